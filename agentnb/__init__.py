@@ -1,0 +1,152 @@
+"""agentnb: stream AI agent runs into Jupyter notebooks.
+
+    %load_ext agentnb
+    %%agent finance_agent
+    What is NVDA trading at, and how did it move this week?
+
+The public API is listed in ``__all__``; everything else lives in private modules. Heavy parts
+(the widget, the history's pandas tables, the built-in server) are imported on first use, so
+``import agentnb`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._exceptions import (
+    AgentNBError,
+    AuthenticationError,
+    ConfigurationError,
+    ConnectError,
+    EventTooLargeError,
+    HTTPStatusError,
+    InvalidRequestError,
+    NotFoundError,
+    ProtocolError,
+    RateLimitError,
+    RunCancelledError,
+    RunError,
+    RunInterruptedError,
+    SchemaError,
+    ServerError,
+    StreamError,
+    StreamTimeoutError,
+    TransportError,
+)
+from ._request import Media, ModelSettings, RunRequest
+from ._run import Run, RunStatus, ToolCall
+from .events import Event, Usage
+
+if TYPE_CHECKING:
+    from ._api import ask, chat
+    from ._client import AgentClient, AsyncAgentClient, RunStream
+    from ._connections import Connection, connect, connections, get_connection
+    from ._display import show
+    from ._handle import RunHandle
+    from ._history import HistoryStore, RunHistory, batch, remote_runs, runs
+    from ._widget import ChatCell, ChatWidget
+    from .server import ServerHandle, start_server
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AgentClient",
+    "AgentNBError",
+    "AsyncAgentClient",
+    "AuthenticationError",
+    "ChatCell",
+    "ChatWidget",
+    "ConfigurationError",
+    "ConnectError",
+    "Connection",
+    "Event",
+    "EventTooLargeError",
+    "HTTPStatusError",
+    "HistoryStore",
+    "InvalidRequestError",
+    "Media",
+    "ModelSettings",
+    "NotFoundError",
+    "ProtocolError",
+    "RateLimitError",
+    "Run",
+    "RunCancelledError",
+    "RunError",
+    "RunHandle",
+    "RunHistory",
+    "RunInterruptedError",
+    "RunRequest",
+    "RunStatus",
+    "RunStream",
+    "SchemaError",
+    "ServerError",
+    "ServerHandle",
+    "StreamError",
+    "StreamTimeoutError",
+    "ToolCall",
+    "TransportError",
+    "Usage",
+    "__version__",
+    "ask",
+    "batch",
+    "chat",
+    "connect",
+    "connections",
+    "get_connection",
+    "load_ipython_extension",
+    "remote_runs",
+    "runs",
+    "show",
+    "start_server",
+    "unload_ipython_extension",
+]
+
+_LAZY: dict[str, str] = {
+    "AgentClient": "._client",
+    "AsyncAgentClient": "._client",
+    "RunStream": "._client",
+    "ask": "._api",
+    "chat": "._api",
+    "Connection": "._connections",
+    "connect": "._connections",
+    "connections": "._connections",
+    "get_connection": "._connections",
+    "show": "._display",
+    "RunHandle": "._handle",
+    "HistoryStore": "._history",
+    "RunHistory": "._history",
+    "batch": "._history",
+    "remote_runs": "._history",
+    "runs": "._history",
+    "ChatCell": "._widget",
+    "ChatWidget": "._widget",
+    "ServerHandle": ".server",
+    "start_server": ".server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentnb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext agentnb``: register the ``%%agent`` family of magics."""
+    from ._magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from ._magics import unload_ipython_extension as unload
+
+    unload(ipython)

@@ -1,0 +1,199 @@
+"""The notebook-level API the magics call: ``ask`` starts a run, ``chat`` opens a chat."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pydantic
+
+from ._connections import Connection, get_connection
+from ._exceptions import ConfigurationError
+from ._handle import RunHandle, RunListener
+from ._request import Media, ModelSettings, RunRequest
+from ._run import Run
+from ._schema import resolve_schema
+from .events import Event, RunStarted
+
+if TYPE_CHECKING:
+    from ._widget import ChatWidget
+
+__all__ = ["ask", "chat", "start_run"]
+
+
+def ask(
+    agent: str,
+    message: str,
+    *,
+    via: str | None = None,
+    thread_id: str | None = None,
+    new_thread: bool = False,
+    schema: Any = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    max_tokens: int | None = None,
+    metadata: Mapping[str, str] | None = None,
+    followups: bool = False,
+    media: tuple[Media, ...] = (),
+    display: bool = True,
+    plain: bool = False,
+    wait: bool = False,
+    **extra: Any,
+) -> RunHandle:
+    """Start a run in the background and return its handle at once.
+
+    By default the run continues the conversation of the previous run with the same agent on
+    the same connection; ``new_thread=True`` starts a new one and ``thread_id`` picks one.
+    ``schema`` is a JSON schema dict or a pydantic model class: the answer must be JSON for it
+    and ``handle.result`` is the validated value. With ``display`` the run is shown live
+    (a widget in a notebook, text in a terminal or with ``plain``); ``wait`` blocks until it
+    ends and raises if it did not complete.
+    """
+    conn = get_connection(via)
+    response_format, validate = resolve_schema(schema)
+    thread = thread_id or (None if new_thread else conn.threads.get(agent))
+    request = build_request(
+        agent,
+        message,
+        thread_id=thread,
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        response_format=response_format,
+        metadata=metadata,
+        followups=followups,
+        media=media,
+        extra=extra,
+    )
+    listeners: list[RunListener] = []
+    if display:
+        listeners.append(_display_listener(plain))
+    handle = start_run(conn, request, listeners=tuple(listeners), validate=validate)
+    if display and not plain:
+        _show_widget(handle, conn, followups=followups)
+    if wait:
+        handle.wait()
+    return handle
+
+
+def build_request(
+    agent: str,
+    message: str,
+    *,
+    thread_id: str | None,
+    temperature: float | None,
+    top_p: float | None,
+    max_tokens: int | None,
+    response_format: dict[str, Any] | None,
+    metadata: Mapping[str, str] | None,
+    followups: bool,
+    media: tuple[Media, ...],
+    extra: Mapping[str, Any],
+) -> RunRequest:
+    """A validated RunRequest; bad values become one clear ConfigurationError."""
+    try:
+        return RunRequest(
+            agent=agent,
+            message=message,
+            thread_id=thread_id,
+            model_settings=ModelSettings(
+                temperature=temperature, top_p=top_p, max_tokens=max_tokens
+            ),
+            response_format=response_format,
+            metadata=dict(metadata or {}),
+            followups=followups,
+            media=media,
+            extra=dict(extra),
+        )
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid run options: {problems}") from None
+
+
+def start_run(
+    conn: Connection,
+    request: RunRequest,
+    *,
+    listeners: tuple[RunListener, ...] = (),
+    validate: Callable[[Any], Any] | None = None,
+) -> RunHandle:
+    """Start ``request`` on ``conn`` in the background and keep its thread for next time."""
+    run = Run(agent=request.agent, message=request.message, provider=conn.provider,
+              connection=conn.name)
+
+    def remember_thread(run: Run, event: Event | None) -> None:
+        if isinstance(event, RunStarted) and run.thread_id:
+            conn.threads[request.agent] = run.thread_id
+        elif event is None and run.thread_id:
+            conn.threads[request.agent] = run.thread_id
+
+    return RunHandle.start(
+        lambda: conn.client().stream_request(request, run=run),
+        run=run,
+        listeners=(remember_thread, *listeners),
+        schema=request.response_format,
+        validate_result=validate,
+    )
+
+
+def chat(agent: str, via: str | None = None, **options: Any) -> ChatWidget:
+    """Display a chat widget: each message sent starts a run on the same thread."""
+    from IPython.display import display
+
+    from ._widget import ChatWidget
+
+    conn = get_connection(via)
+    state: dict[str, str | None] = {"thread": None}
+
+    def send(text: str) -> RunHandle:
+        request = build_request(
+            agent, text, thread_id=state["thread"], temperature=options.get("temperature"),
+            top_p=options.get("top_p"), max_tokens=options.get("max_tokens"),
+            response_format=None, metadata=options.get("metadata"),
+            followups=bool(options.get("followups", True)), media=(), extra={},
+        )
+
+        def keep_thread(run: Run, event: Event | None) -> None:
+            if run.thread_id:
+                state["thread"] = run.thread_id
+
+        return start_run(conn, request, listeners=(keep_thread,))
+
+    widget = ChatWidget(agent=agent, start_run=send)
+    display(widget)
+    return widget
+
+
+def _display_listener(plain: bool) -> RunListener:
+    from ._terminal import PlainDisplay, TerminalPrinter
+
+    if not _in_notebook():
+        return TerminalPrinter()
+    return PlainDisplay() if plain else _noop
+
+
+def _noop(run: Run, event: Event | None) -> None:
+    return None
+
+
+def _show_widget(handle: RunHandle, conn: Connection, *, followups: bool) -> None:
+    if not _in_notebook():
+        return
+    from ._display import show
+
+    def on_followup(text: str) -> RunHandle:
+        return ask(handle.run.agent, text, via=conn.name, thread_id=handle.run.thread_id,
+                   followups=followups)
+
+    show(handle, on_followup=on_followup)
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"

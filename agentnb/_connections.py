@@ -1,0 +1,237 @@
+"""Named connections: which platform, where, and with which key.
+
+Resolution for a name, first match wins: ``connect(...)`` in this process; environment
+variables (``AGENTNB_<NAME>_PROVIDER`` / ``_BASE_URL`` / ``_API_KEY``, and for the default
+connection also ``AGENTNB_PROVIDER`` / ``AGENTNB_BASE_URL`` / ``AGENTNB_API_KEY``); and, for
+the default connection only, the built-in local server, started in the background on first use.
+
+Keys live in memory only; reprs and messages mask them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ._exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from ._client import AsyncAgentClient
+
+__all__ = [
+    "DEFAULT_LOCAL_PROVIDER",
+    "Connection",
+    "connect",
+    "connections",
+    "disconnect",
+    "get_connection",
+]
+
+DEFAULT_NAME = "default"
+DEFAULT_LOCAL_PROVIDER = "operativus"
+"""The dialect the default connection uses with the built-in server."""
+
+_lock = threading.RLock()
+_connections: dict[str, Connection] = {}
+_local_note_shown = False
+
+
+def mask(secret: str | None) -> str:
+    """A key as it may be shown: never more than its last four characters."""
+    if not secret:
+        return "(none)"
+    return "***" + secret[-4:] if len(secret) >= 12 else "***"
+
+
+@dataclass(eq=False)
+class Connection:
+    """One configured platform endpoint. Create with :func:`agentnb.connect`."""
+
+    name: str
+    provider: str
+    base_url: str | None
+    api_key: str | None = field(default=None, repr=False)
+    options: dict[str, Any] = field(default_factory=dict)
+    local: bool = False
+    """True when this connection uses agentnb's built-in local server."""
+    threads: dict[str, str] = field(default_factory=dict, repr=False)
+    """The last thread id per agent, so the next run continues the conversation."""
+    _client: AsyncAgentClient | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        where = "built-in local server" if self.local else self.base_url or "default URL"
+        return (
+            f"Connection(name={self.name!r}, provider={self.provider!r}, base_url={where!r}, "
+            f"api_key={mask(self.api_key)!r})"
+        )
+
+    def client(self) -> AsyncAgentClient:
+        """The connection's async client. Use it only on agentnb's background loop."""
+        with _lock:
+            if self._client is None:
+                from ._client import AsyncAgentClient
+                from ._history import default_store
+
+                self._client = AsyncAgentClient(
+                    self.provider,
+                    base_url=self.base_url,
+                    api_key=self.api_key,
+                    connection=self.name,
+                    recorder=default_store(),
+                    **self.options,
+                )
+            return self._client
+
+    def describe(self) -> dict[str, str]:
+        """What ``%agent_config`` shows: never the key itself."""
+        return {
+            "name": self.name,
+            "provider": self.provider,
+            "base_url": "built-in local server" if self.local else (self.base_url or ""),
+            "api_key": mask(self.api_key),
+        }
+
+
+def connect(
+    provider: str | None = None,
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    name: str = DEFAULT_NAME,
+    **options: Any,
+) -> Connection:
+    """Register (or replace) the named connection and return it.
+
+    ``provider`` is a dialect name (see ``agentnb.providers.available_providers()``); with no
+    ``base_url`` the provider's public URL is used. ``api_key`` falls back to the environment
+    (``AGENTNB_<NAME>_API_KEY``, then ``AGENTNB_API_KEY`` for the default connection).
+    With no provider and nothing in the environment, the built-in local server is used.
+    """
+    _check_name(name)
+    env = _env_settings(name)
+    provider = provider or env.get("provider")
+    if provider is None:
+        conn = _local_connection(name, options)
+    else:
+        _check_provider(provider, options)
+        conn = Connection(
+            name=name,
+            provider=provider,
+            base_url=base_url or env.get("base_url") or _default_base_url(provider),
+            api_key=api_key if api_key is not None else env.get("api_key"),
+            options=dict(options),
+        )
+    with _lock:
+        _replace(name, conn)
+    return conn
+
+
+def get_connection(name: str | None = None) -> Connection:
+    """The named connection, resolved from ``connect``, the environment or the local server."""
+    name = name or DEFAULT_NAME
+    with _lock:
+        found = _connections.get(name)
+        if found is not None:
+            return found
+        env = _env_settings(name)
+        if env.get("provider"):
+            conn = connect(name=name)
+        elif name == DEFAULT_NAME:
+            conn = _local_connection(name, {})
+            _connections[name] = conn
+        else:
+            known = ", ".join(sorted(_connections)) or "none yet"
+            raise ConfigurationError(
+                f"unknown connection {name!r} (known: {known}). Create it with "
+                f"agentnb.connect(provider, base_url=..., name={name!r}) or set "
+                f"{_env_prefix(name)}PROVIDER / BASE_URL / API_KEY."
+            )
+        return conn
+
+
+def connections() -> Mapping[str, Connection]:
+    """The connections registered so far (read-only view)."""
+    with _lock:
+        return dict(_connections)
+
+
+def disconnect(name: str = DEFAULT_NAME) -> None:
+    """Forget a connection (its client is closed in the background)."""
+    with _lock:
+        _replace(name, None)
+
+
+# ---- helpers --------------------------------------------------------------------------
+def _replace(name: str, conn: Connection | None) -> None:
+    old = _connections.pop(name, None)
+    if conn is not None:
+        _connections[name] = conn
+    if old is not None and old._client is not None:
+        from ._loop import submit
+
+        submit(old._client.aclose())
+
+
+def _check_name(name: str) -> None:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name or ""):
+        raise ConfigurationError(
+            f"connection name {name!r} must be letters, digits, '_' or '-', starting with a letter"
+        )
+
+
+def _check_provider(provider: str, options: Mapping[str, Any]) -> None:
+    from .providers import get_provider
+
+    get_provider(provider, **options)  # raises ConfigurationError with the list of names
+
+
+def _default_base_url(provider: str) -> str | None:
+    from .providers import available_providers
+
+    cls = available_providers().get(provider)
+    return cls.default_base_url if cls is not None else None
+
+
+def _env_prefix(name: str) -> str:
+    return "AGENTNB_" if name == DEFAULT_NAME else f"AGENTNB_{re.sub(r'\W', '_', name).upper()}_"
+
+
+def _env_settings(name: str) -> dict[str, str]:
+    prefixes = [_env_prefix(name)]
+    settings: dict[str, str] = {}
+    for key in ("provider", "base_url", "api_key"):
+        for prefix in prefixes:
+            value = os.environ.get(prefix + key.upper())
+            if value:
+                settings[key] = value
+                break
+    return settings
+
+
+def _local_connection(name: str, options: Mapping[str, Any]) -> Connection:
+    from .server import local_server
+
+    global _local_note_shown
+    server = local_server()
+    provider = str(options.get("provider") or DEFAULT_LOCAL_PROVIDER)
+    opts = {k: v for k, v in options.items() if k != "provider"}
+    if not _local_note_shown:
+        _local_note_shown = True
+        print(
+            f"agentnb: no connection configured; using the built-in local agent server "
+            f"({server.base_url}, demo agents: finance_agent, echo, writer, structured).",
+            file=sys.stderr,
+        )
+    return Connection(
+        name=name,
+        provider=provider,
+        base_url=server.url_for(provider),
+        api_key=server.api_key,
+        options=opts,
+        local=True,
+    )

@@ -1,0 +1,254 @@
+"""`RunHandle`: a run going on in the background loop, as the caller holds it.
+
+The handle is what ``%%agent`` binds to ``_agent``: awaitable from the notebook's loop,
+``.wait()`` from sync code, ``.cancel()`` from anywhere. Listeners (the widget controller, a
+terminal printer) are called on the background loop after every event and once at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import threading
+from collections.abc import AsyncIterator, Callable, Generator
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+from ._exceptions import (
+    AgentNBError,
+    RunCancelledError,
+    RunError,
+    RunInterruptedError,
+    SchemaError,
+    StreamError,
+)
+from ._loop import get_loop, in_loop_thread
+from ._run import Run
+from .events import Event
+
+__all__ = ["RunHandle", "RunListener", "StreamSource"]
+
+RunListener = Callable[[Run, Event | None], None]
+"""Called on the background loop with the run and the event just applied (None at the end)."""
+
+
+class StreamSource(AbstractAsyncContextManager[Any], Protocol):
+    """What a handle consumes: an async context manager that iterates events and folds them
+    into ``.run`` (``AsyncAgentClient.stream(...)`` returns one)."""
+
+    @property
+    def run(self) -> Run: ...
+
+    def __aiter__(self) -> AsyncIterator[Event]: ...
+
+
+class RunHandle:
+    """A run streaming on agentnb's background loop."""
+
+    def __init__(
+        self,
+        make_stream: Callable[[], StreamSource],
+        *,
+        run: Run,
+        schema: dict[str, Any] | None = None,
+        validate_result: Callable[[Any], Any] | None = None,
+    ) -> None:
+        self._make_stream = make_stream
+        self.run = run
+        self._schema = schema
+        self._validate_result = validate_result
+        self._listeners: list[RunListener] = []
+        self._lock = threading.Lock()
+        self._task: asyncio.Task[Run] | None = None
+        self._future: concurrent.futures.Future[Run] = concurrent.futures.Future()
+        self._cancel_requested = False
+        self._started = threading.Event()
+
+    # ---- starting --------------------------------------------------------------------
+    @classmethod
+    def start(
+        cls,
+        make_stream: Callable[[], StreamSource],
+        *,
+        run: Run,
+        listeners: tuple[RunListener, ...] = (),
+        schema: dict[str, Any] | None = None,
+        validate_result: Callable[[Any], Any] | None = None,
+    ) -> RunHandle:
+        """Create the handle and start streaming on the background loop at once."""
+        handle = cls(make_stream, run=run, schema=schema, validate_result=validate_result)
+        for listener in listeners:
+            handle.add_listener(listener)
+        loop = get_loop()
+        loop.call_soon_threadsafe(handle._begin)
+        return handle
+
+    def _begin(self) -> None:
+        if self._cancel_requested:
+            self.run.finish("cancelled")
+            self._notify(None)
+            self._future.set_exception(
+                RunCancelledError("the run was cancelled before it started")
+            )
+            self._started.set()
+            return
+        self._task = asyncio.get_running_loop().create_task(self._consume())
+
+    async def _consume(self) -> Run:
+        error: BaseException | None = None
+        try:
+            async with self._make_stream() as stream:
+                if stream.run is not self.run:
+                    self.run = stream.run
+                async for event in stream:
+                    self._notify(event)
+        except asyncio.CancelledError:
+            self.run.finish("cancelled")
+            error = RunCancelledError("the run was cancelled", partial_text=self.run.text)
+        except AgentNBError as exc:
+            if not self.run.done:
+                self.run.finish("failed", _error_info(exc))
+            error = exc
+        except Exception as exc:  # an unexpected bug must still end the run visibly
+            if not self.run.done:
+                self.run.finish("failed", _error_info(exc))
+            error = exc
+        self._notify(None)
+        if error is None and not self.run.done:
+            self.run.finish("interrupted")
+        if error is None:
+            error = self._error_for(self.run)
+        if error is not None:
+            self._future.set_exception(error)
+        else:
+            self._future.set_result(self.run)
+        self._started.set()
+        return self.run
+
+    def _error_for(self, run: Run) -> RunError | None:
+        text = run.text
+        if run.status == "completed":
+            return None
+        if run.status == "cancelled":
+            return RunCancelledError("the run was cancelled", partial_text=text)
+        if run.status == "interrupted":
+            return RunInterruptedError(
+                "the stream ended before the run finished", partial_text=text
+            )
+        info = run.error
+        return StreamError(
+            info.message if info else "the run failed",
+            code=info.code if info else None,
+            retry_after=info.retry_after if info else None,
+            partial_text=text,
+        )
+
+    # ---- listeners -------------------------------------------------------------------
+    def add_listener(self, listener: RunListener) -> None:
+        """Call ``listener`` on the background loop after each event and once at the end.
+
+        A listener added after the run ended is called once at once (on the loop)."""
+        with self._lock:
+            self._listeners.append(listener)
+        if self._future.done():
+            get_loop().call_soon_threadsafe(listener, self.run, None)
+
+    def _notify(self, event: Event | None) -> None:
+        if event is not None:
+            self._started.set()
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(self.run, event)
+            except Exception as exc:  # a display bug must not kill the run
+                import warnings
+
+                warnings.warn(f"agentnb: run listener failed: {exc!r}", stacklevel=1)
+
+    # ---- controlling -----------------------------------------------------------------
+    def cancel(self) -> None:
+        """Stop the run: closes the HTTP connection at once. Safe from any thread."""
+        self._cancel_requested = True
+
+        def cancel_task() -> None:
+            if self._task is not None and not self._task.done():
+                self._task.cancel()
+
+        if in_loop_thread():
+            cancel_task()
+        else:
+            get_loop().call_soon_threadsafe(cancel_task)
+
+    def wait(self, timeout: float | None = None) -> Run:
+        """Block until the run ends and return it; raise its error if it did not complete.
+
+        A ``KeyboardInterrupt`` (kernel interrupt) while waiting cancels the run first."""
+        try:
+            return self._future.result(timeout)
+        except KeyboardInterrupt:
+            self.cancel()
+            try:
+                self._future.exception(timeout=10)
+            except concurrent.futures.TimeoutError:
+                pass
+            raise
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(f"the run did not end within {timeout} s") from None
+
+    def wait_started(self, timeout: float | None = None) -> bool:
+        """Wait until the first event arrived or the run ended; True if so within timeout."""
+        return self._started.wait(timeout)
+
+    def exception(self) -> BaseException | None:
+        """The error the run ended with, or None (also None while running)."""
+        if not self._future.done():
+            return None
+        return self._future.exception()
+
+    def __await__(self) -> Generator[Any, None, Run]:
+        return asyncio.wrap_future(self._future).__await__()
+
+    # ---- reading ---------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self._future.done()
+
+    @property
+    def status(self) -> str:
+        return self.run.status
+
+    @property
+    def text(self) -> str:
+        return self.run.text
+
+    @property
+    def result(self) -> Any:
+        """The answer parsed as JSON when a schema was given (validated), else the text."""
+        if self._schema is None and self._validate_result is None:
+            return self.run.text
+        try:
+            value = json.loads(self.run.text)
+        except ValueError as exc:
+            raise SchemaError(f"the answer is not valid JSON: {exc}") from None
+        if self._validate_result is not None:
+            return self._validate_result(value)
+        return value
+
+    def __repr__(self) -> str:
+        r = self.run
+        return (
+            f"<RunHandle agent={r.agent!r} status={r.status} run_id={r.run_id!r} "
+            f"chars={len(r.text)} tools={len(r.tool_calls)}>"
+        )
+
+
+def _error_info(exc: BaseException) -> Any:
+    from ._run import RunErrorInfo
+
+    return RunErrorInfo(
+        message=str(exc),
+        code=getattr(exc, "code", None) or type(exc).__name__,
+        retry_after=getattr(exc, "retry_after", None),
+    )

@@ -1,0 +1,297 @@
+"""IPython magics: ``%%agent``, ``%agent``, ``%agent_runs``, ``%agent_config``.
+
+Thin: each parses its arguments with ``magic_arguments`` and calls the public API. Errors the
+user can fix come back as a ``UsageError`` (one paragraph, no internal traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, Float, Unicode
+
+from . import _api
+from ._exceptions import AgentNBError, HTTPStatusError
+from ._handle import RunHandle
+from ._interpolate import interpolate
+
+__all__ = ["AgentMagics", "load_ipython_extension", "unload_ipython_extension"]
+
+
+def _run_options(func: Any) -> Any:
+    """The options shared by ``%%agent`` and ``%agent``."""
+    options = [
+        argument("--via", metavar="NAME", help="connection to use (default: 'default')"),
+        argument("--thread", metavar="ID", help="continue this thread / session id"),
+        argument("--new", action="store_true", help="start a new conversation"),
+        argument("--temperature", type=float, metavar="T", help="sampling temperature, 0-2"),
+        argument("--top-p", type=float, metavar="P", help="nucleus sampling mass, 0-1"),
+        argument("--max-tokens", type=int, metavar="N", help="upper bound on generated tokens"),
+        argument(
+            "--schema",
+            metavar="VAR",
+            help="JSON schema dict or pydantic model class in the namespace; "
+            "the answer is JSON and .result is validated",
+        ),
+        argument(
+            "--meta",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="metadata stored with the run (repeatable)",
+        ),
+        argument("--followups", action="store_true", help="ask for follow-up questions"),
+        argument("--out", metavar="VAR", help="also bind the run handle to this variable"),
+        argument("--wait", action="store_true", default=None,
+                 help="block until the run ends (scripts, papermill, nbval)"),
+        argument("--plain", action="store_true", default=None,
+                 help="text output instead of the widget"),
+        argument("--no-interpolate", action="store_true",
+                 help="send {{name}} placeholders as they are"),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@magics_class
+class AgentMagics(Magics):
+    """Run agents from notebook cells. Configure with ``c.AgentMagics.<trait>``."""
+
+    default_via = Unicode("default", help="connection used when --via is not given").tag(
+        config=True
+    )
+    provider = Unicode(
+        "", help="provider of the default connection (overrides AGENTNB_PROVIDER)"
+    ).tag(config=True)
+    base_url = Unicode("", help="base URL of the default connection").tag(config=True)
+    plain = Bool(False, help="text output instead of widgets by default").tag(config=True)
+    wait = Bool(False, help="block until each run ends by default").tag(config=True)
+    start_timeout = Float(
+        5.0,
+        help="seconds a magic waits for the server to accept a run, so that errors such as "
+        "an unknown agent or a bad key are raised by the cell",
+    ).tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        if self.provider:
+            from ._connections import connect
+
+            connect(self.provider, base_url=self.base_url or None, name="default")
+
+    # ---- %%agent / %agent ---------------------------------------------------------------
+    @magic_arguments(name="agent")
+    @argument("agent", help="the agent to run (on the built-in server: finance_agent, echo, "
+              "writer, structured)")
+    @_run_options
+    @cell_magic
+    def agent(self, line: str, cell: str) -> None:
+        """Run AGENT with the cell body as the message; the run handle is bound to ``_agent``."""
+        args = self._parse(self.agent, line)
+        self._start(args, cell)
+
+    @magic_arguments(name="agent")
+    @argument("agent", help="the agent to run")
+    @_run_options
+    @line_magic("agent")
+    def agent_line(self, line: str) -> None:
+        """%agent AGENT [options] message... — a one-line run."""
+        prefix, message = _split_line(self.agent_line, line)
+        args = self._parse(self.agent_line, prefix)
+        if not message.strip():
+            raise UsageError("%agent needs a message after the agent name: %agent AGENT message")
+        self._start(args, message)
+
+    # ---- %agent_runs ------------------------------------------------------------------
+    @magic_arguments()
+    @argument("--agent", help="only runs of this agent")
+    @argument("--status", help="only runs with this status (completed, failed, ...)")
+    @argument("--thread", help="only runs of this thread")
+    @argument("--limit", type=int, default=20, help="most recent N runs (default 20)")
+    @line_magic
+    def agent_runs(self, line: str) -> Any:
+        """Show the run history as a table."""
+        from ._history import runs
+
+        args = self._parse(self.agent_runs, line)
+        with _usage_errors():
+            return runs(agent=args.agent, status=args.status, thread=args.thread,
+                        limit=args.limit)
+
+    # ---- %agent_config ----------------------------------------------------------------
+    @magic_arguments()
+    @argument("--default-via", metavar="NAME", help="connection used when --via is not given")
+    @argument("--plain", action="store_true", default=None, help="text output by default")
+    @argument("--widget", action="store_true", default=None, help="widget output by default")
+    @argument("--wait", action="store_true", default=None, help="block until runs end")
+    @argument("--no-wait", action="store_true", default=None, help="return at once (default)")
+    @line_magic
+    def agent_config(self, line: str) -> Any:
+        """Show the connections (keys masked) and the magics' defaults; set defaults."""
+        from ._connections import connections, get_connection
+
+        args = self._parse(self.agent_config, line)
+        if args.default_via:
+            with _usage_errors():
+                get_connection(args.default_via)
+            self.default_via = args.default_via
+        if args.plain or args.widget:
+            self.plain = bool(args.plain)
+        if args.wait or args.no_wait:
+            self.wait = bool(args.wait)
+        return _ConfigView(
+            [c.describe() for c in connections().values()],
+            {"default_via": self.default_via, "plain": self.plain, "wait": self.wait},
+        )
+
+    # ---- helpers -----------------------------------------------------------------------
+    def _parse(self, magic: Any, line: str) -> argparse.Namespace:
+        try:
+            return parse_argstring(magic, line)
+        except UsageError:
+            raise
+        except ValueError as exc:  # unbalanced quotes in the line
+            raise UsageError(f"{exc}\n{magic.parser.format_usage()}") from None
+
+    def _start(self, args: argparse.Namespace, body: str) -> RunHandle:
+        ns = self.shell.user_ns if self.shell is not None else {}
+        with _usage_errors():
+            message = body if args.no_interpolate else interpolate(body, ns)
+            if not message.strip():
+                raise UsageError("the message is empty: write it in the cell body")
+            handle = _api.ask(
+                args.agent,
+                message.strip("\n"),
+                via=args.via or self.default_via,
+                thread_id=args.thread,
+                new_thread=args.new,
+                schema=_lookup(ns, args.schema, "--schema") if args.schema else None,
+                temperature=args.temperature,
+                top_p=args.top_p,
+                max_tokens=args.max_tokens,
+                metadata=_pairs(args.meta),
+                followups=args.followups,
+                plain=self.plain if args.plain is None else args.plain,
+            )
+        if self.shell is not None:
+            self.shell.user_ns["_agent"] = handle
+            if args.out:
+                if not args.out.isidentifier():
+                    raise UsageError(f"--out {args.out!r} is not a valid variable name")
+                self.shell.user_ns[args.out] = handle
+        wait = self.wait if args.wait is None else args.wait
+        with _usage_errors():
+            if wait:
+                handle.wait()
+            else:
+                _raise_early_failure(handle, self.start_timeout)
+        return handle
+
+
+class _ConfigView:
+    def __init__(self, rows: list[dict[str, str]], defaults: dict[str, Any]) -> None:
+        self.rows, self.defaults = rows, defaults
+
+    def __repr__(self) -> str:
+        lines = [" ".join(f"{k}={v}" for k, v in row.items()) for row in self.rows]
+        lines.append("defaults: " + ", ".join(f"{k}={v}" for k, v in self.defaults.items()))
+        return "\n".join(lines or ["(no connections yet)"])
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = "".join(f"<th>{escape(k)}</th>" for k in ("name", "provider", "base_url",
+                                                          "api_key"))
+        body = "".join(
+            "<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row.values()) + "</tr>"
+            for row in self.rows
+        )
+        defaults = escape(", ".join(f"{k}={v}" for k, v in self.defaults.items()))
+        return f"<table><tr>{head}</tr>{body}</table><p>defaults: {defaults}</p>"
+
+
+@contextmanager
+def _usage_errors() -> Iterator[None]:
+    """agentnb errors a user can fix → UsageError: one paragraph, no internal traceback."""
+    try:
+        yield
+    except UsageError:
+        raise
+    except AgentNBError as exc:
+        raise UsageError(f"{type(exc).__name__}: {exc}") from None
+
+
+def _raise_early_failure(handle: RunHandle, timeout: float) -> None:
+    """Wait briefly for the server to accept the run; raise if it refused it."""
+    handle.wait_started(timeout)
+    if handle.done and handle.run.status == "failed":
+        error = handle.exception()
+        if isinstance(error, HTTPStatusError | AgentNBError):
+            raise error
+
+
+def _lookup(ns: dict[str, Any], name: str, option: str) -> Any:
+    if name not in ns:
+        raise UsageError(f"{option} {name}: no variable {name!r} in the notebook namespace")
+    return ns[name]
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--meta {item!r}: expected KEY=VALUE")
+        pairs[key] = value
+    return pairs
+
+
+def _split_line(magic: Any, line: str) -> tuple[str, str]:
+    """Split ``%agent`` line into (options and agent, message), keeping the message verbatim.
+
+    Options may come before or right after the agent name; the message is everything from the
+    first word that is neither an option, an option's value nor the agent.
+    """
+    parser: argparse.ArgumentParser = magic.parser
+    takes_value = {
+        opt for action in parser._actions if action.nargs != 0 for opt in action.option_strings
+    }
+    pos, seen_agent, expect_value = 0, False, False
+    while pos < len(line):
+        while pos < len(line) and line[pos].isspace():
+            pos += 1
+        end = pos
+        while end < len(line) and not line[end].isspace():
+            end += 1
+        word = line[pos:end]
+        if not word:
+            break
+        if expect_value:
+            expect_value = False
+        elif word.startswith("--"):
+            expect_value = word.split("=", 1)[0] in takes_value and "=" not in word
+        elif not seen_agent:
+            seen_agent = True
+        else:
+            break
+        pos = end
+    return line[:pos], line[pos:].strip()
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    ipython.register_magics(AgentMagics)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    magics = ipython.magics_manager.registry.get("AgentMagics")
+    if magics is not None:
+        for kind in ("line", "cell"):
+            for name in ("agent", "agent_runs", "agent_config"):
+                ipython.magics_manager.magics[kind].pop(name, None)

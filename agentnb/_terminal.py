@@ -1,0 +1,153 @@
+"""Text views of a run: live in a terminal, or as a plain-text output in a notebook."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import IO, Any
+
+from ._run import Run
+from .events import (
+    Event,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+)
+
+__all__ = ["PlainDisplay", "TerminalPrinter", "summary_line"]
+
+DIM, RED, GREEN, CYAN, RESET = "\x1b[2m", "\x1b[31m", "\x1b[32m", "\x1b[36m", "\x1b[0m"
+
+
+def summary_line(run: Run) -> str:
+    """One line: status, duration, time to first token, tokens, run id."""
+    bits = [run.status]
+    if run.duration is not None:
+        bits.append(f"{run.duration:.2f} s")
+    if run.ttft is not None:
+        bits.append(f"first token {run.ttft:.2f} s")
+    usage = run.usage
+    if usage is not None:
+        figures = [
+            f"{label} {value}"
+            for label, value in (
+                ("prompt", usage.prompt_tokens),
+                ("completion", usage.completion_tokens),
+                ("total", usage.total_tokens),
+            )
+            if value is not None
+        ]
+        if figures:
+            bits.append("tokens: " + ", ".join(figures))
+    if run.tokens_per_second is not None:
+        bits.append(f"{run.tokens_per_second:.0f} tok/s")
+    if len(run.tool_calls):
+        bits.append(f"{len(run.tool_calls)} tool call(s)")
+    if run.run_id:
+        bits.append(f"run {run.run_id}")
+    if run.error is not None:
+        code = f"[{run.error.code}] " if run.error.code else ""
+        bits.append(f"error: {code}{run.error.message}")
+    return " · ".join(bits)
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class TerminalPrinter:
+    """A run listener printing the run as it streams: reasoning dimmed, tool calls as one-line
+    notes, the answer as it arrives, and a summary line at the end."""
+
+    def __init__(self, out: IO[str] | None = None, *, color: bool | None = None) -> None:
+        self._out = out or sys.stdout
+        if color is None:
+            color = self._out.isatty() and os.environ.get("NO_COLOR") is None
+        self._color = color
+        self._last: str | None = None
+
+    def _paint(self, text: str, code: str) -> str:
+        return f"{code}{text}{RESET}" if self._color else text
+
+    def _switch(self, kind: str, header: str | None = None) -> None:
+        if self._last is not None and self._last != kind:
+            self._out.write("\n")
+        if self._last != kind and header:
+            self._out.write(header)
+        self._last = kind
+
+    def __call__(self, run: Run, event: Event | None) -> None:
+        match event:
+            case ReasoningDelta():
+                self._switch("reasoning", self._paint("thinking: ", DIM))
+                self._out.write(self._paint(event.delta, DIM))
+            case TextDelta():
+                self._switch("text")
+                self._out.write(event.delta)
+            case ToolCallStarted():
+                self._switch("tool")
+                args = "" if event.arguments is None else _short(event.arguments, 80)
+                self._out.write(self._paint(f"→ {event.name}({args})\n", CYAN))
+            case ToolCallFinished():
+                self._switch("tool")
+                self._out.write(self._tool_result(run, event))
+            case None:
+                self._switch("end")
+                ok = run.status == "completed"
+                self._out.write(self._paint(summary_line(run), GREEN if ok else RED) + "\n")
+            case _:
+                return
+        self._out.flush()
+
+    def _tool_result(self, run: Run, event: ToolCallFinished) -> str:
+        call = run.tool_call(event.call_id)
+        name = call.name if call else event.call_id
+        took = f" ({call.duration:.2f} s)" if call and call.duration is not None else ""
+        if event.error is not None:
+            return self._paint(f"  ✗ {name}{took}: {_short(event.error)}\n", RED)
+        return self._paint(f"  ✓ {name}{took}: {_short(event.output)}\n", DIM)
+
+
+class PlainDisplay:
+    """A run listener showing the run as one text output in a notebook, refreshed through a
+    display handle at most ten times a second (display updates find their output by id, so
+    they land in the right cell whichever cell is running)."""
+
+    interval = 0.1
+
+    def __init__(self) -> None:
+        from IPython.display import display
+
+        self._handle = display({"text/plain": "(starting…)"}, raw=True, display_id=True)
+        self._last = 0.0
+
+    def __call__(self, run: Run, event: Event | None) -> None:
+        now = time.monotonic()
+        if event is not None and now - self._last < self.interval:
+            return
+        self._last = now
+        if self._handle is not None:
+            self._handle.update({"text/plain": render_plain(run)}, raw=True)
+
+
+def render_plain(run: Run) -> str:
+    """The whole run as plain text."""
+    lines: list[str] = []
+    if run.reasoning:
+        lines.append("thinking: " + run.reasoning.strip())
+    for call in run.tool_calls:
+        args = "" if call.arguments is None else _short(call.arguments, 80)
+        outcome = (
+            f"✗ {_short(call.error)}" if call.error is not None
+            else ("…" if call.status == "running" else f"✓ {_short(call.output)}")
+        )
+        lines.append(f"→ {call.name}({args}) {outcome}")
+    if run.text:
+        lines.append(run.text)
+    lines.append(summary_line(run))
+    return "\n".join(lines)

@@ -1,0 +1,198 @@
+"""The normalized events of an agent run.
+
+Every dialect's frames are translated into these types, a pydantic discriminated union on the
+literal ``type`` field. Events hold data only; :class:`agentnb.Run` folds them into state.
+
+``seq`` and ``received_at`` are stamped by the client as each event arrives, so adapters
+construct events without them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+__all__ = [
+    "Event",
+    "ReasoningDelta",
+    "RunCompleted",
+    "RunFailed",
+    "RunStarted",
+    "TextDelta",
+    "ToolCallDelta",
+    "ToolCallFinished",
+    "ToolCallStarted",
+    "UnknownEvent",
+    "Usage",
+    "event_adapter",
+]
+
+
+class Usage(BaseModel):
+    """Token counts for one run, as far as the platform reports them."""
+
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
+
+    prompt_tokens: int | None = None
+    """Tokens in the prompt (input), or None when the platform does not say."""
+    completion_tokens: int | None = None
+    """Tokens generated (output), or None when the platform does not say."""
+    total_tokens: int | None = None
+    """Prompt plus completion tokens, or None when unknown."""
+
+    def merged(self, other: Usage | None) -> Usage:
+        """Fill this usage's unknown figures from ``other``; a total is derived when it can be."""
+        if other is None:
+            return self._with_total()
+        return Usage(
+            prompt_tokens=self.prompt_tokens
+            if self.prompt_tokens is not None
+            else other.prompt_tokens,
+            completion_tokens=self.completion_tokens
+            if self.completion_tokens is not None
+            else other.completion_tokens,
+            total_tokens=self.total_tokens if self.total_tokens is not None else other.total_tokens,
+        )._with_total()
+
+    def _with_total(self) -> Usage:
+        if (
+            self.total_tokens is None
+            and self.prompt_tokens is not None
+            and self.completion_tokens is not None
+        ):
+            return Usage(
+                prompt_tokens=self.prompt_tokens,
+                completion_tokens=self.completion_tokens,
+                total_tokens=self.prompt_tokens + self.completion_tokens,
+            )
+        return self
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
+
+    seq: int = 0
+    """Position of the event in its run, counting from 0; stamped by the client."""
+    received_at: float = 0.0
+    """Unix time in seconds at which the client received the frame; stamped by the client."""
+
+
+class RunStarted(_Event):
+    """The platform accepted the run. May arrive more than once (e.g. after a resume)."""
+
+    type: Literal["run_started"] = "run_started"
+    run_id: str | None = None
+    """The platform's id for this run, when it gives one."""
+    thread_id: str | None = None
+    """The conversation this run belongs to (thread id, session id), when known."""
+
+
+class ReasoningDelta(_Event):
+    """A piece of the agent's reasoning ("thinking") text."""
+
+    type: Literal["reasoning_delta"] = "reasoning_delta"
+    delta: str
+    """Text to append to the reasoning."""
+
+
+class TextDelta(_Event):
+    """A piece of the answer text (markdown)."""
+
+    type: Literal["text_delta"] = "text_delta"
+    delta: str
+    """Text to append to the answer."""
+
+
+class ToolCallStarted(_Event):
+    """The agent began calling a tool."""
+
+    type: Literal["tool_call_started"] = "tool_call_started"
+    call_id: str
+    """Identifies the call within the run; later deltas and the result name it."""
+    name: str
+    """The tool's name."""
+    arguments: Any = None
+    """The arguments as parsed JSON when already known, else None (they may stream in deltas)."""
+
+
+class ToolCallDelta(_Event):
+    """A piece of a tool call's JSON arguments, streamed as text."""
+
+    type: Literal["tool_call_delta"] = "tool_call_delta"
+    call_id: str
+    """The call these arguments belong to."""
+    arguments_delta: str
+    """Text to append to the call's arguments JSON."""
+
+
+class ToolCallFinished(_Event):
+    """A tool call ended, with its output or its error."""
+
+    type: Literal["tool_call_finished"] = "tool_call_finished"
+    call_id: str
+    """The call that ended."""
+    output: Any = None
+    """What the tool returned (parsed JSON where the platform sent JSON, else text)."""
+    error: str | None = None
+    """The error message when the call failed; None when it succeeded."""
+    arguments: Any = None
+    """The final arguments, when the platform repeats them here (else None)."""
+
+
+class RunCompleted(_Event):
+    """The run finished successfully. No events follow."""
+
+    type: Literal["run_completed"] = "run_completed"
+    usage: Usage | None = None
+    """Token usage, where the platform reports it in the stream."""
+    execution_time: float | None = None
+    """Seconds the platform says the run took, where reported."""
+    followups: list[str] = Field(default_factory=list)
+    """Suggested follow-up questions, where the platform sends them."""
+    final_output: Any = None
+    """The platform's final output object, where it sends one apart from the text."""
+
+
+class RunFailed(_Event):
+    """The platform reported an error inside the stream. No events follow."""
+
+    type: Literal["run_failed"] = "run_failed"
+    message: str
+    """The platform's error message."""
+    code: str | None = None
+    """The platform's error code (e.g. ``CAPACITY_ERROR``), when it gives one."""
+    retry_after: float | None = None
+    """Seconds after which a retry may succeed, when the platform says."""
+    retryable: bool = False
+    """True for transient errors (capacity, rate limits) that a new request may not hit."""
+
+
+class UnknownEvent(_Event):
+    """A frame the dialect's adapter did not recognise, kept verbatim so nothing is lost."""
+
+    type: Literal["unknown"] = "unknown"
+    event: str
+    """The SSE event name (``message`` when the frame had none)."""
+    data: str
+    """The frame's data, unparsed."""
+    id: str | None = None
+    """The SSE last event id in force for the frame."""
+
+
+Event = Annotated[
+    RunStarted
+    | ReasoningDelta
+    | TextDelta
+    | ToolCallStarted
+    | ToolCallDelta
+    | ToolCallFinished
+    | RunCompleted
+    | RunFailed
+    | UnknownEvent,
+    Field(discriminator="type"),
+]
+"""Any agentnb event; ``event.type`` tells which."""
+
+event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
+"""Validates or serializes any :data:`Event` (``event_adapter.validate_python(d)``)."""

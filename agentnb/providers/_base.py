@@ -1,0 +1,193 @@
+"""What a dialect is: how to build its HTTP requests and how to read its frames.
+
+A provider does no I/O of its own. The client asks it for :class:`HttpRequest` descriptions,
+sends them, and feeds every decoded SSE frame to the run's :class:`Translator`.
+Steps a dialect needs before the stream (SeekrFlow puts the message on a thread first) go
+through :meth:`Provider.prepare`, which is handed a ``send`` function by the client.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from ..events import Event, RunCompleted
+from .._request import RunRequest
+from ..sse import ServerSentEvent
+
+__all__ = [
+    "HttpRequest",
+    "Provider",
+    "RemoteRun",
+    "ResumeMode",
+    "SendJson",
+    "Translator",
+]
+
+ResumeMode = Literal["none", "last-event-id", "cursor"]
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """One HTTP request, relative to the connection's base URL."""
+
+    method: str
+    path: str
+    json: Any = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+SendJson = Callable[[HttpRequest], Awaitable[Any]]
+"""Sends a request and returns its parsed JSON body, raising agentnb's typed errors."""
+
+
+@dataclass(frozen=True)
+class RemoteRun:
+    """A run as a platform's list/status endpoint reports it."""
+
+    run_id: str
+    agent: str | None
+    thread_id: str | None
+    status: str
+    created_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Translator(abc.ABC):
+    """Turns one run's SSE frames into events. One instance per run; it may keep state.
+
+    After a resume the same translator keeps reading, so state (open tool calls, the cursor)
+    carries across the cut.
+    """
+
+    done: bool = False
+    """True once the dialect's terminal frame (done, stop, finish, [DONE]) was read."""
+
+    def on_response(self, headers: Mapping[str, str]) -> list[Event]:
+        """Events found in the response headers (runtools' ``X-Run-ID``). Default: none."""
+        return []
+
+    @abc.abstractmethod
+    def translate(self, sse: ServerSentEvent) -> list[Event]:
+        """The events one frame means. Unrecognised frames become ``UnknownEvent``."""
+
+    @property
+    def cursor(self) -> int | None:
+        """The dialect's own resume position (run-agent's chunk index), if it has one."""
+        return None
+
+
+class Provider(abc.ABC):
+    """One API dialect. Subclass it and register it under the ``agentnb.providers`` entry
+    point group to add a dialect without touching agentnb."""
+
+    name: ClassVar[str]
+    """Registry name, e.g. ``"seekrflow"``."""
+    title: ClassVar[str]
+    """Human name, e.g. ``"SeekrFlow"``."""
+    default_base_url: ClassVar[str | None] = None
+    """The platform's public base URL, when it has one."""
+    resume_mode: ClassVar[ResumeMode] = "last-event-id"
+    """How a cut stream is resumed: by ``Last-Event-ID``, by the dialect's cursor, or not."""
+    auth_scheme: ClassVar[Literal["bearer", "x-api-key"]] = "bearer"
+    """Where the API key goes."""
+    status_batch_size: ClassVar[int] = 100
+    """At most this many run ids go into one :meth:`run_status_request`."""
+
+    def __init__(self, **options: Any) -> None:
+        unknown = set(options) - set(self.option_names())
+        if unknown:
+            from .._exceptions import ConfigurationError
+
+            raise ConfigurationError(
+                f"{self.title} does not take option(s) {sorted(unknown)}; "
+                f"it takes {sorted(self.option_names()) or 'none'}"
+            )
+        self.options = options
+
+    @classmethod
+    def option_names(cls) -> Sequence[str]:
+        """Provider options accepted by the constructor."""
+        return ()
+
+    def auth_headers(self, api_key: str | None) -> dict[str, str]:
+        if not api_key:
+            return {}
+        if self.auth_scheme == "x-api-key":
+            return {"X-API-Key": api_key}
+        return {"Authorization": f"Bearer {api_key}"}
+
+    def check_request(self, request: RunRequest) -> None:
+        """Raise ``ConfigurationError`` for options this dialect cannot send.
+
+        The client calls it before any I/O, so a bad option never half-starts a run.
+        Default: every option is accepted.
+        """
+
+    async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
+        """Steps before the stream (create a thread, post the message). Default: none."""
+        return request
+
+    @abc.abstractmethod
+    def stream_request(self, request: RunRequest) -> HttpRequest:
+        """The request that starts the run's event stream."""
+
+    def resume_request(
+        self, request: RunRequest, last_event_id: str | None, translator: Translator
+    ) -> HttpRequest | None:
+        """The request that continues a cut stream, or None when it cannot be resumed.
+
+        The default re-sends the stream request with ``Last-Event-ID`` when the server gave
+        event ids; a second request without them would start a second run.
+        """
+        if self.resume_mode != "last-event-id" or not last_event_id:
+            return None
+        first = self.stream_request(request)
+        return HttpRequest(
+            first.method,
+            first.path,
+            json=first.json,
+            params=first.params,
+            headers={**first.headers, "Last-Event-ID": last_event_id},
+        )
+
+    @abc.abstractmethod
+    def translator(self, request: RunRequest) -> Translator:
+        """A fresh translator for one run."""
+
+    async def finalize(
+        self,
+        request: RunRequest,
+        translator: Translator,
+        completed: RunCompleted,
+        send: SendJson,
+    ) -> RunCompleted:
+        """Complete the run's terminal event before the client applies it.
+
+        Called once per completed run, after the terminal frame and before ``completed`` is
+        applied to the ``Run``. Dialects whose stream lacks something fetch it here (SeekrFlow
+        and Operativus read usage from the run object) or remember state (the OpenAI dialect
+        keeps each thread's history). ``send`` raises agentnb's typed errors; the client keeps
+        ``completed`` as it was when this hook fails. Default: ``completed`` unchanged.
+        """
+        return completed
+
+    # Optional: remote listings. Providers that have them override these.
+    def list_runs_request(
+        self, thread_id: str, *, limit: int, offset: int, order: str
+    ) -> HttpRequest | None:
+        return None
+
+    def run_status_request(self, agent: str, run_ids: Sequence[str]) -> HttpRequest | None:
+        return None
+
+    def parse_runs(self, body: Any) -> list[RemoteRun]:
+        return []

@@ -1,0 +1,145 @@
+"""Small, defensive readers shared by the dialect translators.
+
+Frames come from the network, so nothing here trusts a shape: a wrong type reads as absent,
+and the translators turn what they cannot read into ``UnknownEvent`` (kept, never dropped).
+JSON is parsed once, by pydantic-core's parser.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic_core import from_json
+
+from ..events import RunFailed, UnknownEvent, Usage
+from ..sse import ServerSentEvent
+
+__all__ = [
+    "INVALID",
+    "as_dict",
+    "first_number",
+    "first_str",
+    "failure",
+    "is_done_marker",
+    "json_or_text",
+    "local_id",
+    "parse_json",
+    "parse_usage",
+    "str_list",
+    "unknown",
+]
+
+
+class _Invalid:
+    def __repr__(self) -> str:
+        return "INVALID"
+
+
+INVALID: Any = _Invalid()
+"""What :func:`parse_json` returns for text that is not JSON."""
+
+
+def parse_json(text: str) -> Any:
+    """The JSON value of ``text``, or :data:`INVALID`."""
+    try:
+        return from_json(text)
+    except ValueError:
+        return INVALID
+
+
+def json_or_text(value: Any) -> Any:
+    """A string holding JSON (Operativus' JSON-in-a-string) parsed; any other value as is."""
+    if isinstance(value, str):
+        parsed = parse_json(value)
+        return value if parsed is INVALID else parsed
+    return value
+
+
+def as_dict(value: Any) -> dict[str, Any] | None:
+    """``value`` when it is a JSON object, else None."""
+    return value if isinstance(value, dict) else None
+
+
+def first_str(obj: Mapping[str, Any], *keys: str) -> str | None:
+    """The first of ``keys`` whose value is a string."""
+    for key in keys:
+        value = obj.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def first_number(obj: Mapping[str, Any], *keys: str) -> float | None:
+    """The first of ``keys`` whose value is a finite number (booleans are not numbers)."""
+    for key in keys:
+        value = obj.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+            if math.isfinite(number):
+                return number
+    return None
+
+
+def _count(obj: Mapping[str, Any], *keys: str) -> int | None:
+    for key in keys:
+        value = obj.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        if isinstance(value, float) and value.is_integer() and value >= 0:
+            return int(value)
+    return None
+
+
+def parse_usage(value: Any) -> Usage | None:
+    """Token counts in any of the usual spellings (snake_case, camelCase, input/output)."""
+    obj = as_dict(value)
+    if obj is None:
+        return None
+    prompt = _count(obj, "prompt_tokens", "input_tokens", "promptTokens", "inputTokens")
+    completion = _count(
+        obj, "completion_tokens", "output_tokens", "completionTokens", "outputTokens"
+    )
+    total = _count(obj, "total_tokens", "totalTokens")
+    if prompt is None and completion is None and total is None:
+        return None
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total).merged(
+        None
+    )
+
+
+def str_list(value: Any) -> list[str]:
+    """The strings of a JSON list (other items skipped); [] for anything else."""
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, str)]
+
+
+def is_done_marker(sse: ServerSentEvent) -> bool:
+    """The ``data: [DONE]`` sentinel that OpenAI-style and Vercel streams end with."""
+    return sse.data.strip() == "[DONE]"
+
+
+def unknown(sse: ServerSentEvent) -> UnknownEvent:
+    """The frame kept verbatim."""
+    return UnknownEvent(event=sse.event, data=sse.data, id=sse.id or None)
+
+
+def local_id(prefix: str) -> str:
+    """A fresh client-side id (threads of stateless dialects, calls without ids)."""
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+_TRANSIENT_MARKERS = ("CAPACITY", "RATE_LIMIT", "RATELIMIT", "OVERLOAD", "UNAVAILABLE", "429", "503")
+
+
+def failure(message: str, code: Any = None, retry_after: float | None = None) -> RunFailed:
+    """A RunFailed; capacity and rate-limit codes, or a ``retry_after``, make it retryable."""
+    code_text = str(code) if isinstance(code, str | int) and not isinstance(code, bool) else None
+    normalized = (code_text or "").upper().replace("-", "_")
+    transient = retry_after is not None or any(m in normalized for m in _TRANSIENT_MARKERS)
+    return RunFailed(
+        message=message, code=code_text, retry_after=retry_after, retryable=transient
+    )

@@ -1,0 +1,50 @@
+"""Checks that a request asks only for what a dialect can send.
+
+An option a dialect has no field for is an error before any I/O, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from .._exceptions import ConfigurationError
+from .._request import RunRequest
+
+__all__ = ["ALL_SETTINGS", "reject_unsupported"]
+
+ALL_SETTINGS = frozenset(
+    {"temperature", "top_p", "frequency_penalty", "presence_penalty", "max_tokens"}
+)
+
+
+def _requested_features(request: RunRequest) -> set[str]:
+    asked = {
+        "response_format": request.response_format is not None,
+        "metadata": bool(request.metadata),
+        "followups": request.followups,
+        "media": bool(request.media),
+        "team_id": request.team_id is not None,
+        "user_id": request.user_id is not None,
+        "org_id": request.org_id is not None,
+    }
+    return {name for name, wanted in asked.items() if wanted}
+
+
+def reject_unsupported(
+    request: RunRequest,
+    title: str,
+    *,
+    settings: Collection[str] = ALL_SETTINGS,
+    features: Collection[str] = (),
+) -> None:
+    """Raise ConfigurationError naming every option ``title`` cannot send."""
+    bad_settings = set(request.model_settings.as_dict()) - set(settings)
+    bad_features = _requested_features(request) - set(features)
+    problems = sorted(bad_settings | bad_features)
+    if not problems:
+        return
+    supported = sorted(set(settings) | set(features))
+    raise ConfigurationError(
+        f"{title} does not support {', '.join(problems)}; "
+        f"it supports {', '.join(supported) or 'no options'}"
+    )
