@@ -120,13 +120,12 @@ def start_run(
     validate: Callable[[Any], Any] | None = None,
 ) -> RunHandle:
     """Start ``request`` on ``conn`` in the background and keep its thread for next time."""
-    run = Run(agent=request.agent, message=request.message, provider=conn.provider,
-              connection=conn.name)
+    run = Run(
+        agent=request.agent, message=request.message, provider=conn.provider, connection=conn.name
+    )
 
     def remember_thread(run: Run, event: Event | None) -> None:
-        if isinstance(event, RunStarted) and run.thread_id:
-            conn.threads[request.agent] = run.thread_id
-        elif event is None and run.thread_id:
+        if (isinstance(event, RunStarted) and run.thread_id) or (event is None and run.thread_id):
             conn.threads[request.agent] = run.thread_id
 
     return RunHandle.start(
@@ -149,10 +148,17 @@ def chat(agent: str, via: str | None = None, **options: Any) -> ChatWidget:
 
     def send(text: str) -> RunHandle:
         request = build_request(
-            agent, text, thread_id=state["thread"], temperature=options.get("temperature"),
-            top_p=options.get("top_p"), max_tokens=options.get("max_tokens"),
-            response_format=None, metadata=options.get("metadata"),
-            followups=bool(options.get("followups", True)), media=(), extra={},
+            agent,
+            text,
+            thread_id=state["thread"],
+            temperature=options.get("temperature"),
+            top_p=options.get("top_p"),
+            max_tokens=options.get("max_tokens"),
+            response_format=None,
+            metadata=options.get("metadata"),
+            followups=bool(options.get("followups", True)),
+            media=(),
+            extra={},
         )
 
         def keep_thread(run: Run, event: Event | None) -> None:
@@ -162,7 +168,7 @@ def chat(agent: str, via: str | None = None, **options: Any) -> ChatWidget:
         return start_run(conn, request, listeners=(keep_thread,))
 
     widget = ChatWidget(agent=agent, start_run=send)
-    display(widget)
+    display(widget)  # type: ignore[no-untyped-call]
     return widget
 
 
@@ -184,8 +190,13 @@ def _show_widget(handle: RunHandle, conn: Connection, *, followups: bool) -> Non
     from ._display import show
 
     def on_followup(text: str) -> RunHandle:
-        return ask(handle.run.agent, text, via=conn.name, thread_id=handle.run.thread_id,
-                   followups=followups)
+        return ask(
+            handle.run.agent,
+            text,
+            via=conn.name,
+            thread_id=handle.run.thread_id,
+            followups=followups,
+        )
 
     show(handle, on_followup=on_followup)
 

@@ -36,6 +36,9 @@ DEFAULT_NAME = "default"
 DEFAULT_LOCAL_PROVIDER = "operativus"
 """The dialect the default connection uses with the built-in server."""
 
+CLIENT_OPTIONS = frozenset({"headers", "timeout", "max_retries", "backoff"})
+"""``connect`` options meant for the client; every other option goes to the provider."""
+
 _lock = threading.RLock()
 _connections: dict[str, Connection] = {}
 _local_note_shown = False
@@ -187,7 +190,8 @@ def _check_name(name: str) -> None:
 def _check_provider(provider: str, options: Mapping[str, Any]) -> None:
     from .providers import get_provider
 
-    get_provider(provider, **options)  # raises ConfigurationError with the list of names
+    provider_options = {k: v for k, v in options.items() if k not in CLIENT_OPTIONS}
+    get_provider(provider, **provider_options)  # raises ConfigurationError naming the choices
 
 
 def _default_base_url(provider: str) -> str | None:
@@ -198,7 +202,9 @@ def _default_base_url(provider: str) -> str | None:
 
 
 def _env_prefix(name: str) -> str:
-    return "AGENTNB_" if name == DEFAULT_NAME else f"AGENTNB_{re.sub(r'\W', '_', name).upper()}_"
+    if name == DEFAULT_NAME:
+        return "AGENTNB_"
+    return "AGENTNB_" + re.sub(r"\W", "_", name).upper() + "_"
 
 
 def _env_settings(name: str) -> dict[str, str]:

@@ -27,7 +27,10 @@ Messages name the URL, the status and a short excerpt of the body; API keys neve
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._run import Run
 
 __all__ = [
     "AgentNBError",
@@ -156,11 +159,13 @@ class EventTooLargeError(ProtocolError):
 
 
 class RunError(AgentNBError):
-    """The run did not complete. ``partial_text`` holds what arrived before it ended."""
+    """The run did not complete. ``partial_text`` holds what arrived before it ended and
+    ``run`` the run itself, when the raiser had it."""
 
-    def __init__(self, message: str, *, partial_text: str = "") -> None:
+    def __init__(self, message: str, *, partial_text: str = "", run: Run | None = None) -> None:
         super().__init__(message)
         self.partial_text = partial_text
+        self.run = run
 
 
 class StreamError(RunError):
@@ -173,8 +178,9 @@ class StreamError(RunError):
         code: str | None = None,
         retry_after: float | None = None,
         partial_text: str = "",
+        run: Run | None = None,
     ) -> None:
-        super().__init__(message, partial_text=partial_text)
+        super().__init__(message, partial_text=partial_text, run=run)
         self.code = code
         self.retry_after = retry_after
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import json
 import threading
 from collections.abc import AsyncIterator, Callable, Generator
@@ -80,17 +81,17 @@ class RunHandle:
         handle = cls(make_stream, run=run, schema=schema, validate_result=validate_result)
         for listener in listeners:
             handle.add_listener(listener)
-        loop = get_loop()
-        loop.call_soon_threadsafe(handle._begin)
+        handle._begin_threadsafe()
         return handle
+
+    def _begin_threadsafe(self) -> None:
+        get_loop().call_soon_threadsafe(self._begin)
 
     def _begin(self) -> None:
         if self._cancel_requested:
             self.run.finish("cancelled")
             self._notify(None)
-            self._future.set_exception(
-                RunCancelledError("the run was cancelled before it started")
-            )
+            self._future.set_exception(RunCancelledError("the run was cancelled before it started"))
             self._started.set()
             return
         self._task = asyncio.get_running_loop().create_task(self._consume())
@@ -189,10 +190,8 @@ class RunHandle:
             return self._future.result(timeout)
         except KeyboardInterrupt:
             self.cancel()
-            try:
+            with contextlib.suppress(concurrent.futures.TimeoutError):
                 self._future.exception(timeout=10)
-            except concurrent.futures.TimeoutError:
-                pass
             raise
         except concurrent.futures.TimeoutError:
             raise TimeoutError(f"the run did not end within {timeout} s") from None

@@ -48,12 +48,18 @@ def _run_options(func: Any) -> Any:
         ),
         argument("--followups", action="store_true", help="ask for follow-up questions"),
         argument("--out", metavar="VAR", help="also bind the run handle to this variable"),
-        argument("--wait", action="store_true", default=None,
-                 help="block until the run ends (scripts, papermill, nbval)"),
-        argument("--plain", action="store_true", default=None,
-                 help="text output instead of the widget"),
-        argument("--no-interpolate", action="store_true",
-                 help="send {{name}} placeholders as they are"),
+        argument(
+            "--wait",
+            action="store_true",
+            default=None,
+            help="block until the run ends (scripts, papermill, nbval)",
+        ),
+        argument(
+            "--plain", action="store_true", default=None, help="text output instead of the widget"
+        ),
+        argument(
+            "--no-interpolate", action="store_true", help="send {{name}} placeholders as they are"
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -88,8 +94,10 @@ class AgentMagics(Magics):
 
     # ---- %%agent / %agent ---------------------------------------------------------------
     @magic_arguments(name="agent")
-    @argument("agent", help="the agent to run (on the built-in server: finance_agent, echo, "
-              "writer, structured)")
+    @argument(
+        "agent",
+        help="the agent to run (on the built-in server: finance_agent, echo, writer, structured)",
+    )
     @_run_options
     @cell_magic
     def agent(self, line: str, cell: str) -> None:
@@ -100,7 +108,7 @@ class AgentMagics(Magics):
     @magic_arguments(name="agent")
     @argument("agent", help="the agent to run")
     @_run_options
-    @line_magic("agent")
+    @line_magic("agent")  # type: ignore[arg-type]
     def agent_line(self, line: str) -> None:
         """%agent AGENT [options] message... — a one-line run."""
         prefix, message = _split_line(self.agent_line, line)
@@ -122,8 +130,7 @@ class AgentMagics(Magics):
 
         args = self._parse(self.agent_runs, line)
         with _usage_errors():
-            return runs(agent=args.agent, status=args.status, thread=args.thread,
-                        limit=args.limit)
+            return runs(agent=args.agent, status=args.status, thread=args.thread, limit=args.limit)
 
     # ---- %agent_config ----------------------------------------------------------------
     @magic_arguments()
@@ -154,7 +161,8 @@ class AgentMagics(Magics):
     # ---- helpers -----------------------------------------------------------------------
     def _parse(self, magic: Any, line: str) -> argparse.Namespace:
         try:
-            return parse_argstring(magic, line)
+            parsed: argparse.Namespace = parse_argstring(magic, line)
+            return parsed
         except UsageError:
             raise
         except ValueError as exc:  # unbalanced quotes in the line
@@ -207,8 +215,7 @@ class _ConfigView:
     def _repr_html_(self) -> str:
         from html import escape
 
-        head = "".join(f"<th>{escape(k)}</th>" for k in ("name", "provider", "base_url",
-                                                          "api_key"))
+        head = "".join(f"<th>{escape(k)}</th>" for k in ("name", "provider", "base_url", "api_key"))
         body = "".join(
             "<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row.values()) + "</tr>"
             for row in self.rows

@@ -274,8 +274,10 @@ class Run:
         self.followups = list(event.followups)
         self.final_output = event.final_output
         if not self.text and isinstance(event.final_output, str):
-            self._append_delta("text", TextDelta(delta=event.final_output, seq=event.seq,
-                                                received_at=event.received_at))
+            self._append_delta(
+                "text",
+                TextDelta(delta=event.final_output, seq=event.seq, received_at=event.received_at),
+            )
         self._finish("completed", event.received_at)
 
     def _finish(self, status: RunStatus, at: float | None) -> None:
@@ -299,9 +301,7 @@ class Run:
             "run_id": self.run_id,
             "thread_id": self.thread_id,
             "status": self.status,
-            "parts": [
-                {"kind": p.kind, "text": p.text, "call_id": p.call_id} for p in self.parts
-            ],
+            "parts": [{"kind": p.kind, "text": p.text, "call_id": p.call_id} for p in self.parts],
             "tool_calls": [c.to_dict() for c in self.tool_calls],
             "usage": self.usage.model_dump() if self.usage else None,
             "execution_time": self.execution_time,

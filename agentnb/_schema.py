@@ -54,8 +54,9 @@ def _json_schema_validator(schema: dict[str, Any]) -> Validator:
         errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
         if errors:
             where = "/".join(str(p) for p in errors[0].path) or "(root)"
-            raise SchemaError(f"the answer does not match the schema at {where}: "
-                              f"{errors[0].message}")
+            raise SchemaError(
+                f"the answer does not match the schema at {where}: {errors[0].message}"
+            )
         return value
 
     return validate

@@ -24,7 +24,7 @@ DIM, RED, GREEN, CYAN, RESET = "\x1b[2m", "\x1b[31m", "\x1b[32m", "\x1b[36m", "\
 
 def summary_line(run: Run) -> str:
     """One line: status, duration, time to first token, tokens, run id."""
-    bits = [run.status]
+    bits: list[str] = [run.status]
     if run.duration is not None:
         bits.append(f"{run.duration:.2f} s")
     if run.ttft is not None:
@@ -123,7 +123,9 @@ class PlainDisplay:
     def __init__(self) -> None:
         from IPython.display import display
 
-        self._handle = display({"text/plain": "(starting…)"}, raw=True, display_id=True)
+        self._handle = display(  # type: ignore[no-untyped-call]
+            {"text/plain": "(starting…)"}, raw=True, display_id=True
+        )
         self._last = 0.0
 
     def __call__(self, run: Run, event: Event | None) -> None:
@@ -143,7 +145,8 @@ def render_plain(run: Run) -> str:
     for call in run.tool_calls:
         args = "" if call.arguments is None else _short(call.arguments, 80)
         outcome = (
-            f"✗ {_short(call.error)}" if call.error is not None
+            f"✗ {_short(call.error)}"
+            if call.error is not None
             else ("…" if call.status == "running" else f"✓ {_short(call.output)}")
         )
         lines.append(f"→ {call.name}({args}) {outcome}")

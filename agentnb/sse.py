@@ -95,24 +95,28 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Decode the next chunk of the stream; returns the events it completed."""
-        self._check_usable()
+        if self._error is not None or self._closed is not None:
+            self._check_usable()
         if type(chunk) is not bytes:
             chunk = _as_bytes(chunk)
         if self._head is not None:
             chunk = self._strip_bom(chunk)
-        if not chunk:
-            return []
-        if self._skip_lf:
+        if self._skip_lf and chunk:
             self._skip_lf = False
             if chunk[0] == 0x0A:
                 chunk = chunk[1:]
-        if b"\r" in chunk:
+        if not chunk:
+            return []
+        if 0x0D in chunk:
             self._skip_lf = chunk[-1] == 0x0D
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        if b"\n" not in chunk:
+        if 0x0A not in chunk:
             self._hold_partial(chunk)
             return []
-        return self._feed_lines(chunk)
+        # A chunk no bigger than what is left of the cap cannot push any line past it.
+        if len(chunk) > self._max_event_size - self._data_size - self._partial_size:
+            return self._feed_checked(chunk)
+        return self._feed_blocks(chunk)
 
     def end(self) -> list[ServerSentEvent]:
         """Finish the stream. An event still missing its blank line is discarded, as the spec says.
@@ -139,6 +143,7 @@ class SSEDecoder:
         self._closed = reason
         self._data = []
         self._partial = []
+        self._partial_size = 0
         self._event_type = ""
 
     def _strip_bom(self, chunk: bytes) -> bytes:
@@ -157,33 +162,101 @@ class SSEDecoder:
             self._close("an event went past max_event_size")
             raise error
 
-    def _feed_lines(self, chunk: bytes) -> list[ServerSentEvent]:
-        budget_left = self._max_event_size - self._data_size - self._partial_size
-        lines = chunk.split(b"\n")
-        if self._partial:
-            self._partial.append(lines[0])
-            lines[0] = b"".join(self._partial)
-            self._partial = []
-        tail = lines.pop()
+    def _take_partial(self, piece: bytes) -> bytes:
+        """``piece`` prefixed with the held start of its line."""
+        self._partial.append(piece)
+        line = b"".join(self._partial)
+        self._partial = []
         self._partial_size = 0
-        # A chunk no longer than the budget cannot push any line past the cap.
-        if len(chunk) > budget_left:
-            return self._feed_lines_checked(lines, tail)
-        events = self._interpret(lines)
+        return line
+
+    def _feed_blocks(self, chunk: bytes) -> list[ServerSentEvent]:
+        # Every piece between two b"\n\n" is a run of whole lines closed by a blank line. Most
+        # are a lone data line: the loop below dispatches those without going line by line.
+        blocks = chunk.split(b"\n\n")
+        tail = blocks.pop()
+        if self._partial:
+            if blocks:
+                blocks[0] = self._take_partial(blocks[0])
+            else:
+                tail = self._take_partial(tail)
+        events: list[ServerSentEvent] = []
+        if blocks:
+            if self._data or self._event_type:  # the first block continues an open event
+                self._interpret_block(blocks[0], events)
+                del blocks[0]
+                self._dispatch_blocks(blocks, events)
+            elif len(blocks) > 1 and _all_lone_data_lines(chunk, blocks, tail):
+                self._dispatch_data_lines(blocks, events)
+            else:
+                self._dispatch_blocks(blocks, events)
+            self._last_event_id = self._id_buffer
         if tail:
-            self._partial.append(tail)
-            self._partial_size = len(tail)
+            lines = tail.split(b"\n")
+            partial = lines.pop()
+            self._interpret(lines, events)
+            if partial:
+                self._partial.append(partial)
+                self._partial_size = len(partial)
         return events
 
-    def _feed_lines_checked(self, lines: list[bytes], tail: bytes) -> list[ServerSentEvent]:
-        oversized_at, size = self._find_oversized_line([*lines, tail])
+    def _dispatch_blocks(self, blocks: list[bytes], events: list[ServerSentEvent]) -> None:
+        """Interpret whole blocks, each followed by a blank line, starting with no open event."""
+        append = events.append
+        new_object, event_class = _new_object, ServerSentEvent
+        set_event, set_data, set_id, set_retry = _set_event, _set_data, _set_id, _set_retry
+        last_event_id = self._id_buffer
+        retry = self._retry
+        for block in blocks:
+            if block[:5] != b"data:" or 0x0A in block:
+                self._interpret_block(block, events)
+                last_event_id = self._id_buffer
+                retry = self._retry
+                continue
+            sse = new_object(event_class)
+            set_event(sse, "message")
+            set_data(
+                sse, (block[6:] if block[5:6] == b" " else block[5:]).decode("utf-8", "replace")
+            )
+            set_id(sse, last_event_id)
+            set_retry(sse, retry)
+            append(sse)
+
+    def _dispatch_data_lines(self, blocks: list[bytes], events: list[ServerSentEvent]) -> None:
+        """Dispatch blocks that are each one ``data: `` line, decoding them all in one go."""
+        append = events.append
+        new_object, event_class = _new_object, ServerSentEvent
+        set_event, set_data, set_id, set_retry = _set_event, _set_data, _set_id, _set_retry
+        last_event_id = self._id_buffer
+        retry = self._retry
+        text = b"\n\n".join(blocks).decode("utf-8", "replace")
+        for data in text[len("data: ") :].split("\n\ndata: "):
+            sse = new_object(event_class)
+            set_event(sse, "message")
+            set_data(sse, data)
+            set_id(sse, last_event_id)
+            set_retry(sse, retry)
+            append(sse)
+
+    def _interpret_block(self, block: bytes, events: list[ServerSentEvent]) -> None:
+        lines = block.split(b"\n")
+        lines.append(b"")
+        self._interpret(lines, events)
+
+    def _feed_checked(self, chunk: bytes) -> list[ServerSentEvent]:
+        lines = chunk.split(b"\n")
+        if self._partial:
+            lines[0] = self._take_partial(lines[0])
+        oversized_at, size = self._find_oversized_line(lines)
+        events: list[ServerSentEvent] = []
         if oversized_at is None:
-            events = self._interpret(lines)
-            if tail:
-                self._partial.append(tail)
-                self._partial_size = len(tail)
+            partial = lines.pop()
+            self._interpret(lines, events)
+            if partial:
+                self._partial.append(partial)
+                self._partial_size = len(partial)
             return events
-        events = self._interpret(lines[:oversized_at])
+        self._interpret(lines[:oversized_at], events)
         error = self._too_large(size)
         self._close("an event went past max_event_size")
         if not events:
@@ -206,13 +279,11 @@ class SSEDecoder:
                 data_size += len(value) + (0 if value[:1] == b" " else 1)
         return None, 0
 
-    def _interpret(self, lines: list[bytes]) -> list[ServerSentEvent]:
-        events: list[ServerSentEvent] = []
+    def _interpret(self, lines: list[bytes], events: list[ServerSentEvent]) -> None:
         data = self._data
         data_size = self._data_size
         for line in lines:
             if not line:
-                self._last_event_id = self._id_buffer
                 if data:
                     text = (data[0] if len(data) == 1 else b"\n".join(data)).decode(
                         "utf-8", "replace"
@@ -239,7 +310,6 @@ class SSEDecoder:
                 else:
                     self._process_field(name, value)
         self._data_size = data_size
-        return events
 
     def _process_field(self, name: bytes, value: bytes) -> None:
         if name == b"event":
@@ -258,6 +328,31 @@ class SSEDecoder:
             f"{self._max_event_size:,} bytes (max_event_size); if the server really sends events "
             f"this large, raise the cap, e.g. SSEDecoder(max_event_size={2 * size})"
         )
+
+
+def _all_lone_data_lines(chunk: bytes, blocks: list[bytes], tail: bytes) -> bool:
+    """Whether each of ``chunk``'s whole blocks is a single line starting with ``data: ``.
+
+    Counted in C: no LF in the chunk besides the block separators (and the tail's), and a
+    ``data: `` after every separator but the last one.
+    """
+    if not blocks[0].startswith(b"data: "):
+        return False
+    separators = len(blocks)
+    if chunk.count(b"\n") != 2 * separators + tail.count(b"\n"):
+        return False
+    data_starts = chunk.count(b"\n\ndata: ") - tail.startswith(b"data: ")
+    return data_starts == separators - 1
+
+
+# A frozen dataclass's __init__ sets each field through object.__setattr__; setting the slots
+# directly builds the same object in about half the time, which counts at 100k events a second
+# (see _dispatch_blocks).
+_new_object = object.__new__
+_set_event = ServerSentEvent.__dict__["event"].__set__
+_set_data = ServerSentEvent.__dict__["data"].__set__
+_set_id = ServerSentEvent.__dict__["id"].__set__
+_set_retry = ServerSentEvent.__dict__["retry"].__set__
 
 
 def _parse_retry(value: bytes) -> int | None:

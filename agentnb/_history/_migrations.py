@@ -118,7 +118,8 @@ def apply_migrations(
     db.execute("BEGIN IMMEDIATE")
     try:
         db.execute(
-            "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS _migrations "
+            "(name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
         )
         pending = _pending(applied_migrations(db), migrations)
         for migration in pending:
@@ -127,10 +128,11 @@ def apply_migrations(
                 "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
                 (migration.__name__, time.time()),
             )
+        db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:
+            db.execute("ROLLBACK")
         raise
-    db.execute("COMMIT")
     return [migration.__name__ for migration in pending]
 
 

@@ -1,7 +1,7 @@
 """Where the history lives: the per-user data directory, or ``AGENTNB_HISTORY``.
 
-``AGENTNB_HISTORY`` may be a file path (or a directory, to hold ``history.sqlite3``), ``:memory:`` (a database that lives as long as the
-process) or ``off`` (record nothing).
+``AGENTNB_HISTORY`` may be a file path (or a directory, to hold ``history.sqlite3``),
+``:memory:`` (a database that lives as long as the process) or ``off`` (record nothing).
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 __all__ = [
     "OUTPUT_LIMIT",
     "REDACTED",
+    "as_text",
+    "clean",
     "host_of",
     "redact",
     "redact_error",
@@ -32,7 +34,7 @@ MIN_SECRET_LENGTH: Final = 8
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW", re.IGNORECASE)
 _CREDENTIAL_SHAPES = re.compile(
     r"(?P<label>\b(?:bearer|basic|token)\s+|"
-    r"\b(?:authorization|x-api-key|api[-_]?key|access[-_]?token|secret)\b\s*[:=]\s*(?:bearer\s+)?"
+    r"\b(?:authorization|x-api-key|api[-_]?key|access[-_]?token|secret)\b\s*[:=]\s*(?:bearer\s+)?+"
     r"['\"]?)"
     r"(?P<value>[^\s'\",;&]{4,})",
     re.IGNORECASE,
@@ -68,10 +70,9 @@ def redact(text: str | None) -> str | None:
 
 def redact_error(text: str | None) -> str | None:
     """An error message without known secrets or anything shaped like a credential."""
-    text = redact(text)
     if not text:
         return text
-    return _CREDENTIAL_SHAPES.sub(lambda m: m.group("label") + REDACTED, text)
+    return redact(_CREDENTIAL_SHAPES.sub(lambda m: m.group("label") + REDACTED, text))
 
 
 def host_of(base_url: str | None) -> str | None:
@@ -103,8 +104,20 @@ def truncate(text: str | None, limit: int = OUTPUT_LIMIT) -> str | None:
     """``text`` cut to ``limit`` UTF-8 bytes, with a marker saying how much there was."""
     if text is None or len(text) <= limit // 4:
         return text
-    data = text.encode("utf-8", "surrogatepass")
+    data = text.encode("utf-8", "replace")
     if len(data) <= limit:
         return text
     kept = data[:limit].decode("utf-8", "ignore")
     return f"{kept}\n…[truncated by agentnb: {len(data)} bytes, first {limit} kept]"
+
+
+def clean(text: str | None) -> str | None:
+    """Text safe to store: secrets redacted, lone surrogates (invalid UTF-8) replaced."""
+    text = redact(text)
+    if not text:
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text

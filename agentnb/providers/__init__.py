@@ -36,7 +36,13 @@ def _builtin() -> dict[str, type[Provider]]:
     from .vercel import Vercel
 
     classes: list[type[Provider]] = [
-        SeekrFlow, SeekrFlowVercel, RunAgent, Operativus, RunTools, Vercel, OpenAI
+        SeekrFlow,
+        SeekrFlowVercel,
+        RunAgent,
+        Operativus,
+        RunTools,
+        Vercel,
+        OpenAI,
     ]
     return {cls.name: cls for cls in classes}
 

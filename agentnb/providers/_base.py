@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from ..events import Event, RunCompleted
 from .._request import RunRequest
+from ..events import Event, RunCompleted
 from ..sse import ServerSentEvent
 
 __all__ = [
@@ -131,6 +131,7 @@ class Provider(abc.ABC):
         The client calls it before any I/O, so a bad option never half-starts a run.
         Default: every option is accepted.
         """
+        return None
 
     async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
         """Steps before the stream (create a thread, post the message). Default: none."""

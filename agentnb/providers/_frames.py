@@ -20,9 +20,9 @@ from ..sse import ServerSentEvent
 __all__ = [
     "INVALID",
     "as_dict",
+    "failure",
     "first_number",
     "first_str",
-    "failure",
     "is_done_marker",
     "json_or_text",
     "local_id",
@@ -51,8 +51,9 @@ def parse_json(text: str) -> Any:
 
 
 def json_or_text(value: Any) -> Any:
-    """A string holding JSON (Operativus' JSON-in-a-string) parsed; any other value as is."""
-    if isinstance(value, str):
+    """A string holding a JSON object or array parsed (Operativus' JSON-in-a-string, OpenAI's
+    argument strings); any other value, or a string that is not such JSON, as it is."""
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
         parsed = parse_json(value)
         return value if parsed is INVALID else parsed
     return value
@@ -132,7 +133,15 @@ def local_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
-_TRANSIENT_MARKERS = ("CAPACITY", "RATE_LIMIT", "RATELIMIT", "OVERLOAD", "UNAVAILABLE", "429", "503")
+_TRANSIENT_MARKERS = (
+    "CAPACITY",
+    "RATE_LIMIT",
+    "RATELIMIT",
+    "OVERLOAD",
+    "UNAVAILABLE",
+    "429",
+    "503",
+)
 
 
 def failure(message: str, code: Any = None, retry_after: float | None = None) -> RunFailed:
@@ -140,6 +149,4 @@ def failure(message: str, code: Any = None, retry_after: float | None = None) ->
     code_text = str(code) if isinstance(code, str | int) and not isinstance(code, bool) else None
     normalized = (code_text or "").upper().replace("-", "_")
     transient = retry_after is not None or any(m in normalized for m in _TRANSIENT_MARKERS)
-    return RunFailed(
-        message=message, code=code_text, retry_after=retry_after, retryable=transient
-    )
+    return RunFailed(message=message, code=code_text, retry_after=retry_after, retryable=transient)

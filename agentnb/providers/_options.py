@@ -10,11 +10,23 @@ from collections.abc import Collection
 from .._exceptions import ConfigurationError
 from .._request import RunRequest
 
-__all__ = ["ALL_SETTINGS", "reject_unsupported"]
+__all__ = ["ALL_SETTINGS", "metadata_with_followups", "reject_unsupported"]
 
 ALL_SETTINGS = frozenset(
     {"temperature", "top_p", "frequency_penalty", "presence_penalty", "max_tokens"}
 )
+
+
+def metadata_with_followups(request: RunRequest) -> dict[str, str]:
+    """The request's metadata, plus ``followups: "true"`` when follow-ups were asked for.
+
+    For dialects with no follow-up field of their own: metadata is free-form, so the key is
+    harmless where it is not understood, and servers that offer follow-ups read it there.
+    """
+    metadata = dict(request.metadata)
+    if request.followups:
+        metadata.setdefault("followups", "true")
+    return metadata
 
 
 def _requested_features(request: RunRequest) -> set[str]:

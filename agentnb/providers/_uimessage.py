@@ -1,6 +1,9 @@
 """The Vercel AI SDK "UI message stream": data-only frames of typed JSON objects.
 
-Shared by the generic ``vercel`` dialect and SeekrFlow's ``/runs/stream/vercel``.
+Shared by the generic ``vercel`` dialect and SeekrFlow's ``/runs/stream/vercel``. Usage and
+execution time are read from ``messageMetadata`` (``start``, ``message-metadata``, ``finish``);
+follow-up questions from a ``data-followups`` part. Other ``data-*`` parts are kept as
+``UnknownEvent``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from ._frames import (
     is_done_marker,
     parse_json,
     parse_usage,
+    str_list,
 )
 from ._frames import unknown as keep_unknown
 
@@ -53,8 +57,11 @@ class UIMessageTranslator(Translator):
     def __init__(self, thread_id: str | None = None) -> None:
         self.done = False
         self._thread_id = thread_id
+        self.run_id: str | None = None
         self._usage: Usage | None = None
-        self._text: list[str] = []
+        self._execution_time: float | None = None
+        self._followups: list[str] = []
+        self._answer: list[str] = []
         self._handlers: dict[str, Callable[[_Frame], list[Event] | None]] = {
             "start": self._start,
             "text-delta": self._text,
@@ -70,12 +77,13 @@ class UIMessageTranslator(Translator):
             "error": self._error,
             "abort": self._abort,
             "finish": self._finish,
+            "data-followups": self._followup_part,
         }
 
     @property
     def text(self) -> str:
         """The answer text read so far (for dialects that keep history client-side)."""
-        return "".join(self._text)
+        return "".join(self._answer)
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
         if is_done_marker(sse):
@@ -92,14 +100,33 @@ class UIMessageTranslator(Translator):
 
     # ---- one function per frame type; None means "not the shape we know" ----------------
     def _start(self, frame: _Frame) -> list[Event]:
-        self._usage = _usage_in(frame) or self._usage
-        return [RunStarted(run_id=first_str(frame, "messageId"), thread_id=self._thread_id)]
+        self._read_metadata(frame)
+        metadata = as_dict(frame.get("messageMetadata")) or {}
+        self.run_id = first_str(metadata, "runId", "run_id") or first_str(frame, "messageId")
+        self._thread_id = first_str(metadata, "threadId", "thread_id") or self._thread_id
+        return [RunStarted(run_id=self.run_id, thread_id=self._thread_id)]
+
+    def _read_metadata(self, frame: _Frame) -> bool:
+        metadata = as_dict(frame.get("messageMetadata")) or {}
+        usage = _usage_in(frame)
+        seconds = first_number(metadata, "executionTime", "execution_time")
+        self._usage = usage or self._usage
+        self._execution_time = seconds if seconds is not None else self._execution_time
+        return usage is not None or seconds is not None
+
+    def _followup_part(self, frame: _Frame) -> list[Event] | None:
+        data = frame.get("data")
+        followups = str_list(data) or str_list((as_dict(data) or {}).get("followups"))
+        if not followups:
+            return None
+        self._followups = followups
+        return []
 
     def _text(self, frame: _Frame) -> list[Event] | None:
         delta = first_str(frame, "delta", "textDelta", "text")
         if delta is None:
             return None
-        self._text.append(delta)
+        self._answer.append(delta)
         return [TextDelta(delta=delta)]
 
     def _reasoning(self, frame: _Frame) -> list[Event] | None:
@@ -140,11 +167,7 @@ class UIMessageTranslator(Translator):
         return [ToolCallFinished(call_id=call_id, error=error, arguments=frame.get("input"))]
 
     def _metadata(self, frame: _Frame) -> list[Event] | None:
-        usage = _usage_in(frame)
-        if usage is None:
-            return None
-        self._usage = usage
-        return []
+        return [] if self._read_metadata(frame) else None
 
     def _error(self, frame: _Frame) -> list[Event]:
         self.done = True
@@ -161,5 +184,11 @@ class UIMessageTranslator(Translator):
 
     def _complete(self, frame: _Frame) -> list[Event]:
         self.done = True
-        usage = _usage_in(frame) or self._usage
-        return [RunCompleted(usage=usage)]
+        self._read_metadata(frame)
+        return [
+            RunCompleted(
+                usage=self._usage,
+                execution_time=self._execution_time,
+                followups=self._followups,
+            )
+        ]

@@ -32,9 +32,9 @@ class Vercel(Provider):
     """Any endpoint speaking the AI SDK UI message stream.
 
     Options: ``path`` (default ``/api/chat``), ``agent_field`` (the body key naming the agent,
-    default ``agent``; None to leave it out). Model settings, metadata and a response format
-    go into the body as ``modelSettings``, ``metadata`` and ``responseFormat``; ``extra``
-    fields are merged in as they are.
+    default ``agent``; None to leave it out). Model settings, metadata, a response format and
+    the follow-up wish go into the body as ``modelSettings``, ``metadata``, ``responseFormat``
+    and ``followups`` (a chat route reads what it knows); ``extra`` fields are merged in.
     """
 
     name: ClassVar[str] = "vercel"
@@ -53,7 +53,8 @@ class Vercel(Provider):
         return ("path", "agent_field")
 
     def check_request(self, request: RunRequest) -> None:
-        reject_unsupported(request, self.title, features=("response_format", "metadata"))
+        features = ("response_format", "metadata", "followups")
+        reject_unsupported(request, self.title, features=features)
 
     async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
         if request.thread_id:
@@ -72,6 +73,8 @@ class Vercel(Provider):
             body["metadata"] = dict(request.metadata)
         if request.response_format is not None:
             body["responseFormat"] = request.response_format
+        if request.followups:
+            body["followups"] = True
         body.update(request.extra)
         return HttpRequest("POST", self.path, json=body, headers={"Accept": "text/event-stream"})
 

@@ -1,0 +1,135 @@
+"""The ``agentnb`` command line. Each subcommand is one small function pair (configure the
+parser, run) registered in :data:`COMMANDS`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ._history import _cli as runs_cli
+
+__all__ = ["COMMANDS", "Command", "main"]
+
+API_KEY_ENV = "AGENTNB_SERVER_API_KEY"
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _configure_serve(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback)")
+    parser.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
+    parser.add_argument(
+        "--api-key",
+        default=None,
+        help=f"the key clients must send (default: ${API_KEY_ENV}, else a random one)",
+    )
+    parser.add_argument(
+        "--delay-ms", type=_non_negative, default=15, help="pause between streamed chunks"
+    )
+    parser.add_argument(
+        "--faults", action="store_true", help="honour X-AgentNB-Fault headers (tests only)"
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host (other machines can then reach the server)",
+    )
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from ._exceptions import ConfigurationError
+    from .server._auth import generate_api_key
+    from .server._serve import run_foreground
+
+    given = args.api_key or os.environ.get(API_KEY_ENV)
+    api_key = given or generate_api_key()
+    source = "--api-key" if args.api_key else f"${API_KEY_ENV}" if given else None
+
+    def ready(base_url: str) -> None:
+        _print_banner(base_url, api_key, source, args.faults)
+
+    try:
+        run_foreground(
+            args.host,
+            args.port,
+            api_key,
+            delay_ms=args.delay_ms,
+            faults=args.faults,
+            allow_remote=args.allow_remote,
+            on_ready=ready,
+        )
+    except ConfigurationError as exc:
+        print(f"agentnb serve: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    print("agentnb server stopped.", flush=True)
+    return 0
+
+
+def _print_banner(base_url: str, api_key: str, source: str | None, faults: bool) -> None:
+    shown_key = api_key if source is None else f"(the one from {source})"
+    header_key = api_key if source is None else "$KEY"
+    example = (
+        f"curl -N {base_url}/v1/agents/finance_agent/stream "
+        f"-H {shlex.quote('Authorization: Bearer ' + header_key)} "
+        f"-H 'Content-Type: application/json' "
+        f'-d \'{{"query": "What is NVDA trading at?"}}\''
+    )
+    lines = [
+        f"agentnb local agent server on {base_url}",
+        f"API key: {shown_key}",
+        "  send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>';",
+        f"  OpenAI-compatible clients use base URL {base_url}/v1",
+        f"Try: {example}",
+    ]
+    if faults:
+        lines.append("Fault injection is ON (X-AgentNB-Fault headers are honoured).")
+    lines.append("Press Ctrl-C to stop.")
+    print("\n".join(lines), flush=True)
+
+
+COMMANDS: dict[str, Command] = {
+    "serve": Command(
+        "run the built-in local agent server in the foreground", _configure_serve, _serve
+    ),
+    "runs": Command(runs_cli.HELP, runs_cli.configure, runs_cli.main),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agentnb", description="Stream AI agent runs into Jupyter."
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, command in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=command.help, description=command.help)
+        command.configure(sub)
+        sub.set_defaults(handler=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""From an HTTP answer that is not what was asked for to agentnb's typed exceptions.
+
+Messages read like ``POST http://host/v1/agents/nope/stream → 404 Not Found: {excerpt}``.
+Every message and URL goes through :func:`~agentnb._exceptions.redact`, so a key a server
+echoes back never reaches an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+from pydantic_core import from_json
+
+from ._exceptions import (
+    AuthenticationError,
+    HTTPStatusError,
+    InvalidRequestError,
+    NotFoundError,
+    ProtocolError,
+    RateLimitError,
+    ServerError,
+    excerpt,
+    redact,
+)
+from ._retry import parse_retry_after
+
+__all__ = ["content_type_error", "is_event_stream", "status_error"]
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _json_body(body: str) -> Any:
+    try:
+        return from_json(body) if body.strip() else None
+    except ValueError:
+        return None
+
+
+def _field_errors(parsed: Any) -> list[dict[str, Any]]:
+    """FastAPI-style ``{"detail": [{loc, msg, type}, ...]}`` entries."""
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("detail"), list):
+        return []
+    return [item for item in parsed["detail"] if isinstance(item, dict)]
+
+
+def _describe_field_errors(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for item in errors[:5]:
+        loc = item.get("loc")
+        where = ".".join(str(p) for p in loc) if isinstance(loc, list) else ""
+        msg = item.get("msg") if isinstance(item.get("msg"), str) else "invalid"
+        parts.append(f"{where}: {msg}" if where else str(msg))
+    more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "; ".join(parts) + more
+
+
+def _summary(parsed: Any, body: str) -> str:
+    """The server's own message (``detail``, ``error.message``, ``message``), else an excerpt."""
+    if isinstance(parsed, dict):
+        error = parsed.get("error")
+        candidates = [
+            parsed.get("detail"),
+            error.get("message") if isinstance(error, dict) else error,
+            parsed.get("message"),
+        ]
+        for candidate in candidates:
+            if isinstance(candidate, str) and candidate.strip():
+                return excerpt(candidate)
+    return excerpt(body) or "(empty body)"
+
+
+def _body_retry_after(parsed: Any) -> float | None:
+    if not isinstance(parsed, dict):
+        return None
+    candidates = [parsed, parsed.get("error")]
+    for obj in candidates:
+        if isinstance(obj, dict):
+            for key in ("retry_after", "retryAfter"):
+                value = obj.get(key)
+                if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+                    return float(value)
+    return None
+
+
+def status_error(
+    method: str,
+    url: str,
+    status: int,
+    headers: Mapping[str, str],
+    body: str,
+    secrets: Iterable[str | None],
+) -> HTTPStatusError:
+    """The typed error for an error status, its message naming the URL, status and body."""
+    secrets = list(secrets)
+    safe_url = redact(url, secrets)
+    safe_body = redact(body, secrets)
+    parsed = _json_body(safe_body)
+    errors = _field_errors(parsed)
+    summary = _describe_field_errors(errors) if errors else _summary(parsed, safe_body)
+    message = f"{method} {safe_url} → {status} {_reason(status)}: {summary}"
+    common: dict[str, Any] = {"url": safe_url, "status_code": status, "body": excerpt(safe_body)}
+    if status in (401, 403):
+        return AuthenticationError(message, **common)
+    if status == 404:
+        return NotFoundError(message, **common)
+    if status in (400, 413, 422):
+        return InvalidRequestError(message, errors=errors, **common)
+    if status == 429:
+        retry_after = parse_retry_after(headers.get("retry-after"))
+        if retry_after is None:
+            retry_after = _body_retry_after(parsed)
+        if retry_after is not None:
+            message += f" (retry after {retry_after:g} s)"
+        return RateLimitError(message, retry_after=retry_after, **common)
+    if status >= 500:
+        retry_after = parse_retry_after(headers.get("retry-after"))
+        return ServerError(message, retry_after=retry_after, **common)
+    return HTTPStatusError(message, **common)
+
+
+def is_event_stream(content_type: str | None) -> bool:
+    """True for ``text/event-stream`` whatever its parameters and case."""
+    if not content_type:
+        return False
+    return content_type.split(";", 1)[0].strip().lower() == "text/event-stream"
+
+
+def content_type_error(
+    method: str,
+    url: str,
+    status: int,
+    content_type: str | None,
+    body: str,
+    secrets: Iterable[str | None],
+) -> ProtocolError:
+    """The error for a success status whose body is not an event stream (an HTML page...)."""
+    secrets = list(secrets)
+    safe_url = redact(url, secrets)
+    kind = content_type or "no content type"
+    hint = (
+        " (an HTML page: a proxy, a login wall or the wrong base URL?)"
+        if _looks_html(content_type, body)
+        else ""
+    )
+    message = (
+        f"{method} {safe_url} → {status} {_reason(status)}, but the answer is {kind}, "
+        f"not an event stream (text/event-stream){hint}: "
+        f"{excerpt(redact(body, secrets)) or '(empty body)'}"
+    )
+    return ProtocolError(message, url=safe_url)
+
+
+def _looks_html(content_type: str | None, body: str) -> bool:
+    if content_type and "html" in content_type.lower():
+        return True
+    head = body.lstrip()[:15].lower()
+    return head.startswith(("<!doctype html", "<html"))

@@ -1,0 +1,110 @@
+"""Run history: every run agentnb makes, kept in SQLite for analysis.
+
+``runs()`` reads it back as a :class:`RunHistory` (``.to_pandas()``, ``.summary()``,
+``.plot()``); ``batch()`` runs many messages and returns theirs; ``remote_runs()`` reads a
+platform's own listing in the same shape. The database is at a per-user location, or where
+``AGENTNB_HISTORY`` says (a path, ``:memory:``, or ``off``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import warnings
+from collections.abc import Iterable
+
+from ._batch import batch, run_batch
+from ._filters import STATUSES, Since
+from ._migrations import MIGRATIONS
+from ._paths import ENV_VAR, default_location
+from ._records import RunRecord, ToolCallRecord
+from ._remote import fetch_remote_runs, remote_runs
+from ._scrub import OUTPUT_LIMIT, register_secret
+from ._store import HistoryStore, HistoryStoreError
+from ._table import RunHistory, ToolCallHistory
+
+__all__ = [
+    "ENV_VAR",
+    "MIGRATIONS",
+    "OUTPUT_LIMIT",
+    "STATUSES",
+    "HistoryStore",
+    "HistoryStoreError",
+    "RunHistory",
+    "RunRecord",
+    "ToolCallHistory",
+    "ToolCallRecord",
+    "batch",
+    "close_default_stores",
+    "default_store",
+    "fetch_remote_runs",
+    "register_secret",
+    "remote_runs",
+    "run_batch",
+    "runs",
+]
+
+_lock = threading.Lock()
+_stores: dict[str, HistoryStore] = {}
+_failed: dict[str, str] = {}
+
+
+def default_store() -> HistoryStore | None:
+    """The store ``AGENTNB_HISTORY`` (or the per-user default) names; None when history is
+    off. A database that cannot be opened gives a warning once and None, so runs go on
+    unrecorded; :func:`runs` raises the error instead."""
+    try:
+        return _open_default()
+    except HistoryStoreError as exc:
+        key = str(default_location())
+        if _failed.get(key) != str(exc):
+            _failed[key] = str(exc)
+            warnings.warn(f"agentnb: runs are not being recorded: {exc}", stacklevel=2)
+        return None
+
+
+def _open_default() -> HistoryStore | None:
+    location = default_location()
+    if location is None:
+        return None
+    key = str(location)
+    with _lock:
+        store = _stores.get(key)
+        if store is None or store.closed:
+            if not _stores:
+                atexit.register(close_default_stores)
+            store = HistoryStore(location)
+            _stores[key] = store
+        return store
+
+
+def close_default_stores() -> None:
+    """Close the stores :func:`default_store` opened (at exit, or between tests)."""
+    with _lock:
+        stores = list(_stores.values())
+        _stores.clear()
+        _failed.clear()
+    for store in stores:
+        store.close()
+
+
+def runs(
+    agent: str | Iterable[str] | None = None,
+    status: str | Iterable[str] | None = None,
+    since: Since | None = None,
+    thread: str | None = None,
+    limit: int | None = None,
+) -> RunHistory:
+    """Recorded runs, most recent first.
+
+    ``agent`` and ``status`` take a name or a list; ``since`` a datetime, date, ISO 8601
+    string, unix seconds, or a timedelta meaning "within the last"; ``thread`` a thread or
+    session id; ``limit`` keeps the most recent that many. Empty when history is off.
+    """
+    from ._filters import RunFilter
+
+    where = RunFilter.build(agent=agent, status=status, since=since, thread=thread, limit=limit)
+    store = _open_default()
+    if store is None:
+        return RunHistory()
+    return store.runs(where)

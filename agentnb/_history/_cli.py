@@ -1,0 +1,112 @@
+"""``agentnb runs``: the recent runs from the history, as a table or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+__all__ = ["HELP", "add_parser", "configure", "main"]
+
+HELP = "print the recent runs from the run history"
+DEFAULT_LIMIT = 20
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])", re.IGNORECASE)
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--agent", action="append", help="only this agent (repeatable)")
+    parser.add_argument(
+        "--status",
+        action="append",
+        help="only this status: running, completed, failed, cancelled, interrupted (repeatable)",
+    )
+    parser.add_argument(
+        "--since", help="only runs started since: an ISO date/time, or a span like 90m, 24h, 7d"
+    )
+    parser.add_argument("--thread", help="only runs of this thread / session id")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help=f"how many of the most recent runs (default {DEFAULT_LIMIT}; 0 for all)",
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON array, one run a line")
+    parser.add_argument(
+        "--db", help="history database path (default: $AGENTNB_HISTORY or the per-user one)"
+    )
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``runs`` to an ``argparse`` subparsers object; its handler is :func:`main`."""
+    parser: argparse.ArgumentParser = subparsers.add_parser("runs", help=HELP, description=HELP)
+    configure(parser)
+    parser.set_defaults(handler=main)
+    return parser
+
+
+def main(args: argparse.Namespace) -> int:
+    from .._exceptions import ConfigurationError
+
+    try:
+        history, where = _read(args)
+    except ConfigurationError as exc:
+        print(f"agentnb runs: error: {exc}", file=sys.stderr)
+        return 2
+    if where is None:
+        print("agentnb runs: the run history is off (AGENTNB_HISTORY=off)", file=sys.stderr)
+        return 0
+    if args.json:
+        _print_json(history.to_dicts())
+        return 0
+    if len(history):
+        print(history.to_text())
+    noun = "run" if len(history) == 1 else "runs"
+    print(f"{len(history)} {noun}, most recent first, from {where}", file=sys.stderr)
+    return 0
+
+
+def _read(args: argparse.Namespace) -> tuple[Any, str | None]:
+    from . import RunHistory
+    from ._filters import RunFilter
+    from ._paths import default_location
+    from ._store import HistoryStore
+
+    limit = DEFAULT_LIMIT if args.limit is None else (args.limit or None)
+    where = RunFilter.build(
+        agent=args.agent,
+        status=args.status,
+        since=_since(args.since),
+        thread=args.thread,
+        limit=limit,
+    )
+    location = Path(args.db).expanduser() if args.db else default_location()
+    if location is None:
+        return RunHistory(), None
+    if isinstance(location, Path) and not location.exists():
+        return RunHistory(), f"{location} (no runs recorded yet)"
+    with HistoryStore(location) as store:
+        return store.runs(where), str(location)
+
+
+def _since(text: str | None) -> str | timedelta | None:
+    if text is None:
+        return None
+    parts = _DURATION.findall(text)
+    if parts and _DURATION.sub("", text).strip() == "":
+        return sum(
+            (timedelta(**{_UNITS[unit.lower()]: float(n)}) for n, unit in parts), timedelta()
+        )
+    return text
+
+
+def _print_json(records: list[dict[str, Any]]) -> None:
+    if not records:
+        print("[]")
+        return
+    lines = [json.dumps(record, ensure_ascii=False) for record in records]
+    print("[\n" + ",\n".join(lines) + "\n]")

@@ -1,0 +1,127 @@
+"""The filters ``runs()`` takes, checked and turned into SQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Final
+
+from .._exceptions import ConfigurationError
+
+__all__ = ["STATUSES", "RunFilter", "Since"]
+
+STATUSES: Final = ("running", "completed", "failed", "cancelled", "interrupted")
+"""The statuses agentnb records."""
+
+Since = datetime | date | str | timedelta | float | int
+"""A point in time (datetime, date, ISO 8601 text, unix seconds) or a timedelta: within the
+last that long. Naive datetimes and dates are local time."""
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Which runs to read; every field None means all."""
+
+    agents: tuple[str, ...] | None = None
+    statuses: tuple[str, ...] | None = None
+    since: float | None = None
+    thread: str | None = None
+    limit: int | None = None
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        agent: str | Iterable[str] | None = None,
+        status: str | Iterable[str] | None = None,
+        since: Since | None = None,
+        thread: str | None = None,
+        limit: int | None = None,
+    ) -> RunFilter:
+        statuses = _names(status, "status")
+        unknown = sorted(set(statuses or ()) - set(STATUSES))
+        if unknown:
+            raise ConfigurationError(
+                f"unknown run status {', '.join(map(repr, unknown))}; "
+                f"the statuses are {', '.join(STATUSES)}"
+            )
+        if thread is not None and not isinstance(thread, str):
+            raise ConfigurationError(f"thread must be a thread id (str), not {thread!r}")
+        return cls(
+            agents=_names(agent, "agent"),
+            statuses=statuses,
+            since=since_seconds(since),
+            thread=thread,
+            limit=_limit(limit),
+        )
+
+    def where(self) -> tuple[str, list[Any]]:
+        """The SQL ``WHERE`` clause (empty when there is no condition) and its parameters."""
+        terms: list[str] = []
+        params: list[Any] = []
+        for column, values in (
+            ("agent", self.agents),
+            ("status", self.statuses),
+        ):
+            if values is not None:
+                terms.append(f"{column} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+        if self.since is not None:
+            terms.append("started_at >= ?")
+            params.append(self.since)
+        if self.thread is not None:
+            terms.append("thread_id = ?")
+            params.append(self.thread)
+        return (f"WHERE {' AND '.join(terms)}" if terms else ""), params
+
+
+def _names(value: str | Iterable[str] | None, what: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    try:
+        names = (value,) if isinstance(value, str) else tuple(value)
+    except TypeError:
+        names = (value,)  # type: ignore[assignment]
+    if not all(isinstance(name, str) for name in names):
+        raise ConfigurationError(f"{what} must be a name or a list of names, not {value!r}")
+    return names
+
+
+def _limit(limit: int | None) -> int | None:
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ConfigurationError(f"limit must be a whole number ≥ 0 or None, not {limit!r}")
+    return limit
+
+
+def since_seconds(since: Since | None) -> float | None:
+    """``since`` as unix seconds."""
+    if since is None:
+        return None
+    if isinstance(since, timedelta):
+        if since < timedelta(0):
+            raise ConfigurationError(f"since={since!r} is negative; give how far back to look")
+        return time.time() - since.total_seconds()
+    if isinstance(since, bool):
+        raise ConfigurationError(f"since must be a time, not {since!r}")
+    if isinstance(since, int | float):
+        return float(since)
+    if isinstance(since, str):
+        try:
+            since = datetime.fromisoformat(since.strip())
+        except ValueError:
+            raise ConfigurationError(
+                f"since={since!r} is not an ISO 8601 date or time (e.g. '2025-01-31' or "
+                "'2025-01-31T12:00:00+00:00')"
+            ) from None
+    if isinstance(since, datetime):
+        return since.timestamp()
+    if isinstance(since, date):
+        return datetime(since.year, since.month, since.day).timestamp()
+    raise ConfigurationError(
+        f"since must be a datetime, date, ISO 8601 string, unix seconds or timedelta, "
+        f"not {type(since).__name__}"
+    )

@@ -1,0 +1,84 @@
+"""History columns as pandas DataFrames, built column by column (no per-row Python objects).
+
+Times become tz-aware UTC datetimes, token counts nullable ``Int64``, names categoricals,
+texts pandas' nullable ``string``, JSON columns Python objects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._optional import require_pandas
+from ._records import ColumnKind
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["build_frame", "empty_columns"]
+
+
+def build_frame(
+    columns: Mapping[str, Sequence[Any]],
+    spec: Sequence[tuple[str, ColumnKind]],
+    wanted: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """A DataFrame of ``columns`` (raw history values), typed by ``spec``."""
+    pandas = require_pandas()
+    kinds = dict(spec)
+    names = list(wanted) if wanted is not None else [name for name, _ in spec]
+    unknown = [name for name in names if name not in kinds]
+    if unknown:
+        raise KeyError(f"unknown column(s) {unknown}; the columns are {list(kinds)}")
+    data = {name: _convert(pandas, kinds[name], columns[name]) for name in names}
+    frame: pd.DataFrame = pandas.DataFrame(data, columns=names)
+    return frame
+
+
+def empty_columns(spec: Sequence[tuple[str, ColumnKind]]) -> dict[str, list[Any]]:
+    return {name: [] for name, _ in spec}
+
+
+def _convert(pandas: Any, kind: ColumnKind, values: Sequence[Any]) -> Any:
+    import numpy as np
+
+    if kind == "time":
+        # Whole microseconds: what a float of unix seconds holds, without binary noise.
+        micros = np.round(np.array(values, dtype="float64") * 1e6)
+        return pandas.to_datetime(micros, unit="us", utc=True)
+    if kind == "float":
+        return np.array(values, dtype="float64")
+    if kind == "int":
+        return _nullable_ints(pandas, np, values)
+    if kind == "category":
+        return pandas.Categorical(values)
+    if kind == "json":
+        return _parsed_json(values)
+    return pandas.array(values, dtype="string")
+
+
+def _nullable_ints(pandas: Any, np: Any, values: Sequence[Any]) -> Any:
+    floats = np.array(values, dtype="float64")
+    mask = np.isnan(floats)
+    ints = np.where(mask, 0, floats).astype("int64")
+    return pandas.arrays.IntegerArray(ints, mask)
+
+
+def _parsed_json(values: Sequence[Any]) -> list[Any]:
+    # Rows mostly repeat the same settings: parse each distinct text once.
+    parsed: dict[str, Any] = {}
+    out: list[Any] = []
+    for text in values:
+        if text is None:
+            out.append(None)
+            continue
+        value = parsed.get(text)
+        if value is None:
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = text
+            parsed[text] = value
+        out.append(value)
+    return out

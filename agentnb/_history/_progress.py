@@ -1,0 +1,126 @@
+"""Batch progress: a widget in a notebook, one rewritten line on a terminal, or nothing.
+
+Updates come from agentnb's loop thread and are throttled; the last one always shows.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import IO, Any, Protocol
+
+__all__ = ["Progress", "make_progress"]
+
+MIN_INTERVAL = 0.1
+"""Seconds between two redraws, at most."""
+
+
+class Progress(Protocol):
+    def update(self, done: int, failed: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class NoProgress:
+    def update(self, done: int, failed: int) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+class _Throttled:
+    """Keeps the latest counts; draws them at most every ``MIN_INTERVAL`` and at the end."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.total = total
+        self.label = label
+        self.started = time.monotonic()
+        self._lock = threading.Lock()
+        self._last_draw = 0.0
+        self._counts = (0, 0)
+        self._drawn: tuple[int, int] | None = None
+        self._closed = False
+
+    def update(self, done: int, failed: int) -> None:
+        with self._lock:
+            self._counts = (done, failed)
+            now = time.monotonic()
+            if self._closed or (now - self._last_draw < MIN_INTERVAL and done < self.total):
+                return
+            self._last_draw = now
+            self._drawn = (done, failed)
+        self._draw(done, failed)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            counts, drawn = self._counts, self._drawn
+        if counts != drawn:
+            self._draw(*counts)
+        self._finish()
+
+    def text(self, done: int, failed: int) -> str:
+        elapsed = time.monotonic() - self.started
+        failures = f", {failed} failed" if failed else ""
+        return f"{self.label}: {done}/{self.total} runs{failures} ({elapsed:.1f} s)"
+
+    def _draw(self, done: int, failed: int) -> None:
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        return None
+
+
+class TextProgress(_Throttled):
+    def __init__(self, total: int, label: str, out: IO[str] | None = None) -> None:
+        super().__init__(total, label)
+        self.out = out if out is not None else sys.stderr
+
+    def _draw(self, done: int, failed: int) -> None:
+        self.out.write("\r" + self.text(done, failed))
+        self.out.flush()
+
+    def _finish(self) -> None:
+        self.out.write("\n")
+        self.out.flush()
+
+
+class WidgetProgress(_Throttled):
+    def __init__(self, total: int, label: str) -> None:
+        import ipywidgets
+        from IPython.display import display
+
+        super().__init__(total, label)
+        self.bar: Any = ipywidgets.IntProgress(value=0, min=0, max=max(total, 1))
+        self.caption: Any = ipywidgets.Label(value=self.text(0, 0))
+        display(ipywidgets.HBox([self.bar, self.caption]))  # type: ignore[no-untyped-call]
+
+    def _draw(self, done: int, failed: int) -> None:
+        self.bar.value = done
+        self.bar.bar_style = "warning" if failed else ""
+        self.caption.value = self.text(done, failed)
+
+    def _finish(self) -> None:
+        done, failed = self._counts
+        self.bar.bar_style = "success" if done == self.total and not failed else "warning"
+
+
+def make_progress(total: int, label: str, enabled: bool = True) -> Progress:
+    if not enabled:
+        return NoProgress()
+    if _in_notebook():
+        return WidgetProgress(total, label)
+    return TextProgress(total, label)
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"

@@ -1,0 +1,74 @@
+"""When to try again and how long to wait: exponential backoff with full jitter, bounded,
+and the server's own ``Retry-After`` / ``retry_after`` when it gives one."""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import re
+import time
+from dataclasses import dataclass
+
+__all__ = ["RETRYABLE_STATUS", "RetryPolicy", "parse_retry_after"]
+
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+"""Statuses that mean "not now" rather than "no": the request was not acted on."""
+
+_SECONDS = re.compile(r"\d{1,9}(\.\d+)?")
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delay seconds or an HTTP-date)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if _SECONDS.fullmatch(text):
+        return float(text)
+    try:
+        moment = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, moment.timestamp() - current)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a client retries a request that did not start and resumes a stream that was cut."""
+
+    max_retries: int = 3
+    """Retries of a request that failed before its stream started."""
+    backoff: float = 0.5
+    """Base delay in seconds; attempt ``n`` waits a random time up to ``backoff * 2**n``."""
+    max_backoff: float = 20.0
+    """No computed delay is longer than this."""
+    max_retry_after: float = 600.0
+    """A server asking to wait longer than this gets its error raised instead of a wait."""
+    max_resumes: int = 3
+    """Resumes in a row that bring no new event before the run is given up as interrupted."""
+
+    def __post_init__(self) -> None:
+        from ._exceptions import ConfigurationError
+
+        if self.max_retries < 0 or self.max_resumes < 0:
+            raise ConfigurationError("max_retries and max_resumes must be 0 or more")
+        if self.backoff < 0 or self.max_backoff < 0:
+            raise ConfigurationError("backoff and max_backoff must be 0 or more seconds")
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry number ``attempt`` (0 for the first retry)."""
+        if retry_after is not None:
+            return max(0.0, retry_after)
+        ceiling = min(self.max_backoff, self.backoff * (2 ** min(attempt, 30)))
+        return random.uniform(0.0, ceiling)
+
+    def resume_delay(self, failed_in_a_row: int, server_retry_ms: int | None) -> float:
+        """Seconds to wait before a resume. The first resume after progress goes at once (a
+        healthy server dropped one connection); later ones back off, at least by the stream's
+        own ``retry:`` time, and never longer than ``max_backoff``."""
+        if failed_in_a_row <= 0:
+            return 0.0
+        floor = (server_retry_ms or 0) / 1000.0
+        return min(self.max_backoff, max(floor, self.delay(failed_in_a_row)))

@@ -1,0 +1,331 @@
+"""The static copy of a chat cell: what a notebook shows where the widget cannot run.
+
+JupyterLab does not save widget state by default, and nbconvert, GitHub and VS Code without
+the widget renderer show only plain outputs, so the display bundle also carries a sanitized
+``text/html`` transcript, a ``text/markdown`` one and a ``text/plain`` summary.
+
+Agent output is untrusted. The HTML copy renders markdown with raw HTML off (markdown-it-py's
+``commonmark`` preset with ``html=False``; its default preset would pass HTML through),
+refuses script links (``validateLink``), turns remote images into links (an image URL is an
+exfiltration channel) and escapes everything else. The markdown copy neutralizes raw HTML
+and script links outside code, because its readers may render HTML in markdown.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+
+from ._run import Run, ToolCall
+
+__all__ = [
+    "render_markdown_html",
+    "static_bundle",
+    "static_html",
+    "static_markdown",
+    "static_text",
+]
+
+TOOL_OUTPUT_PREVIEW = 4000
+"""Characters of a tool's output kept in the static copy."""
+PLAIN_ANSWER_CHARS = 4000
+"""Characters of the answer kept in the ``text/plain`` summary."""
+
+_SAFE_DATA_IMAGE = re.compile(r"^data:image/(?:png|gif|jpe?g|webp|avif);base64,", re.IGNORECASE)
+
+
+def _render_image(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    token = tokens[idx]
+    src = str(token.attrGet("src") or "")
+    alt = self.renderInlineAsText(token.children or [], options, env)
+    if _SAFE_DATA_IMAGE.match(src):
+        return f'<img src="{html.escape(src)}" alt="{html.escape(alt)}">'
+    label = html.escape(alt or src)
+    return f'<a href="{html.escape(src)}" rel="noopener noreferrer nofollow">🖼 {label}</a>'
+
+
+def _make_markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    md.add_render_rule("image", _render_image)
+    return md
+
+
+_MD = _make_markdown()
+
+
+def render_markdown_html(source: str) -> str:
+    """Untrusted markdown → HTML with no raw HTML, no script links and no remote images."""
+    rendered: str = _MD.render(source)
+    return rendered
+
+
+# ---- per-run pieces -----------------------------------------------------------------------
+
+
+def _format_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… ({len(text) - limit:,} more characters)"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return ""
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    return f"{value:.1f} s"
+
+
+def _tool_arguments(call: ToolCall) -> str:
+    if call.arguments is not None:
+        return _format_value(call.arguments)
+    return call.arguments_text
+
+
+def status_line(run: Run) -> str:
+    """One line: status, duration, time to first token, tokens, rate, run id."""
+    bits: list[str] = [run.status]
+    if run.done and run.duration is not None:
+        bits.append(_seconds(run.duration))
+    if run.ttft is not None:
+        bits.append(f"first token {_seconds(run.ttft)}")
+    usage = run.usage
+    if usage is not None:
+        counts = [
+            f"{n:,} {label}"
+            for n, label in (
+                (usage.prompt_tokens, "in"),
+                (usage.completion_tokens, "out"),
+                (usage.total_tokens, "total"),
+            )
+            if n is not None
+        ]
+        if counts:
+            bits.append("tokens " + " · ".join(counts))
+    rate = run.tokens_per_second
+    if rate is not None:
+        bits.append(f"{rate:.1f} tok/s")
+    if run.run_id:
+        bits.append(f"run {run.run_id}")
+    return " · ".join(bits)
+
+
+def _error_line(run: Run) -> str:
+    error = run.error
+    if error is None or run.status not in ("failed", "interrupted"):
+        return ""
+    line = f"{error.code or run.status}: {error.message}"
+    if error.retry_after is not None:
+        line += f" (retry after {_seconds(error.retry_after)})"
+    return line
+
+
+# ---- HTML -------------------------------------------------------------------------------
+
+
+def _tool_html(call: ToolCall) -> str:
+    mark = {"succeeded": "✓", "failed": "✗"}.get(call.status, "…")
+    duration = f" · {_seconds(call.duration)}" if call.duration is not None else ""
+    out = [
+        "<details><summary>",
+        f"{mark} <code>{html.escape(call.name or 'tool')}</code> {html.escape(call.status)}",
+        f"{html.escape(duration)}</summary>",
+    ]
+    arguments = _tool_arguments(call)
+    if arguments:
+        out.append(f"<p>Arguments</p><pre><code>{html.escape(arguments)}</code></pre>")
+    if call.output is not None:
+        output = _clip(_format_value(call.output), TOOL_OUTPUT_PREVIEW)
+        out.append(f"<p>Output</p><pre><code>{html.escape(output)}</code></pre>")
+    if call.error:
+        out.append(f"<p><strong>Error:</strong> {html.escape(call.error)}</p>")
+    out.append("</details>")
+    return "".join(out)
+
+
+def _run_html(run: Run) -> str:
+    out = ['<div class="agentnb-run">']
+    if run.agent or run.message:
+        out.append(
+            f"<p><strong>{html.escape(run.agent)}</strong> "
+            f"<em>{html.escape(_clip(run.message, 500))}</em></p>"
+        )
+    for part in run.parts:
+        if part.kind == "text":
+            out.append(render_markdown_html(part.text))
+        elif part.kind == "reasoning":
+            out.append(
+                "<details><summary>Reasoning</summary>"
+                f"<pre>{html.escape(part.text)}</pre></details>"
+            )
+        elif part.call_id is not None:
+            call = run.tool_call(part.call_id)
+            if call is not None:
+                out.append(_tool_html(call))
+    if not run.done:
+        out.append("<p><em>Running… the final answer appears here when the run ends.</em></p>")
+    error = _error_line(run)
+    if error:
+        out.append(f'<p role="alert"><strong>Error</strong> {html.escape(error)}</p>')
+    if run.followups:
+        items = "".join(f"<li>{html.escape(q)}</li>" for q in run.followups)
+        out.append(f"<p>Follow-up questions:</p><ul>{items}</ul>")
+    out.append(f"<p><small>{html.escape(status_line(run))}</small></p>")
+    out.append("</div>")
+    return "".join(out)
+
+
+def static_html(runs: Sequence[Run]) -> str:
+    """The sanitized HTML transcript of ``runs`` (one chat cell)."""
+    body = "<hr>".join(_run_html(run) for run in runs)
+    return f'<div class="agentnb-static">{body}</div>'
+
+
+# ---- markdown ---------------------------------------------------------------------------
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_SCRIPT_LINK = re.compile(r"\]\(\s*<?\s*(?:javascript|vbscript|data|file)\s*:", re.IGNORECASE)
+
+
+def _neutralize_line(line: str) -> str:
+    """Escape ``<`` (so no raw HTML) outside inline code spans and drop script links."""
+    pieces = re.split(r"(`+[^`]*`+)", line)
+    for i in range(0, len(pieces), 2):
+        piece = _SCRIPT_LINK.sub("](#blocked:", pieces[i])
+        pieces[i] = piece.replace("<", "&lt;")
+    return "".join(pieces)
+
+
+def neutralize_markdown(source: str) -> str:
+    """Agent markdown made safe for renderers that allow raw HTML: code stays as it is."""
+    out: list[str] = []
+    fence: str | None = None
+    for line in source.split("\n"):
+        match = _FENCE.match(line)
+        if fence is None:
+            if match:
+                fence = match.group(1)
+                out.append(line)
+            else:
+                out.append(_neutralize_line(line))
+        else:
+            out.append(line)
+            if (
+                match
+                and match.group(1)[0] == fence[0]
+                and len(match.group(1)) >= len(fence)
+                and not line[match.end() :].strip()
+            ):
+                fence = None
+    return "\n".join(out)
+
+
+def _code_block(text: str) -> str:
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text}\n{fence}"
+
+
+def _run_markdown(run: Run) -> str:
+    out: list[str] = []
+    if run.agent or run.message:
+        message = neutralize_markdown(_clip(run.message, 500)).replace("\n", " ")
+        out.append(f"**{neutralize_markdown(run.agent)}** — *{message}*")
+    for part in run.parts:
+        if part.kind == "text":
+            out.append(neutralize_markdown(part.text))
+        elif part.kind == "reasoning":
+            quoted = "\n".join("> " + line for line in neutralize_markdown(part.text).split("\n"))
+            out.append("> *Reasoning*\n>\n" + quoted)
+        elif part.call_id is not None:
+            call = run.tool_call(part.call_id)
+            if call is not None:
+                out.append(_tool_markdown(call))
+    if not run.done:
+        out.append("*Running… the final answer appears here when the run ends.*")
+    error = _error_line(run)
+    if error:
+        out.append(f"**Error** {neutralize_markdown(error)}")
+    if run.followups:
+        out.append(
+            "Follow-up questions:\n\n"
+            + "\n".join(f"- {neutralize_markdown(q)}" for q in run.followups)
+        )
+    out.append(f"<sub>{html.escape(status_line(run))}</sub>")
+    return "\n\n".join(out)
+
+
+def _tool_markdown(call: ToolCall) -> str:
+    mark = {"succeeded": "✓", "failed": "✗"}.get(call.status, "…")
+    duration = f" · {_seconds(call.duration)}" if call.duration is not None else ""
+    name = (call.name or "tool").replace("`", "")
+    lines = [f"{mark} tool `{name}` {call.status}{duration}"]
+    arguments = _tool_arguments(call)
+    if arguments:
+        lines.append(_code_block(arguments))
+    if call.output is not None:
+        lines.append(_code_block(_clip(_format_value(call.output), TOOL_OUTPUT_PREVIEW)))
+    if call.error:
+        lines.append(f"Error: {neutralize_markdown(call.error)}")
+    return "\n\n".join(lines)
+
+
+def static_markdown(runs: Sequence[Run]) -> str:
+    """The markdown transcript of ``runs``, safe for renderers that allow raw HTML."""
+    return "\n\n---\n\n".join(_run_markdown(run) for run in runs)
+
+
+# ---- plain text -------------------------------------------------------------------------
+
+
+def static_text(runs: Sequence[Run], *, answer_chars: int | None = PLAIN_ANSWER_CHARS) -> str:
+    """A plain-text summary: per run, a header line, the tools, the answer (clipped to
+    ``answer_chars``; None keeps it whole, 0 leaves it out) and the error."""
+    blocks: list[str] = []
+    for run in runs:
+        header = f"agentnb · {run.agent or 'agent'} · {status_line(run)}"
+        lines = [header]
+        tools = ", ".join(
+            f"{c.name or 'tool'} {'✓' if c.status == 'succeeded' else c.status}"
+            for c in run.tool_calls
+        )
+        if tools:
+            lines.append(f"tools: {tools}")
+        text = run.text
+        if text and answer_chars != 0:
+            lines.append(text if answer_chars is None else _clip(text, answer_chars))
+        error = _error_line(run)
+        if error:
+            lines.append(f"error: {error}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) if blocks else "agentnb chat (no runs yet)"
+
+
+def static_bundle(runs: Sequence[Run]) -> dict[str, str]:
+    """``text/html``, ``text/markdown`` and ``text/plain`` for a display bundle."""
+    return {
+        "text/html": static_html(runs),
+        "text/markdown": static_markdown(runs),
+        "text/plain": static_text(runs),
+    }

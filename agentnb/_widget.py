@@ -1,0 +1,241 @@
+"""The chat cell widgets: `ChatCell` (one run, plus the follow-ups it starts) and `ChatWidget`
+(a multi-turn chat with an input box).
+
+A widget is displayed as one output holding the live view and a static copy (sanitized HTML,
+markdown, plain text) for places without the widget; the copy is refreshed through the
+display handle whenever a run ends, so a saved notebook shows the final answer.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextvars
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anywidget
+import traitlets
+
+from ._controller import ChatController, StartRun
+from ._handle import RunHandle
+from ._loop import get_loop, in_loop_thread
+from ._run import Run
+from ._static import static_bundle
+
+__all__ = ["ChatCell", "ChatWidget"]
+
+STATIC = Path(__file__).parent / "static"
+WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+
+T = TypeVar("T")
+
+
+def _kernel_shell() -> Any:
+    """The IPython shell when running inside a Jupyter kernel, else None."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return None
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return None
+    return shell
+
+
+def _on_loop(fn: Callable[[], T]) -> T:
+    """Run ``fn`` on the background loop (where runs change) and return its result."""
+    if in_loop_thread():
+        return fn()
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def call() -> None:
+        try:
+            future.set_result(fn())
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    get_loop().call_soon_threadsafe(call)
+    return future.result(timeout=10)
+
+
+class ChatCell(anywidget.AnyWidget):
+    """A live chat cell showing one run and the follow-up runs started from it.
+
+    ``source`` is a `RunHandle` (followed live), a finished `Run` (shown as it is) or None.
+    ``on_followup(text) -> RunHandle | None`` lets the follow-up chips start the next run of
+    the conversation (it must start the run without displaying it: the cell shows it as its
+    next turn); without it the chips copy the question instead.
+    """
+
+    _esm = STATIC / "widget.js"
+    _css = STATIC / "widget.css"
+
+    transcript = traitlets.Dict().tag(sync=True)
+    """The structured transcript ``{"seq", "turns"}``, written at tool-call boundaries and
+    when a run ends (never per token)."""
+    options = traitlets.Dict().tag(sync=True)
+    """View options: ``can_followup``, ``input``, ``placeholder``."""
+
+    _input_box = False
+
+    def __init__(
+        self,
+        source: RunHandle | Run | None = None,
+        *,
+        on_followup: StartRun | None = None,
+        agent: str = "",
+        max_fps: float = 30.0,
+        placeholder: str = "",
+    ) -> None:
+        start_run = on_followup
+        if source is not None and not isinstance(source, RunHandle | Run):
+            raise TypeError(
+                f"ChatCell shows a RunHandle or a Run, not {type(source).__name__}; "
+                "use agentnb.show() for a stream"
+            )
+        if start_run is not None and not callable(start_run):
+            raise TypeError("on_followup must be a callable taking the message text")
+        super().__init__(
+            transcript={"seq": 0, "turns": []},
+            options={
+                "can_followup": start_run is not None,
+                "input": self._input_box and start_run is not None,
+                "placeholder": placeholder or (f"Message {agent}…" if agent else ""),
+                "agent": agent,
+            }
+        )
+        self.agent = agent
+        self._displays: list[tuple[Any, contextvars.Context]] = []
+        self._echo_guard: int | None = None
+        self._controller = ChatController(self, start_run=start_run, max_fps=max_fps)
+        self.on_msg(self._on_view_message)
+        if source is not None:
+            self.add(source)
+
+    # ---- runs ----------------------------------------------------------------------------
+    def add(self, source: RunHandle | Run) -> None:
+        """Append a run as the next turn: a `RunHandle` is followed live, a `Run` shown as is."""
+        if isinstance(source, RunHandle):
+            self._controller.add(source.run, source)
+        elif isinstance(source, Run):
+            self._controller.add(source, None)
+        else:
+            raise TypeError(f"expected a RunHandle or a Run, not {type(source).__name__}")
+
+    @property
+    def runs(self) -> list[Run]:
+        """Every run shown, oldest first."""
+        return self._controller.runs
+
+    @property
+    def handle(self) -> RunHandle | None:
+        """The latest live run's handle, if any."""
+        handles = self._controller.handles
+        return handles[-1] if handles else None
+
+    def stop(self) -> None:
+        """Cancel every run of this widget that is still going (like clicking Stop)."""
+        for handle in self._controller.handles:
+            handle.cancel()
+
+    def wait(self, timeout: float | None = None) -> Run:
+        """Wait for the latest live run to end and return it (raises its error, like
+        `RunHandle.wait`)."""
+        handle = self.handle
+        if handle is None:
+            runs = self.runs
+            if not runs:
+                raise RuntimeError("this chat has no run to wait for")
+            return runs[-1]
+        return handle.wait(timeout)
+
+    @property
+    def frames_sent(self) -> int:
+        """Custom messages sent to the views so far."""
+        return self._controller.frames_sent
+
+    # ---- controller sink (called on the background loop) -----------------------------------
+    def set_transcript(self, transcript: dict[str, Any]) -> None:
+        self.transcript = transcript
+
+    def run_ended(self) -> None:
+        self._refresh_displays()
+
+    def _on_view_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        self._controller.receive(content)
+
+    # ---- display ---------------------------------------------------------------------------
+    def static_bundle(self) -> dict[str, str]:
+        """The static copy (``text/html``, ``text/markdown``, ``text/plain``) as of now."""
+        return _on_loop(lambda: static_bundle(self.runs))
+
+    def display_bundle(self) -> dict[str, Any]:
+        """The widget view plus the static copy: what one display of this cell publishes."""
+        bundle: dict[str, Any] = {
+            WIDGET_VIEW_MIME: {"version_major": 2, "version_minor": 1, "model_id": self.model_id}
+        }
+        bundle.update(self.static_bundle())
+        return bundle
+
+    def _repr_mimebundle_(self, **_kwargs: Any) -> Any:
+        return self.display_bundle()
+
+    def _ipython_display_(self) -> None:
+        shell = _kernel_shell()
+        if shell is not None and self._echo_guard == shell.execution_count:
+            # The cell ended with `agentnb.show(...)`: it is already on screen.
+            self._echo_guard = None
+            return
+        self.publish()
+
+    def publish(self) -> None:
+        """Display this cell (live view + static copy) with a display handle that is
+        refreshed when a run ends."""
+        from IPython.display import display
+
+        handle = display(  # type: ignore[no-untyped-call]
+            self.display_bundle(), raw=True, display_id=True
+        )
+        if handle is not None:
+            # The context carries the kernel's parent header for this cell, so a refresh
+            # sent later from the loop thread lands on this cell's output.
+            self._displays.append((handle, contextvars.copy_context()))
+
+    def _refresh_displays(self) -> None:
+        if not self._displays:
+            return
+        bundle = self.display_bundle()
+        for handle, context in list(self._displays):
+            context.copy().run(handle.update, bundle, raw=True)
+
+    def close(self) -> None:
+        self._controller.close()
+        super().close()
+
+
+class ChatWidget(ChatCell):
+    """A multi-turn chat: every message typed in its input box starts the next run through
+    ``start_run(text) -> RunHandle | None`` (which starts it without displaying it); follow-up
+    chips do the same. ``agent`` names the agent in the input's placeholder."""
+
+    _input_box = True
+
+    def __init__(
+        self,
+        source: RunHandle | Run | None = None,
+        *,
+        start_run: StartRun | None = None,
+        agent: str = "",
+        max_fps: float = 30.0,
+        placeholder: str = "",
+    ) -> None:
+        if start_run is None or not callable(start_run):
+            raise TypeError("ChatWidget needs start_run(text) -> RunHandle to answer messages")
+        super().__init__(
+            source, on_followup=start_run, agent=agent, max_fps=max_fps, placeholder=placeholder
+        )
+
+    def ask(self, text: str) -> None:
+        """Send ``text`` as if typed in the input box."""
+        self._controller.receive({"kind": "send", "text": text})

@@ -1,0 +1,306 @@
+"""OpenAI-compatible Chat Completions (OpenAI, vLLM, Ollama, LM Studio, LiteLLM ...).
+
+The base URL includes the API prefix (``https://api.openai.com/v1``). The agent name is sent
+as the model; follow-ups are asked for as ``metadata: {"followups": "true"}``. Chat
+Completions is stateless, so the provider keeps each thread's messages client-side (a thread
+id is made locally) and sends them with every run; a thread lives as long as its client.
+
+Tool call deltas are gathered by ``index``: the first names the call (id and function name),
+later ones carry pieces of the arguments JSON. A server that runs the tools itself may report
+their outcomes: agentnb's built-in server sends ``delta.agentnb_tool_result`` ({id, index,
+output, error}) and ``agentnb_followups`` on the finishing chunk; ``role: "tool"`` deltas
+(``tool_call_id``, ``content``) are read too. Calls still open when the stream ends are closed
+with their arguments and no output.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from .._request import Media, RunRequest
+from ..events import (
+    Event,
+    ReasoningDelta,
+    RunCompleted,
+    RunStarted,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    Usage,
+)
+from ..sse import ServerSentEvent
+from ._base import HttpRequest, Provider, SendJson, Translator
+from ._frames import (
+    as_dict,
+    failure,
+    first_number,
+    first_str,
+    is_done_marker,
+    json_or_text,
+    local_id,
+    parse_json,
+    parse_usage,
+    str_list,
+)
+from ._frames import unknown as keep_unknown
+from ._options import metadata_with_followups, reject_unsupported
+
+__all__ = ["OpenAI", "OpenAITranslator"]
+
+_Obj = dict[str, Any]
+
+
+class _Call:
+    __slots__ = ("arguments", "call_id", "open")
+
+    def __init__(self, call_id: str) -> None:
+        self.call_id = call_id
+        self.arguments: list[str] = []
+        self.open = True
+
+
+class OpenAITranslator(Translator):
+    """``chat.completion.chunk`` frames of one run (choice 0), ended by ``[DONE]``."""
+
+    def __init__(self, thread_id: str | None) -> None:
+        self.done = False
+        self.thread_id = thread_id
+        self.run_id: str | None = None
+        self._calls: dict[int, _Call] = {}
+        self._by_id: dict[str, _Call] = {}
+        self._usage: Usage | None = None
+        self._text: list[str] = []
+        self._followups: list[str] = []
+
+    @property
+    def text(self) -> str:
+        """The answer text read so far."""
+        return "".join(self._text)
+
+    def translate(self, sse: ServerSentEvent) -> list[Event]:
+        if is_done_marker(sse):
+            return [] if self.done else self._complete()
+        chunk = as_dict(parse_json(sse.data))
+        if chunk is None:
+            return [keep_unknown(sse)]
+        if chunk.get("error") is not None:
+            return self._error(chunk["error"])
+        events: list[Event] = []
+        recognized = False
+        chunk_id = first_str(chunk, "id")
+        if chunk_id and self.run_id is None:
+            self.run_id = chunk_id
+            events.append(RunStarted(run_id=chunk_id, thread_id=self.thread_id))
+        usage = parse_usage(chunk.get("usage"))
+        if usage is not None:
+            self._usage = usage
+            recognized = True
+        followups = str_list(chunk.get("agentnb_followups"))
+        if followups:
+            self._followups = followups
+        choices = chunk.get("choices")
+        if isinstance(choices, list):
+            recognized = True
+            for choice in choices:
+                events.extend(self._choice(as_dict(choice)))
+        if not recognized and not events:
+            return [keep_unknown(sse)]
+        return events
+
+    def _choice(self, choice: _Obj | None) -> list[Event]:
+        if choice is None or choice.get("index", 0) != 0:
+            return []  # n > 1 would interleave answers; the run follows the first choice
+        delta = as_dict(choice.get("delta")) or as_dict(choice.get("message")) or {}
+        if delta.get("role") == "tool":
+            return self._tool_result(delta)
+        events: list[Event] = []
+        outcome = as_dict(delta.get("agentnb_tool_result"))
+        if outcome is not None:
+            events.extend(self._agentnb_tool_result(outcome))
+        reasoning = first_str(delta, "reasoning_content", "reasoning")
+        if reasoning:
+            events.append(ReasoningDelta(delta=reasoning))
+        content = delta.get("content")
+        if isinstance(content, str) and content:
+            self._text.append(content)
+            events.append(TextDelta(delta=content))
+        tool_calls = delta.get("tool_calls")
+        if isinstance(tool_calls, list):
+            for position, item in enumerate(tool_calls):
+                events.extend(self._tool_delta(as_dict(item), position))
+        return events
+
+    def _tool_delta(self, item: _Obj | None, position: int) -> list[Event]:
+        if item is None:
+            return []
+        index = item.get("index", position)
+        if not isinstance(index, int) or isinstance(index, bool):
+            index = position
+        function = as_dict(item.get("function")) or {}
+        piece = function.get("arguments")
+        events: list[Event] = []
+        call = self._calls.get(index)
+        if call is None:
+            call = _Call(first_str(item, "id") or f"call_{index}")
+            self._calls[index] = call
+            self._by_id[call.call_id] = call
+            name = first_str(function, "name") or ""
+            events.append(ToolCallStarted(call_id=call.call_id, name=name))
+        if isinstance(piece, str) and piece:
+            call.arguments.append(piece)
+            events.append(ToolCallDelta(call_id=call.call_id, arguments_delta=piece))
+        elif isinstance(piece, dict):  # a few servers send the arguments already parsed
+            events.append(ToolCallStarted(call_id=call.call_id, name="", arguments=piece))
+        return events
+
+    def _tool_result(self, delta: _Obj) -> list[Event]:
+        call_id = first_str(delta, "tool_call_id")
+        if call_id is None:
+            return []
+        call = self._by_id.get(call_id)
+        if call is not None:
+            call.open = False
+        return [ToolCallFinished(call_id=call_id, output=json_or_text(delta.get("content")))]
+
+    def _agentnb_tool_result(self, outcome: _Obj) -> list[Event]:
+        call = self._by_id.get(first_str(outcome, "id") or "")
+        index = outcome.get("index")
+        if call is None and isinstance(index, int) and not isinstance(index, bool):
+            call = self._calls.get(index)
+        call_id = call.call_id if call is not None else first_str(outcome, "id")
+        if call_id is None:
+            return []
+        if call is not None:
+            call.open = False
+        error = outcome.get("error")
+        if isinstance(error, str):
+            return [ToolCallFinished(call_id=call_id, error=error)]
+        return [ToolCallFinished(call_id=call_id, output=outcome.get("output"))]
+
+    def _error(self, error: Any) -> list[Event]:
+        self.done = True
+        detail = as_dict(error) or {}
+        message = (
+            (error if isinstance(error, str) else None)
+            or first_str(detail, "message")
+            or "the server reported an error"
+        )
+        code = detail.get("code") or detail.get("type")
+        return [failure(message, code, first_number(detail, "retry_after", "retryAfter"))]
+
+    def _complete(self) -> list[Event]:
+        self.done = True
+        events: list[Event] = []
+        for call in self._calls.values():
+            if call.open:
+                call.open = False
+                arguments = json_or_text("".join(call.arguments)) if call.arguments else None
+                events.append(ToolCallFinished(call_id=call.call_id, arguments=arguments))
+        events.append(RunCompleted(usage=self._usage, followups=self._followups))
+        return events
+
+
+def _media_part(media: Media) -> _Obj:
+    url = media.data
+    if not url.startswith(("http://", "https://", "data:")):
+        url = f"data:{media.type};base64,{media.data}"
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
+def _user_message(request: RunRequest) -> _Obj:
+    if not request.media:
+        return {"role": "user", "content": request.message}
+    parts: list[_Obj] = [{"type": "text", "text": request.message}]
+    parts.extend(_media_part(m) for m in request.media)
+    return {"role": "user", "content": parts}
+
+
+def _schema_name(schema: dict[str, Any]) -> str:
+    title = schema.get("title")
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", title)[:64] if isinstance(title, str) else ""
+    return name or "response"
+
+
+class OpenAI(Provider):
+    """``POST {base}/chat/completions`` with ``stream: true``.
+
+    Options: ``system`` (a system message put first in every thread), ``include_usage``
+    (default True: ask for the final usage chunk; some older servers reject it).
+    """
+
+    name: ClassVar[str] = "openai"
+    title: ClassVar[str] = "OpenAI-compatible"
+    default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
+    resume_mode = "last-event-id"
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        system = options.get("system")
+        self.system = None if system is None else str(system)
+        self.include_usage = bool(options.get("include_usage", True))
+        self._threads: dict[str, list[_Obj]] = {}
+
+    @classmethod
+    def option_names(cls) -> Sequence[str]:
+        return ("system", "include_usage")
+
+    def check_request(self, request: RunRequest) -> None:
+        features = ("response_format", "metadata", "media", "followups")
+        reject_unsupported(request, self.title, features=features)
+        for media in request.media:
+            if not media.type.startswith("image/"):
+                from .._exceptions import ConfigurationError
+
+                raise ConfigurationError(f"{self.title} takes image media only, not {media.type!r}")
+
+    async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
+        if request.thread_id:
+            return request
+        return request.model_copy(update={"thread_id": local_id("thread")})
+
+    def history(self, thread_id: str) -> list[dict[str, Any]]:
+        """The messages kept for a thread (a copy)."""
+        return [dict(m) for m in self._threads.get(thread_id, [])]
+
+    def stream_request(self, request: RunRequest) -> HttpRequest:
+        messages: list[_Obj] = []
+        if self.system:
+            messages.append({"role": "system", "content": self.system})
+        messages.extend(self._threads.get(request.thread_id or "", []))
+        messages.append(_user_message(request))
+        body: dict[str, Any] = {"model": request.agent, "messages": messages, "stream": True}
+        if self.include_usage:
+            body["stream_options"] = {"include_usage": True}
+        body.update(request.model_settings.as_dict())
+        if request.response_format is not None:
+            schema = request.response_format
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": _schema_name(schema), "schema": schema},
+            }
+        metadata = metadata_with_followups(request)
+        if metadata:
+            body["metadata"] = metadata
+        body.update(request.extra)
+        return HttpRequest(
+            "POST", "/chat/completions", json=body, headers={"Accept": "text/event-stream"}
+        )
+
+    def translator(self, request: RunRequest) -> Translator:
+        return OpenAITranslator(request.thread_id)
+
+    async def finalize(
+        self,
+        request: RunRequest,
+        translator: Translator,
+        completed: RunCompleted,
+        send: SendJson,
+    ) -> RunCompleted:
+        if request.thread_id and isinstance(translator, OpenAITranslator):
+            history = self._threads.setdefault(request.thread_id, [])
+            history.append(_user_message(request))
+            history.append({"role": "assistant", "content": translator.text})
+        return completed

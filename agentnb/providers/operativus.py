@@ -1,0 +1,239 @@
+"""Operativus: data-only frames ``{"event", "data", "timestamp"}``.
+
+The event type is inside the JSON, and ``data`` is a string: for ``START``, ``TOOL_START`` and
+``TOOL_END`` it holds JSON again (decoded twice). ``STOP`` carries the follow-up questions.
+Usage is not in the stream: it is read from the run's status after the stream ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from .._exceptions import ProtocolError
+from .._request import RunRequest
+from ..events import Event, ReasoningDelta, RunCompleted, RunStarted, TextDelta
+from ..sse import ServerSentEvent
+from ._base import HttpRequest, Provider, RemoteRun, SendJson, Translator
+from ._frames import (
+    as_dict,
+    failure,
+    first_number,
+    first_str,
+    json_or_text,
+    parse_json,
+    parse_usage,
+    str_list,
+)
+from ._frames import unknown as keep_unknown
+from ._options import reject_unsupported
+from ._toolframes import ToolFrames
+
+__all__ = ["Operativus", "OperativusTranslator", "parse_operativus_runs"]
+
+_FOLLOWUP_KEYS = ("followups", "followUps", "followupQuestions", "suggestions", "questions")
+
+
+def _followups(data: Any) -> list[str]:
+    value = json_or_text(data)
+    if isinstance(value, list):
+        return str_list(value)
+    obj = as_dict(value)
+    if obj is None:
+        return []
+    for key in _FOLLOWUP_KEYS:
+        if key in obj:
+            return str_list(obj[key])
+    return []
+
+
+class OperativusTranslator(Translator):
+    """One run's ``AgentStreamEvent`` frames."""
+
+    def __init__(self, session_id: str | None) -> None:
+        self.done = False
+        self.session_id = session_id
+        self.run_id: str | None = None
+        self._tools = ToolFrames()
+        self._handlers: dict[str, Callable[[Any], list[Event] | None]] = {
+            "START": self._start,
+            "REASONING_DELTA": self._reasoning,
+            "CONTENT_DELTA": self._content,
+            "TOOL_START": self._tool_start,
+            "TOOL_END": self._tool_end,
+            "STOP": self._stop,
+            "ERROR": self._error,
+        }
+
+    def translate(self, sse: ServerSentEvent) -> list[Event]:
+        frame = as_dict(parse_json(sse.data))
+        name = first_str(frame, "event", "type") if frame is not None else None
+        if frame is None or name is None:
+            return [keep_unknown(sse)]
+        handler = self._handlers.get(name.upper())
+        events = handler(frame.get("data")) if handler is not None else None
+        return [keep_unknown(sse)] if events is None else events
+
+    def _start(self, data: Any) -> list[Event]:
+        info = as_dict(json_or_text(data)) or {}
+        self.run_id = first_str(info, "runId", "run_id") or self.run_id
+        self.session_id = first_str(info, "sessionId", "session_id") or self.session_id
+        return [RunStarted(run_id=self.run_id, thread_id=self.session_id)]
+
+    def _reasoning(self, data: Any) -> list[Event] | None:
+        return [ReasoningDelta(delta=data)] if isinstance(data, str) else None
+
+    def _content(self, data: Any) -> list[Event] | None:
+        return [TextDelta(delta=data)] if isinstance(data, str) else None
+
+    def _tool_start(self, data: Any) -> list[Event] | None:
+        payload = as_dict(json_or_text(data))
+        return None if payload is None else self._tools.started(payload)
+
+    def _tool_end(self, data: Any) -> list[Event] | None:
+        payload = as_dict(json_or_text(data))
+        return None if payload is None else self._tools.finished(payload)
+
+    def _stop(self, data: Any) -> list[Event]:
+        self.done = True
+        info = as_dict(json_or_text(data)) or {}
+        return [RunCompleted(followups=_followups(data), usage=parse_usage(info.get("usage")))]
+
+    def _error(self, data: Any) -> list[Event]:
+        self.done = True
+        detail = as_dict(json_or_text(data))
+        if detail is None:
+            message = data if isinstance(data, str) and data else "the agent reported an error"
+            return [failure(message)]
+        message = first_str(detail, "message", "error") or "the agent reported an error"
+        retry_after = first_number(detail, "retryAfter", "retry_after")
+        return [failure(message, detail.get("code"), retry_after)]
+
+
+class Operativus(Provider):
+    """Operativus' ``POST /api/agents/{agentId}/runs/stream``.
+
+    Option ``model`` sets ``options.model``. Temperature and max tokens go into ``options``
+    (the documented overrides); a response format and metadata go into ``responseFormat`` and
+    ``metadata`` (not in Operativus' docs: servers that lack them ignore them); ``extra``
+    fields are merged into the body.
+    """
+
+    name: ClassVar[str] = "operativus"
+    title: ClassVar[str] = "Operativus"
+    resume_mode = "last-event-id"
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        model = options.get("model")
+        self.model = None if model is None else str(model)
+
+    @classmethod
+    def option_names(cls) -> Sequence[str]:
+        return ("model",)
+
+    def check_request(self, request: RunRequest) -> None:
+        reject_unsupported(
+            request,
+            self.title,
+            settings=("temperature", "max_tokens"),
+            features=("followups", "media", "user_id", "org_id", "response_format", "metadata"),
+        )
+
+    def _agent_path(self, agent: str) -> str:
+        return f"/api/agents/{quote(agent, safe='')}"
+
+    def stream_request(self, request: RunRequest) -> HttpRequest:
+        body: dict[str, Any] = {"message": request.message}
+        optional = {
+            "sessionId": request.thread_id,
+            "userId": request.user_id,
+            "orgId": request.org_id,
+        }
+        body.update({key: value for key, value in optional.items() if value})
+        body["generateFollowups"] = request.followups
+        if request.media:
+            body["media"] = [m.model_dump() for m in request.media]
+        options = self._options(request)
+        if options:
+            body["options"] = options
+        if request.response_format is not None:
+            body["responseFormat"] = request.response_format
+        if request.metadata:
+            body["metadata"] = dict(request.metadata)
+        body.update(request.extra)
+        path = self._agent_path(request.agent) + "/runs/stream"
+        return HttpRequest("POST", path, json=body, headers={"Accept": "text/event-stream"})
+
+    def _options(self, request: RunRequest) -> dict[str, Any]:
+        settings = request.model_settings
+        options: dict[str, Any] = {}
+        if self.model:
+            options["model"] = self.model
+        if settings.temperature is not None:
+            options["temperature"] = settings.temperature
+        if settings.max_tokens is not None:
+            options["maxTokens"] = settings.max_tokens
+        return options
+
+    def translator(self, request: RunRequest) -> Translator:
+        return OperativusTranslator(request.thread_id)
+
+    async def finalize(
+        self,
+        request: RunRequest,
+        translator: Translator,
+        completed: RunCompleted,
+        send: SendJson,
+    ) -> RunCompleted:
+        run_id = getattr(translator, "run_id", None)
+        if not isinstance(run_id, str) or completed.usage is not None:
+            return completed
+        status = self.run_status_request(request.agent, [run_id])
+        runs = self.parse_runs(await send(status)) if status is not None else []
+        usage = parse_usage(runs[0].raw.get("usage")) if runs else None
+        if usage is None:
+            return completed
+        return completed.model_copy(update={"usage": usage})
+
+    def run_status_request(self, agent: str, run_ids: Sequence[str]) -> HttpRequest | None:
+        """One run: ``/runs/{runId}/status``; several: the batch endpoint (≤ 100 ids)."""
+        if len(run_ids) == 1:
+            path = f"{self._agent_path(agent)}/runs/{quote(run_ids[0], safe='')}/status"
+            return HttpRequest("GET", path)
+        path = f"{self._agent_path(agent)}/runs/status"
+        return HttpRequest("GET", path, params={"runIds": ",".join(run_ids)})
+
+    def parse_runs(self, body: Any) -> list[RemoteRun]:
+        return parse_operativus_runs(body)
+
+
+def parse_operativus_runs(body: Any) -> list[RemoteRun]:
+    """``AgentRun`` entities: one object (single status) or a list (batch status)."""
+    items = [body] if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        raise ProtocolError(f"Operativus' run status is not JSON runs: {str(body)[:200]}")
+    runs: list[RemoteRun] = []
+    for item in items:
+        obj = as_dict(item)
+        run_id = first_str(obj, "id", "runId") if obj is not None else None
+        if obj is None or run_id is None:
+            continue
+        usage = parse_usage(obj.get("usage"))
+        runs.append(
+            RemoteRun(
+                run_id=run_id,
+                agent=first_str(obj, "agentId", "agent_id"),
+                thread_id=first_str(obj, "sessionId", "session_id"),
+                status=first_str(obj, "status") or "UNKNOWN",
+                created_at=first_str(obj, "createdAt", "created_at"),
+                started_at=first_str(obj, "startedAt", "started_at"),
+                finished_at=first_str(obj, "completedAt", "finishedAt", "completed_at"),
+                prompt_tokens=usage.prompt_tokens if usage else None,
+                completion_tokens=usage.completion_tokens if usage else None,
+                total_tokens=usage.total_tokens if usage else None,
+                raw=obj,
+            )
+        )
+    return runs

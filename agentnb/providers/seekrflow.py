@@ -1,0 +1,295 @@
+"""SeekrFlow (flow.seekr.com): agent runs on threads.
+
+The run request carries no message, so :meth:`SeekrFlow.prepare` creates a thread when none is
+given and puts the user's message on it; then the run is streamed. ``seekrflow`` reads the
+legacy ``streaming_chunk`` frames, ``seekrflow-vercel`` the Vercel UI message frames of
+``/runs/stream/vercel``. Usage is not in either stream: it is read from the thread's run list
+after the stream ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from .._exceptions import ProtocolError
+from .._request import RunRequest
+from ..events import (
+    Event,
+    ReasoningDelta,
+    RunCompleted,
+    RunStarted,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+)
+from ..sse import ServerSentEvent
+from ._base import HttpRequest, Provider, RemoteRun, SendJson, Translator
+from ._frames import (
+    as_dict,
+    failure,
+    first_number,
+    first_str,
+    is_done_marker,
+    parse_json,
+    str_list,
+)
+from ._frames import parse_usage as read_usage
+from ._frames import unknown as keep_unknown
+from ._options import metadata_with_followups, reject_unsupported
+from ._uimessage import UIMessageTranslator
+
+__all__ = ["SeekrFlow", "SeekrFlowTranslator", "SeekrFlowVercel", "parse_seekrflow_runs"]
+
+_Chunk = dict[str, Any]
+_STRUCTURAL = frozenset(
+    {"node_header", "part_start_event", "final_result_event", "user_prompt", "tool_call_part_delta"}
+)
+"""Inner chunks that describe the agent graph's progress; the transcript needs none of them
+(``tool_call_part_delta`` repeats arguments that ``streaming_tool_request`` carries whole)."""
+
+
+def _thread_path(thread_id: str) -> str:
+    return f"/v1/threads/{quote(thread_id, safe='')}"
+
+
+class SeekrFlowTranslator(Translator):
+    """Legacy frames: ``{"type": "streaming_chunk", "data": {...}, "meta_data": {...}}``."""
+
+    def __init__(self, thread_id: str | None) -> None:
+        self.done = False
+        self.thread_id = thread_id
+        self.run_id: str | None = None
+        self._announced = False
+        self._handlers: dict[str, Callable[[_Chunk], list[Event] | None]] = {
+            "text_delta": self._text,
+            "stream_reasoning": self._reasoning,
+            "streaming_tool_request": self._tool_request,
+            "streaming_tool_response": self._tool_response,
+            "end_node": self._end,
+            "error": self._inner_error,
+        }
+
+    def on_response(self, headers: Mapping[str, str]) -> list[Event]:
+        if self._announced:
+            return []
+        self._announced = True
+        return [RunStarted(thread_id=self.thread_id)]
+
+    def translate(self, sse: ServerSentEvent) -> list[Event]:
+        if is_done_marker(sse):
+            return [] if self.done else self._complete(None)
+        frame = as_dict(parse_json(sse.data))
+        if frame is None:
+            return [keep_unknown(sse)]
+        if first_str(frame, "type") == "error" or frame.get("error") is not None:
+            return self._error(frame)
+        chunk = as_dict(frame.get("data"))
+        kind = first_str(chunk, "type") if chunk is not None else None
+        if chunk is None or kind is None:
+            return [keep_unknown(sse)]
+        events = self._run_id_from(frame, chunk)
+        if kind in _STRUCTURAL:
+            return events
+        handler = self._handlers.get(kind)
+        found = handler(chunk) if handler is not None else None
+        return events + ([keep_unknown(sse)] if found is None else found)
+
+    def _run_id_from(self, frame: _Chunk, chunk: _Chunk) -> list[Event]:
+        if self.run_id is not None:
+            return []
+        for meta in (as_dict(frame.get("meta_data")), as_dict(chunk.get("meta_data"))):
+            run_id = first_str(meta, "run_id", "runId") if meta else None
+            if run_id:
+                self.run_id = run_id
+                return [RunStarted(run_id=run_id, thread_id=self.thread_id)]
+        return []
+
+    def _text(self, chunk: _Chunk) -> list[Event] | None:
+        text = first_str(chunk, "text", "content", "delta")
+        return None if text is None else [TextDelta(delta=text)]
+
+    def _reasoning(self, chunk: _Chunk) -> list[Event] | None:
+        text = first_str(chunk, "reasoning", "text", "content")
+        return None if text is None else [ReasoningDelta(delta=text)]
+
+    def _tool_request(self, chunk: _Chunk) -> list[Event] | None:
+        call_id = first_str(chunk, "tool_id")
+        if call_id is None:
+            return None
+        name = first_str(chunk, "tool_name") or ""
+        return [ToolCallStarted(call_id=call_id, name=name, arguments=chunk.get("tool_args"))]
+
+    def _tool_response(self, chunk: _Chunk) -> list[Event] | None:
+        call_id = first_str(chunk, "tool_id")
+        if call_id is None:
+            return None
+        output = chunk.get("tool_output")
+        meta = as_dict(chunk.get("meta_data")) or {}
+        if meta.get("is_error") is True:
+            detail = as_dict(output) or {}
+            error = first_str(detail, "error", "message") or str(output)
+            return [ToolCallFinished(call_id=call_id, error=error)]
+        return [ToolCallFinished(call_id=call_id, output=output)]
+
+    def _end(self, chunk: _Chunk) -> list[Event]:
+        meta = as_dict(chunk.get("meta_data")) or {}
+        return self._complete(chunk.get("final_output"), str_list(meta.get("followups")))
+
+    def _complete(self, final_output: Any, followups: list[str] | None = None) -> list[Event]:
+        self.done = True
+        return [RunCompleted(final_output=final_output, followups=followups or [])]
+
+    def _inner_error(self, chunk: _Chunk) -> list[Event]:
+        self.done = True
+        message = first_str(chunk, "message", "error", "detail") or "the agent reported an error"
+        return [failure(message, chunk.get("code"), first_number(chunk, "retry_after"))]
+
+    def _error(self, frame: _Chunk) -> list[Event]:
+        self.done = True
+        detail = frame.get("error")
+        inner = as_dict(detail) or {}
+        message = (
+            (detail if isinstance(detail, str) else None)
+            or first_str(inner, "message", "detail")
+            or first_str(frame, "message", "detail")
+            or "the agent reported an error"
+        )
+        code = inner.get("code", frame.get("code"))
+        return [failure(message, code)]
+
+
+class _SeekrFlowVercelTranslator(UIMessageTranslator):
+    """The UI message stream, with the thread announced as the response arrives."""
+
+    def __init__(self, thread_id: str | None) -> None:
+        super().__init__(thread_id=thread_id)
+        self._announced = False
+
+    def on_response(self, headers: Mapping[str, str]) -> list[Event]:
+        if self._announced:
+            return []
+        self._announced = True
+        return [RunStarted(thread_id=self._thread_id)]
+
+
+class SeekrFlow(Provider):
+    """SeekrFlow's legacy stream (``/v1/threads/{id}/runs/stream``)."""
+
+    name: ClassVar[str] = "seekrflow"
+    title: ClassVar[str] = "SeekrFlow"
+    default_base_url: ClassVar[str | None] = "https://flow.seekr.com"
+    resume_mode = "last-event-id"
+    stream_suffix: ClassVar[str] = "/runs/stream"
+
+    def check_request(self, request: RunRequest) -> None:
+        features = ("response_format", "metadata", "team_id", "followups")
+        reject_unsupported(request, self.title, features=features)
+
+    def _headers(self, request: RunRequest) -> dict[str, str]:
+        return {"x-team-id": request.team_id} if request.team_id else {}
+
+    async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
+        headers = self._headers(request)
+        thread_id = request.thread_id
+        if not thread_id:
+            created = await send(HttpRequest("POST", "/v1/threads", json={}, headers=headers))
+            thread_id = first_str(as_dict(created) or {}, "id")
+            if not thread_id:
+                raise ProtocolError(
+                    f"{self.title}: POST /v1/threads answered without a thread id: "
+                    f"{str(created)[:200]}"
+                )
+        message = {"role": "user", "content": request.message}
+        path = f"{_thread_path(thread_id)}/messages"
+        await send(HttpRequest("POST", path, json=message, headers=headers))
+        return request.model_copy(update={"thread_id": thread_id})
+
+    def stream_request(self, request: RunRequest) -> HttpRequest:
+        body: dict[str, Any] = {"agent_id": request.agent}
+        settings = request.model_settings.as_dict()
+        if settings:
+            body["model_settings"] = settings
+        if request.response_format is not None:
+            body["response_format"] = {"json_schema": request.response_format}
+        metadata = metadata_with_followups(request)
+        if metadata:
+            body["metadata"] = metadata
+        body.update(request.extra)
+        path = _thread_path(request.thread_id or "") + self.stream_suffix
+        headers = {"Accept": "text/event-stream", **self._headers(request)}
+        return HttpRequest("POST", path, json=body, headers=headers)
+
+    def translator(self, request: RunRequest) -> Translator:
+        return SeekrFlowTranslator(request.thread_id)
+
+    async def finalize(
+        self,
+        request: RunRequest,
+        translator: Translator,
+        completed: RunCompleted,
+        send: SendJson,
+    ) -> RunCompleted:
+        if not request.thread_id:
+            return completed
+        runs = self.parse_runs(await send(self._runs_request(request.thread_id, 5, 0, "desc")))
+        run_id = getattr(translator, "run_id", None)
+        mine = [r for r in runs if r.run_id == run_id] if run_id else runs[:1]
+        usage = read_usage(mine[0].raw.get("usage")) if mine else None
+        if usage is None:
+            return completed
+        return completed.model_copy(update={"usage": usage.merged(completed.usage)})
+
+    def list_runs_request(
+        self, thread_id: str, *, limit: int, offset: int, order: str
+    ) -> HttpRequest | None:
+        return self._runs_request(thread_id, limit, offset, order)
+
+    def _runs_request(self, thread_id: str, limit: int, offset: int, order: str) -> HttpRequest:
+        params = {"limit": str(limit), "offset": str(offset), "order": order}
+        return HttpRequest("GET", f"{_thread_path(thread_id)}/runs", params=params)
+
+    def parse_runs(self, body: Any) -> list[RemoteRun]:
+        return parse_seekrflow_runs(body)
+
+
+class SeekrFlowVercel(SeekrFlow):
+    """SeekrFlow's current stream (``/runs/stream/vercel``, Vercel UI message frames)."""
+
+    name: ClassVar[str] = "seekrflow-vercel"
+    title: ClassVar[str] = "SeekrFlow (Vercel stream)"
+    stream_suffix: ClassVar[str] = "/runs/stream/vercel"
+
+    def translator(self, request: RunRequest) -> Translator:
+        return _SeekrFlowVercelTranslator(request.thread_id)
+
+
+def parse_seekrflow_runs(body: Any) -> list[RemoteRun]:
+    """The run objects of ``GET /v1/threads/{id}/runs`` (a bare JSON array)."""
+    items = body if isinstance(body, list) else (as_dict(body) or {}).get("data")
+    if not isinstance(items, list):
+        raise ProtocolError(f"SeekrFlow's run list is not a JSON array: {str(body)[:200]}")
+    runs: list[RemoteRun] = []
+    for item in items:
+        obj = as_dict(item)
+        run_id = first_str(obj, "id") if obj is not None else None
+        if obj is None or run_id is None:
+            continue
+        usage = read_usage(obj.get("usage"))
+        runs.append(
+            RemoteRun(
+                run_id=run_id,
+                agent=first_str(obj, "agent_id"),
+                thread_id=first_str(obj, "thread_id"),
+                status=first_str(obj, "status") or "unknown",
+                created_at=first_str(obj, "created_at"),
+                started_at=first_str(obj, "started_at"),
+                finished_at=first_str(obj, "completed_at", "failed_at", "cancelled_at"),
+                prompt_tokens=usage.prompt_tokens if usage else None,
+                completion_tokens=usage.completion_tokens if usage else None,
+                total_tokens=usage.total_tokens if usage else None,
+                raw=obj,
+            )
+        )
+    return runs

@@ -1,0 +1,337 @@
+"""The demo agents. Deterministic: the same input always gives the same steps.
+
+An agent yields whole steps (a reasoning paragraph, a tool call, the answer); the run producer
+cuts text into stream-sized chunks and paces them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ._schema import SchemaError, instance_for
+from ._steps import Finish, Reasoning, Step, Text, ToolEnd, ToolStart
+from ._tokens import count_tokens
+from ._tools import ToolOutput, call_tool, price_table
+
+__all__ = ["AGENTS", "Agent", "AgentInput", "ChatMessage", "InputProblem", "get_agent"]
+
+MAX_TICKERS = 3
+MAX_PARAGRAPHS = 200
+DEFAULT_PARAGRAPHS = 5
+DEFAULT_TICKER = "NVDA"
+
+_TICKERISH = re.compile(r"(?<![\w$])\$?([A-Z]{2,5})(?!\w)")
+_NOT_TICKERS = frozenset(
+    [
+        "AI",
+        "API",
+        "CEO",
+        "CFO",
+        "EPS",
+        "ETF",
+        "EUR",
+        "FAQ",
+        "GDP",
+        "IPO",
+        "OK",
+        "PM",
+        "AM",
+        "US",
+        "USA",
+        "USD",
+        "UK",
+        "EU",
+        "ID",
+        "JSON",
+        "SQL",
+        "PDF",
+        "TL",
+        "DR",
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class AgentInput:
+    """What a dialect's request boils down to."""
+
+    message: str
+    run_id: str = "run"
+    history: tuple[ChatMessage, ...] = ()
+    response_format: Mapping[str, Any] | None = None
+    options: Mapping[str, str] = field(default_factory=dict)
+    followups: bool = False
+
+    def prompt_tokens(self) -> int:
+        return count_tokens(self.message, *(m.content for m in self.history))
+
+
+class InputProblem(ValueError):
+    """The input does not suit the agent. ``field`` names the offending option."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Agent(Protocol):
+    name: str
+    description: str
+    tools: tuple[str, ...]
+
+    def check(self, request: AgentInput) -> None:
+        """Raise :class:`InputProblem` for input the agent cannot use."""
+
+    def steps(self, request: AgentInput) -> Iterator[Step]:
+        """The run, step by step; ends with :class:`Finish`."""
+
+
+class _CallIds:
+    def __init__(self, run_id: str) -> None:
+        self.prefix = f"call_{run_id.removeprefix('run_')[:8]}"
+        self.count = 0
+
+    def next(self) -> str:
+        self.count += 1
+        return f"{self.prefix}_{self.count}"
+
+
+class FinanceAgent:
+    name = "finance_agent"
+    description = "Looks up DEMO stock prices and computes the week's move with a calculator."
+    tools: tuple[str, ...] = ("get_stock_price", "calculator")
+
+    def check(self, request: AgentInput) -> None:
+        return None
+
+    def steps(self, request: AgentInput) -> Iterator[Step]:
+        tickers = _tickers_in(request.message)
+        ids = _CallIds(request.run_id)
+        yield Reasoning(_finance_plan(tickers))
+        quotes: list[dict[str, Any]] = []
+        failures: list[tuple[str, str]] = []
+        for ticker in tickers:
+            output, error = yield from _tool_call(ids, "get_stock_price", {"ticker": ticker})
+            if output is None:
+                failures.append((ticker, error or "lookup failed"))
+            else:
+                quotes.append(output)
+        if quotes:
+            yield Reasoning(" Now I compute each week's percentage move with the calculator.")
+        changes: dict[str, float] = {}
+        for quote in quotes:
+            expression = f"({quote['price']} - {quote['week_ago_close']}) / "
+            expression += f"{quote['week_ago_close']} * 100"
+            output, _ = yield from _tool_call(ids, "calculator", {"expression": expression})
+            if output is not None:
+                changes[quote["ticker"]] = float(output["result"])
+        answer = _finance_answer(quotes, changes, failures)
+        yield Text(answer)
+        first = quotes[0]["ticker"] if quotes else DEFAULT_TICKER
+        yield Finish(final_output=answer, followups=_finance_followups(first, request))
+
+
+def _tool_call(
+    ids: _CallIds, name: str, arguments: dict[str, Any]
+) -> Generator[Step, None, tuple[ToolOutput | None, str | None]]:
+    call_id = ids.next()
+    yield ToolStart(call_id, name, arguments)
+    output, error = call_tool(name, arguments)
+    yield ToolEnd(call_id, name, output, error)
+    return output, error
+
+
+def _tickers_in(message: str) -> list[str]:
+    found: list[str] = []
+    for match in _TICKERISH.finditer(message):
+        word = match.group(1)
+        if word not in _NOT_TICKERS and word not in found:
+            found.append(word)
+    return found[:MAX_TICKERS] or [DEFAULT_TICKER]
+
+
+def _finance_plan(tickers: list[str]) -> str:
+    names = ", ".join(tickers)
+    return (
+        f"The user asks about {names}. I will look up the latest price with get_stock_price "
+        "(the bundled demo table), then work out the move over the week."
+    )
+
+
+def _money(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def _finance_answer(
+    quotes: list[dict[str, Any]], changes: dict[str, float], failures: list[tuple[str, str]]
+) -> str:
+    lines: list[str] = []
+    if quotes:
+        lines += [
+            "### Demo quotes",
+            "",
+            "| Ticker | Company | Price | Week ago | Week change |",
+            "|:--|:--|--:|--:|--:|",
+        ]
+        for q in quotes:
+            change = changes.get(q["ticker"])
+            shown = f"{change:+.2f}%" if change is not None else "n/a"
+            lines.append(
+                f"| {q['ticker']} | {q['name']} | {_money(q['price'])} | "
+                f"{_money(q['week_ago_close'])} | {shown} |"
+            )
+        lines.append("")
+        for q in quotes:
+            change = changes.get(q["ticker"], 0.0)
+            direction = "up" if change >= 0 else "down"
+            lines.append(
+                f"**{q['ticker']}** ({q['name']}) trades at **{_money(q['price'])}**, "
+                f"{direction} {abs(change):.2f}% on the week."
+            )
+        lines.append("")
+    for ticker, error in failures:
+        lines += [f"I could not look up **{ticker}**: {error}.", ""]
+    table = price_table()
+    lines.append(
+        f"_Prices come from agentnb's bundled demo table (as of {table.as_of}): "
+        "invented numbers, not real market data._"
+    )
+    return "\n".join(lines)
+
+
+def _finance_followups(ticker: str, request: AgentInput) -> tuple[str, ...]:
+    if not request.followups:
+        return ()
+    others = [t for t in sorted(price_table().quotes) if t != ticker]
+    return (
+        f"How does {ticker} compare with {others[0]} this week?",
+        f"What would 10 shares of {ticker} cost?",
+        "Which stock in the demo table moved most this week?",
+    )
+
+
+class EchoAgent:
+    name = "echo"
+    description = "Answers with the user's message, unchanged (for tests)."
+    tools: tuple[str, ...] = ()
+
+    def check(self, request: AgentInput) -> None:
+        return None
+
+    def steps(self, request: AgentInput) -> Iterator[Step]:
+        yield Text(request.message)
+        followups = ("Say it again.", "Say it louder.") if request.followups else ()
+        yield Finish(final_output=request.message, followups=followups)
+
+
+class WriterAgent:
+    name = "writer"
+    description = "Writes a long markdown document (headings, lists, code, a table)."
+    tools: tuple[str, ...] = ()
+
+    def check(self, request: AgentInput) -> None:
+        _paragraphs(request)
+
+    def steps(self, request: AgentInput) -> Iterator[Step]:
+        count = _paragraphs(request)
+        yield Reasoning(f"Outline: an introduction, {count} sections and a summary table.")
+        document = _document(request.message, count)
+        yield Text(document)
+        followups = (
+            ("Shorten it to one page.", "Add a section on testing.") if request.followups else ()
+        )
+        yield Finish(final_output=document, followups=followups)
+
+
+def _paragraphs(request: AgentInput) -> int:
+    raw = request.options.get("paragraphs", str(DEFAULT_PARAGRAPHS))
+    try:
+        count = int(raw)
+    except ValueError:
+        raise InputProblem("paragraphs", f"paragraphs must be an integer, got {raw!r}") from None
+    if not 1 <= count <= MAX_PARAGRAPHS:
+        raise InputProblem("paragraphs", f"paragraphs must be between 1 and {MAX_PARAGRAPHS}")
+    return count
+
+
+_TOPICS = (
+    ("Why stream", "A streamed answer shows progress at once, so a reader can stop early."),
+    ("Events", "Every frame becomes a typed event: reasoning, text, tool calls and the end."),
+    ("Resuming", "Event ids let a client reconnect and continue where the cut happened."),
+    ("Tools", "Tool calls show their arguments and their results as cards in the cell."),
+    ("Usage", "Token counts and timings are kept for every run, ready for a table."),
+)
+
+
+def _document(subject: str, count: int) -> str:
+    title = subject.strip().splitlines()[0][:80] if subject.strip() else "A streamed document"
+    parts = [f"# {title}", "", "This document was written by agentnb's demo `writer` agent.", ""]
+    for number in range(1, count + 1):
+        parts += _section(number)
+    parts += [
+        "## Summary",
+        "",
+        "| Section | Topic |",
+        "|--:|:--|",
+        *(f"| {n} | {_TOPICS[(n - 1) % len(_TOPICS)][0]} |" for n in range(1, count + 1)),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def _section(number: int) -> list[str]:
+    topic, sentence = _TOPICS[(number - 1) % len(_TOPICS)]
+    lines = [f"## {number}. {topic}", "", f"{sentence} Section {number} explains it briefly.", ""]
+    if number % 2 == 1:
+        lines += ["- first point", "- second point", "  - a nested detail", ""]
+    else:
+        lines += ["```python", f"def section_{number}() -> int:", f"    return {number}", "```", ""]
+    if number % 3 == 0:
+        lines += ["1. read the frame", "2. translate it", "3. show it", ""]
+    return lines
+
+
+class StructuredAgent:
+    name = "structured"
+    description = "Answers with JSON valid for the request's JSON schema."
+    tools: tuple[str, ...] = ()
+
+    def check(self, request: AgentInput) -> None:
+        self._instance(request)
+
+    def steps(self, request: AgentInput) -> Iterator[Step]:
+        instance = self._instance(request)
+        yield Text(json.dumps(instance, ensure_ascii=False))
+        followups = ("Fill it with other values.",) if request.followups else ()
+        yield Finish(final_output=instance, followups=followups)
+
+    def _instance(self, request: AgentInput) -> Any:
+        if request.response_format is None:
+            return {
+                "agent": self.name,
+                "message": request.message,
+                "words": len(request.message.split()),
+            }
+        try:
+            return instance_for(request.response_format)
+        except SchemaError as exc:
+            raise InputProblem("response_format", f"unusable JSON schema: {exc}") from None
+
+
+AGENTS: dict[str, Agent] = {
+    agent.name: agent for agent in (FinanceAgent(), EchoAgent(), WriterAgent(), StructuredAgent())
+}
+
+
+def get_agent(name: str) -> Agent | None:
+    return AGENTS.get(name)

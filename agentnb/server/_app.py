@@ -1,0 +1,95 @@
+"""The Starlette app: every dialect's routes behind the API-key check."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from . import _openai, _operativus, _runagent, _runtools, _seekrflow, _vercel
+from ._agents import AGENTS
+from ._auth import RequireApiKey
+from ._faults import InjectAnswerFaults
+from ._http import MAX_BODY_BYTES, ApiError, error_response
+from ._service import AppState, ServerConfig
+from ._stream import install_log_filter
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    api_key: str,
+    *,
+    delay_ms: int = 15,
+    faults: bool = False,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> Starlette:
+    """The server's ASGI app. ``faults=True`` lets requests inject faults (tests only)."""
+    if delay_ms < 0:
+        raise ValueError(f"delay_ms must be 0 or more, got {delay_ms}")
+    state = AppState(ServerConfig(api_key, delay_ms, faults, max_body_bytes))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await state.runs.shutdown()
+
+    routes = [
+        Route("/", _index, methods=["GET"]),
+        *_seekrflow.routes(),
+        *_runagent.routes(),
+        *_operativus.routes(),
+        *_runtools.routes(),
+        *_openai.routes(),
+        *_vercel.routes(),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(RequireApiKey, api_key=api_key),
+            Middleware(InjectAnswerFaults, book=state.faults),
+        ],
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+    app.state.agentnb = state
+    install_log_filter()
+    return app
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(request.url.path, exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = str(exc.detail)
+    if exc.status_code == 404:
+        message = f"no endpoint {request.method} {request.url.path} (GET / lists them)"
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    error = ApiError(exc.status_code, message, headers=exc.headers)
+    return error_response(request.url.path, error)
+
+
+async def _index(request: Request) -> Response:
+    endpoints = [
+        f"{method} {route.path}"
+        for route in request.app.routes
+        if isinstance(route, Route)
+        for method in sorted((route.methods or set()) - {"HEAD"})
+    ]
+    agents = [
+        {"name": a.name, "description": a.description, "tools": list(a.tools)}
+        for a in AGENTS.values()
+    ]
+    return JSONResponse(
+        {"server": "agentnb local agent server", "agents": agents, "endpoints": endpoints}
+    )

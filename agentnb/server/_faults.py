@@ -1,0 +1,219 @@
+"""Fault injection for tests: only a server started with ``faults=True`` reads the
+``X-AgentNB-Fault: k=v;k=v`` request header; any other server ignores it.
+
+Keys: ``drop-after=N``, ``malformed-after=N``, ``stall-after=N``, ``no-end``, ``no-ids``
+(these shape a fresh run's stream and never a resume); ``status=CODE``,
+``stream-error=CODE``, ``html``, ``content-type=VALUE`` (these fire for the first
+``times=K`` requests carrying the exact same header value, default 1; status, html and
+content-type replace the answer of any endpoint); ``retry-after=S``; ``tag=ANY`` (ignored;
+makes a header value unique).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ._http import ApiError, error_response, retry_after_value
+from ._steps import Failure
+
+__all__ = ["FAULT_HEADER", "FaultBook", "FaultPlan", "InjectAnswerFaults", "StreamShaping"]
+
+FAULT_HEADER = "x-agentnb-fault"
+
+_INT_KEYS = ("drop-after", "malformed-after", "stall-after", "times")
+_FLAG_KEYS = ("no-end", "no-ids", "html")
+_TEXT_KEYS = ("status", "stream-error", "content-type", "retry-after", "tag")
+
+_STATUS_MESSAGES = {
+    429: "rate limit exceeded",
+    500: "internal server error",
+    502: "bad gateway",
+    503: "service unavailable",
+    504: "gateway timeout",
+}
+_STREAM_ERRORS = {
+    429: ("RATE_LIMIT_ERROR", "Rate limit exceeded"),
+    503: ("CAPACITY_ERROR", "Model overloaded"),
+    529: ("CAPACITY_ERROR", "Model overloaded"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StreamShaping:
+    """How a fresh run's stream is damaged (all None/False: not at all)."""
+
+    drop_after: int | None = None
+    malformed_after: int | None = None
+    stall_after: int | None = None
+    no_end: bool = False
+    no_ids: bool = False
+    """Send no ``id:`` lines, as a server that cannot resume (clients must not re-send)."""
+
+
+NO_SHAPING = StreamShaping()
+
+
+@dataclass(frozen=True, slots=True)
+class FaultPlan:
+    """What one request's fault header asks for, once parsed."""
+
+    raw: str
+    shaping: StreamShaping = NO_SHAPING
+    status: int | None = None
+    stream_error: str | None = None
+    html: bool = False
+    content_type: str | None = None
+    retry_after: float | None = None
+    times: int = 1
+
+    @property
+    def replaces_answer(self) -> bool:
+        return self.status is not None or self.html or self.content_type is not None
+
+    def failure(self) -> Failure:
+        """The in-stream error ``stream-error=CODE`` asks for."""
+        assert self.stream_error is not None
+        if self.stream_error.isdigit():
+            code, message = _STREAM_ERRORS.get(
+                int(self.stream_error), ("STREAM_ERROR", "Processing failed")
+            )
+        else:
+            code, message = self.stream_error, "Processing failed"
+        return Failure(f"{message} (injected fault)", code, self.retry_after)
+
+
+def _bad(message: str) -> ApiError:
+    return ApiError(400, f"bad X-AgentNB-Fault header: {message}", code="bad_fault_header")
+
+
+def _parse_int(key: str, value: str | None, minimum: int) -> int:
+    if value is None or not value.isdigit() or int(value) < minimum:
+        raise _bad(f"{key} needs an integer of at least {minimum}, got {value!r}")
+    return int(value)
+
+
+def parse_fault_header(raw: str) -> FaultPlan:
+    ints: dict[str, int] = {}
+    flags: set[str] = set()
+    texts: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(";"))):
+        key, has_value, value = (s.strip() for s in item.partition("="))
+        if key in _FLAG_KEYS:
+            flags.add(key)
+        elif key in _INT_KEYS:
+            ints[key] = _parse_int(key, value if has_value else None, 1 if key == "times" else 0)
+        elif key in _TEXT_KEYS and value:
+            texts[key] = value
+        else:
+            known = ", ".join((*_INT_KEYS, *_FLAG_KEYS, *_TEXT_KEYS))
+            raise _bad(f"unknown or empty key {key!r}; known keys: {known}")
+    return FaultPlan(
+        raw=raw,
+        shaping=StreamShaping(
+            drop_after=ints.get("drop-after"),
+            malformed_after=ints.get("malformed-after"),
+            stall_after=ints.get("stall-after"),
+            no_end="no-end" in flags,
+            no_ids="no-ids" in flags,
+        ),
+        status=_status_code(texts.get("status")),
+        stream_error=texts.get("stream-error"),
+        html="html" in flags,
+        content_type=texts.get("content-type"),
+        retry_after=_seconds(texts.get("retry-after")),
+        times=ints.get("times", 1),
+    )
+
+
+def _status_code(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or not 400 <= int(value) <= 599:
+        raise _bad(f"status needs an HTTP error code (400-599), got {value!r}")
+    return int(value)
+
+
+def _seconds(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise _bad(f"retry-after needs seconds between 0 and 3600, got {value!r}")
+    return seconds
+
+
+class FaultBook:
+    """Parses fault headers and counts how often each one-shot fault has fired."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._fired: Counter[str] = Counter()
+
+    def plan(self, request: Request) -> FaultPlan | None:
+        raw = request.headers.get(FAULT_HEADER)
+        if not self.enabled or raw is None:
+            return None
+        return parse_fault_header(raw)
+
+    def take(self, plan: FaultPlan) -> bool:
+        """True while this header value still has firings left (and counts one)."""
+        if self._fired[plan.raw] >= plan.times:
+            return False
+        self._fired[plan.raw] += 1
+        return True
+
+    def replacement(self, request: Request, plan: FaultPlan | None) -> Response | None:
+        """The answer that replaces the real one (status/html/content-type), if due."""
+        if plan is None or not plan.replaces_answer or not self.take(plan):
+            return None
+        if plan.status is not None:
+            return _status_response(request, plan)
+        if plan.html:
+            page = "<html><body><h1>502 Bad Gateway</h1><p>injected fault</p></body></html>"
+            return HTMLResponse(page)
+        body = {"detail": "injected fault: unexpected content type"}
+        return JSONResponse(body, media_type=plan.content_type)
+
+    def stream_error_due(self, plan: FaultPlan | None) -> bool:
+        return plan is not None and plan.stream_error is not None and self.take(plan)
+
+
+def _status_response(request: Request, plan: FaultPlan) -> Response:
+    assert plan.status is not None
+    headers = {}
+    if plan.retry_after is not None:
+        headers["Retry-After"] = retry_after_value(plan.retry_after)
+    message = f"{_STATUS_MESSAGES.get(plan.status, 'error')} (injected fault)"
+    error = ApiError(plan.status, message, code=f"injected_{plan.status}", headers=headers)
+    return error_response(request.url.path, error)
+
+
+class InjectAnswerFaults:
+    """ASGI middleware: ``status``, ``html`` and ``content-type`` faults replace the answer of
+    any endpoint; a malformed fault header is a 400."""
+
+    def __init__(self, app: ASGIApp, book: FaultBook) -> None:
+        self.app = app
+        self.book = book
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.book.enabled:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        try:
+            replacement = self.book.replacement(request, self.book.plan(request))
+        except ApiError as error:
+            replacement = error_response(request.url.path, error)
+        if replacement is None:
+            await self.app(scope, receive, send)
+        else:
+            await replacement(scope, receive, send)

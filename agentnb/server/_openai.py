@@ -1,0 +1,279 @@
+"""OpenAI-compatible Chat Completions: ``POST /v1/chat/completions`` (``model`` = agent name)
+and ``GET /v1/models``.
+
+The demo agents run their own tools on the server. The stream reports each call as
+``delta.tool_calls`` (arguments in pieces) and its outcome as ``delta.agentnb_tool_result``;
+the run still ends with ``finish_reason: "stop"``. That is an agentnb extension: a real
+OpenAI server would stop with ``"tool_calls"`` and leave execution to the client. The
+non-streamed answer lists them in ``message.agentnb_tool_calls``. Follow-ups, when asked for
+with ``metadata: {"followups": "true"}``, ride on the finishing chunk as ``agentnb_followups``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ._agents import AGENTS, AgentInput, ChatMessage
+from ._http import ApiError, error_response, invalid, parse_model, read_json
+from ._runs import RunLog, new_run_id
+from ._service import (
+    AppState,
+    Dialect,
+    RunStart,
+    check_input,
+    pacing_for,
+    run_endpoint,
+    scalar_options,
+    wants_followups,
+)
+from ._steps import Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
+from ._stream import Frame, dumps
+from ._tokens import split_chunks
+
+__all__ = ["OPENAI", "OpenAIRenderer", "routes"]
+
+ARGUMENT_PIECE_CHARS = 12
+
+
+def _completion_id(log: RunLog) -> str:
+    return f"chatcmpl-{log.id.removeprefix('run_')}"
+
+
+class OpenAIRenderer:
+    def __init__(self, log: RunLog) -> None:
+        self.log = log
+        self.include_usage = bool(log.details.get("include_usage"))
+        self.tool_indexes: dict[str, int] = {}
+        self.base = {
+            "id": _completion_id(log),
+            "object": "chat.completion.chunk",
+            "created": int(log.created_at),
+            "model": log.agent,
+            "system_fingerprint": None,
+        }
+
+    def _chunk(
+        self, delta: dict[str, Any], finish_reason: str | None = None, **extra: Any
+    ) -> Frame:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        body: dict[str, Any] = {**self.base, "choices": [choice], **extra}
+        if self.include_usage:
+            body["usage"] = None
+        return Frame(dumps(body))
+
+    def opening(self) -> list[Frame]:
+        return [self._chunk({"role": "assistant", "content": ""})]
+
+    def render(self, step: Step, at: float) -> list[Frame]:
+        if isinstance(step, Reasoning):
+            return [self._chunk({"reasoning_content": step.text})]
+        if isinstance(step, Text):
+            return [self._chunk({"content": step.text})]
+        if isinstance(step, ToolStart):
+            return self._tool_call(step)
+        if isinstance(step, ToolEnd):
+            return [self._chunk({"agentnb_tool_result": self._tool_result(step)})]
+        if isinstance(step, Finish):
+            return self._finish(step)
+        return [Frame(dumps({"error": _error_object(step)})), Frame("[DONE]", terminal=True)]
+
+    def _tool_call(self, step: ToolStart) -> list[Frame]:
+        index = self.tool_indexes.setdefault(step.call_id, len(self.tool_indexes))
+        head = {
+            "index": index,
+            "id": step.call_id,
+            "type": "function",
+            "function": {"name": step.name, "arguments": ""},
+        }
+        frames = [self._chunk({"tool_calls": [head]})]
+        for piece in split_chunks(json.dumps(step.arguments), ARGUMENT_PIECE_CHARS):
+            delta = {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
+            frames.append(self._chunk(delta))
+        return frames
+
+    def _tool_result(self, step: ToolEnd) -> dict[str, Any]:
+        return {
+            "index": self.tool_indexes.get(step.call_id),
+            "id": step.call_id,
+            "name": step.name,
+            "output": step.output,
+            "error": step.error,
+        }
+
+    def _finish(self, step: Finish) -> list[Frame]:
+        extra = {"agentnb_followups": list(step.followups)} if step.followups else {}
+        frames = [self._chunk({}, "stop", **extra)]
+        if self.include_usage:
+            frames.append(
+                Frame(dumps({**self.base, "choices": [], "usage": step.usage.as_snake()}))
+            )
+        return [*frames, Frame("[DONE]", terminal=True)]
+
+
+def _error_object(step: Failure) -> dict[str, Any]:
+    kind = "rate_limit_error" if "RATE" in step.code else "server_error"
+    error: dict[str, Any] = {
+        "message": step.message,
+        "type": kind,
+        "param": None,
+        "code": step.code,
+    }
+    if step.retry_after is not None:
+        error["retry_after"] = step.retry_after
+    return error
+
+
+def _result(log: RunLog) -> Response:
+    """The ``stream: false`` answer: a ``chat.completion`` object."""
+    failure = log.failure()
+    if failure is not None:
+        return error_response(
+            "/v1/chat/completions", ApiError(500, failure.message, code=failure.code)
+        )
+    finish = log.finish_step()
+    reasoning = log.reasoning_text()
+    message: dict[str, Any] = {"role": "assistant", "content": log.answer_text()}
+    if reasoning:
+        message["reasoning_content"] = reasoning
+    if calls := log.tool_calls():
+        message["agentnb_tool_calls"] = calls
+    body: dict[str, Any] = {
+        "id": _completion_id(log),
+        "object": "chat.completion",
+        "created": int(log.created_at),
+        "model": log.agent,
+        "system_fingerprint": None,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
+        "usage": finish.usage.as_snake() if finish is not None else None,
+    }
+    if finish is not None and finish.followups:
+        body["agentnb_followups"] = list(finish.followups)
+    return JSONResponse(body)
+
+
+OPENAI = Dialect("openai", OpenAIRenderer, result=_result)
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[_Part] | None = None
+
+    def text(self) -> str:
+        if self.content is None or isinstance(self.content, str):
+            return self.content or ""
+        return "".join(part.text or "" for part in self.content if part.type == "text")
+
+
+class _StreamOptions(BaseModel):
+    include_usage: bool = False
+
+
+class _JsonSchema(BaseModel):
+    name: str = "response"
+    schema_: dict[str, Any] = Field(default_factory=dict, alias="schema")
+    strict: bool | None = None
+
+
+class _ResponseFormat(BaseModel):
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: _JsonSchema | None = None
+
+    @model_validator(mode="after")
+    def _schema_when_needed(self) -> _ResponseFormat:
+        if self.type == "json_schema" and self.json_schema is None:
+            raise ValueError("type 'json_schema' needs a 'json_schema' object")
+        return self
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str = Field(min_length=1)
+    messages: list[_Message] = Field(min_length=1)
+    stream: bool = False
+    stream_options: _StreamOptions | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    n: int = Field(default=1, ge=1, le=1)
+    response_format: _ResponseFormat | None = None
+    metadata: dict[str, str] | None = None
+
+
+_LOCATIONS = {
+    "response_format": ["body", "response_format", "json_schema", "schema"],
+    "paragraphs": ["body", "metadata", "paragraphs"],
+}
+
+
+def _require_model(name: str) -> None:
+    if name not in AGENTS:
+        available = ", ".join(sorted(AGENTS))
+        raise ApiError(
+            404,
+            f"The model '{name}' does not exist; this server has: {available}",
+            code="model_not_found",
+        )
+
+
+async def _begin(request: Request, state: AppState) -> RunStart:
+    body = parse_model(_Body, await read_json(request, state.config.max_body_bytes))
+    _require_model(body.model)
+    agent = AGENTS[body.model]
+    last_user = max((i for i, m in enumerate(body.messages) if m.role == "user"), default=None)
+    if last_user is None:
+        raise invalid(["body", "messages"], "needs at least one message with role 'user'")
+    history = tuple(ChatMessage(m.role, m.text()) for m in body.messages[:last_user])
+    options = scalar_options(body.metadata)
+    run_id = new_run_id()
+    schema = None
+    if body.response_format is not None and body.response_format.json_schema is not None:
+        schema = body.response_format.json_schema.schema_
+    agent_input = AgentInput(
+        message=body.messages[last_user].text(),
+        run_id=run_id,
+        history=history,
+        response_format=schema,
+        options=options,
+        followups=wants_followups(options),
+    )
+    check_input(agent, agent_input, _LOCATIONS)
+    include_usage = body.stream_options is not None and body.stream_options.include_usage
+    log = RunLog(
+        run_id, OPENAI.name, agent.name, agent_input, details={"include_usage": include_usage}
+    )
+    return RunStart(log, agent, pacing_for(request, state), stream=body.stream)
+
+
+async def _completions(request: Request) -> Response:
+    return await run_endpoint(request, OPENAI, _begin)
+
+
+async def _models(request: Request) -> Response:
+    data = [
+        {"id": name, "object": "model", "created": 0, "owned_by": "agentnb"}
+        for name in sorted(AGENTS)
+    ]
+    return JSONResponse({"object": "list", "data": data})
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/v1/chat/completions", _completions, methods=["POST"]),
+        Route("/v1/models", _models, methods=["GET"]),
+    ]

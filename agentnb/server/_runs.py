@@ -1,0 +1,236 @@
+"""Runs: each executes once as a background task that appends neutral steps to its log.
+
+HTTP responses are readers of a log: they render it into their dialect from any position and
+wait for live steps. So a run outlives its client, and replay (``Last-Event-ID``, run-agent's
+``resume_from_index``) is reading the same log again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from ._agents import Agent, AgentInput
+from ._steps import Failure, Finish, Reasoning, Step, Text, TokenUsage, ToolEnd, ToolStart
+from ._threads import Conversation
+from ._tokens import count_tokens, split_chunks
+
+__all__ = ["Entry", "Pacing", "RunLog", "RunStatus", "RunStore", "iso", "new_run_id"]
+
+RunStatus = Literal["running", "completed", "failed", "cancelled"]
+
+MAX_RUNS = 1000
+RETENTION_SECONDS = 3600.0
+MAX_ACTIVE_RUNS = 256
+
+
+def new_run_id() -> str:
+    return f"run_{secrets.token_hex(12)}"
+
+
+def iso(timestamp: float | None) -> str | None:
+    """ISO-8601 UTC with milliseconds and a ``Z``, or None."""
+    if timestamp is None:
+        return None
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    step: Step
+    at: float
+    """Wall-clock time (Unix seconds) at which the step was produced."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    delay_s: float = 0.0
+    chunk_size: int | None = None
+
+
+@dataclass
+class RunLog:
+    """One run: what was asked, its status, and every step so far."""
+
+    id: str
+    dialect: str
+    agent: str
+    request: AgentInput
+    thread_id: str | None = None
+    conversation: Conversation | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    """Dialect-specific request facts the status/list endpoints echo (settings, metadata...)."""
+    created_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+    status: RunStatus = "running"
+    entries: list[Entry] = field(default_factory=list)
+    _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    @property
+    def finished(self) -> bool:
+        return self.status != "running"
+
+    def append(self, step: Step) -> None:
+        self.entries.append(Entry(step, time.time()))
+        self._notify()
+
+    def end(self, status: RunStatus) -> None:
+        self.status = status
+        self.finished_at = time.time()
+        if status == "completed" and self.conversation is not None:
+            self.conversation.add(
+                "assistant", self.answer_text(), run_id=self.id, agent_id=self.agent
+            )
+        self._notify()
+
+    async def wait_beyond(self, count: int) -> None:
+        """Return once the log has more than ``count`` entries or has finished."""
+        while len(self.entries) <= count and not self.finished:
+            await self._changed.wait()
+
+    async def wait_finished(self) -> None:
+        while not self.finished:
+            await self._changed.wait()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def steps(self) -> Iterator[Step]:
+        return (entry.step for entry in self.entries)
+
+    def answer_text(self) -> str:
+        return "".join(step.text for step in self.steps() if isinstance(step, Text))
+
+    def reasoning_text(self) -> str:
+        return "".join(step.text for step in self.steps() if isinstance(step, Reasoning))
+
+    def finish_step(self) -> Finish | None:
+        return next((s for s in self.steps() if isinstance(s, Finish)), None)
+
+    def failure(self) -> Failure | None:
+        return next((s for s in self.steps() if isinstance(s, Failure)), None)
+
+    def usage(self) -> TokenUsage | None:
+        finish = self.finish_step()
+        return finish.usage if finish is not None else None
+
+    def execution_time(self) -> float | None:
+        finish = self.finish_step()
+        return finish.execution_time if finish is not None else None
+
+    def tool_calls(self) -> list[dict[str, Any]]:
+        """Tool calls with their outcome, in call order."""
+        calls: dict[str, dict[str, Any]] = {}
+        for step in self.steps():
+            if isinstance(step, ToolStart):
+                calls[step.call_id] = {
+                    "id": step.call_id,
+                    "name": step.name,
+                    "arguments": step.arguments,
+                }
+            elif isinstance(step, ToolEnd) and step.call_id in calls:
+                calls[step.call_id].update(output=step.output, error=step.error)
+        return list(calls.values())
+
+
+async def produce(log: RunLog, agent: Agent, pacing: Pacing) -> None:
+    """Execute the agent, appending paced, chunked steps to ``log``."""
+    started = time.perf_counter()
+    prompt = log.request.prompt_tokens()
+    completion = 0
+    try:
+        for step in agent.steps(log.request):
+            if isinstance(step, Text | Reasoning):
+                for piece in split_chunks(step.text, pacing.chunk_size):
+                    log.append(type(step)(piece))
+                    completion += count_tokens(piece)
+                    await asyncio.sleep(pacing.delay_s)
+            elif isinstance(step, Finish):
+                usage = TokenUsage(prompt, completion)
+                elapsed = round(time.perf_counter() - started, 3)
+                log.append(replace(step, usage=usage, execution_time=elapsed))
+            else:
+                if isinstance(step, ToolStart):
+                    completion += count_tokens(json.dumps(step.arguments))
+                elif isinstance(step, ToolEnd):
+                    prompt += count_tokens(json.dumps(step.output or step.error))
+                log.append(step)
+                await asyncio.sleep(pacing.delay_s)
+        log.end("completed")
+    except asyncio.CancelledError:
+        log.append(Failure("the run was cancelled: the server is shutting down", "CANCELLED"))
+        log.end("cancelled")
+        raise
+    except Exception as exc:  # an agent bug must end the run, not hang its readers
+        log.append(Failure(f"the agent failed: {type(exc).__name__}: {exc}", "INTERNAL_ERROR"))
+        log.end("failed")
+
+
+class RunStore:
+    """The runs the server remembers: every running run, plus finished ones for at least
+    ``retention_s`` seconds unless more than ``max_runs`` exist (oldest finished go first)."""
+
+    def __init__(
+        self,
+        max_runs: int = MAX_RUNS,
+        retention_s: float = RETENTION_SECONDS,
+        max_active: int = MAX_ACTIVE_RUNS,
+    ) -> None:
+        self.max_runs = max_runs
+        self.retention_s = retention_s
+        self.max_active = max_active
+        self._runs: dict[str, RunLog] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.closing = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    @property
+    def active_count(self) -> int:
+        return len(self._tasks)
+
+    @property
+    def full(self) -> bool:
+        return len(self._tasks) >= self.max_active
+
+    def get(self, run_id: str) -> RunLog | None:
+        return self._runs.get(run_id)
+
+    def all(self) -> list[RunLog]:
+        return list(self._runs.values())
+
+    def start(self, log: RunLog, agent: Agent, pacing: Pacing) -> None:
+        self._evict()
+        self._runs[log.id] = log
+        if log.conversation is not None:
+            log.conversation.latest_run_id = log.id
+        task = asyncio.get_running_loop().create_task(produce(log, agent, pacing), name=log.id)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _evict(self) -> None:
+        now = time.time()
+        finished = [log for log in self._runs.values() if log.finished_at is not None]
+        expired = {log.id for log in finished if now - (log.finished_at or now) > self.retention_s}
+        surplus = len(self._runs) + 1 - self.max_runs
+        if surplus > 0:
+            expired.update(log.id for log in finished[:surplus])
+        for run_id in expired:
+            del self._runs[run_id]
+
+    async def shutdown(self) -> None:
+        """End every stream: running runs are cancelled; stalled readers are released."""
+        self.closing.set()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

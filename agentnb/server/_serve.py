@@ -1,0 +1,247 @@
+"""Running the server: in a background thread (notebooks, tests) or in the foreground (CLI)."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+
+import uvicorn
+from starlette.applications import Starlette
+
+from .._exceptions import ConfigurationError
+from ._app import create_app
+from ._auth import generate_api_key
+from ._service import AppState
+
+__all__ = [
+    "DIALECT_PROVIDERS",
+    "ServerHandle",
+    "bind_socket",
+    "check_host",
+    "local_server",
+    "make_server",
+    "start_server",
+]
+
+START_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = 10.0
+GRACEFUL_SHUTDOWN_S = 3
+BACKLOG = 2048
+
+DIALECT_PROVIDERS = (
+    "seekrflow",
+    "seekrflow-vercel",
+    "runagent",
+    "operativus",
+    "runtools",
+    "vercel",
+    "openai",
+)
+"""Provider names whose base URL :meth:`ServerHandle.url_for` knows."""
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_host(host: str, allow_remote: bool) -> None:
+    """Refuse a non-loopback address unless remote access was asked for explicitly."""
+    if not allow_remote and not is_loopback(host):
+        raise ConfigurationError(
+            f"refusing to listen on {host!r}: the agentnb server listens on loopback only "
+            "(127.0.0.1, ::1 or localhost). To let other machines reach it, pass "
+            "--allow-remote (Python: allow_remote=True); every request still needs the API key."
+        )
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket (port 0 picks a free one), so the real port is known at once."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(BACKLOG)  # connections queue from now on, even before uvicorn accepts
+    return sock
+
+
+def base_url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+class _Server(uvicorn.Server):
+    """Ends every stream before uvicorn waits for connections to close, so stopping is quick."""
+
+    def __init__(self, config: uvicorn.Config, state: AppState) -> None:
+        super().__init__(config)
+        self.agentnb_state = state
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await self.agentnb_state.runs.shutdown()
+        await super().shutdown(sockets)
+
+
+def make_server(app: Starlette, *, background: bool) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        log_config=None if background else uvicorn.config.LOGGING_CONFIG,
+        lifespan="on",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    )
+    state: AppState = app.state.agentnb
+    return _Server(config, state)
+
+
+class ServerHandle:
+    """A running server: where it is, its key, and how to stop it."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        server: uvicorn.Server,
+        thread: threading.Thread,
+        app: Starlette,
+    ) -> None:
+        self.base_url = base_url
+        self.api_key = api_key
+        self.app = app
+        self._server = server
+        self._thread = thread
+        self._stop_lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def url_for(self, provider: str) -> str:
+        """The base URL a provider's client uses (``/v1`` appended for OpenAI)."""
+        if provider not in DIALECT_PROVIDERS:
+            known = ", ".join(DIALECT_PROVIDERS)
+            raise ConfigurationError(
+                f"the local server does not speak {provider!r}; it speaks {known}"
+            )
+        return f"{self.base_url}/v1" if provider == "openai" else self.base_url
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Stop serving and wait for the thread to end. Safe to call more than once."""
+        with self._stop_lock:
+            self._server.should_exit = True
+            if self._thread is not threading.current_thread():
+                self._thread.join(timeout)
+
+    def __enter__(self) -> ServerHandle:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<ServerHandle {self.base_url} api_key='***' {state}>"
+
+
+def start_server(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    api_key: str | None = None,
+    delay_ms: int = 15,
+    faults: bool = False,
+    *,
+    allow_remote: bool = False,
+) -> ServerHandle:
+    """Start the server in a daemon thread and return once it accepts connections.
+
+    ``port=0`` picks a free port; ``api_key=None`` makes a random per-process key.
+    ``faults=True`` lets requests inject faults (for tests only).
+    """
+    check_host(host, allow_remote)
+    key = api_key or generate_api_key()
+    app = create_app(key, delay_ms=delay_ms, faults=faults)
+    sock = bind_socket(host, port)
+    server = make_server(app, background=True)
+    failures: list[BaseException] = []
+
+    def serve() -> None:
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        except BaseException as exc:  # reported to the starting thread
+            failures.append(exc)
+        finally:
+            sock.close()
+
+    thread = threading.Thread(target=serve, name="agentnb-server", daemon=True)
+    thread.start()
+    _wait_started(server, thread, failures)
+    return ServerHandle(base_url_of(sock), key, server, thread, app)
+
+
+def _wait_started(
+    server: uvicorn.Server, thread: threading.Thread, failures: list[BaseException]
+) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            reason = repr(failures[0]) if failures else "it did not start in time"
+            raise RuntimeError(f"the agentnb server failed to start: {reason}")
+        time.sleep(0.01)
+
+
+_shared: ServerHandle | None = None
+_shared_lock = threading.Lock()
+
+
+def local_server() -> ServerHandle:
+    """The process-wide shared server, started on first use (loopback, random port and key)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or not _shared.running:
+            _shared = start_server()
+            atexit.register(_shared.stop)
+        return _shared
+
+
+def run_foreground(
+    host: str,
+    port: int,
+    api_key: str,
+    *,
+    delay_ms: int,
+    faults: bool,
+    allow_remote: bool,
+    on_ready: Callable[[str], None],
+) -> None:
+    """Serve in this thread until interrupted (Ctrl-C stops it gracefully)."""
+    check_host(host, allow_remote)
+    app = create_app(api_key, delay_ms=delay_ms, faults=faults)
+    sock = bind_socket(host, port)
+    server = make_server(app, background=False)
+    on_ready(base_url_of(sock))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()

@@ -1,0 +1,223 @@
+"""What every dialect endpoint shares: the server's state, agents by name, pacing, and the
+one flow of a run request (faults, resume, validate, start, stream or wait)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ._agents import AGENTS, Agent, AgentInput, InputProblem
+from ._faults import NO_SHAPING, FaultBook
+from ._http import MAX_BODY_BYTES, ApiError, invalid
+from ._runs import Pacing, RunLog, RunStore
+from ._stream import (
+    Frame,
+    Renderer,
+    Select,
+    StreamCounter,
+    failure_response,
+    parse_last_event_id,
+    sse_response,
+)
+from ._threads import ConversationStore
+
+__all__ = [
+    "DELAY_HEADER",
+    "AppState",
+    "Begin",
+    "Dialect",
+    "RunStart",
+    "ServerConfig",
+    "check_input",
+    "pacing_for",
+    "replay_selected",
+    "require_agent",
+    "run_endpoint",
+    "scalar_options",
+    "state_of",
+    "wants_followups",
+]
+
+DELAY_HEADER = "x-agentnb-delay-ms"
+MAX_DELAY_MS = 10_000
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    api_key: str
+    delay_ms: int = 15
+    faults: bool = False
+    max_body_bytes: int = MAX_BODY_BYTES
+
+
+@dataclass
+class AppState:
+    config: ServerConfig
+    runs: RunStore = field(default_factory=RunStore)
+    conversations: ConversationStore = field(default_factory=ConversationStore)
+    streams: StreamCounter = field(default_factory=StreamCounter)
+    faults: FaultBook = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.faults = FaultBook(self.config.faults)
+
+
+def scalar_options(*sources: Mapping[str, object] | None) -> dict[str, str]:
+    """String options (``paragraphs``, ``followups``...) from a dialect's metadata-like fields;
+    later sources win. Only scalars are kept."""
+    options: dict[str, str] = {}
+    for source in sources:
+        for key, value in (source or {}).items():
+            if isinstance(value, bool):
+                options[key] = "true" if value else "false"
+            elif isinstance(value, str | int | float):
+                options[key] = str(value)
+    return options
+
+
+def wants_followups(options: Mapping[str, str]) -> bool:
+    return options.get("followups", "").strip().lower() in ("1", "true", "yes")
+
+
+def state_of(request: Request) -> AppState:
+    state: AppState = request.app.state.agentnb
+    return state
+
+
+def require_agent(name: str) -> Agent:
+    agent = AGENTS.get(name)
+    if agent is None:
+        available = ", ".join(sorted(AGENTS))
+        raise ApiError(
+            404, f"unknown agent {name!r}; this server has: {available}", code="agent_not_found"
+        )
+    return agent
+
+
+def check_input(
+    agent: Agent, request: AgentInput, locations: Mapping[str, Sequence[str | int]]
+) -> None:
+    """The agent's own checks; a problem becomes a 422 at the option's place in the body
+    (``locations`` maps option names to it)."""
+    try:
+        agent.check(request)
+    except InputProblem as problem:
+        loc = locations.get(problem.field, ["body", problem.field])
+        raise invalid(loc, str(problem)) from None
+
+
+def pacing_for(
+    request: Request, state: AppState, *, delay_ms: int | None = None, chunk_size: int | None = None
+) -> Pacing:
+    """Per-chunk delay: the body's own setting, else the header, else the server default."""
+    if delay_ms is None:
+        raw = request.headers.get(DELAY_HEADER)
+        if raw is not None:
+            if not raw.strip().isdigit() or int(raw) > MAX_DELAY_MS:
+                raise invalid(["header", DELAY_HEADER], f"must be an integer 0..{MAX_DELAY_MS}")
+            delay_ms = int(raw)
+    if delay_ms is None:
+        delay_ms = state.config.delay_ms
+    return Pacing(delay_s=delay_ms / 1000, chunk_size=chunk_size)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one dialect renders runs: frames, response headers and the non-streamed answer."""
+
+    name: str
+    renderer: Callable[[RunLog], Renderer]
+    headers: Callable[[RunLog], Mapping[str, str]] = lambda log: {}
+    result: Callable[[RunLog], Response] | None = None
+
+
+@dataclass
+class RunStart:
+    """A validated run request, ready to start."""
+
+    log: RunLog
+    agent: Agent
+    pacing: Pacing
+    stream: bool = True
+    record_user_message: bool = True
+
+
+Begin = Callable[[Request, AppState], Awaitable["RunStart | Response"]]
+
+
+async def run_endpoint(request: Request, dialect: Dialect, begin: Begin) -> Response:
+    """A ``Last-Event-ID`` resume, else a new run, streamed or awaited.
+    (Answer-replacing faults were handled by middleware before this.)"""
+    state = state_of(request)
+    plan = state.faults.plan(request)
+    resume = parse_last_event_id(request.headers)
+    if resume is not None:
+        return replay(state, dialect, *resume)
+    start = await begin(request, state)
+    if isinstance(start, Response):
+        return start
+    if state.faults.stream_error_due(plan):
+        assert plan is not None
+        frames: list[Frame] = dialect.renderer(start.log).render(plan.failure(), time.time())
+        return failure_response(frames, dialect.headers(start.log))
+    _start(state, start)
+    if not start.stream:
+        await start.log.wait_finished()
+        assert dialect.result is not None
+        return dialect.result(start.log)
+    return sse_response(
+        start.log,
+        dialect.renderer(start.log),
+        store=state.runs,
+        counter=state.streams,
+        shaping=plan.shaping if plan is not None else NO_SHAPING,
+        headers=dialect.headers(start.log),
+    )
+
+
+def _start(state: AppState, start: RunStart) -> None:
+    if state.runs.full:
+        raise ApiError(
+            503,
+            f"too many runs in progress (at most {state.runs.max_active}); retry shortly",
+            code="server_busy",
+            headers={"Retry-After": "1"},
+        )
+    log = start.log
+    if start.record_user_message and log.conversation is not None:
+        log.conversation.add("user", log.request.message, run_id=log.id, agent_id=log.agent)
+    state.runs.start(log, start.agent, start.pacing)
+
+
+def replay(state: AppState, dialect: Dialect, run_id: str, after: int) -> Response:
+    log = state.runs.get(run_id)
+    if log is None:
+        raise ApiError(404, f"run {run_id!r} is unknown or has expired", code="run_not_found")
+    if log.dialect != dialect.name:
+        raise ApiError(
+            404, f"run {run_id!r} was not started on this endpoint", code="run_not_found"
+        )
+    return sse_response(
+        log,
+        dialect.renderer(log),
+        store=state.runs,
+        counter=state.streams,
+        select=lambda number, frame: number > after,
+        headers=dialect.headers(log),
+    )
+
+
+def replay_selected(state: AppState, dialect: Dialect, log: RunLog, select: Select) -> Response:
+    """A replay of ``log`` keeping the frames ``select`` wants (run-agent's cursor)."""
+    return sse_response(
+        log,
+        dialect.renderer(log),
+        store=state.runs,
+        counter=state.streams,
+        select=select,
+        headers=dialect.headers(log),
+    )

@@ -1,0 +1,92 @@
+"""The dialect-neutral steps an agent run produces; every dialect renders them its own way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Failure",
+    "Finish",
+    "Reasoning",
+    "Step",
+    "Text",
+    "TokenUsage",
+    "ToolEnd",
+    "ToolStart",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUsage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def as_snake(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+    def as_camel(self) -> dict[str, int]:
+        return {
+            "promptTokens": self.prompt_tokens,
+            "completionTokens": self.completion_tokens,
+            "totalTokens": self.total_tokens,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Reasoning:
+    """A piece of the agent's reasoning text."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A piece of the answer (markdown, or JSON for structured output)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolStart:
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolEnd:
+    call_id: str
+    name: str
+    output: dict[str, Any] | None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The run completed. The producer fills in usage and execution time."""
+
+    final_output: Any = None
+    followups: tuple[str, ...] = ()
+    usage: TokenUsage = field(default_factory=TokenUsage)
+    execution_time: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """The run failed (or a fault asked for an in-stream error)."""
+
+    message: str
+    code: str = "STREAM_ERROR"
+    retry_after: float | None = None
+
+
+Step = Reasoning | Text | ToolStart | ToolEnd | Finish | Failure

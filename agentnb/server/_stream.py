@@ -1,0 +1,186 @@
+"""Reading a run log as an SSE response: frames, ids ``<run_id>:<n>``, replay, damage."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from starlette.responses import StreamingResponse
+
+from ._faults import NO_SHAPING, StreamShaping
+from ._http import ApiError
+from ._runs import RunLog, RunStore
+from ._steps import Step
+
+__all__ = [
+    "RETRY_MS",
+    "ConnectionDropped",
+    "Frame",
+    "Renderer",
+    "StreamCounter",
+    "dumps",
+    "encode",
+    "failure_response",
+    "parse_last_event_id",
+    "sse_response",
+]
+
+RETRY_MS = 1000
+MALFORMED = b'data: {"type": "text_delta", "text": "cut here\n\n'
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    data: str
+    event: str | None = None
+    terminal: bool = False
+    """Part of the dialect's end marker (left out by the ``no-end`` fault)."""
+    chunk_index: int | None = None
+    """run-agent's chunk index, for ``resume_from_index``."""
+
+
+class Renderer(Protocol):
+    """Turns one run's steps into one dialect's frames. Deterministic, so replay re-renders."""
+
+    def opening(self) -> list[Frame]: ...
+
+    def render(self, step: Step, at: float) -> list[Frame]: ...
+
+
+def encode(frame: Frame, event_id: str | None, retry: int | None = None) -> bytes:
+    lines = []
+    if retry is not None:
+        lines.append(f"retry: {retry}")
+    if frame.event is not None:
+        lines.append(f"event: {frame.event}")
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    lines.extend(f"data: {line}" for line in frame.data.split("\n"))
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+class ConnectionDropped(Exception):
+    """Raised inside a response body to make the server abort the connection (a fault)."""
+
+
+class _QuietDrops(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, ConnectionDropped)
+
+
+def install_log_filter() -> None:
+    """uvicorn logs an aborted response as an error; an injected drop is not one."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _QuietDrops) for f in logger.filters):
+        logger.addFilter(_QuietDrops())
+
+
+class StreamCounter:
+    """How many SSE responses are being written (tests check none leak)."""
+
+    def __init__(self) -> None:
+        self.open = 0
+
+
+def parse_last_event_id(headers: Mapping[str, str]) -> tuple[str, int] | None:
+    raw = headers.get("last-event-id")
+    if raw is None or not raw.strip():
+        return None
+    run_id, _, number = raw.strip().rpartition(":")
+    if not run_id or not number.isdigit():
+        raise ApiError(400, f"Last-Event-ID {raw!r} is not an id this server sent (<run_id>:<n>)")
+    return run_id, int(number)
+
+
+async def numbered_frames(log: RunLog, renderer: Renderer) -> AsyncIterator[tuple[int, Frame]]:
+    number = 0
+    for frame in renderer.opening():
+        yield number, frame
+        number += 1
+    seen = 0
+    while True:
+        while seen < len(log.entries):
+            entry = log.entries[seen]
+            seen += 1
+            for frame in renderer.render(entry.step, entry.at):
+                yield number, frame
+                number += 1
+        if log.finished:
+            return
+        await log.wait_beyond(seen)
+
+
+Select = Callable[[int, Frame], bool]
+
+
+def _everything(number: int, frame: Frame) -> bool:
+    return True
+
+
+async def _body(
+    log: RunLog,
+    renderer: Renderer,
+    select: Select,
+    shaping: StreamShaping,
+    store: RunStore,
+    counter: StreamCounter,
+) -> AsyncIterator[bytes]:
+    counter.open += 1
+    sent = 0
+    try:
+        async for number, frame in numbered_frames(log, renderer):
+            if not select(number, frame) or (shaping.no_end and frame.terminal):
+                continue
+            if shaping.drop_after is not None and sent >= shaping.drop_after:
+                raise ConnectionDropped(f"fault: dropped after {sent} events")
+            if shaping.stall_after is not None and sent >= shaping.stall_after:
+                await store.closing.wait()
+                return
+            event_id = None if shaping.no_ids else f"{log.id}:{number}"
+            yield encode(frame, event_id, RETRY_MS if sent == 0 else None)
+            sent += 1
+            if shaping.malformed_after == sent:
+                yield MALFORMED
+    finally:
+        counter.open -= 1
+
+
+def sse_response(
+    log: RunLog,
+    renderer: Renderer,
+    *,
+    store: RunStore,
+    counter: StreamCounter,
+    select: Select = _everything,
+    shaping: StreamShaping = NO_SHAPING,
+    headers: Mapping[str, str] | None = None,
+) -> StreamingResponse:
+    body = _body(log, renderer, select, shaping, store, counter)
+    return StreamingResponse(body, media_type="text/event-stream", headers=_sse_headers(headers))
+
+
+def failure_response(
+    frames: list[Frame], headers: Mapping[str, str] | None = None
+) -> StreamingResponse:
+    """A 200 stream that holds only an in-stream error (the ``stream-error`` fault).
+    Its frames carry no ids: there is no run to resume."""
+
+    async def body() -> AsyncIterator[bytes]:
+        for index, frame in enumerate(frames):
+            yield encode(frame, None, RETRY_MS if index == 0 else None)
+            await asyncio.sleep(0)
+
+    return StreamingResponse(body(), media_type="text/event-stream", headers=_sse_headers(headers))
+
+
+def _sse_headers(extra: Mapping[str, str] | None) -> dict[str, str]:
+    return {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(extra or {})}

@@ -1,0 +1,202 @@
+"""The Vercel AI SDK UI message stream (``x-vercel-ai-ui-message-stream: v1``), spoken by
+SeekrFlow's ``/runs/stream/vercel`` and by the generic ``POST /api/chat`` endpoint.
+
+Usage goes in ``finish.messageMetadata.usage`` as the SDK's ``{inputTokens, outputTokens,
+totalTokens}``; follow-ups come as a ``data-followups`` part before ``finish-step``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ._agents import AgentInput, ChatMessage
+from ._http import invalid, parse_model, read_json
+from ._runs import RunLog, new_run_id
+from ._service import (
+    AppState,
+    Dialect,
+    RunStart,
+    check_input,
+    pacing_for,
+    require_agent,
+    run_endpoint,
+    scalar_options,
+    wants_followups,
+)
+from ._steps import Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
+from ._stream import Frame, dumps
+from ._tokens import split_chunks
+
+__all__ = ["STREAM_HEADERS", "VERCEL", "VercelRenderer", "routes"]
+
+STREAM_HEADERS = {"x-vercel-ai-ui-message-stream": "v1"}
+ARGUMENT_PIECE_CHARS = 12
+
+
+class VercelRenderer:
+    def __init__(self, log: RunLog) -> None:
+        self.log = log
+        self.open_block: tuple[str, str] | None = None  # ("text" | "reasoning", part id)
+        self.blocks = 0
+        self.after_tool_output = False
+
+    def _part(self, kind: str, **fields: Any) -> Frame:
+        return Frame(dumps({"type": kind, **fields}))
+
+    def opening(self) -> list[Frame]:
+        metadata = {"runId": self.log.id, "threadId": self.log.thread_id}
+        message_id = f"msg_{self.log.id.removeprefix('run_')}"
+        return [
+            self._part("start", messageId=message_id, messageMetadata=metadata),
+            self._part("start-step"),
+        ]
+
+    def render(self, step: Step, at: float) -> list[Frame]:
+        if isinstance(step, Reasoning | Text):
+            return [*self._new_step_if_due(), *self._delta(step)]
+        if isinstance(step, ToolStart):
+            return [*self._new_step_if_due(), *self._close_block(), *self._tool_input(step)]
+        if isinstance(step, ToolEnd):
+            self.after_tool_output = True
+            return [self._tool_output(step)]
+        if isinstance(step, Finish):
+            return [*self._close_block(), *self._finish(step)]
+        return [*self._close_block(), *self._error(step)]
+
+    def _new_step_if_due(self) -> list[Frame]:
+        if not self.after_tool_output:
+            return []
+        self.after_tool_output = False
+        return [self._part("finish-step"), self._part("start-step")]
+
+    def _delta(self, step: Reasoning | Text) -> list[Frame]:
+        kind = "text" if isinstance(step, Text) else "reasoning"
+        frames: list[Frame] = []
+        if self.open_block is None or self.open_block[0] != kind:
+            frames += self._close_block()
+            self.blocks += 1
+            self.open_block = (kind, f"{kind}_{self.blocks}")
+            frames.append(self._part(f"{kind}-start", id=self.open_block[1]))
+        frames.append(self._part(f"{kind}-delta", id=self.open_block[1], delta=step.text))
+        return frames
+
+    def _close_block(self) -> list[Frame]:
+        if self.open_block is None:
+            return []
+        kind, part_id = self.open_block
+        self.open_block = None
+        return [self._part(f"{kind}-end", id=part_id)]
+
+    def _tool_input(self, step: ToolStart) -> list[Frame]:
+        ids = {"toolCallId": step.call_id}
+        pieces = split_chunks(json.dumps(step.arguments), ARGUMENT_PIECE_CHARS)
+        return [
+            self._part("tool-input-start", **ids, toolName=step.name),
+            *(self._part("tool-input-delta", **ids, inputTextDelta=p) for p in pieces),
+            self._part("tool-input-available", **ids, toolName=step.name, input=step.arguments),
+        ]
+
+    def _tool_output(self, step: ToolEnd) -> Frame:
+        if step.error is not None:
+            return self._part("tool-output-error", toolCallId=step.call_id, errorText=step.error)
+        return self._part("tool-output-available", toolCallId=step.call_id, output=step.output)
+
+    def _finish(self, step: Finish) -> list[Frame]:
+        frames = []
+        if step.followups:
+            frames.append(self._part("data-followups", data={"followups": list(step.followups)}))
+        usage = step.usage
+        metadata = {
+            "runId": self.log.id,
+            "usage": {
+                "inputTokens": usage.prompt_tokens,
+                "outputTokens": usage.completion_tokens,
+                "totalTokens": usage.total_tokens,
+            },
+            "executionTime": step.execution_time,
+        }
+        return [
+            *frames,
+            self._part("finish-step"),
+            Frame(dumps({"type": "finish", "messageMetadata": metadata}), terminal=True),
+            Frame("[DONE]", terminal=True),
+        ]
+
+    def _error(self, step: Failure) -> list[Frame]:
+        return [self._part("error", errorText=step.message), Frame("[DONE]", terminal=True)]
+
+
+VERCEL = Dialect("vercel", VercelRenderer, headers=lambda log: STREAM_HEADERS)
+
+
+class _UIPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class _UIMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str | None = None
+    role: Literal["system", "user", "assistant"]
+    parts: list[_UIPart] | None = None
+    content: str | None = None
+
+    def text(self) -> str:
+        if self.parts is None:
+            return self.content or ""
+        return "".join(part.text or "" for part in self.parts if part.type == "text")
+
+
+class _ChatBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str | None = None
+    messages: list[_UIMessage] = Field(min_length=1)
+    agent: str = Field(min_length=1)
+    followups: bool = False
+    metadata: dict[str, str] | None = None
+    responseFormat: dict[str, Any] | None = None
+
+
+_LOCATIONS = {
+    "response_format": ["body", "responseFormat"],
+    "paragraphs": ["body", "metadata", "paragraphs"],
+}
+
+
+async def _begin_chat(request: Request, state: AppState) -> RunStart:
+    body = parse_model(_ChatBody, await read_json(request, state.config.max_body_bytes))
+    agent = require_agent(body.agent)
+    last_user = max((i for i, m in enumerate(body.messages) if m.role == "user"), default=None)
+    if last_user is None:
+        raise invalid(["body", "messages"], "needs at least one message with role 'user'")
+    history = tuple(ChatMessage(m.role, m.text()) for m in body.messages[:last_user])
+    options = scalar_options(body.metadata)
+    run_id = new_run_id()
+    agent_input = AgentInput(
+        message=body.messages[last_user].text(),
+        run_id=run_id,
+        history=history,
+        response_format=body.responseFormat,
+        options=options,
+        followups=body.followups or wants_followups(options),
+    )
+    check_input(agent, agent_input, _LOCATIONS)
+    chat_id = body.id or f"chat_{secrets.token_hex(8)}"
+    log = RunLog(run_id, VERCEL.name, agent.name, agent_input, thread_id=chat_id)
+    return RunStart(log, agent, pacing_for(request, state))
+
+
+async def _chat(request: Request) -> Response:
+    return await run_endpoint(request, VERCEL, _begin_chat)
+
+
+def routes() -> list[Route]:
+    return [Route("/api/chat", _chat, methods=["POST"])]

@@ -1,0 +1,237 @@
+"""Run-history speed: recording runs, and loading a large history into pandas.
+
+    python benchmarks/bench_history.py [--runs 10000] [--rows 100000]
+
+1. Records ``--runs`` runs through the store's recorder API (``record_start`` then
+   ``record_end`` with two tool calls each, one write transaction apiece, as a client does).
+2. Bulk-loads a ``--rows`` history file, then reads it into pandas with
+   ``agentnb.runs``' path (``HistoryStore.runs().to_pandas()``) and with pandas' own
+   ``read_sql`` on the same file (raw, and with the dtypes ``to_pandas`` gives).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from agentnb._history import HistoryStore, RunRecord
+from agentnb._history._records import RUN_COLUMNS
+from agentnb._request import ModelSettings, RunRequest
+from agentnb._run import Run
+from agentnb.events import (
+    RunCompleted,
+    RunStarted,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    Usage,
+)
+
+AGENTS = ("finance_agent", "echo", "writer", "structured")
+STATUSES = ("completed",) * 8 + ("failed", "cancelled")
+
+
+def finished_run(i: int, now: float) -> tuple[Run, RunRequest]:
+    agent = AGENTS[i % len(AGENTS)]
+    message = f"question number {i}: what is NVDA trading at?"
+    run = Run(agent=agent, message=message, provider="operativus", connection="default")
+    request = RunRequest(
+        agent=agent, message=message, model_settings=ModelSettings(temperature=0.2)
+    )
+    run.start(now)
+    return run, request
+
+
+def fold(run: Run, now: float) -> None:
+    run.apply(RunStarted(run_id=f"run_{run.local_id[:12]}", thread_id="t", received_at=now))
+    for call in ("a", "b"):
+        run.apply(
+            ToolCallStarted(
+                call_id=call, name="calculator", arguments={"x": 1}, received_at=now + 0.01
+            )
+        )
+        run.apply(ToolCallFinished(call_id=call, output={"result": 2}, received_at=now + 0.02))
+    run.apply(TextDelta(delta="NVDA trades at **$875.40**. " * 20, received_at=now + 0.05))
+    run.apply(
+        RunCompleted(usage=Usage(prompt_tokens=100, completion_tokens=200), received_at=now + 0.5)
+    )
+
+
+def bench_recording(path: Path, count: int) -> dict[str, float]:
+    timings: list[float] = []
+    now = time.time()
+    with HistoryStore(path) as store:
+        start = time.perf_counter()
+        for i in range(count):
+            run, request = finished_run(i, now)
+            t0 = time.perf_counter()
+            store.record_start(run, request, base_url="http://127.0.0.1:8765")
+            t1 = time.perf_counter()
+            fold(run, now)
+            t2 = time.perf_counter()
+            store.record_end(run)
+            t3 = time.perf_counter()
+            timings.append((t1 - t0) + (t3 - t2))
+        total = time.perf_counter() - start
+        assert store.count() == count
+    ms = sorted(t * 1000 for t in timings)
+    return {
+        "total_s": total,
+        "runs_per_s": count / sum(timings),
+        "p50_ms": statistics.median(ms),
+        "p95_ms": ms[int(0.95 * (len(ms) - 1))],
+        "max_ms": ms[-1],
+    }
+
+
+def synthetic_records(count: int) -> list[RunRecord]:
+    rng = random.Random(7)
+    base = time.time() - 30 * 86400
+    names = [name for name, _ in RUN_COLUMNS]
+    rows: list[RunRecord] = []
+    for i in range(count):
+        started = base + i * 25.0
+        duration = rng.uniform(0.5, 30)
+        ttft = rng.uniform(0.05, min(2.0, duration))
+        status = STATUSES[i % len(STATUSES)]
+        prompt, completion = rng.randint(50, 3000), rng.randint(10, 2000)
+        values: dict[str, Any] = {
+            "local_id": f"{i:032x}",
+            "run_id": f"run_{i:024x}",
+            "connection": "default",
+            "provider": "operativus",
+            "host": "127.0.0.1:8765",
+            "agent": AGENTS[i % len(AGENTS)],
+            "thread_id": f"sess_{i // 5:020x}",
+            "message": f"question number {i}",
+            "answer": "NVDA trades at **$875.40**, up 2.31% on the week." * 3,
+            "reasoning": "Look up the price, then compute the change.",
+            "status": status,
+            "error_code": "CAPACITY_ERROR" if status == "failed" else None,
+            "error_message": "Model overloaded" if status == "failed" else None,
+            "prompt_tokens": prompt if status == "completed" else None,
+            "completion_tokens": completion if status == "completed" else None,
+            "total_tokens": prompt + completion if status == "completed" else None,
+            "started_at": started,
+            "first_token_at": started + ttft,
+            "finished_at": started + duration,
+            "duration": duration,
+            "ttft": ttft,
+            "tokens_per_second": completion / max(duration - ttft, 1e-3),
+            "execution_time": duration * 0.95,
+            "event_count": rng.randint(5, 400),
+            "retries": 0,
+            "resumes": 0,
+            "tool_call_count": i % 4,
+            "model_settings": {"temperature": 0.2},
+            "metadata": None,
+        }
+        converted = dict(values)
+        for key in ("started_at", "first_token_at", "finished_at"):
+            converted[key] = pd.Timestamp(values[key], unit="s", tz="UTC").to_pydatetime()
+        rows.append(RunRecord(*(converted[name] for name in names)))
+    return rows
+
+
+def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def read_sql_raw(path: Path) -> pd.DataFrame:
+    db = sqlite3.connect(path)
+    try:
+        return pd.read_sql("SELECT * FROM runs ORDER BY started_at DESC", db)
+    finally:
+        db.close()
+
+
+def read_sql_typed(path: Path) -> pd.DataFrame:
+    """read_sql, then the dtypes RunHistory.to_pandas() gives, done the usual pandas way."""
+    frame = read_sql_raw(path)
+    for column in ("started_at", "first_token_at", "finished_at"):
+        frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
+    for column in (
+        "prompt_tokens",
+        "completion_tokens",
+        "total_tokens",
+        "event_count",
+        "retries",
+        "resumes",
+        "tool_call_count",
+    ):
+        frame[column] = frame[column].astype("Int64")
+    for column in ("connection", "provider", "host", "agent", "status", "error_code"):
+        frame[column] = frame[column].astype("category")
+    return frame
+
+
+def bench_loading(path: Path, rows: int) -> list[tuple[str, float]]:
+    build_start = time.perf_counter()
+    with HistoryStore(path) as store:
+        added = store.import_records(synthetic_records(rows))
+        assert added == rows
+    build = time.perf_counter() - build_start
+
+    with HistoryStore(path) as store:
+        read_s, history = timed(store.runs)
+        frame_s, frame = timed(history.to_pandas)
+        both_s, _ = timed(lambda: store.runs().to_pandas())
+        summary_s, _ = timed(lambda: history.summary(), repeat=1)
+    assert len(frame) == rows
+    raw_s, raw = timed(lambda: read_sql_raw(path))
+    typed_s, typed = timed(lambda: read_sql_typed(path))
+    assert len(raw) == len(typed) == rows
+    return [
+        (f"build the {rows:,}-row file (import_records)", build),
+        ("agentnb: store.runs() (read columns)", read_s),
+        ("agentnb: RunHistory.to_pandas()", frame_s),
+        ("agentnb: runs().to_pandas() total", both_s),
+        ("pandas.read_sql (raw dtypes)", raw_s),
+        ("pandas.read_sql + same dtypes", typed_s),
+        ("agentnb: .summary(by='agent')", summary_s),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        recording = bench_recording(Path(folder) / "record.sqlite3", args.runs)
+        loading = bench_loading(Path(folder) / "load.sqlite3", args.rows)
+
+    print(f"\nRecording {args.runs:,} runs (record_start + record_end, 2 tool calls each)")
+    print(f"  {'total wall time':<40} {recording['total_s']:>9.2f} s")
+    print(f"  {'recorder throughput':<40} {recording['runs_per_s']:>9.0f} runs/s")
+    for key in ("p50_ms", "p95_ms", "max_ms"):
+        label = f"recorder time per run, {key[:-3]}"
+        print(f"  {label:<40} {recording[key]:>9.3f} ms")
+
+    print(f"\nLoading {args.rows:,} runs into pandas (best of 3)")
+    typed = dict(loading)["pandas.read_sql + same dtypes"]
+    raw = dict(loading)["pandas.read_sql (raw dtypes)"]
+    total = dict(loading)["agentnb: runs().to_pandas() total"]
+    print(f"  {'step':<48} {'seconds':>9}")
+    for name, seconds in loading:
+        print(f"  {name:<48} {seconds:>9.3f}")
+    print(f"  {'agentnb total / read_sql raw':<48} {total / raw:>8.2f}x")
+    print(f"  {'agentnb total / read_sql + same dtypes':<48} {total / typed:>8.2f}x")
+
+
+if __name__ == "__main__":
+    main()

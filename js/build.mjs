@@ -1,0 +1,51 @@
+// Bundle js/src into agentnb/static/widget.js + widget.css (deterministic: same source,
+// same bytes). `--check` builds in memory and fails if the committed files differ.
+import { build } from "esbuild";
+import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const outdir = join(here, "..", "agentnb", "static");
+const check = process.argv.includes("--check");
+
+const result = await build({
+  entryPoints: { widget: join(here, "src", "widget.js") },
+  bundle: true,
+  format: "esm",
+  target: ["es2020"],
+  minify: true,
+  legalComments: "eof",
+  charset: "utf8",
+  outdir,
+  write: false,
+  logLevel: "warning",
+});
+
+let stale = [];
+for (const file of result.outputFiles) {
+  const name = file.path.slice(outdir.length + 1);
+  if (check) {
+    let committed = null;
+    try {
+      committed = await readFile(file.path);
+    } catch {
+      committed = null;
+    }
+    if (committed === null || Buffer.compare(committed, Buffer.from(file.contents)) !== 0) {
+      stale.push(name);
+    }
+  } else {
+    await mkdir(outdir, { recursive: true });
+    await writeFile(file.path, file.contents);
+    console.log(`wrote agentnb/static/${name} (${file.contents.length} bytes)`);
+  }
+}
+if (stale.length) {
+  console.error(
+    `agentnb/static is out of date with js/src: ${stale.join(", ")} differ.\n` +
+      "Run `npm --prefix js run build` and commit the result.",
+  );
+  process.exit(1);
+}
+if (check) console.log("agentnb/static matches js/src");

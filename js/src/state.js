@@ -1,0 +1,148 @@
+// @ts-check
+/**
+ * One view's copy of the widget's transcript, kept in step with the kernel by the protocol:
+ * a snapshot replaces it, numbered deltas extend it. Every change marks what the view must
+ * redraw, so a frame touches only what changed.
+ */
+
+/**
+ * @typedef {"reasoning" | "text" | "tool"} PartKind
+ * @typedef {{ kind: PartKind, text: string, call_id: string | null }} PartState
+ * @typedef {{
+ *   call_id: string, name: string, arguments?: unknown, arguments_text?: string,
+ *   output?: unknown, output_chars?: number, output_truncated?: boolean,
+ *   error?: string | null, status: string, duration?: number | null,
+ * }} ToolState
+ * @typedef {{ message?: string, code?: string | null, retry_after?: number | null }} ErrorState
+ * @typedef {{ prompt_tokens?: number | null, completion_tokens?: number | null,
+ *   total_tokens?: number | null }} UsageState
+ * @typedef {{
+ *   status?: string, agent?: string, message?: string, run_id?: string | null,
+ *   thread_id?: string | null, usage?: UsageState | null, ttft?: number | null,
+ *   started_at?: number | null, first_token_at?: number | null, finished_at?: number | null,
+ *   duration?: number | null, tokens_per_second?: number | null,
+ *   execution_time?: number | null, followups?: string[], error?: ErrorState | null,
+ * }} MetaState
+ * @typedef {{ parts: PartState[], tools: ToolState[], meta: MetaState }} TurnWire
+ * @typedef {{ turns: TurnWire[] }} TranscriptWire
+ * @typedef {{
+ *   parts: PartState[], tools: Map<string, ToolState>, meta: MetaState,
+ *   dirtyParts: Set<number>, dirtyTools: Set<string>, dirtyMeta: boolean,
+ * }} Turn
+ * @typedef {(
+ *   { op: "turn", t: number, turn: TurnWire } |
+ *   { op: "part", t: number, i: number, kind: PartKind, call_id?: string | null, text?: string } |
+ *   { op: "text", t: number, i: number, text: string } |
+ *   { op: "tool", t: number, call: ToolState } |
+ *   { op: "args", t: number, call_id: string, text: string } |
+ *   { op: "meta", t: number, meta: MetaState }
+ * )} Op
+ */
+
+export const TERMINAL = new Set(["completed", "failed", "cancelled", "interrupted"]);
+
+/** @param {TurnWire} wire @returns {Turn} */
+function turnFromWire(wire) {
+  /** @type {Map<string, ToolState>} */
+  const tools = new Map();
+  for (const call of wire.tools || []) tools.set(call.call_id, { ...call });
+  const parts = (wire.parts || []).map((p) => ({
+    kind: p.kind,
+    text: p.text || "",
+    call_id: p.call_id ?? null,
+  }));
+  return {
+    parts,
+    tools,
+    meta: { ...(wire.meta || {}) },
+    dirtyParts: new Set(parts.map((_, i) => i)),
+    dirtyTools: new Set(tools.keys()),
+    dirtyMeta: true,
+  };
+}
+
+export class TranscriptState {
+  constructor() {
+    /** Sequence number of the last frame applied; -1 before any state. */
+    this.seq = -1;
+    /** @type {Turn[]} */
+    this.turns = [];
+    /** Bumped when the whole state is replaced, so views rebuild instead of patching. */
+    this.generation = 0;
+  }
+
+  /**
+   * Replace everything with a snapshot taken at `seq`.
+   * @param {TranscriptWire} wire
+   * @param {number} seq
+   */
+  reset(wire, seq) {
+    this.turns = (wire.turns || []).map(turnFromWire);
+    this.seq = seq;
+    this.generation += 1;
+  }
+
+  /** @param {Op[]} ops @param {number} seq */
+  applyDelta(ops, seq) {
+    for (const op of ops) this.applyOp(op);
+    this.seq = seq;
+  }
+
+  /** @param {Op} op */
+  applyOp(op) {
+    if (op.op === "turn") {
+      this.turns[op.t] = turnFromWire(op.turn);
+      return;
+    }
+    const turn = this.turns[op.t];
+    if (!turn) throw new Error(`agentnb: delta for unknown turn ${op.t}`);
+    switch (op.op) {
+      case "part":
+        turn.parts[op.i] = { kind: op.kind, text: op.text || "", call_id: op.call_id ?? null };
+        turn.dirtyParts.add(op.i);
+        break;
+      case "text": {
+        const part = turn.parts[op.i];
+        if (!part) throw new Error(`agentnb: text for unknown part ${op.i}`);
+        part.text += op.text;
+        turn.dirtyParts.add(op.i);
+        break;
+      }
+      case "tool": {
+        const previous = turn.tools.get(op.call.call_id);
+        turn.tools.set(op.call.call_id, { ...previous, ...op.call });
+        turn.dirtyTools.add(op.call.call_id);
+        break;
+      }
+      case "args": {
+        const call = turn.tools.get(op.call_id);
+        if (!call) throw new Error(`agentnb: arguments for unknown tool call ${op.call_id}`);
+        call.arguments_text = (call.arguments_text || "") + op.text;
+        turn.dirtyTools.add(op.call_id);
+        break;
+      }
+      case "meta":
+        Object.assign(turn.meta, op.meta);
+        turn.dirtyMeta = true;
+        break;
+      default:
+        throw new Error(`agentnb: unknown delta op ${JSON.stringify(op)}`);
+    }
+  }
+
+  /** True while any turn's run has not reached a terminal status. */
+  get running() {
+    return this.turns.some((t) => !TERMINAL.has(t.meta.status || "pending"));
+  }
+}
+
+/**
+ * The answer of a turn: its text parts, joined.
+ * @param {Turn} turn
+ */
+export function answerText(turn) {
+  return turn.parts
+    .filter((p) => p.kind === "text")
+    .map((p) => p.text)
+    .join("");
+}

@@ -1,0 +1,146 @@
+// @ts-check
+/**
+ * The view's half of the protocol. The kernel numbers its frames; this side applies each
+ * frame once, in order:
+ *   - snapshot {seq, state}: replaces the state when newer than what the view holds;
+ *   - delta {seq, ops}: applied when seq is the next one, ignored when already applied,
+ *     and on a gap (a frame lost, or the view started late) the view asks for a resync.
+ * A view says hello when it starts; until the answering snapshot arrives, gaps are expected
+ * and do not trigger more requests. A request that goes unanswered is repeated (bounded).
+ */
+import { TranscriptState } from "./state.js";
+
+/**
+ * @typedef {{
+ *   get(name: string): any,
+ *   send(content: any): void,
+ *   on(event: string, cb: (...args: any[]) => void): void,
+ *   off(event: string, cb: (...args: any[]) => void): void,
+ * }} WidgetModel
+ * @typedef {{ kind: "snapshot", seq: number, now?: number, state: import("./state.js").TranscriptWire }
+ *   | { kind: "delta", seq: number, now?: number, ops: import("./state.js").Op[] }
+ *   | { kind: "notice", text: string }} KernelMessage
+ */
+
+const RETRY_MS = [1000, 2000, 4000, 8000];
+
+export class SyncClient {
+  /**
+   * @param {WidgetModel} model
+   * @param {(why: "snapshot" | "delta" | "notice", message?: string) => void} onChange
+   */
+  constructor(model, onChange) {
+    this.model = model;
+    this.onChange = onChange;
+    this.state = new TranscriptState();
+    /** Kernel clock minus browser clock, in seconds (kept from the last frame's `now`). */
+    this.clockOffset = 0;
+    this.awaitingSnapshot = false;
+    this.retries = 0;
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.retryTimer = null;
+    this.framesApplied = 0;
+    this.framesIgnored = 0;
+    this.resyncRequests = 0;
+    this.onMessage = this.onMessage.bind(this);
+    this.onTranscript = this.onTranscript.bind(this);
+  }
+
+  start() {
+    this.onTranscript();
+    this.model.on("msg:custom", this.onMessage);
+    this.model.on("change:transcript", this.onTranscript);
+    this.request("hello");
+  }
+
+  stop() {
+    this.model.off("msg:custom", this.onMessage);
+    this.model.off("change:transcript", this.onTranscript);
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  /** Synced state: the structured transcript the kernel writes at tool boundaries and ends. */
+  onTranscript() {
+    const transcript = this.model.get("transcript");
+    if (!transcript || typeof transcript.seq !== "number") return;
+    if (transcript.seq > this.state.seq) {
+      this.state.reset(transcript, transcript.seq);
+      this.onChange("snapshot");
+    }
+  }
+
+  /** @param {KernelMessage} msg */
+  onMessage(msg) {
+    if (!msg || typeof msg !== "object") return;
+    if ("now" in msg && typeof msg.now === "number") {
+      this.clockOffset = msg.now - Date.now() / 1000;
+    }
+    if (msg.kind === "snapshot") {
+      this.settle();
+      if (msg.seq > this.state.seq) {
+        this.state.reset(msg.state, msg.seq);
+        this.framesApplied += 1;
+        this.onChange("snapshot");
+      } else {
+        this.framesIgnored += 1;
+      }
+    } else if (msg.kind === "delta") {
+      this.onDelta(msg.seq, msg.ops);
+    } else if (msg.kind === "notice") {
+      this.onChange("notice", msg.text);
+    }
+  }
+
+  /** @param {number} seq @param {import("./state.js").Op[]} ops */
+  onDelta(seq, ops) {
+    if (seq <= this.state.seq) {
+      this.framesIgnored += 1;
+      return;
+    }
+    if (seq !== this.state.seq + 1 || this.state.seq < 0) {
+      this.framesIgnored += 1;
+      if (!this.awaitingSnapshot) this.request("resync");
+      return;
+    }
+    try {
+      this.state.applyDelta(ops, seq);
+    } catch (err) {
+      console.error(err);
+      this.request("resync");
+      return;
+    }
+    this.framesApplied += 1;
+    this.onChange("delta");
+  }
+
+  /** @param {"hello" | "resync"} kind */
+  request(kind) {
+    this.awaitingSnapshot = true;
+    if (kind === "resync") this.resyncRequests += 1;
+    this.model.send({ kind, have: this.state.seq });
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    // A finished transcript from saved state needs no kernel; stop asking after a few tries.
+    if (this.retries >= RETRY_MS.length) return;
+    const delay = RETRY_MS[this.retries];
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.awaitingSnapshot) return;
+      if (this.state.seq >= 0 && !this.state.running) return;
+      this.retries += 1;
+      this.request("resync");
+    }, delay);
+  }
+
+  settle() {
+    this.awaitingSnapshot = false;
+    this.retries = 0;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  /** Kernel time now, in seconds (for elapsed time of a running turn). */
+  kernelNow() {
+    return Date.now() / 1000 + this.clockOffset;
+  }
+}

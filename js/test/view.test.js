@@ -1,0 +1,292 @@
+// @ts-check
+import "./dom.js";
+import { fakeModel } from "./dom.js";
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { ChatView, OUTPUT_PREVIEW_CHARS } from "../src/view.js";
+
+/** Frames recorded from the kernel's controller (see fixtures/record_frames.py). */
+const FRAMES = JSON.parse(
+  readFileSync(new URL("./fixtures/finance_frames.json", import.meta.url), "utf8"),
+);
+
+/** @param {Record<string, any>} [traits] */
+function mount(traits) {
+  const model = fakeModel(traits);
+  const el = document.createElement("div");
+  document.body.append(el);
+  /** @type {string[]} */
+  const copied = [];
+  const view = new ChatView(el, /** @type {any} */ (model), {
+    schedule: () => () => {},
+    copy: async (text) => {
+      copied.push(text);
+    },
+  });
+  view.start();
+  /** @param {any} frame */
+  const deliver = (frame) => {
+    model.deliver(frame);
+    view.renderNow();
+  };
+  /** @param {string} selector */
+  const $ = (selector) => /** @type {HTMLElement} */ (el.querySelector(selector));
+  return { model, el, view, deliver, $, copied };
+}
+
+/** @param {HTMLElement | null} el */
+function text(el) {
+  return el?.textContent?.trim() ?? "";
+}
+
+test("a recorded finance run renders progressively: reasoning, tool cards, answer, status", () => {
+  const { model, deliver, $, el } = mount();
+  assert.deepEqual(model.sent[0], { kind: "hello", have: 0 });
+
+  deliver(FRAMES[0]);
+  assert.equal(text($(".anb-agent")), "finance_agent");
+  assert.equal(text($(".anb-message")), "What is NVDA trading at?");
+  assert.equal($(".anb-stop").hidden, false);
+
+  deliver(FRAMES[1]);
+  deliver(FRAMES[2]);
+  const reasoning = /** @type {HTMLDetailsElement} */ ($(".anb-reasoning"));
+  assert.equal(reasoning.open, true);
+  assert.equal(text($(".anb-reasoning-label")), "Thinking…");
+  assert.equal(/** @type {HTMLElement} */ (reasoning.querySelector(".anb-spinner")).hidden, false);
+
+  for (const frame of FRAMES.slice(3, 8)) deliver(frame);
+  const cards = el.querySelectorAll(".anb-tool");
+  assert.equal(cards.length, 1);
+  assert.equal(text(cards[0].querySelector(".anb-tool-name")), "get_stock_price");
+  assert.equal(text(cards[0].querySelector(".anb-tool-args pre")), '{\n  "ticker": "NVDA"\n}');
+  assert.equal(/** @type {HTMLElement} */ (cards[0]).dataset.status, "succeeded");
+  assert.match(text(cards[0].querySelector(".anb-tool-output summary")), /Output \(\d+ chars\)/);
+  assert.match(text(cards[0].querySelector(".anb-tool-duration")), /ms|s$/);
+  assert.equal(reasoning.open, true, "still thinking: no answer yet");
+
+  for (const frame of FRAMES.slice(8, 11)) deliver(frame);
+  const failed = el.querySelectorAll(".anb-tool")[1];
+  assert.equal(/** @type {HTMLElement} */ (failed).dataset.status, "failed");
+  assert.equal(text(failed.querySelector(".anb-tool-error")), "Error: division by zero");
+  assert.equal(reasoning.open, false, "collapsed once the answer starts");
+  assert.equal(text($(".anb-reasoning-label")), "Reasoning");
+
+  for (const frame of FRAMES.slice(11)) deliver(frame);
+  const answer = $(".anb-answer");
+  assert.equal(text(answer.querySelector("h2")), "NVDA today");
+  assert.equal(text(answer.querySelector("strong")), "181.20 USD");
+  assert.equal(answer.querySelectorAll("tbody tr").length, 2);
+  assert.equal(text(answer.querySelector(".anb-code-lang")), "python");
+  assert.ok(answer.querySelector(".anb-copy-code"));
+
+  assert.equal(text($(".anb-state")), "Completed");
+  assert.equal(text($(".anb-tokens")), "tokens 52 in · 80 out · 132 total");
+  assert.match(text($(".anb-ttft")), /^first token \d+ ms$/);
+  assert.match(text($(".anb-elapsed")), /s$/);
+  assert.equal(text($(".anb-runid code")), "run-7f3a");
+  assert.equal($(".anb-stop").hidden, true);
+  assert.equal($(".anb-copy-answer").hidden, false);
+  const chips = Array.from(el.querySelectorAll(".anb-chip")).map((c) => text(/** @type {HTMLElement} */ (c)));
+  assert.deepEqual(chips, ["How did AMD do?", "Plot the week"]);
+  assert.equal($(".anb-error").hidden, true);
+});
+
+test("buttons: stop, copy answer, copy run id, chips copy without a follow-up starter", async () => {
+  const { model, deliver, $, copied } = mount();
+  for (const frame of FRAMES.slice(0, 5)) deliver(frame);
+  $(".anb-stop").click();
+  assert.deepEqual(model.sent.at(-1), { kind: "stop", t: 0 });
+  assert.equal(/** @type {HTMLButtonElement} */ ($(".anb-stop")).disabled, true);
+  assert.equal(text($(".anb-state")), "Stopping…");
+
+  for (const frame of FRAMES.slice(5)) deliver(frame);
+  $(".anb-copy-answer").click();
+  $(".anb-copy-id").click();
+  $(".anb-chip").click();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.match(copied[0], /^## NVDA today\n\nNVDA trades at \*\*181.20 USD\*\*/);
+  assert.equal(copied[1], "run-7f3a");
+  assert.equal(copied[2], "How did AMD do?");
+  assert.equal(model.sent.filter((m) => m.kind === "followup").length, 0);
+});
+
+test("chips start the next run when the kernel can, only on the last turn when idle", () => {
+  const { model, deliver, el } = mount({ options: { can_followup: true } });
+  for (const frame of FRAMES) deliver(frame);
+  const chip = /** @type {HTMLButtonElement} */ (el.querySelector(".anb-chip"));
+  assert.equal(chip.disabled, false);
+  chip.click();
+  assert.deepEqual(model.sent.at(-1), { kind: "followup", text: "How did AMD do?" });
+});
+
+test("duplicates are ignored, a gap asks for a resync and a snapshot repairs the view", () => {
+  const { model, deliver, view, el } = mount();
+  deliver({ kind: "snapshot", seq: 0, state: { turns: [] } });
+  deliver(FRAMES[0]);
+  deliver(FRAMES[0]);
+  assert.equal(view.sync.framesIgnored, 2);
+  deliver(FRAMES[2]);
+  assert.deepEqual(model.sent.at(-1), { kind: "resync", have: 1 });
+  const before = model.sent.length;
+  deliver(FRAMES[3]);
+  assert.equal(model.sent.length, before, "one request per gap until the snapshot comes");
+
+  const last = FRAMES.at(-1);
+  const state = {
+    turns: [
+      {
+        parts: [{ kind: "text", text: "Repaired **answer**", call_id: null }],
+        tools: [],
+        meta: { status: "completed", agent: "finance_agent", message: "q", run_id: "r" },
+      },
+    ],
+  };
+  deliver({ kind: "snapshot", seq: last.seq, state });
+  assert.equal(text(el.querySelector(".anb-answer")), "Repaired answer");
+  assert.equal(el.querySelectorAll(".anb-turn").length, 1);
+  deliver(last);
+  assert.equal(text(el.querySelector(".anb-answer")), "Repaired answer", "seq already applied");
+});
+
+test("a view started late renders from the synced transcript, then catches up", () => {
+  const transcript = {
+    seq: 11,
+    turns: [
+      {
+        parts: [{ kind: "text", text: "Hello", call_id: null }],
+        tools: [],
+        meta: { status: "running", started_at: 1, agent: "a", message: "m" },
+      },
+    ],
+  };
+  const { model, deliver, el } = mount({ transcript });
+  assert.equal(text(el.querySelector(".anb-answer")), "Hello");
+  assert.deepEqual(model.sent[0], { kind: "hello", have: 11 });
+  deliver({ kind: "delta", seq: 12, ops: [{ op: "text", t: 0, i: 0, text: " world" }] });
+  assert.equal(text(el.querySelector(".anb-answer")), "Hello world");
+  model.set("transcript", { ...transcript, seq: 10 });
+  assert.equal(text(el.querySelector(".anb-answer")), "Hello world", "older state is ignored");
+});
+
+test("finished blocks are never re-rendered while the answer grows", () => {
+  const { deliver, el } = mount();
+  deliver({
+    kind: "delta",
+    seq: 1,
+    ops: [{ op: "turn", t: 0, turn: { parts: [], tools: [], meta: { status: "running" } } }],
+  });
+  deliver({ kind: "delta", seq: 2, ops: [{ op: "part", t: 0, i: 0, kind: "text", text: "# One\n\nfirst para" }] });
+  deliver({ kind: "delta", seq: 3, ops: [{ op: "text", t: 0, i: 0, text: "graph.\n\nSecond " }] });
+  const blocks = el.querySelectorAll(".anb-md-block");
+  const heading = /** @type {HTMLElement} */ (blocks[0].firstElementChild);
+  const paragraph = /** @type {HTMLElement} */ (blocks[1].firstElementChild);
+  let seq = 3;
+  for (let i = 0; i < 200; i++) {
+    seq += 1;
+    deliver({ kind: "delta", seq, ops: [{ op: "text", t: 0, i: 0, text: `w${i} ` }] });
+  }
+  const after = el.querySelectorAll(".anb-md-block");
+  assert.equal(after[0].firstElementChild, heading);
+  assert.equal(after[1].firstElementChild, paragraph);
+  assert.equal(text(/** @type {HTMLElement} */ (after[1])), "first paragraph.");
+  assert.match(text(/** @type {HTMLElement} */ (after[2])), /^Second w0 w1 .* w199$/);
+});
+
+test("tool arguments and outputs are text, long outputs truncated and expandable", () => {
+  const payload = '<img src=x onerror="globalThis.pwned=1">';
+  const long = `${payload}\n${"y".repeat(OUTPUT_PREVIEW_CHARS * 2)}`;
+  const { deliver, el } = mount();
+  deliver({
+    kind: "delta",
+    seq: 1,
+    ops: [
+      { op: "turn", t: 0, turn: { parts: [], tools: [], meta: { status: "running" } } },
+      { op: "part", t: 0, i: 0, kind: "tool", call_id: "c", text: "" },
+      {
+        op: "tool",
+        t: 0,
+        call: { call_id: "c", name: payload, arguments: { html: payload }, status: "succeeded", output: long, duration: 1.5 },
+      },
+    ],
+  });
+  const card = /** @type {HTMLElement} */ (el.querySelector(".anb-tool"));
+  assert.equal(card.querySelector("img"), null);
+  assert.equal(text(card.querySelector(".anb-tool-name")), payload);
+  assert.equal(text(card.querySelector(".anb-tool-duration")), "1.5 s");
+  const pre = /** @type {HTMLElement} */ (card.querySelector(".anb-tool-output pre"));
+  assert.equal(pre.textContent?.length, OUTPUT_PREVIEW_CHARS);
+  const showAll = /** @type {HTMLButtonElement} */ (card.querySelector(".anb-show-all"));
+  assert.equal(showAll.hidden, false);
+  showAll.click();
+  assert.equal(pre.textContent, long);
+  assert.equal(/** @type {any} */ (globalThis).pwned, undefined);
+});
+
+test("an error banner shows code, message and when to retry", () => {
+  const { deliver, el } = mount();
+  deliver({
+    kind: "delta",
+    seq: 1,
+    ops: [
+      {
+        op: "turn",
+        t: 0,
+        turn: {
+          parts: [{ kind: "text", text: "partial", call_id: null }],
+          tools: [],
+          meta: { status: "failed", error: { code: "CAPACITY_ERROR", message: "busy <b>now</b>", retry_after: 30 } },
+        },
+      },
+    ],
+  });
+  const banner = /** @type {HTMLElement} */ (el.querySelector(".anb-error"));
+  assert.equal(banner.hidden, false);
+  assert.equal(banner.getAttribute("role"), "alert");
+  assert.equal(text(banner.querySelector(".anb-error-code")), "CAPACITY_ERROR");
+  assert.equal(text(banner.querySelector(".anb-error-message")), "busy <b>now</b>");
+  assert.equal(text(banner.querySelector(".anb-error-retry")), "Retry after 30.0 s.");
+  assert.equal(text(el.querySelector(".anb-state")), "Failed");
+});
+
+test("the chat input sends on Enter, keeps Shift+Enter, and is disabled while running", () => {
+  const { model, deliver, el } = mount({ options: { input: true, can_followup: true, placeholder: "Message x…" } });
+  const input = /** @type {HTMLTextAreaElement} */ (el.querySelector(".anb-input-text"));
+  assert.equal(input.placeholder, "Message x…");
+  input.value = "Hello there";
+  input.dispatchEvent(new window.KeyboardEvent("keydown", { key: "Enter", shiftKey: true }));
+  assert.equal(model.sent.filter((m) => m.kind === "send").length, 0);
+  input.dispatchEvent(new window.KeyboardEvent("keydown", { key: "Enter" }));
+  assert.deepEqual(model.sent.at(-1), { kind: "send", text: "Hello there" });
+  assert.equal(input.value, "");
+  deliver({
+    kind: "delta",
+    seq: 1,
+    ops: [{ op: "turn", t: 0, turn: { parts: [], tools: [], meta: { status: "running" } } }],
+  });
+  assert.equal(/** @type {HTMLButtonElement} */ (el.querySelector(".anb-send")).disabled, true);
+  assert.equal(/** @type {HTMLElement} */ (el.querySelector(".anb-waiting")).hidden, false);
+  deliver({ kind: "notice", text: "A run is still going" });
+  assert.equal(text(el.querySelector(".anb-notice")), "A run is still going");
+});
+
+test("cleanup removes the view and its listeners", () => {
+  const { model, view, el } = mount();
+  assert.equal(model.listeners("msg:custom"), 1);
+  view.destroy();
+  assert.equal(model.listeners("msg:custom"), 0);
+  assert.equal(model.listeners("change:transcript"), 0);
+  assert.equal(el.querySelector(".agentnb"), null);
+});
+
+test("the widget entry point renders and returns its cleanup", async () => {
+  const widget = (await import("../src/widget.js")).default;
+  const model = fakeModel();
+  const el = document.createElement("div");
+  const cleanup = widget.render({ model: /** @type {any} */ (model), el });
+  assert.ok(el.querySelector(".agentnb"));
+  assert.equal(typeof cleanup, "function");
+  cleanup();
+  assert.equal(el.querySelector(".agentnb"), null);
+});

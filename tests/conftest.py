@@ -1,0 +1,31 @@
+"""Shared fixtures. ``server`` is a real agentnb server (uvicorn on 127.0.0.1, a free port)
+started once per test session with fault injection on and no pacing delay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from agentnb.server import ServerHandle, start_server
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[ServerHandle]:
+    handle = start_server(faults=True, delay_ms=0)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture(scope="session")
+def server_url(server: ServerHandle) -> str:
+    """The server's base URL (``http://127.0.0.1:PORT``; OpenAI clients add ``/v1``)."""
+    return server.base_url
+
+
+@pytest.fixture(scope="session")
+def api_key(server: ServerHandle) -> str:
+    """The server's API key."""
+    return server.api_key

@@ -1,0 +1,349 @@
+"""Retries, typed errors, timeouts and resume, against the built-in server's injected faults."""
+
+from __future__ import annotations
+
+import random
+import socket
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from agentnb import (
+    AgentNBError,
+    AuthenticationError,
+    ConnectError,
+    InvalidRequestError,
+    NotFoundError,
+    ProtocolError,
+    RateLimitError,
+    RunInterruptedError,
+    ServerError,
+    StreamError,
+    StreamTimeoutError,
+)
+from agentnb._client import AsyncAgentClient
+from agentnb._run import Run
+from agentnb.events import Event, ReasoningDelta, TextDelta, ToolCallDelta, ToolCallStarted
+from agentnb.server import ServerHandle
+
+PROVIDERS = [
+    "seekrflow",
+    "seekrflow-vercel",
+    "runagent",
+    "operativus",
+    "runtools",
+    "vercel",
+    "openai",
+]
+QUESTION = "What is NVDA trading at, and how did it move this week?"
+
+
+class Waits:
+    """Records the client's waits instead of sleeping them (the client's one sleep seam)."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+def fault(spec: str) -> dict[str, str]:
+    """A fault header unique to this call (one-shot faults count per exact header value)."""
+    return {"X-AgentNB-Fault": f"{spec};tag={uuid.uuid4().hex}"}
+
+
+def client_for(
+    server: ServerHandle, provider: str, spec: str | None = None, **options: Any
+) -> AsyncAgentClient:
+    options.setdefault("backoff", 0.0)
+    if spec is not None:
+        options["headers"] = fault(spec)
+    client = AsyncAgentClient(
+        provider, base_url=server.url_for(provider), api_key=server.api_key, **options
+    )
+    waits = Waits()
+    client._sleep = waits  # type: ignore[method-assign]
+    client.waits = waits  # type: ignore[attr-defined]
+    return client
+
+
+def stream_posts(server: ServerHandle) -> int:
+    """How many SSE responses the server is writing right now."""
+    counter: int = server.app.state.agentnb.streams.open
+    return counter
+
+
+def secret_free(error: BaseException, key: str) -> None:
+    seen: BaseException | None = error
+    while seen is not None:
+        assert key not in str(seen) and key not in repr(seen)
+        seen = seen.__cause__ or seen.__context__
+
+
+# ---- retries before the stream starts ---------------------------------------------------------
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+async def test_retryable_status_then_success(
+    server: ServerHandle, provider: str, status: int
+) -> None:
+    spec = f"status={status};retry-after=2;times=2"
+    async with client_for(server, provider, spec, max_retries=3) as client:
+        run = await client.run("echo", "after the storm")
+    assert run.status == "completed" and run.text == "after the storm"
+    assert run.retries == 2
+    assert client.waits.delays == [2.0, 2.0]  # type: ignore[attr-defined]  # Retry-After
+
+
+@pytest.mark.parametrize("provider", ["runagent", "seekrflow", "runtools", "openai"])
+async def test_in_stream_capacity_error_is_retried(server: ServerHandle, provider: str) -> None:
+    async with client_for(server, provider, "stream-error=503;retry-after=1.5") as client:
+        run = await client.run("finance_agent", QUESTION)
+    assert run.status == "completed" and run.retries == 1
+    assert client.waits.delays == [1.5]  # type: ignore[attr-defined]  # the frame's retry_after
+
+
+async def test_in_stream_capacity_error_exhausts_retries(server: ServerHandle) -> None:
+    spec = "stream-error=503;retry-after=0;times=9"
+    async with client_for(server, "runagent", spec, max_retries=2) as client:
+        with pytest.raises(StreamError) as caught:
+            await client.run("echo", "x")
+    assert caught.value.code == "CAPACITY_ERROR" and caught.value.run is not None
+    assert caught.value.run.status == "failed" and caught.value.run.retries == 2
+
+
+async def test_stream_error_without_a_code_is_not_retried(server: ServerHandle) -> None:
+    # Operativus' ERROR frame carries only a message: nothing says it is transient
+    async with client_for(server, "operativus", "stream-error=503") as client:
+        async with client.stream("echo", "x") as stream:
+            events = [event async for event in stream]
+    assert events[-1].type == "run_failed"
+    assert stream.run.status == "failed" and stream.run.retries == 0
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 413, 422])
+async def test_client_errors_are_never_retried(server: ServerHandle, status: int) -> None:
+    expected = {
+        400: InvalidRequestError,
+        401: AuthenticationError,
+        403: AuthenticationError,
+        404: NotFoundError,
+        413: InvalidRequestError,
+        422: InvalidRequestError,
+    }[status]
+    async with client_for(server, "runtools", f"status={status};times=5") as client:
+        with pytest.raises(expected) as caught:
+            await client.run("echo", "x")
+    assert caught.value.status_code == status
+    assert client.waits.delays == []  # type: ignore[attr-defined]
+    assert f"POST {server.base_url}/v1/run → {status}" in str(caught.value)
+
+
+async def test_retries_give_up_with_the_typed_error(server: ServerHandle) -> None:
+    async with client_for(server, "operativus", "status=502;times=9", max_retries=3) as client:
+        stream = client.stream("echo", "x")
+        with pytest.raises(ServerError, match="502 Bad Gateway: bad gateway"):
+            async for _ in stream:
+                pass
+    assert stream.run.status == "failed" and stream.run.retries == 3
+    assert len(client.waits.delays) == 3  # type: ignore[attr-defined]
+
+
+async def test_an_absurd_retry_after_is_raised_not_slept(server: ServerHandle) -> None:
+    async with client_for(server, "openai", "status=429;retry-after=3000") as client:
+        with pytest.raises(RateLimitError) as caught:
+            await client.run("echo", "x")
+    assert caught.value.retry_after == 3000.0 and "retry after 3000 s" in str(caught.value)
+    assert client.waits.delays == []  # type: ignore[attr-defined]
+
+
+async def test_backoff_is_exponential_with_full_jitter(server: ServerHandle) -> None:
+    spec = "status=503;times=3"  # no Retry-After: the client's own backoff
+    async with client_for(server, "vercel", spec, backoff=0.5, max_retries=3) as client:
+        run = await client.run("echo", "x")
+    assert run.retries == 3
+    delays = client.waits.delays  # type: ignore[attr-defined]
+    assert len(delays) == 3
+    assert all(0 <= d <= 0.5 * 2**i for i, d in enumerate(delays))
+
+
+async def test_connect_error_is_retried_then_typed() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    key = "sk-" + uuid.uuid4().hex
+    client = AsyncAgentClient(
+        "openai", base_url=f"http://127.0.0.1:{port}/v1", api_key=key, max_retries=2, backoff=0.0
+    )
+    async with client:
+        stream = client.stream("echo", "x")
+        with pytest.raises(ConnectError, match="could not connect") as caught:
+            async for _ in stream:
+                pass
+    assert stream.run.retries == 2 and stream.run.status == "failed"
+    secret_free(caught.value, key)
+
+
+# ---- answers that are not event streams ----------------------------------------------------------
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_html_page_is_a_protocol_error(server: ServerHandle, provider: str) -> None:
+    async with client_for(server, provider, "html") as client:
+        with pytest.raises(ProtocolError, match="text/html.*not an event stream.*HTML page"):
+            await client.run("echo", "x")
+
+
+async def test_wrong_content_type_is_a_protocol_error(server: ServerHandle) -> None:
+    async with client_for(server, "runagent", "content-type=application/json") as client:
+        with pytest.raises(ProtocolError, match="application/json, not an event stream") as c:
+            await client.run("echo", "x")
+    assert "injected fault" in str(c.value) and "/v1/agents/echo/stream" in str(c.value)
+
+
+# ---- the key never shows -----------------------------------------------------------------------------
+async def test_api_key_never_appears_in_any_error(server: ServerHandle) -> None:
+    cases = [
+        ("openai", "status=401"),
+        ("runtools", "status=422"),
+        ("seekrflow", "status=503;times=9"),
+        ("operativus", "html"),
+        ("vercel", "content-type=text/plain"),
+        ("openai", "drop-after=3;no-ids"),
+        ("runagent", "status=429;retry-after=9999"),
+    ]
+    errors: list[AgentNBError] = []
+    for provider, spec in cases:
+        async with client_for(server, provider, spec, max_retries=1) as client:
+            with pytest.raises(AgentNBError) as caught:
+                await client.run("finance_agent", QUESTION)
+            errors.append(caught.value)
+            assert server.api_key not in repr(client)
+    async with client_for(server, "operativus", "stall-after=2;no-ids", timeout=0.3) as client:
+        with pytest.raises(StreamTimeoutError) as stalled:
+            await client.run("finance_agent", QUESTION)
+        errors.append(stalled.value)
+    for error in errors:
+        secret_free(error, server.api_key)
+    assert len({type(e) for e in errors}) >= 6
+
+
+# ---- cuts and stalls mid-stream ---------------------------------------------------------------------
+@dataclass
+class Outcome:
+    text: str
+    reasoning: str
+    tools: list[tuple[str, Any, Any, str]]
+    usage: Any
+    followups: list[str]
+    content: list[tuple[str, str]]
+
+
+def outcome(run: Run, events: list[Event]) -> Outcome:
+    content = []
+    for e in events:
+        if isinstance(e, TextDelta | ReasoningDelta):
+            content.append((e.type, e.delta))
+        elif isinstance(e, ToolCallStarted):
+            content.append((e.type, e.call_id))
+        elif isinstance(e, ToolCallDelta):
+            content.append((e.type, e.arguments_delta))
+    return Outcome(
+        text=run.text,
+        reasoning=run.reasoning,
+        tools=[(c.name, c.arguments, c.output, c.status) for c in run.tool_calls],
+        usage=run.usage.model_dump() if run.usage else None,
+        followups=list(run.followups),
+        content=content,
+    )
+
+
+def comparable(found: Outcome, baseline: Outcome) -> Outcome:
+    """Usage is the server's count for each run; the finance answer is deterministic."""
+    return Outcome(**{**found.__dict__, "usage": baseline.usage})
+
+
+async def stream_all(
+    client: AsyncAgentClient, agent: str = "finance_agent"
+) -> tuple[Run, list[Event], str | None]:
+    async with client.stream(agent, QUESTION, followups=True) as stream:
+        events = [event async for event in stream]
+    return stream.run, events, stream.last_event_id
+
+
+async def test_drops_at_random_points_lose_and_repeat_nothing(server: ServerHandle) -> None:
+    """100 cuts at seeded random points across the dialects (run-agent also by its cursor)."""
+    rng = random.Random(20250110)
+    cases = [(p, "") for p in PROVIDERS] + [("runagent", ";no-ids")]
+    for provider, extra in cases:
+        async with client_for(server, provider) as client:
+            run, events, last_id = await stream_all(client)
+        baseline = outcome(run, events)
+        assert last_id is not None
+        frames = int(last_id.rpartition(":")[2]) + 1
+        for _ in range(100 // len(cases) + (1 if provider == "openai" else 0)):
+            cut = rng.randrange(1, frames)
+            async with client_for(server, provider, f"drop-after={cut}{extra}") as client:
+                run, events, _ = await stream_all(client)
+            assert run.status == "completed", (provider, cut, run.error)
+            assert run.resumes == 1, (provider, cut)
+            found = outcome(run, events)
+            assert comparable(found, baseline) == baseline, (provider, cut)
+            assert found.usage is not None and found.usage["total_tokens"] > 0
+            assert [e.seq for e in events] == list(range(len(events)))
+
+
+@pytest.mark.parametrize("provider", [p for p in PROVIDERS if p != "runagent"])
+async def test_cut_without_event_ids_ends_interrupted(server: ServerHandle, provider: str) -> None:
+    async with client_for(server, provider) as client:
+        baseline, _, _ = await stream_all(client)
+    async with client_for(server, provider, "drop-after=30;no-ids") as client:
+        stream = client.stream("finance_agent", QUESTION, followups=True)
+        with pytest.raises(RunInterruptedError, match="cannot resume") as caught:
+            async for _ in stream:
+                pass
+    run = stream.run
+    assert run.status == "interrupted" and run.resumes == 0
+    assert caught.value.run is run and caught.value.partial_text == run.text
+    assert baseline.text.startswith(run.text) and run.reasoning
+    assert run.error is not None and "second run" in run.error.message
+
+
+@pytest.mark.parametrize("provider", ["operativus", "vercel", "runagent"])
+async def test_missing_end_frame_resumes_or_interrupts(server: ServerHandle, provider: str) -> None:
+    async with client_for(server, provider, "no-end") as client:
+        run = await client.run("echo", "the end")
+    assert run.status == "completed" and run.resumes == 1 and run.text == "the end"
+    if provider == "runagent":
+        return  # run-agent resumes by cursor even without ids
+    async with client_for(server, provider, "no-end;no-ids") as client:
+        with pytest.raises(RunInterruptedError, match="ended before the run finished") as c:
+            await client.run("echo", "the end")
+    assert c.value.partial_text == "the end"
+
+
+@pytest.mark.parametrize("provider", ["seekrflow", "openai", "runtools"])
+async def test_stall_with_ids_resumes_once(server: ServerHandle, provider: str) -> None:
+    async with client_for(server, provider, "stall-after=4", timeout=0.3) as client:
+        run = await client.run("finance_agent", QUESTION)
+    assert run.status == "completed" and run.resumes == 1
+
+
+@pytest.mark.parametrize("provider", ["operativus", "vercel"])
+async def test_stall_without_ids_times_out(server: ServerHandle, provider: str) -> None:
+    async with client_for(server, provider, "stall-after=6;no-ids", timeout=0.3) as client:
+        stream = client.stream("finance_agent", QUESTION)
+        with pytest.raises(StreamTimeoutError, match="stalled") as caught:
+            async for _ in stream:
+                pass
+    assert stream.run.status == "interrupted" and stream.run.error is not None
+    assert stream.run.error.code == "timeout" and stream.run.reasoning
+    assert caught.value.url == server.base_url
+
+
+async def test_malformed_frame_is_kept_and_the_run_goes_on(server: ServerHandle) -> None:
+    async with client_for(server, "openai", "malformed-after=3") as client:
+        run = await client.run("echo", "still fine")
+    assert run.status == "completed" and run.text == "still fine"
+    (kept,) = run.unknown_events
+    assert kept.data.startswith('{"type": "text_delta"')

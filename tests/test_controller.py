@@ -1,0 +1,530 @@
+"""The chat cell's kernel-side protocol: coalesced, numbered frames; snapshots; resync.
+
+The widget's ``send`` is replaced by a recorder: that is the seam between the kernel and the
+browser, which a unit test cannot reach. A `Replica` applies the frames the way a view does
+(js/src/sync.js + state.js), so the tests check what a view ends up showing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+
+from agentnb._controller import MAX_TOOL_OUTPUT_CHARS
+from agentnb._handle import RunHandle
+from agentnb._loop import get_loop
+from agentnb._run import Run
+from agentnb._widget import ChatCell
+from agentnb.events import (
+    Event,
+    ReasoningDelta,
+    RunCompleted,
+    RunStarted,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    Usage,
+)
+
+LOOP_THREAD = "agentnb-loop"
+
+
+class FakeStream:
+    """A StreamSource replaying recorded events; it can pause at a gate or stall forever."""
+
+    def __init__(
+        self,
+        events: Sequence[Event],
+        *,
+        agent: str = "writer",
+        message: str = "write",
+        pause_every: int = 0,
+        gate_at: int | None = None,
+        stall_at: int | None = None,
+    ) -> None:
+        self.run = Run(agent=agent, message=message)
+        self.events = list(events)
+        self.pause_every = pause_every
+        self.gate_at = gate_at
+        self.gate = threading.Event()
+        self.reached_gate = threading.Event()
+        self.stall_at = stall_at
+
+    async def __aenter__(self) -> FakeStream:
+        self.run.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def __aiter__(self) -> Any:
+        return self._events()
+
+    async def _events(self) -> Any:
+        for i, event in enumerate(self.events):
+            if self.gate_at == i:
+                self.reached_gate.set()
+                while not self.gate.is_set():
+                    await asyncio.sleep(0.005)
+            if self.stall_at == i:
+                self.reached_gate.set()
+                await asyncio.Event().wait()
+            if self.pause_every and i % self.pause_every == 0:
+                await asyncio.sleep(0.001)
+            stamped = event.model_copy(update={"seq": i, "received_at": time.time()})
+            self.run.apply(stamped)
+            yield stamped
+
+
+class Recorder:
+    """Captures what the widget sends to its views, with the thread and loop time."""
+
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
+        self.times: list[float] = []
+        self.threads: set[str] = set()
+        self.lock = threading.Lock()
+
+    def __call__(self, content: dict[str, Any], buffers: Any = None) -> None:
+        with self.lock:
+            self.frames.append(json.loads(json.dumps(content)))
+            self.times.append(get_loop().time())
+            self.threads.add(threading.current_thread().name)
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [f for f in self.frames if f["kind"] == kind]
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError("condition not reached in time")
+            time.sleep(0.01)
+
+
+class Replica:
+    """A view's copy of the transcript, following js/src/sync.js rules. It starts from the
+    widget's initial synced state (``{"seq": 0, "turns": []}``), as a view shown at once does."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.turns: list[dict[str, Any]] = []
+        self.applied = 0
+        self.ignored = 0
+        self.requests: list[str] = []
+        self.awaiting = False
+
+    def start_from(self, transcript: dict[str, Any]) -> None:
+        if transcript and transcript["seq"] > self.seq:
+            self.reset(transcript, transcript["seq"])
+
+    def reset(self, state: dict[str, Any], seq: int) -> None:
+        self.turns = json.loads(json.dumps(state["turns"]))
+        for turn in self.turns:
+            turn["tools"] = {c["call_id"]: c for c in turn["tools"]}
+        self.seq = seq
+
+    def feed(self, frame: dict[str, Any]) -> None:
+        if frame["kind"] == "snapshot":
+            self.awaiting = False
+            if frame["seq"] > self.seq:
+                self.reset(frame["state"], frame["seq"])
+                self.applied += 1
+            else:
+                self.ignored += 1
+        elif frame["kind"] == "delta":
+            if frame["seq"] <= self.seq:
+                self.ignored += 1
+            elif frame["seq"] != self.seq + 1 or self.seq < 0:
+                self.ignored += 1
+                if not self.awaiting:
+                    self.awaiting = True
+                    self.requests.append("resync")
+            else:
+                for op in frame["ops"]:
+                    self.apply(op)
+                self.seq = frame["seq"]
+                self.applied += 1
+
+    def apply(self, op: dict[str, Any]) -> None:
+        if op["op"] == "turn":
+            turn = json.loads(json.dumps(op["turn"]))
+            turn["tools"] = {c["call_id"]: c for c in turn["tools"]}
+            while len(self.turns) <= op["t"]:
+                self.turns.append({})
+            self.turns[op["t"]] = turn
+            return
+        turn = self.turns[op["t"]]
+        if op["op"] == "part":
+            assert op["i"] == len(turn["parts"]), "parts must arrive in order"
+            turn["parts"].append({"kind": op["kind"], "text": op["text"], "call_id": op["call_id"]})
+        elif op["op"] == "text":
+            turn["parts"][op["i"]]["text"] += op["text"]
+        elif op["op"] == "tool":
+            turn["tools"].setdefault(op["call"]["call_id"], {}).update(op["call"])
+        elif op["op"] == "args":
+            call = turn["tools"][op["call_id"]]
+            call["arguments_text"] = call.get("arguments_text", "") + op["text"]
+        elif op["op"] == "meta":
+            turn["meta"].update(op["meta"])
+        else:  # pragma: no cover - a new op kind must be taught to the views too
+            raise AssertionError(f"unknown op {op}")
+
+    def answer(self, t: int = 0) -> str:
+        return "".join(p["text"] for p in self.turns[t]["parts"] if p["kind"] == "text")
+
+
+def matches_run(replica: Replica, t: int, run: Run) -> None:
+    turn = replica.turns[t]
+    assert [(p["kind"], p["text"], p["call_id"]) for p in turn["parts"]] == [
+        (p.kind, p.text, p.call_id) for p in run.parts
+    ]
+    for call in run.tool_calls:
+        shown = turn["tools"][call.call_id]
+        assert shown["status"] == call.status
+        assert shown["name"] == call.name
+        assert shown.get("arguments_text", "") == call.arguments_text
+        assert shown["output"] == call.output
+    assert turn["meta"]["status"] == run.status
+    assert turn["meta"]["run_id"] == run.run_id
+    assert turn["meta"]["usage"] == (run.usage.model_dump() if run.usage else None)
+
+
+def finance_events() -> list[Event]:
+    return [
+        RunStarted(run_id="run-1", thread_id="thread-1"),
+        ReasoningDelta(delta="I need the price. "),
+        ReasoningDelta(delta="Then compute."),
+        ToolCallStarted(call_id="c1", name="get_stock_price"),
+        ToolCallDelta(call_id="c1", arguments_delta='{"ticker": '),
+        ToolCallDelta(call_id="c1", arguments_delta='"NVDA"}'),
+        ToolCallFinished(call_id="c1", output={"price": 181.2}),
+        ToolCallStarted(call_id="c2", name="calculator", arguments={"expression": "1+1"}),
+        ToolCallFinished(call_id="c2", output=None, error="division by zero"),
+        TextDelta(delta="# NVDA\n\n"),
+        TextDelta(delta="| a | b |\n|---|---|\n| 1 | 2 |\n"),
+        RunCompleted(
+            usage=Usage(prompt_tokens=12, completion_tokens=30), followups=["And AMD?"]
+        ),
+    ]
+
+
+def capture(cell: ChatCell) -> Recorder:
+    recorder = Recorder()
+    cell.send = recorder  # type: ignore[method-assign]
+    return recorder
+
+
+def start(stream: FakeStream) -> RunHandle:
+    return RunHandle.start(lambda: stream, run=stream.run)
+
+
+def settle(cell: ChatCell, recorder: Recorder) -> None:
+    """Wait until the widget has sent everything about every run (their end included)."""
+    recorder.wait_for(
+        lambda: all(r.done for r in cell.runs)
+        and bool(recorder.of_kind("delta"))
+        and cell.transcript.get("seq") == cell._controller.seq
+        and len(cell.transcript.get("turns", [])) == len(cell.runs)
+        and all(
+            t["meta"]["status"] == r.status
+            for t, r in zip(cell.transcript.get("turns", []), cell.runs, strict=False)
+        )
+    )
+    done = threading.Event()
+    get_loop().call_soon_threadsafe(done.set)
+    done.wait(5)
+
+
+# ---- bytes and frame rate --------------------------------------------------------------------
+
+
+def test_long_answer_is_sent_linearly_in_frames_at_most_30_a_second() -> None:
+    answer_chunks = [f"{i % 10_000:04d} " for i in range(20_000)]  # 100,000 characters
+    answer = "".join(answer_chunks)
+    assert len(answer) == 100_000
+    events: list[Event] = [TextDelta(delta=c) for c in answer_chunks]
+    stream = FakeStream([*events, RunCompleted()], pause_every=10)
+    cell = ChatCell()
+    recorder = capture(cell)
+    handle = start(stream)
+    cell.add(handle)
+    handle.wait(60)
+    settle(cell, recorder)
+
+    deltas = recorder.of_kind("delta")
+    assert [f["seq"] for f in deltas] == list(range(1, len(deltas) + 1))
+    total = sum(len(json.dumps(f)) for f in recorder.frames)
+    envelope = 400  # seq, clock and op headers of one frame, with the turn's meta
+    assert total <= len(json.dumps(answer)) + envelope * len(recorder.frames) + 2_000
+    assert len(deltas) < 20_000 / 50, "deltas must be coalesced, not sent one per token"
+    interval = 1 / 30
+    gaps = [b - a for a, b in zip(recorder.times, recorder.times[1:], strict=False)]
+    assert all(gap >= interval * 0.95 for gap in gaps), min(gaps)
+    replica = Replica()
+    for frame in recorder.frames:
+        replica.feed(frame)
+    assert replica.answer() == answer
+    assert replica.ignored == 0
+
+
+def test_transcript_trait_changes_only_at_turns_tool_boundaries_and_end() -> None:
+    events: list[Event] = [TextDelta(delta="x") for _ in range(2_000)]
+    events[1_000:1_000] = [
+        ToolCallStarted(call_id="c1", name="calculator"),
+        ToolCallFinished(call_id="c1", output=2),
+    ]
+    events.append(RunCompleted())
+    stream = FakeStream(events, pause_every=5)
+    cell = ChatCell()
+    recorder = capture(cell)
+    writes: list[dict[str, Any]] = []
+    cell.observe(lambda change: writes.append(change["new"]), names="transcript")
+    handle = start(stream)
+    cell.add(handle)
+    handle.wait(30)
+    settle(cell, recorder)
+
+    # turn added, tool started, tool finished (possibly one flush), end: never per token
+    assert 2 <= len(writes) <= 4
+    final = writes[-1]
+    assert final["seq"] == recorder.of_kind("delta")[-1]["seq"]
+    assert final["turns"][0]["meta"]["status"] == "completed"
+    text = "".join(p["text"] for p in final["turns"][0]["parts"] if p["kind"] == "text")
+    assert text == "x" * 2_000
+
+
+# ---- what a view ends up showing --------------------------------------------------------------
+
+
+def test_view_replica_matches_the_run_parts_tools_and_meta() -> None:
+    stream = FakeStream(finance_events(), agent="finance_agent", message="NVDA?", pause_every=1)
+    cell = ChatCell()
+    recorder = capture(cell)
+    handle = start(stream)
+    cell.add(handle)
+    handle.wait(10)
+    settle(cell, recorder)
+    replica = Replica()
+    for frame in recorder.frames:
+        replica.feed(frame)
+    matches_run(replica, 0, handle.run)
+    meta = replica.turns[0]["meta"]
+    assert meta["agent"] == "finance_agent"
+    assert meta["message"] == "NVDA?"
+    assert meta["followups"] == ["And AMD?"]
+    assert meta["usage"]["total_tokens"] == 42
+    assert replica.turns[0]["tools"]["c2"]["error"] == "division by zero"
+    assert recorder.threads == {LOOP_THREAD}
+
+
+def test_hello_mid_run_gets_a_snapshot_at_the_current_seq() -> None:
+    events = [TextDelta(delta=f"part{i} ") for i in range(200)] + [RunCompleted()]
+    stream = FakeStream(events, gate_at=100)
+    cell = ChatCell()
+    recorder = capture(cell)
+    handle = start(stream)
+    cell.add(handle)
+    assert stream.reached_gate.wait(10)
+    recorder.wait_for(lambda: bool(recorder.of_kind("delta")))
+    time.sleep(0.1)  # let the frame for the first 100 deltas go out
+
+    late = Replica()
+    late.seq = -1
+    late.start_from(cell.transcript)
+    first_seen = len(recorder.frames)
+    cell._controller.receive({"kind": "hello", "have": late.seq})
+    recorder.wait_for(lambda: bool(recorder.of_kind("snapshot")))
+    snapshot = recorder.of_kind("snapshot")[0]
+    assert snapshot["seq"] == cell._controller.seq
+    assert "".join(p["text"] for p in snapshot["state"]["turns"][0]["parts"]) == "".join(
+        f"part{i} " for i in range(100)
+    )
+    stream.gate.set()
+    handle.wait(10)
+    settle(cell, recorder)
+    for frame in recorder.frames[first_seen:]:
+        late.feed(frame)
+    matches_run(late, 0, handle.run)
+    assert late.requests == []
+
+
+def test_second_view_and_reload_catch_up_with_nothing_applied_twice() -> None:
+    events = [TextDelta(delta=f"<{i}>") for i in range(300)] + [RunCompleted()]
+    stream = FakeStream(events, gate_at=150)
+    cell = ChatCell()
+    recorder = capture(cell)
+    handle = start(stream)
+    cell.add(handle)
+
+    first = Replica()
+    cell._controller.receive({"kind": "hello", "have": -1})
+    assert stream.reached_gate.wait(10)
+    time.sleep(0.1)
+    seen = len(recorder.frames)
+    for frame in recorder.frames[:seen]:
+        first.feed(frame)
+
+    # A second view (or the page reloaded): starts from the synced transcript, says hello.
+    second = Replica()
+    second.seq = -1
+    second.start_from(cell.transcript)
+    cell._controller.receive({"kind": "hello", "have": second.seq})
+    stream.gate.set()
+    handle.wait(10)
+    settle(cell, recorder)
+    for frame in recorder.frames[seen:]:
+        first.feed(frame)
+        second.feed(frame)
+    for view in (first, second):
+        matches_run(view, 0, handle.run)
+        assert view.answer() == "".join(f"<{i}>" for i in range(300))
+        assert view.requests == []
+    assert first.ignored >= 1  # the second view's snapshot was not re-applied by the first
+
+
+def test_a_gap_makes_the_view_ask_for_a_resync_and_the_snapshot_repairs_it() -> None:
+    events = [TextDelta(delta=f"{i};") for i in range(400)] + [RunCompleted()]
+    stream = FakeStream(events, pause_every=2)
+    cell = ChatCell()
+    recorder = capture(cell)
+    handle = start(stream)
+    cell.add(handle)
+    handle.wait(10)
+    settle(cell, recorder)
+    deltas = recorder.of_kind("delta")
+    assert len(deltas) >= 3
+
+    view = Replica()
+    view.feed(deltas[0])
+    view.feed(deltas[2])  # deltas[1] was lost
+    assert view.requests == ["resync"]
+    before = len(recorder.frames)
+    cell._controller.receive({"kind": "resync", "have": view.seq})
+    recorder.wait_for(lambda: len(recorder.frames) > before)
+    for frame in recorder.frames[before:]:
+        view.feed(frame)
+    matches_run(view, 0, handle.run)
+
+
+# ---- controls -----------------------------------------------------------------------------------
+
+
+def test_stop_from_another_thread_cancels_the_run_on_the_loop_and_keeps_partial_text() -> None:
+    events = [TextDelta(delta="partial answer ")] * 5 + [TextDelta(delta="never")]
+    stream = FakeStream(events, stall_at=5)
+    cell = ChatCell()
+    recorder = capture(cell)
+    handle = start(stream)
+    cell.add(handle)
+    assert stream.reached_gate.wait(10)
+
+    sender = threading.Thread(target=cell._controller.receive, args=({"kind": "stop", "t": 0},))
+    sender.start()
+    sender.join()
+    run = handle.run
+    with pytest.raises(Exception, match="cancelled"):
+        handle.wait(10)
+    settle(cell, recorder)
+    assert run.status == "cancelled"
+    replica = Replica()
+    for frame in recorder.frames:
+        replica.feed(frame)
+    assert replica.turns[0]["meta"]["status"] == "cancelled"
+    assert replica.answer() == "partial answer " * 5
+    assert cell.transcript["turns"][0]["meta"]["status"] == "cancelled"
+
+
+def test_followup_starts_the_next_turn_off_the_loop_and_its_caller_thread() -> None:
+    calls: list[tuple[str, str]] = []
+    second = FakeStream([TextDelta(delta="AMD is fine."), RunCompleted()], message="And AMD?")
+
+    def on_followup(text: str) -> RunHandle:
+        calls.append((text, threading.current_thread().name))
+        return start(second)
+
+    first = FakeStream(finance_events())
+    cell = ChatCell(on_followup=on_followup)
+    recorder = capture(cell)
+    handle = start(first)
+    cell.add(handle)
+    handle.wait(10)
+    settle(cell, recorder)
+    cell._controller.receive({"kind": "followup", "text": "  And AMD?  "})
+    recorder.wait_for(lambda: len(cell.runs) == 2 and cell.runs[1].done)
+    settle(cell, recorder)
+
+    assert [text for text, _ in calls] == ["And AMD?"]
+    assert calls[0][1] not in (LOOP_THREAD, threading.current_thread().name)
+    replica = Replica()
+    for frame in recorder.frames:
+        replica.feed(frame)
+    assert len(replica.turns) == 2
+    matches_run(replica, 1, second.run)
+    assert replica.answer(1) == "AMD is fine."
+    assert cell.handle is not None and cell.handle.run is second.run
+
+
+def test_followup_is_refused_while_a_run_is_going_and_without_a_starter() -> None:
+    stream = FakeStream([TextDelta(delta="a"), TextDelta(delta="b")], stall_at=1)
+    started: list[str] = []
+    cell = ChatCell(on_followup=lambda text: started.append(text))  # type: ignore[arg-type,func-returns-value]
+    recorder = capture(cell)
+    handle = start(stream)
+    cell.add(handle)
+    assert stream.reached_gate.wait(10)
+    cell._controller.receive({"kind": "send", "text": "another"})
+    recorder.wait_for(lambda: bool(recorder.of_kind("notice")))
+    assert "still going" in recorder.of_kind("notice")[0]["text"]
+    assert started == []
+    handle.cancel()
+
+    plain = ChatCell(Run(agent="a", message="m", status="completed"))
+    plain_recorder = capture(plain)
+    plain._controller.receive({"kind": "followup", "text": "next?"})
+    plain_recorder.wait_for(lambda: bool(plain_recorder.of_kind("notice")))
+    assert "cannot start runs" in plain_recorder.of_kind("notice")[0]["text"]
+
+
+def test_bad_view_messages_are_ignored() -> None:
+    cell = ChatCell(Run(agent="a", message="m", status="completed"))
+    recorder = capture(cell)
+    for content in (None, "hello", {"kind": "unknown"}, {"kind": "stop", "t": 99},
+                    {"kind": "send", "text": 5}, {"kind": "followup", "text": "   "}):
+        cell._controller.receive(content)
+    cell._controller.receive({"kind": "hello", "have": -1})
+    recorder.wait_for(lambda: bool(recorder.of_kind("snapshot")))
+    assert [f["kind"] for f in recorder.frames if f["kind"] != "delta"] == ["snapshot"]
+
+
+def test_huge_tool_output_is_cut_and_marked() -> None:
+    big = "x" * (MAX_TOOL_OUTPUT_CHARS + 10)
+    events = [
+        ToolCallStarted(call_id="c", name="dump"),
+        ToolCallFinished(call_id="c", output=big),
+        RunCompleted(),
+    ]
+    stream = FakeStream(events)
+    cell = ChatCell()
+    recorder = capture(cell)
+    handle = start(stream)
+    cell.add(handle)
+    handle.wait(10)
+    settle(cell, recorder)
+    call = cell.transcript["turns"][0]["tools"][0]
+    assert call["output_truncated"] is True
+    assert call["output_chars"] == len(big)
+    assert len(call["output"]) == MAX_TOOL_OUTPUT_CHARS
+
+
+def test_max_fps_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_fps"):
+        ChatCell(max_fps=0)

@@ -1,0 +1,182 @@
+"""RunHandle over a scripted stream source (no network: the handle's own logic)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from agentnb import Run, RunCancelledError, RunInterruptedError, StreamError
+from agentnb._handle import RunHandle
+from agentnb._terminal import TerminalPrinter, render_plain
+from agentnb.events import (
+    Event,
+    ReasoningDelta,
+    RunCompleted,
+    RunFailed,
+    RunStarted,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    Usage,
+)
+
+SCRIPT: list[Event] = [
+    RunStarted(run_id="r1", thread_id="t1"),
+    ReasoningDelta(delta="Look up NVDA."),
+    ToolCallStarted(call_id="c1", name="get_stock_price", arguments={"ticker": "NVDA"}),
+    ToolCallFinished(call_id="c1", output={"price": 100.5}),
+    TextDelta(delta="NVDA is "),
+    TextDelta(delta="**$100.50**."),
+    RunCompleted(usage=Usage(prompt_tokens=10, completion_tokens=5)),
+]
+
+
+class Scripted:
+    """A StreamSource replaying events; ``gate`` pauses it after ``pause_after`` events."""
+
+    def __init__(self, events: list[Event], *, pause_after: int | None = None) -> None:
+        self.run = Run(agent="finance_agent", message="hi")
+        self.events = events
+        self.pause_after = pause_after
+        self.gate = asyncio.Event()
+        self.closed = False
+
+    async def __aenter__(self) -> Scripted:
+        self.run.start()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.closed = True
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Event]:
+        for i, event in enumerate(self.events):
+            if self.pause_after is not None and i == self.pause_after:
+                await self.gate.wait()
+            event.seq = i
+            self.run.apply(event)
+            yield event
+
+
+def start(source: Scripted, **kwargs: Any) -> RunHandle:
+    return RunHandle.start(lambda: source, run=source.run, **kwargs)
+
+
+def test_wait_returns_the_completed_run_and_listeners_see_every_event() -> None:
+    seen: list[tuple[str | None, str]] = []
+    threads: set[str] = set()
+
+    def listener(run: Run, event: Event | None) -> None:
+        threads.add(threading.current_thread().name)
+        seen.append((event.type if event else None, run.status))
+
+    source = Scripted(SCRIPT)
+    handle = start(source, listeners=(listener,))
+    run = handle.wait(timeout=10)
+    assert run.status == "completed"
+    assert run.text == "NVDA is **$100.50**."
+    assert run.usage == Usage(prompt_tokens=10, completion_tokens=5, total_tokens=15)
+    assert [t for t, _ in seen] == [e.type for e in SCRIPT] + [None]
+    assert seen[-1] == (None, "completed")
+    assert threads == {"agentnb-loop"}
+    assert source.closed
+
+
+def test_awaitable_from_another_loop() -> None:
+    handle = start(Scripted(SCRIPT))
+
+    async def main() -> Run:
+        return await handle
+
+    assert asyncio.run(main()).status == "completed"
+
+
+def test_failed_run_raises_stream_error_with_partial_text() -> None:
+    events = [TextDelta(delta="partial"), RunFailed(message="boom", code="STREAM_ERROR")]
+    handle = start(Scripted(events))
+    with pytest.raises(StreamError, match="boom") as info:
+        handle.wait(timeout=10)
+    assert info.value.code == "STREAM_ERROR"
+    assert info.value.partial_text == "partial"
+    assert handle.status == "failed"
+
+
+def test_stream_ending_without_terminal_event_is_interrupted() -> None:
+    handle = start(Scripted([TextDelta(delta="cut")]))
+    with pytest.raises(RunInterruptedError):
+        handle.wait(timeout=10)
+    assert handle.status == "interrupted" and handle.text == "cut"
+
+
+def test_cancel_from_another_thread_stops_the_stream() -> None:
+    source = Scripted(SCRIPT, pause_after=5)
+    handle = start(source)
+    assert handle.wait_started(5)
+    handle.cancel()
+    with pytest.raises(RunCancelledError) as info:
+        handle.wait(timeout=10)
+    assert handle.status == "cancelled"
+    assert info.value.partial_text == "NVDA is "
+    assert source.closed
+    # the open tool calls are closed too; finished ones keep their result
+    assert handle.run.tool_calls[0].status == "succeeded"
+
+
+def test_cancel_before_start() -> None:
+    source = Scripted(SCRIPT)
+    handle = RunHandle(lambda: source, run=source.run)
+    handle.cancel()
+    handle._begin_threadsafe()
+    with pytest.raises(RunCancelledError):
+        handle.wait(timeout=10)
+
+
+def test_a_failing_listener_does_not_kill_the_run() -> None:
+    def broken(run: Run, event: Event | None) -> None:
+        raise RuntimeError("display bug")
+
+    with pytest.warns(UserWarning, match="display bug"):
+        run = start(Scripted(SCRIPT), listeners=(broken,)).wait(timeout=10)
+    assert run.status == "completed"
+
+
+def test_listener_added_after_the_end_is_called_once() -> None:
+    handle = start(Scripted(SCRIPT))
+    handle.wait(timeout=10)
+    called = threading.Event()
+    handle.add_listener(lambda run, event: called.set() if event is None else None)
+    assert called.wait(5)
+
+
+def test_result_parses_json_with_a_schema() -> None:
+    source = Scripted([TextDelta(delta='{"n": 3}'), RunCompleted()])
+    handle = start(source, schema={"type": "object"})
+    handle.wait(timeout=10)
+    assert handle.result == {"n": 3}
+
+
+def test_terminal_printer_output() -> None:
+    out = io.StringIO()
+    start(Scripted(SCRIPT), listeners=(TerminalPrinter(out, color=False),)).wait(timeout=10)
+    text = out.getvalue()
+    assert "thinking: Look up NVDA." in text
+    assert '→ get_stock_price({"ticker": "NVDA"})' in text
+    assert "✓ get_stock_price" in text and '{"price": 100.5}' in text
+    assert "NVDA is **$100.50**." in text
+    assert text.rstrip().splitlines()[-1].startswith("completed")
+    assert "tokens: prompt 10, completion 5, total 15" in text
+    assert "\x1b[" not in text
+
+
+def test_render_plain_summarises_the_run() -> None:
+    run = start(Scripted(SCRIPT)).wait(timeout=10)
+    text = render_plain(run)
+    assert "thinking: Look up NVDA." in text and "NVDA is **$100.50**." in text
+    assert "run r1" in text

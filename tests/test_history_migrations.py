@@ -1,0 +1,219 @@
+"""Schema migrations: from an empty file and from every earlier version, losslessly."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentnb._history import MIGRATIONS, HistoryStore
+from agentnb._history._migrations import applied_migrations, apply_migrations
+from agentnb._request import RunRequest
+from agentnb._run import Run
+from agentnb.events import RunCompleted, TextDelta, Usage
+
+ALL = [migration.__name__ for migration in MIGRATIONS]
+
+SAMPLE_RUN: dict[str, Any] = {
+    "local_id": "old-run",
+    "run_id": "remote-old",
+    "connection": "prod",
+    "provider": "seekrflow",
+    "host": "flow.example.com",
+    "agent": "finance_agent",
+    "thread_id": "thread-old",
+    "message": "old question",
+    "answer": "old answer",
+    "reasoning": "old reasoning",
+    "status": "completed",
+    "error_code": None,
+    "error_message": None,
+    "prompt_tokens": 5,
+    "completion_tokens": 7,
+    "total_tokens": 12,
+    "started_at": 1_700_000_000.25,
+    "first_token_at": 1_700_000_000.5,
+    "finished_at": 1_700_000_002.25,
+    "duration": 2.0,
+    "ttft": 0.25,
+    "tokens_per_second": 3.5,
+    "event_count": 9,
+    "retries": 1,
+    "model_settings": '{"temperature": 0.5}',
+    "metadata": '{"case": "a"}',
+    "owner_host": "elsewhere",
+    "owner_pid": 1,
+    "owner_token": "x",
+    "tool_call_count": 1,
+    "resumes": 2,
+    "execution_time": 1.5,
+}
+SAMPLE_TOOL_CALL: dict[str, Any] = {
+    "local_id": "old-run",
+    "position": 0,
+    "call_id": "call-old",
+    "name": "calculator",
+    "status": "succeeded",
+    "arguments": '{"expression": "1+1"}',
+    "output": "2",
+    "error": None,
+    "started_at": 1_700_000_001.0,
+    "finished_at": 1_700_000_001.5,
+    "duration": 0.5,
+}
+
+
+def columns(db: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+
+
+def insert_sample(db: sqlite3.Connection, table: str, sample: dict[str, Any]) -> dict[str, Any]:
+    present = {name: sample[name] for name in columns(db, table)}
+    db.execute(
+        f"INSERT INTO {table} ({', '.join(present)}) VALUES ({', '.join('?' * len(present))})",
+        tuple(present.values()),
+    )
+    return present
+
+
+def build_version(path: Path, k: int) -> dict[str, dict[str, Any]]:
+    """A database as the first ``k`` migrations left it, with a row in each table."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        apply_migrations(db, MIGRATIONS[:k])
+        assert applied_migrations(db) == ALL[:k]
+        written: dict[str, dict[str, Any]] = {}
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "runs" in tables:
+            written["runs"] = insert_sample(db, "runs", SAMPLE_RUN)
+        if "tool_calls" in tables:
+            written["tool_calls"] = insert_sample(db, "tool_calls", SAMPLE_TOOL_CALL)
+        return written
+    finally:
+        db.close()
+
+
+def read_row(path: Path, table: str) -> dict[str, Any]:
+    db = sqlite3.connect(path)
+    try:
+        db.row_factory = sqlite3.Row
+        row = db.execute(f"SELECT * FROM {table}").fetchone()
+        return dict(row)
+    finally:
+        db.close()
+
+
+def test_migration_names_are_unique_and_ordered() -> None:
+    assert len(set(ALL)) == len(ALL) >= 2
+    assert [name[:4] for name in ALL] == [f"m{i:03d}" for i in range(1, len(ALL) + 1)]
+
+
+@pytest.mark.parametrize("empty", ["missing", "zero-bytes"])
+def test_a_new_database_gets_every_migration(tmp_path: Path, empty: str) -> None:
+    path = tmp_path / "h.sqlite3"
+    if empty == "zero-bytes":
+        path.write_bytes(b"")
+    with HistoryStore(path) as store:
+        assert store.migrations() == ALL
+        assert store.count() == 0
+
+
+@pytest.mark.parametrize("version", range(len(MIGRATIONS) + 1))
+def test_upgrade_from_every_earlier_version_keeps_every_value(tmp_path: Path, version: int) -> None:
+    path = tmp_path / f"v{version}.sqlite3"
+    written = build_version(path, version)
+    with HistoryStore(path) as store:
+        assert store.migrations() == ALL
+        new = Run(agent="echo", message="new question")
+        new.start()
+        store.record_start(new, RunRequest(agent="echo", message="new question"), base_url="")
+        new.apply(TextDelta(delta="new answer", received_at=time.time()))
+        new.apply(RunCompleted(usage=Usage(total_tokens=3), received_at=time.time()))
+        store.record_end(new)
+        history = store.runs()
+        assert history.local_ids == [new.local_id, *(["old-run"] if "runs" in written else [])]
+
+    if "runs" in written:
+        upgraded = read_row_by_id(path, "old-run")
+        for name, value in written["runs"].items():
+            assert upgraded[name] == value, name
+        for name in set(upgraded) - set(written["runs"]):
+            assert upgraded[name] is None, f"{name} should be unknown (NULL) for an old row"
+    if "tool_calls" in written:
+        assert read_row(path, "tool_calls") == written["tool_calls"]
+
+
+def read_row_by_id(path: Path, local_id: str) -> dict[str, Any]:
+    db = sqlite3.connect(path)
+    try:
+        db.row_factory = sqlite3.Row
+        return dict(db.execute("SELECT * FROM runs WHERE local_id = ?", (local_id,)).fetchone())
+    finally:
+        db.close()
+
+
+def test_old_rows_read_back_through_the_api(tmp_path: Path) -> None:
+    path = tmp_path / "v1.sqlite3"
+    build_version(path, 1)
+    with HistoryStore(path) as store:
+        (old,) = store.runs()
+        assert old.total_tokens == 12
+        assert old.model_settings == {"temperature": 0.5}
+        assert old.tool_call_count is None  # not known before tool calls were recorded
+        assert old.resumes is None
+        assert old.started_at is not None and old.started_at.timestamp() == 1_700_000_000.25
+
+
+def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    HistoryStore(path).close()
+    first = read_all(path, "SELECT name, applied_at FROM _migrations ORDER BY rowid")
+    HistoryStore(path).close()
+    assert read_all(path, "SELECT name, applied_at FROM _migrations ORDER BY rowid") == first
+
+
+def test_a_database_from_a_newer_agentnb_still_opens(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    HistoryStore(path).close()
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("ALTER TABLE runs ADD COLUMN future_column TEXT")
+        db.execute("INSERT INTO _migrations VALUES ('m999_future', 0)")
+    finally:
+        db.close()
+    with HistoryStore(path) as store:
+        assert store.migrations() == [*ALL, "m999_future"]
+        run = Run(agent="echo", message="hi")
+        run.finish("cancelled")
+        store.record_end(run)
+        assert store.count() == 1
+
+
+def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    build_version(path, 1)
+
+    def m_broken(db: sqlite3.Connection) -> None:
+        db.execute("ALTER TABLE runs ADD COLUMN half_done TEXT")
+        raise RuntimeError("disk on fire")
+
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            apply_migrations(db, [*MIGRATIONS[:2], m_broken])
+        assert applied_migrations(db) == ALL[:1]
+        assert "half_done" not in columns(db, "runs")
+        assert "tool_calls" not in {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+    finally:
+        db.close()
+
+
+def read_all(path: Path, sql: str) -> list[tuple[Any, ...]]:
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()

@@ -1,0 +1,210 @@
+"""The magics through a real IPython InteractiveShell, against the built-in server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pydantic
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+
+import agentnb
+from agentnb import RunCancelledError
+from agentnb import _connections as conns
+
+
+@pytest.fixture(scope="module")
+def shell() -> InteractiveShell:
+    ip = InteractiveShell.instance()
+    ip.extension_manager.load_extension("agentnb")
+    return ip
+
+
+@pytest.fixture(autouse=True)
+def via(server: Any, shell: InteractiveShell) -> Iterator[str]:
+    conns._connections.clear()
+    agentnb.connect("operativus", base_url=server.base_url, api_key=server.api_key, name="test")
+    agentnb.connect(
+        "operativus", base_url=server.base_url, api_key="wrong-key-000000", name="badkey"
+    )
+    agentnb.connect(
+        "operativus",
+        base_url=server.base_url,
+        api_key=server.api_key,
+        name="slow",
+        headers={"X-AgentNB-Delay-Ms": "10"},
+    )
+    shell.user_ns.pop("_agent", None)
+    yield "test"
+    conns._connections.clear()
+
+
+def cell(shell: InteractiveShell, line: str, body: str) -> Any:
+    shell.run_cell_magic("agent", line, body)
+    return shell.user_ns["_agent"]
+
+
+def test_cell_body_is_the_message_and_handle_is_bound(shell: InteractiveShell) -> None:
+    handle = cell(shell, "echo --via test --wait", "hello there")
+    assert handle.status == "completed"
+    assert handle.text == "hello there"
+    assert handle.run.usage is not None and handle.run.usage.total_tokens
+
+
+def test_returns_at_once_while_the_run_streams(shell: InteractiveShell) -> None:
+    handle = cell(shell, "writer --via slow --meta paragraphs=30", "a long one")
+    assert not handle.done  # the cell returned before the run ended
+    run = handle.wait(timeout=60)
+    assert run.status == "completed" and len(run.text) > 1000
+
+
+def test_interpolation_from_the_namespace(shell: InteractiveShell) -> None:
+    shell.user_ns["ticker"] = "NVDA"
+    shell.user_ns["cfg"] = {"days": 5}
+    handle = cell(
+        shell,
+        "echo --via test --wait",
+        'Price of {{ticker}} over {{cfg["days"]}} days {"json": true}',
+    )
+    assert handle.text == 'Price of NVDA over 5 days {"json": true}'
+
+
+def test_no_interpolate_keeps_braces(shell: InteractiveShell) -> None:
+    handle = cell(shell, "echo --via test --wait --no-interpolate", "{{ticker}}")
+    assert handle.text == "{{ticker}}"
+
+
+def test_missing_name_is_a_usage_error(shell: InteractiveShell) -> None:
+    with pytest.raises(UsageError, match="no variable 'nowhere'"):
+        shell.run_cell_magic("agent", "echo --via test", "{{nowhere}}")
+
+
+def test_thread_continuity_new_and_explicit(shell: InteractiveShell) -> None:
+    first = cell(shell, "echo --via test --wait", "one").run
+    second = cell(shell, "echo --via test --wait", "two").run
+    assert first.thread_id and second.thread_id == first.thread_id
+    fresh = cell(shell, "echo --via test --wait --new", "three").run
+    assert fresh.thread_id and fresh.thread_id != first.thread_id
+    back = cell(shell, f"echo --via test --wait --thread {first.thread_id}", "four").run
+    assert back.thread_id == first.thread_id
+
+
+def test_out_binds_the_handle(shell: InteractiveShell) -> None:
+    handle = cell(shell, "echo --via test --wait --out answer", "bound")
+    assert shell.user_ns["answer"] is handle
+
+
+def test_schema_with_a_pydantic_model(shell: InteractiveShell) -> None:
+    class Quote(pydantic.BaseModel):
+        ticker: str
+        price: float
+
+    shell.user_ns["Quote"] = Quote
+    handle = cell(shell, "structured --via test --wait --schema Quote", "NVDA price")
+    assert isinstance(handle.result, Quote)
+
+
+def test_schema_with_a_dict(shell: InteractiveShell) -> None:
+    shell.user_ns["schema"] = {
+        "type": "object",
+        "properties": {"n": {"type": "integer", "minimum": 3}},
+        "required": ["n"],
+    }
+    handle = cell(shell, "structured --via test --wait --schema schema", "a number")
+    assert handle.result["n"] >= 3
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        ("echo --via test --schema nothing_here", "no variable 'nothing_here'"),
+        ("echo --via test --schema not_a_schema", "must be a JSON schema dict or a pydantic"),
+        ("echo --via test --meta novalue", "expected KEY=VALUE"),
+        ("echo --via test --temperature 5", "temperature"),
+        ("echo --via test --top-p -1", "top_p"),
+        ("echo --via test --max-tokens 0", "max_tokens"),
+        ("echo --via test --bogus", "unrecognized arguments"),
+        ("echo --via nowhere", "unknown connection 'nowhere'"),
+        ("echo --via test --out 1abc", "not a valid variable name"),
+        ("", "the following arguments are required: agent"),
+    ],
+)
+def test_bad_options_are_usage_errors(shell: InteractiveShell, line: str, match: str) -> None:
+    shell.user_ns["not_a_schema"] = 42
+    with pytest.raises(UsageError, match=match):
+        shell.run_cell_magic("agent", line, "hello")
+
+
+def test_empty_body_is_a_usage_error(shell: InteractiveShell) -> None:
+    with pytest.raises(UsageError, match="message is empty"):
+        shell.run_cell_magic("agent", "echo --via test", "  \n")
+
+
+def test_unknown_agent_is_raised_by_the_cell(shell: InteractiveShell) -> None:
+    with pytest.raises(UsageError, match=r"NotFoundError.*404"):
+        shell.run_cell_magic("agent", "no_such_agent --via test", "hi")
+
+
+def test_bad_key_is_raised_without_the_key(shell: InteractiveShell) -> None:
+    with pytest.raises(UsageError, match="AuthenticationError") as info:
+        shell.run_cell_magic("agent", "echo --via badkey", "hi")
+    assert "wrong-key-000000" not in str(info.value)
+
+
+def test_line_magic(shell: InteractiveShell) -> None:
+    shell.run_line_magic("agent", "echo --via test --wait hello   world, it's me")
+    assert shell.user_ns["_agent"].text == "hello   world, it's me"
+
+
+def test_line_magic_needs_a_message(shell: InteractiveShell) -> None:
+    with pytest.raises(UsageError, match="needs a message"):
+        shell.run_line_magic("agent", "echo --via test")
+
+
+def test_cancel_marks_the_run_cancelled(shell: InteractiveShell) -> None:
+    handle = cell(shell, "writer --via slow --meta paragraphs=200", "go")
+    handle.cancel()
+    with pytest.raises(RunCancelledError):
+        handle.wait(timeout=30)
+    assert handle.status == "cancelled"
+
+
+def test_interrupt_during_wait_cancels_the_run(shell: InteractiveShell) -> None:
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            shell.run_cell_magic("agent", "writer --via slow --wait --meta paragraphs=400", "slow")
+    finally:
+        timer.cancel()
+    handle = shell.user_ns["_agent"]
+    with pytest.raises(RunCancelledError):
+        handle.wait(timeout=30)
+    assert handle.status == "cancelled"
+
+
+def test_followups_reach_the_run(shell: InteractiveShell) -> None:
+    handle = cell(shell, "finance_agent --via test --wait --followups", "How is NVDA doing?")
+    assert handle.run.followups
+
+
+def test_plain_output_in_a_terminal(
+    shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cell(shell, "echo --via test --wait --plain", "printed")
+    out = capsys.readouterr().out
+    assert "printed" in out and "completed" in out
+
+
+def test_agent_runs_and_config(shell: InteractiveShell) -> None:
+    cell(shell, "echo --via test --wait", "for the history")
+    table = shell.run_line_magic("agent_runs", "--agent echo --limit 5")
+    assert len(table) >= 1 and table[0].agent == "echo"
+    view = shell.run_line_magic("agent_config", "")
+    assert "wrong-key-000000" not in repr(view) and "wrong-key-000000" not in view._repr_html_()
+    assert "badkey" in repr(view)

@@ -1,0 +1,245 @@
+"""The demo agents' parts that need no socket: tools, the schema instance builder, the
+tokenizer and chunker, and the agents' deterministic steps."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, Field, TypeAdapter
+
+from agentnb.server._agents import AGENTS, AgentInput, InputProblem
+from agentnb.server._schema import SchemaError, instance_for
+from agentnb.server._steps import Finish, Reasoning, Text, ToolEnd, ToolStart
+from agentnb.server._tokens import count_tokens, split_chunks
+from agentnb.server._tools import ToolError, calculate, call_tool, get_stock_price, price_table
+
+# --- calculator -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expression", "result"),
+    [
+        ("1 + 2 * 3", 7),
+        ("(1 + 2) * 3", 9),
+        ("-2 ** 2", -4),
+        ("(-2) ** 3", -8),
+        ("7 % 4", 3),
+        ("10 / 4", 2.5),
+        ("+5 - -5", 10),
+        ("2 ** -1", 0.5),
+        ("(875.4 - 855.6) / 855.6 * 100", 2.3141654979),
+    ],
+)
+def test_calculator_evaluates_arithmetic(expression: str, result: float) -> None:
+    assert calculate(expression) == {"expression": expression, "result": pytest.approx(result)}
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("__import__('os')", "unsupported syntax"),
+        ("x + 1", "unsupported syntax"),
+        ("(1).real", "unsupported syntax"),
+        ("[1, 2]", "unsupported syntax"),
+        ("1 < 2", "unsupported syntax"),
+        ("True + 1", "only numbers"),
+        ("'a' * 3", "only numbers"),
+        ("2 ** 1000", "too large"),
+        ("(10 ** 100) ** 100", "too large"),
+        ("1e308 * 10", "too large"),
+        ("(-8) ** 0.5", "not a real number"),
+        ("1 / 0", "division by zero"),
+        ("5 % 0", "division by zero"),
+        ("1 +", "not an arithmetic expression"),
+        ("", "non-empty string"),
+        ("1" * 201, "longer than"),
+    ],
+)
+def test_calculator_rejects_everything_else(expression: str, message: str) -> None:
+    with pytest.raises(ToolError, match=message):
+        calculate(expression)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_calculator_fails_only_with_tool_errors(expression: str) -> None:
+    try:
+        result = calculate(expression)
+    except ToolError:
+        return
+    assert isinstance(result["result"], int | float)
+
+
+# --- stock prices ---------------------------------------------------------------------------
+
+
+def test_price_table_is_labelled_demo_data() -> None:
+    table = price_table()
+    assert "DEMO" in table.notice
+    assert "NOT real" in table.notice
+    assert "NVDA" in table.quotes
+
+
+def test_get_stock_price_looks_tickers_up() -> None:
+    quote = get_stock_price(" $nvda ")
+    assert quote["ticker"] == "NVDA"
+    assert quote["price"] == 875.40
+    assert "demo" in quote["source"]
+    with pytest.raises(ToolError, match="unknown ticker 'ZZZZ'"):
+        get_stock_price("ZZZZ")
+    with pytest.raises(ToolError, match="non-empty string"):
+        get_stock_price(42)
+
+
+def test_call_tool_reports_failures_as_errors() -> None:
+    assert call_tool("calculator", {"expression": "2*3"}) == (
+        {"expression": "2*3", "result": 6},
+        None,
+    )
+    assert call_tool("calculator", {}) == (
+        None,
+        "expression must be a non-empty string such as '(2 + 3) * 4'",
+    )
+    output, error = call_tool("rm_rf", {})
+    assert output is None
+    assert error == "unknown tool 'rm_rf'"
+
+
+# --- schema instances -----------------------------------------------------------------------
+
+
+class _Tag(BaseModel):
+    label: Literal["red", "green"]
+    weight: float = Field(ge=2.5, le=3)
+
+
+class _Order(BaseModel):
+    id: int = Field(gt=10, lt=12)
+    email: str = Field(min_length=3)
+    code: str = Field(min_length=12, max_length=12)
+    tags: list[_Tag] = Field(min_length=3, max_length=5)
+    parent: _Tag | None = None
+    pair: tuple[int, str]
+    extra: dict[str, int] = {}
+    active: bool
+    note: str = "default note"
+
+
+def test_instance_for_a_pydantic_schema_validates() -> None:
+    schema = _Order.model_json_schema()
+    instance = instance_for(schema)
+    order = _Order.model_validate(instance)
+    assert order.id == 11
+    assert len(order.tags) == 3
+    assert order.note == "default note"
+    assert instance_for(schema) == instance  # deterministic
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [int, float, str, bool, list[int], dict[str, str], Literal["a", "b"], int | None],
+)
+def test_instance_for_simple_types(annotation: Any) -> None:
+    adapter: TypeAdapter[Any] = TypeAdapter(annotation)
+    adapter.validate_python(instance_for(adapter.json_schema()))
+
+
+def test_instance_for_handles_all_of_formats_and_consts() -> None:
+    schema = {
+        "allOf": [{"properties": {"a": {"const": 3}}}, {"properties": {"b": {"format": "date"}}}],
+        "type": "object",
+    }
+    assert instance_for(schema) == {"a": 3, "b": "2025-01-10"}
+    assert instance_for({"type": ["null", "integer"], "exclusiveMaximum": 0}) == -1
+
+
+@pytest.mark.parametrize(
+    ("schema", "message"),
+    [
+        ({"$ref": "https://example.com/schema"}, "only local"),
+        ({"$ref": "#/$defs/Missing"}, "points to nothing"),
+        ({"$defs": {"A": {"$ref": "#/$defs/A"}}, "$ref": "#/$defs/A"}, "deeper"),
+        ({"type": "object", "properties": {"a": 5}}, "must be an object"),
+        ({"enum": []}, "non-empty"),
+        ({"type": "string", "minLength": 5, "maxLength": 2}, "greater than"),
+        ({"type": "tuple"}, "unsupported type"),
+    ],
+)
+def test_instance_for_explains_unusable_schemas(schema: dict[str, Any], message: str) -> None:
+    with pytest.raises(SchemaError, match=message):
+        instance_for(schema)
+
+
+# --- tokens and chunks ----------------------------------------------------------------------
+
+
+def test_count_tokens_counts_words_and_punctuation() -> None:
+    assert count_tokens("Hello, world!") == 4
+    assert count_tokens("a b", "c") == 3
+    assert count_tokens("") == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200), st.one_of(st.none(), st.integers(1, 20)))
+def test_chunks_concatenate_back_to_the_text(text: str, size: int | None) -> None:
+    chunks = split_chunks(text, size)
+    assert "".join(chunks) == text
+    assert all(chunks)
+    if size is not None:
+        assert all(len(chunk) <= size for chunk in chunks)
+
+
+# --- agents ---------------------------------------------------------------------------------
+
+
+def _steps(agent: str, **fields: Any) -> list[Any]:
+    return list(AGENTS[agent].steps(AgentInput(**fields)))
+
+
+def test_finance_agent_calls_real_tools_deterministically() -> None:
+    steps = _steps("finance_agent", message="Compare $AAPL, MSFT and FOO. AI hype?", run_id="r1")
+    assert steps == _steps(
+        "finance_agent", message="Compare $AAPL, MSFT and FOO. AI hype?", run_id="r1"
+    )
+    assert isinstance(steps[0], Reasoning)
+    starts = [s for s in steps if isinstance(s, ToolStart)]
+    ends = [s for s in steps if isinstance(s, ToolEnd)]
+    assert [s.arguments for s in starts[:3]] == [
+        {"ticker": "AAPL"},
+        {"ticker": "MSFT"},
+        {"ticker": "FOO"},
+    ]
+    assert [s.name for s in starts[3:]] == ["calculator", "calculator"]
+    assert len({s.call_id for s in starts}) == 5
+    assert ends[2].error is not None and "FOO" in ends[2].error
+    answer = next(s for s in steps if isinstance(s, Text)).text
+    assert "| AAPL | Apple Inc. | $229.87 | $233.12 | -1.39% |" in answer
+    assert "could not look up **FOO**" in answer
+    finish = steps[-1]
+    assert isinstance(finish, Finish)
+    assert finish.final_output == answer
+    assert finish.followups == ()
+
+
+def test_finance_agent_defaults_to_nvda_and_offers_followups() -> None:
+    steps = _steps("finance_agent", message="how is the market?", followups=True)
+    assert steps[1] == ToolStart("call_run_1", "get_stock_price", {"ticker": "NVDA"})
+    finish = steps[-1]
+    assert isinstance(finish, Finish)
+    assert len(finish.followups) == 3
+
+
+def test_writer_checks_paragraphs() -> None:
+    writer = AGENTS["writer"]
+    with pytest.raises(InputProblem, match="between 1 and 200"):
+        writer.check(AgentInput(message="x", options={"paragraphs": "201"}))
+    with pytest.raises(InputProblem, match="integer"):
+        writer.check(AgentInput(message="x", options={"paragraphs": "many"}))
+
+
+def test_structured_agent_without_schema_answers_a_small_object() -> None:
+    steps = _steps("structured", message="two words")
+    assert steps[0] == Text('{"agent": "structured", "message": "two words", "words": 2}')

@@ -1,0 +1,194 @@
+"""``agentnb serve`` as a real subprocess, driven with ``curl -N`` (or httpx without curl)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agentnb._cli import build_parser
+
+CURL = shutil.which("curl")
+KEY = "cli-test-key-0123"
+
+
+def agentnb_command() -> list[str]:
+    script = Path(sys.executable).with_name("agentnb")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "agentnb._cli"]
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    base_url: str
+    banner: str
+
+
+def serve(*args: str, env: dict[str, str] | None = None) -> Served:
+    process = subprocess.Popen(
+        [*agentnb_command(), "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    banner: list[str] = []
+    for line in process.stdout:
+        banner.append(line)
+        if line.startswith("Press Ctrl-C"):
+            break
+    text = "".join(banner)
+    found = re.search(r"on (http://127\.0\.0\.1:\d+)", text)
+    assert found, f"no URL in banner: {text!r} (stderr: {process.stderr})"
+    return Served(process, found.group(1), text)
+
+
+def interrupt(served: Served) -> tuple[int, str]:
+    served.process.send_signal(signal.SIGINT)
+    out, _ = served.process.communicate(timeout=15)
+    return served.process.returncode, out
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Served]:
+    running = serve("--api-key", KEY, "--delay-ms", "0")
+    try:
+        yield running
+    finally:
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.communicate()
+
+
+def post_stream(base_url: str, path: str, body: dict[str, object], key: str = KEY) -> str:
+    """The raw streamed body, as ``curl -N`` prints it."""
+    if CURL is None:
+        headers = {"Authorization": f"Bearer {key}"}
+        return httpx.post(base_url + path, json=body, headers=headers, timeout=10).text
+    command = [
+        CURL, "-sS", "-N", "-X", "POST", base_url + path,
+        "-H", f"Authorization: Bearer {key}",
+        "-H", "Content-Type: application/json",
+        "-d", json.dumps(body),
+    ]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, check=True, timeout=15).stdout
+
+
+def finance_requests(base_url: str) -> dict[str, tuple[str, dict[str, object]]]:
+    headers = {"X-API-Key": KEY}
+    thread = httpx.post(base_url + "/v1/threads", json={}, headers=headers).json()["id"]
+    message = {"role": "user", "content": "What is NVDA trading at?"}
+    httpx.post(f"{base_url}/v1/threads/{thread}/messages", json=message, headers=headers)
+    user = {"role": "user", "parts": [{"type": "text", "text": "NVDA?"}]}
+    return {
+        "seekrflow": (f"/v1/threads/{thread}/runs/stream", {"agent_id": "finance_agent"}),
+        "seekrflow-vercel": (
+            f"/v1/threads/{thread}/runs/stream/vercel",
+            {"agent_id": "finance_agent"},
+        ),
+        "runagent": ("/v1/agents/finance_agent/stream", {"query": "NVDA?"}),
+        "operativus": ("/api/agents/finance_agent/runs/stream", {"message": "NVDA?"}),
+        "runtools": ("/v1/run", {"agent": "finance_agent", "prompt": "NVDA?"}),
+        "openai": (
+            "/v1/chat/completions",
+            {
+                "model": "finance_agent",
+                "stream": True,
+                "messages": [{"role": "user", "content": "NVDA?"}],
+            },
+        ),
+        "vercel": ("/api/chat", {"agent": "finance_agent", "messages": [user]}),
+    }
+
+
+EXPECTED_END = {
+    "seekrflow": "data: [DONE]",
+    "seekrflow-vercel": "data: [DONE]",
+    "runagent": "event: done",
+    "operativus": '"event":"STOP"',
+    "runtools": "event: complete",
+    "openai": "data: [DONE]",
+    "vercel": "data: [DONE]",
+}
+
+
+def test_serve_streams_finance_agent_in_every_dialect(served: Served) -> None:
+    for dialect, (path, body) in finance_requests(served.base_url).items():
+        output = post_stream(served.base_url, path, body)
+        assert output.startswith("retry: 1000\n"), dialect
+        assert EXPECTED_END[dialect] in output, dialect
+        assert "$875.40" in output, dialect
+        assert re.search(r"^id: run_[0-9a-f]+:\d+$", output, re.MULTILINE), dialect
+
+
+def test_curl_sees_the_first_frames_before_the_run_ends(served: Served) -> None:
+    if CURL is None:
+        pytest.skip("curl is not installed")
+    body = {"query": "Streaming", "parameters": {"paragraphs": 2, "stream_delay_ms": 25}}
+    command = [
+        CURL, "-sS", "-N", "-X", "POST", served.base_url + "/v1/agents/writer/stream",
+        "-H", f"X-API-Key: {KEY}", "-H", "Content-Type: application/json",
+        "-d", json.dumps(body),
+    ]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as curl:
+        assert curl.stdout is not None
+        first_lines = [curl.stdout.readline() for _ in range(4)]
+        assert first_lines[1] == "event: start\n"
+        assert curl.poll() is None  # curl has printed a frame and the stream is still open
+        rest = curl.stdout.read()
+    assert "event: done" in rest
+
+
+def test_serve_prints_a_generated_key_and_stops_on_ctrl_c() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "AGENTNB_SERVER_API_KEY"}
+    running = serve(env=env)
+    key = re.search(r"API key: (\S+)", running.banner)
+    assert key is not None
+    assert key.group(1).startswith("anb-")
+    assert httpx.get(running.base_url + "/", headers={"X-API-Key": key.group(1)}).status_code == 200
+    assert httpx.get(running.base_url + "/").status_code == 401
+    code, out = interrupt(running)
+    assert code == 0
+    assert "stopped" in out
+
+
+def test_serve_honours_the_key_from_the_environment() -> None:
+    env = {**os.environ, "AGENTNB_SERVER_API_KEY": "env-key-456789"}
+    running = serve(env=env)
+    assert "env-key-456789" not in running.banner
+    assert "AGENTNB_SERVER_API_KEY" in running.banner
+    ok = httpx.get(running.base_url + "/", headers={"X-API-Key": "env-key-456789"})
+    assert ok.status_code == 200
+    assert interrupt(running)[0] == 0
+
+
+def test_serve_refuses_a_non_loopback_host() -> None:
+    result = subprocess.run(
+        [*agentnb_command(), "serve", "--host", "0.0.0.0", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "loopback" in result.stderr
+    assert "--allow-remote" in result.stderr
+
+
+def test_cli_has_a_command_table_for_more_subcommands() -> None:
+    args = build_parser().parse_args(["serve", "--port", "9000", "--faults"])
+    assert args.port == 9000
+    assert args.faults is True
+    assert args.host == "127.0.0.1"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--delay-ms", "-1"])

@@ -1,0 +1,244 @@
+"""The static copy (text/html, text/markdown, text/plain) of a chat cell."""
+
+from __future__ import annotations
+
+import time
+from html.parser import HTMLParser
+
+import pytest
+from markdown_it import MarkdownIt
+
+from agentnb._run import Run
+from agentnb._static import (
+    neutralize_markdown,
+    render_markdown_html,
+    static_bundle,
+    static_html,
+    static_markdown,
+    static_text,
+)
+from agentnb.events import (
+    ReasoningDelta,
+    RunCompleted,
+    RunFailed,
+    RunStarted,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    Usage,
+)
+
+XSS_PAYLOADS = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    "<svg onload=alert(1)><circle r=5></circle></svg>",
+    '<iframe srcdoc="<script>alert(1)</script>"></iframe>',
+    "<style>body{background:url(javascript:alert(1))}</style>",
+    '<a href="javascript:alert(1)">click</a>',
+    "[click](javascript:alert(1))",
+    "[click](JaVaScRiPt:alert(1))",
+    "[click](  javascript:alert(1))",
+    "[click](vbscript:msgbox(1))",
+    "[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "<javascript:alert(1)>",
+    "![x](javascript:alert(1))",
+    '<div style="background:url(javascript:alert(1))">x</div>',
+    '<p style="color:expression(alert(1))">x</p>',
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+    '<object data="javascript:alert(1)"></object>',
+    '<form action="javascript:alert(1)"><button>x</button></form>',
+    '<details open ontoggle="alert(1)">x</details>',
+    "<base href=javascript:alert(1)//>",
+]
+
+ALLOWED_TAGS = {
+    "a", "blockquote", "br", "code", "del", "div", "details", "em", "h1", "h2", "h3", "h4",
+    "h5", "h6", "hr", "img", "li", "ol", "p", "pre", "s", "small", "strong", "summary",
+    "table", "tbody", "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+ALLOWED_ATTRS = {"href", "class", "start", "src", "alt", "style", "role", "rel", "title"}
+
+
+class _Audit(HTMLParser):
+    """Collects every tag and attribute of an HTML string, and every link target."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+        self.attrs: set[str] = set()
+        self.urls: list[str] = []
+        self.styles: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        for name, value in attrs:
+            self.attrs.add(name)
+            if name in ("href", "src"):
+                self.urls.append(value or "")
+            if name == "style":
+                self.styles.append(value or "")
+
+
+def audit(html_text: str) -> _Audit:
+    parser = _Audit()
+    parser.feed(html_text)
+    return parser
+
+
+def assert_safe(html_text: str) -> None:
+    found = audit(html_text)
+    assert found.tags <= ALLOWED_TAGS, found.tags - ALLOWED_TAGS
+    assert found.attrs <= ALLOWED_ATTRS, found.attrs - ALLOWED_ATTRS
+    for url in found.urls:
+        lowered = url.strip().lower()
+        assert lowered.startswith(("http:", "https:", "mailto:", "#", "data:image/png")) or (
+            ":" not in lowered.split("/")[0]
+        ), url
+    for style in found.styles:
+        assert style in ("text-align:left", "text-align:right", "text-align:center"), style
+
+
+def finished_run(text: str, *, tools: bool = True) -> Run:
+    run = Run(agent="finance_agent", message="What is NVDA at?")
+    run.start(at=1000.0)
+    events = [RunStarted(run_id="run-42", received_at=1000.1)]
+    events.append(ReasoningDelta(delta="Let me look <b>this</b> up.", received_at=1000.2))
+    if tools:
+        events += [
+            ToolCallStarted(
+                call_id="c1",
+                name="get_stock_price",
+                arguments={"ticker": "<NVDA>"},
+                received_at=1000.3,
+            ),
+            ToolCallFinished(
+                call_id="c1",
+                output={"price": 181.2, "note": "<script>alert(1)</script>"},
+                received_at=1000.5,
+            ),
+        ]
+    events += [
+        TextDelta(delta=text, received_at=1000.6),
+        RunCompleted(
+            usage=Usage(prompt_tokens=10, completion_tokens=20),
+            followups=["And <AMD>?"],
+            received_at=1001.6,
+        ),
+    ]
+    for event in events:
+        run.apply(event)
+    return run
+
+
+@pytest.mark.parametrize("payload", XSS_PAYLOADS)
+def test_html_copy_runs_no_script_from_any_payload(payload: str) -> None:
+    run = finished_run(f"Answer with {payload} inside.\n\n{payload}\n")
+    html_text = static_html([run])
+    assert_safe(html_text)
+    assert "<script" not in html_text.lower()
+
+
+def test_javascript_links_are_refused_and_web_links_kept() -> None:
+    html_text = render_markdown_html("[bad](javascript:alert(1)) [good](https://example.com)")
+    found = audit(html_text)
+    assert found.urls == ["https://example.com"]
+    assert MarkdownIt("commonmark").validateLink("javascript:alert(1)") is False
+
+
+def test_remote_images_become_links_and_inline_images_stay() -> None:
+    html_text = render_markdown_html(
+        "![chart](https://tracker.example/p.png?secret=1) ![dot](data:image/png;base64,iVBOR)"
+    )
+    assert '<img src="https://tracker' not in html_text
+    assert '<a href="https://tracker.example/p.png?secret=1"' in html_text
+    assert '<img src="data:image/png;base64,iVBOR" alt="dot">' in html_text
+
+
+def test_markdown_renders_headings_lists_tables_and_code() -> None:
+    source = (
+        "# Title\n\n- one\n- two\n\n| a | b |\n|---|--:|\n| 1 | 2 |\n\n"
+        "```python\nprint('<hi>')\n```\n\n~~gone~~"
+    )
+    html_text = render_markdown_html(source)
+    found = audit(html_text)
+    assert {"h1", "ul", "li", "table", "th", "td", "pre", "code", "s"} <= found.tags
+    assert '<code class="language-python">print(\'&lt;hi&gt;\')' in html_text
+    assert found.styles == ["text-align:right", "text-align:right"]
+
+
+def test_html_copy_has_tools_reasoning_usage_followups_and_escapes_them() -> None:
+    run = finished_run("**NVDA** is at 181.2.")
+    html_text = static_html([run])
+    assert_safe(html_text)
+    assert "<strong>NVDA</strong> is at 181.2." in html_text
+    assert "get_stock_price" in html_text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html_text
+    assert "&lt;NVDA&gt;" in html_text
+    assert "Let me look &lt;b&gt;this&lt;/b&gt; up." in html_text
+    assert "And &lt;AMD&gt;?" in html_text
+    assert "tokens 10 in · 20 out · 30 total" in html_text
+    assert "completed · 1.6 s" in html_text
+    assert "run run-42" in html_text
+
+
+def test_failed_run_shows_code_message_and_retry() -> None:
+    run = Run(agent="a", message="m")
+    run.apply(TextDelta(delta="partial", received_at=time.time()))
+    run.apply(RunFailed(message="over capacity", code="CAPACITY_ERROR", retry_after=30))
+    bundle = static_bundle([run])
+    assert "CAPACITY_ERROR: over capacity (retry after 30.0 s)" in bundle["text/html"]
+    assert "CAPACITY_ERROR" in bundle["text/markdown"]
+    assert "error: CAPACITY_ERROR: over capacity" in bundle["text/plain"]
+    assert "partial" in bundle["text/plain"]
+
+
+def test_running_run_says_the_answer_comes_at_the_end() -> None:
+    run = Run(agent="writer", message="go")
+    run.start()
+    assert "Running…" in static_html([run])
+    assert "Running…" in static_markdown([run])
+    assert static_text([run]).startswith("agentnb · writer · running")
+
+
+def test_markdown_copy_neutralizes_raw_html_but_keeps_code() -> None:
+    source = (
+        'Hi <img src=x onerror="alert(1)"> and `<b>code</b>` [x](javascript:alert(1))\n\n'
+        "```html\n<script>keep()</script>\n```\n"
+    )
+    safe = neutralize_markdown(source)
+    assert "&lt;img src=x" in safe
+    assert "`<b>code</b>`" in safe
+    assert "```html\n<script>keep()</script>\n```" in safe
+    assert "javascript:" not in safe.split("```")[0]
+    rendered = MarkdownIt("commonmark", {"html": True}).render(safe)
+    assert "<img" not in rendered
+    assert "<script>" not in rendered
+
+
+def test_markdown_copy_fences_tool_output_containing_backticks() -> None:
+    run = Run(agent="a", message="m")
+    run.apply(ToolCallStarted(call_id="c", name="shell", arguments={"cmd": "ls"}))
+    run.apply(ToolCallFinished(call_id="c", output="```\n<script>x</script>\n```"))
+    run.apply(RunCompleted())
+    markdown = static_markdown([run])
+    rendered = MarkdownIt("commonmark", {"html": True}).render(markdown)
+    assert "<script>" not in rendered
+    assert "&lt;script&gt;x&lt;/script&gt;" in rendered
+
+
+def test_plain_text_summary_is_short_and_has_the_answer() -> None:
+    run = finished_run("x" * 10_000)
+    text = static_text([run])
+    assert text.splitlines()[0].startswith("agentnb · finance_agent · completed")
+    assert "tools: get_stock_price ✓" in text
+    assert "more characters" in text
+    assert len(text) < 5_000
+    assert static_text([]) == "agentnb chat (no runs yet)"
+
+
+def test_multi_turn_copy_separates_turns() -> None:
+    first, second = finished_run("one", tools=False), finished_run("two", tools=False)
+    bundle = static_bundle([first, second])
+    assert bundle["text/html"].count('class="agentnb-run"') == 2
+    assert "\n\n---\n\n" in bundle["text/markdown"]
+    assert bundle["text/plain"].count("agentnb · finance_agent") == 2
