@@ -48,7 +48,6 @@ from ._exceptions import (
     StreamError,
     StreamTimeoutError,
     TransportError,
-    excerpt,
     redact,
 )
 from ._loop import run_sync, submit
@@ -481,20 +480,20 @@ class AsyncAgentClient:
         try:
             return from_json(raw)
         except ValueError:
-            text = raw[:_ERROR_BODY_LIMIT].decode("utf-8", "replace")
-            raise ProtocolError(
-                redact(
-                    f"{self._where(request)} → {response.status_code}: expected JSON, got "
-                    f"{response.headers.get('content-type') or 'no content type'}: "
-                    f"{excerpt(text) or '(empty body)'}",
-                    self._secrets(),
-                ),
-                url=redact(str(request.url), self._secrets()),
+            raise content_type_error(
+                request.method,
+                str(request.url),
+                response.status_code,
+                response.headers.get("content-type"),
+                raw[:_ERROR_BODY_LIMIT].decode("utf-8", "replace"),
+                self._secrets(),
+                expected="JSON",
             ) from None
 
-    async def send_json(self, http: HttpRequest) -> Any:
+    async def send_json(self, http: HttpRequest, *, run: Run | None = None) -> Any:
         """Send a JSON request (retrying connect errors, 429 and 502/503/504) and return the
-        parsed JSON answer; raises agentnb's typed errors. Providers get this as ``send``."""
+        parsed JSON answer; raises agentnb's typed errors. Providers get this as ``send``;
+        retries made for a run count in its ``retries``."""
         attempt = 0
         while True:
             try:
@@ -502,6 +501,8 @@ class AsyncAgentClient:
             except _Retryable as failure:
                 await self._wait_to_retry(failure, attempt)
                 attempt += 1
+                if run is not None:
+                    run.retries += 1
 
     async def _wait_to_retry(self, failure: _Retryable, attempt: int) -> None:
         """Sleep before retry number ``attempt``, or raise the failure's error when no retry
@@ -630,7 +631,7 @@ class RunStream:
         run = self.run
         try:
             self._mark_sent()
-            request = await self._provider.prepare(self.request, self._client.send_json)
+            request = await self._provider.prepare(self.request, self._send_json)
             self.request = request
             run.thread_id = run.thread_id or request.thread_id
             async with contextlib.aclosing(self._stream(request)) as events:
@@ -805,7 +806,7 @@ class RunStream:
         self, request: RunRequest, translator: Translator, event: RunCompleted
     ) -> RunCompleted:
         try:
-            return await self._provider.finalize(request, translator, event, self._client.send_json)
+            return await self._provider.finalize(request, translator, event, self._send_json)
         except AgentNBError as exc:
             logger.warning(
                 "agentnb: %s could not fetch the run's details after the stream (%s); "
@@ -814,6 +815,9 @@ class RunStream:
                 exc,
             )
             return event
+
+    async def _send_json(self, http: HttpRequest) -> Any:
+        return await self._client.send_json(http, run=self.run)
 
     async def _close_response(self) -> None:
         response, self._response = self._response, None

@@ -28,6 +28,7 @@ __all__ = [
     "Connection",
     "connect",
     "connections",
+    "close_all",
     "disconnect",
     "get_connection",
 ]
@@ -167,6 +168,23 @@ def disconnect(name: str = DEFAULT_NAME) -> None:
     """Forget a connection (its client is closed in the background)."""
     with _lock:
         _replace(name, None)
+
+
+def close_all() -> None:
+    """Forget every connection and close their clients (waits for the close)."""
+    import asyncio
+
+    from ._loop import run_sync
+
+    with _lock:
+        clients = [c._client for c in _connections.values() if c._client is not None]
+        _connections.clear()
+
+    async def close() -> None:
+        await asyncio.gather(*(client.aclose() for client in clients))
+
+    if clients:
+        run_sync(close())
 
 
 # ---- helpers --------------------------------------------------------------------------

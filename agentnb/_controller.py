@@ -24,6 +24,8 @@ Views → kernel: ``{"kind": "hello", "have": n}`` when a view starts, ``{"kind"
 
 Deltas are numbered; a snapshot carries the number of the last delta it includes, so a view
 that applies the snapshot and then only the deltas numbered after it applies nothing twice.
+The last frame of a run goes out as soon as the run ends, even inside the rate limit, so
+``wait()`` returns after the views and the static copy are final.
 The structured transcript (same shape as a snapshot's state, plus ``seq``) is also written to
 the synced ``transcript`` trait when a turn starts, at tool-call boundaries and when a run
 ends — never per token — so a view created later, or a notebook saved with widget state,
@@ -314,6 +316,12 @@ class ChatController:
             turn.ended = True
             self._transcript_dirty = True
             self._ended_pending = True
+            # The end goes out at once, before the handle's waiters wake: a cell that waited
+            # for the run ends with the views and the static copy already final.
+            if self._flush_handle is not None:
+                self._flush_handle.cancel()
+            self._flush()
+            return
         self._schedule()
 
     def _schedule(self) -> None:

@@ -139,8 +139,11 @@ def content_type_error(
     content_type: str | None,
     body: str,
     secrets: Iterable[str | None],
+    *,
+    expected: str = "an event stream (text/event-stream)",
 ) -> ProtocolError:
-    """The error for a success status whose body is not an event stream (an HTML page...)."""
+    """The error for a success status whose body is not what was asked for (an HTML page
+    instead of an event stream or JSON...)."""
     secrets = list(secrets)
     safe_url = redact(url, secrets)
     kind = content_type or "no content type"
@@ -151,7 +154,7 @@ def content_type_error(
     )
     message = (
         f"{method} {safe_url} → {status} {_reason(status)}, but the answer is {kind}, "
-        f"not an event stream (text/event-stream){hint}: "
+        f"not {expected}{hint}: "
         f"{excerpt(redact(body, secrets)) or '(empty body)'}"
     )
     return ProtocolError(message, url=safe_url)

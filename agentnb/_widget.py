@@ -103,7 +103,7 @@ class ChatCell(anywidget.AnyWidget):
                 "input": self._input_box and start_run is not None,
                 "placeholder": placeholder or (f"Message {agent}…" if agent else ""),
                 "agent": agent,
-            }
+            },
         )
         self.agent = agent
         self._displays: list[tuple[Any, contextvars.Context]] = []
@@ -156,8 +156,14 @@ class ChatCell(anywidget.AnyWidget):
         return self._controller.frames_sent
 
     # ---- controller sink (called on the background loop) -----------------------------------
+    # Comm traffic goes out from an empty context, so the kernel stamps it with the parent
+    # header of the cell executing now: JupyterLab routes comm messages by comm id whatever
+    # their parent, and nbclient records widget state only from the executing cell's messages.
+    def send(self, content: Any, buffers: Any = None) -> None:
+        contextvars.Context().run(super().send, content, buffers)
+
     def set_transcript(self, transcript: dict[str, Any]) -> None:
-        self.transcript = transcript
+        contextvars.Context().run(setattr, self, "transcript", transcript)
 
     def run_ended(self) -> None:
         self._refresh_displays()
@@ -207,7 +213,12 @@ class ChatCell(anywidget.AnyWidget):
             return
         bundle = self.display_bundle()
         for handle, context in list(self._displays):
+            # Twice: under the displaying cell's parent header (JupyterLab routes an update
+            # only to the output area of the request it answers), and under the kernel's
+            # current one, from an empty context (nbclient, and so nbconvert --execute and
+            # papermill, only read the messages of the cell executing now).
             context.copy().run(handle.update, bundle, raw=True)
+            contextvars.Context().run(handle.update, bundle, raw=True)
 
     def close(self) -> None:
         self._controller.close()

@@ -93,7 +93,7 @@ class SSEDecoder:
         """The cap in bytes on one event (its pending line plus its data)."""
         return self._max_event_size
 
-    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+    def feed(self, chunk: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
         """Decode the next chunk of the stream; returns the events it completed."""
         if self._error is not None or self._closed is not None:
             self._check_usable()
@@ -284,6 +284,7 @@ class SSEDecoder:
         data_size = self._data_size
         for line in lines:
             if not line:
+                self._last_event_id = self._id_buffer
                 if data:
                     text = (data[0] if len(data) == 1 else b"\n".join(data)).decode(
                         "utf-8", "replace"

@@ -18,6 +18,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +138,7 @@ def synthetic_records(count: int) -> list[RunRecord]:
         }
         converted = dict(values)
         for key in ("started_at", "first_token_at", "finished_at"):
-            converted[key] = pd.Timestamp(values[key], unit="s", tz="UTC").to_pydatetime()
+            converted[key] = datetime.fromtimestamp(values[key], UTC)
         rows.append(RunRecord(*(converted[name] for name in names)))
     return rows
 

@@ -10,7 +10,7 @@ const outdir = join(here, "..", "agentnb", "static");
 const check = process.argv.includes("--check");
 
 const result = await build({
-  entryPoints: { widget: join(here, "src", "widget.js") },
+  entryPoints: { widget: join(here, "src", "index.js") },
   bundle: true,
   format: "esm",
   target: ["es2020"],

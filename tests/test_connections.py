@@ -13,7 +13,7 @@ def _clean(monkeypatch: pytest.MonkeyPatch):
     saved = dict(conns._connections)
     conns._connections.clear()
     yield
-    conns._connections.clear()
+    conns.close_all()
     conns._connections.update(saved)
 
 

@@ -166,8 +166,6 @@ def test_a_reused_pid_is_told_apart_and_other_hosts_are_left_alone(
         db.close()
     with HistoryStore(path) as store:
         statuses = {record.local_id: record.status for record in store.runs()}
-        # rows of this process count as open runs of this process: close() must not touch
-        # them (only runs this store started), so read before closing.
     assert statuses == {
         "reused": "interrupted",
         "mine-before": "interrupted",

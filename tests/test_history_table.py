@@ -210,6 +210,14 @@ def test_history_from_in_memory_runs() -> None:
     assert history.to_pandas()["total_tokens"].tolist() == [10, 10]
 
 
+def test_history_from_records_round_trips(store: HistoryStore) -> None:
+    history = store.runs()
+    copy = RunHistory.from_records(list(history), tool_calls=list(history.tool_calls()))
+    assert list(copy) == list(history)
+    assert list(copy.tool_calls()) == list(history.tool_calls())
+    assert copy.to_pandas().equals(history.to_pandas())
+
+
 def test_remote_listing_has_the_same_shape() -> None:
     remote = [
         RemoteRun(

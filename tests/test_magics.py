@@ -27,7 +27,7 @@ def shell() -> InteractiveShell:
 
 @pytest.fixture(autouse=True)
 def via(server: Any, shell: InteractiveShell) -> Iterator[str]:
-    conns._connections.clear()
+    conns.close_all()
     agentnb.connect("operativus", base_url=server.base_url, api_key=server.api_key, name="test")
     agentnb.connect(
         "operativus", base_url=server.base_url, api_key="wrong-key-000000", name="badkey"
@@ -41,7 +41,7 @@ def via(server: Any, shell: InteractiveShell) -> Iterator[str]:
     )
     shell.user_ns.pop("_agent", None)
     yield "test"
-    conns._connections.clear()
+    conns.close_all()
 
 
 def cell(shell: InteractiveShell, line: str, body: str) -> Any:

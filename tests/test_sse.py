@@ -424,6 +424,9 @@ class TestFields:
         assert decoder.last_event_id == ""
         decoder.feed(b"\n")
         assert decoder.last_event_id == "1"
+        decoder.feed(b"id: 2\n")
+        assert decoder.feed(b"data: b\n\ndata: c\n\n") == [msg("b", id="2"), msg("c", id="2")]
+        assert decoder.last_event_id == "2"
 
     def test_id_value_is_decoded_and_kept_verbatim(self) -> None:
         assert [e.id for e in events("id:  run:3 \ndata: x\n\n")] == [" run:3 "]

@@ -162,7 +162,7 @@ def test_markdown_renders_headings_lists_tables_and_code() -> None:
     html_text = render_markdown_html(source)
     found = audit(html_text)
     assert {"h1", "ul", "li", "table", "th", "td", "pre", "code", "s"} <= found.tags
-    assert '<code class="language-python">print(\'&lt;hi&gt;\')' in html_text
+    assert "<code class=\"language-python\">print('&lt;hi&gt;')" in html_text
     assert found.styles == ["text-align:right", "text-align:right"]
 
 

@@ -7,7 +7,7 @@ texts pandas' nullable ``string``, JSON columns Python objects.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._optional import require_pandas
@@ -43,29 +43,26 @@ def empty_columns(spec: Sequence[tuple[str, ColumnKind]]) -> dict[str, list[Any]
 def _convert(pandas: Any, kind: ColumnKind, values: Sequence[Any]) -> Any:
     import numpy as np
 
+    column = np.asarray(values, dtype=object)
     if kind == "time":
         # Whole microseconds: what a float of unix seconds holds, without binary noise.
-        micros = np.round(np.array(values, dtype="float64") * 1e6)
+        micros = np.round(column.astype("float64") * 1e6)
         return pandas.to_datetime(micros, unit="us", utc=True)
     if kind == "float":
-        return np.array(values, dtype="float64")
+        return column.astype("float64")
     if kind == "int":
-        return _nullable_ints(pandas, np, values)
+        floats = column.astype("float64")  # token counts are far below 2**53
+        missing = np.isnan(floats)
+        return pandas.arrays.IntegerArray(np.where(missing, 0, floats).astype("int64"), missing)
     if kind == "category":
-        return pandas.Categorical(values)
+        codes, names = pandas.factorize(column, sort=True)
+        return pandas.Categorical.from_codes(codes, categories=names)
     if kind == "json":
-        return _parsed_json(values)
-    return pandas.array(values, dtype="string")
+        return _parsed_json(column)
+    return pandas.array(column, dtype="string")
 
 
-def _nullable_ints(pandas: Any, np: Any, values: Sequence[Any]) -> Any:
-    floats = np.array(values, dtype="float64")
-    mask = np.isnan(floats)
-    ints = np.where(mask, 0, floats).astype("int64")
-    return pandas.arrays.IntegerArray(ints, mask)
-
-
-def _parsed_json(values: Sequence[Any]) -> list[Any]:
+def _parsed_json(values: Iterable[Any]) -> list[Any]:
     # Rows mostly repeat the same settings: parse each distinct text once.
     parsed: dict[str, Any] = {}
     out: list[Any] = []

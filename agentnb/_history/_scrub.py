@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -42,20 +43,34 @@ _CREDENTIAL_SHAPES = re.compile(
 _registered: set[str] = set()
 
 
+ENV_RESCAN_SECONDS: Final = 1.0
+"""Scanning the environment costs more than writing a row, so its secrets are cached this long."""
+_cache: tuple[float, list[str]] = (-ENV_RESCAN_SECONDS, [])
+
+
 def register_secret(value: str | None) -> None:
     """Never store ``value`` in the history (e.g. an API key passed in code, not the env)."""
+    global _cache
     if value and len(value) >= MIN_SECRET_LENGTH:
         _registered.add(value)
+        _cache = (-ENV_RESCAN_SECONDS, [])
 
 
 def _known_secrets() -> list[str]:
+    global _cache
+    scanned_at, secrets = _cache
+    now = time.monotonic()
+    if now - scanned_at < ENV_RESCAN_SECONDS:
+        return secrets
     from_env = [
         value
         for name, value in os.environ.items()
         if len(value) >= MIN_SECRET_LENGTH and _SECRET_NAME.search(name)
     ]
     # Longest first, so a key that contains another is replaced whole.
-    return sorted({*from_env, *_registered}, key=len, reverse=True)
+    secrets = sorted({*from_env, *_registered}, key=len, reverse=True)
+    _cache = (now, secrets)
+    return secrets
 
 
 def redact(text: str | None) -> str | None:

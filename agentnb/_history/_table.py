@@ -124,7 +124,7 @@ class RunHistory(Sequence[RunRecord]):
 
     def tool_calls(self) -> ToolCallHistory:
         """The tool calls of these runs, in run order."""
-        ids = self._columns["local_id"]
+        ids = list(self._columns["local_id"])
         if self._tool_rows is not None:
             wanted = set(ids)
             return ToolCallHistory([row for row in self._tool_rows if row[0] in wanted])
@@ -238,7 +238,7 @@ def _transpose(
 
 def _complete_columns(
     columns: Mapping[str, Sequence[Any]], spec: Sequence[tuple[str, Any]]
-) -> dict[str, list[Any]]:
+) -> dict[str, Sequence[Any]]:
     unknown = set(columns) - {name for name, _ in spec}
     if unknown:
         raise ValueError(f"unknown history column(s) {sorted(unknown)}")
@@ -246,4 +246,4 @@ def _complete_columns(
     if len(lengths) > 1:
         raise ValueError(f"history columns differ in length: {sorted(lengths)}")
     n = lengths.pop() if lengths else 0
-    return {name: list(columns.get(name, [None] * n)) for name, _ in spec}
+    return {name: columns.get(name, [None] * n) for name, _ in spec}

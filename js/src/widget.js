@@ -2,7 +2,6 @@
 /**
  * anywidget entry point: `render({ model, el })` draws one chat cell and returns its cleanup.
  */
-import "./widget.css";
 import { ChatView } from "./view.js";
 
 /** @param {{ model: import("./sync.js").WidgetModel, el: HTMLElement }} context */

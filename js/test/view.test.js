@@ -1,7 +1,7 @@
 // @ts-check
 import "./dom.js";
 import { fakeModel } from "./dom.js";
-import { test } from "node:test";
+import { afterEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { ChatView, OUTPUT_PREVIEW_CHARS } from "../src/view.js";
@@ -10,6 +10,12 @@ import { ChatView, OUTPUT_PREVIEW_CHARS } from "../src/view.js";
 const FRAMES = JSON.parse(
   readFileSync(new URL("./fixtures/finance_frames.json", import.meta.url), "utf8"),
 );
+
+/** @type {ChatView[]} */
+const mounted = [];
+afterEach(() => {
+  for (const view of mounted.splice(0)) view.destroy();
+});
 
 /** @param {Record<string, any>} [traits] */
 function mount(traits) {
@@ -25,6 +31,7 @@ function mount(traits) {
     },
   });
   view.start();
+  mounted.push(view);
   /** @param {any} frame */
   const deliver = (frame) => {
     model.deliver(frame);

@@ -1,0 +1,240 @@
+"""The chat cell in a real Jupyter kernel, against the real built-in server.
+
+A cell shows a run and returns at once; the stream goes on between cells; the widget's frames
+arrive numbered; the static copy is refreshed on the cell that displayed it when the run ends;
+a Stop sent by the view while the kernel is idle cancels the run; and a notebook executed by
+nbclient saves the final answer in both the output and the widget state.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import textwrap
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from agentnb.server import ServerHandle, start_server
+
+pytestmark = pytest.mark.kernel
+
+jupyter_client = pytest.importorskip("jupyter_client")
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+@pytest.fixture(scope="module")
+def paced_server() -> Iterator[ServerHandle]:
+    """A server pacing chunks (20 ms) so a run outlives the cell that starts it."""
+    handle = start_server(delay_ms=20)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture(scope="module")
+def kernel() -> Iterator[Any]:
+    manager = jupyter_client.KernelManager(kernel_name="python3")
+    manager.start_kernel()
+    client = manager.client()
+    client.start_channels()
+    client.wait_for_ready(timeout=60)
+    try:
+        yield client
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+class Session:
+    """Runs cells in the kernel and keeps every iopub message."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.messages: list[dict[str, Any]] = []
+
+    def drain(self, timeout: float = 0.2) -> None:
+        while True:
+            try:
+                self.messages.append(self.client.get_iopub_msg(timeout=timeout))
+            except queue.Empty:
+                return
+
+    def execute(self, code: str, timeout: float = 60) -> str:
+        """Run ``code``; return its msg id once the kernel is idle again (outputs collected)."""
+        msg_id: str = self.client.execute(textwrap.dedent(code))
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self.client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+            self.messages.append(msg)
+            if (
+                msg["parent_header"].get("msg_id") == msg_id
+                and msg["msg_type"] == "status"
+                and msg["content"]["execution_state"] == "idle"
+            ):
+                break
+        for msg in self.of(msg_id, "error"):
+            raise AssertionError("\n".join(msg["content"]["traceback"]))
+        return msg_id
+
+    def of(self, msg_id: str, msg_type: str) -> list[dict[str, Any]]:
+        return [
+            m
+            for m in self.messages
+            if m["msg_type"] == msg_type and m["parent_header"].get("msg_id") == msg_id
+        ]
+
+    def stdout(self, msg_id: str) -> str:
+        return "".join(
+            m["content"]["text"]
+            for m in self.of(msg_id, "stream")
+            if m["content"]["name"] == "stdout"
+        )
+
+    def comm_data(self, comm_id: str) -> list[dict[str, Any]]:
+        return [
+            m["content"]["data"]
+            for m in self.messages
+            if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == comm_id
+        ]
+
+
+def setup_code(server: ServerHandle) -> str:
+    return f"""
+        import agentnb
+        from agentnb._client import AsyncAgentClient
+        client = AsyncAgentClient(
+            "seekrflow", base_url={server.url_for("seekrflow")!r}, api_key={server.api_key!r}
+        )
+    """
+
+
+def test_a_cell_shows_a_run_returns_at_once_and_the_copy_is_refreshed_on_that_cell(
+    kernel: Any, paced_server: ServerHandle
+) -> None:
+    session = Session(kernel)
+    session.execute(setup_code(paced_server))
+    show_id = session.execute(
+        """
+        cell = agentnb.show(client.stream("finance_agent", "What is NVDA trading at?"))
+        cell
+        """
+    )
+    displays = session.of(show_id, "display_data")
+    assert len(displays) == 1, "shown once: the returned cell is not echoed again"
+    assert session.of(show_id, "execute_result") == []
+    bundle = displays[0]["content"]["data"]
+    assert {WIDGET_MIME, "text/html", "text/markdown", "text/plain"} <= set(bundle)
+    display_id = displays[0]["content"]["transient"]["display_id"]
+    comm_id = bundle[WIDGET_MIME]["model_id"]
+
+    probe = session.execute("print(cell.runs[0].done, cell.runs[0].status)")
+    assert session.stdout(probe).split()[0] == "False", "the run goes on after the cell ends"
+
+    wait_id = session.execute("import json; run = cell.wait(60); print(json.dumps(run.text))")
+    final_text = json.loads(session.stdout(wait_id))
+    assert "NVDA" in final_text
+    session.drain(0.5)
+
+    updates = [
+        m
+        for m in session.messages
+        if m["msg_type"] == "update_display_data"
+        and m["content"]["transient"]["display_id"] == display_id
+    ]
+    assert updates, "the static copy is refreshed when the run ends"
+    routed = [m for m in updates if m["parent_header"]["msg_id"] == show_id]
+    assert routed, "one refresh is routed to the cell that showed it (JupyterLab)"
+    assert any(m["parent_header"]["msg_id"] in (probe, wait_id) for m in updates), (
+        "one refresh goes to the cell executing (or last executed) now, for nbclient"
+    )
+    final = routed[-1]
+    assert "Running…" not in final["content"]["data"]["text/html"]
+    assert "get_stock_price" in final["content"]["data"]["text/html"]
+    assert final["content"]["data"][WIDGET_MIME]["model_id"] == comm_id
+
+    data = session.comm_data(comm_id)
+    customs = [d["content"] for d in data if d.get("method") == "custom"]
+    seqs = [c["seq"] for c in customs if c["kind"] == "delta"]
+    assert seqs == list(range(1, len(seqs) + 1))
+    states = [d["state"]["transcript"] for d in data if "transcript" in d.get("state", {})]
+    assert len(states) < len(seqs) + 2, "the transcript trait is not written per frame"
+    last = states[-1]
+    assert last["turns"][0]["meta"]["status"] == "completed"
+    text = "".join(p["text"] for p in last["turns"][0]["parts"] if p["kind"] == "text")
+    assert text == final_text
+
+
+def test_stop_sent_by_the_view_while_the_kernel_is_idle_cancels_the_run(
+    kernel: Any, paced_server: ServerHandle
+) -> None:
+    session = Session(kernel)
+    session.execute(setup_code(paced_server))
+    show_id = session.execute(
+        """
+        cell = agentnb.show(client.stream("writer", "Write", metadata={"paragraphs": "60"}))
+        """
+    )
+    comm_id = session.of(show_id, "display_data")[0]["content"]["data"][WIDGET_MIME]["model_id"]
+    time.sleep(0.5)
+    stop = kernel.session.msg(
+        "comm_msg",
+        {"comm_id": comm_id, "data": {"method": "custom", "content": {"kind": "stop", "t": 0}}},
+    )
+    kernel.shell_channel.send(stop)
+    check = session.execute(
+        """
+        try:
+            cell.wait(30)
+        except agentnb.RunCancelledError as exc:
+            print("cancelled", len(exc.partial_text) > 0, len(exc.partial_text))
+        """
+    )
+    words = session.stdout(check).split()
+    assert words[:2] == ["cancelled", "True"]
+    session.drain(0.5)
+    customs = [d["content"] for d in session.comm_data(comm_id) if d.get("method") == "custom"]
+    metas = [
+        op["meta"]["status"]
+        for c in customs
+        if c["kind"] == "delta"
+        for op in c["ops"]
+        if op["op"] == "meta" and "status" in op["meta"]
+    ]
+    assert metas[-1] == "cancelled"
+
+
+def test_nbclient_saves_the_final_answer_in_the_output_and_the_widget_state(
+    paced_server: ServerHandle,
+) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(textwrap.dedent(setup_code(paced_server))),
+        nbformat.v4.new_code_cell(
+            'cell = agentnb.show(client.stream("finance_agent", "NVDA?"))\n'
+            "print('returned while', cell.runs[0].status)"
+        ),
+        nbformat.v4.new_code_cell("run = cell.wait(60)\nprint(run.status)"),
+    ]
+    client = nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3", store_widget_state=True
+    )
+    client.execute()
+    show_outputs = nb.cells[1].outputs
+    printed = "".join(o.get("text", "") for o in show_outputs)
+    assert printed.strip() in ("returned while running", "returned while pending")
+    display = next(o for o in show_outputs if o.output_type == "display_data")
+    html_copy = display.data["text/html"]
+    assert "Running…" not in html_copy and "get_stock_price" in html_copy
+    assert "NVDA" in display.data["text/markdown"]
+    assert display.data["text/plain"].startswith("agentnb · finance_agent · completed")
+    model_id = display.data[WIDGET_MIME]["model_id"]
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    transcript = state[model_id]["state"]["transcript"]
+    assert transcript["turns"][0]["meta"]["status"] == "completed"
+    assert "NVDA" in "".join(p["text"] for p in transcript["turns"][0]["parts"])
