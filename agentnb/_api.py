@@ -128,8 +128,9 @@ def start_run(
         if (isinstance(event, RunStarted) and run.thread_id) or (event is None and run.thread_id):
             conn.threads[request.agent] = run.thread_id
 
+    client = conn.client()  # now, not when the loop gets to it: the connection may be gone
     return RunHandle.start(
-        lambda: conn.client().stream_request(request, run=run),
+        lambda: client.stream_request(request, run=run),
         run=run,
         listeners=(remember_thread, *listeners),
         schema=request.response_format,

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from . import _run_cmd as run_cli
 from ._history import _cli as runs_cli
 
 __all__ = ["COMMANDS", "Command", "main"]
@@ -109,6 +110,7 @@ COMMANDS: dict[str, Command] = {
     "serve": Command(
         "run the built-in local agent server in the foreground", _configure_serve, _serve
     ),
+    "run": Command(run_cli.HELP, run_cli.configure, run_cli.run_command),
     "runs": Command(runs_cli.HELP, runs_cli.configure, runs_cli.main),
 }
 

@@ -174,6 +174,7 @@ class AsyncAgentClient:
         self._extra_headers = dict(headers or {})
         self._http = http_client
         self._owns_http = http_client is None
+        self._closed = False
 
     # ---- lifecycle -------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -189,12 +190,18 @@ class AsyncAgentClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP client this client created (not one that was passed in)."""
+        """Close the HTTP client this client created (not one that was passed in). Requests
+        after this raise :class:`TransportError`; streams still open end with one."""
+        self._closed = True
         if self._owns_http and self._http is not None:
             http, self._http = self._http, None
             await http.aclose()
 
     def _client(self) -> httpx.AsyncClient:
+        if self._closed:
+            raise TransportError(
+                f"this {type(self).__name__} for {self.base_url} is closed; make a new one"
+            )
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=self.timeout)
         return self._http

@@ -14,7 +14,7 @@ __all__ = ["RETRYABLE_STATUS", "RetryPolicy", "parse_retry_after"]
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 """Statuses that mean "not now" rather than "no": the request was not acted on."""
 
-_SECONDS = re.compile(r"\d{1,9}(\.\d+)?")
+_SECONDS = re.compile(r"[0-9]{1,9}(\.[0-9]+)?")
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

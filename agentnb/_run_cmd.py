@@ -7,17 +7,19 @@ import sys
 
 from ._exceptions import AgentNBError, RunError
 
-__all__ = ["add_run_parser", "run_command"]
+__all__ = ["HELP", "configure", "run_command"]
 
 
-def add_run_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = subparsers.add_parser(
-        "run",
-        help="stream a run to the terminal",
-        description="Stream one agent run to the terminal: reasoning dimmed, tool calls as "
-        "one-line notes, the answer as it arrives, a summary line at the end. With no "
-        "connection configured it uses the built-in local server. The API key comes from "
-        "AGENTNB_API_KEY (never from the command line, where other users could see it).",
+HELP = "stream an agent run to the terminal (the built-in server when nothing is configured)"
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Stream one agent run to the terminal: reasoning dimmed, tool calls as one-line "
+        "notes, the answer as it arrives, a summary line at the end; exit status 1 if the "
+        "run did not complete. With no connection configured it uses the built-in local "
+        "server. The API key comes from AGENTNB_API_KEY (never from the command line, where "
+        "other users could see it)."
     )
     p.add_argument(
         "agent", help="agent to run (built-in server: finance_agent, echo, writer, structured)"
@@ -25,18 +27,18 @@ def add_run_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument("message", nargs="+", help="the message (words are joined with spaces)")
     p.add_argument(
         "--provider",
-        help="dialect: seekrflow, seekrflow-vercel, runagent, operativus, runtools, vercel, openai",
+        help="dialect: seekrflow, seekrflow-vercel, runagent, operativus, runtools, vercel, "
+        "openai (default: AGENTNB_PROVIDER, else the built-in server)",
     )
-    p.add_argument("--base-url", help="the platform's base URL")
+    p.add_argument("--base-url", help="the platform's base URL (default: AGENTNB_BASE_URL)")
     p.add_argument("--via", help="a named connection from AGENTNB_<NAME>_* variables")
     p.add_argument("--thread", help="continue this thread / session id")
-    p.add_argument("--temperature", type=float)
-    p.add_argument("--top-p", type=float)
-    p.add_argument("--max-tokens", type=int)
+    p.add_argument("--temperature", type=float, help="sampling temperature, 0-2")
+    p.add_argument("--top-p", type=float, help="nucleus sampling mass, 0-1")
+    p.add_argument("--max-tokens", type=int, help="upper bound on generated tokens")
     p.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--followups", action="store_true", help="ask for follow-up questions")
     p.add_argument("--no-color", action="store_true", help="plain text output")
-    p.set_defaults(func=run_command)
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -84,8 +84,10 @@ class TerminalPrinter:
     def __call__(self, run: Run, event: Event | None) -> None:
         match event:
             case ReasoningDelta():
+                fresh = self._last != "reasoning"
                 self._switch("reasoning", self._paint("thinking: ", DIM))
-                self._out.write(self._paint(event.delta, DIM))
+                delta = event.delta.lstrip() if fresh else event.delta
+                self._out.write(self._paint(delta, DIM))
             case TextDelta():
                 self._switch("text")
                 self._out.write(event.delta)

@@ -221,7 +221,9 @@ class ChatCell(anywidget.AnyWidget):
             contextvars.Context().run(handle.update, bundle, raw=True)
 
     def close(self) -> None:
-        self._controller.close()
+        controller = getattr(self, "_controller", None)  # absent if __init__ failed
+        if controller is not None:
+            controller.close()
         super().close()
 
 

@@ -3,9 +3,17 @@ started once per test session with fault injection on and no pacing delay."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
+
+# Tests must never write the user's real run history: one throwaway file for the session
+# (a file, not :memory:, so every store in the process and its subprocesses share it).
+os.environ.setdefault(
+    "AGENTNB_HISTORY", os.path.join(tempfile.mkdtemp(prefix="agentnb-test-"), "history.db")
+)
 
 from agentnb.server import ServerHandle, start_server
 

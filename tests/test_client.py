@@ -97,7 +97,7 @@ async def test_finance_agent_in_every_dialect(server: ServerHandle, provider: st
         usage.completion_tokens,
         usage.total_tokens,
     )
-    assert run.thread_id and run.thread_id == log.thread_id or provider == "openai"
+    assert (run.thread_id and run.thread_id == log.thread_id) or provider == "openai"
     assert [e.seq for e in events] == list(range(len(events)))
     assert all(e.received_at > 0 for e in events)
     assert isinstance(events[-1], RunCompleted) and not run.unknown_events

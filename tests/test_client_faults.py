@@ -243,11 +243,12 @@ class Outcome:
 
 def outcome(run: Run, events: list[Event]) -> Outcome:
     content = []
+    calls: dict[str, str] = {}  # call ids differ per run: compare them by order
     for e in events:
         if isinstance(e, TextDelta | ReasoningDelta):
             content.append((e.type, e.delta))
         elif isinstance(e, ToolCallStarted):
-            content.append((e.type, e.call_id))
+            content.append((e.type, calls.setdefault(e.call_id, f"call #{len(calls)}")))
         elif isinstance(e, ToolCallDelta):
             content.append((e.type, e.arguments_delta))
     return Outcome(

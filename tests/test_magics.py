@@ -179,7 +179,7 @@ def test_interrupt_during_wait_cancels_the_run(shell: InteractiveShell) -> None:
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            shell.run_cell_magic("agent", "writer --via slow --wait --meta paragraphs=400", "slow")
+            shell.run_cell_magic("agent", "writer --via slow --wait --meta paragraphs=200", "slow")
     finally:
         timer.cancel()
     handle = shell.user_ns["_agent"]

@@ -771,9 +771,23 @@ def test_dropped_stream_resumes_live_with_last_event_id(client: httpx.Client) ->
     assert text == frames[-1].json()["output"]
 
 
+@pytest.fixture
+def own_server() -> Iterator[ServerHandle]:
+    """A server of this test's own: the shared one has other tests' runs going on."""
+    with start_server(delay_ms=0) as handle:
+        yield handle
+
+
 def test_disconnected_client_leaves_the_run_running_and_leaks_nothing(
-    server: ServerHandle, client: httpx.Client
+    own_server: ServerHandle,
 ) -> None:
+    server = own_server
+    headers = {"Authorization": f"Bearer {server.api_key}"}
+    with httpx.Client(base_url=server.base_url, headers=headers, timeout=10) as client:
+        _disconnect_and_check(server, client)
+
+
+def _disconnect_and_check(server: ServerHandle, client: httpx.Client) -> None:
     thread_id = new_thread(client, "Disconnect")
     path = f"/v1/threads/{thread_id}/runs/stream"
     headers = {"X-AgentNB-Delay-Ms": "10"}

@@ -17,6 +17,9 @@ import {
   statusLabel,
 } from "./format.js";
 
+/** Milliseconds of markdown rendering per animation frame before yielding to the page. */
+export const FRAME_BUDGET_MS = 12;
+
 /** Tool output characters shown before "Show all". */
 export const OUTPUT_PREVIEW_CHARS = 2000;
 
@@ -28,6 +31,7 @@ export const OUTPUT_PREVIEW_CHARS = 2000;
  * @typedef {{
  *   schedule?: (cb: () => void) => () => void,
  *   copy?: (text: string) => Promise<void>,
+ *   frameBudgetMs?: number,
  * }} ViewHooks
  */
 
@@ -110,15 +114,24 @@ class TextPartView {
     return block;
   }
 
-  /** @param {string} text */
-  update(text) {
+  /**
+   * Render what changed; a long text (a whole answer arriving in one snapshot) is rendered
+   * over several frames, a time budget per frame, so the page never freezes.
+   * @param {string} text
+   * @param {number} deadline  performance.now() after which to stop and resume next frame
+   * @returns {boolean} true when the part is fully rendered
+   */
+  update(text, deadline) {
     if (text.length < this.stableEnd) {
       this.el.replaceChildren();
       this.stableEnd = 0;
       this.open = this.newBlock();
       this.openSource = null;
     }
+    let rendered = 0;
     for (const cut of blockCuts(text, this.stableEnd)) {
+      if (rendered > 0 && performance.now() > deadline) return false;
+      rendered += 1;
       const source = text.slice(this.stableEnd, cut);
       if (source !== this.openSource) this.root.fillMarkdown(this.open, source);
       this.open = this.newBlock();
@@ -130,6 +143,7 @@ class TextPartView {
       this.root.fillMarkdown(this.open, rest);
       this.openSource = rest;
     }
+    return true;
   }
 }
 
@@ -153,7 +167,7 @@ class ReasoningPartView {
     });
   }
 
-  /** @param {string} text */
+  /** @param {string} text @returns {boolean} */
   update(text) {
     if (text.length > this.shown) {
       this.textNode.appendData(text.slice(this.shown));
@@ -161,6 +175,7 @@ class ReasoningPartView {
       this.textNode.data = text;
     }
     this.shown = text.length;
+    return true;
   }
 
   /** @param {boolean} active @param {boolean} answerStarted */
@@ -334,17 +349,24 @@ class TurnView {
     this.runIdShown = "";
   }
 
-  /** @param {Turn} turn */
-  update(turn) {
+  /**
+   * @param {Turn} turn
+   * @param {number} deadline
+   * @returns {boolean} true when everything dirty was drawn (else: continue next frame)
+   */
+  update(turn, deadline) {
     this.turn = turn;
     const grew = turn.parts.length > this.partViews.length;
     for (let i = this.partViews.length; i < turn.parts.length; i++) {
       this.addPart(turn, i);
     }
+    /** @type {Set<number>} */
+    const unfinished = new Set();
     for (const i of turn.dirtyParts) {
       const part = turn.parts[i];
       const view = this.partViews[i];
-      if (part.kind !== "tool" && view && !(view instanceof ToolCardView)) view.update(part.text);
+      if (part.kind === "tool" || !view || view instanceof ToolCardView) continue;
+      if (!view.update(part.text, deadline)) unfinished.add(i);
     }
     for (const callId of turn.dirtyTools) {
       const call = turn.tools.get(callId);
@@ -353,9 +375,10 @@ class TurnView {
     }
     if (grew || turn.dirtyMeta) this.updatePhase(turn);
     if (turn.dirtyMeta) this.updateMeta(turn);
-    turn.dirtyParts.clear();
+    turn.dirtyParts = unfinished;
     turn.dirtyTools.clear();
     turn.dirtyMeta = false;
+    return unfinished.size === 0;
   }
 
   /** @param {Turn} turn @param {number} i */
@@ -440,7 +463,7 @@ class TurnView {
       return;
     }
     const code = h("code", "", runId);
-    const copy = button("⧉", "anb-copy-id", () => this.root.copy(runId, copy), "Copy the run id");
+    const copy = button("Copy", "anb-copy-id", () => this.root.copy(runId, copy), "Copy the run id");
     this.runId.replaceChildren("run ", code, copy);
   }
 
@@ -527,6 +550,7 @@ export class ChatView {
     this.model = model;
     this.schedule = hooks.schedule || animationFrame;
     this.copyImpl = hooks.copy || copyToClipboard;
+    this.frameBudgetMs = hooks.frameBudgetMs ?? FRAME_BUDGET_MS;
     this.sync = new SyncClient(model, (why, text) => this.onSync(why, text));
     /** @type {Options} */
     this.options = model.get("options") || {};
@@ -613,7 +637,12 @@ export class ChatView {
       for (const view of this.turnViews) view.followupKey = "";
       for (const turn of state.turns) turn.dirtyMeta = true;
     }
-    state.turns.forEach((turn, t) => this.turnViews[t].update(turn));
+    const deadline = performance.now() + this.frameBudgetMs;
+    let finished = true;
+    state.turns.forEach((turn, t) => {
+      if (!this.turnViews[t].update(turn, deadline)) finished = false;
+    });
+    if (!finished) this.requestRender();
     const running = state.running;
     this.root.dataset.running = String(running);
     this.updateInput(running);

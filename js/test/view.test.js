@@ -297,3 +297,40 @@ test("the widget entry point renders and returns its cleanup", async () => {
   cleanup();
   assert.equal(el.querySelector(".agentnb"), null);
 });
+
+test("a whole long answer arriving at once is drawn over several frames, in order", () => {
+  const model = fakeModel();
+  const el = document.createElement("div");
+  /** @type {(() => void)[]} */
+  const frames = [];
+  const view = new ChatView(el, /** @type {any} */ (model), {
+    schedule: (cb) => {
+      frames.push(cb);
+      return () => {};
+    },
+    frameBudgetMs: 0,
+  });
+  view.start();
+  mounted.push(view);
+  const blocks = Array.from({ length: 6 }, (_, i) => `Paragraph ${i}.\n\n`).join("");
+  model.deliver({
+    kind: "snapshot",
+    seq: 4,
+    state: {
+      turns: [
+        { parts: [{ kind: "text", text: blocks, call_id: null }], tools: [], meta: { status: "completed" } },
+      ],
+    },
+  });
+  let drawn = 0;
+  const counts = [];
+  while (frames.length) {
+    /** @type {() => void} */ (frames.shift())();
+    drawn += 1;
+    counts.push(el.querySelectorAll(".anb-md-block p").length);
+  }
+  assert.equal(drawn, 5, "one finished block per frame, the last frame also draws the open one");
+  assert.deepEqual(counts.slice(0, 3), [1, 2, 3]);
+  const paragraphs = Array.from(el.querySelectorAll(".anb-md-block p")).map((p) => p.textContent);
+  assert.deepEqual(paragraphs, Array.from({ length: 6 }, (_, i) => `Paragraph ${i}.`));
+});

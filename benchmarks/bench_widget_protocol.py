@@ -1,0 +1,176 @@
+"""Traffic to the browser for one long streamed answer: agentnb's coalesced protocol vs the
+naive widget that sets its whole text trait on every delta.
+
+    python benchmarks/bench_widget_protocol.py [--chars 100000] [--deltas 20000] [--seconds 3]
+
+The stream is replayed on agentnb's background loop at a steady pace (``--seconds`` for the
+whole answer) and the messages the ChatCell sends are captured at the widget's ``send``. The
+naive figures are computed exactly (its message for delta k carries the first k deltas as
+JSON). "Envelope" adds the Jupyter message around each comm message (header, parent header,
+metadata: about 600 bytes as ipykernel sends it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from agentnb._handle import RunHandle
+from agentnb._run import Run
+from agentnb._widget import ChatCell
+from agentnb.events import Event, RunCompleted, TextDelta
+
+ENVELOPE = 600
+
+
+class PacedStream:
+    def __init__(self, deltas: list[str], seconds: float) -> None:
+        self.run = Run(agent="writer", message="benchmark")
+        self.deltas = deltas
+        self.seconds = seconds
+
+    async def __aenter__(self) -> PacedStream:
+        self.run.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def __aiter__(self) -> Any:
+        return self._events()
+
+    async def _events(self) -> Any:
+        start = time.monotonic()
+        per_delta = self.seconds / len(self.deltas)
+        events: list[Event] = [TextDelta(delta=d) for d in self.deltas]
+        events.append(RunCompleted())
+        for i, event in enumerate(events):
+            due = start + i * per_delta
+            delay = due - time.monotonic()
+            if delay > 0.001:
+                await asyncio.sleep(delay)
+            stamped = event.model_copy(update={"seq": i, "received_at": time.time()})
+            self.run.apply(stamped)
+            yield stamped
+
+
+def make_deltas(chars: int, count: int) -> list[str]:
+    words = [
+        "the",
+        "quick",
+        "brown",
+        "fox",
+        "jumps",
+        "over",
+        "a",
+        "lazy",
+        "dog",
+        "and",
+        "streams",
+        "markdown\n",
+    ]
+    text = ""
+    i = 0
+    while len(text) < chars:
+        text += words[i % len(words)] + " "
+        i += 1
+    text = text[:chars]
+    size = chars // count
+    return [text[k * size : (k + 1) * size] for k in range(count - 1)] + [
+        text[(count - 1) * size :]
+    ]
+
+
+def run_agentnb(deltas: list[str], seconds: float) -> dict[str, Any]:
+    sent: list[tuple[float, int]] = []
+    lock = threading.Lock()
+    cell = ChatCell()
+
+    def capture(content: dict[str, Any], buffers: Any = None) -> None:
+        with lock:
+            sent.append((time.monotonic(), len(json.dumps(content, ensure_ascii=False))))
+
+    cell.send = capture  # type: ignore[method-assign]
+    trait_bytes: list[int] = []
+    cell.observe(
+        lambda change: trait_bytes.append(len(json.dumps(change["new"], ensure_ascii=False))),
+        names="transcript",
+    )
+    stream = PacedStream(deltas, seconds)
+    began = time.monotonic()
+    handle = RunHandle.start(lambda: stream, run=stream.run)
+    cell.add(handle)
+    handle.wait(seconds * 10 + 30)
+    elapsed = time.monotonic() - began
+    time.sleep(0.2)
+    per_second = Counter(int(t - began) for t, _ in sent)
+    return {
+        "messages": len(sent) + len(trait_bytes),
+        "custom": len(sent),
+        "traits": len(trait_bytes),
+        "bytes": sum(b for _, b in sent) + sum(trait_bytes),
+        "custom_bytes": sum(b for _, b in sent),
+        "trait_bytes": sum(trait_bytes),
+        "max_per_s": max(per_second.values()),
+        "elapsed": elapsed,
+    }
+
+
+def run_naive(deltas: list[str]) -> dict[str, Any]:
+    # message k: {"method": "update", "state": {"text": <first k deltas>}, "buffer_paths": []}
+    overhead = len(json.dumps({"method": "update", "state": {"text": ""}, "buffer_paths": []}))
+    total = 0
+    prefix_json = 0
+    for delta in deltas:
+        prefix_json += len(json.dumps(delta, ensure_ascii=False)) - 2
+        total += overhead + prefix_json
+    return {"messages": len(deltas), "bytes": total}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--chars", type=int, default=100_000)
+    parser.add_argument("--deltas", type=int, default=20_000)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    deltas = make_deltas(args.chars, args.deltas)
+    answer_json = len(json.dumps("".join(deltas), ensure_ascii=False))
+    ours = run_agentnb(deltas, args.seconds)
+    naive = run_naive(deltas)
+    naive_rate = args.deltas / args.seconds
+
+    print(
+        f"{args.chars:,} characters in {args.deltas:,} deltas over {ours['elapsed']:.1f} s "
+        f"(answer as JSON: {answer_json:,} bytes)\n"
+    )
+    header = f"{'approach':<34}{'messages':>10}{'max msg/s':>11}{'bytes':>16}{'+ envelope':>16}"
+    print(header)
+    print("-" * len(header))
+    ours_env = ours["bytes"] + ENVELOPE * ours["messages"]
+    naive_env = naive["bytes"] + ENVELOPE * naive["messages"]
+    print(
+        f"{'agentnb (coalesced deltas)':<34}{ours['messages']:>10,}{ours['max_per_s']:>11,}"
+        f"{ours['bytes']:>16,}{ours_env:>16,}"
+    )
+    print(
+        f"{'naive (whole text trait/delta)':<34}{naive['messages']:>10,}{naive_rate:>11,.0f}"
+        f"{naive['bytes']:>16,}{naive_env:>16,}"
+    )
+    print(
+        f"\nagentnb: {ours['custom']} delta/snapshot messages, {ours['custom_bytes']:,} bytes "
+        f"({ours['custom_bytes'] / answer_json:.2f}x the answer, "
+        f"{(ours['custom_bytes'] - answer_json) / max(1, ours['custom']):.0f} bytes of envelope "
+        f"per frame); {ours['traits']} transcript writes (turn start, run end), "
+        f"{ours['trait_bytes']:,} bytes; naive / agentnb = {naive['bytes'] / ours['bytes']:,.0f}x"
+    )
+    if naive_rate > 1000:
+        print("naive rate exceeds Jupyter server's default iopub limit (1000 msg/s): text is lost")
+
+
+if __name__ == "__main__":
+    main()

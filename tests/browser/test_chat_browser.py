@@ -1,0 +1,328 @@
+"""The chat cell in a real JupyterLab, driven by Playwright with Debian's Chromium.
+
+One notebook, one kernel, run cell by cell (the tests run in file order and share the page):
+``%%agent finance_agent`` streams reasoning, tool cards and the answer progressively; Stop on a
+``writer`` run ends it cancelled with partial text; an answer carrying XSS payloads runs no
+script; after save and reload the finished cell re-renders and the saved file holds the static
+copy; the dark theme renders legibly. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOK = "chat.ipynb"
+XSS_MESSAGE = "\n\n".join(
+    [
+        'Payloads: <img src=x onerror="window.__xss=1">',
+        "[click me](javascript:window.__xss=2)",
+        "<script>window.__xss=3</script>",
+        '<svg onload="window.__xss=4"><circle r="4"></circle></svg>',
+        '<iframe srcdoc="<script>parent.__xss=5</script>"></iframe>',
+        '<a href="javascript:window.__xss=6">raw link</a>',
+        "<style>.jp-Notebook { display: none }</style>",
+        "![pixel](javascript:window.__xss=7)",
+    ]
+)
+CELLS = [
+    "%load_ext agentnb",
+    "%%agent finance_agent\nWhat is NVDA trading at, and how did it move this week?",
+    "%%agent writer --meta paragraphs=80\nWrite a long report on GPUs.",
+    f"%%agent echo --no-interpolate\n{XSS_MESSAGE}",
+]
+FINANCE, WRITER, XSS = 1, 2, 3
+
+NOTEBOOK_PANEL = """
+window.__anbPanel = () => {
+  for (const w of window.jupyterapp.shell.widgets("main")) {
+    if (w.sessionContext && w.content && w.content.widgets) return w;
+  }
+  return null;
+};
+"""
+WAIT_READY = """
+async () => {
+  const app = window.jupyterapp;
+  await app.started;
+  await app.restored;
+  const panel = window.__anbPanel();
+  if (!panel || !panel.sessionContext) return "no notebook";
+  await panel.context.ready;
+  await panel.sessionContext.ready;
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  return kernel ? kernel.status : "no kernel";
+}
+"""
+RUN_CELL = """
+(index) => {
+  const app = window.jupyterapp;
+  const panel = window.__anbPanel();
+  app.shell.activateById(panel.id);
+  panel.content.activeCellIndex = index;
+  app.commands.execute("notebook:run-cell");  // not awaited: it resolves when the cell ends
+}
+"""
+RECORD = """
+(index) => {
+  window.__anbLog = [];
+  const cell = () => document.querySelectorAll(".jp-Notebook .jp-Cell")[index];
+  const observer = new MutationObserver(() => {
+    const root = cell() && cell().querySelector(".agentnb");
+    if (!root) return;
+    const answer = root.querySelector(".anb-answer");
+    const reasoning = root.querySelector(".anb-reasoning");
+    window.__anbLog.push({
+      t: performance.now(),
+      reasoning: Boolean(reasoning),
+      reasoningOpen: Boolean(reasoning && reasoning.open),
+      tools: root.querySelectorAll(".anb-tool").length,
+      toolsDone: root.querySelectorAll('.anb-tool[data-status="succeeded"]').length,
+      answer: answer ? answer.textContent.length : 0,
+      state: (root.querySelector(".anb-state") || {}).textContent || "",
+    });
+  });
+  observer.observe(document.querySelector(".jp-Notebook"), {
+    subtree: true, childList: true, characterData: true, attributes: true,
+  });
+  window.__anbObserver = observer;
+}
+"""
+
+
+def cell_widget(page: Any, index: int) -> Any:
+    return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".agentnb")
+
+
+def open_notebook(page: Any, lab: Any, *, reset: bool) -> None:
+    page.goto(f"{lab.url}/lab/tree/{NOTEBOOK}{'?reset' if reset else ''}")
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
+    page.evaluate(f"() => {{ {NOTEBOOK_PANEL} }}")
+    deadline = time.monotonic() + 90
+    status = ""
+    while status != "idle":
+        assert time.monotonic() < deadline, f"the notebook's kernel is not ready: {status}"
+        page.wait_for_timeout(250)
+        status = page.evaluate(WAIT_READY)
+
+
+def run_cell(page: Any, index: int) -> None:
+    page.evaluate(RUN_CELL, index)
+
+
+def state_text(page: Any, index: int) -> str:
+    text: str = cell_widget(page, index).locator(".anb-state").first.inner_text()
+    return text
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, jupyterlab: Any, artifacts: Path) -> Iterator[Any]:
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
+    nbformat.write(notebook, jupyterlab.root / NOTEBOOK)
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    open_notebook(page, jupyterlab, reset=True)
+    run_cell(page, 0)
+    page.wait_for_function(
+        "() => window.__anbPanel().content.widgets[0].model.executionCount"
+    )
+    page.errors = errors  # type: ignore[attr-defined]
+    try:
+        yield page
+    finally:
+        page.screenshot(path=str(artifacts / "browser-last.png"), full_page=True)
+        context.close()
+
+
+def test_finance_run_streams_reasoning_tools_and_answer_progressively(
+    page: Any, artifacts: Path
+) -> None:
+    page.evaluate(RECORD, FINANCE)
+    run_cell(page, FINANCE)
+    widget = cell_widget(page, FINANCE)
+    widget.locator(".anb-tool").first.wait_for()
+    page.screenshot(path=str(artifacts / "finance-streaming.png"))
+    page.wait_for_function(
+        f"""() => {{
+          const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[{FINANCE}];
+          const s = cell.querySelector('.anb-state');
+          return s && s.textContent === 'Completed';
+        }}""",
+        timeout=60_000,
+    )
+    # The run's end refreshes the output's static copy, which re-creates the view once.
+    page.wait_for_timeout(500)
+    widget.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "finance-done.png"))
+    log = page.evaluate("() => window.__anbLog")
+    page.evaluate("() => window.__anbObserver.disconnect()")
+
+    thinking = [e for e in log if e["reasoning"] and e["reasoningOpen"] and e["answer"] == 0]
+    assert thinking, "reasoning was shown open before the answer started"
+    tools_before_answer = [e for e in log if e["tools"] >= 1 and e["answer"] == 0]
+    assert tools_before_answer, "tool cards appeared before the answer"
+    growing = sorted({e["answer"] for e in log if e["answer"] > 0})
+    assert len(growing) >= 3, f"the answer grew in steps, not at once: {growing}"
+    final = log[-1]
+    assert final["tools"] == 2 and final["toolsDone"] == 2
+    assert not final["reasoningOpen"], "reasoning collapsed once the answer started"
+
+    answer = widget.locator(".anb-answer")
+    assert "NVDA" in answer.inner_text()
+    assert answer.locator("table").count() >= 1
+    assert widget.locator(".anb-tool-name").all_inner_texts() == ["get_stock_price", "calculator"]
+    assert "tokens" in widget.locator(".anb-tokens").inner_text()
+    assert widget.locator(".anb-runid code").inner_text().startswith("run_")
+    assert widget.locator(".anb-stop").is_hidden()
+    copy = widget.locator(".anb-copy-answer")
+    copy.focus()
+    assert page.evaluate("() => document.activeElement.textContent") == "Copy answer"
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_stop_ends_a_writer_run_as_cancelled_with_partial_text(page: Any, artifacts: Path) -> None:
+    run_cell(page, WRITER)
+    widget = cell_widget(page, WRITER)
+    page.wait_for_function(
+        f"""() => {{
+          const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[{WRITER}];
+          const a = cell.querySelector('.anb-answer');
+          return a && a.textContent.length > 200;
+        }}""",
+        timeout=60_000,
+    )
+    stop = widget.locator(".anb-stop")
+    assert stop.is_visible()
+    stop.click()
+    page.wait_for_function(
+        f"""() => {{
+          const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[{WRITER}];
+          return cell.querySelector('.anb-state').textContent === 'Cancelled';
+        }}""",
+        timeout=30_000,
+    )
+    page.wait_for_timeout(500)
+    widget.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "writer-cancelled.png"))
+    partial = widget.locator(".anb-answer").inner_text()
+    assert len(partial) > 200
+    assert stop.is_hidden()
+    page.wait_for_timeout(500)
+    assert widget.locator(".anb-answer").inner_text() == partial, "nothing arrives after Stop"
+
+
+def test_an_answer_carrying_xss_payloads_runs_no_script(page: Any, artifacts: Path) -> None:
+    run_cell(page, XSS)
+    page.wait_for_function(
+        f"""() => {{
+          const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[{XSS}];
+          const s = cell && cell.querySelector('.anb-state');
+          return s && s.textContent === 'Completed';
+        }}""",
+        timeout=60_000,
+    )
+    page.wait_for_timeout(500)
+    widget = cell_widget(page, XSS)
+    answer = widget.locator(".anb-answer")
+    assert "Payloads:" in answer.inner_text()
+    assert answer.locator("img, script, iframe, svg, style, object").count() == 0
+    assert answer.locator("a[href^='javascript'], [onerror], [onload]").count() == 0
+    answer.get_by_text("click me").click()
+    answer.get_by_text("raw link", exact=False).first.wait_for()
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => window.__xss") is None
+    assert page.locator(".jp-Notebook").is_visible(), "injected CSS did not apply"
+    widget.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "xss.png"))
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_saved_notebook_holds_the_static_copy_and_reload_re_renders_the_cell(
+    page: Any, jupyterlab: Any, artifacts: Path
+) -> None:
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    path = jupyterlab.root / NOTEBOOK
+    page.wait_for_function(
+        "() => !window.__anbPanel().context.model.dirty", timeout=30_000
+    )
+    saved = json.loads(path.read_text())
+    outputs = saved["cells"][FINANCE]["outputs"]
+    display = next(o for o in outputs if o["output_type"] == "display_data")
+    html_copy = "".join(display["data"]["text/html"])
+    assert "get_stock_price" in html_copy and "Running…" not in html_copy
+    xss_copy = "".join(
+        next(o for o in saved["cells"][XSS]["outputs"] if o["output_type"] == "display_data")[
+            "data"
+        ]["text/html"]
+    )
+    assert "<img src=x" not in xss_copy and "<script>" not in xss_copy
+
+    open_notebook(page, jupyterlab, reset=False)
+    widget = cell_widget(page, FINANCE)
+    widget.locator(".anb-answer").wait_for(timeout=30_000)
+    page.wait_for_function(
+        f"""() => {{
+          const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[{FINANCE}];
+          const s = cell && cell.querySelector('.anb-state');
+          return s && s.textContent === 'Completed';
+        }}""",
+        timeout=30_000,
+    )
+    assert "NVDA" in widget.locator(".anb-answer").inner_text()
+    assert widget.locator(".anb-tool").count() == 2
+    widget.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "after-reload.png"))
+
+
+def test_dark_theme_renders_legibly(page: Any, artifacts: Path) -> None:
+    page.evaluate(
+        "() => window.jupyterapp.commands.execute('apputils:change-theme',"
+        " {theme: 'JupyterLab Dark'})"
+    )
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+    page.wait_for_timeout(500)
+    widget = cell_widget(page, FINANCE)
+    widget.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "dark-theme.png"))
+    contrast = widget.locator(".anb-answer p").first.evaluate(
+        """(el) => {
+          const rgb = (s) => s.match(/[\\d.]+/g).slice(0, 4).map(Number);
+          const lum = ([r, g, b]) => {
+            const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+            return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+          };
+          let node = el, bg = null;
+          while (node && !bg) {
+            const c = rgb(getComputedStyle(node).backgroundColor);
+            if (c.length < 4 || c[3] > 0) bg = c;
+            node = node.parentElement;
+          }
+          const fg = rgb(getComputedStyle(el).color);
+          const [a, b] = [lum(fg), lum(bg || [0, 0, 0])].sort((x, y) => y - x);
+          return { ratio: (a + 0.05) / (b + 0.05), bgLum: lum(bg || [0, 0, 0]) };
+        }"""
+    )
+    assert contrast["bgLum"] < 0.2, "the background is dark"
+    assert contrast["ratio"] >= 4.5, contrast
+    tool_contrast = widget.locator(".anb-tool-name").first.evaluate(
+        "(el) => getComputedStyle(el).color"
+    )
+    assert tool_contrast != "rgb(0, 0, 0)"

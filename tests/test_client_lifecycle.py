@@ -1,0 +1,245 @@
+"""Cancellation, the recorder seam and the sync face, against the built-in server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from agentnb import AgentClient, RunCancelledError, StreamError
+from agentnb._client import AsyncAgentClient
+from agentnb._request import RunRequest
+from agentnb._run import Run
+from agentnb.events import Event, TextDelta
+from agentnb.server import ServerHandle
+
+SLOW = {"X-AgentNB-Delay-Ms": "20"}
+
+
+def client_for(
+    server: ServerHandle, provider: str = "operativus", **options: Any
+) -> AsyncAgentClient:
+    return AsyncAgentClient(
+        provider, base_url=server.url_for(provider), api_key=server.api_key, **options
+    )
+
+
+def open_streams(server: ServerHandle) -> int:
+    count: int = server.app.state.agentnb.streams.open
+    return count
+
+
+async def eventually(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Poll until ``condition`` holds (the server notices a disconnect on its own time)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.01)
+
+
+def server_log(server: ServerHandle, run_id: str | None) -> Any:
+    assert run_id is not None
+    return server.app.state.agentnb.runs.get(run_id)
+
+
+class Recorder:
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.fail = fail
+
+    def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None:
+        self.calls.append(("start", run.status))
+        if self.fail:
+            raise RuntimeError("disk full")
+
+    def record_end(self, run: Run) -> None:
+        self.calls.append(("end", run.status))
+        if self.fail:
+            raise RuntimeError("disk full")
+
+
+# ---- cancellation ------------------------------------------------------------------------------
+async def test_aclose_from_another_task_closes_the_connection_at_once(server: ServerHandle) -> None:
+    async with client_for(server, headers=SLOW) as client:
+        stream = client.stream("writer", "Write about streams", metadata={"paragraphs": "6"})
+        first_text = asyncio.Event()
+        seen: list[Event] = []
+
+        async def consume() -> None:
+            async for event in stream:
+                seen.append(event)
+                if isinstance(event, TextDelta):
+                    first_text.set()
+
+        consumer = asyncio.create_task(consume())
+        await first_text.wait()
+        before = open_streams(server)
+        assert before >= 1
+        await stream.aclose()
+        await consumer  # the iteration ends quietly
+        assert stream.run.status == "cancelled"
+        await eventually(lambda: open_streams(server) == before - 1)
+        log = server_log(server, stream.run.run_id)
+        assert not log.finished  # the run goes on on the server: it could be resumed
+        await eventually(lambda: log.finished)
+        assert log.status == "completed"
+        assert len(stream.run.text) < len(log.answer_text())
+
+
+async def test_cancelling_the_task_cancels_the_run(server: ServerHandle) -> None:
+    recorder = Recorder()
+    async with client_for(server, headers=SLOW, recorder=recorder) as client:
+        stream = client.stream("writer", "x", metadata={"paragraphs": "6"})
+        got_text = asyncio.Event()
+
+        async def consume() -> None:
+            async for event in stream:
+                if isinstance(event, TextDelta):
+                    got_text.set()
+
+        task = asyncio.create_task(consume())
+        await got_text.wait()
+        before = open_streams(server)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert stream.run.status == "cancelled" and stream.run.text
+    assert recorder.calls == [("start", "running"), ("end", "cancelled")]
+    await eventually(lambda: open_streams(server) == before - 1)
+
+
+async def test_leaving_the_block_early_cancels(server: ServerHandle) -> None:
+    async with client_for(server, headers=SLOW) as client:
+        async with client.stream("writer", "x") as stream:
+            async for event in stream:
+                if isinstance(event, TextDelta):
+                    break
+        assert stream.run.status == "cancelled"
+        async for _ in stream:  # a closed stream yields nothing more
+            raise AssertionError("no events after aclose")
+
+
+async def test_aclose_before_iterating_sends_nothing(server: ServerHandle) -> None:
+    recorder = Recorder()
+    async with client_for(server, recorder=recorder) as client:
+        stream = client.stream("echo", "x")
+        assert stream.run.status == "pending"
+        await stream.aclose()
+    assert stream.run.status == "cancelled" and recorder.calls == []
+
+
+# ---- the recorder --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("fault", "status"),
+    [
+        (None, "completed"),
+        ("stream-error=500", "failed"),
+        ("status=401", "failed"),
+        ("drop-after=3;no-ids", "interrupted"),
+    ],
+)
+async def test_recorder_sees_start_and_one_end(
+    server: ServerHandle, fault: str | None, status: str
+) -> None:
+    recorder = Recorder()
+    headers = {"X-AgentNB-Fault": f"{fault};tag={uuid.uuid4().hex}"} if fault else {}
+    async with client_for(server, "vercel", recorder=recorder, headers=headers) as client:
+        stream = client.stream("finance_agent", "NVDA?")
+        try:
+            async for _ in stream:
+                pass
+        except Exception:
+            pass
+    assert stream.run.status == status
+    assert recorder.calls == [("start", "running"), ("end", status)]
+
+
+async def test_a_failing_recorder_never_breaks_the_run(
+    server: ServerHandle, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="agentnb"):
+        async with client_for(server, recorder=Recorder(fail=True)) as client:
+            run = await client.run("echo", "still here")
+    assert run.status == "completed" and run.text == "still here"
+    assert sum("recorder failed" in r.getMessage() for r in caplog.records) == 2
+
+
+async def test_run_raises_for_a_failed_run_with_the_run_attached(server: ServerHandle) -> None:
+    headers = {"X-AgentNB-Fault": f"stream-error=500;tag={uuid.uuid4().hex}"}
+    async with client_for(server, "runtools", headers=headers) as client:
+        with pytest.raises(StreamError, match="Processing failed") as caught:
+            await client.run("echo", "x")
+    assert caught.value.code == "500" or caught.value.code == "STREAM_ERROR"
+    assert caught.value.run is not None and caught.value.run.status == "failed"
+
+
+# ---- the sync face ----------------------------------------------------------------------------------
+def sync_client(server: ServerHandle, provider: str = "openai", **options: Any) -> AgentClient:
+    return AgentClient(
+        provider, base_url=server.url_for(provider), api_key=server.api_key, **options
+    )
+
+
+def test_sync_run_stream_and_listings(server: ServerHandle) -> None:
+    with sync_client(server, "operativus") as client:
+        run = client.run("finance_agent", "NVDA?")
+        assert run.status == "completed" and run.tool_calls
+        with client.stream("echo", "sync stream") as stream:
+            events = list(stream)
+        assert stream.run.text == "sync stream" and events[-1].type == "run_completed"
+        (status,) = client.run_status("echo", [stream.run.run_id or ""])
+        assert status.status == "COMPLETED"
+        assert "***" in repr(client) and server.api_key not in repr(client)
+    with sync_client(server, "seekrflow") as client:
+        run = client.run("echo", "listed")
+        assert [r.run_id for r in client.list_runs(run.thread_id or "")] == [run.run_id]
+
+
+def test_sync_client_inside_a_running_event_loop(server: ServerHandle) -> None:
+    """A notebook cell runs inside the kernel's loop: the sync face must not deadlock there."""
+
+    async def cell() -> str:
+        with sync_client(server) as client:
+            return client.run("echo", "from inside a loop").text
+
+    result: list[str] = []
+    worker = threading.Thread(target=lambda: result.append(asyncio.run(cell())))
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive(), "AgentClient deadlocked inside a running loop"
+    assert result == ["from inside a loop"]
+
+
+def test_sync_stream_closed_early_cancels_the_run(server: ServerHandle) -> None:
+    with sync_client(server, "vercel", headers=SLOW) as client:
+        stream = client.stream("writer", "x", metadata={"paragraphs": "6"})
+        for event in stream:
+            if isinstance(event, TextDelta):
+                break
+        stream.close()
+        assert stream.run.status == "cancelled"
+        assert list(stream) == []
+
+
+def test_sync_errors_cross_over_typed(server: ServerHandle) -> None:
+    headers = {"X-AgentNB-Fault": f"stream-error=500;tag={uuid.uuid4().hex}"}
+    with sync_client(server, "runagent", headers=headers) as client:
+        with pytest.raises(StreamError):
+            client.run("echo", "x")
+        with pytest.raises(RunCancelledError):
+            raise_cancelled(client)
+
+
+def raise_cancelled(client: AgentClient) -> None:
+    stream = client.stream("echo", "never sent")
+    stream.close()
+    assert stream.run.status == "cancelled"
+    from agentnb._client import raise_for_run
+
+    raise_for_run(stream.run)

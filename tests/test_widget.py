@@ -1,0 +1,177 @@
+"""ChatCell / ChatWidget / agentnb.show: the public API, against the real built-in server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import agentnb
+from agentnb._client import AsyncAgentClient
+from agentnb._handle import RunHandle
+from agentnb._loop import get_loop
+from agentnb._run import Run
+from agentnb._widget import WIDGET_VIEW_MIME, ChatCell, ChatWidget
+from agentnb.events import Event, RunCompleted, TextDelta
+from agentnb.server import ServerHandle
+
+
+class Script:
+    """A StreamSource replaying events (for runs the demo server does not make)."""
+
+    def __init__(self, events: list[Event], message: str = "hi") -> None:
+        self.run = Run(agent="echo", message=message)
+        self.events = events
+
+    async def __aenter__(self) -> Script:
+        self.run.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def __aiter__(self) -> Any:
+        return self._events()
+
+    async def _events(self) -> Any:
+        for event in self.events:
+            await asyncio.sleep(0)
+            stamped = event.model_copy(update={"received_at": time.time()})
+            self.run.apply(stamped)
+            yield stamped
+
+
+def recorded(cell: ChatCell) -> list[dict[str, Any]]:
+    frames: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def record(content: dict[str, Any], buffers: Any = None) -> None:
+        with lock:
+            frames.append(json.loads(json.dumps(content)))
+
+    cell.send = record  # type: ignore[method-assign]
+    return frames
+
+
+def quiesce() -> None:
+    """Let the loop run what is queued, and the final flush go out."""
+    for _ in range(3):
+        done = threading.Event()
+        loop = get_loop()
+        loop.call_soon_threadsafe(loop.call_later, 0.05, done.set)
+        assert done.wait(5)
+
+
+def client_for(server: ServerHandle) -> AsyncAgentClient:
+    return AsyncAgentClient(
+        "seekrflow", base_url=server.url_for("seekrflow"), api_key=server.api_key
+    )
+
+
+def test_a_real_finance_run_reaches_the_views_and_the_static_copy(server: ServerHandle) -> None:
+    stream = client_for(server).stream("finance_agent", "What is NVDA trading at?")
+    cell = ChatCell()
+    frames = recorded(cell)
+    handle = RunHandle.start(lambda: stream, run=stream.run)
+    cell.add(handle)
+    run = cell.wait(60)
+    quiesce()
+
+    assert run.status == "completed"
+    final = cell.transcript
+    turn = final["turns"][0]
+    assert turn["meta"]["status"] == "completed"
+    assert [c["name"] for c in turn["tools"]] == ["get_stock_price", "calculator"]
+    assert "".join(p["text"] for p in turn["parts"] if p["kind"] == "text") == run.text
+    assert turn["parts"][0]["kind"] == "reasoning"
+    deltas = [f for f in frames if f["kind"] == "delta"]
+    assert [f["seq"] for f in deltas] == list(range(1, len(deltas) + 1))
+    assert final["seq"] == deltas[-1]["seq"]
+
+    bundle = cell.display_bundle()
+    assert bundle[WIDGET_VIEW_MIME]["model_id"] == cell.model_id
+    assert "get_stock_price" in bundle["text/html"]
+    assert "<table>" in bundle["text/html"]
+    assert bundle["text/plain"].startswith("agentnb · finance_agent · completed")
+    assert cell._repr_mimebundle_() == bundle
+
+
+def test_show_outside_a_notebook_prints_the_run_as_it_streams(
+    server: ServerHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stream = client_for(server).stream("finance_agent", "NVDA?")
+    cell = agentnb.show(stream)
+    assert isinstance(cell, ChatCell)
+    assert cell.handle is not None, "a stream is started through a RunHandle"
+    run = cell.wait(60)
+    quiesce()
+    out = capsys.readouterr().out
+    assert "→ get_stock_price(" in out
+    assert "← get_stock_price ✓" in out
+    assert run.text[:40] in out
+    assert "agentnb · finance_agent · completed" in out
+
+
+def test_show_a_finished_run_prints_it_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    run = Run(agent="echo", message="m")
+    run.apply(TextDelta(delta="z" * 5_000))
+    run.apply(RunCompleted())
+    cell = agentnb.show(run)
+    assert cell.runs == [run]
+    assert "z" * 5_000 in capsys.readouterr().out
+
+
+def test_chat_widget_sends_typed_messages_through_start_run() -> None:
+    asked: list[str] = []
+
+    def start_run(text: str) -> RunHandle:
+        asked.append(text)
+        script = Script([TextDelta(delta=f"echo: {text}"), RunCompleted()], message=text)
+        return RunHandle.start(lambda: script, run=script.run)
+
+    widget = ChatWidget(start_run=start_run, agent="echo")
+    frames = recorded(widget)
+    assert widget.options["input"] is True
+    assert widget.options["placeholder"] == "Message echo…"
+    widget.ask("first")
+    deadline = time.monotonic() + 10
+    while not (widget.runs and widget.runs[-1].done):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    widget.ask("second")
+    while not (len(widget.runs) == 2 and widget.runs[-1].done):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    quiesce()
+    assert asked == ["first", "second"]
+    assert [r.text for r in widget.runs] == ["echo: first", "echo: second"]
+    turns = widget.transcript["turns"]
+    assert [t["meta"]["message"] for t in turns] == ["first", "second"]
+    assert not [f for f in frames if f["kind"] == "notice"]
+
+
+def test_bad_arguments_get_clear_errors() -> None:
+    with pytest.raises(TypeError, match="RunHandle or a Run"):
+        ChatCell("hello")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"agentnb\.show\(\) takes"):
+        agentnb.show(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="needs start_run"):
+        ChatWidget()
+    with pytest.raises(TypeError, match="on_followup must be a callable"):
+        ChatCell(on_followup="nope")  # type: ignore[arg-type]
+    cell = ChatCell()
+    with pytest.raises(TypeError, match="on_followup is set when the ChatCell is built"):
+        agentnb.show(cell, on_followup=lambda text: None)
+    with pytest.raises(RuntimeError, match="no run to wait for"):
+        cell.wait()
+
+
+def test_a_cell_with_no_followup_starter_says_chips_cannot_run() -> None:
+    cell = ChatCell(Run(agent="a", message="m", status="completed"))
+    assert cell.options["can_followup"] is False
+    assert cell.options["input"] is False
+    assert ChatCell(on_followup=lambda text: None).options["can_followup"] is True
