@@ -65,14 +65,27 @@ def ask(
         media=media,
         extra=extra,
     )
-    listeners: list[RunListener] = []
-    if display:
-        listeners.append(_display_listener(plain))
-    handle = start_run(conn, request, listeners=tuple(listeners), validate=validate)
-    if display and not plain:
+    notebook = _in_notebook()
+    # In a notebook, --wait shows the run once it has ended: the kernel is blocked meanwhile,
+    # so a live view could not say hello, and tools that record outputs (nbval, papermill)
+    # keep the first display message, which should hold the final answer.
+    live = display and not (wait and notebook)
+    listeners: tuple[RunListener, ...] = (_display_listener(plain),) if live else ()
+    handle = start_run(conn, request, listeners=listeners, validate=validate)
+    if live and notebook and not plain:
         _show_widget(handle, conn, followups=followups)
-    if wait:
+    if not wait:
+        return handle
+    try:
         handle.wait()
+    finally:
+        if display and notebook and handle.done:
+            if plain:
+                from ._terminal import render_plain
+
+                print(render_plain(handle.run))
+            else:
+                _show_widget(handle, conn, followups=followups)
     return handle
 
 
@@ -138,38 +151,46 @@ def start_run(
     )
 
 
-def chat(agent: str, via: str | None = None, **options: Any) -> ChatWidget:
-    """Display a chat widget: each message sent starts a run on the same thread."""
-    from IPython.display import display
-
+def chat(
+    agent: str,
+    via: str | None = None,
+    *,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    max_tokens: int | None = None,
+    metadata: Mapping[str, str] | None = None,
+    followups: bool = True,
+) -> ChatWidget:
+    """Display a chat widget for ``agent``: each message sent from its input box (or a
+    follow-up chip) starts a run on the same thread and appends a turn."""
+    from ._display import show
     from ._widget import ChatWidget
 
     conn = get_connection(via)
     state: dict[str, str | None] = {"thread": None}
+
+    def keep_thread(run: Run, event: Event | None) -> None:
+        if run.thread_id:
+            state["thread"] = run.thread_id
 
     def send(text: str) -> RunHandle:
         request = build_request(
             agent,
             text,
             thread_id=state["thread"],
-            temperature=options.get("temperature"),
-            top_p=options.get("top_p"),
-            max_tokens=options.get("max_tokens"),
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
             response_format=None,
-            metadata=options.get("metadata"),
-            followups=bool(options.get("followups", True)),
+            metadata=metadata,
+            followups=followups,
             media=(),
             extra={},
         )
-
-        def keep_thread(run: Run, event: Event | None) -> None:
-            if run.thread_id:
-                state["thread"] = run.thread_id
-
         return start_run(conn, request, listeners=(keep_thread,))
 
     widget = ChatWidget(agent=agent, start_run=send)
-    display(widget)  # type: ignore[no-untyped-call]
+    show(widget)
     return widget
 
 
@@ -186,17 +207,17 @@ def _noop(run: Run, event: Event | None) -> None:
 
 
 def _show_widget(handle: RunHandle, conn: Connection, *, followups: bool) -> None:
-    if not _in_notebook():
-        return
     from ._display import show
 
     def on_followup(text: str) -> RunHandle:
+        # shown as the cell's next turn, so the run itself is not displayed again
         return ask(
             handle.run.agent,
             text,
             via=conn.name,
             thread_id=handle.run.thread_id,
             followups=followups,
+            display=False,
         )
 
     show(handle, on_followup=on_followup)

@@ -26,9 +26,9 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_LOCAL_PROVIDER",
     "Connection",
+    "close_all",
     "connect",
     "connections",
-    "close_all",
     "disconnect",
     "get_connection",
 ]

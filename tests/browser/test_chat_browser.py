@@ -141,9 +141,7 @@ def page(browser: Any, jupyterlab: Any, artifacts: Path) -> Iterator[Any]:
     page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
     open_notebook(page, jupyterlab, reset=True)
     run_cell(page, 0)
-    page.wait_for_function(
-        "() => window.__anbPanel().content.widgets[0].model.executionCount"
-    )
+    page.wait_for_function("() => window.__anbPanel().content.widgets[0].model.executionCount")
     page.errors = errors  # type: ignore[attr-defined]
     try:
         yield page
@@ -260,9 +258,7 @@ def test_saved_notebook_holds_the_static_copy_and_reload_re_renders_the_cell(
 ) -> None:
     page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
     path = jupyterlab.root / NOTEBOOK
-    page.wait_for_function(
-        "() => !window.__anbPanel().context.model.dirty", timeout=30_000
-    )
+    page.wait_for_function("() => !window.__anbPanel().context.model.dirty", timeout=30_000)
     saved = json.loads(path.read_text())
     outputs = saved["cells"][FINANCE]["outputs"]
     display = next(o for o in outputs if o["output_type"] == "display_data")
