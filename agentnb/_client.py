@@ -167,6 +167,10 @@ class AsyncAgentClient:
             )
         self.base_url = _check_base_url(base)
         self._api_key = api_key or None
+        if self._api_key:
+            from ._history._scrub import register_secret
+
+            register_secret(self._api_key)  # the history then never stores it, even in answers
         self.timeout = _as_timeout(timeout)
         self.retry = RetryPolicy(max_retries=max_retries, backoff=backoff, max_resumes=max_resumes)
         self.recorder = recorder
