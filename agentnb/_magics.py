@@ -103,7 +103,8 @@ class AgentMagics(Magics):
     def agent(self, line: str, cell: str) -> None:
         """Run AGENT with the cell body as the message; the run handle is bound to ``_agent``."""
         args = self._parse(self.agent, line)
-        self._start(args, cell)
+        if args is not None:
+            self._start(args, cell)
 
     @magic_arguments(name="agent")
     @argument("agent", help="the agent to run")
@@ -113,6 +114,8 @@ class AgentMagics(Magics):
         """%agent AGENT [options] message... — a one-line run."""
         prefix, message = _split_line(self.agent_line, line)
         args = self._parse(self.agent_line, prefix)
+        if args is None:
+            return
         if not message.strip():
             raise UsageError("%agent needs a message after the agent name: %agent AGENT message")
         self._start(args, message)
@@ -129,6 +132,8 @@ class AgentMagics(Magics):
         from ._history import runs
 
         args = self._parse(self.agent_runs, line)
+        if args is None:
+            return None
         with _usage_errors():
             return runs(agent=args.agent, status=args.status, thread=args.thread, limit=args.limit)
 
@@ -145,6 +150,8 @@ class AgentMagics(Magics):
         from ._connections import connections, get_connection
 
         args = self._parse(self.agent_config, line)
+        if args is None:
+            return None
         if args.default_via:
             with _usage_errors():
                 get_connection(args.default_via)
@@ -159,7 +166,11 @@ class AgentMagics(Magics):
         )
 
     # ---- helpers -----------------------------------------------------------------------
-    def _parse(self, magic: Any, line: str) -> argparse.Namespace:
+    def _parse(self, magic: Any, line: str) -> argparse.Namespace | None:
+        """The parsed options, or None after printing the help for ``-h`` / ``--help``."""
+        if {"-h", "--help"} & set(line.split()):
+            print(magic.parser.format_help())
+            return None
         try:
             parsed: argparse.Namespace = parse_argstring(magic, line)
             return parsed

@@ -208,3 +208,27 @@ def test_agent_runs_and_config(shell: InteractiveShell) -> None:
     view = shell.run_line_magic("agent_config", "")
     assert "wrong-key-000000" not in repr(view) and "wrong-key-000000" not in view._repr_html_()
     assert "badkey" in repr(view)
+
+
+def test_help_prints_every_option(
+    shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shell.run_cell_magic("agent", "--help", "ignored")
+    out = capsys.readouterr().out
+    for option in (
+        "--via",
+        "--thread",
+        "--new",
+        "--temperature",
+        "--top-p",
+        "--max-tokens",
+        "--schema",
+        "--meta",
+        "--followups",
+        "--out",
+        "--wait",
+        "--plain",
+        "--no-interpolate",
+    ):
+        assert option in out
+    assert "_agent" not in shell.user_ns
