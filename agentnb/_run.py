@@ -4,6 +4,7 @@ history store and callers read."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ __all__ = ["Part", "Run", "RunErrorInfo", "RunStatus", "ToolCall"]
 RunStatus = Literal["pending", "running", "completed", "failed", "cancelled", "interrupted"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled", "interrupted"})
 ToolStatus = Literal["running", "succeeded", "failed"]
+_MERGE_LOCK = threading.Lock()
 
 
 @dataclass
@@ -93,9 +95,17 @@ class Part:
 
     @property
     def text(self) -> str:
-        if len(self.chunks) > 1:
-            self.chunks[:] = ["".join(self.chunks)]
-        return self.chunks[0] if self.chunks else ""
+        # Readers on any thread merge the chunks seen so far; the loop thread may append
+        # meanwhile, which only adds after position k, so nothing is lost. The lock keeps two
+        # readers from merging the same prefix twice.
+        with _MERGE_LOCK:
+            chunks = self.chunks
+            k = len(chunks)
+            if k > 1:
+                joined = "".join(chunks[:k])
+                chunks[:k] = [joined]
+                return joined
+            return chunks[0] if k else ""
 
     def append(self, delta: str) -> None:
         self.chunks.append(delta)
