@@ -38,6 +38,7 @@ def ask(
     display: bool = True,
     plain: bool = False,
     wait: bool = False,
+    on_started: Callable[[RunHandle], None] | None = None,
     **extra: Any,
 ) -> RunHandle:
     """Start a run in the background and return its handle at once.
@@ -47,7 +48,8 @@ def ask(
     ``schema`` is a JSON schema dict or a pydantic model class: the answer must be JSON for it
     and ``handle.result`` is the validated value. With ``display`` the run is shown live
     (a widget in a notebook, text in a terminal or with ``plain``); ``wait`` blocks until it
-    ends and raises if it did not complete.
+    ends and raises if it did not complete. ``on_started(handle)`` is called as soon as the
+    run is started, before any waiting (the magics bind ``_agent`` with it).
     """
     conn = get_connection(via)
     response_format, validate = resolve_schema(schema)
@@ -72,6 +74,8 @@ def ask(
     live = display and not (wait and notebook)
     listeners: tuple[RunListener, ...] = (_display_listener(plain),) if live else ()
     handle = start_run(conn, request, listeners=listeners, validate=validate)
+    if on_started is not None:
+        on_started(handle)
     if live and notebook and not plain:
         _show_widget(handle, conn, followups=followups)
     if not wait:

@@ -9,8 +9,8 @@ from ._controller import StartRun
 from ._handle import RunHandle, StreamSource
 from ._run import Run
 from ._static import static_text
+from ._terminal import TerminalPrinter
 from ._widget import ChatCell, _kernel_shell
-from .events import Event, ReasoningDelta, TextDelta, ToolCallFinished, ToolCallStarted
 
 __all__ = ["show"]
 
@@ -70,46 +70,11 @@ def show(
 # ---- outside a notebook -------------------------------------------------------------------
 
 
-class _TerminalPrinter:
-    """Prints a run as it streams: reasoning and answer text, one line per tool call."""
-
-    def __init__(self, out: IO[str]) -> None:
-        self._out = out
-        self._last_kind = ""
-
-    def __call__(self, run: Run, event: Event | None) -> None:
-        out = self._out
-        if isinstance(event, ReasoningDelta | TextDelta):
-            kind = event.type
-            if kind != self._last_kind:
-                label = "[thinking] " if kind == "reasoning_delta" else ""
-                out.write(("\n" if self._last_kind else "") + label)
-                self._last_kind = kind
-            out.write(event.delta)
-        elif isinstance(event, ToolCallStarted):
-            out.write(f"\n→ {event.name}({_short(event.arguments)})\n")
-            self._last_kind = "tool"
-        elif isinstance(event, ToolCallFinished):
-            call = run.tool_call(event.call_id)
-            name = call.name if call else event.call_id
-            mark = "✗ " + (event.error or "") if event.error else "✓"
-            out.write(f"← {name} {mark}\n")
-            self._last_kind = "tool"
-        elif event is None:
-            out.write("\n" + static_text([run], answer_chars=0).split("\n", 1)[0] + "\n")
-        out.flush()
-
-
-def _short(value: Any, limit: int = 120) -> str:
-    text = "" if value is None else str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _print_live(cell: ChatCell, out: IO[str] | None = None) -> None:
     stream = out or sys.stdout
     handle = cell.handle
     if handle is not None:
-        handle.add_listener(_TerminalPrinter(stream))
+        handle.add_listener(TerminalPrinter(stream))
         return
     stream.write(static_text(cell.runs, answer_chars=None) + "\n")
     stream.flush()

@@ -179,13 +179,24 @@ class AgentMagics(Magics):
         except ValueError as exc:  # unbalanced quotes in the line
             raise UsageError(f"{exc}\n{magic.parser.format_usage()}") from None
 
-    def _start(self, args: argparse.Namespace, body: str) -> RunHandle:
+    def _start(self, args: argparse.Namespace, body: str) -> RunHandle | None:
         ns = self.shell.user_ns if self.shell is not None else {}
+        if args.out and not args.out.isidentifier():
+            raise UsageError(f"--out {args.out!r} is not a valid variable name")
+        wait = self.wait if args.wait is None else args.wait
+        started: list[RunHandle] = []
+
+        def bind(handle: RunHandle) -> None:
+            started.append(handle)
+            ns["_agent"] = handle
+            if args.out:
+                ns[args.out] = handle
+
         with _usage_errors():
             message = body if args.no_interpolate else interpolate(body, ns)
             if not message.strip():
                 raise UsageError("the message is empty: write it in the cell body")
-            handle = _api.ask(
+            _api.ask(
                 args.agent,
                 message.strip("\n"),
                 via=args.via or self.default_via,
@@ -198,20 +209,12 @@ class AgentMagics(Magics):
                 metadata=_pairs(args.meta),
                 followups=args.followups,
                 plain=self.plain if args.plain is None else args.plain,
+                wait=wait,
+                on_started=bind,
             )
-        if self.shell is not None:
-            self.shell.user_ns["_agent"] = handle
-            if args.out:
-                if not args.out.isidentifier():
-                    raise UsageError(f"--out {args.out!r} is not a valid variable name")
-                self.shell.user_ns[args.out] = handle
-        wait = self.wait if args.wait is None else args.wait
-        with _usage_errors():
-            if wait:
-                handle.wait()
-            else:
-                _raise_early_failure(handle, self.start_timeout)
-        return handle
+            if not wait and started:
+                _raise_early_failure(started[0], self.start_timeout)
+        return started[0] if started else None
 
 
 class _ConfigView:

@@ -30,6 +30,10 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Fixtures are module-scoped, not session-scoped: Playwright's sync API keeps an event loop
+# running on the main thread until it stops, which would break every asyncio test after it.
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if CHROMIUM.exists():
         return
@@ -46,13 +50,13 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def agent_server() -> Iterator[ServerHandle]:
     """The demo agents, paced so that a run visibly streams in the browser."""
     handle = start_server(delay_ms=40)
@@ -68,7 +72,7 @@ class Lab:
         self.root = root
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def jupyterlab(
     agent_server: ServerHandle, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Lab]:
@@ -134,7 +138,7 @@ def jupyterlab(
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:

@@ -1,0 +1,264 @@
+"""Write the notebooks in notebooks/ from the cell lists below and execute them, so their
+stored outputs are what nbval compares against.
+
+    python scripts/build_notebooks.py            # all notebooks
+    python scripts/build_notebooks.py quickstart # one
+
+Run it after changing a notebook here or anything that changes their outputs. It executes
+against the built-in server with a fresh, throwaway history, like the tests do.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+
+Cell = tuple[str, str]  # ("md" | "code", source)
+
+QUICKSTART: list[Cell] = [
+    ("md", """# agentnb quickstart
+
+Stream an agent run into this notebook, keep the answer in a variable, ask for JSON that
+matches a schema, stop a run, and look at the history. Everything here runs offline against
+agentnb's **built-in local agent server**: with no connection configured, agentnb starts it in
+the background on first use (its prices are demo data, not market data).
+
+Cells below use `--wait` so that a top-to-bottom execution (nbval, papermill) records each
+finished run; in everyday use leave it out: the cell returns at once and the run streams live
+while you keep working."""),
+    ("code", "%load_ext agentnb"),
+    ("md", """## A run
+
+The cell body is the message. You see the reasoning, each tool call, the markdown answer and
+a status line with timing and token usage. `--followups` asks for suggested next questions:
+click one to continue the conversation."""),
+    ("code", """%%agent finance_agent --wait --followups
+What is NVDA trading at, and how did it move this week?"""),
+    ("md", "The run handle is in `_agent`: the answer, the tool calls, the usage."),
+    ("code", """first = _agent
+print(first.status)
+print(first.run.usage)
+for call in first.run.tool_calls:
+    print(call.name, call.arguments, "→", call.status)"""),
+    ("md", """## Continue the conversation, and keep the handle
+
+By default a cell continues the previous conversation with the same agent (`--new` starts a
+fresh one). `--out NAME` binds the handle to a variable of your choice."""),
+    ("code", """%%agent finance_agent --wait --out compare
+And how does AAPL compare with MSFT this week?"""),
+    ("code", """print(compare.run.thread_id == first.run.thread_id)
+print([call.arguments for call in compare.run.tool_calls if call.name == "get_stock_price"])"""),
+    ("md", """## Structured output
+
+`--schema` takes a pydantic model (or a JSON-schema dict) from the notebook. The agent answers
+with JSON for it, and `.result` is the validated value."""),
+    ("code", """from pydantic import BaseModel
+
+
+class Quote(BaseModel):
+    ticker: str
+    price: float
+    currency: str"""),
+    ("code", """%%agent structured --schema Quote --wait
+NVDA's latest quote"""),
+    ("code", "type(_agent.result).__name__, sorted(_agent.result.model_dump())"),
+    ("md", """## Stop
+
+Without `--wait` a magic returns at once and the run streams in the background; the widget's
+**Stop** button, or `.cancel()` on the handle, ends it and keeps what had arrived. Here a
+listener (called on agentnb's background loop after every event) stops a long `writer` run
+once its answer passes 300 characters, and `agentnb.show` displays the stopped run."""),
+    ("code", """import agentnb
+
+long_run = agentnb.ask("writer", "Write a long report on chip supply chains.",
+                       new_thread=True, display=False, metadata={"paragraphs": "200"})
+long_run.add_listener(lambda run, event: long_run.cancel() if len(run.text) > 300 else None)
+try:
+    long_run.wait(timeout=60)
+except agentnb.RunCancelledError as stopped:
+    print(long_run.status, "after", len(stopped.partial_text), "characters")"""),
+    ("code", "agentnb.show(long_run)"),
+    ("md", """## History
+
+Every run is recorded in a local SQLite history (see `usage_analysis.ipynb`)."""),
+    ("code", "%agent_runs --limit 4"),
+    ("code", """[(r.agent, r.status) for r in agentnb.runs(limit=4)]"""),
+]
+
+PROVIDERS: list[Cell] = [
+    ("md", """# Connecting to agent platforms
+
+agentnb speaks several "stream a run" dialects. A **connection** names a platform, its base
+URL and its API key; `--via NAME` (magics) or `via=` (functions) picks one. Keys come from the
+argument or the environment (`AGENTNB_<NAME>_API_KEY`) and are never shown.
+
+Against the real platforms you would write, for example:
+
+```python
+agentnb.connect("seekrflow", api_key=os.environ["SEEKR_API_KEY"], name="seekr")       # https://flow.seekr.com
+agentnb.connect("runagent", api_key=os.environ["RUNAGENT_API_KEY"], name="runagent")  # https://api.run-agent.ai
+agentnb.connect("operativus", base_url="http://localhost:8080", api_key=..., name="operativus")
+agentnb.connect("runtools", api_key=os.environ["RUNTOOLS_API_KEY"], name="runtools")  # X-API-Key header
+agentnb.connect("openai", base_url="http://localhost:11434/v1", name="ollama")         # any OpenAI-compatible server
+agentnb.connect("vercel", base_url="https://my.app", path="/api/chat", name="myapp")  # AI SDK UI message stream
+```
+
+Here every connection points at agentnb's built-in server, which speaks all of them on the
+real paths, so the notebook runs offline."""),
+    ("code", """import agentnb
+from agentnb.providers import available_providers
+
+server = agentnb.start_server(delay_ms=0)
+sorted(available_providers())"""),
+    ("code", """for name in ["seekrflow", "seekrflow-vercel", "runagent", "operativus", "runtools", "vercel", "openai"]:
+    agentnb.connect(name, base_url=server.url_for(name), api_key=server.api_key, name=name.replace("-", "_"))
+agentnb.connections()["seekrflow"]"""),
+    ("md", """The same question through every dialect: each platform's frames are translated into the
+same typed events, so the answers, tool calls and token counts agree."""),
+    ("code", """rows = []
+for via in ["seekrflow", "seekrflow_vercel", "runagent", "operativus", "runtools", "vercel", "openai"]:
+    handle = agentnb.ask("finance_agent", "What is NVDA trading at?", via=via, new_thread=True, display=False)
+    run = handle.wait(timeout=60)
+    rows.append((via, run.status, len(run.tool_calls), run.usage.total_tokens if run.usage else None, run.text == first_text if rows else True))
+    if len(rows) == 1:
+        first_text = run.text
+for row in rows:
+    print(*row)"""),
+    ("md", """run-agent.ai documents no reasoning or tool frames, so its runs show the answer only; the
+others stream reasoning and tool calls too. A magic picks the connection with `--via`:"""),
+    ("code", "%load_ext agentnb"),
+    ("code", """%%agent echo --via runtools --wait --plain
+Hello from runtools.ai's dialect"""),
+    ("md", """## Remote run listings
+
+Where a platform lists its runs, `agentnb.remote_runs` returns them in the same table shape as
+the local history: SeekrFlow's list runs (paginated), Operativus's batch status (100 ids a
+request)."""),
+    ("code", """seekr_run = agentnb.ask("echo", "one", via="seekrflow", new_thread=True, display=False).wait()
+agentnb.ask("echo", "two", via="seekrflow", thread_id=seekr_run.thread_id, display=False).wait()
+remote = agentnb.remote_runs("seekrflow", thread_id=seekr_run.thread_id)
+[(r.agent, r.status, r.total_tokens) for r in remote]"""),
+    ("md", """## A dialect of your own
+
+A dialect is a small `Provider` subclass: it builds the HTTP request and translates each SSE
+frame into agentnb events. Installed packages register theirs under the `agentnb.providers`
+entry-point group:
+
+```toml
+[project.entry-points."agentnb.providers"]
+mydialect = "mypackage.dialect:MyDialect"
+```
+
+In a notebook, `register_provider` does the same. This one reads run-agent's stream but shouts
+the answer:"""),
+    ("code", """from agentnb.events import TextDelta
+from agentnb.providers import register_provider
+from agentnb.providers.runagent import RunAgent
+
+
+@register_provider
+class Shouting(RunAgent):
+    name = "shouting"
+    title = "Shouting run-agent"
+
+    def translator(self, request):
+        inner = super().translator(request)
+        outer = self
+
+        class Loud(type(inner)):
+            def translate(self, sse):
+                return [
+                    TextDelta(delta=e.delta.upper()) if isinstance(e, TextDelta) else e
+                    for e in super().translate(sse)
+                ]
+
+        loud = Loud.__new__(Loud)
+        loud.__dict__.update(inner.__dict__)
+        return loud
+
+
+agentnb.connect("shouting", base_url=server.base_url, api_key=server.api_key, name="loud")
+agentnb.ask("echo", "quiet words", via="loud", display=False).wait().text"""),
+    ("code", "server.stop()"),
+]
+
+USAGE: list[Cell] = [
+    ("md", """# Usage analysis
+
+Every run made through agentnb lands in a local SQLite history. Here we evaluate
+`finance_agent` over a small question set with `agentnb.batch`, then look at cost and latency
+with pandas. (Built-in server, demo data; timings vary from machine to machine, token counts
+do not.)"""),
+    ("code", """import agentnb
+
+questions = [
+    "What is NVDA trading at?",
+    "How did AAPL move this week?",
+    "Compare MSFT and GOOGL.",
+    "What about AMZN and TSLA this week?",
+    "Is ZZZZ up this week?",
+    "Give me NVDA, AAPL and MSFT.",
+]
+results = agentnb.batch("finance_agent", questions, concurrency=3, progress=False)
+len(results), sorted({r.status for r in results})"""),
+    ("code", """echo = agentnb.batch("echo", ["ping"] * 4, concurrency=4, progress=False)
+df = agentnb.runs().to_pandas()
+df[["agent", "status", "prompt_tokens", "completion_tokens", "total_tokens", "tool_call_count"]].sort_values(["agent", "total_tokens"]).reset_index(drop=True)"""),
+    ("code", "df.dtypes[[\"agent\", \"status\", \"started_at\", \"total_tokens\"]]"),
+    ("md", "Per-agent summary: success rate, tokens, and latency percentiles."),
+    ("code", """summary = agentnb.runs().summary(by="agent")
+summary[["runs", "success_rate", "tokens_total", "tool_calls_per_run"]]"""),
+    ("md", "Which tools were called, and how often did they fail?"),
+    ("code", """calls = agentnb.runs(agent="finance_agent").tool_calls().to_pandas()
+calls.groupby(["name", "status"], observed=True).size()"""),
+    ("md", "The common views, with matplotlib:"),
+    ("code", """import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+fig, axes = plt.subplots(1, 3, figsize=(14, 3.5))
+history = agentnb.runs()
+history.plot("tokens", ax=axes[0])
+history.plot("latency", ax=axes[1])
+history.plot("tools", ax=axes[2])
+fig.tight_layout()
+[ax.get_title() for ax in axes]"""),
+]
+
+ALL = {"quickstart": QUICKSTART, "providers": PROVIDERS, "usage_analysis": USAGE}
+
+
+def make(cells: list[Cell]) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src)
+        for kind, src in cells
+    ]
+    return nb
+
+
+def main(names: list[str]) -> None:
+    for key in ("AGENTNB_PROVIDER", "AGENTNB_BASE_URL", "AGENTNB_API_KEY"):
+        os.environ.pop(key, None)
+    for name in names or list(ALL):
+        os.environ["AGENTNB_HISTORY"] = os.path.join(tempfile.mkdtemp(), "history.db")
+        nb = make(ALL[name])
+        NotebookClient(nb, timeout=300, kernel_name="python3", resources={
+            "metadata": {"path": str(NOTEBOOKS)}}).execute()
+        path = NOTEBOOKS / f"{name}.ipynb"
+        nbformat.write(nb, path)
+        print("wrote", path.relative_to(ROOT))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
