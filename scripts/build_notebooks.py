@@ -220,10 +220,7 @@ summary[["runs", "success_rate", "tokens_total", "tool_calls_per_run"]]"""),
     ("code", """calls = agentnb.runs(agent="finance_agent").tool_calls().to_pandas()
 calls.groupby(["name", "status"], observed=True).size()"""),
     ("md", "The common views, with matplotlib:"),
-    ("code", """import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+    ("code", """import matplotlib.pyplot as plt
 
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.5))
 history = agentnb.runs()

@@ -42,3 +42,6 @@ mypy
 
 step "pytest"
 python -m pytest "$@"
+
+step "notebooks (nbval: executed top to bottom, outputs compared with ids and clocks sanitized)"
+python -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
