@@ -23,31 +23,13 @@ DIM, RED, GREEN, CYAN, RESET = "\x1b[2m", "\x1b[31m", "\x1b[32m", "\x1b[36m", "\
 
 
 def summary_line(run: Run) -> str:
-    """One line: status, duration, time to first token, tokens, run id."""
-    bits: list[str] = [run.status]
-    if run.duration is not None:
-        bits.append(f"{run.duration:.2f} s")
-    if run.ttft is not None:
-        bits.append(f"first token {run.ttft:.2f} s")
-    usage = run.usage
-    if usage is not None:
-        figures = [
-            f"{label} {value}"
-            for label, value in (
-                ("prompt", usage.prompt_tokens),
-                ("completion", usage.completion_tokens),
-                ("total", usage.total_tokens),
-            )
-            if value is not None
-        ]
-        if figures:
-            bits.append("tokens: " + ", ".join(figures))
-    if run.tokens_per_second is not None:
-        bits.append(f"{run.tokens_per_second:.0f} tok/s")
-    if len(run.tool_calls):
+    """One line: status, duration, time to first token, tokens, rate, run id, tools, error
+    (the same status line the widget's static copy shows)."""
+    from ._static import status_line
+
+    bits = [status_line(run)]
+    if run.tool_calls:
         bits.append(f"{len(run.tool_calls)} tool call(s)")
-    if run.run_id:
-        bits.append(f"run {run.run_id}")
     if run.error is not None:
         code = f"[{run.error.code}] " if run.error.code else ""
         bits.append(f"error: {code}{run.error.message}")

@@ -171,7 +171,7 @@ def test_terminal_printer_output() -> None:
     assert "✓ get_stock_price" in text and '{"price": 100.5}' in text
     assert "NVDA is **$100.50**." in text
     assert text.rstrip().splitlines()[-1].startswith("completed")
-    assert "tokens: prompt 10, completion 5, total 15" in text
+    assert "tokens 10 in · 5 out · 15 total" in text
     assert "\x1b[" not in text
 
 

@@ -232,3 +232,9 @@ def test_help_prints_every_option(
     ):
         assert option in out
     assert "_agent" not in shell.user_ns
+
+
+def test_huge_message_is_a_clear_error(shell: InteractiveShell) -> None:
+    with pytest.raises(UsageError, match=r"413") as info:
+        shell.run_cell_magic("agent", "echo --via test", "x" * (2 * 1024 * 1024))
+    assert len(str(info.value)) < 2000  # an excerpt, not the whole body
