@@ -76,6 +76,9 @@ logger = logging.getLogger("agentnb")
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0, write=30.0, pool=10.0)
 """Connect 10 s; read 60 s between two pieces of the body (keepalive comments count)."""
 
+_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=20)
+"""No cap on open connections: a stream holds one for its whole run, so httpx's default cap
+(100) would queue the 101st concurrent run until it failed with a PoolTimeout."""
 _ERROR_BODY_LIMIT = 64 * 1024
 _CONTENT_EVENTS = (TextDelta, ReasoningDelta, ToolCallStarted, ToolCallDelta, ToolCallFinished)
 
@@ -207,7 +210,7 @@ class AsyncAgentClient:
                 f"this {type(self).__name__} for {self.base_url} is closed; make a new one"
             )
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self.timeout)
+            self._http = httpx.AsyncClient(timeout=self.timeout, limits=_LIMITS)
         return self._http
 
     # ---- starting runs -----------------------------------------------------------------
@@ -698,6 +701,9 @@ class RunStream:
                             outcome.detail = event.message  # type: ignore[union-attr]
                             break
                         if isinstance(event, RunCompleted):
+                            # free the stream's pooled connection first: at the pool's limit,
+                            # runs that all hold one while asking for another would deadlock
+                            await self._close_response()
                             event = await self._finalize(request, translator, event)
                         yield self._deliver(event)
                         if isinstance(event, RunCompleted | RunFailed):

@@ -194,6 +194,8 @@ class RunHandle:
                 self._future.exception(timeout=10)
             raise
         except concurrent.futures.TimeoutError:
+            if self._future.done():  # the run's own StreamTimeoutError (also a TimeoutError)
+                raise
             raise TimeoutError(f"the run did not end within {timeout} s") from None
 
     def wait_started(self, timeout: float | None = None) -> bool:

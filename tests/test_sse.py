@@ -489,7 +489,7 @@ class TestEndOfStream:
 class TestApi:
     def test_server_sent_event_defaults(self) -> None:
         assert ServerSentEvent() == ServerSentEvent("message", "", "", None)
-        assert [f.name for f in dataclasses.fields(ServerSentEvent)] == [
+        assert list(ServerSentEvent._fields) == [
             "event",
             "data",
             "id",
@@ -501,7 +501,7 @@ class TestApi:
         assert event == ServerSentEvent(event="e", data="d", id="i", retry=3)
         assert hash(event) == hash(ServerSentEvent(event="e", data="d", id="i", retry=3))
         assert repr(event) == "ServerSentEvent(event='e', data='d', id='i', retry=3)"
-        with pytest.raises(dataclasses.FrozenInstanceError):
+        with pytest.raises(AttributeError):
             event.data = "x"  # type: ignore[misc]
         assert not hasattr(event, "__dict__")
 
