@@ -38,6 +38,7 @@ def ask(
     display: bool = True,
     plain: bool = False,
     wait: bool = False,
+    record: bool = True,
     on_started: Callable[[RunHandle], None] | None = None,
     **extra: Any,
 ) -> RunHandle:
@@ -48,7 +49,8 @@ def ask(
     ``schema`` is a JSON schema dict or a pydantic model class: the answer must be JSON for it
     and ``handle.result`` is the validated value. With ``display`` the run is shown live
     (a widget in a notebook, text in a terminal or with ``plain``); ``wait`` blocks until it
-    ends and raises if it did not complete. ``on_started(handle)`` is called as soon as the
+    ends and raises if it did not complete. ``record=False`` keeps the run out of the
+    history. ``on_started(handle)`` is called as soon as the
     run is started, before any waiting (the magics bind ``_agent`` with it).
     """
     conn = get_connection(via)
@@ -73,7 +75,7 @@ def ask(
     # keep the first display message, which should hold the final answer.
     live = display and not (wait and notebook)
     listeners: tuple[RunListener, ...] = (_display_listener(plain),) if live else ()
-    handle = start_run(conn, request, listeners=listeners, validate=validate)
+    handle = start_run(conn, request, listeners=listeners, validate=validate, record=record)
     if on_started is not None:
         on_started(handle)
     if live and notebook and not plain:
@@ -135,6 +137,7 @@ def start_run(
     *,
     listeners: tuple[RunListener, ...] = (),
     validate: Callable[[Any], Any] | None = None,
+    record: bool = True,
 ) -> RunHandle:
     """Start ``request`` on ``conn`` in the background and keep its thread for next time."""
     run = Run(
@@ -147,7 +150,7 @@ def start_run(
 
     client = conn.client()  # now, not when the loop gets to it: the connection may be gone
     return RunHandle.start(
-        lambda: client.stream_request(request, run=run),
+        lambda: client.stream_request(request, run=run, record=record),
         run=run,
         listeners=(remember_thread, *listeners),
         schema=request.response_format,

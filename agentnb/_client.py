@@ -264,16 +264,19 @@ class AsyncAgentClient:
             raise _options_error(exc) from None
         return self.stream_request(request)
 
-    def stream_request(self, request: RunRequest, *, run: Run | None = None) -> RunStream:
+    def stream_request(
+        self, request: RunRequest, *, run: Run | None = None, record: bool = True
+    ) -> RunStream:
         """Start streaming ``request``; ``run`` is the Run to fold events into (a new one if
-        None). Raises :class:`ConfigurationError` at once for options the dialect lacks."""
+        None); ``record=False`` keeps this run out of the history. Raises
+        :class:`ConfigurationError` at once for options the dialect lacks."""
         self.provider.check_request(request)
         if run is None:
             run = Run(agent=request.agent, message=request.message)
         run.provider = run.provider or self.provider.name
         run.connection = run.connection or self.connection
         run.thread_id = run.thread_id or request.thread_id
-        return RunStream(self, request, run)
+        return RunStream(self, request, run, record=record)
 
     async def run(self, agent: str, message: str, **options: Any) -> Run:
         """Run to the end and return the :class:`Run`.
@@ -566,8 +569,11 @@ class RunStream:
     ``cancelled`` and an iteration in progress ends quietly.
     """
 
-    def __init__(self, client: AsyncAgentClient, request: RunRequest, run: Run) -> None:
+    def __init__(
+        self, client: AsyncAgentClient, request: RunRequest, run: Run, *, record: bool = True
+    ) -> None:
         self.run = run
+        self._recorder = client.recorder if record else None
         self.request = request
         self._client = client
         self._provider = client.provider
@@ -845,7 +851,7 @@ class RunStream:
     # ---- recording ---------------------------------------------------------------------
     def _mark_sent(self) -> None:
         self.run.start()
-        recorder = self._client.recorder
+        recorder = self._recorder
         if recorder is None:
             return
         self._recorded = True
@@ -855,7 +861,7 @@ class RunStream:
             logger.warning("agentnb: the run recorder failed at the start of a run: %r", exc)
 
     def _record_end(self) -> None:
-        recorder = self._client.recorder
+        recorder = self._recorder
         if recorder is None or not self._recorded:
             return
         self._recorded = False

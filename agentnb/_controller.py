@@ -278,6 +278,11 @@ class ChatController:
         self._loop.call_soon_threadsafe(self._follow, index)
         return index
 
+    @property
+    def start_run(self) -> StartRun | None:
+        """The callback that starts the next turn's run, if the cell can start runs."""
+        return self._start_run
+
     def receive(self, content: Any) -> None:
         """A message from a view, on whatever thread the kernel delivered it."""
         self._loop.call_soon_threadsafe(self._on_message, content)

@@ -57,6 +57,7 @@ def _run_options(func: Any) -> Any:
         argument(
             "--plain", action="store_true", default=None, help="text output instead of the widget"
         ),
+        argument("--no-record", action="store_true", help="keep this run out of the history"),
         argument(
             "--no-interpolate", action="store_true", help="send {{name}} placeholders as they are"
         ),
@@ -210,6 +211,7 @@ class AgentMagics(Magics):
                 followups=args.followups,
                 plain=self.plain if args.plain is None else args.plain,
                 wait=wait,
+                record=not args.no_record,
                 on_started=bind,
             )
             if not wait and started:

@@ -48,7 +48,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     try:
         if args.provider:
-            conn = connect(args.provider, base_url=args.base_url, name="cli")
+            conn = connect(args.provider, base_url=args.base_url)
         else:
             conn = get_connection(args.via)
         request = build_request(

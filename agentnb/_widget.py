@@ -249,6 +249,16 @@ class ChatWidget(ChatCell):
             source, on_followup=start_run, agent=agent, max_fps=max_fps, placeholder=placeholder
         )
 
-    def ask(self, text: str) -> None:
-        """Send ``text`` as if typed in the input box."""
-        self._controller.receive({"kind": "send", "text": text})
+    def ask(self, text: str) -> RunHandle:
+        """Send ``text`` from code, as if typed in the input box; returns the run's handle."""
+        if not text.strip():
+            raise ValueError("the message is empty")
+        if any(not run.done for run in self.runs):
+            raise RuntimeError("a run is still going; wait for it to end or stop it first")
+        start_run = self._controller.start_run
+        assert start_run is not None  # ChatWidget requires it
+        handle = start_run(text.strip())
+        if not isinstance(handle, RunHandle):
+            raise TypeError(f"start_run returned {type(handle).__name__}, not a RunHandle")
+        self.add(handle)
+        return handle

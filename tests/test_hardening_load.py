@@ -106,8 +106,7 @@ def history_rows(tag: str) -> dict[str, list[tuple[str, str, str | None, int | N
     found: dict[str, list[tuple[str, str, str | None, int | None]]] = {}
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
         for message, local_id, status, answer, tokens in db.execute(
-            "SELECT message, local_id, status, answer, total_tokens FROM runs "
-            "WHERE message LIKE ?",
+            "SELECT message, local_id, status, answer, total_tokens FROM runs WHERE message LIKE ?",
             (f"{tag}-%",),
         ):
             found.setdefault(message, []).append((local_id, status, answer, tokens))
@@ -163,6 +162,10 @@ def test_200_concurrent_runs_all_finish_once_recorded_while_the_caller_stays_res
     )
 
 
+CAPPED_WORDS = " ".join(f"w{j}" for j in range(30))
+"""Ten chunks at 20 ms: the runs started together are all streaming when the first ends."""
+
+
 async def finish_together_on_a_capped_pool(server: ServerHandle, runs: int) -> list[agentnb.Run]:
     http = httpx.AsyncClient(
         limits=httpx.Limits(max_connections=runs),
@@ -179,7 +182,7 @@ async def finish_together_on_a_capped_pool(server: ServerHandle, runs: int) -> l
     )
     try:
         return await asyncio.gather(
-            *(client.run("echo", f"capped {i} one two three four five six") for i in range(runs))
+            *(client.run("echo", f"capped {i} {CAPPED_WORDS}") for i in range(runs))
         )
     finally:
         await client.aclose()

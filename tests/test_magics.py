@@ -238,3 +238,63 @@ def test_huge_message_is_a_clear_error(shell: InteractiveShell) -> None:
     with pytest.raises(UsageError, match=r"413") as info:
         shell.run_cell_magic("agent", "echo --via test", "x" * (2 * 1024 * 1024))
     assert len(str(info.value)) < 2000  # an excerpt, not the whole body
+
+
+def test_no_record_keeps_the_run_out_of_the_history(shell: InteractiveShell) -> None:
+    kept = cell(shell, "echo --via test --wait", "recorded one")
+    skipped = cell(shell, "echo --via test --wait --no-record", "not recorded")
+    ids = {r.local_id for r in agentnb.runs(agent="echo", limit=500)}
+    assert kept.run.local_id in ids
+    assert skipped.run.local_id not in ids
+
+
+def test_traitlets_config_sets_the_defaults(server: Any) -> None:
+    from traitlets.config import Config
+
+    from agentnb._magics import AgentMagics
+
+    config = Config()
+    config.AgentMagics.default_via = "test"
+    config.AgentMagics.wait = True
+    config.AgentMagics.plain = True
+    ip = InteractiveShell.instance()
+    magics = AgentMagics(shell=ip, config=config)
+    assert (magics.default_via, magics.wait, magics.plain) == ("test", True, True)
+    magics.agent("echo", "configured")  # no --via, no --wait: both from the config
+    handle = ip.user_ns["_agent"]
+    assert handle.done and handle.text == "configured"
+    assert handle.run.connection == "test"
+
+
+def test_config_provider_configures_the_default_connection(server: Any) -> None:
+    from traitlets.config import Config
+
+    from agentnb._magics import AgentMagics
+
+    config = Config()
+    config.AgentMagics.provider = "runagent"
+    config.AgentMagics.base_url = server.base_url
+    AgentMagics(shell=InteractiveShell.instance(), config=config)
+    conn = agentnb.get_connection()
+    assert (conn.provider, conn.base_url, conn.local) == ("runagent", server.base_url, False)
+
+
+def test_agent_config_sets_defaults(shell: InteractiveShell) -> None:
+    view = shell.run_line_magic("agent_config", "--default-via test --plain --wait")
+    assert "default_via=test" in repr(view) and "wait=True" in repr(view)
+    shell.run_line_magic("agent", "echo by default")
+    assert shell.user_ns["_agent"].done
+    shell.run_line_magic("agent_config", "--default-via default --widget --no-wait")
+    with pytest.raises(UsageError, match="unknown connection 'nowhere'"):
+        shell.run_line_magic("agent_config", "--default-via nowhere")
+
+
+def test_chat_continues_one_thread(server: Any) -> None:
+    widget = agentnb.chat("echo", via="test")
+    widget.ask("first message")
+    first = widget.wait(30)
+    widget.ask("second message")
+    second = widget.wait(30)
+    assert [r.text for r in widget.runs] == ["first message", "second message"]
+    assert first.thread_id and second.thread_id == first.thread_id
+    widget.close()

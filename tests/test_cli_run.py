@@ -1,0 +1,90 @@
+"""``agentnb run`` as a user runs it: a subprocess against the built-in server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+
+def agentnb_cli(
+    *args: str, server: Any, key: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
+    env["AGENTNB_HISTORY"] = "off"
+    env["AGENTNB_API_KEY"] = key if key is not None else server.api_key
+    return subprocess.run(
+        [sys.executable, "-m", "agentnb._cli", "run", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("provider", ["operativus", "runagent", "seekrflow", "runtools"])
+def test_streams_a_finance_run_to_the_terminal(server: Any, provider: str) -> None:
+    done = agentnb_cli(
+        "finance_agent",
+        "How",
+        "is",
+        "NVDA?",
+        "--provider",
+        provider,
+        "--base-url",
+        server.base_url,
+        "--no-color",
+        server=server,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "NVDA" in done.stdout and "| Ticker |" in done.stdout
+    assert lines[-1].startswith("completed · ")
+    if provider != "runagent":  # run-agent's stream has no tool frames
+        assert any(line.startswith("→ get_stock_price(") for line in lines)
+        assert "\x1b[" not in done.stdout
+
+
+def test_a_failed_run_exits_non_zero(server: Any) -> None:
+    done = agentnb_cli(
+        "nope_agent", "hi", "--provider", "operativus", "--base-url", server.base_url, server=server
+    )
+    assert done.returncode == 1
+    assert "NotFoundError" in done.stderr and "404" in done.stderr
+
+
+def test_a_wrong_key_is_reported_without_the_key(server: Any) -> None:
+    key = "sk-wrong-key-0123456789"
+    done = agentnb_cli(
+        "echo",
+        "hi",
+        "--provider",
+        "operativus",
+        "--base-url",
+        server.base_url,
+        server=server,
+        key=key,
+    )
+    assert done.returncode == 1
+    assert "AuthenticationError" in done.stderr
+    assert key not in done.stderr + done.stdout
+
+
+def test_bad_options_are_clear(server: Any) -> None:
+    done = agentnb_cli(
+        "echo",
+        "hi",
+        "--temperature",
+        "9",
+        "--provider",
+        "operativus",
+        "--base-url",
+        server.base_url,
+        server=server,
+    )
+    assert done.returncode == 1
+    assert "temperature" in done.stderr
