@@ -40,11 +40,13 @@ from .events import Event, Usage
 
 if TYPE_CHECKING:
     from ._api import ask, chat
-    from ._client import AgentClient, AsyncAgentClient, RunStream
+    from ._client import AsyncAgentClient
     from ._connections import Connection, connect, connections, get_connection
     from ._display import show
     from ._handle import RunHandle
     from ._history import HistoryStore, RunHistory, batch, remote_runs, runs
+    from ._stream import RunStream
+    from ._sync import AgentClient
     from ._widget import ChatCell, ChatWidget
     from .server import ServerHandle, start_server
 
@@ -103,9 +105,9 @@ __all__ = [
 ]
 
 _LAZY: dict[str, str] = {
-    "AgentClient": "._client",
+    "AgentClient": "._sync",
     "AsyncAgentClient": "._client",
-    "RunStream": "._client",
+    "RunStream": "._stream",
     "ask": "._api",
     "chat": "._api",
     "Connection": "._connections",

@@ -9,7 +9,9 @@ import re
 import time
 from dataclasses import dataclass
 
-__all__ = ["RETRYABLE_STATUS", "RetryPolicy", "parse_retry_after"]
+from ._exceptions import AgentNBError
+
+__all__ = ["RETRYABLE_STATUS", "RetryPolicy", "Retryable", "parse_retry_after"]
 
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 """Statuses that mean "not now" rather than "no": the request was not acted on."""
@@ -72,3 +74,12 @@ class RetryPolicy:
             return 0.0
         floor = (server_retry_ms or 0) / 1000.0
         return min(self.max_backoff, max(floor, self.delay(failed_in_a_row)))
+
+
+class Retryable(Exception):
+    """An attempt failed in a way that a later identical request may not (internal)."""
+
+    def __init__(self, error: AgentNBError, retry_after: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after

@@ -240,6 +240,6 @@ def raise_cancelled(client: AgentClient) -> None:
     stream = client.stream("echo", "never sent")
     stream.close()
     assert stream.run.status == "cancelled"
-    from agentnb._client import raise_for_run
+    from agentnb._stream import raise_for_run
 
     raise_for_run(stream.run)

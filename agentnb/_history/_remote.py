@@ -12,7 +12,8 @@ from ._rows import to_json
 from ._scrub import clean
 
 if TYPE_CHECKING:
-    from .._client import AgentClient, AsyncAgentClient
+    from .._client import AsyncAgentClient
+    from .._sync import AgentClient
     from ..providers._base import RemoteRun
     from ._table import RunHistory
 
@@ -165,8 +166,8 @@ def remote_runs(
     ``order`` asc or desc); Operativus reports runs by id (``agent`` and ``run_ids``, asked
     100 at a time).
     """
-    from .._client import AgentClient
     from .._loop import run_sync
+    from .._sync import AgentClient
 
     if isinstance(client, AgentClient):
         client = client.aio

@@ -1,0 +1,184 @@
+"""The sync face: ``AgentClient`` runs an :class:`AsyncAgentClient` on agentnb's background
+loop, so scripts and notebook cells can call it without an event loop of their own (and it
+works inside a running one without deadlocking)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ._client import AsyncAgentClient
+from ._loop import run_sync, submit
+from ._request import RunRequest
+from ._run import Run
+from ._stream import RunStream
+from .events import (
+    Event,
+)
+from .providers import Provider, RemoteRun
+
+__all__ = ["AgentClient", "SyncRunStream"]
+
+_END = object()
+
+
+class _Raised:
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class SyncRunStream:
+    """A run's events for sync code: ``for event in stream``. ``.run`` is live.
+
+    The stream runs on agentnb's background loop; events cross over through a queue.
+    ``close()`` (or leaving the ``with`` block, or a ``KeyboardInterrupt`` while waiting)
+    cancels the run.
+    """
+
+    def __init__(self, stream: RunStream) -> None:
+        self._stream = stream
+        self.run = stream.run
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._pump: concurrent.futures.Future[None] | None = None
+        self._done = threading.Event()
+        self._exhausted = False
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return repr(self._stream).replace("<RunStream", "<SyncRunStream", 1)
+
+    def __enter__(self) -> SyncRunStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[Event]:
+        return self
+
+    def __next__(self) -> Event:
+        if self._exhausted or self._closed:
+            raise StopIteration
+        if self._pump is None:
+            self._pump = submit(self._forward())
+        try:
+            item = self._queue.get()
+        except KeyboardInterrupt:
+            self.close()
+            raise
+        if item is _END:
+            self._exhausted = True
+            raise StopIteration
+        if isinstance(item, _Raised):
+            self._exhausted = True
+            raise item.error
+        event: Event = item
+        return event
+
+    async def _forward(self) -> None:
+        try:
+            async with self._stream as stream:
+                async for event in stream:
+                    self._queue.put(event)
+        except asyncio.CancelledError:
+            self._queue.put(_END)
+            raise
+        except BaseException as exc:
+            self._queue.put(_Raised(exc))
+        else:
+            self._queue.put(_END)
+        finally:
+            self._done.set()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Cancel the run if it is still going, and wait (a little) until it is closed."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._pump is None:
+            run_sync(self._stream.aclose(), timeout=timeout)
+            return
+        self._pump.cancel()
+        self._done.wait(timeout)
+
+
+class AgentClient:
+    """The sync face of :class:`AsyncAgentClient` (same arguments), for scripts and cells.
+
+    Everything runs on agentnb's background event loop, so it works inside a running loop
+    (a notebook cell) without deadlocking. A ``KeyboardInterrupt`` while waiting cancels
+    the run.
+    """
+
+    def __init__(self, provider: str | Provider, **options: Any) -> None:
+        async def make() -> AsyncAgentClient:
+            return AsyncAgentClient(provider, **options)
+
+        self._async = run_sync(make())
+
+    @property
+    def aio(self) -> AsyncAgentClient:
+        """The async client behind this one (use it on agentnb's loop only)."""
+        return self._async
+
+    @property
+    def base_url(self) -> str:
+        return self._async.base_url
+
+    @property
+    def provider(self) -> Provider:
+        return self._async.provider
+
+    def __repr__(self) -> str:
+        return repr(self._async).replace("AsyncAgentClient", "AgentClient", 1)
+
+    def __enter__(self) -> AgentClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        run_sync(self._async.aclose())
+
+    def run(self, agent: str, message: str, **options: Any) -> Run:
+        """Run to the end; see :meth:`AsyncAgentClient.run`."""
+        return run_sync(self._async.run(agent, message, **options))
+
+    def run_request(self, request: RunRequest) -> Run:
+        return run_sync(self._async.run_request(request))
+
+    def stream(self, agent: str, message: str, **options: Any) -> SyncRunStream:
+        """Stream a run: ``for event in client.stream(...)``; ``.run`` is live."""
+
+        async def make() -> RunStream:
+            return self._async.stream(agent, message, **options)
+
+        return SyncRunStream(run_sync(make()))
+
+    def stream_request(self, request: RunRequest) -> SyncRunStream:
+        async def make() -> RunStream:
+            return self._async.stream_request(request)
+
+        return SyncRunStream(run_sync(make()))
+
+    def list_runs(
+        self,
+        thread_id: str,
+        *,
+        limit: int | None = None,
+        order: str = "desc",
+        page_size: int = 20,
+    ) -> list[RemoteRun]:
+        return run_sync(
+            self._async.list_runs(thread_id, limit=limit, order=order, page_size=page_size)
+        )
+
+    def run_status(self, agent: str, run_ids: str | Sequence[str]) -> list[RemoteRun]:
+        return run_sync(self._async.run_status(agent, run_ids))
