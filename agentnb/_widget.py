@@ -207,6 +207,10 @@ class ChatCell(anywidget.AnyWidget):
             # The context carries the kernel's parent header for this cell, so a refresh
             # sent later from the loop thread lands on this cell's output.
             self._displays.append((handle, contextvars.copy_context()))
+            if any(run.done for run in self.runs):
+                # a run may have ended between building the bundle and registering the
+                # handle, when its refresh found no display to update
+                self._refresh_displays()
 
     def _refresh_displays(self) -> None:
         if not self._displays:

@@ -1,0 +1,275 @@
+"""Load: 200 concurrent runs from one "kernel", and how late its event loops run meanwhile.
+
+    python benchmarks/bench_load.py [--runs 200] [--words 90] [--delay-ms 20] [--repeat 3] [--in-process]
+
+The main thread stands in for a kernel: it runs an asyncio loop (as ipykernel does) with a
+probe that asks to wake every 10 ms and records how late it wakes (the lag a cell, a widget
+message or a Stop click would see). Two ways to make the same runs against the built-in
+server (``echo`` agent, Operativus dialect, ``--words`` words a message = words/3 chunks,
+``--delay-ms`` between chunks):
+
+- agentnb: ``agentnb.ask(..., display=False)`` from the main loop, awaited there; the streams
+  run on agentnb's background loop (probed the same way) and every run is recorded in the
+  history (a temporary file) and gets its usage from the status endpoint.
+- naive: what a user would otherwise write: ``httpx.AsyncClient`` + ``httpx_sse`` in one
+  ``asyncio.gather`` on the main loop, JSON-decoding each frame and joining the text (no
+  history, no usage, no retries or resume). Its pool is unlimited too, so both stream all runs
+  at once.
+
+The server runs in a child process by default (so the numbers are the client's); with
+``--in-process`` it runs in a thread of this process, as the default connection's built-in
+server does in a notebook, competing for the GIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+
+os.environ["AGENTNB_HISTORY"] = os.path.join(tempfile.mkdtemp(prefix="agentnb-bench-"), "h.db")
+
+import httpx
+import httpx_sse
+
+import agentnb
+from agentnb._connections import disconnect
+from agentnb._loop import get_loop, run_sync
+
+PROBE_S = 0.010
+SERVER_CHILD = (
+    "import sys\n"
+    "from agentnb.server import start_server\n"
+    "handle = start_server(delay_ms=0)\n"
+    "print(handle.base_url, handle.api_key, flush=True)\n"
+    "sys.stdin.read()\n"
+    "handle.stop()\n"
+)
+
+
+@dataclass
+class Result:
+    name: str
+    wall: float
+    runs_ok: int
+    events: int
+    main_lag: list[float]
+    loop_lag: list[float] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def built_in_server(in_process: bool) -> Iterator[tuple[str, str]]:
+    """(base_url, api_key) of a built-in server, in a child process or in this one."""
+    if in_process:
+        with agentnb.start_server(delay_ms=0) as handle:
+            yield handle.base_url, handle.api_key
+        return
+    child = subprocess.Popen(
+        [sys.executable, "-c", SERVER_CHILD],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        base_url, api_key = child.stdout.readline().split()
+        yield base_url, api_key
+    finally:
+        if child.stdin is not None:
+            child.stdin.close()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+
+
+class Probe:
+    """Wakes every PROBE_S on the loop it runs on and records how late each wake was."""
+
+    def __init__(self) -> None:
+        self.lag: list[float] = []
+        self.stopped = False
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self.stopped:
+            before = loop.time()
+            await asyncio.sleep(PROBE_S)
+            self.lag.append(loop.time() - before - PROBE_S)
+
+
+def messages(tag: str, runs: int, words: int) -> list[str]:
+    filler = " ".join(f"w{j}" for j in range(words - 1))
+    return [f"{tag}-{i:03d} {filler}" for i in range(runs)]
+
+
+async def with_main_probe(work: Callable[[], Awaitable[int]]) -> tuple[float, int, list[float]]:
+    probe = Probe()
+    ticker = asyncio.create_task(probe.run())
+    await asyncio.sleep(0.05)  # a few ticks of the idle loop first
+    started = time.perf_counter()
+    try:
+        count = await work()
+    finally:
+        wall = time.perf_counter() - started
+        probe.stopped = True
+        await ticker
+    return wall, count, probe.lag
+
+
+def run_agentnb(
+    base_url: str, api_key: str, texts: list[str], delay_ms: int, dialect: str = "operativus"
+) -> Result:
+    agentnb.connect(
+        dialect,
+        base_url=base_url,
+        api_key=api_key,
+        name="bench",
+        headers={"X-AgentNB-Delay-Ms": str(delay_ms)},
+    )
+    loop_probe = Probe()
+    handles: list[agentnb.RunHandle] = []
+
+    async def work() -> int:
+        probing = asyncio.run_coroutine_threadsafe(loop_probe.run(), get_loop())
+        try:
+            handles.extend(agentnb.ask("echo", text, via="bench", display=False) for text in texts)
+            await asyncio.gather(*handles, return_exceptions=True)
+        finally:
+            loop_probe.stopped = True
+            await asyncio.wrap_future(probing)
+        return sum(h.run.event_count for h in handles)
+
+    try:
+        wall, events, main_lag = asyncio.run(with_main_probe(work))
+    finally:
+        run_sync(agentnb.get_connection("bench").client().aclose())
+        disconnect("bench")
+    ok = sum(h.status == "completed" and h.text == t for h, t in zip(handles, texts, strict=True))
+    name = f"agentnb ask, {dialect}"
+    return Result(name, wall, ok, events, main_lag, loop_probe.lag)
+
+
+def run_naive(base_url: str, api_key: str, texts: list[str], delay_ms: int) -> Result:
+    answers: list[str] = []
+    url = f"{base_url}/api/agents/echo/runs/stream"
+    headers = {"Authorization": f"Bearer {api_key}", "X-AgentNB-Delay-Ms": str(delay_ms)}
+
+    async def one(client: httpx.AsyncClient, text: str) -> tuple[str, int]:
+        pieces: list[str] = []
+        events = 0
+        async with httpx_sse.aconnect_sse(
+            client, "POST", url, json={"message": text}, headers=headers
+        ) as source:
+            async for sse in source.aiter_sse():
+                events += 1
+                frame = json.loads(sse.data)
+                if frame["event"] == "CONTENT_DELTA":
+                    pieces.append(frame["data"])
+                elif frame["event"] in ("STOP", "ERROR"):
+                    break
+        return "".join(pieces), events
+
+    async def work() -> int:
+        limits = httpx.Limits(max_connections=None)
+        async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+            done = await asyncio.gather(*(one(client, text) for text in texts))
+        answers.extend(text for text, _ in done)
+        return sum(events for _, events in done)
+
+    wall, events, main_lag = asyncio.run(with_main_probe(work))
+    ok = sum(a == t for a, t in zip(answers, texts, strict=True))
+    return Result("naive httpx-sse gather, operativus", wall, ok, events, main_lag)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+
+
+def lag_cells(lag: list[float]) -> str:
+    if not lag:
+        return f"{'—':>7} {'—':>7} {'—':>7} {'—':>7}"
+    return " ".join(f"{pct(lag, q):7.1f}" for q in (0.5, 0.95, 0.99, 1.0))
+
+
+def print_table(results: list[Result], runs: int, rounds: int) -> None:
+    runs_per_round = runs // rounds
+    lag_head = f"{'p50':>7} {'p95':>7} {'p99':>7} {'max':>7}"
+    print()
+    print(
+        f"{'':36} {'wall':>6} {'ok':>7} {'runs/s':>7} {'events/s':>9}   "
+        f"{'main-thread loop lag, ms':^31}   {'agentnb loop lag, ms':^31}"
+    )
+    print(f"{'':36} {'s':>6} {'':>7} {'':>7} {'':>9}   {lag_head}   {lag_head}")
+    for r in results:
+        print(
+            f"{r.name:36} {r.wall:6.2f} {f'{r.runs_ok}/{runs}':>7} {runs_per_round / r.wall:7.1f} "
+            f"{r.events / r.wall:9.0f}   {lag_cells(r.main_lag)}   {lag_cells(r.loop_lag)}"
+        )
+
+
+def pooled(results: list[Result]) -> Result:
+    """Repeats of one way as one row: median wall time, every lag sample, all runs counted."""
+    ordered = sorted(results, key=lambda r: r.wall)
+    middle = ordered[len(ordered) // 2]
+    return Result(
+        middle.name,
+        middle.wall,
+        sum(r.runs_ok for r in results),
+        middle.events,
+        [lag for r in results for lag in r.main_lag],
+        [lag for r in results for lag in r.loop_lag],
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--words", type=int, default=90, help="message words (3 per chunk)")
+    parser.add_argument("--delay-ms", type=int, default=20, help="server delay per chunk")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of each way")
+    parser.add_argument("--in-process", action="store_true", help="server in this process")
+    args = parser.parse_args()
+
+    where = "in this process" if args.in_process else "in a child process"
+    print(
+        f"{args.runs} concurrent echo runs, {args.words // 3} chunks each, {args.delay_ms} ms "
+        f"between chunks, {args.repeat} rounds; built-in server {where}; probes every "
+        f"{PROBE_S * 1000:.0f} ms"
+    )
+    ways: list[Callable[[str, str, list[str]], Result]] = [
+        lambda url, key, texts: run_agentnb(url, key, texts, args.delay_ms),
+        lambda url, key, texts: run_agentnb(url, key, texts, args.delay_ms, "runagent"),
+        lambda url, key, texts: run_naive(url, key, texts, args.delay_ms),
+    ]
+    rounds: list[list[Result]] = [[] for _ in ways]
+    with built_in_server(args.in_process) as (base_url, api_key):
+        for way in ways:  # warm up (imports, the background loop, the history file)
+            way(base_url, api_key, messages("warm", 5, args.words))
+        for round_ in range(args.repeat):
+            for i, way in enumerate(ways):  # interleaved, so drift hits every way alike
+                texts = messages(f"r{round_}w{i}", args.runs, args.words)
+                rounds[i].append(way(base_url, api_key, texts))
+    print_table([pooled(r) for r in rounds], args.runs * args.repeat, args.repeat)
+    print(
+        "\nwall: median round. lag: how late a 10 ms timer fires (all rounds' samples). agentnb:"
+        " the main (kernel) loop only\nawaits the handles; the streams, history writes and"
+        " (operativus) the per-run usage request run on agentnb's\nloop. naive: everything on"
+        " the main loop; no history, no usage request, no retry or resume."
+    )
+
+
+if __name__ == "__main__":
+    main()
