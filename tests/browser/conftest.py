@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -73,12 +72,11 @@ class Lab:
         self.root = root
 
 
-@contextmanager
-def serve_jupyter(
-    module: str, app_args: list[str], agent_server: ServerHandle, base: Path
+@pytest.fixture(scope="module")
+def jupyterlab(
+    agent_server: ServerHandle, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Lab]:
-    """``python -m MODULE`` (a Jupyter server app) on a free 127.0.0.1 port with an empty
-    token, its kernels' default connection pointing at ``agent_server``."""
+    base = tmp_path_factory.mktemp("lab")
     root = base / "notebooks"
     root.mkdir()
     port = free_port()
@@ -95,18 +93,19 @@ def serve_jupyter(
         "JUPYTER_PLATFORM_DIRS": "1",
         "PYTHONUNBUFFERED": "1",
     }
-    log_path = base / f"{module}.log"
-    log = log_path.open("w")
+    log = (base / "lab.log").open("w")
     process = subprocess.Popen(
         [
-            sys.executable, "-m", module,
+            sys.executable, "-m", "jupyterlab",
             f"--ServerApp.port={port}",
             "--ServerApp.ip=127.0.0.1",
             "--IdentityProvider.token=",
             "--ServerApp.password=",
             "--ServerApp.disable_check_xsrf=True",
             f"--ServerApp.root_dir={root}",
-            *app_args,
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             "--KernelSpecManager.ensure_native_kernel=True",
             "--no-browser",
             "--allow-root",
@@ -120,14 +119,14 @@ def serve_jupyter(
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"{module} exited: {log_path.read_text()[-2000:]}")
+                raise RuntimeError(f"JupyterLab exited: {(base / 'lab.log').read_text()[-2000:]}")
             try:
                 if httpx.get(f"{url}/api/status", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{module} did not start within 60 s")
+                raise RuntimeError("JupyterLab did not start within 60 s")
             time.sleep(0.3)
         yield Lab(url, root)
     finally:
@@ -137,31 +136,6 @@ def serve_jupyter(
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
-
-
-@pytest.fixture(scope="module")
-def jupyterlab(
-    agent_server: ServerHandle, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Lab]:
-    lab_args = [
-        "--LabApp.expose_app_in_browser=True",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
-    with serve_jupyter("jupyterlab", lab_args, agent_server, tmp_path_factory.mktemp("lab")) as lab:
-        yield lab
-
-
-@pytest.fixture(scope="module")
-def notebook7(
-    agent_server: ServerHandle, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Lab]:
-    """Jupyter Notebook 7 (``python -m notebook``), with ``window.jupyterapp`` exposed."""
-    pytest.importorskip("notebook", minversion="7", reason="needs notebook>=7 (the dev extra)")
-    notebook_args = ["--JupyterNotebookApp.expose_app_in_browser=True"]
-    base = tmp_path_factory.mktemp("nb7")
-    with serve_jupyter("notebook", notebook_args, agent_server, base) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
