@@ -95,6 +95,26 @@ function spinner() {
   return el;
 }
 
+/**
+ * The input box's draft, and whether it had the keyboard, shared by the views of one widget.
+ * JupyterLab and Notebook 7 re-create a widget's view when its output is updated (agentnb
+ * refreshes the static copy when a run ends), which would otherwise drop what the user was
+ * typing and leave the keyboard on the page's body. anywidget hands each view its own model
+ * proxy, so the key is the synced options object, which all the views of a model share.
+ * @type {WeakMap<object, { draft: string, focused: boolean }>}
+ */
+const inputMemory = new WeakMap();
+
+/** @param {object} key */
+function inputMemoryFor(key) {
+  let memory = inputMemory.get(key);
+  if (!memory) {
+    memory = { draft: "", focused: false };
+    inputMemory.set(key, memory);
+  }
+  return memory;
+}
+
 // ---- parts ------------------------------------------------------------------------------
 
 class TextPartView {
@@ -572,6 +592,9 @@ export class ChatView {
     this.input = null;
     /** @type {HTMLButtonElement | null} */
     this.sendButton = null;
+    this.inputMemory = inputMemoryFor(this.options);
+    /** @type {(() => void) | null} */
+    this.cancelFocus = null;
     this.onOptions = this.onOptions.bind(this);
     this.buildInput();
     el.append(this.root);
@@ -581,6 +604,7 @@ export class ChatView {
     this.model.on("change:options", this.onOptions);
     this.sync.start();
     this.renderNow();
+    this.restoreFocus();
   }
 
   destroy() {
@@ -588,6 +612,8 @@ export class ChatView {
     this.model.off("change:options", this.onOptions);
     if (this.cancelFrame) this.cancelFrame();
     this.cancelFrame = null;
+    if (this.cancelFocus) this.cancelFocus();
+    this.cancelFocus = null;
     if (this.ticker !== null) clearInterval(this.ticker);
     this.ticker = null;
     this.root.remove();
@@ -595,6 +621,7 @@ export class ChatView {
 
   onOptions() {
     this.options = this.model.get("options") || {};
+    inputMemory.set(this.options, this.inputMemory);
     this.buildInput();
     for (const view of this.turnViews) view.followupKey = "";
     for (const turn of this.sync.state.turns) turn.dirtyMeta = true;
@@ -675,6 +702,21 @@ export class ChatView {
     input.rows = 2;
     input.placeholder = this.options.placeholder || "Ask a question (Enter to send, Shift+Enter for a new line)";
     input.setAttribute("aria-label", "Message");
+    const memory = this.inputMemory;
+    input.value = memory.draft;
+    input.addEventListener("input", () => {
+      memory.draft = input.value;
+    });
+    input.addEventListener("focus", () => {
+      memory.focused = true;
+    });
+    input.addEventListener("blur", () => {
+      // Chrome blurs a focused element that is being removed just before it goes: only a
+      // box still on the page afterwards was left by the user.
+      queueMicrotask(() => {
+        if (input.isConnected) memory.focused = false;
+      });
+    });
     const send = h("button", "anb-button anb-send", "Send");
     send.type = "submit";
     form.append(input, send);
@@ -700,6 +742,24 @@ export class ChatView {
     if (!text) return;
     this.send({ kind: "send", text });
     this.input.value = "";
+    this.inputMemory.draft = "";
+  }
+
+  /**
+   * Give the keyboard back to the input box if the box this view replaces had it, once the
+   * view is on the page (the notebook attaches it after render), unless the user has moved on.
+   * @param {number} [frames] how many more frames to wait for the view to be attached
+   */
+  restoreFocus(frames = 120) {
+    this.cancelFocus = null;
+    const input = this.input;
+    if (!input || !this.inputMemory.focused) return;
+    if (!input.isConnected) {
+      if (frames > 0) this.cancelFocus = this.schedule(() => this.restoreFocus(frames - 1));
+      return;
+    }
+    const active = document.activeElement;
+    if (active === null || active === document.body) input.focus({ preventScroll: true });
   }
 
   /** @param {boolean} running */

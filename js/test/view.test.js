@@ -334,3 +334,55 @@ test("a whole long answer arriving at once is drawn over several frames, in orde
   const paragraphs = Array.from(el.querySelectorAll(".anb-md-block p")).map((p) => p.textContent);
   assert.deepEqual(paragraphs, Array.from({ length: 6 }, (_, i) => `Paragraph ${i}.`));
 });
+
+test("a view re-created for the same widget keeps the input's draft and gives back the keyboard", async () => {
+  const model = fakeModel({ options: { input: true, can_followup: true } });
+  /** @type {(() => void)[]} */
+  const frames = [];
+  const hooks = {
+    /** @param {() => void} cb */
+    schedule: (cb) => {
+      frames.push(cb);
+      return () => {};
+    },
+  };
+  const newView = () => {
+    const el = document.createElement("div");
+    const view = new ChatView(el, /** @type {any} */ (model), hooks);
+    mounted.push(view);
+    return { el, view, input: /** @type {HTMLTextAreaElement} */ (el.querySelector(".anb-input-text")) };
+  };
+  const runFrames = () => {
+    while (frames.length) /** @type {() => void} */ (frames.shift())();
+  };
+
+  const first = newView();
+  document.body.append(first.el);
+  first.view.start();
+  first.input.focus();
+  first.input.value = "half a quest";
+  first.input.dispatchEvent(new window.Event("input"));
+  // The notebook drops the old view's DOM and renders a new view, attached a bit later.
+  first.el.remove();
+  await Promise.resolve();
+  const second = newView();
+  second.view.start();
+  assert.equal(second.input.value, "half a quest");
+  /** @type {() => void} */ (frames.shift())(); // a frame passes before the view is attached
+  assert.notEqual(document.activeElement, second.input);
+  document.body.append(second.el);
+  runFrames();
+  assert.equal(document.activeElement, second.input);
+
+  // Left by the user: a later view does not take the keyboard, and a sent draft is gone.
+  second.input.dispatchEvent(new window.KeyboardEvent("keydown", { key: "Enter" }));
+  assert.deepEqual(model.sent.at(-1), { kind: "send", text: "half a quest" });
+  second.input.blur();
+  await Promise.resolve();
+  const third = newView();
+  document.body.append(third.el);
+  third.view.start();
+  runFrames();
+  assert.equal(third.input.value, "");
+  assert.notEqual(document.activeElement, third.input);
+});

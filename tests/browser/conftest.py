@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,11 +73,12 @@ class Lab:
         self.root = root
 
 
-@pytest.fixture(scope="module")
-def jupyterlab(
-    agent_server: ServerHandle, tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def serve_jupyter(
+    module: str, app_args: list[str], agent_server: ServerHandle, base: Path
 ) -> Iterator[Lab]:
-    base = tmp_path_factory.mktemp("lab")
+    """``python -m MODULE`` (a Jupyter server app) on a free 127.0.0.1 port with an empty
+    token, its kernels' default connection pointing at ``agent_server``."""
     root = base / "notebooks"
     root.mkdir()
     port = free_port()
@@ -93,19 +95,22 @@ def jupyterlab(
         "JUPYTER_PLATFORM_DIRS": "1",
         "PYTHONUNBUFFERED": "1",
     }
-    log = (base / "lab.log").open("w")
+    # Never fetch the Jupyter news, and so never ask: the consent toast covers the page.
+    notification = base / "settings" / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True)
+    (notification / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    log_path = base / f"{module}.log"
+    log = log_path.open("w")
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "jupyterlab",
+            sys.executable, "-m", module,
             f"--ServerApp.port={port}",
             "--ServerApp.ip=127.0.0.1",
             "--IdentityProvider.token=",
             "--ServerApp.password=",
             "--ServerApp.disable_check_xsrf=True",
             f"--ServerApp.root_dir={root}",
-            "--LabApp.expose_app_in_browser=True",
-            "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            *app_args,
             "--KernelSpecManager.ensure_native_kernel=True",
             "--no-browser",
             "--allow-root",
@@ -119,14 +124,14 @@ def jupyterlab(
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited: {(base / 'lab.log').read_text()[-2000:]}")
+                raise RuntimeError(f"{module} exited: {log_path.read_text()[-2000:]}")
             try:
                 if httpx.get(f"{url}/api/status", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("JupyterLab did not start within 60 s")
+                raise RuntimeError(f"{module} did not start within 60 s")
             time.sleep(0.3)
         yield Lab(url, root)
     finally:
@@ -136,6 +141,31 @@ def jupyterlab(
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(
+    agent_server: ServerHandle, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Lab]:
+    lab_args = [
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    with serve_jupyter("jupyterlab", lab_args, agent_server, tmp_path_factory.mktemp("lab")) as lab:
+        yield lab
+
+
+@pytest.fixture(scope="module")
+def notebook7(
+    agent_server: ServerHandle, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Lab]:
+    """Jupyter Notebook 7 (``python -m notebook``), with ``window.jupyterapp`` exposed."""
+    pytest.importorskip("notebook", minversion="7", reason="needs notebook>=7 (the dev extra)")
+    notebook_args = ["--JupyterNotebookApp.expose_app_in_browser=True"]
+    base = tmp_path_factory.mktemp("nb7")
+    with serve_jupyter("notebook", notebook_args, agent_server, base) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,329 @@
+"""More of the chat cell in a real browser: follow-up chips and ``agentnb.chat`` in JupyterLab,
+and a ``%%agent`` cell in Jupyter Notebook 7.
+
+The JupyterLab tests share one notebook and one kernel and run in file order: a follow-up chip
+starts the next turn in the same output, on the same thread; ``agentnb.chat("echo")`` answers
+what is typed in its input box, and the box is reachable and stays usable from the keyboard.
+The Notebook 7 test opens its own notebook in the Notebook 7 UI. Screenshots go to
+test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from test_chat_browser import NOTEBOOK_PANEL, RECORD, RUN_CELL, WAIT_READY
+
+pytestmark = pytest.mark.browser
+
+LAB_NOTEBOOK = "more.ipynb"
+SEVEN_NOTEBOOK = "seven.ipynb"
+LOAD, FOLLOWUPS, THREADS, CHAT = 0, 1, 2, 3
+LAB_CELLS = [
+    "%load_ext agentnb\nimport agentnb",
+    "%%agent finance_agent --followups\nWhat is NVDA trading at, and how did it move this week?",
+    "for r in agentnb.runs(agent='finance_agent', limit=2):\n"
+    "    print(r.status, r.thread_id, r.message, sep=' | ')",
+    'w = agentnb.chat("echo")',
+]
+LONG_TAIL = " ".join(f"w{i}" for i in range(150))
+SEVEN_CELLS = [
+    "%load_ext agentnb",
+    "%%agent finance_agent\nWhat is NVDA trading at, and how did it move this week?",
+]
+
+LAST_TURN_STATE = """
+([index, turn]) => {
+  const cell = document.querySelectorAll(".jp-Notebook .jp-Cell")[index];
+  const turns = cell ? cell.querySelectorAll(".agentnb .anb-turn") : [];
+  const view = turn < 0 ? turns[turns.length - 1] : turns[turn];
+  const state = view && view.querySelector(".anb-state");
+  return state ? state.textContent : "";
+}
+"""
+KERNEL_ROUND_TRIP = """
+async () => {
+  const kernel = window.__anbPanel().sessionContext.session.kernel;
+  await kernel.requestExecute({ code: "", silent: true, store_history: false }).done;
+}
+"""
+STATIC_COPY = """
+([index, needle]) => {
+  // The text/html of the cell's outputs as the notebook model holds them (what a save writes).
+  const outputs = window.__anbPanel().content.widgets[index].model.outputs;
+  let html = "";
+  for (let i = 0; i < outputs.length; i++) {
+    const value = outputs.get(i).data["text/html"];
+    html += Array.isArray(value) ? value.join("") : value || "";
+  }
+  return html.includes(needle) && !html.includes("Running…");
+}
+"""
+
+
+def new_notebook(path: Path, sources: list[str]) -> None:
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    nbformat.write(notebook, path)
+
+
+def new_page(browser: Any) -> tuple[Any, Any, list[str]]:
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
+    page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    return context, page, errors
+
+
+def open_notebook_at(page: Any, url: str) -> None:
+    """Open ``url`` (a notebook in JupyterLab or Notebook 7) and wait for an idle kernel."""
+    page.goto(url)
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
+    page.evaluate(f"() => {{ {NOTEBOOK_PANEL} }}")
+    deadline = time.monotonic() + 90
+    status = ""
+    while status != "idle":
+        assert time.monotonic() < deadline, f"the notebook's kernel is not ready: {status}"
+        page.wait_for_timeout(250)
+        status = page.evaluate(WAIT_READY)
+
+
+def cell_at(page: Any, index: int) -> Any:
+    return page.locator(".jp-Notebook .jp-Cell").nth(index)
+
+
+def wait_for_state(page: Any, index: int, label: str, *, turn: int = -1) -> None:
+    page.wait_for_function(
+        f"(args) => ({LAST_TURN_STATE})(args) === {label!r}", arg=[index, turn], timeout=60_000
+    )
+
+
+def completed_run_id(page: Any, index: int, turn: int) -> str:
+    """Wait for the turn to say Completed and return its run id."""
+    handle = page.wait_for_function(
+        f"""(args) => {{
+          if (({LAST_TURN_STATE})(args) !== "Completed") return null;
+          const cell = document.querySelectorAll(".jp-Notebook .jp-Cell")[args[0]];
+          const code = cell.querySelectorAll(".anb-turn")[args[1]].querySelector(".anb-runid code");
+          return code && code.textContent;
+        }}""",
+        arg=[index, turn],
+        timeout=60_000,
+    )
+    run_id: str = handle.json_value()
+    return run_id
+
+
+def wait_for_final_view(page: Any, index: int, needle: str, *, turn: int = -1) -> None:
+    """Wait for the view a run's end leaves behind.
+
+    The kernel sends the turn's last frame, then refreshes the output's static copy (which
+    re-creates the widget's view, once per update message). A round trip to the kernel after
+    the view says Completed returns only after the frontend has taken every message sent
+    before it, so the view shown afterwards is the final one. ``needle`` must be in the
+    refreshed static copy (the text/html a save writes), with nothing left running.
+    """
+    wait_for_state(page, index, "Completed", turn=turn)
+    page.evaluate(KERNEL_ROUND_TRIP)
+    page.wait_for_function(STATIC_COPY, arg=[index, needle], timeout=30_000)
+    wait_for_state(page, index, "Completed", turn=turn)
+
+
+def widget_errors(errors: list[str]) -> list[str]:
+    # Notebook 7.x's keyboard-shortcuts plugin throws this on startup whatever the notebook
+    # holds (a settings-load race: jupyter/notebook#7862); anything else is ours to explain.
+    return [e for e in errors if not ("'schema'" in e and "notebook_core" in e)]
+
+
+@pytest.fixture(scope="module")
+def lab_page(browser: Any, jupyterlab: Any, artifacts: Path) -> Iterator[Any]:
+    new_notebook(jupyterlab.root / LAB_NOTEBOOK, LAB_CELLS)
+    context, page, errors = new_page(browser)
+    open_notebook_at(page, f"{jupyterlab.url}/lab/tree/{LAB_NOTEBOOK}?reset")
+    page.evaluate(RUN_CELL, LOAD)
+    page.wait_for_function("() => window.__anbPanel().content.widgets[0].model.executionCount")
+    page.errors = errors  # type: ignore[attr-defined]
+    try:
+        yield page
+    finally:
+        page.screenshot(path=str(artifacts / "more-browser-last.png"), full_page=True)
+        context.close()
+
+
+def test_a_followup_chip_runs_the_next_turn_in_the_same_output_on_the_same_thread(
+    lab_page: Any, artifacts: Path
+) -> None:
+    page = lab_page
+    page.evaluate(RUN_CELL, FOLLOWUPS)
+    cell = cell_at(page, FOLLOWUPS)
+    first_run_id = completed_run_id(page, FOLLOWUPS, 0)
+    wait_for_final_view(page, FOLLOWUPS, first_run_id)
+    first_chips = cell.locator(".anb-turn").first.locator(".anb-chip")
+    chip_texts = first_chips.all_inner_texts()
+    assert len(chip_texts) == 3 and "NVDA" in chip_texts[0], chip_texts
+
+    chip = first_chips.first
+    assert chip.is_enabled() and "anb-chip-copy" not in (chip.get_attribute("class") or "")
+    chip.click()
+    second = cell.locator(".anb-turn").nth(1)
+    second.wait_for()
+    assert second.locator(".anb-message").inner_text() == chip_texts[0]
+    second_run_id = completed_run_id(page, FOLLOWUPS, 1)
+    wait_for_final_view(page, FOLLOWUPS, second_run_id, turn=1)
+    cell.locator(".anb-turn").nth(1).locator(".anb-footer").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "followup-second-turn.png"))
+
+    assert page.locator(".jp-Notebook .jp-Cell").count() == len(LAB_CELLS), "no cell was added"
+    assert cell.locator(".jp-OutputArea-output").count() == 1, "one output holds both turns"
+    assert cell.locator(".agentnb").count() == 1
+    turns = cell.locator(".anb-turn")
+    assert turns.count() == 2
+    second = turns.nth(1)
+    assert second.locator(".anb-tool").count() >= 2
+    assert second.locator(".anb-answer table").count() >= 1
+    assert second.locator(".anb-runid code").inner_text() == second_run_id
+    assert turns.first.locator(".anb-runid code").inner_text() == first_run_id
+    assert first_run_id != second_run_id
+    # Only the last turn's chips start runs; the first turn's now copy their question.
+    assert turns.first.locator(".anb-chip:not(.anb-chip-copy)").count() == 0
+    assert second.locator(".anb-chip:not(.anb-chip-copy)").count() == 3
+
+    page.evaluate(RUN_CELL, THREADS)
+    page.wait_for_function(
+        """(i) => {
+          const cell = window.__anbPanel().content.widgets[i];
+          return cell.model.executionCount && cell.node.querySelector(".jp-OutputArea-output")
+            && cell.node.querySelector(".jp-OutputArea").innerText.split("\\n")
+              .filter((line) => line.includes(" | ")).length >= 2;
+        }""",
+        arg=THREADS,
+    )
+    text = cell_at(page, THREADS).locator(".jp-OutputArea").inner_text()
+    rows = [line.split(" | ") for line in text.splitlines() if " | " in line]
+    assert len(rows) == 2, rows
+    (latest_status, latest_thread, latest_message), (first_status, first_thread, _) = rows
+    assert latest_message == chip_texts[0]
+    assert latest_status == first_status == "completed"
+    assert latest_thread not in ("", "None")
+    assert latest_thread == first_thread, "the follow-up continued the first run's thread"
+    assert widget_errors(page.errors) == []  # type: ignore[attr-defined]
+
+
+def test_chat_answers_typed_messages_as_turns_and_is_keyboard_usable(
+    lab_page: Any, artifacts: Path
+) -> None:
+    page = lab_page
+    page.evaluate(RUN_CELL, CHAT)
+    cell = cell_at(page, CHAT)
+    box = cell.locator(".anb-input-text")
+    send = cell.locator(".anb-send")
+    box.wait_for()
+    assert box.get_attribute("aria-label") == "Message"
+    assert box.get_attribute("placeholder") == "Message echo…"
+    assert cell.locator(".anb-turn").count() == 0
+
+    box.click()
+    page.keyboard.type("Hello from the browser")
+    assert box.input_value() == "Hello from the browser", "the notebook took no keystroke"
+    send.click()
+    cell.locator(".anb-turn").first.wait_for()
+    wait_for_final_view(page, CHAT, "Hello from the browser", turn=0)
+    first = cell.locator(".anb-turn").first
+    assert first.locator(".anb-answer").inner_text().strip() == "Hello from the browser"
+    assert first.locator(".anb-message").inner_text() == "Hello from the browser"
+
+    # From the last turn's last button, Tab reaches the input box, then Send.
+    first.locator(".anb-copy-answer").focus()
+    page.keyboard.press("Tab")
+    assert box.evaluate("(el) => el === document.activeElement")
+    page.keyboard.type("Again: ")
+    page.keyboard.insert_text(LONG_TAIL)  # long enough to stream for a couple of seconds
+    page.keyboard.press("Tab")
+    assert send.evaluate("(el) => el === document.activeElement")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")
+    second = cell.locator(".anb-turn").nth(1)
+    second.wait_for()
+    page.wait_for_function(
+        f"(args) => ({LAST_TURN_STATE})(args) === 'Running' && document.querySelectorAll("
+        "'.jp-Notebook .jp-Cell')[args[0]].querySelectorAll('.anb-turn')[1]"
+        ".querySelector('.anb-answer')",
+        arg=[CHAT, 1],
+    )
+    assert send.is_disabled(), "no second send while the answer streams"
+    page.keyboard.type("draft")  # the next message, typed while the answer streams
+    wait_for_final_view(page, CHAT, "w149", turn=1)
+    assert second.locator(".anb-answer").inner_text().strip() == f"Again: {LONG_TAIL}"
+    assert cell.locator(".anb-turn").count() == 2
+    assert first.locator(".anb-answer").inner_text().strip() == "Hello from the browser"
+    assert send.is_enabled()
+
+    # The run's end re-creates the view (the static copy is refreshed): the draft survives
+    # and the keyboard is given back to the box, so typing goes on where it was.
+    try:
+        page.wait_for_function(
+            "() => document.activeElement && document.activeElement.matches('.anb-input-text')",
+            timeout=10_000,
+        )
+    except Exception:
+        active = page.evaluate("() => document.activeElement.outerHTML.slice(0, 80)")
+        pytest.fail(f"the keyboard was not given back to the input box; it is on {active}")
+    assert box.input_value() == "draft"
+    page.keyboard.type(" and more")
+    assert box.input_value() == "draft and more"
+    assert page.locator(".jp-Notebook .jp-Cell").count() == len(LAB_CELLS)
+    box.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "chat-two-turns.png"))
+    assert widget_errors(page.errors) == []  # type: ignore[attr-defined]
+
+
+def test_agent_cell_streams_in_notebook_7(browser: Any, notebook7: Any, artifacts: Path) -> None:
+    new_notebook(notebook7.root / SEVEN_NOTEBOOK, SEVEN_CELLS)
+    context, page, errors = new_page(browser)
+    try:
+        open_notebook_at(page, f"{notebook7.url}/notebooks/{SEVEN_NOTEBOOK}")
+        assert page.evaluate("() => document.body.dataset.notebook") == "notebooks", (
+            "the Notebook 7 UI, not JupyterLab"
+        )
+        # Run the cells as a user does: Shift+Enter runs a cell and selects the next one.
+        cell_at(page, 0).locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        page.wait_for_function("() => window.__anbPanel().content.widgets[0].model.executionCount")
+        page.evaluate(RECORD, 1)
+        page.keyboard.press("Shift+Enter")
+        widget = cell_at(page, 1).locator(".agentnb")
+        widget.locator(".anb-tool").first.wait_for()
+        page.screenshot(path=str(artifacts / "notebook7-streaming.png"))
+        wait_for_final_view(page, 1, "get_stock_price")
+        log = page.evaluate("() => window.__anbLog")
+        page.evaluate("() => window.__anbObserver.disconnect()")
+        widget.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "notebook7-done.png"))
+
+        assert [e for e in log if e["tools"] >= 1 and e["answer"] == 0], "tools before answer"
+        growing = sorted({e["answer"] for e in log if e["answer"] > 0})
+        assert len(growing) >= 3, f"the answer grew in steps, not at once: {growing}"
+        assert any(e["state"] == "Running" for e in log), "the status said Running meanwhile"
+        answer = widget.locator(".anb-answer")
+        assert "NVDA" in answer.inner_text()
+        assert answer.locator("table").count() >= 1
+        names = widget.locator(".anb-tool-name").all_inner_texts()
+        assert names == ["get_stock_price", "calculator"]
+        assert widget.locator('.anb-tool[data-status="succeeded"]').count() == 2
+        assert "tokens" in widget.locator(".anb-tokens").inner_text()
+        assert widget.locator(".anb-stop").is_hidden()
+        assert widget_errors(errors) == []
+    finally:
+        context.close()
