@@ -103,7 +103,12 @@ def cell_widget(page: Any, index: int) -> Any:
 
 
 def open_notebook(page: Any, lab: Any, *, reset: bool) -> None:
-    page.goto(f"{lab.url}/lab/tree/{NOTEBOOK}{'?reset' if reset else ''}")
+    open_notebook_at(page, f"{lab.url}/lab/tree/{NOTEBOOK}{'?reset' if reset else ''}")
+
+
+def open_notebook_at(page: Any, url: str) -> None:
+    """Open ``url`` (a notebook in JupyterLab or Notebook 7) and wait for an idle kernel."""
+    page.goto(url)
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
     page.evaluate(f"() => {{ {NOTEBOOK_PANEL} }}")
     deadline = time.monotonic() + 90

@@ -10,14 +10,13 @@ test-artifacts/.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
-from test_chat_browser import NOTEBOOK_PANEL, RECORD, RUN_CELL, WAIT_READY
+from test_chat_browser import RECORD, RUN_CELL, open_notebook_at
 
 pytestmark = pytest.mark.browser
 
@@ -85,19 +84,6 @@ def new_page(browser: Any) -> tuple[Any, Any, list[str]]:
     page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
     page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
     return context, page, errors
-
-
-def open_notebook_at(page: Any, url: str) -> None:
-    """Open ``url`` (a notebook in JupyterLab or Notebook 7) and wait for an idle kernel."""
-    page.goto(url)
-    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
-    page.evaluate(f"() => {{ {NOTEBOOK_PANEL} }}")
-    deadline = time.monotonic() + 90
-    status = ""
-    while status != "idle":
-        assert time.monotonic() < deadline, f"the notebook's kernel is not ready: {status}"
-        page.wait_for_timeout(250)
-        status = page.evaluate(WAIT_READY)
 
 
 def cell_at(page: Any, index: int) -> Any:
