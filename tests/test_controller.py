@@ -225,6 +225,21 @@ def start(stream: FakeStream) -> RunHandle:
     return RunHandle.start(lambda: stream, run=stream.run)
 
 
+def follow(cell: ChatCell, stream: FakeStream) -> RunHandle:
+    """Start the stream's run and show it as the cell's next turn."""
+    handle = start(stream)
+    cell.add(handle)
+    return handle
+
+
+def play(cell: ChatCell, recorder: Recorder, stream: FakeStream, timeout: float) -> RunHandle:
+    """Run the stream to its end in the cell and wait until the widget has sent it all."""
+    handle = follow(cell, stream)
+    handle.wait(timeout)
+    settle(cell, recorder)
+    return handle
+
+
 def settle(cell: ChatCell, recorder: Recorder) -> None:
     """Wait until the widget has sent everything about every run (their end included)."""
     recorder.wait_for(
@@ -255,10 +270,7 @@ def test_long_answer_is_sent_linearly_in_frames_at_most_30_a_second() -> None:
     stream = FakeStream([*events, RunCompleted()], pause_every=10)
     cell = ChatCell()
     recorder = capture(cell)
-    handle = start(stream)
-    cell.add(handle)
-    handle.wait(60)
-    settle(cell, recorder)
+    play(cell, recorder, stream, 60)
 
     deltas = recorder.of_kind("delta")
     assert [f["seq"] for f in deltas] == list(range(1, len(deltas) + 1))
@@ -290,10 +302,7 @@ def test_transcript_trait_changes_only_at_turns_tool_boundaries_and_end() -> Non
     recorder = capture(cell)
     writes: list[dict[str, Any]] = []
     cell.observe(lambda change: writes.append(change["new"]), names="transcript")
-    handle = start(stream)
-    cell.add(handle)
-    handle.wait(30)
-    settle(cell, recorder)
+    play(cell, recorder, stream, 30)
 
     # turn added, tool started, tool finished (possibly one flush), end: never per token
     assert 2 <= len(writes) <= 4
@@ -311,10 +320,7 @@ def test_view_replica_matches_the_run_parts_tools_and_meta() -> None:
     stream = FakeStream(finance_events(), agent="finance_agent", message="NVDA?", pause_every=1)
     cell = ChatCell()
     recorder = capture(cell)
-    handle = start(stream)
-    cell.add(handle)
-    handle.wait(10)
-    settle(cell, recorder)
+    handle = play(cell, recorder, stream, 10)
     replica = Replica()
     for frame in recorder.frames:
         replica.feed(frame)
@@ -333,8 +339,7 @@ def test_hello_mid_run_gets_a_snapshot_at_the_current_seq() -> None:
     stream = FakeStream(events, gate_at=100)
     cell = ChatCell()
     recorder = capture(cell)
-    handle = start(stream)
-    cell.add(handle)
+    handle = follow(cell, stream)
     assert stream.reached_gate.wait(10)
     recorder.wait_for(lambda: bool(recorder.of_kind("delta")))
     time.sleep(0.1)  # let the frame for the first 100 deltas go out
@@ -364,8 +369,7 @@ def test_second_view_and_reload_catch_up_with_nothing_applied_twice() -> None:
     stream = FakeStream(events, gate_at=150)
     cell = ChatCell()
     recorder = capture(cell)
-    handle = start(stream)
-    cell.add(handle)
+    handle = follow(cell, stream)
 
     first = Replica()
     cell._controller.receive({"kind": "hello", "have": -1})
@@ -398,10 +402,7 @@ def test_a_gap_makes_the_view_ask_for_a_resync_and_the_snapshot_repairs_it() -> 
     stream = FakeStream(events, pause_every=2)
     cell = ChatCell()
     recorder = capture(cell)
-    handle = start(stream)
-    cell.add(handle)
-    handle.wait(10)
-    settle(cell, recorder)
+    handle = play(cell, recorder, stream, 10)
     deltas = recorder.of_kind("delta")
     assert len(deltas) >= 3
 
@@ -425,8 +426,7 @@ def test_stop_from_another_thread_cancels_the_run_on_the_loop_and_keeps_partial_
     stream = FakeStream(events, stall_at=5)
     cell = ChatCell()
     recorder = capture(cell)
-    handle = start(stream)
-    cell.add(handle)
+    handle = follow(cell, stream)
     assert stream.reached_gate.wait(10)
 
     sender = threading.Thread(target=cell._controller.receive, args=({"kind": "stop", "t": 0},))
@@ -456,10 +456,7 @@ def test_followup_starts_the_next_turn_off_the_loop_and_its_caller_thread() -> N
     first = FakeStream(finance_events())
     cell = ChatCell(on_followup=on_followup)
     recorder = capture(cell)
-    handle = start(first)
-    cell.add(handle)
-    handle.wait(10)
-    settle(cell, recorder)
+    play(cell, recorder, first, 10)
     cell._controller.receive({"kind": "followup", "text": "  And AMD?  "})
     recorder.wait_for(lambda: len(cell.runs) == 2 and cell.runs[1].done)
     settle(cell, recorder)
@@ -480,8 +477,7 @@ def test_followup_is_refused_while_a_run_is_going_and_without_a_starter() -> Non
     started: list[str] = []
     cell = ChatCell(on_followup=lambda text: started.append(text))  # type: ignore[arg-type,func-returns-value]
     recorder = capture(cell)
-    handle = start(stream)
-    cell.add(handle)
+    handle = follow(cell, stream)
     assert stream.reached_gate.wait(10)
     cell._controller.receive({"kind": "send", "text": "another"})
     recorder.wait_for(lambda: bool(recorder.of_kind("notice")))
@@ -523,10 +519,7 @@ def test_huge_tool_output_is_cut_and_marked() -> None:
     stream = FakeStream(events)
     cell = ChatCell()
     recorder = capture(cell)
-    handle = start(stream)
-    cell.add(handle)
-    handle.wait(10)
-    settle(cell, recorder)
+    play(cell, recorder, stream, 10)
     call = cell.transcript["turns"][0]["tools"][0]
     assert call["output_truncated"] is True
     assert call["output_chars"] == len(big)
