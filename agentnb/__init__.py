@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._exceptions import (
+from ._core.exceptions import (
     AgentNBError,
     AuthenticationError,
     ConfigurationError,
@@ -34,20 +34,22 @@ from ._exceptions import (
     StreamTimeoutError,
     TransportError,
 )
-from ._request import Media, ModelSettings, RunRequest
-from ._run import Run, RunStatus, ToolCall
+from ._core.request import Media, ModelSettings, RunRequest
+from ._core.run import Run, RunStatus, ToolCall
 from .events import Event, Usage
 
 if TYPE_CHECKING:
-    from ._api import ask, chat
-    from ._client import AsyncAgentClient
-    from ._connections import Connection, connect, connections, get_connection
-    from ._display import show
-    from ._handle import RunHandle
-    from ._history import HistoryStore, RunHistory, batch, remote_runs, runs
-    from ._stream import RunStream
-    from ._sync import AgentClient
-    from ._widget import ChatCell, ChatWidget
+    from ._client.client import AsyncAgentClient
+    from ._client.stream import RunStream
+    from ._client.sync import AgentClient
+    from ._core.handle import RunHandle
+    from ._history import HistoryStore, RunHistory, runs
+    from ._notebook.api import ask, chat
+    from ._notebook.batch import batch
+    from ._notebook.connections import Connection, connect, connections, get_connection
+    from ._notebook.display import show
+    from ._notebook.remote import remote_runs
+    from ._notebook.widget import ChatCell, ChatWidget
     from .server import ServerHandle, start_server
 
 __version__ = "0.1.0"
@@ -105,24 +107,24 @@ __all__ = [
 ]
 
 _LAZY: dict[str, str] = {
-    "AgentClient": "._sync",
-    "AsyncAgentClient": "._client",
-    "RunStream": "._stream",
-    "ask": "._api",
-    "chat": "._api",
-    "Connection": "._connections",
-    "connect": "._connections",
-    "connections": "._connections",
-    "get_connection": "._connections",
-    "show": "._display",
-    "RunHandle": "._handle",
+    "AgentClient": "._client.sync",
+    "AsyncAgentClient": "._client.client",
+    "RunStream": "._client.stream",
+    "ask": "._notebook.api",
+    "chat": "._notebook.api",
+    "Connection": "._notebook.connections",
+    "connect": "._notebook.connections",
+    "connections": "._notebook.connections",
+    "get_connection": "._notebook.connections",
+    "show": "._notebook.display",
+    "RunHandle": "._core.handle",
     "HistoryStore": "._history",
     "RunHistory": "._history",
-    "batch": "._history",
-    "remote_runs": "._history",
+    "batch": "._notebook.batch",
+    "remote_runs": "._notebook.remote",
     "runs": "._history",
-    "ChatCell": "._widget",
-    "ChatWidget": "._widget",
+    "ChatCell": "._notebook.widget",
+    "ChatWidget": "._notebook.widget",
     "ServerHandle": ".server",
     "start_server": ".server",
 }
@@ -143,12 +145,12 @@ def __dir__() -> list[str]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext agentnb``: register the ``%%agent`` family of magics."""
-    from ._magics import load_ipython_extension as load
+    from ._notebook.magics import load_ipython_extension as load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from ._magics import unload_ipython_extension as unload
+    from ._notebook.magics import unload_ipython_extension as unload
 
     unload(ipython)

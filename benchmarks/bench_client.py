@@ -17,8 +17,8 @@ import time
 
 import httpx
 
-from agentnb._client import AsyncAgentClient
-from agentnb._request import RunRequest
+from agentnb._client.client import AsyncAgentClient
+from agentnb._core.request import RunRequest
 from agentnb.providers import get_provider
 from agentnb.server import ServerHandle, start_server
 from agentnb.sse import SSEDecoder

@@ -24,10 +24,10 @@ from typing import Any
 
 import pandas as pd
 
+from agentnb._core.request import ModelSettings, RunRequest
+from agentnb._core.run import Run
 from agentnb._history import HistoryStore, RunRecord
 from agentnb._history._records import RUN_COLUMNS
-from agentnb._request import ModelSettings, RunRequest
-from agentnb._run import Run
 from agentnb.events import (
     RunCompleted,
     RunStarted,

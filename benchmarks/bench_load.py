@@ -41,8 +41,8 @@ import httpx
 import httpx_sse
 
 import agentnb
-from agentnb._connections import disconnect
-from agentnb._loop import get_loop, run_sync
+from agentnb._core.loop import get_loop, run_sync
+from agentnb._notebook.connections import disconnect
 
 PROBE_S = 0.010
 SERVER_CHILD = (

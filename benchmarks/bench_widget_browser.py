@@ -49,8 +49,8 @@ WORDS = 2000
 SETUP = """
 import json, os, time
 import agentnb
-from agentnb._client import AsyncAgentClient
-from agentnb._handle import RunHandle
+from agentnb._client.client import AsyncAgentClient
+from agentnb._core.handle import RunHandle
 
 marks = []
 

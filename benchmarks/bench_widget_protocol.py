@@ -20,9 +20,9 @@ import time
 from collections import Counter
 from typing import Any
 
-from agentnb._handle import RunHandle
-from agentnb._run import Run
-from agentnb._widget import ChatCell
+from agentnb._core.handle import RunHandle
+from agentnb._core.run import Run
+from agentnb._notebook.widget import ChatCell
 from agentnb.events import Event, RunCompleted, TextDelta
 
 ENVELOPE = 600

@@ -17,7 +17,7 @@ def agentnb_cli(
     env["AGENTNB_HISTORY"] = "off"
     env["AGENTNB_API_KEY"] = key if key is not None else server.api_key
     return subprocess.run(
-        [sys.executable, "-m", "agentnb._cli", "run", *args],
+        [sys.executable, "-m", "agentnb._cli.main", "run", *args],
         capture_output=True,
         text=True,
         env=env,

@@ -18,7 +18,7 @@ from agentnb import (
     InvalidRequestError,
     NotFoundError,
 )
-from agentnb._client import AsyncAgentClient
+from agentnb._client.client import AsyncAgentClient
 from agentnb.events import RunCompleted, RunStarted, TextDelta
 from agentnb.server import ServerHandle
 

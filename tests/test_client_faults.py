@@ -23,8 +23,8 @@ from agentnb import (
     StreamError,
     StreamTimeoutError,
 )
-from agentnb._client import AsyncAgentClient
-from agentnb._run import Run
+from agentnb._client.client import AsyncAgentClient
+from agentnb._core.run import Run
 from agentnb.events import Event, ReasoningDelta, TextDelta, ToolCallDelta, ToolCallStarted
 from agentnb.server import ServerHandle
 

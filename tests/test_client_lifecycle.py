@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from agentnb import AgentClient, RunCancelledError, StreamError
-from agentnb._client import AsyncAgentClient
-from agentnb._request import RunRequest
-from agentnb._run import Run
+from agentnb._client.client import AsyncAgentClient
+from agentnb._core.request import RunRequest
+from agentnb._core.run import Run
 from agentnb.events import Event, TextDelta
 from agentnb.server import ServerHandle
 
@@ -240,6 +240,6 @@ def raise_cancelled(client: AgentClient) -> None:
     stream = client.stream("echo", "never sent")
     stream.close()
     assert stream.run.status == "cancelled"
-    from agentnb._stream import raise_for_run
+    from agentnb._client.stream import raise_for_run
 
     raise_for_run(stream.run)

@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from agentnb._controller import MAX_TOOL_OUTPUT_CHARS
-from agentnb._handle import RunHandle
-from agentnb._loop import get_loop
-from agentnb._run import Run
-from agentnb._widget import ChatCell
+from agentnb._core.handle import RunHandle
+from agentnb._core.loop import get_loop
+from agentnb._core.run import Run
+from agentnb._notebook.controller import MAX_TOOL_OUTPUT_CHARS
+from agentnb._notebook.widget import ChatCell
 from agentnb.events import (
     Event,
     ReasoningDelta,

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from agentnb import Run, RunCancelledError, RunInterruptedError, StreamError
-from agentnb._handle import RunHandle
-from agentnb._terminal import TerminalPrinter, render_plain
+from agentnb._core.handle import RunHandle
+from agentnb._notebook.terminal import TerminalPrinter, render_plain
 from agentnb.events import (
     Event,
     ReasoningDelta,

@@ -24,8 +24,8 @@ HOLDER = textwrap.dedent(
     """
     import sys, time
     from agentnb._history import HistoryStore
-    from agentnb._request import RunRequest
-    from agentnb._run import Run
+    from agentnb._core.request import RunRequest
+    from agentnb._core.run import Run
 
     store = HistoryStore(sys.argv[1])
     run = Run(agent="echo", message="held open")
@@ -41,8 +41,8 @@ WRITER = textwrap.dedent(
     import logging, sys, time
     from pathlib import Path
     from agentnb._history import HistoryStore
-    from agentnb._request import RunRequest
-    from agentnb._run import Run
+    from agentnb._core.request import RunRequest
+    from agentnb._core.run import Run
     from agentnb.events import RunCompleted, TextDelta, ToolCallFinished, ToolCallStarted, Usage
 
     errors = []

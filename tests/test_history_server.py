@@ -16,19 +16,13 @@ from typing import Any
 import pytest
 
 import agentnb
-from agentnb._client import AsyncAgentClient
-from agentnb._exceptions import AgentNBError
-from agentnb._history import (
-    HistoryStore,
-    batch,
-    close_default_stores,
-    fetch_remote_runs,
-    remote_runs,
-    run_batch,
-    runs,
-)
-from agentnb._history._progress import Progress
-from agentnb._loop import run_sync
+from agentnb._client.client import AsyncAgentClient
+from agentnb._core.exceptions import AgentNBError
+from agentnb._core.loop import run_sync
+from agentnb._history import HistoryStore, close_default_stores, runs
+from agentnb._notebook.batch import batch, run_batch
+from agentnb._notebook.remote import fetch_remote_runs, remote_runs
+from agentnb._notebook.progress import Progress
 from agentnb.server import ServerHandle
 
 
@@ -285,7 +279,7 @@ def connection(
     try:
         yield name
     finally:
-        from agentnb._connections import disconnect
+        from agentnb._notebook.connections import disconnect
 
         disconnect(name)
         time.sleep(0.05)  # let the old client close on the loop

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from agentnb._exceptions import ConfigurationError
+from agentnb._core.exceptions import ConfigurationError
+from agentnb._core.request import ModelSettings, RunRequest
+from agentnb._core.run import Run, RunErrorInfo
 from agentnb._history import (
     OUTPUT_LIMIT,
     HistoryStore,
@@ -24,8 +26,6 @@ from agentnb._history import (
 )
 from agentnb._history._filters import RunFilter
 from agentnb._history._scrub import host_of, redact_error
-from agentnb._request import ModelSettings, RunRequest
-from agentnb._run import Run, RunErrorInfo
 from agentnb.events import (
     ReasoningDelta,
     RunCompleted,

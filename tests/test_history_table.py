@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from agentnb._cli.runs import main as cli_main
+from agentnb._core.request import RunRequest
+from agentnb._core.run import Run, RunErrorInfo
 from agentnb._history import HistoryStore, RunHistory
-from agentnb._history._cli import main as cli_main
-from agentnb._request import RunRequest
-from agentnb._run import Run, RunErrorInfo
 from agentnb.events import RunCompleted, TextDelta, ToolCallFinished, ToolCallStarted, Usage
 from agentnb.providers._base import RemoteRun
 
@@ -289,7 +289,7 @@ def test_importing_agentnb_does_not_import_pandas_or_matplotlib() -> None:
 def cli(*argv: str) -> int:
     import argparse
 
-    from agentnb._history._cli import configure
+    from agentnb._cli.runs import configure
 
     parser = argparse.ArgumentParser()
     configure(parser)
@@ -332,7 +332,7 @@ def test_cli_does_not_create_a_missing_database(
 
 def test_cli_is_registered(store: HistoryStore) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "agentnb._cli", "runs", "--db", str(store.path), "--json"],
+        [sys.executable, "-m", "agentnb._cli.main", "runs", "--db", str(store.path), "--json"],
         capture_output=True,
         text=True,
         check=True,

@@ -15,7 +15,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
 from agentnb import RunCancelledError
-from agentnb import _connections as conns
+from agentnb._notebook import connections as conns
 
 
 @pytest.fixture(scope="module")
@@ -251,7 +251,7 @@ def test_no_record_keeps_the_run_out_of_the_history(shell: InteractiveShell) -> 
 def test_traitlets_config_sets_the_defaults(server: Any) -> None:
     from traitlets.config import Config
 
-    from agentnb._magics import AgentMagics
+    from agentnb._notebook.magics import AgentMagics
 
     config = Config()
     config.AgentMagics.default_via = "test"
@@ -269,7 +269,7 @@ def test_traitlets_config_sets_the_defaults(server: Any) -> None:
 def test_config_provider_configures_the_default_connection(server: Any) -> None:
     from traitlets.config import Config
 
-    from agentnb._magics import AgentMagics
+    from agentnb._notebook.magics import AgentMagics
 
     config = Config()
     config.AgentMagics.provider = "runagent"

@@ -10,7 +10,7 @@ from typing import Any, get_args
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agentnb._run import Run
+from agentnb._core.run import Run
 from agentnb.events import Event, UnknownEvent
 from agentnb.providers import Translator
 from agentnb.providers.openai import OpenAITranslator

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agentnb import ConfigurationError, Media, ModelSettings, RunRequest
-from agentnb._run import Run
+from agentnb._core.run import Run
 from agentnb.events import (
     Event,
     ReasoningDelta,

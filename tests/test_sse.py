@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentnb._exceptions import EventTooLargeError, ProtocolError
+from agentnb._core.exceptions import EventTooLargeError, ProtocolError
 from agentnb.sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
 
 BOM = "\ufeff".encode()

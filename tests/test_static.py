@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 import pytest
 from markdown_it import MarkdownIt
 
-from agentnb._run import Run
-from agentnb._static import (
+from agentnb._core.run import Run
+from agentnb._notebook.static import (
     neutralize_markdown,
     render_markdown_html,
     static_bundle,

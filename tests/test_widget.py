@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 import agentnb
-from agentnb._client import AsyncAgentClient
-from agentnb._handle import RunHandle
-from agentnb._loop import get_loop
-from agentnb._run import Run
-from agentnb._widget import WIDGET_VIEW_MIME, ChatCell, ChatWidget
+from agentnb._client.client import AsyncAgentClient
+from agentnb._core.handle import RunHandle
+from agentnb._core.loop import get_loop
+from agentnb._core.run import Run
+from agentnb._notebook.widget import WIDGET_VIEW_MIME, ChatCell, ChatWidget
 from agentnb.events import Event, RunCompleted, TextDelta
 from agentnb.server import ServerHandle
 

@@ -1,9 +1,9 @@
 """Run history: every run agentnb makes, kept in SQLite for analysis.
 
 ``runs()`` reads it back as a :class:`RunHistory` (``.to_pandas()``, ``.summary()``,
-``.plot()``); ``batch()`` runs many messages and returns theirs; ``remote_runs()`` reads a
-platform's own listing in the same shape. The database is at a per-user location, or where
-``AGENTNB_HISTORY`` says (a path, ``:memory:``, or ``off``).
+``.plot()``); the same table holds a batch's runs and a platform's own listing. The
+database is at a per-user location, or where ``AGENTNB_HISTORY`` says (a path,
+``:memory:``, or ``off``).
 """
 
 from __future__ import annotations
@@ -13,12 +13,10 @@ import threading
 import warnings
 from collections.abc import Iterable
 
-from ._batch import batch, run_batch
 from ._filters import STATUSES, Since
 from ._migrations import MIGRATIONS
 from ._paths import ENV_VAR, default_location
 from ._records import RunRecord, ToolCallRecord
-from ._remote import fetch_remote_runs, remote_runs
 from ._scrub import OUTPUT_LIMIT, register_secret
 from ._store import HistoryStore, HistoryStoreError
 from ._table import RunHistory, ToolCallHistory
@@ -34,13 +32,9 @@ __all__ = [
     "RunRecord",
     "ToolCallHistory",
     "ToolCallRecord",
-    "batch",
     "close_default_stores",
     "default_store",
-    "fetch_remote_runs",
     "register_secret",
-    "remote_runs",
-    "run_batch",
     "runs",
 ]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
-from .._exceptions import ConfigurationError
+from .._core.exceptions import ConfigurationError
 
 __all__ = ["STATUSES", "RunFilter", "Since"]
 

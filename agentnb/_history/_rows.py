@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .._request import RunRequest
-from .._run import TERMINAL_STATUSES, Run, ToolCall
+from .._core.request import RunRequest
+from .._core.run import TERMINAL_STATUSES, Run, ToolCall
 from ._records import RUN_COLUMNS
 from ._scrub import as_text, clean, host_of, redact_error, truncate
 

@@ -19,9 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._exceptions import ConfigurationError
-from .._request import RunRequest
-from .._run import Run
+from .._core.exceptions import ConfigurationError
+from .._core.request import RunRequest
+from .._core.run import Run
 from ._filters import RunFilter
 from ._migrations import MIGRATIONS, applied_migrations, apply_migrations
 from ._owner import ProcessOwner, current_owner, owner_is_gone

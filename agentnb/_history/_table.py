@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
-from .._run import Run
+from .._core.run import Run
 from ._frame import build_frame, empty_columns
 from ._html import html_table
 from ._records import RUN_COLUMNS, TOOL_CALL_COLUMNS, RunRecord, ToolCallRecord
@@ -77,7 +77,7 @@ class RunHistory(Sequence[RunRecord]):
         host: str | None = None,
     ) -> RunHistory:
         """A platform's run listing in the same shape as the local history."""
-        from ._remote import remote_row
+        from ._remote_rows import remote_row
 
         rows = [
             remote_row(run, provider=provider, connection=connection, host=host) for run in remote

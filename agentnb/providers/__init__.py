@@ -6,7 +6,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import Any
 
-from .._exceptions import ConfigurationError
+from .._core.exceptions import ConfigurationError
 from ._base import HttpRequest, Provider, RemoteRun, ResumeMode, SendJson, Translator
 
 __all__ = [

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from .._exceptions import ConfigurationError
-from .._request import RunRequest
+from .._core.exceptions import ConfigurationError
+from .._core.request import RunRequest
 
 __all__ = ["ALL_SETTINGS", "metadata_with_followups", "reject_unsupported"]
 

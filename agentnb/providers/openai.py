@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from .._request import Media, RunRequest
+from .._core.request import Media, RunRequest
 from ..events import (
     Event,
     ReasoningDelta,
@@ -252,7 +252,7 @@ class OpenAI(Provider):
         reject_unsupported(request, self.title, features=features)
         for media in request.media:
             if not media.type.startswith("image/"):
-                from .._exceptions import ConfigurationError
+                from .._core.exceptions import ConfigurationError
 
                 raise ConfigurationError(f"{self.title} takes image media only, not {media.type!r}")
 

@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from .._exceptions import ProtocolError
-from .._request import RunRequest
+from .._core.exceptions import ProtocolError
+from .._core.request import RunRequest
 from ..events import Event, ReasoningDelta, RunCompleted, RunStarted, TextDelta
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, RemoteRun, SendJson, Translator

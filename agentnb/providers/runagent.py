@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from .._request import RunRequest
+from .._core.request import RunRequest
 from ..events import Event, ReasoningDelta, RunCompleted, RunStarted, TextDelta
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, Translator

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from .._request import RunRequest
+from .._core.request import RunRequest
 from ..events import Event, ReasoningDelta, RunCompleted, RunStarted, TextDelta
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, Translator

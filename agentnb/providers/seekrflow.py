@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from .._exceptions import ProtocolError
-from .._request import RunRequest
+from .._core.exceptions import ProtocolError
+from .._core.request import RunRequest
 from ..events import (
     Event,
     ReasoningDelta,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from .._request import RunRequest
+from .._core.request import RunRequest
 from ..events import RunCompleted
 from ._base import HttpRequest, Provider, SendJson, Translator
 from ._frames import local_id

@@ -14,7 +14,7 @@ from types import TracebackType
 import uvicorn
 from starlette.applications import Starlette
 
-from .._exceptions import ConfigurationError
+from .._core.exceptions import ConfigurationError
 from ._app import create_app
 from ._auth import generate_api_key
 from ._service import AppState

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agentnb._cli import build_parser
+from agentnb._cli.main import build_parser
 
 CURL = shutil.which("curl")
 KEY = "cli-test-key-0123"
@@ -24,7 +24,7 @@ KEY = "cli-test-key-0123"
 
 def agentnb_command() -> list[str]:
     script = Path(sys.executable).with_name("agentnb")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "agentnb._cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "agentnb._cli.main"]
 
 
 @dataclass

@@ -10,8 +10,8 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from . import _run_cmd as run_cli
-from ._history import _cli as runs_cli
+from . import run as run_cli
+from . import runs as runs_cli
 
 __all__ = ["COMMANDS", "Command", "main"]
 
@@ -54,9 +54,9 @@ def _non_negative(text: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from ._exceptions import ConfigurationError
-    from .server._auth import generate_api_key
-    from .server._serve import run_foreground
+    from .._core.exceptions import ConfigurationError
+    from ..server._auth import generate_api_key
+    from ..server._serve import run_foreground
 
     given = args.api_key or os.environ.get(API_KEY_ENV)
     api_key = given or generate_api_key()

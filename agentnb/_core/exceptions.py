@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._run import Run
+    from .run import Run
 
 __all__ = [
     "AgentNBError",

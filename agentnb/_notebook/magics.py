@@ -16,10 +16,10 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Float, Unicode
 
-from . import _api
-from ._exceptions import AgentNBError, HTTPStatusError
-from ._handle import RunHandle
-from ._interpolate import interpolate
+from .._core.exceptions import AgentNBError, HTTPStatusError
+from .._core.handle import RunHandle
+from . import api as _api
+from .interpolate import interpolate
 
 __all__ = ["AgentMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -89,7 +89,7 @@ class AgentMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         if self.provider:
-            from ._connections import connect
+            from .connections import connect
 
             connect(self.provider, base_url=self.base_url or None, name="default")
 
@@ -130,7 +130,7 @@ class AgentMagics(Magics):
     @line_magic
     def agent_runs(self, line: str) -> Any:
         """Show the run history as a table."""
-        from ._history import runs
+        from .._history import runs
 
         args = self._parse(self.agent_runs, line)
         if args is None:
@@ -148,7 +148,7 @@ class AgentMagics(Magics):
     @line_magic
     def agent_config(self, line: str) -> Any:
         """Show the connections (keys masked) and the magics' defaults; set defaults."""
-        from ._connections import connections, get_connection
+        from .connections import connections, get_connection
 
         args = self._parse(self.agent_config, line)
         if args is None:

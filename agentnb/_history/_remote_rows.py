@@ -1,23 +1,19 @@
-"""Platform run listings (SeekrFlow's list runs, Operativus' batch status) as `RunHistory`."""
+"""A platform's listed run (SeekrFlow list runs, Operativus status) as a history row."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from .._exceptions import ConfigurationError
 from ._records import RUN_COLUMNS
 from ._rows import to_json
 from ._scrub import clean
 
 if TYPE_CHECKING:
-    from .._client import AsyncAgentClient
-    from .._sync import AgentClient
-    from ..providers._base import RemoteRun
-    from ._table import RunHistory
+    from ..providers import RemoteRun
 
-__all__ = ["fetch_remote_runs", "normalize_status", "remote_row", "remote_runs"]
+__all__ = ["normalize_status", "parse_time", "remote_row"]
 
 _STATUS_WORDS = {
     "canceled": "cancelled",
@@ -112,71 +108,3 @@ def _error_text(error: Any) -> str | None:
     if isinstance(error, Mapping):
         return str(error.get("message") or to_json(error))
     return str(error)
-
-
-async def fetch_remote_runs(
-    client: AsyncAgentClient,
-    *,
-    thread_id: str | None = None,
-    agent: str | None = None,
-    run_ids: Sequence[str] | None = None,
-    limit: int | None = None,
-    order: Literal["asc", "desc"] = "desc",
-) -> RunHistory:
-    """The platform's runs of a thread (``thread_id``) or by id (``agent`` + ``run_ids``)."""
-    from ._scrub import host_of
-    from ._table import RunHistory
-
-    if order not in ("asc", "desc"):
-        raise ConfigurationError(f"order must be 'asc' or 'desc', not {order!r}")
-    if thread_id is not None and run_ids is not None:
-        raise ConfigurationError("give either thread_id (list a thread) or run_ids, not both")
-    if thread_id is not None:
-        listed = await client.list_runs(thread_id, limit=limit, order=order)
-    elif run_ids is not None:
-        if not agent:
-            raise ConfigurationError("run_ids needs the agent they belong to: agent=...")
-        listed = await client.run_status(agent, list(run_ids))
-        listed = listed[:limit] if limit is not None else listed
-    else:
-        raise ConfigurationError(
-            "say which runs: thread_id=... (a thread's runs) or agent=... with run_ids=[...]"
-        )
-    return RunHistory.from_remote(
-        listed,
-        provider=client.provider.name,
-        connection=getattr(client, "connection", None) or None,
-        host=host_of(str(client.base_url)) if getattr(client, "base_url", None) else None,
-    )
-
-
-def remote_runs(
-    client: AsyncAgentClient | AgentClient | str | None = None,
-    *,
-    thread_id: str | None = None,
-    agent: str | None = None,
-    run_ids: Sequence[str] | None = None,
-    limit: int | None = None,
-    order: Literal["asc", "desc"] = "desc",
-) -> RunHistory:
-    """A platform's own listing of runs, as a :class:`RunHistory` like the local one.
-
-    ``client`` is an ``AgentClient`` or ``AsyncAgentClient``, a connection name, or None for
-    the default connection. SeekrFlow lists a thread's runs (``thread_id``, every page,
-    ``order`` asc or desc); Operativus reports runs by id (``agent`` and ``run_ids``, asked
-    100 at a time).
-    """
-    from .._loop import run_sync
-    from .._sync import AgentClient
-
-    if isinstance(client, AgentClient):
-        client = client.aio
-    if client is None or isinstance(client, str):
-        from .._connections import get_connection
-
-        client = get_connection(client).client()
-    return run_sync(
-        fetch_remote_runs(
-            client, thread_id=thread_id, agent=agent, run_ids=run_ids, limit=limit, order=order
-        )
-    )

@@ -1,5 +1,5 @@
 """`RunStream`: one run's event stream — retries before it starts, resumes after a cut,
-folds every event into the :class:`Run`, and records the run (see :mod:`agentnb._client`)."""
+folds every event into the :class:`Run`, and records the run (see :mod:`agentnb._client.client`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import anyio
 import httpx
 
-from ._exceptions import (
+from .._core.exceptions import (
     AgentNBError,
     RunCancelledError,
     RunInterruptedError,
@@ -22,10 +22,10 @@ from ._exceptions import (
     StreamTimeoutError,
     redact,
 )
-from ._request import RunRequest
-from ._retry import Retryable
-from ._run import Run, RunErrorInfo
-from .events import (
+from .._core.request import RunRequest
+from .._core.retry import Retryable
+from .._core.run import Run, RunErrorInfo
+from ..events import (
     Event,
     ReasoningDelta,
     RunCompleted,
@@ -36,11 +36,11 @@ from .events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from .providers import HttpRequest, Translator
-from .sse import ServerSentEvent, SSEDecoder
+from ..providers import HttpRequest, Translator
+from ..sse import ServerSentEvent, SSEDecoder
 
 if TYPE_CHECKING:
-    from ._client import AsyncAgentClient
+    from .client import AsyncAgentClient
 
 __all__ = ["RunStream", "raise_for_run"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._exceptions import AgentNBError, RunError
+from .._core.exceptions import AgentNBError, RunError
 
 __all__ = ["HELP", "configure", "run_command"]
 
@@ -42,9 +42,9 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from ._api import build_request, start_run
-    from ._connections import connect, get_connection
-    from ._terminal import TerminalPrinter
+    from .._notebook.api import build_request, start_run
+    from .._notebook.connections import connect, get_connection
+    from .._notebook.terminal import TerminalPrinter
 
     try:
         if args.provider:
@@ -80,7 +80,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _pairs(items: list[str]) -> dict[str, str]:
-    from ._exceptions import ConfigurationError
+    from .._core.exceptions import ConfigurationError
 
     pairs = {}
     for item in items:

@@ -17,15 +17,15 @@ from typing import Any, TypeVar
 import anywidget
 import traitlets
 
-from ._controller import ChatController, StartRun
-from ._handle import RunHandle
-from ._loop import get_loop, in_loop_thread
-from ._run import Run
-from ._static import static_bundle
+from .._core.handle import RunHandle
+from .._core.loop import get_loop, in_loop_thread
+from .._core.run import Run
+from .controller import ChatController, StartRun
+from .static import static_bundle
 
 __all__ = ["ChatCell", "ChatWidget"]
 
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(__file__).parent.parent / "static"
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 
 T = TypeVar("T")

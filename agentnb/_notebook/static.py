@@ -24,7 +24,7 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
-from ._run import Run, ToolCall
+from .._core.run import Run, ToolCall
 
 __all__ = [
     "render_markdown_html",

@@ -43,10 +43,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ._handle import RunHandle
-from ._loop import get_loop
-from ._run import Run, ToolCall
-from .events import Event, ToolCallFinished, ToolCallStarted
+from .._core.handle import RunHandle
+from .._core.loop import get_loop
+from .._core.run import Run, ToolCall
+from ..events import Event, ToolCallFinished, ToolCallStarted
 
 __all__ = ["MAX_TOOL_OUTPUT_CHARS", "ChatController", "ControllerSink", "StartRun"]
 

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic
 
-from .._exceptions import AgentNBError, ConfigurationError
-from .._request import Media, ModelSettings, RunRequest
-from .._run import Run, RunErrorInfo
-from ._progress import NoProgress, Progress, make_progress
-from ._table import RunHistory
+from .._core.exceptions import AgentNBError, ConfigurationError
+from .._core.request import Media, ModelSettings, RunRequest
+from .._core.run import Run, RunErrorInfo
+from .._history._table import RunHistory
+from .progress import NoProgress, Progress, make_progress
 
 if TYPE_CHECKING:
-    from .._client import AsyncAgentClient
-    from ._store import HistoryStore
+    from .._client.client import AsyncAgentClient
+    from .._history._store import HistoryStore
 
 __all__ = ["batch", "build_requests", "run_batch"]
 
@@ -39,7 +39,7 @@ def build_requests(
     options = dict(options)
     response_format = None
     if options.get("schema") is not None:
-        from .._schema import resolve_schema
+        from .._core.schema import resolve_schema
 
         response_format, _ = resolve_schema(options.pop("schema"))
     options.pop("schema", None)
@@ -174,12 +174,12 @@ def _new_run(client: AsyncAgentClient, request: RunRequest) -> Run:
 
 
 def _store_of(client: AsyncAgentClient) -> HistoryStore | None:
-    from ._store import HistoryStore
+    from .._history._store import HistoryStore
 
     recorder = getattr(client, "recorder", None)
     if isinstance(recorder, HistoryStore):
         return recorder
-    from . import default_store
+    from .._history import default_store
 
     return default_store()
 
@@ -234,7 +234,7 @@ def batch(
     ``schema``, ``metadata``, ``followups``, ``media``, ``team_id``, ``user_id``, ``org_id``,
     ``extra``. Each message runs on a new thread.
     """
-    from .._loop import in_loop_thread, submit
+    from .._core.loop import in_loop_thread, submit
 
     if in_loop_thread():
         raise RuntimeError("batch() blocks; on agentnb's loop use `await run_batch(...)`")
@@ -242,7 +242,7 @@ def batch(
     _check_concurrency(concurrency)
     build_requests(agent, listed[:1] or [""], options)  # bad options fail before anything runs
     if client is None:
-        from .._connections import get_connection
+        from .connections import get_connection
 
         client = get_connection(via).client()
     bar = make_progress(len(listed), f"batch {agent}", enabled=progress)

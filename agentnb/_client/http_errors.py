@@ -1,7 +1,7 @@
 """From an HTTP answer that is not what was asked for to agentnb's typed exceptions.
 
 Messages read like ``POST http://host/v1/agents/nope/stream → 404 Not Found: {excerpt}``.
-Every message and URL goes through :func:`~agentnb._exceptions.redact`, so a key a server
+Every message and URL goes through :func:`~agentnb._core.exceptions.redact`, so a key a server
 echoes back never reaches an exception.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic_core import from_json
 
-from ._exceptions import (
+from .._core.exceptions import (
     AuthenticationError,
     HTTPStatusError,
     InvalidRequestError,
@@ -24,7 +24,7 @@ from ._exceptions import (
     excerpt,
     redact,
 )
-from ._retry import parse_retry_after
+from .._core.retry import parse_retry_after
 
 __all__ = ["content_type_error", "is_event_stream", "status_error"]
 

@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic
 
-from ._connections import Connection, get_connection
-from ._exceptions import ConfigurationError
-from ._handle import RunHandle, RunListener
-from ._request import Media, ModelSettings, RunRequest
-from ._run import Run
-from ._schema import resolve_schema
-from .events import Event, RunStarted
+from .._core.exceptions import ConfigurationError
+from .._core.handle import RunHandle, RunListener
+from .._core.request import Media, ModelSettings, RunRequest
+from .._core.run import Run
+from .._core.schema import resolve_schema
+from ..events import Event, RunStarted
+from .connections import Connection, get_connection
 
 if TYPE_CHECKING:
-    from ._widget import ChatWidget
+    from .widget import ChatWidget
 
 __all__ = ["ask", "chat", "start_run"]
 
@@ -87,7 +87,7 @@ def ask(
     finally:
         if display and notebook and handle.done:
             if plain:
-                from ._terminal import render_plain
+                from .terminal import render_plain
 
                 print(render_plain(handle.run))
             else:
@@ -170,8 +170,8 @@ def chat(
 ) -> ChatWidget:
     """Display a chat widget for ``agent``: each message sent from its input box (or a
     follow-up chip) starts a run on the same thread and appends a turn."""
-    from ._display import show
-    from ._widget import ChatWidget
+    from .display import show
+    from .widget import ChatWidget
 
     conn = get_connection(via)
     state: dict[str, str | None] = {"thread": None}
@@ -202,7 +202,7 @@ def chat(
 
 
 def _display_listener(plain: bool) -> RunListener:
-    from ._terminal import PlainDisplay, TerminalPrinter
+    from .terminal import PlainDisplay, TerminalPrinter
 
     if not _in_notebook():
         return TerminalPrinter()
@@ -214,7 +214,7 @@ def _noop(run: Run, event: Event | None) -> None:
 
 
 def _show_widget(handle: RunHandle, conn: Connection, *, followups: bool) -> None:
-    from ._display import show
+    from .display import show
 
     def on_followup(text: str) -> RunHandle:
         # shown as the cell's next turn, so the run itself is not displayed again

@@ -9,7 +9,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from ._exceptions import AgentNBError
+from .exceptions import AgentNBError
 
 __all__ = ["RETRYABLE_STATUS", "RetryPolicy", "Retryable", "parse_retry_after"]
 
@@ -52,7 +52,7 @@ class RetryPolicy:
     """Resumes in a row that bring no new event before the run is given up as interrupted."""
 
     def __post_init__(self) -> None:
-        from ._exceptions import ConfigurationError
+        from .exceptions import ConfigurationError
 
         if self.max_retries < 0 or self.max_resumes < 0:
             raise ConfigurationError("max_retries and max_resumes must be 0 or more")

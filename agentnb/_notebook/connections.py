@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._exceptions import ConfigurationError
+from .._core.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
-    from ._client import AsyncAgentClient
+    from .._client.client import AsyncAgentClient
 
 __all__ = [
     "DEFAULT_LOCAL_PROVIDER",
@@ -78,8 +78,8 @@ class Connection:
         """The connection's async client. Use it only on agentnb's background loop."""
         with _lock:
             if self._client is None:
-                from ._client import AsyncAgentClient
-                from ._history import default_store
+                from .._client.client import AsyncAgentClient
+                from .._history import default_store
 
                 self._client = AsyncAgentClient(
                     self.provider,
@@ -174,7 +174,7 @@ def close_all() -> None:
     """Forget every connection and close their clients (waits for the close)."""
     import asyncio
 
-    from ._loop import run_sync
+    from .._core.loop import run_sync
 
     with _lock:
         clients = [c._client for c in _connections.values() if c._client is not None]
@@ -193,7 +193,7 @@ def _replace(name: str, conn: Connection | None) -> None:
     if conn is not None:
         _connections[name] = conn
     if old is not None and old._client is not None:
-        from ._loop import submit
+        from .._core.loop import submit
 
         submit(old._client.aclose())
 
@@ -206,14 +206,14 @@ def _check_name(name: str) -> None:
 
 
 def _check_provider(provider: str, options: Mapping[str, Any]) -> None:
-    from .providers import get_provider
+    from ..providers import get_provider
 
     provider_options = {k: v for k, v in options.items() if k not in CLIENT_OPTIONS}
     get_provider(provider, **provider_options)  # raises ConfigurationError naming the choices
 
 
 def _default_base_url(provider: str) -> str | None:
-    from .providers import available_providers
+    from ..providers import available_providers
 
     cls = available_providers().get(provider)
     return cls.default_base_url if cls is not None else None
@@ -238,7 +238,7 @@ def _env_settings(name: str) -> dict[str, str]:
 
 
 def _local_connection(name: str, options: Mapping[str, Any]) -> Connection:
-    from .server import local_server
+    from ..server import local_server
 
     global _local_note_shown
     server = local_server()

@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
-from ._exceptions import (
+from ..events import Event
+from .exceptions import (
     AgentNBError,
     RunCancelledError,
     RunError,
@@ -24,9 +25,8 @@ from ._exceptions import (
     SchemaError,
     StreamError,
 )
-from ._loop import get_loop, in_loop_thread
-from ._run import Run
-from .events import Event
+from .loop import get_loop, in_loop_thread
+from .run import Run
 
 __all__ = ["RunHandle", "RunListener", "StreamSource"]
 
@@ -246,7 +246,7 @@ class RunHandle:
 
 
 def _error_info(exc: BaseException) -> Any:
-    from ._run import RunErrorInfo
+    from .run import RunErrorInfo
 
     return RunErrorInfo(
         message=str(exc),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ._request import RunRequest
-from ._run import Run
+from .request import RunRequest
+from .run import Run
 
 __all__ = ["RunRecorder"]
 

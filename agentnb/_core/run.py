@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .events import (
+from ..events import (
     Event,
     ReasoningDelta,
     RunCompleted,

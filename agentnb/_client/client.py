@@ -30,8 +30,7 @@ import httpx
 import pydantic
 from pydantic_core import from_json
 
-from ._errors_http import content_type_error, is_event_stream, status_error
-from ._exceptions import (
+from .._core.exceptions import (
     AgentNBError,
     ConfigurationError,
     ConnectError,
@@ -41,12 +40,13 @@ from ._exceptions import (
     TransportError,
     redact,
 )
-from ._recorder import RunRecorder
-from ._request import Media, ModelSettings, RunRequest
-from ._retry import RETRYABLE_STATUS, Retryable, RetryPolicy
-from ._run import Run
-from ._stream import RunStream, raise_for_run
-from .providers import HttpRequest, Provider, RemoteRun, get_provider
+from .._core.recorder import RunRecorder
+from .._core.request import Media, ModelSettings, RunRequest
+from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy
+from .._core.run import Run
+from ..providers import HttpRequest, Provider, RemoteRun, get_provider
+from .http_errors import content_type_error, is_event_stream, status_error
+from .stream import RunStream, raise_for_run
 
 __all__ = ["AsyncAgentClient"]
 
@@ -62,7 +62,7 @@ _ERROR_BODY_LIMIT = 64 * 1024
 
 
 def _user_agent() -> str:
-    from . import __version__
+    from .. import __version__
 
     return f"agentnb/{__version__}"
 
@@ -140,7 +140,7 @@ class AsyncAgentClient:
         self.base_url = _check_base_url(base)
         self._api_key = api_key or None
         if self._api_key:
-            from ._history._scrub import register_secret
+            from .._history._scrub import register_secret
 
             register_secret(self._api_key)  # the history then never stores it, even in answers
         self.timeout = _as_timeout(timeout)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from pydantic import BaseModel, Field
 
-from agentnb._exceptions import ConfigurationError
+from agentnb._core.exceptions import ConfigurationError
 from agentnb.server import ServerHandle, local_server, start_server
 from agentnb.server._service import AppState
 

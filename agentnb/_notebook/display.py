@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 from typing import IO, Any
 
-from ._controller import StartRun
-from ._handle import RunHandle, StreamSource
-from ._run import Run
-from ._static import static_text
-from ._terminal import TerminalPrinter
-from ._widget import ChatCell, _kernel_shell
+from .._core.handle import RunHandle, StreamSource
+from .._core.run import Run
+from .controller import StartRun
+from .static import static_text
+from .terminal import TerminalPrinter
+from .widget import ChatCell, _kernel_shell
 
 __all__ = ["show"]
 

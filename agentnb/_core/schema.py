@@ -7,7 +7,7 @@ from typing import Any
 
 import pydantic
 
-from ._exceptions import ConfigurationError, SchemaError
+from .exceptions import ConfigurationError, SchemaError
 
 __all__ = ["resolve_schema"]
 

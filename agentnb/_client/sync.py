@@ -11,15 +11,15 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ._client import AsyncAgentClient
-from ._loop import run_sync, submit
-from ._request import RunRequest
-from ._run import Run
-from ._stream import RunStream
-from .events import (
+from .._core.loop import run_sync, submit
+from .._core.request import RunRequest
+from .._core.run import Run
+from ..events import (
     Event,
 )
-from .providers import Provider, RemoteRun
+from ..providers import Provider, RemoteRun
+from .client import AsyncAgentClient
+from .stream import RunStream
 
 __all__ = ["AgentClient", "SyncRunStream"]
 

@@ -50,7 +50,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .._exceptions import ConfigurationError
+    from .._core.exceptions import ConfigurationError
 
     try:
         history, where = _read(args)
@@ -71,10 +71,10 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _read(args: argparse.Namespace) -> tuple[Any, str | None]:
-    from . import RunHistory
-    from ._filters import RunFilter
-    from ._paths import default_location
-    from ._store import HistoryStore
+    from .._history import RunHistory
+    from .._history._filters import RunFilter
+    from .._history._paths import default_location
+    from .._history._store import HistoryStore
 
     limit = DEFAULT_LIMIT if args.limit is None else (args.limit or None)
     where = RunFilter.build(

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ._exceptions import ConfigurationError
+from .._core.exceptions import ConfigurationError
 
 __all__ = ["interpolate"]
 

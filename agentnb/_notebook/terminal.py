@@ -8,8 +8,8 @@ import sys
 import time
 from typing import IO, Any
 
-from ._run import Run
-from .events import (
+from .._core.run import Run
+from ..events import (
     Event,
     ReasoningDelta,
     TextDelta,
@@ -25,7 +25,7 @@ DIM, RED, GREEN, CYAN, RESET = "\x1b[2m", "\x1b[31m", "\x1b[32m", "\x1b[36m", "\
 def summary_line(run: Run) -> str:
     """One line: status, duration, time to first token, tokens, rate, run id, tools, error
     (the same status line the widget's static copy shows)."""
-    from ._static import status_line
+    from .static import status_line
 
     bits = [status_line(run)]
     if run.tool_calls:

@@ -1,0 +1,76 @@
+"""Platform run listings (SeekrFlow's list runs, Operativus' batch status) as `RunHistory`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from .._client.client import AsyncAgentClient
+from .._client.sync import AgentClient
+from .._core.exceptions import ConfigurationError
+from .._core.loop import run_sync
+from .._history import RunHistory
+from .._history._scrub import host_of
+from .connections import get_connection
+
+__all__ = ["fetch_remote_runs", "remote_runs"]
+
+
+async def fetch_remote_runs(
+    client: AsyncAgentClient,
+    *,
+    thread_id: str | None = None,
+    agent: str | None = None,
+    run_ids: Sequence[str] | None = None,
+    limit: int | None = None,
+    order: Literal["asc", "desc"] = "desc",
+) -> RunHistory:
+    """The platform's runs of a thread (``thread_id``) or by id (``agent`` + ``run_ids``)."""
+    if order not in ("asc", "desc"):
+        raise ConfigurationError(f"order must be 'asc' or 'desc', not {order!r}")
+    if thread_id is not None and run_ids is not None:
+        raise ConfigurationError("give either thread_id (list a thread) or run_ids, not both")
+    if thread_id is not None:
+        listed = await client.list_runs(thread_id, limit=limit, order=order)
+    elif run_ids is not None:
+        if not agent:
+            raise ConfigurationError("run_ids needs the agent they belong to: agent=...")
+        listed = await client.run_status(agent, list(run_ids))
+        listed = listed[:limit] if limit is not None else listed
+    else:
+        raise ConfigurationError(
+            "say which runs: thread_id=... (a thread's runs) or agent=... with run_ids=[...]"
+        )
+    return RunHistory.from_remote(
+        listed,
+        provider=client.provider.name,
+        connection=getattr(client, "connection", None) or None,
+        host=host_of(str(client.base_url)) if getattr(client, "base_url", None) else None,
+    )
+
+
+def remote_runs(
+    client: AsyncAgentClient | AgentClient | str | None = None,
+    *,
+    thread_id: str | None = None,
+    agent: str | None = None,
+    run_ids: Sequence[str] | None = None,
+    limit: int | None = None,
+    order: Literal["asc", "desc"] = "desc",
+) -> RunHistory:
+    """A platform's own listing of runs, as a :class:`RunHistory` like the local one.
+
+    ``client`` is an ``AgentClient`` or ``AsyncAgentClient``, a connection name, or None for
+    the default connection. SeekrFlow lists a thread's runs (``thread_id``, every page,
+    ``order`` asc or desc); Operativus reports runs by id (``agent`` and ``run_ids``, asked
+    100 at a time).
+    """
+    if isinstance(client, AgentClient):
+        client = client.aio
+    if client is None or isinstance(client, str):
+        client = get_connection(client).client()
+    return run_sync(
+        fetch_remote_runs(
+            client, thread_id=thread_id, agent=agent, run_ids=run_ids, limit=limit, order=order
+        )
+    )
