@@ -274,7 +274,7 @@ def test_importing_agentnb_does_not_import_pandas_or_matplotlib() -> None:
         "import sys, agentnb, agentnb._history; agentnb.runs; "
         "print('pandas' in sys.modules, 'matplotlib' in sys.modules)"
     )
-    env_path = str(Path(__file__).resolve().parent.parent)
+    env_path = str(Path(__file__).resolve().parents[2])
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -336,6 +336,6 @@ def test_cli_is_registered(store: HistoryStore) -> None:
         capture_output=True,
         text=True,
         check=True,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert len(json.loads(out.stdout)) == 5
