@@ -34,7 +34,8 @@ from ._core.exceptions import (
     StreamTimeoutError,
     TransportError,
 )
-from ._core.request import Media, ModelSettings, RunRequest
+from ._core.recorder import RunRecorder, set_default_recorder
+from ._core.request import Media, ModelSettings, RunOptions, RunRequest
 from ._core.run import Run, RunStatus, ToolCall
 from .events import Event, Usage
 
@@ -80,6 +81,8 @@ __all__ = [
     "RunHandle",
     "RunHistory",
     "RunInterruptedError",
+    "RunOptions",
+    "RunRecorder",
     "RunRequest",
     "RunStatus",
     "RunStream",
@@ -128,6 +131,15 @@ _LAZY: dict[str, str] = {
     "ServerHandle": ".server",
     "start_server": ".server",
 }
+
+
+def _default_history() -> RunRecorder | None:
+    from ._history import default_store  # sqlite and the tables load on the first run only
+
+    return default_store()
+
+
+set_default_recorder(_default_history)
 
 
 def __getattr__(name: str) -> Any:

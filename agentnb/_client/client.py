@@ -20,57 +20,22 @@ What a stream does when things go wrong:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
-import pydantic
-from pydantic_core import from_json
 
-from .._core.exceptions import (
-    AgentNBError,
-    ConfigurationError,
-    ConnectError,
-    NotFoundError,
-    ProtocolError,
-    StreamTimeoutError,
-    TransportError,
-    redact,
-)
-from .._core.recorder import RunRecorder
-from .._core.request import Media, ModelSettings, RunRequest
-from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy
+from .._core.exceptions import ConfigurationError, NotFoundError, error_for_run
+from .._core.recorder import RunRecorder, default_recorder
+from .._core.request import RunOptions, RunRequest, build_request
+from .._core.retry import RetryPolicy
 from .._core.run import Run
+from .._core.secrets import checked_key, mask
 from ..providers import HttpRequest, Provider, RemoteRun, get_provider
-from .http_errors import content_type_error, is_event_stream, status_error
-from .stream import RunStream, raise_for_run
+from .stream import RunStream
+from .transport import DEFAULT_TIMEOUT, Transport
 
 __all__ = ["AsyncAgentClient"]
-
-logger = logging.getLogger("agentnb")
-
-DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0, write=30.0, pool=10.0)
-"""Connect 10 s; read 60 s between two pieces of the body (keepalive comments count)."""
-
-_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=20)
-"""No cap on open connections: a stream holds one for its whole run, so httpx's default cap
-(100) would queue the 101st concurrent run until it failed with a PoolTimeout."""
-_ERROR_BODY_LIMIT = 64 * 1024
-
-
-def _user_agent() -> str:
-    from .. import __version__
-
-    return f"agentnb/{__version__}"
-
-
-def _mask(secret: str | None) -> str:
-    if not secret:
-        return "None"
-    return "'***" + secret[-4:] + "'" if len(secret) >= 12 else "'***'"
 
 
 def _as_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
@@ -95,13 +60,6 @@ def _check_base_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
-def _options_error(exc: pydantic.ValidationError) -> ConfigurationError:
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}" for err in exc.errors()
-    )
-    return ConfigurationError(f"invalid run options: {problems}")
-
-
 class AsyncAgentClient:
     """Runs agents on one platform (one dialect, one base URL, one key).
 
@@ -124,6 +82,7 @@ class AsyncAgentClient:
         max_retries: int = 3,
         backoff: float = 0.5,
         max_resumes: int = 3,
+        record: bool = True,
         recorder: RunRecorder | None = None,
         connection: str = "default",
         headers: Mapping[str, str] | None = None,
@@ -138,25 +97,35 @@ class AsyncAgentClient:
                 f"(e.g. the built-in server's url_for({self.provider.name!r}))"
             )
         self.base_url = _check_base_url(base)
-        self._api_key = api_key or None
-        if self._api_key:
-            from .._history._scrub import register_secret
-
-            register_secret(self._api_key)  # the history then never stores it, even in answers
+        self._api_key = checked_key(api_key)
         self.timeout = _as_timeout(timeout)
         self.retry = RetryPolicy(max_retries=max_retries, backoff=backoff, max_resumes=max_resumes)
-        self.recorder = recorder
+        self.record = record
+        self._recorder = recorder
         self.connection = connection
-        self._extra_headers = dict(headers or {})
-        self._http = http_client
-        self._owns_http = http_client is None
-        self._closed = False
+        self.transport = Transport(
+            self.provider,
+            base_url=self.base_url,
+            api_key=self._api_key,
+            timeout=self.timeout,
+            retry=self.retry,
+            headers=headers,
+            http_client=http_client,
+        )
+
+    @property
+    def recorder(self) -> RunRecorder | None:
+        """Where this client's runs are recorded: the one given, else the default history
+        (None with ``record=False`` or ``AGENTNB_HISTORY=off``)."""
+        if not self.record:
+            return None
+        return self._recorder if self._recorder is not None else default_recorder()
 
     # ---- lifecycle -------------------------------------------------------------------
     def __repr__(self) -> str:
         return (
             f"AsyncAgentClient(provider={self.provider.name!r}, base_url={self.base_url!r}, "
-            f"api_key={_mask(self._api_key)}, connection={self.connection!r})"
+            f"api_key={mask(self._api_key)!r}, connection={self.connection!r})"
         )
 
     async def __aenter__(self) -> AsyncAgentClient:
@@ -168,70 +137,17 @@ class AsyncAgentClient:
     async def aclose(self) -> None:
         """Close the HTTP client this client created (not one that was passed in). Requests
         after this raise :class:`TransportError`; streams still open end with one."""
-        self._closed = True
-        if self._owns_http and self._http is not None:
-            http, self._http = self._http, None
-            await http.aclose()
-
-    def _client(self) -> httpx.AsyncClient:
-        if self._closed:
-            raise TransportError(
-                f"this {type(self).__name__} for {self.base_url} is closed; make a new one"
-            )
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self.timeout, limits=_LIMITS)
-        return self._http
+        await self.transport.aclose()
 
     # ---- starting runs -----------------------------------------------------------------
-    def stream(
-        self,
-        agent: str,
-        message: str,
-        *,
-        thread_id: str | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        max_tokens: int | None = None,
-        frequency_penalty: float | None = None,
-        presence_penalty: float | None = None,
-        response_format: dict[str, Any] | None = None,
-        metadata: Mapping[str, str] | None = None,
-        followups: bool = False,
-        media: Sequence[Media] = (),
-        team_id: str | None = None,
-        user_id: str | None = None,
-        org_id: str | None = None,
-        **extra: Any,
-    ) -> RunStream:
+    def stream(self, agent: str, message: str, **options: Unpack[RunOptions]) -> RunStream:
         """Start streaming a run: ``async with client.stream(...) as s: async for e in s``.
 
-        Options are validated (ranges, and whether the dialect can send them) before any
-        I/O; a bad one raises :class:`ConfigurationError`. ``extra`` goes into the body.
+        Options (:class:`~agentnb._core.request.RunOptions`) are validated — ranges, unknown
+        names, and whether the dialect can send them — before any I/O; a bad one raises
+        :class:`ConfigurationError`. Dialect-specific body fields go in ``extra={...}``.
         """
-        try:
-            request = RunRequest(
-                agent=agent,
-                message=message,
-                thread_id=thread_id,
-                model_settings=ModelSettings(
-                    temperature=temperature,
-                    top_p=top_p,
-                    max_tokens=max_tokens,
-                    frequency_penalty=frequency_penalty,
-                    presence_penalty=presence_penalty,
-                ),
-                response_format=response_format,
-                metadata=dict(metadata or {}),
-                followups=followups,
-                media=tuple(media),
-                team_id=team_id,
-                user_id=user_id,
-                org_id=org_id,
-                extra=extra,
-            )
-        except pydantic.ValidationError as exc:
-            raise _options_error(exc) from None
-        return self.stream_request(request)
+        return self.stream_request(build_request(agent, message, **options))
 
     def stream_request(
         self, request: RunRequest, *, run: Run | None = None, record: bool = True
@@ -245,27 +161,26 @@ class AsyncAgentClient:
         run.provider = run.provider or self.provider.name
         run.connection = run.connection or self.connection
         run.thread_id = run.thread_id or request.thread_id
-        return RunStream(self, request, run, record=record)
+        recorder = self.recorder if record else None
+        return RunStream(self.transport, request, run, recorder=recorder)
 
-    async def run(self, agent: str, message: str, **options: Any) -> Run:
+    async def run(self, agent: str, message: str, **options: Unpack[RunOptions]) -> Run:
         """Run to the end and return the :class:`Run`.
 
         Raises if the run did not complete, with the run attached as ``.run``:
         :class:`StreamError` (the platform reported an error), :class:`RunInterruptedError`,
         :class:`RunCancelledError`, or the transport's typed error.
         """
-        async with self.stream(agent, message, **options) as stream:
-            async for _ in stream:
-                pass
-        raise_for_run(stream.run)
-        return stream.run
+        return await self.run_request(build_request(agent, message, **options))
 
     async def run_request(self, request: RunRequest, *, run: Run | None = None) -> Run:
         """:meth:`run` for a ready :class:`RunRequest`."""
         async with self.stream_request(request, run=run) as stream:
             async for _ in stream:
                 pass
-        raise_for_run(stream.run)
+        error = error_for_run(stream.run)
+        if error is not None:
+            raise error
         return stream.run
 
     # ---- listings ----------------------------------------------------------------------
@@ -331,175 +246,6 @@ class AsyncAgentClient:
         return found
 
     # ---- HTTP --------------------------------------------------------------------------
-    def _secrets(self) -> list[str | None]:
-        return [self._api_key]
-
-    def _url(self, path: str) -> str:
-        return self.base_url + (path if path.startswith("/") else "/" + path)
-
-    def _build(self, http: HttpRequest, *, accept: str) -> httpx.Request:
-        headers = {
-            "User-Agent": _user_agent(),
-            "Accept": accept,
-            **self.provider.auth_headers(self._api_key),
-            **self._extra_headers,
-            **http.headers,
-        }
-        try:
-            return self._client().build_request(
-                http.method,
-                self._url(http.path),
-                params=dict(http.params) or None,
-                json=http.json,
-                headers=headers,
-                timeout=self.timeout,
-            )
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-            raise ConfigurationError(
-                redact(f"cannot build a request for {self._url(http.path)}: {exc}", self._secrets())
-            ) from None
-
-    def _where(self, request: httpx.Request) -> str:
-        return redact(f"{request.method} {request.url}", self._secrets())
-
-    async def _send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
-        """Send; map transport failures to typed errors (retryable ones wrapped)."""
-        where = self._where(request)
-        url = redact(str(request.url), self._secrets())
-        try:
-            return await self._client().send(request, stream=stream)
-        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            error: AgentNBError = StreamTimeoutError(
-                f"{where}: timed out connecting ({type(exc).__name__})", url=url
-            )
-            raise Retryable(error) from exc
-        except httpx.TimeoutException as exc:
-            raise StreamTimeoutError(
-                f"{where}: no answer within the {self.timeout.read:g} s read timeout "
-                f"({type(exc).__name__})",
-                url=url,
-            ) from exc
-        except httpx.ConnectError as exc:
-            message = redact(f"{where}: could not connect: {exc}", self._secrets())
-            raise Retryable(ConnectError(message, url=url)) from exc
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            message = redact(
-                f"{where}: the connection closed before an answer: {exc}", self._secrets()
-            )
-            raise Retryable(TransportError(message, url=url)) from exc
-        except httpx.HTTPError as exc:
-            message = redact(f"{where}: {type(exc).__name__}: {exc}", self._secrets())
-            raise TransportError(message, url=url) from exc
-
-    async def _error_body(self, response: httpx.Response) -> str:
-        """Up to 64 KiB of an error answer's body, as text."""
-        pieces: list[bytes] = []
-        size = 0
-        with contextlib.suppress(httpx.HTTPError):
-            async for piece in response.aiter_bytes():
-                pieces.append(piece)
-                size += len(piece)
-                if size >= _ERROR_BODY_LIMIT:
-                    break
-        await response.aclose()
-        return b"".join(pieces)[:_ERROR_BODY_LIMIT].decode("utf-8", "replace")
-
-    async def _check_status(self, response: httpx.Response) -> None:
-        if response.status_code < 300:
-            return
-        request = response.request
-        body = await self._error_body(response)
-        if 300 <= response.status_code < 400:
-            location = response.headers.get("location", "(no Location)")
-            raise ProtocolError(
-                redact(
-                    f"{self._where(request)} → {response.status_code} redirect to {location}; "
-                    f"use the final URL as base_url",
-                    self._secrets(),
-                ),
-                url=redact(str(request.url), self._secrets()),
-            )
-        error = status_error(
-            request.method,
-            str(request.url),
-            response.status_code,
-            response.headers,
-            body,
-            self._secrets(),
-        )
-        if response.status_code in RETRYABLE_STATUS:
-            raise Retryable(error, error.retry_after)
-        raise error
-
-    async def open_stream(self, http: HttpRequest) -> httpx.Response:
-        """Send a stream request once; the response is an event stream, else a typed error."""
-        request = self._build(http, accept="text/event-stream")
-        response = await self._send(request, stream=True)
-        await self._check_status(response)
-        content_type = response.headers.get("content-type")
-        if not is_event_stream(content_type):
-            body = await self._error_body(response)
-            raise content_type_error(
-                request.method,
-                str(request.url),
-                response.status_code,
-                content_type,
-                body,
-                self._secrets(),
-            )
-        return response
-
-    async def _json_once(self, http: HttpRequest) -> Any:
-        request = self._build(http, accept="application/json")
-        response = await self._send(request, stream=True)
-        await self._check_status(response)
-        try:
-            raw = await response.aread()
-        except httpx.HTTPError as exc:
-            raise TransportError(
-                redact(f"{self._where(request)}: reading the answer failed: {exc}", self._secrets())
-            ) from exc
-        finally:
-            await response.aclose()
-        if not raw.strip():
-            return None
-        try:
-            return from_json(raw)
-        except ValueError:
-            raise content_type_error(
-                request.method,
-                str(request.url),
-                response.status_code,
-                response.headers.get("content-type"),
-                raw[:_ERROR_BODY_LIMIT].decode("utf-8", "replace"),
-                self._secrets(),
-                expected="JSON",
-            ) from None
-
-    async def send_json(self, http: HttpRequest, *, run: Run | None = None) -> Any:
-        """Send a JSON request (retrying connect errors, 429 and 502/503/504) and return the
-        parsed JSON answer; raises agentnb's typed errors. Providers get this as ``send``;
-        retries made for a run count in its ``retries``."""
-        attempt = 0
-        while True:
-            try:
-                return await self._json_once(http)
-            except Retryable as failure:
-                await self._wait_to_retry(failure, attempt)
-                attempt += 1
-                if run is not None:
-                    run.retries += 1
-
-    async def _wait_to_retry(self, failure: Retryable, attempt: int) -> None:
-        """Sleep before retry number ``attempt``, or raise the failure's error when no retry
-        is left or the server asks for an unreasonable wait."""
-        policy = self.retry
-        if attempt >= policy.max_retries:
-            raise failure.error from failure.__cause__
-        if failure.retry_after is not None and failure.retry_after > policy.max_retry_after:
-            raise failure.error from failure.__cause__
-        await self._sleep(policy.delay(attempt, failure.retry_after))
-
-    async def _sleep(self, seconds: float) -> None:
-        """Every wait between attempts goes through here (tests observe the delays)."""
-        await asyncio.sleep(seconds)
+    async def send_json(self, http: HttpRequest) -> Any:
+        """Send a JSON request with this client's key and retries; the parsed answer."""
+        return await self.transport.send_json(http)

@@ -1,7 +1,7 @@
 """From an HTTP answer that is not what was asked for to agentnb's typed exceptions.
 
 Messages read like ``POST http://host/v1/agents/nope/stream → 404 Not Found: {excerpt}``.
-Every message and URL goes through :func:`~agentnb._core.exceptions.redact`, so a key a server
+Every message and URL goes through :func:`~agentnb._core.secrets.redact`, so a key a server
 echoes back never reaches an exception.
 """
 
@@ -21,10 +21,10 @@ from .._core.exceptions import (
     ProtocolError,
     RateLimitError,
     ServerError,
-    excerpt,
-    redact,
 )
 from .._core.retry import parse_retry_after
+from .._core.secrets import redact
+from .._core.text import excerpt
 
 __all__ = ["content_type_error", "is_event_stream", "status_error"]
 

@@ -16,12 +16,12 @@ import httpx
 
 from .._core.exceptions import (
     AgentNBError,
-    RunCancelledError,
     RunInterruptedError,
     StreamError,
-    StreamTimeoutError,
-    redact,
+    StreamStallError,
+    error_info,
 )
+from .._core.recorder import RunRecorder
 from .._core.request import RunRequest
 from .._core.retry import Retryable
 from .._core.run import Run, RunErrorInfo
@@ -40,36 +40,13 @@ from ..providers import HttpRequest, Translator
 from ..sse import ServerSentEvent, SSEDecoder
 
 if TYPE_CHECKING:
-    from .client import AsyncAgentClient
+    from .transport import Transport
 
-__all__ = ["RunStream", "raise_for_run"]
+__all__ = ["RunStream"]
 
 logger = logging.getLogger("agentnb")
 
 _CONTENT_EVENTS = (TextDelta, ReasoningDelta, ToolCallStarted, ToolCallDelta, ToolCallFinished)
-
-
-def raise_for_run(run: Run) -> None:
-    """Raise the :class:`RunError` that says why ``run`` did not complete (nothing if it did)."""
-    if run.status == "completed":
-        return
-    info = run.error
-    if run.status == "cancelled":
-        raise RunCancelledError("the run was cancelled", partial_text=run.text, run=run)
-    if run.status == "interrupted":
-        message = info.message if info else "the stream ended before the run finished"
-        raise RunInterruptedError(message, partial_text=run.text, run=run)
-    if run.status == "failed":
-        raise StreamError(
-            info.message if info else "the run failed",
-            code=info.code if info else None,
-            retry_after=info.retry_after if info else None,
-            partial_text=run.text,
-            run=run,
-        )
-    raise RunInterruptedError(
-        f"the run ended in status {run.status!r}", partial_text=run.text, run=run
-    )
 
 
 class RunStream:
@@ -83,13 +60,18 @@ class RunStream:
     """
 
     def __init__(
-        self, client: AsyncAgentClient, request: RunRequest, run: Run, *, record: bool = True
+        self,
+        transport: Transport,
+        request: RunRequest,
+        run: Run,
+        *,
+        recorder: RunRecorder | None = None,
     ) -> None:
         self.run = run
-        self._recorder = client.recorder if record else None
+        self._recorder = recorder
         self.request = request
-        self._client = client
-        self._provider = client.provider
+        self._transport = transport
+        self._provider = transport.provider
         self._gen: AsyncGenerator[Event, None] | None = None
         self._scope: anyio.CancelScope | None = None
         self._closing = False
@@ -174,10 +156,9 @@ class RunStream:
             run.finish("cancelled")
             raise
         except AgentNBError as exc:
-            info = RunErrorInfo(
-                str(exc), code=type(exc).__name__, retry_after=getattr(exc, "retry_after", None)
-            )
-            run.finish("failed", info)
+            if not run.done:
+                run.finish("failed", error_info(exc))
+            exc.run = run
             raise
         except Exception as exc:  # a bug must still end the run visibly
             run.finish("failed", RunErrorInfo(f"internal error: {exc!r}", code=type(exc).__name__))
@@ -196,7 +177,7 @@ class RunStream:
         resuming = False
         while True:
             try:
-                response = await self._client.open_stream(http)
+                response = await self._transport.open_stream(http)
             except Retryable as failure:
                 if resuming:
                     await self._before_resume(f"resuming failed: {failure.error}")
@@ -264,7 +245,7 @@ class RunStream:
         except httpx.TimeoutException:
             outcome.kind = "stalled"
             outcome.detail = (
-                f"no data for {self._client.timeout.read:g} s (read timeout): the stream stalled"
+                f"no data for {self._transport.timeout.read:g} s (read timeout): the stream stalled"
             )
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             outcome.kind = "cut"
@@ -291,13 +272,13 @@ class RunStream:
     def _should_retry(self, event: Event) -> bool:
         if not isinstance(event, RunFailed) or not event.retryable or self._content_started:
             return False
-        policy = self._client.retry
+        policy = self._transport.retry
         if self._retries >= policy.max_retries:
             return False
         return event.retry_after is None or event.retry_after <= policy.max_retry_after
 
     async def _before_retry(self, failure: Retryable) -> None:
-        await self._client._wait_to_retry(failure, self._retries)
+        await self._transport.wait_to_retry(failure, self._retries)
         self._retries += 1
         self.run.retries += 1
 
@@ -319,24 +300,24 @@ class RunStream:
 
     async def _before_resume(self, reason: str) -> None:
         self._resumes_in_a_row += 1
-        limit = self._client.retry.max_resumes
+        limit = self._transport.retry.max_resumes
         if self._resumes_in_a_row > limit:
             self._interrupt(f"{reason}; gave up after {limit} resume(s) without progress")
-        await self._client._sleep(
-            self._client.retry.resume_delay(self._resumes_in_a_row - 1, self._server_retry_ms)
+        await self._transport.sleep(
+            self._transport.retry.resume_delay(self._resumes_in_a_row - 1, self._server_retry_ms)
         )
         self.run.resumes += 1
 
     def _interrupt(self, reason: str, cause: BaseException | None = None) -> NoReturn:
-        message = redact(reason, self._client._secrets())
+        message = self._transport.redact(reason)
         self.run.finish("interrupted", RunErrorInfo(message, code="interrupted"))
         raise RunInterruptedError(message, partial_text=self.run.text, run=self.run) from cause
 
     def _stall(self, reason: str) -> NoReturn:
-        url = redact(self._client.base_url, self._client._secrets())
+        url = self._transport.redact(self._transport.base_url)
         message = f"{reason} ({self._provider.title} at {url})"
         self.run.finish("interrupted", RunErrorInfo(message, code="timeout"))
-        raise StreamTimeoutError(message, url=url)
+        raise StreamStallError(message, url=url, partial_text=self.run.text, run=self.run)
 
     async def _finalize(
         self, request: RunRequest, translator: Translator, event: RunCompleted
@@ -353,7 +334,10 @@ class RunStream:
             return event
 
     async def _send_json(self, http: HttpRequest) -> Any:
-        return await self._client.send_json(http, run=self.run)
+        return await self._transport.send_json(http, on_retry=self._count_retry)
+
+    def _count_retry(self) -> None:
+        self.run.retries += 1
 
     async def _close_response(self) -> None:
         response, self._response = self._response, None
@@ -369,7 +353,7 @@ class RunStream:
             return
         self._recorded = True
         try:
-            recorder.record_start(self.run, self.request, base_url=self._client.base_url)
+            recorder.record_start(self.run, self.request, base_url=self._transport.base_url)
         except Exception as exc:
             logger.warning("agentnb: the run recorder failed at the start of a run: %r", exc)
 

@@ -3,34 +3,39 @@
 Exception tree::
 
     AgentNBError
-    ├── ConfigurationError          bad option, unknown provider or connection, missing key
+    ├── ConfigurationError          bad option, unknown provider or connection, bad key
+    │   └── HistoryStoreError       the history database cannot be opened or read
     ├── TransportError              the request never got a usable answer
     │   ├── ConnectError            could not connect (refused, DNS, TLS)
-    │   └── StreamTimeoutError      connect, read or whole-run timeout
+    │   └── StreamTimeoutError      connect timeout, or no answer within the read timeout
     ├── HTTPStatusError             the server answered with an error status (has .status_code)
     │   ├── AuthenticationError     401 / 403: key missing, wrong or not allowed
     │   ├── NotFoundError           404: unknown agent, thread or run
-    │   ├── InvalidRequestError     400 / 422: the server rejected the request (has .errors)
+    │   ├── InvalidRequestError     400 / 413 / 422: the server rejected the request (.errors)
     │   ├── RateLimitError          429 (has .retry_after)
     │   └── ServerError             5xx
     ├── ProtocolError               the answer is not an event stream we can read
     │   └── EventTooLargeError      one SSE event went past the decoder's size cap
-    ├── RunError                    the run itself did not complete
+    ├── RunError                    the run itself did not complete (has .run, .partial_text)
     │   ├── StreamError             the platform reported an error inside the stream
-    │   ├── RunInterruptedError     the stream was cut and the dialect cannot resume it
+    │   ├── RunInterruptedError     the stream was cut and could not be resumed
+    │   │   └── StreamStallError    no event within the idle timeout, or past the run
+    │   │                           timeout (also a StreamTimeoutError)
     │   └── RunCancelledError       the run was cancelled (Stop, .cancel(), interrupt)
     └── SchemaError                 the answer does not match the requested JSON schema
 
+Every error raised for a run carries it as ``.run`` (None only for errors raised before a run
+existed, such as a bad option), so the partial answer is never lost: an HTTP or transport
+error keeps its own type (``except AuthenticationError`` works) and gains ``.run``.
 Messages name the URL, the status and a short excerpt of the body; API keys never appear.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
-if TYPE_CHECKING:
-    from .run import Run
+from .run import Run, RunErrorInfo
 
 __all__ = [
     "AgentNBError",
@@ -39,6 +44,7 @@ __all__ = [
     "ConnectError",
     "EventTooLargeError",
     "HTTPStatusError",
+    "HistoryStoreError",
     "InvalidRequestError",
     "NotFoundError",
     "ProtocolError",
@@ -49,34 +55,27 @@ __all__ = [
     "SchemaError",
     "ServerError",
     "StreamError",
+    "StreamStallError",
     "StreamTimeoutError",
     "TransportError",
-    "redact",
+    "error_for_run",
+    "error_info",
 ]
-
-EXCERPT_CHARS = 300
-
-
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every occurrence of each non-trivial secret in ``text`` with ``***``."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
-
-
-def excerpt(body: str, limit: int = EXCERPT_CHARS) -> str:
-    """A one-line excerpt of a response body, for error messages."""
-    flat = " ".join(body.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 class AgentNBError(Exception):
     """Base class of every error agentnb raises."""
 
+    run: Run | None = None
+    """The run this error ended, with its partial text; None when no run had started."""
+
 
 class ConfigurationError(AgentNBError, ValueError):
     """A bad option, an unknown provider or connection, or a missing setting."""
+
+
+class HistoryStoreError(ConfigurationError):
+    """The history database cannot be opened, read or written."""
 
 
 class TransportError(AgentNBError):
@@ -92,7 +91,7 @@ class ConnectError(TransportError):
 
 
 class StreamTimeoutError(TransportError, TimeoutError):
-    """A connect, read or whole-run timeout passed."""
+    """A connect timeout, or no answer within the read timeout."""
 
 
 class HTTPStatusError(AgentNBError):
@@ -189,8 +188,63 @@ class RunInterruptedError(RunError):
     """The connection was cut mid-stream and this dialect cannot resume the run."""
 
 
+class StreamStallError(RunInterruptedError, StreamTimeoutError):
+    """No event arrived within the idle timeout (keep-alive comments do not count), or the
+    run went past its whole-run timeout. The run ends ``interrupted`` with its partial text."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        partial_text: str = "",
+        run: Run | None = None,
+    ) -> None:
+        RunInterruptedError.__init__(self, message, partial_text=partial_text, run=run)
+        self.url = url
+
+
 class RunCancelledError(RunError):
     """The run was cancelled before it ended."""
+
+
+def error_for_run(run: Run) -> RunError | None:
+    """The :class:`RunError` that says why ``run`` did not complete; None if it did.
+
+    The one map from a run's final status to an exception: every path that raises for a run
+    (``client.run``, ``handle.wait()``, ``await handle``, ``batch``) goes through it."""
+    if run.status == "completed":
+        return None
+    info = run.error
+    message = info.message if info else None
+    if run.status == "cancelled":
+        return RunCancelledError(message or "the run was cancelled", partial_text=run.text, run=run)
+    if run.status == "interrupted":
+        text = message or "the stream ended before the run finished"
+        if info is not None and info.code == "timeout":
+            return StreamStallError(text, partial_text=run.text, run=run)
+        return RunInterruptedError(text, partial_text=run.text, run=run)
+    if run.status == "failed":
+        return StreamError(
+            message or "the run failed",
+            code=info.code if info else None,
+            retry_after=info.retry_after if info else None,
+            partial_text=run.text,
+            run=run,
+        )
+    return RunInterruptedError(
+        f"the run ended in status {run.status!r}", partial_text=run.text, run=run
+    )
+
+
+def error_info(exc: BaseException) -> RunErrorInfo:
+    """What a run keeps of the error that ended it: message, code, retry-after."""
+    code = getattr(exc, "code", None)
+    return RunErrorInfo(
+        message=str(exc),
+        code=code if isinstance(code, str) and code else type(exc).__name__,
+        retry_after=getattr(exc, "retry_after", None),
+    )
 
 
 class SchemaError(AgentNBError):

@@ -20,10 +20,9 @@ from ..events import Event
 from .exceptions import (
     AgentNBError,
     RunCancelledError,
-    RunError,
-    RunInterruptedError,
     SchemaError,
-    StreamError,
+    error_for_run,
+    error_info,
 )
 from .loop import get_loop, in_loop_thread
 from .run import Run
@@ -91,7 +90,9 @@ class RunHandle:
         if self._cancel_requested:
             self.run.finish("cancelled")
             self._notify(None)
-            self._future.set_exception(RunCancelledError("the run was cancelled before it started"))
+            self._future.set_exception(
+                RunCancelledError("the run was cancelled before it started", run=self.run)
+            )
             self._started.set()
             return
         self._task = asyncio.get_running_loop().create_task(self._consume())
@@ -106,44 +107,25 @@ class RunHandle:
                     self._notify(event)
         except asyncio.CancelledError:
             self.run.finish("cancelled")
-            error = RunCancelledError("the run was cancelled", partial_text=self.run.text)
         except AgentNBError as exc:
             if not self.run.done:
-                self.run.finish("failed", _error_info(exc))
+                self.run.finish("failed", error_info(exc))
+            exc.run = self.run
             error = exc
         except Exception as exc:  # an unexpected bug must still end the run visibly
             if not self.run.done:
-                self.run.finish("failed", _error_info(exc))
+                self.run.finish("failed", error_info(exc))
             error = exc
-        self._notify(None)
-        if error is None and not self.run.done:
+        if not self.run.done:
             self.run.finish("interrupted")
-        if error is None:
-            error = self._error_for(self.run)
+        self._notify(None)
+        error = error or error_for_run(self.run)
         if error is not None:
             self._future.set_exception(error)
         else:
             self._future.set_result(self.run)
         self._started.set()
         return self.run
-
-    def _error_for(self, run: Run) -> RunError | None:
-        text = run.text
-        if run.status == "completed":
-            return None
-        if run.status == "cancelled":
-            return RunCancelledError("the run was cancelled", partial_text=text)
-        if run.status == "interrupted":
-            return RunInterruptedError(
-                "the stream ended before the run finished", partial_text=text
-            )
-        info = run.error
-        return StreamError(
-            info.message if info else "the run failed",
-            code=info.code if info else None,
-            retry_after=info.retry_after if info else None,
-            partial_text=text,
-        )
 
     # ---- listeners -------------------------------------------------------------------
     def add_listener(self, listener: RunListener) -> None:
@@ -243,13 +225,3 @@ class RunHandle:
             f"<RunHandle agent={r.agent!r} status={r.status} run_id={r.run_id!r} "
             f"chars={len(r.text)} tools={len(r.tool_calls)}>"
         )
-
-
-def _error_info(exc: BaseException) -> Any:
-    from .run import RunErrorInfo
-
-    return RunErrorInfo(
-        message=str(exc),
-        code=getattr(exc, "code", None) or type(exc).__name__,
-        retry_after=getattr(exc, "retry_after", None),
-    )

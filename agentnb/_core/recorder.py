@@ -1,19 +1,44 @@
-"""The seam between running and remembering: whatever records runs (the history store)."""
+"""The seam between running and remembering: whatever records runs (the history store).
+
+The client records every run into :func:`default_recorder` unless told otherwise. The core
+does not know the history: the package root installs it with :func:`set_default_recorder`,
+so the client is *handed* a recorder and no layer imports one above it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from .request import RunRequest
 from .run import Run
 
-__all__ = ["RunRecorder"]
+__all__ = ["RunRecorder", "default_recorder", "set_default_recorder"]
 
 
 class RunRecorder(Protocol):
-    """Records runs. ``record_start`` is called when the request is sent, ``record_end`` once
-    when the run ends (any status). Both must be cheap and must never raise into the run."""
+    """Records runs. ``record_start`` is called when the request is sent,
+    ``record_progress`` now and then while it streams (a checkpoint of the partial answer),
+    and ``record_end`` once when the run ends (any status). All must be cheap and must never
+    raise into the run."""
 
     def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None: ...
 
+    def record_progress(self, run: Run) -> None: ...
+
     def record_end(self, run: Run) -> None: ...
+
+
+_default_factory: Callable[[], RunRecorder | None] = lambda: None  # noqa: E731
+
+
+def set_default_recorder(factory: Callable[[], RunRecorder | None]) -> None:
+    """Install what :func:`default_recorder` returns (called once, by ``agentnb/__init__``)."""
+    global _default_factory
+    _default_factory = factory
+
+
+def default_recorder() -> RunRecorder | None:
+    """The recorder runs go to when none was given: the default history, or None when
+    history is off (``AGENTNB_HISTORY=off``) or cannot be opened."""
+    return _default_factory()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict, Unpack
 
+import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Media", "ModelSettings", "RunRequest"]
+from .exceptions import ConfigurationError
+
+__all__ = ["RUN_OPTIONS", "Media", "ModelSettings", "RunOptions", "RunRequest", "build_request"]
 
 
 class ModelSettings(BaseModel):
@@ -70,3 +74,66 @@ class RunRequest(BaseModel):
     """Operativus ``orgId``."""
     extra: dict[str, Any] = Field(default_factory=dict)
     """Dialect-specific body fields, merged into the request body as they are."""
+
+
+class RunOptions(TypedDict, total=False):
+    """The options every way of starting a run accepts (``client.stream``, ``client.run``,
+    ``ask``, ``chat``, ``batch``, the magics and the CLI all build requests with
+    :func:`build_request`)."""
+
+    thread_id: str | None
+    temperature: float | None
+    top_p: float | None
+    max_tokens: int | None
+    frequency_penalty: float | None
+    presence_penalty: float | None
+    response_format: dict[str, Any] | None
+    metadata: Mapping[str, str] | None
+    followups: bool
+    media: Sequence[Media]
+    team_id: str | None
+    user_id: str | None
+    org_id: str | None
+    extra: Mapping[str, Any] | None
+
+
+RUN_OPTIONS: frozenset[str] = frozenset(RunOptions.__annotations__)
+_SETTINGS = ("temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty")
+
+
+def build_request(agent: str, message: str, **options: Unpack[RunOptions]) -> RunRequest:
+    """The one request builder: options → a validated :class:`RunRequest`.
+
+    An unknown option (a typo such as ``temprature``) or a value out of range raises one
+    :class:`ConfigurationError` naming every problem. Dialect-specific body fields go in
+    ``extra={...}``; nothing unknown is sent silently."""
+    unknown = sorted(set(options) - RUN_OPTIONS)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown run option(s) {', '.join(map(repr, unknown))}; the options are "
+            f"{', '.join(sorted(RUN_OPTIONS))} (put dialect-specific body fields in extra={{...}})"
+        )
+    given: dict[str, Any] = dict(options)
+    settings = {name: given.pop(name) for name in _SETTINGS if name in given}
+    try:
+        return RunRequest(
+            agent=agent,
+            message=message,
+            model_settings=ModelSettings(**settings),
+            metadata=dict(given.pop("metadata", None) or {}),
+            media=tuple(given.pop("media", None) or ()),
+            extra=dict(given.pop("extra", None) or {}),
+            **given,
+        )
+    except pydantic.ValidationError as exc:
+        raise options_error(exc) from None
+
+
+def options_error(exc: pydantic.ValidationError) -> ConfigurationError:
+    """One message for every invalid option pydantic found."""
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in err['loc'] if part != 'model_settings') or 'value'}: "
+        f"{err['msg']}"
+        for err in exc.errors()
+    )
+    return ConfigurationError(f"invalid run options: {problems}")

@@ -13,12 +13,13 @@ import threading
 import warnings
 from collections.abc import Iterable
 
+from .._core.exceptions import HistoryStoreError
 from ._filters import STATUSES, Since
 from ._migrations import MIGRATIONS
 from ._paths import ENV_VAR, default_location
 from ._records import RunRecord, ToolCallRecord
-from ._scrub import OUTPUT_LIMIT, register_secret
-from ._store import HistoryStore, HistoryStoreError
+from ._scrub import OUTPUT_LIMIT
+from ._store import HistoryStore
 from ._table import RunHistory, ToolCallHistory
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "ToolCallRecord",
     "close_default_stores",
     "default_store",
-    "register_secret",
     "runs",
 ]
 

@@ -40,6 +40,21 @@ def start_values(run: Run, request: RunRequest | None, base_url: str | None) -> 
     }
 
 
+def progress_values(run: Run) -> dict[str, Any]:
+    """The columns a checkpoint of a running run refreshes."""
+    return {
+        "run_id": run.run_id,
+        "thread_id": run.thread_id,
+        "answer": clean(run.text) or None,
+        "reasoning": clean(run.reasoning) or None,
+        "first_token_at": run.first_token_at,
+        "event_count": run.event_count,
+        "retries": run.retries,
+        "resumes": run.resumes,
+        "tool_call_count": len(run.tool_calls),
+    }
+
+
 def end_values(run: Run) -> dict[str, Any]:
     """The columns known when the run has ended (a run still going counts as interrupted)."""
     usage, error = run.usage, run.error

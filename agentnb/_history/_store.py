@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._core.exceptions import ConfigurationError
+from .._core.exceptions import HistoryStoreError
 from .._core.request import RunRequest
 from .._core.run import Run
 from ._filters import RunFilter
@@ -27,7 +27,14 @@ from ._migrations import MIGRATIONS, applied_migrations, apply_migrations
 from ._owner import ProcessOwner, current_owner, owner_is_gone
 from ._paths import ENV_VAR, MEMORY
 from ._records import RUN_COLUMNS, TOOL_CALL_COLUMNS, RunRecord, ToolCallRecord
-from ._rows import end_values, start_values, tool_rows
+from ._writes import (
+    ORPHAN_MESSAGE,
+    chunks,
+    insert_start,
+    write_end,
+    write_interrupted,
+    write_progress,
+)
 
 if TYPE_CHECKING:
     from ._table import RunHistory
@@ -40,17 +47,10 @@ T = TypeVar("T")
 
 BUSY_TIMEOUT = 30.0
 """Seconds a write waits for another process's write to finish before giving up."""
-ORPHAN_MESSAGE = "the process running this run ended before the run finished"
-_CHUNK = 500
 _RUN_SELECT = ", ".join(name for name, _ in RUN_COLUMNS)
 _TOOL_SELECT = ", ".join(
     "r.agent" if name == "agent" else f"t.{name}" for name, _ in TOOL_CALL_COLUMNS
 )
-_DB_TOOL_COLUMNS = tuple(name for name, _ in TOOL_CALL_COLUMNS if name != "agent")
-
-
-class HistoryStoreError(ConfigurationError):
-    """The history database cannot be opened or used."""
 
 
 class HistoryStore:
@@ -71,7 +71,7 @@ class HistoryStore:
         self._connections: list[sqlite3.Connection] = []
         self._shared: sqlite3.Connection | None = None
         self._closed = False
-        self._open_runs: set[str] = set()
+        self._open_runs: dict[str, Run] = {}
         try:
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -209,22 +209,13 @@ class HistoryStore:
             return self._retry_busy(lambda: self._mark_orphans_interrupted(db))
 
     def _interrupt_open_runs(self) -> None:
-        if not self._open_runs:
+        with self._lock:
+            open_runs = list(self._open_runs.values())
+            self._open_runs.clear()
+        if not open_runs:
             return
-        ids = sorted(self._open_runs)
-        self._open_runs.clear()
-
-        def mark(db: sqlite3.Connection) -> None:
-            for chunk in _chunks(ids):
-                db.execute(
-                    f"UPDATE runs SET status = 'interrupted', error_code = 'process_exited', "
-                    f"error_message = ? WHERE status = 'running' "
-                    f"AND local_id IN ({', '.join('?' * len(chunk))})",
-                    (ORPHAN_MESSAGE, *chunk),
-                )
-
         try:
-            self._write(mark)
+            self._write(lambda db: write_interrupted(db, open_runs))
         except Exception as exc:
             logger.warning("agentnb history: could not close open runs: %s", exc)
 
@@ -264,28 +255,35 @@ class HistoryStore:
     def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None:
         """Write the run's row as ``running`` (``RunRecorder``). Never raises."""
         try:
-            self._write(lambda db: _insert_start(db, run, request, base_url))
+            self._write(lambda db: insert_start(db, run, request, base_url))
             with self._lock:
-                self._open_runs.add(run.local_id)
+                self._open_runs[run.local_id] = run
         except Exception as exc:
             logger.error("agentnb history: could not record the start of a run: %s", exc)
 
     def record_end(self, run: Run) -> None:
         """Finish the run's row and write its tool calls (``RunRecorder``). Never raises."""
         try:
-            self._write(lambda db: _write_end(db, run))
+            self._write(lambda db: write_end(db, run))
             with self._lock:
-                self._open_runs.discard(run.local_id)
+                self._open_runs.pop(run.local_id, None)
         except Exception as exc:
             logger.error("agentnb history: could not record the end of a run: %s", exc)
+
+    def record_progress(self, run: Run) -> None:
+        """Checkpoint the partial answer of a running run (``RunRecorder``). Never raises."""
+        try:
+            self._write(lambda db: write_progress(db, run))
+        except Exception as exc:
+            logger.warning("agentnb history: could not checkpoint a run: %s", exc)
 
     def record(self, run: Run, request: RunRequest | None = None, *, base_url: str = "") -> None:
         """Write a whole run at once (for runs made outside a recording client)."""
 
         def write(db: sqlite3.Connection) -> None:
             if request is not None:
-                _insert_start(db, run, request, base_url)
-            _write_end(db, run)
+                insert_start(db, run, request, base_url)
+            write_end(db, run)
 
         self._write(write)
 
@@ -328,7 +326,7 @@ class HistoryStore:
 
         found: dict[str, tuple[Any, ...]] = {}
         with self._db() as db:
-            for chunk in _chunks(local_ids):
+            for chunk in chunks(local_ids):
                 marks = ", ".join("?" * len(chunk))
                 for row in db.execute(
                     f"SELECT {_RUN_SELECT} FROM runs WHERE local_id IN ({marks})", chunk
@@ -349,7 +347,7 @@ class HistoryStore:
         """Tool-call rows (``TOOL_CALL_COLUMNS`` order) of these runs, in the runs' order."""
         found: dict[str, list[tuple[Any, ...]]] = {}
         with self._db() as db:
-            for chunk in _chunks(local_ids):
+            for chunk in chunks(local_ids):
                 for row in db.execute(
                     f"SELECT {_TOOL_SELECT} FROM tool_calls t JOIN runs r USING (local_id) "
                     f"WHERE t.local_id IN ({', '.join('?' * len(chunk))}) "
@@ -367,43 +365,6 @@ class HistoryStore:
             return int(db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
 
-# ---- row building ---------------------------------------------------------------------
-def _owner_values() -> dict[str, Any]:
-    owner = current_owner()
-    return {"owner_host": owner.host, "owner_pid": owner.pid, "owner_token": owner.token}
-
-
-def _insert_start(db: sqlite3.Connection, run: Run, request: RunRequest, base_url: str) -> None:
-    _insert_if_missing(db, {**start_values(run, request, base_url), **_owner_values()})
-
-
-def _write_end(db: sqlite3.Connection, run: Run) -> None:
-    # A run whose start was not recorded still gets its row.
-    _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
-    values = end_values(run)
-    for keep_known in ("run_id", "thread_id", "started_at"):
-        if values[keep_known] is None:
-            del values[keep_known]
-    assignments = ", ".join(f"{name} = ?" for name in values)
-    db.execute(
-        f"UPDATE runs SET {assignments} WHERE local_id = ?", (*values.values(), run.local_id)
-    )
-    db.execute("DELETE FROM tool_calls WHERE local_id = ?", (run.local_id,))
-    marks = ", ".join("?" * len(_DB_TOOL_COLUMNS))
-    db.executemany(
-        f"INSERT INTO tool_calls ({', '.join(_DB_TOOL_COLUMNS)}) VALUES ({marks})",
-        [row[:3] + row[4:] for row in tool_rows(run)],
-    )
-
-
-def _insert_if_missing(db: sqlite3.Connection, values: dict[str, Any]) -> None:
-    db.execute(
-        f"INSERT INTO runs ({', '.join(values)}) VALUES ({', '.join('?' * len(values))}) "
-        "ON CONFLICT (local_id) DO NOTHING",
-        tuple(values.values()),
-    )
-
-
 def _columns_of(rows: Sequence[tuple[Any, ...]]) -> dict[str, Sequence[Any]]:
     """Rows turned into one sequence per column (numpy object columns when numpy is there:
     a 2-D object array transposes three times faster than ``zip(*rows)``)."""
@@ -417,11 +378,6 @@ def _columns_of(rows: Sequence[tuple[Any, ...]]) -> dict[str, Sequence[Any]]:
     table: Any = numpy.empty((len(rows), len(names)), dtype=object)
     table[:] = rows
     return {name: table[:, i] for i, name in enumerate(names)}
-
-
-def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:

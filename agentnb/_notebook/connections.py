@@ -16,12 +16,11 @@ import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .._client.client import AsyncAgentClient
 from .._core.exceptions import ConfigurationError
-
-if TYPE_CHECKING:
-    from .._client.client import AsyncAgentClient
+from .._core.secrets import checked_key, mask
 
 __all__ = [
     "DEFAULT_LOCAL_PROVIDER",
@@ -43,13 +42,6 @@ CLIENT_OPTIONS = frozenset({"headers", "timeout", "max_retries", "backoff"})
 _lock = threading.RLock()
 _connections: dict[str, Connection] = {}
 _local_note_shown = False
-
-
-def mask(secret: str | None) -> str:
-    """A key as it may be shown: never more than its last four characters."""
-    if not secret:
-        return "(none)"
-    return "***" + secret[-4:] if len(secret) >= 12 else "***"
 
 
 @dataclass(eq=False)
@@ -78,15 +70,11 @@ class Connection:
         """The connection's async client. Use it only on agentnb's background loop."""
         with _lock:
             if self._client is None:
-                from .._client.client import AsyncAgentClient
-                from .._history import default_store
-
                 self._client = AsyncAgentClient(
                     self.provider,
                     base_url=self.base_url,
                     api_key=self.api_key,
                     connection=self.name,
-                    recorder=default_store(),
                     **self.options,
                 )
             return self._client
@@ -127,7 +115,7 @@ def connect(
             name=name,
             provider=provider,
             base_url=base_url or env.get("base_url") or _default_base_url(provider),
-            api_key=api_key if api_key is not None else env.get("api_key"),
+            api_key=checked_key(api_key if api_key is not None else env.get("api_key")),
             options=dict(options),
         )
     with _lock:

@@ -65,7 +65,7 @@ def client_for(
         provider, base_url=server.url_for(provider), api_key=server.api_key, **options
     )
     waits = Waits()
-    client._sleep = waits  # type: ignore[method-assign]
+    client.transport.sleep = waits  # type: ignore[method-assign]
     client.waits = waits  # type: ignore[attr-defined]
     return client
 

@@ -14,6 +14,7 @@ import pytest
 
 from agentnb import AgentClient, RunCancelledError, StreamError
 from agentnb._client.client import AsyncAgentClient
+from agentnb._core.exceptions import error_for_run
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
 from agentnb.events import Event, TextDelta
@@ -240,6 +241,6 @@ def raise_cancelled(client: AgentClient) -> None:
     stream = client.stream("echo", "never sent")
     stream.close()
     assert stream.run.status == "cancelled"
-    from agentnb._client.stream import raise_for_run
-
-    raise_for_run(stream.run)
+    error = error_for_run(stream.run)
+    assert error is not None
+    raise error

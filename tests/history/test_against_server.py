@@ -21,8 +21,8 @@ from agentnb._core.exceptions import AgentNBError
 from agentnb._core.loop import run_sync
 from agentnb._history import HistoryStore, close_default_stores, runs
 from agentnb._notebook.batch import batch, run_batch
-from agentnb._notebook.remote import fetch_remote_runs, remote_runs
 from agentnb._notebook.progress import Progress
+from agentnb._notebook.remote import fetch_remote_runs, remote_runs
 from agentnb.server import ServerHandle
 
 

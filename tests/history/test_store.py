@@ -15,13 +15,13 @@ import pytest
 from agentnb._core.exceptions import ConfigurationError
 from agentnb._core.request import ModelSettings, RunRequest
 from agentnb._core.run import Run, RunErrorInfo
+from agentnb._core.secrets import register_secret
 from agentnb._history import (
     OUTPUT_LIMIT,
     HistoryStore,
     HistoryStoreError,
     close_default_stores,
     default_store,
-    register_secret,
     runs,
 )
 from agentnb._history._filters import RunFilter

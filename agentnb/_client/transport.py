@@ -1,0 +1,289 @@
+"""HTTP for one platform: build a request with the key's headers, send it, turn every failure
+into agentnb's typed errors, and wait between attempts.
+
+Both the client (JSON side requests, listings) and a run's stream go through one
+:class:`Transport`, so a failure is mapped the same way whichever asked, and no error, log
+line or chained exception carries the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+from pydantic_core import from_json
+
+from .._core.exceptions import (
+    ConfigurationError,
+    ConnectError,
+    ProtocolError,
+    StreamTimeoutError,
+    TransportError,
+)
+from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy
+from .._core.secrets import REDACTED, redact
+from ..providers import HttpRequest, Provider
+from .http_errors import content_type_error, is_event_stream, status_error
+
+__all__ = ["DEFAULT_TIMEOUT", "ERROR_BODY_LIMIT", "JSON_BODY_LIMIT", "Transport"]
+
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0, write=30.0, pool=10.0)
+"""Connect 10 s; read 60 s between two pieces of the body."""
+
+_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=20)
+"""No cap on open connections: a stream holds one for its whole run, so httpx's default cap
+(100) would queue the 101st concurrent run until it failed with a PoolTimeout."""
+ERROR_BODY_LIMIT = 64 * 1024
+"""Bytes of an error answer read for its message."""
+JSON_BODY_LIMIT = 8 * 1024 * 1024
+"""A JSON side answer (thread, run object, run status) larger than this is refused."""
+
+
+def user_agent() -> str:
+    from .. import __version__  # the package root imports this layer lazily: no cycle
+
+    return f"agentnb/{__version__}"
+
+
+class Transport:
+    """Sends one platform's requests. Use it on one event loop; :meth:`aclose` closes the
+    HTTP client it created (not one that was passed in)."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        base_url: str,
+        api_key: str | None,
+        timeout: httpx.Timeout,
+        retry: RetryPolicy,
+        headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.provider = provider
+        self.base_url = base_url
+        self.timeout = timeout
+        self.retry = retry
+        self._api_key = api_key
+        self._extra_headers = dict(headers or {})
+        self._http = http_client
+        self._owns_http = http_client is None
+        self._closed = False
+
+    # ---- lifecycle -------------------------------------------------------------------
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._owns_http and self._http is not None:
+            http, self._http = self._http, None
+            await http.aclose()
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._closed:
+            raise TransportError(f"the client for {self.base_url} is closed; make a new one")
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self.timeout, limits=_LIMITS)
+        return self._http
+
+    # ---- text that may leave memory --------------------------------------------------
+    def redact(self, text: str) -> str:
+        """``text`` without this transport's key (or any other known secret)."""
+        return redact(text, (self._api_key,))
+
+    def where(self, request: httpx.Request) -> str:
+        return self.redact(f"{request.method} {request.url}")
+
+    def _scrub_auth(self, request: httpx.Request) -> None:
+        """A failed request stays reachable as ``error.__cause__.request``: blank its key."""
+        for name in self.provider.auth_headers("x"):
+            if name in request.headers:
+                request.headers[name] = REDACTED
+
+    # ---- requests ----------------------------------------------------------------------
+    def url(self, path: str) -> str:
+        return self.base_url + (path if path.startswith("/") else "/" + path)
+
+    def build(self, http: HttpRequest, *, accept: str) -> httpx.Request:
+        headers = {
+            "User-Agent": user_agent(),
+            "Accept": accept,
+            **self.provider.auth_headers(self._api_key),
+            **self._extra_headers,
+            **http.headers,
+        }
+        try:
+            return self._client().build_request(
+                http.method,
+                self.url(http.path),
+                params=dict(http.params) or None,
+                json=http.json,
+                headers=headers,
+                timeout=self.timeout,
+            )
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeEncodeError) as exc:
+            raise ConfigurationError(
+                self.redact(f"cannot build a request for {self.url(http.path)}: {exc}")
+            ) from None
+
+    async def send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+        """Send; map transport failures to typed errors (retryable ones wrapped)."""
+        try:
+            return await self._client().send(request, stream=stream)
+        except httpx.HTTPError as exc:
+            self._scrub_auth(request)
+            raise self._transport_error(request, exc) from exc
+
+    def _transport_error(self, request: httpx.Request, exc: httpx.HTTPError) -> Exception:
+        where = self.where(request)
+        url = self.redact(str(request.url))
+        if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+            timed_out = StreamTimeoutError(
+                f"{where}: timed out connecting ({type(exc).__name__})", url=url
+            )
+            return Retryable(timed_out)
+        if isinstance(exc, httpx.TimeoutException):
+            return StreamTimeoutError(
+                f"{where}: no answer within the {self.timeout.read:g} s read timeout "
+                f"({type(exc).__name__})",
+                url=url,
+            )
+        if isinstance(exc, httpx.ConnectError):
+            return Retryable(
+                ConnectError(self.redact(f"{where}: could not connect: {exc}"), url=url)
+            )
+        if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+            message = self.redact(f"{where}: the connection closed before an answer: {exc}")
+            return Retryable(TransportError(message, url=url))
+        return TransportError(self.redact(f"{where}: {type(exc).__name__}: {exc}"), url=url)
+
+    async def read_capped(self, response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+        """Up to ``limit`` bytes of the body, and whether there was more. Closes it."""
+        pieces: list[bytes] = []
+        size = 0
+        more = False
+        try:
+            async for piece in response.aiter_bytes():
+                pieces.append(piece)
+                size += len(piece)
+                if size > limit:
+                    more = True
+                    break
+        finally:
+            await response.aclose()
+        return b"".join(pieces)[:limit], more
+
+    async def error_body(self, response: httpx.Response) -> str:
+        """Up to 64 KiB of an error answer's body, as text."""
+        body = b""
+        with contextlib.suppress(httpx.HTTPError):
+            body, _ = await self.read_capped(response, ERROR_BODY_LIMIT)
+        await response.aclose()
+        return body.decode("utf-8", "replace")
+
+    async def check_status(self, response: httpx.Response) -> None:
+        if response.status_code < 300:
+            return
+        request = response.request
+        self._scrub_auth(request)
+        body = await self.error_body(response)
+        if 300 <= response.status_code < 400:
+            location = response.headers.get("location", "(no Location)")
+            raise ProtocolError(
+                self.redact(
+                    f"{self.where(request)} → {response.status_code} redirect to {location}; "
+                    f"use the final URL as base_url"
+                ),
+                url=self.redact(str(request.url)),
+            )
+        error = status_error(
+            request.method,
+            str(request.url),
+            response.status_code,
+            response.headers,
+            body,
+            (self._api_key,),
+        )
+        if response.status_code in RETRYABLE_STATUS:
+            raise Retryable(error, error.retry_after)
+        raise error
+
+    async def open_stream(self, http: HttpRequest) -> httpx.Response:
+        """Send a stream request once; the response is an event stream, else a typed error."""
+        request = self.build(http, accept="text/event-stream")
+        response = await self.send(request, stream=True)
+        await self.check_status(response)
+        content_type = response.headers.get("content-type")
+        if not is_event_stream(content_type):
+            body = await self.error_body(response)
+            raise content_type_error(
+                request.method,
+                str(request.url),
+                response.status_code,
+                content_type,
+                body,
+                (self._api_key,),
+            )
+        return response
+
+    async def _json_once(self, http: HttpRequest) -> Any:
+        request = self.build(http, accept="application/json")
+        response = await self.send(request, stream=True)
+        await self.check_status(response)
+        try:
+            raw, more = await self.read_capped(response, JSON_BODY_LIMIT)
+        except httpx.HTTPError as exc:
+            raise TransportError(
+                self.redact(f"{self.where(request)}: reading the answer failed: {exc}")
+            ) from None
+        if more:
+            raise ProtocolError(
+                f"{self.where(request)}: the answer is larger than "
+                f"{JSON_BODY_LIMIT // (1024 * 1024)} MiB; refusing to read it",
+                url=self.redact(str(request.url)),
+            )
+        if not raw.strip():
+            return None
+        try:
+            return from_json(raw)
+        except ValueError:
+            raise content_type_error(
+                request.method,
+                str(request.url),
+                response.status_code,
+                response.headers.get("content-type"),
+                raw[:ERROR_BODY_LIMIT].decode("utf-8", "replace"),
+                (self._api_key,),
+                expected="JSON",
+            ) from None
+
+    async def send_json(
+        self, http: HttpRequest, *, on_retry: Callable[[], None] | None = None
+    ) -> Any:
+        """Send a JSON request (retrying connect errors, 429 and 502/503/504) and return the
+        parsed answer; raises agentnb's typed errors. ``on_retry()`` is called per retry."""
+        attempt = 0
+        while True:
+            try:
+                return await self._json_once(http)
+            except Retryable as failure:
+                await self.wait_to_retry(failure, attempt)
+                attempt += 1
+                if on_retry is not None:
+                    on_retry()
+
+    # ---- waiting -----------------------------------------------------------------------
+    async def wait_to_retry(self, failure: Retryable, attempt: int) -> None:
+        """Sleep before retry number ``attempt``, or raise the failure's error when no retry
+        is left or the server asks for an unreasonable wait."""
+        policy = self.retry
+        if attempt >= policy.max_retries:
+            raise failure.error from failure.__cause__
+        if failure.retry_after is not None and failure.retry_after > policy.max_retry_after:
+            raise failure.error from failure.__cause__
+        await self.sleep(policy.delay(attempt, failure.retry_after))
+
+    async def sleep(self, seconds: float) -> None:
+        """Every wait between attempts goes through here (tests observe the delays)."""
+        await asyncio.sleep(seconds)

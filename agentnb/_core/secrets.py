@@ -1,0 +1,160 @@
+"""One home for secrets: which values are secret, how a key may be shown, and how secrets
+are removed from any text that leaves memory.
+
+A key given to a client or a connection is checked once (:func:`checked_key`) and registered
+(:func:`register_secret`). From then on :func:`redact` removes it from every text agentnb
+writes anywhere — exception messages, the static copy, widget state, the history, the
+terminal, logs — in each form a server may echo it back in (raw, JSON-escaped with or
+without ``\\/``, URL-encoded, HTML-escaped). Values of secret-looking environment variables
+(``*KEY*``, ``*TOKEN*``, ``*SECRET*``, ``*PASSW*``) are redacted too.
+
+One rule for length: a registered key of :data:`MIN_SECRET_LENGTH` characters or more is
+redacted everywhere. Environment values are only a guess (``TOKENIZERS_PARALLELISM=true``), so
+they count from :data:`MIN_ENV_SECRET_LENGTH`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Iterable
+from typing import Final
+from urllib.parse import quote, quote_plus
+
+from .exceptions import ConfigurationError
+
+__all__ = [
+    "MIN_SECRET_LENGTH",
+    "REDACTED",
+    "checked_key",
+    "known_secrets",
+    "mask",
+    "redact",
+    "redact_credentials",
+    "register_secret",
+]
+
+REDACTED: Final = "***"
+MIN_SECRET_LENGTH: Final = 4
+"""Registered keys this long or longer are redacted everywhere; shorter ones cannot be told
+apart from ordinary words."""
+MIN_ENV_SECRET_LENGTH: Final = 8
+ENV_RESCAN_SECONDS: Final = 1.0
+"""Scanning the environment costs more than one redaction, so its secrets are cached."""
+
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW", re.IGNORECASE)
+_CREDENTIAL_SHAPES = re.compile(
+    r"(?P<label>\b(?:bearer|basic|token)\s+|"
+    r"\b(?:authorization|x-api-key|api[-_]?key|access[-_]?token|secret)\b\s*[:=]\s*(?:bearer\s+)?+"
+    r"['\"]?)"
+    r"(?P<value>[^\s'\",;&]{4,})",
+    re.IGNORECASE,
+)
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
+
+_lock = threading.Lock()
+_registered: set[str] = set()
+_cache: tuple[float, tuple[str, ...]] = (-ENV_RESCAN_SECONDS, ())
+
+
+def checked_key(key: str | None, *, what: str = "api_key") -> str | None:
+    """The key as it will be sent: surrounding whitespace stripped (a key read from a file
+    ends in a newline), registered for redaction. A key that cannot go into an HTTP header
+    (inner whitespace, control or non-ASCII characters) is refused without echoing it."""
+    if key is None:
+        return None
+    if not isinstance(key, str):
+        raise ConfigurationError(f"{what} must be a string, not {type(key).__name__}")
+    stripped = key.strip()
+    if not stripped:
+        return None
+    register_secret(stripped)
+    register_secret(key)
+    if not _HEADER_SAFE.fullmatch(stripped):
+        raise ConfigurationError(
+            f"{what} contains whitespace, control or non-ASCII characters inside it, which an "
+            f"HTTP header cannot carry; check that it was copied whole (it is not shown here)"
+        )
+    return stripped
+
+
+def register_secret(value: str | None) -> None:
+    """Redact ``value`` from everything agentnb writes from now on."""
+    global _cache
+    if not value or len(value.strip()) < MIN_SECRET_LENGTH:
+        return
+    with _lock:
+        if value in _registered:
+            return
+        _registered.update(_echo_forms(value))
+        _registered.update(_echo_forms(value.strip()))
+        _cache = (-ENV_RESCAN_SECONDS, ())
+
+
+def _echo_forms(secret: str) -> set[str]:
+    """The ways a server or a serializer may write ``secret`` back."""
+    json_escaped = json.dumps(secret)[1:-1]
+    forms = {
+        secret,
+        json_escaped,
+        json_escaped.replace("/", "\\/"),
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+        html.escape(secret),
+    }
+    return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
+
+
+def known_secrets() -> tuple[str, ...]:
+    """Every secret to redact, longest first (a key that contains another goes whole)."""
+    global _cache
+    scanned_at, secrets = _cache
+    now = time.monotonic()
+    if now - scanned_at < ENV_RESCAN_SECONDS:
+        return secrets
+    from_env: set[str] = set()
+    for name, value in os.environ.items():
+        if len(value) >= MIN_ENV_SECRET_LENGTH and _SECRET_NAME.search(name):
+            from_env.update(_echo_forms(value))
+    with _lock:
+        secrets = tuple(sorted({*from_env, *_registered}, key=len, reverse=True))
+        _cache = (now, secrets)
+    return secrets
+
+
+def redact(text: str, extra: Iterable[str | None] = ()) -> str:
+    """``text`` with every known secret (and each of ``extra``) replaced by ``***``."""
+    if not text:
+        return text
+    for secret in (*_extra_forms(extra), *known_secrets()):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _extra_forms(extra: Iterable[str | None]) -> list[str]:
+    forms: set[str] = set()
+    for secret in extra:
+        if secret and len(secret) >= MIN_SECRET_LENGTH:
+            forms.update(_echo_forms(secret))
+    return sorted(forms, key=len, reverse=True)
+
+
+def redact_credentials(text: str) -> str:
+    """:func:`redact`, and anything shaped like a credential (``Bearer …``, ``api_key=…``)."""
+    if not text:
+        return text
+    return redact(_CREDENTIAL_SHAPES.sub(lambda m: m.group("label") + REDACTED, text))
+
+
+def mask(secret: str | None) -> str:
+    """A key as it may be shown: ``***`` and, for keys of 12 characters or more, the last
+    four, so two keys can be told apart without revealing either."""
+    if not secret:
+        return "(none)"
+    return REDACTED + secret[-4:] if len(secret) >= 12 else REDACTED

@@ -1,0 +1,85 @@
+"""SQL writes of one run's row: at its start, at checkpoints while it streams, at its end."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from .._core.request import RunRequest
+from .._core.run import Run
+from ._owner import current_owner
+from ._records import TOOL_CALL_COLUMNS
+from ._rows import end_values, progress_values, start_values, tool_rows
+
+__all__ = ["chunks", "insert_start", "write_end", "write_interrupted", "write_progress"]
+
+CHUNK = 500
+ORPHAN_MESSAGE = "the process running this run ended before the run finished"
+_DB_TOOL_COLUMNS = tuple(name for name, _ in TOOL_CALL_COLUMNS if name != "agent")
+
+
+def _owner_values() -> dict[str, Any]:
+    owner = current_owner()
+    return {"owner_host": owner.host, "owner_pid": owner.pid, "owner_token": owner.token}
+
+
+def insert_start(db: sqlite3.Connection, run: Run, request: RunRequest, base_url: str) -> None:
+    _insert_if_missing(db, {**start_values(run, request, base_url), **_owner_values()})
+
+
+def write_progress(db: sqlite3.Connection, run: Run) -> None:
+    """Checkpoint a running run's partial answer, so a killed process loses little."""
+    values = {
+        name: value
+        for name, value in progress_values(run).items()
+        if value is not None or name not in ("run_id", "thread_id")
+    }
+    assignments = ", ".join(f"{name} = ?" for name in values)
+    db.execute(
+        f"UPDATE runs SET {assignments} WHERE local_id = ? AND status = 'running'",
+        (*values.values(), run.local_id),
+    )
+
+
+def write_end(db: sqlite3.Connection, run: Run) -> None:
+    # A run whose start was not recorded still gets its row.
+    _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
+    values = end_values(run)
+    for keep_known in ("run_id", "thread_id", "started_at"):
+        if values[keep_known] is None:
+            del values[keep_known]
+    assignments = ", ".join(f"{name} = ?" for name in values)
+    db.execute(
+        f"UPDATE runs SET {assignments} WHERE local_id = ?", (*values.values(), run.local_id)
+    )
+    db.execute("DELETE FROM tool_calls WHERE local_id = ?", (run.local_id,))
+    marks = ", ".join("?" * len(_DB_TOOL_COLUMNS))
+    db.executemany(
+        f"INSERT INTO tool_calls ({', '.join(_DB_TOOL_COLUMNS)}) VALUES ({marks})",
+        [row[:3] + row[4:] for row in tool_rows(run)],
+    )
+
+
+def write_interrupted(db: sqlite3.Connection, runs: Sequence[Run]) -> None:
+    """Runs still going when the store closes (the process is exiting): keep what arrived."""
+    for run in runs:
+        write_progress(db, run)
+        db.execute(
+            "UPDATE runs SET status = 'interrupted', error_code = 'process_exited', "
+            "error_message = ? WHERE status = 'running' AND local_id = ?",
+            (ORPHAN_MESSAGE, run.local_id),
+        )
+
+
+def _insert_if_missing(db: sqlite3.Connection, values: dict[str, Any]) -> None:
+    db.execute(
+        f"INSERT INTO runs ({', '.join(values)}) VALUES ({', '.join('?' * len(values))}) "
+        "ON CONFLICT (local_id) DO NOTHING",
+        tuple(values.values()),
+    )
+
+
+def chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
