@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from ._notebook.connections import Connection, connect, connections, get_connection
     from ._notebook.display import show
     from ._notebook.remote import remote_runs
-    from ._notebook.widget import ChatCell, ChatWidget
+    from ._notebook.widget import ChatCell
     from .server import ServerHandle, start_server
 
 __version__ = "0.1.0"
@@ -61,7 +61,6 @@ __all__ = [
     "AsyncAgentClient",
     "AuthenticationError",
     "ChatCell",
-    "ChatWidget",
     "ConfigurationError",
     "ConnectError",
     "Connection",
@@ -127,7 +126,6 @@ _LAZY: dict[str, str] = {
     "remote_runs": "._notebook.remote",
     "runs": "._history",
     "ChatCell": "._notebook.widget",
-    "ChatWidget": "._notebook.widget",
     "ServerHandle": ".server",
     "start_server": ".server",
 }

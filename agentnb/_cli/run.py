@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .._core.exceptions import AgentNBError, RunError
+from .._core.exceptions import AgentNBError, ConfigurationError, RunError
+from .._core.request import build_request
+from .._notebook.api import start_run
+from .._notebook.connections import connect, get_connection
+from .._notebook.terminal import TerminalPrinter
 
 __all__ = ["HELP", "configure", "run_command"]
 
@@ -42,10 +46,6 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from .._notebook.api import build_request, start_run
-    from .._notebook.connections import connect, get_connection
-    from .._notebook.terminal import TerminalPrinter
-
     try:
         if args.provider:
             conn = connect(args.provider, base_url=args.base_url)
@@ -58,11 +58,8 @@ def run_command(args: argparse.Namespace) -> int:
             temperature=args.temperature,
             top_p=args.top_p,
             max_tokens=args.max_tokens,
-            response_format=None,
             metadata=_pairs(args.meta),
             followups=args.followups,
-            media=(),
-            extra={},
         )
         printer = TerminalPrinter(color=False if args.no_color else None)
         handle = start_run(conn, request, listeners=(printer,))
@@ -80,8 +77,6 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _pairs(items: list[str]) -> dict[str, str]:
-    from .._core.exceptions import ConfigurationError
-
     pairs = {}
     for item in items:
         key, sep, value = item.partition("=")

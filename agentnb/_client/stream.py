@@ -46,6 +46,9 @@ __all__ = ["RunStream"]
 
 logger = logging.getLogger("agentnb")
 
+CHECKPOINT_SECONDS = 2.0
+"""How often a streaming run's partial answer is saved to the history (and at tool calls)."""
+
 _CONTENT_EVENTS = (TextDelta, ReasoningDelta, ToolCallStarted, ToolCallDelta, ToolCallFinished)
 
 
@@ -85,6 +88,7 @@ class RunStream:
         self._content_started = False
         self._retries = 0
         self._resumes_in_a_row = 0
+        self._checkpointed_at = time.monotonic()
 
     @property
     def last_event_id(self) -> str | None:
@@ -267,7 +271,23 @@ class RunStream:
         self.run.apply(event)
         if isinstance(event, _CONTENT_EVENTS):
             self._content_started = True
+        self._checkpoint(event)
         return event
+
+    def _checkpoint(self, event: Event) -> None:
+        """Save the partial answer now and then, and at each tool boundary, so a killed
+        process keeps what had arrived."""
+        if self._recorder is None or not self._recorded:
+            return
+        now = time.monotonic()
+        boundary = isinstance(event, ToolCallStarted | ToolCallFinished)
+        if not boundary and now - self._checkpointed_at < CHECKPOINT_SECONDS:
+            return
+        self._checkpointed_at = now
+        try:
+            self._recorder.record_progress(self.run)
+        except Exception as exc:
+            logger.warning("agentnb: the run recorder failed to checkpoint a run: %r", exc)
 
     def _should_retry(self, event: Event) -> bool:
         if not isinstance(event, RunFailed) or not event.retryable or self._content_started:

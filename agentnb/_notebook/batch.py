@@ -8,70 +8,40 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import pydantic
-
-from .._core.exceptions import AgentNBError, ConfigurationError
-from .._core.request import Media, ModelSettings, RunRequest
-from .._core.run import Run, RunErrorInfo
-from .._history._table import RunHistory
+from .._client.client import AsyncAgentClient
+from .._core.exceptions import AgentNBError, ConfigurationError, error_info
+from .._core.loop import in_loop_thread, submit
+from .._core.request import RunRequest, build_request
+from .._core.run import Run
+from .._core.schema import resolve_schema
+from .._history import HistoryStore, RunHistory, default_store
+from .connections import AnyClient, resolve_target
 from .progress import NoProgress, Progress, make_progress
-
-if TYPE_CHECKING:
-    from .._client.client import AsyncAgentClient
-    from .._history._store import HistoryStore
 
 __all__ = ["batch", "build_requests", "run_batch"]
 
+logger = logging.getLogger("agentnb.history")
+
 CANCEL_GRACE = 10.0
 """Seconds ``batch()`` waits, after an interrupt, for the runs in flight to end cancelled."""
-_SETTINGS = ("temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty")
-_REQUEST_OPTIONS = ("metadata", "followups", "media", "team_id", "user_id", "org_id", "extra")
 
 
 def build_requests(
     agent: str, messages: Sequence[str], options: Mapping[str, Any]
 ) -> list[RunRequest]:
-    """One request per message (each on a new thread), options checked once, up front."""
+    """One request per message (each on a new thread), options checked once, up front:
+    the options of ``client.stream`` plus ``schema``."""
     options = dict(options)
-    response_format = None
-    if options.get("schema") is not None:
-        from .._core.schema import resolve_schema
-
-        response_format, _ = resolve_schema(options.pop("schema"))
-    options.pop("schema", None)
-    settings = {name: options.pop(name) for name in _SETTINGS if name in options}
-    fields = {name: options.pop(name) for name in _REQUEST_OPTIONS if name in options}
-    if "media" in fields:
-        fields["media"] = tuple(
-            m if isinstance(m, Media) else Media(**m) for m in fields["media"] or ()
-        )
-    if options:
-        known = sorted((*_SETTINGS, *_REQUEST_OPTIONS, "schema"))
-        raise ConfigurationError(
-            f"batch() does not take option(s) {sorted(options)}; it takes {', '.join(known)}"
-        )
-    try:
-        model_settings = ModelSettings(**settings)
-        return [
-            RunRequest(
-                agent=agent,
-                message=message,
-                model_settings=model_settings,
-                response_format=response_format,
-                **fields,
-            )
-            for message in messages
-        ]
-    except pydantic.ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigurationError(f"invalid batch options: {problems}") from None
+    response_format, _ = resolve_schema(options.pop("schema", None))
+    if response_format is not None:
+        options["response_format"] = response_format
+    first = build_request(agent, messages[0] if messages else "", **options)
+    return [first.model_copy(update={"message": message}) for message in messages]
 
 
 def _check_messages(messages: Iterable[str]) -> list[str]:
@@ -152,16 +122,13 @@ async def _stream(client: AsyncAgentClient, request: RunRequest, run: Run) -> No
         run.finish("cancelled")
         raise
     except AgentNBError as exc:
-        run.finish("failed", RunErrorInfo(str(exc), code=_error_code(exc)))
+        if not run.done:
+            run.finish("failed", error_info(exc))
     except Exception as exc:  # one run's unexpected error must not stop the batch
-        run.finish("failed", RunErrorInfo(f"{type(exc).__name__}: {exc}", code="internal"))
+        if not run.done:
+            run.finish("failed", error_info(exc))
     if not run.done:
         run.finish("interrupted")
-
-
-def _error_code(exc: AgentNBError) -> str:
-    code = getattr(exc, "code", None)
-    return str(code) if code else type(exc).__name__
 
 
 def _new_run(client: AsyncAgentClient, request: RunRequest) -> Run:
@@ -174,14 +141,10 @@ def _new_run(client: AsyncAgentClient, request: RunRequest) -> Run:
 
 
 def _store_of(client: AsyncAgentClient) -> HistoryStore | None:
-    from .._history._store import HistoryStore
-
-    recorder = getattr(client, "recorder", None)
+    recorder = client.recorder
     if isinstance(recorder, HistoryStore):
         return recorder
-    from .._history import default_store
-
-    return default_store()
+    return default_store() if client.record else None
 
 
 def _ensure_recorded(
@@ -192,11 +155,7 @@ def _ensure_recorded(
         if stored is None or stored.status == "running":
             store.record(run, request, base_url=str(getattr(client, "base_url", "") or ""))
     except Exception as exc:  # recording must not stop the batch; say so
-        import logging
-
-        logging.getLogger("agentnb.history").error(
-            "agentnb history: could not record a batch run: %s", exc
-        )
+        logger.error("agentnb history: could not record a batch run: %s", exc)
 
 
 def _result(runs: Sequence[Run], store: HistoryStore | None) -> RunHistory:
@@ -220,7 +179,7 @@ def batch(
     concurrency: int = 8,
     via: str | None = None,
     *,
-    client: AsyncAgentClient | None = None,
+    client: AnyClient | None = None,
     progress: bool = True,
     **options: Any,
 ) -> RunHistory:
@@ -229,28 +188,22 @@ def batch(
 
     Failures are recorded and the batch goes on. Interrupting the kernel cancels the runs
     in flight (recorded ``cancelled``) and starts no more. ``via`` names a connection
-    (default: the default one); ``client`` gives an ``AsyncAgentClient`` instead. Options:
-    ``temperature``, ``top_p``, ``max_tokens``, ``frequency_penalty``, ``presence_penalty``,
-    ``schema``, ``metadata``, ``followups``, ``media``, ``team_id``, ``user_id``, ``org_id``,
-    ``extra``. Each message runs on a new thread.
+    (default: the default one); ``client`` gives an ``AgentClient`` or ``AsyncAgentClient``
+    instead. Options: those of ``client.stream`` (:class:`~agentnb.RunOptions`) and
+    ``schema``. Each message runs on a new thread.
     """
-    from .._core.loop import in_loop_thread, submit
-
     if in_loop_thread():
         raise RuntimeError("batch() blocks; on agentnb's loop use `await run_batch(...)`")
     listed = _check_messages(messages)
     _check_concurrency(concurrency)
     build_requests(agent, listed[:1] or [""], options)  # bad options fail before anything runs
-    if client is None:
-        from .connections import get_connection
-
-        client = get_connection(via).client()
+    target = resolve_target(via, client).client()
     bar = make_progress(len(listed), f"batch {agent}", enabled=progress)
     ended = threading.Event()
 
     async def main() -> RunHistory:
         try:
-            return await run_batch(client, agent, listed, concurrency, progress=bar, **options)
+            return await run_batch(target, agent, listed, concurrency, progress=bar, **options)
         finally:
             ended.set()
 

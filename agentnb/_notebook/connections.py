@@ -14,22 +14,27 @@ import os
 import re
 import sys
 import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._client.client import AsyncAgentClient
+from .._client.sync import AgentClient
 from .._core.exceptions import ConfigurationError
 from .._core.secrets import checked_key, mask
 
 __all__ = [
     "DEFAULT_LOCAL_PROVIDER",
+    "AnyClient",
     "Connection",
     "close_all",
     "connect",
+    "connection_for",
     "connections",
     "disconnect",
     "get_connection",
+    "resolve_target",
 ]
 
 DEFAULT_NAME = "default"
@@ -87,6 +92,44 @@ class Connection:
             "base_url": "built-in local server" if self.local else (self.base_url or ""),
             "api_key": mask(self.api_key),
         }
+
+
+_by_client: weakref.WeakKeyDictionary[AsyncAgentClient, Connection] = weakref.WeakKeyDictionary()
+
+
+def connection_for(client: AsyncAgentClient) -> Connection:
+    """An unnamed connection around a client given as ``client=``: it keeps that client's
+    conversation threads, so consecutive ``ask(..., client=c)`` calls continue them."""
+    with _lock:
+        conn = _by_client.get(client)
+        if conn is None:
+            conn = Connection(
+                name=client.connection,
+                provider=client.provider.name,
+                base_url=client.base_url,
+                _client=client,
+            )
+            _by_client[client] = conn
+        return conn
+
+
+AnyClient = AsyncAgentClient | AgentClient
+"""A client given as ``client=`` (the sync one is used through its async face)."""
+
+
+def resolve_target(via: str | None, client: AnyClient | None) -> Connection:
+    """The connection a run goes through: ``client`` when given, else the named one."""
+    if client is not None and via is not None:
+        raise ConfigurationError("give either via= (a connection name) or client=, not both")
+    if isinstance(client, AgentClient):
+        return connection_for(client.aio)
+    if isinstance(client, AsyncAgentClient):
+        return connection_for(client)
+    if client is not None:
+        raise ConfigurationError(
+            f"client= takes an AgentClient or AsyncAgentClient, not {type(client).__name__}"
+        )
+    return get_connection(via)
 
 
 def connect(

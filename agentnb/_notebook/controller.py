@@ -20,7 +20,7 @@ Protocol (kernel → views, custom widget messages)::
 
 Views → kernel: ``{"kind": "hello", "have": n}`` when a view starts, ``{"kind": "resync",
 "have": n}`` on a gap, ``{"kind": "stop", "t": k}``, ``{"kind": "followup", "text": s}`` and
-``{"kind": "send", "text": s}`` (the ChatWidget's input box).
+``{"kind": "send", "text": s}`` (the chat cell's input box).
 
 Deltas are numbered; a snapshot carries the number of the last delta it includes, so a view
 that applies the snapshot and then only the deltas numbered after it applies nothing twice.

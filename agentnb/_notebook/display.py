@@ -8,9 +8,10 @@ from typing import IO, Any
 from .._core.handle import RunHandle, StreamSource
 from .._core.run import Run
 from .controller import StartRun
+from .environment import kernel_shell
 from .static import static_text
 from .terminal import TerminalPrinter
-from .widget import ChatCell, _kernel_shell
+from .widget import ChatCell
 
 __all__ = ["show"]
 
@@ -58,7 +59,7 @@ def show(
         cell = source
     else:
         cell = ChatCell(_as_source(source), on_followup=on_followup)
-    shell = _kernel_shell()
+    shell = kernel_shell()
     if shell is None:
         _print_live(cell)
         return cell

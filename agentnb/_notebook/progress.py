@@ -10,6 +10,8 @@ import threading
 import time
 from typing import IO, Any, Protocol
 
+from .environment import in_notebook
+
 __all__ = ["Progress", "make_progress"]
 
 MIN_INTERVAL = 0.1
@@ -112,15 +114,6 @@ class WidgetProgress(_Throttled):
 def make_progress(total: int, label: str, enabled: bool = True) -> Progress:
     if not enabled:
         return NoProgress()
-    if _in_notebook():
+    if in_notebook():
         return WidgetProgress(total, label)
     return TextProgress(total, label)
-
-
-def _in_notebook() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is a dependency
-        return False
-    shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"

@@ -1,5 +1,5 @@
-"""The chat cell widgets: `ChatCell` (one run, plus the follow-ups it starts) and `ChatWidget`
-(a multi-turn chat with an input box).
+"""The chat cell widget, `ChatCell`: one run and the follow-ups it starts, or, with
+``input=True``, a multi-turn chat with an input box.
 
 A widget is displayed as one output holding the live view and a static copy (sanitized HTML,
 markdown, plain text) for places without the widget; the copy is refreshed through the
@@ -21,26 +21,15 @@ from .._core.handle import RunHandle
 from .._core.loop import get_loop, in_loop_thread
 from .._core.run import Run
 from .controller import ChatController, StartRun
+from .environment import kernel_shell
 from .static import static_bundle
 
-__all__ = ["ChatCell", "ChatWidget"]
+__all__ = ["ChatCell"]
 
 STATIC = Path(__file__).parent.parent / "static"
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 
 T = TypeVar("T")
-
-
-def _kernel_shell() -> Any:
-    """The IPython shell when running inside a Jupyter kernel, else None."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is a dependency
-        return None
-    shell = get_ipython()
-    if shell is None or getattr(shell, "kernel", None) is None:
-        return None
-    return shell
 
 
 def _on_loop(fn: Callable[[], T]) -> T:
@@ -65,7 +54,8 @@ class ChatCell(anywidget.AnyWidget):
     ``source`` is a `RunHandle` (followed live), a finished `Run` (shown as it is) or None.
     ``on_followup(text) -> RunHandle | None`` lets the follow-up chips start the next run of
     the conversation (it must start the run without displaying it: the cell shows it as its
-    next turn); without it the chips copy the question instead.
+    next turn); without it the chips copy the question instead. ``input=True`` adds an input
+    box whose messages start runs through ``on_followup`` too (``agentnb.chat`` builds one).
     """
 
     _esm = STATIC / "widget.js"
@@ -77,18 +67,19 @@ class ChatCell(anywidget.AnyWidget):
     options = traitlets.Dict().tag(sync=True)
     """View options: ``can_followup``, ``input``, ``placeholder``."""
 
-    _input_box = False
-
     def __init__(
         self,
         source: RunHandle | Run | None = None,
         *,
         on_followup: StartRun | None = None,
+        input: bool = False,
         agent: str = "",
         max_fps: float = 30.0,
         placeholder: str = "",
     ) -> None:
         start_run = on_followup
+        if input and start_run is None:
+            raise TypeError("input=True needs on_followup(text) -> RunHandle to answer messages")
         if source is not None and not isinstance(source, RunHandle | Run):
             raise TypeError(
                 f"ChatCell shows a RunHandle or a Run, not {type(source).__name__}; "
@@ -100,7 +91,7 @@ class ChatCell(anywidget.AnyWidget):
             transcript={"seq": 0, "turns": []},
             options={
                 "can_followup": start_run is not None,
-                "input": self._input_box and start_run is not None,
+                "input": input,
                 "placeholder": placeholder or (f"Message {agent}…" if agent else ""),
                 "agent": agent,
             },
@@ -188,7 +179,7 @@ class ChatCell(anywidget.AnyWidget):
         return self.display_bundle()
 
     def _ipython_display_(self) -> None:
-        shell = _kernel_shell()
+        shell = kernel_shell()
         if shell is not None and self._echo_guard == shell.execution_count:
             # The cell ended with `agentnb.show(...)`: it is already on screen.
             self._echo_guard = None
@@ -230,29 +221,6 @@ class ChatCell(anywidget.AnyWidget):
             controller.close()
         super().close()
 
-
-class ChatWidget(ChatCell):
-    """A multi-turn chat: every message typed in its input box starts the next run through
-    ``start_run(text) -> RunHandle | None`` (which starts it without displaying it); follow-up
-    chips do the same. ``agent`` names the agent in the input's placeholder."""
-
-    _input_box = True
-
-    def __init__(
-        self,
-        source: RunHandle | Run | None = None,
-        *,
-        start_run: StartRun | None = None,
-        agent: str = "",
-        max_fps: float = 30.0,
-        placeholder: str = "",
-    ) -> None:
-        if start_run is None or not callable(start_run):
-            raise TypeError("ChatWidget needs start_run(text) -> RunHandle to answer messages")
-        super().__init__(
-            source, on_followup=start_run, agent=agent, max_fps=max_fps, placeholder=placeholder
-        )
-
     def ask(self, text: str) -> RunHandle:
         """Send ``text`` from code, as if typed in the input box; returns the run's handle."""
         if not text.strip():
@@ -260,7 +228,8 @@ class ChatWidget(ChatCell):
         if any(not run.done for run in self.runs):
             raise RuntimeError("a run is still going; wait for it to end or stop it first")
         start_run = self._controller.start_run
-        assert start_run is not None  # ChatWidget requires it
+        if start_run is None:
+            raise RuntimeError("this cell cannot start runs: it was made without on_followup")
         handle = start_run(text.strip())
         if not isinstance(handle, RunHandle):
             raise TypeError(f"start_run returned {type(handle).__name__}, not a RunHandle")

@@ -261,7 +261,7 @@ def test_batch_bad_input_is_refused_before_anything_runs(store: HistoryStore) ->
         batch("echo", ["a"], concurrency=0, client=object())  # type: ignore[arg-type]
     with pytest.raises(agentnb.ConfigurationError, match="temperature"):
         batch("echo", ["a"], temperature=9, client=object())  # type: ignore[arg-type]
-    with pytest.raises(agentnb.ConfigurationError, match="does not take option"):
+    with pytest.raises(agentnb.ConfigurationError, match="unknown run option"):
         batch("echo", ["a"], temprature=0.1, client=object())  # type: ignore[arg-type]
     assert len(store.runs()) == 0
 

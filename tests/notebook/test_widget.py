@@ -1,4 +1,4 @@
-"""ChatCell / ChatWidget / agentnb.show: the public API, against the real built-in server."""
+"""ChatCell (with and without its input box) / agentnb.show: the public API, against the real built-in server."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from agentnb._client.client import AsyncAgentClient
 from agentnb._core.handle import RunHandle
 from agentnb._core.loop import get_loop
 from agentnb._core.run import Run
-from agentnb._notebook.widget import WIDGET_VIEW_MIME, ChatCell, ChatWidget
+from agentnb._notebook.widget import WIDGET_VIEW_MIME, ChatCell
 from agentnb.events import Event, RunCompleted, TextDelta
 from agentnb.server import ServerHandle
 
@@ -125,7 +125,7 @@ def test_show_a_finished_run_prints_it_whole(capsys: pytest.CaptureFixture[str])
     assert "z" * 5_000 in capsys.readouterr().out
 
 
-def test_chat_widget_sends_typed_messages_through_start_run() -> None:
+def test_chat_cell_with_input_sends_typed_messages_through_on_followup() -> None:
     asked: list[str] = []
 
     def start_run(text: str) -> RunHandle:
@@ -133,7 +133,7 @@ def test_chat_widget_sends_typed_messages_through_start_run() -> None:
         script = Script([TextDelta(delta=f"echo: {text}"), RunCompleted()], message=text)
         return RunHandle.start(lambda: script, run=script.run)
 
-    widget = ChatWidget(start_run=start_run, agent="echo")
+    widget = ChatCell(on_followup=start_run, input=True, agent="echo")
     frames = recorded(widget)
     assert widget.options["input"] is True
     assert widget.options["placeholder"] == "Message echo…"
@@ -159,8 +159,8 @@ def test_bad_arguments_get_clear_errors() -> None:
         ChatCell("hello")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"agentnb\.show\(\) takes"):
         agentnb.show(42)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="needs start_run"):
-        ChatWidget()
+    with pytest.raises(TypeError, match="input=True needs on_followup"):
+        ChatCell(input=True)
     with pytest.raises(TypeError, match="on_followup must be a callable"):
         ChatCell(on_followup="nope")  # type: ignore[arg-type]
     cell = ChatCell()
