@@ -9,6 +9,29 @@ const here = dirname(fileURLToPath(import.meta.url));
 const outdir = join(here, "..", "agentnb", "static");
 const check = process.argv.includes("--check");
 
+// `entities` declares itself free of side effects in its root package.json, but its ESM build
+// has its own package.json without that flag, and esbuild reads the nearest one. Without the
+// flag the HTML *encoding* tables (~23 kB; markdown-it only decodes) stay in the bundle.
+const entitiesSideEffectFree = {
+  name: "entities-side-effect-free",
+  /** @param {import("esbuild").PluginBuild} build */
+  setup(build) {
+    const again = Symbol("resolving");
+    build.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.pluginData === again) return undefined;
+      const fromEntities = /[\\/]node_modules[\\/]entities[\\/]/.test(args.importer);
+      if (args.path !== "entities" && !fromEntities) return undefined;
+      const result = await build.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: again,
+      });
+      return result.errors.length ? result : { ...result, sideEffects: false };
+    });
+  },
+};
+
 const result = await build({
   entryPoints: { widget: join(here, "src", "index.js") },
   bundle: true,
@@ -20,6 +43,7 @@ const result = await build({
   outdir,
   write: false,
   logLevel: "warning",
+  plugins: [entitiesSideEffectFree],
 });
 
 let stale = [];

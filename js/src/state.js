@@ -12,6 +12,7 @@
  *   call_id: string, name: string, arguments?: unknown, arguments_text?: string,
  *   output?: unknown, output_chars?: number, output_truncated?: boolean,
  *   error?: string | null, status: string, duration?: number | null,
+ *   started_at?: number | null, finished_at?: number | null,
  * }} ToolState
  * @typedef {{ message?: string, code?: string | null, retry_after?: number | null }} ErrorState
  * @typedef {{ prompt_tokens?: number | null, completion_tokens?: number | null,

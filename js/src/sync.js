@@ -20,6 +20,7 @@ import { TranscriptState } from "./state.js";
  * @typedef {{ kind: "snapshot", seq: number, now?: number, state: import("./state.js").TranscriptWire }
  *   | { kind: "delta", seq: number, now?: number, ops: import("./state.js").Op[] }
  *   | { kind: "notice", text: string }} KernelMessage
+ * @typedef {"snapshot" | "delta" | "notice" | "ignored"} ChangeKind
  */
 
 const RETRY_MS = [1000, 2000, 4000, 8000];
@@ -27,7 +28,8 @@ const RETRY_MS = [1000, 2000, 4000, 8000];
 export class SyncClient {
   /**
    * @param {WidgetModel} model
-   * @param {(why: "snapshot" | "delta" | "notice", message?: string) => void} onChange
+   * @param {(why: ChangeKind, message?: string) => void} onChange  called for every kernel
+   *   frame, "ignored" when it changed nothing (already applied, or after a gap)
    */
   constructor(model, onChange) {
     this.model = model;
@@ -42,11 +44,13 @@ export class SyncClient {
     this.framesApplied = 0;
     this.framesIgnored = 0;
     this.resyncRequests = 0;
+    this.listening = false;
     this.onMessage = this.onMessage.bind(this);
     this.onTranscript = this.onTranscript.bind(this);
   }
 
   start() {
+    this.listening = true;
     this.onTranscript();
     this.model.on("msg:custom", this.onMessage);
     this.model.on("change:transcript", this.onTranscript);
@@ -54,6 +58,7 @@ export class SyncClient {
   }
 
   stop() {
+    this.listening = false;
     this.model.off("msg:custom", this.onMessage);
     this.model.off("change:transcript", this.onTranscript);
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
@@ -83,7 +88,7 @@ export class SyncClient {
         this.framesApplied += 1;
         this.onChange("snapshot");
       } else {
-        this.framesIgnored += 1;
+        this.ignore();
       }
     } else if (msg.kind === "delta") {
       this.onDelta(msg.seq, msg.ops);
@@ -95,12 +100,12 @@ export class SyncClient {
   /** @param {number} seq @param {import("./state.js").Op[]} ops */
   onDelta(seq, ops) {
     if (seq <= this.state.seq) {
-      this.framesIgnored += 1;
+      this.ignore();
       return;
     }
     if (seq !== this.state.seq + 1 || this.state.seq < 0) {
-      this.framesIgnored += 1;
-      if (!this.awaitingSnapshot) this.request("resync");
+      this.ignore();
+      if (this.listening && !this.awaitingSnapshot) this.request("resync");
       return;
     }
     try {
@@ -130,6 +135,11 @@ export class SyncClient {
       this.retries += 1;
       this.request("resync");
     }, delay);
+  }
+
+  ignore() {
+    this.framesIgnored += 1;
+    this.onChange("ignored");
   }
 
   settle() {

@@ -2,7 +2,7 @@
 /**
  * anywidget entry point: `render({ model, el })` draws one chat cell and returns its cleanup.
  */
-import { ChatView } from "./view.js";
+import { ChatView } from "./chat.js";
 
 /** @param {{ model: import("./sync.js").WidgetModel, el: HTMLElement }} context */
 function render({ model, el }) {

@@ -4,7 +4,8 @@ import { fakeModel } from "./dom.js";
 import { afterEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { ChatView, OUTPUT_PREVIEW_CHARS } from "../src/view.js";
+import { ChatView } from "../src/chat.js";
+import { OUTPUT_PREVIEW_CHARS } from "../src/parts.js";
 
 /** Frames recorded from the kernel's controller (see fixtures/record_frames.py). */
 const FRAMES = JSON.parse(

@@ -1,0 +1,244 @@
+// @ts-check
+/**
+ * The chat cell's root view. A view owns one SyncClient (its own copy of the transcript) and
+ * redraws on animation frames only what the applied frames marked dirty: the block of the
+ * answer being written, the reasoning text appended, a tool card, the status line.
+ * Agent-provided strings reach the DOM only as text nodes, except the answer's markdown,
+ * which goes through markdown.js (raw HTML off, DOMPurify).
+ *
+ * The notebook may replace a view without cleaning it up (see memory.js): a view that finds
+ * a newer view of its widget has taken its place stops itself, and every view restores the
+ * user's UI state (draft, expanded outputs) from the widget's memory.
+ */
+import { renderMarkdown } from "./markdown.js";
+import { SyncClient } from "./sync.js";
+import { animationFrame, copyToClipboard, flash, h } from "./dom.js";
+import { memoryFor, rememberUnder } from "./memory.js";
+import { TurnView } from "./turn.js";
+import { ChatInput } from "./input.js";
+
+/** Milliseconds of markdown rendering per animation frame before yielding to the page. */
+export const FRAME_BUDGET_MS = 12;
+
+const TICK_MS = 250;
+
+/**
+ * @typedef {import("./sync.js").WidgetModel} WidgetModel
+ * @typedef {import("./turn.js").TurnContext} TurnContext
+ * @typedef {{ can_followup?: boolean, input?: boolean, placeholder?: string }} Options
+ * @typedef {{
+ *   schedule?: (cb: () => void) => () => void,
+ *   copy?: (text: string) => Promise<void>,
+ *   frameBudgetMs?: number,
+ * }} ViewHooks
+ */
+
+export class ChatView {
+  /**
+   * @param {HTMLElement} el
+   * @param {WidgetModel} model
+   * @param {ViewHooks} [hooks]
+   */
+  constructor(el, model, hooks = {}) {
+    this.el = el;
+    this.model = model;
+    this.schedule = hooks.schedule || animationFrame;
+    this.copyImpl = hooks.copy || copyToClipboard;
+    this.frameBudgetMs = hooks.frameBudgetMs ?? FRAME_BUDGET_MS;
+    /** Aborted when the view stops: every DOM listener of the view goes with it. */
+    this.lifetime = new AbortController();
+    this.sync = new SyncClient(model, (why, text) => this.onSync(why, text));
+    /** @type {Options} */
+    this.options = model.get("options") || {};
+    this.memory = memoryFor(this.options);
+    this.root = h("div", "agentnb anb-root");
+    this.turnsEl = h("div", "anb-turns");
+    this.notice = h("div", "anb-notice");
+    this.notice.hidden = true;
+    this.root.append(this.turnsEl, this.notice);
+    /** @type {TurnView[]} */
+    this.turnViews = [];
+    this.generation = -1;
+    /** @type {(() => void) | null} */
+    this.cancelFrame = null;
+    /** @type {ReturnType<typeof setInterval> | null} */
+    this.ticker = null;
+    /** @type {ChatInput | null} */
+    this.chatInput = null;
+    /** Seen on the page at least once (see LiveViews.isReplaced). */
+    this.attachedOnce = false;
+    this.stopped = false;
+    this.onOptions = this.onOptions.bind(this);
+    this.turnContext = this.makeTurnContext();
+    this.buildInput();
+    el.append(this.root);
+  }
+
+  /** @returns {TurnContext} */
+  makeTurnContext() {
+    return {
+      signal: this.lifetime.signal,
+      kernelNow: () => this.sync.kernelNow(),
+      copy: (text, feedback) => this.copy(text, feedback),
+      onStop: (t) => this.send({ kind: "stop", t }),
+      onFollowup: (text) => this.send({ kind: "followup", text }),
+      renderMarkdown,
+      remember: (key) => this.memory.disclosure(key),
+    };
+  }
+
+  start() {
+    this.noteAttachment();
+    this.memory.views.add(this);
+    this.model.on("change:options", this.onOptions);
+    this.sync.start();
+    this.renderNow();
+    this.chatInput?.restoreFocus();
+  }
+
+  /** Remove every listener and timer; the DOM stays (the notebook owns `el`). */
+  stop() {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.memory.views.delete(this);
+    this.sync.stop();
+    this.model.off("change:options", this.onOptions);
+    if (this.cancelFrame) this.cancelFrame();
+    this.cancelFrame = null;
+    this.chatInput?.dispose();
+    this.setTicking(false);
+    for (const view of this.turnViews) view.dispose();
+    this.lifetime.abort();
+  }
+
+  /** The cleanup anywidget calls: stop, and take the view off the page. */
+  destroy() {
+    this.stop();
+    this.root.remove();
+  }
+
+  noteAttachment() {
+    if (this.root.isConnected) this.attachedOnce = true;
+  }
+
+  /** Stop if a newer view of the widget took this one's place; true when it did. */
+  retireIfReplaced() {
+    if (!this.memory.views.isReplaced(this)) return false;
+    this.stop();
+    return true;
+  }
+
+  onOptions() {
+    if (this.retireIfReplaced()) return;
+    this.options = this.model.get("options") || {};
+    rememberUnder(this.options, this.memory);
+    this.buildInput();
+    for (const turn of this.sync.state.turns) turn.dirtyMeta = true;
+    this.requestRender();
+  }
+
+  /** @param {import("./sync.js").ChangeKind} why @param {string} [text] */
+  onSync(why, text) {
+    if (this.retireIfReplaced() || why === "ignored") return;
+    if (why === "notice") {
+      this.notice.hidden = !text;
+      this.notice.textContent = text || "";
+      return;
+    }
+    this.requestRender();
+  }
+
+  requestRender() {
+    if (this.cancelFrame || this.stopped) return;
+    this.cancelFrame = this.schedule(() => {
+      this.cancelFrame = null;
+      if (!this.retireIfReplaced()) this.renderNow();
+    });
+  }
+
+  renderNow() {
+    this.noteAttachment();
+    const state = this.sync.state;
+    if (state.generation !== this.generation) {
+      this.generation = state.generation;
+      for (const view of this.turnViews) view.dispose();
+      this.turnsEl.replaceChildren();
+      this.turnViews = [];
+    }
+    const added = state.turns.length > this.turnViews.length;
+    for (let t = this.turnViews.length; t < state.turns.length; t++) {
+      const view = new TurnView(this.turnContext, t);
+      this.turnViews.push(view);
+      this.turnsEl.append(view.el);
+    }
+    // Only the last turn's chips may start a run: a new turn changes every turn's chips.
+    if (added) for (const turn of state.turns) turn.dirtyMeta = true;
+    const deadline = performance.now() + this.frameBudgetMs;
+    const canFollowup = this.options.can_followup === true;
+    const last = state.turns.length - 1;
+    const busy = state.running;
+    let finished = true;
+    state.turns.forEach((turn, t) => {
+      const followups = { canRun: canFollowup && t === last, busy };
+      if (!this.turnViews[t].update(turn, deadline, followups)) finished = false;
+    });
+    if (!finished) this.requestRender();
+    this.root.dataset.running = String(busy);
+    this.chatInput?.setBusy(busy);
+    this.setTicking(busy);
+  }
+
+  /** @param {boolean} on */
+  setTicking(on) {
+    if (on && this.ticker === null && !this.stopped) {
+      this.ticker = setInterval(() => this.tick(), TICK_MS);
+    } else if (!on && this.ticker !== null) {
+      clearInterval(this.ticker);
+      this.ticker = null;
+    }
+  }
+
+  tick() {
+    if (this.retireIfReplaced()) return;
+    const now = this.sync.kernelNow();
+    for (const view of this.turnViews) view.tick(now);
+  }
+
+  buildInput() {
+    if (this.options.input !== true) {
+      this.chatInput?.remove();
+      this.chatInput = null;
+      return;
+    }
+    if (this.chatInput) return;
+    this.chatInput = new ChatInput({
+      signal: this.lifetime.signal,
+      memory: this.memory,
+      placeholder: this.options.placeholder,
+      onSubmit: (text) => this.submit(text),
+      schedule: this.schedule,
+    });
+    this.root.append(this.chatInput.el);
+  }
+
+  /** @param {string} text @returns {boolean} whether it was sent */
+  submit(text) {
+    if (this.sync.state.running) return false;
+    this.send({ kind: "send", text });
+    return true;
+  }
+
+  /** @param {Record<string, unknown>} content */
+  send(content) {
+    this.notice.hidden = true;
+    this.model.send(content);
+  }
+
+  /** @param {string} text @param {HTMLButtonElement} [feedback] */
+  copy(text, feedback) {
+    this.copyImpl(text).then(
+      () => flash(feedback, "Copied"),
+      () => flash(feedback, "Copy failed"),
+    );
+  }
+}

@@ -1,0 +1,125 @@
+// @ts-check
+/**
+ * Small DOM helpers shared by the chat cell's views. Agent-provided strings only ever go in
+ * as text. Every listener is added with an AbortSignal, so a view removes all of its
+ * listeners at once by aborting its controller.
+ */
+
+/**
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {string} [className]
+ * @param {string} [text]
+ * @returns {HTMLElementTagNameMap[K]}
+ */
+export function h(tag, className, text) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+/**
+ * `target.addEventListener`, removed when `signal` aborts.
+ * @template {Event} E
+ * @param {EventTarget} target
+ * @param {string} type
+ * @param {(event: E) => void} handler
+ * @param {AbortSignal} signal
+ */
+export function listen(target, type, handler, signal) {
+  target.addEventListener(type, /** @type {EventListener} */ (handler), { signal });
+}
+
+/**
+ * A button with no click handler of its own (its container handles the click).
+ * @param {string} label
+ * @param {string} className
+ * @param {string} [title]
+ */
+export function plainButton(label, className, title) {
+  const el = h("button", `anb-button ${className}`, label);
+  el.type = "button";
+  if (title) {
+    el.title = title;
+    el.setAttribute("aria-label", title);
+  }
+  return el;
+}
+
+/**
+ * A button whose clicks stay inside the widget (the notebook does not see them).
+ * @param {string} label
+ * @param {string} className
+ * @param {() => void} onClick
+ * @param {{ signal: AbortSignal, title?: string }} options
+ */
+export function button(label, className, onClick, { signal, title }) {
+  const el = plainButton(label, className, title);
+  listen(el, "click", (event) => {
+    event.stopPropagation();
+    onClick();
+  }, signal);
+  return el;
+}
+
+export function spinner() {
+  const el = h("span", "anb-spinner");
+  el.setAttribute("aria-hidden", "true");
+  return el;
+}
+
+/**
+ * Show `label` on a button for a moment (e.g. "Copied"), then its own label again.
+ * @param {HTMLButtonElement | undefined} el
+ * @param {string} label
+ */
+export function flash(el, label) {
+  if (!el) return;
+  const before = el.dataset.label ?? el.textContent ?? "";
+  el.dataset.label = before;
+  el.textContent = label;
+  setTimeout(() => {
+    el.textContent = before;
+    delete el.dataset.label;
+  }, 1200);
+}
+
+/** @param {string} text */
+export async function copyToClipboard(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    await navigator.clipboard.writeText(text);
+    return;
+  }
+  const area = h("textarea", "anb-offscreen");
+  area.value = text;
+  document.body.append(area);
+  area.select();
+  document.execCommand("copy");
+  area.remove();
+}
+
+/**
+ * Run `cb` on the next animation frame; returns what cancels it.
+ * @param {() => void} cb
+ */
+export function animationFrame(cb) {
+  const id = requestAnimationFrame(cb);
+  return () => cancelAnimationFrame(id);
+}
+
+/**
+ * A controller aborted with `parent` or on its own (a part of a view that can go before the
+ * view does). Aborting it also drops its hook on the parent, so short-lived children do not
+ * pile up on a long-lived parent.
+ * @param {AbortSignal} parent
+ */
+export function childController(parent) {
+  const child = new AbortController();
+  if (parent.aborted) {
+    child.abort();
+    return child;
+  }
+  listen(parent, "abort", () => child.abort(), child.signal);
+  return child;
+}

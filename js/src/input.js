@@ -1,0 +1,170 @@
+// @ts-check
+/**
+ * What the user types or picks to start the next run: the chat input box (ChatWidget) and
+ * the follow-up chips under an answer.
+ */
+import { button, childController, h, listen } from "./dom.js";
+
+/**
+ * `memory` is the widget's, shared with the views this one replaces or is replaced by;
+ * `onSubmit` sends the text and says whether it went (not while a run is going).
+ * @typedef {{
+ *   signal: AbortSignal,
+ *   memory: { draft: string, focused: boolean },
+ *   placeholder?: string,
+ *   onSubmit: (text: string) => boolean,
+ *   schedule: (cb: () => void) => () => void,
+ * }} InputContext
+ */
+
+const DEFAULT_PLACEHOLDER = "Ask a question (Enter to send, Shift+Enter for a new line)";
+
+export class ChatInput {
+  /** @param {InputContext} context */
+  constructor({ signal, memory, placeholder, onSubmit, schedule }) {
+    this.lifetime = childController(signal);
+    this.memory = memory;
+    this.onSubmit = onSubmit;
+    this.schedule = schedule;
+    /** @type {(() => void) | null} */
+    this.cancelFocus = null;
+
+    this.el = h("form", "anb-input");
+    this.input = h("textarea", "anb-input-text");
+    this.input.rows = 2;
+    this.input.placeholder = placeholder || DEFAULT_PLACEHOLDER;
+    this.input.setAttribute("aria-label", "Message");
+    this.input.value = memory.draft;
+    this.sendButton = h("button", "anb-button anb-send", "Send");
+    this.sendButton.type = "submit";
+    this.el.append(this.input, this.sendButton);
+    this.listen();
+  }
+
+  listen() {
+    const { input, memory } = this;
+    const signal = this.lifetime.signal;
+    listen(input, "input", () => {
+      memory.draft = input.value;
+    }, signal);
+    listen(input, "focus", () => {
+      memory.focused = true;
+    }, signal);
+    listen(input, "blur", () => {
+      // Chrome blurs a focused element that is being removed just before it goes: only a
+      // box still on the page afterwards was left by the user.
+      queueMicrotask(() => {
+        if (input.isConnected) memory.focused = false;
+      });
+    }, signal);
+    listen(this.el, "submit", (event) => {
+      event.preventDefault();
+      this.submit();
+    }, signal);
+    listen(input, "keydown", (/** @type {KeyboardEvent} */ event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.submit();
+      }
+    }, signal);
+  }
+
+  submit() {
+    const text = this.input.value.trim();
+    if (!text || !this.onSubmit(text)) return;
+    this.input.value = "";
+    this.memory.draft = "";
+  }
+
+  /** @param {boolean} running */
+  setBusy(running) {
+    this.sendButton.disabled = running;
+  }
+
+  /**
+   * Give the keyboard back to the input box if the box this one replaces had it, once the
+   * box is on the page (the notebook attaches a view after rendering it), unless the user
+   * has moved on.
+   * @param {number} [frames] how many more frames to wait for the box to be attached
+   */
+  restoreFocus(frames = 120) {
+    this.cancelFocus = null;
+    const input = this.input;
+    if (!this.memory.focused) return;
+    if (!input.isConnected) {
+      if (frames > 0) this.cancelFocus = this.schedule(() => this.restoreFocus(frames - 1));
+      return;
+    }
+    const active = document.activeElement;
+    if (active === null || active === document.body) input.focus({ preventScroll: true });
+  }
+
+  /** Stop listening and waiting; the box stays on the page until removed. */
+  dispose() {
+    if (this.cancelFocus) this.cancelFocus();
+    this.cancelFocus = null;
+    this.lifetime.abort();
+  }
+
+  remove() {
+    this.dispose();
+    this.el.remove();
+  }
+}
+
+/**
+ * @typedef {{
+ *   signal: AbortSignal,
+ *   onFollowup: (text: string) => void,
+ *   copy: (text: string, feedback?: HTMLButtonElement) => void,
+ * }} ChipsContext
+ */
+
+/** Suggested next questions: they start the next run, or, where that is not possible, copy. */
+export class FollowupChips {
+  /** @param {ChipsContext} context */
+  constructor({ signal, onFollowup, copy }) {
+    this.signal = signal;
+    this.chipsLifetime = childController(signal);
+    this.onFollowup = onFollowup;
+    this.copy = copy;
+    this.el = h("div", "anb-followups");
+    this.el.hidden = true;
+    this.shownKey = "";
+  }
+
+  /**
+   * @param {string[]} followups
+   * @param {{ canRun: boolean, disabled: boolean }} mode
+   */
+  update(followups, { canRun, disabled }) {
+    const key = JSON.stringify([followups, canRun, disabled]);
+    if (key === this.shownKey) return;
+    this.shownKey = key;
+    this.chipsLifetime.abort();
+    this.chipsLifetime = childController(this.signal);
+    this.el.hidden = followups.length === 0;
+    const chips = followups.map((text) => {
+      const chip = canRun ? this.runChip(text) : this.copyChip(text);
+      chip.disabled = disabled;
+      return chip;
+    });
+    this.el.replaceChildren(...chips);
+  }
+
+  /** @param {string} text */
+  runChip(text) {
+    return button(text, "anb-chip", () => this.onFollowup(text), {
+      signal: this.chipsLifetime.signal,
+      title: `Ask: ${text}`,
+    });
+  }
+
+  /** @param {string} text */
+  copyChip(text) {
+    /** @type {HTMLButtonElement} */
+    const chip = button(text, "anb-chip anb-chip-copy", () => this.copy(text, chip),
+      { signal: this.chipsLifetime.signal, title: "Copy question" });
+    return chip;
+  }
+}

@@ -1,0 +1,273 @@
+// @ts-check
+/**
+ * The parts of a turn's body: the markdown answer, the reasoning, the tool cards. Each gets
+ * only what it needs from the turn it belongs to.
+ */
+import { blockCuts } from "./markdown.js";
+import { formatCount, formatSeconds, formatValue, prettyJsonText } from "./format.js";
+import { button, h, listen, plainButton, spinner } from "./dom.js";
+
+/** Tool output characters shown before "Show all". */
+export const OUTPUT_PREVIEW_CHARS = 2000;
+
+/**
+ * @typedef {import("./state.js").ToolState} ToolState
+ * @typedef {import("./memory.js").Disclosure} Disclosure
+ * @typedef {{
+ *   renderMarkdown: (source: string) => DocumentFragment,
+ *   copy: (text: string, feedback?: HTMLButtonElement) => void,
+ *   signal: AbortSignal,
+ * }} AnswerContext
+ */
+
+// ---- the answer ---------------------------------------------------------------------------
+
+export class TextPartView {
+  /** @param {AnswerContext} context */
+  constructor({ renderMarkdown, copy, signal }) {
+    this.renderMarkdown = renderMarkdown;
+    this.el = h("div", "anb-answer");
+    this.stableEnd = 0;
+    this.open = this.newBlock();
+    /** @type {string | null} */
+    this.openSource = null;
+    // One listener for every code block's Copy button: the open block is redrawn on each
+    // frame, and per-button listeners would stay registered until the turn goes.
+    listen(this.el, "click", (event) => copyCodeBlock(event, copy), signal);
+  }
+
+  newBlock() {
+    const block = h("div", "anb-md-block");
+    this.el.append(block);
+    return block;
+  }
+
+  /**
+   * Render what changed; a long text (a whole answer arriving in one snapshot) is rendered
+   * over several frames, a time budget per frame, so the page never freezes.
+   * @param {string} text
+   * @param {number} deadline  performance.now() after which to stop and resume next frame
+   * @returns {boolean} true when the part is fully rendered
+   */
+  update(text, deadline) {
+    if (text.length < this.stableEnd) {
+      this.el.replaceChildren();
+      this.stableEnd = 0;
+      this.open = this.newBlock();
+      this.openSource = null;
+    }
+    let rendered = 0;
+    for (const cut of blockCuts(text, this.stableEnd)) {
+      if (rendered > 0 && performance.now() > deadline) return false;
+      rendered += 1;
+      const source = text.slice(this.stableEnd, cut);
+      if (source !== this.openSource) this.fill(this.open, source);
+      this.open = this.newBlock();
+      this.openSource = null;
+      this.stableEnd = cut;
+    }
+    const rest = text.slice(this.stableEnd);
+    if (rest !== this.openSource) {
+      this.fill(this.open, rest);
+      this.openSource = rest;
+    }
+    return true;
+  }
+
+  /** @param {HTMLElement} block @param {string} source */
+  fill(block, source) {
+    const fragment = this.renderMarkdown(source);
+    for (const pre of Array.from(fragment.querySelectorAll("pre"))) decorateCode(pre);
+    block.replaceChildren(fragment);
+  }
+}
+
+/**
+ * Wrap a code block in a box with its language and a Copy button.
+ * @param {HTMLPreElement} pre
+ */
+export function decorateCode(pre) {
+  const code = pre.querySelector("code");
+  const language = /language-([\w+#.-]+)/.exec(code?.className || "")?.[1] || "";
+  const box = h("div", "anb-code");
+  const head = h("div", "anb-code-head");
+  head.append(h("span", "anb-code-lang", language), plainButton("Copy", "anb-copy-code", "Copy the code"));
+  pre.replaceWith(box);
+  box.append(head, pre);
+}
+
+/**
+ * @param {Event} event
+ * @param {AnswerContext["copy"]} copy
+ */
+function copyCodeBlock(event, copy) {
+  const target = /** @type {Element | null} */ (event.target);
+  const copyButton = /** @type {HTMLButtonElement | null} */ (target?.closest?.(".anb-copy-code") ?? null);
+  if (!copyButton) return;
+  event.stopPropagation();
+  const pre = copyButton.closest(".anb-code")?.querySelector("pre");
+  copy(pre?.textContent || "", copyButton);
+}
+
+// ---- the reasoning ------------------------------------------------------------------------
+
+export class ReasoningPartView {
+  /** @param {{ signal: AbortSignal, remembered: Disclosure }} context */
+  constructor({ signal, remembered }) {
+    this.el = h("details", "anb-reasoning");
+    const summary = h("summary", "anb-reasoning-summary");
+    this.spin = spinner();
+    this.label = h("span", "anb-reasoning-label", "Thinking…");
+    summary.append(this.spin, this.label);
+    this.body = h("div", "anb-reasoning-text");
+    this.textNode = document.createTextNode("");
+    this.body.append(this.textNode);
+    this.el.append(summary, this.body);
+    this.shown = 0;
+    // A choice the user made in a view this one replaces wins over the automatic collapse.
+    this.userToggled = remembered.open !== null;
+    this.el.open = remembered.open ?? true;
+    this.autoCollapsed = false;
+    listen(summary, "click", () => {
+      this.userToggled = true;
+    }, signal);
+    listen(this.el, "toggle", () => {
+      if (this.userToggled) remembered.open = this.el.open;
+    }, signal);
+  }
+
+  /** @param {string} text @returns {boolean} */
+  update(text) {
+    if (text.length > this.shown) {
+      this.textNode.appendData(text.slice(this.shown));
+    } else if (text.length < this.shown) {
+      this.textNode.data = text;
+    }
+    this.shown = text.length;
+    return true;
+  }
+
+  /** @param {boolean} active @param {boolean} answerStarted */
+  setPhase(active, answerStarted) {
+    this.spin.hidden = !active;
+    this.label.textContent = active ? "Thinking…" : "Reasoning";
+    this.el.dataset.active = String(active);
+    if (answerStarted && !this.autoCollapsed && !this.userToggled) {
+      this.el.open = false;
+      this.autoCollapsed = true;
+    }
+  }
+}
+
+// ---- a tool call --------------------------------------------------------------------------
+
+export class ToolCardView {
+  /** @param {{ signal: AbortSignal, remembered: Disclosure }} context */
+  constructor({ signal, remembered }) {
+    this.remembered = remembered;
+    this.el = h("div", "anb-tool");
+    const head = h("div", "anb-tool-head");
+    this.icon = h("span", "anb-tool-icon");
+    this.icon.setAttribute("aria-hidden", "true");
+    this.name = h("span", "anb-tool-name");
+    this.status = h("span", "anb-tool-status");
+    this.duration = h("span", "anb-tool-duration");
+    head.append(this.icon, this.name, this.status, this.duration);
+
+    this.argsBox = h("div", "anb-tool-args");
+    this.args = h("pre", "anb-pre");
+    this.argsBox.append(h("div", "anb-tool-label", "Arguments"), this.args);
+
+    this.output = h("details", "anb-tool-output");
+    this.output.open = remembered.open === true;
+    listen(this.output, "toggle", () => {
+      remembered.open = this.output.open;
+    }, signal);
+    this.outputSummary = h("summary", "anb-tool-label", "Output");
+    this.outputText = h("pre", "anb-pre");
+    this.showAll = button("Show all", "anb-show-all", () => this.expandOutput(), { signal });
+    this.showAll.hidden = true;
+    this.output.append(this.outputSummary, this.outputText, this.showAll);
+    this.output.hidden = true;
+
+    this.error = h("div", "anb-tool-error");
+    this.error.hidden = true;
+    this.el.append(head, this.argsBox, this.output, this.error);
+    this.outputFull = "";
+    /** @type {number | null} */
+    this.startedAt = null;
+    this.running = false;
+  }
+
+  get expanded() {
+    return this.remembered.full;
+  }
+
+  /** @param {ToolState} call */
+  update(call) {
+    this.el.dataset.status = call.status;
+    this.icon.replaceChildren(call.status === "running" ? spinner() : statusGlyph(call.status));
+    this.name.textContent = call.name || "tool";
+    this.status.textContent = call.status;
+    this.running = call.status === "running";
+    this.startedAt = call.started_at ?? null;
+    this.duration.textContent =
+      call.duration !== null && call.duration !== undefined ? formatSeconds(call.duration) : "";
+
+    const args =
+      call.arguments !== undefined && call.arguments !== null
+        ? formatValue(call.arguments)
+        : prettyJsonText(call.arguments_text || "");
+    if (this.args.textContent !== args) this.args.textContent = args;
+    this.argsBox.hidden = args === "";
+
+    const finished = call.status !== "running";
+    const hasOutput = call.output !== undefined && call.output !== null;
+    this.output.hidden = !(finished && hasOutput);
+    if (finished && hasOutput) this.setOutput(call);
+
+    this.error.hidden = !call.error;
+    this.error.textContent = call.error ? `Error: ${call.error}` : "";
+  }
+
+  /** @param {ToolState} call */
+  setOutput(call) {
+    const text = formatValue(call.output);
+    if (text === this.outputFull) return;
+    this.outputFull = text;
+    const total = call.output_chars ?? text.length;
+    const cutByKernel = Boolean(call.output_truncated);
+    const preview = this.expanded ? text : text.slice(0, OUTPUT_PREVIEW_CHARS);
+    this.outputText.textContent = preview;
+    const firstLine = text.split("\n", 1)[0].slice(0, 80);
+    this.outputSummary.textContent = `Output (${formatCount(total)} chars)${
+      firstLine ? ` — ${firstLine}` : ""
+    }`;
+    this.showAll.hidden = this.expanded || text.length <= OUTPUT_PREVIEW_CHARS;
+    this.showAll.textContent = `Show all ${formatCount(text.length)} chars`;
+    if (cutByKernel) {
+      this.outputText.dataset.truncated = "true";
+      this.outputText.title = `The kernel sent the first ${formatCount(text.length)} of ${formatCount(
+        total,
+      )} characters; the full output is in the run's tool_calls.`;
+    }
+  }
+
+  expandOutput() {
+    this.remembered.full = true;
+    this.outputText.textContent = this.outputFull;
+    this.showAll.hidden = true;
+  }
+
+  /** @param {number} now kernel clock */
+  tick(now) {
+    if (this.running && typeof this.startedAt === "number") {
+      this.duration.textContent = formatSeconds(Math.max(0, now - this.startedAt));
+    }
+  }
+}
+
+/** @param {string} status */
+function statusGlyph(status) {
+  return document.createTextNode(status === "succeeded" ? "✓" : status === "failed" ? "✗" : "•");
+}

@@ -1,0 +1,277 @@
+// @ts-check
+/**
+ * One turn of the chat: the message that started a run, the run's parts as they stream, its
+ * error, follow-up chips and status line. A turn reaches the rest of the widget only through
+ * its context.
+ */
+import { TERMINAL, answerText } from "./state.js";
+import { formatCount, formatSeconds, statusLabel } from "./format.js";
+import { button, childController, h, spinner } from "./dom.js";
+import { ReasoningPartView, TextPartView, ToolCardView } from "./parts.js";
+import { FollowupChips } from "./input.js";
+
+/**
+ * @typedef {import("./state.js").Turn} Turn
+ * @typedef {import("./state.js").MetaState} MetaState
+ * @typedef {import("./memory.js").Disclosure} Disclosure
+ * @typedef {{
+ *   signal: AbortSignal,
+ *   kernelNow: () => number,
+ *   copy: (text: string, feedback?: HTMLButtonElement) => void,
+ *   onStop: (t: number) => void,
+ *   onFollowup: (text: string) => void,
+ *   renderMarkdown: (source: string) => DocumentFragment,
+ *   remember: (key: string) => Disclosure,
+ * }} TurnContext
+ */
+
+/**
+ * `canRun`: this turn's chips may start the next run; `busy`: a run of the widget is going.
+ * @typedef {{ canRun: boolean, busy: boolean }} FollowupMode
+ */
+
+export class TurnView {
+  /** @param {TurnContext} context @param {number} index */
+  constructor(context, index) {
+    this.context = context;
+    this.index = index;
+    // The turn's listeners go with it when a snapshot rebuilds the transcript.
+    this.lifetime = childController(context.signal);
+    const signal = this.lifetime.signal;
+    this.el = h("section", "anb-turn");
+    this.prompt = h("div", "anb-prompt");
+    this.agent = h("span", "anb-agent");
+    this.message = h("span", "anb-message");
+    this.prompt.append(this.agent, this.message);
+
+    this.body = h("div", "anb-body");
+    this.waiting = h("div", "anb-waiting");
+    this.waiting.append(spinner(), h("span", "", "Thinking…"));
+    this.waiting.hidden = true;
+
+    this.errorBanner = h("div", "anb-error");
+    this.errorBanner.setAttribute("role", "alert");
+    this.errorBanner.hidden = true;
+
+    this.chips = new FollowupChips({ signal, onFollowup: context.onFollowup, copy: context.copy });
+
+    const footer = h("div", "anb-footer");
+    this.statusLine = h("div", "anb-status");
+    this.state = h("span", "anb-state");
+    this.state.setAttribute("role", "status");
+    this.elapsed = h("span", "anb-elapsed");
+    this.ttft = h("span", "anb-ttft");
+    this.tokens = h("span", "anb-tokens");
+    this.tps = h("span", "anb-tps");
+    this.runId = h("span", "anb-runid");
+    this.statusLine.append(this.state, this.elapsed, this.ttft, this.tokens, this.tps, this.runId);
+
+    const actions = h("div", "anb-actions");
+    this.stop = button("Stop", "anb-stop", () => this.onStop(), { signal, title: "Stop the run" });
+    this.copyAnswer = button("Copy answer", "anb-copy-answer", () => this.onCopyAnswer(),
+      { signal, title: "Copy the answer as markdown" });
+    actions.append(this.stop, this.copyAnswer);
+    footer.append(this.statusLine, actions);
+
+    this.el.append(this.prompt, this.body, this.waiting, this.errorBanner, this.chips.el, footer);
+    /** @type {(TextPartView | ReasoningPartView | ToolCardView)[]} */
+    this.partViews = [];
+    /** @type {Map<string, ToolCardView>} */
+    this.cards = new Map();
+    this.stopRequested = false;
+    /** @type {Turn | null} */
+    this.turn = null;
+    this.runIdShown = "";
+  }
+
+  /** Remove the turn's listeners (its DOM goes with its parent). */
+  dispose() {
+    this.lifetime.abort();
+  }
+
+  /**
+   * @param {Turn} turn
+   * @param {number} deadline
+   * @param {FollowupMode} followups
+   * @returns {boolean} true when everything dirty was drawn (else: continue next frame)
+   */
+  update(turn, deadline, followups) {
+    this.turn = turn;
+    const grew = turn.parts.length > this.partViews.length;
+    for (let i = this.partViews.length; i < turn.parts.length; i++) {
+      this.addPart(turn, i);
+    }
+    /** @type {Set<number>} */
+    const unfinished = new Set();
+    for (const i of turn.dirtyParts) {
+      const part = turn.parts[i];
+      const view = this.partViews[i];
+      if (part.kind === "tool" || !view || view instanceof ToolCardView) continue;
+      if (!view.update(part.text, deadline)) unfinished.add(i);
+    }
+    for (const callId of turn.dirtyTools) {
+      const call = turn.tools.get(callId);
+      const card = this.cards.get(callId);
+      if (call && card) card.update(call);
+    }
+    if (grew || turn.dirtyMeta) this.updatePhase(turn);
+    if (turn.dirtyMeta) this.updateMeta(turn, followups);
+    turn.dirtyParts = unfinished;
+    turn.dirtyTools.clear();
+    turn.dirtyMeta = false;
+    return unfinished.size === 0;
+  }
+
+  /** @param {Turn} turn @param {number} i */
+  addPart(turn, i) {
+    const part = turn.parts[i];
+    const { signal } = this.lifetime;
+    /** @type {TextPartView | ReasoningPartView | ToolCardView} */
+    let view;
+    if (part.kind === "tool") {
+      const key = part.call_id ? `tool/${part.call_id}` : `part/${i}`;
+      view = new ToolCardView({ signal, remembered: this.remember(key) });
+      if (part.call_id) {
+        this.cards.set(part.call_id, view);
+        const call = turn.tools.get(part.call_id);
+        if (call) view.update(call);
+      }
+    } else if (part.kind === "reasoning") {
+      view = new ReasoningPartView({ signal, remembered: this.remember(`part/${i}`) });
+    } else {
+      const { renderMarkdown, copy } = this.context;
+      view = new TextPartView({ renderMarkdown, copy, signal });
+    }
+    this.partViews[i] = view;
+    this.body.append(view.el);
+  }
+
+  /**
+   * The remembered state of one of this turn's disclosures (call ids are unique per run, so
+   * the turn index is part of the key).
+   * @param {string} key
+   */
+  remember(key) {
+    return this.context.remember(`${this.index}/${key}`);
+  }
+
+  /** @param {Turn} turn */
+  updatePhase(turn) {
+    const running = !TERMINAL.has(turn.meta.status || "pending");
+    let answerAfter = false;
+    for (let i = turn.parts.length - 1; i >= 0; i--) {
+      const view = this.partViews[i];
+      if (turn.parts[i].kind === "text") answerAfter = true;
+      if (view instanceof ReasoningPartView) {
+        view.setPhase(running && i === turn.parts.length - 1, answerAfter);
+      }
+    }
+    this.waiting.hidden = !(running && turn.parts.length === 0);
+  }
+
+  /** @param {Turn} turn @param {FollowupMode} followups */
+  updateMeta(turn, followups) {
+    const meta = turn.meta;
+    const status = meta.status || "pending";
+    const running = !TERMINAL.has(status);
+    this.el.dataset.status = status;
+    this.agent.textContent = meta.agent || "";
+    this.message.textContent = meta.message || "";
+    this.prompt.hidden = !meta.agent && !meta.message;
+
+    this.state.dataset.status = status;
+    this.state.textContent = this.stopRequested && running ? "Stopping…" : statusLabel(status);
+    this.updateElapsed();
+    this.ttft.textContent =
+      meta.ttft !== null && meta.ttft !== undefined ? `first token ${formatSeconds(meta.ttft)}` : "";
+    this.tokens.textContent = tokenText(meta.usage);
+    this.tps.textContent =
+      meta.tokens_per_second ? `${meta.tokens_per_second.toFixed(1)} tok/s` : "";
+    this.updateRunId(meta.run_id || "");
+
+    this.stop.hidden = !running;
+    this.stop.disabled = this.stopRequested;
+    this.copyAnswer.hidden = running;
+    this.updateError(meta, status);
+    this.chips.update(meta.followups || [], {
+      canRun: followups.canRun,
+      disabled: followups.canRun && (running || followups.busy),
+    });
+  }
+
+  updateElapsed() {
+    const meta = this.turn?.meta;
+    if (!meta) return;
+    const running = !TERMINAL.has(meta.status || "pending");
+    let seconds = meta.duration ?? null;
+    if (running && typeof meta.started_at === "number") {
+      seconds = Math.max(0, this.context.kernelNow() - meta.started_at);
+    }
+    this.elapsed.textContent = seconds !== null ? formatSeconds(seconds) : "";
+  }
+
+  /** @param {string} runId */
+  updateRunId(runId) {
+    if (runId === this.runIdShown) return;
+    this.runIdShown = runId;
+    if (!runId) {
+      this.runId.replaceChildren();
+      return;
+    }
+    const code = h("code", "", runId);
+    const copy = button("Copy", "anb-copy-id", () => this.context.copy(runId, copy),
+      { signal: this.lifetime.signal, title: "Copy the run id" });
+    this.runId.replaceChildren("run ", code, copy);
+  }
+
+  /** @param {MetaState} meta @param {string} status */
+  updateError(meta, status) {
+    const error = meta.error;
+    const show = Boolean(error) && (status === "failed" || status === "interrupted");
+    this.errorBanner.hidden = !show;
+    if (!show || !error) {
+      this.errorBanner.replaceChildren();
+      return;
+    }
+    const title = h("strong", "anb-error-code", error.code || statusLabel(status));
+    const message = h("span", "anb-error-message", error.message || "");
+    const parts = [title, message];
+    if (typeof error.retry_after === "number") {
+      parts.push(h("span", "anb-error-retry", `Retry after ${formatSeconds(error.retry_after)}.`));
+    }
+    this.errorBanner.replaceChildren(...parts);
+  }
+
+  onStop() {
+    this.stopRequested = true;
+    this.stop.disabled = true;
+    this.state.textContent = "Stopping…";
+    this.context.onStop(this.index);
+  }
+
+  onCopyAnswer() {
+    if (this.turn) this.context.copy(answerText(this.turn), this.copyAnswer);
+  }
+
+  /** @param {number} now */
+  tick(now) {
+    this.updateElapsed();
+    for (const card of this.cards.values()) card.tick(now);
+  }
+}
+
+/** @param {import("./state.js").UsageState | null | undefined} usage */
+export function tokenText(usage) {
+  if (!usage) return "";
+  const bits = [];
+  if (usage.prompt_tokens !== null && usage.prompt_tokens !== undefined) {
+    bits.push(`${formatCount(usage.prompt_tokens)} in`);
+  }
+  if (usage.completion_tokens !== null && usage.completion_tokens !== undefined) {
+    bits.push(`${formatCount(usage.completion_tokens)} out`);
+  }
+  if (usage.total_tokens !== null && usage.total_tokens !== undefined) {
+    bits.push(`${formatCount(usage.total_tokens)} total`);
+  }
+  return bits.length ? `tokens ${bits.join(" · ")}` : "";
+}

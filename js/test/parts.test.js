@@ -1,0 +1,138 @@
+// @ts-check
+import "./dom.js";
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { renderMarkdown } from "../src/markdown.js";
+import { OUTPUT_PREVIEW_CHARS, ReasoningPartView, TextPartView, ToolCardView } from "../src/parts.js";
+
+const NO_DEADLINE = Number.POSITIVE_INFINITY;
+
+/** @returns {import("../src/memory.js").Disclosure} */
+function fresh() {
+  return { open: null, full: false };
+}
+
+function answer() {
+  /** @type {string[]} */
+  const rendered = [];
+  /** @type {[string, HTMLButtonElement | undefined][]} */
+  const copied = [];
+  const controller = new AbortController();
+  const view = new TextPartView({
+    renderMarkdown: (source) => {
+      rendered.push(source);
+      return renderMarkdown(source);
+    },
+    copy: (text, feedback) => copied.push([text, feedback]),
+    signal: controller.signal,
+  });
+  return { view, rendered, copied, controller };
+}
+
+test("the answer renders finished blocks once and redraws only the open one", () => {
+  const { view, rendered } = answer();
+  view.update("# Title\n\nfirst", NO_DEADLINE);
+  view.update("# Title\n\nfirst para", NO_DEADLINE);
+  assert.deepEqual(rendered, ["# Title\n\n", "first", "first para"]);
+  assert.equal(view.el.querySelector("h1")?.textContent, "Title");
+  view.update("other", NO_DEADLINE);
+  assert.equal(view.el.querySelector("h1"), null, "a shorter text starts over");
+  assert.equal(view.el.textContent?.trim(), "other");
+});
+
+test("the answer's code blocks get their language and a Copy button that copies the code", () => {
+  const { view, copied, controller } = answer();
+  view.update("```python\nprint(1)\n```\n", NO_DEADLINE);
+  assert.equal(view.el.querySelector(".anb-code-lang")?.textContent, "python");
+  const copy = /** @type {HTMLButtonElement} */ (view.el.querySelector(".anb-copy-code"));
+  copy.click();
+  assert.deepEqual(copied, [["print(1)\n", copy]]);
+  controller.abort();
+  copy.click();
+  assert.equal(copied.length, 1, "no listener after the turn went");
+});
+
+test("the answer stops at the deadline once it drew a block, and says it is not done", () => {
+  const { view } = answer();
+  const text = "one\n\ntwo\n\nthree\n\n";
+  assert.equal(view.update(text, -1), false);
+  assert.equal(view.el.querySelectorAll("p").length, 1);
+  assert.equal(view.update(text, NO_DEADLINE), true);
+  assert.equal(view.el.querySelectorAll("p").length, 3);
+});
+
+test("reasoning streams as text, collapses when the answer starts unless the user chose", () => {
+  const controller = new AbortController();
+  const view = new ReasoningPartView({ signal: controller.signal, remembered: fresh() });
+  view.update("<b>a</b>");
+  view.update("<b>a</b> b");
+  assert.equal(view.body.textContent, "<b>a</b> b");
+  assert.equal(view.el.open, true);
+  view.setPhase(true, false);
+  assert.equal(view.label.textContent, "Thinking…");
+  view.setPhase(false, true);
+  assert.equal(view.label.textContent, "Reasoning");
+  assert.equal(view.el.open, false);
+
+  const chosen = new ReasoningPartView({ signal: controller.signal, remembered: { open: true, full: false } });
+  chosen.setPhase(false, true);
+  assert.equal(chosen.el.open, true, "a remembered choice wins over the automatic collapse");
+});
+
+test("reasoning remembers what the user opened", async () => {
+  const remembered = fresh();
+  const view = new ReasoningPartView({ signal: new AbortController().signal, remembered });
+  view.setPhase(false, true);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(remembered.open, null, "the automatic collapse is not a choice");
+  /** @type {HTMLElement} */ (view.el.querySelector("summary")).click();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(remembered.open, true);
+});
+
+/** @param {Partial<import("../src/state.js").ToolState>} fields */
+function call(fields) {
+  return { call_id: "c", name: "lookup", status: "succeeded", ...fields };
+}
+
+test("a tool card shows a preview of a long output and all of it on Show all, remembered", () => {
+  const remembered = fresh();
+  const view = new ToolCardView({ signal: new AbortController().signal, remembered });
+  const long = "z".repeat(OUTPUT_PREVIEW_CHARS + 10);
+  view.update(call({ arguments: { q: 1 }, output: long, duration: 2 }));
+  assert.equal(view.args.textContent, '{\n  "q": 1\n}');
+  assert.equal(view.duration.textContent, "2.0 s");
+  assert.equal(view.outputText.textContent?.length, OUTPUT_PREVIEW_CHARS);
+  assert.equal(view.showAll.hidden, false);
+  view.showAll.click();
+  assert.equal(view.outputText.textContent, long);
+  assert.equal(remembered.full, true);
+
+  const rebuilt = new ToolCardView({ signal: new AbortController().signal, remembered });
+  rebuilt.update(call({ output: long }));
+  assert.equal(rebuilt.outputText.textContent, long);
+  assert.equal(rebuilt.showAll.hidden, true);
+});
+
+test("a tool card opens its output as remembered and records the user's toggles", async () => {
+  const remembered = { open: true, full: false };
+  const view = new ToolCardView({ signal: new AbortController().signal, remembered });
+  view.update(call({ output: "short" }));
+  assert.equal(view.output.open, true);
+  assert.equal(view.output.hidden, false);
+  view.outputSummary.click();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(remembered.open, false);
+});
+
+test("a running tool card hides its output and ticks its duration on the kernel clock", () => {
+  const view = new ToolCardView({ signal: new AbortController().signal, remembered: fresh() });
+  view.update(call({ status: "running", started_at: 100, output: "x" }));
+  assert.equal(view.output.hidden, true);
+  assert.ok(view.icon.querySelector(".anb-spinner"));
+  view.tick(101.5);
+  assert.equal(view.duration.textContent, "1.5 s");
+  view.update(call({ status: "failed", error: "boom" }));
+  assert.equal(view.error.textContent, "Error: boom");
+  assert.equal(view.icon.textContent, "✗");
+});

@@ -1,0 +1,107 @@
+// @ts-check
+import "./dom.js";
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { renderMarkdown } from "../src/markdown.js";
+import { TranscriptState } from "../src/state.js";
+import { TurnView, tokenText } from "../src/turn.js";
+
+const NO_DEADLINE = Number.POSITIVE_INFINITY;
+const IDLE = { canRun: false, busy: false };
+
+/** A turn view with a recording context, and the turn it shows. */
+function turnView(index = 0) {
+  /** @type {any[]} */
+  const calls = [];
+  /** @type {string[]} */
+  const remembered = [];
+  const controller = new AbortController();
+  const view = new TurnView(
+    {
+      signal: controller.signal,
+      kernelNow: () => 110,
+      copy: (text) => calls.push(["copy", text]),
+      onStop: (t) => calls.push(["stop", t]),
+      onFollowup: (text) => calls.push(["followup", text]),
+      renderMarkdown,
+      remember: (key) => {
+        remembered.push(key);
+        return { open: null, full: false };
+      },
+    },
+    index,
+  );
+  return { view, calls, remembered, controller };
+}
+
+/** @param {import("../src/state.js").TurnWire} wire */
+function turnOf(wire) {
+  const state = new TranscriptState();
+  state.reset({ turns: [wire] }, 1);
+  return state.turns[0];
+}
+
+const RUNNING = turnOf({
+  parts: [
+    { kind: "reasoning", text: "hmm", call_id: null },
+    { kind: "tool", text: "", call_id: "call-1" },
+  ],
+  tools: [{ call_id: "call-1", name: "lookup", status: "running" }],
+  meta: { status: "running", agent: "finance_agent", message: "NVDA?", started_at: 100 },
+});
+
+test("a running turn: prompt, parts, elapsed time on the kernel clock, Stop through the context", () => {
+  const { view, calls } = turnView(2);
+  assert.equal(view.update(RUNNING, NO_DEADLINE, IDLE), true);
+  assert.equal(view.agent.textContent, "finance_agent");
+  assert.equal(view.message.textContent, "NVDA?");
+  assert.equal(view.body.children.length, 2);
+  assert.equal(view.elapsed.textContent, "10.0 s");
+  assert.equal(view.stop.hidden, false);
+  view.stop.click();
+  assert.deepEqual(calls, [["stop", 2]]);
+  assert.equal(view.state.textContent, "Stopping…");
+  assert.equal(view.stop.disabled, true);
+});
+
+test("tool cards and reasoning get their remembered state by turn and call id", () => {
+  const { view, remembered } = turnView(3);
+  view.update(RUNNING, NO_DEADLINE, IDLE);
+  assert.deepEqual(remembered, ["3/part/0", "3/tool/call-1"]);
+});
+
+test("a finished turn copies its answer and run id, and its chips follow the mode", () => {
+  const { view, calls } = turnView();
+  const turn = turnOf({
+    parts: [{ kind: "text", text: "The **answer**", call_id: null }],
+    tools: [],
+    meta: { status: "completed", run_id: "run-1", followups: ["Why?"], usage: { prompt_tokens: 1, completion_tokens: 2 } },
+  });
+  view.update(turn, NO_DEADLINE, { canRun: true, busy: false });
+  assert.equal(view.stop.hidden, true);
+  assert.equal(view.tokens.textContent, "tokens 1 in · 2 out");
+  view.copyAnswer.click();
+  /** @type {HTMLElement} */ (view.el.querySelector(".anb-copy-id")).click();
+  /** @type {HTMLElement} */ (view.el.querySelector(".anb-chip")).click();
+  assert.deepEqual(calls, [["copy", "The **answer**"], ["copy", "run-1"], ["followup", "Why?"]]);
+
+  turn.dirtyMeta = true;
+  view.update(turn, NO_DEADLINE, { canRun: true, busy: true });
+  assert.equal(/** @type {HTMLButtonElement} */ (view.el.querySelector(".anb-chip")).disabled, true);
+  turn.dirtyMeta = true;
+  view.update(turn, NO_DEADLINE, IDLE);
+  assert.ok(view.el.querySelector(".anb-chip-copy"), "not the last turn: the chip copies");
+});
+
+test("dispose removes the turn's listeners", () => {
+  const { view, calls } = turnView();
+  view.update(RUNNING, NO_DEADLINE, IDLE);
+  view.dispose();
+  view.stop.click();
+  assert.deepEqual(calls, []);
+});
+
+test("tokenText lists the counts it has", () => {
+  assert.equal(tokenText(null), "");
+  assert.equal(tokenText({ total_tokens: 1200 }), "tokens 1,200 total");
+});
