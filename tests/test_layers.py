@@ -1,0 +1,194 @@
+"""The package's layers, kept true by reading every module's imports (module level, inside
+functions and under ``TYPE_CHECKING`` alike).
+
+    core (sse, events, _core)  ←  providers  ←  _client  ←  _notebook  ←  _cli
+                         ↖ _history (handed to the client as a recorder) ↗
+    server: apart, it uses nothing above the core's exceptions.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import agentnb
+
+PACKAGE = Path(agentnb.__file__).resolve().parent
+
+LAYER_OF_PREFIX = {
+    "agentnb.sse": "core",
+    "agentnb.events": "core",
+    "agentnb._core": "core",
+    "agentnb.providers": "providers",
+    "agentnb._client": "client",
+    "agentnb._history": "history",
+    "agentnb._notebook": "notebook",
+    "agentnb._cli": "cli",
+    "agentnb.server": "server",
+}
+MAY_IMPORT = {
+    "core": {"core"},
+    "providers": {"core", "providers"},
+    "client": {"core", "providers", "client"},
+    "history": {"core", "providers", "history"},
+    "notebook": {"core", "providers", "client", "history", "notebook", "server"},
+    "cli": {"core", "providers", "client", "history", "notebook", "cli", "server"},
+    "server": {"core", "server"},
+    "root": {"core", "providers", "client", "history", "notebook", "cli", "server"},
+}
+LAZY_ALLOWED = (
+    "pandas",
+    "matplotlib",
+    "numpy",
+    "jsonschema",
+    "agentnb.server",
+    "agentnb._notebook.magics",
+)
+"""Heavy optional parts: the only imports that may sit inside a function (with a reason)."""
+LAZY_ALLOWED_IN_ROOT = ("agentnb._history",)
+"""The package root opens the default history on the first run, not on ``import agentnb``."""
+MAX_LINES = 400
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def layer(module: str) -> str:
+    if module == "agentnb":
+        return "root"
+    for prefix, name in LAYER_OF_PREFIX.items():
+        if module == prefix or module.startswith(prefix + "."):
+            return name
+    raise AssertionError(f"{module} belongs to no layer: add it to LAYER_OF_PREFIX")
+
+
+def modules() -> Iterator[tuple[str, Path, ast.Module]]:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        yield module_name(path), path, ast.parse(path.read_text(), str(path))
+
+
+def resolve(module: str, path: Path, node: ast.ImportFrom) -> list[str]:
+    if node.level == 0:
+        base = node.module or ""
+    else:
+        package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+        package = package[: len(package) - (node.level - 1)]
+        base = ".".join([*package, *([node.module] if node.module else [])])
+    # "from . import x" may name a module: count both the package and the submodule
+    return [base, *(f"{base}.{alias.name}" for alias in node.names)]
+
+
+def imports(module: str, path: Path, tree: ast.Module) -> Iterator[tuple[str, ast.stmt, bool]]:
+    """(imported agentnb module, node, inside a function) for each import."""
+    nested = {
+        id(sub)
+        for fn in ast.walk(tree)
+        if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef)
+        for sub in ast.walk(fn)
+    }
+    known = {name for name, _, _ in modules_cache()}
+    for node in ast.walk(tree):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            targets = resolve(module, path, node)
+        for target in targets:
+            if (target.split(".")[0] == "agentnb" and target in known) or not target.startswith(
+                "agentnb"
+            ):
+                yield target, node, id(node) in nested
+
+
+_CACHE: list[tuple[str, Path, ast.Module]] = []
+
+
+def modules_cache() -> list[tuple[str, Path, ast.Module]]:
+    if not _CACHE:
+        _CACHE.extend(modules())
+    return _CACHE
+
+
+def test_every_import_points_down_the_layers() -> None:
+    wrong = []
+    for module, path, tree in modules_cache():
+        for target, node, _ in imports(module, path, tree):
+            if not target.startswith("agentnb"):
+                continue
+            if layer(target) not in MAY_IMPORT[layer(module)]:
+                wrong.append(f"{module}:{node.lineno} ({layer(module)}) imports {target}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_import_cycles_even_through_function_level_imports() -> None:
+    graph: dict[str, set[str]] = {}
+    for module, path, tree in modules_cache():
+        edges = graph.setdefault(module, set())
+        for target, _, _ in imports(module, path, tree):
+            if target.startswith("agentnb") and target != module:
+                if module.startswith(target + "."):
+                    continue  # a submodule importing its own package's __init__ names
+                edges.add(target)
+    cycle = find_cycle(graph)
+    assert cycle is None, " → ".join(cycle or [])
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if state.get(nxt) is None:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if state.get(node) is None:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def test_function_level_imports_are_only_heavy_optional_parts_with_a_reason() -> None:
+    wrong = []
+    for module, path, tree in modules_cache():
+        lines = path.read_text().splitlines()
+        for target, node, nested in imports(module, path, tree):
+            if not nested:
+                continue
+            allowed = LAZY_ALLOWED + (LAZY_ALLOWED_IN_ROOT if module == "agentnb" else ())
+            above = lines[max(0, node.lineno - 4) : node.lineno]
+            has_reason = any("#" in line for line in above)
+            if not target.startswith(allowed) or not has_reason:
+                wrong.append(f"{module}:{node.lineno} imports {target} inside a function")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("suffix", [".py", ".js"])
+def test_no_module_is_over_400_lines(suffix: str) -> None:
+    roots = [PACKAGE] if suffix == ".py" else [PACKAGE.parent / "js" / "src"]
+    long = [
+        f"{path} ({n} lines)"
+        for root in roots
+        if root.exists()
+        for path in sorted(root.rglob(f"*{suffix}"))
+        if (n := len(path.read_text().splitlines())) > MAX_LINES
+    ]
+    assert not long, "\n".join(long)

@@ -1,0 +1,191 @@
+"""One request builder: every way of starting a run turns the same option into the same HTTP
+request, or refuses it with the same error, in every dialect.
+
+A capture server (a real HTTP server on 127.0.0.1) records what each path sends: it answers
+JSON side requests (SeekrFlow's thread and message) with an id, and every stream request with
+404, so each run ends right after its request was seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+
+import agentnb
+from agentnb.providers import available_providers
+
+KEY = "sk-capture-key-0123456789"
+MESSAGE = "What is NVDA at?"
+OPTIONS: dict[str, Any] = {
+    "temperature": 0.3,
+    "top_p": 0.9,
+    "max_tokens": 50,
+    "frequency_penalty": 0.4,
+    "presence_penalty": 0.2,
+    "metadata": {"team": "quant"},
+    "followups": True,
+}
+_RANDOM_ID = re.compile(r"\b[a-z]+_[0-9a-f]{32}\b")
+
+
+class Capture(BaseHTTPRequestHandler):
+    seen: ClassVar[dict[str, list[tuple[str, str, Any]]]] = {}
+    lock = threading.Lock()
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = json.loads(self.rfile.read(length) or b"null")
+        _, token, rest = self.path.split("/", 2)
+        with self.lock:
+            self.seen.setdefault(token, []).append(("POST", "/" + rest, body))
+        if "text/event-stream" in (self.headers.get("accept") or ""):
+            self._answer(404, {"detail": "captured"})
+        else:
+            self._answer(200, {"id": "thr_capture"})
+
+    def _answer(self, status: int, payload: Any) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture(scope="module")
+def capture() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Capture)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def sent(token: str) -> list[tuple[str, str, Any]]:
+    """What reached the server under ``token``, with random client-side ids blanked."""
+    with Capture.lock:
+        requests = Capture.seen.pop(token, [])
+    return json.loads(_RANDOM_ID.sub("<id>", json.dumps(requests)))
+
+
+# ---- the paths --------------------------------------------------------------------------
+Path = Callable[[str, str, str, dict[str, Any]], None]
+
+
+def via_async_client(dialect: str, url: str, agent: str, options: dict[str, Any]) -> None:
+    async def go() -> None:
+        async with agentnb.AsyncAgentClient(dialect, base_url=url, api_key=KEY) as client:
+            await client.run(agent, MESSAGE, **options)
+
+    asyncio.run(go())
+
+
+def via_sync_client(dialect: str, url: str, agent: str, options: dict[str, Any]) -> None:
+    with agentnb.AgentClient(dialect, base_url=url, api_key=KEY) as client:
+        client.run(agent, MESSAGE, **options)
+
+
+def via_ask(dialect: str, url: str, agent: str, options: dict[str, Any]) -> None:
+    with agentnb.AgentClient(dialect, base_url=url, api_key=KEY) as client:
+        agentnb.ask(agent, MESSAGE, client=client, display=False, wait=True, **options)
+
+
+def via_chat(dialect: str, url: str, agent: str, options: dict[str, Any]) -> None:
+    options = {"followups": False, **options}  # chat asks for follow-ups by default
+    with agentnb.AgentClient(dialect, base_url=url, api_key=KEY) as client:
+        cell = agentnb.chat(agent, client=client, **options)
+        cell.ask(MESSAGE).wait()
+
+
+def via_batch(dialect: str, url: str, agent: str, options: dict[str, Any]) -> None:
+    with agentnb.AgentClient(dialect, base_url=url, api_key=KEY) as client:
+        table = agentnb.batch(agent, [MESSAGE], client=client, progress=False, **options)
+    assert table[0].status == "failed"
+    raise agentnb.NotFoundError("batch records failures", url=url, status_code=404)
+
+
+def magic_flags(options: dict[str, Any]) -> str:
+    flags = []
+    for name, value in options.items():
+        if name == "metadata":
+            flags += [f"--meta {k}={v}" for k, v in value.items()]
+        elif name == "followups":
+            flags += ["--followups"] if value else []
+        else:
+            flags.append(f"--{name.replace('_', '-')} {value}")
+    return " ".join(flags)
+
+
+def via_magic(dialect: str, url: str, agent: str, options: dict[str, Any]) -> None:
+    agentnb.connect(dialect, base_url=url, api_key=KEY, name="capture")
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "agentnb")
+    line = f"{agent} --via capture --new --wait --no-record {magic_flags(options)} {MESSAGE}"
+    try:
+        shell.run_line_magic("agent", line)
+    except UsageError as exc:
+        raise agentnb.AgentNBError(str(exc)) from None
+
+
+def via_cli(dialect: str, url: str, agent: str, options: dict[str, Any]) -> None:
+    env = {**os.environ, "AGENTNB_API_KEY": KEY}
+    args = [sys.executable, "-m", "agentnb._cli.main", "run", agent, MESSAGE]
+    args += ["--provider", dialect, "--base-url", url, "--no-color"]
+    args += magic_flags(options).split()
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise agentnb.AgentNBError(done.stderr)
+
+
+PATHS: dict[str, Path] = {
+    "AsyncAgentClient": via_async_client,
+    "AgentClient": via_sync_client,
+    "ask": via_ask,
+    "chat": via_chat,
+    "batch": via_batch,
+    "magic": via_magic,
+    "cli": via_cli,
+}
+
+
+def outcome(path: Path, dialect: str, base: str, token: str, option: str) -> tuple[Any, str]:
+    """(the requests the server saw, the configuration error's message or "")."""
+    options = {option: OPTIONS[option]}
+    try:
+        path(dialect, f"{base}/{token}", "capture_agent", options)
+    except agentnb.ConfigurationError as exc:
+        return sent(token), str(exc)
+    except agentnb.AgentNBError as exc:
+        configuration = re.search(r"ConfigurationError: (.*)", str(exc))
+        return sent(token), configuration.group(1).strip() if configuration else ""
+    return sent(token), ""
+
+
+@pytest.mark.parametrize("option", sorted(OPTIONS))
+@pytest.mark.parametrize("dialect", sorted(available_providers()))
+@pytest.mark.parametrize("path", [name for name in PATHS if name != "AsyncAgentClient"])
+def test_the_same_option_gives_the_same_request_on_every_path(
+    capture: str, path: str, dialect: str, option: str
+) -> None:
+    token = f"{path}-{dialect}-{option}".replace("_", "-")
+    expected = outcome(via_async_client, dialect, capture, token + "-ref", option)
+    got = outcome(PATHS[path], dialect, capture, token, option)
+    assert got == expected
+    requests, refused = expected
+    assert refused or requests, "the reference path neither sent nor refused anything"
