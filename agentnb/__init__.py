@@ -20,6 +20,7 @@ from ._core.exceptions import (
     ConfigurationError,
     ConnectError,
     EventTooLargeError,
+    HistoryStoreError,
     HTTPStatusError,
     InvalidRequestError,
     NotFoundError,
@@ -31,20 +32,23 @@ from ._core.exceptions import (
     SchemaError,
     ServerError,
     StreamError,
+    StreamStallError,
     StreamTimeoutError,
     TransportError,
 )
 from ._core.recorder import RunRecorder, set_default_recorder
 from ._core.request import Media, ModelSettings, RunOptions, RunRequest
-from ._core.run import Run, RunStatus, ToolCall
+from ._core.run import Run, RunErrorInfo, RunStatus, ToolCall
+from ._core.version import __version__
 from .events import Event, Usage
+from .providers import RemoteRun
 
 if TYPE_CHECKING:
     from ._client.client import AsyncAgentClient
     from ._client.stream import RunStream
-    from ._client.sync import AgentClient
+    from ._client.sync import AgentClient, SyncRunStream
     from ._core.handle import RunHandle
-    from ._history import HistoryStore, RunHistory, runs
+    from ._history import HistoryStore, RunHistory, RunRecord, ToolCallHistory, ToolCallRecord, runs
     from ._notebook.api import ask, chat
     from ._notebook.batch import batch
     from ._notebook.connections import Connection, connect, connections, get_connection
@@ -53,7 +57,6 @@ if TYPE_CHECKING:
     from ._notebook.widget import ChatCell
     from .server import ServerHandle, start_server
 
-__version__ = "0.1.0"
 
 __all__ = [
     "AgentClient",
@@ -68,19 +71,23 @@ __all__ = [
     "EventTooLargeError",
     "HTTPStatusError",
     "HistoryStore",
+    "HistoryStoreError",
     "InvalidRequestError",
     "Media",
     "ModelSettings",
     "NotFoundError",
     "ProtocolError",
     "RateLimitError",
+    "RemoteRun",
     "Run",
     "RunCancelledError",
     "RunError",
+    "RunErrorInfo",
     "RunHandle",
     "RunHistory",
     "RunInterruptedError",
     "RunOptions",
+    "RunRecord",
     "RunRecorder",
     "RunRequest",
     "RunStatus",
@@ -89,8 +96,12 @@ __all__ = [
     "ServerError",
     "ServerHandle",
     "StreamError",
+    "StreamStallError",
     "StreamTimeoutError",
+    "SyncRunStream",
     "ToolCall",
+    "ToolCallHistory",
+    "ToolCallRecord",
     "TransportError",
     "Usage",
     "__version__",
@@ -121,6 +132,10 @@ _LAZY: dict[str, str] = {
     "show": "._notebook.display",
     "RunHandle": "._core.handle",
     "HistoryStore": "._history",
+    "RunRecord": "._history",
+    "ToolCallHistory": "._history",
+    "ToolCallRecord": "._history",
+    "SyncRunStream": "._client.sync",
     "RunHistory": "._history",
     "batch": "._notebook.batch",
     "remote_runs": "._notebook.remote",
@@ -155,12 +170,12 @@ def __dir__() -> list[str]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext agentnb``: register the ``%%agent`` family of magics."""
-    from ._notebook.magics import load_ipython_extension as load
+    from ._notebook.magics import load_ipython_extension as load  # IPython magics: on %load_ext
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from ._notebook.magics import unload_ipython_extension as unload
+    from ._notebook.magics import unload_ipython_extension as unload  # as above
 
     unload(ipython)
