@@ -6,13 +6,26 @@ Start it from Python (a daemon thread, a free port, a random key)::
     with start_server() as server:
         print(server.base_url, server.url_for("openai"))
 
-or from a shell: ``agentnb serve --port 8765`` (prints the key when it makes one).
+or from a shell: ``agentnb serve --port 8765`` (prints the key when it makes one). The host may
+be a name, an IPv4 or an IPv6 address (``::1`` or ``[::1]``; the URL then reads
+``http://[::1]:PORT``); a host that does not resolve or a port outside 0-65535 is a
+``ConfigurationError`` (from the shell: a one-line error and exit status 2).
 
 Every request needs the key as ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``; without
-it the answer is 401 JSON. Unknown agent: 404. Invalid body: 422
-``{"detail": [{"loc", "msg", "type"}]}``. Bodies are capped at 1 MiB (413). On the OpenAI paths
-errors use OpenAI's ``{"error": {"message", "type", "param", "code"}}`` (422s also carry
-``detail``).
+it the answer is 401 JSON. Unknown agent: 404. A body that is not JSON (``NaN`` and unpaired
+``\\ud800`` surrogate escapes included) or fails validation: 422
+``{"detail": [{"loc", "msg", "type"}]}``. Bodies are capped at 1 MiB (413), may nest arrays and
+objects at most 100 deep (400) and must arrive within 30 s of their head (408). A malformed
+header (``Last-Event-ID``, ``X-AgentNB-Delay-Ms``, ``X-AgentNB-Fault``) is a 400. Every number
+read from a header, a query or a text option is plain ASCII digits (at most 9): ``²``, ``٣``,
+``+5``, ``1_0`` or 5,000 digits are refused, never half-understood. A connection must send each
+request head within 5 s of starting to wait for it (``start_server(head_timeout_s=...)``), else
+it gets a 408 and is closed (an idle one is just closed), so half-sent heads cannot hold
+connections open. On the OpenAI paths errors use OpenAI's ``{"error": {"message", "type",
+"param", "code"}}``: an invalid request is a 400 ``invalid_request_error`` whose ``param`` names
+the field as sent (``temperature``, ``messages[0].role``) and whose ``code`` is OpenAI's
+(``decimal_above_max_value``, ``missing_required_parameter``...), with the field list as
+``detail``*.
 
 Agents: ``finance_agent`` (reasoning, ``get_stock_price`` over a bundled DEMO price table,
 ``calculator``, a markdown answer with a table), ``echo``, ``writer`` (long markdown; option
@@ -69,10 +82,16 @@ OpenAI-compatible (base URL ``.../v1``)
     ``POST /v1/chat/completions`` (``model`` = agent name), ``GET /v1/models``.
     ``chat.completion.chunk`` frames: delta.role, delta.reasoning_content, delta.content,
     delta.tool_calls [{index, id, type, function {name, arguments}}] with the arguments in
-    pieces, delta.agentnb_tool_result* (the server runs the demo tools itself; real OpenAI
-    would stop with ``tool_calls``), finish_reason ``stop`` (+ agentnb_followups*), a usage
-    chunk with empty choices when ``stream_options.include_usage``, then ``[DONE]``.
-    ``stream: false``: a ``chat.completion`` (tool calls in message.agentnb_tool_calls*).
+    pieces (``index`` counts across the run). The server runs the demo tools itself, so a run
+    is several model turns in one stream: a turn that calls a tool ends with a chunk whose
+    finish_reason is ``tool_calls`` (as OpenAI ends such a turn), then
+    delta.agentnb_tool_result* {index, id, name, output, error} reports the outcome and the
+    next turn begins; the answering turn ends with finish_reason ``stop``
+    (+ agentnb_followups*). Then a usage chunk with empty choices when
+    ``stream_options.include_usage``, then ``[DONE]``. ``stream: false``: a
+    ``chat.completion`` with finish_reason ``stop``, the calls in message.tool_calls
+    [{id, type: "function", function {name, arguments}}] and, with their outputs, in
+    message.agentnb_tool_calls*.
 
 Vercel AI SDK UI message stream (``POST /api/chat`` {id, messages: [UIMessage], agent,
 followups, metadata, responseFormat*}, and SeekrFlow's ``/runs/stream/vercel``)
@@ -80,9 +99,13 @@ followups, metadata, responseFormat*}, and SeekrFlow's ``/runs/stream/vercel``)
     messageMetadata {runId, threadId}}, ``start-step``, ``reasoning-start/delta/end``,
     ``tool-input-start/delta/available``, ``tool-output-available`` | ``tool-output-error``,
     ``finish-step`` + ``start-step`` after tool output, ``text-start/delta/end``,
-    ``data-followups`` {data: {followups}}, ``finish-step``, ``finish`` {messageMetadata
+    ``data-followups`` {data: {followups}}, ``finish-step``, ``finish`` {finishReason
+    (``stop``; ``tool-calls`` if the run ended right after tool output), messageMetadata
     {runId, usage {inputTokens, outputTokens, totalTokens}, executionTime}}, or ``error``
-    {errorText}; then ``[DONE]``.
+    {errorText}; then ``[DONE]``. Parts carry only the fields the ``ai`` package's strict
+    chunk schema allows. ``GET /api/chat/{id}/stream`` is the SDK's resume call: the chat's
+    running stream from its first part (or after ``Last-Event-ID``), or 204 No Content when
+    the chat has no run going.
 
 Follow-ups: Operativus ``generateFollowups``; run-agent
 ``parameters.followups``; runtools ``config.followups``; Vercel chat ``followups``; SeekrFlow
@@ -93,7 +116,9 @@ Streams, resume and pacing
 Every event has ``id: <run_id>:<n>`` (n counts the frames of that dialect's stream from 0);
 the first frame of a response also sends ``retry: 1000``. A run executes once on the server
 and keeps running if its client goes away. Re-sending the same POST with
-``Last-Event-ID: <run_id>:<n>`` replays the frames after n (then continues live); run-agent
+``Last-Event-ID: <run_id>:<n>`` replays the frames after n (then continues live); an id this
+server could not have sent (n not plain ASCII digits) is a 400 rather than being ignored, so
+a client never silently gets the whole stream again; an unknown run is a 404. run-agent
 also resumes with ``parameters.resume_from_index`` + ``session_id`` (a ``start`` frame, chunks
 from that index, ``done``). Finished runs are kept for an hour, or the last 1000 runs.
 Per-chunk delay: ``start_server(delay_ms=...)`` / ``--delay-ms``, per request the header

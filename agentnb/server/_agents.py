@@ -12,6 +12,7 @@ from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ._numbers import ascii_int
 from ._schema import SchemaError, instance_for
 from ._steps import Finish, Reasoning, Step, Text, ToolEnd, ToolStart
 from ._tokens import count_tokens
@@ -255,10 +256,10 @@ class WriterAgent:
 
 def _paragraphs(request: AgentInput) -> int:
     raw = request.options.get("paragraphs", str(DEFAULT_PARAGRAPHS))
-    try:
-        count = int(raw)
-    except ValueError:
-        raise InputProblem("paragraphs", f"paragraphs must be an integer, got {raw!r}") from None
+    count = ascii_int(raw)
+    if count is None:
+        shown = raw if len(raw) <= 20 else raw[:20] + "…"
+        raise InputProblem("paragraphs", f"paragraphs must be an integer, got {shown!r}")
     if not 1 <= count <= MAX_PARAGRAPHS:
         raise InputProblem("paragraphs", f"paragraphs must be between 1 and {MAX_PARAGRAPHS}")
     return count

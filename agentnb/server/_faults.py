@@ -11,6 +11,7 @@ makes a header value unique).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ._http import ApiError, error_response, retry_after_value
+from ._numbers import ascii_decimal, ascii_int
 from ._steps import Failure
 
 __all__ = ["FAULT_HEADER", "FaultBook", "FaultPlan", "InjectAnswerFaults", "StreamShaping"]
@@ -28,6 +30,8 @@ FAULT_HEADER = "x-agentnb-fault"
 _INT_KEYS = ("drop-after", "malformed-after", "stall-after", "times")
 _FLAG_KEYS = ("no-end", "no-ids", "html")
 _TEXT_KEYS = ("status", "stream-error", "content-type", "retry-after", "tag")
+
+_CODE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 _STATUS_MESSAGES = {
     429: "rate limit exceeded",
@@ -78,10 +82,9 @@ class FaultPlan:
     def failure(self) -> Failure:
         """The in-stream error ``stream-error=CODE`` asks for."""
         assert self.stream_error is not None
-        if self.stream_error.isdigit():
-            code, message = _STREAM_ERRORS.get(
-                int(self.stream_error), ("STREAM_ERROR", "Processing failed")
-            )
+        status = ascii_int(self.stream_error, 3)
+        if status is not None:
+            code, message = _STREAM_ERRORS.get(status, ("STREAM_ERROR", "Processing failed"))
         else:
             code, message = self.stream_error, "Processing failed"
         return Failure(f"{message} (injected fault)", code, self.retry_after)
@@ -91,10 +94,16 @@ def _bad(message: str) -> ApiError:
     return ApiError(400, f"bad X-AgentNB-Fault header: {message}", code="bad_fault_header")
 
 
+def _shown(value: str | None) -> str:
+    """A value for an error message, cut short when it is long."""
+    return repr(value if value is None or len(value) <= 40 else value[:40] + "…")
+
+
 def _parse_int(key: str, value: str | None, minimum: int) -> int:
-    if value is None or not value.isdigit() or int(value) < minimum:
-        raise _bad(f"{key} needs an integer of at least {minimum}, got {value!r}")
-    return int(value)
+    number = None if value is None else ascii_int(value)
+    if number is None or number < minimum:
+        raise _bad(f"{key} needs an integer of at least {minimum}, got {_shown(value)}")
+    return number
 
 
 def parse_fault_header(raw: str) -> FaultPlan:
@@ -122,7 +131,7 @@ def parse_fault_header(raw: str) -> FaultPlan:
             no_ids="no-ids" in flags,
         ),
         status=_status_code(texts.get("status")),
-        stream_error=texts.get("stream-error"),
+        stream_error=_stream_error_code(texts.get("stream-error")),
         html="html" in flags,
         content_type=texts.get("content-type"),
         retry_after=_seconds(texts.get("retry-after")),
@@ -133,20 +142,25 @@ def parse_fault_header(raw: str) -> FaultPlan:
 def _status_code(value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit() or not 400 <= int(value) <= 599:
-        raise _bad(f"status needs an HTTP error code (400-599), got {value!r}")
-    return int(value)
+    status = ascii_int(value, 3)
+    if status is None or not 400 <= status <= 599:
+        raise _bad(f"status needs an HTTP error code (400-599), got {_shown(value)}")
+    return status
+
+
+def _stream_error_code(value: str | None) -> str | None:
+    """An HTTP-like status (``503``) or an error code word (``RATE_LIMIT_ERROR``)."""
+    if value is None or ascii_int(value, 3) is not None or _CODE_WORD.fullmatch(value):
+        return value
+    raise _bad(f"stream-error needs a status (503) or a code word, got {_shown(value)}")
 
 
 def _seconds(value: str | None) -> float | None:
     if value is None:
         return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 3600:
-        raise _bad(f"retry-after needs seconds between 0 and 3600, got {value!r}")
+    seconds = ascii_decimal(value)
+    if seconds is None or seconds > 3600:
+        raise _bad(f"retry-after needs seconds between 0 and 3600, got {_shown(value)}")
     return seconds
 
 

@@ -1,26 +1,33 @@
 """OpenAI-compatible Chat Completions: ``POST /v1/chat/completions`` (``model`` = agent name)
 and ``GET /v1/models``.
 
-The demo agents run their own tools on the server. The stream reports each call as
-``delta.tool_calls`` (arguments in pieces) and its outcome as ``delta.agentnb_tool_result``;
-the run still ends with ``finish_reason: "stop"``. That is an agentnb extension: a real
-OpenAI server would stop with ``"tool_calls"`` and leave execution to the client. The
-non-streamed answer lists them in ``message.agentnb_tool_calls``. Follow-ups, when asked for
-with ``metadata: {"followups": "true"}``, ride on the finishing chunk as ``agentnb_followups``.
+The demo agents run their own tools on the server, so one streamed run holds several model
+turns: each turn that calls a tool streams the call as ``delta.tool_calls`` (arguments in
+pieces) and ends with a chunk whose ``finish_reason`` is ``"tool_calls"``, as OpenAI ends a
+turn that calls tools; the call's outcome follows as ``delta.agentnb_tool_result`` (an agentnb
+extension), then the next turn. The turn that answers ends with ``finish_reason: "stop"``, so
+the stream as a whole ends with ``"stop"``: nothing is left for the client to execute. Tool call
+``index`` values count across the whole run, so a client that gathers calls by index (the
+official SDK's stream helper does) keeps them apart. The non-streamed answer lists the calls in
+the standard ``message.tool_calls`` and, with their outputs, in ``message.agentnb_tool_calls``.
+Follow-ups, when asked for with ``metadata: {"followups": "true"}``, ride on the finishing
+chunk as ``agentnb_followups``. Invalid requests are 400s in OpenAI's shape (see
+:mod:`agentnb.server._openai_errors`).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ._agents import AGENTS, AgentInput, ChatMessage
-from ._http import ApiError, error_response, invalid, parse_model, read_json
+from ._http import ApiError, error_response, invalid, read_json
+from ._openai_errors import openai_validation_error
 from ._runs import RunLog, new_run_id
 from ._service import (
     AppState,
@@ -50,6 +57,7 @@ class OpenAIRenderer:
         self.log = log
         self.include_usage = bool(log.details.get("include_usage"))
         self.tool_indexes: dict[str, int] = {}
+        self.tool_turn_open = False
         self.base = {
             "id": _completion_id(log),
             "object": "chat.completion.chunk",
@@ -78,12 +86,21 @@ class OpenAIRenderer:
         if isinstance(step, ToolStart):
             return self._tool_call(step)
         if isinstance(step, ToolEnd):
-            return [self._chunk({"agentnb_tool_result": self._tool_result(step)})]
+            result = self._chunk({"agentnb_tool_result": self._tool_result(step)})
+            return [*self._end_tool_turn(), result]
         if isinstance(step, Finish):
             return self._finish(step)
         return [Frame(dumps({"error": _error_object(step)})), Frame("[DONE]", terminal=True)]
 
+    def _end_tool_turn(self) -> list[Frame]:
+        """The chunk that ends a turn that called tools, before the tools' outcomes."""
+        if not self.tool_turn_open:
+            return []
+        self.tool_turn_open = False
+        return [self._chunk({}, "tool_calls")]
+
     def _tool_call(self, step: ToolStart) -> list[Frame]:
+        self.tool_turn_open = True
         index = self.tool_indexes.setdefault(step.call_id, len(self.tool_indexes))
         head = {
             "index": index,
@@ -142,6 +159,7 @@ def _result(log: RunLog) -> Response:
     if reasoning:
         message["reasoning_content"] = reasoning
     if calls := log.tool_calls():
+        message["tool_calls"] = [_standard_tool_call(call) for call in calls]
         message["agentnb_tool_calls"] = calls
     body: dict[str, Any] = {
         "id": _completion_id(log),
@@ -155,6 +173,12 @@ def _result(log: RunLog) -> Response:
     if finish is not None and finish.followups:
         body["agentnb_followups"] = list(finish.followups)
     return JSONResponse(body)
+
+
+def _standard_tool_call(call: dict[str, Any]) -> dict[str, Any]:
+    """A call as OpenAI's ``message.tool_calls`` lists it (arguments as a JSON string)."""
+    function = {"name": call["name"], "arguments": json.dumps(call["arguments"])}
+    return {"id": call["id"], "type": "function", "function": function}
 
 
 OPENAI = Dialect("openai", OpenAIRenderer, result=_result)
@@ -219,6 +243,18 @@ _LOCATIONS = {
     "response_format": ["body", "response_format", "json_schema", "schema"],
     "paragraphs": ["body", "metadata", "paragraphs"],
 }
+_INTEGER_PARAMS = frozenset(
+    name
+    for name, field in _Body.model_fields.items()
+    if field.annotation is int or int in get_args(field.annotation)
+)
+
+
+def _validated_body(data: Any) -> _Body:
+    try:
+        return _Body.model_validate(data)
+    except ValidationError as exc:
+        raise openai_validation_error(exc, data, _INTEGER_PARAMS) from None
 
 
 def _require_model(name: str) -> None:
@@ -232,7 +268,7 @@ def _require_model(name: str) -> None:
 
 
 async def _begin(request: Request, state: AppState) -> RunStart:
-    body = parse_model(_Body, await read_json(request, state.config.max_body_bytes))
+    body = _validated_body(await read_json(request, state.config.max_body_bytes))
     _require_model(body.model)
     agent = AGENTS[body.model]
     last_user = max((i for i, m in enumerate(body.messages) if m.role == "user"), default=None)

@@ -208,6 +208,13 @@ class RunStore:
     def all(self) -> list[RunLog]:
         return list(self._runs.values())
 
+    def latest(self, dialect: str, thread_id: str) -> RunLog | None:
+        """The most recently started run of a thread (chat, session) in one dialect."""
+        for log in reversed(self._runs.values()):
+            if log.dialect == dialect and log.thread_id == thread_id:
+                return log
+        return None
+
     def start(self, log: RunLog, agent: Agent, pacing: Pacing) -> None:
         self._evict()
         self._runs[log.id] = log

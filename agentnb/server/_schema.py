@@ -14,6 +14,10 @@ from typing import Any
 __all__ = ["SchemaError", "instance_for"]
 
 MAX_DEPTH = 32
+MAX_VALUES = 10_000
+"""Values in one instance: a schema asking for more (``minItems: 1000000000``) is refused
+rather than answered with gigabytes."""
+MAX_STRING_LENGTH = 10_000
 
 _FORMAT_SAMPLES = {
     "date": "2025-01-10",
@@ -38,10 +42,12 @@ def instance_for(schema: Mapping[str, Any]) -> Any:
 class _Builder:
     def __init__(self, root: Mapping[str, Any]) -> None:
         self.root = root
+        self.values = 0
 
     def build(self, schema: object, where: str, depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise SchemaError(f"{where}: the schema nests deeper than {MAX_DEPTH} levels")
+        self.count_value(where)
         if schema is True or schema == {}:
             return "demo"
         if not isinstance(schema, Mapping):
@@ -85,10 +91,17 @@ class _Builder:
             for name, sub in properties.items()
         }
 
+    def count_value(self, where: str) -> None:
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise SchemaError(f"{where}: the schema asks for more than {MAX_VALUES} values")
+
     def array_for(self, schema: Mapping[str, Any], where: str, depth: int) -> list[Any]:
         count = max(_int(schema, "minItems", 1), 1)
         if "maxItems" in schema:
             count = min(count, _int(schema, "maxItems", count))
+        if count > MAX_VALUES:
+            raise SchemaError(f"{where}: the schema asks for more than {MAX_VALUES} values")
         prefix = schema.get("prefixItems", [])
         items = [
             self.build(sub, f"{where}/prefixItems/{i}", depth + 1)
@@ -158,9 +171,11 @@ def _int(schema: Mapping[str, Any], key: str, fallback: int) -> int:
 
 def _string_for(schema: Mapping[str, Any], where: str) -> str:
     text = _FORMAT_SAMPLES.get(str(schema.get("format", "")), "demo text")
-    low, high = _int(schema, "minLength", 0), _int(schema, "maxLength", 10_000)
+    low, high = _int(schema, "minLength", 0), _int(schema, "maxLength", MAX_STRING_LENGTH)
     if low > high:
         raise SchemaError(f"{where}: minLength {low} is greater than maxLength {high}")
+    if low > MAX_STRING_LENGTH:
+        raise SchemaError(f"{where}: minLength {low} is longer than {MAX_STRING_LENGTH}")
     text = text.ljust(low, "x")
     return text[:high]
 

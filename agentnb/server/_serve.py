@@ -8,8 +8,9 @@ import ipaddress
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -17,10 +18,12 @@ from starlette.applications import Starlette
 from .._core.exceptions import ConfigurationError
 from ._app import create_app
 from ._auth import generate_api_key
+from ._protocol import HEAD_TIMEOUT_S, with_head_timeout
 from ._service import AppState
 
 __all__ = [
     "DIALECT_PROVIDERS",
+    "HEAD_TIMEOUT_S",
     "ServerHandle",
     "bind_socket",
     "check_host",
@@ -33,6 +36,7 @@ START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
 GRACEFUL_SHUTDOWN_S = 3
 BACKLOG = 2048
+MAX_PORT = 65535
 
 DIALECT_PROVIDERS = (
     "seekrflow",
@@ -66,16 +70,53 @@ def check_host(host: str, allow_remote: bool) -> None:
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
-    """A bound TCP socket (port 0 picks a free one), so the real port is known at once."""
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    """A bound TCP socket (port 0 picks a free one), so the real port is known at once.
+    ``host`` may be a name, an IPv4 or an IPv6 address (``::1`` or ``[::1]``); each address it
+    resolves to is tried in turn."""
+    check_port(port)
+    failure: OSError | None = None
+    for family, kind, proto, _, address in resolve(host, port):
+        try:
+            return _listening_socket(family, kind, proto, address)
+        except OSError as exc:
+            failure = exc
+    reason = failure.strerror if failure is not None else "no address to listen on"
+    raise ConfigurationError(f"cannot listen on {host}:{port}: {reason}")
+
+
+def check_port(port: int) -> None:
+    if not 0 <= port <= MAX_PORT:
+        raise ConfigurationError(f"port must be between 0 and {MAX_PORT}, got {port}")
+
+
+Address = tuple[socket.AddressFamily, socket.SocketKind, int, str, Any]
+
+
+def resolve(host: str, port: int) -> Sequence[Address]:
+    """The TCP addresses of ``host``; a clear error when it has none."""
     try:
+        return socket.getaddrinfo(_unbracketed(host), port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigurationError(f"cannot resolve host {host!r}: {reason}") from None
+
+
+def _unbracketed(host: str) -> str:
+    """``[::1]`` (the URL spelling of an IPv6 address) as ``::1``."""
+    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+
+
+def _listening_socket(
+    family: socket.AddressFamily, kind: socket.SocketKind, proto: int, address: Any
+) -> socket.socket:
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
-    except OSError as exc:
+        sock.listen(BACKLOG)  # connections queue from now on, even before uvicorn accepts
+    except OSError:
         sock.close()
-        raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(BACKLOG)  # connections queue from now on, even before uvicorn accepts
+        raise
     return sock
 
 
@@ -97,9 +138,14 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def make_server(app: Starlette, *, background: bool) -> uvicorn.Server:
+def make_server(
+    app: Starlette, *, background: bool, head_timeout_s: float = HEAD_TIMEOUT_S
+) -> uvicorn.Server:
+    """A uvicorn server for ``app``. A connection must send each request head within
+    ``head_timeout_s`` (see :mod:`agentnb.server._protocol`)."""
     config = uvicorn.Config(
         app,
+        http=with_head_timeout(head_timeout_s),
         log_level="warning",
         access_log=False,
         log_config=None if background else uvicorn.config.LOGGING_CONFIG,
@@ -172,17 +218,20 @@ def start_server(
     faults: bool = False,
     *,
     allow_remote: bool = False,
+    head_timeout_s: float = HEAD_TIMEOUT_S,
 ) -> ServerHandle:
     """Start the server in a daemon thread and return once it accepts connections.
 
     ``port=0`` picks a free port; ``api_key=None`` makes a random per-process key.
-    ``faults=True`` lets requests inject faults (for tests only).
+    ``faults=True`` lets requests inject faults (for tests only). A connection that has not
+    sent a whole request head ``head_timeout_s`` seconds after it began waiting for one is
+    closed (with a 408 if it sent part of one).
     """
     check_host(host, allow_remote)
     key = api_key or generate_api_key()
     app = create_app(key, delay_ms=delay_ms, faults=faults)
+    server = make_server(app, background=True, head_timeout_s=head_timeout_s)
     sock = bind_socket(host, port)
-    server = make_server(app, background=True)
     failures: list[BaseException] = []
 
     def serve() -> None:
@@ -238,8 +287,8 @@ def run_foreground(
     """Serve in this thread until interrupted (Ctrl-C stops it gracefully)."""
     check_host(host, allow_remote)
     app = create_app(api_key, delay_ms=delay_ms, faults=faults)
-    sock = bind_socket(host, port)
     server = make_server(app, background=False)
+    sock = bind_socket(host, port)
     on_ready(base_url_of(sock))
     try:
         server.run(sockets=[sock])

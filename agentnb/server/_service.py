@@ -12,7 +12,8 @@ from starlette.responses import Response
 
 from ._agents import AGENTS, Agent, AgentInput, InputProblem
 from ._faults import NO_SHAPING, FaultBook
-from ._http import MAX_BODY_BYTES, ApiError, invalid
+from ._http import MAX_BODY_BYTES, ApiError, bad_header, invalid
+from ._numbers import ascii_int
 from ._runs import Pacing, RunLog, RunStore
 from ._stream import (
     Frame,
@@ -115,14 +116,21 @@ def pacing_for(
 ) -> Pacing:
     """Per-chunk delay: the body's own setting, else the header, else the server default."""
     if delay_ms is None:
-        raw = request.headers.get(DELAY_HEADER)
-        if raw is not None:
-            if not raw.strip().isdigit() or int(raw) > MAX_DELAY_MS:
-                raise invalid(["header", DELAY_HEADER], f"must be an integer 0..{MAX_DELAY_MS}")
-            delay_ms = int(raw)
+        delay_ms = delay_from_header(request)
     if delay_ms is None:
         delay_ms = state.config.delay_ms
     return Pacing(delay_s=delay_ms / 1000, chunk_size=chunk_size)
+
+
+def delay_from_header(request: Request) -> int | None:
+    """``X-AgentNB-Delay-Ms`` (ASCII digits, at most :data:`MAX_DELAY_MS`); 400 otherwise."""
+    raw = request.headers.get(DELAY_HEADER)
+    if raw is None:
+        return None
+    delay_ms = ascii_int(raw.strip())
+    if delay_ms is None or delay_ms > MAX_DELAY_MS:
+        raise bad_header(DELAY_HEADER, f"must be an integer 0..{MAX_DELAY_MS} in ASCII digits")
+    return delay_ms
 
 
 @dataclass(frozen=True)

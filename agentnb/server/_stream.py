@@ -13,6 +13,7 @@ from starlette.responses import StreamingResponse
 
 from ._faults import NO_SHAPING, StreamShaping
 from ._http import ApiError
+from ._numbers import ascii_int
 from ._runs import RunLog, RunStore
 from ._steps import Step
 
@@ -92,13 +93,18 @@ class StreamCounter:
 
 
 def parse_last_event_id(headers: Mapping[str, str]) -> tuple[str, int] | None:
+    """``(run_id, n)`` from ``Last-Event-ID: <run_id>:<n>``; None without the header. Anything
+    else (``n`` not plain ASCII digits, or longer than 9) is a 400: a client that sends an id
+    this server never sent would otherwise get the whole stream again without noticing."""
     raw = headers.get("last-event-id")
     if raw is None or not raw.strip():
         return None
-    run_id, _, number = raw.strip().rpartition(":")
-    if not run_id or not number.isdigit():
-        raise ApiError(400, f"Last-Event-ID {raw!r} is not an id this server sent (<run_id>:<n>)")
-    return run_id, int(number)
+    run_id, _, digits = raw.strip().rpartition(":")
+    number = ascii_int(digits)
+    if not run_id or number is None:
+        shown = raw if len(raw) <= 80 else raw[:80] + "…"
+        raise ApiError(400, f"Last-Event-ID {shown!r} is not an id this server sent (<run_id>:<n>)")
+    return run_id, number
 
 
 async def numbered_frames(log: RunLog, renderer: Renderer) -> AsyncIterator[tuple[int, Frame]]:

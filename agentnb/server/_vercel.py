@@ -1,8 +1,13 @@
 """The Vercel AI SDK UI message stream (``x-vercel-ai-ui-message-stream: v1``), spoken by
 SeekrFlow's ``/runs/stream/vercel`` and by the generic ``POST /api/chat`` endpoint.
 
-Usage goes in ``finish.messageMetadata.usage`` as the SDK's ``{inputTokens, outputTokens,
-totalTokens}``; follow-ups come as a ``data-followups`` part before ``finish-step``.
+Every part has only the fields the ``ai`` package's strict chunk schema allows. Usage goes in
+``finish.messageMetadata.usage`` as the SDK's ``{inputTokens, outputTokens, totalTokens}``;
+``finish.finishReason`` is the last step's reason (``"stop"`` after the answer,
+``"tool-calls"`` if the run ended right after tool output); follow-ups come as a
+``data-followups`` part before ``finish-step``. ``GET /api/chat/{id}/stream`` is the SDK's
+resume call (``useChat({resume: true})``): the chat's active stream from its first part (after
+``n`` with ``Last-Event-ID: <run_id>:<n>``), or 204 No Content when the chat has no run going.
 """
 
 from __future__ import annotations
@@ -25,13 +30,15 @@ from ._service import (
     RunStart,
     check_input,
     pacing_for,
+    replay_selected,
     require_agent,
     run_endpoint,
     scalar_options,
+    state_of,
     wants_followups,
 )
 from ._steps import Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
-from ._stream import Frame, dumps
+from ._stream import Frame, dumps, parse_last_event_id
 from ._tokens import split_chunks
 
 __all__ = ["STREAM_HEADERS", "VERCEL", "VercelRenderer", "routes"]
@@ -122,12 +129,21 @@ class VercelRenderer:
             },
             "executionTime": step.execution_time,
         }
+        finish = {
+            "type": "finish",
+            "finishReason": self._finish_reason(),
+            "messageMetadata": metadata,
+        }
         return [
             *frames,
             self._part("finish-step"),
-            Frame(dumps({"type": "finish", "messageMetadata": metadata}), terminal=True),
+            Frame(dumps(finish), terminal=True),
             Frame("[DONE]", terminal=True),
         ]
+
+    def _finish_reason(self) -> str:
+        """The last step's reason, as the AI SDK's ``FinishReason`` spells it."""
+        return "tool-calls" if self.after_tool_output else "stop"
 
     def _error(self, step: Failure) -> list[Frame]:
         return [self._part("error", errorText=step.message), Frame("[DONE]", terminal=True)]
@@ -198,5 +214,24 @@ async def _chat(request: Request) -> Response:
     return await run_endpoint(request, VERCEL, _begin_chat)
 
 
+async def _resume_chat(request: Request) -> Response:
+    """The AI SDK's resume call: the chat's running stream, or 204 when there is none."""
+    state = state_of(request)
+    log = state.runs.latest(VERCEL.name, request.path_params["chat_id"])
+    if log is None or log.finished:
+        return Response(status_code=204)
+    after = _last_seen(request, log)
+    return replay_selected(state, VERCEL, log, lambda number, frame: number > after)
+
+
+def _last_seen(request: Request, log: RunLog) -> int:
+    """The frame number ``Last-Event-ID`` names in this run; -1 (everything) otherwise."""
+    seen = parse_last_event_id(request.headers)
+    return seen[1] if seen is not None and seen[0] == log.id else -1
+
+
 def routes() -> list[Route]:
-    return [Route("/api/chat", _chat, methods=["POST"])]
+    return [
+        Route("/api/chat", _chat, methods=["POST"]),
+        Route("/api/chat/{chat_id}/stream", _resume_chat, methods=["GET"]),
+    ]

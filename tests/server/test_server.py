@@ -4,154 +4,26 @@ replay/resume, faults, disconnects and incremental delivery."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
 from pydantic import BaseModel, Field
+from server_testing import (
+    KINDS,
+    SSE,
+    is_complete,
+    iter_sse,
+    new_thread,
+    parse_sse,
+    run_request,
+    state_of,
+    stream,
+    wait_until,
+)
 
 from agentnb._core.exceptions import ConfigurationError
 from agentnb.server import ServerHandle, local_server, start_server
-from agentnb.server._service import AppState
-
-# --- helpers -------------------------------------------------------------------------------
-
-
-@dataclass
-class SSE:
-    data: str
-    event: str | None = None
-    id: str | None = None
-    retry: int | None = None
-
-    def json(self) -> Any:
-        return json.loads(self.data)
-
-    @property
-    def number(self) -> int:
-        assert self.id is not None
-        return int(self.id.rpartition(":")[2])
-
-    @property
-    def run_id(self) -> str:
-        assert self.id is not None
-        return self.id.rpartition(":")[0]
-
-
-def _frame(lines: list[str]) -> SSE | None:
-    frame = SSE(data="")
-    data: list[str] = []
-    for line in lines:
-        name, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if name == "data":
-            data.append(value)
-        elif name == "event":
-            frame.event = value
-        elif name == "id":
-            frame.id = value
-        elif name == "retry":
-            frame.retry = int(value)
-    if not data:
-        return None
-    frame.data = "\n".join(data)
-    return frame
-
-
-def parse_sse(text: str) -> list[SSE]:
-    frames = (_frame(block.split("\n")) for block in text.split("\n\n") if block.strip())
-    return [f for f in frames if f is not None]
-
-
-def iter_sse(response: httpx.Response) -> Iterator[SSE]:
-    lines: list[str] = []
-    for line in response.iter_lines():
-        if line:
-            lines.append(line)
-            continue
-        frame = _frame(lines)
-        lines = []
-        if frame is not None:
-            yield frame
-
-
-def state_of(server: ServerHandle) -> AppState:
-    state: AppState = server.app.state.agentnb
-    return state
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
-@pytest.fixture
-def client(server: ServerHandle) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {server.api_key}"}
-    with httpx.Client(base_url=server.base_url, headers=headers, timeout=10) as c:
-        yield c
-
-
-def new_thread(client: httpx.Client, message: str) -> str:
-    thread_id: str = client.post("/v1/threads", json={}).json()["id"]
-    posted = client.post(f"/v1/threads/{thread_id}/messages", json={"content": message})
-    assert posted.status_code == 200
-    return thread_id
-
-
-def run_request(
-    client: httpx.Client, kind: str, agent: str = "finance_agent", message: str = "NVDA?"
-) -> tuple[str, dict[str, Any]]:
-    """(path, body) that starts a streamed run in dialect ``kind``."""
-    if kind in ("seekrflow", "seekrflow-vercel"):
-        thread_id = new_thread(client, message)
-        suffix = "/vercel" if kind == "seekrflow-vercel" else ""
-        return f"/v1/threads/{thread_id}/runs/stream{suffix}", {"agent_id": agent}
-    if kind == "runagent":
-        return f"/v1/agents/{agent}/stream", {"query": message}
-    if kind == "operativus":
-        return f"/api/agents/{agent}/runs/stream", {"message": message}
-    if kind == "runtools":
-        return "/v1/run", {"agent": agent, "prompt": message}
-    if kind == "openai":
-        messages = [{"role": "user", "content": message}]
-        return "/v1/chat/completions", {"model": agent, "messages": messages, "stream": True}
-    user = {"id": "m1", "role": "user", "parts": [{"type": "text", "text": message}]}
-    return "/api/chat", {"id": "chat_1", "agent": agent, "messages": [user]}
-
-
-KINDS = ["seekrflow", "seekrflow-vercel", "runagent", "operativus", "runtools", "openai", "vercel"]
-TERMINAL = {
-    "seekrflow": "[DONE]",
-    "seekrflow-vercel": "[DONE]",
-    "openai": "[DONE]",
-    "vercel": "[DONE]",
-}
-
-
-def stream(client: httpx.Client, kind: str, **kwargs: Any) -> list[SSE]:
-    path, body = run_request(client, kind, **kwargs)
-    response = client.post(path, json=body)
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/event-stream")
-    return parse_sse(response.text)
-
-
-def is_complete(kind: str, frames: list[SSE]) -> bool:
-    last = frames[-1]
-    if kind in TERMINAL:
-        return last.data == "[DONE]"
-    if kind == "runagent":
-        return last.event == "done"
-    if kind == "runtools":
-        return last.event == "complete"
-    return last.json()["event"] == "STOP"
-
 
 # --- auth and errors ------------------------------------------------------------------------
 
@@ -260,10 +132,11 @@ def test_query_validation_is_422_with_query_location(client: httpx.Client) -> No
 
 def test_openai_validation_error_carries_both_shapes(client: httpx.Client) -> None:
     response = client.post("/v1/chat/completions", json={"model": "echo", "messages": []})
-    assert response.status_code == 422
+    assert response.status_code == 400  # OpenAI answers invalid requests with a 400
     body = response.json()
     assert body["detail"][0]["loc"] == ["body", "messages"]
     assert "messages" in body["error"]["message"]
+    assert body["error"]["param"] == "messages"
 
 
 def test_body_over_one_mebibyte_is_413(client: httpx.Client) -> None:
@@ -273,11 +146,11 @@ def test_body_over_one_mebibyte_is_413(client: httpx.Client) -> None:
     assert "larger than" in response.json()["detail"]
 
 
-def test_bad_delay_header_is_422(client: httpx.Client) -> None:
+def test_bad_delay_header_is_400(client: httpx.Client) -> None:
     response = client.post(
         "/v1/agents/echo/stream", json={"query": "x"}, headers={"X-AgentNB-Delay-Ms": "soon"}
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert response.json()["detail"][0]["loc"] == ["header", "x-agentnb-delay-ms"]
 
 

@@ -166,6 +166,12 @@ def test_instance_for_handles_all_of_formats_and_consts() -> None:
         ({"enum": []}, "non-empty"),
         ({"type": "string", "minLength": 5, "maxLength": 2}, "greater than"),
         ({"type": "tuple"}, "unsupported type"),
+        ({"type": "array", "minItems": 10**9}, "more than 10000 values"),
+        (
+            {"type": "array", "minItems": 200, "items": {"type": "array", "minItems": 200}},
+            "more than 10000 values",
+        ),
+        ({"type": "string", "minLength": 10**9, "maxLength": 10**9}, "longer than 10000"),
     ],
 )
 def test_instance_for_explains_unusable_schemas(schema: dict[str, Any], message: str) -> None:

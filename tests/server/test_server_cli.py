@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from server_testing import ipv6_loopback_available
 
 from agentnb._cli.main import build_parser
 
@@ -49,8 +50,11 @@ def serve(*args: str, env: dict[str, str] | None = None) -> Served:
         if line.startswith("Press Ctrl-C"):
             break
     text = "".join(banner)
-    found = re.search(r"on (http://127\.0\.0\.1:\d+)", text)
-    assert found, f"no URL in banner: {text!r} (stderr: {process.stderr})"
+    found = re.search(r"on (http://(?:127\.0\.0\.1|\[::1\]):\d+)$", text, re.MULTILINE)
+    if not found:
+        process.kill()
+        _, errors = process.communicate()
+        pytest.fail(f"no URL in banner: {text!r} (stderr: {errors!r})")
     return Served(process, found.group(1), text)
 
 
@@ -183,6 +187,32 @@ def test_serve_refuses_a_non_loopback_host() -> None:
     assert result.returncode == 2
     assert "loopback" in result.stderr
     assert "--allow-remote" in result.stderr
+
+
+@pytest.mark.skipif(not ipv6_loopback_available(), reason="no IPv6 loopback here")
+def test_serve_listens_on_ipv6_loopback() -> None:
+    running = serve("--host", "::1", "--api-key", KEY)
+    try:
+        assert running.base_url.startswith("http://[::1]:")
+        assert f"base URL {running.base_url}/v1" in running.banner
+        ok = httpx.get(running.base_url + "/", headers={"X-API-Key": KEY}, timeout=10)
+        assert ok.status_code == 200
+    finally:
+        assert interrupt(running)[0] == 0
+
+
+def serve_and_fail(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*agentnb_command(), "serve", *args], capture_output=True, text=True, timeout=30
+    )
+
+
+def test_serve_explains_an_unresolvable_host_in_one_line() -> None:
+    # (a port outside 0-65535 takes the same path; tests/server/test_server_hardening.py)
+    result = serve_and_fail("--host", "no-such-host.invalid", "--allow-remote")
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("agentnb serve: error: cannot resolve host 'no-such-host.invalid'")
 
 
 def test_cli_has_a_command_table_for_more_subcommands() -> None:

@@ -1,0 +1,153 @@
+"""Helpers the server tests share: reading SSE, starting a run in each dialect, waiting."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from agentnb.server import DIALECT_PROVIDERS, ServerHandle
+from agentnb.server._service import AppState
+
+
+@dataclass
+class SSE:
+    data: str
+    event: str | None = None
+    id: str | None = None
+    retry: int | None = None
+
+    def json(self) -> Any:
+        return json.loads(self.data)
+
+    @property
+    def number(self) -> int:
+        assert self.id is not None
+        return int(self.id.rpartition(":")[2])
+
+    @property
+    def run_id(self) -> str:
+        assert self.id is not None
+        return self.id.rpartition(":")[0]
+
+
+def _frame(lines: list[str]) -> SSE | None:
+    frame = SSE(data="")
+    data: list[str] = []
+    for line in lines:
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "data":
+            data.append(value)
+        elif name == "event":
+            frame.event = value
+        elif name == "id":
+            frame.id = value
+        elif name == "retry":
+            frame.retry = int(value)
+    if not data:
+        return None
+    frame.data = "\n".join(data)
+    return frame
+
+
+def parse_sse(text: str) -> list[SSE]:
+    frames = (_frame(block.split("\n")) for block in text.split("\n\n") if block.strip())
+    return [f for f in frames if f is not None]
+
+
+def iter_sse(response: httpx.Response) -> Iterator[SSE]:
+    lines: list[str] = []
+    for line in response.iter_lines():
+        if line:
+            lines.append(line)
+            continue
+        frame = _frame(lines)
+        lines = []
+        if frame is not None:
+            yield frame
+
+
+def state_of(server: ServerHandle) -> AppState:
+    state: AppState = server.app.state.agentnb
+    return state
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def new_thread(client: httpx.Client, message: str) -> str:
+    thread_id: str = client.post("/v1/threads", json={}).json()["id"]
+    posted = client.post(f"/v1/threads/{thread_id}/messages", json={"content": message})
+    assert posted.status_code == 200
+    return thread_id
+
+
+def run_request(
+    client: httpx.Client, kind: str, agent: str = "finance_agent", message: str = "NVDA?"
+) -> tuple[str, dict[str, Any]]:
+    """(path, body) that starts a streamed run in dialect ``kind``."""
+    if kind in ("seekrflow", "seekrflow-vercel"):
+        thread_id = new_thread(client, message)
+        suffix = "/vercel" if kind == "seekrflow-vercel" else ""
+        return f"/v1/threads/{thread_id}/runs/stream{suffix}", {"agent_id": agent}
+    if kind == "runagent":
+        return f"/v1/agents/{agent}/stream", {"query": message}
+    if kind == "operativus":
+        return f"/api/agents/{agent}/runs/stream", {"message": message}
+    if kind == "runtools":
+        return "/v1/run", {"agent": agent, "prompt": message}
+    if kind == "openai":
+        messages = [{"role": "user", "content": message}]
+        return "/v1/chat/completions", {"model": agent, "messages": messages, "stream": True}
+    user = {"id": "m1", "role": "user", "parts": [{"type": "text", "text": message}]}
+    return "/api/chat", {"id": "chat_1", "agent": agent, "messages": [user]}
+
+
+KINDS = list(DIALECT_PROVIDERS)
+TERMINAL = {
+    "seekrflow": "[DONE]",
+    "seekrflow-vercel": "[DONE]",
+    "openai": "[DONE]",
+    "vercel": "[DONE]",
+}
+
+
+def stream(client: httpx.Client, kind: str, **kwargs: Any) -> list[SSE]:
+    path, body = run_request(client, kind, **kwargs)
+    response = client.post(path, json=body)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/event-stream")
+    return parse_sse(response.text)
+
+
+def is_complete(kind: str, frames: list[SSE]) -> bool:
+    last = frames[-1]
+    if kind in TERMINAL:
+        return last.data == "[DONE]"
+    if kind == "runagent":
+        return last.event == "done"
+    if kind == "runtools":
+        return last.event == "complete"
+    return last.json()["event"] == "STOP"
+
+
+def ipv6_loopback_available() -> bool:
+    """True where this machine can listen on ``::1``."""
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
