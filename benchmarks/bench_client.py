@@ -19,19 +19,11 @@ import httpx
 
 from agentnb._client.client import AsyncAgentClient
 from agentnb._core.request import RunRequest
-from agentnb.providers import get_provider
+from agentnb.providers import available_providers, get_provider
 from agentnb.server import ServerHandle, start_server
 from agentnb.sse import SSEDecoder
 
-DIALECTS = (
-    "seekrflow",
-    "seekrflow-vercel",
-    "runagent",
-    "operativus",
-    "runtools",
-    "vercel",
-    "openai",
-)
+DIALECTS = sorted(available_providers())
 
 
 async def record(server: ServerHandle, dialect: str, paragraphs: int) -> bytes:

@@ -27,6 +27,7 @@ LAYER_OF_PREFIX = {
     "agentnb._history": "history",
     "agentnb._notebook": "notebook",
     "agentnb._cli": "cli",
+    "agentnb.__main__": "cli",
     "agentnb.server": "server",
 }
 MAY_IMPORT = {

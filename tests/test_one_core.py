@@ -159,7 +159,7 @@ def test_a_run_started_each_way_is_recorded_once(
     shell.run_line_magic("load_ext", "agentnb")
     shell.run_line_magic("agent", f"echo --via {conn.name} --new --wait way magic")
     env = {**os.environ, "AGENTNB_API_KEY": key}
-    cli = [sys.executable, "-m", "agentnb._cli.main", "run", "echo", "way cli"]
+    cli = [sys.executable, "-m", "agentnb", "run", "echo", "way cli"]
     cli += ["--provider", "runagent", "--base-url", url]
     subprocess.run(cli, env=env, check=True, capture_output=True, timeout=60)
     agentnb.ask("echo", "way not recorded", via=conn.name, display=False, wait=True, record=False)

@@ -145,7 +145,7 @@ def via_magic(dialect: str, url: str, agent: str, options: dict[str, Any]) -> No
 
 def via_cli(dialect: str, url: str, agent: str, options: dict[str, Any]) -> None:
     env = {**os.environ, "AGENTNB_API_KEY": KEY}
-    args = [sys.executable, "-m", "agentnb._cli.main", "run", agent, MESSAGE]
+    args = [sys.executable, "-m", "agentnb", "run", agent, MESSAGE]
     args += ["--provider", dialect, "--base-url", url, "--no-color"]
     args += magic_flags(options).split()
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)

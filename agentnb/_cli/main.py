@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from .._core.exceptions import ConfigurationError
 from . import run as run_cli
 from . import runs as runs_cli
 
@@ -54,7 +55,7 @@ def _non_negative(text: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .._core.exceptions import ConfigurationError
+    # the server (starlette, uvicorn) loads only for `serve`
     from ..server._auth import generate_api_key
     from ..server._serve import run_foreground
 

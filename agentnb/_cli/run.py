@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .._core.exceptions import AgentNBError, ConfigurationError, RunError
+from .._core.exceptions import AgentNBError, ConfigurationError
 from .._core.request import build_request
+from .._core.text import terminal_safe
 from .._notebook.api import start_run
-from .._notebook.connections import connect, get_connection
+from .._notebook.connections import Connection, connect, get_connection
 from .._notebook.terminal import TerminalPrinter
 
 __all__ = ["HELP", "configure", "run_command"]
@@ -40,6 +41,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, help="sampling temperature, 0-2")
     p.add_argument("--top-p", type=float, help="nucleus sampling mass, 0-1")
     p.add_argument("--max-tokens", type=int, help="upper bound on generated tokens")
+    p.add_argument("--frequency-penalty", type=float, help="frequency penalty, -2 to 2")
+    p.add_argument("--presence-penalty", type=float, help="presence penalty, -2 to 2")
     p.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--followups", action="store_true", help="ask for follow-up questions")
     p.add_argument("--no-color", action="store_true", help="plain text output")
@@ -47,10 +50,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     try:
-        if args.provider:
-            conn = connect(args.provider, base_url=args.base_url)
-        else:
-            conn = get_connection(args.via)
+        conn = _connection(args)
         request = build_request(
             args.agent,
             " ".join(args.message),
@@ -58,6 +58,8 @@ def run_command(args: argparse.Namespace) -> int:
             temperature=args.temperature,
             top_p=args.top_p,
             max_tokens=args.max_tokens,
+            frequency_penalty=args.frequency_penalty,
+            presence_penalty=args.presence_penalty,
             metadata=_pairs(args.meta),
             followups=args.followups,
         )
@@ -65,15 +67,32 @@ def run_command(args: argparse.Namespace) -> int:
         handle = start_run(conn, request, listeners=(printer,))
         try:
             handle.wait()
-        except RunError:
+        except AgentNBError:
             return 1  # the printer's summary line already says why
         except KeyboardInterrupt:
-            print("\nagentnb: cancelled", file=sys.stderr)
-            return 130
+            return 130  # the run was cancelled; the summary line says so
     except AgentNBError as exc:
-        print(f"agentnb: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        message = terminal_safe(str(exc))  # it may quote the server's answer
+        print(f"agentnb: error: {type(exc).__name__}: {message}", file=sys.stderr)
         return 1
     return 0
+
+
+def _connection(args: argparse.Namespace) -> Connection:
+    if args.base_url and not args.provider:
+        raise ConfigurationError(
+            "--base-url needs --provider: say which dialect that server speaks "
+            "(seekrflow, runagent, operativus, runtools, vercel, openai, ...)"
+        )
+    conn = connect(args.provider, base_url=args.base_url) if args.provider else None
+    conn = conn or get_connection(args.via)
+    if args.thread and conn.local:
+        raise ConfigurationError(
+            "--thread cannot continue a conversation on the built-in server: each "
+            "`agentnb run` starts a fresh one, which keeps no threads. Run `agentnb serve` "
+            "and pass --provider/--base-url (key in AGENTNB_API_KEY), or drop --thread"
+        )
+    return conn
 
 
 def _pairs(items: list[str]) -> dict[str, str]:

@@ -6,9 +6,15 @@ import argparse
 import json
 import re
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from .._core.exceptions import ConfigurationError
+from .._core.text import terminal_safe
+from .._history import HistoryStore, RunHistory
+from .._history._filters import RunFilter
+from .._history._paths import default_location, expand_path
 
 __all__ = ["HELP", "add_parser", "configure", "main"]
 
@@ -33,8 +39,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--limit",
         type=int,
         default=None,
-        help=f"how many of the most recent runs (default {DEFAULT_LIMIT}; 0 for all)",
+        help=f"how many of the most recent runs (default {DEFAULT_LIMIT}; --all for every run)",
     )
+    parser.add_argument("--all", action="store_true", help="every run, however many")
     parser.add_argument("--json", action="store_true", help="print a JSON array, one run a line")
     parser.add_argument(
         "--db", help="history database path (default: $AGENTNB_HISTORY or the per-user one)"
@@ -50,8 +57,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .._core.exceptions import ConfigurationError
-
     try:
         history, where = _read(args)
     except ConfigurationError as exc:
@@ -64,19 +69,14 @@ def main(args: argparse.Namespace) -> int:
         _print_json(history.to_dicts())
         return 0
     if len(history):
-        print(history.to_text())
+        print(terminal_safe(history.to_text()))  # rows hold what servers sent
     noun = "run" if len(history) == 1 else "runs"
     print(f"{len(history)} {noun}, most recent first, from {where}", file=sys.stderr)
     return 0
 
 
 def _read(args: argparse.Namespace) -> tuple[Any, str | None]:
-    from .._history import RunHistory
-    from .._history._filters import RunFilter
-    from .._history._paths import default_location
-    from .._history._store import HistoryStore
-
-    limit = DEFAULT_LIMIT if args.limit is None else (args.limit or None)
+    limit = None if args.all else (DEFAULT_LIMIT if args.limit is None else args.limit)
     where = RunFilter.build(
         agent=args.agent,
         status=args.status,
@@ -84,7 +84,7 @@ def _read(args: argparse.Namespace) -> tuple[Any, str | None]:
         thread=args.thread,
         limit=limit,
     )
-    location = Path(args.db).expanduser() if args.db else default_location()
+    location = expand_path(args.db, "--db") if args.db else default_location()
     if location is None:
         return RunHistory(), None
     if isinstance(location, Path) and not location.exists():
@@ -98,9 +98,19 @@ def _since(text: str | None) -> str | timedelta | None:
         return None
     parts = _DURATION.findall(text)
     if parts and _DURATION.sub("", text).strip() == "":
-        return sum(
-            (timedelta(**{_UNITS[unit.lower()]: float(n)}) for n, unit in parts), timedelta()
-        )
+        try:
+            return sum(
+                (timedelta(**{_UNITS[unit.lower()]: float(n)}) for n, unit in parts), timedelta()
+            )
+        except OverflowError:
+            raise ConfigurationError(f"--since {text!r} reaches too far back") from None
+    try:
+        datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigurationError(
+            f"--since {text!r} is neither a span nor a date: give a span such as 90m, 24h, "
+            f"7d or 2w, or an ISO date or time such as 2025-01-31 or 2025-01-31T09:00"
+        ) from None
     return text
 
 

@@ -14,8 +14,23 @@ What a stream does when things go wrong:
   or the dialect's cursor, so no delta is lost or applied twice. Where the dialect cannot
   resume (no event ids and no cursor), the run ends ``interrupted`` with its partial text and
   :class:`RunInterruptedError` says so: re-sending the request would start a second run.
+- A server that resumes by sending the run again from the start (ignoring ``Last-Event-ID``)
+  has the part already received skipped frame by frame; if it sends a different answer
+  instead, the run ends ``interrupted`` rather than merging the two.
+- A run request is re-sent only when it provably never reached the server (a connect error
+  or timeout, a pool timeout) or the server answered 429/502/503/504; a connection that
+  breaks after the request was written is not retried, since the server may have started
+  the run. Idempotent requests (GETs) are retried for that too.
 - Cancelling (the task, or :meth:`RunStream.aclose` from another task) closes the HTTP
   connection at once and marks the run ``cancelled``.
+
+Time limits: ``timeout`` is httpx's (connect 10 s; read 60 s between two pieces of the
+body, which only catches silence). ``idle_timeout`` (default 120 s) ends a run that sends no
+event for that long — keep-alive comments and a body trickling in byte by byte do not count
+as events — and ``run_timeout`` (default None: no limit) ends a run that takes longer than
+that in all, retries and resumes included. Either ends the run ``interrupted`` with
+:class:`StreamStallError` (a :class:`RunInterruptedError` and a :class:`StreamTimeoutError`),
+its partial answer kept.
 """
 
 from __future__ import annotations
@@ -32,6 +47,7 @@ from .._core.retry import RetryPolicy
 from .._core.run import Run
 from .._core.secrets import checked_key, mask
 from ..providers import HttpRequest, Provider, RemoteRun, get_provider
+from .clock import DEFAULT_IDLE_TIMEOUT, checked_limit
 from .stream import RunStream
 from .transport import DEFAULT_TIMEOUT, Transport
 
@@ -68,6 +84,12 @@ class AsyncAgentClient:
     ``base_url`` may carry a path prefix; it defaults to the provider's public URL.
     Extra keyword arguments are the provider's options (e.g. ``path`` for ``vercel``).
 
+    ``timeout`` is httpx's (a number sets them all; default: connect 10 s, read 60 s).
+    ``idle_timeout`` (seconds, default 120; None for no limit) ends a run with no event for
+    that long (keep-alive comments do not count); ``run_timeout`` (seconds, default None)
+    bounds a whole run. Either ends the run ``interrupted`` with :class:`StreamStallError`,
+    its partial answer kept.
+
     Use it on one event loop; ``async with`` (or :meth:`aclose`) closes the HTTP client it
     owns. The key never appears in reprs or error messages.
     """
@@ -79,6 +101,8 @@ class AsyncAgentClient:
         base_url: str | None = None,
         api_key: str | None = None,
         timeout: float | httpx.Timeout | None = None,
+        idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
+        run_timeout: float | None = None,
         max_retries: int = 3,
         backoff: float = 0.5,
         max_resumes: int = 3,
@@ -99,6 +123,8 @@ class AsyncAgentClient:
         self.base_url = _check_base_url(base)
         self._api_key = checked_key(api_key)
         self.timeout = _as_timeout(timeout)
+        self.idle_timeout = checked_limit(idle_timeout, "idle_timeout")
+        self.run_timeout = checked_limit(run_timeout, "run_timeout")
         self.retry = RetryPolicy(max_retries=max_retries, backoff=backoff, max_resumes=max_resumes)
         self.record = record
         self._recorder = recorder
@@ -162,7 +188,14 @@ class AsyncAgentClient:
         run.connection = run.connection or self.connection
         run.thread_id = run.thread_id or request.thread_id
         recorder = self.recorder if record else None
-        return RunStream(self.transport, request, run, recorder=recorder)
+        return RunStream(
+            self.transport,
+            request,
+            run,
+            recorder=recorder,
+            idle_timeout=self.idle_timeout,
+            run_timeout=self.run_timeout,
+        )
 
     async def run(self, agent: str, message: str, **options: Unpack[RunOptions]) -> Run:
         """Run to the end and return the :class:`Run`.

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
-from pydantic_core import from_json
+from pydantic_core import from_json, to_json
 
 from .._core.exceptions import (
     AuthenticationError,
@@ -36,11 +36,16 @@ def _reason(status: int) -> str:
         return ""
 
 
-def _json_body(body: str) -> Any:
+def _json_body(body: str, secrets: list[str | None]) -> Any:
+    """The body's JSON, with secrets redacted from it once parsed: a key the server escaped
+    (``\\u0073k-…``) is plain text only after parsing. Too deep or not JSON: None."""
     try:
-        return from_json(body) if body.strip() else None
+        parsed = from_json(body) if body.strip() else None
     except ValueError:
         return None
+    if parsed is None:
+        return None
+    return from_json(redact(to_json(parsed).decode(), secrets))
 
 
 def _field_errors(parsed: Any) -> list[dict[str, Any]]:
@@ -101,7 +106,7 @@ def status_error(
     secrets = list(secrets)
     safe_url = redact(url, secrets)
     safe_body = redact(body, secrets)
-    parsed = _json_body(safe_body)
+    parsed = _json_body(safe_body, secrets)
     errors = _field_errors(parsed)
     summary = _describe_field_errors(errors) if errors else _summary(parsed, safe_body)
     message = f"{method} {safe_url} → {status} {_reason(status)}: {summary}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncGenerator
@@ -35,9 +36,14 @@ from ..events import (
     ToolCallDelta,
     ToolCallFinished,
     ToolCallStarted,
+    UnknownEvent,
 )
 from ..providers import HttpRequest, Translator
-from ..sse import ServerSentEvent, SSEDecoder
+from ..sse import ServerSentEvent
+from .clock import DEFAULT_IDLE_TIMEOUT, Expired, RunClock, within
+from .reading import Outcome, read_frames
+from .recording import RunRecording
+from .replay import ReplayGuard, ReplayMismatch
 
 if TYPE_CHECKING:
     from .transport import Transport
@@ -45,9 +51,6 @@ if TYPE_CHECKING:
 __all__ = ["RunStream"]
 
 logger = logging.getLogger("agentnb")
-
-CHECKPOINT_SECONDS = 2.0
-"""How often a streaming run's partial answer is saved to the history (and at tool calls)."""
 
 _CONTENT_EVENTS = (TextDelta, ReasoningDelta, ToolCallStarted, ToolCallDelta, ToolCallFinished)
 
@@ -59,7 +62,8 @@ class RunStream:
     and applying it to ``.run``. A ``RunFailed`` event is yielded and ends the iteration;
     transport and protocol failures raise typed errors after marking the run. ``aclose()``
     (also from another task) cancels: the connection is closed at once, the run is marked
-    ``cancelled`` and an iteration in progress ends quietly.
+    ``cancelled`` and an iteration in progress ends quietly. ``idle_timeout`` and
+    ``run_timeout`` bound the run in time (see :mod:`agentnb._client.clock`).
     """
 
     def __init__(
@@ -69,9 +73,13 @@ class RunStream:
         run: Run,
         *,
         recorder: RunRecorder | None = None,
+        idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
+        run_timeout: float | None = None,
     ) -> None:
         self.run = run
-        self._recorder = recorder
+        self._clock = RunClock(idle_timeout, run_timeout)
+        self._guard = ReplayGuard()
+        self._recording = RunRecording(recorder, run)
         self.request = request
         self._transport = transport
         self._provider = transport.provider
@@ -81,14 +89,12 @@ class RunStream:
         self._finished = asyncio.Event()
         self._response: httpx.Response | None = None
         self._translator: Translator | None = None
-        self._recorded = False
         self._seq = 0
         self._last_id: str | None = None
         self._server_retry_ms: int | None = None
         self._content_started = False
         self._retries = 0
         self._resumes_in_a_row = 0
-        self._checkpointed_at = time.monotonic()
 
     @property
     def last_event_id(self) -> str | None:
@@ -149,8 +155,10 @@ class RunStream:
     async def _events(self) -> AsyncGenerator[Event, None]:
         run = self.run
         try:
-            self._mark_sent()
-            request = await self._provider.prepare(self.request, self._send_json)
+            run.start()
+            self._clock = RunClock(self._clock.idle_timeout, self._clock.run_timeout)
+            self._recording.start(self.request, self._transport.base_url)
+            request = await self._prepare(self.request)
             self.request = request
             run.thread_id = run.thread_id or request.thread_id
             async with contextlib.aclosing(self._stream(request)) as events:
@@ -171,17 +179,36 @@ class RunStream:
             await self._close_response()
             if not run.done:
                 run.finish("cancelled" if self._closing else "interrupted")
-            self._record_end()
+            self._recording.end()
             self._finished.set()
 
+    async def _prepare(self, request: RunRequest) -> RunRequest:
+        try:
+            return await within(
+                self._clock, lambda: self._provider.prepare(request, self._send_json)
+            )
+        except Expired as expired:
+            self._stall(expired.reason)
+
     async def _stream(self, request: RunRequest) -> AsyncGenerator[Event, None]:
+        try:
+            async with contextlib.aclosing(self._attempts(request)) as events:
+                async for event in events:
+                    yield event
+        except Expired as expired:
+            self._stall(expired.reason)
+        except ReplayMismatch as mismatch:
+            self._interrupt(str(mismatch))
+
+    async def _attempts(self, request: RunRequest) -> AsyncGenerator[Event, None]:
         """The state machine: open, read, and retry or resume until a terminal event."""
         translator = self._new_translator(request)
         http = self._provider.stream_request(request)
         resuming = False
         while True:
             try:
-                response = await self._transport.open_stream(http)
+                opening = functools.partial(self._transport.open_stream, http, idempotent=resuming)
+                response = await within(self._clock, opening)
             except Retryable as failure:
                 if resuming:
                     await self._before_resume(f"resuming failed: {failure.error}")
@@ -193,12 +220,16 @@ class RunStream:
                     self._interrupt(f"the stream was cut and resuming it failed: {exc}", exc)
                 raise
             self._response = response
+            if resuming:
+                self._guard.resumed()
             for event in translator.on_response(response.headers):
                 yield self._deliver(event)
-            outcome = _Outcome()
+            outcome = Outcome()
             async with contextlib.aclosing(self._frames(response, outcome)) as frames:
                 async for sse in frames:
-                    for event in translator.translate(sse):
+                    if not self._guard.admit(sse):
+                        continue  # replayed after a resume: applied already
+                    for event in map(self._redacted, translator.translate(sse)):
                         if self._should_retry(event):
                             outcome.retry_after = event.retry_after  # type: ignore[union-attr]
                             outcome.kind = "retry"
@@ -217,6 +248,7 @@ class RunStream:
                     if outcome.kind == "retry":
                         break
             await self._close_response()
+            self._server_retry_ms = outcome.server_retry_ms or self._server_retry_ms
             if outcome.kind == "retry":
                 await self._before_retry(Retryable(_stream_error(outcome), outcome.retry_after))
                 translator = self._new_translator(request)
@@ -230,64 +262,49 @@ class RunStream:
             resuming = True
 
     async def _frames(
-        self, response: httpx.Response, outcome: _Outcome
+        self, response: httpx.Response, outcome: Outcome
     ) -> AsyncGenerator[ServerSentEvent, None]:
-        """The response's events; a cut, a stall or an early end is noted in ``outcome``."""
-        decoder = SSEDecoder()
-        try:
-            async for chunk in response.aiter_bytes():
-                events = decoder.feed(chunk)
-                self._server_retry_ms = decoder.retry or self._server_retry_ms
-                for sse in events:
-                    outcome.frames += 1
-                    if sse.id:
-                        self._last_id = sse.id
-                    yield sse
-            decoder.end()
-            outcome.kind = "ended"
-            outcome.detail = "the stream ended before the run finished"
-        except httpx.TimeoutException:
-            outcome.kind = "stalled"
-            outcome.detail = (
-                f"no data for {self._transport.timeout.read:g} s (read timeout): the stream stalled"
-            )
-        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            outcome.kind = "cut"
-            outcome.detail = f"the connection was cut mid-stream ({type(exc).__name__})"
-        except httpx.HTTPError as exc:
-            outcome.kind = "cut"
-            outcome.detail = f"the stream failed mid-way ({type(exc).__name__}: {exc})"
+        """The response's frames (see :func:`~agentnb._client.reading.read_frames`)."""
+        frames = read_frames(
+            response,
+            self._clock,
+            outcome,
+            where=self._transport.where(response.request),
+            read_timeout=self._transport.timeout.read,
+        )
+        async with contextlib.aclosing(frames):
+            async for sse in frames:
+                if sse.id:
+                    self._last_id = sse.id
+                yield sse
 
     # ---- steps -------------------------------------------------------------------------
     def _new_translator(self, request: RunRequest) -> Translator:
         self._translator = self._provider.translator(request)
+        self._guard = ReplayGuard()
         self._last_id = None
         return self._translator
+
+    def _redacted(self, event: Event) -> Event:
+        """An error the server reports may quote the key back: it never reaches the run."""
+        if isinstance(event, RunFailed):
+            event.message = self._transport.redact(event.message)
+            event.code = self._transport.redact(event.code) if event.code else event.code
+        elif isinstance(event, ToolCallFinished) and event.error:
+            event.error = self._transport.redact(event.error)
+        return event
 
     def _deliver(self, event: Event) -> Event:
         event.seq = self._seq
         event.received_at = time.time()
         self._seq += 1
         self.run.apply(event)
+        if not isinstance(event, UnknownEvent):
+            self._clock.progress()
         if isinstance(event, _CONTENT_EVENTS):
             self._content_started = True
-        self._checkpoint(event)
+        self._recording.after(event)
         return event
-
-    def _checkpoint(self, event: Event) -> None:
-        """Save the partial answer now and then, and at each tool boundary, so a killed
-        process keeps what had arrived."""
-        if self._recorder is None or not self._recorded:
-            return
-        now = time.monotonic()
-        boundary = isinstance(event, ToolCallStarted | ToolCallFinished)
-        if not boundary and now - self._checkpointed_at < CHECKPOINT_SECONDS:
-            return
-        self._checkpointed_at = now
-        try:
-            self._recorder.record_progress(self.run)
-        except Exception as exc:
-            logger.warning("agentnb: the run recorder failed to checkpoint a run: %r", exc)
 
     def _should_retry(self, event: Event) -> bool:
         if not isinstance(event, RunFailed) or not event.retryable or self._content_started:
@@ -298,12 +315,12 @@ class RunStream:
         return event.retry_after is None or event.retry_after <= policy.max_retry_after
 
     async def _before_retry(self, failure: Retryable) -> None:
-        await self._transport.wait_to_retry(failure, self._retries)
+        await within(self._clock, lambda: self._transport.wait_to_retry(failure, self._retries))
         self._retries += 1
         self.run.retries += 1
 
     def _resume_request(
-        self, request: RunRequest, translator: Translator, outcome: _Outcome
+        self, request: RunRequest, translator: Translator, outcome: Outcome
     ) -> HttpRequest:
         if outcome.kind == "stalled" and self._resumes_in_a_row >= 1:
             self._stall(outcome.detail)
@@ -323,9 +340,10 @@ class RunStream:
         limit = self._transport.retry.max_resumes
         if self._resumes_in_a_row > limit:
             self._interrupt(f"{reason}; gave up after {limit} resume(s) without progress")
-        await self._transport.sleep(
-            self._transport.retry.resume_delay(self._resumes_in_a_row - 1, self._server_retry_ms)
+        delay = self._transport.retry.resume_delay(
+            self._resumes_in_a_row - 1, self._server_retry_ms
         )
+        await within(self._clock, lambda: self._transport.sleep(delay))
         self.run.resumes += 1
 
     def _interrupt(self, reason: str, cause: BaseException | None = None) -> NoReturn:
@@ -365,42 +383,8 @@ class RunStream:
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
                 await response.aclose()
 
-    # ---- recording ---------------------------------------------------------------------
-    def _mark_sent(self) -> None:
-        self.run.start()
-        recorder = self._recorder
-        if recorder is None:
-            return
-        self._recorded = True
-        try:
-            recorder.record_start(self.run, self.request, base_url=self._transport.base_url)
-        except Exception as exc:
-            logger.warning("agentnb: the run recorder failed at the start of a run: %r", exc)
 
-    def _record_end(self) -> None:
-        recorder = self._recorder
-        if recorder is None or not self._recorded:
-            return
-        self._recorded = False
-        try:
-            recorder.record_end(self.run)
-        except Exception as exc:
-            logger.warning("agentnb: the run recorder failed at the end of a run: %r", exc)
-
-
-class _Outcome:
-    """How one response's stream ended (internal)."""
-
-    __slots__ = ("detail", "frames", "kind", "retry_after")
-
-    def __init__(self) -> None:
-        self.kind = ""
-        self.detail = ""
-        self.frames = 0
-        self.retry_after: float | None = None
-
-
-def _stream_error(outcome: _Outcome) -> AgentNBError:
+def _stream_error(outcome: Outcome) -> AgentNBError:
     return StreamError(
         outcome.detail or "the platform asked to retry", retry_after=outcome.retry_after
     )

@@ -25,8 +25,11 @@ from .._core.exceptions import (
 )
 from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy
 from .._core.secrets import REDACTED, redact
+from .._core.version import __version__
 from ..providers import HttpRequest, Provider
+from .decoding import body_pieces
 from .http_errors import content_type_error, is_event_stream, status_error
+from .logs import install_log_redaction
 
 __all__ = ["DEFAULT_TIMEOUT", "ERROR_BODY_LIMIT", "JSON_BODY_LIMIT", "Transport"]
 
@@ -42,9 +45,13 @@ JSON_BODY_LIMIT = 8 * 1024 * 1024
 """A JSON side answer (thread, run object, run status) larger than this is refused."""
 
 
-def user_agent() -> str:
-    from .. import __version__  # the package root imports this layer lazily: no cycle
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+"""Methods whose request may be sent twice to the same effect."""
 
+install_log_redaction()
+
+
+def user_agent() -> str:
     return f"agentnb/{__version__}"
 
 
@@ -96,7 +103,8 @@ class Transport:
         return self.redact(f"{request.method} {request.url}")
 
     def _scrub_auth(self, request: httpx.Request) -> None:
-        """A failed request stays reachable as ``error.__cause__.request``: blank its key."""
+        """A sent request stays reachable (``error.__cause__.request``, ``response.request``):
+        blank its key."""
         for name in self.provider.auth_headers("x"):
             if name in request.headers:
                 request.headers[name] = REDACTED
@@ -127,15 +135,28 @@ class Transport:
                 self.redact(f"cannot build a request for {self.url(http.path)}: {exc}")
             ) from None
 
-    async def send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
-        """Send; map transport failures to typed errors (retryable ones wrapped)."""
+    async def send(
+        self, request: httpx.Request, *, stream: bool, idempotent: bool | None = None
+    ) -> httpx.Response:
+        """Send; map transport failures to typed errors (retryable ones wrapped).
+
+        A request is retryable after a failure only when it provably never reached the
+        server (connect errors, pool and connect timeouts), or when sending it twice does no
+        harm: ``idempotent`` (default: by its method) allows a retry after the connection
+        broke once the request was written."""
+        if idempotent is None:
+            idempotent = request.method in IDEMPOTENT_METHODS
         try:
-            return await self._client().send(request, stream=stream)
+            response = await self._client().send(request, stream=stream)
         except httpx.HTTPError as exc:
             self._scrub_auth(request)
-            raise self._transport_error(request, exc) from exc
+            raise self._transport_error(request, exc, idempotent=idempotent) from exc
+        self._scrub_auth(request)  # sent: it lives on only as response.request
+        return response
 
-    def _transport_error(self, request: httpx.Request, exc: httpx.HTTPError) -> Exception:
+    def _transport_error(
+        self, request: httpx.Request, exc: httpx.HTTPError, *, idempotent: bool
+    ) -> Exception:
         where = self.where(request)
         url = self.redact(str(request.url))
         if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
@@ -155,7 +176,13 @@ class Transport:
             )
         if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
             message = self.redact(f"{where}: the connection closed before an answer: {exc}")
-            return Retryable(TransportError(message, url=url))
+            if idempotent:
+                return Retryable(TransportError(message, url=url))
+            return TransportError(
+                f"{message}; not re-sent, since the server may already have acted on it "
+                f"(a second run could start)",
+                url=url,
+            )
         return TransportError(self.redact(f"{where}: {type(exc).__name__}: {exc}"), url=url)
 
     async def read_capped(self, response: httpx.Response, limit: int) -> tuple[bytes, bool]:
@@ -163,13 +190,15 @@ class Transport:
         pieces: list[bytes] = []
         size = 0
         more = False
+        body = body_pieces(response, where=self.where(response.request))
         try:
-            async for piece in response.aiter_bytes():
-                pieces.append(piece)
-                size += len(piece)
-                if size > limit:
-                    more = True
-                    break
+            async with contextlib.aclosing(body):
+                async for piece in body:
+                    pieces.append(piece)
+                    size += len(piece)
+                    if size > limit:
+                        more = True
+                        break
         finally:
             await response.aclose()
         return b"".join(pieces)[:limit], more
@@ -177,7 +206,7 @@ class Transport:
     async def error_body(self, response: httpx.Response) -> str:
         """Up to 64 KiB of an error answer's body, as text."""
         body = b""
-        with contextlib.suppress(httpx.HTTPError):
+        with contextlib.suppress(httpx.HTTPError, ProtocolError):
             body, _ = await self.read_capped(response, ERROR_BODY_LIMIT)
         await response.aclose()
         return body.decode("utf-8", "replace")
@@ -186,7 +215,6 @@ class Transport:
         if response.status_code < 300:
             return
         request = response.request
-        self._scrub_auth(request)
         body = await self.error_body(response)
         if 300 <= response.status_code < 400:
             location = response.headers.get("location", "(no Location)")
@@ -209,10 +237,11 @@ class Transport:
             raise Retryable(error, error.retry_after)
         raise error
 
-    async def open_stream(self, http: HttpRequest) -> httpx.Response:
-        """Send a stream request once; the response is an event stream, else a typed error."""
+    async def open_stream(self, http: HttpRequest, *, idempotent: bool = False) -> httpx.Response:
+        """Send a stream request once; the response is an event stream, else a typed error.
+        ``idempotent``: a resume, which may be re-sent after the connection broke."""
         request = self.build(http, accept="text/event-stream")
-        response = await self.send(request, stream=True)
+        response = await self.send(request, stream=True, idempotent=idempotent)
         await self.check_status(response)
         content_type = response.headers.get("content-type")
         if not is_event_stream(content_type):
@@ -247,7 +276,12 @@ class Transport:
             return None
         try:
             return from_json(raw)
-        except ValueError:
+        except ValueError as exc:
+            if "recursion limit" in str(exc):
+                raise ProtocolError(
+                    f"{self.where(request)}: the JSON answer is nested too deeply to read ({exc})",
+                    url=self.redact(str(request.url)),
+                ) from None
             raise content_type_error(
                 request.method,
                 str(request.url),
@@ -261,8 +295,9 @@ class Transport:
     async def send_json(
         self, http: HttpRequest, *, on_retry: Callable[[], None] | None = None
     ) -> Any:
-        """Send a JSON request (retrying connect errors, 429 and 502/503/504) and return the
-        parsed answer; raises agentnb's typed errors. ``on_retry()`` is called per retry."""
+        """Send a JSON request and return the parsed answer; raises agentnb's typed errors.
+        Retries connect errors, 429 and 502/503/504, and for GETs a connection broken before
+        the answer. ``on_retry()`` is called per retry."""
         attempt = 0
         while True:
             try:

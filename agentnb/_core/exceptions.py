@@ -14,11 +14,13 @@ Exception tree::
     │   ├── InvalidRequestError     400 / 413 / 422: the server rejected the request (.errors)
     │   ├── RateLimitError          429 (has .retry_after)
     │   └── ServerError             5xx
-    ├── ProtocolError               the answer is not an event stream we can read
+    ├── ProtocolError               the answer is not one we can read: not an event stream,
+    │   │                           JSON too large or nested too deep, a decompression bomb
     │   └── EventTooLargeError      one SSE event went past the decoder's size cap
     ├── RunError                    the run itself did not complete (has .run, .partial_text)
     │   ├── StreamError             the platform reported an error inside the stream
-    │   ├── RunInterruptedError     the stream was cut and could not be resumed
+    │   ├── RunInterruptedError     the stream was cut and could not be resumed, or the
+    │   │                           server resumed it with a different answer
     │   │   └── StreamStallError    no event within the idle timeout, or past the run
     │   │                           timeout (also a StreamTimeoutError)
     │   └── RunCancelledError       the run was cancelled (Stop, .cancel(), interrupt)
@@ -146,7 +148,9 @@ class ServerError(HTTPStatusError):
 
 
 class ProtocolError(AgentNBError):
-    """The answer is not an event stream agentnb can read (HTML page, wrong content type...)."""
+    """The answer is not one agentnb can read: not an event stream (HTML page, wrong content
+    type...), a JSON answer too large or nested too deep, a body that decompresses to far
+    more than was sent."""
 
     def __init__(self, message: str, *, url: str | None = None) -> None:
         super().__init__(message)
@@ -185,7 +189,8 @@ class StreamError(RunError):
 
 
 class RunInterruptedError(RunError):
-    """The connection was cut mid-stream and this dialect cannot resume the run."""
+    """The connection was cut mid-stream and the run could not be resumed (the dialect cannot,
+    resuming kept failing, or the server resumed it by sending a different answer)."""
 
 
 class StreamStallError(RunInterruptedError, StreamTimeoutError):

@@ -12,6 +12,7 @@ import concurrent.futures
 import contextlib
 import json
 import threading
+import warnings
 from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
@@ -146,8 +147,6 @@ class RunHandle:
             try:
                 listener(self.run, event)
             except Exception as exc:  # a display bug must not kill the run
-                import warnings
-
                 warnings.warn(f"agentnb: run listener failed: {exc!r}", stacklevel=1)
 
     # ---- controlling -----------------------------------------------------------------
@@ -215,6 +214,8 @@ class RunHandle:
             value = json.loads(self.run.text)
         except ValueError as exc:
             raise SchemaError(f"the answer is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise SchemaError("the answer is JSON nested too deeply to read") from None
         if self._validate_result is not None:
             return self._validate_result(value)
         return value

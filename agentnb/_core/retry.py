@@ -9,7 +9,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from .exceptions import AgentNBError
+from .exceptions import AgentNBError, ConfigurationError
 
 __all__ = ["RETRYABLE_STATUS", "RetryPolicy", "Retryable", "parse_retry_after"]
 
@@ -52,8 +52,6 @@ class RetryPolicy:
     """Resumes in a row that bring no new event before the run is given up as interrupted."""
 
     def __post_init__(self) -> None:
-        from .exceptions import ConfigurationError
-
         if self.max_retries < 0 or self.max_resumes < 0:
             raise ConfigurationError("max_retries and max_resumes must be 0 or more")
         if self.backoff < 0 or self.max_backoff < 0:
@@ -72,7 +70,8 @@ class RetryPolicy:
         own ``retry:`` time, and never longer than ``max_backoff``."""
         if failed_in_a_row <= 0:
             return 0.0
-        floor = (server_retry_ms or 0) / 1000.0
+        # the stream's retry: may hold thousands of digits: clamp it before it becomes a float
+        floor = min(server_retry_ms or 0, self.max_backoff * 1000) / 1000.0
         return min(self.max_backoff, max(floor, self.delay(failed_in_a_row)))
 
 

@@ -3,12 +3,13 @@ history store and callers read."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from pydantic_core import from_json
 
 from ..events import (
     Event,
@@ -24,12 +25,24 @@ from ..events import (
     Usage,
 )
 
-__all__ = ["Part", "Run", "RunErrorInfo", "RunStatus", "ToolCall"]
+__all__ = [
+    "MAX_UNKNOWN_BYTES",
+    "MAX_UNKNOWN_EVENTS",
+    "Part",
+    "Run",
+    "RunErrorInfo",
+    "RunStatus",
+    "ToolCall",
+]
 
 RunStatus = Literal["pending", "running", "completed", "failed", "cancelled", "interrupted"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled", "interrupted"})
 ToolStatus = Literal["running", "succeeded", "failed"]
 _MERGE_LOCK = threading.Lock()
+MAX_UNKNOWN_EVENTS = 1000
+"""A run keeps at most this many frames its dialect did not recognise (the rest are counted)."""
+MAX_UNKNOWN_BYTES = 1024 * 1024
+"""... and at most this many characters of their data in all."""
 
 
 @dataclass
@@ -133,6 +146,10 @@ class Run:
     final_output: Any = None
     error: RunErrorInfo | None = None
     unknown_events: list[UnknownEvent] = field(default_factory=list)
+    """Frames the dialect did not recognise, kept verbatim up to :data:`MAX_UNKNOWN_EVENTS`
+    frames and :data:`MAX_UNKNOWN_BYTES` characters of data."""
+    unknown_dropped: int = 0
+    """Unrecognised frames past those caps: counted, not kept."""
     created_at: float = field(default_factory=time.time)
     started_at: float | None = None
     first_token_at: float | None = None
@@ -143,6 +160,7 @@ class Run:
     version: int = 0
     """Bumped on every change; observers compare it to skip work."""
     _calls: dict[str, ToolCall] = field(default_factory=dict, repr=False)
+    _unknown_size: int = field(default=0, repr=False)
 
     # ---- reading -------------------------------------------------------------------------
     @property
@@ -223,7 +241,7 @@ class Run:
                 self.error = RunErrorInfo(event.message, event.code, event.retry_after)
                 self._finish("failed", event.received_at)
             case UnknownEvent():
-                self.unknown_events.append(event)
+                self._keep_unknown(event)
 
     def finish(self, status: RunStatus, error: RunErrorInfo | None = None) -> None:
         """End the run from outside the stream (cancelled, interrupted, failed by transport)."""
@@ -234,6 +252,15 @@ class Run:
         self._finish(status, None)
 
     # ---- internals -----------------------------------------------------------------------
+    def _keep_unknown(self, event: UnknownEvent) -> None:
+        size = len(event.data) + len(event.event)
+        full = len(self.unknown_events) >= MAX_UNKNOWN_EVENTS
+        if full or self._unknown_size + size > MAX_UNKNOWN_BYTES:
+            self.unknown_dropped += 1
+            return
+        self._unknown_size += size
+        self.unknown_events.append(event)
+
     def _append_delta(self, kind: Literal["text", "reasoning"], event: Event) -> None:
         delta: str = event.delta  # type: ignore[union-attr]
         if not delta:
@@ -324,11 +351,14 @@ class Run:
             "duration": self.duration if self.done else None,
             "tokens_per_second": self.tokens_per_second,
             "event_count": self.event_count,
+            "unknown_dropped": self.unknown_dropped,
         }
 
 
 def _parse_json_or_text(text: str) -> Any:
+    """The JSON value of ``text``; the text itself when it is not JSON or is nested too deep
+    to parse safely (pydantic-core stops at a depth limit where ``json`` would recurse)."""
     try:
-        return json.loads(text)
+        return from_json(text)
     except ValueError:
         return text

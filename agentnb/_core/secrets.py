@@ -5,8 +5,9 @@ A key given to a client or a connection is checked once (:func:`checked_key`) an
 (:func:`register_secret`). From then on :func:`redact` removes it from every text agentnb
 writes anywhere — exception messages, the static copy, widget state, the history, the
 terminal, logs — in each form a server may echo it back in (raw, JSON-escaped with or
-without ``\\/``, URL-encoded, HTML-escaped). Values of secret-looking environment variables
-(``*KEY*``, ``*TOKEN*``, ``*SECRET*``, ``*PASSW*``) are redacted too.
+without ``\\/`` or ``\\u002f``, URL-encoded, HTML-escaped, as a Python or bytes repr).
+Values of secret-looking environment variables (``*KEY*``, ``*TOKEN*``, ``*SECRET*``,
+``*PASSW*``) are redacted too.
 
 One rule for length: a registered key of :data:`MIN_SECRET_LENGTH` characters or more is
 redacted everywhere. Environment values are only a guess (``TOKENIZERS_PARALLELISM=true``), so
@@ -96,16 +97,20 @@ def register_secret(value: str | None) -> None:
 
 
 def _echo_forms(secret: str) -> set[str]:
-    """The ways a server or a serializer may write ``secret`` back."""
+    """The ways a server, a serializer or a log line may write ``secret`` back."""
     json_escaped = json.dumps(secret)[1:-1]
     forms = {
         secret,
         json_escaped,
-        json_escaped.replace("/", "\\/"),
+        json_escaped.replace("/", "\\/"),  # PHP's json_encode
+        json_escaped.replace("/", "\\u002f"),
+        json_escaped.replace("/", "\\u002F"),
         json.dumps(secret, ensure_ascii=False)[1:-1],
         quote(secret, safe=""),
         quote_plus(secret, safe=""),
         html.escape(secret),
+        repr(secret)[1:-1],
+        repr(secret.encode("utf-8", "backslashreplace"))[2:-1],  # httpcore logs header bytes
     }
     return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
 

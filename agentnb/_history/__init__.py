@@ -9,12 +9,13 @@ database is at a per-user location, or where ``AGENTNB_HISTORY`` says (a path,
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 import warnings
 from collections.abc import Iterable
 
 from .._core.exceptions import HistoryStoreError
-from ._filters import STATUSES, Since
+from ._filters import STATUSES, RunFilter, Since
 from ._migrations import MIGRATIONS
 from ._paths import ENV_VAR, default_location
 from ._records import RunRecord, ToolCallRecord
@@ -50,7 +51,7 @@ def default_store() -> HistoryStore | None:
     try:
         return _open_default()
     except HistoryStoreError as exc:
-        key = str(default_location())
+        key = os.environ.get(ENV_VAR, "")
         if _failed.get(key) != str(exc):
             _failed[key] = str(exc)
             warnings.warn(f"agentnb: runs are not being recorded: {exc}", stacklevel=2)
@@ -95,8 +96,6 @@ def runs(
     string, unix seconds, or a timedelta meaning "within the last"; ``thread`` a thread or
     session id; ``limit`` keeps the most recent that many. Empty when history is off.
     """
-    from ._filters import RunFilter
-
     where = RunFilter.build(agent=agent, status=status, since=since, thread=thread, limit=limit)
     store = _open_default()
     if store is None:

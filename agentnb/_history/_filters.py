@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import operator
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,6 +16,9 @@ __all__ = ["STATUSES", "RunFilter", "Since"]
 
 STATUSES: Final = ("running", "completed", "failed", "cancelled", "interrupted")
 """The statuses agentnb records."""
+
+SQLITE_MAX_INTEGER: Final = 2**63 - 1
+"""The largest integer SQLite stores; a larger ``limit`` means no limit."""
 
 Since = datetime | date | str | timedelta | float | int
 """A point in time (datetime, date, ISO 8601 text, unix seconds) or a timedelta: within the
@@ -49,6 +54,8 @@ class RunFilter:
             )
         if thread is not None and not isinstance(thread, str):
             raise ConfigurationError(f"thread must be a thread id (str), not {thread!r}")
+        if thread is not None:
+            _check_text(thread, "thread")
         return cls(
             agents=_names(agent, "agent"),
             statuses=statuses,
@@ -86,15 +93,32 @@ def _names(value: str | Iterable[str] | None, what: str) -> tuple[str, ...] | No
         names = (value,)  # type: ignore[assignment]
     if not all(isinstance(name, str) for name in names):
         raise ConfigurationError(f"{what} must be a name or a list of names, not {value!r}")
+    for name in names:
+        _check_text(name, what)
     return names
 
 
+def _check_text(text: str, what: str) -> None:
+    """SQLite stores UTF-8: a string with lone surrogates cannot even be looked up."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigurationError(
+            f"{what} {text!r} is not valid text (it holds a lone surrogate)"
+        ) from None
+
+
 def _limit(limit: int | None) -> int | None:
+    """A whole number ≥ 0 (numpy integers too); one past SQLite's range means no limit."""
     if limit is None:
         return None
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-        raise ConfigurationError(f"limit must be a whole number ≥ 0 or None, not {limit!r}")
-    return limit
+    try:
+        whole = operator.index(limit) if not isinstance(limit, bool) else -1
+    except TypeError:
+        whole = -1
+    if whole < 0:
+        raise ConfigurationError(f"limit must be a whole number ≥ 0 or None, not {_shown(limit)}")
+    return None if whole > SQLITE_MAX_INTEGER else whole
 
 
 def since_seconds(since: Since | None) -> float | None:
@@ -108,7 +132,7 @@ def since_seconds(since: Since | None) -> float | None:
     if isinstance(since, bool):
         raise ConfigurationError(f"since must be a time, not {since!r}")
     if isinstance(since, int | float):
-        return float(since)
+        return _unix_seconds(since)
     if isinstance(since, str):
         try:
             since = datetime.fromisoformat(since.strip())
@@ -118,10 +142,36 @@ def since_seconds(since: Since | None) -> float | None:
                 "'2025-01-31T12:00:00+00:00')"
             ) from None
     if isinstance(since, datetime):
-        return since.timestamp()
+        return _timestamp(since)
     if isinstance(since, date):
-        return datetime(since.year, since.month, since.day).timestamp()
+        return _timestamp(datetime(since.year, since.month, since.day))
     raise ConfigurationError(
         f"since must be a datetime, date, ISO 8601 string, unix seconds or timedelta, "
         f"not {type(since).__name__}"
     )
+
+
+def _unix_seconds(value: float) -> float:
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
+    if not math.isfinite(seconds):
+        raise ConfigurationError(f"since={_shown(value)} is not a point in time (unix seconds)")
+    return seconds
+
+
+def _timestamp(moment: datetime) -> float:
+    try:
+        return moment.timestamp()
+    except (OverflowError, OSError, ValueError) as exc:
+        raise ConfigurationError(f"since={moment!r} is out of range: {exc}") from None
+
+
+def _shown(value: object) -> str:
+    """A short repr for an error message (a huge int has no repr at all)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"a {type(value).__name__} too long to show"
+    return text if len(text) <= 60 else text[:57] + "…"

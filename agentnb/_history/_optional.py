@@ -9,7 +9,7 @@ __all__ = ["require_matplotlib_pyplot", "require_pandas"]
 
 def require_pandas() -> ModuleType:
     try:
-        import pandas
+        import pandas  # optional extra, heavy: loaded on first use
     except ImportError:
         raise ImportError(
             'this needs pandas, which is not installed: pip install "agentnb[pandas]"'
@@ -19,7 +19,7 @@ def require_pandas() -> ModuleType:
 
 def require_matplotlib_pyplot() -> ModuleType:
     try:
-        import matplotlib.pyplot
+        import matplotlib.pyplot  # optional extra, heavy: loaded on first plot
     except ImportError:
         raise ImportError(
             'plotting needs matplotlib, which is not installed: pip install "agentnb[plot]"'

@@ -12,7 +12,9 @@ from typing import Final, Literal
 
 import platformdirs
 
-__all__ = ["ENV_VAR", "MEMORY", "HistoryLocation", "default_location"]
+from .._core.exceptions import HistoryStoreError
+
+__all__ = ["ENV_VAR", "MEMORY", "HistoryLocation", "default_location", "expand_path"]
 
 ENV_VAR: Final = "AGENTNB_HISTORY"
 MEMORY: Final = ":memory:"
@@ -24,7 +26,9 @@ HistoryLocation = Path | Literal[":memory:"] | None
 
 
 def default_location() -> HistoryLocation:
-    """The history database ``AGENTNB_HISTORY`` names, else the per-user data directory's."""
+    """The history database ``AGENTNB_HISTORY`` names, else the per-user data directory's.
+
+    Raises :class:`HistoryStoreError` when the variable names no usable path."""
     value = os.environ.get(ENV_VAR, "").strip()
     if not value:
         return Path(platformdirs.user_data_dir("agentnb", appauthor=False)) / FILE_NAME
@@ -32,5 +36,20 @@ def default_location() -> HistoryLocation:
         return None
     if value == MEMORY:
         return MEMORY
-    path = Path(value).expanduser()
+    path = expand_path(value, ENV_VAR)
     return path / FILE_NAME if path.is_dir() else path
+
+
+def expand_path(value: str | os.PathLike[str], what: str) -> Path:
+    """``value`` as a path with ``~`` expanded; a HistoryStoreError naming ``what`` (the
+    setting it came from) when it cannot be a path."""
+    shown = f"{what}={os.fspath(value)!r}"
+    if "\x00" in os.fspath(value):
+        raise HistoryStoreError(f"{shown} is not a usable run history path: it holds a NUL byte")
+    try:
+        return Path(value).expanduser()
+    except RuntimeError as exc:  # "~someone" whose home cannot be found
+        raise HistoryStoreError(
+            f"{shown} is not a usable run history path: {exc} ({str(value).split('/')[0]!r} "
+            "names no user's home); give an absolute path, or ~/… for your own home"
+        ) from None

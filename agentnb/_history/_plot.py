@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ._frame import Tabular
 from ._optional import require_matplotlib_pyplot, require_pandas
-
-if TYPE_CHECKING:
-    from ._table import RunHistory
 
 __all__ = ["PLOT_KINDS", "plot"]
 
 PLOT_KINDS = ("tokens", "latency", "tools")
 
 
-def plot(history: RunHistory, kind: str, *, ax: Any = None, **options: Any) -> Any:
+def plot(history: Tabular, kind: str, *, ax: Any = None, **options: Any) -> Any:
     if kind not in PLOT_KINDS:
         raise ValueError(f"unknown plot kind {kind!r}; choose from {', '.join(PLOT_KINDS)}")
     require_pandas()
@@ -31,7 +29,7 @@ def plot(history: RunHistory, kind: str, *, ax: Any = None, **options: Any) -> A
     return ax
 
 
-def _tokens(history: RunHistory, ax: Any, column: str = "total_tokens") -> None:
+def _tokens(history: Tabular, ax: Any, column: str = "total_tokens") -> None:
     frame = history.to_pandas(["started_at", "agent", column]).dropna(subset=[column])
     for agent, group in frame.groupby("agent", observed=True, dropna=False, sort=True):
         group = group.sort_values("started_at")
@@ -50,7 +48,7 @@ def _tokens(history: RunHistory, ax: Any, column: str = "total_tokens") -> None:
     ax.figure.autofmt_xdate()
 
 
-def _latency(history: RunHistory, ax: Any, metric: str = "duration") -> None:
+def _latency(history: Tabular, ax: Any, metric: str = "duration") -> None:
     if metric not in ("duration", "ttft"):
         raise ValueError(f"metric must be 'duration' or 'ttft', not {metric!r}")
     frame = history.to_pandas(["agent", metric]).dropna(subset=[metric])
@@ -66,7 +64,7 @@ def _latency(history: RunHistory, ax: Any, metric: str = "duration") -> None:
     ax.set_ylabel("seconds")
 
 
-def _tools(history: RunHistory, ax: Any, top: int = 20) -> None:
+def _tools(history: Tabular, ax: Any, top: int = 20) -> None:
     counts = list(history.tool_calls().counts().items())[:top]
     names = [name for name, _ in counts][::-1]
     ax.barh(names, [n for _, n in counts][::-1])

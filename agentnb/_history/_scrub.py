@@ -4,15 +4,27 @@ valid UTF-8, tool payloads cut to :data:`OUTPUT_LIMIT`."""
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterable
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from .._core.secrets import redact, redact_credentials
 
-__all__ = ["OUTPUT_LIMIT", "as_text", "clean", "host_of", "redact_error", "truncate"]
+__all__ = [
+    "OUTPUT_LIMIT",
+    "as_text",
+    "clean",
+    "host_of",
+    "redact_error",
+    "storable",
+    "storable_row",
+    "truncate",
+]
 
 OUTPUT_LIMIT: Final = 64 * 1024
 """Tool-call arguments and outputs are stored up to this many UTF-8 bytes, then cut."""
+_SQLITE_INTEGER: Final = range(-(2**63), 2**63)
 
 
 def redact_error(text: str | None) -> str | None:
@@ -41,8 +53,8 @@ def as_text(value: Any) -> str | None:
         return value
     try:
         return json.dumps(value, ensure_ascii=False, default=str)
-    except ValueError:  # circular structures
-        return repr(value)
+    except ValueError:  # circular structures, ints too long to write out
+        return f"<{type(value).__name__} that cannot be shown as JSON>"
 
 
 def truncate(text: str | None, limit: int = OUTPUT_LIMIT) -> str | None:
@@ -60,7 +72,30 @@ def clean(text: str | None) -> str | None:
     """Text safe to store: secrets redacted, lone surrogates (invalid UTF-8) replaced."""
     if not text:
         return text
-    text = redact(text)
+    return clean_text(redact(text))
+
+
+def storable(value: Any) -> Any:
+    """A value SQLite can bind: an integer past its 64 bits or a NaN/infinite float (a
+    server's nonsense usage figures) becomes None, text with lone surrogates is repaired,
+    so one odd figure never costs the whole row."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value if value in _SQLITE_INTEGER else None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return clean_text(value)
+    return value
+
+
+def storable_row(values: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(storable(value) for value in values)
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates (invalid UTF-8) replaced."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

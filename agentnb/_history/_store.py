@@ -9,24 +9,31 @@ guarded by a lock, since each connection to ``:memory:`` would be a separate dat
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from .._core.exceptions import HistoryStoreError
 from .._core.request import RunRequest
 from .._core.run import Run
+from ._errors import retry_busy, store_error
 from ._filters import RunFilter
+from ._frame import columns_of
 from ._migrations import MIGRATIONS, applied_migrations, apply_migrations
-from ._owner import ProcessOwner, current_owner, owner_is_gone
-from ._paths import ENV_VAR, MEMORY
+from ._orphans import gone_owners, mark_interrupted
+from ._paths import MEMORY, expand_path
 from ._records import RUN_COLUMNS, TOOL_CALL_COLUMNS, RunRecord, ToolCallRecord
+from ._scrub import storable_row
+from ._table import RunHistory
 from ._writes import (
     ORPHAN_MESSAGE,
     chunks,
@@ -36,10 +43,7 @@ from ._writes import (
     write_progress,
 )
 
-if TYPE_CHECKING:
-    from ._table import RunHistory
-
-__all__ = ["HistoryStore", "HistoryStoreError"]
+__all__ = ["ORPHAN_MESSAGE", "HistoryStore", "HistoryStoreError"]
 
 logger = logging.getLogger("agentnb.history")
 
@@ -47,6 +51,8 @@ T = TypeVar("T")
 
 BUSY_TIMEOUT = 30.0
 """Seconds a write waits for another process's write to finish before giving up."""
+ORPHAN_SWEEP_SECONDS = 1.0
+"""At most this often, a read first marks interrupted the rows of processes that have ended."""
 _RUN_SELECT = ", ".join(name for name, _ in RUN_COLUMNS)
 _TOOL_SELECT = ", ".join(
     "r.agent" if name == "agent" else f"t.{name}" for name, _ in TOOL_CALL_COLUMNS
@@ -59,12 +65,14 @@ class HistoryStore:
 
     ``path`` is a file (created with its folder if missing) or ``":memory:"``. Opening
     upgrades the schema and marks ``interrupted`` the runs left ``running`` by processes of
-    this host that no longer exist.
+    this host that no longer exist; reads do it again (at most every
+    ``ORPHAN_SWEEP_SECONDS``) for processes that died since. Any failure of the database
+    is a :class:`HistoryStoreError` saying what to do; recording never raises into a run.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self._memory = str(path) == MEMORY
-        self.path: Path | None = None if self._memory else Path(path).expanduser()
+        self.path: Path | None = None if self._memory else expand_path(path, "history path")
         self.busy_timeout = busy_timeout
         self._lock = threading.RLock()
         self._local = threading.local()
@@ -72,19 +80,15 @@ class HistoryStore:
         self._shared: sqlite3.Connection | None = None
         self._closed = False
         self._open_runs: dict[str, Run] = {}
+        self._interrupted_at_close: set[str] = set()
+        self._reported: set[str] = set()
+        self._next_sweep = time.monotonic() + ORPHAN_SWEEP_SECONDS
+        _LIVE_STORES.add(self)
         try:
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._db() as db:
+            with self._db("open") as db:
                 self._retry_busy(lambda: self._prepare(db))
-        except sqlite3.DatabaseError as exc:
-            self._close_connections()
-            if _is_busy(exc):
-                raise
-            raise HistoryStoreError(
-                f"the run history at {self.path} is not a usable agentnb database ({exc}); "
-                f"move it away or point {ENV_VAR} elsewhere"
-            ) from None
         except OSError as exc:
             self._close_connections()
             raise HistoryStoreError(
@@ -99,38 +103,49 @@ class HistoryStore:
         return f"HistoryStore({where!r}{', closed' if self._closed else ''})"
 
     # ---- connections -----------------------------------------------------------------
+    @property
+    def _where(self) -> str:
+        return MEMORY if self.path is None else str(self.path)
+
     def _connect(self) -> sqlite3.Connection:
-        target = MEMORY if self.path is None else str(self.path)
-        try:
-            db = sqlite3.connect(
-                target, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
-            raise HistoryStoreError(f"cannot open the run history at {target}: {exc}") from None
+        db = sqlite3.connect(
+            self._where, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+        )
         self._connections.append(db)
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA synchronous = NORMAL")
         return db
 
     @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
+    def _db(self, action: str = "read") -> Iterator[sqlite3.Connection]:
+        """This thread's connection; any sqlite3 error inside becomes a HistoryStoreError."""
         if self._closed:
             raise HistoryStoreError(f"{self!r} is closed")
-        if self._memory:
-            with self._lock:
-                if self._shared is None:
-                    self._shared = self._connect()
-                yield self._shared
-            return
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            with self._lock:
-                db = self._connect()
-            self._local.db = db
-        yield db
+        try:
+            if self._memory:
+                with self._lock:
+                    if self._shared is None:
+                        self._shared = self._connect()
+                    yield self._shared
+                return
+            db: sqlite3.Connection | None = getattr(self._local, "db", None)
+            if db is None:
+                with self._lock:
+                    db = self._connect()
+                self._local.db = db
+            yield db
+        except (sqlite3.Error, OverflowError, UnicodeEncodeError) as exc:  # the last two: binding
+            raise store_error(exc, self._where, action) from None
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        self._sweep_orphans_if_due()
+        with self._db("read") as db:
+            yield db
 
     def close(self) -> None:
-        """Close every connection. Runs this store saw start and not end become interrupted."""
+        """Close every connection. Runs this store saw start and not end become interrupted,
+        with the partial answer they had."""
         with self._lock:
             if self._closed:
                 return
@@ -143,7 +158,8 @@ class HistoryStore:
         with self._lock:
             self._closed = True
             for db in self._connections:
-                db.close()
+                with contextlib.suppress(sqlite3.Error):
+                    db.close()
             self._connections.clear()
             self._shared = None
 
@@ -164,7 +180,7 @@ class HistoryStore:
             if str(mode).lower() != "wal":
                 logger.warning("agentnb history: %s is not in WAL mode (%s)", self.path, mode)
         apply_migrations(db)
-        self._mark_orphans_interrupted(db)
+        self._mark_orphans_interrupted(db, other_pids_only=False)
 
     def migrations(self) -> list[str]:
         """Names of the schema migrations applied to this database, oldest first."""
@@ -175,43 +191,37 @@ class HistoryStore:
     def latest_migration() -> str:
         return MIGRATIONS[-1].__name__
 
-    def _mark_orphans_interrupted(self, db: sqlite3.Connection) -> int:
-        owner = current_owner()
-        owners = db.execute(
-            "SELECT DISTINCT owner_pid, owner_token FROM runs "
-            "WHERE status = 'running' AND owner_host = ?",
-            (owner.host,),
-        ).fetchall()
-        gone = [
-            (pid, token)
-            for pid, token in owners
-            if pid is not None and owner_is_gone(ProcessOwner(owner.host, pid, token))
-        ]
+    def _mark_orphans_interrupted(self, db: sqlite3.Connection, *, other_pids_only: bool) -> int:
+        gone = gone_owners(db, other_pids_only=other_pids_only)
         if not gone:
             return 0
-
-        def mark(db: sqlite3.Connection) -> int:
-            count = 0
-            for pid, token in gone:
-                count += db.execute(
-                    "UPDATE runs SET status = 'interrupted', error_code = 'process_exited', "
-                    "error_message = ? WHERE status = 'running' AND owner_host = ? "
-                    "AND owner_pid = ? AND owner_token IS ?",
-                    (ORPHAN_MESSAGE, owner.host, pid, token),
-                ).rowcount
-            return count
-
-        return self._write_with(db, mark)
+        return self._write_with(db, lambda db: mark_interrupted(db, gone))
 
     def mark_orphans_interrupted(self) -> int:
         """Mark ``interrupted`` the running rows whose process has gone; return how many."""
-        with self._db() as db:
-            return self._retry_busy(lambda: self._mark_orphans_interrupted(db))
+        with self._db("write to") as db:
+            return self._retry_busy(
+                lambda: self._mark_orphans_interrupted(db, other_pids_only=False)
+            )
+
+    def _sweep_orphans_if_due(self) -> None:
+        """Before a read: rows of processes that died since the last look become interrupted
+        (at most every ``ORPHAN_SWEEP_SECONDS``; a failure here never fails the read)."""
+        now = time.monotonic()
+        if self._memory or now < self._next_sweep:
+            return
+        self._next_sweep = now + ORPHAN_SWEEP_SECONDS
+        try:
+            with self._db("write to") as db:
+                self._mark_orphans_interrupted(db, other_pids_only=True)
+        except HistoryStoreError as exc:
+            logger.debug("agentnb history: could not sweep interrupted runs: %s", exc)
 
     def _interrupt_open_runs(self) -> None:
         with self._lock:
             open_runs = list(self._open_runs.values())
             self._open_runs.clear()
+            self._interrupted_at_close.update(run.local_id for run in open_runs)
         if not open_runs:
             return
         try:
@@ -221,7 +231,8 @@ class HistoryStore:
 
     # ---- writing ---------------------------------------------------------------------
     def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        with self._db() as db:
+        # The store's lock keeps close() from closing a connection mid-write.
+        with self._lock, self._db("write to") as db:
             return self._write_with(db, work)
 
     def _write_with(self, db: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -239,43 +250,47 @@ class HistoryStore:
         return self._retry_busy(attempt)
 
     def _retry_busy(self, attempt: Callable[[], T]) -> T:
-        """Run ``attempt``, retrying while another connection holds a lock SQLite's own busy
-        handler does not wait for (changing the journal mode, WAL recovery)."""
-        deadline = time.monotonic() + self.busy_timeout
-        pause = 0.005
-        while True:
-            try:
-                return attempt()
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() >= deadline:
-                    raise
-            time.sleep(pause)
-            pause = min(pause * 2, 0.25)
+        return retry_busy(attempt, self.busy_timeout)
 
     def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None:
         """Write the run's row as ``running`` (``RunRecorder``). Never raises."""
-        try:
-            self._write(lambda db: insert_start(db, run, request, base_url))
+        if self._record(
+            "the start of a run", run, lambda db: insert_start(db, run, request, base_url)
+        ):
             with self._lock:
                 self._open_runs[run.local_id] = run
-        except Exception as exc:
-            logger.error("agentnb history: could not record the start of a run: %s", exc)
 
     def record_end(self, run: Run) -> None:
         """Finish the run's row and write its tool calls (``RunRecorder``). Never raises."""
-        try:
-            self._write(lambda db: write_end(db, run))
+        if self._record("the end of a run", run, lambda db: write_end(db, run)):
             with self._lock:
                 self._open_runs.pop(run.local_id, None)
-        except Exception as exc:
-            logger.error("agentnb history: could not record the end of a run: %s", exc)
 
     def record_progress(self, run: Run) -> None:
         """Checkpoint the partial answer of a running run (``RunRecorder``). Never raises."""
+        self._record("a checkpoint of a run", run, lambda db: write_progress(db, run))
+
+    def _record(self, what: str, run: Run, work: Callable[[sqlite3.Connection], None]) -> bool:
+        """Do a recorder write; on failure log it (once per problem, not once per run or
+        per write: a damaged file fails them all) and return False."""
         try:
-            self._write(lambda db: write_progress(db, run))
+            self._write(work)
         except Exception as exc:
-            logger.warning("agentnb history: could not checkpoint a run: %s", exc)
+            if self._closed and run.local_id in self._interrupted_at_close:
+                return False  # close() already kept this run, as interrupted
+            self._report_once(f"agentnb history: could not record {what}: %s", exc)
+            return False
+        return True
+
+    def _report_once(self, message: str, exc: Exception) -> None:
+        key = str(exc)
+        with self._lock:
+            first = key not in self._reported
+            self._reported.add(key)
+        if first:
+            logger.error(message + " (until this is fixed runs are not recorded)", exc)
+        else:
+            logger.debug(message, exc)
 
     def record(self, run: Run, request: RunRequest | None = None, *, base_url: str = "") -> None:
         """Write a whole run at once (for runs made outside a recording client)."""
@@ -290,7 +305,7 @@ class HistoryStore:
     def import_records(self, records: Iterable[RunRecord]) -> int:
         """Insert finished records (e.g. from another store); existing ids are kept as they
         are. Returns how many rows were added."""
-        rows = [record.to_row() for record in records]
+        rows = [storable_row(record.to_row()) for record in records]
         marks = ", ".join("?" * len(RUN_COLUMNS))
         sql = f"INSERT OR IGNORE INTO runs ({_RUN_SELECT}) VALUES ({marks})"
 
@@ -310,22 +325,18 @@ class HistoryStore:
         if where.limit is not None:
             sql += " LIMIT ?"
             params.append(where.limit)
-        with self._db() as db:
+        with self._reading() as db:
             rows = db.execute(sql, params).fetchall()
-        return _columns_of(rows)
+        return columns_of(rows, RUN_COLUMNS)
 
     def runs(self, where: RunFilter | None = None) -> RunHistory:
         """Matching runs, most recent first."""
-        from ._table import RunHistory
-
         return RunHistory(self.run_columns(where), store=self)
 
     def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory:
         """These runs, in the order given (ids not in the store are left out)."""
-        from ._table import RunHistory
-
         found: dict[str, tuple[Any, ...]] = {}
-        with self._db() as db:
+        with self._reading() as db:
             for chunk in chunks(local_ids):
                 marks = ", ".join("?" * len(chunk))
                 for row in db.execute(
@@ -333,11 +344,11 @@ class HistoryStore:
                 ):
                     found[row[0]] = row
         rows = [found[local_id] for local_id in local_ids if local_id in found]
-        return RunHistory(_columns_of(rows), store=self)
+        return RunHistory(columns_of(rows, RUN_COLUMNS), store=self)
 
     def get(self, local_id: str) -> RunRecord | None:
         """One run by its ``local_id``, or None."""
-        with self._db() as db:
+        with self._reading() as db:
             row = db.execute(
                 f"SELECT {_RUN_SELECT} FROM runs WHERE local_id = ?", (local_id,)
             ).fetchone()
@@ -361,25 +372,18 @@ class HistoryStore:
         return [ToolCallRecord.from_row(row) for row in self.tool_call_rows(local_ids)]
 
     def count(self) -> int:
-        with self._db() as db:
+        """How many runs the store holds."""
+        with self._reading() as db:
             return int(db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
 
-def _columns_of(rows: Sequence[tuple[Any, ...]]) -> dict[str, Sequence[Any]]:
-    """Rows turned into one sequence per column (numpy object columns when numpy is there:
-    a 2-D object array transposes three times faster than ``zip(*rows)``)."""
-    names = [name for name, _ in RUN_COLUMNS]
-    if not rows:
-        return {name: [] for name in names}
-    try:
-        import numpy
-    except ImportError:
-        return dict(zip(names, zip(*rows, strict=True), strict=True))
-    table: Any = numpy.empty((len(rows), len(names)), dtype=object)
-    table[:] = rows
-    return {name: table[:, i] for i, name in enumerate(names)}
+_LIVE_STORES: weakref.WeakSet[HistoryStore] = weakref.WeakSet()
 
 
-def _is_busy(exc: sqlite3.Error) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
+@atexit.register
+def _keep_open_runs_at_exit() -> None:
+    """At interpreter exit, runs still streaming into any open store (the default one or
+    one the user opened) are kept as interrupted with the partial answer they had."""
+    for store in list(_LIVE_STORES):
+        if not store.closed:
+            store._interrupt_open_runs()

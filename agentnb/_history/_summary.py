@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._core.exceptions import ConfigurationError
+from ._frame import Tabular
 from ._optional import require_pandas
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ._table import RunHistory
 
 __all__ = ["SUMMARY_COLUMNS", "summarize"]
 
@@ -18,6 +19,9 @@ SUMMARY_COLUMNS = (
     "runs",
     "completed",
     "failed",
+    "cancelled",
+    "interrupted",
+    "running",
     "success_rate",
     "tokens_total",
     "tokens_mean",
@@ -27,18 +31,23 @@ SUMMARY_COLUMNS = (
     "ttft_p95",
     "tool_calls_per_run",
 )
-"""``failed`` counts every ended run that did not complete (failed, cancelled, interrupted);
-``success_rate`` is completed / ended, so runs still going do not count against it."""
+"""``completed``, ``failed``, ``cancelled``, ``interrupted`` and ``running`` count runs by
+status (``failed`` also holds any other status a platform reported, so the five add up to
+``runs``). ``success_rate`` is completed / all runs that ended: every failed, cancelled or
+interrupted run counts against it, a run still going does not."""
 
+_COUNTED = ("completed", "cancelled", "interrupted", "running")
 _GROUPABLE = ("agent", "provider", "connection", "host", "status", "error_code", "thread_id")
 
 
-def summarize(history: RunHistory, by: str | Sequence[str] | None) -> pd.DataFrame:
+def summarize(history: Tabular, by: str | Sequence[str] | None) -> pd.DataFrame:
     pandas = require_pandas()
     keys = [] if by is None else [by] if isinstance(by, str) else list(by)
     bad = [key for key in keys if key not in _GROUPABLE]
     if bad:
-        raise ValueError(f"cannot summarise by {bad}; choose from {list(_GROUPABLE)} or None")
+        raise ConfigurationError(
+            f"cannot summarise by {bad}; choose from {list(_GROUPABLE)} or None"
+        )
     frame = history.to_pandas(
         [
             *keys,
@@ -49,8 +58,8 @@ def summarize(history: RunHistory, by: str | Sequence[str] | None) -> pd.DataFra
             ),
         ]
     )
-    frame["_completed"] = (frame["status"] == "completed").astype("int64")
-    frame["_ended"] = (frame["status"] != "running").astype("int64")
+    for status in _COUNTED:
+        frame[f"_{status}"] = (frame["status"] == status).astype("int64")
     grouped: Any
     if keys:
         # observed=True: only groups that have runs; dropna=False keeps runs with no agent.
@@ -58,14 +67,19 @@ def summarize(history: RunHistory, by: str | Sequence[str] | None) -> pd.DataFra
     else:
         frame["_all"] = "all"
         grouped = frame.groupby("_all")
-    ended = grouped["_ended"].sum()
-    completed = grouped["_completed"].sum()
+    runs = grouped.size()
+    counts = {status: grouped[f"_{status}"].sum() for status in _COUNTED}
+    ended = runs - counts["running"]
+    other = ended - counts["completed"] - counts["cancelled"] - counts["interrupted"]
     out: pd.DataFrame = pandas.DataFrame(
         {
-            "runs": grouped.size(),
-            "completed": completed,
-            "failed": ended - completed,
-            "success_rate": (completed / ended.where(ended > 0)).astype("float64"),
+            "runs": runs,
+            "completed": counts["completed"],
+            "failed": other,
+            "cancelled": counts["cancelled"],
+            "interrupted": counts["interrupted"],
+            "running": counts["running"],
+            "success_rate": (counts["completed"] / ended.where(ended > 0)).astype("float64"),
             "tokens_total": grouped["total_tokens"].sum(min_count=1),
             "tokens_mean": grouped["total_tokens"].mean().astype("float64"),
             "duration_p50": grouped["duration"].quantile(0.5),

@@ -9,22 +9,32 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, overload
+from html import escape
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from .._core.run import Run
 from ._frame import build_frame, empty_columns
 from ._html import html_table
+from ._plot import plot
 from ._records import RUN_COLUMNS, TOOL_CALL_COLUMNS, RunRecord, ToolCallRecord
+from ._remote_rows import remote_row
 from ._rows import run_row, tool_rows
-from ._text import excerpt, text_table
+from ._summary import summarize
+from ._text import short, text_table
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..providers._base import RemoteRun
-    from ._store import HistoryStore
 
-__all__ = ["RunHistory", "ToolCallHistory"]
+__all__ = ["RunHistory", "ToolCallHistory", "ToolCallSource"]
+
+
+class ToolCallSource(Protocol):
+    """Where a table reads its runs' tool calls from (the store that read the runs)."""
+
+    def tool_call_rows(self, local_ids: Sequence[str]) -> list[tuple[Any, ...]]: ...
+
 
 SHOWN_ROWS = 20
 """Rows a repr shows; the rest are counted."""
@@ -40,7 +50,7 @@ class RunHistory(Sequence[RunRecord]):
         self,
         columns: Mapping[str, Sequence[Any]] | None = None,
         *,
-        store: HistoryStore | None = None,
+        store: ToolCallSource | None = None,
         tool_rows: Sequence[tuple[Any, ...]] | None = None,
         source: str = "local",
     ) -> None:
@@ -77,8 +87,6 @@ class RunHistory(Sequence[RunRecord]):
         host: str | None = None,
     ) -> RunHistory:
         """A platform's run listing in the same shape as the local history."""
-        from ._remote_rows import remote_row
-
         rows = [
             remote_row(run, provider=provider, connection=connection, host=host) for run in remote
         ]
@@ -133,10 +141,10 @@ class RunHistory(Sequence[RunRecord]):
         return ToolCallHistory([])
 
     def summary(self, by: str | Sequence[str] | None = "agent") -> pd.DataFrame:
-        """Per group (``agent`` by default; None for one overall row): runs, success rate,
+        """Per group (``agent`` by default; None for one overall row): runs; how many
+        completed, failed, were cancelled, interrupted or are still running; success rate
+        (completed / all ended runs: failed, cancelled and interrupted runs count against it);
         tokens total and mean, duration and TTFT p50/p95, tool calls per run."""
-        from ._summary import summarize
-
         return summarize(self, by)
 
     def plot(self, kind: str = "tokens", *, ax: Any = None, **options: Any) -> Any:
@@ -145,8 +153,6 @@ class RunHistory(Sequence[RunRecord]):
         ``kind``: ``"tokens"`` (total tokens over time, per agent), ``"latency"`` (duration
         per agent; ``metric="ttft"`` for time to first token), ``"tools"`` (calls per tool).
         """
-        from ._plot import plot
-
         return plot(self, kind, ax=ax, **options)
 
     # ---- display -------------------------------------------------------------------------
@@ -209,11 +215,9 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        from html import escape
-
         rows = "".join(
-            f"<tr><td>{escape(excerpt(row[4], 30))}</td><td>{escape(str(row[5] or ''))}</td>"
-            f"<td>{escape(excerpt(row[6], 60))}</td><td>{escape(excerpt(row[7] or row[8], 60))}"
+            f"<tr><td>{escape(short(row[4], 30))}</td><td>{escape(str(row[5] or ''))}</td>"
+            f"<td>{escape(short(row[6], 60))}</td><td>{escape(short(row[7] or row[8], 60))}"
             f"</td></tr>"
             for row in self._rows[:SHOWN_ROWS]
         )

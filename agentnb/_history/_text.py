@@ -6,17 +6,16 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-__all__ = ["TABLE_COLUMNS", "cell_text", "excerpt", "text_table"]
+from .._core.text import excerpt
+
+__all__ = ["TABLE_COLUMNS", "cell_text", "short", "text_table"]
 
 EXCERPT = 40
 
 
-def excerpt(text: Any, limit: int = EXCERPT) -> str:
-    """One line of at most ``limit`` characters."""
-    if text is None:
-        return ""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+def short(text: Any, limit: int = EXCERPT) -> str:
+    """One line of at most ``limit`` characters: a table cell."""
+    return excerpt(text, limit)
 
 
 def _when(seconds: Any) -> str:
@@ -36,15 +35,15 @@ def _num(value: Any) -> str:
 TABLE_COLUMNS: tuple[tuple[str, str, Callable[[Any], str], bool], ...] = (
     # (title, column, format, right-aligned)
     ("started", "started_at", _when, False),
-    ("id", "local_id", lambda v: excerpt(v, 12), False),
-    ("agent", "agent", lambda v: excerpt(v, 20), False),
+    ("id", "local_id", lambda v: short(v, 12), False),
+    ("agent", "agent", lambda v: short(v, 20), False),
     ("status", "status", _num, False),
     ("tokens", "total_tokens", _num, True),
     ("secs", "duration", _secs, True),
     ("ttft", "ttft", _secs, True),
     ("tools", "tool_call_count", _num, True),
-    ("message", "message", excerpt, False),
-    ("error", "error_message", excerpt, False),
+    ("message", "message", short, False),
+    ("error", "error_message", short, False),
 )
 """What the short tables show of each run."""
 
@@ -53,7 +52,7 @@ def cell_text(column: str, value: Any) -> str:
     for _, name, fmt, _ in TABLE_COLUMNS:
         if name == column:
             return fmt(value)
-    return excerpt(value)
+    return short(value)
 
 
 def text_table(columns: Mapping[str, Sequence[Any]], rows: Sequence[int]) -> str:

@@ -11,6 +11,7 @@ from .._core.run import Run
 from ._owner import current_owner
 from ._records import TOOL_CALL_COLUMNS
 from ._rows import end_values, progress_values, start_values, tool_rows
+from ._scrub import storable_row
 
 __all__ = ["chunks", "insert_start", "write_end", "write_interrupted", "write_progress"]
 
@@ -38,7 +39,7 @@ def write_progress(db: sqlite3.Connection, run: Run) -> None:
     assignments = ", ".join(f"{name} = ?" for name in values)
     db.execute(
         f"UPDATE runs SET {assignments} WHERE local_id = ? AND status = 'running'",
-        (*values.values(), run.local_id),
+        storable_row((*values.values(), run.local_id)),
     )
 
 
@@ -51,13 +52,14 @@ def write_end(db: sqlite3.Connection, run: Run) -> None:
             del values[keep_known]
     assignments = ", ".join(f"{name} = ?" for name in values)
     db.execute(
-        f"UPDATE runs SET {assignments} WHERE local_id = ?", (*values.values(), run.local_id)
+        f"UPDATE runs SET {assignments} WHERE local_id = ?",
+        storable_row((*values.values(), run.local_id)),
     )
-    db.execute("DELETE FROM tool_calls WHERE local_id = ?", (run.local_id,))
+    db.execute("DELETE FROM tool_calls WHERE local_id = ?", storable_row((run.local_id,)))
     marks = ", ".join("?" * len(_DB_TOOL_COLUMNS))
     db.executemany(
         f"INSERT INTO tool_calls ({', '.join(_DB_TOOL_COLUMNS)}) VALUES ({marks})",
-        [row[:3] + row[4:] for row in tool_rows(run)],
+        [storable_row(row[:3] + row[4:]) for row in tool_rows(run)],
     )
 
 
@@ -68,7 +70,7 @@ def write_interrupted(db: sqlite3.Connection, runs: Sequence[Run]) -> None:
         db.execute(
             "UPDATE runs SET status = 'interrupted', error_code = 'process_exited', "
             "error_message = ? WHERE status = 'running' AND local_id = ?",
-            (ORPHAN_MESSAGE, run.local_id),
+            storable_row((ORPHAN_MESSAGE, run.local_id)),
         )
 
 
@@ -76,7 +78,7 @@ def _insert_if_missing(db: sqlite3.Connection, values: dict[str, Any]) -> None:
     db.execute(
         f"INSERT INTO runs ({', '.join(values)}) VALUES ({', '.join('?' * len(values))}) "
         "ON CONFLICT (local_id) DO NOTHING",
-        tuple(values.values()),
+        storable_row(values.values()),
     )
 
 

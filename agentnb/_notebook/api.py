@@ -12,9 +12,11 @@ from .._core.request import RunOptions, RunRequest, build_request
 from .._core.run import Run
 from .._core.schema import resolve_schema
 from ..events import Event, RunStarted
+from . import interrupts
 from .connections import AnyClient, Connection, resolve_target
 from .display import show
-from .environment import in_notebook
+from .environment import in_notebook, kernel_shell
+from .outcome import HeldSummary, has_content, without_error
 from .terminal import PlainDisplay, TerminalPrinter, render_plain
 from .widget import ChatCell
 
@@ -34,6 +36,7 @@ def ask(
     wait: bool = False,
     record: bool = True,
     on_started: Callable[[RunHandle], None] | None = None,
+    start_timeout: float | None = None,
     **options: Unpack[RunOptions],
 ) -> RunHandle:
     """Start a run in the background and return its handle at once.
@@ -43,10 +46,15 @@ def ask(
     ``schema`` is a JSON schema dict or a pydantic model class: the answer must be JSON for it
     and ``handle.result`` is the validated value. With ``display`` the run is shown live
     (a widget in a notebook, text in a terminal or with ``plain``); ``wait`` blocks until it
-    ends and raises if it did not complete. ``record=False`` keeps the run out of the
-    history. ``on_started(handle)`` is called as soon as the run is started, before any
-    waiting (the magics bind ``_agent`` with it). The other options are those of
-    ``client.stream`` (:class:`~agentnb.RunOptions`).
+    ends and raises if it did not complete. ``start_timeout`` (seconds) waits that long for
+    the server to accept the run and raises its error if it refused it (unknown agent, wrong
+    key, ...). ``record=False`` keeps the run out of the history. ``on_started(handle)`` is
+    called as soon as the run is started, before any waiting (the magics bind ``_agent``
+    with it). The other options are those of ``client.stream``
+    (:class:`~agentnb.RunOptions`).
+
+    Whenever ``ask`` raises the run's error, the run is shown without it (the raised error
+    is what says it, once), and a run that ended before sending anything is not shown.
     """
     conn = resolve_target(via, client)
     response_format, validate = resolve_schema(schema)
@@ -55,28 +63,37 @@ def ask(
     if options.get("thread_id") is None and not new_thread:
         options["thread_id"] = conn.threads.get(agent)
     request = build_request(agent, message, **options)
-    notebook = in_notebook()
-    # In a notebook, --wait shows the run once it has ended: the kernel is blocked meanwhile,
-    # so a live view could not say hello, and tools that record outputs (nbval, papermill)
-    # keep the first display message, which should hold the final answer.
-    live = display and not (wait and notebook)
-    listeners: tuple[RunListener, ...] = (_display_listener(plain),) if live else ()
-    handle = start_run(conn, request, listeners=listeners, validate=validate, record=record)
+    view = _RunView(conn, request.followups, display=display, plain=plain)
+    handle = start_run(conn, request, listeners=view.listeners, validate=validate, record=record)
     if on_started is not None:
         on_started(handle)
-    if live and notebook and not plain:
-        _show_widget(handle, conn, followups=request.followups)
-    if not wait:
-        return handle
     try:
-        handle.wait()
-    finally:
-        if display and notebook and handle.done:
-            if plain:
-                print(render_plain(handle.run))
-            else:
-                _show_widget(handle, conn, followups=request.followups)
+        if wait:
+            handle.wait()
+        elif start_timeout is not None:
+            _raise_if_refused(handle, start_timeout)
+    except KeyboardInterrupt:
+        view.show(handle, with_error=True)
+        raise
+    except BaseException:
+        view.show(handle, with_error=False)
+        raise
+    view.show(handle, with_error=True)
     return handle
+
+
+def _raise_if_refused(handle: RunHandle, timeout: float) -> None:
+    """Wait up to ``timeout`` for the first event; raise the run's error if it ended
+    without completing by then. An interrupt while waiting cancels the run."""
+    try:
+        handle.wait_started(timeout)
+    except KeyboardInterrupt:
+        handle.cancel()
+        raise
+    if handle.done and handle.status != "completed":
+        error = handle.exception()
+        if error is not None:
+            raise error
 
 
 def start_run(
@@ -100,13 +117,15 @@ def start_run(
             conn.threads[request.agent] = run.thread_id
 
     stream = conn.client().stream_request(request, run=run, record=record)
-    return RunHandle.start(
+    handle = RunHandle.start(
         lambda: stream,
         run=run,
         listeners=(remember_thread, *listeners),
         schema=request.response_format,
         validate_result=validate,
     )
+    _track_interrupts(handle)
+    return handle
 
 
 def chat(
@@ -136,22 +155,57 @@ def chat(
     return cell
 
 
-def _display_listener(plain: bool) -> RunListener:
-    if not in_notebook():
-        return TerminalPrinter()
-    return PlainDisplay() if plain else _noop
+def _track_interrupts(handle: RunHandle) -> None:
+    """Let a kernel interrupt cancel the run (see :mod:`.interrupts`)."""
+    shell = kernel_shell()
+    if shell is not None:
+        interrupts.install(shell)
+    interrupts.track(handle)
 
 
-def _noop(run: Run, event: Event | None) -> None:
-    return None
+class _RunView:
+    """How :func:`ask` shows a run: in a terminal, printed as it streams with the summary
+    held back until the outcome is known; in a notebook, displayed once the run was accepted
+    (or has ended, with ``wait``)."""
+
+    def __init__(self, conn: Connection, followups: bool, *, display: bool, plain: bool) -> None:
+        self.conn, self.followups, self.plain = conn, followups, plain
+        self.notebook = display and in_notebook()
+        self.printer = HeldSummary(TerminalPrinter()) if display and not self.notebook else None
+
+    @property
+    def listeners(self) -> tuple[RunListener, ...]:
+        return (self.printer,) if self.printer is not None else ()
+
+    def show(self, handle: RunHandle, *, with_error: bool) -> None:
+        """Show the run; ``with_error=False`` when the caller raises its error itself."""
+        if self.printer is not None:
+            self.printer.release(with_error)
+        if not self.notebook:
+            return
+        source: RunHandle | Run = handle
+        if handle.done and not with_error:
+            if not has_content(handle.run):
+                return
+            source = without_error(handle.run)
+        if self.plain:
+            self._show_plain(source)
+        else:
+            _show_widget(source, self.conn, followups=self.followups)
+
+    def _show_plain(self, source: RunHandle | Run) -> None:
+        if isinstance(source, RunHandle) and not source.done:
+            source.add_listener(PlainDisplay())
+        else:
+            run = source.run if isinstance(source, RunHandle) else source
+            print(render_plain(run))
 
 
-def _show_widget(handle: RunHandle, conn: Connection, *, followups: bool) -> None:
+def _show_widget(source: RunHandle | Run, conn: Connection, *, followups: bool) -> None:
     def on_followup(text: str) -> RunHandle:
         # shown as the cell's next turn, so the run itself is not displayed again
-        request = build_request(
-            handle.run.agent, text, thread_id=handle.run.thread_id, followups=followups
-        )
+        run = source.run if isinstance(source, RunHandle) else source
+        request = build_request(run.agent, text, thread_id=run.thread_id, followups=followups)
         return start_run(conn, request)
 
-    show(handle, on_followup=on_followup)
+    show(source, on_followup=on_followup)

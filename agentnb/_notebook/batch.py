@@ -80,6 +80,8 @@ async def run_batch(
     """
     listed = _check_messages(messages)
     requests = build_requests(agent, listed, options)
+    for request in requests[:1]:
+        client.provider.check_request(request)  # an option the dialect lacks fails the batch
     limit = asyncio.Semaphore(_check_concurrency(concurrency))
     store = store if store is not None else _store_of(client)
     progress = progress or NoProgress()
@@ -196,8 +198,10 @@ def batch(
         raise RuntimeError("batch() blocks; on agentnb's loop use `await run_batch(...)`")
     listed = _check_messages(messages)
     _check_concurrency(concurrency)
-    build_requests(agent, listed[:1] or [""], options)  # bad options fail before anything runs
+    first = build_requests(agent, listed[:1] or [""], options)  # bad options fail first
     target = resolve_target(via, client).client()
+    for request in first:
+        target.provider.check_request(request)
     bar = make_progress(len(listed), f"batch {agent}", enabled=progress)
     ended = threading.Event()
 

@@ -10,9 +10,9 @@ Keys live in memory only; reprs and messages mask them.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
-import sys
 import threading
 import weakref
 from collections.abc import Mapping
@@ -22,7 +22,10 @@ from typing import Any
 from .._client.client import AsyncAgentClient
 from .._client.sync import AgentClient
 from .._core.exceptions import ConfigurationError
+from .._core.loop import run_sync, submit
 from .._core.secrets import checked_key, mask
+from ..providers import available_providers, get_provider
+from .environment import note
 
 __all__ = [
     "DEFAULT_LOCAL_PROVIDER",
@@ -41,7 +44,9 @@ DEFAULT_NAME = "default"
 DEFAULT_LOCAL_PROVIDER = "operativus"
 """The dialect the default connection uses with the built-in server."""
 
-CLIENT_OPTIONS = frozenset({"headers", "timeout", "max_retries", "backoff"})
+CLIENT_OPTIONS = frozenset(
+    {"headers", "timeout", "idle_timeout", "run_timeout", "max_retries", "backoff"}
+)
 """``connect`` options meant for the client; every other option goes to the provider."""
 
 _lock = threading.RLock()
@@ -203,10 +208,6 @@ def disconnect(name: str = DEFAULT_NAME) -> None:
 
 def close_all() -> None:
     """Forget every connection and close their clients (waits for the close)."""
-    import asyncio
-
-    from .._core.loop import run_sync
-
     with _lock:
         clients = [c._client for c in _connections.values() if c._client is not None]
         _connections.clear()
@@ -224,8 +225,6 @@ def _replace(name: str, conn: Connection | None) -> None:
     if conn is not None:
         _connections[name] = conn
     if old is not None and old._client is not None:
-        from .._core.loop import submit
-
         submit(old._client.aclose())
 
 
@@ -237,15 +236,11 @@ def _check_name(name: str) -> None:
 
 
 def _check_provider(provider: str, options: Mapping[str, Any]) -> None:
-    from ..providers import get_provider
-
     provider_options = {k: v for k, v in options.items() if k not in CLIENT_OPTIONS}
     get_provider(provider, **provider_options)  # raises ConfigurationError naming the choices
 
 
 def _default_base_url(provider: str) -> str | None:
-    from ..providers import available_providers
-
     cls = available_providers().get(provider)
     return cls.default_base_url if cls is not None else None
 
@@ -265,11 +260,18 @@ def _env_settings(name: str) -> dict[str, str]:
             if value:
                 settings[key] = value
                 break
+    if "base_url" in settings and "provider" not in settings:
+        prefix = _env_prefix(name)
+        raise ConfigurationError(
+            f"{prefix}BASE_URL is set but {prefix}PROVIDER is not: say which dialect that "
+            f"server speaks (e.g. {prefix}PROVIDER=openai); agentnb will not guess, nor fall "
+            f"back to the built-in server"
+        )
     return settings
 
 
 def _local_connection(name: str, options: Mapping[str, Any]) -> Connection:
-    from ..server import local_server
+    from ..server import local_server  # starlette and uvicorn load only if it is used
 
     global _local_note_shown
     server = local_server()
@@ -277,11 +279,7 @@ def _local_connection(name: str, options: Mapping[str, Any]) -> Connection:
     opts = {k: v for k, v in options.items() if k != "provider"}
     if not _local_note_shown:
         _local_note_shown = True
-        print(
-            f"agentnb: no connection configured; using the built-in local agent server "
-            f"({server.base_url}, demo agents: finance_agent, echo, writer, structured).",
-            file=sys.stderr,
-        )
+        _note_local_server(server.base_url)
     return Connection(
         name=name,
         provider=provider,
@@ -289,4 +287,14 @@ def _local_connection(name: str, options: Mapping[str, Any]) -> Connection:
         api_key=server.api_key,
         options=opts,
         local=True,
+    )
+
+
+def _note_local_server(base_url: str) -> None:
+    agents = ("finance_agent", "echo", "writer", "structured")
+    note(
+        f"agentnb: no connection configured; using the built-in local agent server "
+        f"({base_url}, demo agents: {', '.join(agents)}).",
+        markdown=f"<small>agentnb: no connection configured; using the built-in local agent "
+        f"server at `{base_url}` (demo agents: {', '.join(f'`{a}`' for a in agents)}).</small>",
     )

@@ -35,23 +35,19 @@ starts from it.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .._core.handle import RunHandle
 from .._core.loop import get_loop
-from .._core.run import Run, ToolCall
+from .._core.run import Run
 from ..events import Event, ToolCallFinished, ToolCallStarted
+from .wire import Turn
 
-__all__ = ["MAX_TOOL_OUTPUT_CHARS", "ChatController", "ControllerSink", "StartRun"]
-
-MAX_TOOL_OUTPUT_CHARS = 256_000
-"""A tool output longer than this (as text) is sent cut to this length, marked truncated."""
+__all__ = ["ChatController", "ControllerSink", "StartRun"]
 
 StartRun = Callable[[str], "RunHandle | None"]
 """Starts the next run of a conversation for a follow-up or a typed message."""
@@ -71,169 +67,6 @@ class ControllerSink(Protocol):
 
 
 # ---- wire shapes --------------------------------------------------------------------------
-
-
-def _jsonable(value: Any) -> Any:
-    """``value`` if it is JSON data, else its ``str`` (tool outputs can be anything)."""
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return str(value)
-    return value
-
-
-def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, Any]:
-    """A tool call as the views get it; a huge output is cut to ``MAX_TOOL_OUTPUT_CHARS``."""
-    wire: dict[str, Any] = {
-        "call_id": call.call_id,
-        "name": call.name,
-        "arguments": _jsonable(call.arguments),
-        "error": call.error,
-        "status": call.status,
-        "started_at": call.started_at,
-        "finished_at": call.finished_at,
-        "duration": call.duration,
-    }
-    if with_arguments_text:
-        wire["arguments_text"] = call.arguments_text
-    output = _jsonable(call.output)
-    text = output if isinstance(output, str) else json.dumps(output, indent=2)
-    if len(text) > MAX_TOOL_OUTPUT_CHARS:
-        wire["output"] = text[:MAX_TOOL_OUTPUT_CHARS]
-        wire["output_truncated"] = True
-        wire["output_chars"] = len(text)
-    else:
-        wire["output"] = output
-    return wire
-
-
-def meta_wire(run: Run) -> dict[str, Any]:
-    """Run-level fields shown in the status line, error banner and chips."""
-    return {
-        "status": run.status,
-        "agent": run.agent,
-        "message": run.message,
-        "run_id": run.run_id,
-        "thread_id": run.thread_id,
-        "usage": run.usage.model_dump() if run.usage else None,
-        "ttft": run.ttft,
-        "started_at": run.started_at,
-        "first_token_at": run.first_token_at,
-        "finished_at": run.finished_at,
-        "duration": run.duration if run.done else None,
-        "tokens_per_second": run.tokens_per_second,
-        "execution_time": run.execution_time,
-        "followups": list(run.followups),
-        "error": run.error.to_dict() if run.error else None,
-    }
-
-
-def _tool_signature(call: ToolCall) -> tuple[Any, ...]:
-    return (call.name, call.status, call.error, call.finished_at, call.arguments is None)
-
-
-def _suffix(chunks: list[str], total: int, start: int) -> str:
-    """Characters ``start:total`` of the text held as ``chunks``, touching only the tail."""
-    need = total - start
-    if need <= 0:
-        return ""
-    picked: list[str] = []
-    have = 0
-    for chunk in reversed(chunks):
-        picked.append(chunk)
-        have += len(chunk)
-        if have >= need:
-            break
-    tail = "".join(reversed(picked))
-    return tail[len(tail) - need :]
-
-
-# ---- one turn -----------------------------------------------------------------------------
-
-
-@dataclass
-class _Turn:
-    """A run shown by the widget, and what of it the views have been sent."""
-
-    run: Run
-    handle: RunHandle | None
-    sent_text: list[int] = field(default_factory=list)
-    sent_tools: dict[str, tuple[Any, ...]] = field(default_factory=dict)
-    sent_args: dict[str, int] = field(default_factory=dict)
-    sent_meta: dict[str, Any] = field(default_factory=dict)
-    announced: bool = False
-    ended: bool = False
-
-    def wire(self) -> dict[str, Any]:
-        run = self.run
-        return {
-            "parts": [
-                {"kind": p.kind, "text": _suffix(list(p.chunks), p.length, 0), "call_id": p.call_id}
-                for p in run.parts
-            ],
-            "tools": [tool_wire(c) for c in run.tool_calls],
-            "meta": meta_wire(run),
-        }
-
-    def mark_all_sent(self) -> None:
-        run = self.run
-        self.sent_text = [p.length for p in run.parts]
-        self.sent_tools = {c.call_id: _tool_signature(c) for c in run.tool_calls}
-        self.sent_args = {c.call_id: len(c.arguments_text) for c in run.tool_calls}
-        self.sent_meta = meta_wire(run)
-
-    def diff(self, t: int) -> list[dict[str, Any]]:
-        """The ops that bring a view from what was sent to the run's current state."""
-        if not self.announced:
-            self.announced = True
-            op = {"op": "turn", "t": t, "turn": self.wire()}
-            self.mark_all_sent()
-            return [op]
-        ops: list[dict[str, Any]] = []
-        parts = list(self.run.parts)
-        for i, part in enumerate(parts):
-            chunks = list(part.chunks)
-            if i >= len(self.sent_text):
-                ops.append(
-                    {
-                        "op": "part",
-                        "t": t,
-                        "i": i,
-                        "kind": part.kind,
-                        "call_id": part.call_id,
-                        "text": _suffix(chunks, part.length, 0),
-                    }
-                )
-                self.sent_text.append(part.length)
-            elif part.length > self.sent_text[i]:
-                text = _suffix(chunks, part.length, self.sent_text[i])
-                ops.append({"op": "text", "t": t, "i": i, "text": text})
-                self.sent_text[i] = part.length
-        for call in list(self.run.tool_calls):
-            ops.extend(self._tool_ops(t, call))
-        meta = meta_wire(self.run)
-        changed = {k: v for k, v in meta.items() if self.sent_meta.get(k, object()) != v}
-        if changed:
-            ops.append({"op": "meta", "t": t, "meta": changed})
-            self.sent_meta = meta
-        return ops
-
-    def _tool_ops(self, t: int, call: ToolCall) -> list[dict[str, Any]]:
-        ops: list[dict[str, Any]] = []
-        signature = _tool_signature(call)
-        known = call.call_id in self.sent_tools
-        if not known:
-            ops.append({"op": "tool", "t": t, "call": tool_wire(call)})
-            self.sent_args[call.call_id] = len(call.arguments_text)
-        elif self.sent_tools[call.call_id] != signature:
-            ops.append({"op": "tool", "t": t, "call": tool_wire(call, with_arguments_text=False)})
-        self.sent_tools[call.call_id] = signature
-        sent_args = self.sent_args.get(call.call_id, 0)
-        if len(call.arguments_text) > sent_args:
-            text = call.arguments_text[sent_args:]
-            ops.append({"op": "args", "t": t, "call_id": call.call_id, "text": text})
-            self.sent_args[call.call_id] = len(call.arguments_text)
-        return ops
 
 
 # ---- the controller -----------------------------------------------------------------------
@@ -256,7 +89,7 @@ class ChatController:
         self._start_run = start_run
         self._interval = 1.0 / max_fps
         self._loop = loop or get_loop()
-        self._turns: list[_Turn] = []
+        self._turns: list[Turn] = []
         self._lock = threading.Lock()
         self._seq = 0
         self._flush_handle: asyncio.TimerHandle | None = None
@@ -273,7 +106,7 @@ class ChatController:
     def add(self, run: Run, handle: RunHandle | None = None) -> int:
         """Show ``run`` as the next turn (returns its index); with a handle, follow it live."""
         with self._lock:
-            self._turns.append(_Turn(run=run, handle=handle))
+            self._turns.append(Turn(run=run, handle=handle))
             index = len(self._turns) - 1
         self._loop.call_soon_threadsafe(self._follow, index)
         return index

@@ -7,11 +7,13 @@ script, terminal IPython, the CLI — gets text.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from IPython import get_ipython
+from IPython.display import display
 
-__all__ = ["in_notebook", "kernel_shell"]
+__all__ = ["in_notebook", "kernel_shell", "note"]
 
 
 def kernel_shell() -> Any:
@@ -25,3 +27,18 @@ def kernel_shell() -> Any:
 def in_notebook() -> bool:
     """True when outputs go to a notebook frontend (a widget can be shown)."""
     return kernel_shell() is not None
+
+
+def note(text: str, markdown: str | None = None) -> None:
+    """Tell the user something that is information, not an error.
+
+    In a notebook it is an ordinary output (``markdown`` if given, else ``text``), so it is
+    neither drawn as a red stderr box nor saved as one; elsewhere it is a line on stderr, so
+    a command's stdout stays its result."""
+    if not in_notebook():
+        print(text, file=sys.stderr, flush=True)
+        return
+    bundle = {"text/plain": text}
+    if markdown is not None:
+        bundle["text/markdown"] = markdown
+    display(bundle, raw=True)  # type: ignore[no-untyped-call]

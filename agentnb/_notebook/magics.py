@@ -1,7 +1,9 @@
 """IPython magics: ``%%agent``, ``%agent``, ``%agent_runs``, ``%agent_config``.
 
 Thin: each parses its arguments with ``magic_arguments`` and calls the public API. Errors the
-user can fix come back as a ``UsageError`` (one paragraph, no internal traceback).
+user can fix come back as a ``UsageError`` (one paragraph, no internal traceback) that fails
+the cell, and are shown only there: a run the server refused is not displayed, and a
+``--wait`` run that did not complete is displayed without its error line.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from html import escape
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -16,55 +19,16 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Float, Unicode
 
-from .._core.exceptions import AgentNBError, HTTPStatusError
+from .._core.exceptions import AgentNBError
 from .._core.handle import RunHandle
+from .._history import runs
 from . import api as _api
+from . import interrupts, magic_input
+from .connections import connect, connections, get_connection
 from .interpolate import interpolate
+from .magic_args import lookup, request_options, run_options, split_line
 
 __all__ = ["AgentMagics", "load_ipython_extension", "unload_ipython_extension"]
-
-
-def _run_options(func: Any) -> Any:
-    """The options shared by ``%%agent`` and ``%agent``."""
-    options = [
-        argument("--via", metavar="NAME", help="connection to use (default: 'default')"),
-        argument("--thread", metavar="ID", help="continue this thread / session id"),
-        argument("--new", action="store_true", help="start a new conversation"),
-        argument("--temperature", type=float, metavar="T", help="sampling temperature, 0-2"),
-        argument("--top-p", type=float, metavar="P", help="nucleus sampling mass, 0-1"),
-        argument("--max-tokens", type=int, metavar="N", help="upper bound on generated tokens"),
-        argument(
-            "--schema",
-            metavar="VAR",
-            help="JSON schema dict or pydantic model class in the namespace; "
-            "the answer is JSON and .result is validated",
-        ),
-        argument(
-            "--meta",
-            action="append",
-            default=[],
-            metavar="KEY=VALUE",
-            help="metadata stored with the run (repeatable)",
-        ),
-        argument("--followups", action="store_true", help="ask for follow-up questions"),
-        argument("--out", metavar="VAR", help="also bind the run handle to this variable"),
-        argument(
-            "--wait",
-            action="store_true",
-            default=None,
-            help="block until the run ends (scripts, papermill, nbval)",
-        ),
-        argument(
-            "--plain", action="store_true", default=None, help="text output instead of the widget"
-        ),
-        argument("--no-record", action="store_true", help="keep this run out of the history"),
-        argument(
-            "--no-interpolate", action="store_true", help="send {{name}} placeholders as they are"
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
 
 
 @magics_class
@@ -82,15 +46,13 @@ class AgentMagics(Magics):
     wait = Bool(False, help="block until each run ends by default").tag(config=True)
     start_timeout = Float(
         5.0,
-        help="seconds a magic waits for the server to accept a run, so that errors such as "
-        "an unknown agent or a bad key are raised by the cell",
+        help="seconds a magic waits for the server to accept a run before showing it, so "
+        "that errors such as an unknown agent or a bad key are raised by the cell",
     ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         if self.provider:
-            from .connections import connect
-
             connect(self.provider, base_url=self.base_url or None, name="default")
 
     # ---- %%agent / %agent ---------------------------------------------------------------
@@ -99,7 +61,7 @@ class AgentMagics(Magics):
         "agent",
         help="the agent to run (on the built-in server: finance_agent, echo, writer, structured)",
     )
-    @_run_options
+    @run_options
     @cell_magic
     def agent(self, line: str, cell: str) -> None:
         """Run AGENT with the cell body as the message; the run handle is bound to ``_agent``."""
@@ -109,11 +71,11 @@ class AgentMagics(Magics):
 
     @magic_arguments(name="agent")
     @argument("agent", help="the agent to run")
-    @_run_options
+    @run_options
     @line_magic("agent")  # type: ignore[arg-type]
     def agent_line(self, line: str) -> None:
         """%agent AGENT [options] message... — a one-line run."""
-        prefix, message = _split_line(self.agent_line, line)
+        prefix, message = split_line(self.agent_line.parser, line)
         args = self._parse(self.agent_line, prefix)
         if args is None:
             return
@@ -130,8 +92,6 @@ class AgentMagics(Magics):
     @line_magic
     def agent_runs(self, line: str) -> Any:
         """Show the run history as a table."""
-        from .._history import runs
-
         args = self._parse(self.agent_runs, line)
         if args is None:
             return None
@@ -148,8 +108,6 @@ class AgentMagics(Magics):
     @line_magic
     def agent_config(self, line: str) -> Any:
         """Show the connections (keys masked) and the magics' defaults; set defaults."""
-        from .connections import connections, get_connection
-
         args = self._parse(self.agent_config, line)
         if args is None:
             return None
@@ -184,7 +142,6 @@ class AgentMagics(Magics):
         ns = self.shell.user_ns if self.shell is not None else {}
         if args.out and not args.out.isidentifier():
             raise UsageError(f"--out {args.out!r} is not a valid variable name")
-        wait = self.wait if args.wait is None else args.wait
         started: list[RunHandle] = []
 
         def bind(handle: RunHandle) -> None:
@@ -201,21 +158,15 @@ class AgentMagics(Magics):
                 args.agent,
                 message.strip("\n"),
                 via=args.via or self.default_via,
-                thread_id=args.thread,
                 new_thread=args.new,
-                schema=_lookup(ns, args.schema, "--schema") if args.schema else None,
-                temperature=args.temperature,
-                top_p=args.top_p,
-                max_tokens=args.max_tokens,
-                metadata=_pairs(args.meta),
-                followups=args.followups,
+                schema=lookup(ns, args.schema, "--schema") if args.schema else None,
                 plain=self.plain if args.plain is None else args.plain,
-                wait=wait,
+                wait=self.wait if args.wait is None else args.wait,
                 record=not args.no_record,
                 on_started=bind,
+                start_timeout=self.start_timeout,
+                **request_options(args, ns),
             )
-            if not wait and started:
-                _raise_early_failure(started[0], self.start_timeout)
         return started[0] if started else None
 
 
@@ -229,8 +180,6 @@ class _ConfigView:
         return "\n".join(lines or ["(no connections yet)"])
 
     def _repr_html_(self) -> str:
-        from html import escape
-
         head = "".join(f"<th>{escape(k)}</th>" for k in ("name", "provider", "base_url", "api_key"))
         body = "".join(
             "<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row.values()) + "</tr>"
@@ -251,68 +200,18 @@ def _usage_errors() -> Iterator[None]:
         raise UsageError(f"{type(exc).__name__}: {exc}") from None
 
 
-def _raise_early_failure(handle: RunHandle, timeout: float) -> None:
-    """Wait briefly for the server to accept the run; raise if it refused it."""
-    handle.wait_started(timeout)
-    if handle.done and handle.run.status == "failed":
-        error = handle.exception()
-        if isinstance(error, HTTPStatusError | AgentNBError):
-            raise error
-
-
-def _lookup(ns: dict[str, Any], name: str, option: str) -> Any:
-    if name not in ns:
-        raise UsageError(f"{option} {name}: no variable {name!r} in the notebook namespace")
-    return ns[name]
-
-
-def _pairs(items: list[str]) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--meta {item!r}: expected KEY=VALUE")
-        pairs[key] = value
-    return pairs
-
-
-def _split_line(magic: Any, line: str) -> tuple[str, str]:
-    """Split ``%agent`` line into (options and agent, message), keeping the message verbatim.
-
-    Options may come before or right after the agent name; the message is everything from the
-    first word that is neither an option, an option's value nor the agent.
-    """
-    parser: argparse.ArgumentParser = magic.parser
-    takes_value = {
-        opt for action in parser._actions if action.nargs != 0 for opt in action.option_strings
-    }
-    pos, seen_agent, expect_value = 0, False, False
-    while pos < len(line):
-        while pos < len(line) and line[pos].isspace():
-            pos += 1
-        end = pos
-        while end < len(line) and not line[end].isspace():
-            end += 1
-        word = line[pos:end]
-        if not word:
-            break
-        if expect_value:
-            expect_value = False
-        elif word.startswith("--"):
-            expect_value = word.split("=", 1)[0] in takes_value and "=" not in word
-        elif not seen_agent:
-            seen_agent = True
-        else:
-            break
-        pos = end
-    return line[:pos], line[pos:].strip()
-
-
 def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext agentnb``: the magics, ``?``-safe ``%agent`` lines, interrupts that
+    cancel runs."""
     ipython.register_magics(AgentMagics)
+    magic_input.install(ipython)
+    interrupts.install(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext agentnb``: undo :func:`load_ipython_extension`."""
+    magic_input.uninstall(ipython)
+    interrupts.uninstall(ipython)
     magics = ipython.magics_manager.registry.get("AgentMagics")
     if magics is not None:
         for kind in ("line", "cell"):

@@ -10,6 +10,9 @@ import threading
 import time
 from typing import IO, Any, Protocol
 
+import ipywidgets
+from IPython.display import display
+
 from .environment import in_notebook
 
 __all__ = ["Progress", "make_progress"]
@@ -93,9 +96,6 @@ class TextProgress(_Throttled):
 
 class WidgetProgress(_Throttled):
     def __init__(self, total: int, label: str) -> None:
-        import ipywidgets
-        from IPython.display import display
-
         super().__init__(total, label)
         self.bar: Any = ipywidgets.IntProgress(value=0, min=0, max=max(total, 1))
         self.caption: Any = ipywidgets.Label(value=self.text(0, 0))

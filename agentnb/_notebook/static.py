@@ -7,8 +7,9 @@ the widget renderer show only plain outputs, so the display bundle also carries 
 Agent output is untrusted. The HTML copy renders markdown with raw HTML off (markdown-it-py's
 ``commonmark`` preset with ``html=False``; its default preset would pass HTML through),
 refuses script links (``validateLink``), turns remote images into links (an image URL is an
-exfiltration channel) and escapes everything else. The markdown copy neutralizes raw HTML
-and script links outside code, because its readers may render HTML in markdown.
+exfiltration channel) and escapes everything else. The markdown copy is read by renderers
+that allow raw HTML (JupyterLab, nbconvert): the answer is re-written by
+:mod:`agentnb._notebook.safe_markdown` and every other field is escaped text or fenced code.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
 from .._core.run import Run, ToolCall
+from .safe_markdown import code_block, one_line, safe_markdown
 
 __all__ = [
     "render_markdown_html",
@@ -204,60 +206,18 @@ def static_html(runs: Sequence[Run]) -> str:
 
 # ---- markdown ---------------------------------------------------------------------------
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_SCRIPT_LINK = re.compile(r"\]\(\s*<?\s*(?:javascript|vbscript|data|file)\s*:", re.IGNORECASE)
-
-
-def _neutralize_line(line: str) -> str:
-    """Escape ``<`` (so no raw HTML) outside inline code spans and drop script links."""
-    pieces = re.split(r"(`+[^`]*`+)", line)
-    for i in range(0, len(pieces), 2):
-        piece = _SCRIPT_LINK.sub("](#blocked:", pieces[i])
-        pieces[i] = piece.replace("<", "&lt;")
-    return "".join(pieces)
-
-
-def neutralize_markdown(source: str) -> str:
-    """Agent markdown made safe for renderers that allow raw HTML: code stays as it is."""
-    out: list[str] = []
-    fence: str | None = None
-    for line in source.split("\n"):
-        match = _FENCE.match(line)
-        if fence is None:
-            if match:
-                fence = match.group(1)
-                out.append(line)
-            else:
-                out.append(_neutralize_line(line))
-        else:
-            out.append(line)
-            if (
-                match
-                and match.group(1)[0] == fence[0]
-                and len(match.group(1)) >= len(fence)
-                and not line[match.end() :].strip()
-            ):
-                fence = None
-    return "\n".join(out)
-
-
-def _code_block(text: str) -> str:
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}\n{text}\n{fence}"
-
 
 def _run_markdown(run: Run) -> str:
     out: list[str] = []
     if run.agent or run.message:
-        message = neutralize_markdown(_clip(run.message, 500)).replace("\n", " ")
-        out.append(f"**{neutralize_markdown(run.agent)}** — *{message}*")
+        header = f"**{one_line(run.agent or 'agent')}**"
+        message = one_line(_clip(run.message, 500))
+        out.append(f"{header} — *{message}*" if message else header)
     for part in run.parts:
         if part.kind == "text":
-            out.append(neutralize_markdown(part.text))
+            out.append(safe_markdown(part.text))
         elif part.kind == "reasoning":
-            quoted = "\n".join("> " + line for line in neutralize_markdown(part.text).split("\n"))
-            out.append("> *Reasoning*\n>\n" + quoted)
+            out.append(_reasoning_markdown(part.text))
         elif part.call_id is not None:
             call = run.tool_call(part.call_id)
             if call is not None:
@@ -266,33 +226,38 @@ def _run_markdown(run: Run) -> str:
         out.append("*Running… the final answer appears here when the run ends.*")
     error = _error_line(run)
     if error:
-        out.append(f"**Error** {neutralize_markdown(error)}")
+        out.append(f"**Error** {one_line(error)}")
     if run.followups:
-        out.append(
-            "Follow-up questions:\n\n"
-            + "\n".join(f"- {neutralize_markdown(q)}" for q in run.followups)
-        )
-    out.append(f"<sub>{html.escape(status_line(run))}</sub>")
-    return "\n\n".join(out)
+        items = "\n".join(f"- {one_line(q)}" for q in run.followups if q.strip())
+        out.append(f"Follow-up questions:\n\n{items}")
+    out.append(f"*{one_line(status_line(run))}*")
+    return "\n\n".join(part for part in out if part)
+
+
+def _reasoning_markdown(text: str) -> str:
+    lines = [one_line(line) for line in text.replace("\r", "\n").split("\n")]
+    quoted = "\n".join(f"> {line}" if line else ">" for line in lines)
+    return f"> *Reasoning*\n>\n{quoted}"
 
 
 def _tool_markdown(call: ToolCall) -> str:
     mark = {"succeeded": "✓", "failed": "✗"}.get(call.status, "…")
     duration = f" · {_seconds(call.duration)}" if call.duration is not None else ""
-    name = (call.name or "tool").replace("`", "")
-    lines = [f"{mark} tool `{name}` {call.status}{duration}"]
+    lines = [f"{mark} tool **{one_line(call.name or 'tool')}** {one_line(call.status + duration)}"]
     arguments = _tool_arguments(call)
     if arguments:
-        lines.append(_code_block(arguments))
+        lines.append(code_block(arguments))
     if call.output is not None:
-        lines.append(_code_block(_clip(_format_value(call.output), TOOL_OUTPUT_PREVIEW)))
+        lines.append(code_block(_clip(_format_value(call.output), TOOL_OUTPUT_PREVIEW)))
     if call.error:
-        lines.append(f"Error: {neutralize_markdown(call.error)}")
+        lines.append("Error:\n\n" + code_block(call.error))
     return "\n\n".join(lines)
 
 
 def static_markdown(runs: Sequence[Run]) -> str:
-    """The markdown transcript of ``runs``, safe for renderers that allow raw HTML."""
+    """The markdown transcript of ``runs``, safe for renderers that allow raw HTML: the
+    answer stays markdown (re-written inert by :func:`safe_markdown`), everything else is
+    escaped text or fenced code."""
     return "\n\n---\n\n".join(_run_markdown(run) for run in runs)
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import anywidget
 import traitlets
+from IPython.display import display
 
 from .._core.handle import RunHandle
 from .._core.loop import get_loop, in_loop_thread
@@ -189,8 +190,6 @@ class ChatCell(anywidget.AnyWidget):
     def publish(self) -> None:
         """Display this cell (live view + static copy) with a display handle that is
         refreshed when a run ends."""
-        from IPython.display import display
-
         handle = display(  # type: ignore[no-untyped-call]
             self.display_bundle(), raw=True, display_id=True
         )

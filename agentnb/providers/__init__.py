@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+import warnings
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -27,26 +29,6 @@ ENTRY_POINT_GROUP = "agentnb.providers"
 _registered: dict[str, type[Provider]] = {}
 
 
-def _builtin() -> dict[str, type[Provider]]:
-    from .openai import OpenAI
-    from .operativus import Operativus
-    from .runagent import RunAgent
-    from .runtools import RunTools
-    from .seekrflow import SeekrFlow, SeekrFlowVercel
-    from .vercel import Vercel
-
-    classes: list[type[Provider]] = [
-        SeekrFlow,
-        SeekrFlowVercel,
-        RunAgent,
-        Operativus,
-        RunTools,
-        Vercel,
-        OpenAI,
-    ]
-    return {cls.name: cls for cls in classes}
-
-
 def register_provider(cls: type[Provider]) -> type[Provider]:
     """Register a provider class under ``cls.name`` (usable as a class decorator)."""
     _registered[cls.name] = cls
@@ -54,23 +36,26 @@ def register_provider(cls: type[Provider]) -> type[Provider]:
 
 
 def available_providers() -> dict[str, type[Provider]]:
-    """Every provider: built in, installed through entry points, and registered at runtime."""
-    found = _builtin()
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    """Every provider: installed through the entry-point group (agentnb's own seven are
+    registered there too, in its ``pyproject.toml``), then those registered at runtime."""
+    return {**_installed(), **_registered}
+
+
+@functools.cache
+def _installed() -> dict[str, type[Provider]]:
+    found: dict[str, type[Provider]] = {}
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):
         if ep.name in found:
             continue
         try:
             loaded = ep.load()
         except Exception as exc:  # a broken plugin must not break agentnb
-            import warnings
-
             warnings.warn(
                 f"agentnb: provider plugin {ep.name!r} failed to load: {exc}", stacklevel=2
             )
             continue
         if isinstance(loaded, type) and issubclass(loaded, Provider):
             found[ep.name] = loaded
-    found.update(_registered)
     return found
 
 
@@ -83,6 +68,11 @@ def get_provider(name: str | Provider, **options: Any) -> Provider:
     providers = available_providers()
     cls = providers.get(name.lower().strip())
     if cls is None:
+        if not providers:
+            raise ConfigurationError(
+                f"unknown provider {name!r}: no provider is installed. agentnb's own are "
+                f"registered as entry points when it is installed (pip install -e .)"
+            )
         raise ConfigurationError(
             f"unknown provider {name!r}; available: {', '.join(sorted(providers))}"
         )

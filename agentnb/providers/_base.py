@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
 from ..events import Event, RunCompleted
 from ..sse import ServerSentEvent
@@ -105,8 +106,6 @@ class Provider(abc.ABC):
     def __init__(self, **options: Any) -> None:
         unknown = set(options) - set(self.option_names())
         if unknown:
-            from .._core.exceptions import ConfigurationError
-
             raise ConfigurationError(
                 f"{self.title} does not take option(s) {sorted(unknown)}; "
                 f"it takes {sorted(self.option_names()) or 'none'}"

@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from .._core.exceptions import ConfigurationError
 from .._core.request import Media, RunRequest
 from ..events import (
     Event,
@@ -252,8 +253,6 @@ class OpenAI(Provider):
         reject_unsupported(request, self.title, features=features)
         for media in request.media:
             if not media.type.startswith("image/"):
-                from .._core.exceptions import ConfigurationError
-
                 raise ConfigurationError(f"{self.title} takes image media only, not {media.type!r}")
 
     async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:

@@ -17,7 +17,7 @@ def agentnb_cli(
     env["AGENTNB_HISTORY"] = "off"
     env["AGENTNB_API_KEY"] = key if key is not None else server.api_key
     return subprocess.run(
-        [sys.executable, "-m", "agentnb._cli.main", "run", *args],
+        [sys.executable, "-m", "agentnb", "run", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -54,7 +54,8 @@ def test_a_failed_run_exits_non_zero(server: Any) -> None:
         "nope_agent", "hi", "--provider", "operativus", "--base-url", server.base_url, server=server
     )
     assert done.returncode == 1
-    assert "NotFoundError" in done.stderr and "404" in done.stderr
+    output = done.stdout + done.stderr
+    assert output.count("404") == 1 and "NotFoundError" in output
 
 
 def test_a_wrong_key_is_reported_without_the_key(server: Any) -> None:
@@ -70,7 +71,7 @@ def test_a_wrong_key_is_reported_without_the_key(server: Any) -> None:
         key=key,
     )
     assert done.returncode == 1
-    assert "AuthenticationError" in done.stderr
+    assert "AuthenticationError" in done.stdout + done.stderr
     assert key not in done.stderr + done.stdout
 
 

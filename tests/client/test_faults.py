@@ -26,17 +26,10 @@ from agentnb import (
 from agentnb._client.client import AsyncAgentClient
 from agentnb._core.run import Run
 from agentnb.events import Event, ReasoningDelta, TextDelta, ToolCallDelta, ToolCallStarted
+from agentnb.providers import available_providers
 from agentnb.server import ServerHandle
 
-PROVIDERS = [
-    "seekrflow",
-    "seekrflow-vercel",
-    "runagent",
-    "operativus",
-    "runtools",
-    "vercel",
-    "openai",
-]
+PROVIDERS = sorted(available_providers())
 QUESTION = "What is NVDA trading at, and how did it move this week?"
 
 

@@ -223,15 +223,14 @@ async def test_batch_is_bounded_by_concurrency(server: ServerHandle, store: Hist
     assert 1 < most <= 3
 
 
-async def test_batch_records_runs_rejected_before_sending(
+async def test_batch_refuses_an_option_the_dialect_lacks_before_anything_runs(
     server: ServerHandle, store: HistoryStore
 ) -> None:
+    # OpenAI has no user id field: the batch is refused at once, as every other path does
     async with client_for(server, store, "openai") as client:
-        history = await run_batch(client, "echo", ["a", "b"], user_id="u1")
-    # OpenAI has no user id field: the client refuses before any request is sent
-    assert [r.status for r in history] == ["failed", "failed"]
-    assert all("user_id" in (r.error_message or "") for r in history)
-    assert len(store.runs(None)) == 2
+        with pytest.raises(agentnb.ConfigurationError, match="does not support user_id"):
+            await run_batch(client, "echo", ["a", "b"], user_id="u1")
+    assert len(store.runs(None)) == 0
 
 
 async def test_cancelling_a_batch_stops_cleanly(server: ServerHandle, store: HistoryStore) -> None:

@@ -332,7 +332,7 @@ def test_cli_does_not_create_a_missing_database(
 
 def test_cli_is_registered(store: HistoryStore) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "agentnb._cli.main", "runs", "--db", str(store.path), "--json"],
+        [sys.executable, "-m", "agentnb", "runs", "--db", str(store.path), "--json"],
         capture_output=True,
         text=True,
         check=True,

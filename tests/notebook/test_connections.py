@@ -69,3 +69,15 @@ def test_unknown_provider_lists_the_known_ones() -> None:
 def test_bad_connection_name() -> None:
     with pytest.raises(ConfigurationError, match="connection name"):
         agentnb.connect("openai", base_url="http://127.0.0.1:9", name="has space")
+
+
+def test_outside_a_notebook_the_local_server_notice_goes_to_stderr_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(conns, "_local_note_shown", False)
+    first = agentnb.get_connection()
+    conns.disconnect()
+    agentnb.get_connection()
+    out, err = capsys.readouterr()
+    assert first.local and out == ""
+    assert err.count("no connection configured; using the built-in local agent server") == 1

@@ -20,8 +20,8 @@ import pytest
 from agentnb._core.handle import RunHandle
 from agentnb._core.loop import get_loop
 from agentnb._core.run import Run
-from agentnb._notebook.controller import MAX_TOOL_OUTPUT_CHARS
 from agentnb._notebook.widget import ChatCell
+from agentnb._notebook.wire import MAX_TOOL_OUTPUT_CHARS
 from agentnb.events import (
     Event,
     ReasoningDelta,

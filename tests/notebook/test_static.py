@@ -9,8 +9,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 from agentnb._core.run import Run
+from agentnb._notebook.safe_markdown import code_block, one_line, safe_markdown
 from agentnb._notebook.static import (
-    neutralize_markdown,
     render_markdown_html,
     static_bundle,
     static_html,
@@ -187,7 +187,7 @@ def test_failed_run_shows_code_message_and_retry() -> None:
     run.apply(RunFailed(message="over capacity", code="CAPACITY_ERROR", retry_after=30))
     bundle = static_bundle([run])
     assert "CAPACITY_ERROR: over capacity (retry after 30.0 s)" in bundle["text/html"]
-    assert "CAPACITY_ERROR" in bundle["text/markdown"]
+    assert "CAPACITY_ERROR: over capacity" in render_with_html_on(bundle["text/markdown"])
     assert "error: CAPACITY_ERROR: over capacity" in bundle["text/plain"]
     assert "partial" in bundle["text/plain"]
 
@@ -200,19 +200,77 @@ def test_running_run_says_the_answer_comes_at_the_end() -> None:
     assert static_text([run]).startswith("agentnb · writer · running")
 
 
+def render_with_html_on(markdown: str) -> str:
+    """What JupyterLab-like renderers make of the copy: markdown-it with raw HTML on."""
+    rendered: str = MarkdownIt("commonmark", {"html": True}).enable(["table"]).render(markdown)
+    return rendered
+
+
 def test_markdown_copy_neutralizes_raw_html_but_keeps_code() -> None:
     source = (
         'Hi <img src=x onerror="alert(1)"> and `<b>code</b>` [x](javascript:alert(1))\n\n'
         "```html\n<script>keep()</script>\n```\n"
     )
-    safe = neutralize_markdown(source)
-    assert "&lt;img src=x" in safe
+    safe = safe_markdown(source)
     assert "`<b>code</b>`" in safe
     assert "```html\n<script>keep()</script>\n```" in safe
-    assert "javascript:" not in safe.split("```")[0]
-    rendered = MarkdownIt("commonmark", {"html": True}).render(safe)
+    rendered = render_with_html_on(safe)
     assert "<img" not in rendered
-    assert "<script>" not in rendered
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in rendered
+    assert "<code>&lt;b&gt;code&lt;/b&gt;</code>" in rendered
+    assert "&lt;script&gt;keep()&lt;/script&gt;" in rendered
+    assert 'href="javascript' not in rendered and "[x](javascript:alert(1))" in rendered
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "``<img src=x onerror=alert(1)>`",
+        "\\`<img src=x onerror=alert(1)>`",
+        "```x`\n<img src=x onerror=alert(1)>",
+        "```x\nnever closed\n\n<img src=x onerror=alert(1)>",
+        "[a](&#106;avascript:alert(1))",
+        "[r]: javascript:alert(1)\n\n[click][r]",
+    ],
+)
+def test_markdown_copy_tricks_stay_text(source: str) -> None:
+    rendered = render_with_html_on(safe_markdown(source) + "\n\n<b>after</b>")
+    assert "<img" not in rendered
+    assert 'href="javascript' not in rendered.lower()
+    assert "<b>after</b>" in rendered  # what follows is not swallowed by an open fence
+
+
+def test_an_unclosed_fence_is_closed_with_the_answer() -> None:
+    safe = safe_markdown("```python\nprint(1)\n")
+    assert safe == "```python\nprint(1)\n```"
+
+
+def test_canonical_markdown_keeps_structure() -> None:
+    source = (
+        "# Title\n\n1. one\n2. two\n   - nested\n\n> quote *em* **strong**\n\n"
+        "| a | b |\n|:-|-:|\n| `x\\|y` | 2 |\n\n![chart](https://t.example/c.png) [go](https://e.com/?a=1&b=2)"
+    )
+    rendered = render_with_html_on(safe_markdown(source))
+    for fragment in (
+        "<h1>Title</h1>",
+        "<li>one</li>",
+        "<li>nested</li>",
+        "<blockquote>",
+        "<em>em</em>",
+        "<strong>strong</strong>",
+        '<th style="text-align:left">a</th>',
+        "<code>x|y</code>",
+        '<a href="https://t.example/c.png">🖼 chart</a>',
+        '<a href="https://e.com/?a=1&amp;b=2">go</a>',
+    ):
+        assert fragment in rendered, (fragment, rendered)
+
+
+def test_inert_pieces() -> None:
+    assert one_line("a\n\n<b>*x*</b>") == "a \\<b\\>\\*x\\*\\<\\/b\\>"
+    block = code_block("```` inside")
+    assert block.startswith("`````\n") and block.endswith("\n`````")
+    assert render_with_html_on(one_line("&#106; &amp; \\")) == "<p>&amp;#106; &amp;amp; \\</p>\n"
 
 
 def test_markdown_copy_fences_tool_output_containing_backticks() -> None:

@@ -25,7 +25,7 @@ KEY = "cli-test-key-0123"
 
 def agentnb_command() -> list[str]:
     script = Path(sys.executable).with_name("agentnb")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "agentnb._cli.main"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "agentnb"]
 
 
 @dataclass

@@ -399,7 +399,7 @@ def test_streams_longer_than_the_head_timeout_are_not_cut(quick_server: ServerHa
     with client:
         path, body = run_request(client, "runtools", agent="writer", message="Long")
         started = time.monotonic()
-        response = client.post(path, json=body, headers={"X-AgentNB-Delay-Ms": "20"})
+        response = client.post(path, json=body, headers={"X-AgentNB-Delay-Ms": "40"})
         took = time.monotonic() - started
         second = client.post(path, json=body)  # the same connection, kept alive
     assert took > QUICK_HEAD_TIMEOUT_S * 1.5

@@ -1,0 +1,93 @@
+"""Reading one response's body into SSE frames, bounded in time, memory and loop use.
+
+- Every read waits at most until the run's clock says stop (:mod:`agentnb._client.clock`).
+- The body is decompressed a bounded piece at a time, and a decompression bomb is refused
+  (:mod:`agentnb._client.decoding`).
+- Decoded bytes go to the SSE decoder :data:`FEED_SLICE` at a time, and the event loop gets
+  a turn after each slice's worth, so a body that is all blank lines or comments (no event
+  to hand back) cannot hold the loop that every other run and the notebook share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+
+import httpx
+
+from .._core.exceptions import ProtocolError
+from ..sse import ServerSentEvent, SSEDecoder
+from .clock import RunClock, within
+from .decoding import PIECE_SIZE, body_pieces, close_quietly
+
+__all__ = ["FEED_SLICE", "Outcome", "read_frames"]
+
+FEED_SLICE = PIECE_SIZE
+"""Bytes handed to the SSE decoder between two turns of the event loop."""
+
+
+class Outcome:
+    """How one response's stream ended (internal)."""
+
+    __slots__ = ("detail", "frames", "kind", "retry_after", "server_retry_ms")
+
+    def __init__(self) -> None:
+        self.kind = ""
+        self.detail = ""
+        self.frames = 0
+        self.retry_after: float | None = None
+        self.server_retry_ms: int | None = None
+
+
+async def read_frames(
+    response: httpx.Response,
+    clock: RunClock,
+    outcome: Outcome,
+    *,
+    where: str,
+    read_timeout: float | None,
+) -> AsyncGenerator[ServerSentEvent, None]:
+    """The response's frames; a cut, a stall or an early end is noted in ``outcome``.
+    Raises :class:`~agentnb._client.clock.Expired` when the clock runs out and
+    :class:`ProtocolError` for a body that cannot be an event stream."""
+    decoder = SSEDecoder()
+    chunks = body_pieces(response, where=where)
+    fed = 0
+    try:
+        while (chunk := await within(clock, _next_chunk(chunks))) is not None:
+            for start in range(0, len(chunk), FEED_SLICE):
+                piece = chunk[start : start + FEED_SLICE]
+                for sse in decoder.feed(piece):
+                    outcome.frames += 1
+                    yield sse
+                outcome.server_retry_ms = decoder.retry or outcome.server_retry_ms
+                fed += len(piece)
+                if fed >= FEED_SLICE:
+                    fed = 0
+                    await asyncio.sleep(0)
+        decoder.end()
+        outcome.kind = "ended"
+        outcome.detail = "the stream ended before the run finished"
+    except httpx.TimeoutException:
+        outcome.kind = "stalled"
+        outcome.detail = f"no data for {read_timeout:g} s (read timeout): the stream stalled"
+    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        outcome.kind = "cut"
+        outcome.detail = f"the connection was cut mid-stream ({type(exc).__name__})"
+    except httpx.DecodingError as exc:
+        raise ProtocolError(f"{where}: the body cannot be decoded: {exc}") from None
+    except httpx.HTTPError as exc:
+        outcome.kind = "cut"
+        outcome.detail = f"the stream failed mid-way ({type(exc).__name__}: {exc})"
+    finally:
+        await close_quietly(chunks)
+
+
+def _next_chunk(chunks: AsyncIterator[bytes]) -> Callable[[], Awaitable[bytes | None]]:
+    async def read() -> bytes | None:
+        try:
+            return await chunks.__anext__()
+        except StopAsyncIteration:
+            return None
+
+    return read

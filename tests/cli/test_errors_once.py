@@ -1,0 +1,98 @@
+"""Each CLI error is printed once: ``agentnb run`` and ``agentnb runs`` as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+
+RUN_PY_FIX = (
+    "agentnb/_cli/run.py prints the error of a run the printer's summary line already "
+    "reported (see the report of the magics/CLI error fix)"
+)
+
+
+def cli_env(server: Any | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
+    env["AGENTNB_HISTORY"] = "off"
+    env["NO_COLOR"] = "1"
+    if server is not None:
+        env["AGENTNB_API_KEY"] = server.api_key
+    return env
+
+
+def agentnb(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "import sys, agentnb._cli as c; sys.exit(c.main())", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_refused_run_is_reported_once(server: Any) -> None:
+    done = agentnb(
+        "run",
+        "nope_agent",
+        "hi",
+        "--provider",
+        "operativus",
+        "--base-url",
+        server.base_url,
+        env=cli_env(server),
+    )
+    assert done.returncode == 1
+    printed = done.stdout + done.stderr
+    assert printed.count("unknown agent 'nope_agent'") == 1, printed
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX")
+def test_an_interrupted_run_is_reported_once() -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, agentnb._cli as c; sys.exit(c.main())",
+            "run",
+            "writer",
+            "go",
+            "--meta",
+            "paragraphs=200",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+    assert process.stdout is not None
+    process.stdout.readline()  # the run is streaming
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert (out + err).count("cancelled") == 1, out + err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("runs", "--status", "bogus"),
+        ("runs", "--since", "not-a-date"),
+        ("runs", "--limit", "-3"),
+        ("run", "echo", "hi", "--temperature", "9"),
+    ],
+)
+def test_bad_arguments_are_reported_once(server: Any, args: tuple[str, ...]) -> None:
+    done = agentnb(*args, env=cli_env(server))
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1, done.stderr
+    assert done.stdout == ""

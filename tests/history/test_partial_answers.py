@@ -1,0 +1,141 @@
+"""Nothing lost: a run cut short by its process (killed, or exiting normally mid-run) stays in
+the history as ``interrupted`` with the partial answer it had, against the built-in server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import agentnb
+from agentnb._history import HistoryStore
+from agentnb.server import ServerHandle
+
+REPO = Path(agentnb.__file__).resolve().parent.parent
+
+STREAMER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from agentnb._client.client import AsyncAgentClient
+    from agentnb._history import HistoryStore
+
+    url, key, path = sys.argv[1:4]
+
+    async def main():
+        store = HistoryStore(path)
+        client = AsyncAgentClient(
+            "operativus", base_url=url, api_key=key, recorder=store,
+            headers={"X-AgentNB-Delay-Ms": "40"},
+        )
+        async with client, client.stream(
+            "writer", "write at length", metadata={"paragraphs": "60"}
+        ) as stream:
+            first = True
+            async for event in stream:
+                if first and stream.run.text:
+                    print(stream.run.local_id, flush=True)
+                    first = False
+
+    asyncio.run(main())
+    """
+)
+
+EXITER = textwrap.dedent(
+    """
+    import logging, sys, time
+    import agentnb
+    from agentnb._client.client import AsyncAgentClient
+    from agentnb._history import HistoryStore
+
+    logging.basicConfig(level=logging.WARNING)
+    url, key, own_store = sys.argv[1:4]
+
+    def main():
+        # the default history (AGENTNB_HISTORY), or a store the script opened itself
+        recorder = HistoryStore(own_store) if own_store else None
+        client = AsyncAgentClient(
+            "operativus", base_url=url, api_key=key, recorder=recorder,
+            headers={"X-AgentNB-Delay-Ms": "40"},
+        )
+        handle = agentnb.ask(
+            "writer", "write at length", client=client, display=False,
+            metadata={"paragraphs": "60"},
+        )
+        deadline = time.monotonic() + 30
+        while not handle.run.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        print(handle.run.local_id, flush=True)
+        print(len(handle.run.text), flush=True)
+        # and return from main while the run is still streaming
+
+    main()
+    """
+)
+
+
+def env_with_history(path: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), "AGENTNB_HISTORY": str(path)}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_a_killed_process_keeps_its_partial_answer(server: ServerHandle, tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    url = server.url_for("operativus")
+    process = subprocess.Popen(
+        [sys.executable, "-c", STREAMER, url, server.api_key, str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env_with_history(path),
+    )
+    try:
+        assert process.stdout is not None
+        local_id = process.stdout.readline().strip()
+        assert local_id, process.communicate(timeout=30)[1]
+        time.sleep(1.0)  # about a second of streaming
+        assert process.poll() is None, "the run ended before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+    with HistoryStore(path) as store:
+        record = store.get(local_id)
+    assert record is not None
+    assert (record.status, record.error_code) == ("interrupted", "process_exited")
+    assert record.answer, "the partial answer was lost"
+
+
+@pytest.mark.parametrize("store", ["default", "own"])
+def test_an_exit_mid_run_keeps_the_partial_answer_and_logs_nothing(
+    server: ServerHandle, tmp_path: Path, store: str
+) -> None:
+    path = tmp_path / "h.sqlite3"
+    url = server.url_for("operativus")
+    own = str(path) if store == "own" else ""
+    env = env_with_history(tmp_path / "unused.sqlite3" if own else path)
+    done = subprocess.run(
+        [sys.executable, "-c", EXITER, url, server.api_key, own],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=90,
+    )
+    assert done.returncode == 0, done.stderr
+    local_id, seen = done.stdout.split()
+    assert int(seen) > 0
+    assert "could not record" not in done.stderr
+    assert "closed" not in done.stderr
+    with HistoryStore(path) as reader:
+        record = reader.get(local_id)
+    assert record is not None
+    assert (record.status, record.error_code) == ("interrupted", "process_exited")
+    assert record.answer and len(record.answer) >= int(seen)

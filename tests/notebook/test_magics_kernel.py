@@ -1,0 +1,206 @@
+"""The magics in a real Jupyter kernel, as a notebook runs them.
+
+Executed with nbclient (what ``jupyter nbconvert --execute``, papermill and nbval use) or
+driven with jupyter_client: a question ending in ``?`` runs; a refused run fails its cell with
+its error shown once and stops a top-to-bottom run; the first-use notice is ordinary output,
+not a red stderr box; and interrupting the idle kernel (JupyterLab's ■) stops a run that
+streams in the background.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from agentnb.server import ServerHandle
+
+pytestmark = pytest.mark.kernel
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+jupyter_client = pytest.importorskip("jupyter_client")
+
+
+def connect_code(server: ServerHandle, **headers: str) -> str:
+    return (
+        "%load_ext agentnb\n"
+        "import agentnb\n"
+        f"agentnb.connect('operativus', base_url={server.base_url!r}, "
+        f"api_key={server.api_key!r}, name='test', headers={headers!r});"
+    )
+
+
+def execute(*sources: str, env: dict[str, str] | None = None) -> tuple[Any, list[str]]:
+    """Run ``sources`` as a notebook's cells top to bottom, stopping at the first failing
+    cell as "Run All" does; return the notebook and each executed cell's reply status."""
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(source) for source in sources]
+    )
+    statuses: list[str] = []
+
+    def executed(cell: Any, cell_index: int, execute_reply: dict[str, Any]) -> None:
+        statuses.append(execute_reply["content"]["status"])
+
+    client = nbclient.NotebookClient(
+        notebook, kernel_name="python3", timeout=60, on_cell_executed=executed
+    )
+    with contextlib.suppress(nbclient.exceptions.CellExecutionError):
+        client.execute(**({} if env is None else {"env": env}))
+    return notebook, statuses
+
+
+def output_text(cell: Any) -> str:
+    """Everything a cell shows, as text: streams, error tracebacks and every display's data."""
+    parts: list[str] = []
+    for output in cell.outputs:
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif output.output_type == "error":
+            parts.append("\n".join(output.traceback))
+        else:
+            parts.extend(str(value) for value in output.get("data", {}).values())
+    return "\n".join(parts)
+
+
+def test_a_question_ending_in_a_question_mark_runs(server: ServerHandle) -> None:
+    notebook, statuses = execute(
+        connect_code(server),
+        "%agent echo --via test --wait what is NVDA at?",
+        "%agent echo --via test --temperature 0.2 --wait what is up??",
+        "print(repr(_agent.text))",
+    )
+    assert statuses == ["ok", "ok", "ok", "ok"]
+    assert "Object `at` not found" not in output_text(notebook.cells[1])
+    assert notebook.cells[3].outputs[0].text.strip() == repr("what is up??")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "%%agent no_such_agent --via test\nhi",
+        "%%agent no_such_agent --via test --wait\nhi",
+        "%%agent no_such_agent --via test --plain\nhi",
+    ],
+)
+def test_a_refused_run_shows_its_error_once_and_stops_run_all(
+    server: ServerHandle, source: str
+) -> None:
+    notebook, statuses = execute(connect_code(server), source, "print('after')")
+    assert statuses == ["ok", "error"]  # the cell failed and the next one never ran
+    assert notebook.cells[2].outputs == []
+    shown = output_text(notebook.cells[1])
+    assert shown.count("unknown agent 'no_such_agent'") == 1, shown
+
+
+def test_a_run_failing_midway_with_wait_shows_its_error_once(server: ServerHandle) -> None:
+    fault = f"drop-after=20;no-ids;tag={uuid.uuid4().hex}"
+    notebook, statuses = execute(
+        connect_code(server, **{"X-AgentNB-Fault": fault}),
+        "%%agent writer --via test --wait --meta paragraphs=5\ngo",
+    )
+    assert statuses == ["ok", "error"]
+    shown = output_text(notebook.cells[1])
+    assert "interrupted" in shown  # the run is shown, with its partial answer
+    assert shown.count("cut mid-stream") == 1, shown
+
+
+def test_the_first_use_notice_is_ordinary_output(server: ServerHandle) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
+    env["AGENTNB_HISTORY"] = "off"
+    notebook, statuses = execute("%load_ext agentnb", "%%agent echo --wait\nhello", env=env)
+    assert statuses == ["ok", "ok"]
+    outputs = notebook.cells[1].outputs
+    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
+    assert "built-in local agent server" in output_text(notebook.cells[1])
+
+
+# ---- interrupting the kernel ------------------------------------------------------------------
+class Kernel:
+    def __init__(self, manager: Any, client: Any) -> None:
+        self.manager, self.client = manager, client
+
+    def run(self, code: str, timeout: float = 60) -> str:
+        """Execute ``code``; return its stdout; fail with the traceback on an error.
+
+        A request the kernel aborted (it does so for a moment after a cell failed, so that
+        "Run All" stops) is sent again."""
+        printed: list[str] = []
+
+        def keep(msg: dict[str, Any]) -> None:
+            if msg["msg_type"] == "stream":
+                printed.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                printed.append("\n".join(msg["content"]["traceback"]))
+
+        for _ in range(20):
+            printed.clear()
+            reply = self.client.execute_interactive(code, timeout=timeout, output_hook=keep)
+            if reply["content"]["status"] != "aborted":
+                break
+            time.sleep(0.05)
+        assert reply["content"]["status"] == "ok", "".join(printed)
+        return "".join(printed)
+
+
+@pytest.fixture
+def kernel() -> Iterator[Kernel]:
+    manager = jupyter_client.KernelManager(kernel_name="python3")
+    manager.start_kernel()
+    client = manager.client()
+    client.start_channels()
+    client.wait_for_ready(timeout=60)
+    try:
+        yield Kernel(manager, client)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def wait_for_status(kernel: Kernel, name: str, within: float) -> str:
+    deadline = time.monotonic() + within
+    while True:
+        status = kernel.run(f"print({name}.status)").strip()
+        if status != "running" or time.monotonic() > deadline:
+            return status
+        time.sleep(0.05)
+
+
+def test_interrupting_the_idle_kernel_cancels_a_background_run(
+    kernel: Kernel, server: ServerHandle
+) -> None:
+    kernel.run(connect_code(server, **{"X-AgentNB-Delay-Ms": "20"}))
+    kernel.run("%%agent writer --via test --plain --meta paragraphs=200\ngo")
+    assert kernel.run("print(_agent.status)").strip() == "running"
+    kernel.manager.interrupt_kernel()
+    assert wait_for_status(kernel, "_agent", within=1.0) == "cancelled"
+    # the kernel is fine afterwards: new runs complete, and a later interrupt while idle
+    # with nothing streaming does nothing
+    kernel.run("%agent echo --via test --wait still here")
+    kernel.manager.interrupt_kernel()
+    time.sleep(0.3)
+    assert kernel.run("print(_agent.status, _agent.text)").strip() == "completed still here"
+
+
+def test_interrupting_a_cell_cancels_the_runs_it_started(
+    kernel: Kernel, server: ServerHandle
+) -> None:
+    kernel.run(connect_code(server, **{"X-AgentNB-Delay-Ms": "20"}))
+    kernel.run("%%agent writer --via test --plain --out earlier --meta paragraphs=200\nearlier")
+    msg_id = kernel.client.execute(
+        "%agent writer --via test --plain --out mine --meta paragraphs=200 go\n"
+        "import time; time.sleep(30)"
+    )
+    time.sleep(1.0)
+    kernel.manager.interrupt_kernel()
+    reply = kernel.client.get_shell_msg(timeout=10)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    assert reply["content"]["status"] == "error"  # KeyboardInterrupt
+    assert wait_for_status(kernel, "mine", within=1.0) == "cancelled"
+    assert kernel.run("print(earlier.status)").strip() == "running"  # not that cell's run
+    kernel.run("earlier.cancel()")
