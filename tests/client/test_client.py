@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
+from agentnb_testing import client_for
 
 from agentnb import (
     AuthenticationError,
@@ -25,13 +26,6 @@ from agentnb.server import ServerHandle
 
 PROVIDERS = sorted(available_providers())
 QUESTION = "What is NVDA trading at, and how did it move this week?"
-
-
-def client_for(server: ServerHandle, provider: str, **options: Any) -> AsyncAgentClient:
-    options.setdefault("backoff", 0.0)
-    return AsyncAgentClient(
-        provider, base_url=server.url_for(provider), api_key=server.api_key, **options
-    )
 
 
 def server_run(server: ServerHandle, run_id: str | None) -> Any:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from agentnb_testing import client_for as shared_client_for
 
 from agentnb import (
     AgentNBError,
@@ -51,12 +52,9 @@ def fault(spec: str) -> dict[str, str]:
 def client_for(
     server: ServerHandle, provider: str, spec: str | None = None, **options: Any
 ) -> AsyncAgentClient:
-    options.setdefault("backoff", 0.0)
     if spec is not None:
         options["headers"] = fault(spec)
-    client = AsyncAgentClient(
-        provider, base_url=server.url_for(provider), api_key=server.api_key, **options
-    )
+    client = shared_client_for(server, provider, **options)
     waits = Waits()
     client.transport.sleep = waits  # type: ignore[method-assign]
     client.waits = waits  # type: ignore[attr-defined]

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from agentnb_testing import client_for
 
 from agentnb import AgentClient, RunCancelledError, StreamError
-from agentnb._client.client import AsyncAgentClient
 from agentnb._core.exceptions import error_for_run
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
@@ -21,14 +21,6 @@ from agentnb.events import Event, TextDelta
 from agentnb.server import ServerHandle
 
 SLOW = {"X-AgentNB-Delay-Ms": "20"}
-
-
-def client_for(
-    server: ServerHandle, provider: str = "operativus", **options: Any
-) -> AsyncAgentClient:
-    return AsyncAgentClient(
-        provider, base_url=server.url_for(provider), api_key=server.api_key, **options
-    )
 
 
 def open_streams(server: ServerHandle) -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import io
 import threading
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from agentnb_testing import Scripted
 
 from agentnb import Run, RunCancelledError, RunInterruptedError, StreamError
 from agentnb._core.handle import RunHandle
@@ -36,35 +36,6 @@ SCRIPT: list[Event] = [
 ]
 
 
-class Scripted:
-    """A StreamSource replaying events; ``gate`` pauses it after ``pause_after`` events."""
-
-    def __init__(self, events: list[Event], *, pause_after: int | None = None) -> None:
-        self.run = Run(agent="finance_agent", message="hi")
-        self.events = events
-        self.pause_after = pause_after
-        self.gate = asyncio.Event()
-        self.closed = False
-
-    async def __aenter__(self) -> Scripted:
-        self.run.start()
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        self.closed = True
-
-    def __aiter__(self) -> AsyncIterator[Event]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Event]:
-        for i, event in enumerate(self.events):
-            if self.pause_after is not None and i == self.pause_after:
-                await self.gate.wait()
-            event.seq = i
-            self.run.apply(event)
-            yield event
-
-
 def start(source: Scripted, **kwargs: Any) -> RunHandle:
     return RunHandle.start(lambda: source, run=source.run, **kwargs)
 
@@ -77,7 +48,7 @@ def test_wait_returns_the_completed_run_and_listeners_see_every_event() -> None:
         threads.add(threading.current_thread().name)
         seen.append((event.type if event else None, run.status))
 
-    source = Scripted(SCRIPT)
+    source = Scripted(agent="finance_agent", events=SCRIPT)
     handle = start(source, listeners=(listener,))
     run = handle.wait(timeout=10)
     assert run.status == "completed"
@@ -90,7 +61,7 @@ def test_wait_returns_the_completed_run_and_listeners_see_every_event() -> None:
 
 
 def test_awaitable_from_another_loop() -> None:
-    handle = start(Scripted(SCRIPT))
+    handle = start(Scripted(agent="finance_agent", events=SCRIPT))
 
     async def main() -> Run:
         return await handle
@@ -100,7 +71,7 @@ def test_awaitable_from_another_loop() -> None:
 
 def test_failed_run_raises_stream_error_with_partial_text() -> None:
     events = [TextDelta(delta="partial"), RunFailed(message="boom", code="STREAM_ERROR")]
-    handle = start(Scripted(events))
+    handle = start(Scripted(agent="finance_agent", events=events))
     with pytest.raises(StreamError, match="boom") as info:
         handle.wait(timeout=10)
     assert info.value.code == "STREAM_ERROR"
@@ -109,14 +80,14 @@ def test_failed_run_raises_stream_error_with_partial_text() -> None:
 
 
 def test_stream_ending_without_terminal_event_is_interrupted() -> None:
-    handle = start(Scripted([TextDelta(delta="cut")]))
+    handle = start(Scripted(agent="finance_agent", events=[TextDelta(delta="cut")]))
     with pytest.raises(RunInterruptedError):
         handle.wait(timeout=10)
     assert handle.status == "interrupted" and handle.text == "cut"
 
 
 def test_cancel_from_another_thread_stops_the_stream() -> None:
-    source = Scripted(SCRIPT, pause_after=5)
+    source = Scripted(agent="finance_agent", events=SCRIPT, pause_after=5)
     handle = start(source)
     assert handle.wait_started(5)
     handle.cancel()
@@ -130,7 +101,7 @@ def test_cancel_from_another_thread_stops_the_stream() -> None:
 
 
 def test_cancel_before_start() -> None:
-    source = Scripted(SCRIPT)
+    source = Scripted(agent="finance_agent", events=SCRIPT)
     handle = RunHandle(lambda: source, run=source.run)
     handle.cancel()
     handle._begin_threadsafe()
@@ -143,12 +114,14 @@ def test_a_failing_listener_does_not_kill_the_run() -> None:
         raise RuntimeError("display bug")
 
     with pytest.warns(UserWarning, match="display bug"):
-        run = start(Scripted(SCRIPT), listeners=(broken,)).wait(timeout=10)
+        run = start(Scripted(agent="finance_agent", events=SCRIPT), listeners=(broken,)).wait(
+            timeout=10
+        )
     assert run.status == "completed"
 
 
 def test_listener_added_after_the_end_is_called_once() -> None:
-    handle = start(Scripted(SCRIPT))
+    handle = start(Scripted(agent="finance_agent", events=SCRIPT))
     handle.wait(timeout=10)
     called = threading.Event()
     handle.add_listener(lambda run, event: called.set() if event is None else None)
@@ -156,7 +129,7 @@ def test_listener_added_after_the_end_is_called_once() -> None:
 
 
 def test_result_parses_json_with_a_schema() -> None:
-    source = Scripted([TextDelta(delta='{"n": 3}'), RunCompleted()])
+    source = Scripted(agent="finance_agent", events=[TextDelta(delta='{"n": 3}'), RunCompleted()])
     handle = start(source, schema={"type": "object"})
     handle.wait(timeout=10)
     assert handle.result == {"n": 3}
@@ -164,7 +137,10 @@ def test_result_parses_json_with_a_schema() -> None:
 
 def test_terminal_printer_output() -> None:
     out = io.StringIO()
-    start(Scripted(SCRIPT), listeners=(TerminalPrinter(out, color=False),)).wait(timeout=10)
+    start(
+        Scripted(agent="finance_agent", events=SCRIPT),
+        listeners=(TerminalPrinter(out, color=False),),
+    ).wait(timeout=10)
     text = out.getvalue()
     assert "thinking: Look up NVDA." in text
     assert '→ get_stock_price({"ticker": "NVDA"})' in text
@@ -176,7 +152,7 @@ def test_terminal_printer_output() -> None:
 
 
 def test_render_plain_summarises_the_run() -> None:
-    run = start(Scripted(SCRIPT)).wait(timeout=10)
+    run = start(Scripted(agent="finance_agent", events=SCRIPT)).wait(timeout=10)
     text = render_plain(run)
     assert "thinking: Look up NVDA." in text and "NVDA is **$100.50**." in text
     assert "run r1" in text

@@ -1,0 +1,101 @@
+"""`Run`: the one source of truth, folded from events. No I/O: every fold is checked here."""
+
+from __future__ import annotations
+
+from agentnb import Run, RunErrorInfo
+from agentnb._core.run import MAX_UNKNOWN_EVENTS
+from agentnb.events import (
+    ReasoningDelta,
+    RunCompleted,
+    RunFailed,
+    RunStarted,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    UnknownEvent,
+    Usage,
+)
+
+
+def folded(*events: object, start_at: float = 100.0) -> Run:
+    run = Run(agent="finance_agent", message="What is NVDA at?")
+    run.start(at=start_at)
+    for seq, event in enumerate(events):
+        event.seq = seq  # type: ignore[attr-defined]
+        run.apply(event)  # type: ignore[arg-type]
+    return run
+
+
+def test_deltas_join_into_text_and_reasoning_in_arrival_order() -> None:
+    run = folded(
+        RunStarted(run_id="run_1", thread_id="th_1", received_at=100.1),
+        ReasoningDelta(delta="Look ", received_at=100.2),
+        ReasoningDelta(delta="it up.", received_at=100.3),
+        TextDelta(delta="NVDA is ", received_at=100.5),
+        TextDelta(delta="$229.87.", received_at=100.6),
+    )
+    assert run.run_id == "run_1" and run.thread_id == "th_1"
+    assert run.reasoning == "Look it up."
+    assert run.text == "NVDA is $229.87."
+    assert run.status == "running" and not run.done
+    assert run.ttft is not None and abs(run.ttft - 0.2) < 1e-9  # the first content event
+
+
+def test_a_tool_call_collects_streamed_arguments_output_and_duration() -> None:
+    run = folded(
+        ToolCallStarted(call_id="c1", name="get_price", received_at=101.0),
+        ToolCallDelta(call_id="c1", arguments_delta='{"ticker":', received_at=101.1),
+        ToolCallDelta(call_id="c1", arguments_delta=' "NVDA"}', received_at=101.2),
+        ToolCallFinished(call_id="c1", output={"price": 229.87}, received_at=101.5),
+    )
+    (call,) = run.tool_calls
+    assert call.name == "get_price"
+    assert call.arguments == {"ticker": "NVDA"}
+    assert call.output == {"price": 229.87}
+    assert call.duration is not None and abs(call.duration - 0.5) < 1e-9
+    assert run.tool_call("c1") is call and run.tool_call("nope") is None
+
+
+def test_arguments_too_deep_to_parse_are_kept_as_text() -> None:
+    deep = "[" * 1500 + "]" * 1500
+    run = folded(
+        ToolCallStarted(call_id="c1", name="t"),
+        ToolCallDelta(call_id="c1", arguments_delta=deep),
+        ToolCallFinished(call_id="c1", output="ok"),
+    )
+    assert run.tool_calls[0].arguments == deep  # nothing lost, nothing raised
+
+
+def test_completion_sets_usage_followups_and_a_total() -> None:
+    run = folded(
+        TextDelta(delta="done"),
+        RunCompleted(
+            usage=Usage(prompt_tokens=10, completion_tokens=5),
+            followups=["And AMD?"],
+            received_at=102.0,
+        ),
+    )
+    assert run.status == "completed" and run.done
+    assert run.usage == Usage(prompt_tokens=10, completion_tokens=5, total_tokens=15)
+    assert run.followups == ["And AMD?"]
+    assert run.duration is not None and abs(run.duration - 2.0) < 1e-9
+
+
+def test_a_failure_keeps_the_partial_text_and_the_first_end_wins() -> None:
+    run = folded(
+        TextDelta(delta="partial"),
+        RunFailed(message="model overloaded", code="CAPACITY_ERROR"),
+    )
+    assert run.status == "failed" and run.text == "partial"
+    assert run.error == RunErrorInfo("model overloaded", code="CAPACITY_ERROR")
+    run.finish("cancelled")  # an end after the end changes nothing
+    assert run.status == "failed"
+
+
+def test_unknown_frames_are_kept_up_to_a_cap_and_the_rest_counted() -> None:
+    events = [UnknownEvent(event="x", data=str(i)) for i in range(MAX_UNKNOWN_EVENTS + 25)]
+    run = folded(*events)
+    assert len(run.unknown_events) == MAX_UNKNOWN_EVENTS
+    assert run.unknown_dropped == 25
+    assert "25" in repr(run)
