@@ -7,7 +7,8 @@ The stream is replayed on agentnb's background loop at a steady pace (``--second
 whole answer) and the messages the ChatCell sends are captured at the widget's ``send``. The
 naive figures are computed exactly (its message for delta k carries the first k deltas as
 JSON). "Envelope" adds the Jupyter message around each comm message (header, parent header,
-metadata: about 600 bytes as ipykernel sends it).
+metadata: about 600 bytes as ipykernel sends it). Last, the state a chat cell opens with (its
+comm_open), and the runtime widget's, which a kernel's first cell opens once.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 from agentnb._core.handle import RunHandle
 from agentnb._core.run import Run
-from agentnb._notebook.widget import ChatCell
+from agentnb._notebook.widget import ChatCell, shared_runtime
 from agentnb.events import Event, RunCompleted, TextDelta
 
 ENVELOPE = 600
@@ -132,6 +133,15 @@ def run_naive(deltas: list[str]) -> dict[str, Any]:
     return {"messages": len(deltas), "bytes": total}
 
 
+def opening_state() -> dict[str, int]:
+    """Bytes of state (as JSON) a chat cell and the kernel's runtime widget open with."""
+    cell = ChatCell()
+    return {
+        "cell": len(json.dumps(cell.get_state(), ensure_ascii=False)),
+        "runtime": len(json.dumps(shared_runtime().get_state(), ensure_ascii=False)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chars", type=int, default=100_000)
@@ -170,6 +180,11 @@ def main() -> None:
     )
     if naive_rate > 1000:
         print("naive rate exceeds Jupyter server's default iopub limit (1000 msg/s): text is lost")
+    opened = opening_state()
+    print(
+        f"\nopening a chat cell: {opened['cell']:,} bytes of state; the runtime (the widget's "
+        f"code and style, once per kernel): {opened['runtime']:,} bytes"
+    )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-// Bundle js/src into agentnb/static/widget.js + widget.css (deterministic: same source,
-// same bytes). `--check` builds in memory and fails if the committed files differ.
+// Bundle js/src into agentnb/static: widget.js + widget.css (the chat cell's code and style,
+// sent once per kernel by the runtime widget) and loader.js (each cell's own tiny module, which
+// loads widget.js from the runtime). Deterministic: same source, same bytes. `--check` builds
+// in memory and fails if the committed files differ.
 import { build } from "esbuild";
 import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -33,7 +35,7 @@ const entitiesSideEffectFree = {
 };
 
 const result = await build({
-  entryPoints: { widget: join(here, "src", "index.js") },
+  entryPoints: { widget: join(here, "src", "index.js"), loader: join(here, "src", "loader.js") },
   bundle: true,
   format: "esm",
   target: ["es2020"],

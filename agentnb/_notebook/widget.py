@@ -1,15 +1,25 @@
 """The chat cell widget, `ChatCell`: one run and the follow-ups it starts, or, with
 ``input=True``, a multi-turn chat with an input box.
 
-A widget is displayed as one output holding the live view and a static copy (sanitized HTML,
-markdown, plain text) for places without the widget; the copy is refreshed through the
+The widget's code and style go to the page once per kernel, in a hidden `AgentRuntime` widget;
+each cell's own front-end module is a small loader that renders with the runtime's code (see
+js/src/loader.js), so a cell's widget state is its transcript and about two kilobytes.
+
+A cell is displayed as two outputs: the live view, then a static copy (sanitized HTML,
+markdown, plain text) for places that cannot show the widget: nbconvert without network,
+GitHub, a notebook reopened without its widget state. Where the live view renders, the
+runtime's stylesheet hides the static copy next to it. The copy is refreshed through its
 display handle whenever a run ends, so a saved notebook shows the final answer.
 """
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
 import contextvars
+import functools
+import gzip
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,7 +35,7 @@ from .controller import ChatController, StartRun
 from .environment import kernel_shell
 from .static import static_bundle
 
-__all__ = ["ChatCell"]
+__all__ = ["AgentRuntime", "ChatCell"]
 
 STATIC = Path(__file__).parent.parent / "static"
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
@@ -49,6 +59,45 @@ def _on_loop(fn: Callable[[], T]) -> T:
     return future.result(timeout=10)
 
 
+class AgentRuntime(anywidget.AnyWidget):
+    """The chat cells' front-end code and stylesheet, sent to the page once per kernel.
+
+    Never displayed: anywidget loads its stylesheet when the page creates its model, and each
+    `ChatCell`'s loader imports ``bundle`` from it (once per page). `shared_runtime()` gives
+    the kernel's one instance.
+    """
+
+    _esm = "export default {};"
+    _css = STATIC / "widget.css"
+
+    bundle = traitlets.Unicode().tag(sync=True)
+    """The ES module that renders a chat cell (agentnb/static/widget.js), gzip then base64:
+    about half its size, and 40% of the JSON-escaped text a comm message or a saved
+    notebook's widget state would otherwise hold."""
+
+    def __init__(self) -> None:
+        super().__init__(bundle=_packed_bundle())
+
+
+@functools.cache
+def _packed_bundle() -> str:
+    code = (STATIC / "widget.js").read_bytes()
+    return base64.b64encode(gzip.compress(code, compresslevel=9, mtime=0)).decode("ascii")
+
+
+_runtime: AgentRuntime | None = None
+_runtime_lock = threading.Lock()
+
+
+def shared_runtime() -> AgentRuntime:
+    """The kernel's `AgentRuntime`, created on first use and again if it was closed."""
+    global _runtime
+    with _runtime_lock:
+        if _runtime is None or _runtime.comm is None:
+            _runtime = AgentRuntime()
+        return _runtime
+
+
 class ChatCell(anywidget.AnyWidget):
     """A live chat cell showing one run and the follow-up runs started from it.
 
@@ -59,9 +108,10 @@ class ChatCell(anywidget.AnyWidget):
     box whose messages start runs through ``on_followup`` too (``agentnb.chat`` builds one).
     """
 
-    _esm = STATIC / "widget.js"
-    _css = STATIC / "widget.css"
+    _esm = STATIC / "loader.js"
 
+    runtime = traitlets.Unicode().tag(sync=True)
+    """The model id of the `AgentRuntime` whose code renders this cell."""
     transcript = traitlets.Dict().tag(sync=True)
     """The structured transcript ``{"seq", "turns"}``, written at tool-call boundaries and
     when a run ends (never per token)."""
@@ -89,6 +139,7 @@ class ChatCell(anywidget.AnyWidget):
         if start_run is not None and not callable(start_run):
             raise TypeError("on_followup must be a callable taking the message text")
         super().__init__(
+            runtime=shared_runtime().model_id,
             transcript={"seq": 0, "turns": []},
             options={
                 "can_followup": start_run is not None,
@@ -168,16 +219,16 @@ class ChatCell(anywidget.AnyWidget):
         """The static copy (``text/html``, ``text/markdown``, ``text/plain``) as of now."""
         return _on_loop(lambda: static_bundle(self.runs))
 
-    def display_bundle(self) -> dict[str, Any]:
-        """The widget view plus the static copy: what one display of this cell publishes."""
-        bundle: dict[str, Any] = {
-            WIDGET_VIEW_MIME: {"version_major": 2, "version_minor": 1, "model_id": self.model_id}
+    def view_bundle(self) -> dict[str, Any]:
+        """The live view's output: the widget view, with an empty text fallback (the static
+        copy, displayed next to it, is what places without the widget show)."""
+        return {
+            WIDGET_VIEW_MIME: {"version_major": 2, "version_minor": 1, "model_id": self.model_id},
+            "text/plain": "",
         }
-        bundle.update(self.static_bundle())
-        return bundle
 
     def _repr_mimebundle_(self, **_kwargs: Any) -> Any:
-        return self.display_bundle()
+        return self.view_bundle()
 
     def _ipython_display_(self) -> None:
         shell = kernel_shell()
@@ -188,10 +239,16 @@ class ChatCell(anywidget.AnyWidget):
         self.publish()
 
     def publish(self) -> None:
-        """Display this cell (live view + static copy) with a display handle that is
-        refreshed when a run ends."""
+        """Display this cell: the live view, then the static copy, whose display handle is
+        refreshed when a run ends.
+
+        Two outputs, not one bundle: given a widget view and its saved state, nbconvert
+        renders the view (which needs the network) and never the bundle's HTML, and a
+        reopened notebook whose widget state was not saved shows only "model not found".
+        """
+        display(self.view_bundle(), raw=True)  # type: ignore[no-untyped-call]
         handle = display(  # type: ignore[no-untyped-call]
-            self.display_bundle(), raw=True, display_id=True
+            self.static_bundle(), raw=True, display_id=True
         )
         if handle is not None:
             # The context carries the kernel's parent header for this cell, so a refresh
@@ -205,7 +262,7 @@ class ChatCell(anywidget.AnyWidget):
     def _refresh_displays(self) -> None:
         if not self._displays:
             return
-        bundle = self.display_bundle()
+        bundle = self.static_bundle()
         for handle, context in list(self._displays):
             # Twice: under the displaying cell's parent header (JupyterLab routes an update
             # only to the output area of the request it answers), and under the kernel's

@@ -43,6 +43,41 @@ export function prettyJsonText(text) {
   }
 }
 
+/** Characters of a one-line preview. */
+export const ONE_LINE_CHARS = 80;
+
+/**
+ * A value (a tool's output) on one line, for a summary: a structure, or a string holding
+ * JSON, as compact JSON; other text with its white space collapsed; clipped with "…".
+ * @param {unknown} value
+ * @param {number} [max]
+ */
+export function oneLine(value, max = ONE_LINE_CHARS) {
+  let shown = value;
+  if (typeof shown === "string") {
+    try {
+      const parsed = JSON.parse(shown);
+      if (parsed !== null && typeof parsed === "object") shown = parsed;
+    } catch {
+      // not JSON (or cut short): shown as text
+    }
+  }
+  let text = typeof shown === "string" ? shown.slice(0, max * 4) : compactJson(shown);
+  text = text.replace(/\s+/g, " ").trim();
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** @param {unknown} value */
+function compactJson(value) {
+  try {
+    // One space of indent, then every line break with its indent becomes one space: the
+    // spacing of pretty JSON on one line. Line breaks inside strings are escaped, so kept.
+    return (JSON.stringify(value, null, 1) ?? String(value)).replace(/\n */g, " ");
+  } catch {
+    return String(value);
+  }
+}
+
 /** @param {string} status */
 export function statusLabel(status) {
   switch (status) {

@@ -3,9 +3,10 @@
  * What the views of one widget share: the user's UI state (the input's draft and focus, which
  * outputs are expanded) and the registry of the views still live.
  *
- * JupyterLab and Notebook 7 re-create a widget's view when its output is updated (agentnb
- * refreshes the static copy when a run ends), and the old view is not always cleaned up: its
- * element is just taken off the page. The new view restores the UI state from here, and
+ * JupyterLab and Notebook 7 re-create a widget's view when its output is rendered again (the
+ * notebook's trust changes, a cell is moved, an older agentnb refreshed the view's own output
+ * when a run ended), and the old view is not always cleaned up: its element is just taken off
+ * the page. The new view restores the UI state from here, and
  * retires the views it replaced.
  *
  * anywidget hands each view its own model proxy, so the model object cannot be the key; the

@@ -4,7 +4,7 @@
  * only what it needs from the turn it belongs to.
  */
 import { blockCuts } from "./markdown.js";
-import { formatCount, formatSeconds, formatValue, prettyJsonText } from "./format.js";
+import { formatCount, formatSeconds, formatValue, oneLine, prettyJsonText } from "./format.js";
 import { button, h, listen, plainButton, spinner } from "./dom.js";
 
 /** Tool output characters shown before "Show all". */
@@ -237,11 +237,10 @@ export class ToolCardView {
     this.outputFull = text;
     const total = call.output_chars ?? text.length;
     const cutByKernel = Boolean(call.output_truncated);
-    const preview = this.expanded ? text : text.slice(0, OUTPUT_PREVIEW_CHARS);
-    this.outputText.textContent = preview;
-    const firstLine = text.split("\n", 1)[0].slice(0, 80);
+    this.outputText.textContent = this.expanded ? text : text.slice(0, OUTPUT_PREVIEW_CHARS);
+    const preview = oneLine(call.output);
     this.outputSummary.textContent = `Output (${formatCount(total)} chars)${
-      firstLine ? ` — ${firstLine}` : ""
+      preview ? ` — ${preview}` : ""
     }`;
     this.showAll.hidden = this.expanded || text.length <= OUTPUT_PREVIEW_CHARS;
     this.showAll.textContent = `Show all ${formatCount(text.length)} chars`;

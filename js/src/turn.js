@@ -1,8 +1,9 @@
 // @ts-check
 /**
- * One turn of the chat: the message that started a run, the run's parts as they stream, its
- * error, follow-up chips and status line. A turn reaches the rest of the widget only through
- * its context.
+ * One turn of the chat: a head (the message that started the run, and Stop while it goes),
+ * the run's parts as they stream, its error, follow-up chips and status line. Stop is in the
+ * head, above the answer, so it stays where it was found while the answer grows under it. A
+ * turn reaches the rest of the widget only through its context.
  */
 import { TERMINAL, answerText } from "./state.js";
 import { formatCount, formatSeconds, statusLabel } from "./format.js";
@@ -39,10 +40,13 @@ export class TurnView {
     this.lifetime = childController(context.signal);
     const signal = this.lifetime.signal;
     this.el = h("section", "anb-turn");
+    this.head = h("div", "anb-head");
     this.prompt = h("div", "anb-prompt");
     this.agent = h("span", "anb-agent");
     this.message = h("span", "anb-message");
     this.prompt.append(this.agent, this.message);
+    this.stop = button("Stop", "anb-stop", () => this.onStop(), { signal, title: "Stop the run" });
+    this.head.append(this.prompt, this.stop);
 
     this.body = h("div", "anb-body");
     this.waiting = h("div", "anb-waiting");
@@ -67,13 +71,12 @@ export class TurnView {
     this.statusLine.append(this.state, this.elapsed, this.ttft, this.tokens, this.tps, this.runId);
 
     const actions = h("div", "anb-actions");
-    this.stop = button("Stop", "anb-stop", () => this.onStop(), { signal, title: "Stop the run" });
     this.copyAnswer = button("Copy answer", "anb-copy-answer", () => this.onCopyAnswer(),
       { signal, title: "Copy the answer as markdown" });
-    actions.append(this.stop, this.copyAnswer);
+    actions.append(this.copyAnswer);
     footer.append(this.statusLine, actions);
 
-    this.el.append(this.prompt, this.body, this.waiting, this.errorBanner, this.chips.el, footer);
+    this.el.append(this.head, this.body, this.waiting, this.errorBanner, this.chips.el, footer);
     /** @type {(TextPartView | ReasoningPartView | ToolCardView)[]} */
     this.partViews = [];
     /** @type {Map<string, ToolCardView>} */
@@ -191,7 +194,8 @@ export class TurnView {
 
     this.stop.hidden = !running;
     this.stop.disabled = this.stopRequested;
-    this.copyAnswer.hidden = running;
+    this.head.hidden = this.prompt.hidden && !running;
+    this.copyAnswer.hidden = running || answerText(turn).trim() === "";
     this.updateError(meta, status);
     this.chips.update(meta.followups || [], {
       canRun: followups.canRun,

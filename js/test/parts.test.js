@@ -136,3 +136,27 @@ test("a running tool card hides its output and ticks its duration on the kernel 
   assert.equal(view.error.textContent, "Error: boom");
   assert.equal(view.icon.textContent, "✗");
 });
+
+test("a tool output's summary previews it on one meaningful line, never a lone brace", () => {
+  const view = new ToolCardView({ signal: new AbortController().signal, remembered: fresh() });
+  const quote = { ticker: "NVDA", price: 875.4, currency: "USD" };
+  view.update(call({ output: quote }));
+  assert.equal(
+    view.outputSummary.textContent,
+    `Output (${JSON.stringify(quote, null, 2).length} chars) — { "ticker": "NVDA", "price": 875.4, "currency": "USD" }`,
+  );
+
+  const pretty = new ToolCardView({ signal: new AbortController().signal, remembered: fresh() });
+  pretty.update(call({ output: JSON.stringify({ rows: [1, 2], note: "x".repeat(200) }, null, 2) }));
+  const line = pretty.outputSummary.textContent || "";
+  assert.match(line, /— \{ "rows": \[ 1, 2 \], "note": "x+…$/);
+  assert.ok(line.length < 120, line);
+
+  const text = new ToolCardView({ signal: new AbortController().signal, remembered: fresh() });
+  text.update(call({ output: "\n\n  first line\nsecond line" }));
+  assert.equal(text.outputSummary.textContent, "Output (26 chars) — first line second line");
+
+  const cut = new ToolCardView({ signal: new AbortController().signal, remembered: fresh() });
+  cut.update(call({ output: '{\n  "ticker": "NV', output_chars: 5000, output_truncated: true }));
+  assert.equal(cut.outputSummary.textContent, 'Output (5,000 chars) — { "ticker": "NV');
+});

@@ -93,6 +93,39 @@ test("a finished turn copies its answer and run id, and its chips follow the mod
   assert.ok(view.el.querySelector(".anb-chip-copy"), "not the last turn: the chip copies");
 });
 
+test("Stop sits in the turn's head, above the answer that grows under it", () => {
+  const { view } = turnView();
+  view.update(RUNNING, NO_DEADLINE, IDLE);
+  const head = /** @type {HTMLElement} */ (view.el.firstElementChild);
+  assert.ok(head.contains(view.stop), "Stop is in the first row of the turn");
+  assert.ok(head.contains(view.message), "next to the message");
+  assert.equal(view.stop.hidden, false);
+  assert.equal(view.el.querySelector(".anb-footer")?.contains(view.stop), false);
+});
+
+test("a turn with no prompt and no run going has no empty head", () => {
+  const { view } = turnView();
+  view.update(turnOf({ parts: [], tools: [], meta: { status: "completed" } }), NO_DEADLINE, IDLE);
+  assert.equal(/** @type {HTMLElement} */ (view.el.firstElementChild).hidden, true);
+});
+
+test("Copy answer is offered only when there is an answer to copy", () => {
+  /** @param {import("../src/state.js").TurnWire} wire */
+  const copyShown = (wire) => {
+    const { view } = turnView();
+    view.update(turnOf(wire), NO_DEADLINE, IDLE);
+    return !view.copyAnswer.hidden;
+  };
+  const reasoning = { kind: /** @type {const} */ ("reasoning"), text: "hmm", call_id: null };
+  /** @param {string} text */
+  const answer = (text) => ({ kind: /** @type {const} */ ("text"), text, call_id: null });
+  const error = { message: "Model overloaded", code: "CAPACITY_ERROR" };
+  assert.equal(copyShown({ parts: [reasoning], tools: [], meta: { status: "failed", error } }), false);
+  assert.equal(copyShown({ parts: [answer("Half an answer")], tools: [], meta: { status: "cancelled" } }), true);
+  assert.equal(copyShown({ parts: [answer("  \n")], tools: [], meta: { status: "completed" } }), false);
+  assert.equal(copyShown({ parts: [answer("Done")], tools: [], meta: { status: "running" } }), false);
+});
+
 test("dispose removes the turn's listeners", () => {
   const { view, calls } = turnView();
   view.update(RUNNING, NO_DEADLINE, IDLE);

@@ -162,6 +162,7 @@ def test_a_followup_chip_runs_the_next_turn_in_the_same_output_on_the_same_threa
 
     chip = first_chips.first
     assert chip.is_enabled() and "anb-chip-copy" not in (chip.get_attribute("class") or "")
+    cell.locator(".agentnb").evaluate("(root) => { root.__anbSameView = true; }")
     chip.click()
     second = cell.locator(".anb-turn").nth(1)
     second.wait_for()
@@ -172,8 +173,12 @@ def test_a_followup_chip_runs_the_next_turn_in_the_same_output_on_the_same_threa
     page.screenshot(path=str(artifacts / "followup-second-turn.png"))
 
     assert page.locator(".jp-Notebook .jp-Cell").count() == len(LAB_CELLS), "no cell was added"
-    assert cell.locator(".jp-OutputArea-output").count() == 1, "one output holds both turns"
-    assert cell.locator(".agentnb").count() == 1
+    assert cell.locator(".agentnb").count() == 1, "one view holds both turns"
+    assert cell.locator(".agentnb").evaluate("(root) => root.__anbSameView === true"), (
+        "a run's end does not re-create the view"
+    )
+    assert cell.locator(".jp-OutputArea-output").count() == 2, "the view and its static copy"
+    assert not cell.locator(".agentnb-static").is_visible(), "the copy hides by the view"
     turns = cell.locator(".anb-turn")
     assert turns.count() == 2
     second = turns.nth(1)
@@ -256,8 +261,8 @@ def test_chat_answers_typed_messages_as_turns_and_is_keyboard_usable(
     assert first.locator(".anb-answer").inner_text().strip() == "Hello from the browser"
     assert send.is_enabled()
 
-    # The run's end re-creates the view (the static copy is refreshed): the draft survives
-    # and the keyboard is given back to the box, so typing goes on where it was.
+    # The run's end leaves the view in place (only the static copy after it is refreshed):
+    # the draft and the keyboard stay in the box, so typing goes on where it was.
     try:
         page.wait_for_function(
             "() => document.activeElement && document.activeElement.matches('.anb-input-text')",
@@ -310,6 +315,8 @@ def test_agent_cell_streams_in_notebook_7(browser: Any, notebook7: Any, artifact
         assert widget.locator('.anb-tool[data-status="succeeded"]').count() == 2
         assert "tokens" in widget.locator(".anb-tokens").inner_text()
         assert widget.locator(".anb-stop").is_hidden()
+        static = cell_at(page, 1).locator(".agentnb-static")
+        assert static.count() == 1 and static.is_hidden(), "the copy hides by the live view"
         assert widget_errors(errors) == []
     finally:
         context.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import gzip
 import json
 import threading
 import time
@@ -15,7 +17,7 @@ from agentnb._client.client import AsyncAgentClient
 from agentnb._core.handle import RunHandle
 from agentnb._core.loop import get_loop
 from agentnb._core.run import Run
-from agentnb._notebook.widget import WIDGET_VIEW_MIME, ChatCell
+from agentnb._notebook.widget import STATIC, WIDGET_VIEW_MIME, ChatCell, shared_runtime
 from agentnb.events import Event, RunCompleted, TextDelta
 from agentnb.server import ServerHandle
 
@@ -92,12 +94,16 @@ def test_a_real_finance_run_reaches_the_views_and_the_static_copy(server: Server
     assert [f["seq"] for f in deltas] == list(range(1, len(deltas) + 1))
     assert final["seq"] == deltas[-1]["seq"]
 
-    bundle = cell.display_bundle()
-    assert bundle[WIDGET_VIEW_MIME]["model_id"] == cell.model_id
-    assert "get_stock_price" in bundle["text/html"]
-    assert "<table>" in bundle["text/html"]
-    assert bundle["text/plain"].startswith("agentnb · finance_agent · completed")
-    assert cell._repr_mimebundle_() == bundle
+    view = cell.view_bundle()
+    assert view == {
+        WIDGET_VIEW_MIME: {"version_major": 2, "version_minor": 1, "model_id": cell.model_id},
+        "text/plain": "",
+    }
+    assert cell._repr_mimebundle_() == view
+    copy = cell.static_bundle()
+    assert "get_stock_price" in copy["text/html"]
+    assert "<table>" in copy["text/html"]
+    assert copy["text/plain"].startswith("agentnb · finance_agent · completed")
 
 
 def test_show_outside_a_notebook_prints_the_run_as_it_streams(
@@ -175,3 +181,19 @@ def test_a_cell_with_no_followup_starter_says_chips_cannot_run() -> None:
     assert cell.options["can_followup"] is False
     assert cell.options["input"] is False
     assert ChatCell(on_followup=lambda text: None).options["can_followup"] is True
+
+
+def test_the_cells_of_a_kernel_share_one_runtime_holding_the_code() -> None:
+    first, second = ChatCell(), ChatCell()
+    runtime = shared_runtime()
+    assert first.runtime == second.runtime == runtime.model_id
+    code = (STATIC / "widget.js").read_bytes()
+    assert gzip.decompress(base64.b64decode(runtime.bundle)) == code
+    assert len(runtime.bundle) < 0.6 * len(code), "packed: gzip, then base64"
+    assert ".anb-turn" in runtime._css
+    assert len(first._esm) < 2_000, "a cell carries only the loader"
+    assert not hasattr(first, "_css") or not first._css
+    runtime.close()
+    third = ChatCell()
+    assert third.runtime not in ("", first.runtime), "a closed runtime is made again"
+    assert shared_runtime().comm is not None

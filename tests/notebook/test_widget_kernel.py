@@ -124,12 +124,14 @@ def test_a_cell_shows_a_run_returns_at_once_and_the_copy_is_refreshed_on_that_ce
         """
     )
     displays = session.of(show_id, "display_data")
-    assert len(displays) == 1, "shown once: the returned cell is not echoed again"
+    assert len(displays) == 2, "shown once (the returned cell is not echoed): view + copy"
     assert session.of(show_id, "execute_result") == []
-    bundle = displays[0]["content"]["data"]
-    assert {WIDGET_MIME, "text/html", "text/markdown", "text/plain"} <= set(bundle)
-    display_id = displays[0]["content"]["transient"]["display_id"]
-    comm_id = bundle[WIDGET_MIME]["model_id"]
+    view, copy = (d["content"] for d in displays)
+    assert set(view["data"]) == {WIDGET_MIME, "text/plain"} and view["data"]["text/plain"] == ""
+    assert set(copy["data"]) == {"text/html", "text/markdown", "text/plain"}
+    assert "display_id" not in view.get("transient", {}), "the live view is never replaced"
+    display_id = copy["transient"]["display_id"]
+    comm_id = view["data"][WIDGET_MIME]["model_id"]
 
     probe = session.execute("print(cell.runs[0].done, cell.runs[0].status)")
     assert session.stdout(probe).split()[0] == "False", "the run goes on after the cell ends"
@@ -154,7 +156,7 @@ def test_a_cell_shows_a_run_returns_at_once_and_the_copy_is_refreshed_on_that_ce
     final = routed[-1]
     assert "Running…" not in final["content"]["data"]["text/html"]
     assert "get_stock_price" in final["content"]["data"]["text/html"]
-    assert final["content"]["data"][WIDGET_MIME]["model_id"] == comm_id
+    assert WIDGET_MIME not in final["content"]["data"], "a refresh touches only the copy"
 
     data = session.comm_data(comm_id)
     customs = [d["content"] for d in data if d.get("method") == "custom"]
@@ -178,7 +180,8 @@ def test_stop_sent_by_the_view_while_the_kernel_is_idle_cancels_the_run(
         cell = agentnb.show(client.stream("writer", "Write", metadata={"paragraphs": "60"}))
         """
     )
-    comm_id = session.of(show_id, "display_data")[0]["content"]["data"][WIDGET_MIME]["model_id"]
+    view = session.of(show_id, "display_data")[0]["content"]
+    comm_id = view["data"][WIDGET_MIME]["model_id"]
     time.sleep(0.5)
     stop = kernel.session.msg(
         "comm_msg",
@@ -228,13 +231,48 @@ def test_nbclient_saves_the_final_answer_in_the_output_and_the_widget_state(
     show_outputs = nb.cells[1].outputs
     printed = "".join(o.get("text", "") for o in show_outputs)
     assert printed.strip() in ("returned while running", "returned while pending")
-    display = next(o for o in show_outputs if o.output_type == "display_data")
-    html_copy = display.data["text/html"]
+    view, copy = (o for o in show_outputs if o.output_type == "display_data")
+    html_copy = copy.data["text/html"]
     assert "Running…" not in html_copy and "get_stock_price" in html_copy
-    assert "NVDA" in display.data["text/markdown"]
-    assert display.data["text/plain"].startswith("agentnb · finance_agent · completed")
-    model_id = display.data[WIDGET_MIME]["model_id"]
+    assert "NVDA" in copy.data["text/markdown"]
+    assert copy.data["text/plain"].startswith("agentnb · finance_agent · completed")
+    model_id = view.data[WIDGET_MIME]["model_id"]
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     transcript = state[model_id]["state"]["transcript"]
     assert transcript["turns"][0]["meta"]["status"] == "completed"
+    runtime = state[model_id]["state"]["runtime"]
+    assert "bundle" in state[runtime]["state"], "the runtime the cell loads from is saved too"
+    carriers = [m for m in state.values() if len(json.dumps(m)) > 30_000]
+    assert len(carriers) == 1, "the widget's code is saved once"
     assert "NVDA" in "".join(p["text"] for p in transcript["turns"][0]["parts"])
+
+
+def opened_bytes(session: Session, msg_id: str) -> list[int]:
+    """The size of each comm_open a cell's execution sent (its content as JSON)."""
+    return [len(json.dumps(m["content"])) for m in session.of(msg_id, "comm_open")]
+
+
+def test_the_widget_code_goes_to_the_page_once_and_later_cells_open_small(
+    kernel: Any, paced_server: ServerHandle
+) -> None:
+    session = Session(kernel)
+    session.execute(setup_code(paced_server))
+    first = session.execute('a = agentnb.show(client.stream("echo", "one"))')
+    second = session.execute('b = agentnb.show(client.stream("echo", "two"))')
+    third = session.execute('c = agentnb.show(client.stream("echo", "three"))')
+    sizes = {name: opened_bytes(session, msg_id) for name, msg_id in
+             [("first", first), ("second", second), ("third", third)]}  # fmt: skip
+    print("comm_open bytes per cell:", sizes)
+    assert sum(sizes["second"]) <= 15_000, sizes
+    assert sum(sizes["third"]) <= 15_000, sizes
+    code_carriers = [
+        m
+        for msg_id in (first, second, third)
+        for m in session.of(msg_id, "comm_open")
+        if len(json.dumps(m["content"])) > 30_000
+    ]
+    assert len(code_carriers) <= 1, "the widget's code went out at most once"
+    ids = session.execute("print(a.runtime, b.runtime, c.runtime)")
+    runtimes = set(session.stdout(ids).split())
+    assert len(runtimes) == 1 and runtimes != {""}, "every cell loads the one runtime"
+    session.execute("a.wait(60); b.wait(60); c.wait(60)")

@@ -1,0 +1,225 @@
+"""What an agent cell shows where its live widget cannot run, in Debian's Chromium.
+
+A notebook executed and exported by a real ``jupyter nbconvert --to html --execute`` shows
+every agent cell's answer, tool calls and status with the network blocked (the page can load
+nothing but its own file); so do the committed notebooks exported as they are (GitHub shows
+an output's ``text/html``, and ignores widget views). Reopened in JupyterLab, an executed
+notebook renders its cells from the saved widget state (the static copy then stays hidden),
+and a notebook saved without widget state shows the static copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from test_chat_browser import open_notebook_at
+from test_more_browser import new_page, widget_errors
+
+from agentnb.server import ServerHandle
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED = sorted((ROOT / "notebooks").glob("*.ipynb"))
+STATIC_CLASS = 'class="agentnb-static"'
+FINAL_STATUS = re.compile(r"<small>(completed|cancelled|failed|interrupted) · ")
+CELLS = [
+    "%load_ext agentnb",
+    "%%agent finance_agent --wait\nWhat is NVDA trading at, and how did it move this week?",
+    "%%agent echo\nHello from a cell that returns at once",
+    "print(_agent.wait(60).status)",
+]
+ECHO = "Hello from a cell that returns at once"
+
+
+def kernel_env(agent_server: ServerHandle, base: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "AGENTNB_PROVIDER": "seekrflow",
+        "AGENTNB_BASE_URL": agent_server.url_for("seekrflow"),
+        "AGENTNB_API_KEY": agent_server.api_key,
+        "AGENTNB_HISTORY": str(base / "history.sqlite3"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
+
+
+def nbconvert(*args: str, env: dict[str, str] | None = None) -> None:
+    """A real ``jupyter nbconvert`` in a child process."""
+    done = subprocess.run(
+        [sys.executable, "-m", "nbconvert", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def executed(agent_server: ServerHandle, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``CELLS`` written as a notebook, executed and exported to HTML by nbconvert; the
+    directory holds ``agents.ipynb``, ``agents.html`` and ``agents.executed.ipynb``."""
+    base = tmp_path_factory.mktemp("export")
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
+    nbformat.write(notebook, base / "agents.ipynb")
+    env = kernel_env(agent_server, base)
+    nbconvert("--to", "html", "--execute", str(base / "agents.ipynb"), env=env)
+    nbconvert(
+        "--to", "notebook", "--execute", "--output", "agents.executed.ipynb",
+        str(base / "agents.ipynb"), env=env,
+    )  # fmt: skip
+    return base
+
+
+def trusted_copy(source: Path, lab: Any, name: str, *, widget_state: bool) -> None:
+    """Put ``source`` in the Lab's folder as ``name``, signed, as JupyterLab signs a notebook
+    it saves (an untrusted notebook never renders widget views); without ``widget_state``
+    like JupyterLab saves by default."""
+    notebook = nbformat.read(source, as_version=4)
+    if not widget_state:
+        notebook.metadata.pop("widgets")
+    path = lab.root / name
+    nbformat.write(notebook, path)
+    # The server's notary: same user, same platform data directory.
+    env = {**os.environ, "JUPYTER_PLATFORM_DIRS": "1"}
+    trust = "from nbformat.sign import TrustNotebookApp; TrustNotebookApp.launch_instance()"
+    done = subprocess.run(
+        [sys.executable, "-c", trust, str(path)], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0 and "Signing notebook" in done.stdout, done.stdout + done.stderr
+
+
+@pytest.fixture
+def offline(browser: Any) -> Iterator[Any]:
+    """A page that can load only file:// URLs: every other request is aborted."""
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    blocked: list[str] = []
+
+    def only_files(route: Any) -> None:
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_files)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.blocked = blocked  # type: ignore[attr-defined]
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def visible_static_copies(page: Any) -> list[Any]:
+    copies = page.locator(".agentnb-static")
+    return [copies.nth(i) for i in range(copies.count()) if copies.nth(i).is_visible()]
+
+
+def assert_shows_a_finished_run(copy: Any, *, answer: str, tool: str | None) -> None:
+    assert copy.get_by_text(answer, exact=False).first.is_visible(), f"{answer!r} is visible"
+    if tool is not None:
+        card = copy.locator("details summary", has_text=tool).first
+        assert card.is_visible(), f"the {tool} tool card is visible"
+    status = copy.get_by_text("completed ·", exact=False).last
+    assert status.is_visible(), "the status line is visible"
+    assert "Running…" not in copy.inner_text()
+
+
+def test_an_executed_export_shows_every_agent_cell_offline(
+    executed: Path, offline: Any, artifacts: Path
+) -> None:
+    page = offline
+    page.goto((executed / "agents.html").as_uri())
+    page.wait_for_load_state("load")
+    page.screenshot(path=str(artifacts / "export-offline.png"), full_page=True)
+    copies = visible_static_copies(page)
+    assert len(copies) == 2, "both agent cells show their static copy"
+    finance, echo = copies
+    assert_shows_a_finished_run(finance, answer="trades at", tool="get_stock_price")
+    assert finance.locator("table").count() >= 1
+    assert_shows_a_finished_run(echo, answer=ECHO, tool=None)
+    assert page.blocked, "the page did try the network (and got nothing)"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=[p.stem for p in COMMITTED])
+def test_the_committed_notebooks_show_their_agent_cells_offline(
+    path: Path, offline: Any, tmp_path: Path, artifacts: Path
+) -> None:
+    outputs = [
+        output
+        for cell in json.loads(path.read_text())["cells"]
+        for output in cell.get("outputs", [])
+    ]
+    static_outputs = [
+        o for o in outputs if STATIC_CLASS in "".join(o.get("data", {}).get("text/html", ""))
+    ]
+    for output in static_outputs:
+        # GitHub renders an output's text/html and ignores widget views.
+        html = "".join(output["data"]["text/html"])
+        assert "Running…" not in html and FINAL_STATUS.search(html), html[-300:]
+    nbconvert("--to", "html", "--output-dir", str(tmp_path), str(path))
+    page = offline
+    page.goto((tmp_path / f"{path.stem}.html").as_uri())
+    page.wait_for_load_state("load")
+    page.screenshot(path=str(artifacts / f"committed-{path.stem}-offline.png"), full_page=True)
+    assert len(visible_static_copies(page)) == len(static_outputs)
+
+
+def test_a_notebook_reopened_with_its_widget_state_renders_the_live_view(
+    executed: Path, browser: Any, jupyterlab: Any, artifacts: Path
+) -> None:
+    trusted_copy(
+        executed / "agents.executed.ipynb", jupyterlab, "with_state.ipynb", widget_state=True
+    )
+    context, page, errors = new_page(browser)
+    try:
+        open_notebook_at(page, f"{jupyterlab.url}/lab/tree/with_state.ipynb?reset")
+        finance = page.locator(".jp-Notebook .jp-Cell").nth(1)
+        finance.locator(".agentnb .anb-answer").wait_for(timeout=30_000)
+        assert "trades at" in finance.locator(".agentnb .anb-answer").inner_text()
+        assert finance.locator(".agentnb .anb-tool").count() == 2
+        assert finance.locator(".agentnb .anb-state").inner_text() == "Completed"
+        assert not finance.locator(".agentnb-static").is_visible(), "no second copy"
+        echo = page.locator(".jp-Notebook .jp-Cell").nth(2)
+        echo.locator(".agentnb .anb-answer").wait_for()
+        assert ECHO in echo.locator(".agentnb .anb-answer").inner_text()
+        finance.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "reopened-with-state.png"))
+        assert widget_errors(errors) == []
+    finally:
+        context.close()
+
+
+def test_a_notebook_reopened_without_widget_state_shows_the_static_copy(
+    executed: Path, browser: Any, jupyterlab: Any, artifacts: Path
+) -> None:
+    trusted_copy(
+        executed / "agents.executed.ipynb", jupyterlab, "without_state.ipynb", widget_state=False
+    )
+    context, page, errors = new_page(browser)
+    try:
+        open_notebook_at(page, f"{jupyterlab.url}/lab/tree/without_state.ipynb?reset")
+        page.locator(".agentnb-static >> visible=true").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(3000)  # the widget manager gives up on the missing models
+        page.screenshot(path=str(artifacts / "reopened-without-state.png"))
+        copies = visible_static_copies(page)
+        assert len(copies) == 2
+        assert_shows_a_finished_run(copies[0], answer="trades at", tool="get_stock_price")
+        assert_shows_a_finished_run(copies[1], answer=ECHO, tool=None)
+        assert widget_errors(errors) == []
+    finally:
+        context.close()

@@ -1,0 +1,326 @@
+"""The chat cell's layout and colours in a real browser (Debian's Chromium).
+
+Stop stays where the eye and the pointer found it while a long answer (100+ KB) streams, in
+JupyterLab and in Notebook 7; every text of the cell reads at a contrast of at least 4.5:1 in
+every run state (running, completed, failed, cancelled, interrupted) in the light and the dark
+JupyterLab themes (decorative glyphs, hidden from screen readers, at least 3:1), with Copy
+answer only where there is an answer and a readable preview of each tool output; and at 460 px a table scrolls sideways instead of splitting its cells'
+tokens, while only a very long unbroken token in prose is broken. Screenshots go to
+test-artifacts/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_chat_browser import RUN_CELL, open_notebook_at
+from test_more_browser import cell_at, new_notebook, new_page, wait_for_state, widget_errors
+
+pytestmark = pytest.mark.browser
+
+SETUP = """%load_ext agentnb
+import os, time
+import agentnb
+from agentnb._core.run import Run, RunErrorInfo
+from agentnb.events import (
+    ReasoningDelta, RunCompleted, RunFailed, TextDelta, ToolCallFinished, ToolCallStarted, Usage,
+)
+agentnb.connect("seekrflow", base_url=os.environ["AGENTNB_BASE_URL"],
+                api_key=os.environ["AGENTNB_API_KEY"], name="fast",
+                headers={"X-AgentNB-Delay-Ms": "2"})
+doc = "\\n\\n".join(f"Paragraph {i}. " + "streamed words " * 30 for i in range(260))
+print(len(doc))"""
+LONG_RUN = "%%agent echo --via fast\n{{doc}}"
+
+# ---- Stop stays put ---------------------------------------------------------------------
+
+SAMPLE_STOP = """
+async ([index, samples, every]) => {
+  const cell = window.__anbPanel().content.widgets[index].node;
+  const scroller = (el) => {
+    for (let node = el.parentElement; node; node = node.parentElement) {
+      const y = getComputedStyle(node).overflowY;
+      if ((y === "auto" || y === "scroll") && node.scrollHeight > node.clientHeight) return node;
+    }
+    return document.documentElement;
+  };
+  const out = [];
+  for (let i = 0; i < samples; i++) {
+    const stop = cell.querySelector(".anb-stop");
+    const box = stop.getBoundingClientRect();
+    const view = scroller(stop).getBoundingClientRect();
+    const answer = cell.querySelector(".anb-answer");
+    out.push({
+      top: box.top, bottom: box.bottom, left: box.left, hidden: stop.hidden,
+      viewTop: Math.max(0, view.top), viewBottom: Math.min(innerHeight, view.bottom),
+      answer: answer ? answer.textContent.length : 0,
+    });
+    await new Promise((resolve) => setTimeout(resolve, every));
+  }
+  return out;
+}
+"""
+
+
+@pytest.mark.parametrize("app", ["jupyterlab", "notebook7"])
+def test_stop_stays_in_reach_while_a_long_answer_streams(
+    app: str, browser: Any, request: pytest.FixtureRequest, artifacts: Path
+) -> None:
+    server = request.getfixturevalue(app)
+    name = f"stop_{app}.ipynb"
+    new_notebook(server.root / name, [SETUP, LONG_RUN])
+    url = (
+        f"{server.url}/lab/tree/{name}?reset"
+        if app == "jupyterlab"
+        else f"{server.url}/notebooks/{name}"
+    )
+    context, page, errors = new_page(browser)
+    try:
+        open_notebook_at(page, url)
+        page.evaluate(RUN_CELL, 0)
+        page.wait_for_function("() => window.__anbPanel().content.widgets[0].model.executionCount")
+        doc_chars = int(cell_at(page, 0).locator(".jp-OutputArea").inner_text().strip())
+        assert doc_chars >= 100_000
+        page.evaluate(RUN_CELL, 1)
+        page.wait_for_function(
+            """() => {
+              const a = window.__anbPanel().content.widgets[1].node.querySelector(".anb-answer");
+              return a && a.textContent.length > 3000;
+            }""",
+            timeout=60_000,
+        )
+        stop = cell_at(page, 1).locator(".anb-stop")
+        stop.scroll_into_view_if_needed()
+        samples = page.evaluate(SAMPLE_STOP, [1, 30, 100])
+        page.screenshot(path=str(artifacts / f"stop-{app}.png"))
+        grew = samples[-1]["answer"] - samples[0]["answer"]
+        assert grew > 15_000, f"the answer streamed meanwhile ({grew} characters)"
+        first = samples[0]
+        for sample in samples:
+            assert not sample["hidden"]
+            assert (
+                sample["viewTop"] <= sample["top"] and sample["bottom"] <= sample["viewBottom"]
+            ), (
+                "Stop stays in view",
+                sample,
+            )
+            assert abs(sample["top"] - first["top"]) <= 1, ("Stop stays put", first, sample)
+        stop.click()  # a real pointer click, where Playwright sees the button now
+        wait_for_state(page, 1, "Cancelled")
+        assert widget_errors(errors) == []
+    finally:
+        context.close()
+
+
+# ---- colours ----------------------------------------------------------------------------
+
+STATES = """
+def made(status):
+    now = time.time()
+    run = Run(agent="finance_agent", message=f"A {status} run: what is NVDA at?")
+    run.apply(ReasoningDelta(delta="I look up the price first.", received_at=now))
+    run.apply(ToolCallStarted(call_id="c1", name="get_stock_price",
+                              arguments={"ticker": "NVDA"}, received_at=now))
+    run.apply(ToolCallFinished(call_id="c1", output={"ticker": "NVDA", "price": 875.4},
+                               received_at=now))
+    if status != "failed":
+        run.apply(TextDelta(delta="NVDA trades at **$875.40** ([source](https://example.com)), "
+                            "`+2.31%` on the week.\\n\\n| Ticker | Price |\\n|--|--:|\\n| NVDA | $875.40 |",
+                            received_at=now))
+    if status == "failed":
+        run.apply(ToolCallStarted(call_id="c2", name="calculator", arguments={"x": 1},
+                                  received_at=now))
+        run.apply(ToolCallFinished(call_id="c2", error="division by zero", received_at=now))
+    if status == "completed":
+        run.apply(RunCompleted(usage=Usage(prompt_tokens=10, completion_tokens=20, total_tokens=30),
+                               followups=["How about AAPL?"], received_at=now + 1))
+    elif status == "failed":
+        run.apply(RunFailed(message="Model overloaded", code="CAPACITY_ERROR", retry_after=30,
+                            received_at=now + 1))
+    elif status == "interrupted":
+        run.finish(status, RunErrorInfo("the stream was cut mid-stream", "STREAM_CUT"))
+    elif status == "cancelled":
+        run.finish(status)
+    return run
+"""
+STATUSES = ["running", "completed", "failed", "cancelled", "interrupted"]
+LABELS = {"running": "Running", "completed": "Completed", "failed": "Failed"}
+CONTRASTS = """
+(root) => {
+  // Computed colours: rgb()/rgba(), or color(srgb r g b / a) for color-mix() results.
+  const parse = (s) => {
+    const m = /^(rgba?|color)\\((?:srgb )?([^)]+)\\)$/.exec(s);
+    if (!m) throw new Error(`a colour this test cannot read: ${s}`);
+    const p = m[2].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
+    const scale = m[1] === "color" ? 255 : 1;
+    return [p[0] * scale, p[1] * scale, p[2] * scale, p.length > 3 ? p[3] : 1];
+  };
+  const over = (top, under) => [0, 1, 2].map((i) => top[i] * top[3] + under[i] * (1 - top[3])).concat(1);
+  const background = (el) => {
+    const layers = [];
+    for (let node = el; node; node = node.parentElement) {
+      const c = parse(getComputedStyle(node).backgroundColor);
+      if (c[3] > 0) {
+        layers.push(c);
+        if (c[3] >= 1) break;
+      }
+    }
+    let bg = [255, 255, 255, 1];
+    for (const layer of layers.reverse()) bg = over(layer, bg);
+    return bg;
+  };
+  const lum = (c) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+  };
+  const out = [];
+  for (const el of root.querySelectorAll("*")) {
+    if (!el.checkVisibility({ opacityProperty: true, visibilityProperty: true })) continue;
+    if (el.closest("button:disabled")) continue;  // WCAG: inactive controls are exempt
+    const own = Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    const bg = background(el);
+    const fg = over(parse(getComputedStyle(el).color), bg);
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    out.push({
+      ratio: (a + 0.05) / (b + 0.05),
+      what: `${el.tagName.toLowerCase()}.${String(el.className).replace(/ /g, ".")}`,
+      text: el.textContent.trim().slice(0, 40),
+      decorative: Boolean(el.closest('[aria-hidden="true"]')),
+      fg: fg.slice(0, 3).map(Math.round), bg: bg.slice(0, 3).map(Math.round),
+    });
+  }
+  return out;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def lab_page(browser: Any, jupyterlab: Any, artifacts: Path) -> Iterator[Any]:
+    name = "layout.ipynb"
+    cells = [SETUP, STATES] + [f'agentnb.show(made("{status}"))' for status in STATUSES]
+    new_notebook(jupyterlab.root / name, cells)
+    context, page, errors = new_page(browser)
+    open_notebook_at(page, f"{jupyterlab.url}/lab/tree/{name}?reset")
+    for index in range(len(cells)):
+        page.evaluate(RUN_CELL, index)
+        page.wait_for_function(
+            "(i) => window.__anbPanel().content.widgets[i].model.executionCount", arg=index
+        )
+    page.errors = errors  # type: ignore[attr-defined]
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+def test_every_state_reads_at_4_5_to_1_in_light_and_dark(
+    lab_page: Any, theme: str, artifacts: Path
+) -> None:
+    page = lab_page
+    page.evaluate(
+        "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme
+    )
+    light = "true" if theme.endswith("Light") else "false"
+    page.wait_for_function(
+        f"() => document.body.dataset.jpThemeLight === '{light}'", timeout=30_000
+    )
+    page.wait_for_timeout(500)
+    low: list[dict[str, Any]] = []
+    for offset, status in enumerate(STATUSES):
+        index = 2 + offset
+        if status in LABELS:
+            wait_for_state(page, index, LABELS[status])
+        widget = cell_at(page, index).locator(".agentnb")
+        widget.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / f"contrast-{status}-{light}.png"))
+        copy = widget.locator(".anb-copy-answer")
+        assert copy.is_hidden() if status in ("running", "failed") else copy.is_visible(), (
+            "Copy answer is offered when there is an answer to copy"
+        )
+        preview = widget.locator(".anb-tool-output summary").first.inner_text()
+        assert preview.endswith('{ "ticker": "NVDA", "price": 875.4 }'), preview
+        texts = widget.evaluate(CONTRASTS)
+        assert len(texts) >= 5, texts
+        low += [
+            dict(t, status=status) for t in texts if t["ratio"] < (3.0 if t["decorative"] else 4.5)
+        ]
+    assert low == [], "\n".join(
+        f"{t['status']}: {t['what']} {t['text']!r} {t['ratio']:.2f} fg={t['fg']} bg={t['bg']}"
+        for t in low
+    )
+    assert widget_errors(page.errors) == []  # type: ignore[attr-defined]
+
+
+# ---- narrow outputs ---------------------------------------------------------------------
+
+WIDE = (
+    "%%agent echo --via fast\n"
+    "| Ticker | Company | Price | Week ago | Week change | Volume | Market cap |\n"
+    "|:--|:--|--:|--:|--:|--:|--:|\n"
+    "| NVDA | NVIDIA Corporation | $229.87 | $221.40 | +3.83% | 312,456,789 | $5,612,345,678,901 |\n"
+    "| AAPL | Apple Inc. | $189.12 | $191.05 | -1.01% | 45,678,901 | $2,912,345,678,901 |\n"
+    "\n"
+    "A long link: https://example.com/"
+    + "a" * 300
+    + " and a long code token `"
+    + "x" * 200
+    + "`.\n"
+)
+SPLIT_TOKENS = """
+(root) => {
+  const split = [];
+  for (const cell of root.querySelectorAll(".anb-answer th, .anb-answer td")) {
+    const text = cell.firstChild;
+    if (!text || text.nodeType !== 3) continue;
+    const re = /\\S+/g;
+    let m;
+    while ((m = re.exec(text.data))) {
+      const range = document.createRange();
+      range.setStart(text, m.index);
+      range.setEnd(text, m.index + m[0].length);
+      const tops = new Set(Array.from(range.getClientRects(), (r) => Math.round(r.top)));
+      if (tops.size > 1) split.push(m[0]);
+    }
+  }
+  return split;
+}
+"""
+
+
+def test_at_460_px_tables_scroll_and_only_long_prose_tokens_break(
+    lab_page: Any, artifacts: Path
+) -> None:
+    page = lab_page
+    index = 2 + len(STATUSES)
+    page.evaluate(
+        """(source) => {
+          const panel = window.__anbPanel();
+          const model = panel.content.model;
+          model.sharedModel.insertCell(model.cells.length, { cell_type: "code", source });
+        }""",
+        WIDE,
+    )
+    page.evaluate(RUN_CELL, index)
+    wait_for_state(page, index, "Completed")
+    widget = cell_at(page, index).locator(".agentnb")
+    # The view's element, as wide as a narrow notebook column (or a side-by-side panel).
+    widget.evaluate("(el) => { el.parentElement.style.width = '460px'; }")
+    page.wait_for_timeout(300)
+    widget.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "narrow-460.png"))
+    assert 440 <= widget.evaluate("(el) => el.clientWidth") <= 460
+    assert widget.evaluate(SPLIT_TOKENS) == [], "no table cell splits a token"
+    table = widget.locator(".anb-answer table")
+    assert table.evaluate("(t) => t.scrollWidth > t.clientWidth + 20"), "the table scrolls"
+    answer = widget.locator(".anb-answer")
+    assert answer.evaluate("(a) => a.scrollWidth <= a.clientWidth + 1"), "prose fits"
+    paragraph = answer.locator("p", has_text="A long link").first
+    lines = paragraph.evaluate(
+        "(p) => Math.round(p.getBoundingClientRect().height / parseFloat(getComputedStyle(p).lineHeight))"
+    )
+    assert lines >= 3, "the long tokens wrap"
