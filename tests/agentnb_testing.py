@@ -5,6 +5,7 @@ for its root conftest): one way to make a client for the built-in server, one sc
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -29,7 +30,8 @@ def client_for(
 class Scripted:
     """A stream source (what ``RunHandle`` consumes) replaying ``events`` into ``.run``:
     each stamped with its position and arrival time, one loop turn apart. With
-    ``pause_after=n`` it waits for ``gate`` before the n-th event."""
+    ``pause_after=n`` it sets ``paused`` (a thread-safe flag) and waits for ``gate`` before
+    the n-th event."""
 
     def __init__(
         self,
@@ -43,6 +45,7 @@ class Scripted:
         self.events = events
         self.pause_after = pause_after
         self.gate = asyncio.Event()
+        self.paused = threading.Event()
         self.closed = False
 
     async def __aenter__(self) -> Scripted:
@@ -58,6 +61,7 @@ class Scripted:
     async def _events(self) -> AsyncIterator[Event]:
         for i, event in enumerate(self.events):
             if self.pause_after is not None and i == self.pause_after:
+                self.paused.set()
                 await self.gate.wait()
             await asyncio.sleep(0)
             stamped = event.model_copy(update={"seq": i, "received_at": time.time()})

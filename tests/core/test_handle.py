@@ -89,7 +89,8 @@ def test_stream_ending_without_terminal_event_is_interrupted() -> None:
 def test_cancel_from_another_thread_stops_the_stream() -> None:
     source = Scripted(agent="finance_agent", events=SCRIPT, pause_after=5)
     handle = start(source)
-    assert handle.wait_started(5)
+    # wait_started() alone races the scripted deltas: cancel only once they are in
+    assert source.paused.wait(5)
     handle.cancel()
     with pytest.raises(RunCancelledError) as info:
         handle.wait(timeout=10)
