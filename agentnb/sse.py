@@ -4,10 +4,18 @@
 (always UTF-8, one leading BOM stripped, CR / LF / CRLF line ends, nothing dispatched for a block
 without data, ``id`` and ``retry`` kept across events). It takes chunks split anywhere, runs in
 linear time and caps the size of one event.
+
+Speed: the whole blocks a chunk completes are decoded at once and cut apart in C, lone ``data:``
+lines by one split, blocks with the same id / event / data fields in the same order by one regex
+(each field's values one column), others of that form one match each. Only the rest (comments,
+``retry``, data on several lines, ...) goes through the general loop, line by line.
 """
 
 from __future__ import annotations
 
+import re
+from functools import partial
+from itertools import permutations, repeat
 from typing import NamedTuple
 
 from agentnb._core.exceptions import EventTooLargeError
@@ -20,6 +28,25 @@ DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
 _MAX_RETRY_DIGITS = 4300  # int() refuses longer digit strings (CVE-2020-10735 limit)
 
+# A pattern matches a block with the blank line ending the one before, in text starting "\n\n":
+# so matches start only at block starts, the search hops from "\n\n" to "\n\n" in C and tries no
+# position twice (linear time), and "(?=\n\n)" ends a match with its block.
+_BLOCK = re.compile(
+    # Up to three id / event lines, then a data line. A repeated group keeps its last value, as
+    # the spec keeps the last id / event. An id with a NUL (ignored) does not match.
+    r"\n\n(?:id: ?([^\n\0]*+)\n|event: ?([^\n]*+)\n){0,3}data: ?([^\n]*+)(?=\n\n)"
+)
+_NAMES = re.compile(r"\n\n([a-z]+):[^\n]*+\n(?:([a-z]+):[^\n]*+\n)?(?:([a-z]+):[^\n]*+\n)?\n")
+_FEW_BYTES = 512  # below this, blocks skip the columns (setting them up costs more)
+_LAYOUTS = {  # by _NAMES's groups: a pattern for blocks of those fields (any values: _columns)
+    (*names, *[None] * (3 - len(names))): re.compile(
+        "\n\n" + "\n".join(f"{name}: ?([^\n]*+)" for name in names) + "(?=\n\n)"
+    )
+    for width in (1, 2, 3)
+    for names in permutations(("id", "event", "data"), width)
+    if "data" in names
+}
+
 
 class ServerSentEvent(NamedTuple):
     """One dispatched event (immutable; a named tuple because it is built 100k times a
@@ -29,6 +56,9 @@ class ServerSentEvent(NamedTuple):
     data: str = ""
     id: str = ""
     retry: int | None = None
+
+
+_new_event = partial(tuple.__new__, ServerSentEvent)  # all C, unlike ServerSentEvent(*fields)
 
 
 class SSEDecoder:
@@ -51,6 +81,7 @@ class SSEDecoder:
         "_event_type",
         "_head",
         "_id_buffer",
+        "_in_block",
         "_last_event_id",
         "_max_event_size",
         "_partial",
@@ -71,8 +102,10 @@ class SSEDecoder:
         self._event_type = ""
         self._data: list[bytes] = []
         self._data_size = 0
+        # The start of a line, or lines of the next block held back unread (see _feed_blocks).
         self._partial: list[bytes] = []
         self._partial_size = 0
+        self._in_block = False  # whether lines of an unfinished block were interpreted
         self._head: bytes | None = b""
         self._skip_lf = False
         self._error: EventTooLargeError | None = None
@@ -109,11 +142,14 @@ class SSEDecoder:
             return []
         if 0x0D in chunk:
             self._skip_lf = chunk[-1] == 0x0D
-            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            chunk = chunk.replace(b"\r\n", b"\n")
+            if 0x0D in chunk:  # a lone CR (in a CRLF stream, memchr finds none)
+                chunk = chunk.replace(b"\r", b"\n")
         if 0x0A not in chunk:
             self._hold_partial(chunk)
             return []
-        # A chunk no bigger than what is left of the cap cannot push any line past it.
+        # A chunk no bigger than what is left of the cap cannot push any line past it. (Lines
+        # held back unread count in full here, more than the spec counts: _feed_checked is exact.)
         if len(chunk) > self._max_event_size - self._data_size - self._partial_size:
             return self._feed_checked(chunk)
         return self._feed_blocks(chunk)
@@ -158,90 +194,94 @@ class SSEDecoder:
         self._partial.append(piece)
         self._partial_size += len(piece)
         if self._partial_size + self._data_size > self._max_event_size:
-            error = self._too_large(self._partial_size + self._data_size)
-            self._close("an event went past max_event_size")
-            raise error
+            self._read_lines(self._take_partial(b""), [])  # held-back lines: count them exactly
+            if self._partial_size + self._data_size > self._max_event_size:
+                error = self._too_large(self._partial_size + self._data_size)
+                self._close("an event went past max_event_size")
+                raise error
 
     def _take_partial(self, piece: bytes) -> bytes:
-        """``piece`` prefixed with the held start of its line."""
+        """``piece`` prefixed with the held bytes."""
         self._partial.append(piece)
         line = b"".join(self._partial)
         self._partial = []
         self._partial_size = 0
         return line
 
-    def _feed_blocks(self, chunk: bytes) -> list[ServerSentEvent]:
-        # Every piece between two b"\n\n" is a run of whole lines closed by a blank line. Most
-        # are a lone data line: the loop below dispatches those without going line by line.
-        blocks = chunk.split(b"\n\n")
-        tail = blocks.pop()
-        if self._partial:
-            if blocks:
-                blocks[0] = self._take_partial(blocks[0])
-            else:
-                tail = self._take_partial(tail)
-        events: list[ServerSentEvent] = []
-        if blocks:
-            if self._data or self._event_type:  # the first block continues an open event
-                self._interpret_block(blocks[0], events)
-                del blocks[0]
-                self._dispatch_blocks(blocks, events)
-            elif len(blocks) > 1 and _all_lone_data_lines(chunk, blocks, tail):
-                self._dispatch_data_lines(blocks, events)
-            else:
-                self._dispatch_blocks(blocks, events)
-            self._last_event_id = self._id_buffer
-        if tail:
-            lines = tail.split(b"\n")
-            partial = lines.pop()
-            self._interpret(lines, events)
-            if partial:
-                self._partial.append(partial)
-                self._partial_size = len(partial)
-        return events
-
-    def _dispatch_blocks(self, blocks: list[bytes], events: list[ServerSentEvent]) -> None:
-        """Interpret whole blocks, each followed by a blank line, starting with no open event."""
-        append = events.append
-        new_tuple, event_class = tuple.__new__, ServerSentEvent
-        last_event_id = self._id_buffer
-        retry = self._retry
-        for block in blocks:
-            if block[:5] != b"data:" or 0x0A in block:
-                self._interpret_block(block, events)
-                last_event_id = self._id_buffer
-                retry = self._retry
-                continue
-            data = (block[6:] if block[5:6] == b" " else block[5:]).decode("utf-8", "replace")
-            append(new_tuple(event_class, ("message", data, last_event_id, retry)))
-
-    def _dispatch_data_lines(self, blocks: list[bytes], events: list[ServerSentEvent]) -> None:
-        """Dispatch blocks that are each one ``data: `` line, decoding them all in one go."""
-        append = events.append
-        new_tuple, event_class = tuple.__new__, ServerSentEvent
-        last_event_id = self._id_buffer
-        retry = self._retry
-        text = b"\n\n".join(blocks).decode("utf-8", "replace")
-        for data in text[len("data: ") :].split("\n\ndata: "):
-            append(new_tuple(event_class, ("message", data, last_event_id, retry)))
-
-    def _interpret_block(self, block: bytes, events: list[ServerSentEvent]) -> None:
-        lines = block.split(b"\n")
-        lines.append(b"")
+    def _read_lines(self, lines_and_partial: bytes, events: list[ServerSentEvent]) -> None:
+        """Interpret the whole lines; hold back the unfinished one after them."""
+        lines = lines_and_partial.split(b"\n")
+        partial = lines.pop()
+        if partial:
+            self._partial.append(partial)
+            self._partial_size = len(partial)
         self._interpret(lines, events)
 
-    def _feed_checked(self, chunk: bytes) -> list[ServerSentEvent]:
-        lines = chunk.split(b"\n")
+    def _feed_blocks(self, chunk: bytes) -> list[ServerSentEvent]:
+        events: list[ServerSentEvent] = []
+        end = chunk.rfind(b"\n\n") + 2  # up to here, whole blocks: taken in bulk
+        if end == 1:  # no blank line in the chunk: line by line
+            self._read_lines(self._take_partial(chunk) if self._partial else chunk, events)
+            return events
+        region, tail = chunk[:end], chunk[end:]
         if self._partial:
-            lines[0] = self._take_partial(lines[0])
+            region = self._take_partial(region)
+        if self._in_block:  # the first block is the rest of one whose lines were interpreted
+            first = region.index(b"\n\n")
+            self._interpret([*region[:first].split(b"\n"), b""], events)
+            region = region[first + 2 :]
+        if region:
+            self._dispatch_region(region, events)
+        self._last_event_id = self._id_buffer
+        if b"retry" in tail:  # a retry applies at once: interpret the whole lines now
+            self._read_lines(tail, events)
+        elif tail:  # the next block's start, held back unread to go with the next chunk's blocks
+            # (nothing in it shows before its blank line but a retry, or a size error: see feed)
+            self._partial, self._partial_size = [tail], len(tail)
+        return events
+
+    def _dispatch_region(self, region: bytes, events: list[ServerSentEvent]) -> None:
+        """Dispatch whole blocks (no event open before them), decoded at once: no UTF-8 sequence
+        spans an ASCII line end, so each value decodes as it would alone."""
+        if region.startswith(b"data: ") and region.find(b"\n") == len(region) - 2:
+            data = region[len(b"data: ") : -2].decode("utf-8", "replace")  # memchr: big is fast
+            events.append(_new_event(("message", data, self._id_buffer, self._retry)))
+            return
+        text = "\n\n" + region.decode("utf-8", "replace")  # "\n\n": see _BLOCK
+        columns = _columns(text) if len(text) > _FEW_BYTES else None
+        if columns is not None:
+            values, types, ids = columns
+            id_buffer, retry = repeat(self._id_buffer), repeat(self._retry)
+            fields = zip(types or repeat("message"), values, ids or id_buffer, retry, strict=False)
+            events.extend(map(tuple.__new__, repeat(ServerSentEvent), fields))
+            self._id_buffer = ids[-1] if ids else self._id_buffer
+            return
+        # One match per block of the usual form; in the gaps between, blocks of other forms for
+        # the general loop (encoded back: bad bytes were replaced, so it decodes the same). A gap
+        # starts with the "\n\n" ending the block before, or is the "\n" of one more blank line.
+        append = events.append
+        last_event_id, retry_ms = self._id_buffer, self._retry
+        parts = _BLOCK.split(text)
+        pieces = iter(parts)
+        for gap, event_id, event_type, data in zip(pieces, pieces, pieces, pieces, strict=False):
+            if gap:
+                self._id_buffer = last_event_id
+                self._read_lines((gap + "\n\n")[2:].encode(), events)
+                last_event_id, retry_ms = self._id_buffer, self._retry
+            if event_id is not None:
+                last_event_id = event_id
+            append(_new_event((event_type or "message", data, last_event_id, retry_ms)))
+        self._id_buffer = last_event_id
+        self._read_lines(parts[-1][2:].encode(), events)
+
+    def _feed_checked(self, chunk: bytes) -> list[ServerSentEvent]:
+        if self._partial:
+            chunk = self._take_partial(chunk)
+        lines = chunk.split(b"\n")
         oversized_at, size = self._find_oversized_line(lines)
         events: list[ServerSentEvent] = []
         if oversized_at is None:
-            partial = lines.pop()
-            self._interpret(lines, events)
-            if partial:
-                self._partial.append(partial)
-                self._partial_size = len(partial)
+            self._read_lines(chunk, events)
             return events
         self._interpret(lines[:oversized_at], events)
         error = self._too_large(size)
@@ -276,11 +316,8 @@ class SSEDecoder:
                     text = (data[0] if len(data) == 1 else b"\n".join(data)).decode(
                         "utf-8", "replace"
                     )
-                    events.append(
-                        ServerSentEvent(
-                            self._event_type or "message", text, self._id_buffer, self._retry
-                        )
-                    )
+                    event_type = self._event_type or "message"
+                    events.append(_new_event((event_type, text, self._id_buffer, self._retry)))
                     data = self._data = []
                     data_size = 0
                 self._event_type = ""
@@ -298,6 +335,8 @@ class SSEDecoder:
                 else:
                     self._process_field(name, value)
         self._data_size = data_size
+        if lines:
+            self._in_block = lines[-1] != b""
 
     def _process_field(self, name: bytes, value: bytes) -> None:
         if name == b"event":
@@ -318,19 +357,31 @@ class SSEDecoder:
         )
 
 
-def _all_lone_data_lines(chunk: bytes, blocks: list[bytes], tail: bytes) -> bool:
-    """Whether each of ``chunk``'s whole blocks is a single line starting with ``data: ``.
-
-    Counted in C: no LF in the chunk besides the block separators (and the tail's), and a
-    ``data: `` after every separator but the last one.
-    """
-    if not blocks[0].startswith(b"data: "):
-        return False
-    separators = len(blocks)
-    if chunk.count(b"\n") != 2 * separators + tail.count(b"\n"):
-        return False
-    data_starts = chunk.count(b"\n\ndata: ") - tail.startswith(b"data: ")
-    return data_starts == separators - 1
+def _columns(text: str) -> tuple[list[str], list[str] | None, list[str] | None] | None:
+    """The data, event and id values (None: no such field) of the blocks in ``text``, cut out in
+    C, if all have the same fields in the same order (sampled first, then checked); else None."""
+    if text.count("\n") == 2 * text.count("\n\ndata: ") + 2:  # each LF in "\n\ndata: " or last
+        return text[len("\n\ndata: ") : -2].split("\n\ndata: "), None, None
+    first = _NAMES.match(text)
+    names = None if first is None or "\0" in text else first.groups()
+    if first is None or names not in _LAYOUTS:
+        return None
+    end = len(text) - 2  # where the final blank line starts
+    for at in (*(text.find("\n\n", end * n // 4) for n in (1, 2, 3)), text.rfind("\n\n", 0, end)):
+        sample = _NAMES.match(text, at) if at < end else first
+        if sample is None or sample.groups() != names:
+            return None
+    # If every gap between matches is empty (the last one the final blank line), all blocks
+    # have these fields, and each field's values are one slice of the parts.
+    parts = _LAYOUTS[names].split(text)
+    step = 4 - names.count(None)
+    values, types, ids = (
+        parts[1 + names.index(name) :: step] if name in names else None
+        for name in ("data", "event", "id")
+    )
+    if parts[-1] != "\n\n" or any(parts[0:-1:step]) or (types and "" in types) or not values:
+        return None  # (an empty event means "message": rare)
+    return values, types, ids
 
 
 def _parse_retry(value: bytes) -> int | None:

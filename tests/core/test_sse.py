@@ -7,12 +7,15 @@ Random streams are checked against a line-by-line transcription of the spec, und
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import itertools
 import re
 from collections.abc import Sequence
 
 import pytest
+from httpx_sse._decoders import SSEDecoder as HttpxSSEDecoder
+from httpx_sse._decoders import SSELineDecoder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -710,7 +713,11 @@ def test_matches_a_line_by_line_transcription_of_the_spec(
 def test_the_cap_trips_on_the_same_event_however_the_stream_is_cut(
     stream_and_cuts: tuple[bytes, list[int]], cap: int
 ) -> None:
-    stream, cuts = stream_and_cuts
+    check_cap(*stream_and_cuts, cap)
+
+
+def check_cap(stream: bytes, cuts: Sequence[int], cap: int) -> None:
+    """The cap trips (or not) where the spec transcription says, after the same events."""
     expected = spec_decode(stream, max_event_size=cap)
     decoder = SSEDecoder(max_event_size=cap)
     got: list[ServerSentEvent] = []
@@ -725,3 +732,339 @@ def test_the_cap_trips_on_the_same_event_however_the_stream_is_cut(
     else:
         assert expected.events_before_cap is None
         assert got == expected.events
+
+
+# --- the fast paths: runs of whole blocks taken in bulk ---------------------------------------
+#
+# A chunk's whole blocks are decoded together: lone data lines by one split, blocks that all have
+# the same fields in the same order (id / event / data, the forms servers send) as columns cut out
+# by one regular expression, other runs block by block with the general loop for the odd ones.
+# Each test below checks a fast path against the spec transcription and against the general
+# per-line loop on the same bytes.
+
+
+class PerLineDecoder(SSEDecoder):
+    """The decoder with its bulk paths swapped for the general per-line loop."""
+
+    def _dispatch_region(self, region: bytes, events: list[ServerSentEvent]) -> None:
+        self._interpret(region.split(b"\n")[:-1], events)  # whole lines, the last one blank
+
+
+def per_line(stream: bytes, cuts: Sequence[int] = ()) -> Decoded:
+    decoder = PerLineDecoder()
+    got: list[ServerSentEvent] = []
+    for start, stop in itertools.pairwise([0, *cuts, len(stream)]):
+        got += decoder.feed(stream[start:stop])
+    return Decoded(got, decoder.last_event_id, decoder.retry)
+
+
+def check_every_way(stream: bytes, cuts: Sequence[int] = ()) -> Decoded:
+    """``stream`` decoded whole, cut at ``cuts``, byte by byte and per line all agree with the
+    spec transcription; returns the whole decoding."""
+    expected = spec_decode(stream)
+    whole = decode(stream)
+    for got in (whole, decode(stream, cuts), bytewise_decoded(stream), per_line(stream, cuts)):
+        assert got.events == expected.events
+        assert (got.last_event_id, got.retry) == (expected.last_event_id, expected.retry)
+    return whole
+
+
+def bytewise_decoded(stream: bytes) -> Decoded:
+    # One byte a chunk never holds a blank line: every byte goes through the per-line loop.
+    return decode(stream, range(1, len(stream)))
+
+
+FIELD_ORDERS = [
+    names
+    for width in (1, 2, 3)
+    for names in itertools.permutations(("id", "event", "data"), width)
+    if "data" in names
+]
+
+
+def block(names: Sequence[str], n: int, space: str = " ", end: str = "\n") -> str:
+    values = {"id": f"run-7:{n}", "event": f"kind{n % 3}", "data": f'{{"delta":"é{n}"}}'}
+    return end.join(f"{name}:{space}{values[name]}" for name in names) + end + end
+
+
+def expected_events(names: Sequence[str], count: int) -> list[ServerSentEvent]:
+    return [
+        msg(
+            f'{{"delta":"é{n}"}}',
+            f"kind{n % 3}" if "event" in names else "message",
+            f"run-7:{n}" if "id" in names else "",
+        )
+        for n in range(count)
+    ]
+
+
+class TestFastPaths:
+    @pytest.mark.parametrize("names", FIELD_ORDERS, ids="+".join)
+    @pytest.mark.parametrize("end", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
+    @pytest.mark.parametrize("space", [" ", ""], ids=["spaced", "unspaced"])
+    def test_every_field_order_line_end_and_spacing(
+        self, names: tuple[str, ...], end: str, space: str
+    ) -> None:
+        stream = "".join(block(names, n, space, end) for n in range(120)).encode()
+        whole = check_every_way(stream, range(97, len(stream), 97))
+        assert whole.events == expected_events(names, 120)
+        for size in (1000, 4096):  # chunks holding many blocks, cut anywhere in one
+            assert decode(stream, range(size, len(stream), size)).events == whole.events
+
+    @pytest.mark.parametrize(
+        "names", [("data",), ("id", "data"), ("event", "data"), ("id", "event", "data")]
+    )
+    def test_the_platforms_frame_shapes_are_taken_in_bulk(
+        self, names: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Not a timing test: it fails if these shapes fall back to the per-line loop.
+        per_line_calls: list[int] = []
+        interpret = SSEDecoder._interpret
+
+        def spy(self: SSEDecoder, lines: list[bytes], events: list[ServerSentEvent]) -> None:
+            per_line_calls.append(len(lines))
+            interpret(self, lines, events)
+
+        monkeypatch.setattr(SSEDecoder, "_interpret", spy)
+        stream = "".join(block(names, n, end="\r\n") for n in range(3000)).encode()
+        got = decode(stream, range(4096, len(stream), 4096)).events
+        assert got == expected_events(names, 3000)
+        assert sum(per_line_calls) == 0
+
+    def test_id_and_last_event_id_carry_across_chunks_and_bulk_runs(self) -> None:
+        stream = b"id: 1\ndata: a\n\n" + b"data: b\n\n" * 40 + b"event: e\ndata: c\n\n" * 40
+        decoder = SSEDecoder()
+        got = decoder.feed(stream[:300]) + decoder.feed(stream[300:])
+        assert {e.id for e in got} == {"1"}
+        assert decoder.last_event_id == "1"
+        assert got[-1] == msg("c", "e", "1")
+
+    def test_a_block_without_id_between_blocks_with_ids(self) -> None:
+        stream = b"id: 1\ndata: a\n\ndata: b\n\nid: 2\ndata: c\n\n" * 20
+        assert [e.id for e in check_every_way(stream).events] == ["1", "1", "2"] * 20
+
+    def test_an_empty_event_name_means_message_in_a_run_of_named_events(self) -> None:
+        stream = b"event: a\ndata: 1\n\nevent:\ndata: 2\n\nevent: \ndata: 3\n\n" * 10
+        events = check_every_way(stream).events
+        assert [e.event for e in events] == ["a", "message", "message"] * 10
+
+    def test_an_event_name_keeps_all_but_one_leading_space(self) -> None:
+        stream = b"event:  two\ndata: 1\n\nevent:   three\ndata: 2\n\n" * 10
+        assert [e.event for e in check_every_way(stream).events] == [" two", "  three"] * 10
+
+    def test_an_id_with_a_nul_is_ignored_in_a_run(self) -> None:
+        stream = b"".join(
+            b"id: " + (b"x\0" if n % 3 == 2 else str(n).encode()) + b"\ndata: d\n\n"
+            for n in range(30)
+        )
+        ids = [e.id for e in check_every_way(stream).events]
+        assert ids == [str(n - 1) if n % 3 == 2 else str(n) for n in range(30)]
+
+    def test_a_nul_in_data_is_kept(self) -> None:
+        stream = b"id: 1\ndata: a\0b\n\n" * 10
+        assert check_every_way(stream).events == [msg("a\0b", id="1")] * 10
+
+    @pytest.mark.parametrize(
+        "odd",
+        [
+            ": keep-alive\n\n",
+            ":\n\n",
+            "\n",
+            "\n\n\n",
+            "retry: 3000\n\n",
+            "retry: 10\nevent: start\nid: r:0\ndata: {}\n\n",
+            "data: a\ndata: b\n\n",
+            "data: x\nid: 7\n\n",
+            "event: only\n\n",
+            "id: 3\n\n",
+            "data\n\n",
+            "id\ndata: x\n\n",
+            "id: 1\nevent: a\nid: 2\nevent: b\ndata: x\n\n",
+            "foo: bar\ndata: x\n\n",
+            "data:x\n\n",
+            "Data: x\n\n",
+            " data: x\n\n",
+        ],
+    )
+    @pytest.mark.parametrize("where", [0, 1, 20, 39, 40])
+    def test_an_odd_block_anywhere_in_a_run(self, odd: str, where: int) -> None:
+        blocks = [block(("id", "event", "data"), n) for n in range(40)]
+        blocks.insert(where, odd)
+        stream = "".join(blocks).encode()
+        check_every_way(stream, range(50, len(stream), 50))
+        check_every_way(stream.replace(b"\n", b"\r\n"), range(50, len(stream), 50))
+
+    @pytest.mark.parametrize(
+        "stream",
+        [
+            b"id: 1\ndata: a\n\n\n",
+            b"data: a\n\n\n\n",
+            b"event: x\ndata: a\n\n\ndata: b\n\n\n",
+            b"\n\nid: 2\ndata: a\n\n",
+            b": hi\n\nid: 1\nevent: x\ndata: a\n\nretry: 5\n\n",
+            b"data: a\n\n" * 3 + b"data: a\ndata: b\n\n",
+        ],
+    )
+    def test_a_few_blocks_with_blank_lines_and_odd_ones(self, stream: bytes) -> None:
+        # Whole blocks under a few hundred bytes are taken one by one, not in bulk.
+        check_every_way(stream)
+        check_every_way(stream * 20)
+
+    def test_a_run_alike_where_sampled_but_not_between(self) -> None:
+        # The blocks looked at before trying the columns (first, quarters, last) all agree.
+        blocks = [block(("id", "data"), n) for n in range(41)]
+        for at in (3, 17, 33):
+            blocks[at] = block(("event", "data"), at)
+        check_every_way("".join(blocks).encode())
+
+    def test_a_retry_after_a_run_applies_at_once(self) -> None:
+        decoder = SSEDecoder()
+        assert decoder.feed(b"data: a\n\ndata: b\n\nretry: 1500\nid: 4\ndata: c") == [
+            msg("a"),
+            msg("b"),
+        ]
+        assert decoder.retry == 1500
+        assert decoder.feed(b"\n\n") == [msg("c", id="4", retry=1500)]
+        assert decoder.last_event_id == "4"
+
+    def test_lines_held_back_after_a_run_count_for_the_cap_as_the_spec_says(self) -> None:
+        # After a run, the unfinished block's whole lines are held back unread. They are 32
+        # bytes, but the spec counts only the pending line plus the data before it (3 bytes).
+        head = b"data: a\n\nid: 12345\nevent: abcde\ndata: xy\n"
+        decoder = SSEDecoder(max_event_size=50)
+        assert decoder.feed(head) == [msg("a")]
+        assert decoder.feed(b"data: ") == []
+        assert decoder.feed(b"z" * 41) == []  # 3 + 47 bytes: at the cap, not past it
+        with pytest.raises(EventTooLargeError, match="51 bytes"):
+            decoder.feed(b"z")
+        decoder = SSEDecoder(max_event_size=50)
+        assert decoder.feed(head) == [msg("a")]
+        assert decoder.feed(b"data: " + b"z" * 41) == []
+        assert decoder.feed(b"\n\n") == [msg("xy\n" + "z" * 41, "abcde", "12345")]
+        stream = head + b"data: " + b"z" * 42 + b"\n\n"
+        for cap in (49, 50, 51):
+            check_cap(stream, [len(head), len(head) + 6, len(head) + 47], cap)
+
+    def test_runs_stay_linear_on_hostile_input(self) -> None:
+        # Each would take minutes if a match were tried at every position of a long line.
+        line = b"id: " * 250_000
+        for stream in (
+            b"\n\n" + line + b"\nfoo\n\n" + line + b"\n\n",
+            b"data: x\n\n" + b"data: " + line + b"\nretry\n\n",
+            (b"id: a\nid: b\nid: c\nid: d\n" * 50_000) + b"data: x\n\n",
+            b"event: " + b"\n\nevent: " * 200_000 + b"\n\n",
+        ):
+            assert decode(stream).events == spec_decode(stream).events
+
+
+# --- differential: random runs of blocks in the forms servers send ------------------------------
+
+_RARELY = st.integers(0, 15).map(lambda n: n == 0)
+_FAST_VALUES = st.lists(
+    st.sampled_from(
+        ["a", "b", " ", ":", "é", "😀", '"', "{}", "data: ", "id:", "\t", "\x85", "\ufeff"]
+    ),
+    max_size=5,
+).map("".join)
+_ODD_LINES = st.sampled_from(
+    [": keep-alive", ":", "retry: 5", "retry: x", "data", "data: more", "id", "event", "foo: 1", ""]
+)
+
+
+@st.composite
+def _fast_streams(draw: st.DrawFn) -> bytes:
+    """Blocks of the usual forms, now and then an odd line: all of one field order, or mixed."""
+    one_order = draw(st.sampled_from(FIELD_ORDERS))
+    mixed = draw(st.booleans())
+    space = draw(st.sampled_from([" ", ""]))
+    end = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    text = []
+    for _ in range(draw(st.integers(1, 40))):
+        names = draw(st.sampled_from(FIELD_ORDERS)) if mixed else one_order
+        lines = []
+        for name in names:
+            value = draw(_FAST_VALUES)
+            if name == "id" and draw(_RARELY):
+                value += "\0"
+            if name == "event" and draw(_RARELY):
+                value = ""
+            sep = (" " if space == "" else "") if draw(_RARELY) else space
+            lines.append(f"{name}:{sep}{value}")
+        if draw(_RARELY):
+            lines.insert(draw(st.integers(0, len(lines))), draw(_ODD_LINES))
+        text.append(end.join(lines) + end + end)
+    tail = draw(st.sampled_from([b"", b"data: unfinished", b"id: 9\n", b"\r", b"retry: 7\n"]))
+    return "".join(text).encode() + tail
+
+
+@st.composite
+def _fast_streams_and_cuts(draw: st.DrawFn) -> tuple[bytes, list[int]]:
+    stream = draw(_fast_streams())
+    if draw(st.booleans()):  # chunks of a few blocks each, as a fast stream arrives
+        size = draw(st.integers(8, 200))
+        return stream, list(range(size, len(stream), size))
+    return stream, sorted(set(draw(st.lists(st.integers(0, len(stream)), max_size=8))))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_fast_streams_and_cuts())
+def test_fast_paths_agree_with_the_per_line_loop_and_the_spec(
+    stream_and_cuts: tuple[bytes, list[int]],
+) -> None:
+    check_every_way(*stream_and_cuts)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_fast_streams_and_cuts(), st.integers(min_value=3, max_value=80))
+def test_fast_paths_trip_the_cap_where_the_spec_says(
+    stream_and_cuts: tuple[bytes, list[int]], cap: int
+) -> None:
+    check_cap(*stream_and_cuts, cap)
+
+
+# --- differential against httpx-sse, where the two agree ---------------------------------------
+#
+# httpx-sse's decoder departs from the spec in a few places: it dispatches a block without data
+# once an id was seen, resets retry after each event and reads it with int(), and keeps a BOM.
+# On streams without those (every block has data, no retry, no BOM, no empty block), both must
+# dispatch the same events.
+
+
+def httpx_sse_events(chunks: Sequence[bytes]) -> list[tuple[str, str, str]]:
+    """What httpx_sse.EventSource.aiter_sse does with these chunks (as in bench_sse.py)."""
+    text_decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    line_decoder = SSELineDecoder()
+    decoder = HttpxSSEDecoder()
+    lines: list[str] = []
+    for chunk in chunks:
+        text = text_decoder.decode(chunk)
+        if text:
+            lines += line_decoder.decode(text)
+    lines += line_decoder.flush()
+    got = [decoder.decode(line.rstrip("\n")) for line in lines]
+    return [(e.event, e.data, e.id) for e in got if e is not None]
+
+
+@st.composite
+def _agreed_streams_and_cuts(draw: st.DrawFn) -> tuple[bytes, list[int]]:
+    end = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    fields = st.sampled_from(["id", "event", "data", ":", "foo"])
+    text = []
+    for _ in range(draw(st.integers(1, 30))):
+        names = draw(st.permutations([*draw(st.lists(fields, max_size=3)), "data"]))
+        space = draw(st.sampled_from([" ", ""]))
+        text.append(end.join(f"{name}:{space}{draw(_FAST_VALUES)}" for name in names))
+    stream = (end + end).join(text).encode() + b"\n\n"
+    size = draw(st.integers(1, 300))
+    return stream, list(range(size, len(stream), size))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_agreed_streams_and_cuts())
+def test_agrees_with_httpx_sse_where_the_two_specs_agree(
+    stream_and_cuts: tuple[bytes, list[int]],
+) -> None:
+    stream, cuts = stream_and_cuts
+    chunks = [stream[a:b] for a, b in itertools.pairwise([0, *cuts, len(stream)])]
+    ours = decode(stream, cuts).events
+    assert [(e.event, e.data, e.id) for e in ours] == httpx_sse_events(chunks)
