@@ -228,7 +228,7 @@ history.plot("tokens", ax=axes[0])
 history.plot("latency", ax=axes[1])
 history.plot("tools", ax=axes[2])
 fig.tight_layout()
-[ax.get_title() for ax in axes]"""),
+[ax.get_title(loc="left") for ax in axes]"""),
 ]
 
 ALL = {"quickstart": QUICKSTART, "providers": PROVIDERS, "usage_analysis": USAGE}

@@ -1,8 +1,23 @@
-"""`RunHistory.plot()`: the common views, drawn with matplotlib."""
+"""`RunHistory.plot()`: the common views as report figures, drawn with matplotlib.
+
+- ``tokens``: one point per run (runs are not a series, so no line joins them) at the time
+  it started, coloured by agent with a legend; runs without a token count are counted in a
+  note. Times are local, labelled by matplotlib's concise date formatter as clock times
+  (``14:03:10``, ``14:03``) with the date beside the axis, never fractions of a second.
+- ``latency``: per agent, a box of run durations (``metric="ttft"``: time to the first
+  token) with every run's point over it, and how many runs under each name.
+- ``tools``: calls per tool as horizontal bars, most called on top, each with its count.
+
+The Axes drawn on is returned. One on a new figure is a :class:`QuietAxes`: a plain Axes that
+IPython does not print as ``<Axes: …>`` under the figure (``ax=`` of your own is returned as
+it is).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from ._frame import Tabular
@@ -11,6 +26,9 @@ from ._optional import require_matplotlib_pyplot, require_pandas
 __all__ = ["PLOT_KINDS", "plot"]
 
 PLOT_KINDS = ("tokens", "latency", "tools")
+TOKEN_COLUMNS = ("total_tokens", "prompt_tokens", "completion_tokens")
+_MIN_SPAN = timedelta(seconds=60)
+"""The narrowest time axis: runs seconds apart still get whole-second ticks."""
 
 
 def plot(history: Tabular, kind: str, *, ax: Any = None, **options: Any) -> Any:
@@ -18,55 +36,186 @@ def plot(history: Tabular, kind: str, *, ax: Any = None, **options: Any) -> Any:
         raise ValueError(f"unknown plot kind {kind!r}; choose from {', '.join(PLOT_KINDS)}")
     require_pandas()
     pyplot: Any = require_matplotlib_pyplot()
-    if ax is None:
-        _, ax = pyplot.subplots(figsize=options.pop("figsize", (8, 4)))
+    figsize = options.pop("figsize", (8, 4))
     draw: dict[str, Callable[..., None]] = {
         "tokens": _tokens,
         "latency": _latency,
         "tools": _tools,
     }
+    _check_options(kind, options)
+    if ax is None:
+        _, ax = pyplot.subplots(
+            figsize=figsize, layout="constrained", subplot_kw={"axes_class": quiet_axes()}
+        )
     draw[kind](history, ax, **options)
     return ax
 
 
+def _check_options(kind: str, options: dict[str, Any]) -> None:
+    """Refuse a wrong option before a figure is made for it."""
+    if kind == "tokens" and options.get("column", "total_tokens") not in TOKEN_COLUMNS:
+        raise ValueError(f"column must be one of {', '.join(TOKEN_COLUMNS)}")
+    if kind == "latency" and options.get("metric", "duration") not in ("duration", "ttft"):
+        raise ValueError(f"metric must be 'duration' or 'ttft', not {options['metric']!r}")
+
+
+@functools.cache
+def quiet_axes() -> type:
+    """matplotlib's Axes, less the ``<Axes: …>`` text IPython prints for a returned one
+    (made on first use: matplotlib is optional)."""
+    from matplotlib.axes import Axes  # optional extra: loaded on first plot
+
+    def _ipython_display_(self: Any) -> None:
+        """Show nothing: the figure shows itself."""
+
+    return type("QuietAxes", (Axes,), {"_ipython_display_": _ipython_display_})
+
+
+def __getattr__(name: str) -> Any:
+    # Unpickling a figure looks its Axes class up here by name.
+    if name == "QuietAxes":
+        return quiet_axes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _tokens(history: Tabular, ax: Any, column: str = "total_tokens") -> None:
-    frame = history.to_pandas(["started_at", "agent", column]).dropna(subset=[column])
-    for agent, group in frame.groupby("agent", observed=True, dropna=False, sort=True):
-        group = group.sort_values("started_at")
-        ax.plot(
-            group["started_at"],
-            group[column].astype("float64"),
-            marker="o",
-            linestyle="-",
-            label=str(agent),
-        )
-    ax.set_title(f"{column.replace('_', ' ')} per run")
-    ax.set_xlabel("started (UTC)")
+    frame = history.to_pandas(["started_at", "agent", column])
+    known = frame.dropna(subset=[column, "started_at"])
+    what = column.replace("_", " ")
+    ax.set_title(f"{what[0].upper()}{what[1:]} per run", loc="left")
     ax.set_ylabel("tokens")
-    if len(frame):
-        ax.legend(title="agent")
-    ax.figure.autofmt_xdate()
+    ax.set_xlabel(f"run started (local time, {_utc_offset()})")
+    missing = len(frame) - len(known)
+    if missing:
+        noun = "run" if missing == 1 else "runs"
+        _note(ax, f"{missing} {noun} without a token count not shown")
+    if not len(known):
+        _empty(ax, "no runs with a token count")
+        return
+    for agent, group in known.groupby("agent", observed=True, dropna=False, sort=True):
+        ax.scatter(
+            _local_times(group["started_at"]),
+            group[column].astype("float64"),
+            s=36,
+            alpha=0.85,
+            label=str(agent),
+            zorder=3,
+        )
+    _time_axis(ax, _local_times(known["started_at"]))
+    ax.set_ylim(bottom=0)
+    _count_axis(ax.yaxis)
+    _report_style(ax, grid="y")
+    ax.legend(title="agent", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
 def _latency(history: Tabular, ax: Any, metric: str = "duration") -> None:
-    if metric not in ("duration", "ttft"):
-        raise ValueError(f"metric must be 'duration' or 'ttft', not {metric!r}")
     frame = history.to_pandas(["agent", metric]).dropna(subset=[metric])
     groups = [
-        (str(agent), group[metric].to_numpy())
+        (str(agent), group[metric].astype("float64").to_numpy())
         for agent, group in frame.groupby("agent", observed=True, dropna=False, sort=True)
     ]
-    if groups:
-        ax.boxplot([values for _, values in groups])
-        ax.set_xticks(range(1, len(groups) + 1), [name for name, _ in groups])
-    label = "time to first token" if metric == "ttft" else "duration"
-    ax.set_title(f"{label} per agent")
+    title = "Time to first token per agent" if metric == "ttft" else "Run duration per agent"
+    ax.set_title(title, loc="left")
     ax.set_ylabel("seconds")
+    ax.set_xlabel("agent")
+    if not groups:
+        _empty(ax, f"no runs with a {'time to first token' if metric == 'ttft' else 'duration'}")
+        return
+    positions = range(1, len(groups) + 1)
+    ax.boxplot(
+        [values for _, values in groups],
+        positions=list(positions),
+        widths=0.5,
+        showfliers=False,  # every run is drawn as a point instead
+        medianprops={"color": "black"},
+    )
+    for position, (_, values) in zip(positions, groups, strict=True):
+        ax.scatter(
+            [position + offset for offset in _spread(len(values))],
+            values,
+            s=14,
+            alpha=0.6,
+            zorder=3,
+        )
+    ax.set_xticks(list(positions), [f"{name}\n(n={len(values)})" for name, values in groups])
+    ax.set_ylim(bottom=0)
+    _report_style(ax, grid="y")
 
 
 def _tools(history: Tabular, ax: Any, top: int = 20) -> None:
-    counts = list(history.tool_calls().counts().items())[:top]
-    names = [name for name, _ in counts][::-1]
-    ax.barh(names, [n for _, n in counts][::-1])
-    ax.set_title("tool calls")
+    counts = list(history.tool_calls().counts().items())
+    shown = counts[:top]
+    more = f" (top {top} of {len(counts)})" if counts[top:] else ""
+    ax.set_title(f"Tool calls per tool{more}", loc="left")
     ax.set_xlabel("calls")
+    ax.set_ylabel("tool")
+    if not shown:
+        _empty(ax, "no tool calls")
+        return
+    bars = ax.barh([name for name, _ in shown][::-1], [n for _, n in shown][::-1])
+    ax.bar_label(bars, padding=3)
+    ax.margins(x=0.1)
+    _count_axis(ax.xaxis)
+    _report_style(ax, grid="x")
+
+
+# ---- pieces -------------------------------------------------------------------------------
+def _local_times(column: Any) -> list[datetime]:
+    """UTC times as naive local ones (each with its own UTC offset, so DST is right)."""
+    return [datetime.fromtimestamp(moment.timestamp()) for moment in column]
+
+
+def _utc_offset() -> str:
+    """This machine's UTC offset now: ``UTC+01:00``."""
+    offset = datetime.now().astimezone().isoformat(timespec="seconds")[-6:]
+    return "UTC" if offset in ("+00:00", "-00:00") else f"UTC{offset}"
+
+
+def _time_axis(ax: Any, times: Sequence[datetime]) -> None:
+    from matplotlib import dates as typed_dates  # with matplotlib
+
+    dates: Any = typed_dates  # their constructors are untyped
+    locator = dates.AutoDateLocator(minticks=3, maxticks=8)
+    formatter = dates.ConciseDateFormatter(locator)
+    # Whole seconds at the finest level (matplotlib's default there is "%S.%f").
+    formatter.formats[5] = formatter.zero_formats[5] = "%H:%M:%S"
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(formatter)
+    first, last = min(times), max(times)
+    if last - first < _MIN_SPAN:
+        middle = first + (last - first) / 2
+        ax.set_xlim(middle - _MIN_SPAN / 2, middle + _MIN_SPAN / 2)
+    else:
+        pad = (last - first) * 0.04
+        ax.set_xlim(first - pad, last + pad)
+
+
+def _count_axis(axis: Any) -> None:
+    from matplotlib.ticker import MaxNLocator, StrMethodFormatter  # with matplotlib
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+
+
+def _spread(n: int) -> list[float]:
+    """Fixed horizontal offsets for ``n`` points of one box, so they do not hide each other."""
+    if n == 1:
+        return [0.0]
+    return [-0.12 + 0.24 * i / (n - 1) for i in range(n)]
+
+
+def _report_style(ax: Any, *, grid: str) -> None:
+    ax.grid(axis=grid, alpha=0.3)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def _note(ax: Any, text: str) -> None:
+    ax.set_title(text, loc="right", fontsize="small", color="0.35")
+
+
+def _empty(ax: Any, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.35")
+    ax.set_xticks([])
+    ax.set_yticks([])

@@ -7,6 +7,7 @@ column by column and records are made only for the rows you index.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
@@ -142,16 +143,22 @@ class RunHistory(Sequence[RunRecord]):
 
     def summary(self, by: str | Sequence[str] | None = "agent") -> pd.DataFrame:
         """Per group (``agent`` by default; None for one overall row): runs; how many
-        completed, failed, were cancelled, interrupted or are still running; success rate
-        (completed / all ended runs: failed, cancelled and interrupted runs count against it);
-        tokens total and mean, duration and TTFT p50/p95, tool calls per run."""
+        completed, failed, were cancelled, interrupted or are still running (each run in
+        exactly one of the five); success rate: completed / runs that ended (completed,
+        failed, cancelled or interrupted; a run still going is not counted); tokens total
+        and mean, duration and TTFT p50/p95, tool calls per run."""
         return summarize(self, by)
 
     def plot(self, kind: str = "tokens", *, ax: Any = None, **options: Any) -> Any:
-        """Draw a common view with matplotlib and return the Axes.
+        """Draw a common view as a report figure with matplotlib; return the Axes drawn on.
 
-        ``kind``: ``"tokens"`` (total tokens over time, per agent), ``"latency"`` (duration
-        per agent; ``metric="ttft"`` for time to first token), ``"tools"`` (calls per tool).
+        ``kind``: ``"tokens"`` (one point per run over its start time, local, coloured by
+        agent; ``column="prompt_tokens"`` or ``"completion_tokens"`` for one side),
+        ``"latency"`` (per agent, a box of durations with each run's point; ``metric="ttft"``
+        for time to first token), ``"tools"`` (calls per tool; ``top=20``). ``figsize``
+        sizes a new figure. Pass ``ax=`` to draw into a figure of your own: that Axes is
+        returned. Otherwise the new figure's Axes is returned, a plain Axes that IPython does
+        not print as ``<Axes: …>`` under the figure.
         """
         return plot(self, kind, ax=ax, **options)
 
@@ -164,8 +171,10 @@ class RunHistory(Sequence[RunRecord]):
         return f"RunHistory: {len(self)} {noun}{where}" + (f" — {counts}" if counts else "")
 
     def to_text(self, limit: int | None = None) -> str:
-        """The runs (the first ``limit`` of them) as an aligned plain-text table."""
-        return text_table(self._columns, range(min(len(self), limit or len(self))))
+        """The runs (the first ``limit`` of them; None: all) as an aligned plain-text table,
+        one line per run, with the columns of the notebook's table."""
+        shown = len(self) if limit is None else min(len(self), limit)
+        return text_table(self._columns, range(shown), time.time())
 
     def __repr__(self) -> str:
         if not len(self):
@@ -176,7 +185,9 @@ class RunHistory(Sequence[RunRecord]):
 
     def _repr_html_(self) -> str:
         shown = range(min(len(self), SHOWN_ROWS))
-        return html_table(self._columns, shown, title=self._title(), more=len(self) - len(shown))
+        return html_table(
+            self._columns, shown, title=self._title(), more=len(self) - len(shown), now=time.time()
+        )
 
 
 class ToolCallHistory(Sequence[ToolCallRecord]):

@@ -171,9 +171,12 @@ def test_plots_draw_on_axes(store: HistoryStore, kind: str) -> None:
         if kind == "tools":
             assert [t.get_text() for t in ax.get_yticklabels()] == ["calculator", "get_stock_price"]
         elif kind == "latency":
-            assert [t.get_text() for t in ax.get_xticklabels()] == ["echo", "finance_agent"]
+            assert [t.get_text() for t in ax.get_xticklabels()] == [
+                "echo\n(n=3)",
+                "finance_agent\n(n=1)",
+            ]
         else:
-            assert {line.get_label() for line in ax.get_lines()} == {"echo"}
+            assert [c.get_label() for c in ax.collections] == ["echo"]
     finally:
         plt.close(figure)
 
@@ -197,7 +200,7 @@ def test_text_repr_is_an_aligned_table(store: HistoryStore) -> None:
     text = repr(store.runs())
     lines = text.splitlines()
     assert lines[0] == "RunHistory: 5 runs — 3 completed, 1 running, 1 failed"
-    assert lines[1].split()[:4] == ["started", "id", "agent", "status"]
+    assert lines[1].split()[:4] == ["started", "agent", "status", "message"]
     assert "went wrong" in text
 
 
@@ -300,7 +303,7 @@ def test_cli_prints_a_table(store: HistoryStore, capsys: pytest.CaptureFixture[s
     assert cli("--db", str(store.path), "--agent", "echo", "--limit", "2") == 0
     out, err = capsys.readouterr()
     lines = out.splitlines()
-    assert lines[0].split()[:4] == ["started", "id", "agent", "status"]
+    assert lines[0].split()[:4] == ["started", "agent", "status", "message"]
     assert len(lines) == 3
     assert "2 runs, most recent first" in err
 

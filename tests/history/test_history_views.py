@@ -1,0 +1,266 @@
+"""How the run table reads: the text table (reprs, ``agentnb runs``) and the notebook's HTML.
+
+One line per run, short local times with the full time on hover, the platform's run id (the
+one the chat cell and the CLI show) falling back to agentnb's local id, the thread, only the
+columns some shown run fills, statuses kept apart, every value escaped, no fixed light-theme
+colour, and headers that sort where the page runs the table's handler. The summary keeps
+cancelled and interrupted runs apart from failed ones.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+
+from agentnb._history import RunHistory
+from agentnb._history._text import full_time, short_time
+
+NOW = time.time()
+
+
+def history(*runs: dict[str, Any]) -> RunHistory:
+    """A history of the given runs (column → value; the other columns are empty)."""
+    names = sorted({name for run in runs for name in run})
+    return RunHistory({name: [run.get(name) for run in runs] for name in names})
+
+
+def run(**values: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "local_id": "0123456789abcdef0123456789abcdef",
+        "agent": "finance_agent",
+        "status": "completed",
+        "started_at": NOW - 5,
+        "message": "What is NVDA at?",
+        "total_tokens": 1234,
+        "duration": 2.5,
+        "ttft": 0.25,
+        "tool_call_count": 1,
+    }
+    return {**base, **values}
+
+
+class Table(HTMLParser):
+    """The header titles, and each body cell's text and attributes, of a RunHistory's HTML."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.headers: list[str] = []
+        self.rows: list[list[tuple[str, dict[str, str | None]]]] = []
+        self.attrs: dict[str, dict[str, str | None]] = {}
+        self._cell: tuple[str, dict[str, str | None]] | None = None
+        self._text: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.attrs.setdefault(tag, dict(attrs))
+        if tag == "tr" and self._in_body:
+            self.rows.append([])
+        if tag in ("td", "th"):
+            self._cell, self._text = (tag, dict(attrs)), []
+        if tag == "tbody":
+            self._in_body = True
+
+    _in_body = False
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            text = "".join(self._text)
+            if self._cell[0] == "th":
+                self.headers.append(text)
+            else:
+                self.rows[-1].append((text, self._cell[1]))
+            self._cell = None
+
+    def column(self, title: str) -> list[tuple[str, dict[str, str | None]]]:
+        i = self.headers.index(title)
+        return [row[i] for row in self.rows]
+
+
+# ---- times ---------------------------------------------------------------------------------
+def test_times_are_short_with_the_full_time_on_hover() -> None:
+    now = datetime(2025, 11, 21, 16, 0, 0).timestamp()
+    today = datetime(2025, 11, 21, 14, 3, 12).timestamp()
+    this_year = datetime(2025, 3, 2, 9, 5, 0).timestamp()
+    last_year = datetime(2024, 12, 31, 23, 59, 0).timestamp()
+    assert short_time(today, now) == "14:03:12"
+    assert short_time(this_year, now) == "Mar  2 09:05"
+    assert short_time(last_year, now) == "2024-12-31"
+    assert full_time(today).startswith("2025-11-21 14:03:12")
+    assert re.fullmatch(r"2025-11-21 14:03:12[+-]\d\d:\d\d", full_time(today))
+
+
+def test_html_rows_are_one_line_with_short_times_and_full_text_on_hover() -> None:
+    long_message = "Compare NVDA, AMD and INTC over the last quarter " * 6
+    table = Table(
+        history(
+            run(message=long_message),
+            run(started_at=datetime(2023, 11, 14, 22, 13, 20).timestamp()),
+        )._repr_html_()
+    )
+    started = table.column("started")
+    assert re.fullmatch(r"\d\d:\d\d:\d\d", started[0][0]), started[0]
+    assert started[1][0] == "2023-11-14"
+    assert (started[1][1]["title"] or "").startswith("2023-11-14 22:13:20")
+    for row in table.rows:
+        for _, attrs in row:
+            assert "white-space:nowrap" in (attrs["style"] or ""), attrs
+    message, attrs = table.column("message")[0]
+    assert "text-overflow:ellipsis" in (attrs["style"] or "")
+    assert re.search(r"max-width:[\d.]+em", attrs["style"] or ""), "em: sanitizers refuse ch"
+    assert attrs["title"] == long_message.strip()
+    assert "\n" not in message and message.startswith("Compare NVDA")
+
+
+def test_ids_are_the_platform_run_ids_falling_back_to_the_local_id() -> None:
+    shown = history(
+        run(run_id="run_5f0c2a9be1d34c7a8e6f1b20", thread_id="thread_9a8b7c6d5e4f"),
+        run(run_id=None, local_id="feedfacefeedfacefeedfacefeedface", thread_id=None),
+    )
+    table = Table(shown._repr_html_())
+    assert [text for text, _ in table.column("run")] == [
+        "run_5f0c2a9be1d34c7a8e6f1b20",
+        "feedfacefeedfacefeedfacefeedface",
+    ]
+    assert [text for text, _ in table.column("thread")] == ["thread_9a8b7c6d5e4f", ""]
+    assert table.column("thread")[0][1]["title"] == "thread_9a8b7c6d5e4f"
+    lines = repr(shown).splitlines()
+    assert lines[1].split()[-2:] == ["thread", "run"], "ids last: looked up, not read"
+    assert lines[2].split()[-2:] == ["thread_9a8b7c…", "run_5f0c2a9b…"]
+    assert lines[3].split()[-1] == "feedfacefeed…"
+
+
+def test_columns_no_shown_run_fills_are_dropped() -> None:
+    quiet = history(run(), run(started_at=NOW - 60))
+    table = Table(quiet._repr_html_())
+    assert "error" not in table.headers and "thread" not in table.headers
+    assert table.headers == [
+        "started",
+        "agent",
+        "status",
+        "message",
+        "tokens",
+        "secs",
+        "ttft",
+        "tools",
+        "run",
+    ]
+    header = repr(quiet).splitlines()[1].split()
+    assert "error" not in header and "thread" not in header
+    failing = history(run(status="failed", error_message="Model overloaded", error_code="E503"))
+    table = Table(failing._repr_html_())
+    error, attrs = table.column("error")[0]
+    assert error == "Model overloaded" and attrs["title"] == "E503: Model overloaded"
+    assert "error" in repr(failing).splitlines()[1].split()
+
+
+def test_statuses_stay_apart_and_readable_in_any_theme() -> None:
+    statuses = ["completed", "failed", "cancelled", "interrupted", "running"]
+    table = Table(history(*(run(status=s) for s in statuses))._repr_html_())
+    cells = table.column("status")
+    assert [text for text, _ in cells] == statuses
+    styles = {text: attrs["style"] or "" for text, attrs in cells}
+    assert len({s for s in styles.values()}) >= 4, "each ending is told apart by colour too"
+    for status, style in styles.items():
+        # Mixed with the theme's own text colour: darker on light themes, lighter on dark.
+        assert "currentColor" in style, (status, style)
+
+
+def test_html_uses_theme_variables_not_fixed_light_colours() -> None:
+    html = history(run(status="failed", error_message="x"))._repr_html_()
+    fixed = re.findall(r"(?<![-\w])(?:color|background(?:-color)?|border[\w-]*):\s*#", html)
+    assert fixed == [], "colours come from --jp-* variables (with fallbacks) or currentColor"
+    assert "var(--jp-" in html
+
+
+def test_every_value_is_escaped_in_cells_and_titles() -> None:
+    evil = '"><img src=x onerror=alert(1)>'
+    html = history(
+        run(
+            agent=evil,
+            message=evil * 3,
+            run_id=evil,
+            thread_id=evil,
+            status="failed",
+            error_message=evil,
+            error_code=evil,
+        )
+    )._repr_html_()
+    assert "<img" not in html and 'onerror=alert(1)"' not in html
+    table = Table(html)
+    for _, attrs in table.rows[0]:
+        assert "<img" not in (attrs.get("style") or "")
+    assert table.column("message")[0][1]["title"] == (evil * 3)
+
+
+def test_headers_sort_with_an_inline_handler_and_cells_carry_sort_keys() -> None:
+    html = history(run(total_tokens=900), run(total_tokens=12_345))._repr_html_()
+    table = Table(html)
+    assert "onclick" in table.attrs["thead"], "a click on a header sorts (where handlers run)"
+    assert "<script" not in html, "no script element: the table reads the same without it"
+    tokens = table.column("tokens")
+    assert [text for text, _ in tokens] == ["900", "12,345"]
+    assert [attrs["data-key"] for _, attrs in tokens] == ["900", "12345"]
+
+
+def test_text_table_rows_are_one_line_each() -> None:
+    shown = history(run(message="line one\nline two\n\n" + "word " * 50), run())
+    lines = repr(shown).splitlines()
+    assert len(lines) == 4  # title, header, one line per run
+    assert "line one line two word" in lines[2]
+    assert lines[2].rstrip().endswith("…")
+
+
+def test_an_empty_history_shows_its_title_only() -> None:
+    html = RunHistory()._repr_html_()
+    assert "RunHistory: 0 runs" in html and "<td" not in html
+    assert repr(RunHistory()) == "RunHistory: 0 runs"
+
+
+# ---- summary ------------------------------------------------------------------------------
+def test_summary_keeps_cancelled_and_interrupted_apart_from_failed() -> None:
+    pytest.importorskip("pandas")
+    statuses = ["cancelled", "cancelled", "cancelled", "failed", "completed", "interrupted"]
+    writer = history(*(run(agent="writer", status=s) for s in statuses)).summary().loc["writer"]
+    assert (writer["failed"], writer["cancelled"], writer["interrupted"]) == (1, 3, 1)
+    assert writer["completed"] == 1
+    assert writer["success_rate"] == pytest.approx(1 / 6)  # completed / every ended run
+
+
+# ---- %agent_runs in a real kernel, against the built-in server -------------------------------
+@pytest.mark.kernel
+def test_agent_runs_shows_the_run_id_the_cell_shows(server: Any, tmp_path: Any) -> None:
+    import os
+
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    cells = [
+        "%load_ext agentnb\nimport agentnb\n"
+        f"agentnb.connect('operativus', base_url={server.base_url!r}, "
+        f"api_key={server.api_key!r}, name='test');",
+        "%agent echo --via test --wait what is NVDA at?",
+        "print(_agent.run.run_id)",
+        "%agent_runs --limit 5",
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    env = {**os.environ, "AGENTNB_HISTORY": str(tmp_path / "history.sqlite3")}
+    nbclient.NotebookClient(notebook, kernel_name="python3", timeout=90).execute(env=env)
+    run_id = notebook.cells[2].outputs[0].text.strip()
+    assert run_id and run_id.startswith("run_"), run_id
+    shown_by_cell = "\n".join(
+        str(o.get("data", {}).get("text/html", "")) for o in notebook.cells[1].outputs
+    )
+    assert run_id in shown_by_cell, "the chat cell's static copy names the run"
+    (table,) = [o for o in notebook.cells[3].outputs if "text/html" in o.get("data", {})]
+    parsed = Table(table["data"]["text/html"])
+    assert [text for text, _ in parsed.column("run")] == [run_id]
+    assert parsed.column("thread")[0][0], "the run's thread is shown"
+    assert run_id[:12] in table["data"]["text/plain"]

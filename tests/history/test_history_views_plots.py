@@ -1,0 +1,180 @@
+"""``RunHistory.plot()`` as report figures, with real matplotlib (Agg) and in a real kernel.
+
+Tokens per run are points (runs are not a series: no line joins them), coloured by agent with
+a legend; the time axis reads as clock times, never "39:30.500000"; every kind has a title and
+axes labelled with units; and in a notebook the cell shows the figure with no ``<Axes…>``
+text under it.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from agentnb._history import RunHistory, ToolCallRecord
+
+matplotlib = pytest.importorskip("matplotlib")
+pytest.importorskip("pandas")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.dates import ConciseDateFormatter  # noqa: E402
+
+NOW = time.time()
+
+
+def batch(gap: float = 0.5) -> RunHistory:
+    """Seven runs of three agents, ``gap`` seconds apart (a batch: within seconds)."""
+    agents = ["echo", "finance_agent", "writer", "echo", "finance_agent", "writer", "echo"]
+    n = len(agents)
+    return RunHistory(
+        {
+            "local_id": [f"{i:032x}" for i in range(n)],
+            "agent": agents,
+            "status": ["completed"] * 5 + ["cancelled", "failed"],
+            "started_at": [NOW - 600 + i * gap for i in range(n)],
+            "total_tokens": [120, 2400, 3100, 90, 1800, None, None],
+            "duration": [0.5, 3.2, 8.0, 0.4, 2.9, 4.0, 0.2],
+            "ttft": [0.1, 0.8, 0.5, 0.1, 0.7, 0.6, None],
+            "tool_call_count": [0, 2, 0, 0, 1, 0, 0],
+        },
+        tool_rows=[
+            ToolCallRecord(f"{1:032x}", "c1", 0, "finance_agent", "get_stock_price", "succeeded",
+                           None, None, None, None, None, None).to_row(),
+            ToolCallRecord(f"{1:032x}", "c2", 1, "finance_agent", "calculator", "succeeded",
+                           None, None, None, None, None, None).to_row(),
+            ToolCallRecord(f"{4:032x}", "c3", 0, "finance_agent", "get_stock_price", "succeeded",
+                           None, None, None, None, None, None).to_row(),
+        ],
+    )  # fmt: skip
+
+
+@pytest.fixture
+def drawn() -> Iterator[list[Any]]:
+    """Closes the figures a test's plots made."""
+    axes: list[Any] = []
+    yield axes
+    for ax in axes:
+        plt.close(ax.figure)
+
+
+def draw(drawn: list[Any], history: RunHistory, kind: str, **options: Any) -> Any:
+    ax = history.plot(kind, **options)
+    drawn.append(ax)
+    ax.figure.canvas.draw()
+    return ax
+
+
+def labelled_like_a_report(ax: Any) -> None:
+    assert ax.get_title(loc="left"), "a title"
+    assert ax.get_xlabel() and ax.get_ylabel(), "both axes labelled"
+
+
+def test_tokens_are_points_per_run_coloured_by_agent(drawn: list[Any]) -> None:
+    ax = draw(drawn, batch(), "tokens")
+    joined = [line for line in ax.get_lines() if line.get_linestyle() not in ("None", "", " ")]
+    assert joined == [], "no line joins unrelated runs"
+    points = sum(len(c.get_offsets()) for c in ax.collections)
+    assert points == 5, "one point per run with a token count"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "echo",
+        "finance_agent",
+        "writer",
+    ]
+    assert ax.get_legend().get_title().get_text() == "agent"
+    labelled_like_a_report(ax)
+    assert "tokens" in ax.get_ylabel()
+    assert "local time" in ax.get_xlabel()
+    assert ax.get_ylim()[0] == 0, "counts start at zero"
+    assert ax.get_title(loc="right") == "2 runs without a token count not shown"
+
+
+@pytest.mark.parametrize("gap", [0.5, 40.0, 3600.0, 86400.0 * 3])
+def test_the_time_axis_reads_as_clock_times(drawn: list[Any], gap: float) -> None:
+    ax = draw(drawn, batch(gap), "tokens")
+    assert isinstance(ax.xaxis.get_major_formatter(), ConciseDateFormatter)
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert len(labels) >= 2, labels
+    for label in labels:
+        assert not re.search(r"\.\d", label), f"no fractions of a second: {labels}"
+        assert not re.fullmatch(r"\d\d:\d\d\.\d+", label), labels
+    if gap < 3600:
+        assert all(re.fullmatch(r"\d\d:\d\d(:\d\d)?", label) for label in labels), labels
+
+
+def test_latency_boxes_show_every_run_and_how_many(drawn: list[Any]) -> None:
+    ax = draw(drawn, batch(), "latency")
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["echo\n(n=3)", "finance_agent\n(n=2)", "writer\n(n=2)"]
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 7, "every run's point"
+    labelled_like_a_report(ax)
+    assert "seconds" in ax.get_ylabel()
+    ttft = draw(drawn, batch(), "latency", metric="ttft")
+    assert "first token" in ttft.get_title(loc="left").lower()
+
+
+def test_tool_bars_carry_their_counts(drawn: list[Any]) -> None:
+    ax = draw(drawn, batch(), "tools")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["calculator", "get_stock_price"]
+    assert sorted(t.get_text() for t in ax.texts) == ["1", "2"]
+    labelled_like_a_report(ax)
+    assert ax.get_xlabel() == "calls"
+
+
+@pytest.mark.parametrize("kind", ["tokens", "latency", "tools"])
+def test_an_empty_history_draws_a_labelled_empty_figure(drawn: list[Any], kind: str) -> None:
+    ax = draw(drawn, RunHistory(), kind)
+    assert ax.get_title(loc="left")
+    assert any("no " in t.get_text() for t in ax.texts)
+
+
+def test_the_axes_it_draws_on_is_returned_and_prints_nothing_in_ipython(
+    drawn: list[Any],
+) -> None:
+    from IPython.core.formatters import DisplayFormatter
+    from matplotlib.axes import Axes
+
+    ax = draw(drawn, batch(), "tokens")
+    assert isinstance(ax, Axes)
+    assert DisplayFormatter().format(ax) == ({}, {}), "no <Axes…> text under the figure"
+    copy = pickle.loads(pickle.dumps(ax.figure))
+    drawn.append(copy.axes[0])
+    assert type(copy.axes[0]).__name__ == "QuietAxes"
+    _, mine = plt.subplots()
+    drawn.append(mine)
+    assert batch().plot("latency", ax=mine) is mine, "yours, when you pass ax="
+
+
+def test_unknown_options_are_refused(drawn: list[Any]) -> None:
+    with pytest.raises(ValueError, match="metric must be"):
+        batch().plot("latency", metric="p99")
+    with pytest.raises(ValueError, match="column must be one of"):
+        batch().plot("tokens", column="duration")
+    plt.close("all")
+
+
+# ---- in a real kernel ------------------------------------------------------------------------
+@pytest.mark.kernel
+def test_in_a_notebook_the_cell_shows_the_figure_and_no_axes_text() -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    setup = (
+        "import time\n"
+        "from agentnb import RunHistory\n"
+        "now = time.time()\n"
+        "history = RunHistory({'local_id': ['a', 'b', 'c'], 'agent': ['echo', 'writer', 'echo'],"
+        " 'status': ['completed'] * 3, 'started_at': [now - 2, now - 1.5, now - 1],"
+        " 'total_tokens': [10, 200, 30], 'duration': [0.5, 2.0, 0.7]})"
+    )
+    cells = [setup, "history.plot('tokens')", "history.plot('latency')"]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(notebook, kernel_name="python3", timeout=90).execute()
+    for cell in notebook.cells[1:]:
+        kinds = [(o.output_type, sorted(o.get("data", {}))) for o in cell.outputs]
+        assert kinds == [("display_data", ["image/png", "text/plain"])], kinds
+        texts = [o["data"].get("text/plain", "") for o in cell.outputs]
+        assert not any("<Axes" in text for text in texts), texts
