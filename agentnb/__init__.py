@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._core.approvals import ApprovalDecision, ApprovalGate, ApprovalPolicy, Approver
 from ._core.exceptions import (
     AgentNBError,
     AuthenticationError,
@@ -38,7 +39,7 @@ from ._core.exceptions import (
 )
 from ._core.recorder import RunRecorder, set_default_recorder
 from ._core.request import Media, ModelSettings, RunOptions, RunRequest
-from ._core.run import Run, RunErrorInfo, RunStatus, ToolCall
+from ._core.run import Run, RunErrorInfo, RunStatus, ToolApproval, ToolCall, ToolStatus
 from ._core.version import __version__
 from .events import Event, Usage
 from .providers import RemoteRun
@@ -61,6 +62,10 @@ if TYPE_CHECKING:
 __all__ = [
     "AgentClient",
     "AgentNBError",
+    "ApprovalDecision",
+    "ApprovalGate",
+    "ApprovalPolicy",
+    "Approver",
     "AsyncAgentClient",
     "AuthenticationError",
     "ChatCell",
@@ -99,9 +104,11 @@ __all__ = [
     "StreamStallError",
     "StreamTimeoutError",
     "SyncRunStream",
+    "ToolApproval",
     "ToolCall",
     "ToolCallHistory",
     "ToolCallRecord",
+    "ToolStatus",
     "TransportError",
     "Usage",
     "__version__",

@@ -18,10 +18,17 @@ __all__ = [
     "ReasoningDelta",
     "RunCompleted",
     "RunFailed",
+    "RunPaused",
     "RunStarted",
+    "StepReset",
+    "StepStarted",
     "TextDelta",
+    "ToolApprovalRequested",
+    "ToolApprovalResponded",
     "ToolCallDelta",
+    "ToolCallDenied",
     "ToolCallFinished",
+    "ToolCallProgress",
     "ToolCallStarted",
     "UnknownEvent",
     "Usage",
@@ -140,6 +147,86 @@ class ToolCallFinished(_Event):
     """The final arguments, when the platform repeats them here (else None)."""
 
 
+class ToolCallProgress(_Event):
+    """An interim output of a call that is still running (the AI SDK's ``preliminary``
+    output); a later progress or the :class:`ToolCallFinished` replaces it."""
+
+    type: Literal["tool_call_progress"] = "tool_call_progress"
+    call_id: str
+    """The call still running."""
+    output: Any = None
+    """The interim output (parsed JSON where the platform sent JSON)."""
+
+
+class ToolCallDenied(_Event):
+    """The call was not executed because a human (or a policy) denied it."""
+
+    type: Literal["tool_call_denied"] = "tool_call_denied"
+    call_id: str
+    """The denied call."""
+    reason: str | None = None
+    """Why it was denied, when known."""
+
+
+class ToolApprovalRequested(_Event):
+    """The platform will run this tool call only once a human approves it.
+
+    The call waits (status ``awaiting_approval``); the run pauses at the next
+    :class:`RunPaused` until every such call is decided."""
+
+    type: Literal["tool_approval_requested"] = "tool_approval_requested"
+    call_id: str
+    """The call that needs approval; its name and arguments came with its start."""
+    approval_id: str | None = None
+    """The platform's id for this request (the AI SDK's ``approvalId``), when it has one."""
+    reason: str | None = None
+    """Why the platform asks, when it says."""
+    name: str = ""
+    """The tool's name, when this request is the first the run hears of the call."""
+    arguments: Any = None
+    """The call's arguments, when this request is the first the run hears of the call."""
+
+
+class ToolApprovalResponded(_Event):
+    """A decision on a call awaiting approval: sent by the client with the next request, or
+    echoed by the platform."""
+
+    type: Literal["tool_approval_responded"] = "tool_approval_responded"
+    call_id: str
+    """The decided call."""
+    approved: bool
+    """True: the tool may run; False: it must not."""
+    reason: str | None = None
+    """The reason given with the decision, if any."""
+
+
+class StepStarted(_Event):
+    """The agent began a new step (the AI SDK's ``start-step``): a :class:`StepReset`
+    discards back to here."""
+
+    type: Literal["step_started"] = "step_started"
+
+
+class StepReset(_Event):
+    """Discard everything received since the last :class:`StepStarted` (the AI SDK's
+    ``reset-step``): the step's text, reasoning and tool calls; the step starts over."""
+
+    type: Literal["step_reset"] = "step_reset"
+
+
+class RunPaused(_Event):
+    """The platform paused the run until a human decides on the tool calls awaiting approval.
+
+    Not an end: once every such call is decided the client sends the decisions and the same
+    run goes on (see :meth:`agentnb.RunHandle.approve`)."""
+
+    type: Literal["run_paused"] = "run_paused"
+    reason: str | None = None
+    """What the platform said about the pause, if anything."""
+    usage: Usage | None = None
+    """Token usage so far, where the platform reports it at the pause."""
+
+
 class RunCompleted(_Event):
     """The run finished successfully. No events follow."""
 
@@ -152,6 +239,10 @@ class RunCompleted(_Event):
     """Suggested follow-up questions, where the platform sends them."""
     final_output: Any = None
     """The platform's final output object, where it sends one apart from the text."""
+    finish_reason: str | None = None
+    """Why the model stopped, where the platform says (``stop``, ``length``,
+    ``content-filter``, ``tool-calls``, ...). ``interrupted`` (the AI SDK: the model's stream
+    ended without a completion signal) ends the run ``interrupted``."""
 
 
 class RunFailed(_Event):
@@ -186,7 +277,14 @@ Event = Annotated[
     | TextDelta
     | ToolCallStarted
     | ToolCallDelta
+    | ToolCallProgress
     | ToolCallFinished
+    | ToolCallDenied
+    | ToolApprovalRequested
+    | ToolApprovalResponded
+    | StepStarted
+    | StepReset
+    | RunPaused
     | RunCompleted
     | RunFailed
     | UnknownEvent,

@@ -27,7 +27,7 @@ QUICKSTART: list[Cell] = [
     ("md", """# agentnb quickstart
 
 Stream an agent run into this notebook, keep the answer in a variable, ask for JSON that
-matches a schema, stop a run, and look at the history. Everything here runs offline against
+matches a schema, stop a run, approve a tool call, and look at the history. Everything here runs offline against
 agentnb's **built-in local agent server**: with no connection configured, agentnb starts it in
 the background on first use (its prices are demo data, not market data).
 
@@ -86,6 +86,38 @@ try:
 except agentnb.RunCancelledError as stopped:
     print(long_run.status, "after", len(stopped.partial_text), "characters")"""),
     ("code", "agentnb.show(long_run)"),
+    ("md", """## Tool approval
+
+Some tools should run only once a person says yes. The demo `trader` agent quotes the price,
+then asks before its `place_trade` tool places an order (a demo fill: nothing is traded). The
+run **pauses**, and the chat cell shows the pending call with its arguments and **Approve** /
+**Deny** buttons (Deny takes an optional reason). Click one and the same run goes on:
+approved, the order is filled; denied, the agent says it did not trade. In everyday use:
+
+```python
+trade = agentnb.ask("trader", "Buy 10 NVDA")        # returns at once: click Approve or Deny
+trade.approve(trade.awaiting_approval[0].call_id)   # ... or decide from code
+```
+
+Leave out `wait=True` / `--wait` there: a cell that waits keeps the kernel busy, so a click
+could not reach it. This notebook runs top to bottom with no one to click, so the cells below
+decide with a policy, `approve=`: `True` approves every call, `False` denies every call, and a
+function gets each `ToolCall` and returns True, False, an `ApprovalDecision` (to give a reason)
+or None (leave it to a person). The magics take `--approve all` / `--approve none`."""),
+    ("code", """def small_orders_only(call):
+    if call.arguments["shares"] <= 5:
+        return True
+    return agentnb.ApprovalDecision(call.call_id, False, "over the 5-share limit")
+
+
+small = agentnb.ask("trader", "Buy 3 NVDA", approve=small_orders_only, wait=True, new_thread=True)"""),
+    ("code", """big = agentnb.ask("trader", "Buy 50 NVDA", approve=small_orders_only, wait=True, new_thread=True)
+for handle in (small, big):
+    trade = handle.run.tool_calls[-1]
+    why = f" ({trade.error})" if trade.error else ""
+    print(f"{trade.name} {trade.arguments['shares']} shares → {trade.status}{why}")"""),
+    ("code", """%%agent trader --wait --new --approve all
+Sell 2 AAPL"""),
     ("md", """## History
 
 Every run is recorded in a local SQLite history (see `usage_analysis.ipynb`)."""),

@@ -15,18 +15,52 @@ step "Python environment ($VENV)"
 "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
 export PATH="$PWD/$VENV/bin:$PATH"
 
-step "Chromium for the browser tests"
-if [ ! -x /usr/bin/chromium ]; then
+step "Debian packages: chromium (browser tests), tmux (terminal tests)"
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v tmux >/dev/null || missing+=(tmux)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "warning: /usr/bin/chromium is missing and cannot be installed here; browser tests will be skipped" >&2
+    echo "warning: ${missing[*]} missing and cannot be installed here; the tests needing them will be skipped" >&2
   fi
 fi
 
+# The `ai` npm package (the interop tests' AI SDK) declares the Node.js it needs; an older
+# `node` gets a project-local Node.js of that major version from the npm registry (the
+# node-<os>-<arch> package, which ships bin/node), first on PATH for everything below.
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+wanted_node_major() {
+  sed -n '/"node_modules\/ai": {/,/^    }/s/.*"node": ">=\([0-9]*\).*/\1/p' js/package-lock.json
+}
+ensure_node() {
+  local want os arch pkg dir
+  want=$(wanted_node_major)
+  want=${want:-22}
+  [ "$(node_major)" -ge "$want" ] && return 0
+  case "$(uname -s)" in Linux) os=linux ;; Darwin) os=darwin ;; *) os=unknown ;; esac
+  case "$(uname -m)" in x86_64 | amd64) arch=x64 ;; aarch64 | arm64) arch=arm64 ;; *) arch=unknown ;; esac
+  if [ "$os" = unknown ] || [ "$arch" = unknown ]; then
+    echo "error: Node.js >= $want is needed and none can be installed for $(uname -sm)" >&2
+    exit 1
+  fi
+  pkg="node-$os-$arch"
+  dir="$PWD/.tools/node$want"
+  if [ ! -x "$dir/node_modules/$pkg/bin/node" ]; then
+    echo "node $(node --version 2>/dev/null || echo '(none)') is older than $want: installing $pkg@$want into $dir"
+    npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "$pkg@$want"
+  fi
+  export PATH="$dir/node_modules/$pkg/bin:$PATH"
+}
+
 if [ -f js/package.json ]; then
+  step "Node.js for the widget and the interop tests"
+  ensure_node
+  echo "node $(node --version) at $(command -v node)"
+
   step "Widget bundle: install, type-check, unit tests, and prove agentnb/static matches js/src"
   npm --prefix js ci --no-audit --no-fund --loglevel=error
   npm --prefix js run check

@@ -31,6 +31,11 @@ as events — and ``run_timeout`` (default None: no limit) ends a run that takes
 that in all, retries and resumes included. Either ends the run ``interrupted`` with
 :class:`StreamStallError` (a :class:`RunInterruptedError` and a :class:`StreamTimeoutError`),
 its partial answer kept.
+
+Tool approval (``approve=``, see :mod:`agentnb._core.approvals`): a stream you drive waits at
+a pause until ``stream.approvals`` has a decision for every call (the code iterating decides);
+:meth:`AsyncAgentClient.run` returns only at the end, so the calls its ``approve=`` policy
+leaves undecided are denied, saying no one could approve them.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from typing import Any, Unpack
 
 import httpx
 
+from .._core.approvals import CALLER_WAITING, ApprovalPolicy
 from .._core.exceptions import ConfigurationError, NotFoundError, error_for_run
 from .._core.recorder import RunRecorder, default_recorder
 from .._core.request import RunOptions, RunRequest, build_request
@@ -166,21 +172,37 @@ class AsyncAgentClient:
         await self.transport.aclose()
 
     # ---- starting runs -----------------------------------------------------------------
-    def stream(self, agent: str, message: str, **options: Unpack[RunOptions]) -> RunStream:
+    def stream(
+        self,
+        agent: str,
+        message: str,
+        *,
+        approve: ApprovalPolicy = None,
+        **options: Unpack[RunOptions],
+    ) -> RunStream:
         """Start streaming a run: ``async with client.stream(...) as s: async for e in s``.
 
         Options (:class:`~agentnb._core.request.RunOptions`) are validated — ranges, unknown
         names, and whether the dialect can send them — before any I/O; a bad one raises
         :class:`ConfigurationError`. Dialect-specific body fields go in ``extra={...}``.
+        ``approve`` decides on tool calls awaiting approval (True, False, a callable taking
+        the :class:`~agentnb.ToolCall`); what it leaves undecided waits, at a
+        :class:`~agentnb.events.RunPaused`, for ``stream.approvals.approve/deny``.
         """
-        return self.stream_request(build_request(agent, message, **options))
+        return self.stream_request(build_request(agent, message, **options), approve=approve)
 
     def stream_request(
-        self, request: RunRequest, *, run: Run | None = None, record: bool = True
+        self,
+        request: RunRequest,
+        *,
+        run: Run | None = None,
+        record: bool = True,
+        approve: ApprovalPolicy = None,
     ) -> RunStream:
         """Start streaming ``request``; ``run`` is the Run to fold events into (a new one if
-        None); ``record=False`` keeps this run out of the history. Raises
-        :class:`ConfigurationError` at once for options the dialect lacks."""
+        None); ``record=False`` keeps this run out of the history; ``approve`` as in
+        :meth:`stream`. Raises :class:`ConfigurationError` at once for options the dialect
+        lacks and for an ``approve`` it cannot honour."""
         self.provider.check_request(request)
         if run is None:
             run = Run(agent=request.agent, message=request.message)
@@ -188,7 +210,7 @@ class AsyncAgentClient:
         run.connection = run.connection or self.connection
         run.thread_id = run.thread_id or request.thread_id
         recorder = self.recorder if record else None
-        return RunStream(
+        stream = RunStream(
             self.transport,
             request,
             run,
@@ -196,19 +218,34 @@ class AsyncAgentClient:
             idle_timeout=self.idle_timeout,
             run_timeout=self.run_timeout,
         )
+        stream.approvals.approver = approve
+        return stream
 
-    async def run(self, agent: str, message: str, **options: Unpack[RunOptions]) -> Run:
+    async def run(
+        self,
+        agent: str,
+        message: str,
+        *,
+        approve: ApprovalPolicy = None,
+        **options: Unpack[RunOptions],
+    ) -> Run:
         """Run to the end and return the :class:`Run`.
 
         Raises if the run did not complete, with the run attached as ``.run``:
         :class:`StreamError` (the platform reported an error), :class:`RunInterruptedError`,
-        :class:`RunCancelledError`, or the transport's typed error.
+        :class:`RunCancelledError`, or the transport's typed error. ``approve`` decides on
+        tool calls awaiting approval; as nothing else can while this waits, the calls it
+        leaves undecided (all of them without it) are denied, saying no one could approve.
         """
-        return await self.run_request(build_request(agent, message, **options))
+        return await self.run_request(build_request(agent, message, **options), approve=approve)
 
-    async def run_request(self, request: RunRequest, *, run: Run | None = None) -> Run:
+    async def run_request(
+        self, request: RunRequest, *, run: Run | None = None, approve: ApprovalPolicy = None
+    ) -> Run:
         """:meth:`run` for a ready :class:`RunRequest`."""
-        async with self.stream_request(request, run=run) as stream:
+        stream = self.stream_request(request, run=run, approve=approve)
+        stream.approvals.deny_undecided(CALLER_WAITING)
+        async with stream:
             async for _ in stream:
                 pass
         error = error_for_run(stream.run)

@@ -9,12 +9,12 @@ import functools
 import logging
 import time
 from collections.abc import AsyncGenerator
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import anyio
 import httpx
 
+from .._core.approvals import ApprovalGate, collect_decisions
 from .._core.exceptions import (
     AgentNBError,
     RunInterruptedError,
@@ -31,6 +31,7 @@ from ..events import (
     ReasoningDelta,
     RunCompleted,
     RunFailed,
+    RunPaused,
     RunStarted,
     TextDelta,
     ToolCallDelta,
@@ -64,7 +65,9 @@ class RunStream:
     (also from another task) cancels: the connection is closed at once, the run is marked
     ``cancelled`` and an iteration in progress ends quietly. ``idle_timeout`` and
     ``run_timeout`` bound the run in time (see :mod:`agentnb._client.clock`).
-    """
+
+    A pause for tool calls awaiting approval waits for ``.approvals`` (:mod:`agentnb._core.
+    approvals`), sends the decisions and reads on; only ``run_timeout`` bounds the wait."""
 
     def __init__(
         self,
@@ -83,6 +86,7 @@ class RunStream:
         self.request = request
         self._transport = transport
         self._provider = transport.provider
+        self.approvals = ApprovalGate(run, self._provider)
         self._gen: AsyncGenerator[Event, None] | None = None
         self._scope: anyio.CancelScope | None = None
         self._closing = False
@@ -111,12 +115,7 @@ class RunStream:
     async def __aenter__(self) -> RunStream:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     def __aiter__(self) -> RunStream:
@@ -224,7 +223,7 @@ class RunStream:
                 self._guard.resumed()
             for event in translator.on_response(response.headers):
                 yield self._deliver(event)
-            outcome = Outcome()
+            outcome, paused = Outcome(), False
             async with contextlib.aclosing(self._frames(response, outcome)) as frames:
                 async for sse in frames:
                     if not self._guard.admit(sse):
@@ -243,17 +242,33 @@ class RunStream:
                         yield self._deliver(event)
                         if isinstance(event, RunCompleted | RunFailed):
                             return
+                        paused = paused or isinstance(event, RunPaused)
                         if not isinstance(event, RunStarted):
                             self._resumes_in_a_row = 0  # progress: the next cut resumes at once
-                    if outcome.kind == "retry":
+                    if outcome.kind == "retry" or paused:
                         break
             await self._close_response()
             self._server_retry_ms = outcome.server_retry_ms or self._server_retry_ms
             if outcome.kind == "retry":
-                await self._before_retry(Retryable(_stream_error(outcome), outcome.retry_after))
+                detail = outcome.detail or "the platform asked to retry"
+                error = StreamError(detail, retry_after=outcome.retry_after)
+                await self._before_retry(Retryable(error, outcome.retry_after))
                 translator = self._new_translator(request)
                 http = self._provider.stream_request(request)
                 resuming = False
+                continue
+            if paused:  # wait for the decisions, send them, read on with the same translator
+                tick = (self._clock.idle_timeout or 60.0) / 2
+                guard = functools.partial(within, self._clock)
+                decided = collect_decisions(self.approvals, guard, tick, self._clock.progress)
+                async with contextlib.aclosing(decided) as decisions:
+                    async for event in decisions:
+                        yield self._deliver(event)
+                collected = self.approvals.collected
+                sent = self._provider.approval_request(request, translator, collected)
+                if sent is None:
+                    raise self.approvals.unsupported()
+                http, self._guard, resuming = sent, ReplayGuard(), False
                 continue
             if translator.done:  # a terminal frame without a terminal event
                 return
@@ -382,9 +397,3 @@ class RunStream:
         if response is not None:
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
                 await response.aclose()
-
-
-def _stream_error(outcome: Outcome) -> AgentNBError:
-    return StreamError(
-        outcome.detail or "the platform asked to retry", retry_after=outcome.retry_after
-    )

@@ -11,12 +11,11 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from .._core.approvals import ApprovalGate, ApprovalPolicy
 from .._core.loop import run_sync, submit
 from .._core.request import RunRequest
 from .._core.run import Run
-from ..events import (
-    Event,
-)
+from ..events import Event
 from ..providers import Provider, RemoteRun
 from .client import AsyncAgentClient
 from .stream import RunStream
@@ -38,7 +37,8 @@ class SyncRunStream:
 
     The stream runs on agentnb's background loop; events cross over through a queue.
     ``close()`` (or leaving the ``with`` block, or a ``KeyboardInterrupt`` while waiting)
-    cancels the run.
+    cancels the run. At a :class:`~agentnb.events.RunPaused`, decide on the calls awaiting
+    approval with ``stream.approvals.approve/deny`` (from this thread or any other).
     """
 
     def __init__(self, stream: RunStream) -> None:
@@ -52,6 +52,11 @@ class SyncRunStream:
 
     def __repr__(self) -> str:
         return repr(self._stream).replace("<RunStream", "<SyncRunStream", 1)
+
+    @property
+    def approvals(self) -> ApprovalGate:
+        """The run's decisions on tool calls awaiting approval (thread-safe)."""
+        return self._stream.approvals
 
     def __enter__(self) -> SyncRunStream:
         return self
@@ -147,24 +152,34 @@ class AgentClient:
     def close(self) -> None:
         run_sync(self._async.aclose())
 
-    def run(self, agent: str, message: str, **options: Any) -> Run:
-        """Run to the end; see :meth:`AsyncAgentClient.run`."""
-        return run_sync(self._async.run(agent, message, **options))
+    def run(
+        self, agent: str, message: str, *, approve: ApprovalPolicy = None, **options: Any
+    ) -> Run:
+        """Run to the end; see :meth:`AsyncAgentClient.run` (also for ``approve``)."""
+        return run_sync(self._async.run(agent, message, approve=approve, **options))
 
-    def run_request(self, request: RunRequest) -> Run:
-        return run_sync(self._async.run_request(request))
+    def run_request(self, request: RunRequest, *, approve: ApprovalPolicy = None) -> Run:
+        """:meth:`run` for a ready :class:`RunRequest`."""
+        return run_sync(self._async.run_request(request, approve=approve))
 
-    def stream(self, agent: str, message: str, **options: Any) -> SyncRunStream:
-        """Stream a run: ``for event in client.stream(...)``; ``.run`` is live."""
+    def stream(
+        self, agent: str, message: str, *, approve: ApprovalPolicy = None, **options: Any
+    ) -> SyncRunStream:
+        """Stream a run: ``for event in client.stream(...)``; ``.run`` is live. ``approve``
+        as in :meth:`AsyncAgentClient.stream`."""
 
         async def make() -> RunStream:
-            return self._async.stream(agent, message, **options)
+            return self._async.stream(agent, message, approve=approve, **options)
 
         return SyncRunStream(run_sync(make()))
 
-    def stream_request(self, request: RunRequest) -> SyncRunStream:
+    def stream_request(
+        self, request: RunRequest, *, approve: ApprovalPolicy = None
+    ) -> SyncRunStream:
+        """:meth:`stream` for a ready :class:`RunRequest`."""
+
         async def make() -> RunStream:
-            return self._async.stream_request(request)
+            return self._async.stream_request(request, approve=approve)
 
         return SyncRunStream(run_sync(make()))
 

@@ -15,20 +15,22 @@ import threading
 import warnings
 from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from ..events import Event
+from .approvals import CALLER_WAITING, ApprovalGate
 from .exceptions import (
     AgentNBError,
+    ConfigurationError,
     RunCancelledError,
     SchemaError,
     error_for_run,
     error_info,
 )
 from .loop import get_loop, in_loop_thread
-from .run import Run
+from .run import Run, ToolCall
 
-__all__ = ["RunHandle", "RunListener", "StreamSource"]
+__all__ = ["Approvable", "RunHandle", "RunListener", "StreamSource"]
 
 RunListener = Callable[[Run, Event | None], None]
 """Called on the background loop with the run and the event just applied (None at the end)."""
@@ -44,6 +46,13 @@ class StreamSource(AbstractAsyncContextManager[Any], Protocol):
     def __aiter__(self) -> AsyncIterator[Event]: ...
 
 
+@runtime_checkable
+class Approvable(Protocol):
+    """A stream that takes decisions on tool calls awaiting approval (``RunStream`` does)."""
+
+    approvals: ApprovalGate
+
+
 class RunHandle:
     """A run streaming on agentnb's background loop."""
 
@@ -56,6 +65,8 @@ class RunHandle:
         validate_result: Callable[[Any], Any] | None = None,
     ) -> None:
         self._make_stream = make_stream
+        self._gate: ApprovalGate | None = None
+        self._unattended: str | None = None
         self.run = run
         self._schema = schema
         self._validate_result = validate_result
@@ -104,6 +115,7 @@ class RunHandle:
             async with self._make_stream() as stream:
                 if stream.run is not self.run:
                     self.run = stream.run
+                self._attach_approvals(stream)
                 async for event in stream:
                     self._notify(event)
         except asyncio.CancelledError:
@@ -149,7 +161,40 @@ class RunHandle:
             except Exception as exc:  # a display bug must not kill the run
                 warnings.warn(f"agentnb: run listener failed: {exc!r}", stacklevel=1)
 
+    def _attach_approvals(self, stream: StreamSource) -> None:
+        if not isinstance(stream, Approvable):
+            return
+        with self._lock:
+            self._gate = stream.approvals
+            unattended = self._unattended
+        if unattended is not None:
+            self._gate.deny_undecided(unattended)
+
     # ---- controlling -----------------------------------------------------------------
+    @property
+    def awaiting_approval(self) -> list[ToolCall]:
+        """The tool calls waiting for a human decision (the run is ``paused`` until each is
+        decided with :meth:`approve` or :meth:`deny`, or by the run's ``approve=`` policy)."""
+        return self.run.awaiting_approval
+
+    def approve(self, call_id: str, reason: str | None = None) -> None:
+        """Let the platform run a tool call awaiting approval. Safe from any thread."""
+        self._approvals().approve(call_id, reason)
+
+    def deny(self, call_id: str, reason: str | None = None) -> None:
+        """Tell the platform not to run a tool call awaiting approval; ``reason`` goes with
+        the decision (the model sees it). Safe from any thread."""
+        self._approvals().deny(call_id, reason)
+
+    def _approvals(self) -> ApprovalGate:
+        with self._lock:
+            gate = self._gate
+        if gate is not None:
+            return gate
+        if self.run.awaiting_approval:
+            raise ConfigurationError("this run's stream does not take approval decisions")
+        return ApprovalGate(self.run)  # nothing awaits approval: its check says so
+
     def cancel(self) -> None:
         """Stop the run: closes the HTTP connection at once. Safe from any thread."""
         self._cancel_requested = True
@@ -166,7 +211,12 @@ class RunHandle:
     def wait(self, timeout: float | None = None) -> Run:
         """Block until the run ends and return it; raise its error if it did not complete.
 
-        A ``KeyboardInterrupt`` (kernel interrupt) while waiting cancels the run first."""
+        A ``KeyboardInterrupt`` (kernel interrupt) while waiting cancels the run first.
+        Without a ``timeout`` nothing can decide on tool calls awaiting approval while this
+        blocks (in a notebook, not even the chat cell's buttons): those the run's ``approve=``
+        policy leaves undecided are denied, saying no one could approve them."""
+        if timeout is None:
+            self._nobody_decides(CALLER_WAITING)
         try:
             return self._future.result(timeout)
         except KeyboardInterrupt:
@@ -190,7 +240,16 @@ class RunHandle:
         return self._future.exception()
 
     def __await__(self) -> Generator[Any, None, Run]:
+        """``await handle``: like :meth:`wait` without a timeout, also for approvals."""
+        self._nobody_decides(CALLER_WAITING)
         return asyncio.wrap_future(self._future).__await__()
+
+    def _nobody_decides(self, why: str) -> None:
+        with self._lock:
+            self._unattended = self._unattended or why
+            gate = self._gate
+        if gate is not None:
+            gate.deny_undecided(why)
 
     # ---- reading ---------------------------------------------------------------------
     @property

@@ -3,27 +3,32 @@ history store and callers read."""
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
-
-from pydantic_core import from_json
 
 from ..events import (
     Event,
     ReasoningDelta,
     RunCompleted,
     RunFailed,
+    RunPaused,
     RunStarted,
+    StepReset,
+    StepStarted,
     TextDelta,
+    ToolApprovalRequested,
+    ToolApprovalResponded,
     ToolCallDelta,
+    ToolCallDenied,
     ToolCallFinished,
+    ToolCallProgress,
     ToolCallStarted,
     UnknownEvent,
     Usage,
 )
+from .transcript import Part, RunErrorInfo, ToolApproval, ToolCall, ToolStatus
 
 __all__ = [
     "MAX_UNKNOWN_BYTES",
@@ -32,97 +37,31 @@ __all__ = [
     "Run",
     "RunErrorInfo",
     "RunStatus",
+    "ToolApproval",
     "ToolCall",
+    "ToolStatus",
 ]
 
-RunStatus = Literal["pending", "running", "completed", "failed", "cancelled", "interrupted"]
+RunStatus = Literal[
+    "pending", "running", "paused", "completed", "failed", "cancelled", "interrupted"
+]
+"""``paused``: the platform waits for a human decision on tool calls awaiting approval (not an
+end: the run goes on once they are decided)."""
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled", "interrupted"})
-ToolStatus = Literal["running", "succeeded", "failed"]
-_MERGE_LOCK = threading.Lock()
 MAX_UNKNOWN_EVENTS = 1000
 """A run keeps at most this many frames its dialect did not recognise (the rest are counted)."""
 MAX_UNKNOWN_BYTES = 1024 * 1024
 """... and at most this many characters of their data in all."""
 
 
-@dataclass
-class ToolCall:
-    """One tool call of a run."""
+@dataclass(frozen=True)
+class _StepMark:
+    """Where the current step began: how many parts and tool calls there were, and how long
+    the last part was (a step may begin inside a run of text)."""
 
-    call_id: str
-    name: str
-    arguments: Any = None
-    arguments_text: str = ""
-    output: Any = None
-    error: str | None = None
-    status: ToolStatus = "running"
-    started_at: float = 0.0
-    finished_at: float | None = None
-
-    @property
-    def duration(self) -> float | None:
-        """Seconds from start to finish, or None while running."""
-        if self.finished_at is None:
-            return None
-        return max(0.0, self.finished_at - self.started_at)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "call_id": self.call_id,
-            "name": self.name,
-            "arguments": self.arguments,
-            "arguments_text": self.arguments_text,
-            "output": self.output,
-            "error": self.error,
-            "status": self.status,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "duration": self.duration,
-        }
-
-
-@dataclass
-class RunErrorInfo:
-    """Why a run did not complete."""
-
-    message: str
-    code: str | None = None
-    retry_after: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"message": self.message, "code": self.code, "retry_after": self.retry_after}
-
-
-@dataclass
-class Part:
-    """One block of the transcript, in arrival order: reasoning, answer text, or a tool call.
-
-    Consecutive deltas of one kind extend the same part; text is kept as chunks so appending
-    stays linear however long the answer grows.
-    """
-
-    kind: Literal["reasoning", "text", "tool"]
-    chunks: list[str] = field(default_factory=list)
-    call_id: str | None = None
-    length: int = 0
-
-    @property
-    def text(self) -> str:
-        # Readers on any thread merge the chunks seen so far; the loop thread may append
-        # meanwhile, which only adds after position k, so nothing is lost. The lock keeps two
-        # readers from merging the same prefix twice.
-        with _MERGE_LOCK:
-            chunks = self.chunks
-            k = len(chunks)
-            if k > 1:
-                joined = "".join(chunks[:k])
-                chunks[:k] = [joined]
-                return joined
-            return chunks[0] if k else ""
-
-    def append(self, delta: str) -> None:
-        self.chunks.append(delta)
-        self.length += len(delta)
+    parts: int = 0
+    last_length: int = 0
+    tool_calls: int = 0
 
 
 @dataclass
@@ -144,6 +83,8 @@ class Run:
     execution_time: float | None = None
     followups: list[str] = field(default_factory=list)
     final_output: Any = None
+    finish_reason: str | None = None
+    """Why the model stopped, where the platform says (``stop``, ``length``, ``tool-calls``...)."""
     error: RunErrorInfo | None = None
     unknown_events: list[UnknownEvent] = field(default_factory=list)
     """Frames the dialect did not recognise, kept verbatim up to :data:`MAX_UNKNOWN_EVENTS`
@@ -157,10 +98,14 @@ class Run:
     event_count: int = 0
     retries: int = 0
     resumes: int = 0
+    step_resets: int = 0
+    """How many times the platform discarded a step (:class:`~agentnb.events.StepReset`):
+    parts may then be shorter than before, so a view that sends only what grew starts over."""
     version: int = 0
     """Bumped on every change; observers compare it to skip work."""
     _calls: dict[str, ToolCall] = field(default_factory=dict, repr=False)
     _unknown_size: int = field(default=0, repr=False)
+    _step: _StepMark = field(default_factory=_StepMark, repr=False)
 
     # ---- reading -------------------------------------------------------------------------
     @property
@@ -176,6 +121,11 @@ class Run:
     @property
     def done(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def awaiting_approval(self) -> list[ToolCall]:
+        """The tool calls waiting for a human decision (status ``awaiting_approval``)."""
+        return [c for c in self.tool_calls if c.status == "awaiting_approval"]
 
     @property
     def ttft(self) -> float | None:
@@ -226,15 +176,28 @@ class Run:
             case ToolCallStarted():
                 self._start_tool(event)
             case ToolCallDelta():
-                call = self._calls.get(event.call_id) or self._start_tool(
-                    ToolCallStarted(call_id=event.call_id, name="", received_at=event.received_at)
-                )
-                call.arguments_text += event.arguments_delta
+                self._call(event.call_id, event.received_at).arguments_text += event.arguments_delta
+            case ToolCallProgress():
+                self._call(event.call_id, event.received_at).output = event.output
             case ToolCallFinished():
                 self._finish_tool(event)
+            case ToolCallDenied():
+                self._deny_tool(event.call_id, event.reason, event.received_at)
+            case ToolApprovalRequested():
+                self._request_approval(event)
+            case ToolApprovalResponded():
+                self._record_decision(event)
+            case StepStarted():
+                self._mark_step()
+            case StepReset():
+                self._reset_step()
             case RunStarted():
                 self.run_id = event.run_id or self.run_id
                 self.thread_id = event.thread_id or self.thread_id
+            case RunPaused():
+                if event.usage is not None:
+                    self.usage = event.usage.merged(self.usage)
+                self.status = "paused"
             case RunCompleted():
                 self._complete(event)
             case RunFailed():
@@ -251,7 +214,7 @@ class Run:
             self.error = error
         self._finish(status, None)
 
-    # ---- internals -----------------------------------------------------------------------
+    # ---- internals: text and steps --------------------------------------------------------
     def _keep_unknown(self, event: UnknownEvent) -> None:
         size = len(event.data) + len(event.event)
         full = len(self.unknown_events) >= MAX_UNKNOWN_EVENTS
@@ -273,6 +236,29 @@ class Run:
             self.parts.append(last)
         last.append(delta)
 
+    def _mark_step(self) -> None:
+        last = self.parts[-1].length if self.parts else 0
+        self._step = _StepMark(len(self.parts), last, len(self.tool_calls))
+
+    def _reset_step(self) -> None:
+        """Drop the parts and tool calls added since the step began (the SDK splices them out
+        of the message); with no step begun, that is everything."""
+        mark = self._step
+        del self.parts[mark.parts :]
+        if self.parts:
+            self.parts[-1].truncate(mark.last_length)
+        for call in self.tool_calls[mark.tool_calls :]:
+            self._calls.pop(call.call_id, None)
+        del self.tool_calls[mark.tool_calls :]
+        self.step_resets += 1
+
+    # ---- internals: tool calls ------------------------------------------------------------
+    def _call(self, call_id: str, at: float) -> ToolCall:
+        """The call, or a new nameless one when an event names a call never started."""
+        return self._calls.get(call_id) or self._start_tool(
+            ToolCallStarted(call_id=call_id, name="", received_at=at)
+        )
+
     def _start_tool(self, event: ToolCallStarted) -> ToolCall:
         existing = self._calls.get(event.call_id)
         if existing is not None:
@@ -292,39 +278,88 @@ class Run:
         return call
 
     def _finish_tool(self, event: ToolCallFinished) -> None:
-        call = self._calls.get(event.call_id) or self._start_tool(
-            ToolCallStarted(call_id=event.call_id, name="", received_at=event.received_at)
-        )
+        call = self._call(event.call_id, event.received_at)
         if event.arguments is not None:
             call.arguments = event.arguments
-        if call.arguments is None and call.arguments_text:
-            call.arguments = _parse_json_or_text(call.arguments_text)
+        call.settle_arguments()
         call.output = event.output
         call.error = event.error
         call.status = "failed" if event.error is not None else "succeeded"
         call.finished_at = event.received_at or time.time()
 
+    def _deny_tool(self, call_id: str, reason: str | None, at: float) -> None:
+        call = self._call(call_id, at)
+        call.settle_arguments()
+        if reason is None and call.approval is not None:
+            reason = call.approval.decision_reason
+        call.error = reason if reason is not None else call.error
+        call.status = "denied"
+        call.finished_at = call.finished_at or at or time.time()
+
+    def _request_approval(self, event: ToolApprovalRequested) -> None:
+        call = self._start_tool(
+            ToolCallStarted(
+                call_id=event.call_id,
+                name=event.name,
+                arguments=event.arguments,
+                received_at=event.received_at,
+            )
+        )
+        call.settle_arguments()
+        at = event.received_at or time.time()
+        call.approval = ToolApproval(event.approval_id, event.reason, requested_at=at)
+        call.status = "awaiting_approval"
+
+    def _record_decision(self, event: ToolApprovalResponded) -> None:
+        call = self._call(event.call_id, event.received_at)
+        approval = call.approval or ToolApproval(requested_at=call.started_at)
+        approval.approved = event.approved
+        approval.decision_reason = event.reason
+        approval.decided_at = event.received_at or time.time()
+        call.approval = approval
+        if not event.approved:
+            self._deny_tool(call.call_id, event.reason, event.received_at)
+        elif call.status == "awaiting_approval":
+            call.status = "running"
+        if self.status == "paused" and not self.awaiting_approval:
+            self.status = "running"
+
+    # ---- internals: the end ---------------------------------------------------------------
     def _complete(self, event: RunCompleted) -> None:
         if event.usage is not None:
             self.usage = event.usage.merged(self.usage)
         self.execution_time = event.execution_time
         self.followups = list(event.followups)
         self.final_output = event.final_output
+        self.finish_reason = event.finish_reason
         if not self.text and isinstance(event.final_output, str):
             self._append_delta(
                 "text",
                 TextDelta(delta=event.final_output, seq=event.seq, received_at=event.received_at),
             )
+        if event.finish_reason == "interrupted":
+            self.error = RunErrorInfo(
+                "the model's stream ended without a completion signal (finish reason "
+                "'interrupted'): the answer may be incomplete",
+                code="interrupted",
+            )
+            self._finish("interrupted", event.received_at)
+            return
         self._finish("completed", event.received_at)
 
     def _finish(self, status: RunStatus, at: float | None) -> None:
         self.status = status
         self.finished_at = at or time.time()
         for call in self.tool_calls:
-            if call.status == "running" and status != "completed":
+            if call.status not in ("running", "awaiting_approval"):
+                continue
+            call.settle_arguments()
+            call.finished_at = self.finished_at
+            if status == "completed":
+                call.status = "no_result"  # the server never reported it: see ToolStatus
+            else:
                 call.status = "failed"
                 call.error = call.error or f"run {status}"
-                call.finished_at = self.finished_at
         self.version += 1
 
     def snapshot(self) -> dict[str, Any]:
@@ -343,6 +378,7 @@ class Run:
             "usage": self.usage.model_dump() if self.usage else None,
             "execution_time": self.execution_time,
             "followups": list(self.followups),
+            "finish_reason": self.finish_reason,
             "error": self.error.to_dict() if self.error else None,
             "started_at": self.started_at,
             "first_token_at": self.first_token_at,
@@ -352,13 +388,5 @@ class Run:
             "tokens_per_second": self.tokens_per_second,
             "event_count": self.event_count,
             "unknown_dropped": self.unknown_dropped,
+            "step_resets": self.step_resets,
         }
-
-
-def _parse_json_or_text(text: str) -> Any:
-    """The JSON value of ``text``; the text itself when it is not JSON or is nested too deep
-    to parse safely (pydantic-core stops at a depth limit where ``json`` would recurse)."""
-    try:
-        return from_json(text)
-    except ValueError:
-        return text

@@ -1,12 +1,18 @@
 """The notebook-level API the magics and the CLI call: ``ask`` starts a run, ``chat`` opens a
 chat. Both build requests with the one builder (:func:`agentnb._core.request.build_request`)
-and run them on a connection or a client given as ``client=``."""
+and run them on a connection or a client given as ``client=``.
+
+Tool approval: every entry point takes ``approve=`` (see :mod:`agentnb._core.approvals`).
+What it leaves undecided waits for a human — the chat cell's Approve / Deny buttons or
+``handle.approve`` / ``handle.deny`` — except while a caller blocks until the end
+(``wait=True``, ``handle.wait()``), when nothing can decide and those calls are denied."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, Unpack
 
+from .._core.approvals import ApprovalPolicy, approver_for
 from .._core.handle import RunHandle, RunListener
 from .._core.request import RunOptions, RunRequest, build_request
 from .._core.run import Run
@@ -37,6 +43,7 @@ def ask(
     record: bool = True,
     on_started: Callable[[RunHandle], None] | None = None,
     start_timeout: float | None = None,
+    approve: ApprovalPolicy = None,
     **options: Unpack[RunOptions],
 ) -> RunHandle:
     """Start a run in the background and return its handle at once.
@@ -53,6 +60,13 @@ def ask(
     with it). The other options are those of ``client.stream``
     (:class:`~agentnb.RunOptions`).
 
+    ``approve`` decides on tool calls the platform runs only once approved: True approves
+    each, False denies each, a callable gets the :class:`~agentnb.ToolCall` and returns True,
+    False, an :class:`~agentnb.ApprovalDecision` or None (leave it to a human; it may be
+    async). Calls left to a human wait for the chat cell's buttons or ``handle.approve`` /
+    ``handle.deny``; with ``wait=True`` nothing can decide while ``ask`` blocks, so they are
+    denied, saying no one could approve them. Follow-ups from the cell use the same policy.
+
     Whenever ``ask`` raises the run's error, the run is shown without it (the raised error
     is what says it, once), and a run that ended before sending anything is not shown.
     """
@@ -63,8 +77,15 @@ def ask(
     if options.get("thread_id") is None and not new_thread:
         options["thread_id"] = conn.threads.get(agent)
     request = build_request(agent, message, **options)
-    view = _RunView(conn, request.followups, display=display, plain=plain)
-    handle = start_run(conn, request, listeners=view.listeners, validate=validate, record=record)
+    view = _RunView(conn, request.followups, display=display, plain=plain, approve=approve)
+    handle = start_run(
+        conn,
+        request,
+        listeners=view.listeners,
+        validate=validate,
+        record=record,
+        approve=approve,
+    )
     if on_started is not None:
         on_started(handle)
     try:
@@ -103,11 +124,13 @@ def start_run(
     listeners: tuple[RunListener, ...] = (),
     validate: Callable[[Any], Any] | None = None,
     record: bool = True,
+    approve: ApprovalPolicy = None,
 ) -> RunHandle:
     """Start ``request`` on ``conn`` in the background and keep its thread for next time.
 
     The stream is made here, in the caller's thread, so an option the dialect cannot send
-    raises :class:`ConfigurationError` at once instead of failing in the background."""
+    (or an ``approve`` it cannot honour) raises :class:`ConfigurationError` at once instead
+    of failing in the background. ``approve`` as in :func:`ask`."""
     run = Run(
         agent=request.agent, message=request.message, provider=conn.provider, connection=conn.name
     )
@@ -116,7 +139,7 @@ def start_run(
         if (isinstance(event, RunStarted) or event is None) and run.thread_id:
             conn.threads[request.agent] = run.thread_id
 
-    stream = conn.client().stream_request(request, run=run, record=record)
+    stream = conn.client().stream_request(request, run=run, record=record, approve=approve)
     handle = RunHandle.start(
         lambda: stream,
         run=run,
@@ -133,14 +156,18 @@ def chat(
     via: str | None = None,
     *,
     client: AnyClient | None = None,
+    approve: ApprovalPolicy = None,
     **options: Unpack[RunOptions],
 ) -> ChatCell:
     """Display a chat cell with an input box for ``agent``: each message sent from it (or a
     follow-up chip) starts a run on the same thread and appends a turn. Options are those of
-    ``client.stream``; follow-up suggestions are asked for unless ``followups=False``."""
+    ``client.stream``; follow-up suggestions are asked for unless ``followups=False``.
+    ``approve`` decides on every turn's tool calls awaiting approval, as in :func:`ask`; what
+    it leaves undecided waits for the cell's Approve / Deny buttons."""
     conn = resolve_target(via, client)
     options.setdefault("followups", True)
     build_request(agent, "", **options)  # a bad option fails now, not at the first message
+    approver_for(approve, conn.client().provider)  # as bad options: now, not at the first run
 
     def keep_thread(run: Run, event: Event | None) -> None:
         if run.thread_id:
@@ -148,7 +175,7 @@ def chat(
 
     def send(text: str) -> RunHandle:
         request = build_request(agent, text, **options)
-        return start_run(conn, request, listeners=(keep_thread,))
+        return start_run(conn, request, listeners=(keep_thread,), approve=approve)
 
     cell = ChatCell(on_followup=send, input=True, agent=agent)
     show(cell)
@@ -168,8 +195,16 @@ class _RunView:
     held back until the outcome is known; in a notebook, displayed once the run was accepted
     (or has ended, with ``wait``)."""
 
-    def __init__(self, conn: Connection, followups: bool, *, display: bool, plain: bool) -> None:
-        self.conn, self.followups, self.plain = conn, followups, plain
+    def __init__(
+        self,
+        conn: Connection,
+        followups: bool,
+        *,
+        display: bool,
+        plain: bool,
+        approve: ApprovalPolicy,
+    ) -> None:
+        self.conn, self.followups, self.plain, self.approve = conn, followups, plain, approve
         self.notebook = display and in_notebook()
         self.printer = HeldSummary(TerminalPrinter()) if display and not self.notebook else None
 
@@ -191,7 +226,7 @@ class _RunView:
         if self.plain:
             self._show_plain(source)
         else:
-            _show_widget(source, self.conn, followups=self.followups)
+            _show_widget(source, self.conn, followups=self.followups, approve=self.approve)
 
     def _show_plain(self, source: RunHandle | Run) -> None:
         if isinstance(source, RunHandle) and not source.done:
@@ -201,11 +236,13 @@ class _RunView:
             print(render_plain(run))
 
 
-def _show_widget(source: RunHandle | Run, conn: Connection, *, followups: bool) -> None:
+def _show_widget(
+    source: RunHandle | Run, conn: Connection, *, followups: bool, approve: ApprovalPolicy
+) -> None:
     def on_followup(text: str) -> RunHandle:
         # shown as the cell's next turn, so the run itself is not displayed again
         run = source.run if isinstance(source, RunHandle) else source
         request = build_request(run.agent, text, thread_id=run.thread_id, followups=followups)
-        return start_run(conn, request)
+        return start_run(conn, request, approve=approve)
 
     show(source, on_followup=on_followup)

@@ -2,6 +2,10 @@
 
 A failing run is recorded as failed and the batch goes on; cancelling (a kernel interrupt)
 cancels the runs in flight, which end ``cancelled``, and starts no more.
+
+Nobody can click Approve in a batch: a tool call awaiting approval is decided by the batch's
+``approve=`` policy, and one it leaves undecided (every one, without a policy) is denied with
+the reason "no one could approve it: batch runs are unattended", so no run waits forever.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .._client.client import AsyncAgentClient
+from .._core.approvals import ApprovalPolicy, approver_for
 from .._core.exceptions import AgentNBError, ConfigurationError, error_info
 from .._core.loop import in_loop_thread, submit
 from .._core.request import RunRequest, build_request
@@ -26,6 +31,9 @@ from .progress import NoProgress, Progress, make_progress
 __all__ = ["batch", "build_requests", "run_batch"]
 
 logger = logging.getLogger("agentnb.history")
+
+UNATTENDED_BATCH = "batch runs are unattended"
+"""Why a batch denies the calls its ``approve=`` policy leaves undecided."""
 
 CANCEL_GRACE = 10.0
 """Seconds ``batch()`` waits, after an interrupt, for the runs in flight to end cancelled."""
@@ -72,16 +80,19 @@ async def run_batch(
     *,
     store: HistoryStore | None = None,
     progress: Progress | None = None,
+    approve: ApprovalPolicy = None,
     **options: Any,
 ) -> RunHistory:
     """Run ``agent`` on every message, at most ``concurrency`` at once, and return the runs
     in input order. ``store`` (default: the client's recorder, else the default store) gets
     any run the client did not record itself (one that failed before its request was sent).
+    ``approve`` decides on tool calls awaiting approval; those it leaves undecided are denied.
     """
     listed = _check_messages(messages)
     requests = build_requests(agent, listed, options)
     for request in requests[:1]:
         client.provider.check_request(request)  # an option the dialect lacks fails the batch
+    approver_for(approve, client.provider)  # so does a policy it cannot honour
     limit = asyncio.Semaphore(_check_concurrency(concurrency))
     store = store if store is not None else _store_of(client)
     progress = progress or NoProgress()
@@ -91,7 +102,7 @@ async def run_batch(
     async def one(run: Run, request: RunRequest) -> None:
         async with limit:
             try:
-                await _stream(client, request, run)
+                await _stream(client, request, run, approve)
             finally:
                 counts["done"] += 1
                 counts["failed"] += run.status != "completed"
@@ -115,9 +126,13 @@ async def run_batch(
     return _result(runs, store)
 
 
-async def _stream(client: AsyncAgentClient, request: RunRequest, run: Run) -> None:
+async def _stream(
+    client: AsyncAgentClient, request: RunRequest, run: Run, approve: ApprovalPolicy
+) -> None:
     try:
-        async with client.stream_request(request, run=run) as stream:
+        stream = client.stream_request(request, run=run, approve=approve)
+        stream.approvals.deny_undecided(UNATTENDED_BATCH)
+        async with stream:
             async for _ in stream:
                 pass
     except asyncio.CancelledError:
@@ -183,6 +198,7 @@ def batch(
     *,
     client: AnyClient | None = None,
     progress: bool = True,
+    approve: ApprovalPolicy = None,
     **options: Any,
 ) -> RunHistory:
     """Run ``agent`` over ``messages`` (e.g. an evaluation set), ``concurrency`` at a time,
@@ -193,6 +209,11 @@ def batch(
     (default: the default one); ``client`` gives an ``AgentClient`` or ``AsyncAgentClient``
     instead. Options: those of ``client.stream`` (:class:`~agentnb.RunOptions`) and
     ``schema``. Each message runs on a new thread.
+
+    ``approve`` decides on tool calls the platform runs only once approved (True, False, or a
+    callable taking the :class:`~agentnb.ToolCall`, as in :func:`~agentnb.ask`). Nobody can
+    click Approve in a batch, so a call it leaves undecided — every one, without it — is
+    denied with the reason "no one could approve it: batch runs are unattended".
     """
     if in_loop_thread():
         raise RuntimeError("batch() blocks; on agentnb's loop use `await run_batch(...)`")
@@ -202,12 +223,15 @@ def batch(
     target = resolve_target(via, client).client()
     for request in first:
         target.provider.check_request(request)
+    approver_for(approve, target.provider)
     bar = make_progress(len(listed), f"batch {agent}", enabled=progress)
     ended = threading.Event()
 
     async def main() -> RunHistory:
         try:
-            return await run_batch(target, agent, listed, concurrency, progress=bar, **options)
+            return await run_batch(
+                target, agent, listed, concurrency, progress=bar, approve=approve, **options
+            )
         finally:
             ended.set()
 

@@ -19,8 +19,11 @@ Protocol (kernel → views, custom widget messages)::
         {"op": "meta", "t", "meta"}        run-level fields changed (merged)
 
 Views → kernel: ``{"kind": "hello", "have": n}`` when a view starts, ``{"kind": "resync",
-"have": n}`` on a gap, ``{"kind": "stop", "t": k}``, ``{"kind": "followup", "text": s}`` and
-``{"kind": "send", "text": s}`` (the chat cell's input box).
+"have": n}`` on a gap, ``{"kind": "stop", "t": k}``, ``{"kind": "followup", "text": s}``,
+``{"kind": "send", "text": s}`` (the chat cell's input box), and ``{"kind": "approve" |
+"deny", "t": k, "call_id": s, "reason": s | None}`` (a tool call awaiting approval: passed to
+the turn's ``RunHandle.approve`` / ``deny``; a refusal, such as a call decided twice, comes
+back as a notice).
 
 Deltas are numbered; a snapshot carries the number of the last delta it includes, so a view
 that applies the snapshot and then only the deltas numbered after it applies nothing twice.
@@ -44,13 +47,33 @@ from typing import Any, Protocol
 from .._core.handle import RunHandle
 from .._core.loop import get_loop
 from .._core.run import Run
-from ..events import Event, ToolCallFinished, ToolCallStarted
+from ..events import (
+    Event,
+    RunPaused,
+    StepReset,
+    ToolApprovalRequested,
+    ToolApprovalResponded,
+    ToolCallDenied,
+    ToolCallFinished,
+    ToolCallStarted,
+)
 from .wire import Turn
 
 __all__ = ["ChatController", "ControllerSink", "StartRun"]
 
 StartRun = Callable[[str], "RunHandle | None"]
 """Starts the next run of a conversation for a follow-up or a typed message."""
+
+_BOUNDARIES = (
+    ToolCallStarted,
+    ToolCallFinished,
+    ToolCallDenied,
+    ToolApprovalRequested,
+    ToolApprovalResponded,
+    RunPaused,
+    StepReset,
+)
+"""Events after which the synced transcript is rewritten (never per token)."""
 
 
 class ControllerSink(Protocol):
@@ -62,8 +85,9 @@ class ControllerSink(Protocol):
     def set_transcript(self, transcript: dict[str, Any]) -> None:
         """Write the synced transcript state."""
 
-    def run_ended(self) -> None:
-        """A run ended and its last frame went out (refresh static copies)."""
+    def refresh_copies(self) -> None:
+        """A run ended, or paused for a human's decision, and its frame went out: refresh the
+        static copies (a notebook saved meanwhile says what the run is waiting for)."""
 
 
 # ---- wire shapes --------------------------------------------------------------------------
@@ -96,7 +120,7 @@ class ChatController:
         self._last_flush = float("-inf")
         self._snapshot_wanted = False
         self._transcript_dirty = False
-        self._ended_pending = False
+        self._copy_pending = False
         self._starting = False
         self._closed = False
         self.frames_sent = 0
@@ -148,12 +172,14 @@ class ChatController:
     def _on_event(self, index: int, run: Run, event: Event | None) -> None:
         turn = self._turns[index]
         turn.run = run
-        if isinstance(event, ToolCallStarted | ToolCallFinished):
+        if isinstance(event, _BOUNDARIES):
             self._transcript_dirty = True
+        if isinstance(event, RunPaused):
+            self._copy_pending = True
         if event is None and not turn.ended:
             turn.ended = True
             self._transcript_dirty = True
-            self._ended_pending = True
+            self._copy_pending = True
             # The end goes out at once, before the handle's waiters wake: a cell that waited
             # for the run ends with the views and the static copy already final.
             if self._flush_handle is not None:
@@ -191,9 +217,9 @@ class ChatController:
         if self._transcript_dirty:
             self._transcript_dirty = False
             self._guard(self._sink.set_transcript, {"seq": self._seq, **self._state()})
-        if self._ended_pending:
-            self._ended_pending = False
-            self._guard(self._sink.run_ended)
+        if self._copy_pending:
+            self._copy_pending = False
+            self._guard(self._sink.refresh_copies)
 
     def _state(self) -> dict[str, Any]:
         return {"turns": [turn.wire() for turn in self._turns]}
@@ -220,6 +246,8 @@ class ChatController:
             self._schedule()
         elif kind == "stop":
             self._stop(content.get("t"))
+        elif kind in ("approve", "deny"):
+            self._decide(kind == "approve", content)
         elif kind in ("followup", "send"):
             text = content.get("text")
             if isinstance(text, str) and text.strip():
@@ -232,6 +260,32 @@ class ChatController:
         for turn in turns:
             if turn.handle is not None and not turn.run.done:
                 turn.handle.cancel()
+
+    def _decide(self, approved: bool, content: dict[str, Any]) -> None:
+        """Pass a view's Approve / Deny to the run's handle; say why when it cannot be."""
+        call_id, reason = content.get("call_id"), content.get("reason")
+        if not isinstance(call_id, str) or not (reason is None or isinstance(reason, str)):
+            return
+        verb = "approve" if approved else "deny"
+        turn = self._turn_of(call_id, content.get("t"))
+        if turn is None or turn.handle is None:
+            self._notice(f"Cannot {verb} tool call {call_id}: this cell shows no live run.")
+            return
+        decide = turn.handle.approve if approved else turn.handle.deny
+        try:
+            decide(call_id, (reason or "").strip() or None)
+        except Exception as exc:  # the handle says why (decided twice, not waiting, ...)
+            self._notice(f"Could not {verb} tool call {call_id}: {exc}")
+
+    def _turn_of(self, call_id: str, index: Any) -> Turn | None:
+        """Turn ``index`` when the view named one, else the latest turn with the call, else
+        the latest turn (whose handle then says the call is not its)."""
+        turns = self._turns
+        if isinstance(index, int) and 0 <= index < len(turns):
+            return turns[index]
+        having = [turn for turn in turns if turn.run.tool_call(call_id) is not None]
+        candidates = having or turns
+        return candidates[-1] if candidates else None
 
     def _begin_next(self, text: str) -> None:
         if self._start_run is None:

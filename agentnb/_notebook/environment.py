@@ -2,7 +2,8 @@
 
 A *notebook* here is an IPython shell attached to a Jupyter kernel (JupyterLab, Notebook 7,
 VS Code, nbclient, papermill): there a widget can be displayed. Anything else — a plain
-script, terminal IPython, the CLI — gets text.
+script, terminal IPython, the CLI — gets text. A *terminal shell* is ``ipython`` at a
+console, which redraws its own prompt: a run printed there must stream in the foreground.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from IPython import get_ipython
 from IPython.display import display
 
-__all__ = ["in_notebook", "kernel_shell", "note"]
+__all__ = ["in_notebook", "kernel_shell", "note", "terminal_shell"]
 
 
 def kernel_shell() -> Any:
@@ -22,6 +23,17 @@ def kernel_shell() -> Any:
     if shell is None or getattr(shell, "kernel", None) is None:
         return None
     return shell
+
+
+def terminal_shell() -> Any:
+    """The IPython shell when it is terminal IPython (the prompt it draws would be written
+    over by a run printing from a background thread), else None."""
+    shell = get_ipython()
+    # a terminal shell has imported its module; other shells need not pay for prompt_toolkit
+    module = sys.modules.get("IPython.terminal.interactiveshell")
+    if shell is None or module is None:
+        return None
+    return shell if isinstance(shell, module.TerminalInteractiveShell) else None
 
 
 def in_notebook() -> bool:

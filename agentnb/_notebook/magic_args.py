@@ -1,96 +1,39 @@
 """The options of ``%%agent`` / ``%agent`` and how they become run options.
 
-Every option of :class:`~agentnb.RunOptions` that can be written on a magic line has one
-here, under the name the CLI uses, so the same option gives the same request on every path.
+The options themselves are declared once, for the magics and ``agentnb run`` alike, in
+:data:`~agentnb._notebook.run_flags.RUN_FLAGS`: the same option gives the same request on
+every path.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from IPython.core import magic_arguments
 from IPython.core.error import UsageError
 
 from .._core.request import RunOptions
+from .run_flags import flags_for, run_options_from
 
-__all__ = ["request_options", "run_options", "split_line"]
+__all__ = ["lookup", "request_options", "run_options", "split_line"]
 
 argument: Callable[..., Callable[[Any], Any]] = magic_arguments.argument
 """IPython's option decorator (unannotated there)."""
 
 
 def run_options(func: Any) -> Any:
-    """Decorate a magic with the options shared by ``%%agent`` and ``%agent``."""
-    options = [
-        argument("--via", metavar="NAME", help="connection to use (default: 'default')"),
-        argument("--thread", metavar="ID", help="continue this thread / session id"),
-        argument("--new", action="store_true", help="start a new conversation"),
-        argument("--temperature", type=float, metavar="T", help="sampling temperature, 0-2"),
-        argument("--top-p", type=float, metavar="P", help="nucleus sampling mass, 0-1"),
-        argument("--max-tokens", type=int, metavar="N", help="upper bound on generated tokens"),
-        argument("--frequency-penalty", type=float, metavar="F", help="frequency penalty, -2 to 2"),
-        argument("--presence-penalty", type=float, metavar="F", help="presence penalty, -2 to 2"),
-        argument(
-            "--schema",
-            metavar="VAR",
-            help="JSON schema dict or pydantic model class in the namespace; "
-            "the answer is JSON and .result is validated",
-        ),
-        argument(
-            "--meta",
-            action="append",
-            default=[],
-            metavar="KEY=VALUE",
-            help="metadata stored with the run (repeatable)",
-        ),
-        argument("--followups", action="store_true", help="ask for follow-up questions"),
-        argument("--media", metavar="VAR", help="list of agentnb.Media (or dicts) to attach"),
-        argument("--team-id", metavar="ID", help="SeekrFlow team (x-team-id header)"),
-        argument("--user-id", metavar="ID", help="Operativus userId"),
-        argument("--org-id", metavar="ID", help="Operativus orgId"),
-        argument("--extra", metavar="VAR", help="dict of dialect-specific body fields"),
-        argument("--out", metavar="VAR", help="also bind the run handle to this variable"),
-        argument(
-            "--wait",
-            action="store_true",
-            default=None,
-            help="block until the run ends (scripts, papermill, nbval)",
-        ),
-        argument(
-            "--plain", action="store_true", default=None, help="text output instead of the widget"
-        ),
-        argument("--no-record", action="store_true", help="keep this run out of the history"),
-        argument(
-            "--no-interpolate", action="store_true", help="send {{name}} placeholders as they are"
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
+    """Decorate a magic with the run options of the magics (see ``RUN_FLAGS``)."""
+    for flag in reversed(flags_for("magic")):
+        func = argument(flag.flag, **flag.kwargs())(func)
     return func
 
 
 def request_options(args: argparse.Namespace, ns: dict[str, Any]) -> RunOptions:
     """The run options the parsed magic line asks for (variables looked up in ``ns``)."""
-    options = RunOptions(
-        thread_id=args.thread,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        max_tokens=args.max_tokens,
-        frequency_penalty=args.frequency_penalty,
-        presence_penalty=args.presence_penalty,
-        metadata=_pairs(args.meta),
-        followups=args.followups,
-        team_id=args.team_id,
-        user_id=args.user_id,
-        org_id=args.org_id,
-    )
-    if args.media:
-        options["media"] = lookup(ns, args.media, "--media")
-    if args.extra:
-        options["extra"] = lookup(ns, args.extra, "--extra")
-    return options
+    return run_options_from(args, partial(lookup, ns))
 
 
 def lookup(ns: dict[str, Any], name: str, option: str) -> Any:
@@ -98,16 +41,6 @@ def lookup(ns: dict[str, Any], name: str, option: str) -> Any:
     if name not in ns:
         raise UsageError(f"{option} {name}: no variable {name!r} in the notebook namespace")
     return ns[name]
-
-
-def _pairs(items: list[str]) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--meta {item!r}: expected KEY=VALUE")
-        pairs[key] = value
-    return pairs
 
 
 def split_line(parser: argparse.ArgumentParser, line: str) -> tuple[str, str]:

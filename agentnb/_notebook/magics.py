@@ -4,12 +4,16 @@ Thin: each parses its arguments with ``magic_arguments`` and calls the public AP
 user can fix come back as a ``UsageError`` (one paragraph, no internal traceback) that fails
 the cell, and are shown only there: a run the server refused is not displayed, and a
 ``--wait`` run that did not complete is displayed without its error line.
+
+In terminal IPython a run always streams in the foreground (the prompt it would otherwise
+print over comes back after the answer), Ctrl-C cancels it, and a tool call awaiting
+approval is asked about at a ``[y/N]`` prompt (see :mod:`.approval_prompt`).
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from html import escape
 from typing import Any
@@ -24,9 +28,12 @@ from .._core.handle import RunHandle
 from .._history import runs
 from . import api as _api
 from . import interrupts, magic_input
+from .approval_prompt import approval_policy
 from .connections import connect, connections, get_connection
+from .environment import terminal_shell
 from .interpolate import interpolate
 from .magic_args import lookup, request_options, run_options, split_line
+from .run_flags import AGENT_HELP
 
 __all__ = ["AgentMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -43,7 +50,9 @@ class AgentMagics(Magics):
     ).tag(config=True)
     base_url = Unicode("", help="base URL of the default connection").tag(config=True)
     plain = Bool(False, help="text output instead of widgets by default").tag(config=True)
-    wait = Bool(False, help="block until each run ends by default").tag(config=True)
+    wait = Bool(
+        False, help="block until each run ends by default (terminal IPython always does)"
+    ).tag(config=True)
     start_timeout = Float(
         5.0,
         help="seconds a magic waits for the server to accept a run before showing it, so "
@@ -57,10 +66,7 @@ class AgentMagics(Magics):
 
     # ---- %%agent / %agent ---------------------------------------------------------------
     @magic_arguments(name="agent")
-    @argument(
-        "agent",
-        help="the agent to run (on the built-in server: finance_agent, echo, writer, structured)",
-    )
+    @argument("agent", help=AGENT_HELP)
     @run_options
     @cell_magic
     def agent(self, line: str, cell: str) -> None:
@@ -70,7 +76,7 @@ class AgentMagics(Magics):
             self._start(args, cell)
 
     @magic_arguments(name="agent")
-    @argument("agent", help="the agent to run")
+    @argument("agent", help=AGENT_HELP)
     @run_options
     @line_magic("agent")  # type: ignore[arg-type]
     def agent_line(self, line: str) -> None:
@@ -150,24 +156,47 @@ class AgentMagics(Magics):
             if args.out:
                 ns[args.out] = handle
 
-        with _usage_errors():
-            message = body if args.no_interpolate else interpolate(body, ns)
-            if not message.strip():
-                raise UsageError("the message is empty: write it in the cell body")
-            _api.ask(
-                args.agent,
-                message.strip("\n"),
-                via=args.via or self.default_via,
-                new_thread=args.new,
-                schema=lookup(ns, args.schema, "--schema") if args.schema else None,
-                plain=self.plain if args.plain is None else args.plain,
-                wait=self.wait if args.wait is None else args.wait,
-                record=not args.no_record,
-                on_started=bind,
-                start_timeout=self.start_timeout,
-                **request_options(args, ns),
-            )
+        terminal = terminal_shell() is not None
+        try:
+            with _usage_errors():
+                self._ask(args, body, ns, bind, wait=terminal or self._waits(args))
+        except KeyboardInterrupt:
+            if not (terminal and started):
+                raise
+            # Ctrl-C at a terminal: the run ended cancelled and its summary line said so;
+            # the prompt comes back without a traceback through agentnb's internals
         return started[0] if started else None
+
+    def _waits(self, args: argparse.Namespace) -> bool:
+        return self.wait if args.wait is None else bool(args.wait)
+
+    def _ask(
+        self,
+        args: argparse.Namespace,
+        body: str,
+        ns: dict[str, Any],
+        bind: Callable[[RunHandle], None],
+        *,
+        wait: bool,
+    ) -> None:
+        message = body if args.no_interpolate else interpolate(body, ns)
+        if not message.strip():
+            raise UsageError("the message is empty: write it in the cell body")
+        via = args.via or self.default_via
+        _api.ask(
+            args.agent,
+            message.strip("\n"),
+            via=via,
+            new_thread=args.new,
+            schema=lookup(ns, args.schema, "--schema") if args.schema else None,
+            plain=self.plain if args.plain is None else args.plain,
+            wait=wait,
+            record=not args.no_record,
+            on_started=bind,
+            start_timeout=self.start_timeout,
+            approve=approval_policy(args.approve, get_connection(via), waiting=wait),
+            **request_options(args, ns),
+        )
 
 
 class _ConfigView:

@@ -41,6 +41,22 @@ TOOL_OUTPUT_PREVIEW = 4000
 PLAIN_ANSWER_CHARS = 4000
 """Characters of the answer kept in the ``text/plain`` summary."""
 
+TOOL_MARKS = {
+    "succeeded": "✓",
+    "failed": "✗",
+    "denied": "⊘",
+    "no_result": "?",
+    "awaiting_approval": "‖",
+}
+"""The glyph of each finished or waiting tool status (a running call shows ``…``)."""
+TOOL_LABELS = {"awaiting_approval": "awaiting approval", "no_result": "no result"}
+"""How a tool status reads where it is not its own name."""
+NO_RESULT_NOTE = (
+    "The run ended without the platform reporting this call's result: its arguments are "
+    "known, its output is not."
+)
+"""What ``no_result`` means, said next to such a call."""
+
 _SAFE_DATA_IMAGE = re.compile(r"^data:image/(?:png|gif|jpe?g|webp|avif);base64,", re.IGNORECASE)
 
 
@@ -105,9 +121,52 @@ def _tool_arguments(call: ToolCall) -> str:
     return call.arguments_text
 
 
+def _tool_heading(call: ToolCall) -> tuple[str, str]:
+    """The call's glyph, and its status with its duration (``denied · 2 ms``)."""
+    duration = f" · {_seconds(call.duration)}" if call.duration is not None else ""
+    return TOOL_MARKS.get(call.status, "…"), TOOL_LABELS.get(call.status, call.status) + duration
+
+
+def _approval_notes(call: ToolCall) -> list[str]:
+    """Lines on the human decision a call needed, and on a result that never came."""
+    notes: list[str] = []
+    approval = call.approval
+    if approval is not None:
+        asked = f"Approval requested: {approval.reason}" if approval.reason else ""
+        if approval.approved is None:
+            decided = "Waiting for a human to approve or deny this call."
+        else:
+            verb = "Approved" if approval.approved else "Denied"
+            why = approval.decision_reason
+            decided = f"{verb}: {why}" if why else f"{verb}."
+        notes += [line for line in (asked, decided) if line]
+    if call.status == "no_result":
+        notes.append(NO_RESULT_NOTE)
+    return notes
+
+
+def _tool_error(call: ToolCall) -> tuple[str, str] | None:
+    """The label and text of a call's error, or of the reason it was denied."""
+    if not call.error:
+        return None
+    if call.status == "denied":
+        decided = call.approval is not None and call.approval.decision_reason == call.error
+        return None if decided else ("Denied", call.error)
+    return "Error", call.error
+
+
+def _waiting_line(run: Run) -> str:
+    """What a copy of a run that has not ended says in place of the final answer."""
+    if run.status == "paused":
+        names = ", ".join(c.name or "tool" for c in run.awaiting_approval) or "a tool call"
+        return f"Paused: waiting for a human to approve {names}."
+    return "Running… the final answer appears here when the run ends."
+
+
 def status_line(run: Run) -> str:
     """One line: status, duration, time to first token, tokens, rate, run id."""
-    bits: list[str] = [run.status]
+    status = "paused — waiting for approval" if run.status == "paused" else run.status
+    bits: list[str] = [status]
     if run.done and run.duration is not None:
         bits.append(_seconds(run.duration))
     if run.ttft is not None:
@@ -147,21 +206,23 @@ def _error_line(run: Run) -> str:
 
 
 def _tool_html(call: ToolCall) -> str:
-    mark = {"succeeded": "✓", "failed": "✗"}.get(call.status, "…")
-    duration = f" · {_seconds(call.duration)}" if call.duration is not None else ""
+    mark, state = _tool_heading(call)
+    # A call waiting for a decision is shown open: its arguments are what must be judged.
+    opened = " open" if call.status == "awaiting_approval" else ""
     out = [
-        "<details><summary>",
-        f"{mark} <code>{html.escape(call.name or 'tool')}</code> {html.escape(call.status)}",
-        f"{html.escape(duration)}</summary>",
+        f"<details{opened}><summary>",
+        f"{mark} <code>{html.escape(call.name or 'tool')}</code> {html.escape(state)}</summary>",
     ]
     arguments = _tool_arguments(call)
     if arguments:
         out.append(f"<p>Arguments</p><pre><code>{html.escape(arguments)}</code></pre>")
+    out += [f"<p><em>{html.escape(note)}</em></p>" for note in _approval_notes(call)]
     if call.output is not None:
         output = _clip(_format_value(call.output), TOOL_OUTPUT_PREVIEW)
         out.append(f"<p>Output</p><pre><code>{html.escape(output)}</code></pre>")
-    if call.error:
-        out.append(f"<p><strong>Error:</strong> {html.escape(call.error)}</p>")
+    error = _tool_error(call)
+    if error is not None:
+        out.append(f"<p><strong>{error[0]}:</strong> {html.escape(error[1])}</p>")
     out.append("</details>")
     return "".join(out)
 
@@ -186,7 +247,7 @@ def _run_html(run: Run) -> str:
             if call is not None:
                 out.append(_tool_html(call))
     if not run.done:
-        out.append("<p><em>Running… the final answer appears here when the run ends.</em></p>")
+        out.append(f"<p><em>{html.escape(_waiting_line(run))}</em></p>")
     error = _error_line(run)
     if error:
         out.append(f'<p role="alert"><strong>Error</strong> {html.escape(error)}</p>')
@@ -223,7 +284,7 @@ def _run_markdown(run: Run) -> str:
             if call is not None:
                 out.append(_tool_markdown(call))
     if not run.done:
-        out.append("*Running… the final answer appears here when the run ends.*")
+        out.append(f"*{one_line(_waiting_line(run))}*")
     error = _error_line(run)
     if error:
         out.append(f"**Error** {one_line(error)}")
@@ -241,16 +302,17 @@ def _reasoning_markdown(text: str) -> str:
 
 
 def _tool_markdown(call: ToolCall) -> str:
-    mark = {"succeeded": "✓", "failed": "✗"}.get(call.status, "…")
-    duration = f" · {_seconds(call.duration)}" if call.duration is not None else ""
-    lines = [f"{mark} tool **{one_line(call.name or 'tool')}** {one_line(call.status + duration)}"]
+    mark, state = _tool_heading(call)
+    lines = [f"{mark} tool **{one_line(call.name or 'tool')}** {one_line(state)}"]
     arguments = _tool_arguments(call)
     if arguments:
         lines.append(code_block(arguments))
+    lines += [f"*{one_line(note)}*" for note in _approval_notes(call)]
     if call.output is not None:
         lines.append(code_block(_clip(_format_value(call.output), TOOL_OUTPUT_PREVIEW)))
-    if call.error:
-        lines.append("Error:\n\n" + code_block(call.error))
+    error = _tool_error(call)
+    if error is not None:
+        lines.append(f"{error[0]}:\n\n" + code_block(error[1]))
     return "\n\n".join(lines)
 
 
@@ -271,10 +333,7 @@ def static_text(runs: Sequence[Run], *, answer_chars: int | None = PLAIN_ANSWER_
     for run in runs:
         header = f"agentnb · {run.agent or 'agent'} · {status_line(run)}"
         lines = [header]
-        tools = ", ".join(
-            f"{c.name or 'tool'} {'✓' if c.status == 'succeeded' else c.status}"
-            for c in run.tool_calls
-        )
+        tools = ", ".join(_tool_text(c) for c in run.tool_calls)
         if tools:
             lines.append(f"tools: {tools}")
         text = run.text
@@ -285,6 +344,13 @@ def static_text(runs: Sequence[Run], *, answer_chars: int | None = PLAIN_ANSWER_
             lines.append(f"error: {error}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) if blocks else "agentnb chat (no runs yet)"
+
+
+def _tool_text(call: ToolCall) -> str:
+    """``name ✓``, ``name denied (reason)``, ``name awaiting approval``..."""
+    state = "✓" if call.status == "succeeded" else TOOL_LABELS.get(call.status, call.status)
+    why = f" ({' '.join(call.error.split())})" if call.status == "denied" and call.error else ""
+    return f"{call.name or 'tool'} {state}{why}"
 
 
 def static_bundle(runs: Sequence[Run]) -> dict[str, str]:

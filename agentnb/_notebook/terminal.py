@@ -14,28 +14,47 @@ from typing import IO, Any
 
 from IPython.display import display
 
-from .._core.run import Run
+from .._core.run import Run, ToolCall
 from .._core.text import terminal_safe
 from ..events import (
     Event,
     ReasoningDelta,
+    RunPaused,
+    StepReset,
     TextDelta,
+    ToolApprovalRequested,
+    ToolApprovalResponded,
+    ToolCallDenied,
     ToolCallFinished,
     ToolCallStarted,
 )
-from .static import status_line
+from .static import NO_RESULT_NOTE, TOOL_MARKS, status_line
 
 __all__ = ["PlainDisplay", "TerminalPrinter", "summary_line"]
 
-DIM, RED, GREEN, CYAN, RESET = "\x1b[2m", "\x1b[31m", "\x1b[32m", "\x1b[36m", "\x1b[0m"
+DIM, RED, GREEN, YELLOW, CYAN, RESET = (
+    "\x1b[2m",
+    "\x1b[31m",
+    "\x1b[32m",
+    "\x1b[33m",
+    "\x1b[36m",
+    "\x1b[0m",
+)
 
 
 def summary_line(run: Run) -> str:
-    """One line: status, duration, time to first token, tokens, rate, run id, tools, error
-    (the same status line the widget's static copy shows), safe for a terminal."""
+    """One line: status, duration, time to first token, tokens, rate, run id, tools (with
+    how many were denied or never reported a result), error (the same status line the
+    widget's static copy shows), safe for a terminal."""
     bits = [status_line(run)]
     if run.tool_calls:
-        bits.append(f"{len(run.tool_calls)} tool call(s)")
+        statuses = [call.status for call in run.tool_calls]
+        odd = [
+            f"{statuses.count(status)} {label}"
+            for status, label in (("denied", "denied"), ("no_result", "without a result"))
+            if status in statuses
+        ]
+        bits.append(f"{len(run.tool_calls)} tool call(s)" + (f" ({', '.join(odd)})" if odd else ""))
     if run.error is not None:
         code = f"[{run.error.code}] " if run.error.code else ""
         bits.append(f"error: {code}{run.error.message}")
@@ -57,7 +76,8 @@ def _as_json(value: Any) -> str:
 
 class TerminalPrinter:
     """A run listener printing the run as it streams: reasoning dimmed, tool calls as one-line
-    notes, the answer as it arrives, and a summary line at the end."""
+    notes (awaiting approval, approved, denied with the reason, no result), a pause, the
+    answer as it arrives, and a summary line at the end."""
 
     def __init__(self, out: IO[str] | None = None, *, color: bool | None = None) -> None:
         self._out = out or sys.stdout
@@ -65,6 +85,10 @@ class TerminalPrinter:
             color = self._out.isatty() and os.environ.get("NO_COLOR") is None
         self._color = color
         self._last: str | None = None
+        self._shown: set[str] = set()
+        """Calls whose start line was printed."""
+        self._denied: set[str] = set()
+        """Calls whose denial was printed."""
 
     def _paint(self, text: str, code: str) -> str:
         return f"{code}{text}{RESET}" if self._color else text
@@ -88,19 +112,65 @@ class TerminalPrinter:
                 self._out.write(terminal_safe(event.delta))
             case ToolCallStarted():
                 self._switch("tool")
-                args = "" if event.arguments is None else _short(event.arguments, 80)
-                self._out.write(self._paint(f"→ {_short(event.name, 80)}({args})\n", CYAN))
+                self._start_line(event.call_id, event.name, event.arguments)
             case ToolCallFinished():
                 self._switch("tool")
                 self._out.write(self._tool_result(run, event))
+            case ToolApprovalRequested() | ToolApprovalResponded() | ToolCallDenied():
+                self._switch("tool")
+                self._approval(run, event)
+            case RunPaused():
+                self._switch("tool")
+                self._out.write(self._paint(self._pause(run), YELLOW))
+            case StepReset():
+                self._switch("tool")
+                note = "↺ the agent discarded its last step (the text above may not stand)\n"
+                self._out.write(self._paint(note, DIM))
             case None:
                 self._switch("end")
+                self._out.write(self._unreported(run))
                 ok = run.status == "completed"
                 self._out.write(self._paint(summary_line(run), GREEN if ok else RED) + "\n")
                 self._out.write(self._followups(run))
             case _:
                 return
         self._out.flush()
+
+    def _start_line(self, call_id: str, name: str, arguments: object) -> None:
+        self._shown.add(call_id)
+        args = "" if arguments is None else _short(arguments, 80)
+        self._out.write(self._paint(f"→ {_short(name, 80)}({args})\n", CYAN))
+
+    def _approval(
+        self, run: Run, event: ToolApprovalRequested | ToolApprovalResponded | ToolCallDenied
+    ) -> None:
+        call = run.tool_call(event.call_id)
+        name = _short(call.name if call and call.name else event.call_id, 80)
+        if isinstance(event, ToolApprovalRequested):
+            if event.call_id not in self._shown:
+                self._start_line(event.call_id, name, call.arguments if call else None)
+            why = f": {_short(event.reason, 200)}" if event.reason else ""
+            line = f"  {TOOL_MARKS['awaiting_approval']} {name} awaits approval{why}\n"
+            self._out.write(self._paint(line, YELLOW))
+        elif isinstance(event, ToolApprovalResponded) and event.approved:
+            self._out.write(self._paint(f"  ✓ {name} approved\n", GREEN))
+        elif event.call_id not in self._denied:
+            self._denied.add(event.call_id)
+            reason = event.reason or (call.error if call else None)
+            why = f": {_short(reason, 200)}" if reason else ""
+            self._out.write(self._paint(f"  {TOOL_MARKS['denied']} {name} denied{why}\n", RED))
+
+    def _pause(self, run: Run) -> str:
+        names = ", ".join(_short(c.name or c.call_id, 80) for c in run.awaiting_approval)
+        waiting = f" on {names}" if names else ""
+        return f"{TOOL_MARKS['awaiting_approval']} paused: waiting for a decision{waiting}\n"
+
+    def _unreported(self, run: Run) -> str:
+        calls = [call for call in run.tool_calls if call.status == "no_result"]
+        if not calls:
+            return ""
+        lines = [f"  {TOOL_MARKS['no_result']} {_short(c.name, 80)}: no result\n" for c in calls]
+        return self._paint("".join(lines) + f"    {NO_RESULT_NOTE}\n", YELLOW)
 
     def _followups(self, run: Run) -> str:
         if not run.followups:
@@ -146,13 +216,25 @@ def render_plain(run: Run) -> str:
         lines.append("thinking: " + terminal_safe(run.reasoning.strip()))
     for call in run.tool_calls:
         args = "" if call.arguments is None else _short(call.arguments, 80)
-        outcome = (
-            f"✗ {_short(call.error)}"
-            if call.error is not None
-            else ("…" if call.status == "running" else f"✓ {_short(call.output)}")
-        )
-        lines.append(f"→ {_short(call.name, 80)}({args}) {outcome}")
+        lines.append(f"→ {_short(call.name, 80)}({args}) {_plain_outcome(call)}")
     if run.text:
         lines.append(terminal_safe(run.text))
     lines.append(summary_line(run))
     return "\n".join(lines)
+
+
+def _plain_outcome(call: ToolCall) -> str:
+    """How a call ended (or waits), after its arguments."""
+    mark = TOOL_MARKS.get(call.status, "…")
+    match call.status:
+        case "running":
+            return "…"
+        case "awaiting_approval":
+            return f"{mark} awaiting approval"
+        case "denied":
+            return f"{mark} denied" + (f": {_short(call.error)}" if call.error else "")
+        case "no_result":
+            return f"{mark} no result (the platform never reported it)"
+        case "failed":
+            return f"{mark} {_short(call.error)}"
+    return f"{mark} {_short(call.output)}"

@@ -9,7 +9,8 @@ A cell is displayed as two outputs: the live view, then a static copy (sanitized
 markdown, plain text) for places that cannot show the widget: nbconvert without network,
 GitHub, a notebook reopened without its widget state. Where the live view renders, the
 runtime's stylesheet hides the static copy next to it. The copy is refreshed through its
-display handle whenever a run ends, so a saved notebook shows the final answer.
+display handle whenever a run ends (or pauses for a tool approval), so a saved notebook
+shows the final answer.
 """
 
 from __future__ import annotations
@@ -106,6 +107,10 @@ class ChatCell(anywidget.AnyWidget):
     the conversation (it must start the run without displaying it: the cell shows it as its
     next turn); without it the chips copy the question instead. ``input=True`` adds an input
     box whose messages start runs through ``on_followup`` too (``agentnb.chat`` builds one).
+
+    A tool call awaiting approval shows its arguments with **Approve** and **Deny** (with an
+    optional reason); a click goes to the run's ``RunHandle.approve`` / ``deny``, and a
+    refusal (a call already decided, a run no longer live) is shown in the cell.
     """
 
     _esm = STATIC / "loader.js"
@@ -208,7 +213,7 @@ class ChatCell(anywidget.AnyWidget):
     def set_transcript(self, transcript: dict[str, Any]) -> None:
         contextvars.Context().run(setattr, self, "transcript", transcript)
 
-    def run_ended(self) -> None:
+    def refresh_copies(self) -> None:
         self._refresh_displays()
 
     def _on_view_message(self, _widget: Any, content: Any, _buffers: Any) -> None:

@@ -1,5 +1,12 @@
 """The chat cell's wire format: a run's state as the views receive it, and the ops that turn
-one version of a turn into the next (see :mod:`agentnb._notebook.controller`)."""
+one version of a turn into the next (see :mod:`agentnb._notebook.controller`).
+
+A tool call carries its ``status`` (``running``, ``awaiting_approval``, ``succeeded``,
+``failed``, ``denied``, ``no_result``) and, when the platform asked a human to decide on it,
+its ``approval``: ``{"state": "awaiting" | "approved" | "denied", "reason",
+"decision_reason"}``. A step reset (the platform discarding what a step streamed) can shorten
+parts and drop tool calls, which the append-only ops cannot say: the whole turn is sent
+again."""
 
 from __future__ import annotations
 
@@ -8,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._core.handle import RunHandle
-from .._core.run import Run, ToolCall
+from .._core.run import Run, ToolApproval, ToolCall
 
-__all__ = ["MAX_TOOL_OUTPUT_CHARS", "Turn", "meta_wire", "tool_wire"]
+__all__ = ["MAX_TOOL_OUTPUT_CHARS", "Turn", "approval_wire", "meta_wire", "tool_wire"]
 
 MAX_TOOL_OUTPUT_CHARS = 256_000
 """A tool output longer than this (as text) is sent cut to this length, marked truncated."""
@@ -25,6 +32,24 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def approval_state(approval: ToolApproval) -> str:
+    """``awaiting`` until decided, then ``approved`` or ``denied``."""
+    if approval.approved is None:
+        return "awaiting"
+    return "approved" if approval.approved else "denied"
+
+
+def approval_wire(approval: ToolApproval | None) -> dict[str, Any] | None:
+    """A call's approval as the views get it (None when nobody was asked to decide)."""
+    if approval is None:
+        return None
+    return {
+        "state": approval_state(approval),
+        "reason": approval.reason,
+        "decision_reason": approval.decision_reason,
+    }
+
+
 def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, Any]:
     """A tool call as the views get it; a huge output is cut to ``MAX_TOOL_OUTPUT_CHARS``."""
     wire: dict[str, Any] = {
@@ -33,6 +58,7 @@ def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, 
         "arguments": _jsonable(call.arguments),
         "error": call.error,
         "status": call.status,
+        "approval": approval_wire(call.approval),
         "started_at": call.started_at,
         "finished_at": call.finished_at,
         "duration": call.duration,
@@ -67,12 +93,40 @@ def meta_wire(run: Run) -> dict[str, Any]:
         "tokens_per_second": run.tokens_per_second,
         "execution_time": run.execution_time,
         "followups": list(run.followups),
+        "finish_reason": run.finish_reason,
         "error": run.error.to_dict() if run.error else None,
     }
 
 
+class _Same:
+    """A value compared by identity: an interim output is replaced, never changed in place,
+    so a new object is a new output, and comparing a large one costs nothing."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.value is self.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 def _tool_signature(call: ToolCall) -> tuple[Any, ...]:
-    return (call.name, call.status, call.error, call.finished_at, call.arguments is None)
+    """What, when it changes, sends the call's fields again."""
+    approval = call.approval
+    decided = (None, None) if approval is None else (approval.approved, approval.decision_reason)
+    return (
+        call.name,
+        call.status,
+        call.error,
+        call.finished_at,
+        call.arguments is None,
+        approval is None,
+        *decided,
+        _Same(call.output),
+    )
 
 
 def _suffix(chunks: list[str], total: int, start: int) -> str:
@@ -104,6 +158,7 @@ class Turn:
     sent_tools: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     sent_args: dict[str, int] = field(default_factory=dict)
     sent_meta: dict[str, Any] = field(default_factory=dict)
+    sent_resets: int = 0
     announced: bool = False
     ended: bool = False
 
@@ -124,10 +179,12 @@ class Turn:
         self.sent_tools = {c.call_id: _tool_signature(c) for c in run.tool_calls}
         self.sent_args = {c.call_id: len(c.arguments_text) for c in run.tool_calls}
         self.sent_meta = meta_wire(run)
+        self.sent_resets = run.step_resets
 
     def diff(self, t: int) -> list[dict[str, Any]]:
-        """The ops that bring a view from what was sent to the run's current state."""
-        if not self.announced:
+        """The ops that bring a view from what was sent to the run's current state: the whole
+        turn when it is new or a step was reset since, else only what grew or changed."""
+        if not self.announced or self.run.step_resets != self.sent_resets:
             self.announced = True
             op = {"op": "turn", "t": t, "turn": self.wire()}
             self.mark_all_sent()

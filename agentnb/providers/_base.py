@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from .._core.approvals import ApprovalDecision
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
 from ..events import Event, RunCompleted
@@ -102,6 +103,9 @@ class Provider(abc.ABC):
     """Where the API key goes."""
     status_batch_size: ClassVar[int] = 100
     """At most this many run ids go into one :meth:`run_status_request`."""
+    supports_approvals: ClassVar[bool] = False
+    """The dialect can carry a human's decision on a tool call awaiting approval back to the
+    platform (:meth:`approval_request`)."""
 
     def __init__(self, **options: Any) -> None:
         unknown = set(options) - set(self.option_names())
@@ -158,6 +162,14 @@ class Provider(abc.ABC):
             params=first.params,
             headers={**first.headers, "Last-Event-ID": last_event_id},
         )
+
+    def approval_request(
+        self, request: RunRequest, translator: Translator, decisions: Sequence[ApprovalDecision]
+    ) -> HttpRequest | None:
+        """The request that sends the decisions on a paused run's tool calls and streams the
+        rest of the run (read by the same ``translator``); None when the dialect cannot send
+        decisions (the run then fails, saying so). Default: None."""
+        return None
 
     @abc.abstractmethod
     def translator(self, request: RunRequest) -> Translator:

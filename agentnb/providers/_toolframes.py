@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..events import Event, ToolCallFinished, ToolCallStarted
+from ..events import Event, ToolCallDenied, ToolCallFinished, ToolCallStarted
 from ._frames import as_dict, first_str, json_or_text
 
 __all__ = ["ToolFrames"]
@@ -82,6 +82,14 @@ class ToolFrames:
         error = _error_of(payload)
         output = None if error is not None else _first_present(payload, _OUTPUT_KEYS)
         return [ToolCallFinished(call_id=call_id, output=output, error=error)]
+
+    def denied(self, payload: Mapping[str, Any]) -> list[Event] | None:
+        """A call that was not run because it was denied (agentnb's ``denied: true``)."""
+        call_id = first_str(payload, *_ID_KEYS) or self._match(_name_of(payload))
+        if call_id is None:
+            return None
+        self._open = [(cid, name) for cid, name in self._open if cid != call_id]
+        return [ToolCallDenied(call_id=call_id, reason=first_str(payload, "reason"))]
 
     def _match(self, name: str | None) -> str | None:
         for call_id, open_name in self._open:

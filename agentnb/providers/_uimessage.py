@@ -1,25 +1,46 @@
 """The Vercel AI SDK "UI message stream": data-only frames of typed JSON objects.
 
-Shared by the generic ``vercel`` dialect and SeekrFlow's ``/runs/stream/vercel``. Usage and
-execution time are read from ``messageMetadata`` (``start``, ``message-metadata``, ``finish``);
-follow-up questions from a ``data-followups`` part. Other ``data-*`` parts are kept as
-``UnknownEvent``.
+Shared by the generic ``vercel`` dialect and SeekrFlow's ``/runs/stream/vercel``. Each chunk
+type of the ``ai`` package's schema (ai 7, ``uiMessageChunkSchema``) is read as the SDK's own
+reader (``processUIMessageStream``) reads it, and the message it builds is kept
+(:class:`~agentnb.providers._uimessage_parts.UIMessageBuilder`) to be sent back as history:
+
+- ``start`` / ``message-metadata`` / ``finish``: ids, usage and execution time from
+  ``messageMetadata``; ``finish.finishReason`` is kept (``interrupted`` ends the run
+  interrupted). A ``finish`` while tool calls await approval pauses the run (``RunPaused``).
+- ``start-step`` / ``reset-step``: ``StepStarted`` / ``StepReset`` (the step's parts are
+  discarded); ``finish-step`` and the ``*-start``/``*-end`` brackets only delimit.
+- ``text-delta``, ``reasoning-delta``; ``tool-input-start/delta/available/error``;
+  ``tool-output-available`` (``preliminary``: ``ToolCallProgress``), ``tool-output-error``,
+  ``tool-output-denied``; ``tool-approval-request`` / ``tool-approval-response``.
+- ``error`` and ``abort`` (its ``reason`` kept) fail the run; ``[DONE]`` ends the stream.
+- ``data-followups`` holds follow-up questions. Other ``data-*`` parts, ``source-url``,
+  ``source-document``, ``file``, ``reasoning-file``, ``custom`` and ``steering-message``
+  have no place in a run: they are kept as ``UnknownEvent`` and in the message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .._core.approvals import ApprovalDecision
 from ..events import (
     Event,
     ReasoningDelta,
     RunCompleted,
     RunFailed,
+    RunPaused,
     RunStarted,
+    StepReset,
+    StepStarted,
     TextDelta,
+    ToolApprovalRequested,
+    ToolApprovalResponded,
     ToolCallDelta,
+    ToolCallDenied,
     ToolCallFinished,
+    ToolCallProgress,
     ToolCallStarted,
     Usage,
 )
@@ -36,14 +57,16 @@ from ._frames import (
     str_list,
 )
 from ._frames import unknown as keep_unknown
+from ._uimessage_parts import UIMessageBuilder
 
 __all__ = ["UIMessageTranslator"]
 
 _Frame = dict[str, Any]
-_STRUCTURAL = frozenset(
-    {"start-step", "finish-step", "text-start", "text-end", "reasoning-start", "reasoning-end"}
+_Handler = Callable[[_Frame], list[Event] | None]
+_KEPT_PARTS = frozenset(
+    {"source-url", "source-document", "file", "reasoning-file", "custom", "steering-message"}
 )
-"""Frames that only delimit parts; the events they bracket carry everything."""
+"""Parts the SDK adds to the message that a run has no place for."""
 
 
 def _usage_in(frame: Mapping[str, Any]) -> Usage | None:
@@ -56,23 +79,34 @@ class UIMessageTranslator(Translator):
 
     def __init__(self, thread_id: str | None = None) -> None:
         self.done = False
+        self.paused = False
         self._thread_id = thread_id
         self.run_id: str | None = None
+        self.builder = UIMessageBuilder()
         self._usage: Usage | None = None
         self._execution_time: float | None = None
         self._followups: list[str] = []
-        self._answer: list[str] = []
-        self._handlers: dict[str, Callable[[_Frame], list[Event] | None]] = {
+        self._handlers: dict[str, _Handler] = {
             "start": self._start,
-            "text-delta": self._text,
-            "reasoning-delta": self._reasoning,
-            "reasoning": self._reasoning,
+            "start-step": self._step_start,
+            "reset-step": self._step_reset,
+            "finish-step": lambda frame: [],
+            "text-start": lambda frame: self._block_start("text", frame),
+            "text-delta": lambda frame: self._block_delta("text", frame),
+            "text-end": lambda frame: self._block_end("text", frame),
+            "reasoning-start": lambda frame: self._block_start("reasoning", frame),
+            "reasoning-delta": lambda frame: self._block_delta("reasoning", frame),
+            "reasoning-end": lambda frame: self._block_end("reasoning", frame),
+            "reasoning": lambda frame: self._block_delta("reasoning", frame),
             "tool-input-start": self._tool_input_start,
             "tool-input-delta": self._tool_input_delta,
             "tool-input-available": self._tool_input_available,
-            "tool-input-error": self._tool_error,
+            "tool-input-error": self._tool_input_error,
+            "tool-approval-request": self._approval_request,
+            "tool-approval-response": self._approval_response,
             "tool-output-available": self._tool_output,
-            "tool-output-error": self._tool_error,
+            "tool-output-error": self._tool_output_error,
+            "tool-output-denied": self._tool_output_denied,
             "message-metadata": self._metadata,
             "error": self._error,
             "abort": self._abort,
@@ -82,29 +116,62 @@ class UIMessageTranslator(Translator):
 
     @property
     def text(self) -> str:
-        """The answer text read so far (for dialects that keep history client-side)."""
-        return "".join(self._answer)
+        """The answer text read so far."""
+        return self.builder.text_of("text")
+
+    def message(self) -> dict[str, Any]:
+        """The assistant message so far, in the SDK's ``UIMessage`` shape (history)."""
+        return self.builder.message()
+
+    def record_decisions(self, decisions: Sequence[ApprovalDecision]) -> None:
+        """Put a human's decisions into the message, as the SDK's
+        ``addToolApprovalResponse`` does (the tool parts become ``approval-responded``)."""
+        for decision in decisions:
+            approval_id = self.builder.approval_id_of(decision.call_id)
+            if approval_id is not None:
+                self.builder.approval_response(approval_id, decision.approved, decision.reason)
+
+    def on_response(self, headers: Mapping[str, str]) -> list[Event]:
+        self.paused = False  # a new response continues the message
+        return []
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
         if is_done_marker(sse):
-            return [] if self.done else self._complete({})
+            return [] if self.done or self.paused else self._complete({})
         frame = as_dict(parse_json(sse.data))
         kind = first_str(frame, "type") if frame is not None else None
         if frame is None or kind is None:
             return [keep_unknown(sse)]
-        if kind in _STRUCTURAL:
-            return []
         handler = self._handlers.get(kind)
-        events = handler(frame) if handler is not None else None
+        if handler is None:
+            return self._kept_part(kind, frame, sse)
+        events = handler(frame)
         return [keep_unknown(sse)] if events is None else events
+
+    def _kept_part(self, kind: str, frame: _Frame, sse: ServerSentEvent) -> list[Event]:
+        if kind in _KEPT_PARTS or kind.startswith("data-"):
+            self.builder.add(frame)
+        return [keep_unknown(sse)]
 
     # ---- one function per frame type; None means "not the shape we know" ----------------
     def _start(self, frame: _Frame) -> list[Event]:
         self._read_metadata(frame)
         metadata = as_dict(frame.get("messageMetadata")) or {}
-        self.run_id = first_str(metadata, "runId", "run_id") or first_str(frame, "messageId")
+        message_id = first_str(frame, "messageId")
+        if message_id:
+            self.builder.id = message_id
+        self.builder.merge_metadata(frame.get("messageMetadata"))
+        self.run_id = first_str(metadata, "runId", "run_id") or message_id or self.run_id
         self._thread_id = first_str(metadata, "threadId", "thread_id") or self._thread_id
         return [RunStarted(run_id=self.run_id, thread_id=self._thread_id)]
+
+    def _step_start(self, frame: _Frame) -> list[Event]:
+        self.builder.step_start()
+        return [StepStarted()]
+
+    def _step_reset(self, frame: _Frame) -> list[Event]:
+        self.builder.reset_step()
+        return [StepReset()]
 
     def _read_metadata(self, frame: _Frame) -> bool:
         metadata = as_dict(frame.get("messageMetadata")) or {}
@@ -119,31 +186,40 @@ class UIMessageTranslator(Translator):
         followups = str_list(data) or str_list((as_dict(data) or {}).get("followups"))
         if not followups:
             return None
+        self.builder.add(frame)
         self._followups = followups
         return []
 
-    def _text(self, frame: _Frame) -> list[Event] | None:
-        delta = first_str(frame, "delta", "textDelta", "text")
+    def _block_start(self, kind: str, frame: _Frame) -> list[Event]:
+        self.builder.block_start(kind, first_str(frame, "id") or "")
+        return []
+
+    def _block_end(self, kind: str, frame: _Frame) -> list[Event]:
+        self.builder.block_end(kind, first_str(frame, "id") or "")
+        return []
+
+    def _block_delta(self, kind: str, frame: _Frame) -> list[Event] | None:
+        keys = ("delta", "textDelta", "text") if kind == "text" else ("delta", "text")
+        delta = first_str(frame, *keys)
         if delta is None:
             return None
-        self._answer.append(delta)
-        return [TextDelta(delta=delta)]
-
-    def _reasoning(self, frame: _Frame) -> list[Event] | None:
-        delta = first_str(frame, "delta", "text")
-        return None if delta is None else [ReasoningDelta(delta=delta)]
+        self.builder.block_delta(kind, first_str(frame, "id") or "", delta)
+        return [TextDelta(delta=delta) if kind == "text" else ReasoningDelta(delta=delta)]
 
     def _tool_input_start(self, frame: _Frame) -> list[Event] | None:
         call_id = first_str(frame, "toolCallId")
         if call_id is None:
             return None
-        return [ToolCallStarted(call_id=call_id, name=first_str(frame, "toolName") or "")]
+        name = first_str(frame, "toolName") or ""
+        self.builder.tool_input_start(call_id, name, frame)
+        return [ToolCallStarted(call_id=call_id, name=name)]
 
     def _tool_input_delta(self, frame: _Frame) -> list[Event] | None:
         call_id = first_str(frame, "toolCallId")
         delta = first_str(frame, "inputTextDelta")
         if call_id is None or delta is None:
             return None
+        self.builder.tool_input_delta(call_id, delta)
         return [ToolCallDelta(call_id=call_id, arguments_delta=delta)]
 
     def _tool_input_available(self, frame: _Frame) -> list[Event] | None:
@@ -151,22 +227,68 @@ class UIMessageTranslator(Translator):
         if call_id is None:
             return None
         name = first_str(frame, "toolName") or ""
+        self.builder.tool_input_available(call_id, name, frame)
         return [ToolCallStarted(call_id=call_id, name=name, arguments=frame.get("input"))]
+
+    def _tool_input_error(self, frame: _Frame) -> list[Event] | None:
+        call_id = first_str(frame, "toolCallId")
+        if call_id is None:
+            return None
+        name = first_str(frame, "toolName") or ""
+        error = first_str(frame, "errorText") or "the tool call failed"
+        self.builder.tool_input_error(call_id, name, {**frame, "errorText": error})
+        started = ToolCallStarted(call_id=call_id, name=name)
+        return [
+            started,
+            ToolCallFinished(call_id=call_id, error=error, arguments=frame.get("input")),
+        ]
+
+    def _approval_request(self, frame: _Frame) -> list[Event] | None:
+        call_id = first_str(frame, "toolCallId")
+        approval_id = first_str(frame, "approvalId")
+        if call_id is None or approval_id is None:
+            return None
+        self.builder.approval_request(call_id, frame)
+        reason = first_str(frame, "reason")
+        return [ToolApprovalRequested(call_id=call_id, approval_id=approval_id, reason=reason)]
+
+    def _approval_response(self, frame: _Frame) -> list[Event] | None:
+        approval_id = first_str(frame, "approvalId")
+        approved = frame.get("approved")
+        if approval_id is None or not isinstance(approved, bool):
+            return None
+        reason = first_str(frame, "reason")
+        call_id = self.builder.approval_response(approval_id, approved, reason)
+        if call_id is None:
+            return None
+        return [ToolApprovalResponded(call_id=call_id, approved=approved, reason=reason)]
 
     def _tool_output(self, frame: _Frame) -> list[Event] | None:
         call_id = first_str(frame, "toolCallId")
         if call_id is None:
             return None
+        self.builder.output(call_id, frame)
+        if frame.get("preliminary") is True:
+            return [ToolCallProgress(call_id=call_id, output=frame.get("output"))]
         return [ToolCallFinished(call_id=call_id, output=frame.get("output"))]
 
-    def _tool_error(self, frame: _Frame) -> list[Event] | None:
+    def _tool_output_error(self, frame: _Frame) -> list[Event] | None:
         call_id = first_str(frame, "toolCallId")
         if call_id is None:
             return None
         error = first_str(frame, "errorText") or "the tool call failed"
-        return [ToolCallFinished(call_id=call_id, error=error, arguments=frame.get("input"))]
+        self.builder.output_error(call_id, error)
+        return [ToolCallFinished(call_id=call_id, error=error)]
+
+    def _tool_output_denied(self, frame: _Frame) -> list[Event] | None:
+        call_id = first_str(frame, "toolCallId")
+        if call_id is None:
+            return None
+        self.builder.output_denied(call_id)
+        return [ToolCallDenied(call_id=call_id)]
 
     def _metadata(self, frame: _Frame) -> list[Event] | None:
+        self.builder.merge_metadata(frame.get("messageMetadata"))
         return [] if self._read_metadata(frame) else None
 
     def _error(self, frame: _Frame) -> list[Event]:
@@ -177,10 +299,20 @@ class UIMessageTranslator(Translator):
 
     def _abort(self, frame: _Frame) -> list[Event]:
         self.done = True
-        return [RunFailed(message="the server aborted the stream", code="aborted")]
+        reason = first_str(frame, "reason")
+        message = "the server aborted the run" + (f": {reason}" if reason else "")
+        return [RunFailed(message=message, code="aborted")]
 
     def _finish(self, frame: _Frame) -> list[Event]:
+        self.builder.merge_metadata(frame.get("messageMetadata"))
+        if self._awaiting_approval():
+            self._read_metadata(frame)
+            self.paused = True
+            return [RunPaused(reason="tool calls await approval", usage=self._usage)]
         return self._complete(frame)
+
+    def _awaiting_approval(self) -> bool:
+        return any(p.get("state") == "approval-requested" for p in self.builder.parts)
 
     def _complete(self, frame: _Frame) -> list[Event]:
         self.done = True
@@ -190,5 +322,6 @@ class UIMessageTranslator(Translator):
                 usage=self._usage,
                 execution_time=self._execution_time,
                 followups=self._followups,
+                finish_reason=first_str(frame, "finishReason"),
             )
         ]

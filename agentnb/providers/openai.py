@@ -9,12 +9,18 @@ Tool call deltas are gathered by ``index``: the first names the call (id and fun
 later ones carry pieces of the arguments JSON. A server that runs the tools itself may report
 their outcomes: agentnb's built-in server sends ``delta.agentnb_tool_result`` ({id, index,
 output, error}) and ``agentnb_followups`` on the finishing chunk; ``role: "tool"`` deltas
-(``tool_call_id``, ``content``) are read too. Calls still open when the stream ends are closed
-with their arguments and no output.
+(``tool_call_id``, ``content``) are read too. A call whose outcome never arrives (a proxy such
+as LiteLLM drops the extension; a plain model leaves its calls for the client to run) ends
+``no_result`` when the run completes: its arguments are known, its result is not.
+
+Each thread's history holds the whole of every turn, as Chat Completions defines it: the
+assistant messages with their ``tool_calls`` and the ``tool`` messages with the results (see
+:mod:`agentnb.providers._openai_history`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -47,20 +53,12 @@ from ._frames import (
     str_list,
 )
 from ._frames import unknown as keep_unknown
+from ._openai_history import TurnHistory
 from ._options import metadata_with_followups, reject_unsupported
 
 __all__ = ["OpenAI", "OpenAITranslator"]
 
 _Obj = dict[str, Any]
-
-
-class _Call:
-    __slots__ = ("arguments", "call_id", "open")
-
-    def __init__(self, call_id: str) -> None:
-        self.call_id = call_id
-        self.arguments: list[str] = []
-        self.open = True
 
 
 class OpenAITranslator(Translator):
@@ -70,11 +68,14 @@ class OpenAITranslator(Translator):
         self.done = False
         self.thread_id = thread_id
         self.run_id: str | None = None
-        self._calls: dict[int, _Call] = {}
-        self._by_id: dict[str, _Call] = {}
+        self._calls: dict[int, str] = {}
+        """Call ids by the ``index`` their deltas carry."""
         self._usage: Usage | None = None
         self._text: list[str] = []
         self._followups: list[str] = []
+        self._finish_reason: str | None = None
+        self.history = TurnHistory()
+        """The run's turns as Chat Completions messages (what the next request sends)."""
 
     @property
     def text(self) -> str:
@@ -127,11 +128,16 @@ class OpenAITranslator(Translator):
         content = delta.get("content")
         if isinstance(content, str) and content:
             self._text.append(content)
+            self.history.content(content)
             events.append(TextDelta(delta=content))
         tool_calls = delta.get("tool_calls")
         if isinstance(tool_calls, list):
             for position, item in enumerate(tool_calls):
                 events.extend(self._tool_delta(as_dict(item), position))
+        reason = first_str(choice, "finish_reason")
+        if reason:
+            self._finish_reason = reason
+            self.history.turn_ended()
         return events
 
     def _tool_delta(self, item: _Obj | None, position: int) -> list[Event]:
@@ -143,42 +149,40 @@ class OpenAITranslator(Translator):
         function = as_dict(item.get("function")) or {}
         piece = function.get("arguments")
         events: list[Event] = []
-        call = self._calls.get(index)
-        if call is None:
-            call = _Call(first_str(item, "id") or f"call_{index}")
-            self._calls[index] = call
-            self._by_id[call.call_id] = call
+        call_id = self._calls.get(index)
+        if call_id is None:
+            call_id = self._calls[index] = first_str(item, "id") or f"call_{index}"
             name = first_str(function, "name") or ""
-            events.append(ToolCallStarted(call_id=call.call_id, name=name))
+            self.history.call_started(call_id, name)
+            events.append(ToolCallStarted(call_id=call_id, name=name))
         if isinstance(piece, str) and piece:
-            call.arguments.append(piece)
-            events.append(ToolCallDelta(call_id=call.call_id, arguments_delta=piece))
+            self.history.call_arguments(call_id, piece)
+            events.append(ToolCallDelta(call_id=call_id, arguments_delta=piece))
         elif isinstance(piece, dict):  # a few servers send the arguments already parsed
-            events.append(ToolCallStarted(call_id=call.call_id, name="", arguments=piece))
+            self.history.call_arguments(call_id, json.dumps(piece))
+            events.append(ToolCallStarted(call_id=call_id, name="", arguments=piece))
         return events
 
     def _tool_result(self, delta: _Obj) -> list[Event]:
         call_id = first_str(delta, "tool_call_id")
         if call_id is None:
             return []
-        call = self._by_id.get(call_id)
-        if call is not None:
-            call.open = False
-        return [ToolCallFinished(call_id=call_id, output=json_or_text(delta.get("content")))]
+        output = json_or_text(delta.get("content"))
+        self.history.result(call_id, output=output)
+        return [ToolCallFinished(call_id=call_id, output=output)]
 
     def _agentnb_tool_result(self, outcome: _Obj) -> list[Event]:
-        call = self._by_id.get(first_str(outcome, "id") or "")
+        call_id = first_str(outcome, "id")
         index = outcome.get("index")
-        if call is None and isinstance(index, int) and not isinstance(index, bool):
-            call = self._calls.get(index)
-        call_id = call.call_id if call is not None else first_str(outcome, "id")
+        if call_id not in self._calls.values() and type(index) is int:
+            call_id = self._calls.get(index, call_id)
         if call_id is None:
             return []
-        if call is not None:
-            call.open = False
         error = outcome.get("error")
         if isinstance(error, str):
+            self.history.result(call_id, error=error)
             return [ToolCallFinished(call_id=call_id, error=error)]
+        self.history.result(call_id, output=outcome.get("output"))
         return [ToolCallFinished(call_id=call_id, output=outcome.get("output"))]
 
     def _error(self, error: Any) -> list[Event]:
@@ -193,15 +197,12 @@ class OpenAITranslator(Translator):
         return [failure(message, code, first_number(detail, "retry_after", "retryAfter"))]
 
     def _complete(self) -> list[Event]:
+        """The end. Calls still open stay so: the run marks them ``no_result``."""
         self.done = True
-        events: list[Event] = []
-        for call in self._calls.values():
-            if call.open:
-                call.open = False
-                arguments = json_or_text("".join(call.arguments)) if call.arguments else None
-                events.append(ToolCallFinished(call_id=call.call_id, arguments=arguments))
-        events.append(RunCompleted(usage=self._usage, followups=self._followups))
-        return events
+        completed = RunCompleted(
+            usage=self._usage, followups=self._followups, finish_reason=self._finish_reason
+        )
+        return [completed]
 
 
 def _media_part(media: Media) -> _Obj:
@@ -301,5 +302,5 @@ class OpenAI(Provider):
         if request.thread_id and isinstance(translator, OpenAITranslator):
             history = self._threads.setdefault(request.thread_id, [])
             history.append(_user_message(request))
-            history.append({"role": "assistant", "content": translator.text})
+            history.extend(translator.history.messages())
         return completed

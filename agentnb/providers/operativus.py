@@ -3,6 +3,13 @@
 The event type is inside the JSON, and ``data`` is a string: for ``START``, ``TOOL_START`` and
 ``TOOL_END`` it holds JSON again (decoded twice). ``STOP`` carries the follow-up questions.
 Usage is not in the stream: it is read from the run's status after the stream ends.
+
+Approval (agentnb's extension, spoken by its built-in server: Operativus documents the
+``PAUSED`` run status, not how a stream says so): ``APPROVAL_REQUIRED`` {id, name, approvalId,
+reason} marks a call awaiting a human, ``PAUSED`` {runId, pending} pauses the run, and
+``POST /api/agents/{agentId}/runs/{runId}/approvals`` {decisions: [{toolCallId, approved,
+reason}]} sends the decisions and streams the rest of the run. A ``TOOL_END`` with
+``denied: true`` is a call that was not run.
 """
 
 from __future__ import annotations
@@ -11,9 +18,18 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from .._core.approvals import ApprovalDecision
 from .._core.exceptions import ProtocolError
 from .._core.request import RunRequest
-from ..events import Event, ReasoningDelta, RunCompleted, RunStarted, TextDelta
+from ..events import (
+    Event,
+    ReasoningDelta,
+    RunCompleted,
+    RunPaused,
+    RunStarted,
+    TextDelta,
+    ToolApprovalRequested,
+)
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, RemoteRun, SendJson, Translator
 from ._frames import (
@@ -62,6 +78,8 @@ class OperativusTranslator(Translator):
             "CONTENT_DELTA": self._content,
             "TOOL_START": self._tool_start,
             "TOOL_END": self._tool_end,
+            "APPROVAL_REQUIRED": self._approval_required,
+            "PAUSED": self._paused,
             "STOP": self._stop,
             "ERROR": self._error,
         }
@@ -93,7 +111,31 @@ class OperativusTranslator(Translator):
 
     def _tool_end(self, data: Any) -> list[Event] | None:
         payload = as_dict(json_or_text(data))
-        return None if payload is None else self._tools.finished(payload)
+        if payload is None:
+            return None
+        if payload.get("denied") is True:
+            return self._tools.denied(payload)
+        return self._tools.finished(payload)
+
+    def _approval_required(self, data: Any) -> list[Event] | None:
+        payload = as_dict(json_or_text(data))
+        call_id = first_str(payload, "id", "toolCallId") if payload is not None else None
+        if payload is None or call_id is None:
+            return None
+        return [
+            ToolApprovalRequested(
+                call_id=call_id,
+                approval_id=first_str(payload, "approvalId"),
+                reason=first_str(payload, "reason"),
+                name=first_str(payload, "name") or "",
+                arguments=payload.get("arguments"),
+            )
+        ]
+
+    def _paused(self, data: Any) -> list[Event]:
+        info = as_dict(json_or_text(data)) or {}
+        self.run_id = first_str(info, "runId", "run_id") or self.run_id
+        return [RunPaused(reason=first_str(info, "reason") or "tool calls await approval")]
 
     def _stop(self, data: Any) -> list[Event]:
         self.done = True
@@ -123,6 +165,7 @@ class Operativus(Provider):
     name: ClassVar[str] = "operativus"
     title: ClassVar[str] = "Operativus"
     resume_mode = "last-event-id"
+    supports_approvals = True
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -179,6 +222,21 @@ class Operativus(Provider):
 
     def translator(self, request: RunRequest) -> Translator:
         return OperativusTranslator(request.thread_id)
+
+    def approval_request(
+        self, request: RunRequest, translator: Translator, decisions: Sequence[ApprovalDecision]
+    ) -> HttpRequest | None:
+        run_id = getattr(translator, "run_id", None)
+        if not isinstance(run_id, str):
+            return None
+        path = f"{self._agent_path(request.agent)}/runs/{quote(run_id, safe='')}/approvals"
+        body = {
+            "decisions": [
+                {"toolCallId": d.call_id, "approved": d.approved, "reason": d.reason}
+                for d in decisions
+            ]
+        }
+        return HttpRequest("POST", path, json=body, headers={"Accept": "text/event-stream"})
 
     async def finalize(
         self,

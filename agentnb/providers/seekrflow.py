@@ -168,10 +168,11 @@ class _SeekrFlowVercelTranslator(UIMessageTranslator):
         self._announced = False
 
     def on_response(self, headers: Mapping[str, str]) -> list[Event]:
+        events = super().on_response(headers)
         if self._announced:
-            return []
+            return events
         self._announced = True
-        return [RunStarted(thread_id=self._thread_id)]
+        return [*events, RunStarted(thread_id=self._thread_id)]
 
 
 class SeekrFlow(Provider):

@@ -2,7 +2,15 @@
 
 The body is what ``useChat`` posts: the chat id and the conversation as UI messages. A chat
 route is stateless, so the provider keeps each chat's messages client-side and sends them
-all, as the AI SDK does; the first run of a chat gets a fresh chat id.
+all, as the AI SDK does: each assistant message whole, as the stream built it (step, text,
+reasoning and tool parts, in the SDK's ``UIMessage`` shape). The first run of a chat gets a
+fresh chat id.
+
+Human approval, as the SDK's ``addToolApprovalResponse`` + ``sendAutomaticallyWhen`` do it:
+when the stream finishes with tool calls in ``approval-requested``, the run pauses; once each
+is decided, the next request (``trigger: "submit-message"``, ``messageId``) sends the same
+messages with the assistant message's parts in ``approval-responded`` (``approval {id,
+approved, reason}``), and its stream continues the same assistant message.
 """
 
 from __future__ import annotations
@@ -10,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from .._core.approvals import ApprovalDecision
+from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
 from ..events import RunCompleted
 from ._base import HttpRequest, Provider, SendJson, Translator
@@ -17,15 +27,11 @@ from ._frames import local_id
 from ._options import reject_unsupported
 from ._uimessage import UIMessageTranslator
 
-__all__ = ["Vercel"]
+__all__ = ["UIMessageTranslator", "Vercel"]
 
 
 def user_message(text: str) -> dict[str, Any]:
     return {"id": local_id("msg"), "role": "user", "parts": [{"type": "text", "text": text}]}
-
-
-def assistant_message(text: str) -> dict[str, Any]:
-    return {"id": local_id("msg"), "role": "assistant", "parts": [{"type": "text", "text": text}]}
 
 
 class Vercel(Provider):
@@ -40,6 +46,7 @@ class Vercel(Provider):
     name: ClassVar[str] = "vercel"
     title: ClassVar[str] = "Vercel AI SDK"
     resume_mode = "last-event-id"
+    supports_approvals = True
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -47,6 +54,8 @@ class Vercel(Provider):
         agent_field = options.get("agent_field", "agent")
         self.agent_field = None if agent_field is None else str(agent_field)
         self._chats: dict[str, list[dict[str, Any]]] = {}
+        self._asking: dict[str, dict[str, Any]] = {}
+        """Each chat's user message of the run in progress (the same on a continuation)."""
 
     @classmethod
     def option_names(cls) -> Sequence[str]:
@@ -61,10 +70,41 @@ class Vercel(Provider):
             return request
         return request.model_copy(update={"thread_id": local_id("chat")})
 
+    def history(self, chat_id: str) -> list[dict[str, Any]]:
+        """The UI messages kept for a chat (a copy)."""
+        return [dict(m) for m in self._chats.get(chat_id, [])]
+
     def stream_request(self, request: RunRequest) -> HttpRequest:
         chat_id = request.thread_id or local_id("chat")
-        messages = [*self._chats.get(chat_id, []), user_message(request.message)]
-        body: dict[str, Any] = {"id": chat_id, "messages": messages}
+        messages = [*self._chats.get(chat_id, []), self._user_message(chat_id, request)]
+        return self._chat_request(request, chat_id, messages, {})
+
+    def approval_request(
+        self, request: RunRequest, translator: Translator, decisions: Sequence[ApprovalDecision]
+    ) -> HttpRequest:
+        if not isinstance(translator, UIMessageTranslator):
+            raise ConfigurationError("the Vercel dialect continues only its own UI message runs")
+        translator.record_decisions(decisions)
+        chat_id = request.thread_id or local_id("chat")
+        assistant = translator.message()
+        messages = [*self._chats.get(chat_id, []), self._user_message(chat_id, request), assistant]
+        trigger = {"trigger": "submit-message", "messageId": assistant["id"]}
+        return self._chat_request(request, chat_id, messages, trigger)
+
+    def _user_message(self, chat_id: str, request: RunRequest) -> dict[str, Any]:
+        asked = self._asking.get(chat_id)
+        if asked is None or asked["parts"][0]["text"] != request.message:
+            asked = self._asking[chat_id] = user_message(request.message)
+        return asked
+
+    def _chat_request(
+        self,
+        request: RunRequest,
+        chat_id: str,
+        messages: list[dict[str, Any]],
+        trigger: dict[str, Any],
+    ) -> HttpRequest:
+        body: dict[str, Any] = {"id": chat_id, "messages": messages, **trigger}
         if self.agent_field:
             body[self.agent_field] = request.agent
         if request.model_settings.as_dict():
@@ -90,6 +130,6 @@ class Vercel(Provider):
     ) -> RunCompleted:
         if request.thread_id and isinstance(translator, UIMessageTranslator):
             history = self._chats.setdefault(request.thread_id, [])
-            history.append(user_message(request.message))
-            history.append(assistant_message(translator.text))
+            asked = self._asking.pop(request.thread_id, user_message(request.message))
+            history.extend([asked, translator.message()])
         return completed

@@ -29,7 +29,15 @@ the field as sent (``temperature``, ``messages[0].role``) and whose ``code`` is 
 
 Agents: ``finance_agent`` (reasoning, ``get_stock_price`` over a bundled DEMO price table,
 ``calculator``, a markdown answer with a table), ``echo``, ``writer`` (long markdown; option
-``paragraphs``), ``structured`` (JSON valid for the request's JSON schema).
+``paragraphs``), ``structured`` (JSON valid for the request's JSON schema), ``trader`` (looks
+the ticker up, then its ``place_trade`` call waits for a human to approve it: a DEMO fill, or
+"declined"). ``trader`` runs only where a dialect can say "wait for a human" (Vercel,
+Operativus); elsewhere it is a 400 ``approval_unsupported`` saying so. A paused run waits an
+hour at most, then goes on as if denied.
+
+Earlier turns are read whole: OpenAI assistant ``tool_calls`` and ``tool`` messages, and UI
+messages step by step (text, reasoning, tool calls, then their results, as the AI SDK's
+``convertToModelMessages`` reads them), so the agent's history holds the tool calls and results.
 
 Endpoints and frames (* marks an agentnb extension)
 ----------------------------------------------------
@@ -61,10 +69,16 @@ Operativus
     ``{"event", "data", "timestamp"}`` with START (JSON string {runId, sessionId}),
     REASONING_DELTA, TOOL_START (JSON string {name, arguments, id}), TOOL_END (JSON string
     {name, result, id}, or {name, result: null, error, id}), CONTENT_DELTA, STOP (``""``, or
-    the JSON string {followups} with generateFollowups), ERROR (the message).
+    the JSON string {followups} with generateFollowups), ERROR (the message). Approval*:
+    APPROVAL_REQUIRED (JSON string {id, name, approvalId, reason}), then PAUSED (JSON string
+    {runId, sessionId, pending}) ends the response while the run's status is PAUSED;
+    ``POST /api/agents/{agentId}/runs/{runId}/approvals`` {decisions: [{toolCallId, approved,
+    reason?}]} streams the rest of the run (START again, a denied call's TOOL_END {name, result:
+    null, denied: true, reason, id}, ...); 409 when the run is not waiting for those calls.
     ``GET /api/agents/{agentId}/runs/{runId}/status`` and
     ``GET /api/agents/{agentId}/runs/status?runIds=a,b`` (at most 100; unknown ids absent):
-    AgentRun {id, agentId, sessionId, userId, orgId, status RUNNING|COMPLETED|FAILED|CANCELLED,
+    AgentRun {id, agentId, sessionId, userId, orgId, status
+    RUNNING|PAUSED|COMPLETED|FAILED|CANCELLED,
     createdAt, startedAt, completedAt, output, error, usage {promptTokens, completionTokens,
     totalTokens}, executionTime, followups}.
 
@@ -102,10 +116,16 @@ followups, metadata, responseFormat*}, and SeekrFlow's ``/runs/stream/vercel``)
     ``data-followups`` {data: {followups}}, ``finish-step``, ``finish`` {finishReason
     (``stop``; ``tool-calls`` if the run ended right after tool output), messageMetadata
     {runId, usage {inputTokens, outputTokens, totalTokens}, executionTime}}, or ``error``
-    {errorText}; then ``[DONE]``. Parts carry only the fields the ``ai`` package's strict
-    chunk schema allows. ``GET /api/chat/{id}/stream`` is the SDK's resume call: the chat's
-    running stream from its first part (or after ``Last-Event-ID``), or 204 No Content when
-    the chat has no run going.
+    {errorText}; then ``[DONE]``. Parts carry only the fields the ``ai`` package's chunk
+    schema knows. A call that needs approval: ``tool-approval-request`` {approvalId,
+    toolCallId, reason}, ``finish-step``, ``finish`` {finishReason ``tool-calls``}, ``[DONE]``;
+    the next ``POST /api/chat`` whose last message is the assistant message with that tool
+    part in ``approval-responded`` (the SDK's ``addToolApprovalResponse``) streams the rest:
+    ``start``, ``tool-output-available`` | ``tool-output-denied``, ``start-step``, ... (409
+    when the chat waits for no such approval). ``GET /api/chat/{id}/stream`` is the SDK's
+    resume call: the chat's running stream from its first part (or after ``Last-Event-ID``;
+    after the last pause), or 204 No Content when the chat has no run going or it waits for
+    an approval.
 
 Follow-ups: Operativus ``generateFollowups``; run-agent
 ``parameters.followups``; runtools ``config.followups``; Vercel chat ``followups``; SeekrFlow
@@ -121,7 +141,9 @@ server could not have sent (n not plain ASCII digits) is a 400 rather than being
 a client never silently gets the whole stream again; an unknown run is a 404. run-agent
 also resumes with ``parameters.resume_from_index`` + ``session_id`` (a ``start`` frame, chunks
 from that index, ``done``). Finished runs are kept for an hour, or the last 1000 runs.
-Per-chunk delay: ``start_server(delay_ms=...)`` / ``--delay-ms``, per request the header
+A run that pauses for an approval ends its response after the pause; the response that
+continues it numbers its frames on from there. Per-chunk delay: ``start_server(delay_ms=...)``
+/ ``--delay-ms``, per request the header
 ``X-AgentNB-Delay-Ms`` or run-agent's ``stream_delay_ms``.
 
 Usage: prompt tokens (conversation + message + tool results) and completion tokens

@@ -7,122 +7,48 @@ cuts text into stream-sized chunks and paces them.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Generator, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Iterator
+from typing import Any
 
+from ._agent_input import (
+    DEFAULT_TICKER,
+    Agent,
+    AgentInput,
+    CallIds,
+    ChatMessage,
+    InputProblem,
+    tickers_in,
+    tool_call,
+)
 from ._numbers import ascii_int
 from ._schema import SchemaError, instance_for
-from ._steps import Finish, Reasoning, Step, Text, ToolEnd, ToolStart
-from ._tokens import count_tokens
-from ._tools import ToolOutput, call_tool, price_table
+from ._steps import Finish, Reasoning, Step, Text
+from ._tools import price_table
+from ._trader import TraderAgent
 
 __all__ = ["AGENTS", "Agent", "AgentInput", "ChatMessage", "InputProblem", "get_agent"]
 
-MAX_TICKERS = 3
 MAX_PARAGRAPHS = 200
 DEFAULT_PARAGRAPHS = 5
-DEFAULT_TICKER = "NVDA"
-
-_TICKERISH = re.compile(r"(?<![\w$])\$?([A-Z]{2,5})(?!\w)")
-_NOT_TICKERS = frozenset(
-    [
-        "AI",
-        "API",
-        "CEO",
-        "CFO",
-        "EPS",
-        "ETF",
-        "EUR",
-        "FAQ",
-        "GDP",
-        "IPO",
-        "OK",
-        "PM",
-        "AM",
-        "US",
-        "USA",
-        "USD",
-        "UK",
-        "EU",
-        "ID",
-        "JSON",
-        "SQL",
-        "PDF",
-        "TL",
-        "DR",
-    ]
-)
-
-
-@dataclass(frozen=True, slots=True)
-class ChatMessage:
-    role: str
-    content: str
-
-
-@dataclass(frozen=True)
-class AgentInput:
-    """What a dialect's request boils down to."""
-
-    message: str
-    run_id: str = "run"
-    history: tuple[ChatMessage, ...] = ()
-    response_format: Mapping[str, Any] | None = None
-    options: Mapping[str, str] = field(default_factory=dict)
-    followups: bool = False
-
-    def prompt_tokens(self) -> int:
-        return count_tokens(self.message, *(m.content for m in self.history))
-
-
-class InputProblem(ValueError):
-    """The input does not suit the agent. ``field`` names the offending option."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class Agent(Protocol):
-    name: str
-    description: str
-    tools: tuple[str, ...]
-
-    def check(self, request: AgentInput) -> None:
-        """Raise :class:`InputProblem` for input the agent cannot use."""
-
-    def steps(self, request: AgentInput) -> Iterator[Step]:
-        """The run, step by step; ends with :class:`Finish`."""
-
-
-class _CallIds:
-    def __init__(self, run_id: str) -> None:
-        self.prefix = f"call_{run_id.removeprefix('run_')[:8]}"
-        self.count = 0
-
-    def next(self) -> str:
-        self.count += 1
-        return f"{self.prefix}_{self.count}"
 
 
 class FinanceAgent:
     name = "finance_agent"
     description = "Looks up DEMO stock prices and computes the week's move with a calculator."
     tools: tuple[str, ...] = ("get_stock_price", "calculator")
+    needs_approval = False
 
     def check(self, request: AgentInput) -> None:
         return None
 
     def steps(self, request: AgentInput) -> Iterator[Step]:
-        tickers = _tickers_in(request.message)
-        ids = _CallIds(request.run_id)
+        tickers = tickers_in(request.message)
+        ids = CallIds(request.run_id)
         yield Reasoning(_finance_plan(tickers))
         quotes: list[dict[str, Any]] = []
         failures: list[tuple[str, str]] = []
         for ticker in tickers:
-            output, error = yield from _tool_call(ids, "get_stock_price", {"ticker": ticker})
+            output, error = yield from tool_call(ids, "get_stock_price", {"ticker": ticker})
             if output is None:
                 failures.append((ticker, error or "lookup failed"))
             else:
@@ -133,32 +59,13 @@ class FinanceAgent:
         for quote in quotes:
             expression = f"({quote['price']} - {quote['week_ago_close']}) / "
             expression += f"{quote['week_ago_close']} * 100"
-            output, _ = yield from _tool_call(ids, "calculator", {"expression": expression})
+            output, _ = yield from tool_call(ids, "calculator", {"expression": expression})
             if output is not None:
                 changes[quote["ticker"]] = float(output["result"])
         answer = _finance_answer(quotes, changes, failures)
         yield Text(answer)
         first = quotes[0]["ticker"] if quotes else DEFAULT_TICKER
         yield Finish(final_output=answer, followups=_finance_followups(first, request))
-
-
-def _tool_call(
-    ids: _CallIds, name: str, arguments: dict[str, Any]
-) -> Generator[Step, None, tuple[ToolOutput | None, str | None]]:
-    call_id = ids.next()
-    yield ToolStart(call_id, name, arguments)
-    output, error = call_tool(name, arguments)
-    yield ToolEnd(call_id, name, output, error)
-    return output, error
-
-
-def _tickers_in(message: str) -> list[str]:
-    found: list[str] = []
-    for match in _TICKERISH.finditer(message):
-        word = match.group(1)
-        if word not in _NOT_TICKERS and word not in found:
-            found.append(word)
-    return found[:MAX_TICKERS] or [DEFAULT_TICKER]
 
 
 def _finance_plan(tickers: list[str]) -> str:
@@ -225,6 +132,7 @@ class EchoAgent:
     name = "echo"
     description = "Answers with the user's message, unchanged (for tests)."
     tools: tuple[str, ...] = ()
+    needs_approval = False
 
     def check(self, request: AgentInput) -> None:
         return None
@@ -239,6 +147,7 @@ class WriterAgent:
     name = "writer"
     description = "Writes a long markdown document (headings, lists, code, a table)."
     tools: tuple[str, ...] = ()
+    needs_approval = False
 
     def check(self, request: AgentInput) -> None:
         _paragraphs(request)
@@ -304,8 +213,12 @@ def _section(number: int) -> list[str]:
 
 class StructuredAgent:
     name = "structured"
-    description = "Answers with JSON valid for the request's JSON schema."
+    description = (
+        "Answers with JSON valid for the request's JSON schema, each field filled to fit "
+        "its name (a ticker and its DEMO price, a summary, ...)."
+    )
     tools: tuple[str, ...] = ()
+    needs_approval = False
 
     def check(self, request: AgentInput) -> None:
         self._instance(request)
@@ -324,13 +237,14 @@ class StructuredAgent:
                 "words": len(request.message.split()),
             }
         try:
-            return instance_for(request.response_format)
+            return instance_for(request.response_format, request.message)
         except SchemaError as exc:
             raise InputProblem("response_format", f"unusable JSON schema: {exc}") from None
 
 
 AGENTS: dict[str, Agent] = {
-    agent.name: agent for agent in (FinanceAgent(), EchoAgent(), WriterAgent(), StructuredAgent())
+    agent.name: agent
+    for agent in (FinanceAgent(), EchoAgent(), WriterAgent(), StructuredAgent(), TraderAgent())
 }
 
 

@@ -87,7 +87,12 @@ async def _index(request: Request) -> Response:
         for method in sorted((route.methods or set()) - {"HEAD"})
     ]
     agents = [
-        {"name": a.name, "description": a.description, "tools": list(a.tools)}
+        {
+            "name": a.name,
+            "description": a.description,
+            "tools": list(a.tools),
+            "needs_approval": a.needs_approval,
+        }
         for a in AGENTS.values()
     ]
     return JSONResponse(

@@ -25,7 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._agents import AGENTS, AgentInput, ChatMessage
+from ._agent_input import AgentInput, ChatMessage
+from ._agents import AGENTS
 from ._http import ApiError, error_response, invalid, read_json
 from ._openai_errors import openai_validation_error
 from ._runs import RunLog, new_run_id
@@ -39,7 +40,7 @@ from ._service import (
     scalar_options,
     wants_followups,
 )
-from ._steps import Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
+from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
 from ._stream import Frame, dumps
 from ._tokens import split_chunks
 
@@ -79,6 +80,8 @@ class OpenAIRenderer:
         return [self._chunk({"role": "assistant", "content": ""})]
 
     def render(self, step: Step, at: float) -> list[Frame]:
+        if isinstance(step, APPROVAL_STEPS):
+            return []  # agents that need approval are refused on this dialect
         if isinstance(step, Reasoning):
             return [self._chunk({"reasoning_content": step.text})]
         if isinstance(step, Text):
@@ -194,11 +197,17 @@ class _Message(BaseModel):
     model_config = ConfigDict(extra="allow")
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: str | list[_Part] | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
 
     def text(self) -> str:
         if self.content is None or isinstance(self.content, str):
             return self.content or ""
         return "".join(part.text or "" for part in self.content if part.type == "text")
+
+    def chat_message(self) -> ChatMessage:
+        calls = tuple(self.tool_calls or ())
+        return ChatMessage(self.role, self.text(), tool_calls=calls, tool_call_id=self.tool_call_id)
 
 
 class _StreamOptions(BaseModel):
@@ -274,7 +283,7 @@ async def _begin(request: Request, state: AppState) -> RunStart:
     last_user = max((i for i, m in enumerate(body.messages) if m.role == "user"), default=None)
     if last_user is None:
         raise invalid(["body", "messages"], "needs at least one message with role 'user'")
-    history = tuple(ChatMessage(m.role, m.text()) for m in body.messages[:last_user])
+    history = tuple(m.chat_message() for m in body.messages[:last_user])
     options = scalar_options(body.metadata)
     run_id = new_run_id()
     schema = None
@@ -301,9 +310,10 @@ async def _completions(request: Request) -> Response:
 
 
 async def _models(request: Request) -> Response:
-    data = [
+    data = [  # an agent that needs approval cannot run here (see _service.run_endpoint)
         {"id": name, "object": "model", "created": 0, "owned_by": "agentnb"}
-        for name in sorted(AGENTS)
+        for name, agent in sorted(AGENTS.items())
+        if not agent.needs_approval
     ]
     return JSONResponse({"object": "list", "data": data})
 

@@ -1,5 +1,13 @@
 """Operativus: ``POST /api/agents/{agentId}/runs/stream`` (data-only ``{"event", "data",
-"timestamp"}`` frames) and the run status endpoints, which report usage."""
+"timestamp"}`` frames) and the run status endpoints, which report usage.
+
+Approval (agentnb's extension: Operativus documents the ``PAUSED`` run status but not how a
+stream says so): a call that needs a human is announced by ``APPROVAL_REQUIRED`` {id, name,
+approvalId, reason}, then ``PAUSED`` {runId, sessionId, pending} ends the response while the
+run's status is ``PAUSED``. ``POST /api/agents/{agentId}/runs/{runId}/approvals``
+{decisions: [{toolCallId, approved, reason?}]} answers with the rest of the run as a stream
+(``START`` again, then a denied call's ``TOOL_END`` {name, result: null, denied: true,
+reason, id}, ...)."""
 
 from __future__ import annotations
 
@@ -10,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._agents import AgentInput
+from ._agent_input import AgentInput
 from ._http import ApiError, invalid, parse_model, read_json
 from ._runs import RunLog, iso, new_run_id
 from ._service import (
@@ -18,13 +26,26 @@ from ._service import (
     Dialect,
     RunStart,
     check_input,
+    continue_run,
     pacing_for,
     require_agent,
     run_endpoint,
     scalar_options,
     state_of,
 )
-from ._steps import Finish, Reasoning, Step, Text, ToolEnd, ToolStart
+from ._steps import (
+    ApprovalRequest,
+    Decision,
+    Finish,
+    Paused,
+    Reasoning,
+    Resumed,
+    Step,
+    Text,
+    ToolDenied,
+    ToolEnd,
+    ToolStart,
+)
 from ._stream import Frame, dumps
 
 __all__ = ["OPERATIVUS", "OperativusRenderer", "routes"]
@@ -46,8 +67,10 @@ class OperativusRenderer:
         return Frame(dumps(body), terminal=terminal)
 
     def opening(self) -> list[Frame]:
-        ids = {"runId": self.log.id, "sessionId": self.log.thread_id}
-        return [self._event("START", dumps(ids), self.log.created_at)]
+        return [self._event("START", dumps(self._ids()), self.log.created_at)]
+
+    def _ids(self) -> dict[str, Any]:
+        return {"runId": self.log.id, "sessionId": self.log.thread_id}
 
     def render(self, step: Step, at: float) -> list[Frame]:
         if isinstance(step, Reasoning):
@@ -59,6 +82,17 @@ class OperativusRenderer:
             return [self._event("TOOL_START", dumps(call), at)]
         if isinstance(step, ToolEnd):
             return [self._event("TOOL_END", dumps(_tool_end(step)), at)]
+        if isinstance(step, ToolDenied):
+            denied = {"name": step.name, "result": None, "denied": True, "reason": step.reason}
+            return [self._event("TOOL_END", dumps({**denied, "id": step.call_id}), at)]
+        if isinstance(step, ApprovalRequest):
+            request = {"id": step.call_id, "name": step.name, "approvalId": step.approval_id}
+            return [self._event("APPROVAL_REQUIRED", dumps({**request, "reason": step.reason}), at)]
+        if isinstance(step, Paused):
+            paused = dumps({**self._ids(), "pending": list(step.call_ids)})
+            return [Frame(self._event("PAUSED", paused, at).data, ends_response=True)]
+        if isinstance(step, Resumed):
+            return [self._event("START", dumps(self._ids()), at)]
         if isinstance(step, Finish):
             data = dumps({"followups": list(step.followups)}) if step.followups else ""
             return [self._event("STOP", data, at, terminal=True)]
@@ -71,7 +105,7 @@ def _tool_end(step: ToolEnd) -> dict[str, Any]:
     return {"name": step.name, "result": step.output, "id": step.call_id}
 
 
-OPERATIVUS = Dialect("operativus", OperativusRenderer)
+OPERATIVUS = Dialect("operativus", OperativusRenderer, approvals=True)
 
 
 class _Media(BaseModel):
@@ -192,9 +226,33 @@ async def _batch_status(request: Request) -> Response:
     return JSONResponse([_agent_run(log) for log in found if log is not None])
 
 
+class _Decision(BaseModel):
+    toolCallId: str = Field(min_length=1)
+    approved: bool
+    reason: str | None = None
+
+
+class _Decisions(BaseModel):
+    decisions: list[_Decision] = Field(min_length=1, max_length=100)
+
+
+async def _approvals(request: Request) -> Response:
+    """The decisions on a paused run's calls; the answer streams the rest of the run."""
+    state = state_of(request)
+    body = parse_model(_Decisions, await read_json(request, state.config.max_body_bytes))
+    agent = require_agent(request.path_params["agent_id"]).name
+    run_id = request.path_params["run_id"]
+    log = _owned_run(state, agent, run_id)
+    if log is None:
+        raise ApiError(404, f"run {run_id!r} of agent {agent!r} not found", code="run_not_found")
+    decisions = tuple(Decision(d.toolCallId, d.approved, d.reason) for d in body.decisions)
+    return continue_run(state, OPERATIVUS, log, decisions)
+
+
 def routes() -> list[Route]:
     return [
         Route("/api/agents/{agent_id}/runs/stream", _stream, methods=["POST"]),
+        Route("/api/agents/{agent_id}/runs/{run_id}/approvals", _approvals, methods=["POST"]),
         Route("/api/agents/{agent_id}/runs/status", _batch_status, methods=["GET"]),
         Route("/api/agents/{agent_id}/runs/{run_id}/status", _status, methods=["GET"]),
     ]

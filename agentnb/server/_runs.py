@@ -11,23 +11,39 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ._agents import Agent, AgentInput
-from ._steps import Failure, Finish, Reasoning, Step, Text, TokenUsage, ToolEnd, ToolStart
+from ._http import ApiError
+from ._steps import (
+    ApprovalRequest,
+    Decision,
+    Failure,
+    Finish,
+    Paused,
+    Reasoning,
+    Resumed,
+    Step,
+    Text,
+    TokenUsage,
+    ToolEnd,
+    ToolStart,
+)
 from ._threads import Conversation
 from ._tokens import count_tokens, split_chunks
 
 __all__ = ["Entry", "Pacing", "RunLog", "RunStatus", "RunStore", "iso", "new_run_id"]
 
-RunStatus = Literal["running", "completed", "failed", "cancelled"]
+RunStatus = Literal["running", "paused", "completed", "failed", "cancelled"]
 
 MAX_RUNS = 1000
 RETENTION_SECONDS = 3600.0
 MAX_ACTIVE_RUNS = 256
+PAUSE_LIMIT_S = 3600.0
+"""A paused run waits this long for a decision, then goes on as if the call were denied."""
 
 
 def new_run_id() -> str:
@@ -71,11 +87,50 @@ class RunLog:
     finished_at: float | None = None
     status: RunStatus = "running"
     entries: list[Entry] = field(default_factory=list)
+    pending: dict[str, ApprovalRequest] = field(default_factory=dict)
+    """While paused: the calls waiting for a decision, by call id."""
     _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    _decisions: asyncio.Future[tuple[Decision, ...]] | None = field(default=None, repr=False)
 
     @property
     def finished(self) -> bool:
-        return self.status != "running"
+        return self.status not in ("running", "paused")
+
+    async def pause_for(self, request: ApprovalRequest) -> Decision:
+        """Wait for a human's decision on ``request`` (see :meth:`decide`); at most
+        :data:`PAUSE_LIMIT_S`, after which the call counts as denied."""
+        self.pending = {request.call_id: request}
+        self._decisions = asyncio.get_running_loop().create_future()
+        self.status = "paused"
+        self.append(Paused((request.call_id,)))
+        try:
+            decisions = await asyncio.wait_for(self._decisions, PAUSE_LIMIT_S)
+        except TimeoutError:
+            decisions = (Decision(request.call_id, False, "no decision arrived in time"),)
+        self.pending = {}
+        self.status = "running"
+        self.append(Resumed(decisions))
+        return decisions[0]
+
+    def decide(self, decisions: Sequence[Decision]) -> None:
+        """The decisions on every pending call; a 409 when the run is not waiting for them."""
+        if self.status != "paused" or self._decisions is None or self._decisions.done():
+            raise ApiError(
+                409, f"run {self.id!r} is not waiting for an approval", code="not_paused"
+            )
+        decided = {d.call_id for d in decisions}
+        if decided != set(self.pending):
+            raise ApiError(
+                409,
+                f"run {self.id!r} waits for a decision on {sorted(self.pending)}, "
+                f"not on {sorted(decided)}",
+                code="approval_mismatch",
+            )
+        self._decisions.set_result(tuple(decisions))
+
+    def approval(self, approval_id: str) -> ApprovalRequest | None:
+        """The pending request with this approval id, if the run waits for it."""
+        return next((r for r in self.pending.values() if r.approval_id == approval_id), None)
 
     def append(self, step: Step) -> None:
         self.entries.append(Entry(step, time.time()))
@@ -146,9 +201,15 @@ async def produce(log: RunLog, agent: Agent, pacing: Pacing) -> None:
     started = time.perf_counter()
     prompt = log.request.prompt_tokens()
     completion = 0
+    steps = agent.steps(log.request)
+    reply: Decision | None = None
     try:
-        for step in agent.steps(log.request):
-            if isinstance(step, Text | Reasoning):
+        while (step := _next_step(steps, reply)) is not None:
+            reply = None
+            if isinstance(step, ApprovalRequest):
+                log.append(step)
+                reply = await log.pause_for(step)
+            elif isinstance(step, Text | Reasoning):
                 for piece in split_chunks(step.text, pacing.chunk_size):
                     log.append(type(step)(piece))
                     completion += count_tokens(piece)
@@ -172,6 +233,17 @@ async def produce(log: RunLog, agent: Agent, pacing: Pacing) -> None:
     except Exception as exc:  # an agent bug must end the run, not hang its readers
         log.append(Failure(f"the agent failed: {type(exc).__name__}: {exc}", "INTERNAL_ERROR"))
         log.end("failed")
+
+
+def _next_step(steps: Iterator[Step], reply: Decision | None) -> Step | None:
+    """The agent's next step, handing it the decision it waited for; None at the end."""
+    try:
+        if isinstance(steps, Generator):
+            step: Step = steps.send(reply)
+            return step
+        return next(steps)
+    except StopIteration:
+        return None
 
 
 class RunStore:

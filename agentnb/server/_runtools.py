@@ -25,7 +25,7 @@ from ._service import (
     scalar_options,
     wants_followups,
 )
-from ._steps import Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
+from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
 from ._stream import Frame, dumps
 
 __all__ = ["RUNTOOLS", "RunToolsRenderer", "routes"]
@@ -42,6 +42,8 @@ class RunToolsRenderer:
         return [Frame(dumps(start), event="start")]
 
     def render(self, step: Step, at: float) -> list[Frame]:
+        if isinstance(step, APPROVAL_STEPS):
+            return []  # agents that need approval are refused on this dialect
         if isinstance(step, Reasoning):
             return [Frame(dumps({"content": step.text}), event="thinking")]
         if isinstance(step, Text):

@@ -2,7 +2,8 @@
 
 Covers what pydantic's ``model_json_schema()`` emits: objects, arrays, scalars with bounds,
 ``enum``/``const``/``default``, ``$ref`` into ``$defs``, ``anyOf``/``oneOf`` (first choice)
-and ``allOf`` (merged).
+and ``allOf`` (merged). Values fit what each field means where its name says
+(:mod:`._schema_hints`: a ``ticker`` and its DEMO ``price``, a ``summary`` sentence, ...).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from typing import Any
+
+from ._schema_hints import Field, Topic
 
 __all__ = ["SchemaError", "instance_for"]
 
@@ -34,17 +37,19 @@ class SchemaError(ValueError):
     """The schema cannot be followed; the message says where and why."""
 
 
-def instance_for(schema: Mapping[str, Any]) -> Any:
-    """A value valid for ``schema`` (same schema, same value)."""
-    return _Builder(schema).build(schema, "#", 0)
+def instance_for(schema: Mapping[str, Any], message: str = "") -> Any:
+    """A value valid for ``schema``, its fields filled to fit their names and ``message``'s
+    topic (same schema and message, same value)."""
+    return _Builder(schema, Topic.of(message)).build(schema, "#", 0, Field())
 
 
 class _Builder:
-    def __init__(self, root: Mapping[str, Any]) -> None:
+    def __init__(self, root: Mapping[str, Any], topic: Topic) -> None:
         self.root = root
+        self.topic = topic
         self.values = 0
 
-    def build(self, schema: object, where: str, depth: int) -> Any:
+    def build(self, schema: object, where: str, depth: int, field: Field) -> Any:
         if depth > MAX_DEPTH:
             raise SchemaError(f"{where}: the schema nests deeper than {MAX_DEPTH} levels")
         self.count_value(where)
@@ -53,7 +58,8 @@ class _Builder:
         if not isinstance(schema, Mapping):
             raise SchemaError(f"{where}: a schema must be an object, not {type(schema).__name__}")
         if "$ref" in schema:
-            return self.build(self.resolve(schema["$ref"], where), schema["$ref"], depth + 1)
+            target = self.resolve(schema["$ref"], where)
+            return self.build(target, schema["$ref"], depth + 1, field)
         for key in ("const", "default"):
             if key in schema:
                 return schema[key]
@@ -61,21 +67,23 @@ class _Builder:
             return self.first_enum(schema["enum"], where)
         for key in ("anyOf", "oneOf"):
             if key in schema:
-                return self.build(self.first_choice(schema[key], where), where, depth + 1)
+                choice = self.first_choice(schema[key], where)
+                return self.build(choice, where, depth + 1, field)
         if "allOf" in schema:
-            return self.build(self.merged(schema, where), where, depth + 1)
-        return self.by_type(schema, where, depth)
+            return self.build(self.merged(schema, where), where, depth + 1, field)
+        return self.by_type(schema, where, depth, field)
 
-    def by_type(self, schema: Mapping[str, Any], where: str, depth: int) -> Any:
+    def by_type(self, schema: Mapping[str, Any], where: str, depth: int, field: Field) -> Any:
         kind = _type_of(schema)
         if kind == "object":
             return self.object_for(schema, where, depth)
         if kind == "array":
-            return self.array_for(schema, where, depth)
+            return self.array_for(schema, where, depth, field)
         if kind == "string":
-            return _string_for(schema, where)
+            return _string_for(schema, where, self.string_hint(schema, field))
         if kind in ("integer", "number"):
-            return _number_for(schema, integer=kind == "integer")
+            hint = self.topic.number(field)
+            return _integer_for(schema, hint) if kind == "integer" else _float_for(schema, hint)
         if kind == "boolean":
             return True
         if kind == "null":
@@ -86,17 +94,33 @@ class _Builder:
         properties = schema.get("properties", {})
         if not isinstance(properties, Mapping):
             raise SchemaError(f"{where}/properties: must be an object")
+        context = [*properties, str(schema.get("title", ""))]
         return {
-            name: self.build(sub, f"{where}/properties/{name}", depth + 1)
+            name: self.build(
+                sub, f"{where}/properties/{name}", depth + 1, Field.of(name, sub, context)
+            )
             for name, sub in properties.items()
         }
+
+    def string_hint(self, schema: Mapping[str, Any], field: Field) -> str:
+        """A format's sample, else a value that fits the field, else a placeholder naming
+        it (a ``pattern`` is not followed: the placeholder stands)."""
+        sample = _FORMAT_SAMPLES.get(str(schema.get("format", "")))
+        if sample is not None:
+            return sample
+        hint = None if "pattern" in schema else self.topic.string(field)
+        if hint is not None:
+            return hint
+        return " ".join(("demo", *field.name)) if field.name else "demo text"
 
     def count_value(self, where: str) -> None:
         self.values += 1
         if self.values > MAX_VALUES:
             raise SchemaError(f"{where}: the schema asks for more than {MAX_VALUES} values")
 
-    def array_for(self, schema: Mapping[str, Any], where: str, depth: int) -> list[Any]:
+    def array_for(
+        self, schema: Mapping[str, Any], where: str, depth: int, field: Field
+    ) -> list[Any]:
         count = max(_int(schema, "minItems", 1), 1)
         if "maxItems" in schema:
             count = min(count, _int(schema, "maxItems", count))
@@ -104,12 +128,14 @@ class _Builder:
             raise SchemaError(f"{where}: the schema asks for more than {MAX_VALUES} values")
         prefix = schema.get("prefixItems", [])
         items = [
-            self.build(sub, f"{where}/prefixItems/{i}", depth + 1)
+            self.build(sub, f"{where}/prefixItems/{i}", depth + 1, field.item(i))
             for i, sub in enumerate(prefix[:count] if isinstance(prefix, list) else [])
         ]
         item_schema = schema.get("items", {})
         while len(items) < count:
-            items.append(self.build(item_schema, f"{where}/items", depth + 1))
+            items.append(
+                self.build(item_schema, f"{where}/items", depth + 1, field.item(len(items)))
+            )
         return items
 
     def resolve(self, ref: object, where: str) -> object:
@@ -169,8 +195,7 @@ def _int(schema: Mapping[str, Any], key: str, fallback: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else fallback
 
 
-def _string_for(schema: Mapping[str, Any], where: str) -> str:
-    text = _FORMAT_SAMPLES.get(str(schema.get("format", "")), "demo text")
+def _string_for(schema: Mapping[str, Any], where: str, text: str) -> str:
     low, high = _int(schema, "minLength", 0), _int(schema, "maxLength", MAX_STRING_LENGTH)
     if low > high:
         raise SchemaError(f"{where}: minLength {low} is greater than maxLength {high}")
@@ -180,16 +205,12 @@ def _string_for(schema: Mapping[str, Any], where: str) -> str:
     return text[:high]
 
 
-def _number_for(schema: Mapping[str, Any], *, integer: bool) -> int | float:
-    return _integer_for(schema) if integer else _float_for(schema)
-
-
 def _bound(schema: Mapping[str, Any], key: str) -> float | None:
     value = schema.get(key)
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _integer_for(schema: Mapping[str, Any]) -> int:
+def _integer_for(schema: Mapping[str, Any], hint: float | None) -> int:
     lows, highs = [], []
     if (low := _bound(schema, "minimum")) is not None:
         lows.append(math.ceil(low))
@@ -199,18 +220,18 @@ def _integer_for(schema: Mapping[str, Any]) -> int:
         highs.append(math.floor(high))
     if (high := _bound(schema, "exclusiveMaximum")) is not None:
         highs.append(math.ceil(high) - 1)
-    value = max([1, *lows]) if lows else 1
+    value = max([1 if hint is None else round(hint), *lows])
     return min([value, *highs])
 
 
-def _float_for(schema: Mapping[str, Any]) -> float:
+def _float_for(schema: Mapping[str, Any], hint: float | None) -> float:
     low = _bound(schema, "minimum")
     if low is None and (x := _bound(schema, "exclusiveMinimum")) is not None:
         low = x + 1e-9
     high = _bound(schema, "maximum")
     if high is None and (x := _bound(schema, "exclusiveMaximum")) is not None:
         high = x - 1e-9
-    value = 1.5
+    value = 1.5 if hint is None else hint
     if low is not None and value < low:
         value = low + 1 if high is None else (low + high) / 2
     if high is not None and value > high:

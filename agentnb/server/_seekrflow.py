@@ -26,7 +26,7 @@ from ._service import (
     state_of,
     wants_followups,
 )
-from ._steps import Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
+from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
 from ._stream import Frame, dumps
 from ._threads import Conversation, StoredMessage
 from ._vercel import STREAM_HEADERS, VercelRenderer
@@ -53,6 +53,8 @@ class LegacyRenderer:
         return [self._chunk({"type": "user_prompt", "user_prompt": self.log.request.message})]
 
     def render(self, step: Step, at: float) -> list[Frame]:
+        if isinstance(step, APPROVAL_STEPS):
+            return []  # agents that need approval are refused on this dialect
         if isinstance(step, Reasoning):
             return [self._chunk({"type": "stream_reasoning", "reasoning": step.text})]
         if isinstance(step, Text):

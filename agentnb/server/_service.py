@@ -15,12 +15,14 @@ from ._faults import NO_SHAPING, FaultBook
 from ._http import MAX_BODY_BYTES, ApiError, bad_header, invalid
 from ._numbers import ascii_int
 from ._runs import Pacing, RunLog, RunStore
+from ._steps import Decision
 from ._stream import (
     Frame,
     Renderer,
     Select,
     StreamCounter,
     failure_response,
+    last_pause_end,
     parse_last_event_id,
     sse_response,
 )
@@ -34,6 +36,7 @@ __all__ = [
     "RunStart",
     "ServerConfig",
     "check_input",
+    "continue_run",
     "pacing_for",
     "replay_selected",
     "require_agent",
@@ -141,6 +144,8 @@ class Dialect:
     renderer: Callable[[RunLog], Renderer]
     headers: Callable[[RunLog], Mapping[str, str]] = lambda log: {}
     result: Callable[[RunLog], Response] | None = None
+    approvals: bool = False
+    """The dialect can say that a tool call waits for a human, and carry the decision back."""
 
 
 @dataclass
@@ -168,6 +173,13 @@ async def run_endpoint(request: Request, dialect: Dialect, begin: Begin) -> Resp
     start = await begin(request, state)
     if isinstance(start, Response):
         return start
+    if start.agent.needs_approval and not dialect.approvals:
+        raise ApiError(
+            400,
+            f"agent {start.agent.name!r} needs a human to approve its tool calls, which the "
+            f"{dialect.name} dialect cannot express; use the vercel or operativus endpoints",
+            code="approval_unsupported",
+        )
     if state.faults.stream_error_due(plan):
         assert plan is not None
         frames: list[Frame] = dialect.renderer(start.log).render(plan.failure(), time.time())
@@ -229,3 +241,13 @@ def replay_selected(state: AppState, dialect: Dialect, log: RunLog, select: Sele
         select=select,
         headers=dialect.headers(log),
     )
+
+
+def continue_run(
+    state: AppState, dialect: Dialect, log: RunLog, decisions: tuple[Decision, ...]
+) -> Response:
+    """Hand a paused run its decisions and stream the rest of it: the frames after the
+    pause, in a new response (the run's event ids go on where they stopped)."""
+    after = last_pause_end(log, dialect.renderer(log))
+    log.decide(decisions)
+    return replay_selected(state, dialect, log, lambda number, frame: number > after)

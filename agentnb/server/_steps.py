@@ -6,12 +6,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "APPROVAL_STEPS",
+    "ApprovalRequest",
+    "Decision",
     "Failure",
     "Finish",
+    "Paused",
     "Reasoning",
+    "Resumed",
     "Step",
     "Text",
     "TokenUsage",
+    "ToolDenied",
     "ToolEnd",
     "ToolStart",
 ]
@@ -71,6 +77,49 @@ class ToolEnd:
 
 
 @dataclass(frozen=True, slots=True)
+class ApprovalRequest:
+    """The agent runs this call (already started with :class:`ToolStart`) only once a human
+    approves it: the producer pauses the run and sends the :class:`Decision` back."""
+
+    call_id: str
+    name: str
+    approval_id: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A human's answer to an :class:`ApprovalRequest` (what the agent receives)."""
+
+    call_id: str
+    approved: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Paused:
+    """The run waits for decisions on these calls: the response that is streaming ends here."""
+
+    call_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """The decisions arrived: the response that carries the rest of the run begins here."""
+
+    decisions: tuple[Decision, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolDenied:
+    """A call that was not run because the human denied it."""
+
+    call_id: str
+    name: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
     """The run completed. The producer fills in usage and execution time."""
 
@@ -89,4 +138,18 @@ class Failure:
     retry_after: float | None = None
 
 
-Step = Reasoning | Text | ToolStart | ToolEnd | Finish | Failure
+Step = (
+    Reasoning
+    | Text
+    | ToolStart
+    | ToolEnd
+    | ToolDenied
+    | ApprovalRequest
+    | Paused
+    | Resumed
+    | Finish
+    | Failure
+)
+APPROVAL_STEPS = (ApprovalRequest, Paused, Resumed, ToolDenied)
+"""Steps only agents that need approval make; dialects that cannot express approval never
+stream such an agent (its runs are refused there), so their renderers skip these."""

@@ -26,6 +26,7 @@ __all__ = [
     "dumps",
     "encode",
     "failure_response",
+    "last_pause_end",
     "parse_last_event_id",
     "sse_response",
 ]
@@ -46,6 +47,9 @@ class Frame:
     """Part of the dialect's end marker (left out by the ``no-end`` fault)."""
     chunk_index: int | None = None
     """run-agent's chunk index, for ``resume_from_index``."""
+    ends_response: bool = False
+    """The run paused here: the response ends after this frame (a decision continues the
+    run in a new response)."""
 
 
 class Renderer(Protocol):
@@ -128,6 +132,18 @@ async def numbered_frames(log: RunLog, renderer: Renderer) -> AsyncIterator[tupl
 Select = Callable[[int, Frame], bool]
 
 
+def last_pause_end(log: RunLog, renderer: Renderer) -> int:
+    """The number of the frame that ended the run's latest pause (-1 if it never paused): a
+    response continuing the run starts after it."""
+    number, last = len(renderer.opening()), -1
+    for entry in list(log.entries):
+        for frame in renderer.render(entry.step, entry.at):
+            if frame.ends_response:
+                last = number
+            number += 1
+    return last
+
+
 def _everything(number: int, frame: Frame) -> bool:
     return True
 
@@ -156,6 +172,8 @@ async def _body(
             sent += 1
             if shaping.malformed_after == sent:
                 yield MALFORMED
+            if frame.ends_response:
+                return
     finally:
         counter.open -= 1
 

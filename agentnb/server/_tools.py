@@ -6,6 +6,7 @@ Both really run; a bad argument becomes a tool error (a failed tool call), never
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import math
 import operator
@@ -24,12 +25,14 @@ __all__ = [
     "calculate",
     "call_tool",
     "get_stock_price",
+    "place_trade",
     "price_table",
 ]
 
 MAX_EXPRESSION_CHARS = 200
 MAX_EXPONENT = 100
 MAX_RESULT_BITS = 1024
+MAX_SHARES = 1_000_000
 
 ToolOutput = dict[str, Any]
 
@@ -83,6 +86,27 @@ def get_stock_price(ticker: object) -> ToolOutput:
         "currency": table.currency,
         "as_of": table.as_of,
         "source": "agentnb demo data (invented prices, not real quotes)",
+    }
+
+
+def place_trade(ticker: object, side: object, shares: object) -> ToolOutput:
+    """Fill a DEMO order at the demo table's price. Nothing is traded: the order is invented."""
+    quote = get_stock_price(ticker)
+    if side not in ("buy", "sell"):
+        raise ToolError("side must be 'buy' or 'sell'")
+    if isinstance(shares, bool) or not isinstance(shares, int) or not 1 <= shares <= MAX_SHARES:
+        raise ToolError(f"shares must be a whole number from 1 to {MAX_SHARES}")
+    digest = hashlib.sha256(f"{quote['ticker']}:{side}:{shares}".encode()).hexdigest()
+    return {
+        "order_id": f"demo_{digest[:12]}",
+        "status": "filled",
+        "ticker": quote["ticker"],
+        "side": side,
+        "shares": shares,
+        "price": quote["price"],
+        "total": round(quote["price"] * shares, 2),
+        "currency": quote["currency"],
+        "note": "agentnb demo: no real order was placed",
     }
 
 
@@ -154,6 +178,9 @@ def _checked(value: object) -> int | float:
 TOOLS: dict[str, Callable[[Mapping[str, Any]], ToolOutput]] = {
     "get_stock_price": lambda args: get_stock_price(args.get("ticker")),
     "calculator": lambda args: calculate(args.get("expression")),
+    "place_trade": lambda args: place_trade(
+        args.get("ticker"), args.get("side"), args.get("shares")
+    ),
 }
 
 

@@ -14,21 +14,22 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ._agents import AgentInput, ChatMessage
-from ._http import invalid, parse_model, read_json
+from ._agent_input import AgentInput
+from ._http import ApiError, invalid, parse_model, read_json
 from ._runs import RunLog, new_run_id
 from ._service import (
     AppState,
     Dialect,
     RunStart,
     check_input,
+    continue_run,
     pacing_for,
     replay_selected,
     require_agent,
@@ -37,9 +38,23 @@ from ._service import (
     state_of,
     wants_followups,
 )
-from ._steps import Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
-from ._stream import Frame, dumps, parse_last_event_id
+from ._steps import (
+    ApprovalRequest,
+    Decision,
+    Failure,
+    Finish,
+    Paused,
+    Reasoning,
+    Resumed,
+    Step,
+    Text,
+    ToolDenied,
+    ToolEnd,
+    ToolStart,
+)
+from ._stream import Frame, dumps, last_pause_end, parse_last_event_id
 from ._tokens import split_chunks
+from ._uimessages import UIMessage, approval_responses, history_of
 
 __all__ = ["STREAM_HEADERS", "VERCEL", "VercelRenderer", "routes"]
 
@@ -53,35 +68,57 @@ class VercelRenderer:
         self.open_block: tuple[str, str] | None = None  # ("text" | "reasoning", part id)
         self.blocks = 0
         self.after_tool_output = False
+        self.step_open = True
 
     def _part(self, kind: str, **fields: Any) -> Frame:
         return Frame(dumps({"type": kind, **fields}))
 
-    def opening(self) -> list[Frame]:
+    def _start(self) -> Frame:
         metadata = {"runId": self.log.id, "threadId": self.log.thread_id}
         message_id = f"msg_{self.log.id.removeprefix('run_')}"
-        return [
-            self._part("start", messageId=message_id, messageMetadata=metadata),
-            self._part("start-step"),
-        ]
+        return self._part("start", messageId=message_id, messageMetadata=metadata)
+
+    def opening(self) -> list[Frame]:
+        return [self._start(), self._part("start-step")]
 
     def render(self, step: Step, at: float) -> list[Frame]:
         if isinstance(step, Reasoning | Text):
             return [*self._new_step_if_due(), *self._delta(step)]
         if isinstance(step, ToolStart):
             return [*self._new_step_if_due(), *self._close_block(), *self._tool_input(step)]
-        if isinstance(step, ToolEnd):
+        if isinstance(step, ToolEnd | ToolDenied):
             self.after_tool_output = True
             return [self._tool_output(step)]
+        if isinstance(step, ApprovalRequest):
+            ids = {"approvalId": step.approval_id, "toolCallId": step.call_id}
+            return [self._part("tool-approval-request", **ids, reason=step.reason)]
+        if isinstance(step, Paused):
+            return [*self._close_block(), *self._pause()]
+        if isinstance(step, Resumed):
+            return [self._start()]  # the continued message: its next content opens a step
         if isinstance(step, Finish):
             return [*self._close_block(), *self._finish(step)]
         return [*self._close_block(), *self._error(step)]
 
     def _new_step_if_due(self) -> list[Frame]:
-        if not self.after_tool_output:
+        if self.step_open and not self.after_tool_output:
             return []
+        frames = [self._part("finish-step")] if self.step_open else []
         self.after_tool_output = False
-        return [self._part("finish-step"), self._part("start-step")]
+        self.step_open = True
+        return [*frames, self._part("start-step")]
+
+    def _end_step(self) -> list[Frame]:
+        if not self.step_open:
+            return []
+        self.step_open = False
+        return [self._part("finish-step")]
+
+    def _pause(self) -> list[Frame]:
+        """The response ends as the SDK's ends a step whose calls need approval."""
+        metadata = {"runId": self.log.id}
+        finish = self._part("finish", finishReason="tool-calls", messageMetadata=metadata)
+        return [*self._end_step(), finish, Frame("[DONE]", ends_response=True)]
 
     def _delta(self, step: Reasoning | Text) -> list[Frame]:
         kind = "text" if isinstance(step, Text) else "reasoning"
@@ -110,7 +147,9 @@ class VercelRenderer:
             self._part("tool-input-available", **ids, toolName=step.name, input=step.arguments),
         ]
 
-    def _tool_output(self, step: ToolEnd) -> Frame:
+    def _tool_output(self, step: ToolEnd | ToolDenied) -> Frame:
+        if isinstance(step, ToolDenied):
+            return self._part("tool-output-denied", toolCallId=step.call_id)
         if step.error is not None:
             return self._part("tool-output-error", toolCallId=step.call_id, errorText=step.error)
         return self._part("tool-output-available", toolCallId=step.call_id, output=step.output)
@@ -136,7 +175,7 @@ class VercelRenderer:
         }
         return [
             *frames,
-            self._part("finish-step"),
+            *self._end_step(),
             Frame(dumps(finish), terminal=True),
             Frame("[DONE]", terminal=True),
         ]
@@ -149,32 +188,13 @@ class VercelRenderer:
         return [self._part("error", errorText=step.message), Frame("[DONE]", terminal=True)]
 
 
-VERCEL = Dialect("vercel", VercelRenderer, headers=lambda log: STREAM_HEADERS)
-
-
-class _UIPart(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    type: str
-    text: str | None = None
-
-
-class _UIMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    id: str | None = None
-    role: Literal["system", "user", "assistant"]
-    parts: list[_UIPart] | None = None
-    content: str | None = None
-
-    def text(self) -> str:
-        if self.parts is None:
-            return self.content or ""
-        return "".join(part.text or "" for part in self.parts if part.type == "text")
+VERCEL = Dialect("vercel", VercelRenderer, headers=lambda log: STREAM_HEADERS, approvals=True)
 
 
 class _ChatBody(BaseModel):
     model_config = ConfigDict(extra="allow")
     id: str | None = None
-    messages: list[_UIMessage] = Field(min_length=1)
+    messages: list[UIMessage] = Field(min_length=1)
     agent: str = Field(min_length=1)
     followups: bool = False
     metadata: dict[str, str] | None = None
@@ -187,13 +207,16 @@ _LOCATIONS = {
 }
 
 
-async def _begin_chat(request: Request, state: AppState) -> RunStart:
+async def _begin_chat(request: Request, state: AppState) -> RunStart | Response:
     body = parse_model(_ChatBody, await read_json(request, state.config.max_body_bytes))
     agent = require_agent(body.agent)
+    decisions = approval_responses(body.messages[-1])
+    if body.messages[-1].role == "assistant" and decisions:
+        return _continue_chat(state, body.id, decisions)
     last_user = max((i for i, m in enumerate(body.messages) if m.role == "user"), default=None)
     if last_user is None:
         raise invalid(["body", "messages"], "needs at least one message with role 'user'")
-    history = tuple(ChatMessage(m.role, m.text()) for m in body.messages[:last_user])
+    history = history_of(body.messages[:last_user])
     options = scalar_options(body.metadata)
     run_id = new_run_id()
     agent_input = AgentInput(
@@ -210,6 +233,32 @@ async def _begin_chat(request: Request, state: AppState) -> RunStart:
     return RunStart(log, agent, pacing_for(request, state))
 
 
+def _continue_chat(
+    state: AppState, chat_id: str | None, decisions: dict[str, Decision]
+) -> Response:
+    """The SDK's request after ``addToolApprovalResponse``: the chat's paused run goes on."""
+    log = state.runs.latest(VERCEL.name, chat_id) if chat_id else None
+    if log is None or log.status != "paused":
+        raise ApiError(
+            409, f"chat {chat_id!r} has no run waiting for an approval", code="not_paused"
+        )
+    waited = {approval_id: log.approval(approval_id) for approval_id in decisions}
+    if any(request is None for request in waited.values()):
+        known = sorted(r.approval_id for r in log.pending.values())
+        raise ApiError(
+            409,
+            f"the approvals {sorted(decisions)} are not the ones chat {chat_id!r} waits for "
+            f"({known})",
+            code="approval_mismatch",
+        )
+    answers = tuple(
+        Decision(request.call_id, decisions[approval_id].approved, decisions[approval_id].reason)
+        for approval_id, request in waited.items()
+        if request is not None
+    )
+    return continue_run(state, VERCEL, log, answers)
+
+
 async def _chat(request: Request) -> Response:
     return await run_endpoint(request, VERCEL, _begin_chat)
 
@@ -218,9 +267,9 @@ async def _resume_chat(request: Request) -> Response:
     """The AI SDK's resume call: the chat's running stream, or 204 when there is none."""
     state = state_of(request)
     log = state.runs.latest(VERCEL.name, request.path_params["chat_id"])
-    if log is None or log.finished:
+    if log is None or log.finished or log.status == "paused":
         return Response(status_code=204)
-    after = _last_seen(request, log)
+    after = max(_last_seen(request, log), last_pause_end(log, VERCEL.renderer(log)))
     return replay_selected(state, VERCEL, log, lambda number, frame: number > after)
 
 

@@ -82,6 +82,8 @@ export class ChatView {
       copy: (text, feedback) => this.copy(text, feedback),
       onStop: (t) => this.send({ kind: "stop", t }),
       onFollowup: (text) => this.send({ kind: "followup", text }),
+      onDecide: (t, callId, approved, reason) =>
+        this.send({ kind: approved ? "approve" : "deny", t, call_id: callId, reason }),
       renderMarkdown,
       remember: (key) => this.memory.disclosure(key),
     };

@@ -85,6 +85,8 @@ export function statusLabel(status) {
       return "Starting…";
     case "running":
       return "Running";
+    case "paused":
+      return "Paused — waiting for your approval";
     case "completed":
       return "Completed";
     case "failed":
@@ -96,4 +98,25 @@ export function statusLabel(status) {
     default:
       return status;
   }
+}
+
+/** What a tool call's status reads as, and the glyph beside it (a running call spins). */
+const TOOL_STATUSES = {
+  running: { label: "running", glyph: "" },
+  awaiting_approval: { label: "awaiting approval", glyph: "‖" },
+  succeeded: { label: "succeeded", glyph: "✓" },
+  failed: { label: "failed", glyph: "✗" },
+  denied: { label: "denied", glyph: "⊘" },
+  no_result: { label: "no result", glyph: "?" },
+};
+
+/** The tooltip of a call whose result never arrived. */
+export const NO_RESULT_TITLE =
+  "The run ended without the platform reporting this call's result: " +
+  "its arguments are known, its output is not.";
+
+/** @param {string} status @returns {{ label: string, glyph: string }} */
+export function toolStatus(status) {
+  return /** @type {Record<string, { label: string, glyph: string }>} */ (TOOL_STATUSES)[status] ||
+    { label: status, glyph: "•" };
 }

@@ -4,8 +4,11 @@
  * only what it needs from the turn it belongs to.
  */
 import { blockCuts } from "./markdown.js";
-import { formatCount, formatSeconds, formatValue, oneLine, prettyJsonText } from "./format.js";
+import {
+  NO_RESULT_TITLE, formatCount, formatSeconds, formatValue, oneLine, prettyJsonText, toolStatus,
+} from "./format.js";
 import { button, h, listen, plainButton, spinner } from "./dom.js";
+import { ApprovalBox } from "./approval.js";
 
 /** Tool output characters shown before "Show all". */
 export const OUTPUT_PREVIEW_CHARS = 2000;
@@ -161,9 +164,16 @@ export class ReasoningPartView {
 
 // ---- a tool call --------------------------------------------------------------------------
 
+/** Statuses of a call that has not ended: its duration ticks on. */
+const OPEN_STATUSES = new Set(["running", "awaiting_approval"]);
+
 export class ToolCardView {
-  /** @param {{ signal: AbortSignal, remembered: Disclosure }} context */
-  constructor({ signal, remembered }) {
+  /**
+   * `decide` sends a human's decision on a call awaiting approval to the kernel.
+   * @param {{ signal: AbortSignal, remembered: Disclosure,
+   *   decide: import("./approval.js").Decide }} context
+   */
+  constructor({ signal, remembered, decide }) {
     this.remembered = remembered;
     this.el = h("div", "anb-tool");
     const head = h("div", "anb-tool-head");
@@ -190,10 +200,12 @@ export class ToolCardView {
     this.output.append(this.outputSummary, this.outputText, this.showAll);
     this.output.hidden = true;
 
+    this.approval = new ApprovalBox({ signal, decide });
     this.error = h("div", "anb-tool-error");
     this.error.hidden = true;
-    this.el.append(head, this.argsBox, this.output, this.error);
+    this.el.append(head, this.argsBox, this.approval.el, this.output, this.error);
     this.outputFull = "";
+    this.outputLabel = "";
     /** @type {number | null} */
     this.startedAt = null;
     this.running = false;
@@ -205,11 +217,16 @@ export class ToolCardView {
 
   /** @param {ToolState} call */
   update(call) {
+    const status = toolStatus(call.status);
     this.el.dataset.status = call.status;
-    this.icon.replaceChildren(call.status === "running" ? spinner() : statusGlyph(call.status));
+    this.icon.replaceChildren(
+      call.status === "running" ? spinner() : document.createTextNode(status.glyph),
+    );
     this.name.textContent = call.name || "tool";
-    this.status.textContent = call.status;
-    this.running = call.status === "running";
+    this.status.textContent = status.label;
+    if (call.status === "no_result") this.status.title = NO_RESULT_TITLE;
+    else this.status.removeAttribute("title");
+    this.running = OPEN_STATUSES.has(call.status);
     this.startedAt = call.started_at ?? null;
     this.duration.textContent =
       call.duration !== null && call.duration !== undefined ? formatSeconds(call.duration) : "";
@@ -221,25 +238,29 @@ export class ToolCardView {
     if (this.args.textContent !== args) this.args.textContent = args;
     this.argsBox.hidden = args === "";
 
-    const finished = call.status !== "running";
+    // A running call's output is an interim one (the platform's progress), shown as such.
     const hasOutput = call.output !== undefined && call.output !== null;
-    this.output.hidden = !(finished && hasOutput);
-    if (finished && hasOutput) this.setOutput(call);
+    this.output.hidden = !hasOutput;
+    if (hasOutput) this.setOutput(call);
 
-    this.error.hidden = !call.error;
-    this.error.textContent = call.error ? `Error: ${call.error}` : "";
+    this.approval.update(call);
+    const error = errorText(call);
+    this.error.hidden = !error;
+    this.error.textContent = error;
   }
 
   /** @param {ToolState} call */
   setOutput(call) {
     const text = formatValue(call.output);
-    if (text === this.outputFull) return;
+    const label = call.status === "running" ? "Output so far" : "Output";
+    if (text === this.outputFull && label === this.outputLabel) return;
     this.outputFull = text;
+    this.outputLabel = label;
     const total = call.output_chars ?? text.length;
     const cutByKernel = Boolean(call.output_truncated);
     this.outputText.textContent = this.expanded ? text : text.slice(0, OUTPUT_PREVIEW_CHARS);
     const preview = oneLine(call.output);
-    this.outputSummary.textContent = `Output (${formatCount(total)} chars)${
+    this.outputSummary.textContent = `${label} (${formatCount(total)} chars)${
       preview ? ` — ${preview}` : ""
     }`;
     this.showAll.hidden = this.expanded || text.length <= OUTPUT_PREVIEW_CHARS;
@@ -266,7 +287,12 @@ export class ToolCardView {
   }
 }
 
-/** @param {string} status */
-function statusGlyph(status) {
-  return document.createTextNode(status === "succeeded" ? "✓" : status === "failed" ? "✗" : "•");
+/**
+ * The line under a call: its error, or why it was denied (unless its approval says so).
+ * @param {ToolState} call
+ */
+function errorText(call) {
+  if (!call.error) return "";
+  if (call.status !== "denied") return `Error: ${call.error}`;
+  return call.approval?.decision_reason === call.error ? "" : `Denied: ${call.error}`;
 }

@@ -9,11 +9,16 @@
  * @typedef {"reasoning" | "text" | "tool"} PartKind
  * @typedef {{ kind: PartKind, text: string, call_id: string | null }} PartState
  * @typedef {{
+ *   state: "awaiting" | "approved" | "denied", reason?: string | null,
+ *   decision_reason?: string | null,
+ * }} ApprovalState  a human's decision on a call the platform runs only once approved
+ * @typedef {{
  *   call_id: string, name: string, arguments?: unknown, arguments_text?: string,
  *   output?: unknown, output_chars?: number, output_truncated?: boolean,
  *   error?: string | null, status: string, duration?: number | null,
  *   started_at?: number | null, finished_at?: number | null,
- * }} ToolState
+ *   approval?: ApprovalState | null,
+ * }} ToolState  status: running | awaiting_approval | succeeded | failed | denied | no_result
  * @typedef {{ message?: string, code?: string | null, retry_after?: number | null }} ErrorState
  * @typedef {{ prompt_tokens?: number | null, completion_tokens?: number | null,
  *   total_tokens?: number | null }} UsageState
@@ -23,7 +28,9 @@
  *   started_at?: number | null, first_token_at?: number | null, finished_at?: number | null,
  *   duration?: number | null, tokens_per_second?: number | null,
  *   execution_time?: number | null, followups?: string[], error?: ErrorState | null,
- * }} MetaState
+ *   finish_reason?: string | null,
+ * }} MetaState  status: pending | running | paused | completed | failed | cancelled |
+ *   interrupted (paused: waiting for a human to decide on a tool call; not an end)
  * @typedef {{ parts: PartState[], tools: ToolState[], meta: MetaState }} TurnWire
  * @typedef {{ turns: TurnWire[] }} TranscriptWire
  * @typedef {{
@@ -92,6 +99,8 @@ export class TranscriptState {
   /** @param {Op} op */
   applyOp(op) {
     if (op.op === "turn") {
+      // A new turn, or a turn sent whole again (a step was reset: parts may be shorter and
+      // tool calls gone); its view rebuilds when it meets the new object.
       this.turns[op.t] = turnFromWire(op.turn);
       return;
     }

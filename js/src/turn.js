@@ -21,6 +21,7 @@ import { FollowupChips } from "./input.js";
  *   copy: (text: string, feedback?: HTMLButtonElement) => void,
  *   onStop: (t: number) => void,
  *   onFollowup: (text: string) => void,
+ *   onDecide: (t: number, callId: string, approved: boolean, reason: string | null) => void,
  *   renderMarkdown: (source: string) => DocumentFragment,
  *   remember: (key: string) => Disclosure,
  * }} TurnContext
@@ -77,6 +78,8 @@ export class TurnView {
     footer.append(this.statusLine, actions);
 
     this.el.append(this.head, this.body, this.waiting, this.errorBanner, this.chips.el, footer);
+    /** The parts' listeners, dropped with them when the turn is sent whole again. */
+    this.partsLifetime = childController(signal);
     /** @type {(TextPartView | ReasoningPartView | ToolCardView)[]} */
     this.partViews = [];
     /** @type {Map<string, ToolCardView>} */
@@ -99,6 +102,8 @@ export class TurnView {
    * @returns {boolean} true when everything dirty was drawn (else: continue next frame)
    */
   update(turn, deadline, followups) {
+    // A different object is the turn sent whole again (a step reset discarded parts).
+    if (this.turn !== null && turn !== this.turn) this.clearParts();
     this.turn = turn;
     const grew = turn.parts.length > this.partViews.length;
     for (let i = this.partViews.length; i < turn.parts.length; i++) {
@@ -125,15 +130,25 @@ export class TurnView {
     return unfinished.size === 0;
   }
 
+  clearParts() {
+    this.partsLifetime.abort();
+    this.partsLifetime = childController(this.lifetime.signal);
+    this.body.replaceChildren();
+    this.partViews = [];
+    this.cards.clear();
+  }
+
   /** @param {Turn} turn @param {number} i */
   addPart(turn, i) {
     const part = turn.parts[i];
-    const { signal } = this.lifetime;
+    const { signal } = this.partsLifetime;
     /** @type {TextPartView | ReasoningPartView | ToolCardView} */
     let view;
     if (part.kind === "tool") {
       const key = part.call_id ? `tool/${part.call_id}` : `part/${i}`;
-      view = new ToolCardView({ signal, remembered: this.remember(key) });
+      const decide = (/** @type {string} */ callId, /** @type {boolean} */ approved,
+        /** @type {string | null} */ reason) => this.context.onDecide(this.index, callId, approved, reason);
+      view = new ToolCardView({ signal, remembered: this.remember(key), decide });
       if (part.call_id) {
         this.cards.set(part.call_id, view);
         const call = turn.tools.get(part.call_id);

@@ -7,6 +7,11 @@ import { OUTPUT_PREVIEW_CHARS, ReasoningPartView, TextPartView, ToolCardView } f
 
 const NO_DEADLINE = Number.POSITIVE_INFINITY;
 
+/** A card's decide callback for tests that never click Approve or Deny. */
+function NO_DECISION() {
+  throw new Error("no decision expected");
+}
+
 /** @returns {import("../src/memory.js").Disclosure} */
 function fresh() {
   return { open: null, full: false };
@@ -97,7 +102,7 @@ function call(fields) {
 
 test("a tool card shows a preview of a long output and all of it on Show all, remembered", () => {
   const remembered = fresh();
-  const view = new ToolCardView({ signal: new AbortController().signal, remembered });
+  const view = new ToolCardView({ signal: new AbortController().signal, decide: NO_DECISION, remembered });
   const long = "z".repeat(OUTPUT_PREVIEW_CHARS + 10);
   view.update(call({ arguments: { q: 1 }, output: long, duration: 2 }));
   assert.equal(view.args.textContent, '{\n  "q": 1\n}');
@@ -108,7 +113,7 @@ test("a tool card shows a preview of a long output and all of it on Show all, re
   assert.equal(view.outputText.textContent, long);
   assert.equal(remembered.full, true);
 
-  const rebuilt = new ToolCardView({ signal: new AbortController().signal, remembered });
+  const rebuilt = new ToolCardView({ signal: new AbortController().signal, decide: NO_DECISION, remembered });
   rebuilt.update(call({ output: long }));
   assert.equal(rebuilt.outputText.textContent, long);
   assert.equal(rebuilt.showAll.hidden, true);
@@ -116,7 +121,7 @@ test("a tool card shows a preview of a long output and all of it on Show all, re
 
 test("a tool card opens its output as remembered and records the user's toggles", async () => {
   const remembered = { open: true, full: false };
-  const view = new ToolCardView({ signal: new AbortController().signal, remembered });
+  const view = new ToolCardView({ signal: new AbortController().signal, decide: NO_DECISION, remembered });
   view.update(call({ output: "short" }));
   assert.equal(view.output.open, true);
   assert.equal(view.output.hidden, false);
@@ -125,9 +130,9 @@ test("a tool card opens its output as remembered and records the user's toggles"
   assert.equal(remembered.open, false);
 });
 
-test("a running tool card hides its output and ticks its duration on the kernel clock", () => {
-  const view = new ToolCardView({ signal: new AbortController().signal, remembered: fresh() });
-  view.update(call({ status: "running", started_at: 100, output: "x" }));
+test("a running tool card shows no output until one arrives and ticks its duration on the kernel clock", () => {
+  const view = new ToolCardView({ signal: new AbortController().signal, decide: NO_DECISION, remembered: fresh() });
+  view.update(call({ status: "running", started_at: 100 }));
   assert.equal(view.output.hidden, true);
   assert.ok(view.icon.querySelector(".anb-spinner"));
   view.tick(101.5);
@@ -138,7 +143,7 @@ test("a running tool card hides its output and ticks its duration on the kernel 
 });
 
 test("a tool output's summary previews it on one meaningful line, never a lone brace", () => {
-  const view = new ToolCardView({ signal: new AbortController().signal, remembered: fresh() });
+  const view = new ToolCardView({ signal: new AbortController().signal, decide: NO_DECISION, remembered: fresh() });
   const quote = { ticker: "NVDA", price: 875.4, currency: "USD" };
   view.update(call({ output: quote }));
   assert.equal(
@@ -146,17 +151,17 @@ test("a tool output's summary previews it on one meaningful line, never a lone b
     `Output (${JSON.stringify(quote, null, 2).length} chars) — { "ticker": "NVDA", "price": 875.4, "currency": "USD" }`,
   );
 
-  const pretty = new ToolCardView({ signal: new AbortController().signal, remembered: fresh() });
+  const pretty = new ToolCardView({ signal: new AbortController().signal, decide: NO_DECISION, remembered: fresh() });
   pretty.update(call({ output: JSON.stringify({ rows: [1, 2], note: "x".repeat(200) }, null, 2) }));
   const line = pretty.outputSummary.textContent || "";
   assert.match(line, /— \{ "rows": \[ 1, 2 \], "note": "x+…$/);
   assert.ok(line.length < 120, line);
 
-  const text = new ToolCardView({ signal: new AbortController().signal, remembered: fresh() });
+  const text = new ToolCardView({ signal: new AbortController().signal, decide: NO_DECISION, remembered: fresh() });
   text.update(call({ output: "\n\n  first line\nsecond line" }));
   assert.equal(text.outputSummary.textContent, "Output (26 chars) — first line second line");
 
-  const cut = new ToolCardView({ signal: new AbortController().signal, remembered: fresh() });
+  const cut = new ToolCardView({ signal: new AbortController().signal, decide: NO_DECISION, remembered: fresh() });
   cut.update(call({ output: '{\n  "ticker": "NV', output_chars: 5000, output_truncated: true }));
   assert.equal(cut.outputSummary.textContent, 'Output (5,000 chars) — { "ticker": "NV');
 });

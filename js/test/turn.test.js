@@ -23,6 +23,7 @@ function turnView(index = 0) {
       copy: (text) => calls.push(["copy", text]),
       onStop: (t) => calls.push(["stop", t]),
       onFollowup: (text) => calls.push(["followup", text]),
+      onDecide: (t, callId, approved, reason) => calls.push(["decide", t, callId, approved, reason]),
       renderMarkdown,
       remember: (key) => {
         remembered.push(key);

@@ -2,8 +2,9 @@
 
 Stop stays where the eye and the pointer found it while a long answer (100+ KB) streams, in
 JupyterLab and in Notebook 7; every text of the cell reads at a contrast of at least 4.5:1 in
-every run state (running, completed, failed, cancelled, interrupted) in the light and the dark
-JupyterLab themes (decorative glyphs, hidden from screen readers, at least 3:1), with Copy
+every run state (running, paused with a call awaiting approval, completed, completed with a
+denied call and one whose result never arrived, failed, cancelled, interrupted) in the light
+and the dark JupyterLab themes (decorative glyphs, hidden from screen readers, at least 3:1), with Copy
 answer only where there is an answer and a readable preview of each tool output; and at 460 px a table scrolls sideways instead of splitting its cells'
 tokens, while only a very long unbroken token in prose is broken. Screenshots go to
 test-artifacts/.
@@ -26,7 +27,8 @@ import os, time
 import agentnb
 from agentnb._core.run import Run, RunErrorInfo
 from agentnb.events import (
-    ReasoningDelta, RunCompleted, RunFailed, TextDelta, ToolCallFinished, ToolCallStarted, Usage,
+    ReasoningDelta, RunCompleted, RunFailed, RunPaused, TextDelta, ToolApprovalRequested,
+    ToolApprovalResponded, ToolCallDenied, ToolCallFinished, ToolCallStarted, Usage,
 )
 agentnb.connect("seekrflow", base_url=os.environ["AGENTNB_BASE_URL"],
                 api_key=os.environ["AGENTNB_API_KEY"], name="fast",
@@ -134,6 +136,19 @@ def made(status):
         run.apply(ToolCallStarted(call_id="c2", name="calculator", arguments={"x": 1},
                                   received_at=now))
         run.apply(ToolCallFinished(call_id="c2", error="division by zero", received_at=now))
+    if status in ("paused", "denied"):
+        run.apply(ToolCallStarted(call_id="c3", name="place_trade",
+                                  arguments={"ticker": "NVDA", "shares": 10}, received_at=now))
+        run.apply(ToolApprovalRequested(call_id="c3", reason="Placing a trade needs approval.",
+                                        received_at=now))
+        run.apply(RunPaused(received_at=now))
+    if status == "denied":
+        run.apply(ToolApprovalResponded(call_id="c3", approved=False, reason="too risky",
+                                        received_at=now))
+        run.apply(ToolCallDenied(call_id="c3", received_at=now))
+        run.apply(ToolCallStarted(call_id="c4", name="lookup", arguments={"q": 1},
+                                  received_at=now))
+        run.apply(RunCompleted(received_at=now + 1))
     if status == "completed":
         run.apply(RunCompleted(usage=Usage(prompt_tokens=10, completion_tokens=20, total_tokens=30),
                                followups=["How about AAPL?"], received_at=now + 1))
@@ -146,8 +161,14 @@ def made(status):
         run.finish(status)
     return run
 """
-STATUSES = ["running", "completed", "failed", "cancelled", "interrupted"]
-LABELS = {"running": "Running", "completed": "Completed", "failed": "Failed"}
+STATUSES = ["running", "paused", "completed", "denied", "failed", "cancelled", "interrupted"]
+LABELS = {
+    "running": "Running",
+    "paused": "Paused — waiting for your approval",
+    "completed": "Completed",
+    "denied": "Completed",
+    "failed": "Failed",
+}
 CONTRASTS = """
 (root) => {
   // Computed colours: rgb()/rgba(), or color(srgb r g b / a) for color-mix() results.
@@ -239,13 +260,20 @@ def test_every_state_reads_at_4_5_to_1_in_light_and_dark(
         widget.scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / f"contrast-{status}-{light}.png"))
         copy = widget.locator(".anb-copy-answer")
-        assert copy.is_hidden() if status in ("running", "failed") else copy.is_visible(), (
+        no_copy = ("running", "paused", "failed")
+        assert copy.is_hidden() if status in no_copy else copy.is_visible(), (
             "Copy answer is offered when there is an answer to copy"
         )
         preview = widget.locator(".anb-tool-output summary").first.inner_text()
         assert preview.endswith('{ "ticker": "NVDA", "price": 875.4 }'), preview
         texts = widget.evaluate(CONTRASTS)
         assert len(texts) >= 5, texts
+        if status in ("paused", "denied"):
+            shown = {t["what"].split(".")[-1] for t in texts}
+            new_parts = {"anb-approval-ask", "anb-approval-outcome", "anb-tool-status"}
+            if status == "paused":
+                new_parts |= {"anb-approve", "anb-deny"}
+            assert new_parts <= shown, shown
         low += [
             dict(t, status=status) for t in texts if t["ratio"] < (3.0 if t["decorative"] else 4.5)
         ]

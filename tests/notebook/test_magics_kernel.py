@@ -204,3 +204,20 @@ def test_interrupting_a_cell_cancels_the_runs_it_started(
     assert wait_for_status(kernel, "mine", within=1.0) == "cancelled"
     assert kernel.run("print(earlier.status)").strip() == "running"  # not that cell's run
     kernel.run("earlier.cancel()")
+
+
+# ---- tool approval --------------------------------------------------------------------------
+def test_a_waiting_cell_denies_a_call_awaiting_approval_unless_told(server: ServerHandle) -> None:
+    report = "c = _agent.run.tool_calls[-1]; print(c.status, '|', c.error)"
+    notebook, statuses = execute(
+        connect_code(server),
+        "%%agent trader --via test --wait\nbuy 3 NVDA",
+        report,
+        "%%agent trader --via test --wait --approve all\nbuy 3 NVDA",
+        report,
+    )
+    assert statuses == ["ok"] * 5
+    status, reason = output_text(notebook.cells[2]).strip().split(" | ")
+    assert status == "denied"
+    assert "--wait" in reason and "--approve all" in reason  # says why, and what to do
+    assert output_text(notebook.cells[4]).strip() == "succeeded | None"

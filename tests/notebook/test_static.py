@@ -11,6 +11,7 @@ from markdown_it import MarkdownIt
 from agentnb._core.run import Run
 from agentnb._notebook.safe_markdown import code_block, one_line, safe_markdown
 from agentnb._notebook.static import (
+    NO_RESULT_NOTE,
     render_markdown_html,
     static_bundle,
     static_html,
@@ -21,8 +22,12 @@ from agentnb.events import (
     ReasoningDelta,
     RunCompleted,
     RunFailed,
+    RunPaused,
     RunStarted,
     TextDelta,
+    ToolApprovalRequested,
+    ToolApprovalResponded,
+    ToolCallDenied,
     ToolCallFinished,
     ToolCallStarted,
     Usage,
@@ -56,7 +61,7 @@ ALLOWED_TAGS = {
     "h5", "h6", "hr", "img", "li", "ol", "p", "pre", "s", "small", "strong", "summary",
     "table", "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
-ALLOWED_ATTRS = {"href", "class", "start", "src", "alt", "style", "role", "rel", "title"}
+ALLOWED_ATTRS = {"href", "class", "start", "src", "alt", "style", "role", "rel", "title", "open"}
 
 
 class _Audit(HTMLParser):
@@ -300,3 +305,97 @@ def test_multi_turn_copy_separates_turns() -> None:
     assert bundle["text/html"].count('class="agentnb-run"') == 2
     assert "\n\n---\n\n" in bundle["text/markdown"]
     assert bundle["text/plain"].count("agentnb · finance_agent") == 2
+
+
+# ---- tool approval and the new tool states ------------------------------------------------
+
+ASKED = "Placing a <b>trade</b> needs a human's approval."
+
+
+def trader_run(*, decision: bool | None, reason: str | None = None) -> Run:
+    """A ``trader`` run paused on ``place_trade``; then approved, denied, or left waiting."""
+    run = Run(agent="trader", message="Buy 10 NVDA")
+    run.start(at=1000.0)
+    events = [
+        ToolCallStarted(call_id="c1", name="get_stock_price", arguments={"ticker": "NVDA"}),
+        ToolCallFinished(call_id="c1", output={"price": 181.2}),
+        ToolCallStarted(call_id="c2", name="place_trade", arguments={"ticker": "NVDA"}),
+        ToolApprovalRequested(call_id="c2", approval_id="a2", reason=ASKED),
+        RunPaused(),
+    ]
+    if decision is not None:
+        events.append(ToolApprovalResponded(call_id="c2", approved=decision, reason=reason))
+    if decision is True:
+        events.append(ToolCallFinished(call_id="c2", output={"order_id": "demo_1"}))
+    elif decision is False:
+        events.append(ToolCallDenied(call_id="c2", reason=reason))
+    if decision is not None:
+        events += [TextDelta(delta="Done."), RunCompleted()]
+    for event in events:
+        run.apply(event.model_copy(update={"received_at": 1000.5}))
+    return run
+
+
+def test_a_paused_run_shows_the_call_waiting_for_a_human_in_every_copy() -> None:
+    bundle = static_bundle([trader_run(decision=None)])
+    html_text = bundle["text/html"]
+    assert_safe(html_text)
+    assert "<details open><summary>‖ <code>place_trade</code> awaiting approval" in html_text
+    assert "Approval requested: Placing a &lt;b&gt;trade&lt;/b&gt; needs" in html_text
+    assert "Waiting for a human to approve or deny this call." in html_text
+    assert "Paused: waiting for a human to approve place_trade." in html_text
+    assert "Running…" not in html_text
+    assert "paused — waiting for approval" in html_text
+    rendered = render_with_html_on(bundle["text/markdown"])
+    assert "<b>" not in rendered
+    assert "awaiting approval" in rendered and "Paused: waiting for a human" in rendered
+    plain = bundle["text/plain"]
+    assert plain.startswith("agentnb · trader · paused — waiting for approval")
+    assert "tools: get_stock_price ✓, place_trade awaiting approval" in plain
+
+
+def test_an_approved_call_says_so_with_its_output() -> None:
+    bundle = static_bundle([trader_run(decision=True)])
+    assert "✓ <code>place_trade</code> succeeded" in bundle["text/html"]
+    assert "<p><em>Approved.</em></p>" in bundle["text/html"]
+    assert "demo_1" in bundle["text/html"]
+    assert "*Approved\\.*" in bundle["text/markdown"]
+    assert "place_trade ✓" in bundle["text/plain"]
+
+
+def test_a_denied_call_says_denied_and_its_reason_once() -> None:
+    bundle = static_bundle([trader_run(decision=False, reason="too <i>risky</i>")])
+    html_text = bundle["text/html"]
+    assert_safe(html_text)
+    assert "⊘ <code>place_trade</code> denied" in html_text
+    assert html_text.count("too &lt;i&gt;risky&lt;/i&gt;") == 1
+    assert "Denied: too &lt;i&gt;risky&lt;/i&gt;" in html_text
+    assert "Error" not in html_text
+    rendered = render_with_html_on(bundle["text/markdown"])
+    assert "<i>" not in rendered and "Denied: too &lt;i&gt;risky&lt;/i&gt;" in rendered
+    assert "place_trade denied (too <i>risky</i>)" in bundle["text/plain"]
+
+    silent = static_bundle([trader_run(decision=False)])
+    assert "<p><em>Denied.</em></p>" in silent["text/html"]
+
+
+def test_a_call_denied_by_the_platform_alone_shows_its_reason() -> None:
+    run = Run(agent="a", message="m")
+    run.apply(ToolCallStarted(call_id="c", name="delete_all", received_at=1.0))
+    run.apply(ToolCallDenied(call_id="c", reason="policy", received_at=2.0))
+    run.apply(RunCompleted(received_at=3.0))
+    html_text = static_html([run])
+    assert "<strong>Denied:</strong> policy" in html_text
+    assert "Approval" not in html_text
+
+
+def test_a_call_whose_result_never_arrived_says_so() -> None:
+    run = Run(agent="a", message="m")
+    run.apply(ToolCallStarted(call_id="c", name="lookup", arguments={"q": 1}, received_at=1.0))
+    run.apply(RunCompleted(received_at=2.0))
+    assert run.tool_calls[0].status == "no_result"
+    bundle = static_bundle([run])
+    assert "? <code>lookup</code> no result" in bundle["text/html"]
+    assert NO_RESULT_NOTE.replace("'", "&#x27;") in bundle["text/html"]
+    assert "no result" in bundle["text/markdown"]
+    assert "tools: lookup no result" in bundle["text/plain"]

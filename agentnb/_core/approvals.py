@@ -1,0 +1,318 @@
+"""Human-in-the-loop tool approval: the decisions a paused run waits for.
+
+Some platforms run a tool only once a human approves the call (the AI SDK's
+``tool-approval-request``; agentnb's Operativus extension). The call then shows status
+``awaiting_approval``; when the platform pauses the run (``RunPaused``) the stream waits until
+every such call is decided, sends the decisions the way the platform defines, and reads on.
+
+A decision comes from :meth:`ApprovalGate.approve` / :meth:`ApprovalGate.deny` (any thread:
+``RunHandle.approve``, a widget button) or from an *approver*, a policy consulted when the run
+pauses: ``True`` approves every call, ``False`` denies every call, a callable gets the
+:class:`~agentnb.ToolCall` and returns True, False, an :class:`ApprovalDecision` (to give a
+reason), or None to leave the call to a human; it may be async (a plain function runs in a
+worker thread, so it may block, e.g. to prompt on a terminal).
+
+When nothing can decide, calls are not left waiting forever: a caller blocked until the run
+ends (``handle.wait()``, ``client.run()``, ``ask(wait=True)``) or a batch run has no one to
+click, so :meth:`ApprovalGate.deny_undecided` denies every call the approver leaves undecided,
+with a reason that says so (:func:`no_one_could_approve`). Each entry point says which it is;
+this module is the one place that decides what happens then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import threading
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..events import ToolApprovalResponded
+from .exceptions import ConfigurationError, StreamError
+from .run import Run
+from .transcript import ToolCall
+
+__all__ = [
+    "CALLER_WAITING",
+    "ApprovalDecision",
+    "ApprovalGate",
+    "ApprovalPolicy",
+    "Approver",
+    "Dialect",
+    "approver_for",
+    "as_approver",
+    "collect_decisions",
+    "no_one_could_approve",
+]
+
+
+@dataclass(frozen=True)
+class ApprovalDecision:
+    """A decision on one tool call awaiting approval."""
+
+    call_id: str
+    """The decided call."""
+    approved: bool
+    """True: the platform may run the tool; False: it must not."""
+    reason: str | None = None
+    """A reason sent with the decision (the AI SDK passes it to the model)."""
+
+
+Approver = Callable[[ToolCall], Any]
+"""A policy: gets a call awaiting approval, returns True, False, an :class:`ApprovalDecision`
+or None (leave it to a human), or an awaitable of one of those."""
+
+ApprovalPolicy = Approver | bool | None
+"""What ``approve=`` takes: True (approve every call), False (deny every call), an
+:data:`Approver`, or None (leave every call to a human)."""
+
+
+def as_approver(policy: ApprovalPolicy) -> Approver | None:
+    """``True``/``False`` as the policy that approves/denies every call; a callable as it is;
+    anything else is a :class:`ConfigurationError`."""
+    if policy is None:
+        return None
+    if isinstance(policy, bool):
+        return _always(policy)
+    if callable(policy):
+        return policy
+    raise ConfigurationError(
+        "approve= must be True, False, None or a callable taking a ToolCall, not "
+        f"{type(policy).__name__}"
+    )
+
+
+class Dialect(Protocol):
+    """What approvals need to know of a provider (:class:`~agentnb.providers.Provider` is one)."""
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def supports_approvals(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class _AnyPlatform:
+    title: str = "this platform"
+    supports_approvals: bool = True
+
+
+def approver_for(policy: ApprovalPolicy, dialect: Dialect) -> Approver | None:
+    """:func:`as_approver`, also refusing a policy on a dialect that cannot carry decisions
+    (its tools run without asking, so ``approve=False`` could not keep its promise)."""
+    approver = as_approver(policy)
+    if approver is not None and not dialect.supports_approvals:
+        raise ConfigurationError(
+            f"{dialect.title} cannot carry tool approval decisions (its tools run without "
+            "asking), so approve= cannot be honoured here; the vercel and operativus "
+            "dialects can"
+        )
+    return approver
+
+
+def _always(approved: bool) -> Approver:
+    async def policy(call: ToolCall) -> bool:  # async: nothing to run in a worker thread
+        return approved
+
+    return policy
+
+
+CALLER_WAITING = "the caller was waiting for the run to end"
+"""Why a run is unattended when its caller blocks until the end (``handle.wait()``,
+``await handle``, ``client.run()``)."""
+
+
+def no_one_could_approve(why: str) -> str:
+    """The reason sent with a call denied because nothing could decide on it."""
+    return f"no one could approve it: {why} (pass approve= to decide)"
+
+
+def _decision_of(call: ToolCall, verdict: Any) -> ApprovalDecision | None:
+    if verdict is None:
+        return None
+    if isinstance(verdict, bool):
+        return ApprovalDecision(call.call_id, verdict)
+    if isinstance(verdict, ApprovalDecision) and verdict.call_id == call.call_id:
+        return verdict
+    raise ConfigurationError(
+        f"the approve= policy returned {verdict!r} for tool call {call.call_id!r}; it must "
+        "return True, False, None or an ApprovalDecision for that call"
+    )
+
+
+class ApprovalGate:
+    """The decisions on one run's tool calls awaiting approval.
+
+    ``approve``/``deny`` may be called from any thread; the stream collects the decisions on
+    its loop with :func:`collect_decisions` when the platform pauses the run. ``dialect``
+    says whether decisions can be sent at all (default: they can)."""
+
+    def __init__(self, run: Run, dialect: Dialect | None = None) -> None:
+        self.run = run
+        self.dialect: Dialect = dialect if dialect is not None else _AnyPlatform()
+        self._approver: Approver | None = None
+        self._lock = threading.Lock()
+        self._decided: dict[str, ApprovalDecision] = {}
+        self._delivered: set[str] = set()
+        self._consulted: set[str] = set()
+        self._unattended: str | None = None
+        self._collected: list[ApprovalDecision] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._changed: asyncio.Event | None = None
+
+    @property
+    def approver(self) -> Approver | None:
+        """The policy consulted once for each call awaiting approval (see
+        :func:`as_approver`); setting it takes anything ``approve=`` takes."""
+        return self._approver
+
+    @approver.setter
+    def approver(self, policy: ApprovalPolicy) -> None:
+        self._approver = approver_for(policy, self.dialect)
+
+    def unsupported(self) -> StreamError:
+        """The error of a run paused for approval on a dialect that cannot send decisions."""
+        return StreamError(
+            f"{self.dialect.title} paused the run for tool calls awaiting approval, but "
+            "agentnb cannot send decisions to this platform",
+            code="approval_unsupported",
+            partial_text=self.run.text,
+            run=self.run,
+        )
+
+    # ---- deciding (any thread) ------------------------------------------------------------
+    def approve(self, call_id: str, reason: str | None = None) -> None:
+        """Let the platform run the call."""
+        self.decide(ApprovalDecision(call_id, True, reason))
+
+    def deny(self, call_id: str, reason: str | None = None) -> None:
+        """Tell the platform not to run the call (``reason`` goes with the decision)."""
+        self.decide(ApprovalDecision(call_id, False, reason))
+
+    def decide(self, decision: ApprovalDecision) -> None:
+        """Record a decision; a :class:`ConfigurationError` for a call that is not awaiting
+        approval or was decided already."""
+        with self._lock:
+            self._check_decidable(decision.call_id)
+            self._decided[decision.call_id] = decision
+        self._wake()
+
+    def deny_undecided(self, why: str) -> None:
+        """Nothing can decide any more (``why`` says what): from now on every call the
+        approver leaves undecided is denied, with :func:`no_one_could_approve` as the
+        reason. Any thread; the first ``why`` is kept."""
+        with self._lock:
+            self._unattended = self._unattended or why
+        self._wake()
+
+    def _check_decidable(self, call_id: str) -> None:
+        if call_id in self._decided:
+            verb = "approved" if self._decided[call_id].approved else "denied"
+            raise ConfigurationError(f"tool call {call_id!r} was already {verb}")
+        call = self.run.tool_call(call_id)
+        if call is None or call.status != "awaiting_approval":
+            waiting = ", ".join(repr(c.call_id) for c in self.run.awaiting_approval) or "none"
+            state = "is not a call of this run" if call is None else f"is {call.status}"
+            raise ConfigurationError(
+                f"tool call {call_id!r} {state}, not awaiting approval "
+                f"(awaiting approval: {waiting})"
+            )
+
+    def _wake(self) -> None:
+        loop, changed = self._loop, self._changed
+        if loop is None or changed is None:
+            return
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            loop.call_soon_threadsafe(changed.set)
+
+    # ---- collecting (the stream's loop) ----------------------------------------------------
+    def undecided(self) -> list[ToolCall]:
+        """Calls awaiting approval that have no decision yet."""
+        with self._lock:
+            return [c for c in self.run.awaiting_approval if c.call_id not in self._decided]
+
+    @property
+    def collected(self) -> list[ApprovalDecision]:
+        """The decisions collected at the latest pause (what the stream sends next)."""
+        return list(self._collected)
+
+    async def _consult(self) -> None:
+        for call in self.undecided():
+            if self._approver is None or call.call_id in self._consulted:
+                continue
+            self._consulted.add(call.call_id)
+            verdict = await _ask(self._approver, call)
+            decision = _decision_of(call, verdict)
+            if decision is not None:
+                self._settle(decision)
+
+    def _deny_if_unattended(self) -> None:
+        why = self._unattended
+        if why is not None:
+            for call in self.undecided():
+                self._settle(ApprovalDecision(call.call_id, False, no_one_could_approve(why)))
+
+    def _settle(self, decision: ApprovalDecision) -> None:
+        """Record a policy's decision unless a human's came first."""
+        with self._lock:
+            self._decided.setdefault(decision.call_id, decision)
+
+    def _new_decisions(self) -> list[ApprovalDecision]:
+        with self._lock:
+            fresh = [d for key, d in self._decided.items() if key not in self._delivered]
+            self._delivered.update(d.call_id for d in fresh)
+        return fresh
+
+    def _listen(self) -> None:
+        """Start a pause: decisions made from now on wake this loop."""
+        self._loop = asyncio.get_running_loop()
+        self._changed = asyncio.Event()
+        self._collected = []
+
+    async def _wait(self, tick: float) -> None:
+        changed = self._changed
+        assert changed is not None
+        try:
+            await asyncio.wait_for(changed.wait(), tick)
+        except TimeoutError:
+            return
+        changed.clear()
+
+
+async def collect_decisions(
+    gate: ApprovalGate,
+    guard: Callable[[Callable[[], Awaitable[None]]], Awaitable[None]],
+    tick: float,
+    progress: Callable[[], None],
+) -> AsyncGenerator[ToolApprovalResponded, None]:
+    """At a pause: consult the gate's approver, then wait until every call awaiting approval
+    is decided, yielding each decision as an event (``gate.collected`` then holds them all).
+    ``guard`` bounds each wait of at most ``tick`` seconds by the run's time limits;
+    ``progress`` is called first, since a run waiting for a human is not stalled."""
+    if not gate.dialect.supports_approvals:
+        raise gate.unsupported()
+    gate._listen()
+    await gate._consult()
+    while True:
+        gate._deny_if_unattended()
+        for decision in gate._new_decisions():
+            gate._collected.append(decision)
+            yield ToolApprovalResponded(
+                call_id=decision.call_id, approved=decision.approved, reason=decision.reason
+            )
+        if not gate.undecided():
+            return
+        progress()
+        await guard(lambda: gate._wait(tick))
+
+
+async def _ask(approver: Approver, call: ToolCall) -> Any:
+    """The approver's verdict on ``call``: awaited when async; a plain function runs in a
+    worker thread, so one that blocks (a terminal prompt) does not stop the loop."""
+    if inspect.iscoroutinefunction(approver):
+        return await approver(call)
+    verdict = await asyncio.to_thread(approver, call)
+    return await verdict if inspect.isawaitable(verdict) else verdict

@@ -1,0 +1,159 @@
+"""The pieces a :class:`~agentnb.Run` is made of: transcript parts, tool calls and their
+approvals, and what a run keeps of an error."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic_core import from_json
+
+__all__ = ["Part", "RunErrorInfo", "ToolApproval", "ToolCall", "ToolStatus", "parse_json_or_text"]
+
+ToolStatus = Literal["running", "awaiting_approval", "succeeded", "failed", "denied", "no_result"]
+"""Where a tool call is:
+
+- ``running``: started (or approved), no outcome yet;
+- ``awaiting_approval``: the platform runs it only once a human approves (``call.approval``);
+- ``succeeded`` / ``failed``: the platform reported its output / its error;
+- ``denied``: it was not run, because a human or a policy denied it;
+- ``no_result``: the run completed and the server never reported the call's outcome (an
+  OpenAI-compatible proxy such as LiteLLM drops agentnb's tool-result extension, and a plain
+  model leaves its calls for the client to execute): the arguments are known, the result is not.
+"""
+
+_MERGE_LOCK = threading.Lock()
+
+
+@dataclass
+class ToolApproval:
+    """A platform's request that a human decide on one tool call, and the decision."""
+
+    approval_id: str | None = None
+    """The platform's id for the request (the AI SDK's ``approvalId``), when it has one."""
+    reason: str | None = None
+    """Why the platform asks, when it says."""
+    approved: bool | None = None
+    """None while undecided; then True (run it) or False (do not)."""
+    decision_reason: str | None = None
+    """The reason given with the decision, if any."""
+    requested_at: float = 0.0
+    decided_at: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "approval_id": self.approval_id,
+            "reason": self.reason,
+            "approved": self.approved,
+            "decision_reason": self.decision_reason,
+            "requested_at": self.requested_at,
+            "decided_at": self.decided_at,
+        }
+
+
+@dataclass
+class ToolCall:
+    """One tool call of a run."""
+
+    call_id: str
+    name: str
+    arguments: Any = None
+    arguments_text: str = ""
+    output: Any = None
+    error: str | None = None
+    """The error of a failed call, or the reason a call was denied (None when none was given)."""
+    status: ToolStatus = "running"
+    started_at: float = 0.0
+    finished_at: float | None = None
+    approval: ToolApproval | None = None
+    """Set when the platform asked for a human decision on this call."""
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish, or None while running."""
+        if self.finished_at is None:
+            return None
+        return max(0.0, self.finished_at - self.started_at)
+
+    def settle_arguments(self) -> None:
+        """Parse the streamed arguments text when no parsed arguments arrived."""
+        if self.arguments is None and self.arguments_text:
+            self.arguments = parse_json_or_text(self.arguments_text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "call_id": self.call_id,
+            "name": self.name,
+            "arguments": self.arguments,
+            "arguments_text": self.arguments_text,
+            "output": self.output,
+            "error": self.error,
+            "status": self.status,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "duration": self.duration,
+            "approval": self.approval.to_dict() if self.approval is not None else None,
+        }
+
+
+@dataclass
+class RunErrorInfo:
+    """Why a run did not complete."""
+
+    message: str
+    code: str | None = None
+    retry_after: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"message": self.message, "code": self.code, "retry_after": self.retry_after}
+
+
+@dataclass
+class Part:
+    """One block of the transcript, in arrival order: reasoning, answer text, or a tool call.
+
+    Consecutive deltas of one kind extend the same part; text is kept as chunks so appending
+    stays linear however long the answer grows.
+    """
+
+    kind: Literal["reasoning", "text", "tool"]
+    chunks: list[str] = field(default_factory=list)
+    call_id: str | None = None
+    length: int = 0
+
+    @property
+    def text(self) -> str:
+        # Readers on any thread merge the chunks seen so far; the loop thread may append
+        # meanwhile, which only adds after position k, so nothing is lost. The lock keeps two
+        # readers from merging the same prefix twice.
+        with _MERGE_LOCK:
+            chunks = self.chunks
+            k = len(chunks)
+            if k > 1:
+                joined = "".join(chunks[:k])
+                chunks[:k] = [joined]
+                return joined
+            return chunks[0] if k else ""
+
+    def append(self, delta: str) -> None:
+        self.chunks.append(delta)
+        self.length += len(delta)
+
+    def truncate(self, length: int) -> None:
+        """Keep only the first ``length`` characters (a step reset cut into this part)."""
+        if length >= self.length:
+            return
+        kept = self.text[:length]
+        with _MERGE_LOCK:
+            self.chunks[:] = [kept] if kept else []
+            self.length = length
+
+
+def parse_json_or_text(text: str) -> Any:
+    """The JSON value of ``text``; the text itself when it is not JSON or is nested too deep
+    to parse safely (pydantic-core stops at a depth limit where ``json`` would recurse)."""
+    try:
+        return from_json(text)
+    except ValueError:
+        return text

@@ -1,0 +1,161 @@
+"""Tool approval for the magics and the CLI: the ``--approve ask|all|none`` policies, and the
+``Approve? [y/N]`` prompt a run that blocks a terminal asks at.
+
+The prompt runs when the platform pauses the run (the approver is consulted on agentnb's
+loop, see :mod:`agentnb._core.approvals`). It reads the terminal from a helper thread that
+polls, so that Ctrl-C — which cancels the run from the main thread — also ends the question
+instead of leaving a reader behind to swallow the next line typed at the shell's prompt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import select
+import sys
+import threading
+from typing import IO, Any
+
+if sys.platform != "win32":
+    import termios
+
+from .._core.approvals import ApprovalDecision, ApprovalPolicy, Approver
+from .._core.run import ToolCall
+from .._core.text import terminal_safe
+from .connections import Connection
+from .environment import in_notebook
+
+__all__ = ["BUSY_KERNEL", "TerminalApprover", "approval_policy"]
+
+BUSY_KERNEL = (
+    "nobody could approve it: this cell waits for its run (--wait), so the kernel is busy and "
+    "the Approve button cannot reach it; run the cell without --wait to decide in the chat "
+    "cell, or pass --approve all"
+)
+"""Why a notebook cell with ``--wait`` denies a call awaiting approval."""
+NO_TERMINAL = (
+    "nobody could approve it: no terminal to ask at (stdin is not a tty); pass --approve all "
+    "to allow it"
+)
+NO_ANSWER = "no answer at the approval prompt (end of input)"
+AT_PROMPT = "the user said no at the approval prompt"
+BY_POLICY = "the --approve none policy"
+MAX_ARGUMENTS = 2000
+"""Characters of a call's arguments the prompt shows (they are what a person approves)."""
+
+
+def approval_policy(choice: str | None, conn: Connection, *, waiting: bool) -> ApprovalPolicy:
+    """The ``approve=`` of a run on ``conn`` for ``--approve CHOICE`` (None: ``ask``).
+
+    ``all`` and ``none`` decide every call (a dialect that cannot carry decisions refuses
+    them). ``ask`` asks a person, where the dialect can pause a run at all: at a ``[y/N]``
+    prompt when the run blocks a terminal; with the chat cell's buttons in a notebook cell
+    that returns at once (None: nothing decides for them); and denies with
+    :data:`BUSY_KERNEL` in a notebook cell that waits, whose kernel cannot take a click
+    before the cell ends."""
+    if choice == "all":
+        return True
+    if choice == "none":
+        return _deny_with(BY_POLICY)
+    if not waiting or not conn.client().provider.supports_approvals:
+        return None
+    if in_notebook():
+        return _deny_with(BUSY_KERNEL)
+    return TerminalApprover()
+
+
+def _deny_with(reason: str) -> Approver:
+    def deny(call: ToolCall) -> ApprovalDecision:
+        return ApprovalDecision(call.call_id, False, reason)
+
+    return deny
+
+
+class TerminalApprover:
+    """Asks ``Approve NAME(ARGS)? [y/N]`` for each call awaiting approval; ``y``/``yes``
+    approves, anything else (or Enter) denies. Without a terminal on stdin, or at the end of
+    input, the call is denied with a reason saying so."""
+
+    poll = 0.1
+    """Seconds between two checks whether the run was cancelled while the question waits."""
+
+    def __init__(self, out: IO[str] | None = None) -> None:
+        self._out = out
+
+    async def __call__(self, call: ToolCall) -> ApprovalDecision:
+        stop = threading.Event()
+        try:
+            return await asyncio.to_thread(self.ask, call, stop)
+        finally:
+            stop.set()  # cancelled (Ctrl-C): the reading thread gives up at its next poll
+
+    def ask(self, call: ToolCall, stop: threading.Event) -> ApprovalDecision:
+        """Ask about ``call`` and wait for the answer (or for ``stop``)."""
+        fd = _terminal_fd()
+        if fd is None:
+            return ApprovalDecision(call.call_id, False, NO_TERMINAL)
+        out = self._out or sys.stderr
+        _drop_typeahead(fd)
+        out.write(question(call))
+        out.flush()
+        answer = _read_line(fd, stop)
+        if answer is None:
+            if not stop.is_set():
+                out.write("\n")
+                out.flush()
+            return ApprovalDecision(call.call_id, False, NO_ANSWER)
+        approved = answer.strip().lower() in ("y", "yes")
+        return ApprovalDecision(call.call_id, approved, None if approved else AT_PROMPT)
+
+
+def question(call: ToolCall) -> str:
+    """``Approve NAME(ARGS)? [y/N] `` with the whole arguments, safe for a terminal."""
+    if call.arguments is None:
+        arguments = call.arguments_text
+    else:
+        arguments = json.dumps(call.arguments, ensure_ascii=False, default=str)
+    arguments = " ".join(terminal_safe(arguments).split())
+    if len(arguments) > MAX_ARGUMENTS:
+        arguments = arguments[: MAX_ARGUMENTS - 1] + "…"
+    name = terminal_safe(call.name or call.call_id)
+    return f"Approve {name}({arguments})? [y/N] "
+
+
+def _terminal_fd() -> int | None:
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced or closed stdin (pytest, daemons)
+        return None
+    return fd if os.isatty(fd) else None
+
+
+def _drop_typeahead(fd: int) -> None:
+    """Forget keys typed before the question, so that a stray ``y`` typed while the run
+    streamed cannot approve a call nobody has seen yet."""
+    if sys.platform != "win32":
+        with contextlib.suppress(termios.error):
+            termios.tcflush(fd, termios.TCIFLUSH)
+
+
+def _read_line(fd: int, stop: threading.Event) -> str | None:
+    """One line from the terminal ``fd``; None at the end of input or once ``stop`` is set."""
+    data = b""
+    while not stop.is_set():
+        if not _readable(fd, TerminalApprover.poll):
+            continue
+        chunk = os.read(fd, 1024)
+        if not chunk:
+            return None
+        data += chunk
+        if b"\n" in data:
+            return data.decode(errors="replace").splitlines()[0] if data.strip() else ""
+    return None
+
+
+def _readable(fd: int, timeout: float) -> bool:
+    if sys.platform == "win32":  # select() takes only sockets there: block on the read
+        return True
+    ready: list[Any] = select.select([fd], [], [], timeout)[0]
+    return bool(ready)

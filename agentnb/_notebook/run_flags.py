@@ -1,0 +1,237 @@
+"""The options of a run, written once for ``%%agent`` / ``%agent`` and ``agentnb run``.
+
+Each :class:`RunFlag` gives an option's name, type, help and default, where it applies (the
+magics, the CLI or both) and the :class:`~agentnb.RunOptions` key it sets, so the same option
+gives the same request on every path. The magics build their ``magic_arguments`` from this
+table (:mod:`.magic_args`), the CLI its ``argparse`` parser (:mod:`agentnb._cli.run`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .._core.exceptions import ConfigurationError
+from .._core.request import RunOptions
+
+__all__ = [
+    "AGENT_HELP",
+    "APPROVE_CHOICES",
+    "BUILTIN_AGENTS",
+    "RUN_FLAGS",
+    "RunFlag",
+    "add_run_flags",
+    "flags_for",
+    "metadata_pairs",
+    "run_options_from",
+]
+
+BUILTIN_AGENTS = ("finance_agent", "echo", "writer", "structured", "trader")
+"""The demo agents of the built-in server (``trader``'s tool waits for a human's approval)."""
+AGENT_HELP = f"the agent to run (on the built-in server: {', '.join(BUILTIN_AGENTS)})"
+APPROVE_CHOICES = ("ask", "all", "none")
+
+Where = Literal["both", "magic", "cli"]
+
+
+def metadata_pairs(items: list[str]) -> dict[str, str]:
+    """``["k=v", ...]`` (repeated ``--meta``) as a dict; a malformed pair is refused."""
+    pairs: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigurationError(f"--meta {item!r}: expected KEY=VALUE")
+        pairs[key] = value
+    return pairs
+
+
+@dataclass(frozen=True)
+class RunFlag:
+    """One option of a run, as both parsers declare it."""
+
+    flag: str
+    help: str
+    where: Where = "both"
+    option: str | None = None
+    """The :class:`~agentnb.RunOptions` key this option sets, if any."""
+    convert: Callable[[Any], Any] | None = None
+    """Turns the parsed value into the run option's value (``--meta`` pairs → dict)."""
+    from_namespace: bool = False
+    """The value names a variable of the notebook namespace (magics only)."""
+    type: Callable[[str], Any] | None = None
+    action: str | None = None
+    metavar: str | None = None
+    default: Any = None
+    choices: tuple[str, ...] | None = None
+    unset_is_none: bool = False
+    """A switch whose absence parses as None: "the magics' configured default"."""
+
+    @property
+    def dest(self) -> str:
+        """The attribute the parsed value lands in (``--top-p`` → ``top_p``)."""
+        return self.flag.removeprefix("--").replace("-", "_")
+
+    def kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of ``add_argument`` (and IPython's ``argument``)."""
+        given = {
+            "help": self.help,
+            "type": self.type,
+            "action": self.action,
+            "metavar": self.metavar,
+            "choices": self.choices,
+        }
+        kwargs = {key: value for key, value in given.items() if value is not None}
+        if self.default is not None or self.unset_is_none:
+            kwargs["default"] = self.default
+        return kwargs
+
+
+APPROVE_HELP = (
+    "tool calls that need a human's approval: ask (the default: a [y/N] prompt in a "
+    "terminal, the Approve/Deny buttons in a notebook; a notebook cell with --wait keeps "
+    "the kernel busy, so there they are denied), all (approve every call), none (deny every "
+    "call)"
+)
+
+RUN_FLAGS: tuple[RunFlag, ...] = (
+    RunFlag(
+        "--provider",
+        "dialect: seekrflow, seekrflow-vercel, runagent, operativus, runtools, vercel, "
+        "openai (default: AGENTNB_PROVIDER, else the built-in server)",
+        where="cli",
+    ),
+    RunFlag("--base-url", "the platform's base URL (default: AGENTNB_BASE_URL)", where="cli"),
+    RunFlag(
+        "--via",
+        "the named connection to use (agentnb.connect(..., name=NAME) or AGENTNB_<NAME>_* "
+        "variables; default: 'default')",
+        metavar="NAME",
+    ),
+    RunFlag("--thread", "continue this thread / session id", option="thread_id", metavar="ID"),
+    RunFlag("--new", "start a new conversation", where="magic", action="store_true"),
+    RunFlag(
+        "--temperature", "sampling temperature, 0-2", option="temperature", type=float, metavar="T"
+    ),
+    RunFlag("--top-p", "nucleus sampling mass, 0-1", option="top_p", type=float, metavar="P"),
+    RunFlag(
+        "--max-tokens",
+        "upper bound on generated tokens",
+        option="max_tokens",
+        type=int,
+        metavar="N",
+    ),
+    RunFlag(
+        "--frequency-penalty",
+        "frequency penalty, -2 to 2",
+        option="frequency_penalty",
+        type=float,
+        metavar="F",
+    ),
+    RunFlag(
+        "--presence-penalty",
+        "presence penalty, -2 to 2",
+        option="presence_penalty",
+        type=float,
+        metavar="F",
+    ),
+    RunFlag(
+        "--schema",
+        "JSON schema dict or pydantic model class in the namespace; the answer is JSON and "
+        ".result is validated",
+        where="magic",
+        metavar="VAR",
+    ),
+    RunFlag(
+        "--meta",
+        "metadata stored with the run (repeatable)",
+        option="metadata",
+        convert=metadata_pairs,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+    ),
+    RunFlag("--followups", "ask for follow-up questions", option="followups", action="store_true"),
+    RunFlag(
+        "--media",
+        "list of agentnb.Media (or dicts) to attach",
+        where="magic",
+        option="media",
+        from_namespace=True,
+        metavar="VAR",
+    ),
+    RunFlag("--team-id", "SeekrFlow team (x-team-id header)", option="team_id", metavar="ID"),
+    RunFlag("--user-id", "Operativus userId", option="user_id", metavar="ID"),
+    RunFlag("--org-id", "Operativus orgId", option="org_id", metavar="ID"),
+    RunFlag(
+        "--extra",
+        "dict of dialect-specific body fields",
+        where="magic",
+        option="extra",
+        from_namespace=True,
+        metavar="VAR",
+    ),
+    RunFlag("--approve", APPROVE_HELP, choices=APPROVE_CHOICES, metavar="{ask,all,none}"),
+    RunFlag("--out", "also bind the run handle to this variable", where="magic", metavar="VAR"),
+    RunFlag(
+        "--wait",
+        "block until the run ends (scripts, papermill, nbval; terminal IPython always waits)",
+        where="magic",
+        action="store_true",
+        unset_is_none=True,
+    ),
+    RunFlag(
+        "--plain",
+        "text output instead of the widget",
+        where="magic",
+        action="store_true",
+        unset_is_none=True,
+    ),
+    RunFlag("--no-record", "keep this run out of the history", action="store_true"),
+    RunFlag(
+        "--no-interpolate",
+        "send {{name}} placeholders as they are",
+        where="magic",
+        action="store_true",
+    ),
+    RunFlag("--no-color", "plain text output", where="cli", action="store_true"),
+)
+"""Every run option, in the order the help lists them."""
+
+
+def flags_for(where: Literal["magic", "cli"]) -> list[RunFlag]:
+    """The options one parser offers."""
+    return [flag for flag in RUN_FLAGS if flag.where in ("both", where)]
+
+
+def add_run_flags(parser: argparse.ArgumentParser, where: Literal["magic", "cli"]) -> None:
+    """Declare the run options of ``where`` on ``parser``."""
+    for flag in flags_for(where):
+        parser.add_argument(flag.flag, **flag.kwargs())
+
+
+def run_options_from(
+    args: argparse.Namespace, resolve: Callable[[str, str], Any] | None = None
+) -> RunOptions:
+    """The run options the parsed ``args`` ask for; ``resolve(name, flag)`` looks up the
+    namespace variable an option such as ``--media`` names (magics only)."""
+    given: dict[str, Any] = {}
+    for flag in RUN_FLAGS:
+        value = getattr(args, flag.dest, None)
+        if flag.option is None or value is None:
+            continue
+        if flag.from_namespace:
+            if not value:
+                continue
+            if resolve is None:
+                raise ConfigurationError(f"{flag.flag} names a variable: only the magics take it")
+            value = resolve(value, flag.flag)
+        given[flag.option] = flag.convert(value) if flag.convert is not None else value
+    return _as_run_options(given)
+
+
+def _as_run_options(given: Mapping[str, Any]) -> RunOptions:
+    options = RunOptions()
+    options.update(given)  # type: ignore[typeddict-item]
+    return options

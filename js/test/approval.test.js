@@ -1,0 +1,246 @@
+// @ts-check
+// Tool approval in the chat cell: the pending call's Approve / Deny, the decided and
+// result-less states, the paused status line, and a turn sent whole again after a step reset.
+import "./dom.js";
+import { fakeModel } from "./dom.js";
+import { afterEach, test } from "node:test";
+import assert from "node:assert/strict";
+import { ChatView } from "../src/chat.js";
+import { ToolCardView } from "../src/parts.js";
+import { NO_RESULT_TITLE, statusLabel } from "../src/format.js";
+
+/** @typedef {import("../src/state.js").ToolState} ToolState */
+
+const ORDER = { ticker: "NVDA", side: "buy", shares: 10 };
+const ASKED = "Placing a trade needs a human's approval.";
+
+/** @param {Partial<ToolState>} fields @returns {ToolState} */
+function trade(fields = {}) {
+  return {
+    call_id: "c2",
+    name: "place_trade",
+    arguments: ORDER,
+    status: "awaiting_approval",
+    approval: { state: "awaiting", reason: ASKED, decision_reason: null },
+    started_at: 100,
+    ...fields,
+  };
+}
+
+function card() {
+  /** @type {[string, boolean, string | null][]} */
+  const decisions = [];
+  const view = new ToolCardView({
+    signal: new AbortController().signal,
+    remembered: { open: null, full: false },
+    decide: (callId, approved, reason) => decisions.push([callId, approved, reason]),
+  });
+  return { view, decisions };
+}
+
+/** @param {ParentNode} root @param {string} selector */
+function $(root, selector) {
+  return /** @type {HTMLElement} */ (root.querySelector(selector));
+}
+
+/** @param {ParentNode} root @param {string} selector */
+function buttonIn(root, selector) {
+  return /** @type {HTMLButtonElement} */ (root.querySelector(selector));
+}
+
+test("a call awaiting approval shows its name, arguments and labelled Approve / Deny", () => {
+  const { view } = card();
+  view.update(trade());
+  const el = view.el;
+  assert.equal(el.dataset.status, "awaiting_approval");
+  assert.equal($(el, ".anb-tool-name").textContent, "place_trade");
+  assert.equal($(el, ".anb-tool-status").textContent, "awaiting approval");
+  assert.equal(view.icon.textContent, "‖");
+  assert.equal(view.argsBox.hidden, false);
+  assert.equal(view.args.textContent, JSON.stringify(ORDER, null, 2));
+  assert.equal($(el, ".anb-approval").hidden, false);
+  assert.equal($(el, ".anb-approval").getAttribute("role"), "group");
+  assert.equal($(el, ".anb-approval-ask").textContent, `Approval needed: ${ASKED}`);
+  const approve = buttonIn(el, ".anb-approve");
+  const deny = buttonIn(el, ".anb-deny");
+  assert.equal(approve.textContent, "Approve");
+  assert.equal(approve.getAttribute("aria-label"), "Approve place_trade: let it run");
+  assert.equal(deny.getAttribute("aria-label"), "Deny place_trade: do not run it");
+  assert.equal($(el, ".anb-deny-reason").getAttribute("aria-label"),
+    "Reason for denying place_trade (optional)");
+  assert.equal(approve.type, "button", "a real button: focusable, Enter and Space click it");
+  assert.equal($(el, ".anb-approval-outcome").textContent, "Waiting for your decision.");
+});
+
+test("Approve sends one decision, disables the controls, and the kernel's answer replaces them", () => {
+  const { view, decisions } = card();
+  view.update(trade());
+  const approve = buttonIn(view.el, ".anb-approve");
+  approve.click();
+  approve.click();
+  buttonIn(view.el, ".anb-deny").click();
+  assert.deepEqual(decisions, [["c2", true, null]], "one decision, however many clicks");
+  assert.equal(approve.disabled, true);
+  assert.equal(buttonIn(view.el, ".anb-deny").disabled, true);
+  assert.equal(/** @type {HTMLInputElement} */ ($(view.el, ".anb-deny-reason")).disabled, true);
+  assert.equal($(view.el, ".anb-approval-outcome").textContent, "Approving…");
+  assert.equal($(view.el, ".anb-approval").dataset.state, "sending");
+
+  view.update(trade());
+  assert.equal(approve.disabled, true, "a frame sent before the decision arrived keeps them off");
+
+  view.update(trade({ status: "running", approval: { state: "approved", reason: ASKED } }));
+  assert.equal($(view.el, ".anb-approval-actions").hidden, true);
+  assert.equal($(view.el, ".anb-approval-ask").textContent, `Approval requested: ${ASKED}`);
+  assert.equal($(view.el, ".anb-approval").dataset.state, "approved");
+  assert.equal($(view.el, ".anb-approval-outcome").textContent, "Approved");
+  assert.ok(view.icon.querySelector(".anb-spinner"), "approved: the tool runs");
+
+  view.update(trade({
+    status: "succeeded", output: { order_id: "demo_1" }, duration: 0.2,
+    approval: { state: "approved", reason: ASKED },
+  }));
+  assert.equal(view.icon.textContent, "✓");
+  assert.equal(view.output.hidden, false);
+});
+
+test("Deny sends the typed reason, also from Enter in the reason box", () => {
+  const first = card();
+  first.view.update(trade());
+  const reason = /** @type {HTMLInputElement} */ ($(first.view.el, ".anb-deny-reason"));
+  reason.value = "  too risky ";
+  buttonIn(first.view.el, ".anb-deny").click();
+  assert.deepEqual(first.decisions, [["c2", false, "too risky"]]);
+  assert.equal($(first.view.el, ".anb-approval-outcome").textContent, "Denying…");
+
+  const second = card();
+  second.view.update(trade());
+  const box = /** @type {HTMLInputElement} */ ($(second.view.el, ".anb-deny-reason"));
+  const KeyboardEvent = /** @type {any} */ (globalThis).window.KeyboardEvent;
+  const typed = new KeyboardEvent("keydown", { key: "a", bubbles: true });
+  let escaped = false;
+  second.view.el.addEventListener("keydown", () => { escaped = true; });
+  box.dispatchEvent(typed);
+  assert.equal(escaped, false, "keys typed in the box do not reach the notebook's shortcuts");
+  assert.deepEqual(second.decisions, []);
+  box.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+  assert.deepEqual(second.decisions, [["c2", false, null]], "an empty reason is none");
+});
+
+test("a denied call shows ⊘, denied and the reason once", () => {
+  const { view } = card();
+  view.update(trade({
+    status: "denied", error: "too risky", duration: 1,
+    approval: { state: "denied", reason: ASKED, decision_reason: "too risky" },
+  }));
+  assert.equal(view.el.dataset.status, "denied");
+  assert.equal(view.icon.textContent, "⊘");
+  assert.equal($(view.el, ".anb-tool-status").textContent, "denied");
+  assert.equal($(view.el, ".anb-approval-outcome").textContent, "Denied: too risky");
+  assert.equal(view.error.hidden, true, "the reason is said once, by the decision");
+
+  const { view: policy } = card();
+  policy.update(trade({ status: "denied", error: "blocked by the platform", approval: null }));
+  assert.equal($(policy.el, ".anb-approval").hidden, true, "no human was asked");
+  assert.equal(policy.error.textContent, "Denied: blocked by the platform");
+});
+
+test("a call whose result never arrived says so, in a tooltip too", () => {
+  const { view } = card();
+  view.update(trade({ status: "no_result", approval: null, duration: 0 }));
+  const status = $(view.el, ".anb-tool-status");
+  assert.equal(status.textContent, "no result");
+  assert.equal(status.title, NO_RESULT_TITLE);
+  assert.equal(view.icon.textContent, "?");
+  assert.equal(view.output.hidden, true);
+  view.update(trade({ status: "succeeded", approval: null }));
+  assert.equal(status.title, "", "the tooltip goes with the state");
+});
+
+test("a call left undecided when the run ended offers no buttons", () => {
+  const { view } = card();
+  view.update(trade({ status: "failed", error: "run cancelled" }));
+  assert.equal($(view.el, ".anb-approval-actions").hidden, true);
+  assert.equal($(view.el, ".anb-approval-outcome").textContent,
+    "No decision was made: the run ended first.");
+  assert.equal($(view.el, ".anb-approval").dataset.state, "undecided");
+  assert.equal(view.error.textContent, "Error: run cancelled");
+});
+
+test("an interim output of a running call is shown as the output so far", () => {
+  const { view } = card();
+  view.update(trade({ status: "running", approval: null, output: { filled: 3 } }));
+  assert.equal(view.output.hidden, false);
+  assert.match(view.outputSummary.textContent || "", /^Output so far \(/);
+  view.update(trade({ status: "succeeded", approval: null, output: { filled: 3 } }));
+  assert.match(view.outputSummary.textContent || "", /^Output \(/);
+});
+
+// ---- in the chat cell ------------------------------------------------------------------
+
+/** @type {ChatView[]} */
+const mounted = [];
+afterEach(() => {
+  for (const view of mounted.splice(0)) view.destroy();
+});
+
+function mount() {
+  const model = fakeModel();
+  const el = document.createElement("div");
+  document.body.append(el);
+  const view = new ChatView(el, /** @type {any} */ (model), { schedule: () => () => {} });
+  view.start();
+  mounted.push(view);
+  /** @param {any} frame */
+  const deliver = (frame) => {
+    model.deliver(frame);
+    view.renderNow();
+  };
+  return { model, el, view, deliver };
+}
+
+/** @param {string} status @param {ToolState[]} tools */
+function pausedTurn(status, tools) {
+  return {
+    parts: [
+      { kind: "text", text: "Checking the price.", call_id: null },
+      ...tools.map((c) => ({ kind: /** @type {const} */ ("tool"), text: "", call_id: c.call_id })),
+    ],
+    tools,
+    meta: { status, agent: "trader", message: "buy 10 NVDA", started_at: 100 },
+  };
+}
+
+test("a paused turn says it waits for you, keeps Stop, and its buttons reach the kernel", () => {
+  const { model, el, deliver } = mount();
+  deliver({ kind: "snapshot", seq: 1, state: { turns: [{ parts: [], tools: [], meta: {} }, pausedTurn("paused", [trade()])] } });
+  const turn = /** @type {HTMLElement} */ (el.querySelectorAll(".anb-turn")[1]);
+  assert.equal($(turn, ".anb-state").textContent, "Paused — waiting for your approval");
+  assert.equal($(turn, ".anb-state").dataset.status, "paused");
+  assert.equal($(turn, ".anb-stop").hidden, false, "a paused run can still be stopped");
+  buttonIn(turn, ".anb-approve").click();
+  assert.deepEqual(model.sent.at(-1), { kind: "approve", t: 1, call_id: "c2", reason: null });
+
+  deliver({ kind: "delta", seq: 2, ops: [{ op: "tool", t: 1, call: { ...trade(), call_id: "c3" } },
+    { op: "part", t: 1, i: 2, kind: "tool", call_id: "c3", text: "" }] });
+  const second = /** @type {HTMLInputElement} */ (turn.querySelectorAll(".anb-deny-reason")[1]);
+  second.value = "not now";
+  /** @type {HTMLButtonElement} */ (turn.querySelectorAll(".anb-deny")[1]).click();
+  assert.deepEqual(model.sent.at(-1), { kind: "deny", t: 1, call_id: "c3", reason: "not now" });
+  assert.equal(statusLabel("paused"), "Paused — waiting for your approval");
+});
+
+test("a turn sent whole again after a step reset shows only what the step kept", () => {
+  const { el, deliver } = mount();
+  const draft = pausedTurn("running", [trade({ status: "running", approval: null })]);
+  draft.parts[0].text = "DRAFT THAT MUST BE DISCARDED.";
+  deliver({ kind: "delta", seq: 1, ops: [{ op: "turn", t: 0, turn: draft }] });
+  assert.equal(el.querySelectorAll(".anb-tool").length, 1);
+  const kept = { parts: [{ kind: "text", text: "Final answer.", call_id: null }], tools: [],
+    meta: { status: "completed", agent: "trader", message: "buy 10 NVDA" } };
+  deliver({ kind: "delta", seq: 2, ops: [{ op: "turn", t: 0, turn: kept }] });
+  assert.equal(el.querySelectorAll(".anb-turn").length, 1);
+  assert.equal(el.querySelectorAll(".anb-tool").length, 0, "the discarded call is gone");
+  assert.equal($(el, ".anb-body").textContent?.trim(), "Final answer.");
+  assert.equal($(el, ".anb-state").textContent, "Completed");
+});

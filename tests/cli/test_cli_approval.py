@@ -1,0 +1,120 @@
+"""``agentnb run`` with a tool call that needs a human's approval (the built-in ``trader``):
+asked at an ``Approve? [y/N]`` prompt on a terminal (a real pty), denied with a reason when
+stdin is not one, or decided by ``--approve all|none``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from agentnb._notebook.approval_prompt import BY_POLICY, NO_TERMINAL
+
+pexpect = pytest.importorskip("pexpect")
+
+TRADE = ["trader", "buy", "3", "NVDA", "--no-color"]
+
+
+def cli_env(server: Any) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
+    env.update(AGENTNB_HISTORY="off", AGENTNB_API_KEY=server.api_key, NO_COLOR="1")
+    return env
+
+
+def on(server: Any) -> list[str]:
+    return ["--provider", "operativus", "--base-url", server.base_url]
+
+
+def run_piped(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    """``agentnb run`` with stdin, stdout and stderr pipes (no terminal anywhere)."""
+    return subprocess.run(
+        [sys.executable, "-m", "agentnb", "run", *args, *on(server)],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=cli_env(server),
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
+@pytest.mark.parametrize(
+    ("answer", "outcome", "answer_text"),
+    [
+        ("y", "✓ place_trade approved", "Placed a **demo** order"),
+        (
+            "",
+            "⊘ place_trade denied: the user said no at the approval prompt",
+            "I did not place the order",
+        ),
+    ],
+)
+def test_a_terminal_is_asked(server: Any, answer: str, outcome: str, answer_text: str) -> None:
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "agentnb", "run", *TRADE, *on(server)],
+        env=cli_env(server),
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(50, 200),
+    )
+    child.expect_exact(
+        'Approve place_trade({"ticker": "NVDA", "side": "buy", "shares": 3})? [y/N] '
+    )
+    asked_after = child.before.replace("\r\n", "\n")
+    assert "‖ place_trade awaits approval: Placing a trade needs a human's approval." in asked_after
+    child.sendline(answer)
+    child.expect(pexpect.EOF)
+    child.close()
+    printed = child.before.replace("\r\n", "\n")
+    assert child.exitstatus == 0, printed
+    assert outcome in printed and answer_text in printed
+    assert printed.strip().splitlines()[-1].startswith("completed · ")
+
+
+def test_without_a_terminal_the_call_is_denied_saying_why(server: Any) -> None:
+    done = run_piped(server, *TRADE)
+    assert done.returncode == 0, done.stderr
+    assert "Approve" not in done.stdout + done.stderr  # nobody to ask: no question
+    assert f"⊘ place_trade denied: {NO_TERMINAL}" in done.stdout
+    assert "1 denied" in done.stdout.splitlines()[-1]
+
+
+def test_approve_all_and_none_decide_without_asking(server: Any) -> None:
+    approved = run_piped(server, *TRADE, "--approve", "all")
+    assert "✓ place_trade approved" in approved.stdout and "Placed a **demo** order" in (
+        approved.stdout
+    )
+    denied = run_piped(server, *TRADE, "--approve", "none")
+    assert f"⊘ place_trade denied: {BY_POLICY}" in denied.stdout
+    assert "Approve" not in approved.stderr + denied.stderr
+
+
+def test_approve_all_on_a_dialect_without_approvals_is_refused(server: Any) -> None:
+    runagent = ["--provider", "runagent", "--base-url", server.url_for("runagent")]
+    done = subprocess.run(
+        [sys.executable, "-m", "agentnb", "run", "echo", "hi", "--approve", "all", *runagent],
+        capture_output=True,
+        text=True,
+        env=cli_env(server),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.count("cannot carry tool approval decisions") == 1
+
+
+def test_the_help_lists_trader_and_the_approve_policies() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "agentnb", "run", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "trader" in done.stdout
+    assert "--approve {ask,all,none}" in done.stdout

@@ -1,0 +1,102 @@
+"""Running the interop scripts of ``js/test/interop`` (the ``ai``, ``eventsource-parser`` and
+``zod`` npm packages) from pytest.
+
+Node.js: ``AGENTNB_NODE`` when set, else ``node`` on PATH when it is new enough for the ``ai``
+package, else the project-local one ``scripts/test.sh`` installs under ``.tools/``. Without
+one, a local run skips these tests saying what is missing; under CI (``CI`` set) they fail
+instead, since CI must prove them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+JS = ROOT / "js"
+SCRIPTS = JS / "test" / "interop"
+PACKAGES = ("ai", "eventsource-parser", "zod")
+MIN_NODE = 22
+"""The Node.js major version the ``ai`` package declares (``engines.node``: ``>=22``)."""
+
+__all__ = [
+    "JS",
+    "MIN_NODE",
+    "SCRIPTS",
+    "declared_min_node",
+    "node_or_skip",
+    "run_script",
+    "unavailable",
+]
+
+
+def declared_min_node() -> int | None:
+    """The major version in the installed ``ai`` package's ``engines.node``, if installed."""
+    manifest = JS / "node_modules" / "ai" / "package.json"
+    if not manifest.is_file():
+        return None
+    engines = json.loads(manifest.read_text()).get("engines") or {}
+    found = re.fullmatch(r">=\s*(\d+)(\.\d+)*", str(engines.get("node", "")).strip())
+    return int(found.group(1)) if found else None
+
+
+def node_or_skip() -> str:
+    """The Node.js binary for the interop tests; without a usable one (or without the npm
+    packages) the test is skipped saying why, or fails under CI."""
+    missing = [name for name in PACKAGES if not (JS / "node_modules" / name).is_dir()]
+    if missing:
+        unavailable(f"js/node_modules lacks {', '.join(missing)}: run `npm --prefix js ci`")
+    found = [(binary, _major(binary)) for binary in _candidates()]
+    for binary, major in found:
+        if major is not None and major >= MIN_NODE:
+            return binary
+    seen = ", ".join(f"{b} (major version {m})" for b, m in found) or "none"
+    unavailable(
+        f"the interop tests need Node.js >= {MIN_NODE} (the `ai` package's engines); found: "
+        f"{seen}. scripts/test.sh installs one under .tools/, or set AGENTNB_NODE"
+    )
+
+
+def _candidates() -> list[str]:
+    explicit = os.environ.get("AGENTNB_NODE")
+    if explicit:
+        return [explicit]
+    on_path = shutil.which("node")
+    local = sorted(ROOT.glob(".tools/node*/node_modules/node-*/bin/node"), reverse=True)
+    return [*([on_path] if on_path else []), *(str(p) for p in local)]
+
+
+def _major(binary: str) -> int | None:
+    try:
+        done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
+    except OSError:
+        return None
+    found = re.match(r"v(\d+)", done.stdout.strip())
+    return int(found.group(1)) if found else None
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip the test saying ``reason``; under CI (``CI`` set) fail it instead."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run the interop tests, but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def run_script(node: str, script: str, *args: str, stdin: bytes = b"", timeout: float = 60) -> Any:
+    """Run ``js/test/interop/<script>`` and return its JSON output; fail with its stderr."""
+    done = subprocess.run(
+        [node, str(SCRIPTS / script), *args],
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        cwd=JS,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"{script} exited {done.returncode}:\n{done.stderr.decode()[-4000:]}")
+    return json.loads(done.stdout)

@@ -1,0 +1,236 @@
+"""The magics in terminal IPython as a user sees them: ``ipython`` with its full prompt
+(prompt_toolkit, not ``--simple-prompt``) running in a real terminal, tmux, whose screen is
+read back as the user would read it. Against the built-in server.
+
+A run streams in place and the next prompt comes after its summary line; Ctrl-C cancels it
+(recorded ``cancelled``, no traceback) and the prompt comes back; a tool call awaiting
+approval is asked about at an ``Approve ...? [y/N]`` prompt.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import agentnb
+from agentnb.server import ServerHandle
+
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="needs a terminal multiplexer"),
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (apt-get install tmux)"),
+]
+
+PROMPT = re.compile(r"^In \[(\d+)\]:", re.MULTILINE)
+WAIT = 30.0
+"""Seconds a step may take before the test gives up (a failure, not a timing claim)."""
+
+
+class Terminal:
+    """An ``ipython`` session in a detached tmux session on a private tmux server."""
+
+    def __init__(self, socket: str, env: dict[str, str]) -> None:
+        self.socket = socket
+        command = [sys.executable, "-m", "IPython", "--no-banner", "--colors=nocolor"]
+        self._tmux(
+            "new-session", "-d", "-s", "t", "-x", "200", "-y", "50",
+            *(f"-e{key}={value}" for key, value in env.items()),
+            " ".join(command),
+        )  # fmt: skip
+        self.wait_for(lambda screen: PROMPT.search(screen) is not None)
+
+    def _tmux(self, *args: str) -> str:
+        done = subprocess.run(
+            ["tmux", "-L", self.socket, *args],
+            capture_output=True,
+            text=True,
+            timeout=WAIT,
+            check=True,
+        )
+        return done.stdout
+
+    def screen(self) -> str:
+        """Everything on the screen and in its scrollback, wrapped lines joined."""
+        return self._tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "t")
+
+    def keys(self, *keys: str) -> None:
+        self._tmux("send-keys", "-t", "t", *keys)
+
+    def type(self, text: str) -> None:
+        self._tmux("send-keys", "-t", "t", "-l", text)
+        self.keys("Enter")
+
+    def prompts(self) -> int:
+        return len(PROMPT.findall(self.screen()))
+
+    def wait_for(self, ready: Callable[[str], bool]) -> str:
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if ready(screen):
+                return screen
+            time.sleep(0.05)
+        raise AssertionError(f"the terminal never showed what was awaited:\n{self.screen()}")
+
+    def run(self, line: str) -> str:
+        """Type ``line``; wait for the next prompt; what the line printed before it."""
+        before = self.prompts()
+        self.type(line)
+        screen = self.wait_for(lambda s: len(PROMPT.findall(s)) > before)
+        return output_of(screen, line)
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], check=False, timeout=WAIT)
+
+
+def output_of(screen: str, line: str) -> str:
+    """What the last input ``line`` printed, up to the prompt after it."""
+    start = screen.rindex(line) + len(line)
+    after = PROMPT.search(screen, start)
+    assert after is not None, screen
+    return screen[start : after.start()].strip("\n")
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Path:
+    return tmp_path / "history.sqlite3"
+
+
+@pytest.fixture
+def ipython(server: ServerHandle, tmp_path: Path, history: Path) -> Iterator[Terminal]:
+    env = {
+        "AGENTNB_HISTORY": str(history),
+        "AGENTNB_PROVIDER": "operativus",
+        "AGENTNB_BASE_URL": server.base_url,
+        "AGENTNB_API_KEY": server.api_key,
+        "IPYTHONDIR": str(tmp_path / "ipython"),
+        "NO_COLOR": "1",
+        "TERM": "xterm-256color",
+        "PYTHONPATH": os.pathsep.join(sys.path),
+    }
+    terminal = Terminal(f"agentnb-{uuid.uuid4().hex[:8]}", env)
+    try:
+        terminal.run("%load_ext agentnb")
+        terminal.run(
+            f"import agentnb; agentnb.connect('operativus', base_url={server.base_url!r}, "
+            f"api_key={server.api_key!r}, name='slow', headers={{'X-AgentNB-Delay-Ms': '5'}})"
+        )
+        terminal.run(
+            f"agentnb.connect('operativus', base_url={server.base_url!r}, "
+            f"api_key={server.api_key!r}, name='slower', headers={{'X-AgentNB-Delay-Ms': '150'}})"
+        )
+        yield terminal
+    finally:
+        terminal.close()
+
+
+def test_a_run_streams_in_place_and_the_prompt_comes_after_it(ipython: Terminal) -> None:
+    line = "%agent writer --via slow --meta paragraphs=6 write about NVDA"
+    printed = ipython.run(line)
+    assert "In [" not in printed, printed  # no prompt drawn into the stream
+    answer = ipython.run("print(_agent.text)")
+    assert answer.strip() and answer.strip() in printed  # the answer, unbroken, in order
+    lines = printed.splitlines()
+    assert lines[0].startswith("thinking: Outline:")
+    assert lines[-1].startswith("completed · ")
+
+
+def test_ctrl_c_cancels_the_run_and_the_prompt_comes_back(ipython: Terminal, history: Path) -> None:
+    line = "%agent writer --via slow --meta paragraphs=200 a long one"
+    before = ipython.prompts()
+    ipython.type(line)
+    ipython.wait_for(lambda screen: "## 2." in screen)
+    ipython.keys("C-c")
+    screen = ipython.wait_for(lambda s: len(PROMPT.findall(s)) > before)
+    printed = output_of(screen, line)
+    assert printed.splitlines()[-1].startswith("cancelled · "), printed
+    assert "Traceback" not in printed and "KeyboardInterrupt" not in printed
+    assert ipython.run("print(_agent.status)") == "cancelled"
+    run_id = ipython.run("print(_agent.run.local_id)")
+    assert recorded_status(history, run_id) == "cancelled"
+
+
+def recorded_status(history: Path, local_id: str) -> str | None:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        with agentnb.HistoryStore(history) as store:
+            record = store.get(local_id)
+        if record is not None and record.status != "running":
+            return record.status
+        time.sleep(0.1)
+    return None
+
+
+def ask_trader(ipython: Terminal, line: str) -> int:
+    before = ipython.prompts()
+    ipython.type(line)
+    ipython.wait_for(lambda screen: "Approve place_trade(" in screen)
+    return before
+
+
+def test_a_call_awaiting_approval_is_asked_about_and_approved(ipython: Terminal) -> None:
+    line = "%agent trader buy 3 NVDA"
+    before = ask_trader(ipython, line)
+    ipython.type("y")
+    screen = ipython.wait_for(lambda s: len(PROMPT.findall(s)) > before)
+    printed = output_of(screen, line)
+    assert "‖ place_trade awaits approval: Placing a trade needs a human's approval." in printed
+    assert 'Approve place_trade({"ticker": "NVDA", "side": "buy", "shares": 3})? [y/N] y' in printed
+    assert "✓ place_trade approved" in printed
+    assert "Placed a **demo** order" in printed
+    assert printed.splitlines()[-1].startswith("completed · ")
+
+
+def test_enter_at_the_approval_prompt_denies(ipython: Terminal) -> None:
+    line = "%agent trader sell 2 AAPL"
+    before = ask_trader(ipython, line)
+    ipython.keys("Enter")
+    screen = ipython.wait_for(lambda s: len(PROMPT.findall(s)) > before)
+    printed = output_of(screen, line)
+    assert "⊘ place_trade denied: the user said no at the approval prompt" in printed
+    assert "1 denied" in printed.splitlines()[-1]
+    assert ipython.run("print(_agent.run.tool_calls[-1].status)") == "denied"
+
+
+def test_ctrl_c_at_the_approval_prompt_cancels_and_leaves_no_reader(ipython: Terminal) -> None:
+    line = "%agent trader buy 1 MSFT"
+    before = ask_trader(ipython, line)
+    ipython.keys("C-c")
+    screen = ipython.wait_for(lambda s: len(PROMPT.findall(s)) > before)
+    assert output_of(screen, line).splitlines()[-1].startswith("cancelled · ")
+    # the next line typed reaches the shell, not a question left waiting in the background
+    assert ipython.run("print(6 * 7)") == "42"
+
+
+def test_approve_none_denies_without_asking(ipython: Terminal) -> None:
+    printed = ipython.run("%agent trader --approve none buy 3 NVDA")
+    assert "Approve place_trade" not in printed
+    assert "⊘ place_trade denied: the --approve none policy" in printed
+
+
+def test_keys_typed_before_the_question_do_not_answer_it(ipython: Terminal) -> None:
+    line = "%agent trader --via slower buy 5 NVDA"
+    before = ipython.prompts()
+    ipython.type(line)
+    screen = ipython.wait_for(lambda s: "thinking: " in after(s, line))
+    assert "Approve place_trade(" not in after(screen, line)  # not asked yet
+    ipython.keys("y")  # typed ahead while the run streams
+    ipython.wait_for(lambda s: "Approve place_trade(" in after(s, line))
+    ipython.keys("Enter")
+    screen = ipython.wait_for(lambda s: len(PROMPT.findall(s)) > before)
+    assert "⊘ place_trade denied: the user said no at the approval prompt" in output_of(
+        screen, line
+    )
+
+
+def after(screen: str, line: str) -> str:
+    """The screen after the last ``line`` typed ("" before it shows)."""
+    return screen[screen.rindex(line) :] if line in screen else ""

@@ -1,0 +1,184 @@
+"""The terminal printer (``agentnb run``, terminal IPython) and the plain-text view show every
+state a tool call or a run can be in: awaiting approval, paused, approved, denied with the
+reason, and a result that never arrived. Runs of the built-in ``trader`` agent, and a
+LiteLLM-like stream read through the real ``openai`` translator."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from typing import Any
+
+from agentnb import ApprovalDecision, ToolCall
+from agentnb._core.request import build_request
+from agentnb._core.run import Run
+from agentnb._notebook import connections as conns
+from agentnb._notebook.api import start_run
+from agentnb._notebook.approval_prompt import question
+from agentnb._notebook.static import NO_RESULT_NOTE
+from agentnb._notebook.terminal import TerminalPrinter, render_plain
+from agentnb.events import (
+    Event,
+    RunPaused,
+    ToolApprovalRequested,
+    ToolApprovalResponded,
+    ToolCallStarted,
+)
+from agentnb.providers.openai import OpenAITranslator
+from agentnb.server import ServerHandle
+from agentnb.sse import ServerSentEvent
+
+ASKS = "  ‖ place_trade awaits approval: Placing a trade needs a human's approval."
+PAUSED = "‖ paused: waiting for a decision on place_trade"
+
+
+def trade(server: ServerHandle, approve: Any, *listeners: Any) -> tuple[Run, str]:
+    """A ``trader`` run printed to a string; the run and what was printed."""
+    out = io.StringIO()
+    conn = conns.connect(
+        "operativus", base_url=server.base_url, api_key=server.api_key, name="printer"
+    )
+    handle = start_run(
+        conn,
+        build_request("trader", "buy 3 NVDA"),
+        listeners=(TerminalPrinter(out, color=False), *listeners),
+        approve=approve,
+        record=False,
+    )
+    handle.wait(60)
+    return handle.run, out.getvalue()
+
+
+def test_a_denied_call_shows_the_wait_the_pause_and_the_reason(server: ServerHandle) -> None:
+    def too_risky(call: ToolCall) -> ApprovalDecision:
+        return ApprovalDecision(call.call_id, False, "too risky")
+
+    run, printed = trade(server, too_risky)
+    lines = printed.splitlines()
+    assert '→ place_trade({"ticker": "NVDA", "side": "buy", "shares": 3})' in lines
+    assert (
+        lines.index(ASKS) < lines.index(PAUSED) < lines.index("  ⊘ place_trade denied: too risky")
+    )
+    assert printed.count("denied: too risky") == 1  # the decision and the denial: said once
+    assert lines[-1].startswith("completed · ") and "2 tool call(s) (1 denied)" in lines[-1]
+    assert run.tool_calls[-1].status == "denied"
+
+
+def test_an_approved_call_says_so_before_its_result(server: ServerHandle) -> None:
+    _, printed = trade(server, True)
+    lines = printed.splitlines()
+    approved = lines.index("  ✓ place_trade approved")
+    assert lines[approved + 1].startswith("  ✓ place_trade (") and "filled" in lines[approved + 1]
+
+
+def test_a_pause_left_to_a_human_is_shown_while_it_waits(server: ServerHandle) -> None:
+    paused = threading.Event()
+    waiting: list[str] = []
+
+    def on_pause(run: Run, event: Event | None) -> None:
+        if isinstance(event, RunPaused):
+            waiting.extend(call.call_id for call in run.awaiting_approval)
+            paused.set()
+
+    out = io.StringIO()
+    conn = conns.connect(
+        "operativus", base_url=server.base_url, api_key=server.api_key, name="printer"
+    )
+    handle = start_run(
+        conn,
+        build_request("trader", "buy 3 NVDA"),
+        listeners=(TerminalPrinter(out, color=False), on_pause),
+        record=False,
+    )
+    assert paused.wait(30)
+    assert out.getvalue().splitlines()[-1] == PAUSED
+    handle.approve(waiting[0])
+    handle.wait(60)
+    assert "  ✓ place_trade approved" in out.getvalue().splitlines()
+
+
+def test_colors_mark_waiting_and_denial() -> None:
+    run = Run(agent="trader", message="m")
+    out = io.StringIO()
+    printer = TerminalPrinter(out, color=True)
+    for event in fold_trader_denial():
+        run.apply(event)
+        printer(run, event)
+    assert "\x1b[33m  ‖ place_trade awaits approval" in out.getvalue()  # yellow: waiting
+    assert "\x1b[31m  ⊘ place_trade denied: no" in out.getvalue()  # red: denied
+
+
+def fold_trader_denial() -> list[Event]:
+    return [
+        ToolCallStarted(call_id="c1", name="place_trade", arguments={"ticker": "NVDA"}),
+        ToolApprovalRequested(call_id="c1", reason="needs a human"),
+        ToolApprovalResponded(call_id="c1", approved=False, reason="no"),
+    ]
+
+
+# A LiteLLM-like stream: the server ran the tool but its result never reaches the client.
+PROXIED = [
+    {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]},
+    {
+        "choices": [
+            {
+                "index": 0,
+                "delta": {
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "get_stock_price", "arguments": '{"ticker": 1}'},
+                        }
+                    ]
+                },
+            }
+        ]
+    },
+    {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+    {"choices": [{"index": 0, "delta": {"content": "NVDA is $875.40."}}]},
+    {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+]
+
+
+def test_a_result_that_never_arrived_is_said_at_the_end() -> None:
+    translator = OpenAITranslator("thread_1")
+    run = Run(agent="m", message="q")
+    out = io.StringIO()
+    printer = TerminalPrinter(out, color=False)
+    for data in [*map(json.dumps, PROXIED), "[DONE]"]:
+        for event in translator.translate(ServerSentEvent(data=data)):
+            run.apply(event)
+            printer(run, event)
+    printer(run, None)
+    lines = out.getvalue().splitlines()
+    assert "  ? get_stock_price: no result" in lines
+    assert f"    {NO_RESULT_NOTE}" in lines
+    assert "1 tool call(s) (1 without a result)" in lines[-1]
+    assert "✓ get_stock_price" not in out.getvalue()  # never claimed as succeeded
+    plain = render_plain(run)
+    assert '→ get_stock_price({"ticker": 1}) ? no result' in plain
+
+
+def test_the_plain_view_shows_waiting_and_denied_calls() -> None:
+    run = Run(agent="trader", message="m")
+    for event in fold_trader_denial()[:2]:
+        run.apply(event)
+    assert '→ place_trade({"ticker": "NVDA"}) ‖ awaiting approval' in render_plain(run)
+    run.apply(fold_trader_denial()[2])
+    assert '→ place_trade({"ticker": "NVDA"}) ⊘ denied: no' in render_plain(run)
+
+
+def test_the_approval_question_shows_the_whole_arguments_safely() -> None:
+    long_note = "x" * 300
+    call = ToolCall(
+        call_id="c1",
+        name="place\x1b]52;c;aGk=\x07_trade",
+        arguments={"ticker": "NVDA\x1b[2J", "note": long_note},
+    )
+    asked = question(call)
+    assert "\x1b" not in asked and "\x07" not in asked
+    assert long_note in asked  # not cut to the one-line preview's 80 characters
+    assert asked.endswith("? [y/N] ")
