@@ -37,10 +37,11 @@ from ._core.exceptions import (
     StreamTimeoutError,
     TransportError,
 )
-from ._core.recorder import RunRecorder, set_default_recorder
+from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
 from ._core.request import Media, ModelSettings, RunOptions, RunRequest
 from ._core.run import Run, RunErrorInfo, RunStatus, ToolApproval, ToolCall, ToolStatus
 from ._core.version import __version__
+from ._tracing import TracingStatus, configure_tracing, tracing_recorder
 from .events import Event, Usage
 from .providers import RemoteRun
 
@@ -109,12 +110,14 @@ __all__ = [
     "ToolCallHistory",
     "ToolCallRecord",
     "ToolStatus",
+    "TracingStatus",
     "TransportError",
     "Usage",
     "__version__",
     "ask",
     "batch",
     "chat",
+    "configure_tracing",
     "connect",
     "connections",
     "get_connection",
@@ -153,13 +156,14 @@ _LAZY: dict[str, str] = {
 }
 
 
-def _default_history() -> RunRecorder | None:
+def _default_recorder() -> RunRecorder | None:
+    """The history (unless ``AGENTNB_HISTORY=off``) and, while tracing is on, tracing."""
     from ._history import default_store  # sqlite and the tables load on the first run only
 
-    return default_store()
+    return combine_recorders(default_store(), tracing_recorder())
 
 
-set_default_recorder(_default_history)
+set_default_recorder(_default_recorder)
 
 
 def __getattr__(name: str) -> Any:

@@ -261,6 +261,36 @@ history.plot("latency", ax=axes[1])
 history.plot("tools", ax=axes[2])
 fig.tight_layout()
 [ax.get_title(loc="left") for ax in axes]"""),
+    ("md", """The same kind of batch as an OpenTelemetry trace (needs `pip install "agentnb[otel]"`; the
+cell says so and does nothing without it). To see it in Phoenix or any OTLP collector, use
+`agentnb.configure_tracing(endpoint="http://localhost:6006")` instead of the in-memory
+exporter used here."""),
+    ("code", """import importlib.util
+
+if importlib.util.find_spec("opentelemetry.sdk") is None:
+    print('tracing skipped: pip install "agentnb[otel]" to run this cell')
+else:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    print(agentnb.configure_tracing(tracer_provider=provider))
+    agentnb.batch("finance_agent", questions, concurrency=3, progress=False)
+    agentnb.configure_tracing(False)
+
+    finished = spans.get_finished_spans()
+    [workflow] = [s for s in finished if s.name.startswith("invoke_workflow")]
+    print({
+        "traces": len({s.context.trace_id for s in finished}),
+        "batch span": workflow.name,
+        "run spans": sum(s.name.startswith("invoke_agent") for s in finished),
+        "tool call spans": sum(s.name.startswith("execute_tool") for s in finished),
+        "input tokens": workflow.attributes["gen_ai.usage.input_tokens"],
+        "output tokens": workflow.attributes["gen_ai.usage.output_tokens"],
+    })"""),
 ]
 
 ALL = {"quickstart": QUICKSTART, "providers": PROVIDERS, "usage_analysis": USAGE}
@@ -277,7 +307,7 @@ def make(cells: list[Cell]) -> nbformat.NotebookNode:
 
 
 def main(names: list[str]) -> None:
-    for key in ("AGENTNB_PROVIDER", "AGENTNB_BASE_URL", "AGENTNB_API_KEY"):
+    for key in ("AGENTNB_PROVIDER", "AGENTNB_BASE_URL", "AGENTNB_API_KEY", "AGENTNB_TRACING"):
         os.environ.pop(key, None)
     for name in names or list(ALL):
         os.environ["AGENTNB_HISTORY"] = os.path.join(tempfile.mkdtemp(), "history.db")

@@ -15,6 +15,10 @@ step "Python environment ($VENV)"
 "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
 export PATH="$PWD/$VENV/bin:$PATH"
 
+step "Arize Phoenix for the real-collector tracing test (a venv of its own: it pins many packages)"
+[ -x .tools/phoenix/bin/python ] || "$PY" -m venv .tools/phoenix
+[ -x .tools/phoenix/bin/phoenix ] || .tools/phoenix/bin/python -m pip install --quiet "arize-phoenix>=20.26,<21"
+
 step "Debian packages: chromium (browser tests), tmux (terminal tests)"
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)

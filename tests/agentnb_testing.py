@@ -5,16 +5,22 @@ for its root conftest): one way to make a client for the built-in server, one sc
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import subprocess
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
+
+import httpx
 
 from agentnb import AsyncAgentClient, Run
 from agentnb.events import Event
 from agentnb.server import ServerHandle
 
-__all__ = ["Scripted", "client_for"]
+__all__ = ["Scripted", "client_for", "free_port", "serving"]
 
 
 def client_for(
@@ -67,3 +73,55 @@ class Scripted:
             stamped = event.model_copy(update={"seq": i, "received_at": time.time()})
             self.run.apply(stamped)
             yield stamped
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def serving(
+    command: Sequence[str],
+    *,
+    ready_url: str,
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    startup_seconds: float = 60,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server ``command`` (output to ``log_path``) until ``ready_url`` answers 200, and
+    stop it on leaving. Fails with the log's tail if it exits or is not up in time."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            list(command), env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            _wait_until_ready(process, ready_url, log_path, startup_seconds)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(15)
+
+
+def _wait_until_ready(
+    process: subprocess.Popen[bytes], url: str, log_path: Path, seconds: float
+) -> None:
+    name = Path(str(process.args[0] if isinstance(process.args, list) else process.args)).name
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{name} exited ({process.returncode}):\n{tail}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        time.sleep(0.3)
+    raise RuntimeError(f"{name} did not answer {url} within {seconds:g} s")

@@ -3,6 +3,7 @@ functions and under ``TYPE_CHECKING`` alike).
 
     core (sse, events, _core)  ←  providers  ←  _client  ←  _notebook  ←  _cli
                          ↖ _history (handed to the client as a recorder) ↗
+                         ↖ _tracing (likewise; the root combines the two)  ↗
     server: apart, it uses nothing above the core's exceptions.
 """
 
@@ -25,6 +26,7 @@ LAYER_OF_PREFIX = {
     "agentnb.providers": "providers",
     "agentnb._client": "client",
     "agentnb._history": "history",
+    "agentnb._tracing": "tracing",
     "agentnb._notebook": "notebook",
     "agentnb._cli": "cli",
     "agentnb.__main__": "cli",
@@ -35,10 +37,11 @@ MAY_IMPORT = {
     "providers": {"core", "providers"},
     "client": {"core", "providers", "client"},
     "history": {"core", "providers", "history"},
-    "notebook": {"core", "providers", "client", "history", "notebook", "server"},
-    "cli": {"core", "providers", "client", "history", "notebook", "cli", "server"},
+    "tracing": {"core", "tracing"},
+    "notebook": {"core", "providers", "client", "history", "tracing", "notebook", "server"},
+    "cli": {"core", "providers", "client", "history", "tracing", "notebook", "cli", "server"},
     "server": {"core", "server"},
-    "root": {"core", "providers", "client", "history", "notebook", "cli", "server"},
+    "root": {"core", "providers", "client", "history", "tracing", "notebook", "cli", "server"},
 }
 LAZY_ALLOWED = (
     "pandas",
@@ -47,6 +50,7 @@ LAZY_ALLOWED = (
     "jsonschema",
     "agentnb.server",
     "agentnb._notebook.magics",
+    "agentnb._tracing.otel",
 )
 """Heavy optional parts: the only imports that may sit inside a function (with a reason)."""
 LAZY_ALLOWED_IN_ROOT = ("agentnb._history",)

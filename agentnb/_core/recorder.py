@@ -7,13 +7,22 @@ so the client is *handed* a recorder and no layer imports one above it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Protocol
 
 from .request import RunRequest
 from .run import Run
 
-__all__ = ["RunRecorder", "default_recorder", "set_default_recorder"]
+__all__ = [
+    "RecorderGroup",
+    "RunRecorder",
+    "combine_recorders",
+    "default_recorder",
+    "set_default_recorder",
+]
+
+logger = logging.getLogger("agentnb")
 
 
 class RunRecorder(Protocol):
@@ -42,3 +51,43 @@ def default_recorder() -> RunRecorder | None:
     """The recorder runs go to when none was given: the default history, or None when
     history is off (``AGENTNB_HISTORY=off``) or cannot be opened."""
     return _default_factory()
+
+
+def combine_recorders(*recorders: RunRecorder | None) -> RunRecorder | None:
+    """One recorder for all of ``recorders`` that are not None (the history and tracing):
+    None when none is left, the recorder itself when one is."""
+    present = tuple(recorder for recorder in recorders if recorder is not None)
+    if len(present) <= 1:
+        return present[0] if present else None
+    return RecorderGroup(present)
+
+
+class RecorderGroup:
+    """Several recorders as one: each is called in turn, and one that raises is logged
+    without keeping the others from recording."""
+
+    def __init__(self, recorders: tuple[RunRecorder, ...]) -> None:
+        self.recorders = recorders
+
+    def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None:
+        for recorder in self.recorders:
+            try:
+                recorder.record_start(run, request, base_url=base_url)
+            except Exception as exc:
+                logger.warning("agentnb: %r failed at the start of a run: %r", recorder, exc)
+
+    def record_progress(self, run: Run) -> None:
+        for recorder in self.recorders:
+            checkpoint = getattr(recorder, "record_progress", None)
+            try:
+                if checkpoint is not None:  # a recorder written before checkpoints existed
+                    checkpoint(run)
+            except Exception as exc:
+                logger.warning("agentnb: %r failed to checkpoint a run: %r", recorder, exc)
+
+    def record_end(self, run: Run) -> None:
+        for recorder in self.recorders:
+            try:
+                recorder.record_end(run)
+            except Exception as exc:
+                logger.warning("agentnb: %r failed at the end of a run: %r", recorder, exc)

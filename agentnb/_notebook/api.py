@@ -22,6 +22,7 @@ from . import interrupts
 from .connections import AnyClient, Connection, resolve_target
 from .display import show
 from .environment import in_notebook, kernel_shell
+from .marimo import in_marimo
 from .outcome import HeldSummary, has_content, without_error
 from .terminal import PlainDisplay, TerminalPrinter, render_plain
 from .widget import ChatCell
@@ -204,8 +205,10 @@ class _RunView:
         plain: bool,
         approve: ApprovalPolicy,
     ) -> None:
-        self.conn, self.followups, self.plain, self.approve = conn, followups, plain, approve
-        self.notebook = display and in_notebook()
+        self.conn, self.followups, self.approve = conn, followups, approve
+        self.notebook = display and (in_notebook() or in_marimo())
+        # in marimo nothing but a widget changes once its cell has returned: no live text
+        self.plain = plain and not in_marimo()
         self.printer = HeldSummary(TerminalPrinter()) if display and not self.notebook else None
 
     @property

@@ -25,6 +25,7 @@ from .._core.request import RunRequest, build_request
 from .._core.run import Run
 from .._core.schema import resolve_schema
 from .._history import HistoryStore, RunHistory, default_store
+from .._tracing import batch_span
 from .connections import AnyClient, resolve_target
 from .progress import NoProgress, Progress, make_progress
 
@@ -110,19 +111,20 @@ async def run_batch(
                 if store is not None and run.done:
                     _ensure_recorded(store, run, request, client)
 
-    tasks = [
-        asyncio.ensure_future(one(run, request))
-        for run, request in zip(runs, requests, strict=True)
-    ]
-    try:
-        await asyncio.gather(*tasks)
-    except asyncio.CancelledError:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for run in runs:
-            run.finish("cancelled")
-        raise
+    with batch_span(agent, runs):  # tracing on: the runs' tasks copy it as their parent
+        tasks = [
+            asyncio.ensure_future(one(run, request))
+            for run, request in zip(runs, requests, strict=True)
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        except asyncio.CancelledError:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for run in runs:
+                run.finish("cancelled")
+            raise
     return _result(runs, store)
 
 

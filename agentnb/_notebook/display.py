@@ -9,6 +9,7 @@ from .._core.handle import RunHandle, StreamSource
 from .._core.run import Run
 from .controller import StartRun
 from .environment import kernel_shell
+from .marimo import in_marimo, show_in_marimo
 from .static import static_text
 from .terminal import TerminalPrinter
 from .widget import ChatCell
@@ -61,6 +62,9 @@ def show(
         cell = ChatCell(_as_source(source), on_followup=on_followup)
     shell = kernel_shell()
     if shell is None:
+        if in_marimo():
+            show_in_marimo(cell)
+            return cell
         _print_live(cell)
         return cell
     cell.publish()

@@ -26,6 +26,7 @@ from traitlets import Bool, Float, Unicode
 from .._core.exceptions import AgentNBError
 from .._core.handle import RunHandle
 from .._history import runs
+from .._tracing import SWITCH_VAR, configure_tracing, settings_from_env, tracing_status
 from . import api as _api
 from . import interrupts, magic_input
 from .approval_prompt import approval_policy
@@ -111,12 +112,27 @@ class AgentMagics(Magics):
     @argument("--widget", action="store_true", default=None, help="widget output by default")
     @argument("--wait", action="store_true", default=None, help="block until runs end")
     @argument("--no-wait", action="store_true", default=None, help="return at once (default)")
+    @argument(
+        "--tracing",
+        metavar="on|off|URL",
+        help="trace every run with OpenTelemetry: on (the OTEL_* variables say where), off, "
+        "or an OTLP/HTTP collector URL such as http://localhost:6006 (Phoenix)",
+    )
+    @argument(
+        "--trace-content",
+        action="store_true",
+        default=None,
+        help="with --tracing: also record messages, answers and tool calls (user data)",
+    )
     @line_magic
     def agent_config(self, line: str) -> Any:
-        """Show the connections (keys masked) and the magics' defaults; set defaults."""
+        """Show the connections (keys masked), the magics' defaults and tracing; set them."""
         args = self._parse(self.agent_config, line)
         if args is None:
             return None
+        if args.tracing is not None or args.trace_content:
+            with _usage_errors():
+                _switch_tracing(args.tracing, args.trace_content)
         if args.default_via:
             with _usage_errors():
                 get_connection(args.default_via)
@@ -127,7 +143,12 @@ class AgentMagics(Magics):
             self.wait = bool(args.wait)
         return _ConfigView(
             [c.describe() for c in connections().values()],
-            {"default_via": self.default_via, "plain": self.plain, "wait": self.wait},
+            {
+                "default_via": self.default_via,
+                "plain": self.plain,
+                "wait": self.wait,
+                "tracing": tracing_status().describe(),
+            },
         )
 
     # ---- helpers -----------------------------------------------------------------------
@@ -216,6 +237,19 @@ class _ConfigView:
         )
         defaults = escape(", ".join(f"{k}={v}" for k, v in self.defaults.items()))
         return f"<table><tr>{head}</tr>{body}</table><p>defaults: {defaults}</p>"
+
+
+def _switch_tracing(value: str | None, content: bool | None) -> None:
+    """``--tracing on|off|URL`` read as ``AGENTNB_TRACING`` is, then configure_tracing."""
+    if value is None:
+        raise UsageError("--trace-content goes with --tracing on (or a collector URL)")
+    settings = settings_from_env({SWITCH_VAR: value})
+    if settings.problem is not None:
+        raise UsageError(f"--tracing {value!r} is neither on/off nor an http(s):// collector URL")
+    if not settings.enabled:
+        configure_tracing(False)
+        return
+    configure_tracing(endpoint=settings.endpoint, content=content)
 
 
 @contextmanager

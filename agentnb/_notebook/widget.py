@@ -34,6 +34,7 @@ from .._core.loop import get_loop, in_loop_thread
 from .._core.run import Run
 from .controller import ChatController, StartRun
 from .environment import kernel_shell
+from .marimo import in_marimo, self_contained_front_end
 from .static import static_bundle
 
 __all__ = ["AgentRuntime", "ChatCell"]
@@ -99,6 +100,13 @@ def shared_runtime() -> AgentRuntime:
         return _runtime
 
 
+def _front_end() -> dict[str, str]:
+    """Where a new cell's code comes from: the kernel's runtime, or in marimo its own copy."""
+    if in_marimo():
+        return self_contained_front_end(STATIC)
+    return {"runtime": shared_runtime().model_id}
+
+
 class ChatCell(anywidget.AnyWidget):
     """A live chat cell showing one run and the follow-up runs started from it.
 
@@ -114,6 +122,7 @@ class ChatCell(anywidget.AnyWidget):
     """
 
     _esm = STATIC / "loader.js"
+    _css = ""  # set only where the cell carries its own code and style (marimo)
 
     runtime = traitlets.Unicode().tag(sync=True)
     """The model id of the `AgentRuntime` whose code renders this cell."""
@@ -144,7 +153,7 @@ class ChatCell(anywidget.AnyWidget):
         if start_run is not None and not callable(start_run):
             raise TypeError("on_followup must be a callable taking the message text")
         super().__init__(
-            runtime=shared_runtime().model_id,
+            **_front_end(),
             transcript={"seq": 0, "turns": []},
             options={
                 "can_followup": start_run is not None,

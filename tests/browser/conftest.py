@@ -4,17 +4,14 @@ empty token, and Debian's Chromium driven by Playwright (no browser download).""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from agentnb_testing import free_port, serving
 
 from agentnb.server import ServerHandle, start_server
 
@@ -42,13 +39,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +89,8 @@ def serve_jupyter(
     notification = base / "settings" / "@jupyterlab" / "apputils-extension"
     notification.mkdir(parents=True)
     (notification / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    log_path = base / f"{module}.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
+    url = f"http://127.0.0.1:{port}"
+    with serving(
         [
             sys.executable, "-m", module,
             f"--ServerApp.port={port}",
@@ -115,32 +104,11 @@ def serve_jupyter(
             "--no-browser",
             "--allow-root",
         ],
+        ready_url=f"{url}/api/status",
+        log_path=base / f"{module}.log",
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{module} exited: {log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/api/status", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{module} did not start within 60 s")
-            time.sleep(0.3)
+    ):  # fmt: skip
         yield Lab(url, root)
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")

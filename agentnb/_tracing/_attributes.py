@@ -1,0 +1,215 @@
+"""A run's span attributes, following OpenTelemetry's GenAI semantic conventions (v1.41:
+``invoke_agent`` client spans, ``execute_tool`` spans, ``invoke_workflow`` for a batch), with
+``agentnb.*`` attributes where no convention exists (retries, resumes, the run's own id...).
+
+Plain data in, plain dicts out: nothing here imports OpenTelemetry. Every text value goes
+through :func:`~agentnb._core.secrets.redact`, so a key never reaches a span even when a
+message or a tool's output quotes one. Content (message, answer, tool arguments and results)
+is included only when ``content`` is true.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from .._core.exceptions import error_for_run
+from .._core.request import RunRequest
+from .._core.run import Run, ToolCall
+from .._core.secrets import redact
+
+__all__ = [
+    "Attributes",
+    "batch_attributes",
+    "batch_outcome_attributes",
+    "error_type",
+    "request_attributes",
+    "run_attributes",
+    "run_span_name",
+    "tool_attributes",
+    "tool_span_name",
+]
+
+AttributeValue = str | bool | int | float | Sequence[str]
+Attributes = dict[str, AttributeValue]
+
+_OPENAI_COMPATIBLE = "openai"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def run_span_name(agent: str) -> str:
+    """``invoke_agent {gen_ai.agent.name}``, as the convention names agent spans."""
+    return f"invoke_agent {agent}" if agent else "invoke_agent"
+
+
+def tool_span_name(tool: str) -> str:
+    """``execute_tool {gen_ai.tool.name}``."""
+    return f"execute_tool {tool}" if tool else "execute_tool"
+
+
+def request_attributes(
+    run: Run, request: RunRequest, base_url: str, *, content: bool
+) -> Attributes:
+    """What is known when the request is sent: the attributes the convention wants at span
+    creation (operation, provider, agent, model, server) and the request's settings."""
+    dialect = run.provider
+    attributes: Attributes = {
+        "gen_ai.operation.name": "invoke_agent",
+        "gen_ai.provider.name": dialect or "_OTHER",
+        "gen_ai.agent.name": request.agent,
+        "gen_ai.request.stream": True,
+        "agentnb.dialect": dialect,
+        "agentnb.connection": run.connection,
+        "agentnb.run.id": run.local_id,
+    }
+    model = _requested_model(request, dialect)
+    if model is not None:
+        attributes["gen_ai.request.model"] = model
+    attributes.update(_server(base_url))
+    for name, value in request.model_settings.as_dict().items():
+        attributes[f"gen_ai.request.{name}"] = value
+    if request.response_format is not None:
+        attributes["gen_ai.output.type"] = "json"
+    if content:
+        attributes["gen_ai.input.messages"] = _json(
+            [{"role": "user", "parts": [{"type": "text", "content": request.message}]}]
+        )
+    return scrubbed(attributes)
+
+
+def run_attributes(run: Run, *, content: bool) -> Attributes:
+    """What is known when the run has ended: its ids, outcome, usage, timings, retries."""
+    attributes: Attributes = {
+        "agentnb.run.status": run.status,
+        "agentnb.retries": run.retries,
+        "agentnb.resumes": run.resumes,
+        "agentnb.tool_calls": len(run.tool_calls),
+    }
+    optional: dict[str, AttributeValue | None] = {
+        "gen_ai.conversation.id": run.thread_id,
+        "gen_ai.response.id": run.run_id,
+        "gen_ai.response.time_to_first_chunk": run.ttft,
+        "error.type": error_type(run),
+    }
+    if run.finish_reason:
+        optional["gen_ai.response.finish_reasons"] = [run.finish_reason]
+    if run.usage is not None:
+        optional["gen_ai.usage.input_tokens"] = run.usage.prompt_tokens
+        optional["gen_ai.usage.output_tokens"] = run.usage.completion_tokens
+        optional["agentnb.usage.total_tokens"] = run.usage.total_tokens
+    attributes.update({name: value for name, value in optional.items() if value is not None})
+    if content:
+        attributes["gen_ai.output.messages"] = _json([_output_message(run)])
+    return scrubbed(attributes)
+
+
+def tool_attributes(call: ToolCall, *, content: bool) -> Attributes:
+    """An ``execute_tool`` span's attributes: the tool, the call id, how it ended."""
+    attributes: Attributes = {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": call.name,
+        "gen_ai.tool.call.id": call.call_id,
+        "agentnb.tool.status": call.status,
+    }
+    if call.status == "failed":
+        attributes["error.type"] = "tool_error"
+    if call.approval is not None and call.approval.approved is not None:
+        attributes["agentnb.tool.approved"] = call.approval.approved
+    if content:
+        arguments = call.arguments if call.arguments is not None else call.arguments_text
+        attributes["gen_ai.tool.call.arguments"] = _json(arguments)
+        if call.output is not None:
+            attributes["gen_ai.tool.call.result"] = _json(call.output)
+    return scrubbed(attributes)
+
+
+def batch_attributes(agent: str, size: int) -> Attributes:
+    """A ``batch(...)`` call's ``invoke_workflow`` span, at its start."""
+    return scrubbed(
+        {
+            "gen_ai.operation.name": "invoke_workflow",
+            "gen_ai.workflow.name": f"batch {agent}",
+            "gen_ai.agent.name": agent,
+            "agentnb.batch.size": size,
+        }
+    )
+
+
+def batch_outcome_attributes(runs: Sequence[Run]) -> Attributes:
+    """How a batch's runs ended: counts by status, and the tokens they used."""
+    statuses = [run.status for run in runs]
+    attributes: Attributes = {
+        "agentnb.batch.completed": statuses.count("completed"),
+        "agentnb.batch.failed": statuses.count("failed") + statuses.count("interrupted"),
+        "agentnb.batch.cancelled": statuses.count("cancelled"),
+    }
+    usages = [run.usage for run in runs if run.usage is not None]
+    inputs = [u.prompt_tokens for u in usages if u.prompt_tokens is not None]
+    outputs = [u.completion_tokens for u in usages if u.completion_tokens is not None]
+    if inputs:
+        attributes["gen_ai.usage.input_tokens"] = sum(inputs)
+    if outputs:
+        attributes["gen_ai.usage.output_tokens"] = sum(outputs)
+    return attributes
+
+
+def error_type(run: Run) -> str | None:
+    """The class of error a run ended with, None when it completed: the platform's error
+    code where it sent one (``CAPACITY_ERROR``...) or the code agentnb gave the error
+    (``timeout``, ``interrupted``, the exception's name such as ``NotFoundError``), else the
+    name of the exception the run raises (``RunCancelledError``...; the tree in
+    ``agentnb._core.exceptions`` lists them all)."""
+    error = error_for_run(run)
+    if error is None:
+        return None
+    return run.error.code if run.error is not None and run.error.code else type(error).__name__
+
+
+def scrubbed(attributes: Mapping[str, AttributeValue]) -> Attributes:
+    """``attributes`` with every known secret removed from each text value."""
+    clean: Attributes = {}
+    for name, value in attributes.items():
+        if isinstance(value, str):
+            clean[name] = redact(value)
+        elif isinstance(value, list | tuple):
+            clean[name] = [redact(str(item)) for item in value]
+        else:
+            clean[name] = value
+    return clean
+
+
+def _requested_model(request: RunRequest, dialect: str) -> str | None:
+    """The model asked for, where known: an OpenAI-compatible server's "agent" is the model;
+    other dialects name one only when ``extra={"model": ...}`` sends it."""
+    if dialect == _OPENAI_COMPATIBLE:
+        return request.agent
+    model = request.extra.get("model")
+    return model if isinstance(model, str) and model else None
+
+
+def _server(base_url: str) -> Attributes:
+    """``server.address`` and ``server.port`` (never the URL's user or password)."""
+    try:
+        url = urlsplit(base_url)
+        port = url.port or _DEFAULT_PORTS.get(url.scheme)
+    except ValueError:
+        return {}
+    if not url.hostname:
+        return {}
+    return {"server.address": url.hostname, **({"server.port": port} if port else {})}
+
+
+def _output_message(run: Run) -> dict[str, Any]:
+    parts = [
+        {"type": "reasoning" if part.kind == "reasoning" else "text", "content": part.text}
+        for part in run.parts
+        if part.kind != "tool"
+    ]
+    finish = run.finish_reason or ("stop" if run.status == "completed" else "error")
+    return {"role": "assistant", "parts": parts, "finish_reason": finish}
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)

@@ -1,0 +1,90 @@
+"""What tracing should do, read from the environment: ``AGENTNB_TRACING`` is the one switch,
+and the standard ``OTEL_*`` variables say where spans go and whether content is recorded.
+
+``AGENTNB_TRACING``:
+
+- unset, empty, ``off``/``0``/``false``/``no``: tracing is off (the default);
+- ``on``/``1``/``true``/``yes``: on, exporting where the ``OTEL_*`` variables say
+  (``OTEL_EXPORTER_OTLP_ENDPOINT``..., default ``http://localhost:4318``), or through the
+  application's own OpenTelemetry setup when it has one;
+- an ``http://`` or ``https://`` URL: on, exporting over OTLP/HTTP to that collector
+  (``AGENTNB_TRACING=http://localhost:6006`` for a local Phoenix).
+
+``OTEL_SDK_DISABLED=true`` turns it off whatever the switch says, as for every OpenTelemetry
+SDK. Message and answer text are recorded only with
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` (the variable OpenTelemetry's own
+GenAI instrumentations read) or ``configure_tracing(content=True)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = [
+    "CONTENT_VAR",
+    "SWITCH_VAR",
+    "TracingSettings",
+    "content_from_env",
+    "otlp_traces_url",
+    "settings_from_env",
+]
+
+SWITCH_VAR: Final = "AGENTNB_TRACING"
+CONTENT_VAR: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+SDK_DISABLED_VAR: Final = "OTEL_SDK_DISABLED"
+_OFF_WORDS: Final = frozenset({"", "off", "0", "false", "no", "none", "disabled"})
+_ON_WORDS: Final = frozenset({"on", "1", "true", "yes", "enabled", "otlp"})
+_CONTENT_ON: Final = frozenset({"true", "1", "yes", "on", "span_only", "span_and_event"})
+_TRACES_PATH: Final = "/v1/traces"
+
+
+@dataclass(frozen=True)
+class TracingSettings:
+    """Whether runs are traced, where spans go and what they hold."""
+
+    enabled: bool = False
+    endpoint: str | None = None
+    """The OTLP/HTTP traces URL agentnb was given; None: the ``OTEL_*`` variables decide."""
+    content: bool = False
+    """Record message, answer, tool arguments and results (user data: opt-in)."""
+    service_name: str | None = None
+    """``service.name`` of agentnb's own spans; None: ``OTEL_SERVICE_NAME``, else agentnb."""
+    problem: str | None = None
+    """Why the environment could not be followed (tracing then stays off), if it could not."""
+
+
+def settings_from_env(environ: Mapping[str, str]) -> TracingSettings:
+    """The settings ``environ`` asks for (see the module docstring)."""
+    content = content_from_env(environ)
+    if environ.get(SDK_DISABLED_VAR, "").strip().lower() == "true":
+        return TracingSettings(content=content)
+    raw = environ.get(SWITCH_VAR, "").strip()
+    word = raw.lower()
+    if word in _OFF_WORDS:
+        return TracingSettings(content=content)
+    if word in _ON_WORDS:
+        return TracingSettings(enabled=True, content=content)
+    if word.startswith(("http://", "https://")):
+        return TracingSettings(enabled=True, endpoint=otlp_traces_url(raw), content=content)
+    return TracingSettings(
+        content=content,
+        problem=(
+            f"{SWITCH_VAR}={raw!r} is neither on/off nor an http(s):// collector URL; "
+            "tracing stays off"
+        ),
+    )
+
+
+def content_from_env(environ: Mapping[str, str]) -> bool:
+    """Whether ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` asks for content on
+    spans (``true``, or the newer ``span_only`` / ``span_and_event``)."""
+    return environ.get(CONTENT_VAR, "").strip().lower() in _CONTENT_ON
+
+
+def otlp_traces_url(base: str) -> str:
+    """The OTLP/HTTP traces URL for a collector's base URL (``/v1/traces`` appended unless
+    it is already there), as ``OTEL_EXPORTER_OTLP_ENDPOINT`` is read."""
+    url = base.strip().rstrip("/")
+    return url if url.endswith(_TRACES_PATH) else url + _TRACES_PATH

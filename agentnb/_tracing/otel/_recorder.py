@@ -1,0 +1,104 @@
+"""`TracingRecorder`: a :class:`~agentnb.RunRecorder` that turns every run into spans.
+
+Nothing is traced while the run streams. ``record_start`` only notes the caller's trace
+context (so a run started inside a ``batch(...)`` or any span of the caller's is its child:
+asyncio carries the context to agentnb's loop thread) and the request's attributes;
+``record_end`` emits the whole tree with the run's own timestamps: one ``invoke_agent`` span
+and an ``execute_tool`` child per tool call. The batch processor exports it in the
+background, so a run pays a few microseconds per span and never waits on the network.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from ..._core.request import RunRequest
+from ..._core.run import Run, ToolCall
+from ..._core.secrets import redact
+from .._attributes import (
+    Attributes,
+    request_attributes,
+    run_attributes,
+    run_span_name,
+    tool_attributes,
+    tool_span_name,
+)
+
+__all__ = ["TracingRecorder"]
+
+
+@dataclass(frozen=True)
+class _Started:
+    parent: otel_context.Context
+    attributes: Attributes
+
+
+class TracingRecorder:
+    """Records each run as a span tree on ``tracer``; ``content`` adds the message, the
+    answer and tool arguments and results (user data: opt-in)."""
+
+    def __init__(self, tracer: trace.Tracer, *, content: bool = False) -> None:
+        self._tracer = tracer
+        self.content = content
+        self._started: dict[str, _Started] = {}
+
+    def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None:
+        attributes = request_attributes(run, request, base_url, content=self.content)
+        self._started[run.local_id] = _Started(otel_context.get_current(), attributes)
+
+    def record_progress(self, run: Run) -> None:
+        """Nothing: spans are made once, when the run ends."""
+
+    def record_end(self, run: Run) -> None:
+        started = self._started.pop(run.local_id, None)
+        if started is not None:
+            self._emit(run, started)
+
+    def _emit(self, run: Run, started: _Started) -> None:
+        start = _nanoseconds(run.started_at or run.created_at)
+        end = max(start, _nanoseconds(run.finished_at) if run.finished_at else time.time_ns())
+        span = self._tracer.start_span(
+            run_span_name(run.agent),
+            context=started.parent,
+            kind=SpanKind.CLIENT,
+            attributes=started.attributes,
+            start_time=start,
+        )
+        span.set_attributes(run_attributes(run, content=self.content))
+        if run.status != "completed":
+            span.set_status(Status(StatusCode.ERROR, _message(run)))
+        inside = trace.set_span_in_context(span, started.parent)
+        for call in run.tool_calls:
+            self._emit_tool(call, inside, start, end)
+        span.end(end_time=end)
+
+    def _emit_tool(
+        self, call: ToolCall, parent: otel_context.Context, run_start: int, run_end: int
+    ) -> None:
+        start = max(run_start, _nanoseconds(call.started_at) if call.started_at else run_start)
+        end = _nanoseconds(call.finished_at) if call.finished_at is not None else run_end
+        span = self._tracer.start_span(
+            tool_span_name(call.name),
+            context=parent,
+            kind=SpanKind.INTERNAL,
+            attributes=tool_attributes(call, content=self.content),
+            start_time=start,
+        )
+        if call.status == "failed":
+            span.set_status(Status(StatusCode.ERROR, redact(call.error) if call.error else None))
+        span.end(end_time=max(start, end))
+
+
+def _message(run: Run) -> str:
+    if run.error is not None and run.error.message:
+        return redact(run.error.message)
+    return f"the run ended {run.status}"
+
+
+def _nanoseconds(seconds: float) -> int:
+    return int(seconds * 1_000_000_000)

@@ -1,0 +1,266 @@
+"""The span tree of real runs against the built-in server (127.0.0.1), read back from the
+SDK's in-memory exporter: a span per run, a child per tool call, GenAI attributes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import pytest
+from agentnb_testing import client_for
+from IPython.core.interactiveshell import InteractiveShell
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import SpanKind, StatusCode
+from tracing_testing import Traced
+
+import agentnb
+from agentnb import AgentClient, RunCancelledError, StreamError
+from agentnb.events import ToolCallStarted
+from agentnb.providers import available_providers
+from agentnb.server import ServerHandle
+
+PROVIDERS = sorted(available_providers())
+QUESTION = "What is NVDA trading at, and how did it move this week?"
+CONTENT_KEYS = {
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
+    "gen_ai.tool.call.arguments",
+    "gen_ai.tool.call.result",
+}
+
+
+def ns(seconds: float | None) -> int:
+    assert seconds is not None
+    return int(seconds * 1_000_000_000)
+
+
+def fault(spec: str) -> dict[str, str]:
+    """A fault header unique to this call (the server counts one-shot faults per value)."""
+    return {"X-AgentNB-Fault": f"{spec};tag={uuid.uuid4().hex}"}
+
+
+def the_run_span(traced: Traced) -> ReadableSpan:
+    [span] = traced.named("invoke_agent")
+    return span
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_finance_agent_run_in_every_dialect(
+    server: ServerHandle, traced: Traced, provider: str
+) -> None:
+    async with client_for(server, provider) as client:
+        run = await client.run("finance_agent", QUESTION)
+    span = the_run_span(traced)
+    attributes = dict(span.attributes or {})
+    assert span.name == "invoke_agent finance_agent" and span.kind is SpanKind.CLIENT
+    assert span.parent is None and span.status.status_code is StatusCode.UNSET
+    assert (span.start_time, span.end_time) == (ns(run.started_at), ns(run.finished_at))
+    assert run.usage is not None
+    expected = {
+        "gen_ai.operation.name": "invoke_agent",
+        "gen_ai.provider.name": provider,
+        "gen_ai.agent.name": "finance_agent",
+        "gen_ai.request.stream": True,
+        "gen_ai.usage.input_tokens": run.usage.prompt_tokens,
+        "gen_ai.usage.output_tokens": run.usage.completion_tokens,
+        "gen_ai.response.id": run.run_id,
+        "server.address": "127.0.0.1",
+        "server.port": int(server.base_url.rsplit(":", 1)[1]),
+        "agentnb.run.id": run.local_id,
+        "agentnb.run.status": "completed",
+        "agentnb.dialect": provider,
+        "agentnb.retries": 0,
+        "agentnb.resumes": 0,
+        "agentnb.tool_calls": len(run.tool_calls),
+    }
+    assert {name: attributes.get(name) for name in expected} == expected
+    assert attributes["gen_ai.response.time_to_first_chunk"] == pytest.approx(run.ttft)
+    assert attributes.get("gen_ai.conversation.id") == run.thread_id
+    assert attributes.get("gen_ai.request.model") == (
+        "finance_agent" if provider == "openai" else None
+    )
+    assert "error.type" not in attributes and not CONTENT_KEYS & set(attributes)
+    tools = traced.children(span)
+    assert len(traced.spans()) == 1 + len(tools)
+    assert [(t.name, (t.attributes or {}).get("gen_ai.tool.call.id")) for t in tools] == [
+        (f"execute_tool {call.name}", call.call_id) for call in run.tool_calls
+    ]
+    for tool, call in zip(tools, run.tool_calls, strict=True):
+        assert tool.kind is SpanKind.INTERNAL and tool.context.trace_id == span.context.trace_id
+        assert (tool.start_time, tool.end_time) == (ns(call.started_at), ns(call.finished_at))
+        assert (tool.attributes or {}).get("gen_ai.operation.name") == "execute_tool"
+        assert (tool.attributes or {}).get("agentnb.tool.status") == "succeeded"
+        assert not CONTENT_KEYS & set(tool.attributes or {})
+    if provider != "runagent":  # the documented runagent stream carries the answer only
+        assert {"get_stock_price", "calculator"} <= {c.name for c in run.tool_calls}
+
+
+async def test_a_failed_run_carries_the_platforms_error_code(
+    server: ServerHandle, traced: Traced
+) -> None:
+    spec = "stream-error=503;retry-after=0;times=9"
+    async with client_for(server, "runagent", max_retries=1, headers=fault(spec)) as client:
+        with pytest.raises(StreamError) as caught:
+            await client.run("echo", "x")
+    span = the_run_span(traced)
+    attributes = span.attributes or {}
+    assert caught.value.run is not None and caught.value.run.status == "failed"
+    assert attributes["error.type"] == "CAPACITY_ERROR" and attributes["agentnb.retries"] == 1
+    assert attributes["agentnb.run.status"] == "failed"
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description == caught.value.run.error.message  # type: ignore[union-attr]
+
+
+async def test_a_refused_run_carries_the_exception_name(
+    server: ServerHandle, traced: Traced
+) -> None:
+    async with client_for(server, "operativus") as client:
+        with pytest.raises(agentnb.NotFoundError):
+            await client.run("no_such_agent", "x")
+    attributes = the_run_span(traced).attributes or {}
+    assert attributes["error.type"] == "NotFoundError"
+    assert attributes["gen_ai.agent.name"] == "no_such_agent"
+
+
+async def test_a_cancelled_run_ends_its_open_tool_call(
+    server: ServerHandle, traced: Traced
+) -> None:
+    client = client_for(server, "operativus")
+    async with client, client.stream("finance_agent", QUESTION) as stream:
+        async for event in stream:
+            if isinstance(event, ToolCallStarted):
+                break
+    run = stream.run
+    assert run.status == "cancelled"
+    span = the_run_span(traced)
+    attributes = span.attributes or {}
+    assert attributes["error.type"] == "RunCancelledError"
+    assert attributes["agentnb.run.status"] == "cancelled"
+    assert span.status.status_code is StatusCode.ERROR
+    [tool] = traced.children(span)
+    assert (tool.attributes or {}).get("agentnb.tool.status") == "failed"
+    assert (
+        tool.status.status_code is StatusCode.ERROR and tool.status.description == "run cancelled"
+    )
+    assert isinstance(agentnb._core.exceptions.error_for_run(run), RunCancelledError)
+
+
+@pytest.mark.parametrize(
+    ("provider", "spec", "counted"),
+    [
+        ("operativus", "status=503;times=1", "agentnb.retries"),
+        ("operativus", "drop-after=6", "agentnb.resumes"),
+    ],
+)
+async def test_retries_and_resumes_are_counted(
+    server: ServerHandle, traced: Traced, provider: str, spec: str, counted: str
+) -> None:
+    async with client_for(server, provider, headers=fault(spec)) as client:
+        run = await client.run("finance_agent", QUESTION)
+    assert run.status == "completed" and (run.retries, run.resumes).count(1) == 1
+    attributes = the_run_span(traced).attributes or {}
+    assert attributes[counted] == 1
+    assert (attributes["agentnb.retries"], attributes["agentnb.resumes"]) == (
+        run.retries,
+        run.resumes,
+    )
+
+
+async def test_content_is_recorded_only_when_asked(server: ServerHandle, traced_with: Any) -> None:
+    traced: Traced = traced_with(content=True)
+    async with client_for(server, "seekrflow") as client:
+        run = await client.run("finance_agent", QUESTION)
+    span = the_run_span(traced)
+    attributes = span.attributes or {}
+    [asked] = json.loads(str(attributes["gen_ai.input.messages"]))
+    [answered] = json.loads(str(attributes["gen_ai.output.messages"]))
+    assert asked == {"role": "user", "parts": [{"type": "text", "content": QUESTION}]}
+    assert answered["role"] == "assistant" and answered["finish_reason"]
+    assert [p["content"] for p in answered["parts"] if p["type"] == "text"] == [run.text]
+    assert (
+        "".join(p["content"] for p in answered["parts"] if p["type"] == "reasoning")
+        == run.reasoning
+    )
+    for tool, call in zip(traced.children(span), run.tool_calls, strict=True):
+        tool_attributes = tool.attributes or {}
+        assert json.loads(str(tool_attributes["gen_ai.tool.call.arguments"])) == call.arguments
+        assert json.loads(str(tool_attributes["gen_ai.tool.call.result"])) == call.output
+
+
+async def test_keys_never_reach_a_span(server: ServerHandle, traced_with: Any) -> None:
+    traced: Traced = traced_with(content=True)
+    message = f"Repeat after me: my key is {server.api_key}"
+    async with client_for(server, "operativus") as client:
+        run = await client.run("echo", message)
+    assert server.api_key in run.message
+    seen: list[str] = []
+    for span in traced.spans():
+        seen += [str(value) for value in (span.attributes or {}).values()]
+        seen += [str(span.status.description), span.name]
+        seen += [str(v) for event in span.events for v in (event.attributes or {}).values()]
+        seen += [str(v) for v in span.resource.attributes.values()]
+    assert seen and not [text for text in seen if server.api_key in text]
+    assert any("my key is ***" in text for text in seen)
+
+
+def test_a_run_started_inside_the_callers_span_is_its_child(
+    server: ServerHandle, traced: Traced
+) -> None:
+    tracer = traced.provider.get_tracer("an evaluation")
+    client = AgentClient(
+        "operativus", base_url=server.url_for("operativus"), api_key=server.api_key
+    )
+    with tracer.start_as_current_span("evaluation") as outer:
+        # the run streams on agentnb's loop thread: asyncio carries the caller's context there
+        handle = agentnb.ask("echo", "hello", client=client, display=False, wait=True)
+    assert handle.status == "completed"
+    span = the_run_span(traced)
+    assert span.parent is not None and span.parent.span_id == outer.get_span_context().span_id
+    assert span.context.trace_id == outer.get_span_context().trace_id
+
+
+def test_a_batch_is_one_trace_under_its_own_span(server: ServerHandle, traced: Traced) -> None:
+    client = AgentClient("runtools", base_url=server.url_for("runtools"), api_key=server.api_key)
+    questions = [QUESTION, "How did AAPL move this week?", "And MSFT?"]
+    history = agentnb.batch("finance_agent", questions, client=client, progress=False)
+    assert len(history) == 3
+    [batch] = traced.named("invoke_workflow")
+    runs = traced.named("invoke_agent")
+    attributes = batch.attributes or {}
+    assert batch.name == "invoke_workflow batch finance_agent" and batch.parent is None
+    assert attributes["gen_ai.operation.name"] == "invoke_workflow"
+    assert (attributes["agentnb.batch.size"], attributes["agentnb.batch.completed"]) == (3, 3)
+    assert len(runs) == 3 and {s.context.trace_id for s in traced.spans()} == {
+        batch.context.trace_id
+    }
+    assert all(s.parent is not None and s.parent.span_id == batch.context.span_id for s in runs)
+    inputs = sum(int((s.attributes or {})["gen_ai.usage.input_tokens"]) for s in runs)  # type: ignore[arg-type]
+    assert attributes["gen_ai.usage.input_tokens"] == inputs
+
+
+def test_a_run_started_each_way_is_traced_once(server: ServerHandle, traced: Traced) -> None:
+    url, key = server.url_for("runagent"), server.api_key
+    conn = agentnb.connect("runagent", base_url=url, api_key=key, name="traced-ways")
+
+    async def async_client() -> None:
+        async with agentnb.AsyncAgentClient("runagent", base_url=url, api_key=key) as client:
+            await client.run("echo", "way async")
+
+    asyncio.run(async_client())
+    with AgentClient("runagent", base_url=url, api_key=key) as client:
+        client.run("echo", "way sync")
+        with client.stream("echo", "way sync stream") as stream:
+            for _ in stream:
+                pass
+        agentnb.ask("echo", "way ask client", client=client, display=False, wait=True)
+    agentnb.ask("echo", "way ask", via=conn.name, display=False, wait=True)
+    agentnb.batch("echo", ["way batch"], via=conn.name, progress=False)
+    cell = agentnb.chat("echo", via=conn.name, followups=False)
+    cell.ask("way chat").wait(10)
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "agentnb")
+    shell.run_line_magic("agent", f"echo --via {conn.name} --new --wait way magic")
+    run_ids = [(s.attributes or {}).get("agentnb.run.id") for s in traced.named("invoke_agent")]
+    assert len(run_ids) == len(set(run_ids)) == 8  # the CLI: test_tracing_setup
