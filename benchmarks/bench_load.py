@@ -19,6 +19,9 @@ server (``echo`` agent, Operativus dialect, ``--words`` words a message = words/
 The server runs in a child process by default (so the numbers are the client's); with
 ``--in-process`` it runs in a thread of this process, as the default connection's built-in
 server does in a notebook, competing for the GIL.
+
+Beside it: ``bench_stop.py`` (a Stop under this load, to the run ending ``cancelled``) and
+``bench_event_cost.py`` (where the loop's CPU time per event goes).
 """
 
 from __future__ import annotations
@@ -262,7 +265,16 @@ def main() -> None:
             for i, way in enumerate(ways):  # interleaved, so drift hits every way alike
                 texts = messages(f"r{round_}w{i}", args.runs, args.words)
                 rounds[i].append(way(base_url, api_key, texts))
-    print_table([pooled(r) for r in rounds], args.runs * args.repeat, args.repeat)
+    pooled_rounds = [pooled(r) for r in rounds]
+    print_table(pooled_rounds, args.runs * args.repeat, args.repeat)
+    naive = pooled_rounds[-1]
+    print()
+    for result in pooled_rounds[:-1]:
+        lag = result.loop_lag
+        print(
+            f"{result.name}: {naive.wall / result.wall:.2f}x the naive gather's throughput; "
+            f"its loop's p99 lag {pct(lag, 0.99):.0f} ms (target <= 50)"
+        )
     print(
         "\nwall: median round. lag: how late a 10 ms timer fires (all rounds' samples). agentnb:"
         " the main (kernel) loop only\nawaits the handles; the streams, history writes and"

@@ -1,18 +1,25 @@
-"""The chat cell in a real browser: delay from a delta reaching the kernel to it being in the
-DOM, and the longest main-thread task while a long answer streams.
+"""The chat cell in a real browser: delta-to-DOM latency, main-thread long tasks while a
+100 KB answer streams beside 10 finished chat cells, and the page's memory after 50 runs.
 
-    python benchmarks/bench_widget_browser.py [--doc-kb 100]
+    python benchmarks/bench_widget_browser.py [--doc-kb 100] [--turns 50] [--profile]
 
 Starts the demo agent server, JupyterLab on 127.0.0.1 (empty token) and Debian's Chromium
-(headless, via Playwright), then runs two cells:
+(headless, via Playwright), then in one notebook:
 
-1. ``echo`` of "w0000 w0001 …" (12 KB, 5 ms per chunk). The kernel records when each text
-   delta arrived (``event.received_at``, stamped by the client as the server's frame is read)
-   and the page records when each word first shows in the DOM (MutationObserver); the
-   latency of word k is DOM time minus kernel arrival time (same machine, same clock).
-2. ``echo`` of a generated markdown document (headings, lists, tables, code; ``--doc-kb``)
-   at 1 ms per chunk, while a PerformanceObserver collects long tasks (≥ 50 ms) and
-   requestAnimationFrame measures the longest gap between frames.
+1. ``echo`` of "k000000 k000001 …" (16 KB, 5 ms per chunk) in a lone chat cell.
+2. Ten finished chat cells (``finance_agent`` and ``writer`` runs, tool cards and markdown).
+3. ``echo`` of a generated ``--doc-kb`` markdown document (headings, lists, tables, code; the
+   ``writer`` agent stops at 200 paragraphs, ~41 KB) at 1 ms per chunk, with long tasks
+   (PerformanceObserver, registered before the run) and frame gaps (requestAnimationFrame).
+4. The alternative a user would write: the same stream into ``display(Markdown(text),
+   display_id=True)``, updated every ``--plain-every-ms``, measured the same way.
+5. One ``agentnb.chat("echo")`` cell sent ``--turns`` messages; JS heap (after a forced GC,
+   via CDP), DOM nodes and listeners, and the chat views' root elements still in memory,
+   before and after.
+
+Latency: every text carries markers; the kernel records when each text delta arrived
+(``event.received_at``), the page when each marker first shows in the DOM (MutationObserver
+reading the last two blocks); same machine, same clock.
 """
 
 from __future__ import annotations
@@ -31,6 +38,21 @@ from typing import Any
 
 import httpx
 import nbformat
+from browser_bench_page import (
+    PANEL,
+    READY,
+    RUN,
+    SETUP,
+    STATES,
+    STOP_JANK,
+    WATCH_JANK,
+    WATCH_MARKERS,
+    heap_and_views,
+    latencies,
+    markdown_doc,
+    marker_ends,
+    top_self_time,
+)  # fmt: skip
 
 from agentnb.server import start_server
 
@@ -45,103 +67,35 @@ ARGS = [
     "--disable-quic",
 ]
 WORDS = 2000
-
-SETUP = """
-import json, os, time
-import agentnb
-from agentnb._client.client import AsyncAgentClient
-from agentnb._core.handle import RunHandle
-
-marks = []
-
-def mark(run, event):
-    if event is not None and event.type == "text_delta":
-        marks.append((event.received_at, sum(p.length for p in run.parts if p.kind == "text")))
-
-def start(message, delay_ms, listeners=()):
-    client = AsyncAgentClient(
-        "seekrflow",
-        base_url=os.environ["AGENTNB_BASE_URL"],
-        api_key=os.environ["AGENTNB_API_KEY"],
-        headers={"X-AgentNB-Delay-Ms": str(delay_ms)},
-    )
-    stream = client.stream("echo", message)
-    handle = RunHandle.start(lambda: stream, run=stream.run, listeners=listeners)
-    return agentnb.show(handle)
-"""
-
-PANEL = """
-window.__anbPanel = () => {
-  for (const w of window.jupyterapp.shell.widgets("main")) {
-    if (w.sessionContext && w.content && w.content.widgets) return w;
-  }
-  return null;
-};
-"""
-READY = """
-async () => {
-  const app = window.jupyterapp;
-  await app.started; await app.restored;
-  const panel = window.__anbPanel();
-  if (!panel) return "no notebook";
-  await panel.sessionContext.ready;
-  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
-  return kernel ? kernel.status : "no kernel";
-}
-"""
-RUN = """
-(index) => {
-  const panel = window.__anbPanel();
-  panel.content.activeCellIndex = index;
-  window.jupyterapp.commands.execute("notebook:run-cell");
-}
-"""
-WATCH_WORDS = """
-(index) => {
-  window.__seen = [];
-  let last = -1;
-  const observer = new MutationObserver(() => {
-    const cell = document.querySelectorAll(".jp-Notebook .jp-Cell")[index];
-    const answer = cell && cell.querySelector(".anb-answer");
-    if (!answer) return;
-    const tail = answer.textContent.slice(-24);
-    const found = tail.match(/w(\\d{4})/g);
-    if (!found) return;
-    const n = Number(found[found.length - 1].slice(1));
-    if (n > last) { last = n; window.__seen.push([Date.now() / 1000, n]); }
-  });
-  observer.observe(document.querySelector(".jp-Notebook"),
-    { subtree: true, childList: true, characterData: true });
-}
-"""
-WATCH_JANK = """
-() => {
-  window.__long = [];
-  new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) window.__long.push([e.startTime, e.duration]);
-  }).observe({ type: "longtask" });
-  window.__gaps = [];
-  window.__t0 = performance.now();
-  let prev = performance.now();
-  const tick = (now) => { window.__gaps.push(now - prev); prev = now; window.__raf = requestAnimationFrame(tick); };
-  window.__raf = requestAnimationFrame(tick);
-}
-"""
+FINISHED = 10
+ANSWER = ".anb-answer"
+PLAIN = ".jp-RenderedMarkdown"
+WORDS_CELL, FIRST_FINISHED = 1, 3
+BIG_CELL = FIRST_FINISHED + FINISHED
+PLAIN_CELL, CHAT_CELL = BIG_CELL + 2, BIG_CELL + 3
 
 
-def markdown_doc(kilobytes: int) -> str:
-    parts: list[str] = []
-    i = 0
-    while sum(len(p) for p in parts) < kilobytes * 1000:
-        parts.append(
-            f"## Section {i}\n\nA paragraph about **GPUs** and `streams`, part {i}, with a "
-            f"[link](https://example.com/{i}) and some more words to read.\n\n"
-            f"- point one of {i}\n- point two of {i}\n  - nested\n\n"
-            f"| metric | value |\n|---|--:|\n| tokens | {i * 7} |\n| ms | {i * 3} |\n\n"
-            f"```python\ndef f{i}(x):\n    return x * {i}\n```\n\n"
+def finished_cell(i: int) -> str:
+    if i % 2:
+        return (
+            "agentnb.ask('writer', 'Streaming in notebooks', metadata={'paragraphs': '30'}, "
+            "new_thread=True, wait=True)"
         )
-        i += 1
-    return "".join(parts)[: kilobytes * 1000]
+    return "agentnb.ask('finance_agent', 'How did NVDA and MSFT do this week?', new_thread=True, wait=True)"
+
+
+def notebook_cells(words: str, plain_every_ms: int, turns: int) -> list[str]:
+    return [
+        SETUP,
+        f"cell = start({words!r}, 5, 'words')",
+        "cell.wait(120)\nsave('words')",
+        *(finished_cell(i) for i in range(FINISHED)),
+        "big = start(open('doc.md').read(), 1, 'big')",
+        "big.wait(600)\nsave('big')",
+        f"await plain(open('doc.md').read(), 1, {plain_every_ms / 1000}, 'plain')",
+        "chat = agentnb.chat('echo', followups=False)",
+        f"for i in range({turns}):\n    chat.ask(f'turn {{i}}: ' + 'some words ' * 20).wait(60)",
+    ]
 
 
 def free_port() -> int:
@@ -159,25 +113,22 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--doc-kb", type=int, default=100)
+    parser.add_argument("--turns", type=int, default=50, help="runs in the memory chat")
+    parser.add_argument("--plain-every-ms", type=int, default=50)
+    parser.add_argument("--profile", action="store_true", help="CPU profile of the big stream")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     doc = markdown_doc(args.doc_kb)
-    words = " ".join(f"w{i:04d}" for i in range(WORDS))
+    words = " ".join(f"k{i:06d}" for i in range(WORDS))
     with tempfile.TemporaryDirectory() as tmp, start_server(delay_ms=5) as server:
         root = Path(tmp) / "nb"
         root.mkdir()
         (root / "doc.md").write_text(doc)
         nb = nbformat.v4.new_notebook()
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-        nb.cells = [
-            nbformat.v4.new_code_cell(SETUP),
-            nbformat.v4.new_code_cell(f"cell = start({words!r}, 5, listeners=(mark,))"),
-            nbformat.v4.new_code_cell(
-                "cell.wait(120)\nopen('marks.json', 'w').write(json.dumps(marks))"
-            ),
-            nbformat.v4.new_code_cell("big = start(open('doc.md').read(), 1)"),
-        ]
+        cells = notebook_cells(words, args.plain_every_ms, args.turns)
+        nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
         nbformat.write(nb, root / "bench.ipynb")
         port = free_port()
         env = {
@@ -217,100 +168,184 @@ def main() -> None:
                 page.evaluate(f"() => {{ {PANEL} }}")
                 while page.evaluate(READY) != "idle":
                     page.wait_for_timeout(250)
-                results = measure(page, root)
+                cdp = page.context.new_cdp_session(page)
+                cdp.send("Performance.enable")
+                results = measure(page, cdp, root, args, words, doc)
                 browser.close()
         finally:
             lab.terminate()
             lab.wait(15)
-    report(results, len(doc))
+    report(results, len(doc), args)
 
 
-def run_and_wait(page: Any, index: int) -> None:
+def run_and_wait(page: Any, index: int, timeout_ms: int = 120_000) -> None:
     page.evaluate(RUN, index)
     page.wait_for_function(
         f"() => window.__anbPanel().content.widgets[{index}].model.executionCount !== null",
-        timeout=120_000,
+        timeout=timeout_ms,
+        polling=250,
     )
 
 
-def wait_completed(page: Any, index: int) -> None:
+def wait_completed(page: Any, index: int, count: int = 1) -> None:
     page.wait_for_function(
         f"""() => {{
-          const c = document.querySelectorAll('.jp-Notebook .jp-Cell')[{index}];
-          const s = c && c.querySelector('.anb-state');
-          return s && ['Completed', 'Failed', 'Interrupted'].includes(s.textContent);
+          const c = window.__anbPanel().content.widgets[{index}].node;
+          const s = Array.from(c.querySelectorAll('.anb-state')).map((e) => e.textContent);
+          return s.filter((t) => ['Completed', 'Failed', 'Interrupted'].includes(t)).length
+            >= {count};
         }}""",
-        timeout=300_000,
+        timeout=600_000,
+        polling=250,
     )
 
 
-def measure(page: Any, root: Path) -> dict[str, Any]:
-    run_and_wait(page, 0)
-    page.evaluate(WATCH_WORDS, 1)
-    run_and_wait(page, 1)
-    wait_completed(page, 1)
-    run_and_wait(page, 2)
+def read_marks(root: Path, name: str) -> list[list[float]]:
+    path = root / f"{name}.json"
     deadline = time.monotonic() + 120
-    while not (root / "marks.json").exists() and time.monotonic() < deadline:
+    while not path.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
-    time.sleep(0.5)
-    if not (root / "marks.json").exists():
-        outputs = page.evaluate(
-            "() => Array.from(document.querySelectorAll('.jp-Cell')).map(c => [c.querySelector('.jp-InputPrompt').innerText, (c.querySelector('.jp-OutputArea') || {innerText: ''}).innerText.slice(-300)])"
-        )
-        raise RuntimeError(f"the kernel wrote no marks; outputs: {outputs}")
-    marks = json.loads((root / "marks.json").read_text())
-    seen = page.evaluate("() => window.__seen")
-    latencies = word_latencies(marks, seen)
+    time.sleep(0.3)
+    if not path.exists():
+        raise RuntimeError(f"the kernel wrote no {name}.json")
+    marks: list[list[float]] = json.loads(path.read_text())
+    return marks
 
+
+def stream_and_watch(page: Any, cell: int, selector: str, settle: Any) -> dict[str, Any]:
+    """Run one streaming cell with markers and long tasks watched from before it starts."""
     page.evaluate(WATCH_JANK)
+    page.evaluate(WATCH_MARKERS, [cell, selector])
     started = time.monotonic()
-    run_and_wait(page, 3)
-    wait_completed(page, 3)
-    stream_seconds = time.monotonic() - started
-    jank = page.evaluate(
-        "() => { cancelAnimationFrame(window.__raf);"
-        " return { long: window.__long, gaps: window.__gaps,"
-        " end: performance.now() - window.__t0, t0: window.__t0 }; }"
+    settle()
+    seconds = time.monotonic() - started
+    page.wait_for_timeout(300)
+    watched: dict[str, Any] = page.evaluate(STOP_JANK)
+    watched["seconds"] = seconds
+    return watched
+
+
+def measure(
+    page: Any, cdp: Any, root: Path, args: argparse.Namespace, words: str, doc: str
+) -> dict[str, Any]:
+    run_and_wait(page, 0)
+    alone = stream_and_watch(
+        page, WORDS_CELL, ANSWER, lambda: (run_and_wait(page, WORDS_CELL), wait_completed(page, 1))
     )
-    if os.environ.get("BENCH_DEBUG"):
-        print([(round(s - jank["t0"]), round(d)) for s, d in jank["long"]], round(jank["end"]))
-    return {
-        "latencies": latencies,
-        "long_tasks": [duration for _, duration in jank["long"]],
-        "gaps": jank["gaps"],
-        "stream_seconds": stream_seconds,
-    }
+    run_and_wait(page, WORDS_CELL + 1)
+    alone["latencies"] = latencies(read_marks(root, "words"), alone["seen"], marker_ends(words))
+    for index in range(FIRST_FINISHED, BIG_CELL):
+        run_and_wait(page, index)
+        wait_completed(page, index)
+
+    def big_stream() -> None:
+        run_and_wait(page, BIG_CELL)
+        wait_completed(page, BIG_CELL)
+
+    if args.profile:
+        cdp.send("Profiler.enable")
+        cdp.send("Profiler.setSamplingInterval", {"interval": 200})
+        cdp.send("Profiler.start")
+    big = stream_and_watch(page, BIG_CELL, ANSWER, big_stream)
+    if args.profile:
+        big["profile"] = top_self_time(cdp.send("Profiler.stop")["profile"])
+    run_and_wait(page, BIG_CELL + 1, 600_000)
+    big["latencies"] = latencies(read_marks(root, "big"), big["seen"], marker_ends(doc))
+    plain = stream_and_watch(
+        page, PLAIN_CELL, PLAIN, lambda: run_and_wait(page, PLAIN_CELL, 900_000)
+    )
+    plain["latencies"] = latencies(read_marks(root, "plain"), plain["seen"], marker_ends(doc))
+    run_and_wait(page, CHAT_CELL)
+    page.wait_for_timeout(1000)
+    before = heap_and_views(cdp)
+    started = time.monotonic()
+    run_and_wait(page, CHAT_CELL + 1, 900_000)
+    wait_completed(page, CHAT_CELL, args.turns)
+    turns_seconds = time.monotonic() - started
+    page.wait_for_timeout(1000)
+    after = heap_and_views(cdp)
+    states = page.evaluate(STATES, CHAT_CELL)
+    return {"alone": alone, "big": big, "plain": plain, "before": before, "after": after,
+            "turns_seconds": turns_seconds, "turns_done": states.count("Completed")}  # fmt: skip
 
 
-def word_latencies(marks: list[list[float]], seen: list[list[float]]) -> list[float]:
-    """For each word first seen in the DOM: seen time minus the arrival of the delta that
-    completed it in the kernel (word k ends at character 6k + 5)."""
-    latencies: list[float] = []
-    j = 0
-    for dom_time, word in seen:
-        end = 6 * int(word) + 5
-        while j < len(marks) and marks[j][1] < end:
-            j += 1
-        if j < len(marks):
-            latencies.append((dom_time - marks[j][0]) * 1000)
-    return latencies
+def latency_row(label: str, values: list[float]) -> str:
+    if not values:
+        return f"{label:<52}{'no samples':>10}"
+    return (f"{label:<52}{len(values):>8}{statistics.median(values):>9.1f}"
+            f"{percentile(values, 0.95):>9.1f}{max(values):>9.1f}")  # fmt: skip
 
 
-def report(results: dict[str, Any], doc_chars: int) -> None:
-    lat = results["latencies"]
-    gaps = results["gaps"]
-    longs = results["long_tasks"]
-    print("delta → DOM latency (echo, 12 KB at 5 ms per chunk)")
-    print(f"{'samples':>10}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
-    print(f"{len(lat):>10}{statistics.median(lat):>10.1f}{percentile(lat, 0.95):>10.1f}"
-          f"{max(lat):>10.1f}")  # fmt: skip
-    print(f"\nmain thread while a {doc_chars / 1000:.0f} KB markdown answer streams "
-          f"({results['stream_seconds']:.1f} s)")  # fmt: skip
-    print(f"{'long tasks':>12}{'longest ms':>12}{'frames':>10}{'p95 gap ms':>12}{'max gap ms':>12}")
+def jank_row(label: str, watched: dict[str, Any]) -> str:
+    longs = [duration for _, duration in watched["long"]]
+    gaps = watched["gaps"] or [0.0]
     longest = f"{max(longs):.0f}" if longs else "<50"
-    print(f"{len(longs):>12}{longest:>12}{len(gaps):>10}{percentile(gaps, 0.95):>12.1f}"
-          f"{max(gaps):>12.1f}")  # fmt: skip
+    return (f"{label:<36}{watched['seconds']:>8.1f}{len(longs):>7}{longest:>9}"
+            f"{percentile(gaps, 0.95):>9.1f}{max(gaps):>9.1f}")  # fmt: skip
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def report(results: dict[str, Any], doc_chars: int, args: argparse.Namespace) -> None:
+    alone, big, plain = results["alone"], results["big"], results["plain"]
+    kb = f"{doc_chars / 1000:.0f} KB"
+    plain_label = f"IPython Markdown display, every {args.plain_every_ms} ms"
+    print(f"delta → DOM latency{'':<33}{'samples':>8}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
+    print(latency_row("agentnb, lone cell, 16 KB words (5 ms/chunk)", alone["latencies"]))
+    print(latency_row(f"agentnb, {kb} markdown + {FINISHED} finished cells", big["latencies"]))
+    print(latency_row(f"{plain_label}, same", plain["latencies"]))
+    print(f"\nmain thread while the {kb} answer streams (1 ms per chunk)")
+    print(f"{'':<36}{'seconds':>8}{'long':>7}{'longest':>9}{'p95 gap':>9}{'max gap':>9}")
+    print(jank_row(f"agentnb (+{FINISHED} finished cells)", big))
+    print(jank_row(plain_label, plain))
+    frames = [f for f in big["loaf"] if f["duration"] > 50]
+    print(f"agentnb long frames (>50 ms): {len(frames)}, "
+          f"{sum(f['duration'] for f in frames):.0f} ms in all, of which style + layout + paint "
+          f"{sum(f['layout'] for f in frames):.0f} ms")  # fmt: skip
+    culprits = loaf_culprits([f["scripts"] for f in frames])
+    if culprits:
+        print("agentnb long frames (>50 ms), script time by entry point:")
+        for name, total, layout in culprits:
+            print(f"  {total:>7.0f} ms ({layout:.0f} ms forced layout)  {name}")
+    if "profile" in big:
+        print("agentnb stream, CPU self time by function (CDP profile):")
+        for name, ms in big["profile"]:
+            print(f"  {ms:>8.0f} ms  {name}")
+    before, after = results["before"], results["after"]
+    print(f"\npage after {results['turns_done']} runs in one chat cell "
+          f"({results['turns_seconds']:.1f} s), after a forced GC")  # fmt: skip
+    print(
+        f"{'':<10}{'JS heap MB':>11}{'DOM nodes':>11}{'listeners':>11}{'chat roots':>12}{'on page':>9}"
+    )
+    for label, row in (("before", before), ("after", after)):
+        print(f"{label:<10}{row['heap_mb']:>11.1f}{row['nodes']:>11.0f}{row['listeners']:>11.0f}"
+              f"{row['roots']:>12.0f}{row['roots_attached']:>9.0f}")  # fmt: skip
+    p95 = percentile(big["latencies"], 0.95) if big["latencies"] else float("inf")
+    longs = [duration for _, duration in big["long"]]
+    per_run = (after["heap_mb"] - before["heap_mb"]) * 1000 / max(1, results["turns_done"])
+    print("\ntargets")
+    print(f"{verdict(p95 <= 100)}  delta → DOM p95 ≤ 100 ms with a {kb} stream: {p95:.1f} ms")
+    print(f"{verdict(not longs)}  no main-thread task > 50 ms during it: {len(longs)} tasks, "
+          f"longest {max(longs, default=0):.0f} ms")  # fmt: skip
+    views_constant = after["roots"] == before["roots"]
+    print(f"{verdict(views_constant)}  chat views constant over {results['turns_done']} runs: "
+          f"{before['roots']:.0f} → {after['roots']:.0f} root elements in memory")  # fmt: skip
+    print(f"INFO  JS heap after {results['turns_done']} runs: {after['heap_mb']:.1f} MB "
+          f"({per_run:+.1f} KB per run)")  # fmt: skip
+
+
+def loaf_culprits(frames: list[list[list[Any]]]) -> list[tuple[str, float, float]]:
+    """Long animation frames' script time summed by entry point, largest first."""
+    totals: dict[str, list[float]] = {}
+    for scripts in frames:
+        for name, duration, layout in scripts:
+            entry = totals.setdefault(str(name), [0.0, 0.0])
+            entry[0] += duration
+            entry[1] += layout
+    ranked = sorted(totals.items(), key=lambda item: -item[1][0])[:6]
+    return [(name, total, layout) for name, (total, layout) in ranked]
 
 
 if __name__ == "__main__":

@@ -4,12 +4,14 @@
   nothing and a body trickling in a byte at a time do not count as progress.
 - ``run_timeout``: the whole run, from the request to the terminal event (None: no limit).
 
-Every wait of a run's stream goes through :func:`within`, so neither a server that never
-stops sending nor one that never sends an event can hold a run forever.
+Every wait of a run's stream goes through :func:`within` or, for the reads of a response's
+body, its :class:`Watchdog`, so neither a server that never stops sending nor one that never
+sends an event can hold a run forever.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -17,8 +19,9 @@ from typing import TypeVar
 import anyio
 
 from .._core.exceptions import ConfigurationError
+from .._core.loop import take_turn
 
-__all__ = ["DEFAULT_IDLE_TIMEOUT", "Expired", "RunClock", "checked_limit", "within"]
+__all__ = ["DEFAULT_IDLE_TIMEOUT", "Expired", "RunClock", "Watchdog", "checked_limit", "within"]
 
 DEFAULT_IDLE_TIMEOUT = 120.0
 """Seconds without an event before a run is given up as stalled."""
@@ -56,30 +59,39 @@ class RunClock:
         """An event arrived: the idle limit starts over."""
         self._progress = time.monotonic()
 
+    def seconds_left(self) -> float | None:
+        """Seconds until the nearest limit (negative once it passed); None: no limit."""
+        left = None
+        now = time.monotonic()
+        if self.idle_timeout is not None:
+            left = self._progress + self.idle_timeout - now
+        if self.run_timeout is not None:
+            run_left = self._started + self.run_timeout - now
+            left = run_left if left is None else min(left, run_left)
+        return left
+
+    def reason(self) -> str:
+        """What the nearest limit says when it passes."""
+        idle_at = None if self.idle_timeout is None else self._progress + self.idle_timeout
+        run_at = None if self.run_timeout is None else self._started + self.run_timeout
+        if run_at is not None and (idle_at is None or run_at < idle_at):
+            return f"the run went past its run_timeout of {self.run_timeout:g} s"
+        return (
+            f"no event for {self.idle_timeout:g} s (idle_timeout; keep-alive comments do not "
+            f"count): the stream stalled"
+        )
+
     def next_limit(self) -> tuple[float, str] | None:
         """Seconds left until the nearest limit, and what that limit says; None: no limit."""
-        now = time.monotonic()
-        limits = []
-        if self.idle_timeout is not None:
-            limits.append(
-                (
-                    self._progress + self.idle_timeout - now,
-                    f"no event for {self.idle_timeout:g} s (idle_timeout; keep-alive "
-                    f"comments do not count): the stream stalled",
-                )
-            )
-        if self.run_timeout is not None:
-            limits.append(
-                (
-                    self._started + self.run_timeout - now,
-                    f"the run went past its run_timeout of {self.run_timeout:g} s",
-                )
-            )
-        return min(limits) if limits else None
+        left = self.seconds_left()
+        return None if left is None else (left, self.reason())
 
 
 async def within(clock: RunClock, start: Callable[[], Awaitable[T]]) -> T:
-    """``await start()``, cut short with :class:`Expired` when the clock's next limit passes."""
+    """``await start()``, cut short with :class:`Expired` when the clock's next limit passes.
+    Starting waits for a turn of the loop with budget left (see :func:`agentnb._core.loop.
+    take_turn`): what follows (a request to build and send) is a stream's costliest step."""
+    await take_turn()
     limit = clock.next_limit()
     if limit is None:
         return await start()
@@ -89,3 +101,62 @@ async def within(clock: RunClock, start: Callable[[], Awaitable[T]]) -> T:
     with anyio.move_on_after(seconds):
         return await start()
     raise Expired(reason)
+
+
+class Watchdog:
+    """The clock's limits over all the reads of one response, with one timer.
+
+    A stream reads thousands of chunks: a cancel scope for each cost more than decoding
+    them. The watchdog's timer is set for the nearest limit; when it fires early (events
+    pushed the idle limit on) it is set again, and when the limit has passed it cancels the
+    read in progress, which :meth:`read` turns into :class:`Expired`. Between reads the limit
+    is checked without a timer. :meth:`close` when the response is done.
+    """
+
+    def __init__(self, clock: RunClock) -> None:
+        self._clock = clock
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._reading = False
+        self._cancelled_read = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._set_timer()
+
+    def _set_timer(self) -> None:
+        left = self._clock.seconds_left()
+        if left is not None:
+            self._timer = self._loop.call_at(self._loop.time() + max(left, 0.0), self._check)
+
+    def _check(self) -> None:
+        left = self._clock.seconds_left()
+        if left is not None and left > 0:
+            self._set_timer()
+        elif self._reading and self._task is not None:
+            self._cancelled_read = True
+            self._task.cancel()
+        else:
+            self._timer = None  # the next read sees the limit passed
+
+    async def read(self, start: Callable[[], Awaitable[T]]) -> T:
+        """``await start()``; :class:`Expired` when the limit passes first."""
+        left = self._clock.seconds_left()
+        if left is not None and left <= 0:
+            raise Expired(self._clock.reason())
+        self._task = asyncio.current_task()  # a sync stream reads from a new task each time
+        self._reading = True
+        try:
+            return await start()
+        except asyncio.CancelledError:
+            if not self._cancelled_read:
+                raise
+            self._cancelled_read = False
+            if self._task is not None and self._task.uncancel() > 0:
+                raise  # cancelled by someone else too: that wins
+            raise Expired(self._clock.reason()) from None
+        finally:
+            self._reading = False
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None

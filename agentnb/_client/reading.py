@@ -1,11 +1,14 @@
 """Reading one response's body into SSE frames, bounded in time, memory and loop use.
 
-- Every read waits at most until the run's clock says stop (:mod:`agentnb._client.clock`).
+- Every read waits at most until the run's clock says stop (one :class:`~agentnb._client.
+  clock.Watchdog` for all the reads of a response).
 - The body is decompressed a bounded piece at a time, and a decompression bomb is refused
   (:mod:`agentnb._client.decoding`).
 - Decoded bytes go to the SSE decoder :data:`FEED_SLICE` at a time, and the event loop gets
   a turn after each slice's worth, so a body that is all blank lines or comments (no event
   to hand back) cannot hold the loop that every other run and the notebook share.
+- Between two events a stream gives way once the loop's turn has used agentnb's budget
+  (:func:`agentnb._core.loop.take_turn`), so 200 streams ready at once do not hold it.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 import httpx
 
 from .._core.exceptions import ProtocolError
+from .._core.loop import take_turn, turn_is_over
 from ..sse import ServerSentEvent, SSEDecoder
-from .clock import RunClock, within
+from .clock import RunClock, Watchdog
 from .decoding import PIECE_SIZE, body_pieces, close_quietly
 
 __all__ = ["FEED_SLICE", "Outcome", "read_frames"]
@@ -52,14 +56,18 @@ async def read_frames(
     :class:`ProtocolError` for a body that cannot be an event stream."""
     decoder = SSEDecoder()
     chunks = body_pieces(response, where=where)
+    read = _next_chunk(chunks)
+    watchdog = Watchdog(clock)
     fed = 0
     try:
-        while (chunk := await within(clock, _next_chunk(chunks))) is not None:
+        while (chunk := await watchdog.read(read)) is not None:
             for start in range(0, len(chunk), FEED_SLICE):
                 piece = chunk[start : start + FEED_SLICE]
                 for sse in decoder.feed(piece):
                     outcome.frames += 1
                     yield sse
+                    if turn_is_over():
+                        await take_turn()
                 outcome.server_retry_ms = decoder.retry or outcome.server_retry_ms
                 fed += len(piece)
                 if fed >= FEED_SLICE:
@@ -80,6 +88,7 @@ async def read_frames(
         outcome.kind = "cut"
         outcome.detail = f"the stream failed mid-way ({type(exc).__name__}: {exc})"
     finally:
+        watchdog.close()
         await close_quietly(chunks)
 
 

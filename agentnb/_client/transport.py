@@ -23,11 +23,13 @@ from .._core.exceptions import (
     StreamTimeoutError,
     TransportError,
 )
+from .._core.loop import take_turn
 from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy
 from .._core.secrets import REDACTED, redact
 from .._core.version import __version__
 from ..providers import HttpRequest, Provider
 from .decoding import body_pieces
+from .http_client import SIDE_CONNECTIONS, HttpClients, new_http_clients
 from .http_errors import content_type_error, is_event_stream, status_error
 from .logs import install_log_redaction
 
@@ -36,9 +38,6 @@ __all__ = ["DEFAULT_TIMEOUT", "ERROR_BODY_LIMIT", "JSON_BODY_LIMIT", "Transport"
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0, write=30.0, pool=10.0)
 """Connect 10 s; read 60 s between two pieces of the body."""
 
-_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=20)
-"""No cap on open connections: a stream holds one for its whole run, so httpx's default cap
-(100) would queue the 101st concurrent run until it failed with a PoolTimeout."""
 ERROR_BODY_LIMIT = 64 * 1024
 """Bytes of an error answer read for its message."""
 JSON_BODY_LIMIT = 8 * 1024 * 1024
@@ -76,23 +75,29 @@ class Transport:
         self.retry = retry
         self._api_key = api_key
         self._extra_headers = dict(headers or {})
-        self._http = http_client
-        self._owns_http = http_client is None
+        self._given_http = http_client
+        self._http: HttpClients | None = None
+        self._side_slots = asyncio.Semaphore(SIDE_CONNECTIONS)
         self._closed = False
 
     # ---- lifecycle -------------------------------------------------------------------
     async def aclose(self) -> None:
         self._closed = True
-        if self._owns_http and self._http is not None:
+        if self._http is not None:
             http, self._http = self._http, None
-            await http.aclose()
+            await http.streams.aclose()
+            await http.side.aclose()
 
-    def _client(self) -> httpx.AsyncClient:
+    def _client(self, *, side: bool = False) -> httpx.AsyncClient:
+        """The HTTP client for a stream, or for a side request (``side``): the one given to
+        the transport for both, else two of its own (see :mod:`agentnb._client.http_client`)."""
         if self._closed:
             raise TransportError(f"the client for {self.base_url} is closed; make a new one")
+        if self._given_http is not None:
+            return self._given_http
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self.timeout, limits=_LIMITS)
-        return self._http
+            self._http = new_http_clients(self.timeout)
+        return self._http.side if side else self._http.streams
 
     # ---- text that may leave memory --------------------------------------------------
     def redact(self, text: str) -> str:
@@ -113,7 +118,7 @@ class Transport:
     def url(self, path: str) -> str:
         return self.base_url + (path if path.startswith("/") else "/" + path)
 
-    def build(self, http: HttpRequest, *, accept: str) -> httpx.Request:
+    def build(self, http: HttpRequest, *, accept: str, side: bool = False) -> httpx.Request:
         headers = {
             "User-Agent": user_agent(),
             "Accept": accept,
@@ -122,7 +127,7 @@ class Transport:
             **http.headers,
         }
         try:
-            return self._client().build_request(
+            return self._client(side=side).build_request(
                 http.method,
                 self.url(http.path),
                 params=dict(http.params) or None,
@@ -136,7 +141,12 @@ class Transport:
             ) from None
 
     async def send(
-        self, request: httpx.Request, *, stream: bool, idempotent: bool | None = None
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool,
+        idempotent: bool | None = None,
+        side: bool = False,
     ) -> httpx.Response:
         """Send; map transport failures to typed errors (retryable ones wrapped).
 
@@ -147,7 +157,7 @@ class Transport:
         if idempotent is None:
             idempotent = request.method in IDEMPOTENT_METHODS
         try:
-            response = await self._client().send(request, stream=stream)
+            response = await self._client(side=side).send(request, stream=stream)
         except httpx.HTTPError as exc:
             self._scrub_auth(request)
             raise self._transport_error(request, exc, idempotent=idempotent) from exc
@@ -257,15 +267,17 @@ class Transport:
         return response
 
     async def _json_once(self, http: HttpRequest) -> Any:
-        request = self.build(http, accept="application/json")
-        response = await self.send(request, stream=True)
-        await self.check_status(response)
-        try:
-            raw, more = await self.read_capped(response, JSON_BODY_LIMIT)
-        except httpx.HTTPError as exc:
-            raise TransportError(
-                self.redact(f"{self.where(request)}: reading the answer failed: {exc}")
-            ) from None
+        await take_turn()
+        request = self.build(http, accept="application/json", side=True)
+        async with self._side_slots:
+            response = await self.send(request, stream=True, side=True)
+            await self.check_status(response)
+            try:
+                raw, more = await self.read_capped(response, JSON_BODY_LIMIT)
+            except httpx.HTTPError as exc:
+                raise TransportError(
+                    self.redact(f"{self.where(request)}: reading the answer failed: {exc}")
+                ) from None
         if more:
             raise ProtocolError(
                 f"{self.where(request)}: the answer is larger than "

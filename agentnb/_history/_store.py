@@ -2,15 +2,18 @@
 
 Concurrency: WAL journal, a 30 s busy timeout and short ``BEGIN IMMEDIATE`` write
 transactions, so several kernels can write one file at once. sqlite3 connections are not
-shared between threads: each thread gets its own (the client records on agentnb's loop
-thread, the user reads on the main thread). An in-memory database has a single connection
-guarded by a lock, since each connection to ``:memory:`` would be a separate database.
+shared between threads: each thread gets its own (the recorder's writes are done on the
+store's writer thread, see :mod:`agentnb._history._writer`; the user reads on the main
+thread, after waiting for the writes queued before). An in-memory database has a single
+connection guarded by a lock, since each connection to ``:memory:`` would be a separate
+database.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import logging
 import os
 import sqlite3
@@ -34,6 +37,7 @@ from ._paths import MEMORY, expand_path
 from ._records import RUN_COLUMNS, TOOL_CALL_COLUMNS, RunRecord, ToolCallRecord
 from ._scrub import storable_row
 from ._table import RunHistory
+from ._writer import RecorderWrites
 from ._writes import (
     ORPHAN_MESSAGE,
     chunks,
@@ -79,10 +83,8 @@ class HistoryStore:
         self._connections: list[sqlite3.Connection] = []
         self._shared: sqlite3.Connection | None = None
         self._closed = False
-        self._open_runs: dict[str, Run] = {}
-        self._interrupted_at_close: set[str] = set()
-        self._reported: set[str] = set()
         self._next_sweep = time.monotonic() + ORPHAN_SWEEP_SECONDS
+        self._recording = RecorderWrites(self._write_now, closed=lambda: self._closed)
         _LIVE_STORES.add(self)
         try:
             if self.path is not None:
@@ -139,13 +141,29 @@ class HistoryStore:
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
+        self._flush_writers_of_this_file()
         self._sweep_orphans_if_due()
         with self._db("read") as db:
             yield db
 
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until the recorder writes queued so far are in the database (every read does
+        this first); False if ``timeout`` seconds passed before."""
+        return self._recording.flush(timeout)
+
+    def _flush_writers_of_this_file(self) -> None:
+        """Every store of this process writing this file (another ``HistoryStore`` of the
+        same path, the default one) has its queued writes done before a read."""
+        self.flush()
+        if self.path is not None:
+            for store in list(_LIVE_STORES):
+                if store is not self and store.path == self.path and not store.closed:
+                    store.flush()
+
     def close(self) -> None:
-        """Close every connection. Runs this store saw start and not end become interrupted,
-        with the partial answer they had."""
+        """Finish the queued writes and close every connection. Runs this store saw start and
+        not end become interrupted, with the partial answer they had."""
+        self._recording.stop()
         with self._lock:
             if self._closed:
                 return
@@ -218,10 +236,7 @@ class HistoryStore:
             logger.debug("agentnb history: could not sweep interrupted runs: %s", exc)
 
     def _interrupt_open_runs(self) -> None:
-        with self._lock:
-            open_runs = list(self._open_runs.values())
-            self._open_runs.clear()
-            self._interrupted_at_close.update(run.local_id for run in open_runs)
+        open_runs = self._recording.take_open_runs()
         if not open_runs:
             return
         try:
@@ -231,6 +246,11 @@ class HistoryStore:
 
     # ---- writing ---------------------------------------------------------------------
     def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """A write from the caller's thread, after the queued ones (never overtaking them)."""
+        self.flush()
+        return self._write_now(work)
+
+    def _write_now(self, work: Callable[[sqlite3.Connection], T]) -> T:
         # The store's lock keeps close() from closing a connection mid-write.
         with self._lock, self._db("write to") as db:
             return self._write_with(db, work)
@@ -253,44 +273,20 @@ class HistoryStore:
         return retry_busy(attempt, self.busy_timeout)
 
     def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None:
-        """Write the run's row as ``running`` (``RunRecorder``). Never raises."""
-        if self._record(
-            "the start of a run", run, lambda db: insert_start(db, run, request, base_url)
-        ):
-            with self._lock:
-                self._open_runs[run.local_id] = run
+        """Queue the run's row as ``running`` (``RunRecorder``). Never raises."""
+        work = functools.partial(insert_start, run=run, request=request, base_url=base_url)
+        self._recording.queue("start", run, "the start of a run", work)
 
     def record_end(self, run: Run) -> None:
-        """Finish the run's row and write its tool calls (``RunRecorder``). Never raises."""
-        if self._record("the end of a run", run, lambda db: write_end(db, run)):
-            with self._lock:
-                self._open_runs.pop(run.local_id, None)
+        """Queue the end of the run's row and its tool calls (``RunRecorder``). Never raises."""
+        work = functools.partial(write_end, run=run)
+        self._recording.queue("end", run, "the end of a run", work)
 
     def record_progress(self, run: Run) -> None:
-        """Checkpoint the partial answer of a running run (``RunRecorder``). Never raises."""
-        self._record("a checkpoint of a run", run, lambda db: write_progress(db, run))
-
-    def _record(self, what: str, run: Run, work: Callable[[sqlite3.Connection], None]) -> bool:
-        """Do a recorder write; on failure log it (once per problem, not once per run or
-        per write: a damaged file fails them all) and return False."""
-        try:
-            self._write(work)
-        except Exception as exc:
-            if self._closed and run.local_id in self._interrupted_at_close:
-                return False  # close() already kept this run, as interrupted
-            self._report_once(f"agentnb history: could not record {what}: %s", exc)
-            return False
-        return True
-
-    def _report_once(self, message: str, exc: Exception) -> None:
-        key = str(exc)
-        with self._lock:
-            first = key not in self._reported
-            self._reported.add(key)
-        if first:
-            logger.error(message + " (until this is fixed runs are not recorded)", exc)
-        else:
-            logger.debug(message, exc)
+        """Queue a checkpoint of a running run's partial answer (``RunRecorder``). Never
+        raises."""
+        work = functools.partial(write_progress, run=run)
+        self._recording.queue("progress", run, "a checkpoint of a run", work)
 
     def record(self, run: Run, request: RunRequest | None = None, *, base_url: str = "") -> None:
         """Write a whole run at once (for runs made outside a recording client)."""
@@ -357,6 +353,7 @@ class HistoryStore:
     def tool_call_rows(self, local_ids: Sequence[str]) -> list[tuple[Any, ...]]:
         """Tool-call rows (``TOOL_CALL_COLUMNS`` order) of these runs, in the runs' order."""
         found: dict[str, list[tuple[Any, ...]]] = {}
+        self._flush_writers_of_this_file()
         with self._db() as db:
             for chunk in chunks(local_ids):
                 for row in db.execute(

@@ -27,7 +27,7 @@ from .._core.text import terminal_safe
 from .connections import Connection
 from .environment import in_notebook
 
-__all__ = ["BUSY_KERNEL", "TerminalApprover", "approval_policy"]
+__all__ = ["BUSY_KERNEL", "TerminalApprover", "approval_policy", "wait_for_readers"]
 
 BUSY_KERNEL = (
     "nobody could approve it: this cell waits for its run (--wait), so the kernel is busy and "
@@ -78,7 +78,7 @@ class TerminalApprover:
     approves, anything else (or Enter) denies. Without a terminal on stdin, or at the end of
     input, the call is denied with a reason saying so."""
 
-    poll = 0.1
+    poll = 0.05
     """Seconds between two checks whether the run was cancelled while the question waits."""
 
     def __init__(self, out: IO[str] | None = None) -> None:
@@ -96,11 +96,14 @@ class TerminalApprover:
         fd = _terminal_fd()
         if fd is None:
             return ApprovalDecision(call.call_id, False, NO_TERMINAL)
+        if stop.is_set():  # cancelled before this thread started: touch nothing typed since
+            return ApprovalDecision(call.call_id, False, NO_ANSWER)
         out = self._out or sys.stderr
         _drop_typeahead(fd)
         out.write(question(call))
         out.flush()
-        answer = _read_line(fd, stop)
+        with _reading:
+            answer = _read_line(fd, stop)
         if answer is None:
             if not stop.is_set():
                 out.write("\n")
@@ -108,6 +111,37 @@ class TerminalApprover:
             return ApprovalDecision(call.call_id, False, NO_ANSWER)
         approved = answer.strip().lower() in ("y", "yes")
         return ApprovalDecision(call.call_id, approved, None if approved else AT_PROMPT)
+
+
+class _Readers:
+    """How many questions are reading the terminal, so the shell can wait until none is
+    before it draws its prompt (a reader still polling would swallow the next line typed)."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._changed:
+            self._count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._changed:
+            self._count -= 1
+            self._changed.notify_all()
+
+    def wait_until_none(self, timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: self._count == 0, timeout)
+
+
+_reading = _Readers()
+
+
+def wait_for_readers(timeout: float = 2.0) -> bool:
+    """Wait until no approval question reads the terminal any more (a cancelled run's
+    question stops at its next poll); False if one still does after ``timeout`` seconds."""
+    return _reading.wait_until_none(timeout)
 
 
 def question(call: ToolCall) -> str:

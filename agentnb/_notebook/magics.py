@@ -29,7 +29,7 @@ from .._history import runs
 from .._tracing import SWITCH_VAR, configure_tracing, settings_from_env, tracing_status
 from . import api as _api
 from . import interrupts, magic_input
-from .approval_prompt import approval_policy
+from .approval_prompt import approval_policy, wait_for_readers
 from .connections import connect, connections, get_connection
 from .environment import terminal_shell
 from .interpolate import interpolate
@@ -184,6 +184,9 @@ class AgentMagics(Magics):
         except KeyboardInterrupt:
             if not (terminal and started):
                 raise
+            # the cancelled run's approval question, if any, must stop reading the terminal
+            # before the prompt is drawn, or it would swallow the next line typed
+            wait_for_readers()
             # Ctrl-C at a terminal: the run ended cancelled and its summary line said so;
             # the prompt comes back without a traceback through agentnb's internals
         return started[0] if started else None

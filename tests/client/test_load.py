@@ -25,7 +25,7 @@ import pytest
 import agentnb
 from agentnb._client.client import AsyncAgentClient
 from agentnb._core.loop import run_sync
-from agentnb._history import default_location
+from agentnb._history import default_location, default_store
 from agentnb._notebook import connections as conns
 from agentnb.server import ServerHandle
 
@@ -109,6 +109,9 @@ def history_rows(tag: str) -> dict[str, list[tuple[str, str, str | None, int | N
     """Rows of this test's runs in the session history, grouped by message (read-only)."""
     path = default_location()
     assert isinstance(path, Path), "the suite's conftest points AGENTNB_HISTORY at a file"
+    store = default_store()
+    assert store is not None
+    store.flush()  # the recorder's writes are queued; this reader is not the store
     found: dict[str, list[tuple[str, str, str | None, int | None]]] = {}
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
         for message, local_id, status, answer, tokens in db.execute(

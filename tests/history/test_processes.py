@@ -31,6 +31,7 @@ HOLDER = textwrap.dedent(
     run = Run(agent="echo", message="held open")
     run.start()
     store.record_start(run, RunRequest(agent="echo", message="held open"), base_url="")
+    store.flush()  # recorder writes are queued: on disk now, before the kill
     print(run.local_id, flush=True)
     time.sleep(120)
     """

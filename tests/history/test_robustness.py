@@ -243,6 +243,7 @@ HOLDER = textwrap.dedent(
     store.record_start(run, RunRequest(agent="echo", message="held open"), base_url="")
     run.apply(TextDelta(delta="half an answer"))
     store.record_progress(run)
+    store.flush()  # recorder writes are queued: on disk now, before the kill
     print(run.local_id, flush=True)
     time.sleep(120)
     """

@@ -1,0 +1,369 @@
+"""The HTTP layer built for load: httpcore on plain asyncio, a sharded pool, a side pool, one
+watchdog per response, fair turns of agentnb's loop. Facts, not timings (speed is measured by
+``benchmarks/bench_load.py``, ``bench_stop.py`` and ``bench_event_cost.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import ssl
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpcore
+import httpx
+import pytest
+from hostile_server import Conn, HostileServer, Request, http_head, sse_head
+
+from agentnb._client.client import AsyncAgentClient
+from agentnb._client.http_client import (
+    SHARDS,
+    SIDE_CONNECTIONS,
+    ShardedTransport,
+    new_http_clients,
+    pooled_transport,
+)
+from agentnb._client.network import AsyncioBackend
+from agentnb._core.exceptions import StreamStallError
+from agentnb._core.loop import get_loop, run_sync, take_turn, turn_is_over
+from agentnb.server import ServerHandle
+
+
+def pool_connections(transport: httpx.AsyncBaseTransport) -> list[Any]:
+    """The connections an httpx transport's httpcore pool holds (every shard's)."""
+    if isinstance(transport, ShardedTransport):
+        return [c for shard in transport._shards for c in pool_connections(shard)]
+    pool = transport._pool  # type: ignore[attr-defined]
+    return list(pool.connections)
+
+
+def backend_of(transport: httpx.AsyncBaseTransport) -> object:
+    if isinstance(transport, ShardedTransport):
+        return backend_of(transport._shards[0])
+    return transport._pool._network_backend  # type: ignore[attr-defined]
+
+
+def own_client(server: ServerHandle, **options: Any) -> AsyncAgentClient:
+    return AsyncAgentClient(
+        "operativus",
+        base_url=server.url_for("operativus"),
+        api_key=server.api_key,
+        record=False,
+        **options,
+    )
+
+
+# ---- the clients a transport makes ---------------------------------------------------------------
+async def test_both_clients_run_on_the_asyncio_backend_and_share_one_cookie_jar() -> None:
+    clients = new_http_clients(httpx.Timeout(5))
+    try:
+        assert isinstance(backend_of(clients.streams._transport), AsyncioBackend)
+        assert isinstance(backend_of(clients.side._transport), AsyncioBackend)
+        clients.streams.cookies.set("session", "abc", domain="example.com")
+        assert clients.side.cookies.get("session", domain="example.com") == "abc"
+    finally:
+        await clients.streams.aclose()
+        await clients.side.aclose()
+
+
+async def test_a_cookie_the_server_sets_is_sent_back() -> None:
+    seen: list[str] = []
+
+    async def answer(conn: Conn, request: Request) -> None:
+        seen.append(request.headers.get("cookie", ""))
+        head = {"Content-Type": "application/json", "Set-Cookie": "sticky=node-7; Path=/"}
+        await conn.send(http_head("200 OK", head) + b"{}")
+
+    with HostileServer(answer) as srv:
+        clients = new_http_clients(httpx.Timeout(5))
+        try:
+            await clients.side.get(srv.url + "/a")
+            await clients.streams.get(srv.url + "/b")
+        finally:
+            await clients.streams.aclose()
+            await clients.side.aclose()
+    assert seen == ["", "sticky=node-7"]
+
+
+async def test_concurrent_streams_spread_over_the_shards(server: ServerHandle) -> None:
+    client = own_client(server, headers={"X-AgentNB-Delay-Ms": "30"})
+    runs = 3 * SHARDS
+    words = " ".join(f"w{i}" for i in range(12))
+    try:
+        done = await asyncio.gather(*(client.run("echo", f"{i} {words}") for i in range(runs)))
+        transport = client.transport._client()._transport
+        assert isinstance(transport, ShardedTransport)
+        assert transport._in_flight == [0] * SHARDS, "every response released its shard"
+    finally:
+        await client.aclose()
+    assert [run.status for run in done] == ["completed"] * runs
+    assert all(run.usage is not None for run in done)
+
+
+async def test_sequential_runs_reuse_the_side_connection(server: ServerHandle) -> None:
+    client = own_client(server)
+    try:
+        for i in range(4):
+            run = await client.run("echo", f"again {i}")
+            assert run.usage is not None
+        side = client.transport._client(side=True)._transport
+        assert len(pool_connections(side)) == 1, "one kept-alive connection for the usage"
+    finally:
+        await client.aclose()
+
+
+async def test_many_runs_ending_together_fetch_their_usage_on_a_few_connections(
+    server: ServerHandle,
+) -> None:
+    client = own_client(server)
+    try:
+        runs = await asyncio.gather(*(client.run("echo", f"together {i}") for i in range(60)))
+        side = client.transport._client(side=True)._transport
+        assert 1 <= len(pool_connections(side)) <= SIDE_CONNECTIONS
+    finally:
+        await client.aclose()
+    assert all(run.usage is not None for run in runs)
+
+
+# ---- the asyncio backend ---------------------------------------------------------------------------
+async def test_a_keep_alive_connection_the_server_closed_is_not_reused() -> None:
+    """The pool asks an idle connection whether it is readable (closed by the server):
+    the backend answers from what the event loop saw, without a system call."""
+    calls = 0
+
+    async def answer_then_close(conn: Conn, request: Request) -> None:
+        nonlocal calls
+        calls += 1
+        body = json.dumps({"n": calls}).encode()
+        head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        await conn.send(head + body)  # keep-alive by its head, then closed by the server
+
+    with HostileServer(answer_then_close) as srv:
+        clients = new_http_clients(httpx.Timeout(5))
+        try:
+            first = await clients.side.get(srv.url + "/x")
+            await asyncio.sleep(0.2)  # the server's close arrives
+            second = await clients.side.get(srv.url + "/x")
+        finally:
+            await clients.streams.aclose()
+            await clients.side.aclose()
+    assert (first.json(), second.json()) == ({"n": 1}, {"n": 2})
+
+
+async def test_a_request_head_and_body_arrive_whole() -> None:
+    bodies: list[bytes] = []
+
+    async def echo(conn: Conn, request: Request) -> None:
+        bodies.append(request.body)
+        await conn.send(http_head("200 OK", {"Content-Type": "application/json"}) + b"{}")
+
+    payload = {"message": "x" * 300_000}  # past the write buffer's high-water mark
+    with HostileServer(echo) as srv:
+        clients = new_http_clients(httpx.Timeout(5))
+        try:
+            await clients.streams.post(srv.url + "/small", json={"message": "hi"})
+            await clients.streams.post(srv.url + "/large", json=payload)
+        finally:
+            await clients.streams.aclose()
+            await clients.side.aclose()
+    assert [json.loads(body) for body in bodies] == [{"message": "hi"}, payload]
+
+
+async def test_connect_errors_and_read_timeouts_are_httpcore_errors() -> None:
+    backend = AsyncioBackend()
+    with pytest.raises(httpcore.ConnectError):
+        await backend.connect_tcp("127.0.0.1", 9, timeout=2)  # discard port: refused
+
+    async def silent(conn: Conn, request: Request) -> None:
+        await asyncio.sleep(5)
+
+    with HostileServer(silent) as srv:
+        stream = await backend.connect_tcp("127.0.0.1", srv.port, timeout=2)
+        try:
+            await stream.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            with pytest.raises(httpcore.ReadTimeout):
+                await stream.read(1024, timeout=0.2)
+        finally:
+            await stream.aclose()
+
+
+# ---- one watchdog per response ----------------------------------------------------------------------
+async def test_idle_timeout_ends_a_stream_trickling_inside_a_chunk_header() -> None:
+    """A read that never completes (the bytes of a chunk's size line, one at a time, each
+    well within the read timeout) is still cut at the idle limit."""
+
+    async def trickle(conn: Conn, request: Request) -> None:
+        head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+        await conn.send(f"{head}Transfer-Encoding: chunked\r\n\r\n".encode())
+        frame = b'data: {"choices":[{"index":0,"delta":{"content":"partial "}}]}\n\n'
+        await conn.send(f"{len(frame):x}\r\n".encode() + frame + b"\r\n")
+        while True:
+            await conn.send(b"0")  # a chunk size line that never ends
+            await asyncio.sleep(0.05)
+
+    with HostileServer(trickle) as srv:
+        client = AsyncAgentClient(
+            "openai", base_url=srv.url, record=False, timeout=5, idle_timeout=0.5
+        )
+        started = time.monotonic()
+        with pytest.raises(StreamStallError) as caught:
+            await client.run("m", "hi")
+        await client.aclose()
+    assert time.monotonic() - started < 4, "cut at the idle limit, not by the read timeout"
+    assert caught.value.partial_text == "partial "
+    assert "idle_timeout" in str(caught.value)
+
+
+async def test_a_stop_during_a_read_is_a_cancel_not_a_timeout() -> None:
+    async def slow(conn: Conn, request: Request) -> None:
+        frame = b'data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\n'
+        await conn.send(sse_head() + frame)
+        await asyncio.sleep(30)
+
+    with HostileServer(slow) as srv:
+        client = AsyncAgentClient("openai", base_url=srv.url, record=False, idle_timeout=60)
+        stream = client.stream("m", "hi")
+        first = await stream.__anext__()
+        assert first is not None
+        reading = asyncio.ensure_future(stream.__anext__())
+        await asyncio.sleep(0.1)
+        await stream.aclose()
+        with pytest.raises((StopAsyncIteration, asyncio.CancelledError)):
+            await reading
+        await client.aclose()
+    assert stream.run.status == "cancelled"
+
+
+# ---- fair turns of the loop --------------------------------------------------------------------------
+async def test_a_task_past_the_turn_budget_lets_waiting_callbacks_go_first() -> None:
+    loop = asyncio.get_running_loop()
+    order: list[str] = []
+    await take_turn()  # a fresh turn
+    loop.call_soon(order.append, "waiting callback")
+    deadline = time.perf_counter() + 1
+    while not turn_is_over():  # use this turn's budget
+        assert time.perf_counter() < deadline
+    await take_turn()
+    order.append("task")
+    assert order == ["waiting callback", "task"]
+    assert not turn_is_over(), "a new turn starts with a new budget"
+
+
+async def test_within_the_budget_a_task_keeps_its_turn() -> None:
+    loop = asyncio.get_running_loop()
+    order: list[str] = []
+    await take_turn()
+    loop.call_soon(order.append, "waiting callback")
+    await take_turn()  # budget left: no yield
+    order.append("task")
+    await asyncio.sleep(0)
+    assert order == ["task", "waiting callback"]
+
+
+async def test_a_task_being_cancelled_does_not_wait_for_a_turn() -> None:
+    """A Stop's cleanup (closing the connection, ending the run) never queues behind the
+    other streams' work."""
+    order: list[str] = []
+    started = asyncio.Event()
+
+    async def stopped() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        finally:
+            loop.call_soon(order.append, "waiting callback")
+            deadline = time.perf_counter() + 1
+            while not turn_is_over():
+                assert time.perf_counter() < deadline
+            await take_turn()  # over budget, but cancelled: no wait
+            order.append("cleanup")
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(stopped())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0)
+    assert order == ["cleanup", "waiting callback"]
+
+
+# ---- agentnb's loop ------------------------------------------------------------------------------------
+def test_an_abandoned_async_generator_is_closed_on_agentnb_loop() -> None:
+    closed = asyncio.Event()
+    seen: list[bool] = []
+
+    async def numbers() -> AsyncIterator[int]:
+        try:
+            yield 1
+            yield 2
+        finally:
+            seen.append(get_loop() is asyncio.get_running_loop())
+            closed.set()
+
+    async def take_one_and_drop() -> None:
+        generator = numbers()
+        assert await generator.__anext__() == 1
+        del generator  # left unfinished: the loop's finalizer closes it
+        await asyncio.wait_for(closed.wait(), 5)
+
+    run_sync(take_one_and_drop())
+    assert seen == [True]
+
+
+# ---- TLS on the asyncio backend ----------------------------------------------------------------------
+@pytest.fixture
+def tls_files(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (made with the openssl command)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("no openssl command to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    command = [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    command += ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
+    subprocess.run(
+        [*command, "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+async def test_https_streams_and_keeps_alive_over_asyncio_tls(tls_files: tuple[Path, Path]) -> None:
+    cert, key = tls_files
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    connections = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while await reader.readuntil(b"\r\n\r\n"):
+                body = b"data: one\n\ndata: two\n\n"
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                writer.write(head + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_context)
+    port = server.sockets[0].getsockname()[1]
+    client_context = ssl.create_default_context(cafile=str(cert))
+    transport = pooled_transport(client_context, httpx.Limits(max_keepalive_connections=2))
+    try:
+        async with httpx.AsyncClient(transport=transport) as client:
+            texts = [(await client.get(f"https://127.0.0.1:{port}/s")).text for _ in range(3)]
+        untrusted = pooled_transport(ssl.create_default_context(), httpx.Limits())
+        async with httpx.AsyncClient(transport=untrusted) as other:
+            with pytest.raises(httpx.ConnectError):  # an untrusted certificate is refused
+                await other.get(f"https://127.0.0.1:{port}/s")
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert texts == ["data: one\n\ndata: two\n\n"] * 3
+    assert connections == 1, "the three on one kept-alive connection; the refused one never got in"
