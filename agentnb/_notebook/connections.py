@@ -26,6 +26,7 @@ from .._core.loop import run_sync, submit
 from .._core.secrets import checked_key, mask
 from ..providers import available_providers, get_provider
 from .environment import note
+from .run_flags import BUILTIN_AGENTS
 
 __all__ = [
     "DEFAULT_LOCAL_PROVIDER",
@@ -291,7 +292,7 @@ def _local_connection(name: str, options: Mapping[str, Any]) -> Connection:
 
 
 def _note_local_server(base_url: str) -> None:
-    agents = ("finance_agent", "echo", "writer", "structured")
+    agents = BUILTIN_AGENTS
     note(
         f"agentnb: no connection configured; using the built-in local agent server "
         f"({base_url}, demo agents: {', '.join(agents)}).",
