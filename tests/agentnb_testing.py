@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from IPython.core.interactiveshell import InteractiveShell
 
+import agentnb
 from agentnb import AsyncAgentClient, Run
 from agentnb.events import Event
 from agentnb.server import ServerHandle
 
-__all__ = ["Scripted", "client_for", "free_port", "serving"]
+__all__ = ["Scripted", "client_for", "free_port", "run_echo_every_way", "serving"]
 
 
 def client_for(
@@ -125,3 +127,31 @@ def _wait_until_ready(
                 return
         time.sleep(0.3)
     raise RuntimeError(f"{name} did not answer {url} within {seconds:g} s")
+
+
+def run_echo_every_way(url: str, key: str, name: str) -> agentnb.Connection:
+    """One ``echo`` run of the runagent server at ``url`` started each way a user can start
+    one in Python: async and sync client, a sync stream, ``ask`` with ``client=`` and with
+    ``via=`` (a connection named ``name``, returned), ``batch``, ``chat`` and the magic
+    (seven runs; the CLI is left to the caller, which runs it in a subprocess)."""
+    conn = agentnb.connect("runagent", base_url=url, api_key=key, name=name)
+
+    async def async_client() -> None:
+        async with agentnb.AsyncAgentClient("runagent", base_url=url, api_key=key) as client:
+            await client.run("echo", "way async")
+
+    asyncio.run(async_client())
+    with agentnb.AgentClient("runagent", base_url=url, api_key=key) as client:
+        client.run("echo", "way sync")
+        with client.stream("echo", "way sync stream") as stream:
+            for _ in stream:
+                pass
+        agentnb.ask("echo", "way ask client", client=client, display=False, wait=True)
+    agentnb.ask("echo", "way ask", via=conn.name, display=False, wait=True)
+    agentnb.batch("echo", ["way batch"], via=conn.name, progress=False)
+    cell = agentnb.chat("echo", via=conn.name, followups=False)
+    cell.ask("way chat").wait(10)
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "agentnb")
+    shell.run_line_magic("agent", f"echo --via {conn.name} --new --wait way magic")
+    return conn

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
+from agentnb_testing import run_echo_every_way
 
 import agentnb
 from agentnb._core import exceptions
@@ -138,26 +138,7 @@ def test_a_run_started_each_way_is_recorded_once(
     server: ServerHandle, history: HistoryStore
 ) -> None:
     url, key = server.url_for("runagent"), server.api_key
-    conn = agentnb.connect("runagent", base_url=url, api_key=key, name="recorded")
-
-    async def async_client() -> None:
-        async with agentnb.AsyncAgentClient("runagent", base_url=url, api_key=key) as client:
-            await client.run("echo", "way async")
-
-    asyncio.run(async_client())
-    with agentnb.AgentClient("runagent", base_url=url, api_key=key) as client:
-        client.run("echo", "way sync")
-        with client.stream("echo", "way sync stream") as stream:
-            for _ in stream:
-                pass
-        agentnb.ask("echo", "way ask client", client=client, display=False, wait=True)
-    agentnb.ask("echo", "way ask", via=conn.name, display=False, wait=True)
-    agentnb.batch("echo", ["way batch"], via=conn.name, progress=False)
-    cell = agentnb.chat("echo", via=conn.name, followups=False)
-    cell.ask("way chat").wait(10)
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "agentnb")
-    shell.run_line_magic("agent", f"echo --via {conn.name} --new --wait way magic")
+    conn = run_echo_every_way(url, key, "recorded")
     env = {**os.environ, "AGENTNB_API_KEY": key}
     cli = [sys.executable, "-m", "agentnb", "run", "echo", "way cli"]
     cli += ["--provider", "runagent", "--base-url", url]

@@ -3,14 +3,12 @@ SDK's in-memory exporter: a span per run, a child per tool call, GenAI attribute
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from typing import Any
 
 import pytest
-from agentnb_testing import client_for
-from IPython.core.interactiveshell import InteractiveShell
+from agentnb_testing import client_for, run_echo_every_way
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 from tracing_testing import Traced
@@ -242,25 +240,6 @@ def test_a_batch_is_one_trace_under_its_own_span(server: ServerHandle, traced: T
 
 def test_a_run_started_each_way_is_traced_once(server: ServerHandle, traced: Traced) -> None:
     url, key = server.url_for("runagent"), server.api_key
-    conn = agentnb.connect("runagent", base_url=url, api_key=key, name="traced-ways")
-
-    async def async_client() -> None:
-        async with agentnb.AsyncAgentClient("runagent", base_url=url, api_key=key) as client:
-            await client.run("echo", "way async")
-
-    asyncio.run(async_client())
-    with AgentClient("runagent", base_url=url, api_key=key) as client:
-        client.run("echo", "way sync")
-        with client.stream("echo", "way sync stream") as stream:
-            for _ in stream:
-                pass
-        agentnb.ask("echo", "way ask client", client=client, display=False, wait=True)
-    agentnb.ask("echo", "way ask", via=conn.name, display=False, wait=True)
-    agentnb.batch("echo", ["way batch"], via=conn.name, progress=False)
-    cell = agentnb.chat("echo", via=conn.name, followups=False)
-    cell.ask("way chat").wait(10)
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "agentnb")
-    shell.run_line_magic("agent", f"echo --via {conn.name} --new --wait way magic")
+    run_echo_every_way(url, key, "traced-ways")
     run_ids = [(s.attributes or {}).get("agentnb.run.id") for s in traced.named("invoke_agent")]
     assert len(run_ids) == len(set(run_ids)) == 8  # the CLI: test_tracing_setup
