@@ -44,6 +44,7 @@ from ._frames import (
 )
 from ._frames import unknown as keep_unknown
 from ._options import reject_unsupported
+from ._status_batch import StatusBatches
 from ._toolframes import ToolFrames
 
 __all__ = ["Operativus", "OperativusTranslator", "parse_operativus_runs"]
@@ -171,6 +172,9 @@ class Operativus(Provider):
         super().__init__(**options)
         model = options.get("model")
         self.model = None if model is None else str(model)
+        self._statuses = StatusBatches(
+            self.run_status_request, self.parse_runs, limit=self.status_batch_size
+        )
 
     @classmethod
     def option_names(cls) -> Sequence[str]:
@@ -248,9 +252,8 @@ class Operativus(Provider):
         run_id = getattr(translator, "run_id", None)
         if not isinstance(run_id, str) or completed.usage is not None:
             return completed
-        status = self.run_status_request(request.agent, [run_id])
-        runs = self.parse_runs(await send(status)) if status is not None else []
-        usage = parse_usage(runs[0].raw.get("usage")) if runs else None
+        status = await self._statuses.fetch(request.agent, run_id, send)
+        usage = parse_usage(status.raw.get("usage")) if status is not None else None
         if usage is None:
             return completed
         return completed.model_copy(update={"usage": usage})
