@@ -39,7 +39,7 @@ from ._core.exceptions import (
 )
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
 from ._core.request import Media, ModelSettings, RunOptions, RunRequest
-from ._core.run import Run, RunErrorInfo, RunStatus, ToolApproval, ToolCall, ToolStatus
+from ._core.run import Part, Run, RunErrorInfo, RunStatus, ToolApproval, ToolCall, ToolStatus
 from ._core.version import __version__
 from ._tracing import TracingStatus, configure_tracing, tracing_recorder
 from .events import Event, Usage
@@ -82,6 +82,7 @@ __all__ = [
     "Media",
     "ModelSettings",
     "NotFoundError",
+    "Part",
     "ProtocolError",
     "RateLimitError",
     "RemoteRun",

@@ -150,13 +150,14 @@ from agentnb.providers import available_providers
 
 server = agentnb.start_server(delay_ms=0)
 sorted(available_providers())"""),
-    ("code", """for name in ["seekrflow", "seekrflow-vercel", "runagent", "operativus", "runtools", "vercel", "openai"]:
+    ("code", """for name in sorted(available_providers()):
     agentnb.connect(name, base_url=server.url_for(name), api_key=server.api_key, name=name.replace("-", "_"))
 agentnb.connections()["seekrflow"]"""),
     ("md", """The same question through every dialect: each platform's frames are translated into the
-same typed events, so the answers, tool calls and token counts agree."""),
+same typed events, so the answers and token counts agree, and so do the tool calls wherever
+the platform streams them (run-agent.ai's documented stream has no tool frames: 0 there)."""),
     ("code", """rows = []
-for via in ["seekrflow", "seekrflow_vercel", "runagent", "operativus", "runtools", "vercel", "openai"]:
+for via in [name.replace("-", "_") for name in sorted(available_providers())]:
     handle = agentnb.ask("finance_agent", "What is NVDA trading at?", via=via, new_thread=True, display=False)
     run = handle.wait(timeout=60)
     rows.append((via, run.status, len(run.tool_calls), run.usage.total_tokens if run.usage else None, run.text == first_text if rows else True))

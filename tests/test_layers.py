@@ -10,6 +10,7 @@ functions and under ``TYPE_CHECKING`` alike).
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -197,3 +198,37 @@ def test_no_module_is_over_400_lines(suffix: str) -> None:
         if (n := len(path.read_text().splitlines())) > MAX_LINES
     ]
     assert not long, "\n".join(long)
+
+
+# ---- js/src: split by job, child views without the root -------------------------------------
+JS_SRC = PACKAGE.parent / "js" / "src"
+JS_ROOT_VIEWS = {"chat.js", "widget.js", "index.js"}
+"""The chat view (the root) and the entry points that make it."""
+_JS_IMPORT = re.compile(r"""^\s*(?:import|export)\b[^'"]*?from\s*['"](\./[^'"]+)['"]""", re.M)
+
+
+def js_imports() -> dict[str, set[str]]:
+    """Each js/src module → the js/src modules it imports."""
+    return {
+        path.name: {Path(target).name for target in _JS_IMPORT.findall(path.read_text())}
+        & {p.name for p in JS_SRC.glob("*.js")}
+        for path in sorted(JS_SRC.glob("*.js"))
+    }
+
+
+def test_js_modules_import_in_one_direction() -> None:
+    graph = js_imports()
+    assert graph["chat.js"] >= {"turn.js", "input.js", "dom.js"}  # the parser reads imports
+    assert find_cycle(graph) is None, find_cycle(graph)
+
+
+def test_js_child_views_never_import_the_root_view() -> None:
+    """Turn, part and input views get a narrow context (``TurnContext``), not the chat view:
+    none of them imports ``chat.js`` (the old ``view.js`` called back into its root ten
+    times)."""
+    wrong = {
+        module: sorted(targets & JS_ROOT_VIEWS)
+        for module, targets in js_imports().items()
+        if module not in JS_ROOT_VIEWS and targets & JS_ROOT_VIEWS
+    }
+    assert not wrong, wrong

@@ -1,9 +1,13 @@
 """One request builder: every way of starting a run turns the same option into the same HTTP
 request, or refuses it with the same error, in every dialect.
 
-A capture server (a real HTTP server on 127.0.0.1) records what each path sends: it answers
-JSON side requests (SeekrFlow's thread and message) with an id, and every stream request with
-404, so each run ends right after its request was seen.
+A capture server (a real HTTP server on 127.0.0.1) records what each path sends (path, headers
+and body): it answers JSON side requests (SeekrFlow's thread and message) with an id, and every
+stream request with 404, so each run ends right after its request was seen.
+
+Every run option (:data:`agentnb._core.request.RUN_OPTIONS`) is tried on every path that offers
+it: the magics and the CLI offer what ``RUN_FLAGS`` declares for them (the magics take
+``media``, ``extra`` and the schema as namespace variables; the CLI has no way to pass them).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
+from agentnb._core.request import RUN_OPTIONS
+from agentnb._notebook.run_flags import RUN_FLAGS, RunFlag
 from agentnb.providers import available_providers
 
 KEY = "sk-capture-key-0123456789"
@@ -36,12 +42,24 @@ OPTIONS: dict[str, Any] = {
     "presence_penalty": 0.2,
     "metadata": {"team": "quant"},
     "followups": True,
+    "thread_id": "thr_given",
+    "team_id": "team_7",
+    "user_id": "user_7",
+    "org_id": "org_7",
+    "media": [agentnb.Media(type="image/png", data="aGVsbG8=")],
+    "extra": {"custom_field": 1},
+    "response_format": {"type": "object", "properties": {"n": {"type": "integer"}}},
 }
+INVALID: dict[str, Any] = {"temperature": 5, "top_p": 2.0, "max_tokens": 0}
+"""Values out of range: every path must refuse each with the one builder's message."""
+FLAG_OF: dict[str, RunFlag] = {flag.option: flag for flag in RUN_FLAGS if flag.option}
+SCHEMA_FLAG = "--schema"
+"""The magics take ``response_format`` as ``--schema VAR`` (a dict or a pydantic model)."""
 _RANDOM_ID = re.compile(r"\b[a-z]+_[0-9a-f]{32}\b")
 
 
 class Capture(BaseHTTPRequestHandler):
-    seen: ClassVar[dict[str, list[tuple[str, str, Any]]]] = {}
+    seen: ClassVar[dict[str, list[tuple[str, str, dict[str, str], Any]]]] = {}
     lock = threading.Lock()
 
     def log_message(self, *args: Any) -> None:
@@ -51,8 +69,13 @@ class Capture(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         body = json.loads(self.rfile.read(length) or b"null")
         _, token, rest = self.path.split("/", 2)
+        headers = {
+            name.lower(): value
+            for name, value in self.headers.items()
+            if name.lower() not in ("host", "content-length")
+        }
         with self.lock:
-            self.seen.setdefault(token, []).append(("POST", "/" + rest, body))
+            self.seen.setdefault(token, []).append(("POST", "/" + rest, headers, body))
         if "text/event-stream" in (self.headers.get("accept") or ""):
             self._answer(404, {"detail": "captured"})
         else:
@@ -77,7 +100,7 @@ def capture() -> Iterator[str]:
     server.server_close()
 
 
-def sent(token: str) -> list[tuple[str, str, Any]]:
+def sent(token: str) -> list[tuple[str, str, dict[str, str], Any]]:
     """What reached the server under ``token``, with random client-side ids blanked."""
     with Capture.lock:
         requests = Capture.seen.pop(token, [])
@@ -120,15 +143,32 @@ def via_batch(dialect: str, url: str, agent: str, options: dict[str, Any]) -> No
     raise agentnb.NotFoundError("batch records failures", url=url, status_code=404)
 
 
-def magic_flags(options: dict[str, Any]) -> str:
+def offers(path: str, option: str) -> bool:
+    """Whether ``path`` has a way to pass ``option`` (the Python paths take every option)."""
+    if path not in ("magic", "cli"):
+        return True
+    if option == "response_format":
+        return path == "magic"
+    flag = FLAG_OF[option]
+    return flag.where in ("both", path) and not (path == "cli" and flag.from_namespace)
+
+
+def magic_flags(options: dict[str, Any], namespace: dict[str, Any] | None = None) -> str:
+    """The flags that ask for ``options`` (values the magics read from the notebook's
+    namespace are put in ``namespace`` under a made-up name)."""
     flags = []
     for name, value in options.items():
+        flag = SCHEMA_FLAG if name == "response_format" else FLAG_OF[name].flag
         if name == "metadata":
             flags += [f"--meta {k}={v}" for k, v in value.items()]
         elif name == "followups":
             flags += ["--followups"] if value else []
+        elif flag == SCHEMA_FLAG or FLAG_OF[name].from_namespace:
+            assert namespace is not None, f"{flag} names a variable: only the magics take it"
+            namespace[f"capture_{name}"] = value
+            flags.append(f"{flag} capture_{name}")
         else:
-            flags.append(f"--{name.replace('_', '-')} {value}")
+            flags.append(f"{flag} {value}")
     return " ".join(flags)
 
 
@@ -136,7 +176,8 @@ def via_magic(dialect: str, url: str, agent: str, options: dict[str, Any]) -> No
     agentnb.connect(dialect, base_url=url, api_key=KEY, name="capture")
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "agentnb")
-    line = f"{agent} --via capture --new --wait --no-record {magic_flags(options)} {MESSAGE}"
+    flags = magic_flags(options, shell.user_ns)
+    line = f"{agent} --via capture --new --wait --no-record {flags} {MESSAGE}"
     try:
         shell.run_line_magic("agent", line)
     except UsageError as exc:
@@ -164,9 +205,10 @@ PATHS: dict[str, Path] = {
 }
 
 
-def outcome(path: Path, dialect: str, base: str, token: str, option: str) -> tuple[Any, str]:
+def outcome(
+    path: Path, dialect: str, base: str, token: str, options: dict[str, Any]
+) -> tuple[Any, str]:
     """(the requests the server saw, the configuration error's message or "")."""
-    options = {option: OPTIONS[option]}
     try:
         path(dialect, f"{base}/{token}", "capture_agent", options)
     except agentnb.ConfigurationError as exc:
@@ -177,15 +219,50 @@ def outcome(path: Path, dialect: str, base: str, token: str, option: str) -> tup
     return sent(token), ""
 
 
-@pytest.mark.parametrize("option", sorted(OPTIONS))
+def test_every_run_option_is_tried() -> None:
+    assert set(OPTIONS) == RUN_OPTIONS
+    assert set(INVALID) <= RUN_OPTIONS
+
+
+CASES = [
+    (path, option)
+    for path in PATHS
+    if path != "AsyncAgentClient"
+    for option in sorted(OPTIONS)
+    if offers(path, option)
+]
+
+
 @pytest.mark.parametrize("dialect", sorted(available_providers()))
-@pytest.mark.parametrize("path", [name for name in PATHS if name != "AsyncAgentClient"])
+@pytest.mark.parametrize(("path", "option"), CASES)
 def test_the_same_option_gives_the_same_request_on_every_path(
     capture: str, path: str, dialect: str, option: str
 ) -> None:
     token = f"{path}-{dialect}-{option}".replace("_", "-")
-    expected = outcome(via_async_client, dialect, capture, token + "-ref", option)
-    got = outcome(PATHS[path], dialect, capture, token, option)
+    options = {option: OPTIONS[option]}
+    expected = outcome(via_async_client, dialect, capture, token + "-ref", options)
+    got = outcome(PATHS[path], dialect, capture, token, options)
     assert got == expected
     requests, refused = expected
     assert refused or requests, "the reference path neither sent nor refused anything"
+
+
+@pytest.mark.parametrize("option", sorted(INVALID))
+@pytest.mark.parametrize("path", [name for name in PATHS if name != "AsyncAgentClient"])
+def test_an_invalid_value_is_refused_alike_on_every_path(
+    capture: str, path: str, option: str
+) -> None:
+    token = f"invalid-{path}-{option}".replace("_", "-")
+    options = {option: INVALID[option]}
+    expected = outcome(via_async_client, "openai", capture, token + "-ref", options)
+    assert expected == ([], expected[1]) and expected[1].startswith("invalid run options:")
+    assert outcome(PATHS[path], "openai", capture, token, options) == expected
+
+
+@pytest.mark.parametrize("path", ["AgentClient", "ask", "chat", "batch"])
+def test_an_unknown_option_is_refused_alike_on_every_python_path(capture: str, path: str) -> None:
+    token = f"unknown-{path}"
+    options = {"temprature": 0.3}
+    expected = outcome(via_async_client, "openai", capture, token + "-ref", options)
+    assert expected == ([], expected[1]) and "unknown run option(s) 'temprature'" in expected[1]
+    assert outcome(PATHS[path], "openai", capture, token, options) == expected

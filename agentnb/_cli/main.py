@@ -85,12 +85,22 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _auth_header_argument(api_key: str, source: str | None) -> str:
+    """The example's ``-H`` argument as a shell reads it: the generated key itself, the
+    environment variable (double quotes, so the shell expands it), or a placeholder for a
+    key given on the command line (not echoed back)."""
+    if source is None:
+        return shlex.quote(f"Authorization: Bearer {api_key}")
+    if source.startswith("$"):
+        return f'"Authorization: Bearer {source}"'
+    return "'Authorization: Bearer <your key>'"
+
+
 def _print_banner(base_url: str, api_key: str, source: str | None, faults: bool) -> None:
     shown_key = api_key if source is None else f"(the one from {source})"
-    header_key = api_key if source is None else "$KEY"
     example = (
         f"curl -N {base_url}/v1/agents/finance_agent/stream "
-        f"-H {shlex.quote('Authorization: Bearer ' + header_key)} "
+        f"-H {_auth_header_argument(api_key, source)} "
         f"-H 'Content-Type: application/json' "
         f'-d \'{{"query": "What is NVDA trading at?"}}\''
     )

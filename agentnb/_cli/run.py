@@ -11,7 +11,7 @@ from .._core.text import terminal_safe
 from .._notebook.api import start_run
 from .._notebook.approval_prompt import approval_policy
 from .._notebook.connections import Connection, connect, get_connection
-from .._notebook.run_flags import AGENT_HELP, add_run_flags, run_options_from
+from .._notebook.run_flags import AGENT_HELP, add_run_flags, dialect_names, run_options_from
 from .._notebook.terminal import TerminalPrinter
 
 __all__ = ["HELP", "configure", "run_command"]
@@ -63,8 +63,7 @@ def run_command(args: argparse.Namespace) -> int:
 def _connection(args: argparse.Namespace) -> Connection:
     if args.base_url and not args.provider:
         raise ConfigurationError(
-            "--base-url needs --provider: say which dialect that server speaks "
-            "(seekrflow, runagent, operativus, runtools, vercel, openai, ...)"
+            f"--base-url needs --provider: say which dialect that server speaks ({dialect_names()})"
         )
     conn = connect(args.provider, base_url=args.base_url) if args.provider else None
     conn = conn or get_connection(args.via)

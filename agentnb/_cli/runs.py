@@ -22,6 +22,9 @@ HELP = "print the recent runs from the run history"
 DEFAULT_LIMIT = 20
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_C1 = re.compile(r"[\x7f-\x9f]")
+"""DEL and the C1 controls, which ``json.dumps(ensure_ascii=False)`` writes as they are: a
+terminal takes U+009B for CSI and U+009D for OSC. Escaped, the JSON means the same."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -118,5 +121,9 @@ def _print_json(records: list[dict[str, Any]]) -> None:
     if not records:
         print("[]")
         return
-    lines = [json.dumps(record, ensure_ascii=False) for record in records]
+    lines = [_C1.sub(_escaped, json.dumps(record, ensure_ascii=False)) for record in records]
     print("[\n" + ",\n".join(lines) + "\n]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"

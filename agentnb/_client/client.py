@@ -85,8 +85,8 @@ def _check_base_url(base_url: str) -> str:
 class AsyncAgentClient:
     """Runs agents on one platform (one dialect, one base URL, one key).
 
-    ``provider`` is a registry name (``"seekrflow"``, ``"runagent"``, ``"operativus"``,
-    ``"runtools"``, ``"vercel"``, ``"openai"``, ...) or a :class:`~agentnb.providers.Provider`.
+    ``provider`` is a registry name (e.g. ``"openai"``; all of them:
+    ``agentnb.providers.available_providers()``) or a :class:`~agentnb.providers.Provider`.
     ``base_url`` may carry a path prefix; it defaults to the provider's public URL.
     Extra keyword arguments are the provider's options (e.g. ``path`` for ``vercel``).
 

@@ -172,7 +172,7 @@ class RunStream:
             exc.run = run
             raise
         except Exception as exc:  # a bug must still end the run visibly
-            run.finish("failed", RunErrorInfo(f"internal error: {exc!r}", code=type(exc).__name__))
+            run.finish("failed", error_info(exc))
             raise
         finally:
             await self._close_response()

@@ -243,10 +243,11 @@ def error_for_run(run: Run) -> RunError | None:
 
 
 def error_info(exc: BaseException) -> RunErrorInfo:
-    """What a run keeps of the error that ended it: message, code, retry-after."""
+    """What a run keeps of the error that ended it: message, code, retry-after. An error
+    that is not agentnb's is a bug, and says so (``internal error: KeyError('parts')``)."""
     code = getattr(exc, "code", None)
     return RunErrorInfo(
-        message=str(exc),
+        message=str(exc) if isinstance(exc, AgentNBError) else f"internal error: {exc!r}",
         code=code if isinstance(code, str) and code else type(exc).__name__,
         retry_after=getattr(exc, "retry_after", None),
     )

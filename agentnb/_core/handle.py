@@ -266,11 +266,19 @@ class RunHandle:
 
     @property
     def result(self) -> Any:
-        """The answer parsed as JSON when a schema was given (validated), else the text."""
+        """The answer parsed as JSON when a schema was given (validated), else the text.
+        A :class:`SchemaError` carries the run (``.run``), as every error raised for one."""
         if self._schema is None and self._validate_result is None:
             return self.run.text
         try:
-            value = json.loads(self.run.text)
+            return self._validated(self.run.text)
+        except SchemaError as exc:
+            exc.run = self.run
+            raise
+
+    def _validated(self, text: str) -> Any:
+        try:
+            value = json.loads(text)
         except ValueError as exc:
             raise SchemaError(f"the answer is not valid JSON: {exc}") from None
         except RecursionError:

@@ -25,10 +25,11 @@ cut in two, or a lone ESC or carriage return."""
 
 
 def excerpt(text: object, limit: int = EXCERPT_CHARS) -> str:
-    """``text`` on one line, at most ``limit`` characters (an ellipsis marks a cut)."""
+    """``text`` on one line, at most ``limit`` characters (an ellipsis marks a cut), without
+    terminal control sequences: excerpts quote servers, and end up in terminals."""
     if text is None:
         return ""
-    flat = " ".join(str(text).split())
+    flat = " ".join(terminal_safe(str(text)).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

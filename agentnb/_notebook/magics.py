@@ -25,6 +25,7 @@ from traitlets import Bool, Float, Unicode
 
 from .._core.exceptions import AgentNBError
 from .._core.handle import RunHandle
+from .._core.text import terminal_safe
 from .._history import runs
 from .._tracing import SWITCH_VAR, configure_tracing, settings_from_env, tracing_status
 from . import api as _api
@@ -257,13 +258,15 @@ def _switch_tracing(value: str | None, content: bool | None) -> None:
 
 @contextmanager
 def _usage_errors() -> Iterator[None]:
-    """agentnb errors a user can fix → UsageError: one paragraph, no internal traceback."""
+    """agentnb errors a user can fix → UsageError: one paragraph, no internal traceback, and
+    nothing a terminal would act on (the message may quote a server; terminal IPython prints
+    it as it is)."""
     try:
         yield
     except UsageError:
         raise
     except AgentNBError as exc:
-        raise UsageError(f"{type(exc).__name__}: {exc}") from None
+        raise UsageError(terminal_safe(f"{type(exc).__name__}: {exc}")) from None
 
 
 def load_ipython_extension(ipython: Any) -> None:

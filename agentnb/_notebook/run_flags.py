@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunOptions
+from ..providers import available_providers
 
 __all__ = [
     "AGENT_HELP",
@@ -23,6 +24,7 @@ __all__ = [
     "RUN_FLAGS",
     "RunFlag",
     "add_run_flags",
+    "dialect_names",
     "flags_for",
     "metadata_pairs",
     "run_options_from",
@@ -34,6 +36,11 @@ AGENT_HELP = f"the agent to run (on the built-in server: {', '.join(BUILTIN_AGEN
 APPROVE_CHOICES = ("ask", "all", "none")
 
 Where = Literal["both", "magic", "cli"]
+
+
+def dialect_names() -> str:
+    """The dialects agentnb speaks, from the registry: "openai, operativus, ..."."""
+    return ", ".join(sorted(available_providers()))
 
 
 def metadata_pairs(items: list[str]) -> dict[str, str]:
@@ -74,9 +81,11 @@ class RunFlag:
         return self.flag.removeprefix("--").replace("-", "_")
 
     def kwargs(self) -> dict[str, Any]:
-        """The keyword arguments of ``add_argument`` (and IPython's ``argument``)."""
+        """The keyword arguments of ``add_argument`` (and IPython's ``argument``); a help
+        naming ``{dialects}`` gets the registry's dialects (plugins included)."""
+        named = "{dialects}" in self.help
         given = {
-            "help": self.help,
+            "help": self.help.replace("{dialects}", dialect_names()) if named else self.help,
             "type": self.type,
             "action": self.action,
             "metavar": self.metavar,
@@ -98,8 +107,7 @@ APPROVE_HELP = (
 RUN_FLAGS: tuple[RunFlag, ...] = (
     RunFlag(
         "--provider",
-        "dialect: seekrflow, seekrflow-vercel, runagent, operativus, runtools, vercel, "
-        "openai (default: AGENTNB_PROVIDER, else the built-in server)",
+        "dialect: {dialects} (default: AGENTNB_PROVIDER, else the built-in server)",
         where="cli",
     ),
     RunFlag("--base-url", "the platform's base URL (default: AGENTNB_BASE_URL)", where="cli"),

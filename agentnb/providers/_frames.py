@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic_core import from_json
 
+from .._core.text import terminal_safe
 from ..events import RunFailed, UnknownEvent, Usage
 from ..sse import ServerSentEvent
 
@@ -145,8 +146,15 @@ _TRANSIENT_MARKERS = (
 
 
 def failure(message: str, code: Any = None, retry_after: float | None = None) -> RunFailed:
-    """A RunFailed; capacity and rate-limit codes, or a ``retry_after``, make it retryable."""
-    code_text = str(code) if isinstance(code, str | int) and not isinstance(code, bool) else None
+    """A RunFailed; capacity and rate-limit codes, or a ``retry_after``, make it retryable.
+    The server's text becomes an exception's message, which a terminal prints as it is: it
+    is kept without control sequences."""
+    message = terminal_safe(message)
+    code_text = (
+        terminal_safe(str(code))
+        if isinstance(code, str | int) and not isinstance(code, bool)
+        else None
+    )
     normalized = (code_text or "").upper().replace("-", "_")
     transient = retry_after is not None or any(m in normalized for m in _TRANSIENT_MARKERS)
     return RunFailed(message=message, code=code_text, retry_after=retry_after, retryable=transient)

@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * What the user types or picks to start the next run: the chat input box (ChatWidget) and
+ * What the user types or picks to start the next run: the chat input box (ChatCell(input=True)) and
  * the follow-up chips under an answer.
  */
 import { button, childController, h, listen } from "./dom.js";

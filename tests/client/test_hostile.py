@@ -144,7 +144,16 @@ async def one_byte_at_a_time(conn: Conn, request: Request) -> None:
             await asyncio.sleep(0.05)
 
 
-@pytest.mark.parametrize("handler", [keepalives_forever, one_byte_at_a_time])
+async def unknown_frames_forever(conn: Conn, request: Request) -> None:
+    await conn.send(sse_head() + chunk("partial "))
+    while True:
+        await conn.send(b'data: {"nothing": "this dialect knows"}\n\n')
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    "handler", [keepalives_forever, one_byte_at_a_time, unknown_frames_forever]
+)
 async def test_idle_timeout_ends_a_stream_that_sends_no_event(handler: Any) -> None:
     with HostileServer(handler) as srv:
         async with client("openai", srv.url, timeout=2, idle_timeout=0.5) as c:

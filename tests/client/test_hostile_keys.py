@@ -25,8 +25,12 @@ from agentnb import (
 )
 from agentnb._client.client import AsyncAgentClient
 from agentnb._core.request import build_request
+from agentnb._core.run import Run
+from agentnb._core.secrets import MIN_SECRET_LENGTH
 from agentnb._history import HistoryStore
 from agentnb._notebook.connections import disconnect
+from agentnb._notebook.static import static_html, static_markdown, static_text
+from agentnb._notebook.wire import meta_wire
 
 KEY = "sk-hostile/0123456789/abcdef"
 """Has a ``/`` so that servers escaping it (``\\/``, ``\\u002f``) are covered."""
@@ -50,6 +54,16 @@ def assert_no_key(error: BaseException, *keys: str) -> None:
             for key in keys:
                 assert all(key.strip() not in v for v in request.headers.values())
         seen = seen.__cause__ or seen.__context__
+
+
+def assert_not_shown(run: Run | None, *keys: str) -> None:
+    """Nothing a notebook keeps of the run (its static copies, the widget's state) has a key."""
+    assert run is not None
+    shown = [static_html([run]), static_markdown([run]), static_text([run])]
+    shown.append(json.dumps(meta_wire(run), ensure_ascii=False))
+    for text in shown:
+        for key in keys:
+            assert key.strip() not in text
 
 
 def assert_history_clean(folder: Path, *keys: str) -> None:
@@ -94,6 +108,7 @@ async def test_a_key_with_a_line_ending_is_stripped_and_never_echoed(
     assert_no_key(caught.value, key, KEY)
     run = caught.value.run
     assert run is not None and run.error is not None and KEY not in run.error.message
+    assert_not_shown(run, KEY, KEY.replace("/", "\\/"))
     store.close()
     assert_history_clean(tmp_path, KEY)
 
@@ -170,8 +185,47 @@ async def test_an_error_frame_quoting_the_key_is_redacted(
     assert KEY not in error.run.error.message and "***" in error.run.error.message
     assert KEY not in (error.run.error.code or "") and KEY not in (error.code or "")
     assert error.partial_text == "par"
+    assert_not_shown(error.run, KEY)
     store.close()
     assert_history_clean(tmp_path, KEY)
+
+
+# ---- one length rule ---------------------------------------------------------------------------
+SHORT_KEYS = ["k9Zq", "k9Zq7Xw"]
+"""As short as a key is still redacted, and one character short of the environment's rule."""
+
+
+@pytest.mark.parametrize("provider", list(PROVIDERS))
+@pytest.mark.parametrize("key", SHORT_KEYS)
+async def test_a_short_key_is_redacted_from_errors_and_the_history_alike(
+    provider: str, key: str, tmp_path: Path
+) -> None:
+    assert len(key) >= MIN_SECRET_LENGTH
+
+    async def quote_the_key(conn: Conn, request: Request) -> None:
+        if len(srv.requests) == 1:
+            await echo_401(conn, request)
+            return
+        said = f"your key is {sent_key(request, provider)}"
+        if provider == "openai":
+            frame = {"id": "c1", "choices": [{"index": 0, "delta": {"content": said}}]}
+            body = f"data: {json.dumps(frame)}\n\ndata: [DONE]\n\n"
+        else:
+            body = f"event: text\ndata: {json.dumps({'delta': said})}\n\nevent: complete\ndata: {{}}\n\n"
+        await conn.send(sse_head() + body.encode())
+
+    store = HistoryStore(tmp_path / "history.db")
+    with HostileServer(quote_the_key) as srv:
+        async with client(provider, srv.url, key, store) as c:
+            with pytest.raises(AuthenticationError) as caught:
+                await c.run("agent", "hi")
+            answered = await c.run("agent", "again")
+    assert sent_key(srv.requests[0], provider) == key
+    assert_no_key(caught.value, key)
+    assert_not_shown(caught.value.run, key)
+    assert answered.status == "completed" and answered.text.startswith("your key is ")
+    store.close()
+    assert_history_clean(tmp_path, key)
 
 
 # ---- the failed request a transport error keeps --------------------------------------------

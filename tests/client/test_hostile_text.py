@@ -14,6 +14,7 @@ import sys
 import pytest
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
+import agentnb
 from agentnb._core.run import Run, RunErrorInfo
 from agentnb._core.text import terminal_safe
 from agentnb._notebook.terminal import CYAN, DIM, GREEN, RED, RESET, TerminalPrinter, render_plain
@@ -127,6 +128,7 @@ def test_agentnb_run_strips_a_hostile_stream() -> None:
         done = agentnb_run(srv.url)
     assert done.returncode == 1
     assert "before answer" in done.stdout and "before error" in done.stdout
+    assert "→ before tool" in done.stdout  # the tool name is shown, stripped
     assert not UNSAFE.search(done.stdout.replace(RED, "").replace(RESET, "")), done.stdout
 
 
@@ -140,3 +142,23 @@ def test_agentnb_run_strips_a_hostile_error_answer() -> None:
     output = done.stdout + done.stderr  # the error is said once, on the summary line
     assert done.returncode == 1 and output.count("before refused") == 1
     assert not UNSAFE.search(output), output
+
+
+def test_an_error_frame_raised_to_a_script_carries_no_control_sequence() -> None:
+    """A traceback printed in a terminal shows the exception's message as it is: the
+    server's error text is made terminal-safe where the failed run's message is built."""
+
+    async def stream(conn: Conn, request: Request) -> None:
+        frame = {"id": "c1", "error": {"message": hostile("error"), "code": hostile("E")}}
+        await conn.send(sse_head() + f"data: {json.dumps(frame)}\n\n".encode())
+
+    with HostileServer(stream) as srv:
+        client = agentnb.AgentClient("openai", base_url=srv.url, api_key="sk-test-key")
+        with pytest.raises(agentnb.RunError) as caught:
+            client.run("gpt-x", "hi")
+        client.close()
+    error = caught.value
+    assert "before error" in str(error)
+    assert error.run is not None and error.run.error is not None
+    for text in (str(error), error.run.error.message, error.run.error.code or ""):
+        assert not UNSAFE.search(text), repr(text)

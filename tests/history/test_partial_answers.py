@@ -1,5 +1,6 @@
 """Nothing lost: a run cut short by its process (killed, or exiting normally mid-run) stays in
-the history as ``interrupted`` with the partial answer it had, against the built-in server."""
+the history as ``interrupted`` with the partial answer it had, against the built-in server;
+the partial answer is checkpointed at every tool call boundary, not at every event."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ from pathlib import Path
 import pytest
 
 import agentnb
+from agentnb._client.client import AsyncAgentClient
+from agentnb._core.request import RunRequest
+from agentnb._core.run import Run
 from agentnb._history import HistoryStore
+from agentnb.events import TextDelta, ToolCallFinished, ToolCallStarted
 from agentnb.server import ServerHandle
 
 REPO = Path(agentnb.__file__).resolve().parent.parent
@@ -139,3 +144,51 @@ def test_an_exit_mid_run_keeps_the_partial_answer_and_logs_nothing(
     assert record is not None
     assert (record.status, record.error_code) == ("interrupted", "process_exited")
     assert record.answer and len(record.answer) >= int(seen)
+
+
+# ---- when the partial answer is checkpointed ------------------------------------------------
+class Checkpoints:
+    """A recorder that notes each checkpoint (what the run held then) between the events a
+    caller sees, so a test can tell which event each checkpoint followed."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, object]] = []
+
+    def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None:
+        self.log.append(("start", None))
+
+    def record_progress(self, run: Run) -> None:
+        calls = tuple((call.call_id, call.status) for call in run.tool_calls)
+        self.log.append(("checkpoint", (run.text, calls)))
+
+    def record_end(self, run: Run) -> None:
+        self.log.append(("end", run.status))
+
+
+async def test_the_partial_answer_is_checkpointed_at_each_tool_boundary(
+    server: ServerHandle,
+) -> None:
+    recorder = Checkpoints()
+    client = AsyncAgentClient(
+        "operativus", base_url=server.url_for("operativus"), api_key=server.api_key,
+        recorder=recorder,
+    )  # fmt: skip
+    async with client, client.stream("finance_agent", "What is NVDA trading at?") as stream:
+        async for event in stream:
+            recorder.log.append(("event", event))
+    boundaries = [
+        i
+        for i, (kind, event) in enumerate(recorder.log)
+        if kind == "event" and isinstance(event, ToolCallStarted | ToolCallFinished)
+    ]
+    assert len(boundaries) >= 2, recorder.log
+    for i in boundaries:
+        kind, state = recorder.log[i - 1]  # saved before the caller saw the event
+        event = recorder.log[i][1]
+        assert kind == "checkpoint", (event, recorder.log[i - 1])
+        assert isinstance(event, ToolCallStarted | ToolCallFinished)
+        assert event.call_id in {call_id for call_id, _ in state[1]}  # type: ignore[index]
+    text_events = sum(1 for kind, e in recorder.log if kind == "event" and isinstance(e, TextDelta))
+    checkpoints = sum(1 for kind, _ in recorder.log if kind == "checkpoint")
+    assert text_events > 3 and checkpoints < len(boundaries) + text_events  # not every event
+    assert recorder.log[-1] == ("end", "completed")

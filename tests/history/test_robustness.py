@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -380,3 +382,53 @@ def test_importing_records_with_out_of_range_values_is_clean(tmp_path: Path) -> 
         assert other.import_records([odd]) == 1
         (copied,) = other.runs()
     assert (copied.total_tokens, copied.ttft) == (None, None)
+
+
+# ---- a server's terminal escapes in the rows ------------------------------------------------
+ESCAPES = "\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b]0;pwned\x1b\\\x1b[2J\x9b2J\x9d0;t\x9c\x1bc\r"
+"""Clipboard write (OSC 52), window title, clear screen (7- and 8-bit), reset, CR."""
+UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def hostile_history(path: Path) -> None:
+    run = Run(agent="echo", message=f"ask{ESCAPES}me")
+    run.start()
+    run.apply(RunStarted(run_id=f"run{ESCAPES}1", thread_id=f"t{ESCAPES}1"))
+    run.apply(ToolCallStarted(call_id="c", name=f"tool{ESCAPES}name"))
+    run.apply(TextDelta(delta=f"answer{ESCAPES}text"))
+    run.finish("failed", RunErrorInfo(f"boom{ESCAPES}end", f"E{ESCAPES}"))
+    with HistoryStore(path) as store:
+        store.record(run, RunRequest(agent="echo", message=run.message))
+
+
+@pytest.mark.parametrize("json_output", [False, True])
+def test_agentnb_runs_prints_no_terminal_escape_from_a_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], json_output: bool
+) -> None:
+    path = tmp_path / "h.sqlite3"
+    hostile_history(path)
+    assert cli("--db", str(path), *(["--json"] if json_output else [])) == 0
+    out = capsys.readouterr().out
+    assert "boom" in out and "ask" in out
+    assert not UNSAFE.search(out), repr(out)
+    if json_output:  # escaped, not dropped: the JSON still holds what was recorded
+        assert json.loads(out)[0]["error_message"] == f"boom{ESCAPES}end"
+
+
+def test_the_run_table_repr_a_terminal_shows_has_no_terminal_escape(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    hostile_history(path)
+    with HistoryStore(path) as store:
+        shown = repr(store.runs())
+    assert "boom" in shown and "ask" in shown
+    assert not UNSAFE.search(shown), repr(shown)
+
+
+def test_agentnb_runs_refuses_no_absurd_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "h.sqlite3"
+    fill(path, 3)
+    for limit in ("99999999999999999999", str(2**63), "1" + "0" * 400):
+        assert cli("--db", str(path), "--limit", limit) == 0
+        assert "3 runs" in capsys.readouterr().err

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from interop_testing import run_script
 
-from agentnb.server import ServerHandle
+from agentnb.server import DIALECT_PROVIDERS, ServerHandle
 from agentnb.sse import SSEDecoder
 
 USER = {"id": "u1", "role": "user", "parts": [{"type": "text", "text": "NVDA and AAPL?"}]}
@@ -62,7 +62,7 @@ def normalized(parsed: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-KINDS = ["seekrflow", "seekrflow-vercel", "runagent", "operativus", "runtools", "openai", "vercel"]
+KINDS = list(DIALECT_PROVIDERS)
 
 
 @pytest.mark.parametrize("kind", KINDS)

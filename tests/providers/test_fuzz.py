@@ -4,33 +4,29 @@ ones kept), never a KeyError/TypeError/AttributeError; the Run folds whatever co
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any, get_args
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from agentnb._core.request import build_request
 from agentnb._core.run import Run
 from agentnb.events import Event, UnknownEvent
-from agentnb.providers import Translator
+from agentnb.providers import Translator, available_providers, get_provider
 from agentnb.providers.openai import OpenAITranslator
-from agentnb.providers.operativus import OperativusTranslator
-from agentnb.providers.runagent import RunAgentTranslator
-from agentnb.providers.runtools import RunToolsTranslator
-from agentnb.providers.seekrflow import SeekrFlowTranslator
-from agentnb.providers.vercel import UIMessageTranslator
 from agentnb.sse import ServerSentEvent
 
 EVENT_TYPES = get_args(get_args(Event)[0])
 
-TRANSLATORS: dict[str, Callable[[], Translator]] = {
-    "seekrflow": lambda: SeekrFlowTranslator("t"),
-    "vercel": lambda: UIMessageTranslator("t"),
-    "runagent": lambda: RunAgentTranslator(None),
-    "operativus": lambda: OperativusTranslator(None),
-    "runtools": lambda: RunToolsTranslator(None),
-    "openai": lambda: OpenAITranslator(None),
-}
+DIALECTS = sorted(available_providers())
+"""Every dialect in the registry (built-ins and plugins alike)."""
+
+
+def translator_for(dialect: str) -> Translator:
+    """A fresh translator of ``dialect`` for one run on thread ``t``."""
+    return get_provider(dialect).translator(build_request("a", "b", thread_id="t"))
+
 
 # Keys and names the dialects use, so random objects often look almost right.
 KEYS = [
@@ -184,40 +180,11 @@ def check(translator: Translator, batch: list[ServerSentEvent]) -> None:
 FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.parametrize("dialect", DIALECTS)
 @FUZZ
 @given(batch=st.lists(frames, max_size=12))
-def test_seekrflow_fuzz(batch: list[ServerSentEvent]) -> None:
-    check(TRANSLATORS["seekrflow"](), batch)
-
-
-@FUZZ
-@given(batch=st.lists(frames, max_size=12))
-def test_vercel_fuzz(batch: list[ServerSentEvent]) -> None:
-    check(TRANSLATORS["vercel"](), batch)
-
-
-@FUZZ
-@given(batch=st.lists(frames, max_size=12))
-def test_runagent_fuzz(batch: list[ServerSentEvent]) -> None:
-    check(TRANSLATORS["runagent"](), batch)
-
-
-@FUZZ
-@given(batch=st.lists(frames, max_size=12))
-def test_operativus_fuzz(batch: list[ServerSentEvent]) -> None:
-    check(TRANSLATORS["operativus"](), batch)
-
-
-@FUZZ
-@given(batch=st.lists(frames, max_size=12))
-def test_runtools_fuzz(batch: list[ServerSentEvent]) -> None:
-    check(TRANSLATORS["runtools"](), batch)
-
-
-@FUZZ
-@given(batch=st.lists(frames, max_size=12))
-def test_openai_fuzz(batch: list[ServerSentEvent]) -> None:
-    check(TRANSLATORS["openai"](), batch)
+def test_random_frames_every_dialect(dialect: str, batch: list[ServerSentEvent]) -> None:
+    check(translator_for(dialect), batch)
 
 
 # Structured near-misses: right type names with wrong field types.
@@ -229,11 +196,11 @@ def near_miss(kinds: list[str]) -> st.SearchStrategy[dict[str, Any]]:
 
 
 @FUZZ
-@given(objs=st.lists(near_miss(NAMES), max_size=10), name=st.sampled_from(sorted(TRANSLATORS)))
+@given(objs=st.lists(near_miss(NAMES), max_size=10), name=st.sampled_from(DIALECTS))
 def test_near_miss_objects_every_dialect(objs: list[dict[str, Any]], name: str) -> None:
     batch = [ServerSentEvent(event="message", data=json.dumps(o)) for o in objs]
     named = [ServerSentEvent(event=str(o["type"]), data=json.dumps(o)) for o in objs]
-    check(TRANSLATORS[name](), batch + named)
+    check(translator_for(name), batch + named)
 
 
 @FUZZ

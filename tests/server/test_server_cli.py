@@ -177,6 +177,31 @@ def test_serve_honours_the_key_from_the_environment() -> None:
     assert interrupt(running)[0] == 0
 
 
+def header_the_shell_sends(banner: str, env: dict[str, str]) -> str:
+    """The Authorization header the banner's curl example sends, as bash expands it."""
+    example = re.search(r"^Try: (curl .*)$", banner, re.MULTILINE)
+    assert example is not None, banner
+    script = "curl() { for arg; do printf '%s\\n' \"$arg\"; done; }; " + example.group(1)
+    shown = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True)
+    return next(line for line in shown.stdout.splitlines() if line.startswith("Authorization"))
+
+
+@pytest.mark.parametrize("where", ["environment", "generated"])
+def test_the_banners_curl_example_sends_the_key(where: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "AGENTNB_SERVER_API_KEY"}
+    if where == "environment":
+        env["AGENTNB_SERVER_API_KEY"] = "env-key-456789"
+    running = serve(env=env)
+    try:
+        header = header_the_shell_sends(running.banner, env)
+        key = header.removeprefix("Authorization: Bearer ")
+        assert httpx.get(running.base_url + "/", headers={"X-API-Key": key}).status_code == 200
+        if where == "environment":
+            assert key == "env-key-456789"
+    finally:
+        interrupt(running)
+
+
 def test_serve_refuses_a_non_loopback_host() -> None:
     result = subprocess.run(
         [*agentnb_command(), "serve", "--host", "0.0.0.0", "--port", "0"],

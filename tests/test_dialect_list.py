@@ -1,0 +1,144 @@
+"""One source for the list of dialects: the registry (``agentnb.providers`` entry points,
+built-ins included). Code, tests, benchmarks and the notebook builder ask it
+(``available_providers()``) instead of spelling the names out, so a new dialect is tested,
+benchmarked and documented without editing six lists (issue 10 found six).
+
+The built-in server cannot ask the registry (it imports nothing above the core), so its own
+``DIALECT_PROVIDERS`` is the one other list, and a test keeps it equal to the built-ins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import agentnb
+import agentnb.providers
+from agentnb._notebook.run_flags import add_run_flags
+from agentnb.providers import available_providers
+from agentnb.providers.openai import OpenAI
+from agentnb.server import DIALECT_PROVIDERS
+
+REPO = Path(agentnb.__file__).resolve().parent.parent
+SCANNED = ("agentnb", "tests", "benchmarks", "scripts")
+BUILTINS = sorted(
+    name
+    for name, cls in available_providers().items()
+    if cls.__module__.startswith("agentnb.providers.")
+)
+THE_SERVERS_OWN = "agentnb/server/_serve.py"
+"""``DIALECT_PROVIDERS``: what the built-in server speaks (checked against the registry)."""
+NEARLY_ALL = len(BUILTINS) - 1
+"""A literal naming this many dialects is a copy of the list (a subset chosen for a property,
+such as the dialects without approvals, names fewer)."""
+
+NOT_YET: dict[str, str] = {}
+"""Files still holding a copy, with the change each needs (strict xfail: fixing one fails
+its test until it is taken off this list)."""
+
+_ONE = "(?:" + "|".join(re.escape(n) for n in sorted(BUILTINS, key=len, reverse=True)) + ")"
+_NAME = re.compile(rf"(?<![\w-]){_ONE}(?![\w-])")
+_RUN = re.compile(rf"(?<![\w-]){_ONE}(?:[\s,/|`\"'\[\]()]+(?:and |or )?{_ONE}(?![\w-]))+")
+"""Names one after another, with nothing but punctuation (or "and", "or") between them."""
+
+
+def normalised(text: str) -> str:
+    return text.replace("_", "-")  # connection names spell seekrflow-vercel seekrflow_vercel
+
+
+def names_in(text: str) -> set[str]:
+    return set(_NAME.findall(normalised(text)))
+
+
+def copies_in(tree: ast.Module) -> Iterator[int]:
+    """Line numbers of literals that list nearly every dialect: a list, tuple or set of the
+    names, or a string that names them one after another ("a, b, c", code in a string).
+    A dict keyed by dialect is a table of per-dialect data, not a copy of the list (looked up
+    by a test parametrised from the registry, it fails on a new dialect)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.List | ast.Tuple | ast.Set):
+            strings = [e.value for e in node.elts if isinstance(e, ast.Constant)]
+            listed = {normalised(s) for s in strings if isinstance(s, str)} & set(BUILTINS)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            runs = _RUN.findall(normalised(node.value))
+            listed = max((names_in(run) for run in runs), key=len, default=set())
+        else:
+            continue
+        if len(listed) >= NEARLY_ALL:
+            found.add(node.lineno)
+    yield from sorted(found)
+
+
+def python_files() -> Iterator[str]:
+    for folder in SCANNED:
+        for path in sorted((REPO / folder).rglob("*.py")):
+            relative = str(path.relative_to(REPO))
+            if relative not in (THE_SERVERS_OWN, "tests/test_dialect_list.py"):
+                yield relative
+
+
+FILES = list(python_files())
+
+
+def test_the_registry_lists_the_builtins() -> None:
+    assert len(BUILTINS) >= 7 and "seekrflow-vercel" in BUILTINS
+
+
+def test_the_detector_finds_a_copy() -> None:
+    copy = ast.parse(f"KINDS = {BUILTINS!r}\nHELP = {', '.join(BUILTINS)!r}")
+    assert list(copies_in(copy)) == [1, 2]
+    subset = ast.parse(f"KINDS = {BUILTINS[:3]!r}")
+    assert list(copies_in(subset)) == []
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        pytest.param(f, marks=pytest.mark.xfail(reason=NOT_YET[f], strict=True))
+        if f in NOT_YET
+        else f
+        for f in FILES
+    ],
+)
+def test_no_file_spells_out_the_dialect_list(relative: str) -> None:
+    tree = ast.parse((REPO / relative).read_text(), relative)
+    lines = list(copies_in(tree))
+    assert not lines, f"{relative}:{lines} names the dialects: ask available_providers()"
+
+
+def test_the_built_in_server_speaks_every_built_in_dialect() -> None:
+    assert sorted(DIALECT_PROVIDERS) == BUILTINS
+
+
+def provider_help() -> str:
+    parser = argparse.ArgumentParser()
+    add_run_flags(parser, "cli")
+    (provider,) = [a for a in parser._actions if "--provider" in a.option_strings]
+    return provider.help or ""
+
+
+def test_the_help_lists_the_dialects_from_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert names_in(provider_help()) == set(BUILTINS)
+    monkeypatch.setitem(agentnb.providers._registered, "acme-plugin", OpenAI)
+    assert "acme-plugin" in provider_help()  # a plugin's dialect is offered as well
+
+
+def test_the_fuzz_test_covers_every_dialects_translator() -> None:
+    """Every dialect's translator class is fuzzed (tests/providers/test_fuzz.py)."""
+    from agentnb._core.request import build_request
+    from agentnb.providers import get_provider
+
+    request = build_request("a", "b", thread_id="t")
+    needed = {
+        type(get_provider(name).translator(request)).__name__ for name in available_providers()
+    }
+    source = (REPO / "tests" / "providers" / "test_fuzz.py").read_text()
+    fuzzed = {name for name in needed if re.search(rf"\b{name}\(", source)}
+    asks_the_registry = "available_providers()" in source
+    assert asks_the_registry or fuzzed == needed, sorted(needed - fuzzed)
