@@ -10,7 +10,8 @@ server (``echo`` agent, Operativus dialect, ``--words`` words a message = words/
 
 - agentnb: ``agentnb.ask(..., display=False)`` from the main loop, awaited there; the streams
   run on agentnb's background loop (probed the same way) and every run is recorded in the
-  history (a temporary file) and gets its usage from the status endpoint.
+  history (a temporary file) and gets its usage from the status endpoint (runs that end
+  while a status request is in flight share the next one: Operativus' batch endpoint).
 - naive: what a user would otherwise write: ``httpx.AsyncClient`` + ``httpx_sse`` in one
   ``asyncio.gather`` on the main loop, JSON-decoding each frame and joining the text (no
   history, no usage, no retries or resume). Its pool is unlimited too, so both stream all runs
@@ -31,6 +32,7 @@ import asyncio
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -66,6 +68,7 @@ class Result:
     events: int
     main_lag: list[float]
     loop_lag: list[float] = field(default_factory=list)
+    cpu: float = 0.0  # this process's CPU seconds (all threads), less sensitive to load
 
 
 @contextlib.contextmanager
@@ -117,18 +120,21 @@ def messages(tag: str, runs: int, words: int) -> list[str]:
     return [f"{tag}-{i:03d} {filler}" for i in range(runs)]
 
 
-async def with_main_probe(work: Callable[[], Awaitable[int]]) -> tuple[float, int, list[float]]:
+async def with_main_probe(
+    work: Callable[[], Awaitable[int]],
+) -> tuple[float, int, list[float], float]:
     probe = Probe()
     ticker = asyncio.create_task(probe.run())
     await asyncio.sleep(0.05)  # a few ticks of the idle loop first
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         count = await work()
     finally:
         wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         probe.stopped = True
         await ticker
-    return wall, count, probe.lag
+    return wall, count, probe.lag, cpu
 
 
 def run_agentnb(
@@ -155,13 +161,13 @@ def run_agentnb(
         return sum(h.run.event_count for h in handles)
 
     try:
-        wall, events, main_lag = asyncio.run(with_main_probe(work))
+        wall, events, main_lag, cpu = asyncio.run(with_main_probe(work))
     finally:
         run_sync(agentnb.get_connection("bench").client().aclose())
         disconnect("bench")
     ok = sum(h.status == "completed" and h.text == t for h, t in zip(handles, texts, strict=True))
     name = f"agentnb ask, {dialect}"
-    return Result(name, wall, ok, events, main_lag, loop_probe.lag)
+    return Result(name, wall, ok, events, main_lag, loop_probe.lag, cpu)
 
 
 def run_naive(base_url: str, api_key: str, texts: list[str], delay_ms: int) -> Result:
@@ -191,9 +197,9 @@ def run_naive(base_url: str, api_key: str, texts: list[str], delay_ms: int) -> R
         answers.extend(text for text, _ in done)
         return sum(events for _, events in done)
 
-    wall, events, main_lag = asyncio.run(with_main_probe(work))
+    wall, events, main_lag, cpu = asyncio.run(with_main_probe(work))
     ok = sum(a == t for a, t in zip(answers, texts, strict=True))
-    return Result("naive httpx-sse gather, operativus", wall, ok, events, main_lag)
+    return Result("naive httpx-sse gather, operativus", wall, ok, events, main_lag, cpu=cpu)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -212,13 +218,14 @@ def print_table(results: list[Result], runs: int, rounds: int) -> None:
     lag_head = f"{'p50':>7} {'p95':>7} {'p99':>7} {'max':>7}"
     print()
     print(
-        f"{'':36} {'wall':>6} {'ok':>7} {'runs/s':>7} {'events/s':>9}   "
+        f"{'':36} {'wall':>6} {'CPU':>5} {'ok':>7} {'runs/s':>7} {'events/s':>9}   "
         f"{'main-thread loop lag, ms':^31}   {'agentnb loop lag, ms':^31}"
     )
-    print(f"{'':36} {'s':>6} {'':>7} {'':>7} {'':>9}   {lag_head}   {lag_head}")
+    print(f"{'':36} {'s':>6} {'s':>5} {'':>7} {'':>7} {'':>9}   {lag_head}   {lag_head}")
     for r in results:
         print(
-            f"{r.name:36} {r.wall:6.2f} {f'{r.runs_ok}/{runs}':>7} {runs_per_round / r.wall:7.1f} "
+            f"{r.name:36} {r.wall:6.2f} {r.cpu:5.2f} {f'{r.runs_ok}/{runs}':>7} "
+            f"{runs_per_round / r.wall:7.1f} "
             f"{r.events / r.wall:9.0f}   {lag_cells(r.main_lag)}   {lag_cells(r.loop_lag)}"
         )
 
@@ -234,6 +241,7 @@ def pooled(results: list[Result]) -> Result:
         middle.events,
         [lag for r in results for lag in r.main_lag],
         [lag for r in results for lag in r.loop_lag],
+        statistics.median(r.cpu for r in results),
     )
 
 
@@ -272,13 +280,15 @@ def main() -> None:
     for result in pooled_rounds[:-1]:
         lag = result.loop_lag
         print(
-            f"{result.name}: {naive.wall / result.wall:.2f}x the naive gather's throughput; "
+            f"{result.name}: {naive.wall / result.wall:.2f}x the naive gather's throughput "
+            f"({naive.cpu / result.cpu:.2f}x in CPU time per run); "
             f"its loop's p99 lag {pct(lag, 0.99):.0f} ms (target <= 50)"
         )
     print(
-        "\nwall: median round. lag: how late a 10 ms timer fires (all rounds' samples). agentnb:"
+        "\nwall: median round; CPU: median round's CPU time of this process (all threads; the"
+        " server is a child process)\nlag: how late a 10 ms timer fires (all rounds' samples). agentnb:"
         " the main (kernel) loop only\nawaits the handles; the streams, history writes and"
-        " (operativus) the per-run usage request run on agentnb's\nloop. naive: everything on"
+        " (operativus) the usage requests (one batch for runs ending together) run on agentnb's\nloop. naive: everything on"
         " the main loop; no history, no usage request, no retry or resume."
     )
 

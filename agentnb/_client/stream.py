@@ -88,7 +88,8 @@ class RunStream:
         self._provider = transport.provider
         self.approvals = ApprovalGate(run, self._provider)
         self._gen: AsyncGenerator[Event, None] | None = None
-        self._scope: anyio.CancelScope | None = None
+        self._reader: asyncio.Task[Any] | None = None  # the task inside __anext__
+        self._stopped_reader = False
         self._closing = False
         self._finished = asyncio.Event()
         self._response: httpx.Response | None = None
@@ -126,21 +127,31 @@ class RunStream:
             raise StopAsyncIteration
         if self._gen is None:
             self._gen = self._events()
-        with anyio.CancelScope() as scope:
-            self._scope = scope
-            try:
-                return await self._gen.__anext__()
-            finally:
-                self._scope = None
-        raise StopAsyncIteration  # only reached when aclose() cancelled the scope
+        self._reader = asyncio.current_task()
+        try:
+            return await self._gen.__anext__()
+        except asyncio.CancelledError:
+            if not self._stopped_reader:
+                raise
+            self._stopped_reader = False
+            reader = asyncio.current_task()
+            if reader is not None and reader.uncancel() > 0:
+                raise  # cancelled by someone else as well
+            raise StopAsyncIteration from None
+        finally:
+            self._reader = None
 
     async def aclose(self) -> None:
         """Cancel the run if it is still going: close the connection, mark it cancelled."""
         if self._finished.is_set():
             return
         self._closing = True
-        if self._scope is not None:  # another task is inside __anext__
-            self._scope.cancel()
+        reader = self._reader
+        if reader is not None and reader is not asyncio.current_task():
+            # another task waits inside __anext__: the cancellation lands there (it is
+            # suspended in it), and __anext__ turns it into the end of the iteration
+            self._stopped_reader = True
+            reader.cancel()
             await self._finished.wait()
             return
         if self._gen is not None:

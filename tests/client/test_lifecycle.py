@@ -85,6 +85,53 @@ async def test_aclose_from_another_task_closes_the_connection_at_once(server: Se
         assert len(stream.run.text) < len(log.answer_text())
 
 
+async def test_a_consumer_stopped_by_aclose_goes_on_without_a_stray_cancellation(
+    server: ServerHandle,
+) -> None:
+    async with client_for(server, headers=SLOW) as client:
+        stream = client.stream("writer", "x", metadata={"paragraphs": "6"})
+        got_text = asyncio.Event()
+        after: list[str] = []
+
+        async def consume() -> str:
+            async for event in stream:
+                if isinstance(event, TextDelta):
+                    got_text.set()
+            await asyncio.sleep(0.01)  # the task is not left cancelled
+            after.append("awaited after the loop")
+            return "done"
+
+        consumer = asyncio.create_task(consume())
+        await got_text.wait()
+        await stream.aclose()
+        assert await consumer == "done"
+        assert after == ["awaited after the loop"]
+        assert consumer.cancelling() == 0
+    assert stream.run.status == "cancelled"
+
+
+async def test_a_consumer_cancelled_from_outside_while_aclose_runs_stays_cancelled(
+    server: ServerHandle,
+) -> None:
+    async with client_for(server, headers=SLOW) as client:
+        stream = client.stream("writer", "x", metadata={"paragraphs": "6"})
+        got_text = asyncio.Event()
+
+        async def consume() -> None:
+            async for event in stream:
+                if isinstance(event, TextDelta):
+                    got_text.set()
+            await asyncio.sleep(5)
+
+        consumer = asyncio.create_task(consume())
+        await got_text.wait()
+        consumer.cancel()  # the user's own cancellation, at the same moment as a Stop
+        await stream.aclose()
+        with pytest.raises(asyncio.CancelledError):
+            await consumer
+    assert stream.run.status == "cancelled"
+
+
 async def test_cancelling_the_task_cancels_the_run(server: ServerHandle) -> None:
     recorder = Recorder()
     async with client_for(server, headers=SLOW, recorder=recorder) as client:
