@@ -70,7 +70,8 @@ class RunHandle:
         self.run = run
         self._schema = schema
         self._validate_result = validate_result
-        self._listeners: list[RunListener] = []
+        # replaced, never changed in place: each event reads it without taking the lock
+        self._listeners: tuple[RunListener, ...] = ()
         self._lock = threading.Lock()
         self._task: asyncio.Task[Run] | None = None
         self._future: concurrent.futures.Future[Run] = concurrent.futures.Future()
@@ -146,16 +147,14 @@ class RunHandle:
 
         A listener added after the run ended is called once at once (on the loop)."""
         with self._lock:
-            self._listeners.append(listener)
+            self._listeners = (*self._listeners, listener)
         if self._future.done():
             get_loop().call_soon_threadsafe(listener, self.run, None)
 
     def _notify(self, event: Event | None) -> None:
-        if event is not None:
+        if event is not None and not self._started.is_set():
             self._started.set()
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
+        for listener in self._listeners:
             try:
                 listener(self.run, event)
             except Exception as exc:  # a display bug must not kill the run
