@@ -181,10 +181,16 @@ def main() -> None:
     if naive_rate > 1000:
         print("naive rate exceeds Jupyter server's default iopub limit (1000 msg/s): text is lost")
     opened = opening_state()
+    cell, runtime = opened["cell"], opened["runtime"]
     print(
-        f"\nopening a chat cell: {opened['cell']:,} bytes of state; the runtime (the widget's "
-        f"code and style, once per kernel): {opened['runtime']:,} bytes"
+        f"\nopening a chat cell: {cell:,} bytes of state; the runtime (the widget's "
+        f"code and style, once per kernel): {runtime:,} bytes"
     )
+    print(f"\n{'state sent (and saved) for chat cells':<40}{'agentnb':>12}{'code per cell':>15}")
+    for cells in (1, 2, 10, 50):
+        ours_total = runtime + cells * cell
+        per_cell_esm = cells * (runtime + cell)  # anywidget's default: _esm/_css in every cell
+        print(f"{f'{cells} cell(s)':<40}{ours_total:>12,}{per_cell_esm:>15,}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,35 +27,65 @@ __all__ = ["Scripted", "client_for", "free_port", "run_echo_every_way", "serving
 
 
 def client_for(
-    server: ServerHandle, dialect: str = "operativus", **options: Any
+    server: ServerHandle,
+    dialect: str = "operativus",
+    *,
+    fault: str | None = None,
+    delay_ms: int | None = None,
+    **options: Any,
 ) -> AsyncAgentClient:
-    """An async client for ``dialect`` on the built-in server, retrying without waiting."""
+    """An async client for ``dialect`` on the built-in server, retrying without waiting.
+
+    ``options`` go to ``AsyncAgentClient`` (``api_key=`` overrides the server's key,
+    ``recorder=`` / ``record=`` choose the history). ``fault`` asks the server for a fault
+    (an ``X-AgentNB-Fault`` spec, tagged unique to this client so one-shot faults fire
+    once per client); ``delay_ms`` slows every streamed chunk."""
+    headers = dict(options.pop("headers", None) or {})
+    if fault is not None:
+        headers["X-AgentNB-Fault"] = f"{fault};tag={uuid.uuid4().hex}"
+    if delay_ms is not None:
+        headers["X-AgentNB-Delay-Ms"] = str(delay_ms)
     options.setdefault("backoff", 0.0)
+    options.setdefault("api_key", server.api_key)
     return AsyncAgentClient(
-        dialect, base_url=server.url_for(dialect), api_key=server.api_key, **options
+        dialect, base_url=server.url_for(dialect), headers=headers or None, **options
     )
 
 
 class Scripted:
-    """A stream source (what ``RunHandle`` consumes) replaying ``events`` into ``.run``:
-    each stamped with its position and arrival time, one loop turn apart. With
-    ``pause_after=n`` it sets ``paused`` (a thread-safe flag) and waits for ``gate`` before
-    the n-th event."""
+    """A stream source (what ``RunHandle`` consumes) replaying ``events`` into ``.run``,
+    each stamped with its position and arrival time.
+
+    Events arrive one loop turn apart; with ``pace_every=n``, a 1 ms sleep before every
+    n-th event takes the place of that turn (so timers on the loop get to run). With
+    ``pause_after=n`` it sets ``paused`` (a thread-safe flag) before the n-th event and
+    waits there until ``resume()`` is called from any thread; never resumed, it stalls
+    there until cancelled."""
 
     def __init__(
         self,
-        events: list[Event],
+        events: Sequence[Event],
         *,
         agent: str = "echo",
         message: str = "hi",
         pause_after: int | None = None,
+        pace_every: int = 0,
     ) -> None:
         self.run = Run(agent=agent, message=message)
-        self.events = events
+        self.events = list(events)
         self.pause_after = pause_after
-        self.gate = asyncio.Event()
+        self.pace_every = pace_every
         self.paused = threading.Event()
         self.closed = False
+        self._resume_asked = threading.Event()
+        self._resumed = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def resume(self) -> None:
+        """Let a source paused at ``pause_after`` go on (callable from any thread)."""
+        self._resume_asked.set()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._resumed.set)
 
     async def __aenter__(self) -> Scripted:
         self.run.start()
@@ -68,13 +99,21 @@ class Scripted:
 
     async def _events(self) -> AsyncIterator[Event]:
         for i, event in enumerate(self.events):
-            if self.pause_after is not None and i == self.pause_after:
-                self.paused.set()
-                await self.gate.wait()
-            await asyncio.sleep(0)
+            if i == self.pause_after:
+                await self._wait_to_resume()
+            paced = self.pace_every and i % self.pace_every == 0
+            await asyncio.sleep(0.001 if paced else 0)
             stamped = event.model_copy(update={"seq": i, "received_at": time.time()})
             self.run.apply(stamped)
             yield stamped
+
+    async def _wait_to_resume(self) -> None:
+        # the loop is known before the flag is read: a resume() racing this either sees the
+        # loop (and sets the event on it) or is seen here
+        self._loop = asyncio.get_running_loop()
+        self.paused.set()
+        if not self._resume_asked.is_set():
+            await self._resumed.wait()
 
 
 def free_port() -> int:

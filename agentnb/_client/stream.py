@@ -148,8 +148,7 @@ class RunStream:
         self._closing = True
         reader = self._reader
         if reader is not None and reader is not asyncio.current_task():
-            # another task waits inside __anext__: the cancellation lands there (it is
-            # suspended in it), and __anext__ turns it into the end of the iteration
+            # another task waits inside __anext__, which turns this into the iteration's end
             self._stopped_reader = True
             reader.cancel()
             await self._finished.wait()
@@ -239,7 +238,7 @@ class RunStream:
                 async for sse in frames:
                     if not self._guard.admit(sse):
                         continue  # replayed after a resume: applied already
-                    for event in map(self._redacted, translator.translate(sse)):
+                    for event in map(self._transport.redact_event, translator.translate(sse)):
                         if self._should_retry(event):
                             outcome.retry_after = event.retry_after  # type: ignore[union-attr]
                             outcome.kind = "retry"
@@ -310,15 +309,6 @@ class RunStream:
         self._guard = ReplayGuard()
         self._last_id = None
         return self._translator
-
-    def _redacted(self, event: Event) -> Event:
-        """An error the server reports may quote the key back: it never reaches the run."""
-        if isinstance(event, RunFailed):
-            event.message = self._transport.redact(event.message)
-            event.code = self._transport.redact(event.code) if event.code else event.code
-        elif isinstance(event, ToolCallFinished) and event.error:
-            event.error = self._transport.redact(event.error)
-        return event
 
     def _deliver(self, event: Event) -> Event:
         event.seq = self._seq

@@ -27,6 +27,7 @@ from .._core.loop import take_turn
 from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy
 from .._core.secrets import REDACTED, redact
 from .._core.version import __version__
+from ..events import Event, RunFailed, ToolCallFinished
 from ..providers import HttpRequest, Provider
 from .decoding import body_pieces
 from .http_client import SIDE_CONNECTIONS, HttpClients, new_http_clients
@@ -103,6 +104,15 @@ class Transport:
     def redact(self, text: str) -> str:
         """``text`` without this transport's key (or any other known secret)."""
         return redact(text, (self._api_key,))
+
+    def redact_event(self, event: Event) -> Event:
+        """An error the server reports may quote the key back: it never reaches the run."""
+        if isinstance(event, RunFailed):
+            event.message = self.redact(event.message)
+            event.code = self.redact(event.code) if event.code else event.code
+        elif isinstance(event, ToolCallFinished) and event.error:
+            event.error = self.redact(event.error)
+        return event
 
     def where(self, request: httpx.Request) -> str:
         return self.redact(f"{request.method} {request.url}")

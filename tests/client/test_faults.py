@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from agentnb_testing import client_for as shared_client_for
+from agentnb_testing import client_for
 
 from agentnb import (
     AgentNBError,
@@ -44,17 +44,12 @@ class Waits:
         self.delays.append(seconds)
 
 
-def fault(spec: str) -> dict[str, str]:
-    """A fault header unique to this call (one-shot faults count per exact header value)."""
-    return {"X-AgentNB-Fault": f"{spec};tag={uuid.uuid4().hex}"}
-
-
-def client_for(
-    server: ServerHandle, provider: str, spec: str | None = None, **options: Any
+def client_with_waits(
+    server: ServerHandle, provider: str, fault: str | None = None, **options: Any
 ) -> AsyncAgentClient:
-    if spec is not None:
-        options["headers"] = fault(spec)
-    client = shared_client_for(server, provider, **options)
+    """The shared ``client_for`` (with the server fault ``fault``), its waits recorded in
+    ``.waits`` instead of slept."""
+    client = client_for(server, provider, fault=fault, **options)
     waits = Waits()
     client.transport.sleep = waits  # type: ignore[method-assign]
     client.waits = waits  # type: ignore[attr-defined]
@@ -81,7 +76,7 @@ async def test_retryable_status_then_success(
     server: ServerHandle, provider: str, status: int
 ) -> None:
     spec = f"status={status};retry-after=2;times=2"
-    async with client_for(server, provider, spec, max_retries=3) as client:
+    async with client_with_waits(server, provider, spec, max_retries=3) as client:
         run = await client.run("echo", "after the storm")
     assert run.status == "completed" and run.text == "after the storm"
     assert run.retries == 2
@@ -90,7 +85,7 @@ async def test_retryable_status_then_success(
 
 @pytest.mark.parametrize("provider", ["runagent", "seekrflow", "runtools", "openai"])
 async def test_in_stream_capacity_error_is_retried(server: ServerHandle, provider: str) -> None:
-    async with client_for(server, provider, "stream-error=503;retry-after=1.5") as client:
+    async with client_with_waits(server, provider, "stream-error=503;retry-after=1.5") as client:
         run = await client.run("finance_agent", QUESTION)
     assert run.status == "completed" and run.retries == 1
     assert client.waits.delays == [1.5]  # type: ignore[attr-defined]  # the frame's retry_after
@@ -98,7 +93,7 @@ async def test_in_stream_capacity_error_is_retried(server: ServerHandle, provide
 
 async def test_in_stream_capacity_error_exhausts_retries(server: ServerHandle) -> None:
     spec = "stream-error=503;retry-after=0;times=9"
-    async with client_for(server, "runagent", spec, max_retries=2) as client:
+    async with client_with_waits(server, "runagent", spec, max_retries=2) as client:
         with pytest.raises(StreamError) as caught:
             await client.run("echo", "x")
     assert caught.value.code == "CAPACITY_ERROR" and caught.value.run is not None
@@ -107,7 +102,7 @@ async def test_in_stream_capacity_error_exhausts_retries(server: ServerHandle) -
 
 async def test_stream_error_without_a_code_is_not_retried(server: ServerHandle) -> None:
     # Operativus' ERROR frame carries only a message: nothing says it is transient
-    client = client_for(server, "operativus", "stream-error=503")
+    client = client_with_waits(server, "operativus", "stream-error=503")
     async with client, client.stream("echo", "x") as stream:
         events = [event async for event in stream]
     assert events[-1].type == "run_failed"
@@ -124,7 +119,7 @@ async def test_client_errors_are_never_retried(server: ServerHandle, status: int
         413: InvalidRequestError,
         422: InvalidRequestError,
     }[status]
-    async with client_for(server, "runtools", f"status={status};times=5") as client:
+    async with client_with_waits(server, "runtools", f"status={status};times=5") as client:
         with pytest.raises(expected) as caught:
             await client.run("echo", "x")
     assert caught.value.status_code == status
@@ -133,7 +128,9 @@ async def test_client_errors_are_never_retried(server: ServerHandle, status: int
 
 
 async def test_retries_give_up_with_the_typed_error(server: ServerHandle) -> None:
-    async with client_for(server, "operativus", "status=502;times=9", max_retries=3) as client:
+    async with client_with_waits(
+        server, "operativus", "status=502;times=9", max_retries=3
+    ) as client:
         stream = client.stream("echo", "x")
         with pytest.raises(ServerError, match="502 Bad Gateway: bad gateway"):
             async for _ in stream:
@@ -143,7 +140,7 @@ async def test_retries_give_up_with_the_typed_error(server: ServerHandle) -> Non
 
 
 async def test_an_absurd_retry_after_is_raised_not_slept(server: ServerHandle) -> None:
-    async with client_for(server, "openai", "status=429;retry-after=3000") as client:
+    async with client_with_waits(server, "openai", "status=429;retry-after=3000") as client:
         with pytest.raises(RateLimitError) as caught:
             await client.run("echo", "x")
     assert caught.value.retry_after == 3000.0 and "retry after 3000 s" in str(caught.value)
@@ -152,7 +149,7 @@ async def test_an_absurd_retry_after_is_raised_not_slept(server: ServerHandle) -
 
 async def test_backoff_is_exponential_with_full_jitter(server: ServerHandle) -> None:
     spec = "status=503;times=3"  # no Retry-After: the client's own backoff
-    async with client_for(server, "vercel", spec, backoff=0.5, max_retries=3) as client:
+    async with client_with_waits(server, "vercel", spec, backoff=0.5, max_retries=3) as client:
         run = await client.run("echo", "x")
     assert run.retries == 3
     delays = client.waits.delays  # type: ignore[attr-defined]
@@ -180,7 +177,7 @@ async def test_connect_error_is_retried_then_typed() -> None:
 # ---- answers that are not event streams ----------------------------------------------------------
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_html_page_is_a_protocol_error(server: ServerHandle, provider: str) -> None:
-    async with client_for(server, provider, "html") as client:
+    async with client_with_waits(server, provider, "html") as client:
         with pytest.raises(
             ProtocolError, match=r"text/html.*, not (an event stream|JSON).*HTML page"
         ):
@@ -188,7 +185,7 @@ async def test_html_page_is_a_protocol_error(server: ServerHandle, provider: str
 
 
 async def test_wrong_content_type_is_a_protocol_error(server: ServerHandle) -> None:
-    async with client_for(server, "runagent", "content-type=application/json") as client:
+    async with client_with_waits(server, "runagent", "content-type=application/json") as client:
         with pytest.raises(ProtocolError, match="application/json, not an event stream") as c:
             await client.run("echo", "x")
     assert "injected fault" in str(c.value) and "/v1/agents/echo/stream" in str(c.value)
@@ -207,12 +204,14 @@ async def test_api_key_never_appears_in_any_error(server: ServerHandle) -> None:
     ]
     errors: list[AgentNBError] = []
     for provider, spec in cases:
-        async with client_for(server, provider, spec, max_retries=1) as client:
+        async with client_with_waits(server, provider, spec, max_retries=1) as client:
             with pytest.raises(AgentNBError) as caught:
                 await client.run("finance_agent", QUESTION)
             errors.append(caught.value)
             assert server.api_key not in repr(client)
-    async with client_for(server, "operativus", "stall-after=2;no-ids", timeout=0.3) as client:
+    async with client_with_waits(
+        server, "operativus", "stall-after=2;no-ids", timeout=0.3
+    ) as client:
         with pytest.raises(StreamTimeoutError) as stalled:
             await client.run("finance_agent", QUESTION)
         errors.append(stalled.value)
@@ -270,14 +269,14 @@ async def test_drops_at_random_points_lose_and_repeat_nothing(server: ServerHand
     rng = random.Random(20250110)
     cases = [(p, "") for p in PROVIDERS] + [("runagent", ";no-ids")]
     for provider, extra in cases:
-        async with client_for(server, provider) as client:
+        async with client_with_waits(server, provider) as client:
             run, events, last_id = await stream_all(client)
         baseline = outcome(run, events)
         assert last_id is not None
         frames = int(last_id.rpartition(":")[2]) + 1
         for _ in range(100 // len(cases) + (1 if provider == "openai" else 0)):
             cut = rng.randrange(1, frames)
-            async with client_for(server, provider, f"drop-after={cut}{extra}") as client:
+            async with client_with_waits(server, provider, f"drop-after={cut}{extra}") as client:
                 run, events, _ = await stream_all(client)
             assert run.status == "completed", (provider, cut, run.error)
             assert run.resumes == 1, (provider, cut)
@@ -289,9 +288,9 @@ async def test_drops_at_random_points_lose_and_repeat_nothing(server: ServerHand
 
 @pytest.mark.parametrize("provider", [p for p in PROVIDERS if p != "runagent"])
 async def test_cut_without_event_ids_ends_interrupted(server: ServerHandle, provider: str) -> None:
-    async with client_for(server, provider) as client:
+    async with client_with_waits(server, provider) as client:
         baseline, _, _ = await stream_all(client)
-    async with client_for(server, provider, "drop-after=30;no-ids") as client:
+    async with client_with_waits(server, provider, "drop-after=30;no-ids") as client:
         stream = client.stream("finance_agent", QUESTION, followups=True)
         with pytest.raises(RunInterruptedError, match="cannot resume") as caught:
             async for _ in stream:
@@ -305,12 +304,12 @@ async def test_cut_without_event_ids_ends_interrupted(server: ServerHandle, prov
 
 @pytest.mark.parametrize("provider", ["operativus", "vercel", "runagent"])
 async def test_missing_end_frame_resumes_or_interrupts(server: ServerHandle, provider: str) -> None:
-    async with client_for(server, provider, "no-end") as client:
+    async with client_with_waits(server, provider, "no-end") as client:
         run = await client.run("echo", "the end")
     assert run.status == "completed" and run.resumes == 1 and run.text == "the end"
     if provider == "runagent":
         return  # run-agent resumes by cursor even without ids
-    async with client_for(server, provider, "no-end;no-ids") as client:
+    async with client_with_waits(server, provider, "no-end;no-ids") as client:
         with pytest.raises(RunInterruptedError, match="ended before the run finished") as c:
             await client.run("echo", "the end")
     assert c.value.partial_text == "the end"
@@ -318,14 +317,14 @@ async def test_missing_end_frame_resumes_or_interrupts(server: ServerHandle, pro
 
 @pytest.mark.parametrize("provider", ["seekrflow", "openai", "runtools"])
 async def test_stall_with_ids_resumes_once(server: ServerHandle, provider: str) -> None:
-    async with client_for(server, provider, "stall-after=4", timeout=0.3) as client:
+    async with client_with_waits(server, provider, "stall-after=4", timeout=0.3) as client:
         run = await client.run("finance_agent", QUESTION)
     assert run.status == "completed" and run.resumes == 1
 
 
 @pytest.mark.parametrize("provider", ["operativus", "vercel"])
 async def test_stall_without_ids_times_out(server: ServerHandle, provider: str) -> None:
-    async with client_for(server, provider, "stall-after=6;no-ids", timeout=0.3) as client:
+    async with client_with_waits(server, provider, "stall-after=6;no-ids", timeout=0.3) as client:
         stream = client.stream("finance_agent", QUESTION)
         with pytest.raises(StreamTimeoutError, match="stalled") as caught:
             async for _ in stream:
@@ -336,7 +335,7 @@ async def test_stall_without_ids_times_out(server: ServerHandle, provider: str) 
 
 
 async def test_malformed_frame_is_kept_and_the_run_goes_on(server: ServerHandle) -> None:
-    async with client_for(server, "openai", "malformed-after=3") as client:
+    async with client_with_waits(server, "openai", "malformed-after=3") as client:
         run = await client.run("echo", "still fine")
     assert run.status == "completed" and run.text == "still fine"
     (kept,) = run.unknown_events

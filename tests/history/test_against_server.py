@@ -11,9 +11,9 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from agentnb_testing import client_for
 
 import agentnb
 from agentnb._client.client import AsyncAgentClient
@@ -30,31 +30,6 @@ from agentnb.server import ServerHandle
 def store(tmp_path: Path) -> Iterator[HistoryStore]:
     with HistoryStore(tmp_path / "history.sqlite3") as opened:
         yield opened
-
-
-def client_for(
-    server: ServerHandle,
-    store: HistoryStore | None,
-    provider: str = "operativus",
-    *,
-    fault: str | None = None,
-    delay_ms: int | None = None,
-    api_key: str | None = None,
-    **options: Any,
-) -> AsyncAgentClient:
-    headers = {}
-    if fault is not None:
-        headers["X-AgentNB-Fault"] = f"{fault};tag={uuid.uuid4().hex}"
-    if delay_ms is not None:
-        headers["X-AgentNB-Delay-Ms"] = str(delay_ms)
-    return AsyncAgentClient(
-        provider,
-        base_url=server.url_for(provider),
-        api_key=api_key or server.api_key,
-        recorder=store,
-        headers=headers,
-        **options,
-    )
 
 
 async def run_quietly(client: AsyncAgentClient, agent: str, message: str) -> str:
@@ -74,7 +49,7 @@ async def run_quietly(client: AsyncAgentClient, agent: str, message: str) -> str
 async def test_completed_runs_match_what_the_server_reported(
     server: ServerHandle, store: HistoryStore, provider: str
 ) -> None:
-    async with client_for(server, store, provider) as client:
+    async with client_for(server, provider, recorder=store) as client:
         run = await client.run("finance_agent", "What is NVDA trading at?")
         record = store.get(run.local_id)
         assert record is not None
@@ -103,7 +78,7 @@ async def test_completed_runs_match_what_the_server_reported(
 
 
 async def test_tool_calls_are_recorded(server: ServerHandle, store: HistoryStore) -> None:
-    async with client_for(server, store) as client:
+    async with client_for(server, recorder=store) as client:
         run = await client.run("finance_agent", "What is NVDA trading at?")
     calls = store.tool_calls([run.local_id])
     assert [c.name for c in calls] == [c.name for c in run.tool_calls]
@@ -128,7 +103,7 @@ async def test_unsuccessful_runs_are_recorded(
     status: str,
     code: str,
 ) -> None:
-    client = client_for(server, store, provider, fault=fault, max_retries=0)
+    client = client_for(server, provider, recorder=store, fault=fault, max_retries=0)
     local_id = await run_quietly(client, "finance_agent", "What is NVDA trading at?")
     record = store.get(local_id)
     assert record is not None
@@ -138,7 +113,7 @@ async def test_unsuccessful_runs_are_recorded(
 
 
 async def test_cancelled_run_is_recorded(server: ServerHandle, store: HistoryStore) -> None:
-    async with client_for(server, store, delay_ms=100) as client:
+    async with client_for(server, recorder=store, delay_ms=100) as client:
         async with client.stream("writer", "Write about SSE.") as stream:
             async for _ in stream:
                 if stream.run.first_token_at is not None:
@@ -152,9 +127,11 @@ async def test_cancelled_run_is_recorded(server: ServerHandle, store: HistorySto
 
 
 async def test_retries_and_resumes_are_counted(server: ServerHandle, store: HistoryStore) -> None:
-    async with client_for(server, store, fault="status=503;times=1", backoff=0.01) as client:
+    async with client_for(
+        server, recorder=store, fault="status=503;times=1", backoff=0.01
+    ) as client:
         retried = await client.run("echo", "hello")
-    async with client_for(server, store, fault="drop-after=3") as client:
+    async with client_for(server, recorder=store, fault="drop-after=3") as client:
         resumed = await client.run("finance_agent", "What is NVDA trading at?")
     first, second = store.get(retried.local_id), store.get(resumed.local_id)
     assert first is not None and second is not None
@@ -168,10 +145,12 @@ async def test_no_api_key_reaches_the_database_file(server: ServerHandle, tmp_pa
     path = tmp_path / "keys.sqlite3"
     with HistoryStore(path) as store:
         for provider in ("operativus", "seekrflow", "runtools", "openai"):
-            async with client_for(server, store, provider) as client:
+            async with client_for(server, provider, recorder=store) as client:
                 await client.run("finance_agent", "What is NVDA trading at?")
-        await run_quietly(client_for(server, store, api_key=wrong_key), "echo", "hi")
-        await run_quietly(client_for(server, store, "runtools", api_key=wrong_key), "echo", "x")
+        await run_quietly(client_for(server, recorder=store, api_key=wrong_key), "echo", "hi")
+        await run_quietly(
+            client_for(server, "runtools", recorder=store, api_key=wrong_key), "echo", "x"
+        )
         failed = store.runs().column("error_code")
         assert failed.count("AuthenticationError") == 2
     data = all_bytes(tmp_path)
@@ -204,7 +183,9 @@ async def test_batch_runs_everything_in_input_order_and_goes_past_failures(
     messages = [f"message {i}" for i in range(10)]
     progress = Counting()
     # The first two requests answer 500; the client does not retry, so two runs fail.
-    async with client_for(server, store, fault="status=500;times=2", max_retries=0) as client:
+    async with client_for(
+        server, recorder=store, fault="status=500;times=2", max_retries=0
+    ) as client:
         history = await run_batch(client, "echo", messages, concurrency=1, progress=progress)
     assert [r.message for r in history] == messages
     statuses = [r.status for r in history]
@@ -216,7 +197,7 @@ async def test_batch_runs_everything_in_input_order_and_goes_past_failures(
 
 
 async def test_batch_is_bounded_by_concurrency(server: ServerHandle, store: HistoryStore) -> None:
-    async with client_for(server, store, delay_ms=20) as client:
+    async with client_for(server, recorder=store, delay_ms=20) as client:
         history = await run_batch(client, "echo", [f"m{i}" for i in range(8)], concurrency=3)
     spans = [(r.started_at, r.finished_at) for r in history]
     most = max(sum(1 for s, f in spans if s <= t < f) for t, _ in spans)  # type: ignore[operator]
@@ -227,7 +208,7 @@ async def test_batch_refuses_an_option_the_dialect_lacks_before_anything_runs(
     server: ServerHandle, store: HistoryStore
 ) -> None:
     # OpenAI has no user id field: the batch is refused at once, as every other path does
-    async with client_for(server, store, "openai") as client:
+    async with client_for(server, "openai", recorder=store) as client:
         with pytest.raises(agentnb.ConfigurationError, match="does not support user_id"):
             await run_batch(client, "echo", ["a", "b"], user_id="u1")
     assert len(store.runs(None)) == 0
@@ -236,7 +217,7 @@ async def test_batch_refuses_an_option_the_dialect_lacks_before_anything_runs(
 async def test_cancelling_a_batch_stops_cleanly(server: ServerHandle, store: HistoryStore) -> None:
     messages = [f"message {i}" for i in range(8)]
     progress = Counting()
-    async with client_for(server, store, delay_ms=10) as client:
+    async with client_for(server, recorder=store, delay_ms=10) as client:
         task = asyncio.ensure_future(
             run_batch(client, "writer", messages, concurrency=2, progress=progress)
         )
@@ -304,7 +285,7 @@ def test_interrupting_a_sync_batch_cancels_cleanly(
     from agentnb._history import default_store
 
     async def make() -> AsyncAgentClient:
-        return client_for(server, default_store(), delay_ms=10)
+        return client_for(server, recorder=default_store(), delay_ms=10)
 
     client = run_sync(make())
 
@@ -341,7 +322,7 @@ async def seekrflow_thread(
     server: ServerHandle, store: HistoryStore
 ) -> AsyncIterator[tuple[AsyncAgentClient, str, list[str]]]:
     """A SeekrFlow thread with 23 runs (more than one page of 20)."""
-    async with client_for(server, store, "seekrflow") as client:
+    async with client_for(server, "seekrflow", recorder=store) as client:
         first = await client.run("echo", "turn 0")
         thread = first.thread_id
         assert thread
@@ -376,7 +357,7 @@ async def test_seekrflow_listing_reads_every_page_in_both_orders(
 async def test_operativus_status_asks_in_chunks_of_100(
     server: ServerHandle, store: HistoryStore
 ) -> None:
-    async with client_for(server, store) as client:
+    async with client_for(server, recorder=store) as client:
         made = [await client.run("echo", f"run {i}") for i in range(3)]
         unknown = [f"run_unknown_{i}" for i in range(150)]
         ids = [
@@ -397,7 +378,7 @@ async def test_operativus_status_asks_in_chunks_of_100(
 
 def test_remote_runs_sync_face_and_bad_requests(server: ServerHandle) -> None:
     async def make() -> AsyncAgentClient:
-        return client_for(server, None)
+        return client_for(server)
 
     client = run_sync(make())
     try:

@@ -7,15 +7,15 @@ browser, which a unit test cannot reach. A `Replica` applies the frames the way 
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from agentnb_testing import Scripted
 
 from agentnb._core.handle import RunHandle
 from agentnb._core.loop import get_loop
@@ -35,52 +35,6 @@ from agentnb.events import (
 )
 
 LOOP_THREAD = "agentnb-loop"
-
-
-class FakeStream:
-    """A StreamSource replaying recorded events; it can pause at a gate or stall forever."""
-
-    def __init__(
-        self,
-        events: Sequence[Event],
-        *,
-        agent: str = "writer",
-        message: str = "write",
-        pause_every: int = 0,
-        gate_at: int | None = None,
-        stall_at: int | None = None,
-    ) -> None:
-        self.run = Run(agent=agent, message=message)
-        self.events = list(events)
-        self.pause_every = pause_every
-        self.gate_at = gate_at
-        self.gate = threading.Event()
-        self.reached_gate = threading.Event()
-        self.stall_at = stall_at
-
-    async def __aenter__(self) -> FakeStream:
-        self.run.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-    def __aiter__(self) -> Any:
-        return self._events()
-
-    async def _events(self) -> Any:
-        for i, event in enumerate(self.events):
-            if self.gate_at == i:
-                self.reached_gate.set()
-                await asyncio.to_thread(self.gate.wait, 30)
-            if self.stall_at == i:
-                self.reached_gate.set()
-                await asyncio.Event().wait()
-            if self.pause_every and i % self.pause_every == 0:
-                await asyncio.sleep(0.001)
-            stamped = event.model_copy(update={"seq": i, "received_at": time.time()})
-            self.run.apply(stamped)
-            yield stamped
 
 
 class Recorder:
@@ -221,18 +175,18 @@ def capture(cell: ChatCell) -> Recorder:
     return recorder
 
 
-def start(stream: FakeStream) -> RunHandle:
+def start(stream: Scripted) -> RunHandle:
     return RunHandle.start(lambda: stream, run=stream.run)
 
 
-def follow(cell: ChatCell, stream: FakeStream) -> RunHandle:
+def follow(cell: ChatCell, stream: Scripted) -> RunHandle:
     """Start the stream's run and show it as the cell's next turn."""
     handle = start(stream)
     cell.add(handle)
     return handle
 
 
-def play(cell: ChatCell, recorder: Recorder, stream: FakeStream, timeout: float) -> RunHandle:
+def play(cell: ChatCell, recorder: Recorder, stream: Scripted, timeout: float) -> RunHandle:
     """Run the stream to its end in the cell and wait until the widget has sent it all."""
     handle = follow(cell, stream)
     handle.wait(timeout)
@@ -267,7 +221,7 @@ def test_long_answer_is_sent_linearly_in_frames_at_most_30_a_second() -> None:
     answer = "".join(answer_chunks)
     assert len(answer) == 100_000
     events: list[Event] = [TextDelta(delta=c) for c in answer_chunks]
-    stream = FakeStream([*events, RunCompleted()], pause_every=10)
+    stream = Scripted([*events, RunCompleted()], pace_every=10)
     cell = ChatCell()
     recorder = capture(cell)
     play(cell, recorder, stream, 60)
@@ -297,7 +251,7 @@ def test_transcript_trait_changes_only_at_turns_tool_boundaries_and_end() -> Non
         ToolCallFinished(call_id="c1", output=2),
     ]
     events.append(RunCompleted())
-    stream = FakeStream(events, pause_every=5)
+    stream = Scripted(events, pace_every=5)
     cell = ChatCell()
     recorder = capture(cell)
     writes: list[dict[str, Any]] = []
@@ -317,7 +271,7 @@ def test_transcript_trait_changes_only_at_turns_tool_boundaries_and_end() -> Non
 
 
 def test_view_replica_matches_the_run_parts_tools_and_meta() -> None:
-    stream = FakeStream(finance_events(), agent="finance_agent", message="NVDA?", pause_every=1)
+    stream = Scripted(finance_events(), agent="finance_agent", message="NVDA?", pace_every=1)
     cell = ChatCell()
     recorder = capture(cell)
     handle = play(cell, recorder, stream, 10)
@@ -336,11 +290,11 @@ def test_view_replica_matches_the_run_parts_tools_and_meta() -> None:
 
 def test_hello_mid_run_gets_a_snapshot_at_the_current_seq() -> None:
     events = [TextDelta(delta=f"part{i} ") for i in range(200)] + [RunCompleted()]
-    stream = FakeStream(events, gate_at=100)
+    stream = Scripted(events, pause_after=100)
     cell = ChatCell()
     recorder = capture(cell)
     handle = follow(cell, stream)
-    assert stream.reached_gate.wait(10)
+    assert stream.paused.wait(10)
     recorder.wait_for(lambda: bool(recorder.of_kind("delta")))
     time.sleep(0.1)  # let the frame for the first 100 deltas go out
 
@@ -355,7 +309,7 @@ def test_hello_mid_run_gets_a_snapshot_at_the_current_seq() -> None:
     assert "".join(p["text"] for p in snapshot["state"]["turns"][0]["parts"]) == "".join(
         f"part{i} " for i in range(100)
     )
-    stream.gate.set()
+    stream.resume()
     handle.wait(10)
     settle(cell, recorder)
     for frame in recorder.frames[first_seen:]:
@@ -366,14 +320,14 @@ def test_hello_mid_run_gets_a_snapshot_at_the_current_seq() -> None:
 
 def test_second_view_and_reload_catch_up_with_nothing_applied_twice() -> None:
     events = [TextDelta(delta=f"<{i}>") for i in range(300)] + [RunCompleted()]
-    stream = FakeStream(events, gate_at=150)
+    stream = Scripted(events, pause_after=150)
     cell = ChatCell()
     recorder = capture(cell)
     handle = follow(cell, stream)
 
     first = Replica()
     cell._controller.receive({"kind": "hello", "have": -1})
-    assert stream.reached_gate.wait(10)
+    assert stream.paused.wait(10)
     time.sleep(0.1)
     seen = len(recorder.frames)
     for frame in recorder.frames[:seen]:
@@ -384,7 +338,7 @@ def test_second_view_and_reload_catch_up_with_nothing_applied_twice() -> None:
     second.seq = -1
     second.start_from(cell.transcript)
     cell._controller.receive({"kind": "hello", "have": second.seq})
-    stream.gate.set()
+    stream.resume()
     handle.wait(10)
     settle(cell, recorder)
     for frame in recorder.frames[seen:]:
@@ -399,7 +353,7 @@ def test_second_view_and_reload_catch_up_with_nothing_applied_twice() -> None:
 
 def test_a_gap_makes_the_view_ask_for_a_resync_and_the_snapshot_repairs_it() -> None:
     events = [TextDelta(delta=f"{i};") for i in range(400)] + [RunCompleted()]
-    stream = FakeStream(events, pause_every=2)
+    stream = Scripted(events, pace_every=2)
     cell = ChatCell()
     recorder = capture(cell)
     handle = play(cell, recorder, stream, 10)
@@ -423,11 +377,11 @@ def test_a_gap_makes_the_view_ask_for_a_resync_and_the_snapshot_repairs_it() -> 
 
 def test_stop_from_another_thread_cancels_the_run_on_the_loop_and_keeps_partial_text() -> None:
     events = [TextDelta(delta="partial answer ")] * 5 + [TextDelta(delta="never")]
-    stream = FakeStream(events, stall_at=5)
+    stream = Scripted(events, pause_after=5)
     cell = ChatCell()
     recorder = capture(cell)
     handle = follow(cell, stream)
-    assert stream.reached_gate.wait(10)
+    assert stream.paused.wait(10)
 
     sender = threading.Thread(target=cell._controller.receive, args=({"kind": "stop", "t": 0},))
     sender.start()
@@ -447,13 +401,13 @@ def test_stop_from_another_thread_cancels_the_run_on_the_loop_and_keeps_partial_
 
 def test_followup_starts_the_next_turn_off_the_loop_and_its_caller_thread() -> None:
     calls: list[tuple[str, str]] = []
-    second = FakeStream([TextDelta(delta="AMD is fine."), RunCompleted()], message="And AMD?")
+    second = Scripted([TextDelta(delta="AMD is fine."), RunCompleted()], message="And AMD?")
 
     def on_followup(text: str) -> RunHandle:
         calls.append((text, threading.current_thread().name))
         return start(second)
 
-    first = FakeStream(finance_events())
+    first = Scripted(finance_events())
     cell = ChatCell(on_followup=on_followup)
     recorder = capture(cell)
     play(cell, recorder, first, 10)
@@ -473,12 +427,12 @@ def test_followup_starts_the_next_turn_off_the_loop_and_its_caller_thread() -> N
 
 
 def test_followup_is_refused_while_a_run_is_going_and_without_a_starter() -> None:
-    stream = FakeStream([TextDelta(delta="a"), TextDelta(delta="b")], stall_at=1)
+    stream = Scripted([TextDelta(delta="a"), TextDelta(delta="b")], pause_after=1)
     started: list[str] = []
     cell = ChatCell(on_followup=lambda text: started.append(text))  # type: ignore[arg-type,func-returns-value]
     recorder = capture(cell)
     handle = follow(cell, stream)
-    assert stream.reached_gate.wait(10)
+    assert stream.paused.wait(10)
     cell._controller.receive({"kind": "send", "text": "another"})
     recorder.wait_for(lambda: bool(recorder.of_kind("notice")))
     assert "still going" in recorder.of_kind("notice")[0]["text"]
@@ -516,7 +470,7 @@ def test_huge_tool_output_is_cut_and_marked() -> None:
         ToolCallFinished(call_id="c", output=big),
         RunCompleted(),
     ]
-    stream = FakeStream(events)
+    stream = Scripted(events)
     cell = ChatCell()
     recorder = capture(cell)
     play(cell, recorder, stream, 10)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import gzip
 import json
@@ -11,40 +10,15 @@ import time
 from typing import Any
 
 import pytest
+from agentnb_testing import Scripted, client_for
 
 import agentnb
-from agentnb._client.client import AsyncAgentClient
 from agentnb._core.handle import RunHandle
 from agentnb._core.loop import get_loop
 from agentnb._core.run import Run
 from agentnb._notebook.widget import STATIC, WIDGET_VIEW_MIME, ChatCell, shared_runtime
-from agentnb.events import Event, RunCompleted, TextDelta
+from agentnb.events import RunCompleted, TextDelta
 from agentnb.server import ServerHandle
-
-
-class Script:
-    """A StreamSource replaying events (for runs the demo server does not make)."""
-
-    def __init__(self, events: list[Event], message: str = "hi") -> None:
-        self.run = Run(agent="echo", message=message)
-        self.events = events
-
-    async def __aenter__(self) -> Script:
-        self.run.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-    def __aiter__(self) -> Any:
-        return self._events()
-
-    async def _events(self) -> Any:
-        for event in self.events:
-            await asyncio.sleep(0)
-            stamped = event.model_copy(update={"received_at": time.time()})
-            self.run.apply(stamped)
-            yield stamped
 
 
 def recorded(cell: ChatCell) -> list[dict[str, Any]]:
@@ -68,14 +42,8 @@ def quiesce() -> None:
         assert done.wait(5)
 
 
-def client_for(server: ServerHandle) -> AsyncAgentClient:
-    return AsyncAgentClient(
-        "seekrflow", base_url=server.url_for("seekrflow"), api_key=server.api_key
-    )
-
-
 def test_a_real_finance_run_reaches_the_views_and_the_static_copy(server: ServerHandle) -> None:
-    stream = client_for(server).stream("finance_agent", "What is NVDA trading at?")
+    stream = client_for(server, "seekrflow").stream("finance_agent", "What is NVDA trading at?")
     cell = ChatCell()
     frames = recorded(cell)
     handle = RunHandle.start(lambda: stream, run=stream.run)
@@ -109,7 +77,7 @@ def test_a_real_finance_run_reaches_the_views_and_the_static_copy(server: Server
 def test_show_outside_a_notebook_prints_the_run_as_it_streams(
     server: ServerHandle, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stream = client_for(server).stream("finance_agent", "NVDA?")
+    stream = client_for(server, "seekrflow").stream("finance_agent", "NVDA?")
     cell = agentnb.show(stream)
     assert isinstance(cell, ChatCell)
     assert cell.handle is not None, "a stream is started through a RunHandle"
@@ -136,7 +104,7 @@ def test_chat_cell_with_input_sends_typed_messages_through_on_followup() -> None
 
     def start_run(text: str) -> RunHandle:
         asked.append(text)
-        script = Script([TextDelta(delta=f"echo: {text}"), RunCompleted()], message=text)
+        script = Scripted([TextDelta(delta=f"echo: {text}"), RunCompleted()], message=text)
         return RunHandle.start(lambda: script, run=script.run)
 
     widget = ChatCell(on_followup=start_run, input=True, agent="echo")

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import pytest
+from agentnb_testing import client_for
 
 from agentnb import (
     AsyncAgentClient,
@@ -29,16 +30,6 @@ ORDER = "Buy 10 NVDA"
 APPROVING = ["vercel", "operativus"]
 
 
-def client_for(server: ServerHandle, provider: str, **options: Any) -> AsyncAgentClient:
-    return AsyncAgentClient(
-        provider,
-        base_url=server.url_for(provider),
-        api_key=server.api_key,
-        record=False,
-        **options,
-    )
-
-
 def trade(run: Run) -> ToolCall:
     return next(c for c in run.tool_calls if c.name == "place_trade")
 
@@ -46,7 +37,10 @@ def trade(run: Run) -> ToolCall:
 @pytest.mark.parametrize("provider", APPROVING)
 async def test_an_approved_trade_is_placed(server: ServerHandle, provider: str) -> None:
     seen: list[Event] = []
-    async with client_for(server, provider) as client, client.stream("trader", ORDER) as stream:
+    async with (
+        client_for(server, provider, record=False) as client,
+        client.stream("trader", ORDER) as stream,
+    ):
         async for event in stream:
             seen.append(event)
             if isinstance(event, RunPaused):
@@ -68,7 +62,10 @@ async def test_an_approved_trade_is_placed(server: ServerHandle, provider: str) 
 
 @pytest.mark.parametrize("provider", APPROVING)
 async def test_a_denied_trade_is_not_placed(server: ServerHandle, provider: str) -> None:
-    async with client_for(server, provider) as client, client.stream("trader", ORDER) as stream:
+    async with (
+        client_for(server, provider, record=False) as client,
+        client.stream("trader", ORDER) as stream,
+    ):
         async for event in stream:
             if isinstance(event, RunPaused):
                 call = stream.run.awaiting_approval[0]
@@ -93,7 +90,10 @@ async def test_a_denied_trade_is_not_placed(server: ServerHandle, provider: str)
 async def test_a_policy_decides_for_batch_runs(
     server: ServerHandle, provider: str, policy: Any, status: str
 ) -> None:
-    async with client_for(server, provider) as client, client.stream("trader", ORDER) as stream:
+    async with (
+        client_for(server, provider, record=False) as client,
+        client.stream("trader", ORDER) as stream,
+    ):
         stream.approvals.approver = policy
         async for _ in stream:
             pass
@@ -106,7 +106,10 @@ async def test_an_async_policy_is_awaited(server: ServerHandle) -> None:
         await asyncio.sleep(0.01)
         return True
 
-    async with client_for(server, "vercel") as client, client.stream("trader", ORDER) as stream:
+    async with (
+        client_for(server, "vercel", record=False) as client,
+        client.stream("trader", ORDER) as stream,
+    ):
         stream.approvals.approver = ask_someone
         async for _ in stream:
             pass
@@ -114,7 +117,7 @@ async def test_an_async_policy_is_awaited(server: ServerHandle) -> None:
 
 
 async def test_the_operativus_status_says_paused_while_waiting(server: ServerHandle) -> None:
-    async with client_for(server, "operativus") as client:
+    async with client_for(server, "operativus", record=False) as client:
         async with client.stream("trader", ORDER) as stream:
             async for event in stream:
                 if isinstance(event, RunPaused):
@@ -126,7 +129,7 @@ async def test_the_operativus_status_says_paused_while_waiting(server: ServerHan
 
 
 def test_a_handle_waits_for_a_human_then_finishes(server: ServerHandle) -> None:
-    client = client_for(server, "vercel")
+    client = client_for(server, "vercel", record=False)
     stream = client.stream("trader", ORDER)
     handle = RunHandle.start(lambda: stream, run=stream.run)
     try:
@@ -148,7 +151,7 @@ def test_a_handle_waits_for_a_human_then_finishes(server: ServerHandle) -> None:
 
 
 def test_a_handle_runs_the_policy_its_stream_was_given(server: ServerHandle) -> None:
-    client = client_for(server, "operativus")
+    client = client_for(server, "operativus", record=False)
     stream = client.stream("trader", ORDER, approve=False)
     handle = RunHandle.start(lambda: stream, run=stream.run)
     try:
@@ -159,7 +162,7 @@ def test_a_handle_runs_the_policy_its_stream_was_given(server: ServerHandle) -> 
 
 
 async def test_waiting_for_a_human_is_not_a_stall(server: ServerHandle) -> None:
-    client = client_for(server, "vercel", idle_timeout=0.3)
+    client = client_for(server, "vercel", record=False, idle_timeout=0.3)
     async with client, client.stream("trader", ORDER) as stream:
         async for event in stream:
             if isinstance(event, RunPaused):
@@ -179,14 +182,14 @@ async def drain(client: AsyncAgentClient, policy: Any = None) -> Run:
 
 
 async def test_the_run_timeout_still_bounds_a_paused_run(server: ServerHandle) -> None:
-    async with client_for(server, "vercel", run_timeout=1) as client:
+    async with client_for(server, "vercel", record=False, run_timeout=1) as client:
         with pytest.raises(StreamStallError, match="run_timeout") as caught:
             await drain(client)
     assert caught.value.run is not None and caught.value.run.status == "interrupted"
 
 
 async def test_a_policy_that_answers_nonsense_fails_the_run_clearly(server: ServerHandle) -> None:
-    async with client_for(server, "vercel") as client:
+    async with client_for(server, "vercel", record=False) as client:
         with pytest.raises(ConfigurationError, match="must return True, False, None") as caught:
             await drain(client, lambda call: "yes")
     assert caught.value.run is not None and caught.value.run.status == "failed"
@@ -196,13 +199,13 @@ async def test_a_policy_that_answers_nonsense_fails_the_run_clearly(server: Serv
 async def test_dialects_that_cannot_express_approval_refuse_the_agent(
     server: ServerHandle, provider: str
 ) -> None:
-    async with client_for(server, provider) as client:
+    async with client_for(server, provider, record=False) as client:
         with pytest.raises(InvalidRequestError, match="cannot express"):
             await client.run("trader", ORDER)
 
 
 def test_a_policy_on_a_dialect_without_approvals_is_refused(server: ServerHandle) -> None:
-    client = client_for(server, "openai")
+    client = client_for(server, "openai", record=False)
     stream = client.stream("echo", "hi")
     with pytest.raises(ConfigurationError, match="cannot carry"):
         stream.approvals.approver = True

@@ -4,7 +4,6 @@ SDK's in-memory exporter: a span per run, a child per tool call, GenAI attribute
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import pytest
@@ -32,11 +31,6 @@ CONTENT_KEYS = {
 def ns(seconds: float | None) -> int:
     assert seconds is not None
     return int(seconds * 1_000_000_000)
-
-
-def fault(spec: str) -> dict[str, str]:
-    """A fault header unique to this call (the server counts one-shot faults per value)."""
-    return {"X-AgentNB-Fault": f"{spec};tag={uuid.uuid4().hex}"}
 
 
 def the_run_span(traced: Traced) -> ReadableSpan:
@@ -99,7 +93,7 @@ async def test_a_failed_run_carries_the_platforms_error_code(
     server: ServerHandle, traced: Traced
 ) -> None:
     spec = "stream-error=503;retry-after=0;times=9"
-    async with client_for(server, "runagent", max_retries=1, headers=fault(spec)) as client:
+    async with client_for(server, "runagent", max_retries=1, fault=spec) as client:
         with pytest.raises(StreamError) as caught:
             await client.run("echo", "x")
     span = the_run_span(traced)
@@ -155,7 +149,7 @@ async def test_a_cancelled_run_ends_its_open_tool_call(
 async def test_retries_and_resumes_are_counted(
     server: ServerHandle, traced: Traced, provider: str, spec: str, counted: str
 ) -> None:
-    async with client_for(server, provider, headers=fault(spec)) as client:
+    async with client_for(server, provider, fault=spec) as client:
         run = await client.run("finance_agent", QUESTION)
     assert run.status == "completed" and (run.retries, run.resumes).count(1) == 1
     attributes = the_run_span(traced).attributes or {}
