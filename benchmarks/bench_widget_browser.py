@@ -2,6 +2,11 @@
 100 KB answer streams beside 10 finished chat cells, and the page's memory after 50 runs.
 
     python benchmarks/bench_widget_browser.py [--doc-kb 100] [--turns 50] [--profile]
+        [--skip-plain] [--static DIR]
+
+``--static DIR`` renders the chat cells with another build of agentnb/static (copy the
+directory before a front-end change, then alternate runs of both: this 2-core machine's load
+moves the figures more than most changes do).
 
 Starts the demo agent server, JupyterLab on 127.0.0.1 (empty token) and Debian's Chromium
 (headless, via Playwright), then in one notebook:
@@ -116,6 +121,10 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=50, help="runs in the memory chat")
     parser.add_argument("--plain-every-ms", type=int, default=50)
     parser.add_argument("--profile", action="store_true", help="CPU profile of the big stream")
+    parser.add_argument("--skip-plain", action="store_true", help="leave out the IPython display")
+    parser.add_argument(
+        "--static", type=Path, help="agentnb/static of another build to measure (A/B runs)"
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -142,6 +151,8 @@ def main() -> None:
             "JUPYTERLAB_SETTINGS_DIR": str(Path(tmp) / "settings"),
             "JUPYTERLAB_WORKSPACES_DIR": str(Path(tmp) / "workspaces"),
         }
+        if args.static:
+            env["AGENTNB_BENCH_STATIC"] = str(args.static.resolve())
         lab = subprocess.Popen(
             [
                 sys.executable, "-m", "jupyterlab", f"--ServerApp.port={port}",
@@ -251,10 +262,12 @@ def measure(
         big["profile"] = top_self_time(cdp.send("Profiler.stop")["profile"])
     run_and_wait(page, BIG_CELL + 1, 600_000)
     big["latencies"] = latencies(read_marks(root, "big"), big["seen"], marker_ends(doc))
-    plain = stream_and_watch(
-        page, PLAIN_CELL, PLAIN, lambda: run_and_wait(page, PLAIN_CELL, 900_000)
-    )
-    plain["latencies"] = latencies(read_marks(root, "plain"), plain["seen"], marker_ends(doc))
+    plain = {"long": [], "gaps": [], "loaf": [], "seen": [], "seconds": 0.0, "latencies": []}
+    if not args.skip_plain:
+        plain = stream_and_watch(
+            page, PLAIN_CELL, PLAIN, lambda: run_and_wait(page, PLAIN_CELL, 900_000)
+        )
+        plain["latencies"] = latencies(read_marks(root, "plain"), plain["seen"], marker_ends(doc))
     run_and_wait(page, CHAT_CELL)
     page.wait_for_timeout(1000)
     before = heap_and_views(cdp)
@@ -300,6 +313,10 @@ def report(results: dict[str, Any], doc_chars: int, args: argparse.Namespace) ->
     print(f"{'':<36}{'seconds':>8}{'long':>7}{'longest':>9}{'p95 gap':>9}{'max gap':>9}")
     print(jank_row(f"agentnb (+{FINISHED} finished cells)", big))
     print(jank_row(plain_label, plain))
+    when = ", ".join(f"{start / 1000:.1f} s ({ms:.0f})" for start, ms in big["long"])
+    print(f"agentnb long tasks, at (ms): {when or 'none'}")
+    changed = ", ".join(f"{at / 1000:.1f} s" for at in big.get("outputs", []))
+    print(f"agentnb cell's outputs added or replaced at: {changed or 'never'}")
     frames = [f for f in big["loaf"] if f["duration"] > 50]
     print(f"agentnb long frames (>50 ms): {len(frames)}, "
           f"{sum(f['duration'] for f in frames):.0f} ms in all, of which style + layout + paint "

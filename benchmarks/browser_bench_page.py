@@ -17,6 +17,14 @@ import agentnb
 from agentnb._client.client import AsyncAgentClient
 from agentnb._core.handle import RunHandle
 
+if os.environ.get("AGENTNB_BENCH_STATIC"):
+    # --static: the chat cell's code and style from another build (A/B of front-end changes).
+    from pathlib import Path
+    from agentnb._notebook import widget as _widget
+    _widget.STATIC = Path(os.environ["AGENTNB_BENCH_STATIC"])
+    _widget._packed_bundle.cache_clear()
+    _widget.AgentRuntime._css = (_widget.STATIC / "widget.css").read_text()
+
 marks = {}
 
 def marker(name):
@@ -86,21 +94,38 @@ RUN = """
   window.jupyterapp.commands.execute("notebook:run-cell");
 }
 """
-# Reads only the last two rendered blocks, so watching costs the page almost nothing.
+# Reads only the last two rendered blocks (chunked or not), so watching costs the page almost
+# nothing.
 WATCH_MARKERS = """
 ([index, selector]) => {
   if (window.__markObserver) window.__markObserver.disconnect();
   window.__seen = [];
   let last = -1, box = null;
   const cell = window.__anbPanel().content.widgets[index].node;
-  const observer = new MutationObserver(() => {
+  window.__outputs = [];
+  const observer = new MutationObserver((records) => {
+    // When JupyterLab adds or replaces the cell's outputs (to place the long tasks in time).
+    const outside = (r) => r.target.closest && r.target.closest(".jp-OutputArea")
+      && !r.target.closest(".agentnb");
+    if (records.some((r) => r.type === "childList" && outside(r))) {
+      window.__outputs.push(performance.now() - window.__t0);
+    }
     if (!box || !box.isConnected) {
       const all = cell.querySelectorAll(selector);
       box = all[all.length - 1];
     }
     if (!box) return;
-    let el = box.lastElementChild, tail = "";
-    for (let i = 0; i < 2 && el; i++, el = el.previousElementSibling) tail = el.textContent + tail;
+    // The answer's blocks may be grouped in chunks: read the last block and the one before.
+    const lastBlock = (parent) => {
+      const el = parent && parent.lastElementChild;
+      return el && el.classList.contains("anb-md-chunk") ? el.lastElementChild : el;
+    };
+    let el = lastBlock(box), tail = "";
+    for (let i = 0; i < 2 && el; i++) {
+      tail = el.textContent + tail;
+      el = el.previousElementSibling
+        || (el.parentElement !== box && lastBlock(el.parentElement.previousElementSibling));
+    }
     let n = -1;
     for (const m of tail.matchAll(/k(\\d{6})/g)) n = Math.max(n, Number(m[1]));
     if (n > last) { last = n; window.__seen.push([Date.now() / 1000, n]); }
@@ -138,7 +163,8 @@ STOP_JANK = """
   cancelAnimationFrame(window.__raf);
   window.__longObserver.disconnect();
   if (window.__markObserver) window.__markObserver.disconnect();
-  return { long: window.__long, gaps: window.__gaps, loaf: window.__loaf, seen: window.__seen };
+  return { long: window.__long.map(([start, ms]) => [start - window.__t0, ms]),
+    gaps: window.__gaps, loaf: window.__loaf, seen: window.__seen, outputs: window.__outputs };
 }
 """
 STATES = """

@@ -25,12 +25,25 @@ export const OUTPUT_PREVIEW_CHARS = 2000;
 
 // ---- the answer ---------------------------------------------------------------------------
 
+/**
+ * Blocks per chunk of the answer. A full chunk is closed: `content-visibility: auto` lets the
+ * browser skip its style, layout and paint while it is off screen (its text stays in the DOM,
+ * found by find-in-page and copied with a selection). Per block this would be ~1,000 elements
+ * to check each frame for a 100 KB answer; per chunk of 32 it is ~30.
+ */
+export const BLOCKS_PER_CHUNK = 32;
+
 export class TextPartView {
   /** @param {AnswerContext} context */
   constructor({ renderMarkdown, copy, signal }) {
     this.renderMarkdown = renderMarkdown;
     this.el = h("div", "anb-answer");
     this.stableEnd = 0;
+    /** @type {HTMLElement | null} */
+    this.chunk = null;
+    /** Full chunks to close at the start of the next update, while layout is still clean. */
+    /** @type {HTMLElement[]} */
+    this.fullChunks = [];
     this.open = this.newBlock();
     /** @type {string | null} */
     this.openSource = null;
@@ -40,9 +53,28 @@ export class TextPartView {
   }
 
   newBlock() {
+    if (!this.chunk || this.chunk.childElementCount >= BLOCKS_PER_CHUNK) {
+      if (this.chunk) this.fullChunks.push(this.chunk);
+      this.chunk = h("div", "anb-md-chunk");
+      this.el.append(this.chunk);
+    }
     const block = h("div", "anb-md-block");
-    this.el.append(block);
+    this.chunk.append(block);
     return block;
+  }
+
+  /**
+   * Let the browser skip full chunks while they are off screen. Their height, read before
+   * this frame changes anything (so no layout is forced), stands in for them until the
+   * browser has remembered it.
+   */
+  closeFullChunks() {
+    const heights = this.fullChunks.map((chunk) => chunk.getBoundingClientRect().height);
+    this.fullChunks.forEach((chunk, i) => {
+      if (heights[i] > 0) chunk.style.setProperty("contain-intrinsic-block-size", `auto ${heights[i]}px`);
+      chunk.classList.add("anb-md-closed");
+    });
+    this.fullChunks = [];
   }
 
   /**
@@ -50,12 +82,14 @@ export class TextPartView {
    * over several frames, a time budget per frame, so the page never freezes.
    * @param {string} text
    * @param {number} deadline  performance.now() after which to stop and resume next frame
-   * @returns {boolean} true when the part is fully rendered
+   * @returns {boolean} true when the part is fully rendered (and its full chunks closed)
    */
   update(text, deadline) {
+    if (this.fullChunks.length) this.closeFullChunks();
     if (text.length < this.stableEnd) {
       this.el.replaceChildren();
       this.stableEnd = 0;
+      this.chunk = null;
       this.open = this.newBlock();
       this.openSource = null;
     }
@@ -74,7 +108,8 @@ export class TextPartView {
       this.fill(this.open, rest);
       this.openSource = rest;
     }
-    return true;
+    // A chunk filled now is closed next frame, even if the text is complete by then.
+    return this.fullChunks.length === 0;
   }
 
   /** @param {HTMLElement} block @param {string} source */

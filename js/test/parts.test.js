@@ -3,7 +3,9 @@ import "./dom.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { renderMarkdown } from "../src/markdown.js";
-import { OUTPUT_PREVIEW_CHARS, ReasoningPartView, TextPartView, ToolCardView } from "../src/parts.js";
+import {
+  BLOCKS_PER_CHUNK, OUTPUT_PREVIEW_CHARS, ReasoningPartView, TextPartView, ToolCardView,
+} from "../src/parts.js";
 
 const NO_DEADLINE = Number.POSITIVE_INFINITY;
 
@@ -64,6 +66,24 @@ test("the answer stops at the deadline once it drew a block, and says it is not 
   assert.equal(view.el.querySelectorAll("p").length, 1);
   assert.equal(view.update(text, NO_DEADLINE), true);
   assert.equal(view.el.querySelectorAll("p").length, 3);
+});
+
+test("a long answer's blocks are grouped in chunks, each full chunk closed the frame after", () => {
+  const { view } = answer();
+  const paragraphs = Array.from({ length: 2 * BLOCKS_PER_CHUNK + 6 }, (_, i) => `Paragraph ${i}.`);
+  const text = paragraphs.join("\n\n");
+  assert.equal(view.update(text, NO_DEADLINE), false, "full chunks are closed next frame");
+  const chunks = () => Array.from(view.el.children);
+  assert.ok(chunks().every((chunk) => chunk.classList.contains("anb-md-chunk")));
+  assert.deepEqual(chunks().map((chunk) => chunk.childElementCount), [BLOCKS_PER_CHUNK, BLOCKS_PER_CHUNK, 6]);
+  assert.equal(view.el.querySelectorAll(".anb-md-closed").length, 0);
+  assert.equal(view.update(text, NO_DEADLINE), true);
+  assert.deepEqual(chunks().map((chunk) => chunk.classList.contains("anb-md-closed")), [true, true, false]);
+  const shown = Array.from(view.el.querySelectorAll("p"), (p) => p.textContent);
+  assert.deepEqual(shown, paragraphs, "every block, in order, still in the DOM");
+  view.update("short", NO_DEADLINE);
+  assert.equal(view.el.children.length, 1, "a shorter text starts over in one chunk");
+  assert.equal(view.el.textContent?.trim(), "short");
 });
 
 test("reasoning streams as text, collapses when the answer starts unless the user chose", () => {

@@ -352,3 +352,76 @@ def test_at_460_px_tables_scroll_and_only_long_prose_tokens_break(
         "(p) => Math.round(p.getBoundingClientRect().height / parseFloat(getComputedStyle(p).lineHeight))"
     )
     assert lines >= 3, "the long tokens wrap"
+
+
+# ---- a long answer in chunks ------------------------------------------------------------
+
+LONG_ANSWER = """long = Run(agent="echo", message="A long answer")
+long.apply(TextDelta(delta="\\n\\n".join(f"Paragraph {i}: " + "some words " * 20 for i in range(200)),
+                     received_at=time.time()))
+long.apply(RunCompleted(received_at=time.time()))
+agentnb.show(long)"""
+CHUNKS = """
+(answer) => Array.from(answer.children, (chunk) => ({
+  chunk: chunk.classList.contains("anb-md-chunk"),
+  blocks: chunk.childElementCount,
+  visibility: getComputedStyle(chunk).contentVisibility,
+  placeholder: chunk.style.getPropertyValue("contain-intrinsic-block-size"),
+}))
+"""
+SKIPPED = """
+(answer) => answer.querySelector("p").checkVisibility({ contentVisibilityAuto: true })
+"""
+SELECTED = """
+(answer) => {
+  const range = document.createRange();
+  range.selectNodeContents(answer);
+  getSelection().removeAllRanges();
+  getSelection().addRange(range);
+  const text = getSelection().toString();
+  getSelection().removeAllRanges();
+  return text;
+}
+"""
+
+
+def test_a_long_answer_is_grouped_in_chunks_skipped_off_screen_yet_found_and_copied(
+    lab_page: Any, artifacts: Path
+) -> None:
+    page = lab_page
+    index = page.evaluate("() => window.__anbPanel().content.model.cells.length")
+    page.evaluate(
+        """(source) => {
+          const model = window.__anbPanel().content.model;
+          model.sharedModel.insertCell(model.cells.length, { cell_type: "code", source });
+        }""",
+        LONG_ANSWER,
+    )
+    page.evaluate(RUN_CELL, index)
+    wait_for_state(page, index, "Completed")
+    answer = cell_at(page, index).locator(".anb-answer")
+    page.wait_for_function(
+        "(a) => a.querySelectorAll('.anb-md-closed').length === 6", arg=answer.element_handle()
+    )
+    answer.locator(".anb-md-chunk").last.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    chunks = answer.evaluate(CHUNKS)
+    assert [c["blocks"] for c in chunks] == [32] * 6 + [8], "200 blocks in chunks of 32"
+    assert all(c["chunk"] for c in chunks)
+    assert [c["visibility"] for c in chunks] == ["auto"] * 6 + ["visible"], "the last stays open"
+    assert all(c["placeholder"].startswith("auto ") for c in chunks[:6]), chunks
+    assert answer.evaluate(SKIPPED) is False, "the browser skips the first chunk off screen"
+    # All the text stays in the DOM (innerText, which follows rendering, leaves skipped chunks
+    # out), and a selection of the whole answer (what Ctrl-C copies) has every block.
+    text = answer.evaluate("(a) => a.textContent")
+    assert "Paragraph 0: some words" in text and "Paragraph 199: some words" in text
+    selected = answer.evaluate(SELECTED)
+    assert all(f"Paragraph {i}: some words" in selected for i in (0, 31, 32, 199)), selected[:200]
+    # Find in page (Chromium's window.find searches as Ctrl-F does) reaches a skipped chunk.
+    assert page.evaluate("() => { getSelection().removeAllRanges(); return find('Paragraph 3: ') }")
+    found = page.evaluate(
+        "() => Boolean(getSelection().anchorNode?.parentElement?.closest('.anb-md-closed'))"
+    )
+    assert found, "the match is in the first, closed chunk"
+    page.screenshot(path=str(artifacts / "long-answer-chunks.png"))
+    assert widget_errors(page.errors) == []
