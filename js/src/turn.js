@@ -28,6 +28,18 @@ import { FollowupChips } from "./input.js";
  */
 
 /**
+ * Characters of the message shown in the head. Its line clamp shows three lines, but the
+ * browser lays out all of the text under it, again whenever Stop comes or goes: a pasted
+ * 100 KB document there froze the page for 100 ms when the run started and when it ended.
+ */
+export const PROMPT_CHARS = 1000;
+
+/** @param {string} message */
+function clipPrompt(message) {
+  return message.length > PROMPT_CHARS ? `${message.slice(0, PROMPT_CHARS - 1)}…` : message;
+}
+
+/**
  * `canRun`: this turn's chips may start the next run; `busy`: a run of the widget is going.
  * @typedef {{ canRun: boolean, busy: boolean }} FollowupMode
  */
@@ -194,7 +206,9 @@ export class TurnView {
     const running = !TERMINAL.has(status);
     this.el.dataset.status = status;
     this.agent.textContent = meta.agent || "";
-    this.message.textContent = meta.message || "";
+    // Rewritten only when it changed: a new text node is laid out again.
+    const message = clipPrompt(meta.message || "");
+    if (this.message.textContent !== message) this.message.textContent = message;
     this.prompt.hidden = !meta.agent && !meta.message;
 
     this.state.dataset.status = status;

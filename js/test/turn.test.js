@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { renderMarkdown } from "../src/markdown.js";
 import { TranscriptState } from "../src/state.js";
-import { TurnView, tokenText } from "../src/turn.js";
+import { PROMPT_CHARS, TurnView, tokenText } from "../src/turn.js";
 
 const NO_DEADLINE = Number.POSITIVE_INFINITY;
 const IDLE = { canRun: false, busy: false };
@@ -138,4 +138,20 @@ test("dispose removes the turn's listeners", () => {
 test("tokenText lists the counts it has", () => {
   assert.equal(tokenText(null), "");
   assert.equal(tokenText({ total_tokens: 1200 }), "tokens 1,200 total");
+});
+
+test("a long message is clipped in the head and its text is not rewritten on each update", () => {
+  const { view } = turnView();
+  const message = "word ".repeat(20_000);
+  const turn = turnOf({ parts: [], tools: [], meta: { status: "running", message, started_at: 100 } });
+  view.update(turn, NO_DEADLINE, IDLE);
+  const shown = view.message.textContent || "";
+  assert.ok(shown.length <= PROMPT_CHARS, `${shown.length} characters in the head`);
+  assert.ok(shown.endsWith("…") && message.startsWith(shown.slice(0, -1)));
+  const node = view.message.firstChild;
+  turn.dirtyMeta = true;
+  turn.meta.status = "completed";
+  view.update(turn, NO_DEADLINE, IDLE);
+  assert.equal(view.message.firstChild, node, "the same text node: no relayout of the prompt");
+  assert.equal(view.stop.hidden, true);
 });
