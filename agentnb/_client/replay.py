@@ -37,11 +37,16 @@ class ReplayGuard:
         self._check_next = False
         self._cursor: int | None = None
         self._by_id = False
+        self._strict = True
 
-    def resumed(self) -> None:
-        """A new response continues the run: check where its first frame belongs."""
+    def resumed(self, *, strict: bool = True) -> None:
+        """A new response continues the run: check where its first frame belongs.
+        ``strict=False`` for the answer to approval decisions, a new response that may number
+        its events afresh: a frame that differs from the one applied at its place is applied
+        from there on, never an error."""
         self._check_next = True
         self._cursor = None
+        self._strict = strict
 
     def admit(self, sse: ServerSentEvent) -> bool:
         """True to apply ``sse``; False to skip it as a replay of an applied frame. Raises
@@ -62,7 +67,7 @@ class ReplayGuard:
         return True
 
     def _replay_start(self, sse: ServerSentEvent, frame: int) -> int | None:
-        self._by_id = bool(sse.id)
+        self._by_id = bool(sse.id) and self._strict
         if sse.id:
             try:
                 return self._ids.index(hash(sse.id))

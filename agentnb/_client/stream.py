@@ -40,7 +40,6 @@ from ..events import (
     UnknownEvent,
 )
 from ..providers import HttpRequest, Translator
-from ..sse import ServerSentEvent
 from .clock import DEFAULT_IDLE_TIMEOUT, Expired, RunClock, within
 from .reading import Outcome, read_frames
 from .recording import RunRecording
@@ -234,8 +233,14 @@ class RunStream:
             for event in translator.on_response(response.headers):
                 yield self._deliver(event)
             outcome, paused = Outcome(), False
-            async with contextlib.aclosing(self._frames(response, outcome)) as frames:
+            where = self._transport.where(response.request)
+            read_timeout = self._transport.timeout.read
+            frames = read_frames(
+                response, self._clock, outcome, where=where, read_timeout=read_timeout
+            )
+            async with contextlib.aclosing(frames):
                 async for sse in frames:
+                    self._last_id = sse.id or self._last_id
                     if not self._guard.admit(sse):
                         continue  # replayed after a resume: applied already
                     for event in map(self._transport.redact_event, translator.translate(sse)):
@@ -278,30 +283,14 @@ class RunStream:
                 sent = self._provider.approval_request(request, translator, collected)
                 if sent is None:
                     raise self.approvals.unsupported()
-                http, self._guard, resuming = sent, ReplayGuard(), False
+                http, resuming = sent, False
+                self._guard.resumed(strict=False)  # its answer may start the run over
                 continue
             if translator.done:  # a terminal frame without a terminal event
                 return
             http = self._resume_request(request, translator, outcome)
             await self._before_resume(outcome.detail)
             resuming = True
-
-    async def _frames(
-        self, response: httpx.Response, outcome: Outcome
-    ) -> AsyncGenerator[ServerSentEvent, None]:
-        """The response's frames (see :func:`~agentnb._client.reading.read_frames`)."""
-        frames = read_frames(
-            response,
-            self._clock,
-            outcome,
-            where=self._transport.where(response.request),
-            read_timeout=self._transport.timeout.read,
-        )
-        async with contextlib.aclosing(frames):
-            async for sse in frames:
-                if sse.id:
-                    self._last_id = sse.id
-                yield sse
 
     # ---- steps -------------------------------------------------------------------------
     def _new_translator(self, request: RunRequest) -> Translator:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..events import ToolApprovalResponded
-from .exceptions import ConfigurationError, StreamError
+from .exceptions import ConfigurationError, ProtocolError, StreamError
 from .run import Run
 from .transcript import ToolCall
 
@@ -221,6 +221,15 @@ class ApprovalGate:
                 f"(awaiting approval: {waiting})"
             )
 
+    def nothing_to_decide(self) -> ProtocolError:
+        """The error of a pause with no decision to send: no call awaits one, or only calls
+        decided already (sending nothing, or the same decisions again, would loop forever)."""
+        asked_again = ", ".join(repr(c.call_id) for c in self.run.awaiting_approval)
+        again = f" (asked again for {asked_again}, decided already)" if asked_again else ""
+        return ProtocolError(
+            f"{self.dialect.title} paused the run, but no tool call awaits approval{again}"
+        )
+
     def _wake(self) -> None:
         loop, changed = self._loop, self._changed
         if loop is None or changed is None:
@@ -289,7 +298,8 @@ async def collect_decisions(
     progress: Callable[[], None],
 ) -> AsyncGenerator[ToolApprovalResponded, None]:
     """At a pause: consult the gate's approver, then wait until every call awaiting approval
-    is decided, yielding each decision as an event (``gate.collected`` then holds them all).
+    is decided, yielding each decision as an event (``gate.collected`` then holds them all);
+    a :class:`ProtocolError` when the pause leaves nothing to decide.
     ``guard`` bounds each wait of at most ``tick`` seconds by the run's time limits;
     ``progress`` is called first, since a run waiting for a human is not stalled."""
     if not gate.dialect.supports_approvals:
@@ -304,6 +314,8 @@ async def collect_decisions(
                 call_id=decision.call_id, approved=decision.approved, reason=decision.reason
             )
         if not gate.undecided():
+            if not gate._collected:
+                raise gate.nothing_to_decide()
             return
         progress()
         await guard(lambda: gate._wait(tick))

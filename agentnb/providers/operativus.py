@@ -232,7 +232,10 @@ class Operativus(Provider):
     ) -> HttpRequest | None:
         run_id = getattr(translator, "run_id", None)
         if not isinstance(run_id, str):
-            return None
+            raise ProtocolError(
+                "Operativus paused the run without its run id (no runId in START or PAUSED), "
+                "so the decisions cannot be sent"
+            )
         path = f"{self._agent_path(request.agent)}/runs/{quote(run_id, safe='')}/approvals"
         body = {
             "decisions": [

@@ -9,6 +9,7 @@ is kept in ``requests``, so a test can count what reached the server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -107,9 +108,17 @@ class HostileServer:
     async def _stop(self) -> None:
         assert self._server is not None
         self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # A connection accepted just now reaches its handler a few loop turns later; a task
+        # cancelled before its first step would never close its socket. Stop the handlers
+        # until none is left once the last accepted connection had time to reach one.
+        while True:
+            await asyncio.sleep(0.02)
+            if not self._tasks:
+                return
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -124,5 +133,9 @@ class HostileServer:
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
-            self._tasks.discard(task)
             writer.close()
+            # the socket is closed by a callback the loop runs later: the loop may be closed
+            # (the server stopped) before it does, which leaves the socket open
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await writer.wait_closed()
+            self._tasks.discard(task)
