@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench_load import built_in_server, messages, run_agentnb, run_naive
+from bench_load import add_load_options, built_in_server, messages, run_agentnb, run_naive
 
 STAGES = (
     "decoding",
@@ -191,10 +191,7 @@ def measure_naive(base_url: str, api_key: str, texts: list[str], delay_ms: int) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--words", type=int, default=90)
-    parser.add_argument("--delay-ms", type=int, default=20)
-    parser.add_argument("--repeat", type=int, default=3)
+    add_load_options(parser)
     args = parser.parse_args()
     print(
         f"{args.runs} concurrent echo runs (Operativus dialect), {args.words // 3} chunks each, "

@@ -245,12 +245,17 @@ def pooled(results: list[Result]) -> Result:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_load_options(parser: argparse.ArgumentParser, *, words: int = 90) -> None:
+    """The load's shape, the same in bench_load, bench_stop and bench_event_cost."""
     parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--words", type=int, default=90, help="message words (3 per chunk)")
+    parser.add_argument("--words", type=int, default=words, help="message words (3 per chunk)")
     parser.add_argument("--delay-ms", type=int, default=20, help="server delay per chunk")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of each way")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_load_options(parser)
     parser.add_argument("--in-process", action="store_true", help="server in this process")
     args = parser.parse_args()
 

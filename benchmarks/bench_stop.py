@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import httpx
 import httpx_sse
-from bench_load import built_in_server, messages, pct
+from bench_load import add_load_options, built_in_server, messages, pct
 
 import agentnb
 from agentnb._core.loop import run_sync
@@ -115,11 +115,8 @@ def stop_naive(base_url: str, api_key: str, texts: list[str], stops: int, delay:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=200)
+    add_load_options(parser, words=300)  # long runs: 100 chunks
     parser.add_argument("--stops", type=int, default=40)
-    parser.add_argument("--words", type=int, default=300, help="long runs: 100 chunks")
-    parser.add_argument("--delay-ms", type=int, default=20)
-    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     print(
         f"{args.runs} concurrent echo runs ({args.words // 3} chunks, {args.delay_ms} ms apart), "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import subprocess
 import threading
@@ -23,7 +24,7 @@ from agentnb import AsyncAgentClient, Run
 from agentnb.events import Event
 from agentnb.server import ServerHandle
 
-__all__ = ["Scripted", "client_for", "free_port", "run_echo_every_way", "serving"]
+__all__ = ["Scripted", "client_for", "connection_env", "free_port", "run_echo_every_way", "serving"]
 
 
 def client_for(
@@ -50,6 +51,20 @@ def client_for(
     return AsyncAgentClient(
         dialect, base_url=server.url_for(dialect), headers=headers or None, **options
     )
+
+
+def connection_env(server: ServerHandle, base: Path, **extra: str) -> dict[str, str]:
+    """This process's environment for a child (a kernel, a Jupyter or marimo server) whose
+    agentnb connects by default to ``server``'s SeekrFlow dialect, with its history in
+    ``base``; ``extra`` variables on top."""
+    return {
+        **os.environ,
+        "AGENTNB_PROVIDER": "seekrflow",
+        "AGENTNB_BASE_URL": server.url_for("seekrflow"),
+        "AGENTNB_API_KEY": server.api_key,
+        "AGENTNB_HISTORY": str(base / "history.sqlite3"),
+        **extra,
+    }
 
 
 class Scripted:

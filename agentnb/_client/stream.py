@@ -126,14 +126,13 @@ class RunStream:
             raise StopAsyncIteration
         if self._gen is None:
             self._gen = self._events()
-        self._reader = asyncio.current_task()
+        self._reader = reader = asyncio.current_task()
         try:
             return await self._gen.__anext__()
         except asyncio.CancelledError:
             if not self._stopped_reader:
                 raise
             self._stopped_reader = False
-            reader = asyncio.current_task()
             if reader is not None and reader.uncancel() > 0:
                 raise  # cancelled by someone else as well
             raise StopAsyncIteration from None

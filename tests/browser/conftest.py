@@ -3,7 +3,6 @@ empty token, and Debian's Chromium driven by Playwright (no browser download).""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import free_port, serving
+from agentnb_testing import connection_env, free_port, serving
 
 from agentnb.server import ServerHandle, start_server
 
@@ -72,19 +71,16 @@ def serve_jupyter(
     root = base / "notebooks"
     root.mkdir()
     port = free_port()
-    env = {
-        **os.environ,
-        "AGENTNB_PROVIDER": "seekrflow",
-        "AGENTNB_BASE_URL": agent_server.url_for("seekrflow"),
-        "AGENTNB_API_KEY": agent_server.api_key,
-        "AGENTNB_HISTORY": str(base / "history.sqlite3"),
-        "JUPYTER_CONFIG_DIR": str(base / "config"),
-        "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = connection_env(
+        agent_server,
+        base,
+        JUPYTER_CONFIG_DIR=str(base / "config"),
+        JUPYTER_RUNTIME_DIR=str(base / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(base / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
+        JUPYTER_PLATFORM_DIRS="1",
+        PYTHONUNBUFFERED="1",
+    )
     # Never fetch the Jupyter news, and so never ask: the consent toast covers the page.
     notification = base / "settings" / "@jupyterlab" / "apputils-extension"
     notification.mkdir(parents=True)

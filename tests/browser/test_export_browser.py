@@ -21,6 +21,7 @@ from typing import Any
 
 import nbformat
 import pytest
+from agentnb_testing import connection_env
 from test_chat_browser import open_notebook_at
 from test_more_browser import new_page, widget_errors
 
@@ -42,14 +43,7 @@ ECHO = "Hello from a cell that returns at once"
 
 
 def kernel_env(agent_server: ServerHandle, base: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "AGENTNB_PROVIDER": "seekrflow",
-        "AGENTNB_BASE_URL": agent_server.url_for("seekrflow"),
-        "AGENTNB_API_KEY": agent_server.api_key,
-        "AGENTNB_HISTORY": str(base / "history.sqlite3"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-    }
+    return connection_env(agent_server, base, JUPYTER_PLATFORM_DIRS="1")
 
 
 def nbconvert(*args: str, env: dict[str, str] | None = None) -> None:

@@ -238,6 +238,20 @@ def lab_page(browser: Any, jupyterlab: Any, artifacts: Path) -> Iterator[Any]:
         context.close()
 
 
+def run_new_cell(page: Any, source: str) -> int:
+    """Append a code cell holding ``source`` to the open notebook and run it; its index."""
+    index: int = page.evaluate(
+        """(source) => {
+          const model = window.__anbPanel().content.model;
+          model.sharedModel.insertCell(model.cells.length, { cell_type: "code", source });
+          return model.cells.length - 1;
+        }""",
+        source,
+    )
+    page.evaluate(RUN_CELL, index)
+    return index
+
+
 @pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
 def test_every_state_reads_at_4_5_to_1_in_light_and_dark(
     lab_page: Any, theme: str, artifacts: Path
@@ -324,16 +338,7 @@ def test_at_460_px_tables_scroll_and_only_long_prose_tokens_break(
     lab_page: Any, artifacts: Path
 ) -> None:
     page = lab_page
-    index = 2 + len(STATUSES)
-    page.evaluate(
-        """(source) => {
-          const panel = window.__anbPanel();
-          const model = panel.content.model;
-          model.sharedModel.insertCell(model.cells.length, { cell_type: "code", source });
-        }""",
-        WIDE,
-    )
-    page.evaluate(RUN_CELL, index)
+    index = run_new_cell(page, WIDE)
     wait_for_state(page, index, "Completed")
     widget = cell_at(page, index).locator(".agentnb")
     # The view's element, as wide as a narrow notebook column (or a side-by-side panel).
@@ -389,15 +394,7 @@ def test_a_long_answer_is_grouped_in_chunks_skipped_off_screen_yet_found_and_cop
     lab_page: Any, artifacts: Path
 ) -> None:
     page = lab_page
-    index = page.evaluate("() => window.__anbPanel().content.model.cells.length")
-    page.evaluate(
-        """(source) => {
-          const model = window.__anbPanel().content.model;
-          model.sharedModel.insertCell(model.cells.length, { cell_type: "code", source });
-        }""",
-        LONG_ANSWER,
-    )
-    page.evaluate(RUN_CELL, index)
+    index = run_new_cell(page, LONG_ANSWER)
     wait_for_state(page, index, "Completed")
     answer = cell_at(page, index).locator(".anb-answer")
     page.wait_for_function(

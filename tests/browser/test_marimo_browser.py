@@ -14,7 +14,6 @@ in marimo's dark theme shows the run, legibly. Screenshots go to test-artifacts/
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import free_port, serving
+from agentnb_testing import connection_env, free_port, serving
 from test_layout_browser import CONTRASTS
 
 from agentnb.server import ServerHandle
@@ -83,17 +82,14 @@ def serve_marimo(
     shutil.copy(NOTEBOOK, notebook)
     (base / "config" / "marimo").mkdir(parents=True)
     (base / "config" / "marimo" / "marimo.toml").write_text(config)
-    env = {
-        **os.environ,
-        "AGENTNB_PROVIDER": "seekrflow",
-        "AGENTNB_BASE_URL": agent_server.url_for("seekrflow"),
-        "AGENTNB_API_KEY": agent_server.api_key,
-        "AGENTNB_HISTORY": str(base / "history.sqlite3"),
-        "XDG_CONFIG_HOME": str(base / "config"),
-        "XDG_STATE_HOME": str(base / "state"),
-        "XDG_CACHE_HOME": str(base / "cache"),
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = connection_env(
+        agent_server,
+        base,
+        XDG_CONFIG_HOME=str(base / "config"),
+        XDG_STATE_HOME=str(base / "state"),
+        XDG_CACHE_HOME=str(base / "cache"),
+        PYTHONUNBUFFERED="1",
+    )
     port = free_port()
     extra = ["--skip-update-check"] if mode == "edit" else []
     url = f"http://127.0.0.1:{port}"

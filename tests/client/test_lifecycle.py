@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from agentnb import AgentClient, RunCancelledError, StreamError
 from agentnb._core.exceptions import error_for_run
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
-from agentnb.events import Event, TextDelta
+from agentnb.events import TextDelta
 from agentnb.server import ServerHandle
 
 SLOW = {"X-AgentNB-Delay-Ms": "20"}
@@ -58,20 +58,28 @@ class Recorder:
 
 
 # ---- cancellation ------------------------------------------------------------------------------
+async def reading_past_first_text(
+    stream: Any, after: Callable[[], Awaitable[Any]] | None = None
+) -> asyncio.Task[Any]:
+    """A task iterating ``stream`` (then awaiting ``after()``, its result the task's),
+    returned once the stream's first text has arrived."""
+    got_text = asyncio.Event()
+
+    async def consume() -> Any:
+        async for event in stream:
+            if isinstance(event, TextDelta):
+                got_text.set()
+        return None if after is None else await after()
+
+    task = asyncio.create_task(consume())
+    await got_text.wait()
+    return task
+
+
 async def test_aclose_from_another_task_closes_the_connection_at_once(server: ServerHandle) -> None:
     async with client_for(server, headers=SLOW) as client:
         stream = client.stream("writer", "Write about streams", metadata={"paragraphs": "6"})
-        first_text = asyncio.Event()
-        seen: list[Event] = []
-
-        async def consume() -> None:
-            async for event in stream:
-                seen.append(event)
-                if isinstance(event, TextDelta):
-                    first_text.set()
-
-        consumer = asyncio.create_task(consume())
-        await first_text.wait()
+        consumer = await reading_past_first_text(stream)
         before = open_streams(server)
         assert before >= 1
         await stream.aclose()
@@ -90,19 +98,14 @@ async def test_a_consumer_stopped_by_aclose_goes_on_without_a_stray_cancellation
 ) -> None:
     async with client_for(server, headers=SLOW) as client:
         stream = client.stream("writer", "x", metadata={"paragraphs": "6"})
-        got_text = asyncio.Event()
         after: list[str] = []
 
-        async def consume() -> str:
-            async for event in stream:
-                if isinstance(event, TextDelta):
-                    got_text.set()
+        async def go_on() -> str:
             await asyncio.sleep(0.01)  # the task is not left cancelled
             after.append("awaited after the loop")
             return "done"
 
-        consumer = asyncio.create_task(consume())
-        await got_text.wait()
+        consumer = await reading_past_first_text(stream, go_on)
         await stream.aclose()
         assert await consumer == "done"
         assert after == ["awaited after the loop"]
@@ -115,16 +118,7 @@ async def test_a_consumer_cancelled_from_outside_while_aclose_runs_stays_cancell
 ) -> None:
     async with client_for(server, headers=SLOW) as client:
         stream = client.stream("writer", "x", metadata={"paragraphs": "6"})
-        got_text = asyncio.Event()
-
-        async def consume() -> None:
-            async for event in stream:
-                if isinstance(event, TextDelta):
-                    got_text.set()
-            await asyncio.sleep(5)
-
-        consumer = asyncio.create_task(consume())
-        await got_text.wait()
+        consumer = await reading_past_first_text(stream, lambda: asyncio.sleep(5))
         consumer.cancel()  # the user's own cancellation, at the same moment as a Stop
         await stream.aclose()
         with pytest.raises(asyncio.CancelledError):
@@ -136,15 +130,7 @@ async def test_cancelling_the_task_cancels_the_run(server: ServerHandle) -> None
     recorder = Recorder()
     async with client_for(server, headers=SLOW, recorder=recorder) as client:
         stream = client.stream("writer", "x", metadata={"paragraphs": "6"})
-        got_text = asyncio.Event()
-
-        async def consume() -> None:
-            async for event in stream:
-                if isinstance(event, TextDelta):
-                    got_text.set()
-
-        task = asyncio.create_task(consume())
-        await got_text.wait()
+        task = await reading_past_first_text(stream)
         before = open_streams(server)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
