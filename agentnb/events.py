@@ -14,12 +14,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 __all__ = [
+    "CustomEvent",
     "Event",
     "ReasoningDelta",
     "RunCompleted",
     "RunFailed",
     "RunPaused",
     "RunStarted",
+    "StateDelta",
+    "StateSnapshot",
     "StepReset",
     "StepStarted",
     "TextDelta",
@@ -101,6 +104,11 @@ class ReasoningDelta(_Event):
     type: Literal["reasoning_delta"] = "reasoning_delta"
     delta: str
     """Text to append to the reasoning."""
+    parent_call_id: str | None = None
+    """Set when a sub-agent reasons inside a tool call (agent-as-tool, a subgraph): the call
+    it belongs to. None for the top agent."""
+    agent: str | None = None
+    """The agent reasoning, when the platform names it."""
 
 
 class TextDelta(_Event):
@@ -109,6 +117,11 @@ class TextDelta(_Event):
     type: Literal["text_delta"] = "text_delta"
     delta: str
     """Text to append to the answer."""
+    parent_call_id: str | None = None
+    """Set when a sub-agent streams this text inside a tool call: it belongs to that call,
+    not to the run's answer. None for the top agent."""
+    agent: str | None = None
+    """The agent writing, when the platform names it."""
 
 
 class ToolCallStarted(_Event):
@@ -121,6 +134,10 @@ class ToolCallStarted(_Event):
     """The tool's name."""
     arguments: Any = None
     """The arguments as parsed JSON when already known, else None (they may stream in deltas)."""
+    parent_call_id: str | None = None
+    """The call inside which a sub-agent made this call (a nested call); None at the top."""
+    agent: str | None = None
+    """The agent making the call, when the platform names it."""
 
 
 class ToolCallDelta(_Event):
@@ -145,6 +162,8 @@ class ToolCallFinished(_Event):
     """The error message when the call failed; None when it succeeded."""
     arguments: Any = None
     """The final arguments, when the platform repeats them here (else None)."""
+    usage: Usage | None = None
+    """Tokens a sub-agent spent inside this call, where the platform reports it."""
 
 
 class ToolCallProgress(_Event):
@@ -185,6 +204,10 @@ class ToolApprovalRequested(_Event):
     """The tool's name, when this request is the first the run hears of the call."""
     arguments: Any = None
     """The call's arguments, when this request is the first the run hears of the call."""
+    question: str | None = None
+    """A free-form question the agent asks a human (an interrupt's prompt, A2A's
+    ``input-required``): the decision carries an answer (``approve(call_id, answer=...)``).
+    None for a plain yes/no approval."""
 
 
 class ToolApprovalResponded(_Event):
@@ -198,6 +221,35 @@ class ToolApprovalResponded(_Event):
     """True: the tool may run; False: it must not."""
     reason: str | None = None
     """The reason given with the decision, if any."""
+
+
+class StateSnapshot(_Event):
+    """The agent's whole shared state (AG-UI ``STATE_SNAPSHOT``, LangGraph ``values``);
+    replaces :attr:`agentnb.Run.state`."""
+
+    type: Literal["state_snapshot"] = "state_snapshot"
+    state: Any = None
+    """The state as JSON."""
+
+
+class StateDelta(_Event):
+    """A change to the agent's shared state as RFC 6902 JSON Patch operations (AG-UI
+    ``STATE_DELTA``), applied to :attr:`agentnb.Run.state`."""
+
+    type: Literal["state_delta"] = "state_delta"
+    patch: list[Any]
+    """The JSON Patch operations, in order."""
+
+
+class CustomEvent(_Event):
+    """An application-defined event the chat cell does not draw (AG-UI ``CUSTOM``, LangGraph
+    ``custom`` stream mode, A2A metadata), kept on :attr:`agentnb.Run.custom_events`."""
+
+    type: Literal["custom"] = "custom"
+    name: str
+    """The event's name (the stream mode or the agent's own name for it)."""
+    value: Any = None
+    """Its payload as JSON."""
 
 
 class StepStarted(_Event):
@@ -282,6 +334,9 @@ Event = Annotated[
     | ToolCallDenied
     | ToolApprovalRequested
     | ToolApprovalResponded
+    | StateSnapshot
+    | StateDelta
+    | CustomEvent
     | StepStarted
     | StepReset
     | RunPaused

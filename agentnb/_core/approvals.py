@@ -58,6 +58,9 @@ class ApprovalDecision:
     """True: the platform may run the tool; False: it must not."""
     reason: str | None = None
     """A reason sent with the decision (the AI SDK passes it to the model)."""
+    answer: Any = None
+    """The human's answer to the call's free-form ``question`` (an interrupt's resume value),
+    when it asked one; None otherwise."""
 
 
 Approver = Callable[[ToolCall], Any]

@@ -9,12 +9,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..events import (
+    CustomEvent,
     Event,
     ReasoningDelta,
     RunCompleted,
     RunFailed,
     RunPaused,
     RunStarted,
+    StateDelta,
+    StateSnapshot,
     StepReset,
     StepStarted,
     TextDelta,
@@ -28,6 +31,8 @@ from ..events import (
     UnknownEvent,
     Usage,
 )
+from .snapshot import run_snapshot
+from .state import AgentState
 from .transcript import Part, RunErrorInfo, ToolApproval, ToolCall, ToolStatus
 
 __all__ = [
@@ -103,6 +108,8 @@ class Run:
     parts may then be shorter than before, so a view that sends only what grew starts over."""
     version: int = 0
     """Bumped on every change; observers compare it to skip work."""
+    shared: AgentState = field(default_factory=AgentState)
+    """The agent's shared state and the custom events the chat cell does not draw."""
     _calls: dict[str, ToolCall] = field(default_factory=dict, repr=False)
     _unknown_size: int = field(default=0, repr=False)
     _step: _StepMark = field(default_factory=_StepMark, repr=False)
@@ -117,6 +124,17 @@ class Run:
     def reasoning(self) -> str:
         """The reasoning so far."""
         return "".join(p.text for p in self.parts if p.kind == "reasoning")
+
+    @property
+    def state(self) -> Any:
+        """The agent's shared state: its last snapshot with later deltas applied (None when
+        the platform sent none)."""
+        return self.shared.state
+
+    @property
+    def custom_events(self) -> list[CustomEvent]:
+        """Application events the chat cell does not draw, in arrival order."""
+        return self.shared.custom_events
 
     @property
     def done(self) -> bool:
@@ -205,6 +223,8 @@ class Run:
                 self._finish("failed", event.received_at)
             case UnknownEvent():
                 self._keep_unknown(event)
+            case StateSnapshot() | StateDelta() | CustomEvent():
+                self.shared.apply(event)
 
     def finish(self, status: RunStatus, error: RunErrorInfo | None = None) -> None:
         """End the run from outside the stream (cancelled, interrupted, failed by transport)."""
@@ -364,29 +384,4 @@ class Run:
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready copy of the whole state (for widgets and the history)."""
-        return {
-            "local_id": self.local_id,
-            "agent": self.agent,
-            "message": self.message,
-            "provider": self.provider,
-            "connection": self.connection,
-            "run_id": self.run_id,
-            "thread_id": self.thread_id,
-            "status": self.status,
-            "parts": [{"kind": p.kind, "text": p.text, "call_id": p.call_id} for p in self.parts],
-            "tool_calls": [c.to_dict() for c in self.tool_calls],
-            "usage": self.usage.model_dump() if self.usage else None,
-            "execution_time": self.execution_time,
-            "followups": list(self.followups),
-            "finish_reason": self.finish_reason,
-            "error": self.error.to_dict() if self.error else None,
-            "started_at": self.started_at,
-            "first_token_at": self.first_token_at,
-            "finished_at": self.finished_at,
-            "ttft": self.ttft,
-            "duration": self.duration if self.done else None,
-            "tokens_per_second": self.tokens_per_second,
-            "event_count": self.event_count,
-            "unknown_dropped": self.unknown_dropped,
-            "step_resets": self.step_resets,
-        }
+        return run_snapshot(self)

@@ -9,7 +9,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from .._core.exceptions import ConfigurationError
-from ._base import HttpRequest, Provider, RemoteRun, ResumeMode, SendJson, Translator
+from ._base import HttpRequest, Provider, RemoteRun, ResumeMode, RunRef, SendJson, Translator
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -17,6 +17,7 @@ __all__ = [
     "Provider",
     "RemoteRun",
     "ResumeMode",
+    "RunRef",
     "SendJson",
     "Translator",
     "available_providers",

@@ -24,6 +24,7 @@ __all__ = [
     "Provider",
     "RemoteRun",
     "ResumeMode",
+    "RunRef",
     "SendJson",
     "Translator",
 ]
@@ -61,6 +62,18 @@ class RemoteRun:
     completion_tokens: int | None = None
     total_tokens: int | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """Which of the platform's runs an operation (cancel, attach) is about."""
+
+    agent: str
+    """The agent (assistant, graph) the run belongs to."""
+    run_id: str
+    """The platform's run id (A2A: the task id)."""
+    thread_id: str | None = None
+    """The run's thread (A2A: the context id), where the platform has one."""
 
 
 class Translator(abc.ABC):
@@ -191,6 +204,18 @@ class Provider(abc.ABC):
         ``completed`` as it was when this hook fails. Default: ``completed`` unchanged.
         """
         return completed
+
+    # Optional: the platform's own run. Dialects whose platform has these override them.
+    def cancel_request(self, ref: RunRef) -> HttpRequest | None:
+        """The request that stops the run on the platform (not only the connection), or None
+        when the platform has no cancel operation."""
+        return None
+
+    def attach_request(self, ref: RunRef, last_event_id: str | None) -> HttpRequest | None:
+        """The request that streams a run that is still going (SeekrFlow attach, LangGraph
+        join, A2A resubscribe), read by a fresh :meth:`translator`; None when the platform
+        cannot stream a running run again."""
+        return None
 
     # Optional: remote listings. Providers that have them override these.
     def list_runs_request(
