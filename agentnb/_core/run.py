@@ -31,7 +31,6 @@ from ..events import (
     UnknownEvent,
     Usage,
 )
-from .snapshot import run_snapshot
 from .state import AgentState
 from .transcript import Part, RunErrorInfo, ToolApproval, ToolCall, ToolStatus
 
@@ -108,8 +107,7 @@ class Run:
     parts may then be shorter than before, so a view that sends only what grew starts over."""
     version: int = 0
     """Bumped on every change; observers compare it to skip work."""
-    shared: AgentState = field(default_factory=AgentState)
-    """The agent's shared state and the custom events the chat cell does not draw."""
+    _shared: AgentState = field(default_factory=AgentState, repr=False)
     _calls: dict[str, ToolCall] = field(default_factory=dict, repr=False)
     _unknown_size: int = field(default=0, repr=False)
     _step: _StepMark = field(default_factory=_StepMark, repr=False)
@@ -129,12 +127,12 @@ class Run:
     def state(self) -> Any:
         """The agent's shared state: its last snapshot with later deltas applied (None when
         the platform sent none)."""
-        return self.shared.state
+        return self._shared.state
 
     @property
     def custom_events(self) -> list[CustomEvent]:
         """Application events the chat cell does not draw, in arrival order."""
-        return self.shared.custom_events
+        return self._shared.custom_events
 
     @property
     def done(self) -> bool:
@@ -224,7 +222,7 @@ class Run:
             case UnknownEvent():
                 self._keep_unknown(event)
             case StateSnapshot() | StateDelta() | CustomEvent():
-                self.shared.apply(event)
+                self._shared.apply(event)
 
     def finish(self, status: RunStatus, error: RunErrorInfo | None = None) -> None:
         """End the run from outside the stream (cancelled, interrupted, failed by transport)."""
@@ -384,4 +382,19 @@ class Run:
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready copy of the whole state (for widgets and the history)."""
-        return run_snapshot(self)
+        data = {name: getattr(self, name) for name in _SNAPSHOT_FIELDS}
+        data["parts"] = [{"kind": p.kind, "text": p.text, "call_id": p.call_id} for p in self.parts]
+        data["tool_calls"] = [c.to_dict() for c in self.tool_calls]
+        data["usage"] = self.usage.model_dump() if self.usage else None
+        data["followups"] = list(self.followups)
+        data["error"] = self.error.to_dict() if self.error else None
+        data["duration"] = self.duration if self.done else None
+        data["custom_events"] = len(self.custom_events)
+        return data
+
+
+_SNAPSHOT_FIELDS = (  # noqa: SIM905 (a list of 19 names would not fit the module)
+    "local_id agent message provider connection run_id thread_id status execution_time "
+    "finish_reason started_at first_token_at finished_at ttft tokens_per_second event_count "
+    "unknown_dropped step_resets state"
+).split()
