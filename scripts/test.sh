@@ -15,9 +15,20 @@ step "Python environment ($VENV)"
 "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
 export PATH="$PWD/$VENV/bin:$PATH"
 
-step "Arize Phoenix for the real-collector tracing test (a venv of its own: it pins many packages)"
-[ -x .tools/phoenix/bin/python ] || "$PY" -m venv .tools/phoenix
-[ -x .tools/phoenix/bin/phoenix ] || .tools/phoenix/bin/python -m pip install --quiet "arize-phoenix>=20.26,<21"
+step "Other projects' servers and SDKs the tests run, each in a venv of its own (tests/sdk_envs/NAME.txt -> .tools/NAME)"
+# Their pins clash with the dev extras and with each other. A venv is (re)installed when its
+# requirements file changed since the last install.
+for req in tests/sdk_envs/*.txt; do
+  name=$(basename "$req" .txt)
+  dir=.tools/$name
+  [ -x "$dir/bin/python" ] || "$PY" -m venv "$dir"
+  if ! cmp -s "$req" "$dir/installed.txt"; then
+    echo "installing $name from $req"
+    "$dir/bin/python" -m pip install --quiet --upgrade pip
+    "$dir/bin/python" -m pip install --quiet -r "$req"
+    cp "$req" "$dir/installed.txt"
+  fi
+done
 
 step "Debian packages: chromium (browser tests), tmux (terminal tests)"
 missing=()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
@@ -209,3 +210,16 @@ def run_echo_every_way(url: str, key: str, name: str) -> agentnb.Connection:
     shell.run_line_magic("load_ext", "agentnb")
     shell.run_line_magic("agent", f"echo --via {conn.name} --new --wait way magic")
     return conn
+
+
+def sdk_python(name: str) -> Path:
+    """The Python of ``.tools/NAME``, the venv ``scripts/test.sh`` makes from
+    ``tests/sdk_envs/NAME.txt`` for another project's server or SDK. Missing, the test is
+    skipped saying so, except under CI (``CI`` set), where that fails."""
+    python = Path(__file__).resolve().parents[1] / ".tools" / name / "bin" / "python"
+    if not python.exists():
+        reason = f"{python.parent.parent} is missing: bash scripts/test.sh installs it"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI must run this test against the real {name}")
+        pytest.skip(reason)
+    return python
