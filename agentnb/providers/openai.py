@@ -6,12 +6,14 @@ Completions is stateless, so the provider keeps each thread's messages client-si
 id is made locally) and sends them with every run; a thread lives as long as its client.
 
 Tool call deltas are gathered by ``index``: the first names the call (id and function name),
-later ones carry pieces of the arguments JSON. A server that runs the tools itself may report
-their outcomes: agentnb's built-in server sends ``delta.agentnb_tool_result`` ({id, index,
-output, error}) and ``agentnb_followups`` on the finishing chunk; ``role: "tool"`` deltas
-(``tool_call_id``, ``content``) are read too. A call whose outcome never arrives (a proxy such
-as LiteLLM drops the extension; a plain model leaves its calls for the client to run) ends
-``no_result`` when the run completes: its arguments are known, its result is not.
+later ones carry pieces of the arguments JSON. A server that runs the tools itself streams them
+the same way in ``delta.agentnb_tool_calls`` (so OpenAI clients, which would execute standard
+``tool_calls``, leave them alone) and reports their outcomes: agentnb's built-in server sends
+``delta.agentnb_tool_result`` ({id, index, output, error}) and ``agentnb_followups`` on the
+finishing chunk; ``role: "tool"`` deltas (``tool_call_id``, ``content``) are read too. A call
+whose outcome never arrives (a proxy that drops the extension; a plain model leaves its calls
+for the client to run) ends ``no_result`` when the run completes: its arguments are known, its
+result is not.
 
 Each thread's history holds the whole of every turn, as Chat Completions defines it: the
 assistant messages with their ``tool_calls`` and the ``tool`` messages with the results (see
@@ -130,10 +132,11 @@ class OpenAITranslator(Translator):
             self._text.append(content)
             self.history.content(content)
             events.append(TextDelta(delta=content))
-        tool_calls = delta.get("tool_calls")
-        if isinstance(tool_calls, list):
-            for position, item in enumerate(tool_calls):
-                events.extend(self._tool_delta(as_dict(item), position))
+        for key in ("agentnb_tool_calls", "tool_calls"):  # the server's own calls, the client's
+            tool_calls = delta.get(key)
+            if isinstance(tool_calls, list):
+                for position, item in enumerate(tool_calls):
+                    events.extend(self._tool_delta(as_dict(item), position))
         reason = first_str(choice, "finish_reason")
         if reason:
             self._finish_reason = reason

@@ -94,18 +94,17 @@ runtools.ai
 
 OpenAI-compatible (base URL ``.../v1``)
     ``POST /v1/chat/completions`` (``model`` = agent name), ``GET /v1/models``.
-    ``chat.completion.chunk`` frames: delta.role, delta.reasoning_content, delta.content,
-    delta.tool_calls [{index, id, type, function {name, arguments}}] with the arguments in
-    pieces (``index`` counts across the run). The server runs the demo tools itself, so a run
-    is several model turns in one stream: a turn that calls a tool ends with a chunk whose
-    finish_reason is ``tool_calls`` (as OpenAI ends such a turn), then
-    delta.agentnb_tool_result* {index, id, name, output, error} reports the outcome and the
-    next turn begins; the answering turn ends with finish_reason ``stop``
-    (+ agentnb_followups*). Then a usage chunk with empty choices when
-    ``stream_options.include_usage``, then ``[DONE]``. ``stream: false``: a
-    ``chat.completion`` with finish_reason ``stop``, the calls in message.tool_calls
-    [{id, type: "function", function {name, arguments}}] and, with their outputs, in
-    message.agentnb_tool_calls*.
+    ``chat.completion.chunk`` frames: delta.role, delta.reasoning_content, delta.content.
+    The server runs the demo tools itself, yet to OpenAI clients a run is one model turn (a
+    proxy such as LiteLLM ends the answer at the first finish_reason, and standard
+    ``tool_calls`` would be the client's to execute): the calls ride in
+    delta.agentnb_tool_calls* [{index, id, type, function {name, arguments}}] with the
+    arguments in pieces (``index`` counts across the run), each outcome in
+    delta.agentnb_tool_result* {index, id, name, output, error}; one chunk with finish_reason
+    ``stop`` ends the run (+ agentnb_followups*). Then a usage chunk with empty choices (the
+    whole run's usage) when ``stream_options.include_usage``, then ``[DONE]``.
+    ``stream: false``: a ``chat.completion`` with finish_reason ``stop``, no
+    message.tool_calls, the calls with their outputs in message.agentnb_tool_calls*.
 
 Vercel AI SDK UI message stream (``POST /api/chat`` {id, messages: [UIMessage], agent,
 followups, metadata, responseFormat*}, and SeekrFlow's ``/runs/stream/vercel``)

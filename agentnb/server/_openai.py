@@ -1,18 +1,20 @@
 """OpenAI-compatible Chat Completions: ``POST /v1/chat/completions`` (``model`` = agent name)
 and ``GET /v1/models``.
 
-The demo agents run their own tools on the server, so one streamed run holds several model
-turns: each turn that calls a tool streams the call as ``delta.tool_calls`` (arguments in
-pieces) and ends with a chunk whose ``finish_reason`` is ``"tool_calls"``, as OpenAI ends a
-turn that calls tools; the call's outcome follows as ``delta.agentnb_tool_result`` (an agentnb
-extension), then the next turn. The turn that answers ends with ``finish_reason: "stop"``, so
-the stream as a whole ends with ``"stop"``: nothing is left for the client to execute. Tool call
-``index`` values count across the whole run, so a client that gathers calls by index (the
-official SDK's stream helper does) keeps them apart. The non-streamed answer lists the calls in
-the standard ``message.tool_calls`` and, with their outputs, in ``message.agentnb_tool_calls``.
-Follow-ups, when asked for with ``metadata: {"followups": "true"}``, ride on the finishing
-chunk as ``agentnb_followups``. Invalid requests are 400s in OpenAI's shape (see
-:mod:`agentnb.server._openai_errors`).
+The demo agents run their own tools on the server, so one run holds several model turns. To
+an OpenAI client it is one turn: the stream has one ``finish_reason`` (``"stop"``, on its last
+choice chunk) and the whole run's usage in the ``include_usage`` chunk after it. Standard
+``tool_calls`` with ``finish_reason: "tool_calls"`` would tell the client that the calls are
+its own to execute: the official SDK's helpers and proxies such as LiteLLM end the answer
+there. So the calls the server ran ride in extension fields that OpenAI clients ignore and
+keep (``model_extra`` in the official SDK): ``delta.agentnb_tool_calls``, in the shape of
+``delta.tool_calls`` (a head with ``index``, ``id`` and the function's name, then pieces of the
+arguments JSON; ``index`` counts across the run), and ``delta.agentnb_tool_result`` ({index,
+id, name, output, error}) once the call has run. The non-streamed answer has no
+``message.tool_calls`` either: the calls, with their outputs, are in
+``message.agentnb_tool_calls``. Follow-ups, when asked for with ``metadata: {"followups":
+"true"}``, ride on the finishing chunk as ``agentnb_followups``. Invalid requests are 400s in
+OpenAI's shape (see :mod:`agentnb.server._openai_errors`).
 """
 
 from __future__ import annotations
@@ -58,7 +60,6 @@ class OpenAIRenderer:
         self.log = log
         self.include_usage = bool(log.details.get("include_usage"))
         self.tool_indexes: dict[str, int] = {}
-        self.tool_turn_open = False
         self.base = {
             "id": _completion_id(log),
             "object": "chat.completion.chunk",
@@ -89,21 +90,13 @@ class OpenAIRenderer:
         if isinstance(step, ToolStart):
             return self._tool_call(step)
         if isinstance(step, ToolEnd):
-            result = self._chunk({"agentnb_tool_result": self._tool_result(step)})
-            return [*self._end_tool_turn(), result]
+            return [self._chunk({"agentnb_tool_result": self._tool_result(step)})]
         if isinstance(step, Finish):
             return self._finish(step)
         return [Frame(dumps({"error": _error_object(step)})), Frame("[DONE]", terminal=True)]
 
-    def _end_tool_turn(self) -> list[Frame]:
-        """The chunk that ends a turn that called tools, before the tools' outcomes."""
-        if not self.tool_turn_open:
-            return []
-        self.tool_turn_open = False
-        return [self._chunk({}, "tool_calls")]
-
     def _tool_call(self, step: ToolStart) -> list[Frame]:
-        self.tool_turn_open = True
+        """A call the server runs, streamed as OpenAI streams ``tool_calls``, in the extension."""
         index = self.tool_indexes.setdefault(step.call_id, len(self.tool_indexes))
         head = {
             "index": index,
@@ -111,9 +104,9 @@ class OpenAIRenderer:
             "type": "function",
             "function": {"name": step.name, "arguments": ""},
         }
-        frames = [self._chunk({"tool_calls": [head]})]
+        frames = [self._chunk({"agentnb_tool_calls": [head]})]
         for piece in split_chunks(json.dumps(step.arguments), ARGUMENT_PIECE_CHARS):
-            delta = {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
+            delta = {"agentnb_tool_calls": [{"index": index, "function": {"arguments": piece}}]}
             frames.append(self._chunk(delta))
         return frames
 
@@ -162,7 +155,6 @@ def _result(log: RunLog) -> Response:
     if reasoning:
         message["reasoning_content"] = reasoning
     if calls := log.tool_calls():
-        message["tool_calls"] = [_standard_tool_call(call) for call in calls]
         message["agentnb_tool_calls"] = calls
     body: dict[str, Any] = {
         "id": _completion_id(log),
@@ -176,12 +168,6 @@ def _result(log: RunLog) -> Response:
     if finish is not None and finish.followups:
         body["agentnb_followups"] = list(finish.followups)
     return JSONResponse(body)
-
-
-def _standard_tool_call(call: dict[str, Any]) -> dict[str, Any]:
-    """A call as OpenAI's ``message.tool_calls`` lists it (arguments as a JSON string)."""
-    function = {"name": call["name"], "arguments": json.dumps(call["arguments"])}
-    return {"id": call["id"], "type": "function", "function": function}
 
 
 OPENAI = Dialect("openai", OpenAIRenderer, result=_result)

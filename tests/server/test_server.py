@@ -462,7 +462,8 @@ def test_openai_stream_with_tool_calls_and_usage(client: httpx.Client) -> None:
     assert "".join(d.get("reasoning_content", "") for d in deltas).startswith("The user asks")
     calls: dict[int, dict[str, str]] = {}
     for delta in deltas:
-        for call in delta.get("tool_calls", []):
+        assert "tool_calls" not in delta
+        for call in delta.get("agentnb_tool_calls", []):
             entry = calls.setdefault(call["index"], {"name": "", "arguments": ""})
             entry["name"] += call.get("function", {}).get("name", "")
             entry["arguments"] += call["function"]["arguments"]

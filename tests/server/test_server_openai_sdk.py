@@ -1,9 +1,9 @@
-"""The OpenAI dialect as the official ``openai`` SDK sees it: errors, tool calls and finish
-reasons answer as OpenAI does."""
+"""The OpenAI dialect as the official ``openai`` SDK sees it: errors answer as OpenAI's do, and
+a run whose tools the server ran reads as one model turn (one finish reason, the whole answer
+and usage, the server's calls in extension fields the SDK keeps in ``model_extra``)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -145,35 +145,30 @@ def finish_reasons(chunks: list[ChatCompletionChunk]) -> list[str]:
     return [c.finish_reason for chunk in chunks for c in chunk.choices if c.finish_reason]
 
 
-def tool_result(chunk: ChatCompletionChunk) -> dict[str, Any] | None:
+def extension(chunk: ChatCompletionChunk, key: str) -> Any:
     if not chunk.choices or chunk.choices[0].delta.model_extra is None:
         return None
-    result: dict[str, Any] | None = chunk.choices[0].delta.model_extra.get("agentnb_tool_result")
-    return result
+    return chunk.choices[0].delta.model_extra.get(key)
 
 
-def test_each_turn_that_calls_a_tool_ends_with_tool_calls(sdk: openai.OpenAI) -> None:
+def test_a_run_whose_tools_the_server_ran_is_one_turn(sdk: openai.OpenAI) -> None:
     chunks = stream_chunks(sdk, "finance_agent", "How did NVDA and AMD move this week?")
-    # two lookups and two calculations, each its own turn, then the answer's turn
-    assert finish_reasons(chunks) == ["tool_calls"] * 4 + ["stop"]
+    assert finish_reasons(chunks) == ["stop"]
     kinds = []
     for chunk in chunks:
         if not chunk.choices:
             kinds.append("usage")
-            continue
-        choice = chunk.choices[0]
-        if choice.finish_reason:
-            kinds.append(choice.finish_reason)
-        elif choice.delta.tool_calls and choice.delta.tool_calls[0].id:
+        elif chunk.choices[0].finish_reason:
+            kinds.append(chunk.choices[0].finish_reason)
+        elif chunk.choices[0].delta.tool_calls:
+            kinds.append("standard tool_calls")
+        elif (calls := extension(chunk, "agentnb_tool_calls")) and calls[0].get("id"):
             kinds.append("call")
-        elif tool_result(chunk) is not None:
+        elif extension(chunk, "agentnb_tool_result") is not None:
             kinds.append("result")
-        elif choice.delta.content:
-            kinds.append("content")
-    turns = [kind for kind in kinds if kind != "content"]
-    assert turns == ["call", "tool_calls", "result"] * 4 + ["stop", "usage"]
-    first_content = kinds.index("content")
-    assert "tool_calls" not in kinds[first_content:]
+    # two lookups and two calculations, each run by the server, then the answer
+    assert kinds == ["call", "result"] * 4 + ["stop", "usage"]
+    assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens > 0
 
 
 def test_tool_call_indexes_stay_unique_across_turns(sdk: openai.OpenAI) -> None:
@@ -181,47 +176,41 @@ def test_tool_call_indexes_stay_unique_across_turns(sdk: openai.OpenAI) -> None:
     heads = [
         call
         for chunk in chunks
-        for choice in chunk.choices
-        for call in choice.delta.tool_calls or []
-        if call.id
+        for call in extension(chunk, "agentnb_tool_calls") or []
+        if call.get("id")
     ]
-    assert [call.index for call in heads] == [0, 1, 2, 3]
-    results = [r for r in map(tool_result, chunks) if r is not None]
-    assert [(r["index"], r["id"]) for r in results] == [(c.index, c.id) for c in heads]
+    assert [call["index"] for call in heads] == [0, 1, 2, 3]
+    results = [r for chunk in chunks if (r := extension(chunk, "agentnb_tool_result"))]
+    assert [(r["index"], r["id"]) for r in results] == [(c["index"], c["id"]) for c in heads]
 
 
 def test_a_run_without_tools_ends_with_stop_only(sdk: openai.OpenAI) -> None:
     assert finish_reasons(stream_chunks(sdk, "echo", "hello")) == ["stop"]
 
 
-def test_the_sdk_stream_helper_accumulates_the_whole_run(sdk: openai.OpenAI) -> None:
+def test_the_sdk_stream_helper_leaves_the_client_nothing_to_execute(sdk: openai.OpenAI) -> None:
     with sdk.chat.completions.stream(model="finance_agent", messages=NVDA) as stream:
         completion = stream.get_final_completion()
     choice = completion.choices[0]
     assert choice.finish_reason == "stop"
     assert "| NVDA |" in (choice.message.content or "")
-    calls = choice.message.tool_calls or []
-    assert [call.function.name for call in calls] == ["get_stock_price", "calculator"]  # type: ignore[union-attr]
-    assert json.loads(calls[0].function.arguments) == {"ticker": "NVDA"}  # type: ignore[union-attr]
+    assert not choice.message.tool_calls
 
 
-def test_non_streamed_tool_calls_use_the_standard_fields(sdk: openai.OpenAI) -> None:
+def test_non_streamed_server_run_calls_are_in_the_extension(sdk: openai.OpenAI) -> None:
     completion = sdk.chat.completions.create(model="finance_agent", messages=NVDA)
     choice = completion.choices[0]
     assert choice.finish_reason == "stop"
     message = choice.message
-    assert message.tool_calls is not None
-    names = [call.function.name for call in message.tool_calls]  # type: ignore[union-attr]
-    assert names == ["get_stock_price", "calculator"]
-    first = message.tool_calls[0]
-    assert first.type == "function"
-    assert first.id.startswith("call_")
-    assert json.loads(first.function.arguments) == {"ticker": "NVDA"}  # type: ignore[union-attr]
+    assert message.tool_calls is None  # nothing for the client to execute
     assert "| NVDA |" in (message.content or "")
     assert message.model_extra is not None
-    extension = message.model_extra["agentnb_tool_calls"]
-    assert [call["id"] for call in extension] == [call.id for call in message.tool_calls]
-    assert extension[0]["output"]["price"] == 875.4
+    calls = message.model_extra["agentnb_tool_calls"]
+    assert [call["name"] for call in calls] == ["get_stock_price", "calculator"]
+    assert calls[0]["id"].startswith("call_")
+    assert calls[0]["arguments"] == {"ticker": "NVDA"}
+    assert calls[0]["output"]["price"] == 875.4
+    assert completion.usage is not None and completion.usage.total_tokens > 0
 
 
 def test_non_streamed_answers_without_tools_have_no_tool_calls(sdk: openai.OpenAI) -> None:

@@ -1,0 +1,160 @@
+"""The built-in server's OpenAI dialect behind a LiteLLM proxy (``.tools/litellm``, pinned in
+``tests/sdk_envs/litellm.txt``), read by the official ``openai`` SDK and by agentnb.
+
+A proxy ends an answer at the first ``finish_reason``. The server runs its tools itself, so a
+run must reach OpenAI clients as one model turn: the whole answer and the whole run's usage
+through the proxy, exactly as the server gives them directly. LiteLLM drops unknown delta
+fields from a stream (agentnb's ``agentnb_tool_calls`` / ``agentnb_tool_result``) and keeps a
+non-streamed message's under ``provider_specific_fields``; both are pinned here, so a LiteLLM
+release that changes them shows up.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+from agentnb_testing import free_port, sdk_python, serving
+
+from agentnb import AsyncAgentClient
+from agentnb.server import ServerHandle
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+MASTER_KEY = "sk-agentnb-proxy-test"
+NVDA = [{"role": "user", "content": "What is NVDA trading at, and how did it move this week?"}]
+MODELS = ("finance_agent", "echo")
+
+
+def proxy_config(server: ServerHandle) -> str:
+    entries = "".join(
+        f"""
+  - model_name: {name}
+    litellm_params:
+      model: openai/{name}
+      api_base: {server.url_for("openai")}
+      api_key: {server.api_key}"""
+        for name in MODELS
+    )
+    return f"model_list:{entries}\nlitellm_settings:\n  telemetry: false\n"
+
+
+@pytest.fixture(scope="module")
+def proxy_url(server: ServerHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A LiteLLM proxy on 127.0.0.1 routing the demo agents to the built-in server."""
+    litellm = sdk_python("litellm").parent / "litellm"
+    folder = tmp_path_factory.mktemp("litellm")
+    config = folder / "config.yaml"
+    config.write_text(proxy_config(server) + f"general_settings:\n  master_key: {MASTER_KEY}\n")
+    port = free_port()
+    env = {
+        **os.environ,
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no download of the price list
+        "LITELLM_TELEMETRY": "False",
+    }
+    command = [str(litellm), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
+    with serving(
+        command,
+        ready_url=f"http://127.0.0.1:{port}/health/liveliness",
+        log_path=Path(folder) / "proxy.log",
+        env=env,
+        cwd=folder,
+        startup_seconds=120,
+    ):
+        yield f"http://127.0.0.1:{port}/v1"
+
+
+def sdk(base_url: str, api_key: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=30)
+
+
+def streamed(client: openai.OpenAI, model: str = "finance_agent") -> dict[str, Any]:
+    text, reasons, usage, extra_keys = [], [], None, set()
+    with client.chat.completions.create(
+        model=model,
+        messages=NVDA,  # type: ignore[arg-type]
+        stream=True,
+        stream_options={"include_usage": True},
+    ) as stream:
+        for chunk in stream:
+            usage = chunk.usage or usage
+            for choice in chunk.choices:
+                text.append(choice.delta.content or "")
+                reasons.append(choice.finish_reason)
+                extra_keys.update(choice.delta.model_extra or {})
+    assert usage is not None
+    return {
+        "text": "".join(text),
+        "finish_reasons": [r for r in reasons if r],
+        "usage": (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens),
+        "extra_keys": extra_keys,
+    }
+
+
+@pytest.fixture(scope="module")
+def direct(server: ServerHandle) -> dict[str, Any]:
+    """The run as the server gives it with no proxy between (the demo agents are
+    deterministic: the same question gives the same answer and usage)."""
+    with sdk(server.url_for("openai"), server.api_key) as client:
+        return streamed(client)
+
+
+def test_the_sdk_gets_the_whole_answer_and_usage_through_the_proxy(
+    proxy_url: str, direct: dict[str, Any]
+) -> None:
+    with sdk(proxy_url, MASTER_KEY) as client:
+        proxied = streamed(client)
+    assert "| NVDA |" in direct["text"] and len(direct["text"]) > 200
+    assert proxied["text"] == direct["text"]
+    assert proxied["finish_reasons"] == direct["finish_reasons"] == ["stop"]
+    assert proxied["usage"] == direct["usage"]
+    assert "agentnb_tool_calls" in direct["extra_keys"]
+    assert "agentnb_tool_calls" not in proxied["extra_keys"]  # LiteLLM drops stream extensions
+
+
+def test_a_non_streamed_answer_is_whole_through_the_proxy(
+    server: ServerHandle, proxy_url: str
+) -> None:
+    with sdk(server.url_for("openai"), server.api_key) as client:
+        plain = client.chat.completions.create(model="finance_agent", messages=NVDA)  # type: ignore[arg-type]
+    with sdk(proxy_url, MASTER_KEY) as client:
+        proxied = client.chat.completions.create(model="finance_agent", messages=NVDA)  # type: ignore[arg-type]
+    message, expected = proxied.choices[0].message, plain.choices[0].message
+    assert message.content == expected.content and "| NVDA |" in (message.content or "")
+    assert proxied.choices[0].finish_reason == "stop"
+    assert message.tool_calls is None  # nothing for the proxy's client to execute
+    assert proxied.usage is not None and plain.usage is not None
+    assert proxied.usage.total_tokens == plain.usage.total_tokens
+    kept = (message.model_extra or {}).get("provider_specific_fields") or {}
+    assert without_ids(kept["agentnb_tool_calls"]) == without_ids(
+        (expected.model_extra or {})["agentnb_tool_calls"]
+    )
+
+
+def without_ids(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in call.items() if k != "id"} for call in calls]
+
+
+async def test_agentnb_gets_the_whole_run_through_the_proxy(
+    server: ServerHandle, proxy_url: str
+) -> None:
+    async with AsyncAgentClient(
+        "openai", base_url=server.url_for("openai"), api_key=server.api_key, record=False
+    ) as client:
+        plain = await client.run("finance_agent", NVDA[0]["content"])
+    async with AsyncAgentClient(
+        "openai", base_url=proxy_url, api_key=MASTER_KEY, record=False
+    ) as client:
+        proxied = await client.run("finance_agent", NVDA[0]["content"])
+        follow_up = await client.run("echo", "and in euros?", thread_id=proxied.thread_id)
+    assert proxied.status == plain.status == "completed"
+    assert proxied.text == plain.text
+    assert proxied.reasoning == plain.reasoning
+    assert proxied.usage is not None and plain.usage is not None
+    assert proxied.usage.total_tokens == plain.usage.total_tokens
+    assert [c.name for c in plain.tool_calls] == ["get_stock_price", "calculator"]
+    assert follow_up.status == "completed" and follow_up.text == "and in euros?"
