@@ -223,3 +223,34 @@ def sdk_python(name: str) -> Path:
             pytest.fail(f"{reason}; CI must run this test against the real {name}")
         pytest.skip(reason)
     return python
+
+
+def new_thread(client: httpx.Client, message: str) -> str:
+    thread_id: str = client.post("/v1/threads", json={}).json()["id"]
+    posted = client.post(f"/v1/threads/{thread_id}/messages", json={"content": message})
+    assert posted.status_code == 200
+    return thread_id
+
+
+def run_request(
+    client: httpx.Client, kind: str, agent: str = "finance_agent", message: str = "NVDA?"
+) -> tuple[str, dict[str, Any]]:
+    """(path, body) that starts a streamed run in dialect ``kind``."""
+    if kind in ("seekrflow", "seekrflow-vercel"):
+        thread_id = new_thread(client, message)
+        suffix = "/vercel" if kind == "seekrflow-vercel" else ""
+        return f"/v1/threads/{thread_id}/runs/stream{suffix}", {"agent_id": agent}
+    if kind == "runagent":
+        return f"/v1/agents/{agent}/stream", {"query": message}
+    if kind == "operativus":
+        return f"/api/agents/{agent}/runs/stream", {"message": message}
+    if kind == "runtools":
+        return "/v1/run", {"agent": agent, "prompt": message}
+    if kind == "openai":
+        messages = [{"role": "user", "content": message}]
+        return "/v1/chat/completions", {"model": agent, "messages": messages, "stream": True}
+    if kind == "ag-ui":
+        messages = [{"id": "m1", "role": "user", "content": message}]
+        return f"/ag-ui/{agent}", {"threadId": "t1", "runId": "r1", "messages": messages}
+    user = {"id": "m1", "role": "user", "parts": [{"type": "text", "text": message}]}
+    return "/api/chat", {"id": "chat_1", "agent": agent, "messages": [user]}

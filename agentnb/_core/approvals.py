@@ -187,9 +187,10 @@ class ApprovalGate:
         )
 
     # ---- deciding (any thread) ------------------------------------------------------------
-    def approve(self, call_id: str, reason: str | None = None) -> None:
-        """Let the platform run the call."""
-        self.decide(ApprovalDecision(call_id, True, reason))
+    def approve(self, call_id: str, reason: str | None = None, *, answer: Any = None) -> None:
+        """Let the platform run the call; ``answer`` replies to the call's free-form
+        ``question`` (an interrupt's resume value)."""
+        self.decide(ApprovalDecision(call_id, True, reason, answer))
 
     def deny(self, call_id: str, reason: str | None = None) -> None:
         """Tell the platform not to run the call (``reason`` goes with the decision)."""

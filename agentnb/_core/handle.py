@@ -176,9 +176,10 @@ class RunHandle:
         decided with :meth:`approve` or :meth:`deny`, or by the run's ``approve=`` policy)."""
         return self.run.awaiting_approval
 
-    def approve(self, call_id: str, reason: str | None = None) -> None:
-        """Let the platform run a tool call awaiting approval. Safe from any thread."""
-        self._approvals().approve(call_id, reason)
+    def approve(self, call_id: str, reason: str | None = None, *, answer: Any = None) -> None:
+        """Let the platform run a tool call awaiting approval; ``answer`` replies to an
+        agent's free-form question (AG-UI interrupts). Safe from any thread."""
+        self._approvals().approve(call_id, reason, answer=answer)
 
     def deny(self, call_id: str, reason: str | None = None) -> None:
         """Tell the platform not to run a tool call awaiting approval; ``reason`` goes with

@@ -79,10 +79,12 @@ class TurnHistory:
             if any(c is call for c in turn.calls):
                 turn.closed = True
 
-    def messages(self) -> list[dict[str, Any]]:
+    def messages(self, *, pending: bool = False) -> list[dict[str, Any]]:
+        """The turns as messages; with ``pending``, calls still waiting for a result (a run
+        paused on them) are kept in their assistant message, with no ``tool`` message."""
         out: list[dict[str, Any]] = []
         for turn in self._turns:
-            answered = [c for c in turn.calls if c.result is not None]
+            answered = [c for c in turn.calls if pending or c.result is not None]
             text = "".join(turn.content)
             if not text and not answered:
                 continue
@@ -91,7 +93,9 @@ class TurnHistory:
                 message["tool_calls"] = [_tool_call(c) for c in answered]
             out.append(message)
             out.extend(
-                {"role": "tool", "tool_call_id": c.call_id, "content": c.result} for c in answered
+                {"role": "tool", "tool_call_id": c.call_id, "content": c.result}
+                for c in answered
+                if c.result is not None
             )
         return out
 

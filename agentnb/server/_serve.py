@@ -46,8 +46,11 @@ DIALECT_PROVIDERS = (
     "runtools",
     "vercel",
     "openai",
+    "ag-ui",
 )
 """Provider names whose base URL :meth:`ServerHandle.url_for` knows."""
+_PREFIXES = {"openai": "/v1", "ag-ui": "/ag-ui"}
+"""Dialects served under a path of their own (their clients' base URL includes it)."""
 
 
 def is_loopback(host: str) -> bool:
@@ -179,13 +182,14 @@ class ServerHandle:
         return self._thread.is_alive()
 
     def url_for(self, provider: str) -> str:
-        """The base URL a provider's client uses (``/v1`` appended for OpenAI)."""
+        """The base URL a provider's client uses (``/v1`` appended for OpenAI, ``/ag-ui`` for
+        AG-UI)."""
         if provider not in DIALECT_PROVIDERS:
             known = ", ".join(DIALECT_PROVIDERS)
             raise ConfigurationError(
                 f"the local server does not speak {provider!r}; it speaks {known}"
             )
-        return f"{self.base_url}/v1" if provider == "openai" else self.base_url
+        return self.base_url + _PREFIXES.get(provider, "")
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """Stop serving and wait for the thread to end. Safe to call more than once."""

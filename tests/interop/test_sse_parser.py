@@ -7,36 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
+from agentnb_testing import run_request
 from interop_testing import run_script
 
 from agentnb.server import DIALECT_PROVIDERS, ServerHandle
 from agentnb.sse import SSEDecoder
-
-USER = {"id": "u1", "role": "user", "parts": [{"type": "text", "text": "NVDA and AAPL?"}]}
-
-
-def request_for(client: httpx.Client, kind: str, agent: str) -> tuple[str, dict[str, Any]]:
-    question = "NVDA and AAPL?"
-    if kind in ("seekrflow", "seekrflow-vercel"):
-        thread = client.post("/v1/threads", json={}).json()["id"]
-        client.post(f"/v1/threads/{thread}/messages", json={"content": question})
-        suffix = "/vercel" if kind == "seekrflow-vercel" else ""
-        return f"/v1/threads/{thread}/runs/stream{suffix}", {"agent_id": agent}
-    return {
-        "runagent": (f"/v1/agents/{agent}/stream", {"query": question}),
-        "operativus": (f"/api/agents/{agent}/runs/stream", {"message": question}),
-        "runtools": ("/v1/run", {"agent": agent, "prompt": question}),
-        "openai": (
-            "/v1/chat/completions",
-            {
-                "model": agent,
-                "messages": [{"role": "user", "content": question}],
-                "stream": True,
-                "stream_options": {"include_usage": True},
-            },
-        ),
-        "vercel": ("/api/chat", {"id": "c1", "agent": agent, "messages": [USER]}),
-    }[kind]
 
 
 def agentnb_events(raw: bytes) -> list[dict[str, Any]]:
@@ -72,7 +47,7 @@ def test_both_parsers_read_every_dialect_alike(
 ) -> None:
     headers = {"Authorization": f"Bearer {server.api_key}"}
     with httpx.Client(base_url=server.base_url, headers=headers, timeout=30) as client:
-        path, body = request_for(client, kind, agent)
+        path, body = run_request(client, kind, agent, "NVDA and AAPL?")
         raw = client.post(path, json=body).content
     independent = normalized(run_script(node, "sse_parse.mjs", "parse", stdin=raw))
     ours = agentnb_events(raw)

@@ -1,4 +1,5 @@
-"""Helpers the server tests share: reading SSE, starting a run in each dialect, waiting."""
+"""Helpers the server tests share: reading SSE, starting a run in each dialect (the request
+itself is :func:`agentnb_testing.run_request`), waiting."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from agentnb_testing import run_request
 
 from agentnb.server import DIALECT_PROVIDERS, ServerHandle
 from agentnb.server._service import AppState
@@ -85,34 +87,6 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
-def new_thread(client: httpx.Client, message: str) -> str:
-    thread_id: str = client.post("/v1/threads", json={}).json()["id"]
-    posted = client.post(f"/v1/threads/{thread_id}/messages", json={"content": message})
-    assert posted.status_code == 200
-    return thread_id
-
-
-def run_request(
-    client: httpx.Client, kind: str, agent: str = "finance_agent", message: str = "NVDA?"
-) -> tuple[str, dict[str, Any]]:
-    """(path, body) that starts a streamed run in dialect ``kind``."""
-    if kind in ("seekrflow", "seekrflow-vercel"):
-        thread_id = new_thread(client, message)
-        suffix = "/vercel" if kind == "seekrflow-vercel" else ""
-        return f"/v1/threads/{thread_id}/runs/stream{suffix}", {"agent_id": agent}
-    if kind == "runagent":
-        return f"/v1/agents/{agent}/stream", {"query": message}
-    if kind == "operativus":
-        return f"/api/agents/{agent}/runs/stream", {"message": message}
-    if kind == "runtools":
-        return "/v1/run", {"agent": agent, "prompt": message}
-    if kind == "openai":
-        messages = [{"role": "user", "content": message}]
-        return "/v1/chat/completions", {"model": agent, "messages": messages, "stream": True}
-    user = {"id": "m1", "role": "user", "parts": [{"type": "text", "text": message}]}
-    return "/api/chat", {"id": "chat_1", "agent": agent, "messages": [user]}
-
-
 KINDS = list(DIALECT_PROVIDERS)
 TERMINAL = {
     "seekrflow": "[DONE]",
@@ -138,6 +112,8 @@ def is_complete(kind: str, frames: list[SSE]) -> bool:
         return last.event == "done"
     if kind == "runtools":
         return last.event == "complete"
+    if kind == "ag-ui":
+        return bool(last.json()["type"] == "RUN_FINISHED")
     return last.json()["event"] == "STOP"
 
 

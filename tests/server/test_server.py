@@ -8,15 +8,14 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from agentnb_testing import new_thread, run_request
 from pydantic import BaseModel, Field
 from server_testing import (
     KINDS,
     SSE,
     is_complete,
     iter_sse,
-    new_thread,
     parse_sse,
-    run_request,
     state_of,
     stream,
     wait_until,

@@ -13,15 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+from agentnb_testing import new_thread, run_request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from server_testing import (
-    KINDS,
-    ipv6_loopback_available,
-    new_thread,
-    parse_sse,
-    run_request,
-)
+from server_testing import KINDS, ipv6_loopback_available, parse_sse
 
 from agentnb._core.exceptions import ConfigurationError
 from agentnb.server import ServerHandle, start_server

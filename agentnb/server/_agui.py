@@ -1,0 +1,259 @@
+"""AG-UI (``ag-ui-protocol`` 1.0): ``POST /ag-ui/{agent}`` with a ``RunAgentInput``; SSE of
+AG-UI events, each a JSON object in ``data`` whose ``type`` names it.
+
+``RUN_STARTED`` {threadId, runId} (the input's), reasoning as ``REASONING_START``,
+``REASONING_MESSAGE_START`` / ``CONTENT`` / ``END``, ``REASONING_END``; text as
+``TEXT_MESSAGE_START`` / ``CONTENT`` / ``END`` (role ``assistant``); each tool call as
+``TOOL_CALL_START`` / ``ARGS`` / ``END`` then ``TOOL_CALL_RESULT`` (content: the output as
+JSON text, or the error); ``RUN_FINISHED`` {threadId, runId, result, outcome {type:
+"success"}, usage: [TokenUsage], followups*}; ``RUN_ERROR`` {message, code}. The run's id
+is the input's ``runId`` (a fresh one when that id is taken or not a plain token). The server
+keeps nothing between runs, as AG-UI servers do: the conversation is the input's
+``messages``. ``forwardedProps``: ``metadata`` (options such as ``paragraphs``),
+``responseFormat`` (a JSON schema; the structured answer is ``RUN_FINISHED.result``),
+``followups: true`` (then ``followups*`` on ``RUN_FINISHED``). Agents that need a human's
+approval are refused here (400 ``approval_unsupported``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ._agent_input import AgentInput, ChatMessage
+from ._http import invalid, parse_model, read_json
+from ._runs import RunLog, new_run_id
+from ._service import (
+    AppState,
+    Dialect,
+    RunStart,
+    check_input,
+    pacing_for,
+    require_agent,
+    run_endpoint,
+    scalar_options,
+    wants_followups,
+)
+from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
+from ._stream import Frame, dumps
+
+__all__ = ["AGUI", "AGUIRenderer", "routes"]
+
+STREAM_HEADERS = {"Cache-Control": "no-cache"}
+
+
+class AGUIRenderer:
+    """Steps as AG-UI events; a text or reasoning message stays open until another kind of
+    step comes."""
+
+    def __init__(self, log: RunLog) -> None:
+        self.log = log
+        self.ids = (log.thread_id or "", log.id)
+        self.open: tuple[Literal["text", "reasoning"], str] | None = None
+        self.count = 0
+
+    def _event(self, kind: str, **fields: Any) -> Frame:
+        return Frame(dumps({"type": kind, **fields}))
+
+    def opening(self) -> list[Frame]:
+        thread_id, run_id = self.ids
+        return [self._event("RUN_STARTED", threadId=thread_id, runId=run_id)]
+
+    def render(self, step: Step, at: float) -> list[Frame]:
+        if isinstance(step, APPROVAL_STEPS):
+            return []  # agents that need approval are refused on this dialect
+        if isinstance(step, Reasoning | Text):
+            kind: Literal["text", "reasoning"] = "text" if isinstance(step, Text) else "reasoning"
+            frames = self._open(kind)
+            content = "TEXT_MESSAGE_CONTENT" if kind == "text" else "REASONING_MESSAGE_CONTENT"
+            return [*frames, self._event(content, messageId=self._message_id(), delta=step.text)]
+        frames = self._close()
+        if isinstance(step, ToolStart):
+            return [*frames, *self._tool_call(step)]
+        if isinstance(step, ToolEnd):
+            return [*frames, self._tool_result(step)]
+        if isinstance(step, Finish):
+            return [*frames, self._finished(step)]
+        return [*frames, self._error(step)]
+
+    def _message_id(self) -> str:
+        assert self.open is not None
+        return self.open[1]
+
+    def _open(self, kind: Literal["text", "reasoning"]) -> list[Frame]:
+        if self.open is not None and self.open[0] == kind:
+            return []
+        frames = self._close()
+        self.count += 1
+        message_id = f"msg_{self.log.id}_{self.count}"
+        self.open = (kind, message_id)
+        if kind == "text":
+            start = self._event("TEXT_MESSAGE_START", messageId=message_id, role="assistant")
+            return [*frames, start]
+        return [
+            *frames,
+            self._event("REASONING_START", messageId=message_id),
+            self._event("REASONING_MESSAGE_START", messageId=message_id, role="reasoning"),
+        ]
+
+    def _close(self) -> list[Frame]:
+        if self.open is None:
+            return []
+        kind, message_id = self.open
+        self.open = None
+        if kind == "text":
+            return [self._event("TEXT_MESSAGE_END", messageId=message_id)]
+        return [
+            self._event("REASONING_MESSAGE_END", messageId=message_id),
+            self._event("REASONING_END", messageId=message_id),
+        ]
+
+    def _tool_call(self, step: ToolStart) -> list[Frame]:
+        call_id = step.call_id
+        return [
+            self._event("TOOL_CALL_START", toolCallId=call_id, toolCallName=step.name),
+            self._event("TOOL_CALL_ARGS", toolCallId=call_id, delta=json.dumps(step.arguments)),
+            self._event("TOOL_CALL_END", toolCallId=call_id),
+        ]
+
+    def _tool_result(self, step: ToolEnd) -> Frame:
+        content = step.error if step.error is not None else json.dumps(step.output)
+        return self._event(
+            "TOOL_CALL_RESULT",
+            messageId=f"result_{step.call_id}",
+            toolCallId=step.call_id,
+            content=content,
+            role="tool",
+        )
+
+    def _finished(self, step: Finish) -> Frame:
+        thread_id, run_id = self.ids
+        usage = step.usage
+        token_usage = {
+            "provider": "agentnb",
+            "model": self.log.agent,
+            "inputTokens": usage.prompt_tokens,
+            "outputTokens": usage.completion_tokens,
+            "totalTokens": usage.total_tokens,
+        }
+        return Frame(
+            dumps(
+                {
+                    "type": "RUN_FINISHED",
+                    "threadId": thread_id,
+                    "runId": run_id,
+                    "result": step.final_output,
+                    "outcome": {"type": "success"},
+                    "usage": [token_usage],
+                    **({"followups": list(step.followups)} if step.followups else {}),
+                }
+            ),
+            terminal=True,
+        )
+
+    def _error(self, step: Failure) -> Frame:
+        return Frame(dumps({"type": "RUN_ERROR", "message": step.message, "code": step.code}))
+
+
+AGUI = Dialect("ag-ui", AGUIRenderer, headers=lambda log: STREAM_HEADERS)
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(min_length=1)
+    role: Literal["user", "assistant", "system", "developer", "tool", "reasoning", "activity"]
+    content: Any = None
+    toolCalls: list[dict[str, Any]] | None = None
+    toolCallId: str | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        if isinstance(self.content, list):
+            return "".join(
+                part.get("text", "")
+                for part in self.content
+                if isinstance(part, dict) and part.get("type") == "text"
+            )
+        return ""
+
+    def chat_message(self) -> ChatMessage:
+        calls = tuple(self.toolCalls or ())
+        return ChatMessage(self.role, self.text(), tool_calls=calls, tool_call_id=self.toolCallId)
+
+
+class _RunAgentInput(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    threadId: str = Field(min_length=1)
+    runId: str = Field(min_length=1)
+    messages: list[_Message]
+    state: Any = None
+    tools: list[dict[str, Any]] = Field(default_factory=list)
+    context: list[dict[str, Any]] = Field(default_factory=list)
+    forwardedProps: dict[str, Any] = Field(default_factory=dict)
+
+
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+
+_LOCATIONS = {
+    "response_format": ["body", "forwardedProps", "responseFormat"],
+    "paragraphs": ["body", "forwardedProps", "metadata", "paragraphs"],
+}
+
+
+def _last_user_message(body: _RunAgentInput) -> int:
+    last = max((i for i, m in enumerate(body.messages) if m.role == "user"), default=None)
+    if last is None:
+        raise invalid(["body", "messages"], "needs at least one message with role 'user'")
+    return last
+
+
+def _response_format(props: dict[str, Any]) -> dict[str, Any] | None:
+    schema = props.get("responseFormat")
+    if schema is not None and not isinstance(schema, dict):
+        raise invalid(_LOCATIONS["response_format"], "must be a JSON schema object")
+    return schema
+
+
+def _run_id(state: AppState, wanted: str) -> str:
+    """The input's run id, unless another run has it or it is not a plain token."""
+    if _PLAIN_ID.fullmatch(wanted) and state.runs.get(wanted) is None:
+        return wanted
+    return new_run_id()
+
+
+async def _begin(request: Request, state: AppState) -> RunStart:
+    body = parse_model(_RunAgentInput, await read_json(request, state.config.max_body_bytes))
+    agent = require_agent(request.path_params["agent"])
+    last = _last_user_message(body)
+    props = body.forwardedProps
+    metadata = props.get("metadata")
+    options = scalar_options(metadata if isinstance(metadata, dict) else None)
+    if props.get("followups") is True:
+        options["followups"] = "true"
+    run_id = _run_id(state, body.runId)
+    agent_input = AgentInput(
+        message=body.messages[last].text(),
+        run_id=run_id,
+        history=tuple(m.chat_message() for m in body.messages[:last]),
+        response_format=_response_format(props),
+        options=options,
+        followups=wants_followups(options),
+    )
+    check_input(agent, agent_input, _LOCATIONS)
+    log = RunLog(run_id, AGUI.name, agent.name, agent_input, thread_id=body.threadId)
+    return RunStart(log, agent, pacing_for(request, state))
+
+
+async def _run(request: Request) -> Response:
+    return await run_endpoint(request, AGUI, _begin)
+
+
+def routes() -> list[Route]:
+    return [Route("/ag-ui/{agent}", _run, methods=["POST"])]

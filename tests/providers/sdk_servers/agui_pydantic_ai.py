@@ -1,0 +1,124 @@
+"""A pydantic-ai agent served over AG-UI (pydantic-ai's own ``AGUIAdapter``), with a scripted
+model (``FunctionModel``): no network, no key. Run with the ``.tools/agui`` venv's Python:
+
+    python agui_pydantic_ai.py PORT
+
+Routes (one agent each, as pydantic-ai mounts them):
+- ``/quotes``: thinks, calls ``get_price`` (a real tool run by pydantic-ai), answers with the
+  price; a later turn that asks "again?" answers from the history it was sent;
+- ``/trade``: calls ``place_trade``, a tool that needs approval (an AG-UI interrupt), then
+  answers whether it ran;
+- ``/broken``: the model raises (a ``RUN_ERROR``).
+- ``/health``: 200 once serving.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+
+import uvicorn
+from pydantic_ai import Agent, DeferredToolRequests
+from pydantic_ai.messages import ModelMessage, ModelRequest, ToolReturnPart, UserPromptPart
+from pydantic_ai.models.function import AgentInfo, DeltaThinkingPart, DeltaToolCall, FunctionModel
+from pydantic_ai.ui.ag_ui import AGUIAdapter
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+PRICES = {"NVDA": 875.4, "AMD": 160.2}
+
+
+def last_request(messages: list[ModelMessage]) -> ModelRequest:
+    request = messages[-1]
+    assert isinstance(request, ModelRequest)
+    return request
+
+
+def user_prompts(messages: list[ModelMessage]) -> list[str]:
+    return [
+        str(part.content)
+        for message in messages
+        if isinstance(message, ModelRequest)
+        for part in message.parts
+        if isinstance(part, UserPromptPart)
+    ]
+
+
+async def quotes_model(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[object]:
+    returns = [p for p in last_request(messages).parts if isinstance(p, ToolReturnPart)]
+    if returns:
+        price = returns[0].content
+        yield f"**NVDA** trades at **${price}**."
+        return
+    prompts = user_prompts(messages)
+    if len(prompts) > 1:
+        yield f"You asked {len(prompts)} times; first: {prompts[0]}"
+        return
+    yield {0: DeltaThinkingPart(content="The user wants a price; ")}
+    yield {0: DeltaThinkingPart(content="I look it up.")}
+    yield {1: DeltaToolCall(name="get_price", json_args='{"ticker": ', tool_call_id="call_q1")}
+    yield {1: DeltaToolCall(json_args='"NVDA"}')}
+
+
+async def trade_model(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[object]:
+    returns = [p for p in last_request(messages).parts if isinstance(p, ToolReturnPart)]
+    if returns:
+        yield f"Trade outcome: {returns[0].content}"
+        return
+    yield {
+        0: DeltaToolCall(
+            name="place_trade", json_args='{"ticker": "NVDA", "shares": 10}', tool_call_id="call_t1"
+        )
+    }
+
+
+async def broken_model(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[object]:
+    raise RuntimeError("the scripted model failed")
+    yield ""  # pragma: no cover - makes this an async generator
+
+
+quotes = Agent(FunctionModel(stream_function=quotes_model), name="quotes")
+trade = Agent(
+    FunctionModel(stream_function=trade_model),
+    name="trade",
+    output_type=[str, DeferredToolRequests],
+)
+broken = Agent(FunctionModel(stream_function=broken_model), name="broken")
+
+
+@quotes.tool_plain
+def get_price(ticker: str) -> float:
+    """The demo price of a ticker."""
+    return PRICES[ticker]
+
+
+@trade.tool_plain(requires_approval=True)
+def place_trade(ticker: str, shares: int) -> str:
+    """Buy shares (needs a person's approval)."""
+    return f"bought {shares} {ticker}"
+
+
+def endpoint(agent: Agent[None, object]):  # type: ignore[no-untyped-def]
+    async def handle(request: Request) -> Response:
+        return await AGUIAdapter.dispatch_request(request, agent=agent)
+
+    return handle
+
+
+async def health(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+app = Starlette(
+    routes=[
+        Route("/quotes", endpoint(quotes), methods=["POST"]),
+        Route("/trade", endpoint(trade), methods=["POST"]),
+        Route("/broken", endpoint(broken), methods=["POST"]),
+        Route("/health", health),
+    ]
+)
+
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")

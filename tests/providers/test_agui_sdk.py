@@ -1,0 +1,159 @@
+"""The ``ag-ui`` dialect against the protocol's own software, offline: a pydantic-ai agent
+with a scripted model (``FunctionModel``) served by pydantic-ai's ``AGUIAdapter``
+(``sdk_servers/agui_pydantic_ai.py``, in the ``.tools/agui`` venv pinned by
+``tests/sdk_envs/agui.txt``), and every frame agentnb's built-in server sends validated by
+``ag-ui-protocol``'s own event types."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from agentnb_testing import free_port, sdk_python, serving
+
+from agentnb import AsyncAgentClient
+from agentnb._core.exceptions import NotFoundError, StreamError
+from agentnb.server import ServerHandle
+
+pytestmark = pytest.mark.timeout(300)
+
+SERVERS = Path(__file__).parent / "sdk_servers"
+
+
+@pytest.fixture(scope="module")
+def pydantic_ai_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    python = sdk_python("agui")
+    port = free_port()
+    log = tmp_path_factory.mktemp("agui") / "server.log"
+    command = [str(python), str(SERVERS / "agui_pydantic_ai.py"), str(port)]
+    with serving(command, ready_url=f"http://127.0.0.1:{port}/health", log_path=log):
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def client(pydantic_ai_url: str) -> AsyncIterator[AsyncAgentClient]:
+    async with AsyncAgentClient("ag-ui", base_url=pydantic_ai_url, record=False) as agent_client:
+        yield agent_client
+
+
+async def test_text_reasoning_and_a_tool_the_agent_ran(client: AsyncAgentClient) -> None:
+    run = await client.run("quotes", "What is NVDA at?")
+    assert run.status == "completed"
+    assert run.text == "**NVDA** trades at **$875.4**."
+    assert run.reasoning == "The user wants a price; I look it up."
+    [call] = run.tool_calls
+    assert (call.call_id, call.name, call.arguments) == ("call_q1", "get_price", {"ticker": "NVDA"})
+    assert (call.status, call.output) == ("succeeded", "875.4")  # content is text
+    assert run.run_id and run.thread_id
+    assert [p.kind for p in run.parts] == ["reasoning", "tool", "text"]
+    assert not run.unknown_events
+
+
+async def test_a_second_turn_sends_the_whole_conversation(client: AsyncAgentClient) -> None:
+    first = await client.run("quotes", "What is NVDA at?")
+    second = await client.run("quotes", "again?", thread_id=first.thread_id)
+    assert second.status == "completed"
+    assert second.text == "You asked 2 times; first: What is NVDA at?"
+    history = client.provider.history(first.thread_id or "")  # type: ignore[attr-defined]
+    roles = [m["role"] for m in history]
+    assert roles == ["user", "assistant", "tool", "assistant", "user", "assistant"]
+    assert history[1]["toolCalls"][0]["function"]["name"] == "get_price"
+    assert history[2]["toolCallId"] == "call_q1"
+
+
+@pytest.mark.parametrize(
+    ("approve", "outcome", "status"),
+    [(True, "Trade outcome: bought 10 NVDA", "succeeded"), (False, "Trade outcome:", "denied")],
+)
+async def test_an_interrupt_is_an_approval_resumed_with_the_decision(
+    client: AsyncAgentClient, approve: bool, outcome: str, status: str
+) -> None:
+    run = await client.run("trade", "Buy 10 NVDA", approve=approve)
+    assert run.status == "completed"
+    assert run.text.startswith(outcome)
+    [call] = run.tool_calls
+    assert (call.name, call.arguments, call.status) == (
+        "place_trade",
+        {"ticker": "NVDA", "shares": 10},
+        status,
+    )
+    assert call.approval is not None and call.approval.approved is approve
+    assert call.approval.approval_id == "int-call_t1"  # pydantic-ai's interrupt id
+    assert call.approval.reason == 'Approve place_trade({"ticker":"NVDA","shares":10})?'
+
+
+async def test_a_person_decides_while_the_run_waits(client: AsyncAgentClient) -> None:
+    async with client.stream("trade", "Buy 10 NVDA") as stream:
+        async for event in stream:
+            if event.type == "run_paused":
+                assert stream.run.status == "paused"
+                stream.approvals.deny("call_t1", "too risky")
+    run = stream.run
+    assert run.status == "completed" and run.text == "Trade outcome: too risky"
+    assert run.tool_calls[0].status == "denied" and run.tool_calls[0].error == "too risky"
+
+
+async def test_the_agents_error_is_a_typed_failure(client: AsyncAgentClient) -> None:
+    with pytest.raises(StreamError, match="the scripted model failed") as caught:
+        await client.run("broken", "anything")
+    run = caught.value.run
+    assert run is not None and run.status == "failed"
+
+
+async def test_an_unknown_agent_path_is_not_found(client: AsyncAgentClient) -> None:
+    with pytest.raises(NotFoundError):
+        await client.run("nobody", "hello")
+
+
+# ---- the built-in server, checked with the protocol's own types ------------------------------
+
+
+def validate(frames: list[str]) -> dict[str, object]:
+    checker = SERVERS / "agui_validate.py"
+    done = subprocess.run(
+        [str(sdk_python("agui")), str(checker)],
+        input="\n".join(frames),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+@pytest.mark.parametrize(
+    ("agent", "props"),
+    [
+        ("finance_agent", {}),
+        ("echo", {"followups": True}),
+        ("structured", {"responseFormat": {"type": "object", "properties": {"ticker": {}}}}),
+        ("writer", {"metadata": {"paragraphs": "2"}}),
+    ],
+)
+def test_the_builtin_server_speaks_valid_ag_ui(
+    server: ServerHandle, agent: str, props: dict[str, object]
+) -> None:
+    body = {
+        "threadId": "thread_1",
+        "runId": f"run_check_{agent}_{len(props)}_{free_port()}",
+        "messages": [{"id": "m1", "role": "user", "content": "What is NVDA at?"}],
+        "forwardedProps": props,
+    }
+    headers = {"Authorization": f"Bearer {server.api_key}"}
+    url = server.url_for("ag-ui") + f"/{agent}"
+    response = httpx.post(url, json=body, headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    frames = [
+        line.removeprefix("data: ")
+        for line in response.text.splitlines()
+        if line.startswith("data: ")
+    ]
+    kinds = [json.loads(frame)["type"] for frame in frames]
+    assert kinds[0] == "RUN_STARTED" and kinds[-1] in ("RUN_FINISHED", "RUN_ERROR")
+    assert json.loads(frames[0])["runId"] == body["runId"]  # the input's run id, echoed
+    assert validate(frames) == {"checked": len(frames), "errors": []}
