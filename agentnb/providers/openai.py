@@ -6,14 +6,15 @@ Completions is stateless, so the provider keeps each thread's messages client-si
 id is made locally) and sends them with every run; a thread lives as long as its client.
 
 Tool call deltas are gathered by ``index``: the first names the call (id and function name),
-later ones carry pieces of the arguments JSON. A server that runs the tools itself streams them
-the same way in ``delta.agentnb_tool_calls`` (so OpenAI clients, which would execute standard
-``tool_calls``, leave them alone) and reports their outcomes: agentnb's built-in server sends
-``delta.agentnb_tool_result`` ({id, index, output, error}) and ``agentnb_followups`` on the
-finishing chunk; ``role: "tool"`` deltas (``tool_call_id``, ``content``) are read too. A call
-whose outcome never arrives (a proxy that drops the extension; a plain model leaves its calls
-for the client to run) ends ``no_result`` when the run completes: its arguments are known, its
-result is not.
+later ones carry pieces of the arguments JSON. A server that runs the tools itself (agentnb's
+built-in server) sends them the same way but in ``delta.provider_specific_fields``, the object
+LiteLLM keeps for fields outside the OpenAI spec, so OpenAI clients, which would execute
+standard ``tool_calls``, leave them alone and a LiteLLM proxy relays them: there
+``agentnb_tool_calls`` holds the calls, ``agentnb_tool_result`` ({id, index, output, error})
+each outcome and ``agentnb_followups`` the follow-ups. ``role: "tool"`` deltas
+(``tool_call_id``, ``content``) are read too. A call whose outcome never arrives (a proxy that
+drops the extension; a plain model leaves its calls for the client to run) ends ``no_result``
+when the run completes: its arguments are known, its result is not.
 
 Each thread's history holds the whole of every turn, as Chat Completions defines it: the
 assistant messages with their ``tool_calls`` and the ``tool`` messages with the results (see
@@ -102,9 +103,6 @@ class OpenAITranslator(Translator):
         if usage is not None:
             self._usage = usage
             recognized = True
-        followups = str_list(chunk.get("agentnb_followups"))
-        if followups:
-            self._followups = followups
         choices = chunk.get("choices")
         if isinstance(choices, list):
             recognized = True
@@ -121,9 +119,13 @@ class OpenAITranslator(Translator):
         if delta.get("role") == "tool":
             return self._tool_result(delta)
         events: list[Event] = []
-        outcome = as_dict(delta.get("agentnb_tool_result"))
+        extension = as_dict(delta.get("provider_specific_fields")) or {}
+        outcome = as_dict(extension.get("agentnb_tool_result"))
         if outcome is not None:
             events.extend(self._agentnb_tool_result(outcome))
+        followups = str_list(extension.get("agentnb_followups"))
+        if followups:
+            self._followups = followups
         reasoning = first_str(delta, "reasoning_content", "reasoning")
         if reasoning:
             events.append(ReasoningDelta(delta=reasoning))
@@ -132,8 +134,8 @@ class OpenAITranslator(Translator):
             self._text.append(content)
             self.history.content(content)
             events.append(TextDelta(delta=content))
-        for key in ("agentnb_tool_calls", "tool_calls"):  # the server's own calls, the client's
-            tool_calls = delta.get(key)
+        # the calls the server ran, then those a plain model leaves for the client to run
+        for tool_calls in (extension.get("agentnb_tool_calls"), delta.get("tool_calls")):
             if isinstance(tool_calls, list):
                 for position, item in enumerate(tool_calls):
                     events.extend(self._tool_delta(as_dict(item), position))

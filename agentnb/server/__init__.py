@@ -97,14 +97,16 @@ OpenAI-compatible (base URL ``.../v1``)
     ``chat.completion.chunk`` frames: delta.role, delta.reasoning_content, delta.content.
     The server runs the demo tools itself, yet to OpenAI clients a run is one model turn (a
     proxy such as LiteLLM ends the answer at the first finish_reason, and standard
-    ``tool_calls`` would be the client's to execute): the calls ride in
-    delta.agentnb_tool_calls* [{index, id, type, function {name, arguments}}] with the
-    arguments in pieces (``index`` counts across the run), each outcome in
-    delta.agentnb_tool_result* {index, id, name, output, error}; one chunk with finish_reason
-    ``stop`` ends the run (+ agentnb_followups*). Then a usage chunk with empty choices (the
+    ``tool_calls`` would be the client's to execute): what the server ran rides in
+    delta.provider_specific_fields* (the object LiteLLM relays for fields outside the spec):
+    agentnb_tool_calls [{index, id, type, function {name, arguments}}] with the arguments in
+    pieces (``index`` counts across the run), agentnb_tool_result {index, id, name, output,
+    error} for each outcome, agentnb_followups on the chunk before the finishing one. One
+    chunk with finish_reason ``stop`` ends the run; then a usage chunk with empty choices (the
     whole run's usage) when ``stream_options.include_usage``, then ``[DONE]``.
     ``stream: false``: a ``chat.completion`` with finish_reason ``stop``, no
-    message.tool_calls, the calls with their outputs in message.agentnb_tool_calls*.
+    message.tool_calls; message.provider_specific_fields* {agentnb_tool_calls (with outputs),
+    agentnb_followups}.
 
 Vercel AI SDK UI message stream (``POST /api/chat`` {id, messages: [UIMessage], agent,
 followups, metadata, responseFormat*}, and SeekrFlow's ``/runs/stream/vercel``)

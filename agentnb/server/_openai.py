@@ -6,15 +6,17 @@ an OpenAI client it is one turn: the stream has one ``finish_reason`` (``"stop"`
 choice chunk) and the whole run's usage in the ``include_usage`` chunk after it. Standard
 ``tool_calls`` with ``finish_reason: "tool_calls"`` would tell the client that the calls are
 its own to execute: the official SDK's helpers and proxies such as LiteLLM end the answer
-there. So the calls the server ran ride in extension fields that OpenAI clients ignore and
-keep (``model_extra`` in the official SDK): ``delta.agentnb_tool_calls``, in the shape of
-``delta.tool_calls`` (a head with ``index``, ``id`` and the function's name, then pieces of the
-arguments JSON; ``index`` counts across the run), and ``delta.agentnb_tool_result`` ({index,
-id, name, output, error}) once the call has run. The non-streamed answer has no
-``message.tool_calls`` either: the calls, with their outputs, are in
-``message.agentnb_tool_calls``. Follow-ups, when asked for with ``metadata: {"followups":
-"true"}``, ride on the finishing chunk as ``agentnb_followups``. Invalid requests are 400s in
-OpenAI's shape (see :mod:`agentnb.server._openai_errors`).
+there. So what the server ran rides in ``provider_specific_fields`` on the delta (streamed)
+or the message (not): the object LiteLLM keeps for fields outside the OpenAI spec, relaying a
+stream's unchanged (it drops other unknown delta fields) and gathering a message's unknown
+fields into it, so a client finds the same shape with or without the proxy; the official SDK
+keeps it in ``model_extra``. In it: ``agentnb_tool_calls``, in the shape of ``tool_calls`` (a
+head with ``index``, ``id`` and the function's name, then pieces of the arguments JSON;
+``index`` counts across the run), ``agentnb_tool_result`` ({index, id, name, output, error})
+once a call has run, and ``agentnb_followups`` (asked for with ``metadata: {"followups":
+"true"}``) on the chunk before the finishing one. The non-streamed answer lists the calls with
+their outputs in ``agentnb_tool_calls``. Invalid requests are 400s in OpenAI's shape (see
+:mod:`agentnb.server._openai_errors`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,12 @@ from ._tokens import split_chunks
 __all__ = ["OPENAI", "OpenAIRenderer", "routes"]
 
 ARGUMENT_PIECE_CHARS = 12
+EXTENSION = "provider_specific_fields"
+
+
+def _extension(**fields: Any) -> dict[str, Any]:
+    """A delta or message part carrying fields the OpenAI spec lacks (see the module doc)."""
+    return {EXTENSION: fields}
 
 
 def _completion_id(log: RunLog) -> str:
@@ -68,11 +76,9 @@ class OpenAIRenderer:
             "system_fingerprint": None,
         }
 
-    def _chunk(
-        self, delta: dict[str, Any], finish_reason: str | None = None, **extra: Any
-    ) -> Frame:
+    def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> Frame:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-        body: dict[str, Any] = {**self.base, "choices": [choice], **extra}
+        body: dict[str, Any] = {**self.base, "choices": [choice]}
         if self.include_usage:
             body["usage"] = None
         return Frame(dumps(body))
@@ -90,7 +96,7 @@ class OpenAIRenderer:
         if isinstance(step, ToolStart):
             return self._tool_call(step)
         if isinstance(step, ToolEnd):
-            return [self._chunk({"agentnb_tool_result": self._tool_result(step)})]
+            return [self._chunk(_extension(agentnb_tool_result=self._tool_result(step)))]
         if isinstance(step, Finish):
             return self._finish(step)
         return [Frame(dumps({"error": _error_object(step)})), Frame("[DONE]", terminal=True)]
@@ -104,10 +110,10 @@ class OpenAIRenderer:
             "type": "function",
             "function": {"name": step.name, "arguments": ""},
         }
-        frames = [self._chunk({"agentnb_tool_calls": [head]})]
+        frames = [self._chunk(_extension(agentnb_tool_calls=[head]))]
         for piece in split_chunks(json.dumps(step.arguments), ARGUMENT_PIECE_CHARS):
-            delta = {"agentnb_tool_calls": [{"index": index, "function": {"arguments": piece}}]}
-            frames.append(self._chunk(delta))
+            call = {"index": index, "function": {"arguments": piece}}
+            frames.append(self._chunk(_extension(agentnb_tool_calls=[call])))
         return frames
 
     def _tool_result(self, step: ToolEnd) -> dict[str, Any]:
@@ -120,8 +126,10 @@ class OpenAIRenderer:
         }
 
     def _finish(self, step: Finish) -> list[Frame]:
-        extra = {"agentnb_followups": list(step.followups)} if step.followups else {}
-        frames = [self._chunk({}, "stop", **extra)]
+        frames = []
+        if step.followups:  # their own chunk: LiteLLM splits a finishing chunk that has them
+            frames.append(self._chunk(_extension(agentnb_followups=list(step.followups))))
+        frames.append(self._chunk({}, "stop"))
         if self.include_usage:
             frames.append(
                 Frame(dumps({**self.base, "choices": [], "usage": step.usage.as_snake()}))
@@ -154,8 +162,13 @@ def _result(log: RunLog) -> Response:
     message: dict[str, Any] = {"role": "assistant", "content": log.answer_text()}
     if reasoning:
         message["reasoning_content"] = reasoning
+    extension: dict[str, Any] = {}
     if calls := log.tool_calls():
-        message["agentnb_tool_calls"] = calls
+        extension["agentnb_tool_calls"] = calls
+    if finish is not None and finish.followups:
+        extension["agentnb_followups"] = list(finish.followups)
+    if extension:
+        message.update(_extension(**extension))
     body: dict[str, Any] = {
         "id": _completion_id(log),
         "object": "chat.completion",
@@ -165,8 +178,6 @@ def _result(log: RunLog) -> Response:
         "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
         "usage": finish.usage.as_snake() if finish is not None else None,
     }
-    if finish is not None and finish.followups:
-        body["agentnb_followups"] = list(finish.followups)
     return JSONResponse(body)
 
 

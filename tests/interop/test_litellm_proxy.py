@@ -3,10 +3,11 @@
 
 A proxy ends an answer at the first ``finish_reason``. The server runs its tools itself, so a
 run must reach OpenAI clients as one model turn: the whole answer and the whole run's usage
-through the proxy, exactly as the server gives them directly. LiteLLM drops unknown delta
-fields from a stream (agentnb's ``agentnb_tool_calls`` / ``agentnb_tool_result``) and keeps a
-non-streamed message's under ``provider_specific_fields``; both are pinned here, so a LiteLLM
-release that changes them shows up.
+through the proxy, exactly as the server gives them directly. The server's own calls ride in
+``provider_specific_fields`` on the delta / message, the field LiteLLM keeps for what the
+OpenAI spec lacks: it relays a stream's unchanged (other unknown delta fields it drops) and
+gathers a non-streamed message's unknown fields there, so a client sees the same shape with
+or without the proxy. Pinned here, so a LiteLLM release that changes this shows up.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import openai
 import pytest
 from agentnb_testing import free_port, sdk_python, serving
 
-from agentnb import AsyncAgentClient
+from agentnb import AsyncAgentClient, ToolCall
 from agentnb.server import ServerHandle
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -73,7 +74,7 @@ def sdk(base_url: str, api_key: str) -> openai.OpenAI:
 
 
 def streamed(client: openai.OpenAI, model: str = "finance_agent") -> dict[str, Any]:
-    text, reasons, usage, extra_keys = [], [], None, set()
+    text, reasons, usage, calls, results = [], [], None, {}, []
     with client.chat.completions.create(
         model=model,
         messages=NVDA,  # type: ignore[arg-type]
@@ -85,13 +86,21 @@ def streamed(client: openai.OpenAI, model: str = "finance_agent") -> dict[str, A
             for choice in chunk.choices:
                 text.append(choice.delta.content or "")
                 reasons.append(choice.finish_reason)
-                extra_keys.update(choice.delta.model_extra or {})
+                assert not choice.delta.tool_calls  # nothing for the client to execute
+                extension = (choice.delta.model_extra or {}).get("provider_specific_fields", {})
+                for piece in extension.get("agentnb_tool_calls", []):
+                    call = calls.setdefault(piece["index"], {"name": "", "arguments": ""})
+                    call["name"] += piece["function"].get("name") or ""
+                    call["arguments"] += piece["function"].get("arguments") or ""
+                if "agentnb_tool_result" in extension:
+                    results.append(extension["agentnb_tool_result"]["output"])
     assert usage is not None
     return {
         "text": "".join(text),
         "finish_reasons": [r for r in reasons if r],
         "usage": (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens),
-        "extra_keys": extra_keys,
+        "server_calls": list(calls.values()),
+        "server_results": results,
     }
 
 
@@ -112,8 +121,10 @@ def test_the_sdk_gets_the_whole_answer_and_usage_through_the_proxy(
     assert proxied["text"] == direct["text"]
     assert proxied["finish_reasons"] == direct["finish_reasons"] == ["stop"]
     assert proxied["usage"] == direct["usage"]
-    assert "agentnb_tool_calls" in direct["extra_keys"]
-    assert "agentnb_tool_calls" not in proxied["extra_keys"]  # LiteLLM drops stream extensions
+    names = [call["name"] for call in direct["server_calls"]]
+    assert names == ["get_stock_price", "calculator"]
+    assert proxied["server_calls"] == direct["server_calls"]
+    assert proxied["server_results"] == direct["server_results"] and direct["server_results"]
 
 
 def test_a_non_streamed_answer_is_whole_through_the_proxy(
@@ -129,10 +140,10 @@ def test_a_non_streamed_answer_is_whole_through_the_proxy(
     assert message.tool_calls is None  # nothing for the proxy's client to execute
     assert proxied.usage is not None and plain.usage is not None
     assert proxied.usage.total_tokens == plain.usage.total_tokens
-    kept = (message.model_extra or {}).get("provider_specific_fields") or {}
-    assert without_ids(kept["agentnb_tool_calls"]) == without_ids(
-        (expected.model_extra or {})["agentnb_tool_calls"]
-    )
+    kept = (message.model_extra or {})["provider_specific_fields"]["agentnb_tool_calls"]
+    sent = (expected.model_extra or {})["provider_specific_fields"]["agentnb_tool_calls"]
+    assert [call["name"] for call in sent] == ["get_stock_price", "calculator"]
+    assert without_ids(kept) == without_ids(sent)
 
 
 def without_ids(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -157,4 +168,10 @@ async def test_agentnb_gets_the_whole_run_through_the_proxy(
     assert proxied.usage is not None and plain.usage is not None
     assert proxied.usage.total_tokens == plain.usage.total_tokens
     assert [c.name for c in plain.tool_calls] == ["get_stock_price", "calculator"]
+    assert [tool_call(c) for c in proxied.tool_calls] == [tool_call(c) for c in plain.tool_calls]
     assert follow_up.status == "completed" and follow_up.text == "and in euros?"
+
+
+def tool_call(call: ToolCall) -> tuple[str, Any, Any, str]:
+    """What agentnb shows of a call, less its id (each run has its own)."""
+    return (call.name, call.arguments, call.output, call.status)

@@ -166,9 +166,10 @@ async def test_the_sdk_and_agentnb_read_the_same_run(
         for event in stream:
             if event.type != "chunk" or not event.chunk.choices:
                 continue
-            for piece in (event.chunk.choices[0].delta.model_extra or {}).get(
-                "agentnb_tool_calls", []
-            ):
+            extension = (event.chunk.choices[0].delta.model_extra or {}).get(
+                "provider_specific_fields", {}
+            )
+            for piece in extension.get("agentnb_tool_calls", []):
                 call = server_calls.setdefault(piece["index"], {"name": "", "arguments": ""})
                 call["name"] += piece["function"].get("name") or ""
                 call["arguments"] += piece["function"]["arguments"]

@@ -73,6 +73,8 @@ KEYS = [
     "sessionId",
     "result",
     "finish_reason",
+    "provider_specific_fields",
+    "agentnb_tool_calls",
     "agentnb_tool_result",
     "agentnb_followups",
     "role",

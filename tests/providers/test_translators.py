@@ -546,15 +546,17 @@ def test_vercel_request_and_client_side_history() -> None:
 
 
 # ---- OpenAI-compatible ------------------------------------------------------------------------
-def completion_chunk(
-    delta: dict[str, Any], finish: str | None = None, **extra: Any
-) -> dict[str, Any]:
+def completion_chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
     return {
         "id": "chatcmpl-1",
         "object": "chat.completion.chunk",
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        **extra,
     }
+
+
+def extension(**fields: Any) -> dict[str, Any]:
+    """A delta carrying agentnb's extension fields, where the built-in server puts them."""
+    return {"provider_specific_fields": fields}
 
 
 def test_openai_stream_with_tool_calls_reasoning_and_usage() -> None:
@@ -590,11 +592,13 @@ def test_openai_stream_with_tool_calls_reasoning_and_usage() -> None:
         completion_chunk({"tool_calls": [{"index": 0, "function": {"arguments": 'er": "X"}'}}]}),
         completion_chunk({"tool_calls": [{"index": 1, "function": {"arguments": ': "1+1"}'}}]}),
         completion_chunk(
-            {"agentnb_tool_result": {"index": 0, "id": "call_a", "output": {"p": 1}, "error": None}}
+            extension(
+                agentnb_tool_result={"index": 0, "id": "call_a", "output": {"p": 1}, "error": None}
+            )
         ),
         completion_chunk({"content": "Done"}),
         {"id": "chatcmpl-1", "choices": [{"index": 1, "delta": {"content": "other choice"}}]},
-        completion_chunk({}, "stop", agentnb_followups=["Next?"]),
+        completion_chunk(extension(agentnb_followups=["Next?"]), "stop"),
         {
             "id": "chatcmpl-1",
             "choices": [],
@@ -617,6 +621,34 @@ def test_openai_stream_with_tool_calls_reasoning_and_usage() -> None:
     assert run.usage == Usage(prompt_tokens=3, completion_tokens=4, total_tokens=7)
     assert run.followups == ["Next?"] and run.status == "completed"
     assert translator.text == "Done"
+
+
+def test_openai_server_run_calls_in_the_extension_are_shown_and_kept() -> None:
+    # A server that runs its own tools sends them outside the standard tool_calls (which are
+    # the client's to execute), in one turn that ends "stop", as LiteLLM relays it: the
+    # follow-ups in their own chunk just before the finishing one.
+    translator = OpenAITranslator(thread_id="thread_1")
+    head = {"index": 0, "id": "call_s", "type": "function", "function": {"name": "calc"}}
+    frames = [
+        completion_chunk(extension(agentnb_tool_calls=[head])),
+        completion_chunk(
+            extension(agentnb_tool_calls=[{"index": 0, "function": {"arguments": '{"x": 1}'}}])
+        ),
+        completion_chunk(extension(agentnb_tool_result={"id": "call_s", "output": 2})),
+        completion_chunk({"content": "It is 2."}),
+        completion_chunk(extension(agentnb_followups=["Why?"])),
+        completion_chunk({}, "stop"),
+    ]
+    run = fold(translate_all(translator, [*map(frame, frames), frame("[DONE]")]))
+    (call,) = run.tool_calls
+    assert (call.name, call.arguments, call.output, call.status) == (
+        "calc",
+        {"x": 1},
+        2,
+        "succeeded",
+    )
+    assert (run.text, run.finish_reason, run.followups) == ("It is 2.", "stop", ["Why?"])
+    assert [m["role"] for m in translator.history.messages()] == ["assistant", "tool", "assistant"]
 
 
 def test_openai_error_chunk_and_junk() -> None:

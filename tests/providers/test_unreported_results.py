@@ -1,4 +1,4 @@
-"""A tool call whose result never arrives (LiteLLM drops agentnb's ``agentnb_tool_result``
+"""A tool call whose result never arrives (a proxy drops agentnb's ``agentnb_tool_result``
 extension; a plain model leaves its calls for the client to execute): the call ends
 ``no_result``, with its arguments and no output, not ``succeeded``; the next turn's history
 leaves it out (OpenAI refuses a ``tool_calls`` entry no ``tool`` message answers)."""
@@ -85,7 +85,13 @@ def test_the_history_keeps_answered_calls_and_leaves_out_the_others() -> None:
     frames = [
         call(0, "call_1", "get_stock_price", '{"ticker": "NVDA"}'),
         call(1, "call_2", "calculator", '{"expression": "1+1"}'),
-        chunk({"agentnb_tool_result": {"id": "call_1", "output": {"price": 1}}}),
+        chunk(
+            {
+                "provider_specific_fields": {
+                    "agentnb_tool_result": {"id": "call_1", "output": {"price": 1}}
+                }
+            }
+        ),
         chunk({"content": "Done."}),
         chunk({}, "stop"),
     ]

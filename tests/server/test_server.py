@@ -440,6 +440,8 @@ def test_runtools_input_validation(client: httpx.Client) -> None:
 
 # --- OpenAI-compatible ----------------------------------------------------------------------
 
+EXTENSION = "provider_specific_fields"  # where the server's own calls and follow-ups ride
+
 
 def test_openai_stream_with_tool_calls_and_usage(client: httpx.Client) -> None:
     body = {
@@ -462,7 +464,7 @@ def test_openai_stream_with_tool_calls_and_usage(client: httpx.Client) -> None:
     calls: dict[int, dict[str, str]] = {}
     for delta in deltas:
         assert "tool_calls" not in delta
-        for call in delta.get("agentnb_tool_calls", []):
+        for call in delta.get(EXTENSION, {}).get("agentnb_tool_calls", []):
             entry = calls.setdefault(call["index"], {"name": "", "arguments": ""})
             entry["name"] += call.get("function", {}).get("name", "")
             entry["arguments"] += call["function"]["arguments"]
@@ -470,7 +472,8 @@ def test_openai_stream_with_tool_calls_and_usage(client: httpx.Client) -> None:
     assert json.loads(calls[0]["arguments"]) == {"ticker": "TSLA"}
     assert calls[1]["name"] == "calculator"
     assert json.loads(calls[1]["arguments"]) == {"expression": "(251.3 - 262.15) / 262.15 * 100"}
-    results = [d["agentnb_tool_result"] for d in deltas if "agentnb_tool_result" in d]
+    extensions = [d[EXTENSION] for d in deltas if EXTENSION in d]
+    results = [e["agentnb_tool_result"] for e in extensions if "agentnb_tool_result" in e]
     assert results[1]["output"]["result"] == pytest.approx((251.3 - 262.15) / 262.15 * 100)
     finishing = chunks[-2]
     assert finishing["choices"][0]["finish_reason"] == "stop"
@@ -494,7 +497,8 @@ def test_openai_non_streaming_completion(client: httpx.Client) -> None:
     message = completion["choices"][0]["message"]
     assert "| META |" in message["content"]
     assert message["reasoning_content"].startswith("The user asks")
-    assert [c["name"] for c in message["agentnb_tool_calls"]] == ["get_stock_price", "calculator"]
+    calls = message[EXTENSION]["agentnb_tool_calls"]
+    assert [c["name"] for c in calls] == ["get_stock_price", "calculator"]
     assert completion["choices"][0]["finish_reason"] == "stop"
     assert completion["usage"]["total_tokens"] > 0
 

@@ -146,9 +146,10 @@ def finish_reasons(chunks: list[ChatCompletionChunk]) -> list[str]:
 
 
 def extension(chunk: ChatCompletionChunk, key: str) -> Any:
-    if not chunk.choices or chunk.choices[0].delta.model_extra is None:
+    """An agentnb extension field of the chunk's delta (under ``provider_specific_fields``)."""
+    if not chunk.choices:
         return None
-    return chunk.choices[0].delta.model_extra.get(key)
+    return (chunk.choices[0].delta.model_extra or {}).get("provider_specific_fields", {}).get(key)
 
 
 def test_a_run_whose_tools_the_server_ran_is_one_turn(sdk: openai.OpenAI) -> None:
@@ -205,7 +206,7 @@ def test_non_streamed_server_run_calls_are_in_the_extension(sdk: openai.OpenAI) 
     assert message.tool_calls is None  # nothing for the client to execute
     assert "| NVDA |" in (message.content or "")
     assert message.model_extra is not None
-    calls = message.model_extra["agentnb_tool_calls"]
+    calls = message.model_extra["provider_specific_fields"]["agentnb_tool_calls"]
     assert [call["name"] for call in calls] == ["get_stock_price", "calculator"]
     assert calls[0]["id"].startswith("call_")
     assert calls[0]["arguments"] == {"ticker": "NVDA"}
