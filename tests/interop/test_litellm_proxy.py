@@ -161,7 +161,9 @@ async def test_agentnb_gets_the_whole_run_through_the_proxy(
         "openai", base_url=proxy_url, api_key=MASTER_KEY, record=False
     ) as client:
         proxied = await client.run("finance_agent", NVDA[0]["content"])
-        follow_up = await client.run("echo", "and in euros?", thread_id=proxied.thread_id)
+        follow_up = await client.run(
+            "echo", "and in euros?", thread_id=proxied.thread_id, followups=True
+        )
     assert proxied.status == plain.status == "completed"
     assert proxied.text == plain.text
     assert proxied.reasoning == plain.reasoning
@@ -170,6 +172,7 @@ async def test_agentnb_gets_the_whole_run_through_the_proxy(
     assert [c.name for c in plain.tool_calls] == ["get_stock_price", "calculator"]
     assert [tool_call(c) for c in proxied.tool_calls] == [tool_call(c) for c in plain.tool_calls]
     assert follow_up.status == "completed" and follow_up.text == "and in euros?"
+    assert follow_up.followups == []  # LiteLLM keeps ``metadata`` (the ask) for itself
 
 
 def tool_call(call: ToolCall) -> tuple[str, Any, Any, str]:

@@ -503,6 +503,22 @@ def test_openai_non_streaming_completion(client: httpx.Client) -> None:
     assert completion["usage"]["total_tokens"] > 0
 
 
+def test_openai_followups_ride_in_the_extension(client: httpx.Client) -> None:
+    body = {
+        "model": "echo",
+        "messages": [{"role": "user", "content": "hi"}],
+        "metadata": {"followups": "true"},
+    }
+    completion = client.post("/v1/chat/completions", json=body).json()
+    followups = completion["choices"][0]["message"][EXTENSION]["agentnb_followups"]
+    assert followups == ["Say it again.", "Say it louder."]
+    frames = parse_sse(client.post("/v1/chat/completions", json={**body, "stream": True}).text)
+    choices = [f.json()["choices"][0] for f in frames[:-1]]
+    # their own chunk just before the finishing one (LiteLLM splits a finishing chunk with them)
+    assert choices[-2]["delta"] == {EXTENSION: {"agentnb_followups": followups}}
+    assert (choices[-1]["delta"], choices[-1]["finish_reason"]) == ({}, "stop")
+
+
 def test_openai_models_lists_the_agents(client: httpx.Client) -> None:
     models = client.get("/v1/models").json()
     assert {m["id"] for m in models["data"]} == {"finance_agent", "echo", "writer", "structured"}
