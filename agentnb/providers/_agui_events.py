@@ -185,7 +185,7 @@ class AGUITranslator(Translator):
             RunCompleted(
                 usage=_total_usage(event.get("usage")),
                 final_output=event.get("result"),
-                followups=str_list(event.get("followups")),  # agentnb's extension field
+                followups=_followups(event),
             )
         ]
 
@@ -367,3 +367,9 @@ def _text_of(output: Any) -> str | None:
 
 def _without_type(event: _Obj) -> _Obj:
     return {k: v for k, v in event.items() if k != "type"}
+
+
+def _followups(event: _Obj) -> list[str]:
+    """Follow-up questions in ``metadata.followups`` (agentnb's server puts them there: the
+    event's field for extra information)."""
+    return str_list((as_dict(event.get("metadata")) or {}).get("followups"))

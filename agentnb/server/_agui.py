@@ -6,13 +6,20 @@ AG-UI events, each a JSON object in ``data`` whose ``type`` names it.
 ``TEXT_MESSAGE_START`` / ``CONTENT`` / ``END`` (role ``assistant``); each tool call as
 ``TOOL_CALL_START`` / ``ARGS`` / ``END`` then ``TOOL_CALL_RESULT`` (content: the output as
 JSON text, or the error); ``RUN_FINISHED`` {threadId, runId, result, outcome {type:
-"success"}, usage: [TokenUsage], followups*}; ``RUN_ERROR`` {message, code}. The run's id
-is the input's ``runId`` (a fresh one when that id is taken or not a plain token). The server
-keeps nothing between runs, as AG-UI servers do: the conversation is the input's
-``messages``. ``forwardedProps``: ``metadata`` (options such as ``paragraphs``),
+"success"}, usage: [TokenUsage], metadata: {followups}*}; ``RUN_ERROR`` {message, code}.
+The run's id is the input's ``runId`` (a fresh one when that id is taken or not a plain
+token). The server keeps nothing between runs, as AG-UI servers do: the conversation is the
+input's ``messages``. ``forwardedProps``: ``metadata`` (options such as ``paragraphs``),
 ``responseFormat`` (a JSON schema; the structured answer is ``RUN_FINISHED.result``),
-``followups: true`` (then ``followups*`` on ``RUN_FINISHED``). Agents that need a human's
-approval are refused here (400 ``approval_unsupported``).
+``followups: true`` (then ``metadata.followups`` on ``RUN_FINISHED``: the event's own field for
+extra information; the 1.0 schema's events are closed to fields of their own).
+
+A call that needs a human's approval ends the response with ``RUN_FINISHED`` whose ``outcome``
+is an interrupt (``{id, reason: "tool_call", message, toolCallId, responseSchema}``, the shape
+pydantic-ai's adapter sends); the next input of the thread whose ``resume`` answers it
+(``{interruptId, status: "resolved", payload: {approved, reason}}``, or ``status:
+"cancelled"``: denied) continues the same run in a new response, opened by ``RUN_STARTED``.
+A denied call's ``TOOL_CALL_RESULT`` content is the denial.
 """
 
 from __future__ import annotations
@@ -27,25 +34,45 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ._agent_input import AgentInput, ChatMessage
-from ._http import invalid, parse_model, read_json
+from ._http import ApiError, invalid, parse_model, read_json
 from ._runs import RunLog, new_run_id
 from ._service import (
     AppState,
     Dialect,
     RunStart,
     check_input,
+    continue_run,
     pacing_for,
     require_agent,
     run_endpoint,
     scalar_options,
     wants_followups,
 )
-from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
+from ._steps import (
+    ApprovalRequest,
+    Decision,
+    Failure,
+    Finish,
+    Paused,
+    Reasoning,
+    Resumed,
+    Step,
+    Text,
+    ToolDenied,
+    ToolEnd,
+    ToolStart,
+)
 from ._stream import Frame, dumps
 
 __all__ = ["AGUI", "AGUIRenderer", "routes"]
 
 STREAM_HEADERS = {"Cache-Control": "no-cache"}
+APPROVAL_SCHEMA = {
+    "type": "object",
+    "properties": {"approved": {"type": "boolean"}, "reason": {"type": "string"}},
+    "required": ["approved"],
+}
+"""What a tool approval's resume payload holds (pydantic-ai's ``responseSchema``)."""
 
 
 class AGUIRenderer:
@@ -57,17 +84,23 @@ class AGUIRenderer:
         self.ids = (log.thread_id or "", log.id)
         self.open: tuple[Literal["text", "reasoning"], str] | None = None
         self.count = 0
+        self.waiting: list[ApprovalRequest] = []
+        self.opened = False
 
     def _event(self, kind: str, **fields: Any) -> Frame:
         return Frame(dumps({"type": kind, **fields}))
 
     def opening(self) -> list[Frame]:
+        self.opened = True
         thread_id, run_id = self.ids
         return [self._event("RUN_STARTED", threadId=thread_id, runId=run_id)]
 
     def render(self, step: Step, at: float) -> list[Frame]:
-        if isinstance(step, APPROVAL_STEPS):
-            return []  # agents that need approval are refused on this dialect
+        if isinstance(step, ApprovalRequest):
+            self.waiting.append(step)
+            return []
+        if isinstance(step, Resumed):
+            return self.opening()
         if isinstance(step, Reasoning | Text):
             kind: Literal["text", "reasoning"] = "text" if isinstance(step, Text) else "reasoning"
             frames = self._open(kind)
@@ -76,11 +109,14 @@ class AGUIRenderer:
         frames = self._close()
         if isinstance(step, ToolStart):
             return [*frames, *self._tool_call(step)]
-        if isinstance(step, ToolEnd):
+        if isinstance(step, ToolEnd | ToolDenied):
             return [*frames, self._tool_result(step)]
+        if isinstance(step, Paused):
+            return [*frames, self._interrupt()]
         if isinstance(step, Finish):
             return [*frames, self._finished(step)]
-        return [*frames, self._error(step)]
+        # a failure before the stream opened (a refused start) still comes inside a run
+        return [*(() if self.opened else self.opening()), *frames, self._error(step)]
 
     def _message_id(self) -> str:
         assert self.open is not None
@@ -122,8 +158,11 @@ class AGUIRenderer:
             self._event("TOOL_CALL_END", toolCallId=call_id),
         ]
 
-    def _tool_result(self, step: ToolEnd) -> Frame:
-        content = step.error if step.error is not None else json.dumps(step.output)
+    def _tool_result(self, step: ToolEnd | ToolDenied) -> Frame:
+        if isinstance(step, ToolDenied):
+            content = step.reason or "denied"  # as pydantic-ai: the denial's reason
+        else:
+            content = step.error if step.error is not None else json.dumps(step.output)
         return self._event(
             "TOOL_CALL_RESULT",
             messageId=f"result_{step.call_id}",
@@ -131,6 +170,24 @@ class AGUIRenderer:
             content=content,
             role="tool",
         )
+
+    def _interrupt(self) -> Frame:
+        """The response ends as pydantic-ai's does at a call awaiting approval."""
+        thread_id, run_id = self.ids
+        interrupts = [
+            {
+                "id": request.approval_id,
+                "reason": "tool_call",
+                "message": request.reason or f"Approve {request.name}?",
+                "toolCallId": request.call_id,
+                "responseSchema": APPROVAL_SCHEMA,
+            }
+            for request in self.waiting
+        ]
+        self.waiting = []
+        outcome = {"type": "interrupt", "interrupts": interrupts}
+        finished = {"type": "RUN_FINISHED", "threadId": thread_id, "runId": run_id}
+        return Frame(dumps({**finished, "outcome": outcome}), ends_response=True)
 
     def _finished(self, step: Finish) -> Frame:
         thread_id, run_id = self.ids
@@ -151,17 +208,18 @@ class AGUIRenderer:
                     "result": step.final_output,
                     "outcome": {"type": "success"},
                     "usage": [token_usage],
-                    **({"followups": list(step.followups)} if step.followups else {}),
+                    **({"metadata": {"followups": list(step.followups)}} if step.followups else {}),
                 }
             ),
             terminal=True,
         )
 
     def _error(self, step: Failure) -> Frame:
-        return Frame(dumps({"type": "RUN_ERROR", "message": step.message, "code": step.code}))
+        error = {"type": "RUN_ERROR", "message": step.message, "code": step.code}
+        return Frame(dumps(error), terminal=True)
 
 
-AGUI = Dialect("ag-ui", AGUIRenderer, headers=lambda log: STREAM_HEADERS)
+AGUI = Dialect("ag-ui", AGUIRenderer, headers=lambda log: STREAM_HEADERS, approvals=True)
 
 
 class _Message(BaseModel):
@@ -188,6 +246,21 @@ class _Message(BaseModel):
         return ChatMessage(self.role, self.text(), tool_calls=calls, tool_call_id=self.toolCallId)
 
 
+class _ResumeEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    interruptId: str = Field(min_length=1)
+    status: Literal["resolved", "cancelled"]
+    payload: Any = None
+
+    def decision(self, call_id: str) -> Decision:
+        """Approved only by ``resolved`` with ``payload.approved`` true (deny by default, as
+        pydantic-ai reads it)."""
+        payload = self.payload if isinstance(self.payload, dict) else {}
+        reason = payload.get("reason")
+        approved = self.status == "resolved" and payload.get("approved") is True
+        return Decision(call_id, approved, reason if isinstance(reason, str) else None)
+
+
 class _RunAgentInput(BaseModel):
     model_config = ConfigDict(extra="allow")
     threadId: str = Field(min_length=1)
@@ -197,6 +270,7 @@ class _RunAgentInput(BaseModel):
     tools: list[dict[str, Any]] = Field(default_factory=list)
     context: list[dict[str, Any]] = Field(default_factory=list)
     forwardedProps: dict[str, Any] = Field(default_factory=dict)
+    resume: list[_ResumeEntry] | None = None
 
 
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
@@ -228,9 +302,11 @@ def _run_id(state: AppState, wanted: str) -> str:
     return new_run_id()
 
 
-async def _begin(request: Request, state: AppState) -> RunStart:
+async def _begin(request: Request, state: AppState) -> RunStart | Response:
     body = parse_model(_RunAgentInput, await read_json(request, state.config.max_body_bytes))
     agent = require_agent(request.path_params["agent"])
+    if body.resume:
+        return _resume(state, body.threadId, body.resume)
     last = _last_user_message(body)
     props = body.forwardedProps
     metadata = props.get("metadata")
@@ -249,6 +325,28 @@ async def _begin(request: Request, state: AppState) -> RunStart:
     check_input(agent, agent_input, _LOCATIONS)
     log = RunLog(run_id, AGUI.name, agent.name, agent_input, thread_id=body.threadId)
     return RunStart(log, agent, pacing_for(request, state))
+
+
+def _resume(state: AppState, thread_id: str, entries: list[_ResumeEntry]) -> Response:
+    """AG-UI's resume: the thread's paused run gets the decisions and goes on."""
+    log = state.runs.latest(AGUI.name, thread_id)
+    if log is None or log.status != "paused":
+        raise ApiError(
+            409, f"thread {thread_id!r} has no run waiting on an interrupt", code="not_paused"
+        )
+    decisions = []
+    for entry in entries:
+        waited = log.approval(entry.interruptId)
+        if waited is None:
+            known = sorted(r.approval_id for r in log.pending.values())
+            raise ApiError(
+                409,
+                f"interrupt {entry.interruptId!r} is not one thread {thread_id!r} waits on "
+                f"({known})",
+                code="approval_mismatch",
+            )
+        decisions.append(entry.decision(waited.call_id))
+    return continue_run(state, AGUI, log, tuple(decisions))
 
 
 async def _run(request: Request) -> Response:

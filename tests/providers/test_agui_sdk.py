@@ -157,3 +157,68 @@ def test_the_builtin_server_speaks_valid_ag_ui(
     assert kinds[0] == "RUN_STARTED" and kinds[-1] in ("RUN_FINISHED", "RUN_ERROR")
     assert json.loads(frames[0])["runId"] == body["runId"]  # the input's run id, echoed
     assert validate(frames) == {"checked": len(frames), "errors": []}
+
+
+def post_frames(
+    server: ServerHandle, agent: str, body: dict[str, object], **headers: str
+) -> list[str]:
+    """The data of each frame the built-in server answers ``body`` with."""
+    headers = {"Authorization": f"Bearer {server.api_key}", **headers}
+    url = server.url_for("ag-ui") + f"/{agent}"
+    response = httpx.post(url, json=body, headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    return [
+        line.removeprefix("data: ")
+        for line in response.text.splitlines()
+        if line.startswith("data: ")
+    ]
+
+
+@pytest.mark.parametrize("approved", [True, False])
+def test_an_interrupt_and_its_resume_are_valid_ag_ui(server: ServerHandle, approved: bool) -> None:
+    thread = f"thread_trade_{approved}_{free_port()}"
+    body: dict[str, object] = {
+        "threadId": thread,
+        "runId": f"run_{thread}",
+        "messages": [{"id": "m1", "role": "user", "content": "Buy 10 NVDA"}],
+    }
+    paused = post_frames(server, "trader", body)
+    outcome = json.loads(paused[-1])["outcome"]
+    [interrupt] = outcome["interrupts"]
+    assert outcome["type"] == "interrupt" and interrupt["reason"] == "tool_call"
+    payload = {"approved": approved, "reason": "checked"}
+    entry = {"interruptId": interrupt["id"], "status": "resolved", "payload": payload}
+    resumed = post_frames(
+        server, "trader", {**body, "runId": f"{body['runId']}_2", "resume": [entry]}
+    )
+    results = [json.loads(f) for f in resumed if json.loads(f)["type"] == "TOOL_CALL_RESULT"]
+    trade = next(r for r in results if r["toolCallId"] == interrupt["toolCallId"])
+    assert ('"filled"' in trade["content"]) is approved
+    assert json.loads(resumed[-1])["outcome"] == {"type": "success"}
+    frames = paused + resumed
+    assert validate(frames) == {"checked": len(frames), "errors": []}
+
+
+def test_a_failure_is_valid_ag_ui(server: ServerHandle) -> None:
+    body = {
+        "threadId": "thread_failing",
+        "runId": f"run_failing_{free_port()}",
+        "messages": [{"id": "m1", "role": "user", "content": "hi"}],
+    }
+    fault = {"X-AgentNB-Fault": f"stream-error=503;tag={free_port()}"}
+    frames = post_frames(server, "echo", body, **fault)
+    assert json.loads(frames[-1])["type"] == "RUN_ERROR"
+    assert validate(frames) == {"checked": len(frames), "errors": []}
+
+
+def test_the_validator_refuses_what_the_protocol_does_not_define() -> None:
+    """So an empty error list above means something."""
+    frames = [
+        {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": "before the run"},
+        {"type": "RUN_STARTED", "threadId": "t", "runId": "r"},
+        {"type": "TOOL_CALL_RESULT", "toolCallId": "c", "content": "no message id"},
+        {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": "x", "colour": "red"},
+        {"type": "RUN_FINISHED", "threadId": "t", "runId": "r", "outcome": {"type": "nope"}},
+    ]
+    errors = validate([json.dumps(f) for f in frames])["errors"]
+    assert [e["line"] for e in errors] == [0, 2, 3, 4]  # type: ignore[attr-defined, index]

@@ -1,7 +1,8 @@
 """Human-in-the-loop tool approval, end to end against the built-in server's ``trader``
 agent: its ``place_trade`` call waits for a decision in the dialects that can say so
 (``vercel``: the AI SDK's approval request and response; ``operativus``: the ``PAUSED``
-status and agentnb's ``/approvals`` extension) and is refused in the others."""
+status and agentnb's ``/approvals`` extension; ``ag-ui``: an interrupt outcome, resumed with
+``resume`` entries) and is refused in the others."""
 
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ from agentnb._core.loop import run_sync
 from agentnb._core.request import build_request
 from agentnb._core.run import Run, ToolCall
 from agentnb.events import Event, RunPaused, ToolApprovalRequested, ToolApprovalResponded
+from agentnb.providers import available_providers
 from agentnb.server import ServerHandle
 
 ORDER = "Buy 10 NVDA"
-APPROVING = ["vercel", "operativus"]
+APPROVING = sorted(name for name, p in available_providers().items() if p.supports_approvals)
 
 
 def trade(run: Run) -> ToolCall:
