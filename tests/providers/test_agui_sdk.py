@@ -15,8 +15,10 @@ import httpx
 import pytest
 from agentnb_testing import free_port, sdk_python, serving
 
+import agentnb
 from agentnb import AsyncAgentClient
 from agentnb._core.exceptions import NotFoundError, StreamError
+from agentnb._notebook.connections import disconnect
 from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.timeout(300)
@@ -95,6 +97,31 @@ async def test_a_person_decides_while_the_run_waits(client: AsyncAgentClient) ->
     run = stream.run
     assert run.status == "completed" and run.text == "Trade outcome: too risky"
     assert run.tool_calls[0].status == "denied" and run.tool_calls[0].error == "too risky"
+
+
+async def test_state_goes_both_ways_and_custom_events_are_kept(client: AsyncAgentClient) -> None:
+    first = await client.run("notes", "remember milk")
+    assert first.state == {"notes": ["milk"]}
+    assert [(e.name, e.value) for e in first.custom_events] == [("remembered", {"count": 1})]
+    second = await client.run("notes", "remember milk", thread_id=first.thread_id)
+    # pydantic-ai's StateDeps read the state the client sent back: the snapshot starts from it
+    assert second.state == {"notes": ["milk", "milk"]}
+    assert second.custom_events[0].value == {"count": 2}
+
+
+def test_connect_and_ask_continue_the_thread(pydantic_ai_url: str) -> None:
+    conn = agentnb.connect("ag-ui", base_url=pydantic_ai_url, name="agui-sdk")
+    try:
+        first = agentnb.ask(
+            "quotes", "What is NVDA at?", via=conn.name, display=False, wait=True, record=False
+        )
+        again = agentnb.ask(
+            "quotes", "again?", via=conn.name, display=False, wait=True, record=False
+        )
+    finally:
+        disconnect(conn.name)
+    assert first.run.text == "**NVDA** trades at **$875.4**."
+    assert again.run.text == "You asked 2 times; first: What is NVDA at?"
 
 
 async def test_the_agents_error_is_a_typed_failure(client: AsyncAgentClient) -> None:

@@ -8,6 +8,9 @@ Routes (one agent each, as pydantic-ai mounts them):
   price; a later turn that asks "again?" answers from the history it was sent;
 - ``/trade``: calls ``place_trade``, a tool that needs approval (an AG-UI interrupt), then
   answers whether it ran;
+- ``/notes``: calls ``remember``, whose return carries AG-UI events (a ``STATE_SNAPSHOT`` of
+  the state the client sent, read through ``StateDeps``, a ``STATE_DELTA`` adding the note and
+  a ``CUSTOM`` event), then answers;
 - ``/broken``: the model raises (a ``RUN_ERROR``).
 - ``/health``: 200 once serving.
 """
@@ -18,9 +21,12 @@ import sys
 from collections.abc import AsyncIterator
 
 import uvicorn
-from pydantic_ai import Agent, DeferredToolRequests
+from ag_ui.core import CustomEvent, EventType, StateDeltaEvent, StateSnapshotEvent
+from pydantic import BaseModel
+from pydantic_ai import Agent, DeferredToolRequests, RunContext, ToolReturn
 from pydantic_ai.messages import ModelMessage, ModelRequest, ToolReturnPart, UserPromptPart
 from pydantic_ai.models.function import AgentInfo, DeltaThinkingPart, DeltaToolCall, FunctionModel
+from pydantic_ai.ui import StateDeps
 from pydantic_ai.ui.ag_ui import AGUIAdapter
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -74,6 +80,17 @@ async def trade_model(messages: list[ModelMessage], info: AgentInfo) -> AsyncIte
     }
 
 
+async def notes_model(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[object]:
+    if any(isinstance(p, ToolReturnPart) for p in last_request(messages).parts):
+        yield "Noted."
+        return
+    yield {0: DeltaToolCall(name="remember", json_args='{"note": "milk"}', tool_call_id="c_n1")}
+
+
+class Notes(BaseModel):
+    notes: list[str] = []
+
+
 async def broken_model(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[object]:
     raise RuntimeError("the scripted model failed")
     yield ""  # pragma: no cover - makes this an async generator
@@ -86,6 +103,20 @@ trade = Agent(
     output_type=[str, DeferredToolRequests],
 )
 broken = Agent(FunctionModel(stream_function=broken_model), name="broken")
+notes = Agent(FunctionModel(stream_function=notes_model), name="notes", deps_type=StateDeps[Notes])
+
+
+@notes.tool
+def remember(ctx: RunContext[StateDeps[Notes]], note: str) -> ToolReturn:
+    """Add a note to the shared state."""
+    before = list(ctx.deps.state.notes)
+    add = [{"op": "add", "path": "/notes/-", "value": note}]
+    events = [
+        StateSnapshotEvent(type=EventType.STATE_SNAPSHOT, snapshot={"notes": before}),
+        StateDeltaEvent(type=EventType.STATE_DELTA, delta=add),
+        CustomEvent(type=EventType.CUSTOM, name="remembered", value={"count": len(before) + 1}),
+    ]
+    return ToolReturn(return_value=f"{len(before) + 1} notes", metadata=events)
 
 
 @quotes.tool_plain
@@ -107,6 +138,10 @@ def endpoint(agent: Agent[None, object]):  # type: ignore[no-untyped-def]
     return handle
 
 
+async def serve_notes(request: Request) -> Response:
+    return await AGUIAdapter.dispatch_request(request, agent=notes, deps=StateDeps(Notes()))
+
+
 async def health(request: Request) -> Response:
     return PlainTextResponse("ok")
 
@@ -116,6 +151,7 @@ app = Starlette(
         Route("/quotes", endpoint(quotes), methods=["POST"]),
         Route("/trade", endpoint(trade), methods=["POST"]),
         Route("/broken", endpoint(broken), methods=["POST"]),
+        Route("/notes", serve_notes, methods=["POST"]),
         Route("/health", health),
     ]
 )
