@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
 import httpx
@@ -23,19 +24,28 @@ from .._core.loop import take_turn, turn_is_over
 from ..sse import ServerSentEvent, SSEDecoder
 from .clock import RunClock, Watchdog
 from .decoding import PIECE_SIZE, body_pieces, close_quietly
+from .raw_body import raw_body
 
-__all__ = ["FEED_SLICE", "Outcome", "read_frames"]
+__all__ = ["FEED_SLICE", "Outcome", "paths_taken", "read_frames", "reads_raw"]
 
 FEED_SLICE = PIECE_SIZE
 """Bytes handed to the SSE decoder between two turns of the event loop."""
 
 
+reads_raw = True
+"""Whether a body that can be read past httpx is (see :mod:`agentnb._client.raw_body`);
+benchmarks turn it off to compare."""
+paths_taken: collections.Counter[str] = collections.Counter()
+"""Responses read per path: "raw" (past httpx) or "httpx" (benchmarks print it)."""
+
+
 class Outcome:
     """How one response's stream ended (internal)."""
 
-    __slots__ = ("detail", "frames", "kind", "retry_after", "server_retry_ms")
+    __slots__ = ("detail", "frames", "kind", "raw", "retry_after", "server_retry_ms")
 
     def __init__(self) -> None:
+        self.raw = False  # whether the body was read past httpx (see raw_body)
         self.kind = ""
         self.detail = ""
         self.frames = 0
@@ -55,8 +65,13 @@ async def read_frames(
     Raises :class:`~agentnb._client.clock.Expired` when the clock runs out and
     :class:`ProtocolError` for a body that cannot be an event stream."""
     decoder = SSEDecoder()
-    chunks = body_pieces(response, where=where)
-    read = _next_chunk(chunks)
+    chunks: AsyncIterator[bytes] | None = None
+    read = raw_body(response, where=where, read_timeout=read_timeout) if reads_raw else None
+    outcome.raw = read is not None
+    paths_taken["raw" if outcome.raw else "httpx"] += 1
+    if read is None:
+        chunks = body_pieces(response, where=where)
+        read = _next_chunk(chunks)
     watchdog = Watchdog(clock)
     fed = 0
     try:
@@ -89,7 +104,8 @@ async def read_frames(
         outcome.detail = f"the stream failed mid-way ({type(exc).__name__}: {exc})"
     finally:
         watchdog.close()
-        await close_quietly(chunks)
+        if chunks is not None:
+            await close_quietly(chunks)
 
 
 def _next_chunk(chunks: AsyncIterator[bytes]) -> Callable[[], Awaitable[bytes | None]]:
