@@ -124,13 +124,15 @@ class _RawBody:
 
     async def next_piece(self) -> bytes | None:
         """The next piece of the body as the server framed it; None at its end."""
+        need_more = not self._buffer  # held bytes (an unfinished line) are looked at once
         while not self._done:
             data, self._buffer = self._buffer, b""
-            if not data:
-                data = await self._more()
-                if not data:
+            if need_more:
+                more = await self._more()
+                if not more:
                     self._closed()
                     return None
+                data += more
             if self._chunked:
                 piece = self._unchunk(data)
             elif self._left >= 0:
@@ -141,6 +143,7 @@ class _RawBody:
                 piece = data
             if piece:
                 return piece
+            need_more = True
         return None
 
     def _closed(self) -> None:
