@@ -373,7 +373,7 @@ def main() -> None:
     print(
         "\nwall: median round; CPU: median round's CPU time of this process (all threads; the"
         " server is a child process); CPU/ev: that per event.\n[raw]: bodies read past httpx"
-        " (agentnb._client.raw_body); [httpx]: through httpx (the path before, and the fallback)."
+        " (agentnb._client.reading.raw_body); [httpx]: through httpx (the path before, and the fallback)."
         "\nlag: how late a 10 ms timer fires (all rounds' samples). agentnb: the main (kernel)"
         " loop only\nawaits the handles; the streams, history writes and (operativus) the usage"
         " requests (one batch for runs ending together) run on agentnb's\nloop. naive:"
