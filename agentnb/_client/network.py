@@ -109,9 +109,14 @@ class _Buffered(asyncio.Protocol):
             self.transport.resume_reading()
         return data
 
+    def new_waiter(self) -> asyncio.Future[None]:
+        """A future the next arrival (data, end, error) completes."""
+        self._waiter = waiter = asyncio.get_running_loop().create_future()
+        return waiter
+
     async def wait_readable(self, timeout: float | None) -> None:
         loop = asyncio.get_running_loop()
-        self._waiter = waiter = loop.create_future()
+        waiter = self.new_waiter()
         timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
         try:
             await waiter

@@ -209,7 +209,18 @@ _HEX = frozenset(b"0123456789abcdefABCDEF")
 class _RawBody:
     """The framing of one body over the connection's buffered protocol."""
 
-    __slots__ = ("_buffer", "_chunked", "_done", "_left", "_protocol", "_state", "_timeout")
+    __slots__ = (
+        "_buffer",
+        "_chunked",
+        "_done",
+        "_left",
+        "_protocol",
+        "_state",
+        "_timeout",
+        "_timer",
+        "_waiter",
+        "_waiting_since",
+    )
 
     def __init__(
         self, stream: OwnStream, framing: int | str, leftover: bytes, timeout: float | None
@@ -221,17 +232,54 @@ class _RawBody:
         self._chunked = framing == "chunked"
         self._state = _SIZE
         self._left = framing if isinstance(framing, int) else -1  # bytes left (-1: no count)
+        self._timer: asyncio.TimerHandle | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._waiting_since = 0.0
+
+    async def _wait(self) -> None:
+        """Until something arrives; ReadTimeout after ``timeout`` seconds of waiting. One timer
+        serves all the waits (set again when it fires early): a timer per read costs a busy
+        stream more than its framing."""
+        self._waiter = waiter = self._protocol.new_waiter()
+        loop = waiter.get_loop()
+        if self._timeout is not None:
+            self._waiting_since = loop.time()
+            if self._timer is None:
+                self._timer = loop.call_at(self._waiting_since + self._timeout, self._check)
+        try:
+            await waiter
+        except TimeoutError:
+            raise httpx.ReadTimeout("timed out reading from the server") from None
+        except BaseException:
+            self._stop_timer()
+            raise
+        finally:
+            self._waiter = None
+
+    def _check(self) -> None:
+        self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done() or self._timeout is None:
+            return  # not waiting: the next wait sets the timer again
+        due = self._waiting_since + self._timeout
+        if waiter.get_loop().time() >= due:
+            waiter.set_exception(TimeoutError())
+        else:
+            self._timer = waiter.get_loop().call_at(due, self._check)
+
+    def _stop_timer(self) -> None:
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
 
     async def _more(self) -> bytes:
         """What arrived since the last call, waiting for some; b"" once the server closed."""
         protocol = self._protocol
         if not protocol.buffer and not protocol.eof:
-            try:
-                await protocol.wait_readable(self._timeout)
-            except TimeoutError:
-                raise httpx.ReadTimeout("timed out reading from the server") from None
+            await self._wait()
         if protocol.buffer:
             return protocol.take(_READ_SIZE)
+        self._stop_timer()
         if protocol.error is not None:
             raise httpx.ReadError(str(protocol.error) or type(protocol.error).__name__)
         return b""
