@@ -55,7 +55,9 @@ from agentnb._notebook.connections import disconnect
 PROBE_S = 0.010
 SERVER_CHILD = (
     "import sys\n"
-    "from agentnb.server import start_server\n"
+    "from agentnb.server import _runs, start_server\n"
+    "# more runs at once than the server's default cap (256), for --runs 1000\n"
+    "_runs.RunStore.__init__.__defaults__ = (100_000, 3600.0, 100_000)\n"
     "handle = start_server(delay_ms=0)\n"
     "print(handle.base_url, handle.api_key, flush=True)\n"
     "sys.stdin.read()\n"
@@ -158,9 +160,10 @@ def run_agentnb(
     texts: list[str],
     delay_ms: int,
     dialect: str = "operativus",
-    raw: bool = True,
+    raw: bool | None = None,
 ) -> Result:
-    read_path(raw)
+    if raw is not None:  # else: as read_path() last set it
+        read_path(raw)
     paths_before = dict(reading.paths_taken)
     agentnb.connect(
         dialect,
@@ -345,8 +348,8 @@ def main() -> None:
     )
     delay = args.delay_ms
     ways: list[Callable[[str, str, list[str]], Result]] = [
-        lambda url, key, texts: run_agentnb(url, key, texts, delay),
-        lambda url, key, texts: run_agentnb(url, key, texts, delay, "runagent"),
+        lambda url, key, texts: run_agentnb(url, key, texts, delay, raw=True),
+        lambda url, key, texts: run_agentnb(url, key, texts, delay, "runagent", raw=True),
         lambda url, key, texts: run_agentnb(url, key, texts, delay, raw=False),
         lambda url, key, texts: run_agentnb(url, key, texts, delay, "runagent", raw=False),
         lambda url, key, texts: run_naive(url, key, texts, delay),
