@@ -3,18 +3,20 @@
 - floor: the same runs read by a protocol that writes the request by hand and only counts
   the frames (``\\n\\n``) in what arrives: no HTTP parsing, no SSE fields, no JSON, no events.
   It is the least any Python asyncio client can spend per event on this machine.
-- idle memory: this process's resident memory grown while ``n`` runs are open and waiting
-  for their server (a long delay between chunks), divided by ``n``.
+- idle memory: the Python heap (tracemalloc) grown while ``n`` runs are open and waiting
+  for their server (a long delay between chunks), divided by ``n``; socket buffers and
+  the C side of sockets not counted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import tracemalloc
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-__all__ = ["FloorProtocol", "floor_run", "resident_bytes", "rss_growth_per_stream"]
+__all__ = ["FloorProtocol", "floor_run", "rss_growth_per_stream"]
 
 
 class FloorProtocol(asyncio.Protocol):
@@ -64,29 +66,21 @@ async def floor_run(url: str, headers: dict[str, str], text: str) -> int:
     return await protocol.done
 
 
-def resident_bytes() -> int:
-    """This process's resident memory (Linux ``/proc``; 0 elsewhere)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
 def rss_growth_per_stream(
     start: Callable[[], Awaitable[object]], streams: int, idle_s: float
 ) -> float:
-    """Bytes of resident memory per stream while ``start()`` (which opens ``streams`` runs
-    that stay idle a while) has had ``idle_s`` seconds to open them all."""
+    """Bytes of Python heap (tracemalloc, every thread) per stream while ``start()`` (which
+    opens ``streams`` runs that stay idle a while) has had ``idle_s`` seconds to open them."""
 
     async def measure() -> float:
-        before = resident_bytes()
-        waiting = asyncio.ensure_future(start())
-        await asyncio.sleep(idle_s)
-        during = resident_bytes()
+        tracemalloc.start()
+        try:
+            before, _ = tracemalloc.get_traced_memory()
+            waiting = asyncio.ensure_future(start())
+            await asyncio.sleep(idle_s)
+            during, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
         await waiting
         return (during - before) / streams
 

@@ -250,7 +250,7 @@ def run_floor(base_url: str, api_key: str, texts: list[str], delay_ms: int) -> R
 
 
 def idle_memory(base_url: str, api_key: str, streams: int) -> tuple[float, float]:
-    """Resident bytes per idle open stream: (agentnb, naive gather); each run waits 3 s
+    """Python heap bytes per idle open stream: (agentnb, naive gather); each run waits 3 s
     between its two chunks."""
     delay_ms, texts = 3000, messages("idle", streams, 6)
     agentnb.connect(
@@ -357,20 +357,20 @@ def main() -> None:
     ]
     rounds: list[list[Result]] = [[] for _ in ways]
     with built_in_server(args.in_process) as (base_url, api_key):
+        read_path(True)  # first: a heap grown by the load below would hide it
+        memory = idle_memory(base_url, api_key, args.idle_memory) if args.idle_memory else None
         for way in ways:  # warm up (imports, the background loop, the history file)
             way(base_url, api_key, messages("warm", 5, args.words))
         for round_ in range(args.repeat):
             for i, way in enumerate(ways):  # interleaved, so drift hits every way alike
                 texts = messages(f"r{round_}w{i}", args.runs, args.words)
                 rounds[i].append(way(base_url, api_key, texts))
-        read_path(True)
-        memory = idle_memory(base_url, api_key, args.idle_memory) if args.idle_memory else None
     pooled_rounds = [pooled(r) for r in rounds]
     print_table(pooled_rounds, args.runs * args.repeat, args.repeat)
     print_summary(pooled_rounds[:-2], pooled_rounds[-2], pooled_rounds[-1])
     if memory is not None:
         print(
-            f"\nresident memory per idle open stream ({args.idle_memory} streams): agentnb "
+            f"\nPython heap per idle open stream ({args.idle_memory} streams): agentnb "
             f"{memory[0] / 1024:.1f} KiB, naive gather {memory[1] / 1024:.1f} KiB"
         )
     print(
