@@ -35,7 +35,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench_load import add_load_options, built_in_server, messages, run_agentnb, run_naive
+from bench_load import (
+    add_load_options,
+    built_in_server,
+    messages,
+    read_path,
+    run_agentnb,
+    run_naive,
+)
+
+from agentnb._client import reading
 
 STAGES = (
     "decoding",
@@ -192,7 +201,14 @@ def measure_naive(base_url: str, api_key: str, texts: list[str], delay_ms: int) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_load_options(parser)
+    parser.add_argument(
+        "--path",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="read bodies past httpx where possible (raw, the default) or through httpx",
+    )
     args = parser.parse_args()
+    read_path(args.path == "raw")
     print(
         f"{args.runs} concurrent echo runs (Operativus dialect), {args.words // 3} chunks each, "
         f"{args.delay_ms} ms between chunks, {args.repeat} rounds; CPU µs per event"
@@ -215,8 +231,11 @@ def main() -> None:
             continue
         print(f"{name:50} {value:9.1f} {value / total:7.1%}")
     print(f"{'total (loop thread + history writer)':50} {total:9.1f}")
+    naive_us = statistics.median(naive)
+    print(f"{'naive httpx-sse gather (its one thread, all of it)':50} {naive_us:9.1f}")
     print(
-        f"{'naive httpx-sse gather (its one thread, all of it)':50} {statistics.median(naive):9.1f}"
+        f"\nagentnb / naive: {total / naive_us:.2f}x (target <= 0.5); responses read per path: "
+        f"{dict(reading.paths_taken)}"
     )
     print(
         "\nmedian of the rounds; stage times are measured on agentnb's loop thread, the rest is "

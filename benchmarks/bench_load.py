@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import statistics
@@ -44,15 +45,19 @@ os.environ["AGENTNB_HISTORY"] = os.path.join(tempfile.mkdtemp(prefix="agentnb-be
 
 import httpx
 import httpx_sse
+from bench_floor import floor_run, rss_growth_per_stream
 
 import agentnb
+from agentnb._client import reading
 from agentnb._core.loop import get_loop, run_sync
 from agentnb._notebook.connections import disconnect
 
 PROBE_S = 0.010
 SERVER_CHILD = (
     "import sys\n"
-    "from agentnb.server import start_server\n"
+    "from agentnb.server import _runs, start_server\n"
+    "# more runs at once than the server's default cap (256), for --runs 1000\n"
+    "_runs.RunStore.__init__.__defaults__ = (100_000, 3600.0, 100_000)\n"
     "handle = start_server(delay_ms=0)\n"
     "print(handle.base_url, handle.api_key, flush=True)\n"
     "sys.stdin.read()\n"
@@ -137,9 +142,29 @@ async def with_main_probe(
     return wall, count, probe.lag, cpu
 
 
+def read_path(raw: bool) -> str:
+    """Which reader agentnb's runs use from now on: past httpx where it can, or httpx's."""
+    reading.reads_raw = raw
+    return "raw" if raw else "httpx"
+
+
+def paths_label(before: dict[str, int]) -> str:
+    """The readers the responses since ``before`` (a copy of the counts) took."""
+    taken = {k: v - before.get(k, 0) for k, v in reading.paths_taken.items()}
+    return "+".join(sorted(k for k, v in taken.items() if v)) or "none"
+
+
 def run_agentnb(
-    base_url: str, api_key: str, texts: list[str], delay_ms: int, dialect: str = "operativus"
+    base_url: str,
+    api_key: str,
+    texts: list[str],
+    delay_ms: int,
+    dialect: str = "operativus",
+    raw: bool | None = None,
 ) -> Result:
+    if raw is not None:  # else: as read_path() last set it
+        read_path(raw)
+    paths_before = dict(reading.paths_taken)
     agentnb.connect(
         dialect,
         base_url=base_url,
@@ -166,12 +191,14 @@ def run_agentnb(
         run_sync(agentnb.get_connection("bench").client().aclose())
         disconnect("bench")
     ok = sum(h.status == "completed" and h.text == t for h, t in zip(handles, texts, strict=True))
-    name = f"agentnb ask, {dialect}"
+    name = f"agentnb ask, {dialect} [{paths_label(paths_before)}]"
     return Result(name, wall, ok, events, main_lag, loop_probe.lag, cpu)
 
 
-def run_naive(base_url: str, api_key: str, texts: list[str], delay_ms: int) -> Result:
-    answers: list[str] = []
+async def naive_gather(
+    base_url: str, api_key: str, texts: list[str], delay_ms: int, answers: list[str]
+) -> int:
+    """The naive gather's runs; their texts go to ``answers``; returns the events read."""
     url = f"{base_url}/api/agents/echo/runs/stream"
     headers = {"Authorization": f"Bearer {api_key}", "X-AgentNB-Delay-Ms": str(delay_ms)}
 
@@ -190,16 +217,62 @@ def run_naive(base_url: str, api_key: str, texts: list[str], delay_ms: int) -> R
                     break
         return "".join(pieces), events
 
-    async def work() -> int:
-        limits = httpx.Limits(max_connections=None)
-        async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-            done = await asyncio.gather(*(one(client, text) for text in texts))
-        answers.extend(text for text, _ in done)
-        return sum(events for _, events in done)
+    limits = httpx.Limits(max_connections=None)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        done = await asyncio.gather(*(one(client, text) for text in texts))
+    answers.extend(text for text, _ in done)
+    return sum(events for _, events in done)
 
+
+def run_naive(base_url: str, api_key: str, texts: list[str], delay_ms: int) -> Result:
+    answers: list[str] = []
+    work = functools.partial(naive_gather, base_url, api_key, texts, delay_ms, answers)
     wall, events, main_lag, cpu = asyncio.run(with_main_probe(work))
     ok = sum(a == t for a, t in zip(answers, texts, strict=True))
     return Result("naive httpx-sse gather, operativus", wall, ok, events, main_lag, cpu=cpu)
+
+
+def run_floor(base_url: str, api_key: str, texts: list[str], delay_ms: int) -> Result:
+    """The floor: a bare asyncio.Protocol per run that only counts frames (bench_floor)."""
+    url = f"{base_url}/api/agents/echo/runs/stream"
+    headers = {"Authorization": f"Bearer {api_key}", "X-AgentNB-Delay-Ms": str(delay_ms)}
+    expected = 2 + len(texts[0].split()) // 3 if texts else 0
+
+    async def work() -> int:
+        counts = await asyncio.gather(*(floor_run(url, headers, text) for text in texts))
+        floor_counts.extend(counts)
+        return sum(counts)
+
+    floor_counts: list[int] = []
+    wall, events, main_lag, cpu = asyncio.run(with_main_probe(work))
+    ok = sum(count >= expected for count in floor_counts)
+    return Result("floor: asyncio.Protocol, frames only", wall, ok, events, main_lag, cpu=cpu)
+
+
+def idle_memory(base_url: str, api_key: str, streams: int) -> tuple[float, float]:
+    """Python heap bytes per idle open stream: (agentnb, naive gather); each run waits 3 s
+    between its two chunks."""
+    delay_ms, texts = 3000, messages("idle", streams, 6)
+    agentnb.connect(
+        "operativus",
+        base_url=base_url,
+        api_key=api_key,
+        name="idle",
+        headers={"X-AgentNB-Delay-Ms": str(delay_ms)},
+    )
+
+    async def agentnb_runs() -> object:
+        handles = [agentnb.ask("echo", t, via="idle", display=False) for t in texts]
+        return await asyncio.gather(*handles, return_exceptions=True)
+
+    try:
+        ours = rss_growth_per_stream(agentnb_runs, streams, 2.0)
+    finally:
+        run_sync(agentnb.get_connection("idle").client().aclose())
+        disconnect("idle")
+    naive = functools.partial(naive_gather, base_url, api_key, texts, delay_ms, [])
+    theirs = rss_growth_per_stream(naive, streams, 2.0)
+    return ours, theirs
 
 
 def pct(values: list[float], q: float) -> float:
@@ -218,16 +291,21 @@ def print_table(results: list[Result], runs: int, rounds: int) -> None:
     lag_head = f"{'p50':>7} {'p95':>7} {'p99':>7} {'max':>7}"
     print()
     print(
-        f"{'':36} {'wall':>6} {'CPU':>5} {'ok':>7} {'runs/s':>7} {'events/s':>9}   "
+        f"{'':42} {'wall':>6} {'CPU':>5} {'CPU/ev':>6} {'ok':>9} {'runs/s':>7} {'events/s':>9}   "
         f"{'main-thread loop lag, ms':^31}   {'agentnb loop lag, ms':^31}"
     )
-    print(f"{'':36} {'s':>6} {'s':>5} {'':>7} {'':>7} {'':>9}   {lag_head}   {lag_head}")
+    print(f"{'':42} {'s':>6} {'s':>5} {'µs':>6} {'':>9} {'':>7} {'':>9}   {lag_head}   {lag_head}")
     for r in results:
         print(
-            f"{r.name:36} {r.wall:6.2f} {r.cpu:5.2f} {f'{r.runs_ok}/{runs}':>7} "
-            f"{runs_per_round / r.wall:7.1f} "
+            f"{r.name:42} {r.wall:6.2f} {r.cpu:5.2f} {cpu_per_event(r):6.1f} "
+            f"{f'{r.runs_ok}/{runs}':>9} {runs_per_round / r.wall:7.1f} "
             f"{r.events / r.wall:9.0f}   {lag_cells(r.main_lag)}   {lag_cells(r.loop_lag)}"
         )
+
+
+def cpu_per_event(result: Result) -> float:
+    """Microseconds of this process's CPU time per event (all threads)."""
+    return result.cpu / max(result.events, 1) * 1e6
 
 
 def pooled(results: list[Result]) -> Result:
@@ -257,6 +335,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_load_options(parser)
     parser.add_argument("--in-process", action="store_true", help="server in this process")
+    parser.add_argument(
+        "--idle-memory", type=int, default=0, metavar="N", help="also: memory per idle stream"
+    )
     args = parser.parse_args()
 
     where = "in this process" if args.in_process else "in a child process"
@@ -265,13 +346,19 @@ def main() -> None:
         f"between chunks, {args.repeat} rounds; built-in server {where}; probes every "
         f"{PROBE_S * 1000:.0f} ms"
     )
+    delay = args.delay_ms
     ways: list[Callable[[str, str, list[str]], Result]] = [
-        lambda url, key, texts: run_agentnb(url, key, texts, args.delay_ms),
-        lambda url, key, texts: run_agentnb(url, key, texts, args.delay_ms, "runagent"),
-        lambda url, key, texts: run_naive(url, key, texts, args.delay_ms),
+        lambda url, key, texts: run_agentnb(url, key, texts, delay, raw=True),
+        lambda url, key, texts: run_agentnb(url, key, texts, delay, "runagent", raw=True),
+        lambda url, key, texts: run_agentnb(url, key, texts, delay, raw=False),
+        lambda url, key, texts: run_agentnb(url, key, texts, delay, "runagent", raw=False),
+        lambda url, key, texts: run_naive(url, key, texts, delay),
+        lambda url, key, texts: run_floor(url, key, texts, delay),
     ]
     rounds: list[list[Result]] = [[] for _ in ways]
     with built_in_server(args.in_process) as (base_url, api_key):
+        read_path(True)  # first: a heap grown by the load below would hide it
+        memory = idle_memory(base_url, api_key, args.idle_memory) if args.idle_memory else None
         for way in ways:  # warm up (imports, the background loop, the history file)
             way(base_url, api_key, messages("warm", 5, args.words))
         for round_ in range(args.repeat):
@@ -280,22 +367,36 @@ def main() -> None:
                 rounds[i].append(way(base_url, api_key, texts))
     pooled_rounds = [pooled(r) for r in rounds]
     print_table(pooled_rounds, args.runs * args.repeat, args.repeat)
-    naive = pooled_rounds[-1]
-    print()
-    for result in pooled_rounds[:-1]:
-        lag = result.loop_lag
+    print_summary(pooled_rounds[:-2], pooled_rounds[-2], pooled_rounds[-1])
+    if memory is not None:
         print(
-            f"{result.name}: {naive.wall / result.wall:.2f}x the naive gather's throughput "
-            f"({naive.cpu / result.cpu:.2f}x in CPU time per run); "
-            f"its loop's p99 lag {pct(lag, 0.99):.0f} ms (target <= 50)"
+            f"\nPython heap per idle open stream ({args.idle_memory} streams): agentnb "
+            f"{memory[0] / 1024:.1f} KiB, naive gather {memory[1] / 1024:.1f} KiB"
         )
     print(
         "\nwall: median round; CPU: median round's CPU time of this process (all threads; the"
-        " server is a child process)\nlag: how late a 10 ms timer fires (all rounds' samples). agentnb:"
-        " the main (kernel) loop only\nawaits the handles; the streams, history writes and"
-        " (operativus) the usage requests (one batch for runs ending together) run on agentnb's\nloop. naive: everything on"
-        " the main loop; no history, no usage request, no retry or resume."
+        " server is a child process); CPU/ev: that per event.\n[raw]: bodies read past httpx"
+        " (agentnb._client.reading.raw_body); [httpx]: through httpx (the path before, and the fallback)."
+        "\nlag: how late a 10 ms timer fires (all rounds' samples). agentnb: the main (kernel)"
+        " loop only\nawaits the handles; the streams, history writes and (operativus) the usage"
+        " requests (one batch for runs ending together) run on agentnb's\nloop. naive:"
+        " everything on the main loop; no history, no usage request, no retry or resume."
+        "\nfloor: a bare asyncio.Protocol per run that counts frames and nothing else."
     )
+
+
+def print_summary(ours: list[Result], naive: Result, floor: Result) -> None:
+    """Each agentnb row against the naive gather (the targets) and the floor."""
+    print()
+    for result in ours:
+        lag = result.loop_lag
+        print(
+            f"{result.name}: {naive.wall / result.wall:.2f}x the naive gather's throughput "
+            f"(target >= 1.5), {naive.cpu / result.cpu:.2f}x its events per CPU-second; "
+            f"CPU per event {cpu_per_event(result) / cpu_per_event(naive):.2f}x the naive's "
+            f"(target <= 0.5), {cpu_per_event(result) / cpu_per_event(floor):.1f}x the floor's; "
+            f"loop p99 lag {pct(lag, 0.99):.0f} ms (target <= 50)"
+        )
 
 
 if __name__ == "__main__":

@@ -23,8 +23,11 @@ __all__ = [
     "DECODE_RATIO_FLOOR",
     "MAX_DECODE_RATIO",
     "PIECE_SIZE",
+    "Inflater",
     "body_pieces",
+    "check_ratio",
     "close_quietly",
+    "encodings",
 ]
 
 PIECE_SIZE = 64 * 1024
@@ -36,7 +39,7 @@ DECODE_RATIO_FLOOR = 8 * 1024 * 1024
 """A body that decoded to less than this is never refused for its ratio."""
 
 
-class _Inflater:
+class Inflater:
     """gzip or deflate (zlib-wrapped, or raw as some servers send it), in bounded steps."""
 
     def __init__(self, encoding: str) -> None:
@@ -61,7 +64,7 @@ class _Inflater:
                 yield out
 
 
-def _encodings(headers: httpx.Headers) -> list[str]:
+def encodings(headers: httpx.Headers) -> list[str]:
     values = (v.strip().lower() for v in headers.get_list("content-encoding", split_commas=True))
     return [value for value in values if value not in ("", "identity")]
 
@@ -70,19 +73,19 @@ async def body_pieces(response: httpx.Response, *, where: str) -> AsyncGenerator
     """The decoded body, at most :data:`PIECE_SIZE` bytes a piece where the encoding is gzip
     or deflate. Raises :class:`ProtocolError` for a decompression bomb; httpx's errors
     (a cut, an invalid body as ``httpx.DecodingError``) pass through."""
-    encodings = _encodings(response.headers)
+    codings = encodings(response.headers)
     pieces: AsyncIterator[bytes]
-    if not encodings:
+    if not codings:
         pieces = response.aiter_raw()
-    elif len(encodings) == 1 and encodings[0] in ("gzip", "deflate"):
-        pieces = _inflated(response, _Inflater(encodings[0]))
+    elif len(codings) == 1 and codings[0] in ("gzip", "deflate"):
+        pieces = _inflated(response, Inflater(codings[0]))
     else:
         pieces = response.aiter_bytes()  # an encoding only httpx knows (with its extras)
     decoded = 0
     try:
         async for piece in pieces:
             decoded += len(piece)
-            _check_ratio(decoded, response.num_bytes_downloaded, where)
+            check_ratio(decoded, response.num_bytes_downloaded, where)
             yield piece
     finally:
         await close_quietly(pieces)
@@ -96,7 +99,7 @@ async def close_quietly(iterator: AsyncIterator[bytes]) -> None:
             await aclose()
 
 
-async def _inflated(response: httpx.Response, inflater: _Inflater) -> AsyncGenerator[bytes, None]:
+async def _inflated(response: httpx.Response, inflater: Inflater) -> AsyncGenerator[bytes, None]:
     raw = response.aiter_raw()
     try:
         async for chunk in raw:
@@ -106,7 +109,7 @@ async def _inflated(response: httpx.Response, inflater: _Inflater) -> AsyncGener
         await close_quietly(raw)
 
 
-def _check_ratio(decoded: int, received: int, where: str) -> None:
+def check_ratio(decoded: int, received: int, where: str) -> None:
     if decoded > DECODE_RATIO_FLOOR and decoded > MAX_DECODE_RATIO * max(received, 1):
         raise ProtocolError(
             f"{where}: the body decompresses to more than {MAX_DECODE_RATIO} times its size "

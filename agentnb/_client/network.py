@@ -34,7 +34,7 @@ from httpcore import (
 
 from .._core.loop import take_turn
 
-__all__ = ["AsyncioBackend"]
+__all__ = ["AsyncioBackend", "OwnStream"]
 
 HAPPY_EYEBALLS_DELAY = 0.25
 """Seconds before trying a host's next address while the first still connects (as anyio)."""
@@ -109,9 +109,14 @@ class _Buffered(asyncio.Protocol):
             self.transport.resume_reading()
         return data
 
+    def new_waiter(self) -> asyncio.Future[None]:
+        """A future the next arrival (data, end, error) completes."""
+        self._waiter = waiter = asyncio.get_running_loop().create_future()
+        return waiter
+
     async def wait_readable(self, timeout: float | None) -> None:
         loop = asyncio.get_running_loop()
-        self._waiter = waiter = loop.create_future()
+        waiter = self.new_waiter()
         timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
         try:
             await waiter
@@ -140,11 +145,18 @@ def _expire(waiter: asyncio.Future[None]) -> None:
         waiter.set_exception(TimeoutError())
 
 
-class _Stream(AsyncNetworkStream):
+class OwnStream(AsyncNetworkStream):
+    """A connection of :class:`AsyncioBackend`: ``protocol`` buffers what arrives."""
+
     def __init__(self, transport: asyncio.Transport, protocol: _Buffered) -> None:
         self._transport = transport
         self._protocol = protocol
         self._unsent: list[bytes] = []
+
+    @property
+    def protocol(self) -> _Buffered:
+        """What the event loop feeds (a reader past httpcore takes its bytes directly)."""
+        return self._protocol
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         self._send_unsent()
@@ -218,7 +230,7 @@ class _Stream(AsyncNetworkStream):
             raise ConnectError("the TLS handshake did not complete")
         assert isinstance(transport, asyncio.Transport)
         self._protocol.transport = transport
-        return _Stream(transport, self._protocol)
+        return OwnStream(transport, self._protocol)
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":  # an idle pooled connection the server has closed
@@ -267,7 +279,7 @@ class AsyncioBackend(AsyncNetworkBackend):
         except OSError as exc:
             raise ConnectError(str(exc) or type(exc).__name__) from exc
         assert isinstance(transport, asyncio.Transport)
-        return _Stream(transport, protocol)
+        return OwnStream(transport, protocol)
 
     async def connect_unix_socket(
         self,
