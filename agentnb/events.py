@@ -206,8 +206,8 @@ class ToolApprovalRequested(_Event):
     """The call's arguments, when this request is the first the run hears of the call."""
     question: str | None = None
     """A free-form question the agent asks a human (an interrupt's prompt, A2A's
-    ``input-required``): the decision carries an answer (``approve(call_id, answer=...)``).
-    None for a plain yes/no approval."""
+    ``input-required``): the human replies with ``RunHandle.answer(call_id, text)`` (or
+    ``approve(call_id, answer=...)`` for a JSON answer). None for a plain yes/no approval."""
 
 
 class ToolApprovalResponded(_Event):
@@ -221,6 +221,8 @@ class ToolApprovalResponded(_Event):
     """True: the tool may run; False: it must not."""
     reason: str | None = None
     """The reason given with the decision, if any."""
+    answer: Any = None
+    """The human's answer to the call's ``question``, when it asked one."""
 
 
 class StateSnapshot(_Event):

@@ -5,11 +5,16 @@ Some platforms run a tool only once a human approves the call (the AI SDK's
 ``awaiting_approval``; when the platform pauses the run (``RunPaused``) the stream waits until
 every such call is decided, sends the decisions the way the platform defines, and reads on.
 
-A decision comes from :meth:`ApprovalGate.approve` / :meth:`ApprovalGate.deny` (any thread:
-``RunHandle.approve``, a widget button) or from an *approver*, a policy consulted when the run
-pauses: ``True`` approves every call, ``False`` denies every call, a callable gets the
-:class:`~agentnb.ToolCall` and returns True, False, an :class:`ApprovalDecision` (to give a
-reason), or None to leave the call to a human; it may be async (a plain function runs in a
+A call may carry the agent's free-form question (``call.approval.question``: an interrupt's
+prompt, A2A's ``input-required``); the human then replies with :meth:`ApprovalGate.answer`,
+an approving decision that carries the answer, or denies it.
+
+A decision comes from :meth:`ApprovalGate.approve` / :meth:`ApprovalGate.deny` /
+:meth:`ApprovalGate.answer` (any thread: ``RunHandle.approve``, a widget button) or from an
+*approver*, a policy consulted when the run pauses: ``True`` approves every call, ``False``
+denies every call, a callable gets the :class:`~agentnb.ToolCall` and returns True, False, a
+string (the answer to the call's question), an :class:`ApprovalDecision` (to give a reason),
+or None to leave the call to a human; it may be async (a plain function runs in a
 worker thread, so it may block, e.g. to prompt on a terminal).
 
 When nothing can decide, calls are not left waiting forever: a caller blocked until the run
@@ -45,6 +50,7 @@ __all__ = [
     "as_approver",
     "collect_decisions",
     "no_one_could_approve",
+    "question_of",
 ]
 
 
@@ -96,11 +102,15 @@ class Dialect(Protocol):
     @property
     def supports_approvals(self) -> bool: ...
 
+    @property
+    def supports_answers(self) -> bool: ...
+
 
 @dataclass(frozen=True)
 class _AnyPlatform:
     title: str = "this platform"
     supports_approvals: bool = True
+    supports_answers: bool = True
 
 
 def approver_for(policy: ApprovalPolicy, dialect: Dialect) -> Approver | None:
@@ -138,12 +148,20 @@ def _decision_of(call: ToolCall, verdict: Any) -> ApprovalDecision | None:
         return None
     if isinstance(verdict, bool):
         return ApprovalDecision(call.call_id, verdict)
+    if isinstance(verdict, str) and question_of(call) is not None:
+        return ApprovalDecision(call.call_id, True, answer=verdict)
     if isinstance(verdict, ApprovalDecision) and verdict.call_id == call.call_id:
         return verdict
     raise ConfigurationError(
         f"the approve= policy returned {verdict!r} for tool call {call.call_id!r}; it must "
-        "return True, False, None or an ApprovalDecision for that call"
+        "return True, False, None, an ApprovalDecision for that call, or a string answering "
+        "the call's question (when it asks one)"
     )
+
+
+def question_of(call: ToolCall) -> str | None:
+    """The free-form question the agent asks on ``call``, if any."""
+    return call.approval.question if call.approval is not None else None
 
 
 class ApprovalGate:
@@ -189,8 +207,20 @@ class ApprovalGate:
     # ---- deciding (any thread) ------------------------------------------------------------
     def approve(self, call_id: str, reason: str | None = None, *, answer: Any = None) -> None:
         """Let the platform run the call; ``answer`` replies to the call's free-form
-        ``question`` (an interrupt's resume value)."""
+        ``question`` (an interrupt's resume value: any JSON, where the dialect carries one)."""
         self.decide(ApprovalDecision(call_id, True, reason, answer))
+
+    def answer(self, call_id: str | None, text: str) -> None:
+        """Answer the question the agent asks on ``call_id`` (None: the one call whose
+        question waits): ``approve(call_id, answer=text)`` once the call is known."""
+        if not isinstance(text, str):
+            raise ConfigurationError(f"an answer is text, not {type(text).__name__}")
+        if not self.dialect.supports_answers:
+            raise ConfigurationError(
+                f"{self.dialect.title} takes only approve / deny decisions: it has no place "
+                "for a free-form answer"
+            )
+        self.approve(self._questioned(call_id), answer=text)
 
     def deny(self, call_id: str, reason: str | None = None) -> None:
         """Tell the platform not to run the call (``reason`` goes with the decision)."""
@@ -211,6 +241,23 @@ class ApprovalGate:
         with self._lock:
             self._unattended = self._unattended or why
         self._wake()
+
+    def _questioned(self, call_id: str | None) -> str:
+        """``call_id`` when its call asks a question, else why not; None: the one such call."""
+        asking = [c.call_id for c in self.undecided() if question_of(c) is not None]
+        if call_id is None:
+            if len(asking) != 1:
+                which = ", ".join(repr(c) for c in asking) or "none"
+                raise ConfigurationError(
+                    f"name the call to answer: {len(asking)} calls wait for an answer ({which})"
+                )
+            return asking[0]
+        call = self.run.tool_call(call_id)
+        if call is not None and call.approval is not None and question_of(call) is None:
+            raise ConfigurationError(
+                f"tool call {call_id!r} asks no question: approve or deny it instead"
+            )
+        return call_id
 
     def _check_decidable(self, call_id: str) -> None:
         if call_id in self._decided:
@@ -315,7 +362,10 @@ async def collect_decisions(
         for decision in gate._new_decisions():
             gate._collected.append(decision)
             yield ToolApprovalResponded(
-                call_id=decision.call_id, approved=decision.approved, reason=decision.reason
+                call_id=decision.call_id,
+                approved=decision.approved,
+                reason=decision.reason,
+                answer=decision.answer,
             )
         if not gate.undecided():
             if not gate._collected:

@@ -186,6 +186,12 @@ class RunHandle:
         the decision (the model sees it). Safe from any thread."""
         self._approvals().deny(call_id, reason)
 
+    def answer(self, call_id: str | None, text: str) -> None:
+        """Answer, as text, the free-form question an agent asks on a call awaiting approval
+        (the call's ``approval.question``); ``call_id`` None: the one call whose question
+        waits. The same decision as ``approve(call_id, answer=text)``. Safe from any thread."""
+        self._approvals().answer(call_id, text)
+
     def _approvals(self) -> ApprovalGate:
         with self._lock:
             gate = self._gate

@@ -31,6 +31,7 @@ from ..events import (
     UnknownEvent,
     Usage,
 )
+from .approval_fold import open_approval, record_decision, start_of
 from .state import AgentState
 from .transcript import Part, RunErrorInfo, ToolApproval, ToolCall, ToolStatus
 
@@ -200,7 +201,7 @@ class Run:
             case ToolCallDenied():
                 self._deny_tool(event.call_id, event.reason, event.received_at)
             case ToolApprovalRequested():
-                self._request_approval(event)
+                open_approval(self._start_tool(start_of(event)), event)
             case ToolApprovalResponded():
                 self._record_decision(event)
             case StepStarted():
@@ -314,31 +315,11 @@ class Run:
         call.status = "denied"
         call.finished_at = call.finished_at or at or time.time()
 
-    def _request_approval(self, event: ToolApprovalRequested) -> None:
-        call = self._start_tool(
-            ToolCallStarted(
-                call_id=event.call_id,
-                name=event.name,
-                arguments=event.arguments,
-                received_at=event.received_at,
-            )
-        )
-        call.settle_arguments()
-        at = event.received_at or time.time()
-        call.approval = ToolApproval(event.approval_id, event.reason, requested_at=at)
-        call.status = "awaiting_approval"
-
     def _record_decision(self, event: ToolApprovalResponded) -> None:
         call = self._call(event.call_id, event.received_at)
-        approval = call.approval or ToolApproval(requested_at=call.started_at)
-        approval.approved = event.approved
-        approval.decision_reason = event.reason
-        approval.decided_at = event.received_at or time.time()
-        call.approval = approval
+        record_decision(call, event)
         if not event.approved:
             self._deny_tool(call.call_id, event.reason, event.received_at)
-        elif call.status == "awaiting_approval":
-            call.status = "running"
         if self.status == "paused" and not self.awaiting_approval:
             self.status = "running"
 

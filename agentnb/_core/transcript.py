@@ -38,6 +38,10 @@ class ToolApproval:
     """None while undecided; then True (run it) or False (do not)."""
     decision_reason: str | None = None
     """The reason given with the decision, if any."""
+    question: str | None = None
+    """A free-form question the agent asks (the decision then carries an ``answer``)."""
+    answer: Any = None
+    """The human's answer to ``question``, once given."""
     requested_at: float = 0.0
     decided_at: float | None = None
 
@@ -47,6 +51,8 @@ class ToolApproval:
             "reason": self.reason,
             "approved": self.approved,
             "decision_reason": self.decision_reason,
+            "question": self.question,
+            "answer": self.answer,
             "requested_at": self.requested_at,
             "decided_at": self.decided_at,
         }

@@ -30,8 +30,9 @@ __all__ = [
     "run_options_from",
 ]
 
-BUILTIN_AGENTS = ("finance_agent", "echo", "writer", "structured", "trader")
-"""The demo agents of the built-in server (``trader``'s tool waits for a human's approval)."""
+BUILTIN_AGENTS = ("finance_agent", "echo", "writer", "structured", "trader", "planner")
+"""The demo agents of the built-in server (``trader``'s tool waits for a human's approval;
+``planner`` asks a free-form question first)."""
 AGENT_HELP = f"the agent to run (on the built-in server: {', '.join(BUILTIN_AGENTS)})"
 APPROVE_CHOICES = ("ask", "all", "none")
 

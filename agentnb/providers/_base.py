@@ -119,6 +119,9 @@ class Provider(abc.ABC):
     supports_approvals: ClassVar[bool] = False
     """The dialect can carry a human's decision on a tool call awaiting approval back to the
     platform (:meth:`approval_request`)."""
+    supports_answers: ClassVar[bool] = False
+    """Its decisions can also carry a human's free-form answer to the agent's question
+    (``ApprovalDecision.answer``); without it, a dialect takes only approve / deny."""
 
     def __init__(self, **options: Any) -> None:
         unknown = set(options) - set(self.option_names())

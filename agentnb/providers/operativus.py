@@ -6,9 +6,11 @@ Usage is not in the stream: it is read from the run's status after the stream en
 
 Approval (agentnb's extension, spoken by its built-in server: Operativus documents the
 ``PAUSED`` run status, not how a stream says so): ``APPROVAL_REQUIRED`` {id, name, approvalId,
-reason} marks a call awaiting a human, ``PAUSED`` {runId, pending} pauses the run, and
+reason, question?} marks a call awaiting a human (``question``: a free-form question the
+agent asks), ``PAUSED`` {runId, pending} pauses the run, and
 ``POST /api/agents/{agentId}/runs/{runId}/approvals`` {decisions: [{toolCallId, approved,
-reason}]} sends the decisions and streams the rest of the run. A ``TOOL_END`` with
+reason, answer?}]} sends the decisions (``answer``: the reply to the question) and streams the
+rest of the run. A ``TOOL_END`` with
 ``denied: true`` is a call that was not run.
 """
 
@@ -130,6 +132,7 @@ class OperativusTranslator(Translator):
                 reason=first_str(payload, "reason"),
                 name=first_str(payload, "name") or "",
                 arguments=payload.get("arguments"),
+                question=_question(payload.get("question")),
             )
         ]
 
@@ -167,6 +170,7 @@ class Operativus(Provider):
     title: ClassVar[str] = "Operativus"
     resume_mode = "last-event-id"
     supports_approvals = True
+    supports_answers = True
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -237,12 +241,7 @@ class Operativus(Provider):
                 "so the decisions cannot be sent"
             )
         path = f"{self._agent_path(request.agent)}/runs/{quote(run_id, safe='')}/approvals"
-        body = {
-            "decisions": [
-                {"toolCallId": d.call_id, "approved": d.approved, "reason": d.reason}
-                for d in decisions
-            ]
-        }
+        body = {"decisions": [_decision(d) for d in decisions]}
         return HttpRequest("POST", path, json=body, headers={"Accept": "text/event-stream"})
 
     async def finalize(
@@ -301,3 +300,19 @@ def parse_operativus_runs(body: Any) -> list[RemoteRun]:
             )
         )
     return runs
+
+
+def _question(value: Any) -> str | None:
+    """The agent's question, when it is text (anything else is no question)."""
+    return value if isinstance(value, str) else None
+
+
+def _decision(decision: ApprovalDecision) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "toolCallId": decision.call_id,
+        "approved": decision.approved,
+        "reason": decision.reason,
+    }
+    if decision.answer is not None:
+        body["answer"] = decision.answer
+    return body

@@ -101,6 +101,9 @@ class Agent(Protocol):
     needs_approval: bool
     """True when a tool call waits for a human (the agent yields :class:`ApprovalRequest`):
     only dialects that can express approval stream such an agent."""
+    asks_questions: bool
+    """True when an approval request carries a free-form question to answer: only
+    dialects that can express one stream such an agent."""
 
     def check(self, request: AgentInput) -> None:
         """Raise :class:`InputProblem` for input the agent cannot use."""

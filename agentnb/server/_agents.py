@@ -21,6 +21,7 @@ from ._agent_input import (
     tool_call,
 )
 from ._numbers import ascii_int
+from ._planner import PlannerAgent
 from ._schema import SchemaError, instance_for
 from ._steps import Finish, Reasoning, Step, Text
 from ._tools import price_table
@@ -37,6 +38,7 @@ class FinanceAgent:
     description = "Looks up DEMO stock prices and computes the week's move with a calculator."
     tools: tuple[str, ...] = ("get_stock_price", "calculator")
     needs_approval = False
+    asks_questions = False
 
     def check(self, request: AgentInput) -> None:
         return None
@@ -133,6 +135,7 @@ class EchoAgent:
     description = "Answers with the user's message, unchanged (for tests)."
     tools: tuple[str, ...] = ()
     needs_approval = False
+    asks_questions = False
 
     def check(self, request: AgentInput) -> None:
         return None
@@ -148,6 +151,7 @@ class WriterAgent:
     description = "Writes a long markdown document (headings, lists, code, a table)."
     tools: tuple[str, ...] = ()
     needs_approval = False
+    asks_questions = False
 
     def check(self, request: AgentInput) -> None:
         _paragraphs(request)
@@ -219,6 +223,7 @@ class StructuredAgent:
     )
     tools: tuple[str, ...] = ()
     needs_approval = False
+    asks_questions = False
 
     def check(self, request: AgentInput) -> None:
         self._instance(request)
@@ -244,7 +249,14 @@ class StructuredAgent:
 
 AGENTS: dict[str, Agent] = {
     agent.name: agent
-    for agent in (FinanceAgent(), EchoAgent(), WriterAgent(), StructuredAgent(), TraderAgent())
+    for agent in (
+        FinanceAgent(),
+        EchoAgent(),
+        WriterAgent(),
+        StructuredAgent(),
+        TraderAgent(),
+        PlannerAgent(),
+    )
 }
 
 

@@ -93,6 +93,7 @@ async def _index(request: Request) -> Response:
             "description": a.description,
             "tools": list(a.tools),
             "needs_approval": a.needs_approval,
+            "asks_questions": a.asks_questions,
         }
         for a in AGENTS.values()
     ]

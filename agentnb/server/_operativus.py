@@ -3,9 +3,10 @@
 
 Approval (agentnb's extension: Operativus documents the ``PAUSED`` run status but not how a
 stream says so): a call that needs a human is announced by ``APPROVAL_REQUIRED`` {id, name,
-approvalId, reason}, then ``PAUSED`` {runId, sessionId, pending} ends the response while the
-run's status is ``PAUSED``. ``POST /api/agents/{agentId}/runs/{runId}/approvals``
-{decisions: [{toolCallId, approved, reason?}]} answers with the rest of the run as a stream
+approvalId, reason, question?} (``question``: a free-form question to answer), then ``PAUSED``
+{runId, sessionId, pending} ends the response while the run's status is ``PAUSED``.
+``POST /api/agents/{agentId}/runs/{runId}/approvals`` {decisions: [{toolCallId, approved,
+reason?, answer?}]} answers with the rest of the run as a stream
 (``START`` again, then a denied call's ``TOOL_END`` {name, result: null, denied: true,
 reason, id}, ...)."""
 
@@ -87,6 +88,8 @@ class OperativusRenderer:
             return [self._event("TOOL_END", dumps({**denied, "id": step.call_id}), at)]
         if isinstance(step, ApprovalRequest):
             request = {"id": step.call_id, "name": step.name, "approvalId": step.approval_id}
+            if step.question is not None:
+                request["question"] = step.question
             return [self._event("APPROVAL_REQUIRED", dumps({**request, "reason": step.reason}), at)]
         if isinstance(step, Paused):
             paused = dumps({**self._ids(), "pending": list(step.call_ids)})
@@ -105,7 +108,7 @@ def _tool_end(step: ToolEnd) -> dict[str, Any]:
     return {"name": step.name, "result": step.output, "id": step.call_id}
 
 
-OPERATIVUS = Dialect("operativus", OperativusRenderer, approvals=True)
+OPERATIVUS = Dialect("operativus", OperativusRenderer, approvals=True, questions=True)
 
 
 class _Media(BaseModel):
@@ -230,6 +233,7 @@ class _Decision(BaseModel):
     toolCallId: str = Field(min_length=1)
     approved: bool
     reason: str | None = None
+    answer: Any = None
 
 
 class _Decisions(BaseModel):
@@ -245,7 +249,9 @@ async def _approvals(request: Request) -> Response:
     log = _owned_run(state, agent, run_id)
     if log is None:
         raise ApiError(404, f"run {run_id!r} of agent {agent!r} not found", code="run_not_found")
-    decisions = tuple(Decision(d.toolCallId, d.approved, d.reason) for d in body.decisions)
+    decisions = tuple(
+        Decision(d.toolCallId, d.approved, d.reason, d.answer) for d in body.decisions
+    )
     return continue_run(state, OPERATIVUS, log, decisions)
 
 

@@ -146,6 +146,8 @@ class Dialect:
     result: Callable[[RunLog], Response] | None = None
     approvals: bool = False
     """The dialect can say that a tool call waits for a human, and carry the decision back."""
+    questions: bool = False
+    """... and can also carry the agent's free-form question and the human's answer."""
 
 
 @dataclass
@@ -179,6 +181,13 @@ async def run_endpoint(request: Request, dialect: Dialect, begin: Begin) -> Resp
             f"agent {start.agent.name!r} needs a human to approve its tool calls, which the "
             f"{dialect.name} dialect cannot express; use the vercel or operativus endpoints",
             code="approval_unsupported",
+        )
+    if start.agent.asks_questions and not dialect.questions:
+        raise ApiError(
+            400,
+            f"agent {start.agent.name!r} asks a free-form question, which the {dialect.name} "
+            "dialect cannot express (it takes only approve / deny)",
+            code="question_unsupported",
         )
     if state.faults.stream_error_due(plan):
         assert plan is not None

@@ -85,6 +85,8 @@ class ApprovalRequest:
     name: str
     approval_id: str
     reason: str | None = None
+    question: str | None = None
+    """A free-form question for the human (only dialects with ``questions`` express it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,8 @@ class Decision:
     call_id: str
     approved: bool
     reason: str | None = None
+    answer: Any = None
+    """The human's answer to the request's ``question``, if one was given."""
 
 
 @dataclass(frozen=True, slots=True)

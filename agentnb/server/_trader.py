@@ -50,6 +50,7 @@ class TraderAgent:
     description = "Places DEMO trades: quotes the price, then waits for a human to approve."
     tools: tuple[str, ...] = ("get_stock_price", "place_trade")
     needs_approval = True
+    asks_questions = False
 
     def check(self, request: AgentInput) -> None:
         return None

@@ -1,0 +1,140 @@
+"""Free-form answers to an agent's question, end to end against the built-in server's
+``planner`` agent: its ``ask_user`` call carries a question in the dialect that can say so
+(``operativus``: ``question`` in ``APPROVAL_REQUIRED``, ``answer`` in the ``/approvals``
+decisions) and is refused in the dialects that take only approve / deny."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from agentnb_testing import client_for
+
+from agentnb import ConfigurationError, InvalidRequestError
+from agentnb._core.handle import RunHandle
+from agentnb.events import RunPaused, ToolApprovalResponded
+from agentnb.server import ServerHandle
+from agentnb.server._planner import QUESTION
+
+
+async def test_an_answer_reaches_the_agent(server: ServerHandle) -> None:
+    responded: list[ToolApprovalResponded] = []
+    async with (
+        client_for(server, "operativus", record=False) as client,
+        client.stream("planner", "Plan a trip") as stream,
+    ):
+        async for event in stream:
+            if isinstance(event, RunPaused):
+                (call,) = stream.run.awaiting_approval
+                assert call.approval is not None and call.approval.question == QUESTION
+                stream.approvals.answer(None, "Lisbon, in May")
+            elif isinstance(event, ToolApprovalResponded):
+                responded.append(event)
+    run = stream.run
+    assert run.status == "completed"
+    asked = run.tool_calls[0]
+    assert asked.status == "succeeded" and asked.output == {"answer": "Lisbon, in May"}
+    assert asked.approval is not None and asked.approval.answer == "Lisbon, in May"
+    assert asked.approval.approved is True
+    assert [e.answer for e in responded] == ["Lisbon, in May"]
+    assert "plan for Lisbon, in May" in run.text
+
+
+async def test_a_denied_question_gets_no_plan(server: ServerHandle) -> None:
+    async with (
+        client_for(server, "operativus", record=False) as client,
+        client.stream("planner", "Plan a trip") as stream,
+    ):
+        async for event in stream:
+            if isinstance(event, RunPaused):
+                stream.approvals.deny(stream.run.awaiting_approval[0].call_id, "no")
+    assert stream.run.tool_calls[0].status == "denied"
+    assert "without a destination" in stream.run.text
+
+
+async def test_approve_and_answer_are_not_confused(server: ServerHandle) -> None:
+    async with (
+        client_for(server, "operativus", record=False) as client,
+        client.stream("planner", "Plan a trip") as stream,
+    ):
+        async for event in stream:
+            if isinstance(event, RunPaused):
+                call_id = stream.run.awaiting_approval[0].call_id
+                with pytest.raises(ConfigurationError, match="asks a question"):
+                    stream.approvals.approve(call_id)
+                with pytest.raises(ConfigurationError, match="answer is text"):
+                    stream.approvals.answer(call_id, 42)  # type: ignore[arg-type]
+                with pytest.raises(ConfigurationError, match="not a call of this run"):
+                    stream.approvals.answer("nope", "x")
+                stream.approvals.answer(call_id, "Oslo")
+                with pytest.raises(ConfigurationError, match="already approved"):
+                    stream.approvals.answer(call_id, "again")
+    assert "plan for Oslo" in stream.run.text
+
+
+async def test_a_plain_approval_takes_no_answer(server: ServerHandle) -> None:
+    async with (
+        client_for(server, "operativus", record=False) as client,
+        client.stream("trader", "Buy 1 NVDA") as stream,
+    ):
+        async for event in stream:
+            if isinstance(event, RunPaused):
+                call_id = stream.run.awaiting_approval[0].call_id
+                with pytest.raises(ConfigurationError, match="asks no question"):
+                    stream.approvals.answer(call_id, "yes")
+                with pytest.raises(ConfigurationError, match="0 calls wait for an answer"):
+                    stream.approvals.answer(None, "yes")
+                stream.approvals.approve(call_id)
+    assert stream.run.status == "completed"
+
+
+async def test_a_policy_may_answer(server: ServerHandle) -> None:
+    async with (
+        client_for(server, "operativus", record=False) as client,
+        client.stream("planner", "Plan a trip") as stream,
+    ):
+        stream.approvals.approver = lambda call: "Kyoto"
+        async for _ in stream:
+            pass
+    assert "plan for Kyoto" in stream.run.text
+
+
+@pytest.mark.parametrize("provider", ["vercel", "seekrflow", "openai"])
+async def test_dialects_without_questions_refuse_the_agent(
+    server: ServerHandle, provider: str
+) -> None:
+    async with client_for(server, provider, record=False) as client:
+        with pytest.raises(InvalidRequestError, match="planner"):
+            await client.run("planner", "Plan a trip")
+
+
+def test_a_dialect_without_answers_says_so(server: ServerHandle) -> None:
+    client = client_for(server, "vercel", record=False)
+    stream = client.stream("trader", "Buy 1 NVDA")
+    handle = RunHandle.start(lambda: stream, run=stream.run)
+    try:
+        deadline = time.monotonic() + 10
+        while handle.status != "paused" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        (call,) = handle.awaiting_approval
+        with pytest.raises(ConfigurationError, match="takes only approve / deny"):
+            handle.answer(call.call_id, "hello")
+        handle.approve(call.call_id)
+        assert handle.wait(timeout=30).status == "completed"
+    finally:
+        handle.cancel()
+
+
+def test_a_handle_answers(server: ServerHandle) -> None:
+    client = client_for(server, "operativus", record=False)
+    stream = client.stream("planner", "Plan a trip")
+    handle = RunHandle.start(lambda: stream, run=stream.run)
+    try:
+        deadline = time.monotonic() + 10
+        while handle.status != "paused" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        handle.answer(None, "Reykjavík")
+        run = handle.wait(timeout=30)
+    finally:
+        handle.cancel()
+    assert run.status == "completed" and "plan for Reykjavík" in run.text
