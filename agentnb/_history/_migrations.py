@@ -86,10 +86,17 @@ def m003_resumes_and_execution_time(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN execution_time REAL")
 
 
+def m004_tool_call_questions(db: sqlite3.Connection) -> None:
+    # NULL for calls that asked nothing, and for calls recorded before questions were.
+    db.execute("ALTER TABLE tool_calls ADD COLUMN question TEXT")
+    db.execute("ALTER TABLE tool_calls ADD COLUMN answer TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_tool_calls,
     m003_resumes_and_execution_time,
+    m004_tool_call_questions,
 )
 """Every migration, oldest first. Append only."""
 

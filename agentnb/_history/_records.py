@@ -69,6 +69,8 @@ TOOL_CALL_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("started_at", "time"),
     ("finished_at", "time"),
     ("duration", "float"),
+    ("question", "text"),
+    ("answer", "text"),
 )
 """The tool-call columns; ``agent`` is joined in from the call's run."""
 
@@ -182,6 +184,10 @@ class ToolCallRecord:
     started_at: datetime | None
     finished_at: datetime | None
     duration: float | None
+    question: str | None = None
+    """The free-form question the agent asked on this call, if any."""
+    answer: str | None = None
+    """The human's answer to ``question`` (JSON where it was not a string)."""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> ToolCallRecord:

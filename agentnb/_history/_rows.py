@@ -113,7 +113,17 @@ def _tool_row(run: Run, position: int, call: ToolCall) -> tuple[Any, ...]:
         call.started_at or None,
         call.finished_at,
         call.duration,
+        *_question_and_answer(call),
     )
+
+
+def _question_and_answer(call: ToolCall) -> tuple[str | None, str | None]:
+    """The call's question and the human's answer, cleaned and cut like other text."""
+    approval = call.approval
+    if approval is None or approval.question is None:
+        return None, None
+    answer = None if approval.answer is None else truncate(clean(as_text(approval.answer)))
+    return truncate(clean(approval.question)), answer
 
 
 def _duration(run: Run) -> float | None:

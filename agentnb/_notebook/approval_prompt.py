@@ -1,5 +1,6 @@
 """Tool approval for the magics and the CLI: the ``--approve ask|all|none`` policies, and the
-``Approve? [y/N]`` prompt a run that blocks a terminal asks at.
+``Approve? [y/N]`` prompt a run that blocks a terminal asks at (or, when the agent asks a
+free-form question, an ``Answer:`` prompt whose line is the answer).
 
 The prompt runs when the platform pauses the run (the approver is consulted on agentnb's
 loop, see :mod:`agentnb._core.approvals`). It reads the terminal from a helper thread that
@@ -21,7 +22,7 @@ from typing import IO, Any
 if sys.platform != "win32":
     import termios
 
-from .._core.approvals import ApprovalDecision, ApprovalPolicy, Approver
+from .._core.approvals import ApprovalDecision, ApprovalPolicy, Approver, question_of
 from .._core.run import ToolCall
 from .._core.text import terminal_safe
 from .connections import Connection
@@ -40,6 +41,7 @@ NO_TERMINAL = (
     "to allow it"
 )
 NO_ANSWER = "no answer at the approval prompt (end of input)"
+NO_REPLY = "the user gave no answer to the question (an empty line)"
 AT_PROMPT = "the user said no at the approval prompt"
 BY_POLICY = "the --approve none policy"
 MAX_ARGUMENTS = 2000
@@ -75,7 +77,9 @@ def _deny_with(reason: str) -> Approver:
 
 class TerminalApprover:
     """Asks ``Approve NAME(ARGS)? [y/N]`` for each call awaiting approval; ``y``/``yes``
-    approves, anything else (or Enter) denies. Without a terminal on stdin, or at the end of
+    approves, anything else (or Enter) denies. A call whose agent asks a question gets the
+    question and an ``Answer:`` prompt instead: the line typed is the answer (an empty line
+    denies). Without a terminal on stdin, or at the end of
     input, the call is denied with a reason saying so."""
 
     poll = 0.05
@@ -100,7 +104,8 @@ class TerminalApprover:
             return ApprovalDecision(call.call_id, False, NO_ANSWER)
         out = self._out or sys.stderr
         _drop_typeahead(fd)
-        out.write(question(call))
+        asked = question_of(call)
+        out.write(question(call) if asked is None else answer_prompt(call, asked))
         out.flush()
         with _reading:
             answer = _read_line(fd, stop)
@@ -109,6 +114,10 @@ class TerminalApprover:
                 out.write("\n")
                 out.flush()
             return ApprovalDecision(call.call_id, False, NO_ANSWER)
+        if asked is not None:
+            if not answer.strip():
+                return ApprovalDecision(call.call_id, False, NO_REPLY)
+            return ApprovalDecision(call.call_id, True, answer=answer)
         approved = answer.strip().lower() in ("y", "yes")
         return ApprovalDecision(call.call_id, approved, None if approved else AT_PROMPT)
 
@@ -155,6 +164,15 @@ def question(call: ToolCall) -> str:
         arguments = arguments[: MAX_ARGUMENTS - 1] + "…"
     name = terminal_safe(call.name or call.call_id)
     return f"Approve {name}({arguments})? [y/N] "
+
+
+def answer_prompt(call: ToolCall, asked: str) -> str:
+    """``NAME asks: QUESTION`` and the ``Answer:`` prompt, safe for a terminal."""
+    name = terminal_safe(call.name or call.call_id)
+    shown = " ".join(terminal_safe(asked).split()) or "(an empty question)"
+    if len(shown) > MAX_ARGUMENTS:
+        shown = shown[: MAX_ARGUMENTS - 1] + "…"
+    return f"{name} asks: {shown}\nAnswer (an empty line denies): "
 
 
 def _terminal_fd() -> int | None:

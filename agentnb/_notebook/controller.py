@@ -22,8 +22,9 @@ Views → kernel: ``{"kind": "hello", "have": n}`` when a view starts, ``{"kind"
 "have": n}`` on a gap, ``{"kind": "stop", "t": k}``, ``{"kind": "followup", "text": s}``,
 ``{"kind": "send", "text": s}`` (the chat cell's input box), and ``{"kind": "approve" |
 "deny", "t": k, "call_id": s, "reason": s | None}`` (a tool call awaiting approval: passed to
-the turn's ``RunHandle.approve`` / ``deny``; a refusal, such as a call decided twice, comes
-back as a notice).
+the turn's ``RunHandle.approve`` / ``deny``) and ``{"kind": "answer", "t": k, "call_id": s,
+"text": s}`` (the reply to the agent's question on that call: ``RunHandle.answer``). A refusal,
+such as a call decided twice, comes back as a notice.
 
 Deltas are numbered; a snapshot carries the number of the last delta it includes, so a view
 that applies the snapshot and then only the deltas numbered after it applies nothing twice.
@@ -248,6 +249,8 @@ class ChatController:
             self._stop(content.get("t"))
         elif kind in ("approve", "deny"):
             self._decide(kind == "approve", content)
+        elif kind == "answer":
+            self._answer(content)
         elif kind in ("followup", "send"):
             text = content.get("text")
             if isinstance(text, str) and text.strip():
@@ -276,6 +279,20 @@ class ChatController:
             decide(call_id, (reason or "").strip() or None)
         except Exception as exc:  # the handle says why (decided twice, not waiting, ...)
             self._notice(f"Could not {verb} tool call {call_id}: {exc}")
+
+    def _answer(self, content: dict[str, Any]) -> None:
+        """Pass a view's answer to the agent's question to the run's handle."""
+        call_id, text = content.get("call_id"), content.get("text")
+        if not isinstance(call_id, str) or not isinstance(text, str):
+            return
+        turn = self._turn_of(call_id, content.get("t"))
+        if turn is None or turn.handle is None:
+            self._notice(f"Cannot answer tool call {call_id}: this cell shows no live run.")
+            return
+        try:
+            turn.handle.answer(call_id, text)
+        except Exception as exc:  # the handle says why (answered twice, no question, ...)
+            self._notice(f"Could not answer tool call {call_id}: {exc}")
 
     def _turn_of(self, call_id: str, index: Any) -> Turn | None:
         """Turn ``index`` when the view named one, else the latest turn with the call, else

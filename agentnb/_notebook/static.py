@@ -133,8 +133,12 @@ def _approval_notes(call: ToolCall) -> list[str]:
     approval = call.approval
     if approval is not None:
         asked = f"Approval requested: {approval.reason}" if approval.reason else ""
+        if approval.question is not None:
+            asked = f"{call.name or 'The agent'} asked: {approval.question}"
         if approval.approved is None:
             decided = "Waiting for a human to approve or deny this call."
+        elif approval.approved and approval.answer is not None:
+            decided = f"Answered: {_answer_text(approval.answer)}"
         else:
             verb = "Approved" if approval.approved else "Denied"
             why = approval.decision_reason
@@ -143,6 +147,11 @@ def _approval_notes(call: ToolCall) -> list[str]:
     if call.status == "no_result":
         notes.append(NO_RESULT_NOTE)
     return notes
+
+
+def _answer_text(answer: Any) -> str:
+    """A human's answer as one note: text as given, anything else as JSON."""
+    return answer if isinstance(answer, str) else json.dumps(answer, default=str)
 
 
 def _tool_error(call: ToolCall) -> tuple[str, str] | None:

@@ -150,10 +150,15 @@ class TerminalPrinter:
             if event.call_id not in self._shown:
                 self._start_line(event.call_id, name, call.arguments if call else None)
             why = f": {_short(event.reason, 200)}" if event.reason else ""
-            line = f"  {TOOL_MARKS['awaiting_approval']} {name} awaits approval{why}\n"
+            if event.question is not None:
+                why = f" asks: {_short(event.question, 500)}"
+            else:
+                why = f" awaits approval{why}"
+            line = f"  {TOOL_MARKS['awaiting_approval']} {name}{why}\n"
             self._out.write(self._paint(line, YELLOW))
         elif isinstance(event, ToolApprovalResponded) and event.approved:
-            self._out.write(self._paint(f"  ✓ {name} approved\n", GREEN))
+            said = "approved" if event.answer is None else f"answered: {_short(event.answer, 200)}"
+            self._out.write(self._paint(f"  ✓ {name} {said}\n", GREEN))
         elif event.call_id not in self._denied:
             self._denied.add(event.call_id)
             reason = event.reason or (call.error if call else None)

@@ -4,9 +4,11 @@ one version of a turn into the next (see :mod:`agentnb._notebook.controller`).
 A tool call carries its ``status`` (``running``, ``awaiting_approval``, ``succeeded``,
 ``failed``, ``denied``, ``no_result``) and, when the platform asked a human to decide on it,
 its ``approval``: ``{"state": "awaiting" | "approved" | "denied", "reason",
-"decision_reason"}``. A step reset (the platform discarding what a step streamed) can shorten
-parts and drop tool calls, which the append-only ops cannot say: the whole turn is sent
-again."""
+"decision_reason", "question", "answer"}`` (``question``: the agent's free-form question, the
+view then offers an answer box; ``answer``: the reply given, as text).
+
+A step reset (the platform discarding what a step streamed) can shorten parts and drop tool
+calls, which the append-only ops cannot say: the whole turn is sent again."""
 
 from __future__ import annotations
 
@@ -47,7 +49,17 @@ def approval_wire(approval: ToolApproval | None) -> dict[str, Any] | None:
         "state": approval_state(approval),
         "reason": approval.reason,
         "decision_reason": approval.decision_reason,
+        "question": approval.question,
+        "answer": _answer_text(approval.answer),
     }
+
+
+def _answer_text(answer: Any) -> str | None:
+    """The answer as the view shows it: text, at most ``MAX_TOOL_OUTPUT_CHARS``."""
+    if answer is None:
+        return None
+    text = answer if isinstance(answer, str) else json.dumps(_jsonable(answer))
+    return text[:MAX_TOOL_OUTPUT_CHARS]
 
 
 def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, Any]:

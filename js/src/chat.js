@@ -82,8 +82,10 @@ export class ChatView {
       copy: (text, feedback) => this.copy(text, feedback),
       onStop: (t) => this.send({ kind: "stop", t }),
       onFollowup: (text) => this.send({ kind: "followup", text }),
-      onDecide: (t, callId, approved, reason) =>
-        this.send({ kind: approved ? "approve" : "deny", t, call_id: callId, reason }),
+      onDecide: (t, callId, approved, reason, answer) =>
+        this.send(answer !== undefined
+          ? { kind: "answer", t, call_id: callId, text: answer }
+          : { kind: approved ? "approve" : "deny", t, call_id: callId, reason }),
       renderMarkdown,
       remember: (key) => this.memory.disclosure(key),
     };

@@ -10,7 +10,7 @@
  * @typedef {{ kind: PartKind, text: string, call_id: string | null }} PartState
  * @typedef {{
  *   state: "awaiting" | "approved" | "denied", reason?: string | null,
- *   decision_reason?: string | null,
+ *   decision_reason?: string | null, question?: string | null, answer?: string | null,
  * }} ApprovalState  a human's decision on a call the platform runs only once approved
  * @typedef {{
  *   call_id: string, name: string, arguments?: unknown, arguments_text?: string,

@@ -21,7 +21,8 @@ import { FollowupChips } from "./input.js";
  *   copy: (text: string, feedback?: HTMLButtonElement) => void,
  *   onStop: (t: number) => void,
  *   onFollowup: (text: string) => void,
- *   onDecide: (t: number, callId: string, approved: boolean, reason: string | null) => void,
+ *   onDecide: (t: number, callId: string, approved: boolean, reason: string | null,
+ *     answer?: string) => void,
  *   renderMarkdown: (source: string) => DocumentFragment,
  *   remember: (key: string) => Disclosure,
  * }} TurnContext
@@ -158,8 +159,9 @@ export class TurnView {
     let view;
     if (part.kind === "tool") {
       const key = part.call_id ? `tool/${part.call_id}` : `part/${i}`;
-      const decide = (/** @type {string} */ callId, /** @type {boolean} */ approved,
-        /** @type {string | null} */ reason) => this.context.onDecide(this.index, callId, approved, reason);
+      /** @type {import("./approval.js").Decide} */
+      const decide = (callId, approved, reason, answer) =>
+        this.context.onDecide(this.index, callId, approved, reason, answer);
       view = new ToolCardView({ signal, remembered: this.remember(key), decide });
       if (part.call_id) {
         this.cards.set(part.call_id, view);

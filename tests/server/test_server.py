@@ -78,6 +78,7 @@ def test_either_header_style_is_accepted(
         "writer",
         "structured",
         "trader",
+        "planner",
     }
 
 
