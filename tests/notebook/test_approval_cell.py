@@ -104,6 +104,8 @@ def test_a_paused_run_shows_the_pending_call_and_approve_from_a_view_completes_i
         "state": "awaiting",
         "reason": APPROVAL_REASON,
         "decision_reason": None,
+        "question": None,
+        "answer": None,
     }
     recorder.wait_for(lambda: replica_of(recorder).turns[0]["meta"]["status"] == "paused")
     shown = trade_of(replica_of(recorder).turns[0])
@@ -146,6 +148,8 @@ def test_deny_from_a_view_ends_the_call_denied_with_the_reason(
         "state": "denied",
         "reason": APPROVAL_REASON,
         "decision_reason": "too risky",
+        "question": None,
+        "answer": None,
     }
     assert "declined (too risky)" in run.text
     assert notices(recorder) == []
