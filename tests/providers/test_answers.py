@@ -6,12 +6,14 @@ decisions) and is refused in the dialects that take only approve / deny."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from agentnb_testing import client_for
 
 from agentnb import ConfigurationError, InvalidRequestError
 from agentnb._core.handle import RunHandle
+from agentnb._history import HistoryStore
 from agentnb.events import RunPaused, ToolApprovalResponded
 from agentnb.server import ServerHandle
 from agentnb.server._planner import QUESTION
@@ -138,3 +140,17 @@ def test_a_handle_answers(server: ServerHandle) -> None:
     finally:
         handle.cancel()
     assert run.status == "completed" and "plan for Reykjavík" in run.text
+
+
+async def test_the_history_records_the_question_and_the_answer(
+    server: ServerHandle, tmp_path: Path
+) -> None:
+    with HistoryStore(tmp_path / "history.sqlite3") as store:
+        async with client_for(server, "operativus", recorder=store) as client:
+            async with client.stream("planner", "Plan a trip") as stream:
+                stream.approvals.approver = lambda call: "Lisbon, in May"
+                async for _ in stream:
+                    pass
+        (call,) = store.tool_calls([stream.run.local_id])
+    assert (call.name, call.question, call.answer) == ("ask_user", QUESTION, "Lisbon, in May")
+    assert call.status == "succeeded"
