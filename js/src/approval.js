@@ -43,7 +43,7 @@ export class ApprovalBox {
         this.send(false);
       }
     }, signal);
-    this.answer = h("input", "anb-answer");
+    this.answer = h("input", "anb-answer-input");
     this.answer.type = "text";
     this.answer.placeholder = "Your answer";
     this.sendButton = button("Send", "anb-send-answer", () => this.sendAnswer(),
