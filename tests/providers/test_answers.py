@@ -146,11 +146,13 @@ async def test_the_history_records_the_question_and_the_answer(
     server: ServerHandle, tmp_path: Path
 ) -> None:
     with HistoryStore(tmp_path / "history.sqlite3") as store:
-        async with client_for(server, "operativus", recorder=store) as client:
-            async with client.stream("planner", "Plan a trip") as stream:
-                stream.approvals.approver = lambda call: "Lisbon, in May"
-                async for _ in stream:
-                    pass
+        async with (
+            client_for(server, "operativus", recorder=store) as client,
+            client.stream("planner", "Plan a trip") as stream,
+        ):
+            stream.approvals.approver = lambda call: "Lisbon, in May"
+            async for _ in stream:
+                pass
         (call,) = store.tool_calls([stream.run.local_id])
     assert (call.name, call.question, call.answer) == ("ask_user", QUESTION, "Lisbon, in May")
     assert call.status == "succeeded"

@@ -1,0 +1,83 @@
+"""A free-form answer in a real JupyterLab, driven by Playwright with Debian's Chromium.
+
+The built-in server's ``planner`` agent, over the ``operativus`` dialect (the built-in dialect
+that carries a question and its answer), asks where to go before it plans. The chat cell shows
+the question with an answer box, Send and Deny (no Approve); an answer typed from the keyboard
+and sent with Enter reaches the agent and the run finishes with it. Screenshots go to
+test-artifacts/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_chat_browser import RUN_CELL, open_notebook_at
+from test_more_browser import cell_at, new_notebook, new_page, wait_for_state, widget_errors
+
+from agentnb.server import ServerHandle
+from agentnb.server._planner import QUESTION
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOK = "answers.ipynb"
+SETUP, ASK = 0, 1
+PAUSED = "Paused — waiting for your approval"
+
+
+def cells(server: ServerHandle) -> list[str]:
+    return [
+        "import agentnb\n"
+        f'agentnb.connect("operativus", base_url="{server.url_for("operativus")}", '
+        f'api_key="{server.api_key}", name="planning")',
+        'trip = agentnb.ask("planner", "plan a trip", via="planning", new_thread=True)',
+    ]
+
+
+@pytest.fixture(scope="module")
+def page(
+    browser: Any, jupyterlab: Any, agent_server: ServerHandle, artifacts: Path
+) -> Iterator[Any]:
+    new_notebook(jupyterlab.root / NOTEBOOK, cells(agent_server))
+    context, page, errors = new_page(browser)
+    open_notebook_at(page, f"{jupyterlab.url}/lab/tree/{NOTEBOOK}?reset")
+    page.evaluate(RUN_CELL, SETUP)
+    page.wait_for_function("() => window.__anbPanel().content.widgets[0].model.executionCount")
+    page.errors = errors  # type: ignore[attr-defined]
+    try:
+        yield page
+    finally:
+        page.screenshot(path=str(artifacts / "answers-last.png"), full_page=True)
+        context.close()
+
+
+def test_an_answer_typed_in_the_chat_cell_finishes_the_run(page: Any, artifacts: Path) -> None:
+    page.evaluate(RUN_CELL, ASK)
+    wait_for_state(page, ASK, PAUSED)
+    card = cell_at(page, ASK).locator('.anb-tool[data-status="awaiting_approval"]')
+    card.wait_for()
+    assert card.locator(".anb-approval-ask").inner_text() == f"ask_user asks: {QUESTION}"
+    assert card.locator(".anb-approve").is_hidden(), "a question is answered, not approved"
+    box = card.get_by_role("textbox", name="Your answer to ask_user's question")
+    send = card.get_by_role("button", name="Send your answer to ask_user")
+    assert box.is_visible() and send.is_enabled()
+    assert card.get_by_role("button", name="Deny ask_user: do not run it").is_enabled()
+    card.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "answer-pending.png"))
+
+    box.click()
+    page.keyboard.type("Lisbon, in May")
+    assert box.input_value() == "Lisbon, in May", "the notebook took no keystroke"
+    page.keyboard.press("Enter")
+    wait_for_state(page, ASK, "Completed")
+    widget = cell_at(page, ASK).locator(".agentnb")
+    asked = widget.locator(".anb-tool", has_text="ask_user")
+    assert asked.get_attribute("data-status") == "succeeded"
+    assert asked.locator(".anb-approval-outcome").inner_text() == "Answered: Lisbon, in May"
+    assert box.is_hidden(), "no answer box once answered"
+    assert "plan for Lisbon, in May" in widget.locator(".anb-answer").inner_text()
+    widget.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "answer-answered.png"))
+    assert widget_errors(page.errors) == []  # type: ignore[attr-defined]
