@@ -67,3 +67,17 @@ def test_a_question_ending_in_a_question_mark_runs(ipython: Any) -> None:
 def test_a_refused_run_is_reported_once(ipython: Any) -> None:
     printed = type_line(ipython, "%agent no_such_agent --wait hi")
     assert printed.count("unknown agent 'no_such_agent'") == 1, printed
+
+
+def test_an_agent_question_is_answered_at_an_answer_prompt(ipython: Any) -> None:
+    ipython.sendline("%agent planner --wait plan a trip")
+    ipython.expect_exact(
+        "ask_user asks: Where would you like to go?\r\nAnswer (an empty line denies): "
+    )
+    ipython.sendline("Oslo in winter")
+    ipython.expect(PROMPT)
+    printed = ipython.before.replace("\r\n", "\n")
+    assert "✓ ask_user answered: Oslo in winter" in printed and "[y/N]" not in printed
+    shown = type_line(ipython, "print(_agent.run.tool_calls[0].approval.answer)")
+    assert shown.strip().endswith("Oslo in winter")
+    assert "plan for Oslo in winter" in type_line(ipython, "print(_agent.text)")
