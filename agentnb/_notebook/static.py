@@ -26,6 +26,7 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
 from .._core.run import Run, ToolCall
+from .._core.text import terminal_safe
 from .safe_markdown import code_block, one_line, safe_markdown
 
 __all__ = [
@@ -134,7 +135,7 @@ def _approval_notes(call: ToolCall) -> list[str]:
     if approval is not None:
         asked = f"Approval requested: {approval.reason}" if approval.reason else ""
         if approval.question is not None:
-            asked = f"{call.name or 'The agent'} asked: {approval.question}"
+            asked = f"{call.name or 'The agent'} asked: {terminal_safe(approval.question)}"
         if approval.approved is None:
             decided = "Waiting for a human to approve or deny this call."
         elif approval.approved and approval.answer is not None:
@@ -150,8 +151,9 @@ def _approval_notes(call: ToolCall) -> list[str]:
 
 
 def _answer_text(answer: Any) -> str:
-    """A human's answer as one note: text as given, anything else as JSON."""
-    return answer if isinstance(answer, str) else json.dumps(answer, default=str)
+    """A human's answer as one note: text without control characters, anything else as
+    JSON."""
+    return terminal_safe(answer if isinstance(answer, str) else json.dumps(answer, default=str))
 
 
 def _tool_error(call: ToolCall) -> tuple[str, str] | None:
