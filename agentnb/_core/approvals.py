@@ -215,11 +215,7 @@ class ApprovalGate:
         question waits): ``approve(call_id, answer=text)`` once the call is known."""
         if not isinstance(text, str):
             raise ConfigurationError(f"an answer is text, not {type(text).__name__}")
-        if not self.dialect.supports_answers:
-            raise ConfigurationError(
-                f"{self.dialect.title} takes only approve / deny decisions: it has no place "
-                "for a free-form answer"
-            )
+        self._check_answerable(ApprovalDecision("", True, answer=text))
         self.approve(self._questioned(call_id), answer=text)
 
     def deny(self, call_id: str, reason: str | None = None) -> None:
@@ -229,10 +225,18 @@ class ApprovalGate:
     def decide(self, decision: ApprovalDecision) -> None:
         """Record a decision; a :class:`ConfigurationError` for a call that is not awaiting
         approval or was decided already."""
+        self._check_answerable(decision)
         with self._lock:
             self._check_decidable(decision.call_id)
             self._decided[decision.call_id] = decision
         self._wake()
+
+    def _check_answerable(self, decision: ApprovalDecision) -> None:
+        if decision.answer is not None and not self.dialect.supports_answers:
+            raise ConfigurationError(
+                f"{self.dialect.title} takes only approve / deny decisions: it has no place "
+                "for a free-form answer"
+            )
 
     def deny_undecided(self, why: str) -> None:
         """Nothing can decide any more (``why`` says what): from now on every call the
@@ -307,6 +311,7 @@ class ApprovalGate:
             verdict = await _ask(self._approver, call)
             decision = _decision_of(call, verdict)
             if decision is not None:
+                self._check_answerable(decision)
                 self._settle(decision)
 
     def _deny_if_unattended(self) -> None:
