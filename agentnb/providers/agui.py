@@ -68,6 +68,7 @@ class AGUI(Provider):
     name: ClassVar[str] = "ag-ui"
     title: ClassVar[str] = "AG-UI"
     supports_approvals = True
+    supports_answers = True
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

@@ -56,8 +56,6 @@ def test_a_plain_approval_has_no_question() -> None:
 
 def test_an_empty_question_is_still_a_question() -> None:
     gate = ApprovalGate(asked("c1", question=""))
-    with pytest.raises(ConfigurationError, match="asks a question"):
-        gate.approve("c1")
     gate.answer(None, "")
     assert [d.answer for d in gate._new_decisions()] == [""]
 
@@ -87,3 +85,10 @@ def test_a_dialect_that_takes_only_approve_or_deny_refuses_any_answer() -> None:
     with pytest.raises(ConfigurationError, match="takes only approve / deny"):
         gate.decide(ApprovalDecision("c1", True, answer="x"))
     gate.deny("c1")
+
+
+def test_answer_is_approve_with_the_answer() -> None:
+    gate = ApprovalGate(asked("c1"))
+    gate.answer("c1", "savings")
+    (decision,) = gate._new_decisions()
+    assert decision == ApprovalDecision("c1", True, None, "savings")

@@ -54,7 +54,7 @@ async def test_a_denied_question_gets_no_plan(server: ServerHandle) -> None:
     assert "without a destination" in stream.run.text
 
 
-async def test_approve_and_answer_are_not_confused(server: ServerHandle) -> None:
+async def test_bad_answers_are_refused_saying_why(server: ServerHandle) -> None:
     async with (
         client_for(server, "operativus", record=False) as client,
         client.stream("planner", "Plan a trip") as stream,
@@ -62,8 +62,6 @@ async def test_approve_and_answer_are_not_confused(server: ServerHandle) -> None
         async for event in stream:
             if isinstance(event, RunPaused):
                 call_id = stream.run.awaiting_approval[0].call_id
-                with pytest.raises(ConfigurationError, match="asks a question"):
-                    stream.approvals.approve(call_id)
                 with pytest.raises(ConfigurationError, match="answer is text"):
                     stream.approvals.answer(call_id, 42)  # type: ignore[arg-type]
                 with pytest.raises(ConfigurationError, match="not a call of this run"):
