@@ -19,7 +19,9 @@ is an interrupt (``{id, reason: "tool_call", message, toolCallId, responseSchema
 pydantic-ai's adapter sends); the next input of the thread whose ``resume`` answers it
 (``{interruptId, status: "resolved", payload: {approved, reason}}``, or ``status:
 "cancelled"``: denied) continues the same run in a new response, opened by ``RUN_STARTED``.
-A denied call's ``TOOL_CALL_RESULT`` content is the denial.
+A denied call's ``TOOL_CALL_RESULT`` content is the denial. An agent's free-form question is
+an interrupt that names no tool call (``{id, reason: "input_required", message: QUESTION}``);
+its ``resolved`` resume entry's ``payload`` is the answer, ``cancelled`` declines it.
 """
 
 from __future__ import annotations
@@ -174,16 +176,7 @@ class AGUIRenderer:
     def _interrupt(self) -> Frame:
         """The response ends as pydantic-ai's does at a call awaiting approval."""
         thread_id, run_id = self.ids
-        interrupts = [
-            {
-                "id": request.approval_id,
-                "reason": "tool_call",
-                "message": request.reason or f"Approve {request.name}?",
-                "toolCallId": request.call_id,
-                "responseSchema": APPROVAL_SCHEMA,
-            }
-            for request in self.waiting
-        ]
+        interrupts = [_interrupt_of(request) for request in self.waiting]
         self.waiting = []
         outcome = {"type": "interrupt", "interrupts": interrupts}
         finished = {"type": "RUN_FINISHED", "threadId": thread_id, "runId": run_id}
@@ -219,7 +212,23 @@ class AGUIRenderer:
         return Frame(dumps(error), terminal=True)
 
 
-AGUI = Dialect("ag-ui", AGUIRenderer, headers=lambda log: STREAM_HEADERS, approvals=True)
+AGUI = Dialect(
+    "ag-ui", AGUIRenderer, headers=lambda log: STREAM_HEADERS, approvals=True, questions=True
+)
+
+
+def _interrupt_of(request: ApprovalRequest) -> dict[str, Any]:
+    """A tool call awaiting approval as pydantic-ai shapes it; a free-form question as an
+    interrupt that names no tool call (its message is the question, the answer the payload)."""
+    if request.question is not None:
+        return {"id": request.approval_id, "reason": "input_required", "message": request.question}
+    return {
+        "id": request.approval_id,
+        "reason": "tool_call",
+        "message": request.reason or f"Approve {request.name}?",
+        "toolCallId": request.call_id,
+        "responseSchema": APPROVAL_SCHEMA,
+    }
 
 
 class _Message(BaseModel):
@@ -252,9 +261,15 @@ class _ResumeEntry(BaseModel):
     status: Literal["resolved", "cancelled"]
     payload: Any = None
 
-    def decision(self, call_id: str) -> Decision:
-        """Approved only by ``resolved`` with ``payload.approved`` true (deny by default, as
-        pydantic-ai reads it)."""
+    def decision(self, waited: ApprovalRequest) -> Decision:
+        """A question: ``resolved`` answers it with the payload, ``cancelled`` declines it. A
+        tool call: approved only by ``resolved`` with ``payload.approved`` true (deny by
+        default, as pydantic-ai reads it)."""
+        call_id = waited.call_id
+        if waited.question is not None:
+            if self.status == "cancelled":
+                return Decision(call_id, False, "the question was declined")
+            return Decision(call_id, True, None, self.payload)
         payload = self.payload if isinstance(self.payload, dict) else {}
         reason = payload.get("reason")
         approved = self.status == "resolved" and payload.get("approved") is True
@@ -345,7 +360,7 @@ def _resume(state: AppState, thread_id: str, entries: list[_ResumeEntry]) -> Res
                 f"({known})",
                 code="approval_mismatch",
             )
-        decisions.append(entry.decision(waited.call_id))
+        decisions.append(entry.decision(waited))
     return continue_run(state, AGUI, log, tuple(decisions))
 
 

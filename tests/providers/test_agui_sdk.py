@@ -249,3 +249,27 @@ def test_the_validator_refuses_what_the_protocol_does_not_define() -> None:
     ]
     errors = validate([json.dumps(f) for f in frames])["errors"]
     assert [e["line"] for e in errors] == [0, 2, 3, 4]  # type: ignore[attr-defined, index]
+
+
+@pytest.mark.parametrize("status", ["resolved", "cancelled"])
+def test_a_question_and_its_answer_are_valid_ag_ui(server: ServerHandle, status: str) -> None:
+    thread = f"thread_plan_{status}_{free_port()}"
+    body: dict[str, object] = {
+        "threadId": thread,
+        "runId": f"run_{thread}",
+        "messages": [{"id": "m1", "role": "user", "content": "Plan a trip"}],
+    }
+    paused = post_frames(server, "planner", body)
+    [interrupt] = json.loads(paused[-1])["outcome"]["interrupts"]
+    assert interrupt["reason"] == "input_required" and "toolCallId" not in interrupt
+    assert interrupt["message"] == "Where would you like to go?"
+    entry = {"interruptId": interrupt["id"], "status": status, "payload": "Lisbon"}
+    resumed = post_frames(
+        server, "planner", {**body, "runId": f"{body['runId']}_2", "resume": [entry]}
+    )
+    answer = "".join(
+        json.loads(f)["delta"] for f in resumed if json.loads(f)["type"] == "TEXT_MESSAGE_CONTENT"
+    )
+    assert ("plan for Lisbon" in answer) is (status == "resolved")
+    frames = paused + resumed
+    assert validate(frames) == {"checked": len(frames), "errors": []}

@@ -154,3 +154,19 @@ async def test_the_history_records_the_question_and_the_answer(
         (call,) = store.tool_calls([stream.run.local_id])
     assert (call.name, call.question, call.answer) == ("ask_user", QUESTION, "Lisbon, in May")
     assert call.status == "succeeded"
+
+
+async def test_an_ag_ui_question_is_answered_with_the_payload(server: ServerHandle) -> None:
+    async with (
+        client_for(server, "ag-ui", record=False) as client,
+        client.stream("planner", "Plan a trip") as stream,
+    ):
+        async for event in stream:
+            if isinstance(event, RunPaused):
+                (waiting,) = stream.run.awaiting_approval
+                assert waiting.approval is not None and waiting.approval.question == QUESTION
+                stream.approvals.answer(None, "Lisbon")
+    run = stream.run
+    assert run.status == "completed" and "plan for Lisbon" in run.text
+    asked = next(c for c in run.tool_calls if c.name == "ask_user")
+    assert asked.status == "succeeded" and asked.output == {"answer": "Lisbon"}
