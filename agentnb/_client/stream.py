@@ -41,6 +41,7 @@ from ..events import (
 )
 from ..providers import HttpRequest, Translator
 from .clock import DEFAULT_IDLE_TIMEOUT, Expired, RunClock, within
+from .platform_cancel import cancel_on_platform
 from .reading import Outcome, read_frames
 from .recording import RunRecording
 from .replay import ReplayGuard, ReplayMismatch
@@ -186,6 +187,8 @@ class RunStream:
             await self._close_response()
             if not run.done:
                 run.finish("cancelled" if self._closing else "interrupted")
+            if run.status == "cancelled":
+                cancel_on_platform(self._transport, run)
             self._recording.end()
             self._finished.set()
 

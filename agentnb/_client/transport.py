@@ -80,9 +80,14 @@ class Transport:
         self._http: HttpClients | None = None
         self._side_slots = asyncio.Semaphore(SIDE_CONNECTIONS)
         self._closed = False
+        self.background: set[asyncio.Task[None]] = set()
+        """Requests sent after their run ended (a platform cancel, each bounded in time):
+        closing the transport waits for them."""
 
     # ---- lifecycle -------------------------------------------------------------------
     async def aclose(self) -> None:
+        if self.background:
+            await asyncio.gather(*self.background, return_exceptions=True)
         self._closed = True
         if self._http is not None:
             http, self._http = self._http, None

@@ -108,6 +108,9 @@ class Run:
     parts may then be shorter than before, so a view that sends only what grew starts over."""
     version: int = 0
     """Bumped on every change; observers compare it to skip work."""
+    cancel_error: str | None = None
+    """Why the platform could not be told to stop this cancelled run (its cancel request
+    failed or went unanswered): the run ended here all the same, the agent may run on."""
     _shared: AgentState = field(default_factory=AgentState, repr=False)
     _calls: dict[str, ToolCall] = field(default_factory=dict, repr=False)
     _unknown_size: int = field(default=0, repr=False)
@@ -377,5 +380,5 @@ class Run:
 _SNAPSHOT_FIELDS = (  # noqa: SIM905 (a list of 19 names would not fit the module)
     "local_id agent message provider connection run_id thread_id status execution_time "
     "finish_reason started_at first_token_at finished_at ttft tokens_per_second event_count "
-    "unknown_dropped step_resets state"
+    "unknown_dropped step_resets state cancel_error"
 ).split()

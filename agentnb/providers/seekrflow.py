@@ -25,7 +25,7 @@ from ..events import (
     ToolCallStarted,
 )
 from ..sse import ServerSentEvent
-from ._base import HttpRequest, Provider, RemoteRun, SendJson, Translator
+from ._base import HttpRequest, Provider, RemoteRun, RunRef, SendJson, Translator
 from ._frames import (
     as_dict,
     failure,
@@ -224,6 +224,14 @@ class SeekrFlow(Provider):
 
     def translator(self, request: RunRequest) -> Translator:
         return SeekrFlowTranslator(request.thread_id)
+
+    def cancel_request(self, ref: RunRef) -> HttpRequest | None:
+        """``POST /v1/threads/{thread}/runs/{run}/cancel`` with the agent, as the ``seekrai``
+        SDK's ``cancel`` sends it (the run stops on the platform, not only the stream)."""
+        if not ref.thread_id:
+            return None
+        path = f"{_thread_path(ref.thread_id)}/runs/{quote(ref.run_id, safe='')}/cancel"
+        return HttpRequest("POST", path, json={"agent_id": ref.agent})
 
     async def finalize(
         self,

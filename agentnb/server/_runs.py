@@ -89,6 +89,8 @@ class RunLog:
     entries: list[Entry] = field(default_factory=list)
     pending: dict[str, ApprovalRequest] = field(default_factory=dict)
     """While paused: the calls waiting for a decision, by call id."""
+    cancel_requested: bool = False
+    """A client asked the platform to stop the run (not the server's shutdown)."""
     _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _decisions: asyncio.Future[tuple[Decision, ...]] | None = field(default=None, repr=False)
 
@@ -227,7 +229,8 @@ async def produce(log: RunLog, agent: Agent, pacing: Pacing) -> None:
                 await asyncio.sleep(pacing.delay_s)
         log.end("completed")
     except asyncio.CancelledError:
-        log.append(Failure("the run was cancelled: the server is shutting down", "CANCELLED"))
+        why = "by the client" if log.cancel_requested else "the server is shutting down"
+        log.append(Failure(f"the run was cancelled: {why}", "CANCELLED"))
         log.end("cancelled")
         raise
     except Exception as exc:  # an agent bug must end the run, not hang its readers
@@ -305,6 +308,16 @@ class RunStore:
             expired.update(log.id for log in finished[:surplus])
         for run_id in expired:
             del self._runs[run_id]
+
+    def cancel(self, run_id: str) -> bool:
+        """Stop a running run's agent (its readers get its end); False when it is not running."""
+        log = self._runs.get(run_id)
+        task = next((t for t in self._tasks if t.get_name() == run_id), None)
+        if log is None or task is None or log.finished:
+            return False
+        log.cancel_requested = True
+        task.cancel()
+        return True
 
     async def shutdown(self) -> None:
         """End every stream: running runs are cancelled; stalled readers are released."""

@@ -325,6 +325,28 @@ async def _list_runs(request: Request) -> Response:
     return JSONResponse([_run_json(log) for log in page])
 
 
+def _thread_run_or_404(state: AppState, request: Request) -> RunLog:
+    thread = _thread_or_404(state, request.path_params["tid"])
+    log = state.runs.get(request.path_params["rid"])
+    if log is None or log.thread_id != thread.id:
+        raise ApiError(404, "no such run in this thread", code="run_not_found")
+    return log
+
+
+async def _get_run(request: Request) -> Response:
+    return JSONResponse(_run_json(_thread_run_or_404(state_of(request), request)))
+
+
+async def _cancel_run(request: Request) -> Response:
+    """Stop the agent of a running run, as the SeekrFlow SDK's ``cancel`` asks
+    (``{"status": "canceled", "run_id"}``); a run already over is a 409."""
+    state = state_of(request)
+    log = _thread_run_or_404(state, request)
+    if not state.runs.cancel(log.id):
+        raise ApiError(409, f"run {log.id!r} is already {log.status}", code="run_not_active")
+    return JSONResponse({"status": "canceled", "run_id": log.id})
+
+
 def routes() -> list[Route]:
     return [
         Route("/v1/threads", _create_thread, methods=["POST"]),
@@ -333,5 +355,7 @@ def routes() -> list[Route]:
         Route("/v1/threads/{tid}/messages", _list_messages, methods=["GET"]),
         Route("/v1/threads/{tid}/runs", _list_runs, methods=["GET"]),
         Route("/v1/threads/{tid}/runs/stream", _stream_legacy, methods=["POST"]),
+        Route("/v1/threads/{tid}/runs/{rid}", _get_run, methods=["GET"]),
+        Route("/v1/threads/{tid}/runs/{rid}/cancel", _cancel_run, methods=["POST"]),
         Route("/v1/threads/{tid}/runs/stream/vercel", _stream_vercel, methods=["POST"]),
     ]

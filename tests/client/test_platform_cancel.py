@@ -1,0 +1,163 @@
+"""Stop reaches the platform (issue 20): a cancelled SeekrFlow run's agent is stopped on the
+built-in server through the cancel route the ``seekrai`` SDK uses, whichever way the run was
+stopped; a cancel the platform refuses, answers with an error or never answers leaves the run
+cancelled at once, with the failure kept on it and nothing raised."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+
+import pytest
+from agentnb_testing import client_for
+from hostile_server import Conn, HostileServer, Request, http_head, sse_head
+
+from agentnb import AsyncAgentClient, Run
+from agentnb._client import platform_cancel
+from agentnb.events import TextDelta
+from agentnb.server import ServerHandle
+
+pytestmark = pytest.mark.timeout(120)
+
+DIALECTS = ["seekrflow", "seekrflow-vercel"]
+
+
+def server_status(server: ServerHandle, run_id: str | None) -> str:
+    assert run_id is not None
+    log = server.app.state.agentnb.runs.get(run_id)
+    assert log is not None
+    return str(log.status)
+
+
+async def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not in time"
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+async def test_closing_the_stream_stops_the_agent_on_the_platform(
+    server: ServerHandle, dialect: str
+) -> None:
+    async with client_for(server, dialect, delay_ms=50, record=False) as client:
+        stream = client.stream("writer", "a long story", extra={"metadata": {"paragraphs": "40"}})
+        async for event in stream:
+            if isinstance(event, TextDelta):
+                break
+        await stream.aclose()
+        run = stream.run
+        assert run.status == "cancelled"  # at once, before the platform answers
+        await wait_for(lambda: server_status(server, run.run_id) == "cancelled")
+    assert run.cancel_error is None
+    log = server.app.state.agentnb.runs.get(run.run_id)
+    failure = log.failure()
+    assert failure is not None and failure.message == "the run was cancelled: by the client"
+
+
+async def test_a_handle_cancel_stops_the_agent_too(server: ServerHandle) -> None:
+    async with client_for(server, "seekrflow", delay_ms=50, record=False) as client:
+        started: asyncio.Event = asyncio.Event()
+
+        async def consume() -> Run:
+            async with client.stream(
+                "writer", "story", extra={"metadata": {"paragraphs": "40"}}
+            ) as s:
+                async for event in s:
+                    if isinstance(event, TextDelta):
+                        started.set()
+                return s.run
+
+        task = asyncio.create_task(consume())
+        await started.wait()
+        task.cancel()  # what a kernel interrupt or the Stop button does to the reading task
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    runs = [log for log in server.app.state.agentnb.runs.all() if log.agent == "writer"]
+    await wait_for(lambda: runs[-1].status == "cancelled")
+
+
+async def test_cancelling_a_finished_run_is_refused_and_kept(server: ServerHandle) -> None:
+    async with client_for(server, "seekrflow", record=False) as client:
+        run = await client.run("echo", "hello")
+        assert platform_cancel.cancel_on_platform(client.transport, run) is not None
+        await asyncio.gather(*client.transport.background)
+    assert run.cancel_error is not None
+    assert f"run {run.run_id!r} is already completed" in run.cancel_error
+
+
+async def test_a_dialect_without_a_cancel_operation_sends_nothing(server: ServerHandle) -> None:
+    async with client_for(server, "openai", record=False) as client:
+        run = Run(agent="echo", run_id="run_x")
+        assert platform_cancel.cancel_on_platform(client.transport, run) is None
+
+
+# ---- a platform that will not be stopped ---------------------------------------------------
+
+
+def seekrflow_server(cancel: Callable[[Conn], object]) -> HostileServer:
+    """A SeekrFlow server that streams a run forever and answers its cancel with ``cancel``."""
+
+    async def handle(conn: Conn, request: Request) -> None:
+        if request.path == "/v1/threads":
+            await conn.send(json_answer({"id": "thread_1"}))
+        elif request.path.endswith("/messages"):
+            await conn.send(json_answer({"id": "msg_1"}))
+        elif request.path.endswith("/cancel"):
+            await cancel(conn)  # type: ignore[misc]
+        else:
+            chunk = {"type": "text_delta", "text": "Once upon a time"}
+            frame = {"type": "streaming_chunk", "data": chunk, "meta_data": {"run_id": "run_1"}}
+            await conn.send(sse_head() + f"data: {json.dumps(frame)}\n\n".encode())
+            await asyncio.sleep(60)
+
+    return HostileServer(handle)
+
+
+def json_answer(body: object, status: str = "200 OK") -> bytes:
+    data = json.dumps(body).encode()
+    head = http_head(status, {"Content-Type": "application/json", "Content-Length": str(len(data))})
+    return head + data
+
+
+async def refuse(conn: Conn) -> None:
+    await conn.send(
+        json_answer({"error": {"message": "cannot cancel"}}, "500 Internal Server Error")
+    )
+
+
+async def hang(conn: Conn) -> None:
+    await asyncio.sleep(60)
+
+
+async def reset(conn: Conn) -> None:
+    conn.writer.transport.abort()
+
+
+@pytest.mark.parametrize("cancel", [refuse, hang, reset], ids=["500", "hang", "reset"])
+async def test_a_cancel_that_fails_is_kept_on_the_run_not_raised(
+    cancel: Callable[[Conn], object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(platform_cancel, "CANCEL_TIMEOUT_S", 0.5)
+    with seekrflow_server(cancel) as srv:
+        async with AsyncAgentClient(
+            "seekrflow", base_url=srv.url, record=False, backoff=0.0, max_retries=1
+        ) as client:
+            stream = client.stream("agent", "hello")
+            async for event in stream:
+                if isinstance(event, TextDelta):
+                    break
+            stopped = time.monotonic()
+            await stream.aclose()
+            assert time.monotonic() - stopped < 1.0  # the cancel request does not delay it
+            run = stream.run
+            assert run.status == "cancelled" and run.run_id == "run_1"
+        # closing the client waited for the cancel request, bounded by its timeout
+    cancels = [r for r in srv.requests if r.path.endswith("/cancel")]
+    assert cancels and cancels[0].path == "/v1/threads/thread_1/runs/run_1/cancel"
+    assert json.loads(cancels[0].body) == {"agent_id": "agent"}
+    assert run.status == "cancelled"
+    assert run.cancel_error is not None
+    assert run.cancel_error.startswith("the platform was not told to stop the run")
