@@ -350,6 +350,7 @@ async def _cancel_run(request: Request) -> Response:
 def routes() -> list[Route]:
     return [
         Route("/v1/threads", _create_thread, methods=["POST"]),
+        Route("/v1/threads/", _create_thread, methods=["POST"]),  # the seekrai SDK's spelling
         Route("/v1/threads/{tid}", _get_thread, methods=["GET"]),
         Route("/v1/threads/{tid}/messages", _add_message, methods=["POST"]),
         Route("/v1/threads/{tid}/messages", _list_messages, methods=["GET"]),

@@ -167,8 +167,11 @@ async def _body(
             if shaping.stall_after is not None and sent >= shaping.stall_after:
                 await store.closing.wait()
                 return
+            # no-ids: data-only frames, as a platform without resume sends them (a retry
+            # hint would be moot; the seekrai SDK's parser reads nothing but data lines)
             event_id = None if shaping.no_ids else f"{log.id}:{number}"
-            yield encode(frame, event_id, RETRY_MS if sent == 0 else None)
+            retry = RETRY_MS if sent == 0 and not shaping.no_ids else None
+            yield encode(frame, event_id, retry)
             sent += 1
             if shaping.malformed_after == sent:
                 yield MALFORMED

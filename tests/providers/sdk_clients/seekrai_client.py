@@ -1,0 +1,87 @@
+"""The SeekrFlow SDK (``seekrai``) against a SeekrFlow endpoint, as its users call it. Run with
+the ``.tools/seekrai`` venv's Python:
+
+    python seekrai_client.py BASE_URL API_KEY run AGENT QUESTION
+    python seekrai_client.py BASE_URL API_KEY cancel AGENT QUESTION
+
+Prints one JSON object: what the SDK's own stream and flattener saw, and what its run
+routes (list, retrieve, cancel) answered.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from seekrai import SeekrFlow
+from seekrai.agent_streaming import _iter_annotated_from
+
+
+def start(client: SeekrFlow, agent: str, question: str, **options: Any) -> tuple[str, Any]:
+    thread = client.agents.threads.create()
+    client.agents.threads.create_message(thread.id, "user", question)
+    stream = client.agents.runs.run(agent, thread.id, stream=True, **options)
+    return thread.id, stream
+
+
+def flattened(stream: Any) -> dict[str, Any]:
+    """The answer as the SDK's flattener reads the stream (its ``_iter_annotated_from``)."""
+    text, tools, reasoning = [], [], []
+    for event, _metadata in _iter_annotated_from(stream.raw_events()):
+        kind = event.get("type")
+        nested = "_nested" in event
+        if kind == "text-delta" and not nested:
+            text.append(event.get("delta") or "")
+        elif kind == "reasoning-delta":
+            reasoning.append(event.get("delta") or "")
+        elif kind == "tool-input-available":
+            tools.append({"name": event.get("toolName"), "input": event.get("input")})
+        elif kind == "tool-output-available":
+            tools[-1]["output"] = event.get("output") if tools else None
+    return {"text": "".join(text), "reasoning": "".join(reasoning), "tools": tools}
+
+
+def run(client: SeekrFlow, agent: str, question: str) -> dict[str, Any]:
+    thread_id, stream = start(client, agent, question)
+    seen = flattened(stream)
+    runs = client.agents.runs.list(thread_id)
+    retrieved = client.agents.runs.retrieve(runs[-1].id, thread_id)
+    return {
+        **seen,
+        "thread_id": thread_id,
+        "runs": [r.id for r in runs],
+        "retrieved": {"id": retrieved.id, "status": str(retrieved.status), "agent": agent},
+    }
+
+
+def cancel(client: SeekrFlow, agent: str, question: str) -> dict[str, Any]:
+    thread_id, stream = start(client, agent, question, metadata={"paragraphs": "40"})
+    events = stream.raw_events()
+    for event in events:
+        if event.get("type") == "text-delta":
+            break
+    run_id = client.agents.runs.list(thread_id)[-1].id
+    answer = client.agents.runs.cancel(agent, run_id, thread_id)
+    rest = sum(1 for _ in events)  # the stream ends once the run is stopped
+    retrieved = client.agents.runs.retrieve(run_id, thread_id)
+    return {
+        "run_id": run_id,
+        "cancel": answer,
+        "status": str(retrieved.status),
+        "events_after_cancel": rest,
+    }
+
+
+def main() -> None:
+    base_url, api_key, mode, agent, question = sys.argv[1:6]
+    # The SDK's stream parser reads data-only frames (as SeekrFlow sends them): agentnb's
+    # server is asked to leave out the SSE ids it sends for agentnb's resume.
+    headers = {"X-AgentNB-Fault": "no-ids"}
+    client = SeekrFlow(api_key=api_key, base_url=base_url, max_retries=0, supplied_headers=headers)
+    result = {"run": run, "cancel": cancel}[mode](client, agent, question)
+    print(json.dumps(result, default=str))
+
+
+if __name__ == "__main__":
+    main()
