@@ -52,7 +52,7 @@ from .._core.request import RunOptions, RunRequest, build_request
 from .._core.retry import RetryPolicy
 from .._core.run import Run
 from .._core.secrets import checked_key, mask
-from ..providers import HttpRequest, Provider, RemoteRun, get_provider
+from ..providers import HttpRequest, Provider, RemoteRun, RunRef, get_provider
 from .clock import DEFAULT_IDLE_TIMEOUT, checked_limit
 from .stream import RunStream
 from .transport import DEFAULT_TIMEOUT, Transport
@@ -219,6 +219,39 @@ class AsyncAgentClient:
             run_timeout=self.run_timeout,
         )
         stream.approvals.approver = approve
+        return stream
+
+    def attach(
+        self,
+        agent: str,
+        run_id: str,
+        *,
+        thread_id: str | None = None,
+        run: Run | None = None,
+        record: bool = True,
+    ) -> RunStream:
+        """Stream a run that is already going on the platform (started elsewhere: before a
+        kernel restart, in another notebook), from its start, into ``run`` (a new one if
+        None; a :class:`Run` of the history keeps its row). Where the dialect has no such
+        operation (:meth:`~agentnb.providers.Provider.attach_request`), a
+        :class:`ConfigurationError` says so before any I/O."""
+        ref = RunRef(agent, run_id, thread_id)
+        if self.provider.attach_request(ref, None) is None:
+            raise self.provider.cannot_attach()
+        request = build_request(agent, run.message if run else "", thread_id=thread_id)
+        if run is None:
+            run = Run(agent=agent, message=request.message, run_id=run_id, thread_id=thread_id)
+        run.provider = run.provider or self.provider.name
+        run.connection = run.connection or self.connection
+        stream = RunStream(
+            self.transport,
+            request,
+            run,
+            recorder=self.recorder if record else None,
+            idle_timeout=self.idle_timeout,
+            run_timeout=self.run_timeout,
+            attach=ref,
+        )
         return stream
 
     async def run(

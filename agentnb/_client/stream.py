@@ -39,7 +39,7 @@ from ..events import (
     ToolCallStarted,
     UnknownEvent,
 )
-from ..providers import HttpRequest, Translator
+from ..providers import HttpRequest, RunRef, Translator
 from .clock import DEFAULT_IDLE_TIMEOUT, Expired, RunClock, within
 from .platform_cancel import cancel_on_platform
 from .reading import Outcome, read_frames
@@ -63,11 +63,11 @@ class RunStream:
     and applying it to ``.run``. A ``RunFailed`` event is yielded and ends the iteration;
     transport and protocol failures raise typed errors after marking the run. ``aclose()``
     (also from another task) cancels: the connection is closed at once, the run is marked
-    ``cancelled`` and an iteration in progress ends quietly. ``idle_timeout`` and
-    ``run_timeout`` bound the run in time (see :mod:`agentnb._client.clock`).
-
-    A pause for tool calls awaiting approval waits for ``.approvals`` (:mod:`agentnb._core.
-    approvals`), sends the decisions and reads on; only ``run_timeout`` bounds the wait."""
+    ``cancelled`` (and the platform told: :mod:`agentnb._client.platform_cancel`) and an
+    iteration in progress ends quietly. ``idle_timeout`` / ``run_timeout`` bound the run in
+    time (:mod:`agentnb._client.clock`). A pause for tool calls awaiting approval waits for
+    ``.approvals``, sends the decisions and reads on. ``attach``: a run already going,
+    streamed again from its start (no request starts one; a cut attaches again)."""
 
     def __init__(
         self,
@@ -78,8 +78,10 @@ class RunStream:
         recorder: RunRecorder | None = None,
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
         run_timeout: float | None = None,
+        attach: RunRef | None = None,
     ) -> None:
         self.run = run
+        self._attach = attach  # a run already going on the platform, streamed again
         self._clock = RunClock(idle_timeout, run_timeout)
         self._guard = ReplayGuard()
         self._recording = RunRecording(recorder, run)
@@ -89,17 +91,13 @@ class RunStream:
         self.approvals = ApprovalGate(run, self._provider)
         self._gen: AsyncGenerator[Event, None] | None = None
         self._reader: asyncio.Task[Any] | None = None  # the task inside __anext__
-        self._stopped_reader = False
-        self._closing = False
+        self._stopped_reader = self._closing = self._content_started = False
         self._finished = asyncio.Event()
         self._response: httpx.Response | None = None
         self._translator: Translator | None = None
-        self._seq = 0
+        self._seq = self._retries = self._resumes_in_a_row = 0
         self._last_id: str | None = None
         self._server_retry_ms: int | None = None
-        self._content_started = False
-        self._retries = 0
-        self._resumes_in_a_row = 0
 
     @property
     def last_event_id(self) -> str | None:
@@ -166,7 +164,7 @@ class RunStream:
             run.start()
             self._clock = RunClock(self._clock.idle_timeout, self._clock.run_timeout)
             self._recording.start(self.request, self._transport.base_url)
-            request = await self._prepare(self.request)
+            request = self.request if self._attach else await self._prepare(self.request)
             self.request = request
             run.thread_id = run.thread_id or request.thread_id
             async with contextlib.aclosing(self._stream(request)) as events:
@@ -213,7 +211,7 @@ class RunStream:
     async def _attempts(self, request: RunRequest) -> AsyncGenerator[Event, None]:
         """The state machine: open, read, and retry or resume until a terminal event."""
         translator = self._new_translator(request)
-        http = self._provider.stream_request(request)
+        http = self._first_request(request)
         resuming = False
         while True:
             try:
@@ -326,12 +324,23 @@ class RunStream:
         self._retries += 1
         self.run.retries += 1
 
+    def _first_request(self, request: RunRequest) -> HttpRequest:
+        if self._attach is None:
+            return self._provider.stream_request(request)
+        if http := self._provider.attach_request(self._attach, None):
+            return http
+        raise self._provider.cannot_attach()
+
     def _resume_request(
         self, request: RunRequest, translator: Translator, outcome: Outcome
     ) -> HttpRequest:
         if outcome.kind == "stalled" and self._resumes_in_a_row >= 1:
             self._stall(outcome.detail)
-        http = self._provider.resume_request(request, self._last_id, translator)
+        http = (
+            self._provider.attach_request(self._attach, self._last_id)
+            if self._attach
+            else self._provider.resume_request(request, self._last_id, translator)
+        )
         if http is None:
             if outcome.kind == "stalled":
                 self._stall(outcome.detail)

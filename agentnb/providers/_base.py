@@ -220,6 +220,14 @@ class Provider(abc.ABC):
         cannot stream a running run again."""
         return None
 
+    def cannot_attach(self) -> ConfigurationError:
+        """The error for :meth:`attach_request` returning None."""
+        return ConfigurationError(
+            f"{self.title} cannot stream a run that is already going (the dialect has no "
+            f"attach, join or resubscribe operation): only the connection that started it "
+            f"showed it"
+        )
+
     # Optional: remote listings. Providers that have them override these.
     def list_runs_request(
         self, thread_id: str, *, limit: int, offset: int, order: str

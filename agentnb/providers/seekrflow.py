@@ -233,6 +233,17 @@ class SeekrFlow(Provider):
         path = f"{_thread_path(ref.thread_id)}/runs/{quote(ref.run_id, safe='')}/cancel"
         return HttpRequest("POST", path, json={"agent_id": ref.agent})
 
+    def attach_request(self, ref: RunRef, last_event_id: str | None) -> HttpRequest | None:
+        """``GET /v1/threads/{thread}/runs/{run}/attach``: the stream of a run still going
+        (the ``seekrai`` SDK's ``attach``), after ``Last-Event-ID`` when one was received."""
+        if not ref.thread_id:
+            return None
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        path = f"{_thread_path(ref.thread_id)}/runs/{quote(ref.run_id, safe='')}/attach"
+        return HttpRequest("GET", path, headers=headers)
+
     async def finalize(
         self,
         request: RunRequest,

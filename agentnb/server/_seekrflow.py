@@ -20,6 +20,7 @@ from ._service import (
     RunStart,
     check_input,
     pacing_for,
+    replay_selected,
     require_agent,
     run_endpoint,
     scalar_options,
@@ -27,7 +28,7 @@ from ._service import (
     wants_followups,
 )
 from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
-from ._stream import Frame, dumps
+from ._stream import Frame, dumps, parse_last_event_id
 from ._threads import Conversation, StoredMessage
 from ._vercel import STREAM_HEADERS, VercelRenderer
 
@@ -347,6 +348,19 @@ async def _cancel_run(request: Request) -> Response:
     return JSONResponse({"status": "canceled", "run_id": log.id})
 
 
+async def _attach_run(request: Request) -> Response:
+    """The stream of a run, from its start (or after ``Last-Event-ID``) and on while it goes,
+    in the frames it was started with: the ``seekrai`` SDK's ``attach``."""
+    state = state_of(request)
+    log = _thread_run_or_404(state, request)
+    resume = parse_last_event_id(request.headers)
+    if resume is not None and resume[0] != log.id:
+        raise ApiError(400, "Last-Event-ID names another run", code="bad_last_event_id")
+    after = resume[1] if resume is not None else -1
+    dialect = LEGACY if log.dialect == LEGACY.name else VERCEL_STREAM
+    return replay_selected(state, dialect, log, lambda number, frame: number > after)
+
+
 def routes() -> list[Route]:
     return [
         Route("/v1/threads", _create_thread, methods=["POST"]),
@@ -358,5 +372,6 @@ def routes() -> list[Route]:
         Route("/v1/threads/{tid}/runs/stream", _stream_legacy, methods=["POST"]),
         Route("/v1/threads/{tid}/runs/{rid}", _get_run, methods=["GET"]),
         Route("/v1/threads/{tid}/runs/{rid}/cancel", _cancel_run, methods=["POST"]),
+        Route("/v1/threads/{tid}/runs/{rid}/attach", _attach_run, methods=["GET"]),
         Route("/v1/threads/{tid}/runs/stream/vercel", _stream_vercel, methods=["POST"]),
     ]
