@@ -286,6 +286,11 @@ class RunStream:
                 http, resuming = sent, False
                 self._guard.resumed(strict=False)  # its answer may start the run over
                 continue
+            if outcome.kind == "ended":  # a clean end: for some dialects, the run's end
+                for event in translator.ended():
+                    if isinstance(event, RunCompleted):
+                        event = await self._finalize(request, translator, event)
+                    yield self._deliver(event)
             if translator.done:  # a terminal frame without a terminal event
                 return
             http = self._resume_request(request, translator, outcome)

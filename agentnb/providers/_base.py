@@ -90,6 +90,12 @@ class Translator(abc.ABC):
         """Events found in the response headers (runtools' ``X-Run-ID``). Default: none."""
         return []
 
+    def ended(self) -> list[Event]:
+        """The events a stream that ended cleanly, before any terminal frame, means; a
+        terminal event here ends the run (set :attr:`done`). Default: none, so the stream is
+        resumed (LangGraph ends a run's stream by closing it)."""
+        return []
+
     @abc.abstractmethod
     def translate(self, sse: ServerSentEvent) -> list[Event]:
         """The events one frame means. Unrecognised frames become ``UnknownEvent``."""

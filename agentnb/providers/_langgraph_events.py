@@ -1,0 +1,324 @@
+"""LangGraph Agent Server (``langgraph-api``) stream events of one run as agentnb events.
+
+The event name is the stream mode, followed by the subgraph's namespace when the run streams
+subgraphs (``messages|tools:3f2a…``, ``updates|outer:1|inner:2``). The modes read here:
+
+- ``metadata`` ``{run_id}``: the run started (a resumed run's own id replaces the first);
+- ``messages`` ``[message, metadata]`` (stream mode ``messages-tuple``): AI message chunks
+  carry text (``content`` as a string or text blocks), reasoning (``reasoning`` / ``thinking``
+  blocks, ``additional_kwargs.reasoning_content``), ``tool_call_chunks`` (or whole
+  ``tool_calls``) and ``usage_metadata``; a ``tool`` message is a call's result;
+- ``updates`` ``{node: update}``: ``__interrupt__`` pauses the run (each interrupt is a call
+  awaiting a human: a free-form question when its value is text); a root update of a node
+  that ran a subgraph ends that subgraph's call;
+- ``values``: the graph's state (:class:`StateSnapshot`); ``custom``: :class:`CustomEvent`;
+- ``error`` ``{error, message}`` fails the run; ``end`` completes it.
+
+A subgraph is shown as a call of the node that ran it (id: its namespace entry, name: the
+node), and the subgraph's text, reasoning and tool calls are events of that call's agent, so a
+run reads as a tree. Any other frame is kept verbatim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..events import (
+    CustomEvent,
+    Event,
+    ReasoningDelta,
+    RunCompleted,
+    RunPaused,
+    RunStarted,
+    StateSnapshot,
+    TextDelta,
+    ToolApprovalRequested,
+    ToolCallDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    Usage,
+)
+from ..sse import ServerSentEvent
+from ._base import Translator
+from ._frames import INVALID, as_dict, failure, first_str, json_or_text, parse_json, parse_usage
+from ._frames import unknown as keep_unknown
+
+__all__ = ["Interrupt", "LangGraphTranslator"]
+
+_Obj = dict[str, Any]
+_AI_TYPES = frozenset({"AIMessageChunk", "ai", "AIMessage"})
+_TOOL_TYPES = frozenset({"tool", "ToolMessage", "ToolMessageChunk"})
+_REASONING_BLOCKS = frozenset({"reasoning", "thinking"})
+
+
+@dataclass(frozen=True)
+class Interrupt:
+    """One ``__interrupt__`` entry a paused run waits on."""
+
+    interrupt_id: str
+    value: Any
+    is_question: bool
+    """The value is text: the answer is free-form."""
+
+
+@dataclass
+class _Scope:
+    """Where a frame sits in the tree: the subgraph call it belongs to and its agent."""
+
+    parent_call_id: str | None = None
+    agent: str | None = None
+
+
+@dataclass
+class _Calls:
+    started: set[str] = field(default_factory=set)
+    by_index: dict[tuple[str, int], str] = field(default_factory=dict)
+    subgraphs: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    """Open subgraph calls: namespace entry -> (node name, the entry of the call above)."""
+
+
+def _add(total: Usage | None, usage: Usage | None) -> Usage | None:
+    if usage is None or total is None:
+        return total or usage
+    return Usage(
+        prompt_tokens=(total.prompt_tokens or 0) + (usage.prompt_tokens or 0),
+        completion_tokens=(total.completion_tokens or 0) + (usage.completion_tokens or 0),
+        total_tokens=(total.total_tokens or 0) + (usage.total_tokens or 0),
+    )
+
+
+class LangGraphTranslator(Translator):
+    """One run's stream (and, after a pause, the runs that resume it)."""
+
+    def __init__(self, thread_id: str | None) -> None:
+        self.done = False
+        self.thread_id = thread_id
+        self.run_id: str | None = None
+        """The platform's id of the run being read (a resumed run's id once it starts)."""
+        self.interrupts: dict[str, Interrupt] = {}
+        """The interrupts of the last pause, by id."""
+        self.answered: dict[str, Any] = {}
+        """Interrupts resumed with these values: finished when the resumed run starts."""
+        self.usage: Usage | None = None
+        self._calls = _Calls()
+        self._started = False
+        self._handlers = {
+            "metadata": self._metadata,
+            "messages": self._messages,
+            "updates": self._updates,
+            "values": self._values,
+            "custom": self._custom,
+            "error": self._error,
+            "end": self._end,
+        }
+
+    def translate(self, sse: ServerSentEvent) -> list[Event]:
+        mode, _, namespace = (sse.event or "message").partition("|")
+        handler = self._handlers.get(mode)
+        data = parse_json(sse.data) if sse.data else None
+        if handler is None or data is INVALID:
+            return [keep_unknown(sse)]
+        return handler(data, namespace.split("|") if namespace else [], sse)
+
+    # ---- run -------------------------------------------------------------------------------
+    def _metadata(self, data: Any, namespace: list[str], sse: ServerSentEvent) -> list[Event]:
+        run_id = first_str(as_dict(data) or {}, "run_id")
+        if run_id is None:
+            return [keep_unknown(sse)]
+        self.run_id = run_id
+        events: list[Event] = [
+            ToolCallFinished(call_id=call_id, output=value)
+            for call_id, value in self.answered.items()
+        ]
+        self.answered.clear()
+        if not self._started:
+            self._started = True
+            events.insert(0, RunStarted(run_id=run_id, thread_id=self.thread_id))
+        return events
+
+    def ended(self) -> list[Event]:
+        """The server ends a run's stream by closing it (``langgraph-api`` 0.16 sends no
+        ``end`` frame): a run that started and did not pause is complete."""
+        if self.done or not self._started:
+            return []
+        self.done = True
+        return [RunCompleted(usage=self.usage)]
+
+    def _end(self, data: Any, namespace: list[str], sse: ServerSentEvent) -> list[Event]:
+        self.done = True
+        return [RunCompleted(usage=self.usage)]
+
+    def _error(self, data: Any, namespace: list[str], sse: ServerSentEvent) -> list[Event]:
+        error = as_dict(data) or {}
+        message = first_str(error, "message", "error") or sse.data or "the run failed"
+        self.done = True
+        return [failure(message, code=first_str(error, "error", "code"))]
+
+    # ---- tree ------------------------------------------------------------------------------
+    def _scope(self, namespace: list[str]) -> tuple[list[Event], _Scope]:
+        """The subgraph calls a namespace opens (not seen before) and the innermost one."""
+        events: list[Event] = []
+        scope = _Scope()
+        for entry in namespace:
+            node = entry.partition(":")[0]
+            if entry not in self._calls.subgraphs:
+                self._calls.subgraphs[entry] = (node, scope.parent_call_id)
+                started = ToolCallStarted(
+                    call_id=entry, name=node, parent_call_id=scope.parent_call_id, agent=scope.agent
+                )
+                events.append(started)
+            scope = _Scope(parent_call_id=entry, agent=node)
+        return events, scope
+
+    # ---- messages --------------------------------------------------------------------------
+    def _messages(self, data: Any, namespace: list[str], sse: ServerSentEvent) -> list[Event]:
+        message = as_dict(data[0]) if isinstance(data, list) and data else as_dict(data)
+        kind = first_str(message or {}, "type")
+        if message is None or kind is None:
+            return [keep_unknown(sse)]
+        events, scope = self._scope(namespace)
+        if kind in _TOOL_TYPES:
+            return [*events, *self._tool_result(message)]
+        if kind not in _AI_TYPES:
+            return events  # the user's own message, echoed back
+        self.usage = _add(self.usage, parse_usage(message.get("usage_metadata")))
+        events.extend(self._reasoning(message, scope))
+        events.extend(self._text(message, scope))
+        events.extend(self._tool_calls(message, scope))
+        return events
+
+    def _text(self, message: _Obj, scope: _Scope) -> list[Event]:
+        content = message.get("content")
+        if isinstance(content, str):
+            texts = [content]
+        else:
+            blocks = content if isinstance(content, list) else []
+            texts = [b.get("text", "") for b in blocks if as_dict(b) and b.get("type") == "text"]
+        return [
+            TextDelta(delta=text, parent_call_id=scope.parent_call_id, agent=scope.agent)
+            for text in texts
+            if isinstance(text, str) and text
+        ]
+
+    def _reasoning(self, message: _Obj, scope: _Scope) -> list[Event]:
+        texts: list[Any] = []
+        extra = as_dict(message.get("additional_kwargs")) or {}
+        texts.append(extra.get("reasoning_content"))
+        content = message.get("content")
+        for block in content if isinstance(content, list) else []:
+            if as_dict(block) and block.get("type") in _REASONING_BLOCKS:
+                texts.append(first_str(block, "reasoning", "thinking", "text"))
+        return [
+            ReasoningDelta(delta=text, parent_call_id=scope.parent_call_id, agent=scope.agent)
+            for text in texts
+            if isinstance(text, str) and text
+        ]
+
+    def _tool_calls(self, message: _Obj, scope: _Scope) -> list[Event]:
+        chunks = message.get("tool_call_chunks")
+        if isinstance(chunks, list) and chunks:
+            message_id = first_str(message, "id") or ""
+            return [e for c in chunks if as_dict(c) for e in self._chunk(message_id, c, scope)]
+        calls = message.get("tool_calls")
+        events: list[Event] = []
+        for call in calls if isinstance(calls, list) else []:
+            call_id = first_str(as_dict(call) or {}, "id")
+            if call_id is None or call_id in self._calls.started:
+                continue
+            self._calls.started.add(call_id)
+            events.append(
+                ToolCallStarted(
+                    call_id=call_id,
+                    name=first_str(call, "name") or "",
+                    arguments=call.get("args"),
+                    parent_call_id=scope.parent_call_id,
+                    agent=scope.agent,
+                )
+            )
+        return events
+
+    def _chunk(self, message_id: str, chunk: _Obj, scope: _Scope) -> list[Event]:
+        given = chunk.get("index")
+        index = given if isinstance(given, int) else 0
+        call_id = first_str(chunk, "id") or self._calls.by_index.get((message_id, index))
+        if call_id is None:
+            return []
+        self._calls.by_index[(message_id, index)] = call_id
+        events: list[Event] = []
+        if call_id not in self._calls.started:
+            self._calls.started.add(call_id)
+            name = first_str(chunk, "name") or ""
+            events.append(
+                ToolCallStarted(
+                    call_id=call_id,
+                    name=name,
+                    parent_call_id=scope.parent_call_id,
+                    agent=scope.agent,
+                )
+            )
+        args = first_str(chunk, "args")
+        if args:
+            events.append(ToolCallDelta(call_id=call_id, arguments_delta=args))
+        return events
+
+    def _tool_result(self, message: _Obj) -> list[Event]:
+        call_id = first_str(message, "tool_call_id")
+        if call_id is None:
+            return []
+        content = message.get("content")
+        if message.get("status") == "error":
+            return [ToolCallFinished(call_id=call_id, error=str(content))]
+        return [ToolCallFinished(call_id=call_id, output=json_or_text(content))]
+
+    # ---- updates, values, custom ------------------------------------------------------------
+    def _updates(self, data: Any, namespace: list[str], sse: ServerSentEvent) -> list[Event]:
+        update = as_dict(data)
+        if update is None:
+            return [keep_unknown(sse)]
+        events, _ = self._scope(namespace)
+        if "__interrupt__" in update:
+            return [*events, *self._interrupted(update["__interrupt__"])]
+        parent = namespace[-1] if namespace else None
+        ended = [
+            entry
+            for entry, (node, above) in self._calls.subgraphs.items()
+            if node in update and above == parent
+        ]
+        for entry in ended:
+            del self._calls.subgraphs[entry]
+        return [*events, *(ToolCallFinished(call_id=entry) for entry in ended)]
+
+    def _interrupted(self, value: Any) -> list[Event]:
+        entries = [as_dict(v) for v in value] if isinstance(value, list) else []
+        asked: list[Event] = []
+        for entry in entries:
+            if entry is None:
+                continue
+            interrupt_id = first_str(entry, "id", "interrupt_id") or f"interrupt_{len(asked)}"
+            if interrupt_id in self.interrupts:
+                continue  # a subgraph's interrupt, raised again at the root
+            payload = entry.get("value")
+            question = payload if isinstance(payload, str) else None
+            self.interrupts[interrupt_id] = Interrupt(interrupt_id, payload, question is not None)
+            asked.append(
+                ToolApprovalRequested(
+                    call_id=interrupt_id,
+                    approval_id=interrupt_id,
+                    name="interrupt",
+                    arguments=None if question is not None else payload,
+                    question=question,
+                )
+            )
+        if not asked:
+            return []
+        return [*asked, RunPaused(reason="interrupt", usage=self.usage)]
+
+    def _values(self, data: Any, namespace: list[str], sse: ServerSentEvent) -> list[Event]:
+        if namespace:
+            return [CustomEvent(name=f"values|{'|'.join(namespace)}", value=data)]
+        return [StateSnapshot(state=data)]
+
+    def _custom(self, data: Any, namespace: list[str], sse: ServerSentEvent) -> list[Event]:
+        name = "|".join(["custom", *namespace])
+        return [CustomEvent(name=name, value=data)]

@@ -1,0 +1,176 @@
+"""The LangGraph Agent Server (``langgraph-api``: ``langgraph dev``, every LangGraph
+deployment).
+
+The agent name is the assistant id (or graph id). A run is ``POST
+/threads/{thread_id}/runs/stream`` with ``{"assistant_id", "input": {"messages": [user]},
+"stream_mode": ["messages-tuple", "updates", "values", "custom"], "stream_subgraphs": true,
+"stream_resumable": true}`` on the thread the connection gives, or a new one (``POST
+/threads``); the server keeps the conversation in the thread's checkpoints. Frames are read
+by :class:`~agentnb.providers._langgraph_events.LangGraphTranslator`.
+
+Human in the loop: an ``interrupt()`` pauses the run; each interrupt is a call awaiting a
+human (a free-form question when its value is text). Decisions go back as a new run of the
+thread with ``command: {"resume": …}`` (a question's answer as it is, otherwise
+``{"approved", "reason"}``; several interrupts: a map of interrupt id to value).
+
+The platform's run: ``POST /threads/{tid}/runs/{rid}/cancel`` stops it, ``GET
+/threads/{tid}/runs/{rid}/stream`` (with ``Last-Event-ID``) joins it while it runs, also to
+resume a cut stream, and ``GET /threads/{tid}/runs`` lists a thread's runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from .._core.approvals import ApprovalDecision
+from .._core.exceptions import ConfigurationError
+from .._core.request import RunRequest
+from ._base import HttpRequest, Provider, RemoteRun, RunRef, SendJson, Translator
+from ._frames import as_dict, first_str
+from ._langgraph_events import Interrupt, LangGraphTranslator
+from ._options import reject_unsupported
+
+__all__ = ["LangGraph", "LangGraphTranslator"]
+
+_Obj = dict[str, Any]
+STREAM_MODES = ("messages-tuple", "updates", "values", "custom")
+"""The stream modes a run asks for (``langgraph-api``'s names)."""
+_SSE = {"Accept": "text/event-stream"}
+
+
+class LangGraph(Provider):
+    """``POST /threads/{thread_id}/runs/stream``; LangGraph stream-mode events back.
+
+    Options: ``config`` and ``context`` (sent as they are with each run), ``stream_modes``
+    (default :data:`STREAM_MODES`), ``on_disconnect`` (``cancel`` or ``continue``, the
+    server's default when not given).
+    """
+
+    name: ClassVar[str] = "langgraph"
+    title: ClassVar[str] = "LangGraph Agent Server"
+    supports_approvals = True
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.config = options.get("config")
+        self.context = options.get("context")
+        self.stream_modes = list(options.get("stream_modes") or STREAM_MODES)
+        self.on_disconnect = options.get("on_disconnect")
+
+    @classmethod
+    def option_names(cls) -> Sequence[str]:
+        return ("config", "context", "stream_modes", "on_disconnect")
+
+    def check_request(self, request: RunRequest) -> None:
+        reject_unsupported(request, self.title, settings=(), features=("metadata",))
+
+    async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
+        if request.thread_id:
+            return request
+        created = as_dict(await send(HttpRequest("POST", "/threads", json={})))
+        thread_id = first_str(created or {}, "thread_id")
+        if thread_id is None:
+            raise ConfigurationError("the LangGraph server created a thread without thread_id")
+        return request.model_copy(update={"thread_id": thread_id})
+
+    def stream_request(self, request: RunRequest) -> HttpRequest:
+        user = {"type": "human", "content": request.message}
+        return self._run(request, {"input": {"messages": [user]}})
+
+    def _run(self, request: RunRequest, extra: _Obj) -> HttpRequest:
+        body: _Obj = {
+            "assistant_id": request.agent,
+            "stream_mode": self.stream_modes,
+            "stream_subgraphs": True,
+            "stream_resumable": True,
+            **extra,
+        }
+        if request.metadata:
+            body["metadata"] = dict(request.metadata)
+        for key, value in (("config", self.config), ("context", self.context)):
+            if value is not None:
+                body[key] = value
+        if self.on_disconnect is not None:
+            body["on_disconnect"] = self.on_disconnect
+        body.update(request.extra)
+        path = f"/threads/{_thread(request)}/runs/stream"
+        return HttpRequest("POST", path, json=body, headers=_SSE)
+
+    def resume_request(
+        self, request: RunRequest, last_event_id: str | None, translator: Translator
+    ) -> HttpRequest | None:
+        """A cut stream is joined again (``GET …/runs/{run_id}/stream``), never re-posted:
+        that would start a second run."""
+        run_id = translator.run_id if isinstance(translator, LangGraphTranslator) else None
+        if run_id is None:
+            return None
+        return self.attach_request(RunRef(request.agent, run_id, _thread(request)), last_event_id)
+
+    def approval_request(
+        self, request: RunRequest, translator: Translator, decisions: Sequence[ApprovalDecision]
+    ) -> HttpRequest:
+        if not isinstance(translator, LangGraphTranslator):
+            raise ConfigurationError("the LangGraph dialect resumes only its own runs")
+        values = {
+            d.call_id: _resume_value(translator.interrupts.get(d.call_id), d) for d in decisions
+        }
+        translator.answered.update((d.call_id, values[d.call_id]) for d in decisions if d.approved)
+        resume: Any = next(iter(values.values())) if len(values) == 1 else values
+        return self._run(request, {"command": {"resume": resume}})
+
+    def translator(self, request: RunRequest) -> Translator:
+        return LangGraphTranslator(request.thread_id)
+
+    # ---- the platform's run ---------------------------------------------------------------
+    def cancel_request(self, ref: RunRef) -> HttpRequest | None:
+        if ref.thread_id is None:
+            return None
+        path = f"/threads/{ref.thread_id}/runs/{ref.run_id}/cancel"
+        return HttpRequest("POST", path, params={"wait": "false", "action": "interrupt"})
+
+    def attach_request(self, ref: RunRef, last_event_id: str | None) -> HttpRequest | None:
+        if ref.thread_id is None:
+            return None
+        headers = {**_SSE, **({"Last-Event-ID": last_event_id} if last_event_id else {})}
+        path = f"/threads/{ref.thread_id}/runs/{ref.run_id}/stream"
+        return HttpRequest("GET", path, headers=headers)
+
+    def list_runs_request(
+        self, thread_id: str, *, limit: int, offset: int, order: str
+    ) -> HttpRequest | None:
+        """A thread's runs, newest first (the server's only order)."""
+        params = {"limit": str(limit), "offset": str(offset)}
+        return HttpRequest("GET", f"/threads/{thread_id}/runs", params=params)
+
+    def parse_runs(self, body: Any) -> list[RemoteRun]:
+        runs = body if isinstance(body, list) else []
+        return [_remote_run(run) for run in runs if as_dict(run) and first_str(run, "run_id")]
+
+
+def _thread(request: RunRequest) -> str:
+    if not request.thread_id:
+        raise ConfigurationError("a LangGraph run needs a thread (prepare() creates one)")
+    return request.thread_id
+
+
+def _resume_value(interrupt: Interrupt | None, decision: ApprovalDecision) -> Any:
+    """A question's answer as it is; otherwise the decision as ``{approved, reason}``."""
+    if interrupt is not None and interrupt.is_question and decision.answer is not None:
+        return decision.answer
+    value: _Obj = {"approved": decision.approved}
+    if decision.reason:
+        value["reason"] = decision.reason
+    return value
+
+
+def _remote_run(run: _Obj) -> RemoteRun:
+    return RemoteRun(
+        run_id=str(run["run_id"]),
+        agent=first_str(run, "assistant_id"),
+        thread_id=first_str(run, "thread_id"),
+        status=first_str(run, "status") or "unknown",
+        created_at=first_str(run, "created_at"),
+        finished_at=first_str(run, "updated_at") if run.get("status") != "running" else None,
+        raw=run,
+    )

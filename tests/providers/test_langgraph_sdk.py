@@ -1,0 +1,185 @@
+"""The ``langgraph`` dialect against the LangGraph Agent Server itself, offline:
+``langgraph dev`` (``langgraph-api`` in memory, ``.tools/langgraph`` venv pinned by
+``tests/sdk_envs/langgraph.txt``) serving the graphs of ``sdk_servers/langgraph_app`` on a
+scripted chat model (a tool node, a subgraph, an ``interrupt()``)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from agentnb_testing import free_port, sdk_python, serving
+
+from agentnb import AsyncAgentClient
+from agentnb.events import CustomEvent, Event
+from agentnb.providers import HttpRequest, RunRef
+from agentnb.providers.langgraph import LangGraph, LangGraphTranslator
+from agentnb.sse import SSEDecoder
+
+pytestmark = pytest.mark.timeout(300)
+
+APP = Path(__file__).parent / "sdk_servers" / "langgraph_app"
+OFFLINE = {
+    "LANGSMITH_TRACING": "false",
+    "LANGCHAIN_TRACING_V2": "false",
+    "LANGGRAPH_NO_VERSION_CHECK": "true",
+    "LANGSMITH_API_KEY": "",
+    "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+}
+
+
+@pytest.fixture(scope="module")
+def langgraph_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    langgraph = sdk_python("langgraph").parent / "langgraph"
+    port = free_port()
+    log = tmp_path_factory.mktemp("langgraph") / "server.log"
+    command = [
+        str(langgraph),
+        "dev",
+        "--no-browser",
+        "--no-reload",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n-jobs-per-worker",
+        "4",
+    ]
+    env = {**os.environ, **OFFLINE}
+    url = f"http://127.0.0.1:{port}"
+    with serving(command, ready_url=f"{url}/ok", log_path=log, env=env, cwd=APP):
+        yield url
+
+
+@pytest.fixture
+async def client(langgraph_url: str) -> AsyncIterator[AsyncAgentClient]:
+    async with AsyncAgentClient(LangGraph(), base_url=langgraph_url, record=False) as agent:
+        yield agent
+
+
+async def test_text_reasoning_a_tool_call_its_result_and_usage(client: AsyncAgentClient) -> None:
+    run = await client.run("quotes", "What is NVDA at?")
+    assert run.status == "completed"
+    assert run.text == "NVDA trades at $875.4."
+    assert run.reasoning == "The price is in."
+    [call] = run.tool_calls
+    assert (call.call_id, call.name, call.arguments) == ("call_q1", "get_price", {"ticker": "NVDA"})
+    assert (call.status, call.output) == ("succeeded", "875.4")  # content is text
+    assert run.usage is not None and run.usage.total_tokens == 30  # two model turns
+    assert run.run_id and run.thread_id
+    assert not run.unknown_events
+
+
+async def test_values_are_the_runs_state(client: AsyncAgentClient) -> None:
+    run = await client.run("quotes", "What is NVDA at?")
+    messages = run.state["messages"]
+    assert [m["type"] for m in messages] == ["human", "ai", "tool", "ai"]
+    assert messages[-1]["content"] == "NVDA trades at $875.4."
+
+
+async def test_a_second_turn_continues_the_servers_thread(client: AsyncAgentClient) -> None:
+    first = await client.run("quotes", "What is NVDA at?")
+    second = await client.run("quotes", "again?", thread_id=first.thread_id)
+    assert second.status == "completed" and second.text == "You asked 2 times."
+    assert second.thread_id == first.thread_id and second.run_id != first.run_id
+
+
+async def test_an_interrupt_is_a_question_answered_with_a_command(
+    client: AsyncAgentClient,
+) -> None:
+    async with client.stream("trade", "Buy NVDA") as stream:
+        async for event in stream:
+            if event.type == "tool_approval_requested":
+                assert event.question == "How many shares?"
+            if event.type == "run_paused":
+                [call] = stream.run.tool_calls
+                stream.approvals.approve(call.call_id, answer=10)
+    run = stream.run
+    assert run.status == "completed" and run.text == "Bought 10 NVDA."
+    [call] = run.tool_calls
+    assert call.status == "succeeded" and call.output == 10
+
+
+async def test_a_subgraph_reads_as_a_tree(client: AsyncAgentClient) -> None:
+    events: list[Event] = []
+    async with client.stream("research", "Research NVDA") as stream:
+        events = [event async for event in stream]
+    run = stream.run
+    assert run.text.endswith("Summary: buy.")
+    calls = {call.call_id: call for call in run.tool_calls}
+    [subgraph] = [c for c in calls.values() if c.name == "researcher"]
+    assert subgraph.status == "succeeded"
+    price = calls["call_r1"]
+    assert price.output == "875.4"
+    started = [e for e in events if e.type == "tool_call_started" and e.call_id == "call_r1"]
+    assert started[0].parent_call_id == subgraph.call_id  # type: ignore[union-attr]
+    assert started[0].agent == "researcher"  # type: ignore[union-attr]
+    nested_text = [e for e in events if e.type == "text_delta" and e.agent == "researcher"]
+    assert "".join(e.delta for e in nested_text) == "Research: NVDA at 875.4."  # type: ignore[union-attr]
+    customs = [e for e in events if isinstance(e, CustomEvent)]
+    assert any(e.value == {"progress": "researching"} for e in customs)
+
+
+async def _start_slow(client: AsyncAgentClient) -> tuple[RunRef, AsyncIterator[Event]]:
+    """A ``slow`` run streaming until its first custom event: (its ref, the rest)."""
+    stream = client.stream("slow", "work")
+    events = stream.__aiter__()
+    await stream.__aenter__()
+    async for event in events:
+        if isinstance(event, CustomEvent):
+            break
+    run = stream.run
+    assert run.run_id and run.thread_id
+    return RunRef("slow", run.run_id, run.thread_id), events
+
+
+async def test_cancel_stops_the_run_on_the_server(client: AsyncAgentClient) -> None:
+    ref, _ = await _start_slow(client)
+    cancel = client.provider.cancel_request(ref)
+    assert cancel is not None
+    await client.send_json(cancel)
+    for _ in range(100):
+        status = (await client.send_json(_run_status(ref)))["status"]
+        if status != "running":
+            break
+        await asyncio.sleep(0.1)
+    assert status == "interrupted"
+    [listed] = [r for r in await client.list_runs(ref.thread_id or "") if r.run_id == ref.run_id]
+    assert listed.status == "interrupted" and listed.thread_id == ref.thread_id
+
+
+async def test_a_running_run_can_be_joined(client: AsyncAgentClient, langgraph_url: str) -> None:
+    ref, _ = await _start_slow(client)
+    join = client.provider.attach_request(ref, None)
+    assert join is not None and join.method == "GET"
+    translator = LangGraphTranslator(ref.thread_id)
+    ticks: list[object] = []
+    http = httpx.AsyncClient(base_url=langgraph_url, timeout=30)
+    async with http, http.stream(join.method, join.path, headers=dict(join.headers)) as response:
+        decoder = SSEDecoder()
+        async for chunk in response.aiter_bytes():
+            for sse in decoder.feed(chunk):
+                ticks += [e.value for e in translator.translate(sse) if isinstance(e, CustomEvent)]
+            if len(ticks) >= 3:
+                break
+    numbers = [t["tick"] for t in ticks if isinstance(t, dict)]
+    assert len(numbers) >= 3 and numbers == sorted(numbers)  # the run's own, still going
+    cancel = client.provider.cancel_request(ref)
+    assert cancel is not None
+    await client.send_json(cancel)
+
+
+async def test_runs_of_a_thread_are_listed(client: AsyncAgentClient) -> None:
+    first = await client.run("quotes", "What is NVDA at?")
+    second = await client.run("quotes", "again?", thread_id=first.thread_id)
+    runs = await client.list_runs(first.thread_id or "")
+    assert {r.run_id for r in runs} == {first.run_id, second.run_id}
+    assert {r.status for r in runs} == {"success"}
+
+
+def _run_status(ref: RunRef) -> HttpRequest:
+    return HttpRequest("GET", f"/threads/{ref.thread_id}/runs/{ref.run_id}")
