@@ -12,7 +12,11 @@ subgraphs (``messages|tools:3f2a…``, ``updates|outer:1|inner:2``). The modes r
   awaiting a human: a free-form question when its value is text); a root update of a node
   that ran a subgraph ends that subgraph's call;
 - ``values``: the graph's state (:class:`StateSnapshot`); ``custom``: :class:`CustomEvent`;
-- ``error`` ``{error, message}`` fails the run; ``end`` completes it.
+- ``error`` ``{error, message}`` fails the run; ``end`` completes it (agentnb's server sends
+  it; ``langgraph-api`` closes the stream instead, see :meth:`LangGraphTranslator.ended`).
+
+The completed run's ``final_output`` is the state's ``structured_response`` (LangGraph's key
+for a structured answer) and its follow-ups the state's ``followups``.
 
 A subgraph is shown as a call of the node that ran it (id: its namespace entry, name: the
 node), and the subgraph's text, reasoning and tool calls are events of that call's agent, so a
@@ -21,6 +25,7 @@ run reads as a tree. Any other frame is kept verbatim.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,13 +40,23 @@ from ..events import (
     TextDelta,
     ToolApprovalRequested,
     ToolCallDelta,
+    ToolCallDenied,
     ToolCallFinished,
     ToolCallStarted,
     Usage,
 )
 from ..sse import ServerSentEvent
 from ._base import Translator
-from ._frames import INVALID, as_dict, failure, first_str, json_or_text, parse_json, parse_usage
+from ._frames import (
+    INVALID,
+    as_dict,
+    failure,
+    first_str,
+    json_or_text,
+    parse_json,
+    parse_usage,
+    str_list,
+)
 from ._frames import unknown as keep_unknown
 
 __all__ = ["Interrupt", "LangGraphTranslator"]
@@ -57,9 +72,15 @@ class Interrupt:
     """One ``__interrupt__`` entry a paused run waits on."""
 
     interrupt_id: str
+    call_id: str
+    """The tool call it is about (a value ``{tool_call: {id, …}}``), else its own id."""
     value: Any
     is_question: bool
     """The value is text: the answer is free-form."""
+
+    @property
+    def is_tool_call(self) -> bool:
+        return self.call_id != self.interrupt_id
 
 
 @dataclass
@@ -100,9 +121,14 @@ class LangGraphTranslator(Translator):
         """The interrupts of the last pause, by id."""
         self.answered: dict[str, Any] = {}
         """Interrupts resumed with these values: finished when the resumed run starts."""
+        self.denied: set[str] = set()
+        """Calls a human denied: their result is the denial."""
         self.usage: Usage | None = None
         self._calls = _Calls()
         self._started = False
+        self._responses = 0
+        self._frames_here = 0
+        self._state: Any = None
         self._handlers = {
             "metadata": self._metadata,
             "messages": self._messages,
@@ -114,6 +140,7 @@ class LangGraphTranslator(Translator):
         }
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
+        self._frames_here += 1
         mode, _, namespace = (sse.event or "message").partition("|")
         handler = self._handlers.get(mode)
         data = parse_json(sse.data) if sse.data else None
@@ -137,17 +164,26 @@ class LangGraphTranslator(Translator):
             events.insert(0, RunStarted(run_id=run_id, thread_id=self.thread_id))
         return events
 
+    def on_response(self, headers: Mapping[str, str]) -> list[Event]:
+        self._responses += 1
+        self._frames_here = 0
+        return []
+
     def ended(self) -> list[Event]:
-        """The server ends a run's stream by closing it (``langgraph-api`` 0.16 sends no
-        ``end`` frame): a run that started and did not pause is complete."""
-        if self.done or not self._started:
+        """``langgraph-api`` 0.16 ends a run's stream by closing it, without an ``end`` frame,
+        and a cut through a proxy looks the same. As its SDK asks the run, the stream is
+        joined again (after ``Last-Event-ID``): a join that ends at once, with no frame, is a
+        run that is over."""
+        if self.done or self._responses < 2 or self._frames_here:
             return []
-        self.done = True
-        return [RunCompleted(usage=self.usage)]
+        return self._end(None, [], ServerSentEvent())
 
     def _end(self, data: Any, namespace: list[str], sse: ServerSentEvent) -> list[Event]:
         self.done = True
-        return [RunCompleted(usage=self.usage)]
+        state = as_dict(self._state) or {}
+        followups = str_list(state.get("followups"))
+        final = state.get("structured_response")
+        return [RunCompleted(usage=self.usage, followups=followups, final_output=final)]
 
     def _error(self, data: Any, namespace: list[str], sse: ServerSentEvent) -> list[Event]:
         error = as_dict(data) or {}
@@ -267,6 +303,8 @@ class LangGraphTranslator(Translator):
         if call_id is None:
             return []
         content = message.get("content")
+        if call_id in self.denied:
+            return [ToolCallDenied(call_id=call_id, reason=str(content))]
         if message.get("status") == "error":
             return [ToolCallFinished(call_id=call_id, error=str(content))]
         return [ToolCallFinished(call_id=call_id, output=json_or_text(content))]
@@ -296,27 +334,40 @@ class LangGraphTranslator(Translator):
             if entry is None:
                 continue
             interrupt_id = first_str(entry, "id", "interrupt_id") or f"interrupt_{len(asked)}"
-            if interrupt_id in self.interrupts:
+            if any(i.interrupt_id == interrupt_id for i in self.interrupts.values()):
                 continue  # a subgraph's interrupt, raised again at the root
-            payload = entry.get("value")
-            question = payload if isinstance(payload, str) else None
-            self.interrupts[interrupt_id] = Interrupt(interrupt_id, payload, question is not None)
-            asked.append(
-                ToolApprovalRequested(
-                    call_id=interrupt_id,
-                    approval_id=interrupt_id,
-                    name="interrupt",
-                    arguments=None if question is not None else payload,
-                    question=question,
-                )
-            )
+            asked.append(self._asked(interrupt_id, entry.get("value")))
         if not asked:
             return []
         return [*asked, RunPaused(reason="interrupt", usage=self.usage)]
 
+    def _asked(self, interrupt_id: str, payload: Any) -> ToolApprovalRequested:
+        """A call awaiting a human: the tool call a ``{tool_call, reason}`` value names, a
+        free-form question (text), or the interrupt itself with its value as arguments."""
+        question = payload if isinstance(payload, str) else None
+        call = as_dict((as_dict(payload) or {}).get("tool_call")) or {}
+        call_id = first_str(call, "id") or interrupt_id
+        self.interrupts[call_id] = Interrupt(interrupt_id, call_id, payload, question is not None)
+        if call_id != interrupt_id:
+            return ToolApprovalRequested(
+                call_id=call_id,
+                approval_id=interrupt_id,
+                name=first_str(call, "name") or "",
+                arguments=call.get("args"),
+                reason=first_str(payload, "reason"),
+            )
+        return ToolApprovalRequested(
+            call_id=interrupt_id,
+            approval_id=interrupt_id,
+            name="interrupt",
+            arguments=None if question is not None else payload,
+            question=question,
+        )
+
     def _values(self, data: Any, namespace: list[str], sse: ServerSentEvent) -> list[Event]:
         if namespace:
             return [CustomEvent(name=f"values|{'|'.join(namespace)}", value=data)]
+        self._state = data
         return [StateSnapshot(state=data)]
 
     def _custom(self, data: Any, namespace: list[str], sse: ServerSentEvent) -> list[Event]:

@@ -24,12 +24,12 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from .._core.approvals import ApprovalDecision
-from .._core.exceptions import ConfigurationError
+from .._core.exceptions import ConfigurationError, ProtocolError
 from .._core.request import RunRequest
 from ._base import HttpRequest, Provider, RemoteRun, RunRef, SendJson, Translator
 from ._frames import as_dict, first_str
 from ._langgraph_events import Interrupt, LangGraphTranslator
-from ._options import reject_unsupported
+from ._options import metadata_with_followups, reject_unsupported
 
 __all__ = ["LangGraph", "LangGraphTranslator"]
 
@@ -42,7 +42,9 @@ _SSE = {"Accept": "text/event-stream"}
 class LangGraph(Provider):
     """``POST /threads/{thread_id}/runs/stream``; LangGraph stream-mode events back.
 
-    Options: ``config`` and ``context`` (sent as they are with each run), ``stream_modes``
+    Options: ``config`` and ``context`` (sent with each run; a ``response_format`` goes in
+    ``config.configurable.response_format``, follow-ups as ``followups: "true"`` in the run's
+    ``metadata``), ``stream_modes``
     (default :data:`STREAM_MODES`), ``on_disconnect`` (``cancel`` or ``continue``, the
     server's default when not given).
     """
@@ -63,7 +65,8 @@ class LangGraph(Provider):
         return ("config", "context", "stream_modes", "on_disconnect")
 
     def check_request(self, request: RunRequest) -> None:
-        reject_unsupported(request, self.title, settings=(), features=("metadata",))
+        features = ("metadata", "followups", "response_format")
+        reject_unsupported(request, self.title, settings=(), features=features)
 
     async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
         if request.thread_id:
@@ -71,7 +74,7 @@ class LangGraph(Provider):
         created = as_dict(await send(HttpRequest("POST", "/threads", json={})))
         thread_id = first_str(created or {}, "thread_id")
         if thread_id is None:
-            raise ConfigurationError("the LangGraph server created a thread without thread_id")
+            raise ProtocolError("the LangGraph server created a thread without a thread_id")
         return request.model_copy(update={"thread_id": thread_id})
 
     def stream_request(self, request: RunRequest) -> HttpRequest:
@@ -86,11 +89,20 @@ class LangGraph(Provider):
             "stream_resumable": True,
             **extra,
         }
-        if request.metadata:
-            body["metadata"] = dict(request.metadata)
-        for key, value in (("config", self.config), ("context", self.context)):
-            if value is not None:
-                body[key] = value
+        metadata = metadata_with_followups(request)
+        if metadata:
+            body["metadata"] = metadata
+        config = dict(self.config or {})
+        if request.response_format is not None:
+            configurable = {
+                **config.get("configurable", {}),
+                "response_format": request.response_format,
+            }
+            config["configurable"] = configurable
+        if config:
+            body["config"] = config
+        if self.context is not None:
+            body["context"] = self.context
         if self.on_disconnect is not None:
             body["on_disconnect"] = self.on_disconnect
         body.update(request.extra)
@@ -103,8 +115,8 @@ class LangGraph(Provider):
         """A cut stream is joined again (``GET …/runs/{run_id}/stream``), never re-posted:
         that would start a second run."""
         run_id = translator.run_id if isinstance(translator, LangGraphTranslator) else None
-        if run_id is None:
-            return None
+        if run_id is None or not last_event_id:
+            return None  # joined without an id, the run's stream would show twice
         return self.attach_request(RunRef(request.agent, run_id, _thread(request)), last_event_id)
 
     def approval_request(
@@ -112,10 +124,15 @@ class LangGraph(Provider):
     ) -> HttpRequest:
         if not isinstance(translator, LangGraphTranslator):
             raise ConfigurationError("the LangGraph dialect resumes only its own runs")
-        values = {
-            d.call_id: _resume_value(translator.interrupts.get(d.call_id), d) for d in decisions
-        }
-        translator.answered.update((d.call_id, values[d.call_id]) for d in decisions if d.approved)
+        values: _Obj = {}
+        for decision in decisions:
+            interrupt = translator.interrupts.get(decision.call_id)
+            value = _resume_value(interrupt, decision)
+            values[interrupt.interrupt_id if interrupt else decision.call_id] = value
+            if not decision.approved:
+                translator.denied.add(decision.call_id)
+            elif interrupt is None or not interrupt.is_tool_call:
+                translator.answered[decision.call_id] = value
         resume: Any = next(iter(values.values())) if len(values) == 1 else values
         return self._run(request, {"command": {"resume": resume}})
 

@@ -12,7 +12,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import _agui, _openai, _operativus, _runagent, _runtools, _seekrflow, _vercel
+from . import (
+    _agui,
+    _langgraph,
+    _openai,
+    _operativus,
+    _runagent,
+    _runtools,
+    _seekrflow,
+    _vercel,
+)
 from ._agents import AGENTS
 from ._auth import RequireApiKey
 from ._faults import InjectAnswerFaults
@@ -48,6 +57,7 @@ def create_app(
         *_runtools.routes(),
         *_openai.routes(),
         *_agui.routes(),
+        *_langgraph.routes(),
         *_vercel.routes(),
     ]
     app = Starlette(

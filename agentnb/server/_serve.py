@@ -47,9 +47,10 @@ DIALECT_PROVIDERS = (
     "vercel",
     "openai",
     "ag-ui",
+    "langgraph",
 )
 """Provider names whose base URL :meth:`ServerHandle.url_for` knows."""
-_PREFIXES = {"openai": "/v1", "ag-ui": "/ag-ui"}
+_PREFIXES = {"openai": "/v1", "ag-ui": "/ag-ui", "langgraph": "/langgraph"}
 """Dialects served under a path of their own (their clients' base URL includes it)."""
 
 

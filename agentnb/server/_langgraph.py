@@ -1,0 +1,325 @@
+"""The LangGraph Agent Server's API (as ``langgraph-api`` 0.16 serves it), under
+``/langgraph``: ``POST /threads`` makes a thread, ``POST /threads/{tid}/runs/stream``
+(``{assistant_id, input: {messages}, command: {resume}}``) streams a run, ``GET
+/threads/{tid}/runs/{rid}/stream`` joins one (after ``Last-Event-ID``), ``GET
+/threads/{tid}/runs`` lists a thread's runs.
+
+Frames are named by stream mode: ``metadata`` ``{run_id, attempt}`` first; ``messages``
+``[message, metadata]`` (``AIMessageChunk`` with text ``content``, ``reasoning_content`` in
+``additional_kwargs`` or one ``tool_call_chunks`` entry, the run's ``usage_metadata`` on the
+last; a ``tool`` message per result, ``status`` ``error`` for a failed or denied call);
+``updates`` ``{"__interrupt__": [{id, value}]}`` when calls wait for approval (each value
+``{tool_call: {id, name, args}, reason}``; the response ends there and a run with ``command:
+{resume: …}`` goes on: ``{approved, reason}``, or a map of interrupt id to it); ``values``
+``{messages, structured_response?, followups?}`` at the end (a schema comes in
+``config.configurable.response_format``, follow-ups are asked with ``metadata.followups``);
+``error`` ``{error, message}``; and ``end``, which ``langgraph-api`` leaves out (its stream
+just closes). The thread keeps the conversation.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ._agent_input import AgentInput
+from ._http import ApiError, invalid, parse_model, read_json
+from ._runs import RunLog, iso, new_run_id
+from ._service import (
+    AppState,
+    Dialect,
+    RunStart,
+    check_input,
+    continue_run,
+    pacing_for,
+    replay_selected,
+    require_agent,
+    run_endpoint,
+    scalar_options,
+    state_of,
+    wants_followups,
+)
+from ._steps import (
+    ApprovalRequest,
+    Decision,
+    Failure,
+    Finish,
+    Paused,
+    Reasoning,
+    Resumed,
+    Step,
+    Text,
+    ToolDenied,
+    ToolEnd,
+    ToolStart,
+)
+from ._stream import Frame, dumps, last_pause_end, parse_last_event_id
+from ._threads import Conversation
+
+__all__ = ["LANGGRAPH", "LangGraphRenderer", "routes"]
+
+KIND = "langgraph"
+PREFIX = "/langgraph"
+STREAM_HEADERS = {"Cache-Control": "no-cache"}
+
+
+class LangGraphRenderer:
+    """Steps as LangGraph stream-mode frames (``messages-tuple``, ``updates``, ``values``)."""
+
+    def __init__(self, log: RunLog) -> None:
+        self.log = log
+        self.asked: list[ApprovalRequest] = []
+        self.calls: dict[str, dict[str, Any]] = {}
+
+    def _frame(self, event: str, data: Any, **flags: bool) -> Frame:
+        return Frame(dumps(data), event=event, **flags)
+
+    def _chunk(self, **fields: Any) -> Frame:
+        chunk = {"type": "AIMessageChunk", "id": f"msg_{self.log.id}", "content": "", **fields}
+        return self._frame("messages", [chunk, {"run_id": self.log.id}])
+
+    def opening(self) -> list[Frame]:
+        return [self._frame("metadata", {"run_id": self.log.id, "attempt": 1})]
+
+    def render(self, step: Step, at: float) -> list[Frame]:
+        if isinstance(step, Text):
+            return [self._chunk(content=step.text)]
+        if isinstance(step, Reasoning):
+            return [self._chunk(additional_kwargs={"reasoning_content": step.text})]
+        if isinstance(step, ToolStart):
+            return [self._tool_call(step)]
+        if isinstance(step, ToolEnd | ToolDenied):
+            return [self._tool_message(step)]
+        if isinstance(step, ApprovalRequest):
+            self.asked.append(step)
+            return []
+        if isinstance(step, Paused):
+            return [self._interrupt()]
+        if isinstance(step, Resumed):
+            return self.opening()
+        if isinstance(step, Finish):
+            usage = {
+                "input_tokens": step.usage.prompt_tokens,
+                "output_tokens": step.usage.completion_tokens,
+                "total_tokens": step.usage.total_tokens,
+            }
+            last = self._chunk(usage_metadata=usage, chunk_position="last")
+            return [last, self._values(step), self._frame("end", None, terminal=True)]
+        return [self._error(step)]
+
+    def _tool_call(self, step: ToolStart) -> Frame:
+        self.calls[step.call_id] = {"id": step.call_id, "name": step.name, "args": step.arguments}
+        piece = {"name": step.name, "args": json.dumps(step.arguments), "id": step.call_id}
+        return self._chunk(tool_call_chunks=[{**piece, "index": 0, "type": "tool_call_chunk"}])
+
+    def _tool_message(self, step: ToolEnd | ToolDenied) -> Frame:
+        if isinstance(step, ToolDenied):
+            content, status = step.reason or "denied", "error"
+        elif step.error is not None:
+            content, status = step.error, "error"
+        else:
+            content, status = json.dumps(step.output), "success"
+        message = {
+            "type": "tool",
+            "content": content,
+            "tool_call_id": step.call_id,
+            "name": step.name,
+            "status": status,
+        }
+        return self._frame("messages", [message, {"run_id": self.log.id}])
+
+    def _interrupt(self) -> Frame:
+        interrupts = [
+            {
+                "id": asked.approval_id,
+                "value": {"tool_call": self.calls.get(asked.call_id), "reason": asked.reason},
+            }
+            for asked in self.asked
+        ]
+        self.asked = []
+        return self._frame("updates", {"__interrupt__": interrupts}, ends_response=True)
+
+    def _values(self, step: Finish) -> Frame:
+        messages = [
+            {"type": "human", "content": self.log.request.message},
+            {"type": "ai", "content": self.log.answer_text()},
+        ]
+        values: dict[str, Any] = {"messages": messages}
+        if step.final_output is not None:
+            values["structured_response"] = step.final_output
+        if step.followups:
+            values["followups"] = list(step.followups)
+        return self._frame("values", values)
+
+    def _error(self, step: Failure) -> Frame:
+        data = {"error": step.code, "message": step.message}
+        return self._frame("error", data, terminal=True)
+
+
+LANGGRAPH = Dialect(KIND, LangGraphRenderer, headers=lambda log: STREAM_HEADERS, approvals=True)
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    messages: list[dict[str, Any]] = Field(min_length=1)
+
+
+class _RunCreate(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    assistant_id: str = Field(min_length=1)
+    input: _Input | None = None
+    command: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+
+
+_LOCATIONS = {
+    "response_format": ["body", "config", "configurable", "response_format"],
+    "paragraphs": ["body", "metadata", "paragraphs"],
+}
+
+
+def _response_format(body: _RunCreate) -> dict[str, Any] | None:
+    configurable = (body.config or {}).get("configurable")
+    schema = configurable.get("response_format") if isinstance(configurable, dict) else None
+    if schema is not None and not isinstance(schema, dict):
+        raise invalid(_LOCATIONS["response_format"], "must be a JSON schema object")
+    return schema
+
+
+def _thread_or_404(state: AppState, thread_id: str) -> Conversation:
+    thread = state.conversations.get(KIND, thread_id)
+    if thread is None:
+        raise ApiError(404, f"thread {thread_id!r} not found", code="thread_not_found")
+    return thread
+
+
+def _human_text(body: _RunCreate) -> str:
+    messages = body.input.messages if body.input else []
+    humans = [m for m in messages if m.get("type", m.get("role")) in ("human", "user")]
+    if not humans or not isinstance(humans[-1].get("content"), str):
+        raise invalid(["body", "input", "messages"], "needs a human message with text content")
+    text: str = humans[-1]["content"]
+    return text
+
+
+async def _begin(request: Request, state: AppState) -> RunStart | Response:
+    thread = _thread_or_404(state, request.path_params["tid"])
+    body = parse_model(_RunCreate, await read_json(request, state.config.max_body_bytes))
+    agent = require_agent(body.assistant_id)
+    if body.command is not None and "resume" in body.command:
+        return _resume(state, thread, body.command["resume"])
+    options = scalar_options(body.metadata)
+    run_id = new_run_id()
+    agent_input = AgentInput(
+        message=_human_text(body),
+        run_id=run_id,
+        history=thread.history(),
+        response_format=_response_format(body),
+        options=options,
+        followups=wants_followups(options),
+    )
+    check_input(agent, agent_input, _LOCATIONS)
+    log = RunLog(run_id, KIND, agent.name, agent_input, thread_id=thread.id, conversation=thread)
+    return RunStart(log, agent, pacing_for(request, state))
+
+
+def _resume(state: AppState, thread: Conversation, resume: Any) -> Response:
+    """A ``Command(resume=…)``: the thread's paused run goes on with the decisions."""
+    log = state.runs.latest(KIND, thread.id)
+    if log is None or log.status != "paused":
+        raise ApiError(409, f"thread {thread.id!r} has no interrupted run", code="not_paused")
+    pending = list(log.pending.values())
+    if len(pending) == 1 and not _is_map_of(resume, [pending[0].approval_id]):
+        resume = {pending[0].approval_id: resume}
+    if not isinstance(resume, dict) or set(resume) != {p.approval_id for p in pending}:
+        known = sorted(p.approval_id for p in pending)
+        raise ApiError(409, f"resume must answer the interrupts {known}", code="approval_mismatch")
+    decisions = tuple(_decision(p.call_id, resume[p.approval_id]) for p in pending)
+    return continue_run(state, LANGGRAPH, log, decisions)
+
+
+def _is_map_of(value: Any, keys: list[str]) -> bool:
+    return isinstance(value, dict) and set(value) == set(keys)
+
+
+def _decision(call_id: str, value: Any) -> Decision:
+    if isinstance(value, dict):
+        reason = value.get("reason")
+        return Decision(call_id, value.get("approved") is True, reason if reason else None)
+    return Decision(call_id, value is True)
+
+
+async def _stream(request: Request) -> Response:
+    return await run_endpoint(request, LANGGRAPH, _begin)
+
+
+async def _create_thread(request: Request) -> Response:
+    state = state_of(request)
+    raw = await read_json(request, state.config.max_body_bytes, empty={})
+    metadata = raw.get("metadata") if isinstance(raw, dict) else None
+    thread = state.conversations.create(KIND, meta_data=metadata or {})
+    return JSONResponse(
+        {
+            "thread_id": thread.id,
+            "created_at": iso(thread.created_at),
+            "metadata": thread.meta_data,
+            "status": "idle",
+        }
+    )
+
+
+def _run_log(state: AppState, request: Request) -> RunLog:
+    thread = _thread_or_404(state, request.path_params["tid"])
+    log = state.runs.get(request.path_params["rid"])
+    if log is None or log.thread_id != thread.id or log.dialect != KIND:
+        raise ApiError(404, "run not found", code="run_not_found")
+    return log
+
+
+async def _join(request: Request) -> Response:
+    """The run's stream from after ``Last-Event-ID`` (from the start without one)."""
+    state = state_of(request)
+    log = _run_log(state, request)
+    seen = parse_last_event_id(request.headers)
+    after = seen[1] if seen is not None and seen[0] == log.id else -1
+    after = max(after, last_pause_end(log, LANGGRAPH.renderer(log)))
+    return replay_selected(state, LANGGRAPH, log, lambda number, frame: number > after)
+
+
+_STATUSES = {"running": "running", "paused": "interrupted", "completed": "success"}
+
+
+def _run_json(log: RunLog) -> dict[str, Any]:
+    return {
+        "run_id": log.id,
+        "thread_id": log.thread_id,
+        "assistant_id": log.agent,
+        "status": _STATUSES.get(log.status, "error"),
+        "created_at": iso(log.created_at),
+        "metadata": {},
+    }
+
+
+async def _list_runs(request: Request) -> Response:
+    state = state_of(request)
+    thread = _thread_or_404(state, request.path_params["tid"])
+    limit = int(request.query_params.get("limit", "10") or 10)
+    offset = int(request.query_params.get("offset", "0") or 0)
+    runs = [log for log in state.runs.all() if log.thread_id == thread.id and log.dialect == KIND]
+    runs.sort(key=lambda log: log.created_at, reverse=True)
+    return JSONResponse([_run_json(log) for log in runs[offset : offset + limit]])
+
+
+def routes() -> list[Route]:
+    return [
+        Route(f"{PREFIX}/threads", _create_thread, methods=["POST"]),
+        Route(f"{PREFIX}/threads/{{tid}}/runs", _list_runs, methods=["GET"]),
+        Route(f"{PREFIX}/threads/{{tid}}/runs/stream", _stream, methods=["POST"]),
+        Route(f"{PREFIX}/threads/{{tid}}/runs/{{rid}}/stream", _join, methods=["GET"]),
+    ]
