@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -36,7 +37,10 @@ OFFLINE = {
 def langgraph_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     langgraph = sdk_python("langgraph").parent / "langgraph"
     port = free_port()
-    log = tmp_path_factory.mktemp("langgraph") / "server.log"
+    home = tmp_path_factory.mktemp("langgraph")
+    app = home / "app"  # the server keeps its in-memory state on disk beside the graphs
+    shutil.copytree(APP, app)
+    log = home / "server.log"
     command = [
         str(langgraph),
         "dev",
@@ -51,7 +55,7 @@ def langgraph_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ]
     env = {**os.environ, **OFFLINE}
     url = f"http://127.0.0.1:{port}"
-    with serving(command, ready_url=f"{url}/ok", log_path=log, env=env, cwd=APP):
+    with serving(command, ready_url=f"{url}/ok", log_path=log, env=env, cwd=app):
         yield url
 
 
