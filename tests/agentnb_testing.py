@@ -249,6 +249,13 @@ def run_request(
     if kind == "openai":
         messages = [{"role": "user", "content": message}]
         return "/v1/chat/completions", {"model": agent, "messages": messages, "stream": True}
+    if kind == "langgraph":
+        thread_id = client.post("/langgraph/threads", json={}).json()["thread_id"]
+        run = {
+            "assistant_id": agent,
+            "input": {"messages": [{"type": "human", "content": message}]},
+        }
+        return f"/langgraph/threads/{thread_id}/runs/stream", run
     if kind == "ag-ui":
         messages = [{"id": "m1", "role": "user", "content": message}]
         return f"/ag-ui/{agent}", {"threadId": "t1", "runId": "r1", "messages": messages}

@@ -1,5 +1,5 @@
 """``approve=`` on the clients, against the built-in server's ``trader`` agent (its
-``place_trade`` call waits for a decision) in both dialects that can carry one.
+``place_trade`` call waits for a decision) in the dialects that can carry one.
 
 A stream you drive waits at the pause for your decision; ``run()`` returns only at the end, so
 nothing can decide while it waits and the calls its policy leaves undecided are denied, saying
@@ -23,7 +23,7 @@ from agentnb.events import RunPaused, ToolApprovalResponded
 from agentnb.server import ServerHandle
 
 ORDER = "Buy 10 NVDA"
-APPROVING = ["vercel", "operativus"]
+APPROVING = ["vercel", "operativus", "langgraph"]
 NO_ONE = "no one could approve it: the caller was waiting for the run to end"
 
 

@@ -114,6 +114,8 @@ def is_complete(kind: str, frames: list[SSE]) -> bool:
         return last.event == "complete"
     if kind == "ag-ui":
         return bool(last.json()["type"] == "RUN_FINISHED")
+    if kind == "langgraph":
+        return last.event == "end"
     return last.json()["event"] == "STOP"
 
 
