@@ -6,6 +6,7 @@ scripted chat model (a tool node, a subgraph, an ``interrupt()``)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -76,6 +77,7 @@ async def test_text_reasoning_a_tool_call_its_result_and_usage(client: AsyncAgen
     assert run.usage is not None and run.usage.total_tokens == 30  # two model turns
     assert run.run_id and run.thread_id
     assert not run.unknown_events
+    assert run.resumes == 1  # the stream just closes: joining the run again found it over
 
 
 async def test_values_are_the_runs_state(client: AsyncAgentClient) -> None:
@@ -120,10 +122,10 @@ async def test_a_subgraph_reads_as_a_tree(client: AsyncAgentClient) -> None:
     price = calls["call_r1"]
     assert price.output == "875.4"
     started = [e for e in events if e.type == "tool_call_started" and e.call_id == "call_r1"]
-    assert started[0].parent_call_id == subgraph.call_id  # type: ignore[union-attr]
-    assert started[0].agent == "researcher"  # type: ignore[union-attr]
+    assert started[0].parent_call_id == subgraph.call_id
+    assert started[0].agent == "researcher"
     nested_text = [e for e in events if e.type == "text_delta" and e.agent == "researcher"]
-    assert "".join(e.delta for e in nested_text) == "Research: NVDA at 875.4."  # type: ignore[union-attr]
+    assert "".join(e.delta for e in nested_text) == "Research: NVDA at 875.4."
     customs = [e for e in events if isinstance(e, CustomEvent)]
     assert any(e.value == {"progress": "researching"} for e in customs)
 
@@ -187,3 +189,37 @@ async def test_runs_of_a_thread_are_listed(client: AsyncAgentClient) -> None:
 
 def _run_status(ref: RunRef) -> HttpRequest:
     return HttpRequest("GET", f"/threads/{ref.thread_id}/runs/{ref.run_id}")
+
+
+async def test_a_join_after_last_event_id_goes_on_from_there(
+    client: AsyncAgentClient, langgraph_url: str
+) -> None:
+    ref, _ = await _start_slow(client)
+    provider = client.provider
+    http = httpx.AsyncClient(base_url=langgraph_url, timeout=30)
+    async with http:
+        first = await _ticks(http, provider.attach_request(ref, None), 3)
+        last_id, last_tick = first[-1]
+        again = await _ticks(http, provider.attach_request(ref, last_id), 1)
+        cancel = provider.cancel_request(ref)
+        assert cancel is not None
+        await client.send_json(cancel)
+    assert again[0][1] == last_tick + 1  # nothing repeated, nothing skipped
+
+
+async def _ticks(
+    http: httpx.AsyncClient, join: HttpRequest | None, count: int
+) -> list[tuple[str, int]]:
+    """The first ``count`` custom ``tick`` frames of a join, with their event ids."""
+    assert join is not None
+    found: list[tuple[str, int]] = []
+    async with http.stream(join.method, join.path, headers=dict(join.headers)) as response:
+        decoder = SSEDecoder()
+        async for chunk in response.aiter_bytes():
+            for sse in decoder.feed(chunk):
+                data = json.loads(sse.data) if sse.event == "custom" else None
+                if isinstance(data, dict) and "tick" in data:
+                    found.append((sse.id, data["tick"]))
+            if len(found) >= count:
+                return found
+    return found
