@@ -342,9 +342,11 @@ class LangGraphTranslator(Translator):
         return [*asked, RunPaused(reason="interrupt", usage=self.usage)]
 
     def _asked(self, interrupt_id: str, payload: Any) -> ToolApprovalRequested:
-        """A call awaiting a human: the tool call a ``{tool_call, reason}`` value names, a
-        free-form question (text), or the interrupt itself with its value as arguments."""
-        question = payload if isinstance(payload, str) else None
+        """A call awaiting a human: the tool call a ``{tool_call, reason, question?}`` value
+        names, a free-form question (text), or the interrupt with its value as arguments."""
+        question = (
+            payload if isinstance(payload, str) else first_str(as_dict(payload) or {}, "question")
+        )
         call = as_dict((as_dict(payload) or {}).get("tool_call")) or {}
         call_id = first_str(call, "id") or interrupt_id
         self.interrupts[call_id] = Interrupt(interrupt_id, call_id, payload, question is not None)
@@ -354,7 +356,8 @@ class LangGraphTranslator(Translator):
                 approval_id=interrupt_id,
                 name=first_str(call, "name") or "",
                 arguments=call.get("args"),
-                reason=first_str(payload, "reason"),
+                reason=first_str(as_dict(payload) or {}, "reason"),
+                question=question,
             )
         return ToolApprovalRequested(
             call_id=interrupt_id,

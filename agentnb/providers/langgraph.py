@@ -52,6 +52,7 @@ class LangGraph(Provider):
     name: ClassVar[str] = "langgraph"
     title: ClassVar[str] = "LangGraph Agent Server"
     supports_approvals = True
+    supports_answers = True
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

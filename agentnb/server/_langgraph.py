@@ -9,7 +9,8 @@ Frames are named by stream mode: ``metadata`` ``{run_id, attempt}`` first; ``mes
 ``additional_kwargs`` or one ``tool_call_chunks`` entry, the run's ``usage_metadata`` on the
 last; a ``tool`` message per result, ``status`` ``error`` for a failed or denied call);
 ``updates`` ``{"__interrupt__": [{id, value}]}`` when calls wait for approval (each value
-``{tool_call: {id, name, args}, reason}``; the response ends there and a run with ``command:
+``{tool_call: {id, name, args}, reason, question?}``; a free-form ``question``'s answer is
+the resume value; the response ends there and a run with ``command:
 {resume: …}`` goes on: ``{approved, reason}``, or a map of interrupt id to it); ``values``
 ``{messages, structured_response?, followups?}`` at the end (a schema comes in
 ``config.configurable.response_format``, follow-ups are asked with ``metadata.followups``);
@@ -137,7 +138,11 @@ class LangGraphRenderer:
         interrupts = [
             {
                 "id": asked.approval_id,
-                "value": {"tool_call": self.calls.get(asked.call_id), "reason": asked.reason},
+                "value": {
+                    "tool_call": self.calls.get(asked.call_id),
+                    "reason": asked.reason,
+                    **({"question": asked.question} if asked.question is not None else {}),
+                },
             }
             for asked in self.asked
         ]
@@ -161,7 +166,9 @@ class LangGraphRenderer:
         return self._frame("error", data, terminal=True)
 
 
-LANGGRAPH = Dialect(KIND, LangGraphRenderer, headers=lambda log: STREAM_HEADERS, approvals=True)
+LANGGRAPH = Dialect(
+    KIND, LangGraphRenderer, headers=lambda log: STREAM_HEADERS, approvals=True, questions=True
+)
 
 
 class _Input(BaseModel):
@@ -240,7 +247,7 @@ def _resume(state: AppState, thread: Conversation, resume: Any) -> Response:
     if not isinstance(resume, dict) or set(resume) != {p.approval_id for p in pending}:
         known = sorted(p.approval_id for p in pending)
         raise ApiError(409, f"resume must answer the interrupts {known}", code="approval_mismatch")
-    decisions = tuple(_decision(p.call_id, resume[p.approval_id]) for p in pending)
+    decisions = tuple(_decision(p, resume[p.approval_id]) for p in pending)
     return continue_run(state, LANGGRAPH, log, decisions)
 
 
@@ -248,7 +255,13 @@ def _is_map_of(value: Any, keys: list[str]) -> bool:
     return isinstance(value, dict) and set(value) == set(keys)
 
 
-def _decision(call_id: str, value: Any) -> Decision:
+def _decision(waited: ApprovalRequest, value: Any) -> Decision:
+    """A question's answer is the value itself (``{approved: false}`` declines it); a tool
+    call is approved only by ``{approved: true}`` (or ``true``)."""
+    call_id = waited.call_id
+    declined = isinstance(value, dict) and value.get("approved") is False
+    if waited.question is not None and not declined:
+        return Decision(call_id, True, None, value)
     if isinstance(value, dict):
         reason = value.get("reason")
         return Decision(call_id, value.get("approved") is True, reason if reason else None)

@@ -19,10 +19,11 @@ from agentnb.server import ServerHandle
 from agentnb.server._planner import QUESTION
 
 
-async def test_an_answer_reaches_the_agent(server: ServerHandle) -> None:
+@pytest.mark.parametrize("provider", ["operativus", "langgraph"])
+async def test_an_answer_reaches_the_agent(server: ServerHandle, provider: str) -> None:
     responded: list[ToolApprovalResponded] = []
     async with (
-        client_for(server, "operativus", record=False) as client,
+        client_for(server, provider, record=False) as client,
         client.stream("planner", "Plan a trip") as stream,
     ):
         async for event in stream:

@@ -100,3 +100,10 @@ def test_a_clean_end_is_the_runs_end_only_when_a_join_brings_nothing() -> None:
     translator.on_response({})
     [completed] = translator.ended()
     assert isinstance(completed, RunCompleted) and translator.done
+
+
+def test_the_built_in_servers_question_is_asked_on_its_tool_call() -> None:
+    value = {"tool_call": {"id": "call_a", "name": "ask_user", "args": {}}, "question": "Where?"}
+    events = read(frame("updates", {"__interrupt__": [{"id": "appr_1", "value": value}]}))
+    [asked] = [e for e in events if isinstance(e, ToolApprovalRequested)]
+    assert (asked.call_id, asked.approval_id, asked.question) == ("call_a", "appr_1", "Where?")
