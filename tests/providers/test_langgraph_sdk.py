@@ -223,3 +223,19 @@ async def _ticks(
             if len(found) >= count:
                 return found
     return found
+
+
+async def test_stop_cancels_the_run_on_the_server(client: AsyncAgentClient) -> None:
+    async with client.stream("slow", "work") as stream:
+        async for event in stream:
+            if isinstance(event, CustomEvent):
+                break  # closing the stream early is Stop
+    run = stream.run
+    assert run.status == "cancelled" and run.run_id and run.thread_id
+    ref = RunRef("slow", run.run_id, run.thread_id)
+    for _ in range(100):
+        status = (await client.send_json(_run_status(ref)))["status"]
+        if status != "running":
+            break
+        await asyncio.sleep(0.1)
+    assert status == "interrupted"  # the platform's run stopped, not only the stream
