@@ -341,11 +341,10 @@ class RunStream:
     ) -> HttpRequest:
         if outcome.kind == "stalled" and self._resumes_in_a_row >= 1:
             self._stall(outcome.detail)
-        http = (
-            self._provider.attach_request(self._attach, self._last_id)
-            if self._attach
-            else self._provider.resume_request(request, self._last_id, translator)
-        )
+        if self._attach is not None:
+            http = self._provider.attach_request(self._attach, self._last_id)
+        else:
+            http = self._provider.resume_request(request, self._last_id, translator)
         if http is None:
             if outcome.kind == "stalled":
                 self._stall(outcome.detail)
@@ -384,12 +383,8 @@ class RunStream:
         try:
             return await self._provider.finalize(request, translator, event, self._send_json)
         except AgentNBError as exc:
-            logger.warning(
-                "agentnb: %s could not fetch the run's details after the stream (%s); "
-                "the run is kept without them",
-                self._provider.title,
-                exc,
-            )
+            lost = "could not fetch the run's details after the stream; it is kept without them"
+            logger.warning("agentnb: %s %s (%s)", self._provider.title, lost, exc)
             return event
 
     async def _send_json(self, http: HttpRequest) -> Any:
