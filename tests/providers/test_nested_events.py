@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from agentnb import RunRequest
+from agentnb._core.run import Run
 from agentnb.events import (
     Event,
     ReasoningDelta,
@@ -107,3 +108,34 @@ def test_unknown_or_broken_nested_parts_are_kept_and_sub_agent_lifecycle_is_quie
         assert [type(e) for e in events] == [UnknownEvent]
     assert t.translate(nested({"type": "finish"}, ["a"])) == []
     assert not t.done
+
+
+def test_run_keeps_the_tree_and_sub_agent_text_stays_out_of_the_answer() -> None:
+    t = translator()
+    start = {"type": "tool-input-available", "toolCallId": "c1", "toolName": "ask", "input": {}}
+    frames = [
+        ServerSentEvent(data=json.dumps(start)),
+        nested({"type": "text-delta", "id": "x", "delta": "sub says"}, ["c1"], agent="sub"),
+        nested({"type": "tool-input-start", "toolCallId": "n1", "toolName": "look"}, ["c1", "n1"]),
+        nested(
+            {"type": "tool-input-start", "toolCallId": "n2", "toolName": "dig"}, ["c1", "n1", "n2"]
+        ),
+        nested({"type": "text-delta", "id": "y", "delta": "lost?"}, ["ghost"], agent="x"),
+        ServerSentEvent(data=json.dumps({"type": "text-delta", "id": "t", "delta": "answer"})),
+    ]
+    run = Run(agent="a", message="m")
+    for sse in frames:
+        for event in t.translate(sse):
+            run.apply(event)
+    assert run.text == "answer"
+    tree = [(c.call_id, c.parent_call_id, c.depth) for c in run.tool_calls]
+    assert tree == [
+        ("c1", None, 0),
+        ("c1/n1", "c1", 1),
+        ("c1/n1/n2", "c1/n1", 2),
+        ("ghost", None, 0),
+    ]
+    parent = run.tool_call("c1")
+    assert parent is not None and parent.agent_text == "sub says"
+    ghost = run.tool_call("ghost")
+    assert ghost is not None and ghost.agent_text == "lost?"
