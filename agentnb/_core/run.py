@@ -191,6 +191,8 @@ class Run:
         if self.status == "pending":
             self.start(event.received_at or None)
         match event:
+            case TextDelta() | ReasoningDelta() if event.parent_call_id is not None:
+                self._sub_agent_delta(event)
             case TextDelta() | ReasoningDelta():
                 self._append_delta("text" if event.type == "text_delta" else "reasoning", event)
             case ToolCallStarted():
@@ -288,11 +290,15 @@ class Run:
             if event.arguments is not None:
                 existing.arguments = event.arguments
             return existing
+        parent = self._calls.get(event.parent_call_id or "")
         call = ToolCall(
             call_id=event.call_id,
             name=event.name,
             arguments=event.arguments,
             started_at=event.received_at or time.time(),
+            parent_call_id=event.parent_call_id,
+            agent=event.agent,
+            depth=parent.depth + 1 if parent is not None else int(event.parent_call_id is not None),
         )
         self._calls[call.call_id] = call
         self.tool_calls.append(call)
@@ -304,10 +310,19 @@ class Run:
         if event.arguments is not None:
             call.arguments = event.arguments
         call.settle_arguments()
+        call.usage = event.usage or call.usage
         call.output = event.output
         call.error = event.error
         call.status = "failed" if event.error is not None else "succeeded"
         call.finished_at = event.received_at or time.time()
+
+    def _sub_agent_delta(self, event: TextDelta | ReasoningDelta) -> None:
+        """A sub-agent's text belongs to its call (a path to no known call makes one)."""
+        call = self._call(event.parent_call_id or "", event.received_at)
+        if event.type == "text_delta":
+            call.agent_text += event.delta
+        else:
+            call.agent_reasoning += event.delta
 
     def _deny_tool(self, call_id: str, reason: str | None, at: float) -> None:
         call = self._call(call_id, at)

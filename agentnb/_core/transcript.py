@@ -74,6 +74,18 @@ class ToolCall:
     finished_at: float | None = None
     approval: ToolApproval | None = None
     """Set when the platform asked for a human decision on this call."""
+    parent_call_id: str | None = None
+    """The call inside which a sub-agent made this one; None at the top."""
+    agent: str | None = None
+    """The agent that made the call, when the platform names it."""
+    depth: int = 0
+    """How many calls this one is nested in (0 at the top)."""
+    agent_text: str = ""
+    """Text a sub-agent streamed inside this call (not part of the run's answer)."""
+    agent_reasoning: str = ""
+    """Reasoning a sub-agent streamed inside this call."""
+    usage: Any = None
+    """Tokens a sub-agent spent inside this call (a ``Usage``), where the platform says."""
 
     @property
     def duration(self) -> float | None:
@@ -100,6 +112,11 @@ class ToolCall:
             "finished_at": self.finished_at,
             "duration": self.duration,
             "approval": self.approval.to_dict() if self.approval is not None else None,
+            "parent_call_id": self.parent_call_id,
+            "agent": self.agent,
+            "depth": self.depth,
+            "agent_text": self.agent_text,
+            "agent_reasoning": self.agent_reasoning,
         }
 
 
