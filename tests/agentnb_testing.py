@@ -259,5 +259,14 @@ def run_request(
     if kind == "ag-ui":
         messages = [{"id": "m1", "role": "user", "content": message}]
         return f"/ag-ui/{agent}", {"threadId": "t1", "runId": "r1", "messages": messages}
+    if kind == "a2a":
+        a2a_message = {"messageId": "m1", "role": "ROLE_USER", "parts": [{"text": message}]}
+        params = {"message": a2a_message}
+        return f"/a2a/{agent}", {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "SendStreamingMessage",
+            "params": params,
+        }
     user = {"id": "m1", "role": "user", "parts": [{"type": "text", "text": message}]}
     return "/api/chat", {"id": "chat_1", "agent": agent, "messages": [user]}

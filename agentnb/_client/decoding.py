@@ -18,12 +18,14 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 import httpx
 
 from .._core.exceptions import ProtocolError
+from ..sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent
 
 __all__ = [
     "DECODE_RATIO_FLOOR",
     "MAX_DECODE_RATIO",
     "PIECE_SIZE",
     "Inflater",
+    "WholeBody",
     "body_pieces",
     "check_ratio",
     "close_quietly",
@@ -116,3 +118,23 @@ def check_ratio(decoded: int, received: int, where: str) -> None:
             f"on the wire ({decoded:,} bytes from {received:,}); refusing it as a "
             f"decompression bomb"
         )
+
+
+class WholeBody:
+    """A JSON answer where a stream was asked for (a dialect with ``json_answers``: a
+    JSON-RPC error instead of an event stream), read whole and handed on as one frame."""
+
+    retry: int | None = None
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.body = bytearray()
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        self.body += chunk
+        if len(self.body) > DEFAULT_MAX_EVENT_SIZE:
+            raise ProtocolError(f"{self.where}: the JSON answer is too large to read")
+        return []
+
+    def end(self) -> list[ServerSentEvent]:
+        return [ServerSentEvent(data=self.body.decode("utf-8", "replace"))]

@@ -26,7 +26,7 @@ from .._core.retry import parse_retry_after
 from .._core.secrets import redact
 from .._core.text import excerpt
 
-__all__ = ["content_type_error", "is_event_stream", "status_error"]
+__all__ = ["content_type_error", "is_event_stream", "is_json", "status_error"]
 
 
 def _reason(status: int) -> str:
@@ -135,6 +135,12 @@ def is_event_stream(content_type: str | None) -> bool:
     if not content_type:
         return False
     return content_type.split(";", 1)[0].strip().lower() == "text/event-stream"
+
+
+def is_json(content_type: str | None) -> bool:
+    """True for ``application/json`` (and ``+json`` types) whatever the parameters."""
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
 
 
 def content_type_error(

@@ -40,7 +40,16 @@ from .._core.exceptions import ProtocolError
 from .._core.loop import take_turn, turn_is_over
 from ..sse import ServerSentEvent, SSEDecoder
 from .clock import RunClock, Watchdog
-from .decoding import PIECE_SIZE, Inflater, body_pieces, check_ratio, close_quietly, encodings
+from .decoding import (
+    PIECE_SIZE,
+    Inflater,
+    WholeBody,
+    body_pieces,
+    check_ratio,
+    close_quietly,
+    encodings,
+)
+from .http_errors import is_event_stream
 from .network import OwnStream
 
 __all__ = [
@@ -89,7 +98,8 @@ async def read_frames(
     """The response's frames; a cut, a stall or an early end is noted in ``outcome``.
     Raises :class:`~agentnb._client.clock.Expired` when the clock runs out and
     :class:`ProtocolError` for a body that cannot be an event stream."""
-    decoder = SSEDecoder()
+    streamed = is_event_stream(response.headers.get("content-type"))
+    decoder: SSEDecoder | WholeBody = SSEDecoder() if streamed else WholeBody(where)
     chunks: AsyncIterator[bytes] | None = None
     read = raw_body(response, where=where, read_timeout=read_timeout) if reads_raw else None
     outcome.raw = read is not None
@@ -113,7 +123,9 @@ async def read_frames(
                 if fed >= FEED_SLICE:
                     fed = 0
                     await asyncio.sleep(0)
-        decoder.end()
+        for sse in decoder.end():
+            outcome.frames += 1
+            yield sse
         outcome.kind = "ended"
         outcome.detail = "the stream ended before the run finished"
     except httpx.TimeoutException:

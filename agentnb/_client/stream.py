@@ -215,7 +215,12 @@ class RunStream:
         resuming = False
         while True:
             try:
-                opening = functools.partial(self._transport.open_stream, http, idempotent=resuming)
+                opening = functools.partial(
+                    self._transport.open_stream,
+                    http,
+                    idempotent=resuming,
+                    json_answers=self._provider.json_answers,
+                )
                 response = await within(self._clock, opening)
             except Retryable as failure:
                 if resuming:

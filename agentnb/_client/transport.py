@@ -31,7 +31,7 @@ from ..events import Event, RunFailed, ToolCallFinished
 from ..providers import HttpRequest, Provider
 from .decoding import body_pieces
 from .http_client import SIDE_CONNECTIONS, HttpClients, new_http_clients
-from .http_errors import content_type_error, is_event_stream, status_error
+from .http_errors import content_type_error, is_event_stream, is_json, status_error
 from .logs import install_log_redaction
 
 __all__ = ["DEFAULT_TIMEOUT", "ERROR_BODY_LIMIT", "JSON_BODY_LIMIT", "Transport"]
@@ -262,13 +262,18 @@ class Transport:
             raise Retryable(error, error.retry_after)
         raise error
 
-    async def open_stream(self, http: HttpRequest, *, idempotent: bool = False) -> httpx.Response:
+    async def open_stream(
+        self, http: HttpRequest, *, idempotent: bool = False, json_answers: bool = False
+    ) -> httpx.Response:
         """Send a stream request once; the response is an event stream, else a typed error.
-        ``idempotent``: a resume, which may be re-sent after the connection broke."""
+        ``idempotent``: a resume, which may be re-sent after the connection broke;
+        ``json_answers``: a JSON answer is the dialect's to read (JSON-RPC errors)."""
         request = self.build(http, accept="text/event-stream")
         response = await self.send(request, stream=True, idempotent=idempotent)
         await self.check_status(response)
         content_type = response.headers.get("content-type")
+        if json_answers and is_json(content_type):
+            return response
         if not is_event_stream(content_type):
             body = await self.error_body(response)
             raise content_type_error(

@@ -122,6 +122,9 @@ class Provider(abc.ABC):
     """Where the API key goes."""
     status_batch_size: ClassVar[int] = 100
     """At most this many run ids go into one :meth:`run_status_request`."""
+    json_answers: ClassVar[bool] = False
+    """The platform may answer a stream request with one JSON object instead of an event
+    stream (A2A's JSON-RPC errors); the translator then reads that body as one frame."""
     supports_approvals: ClassVar[bool] = False
     """The dialect can carry a human's decision on a tool call awaiting approval back to the
     platform (:meth:`approval_request`)."""

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import (
+    _a2a,
     _agui,
     _langgraph,
     _openai,
@@ -58,6 +59,7 @@ def create_app(
         *_openai.routes(),
         *_agui.routes(),
         *_langgraph.routes(),
+        *_a2a.routes(),
         *_vercel.routes(),
     ]
     app = Starlette(

@@ -48,9 +48,10 @@ DIALECT_PROVIDERS = (
     "openai",
     "ag-ui",
     "langgraph",
+    "a2a",
 )
 """Provider names whose base URL :meth:`ServerHandle.url_for` knows."""
-_PREFIXES = {"openai": "/v1", "ag-ui": "/ag-ui", "langgraph": "/langgraph"}
+_PREFIXES = {"openai": "/v1", "ag-ui": "/ag-ui", "langgraph": "/langgraph", "a2a": "/a2a"}
 """Dialects served under a path of their own (their clients' base URL includes it)."""
 
 

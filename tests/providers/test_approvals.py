@@ -2,7 +2,8 @@
 agent: its ``place_trade`` call waits for a decision in the dialects that can say so
 (``vercel``: the AI SDK's approval request and response; ``operativus``: the ``PAUSED``
 status and agentnb's ``/approvals`` extension; ``ag-ui``: an interrupt outcome, resumed with
-``resume`` entries) and is refused in the others."""
+``resume`` entries; ``a2a``: an ``input-required`` task, answered by a message to the task)
+and is refused in the others."""
 
 from __future__ import annotations
 

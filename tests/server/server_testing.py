@@ -116,6 +116,9 @@ def is_complete(kind: str, frames: list[SSE]) -> bool:
         return bool(last.json()["type"] == "RUN_FINISHED")
     if kind == "langgraph":
         return last.event == "end"
+    if kind == "a2a":
+        update = last.json()["result"].get("statusUpdate", {})
+        return bool(update.get("status", {}).get("state") == "TASK_STATE_COMPLETED")
     return last.json()["event"] == "STOP"
 
 

@@ -1,0 +1,160 @@
+"""The A2A translator on frames the scripted SDK server does not send: A2A 0.3's ``kind``
+tagged results, a completed status whose message is the answer, a direct Message result, a
+resubscription's task snapshot after a cut, and frames it cannot read (kept, never dropped)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from agentnb.events import (
+    CustomEvent,
+    Event,
+    RunCompleted,
+    RunFailed,
+    RunPaused,
+    RunStarted,
+    TextDelta,
+    ToolApprovalRequested,
+    UnknownEvent,
+)
+from agentnb.providers.a2a import A2ATranslator
+from agentnb.sse import ServerSentEvent
+
+
+def frame(result: Any) -> ServerSentEvent:
+    return ServerSentEvent(data=json.dumps({"jsonrpc": "2.0", "id": 1, "result": result}))
+
+
+def translate(translator: A2ATranslator, *results: Any) -> list[Event]:
+    return [event for result in results for event in translator.translate(frame(result))]
+
+
+def test_a2a_0_3_results_tagged_by_kind() -> None:
+    events = translate(
+        A2ATranslator(),
+        {"kind": "task", "id": "t1", "contextId": "c1", "status": {"state": "submitted"}},
+        {
+            "kind": "artifact-update",
+            "taskId": "t1",
+            "contextId": "c1",
+            "artifact": {"artifactId": "a", "parts": [{"kind": "text", "text": "Hi"}]},
+        },
+        {
+            "kind": "status-update",
+            "taskId": "t1",
+            "contextId": "c1",
+            "status": {"state": "completed"},
+        },
+    )
+    assert [type(e) for e in events] == [RunStarted, TextDelta, RunCompleted]
+    started = events[0]
+    assert isinstance(started, RunStarted) and (started.run_id, started.thread_id) == ("t1", "c1")
+
+
+def test_a_completed_status_message_is_part_of_the_answer() -> None:
+    translator = A2ATranslator()
+    message = {"messageId": "m", "role": "ROLE_AGENT", "parts": [{"text": "Done."}]}
+    status = {"state": "TASK_STATE_COMPLETED", "message": message}
+    events = translate(
+        translator, {"statusUpdate": {"taskId": "t", "contextId": "c", "status": status}}
+    )
+    assert [type(e) for e in events] == [RunStarted, TextDelta, RunCompleted]
+    assert translator.done
+
+
+def test_a_message_result_without_a_task_ends_the_run() -> None:
+    message = {
+        "messageId": "m1",
+        "contextId": "c",
+        "role": "ROLE_AGENT",
+        "parts": [{"text": "Hello"}],
+    }
+    translator = A2ATranslator()
+    events = translate(translator, {"message": message})
+    assert [type(e) for e in events] == [RunStarted, TextDelta, RunCompleted]
+    assert translator.done
+
+
+def test_a_snapshot_after_a_cut_adds_only_the_text_not_seen() -> None:
+    translator = A2ATranslator()
+    part = {"artifactId": "answer", "parts": [{"text": "NVDA "}]}
+    translate(
+        translator,
+        {"task": {"id": "t", "contextId": "c", "status": {"state": "TASK_STATE_WORKING"}}},
+        {"artifactUpdate": {"taskId": "t", "contextId": "c", "artifact": part}},
+    )
+    whole = {"artifactId": "answer", "parts": [{"text": "NVDA trades"}]}
+    snapshot = {
+        "id": "t",
+        "contextId": "c",
+        "status": {"state": "TASK_STATE_WORKING"},
+        "artifacts": [whole],
+    }
+    events = translate(translator, {"task": snapshot})
+    assert [e.delta for e in events if isinstance(e, TextDelta)] == ["trades"]
+    assert not any(isinstance(e, RunStarted) for e in events)
+
+
+def test_auth_required_pauses_on_a_question() -> None:
+    status = {"state": "TASK_STATE_AUTH_REQUIRED"}
+    events = translate(
+        A2ATranslator(), {"statusUpdate": {"taskId": "t", "contextId": "c", "status": status}}
+    )
+    assert [type(e) for e in events] == [RunStarted, ToolApprovalRequested, RunPaused]
+    asked = events[1]
+    assert isinstance(asked, ToolApprovalRequested) and asked.question == "the agent needs auth"
+
+
+@pytest.mark.parametrize(
+    ("state", "code"), [("canceled", "cancelled"), ("TASK_STATE_REJECTED", "rejected")]
+)
+def test_canceled_and_rejected_fail_the_run(state: str, code: str) -> None:
+    events = translate(
+        A2ATranslator(),
+        {"statusUpdate": {"taskId": "t", "contextId": "c", "status": {"state": state}}},
+    )
+    failed = events[-1]
+    assert isinstance(failed, RunFailed) and failed.code == code
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "not json",
+        json.dumps({"jsonrpc": "2.0", "id": 1, "result": {"somethingNew": {}}}),
+        json.dumps([1, 2]),
+    ],
+)
+def test_frames_it_cannot_read_are_kept(data: str) -> None:
+    [kept] = A2ATranslator().translate(ServerSentEvent(data=data))
+    assert isinstance(kept, UnknownEvent) and kept.data == data
+
+
+def test_an_unknown_state_and_data_parts_are_kept_as_custom_events() -> None:
+    status = {"state": "TASK_STATE_PONDERING"}
+    data_part = {"data": {"chart": [1, 2]}}
+    artifact = {"artifactId": "c", "name": "chart", "parts": [data_part]}
+    events = translate(
+        A2ATranslator(),
+        {"statusUpdate": {"taskId": "t", "contextId": "c", "status": status}},
+        {"artifactUpdate": {"taskId": "t", "contextId": "c", "artifact": artifact}},
+    )
+    custom = [e for e in events if isinstance(e, CustomEvent)]
+    assert [c.name for c in custom] == ["a2a.status", "a2a.artifact"]
+    assert custom[1].value["parts"] == [data_part]
+
+
+def test_a_jsonrpc_error_frame_names_the_error() -> None:
+    error = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "error": {"code": -32002, "message": "Task cannot be canceled"},
+    }
+    translator = A2ATranslator()
+    [failed] = translator.translate(ServerSentEvent(data=json.dumps(error)))
+    assert isinstance(failed, RunFailed)
+    assert (failed.code, failed.message) == ("task_not_cancelable", "Task cannot be canceled")
+    assert translator.done
