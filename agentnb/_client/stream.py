@@ -215,12 +215,7 @@ class RunStream:
         resuming = False
         while True:
             try:
-                opening = functools.partial(
-                    self._transport.open_stream,
-                    http,
-                    idempotent=resuming,
-                    json_answers=self._provider.json_answers,
-                )
+                opening = functools.partial(self._transport.open_stream, http, idempotent=resuming)
                 response = await within(self._clock, opening)
             except Retryable as failure:
                 if resuming:

@@ -262,17 +262,15 @@ class Transport:
             raise Retryable(error, error.retry_after)
         raise error
 
-    async def open_stream(
-        self, http: HttpRequest, *, idempotent: bool = False, json_answers: bool = False
-    ) -> httpx.Response:
-        """Send a stream request once; the response is an event stream, else a typed error.
-        ``idempotent``: a resume, which may be re-sent after the connection broke;
-        ``json_answers``: a JSON answer is the dialect's to read (JSON-RPC errors)."""
+    async def open_stream(self, http: HttpRequest, *, idempotent: bool = False) -> httpx.Response:
+        """Send a stream request once; the response is an event stream, else a typed error
+        (a JSON answer is the dialect's to read when it has ``json_answers``: JSON-RPC errors).
+        ``idempotent``: a resume, which may be re-sent after the connection broke."""
         request = self.build(http, accept="text/event-stream")
         response = await self.send(request, stream=True, idempotent=idempotent)
         await self.check_status(response)
         content_type = response.headers.get("content-type")
-        if json_answers and is_json(content_type):
+        if self.provider.json_answers and is_json(content_type):
             return response
         if not is_event_stream(content_type):
             body = await self.error_body(response)
