@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from .._core.approvals import ApprovalDecision
 from .._core.exceptions import ConfigurationError, ProtocolError
@@ -107,7 +108,7 @@ class LangGraph(Provider):
         if self.on_disconnect is not None:
             body["on_disconnect"] = self.on_disconnect
         body.update(request.extra)
-        path = f"/threads/{_thread(request)}/runs/stream"
+        path = f"/threads/{_segment(_thread(request))}/runs/stream"
         return HttpRequest("POST", path, json=body, headers=_SSE)
 
     def resume_request(
@@ -144,14 +145,14 @@ class LangGraph(Provider):
     def cancel_request(self, ref: RunRef) -> HttpRequest | None:
         if ref.thread_id is None:
             return None
-        path = f"/threads/{ref.thread_id}/runs/{ref.run_id}/cancel"
+        path = f"/threads/{_segment(ref.thread_id)}/runs/{_segment(ref.run_id)}/cancel"
         return HttpRequest("POST", path, params={"wait": "false", "action": "interrupt"})
 
     def attach_request(self, ref: RunRef, last_event_id: str | None) -> HttpRequest | None:
         if ref.thread_id is None:
             return None
         headers = {**_SSE, **({"Last-Event-ID": last_event_id} if last_event_id else {})}
-        path = f"/threads/{ref.thread_id}/runs/{ref.run_id}/stream"
+        path = f"/threads/{_segment(ref.thread_id)}/runs/{_segment(ref.run_id)}/stream"
         return HttpRequest("GET", path, headers=headers)
 
     def list_runs_request(
@@ -159,11 +160,16 @@ class LangGraph(Provider):
     ) -> HttpRequest | None:
         """A thread's runs, newest first (the server's only order)."""
         params = {"limit": str(limit), "offset": str(offset)}
-        return HttpRequest("GET", f"/threads/{thread_id}/runs", params=params)
+        return HttpRequest("GET", f"/threads/{_segment(thread_id)}/runs", params=params)
 
     def parse_runs(self, body: Any) -> list[RemoteRun]:
         runs = body if isinstance(body, list) else []
         return [_remote_run(run) for run in runs if as_dict(run) and first_str(run, "run_id")]
+
+
+def _segment(value: str | None) -> str:
+    """An id as one path segment (a ``/`` or ``?`` in it is not the path's)."""
+    return quote(value or "", safe="")
 
 
 def _thread(request: RunRequest) -> str:

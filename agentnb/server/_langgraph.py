@@ -319,11 +319,16 @@ def _run_json(log: RunLog) -> dict[str, Any]:
     }
 
 
+class _ListQuery(BaseModel):
+    limit: int = Field(default=10, ge=0)
+    offset: int = Field(default=0, ge=0)
+
+
 async def _list_runs(request: Request) -> Response:
     state = state_of(request)
     thread = _thread_or_404(state, request.path_params["tid"])
-    limit = int(request.query_params.get("limit", "10") or 10)
-    offset = int(request.query_params.get("offset", "0") or 0)
+    query = parse_model(_ListQuery, dict(request.query_params), prefix=("query",))
+    limit, offset = query.limit, query.offset
     runs = [log for log in state.runs.all() if log.thread_id == thread.id and log.dialect == KIND]
     runs.sort(key=lambda log: log.created_at, reverse=True)
     return JSONResponse([_run_json(log) for log in runs[offset : offset + limit]])

@@ -107,3 +107,17 @@ def test_the_built_in_servers_question_is_asked_on_its_tool_call() -> None:
     events = read(frame("updates", {"__interrupt__": [{"id": "appr_1", "value": value}]}))
     [asked] = [e for e in events if isinstance(e, ToolApprovalRequested)]
     assert (asked.call_id, asked.approval_id, asked.question) == ("call_a", "appr_1", "Where?")
+
+
+def test_ids_in_paths_are_quoted() -> None:
+    from agentnb.providers import RunRef
+    from agentnb.providers.langgraph import LangGraph
+
+    provider = LangGraph()
+    ref = RunRef("graph", "run/1?x", "thread 1")
+    cancel = provider.cancel_request(ref)
+    join = provider.attach_request(ref, None)
+    listing = provider.list_runs_request("a/b", limit=5, offset=0, order="desc")
+    assert cancel is not None and cancel.path == "/threads/thread%201/runs/run%2F1%3Fx/cancel"
+    assert join is not None and join.path == "/threads/thread%201/runs/run%2F1%3Fx/stream"
+    assert listing is not None and listing.path == "/threads/a%2Fb/runs"

@@ -468,3 +468,12 @@ def test_an_unresolvable_host_is_a_configuration_error() -> None:
 def test_a_port_out_of_range_is_a_configuration_error(port: int) -> None:
     with pytest.raises(ConfigurationError, match="port must be between 0 and 65535"):
         start_server(port=port)
+
+
+@pytest.mark.parametrize("query", ["limit=ten", "offset=-1", "limit=%C2%B2"])
+def test_langgraph_runs_list_refuses_bad_paging_with_a_422(
+    client: httpx.Client, query: str
+) -> None:
+    thread_id = client.post("/langgraph/threads", json={}).json()["thread_id"]
+    answer = client.get(f"/langgraph/threads/{thread_id}/runs?{query}")
+    assert answer.status_code == 422, answer.text
