@@ -21,17 +21,11 @@ from ..events import (
     StepReset,
     StepStarted,
     TextDelta,
-    ToolApprovalRequested,
     ToolApprovalResponded,
-    ToolCallDelta,
-    ToolCallDenied,
-    ToolCallFinished,
-    ToolCallProgress,
-    ToolCallStarted,
     UnknownEvent,
     Usage,
 )
-from .approval_fold import open_approval, record_decision, start_of
+from .call_fold import CallEvent, CallFold
 from .state import AgentState
 from .transcript import Part, RunErrorInfo, ToolApproval, ToolCall, ToolStatus
 
@@ -112,9 +106,12 @@ class Run:
     """Why the platform could not be told to stop this cancelled run (its cancel request
     failed or went unanswered): the run ended here all the same, the agent may run on."""
     _shared: AgentState = field(default_factory=AgentState, repr=False)
-    _calls: dict[str, ToolCall] = field(default_factory=dict, repr=False)
+    _calls: CallFold = field(init=False, repr=False, compare=False)
     _unknown_size: int = field(default=0, repr=False)
     _step: _StepMark = field(default_factory=_StepMark, repr=False)
+
+    def __post_init__(self) -> None:
+        self._calls = CallFold(self.parts, self.tool_calls)
 
     # ---- reading -------------------------------------------------------------------------
     @property
@@ -192,23 +189,15 @@ class Run:
             self.start(event.received_at or None)
         match event:
             case TextDelta() | ReasoningDelta() if event.parent_call_id is not None:
-                self._sub_agent_delta(event)
+                self._calls.sub_agent_delta(event)
             case TextDelta() | ReasoningDelta():
                 self._append_delta("text" if event.type == "text_delta" else "reasoning", event)
-            case ToolCallStarted():
-                self._start_tool(event)
-            case ToolCallDelta():
-                self._call(event.call_id, event.received_at).arguments_text += event.arguments_delta
-            case ToolCallProgress():
-                self._call(event.call_id, event.received_at).output = event.output
-            case ToolCallFinished():
-                self._finish_tool(event)
-            case ToolCallDenied():
-                self._deny_tool(event.call_id, event.reason, event.received_at)
-            case ToolApprovalRequested():
-                open_approval(self._start_tool(start_of(event)), event)
             case ToolApprovalResponded():
-                self._record_decision(event)
+                self._calls.apply(event)
+                if self.status == "paused" and not self.awaiting_approval:
+                    self.status = "running"
+            case _ if isinstance(event, CallEvent):
+                self._calls.apply(event)
             case StepStarted():
                 self._mark_step()
             case StepReset():
@@ -271,75 +260,8 @@ class Run:
         del self.parts[mark.parts :]
         if self.parts:
             self.parts[-1].truncate(mark.last_length)
-        for call in self.tool_calls[mark.tool_calls :]:
-            self._calls.pop(call.call_id, None)
-        del self.tool_calls[mark.tool_calls :]
+        self._calls.drop_from(mark.tool_calls)
         self.step_resets += 1
-
-    # ---- internals: tool calls ------------------------------------------------------------
-    def _call(self, call_id: str, at: float) -> ToolCall:
-        """The call, or a new nameless one when an event names a call never started."""
-        return self._calls.get(call_id) or self._start_tool(
-            ToolCallStarted(call_id=call_id, name="", received_at=at)
-        )
-
-    def _start_tool(self, event: ToolCallStarted) -> ToolCall:
-        existing = self._calls.get(event.call_id)
-        if existing is not None:
-            existing.name = event.name or existing.name
-            if event.arguments is not None:
-                existing.arguments = event.arguments
-            return existing
-        parent = self._calls.get(event.parent_call_id or "")
-        call = ToolCall(
-            call_id=event.call_id,
-            name=event.name,
-            arguments=event.arguments,
-            started_at=event.received_at or time.time(),
-            parent_call_id=event.parent_call_id,
-            agent=event.agent,
-            depth=parent.depth + 1 if parent is not None else int(event.parent_call_id is not None),
-        )
-        self._calls[call.call_id] = call
-        self.tool_calls.append(call)
-        self.parts.append(Part("tool", call_id=call.call_id))
-        return call
-
-    def _finish_tool(self, event: ToolCallFinished) -> None:
-        call = self._call(event.call_id, event.received_at)
-        if event.arguments is not None:
-            call.arguments = event.arguments
-        call.settle_arguments()
-        call.usage = event.usage or call.usage
-        call.output = event.output
-        call.error = event.error
-        call.status = "failed" if event.error is not None else "succeeded"
-        call.finished_at = event.received_at or time.time()
-
-    def _sub_agent_delta(self, event: TextDelta | ReasoningDelta) -> None:
-        """A sub-agent's text belongs to its call (a path to no known call makes one)."""
-        call = self._call(event.parent_call_id or "", event.received_at)
-        if event.type == "text_delta":
-            call.agent_text += event.delta
-        else:
-            call.agent_reasoning += event.delta
-
-    def _deny_tool(self, call_id: str, reason: str | None, at: float) -> None:
-        call = self._call(call_id, at)
-        call.settle_arguments()
-        if reason is None and call.approval is not None:
-            reason = call.approval.decision_reason
-        call.error = reason if reason is not None else call.error
-        call.status = "denied"
-        call.finished_at = call.finished_at or at or time.time()
-
-    def _record_decision(self, event: ToolApprovalResponded) -> None:
-        call = self._call(event.call_id, event.received_at)
-        record_decision(call, event)
-        if not event.approved:
-            self._deny_tool(call.call_id, event.reason, event.received_at)
-        if self.status == "paused" and not self.awaiting_approval:
-            self.status = "running"
 
     # ---- internals: the end ---------------------------------------------------------------
     def _complete(self, event: RunCompleted) -> None:
@@ -367,16 +289,7 @@ class Run:
     def _finish(self, status: RunStatus, at: float | None) -> None:
         self.status = status
         self.finished_at = at or time.time()
-        for call in self.tool_calls:
-            if call.status not in ("running", "awaiting_approval"):
-                continue
-            call.settle_arguments()
-            call.finished_at = self.finished_at
-            if status == "completed":
-                call.status = "no_result"  # the server never reported it: see ToolStatus
-            else:
-                call.status = "failed"
-                call.error = call.error or f"run {status}"
+        self._calls.end_open(status == "completed", f"run {status}", self.finished_at)
         self.version += 1
 
     def snapshot(self) -> dict[str, Any]:
@@ -392,8 +305,26 @@ class Run:
         return data
 
 
-_SNAPSHOT_FIELDS = (  # noqa: SIM905 (a list of 19 names would not fit the module)
-    "local_id agent message provider connection run_id thread_id status execution_time "
-    "finish_reason started_at first_token_at finished_at ttft tokens_per_second event_count "
-    "unknown_dropped step_resets state cancel_error"
-).split()
+_SNAPSHOT_FIELDS = (
+    "local_id",
+    "agent",
+    "message",
+    "provider",
+    "connection",
+    "run_id",
+    "thread_id",
+    "status",
+    "execution_time",
+    "finish_reason",
+    "started_at",
+    "first_token_at",
+    "finished_at",
+    "ttft",
+    "tokens_per_second",
+    "event_count",
+    "unknown_dropped",
+    "step_resets",
+    "state",
+    "cancel_error",
+)
+"""What :meth:`Run.snapshot` copies as it is (attributes and properties)."""

@@ -1,0 +1,147 @@
+"""How a run folds tool-call events into its tool calls: starts (a call named before it was
+started is made nameless), argument deltas, progress, results, denials, approval requests and
+decisions, and a sub-agent's text under the call that runs it."""
+
+from __future__ import annotations
+
+import time
+
+from ..events import (
+    ReasoningDelta,
+    TextDelta,
+    ToolApprovalRequested,
+    ToolApprovalResponded,
+    ToolCallDelta,
+    ToolCallDenied,
+    ToolCallFinished,
+    ToolCallProgress,
+    ToolCallStarted,
+)
+from .approval_fold import open_approval, record_decision, start_of
+from .transcript import Part, ToolCall
+
+__all__ = ["CallEvent", "CallFold"]
+
+CallEvent = (
+    ToolCallStarted
+    | ToolCallDelta
+    | ToolCallProgress
+    | ToolCallFinished
+    | ToolCallDenied
+    | ToolApprovalRequested
+    | ToolApprovalResponded
+)
+"""The events :meth:`CallFold.apply` takes."""
+
+
+class CallFold:
+    """A run's tool calls: kept in ``calls`` in the order they started, found by id, each
+    with its place among the run's ``parts``. Both lists are the run's own."""
+
+    def __init__(self, parts: list[Part], calls: list[ToolCall]) -> None:
+        self._parts = parts
+        self._calls = calls
+        self._by_id = {call.call_id: call for call in calls}
+
+    def get(self, call_id: str) -> ToolCall | None:
+        return self._by_id.get(call_id)
+
+    def apply(self, event: CallEvent) -> None:
+        """Fold one event about a tool call into that call."""
+        match event:
+            case ToolCallStarted():
+                self._start(event)
+            case ToolCallDelta():
+                self._call(event.call_id, event.received_at).arguments_text += event.arguments_delta
+            case ToolCallProgress():
+                self._call(event.call_id, event.received_at).output = event.output
+            case ToolCallFinished():
+                self._finish(event)
+            case ToolCallDenied():
+                self._deny(event.call_id, event.reason, event.received_at)
+            case ToolApprovalRequested():
+                open_approval(self._start(start_of(event)), event)
+            case ToolApprovalResponded():
+                self._decide(event)
+
+    def sub_agent_delta(self, event: TextDelta | ReasoningDelta) -> None:
+        """A sub-agent's text belongs to its call (a path to no known call makes one)."""
+        call = self._call(event.parent_call_id or "", event.received_at)
+        if event.type == "text_delta":
+            call.agent_text += event.delta
+        else:
+            call.agent_reasoning += event.delta
+
+    def drop_from(self, position: int) -> None:
+        """Forget the calls from ``position`` on (a step the platform discarded)."""
+        for call in self._calls[position:]:
+            self._by_id.pop(call.call_id, None)
+        del self._calls[position:]
+
+    def end_open(self, completed: bool, why: str, at: float) -> None:
+        """The run ended at ``at``: a call still open never gets its result. In a completed
+        run the server just never reported it (see ToolStatus); otherwise it failed, ``why``."""
+        for call in self._calls:
+            if call.status not in ("running", "awaiting_approval"):
+                continue
+            call.settle_arguments()
+            call.finished_at = at
+            if completed:
+                call.status = "no_result"
+            else:
+                call.status = "failed"
+                call.error = call.error or why
+
+    def _call(self, call_id: str, at: float) -> ToolCall:
+        """The call, or a new nameless one when an event names a call never started."""
+        return self._by_id.get(call_id) or self._start(
+            ToolCallStarted(call_id=call_id, name="", received_at=at)
+        )
+
+    def _start(self, event: ToolCallStarted) -> ToolCall:
+        existing = self._by_id.get(event.call_id)
+        if existing is not None:
+            existing.name = event.name or existing.name
+            if event.arguments is not None:
+                existing.arguments = event.arguments
+            return existing
+        parent = self._by_id.get(event.parent_call_id or "")
+        call = ToolCall(
+            call_id=event.call_id,
+            name=event.name,
+            arguments=event.arguments,
+            started_at=event.received_at or time.time(),
+            parent_call_id=event.parent_call_id,
+            agent=event.agent,
+            depth=parent.depth + 1 if parent is not None else int(event.parent_call_id is not None),
+        )
+        self._by_id[call.call_id] = call
+        self._calls.append(call)
+        self._parts.append(Part("tool", call_id=call.call_id))
+        return call
+
+    def _finish(self, event: ToolCallFinished) -> None:
+        call = self._call(event.call_id, event.received_at)
+        if event.arguments is not None:
+            call.arguments = event.arguments
+        call.settle_arguments()
+        call.usage = event.usage or call.usage
+        call.output = event.output
+        call.error = event.error
+        call.status = "failed" if event.error is not None else "succeeded"
+        call.finished_at = event.received_at or time.time()
+
+    def _deny(self, call_id: str, reason: str | None, at: float) -> None:
+        call = self._call(call_id, at)
+        call.settle_arguments()
+        if reason is None and call.approval is not None:
+            reason = call.approval.decision_reason
+        call.error = reason if reason is not None else call.error
+        call.status = "denied"
+        call.finished_at = call.finished_at or at or time.time()
+
+    def _decide(self, event: ToolApprovalResponded) -> None:
+        call = self._call(event.call_id, event.received_at)
+        record_decision(call, event)
+        if not event.approved:
+            self._deny(call.call_id, event.reason, event.received_at)
