@@ -33,6 +33,7 @@ from .._core.request import RunRequest
 from ..events import RunCompleted
 from ._agui_events import AGUITranslator, Interrupt
 from ._base import HttpRequest, Provider, SendJson, Translator
+from ._client_threads import ClientThreads
 from ._frames import local_id
 from ._options import reject_unsupported
 
@@ -77,9 +78,8 @@ class AGUI(Provider):
         self.tools = list(options.get("tools") or [])
         self.context = list(options.get("context") or [])
         self.forwarded_props = dict(options.get("forwarded_props") or {})
-        self._threads: dict[str, list[_Obj]] = {}
+        self._threads = ClientThreads("thread", _user_message)
         self._states: dict[str, Any] = {}
-        self._asking: dict[str, _Obj] = {}
 
     @classmethod
     def option_names(cls) -> Sequence[str]:
@@ -90,21 +90,19 @@ class AGUI(Provider):
         reject_unsupported(request, self.title, features=features)
 
     async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
-        if request.thread_id:
-            return request
-        return request.model_copy(update={"thread_id": local_id("thread")})
+        return self._threads.with_thread(request)
 
     def history(self, thread_id: str) -> list[_Obj]:
         """The AG-UI messages kept for a thread (a copy)."""
-        return [dict(m) for m in self._threads.get(thread_id, [])]
+        return self._threads.history(thread_id)
 
     def state(self, thread_id: str) -> Any:
         """The shared state a thread's next run sends (the agent's last)."""
         return self._states.get(thread_id, self.initial_state)
 
     def stream_request(self, request: RunRequest) -> HttpRequest:
-        thread_id = request.thread_id or local_id("thread")
-        messages = [*self._threads.get(thread_id, []), self._user_message(thread_id, request)]
+        thread_id = self._threads.thread_id(request)
+        messages = [*self._threads.messages(thread_id), self._threads.asking(thread_id, request)]
         return self._run_input(request, thread_id, messages, {})
 
     def approval_request(
@@ -112,26 +110,16 @@ class AGUI(Provider):
     ) -> HttpRequest:
         if not isinstance(translator, AGUITranslator):
             raise ConfigurationError("the AG-UI dialect resumes only its own runs")
-        thread_id = request.thread_id or local_id("thread")
+        thread_id = self._threads.thread_id(request)
         messages = [
-            *self._threads.get(thread_id, []),
-            self._user_message(thread_id, request),
+            *self._threads.messages(thread_id),
+            self._threads.asking(thread_id, request),
             *agui_messages(translator.history.messages(pending=True)),
         ]
         resume = [_resume_entry(translator.interrupts.get(d.call_id), d) for d in decisions]
         translator.denied.update(d.call_id for d in decisions if not d.approved)
         extra = {"resume": resume, "state": translator.state}
         return self._run_input(request, thread_id, messages, extra)
-
-    def _user_message(self, thread_id: str, request: RunRequest) -> _Obj:
-        asked = self._asking.get(thread_id)
-        if asked is None or asked["content"] != request.message:
-            asked = self._asking[thread_id] = {
-                "id": local_id("msg"),
-                "role": "user",
-                "content": request.message,
-            }
-        return asked
 
     def _run_input(
         self, request: RunRequest, thread_id: str, messages: list[_Obj], extra: _Obj
@@ -170,12 +158,13 @@ class AGUI(Provider):
         send: SendJson,
     ) -> RunCompleted:
         if request.thread_id and isinstance(translator, AGUITranslator):
-            history = self._threads.setdefault(request.thread_id, [])
-            history.append(self._user_message(request.thread_id, request))
-            self._asking.pop(request.thread_id, None)
-            history.extend(agui_messages(translator.history.messages()))
+            self._threads.finish(request, agui_messages(translator.history.messages()))
             self._states[request.thread_id] = translator.state
         return completed
+
+
+def _user_message(request: RunRequest) -> _Obj:
+    return {"id": local_id("msg"), "role": "user", "content": request.message}
 
 
 def _resume_entry(interrupt: Interrupt | None, decision: ApprovalDecision) -> _Obj:

@@ -43,6 +43,7 @@ from ..events import (
 )
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, SendJson, Translator
+from ._client_threads import ClientThreads
 from ._frames import (
     as_dict,
     failure,
@@ -50,7 +51,6 @@ from ._frames import (
     first_str,
     is_done_marker,
     json_or_text,
-    local_id,
     parse_json,
     parse_usage,
     str_list,
@@ -248,7 +248,7 @@ class OpenAI(Provider):
         system = options.get("system")
         self.system = None if system is None else str(system)
         self.include_usage = bool(options.get("include_usage", True))
-        self._threads: dict[str, list[_Obj]] = {}
+        self._threads = ClientThreads("thread", _user_message)
 
     @classmethod
     def option_names(cls) -> Sequence[str]:
@@ -262,20 +262,19 @@ class OpenAI(Provider):
                 raise ConfigurationError(f"{self.title} takes image media only, not {media.type!r}")
 
     async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
-        if request.thread_id:
-            return request
-        return request.model_copy(update={"thread_id": local_id("thread")})
+        return self._threads.with_thread(request)
 
     def history(self, thread_id: str) -> list[dict[str, Any]]:
         """The messages kept for a thread (a copy)."""
-        return [dict(m) for m in self._threads.get(thread_id, [])]
+        return self._threads.history(thread_id)
 
     def stream_request(self, request: RunRequest) -> HttpRequest:
         messages: list[_Obj] = []
         if self.system:
             messages.append({"role": "system", "content": self.system})
-        messages.extend(self._threads.get(request.thread_id or "", []))
-        messages.append(_user_message(request))
+        thread_id = self._threads.thread_id(request)
+        messages.extend(self._threads.messages(thread_id))
+        messages.append(self._threads.asking(thread_id, request))
         body: dict[str, Any] = {"model": request.agent, "messages": messages, "stream": True}
         if self.include_usage:
             body["stream_options"] = {"include_usage": True}
@@ -304,8 +303,6 @@ class OpenAI(Provider):
         completed: RunCompleted,
         send: SendJson,
     ) -> RunCompleted:
-        if request.thread_id and isinstance(translator, OpenAITranslator):
-            history = self._threads.setdefault(request.thread_id, [])
-            history.append(_user_message(request))
-            history.extend(translator.history.messages())
+        if isinstance(translator, OpenAITranslator):
+            self._threads.finish(request, translator.history.messages())
         return completed

@@ -23,6 +23,7 @@ from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
 from ..events import RunCompleted
 from ._base import HttpRequest, Provider, SendJson, Translator
+from ._client_threads import ClientThreads
 from ._frames import local_id
 from ._options import reject_unsupported
 from ._uimessage import UIMessageTranslator
@@ -53,9 +54,7 @@ class Vercel(Provider):
         self.path = str(options.get("path", "/api/chat"))
         agent_field = options.get("agent_field", "agent")
         self.agent_field = None if agent_field is None else str(agent_field)
-        self._chats: dict[str, list[dict[str, Any]]] = {}
-        self._asking: dict[str, dict[str, Any]] = {}
-        """Each chat's user message of the run in progress (the same on a continuation)."""
+        self._chats = ClientThreads("chat", lambda request: user_message(request.message))
 
     @classmethod
     def option_names(cls) -> Sequence[str]:
@@ -66,17 +65,15 @@ class Vercel(Provider):
         reject_unsupported(request, self.title, features=features)
 
     async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
-        if request.thread_id:
-            return request
-        return request.model_copy(update={"thread_id": local_id("chat")})
+        return self._chats.with_thread(request)
 
     def history(self, chat_id: str) -> list[dict[str, Any]]:
         """The UI messages kept for a chat (a copy)."""
-        return [dict(m) for m in self._chats.get(chat_id, [])]
+        return self._chats.history(chat_id)
 
     def stream_request(self, request: RunRequest) -> HttpRequest:
-        chat_id = request.thread_id or local_id("chat")
-        messages = [*self._chats.get(chat_id, []), self._user_message(chat_id, request)]
+        chat_id = self._chats.thread_id(request)
+        messages = [*self._chats.messages(chat_id), self._chats.asking(chat_id, request)]
         return self._chat_request(request, chat_id, messages, {})
 
     def approval_request(
@@ -85,17 +82,12 @@ class Vercel(Provider):
         if not isinstance(translator, UIMessageTranslator):
             raise ConfigurationError("the Vercel dialect continues only its own UI message runs")
         translator.record_decisions(decisions)
-        chat_id = request.thread_id or local_id("chat")
+        chat_id = self._chats.thread_id(request)
         assistant = translator.message()
-        messages = [*self._chats.get(chat_id, []), self._user_message(chat_id, request), assistant]
+        asked = self._chats.asking(chat_id, request)
+        messages = [*self._chats.messages(chat_id), asked, assistant]
         trigger = {"trigger": "submit-message", "messageId": assistant["id"]}
         return self._chat_request(request, chat_id, messages, trigger)
-
-    def _user_message(self, chat_id: str, request: RunRequest) -> dict[str, Any]:
-        asked = self._asking.get(chat_id)
-        if asked is None or asked["parts"][0]["text"] != request.message:
-            asked = self._asking[chat_id] = user_message(request.message)
-        return asked
 
     def _chat_request(
         self,
@@ -128,8 +120,6 @@ class Vercel(Provider):
         completed: RunCompleted,
         send: SendJson,
     ) -> RunCompleted:
-        if request.thread_id and isinstance(translator, UIMessageTranslator):
-            history = self._chats.setdefault(request.thread_id, [])
-            asked = self._asking.pop(request.thread_id, user_message(request.message))
-            history.extend([asked, translator.message()])
+        if isinstance(translator, UIMessageTranslator):
+            self._chats.finish(request, [translator.message()])
         return completed
