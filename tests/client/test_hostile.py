@@ -8,7 +8,6 @@ import asyncio
 import gzip
 import json
 import os
-import time
 import tracemalloc
 from typing import Any
 
@@ -23,6 +22,7 @@ from agentnb import (
     TransportError,
 )
 from agentnb._client.client import AsyncAgentClient
+from agentnb._client.decoding import DECODE_RATIO_FLOOR
 from agentnb._core.exceptions import StreamStallError
 from agentnb._core.run import MAX_UNKNOWN_BYTES, MAX_UNKNOWN_EVENTS
 from agentnb._notebook.connections import connect, disconnect
@@ -157,10 +157,8 @@ async def unknown_frames_forever(conn: Conn, request: Request) -> None:
 async def test_idle_timeout_ends_a_stream_that_sends_no_event(handler: Any) -> None:
     with HostileServer(handler) as srv:
         async with client("openai", srv.url, timeout=2, idle_timeout=0.5) as c:
-            started = time.monotonic()
             with pytest.raises(StreamStallError) as caught:
-                await c.run("m", "hi")
-    assert time.monotonic() - started < 3
+                await c.run("m", "hi")  # the server never stops: only the idle limit ends it
     error = caught.value
     assert isinstance(error, RunInterruptedError) and isinstance(error, StreamTimeoutError)
     assert error.partial_text == "partial " and error.run is not None
@@ -176,10 +174,8 @@ async def test_run_timeout_ends_a_run_that_never_finishes() -> None:
 
     with HostileServer(forever) as srv:
         async with client("openai", srv.url, run_timeout=0.7) as c:
-            started = time.monotonic()
             with pytest.raises(StreamStallError) as caught:
-                await c.run("m", "hi")
-    assert time.monotonic() - started < 3
+                await c.run("m", "hi")  # the server never stops: only the run limit ends it
     assert caught.value.partial_text.startswith("more more ")
     assert caught.value.run is not None and caught.value.run.status == "interrupted"
     assert "run_timeout" in str(caught.value)
@@ -230,29 +226,34 @@ async def test_a_huge_json_answer_is_refused_quickly_in_bounded_memory(framing: 
     with HostileServer(huge) as srv:
         async with client("operativus", srv.url, max_retries=0) as c:
             tracemalloc.start()
-            started = time.monotonic()
             try:
                 with pytest.raises(ProtocolError, match="larger than 8 MiB"):
                     await c.send_json(HttpRequest("GET", "/status"))
                 _, peak = tracemalloc.get_traced_memory()
             finally:
                 tracemalloc.stop()
-    assert time.monotonic() - started < 10
     assert peak < 64 * 1024 * 1024
 
 
-async def measure_lag(stop: asyncio.Event) -> float:
-    worst = 0.0
+SHARE = 128 * 1024
+"""Decoded bytes a run may work through before the loop serves its other tasks (the client
+inflates and parses 64 KiB at a time, then lets them go). A reader that works through a
+compressed body in one go serves them only once per network read (a dozen for these)."""
+
+
+async def count_turns(stop: asyncio.Event) -> int:
+    """How many times the loop served this task until ``stop``."""
+    turns = 0
     while not stop.is_set():
-        before = time.monotonic()
-        await asyncio.sleep(0.01)
-        worst = max(worst, time.monotonic() - before - 0.01)
-    return worst
+        turns += 1
+        await asyncio.sleep(0)
+    return turns
 
 
-async def run_with_lag(c: AsyncAgentClient) -> tuple[BaseException | None, float]:
+async def run_counting_turns(c: AsyncAgentClient) -> tuple[BaseException | None, int]:
+    """The run's error, and how many times the loop served another task while it ran."""
     stop = asyncio.Event()
-    probe = asyncio.create_task(measure_lag(stop))
+    probe = asyncio.create_task(count_turns(stop))
     error: BaseException | None = None
     try:
         await c.run("m", "hi")
@@ -273,10 +274,9 @@ async def test_a_gzip_bomb_is_refused_and_the_loop_stays_responsive() -> None:
     bomb = gzip.compress(b"\n" * (64 * 1024 * 1024), 9)  # ~65 KB on the wire
     with gzip_server(bomb) as srv:
         async with client("openai", srv.url) as c:
-            started = time.monotonic()
-            error, lag = await run_with_lag(c)
+            error, turns = await run_counting_turns(c)
     assert isinstance(error, ProtocolError) and "decompresses" in str(error)
-    assert time.monotonic() - started < 5 and lag < 0.5
+    assert turns >= DECODE_RATIO_FLOOR // SHARE  # it decoded at least the floor first
 
 
 async def test_a_compressed_body_of_blank_lines_does_not_block_the_loop() -> None:
@@ -284,9 +284,9 @@ async def test_a_compressed_body_of_blank_lines_does_not_block_the_loop() -> Non
     blank = b"".join(b"\n" * 600 + b":" + os.urandom(3).hex().encode() + b"\n" for _ in range(8000))
     with gzip_server(gzip.compress(blank, 6)) as srv:
         async with client("openai", srv.url) as c:
-            error, lag = await run_with_lag(c)
+            error, turns = await run_counting_turns(c)
     assert isinstance(error, RunInterruptedError)  # ended with no ids to resume from
-    assert lag < 0.5
+    assert turns >= len(blank) // SHARE
 
 
 # ---- nothing lost, nothing doubled ---------------------------------------------------------------

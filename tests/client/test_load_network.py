@@ -211,13 +211,11 @@ async def test_idle_timeout_ends_a_stream_trickling_inside_a_chunk_header() -> N
         client = AsyncAgentClient(
             "openai", base_url=srv.url, record=False, timeout=5, idle_timeout=0.5
         )
-        started = time.monotonic()
         with pytest.raises(StreamStallError) as caught:
-            await client.run("m", "hi")
+            await client.run("m", "hi")  # bytes keep coming: no read times out
         await client.aclose()
-    assert time.monotonic() - started < 4, "cut at the idle limit, not by the read timeout"
     assert caught.value.partial_text == "partial "
-    assert "idle_timeout" in str(caught.value)
+    assert "idle_timeout" in str(caught.value), "cut at the idle limit, not by the read timeout"
 
 
 async def test_a_stop_during_a_read_is_a_cancel_not_a_timeout() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import Callable
 
@@ -149,9 +150,7 @@ async def test_a_cancel_that_fails_is_kept_on_the_run_not_raised(
             async for event in stream:
                 if isinstance(event, TextDelta):
                     break
-            stopped = time.monotonic()
             await stream.aclose()
-            assert time.monotonic() - stopped < 1.0  # the cancel request does not delay it
             run = stream.run
             assert run.status == "cancelled" and run.run_id == "run_1"
         # closing the client waited for the cancel request, bounded by its timeout
@@ -161,3 +160,29 @@ async def test_a_cancel_that_fails_is_kept_on_the_run_not_raised(
     assert run.status == "cancelled"
     assert run.cancel_error is not None
     assert run.cancel_error.startswith("the platform was not told to stop the run")
+
+
+async def test_the_stream_closes_while_the_platform_holds_the_cancel_unanswered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(platform_cancel, "CANCEL_TIMEOUT_S", 30.0)  # not reached: held below
+    answer = threading.Event()  # the server answers the cancel once the test sets it
+
+    async def held(conn: Conn) -> None:
+        await asyncio.to_thread(answer.wait, 60)
+        await refuse(conn)
+
+    with seekrflow_server(held) as srv:
+        async with AsyncAgentClient("seekrflow", base_url=srv.url, record=False) as client:
+            stream = client.stream("agent", "hello")
+            async for event in stream:
+                if isinstance(event, TextDelta):
+                    break
+            await stream.aclose()
+            in_flight = [task for task in client.transport.background if not task.done()]
+            assert stream.run.status == "cancelled" and stream.run.cancel_error is None
+            assert in_flight, "the stream waited for the platform's answer to the cancel"
+            answer.set()
+            await asyncio.gather(*in_flight)
+    assert [r.path for r in srv.requests if r.path.endswith("/cancel")]
+    assert stream.run.cancel_error is not None and "cannot cancel" in stream.run.cancel_error

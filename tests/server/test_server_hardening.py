@@ -279,7 +279,9 @@ def test_bad_numbers_in_the_query_are_a_422(client: httpx.Client, value: str) ->
 # --- request heads that never finish (slowloris) ------------------------------------------
 
 QUICK_HEAD_TIMEOUT_S = 1.0
-CLOSE_GRACE_S = 2.0
+CLOSE_GRACE_S = 20.0
+"""How long past its timeout a connection may stay open before a test fails: a bound for a
+hung test, not a speed claim (a server under load closes late)."""
 
 
 @pytest.fixture
