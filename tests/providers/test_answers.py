@@ -1,7 +1,9 @@
 """Free-form answers to an agent's question, end to end against the built-in server's
-``planner`` agent: its ``ask_user`` call carries a question in the dialect that can say so
+``planner`` agent: its ``ask_user`` call carries a question in the dialects that can say so
 (``operativus``: ``question`` in ``APPROVAL_REQUIRED``, ``answer`` in the ``/approvals``
-decisions) and is refused in the dialects that take only approve / deny."""
+decisions; ``langgraph``: an interrupt answered by ``command: {resume}``; ``ag-ui``: an
+interrupt answered by the ``resume`` payload) and is refused in the dialects that take only
+approve / deny."""
 
 from __future__ import annotations
 
@@ -13,14 +15,22 @@ from agentnb_testing import client_for
 
 from agentnb import ConfigurationError, InvalidRequestError
 from agentnb._core.handle import RunHandle
+from agentnb._core.run import Run
 from agentnb._history import HistoryStore
 from agentnb.events import RunPaused, ToolApprovalResponded
 from agentnb.server import ServerHandle
 from agentnb.server._planner import QUESTION
 
+ANSWERING = ["operativus", "langgraph", "ag-ui"]
+"""The built-in server's dialects that carry the planner's question and its answer."""
+QUESTION_ON_ITS_OWN_CALL = {"ag-ui"}
+"""Where the question arrives as a call of its own (AG-UI's interrupt), not on ``ask_user``."""
 
-@pytest.mark.parametrize("provider", ["operativus", "langgraph"])
-async def test_an_answer_reaches_the_agent(server: ServerHandle, provider: str) -> None:
+
+async def answer_the_planner(
+    server: ServerHandle, provider: str, answer: str
+) -> tuple[Run, list[ToolApprovalResponded]]:
+    """The planner's run with its one question answered, and the decisions it reported."""
     responded: list[ToolApprovalResponded] = []
     async with (
         client_for(server, provider, record=False) as client,
@@ -30,28 +40,38 @@ async def test_an_answer_reaches_the_agent(server: ServerHandle, provider: str) 
             if isinstance(event, RunPaused):
                 (call,) = stream.run.awaiting_approval
                 assert call.approval is not None and call.approval.question == QUESTION
-                stream.approvals.answer(None, "Lisbon, in May")
+                stream.approvals.answer(None, answer)
             elif isinstance(event, ToolApprovalResponded):
                 responded.append(event)
-    run = stream.run
+    return stream.run, responded
+
+
+@pytest.mark.parametrize("provider", ANSWERING)
+async def test_an_answer_reaches_the_agent(server: ServerHandle, provider: str) -> None:
+    run, responded = await answer_the_planner(server, provider, "Lisbon, in May")
     assert run.status == "completed"
-    asked = run.tool_calls[0]
+    asked = next(c for c in run.tool_calls if c.name == "ask_user")
     assert asked.status == "succeeded" and asked.output == {"answer": "Lisbon, in May"}
-    assert asked.approval is not None and asked.approval.answer == "Lisbon, in May"
-    assert asked.approval.approved is True
+    questioned = next(c for c in run.tool_calls if c.approval and c.approval.question)
+    assert (questioned is not asked) == (provider in QUESTION_ON_ITS_OWN_CALL)
+    assert questioned.approval is not None and questioned.approval.answer == "Lisbon, in May"
+    assert questioned.approval.approved is True
     assert [e.answer for e in responded] == ["Lisbon, in May"]
     assert "plan for Lisbon, in May" in run.text
 
 
-async def test_a_denied_question_gets_no_plan(server: ServerHandle) -> None:
+@pytest.mark.parametrize("provider", ANSWERING)
+async def test_a_denied_question_gets_no_plan(server: ServerHandle, provider: str) -> None:
     async with (
-        client_for(server, "operativus", record=False) as client,
+        client_for(server, provider, record=False) as client,
         client.stream("planner", "Plan a trip") as stream,
     ):
         async for event in stream:
             if isinstance(event, RunPaused):
-                stream.approvals.deny(stream.run.awaiting_approval[0].call_id, "no")
-    assert stream.run.tool_calls[0].status == "denied"
+                (waiting,) = stream.run.awaiting_approval
+                stream.approvals.deny(waiting.call_id, "no")
+    assert waiting.status == "denied"
+    assert (waiting is stream.run.tool_calls[0]) == (provider not in QUESTION_ON_ITS_OWN_CALL)
     assert "without a destination" in stream.run.text
 
 
@@ -89,9 +109,10 @@ async def test_a_plain_approval_takes_no_answer(server: ServerHandle) -> None:
     assert stream.run.status == "completed"
 
 
-async def test_a_policy_may_answer(server: ServerHandle) -> None:
+@pytest.mark.parametrize("provider", ANSWERING)
+async def test_a_policy_may_answer(server: ServerHandle, provider: str) -> None:
     async with (
-        client_for(server, "operativus", record=False) as client,
+        client_for(server, provider, record=False) as client,
         client.stream("planner", "Plan a trip") as stream,
     ):
         stream.approvals.approver = lambda call: "Kyoto"
@@ -100,7 +121,8 @@ async def test_a_policy_may_answer(server: ServerHandle) -> None:
     assert "plan for Kyoto" in stream.run.text
 
 
-@pytest.mark.parametrize("provider", ["vercel", "seekrflow", "openai"])
+# a2a: the client can answer (tests/providers/test_a2a_sdk.py), the built-in server cannot ask
+@pytest.mark.parametrize("provider", ["vercel", "seekrflow", "openai", "a2a"])
 async def test_dialects_without_questions_refuse_the_agent(
     server: ServerHandle, provider: str
 ) -> None:
@@ -155,19 +177,3 @@ async def test_the_history_records_the_question_and_the_answer(
         (call,) = store.tool_calls([stream.run.local_id])
     assert (call.name, call.question, call.answer) == ("ask_user", QUESTION, "Lisbon, in May")
     assert call.status == "succeeded"
-
-
-async def test_an_ag_ui_question_is_answered_with_the_payload(server: ServerHandle) -> None:
-    async with (
-        client_for(server, "ag-ui", record=False) as client,
-        client.stream("planner", "Plan a trip") as stream,
-    ):
-        async for event in stream:
-            if isinstance(event, RunPaused):
-                (waiting,) = stream.run.awaiting_approval
-                assert waiting.approval is not None and waiting.approval.question == QUESTION
-                stream.approvals.answer(None, "Lisbon")
-    run = stream.run
-    assert run.status == "completed" and "plan for Lisbon" in run.text
-    asked = next(c for c in run.tool_calls if c.name == "ask_user")
-    assert asked.status == "succeeded" and asked.output == {"answer": "Lisbon"}
