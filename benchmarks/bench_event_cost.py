@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench_load import (
+    PATHS,
     add_load_options,
     built_in_server,
     messages,
@@ -203,12 +204,12 @@ def main() -> None:
     add_load_options(parser)
     parser.add_argument(
         "--path",
-        choices=("raw", "httpx"),
-        default="raw",
-        help="read bodies past httpx where possible (raw, the default) or through httpx",
+        choices=PATHS,
+        default="fast",
+        help="own connections + raw bodies (fast, the default), httpx + raw bodies, or httpx",
     )
     args = parser.parse_args()
-    read_path(args.path == "raw")
+    read_path(args.path)
     print(
         f"{args.runs} concurrent echo runs (Operativus dialect), {args.words // 3} chunks each, "
         f"{args.delay_ms} ms between chunks, {args.repeat} rounds; CPU µs per event"

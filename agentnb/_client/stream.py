@@ -182,7 +182,7 @@ class RunStream:
             run.finish("failed", error_info(exc))
             raise
         finally:
-            await self._close_response()
+            await self._close_response(keep=False)
             if not run.done:
                 run.finish("cancelled" if self._closing else "interrupted")
             if run.status == "cancelled":
@@ -393,8 +393,8 @@ class RunStream:
     def _count_retry(self) -> None:
         self.run.retries += 1
 
-    async def _close_response(self) -> None:
+    async def _close_response(self, keep: bool = True) -> None:
         response, self._response = self._response, None
         if response is not None:
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                await response.aclose()
+                await self._transport.close_response(response, keep=keep)

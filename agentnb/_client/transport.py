@@ -33,8 +33,16 @@ from .decoding import body_pieces
 from .http_client import SIDE_CONNECTIONS, HttpClients, new_http_clients
 from .http_errors import content_type_error, is_event_stream, is_json, status_error
 from .logs import install_log_redaction
+from .own_http import OwnBody, OwnConnections
+from .reading import paths_taken
 
-__all__ = ["DEFAULT_TIMEOUT", "ERROR_BODY_LIMIT", "JSON_BODY_LIMIT", "Transport"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "ERROR_BODY_LIMIT",
+    "JSON_BODY_LIMIT",
+    "Transport",
+    "sends_own",
+]
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0, write=30.0, pool=10.0)
 """Connect 10 s; read 60 s between two pieces of the body."""
@@ -49,6 +57,10 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 """Methods whose request may be sent twice to the same effect."""
 
 install_log_redaction()
+
+sends_own = True
+"""Whether run streams go on agentnb's own connections where they can
+(:mod:`agentnb._client.own_http`); benchmarks turn it off to compare."""
 
 
 def user_agent() -> str:
@@ -91,8 +103,7 @@ class Transport:
         self._closed = True
         if self._http is not None:
             http, self._http = self._http, None
-            await http.streams.aclose()
-            await http.side.aclose()
+            await http.aclose()
 
     def _client(self, *, side: bool = False) -> httpx.AsyncClient:
         """The HTTP client for a stream, or for a side request (``side``): the one given to
@@ -172,12 +183,40 @@ class Transport:
         if idempotent is None:
             idempotent = request.method in IDEMPOTENT_METHODS
         try:
-            response = await self._client(side=side).send(request, stream=stream)
+            client = self._client(side=side)
+            own = self._own_connections(request, side=side, stream=stream)
+            if own is None:
+                response = await client.send(request, stream=stream)
+            else:
+                response = await own.send(request)
+                client.cookies.extract_cookies(response)
         except httpx.HTTPError as exc:
             self._scrub_auth(request)
             raise self._transport_error(request, exc, idempotent=idempotent) from exc
         self._scrub_auth(request)  # sent: it lives on only as response.request
         return response
+
+    def _own_connections(
+        self, request: httpx.Request, *, side: bool, stream: bool
+    ) -> OwnConnections | None:
+        """agentnb's own connections when they can carry this request: a stream request on
+        plain HTTP, on the transport's own clients, no proxy (else httpx's path)."""
+        if side or not stream or self._http is None or not sends_own:
+            return None
+        own = self._http.own
+        if own is None or request.url.scheme != "http":
+            return None
+        if not isinstance(request.stream, httpx.ByteStream):
+            return None
+        paths_taken["fast"] += 1
+        return own
+
+    async def close_response(self, response: httpx.Response, *, keep: bool) -> None:
+        """Close a stream's response; ``keep``: its connection may carry another request once
+        the body ended (False when the run was stopped: the server must see it go)."""
+        if not keep and isinstance(response.stream, OwnBody):
+            response.stream.discard()
+        await response.aclose()
 
     def _transport_error(
         self, request: httpx.Request, exc: httpx.HTTPError, *, idempotent: bool
