@@ -61,25 +61,18 @@ class RawBody:
         self._waiter: asyncio.Future[None] | None = None
         self._waiting_since = 0.0
 
-    async def _wait(self) -> None:
-        """Until something arrives; ReadTimeout after ``timeout`` seconds of waiting. One timer
-        serves all the waits (set again when it fires early): a timer per read costs a busy
-        stream more than its framing."""
+    def _arm(self) -> asyncio.Future[None]:
+        """A future for the next arrival; ReadTimeout after ``timeout`` seconds of waiting.
+        One timer serves all the waits (set again when it fires early): a timer per read
+        costs a busy stream more than its framing. Awaited in :meth:`next_piece` itself: a
+        coroutine per step of a read is a frame to resume for every event."""
         self._waiter = waiter = self._protocol.new_waiter()
-        loop = waiter.get_loop()
         if self._timeout is not None:
+            loop = waiter.get_loop()
             self._waiting_since = loop.time()
             if self._timer is None:
                 self._timer = loop.call_at(self._waiting_since + self._timeout, self._check)
-        try:
-            await waiter
-        except TimeoutError:
-            raise httpx.ReadTimeout("timed out reading from the server") from None
-        except BaseException:
-            self._stop_timer()
-            raise
-        finally:
-            self._waiter = None
+        return waiter
 
     def _check(self) -> None:
         self._timer = None
@@ -128,11 +121,9 @@ class RawBody:
         """Whether the body's framing ends it without the server closing the connection."""
         return not self._done and (self._chunked or self._left > 0)
 
-    async def _more(self) -> bytes:
-        """What arrived since the last call, waiting for some; b"" once the server closed."""
+    def _arrived(self) -> bytes:
+        """What arrived since the last call; b"" once the server closed."""
         protocol = self._protocol
-        if not protocol.buffer and not protocol.eof:
-            await self._wait()
         if protocol.buffer:
             return protocol.take(_READ_SIZE)
         self._stop_timer()
@@ -146,7 +137,17 @@ class RawBody:
         while not self._done:
             data, self._buffer = self._buffer, b""
             if need_more:
-                more = await self._more()
+                if not self._protocol.buffer and not self._protocol.eof:
+                    try:
+                        await self._arm()
+                    except TimeoutError:
+                        raise httpx.ReadTimeout("timed out reading from the server") from None
+                    except BaseException:
+                        self._stop_timer()
+                        raise
+                    finally:
+                        self._waiter = None
+                more = self._arrived()
                 if not more:
                     self._closed()
                     return None

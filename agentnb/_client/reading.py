@@ -112,7 +112,17 @@ async def read_frames(
     watchdog = Watchdog(clock)
     fed = 0
     try:
-        while (chunk := await watchdog.read(read)) is not None:
+        while True:
+            watchdog.arm()  # Watchdog.read inlined: one frame less to resume per read
+            try:
+                chunk = await read()
+            except asyncio.CancelledError:
+                watchdog.cut()
+                raise
+            finally:
+                watchdog.disarm()
+            if chunk is None:
+                break
             for start in range(0, len(chunk), FEED_SLICE):
                 piece = chunk[start : start + FEED_SLICE]
                 for sse in decoder.feed(piece):

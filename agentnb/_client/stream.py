@@ -167,9 +167,14 @@ class RunStream:
             request = self.request if self._attach else await self._prepare(self.request)
             self.request = request
             run.thread_id = run.thread_id or request.thread_id
-            async with contextlib.aclosing(self._stream(request)) as events:
-                async for event in events:
-                    yield event
+            try:  # nested: the errors these turn into are handled below
+                async with contextlib.aclosing(self._attempts(request)) as events:
+                    async for event in events:
+                        yield event
+            except Expired as expired:
+                self._stall(expired.reason)
+            except ReplayMismatch as mismatch:
+                self._interrupt(str(mismatch))
         except (asyncio.CancelledError, GeneratorExit):
             run.finish("cancelled")
             raise
@@ -197,16 +202,6 @@ class RunStream:
             )
         except Expired as expired:
             self._stall(expired.reason)
-
-    async def _stream(self, request: RunRequest) -> AsyncGenerator[Event, None]:
-        try:
-            async with contextlib.aclosing(self._attempts(request)) as events:
-                async for event in events:
-                    yield event
-        except Expired as expired:
-            self._stall(expired.reason)
-        except ReplayMismatch as mismatch:
-            self._interrupt(str(mismatch))
 
     async def _attempts(self, request: RunRequest) -> AsyncGenerator[Event, None]:
         """The state machine: open, read, and retry or resume until a terminal event."""
