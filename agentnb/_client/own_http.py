@@ -102,8 +102,9 @@ class OwnConnections:
         url = request.url
         origin = (url.host, url.port or 80)
         data = request_bytes(request)
+        stale = False
         while True:
-            connection = self._take(origin)
+            connection = None if stale else self._take(origin)
             reused = connection is not None
             if connection is None:
                 connection = await self._connect(origin, request)
@@ -111,7 +112,8 @@ class OwnConnections:
                 head = await self._exchange(connection, data, request, reused=reused)
             except _Stale:
                 connection.close()
-                continue  # a new connection next: _take found none or a stale one
+                stale = True  # once, on a new connection (never on another kept-alive one)
+                continue
             except BaseException:
                 connection.close()
                 raise
