@@ -18,7 +18,8 @@ Stages (inclusive times minus the nested ones listed under them):
 - listeners: ``RunHandle._notify`` (``ask(display=False)``: the connection's thread tracking)
 - history writes: ``RunRecording`` start / checkpoint / end on the loop, plus the CPU of the
   history writer thread (zero when writes happen on the loop)
-- HTTP parsing: h11's ``next_event`` and ``receive_data``
+- HTTP parsing: h11's ``next_event`` and ``receive_data`` (httpx's path), or agentnb's own
+  head parser (``own_http.parse_head``, the fast path)
 - connection pool: httpcore's ``_assign_requests_to_connections``
 - cancel scopes: anyio's ``CancelScope.__enter__`` / ``__exit__``
 """
@@ -36,11 +37,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench_load import (
+    PATHS,
     add_load_options,
     built_in_server,
     messages,
     read_path,
     run_agentnb,
+    run_floor,
     run_naive,
 )
 
@@ -54,7 +57,7 @@ STAGES = (
     "listeners",
     "history writes (loop)",
     "history writes (writer thread)",
-    "HTTP parsing (h11)",
+    "HTTP parsing (h11, or own_http's head parser)",
     "connection pool (httpcore)",
     "cancel scopes (anyio)",
 )
@@ -95,6 +98,7 @@ def _targets() -> list[tuple[str, Any, str]]:
     import h11
     import httpcore._async.connection_pool as pool
 
+    from agentnb._client import own_http
     from agentnb._client.recording import RunRecording
     from agentnb._core.handle import RunHandle
     from agentnb._core.run import Run
@@ -107,8 +111,9 @@ def _targets() -> list[tuple[str, Any, str]]:
         ("building the event", runagent.RunAgentTranslator, "translate"),
         ("folding the run", Run, "apply"),
         ("listeners", RunHandle, "_notify"),
-        ("HTTP parsing (h11)", h11.Connection, "next_event"),
-        ("HTTP parsing (h11)", h11.Connection, "receive_data"),
+        ("HTTP parsing (h11, or own_http's head parser)", h11.Connection, "next_event"),
+        ("HTTP parsing (h11, or own_http's head parser)", h11.Connection, "receive_data"),
+        ("HTTP parsing (h11, or own_http's head parser)", own_http, "parse_head"),
         ("connection pool (httpcore)", pool.AsyncConnectionPool, "_assign_requests_to_connections"),
         ("cancel scopes (anyio)", anyio_asyncio.CancelScope, "__enter__"),
         ("cancel scopes (anyio)", anyio_asyncio.CancelScope, "__exit__"),
@@ -198,23 +203,31 @@ def measure_naive(base_url: str, api_key: str, texts: list[str], delay_ms: int) 
     return (time.thread_time() - started) / result.events * 1e6
 
 
+def measure_floor(base_url: str, api_key: str, texts: list[str], delay_ms: int) -> float:
+    """Microseconds of main-thread CPU per event for the floor (a bare asyncio.Protocol)."""
+    started = time.thread_time()
+    result = run_floor(base_url, api_key, texts, delay_ms)
+    return (time.thread_time() - started) / result.events * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_load_options(parser)
     parser.add_argument(
         "--path",
-        choices=("raw", "httpx"),
-        default="raw",
-        help="read bodies past httpx where possible (raw, the default) or through httpx",
+        choices=PATHS,
+        default="fast",
+        help="own connections + raw bodies (fast, the default), httpx + raw bodies, or httpx",
     )
     args = parser.parse_args()
-    read_path(args.path == "raw")
+    read_path(args.path)
     print(
         f"{args.runs} concurrent echo runs (Operativus dialect), {args.words // 3} chunks each, "
         f"{args.delay_ms} ms between chunks, {args.repeat} rounds; CPU µs per event"
     )
     breakdowns: list[dict[str, float]] = []
     naive: list[float] = []
+    floor: list[float] = []
     with built_in_server(False) as (base_url, api_key):
         measure_agentnb(base_url, api_key, messages("warm", 5, args.words), args.delay_ms)
         measure_naive(base_url, api_key, messages("warm", 5, args.words), args.delay_ms)
@@ -223,6 +236,8 @@ def main() -> None:
             breakdowns.append(measure_agentnb(base_url, api_key, texts, args.delay_ms).per_event())
             texts = messages(f"n{round_}", args.runs, args.words)
             naive.append(measure_naive(base_url, api_key, texts, args.delay_ms))
+            texts = messages(f"f{round_}", args.runs, args.words)
+            floor.append(measure_floor(base_url, api_key, texts, args.delay_ms))
     rows = {name: statistics.median(b[name] for b in breakdowns) for name in breakdowns[0]}
     total = rows["total"]
     print(f"\n{'agentnb ask, stage':50} {'µs/event':>9} {'share':>7}")
@@ -233,8 +248,11 @@ def main() -> None:
     print(f"{'total (loop thread + history writer)':50} {total:9.1f}")
     naive_us = statistics.median(naive)
     print(f"{'naive httpx-sse gather (its one thread, all of it)':50} {naive_us:9.1f}")
+    floor_us = statistics.median(floor)
+    print(f"{'floor: asyncio.Protocol, frames only (its thread)':50} {floor_us:9.1f}")
     print(
-        f"\nagentnb / naive: {total / naive_us:.2f}x (target <= 0.5); responses read per path: "
+        f"\nagentnb / naive: {total / naive_us:.2f}x (target <= 0.5), agentnb / floor: "
+        f"{total / floor_us:.1f}x; path {args.path}, requests and responses per path: "
         f"{dict(reading.paths_taken)}"
     )
     print(

@@ -48,7 +48,7 @@ import httpx_sse
 from bench_floor import floor_run, rss_growth_per_stream
 
 import agentnb
-from agentnb._client import reading
+from agentnb._client import reading, transport
 from agentnb._core.loop import get_loop, run_sync
 from agentnb._notebook.connections import disconnect
 
@@ -142,10 +142,16 @@ async def with_main_probe(
     return wall, count, probe.lag, cpu
 
 
-def read_path(raw: bool) -> str:
-    """Which reader agentnb's runs use from now on: past httpx where it can, or httpx's."""
-    reading.reads_raw = raw
-    return "raw" if raw else "httpx"
+PATHS = ("fast", "raw", "httpx")
+"""fast: requests on agentnb's own kept-alive connections and bodies read past httpx; raw:
+httpx sends, bodies read past httpx (the path before); httpx: httpx for both (the fallback)."""
+
+
+def read_path(path: str) -> str:
+    """Which path agentnb's runs take from now on (see :data:`PATHS`)."""
+    transport.sends_own = path == "fast"
+    reading.reads_raw = path in ("fast", "raw")
+    return path
 
 
 def paths_label(before: dict[str, int]) -> str:
@@ -160,10 +166,10 @@ def run_agentnb(
     texts: list[str],
     delay_ms: int,
     dialect: str = "operativus",
-    raw: bool | None = None,
+    path: str | None = None,
 ) -> Result:
-    if raw is not None:  # else: as read_path() last set it
-        read_path(raw)
+    if path is not None:  # else: as read_path() last set it
+        read_path(path)
     paths_before = dict(reading.paths_taken)
     agentnb.connect(
         dialect,
@@ -348,16 +354,17 @@ def main() -> None:
     )
     delay = args.delay_ms
     ways: list[Callable[[str, str, list[str]], Result]] = [
-        lambda url, key, texts: run_agentnb(url, key, texts, delay, raw=True),
-        lambda url, key, texts: run_agentnb(url, key, texts, delay, "runagent", raw=True),
-        lambda url, key, texts: run_agentnb(url, key, texts, delay, raw=False),
-        lambda url, key, texts: run_agentnb(url, key, texts, delay, "runagent", raw=False),
+        *(
+            functools.partial(run_agentnb, delay_ms=delay, dialect=dialect, path=path)
+            for path in PATHS
+            for dialect in ("operativus", "runagent")
+        ),
         lambda url, key, texts: run_naive(url, key, texts, delay),
         lambda url, key, texts: run_floor(url, key, texts, delay),
     ]
     rounds: list[list[Result]] = [[] for _ in ways]
     with built_in_server(args.in_process) as (base_url, api_key):
-        read_path(True)  # first: a heap grown by the load below would hide it
+        read_path("fast")  # first: a heap grown by the load below would hide it
         memory = idle_memory(base_url, api_key, args.idle_memory) if args.idle_memory else None
         for way in ways:  # warm up (imports, the background loop, the history file)
             way(base_url, api_key, messages("warm", 5, args.words))
@@ -375,8 +382,10 @@ def main() -> None:
         )
     print(
         "\nwall: median round; CPU: median round's CPU time of this process (all threads; the"
-        " server is a child process); CPU/ev: that per event.\n[raw]: bodies read past httpx"
-        " (agentnb._client.reading.raw_body); [httpx]: through httpx (the path before, and the fallback)."
+        " server is a child process); CPU/ev: that per event.\n[fast+raw]: requests on agentnb's"
+        " own kept-alive connections (agentnb._client.own_http), bodies read past httpx;\n[raw]:"
+        " httpx sends, bodies read past httpx (agentnb._client.reading.raw_body); [httpx]:"
+        " through httpx (the fallback: proxies, TLS, a given http_client)."
         "\nlag: how late a 10 ms timer fires (all rounds' samples). agentnb: the main (kernel)"
         " loop only\nawaits the handles; the streams, history writes and (operativus) the usage"
         " requests (one batch for runs ending together) run on agentnb's\nloop. naive:"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import ssl
+import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any, NamedTuple
 
@@ -27,6 +28,7 @@ import httpcore
 import httpx
 
 from .network import AsyncioBackend
+from .own_http import OwnConnections
 
 __all__ = [
     "SHARDS",
@@ -34,6 +36,7 @@ __all__ = [
     "HttpClients",
     "ShardedTransport",
     "new_http_clients",
+    "proxy_configured",
     "shared_ssl_context",
 ]
 
@@ -160,6 +163,15 @@ class HttpClients(NamedTuple):
     """JSON side requests (a run's usage, a thread to create, listings): a small pool of
     its own, so that 200 runs ending at once reuse a few kept-alive connections instead of
     each opening one beside its stream (at most :data:`SIDE_CONNECTIONS` at a time)."""
+    own: OwnConnections | None
+    """agentnb's own connections for ``http://`` run streams (:mod:`agentnb._client.own_http`);
+    None when a proxy is configured in the environment (httpx honours it)."""
+
+    async def aclose(self) -> None:
+        await self.streams.aclose()
+        await self.side.aclose()
+        if self.own is not None:
+            await self.own.aclose()
 
 
 def new_http_clients(timeout: httpx.Timeout) -> HttpClients:
@@ -168,4 +180,12 @@ def new_http_clients(timeout: httpx.Timeout) -> HttpClients:
     side_pool = pooled_transport(shared_ssl_context(), _SIDE_LIMITS)
     side = _AsyncClient(timeout, side_pool)
     side.cookies = streams.cookies.jar  # one jar: a cookie set on either is sent by both
-    return HttpClients(streams, side)
+    own = None if proxy_configured() else OwnConnections(timeout)
+    return HttpClients(streams, side, own)
+
+
+def proxy_configured() -> bool:
+    """Whether the environment names a proxy for plain HTTP (``HTTP_PROXY``, ``ALL_PROXY``,
+    either case), which httpx would use: then streams take httpx's path."""
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get("http") or proxies.get("all"))

@@ -7,26 +7,30 @@ echoes back never reaches an exception.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
+import httpx
 from pydantic_core import from_json, to_json
 
 from .._core.exceptions import (
     AuthenticationError,
+    ConnectError,
     HTTPStatusError,
     InvalidRequestError,
     NotFoundError,
     ProtocolError,
     RateLimitError,
     ServerError,
+    StreamTimeoutError,
+    TransportError,
 )
-from .._core.retry import parse_retry_after
+from .._core.retry import Retryable, parse_retry_after
 from .._core.secrets import redact
 from .._core.text import excerpt
 
-__all__ = ["content_type_error", "is_event_stream", "is_json", "status_error"]
+__all__ = ["content_type_error", "is_event_stream", "is_json", "status_error", "transport_error"]
 
 
 def _reason(status: int) -> str:
@@ -176,3 +180,43 @@ def _looks_html(content_type: str | None, body: str) -> bool:
         return True
     head = body.lstrip()[:15].lower()
     return head.startswith(("<!doctype html", "<html"))
+
+
+def transport_error(
+    exc: httpx.HTTPError,
+    where: str,
+    url: str,
+    read_timeout: float | None,
+    idempotent: bool,
+    redact: Callable[[str], str],
+) -> Exception:
+    """A failure to send a request or read its head (httpx's, or agentnb's own connections',
+    which raise httpx's types) as agentnb's typed error; wrapped in :class:`Retryable` when
+    the request provably never reached the server, or is ``idempotent``."""
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        timed_out = StreamTimeoutError(
+            f"{where}: timed out connecting ({type(exc).__name__})", url=url
+        )
+        return Retryable(timed_out)
+    if isinstance(exc, httpx.TimeoutException):
+        return StreamTimeoutError(
+            f"{where}: no answer within the {read_timeout:g} s read timeout ({type(exc).__name__})",
+            url=url,
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return Retryable(ConnectError(redact(f"{where}: could not connect: {exc}"), url=url))
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        broken = (
+            "the answer is not HTTP/1.1 agentnb can read"
+            if "malformed" in str(exc)
+            else ("the connection closed before an answer")
+        )
+        message = redact(f"{where}: {broken}: {exc}")
+        if idempotent:
+            return Retryable(TransportError(message, url=url))
+        return TransportError(
+            f"{message}; not re-sent, since the server may already have acted on it "
+            f"(a second run could start)",
+            url=url,
+        )
+    return TransportError(redact(f"{where}: {type(exc).__name__}: {exc}"), url=url)

@@ -34,13 +34,13 @@ from httpcore import (
 
 from .._core.loop import take_turn
 
-__all__ = ["AsyncioBackend", "OwnStream"]
+__all__ = ["AsyncioBackend", "Buffered", "OwnStream", "open_tcp"]
 
 HAPPY_EYEBALLS_DELAY = 0.25
 """Seconds before trying a host's next address while the first still connects (as anyio)."""
 
 
-class _Buffered(asyncio.Protocol):
+class Buffered(asyncio.Protocol):
     """Keeps what arrives until a read takes it; pauses the socket while too much waits."""
 
     HIGH_WATER = 256 * 1024
@@ -124,6 +124,11 @@ class _Buffered(asyncio.Protocol):
             if timer is not None:
                 timer.cancel()
 
+    @property
+    def writing_paused(self) -> bool:
+        """Whether the transport holds more unsent bytes than it wants to."""
+        return self._writable is not None
+
     async def wait_writable(self, timeout: float | None) -> None:
         writable = self._writable
         if writable is None:
@@ -148,13 +153,13 @@ def _expire(waiter: asyncio.Future[None]) -> None:
 class OwnStream(AsyncNetworkStream):
     """A connection of :class:`AsyncioBackend`: ``protocol`` buffers what arrives."""
 
-    def __init__(self, transport: asyncio.Transport, protocol: _Buffered) -> None:
+    def __init__(self, transport: asyncio.Transport, protocol: Buffered) -> None:
         self._transport = transport
         self._protocol = protocol
         self._unsent: list[bytes] = []
 
     @property
-    def protocol(self) -> _Buffered:
+    def protocol(self) -> Buffered:
         """What the event loop feeds (a reader past httpcore takes its bytes directly)."""
         return self._protocol
 
@@ -183,7 +188,7 @@ class OwnStream(AsyncNetworkStream):
         if not self._unsent:
             asyncio.get_running_loop().call_soon(self._send_unsent)
         self._unsent.append(buffer)
-        if sum(map(len, self._unsent)) < _Buffered.HIGH_WATER:
+        if sum(map(len, self._unsent)) < Buffered.HIGH_WATER:
             return
         self._send_unsent()
         try:
@@ -245,6 +250,25 @@ class OwnStream(AsyncNetworkStream):
         return None if name is None else self._transport.get_extra_info(name)
 
 
+async def open_tcp(
+    host: str, port: int, timeout: float | None, local_address: str | None = None
+) -> tuple[asyncio.Transport, Buffered]:
+    """A TCP connection whose arrivals a :class:`Buffered` protocol keeps; TimeoutError after
+    ``timeout`` seconds, OSError when it cannot connect."""
+    loop = asyncio.get_running_loop()
+    delay = None if _is_ip_address(host) else HAPPY_EYEBALLS_DELAY  # one address: no race
+    async with asyncio.timeout(timeout):
+        transport, protocol = await loop.create_connection(
+            Buffered,
+            host,
+            port,
+            local_addr=None if local_address is None else (local_address, 0),
+            happy_eyeballs_delay=delay,
+        )
+    assert isinstance(transport, asyncio.Transport)
+    return transport, protocol
+
+
 class AsyncioBackend(AsyncNetworkBackend):
     """httpcore's network backend on asyncio's event loop (see the module's docstring)."""
 
@@ -263,22 +287,12 @@ class AsyncioBackend(AsyncNetworkBackend):
             return await self._fallback.connect_tcp(
                 host, port, timeout, local_address, socket_options
             )
-        loop = asyncio.get_running_loop()
-        delay = None if _is_ip_address(host) else HAPPY_EYEBALLS_DELAY  # one address: no race
         try:
-            async with asyncio.timeout(timeout):
-                transport, protocol = await loop.create_connection(
-                    _Buffered,
-                    host,
-                    port,
-                    local_addr=None if local_address is None else (local_address, 0),
-                    happy_eyeballs_delay=delay,
-                )
+            transport, protocol = await open_tcp(host, port, timeout, local_address)
         except TimeoutError:
             raise ConnectTimeout(f"timed out connecting to {host}:{port}") from None
         except OSError as exc:
             raise ConnectError(str(exc) or type(exc).__name__) from exc
-        assert isinstance(transport, asyncio.Transport)
         return OwnStream(transport, protocol)
 
     async def connect_unix_socket(

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 
 import h11
 import httpcore
@@ -49,12 +49,13 @@ from .decoding import (
     close_quietly,
     encodings,
 )
+from .framing import RawBody
 from .http_errors import is_event_stream
 from .network import OwnStream
+from .own_http import OwnBody
 
 __all__ = [
     "FEED_SLICE",
-    "MAX_CHUNK_LINE",
     "Outcome",
     "paths_taken",
     "raw_body",
@@ -70,7 +71,8 @@ reads_raw = True
 """Whether a body that can be read past httpx is (see :func:`raw_body`);
 benchmarks turn it off to compare."""
 paths_taken: collections.Counter[str] = collections.Counter()
-"""Responses read per path: "raw" (past httpx) or "httpx" (benchmarks print it)."""
+"""Responses read per path: "raw" (past httpx) or "httpx", and stream requests sent on
+agentnb's own connections, "fast" (benchmarks print them)."""
 
 
 class Outcome:
@@ -110,7 +112,17 @@ async def read_frames(
     watchdog = Watchdog(clock)
     fed = 0
     try:
-        while (chunk := await watchdog.read(read)) is not None:
+        while True:
+            watchdog.arm()  # Watchdog.read inlined: one frame less to resume per read
+            try:
+                chunk = await read()
+            except asyncio.CancelledError:
+                watchdog.cut()
+                raise
+            finally:
+                watchdog.disarm()
+            if chunk is None:
+                break
             for start in range(0, len(chunk), FEED_SLICE):
                 piece = chunk[start : start + FEED_SLICE]
                 for sse in decoder.feed(piece):
@@ -155,35 +167,36 @@ def _next_chunk(chunks: AsyncIterator[bytes]) -> Callable[[], Awaitable[bytes | 
     return read
 
 
-MAX_CHUNK_LINE = 4096
-"""Bytes a chunk-size line (with its extensions) may take, as h11 allows."""
-
-_READ_SIZE = 64 * 1024
-_WRAPPED_BY = ("_stream", "_httpcore_stream", "_connection")
-"""Where httpx's, httpcore's and the shard's body wrappers keep what they wrap."""
-_MAX_WRAPPERS = 8
-
-
 def raw_body(
     response: httpx.Response, *, where: str, read_timeout: float | None
 ) -> Callable[[], Awaitable[bytes | None]] | None:
     """A function returning the next decoded piece of the body (None at its end), or None
     when this response cannot be read past httpx."""
+    codings = encodings(response.headers)
+    if len(codings) > 1 or (codings and codings[0] not in ("gzip", "deflate")):
+        return None
+    if isinstance(response.stream, OwnBody):  # agentnb's own connection: its body as is
+        return _decoded(response.stream.raw, codings, where)
     stream = response.extensions.get("network_stream")
     h11_state = _h11_state(response)
     if type(stream) is not OwnStream or h11_state is None or response.http_version != "HTTP/1.1":
-        return None
-    codings = encodings(response.headers)
-    if len(codings) > 1 or (codings and codings[0] not in ("gzip", "deflate")):
         return None
     leftover, _ = h11_state.trailing_data
     framing = _framing(response.headers)
     if framing is None:
         return None
-    body = _RawBody(stream, framing, leftover, read_timeout)
-    if not codings:
-        return body.next_piece
-    return _inflating(body, Inflater(codings[0]), where)
+    return _decoded(RawBody(stream.protocol, framing, leftover, read_timeout), codings, where)
+
+
+def _decoded(
+    body: RawBody, codings: list[str], where: str
+) -> Callable[[], Awaitable[bytes | None]]:
+    return body.next_piece if not codings else _inflating(body, Inflater(codings[0]), where)
+
+
+_WRAPPED_BY = ("_stream", "_httpcore_stream", "_connection")
+"""Where httpx's, httpcore's and the shard's body wrappers keep what they wrap."""
+_MAX_WRAPPERS = 8
 
 
 def _h11_state(response: httpx.Response) -> h11.Connection | None:
@@ -212,178 +225,21 @@ def _framing(headers: httpx.Headers) -> int | str | None:
     return int(length) if length.isdigit() else None
 
 
-_SIZE, _DATA, _DATA_END, _TRAILER = range(4)
-"""Where a chunked body is: at a chunk-size line, in a chunk's data, at the line end after
-it, in the trailer."""
-_HEX = frozenset(b"0123456789abcdefABCDEF")
-
-
-class _RawBody:
-    """The framing of one body over the connection's buffered protocol."""
-
-    __slots__ = (
-        "_buffer",
-        "_chunked",
-        "_done",
-        "_left",
-        "_protocol",
-        "_state",
-        "_timeout",
-        "_timer",
-        "_waiter",
-        "_waiting_since",
-    )
-
-    def __init__(
-        self, stream: OwnStream, framing: int | str, leftover: bytes, timeout: float | None
-    ) -> None:
-        self._protocol = stream.protocol
-        self._timeout = timeout
-        self._buffer = leftover
-        self._done = framing == 0
-        self._chunked = framing == "chunked"
-        self._state = _SIZE
-        self._left = framing if isinstance(framing, int) else -1  # bytes left (-1: no count)
-        self._timer: asyncio.TimerHandle | None = None
-        self._waiter: asyncio.Future[None] | None = None
-        self._waiting_since = 0.0
-
-    async def _wait(self) -> None:
-        """Until something arrives; ReadTimeout after ``timeout`` seconds of waiting. One timer
-        serves all the waits (set again when it fires early): a timer per read costs a busy
-        stream more than its framing."""
-        self._waiter = waiter = self._protocol.new_waiter()
-        loop = waiter.get_loop()
-        if self._timeout is not None:
-            self._waiting_since = loop.time()
-            if self._timer is None:
-                self._timer = loop.call_at(self._waiting_since + self._timeout, self._check)
-        try:
-            await waiter
-        except TimeoutError:
-            raise httpx.ReadTimeout("timed out reading from the server") from None
-        except BaseException:
-            self._stop_timer()
-            raise
-        finally:
-            self._waiter = None
-
-    def _check(self) -> None:
-        self._timer = None
-        waiter = self._waiter
-        if waiter is None or waiter.done() or self._timeout is None:
-            return  # not waiting: the next wait sets the timer again
-        due = self._waiting_since + self._timeout
-        if waiter.get_loop().time() >= due:
-            waiter.set_exception(TimeoutError())
-        else:
-            self._timer = waiter.get_loop().call_at(due, self._check)
-
-    def _stop_timer(self) -> None:
-        timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.cancel()
-
-    async def _more(self) -> bytes:
-        """What arrived since the last call, waiting for some; b"" once the server closed."""
-        protocol = self._protocol
-        if not protocol.buffer and not protocol.eof:
-            await self._wait()
-        if protocol.buffer:
-            return protocol.take(_READ_SIZE)
-        self._stop_timer()
-        if protocol.error is not None:
-            raise httpx.ReadError(str(protocol.error) or type(protocol.error).__name__)
-        return b""
-
-    async def next_piece(self) -> bytes | None:
-        """The next piece of the body as the server framed it; None at its end."""
-        need_more = not self._buffer  # held bytes (an unfinished line) are looked at once
-        while not self._done:
-            data, self._buffer = self._buffer, b""
-            if need_more:
-                more = await self._more()
-                if not more:
-                    self._closed()
-                    return None
-                data += more
-            if self._chunked:
-                piece = self._unchunk(data)
-            elif self._left >= 0:
-                piece = data[: self._left]
-                self._left -= len(piece)
-                self._done = self._left == 0
-            else:
-                piece = data
-            if piece:
-                return piece
-            need_more = True
-        return None
-
-    def _closed(self) -> None:
-        """The server closed the connection: the body's end, unless its framing says not yet."""
-        if self._chunked or self._left > 0:
-            raise httpx.RemoteProtocolError(
-                "peer closed connection without sending complete message body"
-            )
-        self._done = True
-
-    def _unchunk(self, data: bytes) -> bytes:
-        """The chunk data in ``data``; an unfinished line waits in the buffer."""
-        pieces: list[bytes] = []
-        at, size = 0, len(data)
-        while at < size and not self._done:
-            if self._state == _DATA:
-                piece = data[at : at + self._left]
-                pieces.append(piece)
-                at += len(piece)
-                self._left -= len(piece)
-                if self._left == 0:
-                    self._state = _DATA_END
-                continue
-            line_end = data.find(b"\r\n", at)
-            if line_end < 0:
-                if size - at > MAX_CHUNK_LINE:
-                    raise httpx.RemoteProtocolError("a chunk-size line is too long")
-                self._buffer = data[at:]
-                break
-            self._take_line(data[at:line_end])
-            at = line_end + 2
-        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
-
-    def _take_line(self, line: bytes) -> None:
-        """Interpret one line between chunks' data."""
-        state = self._state
-        if state == _DATA_END:
-            if line:
-                raise httpx.RemoteProtocolError("a chunk's data did not end with a line end")
-            self._state = _SIZE
-        elif state == _TRAILER:
-            self._done = not line
-        else:
-            digits = line.split(b";", 1)[0].strip(b" \t")
-            if not digits or len(digits) > 16 or not _HEX.issuperset(digits):
-                raise httpx.RemoteProtocolError(f"bad chunk-size line: {line[:40]!r}")
-            self._left = int(digits, 16)
-            self._state = _DATA if self._left else _TRAILER
-
-
 def _inflating(
-    body: _RawBody, inflater: Inflater, where: str
+    body: RawBody, inflater: Inflater, where: str
 ) -> Callable[[], Awaitable[bytes | None]]:
     """``body``'s pieces inflated a bounded piece at a time; a decompression bomb refused."""
-    pending: list[bytes] = []
+    pending: Iterator[bytes] = iter(())
     received = decoded = 0
 
     async def next_piece() -> bytes | None:
-        nonlocal received, decoded
-        while not pending:
+        nonlocal received, decoded, pending
+        while (piece := next(pending, None)) is None:  # inflated one bounded piece at a time
             raw = await body.next_piece()
             if raw is None:
                 return None
             received += len(raw)
-            pending.extend(reversed(list(inflater.feed(raw))))
-        piece = pending.pop()
+            pending = inflater.feed(raw)
         decoded += len(piece)
         check_ratio(decoded, received, where)
         return piece

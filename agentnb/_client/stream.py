@@ -167,9 +167,14 @@ class RunStream:
             request = self.request if self._attach else await self._prepare(self.request)
             self.request = request
             run.thread_id = run.thread_id or request.thread_id
-            async with contextlib.aclosing(self._stream(request)) as events:
-                async for event in events:
-                    yield event
+            try:  # nested: the errors these turn into are handled below
+                async with contextlib.aclosing(self._attempts(request)) as events:
+                    async for event in events:
+                        yield event
+            except Expired as expired:
+                self._stall(expired.reason)
+            except ReplayMismatch as mismatch:
+                self._interrupt(str(mismatch))
         except (asyncio.CancelledError, GeneratorExit):
             run.finish("cancelled")
             raise
@@ -182,7 +187,7 @@ class RunStream:
             run.finish("failed", error_info(exc))
             raise
         finally:
-            await self._close_response()
+            await self._close_response(keep=False)
             if not run.done:
                 run.finish("cancelled" if self._closing else "interrupted")
             if run.status == "cancelled":
@@ -197,16 +202,6 @@ class RunStream:
             )
         except Expired as expired:
             self._stall(expired.reason)
-
-    async def _stream(self, request: RunRequest) -> AsyncGenerator[Event, None]:
-        try:
-            async with contextlib.aclosing(self._attempts(request)) as events:
-                async for event in events:
-                    yield event
-        except Expired as expired:
-            self._stall(expired.reason)
-        except ReplayMismatch as mismatch:
-            self._interrupt(str(mismatch))
 
     async def _attempts(self, request: RunRequest) -> AsyncGenerator[Event, None]:
         """The state machine: open, read, and retry or resume until a terminal event."""
@@ -393,8 +388,8 @@ class RunStream:
     def _count_retry(self) -> None:
         self.run.retries += 1
 
-    async def _close_response(self) -> None:
+    async def _close_response(self, keep: bool = True) -> None:
         response, self._response = self._response, None
         if response is not None:
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                await response.aclose()
+                await self._transport.close_response(response, keep=keep)

@@ -18,9 +18,7 @@ from pydantic_core import from_json
 
 from .._core.exceptions import (
     ConfigurationError,
-    ConnectError,
     ProtocolError,
-    StreamTimeoutError,
     TransportError,
 )
 from .._core.loop import take_turn
@@ -31,10 +29,24 @@ from ..events import Event, RunFailed, ToolCallFinished
 from ..providers import HttpRequest, Provider
 from .decoding import body_pieces
 from .http_client import SIDE_CONNECTIONS, HttpClients, new_http_clients
-from .http_errors import content_type_error, is_event_stream, is_json, status_error
+from .http_errors import (
+    content_type_error,
+    is_event_stream,
+    is_json,
+    status_error,
+    transport_error,
+)
 from .logs import install_log_redaction
+from .own_http import OwnBody, OwnConnections
+from .reading import paths_taken
 
-__all__ = ["DEFAULT_TIMEOUT", "ERROR_BODY_LIMIT", "JSON_BODY_LIMIT", "Transport"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "ERROR_BODY_LIMIT",
+    "JSON_BODY_LIMIT",
+    "Transport",
+    "sends_own",
+]
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0, write=30.0, pool=10.0)
 """Connect 10 s; read 60 s between two pieces of the body."""
@@ -49,6 +61,10 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 """Methods whose request may be sent twice to the same effect."""
 
 install_log_redaction()
+
+sends_own = True
+"""Whether run streams go on agentnb's own connections where they can
+(:mod:`agentnb._client.own_http`); benchmarks turn it off to compare."""
 
 
 def user_agent() -> str:
@@ -78,6 +94,7 @@ class Transport:
         self._extra_headers = dict(headers or {})
         self._given_http = http_client
         self._http: HttpClients | None = None
+        self._urls: dict[str, httpx.URL] = {}
         self._side_slots = asyncio.Semaphore(SIDE_CONNECTIONS)
         self._closed = False
         self.background: set[asyncio.Task[None]] = set()
@@ -91,8 +108,7 @@ class Transport:
         self._closed = True
         if self._http is not None:
             http, self._http = self._http, None
-            await http.streams.aclose()
-            await http.side.aclose()
+            await http.aclose()
 
     def _client(self, *, side: bool = False) -> httpx.AsyncClient:
         """The HTTP client for a stream, or for a side request (``side``): the one given to
@@ -133,6 +149,14 @@ class Transport:
     def url(self, path: str) -> str:
         return self.base_url + (path if path.startswith("/") else "/" + path)
 
+    def _parsed_url(self, path: str) -> httpx.URL:
+        url = self._urls.get(path)
+        if url is None:
+            if len(self._urls) >= 64:
+                self._urls.clear()
+            url = self._urls[path] = httpx.URL(self.url(path))
+        return url
+
     def build(self, http: HttpRequest, *, accept: str, side: bool = False) -> httpx.Request:
         headers = {
             "User-Agent": user_agent(),
@@ -141,14 +165,28 @@ class Transport:
             **self._extra_headers,
             **http.headers,
         }
+        client = self._client(side=side)
         try:
-            return self._client(side=side).build_request(
+            if self._given_http is not None or http.params:
+                return client.build_request(
+                    http.method,
+                    self.url(http.path),
+                    params=dict(http.params) or None,
+                    json=http.json,
+                    headers=headers,
+                    timeout=self.timeout,
+                )
+            # agentnb's own clients have no base URL, params or auth: the request is made as
+            # build_request would, its URL parsed once per path (httpx parses in pure Python)
+            named = {name.lower() for name in headers}
+            defaults = {k: v for k, v in client.headers.items() if k not in named}
+            return httpx.Request(
                 http.method,
-                self.url(http.path),
-                params=dict(http.params) or None,
+                self._parsed_url(http.path),
                 json=http.json,
-                headers=headers,
-                timeout=self.timeout,
+                headers={**defaults, **headers},
+                cookies=client.cookies,
+                extensions={"timeout": self.timeout.as_dict()},
             )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeEncodeError) as exc:
             raise ConfigurationError(
@@ -172,43 +210,42 @@ class Transport:
         if idempotent is None:
             idempotent = request.method in IDEMPOTENT_METHODS
         try:
-            response = await self._client(side=side).send(request, stream=stream)
+            client = self._client(side=side)
+            own = self._own_connections(request, side=side, stream=stream)
+            if own is None:
+                response = await client.send(request, stream=stream)
+            else:
+                response = await own.send(request)
+                client.cookies.extract_cookies(response)
         except httpx.HTTPError as exc:
             self._scrub_auth(request)
-            raise self._transport_error(request, exc, idempotent=idempotent) from exc
+            where, url = self.where(request), self.redact(str(request.url))
+            mapped = transport_error(exc, where, url, self.timeout.read, idempotent, self.redact)
+            raise mapped from exc
         self._scrub_auth(request)  # sent: it lives on only as response.request
         return response
 
-    def _transport_error(
-        self, request: httpx.Request, exc: httpx.HTTPError, *, idempotent: bool
-    ) -> Exception:
-        where = self.where(request)
-        url = self.redact(str(request.url))
-        if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
-            timed_out = StreamTimeoutError(
-                f"{where}: timed out connecting ({type(exc).__name__})", url=url
-            )
-            return Retryable(timed_out)
-        if isinstance(exc, httpx.TimeoutException):
-            return StreamTimeoutError(
-                f"{where}: no answer within the {self.timeout.read:g} s read timeout "
-                f"({type(exc).__name__})",
-                url=url,
-            )
-        if isinstance(exc, httpx.ConnectError):
-            return Retryable(
-                ConnectError(self.redact(f"{where}: could not connect: {exc}"), url=url)
-            )
-        if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
-            message = self.redact(f"{where}: the connection closed before an answer: {exc}")
-            if idempotent:
-                return Retryable(TransportError(message, url=url))
-            return TransportError(
-                f"{message}; not re-sent, since the server may already have acted on it "
-                f"(a second run could start)",
-                url=url,
-            )
-        return TransportError(self.redact(f"{where}: {type(exc).__name__}: {exc}"), url=url)
+    def _own_connections(
+        self, request: httpx.Request, *, side: bool, stream: bool
+    ) -> OwnConnections | None:
+        """agentnb's own connections when they can carry this request: a stream request on
+        plain HTTP, on the transport's own clients, no proxy (else httpx's path)."""
+        if side or not stream or self._http is None or not sends_own:
+            return None
+        own = self._http.own
+        if own is None or request.url.scheme != "http":
+            return None
+        if not isinstance(request.stream, httpx.ByteStream):
+            return None
+        paths_taken["fast"] += 1
+        return own
+
+    async def close_response(self, response: httpx.Response, *, keep: bool) -> None:
+        """Close a stream's response; ``keep``: its connection may carry another request once
+        the body ended (False when the run was stopped: the server must see it go)."""
+        if not keep and isinstance(response.stream, OwnBody):
+            response.stream.discard()
+        await response.aclose()
 
     async def read_capped(self, response: httpx.Response, limit: int) -> tuple[bytes, bool]:
         """Up to ``limit`` bytes of the body, and whether there was more. Closes it."""

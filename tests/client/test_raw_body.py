@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hostile_server import Conn, HostileServer, Request
 
-from agentnb._client import reading
+from agentnb._client import reading, transport
 from agentnb._client.client import AsyncAgentClient
 from agentnb._core.exceptions import AgentNBError
 
@@ -85,8 +85,10 @@ def server_sending(head_bytes: bytes, body: bytes, step: int) -> HostileServer:
 
 
 async def outcome(server: HostileServer, *, raw: bool) -> tuple[Any, ...]:
-    """How a run against ``server`` ends, read past httpx or through it; and the path taken."""
+    """How a run against ``server`` ends, sent and read past httpx or through it; and the
+    paths taken."""
     saved, reading.reads_raw = reading.reads_raw, raw
+    saved_own, transport.sends_own = transport.sends_own, raw
     before = dict(reading.paths_taken)
     client = AsyncAgentClient("openai", base_url=server.url, record=False, idle_timeout=5)
     try:
@@ -97,6 +99,7 @@ async def outcome(server: HostileServer, *, raw: bool) -> tuple[Any, ...]:
     finally:
         await client.aclose()
         reading.reads_raw = saved
+        transport.sends_own = saved_own
     paths = {k for k, v in reading.paths_taken.items() if v > before.get(k, 0)}
     return (*ended, paths)
 
@@ -109,7 +112,7 @@ async def test_a_well_framed_body_reads_past_httpx_whatever_the_split(
     with server_sending(head_bytes, body, step) as server:
         status, text, error, paths = await outcome(server, raw=True)
     assert (status, text, error) == ("completed", "".join(WORDS), None), name
-    assert paths == {"raw"}
+    assert paths == {"fast", "raw"}
 
 
 @pytest.mark.parametrize(("name", "head_bytes", "body"), list(broken_bodies()))
@@ -121,7 +124,7 @@ async def test_a_broken_body_ends_the_run_as_it_does_through_httpx(
         *httpx_end, httpx_paths = await outcome(server, raw=False)
     assert raw_end == httpx_end, name
     assert raw_end[0] != "completed"
-    assert (raw_paths, httpx_paths) == ({"raw"}, {"httpx"})
+    assert (raw_paths, httpx_paths) == ({"fast", "raw"}, {"httpx"})
 
 
 async def test_an_encoding_it_does_not_inflate_itself_goes_through_httpx() -> None:
@@ -129,4 +132,4 @@ async def test_an_encoding_it_does_not_inflate_itself_goes_through_httpx() -> No
     answer = head("Content-Encoding: gzip, gzip", "Connection: close")
     with server_sending(answer, twice, 50) as server:
         status, text, error, paths = await outcome(server, raw=True)
-    assert (status, text, error, paths) == ("completed", "".join(WORDS), None, {"httpx"})
+    assert (status, text, error, paths) == ("completed", "".join(WORDS), None, {"fast", "httpx"})
