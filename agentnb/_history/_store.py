@@ -288,6 +288,12 @@ class HistoryStore:
         work = functools.partial(write_progress, run=run)
         self._recording.queue("progress", run, "a checkpoint of a run", work)
 
+    def record_cancel_error(self, run: Run) -> None:
+        """Queue the row of a cancelled run again, now with ``cancel_error`` (the platform
+        was not told to stop it: known only after the run ended). Never raises."""
+        work = functools.partial(write_end, run=run)
+        self._recording.queue("end", run, "a run's failed cancel", work)
+
     def record(self, run: Run, request: RunRequest | None = None, *, base_url: str = "") -> None:
         """Write a whole run at once (for runs made outside a recording client)."""
 

@@ -9,12 +9,13 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from agentnb_testing import client_for
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
-from agentnb import AsyncAgentClient, Run
+from agentnb import AsyncAgentClient, HistoryStore, Run
 from agentnb._client import platform_cancel
 from agentnb.events import TextDelta
 from agentnb.server import ServerHandle
@@ -161,3 +162,29 @@ async def test_a_cancel_that_fails_is_kept_on_the_run_not_raised(
     assert run.status == "cancelled"
     assert run.cancel_error is not None
     assert run.cancel_error.startswith("the platform was not told to stop the run")
+
+
+async def test_a_failed_cancel_is_kept_in_the_history_row(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The cancel's failure is known only after the run's end was recorded: the row gets it
+    as its ``cancel_error`` column all the same."""
+    monkeypatch.setattr(platform_cancel, "CANCEL_TIMEOUT_S", 0.5)
+    store = HistoryStore(tmp_path / "history.db")
+    with seekrflow_server(refuse) as srv:
+        async with AsyncAgentClient(
+            "seekrflow", base_url=srv.url, recorder=store, backoff=0.0, max_retries=1
+        ) as client:
+            stream = client.stream("agent", "hello")
+            async for event in stream:
+                if isinstance(event, TextDelta):
+                    break
+            await stream.aclose()
+    store.flush()
+    record = store.get(stream.run.local_id)
+    assert record is not None and record.status == "cancelled"
+    assert record.cancel_error is not None and "not told to stop" in record.cancel_error
+    assert record.cancel_error == stream.run.cancel_error
+    frame = store.runs().to_pandas()
+    assert frame["cancel_error"].tolist() == [record.cancel_error]
+    store.close()
