@@ -143,3 +143,28 @@ def test_attaching_from_the_run_id_and_from_remote_runs(
     assert agentnb.runs()[0].status == "completed" and len(agentnb.runs()) == 1
     with pytest.raises(ConfigurationError, match="has already ended"):
         agentnb.attach(row.run_id, display=False)
+
+
+def test_the_magic_attaches_the_latest_run_left_going(
+    server: ServerHandle, history: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from IPython.core.interactiveshell import InteractiveShell  # a real shell: only here
+
+    local_id = start_and_kill(server, "seekrflow-vercel", history)
+    connect_like_the_child(server, "seekrflow-vercel")
+    shell = InteractiveShell.instance()
+    shell.extension_manager.load_extension("agentnb")
+    result = shell.run_cell("%agent_attach --wait --plain --out again")
+    assert result.success, result.error_in_exec
+    handle = shell.user_ns["again"]
+    assert shell.user_ns["_agent"] is handle
+    assert handle.run.local_id == local_id and handle.status == "completed"
+    rows = agentnb.runs()
+    assert len(rows) == 1 and rows[0].status == "completed" and rows[0].answer == handle.text
+    capsys.readouterr()
+    failed = shell.run_cell(f"%agent_attach {rows[0].run_id}")
+    assert not failed.success
+    assert "has already ended (completed)" in str(failed.error_in_exec)
+    shell.run_cell("%agent_attach -h")
+    shown = capsys.readouterr().out
+    assert "--agent" in shown and "--via" in shown and "--thread" in shown
