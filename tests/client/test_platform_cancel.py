@@ -15,6 +15,7 @@ import pytest
 from agentnb_testing import client_for
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
+import agentnb
 from agentnb import AsyncAgentClient, HistoryStore, Run
 from agentnb._client import platform_cancel
 from agentnb.events import TextDelta
@@ -188,3 +189,24 @@ async def test_a_failed_cancel_is_kept_in_the_history_row(
     frame = store.runs().to_pandas()
     assert frame["cancel_error"].tolist() == [record.cancel_error]
     store.close()
+
+
+def test_run_handle_cancel_reaches_the_platform(server: ServerHandle) -> None:
+    """``handle.cancel()`` (what the chat cell's Stop calls through its controller) on an
+    ``ask`` run tells the built-in server to stop the agent."""
+    client = client_for(server, "seekrflow-vercel", delay_ms=50, record=False)
+    handle = agentnb.ask(
+        "writer", "a long story", client=client, display=False, metadata={"paragraphs": "40"}
+    )
+    deadline = time.monotonic() + 20
+    while not (handle.run.text and handle.run.run_id):
+        assert time.monotonic() < deadline, "the run did not start"
+        time.sleep(0.02)
+    handle.cancel()
+    with pytest.raises(agentnb.RunCancelledError):
+        handle.wait(timeout=10)
+    assert handle.status == "cancelled"
+    deadline = time.monotonic() + 10
+    while server_status(server, handle.run.run_id) != "cancelled":
+        assert time.monotonic() < deadline, "the platform was not told to stop"
+        time.sleep(0.02)
