@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from ._client.sync import AgentClient, SyncRunStream
     from ._core.handle import RunHandle
     from ._history import HistoryStore, RunHistory, RunRecord, ToolCallHistory, ToolCallRecord, runs
-    from ._notebook.api import ask, chat
+    from ._notebook.api import ask, attach, chat
     from ._notebook.batch import batch
     from ._notebook.connections import Connection, connect, connections, get_connection
     from ._notebook.display import show
@@ -116,6 +116,7 @@ __all__ = [
     "Usage",
     "__version__",
     "ask",
+    "attach",
     "batch",
     "chat",
     "configure_tracing",
@@ -135,6 +136,7 @@ _LAZY: dict[str, str] = {
     "AsyncAgentClient": "._client.client",
     "RunStream": "._client.stream",
     "ask": "._notebook.api",
+    "attach": "._notebook.api",
     "chat": "._notebook.api",
     "Connection": "._notebook.connections",
     "connect": "._notebook.connections",

@@ -54,6 +54,7 @@ from .._core.run import Run
 from .._core.secrets import checked_key, mask
 from ..providers import HttpRequest, Provider, RemoteRun, RunRef, get_provider
 from .clock import DEFAULT_IDLE_TIMEOUT, checked_limit
+from .reattach import OnceAccepted
 from .stream import RunStream
 from .transport import DEFAULT_TIMEOUT, Transport
 
@@ -229,29 +230,43 @@ class AsyncAgentClient:
         thread_id: str | None = None,
         run: Run | None = None,
         record: bool = True,
+        approve: ApprovalPolicy = None,
     ) -> RunStream:
         """Stream a run that is already going on the platform (started elsewhere: before a
         kernel restart, in another notebook), from its start, into ``run`` (a new one if
-        None; a :class:`Run` of the history keeps its row). Where the dialect has no such
-        operation (:meth:`~agentnb.providers.Provider.attach_request`), a
-        :class:`ConfigurationError` says so before any I/O."""
+        None). Pass a fresh :class:`Run` with the ``local_id`` of a history row to complete
+        that row (``agentnb.attach`` does); an attach the platform refuses (an unknown run,
+        an error before the stream opens) leaves the history as it was. Where the dialect
+        has no such operation (:meth:`~agentnb.providers.Provider.attach_request`) or needs
+        the run's thread, a :class:`ConfigurationError` says so before any I/O."""
         ref = RunRef(agent, run_id, thread_id)
+        if not agent or not run_id:
+            raise ConfigurationError("attach needs the run's agent and its platform run id")
         if self.provider.attach_request(ref, None) is None:
+            if thread_id is None and self.provider.attach_request(
+                RunRef(agent, run_id, "thread"), None
+            ):
+                raise ConfigurationError(
+                    f"{self.provider.title} attaches a run through its thread: pass "
+                    f"thread_id=... (a history or remote_runs() row carries it)"
+                )
             raise self.provider.cannot_attach()
         request = build_request(agent, run.message if run else "", thread_id=thread_id)
         if run is None:
             run = Run(agent=agent, message=request.message, run_id=run_id, thread_id=thread_id)
         run.provider = run.provider or self.provider.name
         run.connection = run.connection or self.connection
+        recorder = self.recorder if record else None
         stream = RunStream(
             self.transport,
             request,
             run,
-            recorder=self.recorder if record else None,
+            recorder=OnceAccepted(recorder) if recorder is not None else None,
             idle_timeout=self.idle_timeout,
             run_timeout=self.run_timeout,
             attach=ref,
         )
+        stream.approvals.approver = approve
         return stream
 
     async def run(

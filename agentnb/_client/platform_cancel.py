@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from .._core.run import Run
 from ..providers import HttpRequest, RunRef
@@ -27,23 +28,28 @@ CANCEL_TIMEOUT_S = 5.0
 _log = logging.getLogger("agentnb")
 
 
-def cancel_on_platform(transport: Transport, run: Run) -> asyncio.Task[None] | None:
+def cancel_on_platform(
+    transport: Transport, run: Run, on_failure: Callable[[], None] | None = None
+) -> asyncio.Task[None] | None:
     """Ask the platform to stop ``run``'s agent, in the background; None when the dialect
-    cannot or the run never got a platform id."""
+    cannot or the run never got a platform id. ``on_failure`` is called once the failure is
+    kept on the run (the history records it)."""
     if run.run_id is None:
         return None
     http = transport.provider.cancel_request(RunRef(run.agent, run.run_id, run.thread_id))
     if http is None:
         return None
     task = asyncio.get_running_loop().create_task(
-        _send_cancel(transport, http, run), name=f"agentnb: cancel {run.run_id}"
+        _send_cancel(transport, http, run, on_failure), name=f"agentnb: cancel {run.run_id}"
     )
     transport.background.add(task)
     task.add_done_callback(transport.background.discard)
     return task
 
 
-async def _send_cancel(transport: Transport, http: HttpRequest, run: Run) -> None:
+async def _send_cancel(
+    transport: Transport, http: HttpRequest, run: Run, on_failure: Callable[[], None] | None
+) -> None:
     try:
         async with asyncio.timeout(CANCEL_TIMEOUT_S):
             await transport.send_json(http)
@@ -52,3 +58,5 @@ async def _send_cancel(transport: Transport, http: HttpRequest, run: Run) -> Non
         run.cancel_error = transport.redact(f"the platform was not told to stop the run: {why}")
         run.version += 1
         _log.warning("%s (run %s)", run.cancel_error, run.run_id)
+        if on_failure is not None:
+            on_failure()

@@ -58,6 +58,16 @@ class RunRecording:
         except Exception as exc:
             logger.warning("agentnb: the run recorder failed to checkpoint a run: %r", exc)
 
+    def cancel_failed(self) -> None:
+        """The run's cancel request failed after its end: keep ``run.cancel_error`` too."""
+        amend = getattr(self._recorder, "record_cancel_error", None)
+        if amend is None:
+            return
+        try:
+            amend(self._run)
+        except Exception as exc:
+            logger.warning("agentnb: the run recorder failed to keep a cancel's error: %r", exc)
+
     def end(self) -> None:
         if self._recorder is None or not self._open:
             return

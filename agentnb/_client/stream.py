@@ -191,7 +191,7 @@ class RunStream:
             if not run.done:
                 run.finish("cancelled" if self._closing else "interrupted")
             if run.status == "cancelled":
-                cancel_on_platform(self._transport, run)
+                cancel_on_platform(self._transport, run, self._recording.cancel_failed)
             self._recording.end()
             self._finished.set()
 

@@ -183,6 +183,26 @@ class AgentClient:
 
         return SyncRunStream(run_sync(make()))
 
+    def attach(
+        self,
+        agent: str,
+        run_id: str,
+        *,
+        thread_id: str | None = None,
+        run: Run | None = None,
+        record: bool = True,
+        approve: ApprovalPolicy = None,
+    ) -> SyncRunStream:
+        """Stream a run already going on the platform: ``for event in client.attach(...)``;
+        as :meth:`AsyncAgentClient.attach` (errors for a dialect that cannot, before I/O)."""
+
+        async def make() -> RunStream:
+            return self._async.attach(
+                agent, run_id, thread_id=thread_id, run=run, record=record, approve=approve
+            )
+
+        return SyncRunStream(run_sync(make()))
+
     def list_runs(
         self,
         thread_id: str,

@@ -29,7 +29,8 @@ class RunRecorder(Protocol):
     """Records runs. ``record_start`` is called when the request is sent,
     ``record_progress`` now and then while it streams (a checkpoint of the partial answer),
     and ``record_end`` once when the run ends (any status). All must be cheap and must never
-    raise into the run."""
+    raise into the run. A recorder may also have ``record_cancel_error(run)``, called when a
+    cancelled run's cancel request failed after its end (``run.cancel_error``)."""
 
     def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None: ...
 
@@ -91,3 +92,12 @@ class RecorderGroup:
                 recorder.record_end(run)
             except Exception as exc:
                 logger.warning("agentnb: %r failed at the end of a run: %r", recorder, exc)
+
+    def record_cancel_error(self, run: Run) -> None:
+        for recorder in self.recorders:
+            amend = getattr(recorder, "record_cancel_error", None)
+            try:
+                if amend is not None:
+                    amend(run)
+            except Exception as exc:
+                logger.warning("agentnb: %r failed to keep a cancel's error: %r", recorder, exc)

@@ -92,11 +92,18 @@ def m004_tool_call_questions(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE tool_calls ADD COLUMN answer TEXT")
 
 
+def m005_cancel_error(db: sqlite3.Connection) -> None:
+    # Why the platform could not be told to stop a cancelled run; NULL when it was (or the
+    # run was not cancelled, or was recorded before this column).
+    db.execute("ALTER TABLE runs ADD COLUMN cancel_error TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_tool_calls,
     m003_resumes_and_execution_time,
     m004_tool_call_questions,
+    m005_cancel_error,
 )
 """Every migration, oldest first. Append only."""
 

@@ -53,6 +53,7 @@ RUN_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("tool_call_count", "int"),
     ("model_settings", "json"),
     ("metadata", "json"),
+    ("cancel_error", "text"),
 )
 """The run columns, in the order the store selects them and DataFrames show them."""
 
@@ -149,6 +150,9 @@ class RunRecord:
     tool_call_count: int | None
     model_settings: dict[str, Any] | None
     metadata: dict[str, Any] | None
+    cancel_error: str | None = None
+    """Why the platform could not be told to stop this cancelled run (the agent may have run
+    on); None when it was told, or the run was not cancelled."""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> RunRecord:

@@ -80,6 +80,7 @@ def end_values(run: Run) -> dict[str, Any]:
         "retries": run.retries,
         "resumes": run.resumes,
         "tool_call_count": len(run.tool_calls),
+        "cancel_error": redact_error(run.cancel_error),
     }
 
 

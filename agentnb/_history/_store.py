@@ -288,6 +288,11 @@ class HistoryStore:
         work = functools.partial(write_progress, run=run)
         self._recording.queue("progress", run, "a checkpoint of a run", work)
 
+    def record_cancel_error(self, run: Run) -> None:
+        """Queue a cancelled run's row again with its late ``cancel_error``. Never raises."""
+        work = functools.partial(write_end, run=run)
+        self._recording.queue("end", run, "a run's failed cancel", work)
+
     def record(self, run: Run, request: RunRequest | None = None, *, base_url: str = "") -> None:
         """Write a whole run at once (for runs made outside a recording client)."""
 
@@ -348,6 +353,14 @@ class HistoryStore:
             row = db.execute(
                 f"SELECT {_RUN_SELECT} FROM runs WHERE local_id = ?", (local_id,)
             ).fetchone()
+        return None if row is None else RunRecord.from_row(row)
+
+    def find(self, run_id: str) -> RunRecord | None:
+        """The run whose ``local_id`` or platform ``run_id`` is ``run_id`` (the latest)."""
+        with self._reading() as db:
+            sql = f"SELECT {_RUN_SELECT} FROM runs WHERE local_id = ? OR run_id = ? "
+            order = "ORDER BY local_id = ? DESC, started_at DESC LIMIT 1"
+            row = db.execute(sql + order, (run_id, run_id, run_id)).fetchone()
         return None if row is None else RunRecord.from_row(row)
 
     def tool_call_rows(self, local_ids: Sequence[str]) -> list[tuple[Any, ...]]:

@@ -26,7 +26,18 @@ def _owner_values() -> dict[str, Any]:
 
 
 def insert_start(db: sqlite3.Connection, run: Run, request: RunRequest, base_url: str) -> None:
-    _insert_if_missing(db, {**start_values(run, request, base_url), **_owner_values()})
+    """The run's row as ``running``. A run reattached to its row (``agentnb.attach`` of a run
+    still going when its process died) reopens it: running again, owned by this process,
+    its partial answer kept until the stream's checkpoints bring more."""
+    values = {**start_values(run, request, base_url), **_owner_values()}
+    db.execute(
+        f"INSERT INTO runs ({', '.join(values)}) VALUES ({', '.join('?' * len(values))}) "
+        "ON CONFLICT (local_id) DO UPDATE SET status = 'running', error_code = NULL, "
+        "error_message = NULL, finished_at = NULL, owner_host = excluded.owner_host, "
+        "owner_pid = excluded.owner_pid, owner_token = excluded.owner_token "
+        "WHERE runs.status IN ('running', 'interrupted')",
+        storable_row(values.values()),
+    )
 
 
 def write_progress(db: sqlite3.Connection, run: Run) -> None:

@@ -13,21 +13,24 @@ from collections.abc import Callable
 from typing import Any, Unpack
 
 from .._core.approvals import ApprovalPolicy, approver_for
+from .._core.exceptions import ConfigurationError
 from .._core.handle import RunHandle, RunListener
 from .._core.request import RunOptions, RunRequest, build_request
 from .._core.run import Run
 from .._core.schema import resolve_schema
+from .._history import RunRecord, default_store
 from ..events import Event, RunStarted
 from . import interrupts
-from .connections import AnyClient, Connection, resolve_target
+from .connections import AnyClient, Connection, connections, resolve_target
 from .display import show
 from .environment import in_notebook, kernel_shell
 from .marimo import in_marimo
 from .outcome import HeldSummary, has_content, without_error
+from .reattach import attach_target
 from .terminal import PlainDisplay, TerminalPrinter, render_plain
 from .widget import ChatCell
 
-__all__ = ["ask", "chat", "start_run"]
+__all__ = ["ask", "attach", "chat", "start_run"]
 
 
 def ask(
@@ -89,6 +92,69 @@ def ask(
     )
     if on_started is not None:
         on_started(handle)
+    _wait_and_show(handle, view, wait=wait, start_timeout=start_timeout)
+    return handle
+
+
+def attach(
+    run: Any,
+    *,
+    agent: str | None = None,
+    thread_id: str | None = None,
+    via: str | None = None,
+    client: AnyClient | None = None,
+    display: bool = True,
+    plain: bool = False,
+    wait: bool = False,
+    record: bool = True,
+    start_timeout: float | None = None,
+    approve: ApprovalPolicy = None,
+) -> RunHandle:
+    """Show again a run the platform is still executing (started before a kernel restart, in
+    another notebook) and return its handle, as :func:`ask` does for a new run.
+
+    ``run`` is a run id (agentnb's local id or the platform's), a history row
+    (``agentnb.runs()[0]``, a ``to_pandas()`` row), a ``remote_runs()`` row, a
+    :class:`~agentnb.providers.RemoteRun` or a :class:`~agentnb.Run`. A run the history has
+    (still ``running`` or ``interrupted`` when its process died) is completed in its own
+    row; the platform streams it from its start. ``agent`` and ``thread_id`` fill in what an
+    id alone does not say. The connection is ``via`` / ``client``, else the row's own if it
+    is registered, else the default. ``display``, ``plain``, ``wait``, ``record``,
+    ``start_timeout`` and ``approve`` are :func:`ask`'s.
+
+    Raises :class:`ConfigurationError` before any I/O for a run that has ended, a row
+    without its run id, a dialect that cannot stream a running run again or that needs the
+    thread; the platform's refusal (an unknown run: :class:`NotFoundError`) comes as the
+    run's error, and leaves its history row as it was.
+    """
+    target = attach_target(run, agent=agent, thread_id=thread_id, lookup=_history_lookup)
+    if via is None and client is None and target.connection in connections():
+        via = target.connection
+    conn = resolve_target(via, client)
+    if target.provider and target.provider != conn.provider:
+        raise ConfigurationError(
+            f"run {target.run_id!r} ran on {target.provider}, but connection {conn.name!r} "
+            f"speaks {conn.provider}: pass via= a connection to its platform"
+        )
+    fresh = target.fresh_run(conn.provider, conn.name)
+    stream = conn.client().attach(
+        target.agent,
+        target.run_id,
+        thread_id=target.thread_id,
+        run=fresh,
+        record=record,
+        approve=approve,
+    )
+    view = _RunView(conn, False, display=display, plain=plain, approve=approve)
+    handle = RunHandle.start(lambda: stream, run=fresh, listeners=view.listeners)
+    _track_interrupts(handle)
+    _wait_and_show(handle, view, wait=wait, start_timeout=start_timeout)
+    return handle
+
+
+def _wait_and_show(
+    handle: RunHandle, view: _RunView, *, wait: bool, start_timeout: float | None
+) -> None:
     try:
         if wait:
             handle.wait()
@@ -101,7 +167,11 @@ def ask(
         view.show(handle, with_error=False)
         raise
     view.show(handle, with_error=True)
-    return handle
+
+
+def _history_lookup(run_id: str) -> RunRecord | None:
+    store = default_store()
+    return store.find(run_id) if store is not None else None
 
 
 def _raise_if_refused(handle: RunHandle, timeout: float) -> None:

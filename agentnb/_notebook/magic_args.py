@@ -18,7 +18,17 @@ from IPython.core.error import UsageError
 from .._core.request import RunOptions
 from .run_flags import flags_for, run_options_from
 
-__all__ = ["lookup", "request_options", "run_options", "split_line"]
+__all__ = [
+    "ATTACH_FLAGS",
+    "attach_options",
+    "lookup",
+    "request_options",
+    "run_options",
+    "split_line",
+]
+
+ATTACH_FLAGS = ("--via", "--thread", "--approve", "--out", "--wait", "--plain", "--no-record")
+"""The run options ``%agent_attach`` takes too (a reattached run was already asked)."""
 
 argument: Callable[..., Callable[[Any], Any]] = magic_arguments.argument
 """IPython's option decorator (unannotated there)."""
@@ -27,6 +37,13 @@ argument: Callable[..., Callable[[Any], Any]] = magic_arguments.argument
 def run_options(func: Any) -> Any:
     """Decorate a magic with the run options of the magics (see ``RUN_FLAGS``)."""
     for flag in reversed(flags_for("magic")):
+        func = argument(flag.flag, **flag.kwargs())(func)
+    return func
+
+
+def attach_options(func: Any) -> Any:
+    """Decorate ``%agent_attach`` with :data:`ATTACH_FLAGS`, declared as for ``%%agent``."""
+    for flag in reversed([f for f in flags_for("magic") if f.flag in ATTACH_FLAGS]):
         func = argument(flag.flag, **flag.kwargs())(func)
     return func
 

@@ -1,4 +1,5 @@
-"""IPython magics: ``%%agent``, ``%agent``, ``%agent_runs``, ``%agent_config``.
+"""IPython magics: ``%%agent``, ``%agent``, ``%agent_attach``, ``%agent_runs``,
+``%agent_config``.
 
 Thin: each parses its arguments with ``magic_arguments`` and calls the public API. Errors the
 user can fix come back as a ``UsageError`` (one paragraph, no internal traceback) that fails
@@ -26,7 +27,7 @@ from traitlets import Bool, Float, Unicode
 from .._core.exceptions import AgentNBError
 from .._core.handle import RunHandle
 from .._core.text import terminal_safe
-from .._history import runs
+from .._history import default_store, runs
 from .._tracing import SWITCH_VAR, configure_tracing, settings_from_env, tracing_status
 from . import api as _api
 from . import interrupts, magic_input
@@ -34,7 +35,7 @@ from .approval_prompt import approval_policy, wait_for_readers
 from .connections import connect, connections, get_connection
 from .environment import terminal_shell
 from .interpolate import interpolate
-from .magic_args import lookup, request_options, run_options, split_line
+from .magic_args import attach_options, lookup, request_options, run_options, split_line
 from .run_flags import AGENT_HELP
 
 __all__ = ["AgentMagics", "load_ipython_extension", "unload_ipython_extension"]
@@ -90,6 +91,47 @@ class AgentMagics(Magics):
         if not message.strip():
             raise UsageError("%agent needs a message after the agent name: %agent AGENT message")
         self._start(args, message)
+
+    # ---- %agent_attach ----------------------------------------------------------------
+    @magic_arguments()
+    @argument(
+        "run",
+        nargs="?",
+        help="the run: its id (agentnb's local id or the platform's run id) or a notebook "
+        "variable holding a history / remote_runs() row, a RemoteRun or a Run (default: the "
+        "latest run of the history still running or interrupted)",
+    )
+    @argument("--agent", help="the run's agent, when the history does not know the run")
+    @attach_options
+    @line_magic
+    def agent_attach(self, line: str) -> RunHandle | None:
+        """Show again a run the platform is still executing (after a kernel restart, from
+        another notebook); its history row is completed. The handle is bound to ``_agent``."""
+        args = self._parse(self.agent_attach, line)
+        if args is None:
+            return None
+        ns = self.shell.user_ns if self.shell is not None else {}
+        if args.out and not args.out.isidentifier():
+            raise UsageError(f"--out {args.out!r} is not a valid variable name")
+        with _usage_errors():
+            target = _attach_target(args.run, ns)
+            waits = terminal_shell() is not None or self._waits(args)
+            via = args.via or _own_connection(target) or self.default_via
+            handle = _api.attach(
+                target,
+                agent=args.agent,
+                thread_id=args.thread,
+                via=via,
+                plain=self.plain if args.plain is None else args.plain,
+                wait=waits,
+                record=not args.no_record,
+                start_timeout=self.start_timeout,
+                approve=approval_policy(args.approve, get_connection(via), waiting=waits),
+            )
+        ns["_agent"] = handle
+        if args.out:
+            ns[args.out] = handle
+        return None
 
     # ---- %agent_runs ------------------------------------------------------------------
     @magic_arguments()
@@ -256,6 +298,26 @@ def _switch_tracing(value: str | None, content: bool | None) -> None:
     configure_tracing(endpoint=settings.endpoint, content=content)
 
 
+def _attach_target(run: str | None, ns: dict[str, Any]) -> Any:
+    """What ``%agent_attach RUN`` names: a variable's value, an id, or the latest run of the
+    history left running or interrupted."""
+    if run is not None and run.isidentifier() and run in ns:
+        return ns[run]
+    if run is not None:
+        store = default_store()
+        return (store.find(run) if store is not None else None) or run
+    left = runs(status=["running", "interrupted"], limit=1)
+    if not len(left):
+        raise UsageError("no run in the history is running or interrupted: %agent_attach RUN")
+    return left[0]
+
+
+def _own_connection(target: Any) -> str | None:
+    """The connection of the run's row, when it is registered."""
+    name = getattr(target, "connection", None)
+    return name if isinstance(name, str) and name in connections() else None
+
+
 @contextmanager
 def _usage_errors() -> Iterator[None]:
     """agentnb errors a user can fix → UsageError: one paragraph, no internal traceback, and
@@ -284,5 +346,5 @@ def unload_ipython_extension(ipython: Any) -> None:
     magics = ipython.magics_manager.registry.get("AgentMagics")
     if magics is not None:
         for kind in ("line", "cell"):
-            for name in ("agent", "agent_runs", "agent_config"):
+            for name in ("agent", "agent_attach", "agent_runs", "agent_config"):
                 ipython.magics_manager.magics[kind].pop(name, None)

@@ -85,6 +85,8 @@ class Translator(abc.ABC):
 
     done: bool = False
     """True once the dialect's terminal frame (done, stop, finish, [DONE]) was read."""
+    run_id: str | None = None
+    """The platform's run id, once the stream named it (dialects that read one set it)."""
 
     def on_response(self, headers: Mapping[str, str]) -> list[Event]:
         """Events found in the response headers (runtools' ``X-Run-ID``). Default: none."""
@@ -128,6 +130,10 @@ class Provider(abc.ABC):
     supports_approvals: ClassVar[bool] = False
     """The dialect can carry a human's decision on a tool call awaiting approval back to the
     platform (:meth:`approval_request`)."""
+    attach_replays_run: ClassVar[bool] = False
+    """:meth:`attach_request` without ``Last-Event-ID`` streams the run from its start
+    (SeekrFlow's attach), so a cut stream that had no event ids is resumed by attaching to
+    its run: the frames already applied come again and are skipped."""
     supports_answers: ClassVar[bool] = False
     """Its decisions can also carry a human's free-form answer to the agent's question
     (``ApprovalDecision.answer``); without it, a dialect takes only approve / deny."""
@@ -175,9 +181,14 @@ class Provider(abc.ABC):
         """The request that continues a cut stream, or None when it cannot be resumed.
 
         The default re-sends the stream request with ``Last-Event-ID`` when the server gave
-        event ids; a second request without them would start a second run.
+        event ids; without them, a dialect whose attach replays the run
+        (:attr:`attach_replays_run`) attaches to it once the stream named its run id. A
+        second run request would start a second run.
         """
         if self.resume_mode != "last-event-id" or not last_event_id:
+            if self.attach_replays_run and translator.run_id:
+                ref = RunRef(request.agent, translator.run_id, request.thread_id)
+                return self.attach_request(ref, None)
             return None
         first = self.stream_request(request)
         return HttpRequest(

@@ -185,6 +185,7 @@ class SeekrFlow(Provider):
     title: ClassVar[str] = "SeekrFlow"
     default_base_url: ClassVar[str | None] = "https://flow.seekr.com"
     resume_mode = "last-event-id"
+    attach_replays_run = True  # the platform streams data-only frames: a cut attaches again
     stream_suffix: ClassVar[str] = "/runs/stream"
 
     def check_request(self, request: RunRequest) -> None:
@@ -257,7 +258,7 @@ class SeekrFlow(Provider):
         if not request.thread_id:
             return completed
         runs = self.parse_runs(await send(self._runs_request(request.thread_id, 5, 0, "desc")))
-        run_id = getattr(translator, "run_id", None)
+        run_id = translator.run_id
         mine = [r for r in runs if r.run_id == run_id] if run_id else runs[:1]
         usage = read_usage(mine[0].raw.get("usage")) if mine else None
         if usage is None:

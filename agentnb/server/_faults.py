@@ -1,8 +1,9 @@
 """Fault injection for tests: only a server started with ``faults=True`` reads the
 ``X-AgentNB-Fault: k=v;k=v`` request header; any other server ignores it.
 
-Keys: ``drop-after=N``, ``malformed-after=N``, ``stall-after=N``, ``no-end``, ``no-ids``
-(these shape a fresh run's stream and never a resume); ``status=CODE``,
+Keys: ``drop-after=N``, ``malformed-after=N``, ``stall-after=N``, ``no-end``, ``no-ids``,
+``ids`` (event ids in a dialect whose platform sends data-only frames, SeekrFlow's) (these
+shape a fresh run's stream and never a resume); ``status=CODE``,
 ``stream-error=CODE``, ``html``, ``content-type=VALUE`` (these fire for the first
 ``times=K`` requests carrying the exact same header value, default 1; status, html and
 content-type replace the answer of any endpoint); ``retry-after=S``; ``tag=ANY`` (ignored;
@@ -28,7 +29,7 @@ __all__ = ["FAULT_HEADER", "FaultBook", "FaultPlan", "InjectAnswerFaults", "Stre
 FAULT_HEADER = "x-agentnb-fault"
 
 _INT_KEYS = ("drop-after", "malformed-after", "stall-after", "times")
-_FLAG_KEYS = ("no-end", "no-ids", "html")
+_FLAG_KEYS = ("no-end", "no-ids", "ids", "html")
 _TEXT_KEYS = ("status", "stream-error", "content-type", "retry-after", "tag")
 
 _CODE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -57,6 +58,8 @@ class StreamShaping:
     no_end: bool = False
     no_ids: bool = False
     """Send no ``id:`` lines, as a server that cannot resume (clients must not re-send)."""
+    ids: bool = False
+    """Send ``id:`` lines even where the dialect's platform sends data-only frames."""
 
 
 NO_SHAPING = StreamShaping()
@@ -129,6 +132,7 @@ def parse_fault_header(raw: str) -> FaultPlan:
             stall_after=ints.get("stall-after"),
             no_end="no-end" in flags,
             no_ids="no-ids" in flags,
+            ids="ids" in flags,
         ),
         status=_status_code(texts.get("status")),
         stream_error=_stream_error_code(texts.get("stream-error")),

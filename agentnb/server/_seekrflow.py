@@ -93,8 +93,11 @@ class LegacyRenderer:
         return self._chunk(error)
 
 
-LEGACY = Dialect("seekrflow", LegacyRenderer)
-VERCEL_STREAM = Dialect("seekrflow-vercel", VercelRenderer, headers=lambda log: STREAM_HEADERS)
+# data-only frames, as the platform streams them (the X-AgentNB-Fault ``ids`` flag adds ids)
+LEGACY = Dialect("seekrflow", LegacyRenderer, event_ids=False)
+VERCEL_STREAM = Dialect(
+    "seekrflow-vercel", VercelRenderer, headers=lambda log: STREAM_HEADERS, event_ids=False
+)
 
 
 class _ThreadCreate(BaseModel):
@@ -358,7 +361,10 @@ async def _attach_run(request: Request) -> Response:
         raise ApiError(400, "Last-Event-ID names another run", code="bad_last_event_id")
     after = resume[1] if resume is not None else -1
     dialect = LEGACY if log.dialect == LEGACY.name else VERCEL_STREAM
-    return replay_selected(state, dialect, log, lambda number, frame: number > after)
+    plan = state.faults.plan(request)
+    ids = resume is not None or (plan is not None and plan.shaping.ids)
+    select = lambda number, frame: number > after  # noqa: E731
+    return replay_selected(state, dialect, log, select, event_ids=ids)
 
 
 def routes() -> list[Route]:

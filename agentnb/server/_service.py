@@ -148,6 +148,9 @@ class Dialect:
     """The dialect can say that a tool call waits for a human, and carry the decision back."""
     questions: bool = False
     """... and can also carry the agent's free-form question and the human's answer."""
+    event_ids: bool = True
+    """A fresh run's frames carry ``id:`` lines; False for a platform that sends data-only
+    frames (SeekrFlow). A replay after ``Last-Event-ID`` always carries them."""
 
 
 @dataclass
@@ -205,6 +208,7 @@ async def run_endpoint(request: Request, dialect: Dialect, begin: Begin) -> Resp
         counter=state.streams,
         shaping=plan.shaping if plan is not None else NO_SHAPING,
         headers=dialect.headers(start.log),
+        event_ids=dialect.event_ids,
     )
 
 
@@ -240,7 +244,9 @@ def replay(state: AppState, dialect: Dialect, run_id: str, after: int) -> Respon
     )
 
 
-def replay_selected(state: AppState, dialect: Dialect, log: RunLog, select: Select) -> Response:
+def replay_selected(
+    state: AppState, dialect: Dialect, log: RunLog, select: Select, *, event_ids: bool = True
+) -> Response:
     """A replay of ``log`` keeping the frames ``select`` wants (run-agent's cursor)."""
     return sse_response(
         log,
@@ -249,6 +255,7 @@ def replay_selected(state: AppState, dialect: Dialect, log: RunLog, select: Sele
         counter=state.streams,
         select=select,
         headers=dialect.headers(log),
+        event_ids=event_ids,
     )
 
 

@@ -155,9 +155,11 @@ async def _body(
     shaping: StreamShaping,
     store: RunStore,
     counter: StreamCounter,
+    event_ids: bool,
 ) -> AsyncIterator[bytes]:
     counter.open += 1
     sent = 0
+    with_ids = (event_ids or shaping.ids) and not shaping.no_ids
     try:
         async for number, frame in numbered_frames(log, renderer):
             if not select(number, frame) or (shaping.no_end and frame.terminal):
@@ -167,10 +169,10 @@ async def _body(
             if shaping.stall_after is not None and sent >= shaping.stall_after:
                 await store.closing.wait()
                 return
-            # no-ids: data-only frames, as a platform without resume sends them (a retry
+            # data-only frames, as SeekrFlow or a platform without resume sends them (a retry
             # hint would be moot; the seekrai SDK's parser reads nothing but data lines)
-            event_id = None if shaping.no_ids else f"{log.id}:{number}"
-            retry = RETRY_MS if sent == 0 and not shaping.no_ids else None
+            event_id = f"{log.id}:{number}" if with_ids else None
+            retry = RETRY_MS if sent == 0 and with_ids else None
             yield encode(frame, event_id, retry)
             sent += 1
             if shaping.malformed_after == sent:
@@ -190,8 +192,10 @@ def sse_response(
     select: Select = _everything,
     shaping: StreamShaping = NO_SHAPING,
     headers: Mapping[str, str] | None = None,
+    event_ids: bool = True,
 ) -> StreamingResponse:
-    body = _body(log, renderer, select, shaping, store, counter)
+    """``event_ids=False``: data-only frames (no ``id:`` / ``retry:`` lines)."""
+    body = _body(log, renderer, select, shaping, store, counter, event_ids)
     return StreamingResponse(body, media_type="text/event-stream", headers=_sse_headers(headers))
 
 

@@ -7,14 +7,16 @@ any I/O."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from agentnb_testing import client_for
 
+from agentnb import AgentClient, HistoryStore, Run
 from agentnb._core.exceptions import ConfigurationError, NotFoundError
-from agentnb.events import RunCompleted
+from agentnb.events import RunCompleted, TextDelta
 from agentnb.providers import HttpRequest
 from agentnb.server import ServerHandle
 
@@ -88,5 +90,43 @@ async def test_a_dialect_that_cannot_attach_says_so_before_any_io(
 
 async def test_seekrflow_needs_the_thread_to_attach(server: ServerHandle) -> None:
     async with client_for(server, "seekrflow", record=False) as client:
-        with pytest.raises(ConfigurationError, match="SeekrFlow cannot stream"):
+        with pytest.raises(ConfigurationError, match="pass thread_id="):
             client.attach("writer", "run_1")
+
+
+def test_the_sync_client_attaches_too(server: ServerHandle) -> None:
+    thread_id, run_id = start_and_walk_away(server, "writer", metadata={"paragraphs": "4"})
+    with (
+        AgentClient(
+            "seekrflow-vercel",
+            base_url=server.url_for("seekrflow-vercel"),
+            api_key=server.api_key,
+            record=False,
+        ) as client,
+        client.attach("writer", run_id, thread_id=thread_id) as stream,
+    ):
+        kinds = {type(event).__name__ for event in stream}
+    assert stream.run.status == "completed" and "RunCompleted" in kinds
+    log = server.app.state.agentnb.runs.get(run_id)
+    assert stream.run.text == log.answer_text()
+
+
+async def test_a_refused_attach_leaves_the_history_row_as_it_was(
+    server: ServerHandle, tmp_path: Path
+) -> None:
+    store = HistoryStore(tmp_path / "h.db")
+    partial = Run(agent="writer", message="a long story", run_id="run_gone", thread_id="t")
+    partial.apply(TextDelta(delta="Once upon"))
+    store.record(partial)  # a row left by a process that died: interrupted, partial answer
+    async with client_for(server, "seekrflow-vercel", recorder=store) as client:
+        thread = await client.transport.send_json(_create_thread())
+        again = Run(agent="writer", message="a long story", local_id=partial.local_id)
+        stream = client.attach("writer", "run_gone", thread_id=thread["id"], run=again)
+        with pytest.raises(NotFoundError):
+            async for _ in stream:
+                pass
+    store.flush()
+    kept = store.get(partial.local_id)
+    assert kept is not None and kept.answer == "Once upon" and kept.status == "interrupted"
+    assert len(store.runs()) == 1
+    store.close()

@@ -27,7 +27,7 @@ from agentnb import (
 from agentnb._client.client import AsyncAgentClient
 from agentnb._core.run import Run
 from agentnb.events import Event, ReasoningDelta, TextDelta, ToolCallDelta, ToolCallStarted
-from agentnb.providers import available_providers
+from agentnb.providers import HttpRequest, available_providers
 from agentnb.server import ServerHandle
 
 PROVIDERS = sorted(available_providers())
@@ -269,7 +269,8 @@ async def test_drops_at_random_points_lose_and_repeat_nothing(server: ServerHand
     rng = random.Random(20250110)
     cases = [(p, "") for p in PROVIDERS] + [("runagent", ";no-ids")]
     for provider, extra in cases:
-        async with client_with_waits(server, provider) as client:
+        # ids on the baseline only, to count its frames: SeekrFlow's cuts have none
+        async with client_with_waits(server, provider, "ids") as client:
             run, events, last_id = await stream_all(client)
         baseline = outcome(run, events)
         assert last_id is not None
@@ -287,7 +288,12 @@ async def test_drops_at_random_points_lose_and_repeat_nothing(server: ServerHand
 
 
 @pytest.mark.parametrize(
-    "provider", [p for p in PROVIDERS if available_providers()[p].resume_mode != "cursor"]
+    "provider",
+    [
+        p
+        for p, cls in available_providers().items()
+        if cls.resume_mode != "cursor" and not cls.attach_replays_run
+    ],
 )
 async def test_cut_without_event_ids_ends_interrupted(server: ServerHandle, provider: str) -> None:
     async with client_with_waits(server, provider) as client:
@@ -302,6 +308,40 @@ async def test_cut_without_event_ids_ends_interrupted(server: ServerHandle, prov
     assert caught.value.run is run and caught.value.partial_text == run.text
     assert baseline.text.startswith(run.text) and run.reasoning
     assert run.error is not None and "second run" in run.error.message
+
+
+@pytest.mark.parametrize("provider", ["seekrflow", "seekrflow-vercel"])
+@pytest.mark.parametrize("cut", [1, 3, 20, 30])
+async def test_seekrflow_resumes_a_data_only_cut_through_its_attach_route(
+    server: ServerHandle, provider: str, cut: int
+) -> None:
+    """SeekrFlow streams no event ids; a cut is resumed by attaching to the run (its id is
+    known from the stream's start), which streams it from its start: the frames already
+    applied are skipped, so nothing is lost or applied twice."""
+    async with client_with_waits(server, provider) as client:
+        baseline, base_events, _ = await stream_all(client)
+    async with client_with_waits(server, provider, f"drop-after={cut}") as client:
+        opened = streams_opened(client)
+        run, events, last_id = await stream_all(client)
+    assert last_id is None  # data-only frames, as the platform sends them
+    assert run.status == "completed" and run.resumes == 1, run.error
+    expected = outcome(baseline, base_events)
+    assert comparable(outcome(run, events), expected) == expected
+    assert [e.seq for e in events] == list(range(len(events)))
+    assert opened[1:] == [f"GET /v1/threads/{run.thread_id}/runs/{run.run_id}/attach"]
+
+
+def streams_opened(client: AsyncAgentClient) -> list[str]:
+    """The requests the client opens streams with, from now on (a spy on the transport)."""
+    opened: list[str] = []
+    original = client.transport.open_stream
+
+    async def spy(http: HttpRequest, **options: Any) -> Any:
+        opened.append(f"{http.method} {http.path}")
+        return await original(http, **options)
+
+    client.transport.open_stream = spy  # type: ignore[method-assign]
+    return opened
 
 
 @pytest.mark.parametrize("provider", ["operativus", "vercel", "runagent"])

@@ -10,12 +10,14 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from agentnb_testing import client_for
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
-from agentnb import AsyncAgentClient, Run
+import agentnb
+from agentnb import AsyncAgentClient, HistoryStore, Run
 from agentnb._client import platform_cancel
 from agentnb.events import TextDelta
 from agentnb.server import ServerHandle
@@ -186,3 +188,50 @@ async def test_the_stream_closes_while_the_platform_holds_the_cancel_unanswered(
             await asyncio.gather(*in_flight)
     assert [r.path for r in srv.requests if r.path.endswith("/cancel")]
     assert stream.run.cancel_error is not None and "cannot cancel" in stream.run.cancel_error
+
+
+async def test_a_failed_cancel_is_kept_in_the_history_row(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The cancel's failure is known only after the run's end was recorded: the row gets it
+    as its ``cancel_error`` column all the same."""
+    monkeypatch.setattr(platform_cancel, "CANCEL_TIMEOUT_S", 0.5)
+    store = HistoryStore(tmp_path / "history.db")
+    with seekrflow_server(refuse) as srv:
+        async with AsyncAgentClient(
+            "seekrflow", base_url=srv.url, recorder=store, backoff=0.0, max_retries=1
+        ) as client:
+            stream = client.stream("agent", "hello")
+            async for event in stream:
+                if isinstance(event, TextDelta):
+                    break
+            await stream.aclose()
+    store.flush()
+    record = store.get(stream.run.local_id)
+    assert record is not None and record.status == "cancelled"
+    assert record.cancel_error is not None and "not told to stop" in record.cancel_error
+    assert record.cancel_error == stream.run.cancel_error
+    frame = store.runs().to_pandas()
+    assert frame["cancel_error"].tolist() == [record.cancel_error]
+    store.close()
+
+
+def test_run_handle_cancel_reaches_the_platform(server: ServerHandle) -> None:
+    """``handle.cancel()`` (what the chat cell's Stop calls through its controller) on an
+    ``ask`` run tells the built-in server to stop the agent."""
+    client = client_for(server, "seekrflow-vercel", delay_ms=50, record=False)
+    handle = agentnb.ask(
+        "writer", "a long story", client=client, display=False, metadata={"paragraphs": "40"}
+    )
+    deadline = time.monotonic() + 20
+    while not (handle.run.text and handle.run.run_id):
+        assert time.monotonic() < deadline, "the run did not start"
+        time.sleep(0.02)
+    handle.cancel()
+    with pytest.raises(agentnb.RunCancelledError):
+        handle.wait(timeout=10)
+    assert handle.status == "cancelled"
+    deadline = time.monotonic() + 10
+    while server_status(server, handle.run.run_id) != "cancelled":
+        assert time.monotonic() < deadline, "the platform was not told to stop"
+        time.sleep(0.02)

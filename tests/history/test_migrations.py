@@ -50,6 +50,7 @@ SAMPLE_RUN: dict[str, Any] = {
     "tool_call_count": 1,
     "resumes": 2,
     "execution_time": 1.5,
+    "cancel_error": "the platform was not told to stop the run: 500",
 }
 SAMPLE_TOOL_CALL: dict[str, Any] = {
     "local_id": "old-run",

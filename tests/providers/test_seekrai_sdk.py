@@ -1,11 +1,12 @@
 """The SeekrFlow SDK's own client (``seekrai``, pinned in ``tests/sdk_envs/seekrai.txt``, run
 in ``.tools/seekrai`` by ``sdk_clients/seekrai_client.py``) against the built-in server's
 SeekrFlow routes: its streaming client and event flattener read the same answer, reasoning and
-tool calls agentnb reads, and its run routes (list, retrieve, cancel) answer as it expects.
+tool calls agentnb reads, and its run routes (list, retrieve, cancel, attach) answer as it
+expects.
 
 Found this way (the SDK wins): it creates threads at ``POST v1/threads/`` (trailing slash),
-and its stream parser reads only ``data:`` lines, so the server is asked for data-only frames
-(no SSE ids, no retry hint: the ``no-ids`` switch), as SeekrFlow sends them."""
+and its stream parser reads only ``data:`` lines, so the server sends data-only frames (no SSE
+ids, no retry hint), as SeekrFlow does."""
 
 from __future__ import annotations
 
@@ -60,3 +61,10 @@ def test_the_sdks_cancel_stops_the_agent(server: ServerHandle) -> None:
     assert log is not None and log.status == "cancelled"
     failure = log.failure()
     assert failure is not None and failure.message == "the run was cancelled: by the client"
+
+
+def test_the_sdks_attach_streams_the_run_agentnb_attaches_to(server: ServerHandle) -> None:
+    seen = seekrai(server, "attach", "writer", "a long story")
+    log = server.app.state.agentnb.runs.get(seen["run_id"])
+    assert log is not None and log.status == "completed"
+    assert seen["text"] == log.answer_text() and seen["status"] == "RunStatus.COMPLETED"

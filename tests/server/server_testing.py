@@ -34,7 +34,12 @@ class SSE:
 
     @property
     def run_id(self) -> str:
-        assert self.id is not None
+        if self.id is None:  # data-only frames (SeekrFlow's): the run id is in the payload
+            body = self.json()
+            meta = body.get("meta_data") or body.get("messageMetadata") or {}
+            found = meta.get("run_id") or meta.get("runId")
+            assert isinstance(found, str), body
+            return found
         return self.id.rpartition(":")[0]
 
 
@@ -88,6 +93,8 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 KINDS = list(DIALECT_PROVIDERS)
+DATA_ONLY = {"seekrflow", "seekrflow-vercel"}
+"""Dialects whose platform streams data-only frames: ids only with the ``ids`` fault flag."""
 TERMINAL = {
     "seekrflow": "[DONE]",
     "seekrflow-vercel": "[DONE]",

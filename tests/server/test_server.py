@@ -11,6 +11,7 @@ import pytest
 from agentnb_testing import new_thread, run_request
 from pydantic import BaseModel, Field
 from server_testing import (
+    DATA_ONLY,
     KINDS,
     SSE,
     is_complete,
@@ -181,8 +182,7 @@ def test_seekrflow_run_needs_a_user_message(client: httpx.Client) -> None:
 
 def test_seekrflow_legacy_stream_frames(client: httpx.Client) -> None:
     frames = stream(client, "seekrflow", message="How did NVDA move this week?")
-    assert frames[0].retry == 1000
-    assert [f.number for f in frames] == list(range(len(frames)))
+    assert all(f.id is None and f.retry is None for f in frames)  # data-only, as SeekrFlow's
     assert frames[-1].data == "[DONE]"
     chunks = [f.json() for f in frames[:-1]]
     assert {c["type"] for c in chunks} == {"streaming_chunk"}
@@ -625,7 +625,8 @@ def test_last_event_id_replays_exactly_the_remaining_frames(
     client: httpx.Client, kind: str
 ) -> None:
     path, body = run_request(client, kind)
-    full = parse_sse(client.post(path, json=body).text)
+    ids = {"X-AgentNB-Fault": "ids"} if kind in DATA_ONLY else {}
+    full = parse_sse(client.post(path, json=body, headers=ids).text)
     assert is_complete(kind, full)
     cut = full[5]
     resumed_response = client.post(path, json=body, headers={"Last-Event-ID": cut.id or ""})
@@ -872,3 +873,23 @@ def test_non_loopback_hosts_are_refused() -> None:
     for host in ("0.0.0.0", "192.0.2.10", "example.com"):
         with pytest.raises(ConfigurationError, match="allow-remote"):
             start_server(host=host)
+
+
+@pytest.mark.parametrize("kind", sorted(DATA_ONLY))
+def test_seekrflow_streams_data_only_frames_as_the_platform_does(
+    client: httpx.Client, kind: str
+) -> None:
+    """SeekrFlow sends no ``id:`` or ``retry:`` lines (the seekrai SDK reads only ``data:``),
+    nor does its attach route; the ``ids`` fault flag adds them for tests that want ids."""
+    path, body = run_request(client, kind)
+    raw = client.post(path, json=body).text
+    assert "\nid:" not in "\n" + raw and "\nretry:" not in "\n" + raw
+    frames = parse_sse(raw)
+    assert is_complete(kind, frames)
+    run_id = frames[0].run_id
+    thread_id = path.split("/")[3]
+    attached = client.get(f"/v1/threads/{thread_id}/runs/{run_id}/attach").text
+    assert "\nid:" not in "\n" + attached
+    assert [f.data for f in parse_sse(attached)] == [f.data for f in frames]
+    with_ids = parse_sse(client.post(path, json=body, headers={"X-AgentNB-Fault": "ids"}).text)
+    assert all(f.id is not None for f in with_ids) and with_ids[0].retry == 1000

@@ -3,6 +3,7 @@ the ``.tools/seekrai`` venv's Python:
 
     python seekrai_client.py BASE_URL API_KEY run AGENT QUESTION
     python seekrai_client.py BASE_URL API_KEY cancel AGENT QUESTION
+    python seekrai_client.py BASE_URL API_KEY attach AGENT QUESTION
 
 Prints one JSON object: what the SDK's own stream and flattener saw, and what its run
 routes (list, retrieve, cancel) answered.
@@ -73,13 +74,28 @@ def cancel(client: SeekrFlow, agent: str, question: str) -> dict[str, Any]:
     }
 
 
+def attach(client: SeekrFlow, agent: str, question: str) -> dict[str, Any]:
+    """Start a run, walk away after its first words, and attach to it (the SDK's ``attach``):
+    the run's stream from its start to its end."""
+    thread_id, stream = start(client, agent, question, metadata={"paragraphs": "4"})
+    for event in stream.raw_events():
+        if event.get("type") == "text-delta":
+            break
+    run_id = client.agents.runs.list(thread_id)[-1].id
+    chunks = [
+        c if isinstance(c, dict) else json.loads(c)
+        for c in client.agents.runs.attach(run_id, thread_id)
+    ]
+    text = "".join(c.get("delta") or "" for c in chunks if c.get("type") == "text-delta")
+    retrieved = client.agents.runs.retrieve(run_id, thread_id)
+    return {"run_id": run_id, "thread_id": thread_id, "text": text, "status": str(retrieved.status)}
+
+
 def main() -> None:
     base_url, api_key, mode, agent, question = sys.argv[1:6]
-    # The SDK's stream parser reads data-only frames (as SeekrFlow sends them): agentnb's
-    # server is asked to leave out the SSE ids it sends for agentnb's resume.
-    headers = {"X-AgentNB-Fault": "no-ids"}
-    client = SeekrFlow(api_key=api_key, base_url=base_url, max_retries=0, supplied_headers=headers)
-    result = {"run": run, "cancel": cancel}[mode](client, agent, question)
+    # The SDK's stream parser reads data-only frames, which SeekrFlow and agentnb's server send.
+    client = SeekrFlow(api_key=api_key, base_url=base_url, max_retries=0)
+    result = {"run": run, "cancel": cancel, "attach": attach}[mode](client, agent, question)
     print(json.dumps(result, default=str))
 
 

@@ -1,0 +1,170 @@
+"""Reattach after the process died (issue 20): a process starts a long run against the
+built-in server and is killed mid-run (SIGKILL: nothing runs at exit); in another process
+``agentnb.attach`` of its history row shows the run again, and the same row ends
+``completed`` with the whole answer, for every dialect that can stream a running run again.
+A dialect that cannot says so before any I/O, and the row keeps its partial answer."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import agentnb
+from agentnb._core.exceptions import ConfigurationError
+from agentnb._history import close_default_stores
+from agentnb.server import ServerHandle
+
+pytestmark = [
+    pytest.mark.timeout(180),
+    pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX"),
+]
+
+REPO = Path(agentnb.__file__).resolve().parent.parent
+ATTACHING = ["seekrflow", "seekrflow-vercel", "langgraph", "a2a"]
+
+STARTER = textwrap.dedent(
+    """
+    import sys, time
+    import agentnb
+
+    dialect, url, key = sys.argv[1:4]
+    agentnb.connect(
+        dialect, base_url=url, api_key=key, name="far",
+        headers={"X-AgentNB-Delay-Ms": "25"},
+    )
+    handle = agentnb.ask(
+        "writer", "write at length", via="far", display=False, metadata={"paragraphs": "12"}
+    )
+    while len(handle.run.text) < 200 or not handle.run.run_id:
+        time.sleep(0.02)
+    time.sleep(2.5)  # a checkpoint of the partial answer reaches the history
+    print(handle.run.local_id, flush=True)
+    time.sleep(600)
+    """
+)
+
+
+@pytest.fixture
+def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "history.sqlite3"
+    close_default_stores()
+    monkeypatch.setenv("AGENTNB_HISTORY", str(path))
+    yield path
+    close_default_stores()
+
+
+def start_and_kill(server: ServerHandle, dialect: str, history: Path) -> str:
+    """Start a long run in a child process, kill it mid-run; the run's local id."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "AGENTNB_HISTORY": str(history)}
+    url = server.url_for(dialect)
+    child = subprocess.Popen(
+        [sys.executable, "-c", STARTER, dialect, url, server.api_key],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert child.stdout is not None
+        local_id = child.stdout.readline().strip()
+        assert local_id, child.communicate(timeout=30)[1]
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.communicate()
+    return local_id
+
+
+def connect_like_the_child(server: ServerHandle, dialect: str) -> None:
+    agentnb.connect(dialect, base_url=server.url_for(dialect), api_key=server.api_key, name="far")
+
+
+@pytest.mark.parametrize("dialect", ATTACHING)
+def test_a_killed_run_is_completed_in_its_own_row(
+    server: ServerHandle, history: Path, dialect: str
+) -> None:
+    local_id = start_and_kill(server, dialect, history)
+    rows = agentnb.runs()
+    assert len(rows) == 1
+    row = rows[0]
+    assert row.local_id == local_id and row.status in ("running", "interrupted")
+    partial = row.answer
+    assert partial and row.run_id, "the child's checkpoint did not reach the history"
+    log = server.app.state.agentnb.runs.get(row.run_id)
+    assert log is not None and not log.finished  # the platform runs on without its client
+
+    connect_like_the_child(server, dialect)
+    handle = agentnb.attach(row, display=False, wait=True)
+
+    run = handle.run
+    assert run.local_id == local_id and run.status == "completed"
+    assert run.text == log.answer_text() and run.text.startswith(partial)
+    after = agentnb.runs()
+    assert len(after) == 1, "the reattached run was recorded twice"
+    done = after[0]
+    assert (done.local_id, done.status, done.error_code) == (local_id, "completed", None)
+    assert done.answer == run.text and done.message == "write at length"
+    assert done.started_at == row.started_at  # the run's own start, not the attach's
+
+
+def test_a_dialect_that_cannot_attach_says_so_and_keeps_the_row(
+    server: ServerHandle, history: Path
+) -> None:
+    local_id = start_and_kill(server, "operativus", history)
+    row = agentnb.runs()[0]
+    connect_like_the_child(server, "operativus")
+    with pytest.raises(ConfigurationError, match="cannot stream a run that is already going"):
+        agentnb.attach(row, display=False)
+    kept = agentnb.runs()[0]
+    assert kept.local_id == local_id and kept.answer == row.answer
+
+
+def test_attaching_from_the_run_id_and_from_remote_runs(
+    server: ServerHandle, history: Path
+) -> None:
+    local_id = start_and_kill(server, "seekrflow", history)
+    row = agentnb.runs()[0]
+    connect_like_the_child(server, "seekrflow")
+    assert row.thread_id is not None
+    listed = agentnb.remote_runs("far", thread_id=row.thread_id)
+    remote = next(r for r in listed if r.run_id == row.run_id)
+    assert remote.status == "running"
+    handle = agentnb.attach(remote, display=False, wait=True)
+    assert handle.run.local_id == local_id  # the history's row, found by the run id
+    assert agentnb.runs()[0].status == "completed" and len(agentnb.runs()) == 1
+    with pytest.raises(ConfigurationError, match="has already ended"):
+        agentnb.attach(row.run_id, display=False)
+
+
+def test_the_magic_attaches_the_latest_run_left_going(
+    server: ServerHandle, history: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from IPython.core.interactiveshell import InteractiveShell  # a real shell: only here
+
+    local_id = start_and_kill(server, "seekrflow-vercel", history)
+    connect_like_the_child(server, "seekrflow-vercel")
+    shell = InteractiveShell.instance()
+    shell.extension_manager.load_extension("agentnb")
+    result = shell.run_cell("%agent_attach --wait --plain --out again")
+    assert result.success, result.error_in_exec
+    handle = shell.user_ns["again"]
+    assert shell.user_ns["_agent"] is handle
+    assert handle.run.local_id == local_id and handle.status == "completed"
+    rows = agentnb.runs()
+    assert len(rows) == 1 and rows[0].status == "completed" and rows[0].answer == handle.text
+    capsys.readouterr()
+    failed = shell.run_cell(f"%agent_attach {rows[0].run_id}")
+    assert not failed.success
+    assert "has already ended (completed)" in str(failed.error_in_exec)
+    shell.run_cell("%agent_attach -h")
+    shown = capsys.readouterr().out
+    assert "--agent" in shown and "--via" in shown and "--thread" in shown
