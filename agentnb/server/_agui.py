@@ -64,7 +64,7 @@ from ._steps import (
     ToolEnd,
     ToolStart,
 )
-from ._stream import Frame, dumps
+from ._stream import Frame, dumps, flat
 
 __all__ = ["AGUI", "AGUIRenderer", "routes"]
 
@@ -213,7 +213,7 @@ class AGUIRenderer:
 
 
 AGUI = Dialect(
-    "ag-ui", AGUIRenderer, headers=lambda log: STREAM_HEADERS, approvals=True, questions=True
+    "ag-ui", flat(AGUIRenderer), headers=lambda log: STREAM_HEADERS, approvals=True, questions=True
 )
 
 

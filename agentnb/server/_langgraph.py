@@ -59,7 +59,7 @@ from ._steps import (
     ToolEnd,
     ToolStart,
 )
-from ._stream import Frame, dumps, last_pause_end, parse_last_event_id
+from ._stream import Frame, dumps, flat, last_pause_end, parse_last_event_id
 from ._threads import Conversation
 
 __all__ = ["LANGGRAPH", "LangGraphRenderer", "routes"]
@@ -167,7 +167,11 @@ class LangGraphRenderer:
 
 
 LANGGRAPH = Dialect(
-    KIND, LangGraphRenderer, headers=lambda log: STREAM_HEADERS, approvals=True, questions=True
+    KIND,
+    flat(LangGraphRenderer),
+    headers=lambda log: STREAM_HEADERS,
+    approvals=True,
+    questions=True,
 )
 
 

@@ -28,7 +28,7 @@ from ._service import (
     wants_followups,
 )
 from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
-from ._stream import Frame, dumps, parse_last_event_id
+from ._stream import Frame, dumps, flat, parse_last_event_id
 from ._threads import Conversation, StoredMessage
 from ._vercel import STREAM_HEADERS, VercelRenderer
 
@@ -93,7 +93,7 @@ class LegacyRenderer:
         return self._chunk(error)
 
 
-LEGACY = Dialect("seekrflow", LegacyRenderer)
+LEGACY = Dialect("seekrflow", flat(LegacyRenderer))
 VERCEL_STREAM = Dialect("seekrflow-vercel", VercelRenderer, headers=lambda log: STREAM_HEADERS)
 
 
