@@ -16,8 +16,8 @@ from agentnb.server._agents import AGENTS, AgentInput
 from agentnb.server._steps import Finish, Nested, Reasoning, Text, ToolEnd, ToolStart
 
 QUESTION = "Compare NVDA and AAPL this week"
-NESTING = ["seekrflow-vercel", "vercel"]
-FLAT = ["seekrflow", "openai", "operativus", "runtools", "a2a", "ag-ui", "langgraph"]
+NESTING = ["seekrflow-vercel", "vercel", "ag-ui"]
+FLAT = ["seekrflow", "openai", "operativus", "runtools", "a2a", "langgraph"]
 TEXT_ONLY = ["runagent"]
 """Streams no tool calls at all: the answer only."""
 
