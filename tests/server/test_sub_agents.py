@@ -130,7 +130,7 @@ async def test_a_failed_delegation_keeps_the_sub_agents_text(
 ) -> None:
     run = await _run(server, dialect, "NVDA and ZZZZ")
     assert run.status == "completed"
-    [failed] = [c for c in run.tool_calls if c.arguments == {"ticker": "ZZZZ"}]
+    [failed] = [c for c in run.tool_calls if c.name == "analyst" and "ZZZZ" in str(c.arguments)]
     assert failed.name == "analyst" and failed.depth == 0
     assert "could not look up ZZZZ" in failed.agent_text
     [lookup] = [c for c in run.tool_calls if c.parent_call_id == failed.call_id]
