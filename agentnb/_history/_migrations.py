@@ -92,11 +92,19 @@ def m004_tool_call_questions(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE tool_calls ADD COLUMN answer TEXT")
 
 
+def m006_call_tree(db: sqlite3.Connection) -> None:
+    # Calls recorded before had no tree: NULL (unknown), not top-level; their agent is the run's.
+    db.execute("ALTER TABLE tool_calls ADD COLUMN parent_call_id TEXT")
+    db.execute("ALTER TABLE tool_calls ADD COLUMN agent TEXT")
+    db.execute("ALTER TABLE tool_calls ADD COLUMN depth INTEGER")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_tool_calls,
     m003_resumes_and_execution_time,
     m004_tool_call_questions,
+    m006_call_tree,
 )
 """Every migration, oldest first. Append only."""
 
