@@ -105,20 +105,35 @@ class CallFold:
             if event.arguments is not None:
                 existing.arguments = event.arguments
             return existing
-        parent = self._by_id.get(event.parent_call_id or "")
+        parent_id = self._parent_id(event)
+        parent = self._by_id.get(parent_id or "")
         call = ToolCall(
             call_id=event.call_id,
             name=event.name,
             arguments=event.arguments,
             started_at=event.received_at or time.time(),
-            parent_call_id=event.parent_call_id,
+            parent_call_id=parent_id,
             agent=event.agent,
-            depth=parent.depth + 1 if parent is not None else int(event.parent_call_id is not None),
+            depth=parent.depth + 1 if parent is not None else int(parent_id is not None),
         )
         self._by_id[call.call_id] = call
         self._calls.append(call)
         self._parts.append(Part("tool", call_id=call.call_id))
         return call
+
+    def _parent_id(self, event: ToolCallStarted) -> str | None:
+        """The call's parent, unless the call would be its own ancestor (a stream naming the
+        call itself, or a call under it, as its parent): then it starts at the top, so the
+        tree stays a tree."""
+        seen: set[str] = set()
+        above = event.parent_call_id
+        while above is not None and above not in seen:
+            if above == event.call_id:
+                return None
+            seen.add(above)
+            known = self._by_id.get(above)
+            above = known.parent_call_id if known is not None else None
+        return event.parent_call_id
 
     def _finish(self, event: ToolCallFinished) -> None:
         call = self._call(event.call_id, event.received_at)

@@ -98,12 +98,20 @@ def m005_cancel_error(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN cancel_error TEXT")
 
 
+def m006_call_tree(db: sqlite3.Connection) -> None:
+    # Calls recorded before had no tree: NULL (unknown), not top-level; their agent is the run's.
+    db.execute("ALTER TABLE tool_calls ADD COLUMN parent_call_id TEXT")
+    db.execute("ALTER TABLE tool_calls ADD COLUMN agent TEXT")
+    db.execute("ALTER TABLE tool_calls ADD COLUMN depth INTEGER")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_tool_calls,
     m003_resumes_and_execution_time,
     m004_tool_call_questions,
     m005_cancel_error,
+    m006_call_tree,
 )
 """Every migration, oldest first. Append only."""
 

@@ -72,8 +72,11 @@ TOOL_CALL_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("duration", "float"),
     ("question", "text"),
     ("answer", "text"),
+    ("parent_call_id", "id"),
+    ("depth", "int"),
 )
-"""The tool-call columns; ``agent`` is joined in from the call's run."""
+"""The tool-call columns. ``agent`` is the agent that made the call: a sub-agent's name for
+a nested call, else the run's agent (also for calls recorded before calls had agents)."""
 
 
 def to_datetime(seconds: float | None) -> datetime | None:
@@ -192,6 +195,12 @@ class ToolCallRecord:
     """The free-form question the agent asked on this call, if any."""
     answer: str | None = None
     """The human's answer to ``question`` (JSON where it was not a string)."""
+    parent_call_id: str | None = None
+    """The call inside which a sub-agent made this one; None at the top (and for calls
+    recorded before the tree was)."""
+    depth: int | None = None
+    """How many calls this one is nested in: 0 at the top; None for calls recorded before
+    the tree was."""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> ToolCallRecord:

@@ -105,7 +105,7 @@ def _tool_row(run: Run, position: int, call: ToolCall) -> tuple[Any, ...]:
         run.local_id,
         call.call_id,
         position,
-        run.agent or None,
+        truncate(clean(call.agent)) if call.agent else run.agent or None,
         call.name or None,
         call.status,
         truncate(clean(as_text(arguments))),
@@ -115,6 +115,8 @@ def _tool_row(run: Run, position: int, call: ToolCall) -> tuple[Any, ...]:
         call.finished_at,
         call.duration,
         *_question_and_answer(call),
+        call.parent_call_id,
+        call.depth,
     )
 
 

@@ -59,7 +59,8 @@ ORPHAN_SWEEP_SECONDS = 1.0
 """At most this often, a read first marks interrupted the rows of processes that have ended."""
 _RUN_SELECT = ", ".join(name for name, _ in RUN_COLUMNS)
 _TOOL_SELECT = ", ".join(
-    "r.agent" if name == "agent" else f"t.{name}" for name, _ in TOOL_CALL_COLUMNS
+    "COALESCE(t.agent, r.agent)" if name == "agent" else f"t.{name}"
+    for name, _ in TOOL_CALL_COLUMNS
 )
 
 

@@ -17,7 +17,7 @@ __all__ = ["chunks", "insert_start", "write_end", "write_interrupted", "write_pr
 
 CHUNK = 500
 ORPHAN_MESSAGE = "the process running this run ended before the run finished"
-_DB_TOOL_COLUMNS = tuple(name for name, _ in TOOL_CALL_COLUMNS if name != "agent")
+_DB_TOOL_COLUMNS = tuple(name for name, _ in TOOL_CALL_COLUMNS)
 
 
 def _owner_values() -> dict[str, Any]:
@@ -70,7 +70,7 @@ def write_end(db: sqlite3.Connection, run: Run) -> None:
     marks = ", ".join("?" * len(_DB_TOOL_COLUMNS))
     db.executemany(
         f"INSERT INTO tool_calls ({', '.join(_DB_TOOL_COLUMNS)}) VALUES ({marks})",
-        [storable_row(row[:3] + row[4:]) for row in tool_rows(run)],
+        [storable_row(row) for row in tool_rows(run)],
     )
 
 

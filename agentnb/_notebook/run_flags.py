@@ -30,9 +30,17 @@ __all__ = [
     "run_options_from",
 ]
 
-BUILTIN_AGENTS = ("finance_agent", "echo", "writer", "structured", "trader", "planner")
+BUILTIN_AGENTS = (
+    "finance_agent",
+    "echo",
+    "writer",
+    "structured",
+    "trader",
+    "planner",
+    "research_team",
+)
 """The demo agents of the built-in server (``trader``'s tool waits for a human's approval;
-``planner`` asks a free-form question first)."""
+``planner`` asks a free-form question first; ``research_team`` delegates to sub-agents)."""
 AGENT_HELP = f"the agent to run (on the built-in server: {', '.join(BUILTIN_AGENTS)})"
 APPROVE_CHOICES = ("ask", "all", "none")
 

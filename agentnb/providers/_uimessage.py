@@ -14,7 +14,9 @@ reader (``processUIMessageStream``) reads it, and the message it builds is kept
   ``tool-output-available`` (``preliminary``: ``ToolCallProgress``), ``tool-output-error``,
   ``tool-output-denied``; ``tool-approval-request`` / ``tool-approval-response``.
 - ``error`` and ``abort`` (its ``reason`` kept) fail the run; ``[DONE]`` ends the stream.
-- ``data-followups`` holds follow-up questions. Other ``data-*`` parts, ``source-url``,
+- ``data-followups`` holds follow-up questions; ``data-nestedToolEvent`` wraps a sub-agent's
+  chunk (SeekrFlow's shape, also the built-in server's on ``/api/chat``: see
+  :mod:`~agentnb.providers._nested`), read as the call tree. Other ``data-*`` parts, ``source-url``,
   ``source-document``, ``file``, ``reasoning-file``, ``custom`` and ``steering-message``
   have no place in a run: they are kept as ``UnknownEvent`` and in the message.
 """
@@ -57,6 +59,7 @@ from ._frames import (
     str_list,
 )
 from ._frames import unknown as keep_unknown
+from ._nested import NESTED_PART, NestedCalls
 from ._uimessage_parts import UIMessageBuilder
 
 __all__ = ["UIMessageTranslator"]
@@ -112,6 +115,7 @@ class UIMessageTranslator(Translator):
             "abort": self._abort,
             "finish": self._finish,
             "data-followups": self._followup_part,
+            NESTED_PART: NestedCalls().translate,
         }
 
     @property

@@ -37,7 +37,6 @@ from ._frames import (
 )
 from ._frames import parse_usage as read_usage
 from ._frames import unknown as keep_unknown
-from ._nested import NESTED_PART, NestedCalls
 from ._options import metadata_with_followups, reject_unsupported
 from ._uimessage import UIMessageTranslator
 
@@ -167,8 +166,6 @@ class _SeekrFlowVercelTranslator(UIMessageTranslator):
     def __init__(self, thread_id: str | None) -> None:
         super().__init__(thread_id=thread_id)
         self._announced = False
-        self._nested = NestedCalls()
-        self._handlers[NESTED_PART] = self._nested.translate
 
     def on_response(self, headers: Mapping[str, str]) -> list[Event]:
         events = super().on_response(headers)

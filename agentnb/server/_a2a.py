@@ -63,7 +63,7 @@ from ._steps import (
     ToolEnd,
     ToolStart,
 )
-from ._stream import Frame, dumps, parse_last_event_id, sse_response
+from ._stream import Frame, dumps, flat, parse_last_event_id, sse_response
 
 __all__ = ["A2A", "A2ARenderer", "routes"]
 
@@ -201,7 +201,7 @@ class A2ARenderer:
         return self._status("TASK_STATE_FAILED", [{"text": step.message}], {"code": step.code})
 
 
-A2A = Dialect(KIND, A2ARenderer, approvals=True)
+A2A = Dialect(KIND, flat(A2ARenderer), approvals=True)
 
 
 _LOCATIONS = {
@@ -346,13 +346,13 @@ def _subscribe(request: Request, state: AppState, log: RunLog) -> Response:
     resume = parse_last_event_id(request.headers)
     if resume is not None:
         return replay(state, A2A, log.id, resume[1])
-    counting = A2ARenderer(log)
+    counting = A2A.renderer(log)
     sent = len(counting.opening()) + sum(
         len(counting.render(entry.step, entry.at)) for entry in list(log.entries)
     )
     return sse_response(
         log,
-        _Resubscribed(log),
+        flat(_Resubscribed)(log),
         store=state.runs,
         counter=state.streams,
         select=lambda number, frame: number == 0 or number >= sent,

@@ -8,7 +8,7 @@ from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ._steps import Step, ToolEnd, ToolStart
+from ._steps import AnyStep, Step, ToolEnd, ToolStart
 from ._tokens import count_tokens
 from ._tools import ToolOutput, call_tool
 
@@ -108,7 +108,7 @@ class Agent(Protocol):
     def check(self, request: AgentInput) -> None:
         """Raise :class:`InputProblem` for input the agent cannot use."""
 
-    def steps(self, request: AgentInput) -> Iterator[Step]:
+    def steps(self, request: AgentInput) -> Iterator[AnyStep]:
         """The run, step by step; ends with :class:`Finish`. After an :class:`ApprovalRequest`
         the producer sends the :class:`Decision` into the generator."""
 

@@ -22,6 +22,7 @@ pydantic-ai's adapter sends); the next input of the thread whose ``resume`` answ
 A denied call's ``TOOL_CALL_RESULT`` content is the denial. An agent's free-form question is
 an interrupt that names no tool call (``{id, reason: "input_required", message: QUESTION}``);
 its ``resolved`` resume entry's ``payload`` is the answer, ``cancelled`` declines it.
+Sub-agents come as the protocol's ``SUBAGENT_*`` events (see :mod:`._agui_nested`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ._agent_input import AgentInput, ChatMessage
+from ._agui_nested import SubagentEvents
 from ._http import ApiError, invalid, parse_model, read_json
 from ._runs import RunLog, new_run_id
 from ._service import (
@@ -51,14 +53,15 @@ from ._service import (
     wants_followups,
 )
 from ._steps import (
+    AnyStep,
     ApprovalRequest,
     Decision,
     Failure,
     Finish,
+    Nested,
     Paused,
     Reasoning,
     Resumed,
-    Step,
     Text,
     ToolDenied,
     ToolEnd,
@@ -88,6 +91,7 @@ class AGUIRenderer:
         self.count = 0
         self.waiting: list[ApprovalRequest] = []
         self.opened = False
+        self.subagents = SubagentEvents(log.id)
 
     def _event(self, kind: str, **fields: Any) -> Frame:
         return Frame(dumps({"type": kind, **fields}))
@@ -97,7 +101,9 @@ class AGUIRenderer:
         thread_id, run_id = self.ids
         return [self._event("RUN_STARTED", threadId=thread_id, runId=run_id)]
 
-    def render(self, step: Step, at: float) -> list[Frame]:
+    def render(self, step: AnyStep, at: float) -> list[Frame]:
+        if isinstance(step, Nested):
+            return [*self._close(), *self.subagents.render(step)]
         if isinstance(step, ApprovalRequest):
             self.waiting.append(step)
             return []
@@ -110,11 +116,16 @@ class AGUIRenderer:
             return [*frames, self._event(content, messageId=self._message_id(), delta=step.text)]
         frames = self._close()
         if isinstance(step, ToolStart):
-            return [*frames, *self._tool_call(step)]
-        if isinstance(step, ToolEnd | ToolDenied):
+            started = self.subagents.started((step.call_id,), step)
+            return [*frames, *self._tool_call(step), *started]
+        if isinstance(step, ToolEnd):
+            ended = self.subagents.ended((step.call_id,), step)
+            return [*frames, *ended, self._tool_result(step)]
+        if isinstance(step, ToolDenied):
             return [*frames, self._tool_result(step)]
         if isinstance(step, Paused):
             return [*frames, self._interrupt()]
+        frames += self.subagents.close_all()
         if isinstance(step, Finish):
             return [*frames, self._finished(step)]
         # a failure before the stream opened (a refused start) still comes inside a run

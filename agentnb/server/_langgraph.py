@@ -15,7 +15,8 @@ the resume value; the response ends there and a run with ``command:
 ``{messages, structured_response?, followups?}`` at the end (a schema comes in
 ``config.configurable.response_format``, follow-ups are asked with ``metadata.followups``);
 ``error`` ``{error, message}``; and ``end``, which ``langgraph-api`` leaves out (its stream
-just closes). The thread keeps the conversation.
+just closes). The thread keeps the conversation. Sub-agents are subgraphs (namespaced
+frames when the request asks ``stream_subgraphs``: see :mod:`._langgraph_nested`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from starlette.routing import Route
 
 from ._agent_input import AgentInput
 from ._http import ApiError, invalid, parse_model, read_json
+from ._langgraph_nested import Subgraphs
 from ._runs import RunLog, iso, new_run_id
 from ._service import (
     AppState,
@@ -46,14 +48,15 @@ from ._service import (
     wants_followups,
 )
 from ._steps import (
+    AnyStep,
     ApprovalRequest,
     Decision,
     Failure,
     Finish,
+    Nested,
     Paused,
     Reasoning,
     Resumed,
-    Step,
     Text,
     ToolDenied,
     ToolEnd,
@@ -76,6 +79,7 @@ class LangGraphRenderer:
         self.log = log
         self.asked: list[ApprovalRequest] = []
         self.calls: dict[str, dict[str, Any]] = {}
+        self.subgraphs = Subgraphs(log.id, log.details.get("stream_subgraphs") is True)
 
     def _frame(self, event: str, data: Any, **flags: bool) -> Frame:
         return Frame(dumps(data), event=event, **flags)
@@ -87,13 +91,18 @@ class LangGraphRenderer:
     def opening(self) -> list[Frame]:
         return [self._frame("metadata", {"run_id": self.log.id, "attempt": 1})]
 
-    def render(self, step: Step, at: float) -> list[Frame]:
+    def render(self, step: AnyStep, at: float) -> list[Frame]:
+        if isinstance(step, Nested):
+            return self.subgraphs.render(step)
         if isinstance(step, Text):
             return [self._chunk(content=step.text)]
         if isinstance(step, Reasoning):
             return [self._chunk(additional_kwargs={"reasoning_content": step.text})]
         if isinstance(step, ToolStart):
-            return [self._tool_call(step)]
+            delegated = self.subgraphs.delegated((step.call_id,), step)
+            return [] if delegated else [self._tool_call(step)]
+        if isinstance(step, ToolEnd) and (step.call_id,) in self.subgraphs.nodes:
+            return self.subgraphs.ended((step.call_id,), step)
         if isinstance(step, ToolEnd | ToolDenied):
             return [self._tool_message(step)]
         if isinstance(step, ApprovalRequest):
@@ -167,7 +176,11 @@ class LangGraphRenderer:
 
 
 LANGGRAPH = Dialect(
-    KIND, LangGraphRenderer, headers=lambda log: STREAM_HEADERS, approvals=True, questions=True
+    KIND,
+    LangGraphRenderer,
+    headers=lambda log: STREAM_HEADERS,
+    approvals=True,
+    questions=True,
 )
 
 
@@ -232,7 +245,16 @@ async def _begin(request: Request, state: AppState) -> RunStart | Response:
         followups=wants_followups(options),
     )
     check_input(agent, agent_input, _LOCATIONS)
-    log = RunLog(run_id, KIND, agent.name, agent_input, thread_id=thread.id, conversation=thread)
+    subgraphs = {"stream_subgraphs": (body.model_extra or {}).get("stream_subgraphs") is True}
+    log = RunLog(
+        run_id,
+        KIND,
+        agent.name,
+        agent_input,
+        thread_id=thread.id,
+        conversation=thread,
+        details=subgraphs,
+    )
     return RunStart(log, agent, pacing_for(request, state))
 
 

@@ -45,7 +45,7 @@ from ._service import (
     wants_followups,
 )
 from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
-from ._stream import Frame, dumps
+from ._stream import Frame, dumps, flat
 from ._tokens import split_chunks
 
 __all__ = ["OPENAI", "OpenAIRenderer", "routes"]
@@ -181,7 +181,7 @@ def _result(log: RunLog) -> Response:
     return JSONResponse(body)
 
 
-OPENAI = Dialect("openai", OpenAIRenderer, result=_result)
+OPENAI = Dialect("openai", flat(OpenAIRenderer), result=_result)
 
 
 class _Part(BaseModel):

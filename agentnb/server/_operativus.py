@@ -47,7 +47,7 @@ from ._steps import (
     ToolEnd,
     ToolStart,
 )
-from ._stream import Frame, dumps
+from ._stream import Frame, dumps, flat
 
 __all__ = ["OPERATIVUS", "OperativusRenderer", "routes"]
 
@@ -108,7 +108,7 @@ def _tool_end(step: ToolEnd) -> dict[str, Any]:
     return {"name": step.name, "result": step.output, "id": step.call_id}
 
 
-OPERATIVUS = Dialect("operativus", OperativusRenderer, approvals=True, questions=True)
+OPERATIVUS = Dialect("operativus", flat(OperativusRenderer), approvals=True, questions=True)
 
 
 class _Media(BaseModel):

@@ -27,7 +27,7 @@ from ._service import (
     wants_followups,
 )
 from ._steps import Failure, Finish, Step, Text
-from ._stream import Frame, dumps
+from ._stream import Frame, dumps, flat
 
 __all__ = ["RUNAGENT", "RunAgentRenderer", "routes"]
 
@@ -76,7 +76,7 @@ class RunAgentRenderer:
         return error
 
 
-RUNAGENT = Dialect("runagent", RunAgentRenderer)
+RUNAGENT = Dialect("runagent", flat(RunAgentRenderer))
 
 
 class _Parameters(BaseModel):

@@ -19,14 +19,15 @@ from typing import Any, Literal
 from ._agents import Agent, AgentInput
 from ._http import ApiError
 from ._steps import (
+    AnyStep,
     ApprovalRequest,
     Decision,
     Failure,
     Finish,
+    Nested,
     Paused,
     Reasoning,
     Resumed,
-    Step,
     Text,
     TokenUsage,
     ToolEnd,
@@ -60,7 +61,7 @@ def iso(timestamp: float | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    step: Step
+    step: AnyStep
     at: float
     """Wall-clock time (Unix seconds) at which the step was produced."""
 
@@ -134,7 +135,7 @@ class RunLog:
         """The pending request with this approval id, if the run waits for it."""
         return next((r for r in self.pending.values() if r.approval_id == approval_id), None)
 
-    def append(self, step: Step) -> None:
+    def append(self, step: AnyStep) -> None:
         self.entries.append(Entry(step, time.time()))
         self._notify()
 
@@ -160,7 +161,7 @@ class RunLog:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    def steps(self) -> Iterator[Step]:
+    def steps(self) -> Iterator[AnyStep]:
         return (entry.step for entry in self.entries)
 
     def answer_text(self) -> str:
@@ -216,15 +217,21 @@ async def produce(log: RunLog, agent: Agent, pacing: Pacing) -> None:
                     log.append(type(step)(piece))
                     completion += count_tokens(piece)
                     await asyncio.sleep(pacing.delay_s)
+            elif isinstance(step, Nested) and isinstance(step.step, Text | Reasoning):
+                for piece in split_chunks(step.step.text, pacing.chunk_size):
+                    log.append(Nested(step.where, type(step.step)(piece)))
+                    completion += count_tokens(piece)
+                    await asyncio.sleep(pacing.delay_s)
             elif isinstance(step, Finish):
                 usage = TokenUsage(prompt, completion)
                 elapsed = round(time.perf_counter() - started, 3)
                 log.append(replace(step, usage=usage, execution_time=elapsed))
             else:
-                if isinstance(step, ToolStart):
-                    completion += count_tokens(json.dumps(step.arguments))
-                elif isinstance(step, ToolEnd):
-                    prompt += count_tokens(json.dumps(step.output or step.error))
+                inner = step.step if isinstance(step, Nested) else step
+                if isinstance(inner, ToolStart):
+                    completion += count_tokens(json.dumps(inner.arguments))
+                elif isinstance(inner, ToolEnd):
+                    prompt += count_tokens(json.dumps(inner.output or inner.error))
                 log.append(step)
                 await asyncio.sleep(pacing.delay_s)
         log.end("completed")
@@ -238,11 +245,11 @@ async def produce(log: RunLog, agent: Agent, pacing: Pacing) -> None:
         log.end("failed")
 
 
-def _next_step(steps: Iterator[Step], reply: Decision | None) -> Step | None:
+def _next_step(steps: Iterator[AnyStep], reply: Decision | None) -> AnyStep | None:
     """The agent's next step, handing it the decision it waited for; None at the end."""
     try:
         if isinstance(steps, Generator):
-            step: Step = steps.send(reply)
+            step: AnyStep = steps.send(reply)
             return step
         return next(steps)
     except StopIteration:

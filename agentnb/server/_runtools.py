@@ -26,7 +26,7 @@ from ._service import (
     wants_followups,
 )
 from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
-from ._stream import Frame, dumps
+from ._stream import Frame, dumps, flat
 
 __all__ = ["RUNTOOLS", "RunToolsRenderer", "routes"]
 
@@ -107,7 +107,7 @@ def _result(log: RunLog) -> Response:
     return JSONResponse(body, headers=_headers(log))
 
 
-RUNTOOLS = Dialect("runtools", RunToolsRenderer, headers=_headers, result=_result)
+RUNTOOLS = Dialect("runtools", flat(RunToolsRenderer), headers=_headers, result=_result)
 
 
 class _Message(BaseModel):

@@ -28,7 +28,7 @@ from ._service import (
     wants_followups,
 )
 from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
-from ._stream import Frame, dumps, parse_last_event_id
+from ._stream import Frame, dumps, flat, parse_last_event_id
 from ._threads import Conversation, StoredMessage
 from ._vercel import STREAM_HEADERS, VercelRenderer
 
@@ -94,7 +94,7 @@ class LegacyRenderer:
 
 
 # data-only frames, as the platform streams them (the X-AgentNB-Fault ``ids`` flag adds ids)
-LEGACY = Dialect("seekrflow", LegacyRenderer, event_ids=False)
+LEGACY = Dialect("seekrflow", flat(LegacyRenderer), event_ids=False)
 VERCEL_STREAM = Dialect(
     "seekrflow-vercel", VercelRenderer, headers=lambda log: STREAM_HEADERS, event_ids=False
 )

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 __all__ = [
     "APPROVAL_STEPS",
+    "AnyStep",
     "ApprovalRequest",
     "Decision",
     "Failure",
     "Finish",
+    "Nested",
     "Paused",
     "Reasoning",
     "Resumed",
     "Step",
+    "SubAgent",
     "Text",
     "TokenUsage",
     "ToolDenied",
     "ToolEnd",
     "ToolStart",
+    "flattened",
+    "run_wide_id",
 ]
 
 
@@ -66,6 +71,8 @@ class ToolStart:
     call_id: str
     name: str
     arguments: dict[str, Any]
+    delegate: str | None = None
+    """The sub-agent this call runs (agent-as-tool); its steps follow as :class:`Nested`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +149,40 @@ class Failure:
     retry_after: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SubAgent:
+    """Where a sub-agent works: the agent-as-tool calls that led to it, from the top down."""
+
+    path: tuple[str, ...]
+    """The delegating calls' ids, each in its own agent's id space (the last one started
+    this sub-agent): SeekrFlow's ``toolCallPath`` of the sub-agent's text."""
+    name: str
+    """The sub-agent."""
+    parent: str
+    """The agent that delegated to it."""
+    tool: str
+    """The name of the call that started it (SeekrFlow's ``sourceToolName``)."""
+
+    @property
+    def depth(self) -> int:
+        return len(self.path)
+
+    def call_path(self, call_id: str) -> tuple[str, ...]:
+        """The path of one of this sub-agent's own calls."""
+        return (*self.path, call_id)
+
+
+NestedStep = Reasoning | Text | ToolStart | ToolEnd
+
+
+@dataclass(frozen=True, slots=True)
+class Nested:
+    """A step a sub-agent made inside the call that delegated to it (not the run's answer)."""
+
+    where: SubAgent
+    step: NestedStep
+
+
 Step = (
     Reasoning
     | Text
@@ -154,6 +195,25 @@ Step = (
     | Finish
     | Failure
 )
+AnyStep = Step | Nested
+"""What a run's log holds: the top agent's steps and its sub-agents' (:class:`Nested`)."""
 APPROVAL_STEPS = (ApprovalRequest, Paused, Resumed, ToolDenied)
 """Steps only agents that need approval make; dialects that cannot express approval never
 stream such an agent (its runs are refused there), so their renderers skip these."""
+
+
+def run_wide_id(path: tuple[str, ...]) -> str:
+    """One id for a call anywhere in the tree: its path joined with ``/`` (as agentnb's
+    SeekrFlow reader keys nested calls), unique even when sub-agents reuse their ids."""
+    return "/".join(path)
+
+
+def flattened(step: AnyStep) -> Step | None:
+    """A step as a dialect that cannot nest shows it: a sub-agent's calls become calls of the
+    run (run-wide ids), its text and reasoning are left out (its answer is its call's output)."""
+    if not isinstance(step, Nested):
+        return step
+    inner = step.step
+    if isinstance(inner, ToolStart | ToolEnd):
+        return replace(inner, call_id=run_wide_id(step.where.call_path(inner.call_id)))
+    return None

@@ -15,7 +15,7 @@ from ._faults import NO_SHAPING, StreamShaping
 from ._http import ApiError
 from ._numbers import ascii_int
 from ._runs import RunLog, RunStore
-from ._steps import Step
+from ._steps import AnyStep, Step, flattened
 
 __all__ = [
     "RETRY_MS",
@@ -26,6 +26,7 @@ __all__ = [
     "dumps",
     "encode",
     "failure_response",
+    "flat",
     "last_pause_end",
     "parse_last_event_id",
     "sse_response",
@@ -57,7 +58,35 @@ class Renderer(Protocol):
 
     def opening(self) -> list[Frame]: ...
 
+    def render(self, step: AnyStep, at: float) -> list[Frame]: ...
+
+
+class FlatRenderer(Protocol):
+    """A renderer that knows only the top agent's steps (see :func:`flat`)."""
+
+    def opening(self) -> list[Frame]: ...
+
     def render(self, step: Step, at: float) -> list[Frame]: ...
+
+
+class _Flat:
+    """A renderer of a dialect that cannot nest, given the run with sub-agents flattened."""
+
+    def __init__(self, inner: FlatRenderer) -> None:
+        self.inner = inner
+
+    def opening(self) -> list[Frame]:
+        return self.inner.opening()
+
+    def render(self, step: AnyStep, at: float) -> list[Frame]:
+        shown = flattened(step)
+        return [] if shown is None else self.inner.render(shown, at)
+
+
+def flat(renderer: Callable[[RunLog], FlatRenderer]) -> Callable[[RunLog], Renderer]:
+    """The renderer factory of a dialect with no way to say a call is a sub-agent's: see
+    :func:`~agentnb.server._steps.flattened`."""
+    return lambda log: _Flat(renderer(log))
 
 
 def encode(frame: Frame, event_id: str | None, retry: int | None = None) -> bytes:

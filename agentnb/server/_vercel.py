@@ -39,14 +39,15 @@ from ._service import (
     wants_followups,
 )
 from ._steps import (
+    AnyStep,
     ApprovalRequest,
     Decision,
     Failure,
     Finish,
+    Nested,
     Paused,
     Reasoning,
     Resumed,
-    Step,
     Text,
     ToolDenied,
     ToolEnd,
@@ -55,11 +56,11 @@ from ._steps import (
 from ._stream import Frame, dumps, last_pause_end, parse_last_event_id
 from ._tokens import split_chunks
 from ._uimessages import UIMessage, approval_responses, history_of
+from ._vercel_nested import ARGUMENT_PIECE_CHARS, NestedParts
 
 __all__ = ["STREAM_HEADERS", "VERCEL", "VercelRenderer", "routes"]
 
 STREAM_HEADERS = {"x-vercel-ai-ui-message-stream": "v1"}
-ARGUMENT_PIECE_CHARS = 12
 
 
 class VercelRenderer:
@@ -69,26 +70,33 @@ class VercelRenderer:
         self.blocks = 0
         self.after_tool_output = False
         self.step_open = True
+        self.nested = NestedParts()
 
     def _part(self, kind: str, **fields: Any) -> Frame:
         return Frame(dumps({"type": kind, **fields}))
 
     def _start(self) -> Frame:
-        metadata = {"runId": self.log.id, "threadId": self.log.thread_id}
+        metadata = {
+            "runId": self.log.id,
+            "threadId": self.log.thread_id,
+            "metadata": {"agent_id": self.log.agent},  # where the seekrai SDK reads the agent
+        }
         message_id = f"msg_{self.log.id.removeprefix('run_')}"
         return self._part("start", messageId=message_id, messageMetadata=metadata)
 
     def opening(self) -> list[Frame]:
         return [self._start(), self._part("start-step")]
 
-    def render(self, step: Step, at: float) -> list[Frame]:
+    def render(self, step: AnyStep, at: float) -> list[Frame]:
+        if isinstance(step, Nested):
+            return self.nested.render(step)
         if isinstance(step, Reasoning | Text):
             return [*self._new_step_if_due(), *self._delta(step)]
         if isinstance(step, ToolStart):
             return [*self._new_step_if_due(), *self._close_block(), *self._tool_input(step)]
         if isinstance(step, ToolEnd | ToolDenied):
             self.after_tool_output = True
-            return [self._tool_output(step)]
+            return [*self.nested.ended((step.call_id,)), self._tool_output(step)]
         if isinstance(step, ApprovalRequest):
             ids = {"approvalId": step.approval_id, "toolCallId": step.call_id}
             return [self._part("tool-approval-request", **ids, reason=step.reason)]
@@ -97,8 +105,8 @@ class VercelRenderer:
         if isinstance(step, Resumed):
             return [self._start()]  # the continued message: its next content opens a step
         if isinstance(step, Finish):
-            return [*self._close_block(), *self._finish(step)]
-        return [*self._close_block(), *self._error(step)]
+            return [*self.nested.close_all(), *self._close_block(), *self._finish(step)]
+        return [*self.nested.close_all(), *self._close_block(), *self._error(step)]
 
     def _new_step_if_due(self) -> list[Frame]:
         if self.step_open and not self.after_tool_output:

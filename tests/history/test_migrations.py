@@ -66,6 +66,9 @@ SAMPLE_TOOL_CALL: dict[str, Any] = {
     "duration": 0.5,
     "question": "Which one?",
     "answer": "the first",
+    "parent_call_id": "call-parent",
+    "agent": "analyst",
+    "depth": 1,
 }
 
 
@@ -111,7 +114,7 @@ def read_row(path: Path, table: str) -> dict[str, Any]:
 
 def test_migration_names_are_unique_and_ordered() -> None:
     assert len(set(ALL)) == len(ALL) >= 2
-    assert [name[:4] for name in ALL] == [f"m{i:03d}" for i in range(1, len(ALL) + 1)]
+    assert [name[:5] for name in ALL] == [f"m{i:03d}_" for i in range(1, len(ALL) + 1)]
 
 
 @pytest.mark.parametrize("empty", ["missing", "zero-bytes"])
@@ -172,6 +175,20 @@ def test_old_rows_read_back_through_the_api(tmp_path: Path) -> None:
         assert old.tool_call_count is None  # not known before tool calls were recorded
         assert old.resumes is None
         assert old.started_at is not None and old.started_at.timestamp() == 1_700_000_000.25
+
+
+def test_old_tool_calls_read_back_without_a_tree(tmp_path: Path) -> None:
+    """A call recorded before ``m006_call_tree``: its agent is its run's, its place in the
+    tree unknown (None), and the new columns group without dropping it."""
+    path = tmp_path / "v4.sqlite3"
+    build_version(path, ALL.index("m004_tool_call_questions") + 1)
+    with HistoryStore(path) as store:
+        [call] = store.runs().tool_calls()
+        assert (call.agent, call.parent_call_id, call.depth) == ("finance_agent", None, None)
+        assert (call.question, call.answer) == ("Which one?", "the first")
+        frame = store.runs().tool_calls().to_pandas()
+        assert str(frame["depth"].dtype) == "Int64" and frame["depth"].isna().all()
+        assert list(frame.groupby("agent", observed=True).size().items()) == [("finance_agent", 1)]
 
 
 def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:

@@ -160,6 +160,7 @@ def validate(frames: list[str]) -> dict[str, object]:
         ("echo", {"followups": True}),
         ("structured", {"responseFormat": {"type": "object", "properties": {"ticker": {}}}}),
         ("writer", {"metadata": {"paragraphs": "2"}}),
+        ("research_team", {}),
     ],
 )
 def test_the_builtin_server_speaks_valid_ag_ui(
@@ -273,3 +274,32 @@ def test_a_question_and_its_answer_are_valid_ag_ui(server: ServerHandle, status:
     assert ("plan for Lisbon" in answer) is (status == "resolved")
     frames = paused + resumed
     assert validate(frames) == {"checked": len(frames), "errors": []}
+
+
+def test_sub_agents_are_valid_ag_ui_and_announced_before_their_work(server: ServerHandle) -> None:
+    """``research_team``: parallel analysts (one fails: ``SUBAGENT_ERROR``) and a quant two
+    levels deep; every attributed event names a sub-agent announced and not yet ended."""
+    body = {
+        "threadId": "thread_team",
+        "runId": f"run_team_{free_port()}",
+        "messages": [{"id": "m1", "role": "user", "content": "NVDA, AAPL and ZZZZ?"}],
+    }
+    frames = post_frames(server, "research_team", body)
+    assert validate(frames) == {"checked": len(frames), "errors": []}
+    events = [json.loads(frame) for frame in frames]
+    live: dict[str, dict[str, object]] = {}
+    ended: list[str] = []
+    for event in events:
+        kind, owner = event["type"], event.get("subagentRunId")
+        if kind == "SUBAGENT_STARTED":
+            assert event.get("parentSubagentRunId") in (None, *live)
+            live[owner] = event
+        elif kind in ("SUBAGENT_FINISHED", "SUBAGENT_ERROR"):
+            del live[owner]
+            ended.append(kind)
+        elif owner is not None:
+            assert owner in live, event
+    assert not live
+    assert sorted(ended) == ["SUBAGENT_ERROR"] + ["SUBAGENT_FINISHED"] * 4
+    quants = [e for e in events if e["type"] == "SUBAGENT_STARTED" and e["name"] == "quant"]
+    assert len(quants) == 2 and all("parentSubagentRunId" in q for q in quants)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,7 +21,8 @@ from agentnb import AsyncAgentClient
 from agentnb.events import CustomEvent, Event
 from agentnb.providers import HttpRequest, RunRef
 from agentnb.providers.langgraph import LangGraph, LangGraphTranslator
-from agentnb.sse import SSEDecoder
+from agentnb.server import ServerHandle
+from agentnb.sse import ServerSentEvent, SSEDecoder
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -239,3 +241,73 @@ async def test_stop_cancels_the_run_on_the_server(client: AsyncAgentClient) -> N
             break
         await asyncio.sleep(0.1)
     assert status == "interrupted"  # the platform's run stopped, not only the stream
+
+
+NAMESPACE_ENTRY = re.compile(
+    r"^[a-z_]+:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+)
+MODES = ["messages-tuple", "updates", "values", "custom"]
+
+
+def _subgraph_frames(
+    base_url: str, graph: str, message: str, **headers: str
+) -> list[ServerSentEvent]:
+    """The frames of one run streamed with ``stream_subgraphs``, as the server sends them."""
+    with httpx.Client(base_url=base_url, headers=headers, timeout=60) as http:
+        thread_id = http.post("/threads", json={}).json()["thread_id"]
+        body = {
+            "assistant_id": graph,
+            "input": {"messages": [{"type": "human", "content": message}]},
+            "stream_mode": MODES,
+            "stream_subgraphs": True,
+        }
+        answer = http.post(f"/threads/{thread_id}/runs/stream", json=body)
+    assert answer.status_code == 200, answer.text
+    return list(SSEDecoder().feed(answer.content))
+
+
+def _subgraph_shape(frames: list[ServerSentEvent]) -> set[tuple[str, int]]:
+    """What the frames of subgraphs have in common across servers; asserts each one's grammar:
+    namespace entries ``node:uuid``; a ``messages`` frame's metadata naming its node and
+    ``checkpoint_ns`` (the namespace); each subgraph ended by an ``updates`` frame of the
+    level above that names its node, after the subgraph's last frame."""
+    shape: set[tuple[str, int]] = set()
+    last_seen: dict[str, int] = {}
+    ended: dict[str, int] = {}
+    for number, sse in enumerate(frames):
+        mode, *namespace = (sse.event or "").split("|")
+        data = json.loads(sse.data)
+        for depth, entry in enumerate(namespace):
+            assert NAMESPACE_ENTRY.match(entry), entry
+            last_seen["|".join(namespace[: depth + 1])] = number
+        if mode == "messages" and namespace:
+            metadata = data[1]
+            assert metadata["checkpoint_ns"] == "|".join(namespace)
+            assert isinstance(metadata["langgraph_node"], str)
+        if mode == "updates":
+            for node in data:
+                for path in last_seen:
+                    above, _, entry = path.rpartition("|")
+                    if above == "|".join(namespace) and entry.startswith(f"{node}:"):
+                        ended.setdefault(path, number)
+        if namespace:
+            shape.add((mode, len(namespace)))
+    assert set(ended) == set(last_seen)
+    assert all(ended[path] > last_seen[path] for path in ended)
+    return shape
+
+
+def test_the_builtin_servers_subgraphs_are_streamed_as_langgraph_dev_streams_them(
+    langgraph_url: str, server: ServerHandle
+) -> None:
+    """``langgraph dev``'s ``research`` graph (a node running a subgraph) and the built-in
+    server's ``research_team`` (sub-agents as subgraphs, two levels deep) share the grammar
+    of subgraph frames, and agentnb reads both as a tree (see test_a_subgraph_reads_as_a_tree
+    and tests/server/test_sub_agents.py)."""
+    theirs = _subgraph_shape(_subgraph_frames(langgraph_url, "research", "Research NVDA"))
+    key = {"Authorization": f"Bearer {server.api_key}"}
+    ours = _subgraph_shape(
+        _subgraph_frames(server.url_for("langgraph"), "research_team", "NVDA and AAPL", **key)
+    )
+    assert {("messages", 1), ("updates", 1)} <= theirs
+    assert {("messages", 1), ("messages", 2), ("updates", 1)} <= ours

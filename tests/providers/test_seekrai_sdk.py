@@ -11,6 +11,7 @@ ids, no retry hint), as SeekrFlow does."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -68,3 +69,45 @@ def test_the_sdks_attach_streams_the_run_agentnb_attaches_to(server: ServerHandl
     log = server.app.state.agentnb.runs.get(seen["run_id"])
     assert log is not None and log.status == "completed"
     assert seen["text"] == log.answer_text() and seen["status"] == "RunStatus.COMPLETED"
+
+
+def _same(call_id: str) -> str:
+    """A call id with its run's own part (``call_<run>_n``) left out: two runs compare."""
+    return re.sub(r"^call_[0-9a-f]{8}_", "call_", call_id)
+
+
+async def test_the_sdk_reads_the_sub_agent_tree_agentnb_reads(server: ServerHandle) -> None:
+    """``research_team`` delegates to parallel analysts (each reusing its own call ids) and a
+    quant two levels deep: the SDK keys each call by its whole ``toolCallPath``, exactly the
+    call ids of agentnb's tree; its metadata names the agents agentnb names."""
+    seen = seekrai(server, "nested", "research_team", "Compare NVDA and AAPL")
+    async with client_for(server, "seekrflow-vercel", record=False) as client:
+        run = await client.run("research_team", "Compare NVDA and AAPL")
+    calls = {_same(call.call_id): call for call in run.tool_calls}
+    assert set(map(_same, seen["calls"])) == set(calls) and len(calls) == 8
+    for key, sdk in seen["calls"].items():
+        call = calls[_same(key)]
+        assert (sdk["name"], sdk["input"], sdk["output"]) == (
+            call.name,
+            call.arguments,
+            call.output,
+        )
+        assert sdk["depth"] == call.depth
+        assert sdk["agent_id"] == call.agent
+        parent = calls.get(_same(call.parent_call_id or ""))
+        assert sdk["parent_agent_id"] == ((parent.agent or "research_team") if parent else None)
+        assert sdk["source_tool"] == (parent.name if parent else None)
+    # a sub-agent's text is its call's (keyed by the path that led to it), not the answer
+    assert seen["texts"].pop("") == run.text
+    texts = {_same(path): text for path, text in seen["texts"].items()}
+    assert texts == {_same(c.call_id): c.agent_text for c in run.tool_calls if c.agent_text}
+    assert seen["reasoning"].pop("") == run.reasoning
+    reasoning = {_same(path): text for path, text in seen["reasoning"].items()}
+    assert reasoning == {
+        _same(c.call_id): c.agent_reasoning for c in run.tool_calls if c.agent_reasoning
+    }
+    # the SDK's own printer labels the lines with their agents and shows the lead's answer
+    printed = seen["printed"]
+    assert "[tool input → calculator] (agent_id=quant, parent_agent_id=analyst) (depth=2" in printed
+    assert printed.rstrip().endswith(run.text.rstrip())
+    assert "[answer]" in printed and printed.count("[answer]") == 1

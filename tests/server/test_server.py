@@ -80,6 +80,7 @@ def test_either_header_style_is_accepted(
         "structured",
         "trader",
         "planner",
+        "research_team",
     }
 
 
@@ -522,7 +523,13 @@ def test_openai_followups_ride_in_the_extension(client: httpx.Client) -> None:
 
 def test_openai_models_lists_the_agents(client: httpx.Client) -> None:
     models = client.get("/v1/models").json()
-    assert {m["id"] for m in models["data"]} == {"finance_agent", "echo", "writer", "structured"}
+    assert {m["id"] for m in models["data"]} == {
+        "finance_agent",
+        "echo",
+        "writer",
+        "structured",
+        "research_team",
+    }
 
 
 # --- demo agents through the wire ----------------------------------------------------------

@@ -4,6 +4,7 @@ the ``.tools/seekrai`` venv's Python:
     python seekrai_client.py BASE_URL API_KEY run AGENT QUESTION
     python seekrai_client.py BASE_URL API_KEY cancel AGENT QUESTION
     python seekrai_client.py BASE_URL API_KEY attach AGENT QUESTION
+    python seekrai_client.py BASE_URL API_KEY nested AGENT QUESTION
 
 Prints one JSON object: what the SDK's own stream and flattener saw, and what its run
 routes (list, retrieve, cancel) answered.
@@ -11,12 +12,16 @@ routes (list, retrieve, cancel) answered.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import re
 import sys
 from typing import Any
 
 from seekrai import SeekrFlow
 from seekrai.agent_streaming import _iter_annotated_from
+from seekrai.utils.streaming_helpers import get_tool_key, nested_ctx_from_event
 
 
 def start(client: SeekrFlow, agent: str, question: str, **options: Any) -> tuple[str, Any]:
@@ -91,11 +96,48 @@ def attach(client: SeekrFlow, agent: str, question: str) -> dict[str, Any]:
     return {"run_id": run_id, "thread_id": thread_id, "text": text, "status": str(retrieved.status)}
 
 
+def nested(client: SeekrFlow, agent: str, question: str) -> dict[str, Any]:
+    """A run with sub-agents as the SDK sees it: each tool call keyed by its ``get_tool_key``
+    (the whole path), with the agent its metadata names and its nested context; each agent's
+    text and reasoning; and what its ``pretty_print`` shows as the answer."""
+    _, stream = start(client, agent, question)
+    calls: dict[str, dict[str, Any]] = {}
+    texts: dict[str, str] = {}
+    reasoning: dict[str, str] = {}
+    for event, metadata in _iter_annotated_from(stream.raw_events()):
+        kind = event.get("type")
+        context = nested_ctx_from_event(event)
+        key = "/".join(get_tool_key(event)) if str(kind).startswith("tool-") else ""
+        if kind == "tool-input-available":
+            calls[key] = {
+                "name": event.get("toolName"),
+                "input": event.get("input"),
+                "agent_id": metadata.agent_id,
+                "parent_agent_id": metadata.parent_agent_id,
+                "depth": context.depth if context else 0,
+                "source_tool": context.source_tool_name if context else None,
+            }
+        elif kind in ("tool-output-available", "tool-output-error"):
+            calls[key]["output"] = event.get("output", event.get("errorText"))
+        elif kind in ("text-delta", "reasoning-delta"):
+            path = "/".join(context.tool_call_path) if context else ""
+            into = texts if kind == "text-delta" else reasoning
+            into[path] = into.get(path, "") + (event.get("delta") or "")
+    _, again = start(client, agent, question)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        again.pretty_print(show_nested_context=True)
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", printed.getvalue())
+    return {"calls": calls, "texts": texts, "reasoning": reasoning, "printed": shown}
+
+
 def main() -> None:
     base_url, api_key, mode, agent, question = sys.argv[1:6]
     # The SDK's stream parser reads data-only frames, which SeekrFlow and agentnb's server send.
     client = SeekrFlow(api_key=api_key, base_url=base_url, max_retries=0)
-    result = {"run": run, "cancel": cancel, "attach": attach}[mode](client, agent, question)
+    result = {"run": run, "cancel": cancel, "attach": attach, "nested": nested}[mode](
+        client, agent, question
+    )
     print(json.dumps(result, default=str))
 
 
