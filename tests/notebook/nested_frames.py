@@ -13,6 +13,7 @@ from typing import Any
 
 from agentnb import RunRequest
 from agentnb._core.run import Run
+from agentnb.events import Event
 from agentnb.providers.seekrflow import SeekrFlowVercel
 from agentnb.sse import ServerSentEvent
 
@@ -82,13 +83,20 @@ def deep_run_frames(depth: int = 50) -> list[dict[str, Any]]:
     return frames
 
 
+def events_from_frames(frames: list[dict[str, Any]]) -> list[Event]:
+    """The events SeekrFlow's translator reads from ``frames``."""
+    request = RunRequest(agent="planner", message="Compare NVDA and AMD", thread_id="t1")
+    translator = SeekrFlowVercel().translator(request)
+    events: list[Event] = []
+    for frame in frames:
+        events += translator.translate(ServerSentEvent(data=json.dumps(frame)))
+    return events
+
+
 def run_from_frames(frames: list[dict[str, Any]], *, agent: str = "planner") -> Run:
     """The `Run` SeekrFlow's translator folds from ``frames`` (times 1 s apart)."""
-    request = RunRequest(agent=agent, message="Compare NVDA and AMD", thread_id="t1")
-    translator = SeekrFlowVercel().translator(request)
-    run = Run(agent=agent, message=request.message)
+    run = Run(agent=agent, message="Compare NVDA and AMD")
     run.start(at=1000.0)
-    for i, frame in enumerate(frames):
-        for event in translator.translate(ServerSentEvent(data=json.dumps(frame))):
-            run.apply(event.model_copy(update={"received_at": 1001.0 + i}))
+    for i, event in enumerate(events_from_frames(frames)):
+        run.apply(event.model_copy(update={"received_at": 1001.0 + i}))
     return run
