@@ -252,6 +252,8 @@ export class ToolCardView {
     this.el.append(
       head, this.argsBox, this.approval.el, this.subAgent.el, this.children.el, this.output, this.error,
     );
+    /** The call as last drawn. @type {ToolState | null} */
+    this.call = null;
     this.outputFull = "";
     this.outputLabel = "";
     /** @type {number | null} */
@@ -284,7 +286,6 @@ export class ToolCardView {
 
   /** @param {ToolState} call */
   update(call) {
-    /** @type {ToolState | null} */
     this.call = call;
     const status = toolStatus(call.status);
     this.el.dataset.status = call.status;
