@@ -16,6 +16,8 @@ Protocol (kernel → views, custom widget messages)::
         {"op": "text", "t", "i", "text"}   text appended to part i
         {"op": "tool", "t", "call"}        a tool call's fields changed (merged)
         {"op": "args", "t", "call_id", "text"}  streamed argument text appended
+        {"op": "agent_text", "t", "call_id", "kind", "text"}  a sub-agent's text ("text")
+                                           or reasoning ("reasoning") appended inside a call
         {"op": "meta", "t", "meta"}        run-level fields changed (merged)
 
 Views → kernel: ``{"kind": "hello", "have": n}`` when a view starts, ``{"kind": "resync",

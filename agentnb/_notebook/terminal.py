@@ -27,8 +27,11 @@ from ..events import (
     ToolCallDenied,
     ToolCallFinished,
     ToolCallStarted,
+    Usage,
 )
+from .call_tree import MAX_INDENT, call_tree
 from .static import NO_RESULT_NOTE, TOOL_MARKS, status_line
+from .static_pieces import tokens_text
 
 __all__ = ["PlainDisplay", "TerminalPrinter", "summary_line"]
 
@@ -74,10 +77,27 @@ def _as_json(value: Any) -> str:
         return f"({type(value).__name__} nested too deeply to show)"
 
 
+def _indent(level: int) -> str:
+    """Two spaces per level of nesting, at most ``MAX_INDENT`` levels."""
+    return "  " * min(level, MAX_INDENT)
+
+
+def _nested_mark(level: int, agent: str | None) -> str:
+    """``↳ [agent] `` before a call made inside another (and its depth past the cap)."""
+    if level == 0:
+        return ""
+    depth = f"[depth {level}] " if level > MAX_INDENT else ""
+    return f"↳ {depth}" + (f"[{_short(agent, 40)}] " if agent else "")
+
+
 class TerminalPrinter:
     """A run listener printing the run as it streams: reasoning dimmed, tool calls as one-line
     notes (awaiting approval, approved, denied with the reason, no result), a pause, the
-    answer as it arrives, and a summary line at the end."""
+    answer as it arrives, and a summary line at the end.
+
+    A call a sub-agent made inside another is indented under it with the agent's name (the
+    tree of :mod:`agentnb._notebook.call_tree`); what a sub-agent writes or thinks inside a
+    call is printed dimmed on that call's indented ``┆`` lines, never in the answer."""
 
     def __init__(self, out: IO[str] | None = None, *, color: bool | None = None) -> None:
         self._out = out or sys.stdout
@@ -89,6 +109,8 @@ class TerminalPrinter:
         """Calls whose start line was printed."""
         self._denied: set[str] = set()
         """Calls whose denial was printed."""
+        self._level: dict[str, int] = {}
+        """The nesting level of each call seen (0 at the top), by the call tree's rule."""
 
     def _paint(self, text: str, code: str) -> str:
         return f"{code}{text}{RESET}" if self._color else text
@@ -102,6 +124,8 @@ class TerminalPrinter:
 
     def __call__(self, run: Run, event: Event | None) -> None:
         match event:
+            case TextDelta() | ReasoningDelta() if event.parent_call_id is not None:
+                self._sub_agent(run, event)
             case ReasoningDelta():
                 fresh = self._last != "reasoning"
                 self._switch("reasoning", self._paint("thinking: ", DIM))
@@ -112,7 +136,7 @@ class TerminalPrinter:
                 self._out.write(terminal_safe(event.delta))
             case ToolCallStarted():
                 self._switch("tool")
-                self._start_line(event.call_id, event.name, event.arguments)
+                self._start_line(event.call_id, event.name, event.arguments, run)
             case ToolCallFinished():
                 self._switch("tool")
                 self._out.write(self._tool_result(run, event))
@@ -136,34 +160,65 @@ class TerminalPrinter:
                 return
         self._out.flush()
 
-    def _start_line(self, call_id: str, name: str, arguments: object) -> None:
+    def _level_of(self, run: Run, call_id: str) -> int:
+        """A call's nesting level: its parent's + 1 when the parent was seen before it."""
+        level = self._level.get(call_id)
+        if level is None:
+            call = run.tool_call(call_id)
+            parent = call.parent_call_id if call is not None else None
+            level = self._level[parent] + 1 if parent in self._level else 0
+            self._level[call_id] = level
+        return level
+
+    def _start_line(self, call_id: str, name: str, arguments: object, run: Run) -> None:
         self._shown.add(call_id)
+        level = self._level_of(run, call_id)
+        call = run.tool_call(call_id)
+        mark = _nested_mark(level, call.agent if call is not None else None)
         args = "" if arguments is None else _short(arguments, 80)
-        self._out.write(self._paint(f"→ {_short(name, 80)}({args})\n", CYAN))
+        line = f"{_indent(level)}{mark}→ {_short(name, 80)}({args})\n"
+        self._out.write(self._paint(line, CYAN))
+
+    def _sub_agent(self, run: Run, event: TextDelta | ReasoningDelta) -> None:
+        """A sub-agent's text or reasoning, on the dimmed ``┆`` lines of its call, its line
+        breaks folded to spaces (compact: the answer is the top agent's)."""
+        call_id = event.parent_call_id or ""
+        kind = f"{event.type}/{call_id}"
+        if self._last != kind:
+            if self._last == "tool":
+                self._last = None  # a tool line ended with its line break
+            level = self._level_of(run, call_id) + 1
+            who = _short(event.agent, 40) if event.agent else "sub-agent"
+            thinks = " thinking" if event.type == "reasoning_delta" else ""
+            self._switch(kind, self._paint(f"{_indent(level)}┆ {who}{thinks}: ", DIM))
+        delta = terminal_safe(event.delta).replace("\r", " ").replace("\n", " ")
+        self._out.write(self._paint(delta, DIM))
 
     def _approval(
         self, run: Run, event: ToolApprovalRequested | ToolApprovalResponded | ToolCallDenied
     ) -> None:
         call = run.tool_call(event.call_id)
         name = _short(call.name if call and call.name else event.call_id, 80)
+        pad = _indent(self._level_of(run, event.call_id))
         if isinstance(event, ToolApprovalRequested):
             if event.call_id not in self._shown:
-                self._start_line(event.call_id, name, call.arguments if call else None)
+                self._start_line(event.call_id, name, call.arguments if call else None, run)
             why = f": {_short(event.reason, 200)}" if event.reason else ""
             if event.question is not None:
                 why = f" asks: {_short(event.question, 500)}"
             else:
                 why = f" awaits approval{why}"
-            line = f"  {TOOL_MARKS['awaiting_approval']} {name}{why}\n"
+            line = f"{pad}  {TOOL_MARKS['awaiting_approval']} {name}{why}\n"
             self._out.write(self._paint(line, YELLOW))
         elif isinstance(event, ToolApprovalResponded) and event.approved:
             said = "approved" if event.answer is None else f"answered: {_short(event.answer, 200)}"
-            self._out.write(self._paint(f"  ✓ {name} {said}\n", GREEN))
+            self._out.write(self._paint(f"{pad}  ✓ {name} {said}\n", GREEN))
         elif event.call_id not in self._denied:
             self._denied.add(event.call_id)
             reason = event.reason or (call.error if call else None)
             why = f": {_short(reason, 200)}" if reason else ""
-            self._out.write(self._paint(f"  {TOOL_MARKS['denied']} {name} denied{why}\n", RED))
+            line = f"{pad}  {TOOL_MARKS['denied']} {name} denied{why}\n"
+            self._out.write(self._paint(line, RED))
 
     def _pause(self, run: Run) -> str:
         names = ", ".join(_short(c.name or c.call_id, 80) for c in run.awaiting_approval)
@@ -187,9 +242,12 @@ class TerminalPrinter:
         call = run.tool_call(event.call_id)
         name = _short(call.name if call else event.call_id, 80)
         took = f" ({call.duration:.2f} s)" if call and call.duration is not None else ""
+        tokens = tokens_text(call.usage) if call and isinstance(call.usage, Usage) else ""
+        took += f" [{tokens}]" if tokens else ""
+        pad = _indent(self._level_of(run, event.call_id))
         if event.error is not None:
-            return self._paint(f"  ✗ {name}{took}: {_short(event.error)}\n", RED)
-        return self._paint(f"  ✓ {name}{took}: {_short(event.output)}\n", DIM)
+            return self._paint(f"{pad}  ✗ {name}{took}: {_short(event.error)}\n", RED)
+        return self._paint(f"{pad}  ✓ {name}{took}: {_short(event.output)}\n", DIM)
 
 
 class PlainDisplay:
@@ -219,13 +277,25 @@ def render_plain(run: Run) -> str:
     lines: list[str] = []
     if run.reasoning:
         lines.append("thinking: " + terminal_safe(run.reasoning.strip()))
-    for call in run.tool_calls:
-        args = "" if call.arguments is None else _short(call.arguments, 80)
-        lines.append(f"→ {_short(call.name, 80)}({args}) {_plain_outcome(call)}")
+    tree = call_tree(run.tool_calls)
+    for root in (call for call in run.tool_calls if not tree.is_nested(call)):
+        for call, opening in tree.walk(root):
+            if opening:
+                lines += _plain_call(call, tree.level[call.call_id])
     if run.text:
         lines.append(terminal_safe(run.text))
     lines.append(summary_line(run))
     return "\n".join(lines)
+
+
+def _plain_call(call: ToolCall, level: int) -> list[str]:
+    """A call's line, indented by its level, and one line of what its sub-agent wrote."""
+    args = "" if call.arguments is None else _short(call.arguments, 80)
+    pad, mark = _indent(level), _nested_mark(level, call.agent)
+    lines = [f"{pad}{mark}→ {_short(call.name, 80)}({args}) {_plain_outcome(call)}"]
+    if call.agent_text:
+        lines.append(f"{_indent(level + 1)}┆ {_short(call.agent_text, 160)}")
+    return lines
 
 
 def _plain_outcome(call: ToolCall) -> str:

@@ -7,6 +7,13 @@ its ``approval``: ``{"state": "awaiting" | "approved" | "denied", "reason",
 "decision_reason", "question", "answer"}`` (``question``: the agent's free-form question, the
 view then offers an answer box; ``answer``: the reply given, as text).
 
+A call a sub-agent made inside another carries ``parent_call_id`` (the call it was made in),
+``agent`` (who made it) and ``depth``; any call carries ``usage`` (the tokens spent inside it,
+where the platform says) and, when sent whole, ``agent_text`` / ``agent_reasoning``: what a
+sub-agent streamed inside it, which then grows by ``agent_text`` ops (never by resending the
+call). A view draws a call inside its parent when the parent came first (the order of
+``tools``), as :mod:`agentnb._notebook.call_tree` does for the static copy.
+
 A step reset (the platform discarding what a step streamed) can shorten parts and drop tool
 calls, which the append-only ops cannot say: the whole turn is sent again."""
 
@@ -18,6 +25,7 @@ from typing import Any
 
 from .._core.handle import RunHandle
 from .._core.run import Run, ToolApproval, ToolCall
+from ..events import Usage
 
 __all__ = ["MAX_TOOL_OUTPUT_CHARS", "Turn", "approval_wire", "meta_wire", "tool_wire"]
 
@@ -63,7 +71,10 @@ def _answer_text(answer: Any) -> str | None:
 
 
 def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, Any]:
-    """A tool call as the views get it; a huge output is cut to ``MAX_TOOL_OUTPUT_CHARS``."""
+    """A tool call as the views get it; a huge output is cut to ``MAX_TOOL_OUTPUT_CHARS``.
+    The streamed texts (arguments, a sub-agent's text and reasoning) only when sent whole:
+    after that they grow by their own append ops."""
+    usage = call.usage if isinstance(call.usage, Usage) else None
     wire: dict[str, Any] = {
         "call_id": call.call_id,
         "name": call.name,
@@ -74,9 +85,15 @@ def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, 
         "started_at": call.started_at,
         "finished_at": call.finished_at,
         "duration": call.duration,
+        "parent_call_id": call.parent_call_id,
+        "agent": call.agent,
+        "depth": call.depth,
+        "usage": usage.model_dump() if usage is not None else None,
     }
     if with_arguments_text:
         wire["arguments_text"] = call.arguments_text
+        wire["agent_text"] = call.agent_text
+        wire["agent_reasoning"] = call.agent_reasoning
     output = _jsonable(call.output)
     text = output if isinstance(output, str) else json.dumps(output, indent=2)
     if len(text) > MAX_TOOL_OUTPUT_CHARS:
@@ -133,6 +150,8 @@ def _tool_signature(call: ToolCall) -> tuple[Any, ...]:
         call.name,
         call.status,
         call.error,
+        call.agent,
+        call.usage,
         call.finished_at,
         call.arguments is None,
         approval is None,
@@ -169,6 +188,8 @@ class Turn:
     sent_text: list[int] = field(default_factory=list)
     sent_tools: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     sent_args: dict[str, int] = field(default_factory=dict)
+    sent_agent: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Per call, how much of its sub-agent's text and reasoning the views have."""
     sent_meta: dict[str, Any] = field(default_factory=dict)
     sent_resets: int = 0
     announced: bool = False
@@ -190,6 +211,9 @@ class Turn:
         self.sent_text = [p.length for p in run.parts]
         self.sent_tools = {c.call_id: _tool_signature(c) for c in run.tool_calls}
         self.sent_args = {c.call_id: len(c.arguments_text) for c in run.tool_calls}
+        self.sent_agent = {
+            c.call_id: (len(c.agent_text), len(c.agent_reasoning)) for c in run.tool_calls
+        }
         self.sent_meta = meta_wire(run)
         self.sent_resets = run.step_resets
 
@@ -237,6 +261,7 @@ class Turn:
         if not known:
             ops.append({"op": "tool", "t": t, "call": tool_wire(call)})
             self.sent_args[call.call_id] = len(call.arguments_text)
+            self.sent_agent[call.call_id] = (len(call.agent_text), len(call.agent_reasoning))
         elif self.sent_tools[call.call_id] != signature:
             ops.append({"op": "tool", "t": t, "call": tool_wire(call, with_arguments_text=False)})
         self.sent_tools[call.call_id] = signature
@@ -245,4 +270,27 @@ class Turn:
             text = call.arguments_text[sent_args:]
             ops.append({"op": "args", "t": t, "call_id": call.call_id, "text": text})
             self.sent_args[call.call_id] = len(call.arguments_text)
+        ops.extend(self._agent_ops(t, call))
+        return ops
+
+    def _agent_ops(self, t: int, call: ToolCall) -> list[dict[str, Any]]:
+        """What a sub-agent streamed inside ``call`` since the last frame."""
+        ops: list[dict[str, Any]] = []
+        text, reasoning = call.agent_text, call.agent_reasoning
+        sent_text, sent_reasoning = self.sent_agent.get(call.call_id, (0, 0))
+        for kind, whole, sent in (
+            ("reasoning", reasoning, sent_reasoning),
+            ("text", text, sent_text),
+        ):
+            if len(whole) > sent:
+                ops.append(
+                    {
+                        "op": "agent_text",
+                        "t": t,
+                        "call_id": call.call_id,
+                        "kind": kind,
+                        "text": whole[sent:],
+                    }
+                )
+        self.sent_agent[call.call_id] = (len(text), len(reasoning))
         return ops

@@ -120,3 +120,19 @@ export function toolStatus(status) {
   return /** @type {Record<string, { label: string, glyph: string }>} */ (TOOL_STATUSES)[status] ||
     { label: status, glyph: "•" };
 }
+
+/** @param {import("./state.js").UsageState | null | undefined} usage */
+export function tokenText(usage) {
+  if (!usage) return "";
+  const bits = [];
+  if (usage.prompt_tokens !== null && usage.prompt_tokens !== undefined) {
+    bits.push(`${formatCount(usage.prompt_tokens)} in`);
+  }
+  if (usage.completion_tokens !== null && usage.completion_tokens !== undefined) {
+    bits.push(`${formatCount(usage.completion_tokens)} out`);
+  }
+  if (usage.total_tokens !== null && usage.total_tokens !== undefined) {
+    bits.push(`${formatCount(usage.total_tokens)} total`);
+  }
+  return bits.length ? `tokens ${bits.join(" · ")}` : "";
+}

@@ -5,10 +5,12 @@
  */
 import { blockCuts } from "./markdown.js";
 import {
-  NO_RESULT_TITLE, formatCount, formatSeconds, formatValue, oneLine, prettyJsonText, toolStatus,
+  NO_RESULT_TITLE, formatCount, formatSeconds, formatValue, oneLine, prettyJsonText, tokenText,
+  toolStatus,
 } from "./format.js";
 import { button, h, listen, plainButton, spinner } from "./dom.js";
 import { ApprovalBox } from "./approval.js";
+import { ChildCalls, MAX_INDENT, SubAgentView, markLevel } from "./tree.js";
 
 /** Tool output characters shown before "Show all". */
 export const OUTPUT_PREVIEW_CHARS = 2000;
@@ -204,20 +206,27 @@ const OPEN_STATUSES = new Set(["running", "awaiting_approval"]);
 
 export class ToolCardView {
   /**
-   * `decide` sends a human's decision on a call awaiting approval to the kernel.
+   * `decide` sends a human's decision on a call awaiting approval to the kernel; `subAgent`
+   * remembers whether the sub-agent's text inside the call was opened.
    * @param {{ signal: AbortSignal, remembered: Disclosure,
-   *   decide: import("./approval.js").Decide }} context
+   *   decide: import("./approval.js").Decide, subAgent?: Disclosure }} context
    */
-  constructor({ signal, remembered, decide }) {
+  constructor({ signal, remembered, decide, subAgent }) {
     this.remembered = remembered;
     this.el = h("div", "anb-tool");
+    this.el.setAttribute("role", "group");
     const head = h("div", "anb-tool-head");
     this.icon = h("span", "anb-tool-icon");
     this.icon.setAttribute("aria-hidden", "true");
     this.name = h("span", "anb-tool-name");
+    this.agent = h("span", "anb-tool-agent");
+    this.agent.hidden = true;
     this.status = h("span", "anb-tool-status");
+    this.depth = h("span", "anb-tool-depth");
+    this.depth.hidden = true;
+    this.tokens = h("span", "anb-tool-tokens");
     this.duration = h("span", "anb-tool-duration");
-    head.append(this.icon, this.name, this.status, this.duration);
+    head.append(this.icon, this.name, this.agent, this.status, this.depth, this.tokens, this.duration);
 
     this.argsBox = h("div", "anb-tool-args");
     this.args = h("pre", "anb-pre");
@@ -236,9 +245,15 @@ export class ToolCardView {
     this.output.hidden = true;
 
     this.approval = new ApprovalBox({ signal, decide });
+    this.subAgent = new SubAgentView({ signal, remembered: subAgent ?? { open: null, full: false } });
+    this.children = new ChildCalls();
     this.error = h("div", "anb-tool-error");
     this.error.hidden = true;
-    this.el.append(head, this.argsBox, this.approval.el, this.output, this.error);
+    this.el.append(
+      head, this.argsBox, this.approval.el, this.subAgent.el, this.children.el, this.output, this.error,
+    );
+    /** The call as last drawn. @type {ToolState | null} */
+    this.call = null;
     this.outputFull = "";
     this.outputLabel = "";
     /** @type {number | null} */
@@ -250,15 +265,41 @@ export class ToolCardView {
     return this.remembered.full;
   }
 
+  /**
+   * How deep the call sits: the card indents up to MAX_INDENT levels, then says its depth.
+   * @param {number} level
+   */
+  setLevel(level) {
+    markLevel(this.el, level);
+    this.depth.hidden = level <= MAX_INDENT;
+    this.depth.textContent = this.depth.hidden ? "" : `depth ${level}`;
+  }
+
+  /**
+   * Draw a call made inside this one.
+   * @param {ToolCardView} card @param {ToolState} call
+   */
+  adopt(card, call) {
+    this.children.add(card.el, call);
+    if (this.call) this.subAgent.update(this.call, this.children.agent);
+  }
+
   /** @param {ToolState} call */
   update(call) {
+    this.call = call;
     const status = toolStatus(call.status);
     this.el.dataset.status = call.status;
     this.icon.replaceChildren(
       call.status === "running" ? spinner() : document.createTextNode(status.glyph),
     );
-    this.name.textContent = call.name || "tool";
+    const name = call.name || "tool";
+    this.name.textContent = name;
+    this.agent.hidden = !call.agent;
+    this.agent.textContent = call.agent || "";
+    this.el.setAttribute("aria-label", `Tool call ${name}${call.agent ? ` by agent ${call.agent}` : ""}`);
+    this.children.label(name);
     this.status.textContent = status.label;
+    this.tokens.textContent = tokenText(call.usage);
     if (call.status === "no_result") this.status.title = NO_RESULT_TITLE;
     else this.status.removeAttribute("title");
     this.running = OPEN_STATUSES.has(call.status);
@@ -279,6 +320,7 @@ export class ToolCardView {
     if (hasOutput) this.setOutput(call);
 
     this.approval.update(call);
+    this.subAgent.update(call, this.children.agent);
     const error = errorText(call);
     this.error.hidden = !error;
     this.error.textContent = error;

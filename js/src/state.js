@@ -17,8 +17,13 @@
  *   output?: unknown, output_chars?: number, output_truncated?: boolean,
  *   error?: string | null, status: string, duration?: number | null,
  *   started_at?: number | null, finished_at?: number | null,
- *   approval?: ApprovalState | null,
- * }} ToolState  status: running | awaiting_approval | succeeded | failed | denied | no_result
+ *   approval?: ApprovalState | null, parent_call_id?: string | null, agent?: string | null,
+ *   depth?: number, usage?: UsageState | null, agent_text?: string, agent_reasoning?: string,
+ * }} ToolState  status: running | awaiting_approval | succeeded | failed | denied | no_result;
+ *   parent_call_id: the call a sub-agent made this one in; agent: who made it; agent_text /
+ *   agent_reasoning: what a sub-agent streamed inside this call
+ * @typedef {{ parent: string | null, level: number }} Placement  where a call is drawn: inside
+ *   `parent` (null: at the top, where its part is), `level` calls deep
  * @typedef {{ message?: string, code?: string | null, retry_after?: number | null }} ErrorState
  * @typedef {{ prompt_tokens?: number | null, completion_tokens?: number | null,
  *   total_tokens?: number | null }} UsageState
@@ -35,6 +40,7 @@
  * @typedef {{ turns: TurnWire[] }} TranscriptWire
  * @typedef {{
  *   parts: PartState[], tools: Map<string, ToolState>, meta: MetaState,
+ *   placement: Map<string, Placement>,
  *   dirtyParts: Set<number>, dirtyTools: Set<string>, dirtyMeta: boolean,
  * }} Turn
  * @typedef {(
@@ -43,17 +49,40 @@
  *   { op: "text", t: number, i: number, text: string } |
  *   { op: "tool", t: number, call: ToolState } |
  *   { op: "args", t: number, call_id: string, text: string } |
+ *   { op: "agent_text", t: number, call_id: string, kind: "text" | "reasoning", text: string } |
  *   { op: "meta", t: number, meta: MetaState }
  * )} Op
  */
 
 export const TERMINAL = new Set(["completed", "failed", "cancelled", "interrupted"]);
 
+/**
+ * Where a call newly seen is drawn: inside its parent when the parent came before it, else at
+ * the top. The rule of agentnb/_notebook/call_tree.py: decided once, in arrival order, so a
+ * parent that never came, a call naming itself or two calls naming each other can neither
+ * hide a call nor make a cycle.
+ * @param {Map<string, Placement>} placement
+ * @param {ToolState} call
+ */
+export function place(placement, call) {
+  const parentId = call.parent_call_id ?? null;
+  const parent = parentId !== null ? placement.get(parentId) : undefined;
+  placement.set(call.call_id, parent
+    ? { parent: /** @type {string} */ (parentId), level: parent.level + 1 }
+    : { parent: null, level: 0 });
+}
+
 /** @param {TurnWire} wire @returns {Turn} */
 function turnFromWire(wire) {
   /** @type {Map<string, ToolState>} */
   const tools = new Map();
-  for (const call of wire.tools || []) tools.set(call.call_id, { ...call });
+  /** @type {Map<string, Placement>} */
+  const placement = new Map();
+  for (const call of wire.tools || []) {
+    if (tools.has(call.call_id)) continue;
+    tools.set(call.call_id, { ...call });
+    place(placement, call);
+  }
   const parts = (wire.parts || []).map((p) => ({
     kind: p.kind,
     text: p.text || "",
@@ -62,6 +91,7 @@ function turnFromWire(wire) {
   return {
     parts,
     tools,
+    placement,
     meta: { ...(wire.meta || {}) },
     dirtyParts: new Set(parts.map((_, i) => i)),
     dirtyTools: new Set(tools.keys()),
@@ -121,6 +151,7 @@ export class TranscriptState {
       case "tool": {
         const previous = turn.tools.get(op.call.call_id);
         turn.tools.set(op.call.call_id, { ...previous, ...op.call });
+        if (!previous) place(turn.placement, op.call);
         turn.dirtyTools.add(op.call.call_id);
         break;
       }
@@ -128,6 +159,14 @@ export class TranscriptState {
         const call = turn.tools.get(op.call_id);
         if (!call) throw new Error(`agentnb: arguments for unknown tool call ${op.call_id}`);
         call.arguments_text = (call.arguments_text || "") + op.text;
+        turn.dirtyTools.add(op.call_id);
+        break;
+      }
+      case "agent_text": {
+        const call = turn.tools.get(op.call_id);
+        if (!call) throw new Error(`agentnb: sub-agent text for unknown tool call ${op.call_id}`);
+        if (op.kind === "reasoning") call.agent_reasoning = (call.agent_reasoning || "") + op.text;
+        else call.agent_text = (call.agent_text || "") + op.text;
         turn.dirtyTools.add(op.call_id);
         break;
       }

@@ -6,10 +6,12 @@
  * turn reaches the rest of the widget only through its context.
  */
 import { TERMINAL, answerText } from "./state.js";
-import { formatCount, formatSeconds, statusLabel } from "./format.js";
+import { formatSeconds, statusLabel, tokenText } from "./format.js";
 import { button, childController, h, spinner } from "./dom.js";
 import { ReasoningPartView, TextPartView, ToolCardView } from "./parts.js";
 import { FollowupChips } from "./input.js";
+
+export { tokenText };
 
 /**
  * @typedef {import("./state.js").Turn} Turn
@@ -132,8 +134,7 @@ export class TurnView {
     }
     for (const callId of turn.dirtyTools) {
       const call = turn.tools.get(callId);
-      const card = this.cards.get(callId);
-      if (call && card) card.update(call);
+      if (call) this.cardFor(turn, callId).update(call);
     }
     if (grew || turn.dirtyMeta) this.updatePhase(turn);
     if (turn.dirtyMeta) this.updateMeta(turn, followups);
@@ -158,16 +159,7 @@ export class TurnView {
     /** @type {TextPartView | ReasoningPartView | ToolCardView} */
     let view;
     if (part.kind === "tool") {
-      const key = part.call_id ? `tool/${part.call_id}` : `part/${i}`;
-      /** @type {import("./approval.js").Decide} */
-      const decide = (callId, approved, reason, answer) =>
-        this.context.onDecide(this.index, callId, approved, reason, answer);
-      view = new ToolCardView({ signal, remembered: this.remember(key), decide });
-      if (part.call_id) {
-        this.cards.set(part.call_id, view);
-        const call = turn.tools.get(part.call_id);
-        if (call) view.update(call);
-      }
+      view = part.call_id ? this.cardFor(turn, part.call_id) : this.newCard(`part/${i}`);
     } else if (part.kind === "reasoning") {
       view = new ReasoningPartView({ signal, remembered: this.remember(`part/${i}`) });
     } else {
@@ -175,7 +167,41 @@ export class TurnView {
       view = new TextPartView({ renderMarkdown, copy, signal });
     }
     this.partViews[i] = view;
-    this.body.append(view.el);
+    // A call made inside another is drawn in its parent's card, never at the top.
+    const nested = part.call_id ? turn.placement.get(part.call_id)?.parent : null;
+    if (!nested) this.body.append(view.el);
+  }
+
+  /**
+   * The card of a call, made on first use: a call made inside another is put in its parent's
+   * card at once; a call at the top is put in the body by its part.
+   * @param {Turn} turn @param {string} callId
+   * @returns {ToolCardView}
+   */
+  cardFor(turn, callId) {
+    const known = this.cards.get(callId);
+    if (known) return known;
+    const card = this.newCard(`tool/${callId}`);
+    this.cards.set(callId, card);
+    const placement = turn.placement.get(callId);
+    card.setLevel(placement?.level ?? 0);
+    const call = turn.tools.get(callId);
+    if (call && placement?.parent) this.cardFor(turn, placement.parent).adopt(card, call);
+    if (call) card.update(call);
+    return card;
+  }
+
+  /** @param {string} key the card's memory */
+  newCard(key) {
+    /** @type {import("./approval.js").Decide} */
+    const decide = (callId, approved, reason, answer) =>
+      this.context.onDecide(this.index, callId, approved, reason, answer);
+    return new ToolCardView({
+      signal: this.partsLifetime.signal,
+      remembered: this.remember(key),
+      subAgent: this.remember(`${key}/agent`),
+      decide,
+    });
   }
 
   /**
@@ -293,20 +319,4 @@ export class TurnView {
     this.updateElapsed();
     for (const card of this.cards.values()) card.tick(now);
   }
-}
-
-/** @param {import("./state.js").UsageState | null | undefined} usage */
-export function tokenText(usage) {
-  if (!usage) return "";
-  const bits = [];
-  if (usage.prompt_tokens !== null && usage.prompt_tokens !== undefined) {
-    bits.push(`${formatCount(usage.prompt_tokens)} in`);
-  }
-  if (usage.completion_tokens !== null && usage.completion_tokens !== undefined) {
-    bits.push(`${formatCount(usage.completion_tokens)} out`);
-  }
-  if (usage.total_tokens !== null && usage.total_tokens !== undefined) {
-    bits.push(`${formatCount(usage.total_tokens)} total`);
-  }
-  return bits.length ? `tokens ${bits.join(" · ")}` : "";
 }

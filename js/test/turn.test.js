@@ -68,7 +68,7 @@ test("a running turn: prompt, parts, elapsed time on the kernel clock, Stop thro
 test("tool cards and reasoning get their remembered state by turn and call id", () => {
   const { view, remembered } = turnView(3);
   view.update(RUNNING, NO_DEADLINE, IDLE);
-  assert.deepEqual(remembered, ["3/part/0", "3/tool/call-1"]);
+  assert.deepEqual(remembered, ["3/part/0", "3/tool/call-1", "3/tool/call-1/agent"]);
 });
 
 test("a finished turn copies its answer and run id, and its chips follow the mode", () => {

@@ -127,6 +127,10 @@ class Replica:
         elif op["op"] == "args":
             call = turn["tools"][op["call_id"]]
             call["arguments_text"] = call.get("arguments_text", "") + op["text"]
+        elif op["op"] == "agent_text":
+            call = turn["tools"][op["call_id"]]
+            key = "agent_text" if op["kind"] == "text" else "agent_reasoning"
+            call[key] = call.get(key, "") + op["text"]
         elif op["op"] == "meta":
             turn["meta"].update(op["meta"])
         else:  # pragma: no cover - a new op kind must be taught to the views too

@@ -109,6 +109,14 @@ def hostile_run(payload: str) -> Run:
         ToolCallStarted(call_id="c2", name=payload, arguments={"q": payload}, received_at=1000.6)
     )
     run.apply(ToolCallFinished(call_id="c2", error=payload, received_at=1000.7))
+    # a sub-agent two levels deep: its text, its name and its calls' fields, quoted per level
+    sub = {"agent": f"sub {payload}", "received_at": 1000.7}
+    run.apply(TextDelta(delta=f"sub\n\n{payload}", parent_call_id="c2", **sub))
+    run.apply(ReasoningDelta(delta=payload, parent_call_id="c2", **sub))
+    run.apply(ToolCallStarted(call_id="c2/n", name=payload, parent_call_id="c2", **sub))
+    run.apply(ToolCallStarted(call_id="c2/n/m", name="m", arguments=payload, parent_call_id="c2/n"))
+    run.apply(ToolCallFinished(call_id="c2/n/m", output=f"```\n{payload}", received_at=1000.75))
+    run.apply(ToolCallFinished(call_id="c2/n", error=f"\n> {payload}", received_at=1000.75))
     run.apply(TextDelta(delta=f"after {payload}\n\n{IMG}", received_at=1000.8))
     run.apply(RunCompleted(followups=[payload, f"next\n\n{payload}"], received_at=1001.0))
     return run
