@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .._core.exceptions import ConfigurationError
+from .._notebook.connections import close_all
 from . import run as run_cli
 from . import runs as runs_cli
 
@@ -141,7 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    return handler(args)
+    try:
+        return handler(args)
+    finally:
+        # Closing the clients waits (bounded) for their background requests, such as the
+        # platform cancel after Ctrl-C, which the process would otherwise exit before sending.
+        close_all()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,118 @@
+"""Ctrl-C in ``agentnb run`` in a real terminal (tmux) stops the agent on the platform: the
+built-in server's run ends cancelled at the client's request, and the CLI says so and exits
+130 (issue 20)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from agentnb.server import ServerHandle, start_server
+
+pytestmark = [
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux"),
+    pytest.mark.timeout(120),
+]
+
+WAIT = 30.0
+"""Seconds a step may take before the test gives up (a failure, not a timing claim)."""
+
+
+class Pane:
+    """One command in a detached tmux session on a private tmux server."""
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        self.socket = f"agentnb-stop-{uuid.uuid4().hex[:8]}"
+        shell = " ".join(command) + "; echo EXIT=$?; sleep 60"
+        self.tmux(
+            "new-session", "-d", "-s", "t", "-x", "160", "-y", "50",
+            *(f"-e{key}={value}" for key, value in env.items()),
+            shell,
+        )  # fmt: skip
+
+    def tmux(self, *args: str) -> str:
+        done = subprocess.run(
+            ["tmux", "-L", self.socket, *args],
+            capture_output=True,
+            text=True,
+            timeout=WAIT,
+            check=True,
+        )
+        return done.stdout
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-J", "-t", "t")
+
+    def wait_for(self, ready: Callable[[str], bool]) -> str:
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if ready(screen):
+                return screen
+            time.sleep(0.05)
+        raise AssertionError(f"the terminal never showed what was awaited:\n{self.screen()}")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], check=False, timeout=WAIT)
+
+
+@pytest.fixture(scope="module")
+def slow_server() -> Iterator[ServerHandle]:
+    """A built-in server whose writer streams slowly enough to be stopped mid-answer."""
+    handle = start_server(delay_ms=50)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+def cli_env(server: ServerHandle, home: Path) -> dict[str, str]:
+    return {
+        "AGENTNB_HISTORY": "off",
+        "AGENTNB_API_KEY": server.api_key,
+        "TERM": "xterm-256color",
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "HOME": str(home),
+    }
+
+
+def writer_runs(server: ServerHandle) -> list[str]:
+    return [log.id for log in server.app.state.agentnb.runs.all() if log.agent == "writer"]
+
+
+def test_ctrl_c_in_agentnb_run_cancels_the_run_on_the_platform(
+    slow_server: ServerHandle, tmp_path: Path
+) -> None:
+    command = [
+        sys.executable, "-m", "agentnb", "run", "writer", "a", "long", "story",
+        "--provider", "seekrflow-vercel", "--base-url", slow_server.url_for("seekrflow-vercel"),
+        "--meta", "paragraphs=40", "--no-color",
+    ]  # fmt: skip
+    before = set(writer_runs(slow_server))
+    pane = Pane(command, cli_env(slow_server, tmp_path))
+    try:
+        pane.wait_for(lambda s: "Why stream" in s)  # the first words of the document
+        pane.tmux("send-keys", "-t", "t", "C-c")
+        screen = pane.wait_for(lambda s: "EXIT=" in s)
+    finally:
+        pane.close()
+    lines = [line.rstrip() for line in screen.splitlines()]
+    assert "EXIT=130" in lines, screen
+    assert "Traceback" not in screen, screen
+    assert any("cancelled" in line for line in lines), screen
+    started = [run_id for run_id in writer_runs(slow_server) if run_id not in before]
+    assert len(started) == 1
+    log = slow_server.app.state.agentnb.runs.get(started[0])
+    assert log is not None
+    deadline = time.monotonic() + WAIT  # the server may still be handling the cancel
+    while not (log.status == "cancelled" and log.cancel_requested):
+        assert time.monotonic() < deadline, f"the platform was not told to stop: {log.status}"
+        time.sleep(0.02)
