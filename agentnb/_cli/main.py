@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .._core.exceptions import ConfigurationError
 from .._notebook.connections import close_all
+from . import attach as attach_cli
 from . import run as run_cli
 from . import runs as runs_cli
 
@@ -124,6 +125,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "run": Command(run_cli.HELP, run_cli.configure, run_cli.run_command),
     "runs": Command(runs_cli.HELP, runs_cli.configure, runs_cli.main),
+    "attach": Command(attach_cli.HELP, attach_cli.configure, attach_cli.attach_command),
 }
 
 

@@ -14,7 +14,7 @@ from .._notebook.connections import Connection, connect, get_connection
 from .._notebook.run_flags import AGENT_HELP, add_run_flags, dialect_names, run_options_from
 from .._notebook.terminal import TerminalPrinter
 
-__all__ = ["HELP", "configure", "run_command"]
+__all__ = ["HELP", "cli_connection", "configure", "run_command"]
 
 
 HELP = "stream an agent run to the terminal (the built-in server when nothing is configured)"
@@ -60,13 +60,18 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _connection(args: argparse.Namespace) -> Connection:
+def cli_connection(args: argparse.Namespace) -> Connection:
+    """The connection ``--provider`` / ``--base-url`` / ``--via`` name (else the default)."""
     if args.base_url and not args.provider:
         raise ConfigurationError(
             f"--base-url needs --provider: say which dialect that server speaks ({dialect_names()})"
         )
     conn = connect(args.provider, base_url=args.base_url) if args.provider else None
-    conn = conn or get_connection(args.via)
+    return conn or get_connection(args.via)
+
+
+def _connection(args: argparse.Namespace) -> Connection:
+    conn = cli_connection(args)
     if args.thread and conn.local:
         raise ConfigurationError(
             "--thread cannot continue a conversation on the built-in server: each "

@@ -26,11 +26,11 @@ from .display import show
 from .environment import in_notebook, kernel_shell
 from .marimo import in_marimo
 from .outcome import HeldSummary, has_content, without_error
-from .reattach import attach_target
+from .reattach import AttachTarget, attach_target
 from .terminal import PlainDisplay, TerminalPrinter, render_plain
 from .widget import ChatCell
 
-__all__ = ["ask", "attach", "chat", "start_run"]
+__all__ = ["ask", "attach", "attach_connection", "chat", "start_attach", "start_run"]
 
 
 def ask(
@@ -127,6 +127,23 @@ def attach(
     thread; the platform's refusal (an unknown run: :class:`NotFoundError`) comes as the
     run's error, and leaves its history row as it was.
     """
+    conn, target = attach_connection(run, agent=agent, thread_id=thread_id, via=via, client=client)
+    view = _RunView(conn, False, display=display, plain=plain, approve=approve)
+    handle = start_attach(conn, target, listeners=view.listeners, record=record, approve=approve)
+    _wait_and_show(handle, view, wait=wait, start_timeout=start_timeout)
+    return handle
+
+
+def attach_connection(
+    run: Any,
+    *,
+    agent: str | None,
+    thread_id: str | None,
+    via: str | None,
+    client: AnyClient | None,
+) -> tuple[Connection, AttachTarget]:
+    """The run :func:`attach` is given, checked, and the connection to attach it through:
+    ``via`` / ``client``, else the row's own if it is registered, else the default."""
     target = attach_target(run, agent=agent, thread_id=thread_id, lookup=_history_lookup)
     if via is None and client is None and target.connection in connections():
         via = target.connection
@@ -136,6 +153,19 @@ def attach(
             f"run {target.run_id!r} ran on {target.provider}, but connection {conn.name!r} "
             f"speaks {conn.provider}: pass via= a connection to its platform"
         )
+    return conn, target
+
+
+def start_attach(
+    conn: Connection,
+    target: AttachTarget,
+    *,
+    listeners: tuple[RunListener, ...] = (),
+    record: bool = True,
+    approve: ApprovalPolicy = None,
+) -> RunHandle:
+    """Stream ``target`` again through ``conn`` in the background, completing its history
+    row; a dialect that cannot attach raises :class:`ConfigurationError` here."""
     fresh = target.fresh_run(conn.provider, conn.name)
     stream = conn.client().attach(
         target.agent,
@@ -145,10 +175,8 @@ def attach(
         record=record,
         approve=approve,
     )
-    view = _RunView(conn, False, display=display, plain=plain, approve=approve)
-    handle = RunHandle.start(lambda: stream, run=fresh, listeners=view.listeners)
+    handle = RunHandle.start(lambda: stream, run=fresh, listeners=listeners)
     _track_interrupts(handle)
-    _wait_and_show(handle, view, wait=wait, start_timeout=start_timeout)
     return handle
 
 

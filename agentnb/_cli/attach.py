@@ -1,0 +1,94 @@
+"""``agentnb attach RUN``: stream a run the platform is still executing to the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .._core.exceptions import AgentNBError, ConfigurationError
+from .._core.handle import RunHandle
+from .._core.text import terminal_safe
+from .._notebook.api import attach_connection, start_attach
+from .._notebook.approval_prompt import approval_policy
+from .._notebook.outcome import HeldSummary
+from .._notebook.run_flags import flags_for
+from .._notebook.terminal import TerminalPrinter
+from .run import cli_connection
+
+__all__ = ["HELP", "attach_command", "configure"]
+
+HELP = "show again, in the terminal, a run the platform is still executing"
+
+SHARED_FLAGS = ("--provider", "--base-url", "--via", "--approve", "--no-record", "--no-color")
+"""The flags of ``agentnb run`` that mean the same here."""
+
+REFUSED = 2
+"""Exit status when there is nothing to attach to (a run that ended, an unknown id, a dialect
+that cannot attach), as for a usage error: nothing was streamed."""
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Stream a run that is still going on the platform (started by a notebook whose "
+        "kernel died, another terminal or another machine) to the terminal as `agentnb run` "
+        "does, from its start, and complete its history row. RUN is agentnb's local id or "
+        "the platform's run id; --agent and --thread fill in what the history does not know. "
+        "Exit status 0 when the run completes, 1 if it ends otherwise, 130 after Ctrl-C "
+        "(which cancels the run on the platform), 2 when there is nothing to attach to."
+    )
+    p.add_argument("run", help="agentnb's local run id or the platform's run id")
+    p.add_argument("--agent", help="the run's agent (when the history does not know the run)")
+    p.add_argument("--thread", metavar="ID", help="the run's thread (when the history lacks it)")
+    for flag in flags_for("cli"):
+        if flag.flag in SHARED_FLAGS:
+            p.add_argument(flag.flag, **flag.kwargs())
+
+
+def attach_command(args: argparse.Namespace) -> int:
+    try:
+        handle, printer = _start(args)
+    except ConfigurationError as exc:
+        return _refused(exc)
+    except AgentNBError as exc:
+        return _failed(exc)
+    try:
+        handle.wait()
+    except KeyboardInterrupt:
+        printer.release(True)
+        return 130  # the run was cancelled; the summary line says so
+    except AgentNBError as exc:
+        if handle.run.event_count == 0:  # the platform refused: no stream, no summary
+            printer.release(False)
+            return _refused(exc)
+        printer.release(True)
+        return 1
+    printer.release(True)
+    return 0
+
+
+def _start(args: argparse.Namespace) -> tuple[RunHandle, HeldSummary]:
+    named = args.provider or args.via or args.base_url
+    via = cli_connection(args).name if named else None
+    conn, target = attach_connection(
+        args.run, agent=args.agent, thread_id=args.thread, via=via, client=None
+    )
+    printer = HeldSummary(TerminalPrinter(color=False if args.no_color else None))
+    handle = start_attach(
+        conn,
+        target,
+        listeners=(printer,),
+        record=not args.no_record,
+        approve=approval_policy(args.approve, conn, waiting=True),
+    )
+    return handle, printer
+
+
+def _refused(exc: AgentNBError) -> int:
+    print(f"agentnb attach: {terminal_safe(str(exc))}", file=sys.stderr)
+    return REFUSED
+
+
+def _failed(exc: AgentNBError) -> int:
+    message = terminal_safe(str(exc))  # it may quote the server's answer
+    print(f"agentnb: error: {type(exc).__name__}: {message}", file=sys.stderr)
+    return 1

@@ -1,0 +1,115 @@
+"""``agentnb attach`` as a user runs it (issue 20): a subprocess against the built-in server
+shows again a run whose process was killed mid-run, completing its history row, and says in
+one line, with exit status 2, when there is nothing to attach to."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_reattach import REPO, start_and_kill
+
+import agentnb
+from agentnb._history import HistoryStore
+from agentnb.server import ServerHandle
+
+pytestmark = [
+    pytest.mark.timeout(180),
+    pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX"),
+]
+
+DIALECT = "seekrflow-vercel"
+
+
+def attach_cli(
+    server: ServerHandle, history: Path, *args: str, provider: str = DIALECT
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
+    env.update(PYTHONPATH=str(REPO), AGENTNB_HISTORY=str(history), AGENTNB_API_KEY=server.api_key)
+    flags = ["--provider", provider, "--base-url", server.url_for(provider), "--no-color"]
+    return subprocess.run(
+        [sys.executable, "-m", "agentnb", "attach", *args, *flags],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def rows(history: Path) -> list[agentnb.RunRecord]:
+    store = HistoryStore(history)
+    try:
+        return list(store.runs(None))
+    finally:
+        store.close()
+
+
+def test_attach_streams_a_killed_run_to_its_end_in_its_own_row(
+    server: ServerHandle, tmp_path: Path
+) -> None:
+    history = tmp_path / "history.sqlite3"
+    local_id = start_and_kill(server, DIALECT, history)
+    [row] = rows(history)
+    assert row.status in ("running", "interrupted") and row.run_id
+    log = server.app.state.agentnb.runs.get(row.run_id)
+    assert log is not None and not log.finished
+
+    done = attach_cli(server, history, local_id)
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-1].startswith("completed · "), done.stdout
+    assert "Why stream" in done.stdout  # the document, from its start
+    [after] = rows(history)
+    assert (after.local_id, after.status) == (local_id, "completed")
+    assert after.answer == log.answer_text()
+
+
+def test_a_finished_run_is_refused_in_one_line(server: ServerHandle, tmp_path: Path) -> None:
+    history = tmp_path / "history.sqlite3"
+    store = HistoryStore(history)
+    client = agentnb.AgentClient(
+        DIALECT, base_url=server.url_for(DIALECT), api_key=server.api_key, recorder=store
+    )
+    try:
+        run = client.run("echo", "hello")
+    finally:
+        client.close()
+        store.close()
+    done = attach_cli(server, history, run.local_id)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith("agentnb attach: ") and "has already ended (completed)" in (
+        done.stderr
+    )
+
+
+def test_an_unknown_id_is_refused_in_one_line(server: ServerHandle, tmp_path: Path) -> None:
+    history = tmp_path / "history.sqlite3"
+    without_agent = attach_cli(server, history, "run_nobody_knows")
+    assert without_agent.returncode == 2, without_agent.stderr
+    assert "is not in the history: say which agent" in without_agent.stderr
+    assert without_agent.stderr.count("\n") == 1
+
+    unknown = attach_cli(
+        server, history, "run_nobody_knows", "--agent", "writer", "--thread", "thread_nope"
+    )
+    assert unknown.returncode == 2, unknown.stderr
+    assert unknown.stderr.count("\n") == 1 and unknown.stderr.startswith("agentnb attach: ")
+    assert "404" in unknown.stderr or "not found" in unknown.stderr.lower()
+    assert "Traceback" not in unknown.stderr
+    assert rows(history) == []  # a refused attach records nothing
+
+
+def test_a_dialect_that_cannot_attach_is_refused_in_one_line(
+    server: ServerHandle, tmp_path: Path
+) -> None:
+    history = tmp_path / "history.sqlite3"
+    done = attach_cli(server, history, "run_1", "--agent", "echo", provider="openai")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("agentnb attach: ")
+    assert "Traceback" not in done.stderr
