@@ -338,6 +338,16 @@ class AsyncAgentClient:
                 break
         return runs if limit is None else runs[:limit]
 
+    async def retrieve_run(self, ref: RunRef) -> RemoteRun | None:
+        """One run's current state as the platform reports it (SeekrFlow's retrieve); None
+        where the dialect has no such operation or the run's thread is not known. An unknown
+        run raises :class:`NotFoundError`."""
+        retrieve = self.provider.retrieve_run_request(ref)
+        if retrieve is None:
+            return None
+        found = self.provider.parse_runs(await self.send_json(retrieve))
+        return found[0] if found else None
+
     async def run_status(self, agent: str, run_ids: str | Sequence[str]) -> list[RemoteRun]:
         """The status of runs by id (Operativus), in batches of at most 100 ids per request.
 

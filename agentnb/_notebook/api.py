@@ -13,20 +13,22 @@ from collections.abc import Callable
 from typing import Any, Unpack
 
 from .._core.approvals import ApprovalPolicy, approver_for
-from .._core.exceptions import ConfigurationError
+from .._core.exceptions import ConfigurationError, NotFoundError
 from .._core.handle import RunHandle, RunListener
+from .._core.loop import run_sync
 from .._core.request import RunOptions, RunRequest, build_request
 from .._core.run import Run
 from .._core.schema import resolve_schema
 from .._history import RunRecord, default_store
 from ..events import Event, RunStarted
+from ..providers import RunRef
 from . import interrupts
 from .connections import AnyClient, Connection, connections, resolve_target
 from .display import show
 from .environment import in_notebook, kernel_shell
 from .marimo import in_marimo
 from .outcome import HeldSummary, has_content, without_error
-from .reattach import AttachTarget, attach_target
+from .reattach import AttachTarget, attach_target, refuse_if_ended
 from .terminal import PlainDisplay, TerminalPrinter, render_plain
 from .widget import ChatCell
 
@@ -153,7 +155,19 @@ def attach_connection(
             f"run {target.run_id!r} ran on {target.provider}, but connection {conn.name!r} "
             f"speaks {conn.provider}: pass via= a connection to its platform"
         )
+    if target.local_id is None:  # a bare id: ask the platform whether it still runs
+        _refuse_if_ended_on_platform(conn, target)
     return conn, target
+
+
+def _refuse_if_ended_on_platform(conn: Connection, target: AttachTarget) -> None:
+    ref = RunRef(target.agent, target.run_id, target.thread_id)
+    try:
+        remote = run_sync(conn.client().retrieve_run(ref))
+    except NotFoundError:
+        return  # the attach itself reports the unknown run, as where nothing can be asked
+    if remote is not None:
+        refuse_if_ended(target.run_id, remote.status, on_platform=True)
 
 
 def start_attach(

@@ -20,7 +20,7 @@ from .._core.run import Run
 from .._history import RunHistory, RunRecord
 from ..providers import RemoteRun
 
-__all__ = ["ENDED_STATUSES", "AttachTarget", "Lookup", "attach_target"]
+__all__ = ["ENDED_STATUSES", "AttachTarget", "Lookup", "attach_target", "refuse_if_ended"]
 
 ENDED_STATUSES = frozenset(
     {"completed", "succeeded", "success", "failed", "error", "cancelled", "canceled", "expired"}
@@ -126,12 +126,7 @@ def _checked(fields: dict[str, Any], *, agent: str | None, thread_id: str | None
             "this run has no platform run id (it ended before the platform named it): "
             "there is nothing to attach to"
         )
-    if status is not None and status.lower() in ENDED_STATUSES:
-        raise ConfigurationError(
-            f"run {run_id!r} has already ended ({status}): nothing is streaming to attach "
-            f"to. Its answer is in its history row (agentnb.runs()) or the platform's "
-            f"listing (agentnb.remote_runs())"
-        )
+    refuse_if_ended(run_id, status)
     found_agent = agent or _text(fields.get("agent"))
     if found_agent is None:
         raise ConfigurationError(
@@ -147,6 +142,19 @@ def _checked(fields: dict[str, Any], *, agent: str | None, thread_id: str | None
         connection=_text(fields.get("connection")),
         provider=_text(fields.get("provider")),
         started_at=started.timestamp() if isinstance(started, datetime) else _seconds(started),
+    )
+
+
+def refuse_if_ended(run_id: str, status: str | None, *, on_platform: bool = False) -> None:
+    """Raise :class:`ConfigurationError` if ``status`` (agentnb's or the platform's) says the
+    run has ended: nothing streams any more."""
+    if status is None or status.lower() not in ENDED_STATUSES:
+        return
+    where = " on the platform" if on_platform else ""
+    raise ConfigurationError(
+        f"run {run_id!r} has already ended{where} ({status}): nothing is streaming to attach "
+        f"to. Its answer is in its history row (agentnb.runs()) or the platform's "
+        f"listing (agentnb.remote_runs())"
     )
 
 

@@ -240,6 +240,11 @@ class Provider(abc.ABC):
         cannot stream a running run again."""
         return None
 
+    def retrieve_run_request(self, ref: RunRef) -> HttpRequest | None:
+        """The request for one run's current state (answered with a run object that
+        :meth:`parse_runs` reads), or None when the platform has no such operation."""
+        return None
+
     def cannot_attach(self) -> ConfigurationError:
         """The error for :meth:`attach_request` returning None."""
         return ConfigurationError(

@@ -245,6 +245,15 @@ class SeekrFlow(Provider):
         path = f"{_thread_path(ref.thread_id)}/runs/{quote(ref.run_id, safe='')}/attach"
         return HttpRequest("GET", path, headers=headers)
 
+    def retrieve_run_request(self, ref: RunRef) -> HttpRequest | None:
+        """``GET /v1/threads/{thread}/runs/{run}``: one run object (the ``seekrai`` SDK's
+        ``runs.retrieve``)."""
+        if not ref.thread_id:
+            return None
+        return HttpRequest(
+            "GET", f"{_thread_path(ref.thread_id)}/runs/{quote(ref.run_id, safe='')}"
+        )
+
     async def finalize(
         self,
         request: RunRequest,
@@ -287,7 +296,11 @@ class SeekrFlowVercel(SeekrFlow):
 
 
 def parse_seekrflow_runs(body: Any) -> list[RemoteRun]:
-    """The run objects of ``GET /v1/threads/{id}/runs`` (a bare JSON array)."""
+    """The run objects of ``GET /v1/threads/{id}/runs`` (a bare JSON array), or the one run
+    object of ``GET /v1/threads/{id}/runs/{run}``."""
+    single = as_dict(body)
+    if single is not None and "id" in single and "data" not in single:
+        body = [single]
     items = body if isinstance(body, list) else (as_dict(body) or {}).get("data")
     if not isinstance(items, list):
         raise ProtocolError(f"SeekrFlow's run list is not a JSON array: {str(body)[:200]}")

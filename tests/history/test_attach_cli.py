@@ -113,3 +113,44 @@ def test_a_dialect_that_cannot_attach_is_refused_in_one_line(
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("agentnb attach: ")
     assert "Traceback" not in done.stderr
+
+
+# ---- a bare platform id the history does not know: the platform says whether it still runs
+
+
+def test_a_bare_id_of_a_run_still_going_is_streamed(server: ServerHandle, tmp_path: Path) -> None:
+    history = tmp_path / "history.sqlite3"
+    start_and_kill(server, DIALECT, history)
+    [row] = rows(history)
+    assert row.run_id and row.thread_id
+    elsewhere = tmp_path / "elsewhere.sqlite3"  # a machine whose history never saw the run
+
+    done = attach_cli(server, elsewhere, row.run_id, "--agent", "writer", "--thread", row.thread_id)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].startswith("completed · ")
+    [recorded] = rows(elsewhere)
+    assert (recorded.run_id, recorded.status) == (row.run_id, "completed")
+
+
+def test_a_bare_id_of_a_run_that_ended_on_the_platform_is_refused(
+    server: ServerHandle, tmp_path: Path
+) -> None:
+    history = tmp_path / "history.sqlite3"
+    client = agentnb.AgentClient(
+        DIALECT, base_url=server.url_for(DIALECT), api_key=server.api_key, record=False
+    )
+    try:
+        run = client.run("echo", "hello")
+        assert run.run_id and run.thread_id
+        with pytest.raises(agentnb.ConfigurationError, match="already ended on the platform"):
+            agentnb.attach(run.run_id, agent="echo", thread_id=run.thread_id, client=client)
+    finally:
+        client.close()
+
+    done = attach_cli(server, history, run.run_id, "--agent", "echo", "--thread", run.thread_id)
+
+    assert done.returncode == 2 and done.stdout == "", done.stdout
+    assert done.stderr.count("\n") == 1
+    assert "has already ended on the platform (completed)" in done.stderr
+    assert rows(history) == []
