@@ -83,8 +83,15 @@ def _start(args: argparse.Namespace) -> tuple[RunHandle, HeldSummary]:
     return handle, printer
 
 
+CLI_WORDS = {"agent=...": "--agent AGENT", "thread_id=...": "--thread ID", "via=": "--via"}
+"""The Python keywords the shared refusals name, as this command's flags."""
+
+
 def _refused(exc: AgentNBError) -> int:
-    print(f"agentnb attach: {terminal_safe(str(exc))}", file=sys.stderr)
+    message = str(exc)
+    for keyword, flag in CLI_WORDS.items():
+        message = message.replace(keyword, flag)
+    print(f"agentnb attach: {terminal_safe(message)}", file=sys.stderr)
     return REFUSED
 
 

@@ -92,7 +92,9 @@ def test_an_unknown_id_is_refused_in_one_line(server: ServerHandle, tmp_path: Pa
     history = tmp_path / "history.sqlite3"
     without_agent = attach_cli(server, history, "run_nobody_knows")
     assert without_agent.returncode == 2, without_agent.stderr
-    assert "is not in the history: say which agent" in without_agent.stderr
+    assert "is not in the history: say which agent it belongs to, --agent AGENT" in (
+        without_agent.stderr
+    )
     assert without_agent.stderr.count("\n") == 1
 
     unknown = attach_cli(
@@ -103,6 +105,14 @@ def test_an_unknown_id_is_refused_in_one_line(server: ServerHandle, tmp_path: Pa
     assert "404" in unknown.stderr or "not found" in unknown.stderr.lower()
     assert "Traceback" not in unknown.stderr
     assert rows(history) == []  # a refused attach records nothing
+
+
+def test_a_run_without_its_thread_is_refused_naming_the_flag(
+    server: ServerHandle, tmp_path: Path
+) -> None:
+    done = attach_cli(server, tmp_path / "history.sqlite3", "run_1", "--agent", "echo")
+    assert done.returncode == 2, done.stderr
+    assert "pass --thread ID" in done.stderr and done.stderr.count("\n") == 1
 
 
 def test_a_dialect_that_cannot_attach_is_refused_in_one_line(
