@@ -116,3 +116,67 @@ def test_ctrl_c_in_agentnb_run_cancels_the_run_on_the_platform(
     while not (log.status == "cancelled" and log.cancel_requested):
         assert time.monotonic() < deadline, f"the platform was not told to stop: {log.status}"
         time.sleep(0.02)
+
+
+STARTER = """
+import sys, time
+import agentnb
+
+url, key = sys.argv[1:3]
+client = agentnb.AgentClient("seekrflow-vercel", base_url=url, api_key=key, record=False)
+handle = agentnb.ask(
+    "writer", "a long story", client=client, display=False, metadata={"paragraphs": "40"}
+)
+while not (handle.run.text and handle.run.run_id):
+    time.sleep(0.02)
+print(handle.run.run_id, handle.run.thread_id, flush=True)
+time.sleep(600)
+"""
+
+
+def start_and_kill(server: ServerHandle) -> tuple[str, str]:
+    """A long writer run started by a process killed mid-run: its run id and thread id."""
+    url = server.url_for("seekrflow-vercel")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "AGENTNB_HISTORY": "off"}
+    child = subprocess.Popen(
+        [sys.executable, "-c", STARTER, url, server.api_key],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert child.stdout is not None
+        line = child.stdout.readline().split()
+        assert len(line) == 2, child.communicate(timeout=WAIT)[1]
+    finally:
+        child.kill()  # SIGKILL: nothing runs at exit, the platform runs on
+        child.communicate(timeout=WAIT)
+    return line[0], line[1]
+
+
+def test_ctrl_c_in_agentnb_attach_cancels_the_run_on_the_platform(
+    slow_server: ServerHandle, tmp_path: Path
+) -> None:
+    run_id, thread_id = start_and_kill(slow_server)
+    log = slow_server.app.state.agentnb.runs.get(run_id)
+    assert log is not None and not log.finished
+    command = [
+        sys.executable, "-m", "agentnb", "attach", run_id, "--agent", "writer",
+        "--thread", thread_id, "--no-color", "--provider", "seekrflow-vercel",
+        "--base-url", slow_server.url_for("seekrflow-vercel"),
+    ]  # fmt: skip
+    pane = Pane(command, cli_env(slow_server, tmp_path))
+    try:
+        pane.wait_for(lambda s: "Why stream" in s)
+        pane.tmux("send-keys", "-t", "t", "C-c")
+        screen = pane.wait_for(lambda s: "EXIT=" in s)
+    finally:
+        pane.close()
+    lines = [line.rstrip() for line in screen.splitlines()]
+    assert "EXIT=130" in lines, screen
+    assert "Traceback" not in screen, screen
+    deadline = time.monotonic() + WAIT
+    while not (log.status == "cancelled" and log.cancel_requested):
+        assert time.monotonic() < deadline, f"the platform was not told to stop: {log.status}"
+        time.sleep(0.02)
