@@ -12,7 +12,7 @@ from test_controller import Replica, capture, follow, settle
 
 from agentnb._core.run import Run
 from agentnb._notebook.static import static_html, static_markdown, static_text
-from agentnb._notebook.terminal import TerminalPrinter
+from agentnb._notebook.terminal import TerminalPrinter, render_plain
 from agentnb._notebook.widget import ChatCell
 from agentnb.events import (
     Event,
@@ -73,7 +73,7 @@ def test_every_static_copy_labels_the_text_with_the_sub_agent() -> None:
     assert "Sub\\-agent writer text" in static_markdown([run])  # markdown escapes the dash
 
 
-def test_the_terminal_printer_labels_the_text_with_the_sub_agent() -> None:
+def test_the_terminal_printer_and_plain_view_label_the_text_with_the_sub_agent() -> None:
     run, out = Run(agent="planner", message="Summarise"), io.StringIO()
     printer = TerminalPrinter(out, color=False)
     for event in text_only_events():
@@ -81,6 +81,7 @@ def test_the_terminal_printer_labels_the_text_with_the_sub_agent() -> None:
         printer(run, event)
     printer(run, None)
     assert f"  ┆ writer: {WRITER_TEXT}" in out.getvalue().splitlines()
+    assert f"  ┆ writer: {WRITER_TEXT}" in render_plain(run).splitlines()
 
 
 def test_the_chat_cells_copy_of_the_call_carries_the_sub_agent() -> None:
