@@ -67,6 +67,7 @@ class CallFold:
     def sub_agent_delta(self, event: TextDelta | ReasoningDelta) -> None:
         """A sub-agent's text belongs to its call (a path to no known call makes one)."""
         call = self._call(event.parent_call_id or "", event.received_at)
+        call.sub_agent = call.sub_agent or event.agent
         if event.type == "text_delta":
             call.agent_text += event.delta
         else:
@@ -116,6 +117,8 @@ class CallFold:
             agent=event.agent,
             depth=parent.depth + 1 if parent is not None else int(parent_id is not None),
         )
+        if parent is not None:
+            parent.sub_agent = parent.sub_agent or event.agent
         self._by_id[call.call_id] = call
         self._calls.append(call)
         self._parts.append(Part("tool", call_id=call.call_id))

@@ -84,6 +84,9 @@ class ToolCall:
     """Text a sub-agent streamed inside this call (not part of the run's answer)."""
     agent_reasoning: str = ""
     """Reasoning a sub-agent streamed inside this call."""
+    sub_agent: str | None = None
+    """The agent that ran inside this call (named by its text, reasoning or calls), when the
+    platform names it; ``agent`` is the one that made the call."""
     usage: Any = None
     """Tokens a sub-agent spent inside this call (a ``Usage``), where the platform says."""
 
@@ -117,6 +120,7 @@ class ToolCall:
             "depth": self.depth,
             "agent_text": self.agent_text,
             "agent_reasoning": self.agent_reasoning,
+            "sub_agent": self.sub_agent,
         }
 
 

@@ -68,6 +68,8 @@ def call_tree(calls: Sequence[ToolCall]) -> CallTree:
 
 
 def sub_agent_name(call: ToolCall, tree: CallTree) -> str | None:
-    """The agent working inside ``call``, where the platform named it: the agent of the
-    calls it made (a sub-agent's text events name no call of their own)."""
+    """The agent working inside ``call``, where the platform named it: the one ``Run`` kept
+    from its text, reasoning or calls, else the agent of the calls drawn inside it."""
+    if call.sub_agent:
+        return call.sub_agent
     return next((child.agent for child in tree.inside(call) if child.agent), None)

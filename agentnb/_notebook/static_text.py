@@ -161,7 +161,7 @@ def static_text(runs: Sequence[Run], *, answer_chars: int | None = PLAIN_ANSWER_
 
 def _tools_text(run: Run) -> list[str]:
     tree = call_tree(run.tool_calls)
-    if not tree.has_nesting:
+    if not tree.has_nesting and not any(c.agent_text for c in run.tool_calls):
         tools = ", ".join(_tool_text(c) for c in run.tool_calls)
         return [f"tools: {tools}"] if tools else []
     lines = ["tools:"]

@@ -289,12 +289,14 @@ def render_plain(run: Run) -> str:
 
 
 def _plain_call(call: ToolCall, level: int) -> list[str]:
-    """A call's line, indented by its level, and one line of what its sub-agent wrote."""
+    """A call's line, indented by its level, and one line of what its sub-agent wrote (named
+    as the live printer names it)."""
     args = "" if call.arguments is None else _short(call.arguments, 80)
     pad, mark = _indent(level), _nested_mark(level, call.agent)
     lines = [f"{pad}{mark}→ {_short(call.name, 80)}({args}) {_plain_outcome(call)}"]
     if call.agent_text:
-        lines.append(f"{_indent(level + 1)}┆ {_short(call.agent_text, 160)}")
+        who = _short(call.sub_agent, 40) if call.sub_agent else "sub-agent"
+        lines.append(f"{_indent(level + 1)}┆ {who}: {_short(call.agent_text, 160)}")
     return lines
 
 

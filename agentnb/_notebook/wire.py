@@ -8,11 +8,12 @@ its ``approval``: ``{"state": "awaiting" | "approved" | "denied", "reason",
 view then offers an answer box; ``answer``: the reply given, as text).
 
 A call a sub-agent made inside another carries ``parent_call_id`` (the call it was made in),
-``agent`` (who made it) and ``depth``; any call carries ``usage`` (the tokens spent inside it,
-where the platform says) and, when sent whole, ``agent_text`` / ``agent_reasoning``: what a
-sub-agent streamed inside it, which then grows by ``agent_text`` ops (never by resending the
-call). A view draws a call inside its parent when the parent came first (the order of
-``tools``), as :mod:`agentnb._notebook.call_tree` does for the static copy.
+``agent`` (who made it) and ``depth``; any call carries ``sub_agent`` (the agent that ran
+inside it, where named), ``usage`` (the tokens spent inside it, where the platform says)
+and, when sent whole, ``agent_text`` / ``agent_reasoning``: what a sub-agent streamed inside
+it, which then grows by ``agent_text`` ops (never by resending the call). A view draws a
+call inside its parent when the parent came first (the order of ``tools``), as
+:mod:`agentnb._notebook.call_tree` does for the static copy.
 
 A step reset (the platform discarding what a step streamed) can shorten parts and drop tool
 calls, which the append-only ops cannot say: the whole turn is sent again."""
@@ -87,6 +88,7 @@ def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, 
         "duration": call.duration,
         "parent_call_id": call.parent_call_id,
         "agent": call.agent,
+        "sub_agent": call.sub_agent,
         "depth": call.depth,
         "usage": usage.model_dump() if usage is not None else None,
     }
@@ -151,6 +153,7 @@ def _tool_signature(call: ToolCall) -> tuple[Any, ...]:
         call.status,
         call.error,
         call.agent,
+        call.sub_agent,
         call.usage,
         call.finished_at,
         call.arguments is None,

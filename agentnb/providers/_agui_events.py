@@ -88,6 +88,11 @@ _KEPT_AS_CUSTOM = {
 """Recognised events kept on the run as custom events (the chat cell does not draw them)."""
 
 
+QUESTION_REASON = "input_required"
+"""The reason of an interrupt asking for a free-form answer, on the call that asks or on none
+(pydantic-ai's approvals say ``tool_call``)."""
+
+
 @dataclass(frozen=True)
 class Interrupt:
     """What a paused run waits for: one entry of ``outcome.interrupts``."""
@@ -340,7 +345,7 @@ def _interrupt(entry: _Obj | None) -> Interrupt | None:
         call_id=call_id or interrupt_id,
         reason=reason,
         message=first_str(entry, "message"),
-        is_question=call_id is None,
+        is_question=call_id is None or reason == QUESTION_REASON,
     )
 
 

@@ -12,7 +12,8 @@ included), the thread's last shared ``state``, ``tools``, ``context`` and ``forw
 The answer is an SSE stream of AG-UI events (see :mod:`agentnb.providers._agui_events`).
 
 Human in the loop: a run that ends with an ``interrupt`` outcome pauses; each interrupt is a
-call awaiting approval (a tool call, or a free-form question when it names no tool call).
+call awaiting approval (a tool call, or a free-form question: an ``input_required`` interrupt,
+on the call that asks it, or one that names no tool call).
 Decisions go back as AG-UI defines resuming: a new run of the same thread whose ``resume``
 entries answer the interrupts (``status`` ``resolved`` with ``payload`` ``{approved,
 reason}``, or the answer given to a question; ``cancelled`` for a question declined) and whose

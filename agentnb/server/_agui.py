@@ -20,8 +20,9 @@ pydantic-ai's adapter sends); the next input of the thread whose ``resume`` answ
 (``{interruptId, status: "resolved", payload: {approved, reason}}``, or ``status:
 "cancelled"``: denied) continues the same run in a new response, opened by ``RUN_STARTED``.
 A denied call's ``TOOL_CALL_RESULT`` content is the denial. An agent's free-form question is
-an interrupt that names no tool call (``{id, reason: "input_required", message: QUESTION}``);
-its ``resolved`` resume entry's ``payload`` is the answer, ``cancelled`` declines it.
+an interrupt on the call that asks it (``{id, reason: "input_required", message: QUESTION,
+toolCallId}``); its ``resolved`` resume entry's ``payload`` is the answer, ``cancelled``
+declines it.
 Sub-agents come as the protocol's ``SUBAGENT_*`` events (see :mod:`._agui_nested`).
 """
 
@@ -230,9 +231,11 @@ AGUI = Dialect(
 
 def _interrupt_of(request: ApprovalRequest) -> dict[str, Any]:
     """A tool call awaiting approval as pydantic-ai shapes it; a free-form question as an
-    interrupt that names no tool call (its message is the question, the answer the payload)."""
+    ``input_required`` interrupt on the call that asks it (its message is the question, the
+    answer the payload)."""
     if request.question is not None:
-        return {"id": request.approval_id, "reason": "input_required", "message": request.question}
+        question = {"id": request.approval_id, "reason": "input_required"}
+        return {**question, "message": request.question, "toolCallId": request.call_id}
     return {
         "id": request.approval_id,
         "reason": "tool_call",

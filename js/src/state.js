@@ -17,10 +17,11 @@
  *   output?: unknown, output_chars?: number, output_truncated?: boolean,
  *   error?: string | null, status: string, duration?: number | null,
  *   started_at?: number | null, finished_at?: number | null,
- *   approval?: ApprovalState | null, parent_call_id?: string | null, agent?: string | null,
+ *   approval?: ApprovalState | null, parent_call_id?: string | null, agent?: string | null, sub_agent?: string | null,
  *   depth?: number, usage?: UsageState | null, agent_text?: string, agent_reasoning?: string,
  * }} ToolState  status: running | awaiting_approval | succeeded | failed | denied | no_result;
- *   parent_call_id: the call a sub-agent made this one in; agent: who made it; agent_text /
+ *   parent_call_id: the call a sub-agent made this one in; agent: who made it; sub_agent: the
+ *   agent that ran inside it, where named; agent_text /
  *   agent_reasoning: what a sub-agent streamed inside this call
  * @typedef {{ parent: string | null, level: number }} Placement  where a call is drawn: inside
  *   `parent` (null: at the top, where its part is), `level` calls deep

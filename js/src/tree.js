@@ -43,9 +43,10 @@ export class SubAgentView {
 
   /**
    * @param {ToolState} call
-   * @param {string | null} agent  the sub-agent's name, where known
+   * @param {string | null} agent  the agent of the calls made inside, where known
    */
   update(call, agent) {
+    const name = call.sub_agent || agent;
     const text = call.agent_text || "";
     const reasoning = call.agent_reasoning || "";
     this.el.hidden = text === "" && reasoning === "";
@@ -54,7 +55,7 @@ export class SubAgentView {
     this.shownReasoning = append(this.reasoningText, reasoning, this.shownReasoning);
     this.reasoning.hidden = reasoning === "";
     this.text.hidden = text === "";
-    const who = agent ? `Sub-agent ${agent}` : "Sub-agent";
+    const who = name ? `Sub-agent ${name}` : "Sub-agent";
     const label = `${who} · ${formatCount(text.length + reasoning.length)} chars`;
     if (label !== this.label) {
       this.summary.textContent = label;

@@ -164,3 +164,12 @@ test("a tree 50 calls deep stops indenting at MAX_INDENT and says the depth", ()
   assert.equal(capped.hidden, true);
   assert.ok(cards[48].contains(cards[49]), "still inside its parent");
 });
+
+test("a sub-agent that only writes text is named by the call's sub_agent", () => {
+  const { view } = turnView();
+  const tools = [call("w1", "summarise", null, { sub_agent: "writer", agent_text: "Semis look strong." })];
+  view.update(stateOf(tools).turns[0], NO_DEADLINE, IDLE);
+  const sub = /** @type {HTMLDetailsElement} */ (view.body.querySelector(".anb-subagent"));
+  assert.equal(sub.querySelector("summary")?.textContent, "Sub-agent writer · 18 chars");
+  assert.equal(sub.open, false);
+});

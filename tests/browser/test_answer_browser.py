@@ -1,7 +1,8 @@
 """A free-form answer in a real JupyterLab, driven by Playwright with Debian's Chromium.
 
-The built-in server's ``planner`` agent, over the ``operativus`` dialect (the built-in dialect
-that carries a question and its answer), asks where to go before it plans. The chat cell shows
+The built-in server's ``planner`` agent, over the ``operativus`` and ``ag-ui`` dialects (which
+carry a question and its answer; AG-UI as an ``input_required`` interrupt on the ``ask_user``
+call), asks where to go before it plans. The chat cell shows
 the question with an answer box, Send and Deny (no Approve); an answer typed from the keyboard
 and sent with Enter reaches the agent and the run finishes with it. Screenshots go to
 test-artifacts/.
@@ -23,17 +24,22 @@ from agentnb.server._planner import QUESTION
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "answers.ipynb"
-SETUP, ASK = 0, 1
+SETUP = 0
+ASKS = {"operativus": 1, "ag-ui": 2}
 PAUSED = "Paused — waiting for your approval"
 
 
 def cells(server: ServerHandle) -> list[str]:
-    return [
-        "import agentnb\n"
-        f'agentnb.connect("operativus", base_url="{server.url_for("operativus")}", '
-        f'api_key="{server.api_key}", name="planning")',
-        'trip = agentnb.ask("planner", "plan a trip", via="planning", new_thread=True)',
+    setup = "import agentnb\n" + "\n".join(
+        f'agentnb.connect("{provider}", base_url="{server.url_for(provider)}", '
+        f'api_key="{server.api_key}", name="planning_{cell}")'
+        for provider, cell in ASKS.items()
+    )
+    asks = [
+        f'trip = agentnb.ask("planner", "plan a trip", via="planning_{cell}", new_thread=True)'
+        for cell in ASKS.values()
     ]
+    return [setup, *asks]
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +59,16 @@ def page(
         context.close()
 
 
-def test_an_answer_typed_in_the_chat_cell_finishes_the_run(page: Any, artifacts: Path) -> None:
-    page.evaluate(RUN_CELL, ASK)
-    wait_for_state(page, ASK, PAUSED)
-    card = cell_at(page, ASK).locator('.anb-tool[data-status="awaiting_approval"]')
+@pytest.mark.parametrize("provider", list(ASKS))
+def test_an_answer_typed_in_the_chat_cell_finishes_the_run(
+    page: Any, provider: str, artifacts: Path
+) -> None:
+    ask = ASKS[provider]
+    page.evaluate(RUN_CELL, ask)
+    wait_for_state(page, ask, PAUSED)
+    card = cell_at(page, ask).locator('.anb-tool[data-status="awaiting_approval"]')
     card.wait_for()
+    assert cell_at(page, ask).locator(".anb-tool").count() == 1, "the question is on ask_user"
     assert card.locator(".anb-approval-ask").inner_text() == f"ask_user asks: {QUESTION}"
     assert card.locator(".anb-approve").is_hidden(), "a question is answered, not approved"
     box = card.get_by_role("textbox", name="Your answer to ask_user's question")
@@ -65,19 +76,19 @@ def test_an_answer_typed_in_the_chat_cell_finishes_the_run(page: Any, artifacts:
     assert box.is_visible() and send.is_enabled()
     assert card.get_by_role("button", name="Deny ask_user: do not run it").is_enabled()
     card.scroll_into_view_if_needed()
-    page.screenshot(path=str(artifacts / "answer-pending.png"))
+    page.screenshot(path=str(artifacts / f"answer-pending-{provider}.png"))
 
     box.click()
     page.keyboard.type("Lisbon, in May")
     assert box.input_value() == "Lisbon, in May", "the notebook took no keystroke"
     page.keyboard.press("Enter")
-    wait_for_state(page, ASK, "Completed")
-    widget = cell_at(page, ASK).locator(".agentnb")
+    wait_for_state(page, ask, "Completed")
+    widget = cell_at(page, ask).locator(".agentnb")
     asked = widget.locator(".anb-tool", has_text="ask_user")
     assert asked.get_attribute("data-status") == "succeeded"
     assert asked.locator(".anb-approval-outcome").inner_text() == "Answered: Lisbon, in May"
     assert box.is_hidden(), "no answer box once answered"
     assert "plan for Lisbon, in May" in widget.locator(".anb-answer").inner_text()
     widget.scroll_into_view_if_needed()
-    page.screenshot(path=str(artifacts / "answer-answered.png"))
+    page.screenshot(path=str(artifacts / f"answer-answered-{provider}.png"))
     assert widget_errors(page.errors) == []  # type: ignore[attr-defined]

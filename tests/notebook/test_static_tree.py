@@ -173,7 +173,7 @@ def test_calls_naming_a_missing_parent_or_each_other_are_each_shown_once_at_the_
         ("self_parent", []),
         ("orphan", []),
         ("first", []),
-        ("second", ["first"]),
+        ("second", []),  # its parent "first" names it as parent: the fold starts it at the top
     ]
 
 

@@ -69,11 +69,11 @@ def test_the_plain_view_draws_the_same_tree() -> None:
     lines = render_plain(run).splitlines()
     assert lines[:6] == [
         '→ research({"ticker": "NVDA"}) ✓ NVDA is at 181.2',
-        f"  ┆ {SUB_TEXT}",
+        f"  ┆ researcher: {SUB_TEXT}",
         '  ↳ [researcher] → get_price({"ticker": "NVDA"}) ✓ {"price": 181.2}',
         '    ↳ [checker] → verify({"price": 181.2}) ✓ ok',
         '→ research({"ticker": "AMD"}) ✓ AMD is at 160',
-        "  ┆ Looking up AMD.",
+        "  ┆ analyst: Looking up AMD.",
     ]
     assert lines[6:8] == [
         '  ↳ [analyst] → get_price({"ticker": "AMD"}) ✓ {"price": 160.0}',

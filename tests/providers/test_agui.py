@@ -141,6 +141,20 @@ def test_a_question_interrupt_pauses_with_the_question() -> None:
     assert call.approval.approval_id == "int_q"
 
 
+def test_a_question_interrupt_on_a_call_puts_the_question_on_that_call() -> None:
+    question = {"id": "int_q", "reason": "input_required", "message": "Where to?"}
+    outcome = {"type": "interrupt", "interrupts": [{**question, "toolCallId": "c1"}]}
+    run = fold(
+        START,
+        frame("TOOL_CALL_START", toolCallId="c1", toolCallName="ask_user"),
+        frame("RUN_FINISHED", threadId="t", runId="r", outcome=outcome),
+    )
+    assert [c.call_id for c in run.tool_calls] == ["c1"]
+    [call] = run.awaiting_approval
+    assert call.name == "ask_user" and call.approval is not None
+    assert (call.approval.approval_id, call.approval.question) == ("int_q", "Where to?")
+
+
 def test_a_questions_answer_is_the_resume_payload() -> None:
     provider = AGUI()
     translator = AGUITranslator("thread_1")

@@ -262,7 +262,10 @@ def test_a_question_and_its_answer_are_valid_ag_ui(server: ServerHandle, status:
     }
     paused = post_frames(server, "planner", body)
     [interrupt] = json.loads(paused[-1])["outcome"]["interrupts"]
-    assert interrupt["reason"] == "input_required" and "toolCallId" not in interrupt
+    asked = [json.loads(f) for f in paused if json.loads(f)["type"] == "TOOL_CALL_START"]
+    assert [a["toolCallName"] for a in asked] == ["ask_user"]
+    assert interrupt["reason"] == "input_required"
+    assert interrupt["toolCallId"] == asked[0]["toolCallId"], "on the call that asks it"
     assert interrupt["message"] == "Where would you like to go?"
     entry = {"interruptId": interrupt["id"], "status": status, "payload": "Lisbon"}
     resumed = post_frames(

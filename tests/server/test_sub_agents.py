@@ -98,11 +98,13 @@ async def test_a_nesting_dialect_gives_the_run_the_tree(server: ServerHandle, di
         assert analyst.agent_text.endswith("on the week.")
         assert analyst.agent_reasoning.startswith("I look up")
         assert analyst.status == "succeeded"
+        assert (analyst.agent, analyst.sub_agent) == (None, "analyst")
         inside = _children(run, analyst)
         assert set(inside) == {"get_stock_price", "quant"}
         assert {(c.agent, c.depth) for c in inside.values()} == {("analyst", 1)}
         quant = inside["quant"]
         assert quant.agent_text.endswith("%")
+        assert inside["get_stock_price"].sub_agent is None and quant.sub_agent == "quant"
         [calculator] = _children(run, quant).values()
         assert (calculator.name, calculator.agent, calculator.depth) == ("calculator", "quant", 2)
         assert calculator.status == "succeeded"
