@@ -13,6 +13,10 @@ the first frame after a resume, finds where the server restarted:
 - at the run's very first frame, the stream carrying no id. Frames equal to those applied
   are skipped; the first that differs is applied, and all after it: a server resuming by
   its own cursor may well send its opening frame again before it continues.
+- at the run's very first frame, because the request said so (an attach that streams the
+  run again from its start, :attr:`agentnb.providers.HttpRequest.replays_run`). Each frame
+  must then equal the one applied at its place, as under an id: a different one is another
+  answer, and :class:`ReplayMismatch` ends the run.
 """
 
 from __future__ import annotations
@@ -38,15 +42,18 @@ class ReplayGuard:
         self._cursor: int | None = None
         self._by_id = False
         self._strict = True
+        self._from_start = False
 
-    def resumed(self, *, strict: bool = True) -> None:
+    def resumed(self, *, strict: bool = True, from_start: bool = False) -> None:
         """A new response continues the run: check where its first frame belongs.
         ``strict=False`` for the answer to approval decisions, a new response that may number
         its events afresh: a frame that differs from the one applied at its place is applied
-        from there on, never an error."""
+        from there on, never an error. ``from_start``: the response replays the run from its
+        first frame, whatever its ids (each frame must match until it passes what was applied)."""
         self._check_next = True
         self._cursor = None
         self._strict = strict
+        self._from_start = from_start
 
     def admit(self, sse: ServerSentEvent) -> bool:
         """True to apply ``sse``; False to skip it as a replay of an applied frame. Raises
@@ -67,6 +74,9 @@ class ReplayGuard:
         return True
 
     def _replay_start(self, sse: ServerSentEvent, frame: int) -> int | None:
+        if self._from_start:
+            self._by_id = self._strict  # a divergence is another answer, as under an id
+            return 0
         self._by_id = bool(sse.id) and self._strict
         if sse.id:
             try:

@@ -224,7 +224,7 @@ class RunStream:
                 raise
             self._response = response
             if resuming:
-                self._guard.resumed()
+                self._guard.resumed(from_start=http.replays_run)
             for event in translator.on_response(response.headers):
                 yield self._deliver(event)
             outcome, paused = Outcome(), False

@@ -41,6 +41,9 @@ class HttpRequest:
     json: Any = None
     params: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
+    replays_run: bool = False
+    """The response streams the run again from its first frame (an attach without
+    ``Last-Event-ID``): a resume through it must match what was applied, frame by frame."""
 
 
 SendJson = Callable[[HttpRequest], Awaitable[Any]]

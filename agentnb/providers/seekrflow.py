@@ -243,7 +243,7 @@ class SeekrFlow(Provider):
         if last_event_id:
             headers["Last-Event-ID"] = last_event_id
         path = f"{_thread_path(ref.thread_id)}/runs/{quote(ref.run_id, safe='')}/attach"
-        return HttpRequest("GET", path, headers=headers)
+        return HttpRequest("GET", path, headers=headers, replays_run=not last_event_id)
 
     def retrieve_run_request(self, ref: RunRef) -> HttpRequest | None:
         """``GET /v1/threads/{thread}/runs/{run}``: one run object (the ``seekrai`` SDK's
