@@ -1,9 +1,10 @@
 """Keys out of the HTTP libraries' logs.
 
-At DEBUG, httpcore logs every response's headers and httpx every request line, so a server
-that echoes a key (``WWW-Authenticate: Bearer sk-…``) would have it written to whatever log
-handler the user set up. :func:`install_log_redaction` puts a filter on those loggers that
-redacts every known secret from each record before any handler sees it.
+At DEBUG, httpcore logs every response's headers, and httpx and agentnb's own connections
+(``agentnb.http``) every request line, so a server that echoes a key (``WWW-Authenticate:
+Bearer sk-…``) would have it written to whatever log handler the user set up.
+:func:`install_log_redaction` puts a filter on those loggers that redacts every known secret
+from each record before any handler sees it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from .._core.secrets import redact
 __all__ = ["HTTP_LOGGERS", "SecretRedactingFilter", "install_log_redaction"]
 
 HTTP_LOGGERS = (
+    "agentnb.http",
     "httpx",
     "httpcore",
     "httpcore.connection",

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 from collections.abc import AsyncIterator
 
 import httpx
@@ -37,6 +38,9 @@ import httpx
 from .framing import RawBody
 from .network import Buffered, open_tcp
 from .wire import Head, parse_head, request_bytes
+
+logger = logging.getLogger("agentnb.http")
+"""Logs each request sent here, as httpx does its own (keys redacted: ``logs.HTTP_LOGGERS``)."""
 
 __all__ = [
     "DRAIN_BYTES",
@@ -117,6 +121,7 @@ class OwnConnections:
             except BaseException:
                 connection.close()
                 raise
+            logger.debug('HTTP Request: %s %s "HTTP/1.1 %d"', request.method, url, head.status)
             body = OwnBody(self, connection, head, self._timeout.read)
             return httpx.Response(
                 head.status,

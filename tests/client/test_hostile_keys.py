@@ -305,11 +305,13 @@ async def test_http_debug_logs_do_not_carry_the_key(
     monkeypatch.setattr(transport, "sends_own", own)
     caplog.set_level(logging.DEBUG)
     with HostileServer(echo_401) as srv:
-        async with client("openai", srv.url, KEY) as c:
+        # a platform that takes its key in the URL: the request line logged must not show it
+        async with client("openai", f"{srv.url}/key/{KEY}", KEY) as c:
             with pytest.raises(AuthenticationError):
                 await c.run("agent", "hi")
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert KEY not in logged and KEY.encode().hex() not in logged
-    if not own:  # httpcore did log the echoing headers; agentnb's own connections log nothing
+    assert "HTTP Request: POST" in logged and "/key/***" in logged  # each path logs its request
+    if not own:  # httpcore did log the echoing headers; agentnb's own connections log no headers
         assert "receive_response_headers" in logged
         assert "***" in logged
