@@ -179,6 +179,17 @@ request)."""),
 agentnb.ask("echo", "two", via="seekrflow", thread_id=seekr_run.thread_id, display=False).wait()
 remote = agentnb.remote_runs("seekrflow", thread_id=seekr_run.thread_id)
 [(r.agent, r.status, r.total_tokens) for r in remote]"""),
+    ("md", """## Sub-agents
+
+The built-in server's `research_team` delegates: it asks one `analyst` sub-agent per ticker (in
+parallel), and each analyst asks a `quant` sub-agent for the week's move. Where the dialect
+carries sub-agents (SeekrFlow's Vercel frames, Vercel, AG-UI, LangGraph) the run is a tree: the
+chat cell draws each nested call inside the call that started it, with its agent's name, and
+what a sub-agent wrote stays inside its call, collapsed, never in the answer."""),
+    ("code", """%%agent research_team --via seekrflow_vercel --wait
+Compare NVDA and AAPL"""),
+    ("code", """team = _agent.run
+sorted((call.depth, call.agent or "", call.name, call.status) for call in team.tool_calls)"""),
     ("md", """## A dialect of your own
 
 A dialect is a small `Provider` subclass: it builds the HTTP request and translates each SSE
