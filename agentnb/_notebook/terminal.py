@@ -135,10 +135,14 @@ class TerminalPrinter:
                 self._switch("text")
                 self._out.write(terminal_safe(event.delta))
             case ToolCallStarted():
+                self._level_of(run, event.call_id)  # its place is where it started
+                if event.arguments is None or event.call_id in self._shown:
+                    return  # one line a call, with its arguments: printed once they are known
                 self._switch("tool")
                 self._start_line(event.call_id, event.name, event.arguments, run)
             case ToolCallFinished():
                 self._switch("tool")
+                self._show_start(run, event.call_id)
                 self._out.write(self._tool_result(run, event))
             case ToolApprovalRequested() | ToolApprovalResponded() | ToolCallDenied():
                 self._switch("tool")
@@ -152,6 +156,8 @@ class TerminalPrinter:
                 self._out.write(self._paint(note, DIM))
             case None:
                 self._switch("end")
+                for call in run.tool_calls:  # started, never given arguments nor a result
+                    self._show_start(run, call.call_id)
                 self._out.write(self._unreported(run))
                 ok = run.status == "completed"
                 self._out.write(self._paint(summary_line(run), GREEN if ok else RED) + "\n")
@@ -169,6 +175,11 @@ class TerminalPrinter:
             level = self._level[parent] + 1 if parent in self._level else 0
             self._level[call_id] = level
         return level
+
+    def _show_start(self, run: Run, call_id: str) -> None:
+        call = run.tool_call(call_id)
+        if call_id not in self._shown and call is not None:
+            self._start_line(call_id, call.name, call.arguments, run)
 
     def _start_line(self, call_id: str, name: str, arguments: object, run: Run) -> None:
         self._shown.add(call_id)
@@ -201,8 +212,7 @@ class TerminalPrinter:
         name = _short(call.name if call and call.name else event.call_id, 80)
         pad = _indent(self._level_of(run, event.call_id))
         if isinstance(event, ToolApprovalRequested):
-            if event.call_id not in self._shown:
-                self._start_line(event.call_id, name, call.arguments if call else None, run)
+            self._show_start(run, event.call_id)
             why = f": {_short(event.reason, 200)}" if event.reason else ""
             if event.question is not None:
                 why = f" asks: {_short(event.question, 500)}"

@@ -7,7 +7,16 @@ from __future__ import annotations
 import io
 import json
 
-from nested_frames import SUB_REASONING, SUB_TEXT, TOP_TEXT, deep_run_frames, nested_run_frames
+from nested_frames import (
+    SUB_REASONING,
+    SUB_TEXT,
+    TOP_TEXT,
+    deep_run_frames,
+    finished,
+    nested,
+    nested_run_frames,
+    started,
+)
 
 from agentnb import RunRequest
 from agentnb._core.run import Run
@@ -78,4 +87,32 @@ def test_the_plain_view_draws_the_same_tree() -> None:
     assert lines[6:8] == [
         '  ↳ [analyst] → get_price({"ticker": "AMD"}) ✓ {"price": 160.0}',
         TOP_TEXT,
+    ]
+
+
+def test_a_call_is_printed_once_with_its_arguments_when_they_stream_after_its_start() -> None:
+    """The UI-message stream names a call (``tool-input-start``) before its arguments
+    (``tool-input-available``), at the top and inside a sub-agent: one line each, with the
+    arguments (was ``→ research()`` then ``→ research({...})``, and ``get_price()``)."""
+
+    def input_start(call_id: str, name: str) -> dict[str, object]:
+        return {"type": "tool-input-start", "toolCallId": call_id, "toolName": name}
+
+    frames = [
+        {"type": "start", "messageId": "m1"},
+        input_start("r1", "research"),
+        started("r1", "research", {"ticker": "NVDA"}),
+        nested(input_start("p1", "get_price"), ["r1", "p1"], "researcher"),
+        nested(started("p1", "get_price", {"ticker": "NVDA"}), ["r1", "p1"], "researcher"),
+        nested(finished("p1", {"price": 181.2}), ["r1", "p1"], "researcher"),
+        input_start("r2", "research"),  # never given arguments nor a result: shown at the end
+        finished("r1", {"price": 181.2}),
+        {"type": "finish"},
+    ]
+    _, text = printed(frames)
+    starts = [line for line in text.splitlines() if "→" in line]
+    assert starts == [
+        '→ research({"ticker": "NVDA"})',
+        '  ↳ [researcher] → get_price({"ticker": "NVDA"})',
+        "→ research()",
     ]
