@@ -9,11 +9,11 @@ import shutil
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tmux_pane import WAIT, Pane
 
 from agentnb.server import ServerHandle, start_server
 
@@ -21,47 +21,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux"),
     pytest.mark.timeout(120),
 ]
-
-WAIT = 30.0
-"""Seconds a step may take before the test gives up (a failure, not a timing claim)."""
-
-
-class Pane:
-    """One command in a detached tmux session on a private tmux server."""
-
-    def __init__(self, command: list[str], env: dict[str, str]) -> None:
-        self.socket = f"agentnb-stop-{uuid.uuid4().hex[:8]}"
-        shell = " ".join(command) + "; echo EXIT=$?; sleep 60"
-        self.tmux(
-            "new-session", "-d", "-s", "t", "-x", "160", "-y", "50",
-            *(f"-e{key}={value}" for key, value in env.items()),
-            shell,
-        )  # fmt: skip
-
-    def tmux(self, *args: str) -> str:
-        done = subprocess.run(
-            ["tmux", "-L", self.socket, *args],
-            capture_output=True,
-            text=True,
-            timeout=WAIT,
-            check=True,
-        )
-        return done.stdout
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-J", "-t", "t")
-
-    def wait_for(self, ready: Callable[[str], bool]) -> str:
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if ready(screen):
-                return screen
-            time.sleep(0.05)
-        raise AssertionError(f"the terminal never showed what was awaited:\n{self.screen()}")
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], check=False, timeout=WAIT)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +56,7 @@ def test_ctrl_c_in_agentnb_run_cancels_the_run_on_the_platform(
         "--meta", "paragraphs=40", "--no-color",
     ]  # fmt: skip
     before = set(writer_runs(slow_server))
-    pane = Pane(command, cli_env(slow_server, tmp_path))
+    pane = Pane(command, cli_env(slow_server, tmp_path), name="agentnb-stop")
     try:
         pane.wait_for(lambda s: "Why stream" in s)  # the first words of the document
         pane.tmux("send-keys", "-t", "t", "C-c")
@@ -166,7 +125,7 @@ def test_ctrl_c_in_agentnb_attach_cancels_the_run_on_the_platform(
         "--thread", thread_id, "--no-color", "--provider", "seekrflow-vercel",
         "--base-url", slow_server.url_for("seekrflow-vercel"),
     ]  # fmt: skip
-    pane = Pane(command, cli_env(slow_server, tmp_path))
+    pane = Pane(command, cli_env(slow_server, tmp_path), name="agentnb-stop")
     try:
         pane.wait_for(lambda s: "Why stream" in s)
         pane.tmux("send-keys", "-t", "t", "C-c")

@@ -9,23 +9,18 @@ import asyncio
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from nested_frames import SUB_TEXT, TOP_TEXT, nested_run_frames
+from tmux_pane import Pane
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "client"))
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
-
-WAIT = 30.0
-"""Seconds the run may take before the test gives up (a failure, not a timing claim)."""
 
 
 async def seekrflow(conn: Conn, request: Request) -> None:
@@ -37,44 +32,6 @@ async def seekrflow(conn: Conn, request: Request) -> None:
         return
     body = b'{"id": "t1"}' if request.path == "/v1/threads" else b"[]"
     await conn.send(http_head("200 OK", {"Content-Type": "application/json"}) + body)
-
-
-class Pane:
-    """One command in a detached tmux session on a private tmux server."""
-
-    def __init__(self, command: list[str], env: dict[str, str]) -> None:
-        self.socket = f"agentnb-tree-{uuid.uuid4().hex[:8]}"
-        shell = " ".join(command) + "; echo EXIT=$?; sleep 60"
-        self.tmux(
-            "new-session", "-d", "-s", "t", "-x", "160", "-y", "50",
-            *(f"-e{key}={value}" for key, value in env.items()),
-            shell,
-        )  # fmt: skip
-
-    def tmux(self, *args: str) -> str:
-        done = subprocess.run(
-            ["tmux", "-L", self.socket, *args],
-            capture_output=True,
-            text=True,
-            timeout=WAIT,
-            check=True,
-        )
-        return done.stdout
-
-    def screen(self, *, colours: bool = False) -> str:
-        return self.tmux("capture-pane", "-p", "-J", *(["-e"] if colours else []), "-t", "t")
-
-    def wait_for(self, ready: Callable[[str], bool]) -> str:
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if ready(screen):
-                return screen
-            time.sleep(0.05)
-        raise AssertionError(f"the terminal never showed what was awaited:\n{self.screen()}")
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], check=False, timeout=WAIT)
 
 
 @pytest.fixture
@@ -91,7 +48,7 @@ def pane(tmp_path: Path) -> Iterator[Pane]:
             sys.executable, "-m", "agentnb", "run", "planner", "Compare", "NVDA", "and", "AMD",
             "--provider", "seekrflow-vercel", "--base-url", server.url,
         ]  # fmt: skip
-        terminal = Pane(command, env)
+        terminal = Pane(command, env, name="agentnb-tree")
         try:
             yield terminal
         finally:
