@@ -198,6 +198,14 @@ def play(cell: ChatCell, recorder: Recorder, stream: Scripted, timeout: float) -
     return handle
 
 
+def replica_of(recorder: Recorder) -> Replica:
+    """A view's copy of the transcript, built from every frame the widget sent."""
+    replica = Replica()
+    for frame in recorder.frames:
+        replica.feed(frame)
+    return replica
+
+
 def settle(cell: ChatCell, recorder: Recorder) -> None:
     """Wait until the widget has sent everything about every run (their end included)."""
     recorder.wait_for(

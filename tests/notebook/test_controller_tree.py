@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from agentnb_testing import Scripted
 from nested_frames import SUB_REASONING, SUB_TEXT, events_from_frames, nested_run_frames
-from test_controller import Replica, capture, follow, matches_run, settle
+from test_controller import capture, matches_run, play, replica_of
 
 from agentnb._notebook.widget import ChatCell
 from agentnb.events import Event, TextDelta, ToolCallFinished, Usage
@@ -33,12 +33,8 @@ def test_a_views_copy_holds_the_tree_and_every_sub_agent_text() -> None:
     stream = Scripted(nested_events(), agent="planner", pace_every=1)
     cell = ChatCell(max_fps=1000)
     recorder = capture(cell)
-    handle = follow(cell, stream)
-    handle.wait(10)
-    settle(cell, recorder)
-    replica = Replica()
-    for frame in recorder.frames:
-        replica.feed(frame)
+    handle = play(cell, recorder, stream, 10)
+    replica = replica_of(recorder)
     run = handle.run
     matches_run(replica, 0, run)
     tools = replica.turns[0]["tools"]
@@ -65,9 +61,7 @@ def test_sub_agent_text_streams_as_appends_never_by_resending_the_call() -> None
     stream = Scripted(nested_events(), agent="planner", pace_every=1)
     cell = ChatCell(max_fps=1000)
     recorder = capture(cell)
-    handle = follow(cell, stream)
-    handle.wait(10)
-    settle(cell, recorder)
+    handle = play(cell, recorder, stream, 10)
     ops = agent_ops(recorder.frames)
     assert len(ops) >= 2  # the text came over several frames
     sent = "".join(str(op["text"]) for op in ops if op["call_id"] == "r1" and op["kind"] == "text")

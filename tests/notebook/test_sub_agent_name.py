@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 
 from agentnb_testing import Scripted
-from test_controller import Replica, capture, follow, settle
+from test_controller import capture, play, replica_of
 
 from agentnb._core.run import Run
 from agentnb._notebook.static import static_html, static_markdown, static_text
@@ -88,10 +88,6 @@ def test_the_chat_cells_copy_of_the_call_carries_the_sub_agent() -> None:
     stream = Scripted(text_only_events(), agent="planner", pace_every=1)
     cell = ChatCell(max_fps=1000)
     recorder = capture(cell)
-    handle = follow(cell, stream)
-    handle.wait(10)
-    settle(cell, recorder)
-    replica = Replica()
-    for frame in recorder.frames:
-        replica.feed(frame)
+    play(cell, recorder, stream, 10)
+    replica = replica_of(recorder)
     assert replica.turns[0]["tools"]["r1"]["sub_agent"] == "writer"
