@@ -37,13 +37,19 @@ ORDER = "Buy 10 NVDA"
 APPROVING = ["vercel", "operativus"]
 
 
-def trader_cell(server: ServerHandle, provider: str) -> tuple[ChatCell, Recorder, RunHandle]:
+def trader_cell(
+    server: ServerHandle, provider: str, copies: list[str] | None = None
+) -> tuple[ChatCell, Recorder, RunHandle]:
+    """A chat cell showing a ``trader`` run; ``copies`` gets the static copy's HTML each time
+    the cell refreshes it (the display seam), from before the run starts."""
     client = AsyncAgentClient(
         provider, base_url=server.url_for(provider), api_key=server.api_key, record=False
     )
     stream = client.stream("trader", ORDER)
     cell = ChatCell()
     recorder = capture(cell)
+    if copies is not None:
+        cell.refresh_copies = lambda: copies.append(cell.static_bundle()["text/html"])  # type: ignore[method-assign]
     handle = RunHandle.start(lambda: stream, run=stream.run)
     cell.add(handle)
     return cell, recorder, handle
@@ -91,9 +97,8 @@ def notices(recorder: Recorder) -> list[str]:
 def test_a_paused_run_shows_the_pending_call_and_approve_from_a_view_completes_it(
     server: ServerHandle, provider: str
 ) -> None:
-    cell, recorder, handle = trader_cell(server, provider)
     copies: list[str] = []  # the display seam: what a saved notebook's copy says
-    cell.refresh_copies = lambda: copies.append(cell.static_bundle()["text/html"])  # type: ignore[method-assign]
+    cell, recorder, handle = trader_cell(server, provider, copies)
     eventually(lambda: paused(cell))  # the synced transcript is written at the pause
     eventually(lambda: bool(copies))
     assert "Paused: waiting for a human to approve place_trade." in copies[0]
