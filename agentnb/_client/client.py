@@ -294,8 +294,7 @@ class AsyncAgentClient:
         stream = self.stream_request(request, run=run, approve=approve)
         stream.approvals.deny_undecided(CALLER_WAITING)
         async with stream:
-            async for _ in stream:
-                pass
+            await stream.consume()
         error = error_for_run(stream.run)
         if error is not None:
             raise error

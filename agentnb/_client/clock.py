@@ -53,6 +53,10 @@ class RunClock:
         self.run_timeout = run_timeout
         self._started = self._progress = time.monotonic()
 
+    def restart(self) -> None:
+        """The run starts (again): both limits count from now."""
+        self._started = self._progress = time.monotonic()
+
     def progress(self) -> None:
         """An event arrived: the idle limit starts over."""
         self._progress = time.monotonic()

@@ -31,6 +31,22 @@ it, in the trailer."""
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 
 
+def _one_whole_chunk(data: bytes) -> bytes | None:
+    """The data of ``data`` when it is exactly one whole non-empty chunk without extensions
+    (``size CRLF data CRLF``: how a server flushes each event), else None."""
+    line_end = data.find(b"\r\n", 0, 18)
+    if line_end <= 0:
+        return None
+    digits = data[:line_end]
+    if not _HEX.issuperset(digits):
+        return None
+    start = line_end + 2
+    end = start + int(digits, 16)
+    if end == start or len(data) != end + 2 or data[end:] != b"\r\n":
+        return None
+    return data[start:end]
+
+
 class RawBody:
     """The framing of one body over the connection's buffered protocol."""
 
@@ -135,7 +151,7 @@ class RawBody:
         """The next piece of the body as the server framed it; None at its end."""
         need_more = not self._buffer  # held bytes (an unfinished line) are looked at once
         while not self._done:
-            data, self._buffer = self._buffer, b""
+            more = b""
             if need_more:
                 if not self._protocol.buffer and not self._protocol.eof:
                     try:
@@ -151,19 +167,52 @@ class RawBody:
                 if not more:
                     self._closed()
                     return None
-                data += more
-            if self._chunked:
-                piece = self._unchunk(data)
-            elif self._left >= 0:
-                piece = data[: self._left]
-                self._left -= len(piece)
-                self._done = self._left == 0
-            else:
-                piece = data
+            piece = self.frame(more)
             if piece:
                 return piece
             need_more = True
         return None
+
+    @property
+    def done(self) -> bool:
+        """Whether the body has ended (by its framing, or by the server closing)."""
+        return self._done
+
+    def frame(self, data: bytes) -> bytes:
+        """The body's bytes in ``data``, which arrived after what was framed before (with
+        any bytes held back: an unfinished chunk line). What arrives past the body's end is
+        held, so the connection is not taken for clean."""
+        if self._buffer:
+            data, self._buffer = self._buffer + data, b""
+        if self._done:
+            self._buffer = data
+            return b""
+        if self._chunked:
+            if self._state == _SIZE:
+                whole = _one_whole_chunk(data)
+                if whole is not None:
+                    return whole
+            return self._unchunk(data)
+        left = self._left
+        if left < 0:  # until the server closes
+            return data
+        if len(data) < left:
+            self._left = left - len(data)
+            return data
+        self._left, self._done, self._buffer = 0, True, data[left:]
+        return data[:left]
+
+    def end_of_stream(self) -> None:
+        """The server closed the connection (or it failed): the body's end, unless its
+        framing says it is not over (``RemoteProtocolError``) or the connection failed
+        (``ReadError``)."""
+        self._stop_timer()
+        if self._done:
+            return
+        error = self._protocol.error
+        if error is not None:
+            raise httpx.ReadError(str(error) or type(error).__name__)
+        self._closed()
 
     def _closed(self) -> None:
         """The server closed the connection: the body's end, unless its framing says not yet."""

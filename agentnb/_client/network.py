@@ -18,7 +18,7 @@ import asyncio
 import ipaddress
 import ssl
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from httpcore import (
     AnyIOBackend,
@@ -34,14 +34,26 @@ from httpcore import (
 
 from .._core.loop import take_turn
 
-__all__ = ["AsyncioBackend", "Buffered", "OwnStream", "open_tcp"]
+__all__ = ["AsyncioBackend", "Buffered", "OwnStream", "Sink", "open_tcp"]
 
 HAPPY_EYEBALLS_DELAY = 0.25
 """Seconds before trying a host's next address while the first still connects (as anyio)."""
 
 
+class Sink(Protocol):
+    """Takes what arrives on a connection as the event loop reads it (see :attr:`Buffered.sink`)."""
+
+    def data(self, data: bytes) -> None: ...
+
+    def ended(self) -> None: ...
+
+
 class Buffered(asyncio.Protocol):
-    """Keeps what arrives until a read takes it; pauses the socket while too much waits."""
+    """Keeps what arrives until a read takes it; pauses the socket while too much waits.
+
+    While a :attr:`sink` is set (with nothing buffered), what arrives goes to it instead, in
+    the event loop's callback: a body read that way wakes no task per read. :meth:`hold`
+    pauses the socket while the sink has more than it can take in this turn of the loop."""
 
     HIGH_WATER = 256 * 1024
 
@@ -50,8 +62,10 @@ class Buffered(asyncio.Protocol):
         self.buffer = bytearray()
         self.eof = False
         self.error: BaseException | None = None
+        self.sink: Sink | None = None
         self._waiter: asyncio.Future[None] | None = None
-        self._paused = False
+        self._paused = False  # too much buffered
+        self._held = False  # the sink's work waits for a turn of the loop
         self._writable: asyncio.Future[None] | None = None
 
     # ---- what the event loop calls --------------------------------------------------
@@ -60,6 +74,10 @@ class Buffered(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        sink = self.sink
+        if sink is not None:
+            sink.data(data)
+            return
         self.buffer += data
         if len(self.buffer) > self.HIGH_WATER and self.transport is not None:
             self.transport.pause_reading()
@@ -69,6 +87,8 @@ class Buffered(asyncio.Protocol):
     def eof_received(self) -> bool:
         self.eof = True
         self._wake()
+        if self.sink is not None:
+            self.sink.ended()
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -76,6 +96,21 @@ class Buffered(asyncio.Protocol):
         self.error = exc
         self._wake()
         self._wake_writer(exc)
+        if self.sink is not None:
+            self.sink.ended()
+
+    def hold(self) -> None:
+        """Stop reading the socket until :meth:`release`."""
+        if not self._held:
+            self._held = True
+            if not self._paused and self.transport is not None:
+                self.transport.pause_reading()
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            if not self._paused and self.transport is not None:
+                self.transport.resume_reading()
 
     def pause_writing(self) -> None:
         self._writable = asyncio.get_running_loop().create_future()
@@ -106,7 +141,8 @@ class Buffered(asyncio.Protocol):
             del self.buffer[:max_bytes]
         if self._paused and len(self.buffer) <= self.HIGH_WATER // 4 and self.transport:
             self._paused = False
-            self.transport.resume_reading()
+            if not self._held:
+                self.transport.resume_reading()
         return data
 
     def new_waiter(self) -> asyncio.Future[None]:

@@ -246,8 +246,9 @@ class OwnConnections:
 
 class OwnBody(httpx.AsyncByteStream):
     """A response body on one of :class:`OwnConnections`' connections: ``raw`` undoes its
-    framing (read directly by :func:`agentnb._client.reading.raw_body`); closing it gives the
-    connection back when the body ended."""
+    framing over the connection's ``protocol`` (read directly by
+    :func:`agentnb._client.reading.raw_body`); closing it gives the connection back when the
+    body ended."""
 
     def __init__(
         self, pool: OwnConnections, connection: Connection, head: Head, timeout: float | None
@@ -255,6 +256,7 @@ class OwnBody(httpx.AsyncByteStream):
         self._pool = pool
         self._connection: Connection | None = connection
         self._keep_alive = head.keep_alive
+        self.protocol = connection.protocol
         self.raw = RawBody(connection.protocol, head.framing, b"", timeout)
 
     def discard(self) -> None:

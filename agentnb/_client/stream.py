@@ -7,8 +7,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import anyio
@@ -28,23 +27,18 @@ from .._core.retry import Retryable
 from .._core.run import Run, RunErrorInfo
 from ..events import (
     Event,
-    ReasoningDelta,
     RunCompleted,
     RunFailed,
     RunPaused,
-    RunStarted,
-    TextDelta,
-    ToolCallDelta,
-    ToolCallFinished,
-    ToolCallStarted,
-    UnknownEvent,
 )
 from ..providers import HttpRequest, RunRef, Translator
 from .clock import DEFAULT_IDLE_TIMEOUT, Expired, RunClock, within
+from .frame_reader import FrameReader, Outcome
 from .platform_cancel import cancel_on_platform
-from .reading import Outcome, read_frames
+from .reading import frame_reader
 from .recording import RunRecording
-from .replay import ReplayGuard, ReplayMismatch
+from .replay import ReplayMismatch
+from .run_feed import RunFeed
 
 if TYPE_CHECKING:
     from .transport import Transport
@@ -53,7 +47,9 @@ __all__ = ["RunStream"]
 
 logger = logging.getLogger("agentnb")
 
-_CONTENT_EVENTS = (TextDelta, ReasoningDelta, ToolCallStarted, ToolCallDelta, ToolCallFinished)
+
+def _ignore(event: Event) -> None:
+    pass
 
 
 class RunStream:
@@ -83,26 +79,25 @@ class RunStream:
         self.run = run
         self._attach = attach  # a run already going on the platform, streamed again
         self._clock = RunClock(idle_timeout, run_timeout)
-        self._guard = ReplayGuard()
         self._recording = RunRecording(recorder, run)
+        self._feed = RunFeed(run, self._clock, self._recording, transport.redact_event)
         self.request = request
         self._transport = transport
         self._provider = transport.provider
         self.approvals = ApprovalGate(run, self._provider)
         self._gen: AsyncGenerator[Event, None] | None = None
         self._reader: asyncio.Task[Any] | None = None  # the task inside __anext__
-        self._stopped_reader = self._closing = self._content_started = False
+        self._stopped_reader = self._closing = False
         self._finished = asyncio.Event()
         self._response: httpx.Response | None = None
-        self._translator: Translator | None = None
-        self._seq = self._retries = self._resumes_in_a_row = 0
-        self._last_id: str | None = None
+        self._retries = 0
         self._server_retry_ms: int | None = None
+        self._body_reader: FrameReader | None = None
 
     @property
     def last_event_id(self) -> str | None:
         """The last SSE event id received: what a resume sends as ``Last-Event-ID``."""
-        return self._last_id
+        return self._feed.last_id
 
     def __repr__(self) -> str:
         r = self.run
@@ -157,12 +152,22 @@ class RunStream:
             self.run.finish("cancelled")
             self._finished.set()
 
+    async def consume(self, on_event: Callable[[Event], None] | None = None) -> None:
+        """Stream the run to its end, calling ``on_event`` after each event is applied (what
+        iterating does, without a step of the iteration per event: most events are applied
+        as the event loop reads them, and ``on_event`` is called there; see
+        :mod:`agentnb._client.frame_reader`). Raises as iterating does."""
+        self._feed.inline = on_event or _ignore
+        async for event in self:
+            if on_event is not None:
+                on_event(event)
+
     # ---- the run -------------------------------------------------------------------------
     async def _events(self) -> AsyncGenerator[Event, None]:
         run = self.run
         try:
             run.start()
-            self._clock = RunClock(self._clock.idle_timeout, self._clock.run_timeout)
+            self._clock.restart()
             self._recording.start(self.request, self._transport.base_url)
             request = self.request if self._attach else await self._prepare(self.request)
             self.request = request
@@ -224,21 +229,15 @@ class RunStream:
                 raise
             self._response = response
             if resuming:
-                self._guard.resumed(from_start=http.replays_run)
+                self._feed.guard.resumed(from_start=http.replays_run)
             for event in translator.on_response(response.headers):
-                yield self._deliver(event)
+                yield self._feed.deliver(event)
             outcome, paused = Outcome(), False
-            where = self._transport.where(response.request)
-            read_timeout = self._transport.timeout.read
-            frames = read_frames(
-                response, self._clock, outcome, where=where, read_timeout=read_timeout
-            )
-            async with contextlib.aclosing(frames):
-                async for sse in frames:
-                    self._last_id = sse.id or self._last_id
-                    if not self._guard.admit(sse):
-                        continue  # replayed after a resume: applied already
-                    for event in map(self._transport.redact_event, translator.translate(sse)):
+            reader = self._frame_reader(response, outcome)
+            try:
+                while await reader.wait():
+                    while self._feed.queue:
+                        event = self._feed.queue.popleft()
                         if self._should_retry(event):
                             outcome.retry_after = event.retry_after  # type: ignore[union-attr]
                             outcome.kind = "retry"
@@ -249,14 +248,16 @@ class RunStream:
                             # runs that all hold one while asking for another would deadlock
                             await self._close_response()
                             event = await self._finalize(request, translator, event)
-                        yield self._deliver(event)
+                        yield self._feed.deliver(event)
                         if isinstance(event, RunCompleted | RunFailed):
                             return
                         paused = paused or isinstance(event, RunPaused)
-                        if not isinstance(event, RunStarted):
-                            self._resumes_in_a_row = 0  # progress: the next cut resumes at once
+                        self._feed.made_progress(event)
                     if outcome.kind == "retry" or paused:
                         break
+            finally:
+                self._feed.queue.clear()
+                await reader.aclose()
             await self._close_response()
             self._server_retry_ms = outcome.server_retry_ms or self._server_retry_ms
             if outcome.kind == "retry":
@@ -273,19 +274,19 @@ class RunStream:
                 decided = collect_decisions(self.approvals, guard, tick, self._clock.progress)
                 async with contextlib.aclosing(decided) as decisions:
                     async for event in decisions:
-                        yield self._deliver(event)
+                        yield self._feed.deliver(event)
                 collected = self.approvals.collected
                 sent = self._provider.approval_request(request, translator, collected)
                 if sent is None:
                     raise self.approvals.unsupported()
                 http, resuming = sent, False
-                self._guard.resumed(strict=False)  # its answer may start the run over
+                self._feed.guard.resumed(strict=False)  # its answer may start the run over
                 continue
             if outcome.kind == "ended":  # a clean end: for some dialects, the run's end
                 for event in translator.ended():
                     if isinstance(event, RunCompleted):
                         event = await self._finalize(request, translator, event)
-                    yield self._deliver(event)
+                    yield self._feed.deliver(event)
             if translator.done:  # a terminal frame without a terminal event
                 return
             http = self._resume_request(request, translator, outcome)
@@ -294,25 +295,24 @@ class RunStream:
 
     # ---- steps -------------------------------------------------------------------------
     def _new_translator(self, request: RunRequest) -> Translator:
-        self._translator = self._provider.translator(request)
-        self._guard = ReplayGuard()
-        self._last_id = None
-        return self._translator
+        translator = self._provider.translator(request)
+        self._feed.restart(translator)
+        return translator
 
-    def _deliver(self, event: Event) -> Event:
-        event.seq = self._seq
-        event.received_at = time.time()
-        self._seq += 1
-        self.run.apply(event)
-        if not isinstance(event, UnknownEvent):
-            self._clock.progress()
-        if isinstance(event, _CONTENT_EVENTS):
-            self._content_started = True
-        self._recording.after(event)
-        return event
+    def _frame_reader(self, response: httpx.Response, outcome: Outcome) -> FrameReader:
+        self._feed.queue.clear()
+        self._body_reader = frame_reader(
+            response,
+            self._clock,
+            outcome,
+            self._feed.on_frame,
+            where=self._transport.where(response.request),
+            read_timeout=self._transport.timeout.read,
+        )
+        return self._body_reader
 
     def _should_retry(self, event: Event) -> bool:
-        if not isinstance(event, RunFailed) or not event.retryable or self._content_started:
+        if not isinstance(event, RunFailed) or not event.retryable or self._feed.content_started:
             return False
         policy = self._transport.retry
         if self._retries >= policy.max_retries:
@@ -334,12 +334,12 @@ class RunStream:
     def _resume_request(
         self, request: RunRequest, translator: Translator, outcome: Outcome
     ) -> HttpRequest:
-        if outcome.kind == "stalled" and self._resumes_in_a_row >= 1:
+        if outcome.kind == "stalled" and self._feed.resumes_in_a_row >= 1:
             self._stall(outcome.detail)
         if self._attach is not None:
-            http = self._provider.attach_request(self._attach, self._last_id)
+            http = self._provider.attach_request(self._attach, self._feed.last_id)
         else:
-            http = self._provider.resume_request(request, self._last_id, translator)
+            http = self._provider.resume_request(request, self._feed.last_id, translator)
         if http is None:
             if outcome.kind == "stalled":
                 self._stall(outcome.detail)
@@ -351,12 +351,12 @@ class RunStream:
         return http
 
     async def _before_resume(self, reason: str) -> None:
-        self._resumes_in_a_row += 1
+        self._feed.resumes_in_a_row += 1
         limit = self._transport.retry.max_resumes
-        if self._resumes_in_a_row > limit:
+        if self._feed.resumes_in_a_row > limit:
             self._interrupt(f"{reason}; gave up after {limit} resume(s) without progress")
         delay = self._transport.retry.resume_delay(
-            self._resumes_in_a_row - 1, self._server_retry_ms
+            self._feed.resumes_in_a_row - 1, self._server_retry_ms
         )
         await within(self._clock, lambda: self._transport.sleep(delay))
         self.run.resumes += 1
@@ -389,6 +389,9 @@ class RunStream:
         self.run.retries += 1
 
     async def _close_response(self, keep: bool = True) -> None:
+        reader, self._body_reader = self._body_reader, None
+        if reader is not None:
+            reader.close()  # first: the connection may carry another run's body next
         response, self._response = self._response, None
         if response is not None:
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):

@@ -15,7 +15,7 @@ import threading
 import warnings
 from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from ..events import Event
 from .approvals import CALLER_WAITING, ApprovalGate
@@ -30,7 +30,7 @@ from .exceptions import (
 from .loop import get_loop, in_loop_thread
 from .run import Run, ToolCall
 
-__all__ = ["Approvable", "RunHandle", "RunListener", "StreamSource"]
+__all__ = ["RunHandle", "RunListener", "StreamSource"]
 
 RunListener = Callable[[Run, Event | None], None]
 """Called on the background loop with the run and the event just applied (None at the end)."""
@@ -38,19 +38,15 @@ RunListener = Callable[[Run, Event | None], None]
 
 class StreamSource(AbstractAsyncContextManager[Any], Protocol):
     """What a handle consumes: an async context manager that iterates events and folds them
-    into ``.run`` (``AsyncAgentClient.stream(...)`` returns one)."""
+    into ``.run`` (``AsyncAgentClient.stream(...)`` returns one). One that has
+    ``consume(on_event)`` is run with it (no step of the iteration per event), and one with
+    an ``approvals`` gate takes the handle's decisions on tool calls (``RunStream`` has both;
+    looked up by name: a runtime protocol check costs a run more than its first event)."""
 
     @property
     def run(self) -> Run: ...
 
     def __aiter__(self) -> AsyncIterator[Event]: ...
-
-
-@runtime_checkable
-class Approvable(Protocol):
-    """A stream that takes decisions on tool calls awaiting approval (``RunStream`` does)."""
-
-    approvals: ApprovalGate
 
 
 class RunHandle:
@@ -117,8 +113,12 @@ class RunHandle:
                 if stream.run is not self.run:
                     self.run = stream.run
                 self._attach_approvals(stream)
-                async for event in stream:
-                    self._notify(event)
+                consume = getattr(stream, "consume", None)
+                if consume is not None:
+                    await consume(self._notify)
+                else:
+                    async for event in stream:
+                        self._notify(event)
         except asyncio.CancelledError:
             self.run.finish("cancelled")
         except AgentNBError as exc:
@@ -161,10 +161,11 @@ class RunHandle:
                 warnings.warn(f"agentnb: run listener failed: {exc!r}", stacklevel=1)
 
     def _attach_approvals(self, stream: StreamSource) -> None:
-        if not isinstance(stream, Approvable):
+        gate = getattr(stream, "approvals", None)
+        if not isinstance(gate, ApprovalGate):
             return
         with self._lock:
-            self._gate = stream.approvals
+            self._gate = gate
             unattended = self._unattended
         if unattended is not None:
             self._gate.deny_undecided(unattended)

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "submit",
     "take_turn",
     "turn_is_over",
+    "turns_of",
 ]
 
 T = TypeVar("T")
@@ -118,7 +119,10 @@ class _Turns:
     :func:`take_turn`. The queue is served like a baton: a new turn wakes the first waiter,
     and each waiter, once its piece of work is done, wakes the next while the budget lasts.
     A waiting stream is resumed once, when its time comes, not at every turn of the loop
-    (polling with ``sleep(0)`` resumed each waiter about 20 times per wait at 200 streams)."""
+    (polling with ``sleep(0)`` resumed each waiter about 20 times per wait at 200 streams).
+    Work done in the loop's callbacks rather than in a task (a body read as it arrives)
+    queues a callback with :meth:`defer`: it is called in its place in the queue, and the
+    ones after it go on in the same turn while the budget lasts."""
 
     __slots__ = ("ends", "loop", "renewing", "waiting")
 
@@ -126,7 +130,9 @@ class _Turns:
         self.loop = loop
         self.ends = time.perf_counter() + TURN_BUDGET
         self.renewing = False
-        self.waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.waiting: collections.deque[asyncio.Future[None] | Callable[[], None]] = (
+            collections.deque()
+        )
 
     def over(self) -> bool:
         return time.perf_counter() > self.ends
@@ -137,6 +143,11 @@ class _Turns:
         self.waiting.append(waiter)
         self._ask_for_a_turn()
         return waiter
+
+    def defer(self, work: Callable[[], None]) -> None:
+        """Call ``work`` when its turn comes (see the class)."""
+        self.waiting.append(work)
+        self._ask_for_a_turn()
 
     def pass_on(self) -> None:
         """A woken waiter's piece of work is done: the next one goes, in this turn while its
@@ -157,9 +168,15 @@ class _Turns:
         self._wake_next()
 
     def _wake_next(self) -> None:
-        while self.waiting:
-            waiter = self.waiting.popleft()
-            if not waiter.done():  # a waiter cancelled while it waited is skipped
+        waiting = self.waiting
+        while waiting:
+            waiter = waiting.popleft()
+            if not isinstance(waiter, asyncio.Future):
+                waiter()  # deferred work, done now; the next goes while the budget lasts
+                if self.over():
+                    self._ask_for_a_turn()
+                    return
+            elif not waiter.done():  # a waiter cancelled while it waited is skipped
                 waiter.set_result(None)
                 return
 
@@ -167,7 +184,9 @@ class _Turns:
 _turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Turns] = weakref.WeakKeyDictionary()
 
 
-def _turns_of(loop: asyncio.AbstractEventLoop) -> _Turns:
+def turns_of(loop: asyncio.AbstractEventLoop) -> _Turns:
+    """The budget and waiters of ``loop``'s turns (a reader that works in the loop's
+    callbacks checks :meth:`_Turns.over` and queues with :meth:`_Turns.wait`)."""
     turns = _turns.get(loop)
     if turns is None:
         turns = _turns[loop] = _Turns(loop)
@@ -177,13 +196,13 @@ def _turns_of(loop: asyncio.AbstractEventLoop) -> _Turns:
 def turn_is_over() -> bool:
     """Whether this turn of the running loop has used agentnb's budget (cheap: call it
     between two events)."""
-    return _turns_of(asyncio.get_running_loop()).over()
+    return turns_of(asyncio.get_running_loop()).over()
 
 
 async def take_turn() -> None:
     """Wait for this task's place in a turn with budget left (at once if this one has, or
     when the task is being cancelled: a Stop's cleanup never queues behind other work)."""
-    turns = _turns_of(asyncio.get_running_loop())
+    turns = turns_of(asyncio.get_running_loop())
     task = asyncio.current_task()
     if not turns.over() or (task is not None and task.cancelling()):
         return

@@ -135,8 +135,7 @@ async def _stream(
         stream = client.stream_request(request, run=run, approve=approve)
         stream.approvals.deny_undecided(UNATTENDED_BATCH)
         async with stream:
-            async for _ in stream:
-                pass
+            await stream.consume()
     except asyncio.CancelledError:
         run.finish("cancelled")
         raise

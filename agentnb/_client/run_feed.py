@@ -1,0 +1,126 @@
+"""`RunFeed`: a run's frames into its events, for :class:`~agentnb._client.stream.RunStream`.
+
+Each frame the :class:`~agentnb._client.frame_reader.FrameReader` hands on is checked by the
+replay guard (nothing applied twice after a resume), translated by the dialect and cleaned
+of the key. Then either the event is applied at once (stamped, folded into the run,
+recorded, passed to the consumer's callback: a consumed stream, while nothing waits before
+it), or it waits in :attr:`RunFeed.queue` for the stream's task: every event of an
+iteration, and the events the task handles itself (the run's end, a pause, a failure that
+may be retried) with those after them.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Callable
+
+from .._core.run import Run
+from ..events import (
+    Event,
+    ReasoningDelta,
+    RunCompleted,
+    RunFailed,
+    RunPaused,
+    RunStarted,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    UnknownEvent,
+)
+from ..providers import Translator
+from ..sse import ServerSentEvent
+from .clock import RunClock
+from .recording import RunRecording
+from .replay import ReplayGuard
+
+__all__ = ["RunFeed"]
+
+_CONTENT_EVENTS = (TextDelta, ReasoningDelta, ToolCallStarted, ToolCallDelta, ToolCallFinished)
+_TASK_EVENTS = (RunCompleted, RunFailed, RunPaused)
+"""Events the stream's task handles itself (the run's end, a retry, a pause)."""
+_STAMPED = ("seq", "received_at")
+
+
+class RunFeed:
+    """One run's way from frames to applied events (see the module)."""
+
+    def __init__(
+        self,
+        run: Run,
+        clock: RunClock,
+        recording: RunRecording,
+        redact: Callable[[Event], Event],
+    ) -> None:
+        self._run = run
+        self._clock = clock
+        self._recording = recording
+        self._redact = redact
+        self._translator: Translator | None = None
+        self.guard = ReplayGuard()
+        self.last_id: str | None = None
+        """The last SSE event id received: what a resume sends as ``Last-Event-ID``."""
+        self.queue: collections.deque[Event] = collections.deque()
+        self.inline: Callable[[Event], None] | None = None
+        """The consumer's callback when events are applied as they arrive (None: iterated)."""
+        self.content_started = False
+        """Whether an answer, reasoning or tool call arrived (a failure is then not retried)."""
+        self.resumes_in_a_row = 0
+        """Resumes since the last event that was progress."""
+        self._seq = 0
+
+    def restart(self, translator: Translator) -> None:
+        """A new translator: the run's stream starts over (a retry), nothing seen yet."""
+        self._translator = translator
+        self.guard = ReplayGuard()
+        self.last_id = None
+
+    def on_frame(self, sse: ServerSentEvent) -> bool:
+        """One frame: its events applied at once (see the module), or queued. False: the
+        queue holds events for the stream's task."""
+        self.last_id = sse.id or self.last_id
+        if not self.guard.admit(sse):
+            return True  # replayed after a resume: applied already
+        assert self._translator is not None
+        events = self._translator.translate(sse)
+        redact, queue, inline = self._redact, self.queue, self.inline
+        if inline is None or queue:
+            queue.extend(map(redact, events))
+            return not queue
+        for at, event in enumerate(events):
+            event = redact(event)
+            if isinstance(event, _TASK_EVENTS):
+                queue.append(event)
+                queue.extend(map(redact, events[at + 1 :]))
+                return False
+            self.deliver(event)
+            self.made_progress(event)
+            inline(event)
+        return True
+
+    def made_progress(self, event: Event) -> None:
+        if type(event) is not RunStarted:
+            self.resumes_in_a_row = 0  # the next cut resumes at once
+
+    def deliver(self, event: Event) -> Event:
+        """Stamp ``event`` (``seq``, ``received_at``), apply it to the run, record it."""
+        _stamp(event, self._seq, time.time())
+        self._seq += 1
+        self._run.apply(event)
+        if not isinstance(event, UnknownEvent):
+            self._clock.progress()
+        if isinstance(event, _CONTENT_EVENTS):
+            self.content_started = True
+        self._recording.after(event)
+        return event
+
+
+def _stamp(event: Event, seq: int, received_at: float) -> None:
+    """``event.seq = seq; event.received_at = received_at``, as pydantic sets a field of a
+    model without assignment validation, without its ``__setattr__``'s lookups (a tenth of
+    an event's cost)."""
+    fields = event.__dict__
+    fields["seq"] = seq
+    fields["received_at"] = received_at
+    event.__pydantic_fields_set__.update(_STAMPED)
