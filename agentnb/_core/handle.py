@@ -87,8 +87,7 @@ class RunHandle:
     ) -> RunHandle:
         """Create the handle and start streaming on the background loop at once."""
         handle = cls(make_stream, run=run, schema=schema, validate_result=validate_result)
-        for listener in listeners:
-            handle.add_listener(listener)
+        handle._listeners = tuple(listeners)  # no other thread can see the handle yet: no lock
         handle._begin_threadsafe()
         return handle
 

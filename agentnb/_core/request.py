@@ -98,6 +98,8 @@ class RunOptions(TypedDict, total=False):
 
 
 RUN_OPTIONS: frozenset[str] = frozenset(RunOptions.__annotations__)
+_NO_SETTINGS = ModelSettings()
+"""Shared by every request that sets none (frozen, so it cannot change under them)."""
 _SETTINGS = ("temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty")
 
 
@@ -119,7 +121,7 @@ def build_request(agent: str, message: str, **options: Unpack[RunOptions]) -> Ru
         return RunRequest(
             agent=agent,
             message=message,
-            model_settings=ModelSettings(**settings),
+            model_settings=ModelSettings(**settings) if settings else _NO_SETTINGS,
             metadata=dict(given.pop("metadata", None) or {}),
             media=tuple(given.pop("media", None) or ()),
             extra=dict(given.pop("extra", None) or {}),

@@ -3,6 +3,7 @@ valid UTF-8, tool payloads cut to :data:`OUTPUT_LIMIT`."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable
@@ -32,6 +33,7 @@ def redact_error(text: str | None) -> str | None:
     return redact_credentials(text) if text else text
 
 
+@functools.lru_cache(maxsize=64)  # every run of a connection asks for the same one
 def host_of(base_url: str | None) -> str | None:
     """The host (and port) of a base URL: no scheme, credentials, path or query."""
     if not base_url:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -18,6 +19,16 @@ __all__ = ["chunks", "insert_start", "write_end", "write_interrupted", "write_pr
 CHUNK = 500
 ORPHAN_MESSAGE = "the process running this run ended before the run finished"
 _DB_TOOL_COLUMNS = tuple(name for name, _ in TOOL_CALL_COLUMNS)
+_INSERT_TOOL_CALL = (
+    f"INSERT INTO tool_calls ({', '.join(_DB_TOOL_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_DB_TOOL_COLUMNS))})"
+)
+_REOPEN = (
+    "DO UPDATE SET status = 'running', error_code = NULL, error_message = NULL, "
+    "finished_at = NULL, owner_host = excluded.owner_host, owner_pid = excluded.owner_pid, "
+    "owner_token = excluded.owner_token WHERE runs.status IN ('running', 'interrupted')"
+)
+"""A start of a run whose row exists (reattached) reopens it."""
 
 
 def _owner_values() -> dict[str, Any]:
@@ -30,14 +41,7 @@ def insert_start(db: sqlite3.Connection, run: Run, request: RunRequest, base_url
     still going when its process died) reopens it: running again, owned by this process,
     its partial answer kept until the stream's checkpoints bring more."""
     values = {**start_values(run, request, base_url), **_owner_values()}
-    db.execute(
-        f"INSERT INTO runs ({', '.join(values)}) VALUES ({', '.join('?' * len(values))}) "
-        "ON CONFLICT (local_id) DO UPDATE SET status = 'running', error_code = NULL, "
-        "error_message = NULL, finished_at = NULL, owner_host = excluded.owner_host, "
-        "owner_pid = excluded.owner_pid, owner_token = excluded.owner_token "
-        "WHERE runs.status IN ('running', 'interrupted')",
-        storable_row(values.values()),
-    )
+    db.execute(_insert_sql(tuple(values), _REOPEN), storable_row(values.values()))
 
 
 def write_progress(db: sqlite3.Connection, run: Run) -> None:
@@ -47,31 +51,27 @@ def write_progress(db: sqlite3.Connection, run: Run) -> None:
         for name, value in progress_values(run).items()
         if value is not None or name not in ("run_id", "thread_id")
     }
-    assignments = ", ".join(f"{name} = ?" for name in values)
     db.execute(
-        f"UPDATE runs SET {assignments} WHERE local_id = ? AND status = 'running'",
+        _update_sql(tuple(values), "local_id = ? AND status = 'running'"),
         storable_row((*values.values(), run.local_id)),
     )
 
 
 def write_end(db: sqlite3.Connection, run: Run) -> None:
-    # A run whose start was not recorded still gets its row.
-    _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
     values = end_values(run)
     for keep_known in ("run_id", "thread_id", "started_at"):
         if values[keep_known] is None:
             del values[keep_known]
-    assignments = ", ".join(f"{name} = ?" for name in values)
-    db.execute(
-        f"UPDATE runs SET {assignments} WHERE local_id = ?",
-        storable_row((*values.values(), run.local_id)),
-    )
+    update = _update_sql(tuple(values), "local_id = ?")
+    row = storable_row((*values.values(), run.local_id))
+    if db.execute(update, row).rowcount == 0:
+        # A run whose start was not recorded still gets its row.
+        _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
+        db.execute(update, row)
     db.execute("DELETE FROM tool_calls WHERE local_id = ?", storable_row((run.local_id,)))
-    marks = ", ".join("?" * len(_DB_TOOL_COLUMNS))
-    db.executemany(
-        f"INSERT INTO tool_calls ({', '.join(_DB_TOOL_COLUMNS)}) VALUES ({marks})",
-        [storable_row(row) for row in tool_rows(run)],
-    )
+    calls = [storable_row(row) for row in tool_rows(run)]
+    if calls:
+        db.executemany(_INSERT_TOOL_CALL, calls)
 
 
 def write_interrupted(db: sqlite3.Connection, runs: Sequence[Run]) -> None:
@@ -86,11 +86,23 @@ def write_interrupted(db: sqlite3.Connection, runs: Sequence[Run]) -> None:
 
 
 def _insert_if_missing(db: sqlite3.Connection, values: dict[str, Any]) -> None:
-    db.execute(
-        f"INSERT INTO runs ({', '.join(values)}) VALUES ({', '.join('?' * len(values))}) "
-        "ON CONFLICT (local_id) DO NOTHING",
-        storable_row(values.values()),
+    db.execute(_insert_sql(tuple(values), "DO NOTHING"), storable_row(values.values()))
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(columns: tuple[str, ...], on_conflict: str) -> str:
+    """The INSERT of a row of ``columns`` (the few column sets in use are built once)."""
+    marks = ", ".join("?" * len(columns))
+    return (
+        f"INSERT INTO runs ({', '.join(columns)}) VALUES ({marks}) "
+        f"ON CONFLICT (local_id) {on_conflict}"
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _update_sql(columns: tuple[str, ...], where: str) -> str:
+    assignments = ", ".join(f"{name} = ?" for name in columns)
+    return f"UPDATE runs SET {assignments} WHERE {where}"
 
 
 def chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
