@@ -164,8 +164,10 @@ class HttpClients(NamedTuple):
     its own, so that 200 runs ending at once reuse a few kept-alive connections instead of
     each opening one beside its stream (at most :data:`SIDE_CONNECTIONS` at a time)."""
     own: OwnConnections | None
-    """agentnb's own connections for ``http://`` run streams (:mod:`agentnb._client.own_http`);
-    None when a proxy is configured in the environment (httpx honours it)."""
+    """agentnb's own connections for ``http://`` run streams and side requests
+    (:mod:`agentnb._client.own_http`); None when a proxy is configured in the environment
+    (httpx honours it). ``streams`` and ``side`` then carry only https (and what a proxy
+    takes)."""
 
     async def aclose(self) -> None:
         await self.streams.aclose()

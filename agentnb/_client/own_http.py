@@ -242,6 +242,7 @@ class OwnConnections:
         for connection in list(self._draining):
             connection.close()
         self._draining.clear()
+        await asyncio.sleep(0)  # the loop closes the sockets in callbacks: let them run
 
 
 class OwnBody(httpx.AsyncByteStream):
@@ -272,11 +273,10 @@ class OwnBody(httpx.AsyncByteStream):
         if connection is None:
             return
         self.raw.close()
-        if not self._keep_alive:
-            connection.close()
-        elif self.raw.finish_buffered():
+        if self._keep_alive and self.raw.finish_buffered():
             self._pool.release(connection)
-        elif self.raw.may_end_by_itself():
+        elif self._keep_alive and self.raw.may_end_by_itself():
             self._pool.drain(connection, self.raw)
         else:
             connection.close()
+            await asyncio.sleep(0)  # the loop closes the socket in a callback: let it run

@@ -228,16 +228,18 @@ class Transport:
     def _own_connections(
         self, request: httpx.Request, *, side: bool, stream: bool
     ) -> OwnConnections | None:
-        """agentnb's own connections when they can carry this request: a stream request on
-        plain HTTP, on the transport's own clients, no proxy (else httpx's path)."""
-        if side or not stream or self._http is None or not sends_own:
+        """agentnb's own connections when they can carry this request: a run's stream or a
+        side request on plain HTTP, on the transport's own clients, no proxy (else httpx's
+        path). A side request often goes out on a connection a stream has just let go."""
+        if not stream or self._http is None or not sends_own:
             return None
         own = self._http.own
         if own is None or request.url.scheme != "http":
             return None
         if not isinstance(request.stream, httpx.ByteStream):
             return None
-        paths_taken["fast"] += 1
+        if not side:
+            paths_taken["fast"] += 1
         return own
 
     async def close_response(self, response: httpx.Response, *, keep: bool) -> None:

@@ -12,7 +12,7 @@ import ssl
 import subprocess
 import time
 import types
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from agentnb._client.http_client import (
     pooled_transport,
 )
 from agentnb._client.network import AsyncioBackend
+from agentnb._client.own_http import OwnConnections
 from agentnb._core.exceptions import StreamStallError
 from agentnb._core.loop import get_loop, run_sync, take_turn, turn_is_over
 from agentnb.server import ServerHandle
@@ -106,29 +107,55 @@ async def test_concurrent_streams_spread_over_the_shards(server: ServerHandle) -
     assert all(run.usage is not None for run in done)
 
 
-async def test_sequential_runs_reuse_the_side_connection(server: ServerHandle) -> None:
+@contextlib.contextmanager
+def counted_connects() -> Iterator[list[str]]:
+    """The connections agentnb's own pool opens meanwhile: the path of the request each is
+    opened for."""
+    opened: list[str] = []
+    original = OwnConnections._connect
+
+    async def connect(self: OwnConnections, origin: Any, request: httpx.Request) -> Any:
+        opened.append(request.url.path)
+        return await original(self, origin, request)
+
+    OwnConnections._connect = connect  # type: ignore[method-assign]
+    try:
+        yield opened
+    finally:
+        OwnConnections._connect = original  # type: ignore[method-assign]
+
+
+async def test_sequential_runs_fetch_their_usage_on_kept_alive_connections(
+    server: ServerHandle,
+) -> None:
     client = own_client(server)
     try:
-        for i in range(4):
-            run = await client.run("echo", f"again {i}")
-            assert run.usage is not None
+        with counted_connects() as opened:
+            for i in range(4):
+                run = await client.run("echo", f"again {i}")
+                assert run.usage is not None
         side = client.transport._client(side=True)._transport
-        assert len(pool_connections(side)) == 1, "one kept-alive connection for the usage"
+        assert pool_connections(side) == [], "plain http: the usage goes on agentnb's own"
     finally:
         await client.aclose()
+    # the stream's connection, and one for a usage request sent while the stream's last
+    # chunk was still on its way: never one per run
+    assert 1 <= len(opened) <= 2, opened
 
 
 async def test_many_runs_ending_together_fetch_their_usage_on_a_few_connections(
     server: ServerHandle,
 ) -> None:
     client = own_client(server)
+    runs = 60
     try:
-        runs = await asyncio.gather(*(client.run("echo", f"together {i}") for i in range(60)))
-        side = client.transport._client(side=True)._transport
-        assert 1 <= len(pool_connections(side)) <= SIDE_CONNECTIONS
+        with counted_connects() as opened:
+            done = await asyncio.gather(*(client.run("echo", f"together {i}") for i in range(runs)))
     finally:
         await client.aclose()
-    assert all(run.usage is not None for run in runs)
+    for_usage = [path for path in opened if not path.endswith("/runs/stream")]
+    assert len(for_usage) <= SIDE_CONNECTIONS, opened
+    assert all(run.usage is not None for run in done)
 
 
 # ---- the asyncio backend ---------------------------------------------------------------------------
