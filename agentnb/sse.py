@@ -7,8 +7,10 @@ linear time and caps the size of one event.
 
 Speed: the whole blocks a chunk completes are decoded at once and cut apart in C, lone ``data:``
 lines by one split, blocks with the same id / event / data fields in the same order by one regex
-(each field's values one column), others of that form one match each. Only the rest (comments,
-``retry``, data on several lines, ...) goes through the general loop, line by line.
+(each field's values one column), others of that form one match each. A chunk of one such block
+(a server's usual write, one event a chunk) is one match on its bytes, each field decoded alone.
+Only the rest (comments, ``retry``, data on several lines, ...) goes through the general loop,
+line by line.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ _BLOCK = re.compile(
     # the spec keeps the last id / event. An id with a NUL (ignored) does not match.
     r"\n\n(?:id: ?([^\n\0]*+)\n|event: ?([^\n]*+)\n){0,3}data: ?([^\n]*+)(?=\n\n)"
 )
+# One whole block of up to three id / event lines and a data line, in bytes (see _BLOCK).
+_ONE_BLOCK = re.compile(rb"(?:id: ?([^\n\0]*+)\n|event: ?([^\n]*+)\n){0,3}data: ?([^\n]*+)\n\n")
 _NAMES = re.compile(r"\n\n([a-z]+):[^\n]*+\n(?:([a-z]+):[^\n]*+\n)?(?:([a-z]+):[^\n]*+\n)?\n")
 _FEW_BYTES = 512  # below this, blocks skip the columns (setting them up costs more)
 _LAYOUTS = {  # by _NAMES's groups: a pattern for blocks of those fields (any values: _columns)
@@ -233,7 +237,7 @@ class SSEDecoder:
         if region:
             self._dispatch_region(region, events)
         self._last_event_id = self._id_buffer
-        if b"retry" in tail:  # a retry applies at once: interpret the whole lines now
+        if tail and b"retry" in tail:  # a retry applies at once: interpret the whole lines now
             self._read_lines(tail, events)
         elif tail:  # the next block's start, held back unread to go with the next chunk's blocks
             # (nothing in it shows before its blank line but a retry, or a size error: see feed)
@@ -246,6 +250,8 @@ class SSEDecoder:
         if region.startswith(b"data: ") and region.find(b"\n") == len(region) - 2:
             data = region[len(b"data: ") : -2].decode("utf-8", "replace")  # memchr: big is fast
             events.append(_new_event(("message", data, self._id_buffer, self._retry)))
+            return
+        if self._dispatch_block(region, events):
             return
         text = "\n\n" + region.decode("utf-8", "replace")  # "\n\n": see _BLOCK
         columns = _columns(text) if len(text) > _FEW_BYTES else None
@@ -273,6 +279,20 @@ class SSEDecoder:
             append(_new_event((event_type or "message", data, last_event_id, retry_ms)))
         self._id_buffer = last_event_id
         self._read_lines(parts[-1][2:].encode(), events)
+
+    def _dispatch_block(self, region: bytes, events: list[ServerSentEvent]) -> bool:
+        """Dispatch ``region`` if it is one block of the usual form (see _ONE_BLOCK), decoded
+        field by field; else change nothing and return False."""
+        match = _ONE_BLOCK.fullmatch(region)
+        if match is None:
+            return False
+        event_id, event_type, data = match.groups()
+        if event_id is not None:
+            self._id_buffer = event_id.decode("utf-8", "replace")
+        kind = event_type.decode("utf-8", "replace") if event_type else "message"
+        text = data.decode("utf-8", "replace")
+        events.append(_new_event((kind, text, self._id_buffer, self._retry)))
+        return True
 
     def _feed_checked(self, chunk: bytes) -> list[ServerSentEvent]:
         if self._partial:
