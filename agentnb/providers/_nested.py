@@ -21,6 +21,7 @@ from ..events import (
     ToolCallDelta,
     ToolCallFinished,
     ToolCallStarted,
+    attributed_delta,
 )
 from ._frames import as_dict, first_str
 
@@ -80,8 +81,8 @@ class NestedCalls:
             return None
         parent = path_key(path) or None
         if kind == "text-delta":
-            return [TextDelta(delta=delta, parent_call_id=parent, agent=agent)]
-        return [ReasoningDelta(delta=delta, parent_call_id=parent, agent=agent)]
+            return [attributed_delta(TextDelta, delta, parent, agent)]
+        return [attributed_delta(ReasoningDelta, delta, parent, agent)]
 
     def _tool(
         self, kind: str, chunk: dict[str, Any], path: list[str], agent: str | None

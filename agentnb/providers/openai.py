@@ -32,14 +32,14 @@ from .._core.exceptions import ConfigurationError
 from .._core.request import Media, RunRequest
 from ..events import (
     Event,
-    ReasoningDelta,
     RunCompleted,
     RunStarted,
-    TextDelta,
     ToolCallDelta,
     ToolCallFinished,
     ToolCallStarted,
     Usage,
+    reasoning_delta,
+    text_delta,
 )
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, SendJson, Translator
@@ -128,12 +128,12 @@ class OpenAITranslator(Translator):
             self._followups = followups
         reasoning = first_str(delta, "reasoning_content", "reasoning")
         if reasoning:
-            events.append(ReasoningDelta(delta=reasoning))
+            events.append(reasoning_delta(reasoning))
         content = delta.get("content")
         if isinstance(content, str) and content:
             self._text.append(content)
             self.history.content(content)
-            events.append(TextDelta(delta=content))
+            events.append(text_delta(content))
         # the calls the server ran, then those a plain model leaves for the client to run
         for tool_calls in (extension.get("agentnb_tool_calls"), delta.get("tool_calls")):
             if isinstance(tool_calls, list):

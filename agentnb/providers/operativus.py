@@ -25,12 +25,12 @@ from .._core.exceptions import ProtocolError
 from .._core.request import RunRequest
 from ..events import (
     Event,
-    ReasoningDelta,
     RunCompleted,
     RunPaused,
     RunStarted,
-    TextDelta,
     ToolApprovalRequested,
+    reasoning_delta,
+    text_delta,
 )
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, RemoteRun, SendJson, Translator
@@ -103,10 +103,10 @@ class OperativusTranslator(Translator):
         return [RunStarted(run_id=self.run_id, thread_id=self.session_id)]
 
     def _reasoning(self, data: Any) -> list[Event] | None:
-        return [ReasoningDelta(delta=data)] if isinstance(data, str) else None
+        return [reasoning_delta(data)] if isinstance(data, str) else None
 
     def _content(self, data: Any) -> list[Event] | None:
-        return [TextDelta(delta=data)] if isinstance(data, str) else None
+        return [text_delta(data)] if isinstance(data, str) else None
 
     def _tool_start(self, data: Any) -> list[Event] | None:
         payload = as_dict(json_or_text(data))

@@ -13,7 +13,13 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from .._core.request import RunRequest
-from ..events import Event, ReasoningDelta, RunCompleted, RunStarted, TextDelta
+from ..events import (
+    Event,
+    RunCompleted,
+    RunStarted,
+    reasoning_delta,
+    text_delta,
+)
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, Translator
 from ._frames import as_dict, failure, first_number, first_str, parse_json, str_list
@@ -85,11 +91,11 @@ class RunAgentTranslator(Translator):
         if index is not None and index < self._next_index:
             return []  # replayed after a resume: already applied
         self._next_index = (index if index is not None else self._next_index) + 1
-        return [TextDelta(delta=content)]
+        return [text_delta(content)]
 
     def _reasoning(self, payload: _Payload) -> list[Event] | None:
         text = first_str(payload, "content", "reasoning", "text", "delta")
-        return None if text is None else [ReasoningDelta(delta=text)]
+        return None if text is None else [reasoning_delta(text)]
 
     def _error(self, payload: _Payload) -> list[Event]:
         self.done = True
