@@ -365,36 +365,38 @@ _set_private = _slots["__pydantic_private__"].__set__
 _STAMPED = ("seq", "received_at")
 
 
-def _assembled(cls: type[_Delta], defaults: dict[str, Any], values: dict[str, Any]) -> _Delta:
-    """``cls(**values)`` for values that validation keeps as they are, the other fields from
-    ``defaults`` (a validated instance's): what pydantic's validator would set, set directly."""
+def _assembled(cls: type[_Delta], fields: dict[str, Any], fields_set: set[str]) -> _Delta:
+    """The ``cls`` instance pydantic's validator would make of these (validated) fields, the
+    ``fields_set`` given by the caller: its state set directly."""
     event = _new_object(cls)
-    fields = defaults.copy()
-    fields.update(values)
     _set_dict(event, "__dict__", fields)
-    _set_fields_set(event, set(values))
+    _set_fields_set(event, fields_set)
     _set_extra(event, None)  # extra="forbid": none
     _set_private(event, None)  # no private attributes
     return event
 
 
-_DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {
-    cls: dict(cls(delta="").__dict__) for cls in (TextDelta, ReasoningDelta)
-}
+# Each field's default, as validation leaves it (copied, then the given fields set over it).
+_TEXT_DEFAULTS = dict(TextDelta(delta="").__dict__)
+_REASONING_DEFAULTS = dict(ReasoningDelta(delta="").__dict__)
 
 
 def text_delta(delta: str) -> TextDelta:
     """``TextDelta(delta=delta)``, the same event at half the cost."""
-    if type(delta) is str:
-        return _assembled(TextDelta, _DEFAULTS[TextDelta], {"delta": delta})
-    return TextDelta(delta=delta)
+    if type(delta) is not str:  # validation turns a str subclass into a str, refuses others
+        return TextDelta(delta=delta)
+    fields = _TEXT_DEFAULTS.copy()
+    fields["delta"] = delta
+    return _assembled(TextDelta, fields, {"delta"})
 
 
 def reasoning_delta(delta: str) -> ReasoningDelta:
     """``ReasoningDelta(delta=delta)``, the same event at half the cost."""
-    if type(delta) is str:
-        return _assembled(ReasoningDelta, _DEFAULTS[ReasoningDelta], {"delta": delta})
-    return ReasoningDelta(delta=delta)
+    if type(delta) is not str:
+        return ReasoningDelta(delta=delta)
+    fields = _REASONING_DEFAULTS.copy()
+    fields["delta"] = delta
+    return _assembled(ReasoningDelta, fields, {"delta"})
 
 
 def attributed_delta(
@@ -402,15 +404,15 @@ def attributed_delta(
 ) -> _Delta:
     """``cls(delta=delta, parent_call_id=parent_call_id, agent=agent)`` (a text or reasoning
     delta), the same event at half the cost."""
-    values = {"delta": delta, "parent_call_id": parent_call_id, "agent": agent}
-    if type(delta) is str and _str_or_none(parent_call_id) and _str_or_none(agent):
-        return _assembled(cls, _DEFAULTS[cls], values)
-    return cls(**values)
+    if not (type(delta) is str and _kept_as_is(parent_call_id) and _kept_as_is(agent)):
+        return cls(delta=delta, parent_call_id=parent_call_id, agent=agent)
+    fields = (_TEXT_DEFAULTS if cls is TextDelta else _REASONING_DEFAULTS).copy()
+    fields.update(delta=delta, parent_call_id=parent_call_id, agent=agent)
+    return _assembled(cls, fields, {"delta", "parent_call_id", "agent"})
 
 
-def _str_or_none(value: object) -> bool:
-    """Whether validation as ``str | None`` keeps ``value`` as it is (it makes a str of a str
-    subclass)."""
+def _kept_as_is(value: object) -> bool:
+    """Whether validation as ``str | None`` keeps ``value`` as it is."""
     return value is None or type(value) is str
 
 

@@ -67,6 +67,12 @@ def _followups(data: Any) -> list[str]:
     return []
 
 
+def _frame_name(frame: dict[str, Any]) -> str | None:
+    """``first_str(frame, "event", "type")``, the usual case without its loop."""
+    name = frame.get("event")
+    return name if isinstance(name, str) else first_str(frame, "type")
+
+
 class OperativusTranslator(Translator):
     """One run's ``AgentStreamEvent`` frames."""
 
@@ -88,11 +94,12 @@ class OperativusTranslator(Translator):
         }
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
-        frame = as_dict(parse_json(sse.data))
-        name = first_str(frame, "event", "type") if frame is not None else None
-        if frame is None or name is None:
+        frame = parse_json(sse.data)
+        name = _frame_name(frame) if isinstance(frame, dict) else None
+        if name is None:
             return [keep_unknown(sse)]
-        handler = self._handlers.get(name.upper())
+        # names come upper-case: one that is a key is its own upper() (saves the call)
+        handler = self._handlers.get(name) or self._handlers.get(name.upper())
         events = handler(frame.get("data")) if handler is not None else None
         return [keep_unknown(sse)] if events is None else events
 

@@ -22,7 +22,7 @@ from ..events import (
 )
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, Translator
-from ._frames import as_dict, failure, first_number, first_str, parse_json, str_list
+from ._frames import failure, first_number, first_str, parse_json, str_list
 from ._frames import parse_usage as read_usage
 from ._frames import unknown as keep_unknown
 from ._options import reject_unsupported
@@ -67,8 +67,8 @@ class RunAgentTranslator(Translator):
         return self._next_index
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
-        payload = as_dict(parse_json(sse.data))
-        if payload is None:
+        payload = parse_json(sse.data)
+        if not isinstance(payload, dict):
             return [keep_unknown(sse)]
         name = sse.event
         if name == "message" and isinstance(payload.get("content"), str):
@@ -84,8 +84,8 @@ class RunAgentTranslator(Translator):
         return [RunStarted(run_id=self.run_id, thread_id=self.session_id)]
 
     def _chunk(self, payload: _Payload) -> list[Event] | None:
-        content = first_str(payload, "content")
-        if content is None:
+        content = payload.get("content")
+        if not isinstance(content, str):
             return None
         index = _index(payload)
         if index is not None and index < self._next_index:

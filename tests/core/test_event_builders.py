@@ -102,7 +102,7 @@ def test_built_events_share_nothing() -> None:
     first.__pydantic_fields_set__.add("agent")
     assert (second.seq, second.__pydantic_fields_set__) == (0, {"delta"})
     assert text_delta("c").seq == 0
-    assert events._DEFAULTS[TextDelta]["seq"] == 0
+    assert events._TEXT_DEFAULTS["seq"] == 0
 
 
 SAMPLES = [
