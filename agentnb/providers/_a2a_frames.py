@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._core.event_builders import reasoning_delta, text_delta
 from ..events import (
     CustomEvent,
     Event,
@@ -34,8 +35,6 @@ from ..events import (
     ToolCallDenied,
     ToolCallFinished,
     ToolCallStarted,
-    reasoning_delta,
-    text_delta,
 )
 from ..sse import ServerSentEvent
 from ._base import Translator

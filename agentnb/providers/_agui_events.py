@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._core.event_builders import attributed_delta
 from .._core.state import PatchError, apply_patch
 from ..events import (
     CustomEvent,
@@ -39,7 +40,6 @@ from ..events import (
     ToolCallFinished,
     ToolCallStarted,
     Usage,
-    attributed_delta,
 )
 from ..sse import ServerSentEvent
 from ._base import Translator

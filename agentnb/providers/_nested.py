@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._core.event_builders import attributed_delta
 from ..events import (
     Event,
     ReasoningDelta,
@@ -21,7 +22,6 @@ from ..events import (
     ToolCallDelta,
     ToolCallFinished,
     ToolCallStarted,
-    attributed_delta,
 )
 from ._frames import as_dict, first_str
 
