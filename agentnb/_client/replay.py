@@ -38,8 +38,6 @@ class ReplayGuard:
     def __init__(self) -> None:
         self._frames = array("q")
         self._ids = array("q")
-        self._add_frame = self._frames.append
-        self._add_id = self._ids.append
         self._check_next = False
         self._cursor: int | None = None
         self._by_id = False
@@ -61,25 +59,19 @@ class ReplayGuard:
         """True to apply ``sse``; False to skip it as a replay of an applied frame. Raises
         :class:`ReplayMismatch` when a replay diverges from what was applied."""
         frame = hash((sse.event, sse.data))
-        if (self._check_next or self._cursor is not None) and self._is_replay(sse, frame):
-            return False
-        self._add_frame(frame)
-        self._add_id(hash(sse.id))
-        return True
-
-    def _is_replay(self, sse: ServerSentEvent, frame: int) -> bool:
-        """After a resume: whether ``sse`` replays the frame applied at its place."""
         if self._check_next:
             self._check_next = False
             self._cursor = self._replay_start(sse, frame)
         if self._cursor is not None:
             if self._cursor < len(self._frames) and self._frames[self._cursor] == frame:
                 self._cursor += 1
-                return True
+                return False
             if self._cursor < len(self._frames) and self._by_id:
                 raise ReplayMismatch(self._mismatch(self._cursor))
             self._cursor = None  # past what was applied: new frames from here
-        return False
+        self._frames.append(frame)
+        self._ids.append(hash(sse.id))
+        return True
 
     def _replay_start(self, sse: ServerSentEvent, frame: int) -> int | None:
         if self._from_start:
