@@ -7,18 +7,21 @@ linear time and caps the size of one event.
 
 Speed: the whole blocks a chunk completes are decoded at once and cut apart in C, lone ``data:``
 lines by one split, blocks with the same id / event / data fields in the same order by one regex
-(each field's values one column), others of that form one match each. Only the rest (comments,
-``retry``, data on several lines, ...) goes through the general loop, line by line.
+(each field's values one column), others of that form one match each. A chunk of one such block
+(a server's usual write, one event a chunk) is one match on its bytes, each field decoded alone.
+Only the rest (comments, ``retry``, data on several lines, ...) goes through the general loop,
+line by line.
 """
 
 from __future__ import annotations
 
 import re
 from functools import partial
-from itertools import permutations, repeat
+from itertools import repeat
 from typing import NamedTuple
 
 from agentnb._core.exceptions import EventTooLargeError
+from agentnb._core.sse_columns import FEW_BYTES, columns
 
 __all__ = ["DEFAULT_MAX_EVENT_SIZE", "SSEDecoder", "ServerSentEvent"]
 
@@ -36,16 +39,8 @@ _BLOCK = re.compile(
     # the spec keeps the last id / event. An id with a NUL (ignored) does not match.
     r"\n\n(?:id: ?([^\n\0]*+)\n|event: ?([^\n]*+)\n){0,3}data: ?([^\n]*+)(?=\n\n)"
 )
-_NAMES = re.compile(r"\n\n([a-z]+):[^\n]*+\n(?:([a-z]+):[^\n]*+\n)?(?:([a-z]+):[^\n]*+\n)?\n")
-_FEW_BYTES = 512  # below this, blocks skip the columns (setting them up costs more)
-_LAYOUTS = {  # by _NAMES's groups: a pattern for blocks of those fields (any values: _columns)
-    (*names, *[None] * (3 - len(names))): re.compile(
-        "\n\n" + "\n".join(f"{name}: ?([^\n]*+)" for name in names) + "(?=\n\n)"
-    )
-    for width in (1, 2, 3)
-    for names in permutations(("id", "event", "data"), width)
-    if "data" in names
-}
+# One whole block of up to three id / event lines and a data line, in bytes (see _BLOCK).
+_ONE_BLOCK = re.compile(rb"(?:id: ?([^\n\0]*+)\n|event: ?([^\n]*+)\n){0,3}data: ?([^\n]*+)\n\n")
 
 
 class ServerSentEvent(NamedTuple):
@@ -233,7 +228,7 @@ class SSEDecoder:
         if region:
             self._dispatch_region(region, events)
         self._last_event_id = self._id_buffer
-        if b"retry" in tail:  # a retry applies at once: interpret the whole lines now
+        if tail and b"retry" in tail:  # a retry applies at once: interpret the whole lines now
             self._read_lines(tail, events)
         elif tail:  # the next block's start, held back unread to go with the next chunk's blocks
             # (nothing in it shows before its blank line but a retry, or a size error: see feed)
@@ -247,10 +242,12 @@ class SSEDecoder:
             data = region[len(b"data: ") : -2].decode("utf-8", "replace")  # memchr: big is fast
             events.append(_new_event(("message", data, self._id_buffer, self._retry)))
             return
+        if self._dispatch_block(region, events):
+            return
         text = "\n\n" + region.decode("utf-8", "replace")  # "\n\n": see _BLOCK
-        columns = _columns(text) if len(text) > _FEW_BYTES else None
-        if columns is not None:
-            values, types, ids = columns
+        cut = columns(text) if len(text) > FEW_BYTES else None
+        if cut is not None:
+            values, types, ids = cut
             id_buffer, retry = repeat(self._id_buffer), repeat(self._retry)
             fields = zip(types or repeat("message"), values, ids or id_buffer, retry, strict=False)
             events.extend(map(tuple.__new__, repeat(ServerSentEvent), fields))
@@ -273,6 +270,20 @@ class SSEDecoder:
             append(_new_event((event_type or "message", data, last_event_id, retry_ms)))
         self._id_buffer = last_event_id
         self._read_lines(parts[-1][2:].encode(), events)
+
+    def _dispatch_block(self, region: bytes, events: list[ServerSentEvent]) -> bool:
+        """Dispatch ``region`` if it is one block of the usual form (see _ONE_BLOCK), decoded
+        field by field; else change nothing and return False."""
+        match = _ONE_BLOCK.fullmatch(region)
+        if match is None:
+            return False
+        event_id, event_type, data = match.groups()
+        if event_id is not None:
+            self._id_buffer = event_id.decode("utf-8", "replace")
+        kind = event_type.decode("utf-8", "replace") if event_type else "message"
+        text = data.decode("utf-8", "replace")
+        events.append(_new_event((kind, text, self._id_buffer, self._retry)))
+        return True
 
     def _feed_checked(self, chunk: bytes) -> list[ServerSentEvent]:
         if self._partial:
@@ -355,33 +366,6 @@ class SSEDecoder:
             f"{self._max_event_size:,} bytes (max_event_size); if the server really sends events "
             f"this large, raise the cap, e.g. SSEDecoder(max_event_size={2 * size})"
         )
-
-
-def _columns(text: str) -> tuple[list[str], list[str] | None, list[str] | None] | None:
-    """The data, event and id values (None: no such field) of the blocks in ``text``, cut out in
-    C, if all have the same fields in the same order (sampled first, then checked); else None."""
-    if text.count("\n") == 2 * text.count("\n\ndata: ") + 2:  # each LF in "\n\ndata: " or last
-        return text[len("\n\ndata: ") : -2].split("\n\ndata: "), None, None
-    first = _NAMES.match(text)
-    names = None if first is None or "\0" in text else first.groups()
-    if first is None or names not in _LAYOUTS:
-        return None
-    end = len(text) - 2  # where the final blank line starts
-    for at in (*(text.find("\n\n", end * n // 4) for n in (1, 2, 3)), text.rfind("\n\n", 0, end)):
-        sample = _NAMES.match(text, at) if at < end else first
-        if sample is None or sample.groups() != names:
-            return None
-    # If every gap between matches is empty (the last one the final blank line), all blocks
-    # have these fields, and each field's values are one slice of the parts.
-    parts = _LAYOUTS[names].split(text)
-    step = 4 - names.count(None)
-    values, types, ids = (
-        parts[1 + names.index(name) :: step] if name in names else None
-        for name in ("data", "event", "id")
-    )
-    if parts[-1] != "\n\n" or any(parts[0:-1:step]) or (types and "" in types) or not values:
-        return None  # (an empty event means "message": rare)
-    return values, types, ids
 
 
 def _parse_retry(value: bytes) -> int | None:

@@ -20,6 +20,14 @@ CHECKPOINT_SECONDS = 2.0
 arrives, and at every tool call boundary)."""
 
 
+_CALL_BOUNDARIES = (ToolCallStarted, ToolCallFinished)
+
+
+def _has_answer(run: Run) -> bool:
+    """``bool(run.text)`` without joining the text: a part's length is its text's."""
+    return any(part.length for part in run.parts if part.kind == "text")
+
+
 class RunRecording:
     """Calls one recorder for one run (or nothing, when there is no recorder)."""
 
@@ -44,8 +52,8 @@ class RunRecording:
         if self._recorder is None or not self._open:
             return
         now = time.monotonic()
-        boundary = isinstance(event, ToolCallStarted | ToolCallFinished)
-        first_answer = not self._answer_saved and bool(self._run.text)
+        boundary = isinstance(event, _CALL_BOUNDARIES)
+        first_answer = not self._answer_saved and _has_answer(self._run)
         if not (boundary or first_answer) and now - self._checkpointed_at < CHECKPOINT_SECONDS:
             return
         self._checkpointed_at = now

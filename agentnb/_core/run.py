@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from ..events import (
     CustomEvent,
@@ -187,37 +188,8 @@ class Run:
         self.version += 1
         if self.status == "pending":
             self.start(event.received_at or None)
-        match event:
-            case TextDelta() | ReasoningDelta() if event.parent_call_id is not None:
-                self._calls.sub_agent_delta(event)
-            case TextDelta() | ReasoningDelta():
-                self._append_delta("text" if event.type == "text_delta" else "reasoning", event)
-            case ToolApprovalResponded():
-                self._calls.apply(event)
-                if self.status == "paused" and not self.awaiting_approval:
-                    self.status = "running"
-            case _ if isinstance(event, CallEvent):
-                self._calls.apply(event)
-            case StepStarted():
-                self._mark_step()
-            case StepReset():
-                self._reset_step()
-            case RunStarted():
-                self.run_id = event.run_id or self.run_id
-                self.thread_id = event.thread_id or self.thread_id
-            case RunPaused():
-                if event.usage is not None:
-                    self.usage = event.usage.merged(self.usage)
-                self.status = "paused"
-            case RunCompleted():
-                self._complete(event)
-            case RunFailed():
-                self.error = RunErrorInfo(event.message, event.code, event.retry_after)
-                self._finish("failed", event.received_at)
-            case UnknownEvent():
-                self._keep_unknown(event)
-            case StateSnapshot() | StateDelta() | CustomEvent():
-                self._shared.apply(event)
+        fold = _FOLDS.get(type(event)) or _fold_of_subclass(event)
+        fold(self, event)
 
     def finish(self, status: RunStatus, error: RunErrorInfo | None = None) -> None:
         """End the run from outside the stream (cancelled, interrupted, failed by transport)."""
@@ -226,6 +198,49 @@ class Run:
         if error is not None:
             self.error = error
         self._finish(status, None)
+
+    # ---- internals: one fold per kind of event (see _FOLDS) -------------------------------
+    def _fold_text(self, event: TextDelta) -> None:
+        if event.parent_call_id is None:
+            self._append_delta("text", event)
+        else:
+            self._calls.sub_agent_delta(event)
+
+    def _fold_reasoning(self, event: ReasoningDelta) -> None:
+        if event.parent_call_id is None:
+            self._append_delta("reasoning", event)
+        else:
+            self._calls.sub_agent_delta(event)
+
+    def _fold_decision(self, event: ToolApprovalResponded) -> None:
+        self._calls.apply(event)
+        if self.status == "paused" and not self.awaiting_approval:
+            self.status = "running"
+
+    def _fold_call(self, event: CallEvent) -> None:
+        self._calls.apply(event)
+
+    def _fold_step_started(self, event: StepStarted) -> None:
+        self._mark_step()
+
+    def _fold_step_reset(self, event: StepReset) -> None:
+        self._reset_step()
+
+    def _fold_started(self, event: RunStarted) -> None:
+        self.run_id = event.run_id or self.run_id
+        self.thread_id = event.thread_id or self.thread_id
+
+    def _fold_paused(self, event: RunPaused) -> None:
+        if event.usage is not None:
+            self.usage = event.usage.merged(self.usage)
+        self.status = "paused"
+
+    def _fold_failed(self, event: RunFailed) -> None:
+        self.error = RunErrorInfo(event.message, event.code, event.retry_after)
+        self._finish("failed", event.received_at)
+
+    def _fold_shared(self, event: StateSnapshot | StateDelta | CustomEvent) -> None:
+        self._shared.apply(event)
 
     # ---- internals: text and steps --------------------------------------------------------
     def _keep_unknown(self, event: UnknownEvent) -> None:
@@ -237,8 +252,10 @@ class Run:
         self._unknown_size += size
         self.unknown_events.append(event)
 
-    def _append_delta(self, kind: Literal["text", "reasoning"], event: Event) -> None:
-        delta: str = event.delta  # type: ignore[union-attr]
+    def _append_delta(
+        self, kind: Literal["text", "reasoning"], event: TextDelta | ReasoningDelta
+    ) -> None:
+        delta = event.delta
         if not delta:
             return
         if self.first_token_at is None:
@@ -303,6 +320,41 @@ class Run:
         data["duration"] = self.duration if self.done else None
         data["custom_events"] = len(self.custom_events)
         return data
+
+
+_Fold = Callable[[Run, Any], None]
+_CALL_EVENTS = [cls for cls in get_args(CallEvent) if cls is not ToolApprovalResponded]
+_FOLDS: dict[type[Any], _Fold] = {
+    # in the order a subclass of an event type is matched to its fold (see _fold_of_subclass)
+    TextDelta: Run._fold_text,
+    ReasoningDelta: Run._fold_reasoning,
+    ToolApprovalResponded: Run._fold_decision,
+    **{call_event: Run._fold_call for call_event in _CALL_EVENTS},
+    StepStarted: Run._fold_step_started,
+    StepReset: Run._fold_step_reset,
+    RunStarted: Run._fold_started,
+    RunPaused: Run._fold_paused,
+    RunCompleted: Run._complete,
+    RunFailed: Run._fold_failed,
+    UnknownEvent: Run._keep_unknown,
+    StateSnapshot: Run._fold_shared,
+    StateDelta: Run._fold_shared,
+    CustomEvent: Run._fold_shared,
+}
+"""How :meth:`Run.apply` folds each type of event (one dict lookup, not a walk of cases)."""
+
+
+def _fold_of_subclass(event: object) -> _Fold:
+    """The fold of the first event type ``event`` is an instance of (a subclass of an event
+    type); a no-op for anything else."""
+    for event_type, fold in _FOLDS.items():
+        if isinstance(event, event_type):
+            return fold
+    return _ignore
+
+
+def _ignore(run: Run, event: object) -> None:
+    """Not an event: nothing to fold."""
 
 
 _SNAPSHOT_FIELDS = (

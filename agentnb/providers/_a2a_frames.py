@@ -24,14 +24,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._core.event_builders import reasoning_delta, text_delta
 from ..events import (
     CustomEvent,
     Event,
-    ReasoningDelta,
     RunCompleted,
     RunPaused,
     RunStarted,
-    TextDelta,
     ToolApprovalRequested,
     ToolCallDenied,
     ToolCallFinished,
@@ -201,7 +200,7 @@ class A2ATranslator(Translator):
             return [*events, *self._note(text, metadata), *self._progress(message)]
         if state == "completed":
             self.done = True
-            answer: list[Event] = [TextDelta(delta=text)] if text else []
+            answer: list[Event] = [text_delta(text)] if text else []
             completed = RunCompleted(
                 finish_reason="completed",
                 usage=parse_usage(metadata.get("usage")),
@@ -224,7 +223,7 @@ class A2ATranslator(Translator):
             return []
         self._notes += 1
         verbatim = metadata.get("agentnbDelta") is True or self._notes == 1
-        return [ReasoningDelta(delta=text if verbatim else f"\n{text}")]
+        return [reasoning_delta(text if verbatim else f"\n{text}")]
 
     def _progress(self, message: _Obj) -> list[Event]:
         """Data parts of a working status: agentnb's server shows the tools its agent runs
@@ -311,7 +310,7 @@ class A2ATranslator(Translator):
             return []
         separator = "\n\n" if self._last_artifact not in (None, artifact_id) else ""
         self._last_artifact = artifact_id
-        return [TextDelta(delta=separator + text)]
+        return [text_delta(separator + text)]
 
     def _kept_parts(self, artifact: _Obj) -> list[Event]:
         others = _other_parts(artifact.get("parts"))

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._core.event_builders import attributed_delta
 from .._core.state import PatchError, apply_patch
 from ..events import (
     CustomEvent,
@@ -242,14 +243,14 @@ class AGUITranslator(Translator):
         parent, agent = self._attribution(event)
         if parent is None:
             self.history.content(delta)
-        return [TextDelta(delta=delta, parent_call_id=parent, agent=agent)]
+        return [attributed_delta(TextDelta, delta, parent, agent)]
 
     def _reasoning(self, event: _Obj) -> list[Event]:
         delta = event.get("delta")
         if not isinstance(delta, str) or not delta:
             return []
         parent, agent = self._attribution(event)
-        return [ReasoningDelta(delta=delta, parent_call_id=parent, agent=agent)]
+        return [attributed_delta(ReasoningDelta, delta, parent, agent)]
 
     # ---- tool calls ------------------------------------------------------------------------
     def _tool_start(self, event: _Obj) -> list[Event]:

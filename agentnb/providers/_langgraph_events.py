@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._core.event_builders import attributed_delta
 from ..events import (
     CustomEvent,
     Event,
@@ -232,7 +233,7 @@ class LangGraphTranslator(Translator):
             blocks = content if isinstance(content, list) else []
             texts = [b.get("text", "") for b in blocks if as_dict(b) and b.get("type") == "text"]
         return [
-            TextDelta(delta=text, parent_call_id=scope.parent_call_id, agent=scope.agent)
+            attributed_delta(TextDelta, text, scope.parent_call_id, scope.agent)
             for text in texts
             if isinstance(text, str) and text
         ]
@@ -246,7 +247,7 @@ class LangGraphTranslator(Translator):
             if as_dict(block) and block.get("type") in _REASONING_BLOCKS:
                 texts.append(first_str(block, "reasoning", "thinking", "text"))
         return [
-            ReasoningDelta(delta=text, parent_call_id=scope.parent_call_id, agent=scope.agent)
+            attributed_delta(ReasoningDelta, text, scope.parent_call_id, scope.agent)
             for text in texts
             if isinstance(text, str) and text
         ]

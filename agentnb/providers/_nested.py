@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._core.event_builders import attributed_delta
 from ..events import (
     Event,
     ReasoningDelta,
@@ -80,8 +81,8 @@ class NestedCalls:
             return None
         parent = path_key(path) or None
         if kind == "text-delta":
-            return [TextDelta(delta=delta, parent_call_id=parent, agent=agent)]
-        return [ReasoningDelta(delta=delta, parent_call_id=parent, agent=agent)]
+            return [attributed_delta(TextDelta, delta, parent, agent)]
+        return [attributed_delta(ReasoningDelta, delta, parent, agent)]
 
     def _tool(
         self, kind: str, chunk: dict[str, Any], path: list[str], agent: str | None

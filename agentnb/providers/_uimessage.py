@@ -27,16 +27,15 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._core.approvals import ApprovalDecision
+from .._core.event_builders import reasoning_delta, text_delta
 from ..events import (
     Event,
-    ReasoningDelta,
     RunCompleted,
     RunFailed,
     RunPaused,
     RunStarted,
     StepReset,
     StepStarted,
-    TextDelta,
     ToolApprovalRequested,
     ToolApprovalResponded,
     ToolCallDelta,
@@ -208,7 +207,7 @@ class UIMessageTranslator(Translator):
         if delta is None:
             return None
         self.builder.block_delta(kind, first_str(frame, "id") or "", delta)
-        return [TextDelta(delta=delta) if kind == "text" else ReasoningDelta(delta=delta)]
+        return [text_delta(delta) if kind == "text" else reasoning_delta(delta)]
 
     def _tool_input_start(self, frame: _Frame) -> list[Event] | None:
         call_id = first_str(frame, "toolCallId")

@@ -28,14 +28,13 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from .._core.event_builders import reasoning_delta, text_delta
 from .._core.exceptions import ConfigurationError
 from .._core.request import Media, RunRequest
 from ..events import (
     Event,
-    ReasoningDelta,
     RunCompleted,
     RunStarted,
-    TextDelta,
     ToolCallDelta,
     ToolCallFinished,
     ToolCallStarted,
@@ -128,12 +127,12 @@ class OpenAITranslator(Translator):
             self._followups = followups
         reasoning = first_str(delta, "reasoning_content", "reasoning")
         if reasoning:
-            events.append(ReasoningDelta(delta=reasoning))
+            events.append(reasoning_delta(reasoning))
         content = delta.get("content")
         if isinstance(content, str) and content:
             self._text.append(content)
             self.history.content(content)
-            events.append(TextDelta(delta=content))
+            events.append(text_delta(content))
         # the calls the server ran, then those a plain model leaves for the client to run
         for tool_calls in (extension.get("agentnb_tool_calls"), delta.get("tool_calls")):
             if isinstance(tool_calls, list):

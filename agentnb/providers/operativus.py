@@ -21,17 +21,10 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from .._core.approvals import ApprovalDecision
+from .._core.event_builders import reasoning_delta, text_delta
 from .._core.exceptions import ProtocolError
 from .._core.request import RunRequest
-from ..events import (
-    Event,
-    ReasoningDelta,
-    RunCompleted,
-    RunPaused,
-    RunStarted,
-    TextDelta,
-    ToolApprovalRequested,
-)
+from ..events import Event, RunCompleted, RunPaused, RunStarted, ToolApprovalRequested
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, RemoteRun, SendJson, Translator
 from ._frames import (
@@ -67,6 +60,12 @@ def _followups(data: Any) -> list[str]:
     return []
 
 
+def _frame_name(frame: dict[str, Any]) -> str | None:
+    """``first_str(frame, "event", "type")``, the usual case without its loop."""
+    name = frame.get("event")
+    return name if isinstance(name, str) else first_str(frame, "type")
+
+
 class OperativusTranslator(Translator):
     """One run's ``AgentStreamEvent`` frames."""
 
@@ -88,11 +87,12 @@ class OperativusTranslator(Translator):
         }
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
-        frame = as_dict(parse_json(sse.data))
-        name = first_str(frame, "event", "type") if frame is not None else None
-        if frame is None or name is None:
+        frame = parse_json(sse.data)
+        name = _frame_name(frame) if isinstance(frame, dict) else None
+        if name is None:
             return [keep_unknown(sse)]
-        handler = self._handlers.get(name.upper())
+        # names come upper-case: one that is a key is its own upper() (saves the call)
+        handler = self._handlers.get(name) or self._handlers.get(name.upper())
         events = handler(frame.get("data")) if handler is not None else None
         return [keep_unknown(sse)] if events is None else events
 
@@ -103,10 +103,10 @@ class OperativusTranslator(Translator):
         return [RunStarted(run_id=self.run_id, thread_id=self.session_id)]
 
     def _reasoning(self, data: Any) -> list[Event] | None:
-        return [ReasoningDelta(delta=data)] if isinstance(data, str) else None
+        return [reasoning_delta(data)] if isinstance(data, str) else None
 
     def _content(self, data: Any) -> list[Event] | None:
-        return [TextDelta(delta=data)] if isinstance(data, str) else None
+        return [text_delta(data)] if isinstance(data, str) else None
 
     def _tool_start(self, data: Any) -> list[Event] | None:
         payload = as_dict(json_or_text(data))

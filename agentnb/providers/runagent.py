@@ -12,11 +12,12 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from .._core.event_builders import reasoning_delta, text_delta
 from .._core.request import RunRequest
-from ..events import Event, ReasoningDelta, RunCompleted, RunStarted, TextDelta
+from ..events import Event, RunCompleted, RunStarted
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, Translator
-from ._frames import as_dict, failure, first_number, first_str, parse_json, str_list
+from ._frames import failure, first_number, first_str, parse_json, str_list
 from ._frames import parse_usage as read_usage
 from ._frames import unknown as keep_unknown
 from ._options import reject_unsupported
@@ -61,8 +62,8 @@ class RunAgentTranslator(Translator):
         return self._next_index
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
-        payload = as_dict(parse_json(sse.data))
-        if payload is None:
+        payload = parse_json(sse.data)
+        if not isinstance(payload, dict):
             return [keep_unknown(sse)]
         name = sse.event
         if name == "message" and isinstance(payload.get("content"), str):
@@ -78,18 +79,18 @@ class RunAgentTranslator(Translator):
         return [RunStarted(run_id=self.run_id, thread_id=self.session_id)]
 
     def _chunk(self, payload: _Payload) -> list[Event] | None:
-        content = first_str(payload, "content")
-        if content is None:
+        content = payload.get("content")
+        if not isinstance(content, str):
             return None
         index = _index(payload)
         if index is not None and index < self._next_index:
             return []  # replayed after a resume: already applied
         self._next_index = (index if index is not None else self._next_index) + 1
-        return [TextDelta(delta=content)]
+        return [text_delta(content)]
 
     def _reasoning(self, payload: _Payload) -> list[Event] | None:
         text = first_str(payload, "content", "reasoning", "text", "delta")
-        return None if text is None else [ReasoningDelta(delta=text)]
+        return None if text is None else [reasoning_delta(text)]
 
     def _error(self, payload: _Payload) -> list[Event]:
         self.done = True

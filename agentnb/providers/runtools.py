@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+from .._core.event_builders import reasoning_delta, text_delta
 from .._core.request import RunRequest
-from ..events import Event, ReasoningDelta, RunCompleted, RunStarted, TextDelta
+from ..events import Event, RunCompleted, RunStarted
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, Translator
 from ._frames import (
@@ -144,11 +145,11 @@ class RunToolsTranslator(Translator):
 
     def _reasoning(self, payload: Any) -> list[Event] | None:
         text = self._delta_text(payload)
-        return None if text is None else [ReasoningDelta(delta=text)]
+        return None if text is None else [reasoning_delta(text)]
 
     def _text(self, payload: Any) -> list[Event] | None:
         text = self._delta_text(payload)
-        return None if text is None else [TextDelta(delta=text)]
+        return None if text is None else [text_delta(text)]
 
     def _tool_start(self, payload: Any) -> list[Event] | None:
         obj = as_dict(payload)

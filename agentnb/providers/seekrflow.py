@@ -13,17 +13,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from .._core.event_builders import reasoning_delta, text_delta
 from .._core.exceptions import ProtocolError
 from .._core.request import RunRequest
-from ..events import (
-    Event,
-    ReasoningDelta,
-    RunCompleted,
-    RunStarted,
-    TextDelta,
-    ToolCallFinished,
-    ToolCallStarted,
-)
+from ..events import Event, RunCompleted, RunStarted, ToolCallFinished, ToolCallStarted
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, RemoteRun, RunRef, SendJson, Translator
 from ._frames import (
@@ -108,11 +101,11 @@ class SeekrFlowTranslator(Translator):
 
     def _text(self, chunk: _Chunk) -> list[Event] | None:
         text = first_str(chunk, "text", "content", "delta")
-        return None if text is None else [TextDelta(delta=text)]
+        return None if text is None else [text_delta(text)]
 
     def _reasoning(self, chunk: _Chunk) -> list[Event] | None:
         text = first_str(chunk, "reasoning", "text", "content")
-        return None if text is None else [ReasoningDelta(delta=text)]
+        return None if text is None else [reasoning_delta(text)]
 
     def _tool_request(self, chunk: _Chunk) -> list[Event] | None:
         call_id = first_str(chunk, "tool_id")

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any, get_args
+
 from agentnb import Run, RunErrorInfo
-from agentnb._core.run import MAX_UNKNOWN_EVENTS
+from agentnb._core.run import _FOLDS, MAX_UNKNOWN_EVENTS
 from agentnb.events import (
+    Event,
     ReasoningDelta,
     RunCompleted,
     RunFailed,
+    RunPaused,
     RunStarted,
     TextDelta,
+    ToolApprovalRequested,
+    ToolApprovalResponded,
     ToolCallDelta,
     ToolCallFinished,
     ToolCallStarted,
@@ -99,3 +105,52 @@ def test_unknown_frames_are_kept_up_to_a_cap_and_the_rest_counted() -> None:
     assert len(run.unknown_events) == MAX_UNKNOWN_EVENTS
     assert run.unknown_dropped == 25
     assert "25" in repr(run)
+
+
+def test_every_event_type_has_its_fold() -> None:
+    (event_types, _discriminator) = get_args(Event)
+    assert set(get_args(event_types)) == set(_FOLDS)
+
+
+class ExtraText(TextDelta):
+    pass
+
+
+class ExtraDecision(ToolApprovalResponded):
+    pass
+
+
+class ExtraCompleted(RunCompleted):
+    pass
+
+
+def state_of(run: Run) -> dict[str, Any]:
+    state = run.snapshot()
+    del state["local_id"]
+    return state
+
+
+def test_a_subclass_of_an_event_type_is_folded_as_that_type() -> None:
+    def story(text: type[TextDelta], decision: type[ToolApprovalResponded]) -> list[Any]:
+        return [
+            text(delta="Let me check. ", received_at=100.1),
+            ToolApprovalRequested(call_id="c1", name="pay", received_at=100.2),
+            RunPaused(received_at=100.3),
+            decision(call_id="c1", approved=True, received_at=100.4),
+            text(delta="Paid.", received_at=100.5),
+        ]
+
+    run = folded(*story(ExtraText, ExtraDecision))
+    assert run.text == "Let me check. Paid."
+    assert run.status == "running"  # the decision's fold, not a plain call event's
+    assert state_of(run) == state_of(folded(*story(TextDelta, ToolApprovalResponded)))
+    ended = folded(ExtraCompleted(final_output="42", received_at=101.0))
+    assert (ended.status, ended.text) == ("completed", "42")
+
+
+def test_what_is_not_an_event_is_counted_and_ignored() -> None:
+    run = folded(TextDelta(delta="a"))
+    before = state_of(run)
+    run.apply(object())  # type: ignore[arg-type]
+    assert run.event_count == before["event_count"] + 1
+    assert {**state_of(run), "event_count": before["event_count"]} == before

@@ -798,6 +798,39 @@ def expected_events(names: Sequence[str], count: int) -> list[ServerSentEvent]:
     ]
 
 
+ODD_BLOCKS = [
+    ": keep-alive\n\n",
+    ":\n\n",
+    "\n",
+    "\n\n\n",
+    "retry: 3000\n\n",
+    "retry: 10\nevent: start\nid: r:0\ndata: {}\n\n",
+    "data: a\ndata: b\n\n",
+    "data: x\nid: 7\n\n",
+    "event: only\n\n",
+    "id: 3\n\n",
+    "data\n\n",
+    "id\ndata: x\n\n",
+    "id: 1\nevent: a\nid: 2\nevent: b\ndata: x\n\n",
+    "foo: bar\ndata: x\n\n",
+    "data:x\n\n",
+    "Data: x\n\n",
+    " data: x\n\n",
+    "id: a\0b\ndata: x\n\n",
+    "event:\ndata: x\n\n",
+    "event: a\nevent:\ndata: x\n\n",
+    "id:\ndata: x\n\n",
+    "id: 1\nid: 2\nid: 3\nid: 4\ndata: x\n\n",
+    "data: x\n\ndata: y\n\n",
+]
+"""Blocks not of the usual form (comments, retry, several data lines, ...), or not blocks."""
+
+
+def block_ends(stream: bytes) -> list[int]:
+    """Where each block of ``stream`` ends (after its blank line): one block a chunk."""
+    return [m.end() for m in re.finditer(rb"(?:\r\n|\r|\n){2}", stream)]
+
+
 class TestFastPaths:
     @pytest.mark.parametrize("names", FIELD_ORDERS, ids="+".join)
     @pytest.mark.parametrize("end", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
@@ -829,6 +862,26 @@ class TestFastPaths:
         stream = "".join(block(names, n, end="\r\n") for n in range(3000)).encode()
         got = decode(stream, range(4096, len(stream), 4096)).events
         assert got == expected_events(names, 3000)
+        assert sum(per_line_calls) == 0
+
+    @pytest.mark.parametrize(
+        "names", [("data",), ("id", "data"), ("event", "data"), ("id", "event", "data")]
+    )
+    def test_the_platforms_frame_shapes_one_block_a_chunk_skip_the_per_line_loop(
+        self, names: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Not a timing test: it fails if a chunk of one such block falls back to the loop.
+        per_line_calls: list[int] = []
+        interpret = SSEDecoder._interpret
+
+        def spy(self: SSEDecoder, lines: list[bytes], events: list[ServerSentEvent]) -> None:
+            per_line_calls.append(len(lines))
+            interpret(self, lines, events)
+
+        monkeypatch.setattr(SSEDecoder, "_interpret", spy)
+        stream = "".join(block(names, n) for n in range(50)).encode()
+        got = decode(stream, block_ends(stream)).events
+        assert got == expected_events(names, 50)
         assert sum(per_line_calls) == 0
 
     def test_id_and_last_event_id_carry_across_chunks_and_bulk_runs(self) -> None:
@@ -864,28 +917,7 @@ class TestFastPaths:
         stream = b"id: 1\ndata: a\0b\n\n" * 10
         assert check_every_way(stream).events == [msg("a\0b", id="1")] * 10
 
-    @pytest.mark.parametrize(
-        "odd",
-        [
-            ": keep-alive\n\n",
-            ":\n\n",
-            "\n",
-            "\n\n\n",
-            "retry: 3000\n\n",
-            "retry: 10\nevent: start\nid: r:0\ndata: {}\n\n",
-            "data: a\ndata: b\n\n",
-            "data: x\nid: 7\n\n",
-            "event: only\n\n",
-            "id: 3\n\n",
-            "data\n\n",
-            "id\ndata: x\n\n",
-            "id: 1\nevent: a\nid: 2\nevent: b\ndata: x\n\n",
-            "foo: bar\ndata: x\n\n",
-            "data:x\n\n",
-            "Data: x\n\n",
-            " data: x\n\n",
-        ],
-    )
+    @pytest.mark.parametrize("odd", ODD_BLOCKS)
     @pytest.mark.parametrize("where", [0, 1, 20, 39, 40])
     def test_an_odd_block_anywhere_in_a_run(self, odd: str, where: int) -> None:
         blocks = [block(("id", "event", "data"), n) for n in range(40)]
@@ -893,6 +925,16 @@ class TestFastPaths:
         stream = "".join(blocks).encode()
         check_every_way(stream, range(50, len(stream), 50))
         check_every_way(stream.replace(b"\n", b"\r\n"), range(50, len(stream), 50))
+
+    @pytest.mark.parametrize("odd", ODD_BLOCKS)
+    @pytest.mark.parametrize("where", [0, 1, 6])
+    def test_an_odd_block_as_its_own_chunk(self, odd: str, where: int) -> None:
+        blocks = [block(("id", "event", "data"), n) for n in range(6)]
+        blocks.insert(where, odd)
+        stream = "".join(blocks).encode()
+        check_every_way(stream, block_ends(stream))
+        crlf = stream.replace(b"\n", b"\r\n")
+        check_every_way(crlf, block_ends(crlf))
 
     @pytest.mark.parametrize(
         "stream",
@@ -1004,6 +1046,12 @@ def _fast_streams_and_cuts(draw: st.DrawFn) -> tuple[bytes, list[int]]:
         size = draw(st.integers(8, 200))
         return stream, list(range(size, len(stream), size))
     return stream, sorted(set(draw(st.lists(st.integers(0, len(stream)), max_size=8))))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_fast_streams())
+def test_one_block_a_chunk_agrees_with_the_per_line_loop_and_the_spec(stream: bytes) -> None:
+    check_every_way(stream, block_ends(stream))
 
 
 @settings(max_examples=400, deadline=None)

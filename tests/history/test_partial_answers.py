@@ -16,10 +16,19 @@ import pytest
 
 import agentnb
 from agentnb._client.client import AsyncAgentClient
+from agentnb._client.recording import _has_answer
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
 from agentnb._history import HistoryStore
-from agentnb.events import TextDelta, ToolCallFinished, ToolCallStarted
+from agentnb.events import (
+    ReasoningDelta,
+    RunCompleted,
+    StepReset,
+    StepStarted,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+)
 from agentnb.server import ServerHandle
 
 REPO = Path(agentnb.__file__).resolve().parent.parent
@@ -192,3 +201,27 @@ async def test_the_partial_answer_is_checkpointed_at_each_tool_boundary(
     checkpoints = sum(1 for kind, _ in recorder.log if kind == "checkpoint")
     assert text_events > 3 and checkpoints < len(boundaries) + text_events  # not every event
     assert recorder.log[-1] == ("end", "completed")
+
+
+def test_the_first_answer_is_seen_without_joining_the_text() -> None:
+    run = Run()
+    story = [
+        ReasoningDelta(delta="thinking"),
+        StepStarted(),
+        TextDelta(delta=""),
+        TextDelta(delta="sub-agent text", parent_call_id="c1"),
+        TextDelta(delta="draft"),
+        StepReset(),  # the draft is cut back to nothing
+        ToolCallStarted(call_id="c2", name="look_up"),
+        TextDelta(delta="The answer"),
+        RunCompleted(final_output="ignored: there is text"),
+    ]
+    seen = []
+    for event in story:
+        run.apply(event)
+        assert _has_answer(run) == bool(run.text)
+        seen.append(_has_answer(run))
+    assert seen == [False, False, False, False, True, False, False, True, True]
+    completed_without_text = Run()
+    completed_without_text.apply(RunCompleted(final_output="from the final output"))
+    assert _has_answer(completed_without_text)
