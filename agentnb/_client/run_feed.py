@@ -15,6 +15,7 @@ import collections
 import time
 from collections.abc import Callable
 
+from .._core.event_builders import stamp
 from .._core.run import Run
 from ..events import (
     Event,
@@ -40,7 +41,6 @@ __all__ = ["RunFeed"]
 _CONTENT_EVENTS = (TextDelta, ReasoningDelta, ToolCallStarted, ToolCallDelta, ToolCallFinished)
 _TASK_EVENTS = (RunCompleted, RunFailed, RunPaused)
 """Events the stream's task handles itself (the run's end, a retry, a pause)."""
-_STAMPED = ("seq", "received_at")
 
 
 class RunFeed:
@@ -105,7 +105,7 @@ class RunFeed:
 
     def deliver(self, event: Event) -> Event:
         """Stamp ``event`` (``seq``, ``received_at``), apply it to the run, record it."""
-        _stamp(event, self._seq, time.time())
+        stamp(event, self._seq, time.time())
         self._seq += 1
         self._run.apply(event)
         if not isinstance(event, UnknownEvent):
@@ -114,13 +114,3 @@ class RunFeed:
             self.content_started = True
         self._recording.after(event)
         return event
-
-
-def _stamp(event: Event, seq: int, received_at: float) -> None:
-    """``event.seq = seq; event.received_at = received_at``, as pydantic sets a field of a
-    model without assignment validation, without its ``__setattr__``'s lookups (a tenth of
-    an event's cost)."""
-    fields = event.__dict__
-    fields["seq"] = seq
-    fields["received_at"] = received_at
-    event.__pydantic_fields_set__.update(_STAMPED)
