@@ -246,9 +246,22 @@ class RunHandle:
         return self._future.exception()
 
     def __await__(self) -> Generator[Any, None, Run]:
-        """``await handle``: like :meth:`wait` without a timeout, also for approvals."""
+        """``await handle``: like :meth:`wait` without a timeout, also for approvals. An
+        await cancelled (``asyncio.wait_for`` timing out, its task cancelled) stops the run,
+        as it would a task's."""
         self._nobody_decides(CALLER_WAITING)
-        return asyncio.wrap_future(self._future).__await__()
+        return self._awaited().__await__()
+
+    async def _awaited(self) -> Run:
+        ended = asyncio.wrap_future(self._future)
+        try:
+            # shielded: a cancelled await must not cancel the handle's own future, which the
+            # run's end sets (and every other waiter reads)
+            return await asyncio.shield(ended)
+        except asyncio.CancelledError:
+            ended.add_done_callback(_retrieved)
+            self.cancel()
+            raise
 
     def _nobody_decides(self, why: str) -> None:
         with self._lock:
@@ -299,3 +312,9 @@ class RunHandle:
             f"<RunHandle agent={r.agent!r} status={r.status} run_id={r.run_id!r} "
             f"chars={len(r.text)} tools={len(r.tool_calls)}>"
         )
+
+
+def _retrieved(ended: asyncio.Future[Run]) -> None:
+    """The run's end, left unawaited by a cancelled await: read, so asyncio does not log it."""
+    if not ended.cancelled():
+        ended.exception()

@@ -157,3 +157,18 @@ def test_render_plain_summarises_the_run() -> None:
     text = render_plain(run)
     assert "thinking: Look up NVDA." in text and "NVDA is **$100.50**." in text
     assert "run r1" in text
+
+
+async def test_an_await_cut_short_stops_the_run_and_leaves_the_handle_whole() -> None:
+    """``asyncio.wait_for(handle, t)`` timing out cancels its await: like a task's, the run
+    stops (cancelled), and the handle still says so (it used to keep a cancelled future, its
+    end raised InvalidStateError on agentnb's loop and ``wait()`` never told the run)."""
+    source = Scripted(agent="finance_agent", events=SCRIPT, pause_after=3)
+    handle = start(source)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(handle, 0.2)
+    with pytest.raises(RunCancelledError) as stopped:
+        await asyncio.to_thread(handle.wait, 10)
+    assert stopped.value.run is handle.run
+    assert handle.done and handle.status == "cancelled"
+    assert isinstance(handle.exception(), RunCancelledError)
