@@ -16,7 +16,6 @@ step's work is done or the loop's turn is over.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import zlib
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
@@ -174,8 +173,9 @@ class BodyFrames:
         self._on_frame = on_frame
         self._over = over
         self._where = where
-        self._pieces: collections.deque[bytes] = collections.deque()  # decoded, not fed yet
-        self._inflating: collections.deque[Iterator[bytes]] = collections.deque()
+        # lists, not deques: they hold a piece or two, and an idle stream keeps them
+        self._pieces: list[bytes] = []  # decoded, not fed yet
+        self._inflating: list[Iterator[bytes]] = []
         self._frames: list[ServerSentEvent] = []  # decoded, not handed on yet
         self._next_frame = 0
         self._fed = 0
@@ -240,10 +240,11 @@ class BodyFrames:
         """At most :data:`FEED_SLICE` bytes of the body, decoded."""
         pieces = self._pieces
         if pieces:
-            piece = pieces.popleft()
+            piece = pieces[0]
             if len(piece) > FEED_SLICE:
-                pieces.appendleft(piece[FEED_SLICE:])
-                piece = piece[:FEED_SLICE]
+                pieces[0] = piece[FEED_SLICE:]
+                return piece[:FEED_SLICE]
+            del pieces[0]
             return piece
         inflating = self._inflating
         while inflating:
@@ -252,5 +253,5 @@ class BodyFrames:
                 self._decoded += len(inflated)
                 check_ratio(self._decoded, self._received, self._where)
                 return inflated
-            inflating.popleft()
+            del inflating[0]
         return None

@@ -11,7 +11,6 @@ may be retried) with those after them.
 
 from __future__ import annotations
 
-import collections
 import time
 from collections.abc import Callable
 
@@ -61,7 +60,8 @@ class RunFeed:
         self.guard = ReplayGuard()
         self.last_id: str | None = None
         """The last SSE event id received: what a resume sends as ``Last-Event-ID``."""
-        self.queue: collections.deque[Event] = collections.deque()
+        self.queue: list[Event] = []
+        """Events waiting for the stream's task, in order (a list: it holds a few)."""
         self.inline: Callable[[Event], None] | None = None
         """The consumer's callback when events are applied as they arrive (None: iterated)."""
         self.content_started = False

@@ -237,7 +237,7 @@ class RunStream:
             try:
                 while await reader.wait():
                     while self._feed.queue:
-                        event = self._feed.queue.popleft()
+                        event = self._feed.queue.pop(0)
                         if self._should_retry(event):
                             outcome.retry_after = event.retry_after  # type: ignore[union-attr]
                             outcome.kind = "retry"
