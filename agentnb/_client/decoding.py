@@ -166,7 +166,7 @@ class BodyFrames:
         inflater: Inflater | None,
         on_frame: Callable[[ServerSentEvent], bool],
         over: Callable[[], bool],
-        where: str,
+        where: Callable[[], str],
     ) -> None:
         self._decoder = decoder
         self._inflater = inflater
@@ -251,7 +251,8 @@ class BodyFrames:
             inflated = next(inflating[0], None)
             if inflated is not None:
                 self._decoded += len(inflated)
-                check_ratio(self._decoded, self._received, self._where)
+                if self._decoded > DECODE_RATIO_FLOOR:  # the request named only if refused
+                    check_ratio(self._decoded, self._received, self._where())
                 return inflated
             del inflating[0]
         return None

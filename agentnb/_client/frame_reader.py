@@ -101,7 +101,7 @@ class FrameReader:
         outcome: Outcome,
         on_frame: OnFrame,
         *,
-        where: str,
+        where: Callable[[], str],
         read_timeout: float | None,
     ) -> None:
         self._source = source
@@ -142,7 +142,7 @@ class FrameReader:
             self._outcome.kind = "cut"
             self._outcome.detail = f"the connection was cut mid-stream ({type(exc).__name__})"
         except httpx.DecodingError as exc:
-            raise ProtocolError(f"{self._where}: the body cannot be decoded: {exc}") from None
+            raise ProtocolError(f"{self._where()}: the body cannot be decoded: {exc}") from None
         except httpx.HTTPError as exc:
             self._outcome.kind = "cut"
             self._outcome.detail = f"the stream failed mid-way ({type(exc).__name__}: {exc})"

@@ -54,19 +54,20 @@ def frame_reader(
     outcome: Outcome,
     on_frame: OnFrame,
     *,
-    where: str,
+    where: Callable[[], str],
     read_timeout: float | None,
 ) -> FrameReader:
     """The reader of ``response``'s frames (an event stream's, or a JSON answer's as one
-    frame: a dialect with ``json_answers``)."""
+    frame: a dialect with ``json_answers``). ``where()`` names the request in an error (made
+    only then: it is the request's URL with every known secret taken out)."""
     streamed = is_event_stream(response.headers.get("content-type"))
-    decoder: SSEDecoder | WholeBody = SSEDecoder() if streamed else WholeBody(where)
+    decoder: SSEDecoder | WholeBody = SSEDecoder() if streamed else WholeBody(where())
     source: Pushed | Pulled | None = (
         raw_body(response, read_timeout=read_timeout) if reads_raw else None
     )
     paths_taken["httpx" if source is None else "raw"] += 1
     if source is None:
-        pieces = body_pieces(response, where=where)
+        pieces = body_pieces(response, where=where())
         source = Pulled(_next_piece(pieces), lambda: close_quietly(pieces))
     return FrameReader(
         source, decoder, clock, outcome, on_frame, where=where, read_timeout=read_timeout

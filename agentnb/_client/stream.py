@@ -306,7 +306,7 @@ class RunStream:
             self._clock,
             outcome,
             self._feed.on_frame,
-            where=self._transport.where(response.request),
+            where=functools.partial(self._transport.where, response.request),
             read_timeout=self._transport.timeout.read,
         )
         return self._body_reader
