@@ -826,6 +826,21 @@ ODD_BLOCKS = [
 """Blocks not of the usual form (comments, retry, several data lines, ...), or not blocks."""
 
 
+def decode_counting_lines(
+    stream: bytes, cuts: Sequence[int], monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[ServerSentEvent], int]:
+    """The events of ``stream`` cut at ``cuts``, and how many lines the per-line loop read."""
+    per_line_calls: list[int] = []
+    interpret = SSEDecoder._interpret
+
+    def spy(self: SSEDecoder, lines: list[bytes], events: list[ServerSentEvent]) -> None:
+        per_line_calls.append(len(lines))
+        interpret(self, lines, events)
+
+    monkeypatch.setattr(SSEDecoder, "_interpret", spy)
+    return decode(stream, cuts).events, sum(per_line_calls)
+
+
 def block_ends(stream: bytes) -> list[int]:
     """Where each block of ``stream`` ends (after its blank line): one block a chunk."""
     return [m.end() for m in re.finditer(rb"(?:\r\n|\r|\n){2}", stream)]
@@ -851,18 +866,10 @@ class TestFastPaths:
         self, names: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         # Not a timing test: it fails if these shapes fall back to the per-line loop.
-        per_line_calls: list[int] = []
-        interpret = SSEDecoder._interpret
-
-        def spy(self: SSEDecoder, lines: list[bytes], events: list[ServerSentEvent]) -> None:
-            per_line_calls.append(len(lines))
-            interpret(self, lines, events)
-
-        monkeypatch.setattr(SSEDecoder, "_interpret", spy)
         stream = "".join(block(names, n, end="\r\n") for n in range(3000)).encode()
-        got = decode(stream, range(4096, len(stream), 4096)).events
+        got, per_line = decode_counting_lines(stream, range(4096, len(stream), 4096), monkeypatch)
         assert got == expected_events(names, 3000)
-        assert sum(per_line_calls) == 0
+        assert per_line == 0
 
     @pytest.mark.parametrize(
         "names", [("data",), ("id", "data"), ("event", "data"), ("id", "event", "data")]
@@ -871,18 +878,10 @@ class TestFastPaths:
         self, names: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         # Not a timing test: it fails if a chunk of one such block falls back to the loop.
-        per_line_calls: list[int] = []
-        interpret = SSEDecoder._interpret
-
-        def spy(self: SSEDecoder, lines: list[bytes], events: list[ServerSentEvent]) -> None:
-            per_line_calls.append(len(lines))
-            interpret(self, lines, events)
-
-        monkeypatch.setattr(SSEDecoder, "_interpret", spy)
         stream = "".join(block(names, n) for n in range(50)).encode()
-        got = decode(stream, block_ends(stream)).events
+        got, per_line = decode_counting_lines(stream, block_ends(stream), monkeypatch)
         assert got == expected_events(names, 50)
-        assert sum(per_line_calls) == 0
+        assert per_line == 0
 
     def test_id_and_last_event_id_carry_across_chunks_and_bulk_runs(self) -> None:
         stream = b"id: 1\ndata: a\n\n" + b"data: b\n\n" * 40 + b"event: e\ndata: c\n\n" * 40
