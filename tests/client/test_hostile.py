@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
+import agentnb._core.loop as loop_module
 from agentnb import (
     AgentClient,
     ProtocolError,
@@ -287,6 +288,34 @@ async def test_a_compressed_body_of_blank_lines_does_not_block_the_loop() -> Non
             error, turns = await run_counting_turns(c)
     assert isinstance(error, RunInterruptedError)  # ended with no ids to resume from
     assert turns >= len(blank) // SHARE
+
+
+async def test_a_burst_of_events_in_one_read_gives_way_between_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """3,000 events in a few socket reads, applied as they are read (in the loop's callback,
+    no task step per event), still give the loop's other tasks their turns between events:
+    with no budget at all, one event a turn (a reader that only gave way between reads would
+    let the loop run a handful of times)."""
+    monkeypatch.setattr(loop_module, "TURN_BUDGET", 0.0)
+    words = [f"w{i} " for i in range(3000)]
+    frames = b"".join(
+        b'data: {"choices":[{"index":0,"delta":{"content":"%s"}}]}\n\n' % w.encode() for w in words
+    )
+    done = b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
+
+    async def burst(conn: Conn, request: Request) -> None:
+        await conn.send(sse_head({"Connection": "close"}) + frames + done)
+
+    with HostileServer(burst) as srv:
+        async with client("openai", srv.url) as c:
+            stop = asyncio.Event()
+            probe = asyncio.create_task(count_turns(stop))
+            run = await c.run("m", "hi")
+            stop.set()
+            turns = await probe
+    assert run.status == "completed" and run.text == "".join(words)
+    assert turns >= len(words), f"the loop served other tasks {turns} times during the burst"
 
 
 # ---- nothing lost, nothing doubled ---------------------------------------------------------------
