@@ -145,8 +145,7 @@ class Watchdog:
             self._timer = None  # the next read sees the limit passed
 
     async def read(self, start: Callable[[], Awaitable[T]]) -> T:
-        """``await start()``; :class:`Expired` when the limit passes first. (A hot loop may
-        inline it: :meth:`arm`, the await, :meth:`cut` on a cancellation, :meth:`disarm`.)"""
+        """``await start()``; :class:`Expired` when the limit passes first."""
         self.arm()
         try:
             return await start()

@@ -178,16 +178,8 @@ class FrameReader:
                 await self._await_push(self._source)
 
     async def _pull(self, source: Pulled) -> None:
-        watchdog = self._watchdog
-        assert watchdog is not None
-        watchdog.arm()  # Watchdog.read inlined: one frame less to resume per read
-        try:
-            piece = await source.read()
-        except asyncio.CancelledError:
-            watchdog.cut()
-            raise
-        finally:
-            watchdog.disarm()
+        assert self._watchdog is not None
+        piece = await self._watchdog.read(source.read)
         if piece is None:
             self._body_over = True
         else:
