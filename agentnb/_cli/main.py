@@ -147,9 +147,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     finally:
-        # Closing the clients waits (bounded) for their background requests, such as the
-        # platform cancel after Ctrl-C, which the process would otherwise exit before sending.
+        _close_clients()
+
+
+def _close_clients() -> None:
+    """Close the clients, waiting (bounded) for their background requests, such as the
+    platform cancel after Ctrl-C, which the process would otherwise exit before sending. A
+    second Ctrl-C while it waits leaves at once: one line, exit 130, no traceback."""
+    try:
         close_all()
+    except KeyboardInterrupt:
+        print(
+            "agentnb: interrupted again: not waiting for the platform to confirm the cancel "
+            "(the run may go on there)",
+            file=sys.stderr,
+        )
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":
