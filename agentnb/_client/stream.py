@@ -157,10 +157,9 @@ class RunStream:
         iterating does, without a step of the iteration per event: most events are applied
         as the event loop reads them, and ``on_event`` is called there; see
         :mod:`agentnb._client.frame_reader`). Raises as iterating does."""
-        self._feed.inline = on_event or _ignore
+        emit = self._feed.inline = on_event or _ignore
         async for event in self:
-            if on_event is not None:
-                on_event(event)
+            emit(event)
 
     # ---- the run -------------------------------------------------------------------------
     async def _events(self) -> AsyncGenerator[Event, None]:

@@ -186,7 +186,7 @@ _turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Turns] = weakref.W
 
 def turns_of(loop: asyncio.AbstractEventLoop) -> _Turns:
     """The budget and waiters of ``loop``'s turns (a reader that works in the loop's
-    callbacks checks :meth:`_Turns.over` and queues with :meth:`_Turns.wait`)."""
+    callbacks checks :meth:`_Turns.over` and queues its work with :meth:`_Turns.defer`)."""
     turns = _turns.get(loop)
     if turns is None:
         turns = _turns[loop] = _Turns(loop)
