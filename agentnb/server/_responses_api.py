@@ -1,0 +1,541 @@
+"""The OpenAI Responses API: ``POST /v1/responses`` (``model`` = agent name),
+``GET /v1/responses/{id}`` (``?stream=true&starting_after=n`` streams it again after event
+``n``) and ``POST /v1/responses/{id}/cancel``.
+
+A run is one response, streamed as the API's typed events, each with its ``sequence_number``
+(the frame's number in the run, so a replay is numbered as the first stream was):
+``response.created``, ``response.in_progress``, then output items: a ``reasoning`` item
+(``response.reasoning_summary_text.delta``), a ``message`` (``response.output_text.delta``)
+and, for each tool the agent runs on the server, a ``function_call`` item (its arguments
+streamed by ``response.function_call_arguments.delta``) followed by a
+``function_call_output`` item with what the tool returned: the output in the response says
+the call was run, so a client has nothing left to run. Last, ``response.completed`` with the
+whole response (usage with ``input_tokens_details.cached_tokens`` and
+``output_tokens_details.reasoning_tokens``), or ``response.failed`` (a cancelled run: status
+``cancelled``).
+
+Conversations: ``previous_response_id`` continues a response's conversation (each response
+keeps its own copy of the messages before it, so two answers to one response do not mix);
+``conversation`` (an id, or ``{"id": ...}``) names a conversation the server keeps, made on
+first use. ``background: true`` runs go on when the client leaves (every run here does), and
+without ``stream`` the answer is the response at once, ``queued``. ``metadata`` carries
+options (``paragraphs``, ``followups``); ``text.format`` a JSON schema. Agents that need a
+human's approval are refused here. Invalid requests are 400s in OpenAI's shape.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ._agent_input import AgentInput, ChatMessage
+from ._agents import AGENTS
+from ._http import ApiError, invalid, read_json
+from ._openai_errors import openai_validation_error
+from ._runs import RunLog, RunStatus, new_run_id
+from ._service import (
+    AppState,
+    Dialect,
+    RunStart,
+    check_input,
+    pacing_for,
+    replay_selected,
+    run_endpoint,
+    scalar_options,
+    state_of,
+    wants_followups,
+)
+from ._steps import (
+    APPROVAL_STEPS,
+    Failure,
+    Finish,
+    Reasoning,
+    Step,
+    Text,
+    ToolEnd,
+    ToolStart,
+    flattened,
+)
+from ._stream import Frame, dumps, flat
+from ._threads import Conversation
+from ._tokens import count_tokens, split_chunks
+
+__all__ = ["RESPONSES", "ResponsesRenderer", "response_id", "routes"]
+
+KIND = "openai-responses"
+ARGUMENT_PIECE_CHARS = 12
+_Obj = dict[str, Any]
+
+_STATUS: dict[RunStatus, str] = {
+    "running": "in_progress",
+    "paused": "in_progress",
+    "completed": "completed",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
+
+
+def response_id(log: RunLog) -> str:
+    return f"resp_{log.id.removeprefix('run_')}"
+
+
+def _run_id(response: str) -> str:
+    return f"run_{response.removeprefix('resp_')}"
+
+
+class ResponsesRenderer:
+    """One run as one response's events. Deterministic: a replay renders the same frames,
+    numbered the same; :meth:`response` is the response as the frames so far built it."""
+
+    def __init__(self, log: RunLog) -> None:
+        self.log = log
+        self.id = response_id(log)
+        self.sequence = 0
+        self.output: list[_Obj] = []
+        """Finished output items, in order."""
+        self.open: _Obj | None = None
+        """The reasoning or message item being streamed."""
+        self.calls: dict[str, int] = {}
+        """Output indexes of the function calls, by call id."""
+        self.reasoning_tokens = 0
+        self.usage: _Obj | None = None
+        self.error: _Obj | None = None
+        self.status = "in_progress"
+
+    # ---- frames ---------------------------------------------------------------------------
+    def _event(self, kind: str, *, terminal: bool = False, **fields: Any) -> Frame:
+        body = {"type": kind, "sequence_number": self.sequence, **fields}
+        self.sequence += 1
+        return Frame(dumps(body), event=kind, terminal=terminal)
+
+    def response(self, status: str | None = None) -> _Obj:
+        log = self.log
+        conversation = log.details.get("conversation")
+        return {
+            "id": self.id,
+            "object": "response",
+            "created_at": int(log.created_at),
+            "status": status or self.status,
+            "model": log.agent,
+            "output": [dict(item) for item in self.output],
+            "usage": self.usage,
+            "error": self.error,
+            "incomplete_details": None,
+            "instructions": log.details.get("instructions"),
+            "metadata": log.details.get("metadata") or {},
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": [],
+            "temperature": log.details.get("temperature"),
+            "top_p": log.details.get("top_p"),
+            "background": bool(log.details.get("background")),
+            "store": True,
+            "previous_response_id": log.details.get("previous_response_id"),
+            "conversation": {"id": conversation} if conversation else None,
+            "text": {"format": {"type": "text"}},
+            "completed_at": int(log.finished_at) if log.finished_at and self.usage else None,
+        }
+
+    def opening(self) -> list[Frame]:
+        return [
+            self._event("response.created", response=self.response()),
+            self._event("response.in_progress", response=self.response()),
+        ]
+
+    def render(self, step: Step, at: float) -> list[Frame]:
+        if isinstance(step, APPROVAL_STEPS):
+            return []  # agents that need approval are refused on this dialect
+        if isinstance(step, Reasoning):
+            self.reasoning_tokens += count_tokens(step.text)
+            return [*self._open("reasoning"), self._reasoning_delta(step.text)]
+        if isinstance(step, Text):
+            return [*self._open("message"), self._text_delta(step.text)]
+        if isinstance(step, ToolStart):
+            return [*self._close(), *self._function_call(step)]
+        if isinstance(step, ToolEnd):
+            return [*self._close(), *self._function_output(step)]
+        if isinstance(step, Finish):
+            return [*self._close(), self._completed(step)]
+        return [*self._close(), self._failed(step)]
+
+    # ---- message and reasoning items --------------------------------------------------------
+    def _open(self, kind: Literal["reasoning", "message"]) -> list[Frame]:
+        if self.open is not None and self.open["type"] == kind:
+            return []
+        frames = self._close()
+        index = len(self.output)
+        item_id = f"{'rs' if kind == 'reasoning' else 'msg'}_{self.log.id[4:]}_{index}"
+        if kind == "reasoning":
+            item: _Obj = {"id": item_id, "type": "reasoning", "summary": []}
+            part: _Obj = {"type": "summary_text", "text": ""}
+            added = self._event(
+                "response.reasoning_summary_part.added",
+                item_id=item_id,
+                output_index=index,
+                summary_index=0,
+                part=part,
+            )
+        else:
+            item = {
+                "id": item_id,
+                "type": "message",
+                "role": "assistant",
+                "status": "in_progress",
+                "content": [],
+            }
+            part = {"type": "output_text", "text": "", "annotations": []}
+            added = self._event(
+                "response.content_part.added",
+                item_id=item_id,
+                output_index=index,
+                content_index=0,
+                part=part,
+            )
+        frames.append(self._event("response.output_item.added", output_index=index, item=item))
+        frames.append(added)
+        self.open = {**item, "text": ""}
+        return frames
+
+    def _reasoning_delta(self, text: str) -> Frame:
+        assert self.open is not None
+        self.open["text"] += text
+        return self._event(
+            "response.reasoning_summary_text.delta",
+            item_id=self.open["id"],
+            output_index=len(self.output),
+            summary_index=0,
+            delta=text,
+        )
+
+    def _text_delta(self, text: str) -> Frame:
+        assert self.open is not None
+        self.open["text"] += text
+        return self._event(
+            "response.output_text.delta",
+            item_id=self.open["id"],
+            output_index=len(self.output),
+            content_index=0,
+            delta=text,
+            logprobs=[],
+        )
+
+    def _close(self) -> list[Frame]:
+        """The open reasoning or message item, finished."""
+        if self.open is None:
+            return []
+        item, self.open = self.open, None
+        text, where = item.pop("text"), {"item_id": item["id"], "output_index": len(self.output)}
+        if item["type"] == "reasoning":
+            part = {"type": "summary_text", "text": text}
+            item["summary"] = [part]
+            frames = [
+                self._event(
+                    "response.reasoning_summary_text.done", **where, summary_index=0, text=text
+                ),
+                self._event(
+                    "response.reasoning_summary_part.done", **where, summary_index=0, part=part
+                ),
+            ]
+        else:
+            part = {"type": "output_text", "text": text, "annotations": []}
+            item.update(status="completed", content=[part])
+            frames = [
+                self._event(
+                    "response.output_text.done", **where, content_index=0, text=text, logprobs=[]
+                ),
+                self._event("response.content_part.done", **where, content_index=0, part=part),
+            ]
+        return [*frames, self._item_done(item)]
+
+    def _item_done(self, item: _Obj) -> Frame:
+        index = len(self.output)
+        self.output.append(item)
+        return self._event("response.output_item.done", output_index=index, item=item)
+
+    # ---- calls ----------------------------------------------------------------------------
+    def _function_call(self, step: ToolStart) -> list[Frame]:
+        index = len(self.output)
+        self.calls[step.call_id] = index
+        item_id = f"fc_{self.log.id[4:]}_{index}"
+        item = {
+            "id": item_id,
+            "type": "function_call",
+            "call_id": step.call_id,
+            "name": step.name,
+            "arguments": "",
+            "status": "in_progress",
+        }
+        frames = [self._event("response.output_item.added", output_index=index, item=item)]
+        arguments = json.dumps(step.arguments)
+        where: _Obj = {"item_id": item_id, "output_index": index}
+        for piece in split_chunks(arguments, ARGUMENT_PIECE_CHARS):
+            frames.append(
+                self._event("response.function_call_arguments.delta", **where, delta=piece)
+            )
+        frames.append(
+            self._event("response.function_call_arguments.done", **where, arguments=arguments)
+        )
+        frames.append(self._item_done({**item, "arguments": arguments, "status": "completed"}))
+        return frames
+
+    def _function_output(self, step: ToolEnd) -> list[Frame]:
+        index = len(self.output)
+        output = step.output if step.error is None else {"error": step.error}
+        item = {
+            "id": f"fco_{self.log.id[4:]}_{index}",
+            "type": "function_call_output",
+            "call_id": step.call_id,
+            "output": json.dumps(output),
+            "status": "completed" if step.error is None else "incomplete",
+        }
+        return [
+            self._event("response.output_item.added", output_index=index, item=item),
+            self._item_done(item),
+        ]
+
+    # ---- the end --------------------------------------------------------------------------
+    def _completed(self, step: Finish) -> Frame:
+        self.status = "completed"
+        self.usage = {
+            "input_tokens": step.usage.prompt_tokens,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": step.usage.completion_tokens,
+            "output_tokens_details": {
+                "reasoning_tokens": min(self.reasoning_tokens, step.usage.completion_tokens)
+            },
+            "total_tokens": step.usage.total_tokens,
+        }
+        response = self.response()
+        if step.followups:  # an agentnb extension: metadata holds only strings
+            response["agentnb_followups"] = list(step.followups)
+        return self._event("response.completed", terminal=True, response=response)
+
+    def _failed(self, step: Failure) -> Frame:
+        cancelled = step.code == "CANCELLED"
+        self.status = "cancelled" if cancelled else "failed"
+        code = "cancelled" if cancelled else step.code.lower()
+        self.error = {"code": code, "message": step.message}
+        return self._event("response.failed", terminal=True, response=self.response())
+
+
+def response_of(log: RunLog) -> _Obj:
+    """The response as it stands: the run's steps so far, rendered."""
+    renderer = ResponsesRenderer(log)
+    renderer.opening()
+    for entry in list(log.entries):
+        shown = flattened(entry.step)
+        if shown is not None:
+            renderer.render(shown, entry.at)
+    return renderer.response(None if log.finished else _STATUS[log.status])
+
+
+# ---- requests -----------------------------------------------------------------------------
+class _InputItem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str = "message"
+    role: Literal["user", "assistant", "system", "developer"] | None = None
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        if self.content is None or isinstance(self.content, str):
+            return self.content or ""
+        return "".join(
+            str(part.get("text") or "")
+            for part in self.content
+            if part.get("type") in ("input_text", "output_text", "text")
+        )
+
+
+class _Conversation(BaseModel):
+    id: str = Field(min_length=1)
+
+
+class _Format(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: Literal["text", "json_object", "json_schema"] = "text"
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+
+
+class _Text(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    format: _Format | None = None
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str = Field(min_length=1)
+    input: str | list[_InputItem]
+    instructions: str | None = None
+    stream: bool = False
+    background: bool = False
+    store: bool | None = None
+    previous_response_id: str | None = None
+    conversation: str | _Conversation | None = None
+    metadata: dict[str, str] | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    max_output_tokens: int | None = Field(default=None, ge=1)
+    text: _Text | None = None
+
+
+_INTEGER_PARAMS = frozenset({"max_output_tokens"})
+_LOCATIONS = {
+    "response_format": ["body", "text", "format", "schema"],
+    "paragraphs": ["body", "metadata", "paragraphs"],
+}
+
+
+def _validated(data: Any) -> _Body:
+    try:
+        body = _Body.model_validate(data)
+    except ValidationError as exc:
+        raise openai_validation_error(exc, data, _INTEGER_PARAMS) from None
+    if body.previous_response_id and body.conversation:
+        raise ApiError(
+            400,
+            "previous_response_id and conversation cannot be used together",
+            param="previous_response_id",
+            code="invalid_value",
+        )
+    return body
+
+
+def _messages(body: _Body) -> tuple[tuple[ChatMessage, ...], str]:
+    """The input's earlier messages and the user's last one."""
+    if isinstance(body.input, str):
+        return (), body.input
+    messages = [i for i in body.input if i.type == "message" and i.role is not None]
+    last_user = max((n for n, m in enumerate(messages) if m.role == "user"), default=None)
+    if last_user is None:
+        raise invalid(["body", "input"], "needs a message with role 'user'")
+    earlier = tuple(ChatMessage(str(m.role), m.text()) for m in messages[:last_user])
+    return earlier, messages[last_user].text()
+
+
+def _conversation(state: AppState, body: _Body) -> Conversation:
+    """Where the run's messages go: a named conversation, a copy of the previous response's,
+    or a new one of its own."""
+    if isinstance(body.conversation, _Conversation | str):
+        name = body.conversation if isinstance(body.conversation, str) else body.conversation.id
+        return state.conversations.get_or_create(KIND, name)
+    fresh = Conversation(id=f"conv_{new_run_id()[4:]}", created_at=0.0)
+    if body.previous_response_id:
+        previous = _stored(state, body.previous_response_id, "previous_response_id")
+        if previous.conversation is not None:
+            fresh.messages = list(previous.conversation.messages)
+    return fresh
+
+
+def _stored(state: AppState, response: str, param: str | None = None) -> RunLog:
+    log = state.runs.get(_run_id(response))
+    if log is None or log.dialect != KIND:
+        raise ApiError(
+            404,
+            f"Response with id '{response}' not found.",
+            param=param,
+            code="response_not_found",
+        )
+    return log
+
+
+async def _begin(request: Request, state: AppState) -> RunStart:
+    body = _validated(await read_json(request, state.config.max_body_bytes))
+    agent = AGENTS.get(body.model)
+    if agent is None:
+        available = ", ".join(sorted(AGENTS))
+        raise ApiError(
+            404,
+            f"The model '{body.model}' does not exist; this server has: {available}",
+            param="model",
+            code="model_not_found",
+        )
+    earlier, message = _messages(body)
+    conversation = _conversation(state, body)
+    options = scalar_options(body.metadata)
+    run_id = new_run_id()
+    schema = body.text.format.schema_ if body.text and body.text.format else None
+    agent_input = AgentInput(
+        message=message,
+        run_id=run_id,
+        history=(*conversation.history(), *earlier),
+        response_format=schema,
+        options=options,
+        followups=wants_followups(options),
+    )
+    check_input(agent, agent_input, _LOCATIONS)
+    named = body.conversation is not None
+    details = {
+        "instructions": body.instructions,
+        "metadata": body.metadata,
+        "background": body.background,
+        "previous_response_id": body.previous_response_id,
+        "conversation": conversation.id if named else None,
+        "temperature": body.temperature,
+        "top_p": body.top_p,
+    }
+    log = RunLog(run_id, KIND, agent.name, agent_input, conversation=conversation, details=details)
+    return RunStart(
+        log,
+        agent,
+        pacing_for(request, state),
+        stream=body.stream,
+        answer_at_once=body.background,
+    )
+
+
+def _answer(log: RunLog) -> Response:
+    """The response as JSON (not streamed): at once for a background run, else finished."""
+    return JSONResponse(response_of(log))
+
+
+RESPONSES = Dialect(KIND, flat(ResponsesRenderer), result=_answer, event_ids=False)
+
+
+async def _create(request: Request) -> Response:
+    return await run_endpoint(request, RESPONSES, _begin)
+
+
+def _starting_after(request: Request) -> int:
+    raw = request.query_params.get("starting_after")
+    if raw is None:
+        return -1
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        raise ApiError(
+            400,
+            f"starting_after must be a sequence number, not {raw[:40]!r}",
+            param="starting_after",
+            code="invalid_value",
+        )
+    return int(raw)
+
+
+async def _retrieve(request: Request) -> Response:
+    state = state_of(request)
+    log = _stored(state, request.path_params["response_id"])
+    if request.query_params.get("stream", "").lower() != "true":
+        return JSONResponse(response_of(log))
+    after = _starting_after(request)
+    return replay_selected(
+        state, RESPONSES, log, lambda number, frame: number > after, event_ids=False
+    )
+
+
+async def _cancel(request: Request) -> Response:
+    state = state_of(request)
+    log = _stored(state, request.path_params["response_id"])
+    if state.runs.cancel(log.id):
+        await log.wait_finished()
+    return JSONResponse(response_of(log))
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/v1/responses", _create, methods=["POST"]),
+        Route("/v1/responses/{response_id}", _retrieve, methods=["GET"]),
+        Route("/v1/responses/{response_id}/cancel", _cancel, methods=["POST"]),
+    ]
