@@ -137,8 +137,11 @@ class ResponsesTranslator(Translator):
         """Output items whose ``done`` was read (the final response repeats them)."""
         self._client_calls: set[str] = set()
         """Function calls left for the client to run."""
-        self._awaiting: set[str] = set()
-        """Approval requests not decided yet (by item id)."""
+        self._awaiting: dict[str, tuple[str | None, str]] = {}
+        """Approval requests not decided yet: (server label, tool name) by item id."""
+        self._decided: dict[str, tuple[str | None, str]] = {}
+        """Approval requests decided in the response before this one (the MCP call they
+        allowed continues their card)."""
         self._refused = False
 
     @property
@@ -154,6 +157,7 @@ class ResponsesTranslator(Translator):
         """Decisions went out: a new response follows, numbering its events from 0."""
         self._last = None
         self._held.clear()
+        self._decided = dict(self._awaiting)
         self._awaiting.clear()
         self.done = False
 
@@ -290,10 +294,18 @@ class ResponsesTranslator(Translator):
         return ToolCallStarted(call_id=call_id, name=name, arguments=arguments)
 
     def _mcp_call_id(self, item: _Obj) -> str:
-        """An MCP call that a human approved continues its request's card."""
+        """An MCP call that a human approved continues its request's card: the request its
+        ``approval_request_id`` names, else (servers that leave it out) the decided request
+        for the same server and tool."""
         item_id = first_str(item, "id") or ""
+        if item_id in self._calls:
+            return self._calls[item_id]
         approval = first_str(item, "approval_request_id")
-        call_id = self._calls.get(approval or "", item_id) if approval else item_id
+        if approval is None:
+            wanted = (first_str(item, "server_label"), _mcp_name(item))
+            approval = next((a for a, tool in self._decided.items() if tool == wanted), None)
+        self._decided.pop(approval or "", None)
+        call_id = self._calls.get(approval or "", item_id)
         self._calls[item_id] = call_id
         return call_id
 
@@ -302,8 +314,8 @@ class ResponsesTranslator(Translator):
         if not item_id or item_id in self._calls:
             return []
         self._calls[item_id] = item_id
-        self._awaiting.add(item_id)
         label = first_str(item, "server_label")
+        self._awaiting[item_id] = (label, _mcp_name(item))
         return [
             self._start(item_id, _mcp_name(item), _arguments(item.get("arguments"))),
             ToolApprovalRequested(
@@ -413,7 +425,8 @@ class ResponsesTranslator(Translator):
         events = self._settle(response)
         self.done = True
         usage = parse_usage(response.get("usage"))
-        self._awaiting -= self._decided(response)
+        for decided in self._decided_in(response):
+            self._awaiting.pop(decided, None)
         if self._awaiting:
             return [*events, RunPaused(reason="an MCP tool call awaits approval", usage=usage)]
         return [
@@ -425,7 +438,7 @@ class ResponsesTranslator(Translator):
             ),
         ]
 
-    def _decided(self, response: _Obj) -> set[str]:
+    def _decided_in(self, response: _Obj) -> set[str]:
         output = response.get("output")
         return {
             first_str(item, "approval_request_id") or ""
