@@ -169,35 +169,23 @@ class ResponsesRenderer:
             return []
         frames = self._close()
         index = len(self.output)
-        item_id = f"{'rs' if kind == 'reasoning' else 'msg'}_{self.log.id[4:]}_{index}"
+        where: _Obj = {"output_index": index}
         if kind == "reasoning":
-            item: _Obj = {"id": item_id, "type": "reasoning", "summary": []}
+            item: _Obj = {"id": f"rs_{self.log.id[4:]}_{index}", "type": "reasoning", "summary": []}
             part: _Obj = {"type": "summary_text", "text": ""}
-            added = self._event(
-                "response.reasoning_summary_part.added",
-                item_id=item_id,
-                output_index=index,
-                summary_index=0,
-                part=part,
-            )
+            part_event, where["summary_index"] = "response.reasoning_summary_part.added", 0
         else:
             item = {
-                "id": item_id,
+                "id": f"msg_{self.log.id[4:]}_{index}",
                 "type": "message",
                 "role": "assistant",
                 "status": "in_progress",
                 "content": [],
             }
             part = {"type": "output_text", "text": "", "annotations": []}
-            added = self._event(
-                "response.content_part.added",
-                item_id=item_id,
-                output_index=index,
-                content_index=0,
-                part=part,
-            )
+            part_event, where["content_index"] = "response.content_part.added", 0
         frames.append(self._event("response.output_item.added", output_index=index, item=item))
-        frames.append(added)
+        frames.append(self._event(part_event, item_id=item["id"], **where, part=part))
         self.open = {**item, "text": ""}
         return frames
 
