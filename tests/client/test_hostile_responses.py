@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
-from agentnb import AsyncAgentClient, Run
+from agentnb import AsyncAgentClient, Run, RunInterruptedError
 
 RESPONSE = "resp_hostile"
 _Obj = dict[str, Any]
@@ -135,10 +135,13 @@ async def test_a_sequence_gap_is_closed_by_resuming_after_the_last_event() -> No
 async def test_a_gap_the_server_cannot_fill_is_a_clear_error_not_a_silent_loss() -> None:
     events = answer(PIECES)
     server = ResponsesServer([e for e in events if e["sequence_number"] != 4], retrieve_status=400)
-    run = await run_against(server)
-    assert run.status != "completed"
+    with pytest.raises(RunInterruptedError) as caught:
+        await run_against(server)
+    run = caught.value.run
+    assert run is not None and run.status == "interrupted"
     assert run.text == "The answer "  # what came before the gap, nothing after it
     assert run.error is not None
+    assert "resuming it failed" in run.error.message
     assert "Only background responses can be streamed" in run.error.message
 
 
