@@ -37,12 +37,13 @@ from ._agent_input import AgentInput, ChatMessage
 from ._agents import AGENTS
 from ._http import ApiError, invalid, read_json
 from ._openai_errors import openai_validation_error
-from ._runs import RunLog, RunStatus, new_run_id
+from ._runs import RunLog, new_run_id
 from ._service import (
     AppState,
     Dialect,
     RunStart,
     check_input,
+    continue_run,
     pacing_for,
     replay_selected,
     run_endpoint,
@@ -52,9 +53,13 @@ from ._service import (
 )
 from ._steps import (
     APPROVAL_STEPS,
+    ApprovalRequest,
+    Decision,
     Failure,
     Finish,
+    Paused,
     Reasoning,
+    Resumed,
     Step,
     Text,
     ToolEnd,
@@ -71,21 +76,17 @@ KIND = "openai-responses"
 ARGUMENT_PIECE_CHARS = 12
 _Obj = dict[str, Any]
 
-_STATUS: dict[RunStatus, str] = {
-    "running": "in_progress",
-    "paused": "in_progress",
-    "completed": "completed",
-    "failed": "failed",
-    "cancelled": "cancelled",
-}
+
+def response_id(log: RunLog, segment: int = 0) -> str:
+    """The id of the run's ``segment``-th response (each approval pause starts another)."""
+    base = f"resp_{log.id.removeprefix('run_')}"
+    return base if segment == 0 else f"{base}_{segment}"
 
 
-def response_id(log: RunLog) -> str:
-    return f"resp_{log.id.removeprefix('run_')}"
-
-
-def _run_id(response: str) -> str:
-    return f"run_{response.removeprefix('resp_')}"
+def _run_and_segment(response: str) -> tuple[str, int]:
+    base, _, number = response.removeprefix("resp_").partition("_")
+    segment = int(number) if number.isascii() and number.isdigit() and len(number) < 6 else 0
+    return f"run_{base}", segment if number else 0
 
 
 class ResponsesRenderer:
@@ -94,8 +95,17 @@ class ResponsesRenderer:
 
     def __init__(self, log: RunLog) -> None:
         self.log = log
+        self.segment = 0
         self.id = response_id(log)
         self.sequence = 0
+        self.frames = 0
+        """Frames rendered in all (the run's frame numbers)."""
+        self.starts = [0]
+        """The frame number at which each response (segment) starts."""
+        self.ended: dict[int, _Obj] = {}
+        """Each paused response as it ended, by segment."""
+        self.waiting: ToolStart | None = None
+        """A call not shown yet: if a human must approve it, it shows as the request."""
         self.output: list[_Obj] = []
         """Finished output items, in order."""
         self.open: _Obj | None = None
@@ -111,6 +121,7 @@ class ResponsesRenderer:
     def _event(self, kind: str, *, terminal: bool = False, **fields: Any) -> Frame:
         body = {"type": kind, "sequence_number": self.sequence, **fields}
         self.sequence += 1
+        self.frames += 1
         return Frame(dumps(body), event=kind, terminal=terminal)
 
     def response(self, status: str | None = None) -> _Obj:
@@ -135,7 +146,9 @@ class ResponsesRenderer:
             "top_p": log.details.get("top_p"),
             "background": bool(log.details.get("background")),
             "store": True,
-            "previous_response_id": log.details.get("previous_response_id"),
+            "previous_response_id": response_id(log, self.segment - 1)
+            if self.segment
+            else log.details.get("previous_response_id"),
             "conversation": {"id": conversation} if conversation else None,
             "text": {"format": {"type": "text"}},
             "completed_at": int(log.finished_at) if log.finished_at and self.usage else None,
@@ -148,15 +161,32 @@ class ResponsesRenderer:
         ]
 
     def render(self, step: Step, at: float) -> list[Frame]:
+        if isinstance(step, ApprovalRequest) and self.waiting is not None:
+            return [*self._close(), *self._approval_request(self.waiting)]
+        frames = self._shown_waiting()
+        if isinstance(step, ToolStart):
+            self.waiting = step  # shown with the next step: it may need approval
+            return frames
+        return [*frames, *self._step(step)]
+
+    def _shown_waiting(self) -> list[Frame]:
+        waiting, self.waiting = self.waiting, None
+        return [] if waiting is None else [*self._close(), *self._function_call(waiting)]
+
+    def _step(self, step: Step) -> list[Frame]:
+        if isinstance(step, Paused):
+            return [*self._close(), self._paused()]
+        if isinstance(step, Resumed):
+            return self._next_response()
         if isinstance(step, APPROVAL_STEPS):
-            return []  # agents that need approval are refused on this dialect
+            return []  # a denial: the client shows the decision it sent
         if isinstance(step, Reasoning):
             self.reasoning_tokens += count_tokens(step.text)
             return [*self._open("reasoning"), self._reasoning_delta(step.text)]
         if isinstance(step, Text):
             return [*self._open("message"), self._text_delta(step.text)]
         if isinstance(step, ToolStart):
-            return [*self._close(), *self._function_call(step)]
+            return [*self._close(), *self._function_call(step)]  # pragma: no cover
         if isinstance(step, ToolEnd):
             return [*self._close(), *self._function_output(step)]
         if isinstance(step, Finish):
@@ -286,6 +316,34 @@ class ResponsesRenderer:
             self._item_done(item),
         ]
 
+    # ---- approvals: a response per pause ----------------------------------------------------
+    def _approval_request(self, call: ToolStart) -> list[Frame]:
+        """The call as an ``mcp_approval_request`` whose id is the call's: the decision names
+        it, and the call that follows it continues its card."""
+        index = len(self.output)
+        item = {"id": call.call_id, "type": "mcp_approval_request", "server_label": "agentnb",
+                "name": call.name, "arguments": json.dumps(call.arguments)}  # fmt: skip
+        self.waiting = None
+        return [
+            self._event("response.output_item.added", output_index=index, item=item),
+            self._item_done(item),
+        ]
+
+    def _paused(self) -> Frame:
+        """The response ends here, completed, its approval request in its output; the
+        decision comes as a new response continuing it."""
+        self.status = "completed"
+        self.ended[self.segment] = self.response()
+        event = self._event("response.completed", response=self.ended[self.segment])
+        return Frame(event.data, event=event.event, ends_response=True)
+
+    def _next_response(self) -> list[Frame]:
+        self.segment += 1
+        self.id = response_id(self.log, self.segment)
+        self.sequence, self.output, self.status = 0, [], "in_progress"
+        self.starts.append(self.frames)
+        return self.opening()
+
     # ---- the end --------------------------------------------------------------------------
     def _completed(self, step: Finish) -> Frame:
         self.status = "completed"
@@ -311,15 +369,23 @@ class ResponsesRenderer:
         return self._event("response.failed", terminal=True, response=self.response())
 
 
-def response_of(log: RunLog) -> _Obj:
-    """The response as it stands: the run's steps so far, rendered."""
+def rendered(log: RunLog) -> ResponsesRenderer:
+    """A renderer that has rendered the run's steps so far."""
     renderer = ResponsesRenderer(log)
     renderer.opening()
     for entry in list(log.entries):
         shown = flattened(entry.step)
         if shown is not None:
             renderer.render(shown, entry.at)
-    return renderer.response(None if log.finished else _STATUS[log.status])
+    return renderer
+
+
+def response_of(log: RunLog, segment: int | None = None) -> _Obj:
+    """A response of the run as it stands (the latest one unless ``segment`` says)."""
+    renderer = rendered(log)
+    if segment is not None and segment in renderer.ended:
+        return renderer.ended[segment]
+    return renderer.response()
 
 
 # ---- requests -----------------------------------------------------------------------------
@@ -413,26 +479,50 @@ def _conversation(state: AppState, body: _Body) -> Conversation:
         return state.conversations.get_or_create(KIND, name)
     fresh = Conversation(id=f"conv_{new_run_id()[4:]}", created_at=0.0)
     if body.previous_response_id:
-        previous = _stored(state, body.previous_response_id, "previous_response_id")
+        previous, _ = _stored(state, body.previous_response_id, "previous_response_id")
         if previous.conversation is not None:
             fresh.messages = list(previous.conversation.messages)
     return fresh
 
 
-def _stored(state: AppState, response: str, param: str | None = None) -> RunLog:
-    log = state.runs.get(_run_id(response))
-    if log is None or log.dialect != KIND:
+def _stored(state: AppState, response: str, param: str | None = None) -> tuple[RunLog, int]:
+    """The run a response id names, and which of its responses (segments) it is."""
+    run_id, segment = _run_and_segment(response)
+    log = state.runs.get(run_id)
+    if log is None or log.dialect != KIND or segment >= len(rendered(log).starts):
         raise ApiError(
             404,
             f"Response with id '{response}' not found.",
             param=param,
             code="response_not_found",
         )
-    return log
+    return log, segment
 
 
-async def _begin(request: Request, state: AppState) -> RunStart:
+def _decisions(body: _Body) -> tuple[Decision, ...]:
+    """The input's ``mcp_approval_response`` items (each names the call it decides)."""
+    items = body.input if isinstance(body.input, list) else []
+    return tuple(
+        Decision(str(extra.get("approval_request_id")), extra.get("approve") is True,
+                 extra.get("reason") if isinstance(extra.get("reason"), str) else None)
+        for item in items
+        if item.type == "mcp_approval_response"
+        for extra in (item.model_extra or {},)
+    )  # fmt: skip
+
+
+def _continued(state: AppState, body: _Body) -> Response:
+    """Decisions on a paused response: the run goes on, streamed as a new response."""
+    if not body.previous_response_id:
+        raise invalid(["body", "previous_response_id"], "names the response to continue")
+    log, _ = _stored(state, body.previous_response_id, "previous_response_id")
+    return continue_run(state, RESPONSES, log, _decisions(body))
+
+
+async def _begin(request: Request, state: AppState) -> RunStart | Response:
     body = _validated(await read_json(request, state.config.max_body_bytes))
+    if _decisions(body):
+        return _continued(state, body)
     agent = AGENTS.get(body.model)
     if agent is None:
         available = ", ".join(sorted(AGENTS))
@@ -467,6 +557,7 @@ async def _begin(request: Request, state: AppState) -> RunStart:
         "top_p": body.top_p,
     }
     log = RunLog(run_id, KIND, agent.name, agent_input, conversation=conversation, details=details)
+    log.thread_id = conversation.id if named else response_id(log)
     return RunStart(
         log,
         agent,
@@ -481,7 +572,7 @@ def _answer(log: RunLog) -> Response:
     return JSONResponse(response_of(log))
 
 
-RESPONSES = Dialect(KIND, flat(ResponsesRenderer), result=_answer, event_ids=False)
+RESPONSES = Dialect(KIND, flat(ResponsesRenderer), result=_answer, approvals=True, event_ids=False)
 
 
 async def _create(request: Request) -> Response:
@@ -504,21 +595,25 @@ def _starting_after(request: Request) -> int:
 
 async def _retrieve(request: Request) -> Response:
     state = state_of(request)
-    log = _stored(state, request.path_params["response_id"])
+    log, segment = _stored(state, request.path_params["response_id"])
     if request.query_params.get("stream", "").lower() != "true":
-        return JSONResponse(response_of(log))
-    after = _starting_after(request)
-    return replay_selected(
-        state, RESPONSES, log, lambda number, frame: number > after, event_ids=False
-    )
+        return JSONResponse(response_of(log, segment))
+    starts = rendered(log).starts
+    first = starts[segment] + _starting_after(request) + 1
+    end = starts[segment + 1] if segment + 1 < len(starts) else None
+
+    def select(number: int, frame: Frame) -> bool:
+        return number >= first and (end is None or number < end)
+
+    return replay_selected(state, RESPONSES, log, select, event_ids=False)
 
 
 async def _cancel(request: Request) -> Response:
     state = state_of(request)
-    log = _stored(state, request.path_params["response_id"])
+    log, segment = _stored(state, request.path_params["response_id"])
     if state.runs.cancel(log.id):
         await log.wait_finished()
-    return JSONResponse(response_of(log))
+    return JSONResponse(response_of(log, segment))
 
 
 def routes() -> list[Route]:

@@ -270,4 +270,6 @@ def continue_run(
     pause, in a new response (the run's event ids go on where they stopped)."""
     after = last_pause_end(log, dialect.renderer(log))
     log.decide(decisions)
-    return replay_selected(state, dialect, log, lambda number, frame: number > after)
+    return replay_selected(
+        state, dialect, log, lambda number, frame: number > after, event_ids=dialect.event_ids
+    )

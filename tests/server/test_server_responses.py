@@ -123,6 +123,28 @@ async def test_stop_cancels_the_response_on_the_server(server: ServerHandle) -> 
     assert run.cancel_error is None
 
 
-async def test_an_agent_that_needs_approval_is_refused_clearly(client: AsyncAgentClient) -> None:
-    with pytest.raises(InvalidRequestError, match="approve"):
-        await client.run("trader", "Buy 10 NVDA")
+async def test_an_agent_that_asks_questions_is_refused_clearly(client: AsyncAgentClient) -> None:
+    with pytest.raises(InvalidRequestError, match="free-form question"):
+        await client.run("planner", "Plan a trip")
+
+
+async def test_an_approval_continues_the_paused_response_in_a_new_one(
+    client: AsyncAgentClient,
+) -> None:
+    started: list[str | None] = []
+    async with client.stream("trader", "Buy 10 NVDA") as stream:
+        async for event in stream:
+            if event.type == "run_started":
+                started.append(event.run_id)
+            if event.type == "run_paused":
+                paused = stream.run.run_id
+                stream.approvals.approve(stream.run.awaiting_approval[0].call_id)
+    run = stream.run
+    assert run.status == "completed"
+    assert started == [paused, f"{paused}_1"] == [paused, run.run_id]  # the decision's response
+    [trade] = [c for c in run.tool_calls if c.name == "place_trade"]
+    assert trade.status == "succeeded" and trade.approval is not None
+    ref = RunRef("trader", paused)
+    first = await client.retrieve_run(ref)
+    assert first is not None and first.status == "completed"
+    assert [i["type"] for i in first.raw["output"]][-1] == "mcp_approval_request"
