@@ -134,9 +134,7 @@ async def test_a_cancelled_run_ends_its_open_tool_call(
     assert span.status.status_code is StatusCode.ERROR
     [tool] = traced.children(span)
     assert (tool.attributes or {}).get("agentnb.tool.status") == "failed"
-    assert (
-        tool.status.status_code is StatusCode.ERROR and tool.status.description == "tool_error"
-    )
+    assert tool.status.status_code is StatusCode.ERROR and tool.status.description == "tool_error"
     assert isinstance(agentnb._core.exceptions.error_for_run(run), RunCancelledError)
 
 
