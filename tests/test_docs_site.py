@@ -47,3 +47,15 @@ def test_the_api_reference_names_every_public_name_and_no_other() -> None:
     named = re.findall(r"^::: agentnb\.(\w+)$", page, flags=re.M)
     assert len(named) == len(set(named)), "a name documented twice"
     assert sorted(named) == sorted(agentnb.__all__)
+
+
+def test_every_code_fence_is_closed() -> None:
+    """An unclosed fence swallows the rest of a page into a code block without a warning from
+    the strict build (it happened when the README was cut into pages)."""
+    pages = [*sorted((REPO / "docs").glob("*.md")), REPO / "README.md", REPO / "CHANGELOG.md"]
+    odd = [
+        p.name
+        for p in pages
+        if sum(line.lstrip().startswith("```") for line in p.read_text().splitlines()) % 2
+    ]
+    assert not odd, odd
