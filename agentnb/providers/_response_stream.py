@@ -171,15 +171,21 @@ class ResponsesTranslator(Translator):
             return self._event(body, sse)  # a server that does not number its events
         if (self._last is not None and number <= self._last) or number in self._held:
             return []  # sent again (a resume, a repeat): applied already
+        if self._last is None and number > 0 and body.get("type") not in _LIFECYCLE:
+            self._hold(number, sse)  # a stream starts at 0 (or at its created event)
+            return []
         if self._last is not None and number > self._last + 1:
-            if len(self._held) < MAX_HELD_FRAMES:
-                self._held[number] = sse
+            self._hold(number, sse)
             return []
         events = self._numbered(number, body, sse)
         while not self.done and self._last is not None and self._last + 1 in self._held:
             held = self._held.pop(self._last + 1)
             events.extend(self._numbered(self._last + 1, as_dict(parse_json(held.data)), held))
         return events
+
+    def _hold(self, number: int, sse: ServerSentEvent) -> None:
+        if len(self._held) < MAX_HELD_FRAMES:
+            self._held[number] = sse
 
     def _numbered(self, number: int, body: _Obj | None, sse: ServerSentEvent) -> list[Event]:
         self._last = number
@@ -277,6 +283,7 @@ class ResponsesTranslator(Translator):
         if item_type == "function_call":
             call_id = first_str(item, "call_id") or item_id
             self._calls[item_id] = call_id
+            self._client_calls.add(call_id)  # unless its output comes in the response
             return [self._start(call_id, first_str(item, "name") or "", None)]
         if item_type == "mcp_call":
             return [self._start(self._mcp_call_id(item), _mcp_name(item), None)]
