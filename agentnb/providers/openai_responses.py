@@ -21,6 +21,9 @@ The platform's own response: a cut stream resumes with
 response again only for ``background`` runs: option ``background=True``); ``attach`` streams a
 response again from its start (a history row's run after a restart); Stop sends
 ``POST /responses/{id}/cancel``; ``GET /responses/{id}`` retrieves it (``remote_runs``).
+
+Follow-ups are asked for in ``metadata`` (``followups: "true"``); agentnb's built-in server
+answers them in the completed response's ``agentnb_followups`` (an extension).
 """
 
 from __future__ import annotations

@@ -2,14 +2,15 @@
 ``GET /v1/responses/{id}`` (``?stream=true&starting_after=n`` streams it again after event
 ``n``) and ``POST /v1/responses/{id}/cancel``.
 
-A run is one response, streamed as the API's typed events, each with its ``sequence_number``
-(the frame's number in the run, so a replay is numbered as the first stream was):
+A run is one response (one more per approval pause, below), streamed as the API's typed
+events, each with its ``sequence_number`` (its number in the response, the same in a replay):
 ``response.created``, ``response.in_progress``, then output items: a ``reasoning`` item
 (``response.reasoning_summary_text.delta``), a ``message`` (``response.output_text.delta``)
 and, for each tool the agent runs on the server, a ``function_call`` item (its arguments
 streamed by ``response.function_call_arguments.delta``) followed by a
 ``function_call_output`` item with what the tool returned: the output in the response says
-the call was run, so a client has nothing left to run. Last, ``response.completed`` with the
+the call was run, so a client has nothing left to run (a call is shown with the step after
+it, which may be its approval request). Last, ``response.completed`` with the
 whole response (usage with ``input_tokens_details.cached_tokens`` and
 ``output_tokens_details.reasoning_tokens``), or ``response.failed`` (a cancelled run: status
 ``cancelled``).
@@ -18,9 +19,18 @@ Conversations: ``previous_response_id`` continues a response's conversation (eac
 keeps its own copy of the messages before it, so two answers to one response do not mix);
 ``conversation`` (an id, or ``{"id": ...}``) names a conversation the server keeps, made on
 first use. ``background: true`` runs go on when the client leaves (every run here does), and
-without ``stream`` the answer is the response at once, ``queued``. ``metadata`` carries
-options (``paragraphs``, ``followups``); ``text.format`` a JSON schema. Agents that need a
-human's approval are refused here. Invalid requests are 400s in OpenAI's shape.
+without ``stream`` the answer is the response at once, ``in_progress``. ``metadata`` carries
+options (``paragraphs``, ``followups``; the follow-ups come back in the completed response's
+``agentnb_followups``, an extension: metadata holds only strings); ``text.format`` a JSON
+schema. Invalid requests are 400s in OpenAI's shape.
+
+Approvals: a call that waits for a human is an ``mcp_approval_request`` item whose id is the
+call's (``server_label`` ``agentnb``); the response ends there, ``completed``. A request with
+``previous_response_id`` naming it and ``mcp_approval_response`` input items (one per call:
+``approval_request_id``, ``approve``, ``reason``) hands the run its decisions, and the rest
+of the run streams as a new response, ``<id>_1`` (``_2`` after a second pause...), numbered
+from 0, that names the paused one as its ``previous_response_id``. Agents that ask a
+free-form question are refused (the API has no way to carry the answer).
 """
 
 from __future__ import annotations
@@ -185,8 +195,8 @@ class ResponsesRenderer:
             return [*self._open("reasoning"), self._reasoning_delta(step.text)]
         if isinstance(step, Text):
             return [*self._open("message"), self._text_delta(step.text)]
-        if isinstance(step, ToolStart):
-            return [*self._close(), *self._function_call(step)]  # pragma: no cover
+        if isinstance(step, ToolStart):  # render() holds calls back: shown as here
+            return [*self._close(), *self._function_call(step)]
         if isinstance(step, ToolEnd):
             return [*self._close(), *self._function_output(step)]
         if isinstance(step, Finish):
