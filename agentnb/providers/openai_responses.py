@@ -174,6 +174,7 @@ class OpenAIResponses(Provider):
         thread = translator.thread_id
         continued = thread if thread and thread.startswith(CONVERSATION_PREFIX) else None
         body = self._body(request, continued or translator.run_id, answers)
+        body["input"] = answers  # not the first request's own input, given in ``extra``
         translator.next_response()
         return HttpRequest("POST", "/responses", json=body, headers=_STREAM)
 

@@ -82,3 +82,38 @@ def test_any_delivery_then_the_resume_reads_as_the_stream(delivery: list[int]) -
     assert (text, reasoning, arguments) == ("".join(PIECES), "think", '{"a": 1}')
     assert [type(e) for e in events].count(RunCompleted) == 1
     assert isinstance(events[-1], RunCompleted) and events[-1].finish_reason == "tool_calls"
+
+
+def test_the_decisions_go_as_a_new_response_continuing_the_paused_one() -> None:
+    from agentnb import ApprovalDecision
+
+    provider = OpenAIResponses(background=True)
+    own_input = [{"type": "function_call_output", "call_id": "c0", "output": "{}"}]
+    request = build_request("m", "hi", extra={"input": own_input, "tools": [{"type": "mcp"}]})
+    translator = provider.translator(request)
+    assert isinstance(translator, ResponsesTranslator)
+    approval = {"id": "mcpr_1", "type": "mcp_approval_request", "server_label": "s",
+                "name": "place", "arguments": "{}"}  # fmt: skip
+    paused = read(
+        translator,
+        [
+            {"type": "response.created", "sequence_number": 0,
+             "response": {"id": "resp_1", "status": "in_progress"}},
+            {"type": "response.output_item.done", "sequence_number": 1, "item": approval,
+             "output_index": 0},
+            {"type": "response.completed", "sequence_number": 2,
+             "response": {"id": "resp_1", "status": "completed", "output": [approval]}},
+        ],
+    )  # fmt: skip
+    assert paused[-1].type == "run_paused"
+    sent = provider.approval_request(
+        request, translator, [ApprovalDecision("mcpr_1", False, reason="no")]
+    )
+    assert sent is not None and sent.json is not None
+    assert sent.json["previous_response_id"] == "resp_1"
+    assert sent.json["input"] == [
+        {"type": "mcp_approval_response", "approval_request_id": "mcpr_1", "approve": False,
+         "reason": "no"}
+    ]  # fmt: skip
+    assert sent.json["tools"] == [{"type": "mcp"}] and sent.json["background"] is True
+    assert translator.cursor is None and not translator.done  # the new response starts at 0
