@@ -98,10 +98,10 @@ def _targets() -> list[tuple[str, Any, str]]:
     import h11
     import httpcore._async.connection_pool as pool
 
-    from agentnb._client import own_http
     from agentnb._client.recording import RunRecording
     from agentnb._core.handle import RunHandle
     from agentnb._core.run import Run
+    from agentnb._http import own_connections as own_http
     from agentnb.providers import operativus, runagent
     from agentnb.sse import SSEDecoder
 

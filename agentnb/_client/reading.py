@@ -6,11 +6,11 @@ FrameReader` (which bounds the reads in time, memory and loop use):
 - **pushed**, past httpx: httpx hands a body up through six layers per socket read
   (httpcore's pool and connection streams, h11's event machine, httpx's byte iterators, the
   shard's wrapper), which cost an event stream more CPU than decoding its events. A body on
-  agentnb's own connection (:mod:`agentnb._client.own_http`) is read from its buffered
+  agentnb's own connection (:mod:`agentnb._http.own_connections`) is read from its buffered
   protocol as it is; one whose head httpx parsed on agentnb's network backend
-  (:mod:`agentnb._client.network`) from the same protocol, after the bytes h11 read past
+  (:mod:`agentnb._http.network`) from the same protocol, after the bytes h11 read past
   the head, its framing (chunked, ``Content-Length``, or until the server closes) undone by
-  :class:`~agentnb._client.framing.RawBody`. The connection is then never handed back to
+  :class:`~agentnb._http.framing.RawBody`. The connection is then never handed back to
   httpx's pool: closing the response closes it (h11 still sees the body unread).
 - **pulled** through httpx, for anything else: an HTTP/2 response, a proxy's or a given
   client's connection, an encoding other than gzip or deflate
@@ -29,14 +29,14 @@ import h11
 import httpcore
 import httpx
 
+from .._http.error_map import is_event_stream
+from .._http.framing import RawBody
+from .._http.network import OwnStream
+from .._http.own_connections import OwnBody
 from ..sse import SSEDecoder
 from .clock import RunClock
 from .decoding import Inflater, WholeBody, body_pieces, close_quietly, encodings
 from .frame_reader import FrameReader, OnFrame, Outcome, Pulled, Pushed
-from .framing import RawBody
-from .http_errors import is_event_stream
-from .network import OwnStream
-from .own_http import OwnBody
 
 __all__ = ["frame_reader", "paths_taken", "raw_body", "reads_raw"]
 

@@ -25,19 +25,19 @@ from .._core.loop import take_turn
 from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy
 from .._core.secrets import REDACTED, redact
 from .._core.version import __version__
-from ..events import Event, RunFailed, ToolCallFinished
-from ..providers import HttpRequest, Provider
-from .decoding import body_pieces
-from .http_client import SIDE_CONNECTIONS, HttpClients, new_http_clients
-from .http_errors import (
+from .._http.error_map import (
     content_type_error,
     is_event_stream,
     is_json,
     status_error,
     transport_error,
 )
+from .._http.httpx_pools import SIDE_CONNECTIONS, HttpClients, new_http_clients
+from .._http.own_connections import OwnBody, OwnConnections
+from ..events import Event, RunFailed, ToolCallFinished
+from ..providers import HttpRequest, Provider
+from .decoding import body_pieces
 from .logs import install_log_redaction
-from .own_http import OwnBody, OwnConnections
 from .reading import paths_taken
 
 __all__ = [
@@ -64,7 +64,7 @@ install_log_redaction()
 
 sends_own = True
 """Whether run streams go on agentnb's own connections where they can
-(:mod:`agentnb._client.own_http`); benchmarks turn it off to compare."""
+(:mod:`agentnb._http.own_connections`); benchmarks turn it off to compare."""
 
 
 def user_agent() -> str:
@@ -112,7 +112,7 @@ class Transport:
 
     def _client(self, *, side: bool = False) -> httpx.AsyncClient:
         """The HTTP client for a stream, or for a side request (``side``): the one given to
-        the transport for both, else two of its own (see :mod:`agentnb._client.http_client`)."""
+        the transport for both, else two of its own (see :mod:`agentnb._http.httpx_pools`)."""
         if self._closed:
             raise TransportError(f"the client for {self.base_url} is closed; make a new one")
         if self._given_http is not None:

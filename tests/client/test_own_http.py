@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from agentnb._client import reading
 from agentnb._client.client import AsyncAgentClient
-from agentnb._client.wire import MAX_HEAD, Head, parse_head, request_bytes
 from agentnb._core.exceptions import AgentNBError, TransportError
+from agentnb._http.response_head import MAX_HEAD, Head, parse_head, request_bytes
 
 FRAMES = (
     b'data: {"choices":[{"index":0,"delta":{"content":"hello"}}]}\n\n'

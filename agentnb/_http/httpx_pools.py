@@ -28,7 +28,7 @@ import httpcore
 import httpx
 
 from .network import AsyncioBackend
-from .own_http import OwnConnections
+from .own_connections import OwnConnections
 
 __all__ = [
     "SHARDS",
@@ -60,7 +60,7 @@ def shared_ssl_context() -> ssl.SSLContext:
 def pooled_transport(
     context: ssl.SSLContext | bool, limits: httpx.Limits
 ) -> httpx.AsyncHTTPTransport:
-    """httpx's transport over :class:`~agentnb._client.network.AsyncioBackend` (httpx has no
+    """httpx's transport over :class:`~agentnb._http.network.AsyncioBackend` (httpx has no
     parameter for httpcore's network backend: its pool is made again with one)."""
     transport = httpx.AsyncHTTPTransport(verify=context, limits=limits)
     pool = getattr(transport, "_pool", None)
@@ -165,7 +165,7 @@ class HttpClients(NamedTuple):
     each opening one beside its stream (at most :data:`SIDE_CONNECTIONS` at a time)."""
     own: OwnConnections | None
     """agentnb's own connections for ``http://`` run streams and side requests
-    (:mod:`agentnb._client.own_http`); None when a proxy is configured in the environment
+    (:mod:`agentnb._http.own_connections`); None when a proxy is configured in the environment
     (httpx honours it). ``streams`` and ``side`` then carry only https (and what a proxy
     takes)."""
 

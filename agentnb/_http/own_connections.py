@@ -6,8 +6,8 @@ event: the pool's walk, h11's state machine, anyio's locks, and a new TCP connec
 (a body read past httpx could never go back to httpcore's pool). :class:`OwnConnections`
 sends a request httpx built (:meth:`agentnb._client.transport.Transport.build`: headers,
 cookies, JSON body) on a plain-TCP connection of its own, parses the head
-(:mod:`agentnb._client.wire`), and hands back an ``httpx.Response`` whose body is a
-:class:`~agentnb._client.framing.RawBody` over the connection's buffered protocol.
+(:mod:`agentnb._http.response_head`), and hands back an ``httpx.Response`` whose body is a
+:class:`~agentnb._http.framing.RawBody` over the connection's buffered protocol.
 
 - Keep-alive: closing a response whose body has ended (or ends within :data:`DRAIN_SECONDS`
   with what is left of it, at most :data:`DRAIN_BYTES`: a run's stream is closed at its
@@ -37,7 +37,7 @@ import httpx
 
 from .framing import RawBody
 from .network import Buffered, open_tcp
-from .wire import Head, parse_head, request_bytes
+from .response_head import Head, parse_head, request_bytes
 
 logger = logging.getLogger("agentnb.http")
 """Logs each request sent here, as httpx does its own (keys redacted: ``logs.HTTP_LOGGERS``)."""

@@ -1,0 +1,1 @@
+"""agentnb's HTTP machinery (its contract is written in the next commit)."""
