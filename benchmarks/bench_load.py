@@ -384,7 +384,7 @@ def main() -> None:
         "\nwall: median round; CPU: median round's CPU time of this process (all threads; the"
         " server is a child process); CPU/ev: that per event.\n[fast+raw]: requests on agentnb's"
         " own kept-alive connections (agentnb._http.own_connections), bodies read past httpx;\n[raw]:"
-        " httpx sends, bodies read past httpx (agentnb._client.reading.raw_body); [httpx]:"
+        " httpx sends, bodies read past httpx (agentnb._http.pushed_body); [httpx]:"
         " through httpx (the fallback: proxies, TLS, a given http_client)."
         "\nlag: how late a 10 ms timer fires (all rounds' samples). agentnb: the main (kernel)"
         " loop only\nawaits the handles; the streams, history writes and (operativus) the usage"

@@ -42,13 +42,12 @@ import httpx
 
 from .._core.exceptions import ProtocolError
 from .._core.loop import take_turn, turns_of
-from .._http.framing import RawBody
-from .._http.network import Buffered
+from .._http.pushed_body import Pushed
 from ..sse import ServerSentEvent, SSEDecoder
 from .clock import Expired, RunClock, Watchdog
-from .decoding import NEEDED, OVER_BUDGET, SLICE_FED, BodyFrames, Inflater, WholeBody
+from .decoding import NEEDED, OVER_BUDGET, SLICE_FED, BodyFrames, WholeBody
 
-__all__ = ["FrameReader", "OnFrame", "Outcome", "Pulled", "Pushed"]
+__all__ = ["FrameReader", "OnFrame", "Outcome", "Pulled"]
 
 _TAKE = 64 * 1024
 """Bytes taken at once from what a connection buffered while nobody read it."""
@@ -71,15 +70,6 @@ class Outcome:
         self.detail = ""
         self.retry_after: float | None = None
         self.server_retry_ms: int | None = None
-
-
-class Pushed(NamedTuple):
-    """A body on a connection agentnb reads itself: its protocol, its framing, and its
-    inflater when it is compressed."""
-
-    protocol: Buffered
-    body: RawBody
-    inflater: Inflater | None
 
 
 class Pulled(NamedTuple):

@@ -33,10 +33,10 @@ from .._http.error_map import (
     transport_error,
 )
 from .._http.httpx_pools import SIDE_CONNECTIONS, HttpClients, new_http_clients
+from .._http.inflating import body_pieces
 from .._http.own_connections import OwnBody, OwnConnections
 from ..events import Event, RunFailed, ToolCallFinished
 from ..providers import HttpRequest, Provider
-from .decoding import body_pieces
 from .logs import install_log_redaction
 from .reading import paths_taken
 

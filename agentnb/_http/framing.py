@@ -4,7 +4,7 @@
 fed) and undoes chunked, ``Content-Length`` or until-close framing itself, with one read
 timer per body. Failures raise httpx's own exception types (``ReadTimeout``, ``ReadError``,
 ``RemoteProtocolError``), so a reader handles this path and httpx's alike. Used for a body
-read past httpx (:func:`agentnb._client.reading.raw_body`) and for every body of agentnb's
+read past httpx (:func:`agentnb._http.pushed_body.pushed_body`) and for every body of agentnb's
 own connections (:mod:`agentnb._http.own_connections`), which :meth:`RawBody.finish_buffered`
 tells whether they can carry the next request.
 """

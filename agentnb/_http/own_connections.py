@@ -248,7 +248,7 @@ class OwnConnections:
 class OwnBody(httpx.AsyncByteStream):
     """A response body on one of :class:`OwnConnections`' connections: ``raw`` undoes its
     framing over the connection's ``protocol`` (read directly by
-    :func:`agentnb._client.reading.raw_body`); closing it gives the connection back when the
+    :func:`agentnb._http.pushed_body.pushed_body`); closing it gives the connection back when the
     body ended."""
 
     def __init__(
