@@ -32,7 +32,7 @@ from .._http.error_map import (
     status_error,
     transport_error,
 )
-from .._http.httpx_pools import SIDE_CONNECTIONS, HttpClients, new_http_clients
+from .._http.httpx_pools import SIDE_CONNECTIONS, HttpClients, Verify, new_http_clients
 from .._http.inflating import body_pieces
 from .._http.own_connections import OwnBody, OwnConnections
 from ..events import Event, RunFailed, ToolCallFinished
@@ -85,6 +85,7 @@ class Transport:
         retry: RetryPolicy,
         headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        verify: Verify = True,
     ) -> None:
         self.provider = provider
         self.base_url = base_url
@@ -93,6 +94,7 @@ class Transport:
         self._api_key = api_key
         self._extra_headers = dict(headers or {})
         self._given_http = http_client
+        self._verify = verify
         self._http: HttpClients | None = None
         self._urls: dict[str, httpx.URL] = {}
         self._side_slots = asyncio.Semaphore(SIDE_CONNECTIONS)
@@ -118,7 +120,7 @@ class Transport:
         if self._given_http is not None:
             return self._given_http
         if self._http is None:
-            self._http = new_http_clients(self.timeout)
+            self._http = new_http_clients(self.timeout, self._verify)
         return self._http.side if side else self._http.streams
 
     # ---- text that may leave memory --------------------------------------------------
@@ -229,17 +231,14 @@ class Transport:
         self, request: httpx.Request, *, side: bool, stream: bool
     ) -> OwnConnections | None:
         """agentnb's own connections when they can carry this request: a run's stream or a
-        side request on plain HTTP, on the transport's own clients, no proxy (else httpx's
-        path). A side request often goes out on a connection a stream has just let go."""
+        side request on the transport's own clients, over ``http://`` or ``https://`` with
+        no proxy for it (else httpx's path: :meth:`HttpClients.own_for`). A side request
+        often goes out on a connection a stream has just let go."""
         if not stream or self._http is None or not sends_own:
             return None
-        own = self._http.own
-        if own is None or request.url.scheme != "http":
-            return None
-        if not isinstance(request.stream, httpx.ByteStream):
-            return None
-        if not side:
-            paths_taken["fast"] += 1
+        own = self._http.own_for(request)
+        if own is not None and not side:
+            paths_taken["fast-tls" if request.url.scheme == "https" else "fast"] += 1
         return own
 
     async def close_response(self, response: httpx.Response, *, keep: bool) -> None:
