@@ -52,7 +52,7 @@ from .._core.request import RunOptions, RunRequest, build_request
 from .._core.retry import RetryPolicy
 from .._core.run import Run
 from .._core.secrets import checked_key, mask
-from .._http.httpx_pools import Verify, checked_verify
+from .._http import Verify, checked_verify
 from ..providers import HttpRequest, Provider, RemoteRun, RunRef, get_provider
 from .clock import DEFAULT_IDLE_TIMEOUT, checked_limit
 from .reattach import OnceAccepted

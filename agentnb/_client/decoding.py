@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from .._core.exceptions import ProtocolError
-from .._http.inflating import DECODE_RATIO_FLOOR, PIECE_SIZE, Inflater, check_ratio
+from .._http import DECODE_RATIO_FLOOR, PIECE_SIZE, Inflater, check_ratio
 from ..sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
 
 __all__ = ["FEED_SLICE", "BodyFrames", "WholeBody"]

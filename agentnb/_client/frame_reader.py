@@ -42,7 +42,7 @@ import httpx
 
 from .._core.exceptions import ProtocolError
 from .._core.loop import take_turn, turns_of
-from .._http.pushed_body import Pushed
+from .._http import Pushed
 from ..sse import ServerSentEvent, SSEDecoder
 from .clock import Expired, RunClock, Watchdog
 from .decoding import NEEDED, OVER_BUDGET, SLICE_FED, BodyFrames, WholeBody

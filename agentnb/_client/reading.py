@@ -17,9 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 
-from .._http.error_map import is_event_stream
-from .._http.inflating import body_pieces, close_quietly
-from .._http.pushed_body import Pushed, pushed_body
+from .._http import Pushed, body_pieces, close_quietly, is_event_stream, pushed_body
 from ..sse import SSEDecoder
 from .clock import RunClock
 from .decoding import WholeBody

@@ -25,16 +25,20 @@ from .._core.loop import take_turn
 from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy
 from .._core.secrets import REDACTED, redact
 from .._core.version import __version__
-from .._http.error_map import (
+from .._http import (
+    SIDE_CONNECTIONS,
+    HttpClients,
+    OwnBody,
+    OwnConnections,
+    Verify,
+    body_pieces,
     content_type_error,
     is_event_stream,
     is_json,
+    new_http_clients,
     status_error,
     transport_error,
 )
-from .._http.httpx_pools import SIDE_CONNECTIONS, HttpClients, Verify, new_http_clients
-from .._http.inflating import body_pieces
-from .._http.own_connections import OwnBody, OwnConnections
 from ..events import Event, RunFailed, ToolCallFinished
 from ..providers import HttpRequest, Provider
 from .logs import install_log_redaction
