@@ -1,6 +1,7 @@
-"""agentnb's own HTTP/1.1 connections (own_http, wire): the head parser split every way and
-refusing malformed heads, kept-alive connections reused and retried only when safe, and the
-requests that must take httpx's path (a proxy, a given http_client) taking it."""
+"""agentnb's own HTTP/1.1 connections (_http.own_connections, _http.response_head): the head
+parser split every way and refusing malformed heads, kept-alive connections reused and
+retried only when safe, and the requests that must take httpx's path (a proxy, a given
+http_client) taking it."""
 
 from __future__ import annotations
 
