@@ -44,8 +44,8 @@ match, a server that does not speak TLS) is a ``ConnectError`` saying why, never
   8 MiB; one read timer per body (the read timeout between two pieces).
 - Keep-alive: a connection whose body ended (or ends within 1 s and 64 KiB of its close)
   goes back to its origin's deque (scheme, host, port; ≤ 320 idle, 5 s), most recent first;
-  a response closed before its end after a Stop closes its connection at once (TLS
-  included: no close_notify wait), so the server sees the run's reader go.
+  a response closed before its end after a Stop closes its connection at once (a TLS one
+  is aborted: no close_notify exchange), so the server sees the run's reader go.
 """
 
 from .error_map import content_type_error, is_event_stream, is_json, status_error, transport_error

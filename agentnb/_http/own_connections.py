@@ -92,8 +92,8 @@ class Connection:
 
     def close(self) -> None:
         if self.origin[0] == "https":
-            # no TLS close_notify exchange: it can outlive the loop, and a stopped run's
-            # server must see the connection go at once
+            # no TLS close_notify exchange, which can outlive the loop: the server sees
+            # the connection go at once (a stopped run's must)
             self.transport.abort()
         else:
             self.transport.close()

@@ -133,6 +133,26 @@ async def test_a_cut_mid_stream_over_tls_resumes(tls_server: ServerHandle, ca_bu
     assert run.resumes == 1
 
 
+async def test_a_stop_over_tls_closes_the_connection_at_once(
+    tls_server: ServerHandle, ca_bundle: Path
+) -> None:
+    """A stopped run's server must see its reader go, over TLS as over TCP."""
+    state = tls_server.app.state.agentnb
+    async with client_for(
+        tls_server, "openai", record=False, verify=str(ca_bundle), delay_ms=50
+    ) as client:
+        async with client.stream("finance_agent", "What is 2+2?") as stream:
+            async for _ in stream:
+                assert state.streams.open == 1
+                break
+        for _ in range(500):  # the server notices a disconnect on its own time
+            if state.streams.open == 0:
+                break
+            await asyncio.sleep(0.01)
+    assert state.streams.open == 0
+    assert stream.run.status == "cancelled"
+
+
 # ---- certificate checks, as httpx's --------------------------------------------------------------
 async def failure(server: ServerHandle, *, own: bool, **options: Any) -> tuple[type, str, list]:
     """The error a run gets, the path it took, and the waits between attempts."""
