@@ -278,6 +278,28 @@ TLS_SERVER_CHILD = (
 )
 
 
+def handshake_cpu(base_url: str, ca_path: str, connections: int) -> float:
+    """CPU seconds this process spends opening ``connections`` TLS connections at once to
+    ``base_url`` (handshakes only, no request): what every https row pays per round."""
+    from agentnb._http.httpx_pools import tls_context
+    from agentnb._http.network import open_tcp
+
+    url = httpx.URL(base_url)
+    context = tls_context(ca_path)
+
+    async def connect_all() -> float:
+        started = time.process_time()
+        opened = await asyncio.gather(
+            *(open_tcp(url.host, url.port or 443, 60, tls=context) for _ in range(connections))
+        )
+        spent = time.process_time() - started
+        for transport_, _ in opened:
+            transport_.abort()
+        return spent
+
+    return asyncio.run(connect_all())
+
+
 @contextlib.contextmanager
 def tls_server() -> Iterator[tuple[str, str, str]]:
     """(base_url, api_key, CA bundle path) of a built-in server over TLS in a child process,
@@ -461,9 +483,19 @@ def main() -> None:
             for i, (place, way) in enumerate(ways):  # interleaved: drift hits every way alike
                 texts = messages(f"r{round_}w{i}", args.runs, args.words)
                 rounds[i].append(way(*places[place], texts))
+        handshakes = (
+            None if args.no_https else handshake_cpu(places["https"][0], ca_path, args.runs)
+        )
     pooled_rounds = [pooled(r) for r in rounds]
     print_table(pooled_rounds, args.runs * args.repeat, args.repeat)
     print_summary(pooled_rounds)
+    if handshakes is not None:
+        https_events = next(r.events for r in pooled_rounds if ", https" in r.name)
+        print(
+            f"\nTLS handshakes alone: {args.runs} at once cost this process {handshakes:.2f} s "
+            f"of CPU ({handshakes / max(https_events, 1) * 1e6:.1f} µs per event of an https "
+            f"round), paid by agentnb and the naive gather alike (a new client per round)."
+        )
     if memory is not None:
         print(
             f"\nPython heap per idle open stream ({args.idle_memory} streams): agentnb "
