@@ -70,7 +70,7 @@ Origin = tuple[str, str, int]
 
 
 class Connection:
-    """One TCP connection and the protocol that buffers what arrives on it."""
+    """One connection (TCP, or TLS over it) and the protocol that buffers what arrives."""
 
     __slots__ = ("idle_since", "origin", "protocol", "transport")
 
