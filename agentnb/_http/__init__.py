@@ -41,7 +41,8 @@ match, a server that does not speak TLS) is a ``ConnectError`` saying why, never
   only when the request provably never reached the server, or is idempotent.
 - Limits: a response head ≤ 64 KiB and 256 lines (a typed error naming what is malformed);
   a chunk-size line ≤ 4 KiB; a compressed body ≤ 100× its size on the wire once past
-  8 MiB; one read timer per body (the read timeout between two pieces).
+  8 MiB; one read timer per body (the read timeout between two pieces); at most 8 TLS
+  handshakes at once per pool (each costs the loop about a millisecond of CPU).
 - Keep-alive: a connection whose body ended (or ends within 1 s and 64 KiB of its close)
   goes back to its origin's deque (scheme, host, port; ≤ 320 idle, 5 s), most recent first;
   a response closed before its end after a Stop closes its connection at once (a TLS one

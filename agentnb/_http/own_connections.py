@@ -22,7 +22,9 @@ cookies, JSON body) on a connection of its own, parses the head
 - ``https://`` is asyncio's TLS with the one context httpx's pools use too
   (:func:`agentnb._http.httpx_pools.tls_context`: httpx's certificate checks, the user's
   ``verify=``), SNI and the hostname checked; ALPN offers HTTP/1.1 only, as httpcore does
-  for HTTP/1.1. Connections are kept per origin (scheme, host, port).
+  for HTTP/1.1. Connections are kept per origin (scheme, host, port); at most
+  :data:`HANDSHAKES_AT_ONCE` are being opened at once (the connect timeout counts from a
+  handshake's turn).
 - Failures raise httpx's exception types with the request, so the one map
   (:func:`agentnb._http.error_map.transport_error`) serves both paths (a TLS failure is an
   ``httpx.ConnectError`` raised from the ``ssl.SSLError``, as on httpx's path).
@@ -50,6 +52,7 @@ logger = logging.getLogger("agentnb.http")
 __all__ = [
     "DRAIN_BYTES",
     "DRAIN_SECONDS",
+    "HANDSHAKES_AT_ONCE",
     "KEEPALIVE_EXPIRY",
     "MAX_IDLE",
     "OwnBody",
@@ -64,6 +67,11 @@ DRAIN_SECONDS = 1.0
 DRAIN_BYTES = 64 * 1024
 """How long, and how many more bytes, a closed response's body may take to end so that its
 connection is kept."""
+
+HANDSHAKES_AT_ONCE = 8
+"""TLS connections being opened at once per pool; the others wait their turn. A handshake
+costs the event loop about a millisecond of CPU (the certificate's checks), all of it in
+callbacks no turn budget reaches: 200 runs starting together held the loop for 0.4 s."""
 
 Origin = tuple[str, str, int]
 """Scheme, host, port."""
@@ -113,6 +121,7 @@ class OwnConnections:
         self._idle: dict[Origin, collections.deque[Connection]] = {}
         self._draining: set[Connection] = set()
         self._closed = False
+        self._handshakes = asyncio.Semaphore(HANDSHAKES_AT_ONCE)
 
     async def send(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` and read its head; the body is read through the response."""
@@ -162,7 +171,11 @@ class OwnConnections:
         if scheme == "https" and tls is None:
             raise httpx.UnsupportedProtocol("no TLS context for https", request=request)
         try:
-            transport, protocol = await open_tcp(host, port, self._timeout.connect, tls=tls)
+            if tls is None:
+                transport, protocol = await open_tcp(host, port, self._timeout.connect)
+            else:
+                async with self._handshakes:
+                    transport, protocol = await open_tcp(host, port, self._timeout.connect, tls=tls)
         except TimeoutError:
             raise httpx.ConnectTimeout(
                 f"timed out connecting to {host}:{port}", request=request

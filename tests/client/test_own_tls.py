@@ -22,6 +22,7 @@ from hostile_server import Conn, HostileServer, Request
 from agentnb._client import reading, transport
 from agentnb._client.client import AsyncAgentClient
 from agentnb._core.exceptions import ConfigurationError, ConnectError
+from agentnb._http.own_connections import HANDSHAKES_AT_ONCE
 from agentnb.server import ServerHandle, create_app
 from agentnb.server._auth import generate_api_key
 from agentnb.server._serve import _wait_started, base_url_of, bind_socket, make_server
@@ -219,6 +220,41 @@ async def test_sequential_runs_reuse_one_kept_alive_tls_connection(
     assert texts == ["hello"] * 3
     assert connections == 1
     assert paths_since(before) == {"fast-tls", "raw"}
+
+
+async def test_tls_connections_are_opened_a_few_at_once() -> None:
+    """20 runs starting together: the server sees at most HANDSHAKES_AT_ONCE TLS hellos
+    while it answers none (a handshake's CPU runs in loop callbacks: 200 at once held the
+    loop for 0.4 s)."""
+    hellos = 0
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal hellos
+        if await reader.read(1):  # a ClientHello began: hold it unanswered
+            hellos += 1
+        await reader.read()
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = AsyncAgentClient(
+        "openai", base_url=f"https://127.0.0.1:{port}", record=False, max_retries=0
+    )
+    runs = [asyncio.create_task(client.run("m", f"hi {n}")) for n in range(20)]
+    try:
+        for _ in range(1000):
+            if hellos >= HANDSHAKES_AT_ONCE:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)  # time for more hellos, were more connections let through
+        assert hellos == HANDSHAKES_AT_ONCE
+    finally:
+        for run in runs:
+            run.cancel()
+        await asyncio.gather(*runs, return_exceptions=True)
+        await client.aclose()
+        server.close()
+        await server.wait_closed()
 
 
 # ---- what takes httpx's path, what is refused ------------------------------------------------------
