@@ -26,7 +26,7 @@ from bench_load import add_load_options, built_in_server, messages, pct
 
 import agentnb
 from agentnb._core.loop import run_sync
-from agentnb._notebook.connections import disconnect
+from agentnb._app.connections import disconnect
 
 STOP_EVERY_S = 0.02
 

@@ -1,9 +1,12 @@
 """The package's layers, kept true by reading every module's imports (module level, inside
 functions and under ``TYPE_CHECKING`` alike).
 
-    core (sse, events, _core)  ←  providers  ←  _client  ←  _notebook  ←  _cli
+    core (sse, events, _core)  ←  providers  ←  _client  ←  _app  ←  _notebook, _cli
+                   ↖ _display (reads runs)  ←──────────────────┘
                          ↖ _history (handed to the client as a recorder) ↗
                          ↖ _tracing (likewise; the root combines the two)  ↗
+    _display shows runs and knows no connection; _app shows them with it; the magics
+    (_notebook) and the CLI sit on both, and the CLI never imports the notebook.
     server: apart, it uses nothing above the core's exceptions.
 """
 
@@ -28,6 +31,8 @@ LAYER_OF_PREFIX = {
     "agentnb._client": "client",
     "agentnb._history": "history",
     "agentnb._tracing": "tracing",
+    "agentnb._display": "display",
+    "agentnb._app": "app",
     "agentnb._notebook": "notebook",
     "agentnb._cli": "cli",
     "agentnb.__main__": "cli",
@@ -39,10 +44,15 @@ MAY_IMPORT = {
     "client": {"core", "providers", "client"},
     "history": {"core", "providers", "history"},
     "tracing": {"core", "tracing"},
-    "notebook": {"core", "providers", "client", "history", "tracing", "notebook", "server"},
-    "cli": {"core", "providers", "client", "history", "tracing", "notebook", "cli", "server"},
+    "display": {"core", "display"},
+    "app": {"core", "providers", "client", "history", "tracing", "display", "app", "server"},
+    "notebook": {"core", "providers", "client", "history", "tracing", "display", "app", "notebook"},
+    "cli": {"core", "providers", "client", "history", "tracing", "display", "app", "cli", "server"},
     "server": {"core", "server"},
-    "root": {"core", "providers", "client", "history", "tracing", "notebook", "cli", "server"},
+    "root": {
+        "core", "providers", "client", "history", "tracing", "display", "app", "notebook", "cli",
+        "server",
+    },
 }
 LAZY_ALLOWED = (
     "pandas",

@@ -1,7 +1,7 @@
 """The options of ``%%agent`` / ``%agent`` and how they become run options.
 
 The options themselves are declared once, for the magics and ``agentnb run`` alike, in
-:data:`~agentnb._notebook.run_flags.RUN_FLAGS`: the same option gives the same request on
+:data:`~agentnb._app.run_flags.RUN_FLAGS`: the same option gives the same request on
 every path.
 """
 
@@ -16,7 +16,7 @@ from IPython.core import magic_arguments
 from IPython.core.error import UsageError
 
 from .._core.request import RunOptions
-from .run_flags import flags_for, run_options_from
+from .._app.run_flags import flags_for, run_options_from
 
 __all__ = [
     "ATTACH_FLAGS",

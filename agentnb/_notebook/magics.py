@@ -29,14 +29,15 @@ from .._core.handle import RunHandle
 from .._core.text import terminal_safe
 from .._history import default_store, runs
 from .._tracing import SWITCH_VAR, configure_tracing, settings_from_env, tracing_status
-from . import api as _api
-from . import interrupts, magic_input
-from .approval_prompt import approval_policy, wait_for_readers
-from .connections import connect, connections, get_connection
-from .environment import terminal_shell
+from .._app import api as _api
+from .._app import interrupts
+from . import magic_input
+from .._display.approval_prompt import approval_policy, wait_for_readers
+from .._app.connections import connect, connections, get_connection
+from .._display.environment import terminal_shell
 from .interpolate import interpolate
 from .magic_args import attach_options, lookup, request_options, run_options, split_line
-from .run_flags import AGENT_HELP
+from .._app.run_flags import AGENT_HELP
 
 __all__ = ["AgentMagics", "load_ipython_extension", "unload_ipython_extension"]
 

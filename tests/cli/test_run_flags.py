@@ -13,7 +13,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 from agentnb._cli.main import build_parser
 from agentnb._core.request import RUN_OPTIONS, build_request
-from agentnb._notebook.run_flags import (
+from agentnb._app.run_flags import (
     AGENT_HELP,
     BUILTIN_AGENTS,
     RUN_FLAGS,

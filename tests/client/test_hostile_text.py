@@ -17,7 +17,7 @@ from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 import agentnb
 from agentnb._core.run import Run, RunErrorInfo
 from agentnb._core.text import terminal_safe
-from agentnb._notebook.terminal import CYAN, DIM, GREEN, RED, RESET, TerminalPrinter, render_plain
+from agentnb._display.terminal import CYAN, DIM, GREEN, RED, RESET, TerminalPrinter, render_plain
 from agentnb.events import (
     ReasoningDelta,
     RunCompleted,

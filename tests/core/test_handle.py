@@ -12,7 +12,7 @@ from agentnb_testing import Scripted
 
 from agentnb import Run, RunCancelledError, RunInterruptedError, StreamError
 from agentnb._core.handle import RunHandle
-from agentnb._notebook.terminal import TerminalPrinter, render_plain
+from agentnb._display.terminal import TerminalPrinter, render_plain
 from agentnb.events import (
     Event,
     ReasoningDelta,

@@ -19,8 +19,8 @@ from test_controller import Recorder, Replica, capture
 from agentnb._client.client import AsyncAgentClient
 from agentnb._core.handle import RunHandle
 from agentnb._core.run import Run
-from agentnb._notebook.widget import ChatCell
-from agentnb._notebook.wire import Turn
+from agentnb._display.widget import ChatCell
+from agentnb._display.widget_protocol import Turn
 from agentnb.events import (
     RunCompleted,
     StepReset,

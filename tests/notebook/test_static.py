@@ -9,8 +9,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 from agentnb._core.run import Run
-from agentnb._notebook.safe_markdown import code_block, one_line, safe_markdown
-from agentnb._notebook.static import (
+from agentnb._display.safe_markdown import code_block, one_line, safe_markdown
+from agentnb._display.static_copy import (
     NO_RESULT_NOTE,
     render_markdown_html,
     static_bundle,

@@ -18,8 +18,8 @@ from nested_frames import (
 )
 
 from agentnb._core.run import Run, RunErrorInfo
-from agentnb._notebook.call_tree import MAX_INDENT
-from agentnb._notebook.static import static_bundle, static_html, static_markdown, static_text
+from agentnb._display.call_tree import MAX_INDENT
+from agentnb._display.static_copy import static_bundle, static_html, static_markdown, static_text
 from agentnb.events import (
     ReasoningDelta,
     RunCompleted,

@@ -11,9 +11,9 @@ from agentnb_testing import Scripted
 from test_controller import capture, play, replica_of
 
 from agentnb._core.run import Run
-from agentnb._notebook.static import static_html, static_markdown, static_text
-from agentnb._notebook.terminal import TerminalPrinter, render_plain
-from agentnb._notebook.widget import ChatCell
+from agentnb._display.static_copy import static_html, static_markdown, static_text
+from agentnb._display.terminal import TerminalPrinter, render_plain
+from agentnb._display.widget import ChatCell
 from agentnb.events import (
     Event,
     ReasoningDelta,

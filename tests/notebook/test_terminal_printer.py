@@ -13,11 +13,11 @@ from typing import Any
 from agentnb import ApprovalDecision, ToolCall
 from agentnb._core.request import build_request
 from agentnb._core.run import Run
-from agentnb._notebook import connections as conns
-from agentnb._notebook.api import start_run
-from agentnb._notebook.approval_prompt import question
-from agentnb._notebook.static import NO_RESULT_NOTE
-from agentnb._notebook.terminal import TerminalPrinter, render_plain
+from agentnb._app import connections as conns
+from agentnb._app.api import start_run
+from agentnb._display.approval_prompt import question
+from agentnb._display.static_copy import NO_RESULT_NOTE
+from agentnb._display.terminal import TerminalPrinter, render_plain
 from agentnb.events import (
     Event,
     RunPaused,

@@ -20,8 +20,8 @@ from nested_frames import (
 
 from agentnb import RunRequest
 from agentnb._core.run import Run
-from agentnb._notebook.call_tree import MAX_INDENT
-from agentnb._notebook.terminal import TerminalPrinter, render_plain
+from agentnb._display.call_tree import MAX_INDENT
+from agentnb._display.terminal import TerminalPrinter, render_plain
 from agentnb.providers.seekrflow import SeekrFlowVercel
 from agentnb.sse import ServerSentEvent
 

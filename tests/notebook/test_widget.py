@@ -16,7 +16,7 @@ import agentnb
 from agentnb._core.handle import RunHandle
 from agentnb._core.loop import get_loop
 from agentnb._core.run import Run
-from agentnb._notebook.widget import STATIC, WIDGET_VIEW_MIME, ChatCell, shared_runtime
+from agentnb._display.widget import STATIC, WIDGET_VIEW_MIME, ChatCell, shared_runtime
 from agentnb.events import RunCompleted, TextDelta
 from agentnb.server import ServerHandle
 

@@ -18,7 +18,7 @@ from agentnb_testing import free_port, sdk_python, serving
 import agentnb
 from agentnb import AsyncAgentClient
 from agentnb._core.exceptions import NotFoundError, StreamError
-from agentnb._notebook.connections import disconnect
+from agentnb._app.connections import disconnect
 from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.timeout(300)

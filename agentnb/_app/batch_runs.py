@@ -27,7 +27,7 @@ from .._core.schema import resolve_schema
 from .._history import HistoryStore, RunHistory, default_store
 from .._tracing import batch_span
 from .connections import AnyClient, resolve_target
-from .progress import NoProgress, Progress, make_progress
+from .._display.progress import NoProgress, Progress, make_progress
 
 __all__ = ["batch", "build_requests", "run_batch"]
 

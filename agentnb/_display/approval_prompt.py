@@ -25,7 +25,7 @@ if sys.platform != "win32":
 from .._core.approvals import ApprovalDecision, ApprovalPolicy, Approver, question_of
 from .._core.run import ToolCall
 from .._core.text import terminal_safe
-from .connections import Connection
+from .._app.connections import Connection
 from .environment import in_notebook
 
 __all__ = ["BUSY_KERNEL", "TerminalApprover", "approval_policy", "wait_for_readers"]

@@ -24,13 +24,13 @@ from ..events import Event, RunStarted
 from ..providers import RunRef
 from . import interrupts
 from .connections import AnyClient, Connection, connections, resolve_target
-from .display import show
-from .environment import in_notebook, kernel_shell
-from .marimo import in_marimo
+from .._display.show import show
+from .._display.environment import in_notebook, kernel_shell
+from .._display.marimo import in_marimo
 from .outcome import HeldSummary, has_content, without_error
-from .reattach import AttachTarget, attach_target, refuse_if_ended
-from .terminal import PlainDisplay, TerminalPrinter, render_plain
-from .widget import ChatCell
+from .attach_targets import AttachTarget, attach_target, refuse_if_ended
+from .._display.terminal import PlainDisplay, TerminalPrinter, render_plain
+from .._display.widget import ChatCell
 
 __all__ = ["ask", "attach", "attach_connection", "chat", "start_attach", "start_run"]
 

@@ -30,7 +30,7 @@ from ..events import (
     Usage,
 )
 from .call_tree import MAX_INDENT, call_tree
-from .static import NO_RESULT_NOTE, TOOL_MARKS, status_line
+from .static_copy import NO_RESULT_NOTE, TOOL_MARKS, status_line
 from .static_pieces import tokens_text
 
 __all__ = ["PlainDisplay", "TerminalPrinter", "summary_line"]
@@ -96,7 +96,7 @@ class TerminalPrinter:
     answer as it arrives, and a summary line at the end.
 
     A call a sub-agent made inside another is indented under it with the agent's name (the
-    tree of :mod:`agentnb._notebook.call_tree`); what a sub-agent writes or thinks inside a
+    tree of :mod:`agentnb._display.call_tree`); what a sub-agent writes or thinks inside a
     call is printed dimmed on that call's indented ``┆`` lines, never in the answer."""
 
     def __init__(self, out: IO[str] | None = None, *, color: bool | None = None) -> None:

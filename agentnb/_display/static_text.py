@@ -1,9 +1,9 @@
 """The markdown and plain-text static copies of a chat cell (the HTML one is in
-:mod:`agentnb._notebook.static`).
+:mod:`agentnb._display.static_copy`).
 
 The markdown copy is read by renderers that allow raw HTML: the answer is re-written inert by
-:func:`~agentnb._notebook.safe_markdown.safe_markdown` and every other field is escaped text
-or fenced code, each cleaned first (:func:`~agentnb._notebook.static_pieces.clean`). A call
+:func:`~agentnb._display.safe_markdown.safe_markdown` and every other field is escaped text
+or fenced code, each cleaned first (:func:`~agentnb._display.static_pieces.clean`). A call
 made inside another is quoted one level deeper (up to ``MAX_INDENT`` levels) and names its
 agent; the plain text indents it.
 """

@@ -9,7 +9,7 @@ Agent output is untrusted. The HTML copy renders markdown with raw HTML off (mar
 refuses script links (``validateLink``), turns remote images into links (an image URL is an
 exfiltration channel) and escapes everything else. The markdown copy is read by renderers
 that allow raw HTML (JupyterLab, nbconvert): the answer is re-written by
-:mod:`agentnb._notebook.safe_markdown` and every other field is escaped text or fenced code.
+:mod:`agentnb._display.safe_markdown` and every other field is escaped text or fenced code.
 """
 
 from __future__ import annotations

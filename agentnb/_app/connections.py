@@ -25,7 +25,7 @@ from .._core.exceptions import ConfigurationError
 from .._core.loop import run_sync, submit
 from .._core.secrets import checked_key, mask
 from ..providers import available_providers, get_provider
-from .environment import note
+from .._display.environment import note
 from .run_flags import BUILTIN_AGENTS
 
 __all__ = [
