@@ -46,17 +46,17 @@ from .events import Event, Usage
 from .providers import RemoteRun
 
 if TYPE_CHECKING:
+    from ._app.api import ask, attach, chat
+    from ._app.batch_runs import batch
+    from ._app.connections import Connection, connect, connections, get_connection
+    from ._app.remote_runs import remote_runs
     from ._client.client import AsyncAgentClient
     from ._client.stream import RunStream
     from ._client.sync import AgentClient, SyncRunStream
     from ._core.handle import RunHandle
-    from ._history import HistoryStore, RunHistory, RunRecord, ToolCallHistory, ToolCallRecord, runs
-    from ._app.api import ask, attach, chat
-    from ._app.batch_runs import batch
-    from ._app.connections import Connection, connect, connections, get_connection
     from ._display.show import show
-    from ._app.remote_runs import remote_runs
     from ._display.widget import ChatCell
+    from ._history import HistoryStore, RunHistory, RunRecord, ToolCallHistory, ToolCallRecord, runs
     from .server import ServerHandle, start_server
 
 

@@ -50,7 +50,15 @@ MAY_IMPORT = {
     "cli": {"core", "providers", "client", "history", "tracing", "display", "app", "cli", "server"},
     "server": {"core", "server"},
     "root": {
-        "core", "providers", "client", "history", "tracing", "display", "app", "notebook", "cli",
+        "core",
+        "providers",
+        "client",
+        "history",
+        "tracing",
+        "display",
+        "app",
+        "notebook",
+        "cli",
         "server",
     },
 }

@@ -19,18 +19,18 @@ from .._core.loop import run_sync
 from .._core.request import RunOptions, RunRequest, build_request
 from .._core.run import Run
 from .._core.schema import resolve_schema
+from .._display.environment import in_notebook, kernel_shell
+from .._display.marimo import in_marimo
+from .._display.show import show
+from .._display.terminal import PlainDisplay, TerminalPrinter, render_plain
+from .._display.widget import ChatCell
 from .._history import RunRecord, default_store
 from ..events import Event, RunStarted
 from ..providers import RunRef
 from . import interrupts
-from .connections import AnyClient, Connection, connections, resolve_target
-from .._display.show import show
-from .._display.environment import in_notebook, kernel_shell
-from .._display.marimo import in_marimo
-from .outcome import HeldSummary, has_content, without_error
 from .attach_targets import AttachTarget, attach_target, refuse_if_ended
-from .._display.terminal import PlainDisplay, TerminalPrinter, render_plain
-from .._display.widget import ChatCell
+from .connections import AnyClient, Connection, connections, resolve_target
+from .outcome import HeldSummary, has_content, without_error
 
 __all__ = ["ask", "attach", "attach_connection", "chat", "start_attach", "start_run"]
 

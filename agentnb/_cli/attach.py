@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .._app.api import attach_connection, start_attach
+from .._app.outcome import HeldSummary
+from .._app.run_flags import approval_policy, flags_for
 from .._core.exceptions import AgentNBError, ConfigurationError
 from .._core.handle import RunHandle
 from .._core.text import terminal_safe
-from .._app.api import attach_connection, start_attach
-from .._display.approval_prompt import approval_policy
-from .._app.outcome import HeldSummary
-from .._app.run_flags import flags_for
 from .._display.terminal import TerminalPrinter
 from .run import cli_connection
 

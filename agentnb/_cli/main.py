@@ -10,8 +10,8 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .._core.exceptions import ConfigurationError
 from .._app.connections import close_all
+from .._core.exceptions import ConfigurationError
 from . import attach as attach_cli
 from . import run as run_cli
 from . import runs as runs_cli

@@ -15,8 +15,8 @@ from typing import Any
 from IPython.core import magic_arguments
 from IPython.core.error import UsageError
 
-from .._core.request import RunOptions
 from .._app.run_flags import flags_for, run_options_from
+from .._core.request import RunOptions
 
 __all__ = [
     "ATTACH_FLAGS",

@@ -16,8 +16,8 @@ from agentnb_testing import client_for
 
 import agentnb
 from agentnb import AsyncAgentClient, HistoryStore
-from agentnb._core.loop import run_sync
 from agentnb._app.batch_runs import batch
+from agentnb._core.loop import run_sync
 from agentnb._display.widget import ChatCell
 from agentnb.server import ServerHandle
 

@@ -13,7 +13,8 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
 from agentnb._app import connections as conns
-from agentnb._display.approval_prompt import BY_POLICY, NO_TERMINAL
+from agentnb._app.run_flags import BY_POLICY
+from agentnb._display.approval_prompt import NO_TERMINAL
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ import threading
 from typing import Any
 
 from agentnb import ApprovalDecision, ToolCall
-from agentnb._core.request import build_request
-from agentnb._core.run import Run
 from agentnb._app import connections as conns
 from agentnb._app.api import start_run
+from agentnb._core.request import build_request
+from agentnb._core.run import Run
 from agentnb._display.approval_prompt import question
 from agentnb._display.static_copy import NO_RESULT_NOTE
 from agentnb._display.terminal import TerminalPrinter, render_plain
