@@ -21,8 +21,9 @@ from .._core.run import Run
 from .._core.schema import resolve_schema
 from .._display.environment import in_notebook, kernel_shell
 from .._display.marimo import in_marimo
+from .._display.run_text import run_text
 from .._display.show import show
-from .._display.terminal import PlainDisplay, TerminalPrinter, render_plain
+from .._display.terminal import PlainDisplay, TerminalPrinter
 from .._display.widget import ChatCell
 from .._history import RunRecord, default_store
 from ..events import Event, RunStarted
@@ -348,7 +349,7 @@ class _RunView:
             source.add_listener(PlainDisplay())
         else:
             run = source.run if isinstance(source, RunHandle) else source
-            print(render_plain(run))
+            print(run_text(run))
 
 
 def _show_widget(

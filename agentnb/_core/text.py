@@ -1,8 +1,9 @@
-"""Text shaping shared by every layer: one-line excerpts for messages and tables, and
-untrusted text made safe for a terminal."""
+"""Text shaping shared by every layer: excerpts (the one way to cut text short, for
+messages, tables, terminals and saved notebooks), and untrusted text made safe for a terminal."""
 
 from __future__ import annotations
 
+import json
 import re
 
 __all__ = ["EXCERPT_CHARS", "excerpt", "terminal_safe"]
@@ -24,13 +25,31 @@ _CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 cut in two, or a lone ESC or carriage return."""
 
 
-def excerpt(text: object, limit: int = EXCERPT_CHARS) -> str:
-    """``text`` on one line, at most ``limit`` characters (an ellipsis marks a cut), without
-    terminal control sequences: excerpts quote servers, and end up in terminals."""
-    if text is None:
+def excerpt(value: object, limit: int = EXCERPT_CHARS, *, lines: bool = False) -> str:
+    """At most ``limit`` characters of ``value`` (a string as it is, None as nothing, anything
+    else as compact JSON), without terminal control sequences: excerpts quote servers and
+    users, and end up in terminals and saved notebooks.
+
+    On one line (runs of whitespace become one space), an ellipsis marking a cut; with
+    ``lines=True`` the line breaks stay (a carriage return reads as one) and a cut is followed
+    by a line saying how many characters it left out."""
+    if value is None:
         return ""
-    flat = " ".join(terminal_safe(str(text)).split())
+    text = value if isinstance(value, str) else _compact_json(value)
+    if lines:
+        kept = terminal_safe(text.replace("\r\n", "\n").replace("\r", "\n"))
+        if len(kept) <= limit:
+            return kept
+        return kept[:limit] + f"\n… ({len(kept) - limit:,} more characters)"
+    flat = " ".join(terminal_safe(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _compact_json(value: object) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (RecursionError, ValueError):  # nested too deep, or a cycle
+        return f"({type(value).__name__} nested too deeply to show)"
 
 
 def terminal_safe(text: str) -> str:

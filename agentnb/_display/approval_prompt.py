@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import select
 import sys
@@ -24,7 +23,7 @@ if sys.platform != "win32":
 
 from .._core.approvals import ApprovalDecision, question_of
 from .._core.run import ToolCall
-from .._core.text import terminal_safe
+from .._core.text import excerpt, terminal_safe
 
 __all__ = ["TerminalApprover", "answer_prompt", "question", "wait_for_readers"]
 
@@ -119,13 +118,8 @@ def wait_for_readers(timeout: float = 2.0) -> bool:
 
 def question(call: ToolCall) -> str:
     """``Approve NAME(ARGS)? [y/N] `` with the whole arguments, safe for a terminal."""
-    if call.arguments is None:
-        arguments = call.arguments_text
-    else:
-        arguments = json.dumps(call.arguments, ensure_ascii=False, default=str)
-    arguments = " ".join(terminal_safe(arguments).split())
-    if len(arguments) > MAX_ARGUMENTS:
-        arguments = arguments[: MAX_ARGUMENTS - 1] + "…"
+    shown = call.arguments_text if call.arguments is None else call.arguments
+    arguments = excerpt(shown, MAX_ARGUMENTS)
     name = terminal_safe(call.name or call.call_id)
     return f"Approve {name}({arguments})? [y/N] "
 
@@ -133,9 +127,7 @@ def question(call: ToolCall) -> str:
 def answer_prompt(call: ToolCall, asked: str) -> str:
     """``NAME asks: QUESTION`` and the ``Answer:`` prompt, safe for a terminal."""
     name = terminal_safe(call.name or call.call_id)
-    shown = " ".join(terminal_safe(asked).split()) or "(an empty question)"
-    if len(shown) > MAX_ARGUMENTS:
-        shown = shown[: MAX_ARGUMENTS - 1] + "…"
+    shown = excerpt(asked, MAX_ARGUMENTS) or "(an empty question)"
     return f"{name} asks: {shown}\nAnswer (an empty line denies): "
 
 

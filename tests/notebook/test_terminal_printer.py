@@ -16,8 +16,8 @@ from agentnb._app.api import start_run
 from agentnb._core.request import build_request
 from agentnb._core.run import Run
 from agentnb._display.approval_prompt import question
-from agentnb._display.static_copy import NO_RESULT_NOTE
-from agentnb._display.terminal import TerminalPrinter, render_plain
+from agentnb._display.run_text import NO_RESULT_NOTE, run_text
+from agentnb._display.terminal import TerminalPrinter
 from agentnb.events import (
     Event,
     RunPaused,
@@ -158,7 +158,7 @@ def test_a_result_that_never_arrived_is_said_at_the_end() -> None:
     assert f"    {NO_RESULT_NOTE}" in lines
     assert "1 tool call(s) (1 without a result)" in lines[-1]
     assert "✓ get_stock_price" not in out.getvalue()  # never claimed as succeeded
-    plain = render_plain(run)
+    plain = run_text(run)
     assert '→ get_stock_price({"ticker": 1}) ? no result' in plain
 
 
@@ -166,9 +166,9 @@ def test_the_plain_view_shows_waiting_and_denied_calls() -> None:
     run = Run(agent="trader", message="m")
     for event in fold_trader_denial()[:2]:
         run.apply(event)
-    assert '→ place_trade({"ticker": "NVDA"}) ‖ awaiting approval' in render_plain(run)
+    assert '→ place_trade({"ticker": "NVDA"}) ‖ awaiting approval' in run_text(run)
     run.apply(fold_trader_denial()[2])
-    assert '→ place_trade({"ticker": "NVDA"}) ⊘ denied: no' in render_plain(run)
+    assert '→ place_trade({"ticker": "NVDA"}) ⊘ denied: no' in run_text(run)
 
 
 def test_the_approval_question_shows_the_whole_arguments_safely() -> None:

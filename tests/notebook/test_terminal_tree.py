@@ -21,7 +21,8 @@ from nested_frames import (
 from agentnb import RunRequest
 from agentnb._core.run import Run
 from agentnb._display.call_tree import MAX_INDENT
-from agentnb._display.terminal import TerminalPrinter, render_plain
+from agentnb._display.run_text import run_text
+from agentnb._display.terminal import TerminalPrinter
 from agentnb.providers.seekrflow import SeekrFlowVercel
 from agentnb.sse import ServerSentEvent
 
@@ -75,7 +76,7 @@ def test_a_50_deep_tree_stops_indenting_and_says_the_depth() -> None:
 
 def test_the_plain_view_draws_the_same_tree() -> None:
     run, _ = printed(nested_run_frames())
-    lines = render_plain(run).splitlines()
+    lines = run_text(run).splitlines()
     assert lines[:6] == [
         '→ research({"ticker": "NVDA"}) ✓ NVDA is at 181.2',
         f"  ┆ researcher: {SUB_TEXT}",
