@@ -171,5 +171,5 @@ def _outcome(call: ToolCall) -> str:
         case "no_result":
             return f"{mark} no result (the platform never reported it)"
         case "failed":
-            return f"{mark} {excerpt(call.error, 120)}"
-    return f"{mark} {excerpt(call.output, 120)}"
+            return f"{mark} {excerpt(call.error, 120)}".rstrip()
+    return f"{mark} {excerpt(call.output, 120)}".rstrip()

@@ -219,7 +219,8 @@ class TerminalPrinter:
         pad = indent(self._level_of(run, event.call_id))
         if event.error is not None:
             return self._paint(f"{pad}  ✗ {name}{took}: {excerpt(event.error, 120)}\n", RED)
-        return self._paint(f"{pad}  ✓ {name}{took}: {excerpt(event.output, 120)}\n", DIM)
+        output = excerpt(event.output, 120)
+        return self._paint(f"{pad}  ✓ {name}{took}" + (f": {output}" if output else "") + "\n", DIM)
 
 
 class PlainDisplay:

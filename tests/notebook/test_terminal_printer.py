@@ -23,6 +23,7 @@ from agentnb.events import (
     RunPaused,
     ToolApprovalRequested,
     ToolApprovalResponded,
+    ToolCallFinished,
     ToolCallStarted,
 )
 from agentnb.providers.openai import OpenAITranslator
@@ -182,3 +183,17 @@ def test_the_approval_question_shows_the_whole_arguments_safely() -> None:
     assert "\x1b" not in asked and "\x07" not in asked
     assert long_note in asked  # not cut to the one-line preview's 80 characters
     assert asked.endswith("? [y/N] ")
+
+
+def test_a_call_that_returned_nothing_shows_no_output_rather_than_null() -> None:
+    run, out = Run(agent="a", message="m"), io.StringIO()
+    printer = TerminalPrinter(out, color=False)
+    for event in (
+        ToolCallStarted(call_id="c", name="notify", arguments={}),
+        ToolCallFinished(call_id="c", output=None),
+    ):
+        run.apply(event)
+        printer(run, event)
+    finished = out.getvalue().splitlines()[-1]
+    assert finished.startswith("  ✓ notify (") and finished.endswith(" s)")  # no ": null"
+    assert "→ notify({}) ✓" in run_text(run).splitlines()
