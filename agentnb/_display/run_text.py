@@ -3,7 +3,7 @@ notebook's plain view, a run printed outside a notebook, and the chat cell's ``t
 copy.
 
 The whole run reads: what the agent thought (``thinking: ...``), each tool call on one line
-(``→ name(arguments) [tokens ...] ✓ output``; a call made inside another indented under it
+(``→ name(key: value) [tokens ...] ✓ output``; a call made inside another indented under it
 with its agent, ``↳ [agent] → ...``, and what a sub-agent wrote inside a call on a ``┆``
 line), the answer, and the summary line (status, times, tokens, run id, tool calls, error).
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 
 from .._core.run import Run, ToolCall
+from .._core.shown_call import shown_call
 from .._core.text import excerpt, terminal_safe
 from ..events import Usage
 from .call_tree import MAX_INDENT, call_tree
@@ -46,7 +47,7 @@ NO_RESULT_NOTE = (
 )
 """What ``no_result`` means, said next to such a call."""
 NAME_CHARS = 80
-"""Characters of a tool's name, and of its arguments, on a call's line."""
+"""Characters of a tool's name, and of each argument's value, on a call's line."""
 
 
 def seconds(value: float | None) -> str:
@@ -117,15 +118,18 @@ def indent(level: int) -> str:
     return "  " * min(level, MAX_INDENT)
 
 
-def call_head(name: str, arguments: object, level: int, agent: str | None) -> str:
-    """A call's line up to its outcome: ``→ name(arguments)``, indented by its level; a call
-    made inside another is marked ``↳ [agent]`` (and says its depth past the cap)."""
+def call_head(call: ToolCall, level: int) -> str:
+    """A call's line up to its outcome, indented by its level: ``→ name(key: value, ...)``
+    as :func:`~agentnb._core.shown_call.shown_call` shows it (every key, long values clipped,
+    nothing invisible), with its warnings; a call made inside another is marked
+    ``↳ [agent]`` (and says its depth past the cap)."""
     mark = ""
     if level > 0:
         depth = f"[depth {level}] " if level > MAX_INDENT else ""
-        mark = f"↳ {depth}" + (f"[{excerpt(agent, 40)}] " if agent else "")
-    args = "" if arguments is None else excerpt(arguments, NAME_CHARS)
-    return f"{indent(level)}{mark}→ {excerpt(name, NAME_CHARS)}({args})"
+        mark = f"↳ {depth}" + (f"[{excerpt(call.agent, 40, marked=True)}] " if call.agent else "")
+    shown = shown_call(call, value_chars=NAME_CHARS)
+    flags = "".join(f"  ⚠ {note}" for note in shown.warnings())
+    return f"{indent(level)}{mark}→ {shown.signature()}{flags}"
 
 
 def run_text(run: Run, *, text_chars: int | None = None) -> str:
@@ -151,10 +155,10 @@ def _call_lines(call: ToolCall, level: int) -> list[str]:
     of what its sub-agent wrote (named as the live printer names it)."""
     tokens = tokens_text(call.usage) if isinstance(call.usage, Usage) else ""
     spent = f" [{tokens}]" if tokens else ""
-    lines = [f"{call_head(call.name, call.arguments, level, call.agent)}{spent} {_outcome(call)}"]
+    lines = [f"{call_head(call, level)}{spent} {_outcome(call)}"]
     if call.agent_text:
-        who = excerpt(call.sub_agent, 40) if call.sub_agent else "sub-agent"
-        lines.append(f"{indent(level + 1)}┆ {who}: {excerpt(call.agent_text, 160)}")
+        who = excerpt(call.sub_agent, 40, marked=True) if call.sub_agent else "sub-agent"
+        lines.append(f"{indent(level + 1)}┆ {who}: {excerpt(call.agent_text, 160, marked=True)}")
     return lines
 
 
@@ -167,9 +171,11 @@ def _outcome(call: ToolCall) -> str:
         case "awaiting_approval":
             return f"{mark} awaiting approval"
         case "denied":
-            return f"{mark} denied" + (f": {excerpt(call.error, 120)}" if call.error else "")
+            return f"{mark} denied" + (
+                f": {excerpt(call.error, 120, marked=True)}" if call.error else ""
+            )
         case "no_result":
             return f"{mark} no result (the platform never reported it)"
         case "failed":
-            return f"{mark} {excerpt(call.error, 120)}".rstrip()
-    return f"{mark} {excerpt(call.output, 120)}".rstrip()
+            return f"{mark} {excerpt(call.error, 120, marked=True)}".rstrip()
+    return f"{mark} {excerpt(call.output, 120, marked=True)}".rstrip()

@@ -14,7 +14,7 @@ from typing import IO
 
 from IPython.display import display
 
-from .._core.run import Run
+from .._core.run import Run, ToolCall
 from .._core.text import excerpt, terminal_safe
 from ..events import (
     Event,
@@ -121,6 +121,7 @@ class TerminalPrinter:
                 for call in run.tool_calls:  # started, never given arguments nor a result
                     self._show_start(run, call.call_id)
                 self._out.write(self._unreported(run))
+                self._out.write(self._unapproved(run))
                 ok = run.status == "completed"
                 self._out.write(self._paint(summary_line(run), GREEN if ok else RED) + "\n")
                 self._out.write(self._followups(run))
@@ -146,8 +147,8 @@ class TerminalPrinter:
     def _start_line(self, call_id: str, name: str, arguments: object, run: Run) -> None:
         self._shown.add(call_id)
         level = self._level_of(run, call_id)
-        call = run.tool_call(call_id)
-        line = call_head(name, arguments, level, call.agent if call is not None else None) + "\n"
+        call = run.tool_call(call_id) or ToolCall(call_id, name, arguments)
+        line = call_head(call, level) + "\n"
         self._out.write(self._paint(line, CYAN))
 
     def _sub_agent(self, run: Run, event: TextDelta | ReasoningDelta) -> None:
@@ -159,7 +160,7 @@ class TerminalPrinter:
             if self._last == "tool":
                 self._last = None  # a tool line ended with its line break
             level = self._level_of(run, call_id) + 1
-            who = excerpt(event.agent, 40) if event.agent else "sub-agent"
+            who = excerpt(event.agent, 40, marked=True) if event.agent else "sub-agent"
             thinks = " thinking" if event.type == "reasoning_delta" else ""
             self._switch(kind, self._paint(f"{indent(level)}┆ {who}{thinks}: ", DIM))
         delta = terminal_safe(event.delta).replace("\r", " ").replace("\n", " ")
@@ -169,29 +170,45 @@ class TerminalPrinter:
         self, run: Run, event: ToolApprovalRequested | ToolApprovalResponded | ToolCallDenied
     ) -> None:
         call = run.tool_call(event.call_id)
-        name = excerpt(call.name if call and call.name else event.call_id, NAME_CHARS)
+        name = excerpt(call.name if call and call.name else event.call_id, NAME_CHARS, marked=True)
         pad = indent(self._level_of(run, event.call_id))
         if isinstance(event, ToolApprovalRequested):
             self._show_start(run, event.call_id)
-            why = f": {excerpt(event.reason, 200)}" if event.reason else ""
+            why = f": {excerpt(event.reason, 200, marked=True)}" if event.reason else ""
             if event.question is not None:
-                why = f" asks: {excerpt(event.question, 500)}"
+                why = f" asks: {excerpt(event.question, 500, marked=True)}"
             else:
                 why = f" awaits approval{why}"
             line = f"{pad}  {TOOL_MARKS['awaiting_approval']} {name}{why}\n"
             self._out.write(self._paint(line, YELLOW))
+        elif isinstance(event, ToolApprovalResponded) and event.decided_by == "server":
+            if (
+                call is not None
+                and call.approval is not None
+                and call.approval.decided_by != "server"
+            ):
+                return  # the platform's echo of the decision made here: shown already
+            said = "approved" if event.approved else "denied"
+            line = f"{pad}  ⚠ {name} {said} by the server itself, not by you\n"
+            self._out.write(self._paint(line, YELLOW))
         elif isinstance(event, ToolApprovalResponded) and event.approved:
-            said = "approved" if event.answer is None else f"answered: {excerpt(event.answer, 200)}"
+            said = (
+                "approved"
+                if event.answer is None
+                else f"answered: {excerpt(event.answer, 200, marked=True)}"
+            )
             self._out.write(self._paint(f"{pad}  ✓ {name} {said}\n", GREEN))
         elif event.call_id not in self._denied:
             self._denied.add(event.call_id)
             reason = event.reason or (call.error if call else None)
-            why = f": {excerpt(reason, 200)}" if reason else ""
+            why = f": {excerpt(reason, 200, marked=True)}" if reason else ""
             line = f"{pad}  {TOOL_MARKS['denied']} {name} denied{why}\n"
             self._out.write(self._paint(line, RED))
 
     def _pause(self, run: Run) -> str:
-        names = ", ".join(excerpt(c.name or c.call_id, NAME_CHARS) for c in run.awaiting_approval)
+        names = ", ".join(
+            excerpt(c.name or c.call_id, NAME_CHARS, marked=True) for c in run.awaiting_approval
+        )
         waiting = f" on {names}" if names else ""
         return f"{TOOL_MARKS['awaiting_approval']} paused: waiting for a decision{waiting}\n"
 
@@ -200,26 +217,37 @@ class TerminalPrinter:
         if not calls:
             return ""
         lines = [
-            f"  {TOOL_MARKS['no_result']} {excerpt(c.name, NAME_CHARS)}: no result\n" for c in calls
+            f"  {TOOL_MARKS['no_result']} {excerpt(c.name, NAME_CHARS, marked=True)}: no result\n"
+            for c in calls
         ]
         return self._paint("".join(lines) + f"    {NO_RESULT_NOTE}\n", YELLOW)
+
+    def _unapproved(self, run: Run) -> str:
+        """The calls that ran without the user's approval, one line each, before the summary."""
+        lines = [
+            f"  ⚠ {excerpt(c.name, NAME_CHARS, marked=True)}: {c.unapproved}\n"
+            for c in run.unapproved_calls
+        ]
+        return self._paint("".join(lines), YELLOW) if lines else ""
 
     def _followups(self, run: Run) -> str:
         if not run.followups:
             return ""
-        lines = [f"  • {excerpt(question, 200)}" for question in run.followups]
+        lines = [f"  • {excerpt(question, 200, marked=True)}" for question in run.followups]
         return self._paint("follow-ups:\n" + "\n".join(lines) + "\n", CYAN)
 
     def _tool_result(self, run: Run, event: ToolCallFinished) -> str:
         call = run.tool_call(event.call_id)
-        name = excerpt(call.name if call else event.call_id, NAME_CHARS)
+        name = excerpt(call.name if call else event.call_id, NAME_CHARS, marked=True)
         took = f" ({call.duration:.2f} s)" if call and call.duration is not None else ""
         tokens = tokens_text(call.usage) if call and isinstance(call.usage, Usage) else ""
         took += f" [{tokens}]" if tokens else ""
         pad = indent(self._level_of(run, event.call_id))
         if event.error is not None:
-            return self._paint(f"{pad}  ✗ {name}{took}: {excerpt(event.error, 120)}\n", RED)
-        output = excerpt(event.output, 120)
+            return self._paint(
+                f"{pad}  ✗ {name}{took}: {excerpt(event.error, 120, marked=True)}\n", RED
+            )
+        output = excerpt(event.output, 120, marked=True)
         return self._paint(f"{pad}  ✓ {name}{took}" + (f": {output}" if output else "") + "\n", DIM)
 
 

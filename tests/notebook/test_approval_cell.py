@@ -158,7 +158,7 @@ def test_deny_from_a_view_ends_the_call_denied_with_the_reason(
     }
     assert "declined (too risky)" in run.text
     assert notices(recorder) == []
-    assert '"shares": 10}) ⊘ denied: too risky' in cell.static_bundle()["text/plain"]
+    assert "shares: 10) ⊘ denied: too risky" in cell.static_bundle()["text/plain"]
 
 
 def test_a_decision_the_run_refuses_comes_back_as_a_notice(server: ServerHandle) -> None:

@@ -294,7 +294,7 @@ def test_plain_text_summary_is_short_and_has_the_answer() -> None:
     text = static_text([run])
     assert text.splitlines()[0] == "agentnb · finance_agent: What is NVDA at?"
     assert text.splitlines()[-1].startswith("completed")
-    assert '→ get_stock_price({"ticker": "<NVDA>"}) ✓ {"price": 181.2' in text
+    assert '→ get_stock_price(ticker: "<NVDA>") ✓ {"price": 181.2' in text
     assert "more characters" in text
     assert len(text) < 5_000
     assert static_text([]) == "agentnb chat (no runs yet)"
@@ -352,7 +352,7 @@ def test_a_paused_run_shows_the_call_waiting_for_a_human_in_every_copy() -> None
     assert "awaiting approval" in rendered and "Paused: waiting for a human" in rendered
     plain = bundle["text/plain"]
     assert plain.startswith("agentnb · trader: Buy 10 NVDA\n→ get_stock_price(")
-    assert '→ place_trade({"ticker": "NVDA"}) ‖ awaiting approval' in plain
+    assert '→ place_trade(ticker: "NVDA") ‖ awaiting approval' in plain
     assert plain.splitlines()[-1].startswith("paused — waiting for approval")
 
 
@@ -362,7 +362,7 @@ def test_an_approved_call_says_so_with_its_output() -> None:
     assert "<p><em>Approved.</em></p>" in bundle["text/html"]
     assert "demo_1" in bundle["text/html"]
     assert "*Approved\\.*" in bundle["text/markdown"]
-    assert '→ place_trade({"ticker": "NVDA"}) ✓ {"order_id": "demo_1"}' in bundle["text/plain"]
+    assert '→ place_trade(ticker: "NVDA") ✓ {"order_id": "demo_1"}' in bundle["text/plain"]
 
 
 def test_a_denied_call_says_denied_and_its_reason_once() -> None:
@@ -375,7 +375,7 @@ def test_a_denied_call_says_denied_and_its_reason_once() -> None:
     assert "Error" not in html_text
     rendered = render_with_html_on(bundle["text/markdown"])
     assert "<i>" not in rendered and "Denied: too &lt;i&gt;risky&lt;/i&gt;" in rendered
-    assert 'place_trade({"ticker": "NVDA"}) ⊘ denied: too <i>risky</i>' in bundle["text/plain"]
+    assert 'place_trade(ticker: "NVDA") ⊘ denied: too <i>risky</i>' in bundle["text/plain"]
 
     silent = static_bundle([trader_run(decision=False)])
     assert "<p><em>Denied.</em></p>" in silent["text/html"]
@@ -400,4 +400,4 @@ def test_a_call_whose_result_never_arrived_says_so() -> None:
     assert "? <code>lookup</code> no result" in bundle["text/html"]
     assert NO_RESULT_NOTE.replace("'", "&#x27;") in bundle["text/html"]
     assert "no result" in bundle["text/markdown"]
-    assert '→ lookup({"q": 1}) ? no result' in bundle["text/plain"]
+    assert "→ lookup(q: 1) ? no result" in bundle["text/plain"]

@@ -139,9 +139,9 @@ def test_text_is_the_plain_view_of_the_run_under_a_line_naming_it() -> None:
     assert lines[0].startswith(f"agentnb · {run.agent}")
     assert lines[1:] == run_text(run).splitlines()
     assert lines[1:4] == [
-        '→ research({"ticker": "NVDA"}) ✓ NVDA is at 181.2',
+        '→ research(ticker: "NVDA") ✓ NVDA is at 181.2',
         f"  ┆ researcher: {SUB_TEXT}",
-        '  ↳ [researcher] → get_price({"ticker": "NVDA"}) ✓ {"price": 181.2}',
+        '  ↳ [researcher] → get_price(ticker: "NVDA") ✓ {"price": 181.2}',
     ]
 
 
@@ -160,7 +160,7 @@ def test_a_50_deep_tree_keeps_every_call_once_and_caps_the_indentation() -> None
     assert deepest == [
         "  "
         * MAX_INDENT
-        + '↳ [depth 49] [agent_49] → level_49({"level": 49}) ? no result (the platform never '
+        + "↳ [depth 49] [agent_49] → level_49(level: 49) ? no result (the platform never "
         "reported it)"
     ]
 

@@ -15,7 +15,7 @@ from agentnb._app import connections as conns
 from agentnb._app.api import start_run
 from agentnb._core.request import build_request
 from agentnb._core.run import Run
-from agentnb._display.approval_prompt import question
+from agentnb._display.approval_prompt import question, whole_call
 from agentnb._display.run_text import NO_RESULT_NOTE, run_text
 from agentnb._display.terminal import TerminalPrinter
 from agentnb.events import (
@@ -57,7 +57,7 @@ def test_a_denied_call_shows_the_wait_the_pause_and_the_reason(server: ServerHan
 
     run, printed = trade(server, too_risky)
     lines = printed.splitlines()
-    assert '→ place_trade({"ticker": "NVDA", "side": "buy", "shares": 3})' in lines
+    assert '→ place_trade(ticker: "NVDA", side: "buy", shares: 3)' in lines
     assert (
         lines.index(ASKS) < lines.index(PAUSED) < lines.index("  ⊘ place_trade denied: too risky")
     )
@@ -114,7 +114,7 @@ def fold_trader_denial() -> list[Event]:
     return [
         ToolCallStarted(call_id="c1", name="place_trade", arguments={"ticker": "NVDA"}),
         ToolApprovalRequested(call_id="c1", reason="needs a human"),
-        ToolApprovalResponded(call_id="c1", approved=False, reason="no"),
+        ToolApprovalResponded(call_id="c1", approved=False, reason="no", decided_by="user"),
     ]
 
 
@@ -160,16 +160,16 @@ def test_a_result_that_never_arrived_is_said_at_the_end() -> None:
     assert "1 tool call(s) (1 without a result)" in lines[-1]
     assert "✓ get_stock_price" not in out.getvalue()  # never claimed as succeeded
     plain = run_text(run)
-    assert '→ get_stock_price({"ticker": 1}) ? no result' in plain
+    assert "→ get_stock_price(ticker: 1) ? no result" in plain
 
 
 def test_the_plain_view_shows_waiting_and_denied_calls() -> None:
     run = Run(agent="trader", message="m")
     for event in fold_trader_denial()[:2]:
         run.apply(event)
-    assert '→ place_trade({"ticker": "NVDA"}) ‖ awaiting approval' in run_text(run)
+    assert '→ place_trade(ticker: "NVDA") ‖ awaiting approval' in run_text(run)
     run.apply(fold_trader_denial()[2])
-    assert '→ place_trade({"ticker": "NVDA"}) ⊘ denied: no' in run_text(run)
+    assert '→ place_trade(ticker: "NVDA") ⊘ denied: no' in run_text(run)
 
 
 def test_the_approval_question_shows_the_whole_arguments_safely() -> None:
@@ -181,8 +181,16 @@ def test_the_approval_question_shows_the_whole_arguments_safely() -> None:
     )
     asked = question(call)
     assert "\x1b" not in asked and "\x07" not in asked
-    assert long_note in asked  # not cut to the one-line preview's 80 characters
-    assert asked.endswith("? [y/N] ")
+    assert "place⟨U+001B⟩]52;c;aGk=⟨U+0007⟩_trade wants to run:" in asked.splitlines()
+    assert '  ticker: "NVDA\\u001b[2J"' in asked.splitlines()
+    assert f'  note: "{long_note[:199]}… (+102 chars)' in asked.splitlines()
+    assert (
+        "⚠ the tool name place⟨U+001B⟩]52;c;aGk=⟨U+0007⟩_trade is not a plain identifier" in asked
+    )
+    assert asked.endswith("? (1 value is clipped: v shows the whole call) [y/N/v] ")
+    whole = whole_call(call)
+    assert f'  note: "{long_note}"' in whole.splitlines()
+    assert whole.endswith("? [y/N] ")
 
 
 def test_a_call_that_returned_nothing_shows_no_output_rather_than_null() -> None:
@@ -196,4 +204,4 @@ def test_a_call_that_returned_nothing_shows_no_output_rather_than_null() -> None
         printer(run, event)
     finished = out.getvalue().splitlines()[-1]
     assert finished.startswith("  ✓ notify (") and finished.endswith(" s)")  # no ": null"
-    assert "→ notify({}) ✓" in run_text(run).splitlines()
+    assert "→ notify() ✓" in run_text(run).splitlines()
