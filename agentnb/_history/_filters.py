@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from .._core.exceptions import ConfigurationError
+from .._core.text import excerpt
 
 __all__ = ["STATUSES", "RunFilter", "Since"]
 
@@ -174,4 +175,4 @@ def _shown(value: object) -> str:
         text = repr(value)
     except ValueError:
         return f"a {type(value).__name__} too long to show"
-    return text if len(text) <= 60 else text[:57] + "…"
+    return excerpt(text, 60)

@@ -14,6 +14,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from .._core.run import Run
+from .._core.text import excerpt
 from ._frame import build_frame, empty_columns
 from ._html import html_table
 from ._plot import plot
@@ -21,7 +22,7 @@ from ._records import RUN_COLUMNS, TOOL_CALL_COLUMNS, RunRecord, ToolCallRecord
 from ._remote_rows import remote_row
 from ._rows import run_row, tool_rows
 from ._summary import summarize
-from ._text import short, text_table
+from ._text import text_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -227,8 +228,8 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
 
     def _repr_html_(self) -> str:
         rows = "".join(
-            f"<tr><td>{escape(short(row[4], 30))}</td><td>{escape(str(row[5] or ''))}</td>"
-            f"<td>{escape(short(row[6], 60))}</td><td>{escape(short(row[7] or row[8], 60))}"
+            f"<tr><td>{escape(excerpt(row[4], 30))}</td><td>{escape(str(row[5] or ''))}</td>"
+            f"<td>{escape(excerpt(row[6], 60))}</td><td>{escape(excerpt(row[7] or row[8], 60))}"
             f"</td></tr>"
             for row in self._rows[:SHOWN_ROWS]
         )
