@@ -21,7 +21,7 @@ from ._paths import ENV_VAR, default_location
 from ._records import RunRecord, ToolCallRecord
 from ._scrub import OUTPUT_LIMIT
 from ._store import HistoryStore
-from ._table import RunHistory, ToolCallHistory
+from ._tables import RunHistory, ToolCallHistory
 
 __all__ = [
     "ENV_VAR",

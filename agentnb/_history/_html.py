@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from ._text import Cell, TableColumn, shown_columns
+from ._text_table import Cell, TableColumn, shown_columns
 
 __all__ = ["html_table"]
 

@@ -36,7 +36,7 @@ from ._orphans import gone_owners, mark_interrupted
 from ._paths import MEMORY, expand_path
 from ._records import RUN_COLUMNS, TOOL_CALL_COLUMNS, RunRecord, ToolCallRecord
 from ._scrub import storable_row
-from ._table import RunHistory
+from ._tables import RunHistory
 from ._writer import RecorderWrites
 from ._writes import (
     ORPHAN_MESSAGE,

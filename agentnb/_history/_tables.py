@@ -21,7 +21,7 @@ from ._records import RUN_COLUMNS, TOOL_CALL_COLUMNS, RunRecord, ToolCallRecord
 from ._remote_rows import remote_row
 from ._rows import run_row, tool_rows
 from ._summary import summarize
-from ._text import short, text_table
+from ._text_table import short, text_table
 
 if TYPE_CHECKING:
     import pandas as pd
