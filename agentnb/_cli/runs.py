@@ -13,8 +13,8 @@ from typing import Any
 from .._core.exceptions import ConfigurationError
 from .._core.text import terminal_safe
 from .._history import HistoryStore, RunHistory
-from .._history._filters import RunFilter
-from .._history._paths import default_location, expand_path
+from .._history._store import default_location, expand_path
+from .._history._tables import RunFilter
 
 __all__ = ["HELP", "add_parser", "configure", "main"]
 

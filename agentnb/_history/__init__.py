@@ -15,13 +15,9 @@ import warnings
 from collections.abc import Iterable
 
 from .._core.exceptions import HistoryStoreError
-from ._filters import STATUSES, RunFilter, Since
-from ._migrations import MIGRATIONS
-from ._paths import ENV_VAR, default_location
-from ._records import RunRecord, ToolCallRecord
-from ._scrub import OUTPUT_LIMIT
-from ._store import HistoryStore
-from ._tables import RunHistory, ToolCallHistory
+from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord
+from ._store import ENV_VAR, MIGRATIONS, HistoryStore, default_location
+from ._tables import STATUSES, RunFilter, RunHistory, Since, ToolCallHistory
 
 __all__ = [
     "ENV_VAR",

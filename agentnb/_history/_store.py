@@ -1,12 +1,25 @@
-"""`HistoryStore`: the SQLite database of runs, and the recorder the client writes to.
+"""`HistoryStore`: the SQLite database of runs, its schema and where it lives; and the
+recorder the client writes to.
 
-Concurrency: WAL journal, a 30 s busy timeout and short ``BEGIN IMMEDIATE`` write
+**Where.** The per-user data directory, or ``AGENTNB_HISTORY``: a file path (or a directory,
+to hold ``history.sqlite3``), ``:memory:`` (a database that lives as long as the process) or
+``off`` (record nothing).
+
+**Schema.** Named migrations applied in order (:data:`MIGRATIONS`); each applied migration is
+recorded by name in ``_migrations``. The list is append-only: never edit or reorder a
+migration that has shipped; add a new one at the end.
+
+**Concurrency.** WAL journal, a 30 s busy timeout and short ``BEGIN IMMEDIATE`` write
 transactions, so several kernels can write one file at once. sqlite3 connections are not
 shared between threads: each thread gets its own (the recorder's writes are done on the
 store's writer thread, see :mod:`agentnb._history._writer`; the user reads on the main
 thread, after waiting for the writes queued before). An in-memory database has a single
 connection guarded by a lock, since each connection to ``:memory:`` would be a separate
 database.
+
+**Errors.** sqlite3's errors become :class:`HistoryStoreError`: what went wrong with which
+file, and what to do about it. Every read and write goes through :func:`store_error`, so no
+raw ``sqlite3`` exception reaches the user.
 """
 
 from __future__ import annotations
@@ -23,35 +36,52 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, Literal, TypeVar
+
+import platformdirs
 
 from .._core.exceptions import HistoryStoreError
 from .._core.request import RunRequest
 from .._core.run import Run
-from ._errors import retry_busy, store_error
-from ._filters import RunFilter
-from ._frame import columns_of
-from ._migrations import MIGRATIONS, applied_migrations, apply_migrations
-from ._orphans import gone_owners, mark_interrupted
-from ._paths import MEMORY, expand_path
-from ._records import RUN_COLUMNS, TOOL_CALL_COLUMNS, RunRecord, ToolCallRecord
-from ._scrub import storable_row
-from ._tables import RunHistory
-from ._writer import RecorderWrites
-from ._writes import (
+from ._records import RUN_COLUMNS, TOOL_CALL_COLUMNS, RunRecord, ToolCallRecord, storable_row
+from ._tables import RunFilter, RunHistory, columns_of
+from ._writer import (
     ORPHAN_MESSAGE,
+    RecorderWrites,
     chunks,
+    gone_owners,
     insert_start,
+    mark_interrupted,
     write_end,
     write_interrupted,
     write_progress,
 )
 
-__all__ = ["ORPHAN_MESSAGE", "HistoryStore", "HistoryStoreError"]
+__all__ = [
+    "ENV_VAR",
+    "MEMORY",
+    "MIGRATIONS",
+    "ORPHAN_MESSAGE",
+    "HistoryLocation",
+    "HistoryStore",
+    "HistoryStoreError",
+    "Migration",
+    "applied_migrations",
+    "apply_migrations",
+    "default_location",
+    "expand_path",
+    "is_busy",
+    "retry_busy",
+    "store_error",
+]
 
 logger = logging.getLogger("agentnb.history")
 
 T = TypeVar("T")
+
+
+# ---- the store -----------------------------------------------------------------------
+
 
 BUSY_TIMEOUT = 30.0
 """Seconds a write waits for another process's write to finish before giving up."""
@@ -398,3 +428,268 @@ def _keep_open_runs_at_exit() -> None:
     for store in list(_LIVE_STORES):
         if not store.closed:
             store._interrupt_open_runs()
+
+
+# ---- the schema: named migrations, append only ---------------------------------------
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def m001_initial(db: sqlite3.Connection) -> None:
+    db.execute(
+        """
+        CREATE TABLE runs (
+            local_id TEXT PRIMARY KEY,
+            run_id TEXT,
+            connection TEXT,
+            provider TEXT,
+            host TEXT,
+            agent TEXT,
+            thread_id TEXT,
+            message TEXT,
+            answer TEXT,
+            reasoning TEXT,
+            status TEXT NOT NULL,
+            error_code TEXT,
+            error_message TEXT,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            total_tokens INTEGER,
+            started_at REAL NOT NULL,
+            first_token_at REAL,
+            finished_at REAL,
+            duration REAL,
+            ttft REAL,
+            tokens_per_second REAL,
+            event_count INTEGER NOT NULL DEFAULT 0,
+            retries INTEGER NOT NULL DEFAULT 0,
+            model_settings TEXT,
+            metadata TEXT,
+            owner_host TEXT,
+            owner_pid INTEGER,
+            owner_token TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX runs_by_started_at ON runs (started_at)")
+    db.execute("CREATE INDEX runs_by_agent ON runs (agent, started_at)")
+    db.execute("CREATE INDEX runs_by_thread ON runs (thread_id, started_at)")
+    db.execute("CREATE INDEX runs_running ON runs (owner_host) WHERE status = 'running'")
+
+
+def m002_tool_calls(db: sqlite3.Connection) -> None:
+    db.execute(
+        """
+        CREATE TABLE tool_calls (
+            local_id TEXT NOT NULL REFERENCES runs (local_id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            call_id TEXT NOT NULL,
+            name TEXT,
+            status TEXT,
+            arguments TEXT,
+            output TEXT,
+            error TEXT,
+            started_at REAL,
+            finished_at REAL,
+            duration REAL,
+            PRIMARY KEY (local_id, position)
+        )
+        """
+    )
+    db.execute("CREATE INDEX tool_calls_by_name ON tool_calls (name)")
+    # NULL for runs recorded before tool calls were: unknown, not zero.
+    db.execute("ALTER TABLE runs ADD COLUMN tool_call_count INTEGER")
+
+
+def m003_resumes_and_execution_time(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE runs ADD COLUMN resumes INTEGER")
+    db.execute("ALTER TABLE runs ADD COLUMN execution_time REAL")
+
+
+def m004_tool_call_questions(db: sqlite3.Connection) -> None:
+    # NULL for calls that asked nothing, and for calls recorded before questions were.
+    db.execute("ALTER TABLE tool_calls ADD COLUMN question TEXT")
+    db.execute("ALTER TABLE tool_calls ADD COLUMN answer TEXT")
+
+
+def m005_cancel_error(db: sqlite3.Connection) -> None:
+    # Why the platform could not be told to stop a cancelled run; NULL when it was (or the
+    # run was not cancelled, or was recorded before this column).
+    db.execute("ALTER TABLE runs ADD COLUMN cancel_error TEXT")
+
+
+def m006_call_tree(db: sqlite3.Connection) -> None:
+    # Calls recorded before had no tree: NULL (unknown), not top-level; their agent is the run's.
+    db.execute("ALTER TABLE tool_calls ADD COLUMN parent_call_id TEXT")
+    db.execute("ALTER TABLE tool_calls ADD COLUMN agent TEXT")
+    db.execute("ALTER TABLE tool_calls ADD COLUMN depth INTEGER")
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_initial,
+    m002_tool_calls,
+    m003_resumes_and_execution_time,
+    m004_tool_call_questions,
+    m005_cancel_error,
+    m006_call_tree,
+)
+"""Every migration, oldest first. Append only."""
+
+
+def applied_migrations(db: sqlite3.Connection) -> list[str]:
+    """Names of the migrations applied to ``db``, in the order they were applied."""
+    exists = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
+    ).fetchone()
+    if exists is None:
+        return []
+    return [name for (name,) in db.execute("SELECT name FROM _migrations ORDER BY rowid")]
+
+
+def apply_migrations(
+    db: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS
+) -> list[str]:
+    """Apply the migrations ``db`` lacks, in one write transaction; return their names.
+
+    ``db`` must be in autocommit mode (``isolation_level=None``). Several processes may call
+    this at once: the pending list is re-read under the write lock, so each migration runs once.
+    """
+    pending = _pending(applied_migrations(db), migrations)
+    if not pending:
+        return []
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS _migrations "
+            "(name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+        )
+        pending = _pending(applied_migrations(db), migrations)
+        for migration in pending:
+            migration(db)
+            db.execute(
+                "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                (migration.__name__, time.time()),
+            )
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return [migration.__name__ for migration in pending]
+
+
+def _pending(applied: Sequence[str], migrations: Sequence[Migration]) -> list[Migration]:
+    done = set(applied)
+    return [migration for migration in migrations if migration.__name__ not in done]
+
+
+# ---- where the history lives ---------------------------------------------------------
+
+ENV_VAR: Final = "AGENTNB_HISTORY"
+MEMORY: Final = ":memory:"
+FILE_NAME: Final = "history.sqlite3"
+_OFF_WORDS: Final = frozenset({"off", "0", "false", "no", "none", "disabled"})
+
+HistoryLocation = Path | Literal[":memory:"] | None
+"""A database file, an in-memory database, or None when history is off."""
+
+
+def default_location() -> HistoryLocation:
+    """The history database ``AGENTNB_HISTORY`` names, else the per-user data directory's.
+
+    Raises :class:`HistoryStoreError` when the variable names no usable path."""
+    value = os.environ.get(ENV_VAR, "").strip()
+    if not value:
+        return Path(platformdirs.user_data_dir("agentnb", appauthor=False)) / FILE_NAME
+    if value.lower() in _OFF_WORDS:
+        return None
+    if value == MEMORY:
+        return MEMORY
+    path = expand_path(value, ENV_VAR)
+    return path / FILE_NAME if path.is_dir() else path
+
+
+def expand_path(value: str | os.PathLike[str], what: str) -> Path:
+    """``value`` as a path with ``~`` expanded; a HistoryStoreError naming ``what`` (the
+    setting it came from) when it cannot be a path."""
+    shown = f"{what}={os.fspath(value)!r}"
+    if "\x00" in os.fspath(value):
+        raise HistoryStoreError(f"{shown} is not a usable run history path: it holds a NUL byte")
+    try:
+        return Path(value).expanduser()
+    except RuntimeError as exc:  # "~someone" whose home cannot be found
+        raise HistoryStoreError(
+            f"{shown} is not a usable run history path: {exc} ({str(value).split('/')[0]!r} "
+            "names no user's home); give an absolute path, or ~/… for your own home"
+        ) from None
+
+
+# ---- sqlite3's errors as HistoryStoreError -------------------------------------------
+
+
+_DAMAGED = ("SQLITE_CORRUPT",)
+_NOT_A_DATABASE = ("SQLITE_NOTADB",)
+_READ_ONLY = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")
+_FULL = ("SQLITE_FULL",)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Another connection holds a lock (worth waiting for)."""
+    if _code(exc).startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def retry_busy(attempt: Callable[[], T], timeout: float) -> T:
+    """Run ``attempt``, retrying for up to ``timeout`` seconds while another connection holds
+    a lock SQLite's own busy handler does not wait for (changing the journal mode, WAL
+    recovery)."""
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        try:
+            return attempt()
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
+
+
+def store_error(exc: BaseException, where: str, action: str) -> HistoryStoreError:
+    """The error to raise for ``exc``, met while trying to ``action`` the history at ``where``."""
+    code, text = _code(exc), str(exc) or type(exc).__name__
+    lowered = text.lower()
+    if code.startswith(_DAMAGED) or "malformed" in lowered:
+        return HistoryStoreError(
+            f"the run history at {where} is damaged ({text}). Move the file away (agentnb then "
+            f"starts a new one there) or point {ENV_VAR} elsewhere; to save what it still "
+            f"holds: sqlite3 {where} .recover | sqlite3 recovered.sqlite3"
+        )
+    if code.startswith(_NOT_A_DATABASE) or "not a database" in lowered:
+        return HistoryStoreError(
+            f"the run history at {where} is not a usable agentnb database ({text}); move it "
+            f"away or point {ENV_VAR} elsewhere"
+        )
+    if is_busy(exc):
+        return HistoryStoreError(
+            f"could not {action} the run history at {where}: another process kept it locked "
+            f"({text}); try again, or point {ENV_VAR} elsewhere"
+        )
+    if code.startswith(_READ_ONLY) or "readonly" in lowered or "unable to open" in lowered:
+        return HistoryStoreError(
+            f"could not {action} the run history at {where}: {text} (check that the file "
+            f"and its folder are writable, or point {ENV_VAR} elsewhere)"
+        )
+    if code.startswith(_FULL) or "disk is full" in lowered:
+        return HistoryStoreError(
+            f"could not {action} the run history at {where}: the disk is full ({text})"
+        )
+    if "closed database" in lowered:
+        return HistoryStoreError(f"the run history at {where} is closed")
+    return HistoryStoreError(f"could not {action} the run history at {where}: {text}")
+
+
+def _code(exc: BaseException) -> str:
+    return str(getattr(exc, "sqlite_errorname", "") or "")

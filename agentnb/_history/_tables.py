@@ -1,34 +1,241 @@
-"""`RunHistory`: runs as a sequence of records that also turns into DataFrames, summaries,
-plots and tables. Local and remote listings share it, so they analyse the same way.
+"""The run tables: :class:`RunHistory` (runs as a sequence of records that also turns into
+DataFrames, summaries, plots and HTML) and :class:`ToolCallHistory`, and the filters
+``runs()`` takes. Local and remote listings share the tables, so they analyse the same way.
 
-It keeps one list per column (what the store reads), so ``to_pandas()`` builds the frame
-column by column and records are made only for the rows you index.
+A table keeps one list per column (what the store reads), so ``to_pandas()`` builds the frame
+column by column, with no per-row Python objects: times become tz-aware UTC datetimes, token
+counts nullable ``Int64``, names categoricals, texts pandas' nullable ``string``, JSON
+columns Python objects; records are made only for the rows you index.
+
+The notebook's HTML table shows the columns of :mod:`._text_table`, one line per run. Every
+value is escaped, in cells and in hover titles: runs hold untrusted text. The styles are
+inline (JupyterLab's sanitizer drops ``<style>`` elements from untrusted outputs) and every
+cell sets its own alignment and ``white-space`` (JupyterLab's ``.jp-RenderedHTMLCommon td``
+rule sets both). Colours come from the theme: JupyterLab's ``--jp-*`` variables with
+fallbacks that do not assume a light page, and status colours mixed with the text colour
+around them (``currentColor``), so they darken on a light theme and lighten on a dark one. A
+cut value ends in an ellipsis and keeps its whole text on hover; a table wider than its
+output scrolls sideways. Clicking a header sorts the rows (again: the other way) through an
+inline handler on the ``<thead>``; where handlers do not run (untrusted or sanitized outputs,
+GitHub) the table reads the same, unsorted. There is no filter box: filter with
+``runs(agent=…, status=…, since=…, thread=…)`` or the DataFrame from ``.to_pandas()``.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import operator
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from html import escape
-from typing import TYPE_CHECKING, Any, Protocol, overload
+from typing import TYPE_CHECKING, Any, Final, Protocol, overload
 
+from .._core.exceptions import ConfigurationError
 from .._core.run import Run
-from ._frame import build_frame, empty_columns
-from ._html import html_table
-from ._plot import plot
-from ._records import RUN_COLUMNS, TOOL_CALL_COLUMNS, RunRecord, ToolCallRecord
-from ._remote_rows import remote_row
-from ._rows import run_row, tool_rows
-from ._summary import summarize
-from ._text_table import short, text_table
+from ._plot import plot, require_pandas
+from ._records import (
+    RUN_COLUMNS,
+    TOOL_CALL_COLUMNS,
+    ColumnKind,
+    RunRecord,
+    ToolCallRecord,
+    remote_row,
+    run_row,
+    tool_rows,
+)
+from ._text_table import Cell, TableColumn, short, shown_columns, text_table
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..providers._base import RemoteRun
 
-__all__ = ["RunHistory", "ToolCallHistory", "ToolCallSource"]
+__all__ = [
+    "STATUSES",
+    "SUMMARY_COLUMNS",
+    "RunFilter",
+    "RunHistory",
+    "Since",
+    "ToolCallHistory",
+    "ToolCallSource",
+    "build_frame",
+    "columns_of",
+    "empty_columns",
+    "html_table",
+    "summarize",
+]
+
+
+# ---- the filters runs() takes, checked and turned into SQL ---------------------------
+
+STATUSES: Final = ("running", "completed", "failed", "cancelled", "interrupted")
+"""The statuses agentnb records."""
+
+SQLITE_MAX_INTEGER: Final = 2**63 - 1
+"""The largest integer SQLite stores; a larger ``limit`` means no limit."""
+
+Since = datetime | date | str | timedelta | float | int
+"""A point in time (datetime, date, ISO 8601 text, unix seconds) or a timedelta: within the
+last that long. Naive datetimes and dates are local time."""
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Which runs to read; every field None means all."""
+
+    agents: tuple[str, ...] | None = None
+    statuses: tuple[str, ...] | None = None
+    since: float | None = None
+    thread: str | None = None
+    limit: int | None = None
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        agent: str | Iterable[str] | None = None,
+        status: str | Iterable[str] | None = None,
+        since: Since | None = None,
+        thread: str | None = None,
+        limit: int | None = None,
+    ) -> RunFilter:
+        statuses = _names(status, "status")
+        unknown = sorted(set(statuses or ()) - set(STATUSES))
+        if unknown:
+            raise ConfigurationError(
+                f"unknown run status {', '.join(map(repr, unknown))}; "
+                f"the statuses are {', '.join(STATUSES)}"
+            )
+        if thread is not None and not isinstance(thread, str):
+            raise ConfigurationError(f"thread must be a thread id (str), not {thread!r}")
+        if thread is not None:
+            _check_text(thread, "thread")
+        return cls(
+            agents=_names(agent, "agent"),
+            statuses=statuses,
+            since=since_seconds(since),
+            thread=thread,
+            limit=_limit(limit),
+        )
+
+    def where(self) -> tuple[str, list[Any]]:
+        """The SQL ``WHERE`` clause (empty when there is no condition) and its parameters."""
+        terms: list[str] = []
+        params: list[Any] = []
+        for column, values in (
+            ("agent", self.agents),
+            ("status", self.statuses),
+        ):
+            if values is not None:
+                terms.append(f"{column} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+        if self.since is not None:
+            terms.append("started_at >= ?")
+            params.append(self.since)
+        if self.thread is not None:
+            terms.append("thread_id = ?")
+            params.append(self.thread)
+        return (f"WHERE {' AND '.join(terms)}" if terms else ""), params
+
+
+def _names(value: str | Iterable[str] | None, what: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    try:
+        names = (value,) if isinstance(value, str) else tuple(value)
+    except TypeError:
+        names = (value,)  # type: ignore[assignment]
+    if not all(isinstance(name, str) for name in names):
+        raise ConfigurationError(f"{what} must be a name or a list of names, not {value!r}")
+    for name in names:
+        _check_text(name, what)
+    return names
+
+
+def _check_text(text: str, what: str) -> None:
+    """SQLite stores UTF-8: a string with lone surrogates cannot even be looked up."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigurationError(
+            f"{what} {text!r} is not valid text (it holds a lone surrogate)"
+        ) from None
+
+
+def _limit(limit: int | None) -> int | None:
+    """A whole number ≥ 0 (numpy integers too); one past SQLite's range means no limit."""
+    if limit is None:
+        return None
+    try:
+        whole = operator.index(limit) if not isinstance(limit, bool) else -1
+    except TypeError:
+        whole = -1
+    if whole < 0:
+        raise ConfigurationError(f"limit must be a whole number ≥ 0 or None, not {_shown(limit)}")
+    return None if whole > SQLITE_MAX_INTEGER else whole
+
+
+def since_seconds(since: Since | None) -> float | None:
+    """``since`` as unix seconds."""
+    if since is None:
+        return None
+    if isinstance(since, timedelta):
+        if since < timedelta(0):
+            raise ConfigurationError(f"since={since!r} is negative; give how far back to look")
+        return time.time() - since.total_seconds()
+    if isinstance(since, bool):
+        raise ConfigurationError(f"since must be a time, not {since!r}")
+    if isinstance(since, int | float):
+        return _unix_seconds(since)
+    if isinstance(since, str):
+        try:
+            since = datetime.fromisoformat(since.strip())
+        except ValueError:
+            raise ConfigurationError(
+                f"since={since!r} is not an ISO 8601 date or time (e.g. '2025-01-31' or "
+                "'2025-01-31T12:00:00+00:00')"
+            ) from None
+    if isinstance(since, datetime):
+        return _timestamp(since)
+    if isinstance(since, date):
+        return _timestamp(datetime(since.year, since.month, since.day))
+    raise ConfigurationError(
+        f"since must be a datetime, date, ISO 8601 string, unix seconds or timedelta, "
+        f"not {type(since).__name__}"
+    )
+
+
+def _unix_seconds(value: float) -> float:
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
+    if not math.isfinite(seconds):
+        raise ConfigurationError(f"since={_shown(value)} is not a point in time (unix seconds)")
+    return seconds
+
+
+def _timestamp(moment: datetime) -> float:
+    try:
+        return moment.timestamp()
+    except (OverflowError, OSError, ValueError) as exc:
+        raise ConfigurationError(f"since={moment!r} is out of range: {exc}") from None
+
+
+def _shown(value: object) -> str:
+    """A short repr for an error message (a huge int has no repr at all)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"a {type(value).__name__} too long to show"
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+# ---- the tables ----------------------------------------------------------------------
 
 
 class ToolCallSource(Protocol):
@@ -262,3 +469,273 @@ def _complete_columns(
         raise ValueError(f"history columns differ in length: {sorted(lengths)}")
     n = lengths.pop() if lengths else 0
     return {name: columns.get(name, [None] * n) for name, _ in spec}
+
+
+# ---- DataFrames, built column by column ----------------------------------------------
+
+
+def build_frame(
+    columns: Mapping[str, Sequence[Any]],
+    spec: Sequence[tuple[str, ColumnKind]],
+    wanted: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """A DataFrame of ``columns`` (raw history values), typed by ``spec``."""
+    pandas = require_pandas()
+    kinds = dict(spec)
+    names = list(wanted) if wanted is not None else [name for name, _ in spec]
+    unknown = [name for name in names if name not in kinds]
+    if unknown:
+        raise KeyError(f"unknown column(s) {unknown}; the columns are {list(kinds)}")
+    data = {name: _convert(pandas, kinds[name], columns[name]) for name in names}
+    frame: pd.DataFrame = pandas.DataFrame(data, columns=names)
+    return frame
+
+
+def empty_columns(spec: Sequence[tuple[str, ColumnKind]]) -> dict[str, list[Any]]:
+    return {name: [] for name, _ in spec}
+
+
+def columns_of(
+    rows: Sequence[tuple[Any, ...]], spec: Sequence[tuple[str, ColumnKind]]
+) -> dict[str, Sequence[Any]]:
+    """Rows turned into one sequence per column (numpy object columns when numpy is there:
+    a 2-D object array transposes three times faster than ``zip(*rows)``)."""
+    names = [name for name, _ in spec]
+    if not rows:
+        return {name: [] for name in names}
+    try:
+        import numpy  # optional (comes with pandas): only to transpose fast
+    except ImportError:
+        return dict(zip(names, zip(*rows, strict=True), strict=True))
+    table: Any = numpy.empty((len(rows), len(names)), dtype=object)
+    table[:] = rows
+    return {name: table[:, i] for i, name in enumerate(names)}
+
+
+def _convert(pandas: Any, kind: ColumnKind, values: Sequence[Any]) -> Any:
+    import numpy as np  # optional (comes with pandas): loaded with the frame
+
+    column = np.asarray(values, dtype=object)
+    if kind == "time":
+        # Whole microseconds: what a float of unix seconds holds, without binary noise.
+        micros = np.round(column.astype("float64") * 1e6)
+        return pandas.to_datetime(micros, unit="us", utc=True)
+    if kind == "float":
+        return column.astype("float64")
+    if kind == "int":
+        floats = column.astype("float64")  # token counts are far below 2**53
+        missing = np.isnan(floats)
+        return pandas.arrays.IntegerArray(np.where(missing, 0, floats).astype("int64"), missing)
+    if kind == "category":
+        codes, names = pandas.factorize(column, sort=True)
+        return pandas.Categorical.from_codes(codes, categories=names)
+    if kind == "json":
+        return _parsed_json(column)
+    return pandas.array(column, dtype="string")
+
+
+def _parsed_json(values: Iterable[Any]) -> list[Any]:
+    # Rows mostly repeat the same settings: parse each distinct text once.
+    parsed: dict[str, Any] = {}
+    out: list[Any] = []
+    for text in values:
+        if text is None:
+            out.append(None)
+            continue
+        value = parsed.get(text)
+        if value is None:
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = text
+            parsed[text] = value
+        out.append(value)
+    return out
+
+
+# ---- summary(): usage and reliability per agent (or any other column) ----------------
+
+SUMMARY_COLUMNS = (
+    "runs",
+    "completed",
+    "failed",
+    "cancelled",
+    "interrupted",
+    "running",
+    "success_rate",
+    "tokens_total",
+    "tokens_mean",
+    "duration_p50",
+    "duration_p95",
+    "ttft_p50",
+    "ttft_p95",
+    "tool_calls_per_run",
+)
+"""``completed``, ``failed``, ``cancelled``, ``interrupted`` and ``running`` count runs by
+status (``failed`` also holds any other status a platform reported, so the five add up to
+``runs``). ``success_rate`` is completed / all runs that ended: every failed, cancelled or
+interrupted run counts against it, a run still going does not."""
+
+_COUNTED = ("completed", "cancelled", "interrupted", "running")
+_GROUPABLE = ("agent", "provider", "connection", "host", "status", "error_code", "thread_id")
+
+
+def summarize(history: RunHistory, by: str | Sequence[str] | None) -> pd.DataFrame:
+    pandas = require_pandas()
+    keys = [] if by is None else [by] if isinstance(by, str) else list(by)
+    bad = [key for key in keys if key not in _GROUPABLE]
+    if bad:
+        raise ConfigurationError(
+            f"cannot summarise by {bad}; choose from {list(_GROUPABLE)} or None"
+        )
+    frame = history.to_pandas(
+        [
+            *keys,
+            *(
+                c
+                for c in ("status", "total_tokens", "duration", "ttft", "tool_call_count")
+                if c not in keys
+            ),
+        ]
+    )
+    for status in _COUNTED:
+        frame[f"_{status}"] = (frame["status"] == status).astype("int64")
+    grouped: Any
+    if keys:
+        # observed=True: only groups that have runs; dropna=False keeps runs with no agent.
+        grouped = frame.groupby(keys, observed=True, dropna=False, sort=True)
+    else:
+        frame["_all"] = "all"
+        grouped = frame.groupby("_all")
+    runs = grouped.size()
+    counts = {status: grouped[f"_{status}"].sum() for status in _COUNTED}
+    ended = runs - counts["running"]
+    other = ended - counts["completed"] - counts["cancelled"] - counts["interrupted"]
+    out: pd.DataFrame = pandas.DataFrame(
+        {
+            "runs": runs,
+            "completed": counts["completed"],
+            "failed": other,
+            "cancelled": counts["cancelled"],
+            "interrupted": counts["interrupted"],
+            "running": counts["running"],
+            "success_rate": (counts["completed"] / ended.where(ended > 0)).astype("float64"),
+            "tokens_total": grouped["total_tokens"].sum(min_count=1),
+            "tokens_mean": grouped["total_tokens"].mean().astype("float64"),
+            "duration_p50": grouped["duration"].quantile(0.5),
+            "duration_p95": grouped["duration"].quantile(0.95),
+            "ttft_p50": grouped["ttft"].quantile(0.5),
+            "ttft_p95": grouped["ttft"].quantile(0.95),
+            "tool_calls_per_run": grouped["tool_call_count"].mean().astype("float64"),
+        },
+        columns=list(SUMMARY_COLUMNS),
+    )
+    if not keys:
+        out.index.name = None
+    return out
+
+
+# ---- the notebook's HTML table -------------------------------------------------------
+
+_STATUS_COLOURS = {
+    "completed": "var(--jp-success-color1, #388e3c)",
+    "failed": "var(--jp-error-color1, #d32f2f)",
+    "interrupted": "var(--jp-error-color1, #d32f2f)",
+    "cancelled": "var(--jp-warn-color1, #f57c00)",
+    "running": "var(--jp-brand-color1, #1976d2)",
+}
+"""The chat cell's colours for each ending (see js/src/widget.css)."""
+_STATUS_MIX = 55
+"""Percent of the status colour mixed with the text colour: ≥ 4.5:1 on JupyterLab's light
+and dark backgrounds and their striped rows."""
+
+_EM_PER_CHAR = 0.6
+"""A column's ``chars`` in em (the sanitizer of untrusted outputs refuses ``ch``)."""
+_BORDER = "var(--jp-border-color1, rgba(128, 128, 128, 0.5))"
+_PAD = "padding:0.25em 0.6em"
+_TABLE = (
+    "border-collapse:collapse;table-layout:auto;width:auto;margin:0;"
+    "font-size:var(--jp-ui-font-size1, 13px);font-variant-numeric:tabular-nums"
+)
+
+# Sorts the body's rows by the clicked column: a cell's data-key (numbers, times) or its
+# text; empty cells last; a second click reverses. Kept in the attribute (no <script>).
+_SORT = (
+    "var th=event.target.closest('th');if(!th)return;"
+    "var head=th.parentNode,i=[].indexOf.call(head.cells,th),"
+    "body=head.closest('table').tBodies[0],up=th.getAttribute('aria-sort')!=='ascending';"
+    "[].forEach.call(head.cells,function(c){c.removeAttribute('aria-sort');"
+    "c.lastChild.textContent=''});"
+    "th.setAttribute('aria-sort',up?'ascending':'descending');"
+    "th.lastChild.textContent=up?' \\u25B2':' \\u25BC';"
+    "var key=function(r){var c=r.cells[i],k=c.getAttribute('data-key');"
+    "return k===null?c.textContent:k};"
+    "var rows=[].slice.call(body.rows);"
+    "rows.sort(function(a,b){var x=key(a),y=key(b);"
+    "if(x===''||y==='')return (x==='')-(y==='');"
+    "var d=(isNaN(x)||isNaN(y))?x.localeCompare(y):x-y;return up?d:-d});"
+    "rows.forEach(function(r){body.appendChild(r)})"
+)
+_POINTER = "this.style.cursor='pointer'"
+
+
+def html_table(
+    columns: Mapping[str, Sequence[Any]],
+    rows: Sequence[int],
+    *,
+    title: str,
+    more: int,
+    now: float,
+) -> str:
+    """The given rows of history ``columns`` as a titled HTML table; ``more`` counts the
+    rows left out."""
+    heading = f'<div style="font-weight:600;margin:0 0 0.3em">{escape(title)}</div>'
+    tail = f"<div><em>… and {more} more</em></div>" if more > 0 else ""
+    if not rows:
+        return f'<div class="agentnb-runs">{heading}</div>'
+    shown = shown_columns(columns, rows, now)
+    head = "".join(_header(column) for column, _ in shown)
+    body = "".join(
+        "<tr>" + "".join(_cell(column, cells[r]) for column, cells in shown) + "</tr>"
+        for r in range(len(rows))
+    )
+    return (
+        f'<div class="agentnb-runs" style="max-width:100%;overflow-x:auto">{heading}'
+        f'<table class="agentnb-runs-table" style="{_TABLE}">'
+        f'<thead onclick="{escape(_SORT)}" onpointerover="{escape(_POINTER)}"><tr>{head}</tr>'
+        f"</thead><tbody>{body}</tbody></table>{tail}</div>"
+    )
+
+
+def _align(column: TableColumn) -> str:
+    return f"text-align:{'right' if column.right else 'left'};white-space:nowrap;{_PAD}"
+
+
+def _header(column: TableColumn) -> str:
+    style = f"{_align(column)};font-weight:600;border-bottom:1px solid {_BORDER}"
+    # The trailing span holds the sort arrow.
+    return (
+        f'<th style="{style}" title="{escape(column.about)}">{escape(column.title)}'
+        "<span></span></th>"
+    )
+
+
+def _cell(column: TableColumn, cell: Cell) -> str:
+    style = _align(column)
+    attrs = ""
+    if column.chars:
+        style += f";max-width:{column.chars * _EM_PER_CHAR:.1f}em;overflow:hidden"
+        style += ";text-overflow:ellipsis"
+    if column.title == "status" and cell.text in _STATUS_COLOURS:
+        mix = f"color-mix(in srgb, {_STATUS_COLOURS[cell.text]} {_STATUS_MIX}%, currentColor)"
+        style += f";color:{mix}"
+    hover = cell.full or (cell.text if column.chars else "")
+    if hover:
+        attrs += f' title="{escape(hover)}"'
+    if cell.key is not None:
+        attrs += f' data-key="{_number(cell.key)}"'
+    return f'<td style="{style}"{attrs}>{escape(cell.text)}</td>'
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value.is_integer() else repr(value)

@@ -1,6 +1,6 @@
 """What the run tables show of each run, and the plain text table (reprs, ``agentnb runs``).
 
-One column model serves the text table and the notebook's HTML (:mod:`._html`), so both show
+One column model serves the text table and the notebook's HTML (:mod:`._tables`), so both show
 the same columns, the same way:
 
 - ``started``: local time, short: ``14:03:12`` today, ``Nov 21 14:03`` earlier this year,

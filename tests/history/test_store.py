@@ -24,8 +24,8 @@ from agentnb._history import (
     default_store,
     runs,
 )
-from agentnb._history._filters import RunFilter
-from agentnb._history._scrub import host_of, redact_error
+from agentnb._history._records import host_of, redact_error
+from agentnb._history._tables import RunFilter
 from agentnb.events import (
     ReasoningDelta,
     RunCompleted,
