@@ -334,17 +334,23 @@ class HistoryStore:
 
         self._write(write)
 
-    def import_records(self, records: Iterable[RunRecord]) -> int:
-        """Insert finished records (e.g. from another store); existing ids are kept as they
-        are. Returns how many rows were added."""
+    def import_records(
+        self, records: Iterable[RunRecord], tool_calls: Iterable[ToolCallRecord] = ()
+    ) -> int:
+        """Insert finished records (e.g. from another store) and their tool calls; existing
+        ids are kept as they are. Returns how many runs were added."""
         rows = [storable_row(record.to_row()) for record in records]
-        marks = ", ".join("?" * len(RUN_COLUMNS))
-        sql = f"INSERT OR IGNORE INTO runs ({_RUN_SELECT}) VALUES ({marks})"
+        calls = [storable_row(call.to_row()) for call in tool_calls]
+        sql = f"INSERT OR IGNORE INTO runs ({_RUN_SELECT}) VALUES ({_marks(RUN_COLUMNS)})"
+        call_sql = (
+            f"INSERT OR IGNORE INTO tool_calls ({', '.join(name for name, _ in TOOL_CALL_COLUMNS)})"
+            f" VALUES ({_marks(TOOL_CALL_COLUMNS)})"
+        )
 
         def insert(db: sqlite3.Connection) -> int:
-            before = db.total_changes
-            db.executemany(sql, rows)
-            return db.total_changes - before
+            added = db.executemany(sql, rows).rowcount  # not counting what triggers do
+            db.executemany(call_sql, calls)
+            return max(0, added)
 
         return self._write(insert)
 
@@ -416,6 +422,10 @@ class HistoryStore:
         """How many runs the store holds."""
         with self._reading() as db:
             return int(db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+
+
+def _marks(columns: Sequence[object]) -> str:
+    return ", ".join("?" * len(columns))
 
 
 _LIVE_STORES: weakref.WeakSet[HistoryStore] = weakref.WeakSet()
