@@ -96,14 +96,22 @@ def runs(
     since: Since | None = None,
     thread: str | None = None,
     limit: int | None = None,
+    search: str | None = None,
 ) -> RunHistory:
     """Recorded runs, most recent first.
 
     ``agent`` and ``status`` take a name or a list; ``since`` a datetime, date, ISO 8601
     string, unix seconds, or a timedelta meaning "within the last"; ``thread`` a thread or
     session id; ``limit`` keeps the most recent that many. Empty when history is off.
+
+    ``search`` keeps the runs whose question, answer, reasoning or tool calls (names and
+    arguments) hold every word given (case and accents ignored; ``word*`` for words that
+    start so), best match first, with a ``snippet`` column showing where; it combines with
+    the other filters (``limit`` then keeps the best that many).
     """
-    where = RunFilter.build(agent=agent, status=status, since=since, thread=thread, limit=limit)
+    where = RunFilter.build(
+        agent=agent, status=status, since=since, thread=thread, limit=limit, search=search
+    )
     store = _open_default()
     if store is None:
         return RunHistory()

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "OUTPUT_LIMIT",
     "RUN_COLUMNS",
+    "SNIPPET_COLUMN",
     "TOOL_CALL_COLUMNS",
     "ColumnKind",
     "RunRecord",
@@ -89,6 +90,10 @@ RUN_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("cancel_error", "text"),
 )
 """The run columns, in the order the store selects them and DataFrames show them."""
+
+SNIPPET_COLUMN: tuple[str, ColumnKind] = ("snippet", "text")
+"""The column a search adds after ``RUN_COLUMNS``: where the words matched, in context, each
+match between « and »."""
 
 TOOL_CALL_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("local_id", "id"),

@@ -43,7 +43,14 @@ import platformdirs
 from .._core.exceptions import HistoryStoreError
 from .._core.request import RunRequest
 from .._core.run import Run
-from ._records import RUN_COLUMNS, TOOL_CALL_COLUMNS, RunRecord, ToolCallRecord, storable_row
+from ._records import (
+    RUN_COLUMNS,
+    SNIPPET_COLUMN,
+    TOOL_CALL_COLUMNS,
+    RunRecord,
+    ToolCallRecord,
+    storable_row,
+)
 from ._tables import RunFilter, RunHistory, columns_of
 from ._writer import (
     ORPHAN_MESSAGE,
@@ -87,7 +94,13 @@ BUSY_TIMEOUT = 30.0
 """Seconds a write waits for another process's write to finish before giving up."""
 ORPHAN_SWEEP_SECONDS = 1.0
 """At most this often, a read first marks interrupted the rows of processes that have ended."""
+SEARCH_TABLE: Final = "runs_search"
+"""The full-text index of runs (FTS5): one row per run, with the run's rowid."""
 _RUN_SELECT = ", ".join(name for name, _ in RUN_COLUMNS)
+SEARCH_COLUMNS = (*RUN_COLUMNS, SNIPPET_COLUMN)
+_SEARCH_SELECT = ", ".join(f"runs.{name}" for name, _ in RUN_COLUMNS) + (
+    f", snippet({SEARCH_TABLE}, -1, '«', '»', '…', 12)"
+)
 _TOOL_SELECT = ", ".join(
     "COALESCE(t.agent, r.agent)" if name == "agent" else f"t.{name}"
     for name, _ in TOOL_CALL_COLUMNS
@@ -358,6 +371,8 @@ class HistoryStore:
     def run_columns(self, where: RunFilter | None = None) -> dict[str, Sequence[Any]]:
         """Matching runs, most recent first, as one list per column of ``RUN_COLUMNS``."""
         where = where or RunFilter()
+        if where.search is not None:
+            return self._search(where)
         clause, params = where.where()
         sql = f"SELECT {_RUN_SELECT} FROM runs {clause} ORDER BY started_at DESC, rowid DESC"
         if where.limit is not None:
@@ -366,6 +381,36 @@ class HistoryStore:
         with self._reading() as db:
             rows = db.execute(sql, params).fetchall()
         return columns_of(rows, RUN_COLUMNS)
+
+    def _search(self, where: RunFilter) -> dict[str, Sequence[Any]]:
+        """Runs matching ``where.search`` (and the other conditions), best match first by
+        bm25, with a ``snippet`` column: the matching words in their context."""
+        terms, params = where.conditions()
+        sql = (
+            f"SELECT {_SEARCH_SELECT} FROM {SEARCH_TABLE} JOIN runs "
+            f"ON runs.rowid = {SEARCH_TABLE}.rowid WHERE {SEARCH_TABLE} MATCH ?"
+            + "".join(f" AND {term}" for term in terms)
+            + f" ORDER BY bm25({SEARCH_TABLE}), runs.started_at DESC, runs.rowid DESC"
+        )
+        params = [where.search, *params]
+        if where.limit is not None:
+            sql += " LIMIT ?"
+            params.append(where.limit)
+        with self._reading() as db:
+            if not self._has_search_index(db):
+                raise HistoryStoreError(
+                    f"cannot search the run history at {self._where}: this Python's SQLite "
+                    f"({sqlite3.sqlite_version}) was built without FTS5, the full-text index"
+                )
+            rows = db.execute(sql, params).fetchall()
+        return columns_of(rows, SEARCH_COLUMNS)
+
+    @staticmethod
+    def _has_search_index(db: sqlite3.Connection) -> bool:
+        found = db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (SEARCH_TABLE,)
+        )
+        return found.fetchone() is not None
 
     def runs(self, where: RunFilter | None = None) -> RunHistory:
         """Matching runs, most recent first."""
@@ -535,6 +580,57 @@ def m006_call_tree(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE tool_calls ADD COLUMN depth INTEGER")
 
 
+_TOOLS_TEXT = (
+    "(SELECT group_concat(coalesce(name, '') || ' ' || coalesce(arguments, ''), ' ') "
+    "FROM tool_calls WHERE local_id = {run}.local_id)"
+)
+"""A run's tool names and arguments as one text (what search reads of its calls)."""
+
+
+def m007_search(db: sqlite3.Connection) -> None:
+    # Questions, answers, reasoning, and tool names with their arguments, indexed with FTS5;
+    # triggers keep it up to date whichever agentnb version writes the file. A Python whose
+    # SQLite lacks FTS5 gets no index: search then says so (see HistoryStore.runs).
+    try:
+        db.execute(
+            f"CREATE VIRTUAL TABLE {SEARCH_TABLE} USING fts5("
+            "message, answer, reasoning, tools, tokenize = 'unicode61 remove_diacritics 2')"
+        )
+    except sqlite3.OperationalError as exc:
+        if "no such module" in str(exc):
+            return
+        raise
+    tools_of = _TOOLS_TEXT.format(run="runs")
+    db.execute(
+        f"INSERT INTO {SEARCH_TABLE} (rowid, message, answer, reasoning, tools) "
+        f"SELECT rowid, message, answer, reasoning, {tools_of} FROM runs"
+    )
+    db.execute(
+        f"CREATE TRIGGER runs_search_insert AFTER INSERT ON runs BEGIN "
+        f"INSERT INTO {SEARCH_TABLE} (rowid, message, answer, reasoning, tools) "
+        f"VALUES (new.rowid, new.message, new.answer, new.reasoning, "
+        f"{_TOOLS_TEXT.format(run='new')}); END"
+    )
+    db.execute(
+        f"CREATE TRIGGER runs_search_update AFTER UPDATE OF message, answer, reasoning ON runs "
+        "WHEN old.message IS NOT new.message OR old.answer IS NOT new.answer "
+        "OR old.reasoning IS NOT new.reasoning BEGIN "
+        f"UPDATE {SEARCH_TABLE} SET message = new.message, answer = new.answer, "
+        "reasoning = new.reasoning WHERE rowid = new.rowid; END"
+    )
+    db.execute(
+        f"CREATE TRIGGER runs_search_delete AFTER DELETE ON runs BEGIN "
+        f"DELETE FROM {SEARCH_TABLE} WHERE rowid = old.rowid; END"
+    )
+    for event, row in (("INSERT", "new"), ("DELETE", "old"), ("UPDATE OF name, arguments", "new")):
+        db.execute(
+            f"CREATE TRIGGER runs_search_tools_{event.split()[0].lower()} AFTER {event} "
+            f"ON tool_calls BEGIN UPDATE {SEARCH_TABLE} SET tools = "
+            f"{_TOOLS_TEXT.format(run=row)} "
+            f"WHERE rowid = (SELECT rowid FROM runs WHERE local_id = {row}.local_id); END"
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_tool_calls,
@@ -542,6 +638,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m004_tool_call_questions,
     m005_cancel_error,
     m006_call_tree,
+    m007_search,
 )
 """Every migration, oldest first. Append only."""
 

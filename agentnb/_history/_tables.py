@@ -39,6 +39,7 @@ from .._core.run import Run
 from ._plot import plot, require_pandas
 from ._records import (
     RUN_COLUMNS,
+    SNIPPET_COLUMN,
     TOOL_CALL_COLUMNS,
     ColumnKind,
     RunRecord,
@@ -66,6 +67,7 @@ __all__ = [
     "columns_of",
     "empty_columns",
     "html_table",
+    "search_query",
     "summarize",
 ]
 
@@ -92,6 +94,8 @@ class RunFilter:
     since: float | None = None
     thread: str | None = None
     limit: int | None = None
+    search: str | None = None
+    """An FTS5 query made from the user's words (:func:`search_query`), never their text."""
 
     @classmethod
     def build(
@@ -102,6 +106,7 @@ class RunFilter:
         since: Since | None = None,
         thread: str | None = None,
         limit: int | None = None,
+        search: str | None = None,
     ) -> RunFilter:
         statuses = _names(status, "status")
         unknown = sorted(set(statuses or ()) - set(STATUSES))
@@ -120,26 +125,57 @@ class RunFilter:
             since=since_seconds(since),
             thread=thread,
             limit=_limit(limit),
+            search=None if search is None else search_query(search),
         )
 
     def where(self) -> tuple[str, list[Any]]:
         """The SQL ``WHERE`` clause (empty when there is no condition) and its parameters."""
+        terms, params = self.conditions()
+        return (f"WHERE {' AND '.join(terms)}" if terms else ""), params
+
+    def conditions(self) -> tuple[list[str], list[Any]]:
+        """The conditions on ``runs`` columns (all must hold) and their parameters; the
+        search is not one of them (the store joins the index for it)."""
         terms: list[str] = []
         params: list[Any] = []
         for column, values in (
-            ("agent", self.agents),
-            ("status", self.statuses),
+            ("runs.agent", self.agents),
+            ("runs.status", self.statuses),
         ):
             if values is not None:
                 terms.append(f"{column} IN ({', '.join('?' * len(values))})")
                 params.extend(values)
         if self.since is not None:
-            terms.append("started_at >= ?")
+            terms.append("runs.started_at >= ?")
             params.append(self.since)
         if self.thread is not None:
-            terms.append("thread_id = ?")
+            terms.append("runs.thread_id = ?")
             params.append(self.thread)
-        return (f"WHERE {' AND '.join(terms)}" if terms else ""), params
+        return terms, params
+
+
+def search_query(text: str) -> str:
+    """The FTS5 query for what a user typed: every word must occur (in any column, any
+    order, accents and case ignored); ``word*`` matches words that start with ``word``.
+
+    Each word becomes a quoted FTS5 string, so nothing the user types is FTS5 syntax
+    (``AND``, ``NEAR(``, ``"``, ``-``, ``:`` are words or punctuation like any other). A word
+    with no letter or digit (``-``, ``*``, an emoji) is left out: the index holds letters and
+    digits only, and an empty phrase would match nothing at all."""
+    if not isinstance(text, str):
+        raise ConfigurationError(f"search must be text, not {type(text).__name__}")
+    _check_text(text, "search")
+    if not text.strip():
+        raise ConfigurationError("search is empty: give one or more words to look for")
+    phrases = []
+    for word in text.replace("\x00", " ").split():  # FTS5 reads a NUL as the query's end
+        prefix = word.endswith("*")
+        core = word.rstrip("*") if prefix else word
+        if not any(char.isalnum() for char in core):
+            continue
+        quoted = '"' + core.replace('"', '""') + '"'
+        phrases.append(quoted + "*" if prefix else quoted)
+    return " ".join(phrases) if phrases else '""'
 
 
 def _names(value: str | Iterable[str] | None, what: str) -> tuple[str, ...] | None:
@@ -262,7 +298,12 @@ class RunHistory(Sequence[RunRecord]):
         tool_rows: Sequence[tuple[Any, ...]] | None = None,
         source: str = "local",
     ) -> None:
-        self._columns = _complete_columns(columns or {}, RUN_COLUMNS)
+        columns = columns or {}
+        self._spec: tuple[tuple[str, ColumnKind], ...] = (
+            (*RUN_COLUMNS, SNIPPET_COLUMN) if SNIPPET_COLUMN[0] in columns else RUN_COLUMNS
+        )
+        """The columns: ``RUN_COLUMNS``, and ``snippet`` after them for a search's results."""
+        self._columns = _complete_columns(columns, self._spec)
         self._store = store
         self._tool_rows = list(tool_rows) if tool_rows is not None else None
         self.source = source
@@ -316,7 +357,7 @@ class RunHistory(Sequence[RunRecord]):
             return RunHistory(
                 columns, store=self._store, tool_rows=self._tool_rows, source=self.source
             )
-        return RunRecord.from_row(tuple(values[index] for values in self._columns.values()))
+        return RunRecord.from_row(tuple(self._columns[name][index] for name, _ in RUN_COLUMNS))
 
     def column(self, name: str) -> list[Any]:
         """One column's raw values (times as unix seconds, JSON as text)."""
@@ -335,8 +376,9 @@ class RunHistory(Sequence[RunRecord]):
     # ---- analysis ------------------------------------------------------------------------
     def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """A DataFrame, one row per run: UTC datetimes, nullable ``Int64`` token counts,
-        categorical names and statuses. Needs pandas (``pip install "agentnb[pandas]"``)."""
-        return build_frame(self._columns, RUN_COLUMNS, columns)
+        categorical names and statuses; a search's results end with its ``snippet`` column.
+        Needs pandas (``pip install "agentnb[pandas]"``)."""
+        return build_frame(self._columns, self._spec, columns)
 
     def tool_calls(self) -> ToolCallHistory:
         """The tool calls of these runs, in run order."""
