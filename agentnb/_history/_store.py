@@ -589,8 +589,10 @@ _TOOLS_TEXT = (
 
 def m007_search(db: sqlite3.Connection) -> None:
     # Questions, answers, reasoning, and tool names with their arguments, indexed with FTS5;
-    # triggers keep it up to date whichever agentnb version writes the file. A Python whose
-    # SQLite lacks FTS5 gets no index: search then says so (see HistoryStore.runs).
+    # triggers keep the index whichever agentnb version writes the file. A run is indexed
+    # once, when it stops running (ends, or is found interrupted): indexing it at its start
+    # and at every checkpoint too tripled the writer thread's CPU per run. A Python whose
+    # SQLite lacks FTS5 gets no index: search then says so.
     try:
         db.execute(
             f"CREATE VIRTUAL TABLE {SEARCH_TABLE} USING fts5("
@@ -600,32 +602,41 @@ def m007_search(db: sqlite3.Connection) -> None:
         if "no such module" in str(exc):
             return
         raise
-    tools_of = _TOOLS_TEXT.format(run="runs")
     db.execute(
         f"INSERT INTO {SEARCH_TABLE} (rowid, message, answer, reasoning, tools) "
-        f"SELECT rowid, message, answer, reasoning, {tools_of} FROM runs"
+        f"SELECT rowid, message, answer, reasoning, {_TOOLS_TEXT.format(run='runs')} FROM runs"
     )
-    db.execute(
-        f"CREATE TRIGGER runs_search_insert AFTER INSERT ON runs BEGIN "
-        f"INSERT INTO {SEARCH_TABLE} (rowid, message, answer, reasoning, tools) "
+    index_new_row = (
+        f"INSERT OR REPLACE INTO {SEARCH_TABLE} (rowid, message, answer, reasoning, tools) "
         f"VALUES (new.rowid, new.message, new.answer, new.reasoning, "
         f"{_TOOLS_TEXT.format(run='new')}); END"
     )
     db.execute(
-        f"CREATE TRIGGER runs_search_update AFTER UPDATE OF message, answer, reasoning ON runs "
-        "WHEN old.message IS NOT new.message OR old.answer IS NOT new.answer "
-        "OR old.reasoning IS NOT new.reasoning BEGIN "
-        f"UPDATE {SEARCH_TABLE} SET message = new.message, answer = new.answer, "
-        "reasoning = new.reasoning WHERE rowid = new.rowid; END"
+        "CREATE TRIGGER runs_search_insert AFTER INSERT ON runs "
+        f"WHEN new.status IS NOT 'running' BEGIN {index_new_row}"
+    )
+    db.execute(
+        "CREATE TRIGGER runs_search_update "
+        "AFTER UPDATE OF message, answer, reasoning, status ON runs "
+        "WHEN new.status IS NOT 'running' AND (old.status IS 'running' "
+        "OR old.message IS NOT new.message OR old.answer IS NOT new.answer "
+        f"OR old.reasoning IS NOT new.reasoning) BEGIN {index_new_row}"
+    )
+    db.execute(
+        "CREATE TRIGGER runs_search_reopen AFTER UPDATE OF status ON runs "
+        "WHEN new.status IS 'running' AND old.status IS NOT 'running' BEGIN "
+        f"DELETE FROM {SEARCH_TABLE} WHERE rowid = old.rowid; END"
     )
     db.execute(
         f"CREATE TRIGGER runs_search_delete AFTER DELETE ON runs BEGIN "
         f"DELETE FROM {SEARCH_TABLE} WHERE rowid = old.rowid; END"
     )
+    # The calls of a running run are indexed when it stops (above); later changes at once.
     for event, row in (("INSERT", "new"), ("DELETE", "old"), ("UPDATE OF name, arguments", "new")):
         db.execute(
             f"CREATE TRIGGER runs_search_tools_{event.split()[0].lower()} AFTER {event} "
-            f"ON tool_calls BEGIN UPDATE {SEARCH_TABLE} SET tools = "
+            f"ON tool_calls WHEN (SELECT status FROM runs WHERE local_id = {row}.local_id) "
+            f"IS NOT 'running' BEGIN UPDATE {SEARCH_TABLE} SET tools = "
             f"{_TOOLS_TEXT.format(run=row)} "
             f"WHERE rowid = (SELECT rowid FROM runs WHERE local_id = {row}.local_id); END"
         )

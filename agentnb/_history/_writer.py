@@ -342,20 +342,23 @@ def write_progress(db: sqlite3.Connection, run: Run) -> None:
 
 
 def write_end(db: sqlite3.Connection, run: Run) -> None:
+    """The run's end. Its tool calls are written before its row leaves ``running``, so the
+    search index reads row and calls once, when the status changes (see ``m007_search``)."""
     values = end_values(run)
     for keep_known in ("run_id", "thread_id", "started_at"):
         if values[keep_known] is None:
             del values[keep_known]
+    calls = [storable_row(row) for row in tool_rows(run)]
+    db.execute("DELETE FROM tool_calls WHERE local_id = ?", storable_row((run.local_id,)))
+    if calls:
+        _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
+        db.executemany(_INSERT_TOOL_CALL, calls)
     update = _update_sql(tuple(values), "local_id = ?")
     row = storable_row((*values.values(), run.local_id))
     if db.execute(update, row).rowcount == 0:
         # A run whose start was not recorded still gets its row.
         _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
         db.execute(update, row)
-    db.execute("DELETE FROM tool_calls WHERE local_id = ?", storable_row((run.local_id,)))
-    calls = [storable_row(row) for row in tool_rows(run)]
-    if calls:
-        db.executemany(_INSERT_TOOL_CALL, calls)
 
 
 def write_interrupted(db: sqlite3.Connection, runs: Sequence[Run]) -> None:
