@@ -6,7 +6,10 @@
    ``record_end`` with two tool calls each, one write transaction apiece, as a client does).
 2. Bulk-loads a ``--rows`` history file, then reads it into pandas with
    ``agentnb.runs``' path (``HistoryStore.runs().to_pandas()``) and with pandas' own
-   ``read_sql`` on the same file (raw, and with the dtypes ``to_pandas`` gives).
+   ``read_sql`` on the same file (raw, and with the dtypes ``to_pandas`` gives), and prints
+   the file's size per run.
+3. Searches that file (``runs(search=...)``: every match ranked, and the best 20) beside a
+   LIKE scan of the same text, p50 / p95 over ``--queries`` searches.
 
 ``--smoke`` runs every step on a few hundred rows (a second or two): the test suite runs it,
 so a change to the history that breaks the benchmark fails a test.
@@ -31,6 +34,7 @@ from agentnb._core.request import ModelSettings, RunRequest
 from agentnb._core.run import Run
 from agentnb._history import HistoryStore, RunRecord, ToolCallRecord
 from agentnb._history._records import RUN_COLUMNS, TOOL_CALL_COLUMNS
+from agentnb._history._tables import RunFilter
 from agentnb.events import (
     RunCompleted,
     RunStarted,
@@ -280,6 +284,72 @@ def bench_loading(path: Path, rows: int) -> list[tuple[str, float]]:
     ]
 
 
+def percentiles(seconds: Sequence[float]) -> tuple[float, float]:
+    ms = sorted(s * 1000 for s in seconds)
+    return statistics.median(ms), ms[int(0.95 * (len(ms) - 1))]
+
+
+def search_queries(count: int) -> list[str]:
+    """What a user looks for: a ticker and a topic, a tool and a symbol, a word's start."""
+    rng = random.Random(11)
+    kinds = (
+        lambda: f"{rng.choice(TICKERS)} {rng.choice(TOPICS)}",
+        lambda: f"{rng.choice(TOOLS)} {rng.choice(TICKERS)}",
+        lambda: f"{rng.choice(TICKERS)} {rng.choice(('bullish', 'bearish', 'mixed'))} lagged",
+        lambda: f"{rng.choice(TOPICS).split()[0][:5]}* {rng.choice(TICKERS)}",
+    )
+    return [kinds[i % len(kinds)]() for i in range(count)]
+
+
+def like_scan(path: Path, query: str) -> int:
+    """The obvious alternative: every word LIKE-matched against the text columns (no rank)."""
+    words = [word.rstrip("*") for word in query.split()]
+    text = "coalesce(message, '') || ' ' || coalesce(answer, '') || ' ' || coalesce(reasoning, '')"
+    tools = "(SELECT group_concat(name || ' ' || arguments, ' ') FROM tool_calls t "
+    tools += "WHERE t.local_id = runs.local_id)"
+    where = " AND ".join(f"({text} || ' ' || coalesce({tools}, '')) LIKE ?" for _ in words)
+    db = sqlite3.connect(path)
+    try:
+        sql = f"SELECT local_id FROM runs WHERE {where} ORDER BY started_at DESC"
+        return len(db.execute(sql, [f"%{word}%" for word in words]).fetchall())
+    finally:
+        db.close()
+
+
+def bench_search(path: Path, queries: int, *, scans: int) -> list[tuple[str, str]]:
+    """runs(search=...) over the file bench_loading built: p50 / p95 of each way."""
+    texts = search_queries(queries)
+    rows: list[tuple[str, str]] = []
+    with HistoryStore(path) as store:
+        for label, limit in (("all matches", None), ("best 20", 20)):
+            times, matches = [], []
+            for text in texts:
+                start = time.perf_counter()
+                found = store.runs(RunFilter.build(search=text, limit=limit))
+                times.append(time.perf_counter() - start)
+                matches.append(len(found))
+            p50, p95 = percentiles(times)
+            mean = statistics.mean(matches)
+            rows.append(
+                (
+                    f"agentnb: runs(search=...), {label}",
+                    f"{p50:.1f} / {p95:.1f}  ({mean:,.0f} runs)",
+                )
+            )
+    times = []
+    for text in texts[:scans]:
+        start = time.perf_counter()
+        like_scan(path, text)
+        times.append(time.perf_counter() - start)
+    p50, p95 = percentiles(times)
+    rows.append((f"sqlite LIKE scan of the same text ({scans} queries)", f"{p50:.1f} / {p95:.1f}"))
+    return rows
+
+
+def file_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
@@ -287,12 +357,17 @@ def main() -> None:
     parser.add_argument(
         "--smoke", action="store_true", help="a few hundred rows, once: the test suite's check"
     )
+    parser.add_argument("--queries", type=int, default=100, help="searches to time")
     args = parser.parse_args()
+    scans = 10
     if args.smoke:
-        args.runs, args.rows = 100, 300
+        args.runs, args.rows, args.queries, scans = 100, 300, 8, 2
     with tempfile.TemporaryDirectory() as folder:
         recording = bench_recording(Path(folder) / "record.sqlite3", args.runs)
-        loading = bench_loading(Path(folder) / "load.sqlite3", args.rows)
+        loaded = Path(folder) / "load.sqlite3"
+        loading = bench_loading(loaded, args.rows)
+        size = file_size(loaded)
+        searching = bench_search(loaded, args.queries, scans=scans)
 
     print(f"\nRecording {args.runs:,} runs (record_start + record_end, 2 tool calls each)")
     print(f"  {'total wall time':<40} {recording['total_s']:>9.2f} s")
@@ -310,6 +385,11 @@ def main() -> None:
         print(f"  {name:<48} {seconds:>9.3f}")
     print(f"  {'agentnb total / read_sql raw':<48} {total / raw:>8.2f}x")
     print(f"  {'agentnb total / read_sql + same dtypes':<48} {total / typed:>8.2f}x")
+    print(f"  {'file size per run (with the search index)':<48} {size / args.rows:>8.0f} B")
+
+    print(f"\nSearching {args.rows:,} runs ({args.queries} queries; ms p50 / p95)")
+    for name, figures in searching:
+        print(f"  {name:<52} {figures}")
 
 
 if __name__ == "__main__":
