@@ -285,8 +285,8 @@ class HistoryStore:
             return
         try:
             self._write(lambda db: write_interrupted(db, open_runs))
-        except Exception as exc:
-            logger.warning("agentnb history: could not close open runs: %s", exc)
+        except Exception as exc:  # reported once, with the failed writes of the same problem
+            self._recording.report_once("agentnb history: could not close open runs: %s", exc)
 
     # ---- writing ---------------------------------------------------------------------
     def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:

@@ -370,8 +370,13 @@ class RunHistory(Sequence[RunRecord]):
         return list(self._columns["local_id"])
 
     def to_dicts(self) -> list[dict[str, Any]]:
-        """The runs as JSON-ready dicts (times in ISO 8601)."""
-        return [record.to_dict() for record in self]
+        """The runs as JSON-ready dicts (times in ISO 8601; a search's ``snippet`` last)."""
+        dicts = [record.to_dict() for record in self]
+        snippets = self._columns.get(SNIPPET_COLUMN[0])
+        if snippets is not None:
+            for row, snippet in zip(dicts, snippets, strict=True):
+                row[SNIPPET_COLUMN[0]] = snippet
+        return dicts
 
     # ---- analysis ------------------------------------------------------------------------
     def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame:

@@ -274,7 +274,7 @@ class RecorderWrites:
         except Exception as exc:
             if self._closed() and write.run.local_id in self._interrupted_at_close:
                 return  # the store's close() already kept this run, as interrupted
-            self._report_once(f"agentnb history: could not record {write.what}: %s", exc)
+            self.report_once(f"agentnb history: could not record {write.what}: %s", exc)
             return
         self._written(write)
 
@@ -285,7 +285,7 @@ class RecorderWrites:
             elif write.kind == "end":
                 self._open_runs.pop(write.run.local_id, None)
 
-    def _report_once(self, message: str, exc: Exception) -> None:
+    def report_once(self, message: str, exc: Exception) -> None:
         """Log a failure once per problem, not once per run or per write: a damaged file
         fails them all."""
         key = str(exc)

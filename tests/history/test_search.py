@@ -350,6 +350,7 @@ def test_the_cli_searches(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     assert [row["local_id"] for row in rows] == [nvda]
+    assert rows[0]["snippet"] == "«NVDA» earnings?"
     for hostile in ["NEAR(", '"', "AND OR", "-"]:
         done = cli("--search", hostile, db=db)
         assert done.returncode == 0, (hostile, done.stderr)

@@ -448,3 +448,13 @@ def test_default_store_that_cannot_open_warns_once_and_runs_raises(
     assert default_store() is None  # no second warning (pytest would fail on it)
     with pytest.raises(HistoryStoreError, match="not a usable agentnb database"):
         runs()
+
+
+def test_import_records_brings_the_tool_calls(tmp_path: Path) -> None:
+    with HistoryStore(tmp_path / "a.sqlite3") as old, HistoryStore(tmp_path / "b.sqlite3") as new:
+        record(old, started_run())
+        history = old.runs()
+        assert new.import_records(history, history.tool_calls()) == 1
+        assert new.import_records(history, history.tool_calls()) == 0  # kept as they are
+        calls = new.runs().tool_calls()
+        assert [(c.name, c.arguments) for c in calls] == [("get_stock_price", '{"ticker": "NVDA"}')]
