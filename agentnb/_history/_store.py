@@ -361,9 +361,11 @@ class HistoryStore:
         )
 
         def insert(db: sqlite3.Connection) -> int:
-            added = db.executemany(sql, rows).rowcount  # not counting what triggers do
+            # The calls first (their runs checked at commit), so each run is indexed for
+            # search once, with its calls, when its row is inserted.
+            db.execute("PRAGMA defer_foreign_keys = ON")
             db.executemany(call_sql, calls)
-            return max(0, added)
+            return max(0, db.executemany(sql, rows).rowcount)  # not counting what triggers do
 
         return self._write(insert)
 
@@ -631,12 +633,13 @@ def m007_search(db: sqlite3.Connection) -> None:
         f"CREATE TRIGGER runs_search_delete AFTER DELETE ON runs BEGIN "
         f"DELETE FROM {SEARCH_TABLE} WHERE rowid = old.rowid; END"
     )
-    # The calls of a running run are indexed when it stops (above); later changes at once.
+    # The calls of a running run are indexed when it stops (above), of a run not written yet
+    # when it is; later changes at once.
     for event, row in (("INSERT", "new"), ("DELETE", "old"), ("UPDATE OF name, arguments", "new")):
         db.execute(
             f"CREATE TRIGGER runs_search_tools_{event.split()[0].lower()} AFTER {event} "
             f"ON tool_calls WHEN (SELECT status FROM runs WHERE local_id = {row}.local_id) "
-            f"IS NOT 'running' BEGIN UPDATE {SEARCH_TABLE} SET tools = "
+            f"<> 'running' BEGIN UPDATE {SEARCH_TABLE} SET tools = "
             f"{_TOOLS_TEXT.format(run=row)} "
             f"WHERE rowid = (SELECT rowid FROM runs WHERE local_id = {row}.local_id); END"
         )
