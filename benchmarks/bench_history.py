@@ -6,7 +6,8 @@
    ``record_end`` with two tool calls each, one write transaction apiece, as a client does).
 2. Bulk-loads a ``--rows`` history file, then reads it into pandas with
    ``agentnb.runs``' path (``HistoryStore.runs().to_pandas()``) and with pandas' own
-   ``read_sql`` on the same file (raw, and with the dtypes ``to_pandas`` gives), and prints
+   ``read_sql`` on the same file (raw, and with the dtypes ``to_pandas`` gives); the summary
+   per agent by pandas and in SQLite; the last 1,000 runs of an agent in the past week; and
    the file's size per run.
 3. Searches that file (``runs(search=...)``: every match ranked, and the best 20) beside a
    LIKE scan of the same text, p50 / p95 over ``--queries`` searches.
@@ -241,6 +242,16 @@ def read_sql_raw(path: Path) -> pd.DataFrame:
         db.close()
 
 
+def read_sql_recent(path: Path, agent: str, since: float, limit: int) -> pd.DataFrame:
+    db = sqlite3.connect(path)
+    try:
+        sql = "SELECT * FROM runs WHERE agent = ? AND started_at >= ? "
+        sql += "ORDER BY started_at DESC LIMIT ?"
+        return pd.read_sql(sql, db, params=(agent, since, limit))
+    finally:
+        db.close()
+
+
 def read_sql_typed(path: Path) -> pd.DataFrame:
     """read_sql, then the dtypes RunHistory.to_pandas() gives, done the usual pandas way."""
     frame = read_sql_raw(path)
@@ -269,10 +280,16 @@ def bench_loading(path: Path, rows: int) -> list[tuple[str, float]]:
         frame_s, frame = timed(history.to_pandas)
         both_s, _ = timed(lambda: store.runs().to_pandas())
         summary_s, _ = timed(lambda: history.summary(), repeat=1)
+        sql_summary_s, _ = timed(lambda: store.summary(RunFilter(), "agent"))
+        since = time.time() - 7 * 86400
+        recent = RunFilter.build(agent="echo", since=since, limit=1000)
+        recent_s, recent_runs = timed(lambda: store.runs(recent).to_pandas())
     assert len(frame) == rows
     raw_s, raw = timed(lambda: read_sql_raw(path))
     typed_s, typed = timed(lambda: read_sql_typed(path))
     assert len(raw) == len(typed) == rows
+    recent_sql_s, recent_sql = timed(lambda: read_sql_recent(path, "echo", since, 1000))
+    assert len(recent_runs) == len(recent_sql)
     return [
         (f"build the {rows:,}-row file (import_records)", build),
         ("agentnb: store.runs() (read columns)", read_s),
@@ -280,7 +297,10 @@ def bench_loading(path: Path, rows: int) -> list[tuple[str, float]]:
         ("agentnb: runs().to_pandas() total", both_s),
         ("pandas.read_sql (raw dtypes)", raw_s),
         ("pandas.read_sql + same dtypes", typed_s),
-        ("agentnb: .summary(by='agent')", summary_s),
+        ("agentnb: runs().summary(by='agent') (pandas)", summary_s),
+        ("agentnb: summary(by='agent') (in SQLite)", sql_summary_s),
+        (f"agentnb: runs(agent, since, limit=1000) frame ({len(recent_runs)})", recent_s),
+        ("pandas.read_sql of the same 1,000 runs", recent_sql_s),
     ]
 
 

@@ -12,12 +12,16 @@ import atexit
 import os
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from .._core.exceptions import HistoryStoreError
 from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord
 from ._store import ENV_VAR, MIGRATIONS, HistoryStore, default_location
 from ._tables import STATUSES, RunFilter, RunHistory, Since, ToolCallHistory
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "ENV_VAR",
@@ -33,6 +37,7 @@ __all__ = [
     "close_default_stores",
     "default_store",
     "runs",
+    "summary",
 ]
 
 _lock = threading.Lock()
@@ -116,3 +121,22 @@ def runs(
     if store is None:
         return RunHistory()
     return store.runs(where)
+
+
+def summary(
+    by: str | Sequence[str] | None = "agent",
+    *,
+    agent: str | Iterable[str] | None = None,
+    status: str | Iterable[str] | None = None,
+    since: Since | None = None,
+    thread: str | None = None,
+) -> pd.DataFrame:
+    """``runs(...).summary(by)`` computed by SQLite without reading the runs out: the same
+    frame (runs and outcomes, success rate, tokens, duration and TTFT p50/p95, tool calls
+    per run per group) in a fraction of the time on a large history. Filters as
+    :func:`runs`. Needs pandas."""
+    where = RunFilter.build(agent=agent, status=status, since=since, thread=thread)
+    store = _open_default()
+    if store is None:
+        return RunHistory().summary(by)
+    return store.summary(where, by)

@@ -36,7 +36,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 import platformdirs
 
@@ -51,7 +51,14 @@ from ._records import (
     ToolCallRecord,
     storable_row,
 )
-from ._tables import RunFilter, RunHistory, columns_of
+from ._tables import (
+    RunFilter,
+    RunHistory,
+    columns_of,
+    summary_frame,
+    summary_keys,
+    summary_sql,
+)
 from ._writer import (
     ORPHAN_MESSAGE,
     RecorderWrites,
@@ -63,6 +70,9 @@ from ._writer import (
     write_interrupted,
     write_progress,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "ENV_VAR",
@@ -352,12 +362,17 @@ class HistoryStore:
     ) -> int:
         """Insert finished records (e.g. from another store) and their tool calls; existing
         ids are kept as they are. Returns how many runs were added."""
-        rows = [storable_row(record.to_row()) for record in records]
+        rows = [storable_row(_with_defaults(record.to_row())) for record in records]
         calls = [storable_row(call.to_row()) for call in tool_calls]
-        sql = f"INSERT OR IGNORE INTO runs ({_RUN_SELECT}) VALUES ({_marks(RUN_COLUMNS)})"
+        # ON CONFLICT, not OR IGNORE: that would also drop, silently, a row missing a value
+        # the table requires; such a row is an error instead.
+        sql = (
+            f"INSERT INTO runs ({_RUN_SELECT}) VALUES ({_marks(RUN_COLUMNS)}) "
+            "ON CONFLICT (local_id) DO NOTHING"
+        )
         call_sql = (
-            f"INSERT OR IGNORE INTO tool_calls ({', '.join(name for name, _ in TOOL_CALL_COLUMNS)})"
-            f" VALUES ({_marks(TOOL_CALL_COLUMNS)})"
+            f"INSERT INTO tool_calls ({', '.join(name for name, _ in TOOL_CALL_COLUMNS)})"
+            f" VALUES ({_marks(TOOL_CALL_COLUMNS)}) ON CONFLICT (local_id, position) DO NOTHING"
         )
 
         def insert(db: sqlite3.Connection) -> int:
@@ -418,6 +433,17 @@ class HistoryStore:
         """Matching runs, most recent first."""
         return RunHistory(self.run_columns(where), store=self)
 
+    def summary(
+        self, where: RunFilter | None = None, by: str | Sequence[str] | None = "agent"
+    ) -> pd.DataFrame:
+        """``RunHistory.summary(by)`` of the matching runs, computed by SQLite: the rows are
+        not read out (``where.limit`` and ``where.search`` do not apply)."""
+        keys = summary_keys(by)
+        sql, params = summary_sql(keys, where or RunFilter())
+        with self._reading() as db:
+            rows = db.execute(sql, params).fetchall()
+        return summary_frame(rows, keys)
+
     def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory:
         """These runs, in the order given (ids not in the store are left out)."""
         found: dict[str, tuple[Any, ...]] = {}
@@ -469,6 +495,18 @@ class HistoryStore:
         """How many runs the store holds."""
         with self._reading() as db:
             return int(db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+
+
+_COUNTS_DEFAULT_ZERO = tuple(
+    i for i, (name, _) in enumerate(RUN_COLUMNS) if name in ("event_count", "retries")
+)
+"""The run columns the table fills with 0 when a row is written without them."""
+
+
+def _with_defaults(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    if all(row[i] is not None for i in _COUNTS_DEFAULT_ZERO):
+        return row
+    return tuple(0 if i in _COUNTS_DEFAULT_ZERO and v is None else v for i, v in enumerate(row))
 
 
 def _marks(columns: Sequence[object]) -> str:

@@ -69,6 +69,9 @@ __all__ = [
     "html_table",
     "search_query",
     "summarize",
+    "summary_frame",
+    "summary_keys",
+    "summary_sql",
 ]
 
 
@@ -627,14 +630,20 @@ _COUNTED = ("completed", "cancelled", "interrupted", "running")
 _GROUPABLE = ("agent", "provider", "connection", "host", "status", "error_code", "thread_id")
 
 
-def summarize(history: RunHistory, by: str | Sequence[str] | None) -> pd.DataFrame:
-    pandas = require_pandas()
+def summary_keys(by: str | Sequence[str] | None) -> list[str]:
+    """The columns to group by, checked."""
     keys = [] if by is None else [by] if isinstance(by, str) else list(by)
     bad = [key for key in keys if key not in _GROUPABLE]
     if bad:
         raise ConfigurationError(
             f"cannot summarise by {bad}; choose from {list(_GROUPABLE)} or None"
         )
+    return keys
+
+
+def summarize(history: RunHistory, by: str | Sequence[str] | None) -> pd.DataFrame:
+    pandas = require_pandas()
+    keys = summary_keys(by)
     frame = history.to_pandas(
         [
             *keys,
@@ -680,6 +689,112 @@ def summarize(history: RunHistory, by: str | Sequence[str] | None) -> pd.DataFra
     if not keys:
         out.index.name = None
     return out
+
+
+_QUANTILES = (("duration", 0.5), ("duration", 0.95), ("ttft", 0.5), ("ttft", 0.95))
+
+
+def summary_sql(keys: Sequence[str], where: RunFilter) -> tuple[str, list[Any]]:
+    """The query that computes :func:`summarize`'s figures in SQLite, without reading the
+    rows out: one row per group, the keys first, then ``SUMMARY_COLUMNS``. Quantiles are
+    pandas' (linear between the two nearest values), from each group's values in order."""
+    terms, params = where.conditions()
+    where_sql = f"WHERE {' AND '.join(terms)}" if terms else ""
+    group = ", ".join(f"runs.{key}" for key in keys)
+    group_by = f"GROUP BY {group}" if keys else ""
+    partition = f"PARTITION BY {group}" if keys else ""
+    select_keys = "".join(f"runs.{key} AS k{i}, " for i, key in enumerate(keys))
+    key_names = "".join(f"k{i}, " for i in range(len(keys)))
+    on = " AND ".join(f"q.k{i} IS c.k{i}" for i in range(len(keys))) or "1"  # NULL: a group
+    counts = (
+        f"SELECT {select_keys}COUNT(*) AS runs, "
+        + "".join(f"SUM(runs.status = '{status}') AS n_{status}, " for status in _COUNTED)
+        + "SUM(runs.total_tokens) AS tokens_total, AVG(runs.total_tokens) AS tokens_mean, "
+        "AVG(runs.tool_call_count) AS tool_calls_per_run "
+        f"FROM runs {where_sql} {group_by}"
+    )
+    ranked = " UNION ALL ".join(
+        f"SELECT {select_keys}'{metric}' AS metric, runs.{metric} AS x, "
+        f"ROW_NUMBER() OVER ({partition} ORDER BY runs.{metric}) - 1 AS i, "
+        f"COUNT(*) OVER ({partition}) AS n FROM runs "
+        f"{where_sql + ' AND' if terms else 'WHERE'} runs.{metric} IS NOT NULL"
+        for metric in ("duration", "ttft")
+    )
+    quantiles = ", ".join(
+        f"SUM(CASE WHEN metric = '{metric}' THEN {_interpolated(q)} END) "
+        f"AS {metric}_p{round(q * 100)}"
+        for metric, q in _QUANTILES
+    )
+    group_keys = f"GROUP BY {', '.join(f'k{i}' for i in range(len(keys)))}" if keys else ""
+    sql = (
+        f"WITH c AS ({counts}), r AS ({ranked}), "
+        f"q AS (SELECT {key_names}{quantiles} FROM r {group_keys}) "
+        "SELECT c.*, "
+        + ", ".join(f"q.{m}_p{round(q * 100)}" for m, q in _QUANTILES)
+        + f" FROM c LEFT JOIN q ON {on}"
+        + (
+            " ORDER BY " + ", ".join(f"c.k{i} IS NULL, c.k{i}" for i in range(len(keys)))
+            if keys
+            else ""
+        )
+    )
+    every = params * 3  # counts, then each metric's ranking
+    return sql, every
+
+
+def _interpolated(q: float) -> str:
+    """The ``q`` quantile's share of row ``i`` of ``n`` sorted values ``x`` (SQL)."""
+    position = f"({q} * (n - 1))"
+    low = f"CAST({position} AS INTEGER)"
+    return (
+        f"CASE WHEN i = {low} THEN x * (1 - ({position} - {low})) "
+        f"WHEN i = {low} + 1 THEN x * ({position} - {low}) ELSE 0 END"
+    )
+
+
+def summary_frame(rows: Sequence[tuple[Any, ...]], keys: Sequence[str]) -> pd.DataFrame:
+    """The frame :func:`summarize` gives, from :func:`summary_sql`'s rows."""
+    pandas = require_pandas()
+    names = [*keys, "runs", *(f"n_{s}" for s in _COUNTED), "tokens_total", "tokens_mean"]
+    names += ["tool_calls_per_run", *(f"{m}_p{round(q * 100)}" for m, q in _QUANTILES)]
+    rows = [row for row in rows if row[len(keys)]]  # without keys: one row, even of none
+    if not rows:
+        return summarize(RunHistory(), keys or None)  # the same empty frame, typed the same
+    raw = pandas.DataFrame.from_records(rows, columns=names)
+    runs = raw["runs"].astype("int64")
+    counts = {s: raw[f"n_{s}"].fillna(0).astype("int64") for s in _COUNTED}
+    ended = runs - counts["running"]
+    out = pandas.DataFrame(
+        {
+            "runs": runs,
+            "completed": counts["completed"],
+            "failed": ended - counts["completed"] - counts["cancelled"] - counts["interrupted"],
+            "cancelled": counts["cancelled"],
+            "interrupted": counts["interrupted"],
+            "running": counts["running"],
+            "success_rate": (counts["completed"] / ended.where(ended > 0)).astype("float64"),
+            "tokens_total": raw["tokens_total"].astype("Int64"),
+            "tokens_mean": raw["tokens_mean"].astype("float64"),
+            **{
+                f"{m}_p{round(q * 100)}": raw[f"{m}_p{round(q * 100)}"].astype("float64")
+                for m, q in _QUANTILES
+            },
+            "tool_calls_per_run": raw["tool_calls_per_run"].astype("float64"),
+        },
+        columns=list(SUMMARY_COLUMNS),
+    )
+    frame: pd.DataFrame = out
+    if not keys:
+        frame.index = pandas.Index(["all"])
+        return frame
+    index_columns = [
+        pandas.Categorical(raw[key], categories=sorted(raw[key].dropna().unique())) for key in keys
+    ]
+    if len(keys) == 1:
+        frame.index = pandas.CategoricalIndex(index_columns[0], name=keys[0])
+    else:
+        frame.index = pandas.MultiIndex.from_arrays(index_columns, names=list(keys))
+    return frame
 
 
 # ---- the notebook's HTML table -------------------------------------------------------
