@@ -9,6 +9,7 @@ a saved notebook, whichever field carried them.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from .._core.run import Run, ToolCall
@@ -21,8 +22,10 @@ __all__ = [
     "TOOL_LABELS",
     "TOOL_MARKS",
     "clean",
+    "cost_text",
     "status_line",
     "tokens_text",
+    "usd",
 ]
 
 TOOL_OUTPUT_PREVIEW = 4000
@@ -92,6 +95,27 @@ def tokens_text(usage: Usage | None) -> str:
         if n is not None
     ]
     return "tokens " + " · ".join(counts) if counts else ""
+
+
+def usd(value: float) -> str:
+    """A cost in dollars: cents for a dollar and more, else three significant digits
+    (``$1.25``, ``$0.0123``, ``$0.000435``). ``js/src/format.js`` reads the same."""
+    if value >= 1:
+        return f"${value:,.2f}"
+    if value <= 0:
+        return "$0.00"
+    places = min(12, max(2, 2 - math.floor(math.log10(value))))
+    text = f"{value:.{places}f}".rstrip("0")
+    whole, _, fraction = text.partition(".")
+    return f"${whole}.{fraction.ljust(2, '0')}"
+
+
+def cost_text(run: Run) -> str:
+    """``gpt-4o-mini · $0.000435``: the model and the cost, as far as they are known."""
+    bits = [run.model] if run.model else []
+    if run.cost is not None:
+        bits.append(usd(run.cost))
+    return " · ".join(bits)
 
 
 def tool_arguments(call: ToolCall) -> str:
@@ -195,6 +219,9 @@ def status_line(run: Run) -> str:
     rate = run.tokens_per_second
     if rate is not None:
         bits.append(f"{rate:.1f} tok/s")
+    priced = cost_text(run)
+    if priced:
+        bits.append(priced)
     if run.run_id:
         bits.append(f"run {run.run_id}")
     return " · ".join(bits)

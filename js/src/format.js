@@ -121,6 +121,45 @@ export function toolStatus(status) {
     { label: status, glyph: "•" };
 }
 
+/**
+ * A cost in dollars: cents for a dollar and more, else three significant digits ($1.25,
+ * $0.0123, $0.000435), as agentnb's Python `usd()` writes it.
+ * @param {number} value
+ */
+export function formatUsd(value) {
+  if (value >= 1) {
+    return `$${value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  }
+  if (!(value > 0)) return "$0.00";
+  const places = Math.min(12, Math.max(2, 2 - Math.floor(Math.log10(value))));
+  const [whole, fraction = ""] = value.toFixed(places).replace(/0+$/, "").split(".");
+  return `$${whole}.${fraction.padEnd(2, "0")}`;
+}
+
+/**
+ * The model and the cost, as far as they are known ("gpt-4o-mini · $0.000435").
+ * @param {import("./state.js").MetaState} meta
+ */
+export function costText(meta) {
+  const bits = [];
+  if (meta.model) bits.push(meta.model);
+  if (typeof meta.cost === "number") bits.push(formatUsd(meta.cost));
+  return bits.join(" · ");
+}
+
+/**
+ * The tooltip of the cost: where it came from, or why it is missing.
+ * @param {import("./state.js").MetaState} meta
+ */
+export function costTitle(meta) {
+  if (typeof meta.cost === "number") {
+    return `USD, ${meta.cost_source === "platform" ? "as the platform reported it" :
+      meta.cost_source === "custom" ? "from your custom price for the model" :
+        "from genai-prices' price table"}`;
+  }
+  return meta.cost_reason ? `No cost: ${meta.cost_reason}` : "";
+}
+
 /** @param {import("./state.js").UsageState | null | undefined} usage */
 export function tokenText(usage) {
   if (!usage) return "";
