@@ -1,6 +1,8 @@
 // @ts-check
 /** Small, pure formatting helpers for the status line and tool cards. */
 
+import { TERMINAL } from "./state.js";
+
 /** @param {number | null | undefined} seconds */
 export function formatSeconds(seconds) {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "";
@@ -158,6 +160,24 @@ export function costTitle(meta) {
         "from genai-prices' price table"}`;
   }
   return meta.cost_reason ? `No cost: ${meta.cost_reason}` : "";
+}
+
+/**
+ * The running total of a conversation of several runs: "conversation · 3 runs · $0.0123"
+ * (and how many runs have no cost: a missing cost is not counted as 0). Empty for one run.
+ * @param {import("./state.js").MetaState[]} metas
+ */
+export function conversationTotal(metas) {
+  if (metas.length < 2) return "";
+  const ended = metas.filter((meta) => TERMINAL.has(meta.status || ""));
+  const priced = ended.filter((meta) => typeof meta.cost === "number");
+  const bits = [`conversation · ${metas.length} runs`];
+  if (priced.length) {
+    bits.push(formatUsd(priced.reduce((sum, meta) => sum + /** @type {number} */ (meta.cost), 0)));
+  }
+  const unpriced = ended.length - priced.length;
+  if (unpriced) bits.push(`${unpriced} without a cost`);
+  return bits.join(" · ");
 }
 
 /** @param {import("./state.js").UsageState | null | undefined} usage */

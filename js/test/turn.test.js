@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { renderMarkdown } from "../src/markdown.js";
 import { TranscriptState } from "../src/state.js";
 import { PROMPT_CHARS, TurnView, tokenText } from "../src/turn.js";
-import { formatUsd } from "../src/format.js";
+import { conversationTotal, formatUsd } from "../src/format.js";
 
 const NO_DEADLINE = Number.POSITIVE_INFINITY;
 const IDLE = { canRun: false, busy: false };
@@ -179,4 +179,15 @@ test("a long message is clipped in the head and its text is not rewritten on eac
   view.update(turn, NO_DEADLINE, IDLE);
   assert.equal(view.message.firstChild, node, "the same text node: no relayout of the prompt");
   assert.equal(view.stop.hidden, true);
+});
+
+test("a conversation's running total adds the known costs and counts the missing ones", () => {
+  /** @param {number | null} cost */
+  const done = (cost) => ({ status: "completed", cost });
+  assert.equal(conversationTotal([done(0.5)]), "");
+  assert.equal(conversationTotal([done(0.5), done(0.25)]), "conversation · 2 runs · $0.75");
+  assert.equal(
+    conversationTotal([done(0.001), done(null), { status: "running", cost: null }]),
+    "conversation · 3 runs · $0.001 · 1 without a cost",
+  );
 });
