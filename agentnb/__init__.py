@@ -37,6 +37,7 @@ from ._core.exceptions import (
     StreamTimeoutError,
     TransportError,
 )
+from ._core.pricing import RunCost, set_prices
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
 from ._core.request import Media, ModelSettings, RunOptions, RunRequest
 from ._core.run import Part, Run, RunErrorInfo, RunStatus, ToolApproval, ToolCall, ToolStatus
@@ -96,6 +97,7 @@ __all__ = [
     "RemoteRun",
     "Run",
     "RunCancelledError",
+    "RunCost",
     "RunError",
     "RunErrorInfo",
     "RunHandle",
@@ -134,6 +136,7 @@ __all__ = [
     "load_ipython_extension",
     "remote_runs",
     "runs",
+    "set_prices",
     "show",
     "start_server",
     "summary",

@@ -224,6 +224,7 @@ class AsyncAgentClient:
         run.provider = run.provider or self.provider.name
         run.connection = run.connection or self.connection
         run.thread_id = run.thread_id or request.thread_id
+        run.model = run.model or self.provider.requested_model(request)
         recorder = self.recorder if record else None
         stream = RunStream(
             self.transport,

@@ -13,6 +13,7 @@ retitle the window or clear the screen through the answer."""
 
 from __future__ import annotations
 
+import math
 import sys
 
 from .._core.run import Run, ToolCall
@@ -25,12 +26,14 @@ __all__ = [
     "NO_RESULT_NOTE",
     "TOOL_MARKS",
     "call_head",
+    "cost_text",
     "indent",
     "run_text",
     "seconds",
     "status_line",
     "summary_line",
     "tokens_text",
+    "usd",
 ]
 
 TOOL_MARKS = {
@@ -74,6 +77,27 @@ def tokens_text(usage: Usage | None) -> str:
     return "tokens " + " · ".join(counts) if counts else ""
 
 
+def usd(value: float) -> str:
+    """A cost in dollars: cents for a dollar and more, else three significant digits
+    (``$1.25``, ``$0.0123``, ``$0.000435``). ``js/src/format.js`` reads the same."""
+    if value >= 1:
+        return f"${value:,.2f}"
+    if value <= 0:
+        return "$0.00"
+    places = min(12, max(2, 2 - math.floor(math.log10(value))))
+    text = f"{value:.{places}f}".rstrip("0")
+    whole, _, fraction = text.partition(".")
+    return f"${whole}.{fraction.ljust(2, '0')}"
+
+
+def cost_text(run: Run) -> str:
+    """``gpt-4o-mini · $0.000435``: the model and the cost, as far as they are known."""
+    bits = [run.model] if run.model else []
+    if run.cost is not None:
+        bits.append(usd(run.cost))
+    return " · ".join(bits)
+
+
 def status_line(run: Run) -> str:
     """One line: status, duration, time to first token, tokens, rate, run id."""
     status = "paused — waiting for approval" if run.status == "paused" else run.status
@@ -88,6 +112,9 @@ def status_line(run: Run) -> str:
     rate = run.tokens_per_second
     if rate is not None:
         bits.append(f"{rate:.1f} tok/s")
+    priced = cost_text(run)
+    if priced:
+        bits.append(priced)
     if run.run_id:
         bits.append(f"run {run.run_id}")
     return " · ".join(bits)
