@@ -37,7 +37,8 @@ from ._core.exceptions import (
     StreamTimeoutError,
     TransportError,
 )
-from ._core.pricing import RunCost, set_prices
+from ._core.price_settings import set_prices
+from ._core.pricing import RunCost
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
 from ._core.request import Media, ModelSettings, RunOptions, RunRequest
 from ._core.run import Part, Run, RunErrorInfo, RunStatus, ToolApproval, ToolCall, ToolStatus

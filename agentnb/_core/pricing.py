@@ -3,7 +3,7 @@
 Three sources, the first that applies wins:
 
 1. ``platform``: the platform reported the cost itself (:attr:`agentnb.events.Usage.cost`);
-2. ``custom``: a price the user set for the model (:func:`set_prices`, or the TOML or JSON
+2. ``custom``: a price the user set for the model (``agentnb.set_prices``, or the TOML or JSON
    file ``AGENTNB_PRICES`` names), for private deployments and negotiated rates;
 3. ``genai-prices``: pydantic's maintained price table, bundled with the package (offline),
    at the run's time.
@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ..events import Usage
-from .exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from genai_prices.types import ModelPrice
@@ -37,10 +36,13 @@ __all__ = [
     "PRICES_VAR",
     "PRICE_KEYS",
     "CostSource",
+    "PriceTable",
     "RunCost",
+    "parse_prices",
     "price_run",
     "prices_generation",
-    "set_prices",
+    "problems_text",
+    "use_prices",
 ]
 
 PRICES_VAR: Final = "AGENTNB_PRICES"
@@ -63,21 +65,19 @@ class RunCost:
     """Why :attr:`usd` is missing (None when it is known)."""
 
 
-_CustomTable = dict[str, "ModelPrice"]
-_set_by_caller: _CustomTable = {}
-_from_file: tuple[str, _CustomTable | ConfigurationError] | None = None
+PriceTable = dict[str, "ModelPrice"]
+"""Custom prices by model name."""
+_set_by_caller: PriceTable = {}
+_from_file: tuple[str, PriceTable | str] | None = None
+"""The ``AGENTNB_PRICES`` path read last and its table, or the problem reading it."""
 _generation = 0
 """Bumped whenever the custom prices change, so memoized costs are computed again."""
 
 
-def set_prices(prices: Mapping[str, Mapping[str, float | str]] | None) -> None:
-    """Set custom prices per model, in USD per million tokens, over the ``AGENTNB_PRICES``
-    file's: ``agentnb.set_prices({"my-llama": {"input_mtok": 0.2, "output_mtok": 0.6}})``.
-
-    The model name is matched exactly as the run reports it. ``None`` (or ``{}``) clears
-    them. Raises :class:`~agentnb.ConfigurationError` naming every bad entry."""
+def use_prices(table: PriceTable) -> None:
+    """Price runs with ``table`` (from :func:`parse_prices`) before the file's prices."""
     global _set_by_caller, _generation
-    _set_by_caller = _parse_table(prices or {}, "set_prices()")
+    _set_by_caller = table
     _generation += 1
 
 
@@ -94,17 +94,16 @@ def price_run(model: str | None, usage: Usage | None, at: float | None) -> RunCo
         return RunCost(reason="the platform reported no input and output token counts")
     if not model:
         return RunCost(reason="the model is unknown: neither the stream nor the request named it")
-    try:
-        custom = _custom_price(model)
-    except ConfigurationError as exc:
-        return RunCost(reason=str(exc))
+    custom = _custom_price(model)
+    if isinstance(custom, str):
+        return RunCost(reason=custom)
     if custom is not None:
         return RunCost(float(custom.calc_price(_priced_usage(usage))["total_price"]), "custom")
     return _genai_price(model, usage, at)
 
 
 def _genai_price(model: str, usage: Usage, at: float | None) -> RunCost:
-    from genai_prices import calc_price
+    from genai_prices import calc_price  # slow to import (see the module docstring)
 
     when = datetime.fromtimestamp(at, UTC) if at else None
     refs: list[tuple[str, str | None]] = [(model, None)]
@@ -129,7 +128,7 @@ def _genai_price(model: str, usage: Usage, at: float | None) -> RunCost:
 
 
 def _priced_usage(usage: Usage) -> Any:
-    from genai_prices import Usage as PricedUsage
+    from genai_prices import Usage as PricedUsage  # slow to import (see the module docstring)
 
     return PricedUsage(
         input_tokens=usage.prompt_tokens,
@@ -138,54 +137,52 @@ def _priced_usage(usage: Usage) -> Any:
     )
 
 
-def _custom_price(model: str) -> ModelPrice | None:
+def _custom_price(model: str) -> ModelPrice | str | None:
+    """The custom price of ``model``, None, or what is wrong with the prices file."""
     found = _set_by_caller.get(model)
     if found is not None:
         return found
-    return _file_table().get(model)
+    table = _file_table()
+    return table if isinstance(table, str) else table.get(model)
 
 
-def _file_table() -> _CustomTable:
-    """The ``AGENTNB_PRICES`` file's prices, read once per path; raises its error."""
+def _file_table() -> PriceTable | str:
+    """The ``AGENTNB_PRICES`` file's prices (read once per path), or what is wrong with it."""
     global _from_file
     path = os.environ.get(PRICES_VAR, "").strip()
     if not path:
         return {}
     if _from_file is None or _from_file[0] != path:
-        try:
-            table: _CustomTable | ConfigurationError = _parse_table(
-                _read_file(path), f"{PRICES_VAR}={path!r}"
-            )
-        except ConfigurationError as exc:
-            table = exc
-        _from_file = (path, table)
-    loaded = _from_file[1]
-    if isinstance(loaded, ConfigurationError):
-        raise loaded
-    return loaded
+        where = f"{PRICES_VAR}={path!r}"
+        raw, problem = _read_file(path, where)
+        if problem is None:
+            table, problems = parse_prices(raw, where)
+            problem = problems_text(problems, where) if problems else None
+        _from_file = (path, problem if problem is not None else table)
+    return _from_file[1]
 
 
-def _read_file(path: str) -> Any:
-    where = f"{PRICES_VAR}={path!r}"
+def _read_file(path: str, where: str) -> tuple[Any, str | None]:
     try:
         text = Path(path).expanduser().read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"{where}: cannot read the prices file: {exc}") from None
+        return None, f"{where}: cannot read the prices file: {exc}"
     try:
         if path.lower().endswith(".toml"):
-            return tomllib.loads(text)
-        return json.loads(text)
+            return tomllib.loads(text), None
+        return json.loads(text), None
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         kind = "TOML" if path.lower().endswith(".toml") else "JSON"
-        raise ConfigurationError(f"{where}: the prices file is not valid {kind}: {exc}") from None
+        return None, f"{where}: the prices file is not valid {kind}: {exc}"
 
 
-def _parse_table(raw: Any, where: str) -> _CustomTable:
-    from genai_prices.types import ModelPrice
+def parse_prices(raw: Any, where: str) -> tuple[PriceTable, list[str]]:
+    """The prices of ``raw`` (a mapping of model names to prices) and every problem found."""
+    from genai_prices.types import ModelPrice  # slow to import (see the module docstring)
 
     if not isinstance(raw, Mapping):
-        raise ConfigurationError(f"{where}: prices must map model names to prices")
-    table: _CustomTable = {}
+        return {}, ["prices must map model names to prices"]
+    table: PriceTable = {}
     problems: list[str] = []
     for model, entry in raw.items():
         prices, problem = _parse_price(entry)
@@ -193,12 +190,15 @@ def _parse_table(raw: Any, where: str) -> _CustomTable:
             problems.append(f"{model!r}: {problem}")
         else:
             table[str(model)] = ModelPrice(**prices)
-    if problems:
-        raise ConfigurationError(
-            f"{where}: bad prices ({'; '.join(problems)}); a price is a table of "
-            f"{', '.join(PRICE_KEYS)} in USD per million tokens"
-        )
-    return table
+    return table, problems
+
+
+def problems_text(problems: list[str], where: str) -> str:
+    """One message naming every problem :func:`parse_prices` found."""
+    return (
+        f"{where}: bad prices ({'; '.join(problems)}); a price is a table of "
+        f"{', '.join(PRICE_KEYS)} in USD per million tokens"
+    )
 
 
 def _parse_price(entry: Any) -> tuple[dict[str, Decimal], str | None]:

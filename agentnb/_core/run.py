@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
 from ..events import (
     CustomEvent,
@@ -27,11 +27,9 @@ from ..events import (
     Usage,
 )
 from .call_fold import CallEvent, CallFold
+from .pricing import CostSource, RunCost, price_run, prices_generation
 from .state import AgentState
 from .transcript import Part, RunErrorInfo, ToolApproval, ToolCall, ToolStatus
-
-if TYPE_CHECKING:
-    from .pricing import CostSource, RunCost
 
 __all__ = [
     "MAX_UNKNOWN_BYTES",
@@ -215,8 +213,6 @@ class Run:
     @property
     def priced(self) -> RunCost:
         """The run's cost, its source and, when it is missing, why (see :attr:`cost`)."""
-        from .pricing import price_run, prices_generation  # its errors import this module
-
         key = (self.model, self.usage, self.started_at or self.created_at, prices_generation())
         if self._priced is None or self._priced[0] != key:
             self._priced = (key, price_run(self.model, self.usage, key[2]))
