@@ -50,12 +50,14 @@ from .providers import RemoteRun
 if TYPE_CHECKING:
     from ._app.api import ask, attach, chat
     from ._app.batch_runs import batch
+    from ._app.compare_runs import compare
     from ._app.connections import Connection, connect, connections, get_connection
     from ._app.remote_runs import remote_runs
     from ._client.client import AsyncAgentClient
     from ._client.stream import RunStream
     from ._client.sync import AgentClient, SyncRunStream
     from ._core.handle import RunHandle
+    from ._display.run_comparison import Comparison
     from ._display.show import show
     from ._display.widget import ChatCell
     from ._history import (
@@ -80,6 +82,7 @@ __all__ = [
     "AsyncAgentClient",
     "AuthenticationError",
     "ChatCell",
+    "Comparison",
     "ConfigurationError",
     "ConnectError",
     "Connection",
@@ -130,6 +133,7 @@ __all__ = [
     "attach",
     "batch",
     "chat",
+    "compare",
     "configure_tracing",
     "connect",
     "connections",
@@ -164,10 +168,12 @@ _LAZY: dict[str, str] = {
     "SyncRunStream": "._client.sync",
     "RunHistory": "._history",
     "batch": "._app.batch_runs",
+    "compare": "._app.compare_runs",
     "remote_runs": "._app.remote_runs",
     "runs": "._history",
     "summary": "._history",
     "ChatCell": "._display.widget",
+    "Comparison": "._display.run_comparison",
     "ServerHandle": ".server",
     "start_server": ".server",
 }
