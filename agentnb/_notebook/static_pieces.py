@@ -9,9 +9,9 @@ a saved notebook, whichever field carried them.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
+from .._core.pricing import usd
 from .._core.run import Run, ToolCall
 from .._core.text import terminal_safe
 from ..events import Usage
@@ -25,7 +25,6 @@ __all__ = [
     "cost_text",
     "status_line",
     "tokens_text",
-    "usd",
 ]
 
 TOOL_OUTPUT_PREVIEW = 4000
@@ -95,19 +94,6 @@ def tokens_text(usage: Usage | None) -> str:
         if n is not None
     ]
     return "tokens " + " · ".join(counts) if counts else ""
-
-
-def usd(value: float) -> str:
-    """A cost in dollars: cents for a dollar and more, else three significant digits
-    (``$1.25``, ``$0.0123``, ``$0.000435``). ``js/src/format.js`` reads the same."""
-    if value >= 1:
-        return f"${value:,.2f}"
-    if value <= 0:
-        return "$0.00"
-    places = min(12, max(2, 2 - math.floor(math.log10(value))))
-    text = f"{value:.{places}f}".rstrip("0")
-    whole, _, fraction = text.partition(".")
-    return f"${whole}.{fraction.ljust(2, '0')}"
 
 
 def cost_text(run: Run) -> str:

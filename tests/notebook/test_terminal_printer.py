@@ -11,13 +11,13 @@ import threading
 from typing import Any
 
 from agentnb import ApprovalDecision, ToolCall
+from agentnb._core.pricing import usd
 from agentnb._core.request import build_request
 from agentnb._core.run import Run
 from agentnb._notebook import connections as conns
 from agentnb._notebook.api import start_run
 from agentnb._notebook.approval_prompt import question, whole_call
 from agentnb._notebook.static import NO_RESULT_NOTE
-from agentnb._notebook.static_pieces import usd
 from agentnb._notebook.terminal import TerminalPrinter, render_plain, summary_line
 from agentnb.events import (
     Event,
