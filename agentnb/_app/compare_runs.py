@@ -116,19 +116,18 @@ def _history(store: list[HistoryStore | None]) -> HistoryStore:
 
 
 def _from_record(record: RunRecord, calls: list[ToolCallRecord]) -> ComparedRun:
-    cost = getattr(record, "cost_usd", None)
     return ComparedRun(
         label=run_label(record.agent, record.local_id),
         local_id=record.local_id,
         agent=record.agent,
-        model=getattr(record, "model", None),
+        model=record.model,
         status=record.status,
         message=record.message or "",
         answer=record.answer or "",
         prompt_tokens=record.prompt_tokens,
         completion_tokens=record.completion_tokens,
         total_tokens=record.total_tokens,
-        cost=float(cost) if isinstance(cost, int | float) else None,
+        cost=record.cost_usd,
         duration=record.duration if record.status != "running" else None,
         error=record.error_message,
         calls=tuple(

@@ -18,6 +18,7 @@ tokens) and ``cache_write_mtok``; reasoning tokens are output tokens and cost as
 from __future__ import annotations
 
 import json
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -42,6 +43,7 @@ __all__ = [
     "price_run",
     "prices_generation",
     "problems_text",
+    "usd",
     "use_prices",
 ]
 
@@ -219,3 +221,16 @@ def _parse_price(entry: Any) -> tuple[dict[str, Decimal], str | None]:
     if "input_mtok" not in prices or "output_mtok" not in prices:
         return {}, "input_mtok and output_mtok are required"
     return prices, None
+
+
+def usd(value: float) -> str:
+    """A cost in dollars: cents for a dollar and more, else three significant digits
+    (``$1.25``, ``$0.0123``, ``$0.000435``). ``js/src/format.js`` reads the same."""
+    if value >= 1:
+        return f"${value:,.2f}"
+    if value <= 0:
+        return "$0.00"
+    places = min(12, max(2, 2 - math.floor(math.log10(value))))
+    text = f"{value:.{places}f}".rstrip("0")
+    whole, _, fraction = text.partition(".")
+    return f"${whole}.{fraction.ljust(2, '0')}"

@@ -25,9 +25,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._core.pricing import usd
 from .._core.run import Run
 from .._core.text import excerpt
-from .run_text import seconds, usd
+from .run_text import seconds
 from .static_copy import clean, tool_arguments
 
 if TYPE_CHECKING:

@@ -13,9 +13,9 @@ retitle the window or clear the screen through the answer."""
 
 from __future__ import annotations
 
-import math
 import sys
 
+from .._core.pricing import usd
 from .._core.run import Run, ToolCall
 from .._core.shown_call import shown_call
 from .._core.text import excerpt, terminal_safe
@@ -33,7 +33,6 @@ __all__ = [
     "status_line",
     "summary_line",
     "tokens_text",
-    "usd",
 ]
 
 TOOL_MARKS = {
@@ -75,19 +74,6 @@ def tokens_text(usage: Usage | None) -> str:
         if n is not None
     ]
     return "tokens " + " · ".join(counts) if counts else ""
-
-
-def usd(value: float) -> str:
-    """A cost in dollars: cents for a dollar and more, else three significant digits
-    (``$1.25``, ``$0.0123``, ``$0.000435``). ``js/src/format.js`` reads the same."""
-    if value >= 1:
-        return f"${value:,.2f}"
-    if value <= 0:
-        return "$0.00"
-    places = min(12, max(2, 2 - math.floor(math.log10(value))))
-    text = f"{value:.{places}f}".rstrip("0")
-    whole, _, fraction = text.partition(".")
-    return f"${whole}.{fraction.ljust(2, '0')}"
 
 
 def cost_text(run: Run) -> str:

@@ -130,6 +130,8 @@ def parse_usage(value: Any) -> Usage | None:
 _CACHED = (
     ("prompt_tokens_details", "cached_tokens"),
     ("input_tokens_details", "cached_tokens"),
+    ("prompt_tokens_details", "cachedTokens"),
+    ("input_tokens_details", "cachedTokens"),
     ("input_token_details", "cache_read"),
     (None, "cachedInputTokens"),
     (None, "cache_read_input_tokens"),
@@ -138,6 +140,8 @@ _CACHED = (
 _REASONING = (
     ("completion_tokens_details", "reasoning_tokens"),
     ("output_tokens_details", "reasoning_tokens"),
+    ("completion_tokens_details", "reasoningTokens"),
+    ("output_tokens_details", "reasoningTokens"),
     ("output_token_details", "reasoning"),
     (None, "reasoningTokens"),
     (None, "reasoning_tokens"),

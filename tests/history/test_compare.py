@@ -120,7 +120,8 @@ async def test_two_agents_compared_from_runs_records_ids_and_frames(
     by_history = compare(recorded)
     by_rows = compare(*[row for _, row in recorded.to_pandas().iterrows()])
     by_frame = compare(recorded.to_pandas())
-    columns = ["local_id", "status", "total_tokens", "tool_calls", "answer", "duration"]
+    columns = ["local_id", "status", "model", "total_tokens", "cost_usd", "tool_calls", "answer"]
+    columns.append("duration")
     want = frame.set_index("local_id")[columns[1:]].sort_index()
     for view in (by_id, by_record, by_history, by_rows, by_frame):
         got = view.to_pandas().set_index("local_id")[columns[1:]].sort_index()
@@ -176,12 +177,12 @@ def test_in_a_notebook_and_its_nbconvert_copy(
         assert sorted(output["data"]) == ["text/html", "text/plain"]
         views.append(output["data"]["text/html"])
         assert "[-up 2%-]{+down 3%" in output["data"]["text/plain"]
-    # The same view from the runs and from the history (the history's copy of the model,
-    # and its duration rounded to milliseconds, are left out here).
+    # The same view from the runs and from the history (but for its durations, which it
+    # keeps from its own clock readings).
     rows = [dict(re.findall(r"<tr><th>(.*?)</th>(.*?)</tr>", view)) for view in views]
     for row in rows:
-        del row["model"], row["agent time"]
-    assert rows[0] == rows[1] and "answer" in rows[0] and "tokens" in rows[0]
+        del row["agent time"]
+    assert rows[0] == rows[1] and "answer" in rows[0] and "agentnb-echo" in rows[0]["model"]
     page, _ = nbconvert.HTMLExporter().from_notebook_node(notebook)
     assert '<del style="background:#fdd">up 2%</del>' in page
     assert "<script>alert(1)" not in page and "<img src=x" not in page
