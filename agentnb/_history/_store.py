@@ -437,15 +437,19 @@ class HistoryStore:
         return RunHistory(self.run_columns(where), store=self)
 
     def summary(
-        self, where: RunFilter | None = None, by: str | Sequence[str] | None = "agent"
+        self,
+        where: RunFilter | None = None,
+        by: str | Sequence[str] | None = "agent",
+        *,
+        every: str | None = None,
     ) -> pd.DataFrame:
-        """``RunHistory.summary(by)`` of the matching runs, computed by SQLite: the rows are
-        not read out (``where.limit`` and ``where.search`` do not apply)."""
-        keys = summary_keys(by)
-        sql, params = summary_sql(keys, where or RunFilter())
+        """``RunHistory.summary(by, every=...)`` of the matching runs, computed by SQLite: the
+        rows are not read out (``where.limit`` and ``where.search`` do not apply)."""
+        keys = summary_keys(by, every)
+        sql, params = summary_sql(keys, where or RunFilter(), every)
         with self._reading() as db:
             rows = db.execute(sql, params).fetchall()
-        return summary_frame(rows, keys)
+        return summary_frame(rows, keys, every)
 
     def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory:
         """These runs, in the order given (ids not in the store are left out)."""
