@@ -408,7 +408,8 @@ class RunHistory(Sequence[RunRecord]):
         that ended (completed, failed, cancelled or interrupted; a run still going is not
         counted) and failure rate (failed / runs that ended); tokens total and mean; cost
         total and mean in USD over the runs whose cost is known, and ``unpriced``, how many
-        are not; duration and TTFT p50/p95, tool calls per run.
+        are not; duration (agent time, completed runs) and TTFT p50/p95, tool calls per
+        run.
 
         ``every="hour" | "day" | "week"`` adds a first index level, ``period``: the start
         (UTC) of the hour, day or week (from Monday) each run started in, so
@@ -639,7 +640,9 @@ status (``failed`` also holds any other status a platform reported, so the five 
 ``runs``). ``success_rate`` is completed / all runs that ended: every failed, cancelled or
 interrupted run counts against it, a run still going does not. ``failure_rate`` is failed /
 runs that ended. ``cost_total`` and ``cost_mean`` (USD) are over the runs whose cost is known;
-``unpriced`` counts the others (an unknown cost is never counted as 0)."""
+``unpriced`` counts the others (an unknown cost is never counted as 0). ``duration_p50`` and
+``duration_p95`` (the agent's time) are over completed runs: a run that failed fast or was
+cancelled does not make the agent look quick."""
 
 _COUNTED = ("completed", "cancelled", "interrupted", "running")
 _GROUPABLE = (
@@ -700,6 +703,7 @@ def summarize(
         frame[PERIOD] = pandas.to_datetime(_period_start(started, every), unit="s", utc=True)
     for status in _COUNTED:
         frame[f"_{status}"] = (frame["status"] == status).astype("int64")
+    frame["_completed_duration"] = frame["duration"].where(frame["status"] == "completed")
     grouped: Any
     if keys:
         # observed=True: only groups that have runs; dropna=False keeps runs with no agent.
@@ -726,8 +730,8 @@ def summarize(
             "cost_total": grouped["cost_usd"].sum(min_count=1).astype("float64"),
             "cost_mean": grouped["cost_usd"].mean().astype("float64"),
             "unpriced": (runs - grouped["cost_usd"].count()).astype("int64"),
-            "duration_p50": grouped["duration"].quantile(0.5),
-            "duration_p95": grouped["duration"].quantile(0.95),
+            "duration_p50": grouped["_completed_duration"].quantile(0.5),
+            "duration_p95": grouped["_completed_duration"].quantile(0.95),
             "ttft_p50": grouped["ttft"].quantile(0.5),
             "ttft_p95": grouped["ttft"].quantile(0.95),
             "tool_calls_per_run": grouped["tool_call_count"].mean().astype("float64"),
@@ -770,8 +774,8 @@ def summary_sql(
         f"SELECT {select_keys}'{metric}' AS metric, runs.{metric} AS x, "
         f"ROW_NUMBER() OVER ({partition} ORDER BY runs.{metric}) - 1 AS i, "
         f"COUNT(*) OVER ({partition}) AS n FROM runs "
-        f"{where_sql + ' AND' if terms else 'WHERE'} runs.{metric} IS NOT NULL"
-        for metric in ("duration", "ttft")
+        f"{where_sql + ' AND' if terms else 'WHERE'} runs.{metric} IS NOT NULL{only}"
+        for metric, only in (("duration", " AND runs.status = 'completed'"), ("ttft", ""))
     )
     quantiles = ", ".join(
         f"SUM(CASE WHEN metric = '{metric}' THEN {_interpolated(q)} END) "
