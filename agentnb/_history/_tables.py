@@ -422,7 +422,14 @@ class RunHistory(Sequence[RunRecord]):
         ``kind``: ``"tokens"`` (one point per run over its start time, local, coloured by
         agent; ``column="prompt_tokens"`` or ``"completion_tokens"`` for one side),
         ``"latency"`` (per agent, a box of durations with each run's point; ``metric="ttft"``
-        for time to first token), ``"tools"`` (calls per tool; ``top=20``). ``figsize``
+        for time to first token), ``"tools"`` (calls per tool; ``top=20``).
+
+        Over time: ``plot("cost" | "tokens" | "latency" | "failures", by="agent" | "model" |
+        "tool", every="hour" | "day" | "week")`` draws one line per agent, model or tool
+        over each period's start (UTC), from ``summary(by, every=...)``'s figures (cost:
+        known costs in USD; latency: median agent time of completed runs; failures: failure
+        rate). ``cost`` and ``failures`` are always over time (``every="day"`` unless
+        given); ``by="tool"`` draws the tool calls' median time or failure rate. ``figsize``
         sizes a new figure. Pass ``ax=`` to draw into a figure of your own: that Axes is
         returned. Otherwise the new figure's Axes is returned, a plain Axes that IPython does
         not print as ``<Axes: …>`` under the figure.
