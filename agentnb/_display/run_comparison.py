@@ -42,6 +42,10 @@ ARGUMENT_CHARS = 80
 """Characters of a tool call's arguments shown in its cell."""
 
 _WORDS = re.compile(r"\s+|[^\s]+")
+_CELL_STYLE = "text-align:left;vertical-align:top;padding:2px 8px"
+_CELL = f' style="{_CELL_STYLE}"'
+"""Inline on every cell: notebook and nbconvert styles right-align table cells, and GitHub
+drops style elements."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,43 +234,48 @@ class Comparison:
 
     def to_html(self) -> str:
         """The view as HTML with inline styles and no script (the same live and saved)."""
-        head = "".join(f"<th>{_esc(run.label)}</th>" for run in self.runs)
+        head = "".join(f"<th{_CELL}>{_esc(run.label)}</th>" for run in self.runs)
         figures = [self._figures(run) for run in self.runs]
         body = [
-            f"<tr><th>{html.escape(name)}</th>"
-            + "".join(f"<td>{_esc(figure[i][1])}</td>" for figure in figures)
+            f"<tr><th{_CELL}>{html.escape(name)}</th>"
+            + "".join(f"<td{_CELL}>{_esc(figure[i][1])}</td>" for figure in figures)
             + "</tr>"
             for i, (name, _) in enumerate(figures[0])
         ]
         body.append(
-            "<tr><th>message</th>"
-            + "".join(f"<td>{_esc(excerpt(run.message, 300))}</td>" for run in self.runs)
+            f"<tr><th{_CELL}>message</th>"
+            + "".join(f"<td{_CELL}>{_esc(excerpt(run.message, 300))}</td>" for run in self.runs)
             + "</tr>"
         )
-        body.append("<tr><th>answer</th>" + self._answers_html() + "</tr>")
+        body.append(f"<tr><th{_CELL}>answer</th>" + self._answers_html() + "</tr>")
         errors = [run.error for run in self.runs]
         if any(errors):
             body.append(
-                "<tr><th>error</th>"
-                + "".join(f"<td>{_esc(e or '')}</td>" for e in errors)
+                f"<tr><th{_CELL}>error</th>"
+                + "".join(f"<td{_CELL}>{_esc(e or '')}</td>" for e in errors)
                 + "</tr>"
             )
         for name, row in aligned_calls(self.runs):
-            body.append(f"<tr><th>→ {_esc(name)}</th>" + "".join(map(_call_html, row)) + "</tr>")
+            body.append(
+                f"<tr><th{_CELL}>→ {_esc(name)}</th>" + "".join(map(_call_html, row)) + "</tr>"
+            )
         return (
-            '<div class="agentnb-compare"><table style="border-collapse:collapse;'
-            'text-align:left;vertical-align:top">'
-            f"<thead><tr><th></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+            '<div class="agentnb-compare"><table style="border-collapse:collapse">'
+            f"<thead><tr><th{_CELL}></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
         )
 
     def _answers_html(self) -> str:
         answers = self._answers()
-        cells = [f'<td style="white-space:pre-wrap">{_esc(answers[0])}{self._cut(0)}</td>']
+        cells = [
+            f'<td style="{_CELL_STYLE};white-space:pre-wrap">{_esc(answers[0])}{self._cut(0)}</td>'
+        ]
         for index, answer in enumerate(answers[1:], start=1):
             pieces = "".join(
                 _piece_html(kind, text) for kind, text in word_diff(answers[0], answer)
             )
-            cells.append(f'<td style="white-space:pre-wrap">{pieces}{self._cut(index)}</td>')
+            cells.append(
+                f'<td style="{_CELL_STYLE};white-space:pre-wrap">{pieces}{self._cut(index)}</td>'
+            )
         return "".join(cells)
 
     def _cut(self, index: int) -> str:
@@ -324,10 +333,10 @@ def _piece_html(kind: str, text: str) -> str:
 
 def _call_html(call: ComparedCall | None) -> str:
     if call is None:
-        return "<td>—</td>"
+        return f"<td{_CELL}>—</td>"
     timing = f" · {seconds(call.duration)}" if call.duration is not None else ""
     return (
-        f"<td>{_esc(call.status)}{_esc(timing)}<br>"
+        f"<td{_CELL}>{_esc(call.status)}{_esc(timing)}<br>"
         f"<code>{_esc(excerpt(call.arguments, ARGUMENT_CHARS))}</code></td>"
     )
 

@@ -179,7 +179,7 @@ def test_in_a_notebook_and_its_nbconvert_copy(
         assert "[-up 2%-]{+down 3%" in output["data"]["text/plain"]
     # The same view from the runs and from the history (but for its durations, which it
     # keeps from its own clock readings).
-    rows = [dict(re.findall(r"<tr><th>(.*?)</th>(.*?)</tr>", view)) for view in views]
+    rows = [dict(re.findall(r"<tr><th[^>]*>(.*?)</th>(.*?)</tr>", view)) for view in views]
     for row in rows:
         del row["agent time"]
     assert rows[0] == rows[1] and "answer" in rows[0] and "agentnb-echo" in rows[0]["model"]
