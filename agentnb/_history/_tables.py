@@ -493,6 +493,14 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
         names = Counter(row[4] or "(unnamed)" for row in self._rows)
         return dict(names.most_common())
 
+    def summary(self, by: str | Sequence[str] = "name") -> pd.DataFrame:
+        """Per tool (``by="name"``), per agent that made the calls (``"agent"``: the run's
+        agent or the sub-agent inside it), or both: ``calls``; ``failed`` and
+        ``failure_rate`` (of the calls that ended: failed, denied and those with no result
+        count against it); ``time_total`` (seconds spent in calls), ``duration_p50`` and
+        ``duration_p95``; ``runs`` (how many runs made such a call). Busiest first."""
+        return summarize_calls(self, by)
+
     def __repr__(self) -> str:
         noun = "call" if len(self) == 1 else "calls"
         lines = [f"ToolCallHistory: {len(self)} tool {noun}"]
@@ -748,6 +756,49 @@ def summarize(
     if not keys:
         out.index.name = None
     return out
+
+
+CALL_SUMMARY_COLUMNS = (
+    "calls",
+    "failed",
+    "failure_rate",
+    "time_total",
+    "duration_p50",
+    "duration_p95",
+    "runs",
+)
+_CALL_KEYS = ("name", "agent", "status")
+_CALL_FAILED = ("failed", "denied", "no_result")
+_CALL_PENDING = ("running", "awaiting_approval")
+
+
+def summarize_calls(calls: ToolCallHistory, by: str | Sequence[str]) -> pd.DataFrame:
+    pandas = require_pandas()
+    keys = [by] if isinstance(by, str) else list(by)
+    bad = [key for key in keys if key not in _CALL_KEYS]
+    if bad or not keys:
+        raise ConfigurationError(
+            f"cannot summarise tool calls by {bad or keys}; choose from {list(_CALL_KEYS)}"
+        )
+    frame = calls.to_pandas(["local_id", "name", "agent", "status", "duration"])
+    status = frame["status"].astype("object")
+    frame["_failed"] = status.isin(_CALL_FAILED).astype("int64")
+    frame["_ended"] = (~status.isin(_CALL_PENDING)).astype("int64")
+    grouped = frame.groupby(keys, observed=True, dropna=False, sort=True)
+    failed, ended = grouped["_failed"].sum(), grouped["_ended"].sum()
+    out: pd.DataFrame = pandas.DataFrame(
+        {
+            "calls": grouped.size(),
+            "failed": failed,
+            "failure_rate": (failed / ended.where(ended > 0)).astype("float64"),
+            "time_total": grouped["duration"].sum(min_count=1).astype("float64"),
+            "duration_p50": grouped["duration"].quantile(0.5).astype("float64"),
+            "duration_p95": grouped["duration"].quantile(0.95).astype("float64"),
+            "runs": grouped["local_id"].nunique(),
+        },
+        columns=list(CALL_SUMMARY_COLUMNS),
+    )
+    return out.sort_values("calls", ascending=False, kind="stable")
 
 
 _QUANTILES = (("duration", 0.5), ("duration", 0.95), ("ttft", 0.5), ("ttft", 0.95))

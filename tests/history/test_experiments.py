@@ -100,3 +100,59 @@ def test_a_variant_the_dialect_cannot_send_is_refused_first(
     with pytest.raises(agentnb.ConfigurationError, match="does not support user_id"):
         batch("echo", QUESTIONS, client=client, progress=False, variants=[{}, {"user_id": "u"}])
     assert len(runs()) == 0
+
+
+# ---- time per tool and per sub-agent --------------------------------------------------------
+def test_tool_calls_summary_per_tool_and_per_sub_agent(
+    server: ServerHandle, connection: str
+) -> None:
+    # The vercel dialect says which sub-agent made each call (operativus flattens them).
+    client = agentnb.AgentClient(
+        "vercel", base_url=server.url_for("vercel"), api_key=server.api_key
+    )
+    result = batch(
+        ["research_team", "finance_agent"],
+        ["How is NVDA doing?", "What is AAPL at?"],
+        client=client,
+        progress=False,
+    )
+    calls = result.tool_calls()
+    frame = calls.to_pandas()
+    assert frame["agent"].nunique() > 2  # the sub-agents' calls carry their own agent
+
+    per_tool = calls.summary()
+    assert per_tool["calls"].sum() == len(frame)
+    assert list(per_tool["calls"]) == sorted(per_tool["calls"], reverse=True)
+    for name, row in per_tool.iterrows():
+        mine = frame[frame["name"] == name]
+        assert row["time_total"] == pytest.approx(mine["duration"].sum())
+        assert row["duration_p50"] == pytest.approx(mine["duration"].quantile(0.5))
+        assert row["runs"] == mine["local_id"].nunique()
+        assert row["failed"] == 0 and row["failure_rate"] == 0.0
+
+    per_agent = calls.summary("agent")
+    assert set(per_agent.index) == set(frame["agent"].dropna())
+    assert per_agent["time_total"].sum() == pytest.approx(frame["duration"].sum())
+    both = calls.summary(["agent", "name"])
+    assert both["calls"].sum() == len(frame)
+    with pytest.raises(agentnb.ConfigurationError, match="cannot summarise tool calls"):
+        calls.summary("arguments")
+
+
+def test_failed_denied_and_unreported_calls_count_as_failures() -> None:
+    from agentnb._history import ToolCallRecord
+    from agentnb._history._tables import ToolCallHistory
+
+    statuses = ["succeeded", "failed", "denied", "no_result", "running"]
+    calls = ToolCallHistory(
+        [
+            ToolCallRecord(
+                "r", f"c{i}", i, "a", "t", status, None, None, None, None, None, 1.0
+            ).to_row()
+            for i, status in enumerate(statuses)
+        ]
+    )
+    row = calls.summary().loc["t"]
+    assert (row["calls"], row["failed"]) == (5, 3)
+    assert row["failure_rate"] == pytest.approx(3 / 4)  # the running call has not ended
+    assert row["time_total"] == 5.0
