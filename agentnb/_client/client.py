@@ -80,7 +80,7 @@ def _check_base_url(base_url: str) -> str:
         raise ConfigurationError(
             f"base_url must be an http:// or https:// URL with a host, not {base_url!r}"
         )
-    return base_url.rstrip("/")
+    return base_url  # as given: a provider's empty path posts to it exactly (join_url)
 
 
 class AsyncAgentClient:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from pydantic_core import from_json
@@ -69,6 +70,23 @@ sends_own = True
 
 def user_agent() -> str:
     return f"agentnb/{__version__}"
+
+
+def join_url(base_url: str, path: str) -> str:
+    """``path`` below ``base_url``: the one place a request's URL is made.
+
+    An empty path is ``base_url`` exactly as given (an endpoint URL, trailing slash or not);
+    otherwise one ``/`` joins them, so neither a slash is added at the end nor a part of the
+    base's path dropped; the base's query string stays at the end. An absolute ``http(s)://``
+    path (an endpoint the platform named, such as an A2A agent card's) is used as it is.
+    """
+    if not path:
+        return base_url
+    if path.startswith(("http://", "https://")):
+        return path
+    parts = urlsplit(base_url)
+    joined = parts.path.rstrip("/") + "/" + path.lstrip("/")
+    return urlunsplit((parts.scheme, parts.netloc, joined, parts.query, parts.fragment))
 
 
 class Transport:
@@ -147,7 +165,7 @@ class Transport:
 
     # ---- requests ----------------------------------------------------------------------
     def url(self, path: str) -> str:
-        return self.base_url + (path if path.startswith("/") else "/" + path)
+        return join_url(self.base_url, path)
 
     def _parsed_url(self, path: str) -> httpx.URL:
         url = self._urls.get(path)
