@@ -115,6 +115,8 @@ class Transport:
         self._urls: dict[str, httpx.URL] = {}
         self._side_slots = asyncio.Semaphore(SIDE_CONNECTIONS)
         self._closed = False
+        self._discovered = False
+        self._discovering = asyncio.Lock()
         self.background: set[asyncio.Task[None]] = set()
         """Requests sent after their run ended (a platform cancel, each bounded in time):
         closing the transport waits for them."""
@@ -394,6 +396,17 @@ class Transport:
                 attempt += 1
                 if on_retry is not None:
                     on_retry()
+
+    async def discover(self) -> None:
+        """Let the provider read what the platform says about itself (A2A's agent card)
+        before the first request is built: once per transport; a failure is raised and the
+        next request tries again."""
+        if self._discovered:
+            return
+        async with self._discovering:
+            if not self._discovered:
+                await self.provider.discover(self.send_json)
+                self._discovered = True
 
     # ---- waiting -----------------------------------------------------------------------
     async def wait_to_retry(self, failure: Retryable, attempt: int) -> None:
