@@ -154,7 +154,7 @@ Faults (servers started with ``faults=True`` only): request header
 ``X-AgentNB-Fault: k=v;k=v`` with ``drop-after=N``, ``malformed-after=N``, ``stall-after=N``,
 ``no-end``, ``no-ids``, ``status=CODE;retry-after=S;times=K``,
 ``stream-error=CODE;retry-after=S;times=K``, ``html``, ``content-type=VALUE``, ``tag=ANY``
-(see :mod:`agentnb.server._faults`).
+(see :mod:`agentnb.server._fault_injection`).
 """
 
 from __future__ import annotations

@@ -13,19 +13,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import (
-    _a2a,
-    _agui,
-    _langgraph,
-    _openai,
-    _operativus,
-    _runagent,
-    _runtools,
-    _seekrflow,
-    _vercel,
+    _a2a_routes,
+    _agui_routes,
+    _langgraph_routes,
+    _openai_routes,
+    _operativus_routes,
+    _runagent_routes,
+    _runtools_routes,
+    _seekrflow_routes,
+    _vercel_routes,
 )
 from ._agents import AGENTS
 from ._auth import RequireApiKey
-from ._faults import InjectAnswerFaults
+from ._fault_injection import InjectAnswerFaults
 from ._http import MAX_BODY_BYTES, ApiError, error_response
 from ._service import AppState, ServerConfig
 from ._stream import install_log_filter
@@ -52,15 +52,15 @@ def create_app(
 
     routes = [
         Route("/", _index, methods=["GET"]),
-        *_seekrflow.routes(),
-        *_runagent.routes(),
-        *_operativus.routes(),
-        *_runtools.routes(),
-        *_openai.routes(),
-        *_agui.routes(),
-        *_langgraph.routes(),
-        *_a2a.routes(),
-        *_vercel.routes(),
+        *_seekrflow_routes.routes(),
+        *_runagent_routes.routes(),
+        *_operativus_routes.routes(),
+        *_runtools_routes.routes(),
+        *_openai_routes.routes(),
+        *_agui_routes.routes(),
+        *_langgraph_routes.routes(),
+        *_a2a_routes.routes(),
+        *_vercel_routes.routes(),
     ]
     app = Starlette(
         routes=routes,

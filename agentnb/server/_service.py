@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ._agents import AGENTS, Agent, AgentInput, InputProblem
-from ._faults import NO_SHAPING, FaultBook
+from ._fault_injection import NO_SHAPING, FaultBook
 from ._http import MAX_BODY_BYTES, ApiError, bad_header, invalid
 from ._numbers import ascii_int
 from ._runs import Pacing, RunLog, RunStore

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from starlette.responses import StreamingResponse
 
-from ._faults import NO_SHAPING, StreamShaping
+from ._fault_injection import NO_SHAPING, StreamShaping
 from ._http import ApiError
 from ._numbers import ascii_int
 from ._runs import RunLog, RunStore

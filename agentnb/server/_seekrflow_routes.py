@@ -30,7 +30,7 @@ from ._service import (
 from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
 from ._stream import Frame, dumps, flat, parse_last_event_id
 from ._threads import Conversation, StoredMessage
-from ._vercel import STREAM_HEADERS, VercelRenderer
+from ._vercel_routes import STREAM_HEADERS, VercelRenderer
 
 __all__ = ["LEGACY", "VERCEL_STREAM", "LegacyRenderer", "routes"]
 
