@@ -12,21 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import (
-    _a2a_routes,
-    _agui_routes,
-    _langgraph_routes,
-    _openai_routes,
-    _operativus_routes,
-    _runagent_routes,
-    _runtools_routes,
-    _seekrflow_routes,
-    _vercel_routes,
-)
 from ._agents import AGENTS
 from ._auth import RequireApiKey
-from ._fault_injection import InjectAnswerFaults
 from ._http import MAX_BODY_BYTES, ApiError, error_response
+from ._served_dialects import served_dialects
 from ._service import AppState, ServerConfig
 from ._stream import install_log_filter
 
@@ -52,22 +41,18 @@ def create_app(
 
     routes = [
         Route("/", _index, methods=["GET"]),
-        *_seekrflow_routes.routes(),
-        *_runagent_routes.routes(),
-        *_operativus_routes.routes(),
-        *_runtools_routes.routes(),
-        *_openai_routes.routes(),
-        *_agui_routes.routes(),
-        *_langgraph_routes.routes(),
-        *_a2a_routes.routes(),
-        *_vercel_routes.routes(),
+        *(route for dialect in served_dialects() for route in dialect.routes()),
     ]
+    middleware = [Middleware(RequireApiKey, api_key=api_key)]
+    if faults:  # the testing switch: only then is fault injection loaded at all
+        from ._fault_injection import FaultBook, InjectAnswerFaults
+
+        book = FaultBook(enabled=True)
+        state.faults = book
+        middleware.append(Middleware(InjectAnswerFaults, book=book))
     app = Starlette(
         routes=routes,
-        middleware=[
-            Middleware(RequireApiKey, api_key=api_key),
-            Middleware(InjectAnswerFaults, book=state.faults),
-        ],
+        middleware=middleware,
         exception_handlers={ApiError: _api_error, HTTPException: _http_error},
         lifespan=lifespan,
     )

@@ -33,6 +33,7 @@ from ._agent_input import AgentInput
 from ._http import ApiError, invalid, parse_model, read_json
 from ._langgraph_nested import Subgraphs
 from ._runs import RunLog, iso, new_run_id
+from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
     Dialect,
@@ -65,7 +66,7 @@ from ._steps import (
 from ._stream import Frame, dumps, last_pause_end, parse_last_event_id
 from ._threads import Conversation
 
-__all__ = ["LANGGRAPH", "LangGraphRenderer", "routes"]
+__all__ = ["DIALECT", "LANGGRAPH", "LangGraphRenderer", "routes"]
 
 KIND = "langgraph"
 PREFIX = "/langgraph"
@@ -363,3 +364,6 @@ def routes() -> list[Route]:
         Route(f"{PREFIX}/threads/{{tid}}/runs/stream", _stream, methods=["POST"]),
         Route(f"{PREFIX}/threads/{{tid}}/runs/{{rid}}/stream", _join, methods=["GET"]),
     ]
+
+
+DIALECT = ServedDialect(("langgraph",), routes, prefix=PREFIX)

@@ -164,7 +164,7 @@ async def test_unknown_agent_is_not_found(server: ServerHandle, provider: str) -
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_wrong_key_is_an_authentication_error(server: ServerHandle, provider: str) -> None:
     secret = "sk-wrong-" + uuid.uuid4().hex
-    client = AsyncAgentClient(provider, base_url=server.url_for(provider), api_key=secret)
+    client = AsyncAgentClient(provider, **server.client_settings(provider), api_key=secret)
     async with client:
         with pytest.raises(AuthenticationError, match="401 Unauthorized") as caught:
             await client.run("echo", "hi")

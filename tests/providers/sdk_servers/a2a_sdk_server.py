@@ -170,9 +170,7 @@ def build_app(port: int) -> Starlette:
     routes = [
         *create_agent_card_routes(card),
         *create_jsonrpc_routes(handler, rpc_url="/", enable_v0_3_compat=True),
-        *create_agent_card_routes(
-            mounted_card, card_url=MOUNTED + "/.well-known/agent-card.json"
-        ),
+        *create_agent_card_routes(mounted_card, card_url=MOUNTED + "/.well-known/agent-card.json"),
         *create_jsonrpc_routes(mounted_handler, rpc_url=MOUNTED, enable_v0_3_compat=True),
         Route("/log", log),
     ]
