@@ -81,3 +81,33 @@ def test_outside_a_notebook_the_local_server_notice_goes_to_stderr_once(
     out, err = capsys.readouterr()
     assert first.local and out == ""
     assert err.count("no connection configured; using the built-in local agent server") == 1
+
+
+def test_an_openai_compatible_servers_models_are_its_agents(server) -> None:  # type: ignore[no-untyped-def]
+    conn = agentnb.connect(
+        "openai", base_url=server.url_for("openai"), api_key=server.api_key, name="models"
+    )
+    assert conn.supports() == ["streaming", "listing"]
+    names = conn.agents().names()
+    assert {"echo", "finance_agent", "writer"} <= set(names)
+    assert "echo" in repr(conn)  # the listing read is shown from then on
+    shown = repr(agentnb.connections())
+    assert "models: openai at" in shown and "(supports streaming, listing)" in shown
+
+
+def test_a_connection_that_cannot_list_says_so(server) -> None:  # type: ignore[no-untyped-def]
+    conn = agentnb.connect(
+        "runagent", base_url=server.base_url, api_key=server.api_key, name="nolist"
+    )
+    assert conn.supports() == ["streaming"]
+    with pytest.raises(ConfigurationError, match="does not list its agents"):
+        conn.agents()
+    assert "agents=" not in conn._repr_html_()  # a display does not raise for it
+
+
+def test_the_local_connection_lists_the_demo_agents() -> None:
+    from agentnb._notebook.run_flags import BUILTIN_AGENTS
+
+    conn = conns.get_connection()
+    assert conn.local
+    assert conn.agents().names() == list(BUILTIN_AGENTS)
