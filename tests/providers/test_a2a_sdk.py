@@ -16,8 +16,8 @@ from agentnb_testing import free_port, sdk_python, serving
 import agentnb
 from agentnb import ApprovalDecision, AsyncAgentClient
 from agentnb._core.exceptions import ConfigurationError, StreamError
-from agentnb._notebook.connections import disconnect
 from agentnb._core.request import RunRequest
+from agentnb._notebook.connections import disconnect
 from agentnb.events import Event, RunFailed, RunStarted, TextDelta
 from agentnb.providers import RunRef
 from agentnb.providers.a2a import A2A
@@ -279,7 +279,7 @@ def test_a_card_without_a_jsonrpc_interface_is_a_clear_error() -> None:
     from agentnb.providers.a2a import _jsonrpc_interface
 
     card = {"name": "grpc-only", "supportedInterfaces": [{"url": "x", "protocolBinding": "GRPC"}]}
-    with pytest.raises(ConfigurationError, match="offers no JSON-RPC interface.*GRPC"):
+    with pytest.raises(ConfigurationError, match=r"offers no JSON-RPC interface.*GRPC"):
         _jsonrpc_interface(card)
     old = {"name": "old", "url": "http://h/rpc", "protocolVersion": "0.3.0"}
     assert _jsonrpc_interface(old) == ("http://h/rpc", "0.3")
