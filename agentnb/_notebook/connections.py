@@ -16,7 +16,6 @@ or when a notebook shows the connection.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import threading
@@ -79,6 +78,8 @@ class Connection:
     """The last thread id per agent, so the next run continues the conversation."""
     _client: AsyncAgentClient | None = field(default=None, repr=False)
     _agents: AgentList | None = field(default=None, repr=False)
+    _unlisted: str | None = field(default=None, repr=False)
+    """Why a display could not read the listing (shown instead, not read again)."""
 
     def __repr__(self) -> str:
         where = "built-in local server" if self.local else self.base_url or "default URL"
@@ -91,12 +92,15 @@ class Connection:
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """A notebook or IPython shows the connection with the agents it offers."""
         self._list_quietly()
-        printer.text(repr(self) if cycle or self._agents is None else f"{self!r}\n{self._agents!r}")
+        listed = repr(self._agents) if self._agents is not None else self._unlisted
+        printer.text(repr(self) if cycle or not listed else f"{self!r}\n{listed}")
 
     def _repr_html_(self) -> str:
         self._list_quietly()
         head = ConnectionList({self.name: self})._repr_html_()
-        return head + (self._agents._repr_html_() if self._agents is not None else "")
+        if self._agents is not None:
+            return head + self._agents._repr_html_()
+        return head + (f"<p>{escape(self._unlisted)}</p>" if self._unlisted else "")
 
     @property
     def capabilities(self) -> Capabilities:
@@ -107,9 +111,10 @@ class Connection:
         """The names of :attr:`capabilities` this connection has."""
         return self.capabilities.names()
 
-    def agents(self, *, refresh: bool = False) -> AgentList:
-        """The agents this connection offers, as the platform lists them (kept after the
-        first read; ``refresh=True`` reads again). The built-in server's demo agents for the
+    def agents(self, *, refresh: bool = False) -> list[RemoteAgent]:
+        """The agents this connection offers, as the platform lists them (an
+        :class:`AgentList`, shown as a table; kept after the first read, ``refresh=True``
+        reads again). The built-in server's demo agents for the
         local connection when its dialect has no listing; a ``ConfigurationError`` for a
         platform that has none."""
         if self._agents is None or refresh:
@@ -117,14 +122,20 @@ class Connection:
                 found = [RemoteAgent(name) for name in BUILTIN_AGENTS]
             else:
                 found = run_sync(self.client().list_agents())
-            self._agents = AgentList(self.name, found)
+            self._agents, self._unlisted = AgentList(self.name, found), None
         return self._agents
 
     def _list_quietly(self) -> None:
-        """Read the listing for a display, once; a display never raises for it."""
-        if self._agents is None and (self.local or self.capabilities.listing):
-            with contextlib.suppress(Exception):
-                self.agents()
+        """Read the listing for a display, once; a display never raises for it, it shows
+        why the agents are not listed (and does not ask again: ``agents()`` does)."""
+        if self._agents is not None or self._unlisted is not None:
+            return
+        if not (self.local or self.capabilities.listing):
+            return
+        try:
+            self.agents()
+        except Exception as exc:  # a display shows the reason; agents() raises it
+            self._unlisted = f"agents not listed: {exc}"
 
     def client(self) -> AsyncAgentClient:
         """The connection's async client. Use it only on agentnb's background loop."""
@@ -301,8 +312,9 @@ def get_connection(name: str | None = None) -> Connection:
         return conn
 
 
-def connections() -> ConnectionList:
-    """The connections registered so far (a copy), shown with what each supports."""
+def connections() -> Mapping[str, Connection]:
+    """The connections registered so far (a copy, a :class:`ConnectionList`), shown as a
+    table of what each supports."""
     with _lock:
         return ConnectionList(_connections)
 

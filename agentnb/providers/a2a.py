@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from .._core.approvals import ApprovalDecision
-from .._core.exceptions import ConfigurationError, NotFoundError
+from .._core.exceptions import ConfigurationError, HTTPStatusError, ProtocolError
 from .._core.request import RunRequest
 from ._a2a_frames import A2ATranslator, state_name, stream_result
 from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, SendJson, Translator
@@ -262,14 +262,24 @@ def _checked_version(version: str) -> str:
     return version
 
 
+NO_CARD_STATUS = frozenset({404, 405, 501})
+"""Answers to a card request that mean "no card here" (the base URL is then the endpoint)."""
+
+
 async def _read_card(send: SendJson) -> _Obj | None:
-    """The agent card below the base URL, or None when none is served there."""
+    """The agent card below the base URL, or None when none is served there (not found, no
+    GET there, or an answer that is no card: an HTML page, a redirect). A refused key or a
+    server error is raised: the run would meet it too."""
     for card_path in CARD_PATHS:
         try:
             found = as_dict(await send(HttpRequest("GET", card_path)))
-        except NotFoundError:
+        except HTTPStatusError as exc:
+            if exc.status_code in NO_CARD_STATUS:
+                continue
+            raise
+        except ProtocolError:
             continue
-        if found is not None:
+        if found is not None and first_str(found, "name"):
             return found
     return None
 

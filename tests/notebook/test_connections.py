@@ -88,7 +88,7 @@ def test_an_openai_compatible_servers_models_are_its_agents(server) -> None:  # 
         "openai", base_url=server.url_for("openai"), api_key=server.api_key, name="models"
     )
     assert conn.supports() == ["streaming", "listing"]
-    names = conn.agents().names()
+    names = [a.name for a in conn.agents()]
     assert {"echo", "finance_agent", "writer"} <= set(names)
     assert "echo" in repr(conn)  # the listing read is shown from then on
     shown = repr(agentnb.connections())
@@ -110,4 +110,26 @@ def test_the_local_connection_lists_the_demo_agents() -> None:
 
     conn = conns.get_connection()
     assert conn.local
-    assert conn.agents().names() == list(BUILTIN_AGENTS)
+    assert [a.name for a in conn.agents()] == list(BUILTIN_AGENTS)
+
+
+def test_the_built_in_langgraph_lists_its_graphs_as_assistants(server) -> None:  # type: ignore[no-untyped-def]
+    from agentnb.server._agents import AGENTS
+
+    settings = server.client_settings("langgraph")
+    conn = agentnb.connect("langgraph", **settings, api_key=server.api_key, name="graphs")
+    agents = conn.agents()
+    assert [a.name for a in agents] == sorted(AGENTS)
+    assert agents[0].description == AGENTS[agents[0].name].description
+
+
+def test_a_display_shows_why_the_agents_are_not_listed() -> None:
+    from agentnb_testing import free_port
+
+    down = f"http://127.0.0.1:{free_port()}/v1"
+    conn = agentnb.connect("openai", base_url=down, max_retries=0, name="down")
+    shown = conn._repr_html_()
+    assert "agents not listed: GET " in shown and "could not connect" in shown
+    assert "supports" in shown and "listing" in shown
+    with pytest.raises(agentnb.TransportError):
+        conn.agents()  # asked directly, the error is raised

@@ -305,6 +305,6 @@ def test_agent_alone_lists_the_connections_agents(shell: InteractiveShell, serve
         "openai", base_url=server.url_for("openai"), api_key=server.api_key, name="models"
     )
     listed = shell.run_line_magic("agent", "--via models")
-    assert "echo" in listed.names() and "agents of 'models'" in repr(listed)
+    assert "echo" in [a.name for a in listed] and "agents of 'models'" in repr(listed)
     with pytest.raises(UsageError, match="does not list its agents"):
         shell.run_line_magic("agent", "--via test")  # Operativus has no listing

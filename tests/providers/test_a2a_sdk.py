@@ -261,7 +261,7 @@ def test_connect_lists_the_cards_agent_and_what_it_supports(sdk_url: str) -> Non
     conn = agentnb.connect("a2a", base_url=sdk_url + "/agents/scripted", name="card")
     try:
         assert conn.supports() == ["streaming", "cancel", "attach", "approvals", "listing"]
-        assert conn.agents().names() == ["scripted"]
+        assert [a.name for a in conn.agents()] == ["scripted"]
         shown = conn._repr_html_()
         assert "Stock quotes" in shown and "A scripted A2A agent" in shown
         assert "agents=['scripted']" in repr(conn)
