@@ -30,6 +30,7 @@ from .._client.sync import AgentClient
 from .._core.exceptions import ConfigurationError
 from .._core.loop import run_sync, submit
 from .._core.secrets import checked_key, mask
+from .._core.text import terminal_safe
 from ..providers import Capabilities, RemoteAgent, available_providers, get_provider
 from .environment import note
 from .run_flags import BUILTIN_AGENTS
@@ -172,13 +173,15 @@ class AgentList(list[RemoteAgent]):
         return [agent.name for agent in self]
 
     def __repr__(self) -> str:
+        """One line per agent; the platform's text cannot act on a terminal."""
         if not self:
             return f"(connection {self.connection!r} lists no agents)"
         lines = [f"agents of {self.connection!r}:"]
         for agent in self:
             about = " — ".join(x for x in (agent.title, agent.description) if x)
             skills = f" [skills: {', '.join(agent.skills)}]" if agent.skills else ""
-            lines.append(f"  {agent.name}" + (f": {about}" if about else "") + skills)
+            line = f"{agent.name}" + (f": {about}" if about else "") + skills
+            lines.append("  " + terminal_safe(" ".join(line.split())))
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:

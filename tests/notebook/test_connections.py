@@ -133,3 +133,16 @@ def test_a_display_shows_why_the_agents_are_not_listed() -> None:
     assert "supports" in shown and "listing" in shown
     with pytest.raises(agentnb.TransportError):
         conn.agents()  # asked directly, the error is raised
+
+
+def test_a_listing_cannot_act_on_the_terminal() -> None:
+    from agentnb.providers import RemoteAgent
+
+    hostile = RemoteAgent(
+        "evil\x1b]0;pwned\x07", description="line\nbreak \x1b[2Jclear", skills=("a",)
+    )
+    shown = repr(conns.AgentList("x", [hostile]))
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert shown.count("\n") == 1  # one line per agent
+    html = conns.AgentList("x", [RemoteAgent("<b>", description="<script>")])._repr_html_()
+    assert "<script>" not in html and "&lt;b&gt;" in html
