@@ -16,8 +16,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 import agentnb
 
 PACKAGE = Path(agentnb.__file__).resolve().parent
@@ -80,7 +78,6 @@ LAZY_ALLOWED = (
 """Heavy optional parts: the only imports that may sit inside a function (with a reason)."""
 LAZY_ALLOWED_IN_ROOT = ("agentnb._history",)
 """The package root opens the default history on the first run, not on ``import agentnb``."""
-MAX_LINES = 400
 
 
 def module_name(path: Path) -> str:
@@ -228,19 +225,6 @@ def test_function_level_imports_are_only_heavy_optional_parts_with_a_reason() ->
             if not target.startswith(allowed) or not has_reason:
                 wrong.append(f"{module}:{node.lineno} imports {target} inside a function")
     assert not wrong, "\n".join(wrong)
-
-
-@pytest.mark.parametrize("suffix", [".py", ".js"])
-def test_no_module_is_over_400_lines(suffix: str) -> None:
-    roots = [PACKAGE] if suffix == ".py" else [PACKAGE.parent / "js" / "src"]
-    long = [
-        f"{path} ({n} lines)"
-        for root in roots
-        if root.exists()
-        for path in sorted(root.rglob(f"*{suffix}"))
-        if (n := len(path.read_text().splitlines())) > MAX_LINES
-    ]
-    assert not long, "\n".join(long)
 
 
 # ---- js/src: split by job, child views without the root -------------------------------------
