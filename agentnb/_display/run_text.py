@@ -5,7 +5,8 @@ copy.
 The whole run reads: what the agent thought (``thinking: ...``), each tool call on one line
 (``→ name(key: value) [tokens ...] ✓ output``; a call made inside another indented under it
 with its agent, ``↳ [agent] → ...``, and what a sub-agent wrote inside a call on a ``┆``
-line), the answer, and the summary line (status, times, tokens, run id, tool calls, error).
+line), the answer, and the summary line (status, times, tokens, model and cost, run id,
+tool calls, error).
 
 Everything a server sent goes through :func:`~agentnb._core.text.excerpt` or
 :func:`~agentnb._core.text.terminal_safe` first, so a server cannot write the clipboard,
@@ -85,7 +86,7 @@ def cost_text(run: Run) -> str:
 
 
 def status_line(run: Run) -> str:
-    """One line: status, duration, time to first token, tokens, rate, run id."""
+    """One line: status, duration, time to first token, tokens, rate, model and cost, run id."""
     status = "paused — waiting for approval" if run.status == "paused" else run.status
     bits: list[str] = [status]
     if run.done and run.duration is not None:

@@ -194,20 +194,6 @@ def test_the_approval_question_shows_the_whole_arguments_safely() -> None:
     assert whole.endswith("? [y/N] ")
 
 
-def test_a_call_that_returned_nothing_shows_no_output_rather_than_null() -> None:
-    run, out = Run(agent="a", message="m"), io.StringIO()
-    printer = TerminalPrinter(out, color=False)
-    for event in (
-        ToolCallStarted(call_id="c", name="notify", arguments={}),
-        ToolCallFinished(call_id="c", output=None),
-    ):
-        run.apply(event)
-        printer(run, event)
-    finished = out.getvalue().splitlines()[-1]
-    assert finished.startswith("  ✓ notify (") and finished.endswith(" s)")  # no ": null"
-    assert "→ notify() ✓" in run_text(run).splitlines()
-
-
 def test_the_summary_line_shows_the_model_and_the_cost_genai_prices_gives(
     server: ServerHandle,
 ) -> None:
@@ -232,3 +218,17 @@ def test_usd_writes_cents_or_three_significant_digits() -> None:
         (1e-9, "$0.000000001"),
     ]
     assert [usd(value) for value, _ in cases] == [text for _, text in cases]
+
+
+def test_a_call_that_returned_nothing_shows_no_output_rather_than_null() -> None:
+    run, out = Run(agent="a", message="m"), io.StringIO()
+    printer = TerminalPrinter(out, color=False)
+    for event in (
+        ToolCallStarted(call_id="c", name="notify", arguments={}),
+        ToolCallFinished(call_id="c", output=None),
+    ):
+        run.apply(event)
+        printer(run, event)
+    finished = out.getvalue().splitlines()[-1]
+    assert finished.startswith("  ✓ notify (") and finished.endswith(" s)")  # no ": null"
+    assert "→ notify() ✓" in run_text(run).splitlines()
