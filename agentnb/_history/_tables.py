@@ -812,6 +812,9 @@ def summary_sql(
     pandas' (linear between the two nearest values), from each group's values in order."""
     terms, params = where.conditions()
     where_sql = f"WHERE {' AND '.join(terms)}" if terms else ""
+    # Every row is read: a table scan beats walking an index (runs_by_agent) and looking
+    # each row up (2x at 30k rows). A filter keeps its index.
+    source = "runs" if terms else "runs NOT INDEXED"
     columns = [_key_sql(key, every) for key in keys]
     group = ", ".join(columns)
     group_by = f"GROUP BY {group}" if keys else ""
@@ -826,12 +829,12 @@ def summary_sql(
         "SUM(runs.cost_usd) AS cost_total, AVG(runs.cost_usd) AS cost_mean, "
         "COUNT(runs.cost_usd) AS priced, "
         "AVG(runs.tool_call_count) AS tool_calls_per_run "
-        f"FROM runs {where_sql} {group_by}"
+        f"FROM {source} {where_sql} {group_by}"
     )
     ranked = " UNION ALL ".join(
         f"SELECT {select_keys}'{metric}' AS metric, runs.{metric} AS x, "
         f"ROW_NUMBER() OVER ({partition} ORDER BY runs.{metric}) - 1 AS i, "
-        f"COUNT(*) OVER ({partition}) AS n FROM runs "
+        f"COUNT(*) OVER ({partition}) AS n FROM {source} "
         f"{where_sql + ' AND' if terms else 'WHERE'} runs.{metric} IS NOT NULL{only}"
         for metric, only in (("duration", " AND runs.status = 'completed'"), ("ttft", ""))
     )
