@@ -17,11 +17,14 @@ from typing import TYPE_CHECKING, Any
 from ._core.approvals import ApprovalDecision, ApprovalGate, ApprovalPolicy, Approver
 from ._core.exceptions import (
     AgentNBError,
+    AnswerSchemaError,
     AuthenticationError,
     ConfigurationError,
     ConnectError,
     EventTooLargeError,
-    HistoryStoreError,
+    HistoryError,
+    HistoryLocationError,
+    HistoryWriteError,
     HTTPStatusError,
     InvalidRequestError,
     NotFoundError,
@@ -29,10 +32,9 @@ from ._core.exceptions import (
     RateLimitError,
     RunCancelledError,
     RunError,
+    RunFailedError,
     RunInterruptedError,
-    SchemaError,
     ServerError,
-    StreamError,
     StreamStallError,
     StreamTimeoutError,
     TransportError,
@@ -47,8 +49,8 @@ from .providers import RemoteRun
 
 if TYPE_CHECKING:
     from ._client.client import AsyncAgentClient
-    from ._client.stream import RunStream
-    from ._client.sync import AgentClient, SyncRunStream
+    from ._client.stream import AsyncRunStream
+    from ._client.sync import AgentClient, RunStream
     from ._core.handle import RunHandle
     from ._history import HistoryStore, RunHistory, RunRecord, ToolCallHistory, ToolCallRecord, runs
     from ._notebook.api import ask, attach, chat
@@ -63,11 +65,13 @@ if TYPE_CHECKING:
 __all__ = [
     "AgentClient",
     "AgentNBError",
+    "AnswerSchemaError",
     "ApprovalDecision",
     "ApprovalGate",
     "ApprovalPolicy",
     "Approver",
     "AsyncAgentClient",
+    "AsyncRunStream",
     "AuthenticationError",
     "ChatCell",
     "ConfigurationError",
@@ -76,8 +80,10 @@ __all__ = [
     "Event",
     "EventTooLargeError",
     "HTTPStatusError",
+    "HistoryError",
+    "HistoryLocationError",
     "HistoryStore",
-    "HistoryStoreError",
+    "HistoryWriteError",
     "InvalidRequestError",
     "Media",
     "ModelSettings",
@@ -90,6 +96,7 @@ __all__ = [
     "RunCancelledError",
     "RunError",
     "RunErrorInfo",
+    "RunFailedError",
     "RunHandle",
     "RunHistory",
     "RunInterruptedError",
@@ -99,13 +106,10 @@ __all__ = [
     "RunRequest",
     "RunStatus",
     "RunStream",
-    "SchemaError",
     "ServerError",
     "ServerHandle",
-    "StreamError",
     "StreamStallError",
     "StreamTimeoutError",
-    "SyncRunStream",
     "ToolApproval",
     "ToolCall",
     "ToolCallHistory",
@@ -134,7 +138,7 @@ __all__ = [
 _LAZY: dict[str, str] = {
     "AgentClient": "._client.sync",
     "AsyncAgentClient": "._client.client",
-    "RunStream": "._client.stream",
+    "AsyncRunStream": "._client.stream",
     "ask": "._notebook.api",
     "attach": "._notebook.api",
     "chat": "._notebook.api",
@@ -148,7 +152,7 @@ _LAZY: dict[str, str] = {
     "RunRecord": "._history",
     "ToolCallHistory": "._history",
     "ToolCallRecord": "._history",
-    "SyncRunStream": "._client.sync",
+    "RunStream": "._client.sync",
     "RunHistory": "._history",
     "batch": "._notebook.batch",
     "remote_runs": "._notebook.remote",

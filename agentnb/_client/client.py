@@ -21,7 +21,7 @@ What a stream does when things go wrong:
   or timeout, a pool timeout) or the server answered 429/502/503/504; a connection that
   breaks after the request was written is not retried, since the server may have started
   the run. Idempotent requests (GETs) are retried for that too.
-- Cancelling (the task, or :meth:`RunStream.aclose` from another task) closes the HTTP
+- Cancelling (the task, or :meth:`AsyncRunStream.aclose` from another task) closes the HTTP
   connection at once and marks the run ``cancelled``.
 
 Time limits: ``timeout`` is httpx's (connect 10 s; read 60 s between two pieces of the
@@ -55,7 +55,7 @@ from .._core.secrets import checked_key, mask
 from ..providers import HttpRequest, Provider, RemoteRun, RunRef, get_provider
 from .clock import DEFAULT_IDLE_TIMEOUT, checked_limit
 from .reattach import OnceAccepted
-from .stream import RunStream
+from .stream import AsyncRunStream
 from .transport import DEFAULT_TIMEOUT, Transport
 
 __all__ = ["AsyncAgentClient"]
@@ -180,7 +180,7 @@ class AsyncAgentClient:
         *,
         approve: ApprovalPolicy = None,
         **options: Unpack[RunOptions],
-    ) -> RunStream:
+    ) -> AsyncRunStream:
         """Start streaming a run: ``async with client.stream(...) as s: async for e in s``.
 
         Options (:class:`~agentnb._core.request.RunOptions`) are validated — ranges, unknown
@@ -199,7 +199,7 @@ class AsyncAgentClient:
         run: Run | None = None,
         record: bool = True,
         approve: ApprovalPolicy = None,
-    ) -> RunStream:
+    ) -> AsyncRunStream:
         """Start streaming ``request``; ``run`` is the Run to fold events into (a new one if
         None); ``record=False`` keeps this run out of the history; ``approve`` as in
         :meth:`stream`. Raises :class:`ConfigurationError` at once for options the dialect
@@ -211,7 +211,7 @@ class AsyncAgentClient:
         run.connection = run.connection or self.connection
         run.thread_id = run.thread_id or request.thread_id
         recorder = self.recorder if record else None
-        stream = RunStream(
+        stream = AsyncRunStream(
             self.transport,
             request,
             run,
@@ -231,7 +231,7 @@ class AsyncAgentClient:
         run: Run | None = None,
         record: bool = True,
         approve: ApprovalPolicy = None,
-    ) -> RunStream:
+    ) -> AsyncRunStream:
         """Stream a run that is already going on the platform (started elsewhere: before a
         kernel restart, in another notebook), from its start, into ``run`` (a new one if
         None). Pass a fresh :class:`Run` with the ``local_id`` of a history row to complete
@@ -257,7 +257,7 @@ class AsyncAgentClient:
         run.provider = run.provider or self.provider.name
         run.connection = run.connection or self.connection
         recorder = self.recorder if record else None
-        stream = RunStream(
+        stream = AsyncRunStream(
             self.transport,
             request,
             run,
@@ -280,7 +280,7 @@ class AsyncAgentClient:
         """Run to the end and return the :class:`Run`.
 
         Raises if the run did not complete, with the run attached as ``.run``:
-        :class:`StreamError` (the platform reported an error), :class:`RunInterruptedError`,
+        :class:`RunFailedError` (the platform reported an error), :class:`RunInterruptedError`,
         :class:`RunCancelledError`, or the transport's typed error. ``approve`` decides on
         tool calls awaiting approval; as nothing else can while this waits, the calls it
         leaves undecided (all of them without it) are denied, saying no one could approve.

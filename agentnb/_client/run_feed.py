@@ -1,4 +1,4 @@
-"""`RunFeed`: a run's frames into its events, for :class:`~agentnb._client.stream.RunStream`.
+"""`RunFeed`: a run's frames into its events, for :class:`~agentnb._client.stream.AsyncRunStream`.
 
 Each frame the :class:`~agentnb._client.frame_reader.FrameReader` hands on is checked by the
 replay guard (nothing applied twice after a resume), translated by the dialect and cleaned

@@ -1,4 +1,4 @@
-"""`RunStream`: one run's event stream — retries before it starts, resumes after a cut,
+"""`AsyncRunStream`: one run's event stream — retries before it starts, resumes after a cut,
 folds every event into the :class:`Run`, and records the run (see :mod:`agentnb._client.client`)."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import httpx
 from .._core.approvals import ApprovalGate, collect_decisions
 from .._core.exceptions import (
     AgentNBError,
+    RunFailedError,
     RunInterruptedError,
-    StreamError,
     StreamStallError,
     error_info,
 )
@@ -43,7 +43,7 @@ from .run_feed import RunFeed
 if TYPE_CHECKING:
     from .transport import Transport
 
-__all__ = ["RunStream"]
+__all__ = ["AsyncRunStream"]
 
 logger = logging.getLogger("agentnb")
 
@@ -52,7 +52,7 @@ def _ignore(event: Event) -> None:
     pass
 
 
-class RunStream:
+class AsyncRunStream:
     """One run's events, as they arrive. ``.run`` is the :class:`Run` they fold into.
 
     ``async for event in stream`` yields each event after stamping ``seq``/``received_at``
@@ -102,17 +102,18 @@ class RunStream:
     def __repr__(self) -> str:
         r = self.run
         return (
-            f"<RunStream {r.provider} agent={r.agent!r} status={r.status} events={r.event_count}>"
+            f"<AsyncRunStream {r.provider} agent={r.agent!r} status={r.status} "
+            f"events={r.event_count}>"
         )
 
     # ---- protocol ----------------------------------------------------------------------
-    async def __aenter__(self) -> RunStream:
+    async def __aenter__(self) -> AsyncRunStream:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    def __aiter__(self) -> RunStream:
+    def __aiter__(self) -> AsyncRunStream:
         return self
 
     async def __anext__(self) -> Event:
@@ -261,7 +262,7 @@ class RunStream:
             self._server_retry_ms = outcome.server_retry_ms or self._server_retry_ms
             if outcome.kind == "retry":
                 detail = outcome.detail or "the platform asked to retry"
-                error = StreamError(detail, retry_after=outcome.retry_after)
+                error = RunFailedError(detail, retry_after=outcome.retry_after)
                 await self._before_retry(Retryable(error, outcome.retry_after))
                 translator = self._new_translator(request)
                 http = self._provider.stream_request(request)

@@ -21,9 +21,9 @@ from ..events import Event
 from .approvals import CALLER_WAITING, ApprovalGate
 from .exceptions import (
     AgentNBError,
+    AnswerSchemaError,
     ConfigurationError,
     RunCancelledError,
-    SchemaError,
     error_for_run,
     error_info,
 )
@@ -40,7 +40,7 @@ class StreamSource(AbstractAsyncContextManager[Any], Protocol):
     """What a handle consumes: an async context manager that iterates events and folds them
     into ``.run`` (``AsyncAgentClient.stream(...)`` returns one). One that has
     ``consume(on_event)`` is run with it (no step of the iteration per event), and one with
-    an ``approvals`` gate takes the handle's decisions on tool calls (``RunStream`` has both;
+    an ``approvals`` gate takes the handle's decisions on tool calls (``AsyncRunStream`` has both;
     looked up by name: a runtime protocol check costs a run more than its first event)."""
 
     @property
@@ -286,12 +286,12 @@ class RunHandle:
     @property
     def result(self) -> Any:
         """The answer parsed as JSON when a schema was given (validated), else the text.
-        A :class:`SchemaError` carries the run (``.run``), as every error raised for one."""
+        A :class:`AnswerSchemaError` carries the run (``.run``), as every error raised for one."""
         if self._schema is None and self._validate_result is None:
             return self.run.text
         try:
             return self._validated(self.run.text)
-        except SchemaError as exc:
+        except AnswerSchemaError as exc:
             exc.run = self.run
             raise
 
@@ -299,9 +299,9 @@ class RunHandle:
         try:
             value = json.loads(text)
         except ValueError as exc:
-            raise SchemaError(f"the answer is not valid JSON: {exc}") from None
+            raise AnswerSchemaError(f"the answer is not valid JSON: {exc}") from None
         except RecursionError:
-            raise SchemaError("the answer is JSON nested too deeply to read") from None
+            raise AnswerSchemaError("the answer is JSON nested too deeply to read") from None
         if self._validate_result is not None:
             return self._validate_result(value)
         return value

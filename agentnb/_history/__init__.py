@@ -14,7 +14,7 @@ import threading
 import warnings
 from collections.abc import Iterable
 
-from .._core.exceptions import HistoryStoreError
+from .._core.exceptions import HistoryError, HistoryLocationError, HistoryWriteError
 from ._filters import STATUSES, RunFilter, Since
 from ._migrations import MIGRATIONS
 from ._paths import ENV_VAR, default_location
@@ -28,8 +28,10 @@ __all__ = [
     "MIGRATIONS",
     "OUTPUT_LIMIT",
     "STATUSES",
+    "HistoryError",
+    "HistoryLocationError",
     "HistoryStore",
-    "HistoryStoreError",
+    "HistoryWriteError",
     "RunHistory",
     "RunRecord",
     "ToolCallHistory",
@@ -55,7 +57,7 @@ def default_store() -> HistoryStore | None:
     unrecorded; :func:`runs` raises the error instead."""
     try:
         return _open_default()
-    except HistoryStoreError as exc:
+    except HistoryError as exc:
         key = os.environ.get(ENV_VAR, "")
         if _failed.get(key) != str(exc):
             _failed[key] = str(exc)

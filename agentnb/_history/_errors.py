@@ -1,6 +1,8 @@
-"""sqlite3's errors as :class:`HistoryStoreError`: what went wrong with which file, and what to
-do about it. Every read and write of the store goes through :func:`store_error`, so no raw
-``sqlite3`` exception reaches the user."""
+"""sqlite3's errors as :class:`HistoryError`: what went wrong with which file, and what to do
+about it. Where the file or its folder is the problem (damaged, not ours, not writable) it is a
+:class:`HistoryLocationError`; where the disk or a lock is (full, busy), a
+:class:`HistoryWriteError`. Every read and write of the store goes through
+:func:`store_error`, so no raw ``sqlite3`` exception reaches the user."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from .._core.exceptions import HistoryStoreError
+from .._core.exceptions import HistoryError, HistoryLocationError, HistoryWriteError
 from ._paths import ENV_VAR
 
 __all__ = ["is_busy", "retry_busy", "store_error"]
@@ -46,38 +48,38 @@ def retry_busy(attempt: Callable[[], T], timeout: float) -> T:
         pause = min(pause * 2, 0.25)
 
 
-def store_error(exc: BaseException, where: str, action: str) -> HistoryStoreError:
+def store_error(exc: BaseException, where: str, action: str) -> HistoryError:
     """The error to raise for ``exc``, met while trying to ``action`` the history at ``where``."""
     code, text = _code(exc), str(exc) or type(exc).__name__
     lowered = text.lower()
     if code.startswith(_DAMAGED) or "malformed" in lowered:
-        return HistoryStoreError(
+        return HistoryLocationError(
             f"the run history at {where} is damaged ({text}). Move the file away (agentnb then "
             f"starts a new one there) or point {ENV_VAR} elsewhere; to save what it still "
             f"holds: sqlite3 {where} .recover | sqlite3 recovered.sqlite3"
         )
     if code.startswith(_NOT_A_DATABASE) or "not a database" in lowered:
-        return HistoryStoreError(
+        return HistoryLocationError(
             f"the run history at {where} is not a usable agentnb database ({text}); move it "
             f"away or point {ENV_VAR} elsewhere"
         )
     if is_busy(exc):
-        return HistoryStoreError(
+        return HistoryWriteError(
             f"could not {action} the run history at {where}: another process kept it locked "
             f"({text}); try again, or point {ENV_VAR} elsewhere"
         )
     if code.startswith(_READ_ONLY) or "readonly" in lowered or "unable to open" in lowered:
-        return HistoryStoreError(
+        return HistoryLocationError(
             f"could not {action} the run history at {where}: {text} (check that the file "
             f"and its folder are writable, or point {ENV_VAR} elsewhere)"
         )
     if code.startswith(_FULL) or "disk is full" in lowered:
-        return HistoryStoreError(
+        return HistoryWriteError(
             f"could not {action} the run history at {where}: the disk is full ({text})"
         )
     if "closed database" in lowered:
-        return HistoryStoreError(f"the run history at {where} is closed")
-    return HistoryStoreError(f"could not {action} the run history at {where}: {text}")
+        return HistoryError(f"the run history at {where} is closed")
+    return HistoryWriteError(f"could not {action} the run history at {where}: {text}")
 
 
 def _code(exc: BaseException) -> str:

@@ -12,7 +12,7 @@ from typing import Final, Literal
 
 import platformdirs
 
-from .._core.exceptions import HistoryStoreError
+from .._core.exceptions import HistoryLocationError
 
 __all__ = ["ENV_VAR", "MEMORY", "HistoryLocation", "default_location", "expand_path"]
 
@@ -28,7 +28,7 @@ HistoryLocation = Path | Literal[":memory:"] | None
 def default_location() -> HistoryLocation:
     """The history database ``AGENTNB_HISTORY`` names, else the per-user data directory's.
 
-    Raises :class:`HistoryStoreError` when the variable names no usable path."""
+    Raises :class:`HistoryLocationError` when the variable names no usable path."""
     value = os.environ.get(ENV_VAR, "").strip()
     if not value:
         return Path(platformdirs.user_data_dir("agentnb", appauthor=False)) / FILE_NAME
@@ -41,15 +41,15 @@ def default_location() -> HistoryLocation:
 
 
 def expand_path(value: str | os.PathLike[str], what: str) -> Path:
-    """``value`` as a path with ``~`` expanded; a HistoryStoreError naming ``what`` (the
+    """``value`` as a path with ``~`` expanded; a HistoryLocationError naming ``what`` (the
     setting it came from) when it cannot be a path."""
     shown = f"{what}={os.fspath(value)!r}"
     if "\x00" in os.fspath(value):
-        raise HistoryStoreError(f"{shown} is not a usable run history path: it holds a NUL byte")
+        raise HistoryLocationError(f"{shown} is not a usable run history path: it holds a NUL byte")
     try:
         return Path(value).expanduser()
     except RuntimeError as exc:  # "~someone" whose home cannot be found
-        raise HistoryStoreError(
+        raise HistoryLocationError(
             f"{shown} is not a usable run history path: {exc} ({str(value).split('/')[0]!r} "
             "names no user's home); give an absolute path, or ~/… for your own home"
         ) from None

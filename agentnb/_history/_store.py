@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .._core.exceptions import HistoryStoreError
+from .._core.exceptions import HistoryError, HistoryLocationError
 from .._core.request import RunRequest
 from .._core.run import Run
 from ._errors import retry_busy, store_error
@@ -47,7 +47,7 @@ from ._writes import (
     write_progress,
 )
 
-__all__ = ["ORPHAN_MESSAGE", "HistoryStore", "HistoryStoreError"]
+__all__ = ["ORPHAN_MESSAGE", "HistoryError", "HistoryStore"]
 
 logger = logging.getLogger("agentnb.history")
 
@@ -72,7 +72,7 @@ class HistoryStore:
     upgrades the schema and marks ``interrupted`` the runs left ``running`` by processes of
     this host that no longer exist; reads do it again (at most every
     ``ORPHAN_SWEEP_SECONDS``) for processes that died since. Any failure of the database
-    is a :class:`HistoryStoreError` saying what to do; recording never raises into a run.
+    is a :class:`HistoryError` saying what to do; recording never raises into a run.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = BUSY_TIMEOUT) -> None:
@@ -94,7 +94,7 @@ class HistoryStore:
                 self._retry_busy(lambda: self._prepare(db))
         except OSError as exc:
             self._close_connections()
-            raise HistoryStoreError(
+            raise HistoryLocationError(
                 f"cannot create the run history at {self.path}: {exc}"
             ) from None
         except BaseException:
@@ -121,9 +121,9 @@ class HistoryStore:
 
     @contextmanager
     def _db(self, action: str = "read") -> Iterator[sqlite3.Connection]:
-        """This thread's connection; any sqlite3 error inside becomes a HistoryStoreError."""
+        """This thread's connection; any sqlite3 error inside becomes a HistoryError."""
         if self._closed:
-            raise HistoryStoreError(f"{self!r} is closed")
+            raise HistoryError(f"{self!r} is closed")
         try:
             if self._memory:
                 with self._lock:
@@ -233,7 +233,7 @@ class HistoryStore:
         try:
             with self._db("write to") as db:
                 self._mark_orphans_interrupted(db, other_pids_only=True)
-        except HistoryStoreError as exc:
+        except HistoryError as exc:
             logger.debug("agentnb history: could not sweep interrupted runs: %s", exc)
 
     def _interrupt_open_runs(self) -> None:

@@ -18,12 +18,15 @@ from agentnb._core.run import Run, RunErrorInfo
 from agentnb._core.secrets import register_secret
 from agentnb._history import (
     OUTPUT_LIMIT,
+    HistoryError,
+    HistoryLocationError,
     HistoryStore,
-    HistoryStoreError,
+    HistoryWriteError,
     close_default_stores,
     default_store,
     runs,
 )
+from agentnb._history._errors import store_error
 from agentnb._history._filters import RunFilter
 from agentnb._history._scrub import host_of, redact_error
 from agentnb.events import (
@@ -374,7 +377,7 @@ def test_close_marks_runs_still_open_interrupted(tmp_path: Path) -> None:
     store.record_start(run, request_for(run), base_url=BASE_URL)
     store.close()
     store.close()  # twice is fine
-    with pytest.raises(HistoryStoreError, match="closed"):
+    with pytest.raises(HistoryError, match="closed"):
         store.runs()
     with HistoryStore(path) as reopened:
         record = reopened.get(run.local_id)
@@ -400,9 +403,36 @@ def test_recording_into_a_closed_store_logs_and_does_not_raise(
 def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("these are my notes, not a database\n" * 100)
-    with pytest.raises(HistoryStoreError, match="not a usable agentnb database"):
+    with pytest.raises(HistoryLocationError, match="not a usable agentnb database") as caught:
         HistoryStore(path)
+    assert isinstance(caught.value, ConfigurationError)  # fixed by pointing elsewhere
     assert path.read_text().startswith("these are my notes")
+
+
+def test_a_full_disk_or_a_lock_is_a_write_error_not_a_configuration_error(
+    tmp_path: Path,
+) -> None:
+    """sqlite's own errors, made for real: a database that may not grow (what a full disk
+    looks like to sqlite) and one another connection holds locked."""
+    path = tmp_path / "h.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (x)")
+        db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")
+        with pytest.raises(sqlite3.OperationalError) as full:
+            db.executemany("INSERT INTO t VALUES (?)", [("x" * 4000,)] * 100)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(sqlite3.OperationalError) as busy:
+            sqlite3.connect(path, timeout=0).execute("INSERT INTO t VALUES (1)")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    for raw, says in ((full.value, "disk is full"), (busy.value, "locked")):
+        error = store_error(raw, str(path), "write to")
+        assert isinstance(error, HistoryWriteError) and isinstance(error, HistoryError)
+        assert not isinstance(error, ConfigurationError), error
+        assert says in str(error)
 
 
 def test_wal_mode_and_busy_timeout_are_set(store: HistoryStore) -> None:
@@ -446,5 +476,5 @@ def test_default_store_that_cannot_open_warns_once_and_runs_raises(
     with pytest.warns(UserWarning, match="runs are not being recorded"):
         assert default_store() is None
     assert default_store() is None  # no second warning (pytest would fail on it)
-    with pytest.raises(HistoryStoreError, match="not a usable agentnb database"):
+    with pytest.raises(HistoryError, match="not a usable agentnb database"):
         runs()
