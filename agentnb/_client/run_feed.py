@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from .._core.event_builders import stamp
 from .._core.run import Run
 from ..events import (
     Event,
@@ -28,6 +27,7 @@ from ..events import (
     ToolCallFinished,
     ToolCallStarted,
     UnknownEvent,
+    stamp,
 )
 from ..providers import Translator
 from ..sse import ServerSentEvent
