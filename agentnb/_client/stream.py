@@ -19,6 +19,7 @@ from .._core.exceptions import (
     RunFailedError,
     RunInterruptedError,
     StreamStallError,
+    error_for_run,
     error_info,
 )
 from .._core.recorder import RunRecorder
@@ -161,6 +162,30 @@ class AsyncRunStream:
         emit = self._feed.inline = on_event or _ignore
         async for event in self:
             emit(event)
+
+    async def run_to_end(
+        self, on_event: Callable[[Event], None] | None = None
+    ) -> BaseException | None:
+        """Stream the run to its end as :meth:`consume` does, close the stream, and return the
+        error that says why the run did not complete (None if it did) instead of raising it.
+
+        The one place a run's end becomes its outcome: ``client.run`` raises what this
+        returns, a :class:`~agentnb.RunHandle` keeps it for ``wait()`` and ``await``, and
+        ``batch`` keeps going. A transport or HTTP error keeps its type and gains ``.run``;
+        otherwise the error is :func:`~agentnb._core.exceptions.error_for_run`'s. Cancelling
+        the task that waits here cancels the run and is raised."""
+        error: BaseException | None = None
+        try:
+            async with self:
+                await self.consume(on_event)
+        except AgentNBError as exc:
+            exc.run = self.run
+            error = exc
+        except Exception as exc:  # a bug: the run ended failed saying so (see _events)
+            error = exc
+        if not self.run.done:
+            self.run.finish("interrupted")
+        return error or error_for_run(self.run)
 
     # ---- the run -------------------------------------------------------------------------
     async def _events(self) -> AsyncGenerator[Event, None]:

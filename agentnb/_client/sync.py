@@ -187,7 +187,9 @@ class AgentClient:
         run_id: str,
         *,
         thread_id: str | None = None,
-        run: Run | None = None,
+        message: str = "",
+        local_id: str | None = None,
+        started_at: float | None = None,
         record: bool = True,
         approve: ApprovalPolicy = None,
     ) -> RunStream:
@@ -196,7 +198,14 @@ class AgentClient:
 
         async def make() -> AsyncRunStream:
             return self._async.attach(
-                agent, run_id, thread_id=thread_id, run=run, record=record, approve=approve
+                agent,
+                run_id,
+                thread_id=thread_id,
+                message=message,
+                local_id=local_id,
+                started_at=started_at,
+                record=record,
+                approve=approve,
             )
 
         return RunStream(run_sync(make()))

@@ -108,27 +108,19 @@ class RunHandle:
     async def _consume(self) -> Run:
         error: BaseException | None = None
         try:
-            async with self._make_stream() as stream:
-                if stream.run is not self.run:
-                    self.run = stream.run
-                self._attach_approvals(stream)
-                consume = getattr(stream, "consume", None)
-                if consume is not None:
-                    await consume(self._notify)
-                else:
-                    async for event in stream:
-                        self._notify(event)
+            stream = self._make_stream()
+            if stream.run is not self.run:
+                self.run = stream.run
+            self._attach_approvals(stream)
+            run_to_end = getattr(stream, "run_to_end", None)
+            if run_to_end is not None:  # agentnb's stream: the engine says how the run ended
+                error = await run_to_end(self._notify)
+            else:
+                error = await _consume_source(stream, self._notify)
         except asyncio.CancelledError:
             self.run.finish("cancelled")
-        except AgentNBError as exc:
-            if not self.run.done:
-                self.run.finish("failed", error_info(exc))
-            exc.run = self.run
-            error = exc
-        except Exception as exc:  # an unexpected bug must still end the run visibly
-            if not self.run.done:
-                self.run.finish("failed", error_info(exc))
-            error = exc
+        except Exception as exc:  # the stream could not even be made
+            error = _ended_by(self.run, exc)
         if not self.run.done:
             self.run.finish("interrupted")
         self._notify(None)
@@ -318,3 +310,33 @@ def _retrieved(ended: asyncio.Future[Run]) -> None:
     """The run's end, left unawaited by a cancelled await: read, so asyncio does not log it."""
     if not ended.cancelled():
         ended.exception()
+
+
+async def _consume_source(
+    source: StreamSource, on_event: Callable[[Event | None], None]
+) -> BaseException | None:
+    """A source that is not agentnb's stream (a replay, a test's script) consumed as
+    :meth:`agentnb._client.stream.AsyncRunStream.run_to_end` consumes a run: to its end, the
+    error that ended it returned."""
+    run = source.run
+    try:
+        async with source as stream:
+            consume = getattr(stream, "consume", None)
+            if consume is not None:
+                await consume(on_event)
+            else:
+                async for event in stream:
+                    on_event(event)
+    except Exception as exc:
+        return _ended_by(run, exc)
+    return None
+
+
+def _ended_by(run: Run, exc: Exception) -> Exception:
+    """``exc`` ended ``run``: the run fails saying so (an unexpected bug too, visibly), and an
+    agentnb error carries the run."""
+    if not run.done:
+        run.finish("failed", error_info(exc))
+    if isinstance(exc, AgentNBError):
+        exc.run = run
+    return exc
