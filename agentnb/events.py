@@ -226,6 +226,10 @@ class ToolApprovalResponded(_Event):
     """The reason given with the decision, if any."""
     answer: Any = None
     """The human's answer to the call's ``question``, when it asked one."""
+    decided_by: Literal["user", "policy", "server"] = "server"
+    """Who decided: ``user`` (a click, ``handle.approve``, a prompt) or ``policy`` (the
+    user's ``approve=``) for the decisions agentnb sends; ``server`` for a decision the
+    stream carried (a platform's own approval, an echo): never shown as the user's."""
 
 
 class StateSnapshot(_Event):

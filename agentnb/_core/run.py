@@ -146,6 +146,14 @@ class Run:
         return [c for c in self.tool_calls if c.status == "awaiting_approval"]
 
     @property
+    def unapproved_calls(self) -> list[ToolCall]:
+        """Calls that asked for approval and ran without the user's (or the user's policy's)
+        approval of exactly that call: approved by the server itself, run although denied,
+        or run with other arguments than were shown (:attr:`ToolCall.unapproved` says
+        which). Every surface that shows the run marks them."""
+        return [c for c in self.tool_calls if c.unapproved is not None]
+
+    @property
     def ttft(self) -> float | None:
         """Seconds from the request to the first reasoning or answer token."""
         if self.first_token_at is None or self.started_at is None:
