@@ -162,9 +162,12 @@ def _argument_pairs(call: ToolCall) -> tuple[list[tuple[str, str]], list[str]]:
             pairs = json.loads(text, object_pairs_hook=_Pairs)
         except (ValueError, RecursionError):
             return [("", text)], []
-        if isinstance(pairs, _Pairs):
-            return _with_last_values(pairs), _repeated(key for key, _ in pairs)
-        return [("", _json(pairs))], []
+        try:
+            if isinstance(pairs, _Pairs):
+                return _with_last_values(pairs), _repeated(key for key, _ in pairs)
+            return [("", _json(_plain(pairs)))], []
+        except RecursionError:
+            return [("", text)], []
     arguments = call.arguments
     if arguments is None:
         return [], []
@@ -207,8 +210,8 @@ def _repeated(keys: Iterable[str]) -> list[str]:
 def _json(value: Any) -> str:
     try:
         return json.dumps(value, ensure_ascii=False, default=str)
-    except (ValueError, RecursionError):
-        return repr(value)
+    except (ValueError, RecursionError):  # nested too deep, or a cycle
+        return f"({type(value).__name__} nested too deeply to show)"
 
 
 def _clipped(argument: ShownArgument, limit: int) -> ShownArgument:
