@@ -52,7 +52,15 @@ if TYPE_CHECKING:
     from ._client.stream import AsyncRunStream
     from ._client.sync import AgentClient, RunStream
     from ._core.handle import RunHandle
-    from ._history import HistoryStore, RunHistory, RunRecord, ToolCallHistory, ToolCallRecord, runs
+    from ._history import (
+        HistoryStore,
+        RunHistory,
+        RunRecord,
+        ToolCallHistory,
+        ToolCallRecord,
+        runs,
+        summary,
+    )
     from ._notebook.api import ask, attach, chat
     from ._notebook.batch import batch
     from ._notebook.connections import Connection, connect, connections, get_connection
@@ -132,6 +140,7 @@ __all__ = [
     "runs",
     "show",
     "start_server",
+    "summary",
     "unload_ipython_extension",
 ]
 
@@ -157,6 +166,7 @@ _LAZY: dict[str, str] = {
     "batch": "._notebook.batch",
     "remote_runs": "._notebook.remote",
     "runs": "._history",
+    "summary": "._history",
     "ChatCell": "._notebook.widget",
     "ServerHandle": ".server",
     "start_server": ".server",
