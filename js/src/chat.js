@@ -12,7 +12,7 @@
  */
 import { renderMarkdown } from "./markdown.js";
 import { SyncClient } from "./sync.js";
-import { animationFrame, copyToClipboard, flash, h } from "./dom.js";
+import { animationFrame, copyToClipboard, flash, h, keepKeys } from "./dom.js";
 import { memoryFor, rememberUnder } from "./memory.js";
 import { TurnView } from "./turn.js";
 import { ChatInput } from "./input.js";
@@ -52,6 +52,7 @@ export class ChatView {
     this.options = model.get("options") || {};
     this.memory = memoryFor(this.options);
     this.root = h("div", "agentnb anb-root");
+    keepKeys(this.root, this.lifetime.signal);
     this.turnsEl = h("div", "anb-turns");
     this.notice = h("div", "anb-notice");
     this.notice.hidden = true;

@@ -3,7 +3,7 @@
  * What the user types or picks to start the next run: the chat input box (ChatCell(input=True)) and
  * the follow-up chips under an answer.
  */
-import { button, childController, h, listen } from "./dom.js";
+import { button, childController, h, isSendKey, listen } from "./dom.js";
 
 /**
  * `memory` is the widget's, shared with the views this one replaces or is replaced by;
@@ -62,7 +62,9 @@ export class ChatInput {
       this.submit();
     }, signal);
     listen(input, "keydown", (/** @type {KeyboardEvent} */ event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      // Enter (or Ctrl/Cmd+Enter) sends; Shift+Enter is the box's own new line. The cell's
+      // key guard (dom.js keepKeys) keeps every key typed here from the notebook.
+      if (isSendKey(event)) {
         event.preventDefault();
         this.submit();
       }
