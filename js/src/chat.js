@@ -62,6 +62,8 @@ export class ChatView {
     this.generation = -1;
     /** @type {(() => void) | null} */
     this.cancelFrame = null;
+    /** @type {(() => void) | null} */
+    this.cancelPin = null;
     /** @type {ReturnType<typeof setInterval> | null} */
     this.ticker = null;
     /** @type {ChatInput | null} */
@@ -96,6 +98,9 @@ export class ChatView {
     this.noteAttachment();
     this.memory.views.add(this);
     this.model.on("change:options", this.onOptions);
+    // Scroll events do not bubble: caught on the way down, from whatever scrolls the page.
+    document.addEventListener("scroll", () => this.requestPin(),
+      { capture: true, passive: true, signal: this.lifetime.signal });
     this.sync.start();
     this.renderNow();
     this.chatInput?.restoreFocus();
@@ -110,6 +115,8 @@ export class ChatView {
     this.model.off("change:options", this.onOptions);
     if (this.cancelFrame) this.cancelFrame();
     this.cancelFrame = null;
+    if (this.cancelPin) this.cancelPin();
+    this.cancelPin = null;
     this.chatInput?.dispose();
     this.setTicking(false);
     for (const view of this.turnViews) view.dispose();
@@ -191,6 +198,20 @@ export class ChatView {
     this.root.dataset.running = String(busy);
     this.chatInput?.setBusy(busy);
     this.setTicking(busy);
+    this.pinHeads();
+  }
+
+  /** After a scroll: place the running turns' heads where they are seen, once per frame. */
+  requestPin() {
+    if (this.cancelPin || this.stopped || !this.sync.state.running) return;
+    this.cancelPin = this.schedule(() => {
+      this.cancelPin = null;
+      if (!this.stopped) this.pinHeads();
+    });
+  }
+
+  pinHeads() {
+    for (const view of this.turnViews) view.pin();
   }
 
   /** @param {boolean} on */

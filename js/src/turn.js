@@ -2,7 +2,8 @@
 /**
  * One turn of the chat: a head (the message that started the run, and Stop while it goes),
  * the run's parts as they stream, its error, follow-up chips and status line. Stop is in the
- * head, above the answer, so it stays where it was found while the answer grows under it. A
+ * head, above the answer, so it stays where it was found while the answer grows under it,
+ * and the head is pinned to the top of the visible page while the run goes (pin.js). A
  * turn reaches the rest of the widget only through its context.
  */
 import { TERMINAL, answerText } from "./state.js";
@@ -10,6 +11,7 @@ import { formatSeconds, statusLabel, tokenText } from "./format.js";
 import { button, childController, h, spinner } from "./dom.js";
 import { ReasoningPartView, TextPartView, ToolCardView } from "./parts.js";
 import { FollowupChips } from "./input.js";
+import { placeHead } from "./pin.js";
 
 export { tokenText };
 
@@ -301,6 +303,12 @@ export class TurnView {
       parts.push(h("span", "anb-error-retry", `Retry after ${formatSeconds(error.retry_after)}.`));
     }
     this.errorBanner.replaceChildren(...parts);
+  }
+
+  /** Keep the head, with Stop, in reach while the run goes (see pin.js). */
+  pin() {
+    const status = this.turn?.meta.status || "pending";
+    placeHead(this.el, this.head, !TERMINAL.has(status));
   }
 
   onStop() {
