@@ -49,6 +49,7 @@ from .static_text import PLAIN_ANSWER_CHARS, static_markdown, static_text
 __all__ = [
     "NO_RESULT_NOTE",
     "PLAIN_ANSWER_CHARS",
+    "REOPENED_STYLE",
     "TOOL_LABELS",
     "TOOL_MARKS",
     "render_markdown_html",
@@ -184,10 +185,27 @@ def static_html(runs: Sequence[Run]) -> str:
     return f'<div class="agentnb-static">{body}</div>'
 
 
+REOPENED_STYLE = (
+    "<style>"
+    ".jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets:not([data-mime-type]))"
+    ":has(+ .jp-OutputArea-child > .jp-OutputArea-output > .agentnb-static)"
+    "{display:none}"
+    "</style>"
+)
+"""Hides the live view's output in front of the copy when the widget manager could not show
+it: in a notebook reopened without its kernel's widgets (JupyterLab and Notebook 7 do not
+save widget state by default) it says "Error displaying widget: model not found", and the
+copy is what the notebook shows. The manager marks that output node, and only then, with the
+``jupyter-widgets`` class (a rendered view is its child, not it). Lumino apps render a trusted
+notebook's HTML as is (a notebook saved where it ran is trusted); an untrusted one's sanitizer
+drops the ``<style>``, and the error shows as before."""
+
+
 def static_bundle(runs: Sequence[Run]) -> dict[str, str]:
-    """``text/html``, ``text/markdown`` and ``text/plain`` for a display bundle."""
+    """``text/html``, ``text/markdown`` and ``text/plain`` for a display bundle (the HTML with
+    `REOPENED_STYLE`, for the notebook a display lands in)."""
     return {
-        "text/html": static_html(runs),
+        "text/html": static_html(runs) + REOPENED_STYLE,
         "text/markdown": static_markdown(runs),
         "text/plain": static_text(runs),
     }
