@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from datetime import datetime
 
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
@@ -101,10 +102,11 @@ def _esc(text: str) -> str:
 def _call_open_html(call: ToolCall, tree: CallTree) -> str:
     """A call's card up to the calls made inside it: heading, arguments, notes, and the text
     its sub-agent streamed (collapsed). A call waiting for a decision is shown open (its
-    arguments are what must be judged), and so is one with calls inside (the tree shows)."""
+    arguments are what must be judged), and so is one still running or with calls inside
+    (the tree shows); a done call is folded to its heading, as in the live cell."""
     mark, state = tool_heading(call)
     inside = tree.inside(call)
-    opened = " open" if call.status == "awaiting_approval" or inside else ""
+    opened = " open" if call.status in ("awaiting_approval", "running") or inside else ""
     labels = "".join(f" · {_esc(label)}" for label in call_labels(call, tree))
     out = [
         f"<details{opened}><summary>",
@@ -148,13 +150,31 @@ def _tool_html(call: ToolCall, tree: CallTree) -> str:
     )
 
 
+def _question_html(run: Run) -> str:
+    """The person's question as the live cell shows it: "You → agent · time" (the full date
+    on hover), then the question at the answer's size, in a quote of its own."""
+    caption = "<strong>You</strong>"
+    if run.agent:
+        caption += f" → <strong>{_esc(run.agent)}</strong>"
+    if run.started_at is not None:
+        when = datetime.fromtimestamp(run.started_at).astimezone()
+        caption += (
+            f' · <time datetime="{when.isoformat(timespec="seconds")}"'
+            f' title="{when.strftime("%A %d %B %Y, %H:%M:%S %Z")}">{when.strftime("%H:%M")}</time>'
+        )
+    message = (
+        f'<blockquote class="agentnb-question"><p>{_esc(clip(run.message, 500))}</p></blockquote>'
+        if run.message
+        else ""
+    )
+    return f"<p><small>{caption}</small></p>{message}"
+
+
 def _run_html(run: Run) -> str:
     tree = call_tree(run.tool_calls)
     out = ['<div class="agentnb-run">']
     if run.agent or run.message:
-        out.append(
-            f"<p><strong>{_esc(run.agent)}</strong> <em>{_esc(clip(run.message, 500))}</em></p>"
-        )
+        out.append(_question_html(run))
     for part in run.parts:
         if part.kind == "text":
             out.append(render_markdown_html(part.text))

@@ -191,7 +191,8 @@ export class ChatView {
     const busy = state.running;
     let finished = true;
     state.turns.forEach((turn, t) => {
-      const followups = { canRun: canFollowup && t === last, busy };
+      const asked = state.turns[t + 1]?.meta.message ?? null;
+      const followups = { canRun: canFollowup && t === last, busy, asked };
       if (!this.turnViews[t].update(turn, deadline, followups)) finished = false;
     });
     if (!finished) this.requestRender();

@@ -136,18 +136,21 @@ export class FollowupChips {
   }
 
   /**
+   * Chips that can no longer start a run (an earlier turn's) are drawn spent, and the one
+   * that was asked next says so.
    * @param {string[]} followups
-   * @param {{ canRun: boolean, disabled: boolean }} mode
+   * @param {{ canRun: boolean, disabled: boolean, asked?: string | null }} mode
    */
-  update(followups, { canRun, disabled }) {
-    const key = JSON.stringify([followups, canRun, disabled]);
+  update(followups, { canRun, disabled, asked = null }) {
+    const key = JSON.stringify([followups, canRun, disabled, asked]);
     if (key === this.shownKey) return;
     this.shownKey = key;
     this.chipsLifetime.abort();
     this.chipsLifetime = childController(this.signal);
     this.el.hidden = followups.length === 0;
+    this.el.dataset.spent = String(!canRun);
     const chips = followups.map((text) => {
-      const chip = canRun ? this.runChip(text) : this.copyChip(text);
+      const chip = canRun ? this.runChip(text) : this.copyChip(text, text === asked);
       chip.disabled = disabled;
       return chip;
     });
@@ -162,11 +165,14 @@ export class FollowupChips {
     });
   }
 
-  /** @param {string} text */
-  copyChip(text) {
+  /** @param {string} text @param {boolean} asked  it was the next turn's question */
+  copyChip(text, asked) {
     /** @type {HTMLButtonElement} */
-    const chip = button(text, "anb-chip anb-chip-copy", () => this.copy(text, chip),
-      { signal: this.chipsLifetime.signal, title: "Copy question" });
+    const chip = button(text, "anb-chip anb-chip-copy", () => this.copy(text, chip), {
+      signal: this.chipsLifetime.signal,
+      title: asked ? "Asked next (click to copy)" : "Copy question",
+    });
+    if (asked) chip.dataset.asked = "true";
     return chip;
   }
 }

@@ -11,8 +11,10 @@
 
 /** @param {Element} el @returns {Element | null} the nearest ancestor that scrolls vertically */
 export function scrollerOf(el) {
+  const view = el.ownerDocument.defaultView;
+  if (!view) return null;
   for (let node = el.parentElement; node; node = node.parentElement) {
-    const y = getComputedStyle(node).overflowY;
+    const y = view.getComputedStyle(node).overflowY;
     if ((y === "auto" || y === "scroll") && node.scrollHeight > node.clientHeight + 1) return node;
   }
   return null;

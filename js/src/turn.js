@@ -7,7 +7,7 @@
  * turn reaches the rest of the widget only through its context.
  */
 import { TERMINAL, answerText } from "./state.js";
-import { formatSeconds, statusLabel, tokenText } from "./format.js";
+import { formatSeconds, statusLabel, tokenText, turnTime } from "./format.js";
 import { button, childController, h, spinner } from "./dom.js";
 import { ReasoningPartView, TextPartView, ToolCardView } from "./parts.js";
 import { FollowupChips } from "./input.js";
@@ -45,8 +45,9 @@ function clipPrompt(message) {
 }
 
 /**
- * `canRun`: this turn's chips may start the next run; `busy`: a run of the widget is going.
- * @typedef {{ canRun: boolean, busy: boolean }} FollowupMode
+ * `canRun`: this turn's chips may start the next run; `busy`: a run of the widget is going;
+ * `asked`: the question of the turn after this one, if any (a chip with it was spent).
+ * @typedef {{ canRun: boolean, busy: boolean, asked?: string | null }} FollowupMode
  */
 
 export class TurnView {
@@ -59,10 +60,15 @@ export class TurnView {
     const signal = this.lifetime.signal;
     this.el = h("section", "anb-turn");
     this.head = h("div", "anb-head");
+    // The person's question, as legible as the answer and marked as theirs: "You → agent ·
+    // time" over the message in a bubble of its own.
     this.prompt = h("div", "anb-prompt");
+    const caption = h("div", "anb-caption");
     this.agent = h("span", "anb-agent");
-    this.message = h("span", "anb-message");
-    this.prompt.append(this.agent, this.message);
+    this.when = h("time", "anb-when");
+    caption.append(h("span", "anb-you", "You"), this.agent, this.when);
+    this.message = h("div", "anb-message");
+    this.prompt.append(caption, this.message);
     this.stop = button("Stop", "anb-stop", () => this.onStop(), { signal, title: "Stop the run" });
     this.head.append(this.prompt, this.stop);
 
@@ -202,6 +208,7 @@ export class TurnView {
       signal: this.partsLifetime.signal,
       remembered: this.remember(key),
       subAgent: this.remember(`${key}/agent`),
+      card: this.remember(`${key}/card`),
       decide,
     });
   }
@@ -236,6 +243,7 @@ export class TurnView {
     const running = !TERMINAL.has(status);
     this.el.dataset.status = status;
     this.agent.textContent = meta.agent || "";
+    this.updateWhen(meta.started_at);
     // Rewritten only when it changed: a new text node is laid out again.
     const message = clipPrompt(meta.message || "");
     if (this.message.textContent !== message) this.message.textContent = message;
@@ -259,7 +267,21 @@ export class TurnView {
     this.chips.update(meta.followups || [], {
       canRun: followups.canRun,
       disabled: followups.canRun && (running || followups.busy),
+      asked: followups.asked,
     });
+  }
+
+  /** @param {number | null | undefined} startedAt */
+  updateWhen(startedAt) {
+    if (typeof startedAt !== "number") {
+      this.when.hidden = true;
+      return;
+    }
+    const { short, full, iso } = turnTime(startedAt);
+    this.when.hidden = false;
+    this.when.textContent = short;
+    this.when.dateTime = iso;
+    this.when.title = full;
   }
 
   updateElapsed() {

@@ -295,3 +295,84 @@ def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
     )  # fmt: skip
     exported = (out / name.replace(".ipynb", ".html")).read_text()
     assert "NVDA" in exported and "Hello from the chat box" in exported
+
+
+# ---- a conversation ---------------------------------------------------------------------
+
+WATCH_FOLDS = """
+(index) => {
+  window.__anbFolds = [];
+  const cell = window.__anbPanel().content.widgets[index].node;
+  new MutationObserver(() => {
+    for (const card of cell.querySelectorAll(".anb-tool")) {
+      window.__anbFolds.push([card.dataset.status, card.dataset.folded]);
+    }
+  }).observe(cell, { subtree: true, childList: true, attributes: true });
+}
+"""
+LOOKS = """
+(index) => {
+  const cell = window.__anbPanel().content.widgets[index].node;
+  const turn = cell.querySelectorAll(".anb-turn")[0];
+  const style = (sel) => getComputedStyle(turn.querySelector(sel));
+  const message = style(".anb-message"), answer = style(".anb-answer p");
+  const when = turn.querySelector(".anb-when");
+  return {
+    messageSize: message.fontSize, answerSize: answer.fontSize,
+    messageColor: message.color, answerColor: answer.color,
+    you: turn.querySelector(".anb-you").textContent,
+    when: when.textContent, whenTitle: when.title,
+  };
+}
+"""
+
+
+@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+@pytest.mark.parametrize("app", APPS)
+def test_the_cell_reads_as_a_conversation(
+    app: str,
+    theme: str,
+    browser: Any,
+    agent_server: ServerHandle,
+    request: pytest.FixtureRequest,
+    artifacts: Path,
+) -> None:
+    server = request.getfixturevalue(app)
+    cells = [
+        setup_cell(agent_server),
+        "%%agent finance_agent --followups\nWhat is NVDA trading at?",
+    ]
+    context, page, errors = new_page(browser)
+    try:
+        open_with_setup(page, server, app, f"talk_{app}_{theme[-4:]}.ipynb", cells)
+        set_theme(page, theme)
+        page.evaluate(WATCH_FOLDS, 1)
+        page.evaluate(RUN_CELL, 1)
+        wait_for_state(page, 1, "Completed")
+        folds = page.evaluate("() => window.__anbFolds")
+        assert ["running", "false"] in folds, "a running call's card is shown whole"
+        cell = cell_at(page, 1)
+        cards = cell.locator(".anb-turn").first.locator(".anb-tool")
+        assert cards.count() == 2
+        for i in range(2):
+            assert cards.nth(i).get_attribute("data-folded") == "true", "done: folded"
+            assert cards.nth(i).locator(".anb-tool-args").is_hidden()
+        looks = page.evaluate(LOOKS, 1)
+        assert looks["messageSize"] == looks["answerSize"], looks
+        assert looks["messageColor"] == looks["answerColor"], looks
+        assert looks["you"] == "You" and looks["when"] and looks["whenTitle"], looks
+        cards.first.locator(".anb-tool-head").click()
+        assert cards.first.locator(".anb-tool-args").is_visible(), "a click unfolds a card"
+
+        chip = cell.locator(".anb-turn").first.locator(".anb-chip").first
+        asked = chip.inner_text()
+        chip.click()
+        wait_for_state(page, 1, "Completed", turn=1)
+        first = cell.locator(".anb-turn").first
+        assert first.locator(".anb-followups").get_attribute("data-spent") == "true"
+        assert first.locator('.anb-chip[data-asked="true"]').inner_text() == asked
+        cell.locator(".anb-turn").nth(1).scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / f"cell-talk-{app}-{theme[-5:].strip()}.png"))
+        assert widget_errors(errors) == []
+    finally:
+        context.close()

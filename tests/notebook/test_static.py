@@ -60,9 +60,11 @@ XSS_PAYLOADS = [
 ALLOWED_TAGS = {
     "a", "blockquote", "br", "code", "del", "div", "details", "em", "h1", "h2", "h3", "h4",
     "h5", "h6", "hr", "img", "li", "ol", "p", "pre", "s", "small", "strong", "summary",
-    "table", "tbody", "td", "th", "thead", "tr", "ul",
+    "table", "tbody", "td", "th", "thead", "tr", "ul", "time",
 }  # fmt: skip
-ALLOWED_ATTRS = {"href", "class", "start", "src", "alt", "style", "role", "rel", "title", "open"}
+ALLOWED_ATTRS = {
+    "href", "class", "start", "src", "alt", "style", "role", "rel", "title", "open", "datetime",
+}  # fmt: skip
 
 
 class _Audit(HTMLParser):
