@@ -25,7 +25,8 @@ const TICK_MS = 250;
 /**
  * @typedef {import("./sync.js").WidgetModel} WidgetModel
  * @typedef {import("./turn.js").TurnContext} TurnContext
- * @typedef {{ can_followup?: boolean, input?: boolean, placeholder?: string }} Options
+ * @typedef {{ can_followup?: boolean, input?: boolean, placeholder?: string,
+ *   can_retry?: boolean, can_reset?: boolean }} Options
  * @typedef {{
  *   schedule?: (cb: () => void) => () => void,
  *   copy?: (text: string) => Promise<void>,
@@ -85,6 +86,8 @@ export class ChatView {
       copy: (text, feedback) => this.copy(text, feedback),
       onStop: (t) => this.send({ kind: "stop", t }),
       onFollowup: (text) => this.send({ kind: "followup", text }),
+      onRetry: (t) => this.send({ kind: "retry", t }),
+      onEdit: (t, text) => this.chatInput?.edit(t, text),
       onDecide: (t, callId, approved, reason, answer) =>
         this.send(answer !== undefined
           ? { kind: "answer", t, call_id: callId, text: answer }
@@ -192,7 +195,8 @@ export class ChatView {
     let finished = true;
     state.turns.forEach((turn, t) => {
       const asked = state.turns[t + 1]?.meta.message ?? null;
-      const followups = { canRun: canFollowup && t === last, busy, asked };
+      const canRetry = this.options.can_retry === true && t === last;
+      const followups = { canRun: canFollowup && t === last, busy, asked, canRetry };
       if (!this.turnViews[t].update(turn, deadline, followups)) finished = false;
     });
     if (!finished) this.requestRender();
@@ -242,16 +246,20 @@ export class ChatView {
       signal: this.lifetime.signal,
       memory: this.memory,
       placeholder: this.options.placeholder,
-      onSubmit: (text) => this.submit(text),
+      onSubmit: (text, editing) => this.submit(text, editing),
+      onNew: this.options.can_reset === true ? () => this.send({ kind: "new" }) : null,
       schedule: this.schedule,
     });
     this.root.append(this.chatInput.el);
   }
 
-  /** @param {string} text @returns {boolean} whether it was sent */
-  submit(text) {
+  /**
+   * @param {string} text @param {number | null} editing  the turn whose question this edits
+   * @returns {boolean} whether it was sent
+   */
+  submit(text, editing) {
     if (this.sync.state.running) return false;
-    this.send({ kind: "send", text });
+    this.send(editing === null ? { kind: "send", text } : { kind: "edit", t: editing, text });
     return true;
   }
 

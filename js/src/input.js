@@ -12,17 +12,24 @@ import { button, childController, h, isSendKey, listen } from "./dom.js";
  *   signal: AbortSignal,
  *   memory: { draft: string, focused: boolean },
  *   placeholder?: string,
- *   onSubmit: (text: string) => boolean,
+ *   onSubmit: (text: string, editing: number | null) => boolean,
+ *   onNew?: (() => void) | null,
  *   schedule: (cb: () => void) => () => void,
  * }} InputContext
+ *   `onSubmit(text, editing)`: `editing` is the turn whose question the text replaces (Edit),
+ *   or null; `onNew`: start a new conversation (the "New conversation" button), if the cell can
  */
 
 const DEFAULT_PLACEHOLDER = "Ask a question (Enter to send, Shift+Enter for a new line)";
 
 export class ChatInput {
   /** @param {InputContext} context */
-  constructor({ signal, memory, placeholder, onSubmit, schedule }) {
+  constructor({ signal, memory, placeholder, onSubmit, onNew, schedule }) {
     this.lifetime = childController(signal);
+    /** The turn whose question is being edited here, if any. @type {number | null} */
+    this.editing = null;
+    /** @type {HTMLButtonElement | null} */
+    this.newButton = null;
     this.memory = memory;
     this.onSubmit = onSubmit;
     this.schedule = schedule;
@@ -37,8 +44,37 @@ export class ChatInput {
     this.input.value = memory.draft;
     this.sendButton = h("button", "anb-button anb-send", "Send");
     this.sendButton.type = "submit";
-    this.el.append(this.input, this.sendButton);
+    this.editNote = h("div", "anb-edit-note");
+    this.editNote.hidden = true;
+    this.editNote.append(h("span", "", "Editing the last question (Esc to cancel)"));
+    this.editNote.append(button("Cancel", "anb-edit-cancel", () => this.cancelEdit(),
+      { signal: this.lifetime.signal, title: "Stop editing" }));
+    const row = h("div", "anb-input-row");
+    row.append(this.input, this.sendButton);
+    if (onNew) {
+      this.newButton = button("New conversation", "anb-new", () => onNew(), {
+        signal: this.lifetime.signal, title: "Start a new conversation: the next message starts a new thread",
+      });
+      row.append(this.newButton);
+    }
+    this.el.append(this.editNote, row);
     this.listen();
+  }
+
+  /** Put the question of turn `t` in the box, to be edited and sent again. @param {number} t @param {string} text */
+  edit(t, text) {
+    this.editing = t;
+    this.input.value = text;
+    this.memory.draft = text;
+    this.editNote.hidden = false;
+    this.el.dataset.editing = "true";
+    this.input.focus();
+  }
+
+  cancelEdit() {
+    this.editing = null;
+    this.editNote.hidden = true;
+    delete this.el.dataset.editing;
   }
 
   listen() {
@@ -67,20 +103,24 @@ export class ChatInput {
       if (isSendKey(event)) {
         event.preventDefault();
         this.submit();
+      } else if (event.key === "Escape" && this.editing !== null) {
+        this.cancelEdit();
       }
     }, signal);
   }
 
   submit() {
     const text = this.input.value.trim();
-    if (!text || !this.onSubmit(text)) return;
+    if (!text || !this.onSubmit(text, this.editing)) return;
     this.input.value = "";
     this.memory.draft = "";
+    this.cancelEdit();
   }
 
   /** @param {boolean} running */
   setBusy(running) {
     this.sendButton.disabled = running;
+    if (this.newButton) this.newButton.disabled = running;
   }
 
   /**

@@ -25,6 +25,8 @@ export { tokenText };
  *   copy: (text: string, feedback?: HTMLButtonElement) => void,
  *   onStop: (t: number) => void,
  *   onFollowup: (text: string) => void,
+ *   onRetry: (t: number) => void,
+ *   onEdit: (t: number, text: string) => void,
  *   onDecide: (t: number, callId: string, approved: boolean, reason: string | null,
  *     answer?: string) => void,
  *   renderMarkdown: (source: string) => DocumentFragment,
@@ -39,6 +41,11 @@ export { tokenText };
  */
 export const PROMPT_CHARS = 1000;
 
+/** What the caption says of a turn the person started from the cell's controls. */
+const STARTED_AS = /** @type {Record<string, string>} */ ({
+  new: "new conversation", retry: "retry", edit: "edited",
+});
+
 /** @param {string} message */
 function clipPrompt(message) {
   return message.length > PROMPT_CHARS ? `${message.slice(0, PROMPT_CHARS - 1)}…` : message;
@@ -46,8 +53,10 @@ function clipPrompt(message) {
 
 /**
  * `canRun`: this turn's chips may start the next run; `busy`: a run of the widget is going;
- * `asked`: the question of the turn after this one, if any (a chip with it was spent).
- * @typedef {{ canRun: boolean, busy: boolean, asked?: string | null }} FollowupMode
+ * `asked`: the question of the turn after this one, if any (a chip with it was spent);
+ * `canRetry`: this turn may be retried or edited (the last turn of a chat that can).
+ * @typedef {{ canRun: boolean, busy: boolean, asked?: string | null, canRetry?: boolean }}
+ *   FollowupMode
  */
 
 export class TurnView {
@@ -66,7 +75,8 @@ export class TurnView {
     const caption = h("div", "anb-caption");
     this.agent = h("span", "anb-agent");
     this.when = h("time", "anb-when");
-    caption.append(h("span", "anb-you", "You"), this.agent, this.when);
+    this.startedAs = h("span", "anb-started-as");
+    caption.append(h("span", "anb-you", "You"), this.agent, this.when, this.startedAs);
     this.message = h("div", "anb-message");
     this.prompt.append(caption, this.message);
     this.stop = button("Stop", "anb-stop", () => this.onStop(), { signal, title: "Stop the run" });
@@ -97,7 +107,13 @@ export class TurnView {
     const actions = h("div", "anb-actions");
     this.copyAnswer = button("Copy answer", "anb-copy-answer", () => this.onCopyAnswer(),
       { signal, title: "Copy the answer as markdown" });
-    actions.append(this.copyAnswer);
+    this.retry = button("Retry", "anb-retry", () => context.onRetry(this.index),
+      { signal, title: "Ask the last question again, from where this turn started" });
+    this.edit = button("Edit", "anb-edit", () => context.onEdit(this.index, this.turn?.meta.message || ""),
+      { signal, title: "Edit the last question and send it again" });
+    this.retry.hidden = true;
+    this.edit.hidden = true;
+    actions.append(this.retry, this.edit, this.copyAnswer);
     footer.append(this.statusLine, actions);
 
     this.el.append(this.head, this.body, this.waiting, this.errorBanner, this.chips.el, footer);
@@ -244,6 +260,8 @@ export class TurnView {
     this.el.dataset.status = status;
     this.agent.textContent = meta.agent || "";
     this.updateWhen(meta.started_at);
+    this.el.dataset.startedAs = meta.started_as || "";
+    this.startedAs.textContent = STARTED_AS[meta.started_as || ""] || "";
     // Rewritten only when it changed: a new text node is laid out again.
     const message = clipPrompt(meta.message || "");
     if (this.message.textContent !== message) this.message.textContent = message;
@@ -263,6 +281,9 @@ export class TurnView {
     this.stop.disabled = this.stopRequested;
     this.head.hidden = this.prompt.hidden && !running;
     this.copyAnswer.hidden = running || answerText(turn).trim() === "";
+    const again = Boolean(followups.canRetry) && !running && !followups.busy;
+    this.retry.hidden = !again;
+    this.edit.hidden = !again || !meta.message;
     this.updateError(meta, status);
     this.chips.update(meta.followups || [], {
       canRun: followups.canRun,

@@ -23,6 +23,8 @@ function turnView(index = 0) {
       copy: (text) => calls.push(["copy", text]),
       onStop: (t) => calls.push(["stop", t]),
       onFollowup: (text) => calls.push(["followup", text]),
+      onRetry: (t) => calls.push(["retry", t]),
+      onEdit: (t, text) => calls.push(["edit", t, text]),
       onDecide: (t, callId, approved, reason) => calls.push(["decide", t, callId, approved, reason]),
       renderMarkdown,
       remember: (key) => {
@@ -182,4 +184,24 @@ test("a long message is clipped in the head and its text is not rewritten on eac
   view.update(turn, NO_DEADLINE, IDLE);
   assert.equal(view.message.firstChild, node, "the same text node: no relayout of the prompt");
   assert.equal(view.stop.hidden, true);
+});
+
+test("the last turn of a chat that can offers Retry and Edit once done, and says how it started", () => {
+  const { view, calls } = turnView(2);
+  const turn = turnOf({
+    parts: [], tools: [], meta: { status: "running", message: "Why?", started_as: "retry" },
+  });
+  view.update(turn, NO_DEADLINE, { canRun: true, busy: false, canRetry: true });
+  assert.equal(view.retry.hidden, true, "not while it runs");
+  assert.equal(view.startedAs.textContent, "retry");
+  turn.meta.status = "completed";
+  turn.dirtyMeta = true;
+  view.update(turn, NO_DEADLINE, { canRun: true, busy: false, canRetry: true });
+  assert.equal(view.retry.hidden, false);
+  view.retry.click();
+  view.edit.click();
+  assert.deepEqual(calls, [["retry", 2], ["edit", 2, "Why?"]]);
+  turn.dirtyMeta = true;
+  view.update(turn, NO_DEADLINE, { canRun: false, busy: false, canRetry: false });
+  assert.equal(view.retry.hidden, true, "not on an earlier turn");
 });

@@ -434,3 +434,26 @@ test("no key typed in any input of the cell reaches the page; Enter and Space on
   const root = /** @type {HTMLElement} */ (el.querySelector(".agentnb"));
   assert.equal(root.getAttribute("data-lm-suppress-shortcuts"), "true", "Lumino's own switch");
 });
+
+test("Edit puts the last question in the box and Send sends it as an edit; New conversation asks the kernel", () => {
+  const { model, deliver, el } = mount({
+    options: { input: true, can_followup: true, can_retry: true, can_reset: true },
+  });
+  deliver({
+    kind: "delta",
+    seq: 1,
+    ops: [{ op: "turn", t: 0, turn: { parts: [], tools: [], meta: { status: "completed", message: "Old question" } } }],
+  });
+  /** @type {HTMLElement} */ (el.querySelector(".anb-edit")).click();
+  const input = /** @type {HTMLTextAreaElement} */ (el.querySelector(".anb-input-text"));
+  assert.equal(input.value, "Old question");
+  assert.equal(/** @type {HTMLElement} */ (el.querySelector(".anb-edit-note")).hidden, false);
+  input.value = "New question";
+  input.dispatchEvent(new window.KeyboardEvent("keydown", { key: "Enter" }));
+  assert.deepEqual(model.sent.at(-1), { kind: "edit", t: 0, text: "New question" });
+  assert.equal(/** @type {HTMLElement} */ (el.querySelector(".anb-edit-note")).hidden, true);
+  /** @type {HTMLElement} */ (el.querySelector(".anb-retry")).click();
+  assert.deepEqual(model.sent.at(-1), { kind: "retry", t: 0 });
+  /** @type {HTMLElement} */ (el.querySelector(".anb-new")).click();
+  assert.deepEqual(model.sent.at(-1), { kind: "new" });
+});

@@ -376,3 +376,52 @@ def test_the_cell_reads_as_a_conversation(
         assert widget_errors(errors) == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_retry_edit_and_new_conversation_from_the_chat_cell(
+    app: str,
+    browser: Any,
+    agent_server: ServerHandle,
+    request: pytest.FixtureRequest,
+    artifacts: Path,
+) -> None:
+    server = request.getfixturevalue(app)
+    cells = [setup_cell(agent_server), 'w = agentnb.chat("echo")']
+    context, page, errors = new_page(browser)
+    try:
+        open_with_setup(page, server, app, f"again_{app}.ipynb", cells)
+        run_and_wait(page, 1)
+        cell = cell_at(page, 1)
+        box = cell.locator(".anb-input-text")
+        box.click()
+        box.type("first question")
+        box.press("Enter")
+        wait_for_state(page, 1, "Completed")
+        turns = cell.locator(".anb-turn")
+        turns.first.locator(".anb-retry").click()
+        wait_for_state(page, 1, "Completed", turn=1)
+        assert turns.nth(1).locator(".anb-message").inner_text() == "first question"
+        assert turns.nth(1).locator(".anb-started-as").inner_text() == "retry"
+        assert turns.first.locator(".anb-retry").is_hidden(), "only the last turn retries"
+
+        turns.nth(1).locator(".anb-edit").click()
+        assert box.input_value() == "first question"
+        box.fill("edited question")
+        box.press("Enter")
+        wait_for_state(page, 1, "Completed", turn=2)
+        assert turns.nth(2).locator(".anb-message").inner_text() == "edited question"
+        assert turns.nth(2).locator(".anb-started-as").inner_text() == "edited"
+
+        cell.locator(".anb-new").click()
+        cell.locator(".anb-notice").get_by_text("New conversation").wait_for()
+        box.click()
+        box.type("a new topic")
+        box.press("Enter")
+        wait_for_state(page, 1, "Completed", turn=3)
+        assert turns.nth(3).get_attribute("data-started-as") == "new"
+        turns.nth(3).scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / f"cell-again-{app}.png"))
+        assert widget_errors(errors) == []
+    finally:
+        context.close()
