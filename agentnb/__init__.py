@@ -50,7 +50,15 @@ if TYPE_CHECKING:
     from ._client.stream import RunStream
     from ._client.sync import AgentClient, SyncRunStream
     from ._core.handle import RunHandle
-    from ._history import HistoryStore, RunHistory, RunRecord, ToolCallHistory, ToolCallRecord, runs
+    from ._history import (
+        HistoryStore,
+        RunHistory,
+        RunRecord,
+        ToolCallHistory,
+        ToolCallRecord,
+        runs,
+        summary,
+    )
     from ._notebook.api import ask, attach, chat
     from ._notebook.batch import batch
     from ._notebook.connections import Connection, connect, connections, get_connection
@@ -128,6 +136,7 @@ __all__ = [
     "runs",
     "show",
     "start_server",
+    "summary",
     "unload_ipython_extension",
 ]
 
@@ -153,6 +162,7 @@ _LAZY: dict[str, str] = {
     "batch": "._notebook.batch",
     "remote_runs": "._notebook.remote",
     "runs": "._history",
+    "summary": "._history",
     "ChatCell": "._notebook.widget",
     "ServerHandle": ".server",
     "start_server": ".server",

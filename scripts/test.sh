@@ -89,6 +89,9 @@ ruff format --check agentnb tests benchmarks
 step "mypy (strict)"
 mypy
 
+step "docs site (mkdocs build --strict into site/: a broken link or anchor, a page missing from the build or an API name that does not resolve fails)"
+NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --clean
+
 step "pytest"
 python -m pytest "$@"
 

@@ -249,6 +249,8 @@ def run_request(
     if kind == "openai":
         messages = [{"role": "user", "content": message}]
         return "/v1/chat/completions", {"model": agent, "messages": messages, "stream": True}
+    if kind == "openai-responses":
+        return "/v1/responses", {"model": agent, "input": message, "stream": True}
     if kind == "langgraph":
         thread_id = client.post("/langgraph/threads", json={}).json()["thread_id"]
         run = {

@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from .._core.exceptions import ConfigurationError
 from .._notebook.connections import close_all
@@ -31,10 +33,18 @@ class Command:
 def _configure_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback)")
     parser.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
-    parser.add_argument(
+    key = parser.add_mutually_exclusive_group()
+    key.add_argument(
+        "--api-key-file",
+        default=None,
+        metavar="PATH",
+        help="read the key clients must send from this file (its first line)",
+    )
+    key.add_argument(
         "--api-key",
         default=None,
-        help=f"the key clients must send (default: ${API_KEY_ENV}, else a random one)",
+        help=f"the key itself (visible to other users in `ps`: prefer ${API_KEY_ENV} or "
+        "--api-key-file; default: a random one)",
     )
     parser.add_argument(
         "--delay-ms", type=_non_negative, default=15, help="pause between streamed chunks"
@@ -61,9 +71,12 @@ def _serve(args: argparse.Namespace) -> int:
     from ..server._auth import generate_api_key
     from ..server._serve import run_foreground
 
-    given = args.api_key or os.environ.get(API_KEY_ENV)
+    try:
+        given, source = _given_key(args)
+    except ConfigurationError as exc:
+        print(f"agentnb serve: error: {exc}", file=sys.stderr)
+        return 2
     api_key = given or generate_api_key()
-    source = "--api-key" if args.api_key else f"${API_KEY_ENV}" if given else None
 
     def ready(base_url: str) -> None:
         _print_banner(base_url, api_key, source, args.faults)
@@ -87,6 +100,46 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _given_key(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The key the user gave and where it came from (None, None: generate one). A key on the
+    command line is warned about: any user of the machine can read it in ``ps``."""
+    if args.api_key_file is not None:
+        return _key_from_file(Path(args.api_key_file)), args.api_key_file
+    if args.api_key:
+        print(
+            "agentnb serve: warning: a key given with --api-key is visible to every user of "
+            f"this machine (ps, /proc); set ${API_KEY_ENV} or use --api-key-file instead",
+            file=sys.stderr,
+            flush=True,
+        )
+        return args.api_key, "--api-key"
+    from_env = os.environ.get(API_KEY_ENV)
+    return (from_env, f"${API_KEY_ENV}") if from_env else (None, None)
+
+
+def _key_from_file(path: Path) -> str:
+    """The one line of ``path`` (a trailing newline is fine); a clear error otherwise, and a
+    warning when other users may read the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        mode = path.stat().st_mode
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigurationError(f"cannot read the key file {path}: {reason}") from None
+    lines = text.strip().splitlines()
+    if len(lines) != 1 or not lines[0].strip():
+        found = "is empty" if not lines else f"holds {len(lines)} lines"
+        raise ConfigurationError(f"the key file {path} {found}: it must hold the key alone")
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        print(
+            f"agentnb serve: warning: the key file {path} is readable by other users "
+            f"(mode {stat.S_IMODE(mode):04o}): chmod 600 {shlex.quote(str(path))}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return lines[0].strip()
+
+
 def _auth_header_argument(api_key: str, source: str | None) -> str:
     """The example's ``-H`` argument as a shell reads it: the generated key itself, the
     environment variable (double quotes, so the shell expands it), or a placeholder for a
@@ -95,6 +148,8 @@ def _auth_header_argument(api_key: str, source: str | None) -> str:
         return shlex.quote(f"Authorization: Bearer {api_key}")
     if source.startswith("$"):
         return f'"Authorization: Bearer {source}"'
+    if source != "--api-key":  # a key file: the shell reads it
+        return f'"Authorization: Bearer $(cat {shlex.quote(source)})"'
     return "'Authorization: Bearer <your key>'"
 
 

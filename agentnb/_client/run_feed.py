@@ -23,6 +23,7 @@ from ..events import (
     RunFailed,
     RunPaused,
     RunStarted,
+    StepStarted,
     TextDelta,
     ToolCallDelta,
     ToolCallFinished,
@@ -40,6 +41,8 @@ __all__ = ["RunFeed"]
 _CONTENT_EVENTS = (TextDelta, ReasoningDelta, ToolCallStarted, ToolCallDelta, ToolCallFinished)
 _TASK_EVENTS = (RunCompleted, RunFailed, RunPaused)
 """Events the stream's task handles itself (the run's end, a retry, a pause)."""
+_NOT_PROGRESS = frozenset({RunStarted, StepStarted, UnknownEvent})
+"""Events that do not move a run on: a server may send them again after every cut."""
 
 
 class RunFeed:
@@ -100,8 +103,10 @@ class RunFeed:
         return True
 
     def made_progress(self, event: Event) -> None:
-        if type(event) is not RunStarted:
-            self.resumes_in_a_row = 0  # the next cut resumes at once
+        """A resume counts as progress only when the run advanced: an opening frame, a step
+        marker or an unknown frame sent again after every cut does not."""
+        if type(event) not in _NOT_PROGRESS:
+            self.resumes_in_a_row = 0
 
     def deliver(self, event: Event) -> Event:
         """Stamp ``event`` (``seq``, ``received_at``), apply it to the run, record it."""

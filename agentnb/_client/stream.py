@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -92,6 +93,8 @@ class RunStream:
         self._response: httpx.Response | None = None
         self._retries = 0
         self._server_retry_ms: int | None = None
+        self._resumed_at: list[float] = []
+        """When each resume of the last minute went out (time.monotonic)."""
         self._body_reader: FrameReader | None = None
 
     @property
@@ -350,14 +353,32 @@ class RunStream:
         return http
 
     async def _before_resume(self, reason: str) -> None:
+        """Wait before a resume, or end the run: after ``max_resumes`` resumes in a row
+        without progress, more than ``max_resumes_per_minute`` in a minute, or more than
+        ``max_resumes_per_run`` (a server cutting after every event is a storm, not a run)."""
+        policy = self._transport.retry
         self._feed.resumes_in_a_row += 1
-        limit = self._transport.retry.max_resumes
-        if self._feed.resumes_in_a_row > limit:
-            self._interrupt(f"{reason}; gave up after {limit} resume(s) without progress")
-        delay = self._transport.retry.resume_delay(
-            self._feed.resumes_in_a_row - 1, self._server_retry_ms
-        )
+        now = time.monotonic()
+        recent = [at for at in self._resumed_at if now - at < 60.0]
+        self._resumed_at = recent
+        if self._feed.resumes_in_a_row > policy.max_resumes:
+            self._interrupt(
+                f"{reason}; gave up after {policy.max_resumes} resume(s) without progress"
+            )
+        if len(recent) >= policy.max_resumes_per_minute:
+            self._interrupt(
+                f"{reason}; the stream was cut {len(recent) + 1} times within a minute: gave up "
+                f"(at most {policy.max_resumes_per_minute} resumes a minute)"
+            )
+        if self.run.resumes >= policy.max_resumes_per_run:
+            self._interrupt(
+                f"{reason}; the stream was cut {self.run.resumes + 1} times in this run: gave up "
+                f"(at most {policy.max_resumes_per_run} resumes a run)"
+            )
+        waited = max(len(recent), self._feed.resumes_in_a_row - 1)
+        delay = policy.resume_delay(waited, self._server_retry_ms)
         await within(self._clock, lambda: self._transport.sleep(delay))
+        self._resumed_at.append(time.monotonic())
         self.run.resumes += 1
 
     def _interrupt(self, reason: str, cause: BaseException | None = None) -> NoReturn:

@@ -37,7 +37,7 @@ from typing import Any, Protocol
 from ..events import ToolApprovalResponded
 from .exceptions import ConfigurationError, ProtocolError, StreamError
 from .run import Run
-from .transcript import ToolCall
+from .transcript import DecidedBy, ToolCall
 
 __all__ = [
     "CALLER_WAITING",
@@ -177,6 +177,8 @@ class ApprovalGate:
         self._approver: Approver | None = None
         self._lock = threading.Lock()
         self._decided: dict[str, ApprovalDecision] = {}
+        self._by_policy: set[str] = set()
+        """Calls the approver (or the rule for calls no one can decide) decided."""
         self._delivered: set[str] = set()
         self._consulted: set[str] = set()
         self._unattended: str | None = None
@@ -323,7 +325,13 @@ class ApprovalGate:
     def _settle(self, decision: ApprovalDecision) -> None:
         """Record a policy's decision unless a human's came first."""
         with self._lock:
-            self._decided.setdefault(decision.call_id, decision)
+            if decision.call_id not in self._decided:
+                self._decided[decision.call_id] = decision
+                self._by_policy.add(decision.call_id)
+
+    def decided_by(self, call_id: str) -> DecidedBy:
+        """Who made the decision on ``call_id``: the user or the user's policy."""
+        return "policy" if call_id in self._by_policy else "user"
 
     def _new_decisions(self) -> list[ApprovalDecision]:
         with self._lock:
@@ -371,6 +379,7 @@ async def collect_decisions(
                 approved=decision.approved,
                 reason=decision.reason,
                 answer=decision.answer,
+                decided_by=gate.decided_by(decision.call_id),
             )
         if not gate.undecided():
             if not gate._collected:

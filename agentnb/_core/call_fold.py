@@ -17,7 +17,7 @@ from ..events import (
     ToolCallProgress,
     ToolCallStarted,
 )
-from .approval_fold import open_approval, record_decision, start_of
+from .approval_fold import note_reported_call, open_approval, record_decision, start_of
 from .transcript import Part, ToolCall
 
 __all__ = ["CallEvent", "CallFold"]
@@ -102,6 +102,7 @@ class CallFold:
     def _start(self, event: ToolCallStarted) -> ToolCall:
         existing = self._by_id.get(event.call_id)
         if existing is not None:
+            note_reported_call(existing, event.name, event.arguments)
             existing.name = event.name or existing.name
             if event.arguments is not None:
                 existing.arguments = event.arguments
@@ -140,6 +141,7 @@ class CallFold:
 
     def _finish(self, event: ToolCallFinished) -> None:
         call = self._call(event.call_id, event.received_at)
+        note_reported_call(call, "", event.arguments)
         if event.arguments is not None:
             call.arguments = event.arguments
         call.settle_arguments()
@@ -160,6 +162,7 @@ class CallFold:
 
     def _decide(self, event: ToolApprovalResponded) -> None:
         call = self._call(event.call_id, event.received_at)
-        record_decision(call, event)
+        if not record_decision(call, event):
+            return
         if not event.approved:
             self._deny(call.call_id, event.reason, event.received_at)

@@ -49,11 +49,22 @@ class RetryPolicy:
     max_retry_after: float = 600.0
     """A server asking to wait longer than this gets its error raised instead of a wait."""
     max_resumes: int = 3
-    """Resumes in a row that bring no new event before the run is given up as interrupted."""
+    """Resumes in a row that bring the run no further (no new answer, reasoning, tool call,
+    approval or state) before the run is given up as interrupted."""
+    max_resumes_per_minute: int = 8
+    """Resumes within any minute, progress or not: a server that cuts the stream after
+    every event ends the run interrupted instead of being asked again without end."""
+    max_resumes_per_run: int = 30
+    """Resumes in one run, however far apart."""
 
     def __post_init__(self) -> None:
-        if self.max_retries < 0 or self.max_resumes < 0:
+        counts = (self.max_retries, self.max_resumes)
+        if min(counts) < 0:
             raise ConfigurationError("max_retries and max_resumes must be 0 or more")
+        if min(self.max_resumes_per_minute, self.max_resumes_per_run) < 1:
+            raise ConfigurationError(
+                "max_resumes_per_minute and max_resumes_per_run must be 1 or more"
+            )
         if self.backoff < 0 or self.max_backoff < 0:
             raise ConfigurationError("backoff and max_backoff must be 0 or more seconds")
 
@@ -64,15 +75,26 @@ class RetryPolicy:
         ceiling = min(self.max_backoff, self.backoff * (2 ** min(attempt, 30)))
         return random.uniform(0.0, ceiling)
 
-    def resume_delay(self, failed_in_a_row: int, server_retry_ms: int | None) -> float:
-        """Seconds to wait before a resume. The first resume after progress goes at once (a
-        healthy server dropped one connection); later ones back off, at least by the stream's
-        own ``retry:`` time, and never longer than ``max_backoff``."""
-        if failed_in_a_row <= 0:
+    def resume_delay(self, recent: int, server_retry_ms: int | None) -> float:
+        """Seconds to wait before a resume, given the ``recent`` resumes of the run before it
+        (within the last minute, or in a row without progress). The first goes at once (a
+        healthy server dropped one connection); later ones back off with jitter (half the
+        ceiling fixed, half random, so a storm cannot draw only short waits), at least by the
+        stream's own ``retry:`` time, and never longer than ``max_backoff``."""
+        if recent <= 0:
             return 0.0
         # the stream's retry: may hold thousands of digits: clamp it before it becomes a float
         floor = min(server_retry_ms or 0, self.max_backoff * 1000) / 1000.0
-        return min(self.max_backoff, max(floor, self.delay(failed_in_a_row)))
+        ceiling = min(self.max_backoff, self.backoff * (2 ** min(recent - 1, 30)))
+        return min(self.max_backoff, max(floor, random.uniform(ceiling / 2, ceiling)))
+
+    def storm_seconds(self) -> float:
+        """The longest the waits of ``max_resumes_per_minute`` resumes in a row can add up
+        to when the server asks for no longer waits: how soon a storm of cuts is given up."""
+        waits = range(1, self.max_resumes_per_minute)
+        return float(
+            sum(min(self.max_backoff, self.backoff * 2.0 ** min(n - 1, 30)) for n in waits)
+        )
 
 
 class Retryable(Exception):

@@ -9,7 +9,20 @@ from typing import Any, Literal
 
 from pydantic_core import from_json
 
-__all__ = ["Part", "RunErrorInfo", "ToolApproval", "ToolCall", "ToolStatus", "parse_json_or_text"]
+__all__ = [
+    "DecidedBy",
+    "Part",
+    "RunErrorInfo",
+    "ToolApproval",
+    "ToolCall",
+    "ToolStatus",
+    "parse_json_or_text",
+]
+
+DecidedBy = Literal["user", "policy", "server"]
+"""Who decided on a call awaiting approval: the user (a click, ``handle.approve``, a prompt),
+the user's ``approve=`` policy (or agentnb's rule that denies what no one can decide), or
+the server itself (a decision in the stream that agentnb did not send: never the user's)."""
 
 ToolStatus = Literal["running", "awaiting_approval", "succeeded", "failed", "denied", "no_result"]
 """Where a tool call is:
@@ -44,6 +57,12 @@ class ToolApproval:
     """The human's answer to ``question``, once given."""
     requested_at: float = 0.0
     decided_at: float | None = None
+    decided_by: DecidedBy | None = None
+    """Who decided (None while undecided); see :data:`DecidedBy`."""
+    asked_arguments: Any = None
+    """The call's arguments when the approval was asked: what the person was shown."""
+    arguments_changed: bool = False
+    """The platform reported other arguments (or another name) for the call after asking."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +74,8 @@ class ToolApproval:
             "answer": self.answer,
             "requested_at": self.requested_at,
             "decided_at": self.decided_at,
+            "decided_by": self.decided_by,
+            "arguments_changed": self.arguments_changed,
         }
 
 
@@ -97,6 +118,23 @@ class ToolCall:
             return None
         return max(0.0, self.finished_at - self.started_at)
 
+    @property
+    def unapproved(self) -> str | None:
+        """Why this call, which asked for approval, ran without the user's (or the user's
+        policy's) approval of exactly this call; None when it did not. A person must see
+        this: the approval gate is the one check on what an agent does."""
+        approval = self.approval
+        if approval is None or approval.approved is None:
+            return None
+        ran = self.status in ("running", "succeeded") or self.output is not None
+        if approval.decided_by == "server" and approval.approved:
+            return "approved by the server itself, not by you"
+        if not approval.approved and ran:
+            return "it ran although it was denied"
+        if approval.arguments_changed and ran:
+            return "it ran with other arguments than the ones shown for approval"
+        return None
+
     def settle_arguments(self) -> None:
         """Parse the streamed arguments text when no parsed arguments arrived."""
         if self.arguments is None and self.arguments_text:
@@ -121,6 +159,7 @@ class ToolCall:
             "agent_text": self.agent_text,
             "agent_reasoning": self.agent_reasoning,
             "sub_agent": self.sub_agent,
+            "unapproved": self.unapproved,
         }
 
 

@@ -2,6 +2,11 @@
 ``Approve? [y/N]`` prompt a run that blocks a terminal asks at (or, when the agent asks a
 free-form question, an ``Answer:`` prompt whose line is the answer).
 
+The prompt shows the call through :mod:`agentnb._core.shown_call`: every argument key with
+its value, long values clipped one by one (the prompt then says so, and ``v`` prints the
+whole call before asking again), and nothing the server sent can start a line or move the
+cursor. A short call is one line, ``Approve name(key: value)? [y/N]``.
+
 The prompt runs when the platform pauses the run (the approver is consulted on agentnb's
 loop, see :mod:`agentnb._core.approvals`). It reads the terminal from a helper thread that
 polls, so that Ctrl-C — which cancels the run from the main thread — also ends the question
@@ -12,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import select
 import sys
@@ -24,7 +28,7 @@ if sys.platform != "win32":
 
 from .._core.approvals import ApprovalDecision, ApprovalPolicy, Approver, question_of
 from .._core.run import ToolCall
-from .._core.text import terminal_safe
+from .._core.shown_call import ShownCall, shown_call, visible
 from .connections import Connection
 from .environment import in_notebook
 
@@ -44,8 +48,12 @@ NO_ANSWER = "no answer at the approval prompt (end of input)"
 NO_REPLY = "the user gave no answer to the question (an empty line)"
 AT_PROMPT = "the user said no at the approval prompt"
 BY_POLICY = "the --approve none policy"
-MAX_ARGUMENTS = 2000
-"""Characters of a call's arguments the prompt shows (they are what a person approves)."""
+MAX_QUESTION = 2000
+"""Characters of an agent's question the ``Answer:`` prompt shows before ``v`` is needed."""
+ONE_LINE = 100
+"""A call whose whole signature is this short (and needs no warning) is asked on one line."""
+WHOLE = "v"
+"""What to type at the prompt to see the whole call (or question) before deciding."""
 
 
 def approval_policy(choice: str | None, conn: Connection, *, waiting: bool) -> ApprovalPolicy:
@@ -109,6 +117,10 @@ class TerminalApprover:
         out.flush()
         with _reading:
             answer = _read_line(fd, stop)
+            while answer is not None and answer.strip().lower() == WHOLE:
+                out.write(whole_call(call) if asked is None else whole_question(call, asked))
+                out.flush()
+                answer = _read_line(fd, stop)
         if answer is None:
             if not stop.is_set():
                 out.write("\n")
@@ -154,25 +166,56 @@ def wait_for_readers(timeout: float = 2.0) -> bool:
 
 
 def question(call: ToolCall) -> str:
-    """``Approve NAME(ARGS)? [y/N] `` with the whole arguments, safe for a terminal."""
-    if call.arguments is None:
-        arguments = call.arguments_text
+    """The ``[y/N]`` prompt for ``call``: one line when the call is short and plain, else
+    the call with one line per argument, what the person must know, and the prompt saying
+    whether values are clipped (``v`` then shows the whole call)."""
+    shown = _shown(call)
+    notes = shown.warnings()
+    signature = shown.signature()
+    if not notes and not shown.clipped and len(signature) <= ONE_LINE:
+        return f"Approve {signature}? [y/N] "
+    lines = [f"{shown.name} wants to run:", *shown.lines()[1:-1]]
+    lines += [f"⚠ {note}" for note in notes]
+    if shown.clipped:
+        count = shown.hidden_values
+        clipped = f"{count} value{'s are' if count > 1 else ' is'} clipped"
+        lines.append(f"Approve {shown.name}? ({clipped}: {WHOLE} shows the whole call) [y/N/v] ")
     else:
-        arguments = json.dumps(call.arguments, ensure_ascii=False, default=str)
-    arguments = " ".join(terminal_safe(arguments).split())
-    if len(arguments) > MAX_ARGUMENTS:
-        arguments = arguments[: MAX_ARGUMENTS - 1] + "…"
-    name = terminal_safe(call.name or call.call_id)
-    return f"Approve {name}({arguments})? [y/N] "
+        lines.append(f"Approve {shown.name}? [y/N] ")
+    return "\n".join(lines)
+
+
+def whole_call(call: ToolCall) -> str:
+    """The whole call, no value clipped, then the prompt again."""
+    shown = _shown(call)
+    return "\n".join([*shown.whole(), f"Approve {shown.name}? [y/N] "])
 
 
 def answer_prompt(call: ToolCall, asked: str) -> str:
-    """``NAME asks: QUESTION`` and the ``Answer:`` prompt, safe for a terminal."""
-    name = terminal_safe(call.name or call.call_id)
-    shown = " ".join(terminal_safe(asked).split()) or "(an empty question)"
-    if len(shown) > MAX_ARGUMENTS:
-        shown = shown[: MAX_ARGUMENTS - 1] + "…"
-    return f"{name} asks: {shown}\nAnswer (an empty line denies): "
+    """``NAME asks: QUESTION`` and the ``Answer:`` prompt; a long question is clipped, with
+    ``v`` to show it whole."""
+    name = _shown(call).name
+    shown = visible(asked) or "(an empty question)"
+    if len(shown) <= MAX_QUESTION:
+        return f"{name} asks: {shown}\nAnswer (an empty line denies): "
+    hidden = len(shown) - MAX_QUESTION
+    return (
+        f"{name} asks: {shown[:MAX_QUESTION]}… (+{hidden:,} chars)\n"
+        f"Answer ({WHOLE} shows the whole question; an empty line denies): "
+    )
+
+
+def whole_question(call: ToolCall, asked: str) -> str:
+    return f"{visible(asked)}\nAnswer (an empty line denies): "
+
+
+def _shown(call: ToolCall) -> ShownCall:
+    return shown_call(call if call.name else _named_by_id(call))
+
+
+def _named_by_id(call: ToolCall) -> ToolCall:
+    """A nameless call (a stream that named none) is shown by its id."""
+    return ToolCall(call.call_id, call.call_id, call.arguments, call.arguments_text)
 
 
 def _terminal_fd() -> int | None:

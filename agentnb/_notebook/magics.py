@@ -139,14 +139,27 @@ class AgentMagics(Magics):
     @argument("--status", help="only runs with this status (completed, failed, ...)")
     @argument("--thread", help="only runs of this thread")
     @argument("--limit", type=int, default=20, help="most recent N runs (default 20)")
+    @argument(
+        "--search",
+        nargs="+",
+        metavar="WORD",
+        help="only runs holding these words, best match first (see agentnb.runs)",
+    )
     @line_magic
     def agent_runs(self, line: str) -> Any:
         """Show the run history as a table."""
         args = self._parse(self.agent_runs, line)
         if args is None:
             return None
+        search = None if args.search is None else " ".join(args.search)
         with _usage_errors():
-            return runs(agent=args.agent, status=args.status, thread=args.thread, limit=args.limit)
+            return runs(
+                agent=args.agent,
+                status=args.status,
+                thread=args.thread,
+                limit=args.limit,
+                search=search,
+            )
 
     # ---- %agent_config ----------------------------------------------------------------
     @magic_arguments()

@@ -15,6 +15,7 @@ from typing import IO, Any
 from IPython.display import display
 
 from .._core.run import Run, ToolCall
+from .._core.shown_call import shown_call, visible
 from .._core.text import terminal_safe
 from ..events import (
     Event,
@@ -65,8 +66,9 @@ def summary_line(run: Run) -> str:
 
 
 def _short(value: Any, limit: int = 120) -> str:
-    text = value if isinstance(value, str) else _as_json(value)
-    text = " ".join(terminal_safe(text).split())
+    """``value`` on one line, clipped: every line break, control or format character in it
+    shown as ``⟨U+XXXX⟩`` (it comes from the server: it must not forge a line)."""
+    text = visible(value if isinstance(value, str) else _as_json(value))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -159,6 +161,7 @@ class TerminalPrinter:
                 for call in run.tool_calls:  # started, never given arguments nor a result
                     self._show_start(run, call.call_id)
                 self._out.write(self._unreported(run))
+                self._out.write(self._unapproved(run))
                 ok = run.status == "completed"
                 self._out.write(self._paint(summary_line(run), GREEN if ok else RED) + "\n")
                 self._out.write(self._followups(run))
@@ -186,8 +189,9 @@ class TerminalPrinter:
         level = self._level_of(run, call_id)
         call = run.tool_call(call_id)
         mark = _nested_mark(level, call.agent if call is not None else None)
-        args = "" if arguments is None else _short(arguments, 80)
-        line = f"{_indent(level)}{mark}→ {_short(name, 80)}({args})\n"
+        shown = shown_call(ToolCall(call_id, name, arguments), value_chars=80)
+        flags = "".join(f"  ⚠ {note}" for note in shown.warnings())
+        line = f"{_indent(level)}{mark}→ {shown.signature()}{flags}\n"
         self._out.write(self._paint(line, CYAN))
 
     def _sub_agent(self, run: Run, event: TextDelta | ReasoningDelta) -> None:
@@ -220,6 +224,16 @@ class TerminalPrinter:
                 why = f" awaits approval{why}"
             line = f"{pad}  {TOOL_MARKS['awaiting_approval']} {name}{why}\n"
             self._out.write(self._paint(line, YELLOW))
+        elif isinstance(event, ToolApprovalResponded) and event.decided_by == "server":
+            if (
+                call is not None
+                and call.approval is not None
+                and call.approval.decided_by != "server"
+            ):
+                return  # the platform's echo of the decision made here: shown already
+            said = "approved" if event.approved else "denied"
+            line = f"{pad}  ⚠ {name} {said} by the server itself, not by you\n"
+            self._out.write(self._paint(line, YELLOW))
         elif isinstance(event, ToolApprovalResponded) and event.approved:
             said = "approved" if event.answer is None else f"answered: {_short(event.answer, 200)}"
             self._out.write(self._paint(f"{pad}  ✓ {name} {said}\n", GREEN))
@@ -241,6 +255,11 @@ class TerminalPrinter:
             return ""
         lines = [f"  {TOOL_MARKS['no_result']} {_short(c.name, 80)}: no result\n" for c in calls]
         return self._paint("".join(lines) + f"    {NO_RESULT_NOTE}\n", YELLOW)
+
+    def _unapproved(self, run: Run) -> str:
+        """The calls that ran without the user's approval, one line each, before the summary."""
+        lines = [f"  ⚠ {_short(c.name, 80)}: {c.unapproved}\n" for c in run.unapproved_calls]
+        return self._paint("".join(lines), YELLOW) if lines else ""
 
     def _followups(self, run: Run) -> str:
         if not run.followups:

@@ -49,9 +49,16 @@ DIALECT_PROVIDERS = (
     "ag-ui",
     "langgraph",
     "a2a",
+    "openai-responses",
 )
 """Provider names whose base URL :meth:`ServerHandle.url_for` knows."""
-_PREFIXES = {"openai": "/v1", "ag-ui": "/ag-ui", "langgraph": "/langgraph", "a2a": "/a2a"}
+_PREFIXES = {
+    "openai": "/v1",
+    "openai-responses": "/v1",
+    "ag-ui": "/ag-ui",
+    "langgraph": "/langgraph",
+    "a2a": "/a2a",
+}
 """Dialects served under a path of their own (their clients' base URL includes it)."""
 
 

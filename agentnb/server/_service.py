@@ -162,6 +162,9 @@ class RunStart:
     pacing: Pacing
     stream: bool = True
     record_user_message: bool = True
+    answer_at_once: bool = False
+    """Not streamed: answer with the run as it starts instead of waiting for its end (a
+    Responses API ``background`` run)."""
 
 
 Begin = Callable[[Request, AppState], Awaitable["RunStart | Response"]]
@@ -198,7 +201,8 @@ async def run_endpoint(request: Request, dialect: Dialect, begin: Begin) -> Resp
         return failure_response(frames, dialect.headers(start.log))
     _start(state, start)
     if not start.stream:
-        await start.log.wait_finished()
+        if not start.answer_at_once:
+            await start.log.wait_finished()
         assert dialect.result is not None
         return dialect.result(start.log)
     return sse_response(
@@ -266,4 +270,6 @@ def continue_run(
     pause, in a new response (the run's event ids go on where they stopped)."""
     after = last_pause_end(log, dialect.renderer(log))
     log.decide(decisions)
-    return replay_selected(state, dialect, log, lambda number, frame: number > after)
+    return replay_selected(
+        state, dialect, log, lambda number, frame: number > after, event_ids=dialect.event_ids
+    )

@@ -62,9 +62,7 @@ def test_a_terminal_is_asked(server: Any, answer: str, outcome: str, answer_text
         timeout=30,
         dimensions=(50, 200),
     )
-    child.expect_exact(
-        'Approve place_trade({"ticker": "NVDA", "side": "buy", "shares": 3})? [y/N] '
-    )
+    child.expect_exact('Approve place_trade(ticker: "NVDA", side: "buy", shares: 3)? [y/N] ')
     asked_after = child.before.replace("\r\n", "\n")
     assert "‖ place_trade awaits approval: Placing a trade needs a human's approval." in asked_after
     child.sendline(answer)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
-__all__ = ["Conn", "HostileServer", "Request", "http_head", "sse_head"]
+__all__ = ["Conn", "CuttingRelay", "HostileServer", "Request", "http_head", "sse_head"]
 
 
 @dataclass
@@ -71,8 +72,10 @@ def sse_head(headers: dict[str, str] | None = None) -> bytes:
 class HostileServer:
     """``with HostileServer(handler) as srv: ... srv.url ...``"""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, *, tls: ssl.SSLContext | None = None) -> None:
+        """``tls``: serve over TLS with this (server-side) context; ``url`` is then https."""
         self._handler = handler
+        self._tls = tls
         self.requests: list[Request] = []
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -82,7 +85,8 @@ class HostileServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "http" if self._tls is None else "https"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def __enter__(self) -> HostileServer:
         self._thread.start()
@@ -102,7 +106,7 @@ class HostileServer:
         self._loop.close()
 
     async def _start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0, ssl=self._tls)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _stop(self) -> None:
@@ -139,3 +143,46 @@ class HostileServer:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
             self._tasks.discard(task)
+
+
+class CuttingRelay:
+    """A handler that relays each request to a real server at ``upstream`` and cuts the first
+    ``cuts`` event streams that pass through after ``cut_after`` whole events (the network
+    dropped the connection); later ones pass whole. ``targets`` lists what was asked."""
+
+    def __init__(self, upstream: str, cut_after: int, cuts: int = 1) -> None:
+        self.upstream = upstream
+        self.cut_after = cut_after
+        self.cuts_left = cuts
+        self.targets: list[str] = []
+
+    async def __call__(self, conn: Conn, request: Request) -> None:
+        import httpx  # the relay's own client, on the hostile server's loop
+
+        self.targets.append(f"{request.method} {request.path}")
+        headers = {k: v for k, v in request.headers.items() if k in _RELAYED}
+        async with (
+            httpx.AsyncClient(timeout=30) as client,
+            client.stream(
+                request.method, self.upstream + request.path, headers=headers, content=request.body
+            ) as answer,
+        ):
+            kind = answer.headers.get("content-type", "application/json")
+            await conn.send(http_head(f"{answer.status_code} OK", {"Content-Type": kind}))
+            cut = kind.startswith("text/event-stream") and self.cuts_left > 0
+            self.cuts_left -= int(cut)
+            pending, sent = b"", 0
+            async for piece in answer.aiter_bytes():
+                if not cut:
+                    await conn.send(piece)
+                    continue
+                pending += piece
+                while b"\n\n" in pending:
+                    event, pending = pending.split(b"\n\n", 1)
+                    await conn.send(event + b"\n\n")
+                    sent += 1
+                    if sent >= self.cut_after:
+                        return
+
+
+_RELAYED = ("authorization", "content-type", "accept", "last-event-id", "x-agentnb-delay-ms")

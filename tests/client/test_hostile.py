@@ -23,9 +23,9 @@ from agentnb import (
     TransportError,
 )
 from agentnb._client.client import AsyncAgentClient
-from agentnb._client.decoding import DECODE_RATIO_FLOOR
 from agentnb._core.exceptions import StreamStallError
 from agentnb._core.run import MAX_UNKNOWN_BYTES, MAX_UNKNOWN_EVENTS
+from agentnb._http.inflating import DECODE_RATIO_FLOOR
 from agentnb._notebook.connections import connect, disconnect
 from agentnb.providers import HttpRequest
 

@@ -25,7 +25,7 @@ from test_hostile_approvals import (
 
 from agentnb import ConfigurationError
 from agentnb._core.run import Run
-from agentnb._notebook.approval_prompt import MAX_ARGUMENTS, answer_prompt
+from agentnb._notebook.approval_prompt import MAX_QUESTION, answer_prompt
 from agentnb._notebook.static import static_html
 from agentnb.events import RunPaused
 
@@ -80,7 +80,8 @@ async def test_a_hostile_question_is_shown_safely(question: str) -> None:
     prompt = answer_prompt(call, question)
     shown = prompt.split("\n")[0]
     assert not any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in shown), repr(shown[:80])
-    assert len(shown) <= MAX_ARGUMENTS + len("ask_user asks: ")
+    assert shown.isprintable(), repr(shown[:80])  # no format character either (bidi, zero-width)
+    assert len(shown) <= MAX_QUESTION + len("ask_user asks: … (+9,999,999 chars)")
     html = static_html([run])
     assert "\x1b" not in html and "<script" not in html
     assert "Answered: fine" in html

@@ -144,7 +144,7 @@ def test_terminal_printer_output() -> None:
     ).wait(timeout=10)
     text = out.getvalue()
     assert "thinking: Look up NVDA." in text
-    assert '→ get_stock_price({"ticker": "NVDA"})' in text
+    assert '→ get_stock_price(ticker: "NVDA")' in text
     assert "✓ get_stock_price" in text and '{"price": 100.5}' in text
     assert "NVDA is **$100.50**." in text
     assert text.rstrip().splitlines()[-1].startswith("completed")

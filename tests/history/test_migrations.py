@@ -12,7 +12,7 @@ import pytest
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
 from agentnb._history import MIGRATIONS, HistoryStore
-from agentnb._history._migrations import applied_migrations, apply_migrations
+from agentnb._history._store import applied_migrations, apply_migrations
 from agentnb.events import RunCompleted, TextDelta, Usage
 
 ALL = [migration.__name__ for migration in MIGRATIONS]

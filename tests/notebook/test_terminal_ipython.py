@@ -183,7 +183,7 @@ def test_a_call_awaiting_approval_is_asked_about_and_approved(ipython: Terminal)
     screen = ipython.wait_for(lambda s: len(PROMPT.findall(s)) > before)
     printed = output_of(screen, line)
     assert "‖ place_trade awaits approval: Placing a trade needs a human's approval." in printed
-    assert 'Approve place_trade({"ticker": "NVDA", "side": "buy", "shares": 3})? [y/N] y' in printed
+    assert 'Approve place_trade(ticker: "NVDA", side: "buy", shares: 3)? [y/N] y' in printed
     assert "✓ place_trade approved" in printed
     assert "Placed a **demo** order" in printed
     assert printed.splitlines()[-1].startswith("completed · ")

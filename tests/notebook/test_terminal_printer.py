@@ -15,7 +15,7 @@ from agentnb._core.request import build_request
 from agentnb._core.run import Run
 from agentnb._notebook import connections as conns
 from agentnb._notebook.api import start_run
-from agentnb._notebook.approval_prompt import question
+from agentnb._notebook.approval_prompt import question, whole_call
 from agentnb._notebook.static import NO_RESULT_NOTE
 from agentnb._notebook.terminal import TerminalPrinter, render_plain
 from agentnb.events import (
@@ -56,7 +56,7 @@ def test_a_denied_call_shows_the_wait_the_pause_and_the_reason(server: ServerHan
 
     run, printed = trade(server, too_risky)
     lines = printed.splitlines()
-    assert '→ place_trade({"ticker": "NVDA", "side": "buy", "shares": 3})' in lines
+    assert '→ place_trade(ticker: "NVDA", side: "buy", shares: 3)' in lines
     assert (
         lines.index(ASKS) < lines.index(PAUSED) < lines.index("  ⊘ place_trade denied: too risky")
     )
@@ -113,7 +113,7 @@ def fold_trader_denial() -> list[Event]:
     return [
         ToolCallStarted(call_id="c1", name="place_trade", arguments={"ticker": "NVDA"}),
         ToolApprovalRequested(call_id="c1", reason="needs a human"),
-        ToolApprovalResponded(call_id="c1", approved=False, reason="no"),
+        ToolApprovalResponded(call_id="c1", approved=False, reason="no", decided_by="user"),
     ]
 
 
@@ -180,5 +180,13 @@ def test_the_approval_question_shows_the_whole_arguments_safely() -> None:
     )
     asked = question(call)
     assert "\x1b" not in asked and "\x07" not in asked
-    assert long_note in asked  # not cut to the one-line preview's 80 characters
-    assert asked.endswith("? [y/N] ")
+    assert "place⟨U+001B⟩]52;c;aGk=⟨U+0007⟩_trade wants to run:" in asked.splitlines()
+    assert '  ticker: "NVDA\\u001b[2J"' in asked.splitlines()
+    assert f'  note: "{long_note[:199]}… (+102 chars)' in asked.splitlines()
+    assert (
+        "⚠ the tool name place⟨U+001B⟩]52;c;aGk=⟨U+0007⟩_trade is not a plain identifier" in asked
+    )
+    assert asked.endswith("? (1 value is clipped: v shows the whole call) [y/N/v] ")
+    whole = whole_call(call)
+    assert f'  note: "{long_note}"' in whole.splitlines()
+    assert whole.endswith("? [y/N] ")

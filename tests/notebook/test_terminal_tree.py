@@ -43,13 +43,13 @@ def printed(frames: list[dict[str, object]], *, color: bool = False) -> tuple[Ru
 def test_nested_calls_are_indented_under_their_parent_with_their_agent() -> None:
     _, text = printed(nested_run_frames())
     lines = text.splitlines()
-    assert lines[:2] == ['→ research({"ticker": "NVDA"})', '→ research({"ticker": "AMD"})']
+    assert lines[:2] == ['→ research(ticker: "NVDA")', '→ research(ticker: "AMD")']
     assert f"  ┆ researcher thinking: {SUB_REASONING}" in lines
     assert f"  ┆ researcher: {SUB_TEXT}" in lines
     assert "  ┆ analyst: Looking up AMD." in lines
-    assert '  ↳ [researcher] → get_price({"ticker": "NVDA"})' in lines
-    assert '  ↳ [analyst] → get_price({"ticker": "AMD"})' in lines
-    assert '    ↳ [checker] → verify({"price": 181.2})' in lines
+    assert '  ↳ [researcher] → get_price(ticker: "NVDA")' in lines
+    assert '  ↳ [analyst] → get_price(ticker: "AMD")' in lines
+    assert "    ↳ [checker] → verify(price: 181.2)" in lines
     assert any(line.startswith("    ✓ get_price") and "160.0" in line for line in lines)
     assert any(line.startswith("      ✓ verify") for line in lines)
 
@@ -70,7 +70,7 @@ def test_sub_agent_lines_are_dimmed_in_colour() -> None:
 def test_a_50_deep_tree_stops_indenting_and_says_the_depth() -> None:
     _, text = printed(deep_run_frames(50))
     deepest = next(line for line in text.splitlines() if "level_49" in line)
-    assert deepest == "  " * MAX_INDENT + '↳ [depth 49] [agent_49] → level_49({"level": 49})'
+    assert deepest == "  " * MAX_INDENT + "↳ [depth 49] [agent_49] → level_49(level: 49)"
 
 
 def test_the_plain_view_draws_the_same_tree() -> None:
@@ -112,7 +112,7 @@ def test_a_call_is_printed_once_with_its_arguments_when_they_stream_after_its_st
     _, text = printed(frames)
     starts = [line for line in text.splitlines() if "→" in line]
     assert starts == [
-        '→ research({"ticker": "NVDA"})',
-        '  ↳ [researcher] → get_price({"ticker": "NVDA"})',
+        '→ research(ticker: "NVDA")',
+        '  ↳ [researcher] → get_price(ticker: "NVDA")',
         "→ research()",
     ]

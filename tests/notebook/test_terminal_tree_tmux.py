@@ -59,11 +59,11 @@ def test_agentnb_run_draws_the_tree_with_dimmed_sub_agent_lines(pane: Pane) -> N
     screen = pane.wait_for(lambda s: "EXIT=" in s)
     lines = [line.rstrip() for line in screen.splitlines()]
     assert "EXIT=0" in lines, screen
-    assert '→ research({"ticker": "NVDA"})' in lines
+    assert '→ research(ticker: "NVDA")' in lines
     assert f"  ┆ researcher: {SUB_TEXT}" in lines
-    assert '  ↳ [researcher] → get_price({"ticker": "NVDA"})' in lines
-    assert '  ↳ [analyst] → get_price({"ticker": "AMD"})' in lines
-    assert '    ↳ [checker] → verify({"price": 181.2})' in lines
+    assert '  ↳ [researcher] → get_price(ticker: "NVDA")' in lines
+    assert '  ↳ [analyst] → get_price(ticker: "AMD")' in lines
+    assert "    ↳ [checker] → verify(price: 181.2)" in lines
     assert [line for line in lines if TOP_TEXT in line] == [TOP_TEXT]
     coloured = pane.screen(colours=True)
     assert dimmed_at(coloured, SUB_TEXT), coloured

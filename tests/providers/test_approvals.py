@@ -57,6 +57,8 @@ async def test_an_approved_trade_is_placed(server: ServerHandle, provider: str) 
     assert placed.status == "succeeded"
     assert placed.output["order_id"].startswith("demo_") and placed.output["shares"] == 10
     assert placed.approval is not None and placed.approval.approved is True
+    assert placed.approval.decided_by == "user" and not placed.approval.arguments_changed
+    assert run.unapproved_calls == []  # a platform's echo of the decision is not the server's
     assert "Placed a **demo** order" in run.text
     kinds = [type(e) for e in seen]
     assert kinds.index(ToolApprovalRequested) < kinds.index(RunPaused)
@@ -76,7 +78,8 @@ async def test_a_denied_trade_is_not_placed(server: ServerHandle, provider: str)
     run = stream.run
     denied = trade(run)
     assert (denied.status, denied.error, denied.output) == ("denied", "too risky", None)
-    assert run.status == "completed"
+    assert denied.approval is not None and denied.approval.decided_by == "user"
+    assert run.status == "completed" and run.unapproved_calls == []
     assert "declined (too risky)" in run.text
 
 
@@ -101,7 +104,8 @@ async def test_a_policy_decides_for_batch_runs(
         async for _ in stream:
             pass
     assert trade(stream.run).status == status
-    assert stream.run.status == "completed"
+    assert trade(stream.run).approval.decided_by == "policy"  # type: ignore[union-attr]
+    assert stream.run.status == "completed" and stream.run.unapproved_calls == []
 
 
 async def test_an_async_policy_is_awaited(server: ServerHandle) -> None:

@@ -250,3 +250,74 @@ def test_cli_has_a_command_table_for_more_subcommands() -> None:
     assert args.host == "127.0.0.1"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["serve", "--delay-ms", "-1"])
+
+
+def stop_and_read_stderr(served: Served) -> str:
+    served.process.send_signal(signal.SIGINT)
+    _, errors = served.process.communicate(timeout=15)
+    return errors
+
+
+def env_without_key() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "AGENTNB_SERVER_API_KEY"}
+
+
+def test_serve_takes_its_key_from_a_file(tmp_path: Path) -> None:
+    """A key in a file never shows in ``ps``; the banner names the file, not the key."""
+    key_file = tmp_path / "key.txt"
+    key_file.write_text("file-key-0123456789\n")
+    key_file.chmod(0o600)
+    running = serve("--api-key-file", str(key_file), env=env_without_key())
+    try:
+        assert "file-key-0123456789" not in running.banner
+        assert str(key_file) in running.banner
+        headers = {"X-API-Key": "file-key-0123456789"}
+        assert httpx.get(running.base_url + "/", headers=headers).status_code == 200
+    finally:
+        assert stop_and_read_stderr(running) == ""
+
+
+def test_a_key_on_the_command_line_is_warned_about() -> None:
+    running = serve("--api-key", KEY, env=env_without_key())
+    errors = stop_and_read_stderr(running)
+    assert "warning" in errors and "ps" in errors
+    assert "AGENTNB_SERVER_API_KEY" in errors and "--api-key-file" in errors
+    assert KEY not in errors
+
+
+def test_a_key_file_others_can_read_is_warned_about(tmp_path: Path) -> None:
+    key_file = tmp_path / "key.txt"
+    key_file.write_text("file-key-0123456789")
+    key_file.chmod(0o644)
+    running = serve("--api-key-file", str(key_file), env=env_without_key())
+    errors = stop_and_read_stderr(running)
+    assert "readable by other users" in errors and "chmod 600" in errors
+
+
+@pytest.mark.parametrize("content", [None, "", "  \n", "two\nlines"])
+def test_a_bad_key_file_is_refused_in_one_line(tmp_path: Path, content: str | None) -> None:
+    key_file = tmp_path / "key.txt"
+    if content is not None:
+        key_file.write_text(content)
+    result = serve_and_fail("--port", "0", "--api-key-file", str(key_file))
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("agentnb serve: error:") and str(key_file) in line
+
+
+def test_a_key_and_a_key_file_together_are_refused() -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--api-key", KEY, "--api-key-file", "k.txt"])
+
+
+def test_the_banners_curl_example_reads_the_key_file(tmp_path: Path) -> None:
+    key_file = tmp_path / "my key.txt"
+    key_file.write_text("file-key-0123456789\n")
+    key_file.chmod(0o600)
+    env = env_without_key()
+    running = serve("--api-key-file", str(key_file), env=env)
+    try:
+        header = header_the_shell_sends(running.banner, env)
+        assert header == "Authorization: Bearer file-key-0123456789"
+    finally:
+        interrupt(running)

@@ -5,7 +5,7 @@ Chromium. Nothing leaves the machine (Phoenix's telemetry and external resources
 
 Skipped when ``.tools/phoenix`` is absent, except under CI (``CI`` set), where that fails.
 The screenshot goes to ``test-artifacts/phoenix-trace.png``; with
-``AGENTNB_DOCS_SCREENSHOTS=1`` also to ``docs/img/phoenix-trace.png`` (the README's picture).
+``AGENTNB_DOCS_SCREENSHOTS=1`` also to ``docs/img/phoenix-trace.png`` (the picture in docs/tracing.md).
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ class TracingBackend:
 
     def batch_span(self, agent: str, runs: Sequence[Run]) -> AbstractContextManager[None]:
         """The parent span of one ``batch(...)`` call (see :mod:`._batch`)."""
-        return batch_span(self._tracer, agent, runs)
+        return batch_span(self._tracer, agent, runs, content=self.status.content)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Export the spans waiting in the batch processor now; False past ``timeout``."""

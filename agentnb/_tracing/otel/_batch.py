@@ -21,10 +21,13 @@ __all__ = ["batch_span"]
 
 
 @contextmanager
-def batch_span(tracer: trace.Tracer, agent: str, runs: Sequence[Run]) -> Iterator[None]:
+def batch_span(
+    tracer: trace.Tracer, agent: str, runs: Sequence[Run], *, content: bool = False
+) -> Iterator[None]:
     """An ``invoke_workflow`` span around a batch of ``runs`` of ``agent``: counts by status
     and the tokens used are added at its end. Failed runs do not fail the batch (it goes
-    on); a cancelled batch (a kernel interrupt) ends in error."""
+    on); a cancelled batch (a kernel interrupt) ends in error, described by the exception's
+    type only unless ``content`` is on (its message may quote a question or an answer)."""
     with tracer.start_as_current_span(
         f"invoke_workflow batch {agent}",
         kind=SpanKind.INTERNAL,
@@ -36,7 +39,10 @@ def batch_span(tracer: trace.Tracer, agent: str, runs: Sequence[Run]) -> Iterato
             yield
         except BaseException as exc:  # also asyncio.CancelledError (an interrupt): re-raised
             cancelled = not isinstance(exc, Exception)
-            reason = "the batch was cancelled" if cancelled else redact(str(exc))
+            if cancelled:
+                reason = "the batch was cancelled"
+            else:
+                reason = redact(str(exc)) if content else type(exc).__name__
             span.set_attribute("error.type", type(exc).__name__)
             span.set_status(Status(StatusCode.ERROR, reason))
             raise

@@ -22,6 +22,7 @@ from ..._core.run import Run, ToolCall
 from ..._core.secrets import redact
 from .._attributes import (
     Attributes,
+    error_type,
     request_attributes,
     run_attributes,
     run_span_name,
@@ -71,7 +72,7 @@ class TracingRecorder:
         )
         span.set_attributes(run_attributes(run, content=self.content))
         if run.status != "completed":
-            span.set_status(Status(StatusCode.ERROR, _message(run)))
+            span.set_status(Status(StatusCode.ERROR, self._run_message(run)))
         inside = trace.set_span_in_context(span, started.parent)
         for call in run.tool_calls:
             self._emit_tool(call, inside, start, end)
@@ -90,14 +91,21 @@ class TracingRecorder:
             start_time=start,
         )
         if call.status == "failed":
-            span.set_status(Status(StatusCode.ERROR, redact(call.error) if call.error else None))
+            span.set_status(Status(StatusCode.ERROR, self._tool_message(call)))
         span.end(end_time=max(start, end))
 
+    def _run_message(self, run: Run) -> str:
+        """The error's message with content on; else its type or code only: a platform's
+        message may quote the question or a tool's output."""
+        if self.content and run.error is not None and run.error.message:
+            return redact(run.error.message)
+        return error_type(run) or f"the run ended {run.status}"
 
-def _message(run: Run) -> str:
-    if run.error is not None and run.error.message:
-        return redact(run.error.message)
-    return f"the run ended {run.status}"
+    def _tool_message(self, call: ToolCall) -> str | None:
+        """A tool's error text is its output (user data): with content off, its type only."""
+        if not self.content:
+            return "tool_error"
+        return redact(call.error) if call.error else None
 
 
 def _nanoseconds(seconds: float) -> int:

@@ -1,0 +1,238 @@
+"""What a person is shown of a tool call before deciding on it: the whole call, nothing forged.
+
+Everything in a call comes from the server or from a model that may have read a hostile
+page: its name, its argument keys and values, the reason and the question that come with it.
+Every surface that shows a call (the terminal prompt and printer, the chat cell's card, the
+static copy, ``agentnb runs``, ``Run``'s repr) shows it through this module, so that
+
+- no argument key is ever dropped: long values are clipped one by one, each saying how much
+  of it is hidden, and :meth:`ShownCall.whole` is the call with nothing clipped;
+- nothing can start a new line, move the cursor or reorder the text: line breaks, control
+  characters and Unicode format characters (bidi embeddings, overrides and isolates,
+  LRM/RLM/ALM, zero-width characters, the BOM, invisible fillers, tag characters) are shown as
+  ``⟨U+202E⟩`` (:func:`visible`);
+- a name that is not a plain identifier (``read_file``, ``github.create_issue``,
+  ``mcp:search``) is flagged, since a look-alike of a harmless name is the usual disguise;
+- arguments whose JSON text names a key twice are flagged: which of the two a platform
+  keeps is its own choice, and the person must not be shown the harmless one only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .transcript import ToolCall
+
+__all__ = [
+    "VALUE_CHARS",
+    "ShownArgument",
+    "ShownCall",
+    "is_plain_identifier",
+    "shown_call",
+    "visible",
+]
+
+VALUE_CHARS = 200
+"""Characters of one argument value a surface shows before clipping it."""
+
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+"""Controls, format characters, line and paragraph separators, surrogates, private use and
+unassigned code points: none of them shows as itself."""
+_INVISIBLE_EXTRA = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
+"""Letters and symbols that render as blank space (Hangul fillers, the braille blank, the
+Mongolian vowel separator)."""
+_PLAIN_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.:/-]{0,127}")
+
+
+def _needs_marking(char: str) -> bool:
+    if char == " ":
+        return False
+    return (
+        unicodedata.category(char) in _INVISIBLE_CATEGORIES
+        or char in _INVISIBLE_EXTRA
+        or (char.isspace() and char != " ")
+    )
+
+
+def visible(text: str) -> str:
+    """``text`` with every character that would not show as itself written as ``⟨U+XXXX⟩``:
+    line breaks, tabs, controls (escape sequences lose their ESC), format characters
+    (bidi overrides and isolates, zero-width characters, the BOM), separators and invisible
+    fillers. Printable text, accents and scripts other than Latin are kept as they are."""
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(f"⟨U+{ord(c):04X}⟩" if _needs_marking(c) else c for c in text)
+
+
+def is_plain_identifier(name: str) -> bool:
+    """Whether ``name`` is a tool name as tools are named: ASCII letters, digits and
+    ``_ . : / -``, starting with a letter or ``_``, at most 128 characters."""
+    return _PLAIN_IDENTIFIER.fullmatch(name) is not None
+
+
+@dataclass(frozen=True)
+class ShownArgument:
+    """One argument as shown: its key and its value, both made :func:`visible`."""
+
+    key: str
+    value: str
+    """The value as JSON (strings quoted), clipped to the surface's width."""
+    hidden: int = 0
+    """Characters of the value left out by the clipping (0: shown whole)."""
+
+    def text(self) -> str:
+        """``key: value``, with ``… (+N chars)`` where the value was clipped."""
+        more = f"… (+{self.hidden:,} chars)" if self.hidden else ""
+        return f"{self.key}: {self.value}{more}"
+
+
+@dataclass(frozen=True)
+class ShownCall:
+    """A call as a person sees it before deciding (see the module)."""
+
+    name: str
+    """The tool's name, made visible."""
+    name_is_plain: bool
+    """False: the name is not a plain identifier (flag it where it is shown)."""
+    arguments: tuple[ShownArgument, ...]
+    """Every argument, in the order the call gave them. A call whose arguments are not a
+    JSON object has one argument with the empty key: the whole value."""
+    duplicate_keys: tuple[str, ...] = ()
+    """Keys the arguments' JSON text names more than once (made visible)."""
+    whole_arguments: tuple[ShownArgument, ...] = ()
+    """The same arguments, none clipped."""
+
+    @property
+    def clipped(self) -> bool:
+        """Whether some value is not shown whole."""
+        return any(argument.hidden for argument in self.arguments)
+
+    @property
+    def hidden_values(self) -> int:
+        """How many values are clipped."""
+        return sum(1 for argument in self.arguments if argument.hidden)
+
+    def warnings(self) -> list[str]:
+        """What a person must know before deciding, one line each."""
+        notes = []
+        if not self.name_is_plain:
+            notes.append(f"the tool name {self.name} is not a plain identifier")
+        if self.duplicate_keys:
+            keys = ", ".join(self.duplicate_keys)
+            notes.append(f"the arguments name {keys} more than once (the platform picks one)")
+        return notes
+
+    def signature(self) -> str:
+        """``name(key: value, ...)`` on one line, values clipped."""
+        return f"{self.name}({', '.join(_argument_texts(self.arguments))})"
+
+    def lines(self) -> list[str]:
+        """``name(`` then one ``  key: value`` line per argument, values clipped."""
+        return _as_lines(self.name, self.arguments)
+
+    def whole(self) -> list[str]:
+        """:meth:`lines` with no value clipped: the call exactly as it will run."""
+        return _as_lines(self.name, self.whole_arguments)
+
+
+def shown_call(call: ToolCall, value_chars: int = VALUE_CHARS) -> ShownCall:
+    """How ``call`` is shown, each value clipped to ``value_chars`` characters."""
+    pairs, duplicates = _argument_pairs(call)
+    whole = tuple(ShownArgument(visible(key), visible(value)) for key, value in pairs)
+    clipped = tuple(_clipped(argument, value_chars) for argument in whole)
+    return ShownCall(
+        name=visible(call.name),
+        name_is_plain=is_plain_identifier(call.name),
+        arguments=clipped,
+        duplicate_keys=tuple(visible(key) for key in duplicates),
+        whole_arguments=whole,
+    )
+
+
+def _argument_pairs(call: ToolCall) -> tuple[list[tuple[str, str]], list[str]]:
+    """The call's (key, JSON value) pairs in their order, and the keys named twice."""
+    text = call.arguments_text
+    if text:
+        try:
+            pairs = json.loads(text, object_pairs_hook=_Pairs)
+        except (ValueError, RecursionError):
+            return [("", text)], []
+        try:
+            if isinstance(pairs, _Pairs):
+                return _with_last_values(pairs), _repeated(key for key, _ in pairs)
+            return [("", _json(_plain(pairs)))], []
+        except RecursionError:
+            return [("", text)], []
+    arguments = call.arguments
+    if arguments is None:
+        return [], []
+    if isinstance(arguments, Mapping):
+        return [(str(key), _json(value)) for key, value in arguments.items()], []
+    return [("", _json(arguments))], []
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """A JSON object as the list of its pairs: duplicate keys are kept, in order."""
+
+
+def _with_last_values(pairs: _Pairs) -> list[tuple[str, str]]:
+    """One pair per key, at the key's first place, with the value a parser keeps (the last:
+    JSON.parse and Python's json alike)."""
+    last: dict[str, Any] = {}
+    for key, value in pairs:
+        last[key] = value
+    return [(key, _json(_plain(value))) for key, value in last.items()]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _Pairs):
+        return {key: _plain(inner) for key, inner in value}
+    if isinstance(value, list):
+        return [_plain(inner) for inner in value]
+    return value
+
+
+def _repeated(keys: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    twice: list[str] = []
+    for key in keys:
+        if key in seen and key not in twice:
+            twice.append(key)
+        seen.add(key)
+    return twice
+
+
+def _json(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):  # nested too deep, or a cycle
+        return f"({type(value).__name__} nested too deeply to show)"
+
+
+def _clipped(argument: ShownArgument, limit: int) -> ShownArgument:
+    value = argument.value
+    if len(value) <= limit:
+        return argument
+    return ShownArgument(argument.key, value[:limit], hidden=len(value) - limit)
+
+
+def _argument_texts(arguments: tuple[ShownArgument, ...]) -> list[str]:
+    return [
+        argument.text() if argument.key else argument.value + _more(argument)
+        for argument in arguments
+    ]
+
+
+def _more(argument: ShownArgument) -> str:
+    return f"… (+{argument.hidden:,} chars)" if argument.hidden else ""
+
+
+def _as_lines(name: str, arguments: tuple[ShownArgument, ...]) -> list[str]:
+    if not arguments:
+        return [f"{name}()"]
+    return [f"{name}(", *(f"  {text}" for text in _argument_texts(arguments)), ")"]

@@ -1,0 +1,199 @@
+"""What the run tables show of each run, and the plain text table (reprs, ``agentnb runs``).
+
+One column model serves the text table and the notebook's HTML (:mod:`._tables`), so both show
+the same columns, the same way:
+
+- ``started``: local time, short: ``14:03:12`` today, ``Nov 21 14:03`` earlier this year,
+  ``2023-11-14`` before; the HTML shows the full time with its UTC offset on hover.
+- ``agent``, ``status``, ``message``, ``match`` (a search's snippet), ``tokens``, ``secs``
+  (duration), ``ttft`` (seconds to the first token), ``tools`` (calls), ``error``,
+  ``thread``.
+- ``run``: the platform's run id (what the chat cell and ``agentnb run`` print), or
+  agentnb's local id when the platform gave none. Ids come last: they are for looking a run
+  up, and what is read at a glance stays in view in a narrow output.
+
+A column no shown run fills is left out. Each run is one line: text is flattened, and cut
+with an ellipsis (the text table at a column's ``chars``; the HTML by CSS, with the whole
+text on hover). No pandas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .._core.text import excerpt
+
+__all__ = [
+    "TABLE_COLUMNS",
+    "Cell",
+    "TableColumn",
+    "full_time",
+    "short",
+    "short_time",
+    "shown_columns",
+    "text_table",
+]
+
+EXCERPT = 40
+HOVER = 500
+"""Characters of a value kept for its hover text."""
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def short(text: Any, limit: int = EXCERPT) -> str:
+    """One line of at most ``limit`` characters: a table cell."""
+    return excerpt(text, limit)
+
+
+def short_time(seconds: float, now: float) -> str:
+    """A moment in local time, as short as it can be next to ``now``: ``14:03:12`` the same
+    day, ``Nov 21 14:03`` the same year, ``2023-11-14`` otherwise (English month names, so
+    the table reads the same in every locale)."""
+    moment, today = datetime.fromtimestamp(seconds), datetime.fromtimestamp(now)
+    if moment.date() == today.date():
+        return f"{moment:%H:%M:%S}"
+    if moment.year == today.year:
+        return f"{_MONTHS[moment.month - 1]} {moment.day:>2} {moment:%H:%M}"
+    return f"{moment:%Y-%m-%d}"
+
+
+def full_time(seconds: float) -> str:
+    """A moment in local time with its UTC offset: ``2025-11-21 14:03:12+01:00``."""
+    return datetime.fromtimestamp(seconds).astimezone().isoformat(sep=" ", timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One value as a table shows it."""
+
+    text: str = ""
+    """One line: what the table shows (before a column's cut)."""
+    full: str = ""
+    """The whole value (line breaks kept, at most ``HOVER`` characters) for hover text."""
+    key: float | None = None
+    """What sorting compares, for numbers and times (text sorts by ``text``)."""
+
+
+Columns = Mapping[str, Sequence[Any]]
+CellReader = Callable[[Columns, int, float], Cell]
+
+
+@dataclass(frozen=True, slots=True)
+class TableColumn:
+    """A column of the run tables."""
+
+    title: str
+    about: str
+    """The header's hover text."""
+    read: CellReader
+    """(history columns, row, now) → the cell."""
+    right: bool = False
+    chars: int = 0
+    """The most characters shown (0: as many as it takes); longer text ends in "…"."""
+
+
+def _text_cell(name: str) -> CellReader:
+    def read(columns: Columns, i: int, now: float) -> Cell:
+        values = columns.get(name)  # a search's snippet is the only optional column
+        return Cell() if values is None else _text(values[i])
+
+    return read
+
+
+def _text(value: Any) -> Cell:
+    whole = "" if value is None else str(value).strip()
+    if not whole:
+        return Cell()
+    return Cell(" ".join(whole.split())[:HOVER], whole[:HOVER])
+
+
+def _started(columns: Columns, i: int, now: float) -> Cell:
+    seconds = columns["started_at"][i]
+    if seconds is None:
+        return Cell()
+    return Cell(short_time(seconds, now), full_time(seconds), float(seconds))
+
+
+def _run_id(columns: Columns, i: int, now: float) -> Cell:
+    return _text(columns["run_id"][i] or columns["local_id"][i])
+
+
+def _error(columns: Columns, i: int, now: float) -> Cell:
+    code, message = columns["error_code"][i], columns["error_message"][i]
+    cell = _text(message or code)
+    if code and message:
+        return Cell(cell.text, f"{code}: {cell.full}")
+    return cell
+
+
+def _count_cell(name: str, thousands: bool = False) -> CellReader:
+    def read(columns: Columns, i: int, now: float) -> Cell:
+        value = columns[name][i]
+        if value is None:
+            return Cell()
+        return Cell(f"{int(value):,}" if thousands else str(int(value)), key=float(value))
+
+    return read
+
+
+def _seconds_cell(name: str) -> CellReader:
+    def read(columns: Columns, i: int, now: float) -> Cell:
+        value = columns[name][i]
+        return Cell() if value is None else Cell(f"{value:.2f}", key=float(value))
+
+    return read
+
+
+TABLE_COLUMNS: tuple[TableColumn, ...] = (
+    TableColumn("started", "when the run started (local time)", _started),
+    TableColumn("agent", "the agent", _text_cell("agent"), chars=20),
+    TableColumn("status", "how the run ended", _text_cell("status")),
+    TableColumn("message", "the message sent", _text_cell("message"), chars=EXCERPT),
+    TableColumn(
+        "match", "where the search words are, each between « and »", _text_cell("snippet"), chars=60
+    ),
+    TableColumn("tokens", "total tokens", _count_cell("total_tokens", thousands=True), right=True),
+    TableColumn("secs", "duration in seconds", _seconds_cell("duration"), right=True),
+    TableColumn("ttft", "seconds to the first token", _seconds_cell("ttft"), right=True),
+    TableColumn("tools", "tool calls", _count_cell("tool_call_count"), right=True),
+    TableColumn("error", "the error, for runs that did not complete", _error, chars=EXCERPT),
+    TableColumn("thread", "the thread (session) id", _text_cell("thread_id"), chars=14),
+    TableColumn("run", "the platform's run id (else agentnb's local id)", _run_id, chars=13),
+)
+"""The run tables' columns, in order."""
+
+
+def shown_columns(
+    columns: Columns, rows: Sequence[int], now: float
+) -> list[tuple[TableColumn, list[Cell]]]:
+    """Each column some of ``rows`` fills, with its cells."""
+    shown = []
+    for column in TABLE_COLUMNS:
+        cells = [column.read(columns, i, now) for i in rows]
+        if any(cell.text for cell in cells):
+            shown.append((column, cells))
+    return shown
+
+
+def text_table(columns: Columns, rows: Sequence[int], now: float) -> str:
+    """The given rows of history ``columns`` as an aligned table with a header line."""
+    shown = shown_columns(columns, rows, now)
+    titles = [column.title for column, _ in shown]
+    body = [
+        [short(cells[r].text, column.chars or len(cells[r].text)) for column, cells in shown]
+        for r in range(len(rows))
+    ]
+    widths = [max([len(title), *(len(row[c]) for row in body)]) for c, title in enumerate(titles)]
+    right = [column.right for column, _ in shown]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            cell.rjust(width) if is_right else cell.ljust(width)
+            for cell, width, is_right in zip(cells, widths, right, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(titles), *(line(row) for row in body)])
