@@ -102,11 +102,12 @@ def _esc(text: str) -> str:
 def _call_open_html(call: ToolCall, tree: CallTree) -> str:
     """A call's card up to the calls made inside it: heading, arguments, notes, and the text
     its sub-agent streamed (collapsed). A call waiting for a decision is shown open (its
-    arguments are what must be judged), and so is one still running or with calls inside
-    (the tree shows); a done call is folded to its heading, as in the live cell."""
+    arguments are what must be judged), and so is one still running or with a sub-agent's
+    work inside (the tree shows); a done call is folded to its heading, as in the live cell."""
     mark, state = tool_heading(call)
     inside = tree.inside(call)
-    opened = " open" if call.status in ("awaiting_approval", "running") or inside else ""
+    tree = inside or call.agent_text or call.agent_reasoning
+    opened = " open" if call.status in ("awaiting_approval", "running") or tree else ""
     labels = "".join(f" · {_esc(label)}" for label in call_labels(call, tree))
     out = [
         f"<details{opened}><summary>",

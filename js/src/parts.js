@@ -292,6 +292,7 @@ export class ToolCardView {
   adopt(card, call) {
     this.children.add(card.el, call);
     if (this.call) this.subAgent.update(this.call, this.children.agent);
+    this.showFold();
   }
 
   /** @param {ToolState} call */
@@ -337,9 +338,15 @@ export class ToolCardView {
     this.showFold();
   }
 
-  /** Fold the card once its call is done, unless the user chose (see the constructor). */
+  /**
+   * Fold the card once its call is done, unless the user chose (see the constructor). A call
+   * with a sub-agent's work inside (calls, text) stays whole: the tree is what it shows, as
+   * in the static copy.
+   */
   showFold() {
-    const live = this.running;
+    const call = this.call;
+    const tree = !this.children.el.hidden || Boolean(call?.agent_text || call?.agent_reasoning);
+    const live = this.running || tree;
     const open = live || (this.card.open ?? false);
     // a call that runs or waits is always shown whole: its decision and progress are there
     if (live) this.el.dataset.pinnedOpen = "true";
@@ -347,14 +354,14 @@ export class ToolCardView {
     this.el.dataset.folded = String(!open);
     this.fold.hidden = live;
     this.fold.setAttribute("aria-expanded", String(open));
-    const name = this.call?.name || "tool";
+    const name = call?.name || "tool";
     const label = `${open ? "Hide" : "Show"} the details of ${name}`;
     this.fold.title = label;
     this.fold.setAttribute("aria-label", label);
   }
 
   toggleFold() {
-    if (this.running) return;
+    if (this.el.dataset.pinnedOpen) return;
     this.card.open = this.el.dataset.folded === "true";
     this.showFold();
   }

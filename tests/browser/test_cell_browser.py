@@ -299,17 +299,6 @@ def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
 
 # ---- a conversation ---------------------------------------------------------------------
 
-WATCH_FOLDS = """
-(index) => {
-  window.__anbFolds = [];
-  const cell = window.__anbPanel().content.widgets[index].node;
-  new MutationObserver(() => {
-    for (const card of cell.querySelectorAll(".anb-tool")) {
-      window.__anbFolds.push([card.dataset.status, card.dataset.folded]);
-    }
-  }).observe(cell, { subtree: true, childList: true, attributes: true });
-}
-"""
 LOOKS = """
 (index) => {
   const cell = window.__anbPanel().content.widgets[index].node;
@@ -346,11 +335,10 @@ def test_the_cell_reads_as_a_conversation(
     try:
         open_with_setup(page, server, app, f"talk_{app}_{theme[-4:]}.ipynb", cells)
         set_theme(page, theme)
-        page.evaluate(WATCH_FOLDS, 1)
         page.evaluate(RUN_CELL, 1)
         wait_for_state(page, 1, "Completed")
-        folds = page.evaluate("() => window.__anbFolds")
-        assert ["running", "false"] in folds, "a running call's card is shown whole"
+        # (a running card shown whole: js/test/parts.test.js; the demo's calls can start and
+        # end within one frame here)
         cell = cell_at(page, 1)
         cards = cell.locator(".anb-turn").first.locator(".anb-tool")
         assert cards.count() == 2
