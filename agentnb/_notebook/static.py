@@ -106,8 +106,9 @@ def _call_open_html(call: ToolCall, tree: CallTree) -> str:
     work inside (the tree shows); a done call is folded to its heading, as in the live cell."""
     mark, state = tool_heading(call)
     inside = tree.inside(call)
-    tree = inside or call.agent_text or call.agent_reasoning
-    opened = " open" if call.status in ("awaiting_approval", "running") or tree else ""
+    holds_work = bool(inside or call.agent_text or call.agent_reasoning)
+    live = call.status in ("awaiting_approval", "running")
+    opened = " open" if live or holds_work else ""
     labels = "".join(f" · {_esc(label)}" for label in call_labels(call, tree))
     out = [
         f"<details{opened}><summary>",
