@@ -8,12 +8,13 @@ the cell, and are shown only there: a run the server refused is not displayed, a
 
 In terminal IPython a run always streams in the foreground (the prompt it would otherwise
 print over comes back after the answer), Ctrl-C cancels it, and a tool call awaiting
-approval is asked about at a ``[y/N]`` prompt (see :mod:`.approval_prompt`).
+approval is asked about at a ``[y/N]`` prompt (see :mod:`agentnb._display.approval_prompt`).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from html import escape
@@ -24,19 +25,20 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Float, Unicode
 
+from .._app import api as _api
+from .._app import interrupts
+from .._app.connections import connect, connections, get_connection
+from .._app.run_flags import AGENT_HELP, approval_policy
 from .._core.exceptions import AgentNBError
 from .._core.handle import RunHandle
 from .._core.text import terminal_safe
+from .._display.approval_prompt import wait_for_readers
+from .._display.environment import terminal_shell
 from .._history import default_store, runs
 from .._tracing import SWITCH_VAR, configure_tracing, settings_from_env, tracing_status
-from . import api as _api
-from . import interrupts, magic_input
-from .approval_prompt import approval_policy, wait_for_readers
-from .connections import connect, connections, get_connection
-from .environment import terminal_shell
+from . import magic_input
 from .interpolate import interpolate
 from .magic_args import attach_options, lookup, request_options, run_options, split_line
-from .run_flags import AGENT_HELP
 
 __all__ = ["AgentMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -82,15 +84,21 @@ class AgentMagics(Magics):
     @argument("agent", help=AGENT_HELP)
     @run_options
     @line_magic("agent")  # type: ignore[arg-type]
-    def agent_line(self, line: str) -> None:
-        """%agent AGENT [options] message... — a one-line run."""
+    def agent_line(self, line: str) -> Any:
+        """%agent AGENT [options] message... — a one-line run. ``%agent`` alone (or with only
+        ``--via NAME``) lists the agents the connection offers."""
+        listing = re.fullmatch(r"\s*(?:--via[ =](\S+))?\s*", line)
+        if listing is not None:
+            with _usage_errors():
+                return get_connection(listing.group(1) or self.default_via).agents()
         prefix, message = split_line(self.agent_line.parser, line)
         args = self._parse(self.agent_line, prefix)
         if args is None:
-            return
+            return None
         if not message.strip():
             raise UsageError("%agent needs a message after the agent name: %agent AGENT message")
         self._start(args, message)
+        return None
 
     # ---- %agent_attach ----------------------------------------------------------------
     @magic_arguments()

@@ -16,8 +16,8 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
 from agentnb import RunCancelledError
-from agentnb._notebook import connections as conns
-from agentnb._notebook.widget import _on_loop
+from agentnb._app import connections as conns
+from agentnb._display.widget import _on_loop
 
 
 @pytest.fixture(scope="module")
@@ -341,3 +341,13 @@ def test_chat_retries_edits_and_starts_new_conversations_from_the_view(server: A
     started_as = [turn["meta"]["started_as"] for turn in widget.transcript["turns"]]
     assert started_as == [None, "retry", "edit", None, "new"]
     widget.close()
+
+
+def test_agent_alone_lists_the_connections_agents(shell: InteractiveShell, server: Any) -> None:
+    agentnb.connect(
+        "openai", base_url=server.url_for("openai"), api_key=server.api_key, name="models"
+    )
+    listed = shell.run_line_magic("agent", "--via models")
+    assert "echo" in [a.name for a in listed] and "agents of 'models'" in repr(listed)
+    with pytest.raises(UsageError, match="does not list its agents"):
+        shell.run_line_magic("agent", "--via test")  # Operativus has no listing
