@@ -281,15 +281,33 @@ def chat(
     build_request(agent, "", **options)  # a bad option fails now, not at the first message
     approver_for(approve, conn.client().provider)  # as bad options: now, not at the first run
 
+    # The thread each turn started from: a retry or an edit of the last turn starts there
+    # again, and "New conversation" makes the next message start none (a new thread).
+    started_from: list[str | None] = []
+
     def keep_thread(run: Run, event: Event | None) -> None:
         if run.thread_id:
             options["thread_id"] = run.thread_id
 
     def send(text: str) -> RunHandle:
+        started_from.append(options.get("thread_id"))
         request = build_request(agent, text, **options)
         return start_run(conn, request, listeners=(keep_thread,), approve=approve)
 
-    cell = ChatCell(on_followup=send, input=True, agent=agent)
+    def again(text: str) -> RunHandle:
+        options["thread_id"] = started_from[-1] if started_from else None
+        return send(text)
+
+    def new_conversation() -> None:
+        options["thread_id"] = None
+
+    cell = ChatCell(
+        on_followup=send,
+        input=True,
+        agent=agent,
+        on_retry=again,
+        on_new_conversation=new_conversation,
+    )
     show(cell)
     return cell
 
