@@ -37,7 +37,15 @@ from .._core.run import Run, ToolCall
 from .._core.text import excerpt, terminal_safe
 from ..events import Usage
 from .call_tree import MAX_INDENT, CallTree, call_tree, sub_agent_name
-from .run_text import NO_RESULT_NOTE, TOOL_MARKS, run_text, seconds, status_line, tokens_text
+from .run_text import (
+    CLIENT_TOOL_NOTE,
+    NO_RESULT_NOTE,
+    TOOL_MARKS,
+    run_text,
+    seconds,
+    status_line,
+    tokens_text,
+)
 from .safe_markdown import code_block, one_line, safe_markdown
 
 __all__ = [
@@ -126,7 +134,7 @@ def sub_agent_body(call: ToolCall) -> str:
     return "\n\n".join(pieces)
 
 
-def approval_notes(call: ToolCall) -> list[str]:
+def approval_notes(call: ToolCall, tree: CallTree) -> list[str]:
     """Lines on the human decision a call needed, and on a result that never came."""
     notes: list[str] = []
     approval = call.approval
@@ -144,7 +152,7 @@ def approval_notes(call: ToolCall) -> list[str]:
             decided = f"{verb}: {why}" if why else f"{verb}."
         notes += [line for line in (asked, decided) if line]
     if call.status == "no_result":
-        notes.append(NO_RESULT_NOTE)
+        notes.append(CLIENT_TOOL_NOTE if call.call_id in tree.left_for_client else NO_RESULT_NOTE)
     return notes
 
 
@@ -238,7 +246,7 @@ def _call_open_html(call: ToolCall, tree: CallTree) -> str:
     arguments = tool_arguments(call)
     if arguments:
         out.append(f"<p>Arguments</p><pre><code>{_esc(arguments)}</code></pre>")
-    out += [f"<p><em>{_esc(note)}</em></p>" for note in approval_notes(call)]
+    out += [f"<p><em>{_esc(note)}</em></p>" for note in approval_notes(call, tree)]
     if call.agent_text or call.agent_reasoning:
         out.append(
             f"<details><summary>{_esc(sub_agent_title(call, tree))}</summary>"
@@ -292,7 +300,7 @@ def _question_html(run: Run) -> str:
 
 
 def _run_html(run: Run) -> str:
-    tree = call_tree(run.tool_calls)
+    tree = call_tree(run.tool_calls, run.client_tool_calls)
     out = ['<div class="agentnb-run">']
     if run.agent or run.message:
         out.append(_question_html(run))
@@ -340,7 +348,7 @@ def _code(text: str) -> str:
 
 
 def _run_markdown(run: Run) -> str:
-    tree = call_tree(run.tool_calls)
+    tree = call_tree(run.tool_calls, run.client_tool_calls)
     out: list[str] = []
     if run.agent or run.message:
         header = f"**{_line(run.agent or 'agent')}**"
@@ -390,7 +398,7 @@ def _call_head_markdown(call: ToolCall, tree: CallTree) -> list[str]:
     arguments = tool_arguments(call)
     if arguments:
         blocks.append(_code(arguments))
-    blocks += [f"*{_line(note)}*" for note in approval_notes(call)]
+    blocks += [f"*{_line(note)}*" for note in approval_notes(call, tree)]
     if call.agent_text or call.agent_reasoning:
         blocks += [f"*{_line(sub_agent_title(call, tree))}*", _code(sub_agent_body(call))]
     return blocks
