@@ -17,11 +17,14 @@ from typing import TYPE_CHECKING, Any
 from ._core.approvals import ApprovalDecision, ApprovalGate, ApprovalPolicy, Approver
 from ._core.exceptions import (
     AgentNBError,
+    AnswerSchemaError,
     AuthenticationError,
     ConfigurationError,
     ConnectError,
     EventTooLargeError,
-    HistoryStoreError,
+    HistoryError,
+    HistoryLocationError,
+    HistoryWriteError,
     HTTPStatusError,
     InvalidRequestError,
     NotFoundError,
@@ -29,10 +32,9 @@ from ._core.exceptions import (
     RateLimitError,
     RunCancelledError,
     RunError,
+    RunFailedError,
     RunInterruptedError,
-    SchemaError,
     ServerError,
-    StreamError,
     StreamStallError,
     StreamTimeoutError,
     TransportError,
@@ -54,8 +56,8 @@ if TYPE_CHECKING:
     from ._app.connections import Connection, connect, connections, get_connection
     from ._app.remote_runs import remote_runs
     from ._client.client import AsyncAgentClient
-    from ._client.stream import RunStream
-    from ._client.sync import AgentClient, SyncRunStream
+    from ._client.stream import AsyncRunStream
+    from ._client.sync import AgentClient, RunStream
     from ._core.handle import RunHandle
     from ._display.run_comparison import Comparison
     from ._display.show import show
@@ -75,11 +77,13 @@ if TYPE_CHECKING:
 __all__ = [
     "AgentClient",
     "AgentNBError",
+    "AnswerSchemaError",
     "ApprovalDecision",
     "ApprovalGate",
     "ApprovalPolicy",
     "Approver",
     "AsyncAgentClient",
+    "AsyncRunStream",
     "AuthenticationError",
     "ChatCell",
     "Comparison",
@@ -89,8 +93,10 @@ __all__ = [
     "Event",
     "EventTooLargeError",
     "HTTPStatusError",
+    "HistoryError",
+    "HistoryLocationError",
     "HistoryStore",
-    "HistoryStoreError",
+    "HistoryWriteError",
     "InvalidRequestError",
     "Media",
     "ModelSettings",
@@ -104,6 +110,7 @@ __all__ = [
     "RunCost",
     "RunError",
     "RunErrorInfo",
+    "RunFailedError",
     "RunHandle",
     "RunHistory",
     "RunInterruptedError",
@@ -113,13 +120,10 @@ __all__ = [
     "RunRequest",
     "RunStatus",
     "RunStream",
-    "SchemaError",
     "ServerError",
     "ServerHandle",
-    "StreamError",
     "StreamStallError",
     "StreamTimeoutError",
-    "SyncRunStream",
     "ToolApproval",
     "ToolCall",
     "ToolCallHistory",
@@ -151,7 +155,7 @@ __all__ = [
 _LAZY: dict[str, str] = {
     "AgentClient": "._client.sync",
     "AsyncAgentClient": "._client.client",
-    "RunStream": "._client.stream",
+    "AsyncRunStream": "._client.stream",
     "ask": "._app.api",
     "attach": "._app.api",
     "chat": "._app.api",
@@ -165,7 +169,7 @@ _LAZY: dict[str, str] = {
     "RunRecord": "._history",
     "ToolCallHistory": "._history",
     "ToolCallRecord": "._history",
-    "SyncRunStream": "._client.sync",
+    "RunStream": "._client.sync",
     "RunHistory": "._history",
     "batch": "._app.batch_runs",
     "compare": "._app.compare_runs",
