@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from ._app.compare_runs import compare
     from ._app.connections import Connection, connect, connections, get_connection
     from ._app.remote_runs import remote_runs
-    from ._client.client import AsyncAgentClient
+    from ._client.async_client import AsyncAgentClient
     from ._client.stream import AsyncRunStream
     from ._client.sync import AgentClient, RunStream
     from ._core.handle import RunHandle
@@ -154,7 +154,7 @@ __all__ = [
 
 _LAZY: dict[str, str] = {
     "AgentClient": "._client.sync",
-    "AsyncAgentClient": "._client.client",
+    "AsyncAgentClient": "._client.async_client",
     "AsyncRunStream": "._client.stream",
     "ask": "._app.api",
     "attach": "._app.api",

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .._client.client import AsyncAgentClient
+from .._client.async_client import AsyncAgentClient
 from .._client.stream import AsyncRunStream
 from .._core.approvals import ApprovalPolicy, approver_for
 from .._core.exceptions import ConfigurationError

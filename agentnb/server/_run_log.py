@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ._agents import Agent, AgentInput, get_agent
-from ._http import ApiError
+from ._http_plumbing import ApiError
 from ._steps import (
     AnyStep,
     ApprovalRequest,
