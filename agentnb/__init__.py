@@ -54,13 +54,13 @@ if TYPE_CHECKING:
     from ._app.batch_runs import batch
     from ._app.compare_runs import compare
     from ._app.connections import Connection, connect, connections, get_connection
+    from ._app.past_runs import show
     from ._app.remote_runs import remote_runs
     from ._client.async_client import AsyncAgentClient
     from ._client.stream import AsyncRunStream
     from ._client.sync import AgentClient, RunStream
     from ._core.handle import RunHandle
     from ._display.run_comparison import Comparison
-    from ._display.show import show
     from ._display.widget import ChatCell
     from ._history import (
         HistoryStore,
@@ -163,7 +163,7 @@ _LAZY: dict[str, str] = {
     "connect": "._app.connections",
     "connections": "._app.connections",
     "get_connection": "._app.connections",
-    "show": "._display.show",
+    "show": "._app.past_runs",
     "RunHandle": "._core.handle",
     "HistoryStore": "._history",
     "RunRecord": "._history",

@@ -18,7 +18,7 @@ from .._core.run import Run
 from .._display.run_comparison import ComparedCall, ComparedRun, Comparison, run_label
 from .._history import HistoryStore, RunHistory, RunRecord, ToolCallRecord, default_store
 
-__all__ = ["compare", "compared_runs"]
+__all__ = ["PastRun", "compare", "compared_runs", "history_records", "names_past_runs"]
 
 
 def compare(*runs: Any) -> Comparison:
@@ -45,18 +45,39 @@ def _resolve(value: Any, index: int, store: list[HistoryStore | None]) -> list[C
     run = _run_of(value)
     if run is not None:
         return [ComparedRun.from_run(run)]
+    return [_from_record(record, calls) for record, calls in _records_of(value, index, store)]
+
+
+PastRun = tuple[RunRecord, list[ToolCallRecord]]
+"""A run of the history: its record and its tool calls."""
+
+
+def history_records(given: tuple[Any, ...] | list[Any]) -> list[PastRun]:
+    """The history's runs each value names (a record, a ``runs()`` history, a pandas row or
+    frame, a dict with a ``local_id``, a run id), each with its tool calls, in order."""
+    store: list[HistoryStore | None] = []
+    return [
+        found for index, value in enumerate(given) for found in _records_of(value, index, store)
+    ]
+
+
+def names_past_runs(value: Any) -> bool:
+    """Whether ``value`` is a way to name runs of the history (see :func:`history_records`)."""
+    return isinstance(value, RunHistory | RunRecord) or _ids_of(value) is not None
+
+
+def _records_of(value: Any, index: int, store: list[HistoryStore | None]) -> list[PastRun]:
     if isinstance(value, RunHistory):
-        calls = value.tool_calls()
         by_run: dict[str, list[ToolCallRecord]] = {}
-        for call in calls:
+        for call in value.tool_calls():
             by_run.setdefault(call.local_id, []).append(call)
-        return [_from_record(record, by_run.get(record.local_id, [])) for record in value]
+        return [(record, by_run.get(record.local_id, [])) for record in value]
     if isinstance(value, RunRecord):
-        return [_from_record(value, _history(store).tool_calls([value.local_id]))]
+        return [(value, _history(store).tool_calls([value.local_id]))]
     ids = _ids_of(value)
     if ids is None:
         raise ConfigurationError(
-            f"compare: argument {index + 1} is a {type(value).__name__}; give a Run, a history "
+            f"argument {index + 1} is a {type(value).__name__}; give a Run, a history "
             "record or runs() row, a runs() history, a pandas row or frame, or a run id"
         )
     history = _history(store)
@@ -64,13 +85,10 @@ def _resolve(value: Any, index: int, store: list[HistoryStore | None]) -> list[C
     for run_id in ids:
         record = history.find(run_id)
         if record is None:
-            raise ConfigurationError(f"compare: no run {run_id!r} in the history")
+            raise ConfigurationError(f"no run {run_id!r} in the history")
         records.append(record)
     found = history.tool_calls([record.local_id for record in records])
-    return [
-        _from_record(record, [c for c in found if c.local_id == record.local_id])
-        for record in records
-    ]
+    return [(r, [c for c in found if c.local_id == r.local_id]) for r in records]
 
 
 def _run_of(value: Any) -> Run | None:
@@ -109,7 +127,7 @@ def _history(store: list[HistoryStore | None]) -> HistoryStore:
         store.append(default_store())
     if store[0] is None:
         raise ConfigurationError(
-            "compare: run ids are looked up in the history, and history is off "
+            "run ids are looked up in the history, and history is off "
             "(AGENTNB_HISTORY=off); give the Run objects instead"
         )
     return store[0]

@@ -1,0 +1,171 @@
+"""Past runs from the history, as :class:`~agentnb.Run`s: what ``agentnb.show`` opens when it
+is given a history record, a ``runs()`` row, a pandas row or a run id.
+
+A past run is rebuilt by folding the events its history row stands for (the run's start, its
+reasoning, its tool calls with their results and questions, its answer, its end), stamped
+with the row's own times, so the chat cell, the static copy and the terminal show it the way
+they show a run that just ended. The history keeps the answer, the reasoning and each call,
+not the order they interleaved in, nor a sub-agent's text: a past run reads reasoning, then
+its calls, then its answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from .._core.exceptions import ConfigurationError
+from .._core.handle import RunHandle
+from .._core.run import TERMINAL_STATUSES, Run, RunErrorInfo
+from .._core.transcript import parse_json_or_text
+from .._display.show import show as show_live
+from .._display.widget import ChatCell
+from .._history import RunRecord, ToolCallRecord
+from ..events import (
+    Event,
+    ReasoningDelta,
+    RunCompleted,
+    RunFailed,
+    RunStarted,
+    TextDelta,
+    ToolApprovalRequested,
+    ToolApprovalResponded,
+    ToolCallFinished,
+    ToolCallStarted,
+    Usage,
+)
+from .compare_runs import history_records, names_past_runs
+
+__all__ = ["past_run", "show"]
+
+
+def show(source: Any, **options: Any) -> ChatCell:
+    """Display a run as a chat cell and return the `ChatCell`.
+
+    ``source`` may be a live or finished run (a `RunHandle`, a stream from
+    ``client.stream(...)``, a `Run`, a `ChatCell`), or a past run from the history: a
+    record or row of ``agentnb.runs()``, a row of its ``.to_pandas()`` frame, or a run id
+    (agentnb's ``local_id`` or the platform's ``run_id``). A past run shows its question,
+    reasoning, tool calls, answer, usage and cost as recorded. ``on_followup`` as for a live
+    run (see :func:`agentnb._display.show.show`)."""
+    if _is_live(source):
+        return show_live(source, **options)
+    if not names_past_runs(source):
+        raise TypeError(
+            "agentnb.show() takes a RunHandle, an AsyncRunStream (client.stream(...)), a Run, "
+            "a ChatCell, or a past run (a history record or runs() row, a pandas row, a run "
+            f"id), not {type(source).__name__}"
+        )
+    found = history_records([source])
+    if len(found) != 1:
+        raise ConfigurationError(
+            f"agentnb.show() shows one run; {type(source).__name__} names {len(found)}: "
+            "give one row, one record or one run id"
+        )
+    record, calls = found[0]
+    return show_live(past_run(record, calls), **options)
+
+
+def _is_live(source: Any) -> bool:
+    if isinstance(source, RunHandle | Run | ChatCell):
+        return True
+    return isinstance(getattr(source, "run", None), Run) and hasattr(source, "__aiter__")
+
+
+def past_run(record: RunRecord, calls: Sequence[ToolCallRecord]) -> Run:
+    """The run ``record`` stands for, with its tool ``calls``, folded from events."""
+    run = Run(
+        agent=record.agent or "",
+        message=record.message or "",
+        local_id=record.local_id,
+        provider=record.provider or "",
+        connection=record.connection or "",
+    )
+    run.start(at=_seconds(record.started_at))
+    for event in _events(record, calls):
+        run.apply(event)
+    if not run.done:  # cancelled, interrupted, or a run that never ended here (a crash)
+        status = record.status if record.status in TERMINAL_STATUSES else "interrupted"
+        why = record.error_message or f"the run ended {status}"
+        run.finish(status, RunErrorInfo(why, record.error_code))  # type: ignore[arg-type]
+        run.finished_at = _seconds(record.finished_at) or run.finished_at
+    return run
+
+
+def _events(record: RunRecord, calls: Sequence[ToolCallRecord]) -> list[Event]:
+    started = _seconds(record.started_at)
+    first = _seconds(record.first_token_at) or started
+    ended = _seconds(record.finished_at) or first
+    events: list[Event] = [
+        RunStarted(run_id=record.run_id, thread_id=record.thread_id, received_at=started or 0.0)
+    ]
+    if record.reasoning:
+        events.append(ReasoningDelta(delta=record.reasoning, received_at=first or 0.0))
+    for call in sorted(calls, key=lambda c: c.position):
+        events += _call_events(call)
+    if record.answer:
+        events.append(TextDelta(delta=record.answer, received_at=first or 0.0))
+    end = _end(record, ended or 0.0)
+    return [*events, end] if end is not None else events
+
+
+def _call_events(call: ToolCallRecord) -> list[Event]:
+    at = _seconds(call.started_at) or 0.0
+    done = _seconds(call.finished_at) or at
+    arguments = parse_json_or_text(call.arguments) if call.arguments else None
+    events: list[Event] = [
+        ToolCallStarted(
+            call_id=call.call_id,
+            name=call.name or "",
+            arguments=arguments,
+            parent_call_id=call.parent_call_id,
+            agent=call.agent,
+            received_at=at,
+        )
+    ]
+    if call.question is not None:
+        events.append(
+            ToolApprovalRequested(
+                call_id=call.call_id, name=call.name or "", question=call.question, received_at=at
+            )
+        )
+        if call.answer is not None:
+            events.append(
+                ToolApprovalResponded(
+                    call_id=call.call_id,
+                    approved=True,
+                    answer=parse_json_or_text(call.answer),
+                    decided_by="user",
+                    received_at=done,
+                )
+            )
+    if call.status in ("succeeded", "failed"):
+        output = parse_json_or_text(call.output) if call.output is not None else None
+        events.append(
+            ToolCallFinished(
+                call_id=call.call_id, output=output, error=call.error, received_at=done
+            )
+        )
+    return events
+
+
+def _end(record: RunRecord, at: float) -> Event | None:
+    """The run's end as an event, for a run that completed or failed (None otherwise)."""
+    if record.status == "failed":
+        message = record.error_message or "the run failed"
+        return RunFailed(message=message, code=record.error_code, received_at=at)
+    if record.status != "completed":
+        return None
+    usage = Usage(
+        prompt_tokens=record.prompt_tokens,
+        completion_tokens=record.completion_tokens,
+        total_tokens=record.total_tokens,
+    )
+    return RunCompleted(
+        usage=usage, model=record.model, execution_time=record.execution_time, received_at=at
+    )
+
+
+def _seconds(moment: datetime | None) -> float | None:
+    return moment.timestamp() if moment is not None else None

@@ -1,0 +1,87 @@
+"""``agentnb.show()`` opens a past run from the history: a record, a ``runs()`` row, a pandas
+row or a run id, shown as the run was (question, reasoning, tool calls, answer, usage, cost),
+against real runs of the built-in server recorded in a real history file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import agentnb
+from agentnb import ConfigurationError
+from agentnb._app.past_runs import past_run
+from agentnb._history import HistoryStore, close_default_stores
+from agentnb.server import ServerHandle
+
+
+@pytest.fixture
+def recorded(
+    server: ServerHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[agentnb.Run]:
+    path = tmp_path / "history.sqlite3"
+    close_default_stores()
+    monkeypatch.setenv("AGENTNB_HISTORY", str(path))
+    client = agentnb.AgentClient(
+        "operativus", base_url=server.url_for("operativus"), api_key=server.api_key
+    )
+    try:
+        yield client.run("finance_agent", "What is NVDA trading at?")
+    finally:
+        client.close()
+        close_default_stores()
+
+
+def test_a_past_run_reads_as_it_ran(recorded: agentnb.Run) -> None:
+    [record] = agentnb.runs()
+    calls = agentnb.runs().tool_calls()
+    again = past_run(record, [c for c in calls if c.local_id == record.local_id])
+    assert (again.local_id, again.agent, again.message) == (
+        recorded.local_id,
+        recorded.agent,
+        recorded.message,
+    )
+    assert again.status == "completed" and again.text == recorded.text
+    assert again.reasoning == recorded.reasoning
+    assert [(c.name, c.arguments, c.output, c.status) for c in again.tool_calls] == [
+        (c.name, c.arguments, c.output, c.status) for c in recorded.tool_calls
+    ]
+    assert again.usage is not None and recorded.usage is not None
+    assert again.usage.total_tokens == recorded.usage.total_tokens
+    assert again.model == recorded.model and again.run_id == recorded.run_id
+    assert again.duration == pytest.approx(recorded.duration, abs=0.01)
+
+
+@pytest.mark.parametrize("given", ["record", "row", "pandas row", "local id", "run id"])
+def test_show_opens_a_past_run_however_it_is_named(recorded: agentnb.Run, given: str) -> None:
+    history = agentnb.runs()
+    source = {
+        "record": lambda: history[0],
+        "row": lambda: history.to_dicts()[0],
+        "pandas row": lambda: history.to_pandas().iloc[0],
+        "local id": lambda: recorded.local_id,
+        "run id": lambda: recorded.run_id,
+    }[given]()
+    cell = agentnb.show(source)
+    [shown] = cell.runs
+    assert shown.local_id == recorded.local_id and shown.text == recorded.text
+    assert [c.name for c in shown.tool_calls] == [c.name for c in recorded.tool_calls]
+
+
+def test_show_names_what_it_cannot_open(recorded: agentnb.Run) -> None:
+    with pytest.raises(ConfigurationError, match="no run 'nope' in the history"):
+        agentnb.show("nope")
+    frame = agentnb.runs().to_pandas()
+    with pytest.raises(ConfigurationError, match="shows one run; DataFrame names 2"):
+        agentnb.show(frame.loc[frame.index.repeat(2)])
+    with pytest.raises(TypeError, match=r"agentnb\.show\(\) takes .* not int"):
+        agentnb.show(42)
+
+
+def test_a_store_can_be_read_directly(recorded: agentnb.Run, tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path / "history.sqlite3")
+    try:
+        assert store.find(recorded.local_id) is not None
+    finally:
+        store.close()
