@@ -46,10 +46,16 @@ from .events import Event, Usage
 from .providers import RemoteRun
 
 if TYPE_CHECKING:
+    from ._app.api import ask, attach, chat
+    from ._app.batch_runs import batch
+    from ._app.connections import Connection, connect, connections, get_connection
+    from ._app.remote_runs import remote_runs
     from ._client.client import AsyncAgentClient
     from ._client.stream import RunStream
     from ._client.sync import AgentClient, SyncRunStream
     from ._core.handle import RunHandle
+    from ._display.show import show
+    from ._display.widget import ChatCell
     from ._history import (
         HistoryStore,
         RunHistory,
@@ -59,12 +65,6 @@ if TYPE_CHECKING:
         runs,
         summary,
     )
-    from ._notebook.api import ask, attach, chat
-    from ._notebook.batch import batch
-    from ._notebook.connections import Connection, connect, connections, get_connection
-    from ._notebook.display import show
-    from ._notebook.remote import remote_runs
-    from ._notebook.widget import ChatCell
     from .server import ServerHandle, start_server
 
 
@@ -144,14 +144,14 @@ _LAZY: dict[str, str] = {
     "AgentClient": "._client.sync",
     "AsyncAgentClient": "._client.client",
     "RunStream": "._client.stream",
-    "ask": "._notebook.api",
-    "attach": "._notebook.api",
-    "chat": "._notebook.api",
-    "Connection": "._notebook.connections",
-    "connect": "._notebook.connections",
-    "connections": "._notebook.connections",
-    "get_connection": "._notebook.connections",
-    "show": "._notebook.display",
+    "ask": "._app.api",
+    "attach": "._app.api",
+    "chat": "._app.api",
+    "Connection": "._app.connections",
+    "connect": "._app.connections",
+    "connections": "._app.connections",
+    "get_connection": "._app.connections",
+    "show": "._display.show",
     "RunHandle": "._core.handle",
     "HistoryStore": "._history",
     "RunRecord": "._history",
@@ -159,11 +159,11 @@ _LAZY: dict[str, str] = {
     "ToolCallRecord": "._history",
     "SyncRunStream": "._client.sync",
     "RunHistory": "._history",
-    "batch": "._notebook.batch",
-    "remote_runs": "._notebook.remote",
+    "batch": "._app.batch_runs",
+    "remote_runs": "._app.remote_runs",
     "runs": "._history",
     "summary": "._history",
-    "ChatCell": "._notebook.widget",
+    "ChatCell": "._display.widget",
     "ServerHandle": ".server",
     "start_server": ".server",
 }

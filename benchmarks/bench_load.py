@@ -56,9 +56,9 @@ import httpx_sse
 from bench_floor import floor_run, rss_growth_per_stream
 
 import agentnb
+from agentnb._app.connections import disconnect
 from agentnb._client import reading, transport
 from agentnb._core.loop import get_loop, run_sync
-from agentnb._notebook.connections import disconnect
 
 PROBE_S = 0.010
 SERVER_CHILD = (

@@ -25,8 +25,8 @@ import httpx_sse
 from bench_load import add_load_options, built_in_server, messages, pct
 
 import agentnb
+from agentnb._app.connections import disconnect
 from agentnb._core.loop import run_sync
-from agentnb._notebook.connections import disconnect
 
 STOP_EVERY_S = 0.02
 

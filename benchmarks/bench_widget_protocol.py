@@ -23,7 +23,7 @@ from typing import Any
 
 from agentnb._core.handle import RunHandle
 from agentnb._core.run import Run
-from agentnb._notebook.widget import ChatCell, shared_runtime
+from agentnb._display.widget import ChatCell, shared_runtime
 from agentnb.events import Event, RunCompleted, TextDelta
 
 ENVELOPE = 600

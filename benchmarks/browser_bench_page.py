@@ -20,7 +20,7 @@ from agentnb._core.handle import RunHandle
 if os.environ.get("AGENTNB_BENCH_STATIC"):
     # --static: the chat cell's code and style from another build (A/B of front-end changes).
     from pathlib import Path
-    from agentnb._notebook import widget as _widget
+    from agentnb._display import widget as _widget
     _widget.STATIC = Path(os.environ["AGENTNB_BENCH_STATIC"])
     _widget._packed_bundle.cache_clear()
     _widget.AgentRuntime._css = (_widget.STATIC / "widget.css").read_text()

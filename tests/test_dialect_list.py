@@ -19,7 +19,7 @@ import pytest
 
 import agentnb
 import agentnb.providers
-from agentnb._notebook.run_flags import add_run_flags
+from agentnb._app.run_flags import add_run_flags
 from agentnb.providers import available_providers
 from agentnb.providers.openai import OpenAI
 from agentnb.server import DIALECT_PROVIDERS

@@ -140,7 +140,7 @@ def test_one_request_builder() -> None:
 
 
 def test_one_notebook_check() -> None:
-    assert set(_calls("get_ipython")) == {"_notebook/environment.py"}
+    assert set(_calls("get_ipython")) == {"_display/environment.py"}
 
 
 def test_one_home_for_secrets() -> None:

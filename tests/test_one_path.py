@@ -28,8 +28,8 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
+from agentnb._app.run_flags import RUN_FLAGS, RunFlag
 from agentnb._core.request import RUN_OPTIONS
-from agentnb._notebook.run_flags import RUN_FLAGS, RunFlag
 from agentnb.providers import available_providers
 
 KEY = "sk-capture-key-0123456789"

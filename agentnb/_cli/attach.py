@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .._app.api import attach_connection, start_attach
+from .._app.outcome import HeldSummary
+from .._app.run_flags import approval_policy, flags_for
 from .._core.exceptions import AgentNBError, ConfigurationError
 from .._core.handle import RunHandle
 from .._core.text import terminal_safe
-from .._notebook.api import attach_connection, start_attach
-from .._notebook.approval_prompt import approval_policy
-from .._notebook.outcome import HeldSummary
-from .._notebook.run_flags import flags_for
-from .._notebook.terminal import TerminalPrinter
+from .._display.terminal import TerminalPrinter
 from .run import cli_connection
 
 __all__ = ["HELP", "attach_command", "configure"]

@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._app.connections import close_all
 from .._core.exceptions import ConfigurationError
-from .._notebook.connections import close_all
 from . import attach as attach_cli
 from . import run as run_cli
 from . import runs as runs_cli

@@ -5,14 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .._app.api import start_run
+from .._app.connections import Connection, connect, get_connection
+from .._app.run_flags import (
+    AGENT_HELP,
+    add_run_flags,
+    approval_policy,
+    dialect_names,
+    run_options_from,
+)
 from .._core.exceptions import AgentNBError, ConfigurationError
 from .._core.request import build_request
 from .._core.text import terminal_safe
-from .._notebook.api import start_run
-from .._notebook.approval_prompt import approval_policy
-from .._notebook.connections import Connection, connect, get_connection
-from .._notebook.run_flags import AGENT_HELP, add_run_flags, dialect_names, run_options_from
-from .._notebook.terminal import TerminalPrinter
+from .._display.terminal import TerminalPrinter
 
 __all__ = ["HELP", "cli_connection", "configure", "run_command"]
 

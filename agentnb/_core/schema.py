@@ -18,6 +18,7 @@ import referencing.jsonschema
 from jsonschema_specifications import REGISTRY as META_SCHEMAS  # type: ignore[import-untyped]
 
 from .exceptions import ConfigurationError, SchemaError
+from .text import excerpt
 
 __all__ = ["resolve_schema"]
 
@@ -27,6 +28,8 @@ _REF_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
 _DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples"})
 """Keywords whose values are JSON data, not schemas: a ``$ref`` in them is just data."""
 _TOO_DEEP = "nested too deeply"
+QUOTED = 200
+"""Characters of a path, message or name an error message quotes."""
 
 
 class _NotFetched(LookupError):
@@ -104,8 +107,8 @@ def _json_schema_validator(schema: dict[str, Any]) -> Validator:
         if errors:
             where = "/".join(str(p) for p in errors[0].path) or "(root)"
             raise SchemaError(
-                f"the answer does not match the schema at {_clip(where)}: "
-                f"{_clip(errors[0].message)}"
+                f"the answer does not match the schema at {excerpt(where, QUOTED)}: "
+                f"{excerpt(errors[0].message, QUOTED)}"
             )
         return value
 
@@ -123,7 +126,8 @@ def _validator_class(schema: dict[str, Any]) -> Any:
         validator_cls = jsonschema.validators.validator_for({})
         if dialect is not None:
             raise ConfigurationError(
-                f"invalid JSON schema: unknown $schema dialect {_clip(dialect)!r} (use e.g. "
+                "invalid JSON schema: unknown $schema dialect "
+                f"{excerpt(dialect, QUOTED)!r} (use e.g. "
                 f"{validator_cls.META_SCHEMA['$schema']!r}, or leave $schema out)"
             )
     return validator_cls
@@ -163,7 +167,7 @@ def _look_up(resolver: referencing._core.Resolver[Any], keyword: str, ref: str) 
                 'network; copy it under "$defs" and refer to it as "#/$defs/<name>"'
             )
         raise ConfigurationError(
-            f"invalid JSON schema: {keyword} {_clip(ref)!r} {reason}"
+            f"invalid JSON schema: {keyword} {excerpt(ref, QUOTED)!r} {reason}"
         ) from None
 
 
@@ -186,12 +190,8 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
-def _clip(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
 def _short(exc: pydantic.ValidationError) -> str:
     first = exc.errors()[0]
     loc = ".".join(str(p) for p in first["loc"]) or "(root)"
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{loc}: {_clip(first['msg'])}{more}"
+    return f"{loc}: {excerpt(first['msg'], QUOTED)}{more}"

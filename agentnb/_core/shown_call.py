@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .text import compact_json, visible
 from .transcript import ToolCall
 
 __all__ = [
@@ -40,33 +40,7 @@ __all__ = [
 VALUE_CHARS = 200
 """Characters of one argument value a surface shows before clipping it."""
 
-_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
-"""Controls, format characters, line and paragraph separators, surrogates, private use and
-unassigned code points: none of them shows as itself."""
-_INVISIBLE_EXTRA = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
-"""Letters and symbols that render as blank space (Hangul fillers, the braille blank, the
-Mongolian vowel separator)."""
 _PLAIN_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.:/-]{0,127}")
-
-
-def _needs_marking(char: str) -> bool:
-    if char == " ":
-        return False
-    return (
-        unicodedata.category(char) in _INVISIBLE_CATEGORIES
-        or char in _INVISIBLE_EXTRA
-        or (char.isspace() and char != " ")
-    )
-
-
-def visible(text: str) -> str:
-    """``text`` with every character that would not show as itself written as ``⟨U+XXXX⟩``:
-    line breaks, tabs, controls (escape sequences lose their ESC), format characters
-    (bidi overrides and isolates, zero-width characters, the BOM), separators and invisible
-    fillers. Printable text, accents and scripts other than Latin are kept as they are."""
-    if text.isascii() and text.isprintable():
-        return text
-    return "".join(f"⟨U+{ord(c):04X}⟩" if _needs_marking(c) else c for c in text)
 
 
 def is_plain_identifier(name: str) -> bool:
@@ -165,15 +139,15 @@ def _argument_pairs(call: ToolCall) -> tuple[list[tuple[str, str]], list[str]]:
         try:
             if isinstance(pairs, _Pairs):
                 return _with_last_values(pairs), _repeated(key for key, _ in pairs)
-            return [("", _json(_plain(pairs)))], []
+            return [("", compact_json(_plain(pairs)))], []
         except RecursionError:
             return [("", text)], []
     arguments = call.arguments
     if arguments is None:
         return [], []
     if isinstance(arguments, Mapping):
-        return [(str(key), _json(value)) for key, value in arguments.items()], []
-    return [("", _json(arguments))], []
+        return [(str(key), compact_json(value)) for key, value in arguments.items()], []
+    return [("", compact_json(arguments))], []
 
 
 class _Pairs(list[tuple[str, Any]]):
@@ -186,7 +160,7 @@ def _with_last_values(pairs: _Pairs) -> list[tuple[str, str]]:
     last: dict[str, Any] = {}
     for key, value in pairs:
         last[key] = value
-    return [(key, _json(_plain(value))) for key, value in last.items()]
+    return [(key, compact_json(_plain(value))) for key, value in last.items()]
 
 
 def _plain(value: Any) -> Any:
@@ -205,13 +179,6 @@ def _repeated(keys: Iterable[str]) -> list[str]:
             twice.append(key)
         seen.add(key)
     return twice
-
-
-def _json(value: Any) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, default=str)
-    except (ValueError, RecursionError):  # nested too deep, or a cycle
-        return f"({type(value).__name__} nested too deeply to show)"
 
 
 def _clipped(argument: ShownArgument, limit: int) -> ShownArgument:

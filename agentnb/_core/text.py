@@ -1,11 +1,15 @@
-"""Text shaping shared by every layer: one-line excerpts for messages and tables, and
-untrusted text made safe for a terminal."""
+"""Text shaping shared by every layer: excerpts (the one way to cut text short, for
+messages, tables, terminals and saved notebooks), and untrusted text made safe for a terminal
+(:func:`terminal_safe` drops what a terminal would act on; :func:`visible` shows every
+character that would not show as itself)."""
 
 from __future__ import annotations
 
+import json
 import re
+import unicodedata
 
-__all__ = ["EXCERPT_CHARS", "excerpt", "terminal_safe"]
+__all__ = ["EXCERPT_CHARS", "compact_json", "excerpt", "terminal_safe", "visible"]
 
 EXCERPT_CHARS = 300
 
@@ -24,13 +28,41 @@ _CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 cut in two, or a lone ESC or carriage return."""
 
 
-def excerpt(text: object, limit: int = EXCERPT_CHARS) -> str:
-    """``text`` on one line, at most ``limit`` characters (an ellipsis marks a cut), without
-    terminal control sequences: excerpts quote servers, and end up in terminals."""
-    if text is None:
+def excerpt(
+    value: object, limit: int = EXCERPT_CHARS, *, lines: bool = False, marked: bool = False
+) -> str:
+    """At most ``limit`` characters of ``value`` (a string as it is, None as nothing, anything
+    else as compact JSON), without terminal control sequences: excerpts quote servers and
+    users, and end up in terminals and saved notebooks.
+
+    On one line (runs of whitespace become one space), an ellipsis marking a cut; with
+    ``marked=True`` every character that would not show as itself (a line break included) is
+    written ``⟨U+XXXX⟩`` instead (:func:`visible`), so a person sees exactly what a server
+    sent and nothing can forge a line. With ``lines=True`` the line breaks stay (a carriage
+    return reads as one) and a cut is followed by a line saying how many characters it left
+    out."""
+    if value is None:
         return ""
-    flat = " ".join(terminal_safe(str(text)).split())
+    text = value if isinstance(value, str) else compact_json(value)
+    if marked:
+        shown = visible(text)
+        return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+    if lines:
+        kept = terminal_safe(text.replace("\r\n", "\n").replace("\r", "\n"))
+        if len(kept) <= limit:
+            return kept
+        return kept[:limit] + f"\n… ({len(kept) - limit:,} more characters)"
+    flat = " ".join(terminal_safe(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def compact_json(value: object) -> str:
+    """``value`` as one line of JSON (anything JSON cannot say as its ``str``); a value nested
+    too deeply, or a cycle, says so instead."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (RecursionError, ValueError):  # nested too deep, or a cycle
+        return f"({type(value).__name__} nested too deeply to show)"
 
 
 def terminal_safe(text: str) -> str:
@@ -43,3 +75,31 @@ def terminal_safe(text: str) -> str:
     text = _STRING_SEQUENCE.sub("", text)
     text = _CONTROL_SEQUENCE.sub("", text)
     return _CONTROL_CHARACTER.sub("", text)
+
+
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+"""Controls, format characters, line and paragraph separators, surrogates, private use and
+unassigned code points: none of them shows as itself."""
+_INVISIBLE_EXTRA = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
+"""Letters and symbols that render as blank space (Hangul fillers, the braille blank, the
+Mongolian vowel separator)."""
+
+
+def _needs_marking(char: str) -> bool:
+    if char == " ":
+        return False
+    return (
+        unicodedata.category(char) in _INVISIBLE_CATEGORIES
+        or char in _INVISIBLE_EXTRA
+        or (char.isspace() and char != " ")
+    )
+
+
+def visible(text: str) -> str:
+    """``text`` with every character that would not show as itself written as ``⟨U+XXXX⟩``:
+    line breaks, tabs, controls (escape sequences lose their ESC), format characters
+    (bidi overrides and isolates, zero-width characters, the BOM), separators and invisible
+    fillers. Printable text, accents and scripts other than Latin are kept as they are."""
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(f"⟨U+{ord(c):04X}⟩" if _needs_marking(c) else c for c in text)

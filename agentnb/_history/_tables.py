@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, overload
 
 from .._core.exceptions import ConfigurationError
 from .._core.run import Run
+from .._core.text import excerpt
 from ._plot import plot, require_pandas
 from ._records import (
     RUN_COLUMNS,
@@ -48,7 +49,7 @@ from ._records import (
     run_row,
     tool_rows,
 )
-from ._text_table import Cell, TableColumn, short, shown_columns, text_table
+from ._text_table import Cell, TableColumn, shown_columns, text_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -271,7 +272,7 @@ def _shown(value: object) -> str:
         text = repr(value)
     except ValueError:
         return f"a {type(value).__name__} too long to show"
-    return text if len(text) <= 60 else text[:57] + "…"
+    return excerpt(text, 60)
 
 
 # ---- the tables ----------------------------------------------------------------------
@@ -484,8 +485,8 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
 
     def _repr_html_(self) -> str:
         rows = "".join(
-            f"<tr><td>{escape(short(row[4], 30))}</td><td>{escape(str(row[5] or ''))}</td>"
-            f"<td>{escape(short(row[6], 60))}</td><td>{escape(short(row[7] or row[8], 60))}"
+            f"<tr><td>{escape(excerpt(row[4], 30))}</td><td>{escape(str(row[5] or ''))}</td>"
+            f"<td>{escape(excerpt(row[6], 60))}</td><td>{escape(excerpt(row[7] or row[8], 60))}"
             f"</td></tr>"
             for row in self._rows[:SHOWN_ROWS]
         )

@@ -31,7 +31,6 @@ __all__ = [
     "Cell",
     "TableColumn",
     "full_time",
-    "short",
     "short_time",
     "shown_columns",
     "text_table",
@@ -41,11 +40,6 @@ EXCERPT = 40
 HOVER = 500
 """Characters of a value kept for its hover text."""
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def short(text: Any, limit: int = EXCERPT) -> str:
-    """One line of at most ``limit`` characters: a table cell."""
-    return excerpt(text, limit)
 
 
 def short_time(seconds: float, now: float) -> str:
@@ -183,7 +177,7 @@ def text_table(columns: Columns, rows: Sequence[int], now: float) -> str:
     shown = shown_columns(columns, rows, now)
     titles = [column.title for column, _ in shown]
     body = [
-        [short(cells[r].text, column.chars or len(cells[r].text)) for column, cells in shown]
+        [excerpt(cells[r].text, column.chars or len(cells[r].text)) for column, cells in shown]
         for r in range(len(rows))
     ]
     widths = [max([len(title), *(len(row[c]) for row in body)]) for c, title in enumerate(titles)]

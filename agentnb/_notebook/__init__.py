@@ -1,2 +1,3 @@
-"""The notebook surface: connections, ``ask``/``chat``/``batch``, the chat cell (widget,
-controller, static copy), the terminal printer and the magics. It builds on the client."""
+"""The notebook's input: the ``%%agent`` magics, their arguments, the ``%agent ...?`` input
+transform and ``{{name}}`` interpolation. It builds on the application layer (:mod:`agentnb._app`)
+and the displays (:mod:`agentnb._display`)."""

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._core.exceptions import ConfigurationError
+from .._core.text import excerpt
 
 __all__ = ["interpolate"]
 
@@ -24,6 +25,8 @@ _MAX_INDEX_DIGITS = 100
 """A longer number is no index of anything (and Python refuses to convert past 4,300)."""
 _SHOWN = 80
 """Characters of a placeholder an error message shows."""
+QUOTED = 200
+"""Characters of a subscript or an exception's message an error message quotes."""
 
 
 def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
@@ -66,10 +69,12 @@ def _apply(value: Any, step: str, placeholder: str) -> Any:
         return value[key]
     except (KeyError, IndexError, TypeError) as exc:
         raise ConfigurationError(
-            f"{placeholder}: cannot look up [{_clip(inner)}]: {_describe(exc)}"
+            f"{placeholder}: cannot look up [{excerpt(inner, QUOTED)}]: {_describe(exc)}"
         ) from None
     except Exception as exc:
-        raise _user_code_failed(placeholder, f"looking up [{_clip(inner)}]", exc) from None
+        raise _user_code_failed(
+            placeholder, f"looking up [{excerpt(inner, QUOTED)}]", exc
+        ) from None
 
 
 def _attribute(value: Any, attr: str, placeholder: str) -> Any:
@@ -102,15 +107,11 @@ def _user_code_failed(placeholder: str, doing: str, exc: BaseException) -> Confi
 
 def _describe(exc: BaseException) -> str:
     try:
-        text = _clip(str(exc))
+        text = excerpt(str(exc), QUOTED)
     except Exception:  # an exception whose own __str__ fails
         text = ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _shown(match: re.Match[str]) -> str:
-    return _clip(match.group(0), _SHOWN)
-
-
-def _clip(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
+    return excerpt(match.group(0), _SHOWN)

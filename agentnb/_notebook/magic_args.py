@@ -1,7 +1,7 @@
 """The options of ``%%agent`` / ``%agent`` and how they become run options.
 
 The options themselves are declared once, for the magics and ``agentnb run`` alike, in
-:data:`~agentnb._notebook.run_flags.RUN_FLAGS`: the same option gives the same request on
+:data:`~agentnb._app.run_flags.RUN_FLAGS`: the same option gives the same request on
 every path.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 from IPython.core import magic_arguments
 from IPython.core.error import UsageError
 
+from .._app.run_flags import flags_for, run_options_from
 from .._core.request import RunOptions
-from .run_flags import flags_for, run_options_from
 
 __all__ = [
     "ATTACH_FLAGS",

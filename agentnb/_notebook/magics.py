@@ -8,7 +8,7 @@ the cell, and are shown only there: a run the server refused is not displayed, a
 
 In terminal IPython a run always streams in the foreground (the prompt it would otherwise
 print over comes back after the answer), Ctrl-C cancels it, and a tool call awaiting
-approval is asked about at a ``[y/N]`` prompt (see :mod:`.approval_prompt`).
+approval is asked about at a ``[y/N]`` prompt (see :mod:`agentnb._display.approval_prompt`).
 """
 
 from __future__ import annotations
@@ -24,19 +24,20 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Float, Unicode
 
+from .._app import api as _api
+from .._app import interrupts
+from .._app.connections import connect, connections, get_connection
+from .._app.run_flags import AGENT_HELP, approval_policy
 from .._core.exceptions import AgentNBError
 from .._core.handle import RunHandle
 from .._core.text import terminal_safe
+from .._display.approval_prompt import wait_for_readers
+from .._display.environment import terminal_shell
 from .._history import default_store, runs
 from .._tracing import SWITCH_VAR, configure_tracing, settings_from_env, tracing_status
-from . import api as _api
-from . import interrupts, magic_input
-from .approval_prompt import approval_policy, wait_for_readers
-from .connections import connect, connections, get_connection
-from .environment import terminal_shell
+from . import magic_input
 from .interpolate import interpolate
 from .magic_args import attach_options, lookup, request_options, run_options, split_line
-from .run_flags import AGENT_HELP
 
 __all__ = ["AgentMagics", "load_ipython_extension", "unload_ipython_extension"]
 

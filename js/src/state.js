@@ -59,7 +59,7 @@ export const TERMINAL = new Set(["completed", "failed", "cancelled", "interrupte
 
 /**
  * Where a call newly seen is drawn: inside its parent when the parent came before it, else at
- * the top. The rule of agentnb/_notebook/call_tree.py: decided once, in arrival order, so a
+ * the top. The rule of agentnb/_display/call_tree.py: decided once, in arrival order, so a
  * parent that never came, a call naming itself or two calls naming each other can neither
  * hide a call nor make a cycle.
  * @param {Map<string, Placement>} placement

@@ -9,7 +9,7 @@ import { h, listen } from "./dom.js";
 
 /**
  * Levels of nesting that indent; a deeper card stays at this indent and shows its depth, so a
- * tree 50 calls deep keeps its width (agentnb/_notebook/call_tree.py: MAX_INDENT).
+ * tree 50 calls deep keeps its width (agentnb/_display/call_tree.py: MAX_INDENT).
  */
 export const MAX_INDENT = 8;
 

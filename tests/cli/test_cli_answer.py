@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from test_cli_approval import cli_env, on, run_piped
 
-from agentnb._notebook.approval_prompt import NO_REPLY, NO_TERMINAL
+from agentnb._display.approval_prompt import NO_REPLY, NO_TERMINAL
 from agentnb.server._planner import QUESTION
 
 pexpect = pytest.importorskip("pexpect")

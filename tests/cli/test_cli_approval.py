@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from agentnb._notebook.approval_prompt import BY_POLICY, NO_TERMINAL
+from agentnb._app.run_flags import BY_POLICY
+from agentnb._display.approval_prompt import NO_TERMINAL
 
 pexpect = pytest.importorskip("pexpect")
 

@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from agentnb._cli.main import build_parser
-from agentnb._core.request import RUN_OPTIONS, build_request
-from agentnb._notebook.run_flags import (
+from agentnb._app.connections import BUILTIN_AGENTS
+from agentnb._app.run_flags import (
     AGENT_HELP,
-    BUILTIN_AGENTS,
     RUN_FLAGS,
     flags_for,
     run_options_from,
 )
+from agentnb._cli.main import build_parser
+from agentnb._core.request import RUN_OPTIONS, build_request
 from agentnb.server._agents import AGENTS
 
 

@@ -23,15 +23,15 @@ from agentnb import (
     TransportError,
     connect,
 )
+from agentnb._app.connections import disconnect
 from agentnb._client import transport
 from agentnb._client.client import AsyncAgentClient
 from agentnb._core.request import build_request
 from agentnb._core.run import Run
 from agentnb._core.secrets import MIN_SECRET_LENGTH
+from agentnb._display.static_copy import static_html, static_markdown, static_text
+from agentnb._display.widget_protocol import meta_wire
 from agentnb._history import HistoryStore
-from agentnb._notebook.connections import disconnect
-from agentnb._notebook.static import static_html, static_markdown, static_text
-from agentnb._notebook.wire import meta_wire
 
 KEY = "sk-hostile/0123456789/abcdef"
 """Has a ``/`` so that servers escaping it (``\\/``, ``\\u002f``) are covered."""

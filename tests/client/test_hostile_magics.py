@@ -17,10 +17,10 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
+from agentnb._app import connections as conns
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
 from agentnb._history import HistoryStore, close_default_stores
-from agentnb._notebook import connections as conns
 from agentnb.events import RunCompleted, TextDelta
 
 KEY = "sk-magic/0123456789/abcdef"

@@ -25,8 +25,8 @@ from test_hostile_approvals import (
 
 from agentnb import ConfigurationError
 from agentnb._core.run import Run
-from agentnb._notebook.approval_prompt import MAX_QUESTION, answer_prompt
-from agentnb._notebook.static import static_html
+from agentnb._display.approval_prompt import MAX_QUESTION, answer_prompt
+from agentnb._display.static_copy import static_html
 from agentnb.events import RunPaused
 
 pytestmark = pytest.mark.timeout(60)

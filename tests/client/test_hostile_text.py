@@ -17,7 +17,8 @@ from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 import agentnb
 from agentnb._core.run import Run, RunErrorInfo
 from agentnb._core.text import terminal_safe
-from agentnb._notebook.terminal import CYAN, DIM, GREEN, RED, RESET, TerminalPrinter, render_plain
+from agentnb._display.run_text import run_text
+from agentnb._display.terminal import CYAN, DIM, GREEN, RED, RESET, TerminalPrinter
 from agentnb.events import (
     ReasoningDelta,
     RunCompleted,
@@ -87,7 +88,7 @@ def test_the_printer_writes_no_control_sequence_from_the_server(color: bool) -> 
         written = written.replace(ours, "")
     assert not UNSAFE.search(written), repr(written)
     assert "before answer" in written and "before tool" in written and "after" in written
-    assert not UNSAFE.search(render_plain(run))
+    assert not UNSAFE.search(run_text(run))
 
 
 def test_a_deeply_nested_tool_argument_prints() -> None:

@@ -23,10 +23,10 @@ import httpx
 import pytest
 
 import agentnb
+from agentnb._app import connections as conns
 from agentnb._client.client import AsyncAgentClient
 from agentnb._core.loop import run_sync
 from agentnb._history import default_location, default_store
-from agentnb._notebook import connections as conns
 from agentnb.server import ServerHandle
 
 RUNS = 200

@@ -16,9 +16,9 @@ from agentnb_testing import client_for
 
 import agentnb
 from agentnb import AsyncAgentClient, HistoryStore
+from agentnb._app.batch_runs import batch
 from agentnb._core.loop import run_sync
-from agentnb._notebook.batch import batch
-from agentnb._notebook.widget import ChatCell
+from agentnb._display.widget import ChatCell
 from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.timeout(120)

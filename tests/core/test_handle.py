@@ -12,7 +12,8 @@ from agentnb_testing import Scripted
 
 from agentnb import Run, RunCancelledError, RunInterruptedError, StreamError
 from agentnb._core.handle import RunHandle
-from agentnb._notebook.terminal import TerminalPrinter, render_plain
+from agentnb._display.run_text import run_text
+from agentnb._display.terminal import TerminalPrinter
 from agentnb.events import (
     Event,
     ReasoningDelta,
@@ -152,9 +153,9 @@ def test_terminal_printer_output() -> None:
     assert "\x1b[" not in text
 
 
-def test_render_plain_summarises_the_run() -> None:
+def test_run_text_summarises_the_run() -> None:
     run = start(Scripted(agent="finance_agent", events=SCRIPT)).wait(timeout=10)
-    text = render_plain(run)
+    text = run_text(run)
     assert "thinking: Look up NVDA." in text and "NVDA is **$100.50**." in text
     assert "run r1" in text
 

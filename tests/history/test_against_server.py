@@ -16,13 +16,13 @@ import pytest
 from agentnb_testing import client_for
 
 import agentnb
+from agentnb._app.batch_runs import batch, run_batch
+from agentnb._app.remote_runs import fetch_remote_runs, remote_runs
 from agentnb._client.client import AsyncAgentClient
 from agentnb._core.exceptions import AgentNBError
 from agentnb._core.loop import run_sync
+from agentnb._display.progress import Progress
 from agentnb._history import HistoryStore, close_default_stores, runs
-from agentnb._notebook.batch import batch, run_batch
-from agentnb._notebook.progress import Progress
-from agentnb._notebook.remote import fetch_remote_runs, remote_runs
 from agentnb.server import ServerHandle
 
 
@@ -259,7 +259,7 @@ def connection(
     try:
         yield name
     finally:
-        from agentnb._notebook.connections import disconnect
+        from agentnb._app.connections import disconnect
 
         disconnect(name)
         time.sleep(0.05)  # let the old client close on the loop

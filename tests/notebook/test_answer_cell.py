@@ -15,7 +15,7 @@ from test_controller import capture
 
 from agentnb._client.client import AsyncAgentClient
 from agentnb._core.handle import RunHandle
-from agentnb._notebook.widget import ChatCell
+from agentnb._display.widget import ChatCell
 from agentnb.server import ServerHandle
 from agentnb.server._planner import QUESTION
 

@@ -19,8 +19,8 @@ from test_controller import Recorder, Replica, capture
 from agentnb._client.client import AsyncAgentClient
 from agentnb._core.handle import RunHandle
 from agentnb._core.run import Run
-from agentnb._notebook.widget import ChatCell
-from agentnb._notebook.wire import Turn
+from agentnb._display.widget import ChatCell
+from agentnb._display.widget_protocol import Turn
 from agentnb.events import (
     RunCompleted,
     StepReset,
@@ -158,7 +158,7 @@ def test_deny_from_a_view_ends_the_call_denied_with_the_reason(
     }
     assert "declined (too risky)" in run.text
     assert notices(recorder) == []
-    assert "place_trade denied (too risky)" in cell.static_bundle()["text/plain"]
+    assert "shares: 10) ⊘ denied: too risky" in cell.static_bundle()["text/plain"]
 
 
 def test_a_decision_the_run_refuses_comes_back_as_a_notice(server: ServerHandle) -> None:

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 
 from agentnb._core.run import ToolCall
-from agentnb._notebook import approval_prompt
-from agentnb._notebook.approval_prompt import TerminalApprover, wait_for_readers
+from agentnb._display import approval_prompt
+from agentnb._display.approval_prompt import TerminalApprover, wait_for_readers
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
 

@@ -25,9 +25,9 @@ from agentnb import (
     RunHandle,
     ToolCall,
 )
+from agentnb._app import connections as conns
+from agentnb._app.api import start_run
 from agentnb._core.request import build_request
-from agentnb._notebook import connections as conns
-from agentnb._notebook.api import start_run
 from agentnb.server import ServerHandle
 
 ORDER = "Buy 10 NVDA"

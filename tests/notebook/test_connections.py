@@ -2,7 +2,7 @@ import pytest
 
 import agentnb
 from agentnb import ConfigurationError
-from agentnb._notebook import connections as conns
+from agentnb._app import connections as conns
 
 
 @pytest.fixture(autouse=True)

@@ -20,8 +20,8 @@ from agentnb_testing import Scripted
 from agentnb._core.handle import RunHandle
 from agentnb._core.loop import get_loop
 from agentnb._core.run import Run
-from agentnb._notebook.widget import ChatCell
-from agentnb._notebook.wire import MAX_TOOL_OUTPUT_CHARS
+from agentnb._display.widget import ChatCell
+from agentnb._display.widget_protocol import MAX_TOOL_OUTPUT_CHARS
 from agentnb.events import (
     Event,
     ReasoningDelta,

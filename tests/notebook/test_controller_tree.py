@@ -9,7 +9,7 @@ from agentnb_testing import Scripted
 from nested_frames import SUB_REASONING, SUB_TEXT, events_from_frames, nested_run_frames
 from test_controller import capture, matches_run, play, replica_of
 
-from agentnb._notebook.widget import ChatCell
+from agentnb._display.widget import ChatCell
 from agentnb.events import Event, TextDelta, ToolCallFinished, Usage
 
 

@@ -15,7 +15,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
 from agentnb import RunCancelledError
-from agentnb._notebook import connections as conns
+from agentnb._app import connections as conns
 
 
 @pytest.fixture(scope="module")

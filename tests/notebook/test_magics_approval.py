@@ -12,8 +12,9 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
-from agentnb._notebook import connections as conns
-from agentnb._notebook.approval_prompt import BY_POLICY, NO_TERMINAL
+from agentnb._app import connections as conns
+from agentnb._app.run_flags import BY_POLICY
+from agentnb._display.approval_prompt import NO_TERMINAL
 
 
 @pytest.fixture(scope="module")

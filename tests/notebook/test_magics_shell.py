@@ -14,8 +14,8 @@ from IPython.core.magic_arguments import parse_argstring
 
 import agentnb
 from agentnb import Media
+from agentnb._app import connections as conns
 from agentnb._core.request import RUN_OPTIONS, build_request
-from agentnb._notebook import connections as conns
 from agentnb._notebook.magic_args import request_options
 
 

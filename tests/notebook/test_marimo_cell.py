@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from agentnb._notebook.marimo import MARIMO_STYLE, in_marimo, self_contained_front_end
-from agentnb._notebook.widget import STATIC
+from agentnb._display.marimo import MARIMO_STYLE, in_marimo, self_contained_front_end
+from agentnb._display.widget import STATIC
 
 marimo = pytest.importorskip("marimo", reason="needs marimo (the dev extra)")
 

@@ -9,9 +9,9 @@ import pytest
 from markdown_it import MarkdownIt
 
 from agentnb._core.run import Run
-from agentnb._notebook.safe_markdown import code_block, one_line, safe_markdown
-from agentnb._notebook.static import (
-    NO_RESULT_NOTE,
+from agentnb._display.run_text import NO_RESULT_NOTE
+from agentnb._display.safe_markdown import code_block, one_line, safe_markdown
+from agentnb._display.static_copy import (
     render_markdown_html,
     static_bundle,
     static_html,
@@ -193,7 +193,7 @@ def test_failed_run_shows_code_message_and_retry() -> None:
     bundle = static_bundle([run])
     assert "CAPACITY_ERROR: over capacity (retry after 30.0 s)" in bundle["text/html"]
     assert "CAPACITY_ERROR: over capacity" in render_with_html_on(bundle["text/markdown"])
-    assert "error: CAPACITY_ERROR: over capacity" in bundle["text/plain"]
+    assert "error: [CAPACITY_ERROR] over capacity (retry after 30.0 s)" in bundle["text/plain"]
     assert "partial" in bundle["text/plain"]
 
 
@@ -202,7 +202,7 @@ def test_running_run_says_the_answer_comes_at_the_end() -> None:
     run.start()
     assert "Running…" in static_html([run])
     assert "Running…" in static_markdown([run])
-    assert static_text([run]).startswith("agentnb · writer · running")
+    assert static_text([run]) == "agentnb · writer: go\nrunning"
 
 
 def render_with_html_on(markdown: str) -> str:
@@ -292,8 +292,9 @@ def test_markdown_copy_fences_tool_output_containing_backticks() -> None:
 def test_plain_text_summary_is_short_and_has_the_answer() -> None:
     run = finished_run("x" * 10_000)
     text = static_text([run])
-    assert text.splitlines()[0].startswith("agentnb · finance_agent · completed")
-    assert "tools: get_stock_price ✓" in text
+    assert text.splitlines()[0] == "agentnb · finance_agent: What is NVDA at?"
+    assert text.splitlines()[-1].startswith("completed")
+    assert '→ get_stock_price(ticker: "<NVDA>") ✓ {"price": 181.2' in text
     assert "more characters" in text
     assert len(text) < 5_000
     assert static_text([]) == "agentnb chat (no runs yet)"
@@ -350,8 +351,9 @@ def test_a_paused_run_shows_the_call_waiting_for_a_human_in_every_copy() -> None
     assert "<b>" not in rendered
     assert "awaiting approval" in rendered and "Paused: waiting for a human" in rendered
     plain = bundle["text/plain"]
-    assert plain.startswith("agentnb · trader · paused — waiting for approval")
-    assert "tools: get_stock_price ✓, place_trade awaiting approval" in plain
+    assert plain.startswith("agentnb · trader: Buy 10 NVDA\n→ get_stock_price(")
+    assert '→ place_trade(ticker: "NVDA") ‖ awaiting approval' in plain
+    assert plain.splitlines()[-1].startswith("paused — waiting for approval")
 
 
 def test_an_approved_call_says_so_with_its_output() -> None:
@@ -360,7 +362,7 @@ def test_an_approved_call_says_so_with_its_output() -> None:
     assert "<p><em>Approved.</em></p>" in bundle["text/html"]
     assert "demo_1" in bundle["text/html"]
     assert "*Approved\\.*" in bundle["text/markdown"]
-    assert "place_trade ✓" in bundle["text/plain"]
+    assert '→ place_trade(ticker: "NVDA") ✓ {"order_id": "demo_1"}' in bundle["text/plain"]
 
 
 def test_a_denied_call_says_denied_and_its_reason_once() -> None:
@@ -373,7 +375,7 @@ def test_a_denied_call_says_denied_and_its_reason_once() -> None:
     assert "Error" not in html_text
     rendered = render_with_html_on(bundle["text/markdown"])
     assert "<i>" not in rendered and "Denied: too &lt;i&gt;risky&lt;/i&gt;" in rendered
-    assert "place_trade denied (too <i>risky</i>)" in bundle["text/plain"]
+    assert 'place_trade(ticker: "NVDA") ⊘ denied: too <i>risky</i>' in bundle["text/plain"]
 
     silent = static_bundle([trader_run(decision=False)])
     assert "<p><em>Denied.</em></p>" in silent["text/html"]
@@ -398,4 +400,4 @@ def test_a_call_whose_result_never_arrived_says_so() -> None:
     assert "? <code>lookup</code> no result" in bundle["text/html"]
     assert NO_RESULT_NOTE.replace("'", "&#x27;") in bundle["text/html"]
     assert "no result" in bundle["text/markdown"]
-    assert "tools: lookup no result" in bundle["text/plain"]
+    assert "→ lookup(q: 1) ? no result" in bundle["text/plain"]

@@ -20,7 +20,7 @@ import pytest
 
 import agentnb
 from agentnb._core.run import Run, RunErrorInfo
-from agentnb._notebook.static import static_html, static_markdown
+from agentnb._display.static_copy import static_html, static_markdown
 from agentnb.events import (
     ReasoningDelta,
     RunCompleted,

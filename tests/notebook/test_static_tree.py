@@ -18,8 +18,9 @@ from nested_frames import (
 )
 
 from agentnb._core.run import Run, RunErrorInfo
-from agentnb._notebook.call_tree import MAX_INDENT
-from agentnb._notebook.static import static_bundle, static_html, static_markdown, static_text
+from agentnb._display.call_tree import MAX_INDENT
+from agentnb._display.run_text import run_text
+from agentnb._display.static_copy import static_bundle, static_html, static_markdown, static_text
 from agentnb.events import (
     ReasoningDelta,
     RunCompleted,
@@ -131,18 +132,16 @@ def test_markdown_quotes_each_nested_call_one_level_deeper_with_its_agent() -> N
     assert "agent checker" in rendered and "Sub-agent researcher text" in rendered
 
 
-def test_text_indents_nested_calls_with_their_agents_apart_from_the_answer() -> None:
+def test_text_is_the_plain_view_of_the_run_under_a_line_naming_it() -> None:
+    """One plain-text rendering: the copy's ``text/plain`` is the terminal's plain view."""
     run = run_from_frames(nested_run_frames())
     lines = static_text([run]).splitlines()
-    tools = lines[lines.index("tools:") + 1 : lines.index(TOP_TEXT)]
-    assert tools == [
-        "  research ✓",
-        f"    Sub-agent researcher text (58 characters): {SUB_TEXT}",
-        "    ↳ get_price ✓ · agent researcher",
-        "      ↳ verify ✓ · agent checker",
-        "  research ✓",
-        "    Sub-agent analyst text (15 characters): Looking up AMD.",
-        "    ↳ get_price ✓ · agent analyst",
+    assert lines[0].startswith(f"agentnb · {run.agent}")
+    assert lines[1:] == run_text(run).splitlines()
+    assert lines[1:4] == [
+        '→ research(ticker: "NVDA") ✓ NVDA is at 181.2',
+        f"  ┆ researcher: {SUB_TEXT}",
+        '  ↳ [researcher] → get_price(ticker: "NVDA") ✓ {"price": 181.2}',
     ]
 
 
@@ -158,7 +157,12 @@ def test_a_50_deep_tree_keeps_every_call_once_and_caps_the_indentation() -> None
     quotes = max(len(m) for m in re.findall(r"^>+", bundle["text/markdown"], re.M))
     assert quotes == MAX_INDENT
     deepest = [line for line in bundle["text/plain"].splitlines() if "level_49" in line]
-    assert deepest == ["  " * (MAX_INDENT + 1) + "↳ level_49 no result · agent agent_49 · depth 49"]
+    assert deepest == [
+        "  "
+        * MAX_INDENT
+        + "↳ [depth 49] [agent_49] → level_49(level: 49) ? no result (the platform never "
+        "reported it)"
+    ]
 
 
 def test_calls_naming_a_missing_parent_or_each_other_are_each_shown_once_at_the_top() -> None:

@@ -11,9 +11,10 @@ from agentnb_testing import Scripted
 from test_controller import capture, play, replica_of
 
 from agentnb._core.run import Run
-from agentnb._notebook.static import static_html, static_markdown, static_text
-from agentnb._notebook.terminal import TerminalPrinter, render_plain
-from agentnb._notebook.widget import ChatCell
+from agentnb._display.run_text import run_text
+from agentnb._display.static_copy import static_html, static_markdown, static_text
+from agentnb._display.terminal import TerminalPrinter
+from agentnb._display.widget import ChatCell
 from agentnb.events import (
     Event,
     ReasoningDelta,
@@ -69,7 +70,7 @@ def test_a_call_made_inside_names_the_sub_agent_too_and_the_first_name_stays() -
 def test_every_static_copy_labels_the_text_with_the_sub_agent() -> None:
     run = folded(text_only_events())
     assert "Sub-agent writer text" in static_html([run])
-    assert "Sub-agent writer text" in static_text([run])
+    assert f"  ┆ writer: {WRITER_TEXT}" in static_text([run]).splitlines()
     assert "Sub\\-agent writer text" in static_markdown([run])  # markdown escapes the dash
 
 
@@ -81,7 +82,7 @@ def test_the_terminal_printer_and_plain_view_label_the_text_with_the_sub_agent()
         printer(run, event)
     printer(run, None)
     assert f"  ┆ writer: {WRITER_TEXT}" in out.getvalue().splitlines()
-    assert f"  ┆ writer: {WRITER_TEXT}" in render_plain(run).splitlines()
+    assert f"  ┆ writer: {WRITER_TEXT}" in run_text(run).splitlines()
 
 
 def test_the_chat_cells_copy_of_the_call_carries_the_sub_agent() -> None:

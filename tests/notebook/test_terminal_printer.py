@@ -11,18 +11,19 @@ import threading
 from typing import Any
 
 from agentnb import ApprovalDecision, ToolCall
+from agentnb._app import connections as conns
+from agentnb._app.api import start_run
 from agentnb._core.request import build_request
 from agentnb._core.run import Run
-from agentnb._notebook import connections as conns
-from agentnb._notebook.api import start_run
-from agentnb._notebook.approval_prompt import question, whole_call
-from agentnb._notebook.static import NO_RESULT_NOTE
-from agentnb._notebook.terminal import TerminalPrinter, render_plain
+from agentnb._display.approval_prompt import question, whole_call
+from agentnb._display.run_text import NO_RESULT_NOTE, run_text
+from agentnb._display.terminal import TerminalPrinter
 from agentnb.events import (
     Event,
     RunPaused,
     ToolApprovalRequested,
     ToolApprovalResponded,
+    ToolCallFinished,
     ToolCallStarted,
 )
 from agentnb.providers.openai import OpenAITranslator
@@ -158,17 +159,17 @@ def test_a_result_that_never_arrived_is_said_at_the_end() -> None:
     assert f"    {NO_RESULT_NOTE}" in lines
     assert "1 tool call(s) (1 without a result)" in lines[-1]
     assert "✓ get_stock_price" not in out.getvalue()  # never claimed as succeeded
-    plain = render_plain(run)
-    assert '→ get_stock_price({"ticker": 1}) ? no result' in plain
+    plain = run_text(run)
+    assert "→ get_stock_price(ticker: 1) ? no result" in plain
 
 
 def test_the_plain_view_shows_waiting_and_denied_calls() -> None:
     run = Run(agent="trader", message="m")
     for event in fold_trader_denial()[:2]:
         run.apply(event)
-    assert '→ place_trade({"ticker": "NVDA"}) ‖ awaiting approval' in render_plain(run)
+    assert '→ place_trade(ticker: "NVDA") ‖ awaiting approval' in run_text(run)
     run.apply(fold_trader_denial()[2])
-    assert '→ place_trade({"ticker": "NVDA"}) ⊘ denied: no' in render_plain(run)
+    assert '→ place_trade(ticker: "NVDA") ⊘ denied: no' in run_text(run)
 
 
 def test_the_approval_question_shows_the_whole_arguments_safely() -> None:
@@ -190,3 +191,17 @@ def test_the_approval_question_shows_the_whole_arguments_safely() -> None:
     whole = whole_call(call)
     assert f'  note: "{long_note}"' in whole.splitlines()
     assert whole.endswith("? [y/N] ")
+
+
+def test_a_call_that_returned_nothing_shows_no_output_rather_than_null() -> None:
+    run, out = Run(agent="a", message="m"), io.StringIO()
+    printer = TerminalPrinter(out, color=False)
+    for event in (
+        ToolCallStarted(call_id="c", name="notify", arguments={}),
+        ToolCallFinished(call_id="c", output=None),
+    ):
+        run.apply(event)
+        printer(run, event)
+    finished = out.getvalue().splitlines()[-1]
+    assert finished.startswith("  ✓ notify (") and finished.endswith(" s)")  # no ": null"
+    assert "→ notify() ✓" in run_text(run).splitlines()

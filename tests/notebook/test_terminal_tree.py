@@ -20,8 +20,9 @@ from nested_frames import (
 
 from agentnb import RunRequest
 from agentnb._core.run import Run
-from agentnb._notebook.call_tree import MAX_INDENT
-from agentnb._notebook.terminal import TerminalPrinter, render_plain
+from agentnb._display.call_tree import MAX_INDENT
+from agentnb._display.run_text import run_text
+from agentnb._display.terminal import TerminalPrinter
 from agentnb.providers.seekrflow import SeekrFlowVercel
 from agentnb.sse import ServerSentEvent
 
@@ -75,17 +76,17 @@ def test_a_50_deep_tree_stops_indenting_and_says_the_depth() -> None:
 
 def test_the_plain_view_draws_the_same_tree() -> None:
     run, _ = printed(nested_run_frames())
-    lines = render_plain(run).splitlines()
+    lines = run_text(run).splitlines()
     assert lines[:6] == [
-        '→ research({"ticker": "NVDA"}) ✓ NVDA is at 181.2',
+        '→ research(ticker: "NVDA") ✓ NVDA is at 181.2',
         f"  ┆ researcher: {SUB_TEXT}",
-        '  ↳ [researcher] → get_price({"ticker": "NVDA"}) ✓ {"price": 181.2}',
-        '    ↳ [checker] → verify({"price": 181.2}) ✓ ok',
-        '→ research({"ticker": "AMD"}) ✓ AMD is at 160',
+        '  ↳ [researcher] → get_price(ticker: "NVDA") ✓ {"price": 181.2}',
+        "    ↳ [checker] → verify(price: 181.2) ✓ ok",
+        '→ research(ticker: "AMD") ✓ AMD is at 160',
         "  ┆ analyst: Looking up AMD.",
     ]
     assert lines[6:8] == [
-        '  ↳ [analyst] → get_price({"ticker": "AMD"}) ✓ {"price": 160.0}',
+        '  ↳ [analyst] → get_price(ticker: "AMD") ✓ {"price": 160.0}',
         TOP_TEXT,
     ]
 

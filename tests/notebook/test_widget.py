@@ -16,7 +16,7 @@ import agentnb
 from agentnb._core.handle import RunHandle
 from agentnb._core.loop import get_loop
 from agentnb._core.run import Run
-from agentnb._notebook.widget import STATIC, WIDGET_VIEW_MIME, ChatCell, shared_runtime
+from agentnb._display.widget import STATIC, WIDGET_VIEW_MIME, ChatCell, shared_runtime
 from agentnb.events import RunCompleted, TextDelta
 from agentnb.server import ServerHandle
 
@@ -71,7 +71,8 @@ def test_a_real_finance_run_reaches_the_views_and_the_static_copy(server: Server
     copy = cell.static_bundle()
     assert "get_stock_price" in copy["text/html"]
     assert "<table>" in copy["text/html"]
-    assert copy["text/plain"].startswith("agentnb · finance_agent · completed")
+    assert copy["text/plain"].startswith("agentnb · finance_agent: ")
+    assert copy["text/plain"].splitlines()[-1].startswith("completed")
 
 
 def test_show_outside_a_notebook_prints_the_run_as_it_streams(

@@ -235,7 +235,8 @@ def test_nbclient_saves_the_final_answer_in_the_output_and_the_widget_state(
     html_copy = copy.data["text/html"]
     assert "Running…" not in html_copy and "get_stock_price" in html_copy
     assert "NVDA" in copy.data["text/markdown"]
-    assert copy.data["text/plain"].startswith("agentnb · finance_agent · completed")
+    assert copy.data["text/plain"].startswith("agentnb · finance_agent: NVDA?\n")
+    assert copy.data["text/plain"].splitlines()[-1].startswith("completed · ")
     model_id = view.data[WIDGET_MIME]["model_id"]
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     transcript = state[model_id]["state"]["transcript"]

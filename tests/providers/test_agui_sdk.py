@@ -17,8 +17,8 @@ from agentnb_testing import free_port, sdk_python, serving
 
 import agentnb
 from agentnb import AsyncAgentClient
+from agentnb._app.connections import disconnect
 from agentnb._core.exceptions import NotFoundError, StreamError
-from agentnb._notebook.connections import disconnect
 from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.timeout(300)

@@ -1,5 +1,5 @@
 """The chat cell's wire format: a run's state as the views receive it, and the ops that turn
-one version of a turn into the next (see :mod:`agentnb._notebook.controller`).
+one version of a turn into the next (see :mod:`agentnb._display.controller`).
 
 A tool call carries its ``status`` (``running``, ``awaiting_approval``, ``succeeded``,
 ``failed``, ``denied``, ``no_result``) and, when the platform asked a human to decide on it,
@@ -13,7 +13,7 @@ inside it, where named), ``usage`` (the tokens spent inside it, where the platfo
 and, when sent whole, ``agent_text`` / ``agent_reasoning``: what a sub-agent streamed inside
 it, which then grows by ``agent_text`` ops (never by resending the call). A view draws a
 call inside its parent when the parent came first (the order of ``tools``), as
-:mod:`agentnb._notebook.call_tree` does for the static copy.
+:mod:`agentnb._display.call_tree` does for the static copy.
 
 A step reset (the platform discarding what a step streamed) can shorten parts and drop tool
 calls, which the append-only ops cannot say: the whole turn is sent again."""

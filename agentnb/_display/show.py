@@ -10,7 +10,7 @@ from .._core.run import Run
 from .controller import StartRun
 from .environment import kernel_shell
 from .marimo import in_marimo, show_in_marimo
-from .static import static_text
+from .static_copy import static_text
 from .terminal import TerminalPrinter
 from .widget import ChatCell
 

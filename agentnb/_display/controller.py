@@ -60,7 +60,7 @@ from ..events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from .wire import Turn
+from .widget_protocol import Turn
 
 __all__ = ["ChatController", "ControllerSink", "StartRun"]
 

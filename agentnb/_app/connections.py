@@ -24,11 +24,11 @@ from .._client.sync import AgentClient
 from .._core.exceptions import ConfigurationError
 from .._core.loop import run_sync, submit
 from .._core.secrets import checked_key, mask
+from .._display.environment import note
 from ..providers import available_providers, get_provider
-from .environment import note
-from .run_flags import BUILTIN_AGENTS
 
 __all__ = [
+    "BUILTIN_AGENTS",
     "DEFAULT_LOCAL_PROVIDER",
     "AnyClient",
     "Connection",
@@ -40,6 +40,18 @@ __all__ = [
     "get_connection",
     "resolve_target",
 ]
+
+BUILTIN_AGENTS = (
+    "finance_agent",
+    "echo",
+    "writer",
+    "structured",
+    "trader",
+    "planner",
+    "research_team",
+)
+"""The demo agents of the built-in server (``trader``'s tool waits for a human's approval;
+``planner`` asks a free-form question first; ``research_team`` delegates to sub-agents)."""
 
 DEFAULT_NAME = "default"
 DEFAULT_LOCAL_PROVIDER = "operativus"

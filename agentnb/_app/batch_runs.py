@@ -24,10 +24,10 @@ from .._core.loop import in_loop_thread, submit
 from .._core.request import RunRequest, build_request
 from .._core.run import Run
 from .._core.schema import resolve_schema
+from .._display.progress import NoProgress, Progress, make_progress
 from .._history import HistoryStore, RunHistory, default_store
 from .._tracing import batch_span
 from .connections import AnyClient, resolve_target
-from .progress import NoProgress, Progress, make_progress
 
 __all__ = ["batch", "build_requests", "run_batch"]
 

@@ -19,18 +19,19 @@ from .._core.loop import run_sync
 from .._core.request import RunOptions, RunRequest, build_request
 from .._core.run import Run
 from .._core.schema import resolve_schema
+from .._display.environment import in_notebook, kernel_shell
+from .._display.marimo import in_marimo
+from .._display.run_text import run_text
+from .._display.show import show
+from .._display.terminal import PlainDisplay, TerminalPrinter
+from .._display.widget import ChatCell
 from .._history import RunRecord, default_store
 from ..events import Event, RunStarted
 from ..providers import RunRef
 from . import interrupts
+from .attach_targets import AttachTarget, attach_target, refuse_if_ended
 from .connections import AnyClient, Connection, connections, resolve_target
-from .display import show
-from .environment import in_notebook, kernel_shell
-from .marimo import in_marimo
 from .outcome import HeldSummary, has_content, without_error
-from .reattach import AttachTarget, attach_target, refuse_if_ended
-from .terminal import PlainDisplay, TerminalPrinter, render_plain
-from .widget import ChatCell
 
 __all__ = ["ask", "attach", "attach_connection", "chat", "start_attach", "start_run"]
 
@@ -348,7 +349,7 @@ class _RunView:
             source.add_listener(PlainDisplay())
         else:
             run = source.run if isinstance(source, RunHandle) else source
-            print(render_plain(run))
+            print(run_text(run))
 
 
 def _show_widget(

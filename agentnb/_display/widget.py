@@ -35,7 +35,7 @@ from .._core.run import Run
 from .controller import ChatController, StartRun
 from .environment import kernel_shell
 from .marimo import in_marimo, self_contained_front_end
-from .static import static_bundle
+from .static_copy import static_bundle
 
 __all__ = ["AgentRuntime", "ChatCell"]
 

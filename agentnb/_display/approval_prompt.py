@@ -1,6 +1,6 @@
-"""Tool approval for the magics and the CLI: the ``--approve ask|all|none`` policies, and the
-``Approve? [y/N]`` prompt a run that blocks a terminal asks at (or, when the agent asks a
-free-form question, an ``Answer:`` prompt whose line is the answer).
+"""The ``Approve? [y/N]`` prompt a run that blocks a terminal asks at (or, when the agent asks
+a free-form question, an ``Answer:`` prompt whose line is the answer); ``--approve ask``
+chooses it (:func:`agentnb._app.run_flags.approval_policy`).
 
 The prompt shows the call through :mod:`agentnb._core.shown_call`: every argument key with
 its value, long values clipped one by one (the prompt then says so, and ``v`` prints the
@@ -26,20 +26,12 @@ from typing import IO, Any
 if sys.platform != "win32":
     import termios
 
-from .._core.approvals import ApprovalDecision, ApprovalPolicy, Approver, question_of
+from .._core.approvals import ApprovalDecision, question_of
 from .._core.run import ToolCall
 from .._core.shown_call import ShownCall, shown_call, visible
-from .connections import Connection
-from .environment import in_notebook
 
-__all__ = ["BUSY_KERNEL", "TerminalApprover", "approval_policy", "wait_for_readers"]
+__all__ = ["TerminalApprover", "answer_prompt", "question", "wait_for_readers", "whole_call"]
 
-BUSY_KERNEL = (
-    "nobody could approve it: this cell waits for its run (--wait), so the kernel is busy and "
-    "the Approve button cannot reach it; run the cell without --wait to decide in the chat "
-    "cell, or pass --approve all"
-)
-"""Why a notebook cell with ``--wait`` denies a call awaiting approval."""
 NO_TERMINAL = (
     "nobody could approve it: no terminal to ask at (stdin is not a tty); pass --approve all "
     "to allow it"
@@ -47,40 +39,12 @@ NO_TERMINAL = (
 NO_ANSWER = "no answer at the approval prompt (end of input)"
 NO_REPLY = "the user gave no answer to the question (an empty line)"
 AT_PROMPT = "the user said no at the approval prompt"
-BY_POLICY = "the --approve none policy"
 MAX_QUESTION = 2000
 """Characters of an agent's question the ``Answer:`` prompt shows before ``v`` is needed."""
 ONE_LINE = 100
 """A call whose whole signature is this short (and needs no warning) is asked on one line."""
 WHOLE = "v"
 """What to type at the prompt to see the whole call (or question) before deciding."""
-
-
-def approval_policy(choice: str | None, conn: Connection, *, waiting: bool) -> ApprovalPolicy:
-    """The ``approve=`` of a run on ``conn`` for ``--approve CHOICE`` (None: ``ask``).
-
-    ``all`` and ``none`` decide every call (a dialect that cannot carry decisions refuses
-    them). ``ask`` asks a person, where the dialect can pause a run at all: at a ``[y/N]``
-    prompt when the run blocks a terminal; with the chat cell's buttons in a notebook cell
-    that returns at once (None: nothing decides for them); and denies with
-    :data:`BUSY_KERNEL` in a notebook cell that waits, whose kernel cannot take a click
-    before the cell ends."""
-    if choice == "all":
-        return True
-    if choice == "none":
-        return _deny_with(BY_POLICY)
-    if not waiting or not conn.client().provider.supports_approvals:
-        return None
-    if in_notebook():
-        return _deny_with(BUSY_KERNEL)
-    return TerminalApprover()
-
-
-def _deny_with(reason: str) -> Approver:
-    def deny(call: ToolCall) -> ApprovalDecision:
-        return ApprovalDecision(call.call_id, False, reason)
-
-    return deny
 
 
 class TerminalApprover:

@@ -3,7 +3,9 @@
 Each :class:`RunFlag` gives an option's name, type, help and default, where it applies (the
 magics, the CLI or both) and the :class:`~agentnb.RunOptions` key it sets, so the same option
 gives the same request on every path. The magics build their ``magic_arguments`` from this
-table (:mod:`.magic_args`), the CLI its ``argparse`` parser (:mod:`agentnb._cli.run`).
+table (:mod:`agentnb._notebook.magic_args`), the CLI its ``argparse`` parser
+(:mod:`agentnb._cli.run`). ``--approve`` becomes the run's approval policy here too
+(:func:`approval_policy`).
 """
 
 from __future__ import annotations
@@ -13,34 +15,30 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .._core.approvals import ApprovalDecision, ApprovalPolicy, Approver
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunOptions
+from .._core.run import ToolCall
+from .._display.approval_prompt import TerminalApprover
+from .._display.environment import in_notebook
 from ..providers import available_providers
+from .connections import BUILTIN_AGENTS, Connection
 
 __all__ = [
     "AGENT_HELP",
     "APPROVE_CHOICES",
-    "BUILTIN_AGENTS",
+    "BUSY_KERNEL",
+    "BY_POLICY",
     "RUN_FLAGS",
     "RunFlag",
     "add_run_flags",
+    "approval_policy",
     "dialect_names",
     "flags_for",
     "metadata_pairs",
     "run_options_from",
 ]
 
-BUILTIN_AGENTS = (
-    "finance_agent",
-    "echo",
-    "writer",
-    "structured",
-    "trader",
-    "planner",
-    "research_team",
-)
-"""The demo agents of the built-in server (``trader``'s tool waits for a human's approval;
-``planner`` asks a free-form question first; ``research_team`` delegates to sub-agents)."""
 AGENT_HELP = f"the agent to run (on the built-in server: {', '.join(BUILTIN_AGENTS)})"
 APPROVE_CHOICES = ("ask", "all", "none")
 
@@ -112,6 +110,42 @@ APPROVE_HELP = (
     "the kernel busy, so there they are denied), all (approve every call), none (deny every "
     "call)"
 )
+
+BUSY_KERNEL = (
+    "nobody could approve it: this cell waits for its run (--wait), so the kernel is busy and "
+    "the Approve button cannot reach it; run the cell without --wait to decide in the chat "
+    "cell, or pass --approve all"
+)
+"""Why a notebook cell with ``--wait`` denies a call awaiting approval."""
+BY_POLICY = "the --approve none policy"
+
+
+def approval_policy(choice: str | None, conn: Connection, *, waiting: bool) -> ApprovalPolicy:
+    """The ``approve=`` of a run on ``conn`` for ``--approve CHOICE`` (None: ``ask``).
+
+    ``all`` and ``none`` decide every call (a dialect that cannot carry decisions refuses
+    them). ``ask`` asks a person, where the dialect can pause a run at all: at a ``[y/N]``
+    prompt when the run blocks a terminal; with the chat cell's buttons in a notebook cell
+    that returns at once (None: nothing decides for them); and denies with
+    :data:`BUSY_KERNEL` in a notebook cell that waits, whose kernel cannot take a click
+    before the cell ends."""
+    if choice == "all":
+        return True
+    if choice == "none":
+        return _deny_with(BY_POLICY)
+    if not waiting or not conn.client().provider.supports_approvals:
+        return None
+    if in_notebook():
+        return _deny_with(BUSY_KERNEL)
+    return TerminalApprover()
+
+
+def _deny_with(reason: str) -> Approver:
+    def deny(call: ToolCall) -> ApprovalDecision:
+        return ApprovalDecision(call.call_id, False, reason)
+
+    return deny
+
 
 RUN_FLAGS: tuple[RunFlag, ...] = (
     RunFlag(

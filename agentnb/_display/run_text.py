@@ -1,0 +1,181 @@
+"""A run as plain text, written one way for every text view: the terminal printer's lines, the
+notebook's plain view, a run printed outside a notebook, and the chat cell's ``text/plain``
+copy.
+
+The whole run reads: what the agent thought (``thinking: ...``), each tool call on one line
+(``→ name(key: value) [tokens ...] ✓ output``; a call made inside another indented under it
+with its agent, ``↳ [agent] → ...``, and what a sub-agent wrote inside a call on a ``┆``
+line), the answer, and the summary line (status, times, tokens, run id, tool calls, error).
+
+Everything a server sent goes through :func:`~agentnb._core.text.excerpt` or
+:func:`~agentnb._core.text.terminal_safe` first, so a server cannot write the clipboard,
+retitle the window or clear the screen through the answer."""
+
+from __future__ import annotations
+
+import sys
+
+from .._core.run import Run, ToolCall
+from .._core.shown_call import shown_call
+from .._core.text import excerpt, terminal_safe
+from ..events import Usage
+from .call_tree import MAX_INDENT, call_tree
+
+__all__ = [
+    "NO_RESULT_NOTE",
+    "TOOL_MARKS",
+    "call_head",
+    "indent",
+    "run_text",
+    "seconds",
+    "status_line",
+    "summary_line",
+    "tokens_text",
+]
+
+TOOL_MARKS = {
+    "succeeded": "✓",
+    "failed": "✗",
+    "denied": "⊘",
+    "no_result": "?",
+    "awaiting_approval": "‖",
+}
+"""The glyph of each finished or waiting tool status (a running call shows ``…``)."""
+NO_RESULT_NOTE = (
+    "The run ended without the platform reporting this call's result: its arguments are "
+    "known, its output is not."
+)
+"""What ``no_result`` means, said next to such a call."""
+NAME_CHARS = 80
+"""Characters of a tool's name, and of each argument's value, on a call's line."""
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return ""
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    return f"{value:.1f} s"
+
+
+def tokens_text(usage: Usage | None) -> str:
+    """``tokens 10 in · 20 out · 30 total`` (empty when no figure is known)."""
+    if usage is None:
+        return ""
+    counts = [
+        f"{n:,} {label}"
+        for n, label in (
+            (usage.prompt_tokens, "in"),
+            (usage.completion_tokens, "out"),
+            (usage.total_tokens, "total"),
+        )
+        if n is not None
+    ]
+    return "tokens " + " · ".join(counts) if counts else ""
+
+
+def status_line(run: Run) -> str:
+    """One line: status, duration, time to first token, tokens, rate, run id."""
+    status = "paused — waiting for approval" if run.status == "paused" else run.status
+    bits: list[str] = [status]
+    if run.done and run.duration is not None:
+        bits.append(seconds(run.duration))
+    if run.ttft is not None:
+        bits.append(f"first token {seconds(run.ttft)}")
+    tokens = tokens_text(run.usage)
+    if tokens:
+        bits.append(tokens)
+    rate = run.tokens_per_second
+    if rate is not None:
+        bits.append(f"{rate:.1f} tok/s")
+    if run.run_id:
+        bits.append(f"run {run.run_id}")
+    return " · ".join(bits)
+
+
+def summary_line(run: Run) -> str:
+    """The :func:`status_line`, then the tools (with how many were denied or never reported a
+    result) and the error, safe for a terminal."""
+    bits = [status_line(run)]
+    if run.tool_calls:
+        statuses = [call.status for call in run.tool_calls]
+        odd = [
+            f"{statuses.count(status)} {label}"
+            for status, label in (("denied", "denied"), ("no_result", "without a result"))
+            if status in statuses
+        ]
+        bits.append(f"{len(run.tool_calls)} tool call(s)" + (f" ({', '.join(odd)})" if odd else ""))
+    if run.error is not None:
+        code = f"[{run.error.code}] " if run.error.code else ""
+        retry = run.error.retry_after
+        after = f" (retry after {seconds(retry)})" if retry is not None else ""
+        bits.append(f"error: {code}{run.error.message}{after}")
+    return terminal_safe(" · ".join(bits))
+
+
+def indent(level: int) -> str:
+    """Two spaces per level of nesting, at most ``MAX_INDENT`` levels."""
+    return "  " * min(level, MAX_INDENT)
+
+
+def call_head(call: ToolCall, level: int) -> str:
+    """A call's line up to its outcome, indented by its level: ``→ name(key: value, ...)``
+    as :func:`~agentnb._core.shown_call.shown_call` shows it (every key, long values clipped,
+    nothing invisible), with its warnings; a call made inside another is marked
+    ``↳ [agent]`` (and says its depth past the cap)."""
+    mark = ""
+    if level > 0:
+        depth = f"[depth {level}] " if level > MAX_INDENT else ""
+        mark = f"↳ {depth}" + (f"[{excerpt(call.agent, 40, marked=True)}] " if call.agent else "")
+    shown = shown_call(call, value_chars=NAME_CHARS)
+    flags = "".join(f"  ⚠ {note}" for note in shown.warnings())
+    return f"{indent(level)}{mark}→ {shown.signature()}{flags}"
+
+
+def run_text(run: Run, *, text_chars: int | None = None) -> str:
+    """The whole run as plain text; ``text_chars`` cuts its reasoning and its answer (None
+    keeps them whole)."""
+    limit = sys.maxsize if text_chars is None else text_chars
+    lines: list[str] = []
+    if run.reasoning:
+        lines.append("thinking: " + excerpt(run.reasoning.strip(), limit, lines=True))
+    tree = call_tree(run.tool_calls)
+    for root in (call for call in run.tool_calls if not tree.is_nested(call)):
+        for call, opening in tree.walk(root):
+            if opening:
+                lines += _call_lines(call, tree.level[call.call_id])
+    if run.text:
+        lines.append(excerpt(run.text, limit, lines=True))
+    lines.append(summary_line(run))
+    return "\n".join(lines)
+
+
+def _call_lines(call: ToolCall, level: int) -> list[str]:
+    """A call's line (with the tokens spent inside it, where the platform says) and one line
+    of what its sub-agent wrote (named as the live printer names it)."""
+    tokens = tokens_text(call.usage) if isinstance(call.usage, Usage) else ""
+    spent = f" [{tokens}]" if tokens else ""
+    lines = [f"{call_head(call, level)}{spent} {_outcome(call)}"]
+    if call.agent_text:
+        who = excerpt(call.sub_agent, 40, marked=True) if call.sub_agent else "sub-agent"
+        lines.append(f"{indent(level + 1)}┆ {who}: {excerpt(call.agent_text, 160, marked=True)}")
+    return lines
+
+
+def _outcome(call: ToolCall) -> str:
+    """How a call ended (or waits), after its arguments."""
+    mark = TOOL_MARKS.get(call.status, "…")
+    match call.status:
+        case "running":
+            return "…"
+        case "awaiting_approval":
+            return f"{mark} awaiting approval"
+        case "denied":
+            return f"{mark} denied" + (
+                f": {excerpt(call.error, 120, marked=True)}" if call.error else ""
+            )
+        case "no_result":
+            return f"{mark} no result (the platform never reported it)"
+        case "failed":
+            return f"{mark} {excerpt(call.error, 120, marked=True)}".rstrip()
+    return f"{mark} {excerpt(call.output, 120, marked=True)}".rstrip()

@@ -1,0 +1,426 @@
+"""The static copy of a chat cell: what a notebook shows where the widget cannot run.
+
+JupyterLab does not save widget state by default, and nbconvert, GitHub and VS Code without
+the widget renderer show only plain outputs, so the display bundle also carries a sanitized
+``text/html`` transcript, a ``text/markdown`` one and a ``text/plain`` one (the run as
+:mod:`.run_text` writes it for every text view, under a line naming the agent and message).
+The HTML and markdown copies say the same things about a run and its tool calls (the helpers
+before the two writers), each in its own form.
+
+Agent output is untrusted. Every string a server sent reaches a copy only through
+:func:`clean` (the escaping helpers call it), so control characters and terminal sequences
+never reach a saved notebook, whichever field carried them. The HTML copy renders markdown
+with raw HTML off (markdown-it-py's ``commonmark`` preset with ``html=False``; its default
+preset would pass HTML through), refuses script links (``validateLink``), turns remote images
+into links (an image URL is an exfiltration channel) and escapes everything else. The markdown
+copy is read by renderers that allow raw HTML (JupyterLab, nbconvert): the answer is re-written
+inert by :func:`~agentnb._display.safe_markdown.safe_markdown` and every other field is escaped
+text or fenced code. A call made inside another is drawn inside it (nested ``<details>``, one
+more level of block quote, up to ``MAX_INDENT`` levels) and names its agent.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+
+from .._core.run import Run, ToolCall
+from .._core.text import excerpt, terminal_safe
+from ..events import Usage
+from .call_tree import MAX_INDENT, CallTree, call_tree, sub_agent_name
+from .run_text import NO_RESULT_NOTE, TOOL_MARKS, run_text, seconds, status_line, tokens_text
+from .safe_markdown import code_block, one_line, safe_markdown
+
+__all__ = [
+    "PLAIN_ANSWER_CHARS",
+    "TOOL_LABELS",
+    "clean",
+    "render_markdown_html",
+    "static_bundle",
+    "static_html",
+    "static_markdown",
+    "static_text",
+]
+
+TOOL_OUTPUT_PREVIEW = 4000
+"""Characters of a tool's output kept in the static copy."""
+SUB_AGENT_PREVIEW = 4000
+"""Characters of a sub-agent's text (and of its reasoning) kept in the static copy."""
+MESSAGE_CHARS = 500
+"""Characters of the message asked kept in the HTML and markdown copies."""
+PLAIN_ANSWER_CHARS = 4000
+"""Characters of the answer (and of the reasoning) kept in the ``text/plain`` copy."""
+TOOL_LABELS = {"awaiting_approval": "awaiting approval", "no_result": "no result"}
+"""How a tool status reads where it is not its own name."""
+
+
+# ---- what the copies say ------------------------------------------------------------------
+
+
+def clean(text: str) -> str:
+    """Untrusted text without control characters or terminal sequences
+    (:func:`~agentnb._core.text.terminal_safe`), carriage returns read as line breaks."""
+    return terminal_safe(text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def format_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):
+        return repr(value)
+
+
+def tool_arguments(call: ToolCall) -> str:
+    if call.arguments is not None:
+        return format_value(call.arguments)
+    return call.arguments_text
+
+
+def tool_heading(call: ToolCall) -> tuple[str, str]:
+    """The call's glyph, and its status with its duration (``denied · 2 ms``)."""
+    duration = f" · {seconds(call.duration)}" if call.duration is not None else ""
+    return TOOL_MARKS.get(call.status, "…"), TOOL_LABELS.get(call.status, call.status) + duration
+
+
+def call_labels(call: ToolCall, tree: CallTree) -> list[str]:
+    """What follows a call's status: its agent, its tokens, and its depth once the
+    indentation stopped growing."""
+    labels = [f"agent {call.agent}"] if call.agent else []
+    tokens = tokens_text(call.usage if isinstance(call.usage, Usage) else None)
+    if tokens:
+        labels.append(tokens)
+    level = tree.level.get(call.call_id, 0)
+    if level > MAX_INDENT:
+        labels.append(f"depth {level}")
+    return labels
+
+
+def sub_agent_title(call: ToolCall, tree: CallTree) -> str:
+    """The heading of the text a sub-agent streamed inside ``call``."""
+    name = sub_agent_name(call, tree)
+    size = len(call.agent_text) + len(call.agent_reasoning)
+    return f"{f'Sub-agent {name}' if name else 'Sub-agent'} text ({size:,} characters)"
+
+
+def sub_agent_body(call: ToolCall) -> str:
+    """A sub-agent's reasoning and text inside one call, clipped."""
+    pieces = []
+    if call.agent_reasoning:
+        pieces.append("Reasoning: " + excerpt(call.agent_reasoning, SUB_AGENT_PREVIEW, lines=True))
+    if call.agent_text:
+        pieces.append(excerpt(call.agent_text, SUB_AGENT_PREVIEW, lines=True))
+    return "\n\n".join(pieces)
+
+
+def approval_notes(call: ToolCall) -> list[str]:
+    """Lines on the human decision a call needed, and on a result that never came."""
+    notes: list[str] = []
+    approval = call.approval
+    if approval is not None:
+        asked = f"Approval requested: {approval.reason}" if approval.reason else ""
+        if approval.question is not None:
+            asked = f"{call.name or 'The agent'} asked: {approval.question}"
+        if approval.approved is None:
+            decided = "Waiting for a human to approve or deny this call."
+        elif approval.approved and approval.answer is not None:
+            decided = f"Answered: {_answer_text(approval.answer)}"
+        else:
+            verb = "Approved" if approval.approved else "Denied"
+            why = approval.decision_reason
+            decided = f"{verb}: {why}" if why else f"{verb}."
+        notes += [line for line in (asked, decided) if line]
+    if call.status == "no_result":
+        notes.append(NO_RESULT_NOTE)
+    return notes
+
+
+def _answer_text(answer: Any) -> str:
+    """A human's answer as one note: text as it is, anything else as JSON."""
+    return answer if isinstance(answer, str) else json.dumps(answer, default=str)
+
+
+def tool_error(call: ToolCall) -> tuple[str, str] | None:
+    """The label and text of a call's error, or of the reason it was denied."""
+    if not call.error:
+        return None
+    if call.status == "denied":
+        decided = call.approval is not None and call.approval.decision_reason == call.error
+        return None if decided else ("Denied", call.error)
+    return "Error", call.error
+
+
+def waiting_line(run: Run) -> str:
+    """What a copy of a run that has not ended says in place of the final answer."""
+    if run.status == "paused":
+        names = ", ".join(c.name or "tool" for c in run.awaiting_approval) or "a tool call"
+        return f"Paused: waiting for a human to approve {names}."
+    return "Running… the final answer appears here when the run ends."
+
+
+def error_line(run: Run) -> str:
+    error = run.error
+    if error is None or run.status not in ("failed", "interrupted"):
+        return ""
+    line = f"{error.code or run.status}: {error.message}"
+    if error.retry_after is not None:
+        line += f" (retry after {seconds(error.retry_after)})"
+    return line
+
+
+# ---- HTML ---------------------------------------------------------------------------------
+
+
+_SAFE_DATA_IMAGE = re.compile(r"^data:image/(?:png|gif|jpe?g|webp|avif);base64,", re.IGNORECASE)
+
+
+def _render_image(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    token = tokens[idx]
+    src = str(token.attrGet("src") or "")
+    alt = self.renderInlineAsText(token.children or [], options, env)
+    if _SAFE_DATA_IMAGE.match(src):
+        return f'<img src="{html.escape(src)}" alt="{html.escape(alt)}">'
+    label = html.escape(alt or src)
+    return f'<a href="{html.escape(src)}" rel="noopener noreferrer nofollow">🖼 {label}</a>'
+
+
+def _make_markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    md.add_render_rule("image", _render_image)
+    return md
+
+
+_MD = _make_markdown()
+
+
+def render_markdown_html(source: str) -> str:
+    """Untrusted markdown → HTML with no raw HTML, no script links and no remote images."""
+    rendered: str = _MD.render(clean(source))
+    return rendered
+
+
+def _esc(text: str) -> str:
+    """Untrusted text as HTML text: cleaned, then escaped."""
+    return html.escape(clean(text))
+
+
+def _call_open_html(call: ToolCall, tree: CallTree) -> str:
+    """A call's card up to the calls made inside it: heading, arguments, notes, and the text
+    its sub-agent streamed (collapsed). A call waiting for a decision is shown open (its
+    arguments are what must be judged), and so is one with calls inside (the tree shows)."""
+    mark, state = tool_heading(call)
+    inside = tree.inside(call)
+    opened = " open" if call.status == "awaiting_approval" or inside else ""
+    labels = "".join(f" · {_esc(label)}" for label in call_labels(call, tree))
+    out = [
+        f"<details{opened}><summary>",
+        f"{mark} <code>{_esc(call.name or 'tool')}</code> {_esc(state)}",
+        f"<small>{labels}</small></summary>" if labels else "</summary>",
+    ]
+    arguments = tool_arguments(call)
+    if arguments:
+        out.append(f"<p>Arguments</p><pre><code>{_esc(arguments)}</code></pre>")
+    out += [f"<p><em>{_esc(note)}</em></p>" for note in approval_notes(call)]
+    if call.agent_text or call.agent_reasoning:
+        out.append(
+            f"<details><summary>{_esc(sub_agent_title(call, tree))}</summary>"
+            f"<pre>{_esc(sub_agent_body(call))}</pre></details>"
+        )
+    if inside and tree.level.get(call.call_id, 0) < MAX_INDENT:
+        out.append("<blockquote>")
+    return "".join(out)
+
+
+def _call_close_html(call: ToolCall, tree: CallTree) -> str:
+    """The rest of a call's card, after the calls made inside it: output and error."""
+    out = []
+    if tree.inside(call) and tree.level.get(call.call_id, 0) < MAX_INDENT:
+        out.append("</blockquote>")
+    if call.output is not None:
+        output = excerpt(format_value(call.output), TOOL_OUTPUT_PREVIEW, lines=True)
+        out.append(f"<p>Output</p><pre><code>{_esc(output)}</code></pre>")
+    error = tool_error(call)
+    if error is not None:
+        out.append(f"<p><strong>{error[0]}:</strong> {_esc(error[1])}</p>")
+    out.append("</details>")
+    return "".join(out)
+
+
+def _tool_html(call: ToolCall, tree: CallTree) -> str:
+    """A top-level call with the calls made inside it, as nested ``<details>``."""
+    return "".join(
+        _call_open_html(node, tree) if opening else _call_close_html(node, tree)
+        for node, opening in tree.walk(call)
+    )
+
+
+def _run_html(run: Run) -> str:
+    tree = call_tree(run.tool_calls)
+    out = ['<div class="agentnb-run">']
+    if run.agent or run.message:
+        message = excerpt(run.message, MESSAGE_CHARS, lines=True)
+        out.append(f"<p><strong>{_esc(run.agent)}</strong> <em>{_esc(message)}</em></p>")
+    for part in run.parts:
+        if part.kind == "text":
+            out.append(render_markdown_html(part.text))
+        elif part.kind == "reasoning":
+            out.append(
+                f"<details><summary>Reasoning</summary><pre>{_esc(part.text)}</pre></details>"
+            )
+        elif part.call_id is not None:
+            call = run.tool_call(part.call_id)
+            if call is not None and not tree.is_nested(call):
+                out.append(_tool_html(call, tree))
+    if not run.done:
+        out.append(f"<p><em>{_esc(waiting_line(run))}</em></p>")
+    error = error_line(run)
+    if error:
+        out.append(f'<p role="alert"><strong>Error</strong> {_esc(error)}</p>')
+    if run.followups:
+        items = "".join(f"<li>{_esc(q)}</li>" for q in run.followups)
+        out.append(f"<p>Follow-up questions:</p><ul>{items}</ul>")
+    out.append(f"<p><small>{_esc(status_line(run))}</small></p>")
+    out.append("</div>")
+    return "".join(out)
+
+
+def static_html(runs: Sequence[Run]) -> str:
+    """The sanitized HTML transcript of ``runs`` (one chat cell)."""
+    body = "<hr>".join(_run_html(run) for run in runs)
+    return f'<div class="agentnb-static">{body}</div>'
+
+
+# ---- markdown -----------------------------------------------------------------------------
+
+
+def _line(text: str) -> str:
+    """Untrusted text as one inert markdown line."""
+    return one_line(clean(text))
+
+
+def _code(text: str) -> str:
+    """Untrusted text as a fenced block nothing in it can close."""
+    return code_block(clean(text))
+
+
+def _run_markdown(run: Run) -> str:
+    tree = call_tree(run.tool_calls)
+    out: list[str] = []
+    if run.agent or run.message:
+        header = f"**{_line(run.agent or 'agent')}**"
+        message = _line(excerpt(run.message, MESSAGE_CHARS, lines=True))
+        out.append(f"{header} — *{message}*" if message else header)
+    for part in run.parts:
+        if part.kind == "text":
+            out.append(safe_markdown(clean(part.text)))
+        elif part.kind == "reasoning":
+            out.append(_reasoning_markdown(part.text))
+        elif part.call_id is not None:
+            call = run.tool_call(part.call_id)
+            if call is not None and not tree.is_nested(call):
+                out.append(_tool_markdown(call, tree))
+    if not run.done:
+        out.append(f"*{_line(waiting_line(run))}*")
+    error = error_line(run)
+    if error:
+        out.append(f"**Error** {_line(error)}")
+    if run.followups:
+        items = "\n".join(f"- {_line(q)}" for q in run.followups if q.strip())
+        out.append(f"Follow-up questions:\n\n{items}")
+    out.append(f"*{_line(status_line(run))}*")
+    return "\n\n".join(part for part in out if part)
+
+
+def _reasoning_markdown(text: str) -> str:
+    lines = [_line(line) for line in clean(text).split("\n")]
+    quoted = "\n".join(f"> {line}" if line else ">" for line in lines)
+    return f"> *Reasoning*\n>\n{quoted}"
+
+
+def _quoted(blocks: list[str], level: int) -> list[str]:
+    """``blocks`` inside ``level`` block quotes (capped at ``MAX_INDENT``)."""
+    depth = min(level, MAX_INDENT)
+    if depth == 0:
+        return blocks
+    mark = ">" * depth
+    return ["\n".join(f"{mark} {line}" if line else mark for line in b.split("\n")) for b in blocks]
+
+
+def _call_head_markdown(call: ToolCall, tree: CallTree) -> list[str]:
+    mark, state = tool_heading(call)
+    nested = "↳ " if tree.is_nested(call) else ""
+    labels = "".join(f" · {_line(label)}" for label in call_labels(call, tree))
+    blocks = [f"{nested}{mark} tool **{_line(call.name or 'tool')}** {_line(state)}{labels}"]
+    arguments = tool_arguments(call)
+    if arguments:
+        blocks.append(_code(arguments))
+    blocks += [f"*{_line(note)}*" for note in approval_notes(call)]
+    if call.agent_text or call.agent_reasoning:
+        blocks += [f"*{_line(sub_agent_title(call, tree))}*", _code(sub_agent_body(call))]
+    return blocks
+
+
+def _call_tail_markdown(call: ToolCall) -> list[str]:
+    blocks = []
+    if call.output is not None:
+        blocks.append(_code(excerpt(format_value(call.output), TOOL_OUTPUT_PREVIEW, lines=True)))
+    error = tool_error(call)
+    if error is not None:
+        blocks.append(f"{error[0]}:\n\n" + _code(error[1]))
+    return blocks
+
+
+def _tool_markdown(call: ToolCall, tree: CallTree) -> str:
+    """A top-level call and, quoted under it, the calls made inside it."""
+    blocks: list[str] = []
+    for node, opening in tree.walk(call):
+        level = tree.level.get(node.call_id, 0)
+        # A call's own lines sit at its level; its output follows the calls inside it.
+        mine = _call_head_markdown(node, tree) if opening else _call_tail_markdown(node)
+        blocks += _quoted(mine, level)
+    return "\n\n".join(blocks)
+
+
+def static_markdown(runs: Sequence[Run]) -> str:
+    """The markdown transcript of ``runs``, safe for renderers that allow raw HTML: the
+    answer stays markdown (re-written inert by :func:`safe_markdown`), everything else is
+    escaped text or fenced code."""
+    return "\n\n---\n\n".join(_run_markdown(run) for run in runs)
+
+
+# ---- plain text ---------------------------------------------------------------------------
+
+
+def static_text(runs: Sequence[Run], *, answer_chars: int | None = PLAIN_ANSWER_CHARS) -> str:
+    """The plain-text copy: per run, a line naming the agent and the message, then the run as
+    :func:`~agentnb._display.run_text.run_text` writes it, its answer and reasoning cut at
+    ``answer_chars`` (None keeps them whole)."""
+    blocks = [f"{_plain_header(run)}\n{run_text(run, text_chars=answer_chars)}" for run in runs]
+    return "\n\n".join(blocks) if blocks else "agentnb chat (no runs yet)"
+
+
+def _plain_header(run: Run) -> str:
+    message = excerpt(run.message, 200)
+    return f"agentnb · {excerpt(run.agent, 80) or 'agent'}" + (f": {message}" if message else "")
+
+
+def static_bundle(runs: Sequence[Run]) -> dict[str, str]:
+    """``text/html``, ``text/markdown`` and ``text/plain`` for a display bundle."""
+    return {
+        "text/html": static_html(runs),
+        "text/markdown": static_markdown(runs),
+        "text/plain": static_text(runs),
+    }
