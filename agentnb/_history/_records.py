@@ -88,6 +88,7 @@ RUN_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("model_settings", "json"),
     ("metadata", "json"),
     ("cancel_error", "text"),
+    ("unapproved_calls", "int"),
 )
 """The run columns, in the order the store selects them and DataFrames show them."""
 
@@ -112,9 +113,13 @@ TOOL_CALL_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("answer", "text"),
     ("parent_call_id", "id"),
     ("depth", "int"),
+    ("decided_by", "category"),
+    ("unapproved", "text"),
 )
 """The tool-call columns. ``agent`` is the agent that made the call: a sub-agent's name for
-a nested call, else the run's agent (also for calls recorded before calls had agents)."""
+a nested call, else the run's agent (also for calls recorded before calls had agents).
+``decided_by`` and ``unapproved`` say who decided on a call that asked for approval, and why
+it ran without the user's approval (see :class:`ToolCallRecord`)."""
 
 
 def to_datetime(seconds: float | None) -> datetime | None:
@@ -194,6 +199,10 @@ class RunRecord:
     cancel_error: str | None = None
     """Why the platform could not be told to stop this cancelled run (the agent may have run
     on); None when it was told, or the run was not cancelled."""
+    unapproved_calls: int | None = None
+    """How many of the run's calls ran without the user's approval (a server's own approval,
+    a call run although denied, or with other arguments than were shown); None for runs
+    recorded before this was."""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> RunRecord:
@@ -239,6 +248,13 @@ class ToolCallRecord:
     depth: int | None = None
     """How many calls this one is nested in: 0 at the top; None for calls recorded before
     the tree was."""
+    decided_by: str | None = None
+    """Who decided on a call that asked for approval: ``user``, ``policy`` (the user's
+    ``approve=``) or ``server`` (the platform itself, never the user); None for a call that
+    asked nothing, one still undecided, and calls recorded before decisions were."""
+    unapproved: str | None = None
+    """Why the call ran without the user's approval (``approved by the server itself, not by
+    you``, ``it ran although it was denied``, ...); None when it did not."""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> ToolCallRecord:
@@ -380,6 +396,7 @@ def progress_values(run: Run) -> dict[str, Any]:
         "retries": run.retries,
         "resumes": run.resumes,
         "tool_call_count": len(run.tool_calls),
+        "unapproved_calls": len(run.unapproved_calls),
     }
 
 
@@ -409,6 +426,7 @@ def end_values(run: Run) -> dict[str, Any]:
         "resumes": run.resumes,
         "tool_call_count": len(run.tool_calls),
         "cancel_error": redact_error(run.cancel_error),
+        "unapproved_calls": len(run.unapproved_calls),
     }
 
 
@@ -445,6 +463,8 @@ def _tool_row(run: Run, position: int, call: ToolCall) -> tuple[Any, ...]:
         *_question_and_answer(call),
         call.parent_call_id,
         call.depth,
+        call.approval.decided_by if call.approval is not None else None,
+        call.unapproved,
     )
 
 

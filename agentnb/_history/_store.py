@@ -683,6 +683,15 @@ def m007_search(db: sqlite3.Connection) -> None:
         )
 
 
+def m008_approval_decisions(db: sqlite3.Connection) -> None:
+    # Who decided on a call (user, policy, server) and why it ran without the user's approval,
+    # and how many of a run's calls did; NULL for what was recorded before: unknown, not the
+    # user's.
+    db.execute("ALTER TABLE tool_calls ADD COLUMN decided_by TEXT")
+    db.execute("ALTER TABLE tool_calls ADD COLUMN unapproved TEXT")
+    db.execute("ALTER TABLE runs ADD COLUMN unapproved_calls INTEGER")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_tool_calls,
@@ -691,6 +700,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m005_cancel_error,
     m006_call_tree,
     m007_search,
+    m008_approval_decisions,
 )
 """Every migration, oldest first. Append only."""
 

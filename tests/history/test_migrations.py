@@ -51,6 +51,7 @@ SAMPLE_RUN: dict[str, Any] = {
     "resumes": 2,
     "execution_time": 1.5,
     "cancel_error": "the platform was not told to stop the run: 500",
+    "unapproved_calls": 1,
 }
 SAMPLE_TOOL_CALL: dict[str, Any] = {
     "local_id": "old-run",
@@ -69,6 +70,8 @@ SAMPLE_TOOL_CALL: dict[str, Any] = {
     "parent_call_id": "call-parent",
     "agent": "analyst",
     "depth": 1,
+    "decided_by": "server",
+    "unapproved": "approved by the server itself, not by you",
 }
 
 
