@@ -50,7 +50,7 @@ def client_for(
     options.setdefault("backoff", 0.0)
     options.setdefault("api_key", server.api_key)
     return AsyncAgentClient(
-        dialect, base_url=server.url_for(dialect), headers=headers or None, **options
+        dialect, **server.client_settings(dialect), headers=headers or None, **options
     )
 
 

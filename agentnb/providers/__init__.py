@@ -9,12 +9,24 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from .._core.exceptions import ConfigurationError
-from ._base import HttpRequest, Provider, RemoteRun, ResumeMode, RunRef, SendJson, Translator
+from ._base import (
+    Capabilities,
+    HttpRequest,
+    Provider,
+    RemoteAgent,
+    RemoteRun,
+    ResumeMode,
+    RunRef,
+    SendJson,
+    Translator,
+)
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "Capabilities",
     "HttpRequest",
     "Provider",
+    "RemoteAgent",
     "RemoteRun",
     "ResumeMode",
     "RunRef",
@@ -37,7 +49,7 @@ def register_provider(cls: type[Provider]) -> type[Provider]:
 
 
 def available_providers() -> dict[str, type[Provider]]:
-    """Every provider: installed through the entry-point group (agentnb's own seven are
+    """Every provider: installed through the entry-point group (agentnb's own are
     registered there too, in its ``pyproject.toml``), then those registered at runtime."""
     return {**_installed(), **_registered}
 

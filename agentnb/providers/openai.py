@@ -28,7 +28,6 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from .._core.event_builders import reasoning_delta, text_delta
 from .._core.exceptions import ConfigurationError
 from .._core.request import Media, RunRequest
 from ..events import (
@@ -39,9 +38,11 @@ from ..events import (
     ToolCallFinished,
     ToolCallStarted,
     Usage,
+    reasoning_delta,
+    text_delta,
 )
 from ..sse import ServerSentEvent
-from ._base import HttpRequest, Provider, SendJson, Translator
+from ._base import HttpRequest, Provider, RemoteAgent, SendJson, Translator
 from ._client_threads import ClientThreads
 from ._frames import (
     as_dict,
@@ -58,7 +59,7 @@ from ._frames import unknown as keep_unknown
 from ._openai_history import TurnHistory
 from ._options import metadata_with_followups, reject_unsupported
 
-__all__ = ["OpenAI", "OpenAITranslator"]
+__all__ = ["OpenAI", "OpenAITranslator", "agents_from_models", "models_request"]
 
 _Obj = dict[str, Any]
 
@@ -253,6 +254,13 @@ class OpenAI(Provider):
     def option_names(cls) -> Sequence[str]:
         return ("system", "include_usage")
 
+    def list_agents_request(self) -> HttpRequest:
+        """``GET {base}/models``: the models a server lists are the agents it offers."""
+        return models_request()
+
+    def parse_agents(self, body: Any) -> list[RemoteAgent]:
+        return agents_from_models(body)
+
     def check_request(self, request: RunRequest) -> None:
         features = ("response_format", "metadata", "media", "followups")
         reject_unsupported(request, self.title, features=features)
@@ -305,3 +313,19 @@ class OpenAI(Provider):
         if isinstance(translator, OpenAITranslator):
             self._threads.finish(request, translator.history.messages())
         return completed
+
+
+def models_request() -> HttpRequest:
+    """``GET {base}/models``: an OpenAI API's model listing (Chat Completions and Responses)."""
+    return HttpRequest("GET", "/models")
+
+
+def agents_from_models(body: Any) -> list[RemoteAgent]:
+    """The models of a ``/models`` answer, as the agents a connection offers."""
+    models = (as_dict(body) or {}).get("data")
+    found = [as_dict(m) or {} for m in models] if isinstance(models, list) else []
+    return [
+        RemoteAgent(name=model_id, description=first_str(model, "owned_by"), raw=model)
+        for model in found
+        if (model_id := first_str(model, "id"))
+    ]

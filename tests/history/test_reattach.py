@@ -6,6 +6,7 @@ A dialect that cannot says so before any I/O, and the row keeps its partial answ
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -31,12 +32,12 @@ ATTACHING = ["seekrflow", "seekrflow-vercel", "langgraph", "a2a", "openai-respon
 
 STARTER = textwrap.dedent(
     """
-    import sys, time
+    import json, sys, time
     import agentnb
 
-    dialect, url, key = sys.argv[1:4]
+    dialect, settings, key = sys.argv[1:4]
     agentnb.connect(
-        dialect, base_url=url, api_key=key, name="far",
+        dialect, **json.loads(settings), api_key=key, name="far",
         headers={"X-AgentNB-Delay-Ms": "25"},
     )
     handle = agentnb.ask(
@@ -63,9 +64,9 @@ def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def start_and_kill(server: ServerHandle, dialect: str, history: Path) -> str:
     """Start a long run in a child process, kill it mid-run; the run's local id."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "AGENTNB_HISTORY": str(history)}
-    url = server.url_for(dialect)
+    settings = json.dumps(server.client_settings(dialect))
     child = subprocess.Popen(
-        [sys.executable, "-c", STARTER, dialect, url, server.api_key],
+        [sys.executable, "-c", STARTER, dialect, settings, server.api_key],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -91,7 +92,7 @@ def server_run_id(run_id: str) -> str:
 
 
 def connect_like_the_child(server: ServerHandle, dialect: str) -> None:
-    agentnb.connect(dialect, base_url=server.url_for(dialect), api_key=server.api_key, name="far")
+    agentnb.connect(dialect, **server.client_settings(dialect), api_key=server.api_key, name="far")
 
 
 @pytest.mark.parametrize("dialect", ATTACHING)

@@ -48,6 +48,7 @@ from ._agents import AGENTS
 from ._http import ApiError, invalid, read_json
 from ._openai_errors import openai_validation_error
 from ._runs import RunLog, new_run_id
+from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
     Dialect,
@@ -80,7 +81,7 @@ from ._stream import Frame, dumps, flat
 from ._threads import Conversation
 from ._tokens import count_tokens, split_chunks
 
-__all__ = ["RESPONSES", "ResponsesRenderer", "response_id", "routes"]
+__all__ = ["DIALECT", "RESPONSES", "ResponsesRenderer", "response_id", "routes"]
 
 KIND = "openai-responses"
 ARGUMENT_PIECE_CHARS = 12
@@ -632,3 +633,6 @@ def routes() -> list[Route]:
         Route("/v1/responses/{response_id}", _retrieve, methods=["GET"]),
         Route("/v1/responses/{response_id}/cancel", _cancel, methods=["POST"]),
     ]
+
+
+DIALECT = ServedDialect(("openai-responses",), routes, prefix="/v1")
