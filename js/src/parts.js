@@ -6,7 +6,7 @@
 import { blockCuts } from "./markdown.js";
 import {
   NO_RESULT_TITLE, formatCount, formatSeconds, formatValue, oneLine, prettyJsonText, tokenText,
-  toolStatus,
+  toolStatus, visible, visibleLines,
 } from "./format.js";
 import { button, h, listen, plainButton, spinner } from "./dom.js";
 import { ApprovalBox } from "./approval.js";
@@ -303,7 +303,7 @@ export class ToolCardView {
     this.icon.replaceChildren(
       call.status === "running" ? spinner() : document.createTextNode(status.glyph),
     );
-    const name = call.name || "tool";
+    const name = visible(call.name || "tool");
     this.name.textContent = name;
     this.agent.hidden = !call.agent;
     this.agent.textContent = call.agent || "";
@@ -322,8 +322,10 @@ export class ToolCardView {
       call.arguments !== undefined && call.arguments !== null
         ? formatValue(call.arguments)
         : prettyJsonText(call.arguments_text || "");
-    if (this.args.textContent !== args) this.args.textContent = args;
-    this.argsBox.hidden = args === "";
+    const shownArgs = visibleLines(args);
+    if (this.args.textContent !== shownArgs) this.args.textContent = shownArgs;
+    // A call awaiting a decision is shown whole in its approval box (every key, clipped values)
+    this.argsBox.hidden = args === "" || Boolean(call.approval?.shown && call.approval.state === "awaiting");
 
     // A running call's output is an interim one (the platform's progress), shown as such.
     const hasOutput = call.output !== undefined && call.output !== null;
