@@ -39,6 +39,8 @@ from ._core.exceptions import (
     StreamTimeoutError,
     TransportError,
 )
+from ._core.price_settings import set_prices
+from ._core.pricing import RunCost
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
 from ._core.request import Media, ModelSettings, RunOptions, RunRequest
 from ._core.run import Part, Run, RunErrorInfo, RunStatus, ToolApproval, ToolCall, ToolStatus
@@ -50,12 +52,14 @@ from .providers import RemoteRun
 if TYPE_CHECKING:
     from ._app.api import ask, attach, chat
     from ._app.batch_runs import batch
+    from ._app.compare_runs import compare
     from ._app.connections import Connection, connect, connections, get_connection
     from ._app.remote_runs import remote_runs
-    from ._client.client import AsyncAgentClient
+    from ._client.async_client import AsyncAgentClient
     from ._client.stream import AsyncRunStream
     from ._client.sync import AgentClient, RunStream
     from ._core.handle import RunHandle
+    from ._display.run_comparison import Comparison
     from ._display.show import show
     from ._display.widget import ChatCell
     from ._history import (
@@ -82,6 +86,7 @@ __all__ = [
     "AsyncRunStream",
     "AuthenticationError",
     "ChatCell",
+    "Comparison",
     "ConfigurationError",
     "ConnectError",
     "Connection",
@@ -102,6 +107,7 @@ __all__ = [
     "RemoteRun",
     "Run",
     "RunCancelledError",
+    "RunCost",
     "RunError",
     "RunErrorInfo",
     "RunFailedError",
@@ -131,6 +137,7 @@ __all__ = [
     "attach",
     "batch",
     "chat",
+    "compare",
     "configure_tracing",
     "connect",
     "connections",
@@ -138,6 +145,7 @@ __all__ = [
     "load_ipython_extension",
     "remote_runs",
     "runs",
+    "set_prices",
     "show",
     "start_server",
     "summary",
@@ -146,7 +154,7 @@ __all__ = [
 
 _LAZY: dict[str, str] = {
     "AgentClient": "._client.sync",
-    "AsyncAgentClient": "._client.client",
+    "AsyncAgentClient": "._client.async_client",
     "AsyncRunStream": "._client.stream",
     "ask": "._app.api",
     "attach": "._app.api",
@@ -164,10 +172,12 @@ _LAZY: dict[str, str] = {
     "RunStream": "._client.sync",
     "RunHistory": "._history",
     "batch": "._app.batch_runs",
+    "compare": "._app.compare_runs",
     "remote_runs": "._app.remote_runs",
     "runs": "._history",
     "summary": "._history",
     "ChatCell": "._display.widget",
+    "Comparison": "._display.run_comparison",
     "ServerHandle": ".server",
     "start_server": ".server",
 }

@@ -138,4 +138,4 @@ def test_one_place_builds_a_run() -> None:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Run":
                 built.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
-    assert len(built) == 1 and built[0].startswith("_client/client.py"), built
+    assert len(built) == 1 and built[0].startswith("_client/async_client.py"), built

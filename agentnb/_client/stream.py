@@ -1,5 +1,6 @@
 """`AsyncRunStream`: one run's event stream — retries before it starts, resumes after a cut,
-folds every event into the :class:`Run`, and records the run (see :mod:`agentnb._client.client`)."""
+folds every event into the :class:`Run`, and records the run (see
+:mod:`agentnb._client.async_client`)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from .._core.request import RunRequest
 from .._core.run import Run
 from ..events import Event
 from ..providers import Provider, RemoteAgent, RemoteRun
-from .client import AsyncAgentClient
+from .async_client import AsyncAgentClient
 from .stream import AsyncRunStream
 
 __all__ = ["AgentClient", "RunStream"]

@@ -109,8 +109,15 @@ def shown(call: ToolCall) -> ShownCall:
     return shown_call(call, value_chars=ARGUMENT_VALUE_CHARS)
 
 
-def tool_arguments(call: ShownCall, *, whole: bool = False) -> str:
-    """Every argument on a line of its own, ``key: value``."""
+def tool_arguments(call: ToolCall) -> str:
+    """The call's arguments as text (indented JSON), as a comparison of runs diffs them."""
+    if call.arguments is not None:
+        return format_value(call.arguments)
+    return call.arguments_text
+
+
+def argument_lines(call: ShownCall, *, whole: bool = False) -> str:
+    """Every argument of a shown call on a line of its own, ``key: value``."""
     return "\n".join(call.argument_texts(whole=whole))
 
 
@@ -295,11 +302,11 @@ def _call_open_html(call: ToolCall, tree: CallTree) -> str:
     ]
     call_shown = shown(call)
     out += [f"<p><strong>{_esc(note)}</strong></p>" for note in call_warnings(call_shown)]
-    arguments = tool_arguments(call_shown)
+    arguments = argument_lines(call_shown)
     if arguments:
         out.append(f"<p>Arguments</p><pre><code>{_esc(arguments)}</code></pre>")
     if call_shown.clipped:
-        whole = _esc(tool_arguments(call_shown, whole=True))
+        whole = _esc(argument_lines(call_shown, whole=True))
         out.append(f"<details><summary>Show whole call</summary><pre><code>{whole}</code></pre>")
         out.append("</details>")
     out += [f"<p><em>{_esc(note)}</em></p>" for note in approval_notes(call, tree)]
@@ -460,7 +467,7 @@ def _call_head_markdown(call: ToolCall, tree: CallTree) -> list[str]:
     ]
     call_shown = shown(call)
     blocks += [f"**{_line(note)}**" for note in call_warnings(call_shown)]
-    arguments = tool_arguments(call_shown)
+    arguments = argument_lines(call_shown)
     if arguments:
         blocks.append(_code(arguments))
     blocks += [f"*{_line(note)}*" for note in approval_notes(call, tree)]

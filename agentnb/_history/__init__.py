@@ -128,17 +128,21 @@ def runs(
 def summary(
     by: str | Sequence[str] | None = "agent",
     *,
+    every: str | None = None,
     agent: str | Iterable[str] | None = None,
     status: str | Iterable[str] | None = None,
     since: Since | None = None,
     thread: str | None = None,
 ) -> pd.DataFrame:
-    """``runs(...).summary(by)`` computed by SQLite without reading the runs out: the same
-    frame (runs and outcomes, success rate, tokens, duration and TTFT p50/p95, tool calls
-    per run per group) in a fraction of the time on a large history. Filters as
-    :func:`runs`. Needs pandas."""
+    """``runs(...).summary(by, every=...)`` computed by SQLite without reading the runs out:
+    the same frame (runs and outcomes, success and failure rates, tokens, cost, duration and
+    TTFT p50/p95, tool calls per run, per group) in a fraction of the time on a large
+    history. ``by`` names a column (``agent``, ``model``, ...) or a list; ``every="day"``
+    (or ``"hour"``, ``"week"``) adds the period as the first level:
+    ``agentnb.summary("model", every="day")["cost_total"]`` is each model's cost per day.
+    Filters as :func:`runs`. Needs pandas."""
     where = RunFilter.build(agent=agent, status=status, since=since, thread=thread)
     store = _open_default()
     if store is None:
-        return RunHistory().summary(by)
-    return store.summary(where, by)
+        return RunHistory().summary(by, every=every)
+    return store.summary(where, by, every=every)

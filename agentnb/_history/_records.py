@@ -88,6 +88,9 @@ RUN_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("model_settings", "json"),
     ("metadata", "json"),
     ("cancel_error", "text"),
+    ("model", "category"),
+    ("cost_usd", "float"),
+    ("cost_source", "category"),
     ("unapproved_calls", "int"),
 )
 """The run columns, in the order the store selects them and DataFrames show them."""
@@ -199,6 +202,12 @@ class RunRecord:
     cancel_error: str | None = None
     """Why the platform could not be told to stop this cancelled run (the agent may have run
     on); None when it was told, or the run was not cancelled."""
+    model: str | None = None
+    """The model that ran (as the stream named it, else as the request set it), where known."""
+    cost_usd: float | None = None
+    """What the run cost in USD (:attr:`agentnb.Run.cost`); None when it cannot be known."""
+    cost_source: str | None = None
+    """Where ``cost_usd`` came from: ``platform``, ``custom`` or ``genai-prices``."""
     unapproved_calls: int | None = None
     """How many of the run's calls ran without the user's approval (a server's own approval,
     a call run although denied, or with other arguments than were shown); None for runs
@@ -378,6 +387,7 @@ def start_values(run: Run, request: RunRequest | None, base_url: str | None) -> 
         "started_at": run.started_at or run.created_at,
         "model_settings": to_json(settings) if settings else None,
         "metadata": clean(to_json(metadata)) if metadata else None,
+        "model": run.model,
         "event_count": 0,
         "retries": 0,
         "resumes": 0,
@@ -426,6 +436,9 @@ def end_values(run: Run) -> dict[str, Any]:
         "resumes": run.resumes,
         "tool_call_count": len(run.tool_calls),
         "cancel_error": redact_error(run.cancel_error),
+        "model": run.model,
+        "cost_usd": run.cost,
+        "cost_source": run.cost_source,
         "unapproved_calls": len(run.unapproved_calls),
     }
 
@@ -552,6 +565,7 @@ def remote_row(
         "prompt_tokens": run.prompt_tokens,
         "completion_tokens": run.completion_tokens,
         "total_tokens": _total(run),
+        "model": run.model,
         "started_at": started,
         "finished_at": finished,
         "duration": max(0.0, finished - started) if started and finished else None,

@@ -42,9 +42,17 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 import platformdirs
 
-from .._core.exceptions import HistoryError, HistoryLocationError, HistoryWriteError
-from .._core.request import RunRequest
+from .._core.exceptions import (
+    ConfigurationError,
+    HistoryError,
+    HistoryLocationError,
+    HistoryWriteError,
+)
+from .._core.pricing import RunCost, price_run
+from .._core.request import RunRequest, build_request
 from .._core.run import Run
+from ..events import Usage
+from ..providers import available_providers
 from ._records import (
     RUN_COLUMNS,
     SNIPPET_COLUMN,
@@ -436,15 +444,19 @@ class HistoryStore:
         return RunHistory(self.run_columns(where), store=self)
 
     def summary(
-        self, where: RunFilter | None = None, by: str | Sequence[str] | None = "agent"
+        self,
+        where: RunFilter | None = None,
+        by: str | Sequence[str] | None = "agent",
+        *,
+        every: str | None = None,
     ) -> pd.DataFrame:
-        """``RunHistory.summary(by)`` of the matching runs, computed by SQLite: the rows are
-        not read out (``where.limit`` and ``where.search`` do not apply)."""
-        keys = summary_keys(by)
-        sql, params = summary_sql(keys, where or RunFilter())
+        """``RunHistory.summary(by, every=...)`` of the matching runs, computed by SQLite: the
+        rows are not read out (``where.limit`` and ``where.search`` do not apply)."""
+        keys = summary_keys(by, every)
+        sql, params = summary_sql(keys, where or RunFilter(), every)
         with self._reading() as db:
             rows = db.execute(sql, params).fetchall()
-        return summary_frame(rows, keys)
+        return summary_frame(rows, keys, every)
 
     def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory:
         """These runs, in the order given (ids not in the store are left out)."""
@@ -685,7 +697,62 @@ def m007_search(db: sqlite3.Connection) -> None:
         )
 
 
-def m008_approval_decisions(db: sqlite3.Connection) -> None:
+def m008_model_and_cost(db: sqlite3.Connection) -> None:
+    # The model that ran, the run's cost in USD and where that came from (Run.model, .cost,
+    # .cost_source). Rows recorded before get the model where their dialect names it by the
+    # request alone (Provider.requested_model: the agent of the OpenAI-compatible dialects),
+    # and a cost priced from their token counts at their start (each model, token counts and
+    # day priced once); the rest stay NULL: unknown, not zero.
+    db.execute("ALTER TABLE runs ADD COLUMN model TEXT")
+    db.execute("ALTER TABLE runs ADD COLUMN cost_usd REAL")
+    db.execute("ALTER TABLE runs ADD COLUMN cost_source TEXT")
+    pairs = db.execute(
+        "SELECT DISTINCT provider, agent FROM runs WHERE provider IS NOT NULL AND agent IS NOT NULL"
+    ).fetchall()
+    for provider, agent in pairs:
+        model = _requested_model(provider, agent)
+        if model is not None:
+            db.execute(
+                "UPDATE runs SET model = ? WHERE provider = ? AND agent = ? AND model IS NULL",
+                (model, provider, agent),
+            )
+    db.executemany(
+        "UPDATE runs SET cost_usd = ?, cost_source = ? WHERE rowid = ?", _costs_of_old_rows(db)
+    )
+
+
+def _requested_model(provider: str, agent: str) -> str | None:
+    """The model a request for ``agent`` names in ``provider``'s dialect (None: it names none,
+    or the dialect is not installed)."""
+    dialect = available_providers().get(provider)
+    if dialect is None:
+        return None
+    try:
+        return dialect().requested_model(build_request(agent, ""))
+    except (ConfigurationError, TypeError):  # a dialect that needs options to be made
+        return None
+
+
+def _costs_of_old_rows(db: sqlite3.Connection) -> list[tuple[float, str, int]]:
+    rows = db.execute(
+        "SELECT rowid, model, prompt_tokens, completion_tokens, started_at FROM runs "
+        "WHERE model IS NOT NULL AND prompt_tokens IS NOT NULL "
+        "AND completion_tokens IS NOT NULL AND cost_usd IS NULL"
+    ).fetchall()
+    priced: dict[tuple[str, int, int, int], RunCost] = {}
+    costs: list[tuple[float, str, int]] = []
+    for rowid, model, prompt, completion, started in rows:
+        key = (model, prompt, completion, int((started or 0) // 86_400))
+        cost = priced.get(key)
+        if cost is None:
+            usage = Usage(prompt_tokens=prompt, completion_tokens=completion)
+            cost = priced[key] = price_run(model, usage, started)
+        if cost.usd is not None and cost.source is not None:
+            costs.append((cost.usd, cost.source, rowid))
+    return costs
+
+
+def m009_approval_decisions(db: sqlite3.Connection) -> None:
     # Who decided on a call (user, policy, server) and why it ran without the user's approval,
     # and how many of a run's calls did; NULL for what was recorded before: unknown, not the
     # user's.
@@ -702,7 +769,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     m005_cancel_error,
     m006_call_tree,
     m007_search,
-    m008_approval_decisions,
+    m008_model_and_cost,
+    m009_approval_decisions,
 )
 """Every migration, oldest first. Append only."""
 

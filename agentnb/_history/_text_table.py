@@ -5,9 +5,10 @@ the same columns, the same way:
 
 - ``started``: local time, short: ``14:03:12`` today, ``Nov 21 14:03`` earlier this year,
   ``2023-11-14`` before; the HTML shows the full time with its UTC offset on hover.
-- ``agent``, ``status``, ``message``, ``match`` (a search's snippet), ``tokens``, ``secs``
-  (duration), ``ttft`` (seconds to the first token), ``tools`` (calls), ``unapproved``
-  (``⚠ 1``: calls that ran without the user's approval), ``error``, ``thread``.
+- ``agent``, ``status``, ``message``, ``match`` (a search's snippet), ``tokens``, ``model``,
+  ``cost`` (USD), ``secs`` (duration), ``ttft`` (seconds to the first token), ``tools``
+  (calls), ``unapproved`` (``⚠ 1``: calls that ran without the user's approval), ``error``,
+  ``thread``.
 - ``run``: the platform's run id (what the chat cell and ``agentnb run`` print), or
   agentnb's local id when the platform gave none. Ids come last: they are for looking a run
   up, and what is read at a glance stays in view in a narrow output.
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .._core.pricing import usd
 from .._core.text import excerpt, visible
 
 __all__ = [
@@ -137,6 +139,13 @@ def _count_cell(name: str, thousands: bool = False) -> CellReader:
     return read
 
 
+def _cost(columns: Columns, i: int, now: float) -> Cell:
+    value = columns["cost_usd"][i]
+    if value is None:
+        return Cell()
+    return Cell(usd(value), f"{usd(value)} ({columns['cost_source'][i]})", float(value))
+
+
 def _unapproved(columns: Columns, i: int, now: float) -> Cell:
     count = columns["unapproved_calls"][i]
     if not count:
@@ -161,6 +170,8 @@ TABLE_COLUMNS: tuple[TableColumn, ...] = (
         "match", "where the search words are, each between « and »", _text_cell("snippet"), chars=60
     ),
     TableColumn("tokens", "total tokens", _count_cell("total_tokens", thousands=True), right=True),
+    TableColumn("model", "the model that ran", _text_cell("model"), chars=18),
+    TableColumn("cost", "the cost in USD (its source on hover)", _cost, right=True),
     TableColumn("secs", "duration in seconds", _seconds_cell("duration"), right=True),
     TableColumn("ttft", "seconds to the first token", _seconds_cell("ttft"), right=True),
     TableColumn("tools", "tool calls", _count_cell("tool_call_count"), right=True),

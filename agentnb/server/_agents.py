@@ -23,7 +23,7 @@ from ._agent_input import (
 from ._numbers import ascii_int
 from ._planner import PlannerAgent
 from ._research import ResearchTeamAgent
-from ._schema import SchemaError, instance_for
+from ._schema_instances import SchemaError, instance_for
 from ._steps import Finish, Reasoning, Step, Text
 from ._tools import price_table
 from ._trader import TraderAgent
@@ -36,6 +36,8 @@ DEFAULT_PARAGRAPHS = 5
 
 class FinanceAgent:
     name = "finance_agent"
+    model = "gpt-4o-mini"
+    """The model it reports it ran (a real id, so its runs are priced by genai-prices)."""
     description = "Looks up DEMO stock prices and computes the week's move with a calculator."
     tools: tuple[str, ...] = ("get_stock_price", "calculator")
     needs_approval = False
@@ -133,6 +135,9 @@ def _finance_followups(ticker: str, request: AgentInput) -> tuple[str, ...]:
 
 class EchoAgent:
     name = "echo"
+    model = "agentnb-echo"
+    """The model it reports it ran: one genai-prices does not know (a private model,
+    so its runs have no cost)."""
     description = "Answers with the user's message, unchanged (for tests)."
     tools: tuple[str, ...] = ()
     needs_approval = False
@@ -149,6 +154,8 @@ class EchoAgent:
 
 class WriterAgent:
     name = "writer"
+    model = "claude-haiku-4-5"
+    """The model it reports it ran (a real id, so its runs are priced by genai-prices)."""
     description = "Writes a long markdown document (headings, lists, code, a table)."
     tools: tuple[str, ...] = ()
     needs_approval = False
@@ -218,6 +225,8 @@ def _section(number: int) -> list[str]:
 
 class StructuredAgent:
     name = "structured"
+    model = "gpt-4o"
+    """The model it reports it ran (a real id, so its runs are priced by genai-prices)."""
     description = (
         "Answers with JSON valid for the request's JSON schema, each field filled to fit "
         "its name (a ticker and its DEMO price, a summary, ...)."

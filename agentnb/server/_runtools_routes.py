@@ -12,8 +12,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ._agents import AgentInput, ChatMessage
-from ._http import invalid, parse_model, read_json
-from ._runs import RunLog, new_run_id
+from ._http_plumbing import invalid, parse_model, read_json
+from ._run_log import RunLog, new_run_id
 from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
@@ -26,8 +26,8 @@ from ._service import (
     scalar_options,
     wants_followups,
 )
+from ._sse_responses import Frame, dumps, flat
 from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
-from ._stream import Frame, dumps, flat
 
 __all__ = ["DIALECT", "RUNTOOLS", "RunToolsRenderer", "routes"]
 
@@ -70,6 +70,7 @@ def _complete(log: RunLog, step: Finish) -> dict[str, Any]:
         "threadId": log.thread_id,
         "output": step.final_output,
         "usage": step.usage.as_camel(),
+        "model": log.model,
         "executionTime": step.execution_time,
     }
     if step.followups:
@@ -101,6 +102,7 @@ def _result(log: RunLog) -> Response:
         "reasoning": log.reasoning_text(),
         "toolCalls": log.tool_calls(),
         "usage": usage.as_camel() if usage is not None else None,
+        "model": log.model,
         "executionTime": log.execution_time(),
         "followups": list(finish.followups) if finish is not None else [],
         "error": _error(failure) if failure is not None else None,

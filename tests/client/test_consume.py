@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from test_faults import QUESTION, client_with_waits, comparable, outcome, stream_all
 
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb._client.stream import AsyncRunStream
 from agentnb._core.run import Run
 from agentnb.events import Event, RunCompleted, RunStarted

@@ -24,7 +24,7 @@ from agentnb import (
     ServerError,
     StreamTimeoutError,
 )
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.run import Run
 from agentnb.events import Event, ReasoningDelta, TextDelta, ToolCallDelta, ToolCallStarted
 from agentnb.providers import HttpRequest, available_providers

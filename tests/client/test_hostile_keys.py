@@ -25,7 +25,7 @@ from agentnb import (
 )
 from agentnb._app.connections import disconnect
 from agentnb._client import transport
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.request import build_request
 from agentnb._core.run import Run
 from agentnb._core.secrets import MIN_SECRET_LENGTH
