@@ -101,6 +101,10 @@ class ShownCall:
             notes.append(f"the arguments name {keys} more than once (the platform picks one)")
         return notes
 
+    def argument_texts(self, *, whole: bool = False) -> list[str]:
+        """One ``key: value`` text per argument (values clipped unless ``whole``)."""
+        return _argument_texts(self.whole_arguments if whole else self.arguments)
+
     def signature(self) -> str:
         """``name(key: value, ...)`` on one line, values clipped."""
         return f"{self.name}({', '.join(_argument_texts(self.arguments))})"

@@ -3,7 +3,8 @@ notebook's plain view, a run printed outside a notebook, and the chat cell's ``t
 copy.
 
 The whole run reads: what the agent thought (``thinking: ...``), each tool call on one line
-(``→ name(key: value) [tokens ...] ✓ output``; a call made inside another indented under it
+(``→ name(key: value) [tokens ...] ✓ output``, then ``⚠ approved by the server itself, not
+by you`` where it ran without the user's approval; a call made inside another indented under it
 with its agent, ``↳ [agent] → ...``, and what a sub-agent wrote inside a call on a ``┆``
 line), the answer, and the summary line (status, times, tokens, model and cost, run id,
 tool calls, error).
@@ -134,6 +135,8 @@ def summary_line(run: Run) -> str:
             for status, label in (("denied", "denied"), ("no_result", "without a result"))
             if status in statuses
         ]
+        if run.unapproved_calls:
+            odd.append(f"{len(run.unapproved_calls)} without your approval")
         bits.append(f"{len(run.tool_calls)} tool call(s)" + (f" ({', '.join(odd)})" if odd else ""))
     if run.error is not None:
         code = f"[{run.error.code}] " if run.error.code else ""
@@ -185,7 +188,8 @@ def _call_lines(call: ToolCall, level: int) -> list[str]:
     of what its sub-agent wrote (named as the live printer names it)."""
     tokens = tokens_text(call.usage) if isinstance(call.usage, Usage) else ""
     spent = f" [{tokens}]" if tokens else ""
-    lines = [f"{call_head(call, level)}{spent} {_outcome(call)}"]
+    unapproved = f"  ⚠ {call.unapproved}" if call.unapproved else ""
+    lines = [f"{call_head(call, level)}{spent} {_outcome(call)}{unapproved}"]
     if call.agent_text:
         who = excerpt(call.sub_agent, 40, marked=True) if call.sub_agent else "sub-agent"
         lines.append(f"{indent(level + 1)}┆ {who}: {excerpt(call.agent_text, 160, marked=True)}")

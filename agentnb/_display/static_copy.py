@@ -17,6 +17,14 @@ copy is read by renderers that allow raw HTML (JupyterLab, nbconvert): the answe
 inert by :func:`~agentnb._display.safe_markdown.safe_markdown` and every other field is escaped
 text or fenced code. A call made inside another is drawn inside it (nested ``<details>``, one
 more level of block quote, up to ``MAX_INDENT`` levels) and names its agent.
+
+A call is shown as a person deciding on it sees it
+(:func:`~agentnb._core.shown_call.shown_call`): its name and every argument key with its value,
+characters that would not show as themselves written ``⟨U+202E⟩``, long values clipped one by
+one with the count of what is hidden (the HTML copy keeps the whole call one click away), a
+name that is not a plain identifier flagged. So are the approval's reason and question. A
+decision the server made itself is said to be the server's, and a call that ran without the
+user's approval is marked on its card and in a line under the run.
 """
 
 from __future__ import annotations
@@ -34,7 +42,8 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
 from .._core.run import Run, ToolCall
-from .._core.text import excerpt, terminal_safe
+from .._core.shown_call import ShownCall, shown_call
+from .._core.text import excerpt, terminal_safe, visible
 from ..events import Usage
 from .call_tree import MAX_INDENT, CallTree, call_tree, sub_agent_name
 from .run_text import (
@@ -68,6 +77,9 @@ MESSAGE_CHARS = 500
 """Characters of the message asked kept in the HTML and markdown copies."""
 PLAIN_ANSWER_CHARS = 4000
 """Characters of the answer (and of the reasoning) kept in the ``text/plain`` copy."""
+ARGUMENT_VALUE_CHARS = 2000
+"""Characters of one argument value kept in the HTML and markdown copies (each clipped value
+says how many characters it hides)."""
 TOOL_LABELS = {"awaiting_approval": "awaiting approval", "no_result": "no result"}
 """How a tool status reads where it is not its own name."""
 
@@ -92,10 +104,38 @@ def format_value(value: Any) -> str:
         return repr(value)
 
 
+def shown(call: ToolCall) -> ShownCall:
+    """The call as the copies show it (values clipped at ``ARGUMENT_VALUE_CHARS``)."""
+    return shown_call(call, value_chars=ARGUMENT_VALUE_CHARS)
+
+
 def tool_arguments(call: ToolCall) -> str:
+    """The call's arguments as text (indented JSON), as a comparison of runs diffs them."""
     if call.arguments is not None:
         return format_value(call.arguments)
     return call.arguments_text
+
+
+def argument_lines(call: ShownCall, *, whole: bool = False) -> str:
+    """Every argument of a shown call on a line of its own, ``key: value``."""
+    return "\n".join(call.argument_texts(whole=whole))
+
+
+def tool_name(call: ToolCall) -> str:
+    """The call's name as it is shown (made visible; ``tool`` when it has none)."""
+    return visible(call.name) if call.name else "tool"
+
+
+def call_warnings(call: ShownCall) -> list[str]:
+    """What a person must know about a call's name and arguments, and how much is clipped."""
+    notes = [f"⚠ {note}" for note in call.warnings()]
+    if call.clipped:
+        count = call.hidden_values
+        notes.append(
+            f"{count} argument value{'s' if count > 1 else ''} clipped: each says how many "
+            "characters it hides"
+        )
+    return notes
 
 
 def tool_heading(call: ToolCall) -> tuple[str, str]:
@@ -139,21 +179,28 @@ def approval_notes(call: ToolCall, tree: CallTree) -> list[str]:
     notes: list[str] = []
     approval = call.approval
     if approval is not None:
-        asked = f"Approval requested: {approval.reason}" if approval.reason else ""
+        asked = f"Approval requested: {visible(approval.reason)}" if approval.reason else ""
         if approval.question is not None:
-            asked = f"{call.name or 'The agent'} asked: {approval.question}"
+            asked = f"{tool_name(call)} asked: {visible(approval.question)}"
         if approval.approved is None:
             decided = "Waiting for a human to approve or deny this call."
-        elif approval.approved and approval.answer is not None:
-            decided = f"Answered: {_answer_text(approval.answer)}"
+        elif approval.approved and approval.answer is not None and approval.decided_by != "server":
+            decided = f"Answered: {visible(_answer_text(approval.answer))}"
         else:
             verb = "Approved" if approval.approved else "Denied"
+            verb += _DECIDERS.get(approval.decided_by or "user", "")
             why = approval.decision_reason
-            decided = f"{verb}: {why}" if why else f"{verb}."
+            decided = f"{verb}: {visible(why)}" if why else f"{verb}."
         notes += [line for line in (asked, decided) if line]
+    if call.unapproved is not None:
+        notes.append(f"⚠ Ran without your approval: {call.unapproved}.")
     if call.status == "no_result":
         notes.append(CLIENT_TOOL_NOTE if call.call_id in tree.left_for_client else NO_RESULT_NOTE)
     return notes
+
+
+_DECIDERS = {"policy": " by your approve= policy", "server": " by the server itself, not by you"}
+"""Who decided, said after ``Approved`` / ``Denied`` (nothing for the user)."""
 
 
 def _answer_text(answer: Any) -> str:
@@ -174,9 +221,18 @@ def tool_error(call: ToolCall) -> tuple[str, str] | None:
 def waiting_line(run: Run) -> str:
     """What a copy of a run that has not ended says in place of the final answer."""
     if run.status == "paused":
-        names = ", ".join(c.name or "tool" for c in run.awaiting_approval) or "a tool call"
+        names = ", ".join(tool_name(c) for c in run.awaiting_approval) or "a tool call"
         return f"Paused: waiting for a human to approve {names}."
     return "Running… the final answer appears here when the run ends."
+
+
+def unapproved_line(run: Run) -> str:
+    """The line under a run whose calls ran without the user's approval (empty when none)."""
+    calls = run.unapproved_calls
+    if not calls:
+        return ""
+    names = ", ".join(tool_name(c) for c in calls)
+    return f"⚠ {len(calls)} tool call(s) ran without your approval: {names}."
 
 
 def error_line(run: Run) -> str:
@@ -238,14 +294,21 @@ def _call_open_html(call: ToolCall, tree: CallTree) -> str:
     live = call.status in ("awaiting_approval", "running")
     opened = " open" if live or holds_work else ""
     labels = "".join(f" · {_esc(label)}" for label in call_labels(call, tree))
+    unapproved = " <strong>⚠ ran without your approval</strong>" if call.unapproved else ""
     out = [
         f"<details{opened}><summary>",
-        f"{mark} <code>{_esc(call.name or 'tool')}</code> {_esc(state)}",
+        f"{mark} <code>{_esc(tool_name(call))}</code> {_esc(state)}{unapproved}",
         f"<small>{labels}</small></summary>" if labels else "</summary>",
     ]
-    arguments = tool_arguments(call)
+    call_shown = shown(call)
+    out += [f"<p><strong>{_esc(note)}</strong></p>" for note in call_warnings(call_shown)]
+    arguments = argument_lines(call_shown)
     if arguments:
         out.append(f"<p>Arguments</p><pre><code>{_esc(arguments)}</code></pre>")
+    if call_shown.clipped:
+        whole = _esc(argument_lines(call_shown, whole=True))
+        out.append(f"<details><summary>Show whole call</summary><pre><code>{whole}</code></pre>")
+        out.append("</details>")
     out += [f"<p><em>{_esc(note)}</em></p>" for note in approval_notes(call, tree)]
     if call.agent_text or call.agent_reasoning:
         out.append(
@@ -317,6 +380,8 @@ def _run_html(run: Run) -> str:
                 out.append(_tool_html(call, tree))
     if not run.done:
         out.append(f"<p><em>{_esc(waiting_line(run))}</em></p>")
+    if unapproved_line(run):
+        out.append(f'<p role="alert"><strong>{_esc(unapproved_line(run))}</strong></p>')
     error = error_line(run)
     if error:
         out.append(f'<p role="alert"><strong>Error</strong> {_esc(error)}</p>')
@@ -365,6 +430,8 @@ def _run_markdown(run: Run) -> str:
                 out.append(_tool_markdown(call, tree))
     if not run.done:
         out.append(f"*{_line(waiting_line(run))}*")
+    if unapproved_line(run):
+        out.append(f"**{_line(unapproved_line(run))}**")
     error = error_line(run)
     if error:
         out.append(f"**Error** {_line(error)}")
@@ -394,8 +461,13 @@ def _call_head_markdown(call: ToolCall, tree: CallTree) -> list[str]:
     mark, state = tool_heading(call)
     nested = "↳ " if tree.is_nested(call) else ""
     labels = "".join(f" · {_line(label)}" for label in call_labels(call, tree))
-    blocks = [f"{nested}{mark} tool **{_line(call.name or 'tool')}** {_line(state)}{labels}"]
-    arguments = tool_arguments(call)
+    unapproved = " · **⚠ ran without your approval**" if call.unapproved else ""
+    blocks = [
+        f"{nested}{mark} tool **{_line(tool_name(call))}** {_line(state)}{labels}{unapproved}"
+    ]
+    call_shown = shown(call)
+    blocks += [f"**{_line(note)}**" for note in call_warnings(call_shown)]
+    arguments = argument_lines(call_shown)
     if arguments:
         blocks.append(_code(arguments))
     blocks += [f"*{_line(note)}*" for note in approval_notes(call, tree)]

@@ -4,8 +4,13 @@ one version of a turn into the next (see :mod:`agentnb._display.controller`).
 A tool call carries its ``status`` (``running``, ``awaiting_approval``, ``succeeded``,
 ``failed``, ``denied``, ``no_result``) and, when the platform asked a human to decide on it,
 its ``approval``: ``{"state": "awaiting" | "approved" | "denied", "reason",
-"decision_reason", "question", "answer"}`` (``question``: the agent's free-form question, the
-view then offers an answer box; ``answer``: the reply given, as text).
+"decision_reason", "question", "answer", "decided_by", "shown"}`` (``question``: the agent's
+free-form question, the view then offers an answer box; ``answer``: the reply given, as text;
+``decided_by``: ``user``, ``policy`` or ``server``; ``shown``: the call as
+:func:`~agentnb._core.shown_call.shown_call` shows it, every key with its clipped value and the
+whole call). ``unapproved`` says why a call ran without the user's approval (None when it
+did not). The view shows the server's texts (reason, question, decision reason) through its
+own ``visible()``, the mirror of :func:`~agentnb._core.text.visible`.
 
 A call a sub-agent made inside another carries ``parent_call_id`` (the call it was made in),
 ``agent`` (who made it) and ``depth``; any call carries ``sub_agent`` (the agent that ran
@@ -26,9 +31,17 @@ from typing import Any
 
 from .._core.handle import RunHandle
 from .._core.run import Run, ToolApproval, ToolCall
+from .._core.shown_call import shown_call
 from ..events import Usage
 
-__all__ = ["MAX_TOOL_OUTPUT_CHARS", "Turn", "approval_wire", "meta_wire", "tool_wire"]
+__all__ = [
+    "MAX_TOOL_OUTPUT_CHARS",
+    "Turn",
+    "approval_wire",
+    "meta_wire",
+    "shown_wire",
+    "tool_wire",
+]
 
 MAX_TOOL_OUTPUT_CHARS = 256_000
 """A tool output longer than this (as text) is sent cut to this length, marked truncated."""
@@ -50,8 +63,12 @@ def approval_state(approval: ToolApproval) -> str:
     return "approved" if approval.approved else "denied"
 
 
-def approval_wire(approval: ToolApproval | None) -> dict[str, Any] | None:
-    """A call's approval as the views get it (None when nobody was asked to decide)."""
+def approval_wire(
+    approval: ToolApproval | None, call: ToolCall | None = None
+) -> dict[str, Any] | None:
+    """A call's approval as the views get it (None when nobody was asked to decide): its
+    state, reason, question and answer, who decided (``decided_by``), and ``shown``, the
+    call as a person deciding sees it (:func:`shown_wire`)."""
     if approval is None:
         return None
     return {
@@ -60,6 +77,23 @@ def approval_wire(approval: ToolApproval | None) -> dict[str, Any] | None:
         "decision_reason": approval.decision_reason,
         "question": approval.question,
         "answer": _answer_text(approval.answer),
+        "decided_by": approval.decided_by,
+        "shown": shown_wire(call) if call is not None else None,
+    }
+
+
+def shown_wire(call: ToolCall) -> dict[str, Any]:
+    """The call through :func:`~agentnb._core.shown_call.shown_call`, the one way a call is
+    shown before a decision: ``name`` and every argument as ``[key, value, hidden]`` (made
+    visible, values clipped with the count of what is hidden), ``whole`` (the same unclipped,
+    for "Show whole call"), ``name_is_plain`` and ``warnings``."""
+    shown = shown_call(call)
+    return {
+        "name": shown.name,
+        "name_is_plain": shown.name_is_plain,
+        "arguments": [[a.key, a.value, a.hidden] for a in shown.arguments],
+        "whole": [[a.key, a.value] for a in shown.whole_arguments],
+        "warnings": shown.warnings(),
     }
 
 
@@ -82,7 +116,8 @@ def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, 
         "arguments": _jsonable(call.arguments),
         "error": call.error,
         "status": call.status,
-        "approval": approval_wire(call.approval),
+        "approval": approval_wire(call.approval, call),
+        "unapproved": call.unapproved,
         "started_at": call.started_at,
         "finished_at": call.finished_at,
         "duration": call.duration,

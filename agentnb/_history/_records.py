@@ -91,6 +91,7 @@ RUN_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("model", "category"),
     ("cost_usd", "float"),
     ("cost_source", "category"),
+    ("unapproved_calls", "int"),
 )
 """The run columns, in the order the store selects them and DataFrames show them."""
 
@@ -115,9 +116,13 @@ TOOL_CALL_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("answer", "text"),
     ("parent_call_id", "id"),
     ("depth", "int"),
+    ("decided_by", "category"),
+    ("unapproved", "text"),
 )
 """The tool-call columns. ``agent`` is the agent that made the call: a sub-agent's name for
-a nested call, else the run's agent (also for calls recorded before calls had agents)."""
+a nested call, else the run's agent (also for calls recorded before calls had agents).
+``decided_by`` and ``unapproved`` say who decided on a call that asked for approval, and why
+it ran without the user's approval (see :class:`ToolCallRecord`)."""
 
 
 def to_datetime(seconds: float | None) -> datetime | None:
@@ -203,6 +208,10 @@ class RunRecord:
     """What the run cost in USD (:attr:`agentnb.Run.cost`); None when it cannot be known."""
     cost_source: str | None = None
     """Where ``cost_usd`` came from: ``platform``, ``custom`` or ``genai-prices``."""
+    unapproved_calls: int | None = None
+    """How many of the run's calls ran without the user's approval (a server's own approval,
+    a call run although denied, or with other arguments than were shown); None for runs
+    recorded before this was."""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> RunRecord:
@@ -248,6 +257,13 @@ class ToolCallRecord:
     depth: int | None = None
     """How many calls this one is nested in: 0 at the top; None for calls recorded before
     the tree was."""
+    decided_by: str | None = None
+    """Who decided on a call that asked for approval: ``user``, ``policy`` (the user's
+    ``approve=``) or ``server`` (the platform itself, never the user); None for a call that
+    asked nothing, one still undecided, and calls recorded before decisions were."""
+    unapproved: str | None = None
+    """Why the call ran without the user's approval (``approved by the server itself, not by
+    you``, ``it ran although it was denied``, ...); None when it did not."""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> ToolCallRecord:
@@ -390,6 +406,7 @@ def progress_values(run: Run) -> dict[str, Any]:
         "retries": run.retries,
         "resumes": run.resumes,
         "tool_call_count": len(run.tool_calls),
+        "unapproved_calls": len(run.unapproved_calls),
     }
 
 
@@ -422,6 +439,7 @@ def end_values(run: Run) -> dict[str, Any]:
         "model": run.model,
         "cost_usd": run.cost,
         "cost_source": run.cost_source,
+        "unapproved_calls": len(run.unapproved_calls),
     }
 
 
@@ -458,6 +476,8 @@ def _tool_row(run: Run, position: int, call: ToolCall) -> tuple[Any, ...]:
         *_question_and_answer(call),
         call.parent_call_id,
         call.depth,
+        call.approval.decided_by if call.approval is not None else None,
+        call.unapproved,
     )
 
 

@@ -752,6 +752,15 @@ def _costs_of_old_rows(db: sqlite3.Connection) -> list[tuple[float, str, int]]:
     return costs
 
 
+def m009_approval_decisions(db: sqlite3.Connection) -> None:
+    # Who decided on a call (user, policy, server) and why it ran without the user's approval,
+    # and how many of a run's calls did; NULL for what was recorded before: unknown, not the
+    # user's.
+    db.execute("ALTER TABLE tool_calls ADD COLUMN decided_by TEXT")
+    db.execute("ALTER TABLE tool_calls ADD COLUMN unapproved TEXT")
+    db.execute("ALTER TABLE runs ADD COLUMN unapproved_calls INTEGER")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_tool_calls,
@@ -761,6 +770,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m006_call_tree,
     m007_search,
     m008_model_and_cost,
+    m009_approval_decisions,
 )
 """Every migration, oldest first. Append only."""
 

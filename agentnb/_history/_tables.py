@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, overload
 
 from .._core.exceptions import ConfigurationError
 from .._core.run import Run
-from .._core.text import excerpt
+from .._core.text import excerpt, visible
 from ._plot import plot, require_pandas
 from ._records import (
     RUN_COLUMNS,
@@ -504,14 +504,21 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
     def __repr__(self) -> str:
         noun = "call" if len(self) == 1 else "calls"
         lines = [f"ToolCallHistory: {len(self)} tool {noun}"]
-        lines += [f"  {name}: {n}" for name, n in self.counts().items()]
+        lines += [f"  {visible(name)}: {n}" for name, n in self.counts().items()]
+        unapproved = [row for row in self._rows if row[_UNAPPROVED]]
+        if unapproved:
+            lines.append(f"⚠ {len(unapproved)} ran without your approval:")
+            lines += [
+                f"  {excerpt(row[4], 60, marked=True)}: {row[_UNAPPROVED]}" for row in unapproved
+            ]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         rows = "".join(
-            f"<tr><td>{escape(excerpt(row[4], 30))}</td><td>{escape(str(row[5] or ''))}</td>"
-            f"<td>{escape(excerpt(row[6], 60))}</td><td>{escape(excerpt(row[7] or row[8], 60))}"
-            f"</td></tr>"
+            f"<tr><td>{escape(excerpt(row[4], 30, marked=True))}</td>"
+            f"<td>{escape(str(row[5] or ''))}{_unapproved_mark(row)}</td>"
+            f"<td>{escape(excerpt(row[6], 60, marked=True))}</td>"
+            f"<td>{escape(excerpt(row[7] or row[8], 60, marked=True))}</td></tr>"
             for row in self._rows[:SHOWN_ROWS]
         )
         more = len(self) - min(len(self), SHOWN_ROWS)
@@ -521,6 +528,16 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
             "<table><thead><tr><th>tool</th><th>status</th><th>arguments</th>"
             f"<th>output / error</th></tr></thead><tbody>{rows}</tbody></table>{tail}</div>"
         )
+
+
+def _unapproved_mark(row: Sequence[Any]) -> str:
+    """`` · ⚠ approved by the server itself, not by you`` for a call that ran without the
+    user's approval (HTML)."""
+    unapproved = row[_UNAPPROVED]
+    return f" · <strong>⚠ {escape(unapproved)}</strong>" if unapproved else ""
+
+
+_UNAPPROVED = [name for name, _ in TOOL_CALL_COLUMNS].index("unapproved")
 
 
 def _transpose(

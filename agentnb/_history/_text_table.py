@@ -6,8 +6,8 @@ the same columns, the same way:
 - ``started``: local time, short: ``14:03:12`` today, ``Nov 21 14:03`` earlier this year,
   ``2023-11-14`` before; the HTML shows the full time with its UTC offset on hover.
 - ``agent``, ``status``, ``message``, ``match`` (a search's snippet), ``tokens``, ``model``,
-  ``cost`` (USD), ``secs``
-  (duration), ``ttft`` (seconds to the first token), ``tools`` (calls), ``error``,
+  ``cost`` (USD), ``secs`` (duration), ``ttft`` (seconds to the first token), ``tools``
+  (calls), ``unapproved`` (``⚠ 1``: calls that ran without the user's approval), ``error``,
   ``thread``.
 - ``run``: the platform's run id (what the chat cell and ``agentnb run`` print), or
   agentnb's local id when the platform gave none. Ids come last: they are for looking a run
@@ -15,7 +15,10 @@ the same columns, the same way:
 
 A column no shown run fills is left out. Each run is one line: text is flattened, and cut
 with an ellipsis (the text table at a column's ``chars``; the HTML by CSS, with the whole
-text on hover). No pandas.
+text on hover). Texts come from servers as often as from the user, so every character that
+would not show as itself (controls, bidi overrides, zero-width characters) is written
+``⟨U+202E⟩`` (:func:`~agentnb._core.text.visible`): nothing in a cell can reorder or hide
+text. No pandas.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from .._core.pricing import usd
-from .._core.text import excerpt
+from .._core.text import excerpt, visible
 
 __all__ = [
     "TABLE_COLUMNS",
@@ -103,7 +106,8 @@ def _text(value: Any) -> Cell:
     whole = "" if value is None else str(value).strip()
     if not whole:
         return Cell()
-    return Cell(" ".join(whole.split())[:HOVER], whole[:HOVER])
+    full = "\n".join(visible(line) for line in whole[:HOVER].split("\n"))
+    return Cell(visible(" ".join(whole.split()))[:HOVER], full)
 
 
 def _started(columns: Columns, i: int, now: float) -> Cell:
@@ -142,6 +146,13 @@ def _cost(columns: Columns, i: int, now: float) -> Cell:
     return Cell(usd(value), f"{usd(value)} ({columns['cost_source'][i]})", float(value))
 
 
+def _unapproved(columns: Columns, i: int, now: float) -> Cell:
+    count = columns["unapproved_calls"][i]
+    if not count:
+        return Cell()
+    return Cell(f"⚠ {int(count)}", f"{int(count)} tool call(s) ran without your approval", count)
+
+
 def _seconds_cell(name: str) -> CellReader:
     def read(columns: Columns, i: int, now: float) -> Cell:
         value = columns[name][i]
@@ -164,6 +175,13 @@ TABLE_COLUMNS: tuple[TableColumn, ...] = (
     TableColumn("secs", "duration in seconds", _seconds_cell("duration"), right=True),
     TableColumn("ttft", "seconds to the first token", _seconds_cell("ttft"), right=True),
     TableColumn("tools", "tool calls", _count_cell("tool_call_count"), right=True),
+    TableColumn(
+        "unapproved",
+        "tool calls that ran without your approval (a server's own approval, a call run "
+        "although denied, or with other arguments than were shown)",
+        _unapproved,
+        right=True,
+    ),
     TableColumn("error", "the error, for runs that did not complete", _error, chars=EXCERPT),
     TableColumn("thread", "the thread (session) id", _text_cell("thread_id"), chars=14),
     TableColumn("run", "the platform's run id (else agentnb's local id)", _run_id, chars=13),

@@ -7,8 +7,17 @@
  * controls at once; what the kernel reports next (the call approved, denied, or no longer
  * waiting) replaces them. A refusal from the kernel (a call already decided, say) comes back
  * as the widget's notice.
+ *
+ * Above the controls the box shows the call as the kernel's `shown_call` does: the name, every
+ * argument key with its value (long values clipped, each saying how many characters it
+ * hides), a "Show whole call" control when some value is clipped, and the warnings (a name
+ * that is not a plain identifier, a key named twice). Everything the server sent (name, keys,
+ * values, reason, question) is shown through `visible()`: nothing can start a line or reorder
+ * text. A decision the server made itself says so, and a call that ran without the user's
+ * approval is marked.
  */
 import { button, h, isSendKey, listen } from "./dom.js";
+import { formatCount, visible } from "./format.js";
 
 /**
  * @typedef {import("./state.js").ToolState} ToolState
@@ -29,6 +38,19 @@ export class ApprovalBox {
     this.el.setAttribute("role", "group");
     this.el.hidden = true;
     this.ask = h("div", "anb-approval-ask");
+    this.shownCall = h("div", "anb-approval-call");
+    this.callText = h("pre", "anb-approval-call-text");
+    this.callWarnings = h("div", "anb-approval-warnings");
+    this.clipNote = h("div", "anb-approval-clipped");
+    this.clipText = h("span", "", "");
+    /** Whether the whole call (no value clipped) is shown. */
+    this.whole = false;
+    this.wholeButton = button("Show whole call", "anb-show-whole", () => this.toggleWhole(),
+      { signal, title: "Show every argument value whole" });
+    this.clipNote.append(this.clipText, this.wholeButton);
+    this.shownCall.append(this.callWarnings, this.callText, this.clipNote);
+    /** @type {import("./state.js").ShownCallState | null} */
+    this.shown = null;
     this.actions = h("div", "anb-approval-actions");
     this.approveButton = button("Approve", "anb-approve", () => this.send(true),
       { signal, title: "Approve" });
@@ -60,7 +82,7 @@ export class ApprovalBox {
       this.denyButton);
     this.outcome = h("div", "anb-approval-outcome");
     this.outcome.setAttribute("role", "status");
-    this.el.append(this.ask, this.actions, this.outcome);
+    this.el.append(this.ask, this.shownCall, this.actions, this.outcome);
   }
 
   /** @param {ToolState} call */
@@ -69,8 +91,9 @@ export class ApprovalBox {
     this.el.hidden = !approval;
     if (!approval) return;
     this.callId = call.call_id;
-    this.name = call.name || "tool";
+    this.name = approval.shown?.name || visible(call.name || "tool");
     this.label(this.name);
+    this.showCall(approval.shown ?? null);
     const waiting = approval.state === "awaiting" && call.status === "awaiting_approval";
     if (!waiting) this.sent = null;
     this.question = typeof approval.question === "string" ? approval.question : null;
@@ -81,6 +104,33 @@ export class ApprovalBox {
     for (const control of this.controls()) control.disabled = pending;
     this.el.dataset.state = boxState(approval.state, waiting, pending);
     this.outcome.textContent = outcomeText(approval, waiting, this.sent);
+    this.el.dataset.decidedBy = approval.decided_by || "";
+    this.el.dataset.unapproved = call.unapproved ? "true" : "false";
+    if (call.unapproved) {
+      this.outcome.textContent += `\n⚠ Ran without your approval: ${call.unapproved}.`;
+    }
+  }
+
+  /** @param {import("./state.js").ShownCallState | null} shown */
+  showCall(shown) {
+    this.shown = shown;
+    this.shownCall.hidden = !shown;
+    if (!shown) return;
+    this.callWarnings.textContent = shown.warnings.map((w) => `⚠ ${w}`).join("\n");
+    this.callWarnings.hidden = shown.warnings.length === 0;
+    const clipped = shown.arguments.filter(([, , hidden]) => hidden > 0).length;
+    this.clipNote.hidden = clipped === 0;
+    this.clipText.textContent = clipped === 0 ? "" : `${clipped} value${
+      clipped > 1 ? "s are" : " is"} clipped here. `;
+    this.wholeButton.textContent = this.whole ? "Show clipped call" : "Show whole call";
+    this.wholeButton.setAttribute("aria-expanded", this.whole ? "true" : "false");
+    this.callText.textContent = callLines(shown, this.whole && clipped > 0);
+  }
+
+  /** Show the call whole, or clipped again. */
+  toggleWhole() {
+    this.whole = !this.whole;
+    this.showCall(this.shown);
   }
 
   /** @param {boolean} asking  the call asks a question: answer box, Send, Deny */
@@ -152,11 +202,38 @@ function boxState(state, waiting, pending) {
  */
 function askText(approval, name, waiting) {
   if (typeof approval.question === "string") {
-    return `${name} asks: ${approval.question || "(an empty question)"}`;
+    return `${name} asks: ${visible(approval.question) || "(an empty question)"}`;
   }
   const asked = waiting ? "Approval needed" : "Approval requested";
-  return approval.reason ? `${asked}: ${approval.reason}` : `${asked} before ${name} runs.`;
+  return approval.reason
+    ? `${asked}: ${visible(approval.reason)}`
+    : `${asked} before ${name} runs.`;
 }
+
+/**
+ * `name(` then `  key: value` per argument and `)`; clipped values end with
+ * `… (+N chars)` unless `whole`.
+ * @param {import("./state.js").ShownCallState} shown @param {boolean} whole
+ */
+export function callLines(shown, whole) {
+  const args = whole
+    ? shown.whole.map(([key, value]) => argumentText(key, value, 0))
+    : shown.arguments.map(([key, value, hidden]) => argumentText(key, value, hidden));
+  if (args.length === 0) return `${shown.name}()`;
+  return [`${shown.name}(`, ...args.map((text) => `  ${text}`), ")"].join("\n");
+}
+
+/** @param {string} key @param {string} value @param {number} hidden */
+function argumentText(key, value, hidden) {
+  const more = hidden > 0 ? `… (+${formatCount(hidden)} chars)` : "";
+  return key ? `${key}: ${value}${more}` : `${value}${more}`;
+}
+
+/** Who decided, after "Approved" / "Denied" (nothing for the user). */
+const DECIDERS = /** @type {Record<string, string>} */ ({
+  policy: " by your approve= policy",
+  server: " by the server itself, not by you",
+});
 
 /** @param {HTMLElement} el @param {string} text */
 function setLabel(el, text) {
@@ -170,12 +247,14 @@ function setLabel(el, text) {
  * @param {boolean | null} sent  the decision this view sent, if any
  */
 export function outcomeText(approval, waiting, sent) {
-  if (approval.state === "approved" && typeof approval.answer === "string") {
-    return `Answered: ${approval.answer}`;
+  const server = approval.decided_by === "server";
+  if (approval.state === "approved" && typeof approval.answer === "string" && !server) {
+    return `Answered: ${visible(approval.answer)}`;
   }
   if (approval.state === "approved" || approval.state === "denied") {
-    const verb = approval.state === "approved" ? "Approved" : "Denied";
-    return approval.decision_reason ? `${verb}: ${approval.decision_reason}` : verb;
+    const verb = (approval.state === "approved" ? "Approved" : "Denied") +
+      (DECIDERS[approval.decided_by || "user"] ?? "");
+    return approval.decision_reason ? `${verb}: ${visible(approval.decision_reason)}` : verb;
   }
   if (!waiting) return "No decision was made: the run ended first.";
   if (sent !== null && typeof approval.question === "string") {

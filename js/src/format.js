@@ -213,3 +213,41 @@ export function turnTime(epochSeconds, now = new Date()) {
     iso: date.toISOString(),
   };
 }
+
+/**
+ * Characters that would not show as themselves: controls, format characters (bidi
+ * embeddings, overrides and isolates, zero-width characters, the BOM), line and paragraph
+ * separators, surrogates, private use, unassigned code points, whitespace other than the
+ * space, and the letters that render blank (Hangul fillers, the braille blank, the Mongolian
+ * vowel separator). The mirror of Python's `agentnb._core.text.visible`.
+ */
+const INVISIBLE = /^(?:[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\p{Cn}\u115f\u1160\u3164\uffa0\u2800\u180e]|(?! )\s)$/u;
+const PLAIN_ASCII = /^[\x20-\x7e]*$/;
+
+/**
+ * `text` with every character that would not show as itself written `⟨U+202E⟩`, so a
+ * server cannot start a line, move the cursor, reorder or hide text in what a person reads
+ * before deciding.
+ * @param {string} text
+ */
+export function visible(text) {
+  if (PLAIN_ASCII.test(text)) return text;
+  let out = "";
+  for (const char of text) {
+    if (INVISIBLE.test(char)) {
+      const code = /** @type {number} */ (char.codePointAt(0));
+      out += `⟨U+${code.toString(16).toUpperCase().padStart(4, "0")}⟩`;
+    } else {
+      out += char;
+    }
+  }
+  return out;
+}
+
+/**
+ * Multi-line text with each line made {@link visible}: the line breaks stay.
+ * @param {string} text
+ */
+export function visibleLines(text) {
+  return text.split("\n").map(visible).join("\n");
+}

@@ -6,7 +6,7 @@
 import { blockCuts } from "./markdown.js";
 import {
   NO_RESULT_TITLE, formatCount, formatSeconds, formatValue, oneLine, prettyJsonText, tokenText,
-  toolStatus,
+  toolStatus, visible, visibleLines,
 } from "./format.js";
 import { button, h, listen, plainButton, spinner } from "./dom.js";
 import { ApprovalBox } from "./approval.js";
@@ -303,13 +303,15 @@ export class ToolCardView {
     this.icon.replaceChildren(
       call.status === "running" ? spinner() : document.createTextNode(status.glyph),
     );
-    const name = call.name || "tool";
+    const name = visible(call.name || "tool");
     this.name.textContent = name;
     this.agent.hidden = !call.agent;
     this.agent.textContent = call.agent || "";
     this.el.setAttribute("aria-label", `Tool call ${name}${call.agent ? ` by agent ${call.agent}` : ""}`);
     this.children.label(name);
-    this.status.textContent = status.label;
+    this.status.textContent = call.unapproved
+      ? `${status.label} · ⚠ without your approval`
+      : status.label;
     this.tokens.textContent = tokenText(call.usage);
     if (call.status === "no_result") this.status.title = NO_RESULT_TITLE;
     else this.status.removeAttribute("title");
@@ -322,8 +324,10 @@ export class ToolCardView {
       call.arguments !== undefined && call.arguments !== null
         ? formatValue(call.arguments)
         : prettyJsonText(call.arguments_text || "");
-    if (this.args.textContent !== args) this.args.textContent = args;
-    this.argsBox.hidden = args === "";
+    const shownArgs = visibleLines(args);
+    if (this.args.textContent !== shownArgs) this.args.textContent = shownArgs;
+    // A call that asked for a decision is shown in its approval box (every key, clipped values)
+    this.argsBox.hidden = args === "" || Boolean(call.approval?.shown);
 
     // A running call's output is an interim one (the platform's progress), shown as such.
     const hasOutput = call.output !== undefined && call.output !== null;
@@ -346,7 +350,8 @@ export class ToolCardView {
   showFold() {
     const call = this.call;
     const tree = !this.children.el.hidden || Boolean(call?.agent_text || call?.agent_reasoning);
-    const live = this.running || tree;
+    // a call that ran without the user's approval stays whole: that is what must be seen
+    const live = this.running || tree || Boolean(call?.unapproved);
     const open = live || (this.card.open ?? false);
     // a call that runs or waits is always shown whole: its decision and progress are there
     if (live) this.el.dataset.pinnedOpen = "true";
@@ -354,7 +359,7 @@ export class ToolCardView {
     this.el.dataset.folded = String(!open);
     this.fold.hidden = live;
     this.fold.setAttribute("aria-expanded", String(open));
-    const name = call?.name || "tool";
+    const name = visible(call?.name || "tool");
     const label = `${open ? "Hide" : "Show"} the details of ${name}`;
     this.fold.title = label;
     this.fold.setAttribute("aria-label", label);

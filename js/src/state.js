@@ -11,7 +11,14 @@
  * @typedef {{
  *   state: "awaiting" | "approved" | "denied", reason?: string | null,
  *   decision_reason?: string | null, question?: string | null, answer?: string | null,
- * }} ApprovalState  a human's decision on a call the platform runs only once approved
+ *   decided_by?: "user" | "policy" | "server" | null, shown?: ShownCallState | null,
+ * }} ApprovalState  a human's decision on a call the platform runs only once approved;
+ *   decided_by: who decided (the server's own decision is never the user's)
+ * @typedef {{
+ *   name: string, name_is_plain: boolean, arguments: [string, string, number][],
+ *   whole: [string, string][], warnings: string[],
+ * }} ShownCallState  the call as a person deciding sees it (Python's shown_call): every
+ *   argument as [key, value, hidden chars], made visible and clipped; whole: none clipped
  * @typedef {{
  *   call_id: string, name: string, arguments?: unknown, arguments_text?: string,
  *   output?: unknown, output_chars?: number, output_truncated?: boolean,
@@ -19,10 +26,12 @@
  *   started_at?: number | null, finished_at?: number | null,
  *   approval?: ApprovalState | null, parent_call_id?: string | null, agent?: string | null, sub_agent?: string | null,
  *   depth?: number, usage?: UsageState | null, agent_text?: string, agent_reasoning?: string,
+ *   unapproved?: string | null,
  * }} ToolState  status: running | awaiting_approval | succeeded | failed | denied | no_result;
  *   parent_call_id: the call a sub-agent made this one in; agent: who made it; sub_agent: the
  *   agent that ran inside it, where named; agent_text /
- *   agent_reasoning: what a sub-agent streamed inside this call
+ *   agent_reasoning: what a sub-agent streamed inside this call; unapproved: why it ran
+ *   without the user's approval
  * @typedef {{ parent: string | null, level: number }} Placement  where a call is drawn: inside
  *   `parent` (null: at the top, where its part is), `level` calls deep
  * @typedef {{ message?: string, code?: string | null, retry_after?: number | null }} ErrorState

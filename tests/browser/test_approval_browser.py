@@ -73,8 +73,8 @@ def test_approve_click_continues_the_paused_run_to_the_placed_trade(
     widget = cell_at(page, APPROVE).locator(".agentnb")
     assert card.locator(".anb-tool-name").inner_text() == "place_trade"
     assert card.locator(".anb-tool-status").inner_text() == "awaiting approval"
-    arguments = card.locator(".anb-tool-args pre").inner_text()
-    assert '"ticker": "NVDA"' in arguments and '"shares": 10' in arguments
+    arguments = card.locator(".anb-approval-call-text").inner_text()  # the call as decided on
+    assert 'ticker: "NVDA"' in arguments and "shares: 10" in arguments
     assert card.locator(".anb-approval-ask").inner_text() == f"Approval needed: {APPROVAL_REASON}"
     approve = card.get_by_role("button", name="Approve place_trade: let it run")
     deny = card.get_by_role("button", name="Deny place_trade: do not run it")
@@ -126,7 +126,7 @@ def test_deny_with_a_reason_typed_from_the_keyboard_ends_the_call_denied(
 
 def test_an_agent_magic_cell_is_approved_from_the_keyboard(page: Any, artifacts: Path) -> None:
     card = pending_card(page, MAGIC)
-    assert '"ticker": "AAPL"' in card.locator(".anb-tool-args pre").inner_text()
+    assert 'ticker: "AAPL"' in card.locator(".anb-approval-call-text").inner_text()
     card.locator(".anb-approve").focus()
     page.keyboard.press("Enter")
     wait_for_state(page, MAGIC, "Completed")

@@ -57,6 +57,7 @@ SAMPLE_RUN: dict[str, Any] = {
     "model": "gpt-4o",
     "cost_usd": 0.5,
     "cost_source": "platform",
+    "unapproved_calls": 1,
 }
 SAMPLE_TOOL_CALL: dict[str, Any] = {
     "local_id": "old-run",
@@ -75,6 +76,8 @@ SAMPLE_TOOL_CALL: dict[str, Any] = {
     "parent_call_id": "call-parent",
     "agent": "analyst",
     "depth": 1,
+    "decided_by": "server",
+    "unapproved": "approved by the server itself, not by you",
 }
 
 

@@ -111,6 +111,14 @@ def test_a_paused_run_shows_the_pending_call_and_approve_from_a_view_completes_i
         "decision_reason": None,
         "question": None,
         "answer": None,
+        "decided_by": None,
+        "shown": {
+            "name": "place_trade",
+            "name_is_plain": True,
+            "arguments": [["ticker", '"NVDA"', 0], ["side", '"buy"', 0], ["shares", "10", 0]],
+            "whole": [["ticker", '"NVDA"'], ["side", '"buy"'], ["shares", "10"]],
+            "warnings": [],
+        },
     }
     recorder.wait_for(lambda: replica_of(recorder).turns[0]["meta"]["status"] == "paused")
     shown = trade_of(replica_of(recorder).turns[0])
@@ -149,13 +157,15 @@ def test_deny_from_a_view_ends_the_call_denied_with_the_reason(
     eventually(lambda: transcript_turn(cell)["meta"]["status"] == "completed")
     denied = trade_of(transcript_turn(cell))
     assert (denied["status"], denied["error"]) == ("denied", "too risky")
-    assert denied["approval"] == {
+    assert {k: v for k, v in denied["approval"].items() if k != "shown"} == {
         "state": "denied",
         "reason": APPROVAL_REASON,
         "decision_reason": "too risky",
         "question": None,
         "answer": None,
+        "decided_by": "user",
     }
+    assert denied["unapproved"] is None
     assert "declined (too risky)" in run.text
     assert notices(recorder) == []
     assert "shares: 10) ⊘ denied: too risky" in cell.static_bundle()["text/plain"]

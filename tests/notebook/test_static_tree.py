@@ -241,6 +241,9 @@ def test_no_control_character_reaches_any_copy_from_any_field() -> None:
     for kind, copy in static_bundle([run, failed]).items():
         found = sorted({hex(ord(c)) for c in CONTROL.findall(copy)})
         assert not found, f"{kind} carries {found}"
-        for field in ("asked", "decided", "error", "run error"):
+        for field in ("error", "run error"):
             if kind != "text/plain":
                 assert f"{field}end" in copy, (kind, field)
+        for field in ("asked", "decided"):  # an approval's words: every character shown
+            if kind != "text/plain":
+                assert f"{field}⟨U" in copy, (kind, field)
