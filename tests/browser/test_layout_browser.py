@@ -252,6 +252,15 @@ def run_new_cell(page: Any, source: str) -> int:
     return index
 
 
+def unfold_every_card(widget: Any) -> None:
+    folded = widget.locator('[data-folded="true"] .anb-tool-fold')
+    for _ in range(20):
+        if folded.count() == 0:
+            return
+        folded.first.click()
+    raise AssertionError("a card does not unfold")
+
+
 @pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
 def test_every_state_reads_at_4_5_to_1_in_light_and_dark(
     lab_page: Any, theme: str, artifacts: Path
@@ -278,6 +287,7 @@ def test_every_state_reads_at_4_5_to_1_in_light_and_dark(
         assert copy.is_hidden() if status in no_copy else copy.is_visible(), (
             "Copy answer is offered when there is an answer to copy"
         )
+        unfold_every_card(widget)  # a finished card folds; its details must read too
         preview = widget.locator(".anb-tool-output summary").first.inner_text()
         assert preview.endswith('{ "ticker": "NVDA", "price": 875.4 }'), preview
         texts = widget.evaluate(CONTRASTS)
