@@ -19,7 +19,7 @@ Stages (inclusive times minus the nested ones listed under them):
 - history writes: ``RunRecording`` start / checkpoint / end on the loop, plus the CPU of the
   history writer thread (zero when writes happen on the loop)
 - HTTP parsing: h11's ``next_event`` and ``receive_data`` (httpx's path), or agentnb's own
-  head parser (``own_http.parse_head``, the fast path)
+  head parser (``_http.response_head.parse_head``, the fast path)
 - connection pool: httpcore's ``_assign_requests_to_connections``
 - cancel scopes: anyio's ``CancelScope.__enter__`` / ``__exit__``
 """
@@ -57,7 +57,7 @@ STAGES = (
     "listeners",
     "history writes (loop)",
     "history writes (writer thread)",
-    "HTTP parsing (h11, or own_http's head parser)",
+    "HTTP parsing (h11, or agentnb's head parser)",
     "connection pool (httpcore)",
     "cancel scopes (anyio)",
 )
@@ -98,10 +98,10 @@ def _targets() -> list[tuple[str, Any, str]]:
     import h11
     import httpcore._async.connection_pool as pool
 
-    from agentnb._client import own_http
     from agentnb._client.recording import RunRecording
     from agentnb._core.handle import RunHandle
     from agentnb._core.run import Run
+    from agentnb._http import own_connections
     from agentnb.providers import operativus, runagent
     from agentnb.sse import SSEDecoder
 
@@ -111,9 +111,9 @@ def _targets() -> list[tuple[str, Any, str]]:
         ("building the event", runagent.RunAgentTranslator, "translate"),
         ("folding the run", Run, "apply"),
         ("listeners", RunHandle, "_notify"),
-        ("HTTP parsing (h11, or own_http's head parser)", h11.Connection, "next_event"),
-        ("HTTP parsing (h11, or own_http's head parser)", h11.Connection, "receive_data"),
-        ("HTTP parsing (h11, or own_http's head parser)", own_http, "parse_head"),
+        ("HTTP parsing (h11, or agentnb's head parser)", h11.Connection, "next_event"),
+        ("HTTP parsing (h11, or agentnb's head parser)", h11.Connection, "receive_data"),
+        ("HTTP parsing (h11, or agentnb's head parser)", own_connections, "parse_head"),
         ("connection pool (httpcore)", pool.AsyncConnectionPool, "_assign_requests_to_connections"),
         ("cancel scopes (anyio)", anyio_asyncio.CancelScope, "__enter__"),
         ("cancel scopes (anyio)", anyio_asyncio.CancelScope, "__exit__"),

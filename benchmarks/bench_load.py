@@ -1,6 +1,7 @@
 """Load: 200 concurrent runs from one "kernel", and how late its event loops run meanwhile.
 
     python benchmarks/bench_load.py [--runs 200] [--words 90] [--delay-ms 20] [--repeat 3] [--in-process]
+                                    [--no-https]
 
 The main thread stands in for a kernel: it runs an asyncio loop (as ipykernel does) with a
 probe that asks to wake every 10 ms and records how late it wakes (the lag a cell, a widget
@@ -21,6 +22,12 @@ The server runs in a child process by default (so the numbers are the client's);
 ``--in-process`` it runs in a thread of this process, as the default connection's built-in
 server does in a notebook, competing for the GIL.
 
+The https rows run the same load against a second built-in server (a child process) on
+uvicorn over TLS, with a certificate for 127.0.0.1 made here (trustme, a dev extra) and its
+CA given to both agentnb (``verify=`` the CA bundle's path) and the naive gather
+(``httpx.AsyncClient(verify=...)``): agentnb's own connections over TLS, agentnb through
+httpx, and the naive gather, all on the same TLS.
+
 Beside it: ``bench_stop.py`` (a Stop under this load, to the run ending ``cancelled``) and
 ``bench_event_cost.py`` (where the loop's CPU time per event goes).
 """
@@ -33,6 +40,7 @@ import contextlib
 import functools
 import json
 import os
+import ssl
 import statistics
 import subprocess
 import sys
@@ -167,6 +175,7 @@ def run_agentnb(
     delay_ms: int,
     dialect: str = "operativus",
     path: str | None = None,
+    verify: str | None = None,
 ) -> Result:
     if path is not None:  # else: as read_path() last set it
         read_path(path)
@@ -177,6 +186,7 @@ def run_agentnb(
         api_key=api_key,
         name="bench",
         headers={"X-AgentNB-Delay-Ms": str(delay_ms)},
+        **({} if verify is None else {"verify": verify}),
     )
     loop_probe = Probe()
     handles: list[agentnb.RunHandle] = []
@@ -197,12 +207,18 @@ def run_agentnb(
         run_sync(agentnb.get_connection("bench").client().aclose())
         disconnect("bench")
     ok = sum(h.status == "completed" and h.text == t for h, t in zip(handles, texts, strict=True))
-    name = f"agentnb ask, {dialect} [{paths_label(paths_before)}]"
+    scheme = base_url.partition(":")[0]
+    name = f"agentnb ask, {dialect}, {scheme} [{paths_label(paths_before)}]"
     return Result(name, wall, ok, events, main_lag, loop_probe.lag, cpu)
 
 
 async def naive_gather(
-    base_url: str, api_key: str, texts: list[str], delay_ms: int, answers: list[str]
+    base_url: str,
+    api_key: str,
+    texts: list[str],
+    delay_ms: int,
+    answers: list[str],
+    verify: str | None = None,
 ) -> int:
     """The naive gather's runs; their texts go to ``answers``; returns the events read."""
     url = f"{base_url}/api/agents/echo/runs/stream"
@@ -224,18 +240,97 @@ async def naive_gather(
         return "".join(pieces), events
 
     limits = httpx.Limits(max_connections=None)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+    tls = True if verify is None else ssl.create_default_context(cafile=verify)
+    async with httpx.AsyncClient(limits=limits, timeout=60, verify=tls) as client:
         done = await asyncio.gather(*(one(client, text) for text in texts))
     answers.extend(text for text, _ in done)
     return sum(events for _, events in done)
 
 
-def run_naive(base_url: str, api_key: str, texts: list[str], delay_ms: int) -> Result:
+def run_naive(
+    base_url: str, api_key: str, texts: list[str], delay_ms: int, verify: str | None = None
+) -> Result:
     answers: list[str] = []
-    work = functools.partial(naive_gather, base_url, api_key, texts, delay_ms, answers)
+    work = functools.partial(naive_gather, base_url, api_key, texts, delay_ms, answers, verify)
     wall, events, main_lag, cpu = asyncio.run(with_main_probe(work))
     ok = sum(a == t for a, t in zip(answers, texts, strict=True))
-    return Result("naive httpx-sse gather, operativus", wall, ok, events, main_lag, cpu=cpu)
+    scheme = base_url.partition(":")[0]
+    name = f"naive httpx-sse gather, operativus, {scheme}"
+    return Result(name, wall, ok, events, main_lag, cpu=cpu)
+
+
+TLS_SERVER_CHILD = (
+    "import asyncio, sys, threading\n"
+    "from agentnb.server import _runs, create_app\n"
+    "from agentnb.server._auth import generate_api_key\n"
+    "from agentnb.server._serve import base_url_of, bind_socket, make_server\n"
+    "_runs.RunStore.__init__.__defaults__ = (100_000, 3600.0, 100_000)\n"
+    "key = generate_api_key()\n"
+    "server = make_server(create_app(key, delay_ms=0), background=True)\n"
+    "server.config.ssl_certfile = server.config.ssl_keyfile = sys.argv[1]\n"
+    "sock = bind_socket('127.0.0.1', 0)\n"
+    "print(base_url_of(sock).replace('http://', 'https://'), key, flush=True)\n"
+    "def stop():\n"
+    "    sys.stdin.read()\n"
+    "    server.should_exit = True\n"
+    "threading.Thread(target=stop, daemon=True).start()\n"
+    "asyncio.run(server.serve(sockets=[sock]))\n"
+)
+
+
+def handshake_cpu(base_url: str, ca_path: str, connections: int) -> float:
+    """CPU seconds this process spends opening ``connections`` TLS connections at once to
+    ``base_url`` (handshakes only, no request): what every https row pays per round."""
+    from agentnb._http.httpx_pools import tls_context
+    from agentnb._http.network import open_tcp
+
+    url = httpx.URL(base_url)
+    context = tls_context(ca_path)
+
+    async def connect_all() -> float:
+        started = time.process_time()
+        opened = await asyncio.gather(
+            *(open_tcp(url.host, url.port or 443, 60, tls=context) for _ in range(connections))
+        )
+        spent = time.process_time() - started
+        for transport_, _ in opened:
+            transport_.abort()
+        return spent
+
+    return asyncio.run(connect_all())
+
+
+@contextlib.contextmanager
+def tls_server() -> Iterator[tuple[str, str, str]]:
+    """(base_url, api_key, CA bundle path) of a built-in server over TLS in a child process,
+    its certificate for 127.0.0.1 signed by a CA made here."""
+    import trustme  # a dev extra, needed only for the https rows
+
+    folder = tempfile.mkdtemp(prefix="agentnb-bench-tls-")
+    ca = trustme.CA()
+    ca_path, pem_path = os.path.join(folder, "ca.pem"), os.path.join(folder, "server.pem")
+    ca.cert_pem.write_to_path(ca_path)
+    ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(pem_path)
+    child = subprocess.Popen(
+        [sys.executable, "-c", TLS_SERVER_CHILD, pem_path],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        base_url, api_key = child.stdout.readline().split()
+        yield base_url, api_key, ca_path
+    finally:
+        if child.stdin is not None:
+            child.stdin.close()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
 
 
 def run_floor(base_url: str, api_key: str, texts: list[str], delay_ms: int) -> Result:
@@ -297,13 +392,13 @@ def print_table(results: list[Result], runs: int, rounds: int) -> None:
     lag_head = f"{'p50':>7} {'p95':>7} {'p99':>7} {'max':>7}"
     print()
     print(
-        f"{'':42} {'wall':>6} {'CPU':>5} {'CPU/ev':>6} {'ok':>9} {'runs/s':>7} {'events/s':>9}   "
+        f"{'':46} {'wall':>6} {'CPU':>5} {'CPU/ev':>6} {'ok':>9} {'runs/s':>7} {'events/s':>9}   "
         f"{'main-thread loop lag, ms':^31}   {'agentnb loop lag, ms':^31}"
     )
-    print(f"{'':42} {'s':>6} {'s':>5} {'µs':>6} {'':>9} {'':>7} {'':>9}   {lag_head}   {lag_head}")
+    print(f"{'':46} {'s':>6} {'s':>5} {'µs':>6} {'':>9} {'':>7} {'':>9}   {lag_head}   {lag_head}")
     for r in results:
         print(
-            f"{r.name:42} {r.wall:6.2f} {r.cpu:5.2f} {cpu_per_event(r):6.1f} "
+            f"{r.name:46} {r.wall:6.2f} {r.cpu:5.2f} {cpu_per_event(r):6.1f} "
             f"{f'{r.runs_ok}/{runs}':>9} {runs_per_round / r.wall:7.1f} "
             f"{r.events / r.wall:9.0f}   {lag_cells(r.main_lag)}   {lag_cells(r.loop_lag)}"
         )
@@ -341,6 +436,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_load_options(parser)
     parser.add_argument("--in-process", action="store_true", help="server in this process")
+    parser.add_argument("--no-https", action="store_true", help="skip the https rows")
     parser.add_argument(
         "--idle-memory", type=int, default=0, metavar="N", help="also: memory per idle stream"
     )
@@ -353,28 +449,53 @@ def main() -> None:
         f"{PROBE_S * 1000:.0f} ms"
     )
     delay = args.delay_ms
-    ways: list[Callable[[str, str, list[str]], Result]] = [
+    Way = Callable[[str, str, list[str]], Result]
+    ways: list[tuple[str, Way]] = [
         *(
-            functools.partial(run_agentnb, delay_ms=delay, dialect=dialect, path=path)
+            ("http", functools.partial(run_agentnb, delay_ms=delay, dialect=dialect, path=path))
             for path in PATHS
             for dialect in ("operativus", "runagent")
         ),
-        lambda url, key, texts: run_naive(url, key, texts, delay),
-        lambda url, key, texts: run_floor(url, key, texts, delay),
+        ("http", lambda url, key, texts: run_naive(url, key, texts, delay)),
+        ("http", lambda url, key, texts: run_floor(url, key, texts, delay)),
     ]
-    rounds: list[list[Result]] = [[] for _ in ways]
-    with built_in_server(args.in_process) as (base_url, api_key):
+    with contextlib.ExitStack() as servers:
+        places = {"http": servers.enter_context(built_in_server(args.in_process))}
+        if not args.no_https:
+            url, key, ca_path = servers.enter_context(tls_server())
+            places["https"] = (url, key)
+            ways += [
+                (
+                    "https",
+                    functools.partial(run_agentnb, delay_ms=delay, path=path, verify=ca_path),
+                )
+                for path in ("fast", "raw")
+            ]
+            ways.append(
+                ("https", lambda url, key, texts: run_naive(url, key, texts, delay, ca_path))
+            )
+        rounds: list[list[Result]] = [[] for _ in ways]
         read_path("fast")  # first: a heap grown by the load below would hide it
-        memory = idle_memory(base_url, api_key, args.idle_memory) if args.idle_memory else None
-        for way in ways:  # warm up (imports, the background loop, the history file)
-            way(base_url, api_key, messages("warm", 5, args.words))
+        memory = idle_memory(*places["http"], args.idle_memory) if args.idle_memory else None
+        for place, way in ways:  # warm up (imports, the background loop, the history file)
+            way(*places[place], messages("warm", 5, args.words))
         for round_ in range(args.repeat):
-            for i, way in enumerate(ways):  # interleaved, so drift hits every way alike
+            for i, (place, way) in enumerate(ways):  # interleaved: drift hits every way alike
                 texts = messages(f"r{round_}w{i}", args.runs, args.words)
-                rounds[i].append(way(base_url, api_key, texts))
+                rounds[i].append(way(*places[place], texts))
+        handshakes = (
+            None if args.no_https else handshake_cpu(places["https"][0], ca_path, args.runs)
+        )
     pooled_rounds = [pooled(r) for r in rounds]
     print_table(pooled_rounds, args.runs * args.repeat, args.repeat)
-    print_summary(pooled_rounds[:-2], pooled_rounds[-2], pooled_rounds[-1])
+    print_summary(pooled_rounds)
+    if handshakes is not None:
+        https_events = next(r.events for r in pooled_rounds if ", https" in r.name)
+        print(
+            f"\nTLS handshakes alone: {args.runs} at once cost this process {handshakes:.2f} s "
+            f"of CPU ({handshakes / max(https_events, 1) * 1e6:.1f} µs per event of an https "
+            f"round), paid by agentnb and the naive gather alike (a new client per round)."
+        )
     if memory is not None:
         print(
             f"\nPython heap per idle open stream ({args.idle_memory} streams): agentnb "
@@ -383,9 +504,10 @@ def main() -> None:
     print(
         "\nwall: median round; CPU: median round's CPU time of this process (all threads; the"
         " server is a child process); CPU/ev: that per event.\n[fast+raw]: requests on agentnb's"
-        " own kept-alive connections (agentnb._client.own_http), bodies read past httpx;\n[raw]:"
-        " httpx sends, bodies read past httpx (agentnb._client.reading.raw_body); [httpx]:"
-        " through httpx (the fallback: proxies, TLS, a given http_client)."
+        " own kept-alive connections (agentnb._http.own_connections), bodies read past httpx"
+        " ([fast-tls+raw]: the same over TLS);\n[raw]:"
+        " httpx sends, bodies read past httpx (agentnb._http.pushed_body); [httpx]:"
+        " through httpx (the fallback: proxies, a given http_client)."
         "\nlag: how late a 10 ms timer fires (all rounds' samples). agentnb: the main (kernel)"
         " loop only\nawaits the handles; the streams, history writes and (operativus) the usage"
         " requests (one batch for runs ending together) run on agentnb's\nloop. naive:"
@@ -394,15 +516,21 @@ def main() -> None:
     )
 
 
-def print_summary(ours: list[Result], naive: Result, floor: Result) -> None:
-    """Each agentnb row against the naive gather (the targets) and the floor."""
+def print_summary(results: list[Result]) -> None:
+    """Each agentnb row against the naive gather on the same scheme (the targets) and the
+    floor (plain http)."""
+    naive = {r.name.rpartition(", ")[2]: r for r in results if r.name.startswith("naive")}
+    floor = next(r for r in results if r.name.startswith("floor"))
     print()
-    for result in ours:
+    for result in results:
+        if not result.name.startswith("agentnb"):
+            continue
+        theirs = naive[result.name.split(", ")[2].split(" ")[0]]
         lag = result.loop_lag
         print(
-            f"{result.name}: {naive.wall / result.wall:.2f}x the naive gather's throughput "
-            f"(target >= 1.5), {naive.cpu / result.cpu:.2f}x its events per CPU-second; "
-            f"CPU per event {cpu_per_event(result) / cpu_per_event(naive):.2f}x the naive's "
+            f"{result.name}: {theirs.wall / result.wall:.2f}x the naive gather's throughput "
+            f"(target >= 1.5), {theirs.cpu / result.cpu:.2f}x its events per CPU-second; "
+            f"CPU per event {cpu_per_event(result) / cpu_per_event(theirs):.2f}x the naive's "
             f"(target <= 0.5), {cpu_per_event(result) / cpu_per_event(floor):.1f}x the floor's; "
             f"loop p99 lag {pct(lag, 0.99):.0f} ms (target <= 50)"
         )

@@ -69,12 +69,13 @@ def test_every_cited_name_is_defined_where_the_page_says(path: str, name: str) -
     assert found is not None and defines(found, name), f"{path} does not define {name}"
 
 
-def test_the_drawing_names_every_package_and_every_client_module() -> None:
+def test_the_drawing_names_every_package_and_every_client_and_http_module() -> None:
     drawing = DOC[DOC.index("## The layers") : DOC.index("## The flow of one run")]
     missing = [f"{name}/" for name in sorted(_PACKAGE_DIRS) if f"{name}/" not in drawing]
     missing += [
-        f"_client/{path.stem}"
-        for path in sorted((PACKAGE / "_client").glob("*.py"))
+        f"{package}/{path.stem}"
+        for package in ("_client", "_http")
+        for path in sorted((PACKAGE / package).glob("*.py"))
         if path.stem != "__init__" and not re.search(rf"\b{path.stem}\b", drawing)
     ]
     assert not missing, missing

@@ -4,6 +4,7 @@ functions and under ``TYPE_CHECKING`` alike).
     core (sse, events, _core)  ←  providers  ←  _client  ←  _app  ←  _notebook, _cli
       ↑                                                       │
       └────────────────  _display (shows runs)  ←─────────────┘  (and _notebook, _cli)
+    core  ←  _http (httpx, httpcore, h11 only)  ←  _client
                          ↖ _history (handed to the client as a recorder) ↗
                          ↖ _tracing (likewise; the root combines the two)  ↗
     _display reads runs and imports only the core; _app (what notebook and CLI share)
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +29,7 @@ LAYER_OF_PREFIX = {
     "agentnb.events": "core",
     "agentnb._core": "core",
     "agentnb.providers": "providers",
+    "agentnb._http": "http",
     "agentnb._client": "client",
     "agentnb._history": "history",
     "agentnb._tracing": "tracing",
@@ -40,7 +43,8 @@ LAYER_OF_PREFIX = {
 MAY_IMPORT = {
     "core": {"core"},
     "providers": {"core", "providers"},
-    "client": {"core", "providers", "client"},
+    "http": {"core", "http"},
+    "client": {"core", "providers", "http", "client"},
     "history": {"core", "providers", "history"},
     "tracing": {"core", "tracing"},
     "display": {"core", "display"},
@@ -52,6 +56,7 @@ MAY_IMPORT = {
         "core",
         "providers",
         "client",
+        "http",
         "history",
         "tracing",
         "display",
@@ -146,6 +151,25 @@ def test_every_import_points_down_the_layers() -> None:
                 continue
             if layer(target) not in MAY_IMPORT[layer(module)]:
                 wrong.append(f"{module}:{node.lineno} ({layer(module)}) imports {target}")
+    assert not wrong, "\n".join(wrong)
+
+
+HTTP_THIRD_PARTY = frozenset({"httpx", "httpcore", "h11", "pydantic_core"})
+"""What the HTTP layer may import beside the standard library and the core: httpx's stack,
+and pydantic-core for the JSON of error answers."""
+
+
+def test_the_http_layer_imports_only_the_core_httpx_and_the_standard_library() -> None:
+    wrong = []
+    for module, path, tree in modules_cache():
+        if layer(module) != "http":
+            continue
+        for target, node, _ in imports(module, path, tree):
+            top = target.split(".")[0]
+            if top in ("agentnb", "__future__") or top in sys.stdlib_module_names:
+                continue
+            if top not in HTTP_THIRD_PARTY:
+                wrong.append(f"{module}:{node.lineno} imports {target}")
     assert not wrong, "\n".join(wrong)
 
 

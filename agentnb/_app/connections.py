@@ -58,7 +58,7 @@ DEFAULT_LOCAL_PROVIDER = "operativus"
 """The dialect the default connection uses with the built-in server."""
 
 CLIENT_OPTIONS = frozenset(
-    {"headers", "timeout", "idle_timeout", "run_timeout", "max_retries", "backoff"}
+    {"headers", "timeout", "idle_timeout", "run_timeout", "max_retries", "backoff", "verify"}
 )
 """``connect`` options meant for the client; every other option goes to the provider."""
 

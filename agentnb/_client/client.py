@@ -52,6 +52,7 @@ from .._core.request import RunOptions, RunRequest, build_request
 from .._core.retry import RetryPolicy
 from .._core.run import Run
 from .._core.secrets import checked_key, mask
+from .._http import Verify, checked_verify
 from ..providers import HttpRequest, Provider, RemoteRun, RunRef, get_provider
 from .clock import DEFAULT_IDLE_TIMEOUT, checked_limit
 from .reattach import OnceAccepted
@@ -97,6 +98,12 @@ class AsyncAgentClient:
     bounds a whole run. Either ends the run ``interrupted`` with :class:`StreamStallError`,
     its partial answer kept.
 
+    ``verify`` checks the server's TLS certificate as httpx does: True (certifi's store, or
+    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``), False (no check), a CA bundle file or directory,
+    or an ``ssl.SSLContext`` (a client certificate: ``context.load_cert_chain(...)``). It
+    applies to agentnb's own connections and its httpx pools alike; ``http_client=`` (an
+    httpx client of your own, for HTTP/2 or a transport of your choice) brings its own.
+
     Use it on one event loop; ``async with`` (or :meth:`aclose`) closes the HTTP client it
     owns. The key never appears in reprs or error messages.
     """
@@ -118,6 +125,7 @@ class AsyncAgentClient:
         connection: str = "default",
         headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        verify: Verify = True,
         **provider_options: Any,
     ) -> None:
         self.provider = get_provider(provider, **provider_options)
@@ -136,6 +144,11 @@ class AsyncAgentClient:
         self.record = record
         self._recorder = recorder
         self.connection = connection
+        if http_client is not None and verify is not True:
+            raise ConfigurationError(
+                "verify= applies to agentnb's own HTTP clients: set it on the http_client "
+                "you pass instead (httpx.AsyncClient(verify=...))"
+            )
         self.transport = Transport(
             self.provider,
             base_url=self.base_url,
@@ -144,6 +157,7 @@ class AsyncAgentClient:
             retry=self.retry,
             headers=headers,
             http_client=http_client,
+            verify=checked_verify(verify),
         )
 
     @property

@@ -3,7 +3,7 @@
 The body comes one of two ways, and one engine reads both:
 
 - **pushed**: a body on a connection agentnb reads itself (its own HTTP/1.1 connections, or a
-  body read past httpx). The connection's :class:`~agentnb._client.network.Buffered`
+  body read past httpx). The connection's :class:`~agentnb._http.network.Buffered`
   protocol hands what the event loop reads from the socket straight to the reader
   (:meth:`FrameReader.data`), which undoes the framing, inflates, decodes and calls
   ``on_frame`` for each frame, inside the loop's I/O callback. A run that only needs its
@@ -42,13 +42,12 @@ import httpx
 
 from .._core.exceptions import ProtocolError
 from .._core.loop import take_turn, turns_of
+from .._http import Pushed
 from ..sse import ServerSentEvent, SSEDecoder
 from .clock import Expired, RunClock, Watchdog
-from .decoding import NEEDED, OVER_BUDGET, SLICE_FED, BodyFrames, Inflater, WholeBody
-from .framing import RawBody
-from .network import Buffered
+from .decoding import NEEDED, OVER_BUDGET, SLICE_FED, BodyFrames, WholeBody
 
-__all__ = ["FrameReader", "OnFrame", "Outcome", "Pulled", "Pushed"]
+__all__ = ["FrameReader", "OnFrame", "Outcome", "Pulled"]
 
 _TAKE = 64 * 1024
 """Bytes taken at once from what a connection buffered while nobody read it."""
@@ -71,15 +70,6 @@ class Outcome:
         self.detail = ""
         self.retry_after: float | None = None
         self.server_retry_ms: int | None = None
-
-
-class Pushed(NamedTuple):
-    """A body on a connection agentnb reads itself: its protocol, its framing, and its
-    inflater when it is compressed."""
-
-    protocol: Buffered
-    body: RawBody
-    inflater: Inflater | None
 
 
 class Pulled(NamedTuple):

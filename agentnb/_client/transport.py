@@ -25,19 +25,23 @@ from .._core.loop import take_turn
 from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy
 from .._core.secrets import REDACTED, redact
 from .._core.version import __version__
-from ..events import Event, RunFailed, ToolCallFinished
-from ..providers import HttpRequest, Provider
-from .decoding import body_pieces
-from .http_client import SIDE_CONNECTIONS, HttpClients, new_http_clients
-from .http_errors import (
+from .._http import (
+    SIDE_CONNECTIONS,
+    HttpClients,
+    OwnBody,
+    OwnConnections,
+    Verify,
+    body_pieces,
     content_type_error,
     is_event_stream,
     is_json,
+    new_http_clients,
     status_error,
     transport_error,
 )
+from ..events import Event, RunFailed, ToolCallFinished
+from ..providers import HttpRequest, Provider
 from .logs import install_log_redaction
-from .own_http import OwnBody, OwnConnections
 from .reading import paths_taken
 
 __all__ = [
@@ -64,7 +68,7 @@ install_log_redaction()
 
 sends_own = True
 """Whether run streams go on agentnb's own connections where they can
-(:mod:`agentnb._client.own_http`); benchmarks turn it off to compare."""
+(:mod:`agentnb._http.own_connections`); benchmarks turn it off to compare."""
 
 
 def user_agent() -> str:
@@ -85,6 +89,7 @@ class Transport:
         retry: RetryPolicy,
         headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        verify: Verify = True,
     ) -> None:
         self.provider = provider
         self.base_url = base_url
@@ -93,6 +98,7 @@ class Transport:
         self._api_key = api_key
         self._extra_headers = dict(headers or {})
         self._given_http = http_client
+        self._verify = verify
         self._http: HttpClients | None = None
         self._urls: dict[str, httpx.URL] = {}
         self._side_slots = asyncio.Semaphore(SIDE_CONNECTIONS)
@@ -112,13 +118,13 @@ class Transport:
 
     def _client(self, *, side: bool = False) -> httpx.AsyncClient:
         """The HTTP client for a stream, or for a side request (``side``): the one given to
-        the transport for both, else two of its own (see :mod:`agentnb._client.http_client`)."""
+        the transport for both, else two of its own (see :mod:`agentnb._http.httpx_pools`)."""
         if self._closed:
             raise TransportError(f"the client for {self.base_url} is closed; make a new one")
         if self._given_http is not None:
             return self._given_http
         if self._http is None:
-            self._http = new_http_clients(self.timeout)
+            self._http = new_http_clients(self.timeout, self._verify)
         return self._http.side if side else self._http.streams
 
     # ---- text that may leave memory --------------------------------------------------
@@ -229,17 +235,14 @@ class Transport:
         self, request: httpx.Request, *, side: bool, stream: bool
     ) -> OwnConnections | None:
         """agentnb's own connections when they can carry this request: a run's stream or a
-        side request on plain HTTP, on the transport's own clients, no proxy (else httpx's
-        path). A side request often goes out on a connection a stream has just let go."""
+        side request on the transport's own clients, over ``http://`` or ``https://`` with
+        no proxy for it (else httpx's path: :meth:`HttpClients.own_for`). A side request
+        often goes out on a connection a stream has just let go."""
         if not stream or self._http is None or not sends_own:
             return None
-        own = self._http.own
-        if own is None or request.url.scheme != "http":
-            return None
-        if not isinstance(request.stream, httpx.ByteStream):
-            return None
-        if not side:
-            paths_taken["fast"] += 1
+        own = self._http.own_for(request)
+        if own is not None and not side:
+            paths_taken["fast-tls" if request.url.scheme == "https" else "fast"] += 1
         return own
 
     async def close_response(self, response: httpx.Response, *, keep: bool) -> None:

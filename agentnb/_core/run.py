@@ -106,6 +106,13 @@ class Run:
     cancel_error: str | None = None
     """Why the platform could not be told to stop this cancelled run (its cancel request
     failed or went unanswered): the run ended here all the same, the agent may run on."""
+    paused_seconds: float = 0.0
+    """Seconds the run waited for a person (paused for approval or an answer), ended pauses
+    only; :attr:`paused_time` adds a pause going on. Not the agent's time: :attr:`duration`,
+    :attr:`ttft` and :attr:`tokens_per_second` leave it out."""
+    paused_at: float | None = None
+    """When the pause going on began (None: not paused)."""
+    _paused_before_first_token: float = field(default=0.0, repr=False)
     _shared: AgentState = field(default_factory=AgentState, repr=False)
     _calls: CallFold = field(init=False, repr=False, compare=False)
     _unknown_size: int = field(default=0, repr=False)
@@ -155,27 +162,48 @@ class Run:
 
     @property
     def ttft(self) -> float | None:
-        """Seconds from the request to the first reasoning or answer token."""
+        """Seconds of the agent's time from the request to the first reasoning or answer token
+        (a pause for a person before it is left out); None when no token came (a cancelled
+        or failed run has no first token: missing, not zero)."""
         if self.first_token_at is None or self.started_at is None:
             return None
-        return max(0.0, self.first_token_at - self.started_at)
+        waited = self._paused_before_first_token
+        return max(0.0, self.first_token_at - self.started_at - waited)
 
     @property
-    def duration(self) -> float | None:
-        """Seconds from the request to the end (or to now, while running)."""
+    def paused_time(self) -> float:
+        """Seconds the run has waited for a person so far, a pause going on included."""
+        going_on = 0.0
+        if self.paused_at is not None:
+            end = self.finished_at if self.finished_at is not None else time.time()
+            going_on = max(0.0, end - self.paused_at)
+        return self.paused_seconds + going_on
+
+    @property
+    def elapsed(self) -> float | None:
+        """Wall-clock seconds from the request to the end (or to now), pauses included."""
         if self.started_at is None:
             return None
         end = self.finished_at if self.finished_at is not None else time.time()
         return max(0.0, end - self.started_at)
 
     @property
+    def duration(self) -> float | None:
+        """The agent's time: seconds from the request to the end (or to now, while running),
+        less the time it waited for a person (:attr:`paused_time`)."""
+        elapsed = self.elapsed
+        return None if elapsed is None else max(0.0, elapsed - self.paused_time)
+
+    @property
     def tokens_per_second(self) -> float | None:
-        """Completion tokens per second of generation (after the first token)."""
+        """Completion tokens per second of the agent's generation time (from the first token
+        to the end, pauses for a person left out)."""
         if self.usage is None or self.usage.completion_tokens is None:
             return None
         if self.first_token_at is None or self.finished_at is None:
             return None
-        span = self.finished_at - self.first_token_at
+        after_first = self.paused_time - self._paused_before_first_token
+        span = self.finished_at - self.first_token_at - after_first
         return self.usage.completion_tokens / span if span > 0 else None
 
     def tool_call(self, call_id: str) -> ToolCall | None:
@@ -223,6 +251,7 @@ class Run:
     def _fold_decision(self, event: ToolApprovalResponded) -> None:
         self._calls.apply(event)
         if self.status == "paused" and not self.awaiting_approval:
+            self._end_pause(event.received_at)
             self.status = "running"
 
     def _fold_call(self, event: CallEvent) -> None:
@@ -241,7 +270,16 @@ class Run:
     def _fold_paused(self, event: RunPaused) -> None:
         if event.usage is not None:
             self.usage = event.usage.merged(self.usage)
+        if self.status != "paused":
+            self.paused_at = event.received_at or time.time()
         self.status = "paused"
+
+    def _end_pause(self, at: float | None) -> None:
+        """The person decided (or the run ended): the pause's seconds join ``paused_seconds``."""
+        if self.paused_at is not None:
+            end = at or time.time()
+            self.paused_seconds += max(0.0, end - self.paused_at)
+            self.paused_at = None
 
     def _fold_failed(self, event: RunFailed) -> None:
         self.error = RunErrorInfo(event.message, event.code, event.retry_after)
@@ -268,6 +306,7 @@ class Run:
             return
         if self.first_token_at is None:
             self.first_token_at = event.received_at or time.time()
+            self._paused_before_first_token = self.paused_time
         last = self.parts[-1] if self.parts else None
         if last is None or last.kind != kind:
             last = Part(kind)
@@ -314,6 +353,7 @@ class Run:
     def _finish(self, status: RunStatus, at: float | None) -> None:
         self.status = status
         self.finished_at = at or time.time()
+        self._end_pause(self.finished_at)
         self._calls.end_open(status == "completed", f"run {status}", self.finished_at)
         self.version += 1
 
@@ -326,6 +366,7 @@ class Run:
         data["followups"] = list(self.followups)
         data["error"] = self.error.to_dict() if self.error else None
         data["duration"] = self.duration if self.done else None
+        data["elapsed"] = self.elapsed if self.done else None
         data["custom_events"] = len(self.custom_events)
         return data
 
@@ -381,6 +422,7 @@ _SNAPSHOT_FIELDS = (
     "finished_at",
     "ttft",
     "tokens_per_second",
+    "paused_seconds",
     "event_count",
     "unknown_dropped",
     "step_resets",

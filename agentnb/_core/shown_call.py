@@ -136,9 +136,12 @@ def _argument_pairs(call: ToolCall) -> tuple[list[tuple[str, str]], list[str]]:
             pairs = json.loads(text, object_pairs_hook=_Pairs)
         except (ValueError, RecursionError):
             return [("", text)], []
-        if isinstance(pairs, _Pairs):
-            return _with_last_values(pairs), _repeated(key for key, _ in pairs)
-        return [("", compact_json(pairs))], []
+        try:
+            if isinstance(pairs, _Pairs):
+                return _with_last_values(pairs), _repeated(key for key, _ in pairs)
+            return [("", compact_json(_plain(pairs)))], []
+        except RecursionError:
+            return [("", text)], []
     arguments = call.arguments
     if arguments is None:
         return [], []

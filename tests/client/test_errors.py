@@ -16,8 +16,8 @@ from agentnb import (
     RateLimitError,
     ServerError,
 )
-from agentnb._client.http_errors import content_type_error, is_event_stream, status_error
 from agentnb._core.retry import RetryPolicy, parse_retry_after
+from agentnb._http.error_map import content_type_error, is_event_stream, status_error
 
 URL = "http://127.0.0.1:8765/v1/agents/nope/stream"
 KEY = "sk-test-0123456789abcdef"

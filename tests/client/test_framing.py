@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentnb._client.framing import RawBody
-from agentnb._client.network import Buffered
+from agentnb._http.framing import RawBody
+from agentnb._http.network import Buffered
 
 
 def chunked(pieces: list[bytes], extension: bytes = b"", hex_case: str = "lower") -> bytes:

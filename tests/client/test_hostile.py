@@ -24,9 +24,9 @@ from agentnb import (
 )
 from agentnb._app.connections import connect, disconnect
 from agentnb._client.client import AsyncAgentClient
-from agentnb._client.decoding import DECODE_RATIO_FLOOR
 from agentnb._core.exceptions import StreamStallError
 from agentnb._core.run import MAX_UNKNOWN_BYTES, MAX_UNKNOWN_EVENTS
+from agentnb._http.inflating import DECODE_RATIO_FLOOR
 from agentnb.providers import HttpRequest
 
 DEEP = "[" * 1500 + "]" * 1500

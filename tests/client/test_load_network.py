@@ -23,17 +23,17 @@ import pytest
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
 from agentnb._client.client import AsyncAgentClient
-from agentnb._client.http_client import (
+from agentnb._core.exceptions import StreamStallError
+from agentnb._core.loop import get_loop, run_sync, take_turn, turn_is_over, turns_of
+from agentnb._http.httpx_pools import (
     SHARDS,
     SIDE_CONNECTIONS,
     ShardedTransport,
     new_http_clients,
     pooled_transport,
 )
-from agentnb._client.network import AsyncioBackend
-from agentnb._client.own_http import OwnConnections
-from agentnb._core.exceptions import StreamStallError
-from agentnb._core.loop import get_loop, run_sync, take_turn, turn_is_over, turns_of
+from agentnb._http.network import AsyncioBackend
+from agentnb._http.own_connections import OwnConnections
 from agentnb.server import ServerHandle
 
 

@@ -1,6 +1,7 @@
-"""agentnb's own HTTP/1.1 connections (own_http, wire): the head parser split every way and
-refusing malformed heads, kept-alive connections reused and retried only when safe, and the
-requests that must take httpx's path (proxy, https, a given http_client) taking it."""
+"""agentnb's own HTTP/1.1 connections (_http.own_connections, _http.response_head): the head
+parser split every way and refusing malformed heads, kept-alive connections reused and
+retried only when safe, and the requests that must take httpx's path (a proxy, a given
+http_client) taking it."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from hypothesis import strategies as st
 
 from agentnb._client import reading
 from agentnb._client.client import AsyncAgentClient
-from agentnb._client.wire import MAX_HEAD, Head, parse_head, request_bytes
-from agentnb._core.exceptions import AgentNBError, TransportError
+from agentnb._core.exceptions import AgentNBError, ConnectError, TransportError
+from agentnb._http.response_head import MAX_HEAD, Head, parse_head, request_bytes
 
 FRAMES = (
     b'data: {"choices":[{"index":0,"delta":{"content":"hello"}}]}\n\n'
@@ -276,10 +277,30 @@ async def test_a_given_http_client_takes_httpx() -> None:
     assert "fast" not in outcome[3]
 
 
-async def test_https_takes_httpx() -> None:
-    """A TLS handshake with a plain-TCP server fails: httpx tried it, not the fast path."""
-    with serving(HEAD + FRAMES) as server:
-        https = server.url.replace("http://", "https://")
-        status, _, error, paths = await run_against(server, url=https, max_retries=0)
-    assert (status, paths) == ("failed", set())
-    assert error is not None and issubclass(error, TransportError)
+async def test_https_to_a_plain_http_server_fails_the_handshake_typed_and_once() -> None:
+    """https takes agentnb's own connections too (over TLS: test_own_tls.py); a server that
+    answers in plain HTTP fails the handshake with a typed error, which is not retried."""
+    accepted = 0
+
+    async def plain(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal accepted
+        accepted += 1
+        writer.write(HEAD + FRAMES)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(plain, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        before = dict(reading.paths_taken)
+        async with AsyncAgentClient(
+            "openai", base_url=f"https://127.0.0.1:{port}", record=False, backoff=0.0
+        ) as client:
+            with pytest.raises(ConnectError, match="TLS handshake failed") as caught:
+                await client.run("m", "hi")
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert caught.value.run is not None and caught.value.run.status == "failed"
+    assert accepted == 1
+    assert {k for k, v in reading.paths_taken.items() if v > before.get(k, 0)} == {"fast-tls"}

@@ -1,4 +1,4 @@
-"""The body read past httpx (reading.raw_body) against raw-socket servers: every way
+"""The body read past httpx (agentnb._http.pushed_body) against raw-socket servers: every way
 a server frames and splits a body ends the same as through httpx (the path it falls back to),
 and the responses it cannot take go through httpx."""
 

@@ -154,3 +154,61 @@ def test_what_is_not_an_event_is_counted_and_ignored() -> None:
     run.apply(object())  # type: ignore[arg-type]
     assert run.event_count == before["event_count"] + 1
     assert {**state_of(run), "event_count": before["event_count"]} == before
+
+
+# ---- the agent's time: a person's wait is its own figure ------------------------------------
+
+
+def timed(*events: Any) -> Run:
+    run = Run(agent="trader", message="buy")
+    run.start(at=100.0)
+    for event in events:
+        run.apply(event)
+    return run
+
+
+def test_a_pause_for_approval_is_not_the_agents_time() -> None:
+    run = timed(
+        TextDelta(delta="Placing it. ", received_at=101.0),
+        ToolApprovalRequested(call_id="c1", name="place_trade", received_at=101.5),
+        RunPaused(received_at=102.0),
+        ToolApprovalResponded(call_id="c1", approved=True, decided_by="user", received_at=112.0),
+        TextDelta(delta="Done.", received_at=113.0),
+        RunCompleted(usage=Usage(completion_tokens=30), received_at=114.0),
+    )
+    assert run.elapsed == 14.0
+    assert run.paused_seconds == 10.0 and run.paused_time == 10.0 and run.paused_at is None
+    assert run.duration == 4.0
+    assert run.ttft == 1.0
+    assert run.tokens_per_second == 30 / (114.0 - 101.0 - 10.0)
+    assert run.snapshot()["paused_seconds"] == 10.0
+
+
+def test_a_pause_before_the_first_token_is_left_out_of_ttft() -> None:
+    run = timed(
+        ToolApprovalRequested(call_id="c1", name="place_trade", received_at=100.25),
+        RunPaused(received_at=100.5),
+        ToolApprovalResponded(call_id="c1", approved=True, decided_by="user", received_at=110.5),
+        TextDelta(delta="Done.", received_at=111.0),
+        RunCompleted(usage=Usage(completion_tokens=10), received_at=112.0),
+    )
+    assert run.ttft == 1.0 and run.duration == 2.0
+    assert run.tokens_per_second == 10.0
+
+
+def test_a_run_that_ends_while_paused_counts_the_pause_to_its_end() -> None:
+    run = timed(
+        ToolApprovalRequested(call_id="c1", name="place_trade", received_at=100.5),
+        RunPaused(received_at=101.0),
+    )
+    assert run.paused_at == 101.0
+    run.finish("cancelled")
+    assert run.paused_at is None and run.finished_at is not None
+    assert run.paused_seconds == run.finished_at - 101.0
+    assert run.duration == 1.0
+
+
+def test_a_run_with_no_token_has_no_ttft_and_no_rate() -> None:
+    run = timed(RunFailed(message="boom", received_at=103.0))
+    assert run.ttft is None and run.tokens_per_second is None
+    assert run.duration == 3.0

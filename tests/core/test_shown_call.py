@@ -99,3 +99,14 @@ def test_arguments_that_are_not_an_object_are_shown_whole() -> None:
 def test_visible_keeps_ordinary_text_of_every_script() -> None:
     text = "Crème brûlée, 東京, Ελληνικά, emoji 🎉, tabs\tand spaces"
     assert visible(text) == text.replace("\t", "⟨U+0009⟩")
+
+
+def test_arguments_nested_too_deeply_are_said_to_be() -> None:
+    deep: object = []
+    for _ in range(5000):
+        deep = [deep]
+    assert (
+        shown_call(ToolCall("c1", "f", deep)).signature() == "f((list nested too deeply to show))"
+    )
+    text = "[" * 5000 + "]" * 5000
+    assert shown_call(ToolCall("c1", "f", None, text)).arguments[0].hidden > 0

@@ -7,6 +7,7 @@ echoes back never reaches an exception.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -182,6 +183,26 @@ def _looks_html(content_type: str | None, body: str) -> bool:
     return head.startswith(("<!doctype html", "<html"))
 
 
+def _tls_failure(exc: BaseException) -> str | None:
+    """What went wrong in a TLS handshake, found in ``exc``'s causes (httpx's path and agentnb's
+    own connections both raise ``httpx.ConnectError`` from the ``ssl.SSLError``); None when
+    the failure was not TLS's."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return (
+                f"the server's TLS certificate was not accepted ({seen.verify_message or seen}); "
+                "pass verify= a CA bundle path or an ssl.SSLContext that trusts it "
+                "(verify=False turns the check off)"
+            )
+        if isinstance(seen, ssl.SSLError):
+            return f"the TLS handshake failed ({seen.reason or seen})"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def transport_error(
     exc: httpx.HTTPError,
     where: str,
@@ -204,6 +225,9 @@ def transport_error(
             url=url,
         )
     if isinstance(exc, httpx.ConnectError):
+        refused = _tls_failure(exc)
+        if refused is not None:  # the same answer on every attempt: not retried
+            return ConnectError(redact(f"{where}: {refused}"), url=url)
         return Retryable(ConnectError(redact(f"{where}: could not connect: {exc}"), url=url))
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
         broken = (

@@ -1,11 +1,11 @@
 """A response body's HTTP/1.1 framing, undone over a connection's buffered protocol.
 
-:class:`RawBody` reads from :class:`~agentnb._client.network.Buffered` (what the event loop
+:class:`RawBody` reads from :class:`~agentnb._http.network.Buffered` (what the event loop
 fed) and undoes chunked, ``Content-Length`` or until-close framing itself, with one read
 timer per body. Failures raise httpx's own exception types (``ReadTimeout``, ``ReadError``,
 ``RemoteProtocolError``), so a reader handles this path and httpx's alike. Used for a body
-read past httpx (:func:`agentnb._client.reading.raw_body`) and for every body of agentnb's
-own connections (:mod:`agentnb._client.own_http`), which :meth:`RawBody.finish_buffered`
+read past httpx (:func:`agentnb._http.pushed_body.pushed_body`) and for every body of agentnb's
+own connections (:mod:`agentnb._http.own_connections`), which :meth:`RawBody.finish_buffered`
 tells whether they can carry the next request.
 """
 

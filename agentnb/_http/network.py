@@ -7,7 +7,8 @@ a ``select`` call. With 200 streams that was a large part of the loop's time per
 
 :class:`AsyncioBackend` does the same on an :class:`asyncio.Protocol`: a read returns at once
 what has already arrived, and only a read that has to wait sets a timer; a closed connection
-is seen from a flag the event loop sets. TLS is asyncio's own (``loop.start_tls``). Unix
+is seen from a flag the event loop sets. TLS is asyncio's own (``loop.start_tls`` here,
+``create_connection(ssl=...)`` for agentnb's own connections: :func:`open_tcp`). Unix
 sockets and socket options (which agentnb does not use) go to httpcore's own backend.
 """
 
@@ -287,10 +288,18 @@ class OwnStream(AsyncNetworkStream):
 
 
 async def open_tcp(
-    host: str, port: int, timeout: float | None, local_address: str | None = None
+    host: str,
+    port: int,
+    timeout: float | None,
+    local_address: str | None = None,
+    *,
+    tls: ssl.SSLContext | None = None,
 ) -> tuple[asyncio.Transport, Buffered]:
-    """A TCP connection whose arrivals a :class:`Buffered` protocol keeps; TimeoutError after
-    ``timeout`` seconds, OSError when it cannot connect."""
+    """A TCP connection whose arrivals a :class:`Buffered` protocol keeps, over TLS when
+    ``tls`` is given (asyncio's own: SNI and the hostname check for ``host``, as the context
+    says); TimeoutError after ``timeout`` seconds (the handshake included), OSError when it
+    cannot connect (``ssl.SSLError`` is one: a certificate not trusted, a name that does not
+    match)."""
     loop = asyncio.get_running_loop()
     delay = None if _is_ip_address(host) else HAPPY_EYEBALLS_DELAY  # one address: no race
     async with asyncio.timeout(timeout):
@@ -300,6 +309,8 @@ async def open_tcp(
             port,
             local_addr=None if local_address is None else (local_address, 0),
             happy_eyeballs_delay=delay,
+            ssl=tls,
+            server_hostname=host if tls is not None else None,
         )
     assert isinstance(transport, asyncio.Transport)
     return transport, protocol

@@ -9,16 +9,18 @@ closed a TCP connection of its own. :class:`ShardedTransport` spreads requests o
 :data:`SHARDS` pools (each request to the one with the fewest requests in flight), so each
 pool stays small, its walks short, and its keep-alive working.
 
-The TLS context is made once per process (:func:`shared_ssl_context`): loading the
-certificate store takes tens of milliseconds, which every new client used to spend on the
-event loop every stream shares. And httpx builds a urllib request and an email message for
-every response, to look for cookies in it: :class:`_Cookies` first checks that there is a
-``Set-Cookie`` header at all.
+One TLS context serves a transport's every connection, httpx's and agentnb's own
+(:func:`tls_context`: httpx's own checks, from the user's ``verify=``); the default one is
+made once per process: loading the certificate store takes tens of milliseconds, which every
+new client used to spend on the event loop every stream shares. And httpx builds a urllib
+request and an email message for every response, to look for cookies in it:
+:class:`_Cookies` first checks that there is a ``Set-Cookie`` header at all.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import ssl
 import urllib.request
 from collections.abc import AsyncIterator
@@ -27,18 +29,27 @@ from typing import Any, NamedTuple
 import httpcore
 import httpx
 
+from .._core.exceptions import ConfigurationError
 from .network import AsyncioBackend
-from .own_http import OwnConnections
+from .own_connections import OwnConnections
 
 __all__ = [
     "SHARDS",
     "SIDE_CONNECTIONS",
     "HttpClients",
     "ShardedTransport",
+    "Verify",
+    "checked_verify",
     "new_http_clients",
-    "proxy_configured",
+    "proxied_schemes",
     "shared_ssl_context",
+    "tls_context",
 ]
+
+Verify = ssl.SSLContext | str | os.PathLike[str] | bool
+"""What ``verify=`` takes, as httpx: True (certifi's store, or ``SSL_CERT_FILE`` /
+``SSL_CERT_DIR``), False (no check), a CA bundle file or directory, or an
+``ssl.SSLContext``."""
 
 SHARDS = 16
 """Pools one platform's requests are spread over."""
@@ -54,13 +65,48 @@ _SIDE_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=SIDE
 def shared_ssl_context() -> ssl.SSLContext:
     """The default TLS context (certifi's store, ``SSL_CERT_FILE``/``SSL_CERT_DIR`` honoured),
     made once per process."""
-    return httpx.create_ssl_context()
+    return _http11(httpx.create_ssl_context())
+
+
+def checked_verify(verify: object) -> Verify:
+    """``verify`` when it is one of the values :data:`Verify` allows (a path: one that
+    exists), else a :class:`ConfigurationError` saying what is accepted."""
+    if isinstance(verify, bool | ssl.SSLContext):
+        return verify
+    if isinstance(verify, str | os.PathLike):
+        if not os.path.exists(verify):
+            raise ConfigurationError(
+                f"verify={os.fspath(verify)!r}: no such CA bundle file or directory"
+            )
+        return verify
+    raise ConfigurationError(
+        f"verify must be True, False, a CA bundle path or an ssl.SSLContext, not {verify!r}"
+    )
+
+
+def tls_context(verify: Verify = True) -> ssl.SSLContext:
+    """The TLS context for ``verify``, made as httpx makes it (``httpx.create_ssl_context``);
+    a CA bundle path as httpx's deprecated ``verify=<str>`` did, without the warning. A
+    given ``ssl.SSLContext`` is used as it is (its ALPN set to HTTP/1.1, as httpcore does)."""
+    if verify is True:
+        return shared_ssl_context()
+    if isinstance(verify, str | os.PathLike):
+        path = os.fspath(verify)
+        if os.path.isdir(path):
+            return _http11(ssl.create_default_context(capath=path))
+        return _http11(ssl.create_default_context(cafile=path))
+    return _http11(httpx.create_ssl_context(verify=verify))
+
+
+def _http11(context: ssl.SSLContext) -> ssl.SSLContext:
+    context.set_alpn_protocols(["http/1.1"])
+    return context
 
 
 def pooled_transport(
     context: ssl.SSLContext | bool, limits: httpx.Limits
 ) -> httpx.AsyncHTTPTransport:
-    """httpx's transport over :class:`~agentnb._client.network.AsyncioBackend` (httpx has no
+    """httpx's transport over :class:`~agentnb._http.network.AsyncioBackend` (httpx has no
     parameter for httpcore's network backend: its pool is made again with one)."""
     transport = httpx.AsyncHTTPTransport(verify=context, limits=limits)
     pool = getattr(transport, "_pool", None)
@@ -104,7 +150,7 @@ class ShardedTransport(httpx.AsyncBaseTransport):
     shard's kept-alive connections)."""
 
     def __init__(self, *, verify: ssl.SSLContext | bool = True, shards: int = SHARDS) -> None:
-        context = shared_ssl_context() if verify is True else verify
+        context = tls_context(verify)
         self._shards = [pooled_transport(context, _SHARD_LIMITS) for _ in range(shards)]
         self._in_flight = [0] * shards
 
@@ -163,31 +209,42 @@ class HttpClients(NamedTuple):
     """JSON side requests (a run's usage, a thread to create, listings): a small pool of
     its own, so that 200 runs ending at once reuse a few kept-alive connections instead of
     each opening one beside its stream (at most :data:`SIDE_CONNECTIONS` at a time)."""
-    own: OwnConnections | None
-    """agentnb's own connections for ``http://`` run streams and side requests
-    (:mod:`agentnb._client.own_http`); None when a proxy is configured in the environment
-    (httpx honours it). ``streams`` and ``side`` then carry only https (and what a proxy
-    takes)."""
+    own: OwnConnections
+    """agentnb's own connections for run streams and side requests
+    (:mod:`agentnb._http.own_connections`), for the schemes in ``own_schemes``."""
+    own_schemes: frozenset[str]
+    """``http`` and ``https``, less those the environment names a proxy for (httpx honours
+    it: those take httpx's path)."""
+
+    def own_for(self, request: httpx.Request) -> OwnConnections | None:
+        """agentnb's own connections when they can carry ``request`` (its scheme not
+        proxied, its body in memory), else None: httpx's path."""
+        if request.url.scheme not in self.own_schemes:
+            return None
+        if not isinstance(request.stream, httpx.ByteStream):
+            return None
+        return self.own
 
     async def aclose(self) -> None:
         await self.streams.aclose()
         await self.side.aclose()
-        if self.own is not None:
-            await self.own.aclose()
+        await self.own.aclose()
 
 
-def new_http_clients(timeout: httpx.Timeout) -> HttpClients:
-    """The HTTP clients a transport makes when none was given to it."""
-    streams = _AsyncClient(timeout, ShardedTransport())
-    side_pool = pooled_transport(shared_ssl_context(), _SIDE_LIMITS)
-    side = _AsyncClient(timeout, side_pool)
+def new_http_clients(timeout: httpx.Timeout, verify: Verify = True) -> HttpClients:
+    """The HTTP clients a transport makes when none was given to it, all on one TLS context."""
+    context = tls_context(verify)
+    streams = _AsyncClient(timeout, ShardedTransport(verify=context))
+    side = _AsyncClient(timeout, pooled_transport(context, _SIDE_LIMITS))
     side.cookies = streams.cookies.jar  # one jar: a cookie set on either is sent by both
-    own = None if proxy_configured() else OwnConnections(timeout)
-    return HttpClients(streams, side, own)
+    own_schemes = frozenset({"http", "https"}) - proxied_schemes()
+    return HttpClients(streams, side, OwnConnections(timeout, context), own_schemes)
 
 
-def proxy_configured() -> bool:
-    """Whether the environment names a proxy for plain HTTP (``HTTP_PROXY``, ``ALL_PROXY``,
-    either case), which httpx would use: then streams take httpx's path."""
+def proxied_schemes() -> frozenset[str]:
+    """The schemes the environment names a proxy for (``HTTP_PROXY``, ``HTTPS_PROXY``,
+    ``ALL_PROXY``, either case), which httpx would use: those take httpx's path."""
     proxies = urllib.request.getproxies()
-    return bool(proxies.get("http") or proxies.get("all"))
+    if proxies.get("all"):
+        return frozenset({"http", "https"})
+    return frozenset(scheme for scheme in ("http", "https") if proxies.get(scheme))

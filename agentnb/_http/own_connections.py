@@ -1,13 +1,13 @@
-"""agentnb's own HTTP/1.1 connections for run streams: the request written by agentnb, the
-head parsed by agentnb, connections kept alive and reused across runs.
+"""agentnb's own HTTP/1.1 connections for run streams, over TCP or TLS: the request written
+by agentnb, the head parsed by agentnb, connections kept alive and reused across runs.
 
 httpx/httpcore cost a run's stream about a third of agentnb's loop time before its first
 event: the pool's walk, h11's state machine, anyio's locks, and a new TCP connection per run
 (a body read past httpx could never go back to httpcore's pool). :class:`OwnConnections`
 sends a request httpx built (:meth:`agentnb._client.transport.Transport.build`: headers,
-cookies, JSON body) on a plain-TCP connection of its own, parses the head
-(:mod:`agentnb._client.wire`), and hands back an ``httpx.Response`` whose body is a
-:class:`~agentnb._client.framing.RawBody` over the connection's buffered protocol.
+cookies, JSON body) on a connection of its own, parses the head
+(:mod:`agentnb._http.response_head`), and hands back an ``httpx.Response`` whose body is a
+:class:`~agentnb._http.framing.RawBody` over the connection's buffered protocol.
 
 - Keep-alive: closing a response whose body has ended (or ends within :data:`DRAIN_SECONDS`
   with what is left of it, at most :data:`DRAIN_BYTES`: a run's stream is closed at its
@@ -19,11 +19,17 @@ cookies, JSON body) on a plain-TCP connection of its own, parses the head
   on a new connection, only when nothing at all came back on the old one (the server closed
   it without reading the request: the keep-alive race). Once any byte of an answer arrived,
   a failure is the transport's to map (a run is never started twice).
-- Failures raise httpx's exception types with the request, so :meth:`Transport.send` maps
-  both paths with the same code.
+- ``https://`` is asyncio's TLS with the one context httpx's pools use too
+  (:func:`agentnb._http.httpx_pools.tls_context`: httpx's certificate checks, the user's
+  ``verify=``), SNI and the hostname checked; ALPN offers HTTP/1.1 only, as httpcore does
+  for HTTP/1.1. Connections are kept per origin (scheme, host, port); at most
+  :data:`HANDSHAKES_AT_ONCE` are being opened at once (the connect timeout counts from a
+  handshake's turn).
+- Failures raise httpx's exception types with the request, so the one map
+  (:func:`agentnb._http.error_map.transport_error`) serves both paths (a TLS failure is an
+  ``httpx.ConnectError`` raised from the ``ssl.SSLError``, as on httpx's path).
 
-Only plain ``http://`` with no proxy and agentnb's own clients take this path; the transport
-decides (:meth:`agentnb._client.transport.Transport.send`).
+Which requests take this path is decided by :meth:`agentnb._http.httpx_pools.HttpClients.own_for`.
 """
 
 from __future__ import annotations
@@ -31,13 +37,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import ssl
 from collections.abc import AsyncIterator
 
 import httpx
 
 from .framing import RawBody
 from .network import Buffered, open_tcp
-from .wire import Head, parse_head, request_bytes
+from .response_head import Head, parse_head, request_bytes
 
 logger = logging.getLogger("agentnb.http")
 """Logs each request sent here, as httpx does its own (keys redacted: ``logs.HTTP_LOGGERS``)."""
@@ -45,6 +52,7 @@ logger = logging.getLogger("agentnb.http")
 __all__ = [
     "DRAIN_BYTES",
     "DRAIN_SECONDS",
+    "HANDSHAKES_AT_ONCE",
     "KEEPALIVE_EXPIRY",
     "MAX_IDLE",
     "OwnBody",
@@ -60,11 +68,17 @@ DRAIN_BYTES = 64 * 1024
 """How long, and how many more bytes, a closed response's body may take to end so that its
 connection is kept."""
 
-Origin = tuple[str, int]
+HANDSHAKES_AT_ONCE = 8
+"""TLS connections being opened at once per pool; the others wait their turn. A handshake
+costs the event loop about a millisecond of CPU (the certificate's checks), all of it in
+callbacks no turn budget reaches: 200 runs starting together held the loop for 0.4 s."""
+
+Origin = tuple[str, str, int]
+"""Scheme, host, port."""
 
 
 class Connection:
-    """One TCP connection and the protocol that buffers what arrives on it."""
+    """One connection (TCP, or TLS over it) and the protocol that buffers what arrives."""
 
     __slots__ = ("idle_since", "origin", "protocol", "transport")
 
@@ -85,7 +99,12 @@ class Connection:
         )
 
     def close(self) -> None:
-        self.transport.close()
+        if self.origin[0] == "https":
+            # no TLS close_notify exchange, which can outlive the loop: the server sees
+            # the connection go at once (a stopped run's must)
+            self.transport.abort()
+        else:
+            self.transport.close()
 
 
 class _Stale(Exception):
@@ -95,16 +114,19 @@ class _Stale(Exception):
 class OwnConnections:
     """The pool of one transport's stream connections (see the module's docstring)."""
 
-    def __init__(self, timeout: httpx.Timeout) -> None:
+    def __init__(self, timeout: httpx.Timeout, tls: ssl.SSLContext | None = None) -> None:
+        """``tls``: the context for ``https://`` (None: plain ``http://`` only)."""
         self._timeout = timeout
+        self._tls = tls
         self._idle: dict[Origin, collections.deque[Connection]] = {}
         self._draining: set[Connection] = set()
         self._closed = False
+        self._handshakes = asyncio.Semaphore(HANDSHAKES_AT_ONCE)
 
     async def send(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` and read its head; the body is read through the response."""
         url = request.url
-        origin = (url.host, url.port or 80)
+        origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
         data = request_bytes(request)
         stale = False
         while True:
@@ -144,9 +166,16 @@ class OwnConnections:
         return None
 
     async def _connect(self, origin: Origin, request: httpx.Request) -> Connection:
-        host, port = origin
+        scheme, host, port = origin
+        tls = self._tls if scheme == "https" else None
+        if scheme == "https" and tls is None:
+            raise httpx.UnsupportedProtocol("no TLS context for https", request=request)
         try:
-            transport, protocol = await open_tcp(host, port, self._timeout.connect)
+            if tls is None:
+                transport, protocol = await open_tcp(host, port, self._timeout.connect)
+            else:
+                async with self._handshakes:
+                    transport, protocol = await open_tcp(host, port, self._timeout.connect, tls=tls)
         except TimeoutError:
             raise httpx.ConnectTimeout(
                 f"timed out connecting to {host}:{port}", request=request
@@ -248,7 +277,7 @@ class OwnConnections:
 class OwnBody(httpx.AsyncByteStream):
     """A response body on one of :class:`OwnConnections`' connections: ``raw`` undoes its
     framing over the connection's ``protocol`` (read directly by
-    :func:`agentnb._client.reading.raw_body`); closing it gives the connection back when the
+    :func:`agentnb._http.pushed_body.pushed_body`); closing it gives the connection back when the
     body ended."""
 
     def __init__(

@@ -1,4 +1,4 @@
-"""HTTP/1.1 on the wire, for agentnb's own connections (:mod:`agentnb._client.own_http`):
+"""HTTP/1.1 on the wire, for agentnb's own connections (:mod:`agentnb._http.own_connections`):
 a request's bytes, and a response's head parsed strictly.
 
 The head parser refuses what a strict HTTP/1.1 client must (RFC 9112): no status line or a
