@@ -36,6 +36,7 @@ from ._core.exceptions import (
     StreamStallError,
     StreamTimeoutError,
     TransportError,
+    UnsupportedOptionError,
 )
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
 from ._core.request import Media, ModelSettings, RunOptions, RunRequest
@@ -113,6 +114,7 @@ __all__ = [
     "ToolStatus",
     "TracingStatus",
     "TransportError",
+    "UnsupportedOptionError",
     "Usage",
     "__version__",
     "ask",

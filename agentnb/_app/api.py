@@ -253,6 +253,7 @@ def start_run(
         if (isinstance(event, RunStarted) or event is None) and run.thread_id:
             conn.threads[request.agent] = run.thread_id
 
+    conn.check(request)
     stream = conn.client().stream_request(request, run=run, record=record, approve=approve)
     handle = RunHandle.start(
         lambda: stream,
@@ -280,7 +281,7 @@ def chat(
     it leaves undecided waits for the cell's Approve / Deny buttons."""
     conn = resolve_target(via, client)
     options.setdefault("followups", True)
-    build_request(agent, "", **options)  # a bad option fails now, not at the first message
+    conn.check(build_request(agent, "", **options))  # a bad option fails now, not at the first run
     approver_for(approve, conn.client().provider)  # as bad options: now, not at the first run
 
     def keep_thread(run: Run, event: Event | None) -> None:

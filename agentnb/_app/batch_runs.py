@@ -221,9 +221,10 @@ def batch(
     listed = _check_messages(messages)
     _check_concurrency(concurrency)
     first = build_requests(agent, listed[:1] or [""], options)  # bad options fail first
-    target = resolve_target(via, client).client()
+    conn = resolve_target(via, client)
     for request in first:
-        target.provider.check_request(request)
+        conn.check(request)
+    target = conn.client()
     approver_for(approve, target.provider)
     bar = make_progress(len(listed), f"batch {agent}", enabled=progress)
     ended = threading.Event()

@@ -4,7 +4,8 @@ Exception tree::
 
     AgentNBError
     ├── ConfigurationError          bad option, unknown provider or connection, bad key
-    │   └── HistoryStoreError       the history database cannot be opened or read
+    │   ├── HistoryStoreError       the history database cannot be opened or read
+    │   └── UnsupportedOptionError  a run option the connection's dialect cannot send
     ├── TransportError              the request never got a usable answer
     │   ├── ConnectError            could not connect (refused, DNS, TLS)
     │   └── StreamTimeoutError      connect timeout, or no answer within the read timeout
@@ -60,6 +61,7 @@ __all__ = [
     "StreamStallError",
     "StreamTimeoutError",
     "TransportError",
+    "UnsupportedOptionError",
     "error_for_run",
     "error_info",
 ]
@@ -78,6 +80,22 @@ class ConfigurationError(AgentNBError, ValueError):
 
 class HistoryStoreError(ConfigurationError):
     """The history database cannot be opened, read or written."""
+
+
+class UnsupportedOptionError(ConfigurationError):
+    """A run asked for options its connection's dialect has no field for (raised before any
+    I/O; the message names the connection and the agent when agentnb knows them)."""
+
+    def __init__(
+        self, message: str, *, options: Sequence[str], supported: Sequence[str], dialect: str
+    ) -> None:
+        super().__init__(message)
+        self.options = tuple(options)
+        """The options asked for that cannot be sent (``"top_p"``, ``"media"``, ...)."""
+        self.supported = tuple(supported)
+        """The options the dialect can send."""
+        self.dialect = dialect
+        """The registry name of the dialect that refused them."""
 
 
 class TransportError(AgentNBError):

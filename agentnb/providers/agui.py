@@ -36,7 +36,7 @@ from ._agui_events import AGUITranslator, Interrupt
 from ._base import HttpRequest, Provider, SendJson, Translator
 from ._client_threads import ClientThreads
 from ._frames import local_id
-from ._options import reject_unsupported
+from ._options import carried
 
 __all__ = ["AGUI", "AGUITranslator"]
 
@@ -69,6 +69,7 @@ class AGUI(Provider):
 
     name: ClassVar[str] = "ag-ui"
     title: ClassVar[str] = "AG-UI"
+    carries: ClassVar[frozenset[str] | None] = carried("metadata", "followups", "response_format")
     supports_approvals = True
     supports_answers = True
 
@@ -85,10 +86,6 @@ class AGUI(Provider):
     @classmethod
     def option_names(cls) -> Sequence[str]:
         return ("path", "state", "tools", "context", "forwarded_props")
-
-    def check_request(self, request: RunRequest) -> None:
-        features = ("metadata", "followups", "response_format")
-        reject_unsupported(request, self.title, features=features)
 
     async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
         return self._threads.with_thread(request)
