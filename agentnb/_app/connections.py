@@ -80,7 +80,9 @@ class Connection:
     local: bool = False
     """True when this connection uses agentnb's built-in local server."""
     threads: dict[str, str] = field(default_factory=dict, repr=False)
-    """The last thread id per agent, so the next run continues the conversation."""
+    """The last thread id per agent, for a run that asks to continue the conversation."""
+    turns: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    """The local ids of the runs this process made in each thread, oldest first."""
     _client: AsyncAgentClient | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:

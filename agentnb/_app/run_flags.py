@@ -182,7 +182,20 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
         metavar="NAME",
     ),
     RunFlag("--thread", "continue this thread / session id", option="thread_id", metavar="ID"),
-    RunFlag("--new", "start a new conversation", where="magic", action="store_true"),
+    RunFlag(
+        "--continue",
+        "continue the last conversation with this agent on this connection (the cell's head "
+        "says which thread and turn); without it, or --thread, each run (a re-run too) starts "
+        "a new conversation",
+        where="magic",
+        action="store_true",
+    ),
+    RunFlag(
+        "--new",
+        "start a new conversation (the default; kept for older notebooks)",
+        where="magic",
+        action="store_true",
+    ),
     RunFlag(
         "--temperature", "sampling temperature, 0-2", option="temperature", type=float, metavar="T"
     ),

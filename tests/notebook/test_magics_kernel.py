@@ -238,3 +238,20 @@ def test_a_waiting_cell_denies_a_call_awaiting_approval_unless_told(server: Serv
     assert status == "denied"
     assert "--wait" in reason and "--approve all" in reason  # says why, and what to do
     assert output_text(notebook.cells[4]).strip() == "succeeded | None"
+
+
+# ---- re-running a cell (issue 27) -------------------------------------------------------------
+def test_a_continued_conversation_says_so_and_cells_get_the_chat_box(server: ServerHandle) -> None:
+    notebook, statuses = execute(
+        connect_code(server),
+        "%%agent echo --via test --wait\none",
+        "%%agent echo --via test --wait --continue\ntwo",
+        "%%agent echo --via test --wait\nthree",
+    )
+    assert statuses == ["ok"] * 4
+    first, continued, fresh = (output_text(notebook.cells[i]) for i in (1, 2, 3))
+    assert "continues thread" in continued and "(turn 2, after run " in continued
+    assert "continues thread" not in first and "continues thread" not in fresh
+    states = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    cells = [m["state"] for m in states.values() if "options" in m["state"]]
+    assert len(cells) == 3 and all(c["options"]["input"] for c in cells)
