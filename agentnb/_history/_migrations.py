@@ -105,6 +105,17 @@ def m006_call_tree(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE tool_calls ADD COLUMN depth INTEGER")
 
 
+def m007_paused_time(db: sqlite3.Connection) -> None:
+    # duration became the agent's time (a pause for a person's approval left out), with the
+    # wall time in elapsed and the pause in paused_seconds. Rows recorded before knew no
+    # pause: their wall time is their elapsed, and their duration stays as it was. A ttft
+    # without a first token (a cancelled or failed run, once written as 0) is missing.
+    db.execute("ALTER TABLE runs ADD COLUMN elapsed REAL")
+    db.execute("ALTER TABLE runs ADD COLUMN paused_seconds REAL")
+    db.execute("UPDATE runs SET elapsed = duration")
+    db.execute("UPDATE runs SET ttft = NULL WHERE first_token_at IS NULL")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_tool_calls,
@@ -112,6 +123,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m004_tool_call_questions,
     m005_cancel_error,
     m006_call_tree,
+    m007_paused_time,
 )
 """Every migration, oldest first. Append only."""
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from ._frame import Tabular
 from ._optional import require_matplotlib_pyplot, require_pandas
+from ._summary import timed_statuses
 
 __all__ = ["PLOT_KINDS", "plot"]
 
@@ -108,18 +109,25 @@ def _tokens(history: Tabular, ax: Any, column: str = "total_tokens") -> None:
     ax.legend(title="agent", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
-def _latency(history: Tabular, ax: Any, metric: str = "duration") -> None:
-    frame = history.to_pandas(["agent", metric]).dropna(subset=[metric])
+def _latency(
+    history: Tabular, ax: Any, metric: str = "duration", include: str | Sequence[str] = "completed"
+) -> None:
+    statuses = timed_statuses(include)
+    frame = history.to_pandas(["agent", "status", metric]).dropna(subset=[metric])
+    if statuses is not None:
+        frame = frame[frame["status"].isin(statuses)]
+    counted = "all runs" if statuses is None else " or ".join(statuses) + " runs"
     groups = [
         (str(agent), group[metric].astype("float64").to_numpy())
         for agent, group in frame.groupby("agent", observed=True, dropna=False, sort=True)
     ]
     title = "Time to first token per agent" if metric == "ttft" else "Run duration per agent"
-    ax.set_title(title, loc="left")
+    ax.set_title(f"{title} ({counted}; pauses for a person left out)", loc="left")
     ax.set_ylabel("seconds")
     ax.set_xlabel("agent")
     if not groups:
-        _empty(ax, f"no runs with a {'time to first token' if metric == 'ttft' else 'duration'}")
+        what = "time to first token" if metric == "ttft" else "duration"
+        _empty(ax, f"no {counted} with a {what}")
         return
     positions = range(1, len(groups) + 1)
     ax.boxplot(

@@ -54,6 +54,8 @@ RUN_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("model_settings", "json"),
     ("metadata", "json"),
     ("cancel_error", "text"),
+    ("elapsed", "float"),
+    ("paused_seconds", "float"),
 )
 """The run columns, in the order the store selects them and DataFrames show them."""
 
@@ -140,9 +142,11 @@ class RunRecord:
     first_token_at: datetime | None
     finished_at: datetime | None
     duration: float | None
-    """Seconds from the request to the end."""
+    """The agent's time: seconds from the request to the end, less :attr:`paused_seconds`
+    (runs recorded before pauses were: the wall time)."""
     ttft: float | None
-    """Seconds from the request to the first reasoning or answer token."""
+    """Seconds of the agent's time from the request to the first reasoning or answer token;
+    None (NaN in a DataFrame) when no token came: a cancelled run's TTFT is missing, not 0."""
     tokens_per_second: float | None
     """Completion tokens per second after the first token."""
     execution_time: float | None
@@ -156,6 +160,11 @@ class RunRecord:
     cancel_error: str | None = None
     """Why the platform could not be told to stop this cancelled run (the agent may have run
     on); None when it was told, or the run was not cancelled."""
+    elapsed: float | None = None
+    """Wall-clock seconds from the request to the end, pauses for a person included."""
+    paused_seconds: float | None = None
+    """Seconds the run waited for a person's approval; None for runs recorded before pauses
+    were (and for remote listings), 0.0 when it never waited."""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> RunRecord:

@@ -72,7 +72,9 @@ def end_values(run: Run) -> dict[str, Any]:
         "started_at": run.started_at,
         "first_token_at": run.first_token_at,
         "finished_at": run.finished_at,
-        "duration": _duration(run),
+        "duration": run.duration if _ended(run) else None,
+        "elapsed": run.elapsed if _ended(run) else None,
+        "paused_seconds": run.paused_time,
         "ttft": run.ttft,
         "tokens_per_second": run.tokens_per_second,
         "execution_time": run.execution_time,
@@ -129,10 +131,8 @@ def _question_and_answer(call: ToolCall) -> tuple[str | None, str | None]:
     return truncate(clean(approval.question)), answer
 
 
-def _duration(run: Run) -> float | None:
-    if run.started_at is None or run.finished_at is None:
-        return None
-    return max(0.0, run.finished_at - run.started_at)
+def _ended(run: Run) -> bool:
+    return run.started_at is not None and run.finished_at is not None
 
 
 def to_json(value: Any) -> str:

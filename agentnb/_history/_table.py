@@ -142,23 +142,32 @@ class RunHistory(Sequence[RunRecord]):
             return ToolCallHistory(self._store.tool_call_rows(ids))
         return ToolCallHistory([])
 
-    def summary(self, by: str | Sequence[str] | None = "agent") -> pd.DataFrame:
+    def summary(
+        self,
+        by: str | Sequence[str] | None = "agent",
+        *,
+        include: str | Sequence[str] = "completed",
+    ) -> pd.DataFrame:
         """Per group (``agent`` by default; None for one overall row): runs; how many
         completed, failed, were cancelled, interrupted or are still running (each run in
         exactly one of the five); success rate: completed / runs that ended (completed,
         failed, cancelled or interrupted; a run still going is not counted); tokens total
-        and mean, duration and TTFT p50/p95, tool calls per run."""
-        return summarize(self, by)
+        and mean; the agent's duration and TTFT p50/p95 and the time paused for a person,
+        over the runs ``include`` names (``"completed"`` by default, a status, a list of
+        them, or ``"all"``; ``timed_runs`` says how many; a cancelled run's missing TTFT is
+        left out, not counted as 0); tool calls per run."""
+        return summarize(self, by, include)
 
     def plot(self, kind: str = "tokens", *, ax: Any = None, **options: Any) -> Any:
         """Draw a common view as a report figure with matplotlib; return the Axes drawn on.
 
         ``kind``: ``"tokens"`` (one point per run over its start time, local, coloured by
         agent; ``column="prompt_tokens"`` or ``"completion_tokens"`` for one side),
-        ``"latency"`` (per agent, a box of durations with each run's point; ``metric="ttft"``
-        for time to first token), ``"tools"`` (calls per tool; ``top=20``). ``figsize``
-        sizes a new figure. Pass ``ax=`` to draw into a figure of your own: that Axes is
-        returned. Otherwise the new figure's Axes is returned, a plain Axes that IPython does
+        ``"latency"`` (per agent, a box of the agent's durations with each run's point;
+        ``metric="ttft"`` for time to first token; completed runs only unless
+        ``include="all"`` or statuses, and the title says which), ``"tools"`` (calls per
+        tool; ``top=20``). ``figsize`` sizes a new figure. Pass ``ax=`` to draw into a
+        figure of your own: that Axes is returned. Otherwise the new figure's Axes is returned, a plain Axes that IPython does
         not print as ``<Axes: …>`` under the figure.
         """
         return plot(self, kind, ax=ax, **options)

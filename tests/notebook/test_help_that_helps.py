@@ -98,7 +98,7 @@ def test_it_points_to_a_connection_of_the_user_that_can(
     agentnb.connect("openai", base_url=server.url_for("openai"), api_key=server.api_key, name="oa")
     _, error = typed(shell, "%%agent echo --via work --top-p 0.3\nhi\n")
     assert "Your connections that can: oa" in error
-    printed, error = typed(shell, "%%agent echo --via oa --top-p 0.3 --wait --plain\nhi\n")
+    _, error = typed(shell, "%%agent echo --via oa --top-p 0.3 --wait --plain\nhi\n")
     assert error == "", error
 
 
