@@ -167,8 +167,8 @@ class RunHistory(Sequence[RunRecord]):
         ``metric="ttft"`` for time to first token; completed runs only unless
         ``include="all"`` or statuses, and the title says which), ``"tools"`` (calls per
         tool; ``top=20``). ``figsize`` sizes a new figure. Pass ``ax=`` to draw into a
-        figure of your own: that Axes is returned. Otherwise the new figure's Axes is returned, a plain Axes that IPython does
-        not print as ``<Axes: …>`` under the figure.
+        figure of your own: that Axes is returned. Otherwise the new figure's Axes is
+        returned, a plain Axes that IPython does not print as ``<Axes: …>`` under the figure.
         """
         return plot(self, kind, ax=ax, **options)
 
