@@ -57,7 +57,15 @@ if TYPE_CHECKING:
     from ._core.handle import RunHandle
     from ._display.show import show
     from ._display.widget import ChatCell
-    from ._history import HistoryStore, RunHistory, RunRecord, ToolCallHistory, ToolCallRecord, runs
+    from ._history import (
+        HistoryStore,
+        RunHistory,
+        RunRecord,
+        ToolCallHistory,
+        ToolCallRecord,
+        runs,
+        summary,
+    )
     from .server import ServerHandle, start_server
 
 
@@ -130,6 +138,7 @@ __all__ = [
     "runs",
     "show",
     "start_server",
+    "summary",
     "unload_ipython_extension",
 ]
 
@@ -155,6 +164,7 @@ _LAZY: dict[str, str] = {
     "batch": "._app.batch_runs",
     "remote_runs": "._app.remote_runs",
     "runs": "._history",
+    "summary": "._history",
     "ChatCell": "._display.widget",
     "ServerHandle": ".server",
     "start_server": ".server",

@@ -51,6 +51,10 @@ class Usage(BaseModel):
     """Tokens generated (output), or None when the platform does not say."""
     total_tokens: int | None = None
     """Prompt plus completion tokens, or None when unknown."""
+    cached_tokens: int | None = None
+    """Of the prompt tokens, those read from the platform's prompt cache, where reported."""
+    reasoning_tokens: int | None = None
+    """Of the completion tokens, those spent reasoning, where reported."""
 
     def merged(self, other: Usage | None) -> Usage:
         """Fill this usage's unknown figures from ``other``; a total is derived when it can be."""
@@ -64,6 +68,12 @@ class Usage(BaseModel):
             if self.completion_tokens is not None
             else other.completion_tokens,
             total_tokens=self.total_tokens if self.total_tokens is not None else other.total_tokens,
+            cached_tokens=self.cached_tokens
+            if self.cached_tokens is not None
+            else other.cached_tokens,
+            reasoning_tokens=self.reasoning_tokens
+            if self.reasoning_tokens is not None
+            else other.reasoning_tokens,
         )._with_total()
 
     def _with_total(self) -> Usage:
@@ -72,10 +82,8 @@ class Usage(BaseModel):
             and self.prompt_tokens is not None
             and self.completion_tokens is not None
         ):
-            return Usage(
-                prompt_tokens=self.prompt_tokens,
-                completion_tokens=self.completion_tokens,
-                total_tokens=self.prompt_tokens + self.completion_tokens,
+            return self.model_copy(
+                update={"total_tokens": self.prompt_tokens + self.completion_tokens}
             )
         return self
 

@@ -28,7 +28,7 @@ DIALECTS = sorted(available_providers())
 
 async def record(server: ServerHandle, dialect: str, paragraphs: int) -> bytes:
     """The raw bytes of one run's stream, read with plain httpx."""
-    client = AsyncAgentClient(dialect, base_url=server.url_for(dialect), api_key=server.api_key)
+    client = AsyncAgentClient(dialect, **server.client_settings(dialect), api_key=server.api_key)
     chunks: list[bytes] = []
     async with client:
         provider = client.provider
@@ -62,7 +62,7 @@ def translate_only(dialect: str, body: bytes) -> tuple[float, int]:
 
 
 async def end_to_end(server: ServerHandle, dialect: str, paragraphs: int) -> tuple[float, int]:
-    client = AsyncAgentClient(dialect, base_url=server.url_for(dialect), api_key=server.api_key)
+    client = AsyncAgentClient(dialect, **server.client_settings(dialect), api_key=server.api_key)
     async with client:
         started = time.perf_counter()
         run = await client.run("writer", "Write.", metadata={"paragraphs": str(paragraphs)})

@@ -151,7 +151,7 @@ from agentnb.providers import available_providers
 server = agentnb.start_server(delay_ms=0)
 sorted(available_providers())"""),
     ("code", """for name in sorted(available_providers()):
-    agentnb.connect(name, base_url=server.url_for(name), api_key=server.api_key, name=name.replace("-", "_"))
+    agentnb.connect(name, **server.client_settings(name), api_key=server.api_key, name=name.replace("-", "_"))
 agentnb.connections()["seekrflow"]"""),
     ("md", """The same question through every dialect: each platform's frames are translated into the
 same typed events, so the answers and token counts agree, and so do the tool calls wherever

@@ -50,7 +50,7 @@ def client_for(
     options.setdefault("backoff", 0.0)
     options.setdefault("api_key", server.api_key)
     return AsyncAgentClient(
-        dialect, base_url=server.url_for(dialect), headers=headers or None, **options
+        dialect, **server.client_settings(dialect), headers=headers or None, **options
     )
 
 
@@ -249,6 +249,8 @@ def run_request(
     if kind == "openai":
         messages = [{"role": "user", "content": message}]
         return "/v1/chat/completions", {"model": agent, "messages": messages, "stream": True}
+    if kind == "openai-responses":
+        return "/v1/responses", {"model": agent, "input": message, "stream": True}
     if kind == "langgraph":
         thread_id = client.post("/langgraph/threads", json={}).json()["thread_id"]
         run = {

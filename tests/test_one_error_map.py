@@ -186,7 +186,7 @@ def test_an_answer_that_misses_its_schema_raises_with_the_run(
     server: ServerHandle, answer: str, problem: str
 ) -> None:
     with agentnb.AgentClient(
-        DIALECT, base_url=server.url_for(DIALECT), api_key=server.api_key, record=False
+        DIALECT, **server.client_settings(DIALECT), api_key=server.api_key, record=False
     ) as client:
         handle = agentnb.ask("echo", answer, client=client, display=False, schema=SCHEMA)
         handle.wait(30)

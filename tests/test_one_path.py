@@ -68,14 +68,14 @@ class Capture(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         body = json.loads(self.rfile.read(length) or b"null")
-        _, token, rest = self.path.split("/", 2)
+        _, token, *rest = self.path.split("/", 2)  # AG-UI posts to the base URL itself
         headers = {
             name.lower(): value
             for name, value in self.headers.items()
             if name.lower() not in ("host", "content-length")
         }
         with self.lock:
-            self.seen.setdefault(token, []).append(("POST", "/" + rest, headers, body))
+            self.seen.setdefault(token, []).append(("POST", "/" + "".join(rest), headers, body))
         if "text/event-stream" in (self.headers.get("accept") or ""):
             self._answer(404, {"detail": "captured"})
         else:

@@ -6,6 +6,11 @@ connection also ``AGENTNB_PROVIDER`` / ``AGENTNB_BASE_URL`` / ``AGENTNB_API_KEY`
 the default connection only, the built-in local server, started in the background on first use.
 
 Keys live in memory only; reprs and messages mask them.
+
+What a connection can do (:class:`~agentnb.providers.Capabilities`) comes from its provider;
+which agents it offers, from the platform's own listing (an A2A agent card, LangGraph's
+assistants, an OpenAI-compatible server's models), read when asked (:meth:`Connection.agents`)
+or when a notebook shows the connection.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import threading
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 from .._client.client import AsyncAgentClient
@@ -25,14 +31,17 @@ from .._core.exceptions import ConfigurationError, UnsupportedOptionError
 from .._core.loop import run_sync, submit
 from .._core.request import RunRequest
 from .._core.secrets import checked_key, mask
+from .._core.text import terminal_safe
 from .._display.environment import note
-from ..providers import available_providers, get_provider
+from ..providers import Capabilities, RemoteAgent, available_providers, get_provider
 
 __all__ = [
     "BUILTIN_AGENTS",
     "DEFAULT_LOCAL_PROVIDER",
+    "AgentList",
     "AnyClient",
     "Connection",
+    "ConnectionList",
     "close_all",
     "connect",
     "connection_for",
@@ -84,13 +93,65 @@ class Connection:
     turns: dict[str, list[str]] = field(default_factory=dict, repr=False)
     """The local ids of the runs this process made in each thread, oldest first."""
     _client: AsyncAgentClient | None = field(default=None, repr=False)
+    _agents: AgentList | None = field(default=None, repr=False)
+    _unlisted: str | None = field(default=None, repr=False)
+    """Why a display could not read the listing (shown instead, not read again)."""
 
     def __repr__(self) -> str:
         where = "built-in local server" if self.local else self.base_url or "default URL"
+        listed = f", agents={self._agents.names()!r}" if self._agents is not None else ""
         return (
             f"Connection(name={self.name!r}, provider={self.provider!r}, base_url={where!r}, "
-            f"api_key={mask(self.api_key)!r})"
+            f"api_key={mask(self.api_key)!r}, supports={', '.join(self.supports())!r}{listed})"
         )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """A notebook or IPython shows the connection with the agents it offers."""
+        self._list_quietly()
+        listed = repr(self._agents) if self._agents is not None else self._unlisted
+        printer.text(repr(self) if cycle or not listed else f"{self!r}\n{listed}")
+
+    def _repr_html_(self) -> str:
+        self._list_quietly()
+        head = ConnectionList({self.name: self})._repr_html_()
+        if self._agents is not None:
+            return head + self._agents._repr_html_()
+        return head + (f"<p>{escape(self._unlisted)}</p>" if self._unlisted else "")
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this connection can do (streaming, cancel, attach, approvals, listing)."""
+        return self.client().provider.capabilities()
+
+    def supports(self) -> list[str]:
+        """The names of :attr:`capabilities` this connection has."""
+        return self.capabilities.names()
+
+    def agents(self, *, refresh: bool = False) -> list[RemoteAgent]:
+        """The agents this connection offers, as the platform lists them (an
+        :class:`AgentList`, shown as a table; kept after the first read, ``refresh=True``
+        reads again). The built-in server's demo agents for the
+        local connection when its dialect has no listing; a ``ConfigurationError`` for a
+        platform that has none."""
+        if self._agents is None or refresh:
+            if self.local and not self.capabilities.listing:
+                found = [RemoteAgent(name) for name in BUILTIN_AGENTS]
+            else:
+                found = run_sync(self.client().list_agents())
+            self._agents, self._unlisted = AgentList(self.name, found), None
+        return self._agents
+
+    def _list_quietly(self) -> None:
+        """Read the listing for a display, once; a display never raises for it, it shows
+        why the agents are not listed (and does not ask again: ``agents()`` does)."""
+        if self._agents is not None or self._unlisted is not None:
+            return
+        if not (self.local or self.capabilities.listing):
+            return
+        try:
+            self.agents()
+        except Exception as exc:  # a display shows the reason; agents() raises it
+            self._unlisted = f"agents not listed: {exc}"
 
     def client(self) -> AsyncAgentClient:
         """The connection's async client. Use it only on agentnb's background loop."""
@@ -157,6 +218,65 @@ class Connection:
             "base_url": "built-in local server" if self.local else (self.base_url or ""),
             "api_key": mask(self.api_key),
         }
+
+
+class AgentList(list[RemoteAgent]):
+    """The agents a connection offers: a list of :class:`~agentnb.providers.RemoteAgent`
+    shown as a table (name, description, skills)."""
+
+    def __init__(self, connection: str, agents: list[RemoteAgent]) -> None:
+        super().__init__(agents)
+        self.connection = connection
+
+    def names(self) -> list[str]:
+        return [agent.name for agent in self]
+
+    def __repr__(self) -> str:
+        """One line per agent; the platform's text cannot act on a terminal."""
+        if not self:
+            return f"(connection {self.connection!r} lists no agents)"
+        lines = [f"agents of {self.connection!r}:"]
+        for agent in self:
+            about = " — ".join(x for x in (agent.title, agent.description) if x)
+            skills = f" [skills: {', '.join(agent.skills)}]" if agent.skills else ""
+            line = f"{agent.name}" + (f": {about}" if about else "") + skills
+            lines.append("  " + terminal_safe(" ".join(line.split())))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td><code>{escape(a.name)}</code></td>"
+            f"<td>{escape(' — '.join(x for x in (a.title, a.description) if x))}</td>"
+            f"<td>{escape(', '.join(a.skills))}</td></tr>"
+            for a in self
+        )
+        head = "<tr><th>agent</th><th>description</th><th>skills</th></tr>"
+        return f"<table>{head}{rows}</table>"
+
+
+class ConnectionList(dict[str, "Connection"]):
+    """The connections registered so far (a plain dict of name to :class:`Connection`),
+    shown as a table of where each goes and what it supports."""
+
+    def __repr__(self) -> str:
+        if not self:
+            return "(no connections yet)"
+        return "\n".join(
+            f"{c.name}: {c.provider} at {c.describe()['base_url']} "
+            f"(supports {', '.join(c.supports())})"
+            for c in self.values()
+        )
+
+    def _repr_html_(self) -> str:
+        fields = ("name", "provider", "base_url", "api_key")
+        head = "".join(f"<th>{f}</th>" for f in (*fields, "supports"))
+        rows = "".join(
+            "<tr>"
+            + "".join(f"<td>{escape(c.describe()[f])}</td>" for f in fields)
+            + f"<td>{escape(', '.join(c.supports()))}</td></tr>"
+            for c in self.values()
+        )
+        return f"<table><tr>{head}</tr>{rows}</table>"
 
 
 _by_client: weakref.WeakKeyDictionary[AsyncAgentClient, Connection] = weakref.WeakKeyDictionary()
@@ -261,9 +381,10 @@ def get_connection(name: str | None = None) -> Connection:
 
 
 def connections() -> Mapping[str, Connection]:
-    """The connections registered so far (read-only view)."""
+    """The connections registered so far (a copy, a :class:`ConnectionList`), shown as a
+    table of what each supports."""
     with _lock:
-        return dict(_connections)
+        return ConnectionList(_connections)
 
 
 def disconnect(name: str = DEFAULT_NAME) -> None:
@@ -351,14 +472,16 @@ def _local_connection(name: str, options: Mapping[str, Any]) -> Connection:
     global _local_note_shown
     server = local_server()
     provider = str(options.get("provider") or DEFAULT_LOCAL_PROVIDER)
-    opts = {k: v for k, v in options.items() if k != "provider"}
+    settings = server.client_settings(provider)
+    base_url = settings.pop("base_url")
+    opts = {**settings, **{k: v for k, v in options.items() if k != "provider"}}
     if not _local_note_shown:
         _local_note_shown = True
         _note_local_server(server.base_url)
     return Connection(
         name=name,
         provider=provider,
-        base_url=server.url_for(provider),
+        base_url=base_url,
         api_key=server.api_key,
         options=opts,
         local=True,

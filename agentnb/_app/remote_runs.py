@@ -10,7 +10,7 @@ from .._client.sync import AgentClient
 from .._core.exceptions import ConfigurationError
 from .._core.loop import run_sync
 from .._history import RunHistory
-from .._history._scrub import host_of
+from .._history._records import host_of
 from .connections import get_connection
 
 __all__ = ["fetch_remote_runs", "remote_runs"]

@@ -13,8 +13,8 @@ from typing import Any
 from .._core.exceptions import ConfigurationError
 from .._core.text import terminal_safe
 from .._history import HistoryStore, RunHistory
-from .._history._filters import RunFilter
-from .._history._paths import default_location, expand_path
+from .._history._store import default_location, expand_path
+from .._history._tables import RunFilter
 
 __all__ = ["HELP", "add_parser", "configure", "main"]
 
@@ -38,6 +38,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--since", help="only runs started since: an ISO date/time, or a span like 90m, 24h, 7d"
     )
     parser.add_argument("--thread", help="only runs of this thread / session id")
+    parser.add_argument(
+        "--search",
+        metavar="TEXT",
+        help="only runs whose question, answer, reasoning or tool calls hold these words, "
+        "best match first (word* for words that start so)",
+    )
     parser.add_argument(
         "--limit",
         type=int,
@@ -74,7 +80,8 @@ def main(args: argparse.Namespace) -> int:
     if len(history):
         print(terminal_safe(history.to_text()))  # rows hold what servers sent
     noun = "run" if len(history) == 1 else "runs"
-    print(f"{len(history)} {noun}, most recent first, from {where}", file=sys.stderr)
+    order = "best match first" if args.search is not None else "most recent first"
+    print(f"{len(history)} {noun}, {order}, from {where}", file=sys.stderr)
     return 0
 
 
@@ -86,6 +93,7 @@ def _read(args: argparse.Namespace) -> tuple[Any, str | None]:
         since=_since(args.since),
         thread=args.thread,
         limit=limit,
+        search=args.search,
     )
     location = expand_path(args.db, "--db") if args.db else default_location()
     if location is None:

@@ -53,7 +53,7 @@ from .._core.retry import RetryPolicy
 from .._core.run import Run
 from .._core.secrets import checked_key, mask
 from .._http import Verify, checked_verify
-from ..providers import HttpRequest, Provider, RemoteRun, RunRef, get_provider
+from ..providers import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, get_provider
 from .clock import DEFAULT_IDLE_TIMEOUT, checked_limit
 from .reattach import OnceAccepted
 from .stream import RunStream
@@ -81,7 +81,7 @@ def _check_base_url(base_url: str) -> str:
         raise ConfigurationError(
             f"base_url must be an http:// or https:// URL with a host, not {base_url!r}"
         )
-    return base_url.rstrip("/")
+    return base_url  # as given: a provider's empty path posts to it exactly (join_url)
 
 
 class AsyncAgentClient:
@@ -135,7 +135,7 @@ class AsyncAgentClient:
                 f"{self.provider.title} has no public URL: pass base_url=... "
                 f"(e.g. the built-in server's url_for({self.provider.name!r}))"
             )
-        self.base_url = _check_base_url(base)
+        self.base_url = _check_base_url(self.provider.base_url_from(base))
         self._api_key = checked_key(api_key)
         self.timeout = _as_timeout(timeout)
         self.idle_timeout = checked_limit(idle_timeout, "idle_timeout")
@@ -331,6 +331,7 @@ class AsyncAgentClient:
             raise ConfigurationError(f"order must be 'asc' or 'desc', not {order!r}")
         if page_size < 1 or (limit is not None and limit < 0):
             raise ConfigurationError("page_size must be 1 or more and limit 0 or more")
+        await self.transport.discover()
         if self.provider.list_runs_request(thread_id, limit=1, offset=0, order=order) is None:
             raise ConfigurationError(f"{self.provider.title} does not list runs")
         runs: list[RemoteRun] = []
@@ -351,10 +352,20 @@ class AsyncAgentClient:
                 break
         return runs if limit is None else runs[:limit]
 
+    async def list_agents(self) -> list[RemoteAgent]:
+        """The agents the platform says it serves (an A2A card's agent, LangGraph's
+        assistants, an OpenAI-compatible server's models); a ``ConfigurationError`` where
+        the dialect has no such listing."""
+        listing = self.provider.list_agents_request()
+        if listing is None:
+            raise ConfigurationError(f"{self.provider.title} does not list its agents")
+        return self.provider.parse_agents(await self.send_json(listing))
+
     async def retrieve_run(self, ref: RunRef) -> RemoteRun | None:
         """One run's current state as the platform reports it (SeekrFlow's retrieve); None
         where the dialect has no such operation or the run's thread is not known. An unknown
         run raises :class:`NotFoundError`."""
+        await self.transport.discover()
         retrieve = self.provider.retrieve_run_request(ref)
         if retrieve is None:
             return None
@@ -371,6 +382,7 @@ class AsyncAgentClient:
             return []
         if self.provider.run_status_request(agent, ids[:1]) is None:
             raise ConfigurationError(f"{self.provider.title} does not report run status")
+        await self.transport.discover()
         size = max(1, self.provider.status_batch_size)
         found: list[RemoteRun] = []
         for start in range(0, len(ids), size):

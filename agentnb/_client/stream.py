@@ -171,7 +171,7 @@ class RunStream:
             run.start()
             self._clock.restart()
             self._recording.start(self.request, self._transport.base_url)
-            request = self.request if self._attach else await self._prepare(self.request)
+            request = await self._prepare(self.request)
             self.request = request
             run.thread_id = run.thread_id or request.thread_id
             try:  # nested: the errors these turn into are handled below
@@ -203,10 +203,17 @@ class RunStream:
             self._finished.set()
 
     async def _prepare(self, request: RunRequest) -> RunRequest:
+        """What the platform says about itself (read once per client), then the dialect's
+        steps before a new run's stream (an attach has none)."""
+
+        async def steps() -> RunRequest:
+            await self._transport.discover()
+            if self._attach:
+                return request
+            return await self._provider.prepare(request, self._send_json)
+
         try:
-            return await within(
-                self._clock, lambda: self._provider.prepare(request, self._send_json)
-            )
+            return await within(self._clock, steps)
         except Expired as expired:
             self._stall(expired.reason)
 

@@ -16,7 +16,7 @@ from .._core.loop import run_sync, submit
 from .._core.request import RunRequest
 from .._core.run import Run
 from ..events import Event
-from ..providers import Provider, RemoteRun
+from ..providers import Provider, RemoteAgent, RemoteRun
 from .client import AsyncAgentClient
 from .stream import RunStream
 
@@ -217,3 +217,7 @@ class AgentClient:
 
     def run_status(self, agent: str, run_ids: str | Sequence[str]) -> list[RemoteRun]:
         return run_sync(self._async.run_status(agent, run_ids))
+
+    def list_agents(self) -> list[RemoteAgent]:
+        """The agents the platform says it serves (see ``AsyncAgentClient.list_agents``)."""
+        return run_sync(self._async.list_agents())

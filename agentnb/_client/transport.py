@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from pydantic_core import from_json
@@ -75,6 +76,23 @@ def user_agent() -> str:
     return f"agentnb/{__version__}"
 
 
+def join_url(base_url: str, path: str) -> str:
+    """``path`` below ``base_url``: the one place a request's URL is made.
+
+    An empty path is ``base_url`` exactly as given (an endpoint URL, trailing slash or not);
+    otherwise one ``/`` joins them, so neither a slash is added at the end nor a part of the
+    base's path dropped; the base's query string stays at the end. An absolute ``http(s)://``
+    path (an endpoint the platform named, such as an A2A agent card's) is used as it is.
+    """
+    if not path:
+        return base_url
+    if path.startswith(("http://", "https://")):
+        return path
+    parts = urlsplit(base_url)
+    joined = parts.path.rstrip("/") + "/" + path.lstrip("/")
+    return urlunsplit((parts.scheme, parts.netloc, joined, parts.query, parts.fragment))
+
+
 class Transport:
     """Sends one platform's requests. Use it on one event loop; :meth:`aclose` closes the
     HTTP client it created (not one that was passed in)."""
@@ -103,6 +121,8 @@ class Transport:
         self._urls: dict[str, httpx.URL] = {}
         self._side_slots = asyncio.Semaphore(SIDE_CONNECTIONS)
         self._closed = False
+        self._discovered = False
+        self._discovering = asyncio.Lock()
         self.background: set[asyncio.Task[None]] = set()
         """Requests sent after their run ended (a platform cancel, each bounded in time):
         closing the transport waits for them."""
@@ -153,7 +173,7 @@ class Transport:
 
     # ---- requests ----------------------------------------------------------------------
     def url(self, path: str) -> str:
-        return self.base_url + (path if path.startswith("/") else "/" + path)
+        return join_url(self.base_url, path)
 
     def _parsed_url(self, path: str) -> httpx.URL:
         url = self._urls.get(path)
@@ -379,6 +399,17 @@ class Transport:
                 attempt += 1
                 if on_retry is not None:
                     on_retry()
+
+    async def discover(self) -> None:
+        """Let the provider read what the platform says about itself (A2A's agent card)
+        before the first request is built: once per transport; a failure is raised and the
+        next request tries again."""
+        if self._discovered:
+            return
+        async with self._discovering:
+            if not self._discovered:
+                await self.provider.discover(self.send_json)
+                self._discovered = True
 
     # ---- waiting -----------------------------------------------------------------------
     async def wait_to_retry(self, failure: Retryable, attempt: int) -> None:

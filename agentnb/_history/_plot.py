@@ -11,6 +11,9 @@
 The Axes drawn on is returned. One on a new figure is a :class:`QuietAxes`: a plain Axes that
 IPython does not print as ``<Axes: …>`` under the figure (``ax=`` of your own is returned as
 it is).
+
+pandas and matplotlib are optional extras, imported only when a frame or a plot is asked for
+(:func:`require_pandas`, :func:`require_matplotlib_pyplot`: the tables use the first too).
 """
 
 from __future__ import annotations
@@ -18,14 +21,22 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ._frame import Tabular
-from ._optional import require_matplotlib_pyplot, require_pandas
-from ._summary import timed_statuses
+from .._core.exceptions import ConfigurationError
 
-__all__ = ["PLOT_KINDS", "plot"]
+if TYPE_CHECKING:
+    import pandas as pd
 
+__all__ = [
+    "PLOT_KINDS",
+    "Tabular",
+    "plot",
+    "require_matplotlib_pyplot",
+    "require_pandas",
+    "timed_statuses",
+]
 PLOT_KINDS = ("tokens", "latency", "tools")
 TOKEN_COLUMNS = ("total_tokens", "prompt_tokens", "completion_tokens")
 _MIN_SPAN = timedelta(seconds=60)
@@ -107,6 +118,19 @@ def _tokens(history: Tabular, ax: Any, column: str = "total_tokens") -> None:
     _count_axis(ax.yaxis)
     _report_style(ax, grid="y")
     ax.legend(title="agent", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
+def timed_statuses(include: str | Sequence[str]) -> tuple[str, ...] | None:
+    """The statuses whose runs summaries and latency plots time, as ``include=`` names them
+    (None: ``"all"`` of them)."""
+    if include == "all":
+        return None
+    statuses = (include,) if isinstance(include, str) else tuple(include)
+    if not statuses or not all(isinstance(s, str) for s in statuses):
+        raise ConfigurationError(
+            f"include= takes 'all', a status or a list of statuses, not {include!r}"
+        )
+    return statuses
 
 
 def _latency(
@@ -227,3 +251,41 @@ def _empty(ax: Any, text: str) -> None:
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.35")
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+# ---- what a plot reads from a run table ----------------------------------------------
+
+
+class ToolCallCounts(Protocol):
+    def counts(self) -> dict[str, int]: ...
+
+
+class Tabular(Protocol):
+    """What plots read from a run table (``RunHistory``)."""
+
+    def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame: ...
+
+    def tool_calls(self) -> ToolCallCounts: ...
+
+
+# ---- the optional libraries, imported only when asked for ----------------------------
+
+
+def require_pandas() -> ModuleType:
+    try:
+        import pandas  # optional extra, heavy: loaded on first use
+    except ImportError:
+        raise ImportError(
+            'this needs pandas, which is not installed: pip install "agentnb[pandas]"'
+        ) from None
+    return pandas
+
+
+def require_matplotlib_pyplot() -> ModuleType:
+    try:
+        import matplotlib.pyplot  # optional extra, heavy: loaded on first plot
+    except ImportError:
+        raise ImportError(
+            'plotting needs matplotlib, which is not installed: pip install "agentnb[plot]"'
+        ) from None
+    return matplotlib.pyplot

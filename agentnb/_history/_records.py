@@ -1,25 +1,59 @@
-"""The history's records: one :class:`RunRecord` per run, one :class:`ToolCallRecord` per call.
+"""A run as the history keeps it: the columns, the records, and the rows made from a `Run`
+or from a platform's listing, every value scrubbed on the way in.
 
-Column order and kinds are declared once here; the store selects in this order and the
-tables convert by kind (times are unix seconds in the database and tz-aware UTC datetimes
-in records and DataFrames).
+Column order and kinds are declared once here (:data:`RUN_COLUMNS`,
+:data:`TOOL_CALL_COLUMNS`); the store selects in this order and the tables convert by kind
+(times are unix seconds in the database and tz-aware UTC datetimes in records and
+DataFrames). Every text that goes into a row passes :func:`clean` (secrets redacted, see
+:mod:`agentnb._core.secrets`; text made valid UTF-8) and tool payloads :func:`truncate`
+(cut to :data:`OUTPUT_LIMIT`), so whatever is built here is safe to store or show.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
+from urllib.parse import urlsplit
+
+from .._core.request import RunRequest
+from .._core.run import TERMINAL_STATUSES, Run, ToolCall
+from .._core.secrets import redact, redact_credentials
+
+if TYPE_CHECKING:
+    from ..providers import RemoteRun
 
 __all__ = [
+    "OUTPUT_LIMIT",
     "RUN_COLUMNS",
+    "SNIPPET_COLUMN",
     "TOOL_CALL_COLUMNS",
     "ColumnKind",
     "RunRecord",
     "ToolCallRecord",
+    "as_text",
+    "clean",
+    "end_values",
+    "host_of",
+    "normalize_status",
+    "parse_time",
+    "progress_values",
+    "redact_error",
+    "remote_row",
+    "run_row",
+    "start_values",
+    "storable",
+    "storable_row",
+    "tool_rows",
+    "truncate",
 ]
+
+
+# ---- the columns and the records -----------------------------------------------------
 
 ColumnKind = Literal["id", "text", "category", "int", "float", "time", "json"]
 
@@ -58,6 +92,10 @@ RUN_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("paused_seconds", "float"),
 )
 """The run columns, in the order the store selects them and DataFrames show them."""
+
+SNIPPET_COLUMN: tuple[str, ColumnKind] = ("snippet", "text")
+"""The column a search adds after ``RUN_COLUMNS``: where the words matched, in context, each
+match between « and »."""
 
 TOOL_CALL_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("local_id", "id"),
@@ -227,3 +265,309 @@ class ToolCallRecord:
 
 def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+# ---- scrubbing: what goes into a row is safe and bounded -----------------------------
+
+OUTPUT_LIMIT: Final = 64 * 1024
+"""Tool-call arguments and outputs are stored up to this many UTF-8 bytes, then cut."""
+_SQLITE_INTEGER: Final = range(-(2**63), 2**63)
+
+
+def redact_error(text: str | None) -> str | None:
+    """An error message without known secrets or anything shaped like a credential."""
+    return redact_credentials(text) if text else text
+
+
+@functools.lru_cache(maxsize=64)  # every run of a connection asks for the same one
+def host_of(base_url: str | None) -> str | None:
+    """The host (and port) of a base URL: no scheme, credentials, path or query."""
+    if not base_url:
+        return None
+    try:
+        parts = urlsplit(base_url if "//" in base_url else f"//{base_url}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if not host:
+        return None
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{port}" if port is not None else host
+
+
+def as_text(value: Any) -> str | None:
+    """A tool argument or output as text: strings as they are, anything else as JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except ValueError:  # circular structures, ints too long to write out
+        return f"<{type(value).__name__} that cannot be shown as JSON>"
+
+
+def truncate(text: str | None, limit: int = OUTPUT_LIMIT) -> str | None:
+    """``text`` cut to ``limit`` UTF-8 bytes, with a marker saying how much there was."""
+    if text is None or len(text) <= limit // 4:
+        return text
+    data = text.encode("utf-8", "replace")
+    if len(data) <= limit:
+        return text
+    kept = data[:limit].decode("utf-8", "ignore")
+    return f"{kept}\n…[truncated by agentnb: {len(data)} bytes, first {limit} kept]"
+
+
+def clean(text: str | None) -> str | None:
+    """Text safe to store: secrets redacted, lone surrogates (invalid UTF-8) replaced."""
+    if not text:
+        return text
+    return clean_text(redact(text))
+
+
+def storable(value: Any) -> Any:
+    """A value SQLite can bind: an integer past its 64 bits or a NaN/infinite float (a
+    server's nonsense usage figures) becomes None, text with lone surrogates is repaired,
+    so one odd figure never costs the whole row."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value if value in _SQLITE_INTEGER else None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return clean_text(value)
+    return value
+
+
+def storable_row(values: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(storable(value) for value in values)
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates (invalid UTF-8) replaced."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+# ---- a Run as row values: at its start, at checkpoints, at its end -------------------
+
+
+def start_values(run: Run, request: RunRequest | None, base_url: str | None) -> dict[str, Any]:
+    """The columns known when the request is sent."""
+    settings = request.model_settings.as_dict() if request is not None else {}
+    metadata = dict(request.metadata) if request is not None else {}
+    return {
+        "local_id": run.local_id,
+        "run_id": run.run_id,
+        "connection": run.connection or None,
+        "provider": run.provider or None,
+        "host": host_of(base_url),
+        "agent": run.agent or (request.agent if request is not None else None),
+        "thread_id": run.thread_id or (request.thread_id if request is not None else None),
+        "message": clean(run.message or (request.message if request is not None else "")),
+        "status": "running",
+        "started_at": run.started_at or run.created_at,
+        "model_settings": to_json(settings) if settings else None,
+        "metadata": clean(to_json(metadata)) if metadata else None,
+        "event_count": 0,
+        "retries": 0,
+        "resumes": 0,
+    }
+
+
+def progress_values(run: Run) -> dict[str, Any]:
+    """The columns a checkpoint of a running run refreshes."""
+    return {
+        "run_id": run.run_id,
+        "thread_id": run.thread_id,
+        "answer": clean(run.text) or None,
+        "reasoning": clean(run.reasoning) or None,
+        "first_token_at": run.first_token_at,
+        "event_count": run.event_count,
+        "retries": run.retries,
+        "resumes": run.resumes,
+        "tool_call_count": len(run.tool_calls),
+    }
+
+
+def end_values(run: Run) -> dict[str, Any]:
+    """The columns known when the run has ended (a run still going counts as interrupted)."""
+    usage, error = run.usage, run.error
+    return {
+        "run_id": run.run_id,
+        "thread_id": run.thread_id,
+        "answer": clean(run.text) or None,
+        "reasoning": clean(run.reasoning) or None,
+        "status": run.status if run.status in TERMINAL_STATUSES else "interrupted",
+        "error_code": redact_error(error.code) if error else None,
+        "error_message": redact_error(error.message) if error else None,
+        "prompt_tokens": usage.prompt_tokens if usage else None,
+        "completion_tokens": usage.completion_tokens if usage else None,
+        "total_tokens": usage.total_tokens if usage else None,
+        "started_at": run.started_at,
+        "first_token_at": run.first_token_at,
+        "finished_at": run.finished_at,
+        "duration": run.duration if _ended(run) else None,
+        "elapsed": run.elapsed if _ended(run) else None,
+        "paused_seconds": run.paused_time,
+        "ttft": run.ttft,
+        "tokens_per_second": run.tokens_per_second,
+        "execution_time": run.execution_time,
+        "event_count": run.event_count,
+        "retries": run.retries,
+        "resumes": run.resumes,
+        "tool_call_count": len(run.tool_calls),
+        "cancel_error": redact_error(run.cancel_error),
+    }
+
+
+def run_row(
+    run: Run, request: RunRequest | None = None, base_url: str | None = None
+) -> tuple[Any, ...]:
+    """The run's values in ``RUN_COLUMNS`` order, for a history built without a store."""
+    values = start_values(run, request, base_url)
+    if run.done:
+        values.update({k: v for k, v in end_values(run).items() if v is not None})
+    return tuple(values.get(name) for name, _ in RUN_COLUMNS)
+
+
+def tool_rows(run: Run) -> list[tuple[Any, ...]]:
+    """The run's tool calls in ``TOOL_CALL_COLUMNS`` order."""
+    return [_tool_row(run, position, call) for position, call in enumerate(run.tool_calls)]
+
+
+def _tool_row(run: Run, position: int, call: ToolCall) -> tuple[Any, ...]:
+    arguments = call.arguments if call.arguments is not None else (call.arguments_text or None)
+    return (
+        run.local_id,
+        call.call_id,
+        position,
+        truncate(clean(call.agent)) if call.agent else run.agent or None,
+        call.name or None,
+        call.status,
+        truncate(clean(as_text(arguments))),
+        truncate(clean(as_text(call.output))),
+        truncate(redact_error(call.error)),
+        call.started_at or None,
+        call.finished_at,
+        call.duration,
+        *_question_and_answer(call),
+        call.parent_call_id,
+        call.depth,
+    )
+
+
+def _question_and_answer(call: ToolCall) -> tuple[str | None, str | None]:
+    """The call's question and the human's answer, cleaned and cut like other text."""
+    approval = call.approval
+    if approval is None or approval.question is None:
+        return None, None
+    answer = None if approval.answer is None else truncate(clean(as_text(approval.answer)))
+    return truncate(clean(approval.question)), answer
+
+
+def _ended(run: Run) -> bool:
+    return run.started_at is not None and run.finished_at is not None
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+# ---- a platform's listed run (SeekrFlow list runs, Operativus status) as a row -------
+
+_STATUS_WORDS = {
+    "canceled": "cancelled",
+    "cancelled": "cancelled",
+    "succeeded": "completed",
+    "success": "completed",
+    "complete": "completed",
+    "completed": "completed",
+    "done": "completed",
+    "error": "failed",
+    "errored": "failed",
+    "failed": "failed",
+    "in_progress": "running",
+    "running": "running",
+}
+
+
+def normalize_status(status: str | None) -> str:
+    """A platform's status in agentnb's words where one fits (``queued``, ``paused`` stay)."""
+    word = (status or "unknown").strip().lower()
+    return _STATUS_WORDS.get(word, word)
+
+
+def parse_time(value: Any) -> float | None:
+    """Unix seconds from an ISO 8601 string (naive means UTC) or a unix time (s or ms)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) / 1000.0 if value > 1e11 else float(value)
+    try:
+        parsed = datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def remote_row(
+    run: RemoteRun,
+    *,
+    provider: str | None = None,
+    connection: str | None = None,
+    host: str | None = None,
+) -> tuple[Any, ...]:
+    """One listed run in ``RUN_COLUMNS`` order."""
+    started = parse_time(run.started_at) or parse_time(run.created_at)
+    finished = parse_time(run.finished_at)
+    raw: Mapping[str, Any] = run.raw or {}
+    metadata = raw.get("metadata")
+    error = raw.get("error")
+    values: dict[str, Any] = {
+        "local_id": run.run_id,
+        "run_id": run.run_id,
+        "connection": connection,
+        "provider": provider,
+        "host": host,
+        "agent": run.agent,
+        "thread_id": run.thread_id,
+        "status": normalize_status(run.status),
+        "error_message": clean(_error_text(error)),
+        "prompt_tokens": run.prompt_tokens,
+        "completion_tokens": run.completion_tokens,
+        "total_tokens": _total(run),
+        "started_at": started,
+        "finished_at": finished,
+        "duration": max(0.0, finished - started) if started and finished else None,
+        "metadata": clean(to_json(metadata)) if isinstance(metadata, Mapping) else None,
+        "answer": clean(output) if isinstance(output := raw.get("output"), str) else None,
+        "execution_time": _number(raw.get("executionTime", raw.get("execution_time"))),
+    }
+    return tuple(values.get(name) for name, _ in RUN_COLUMNS)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _total(run: RemoteRun) -> int | None:
+    if run.total_tokens is not None:
+        return run.total_tokens
+    if run.prompt_tokens is not None and run.completion_tokens is not None:
+        return run.prompt_tokens + run.completion_tokens
+    return None
+
+
+def _error_text(error: Any) -> str | None:
+    if error is None or error == "":
+        return None
+    if isinstance(error, Mapping):
+        return str(error.get("message") or to_json(error))
+    return str(error)

@@ -1,12 +1,25 @@
-"""`HistoryStore`: the SQLite database of runs, and the recorder the client writes to.
+"""`HistoryStore`: the SQLite database of runs, its schema and where it lives; and the
+recorder the client writes to.
 
-Concurrency: WAL journal, a 30 s busy timeout and short ``BEGIN IMMEDIATE`` write
+**Where.** The per-user data directory, or ``AGENTNB_HISTORY``: a file path (or a directory,
+to hold ``history.sqlite3``), ``:memory:`` (a database that lives as long as the process) or
+``off`` (record nothing).
+
+**Schema.** Named migrations applied in order (:data:`MIGRATIONS`); each applied migration is
+recorded by name in ``_migrations``. The list is append-only: never edit or reorder a
+migration that has shipped; add a new one at the end.
+
+**Concurrency.** WAL journal, a 30 s busy timeout and short ``BEGIN IMMEDIATE`` write
 transactions, so several kernels can write one file at once. sqlite3 connections are not
 shared between threads: each thread gets its own (the recorder's writes are done on the
 store's writer thread, see :mod:`agentnb._history._writer`; the user reads on the main
 thread, after waiting for the writes queued before). An in-memory database has a single
 connection guarded by a lock, since each connection to ``:memory:`` would be a separate
 database.
+
+**Errors.** sqlite3's errors become :class:`HistoryStoreError`: what went wrong with which
+file, and what to do about it. Every read and write goes through :func:`store_error`, so no
+raw ``sqlite3`` exception reaches the user.
 """
 
 from __future__ import annotations
@@ -23,41 +36,82 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
+
+import platformdirs
 
 from .._core.exceptions import HistoryStoreError
 from .._core.request import RunRequest
 from .._core.run import Run
-from ._errors import retry_busy, store_error
-from ._filters import RunFilter
-from ._frame import columns_of
-from ._migrations import MIGRATIONS, applied_migrations, apply_migrations
-from ._orphans import gone_owners, mark_interrupted
-from ._paths import MEMORY, expand_path
-from ._records import RUN_COLUMNS, TOOL_CALL_COLUMNS, RunRecord, ToolCallRecord
-from ._scrub import storable_row
-from ._table import RunHistory
-from ._writer import RecorderWrites
-from ._writes import (
+from ._plot import timed_statuses
+from ._records import (
+    RUN_COLUMNS,
+    SNIPPET_COLUMN,
+    TOOL_CALL_COLUMNS,
+    RunRecord,
+    ToolCallRecord,
+    storable_row,
+)
+from ._tables import (
+    RunFilter,
+    RunHistory,
+    columns_of,
+    summary_frame,
+    summary_keys,
+    summary_sql,
+)
+from ._writer import (
     ORPHAN_MESSAGE,
+    RecorderWrites,
     chunks,
+    gone_owners,
     insert_start,
+    mark_interrupted,
     write_end,
     write_interrupted,
     write_progress,
 )
 
-__all__ = ["ORPHAN_MESSAGE", "HistoryStore", "HistoryStoreError"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "ENV_VAR",
+    "MEMORY",
+    "MIGRATIONS",
+    "ORPHAN_MESSAGE",
+    "HistoryLocation",
+    "HistoryStore",
+    "HistoryStoreError",
+    "Migration",
+    "applied_migrations",
+    "apply_migrations",
+    "default_location",
+    "expand_path",
+    "is_busy",
+    "retry_busy",
+    "store_error",
+]
 
 logger = logging.getLogger("agentnb.history")
 
 T = TypeVar("T")
 
+
+# ---- the store -----------------------------------------------------------------------
+
+
 BUSY_TIMEOUT = 30.0
 """Seconds a write waits for another process's write to finish before giving up."""
 ORPHAN_SWEEP_SECONDS = 1.0
 """At most this often, a read first marks interrupted the rows of processes that have ended."""
+SEARCH_TABLE: Final = "runs_search"
+"""The full-text index of runs (FTS5): one row per run, with the run's rowid."""
 _RUN_SELECT = ", ".join(name for name, _ in RUN_COLUMNS)
+SEARCH_COLUMNS = (*RUN_COLUMNS, SNIPPET_COLUMN)
+_SEARCH_SELECT = ", ".join(f"runs.{name}" for name, _ in RUN_COLUMNS) + (
+    f", snippet({SEARCH_TABLE}, -1, '«', '»', '…', 12)"
+)
 _TOOL_SELECT = ", ".join(
     "COALESCE(t.agent, r.agent)" if name == "agent" else f"t.{name}"
     for name, _ in TOOL_CALL_COLUMNS
@@ -242,8 +296,8 @@ class HistoryStore:
             return
         try:
             self._write(lambda db: write_interrupted(db, open_runs))
-        except Exception as exc:
-            logger.warning("agentnb history: could not close open runs: %s", exc)
+        except Exception as exc:  # reported once, with the failed writes of the same problem
+            self._recording.report_once("agentnb history: could not close open runs: %s", exc)
 
     # ---- writing ---------------------------------------------------------------------
     def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -304,17 +358,30 @@ class HistoryStore:
 
         self._write(write)
 
-    def import_records(self, records: Iterable[RunRecord]) -> int:
-        """Insert finished records (e.g. from another store); existing ids are kept as they
-        are. Returns how many rows were added."""
-        rows = [storable_row(record.to_row()) for record in records]
-        marks = ", ".join("?" * len(RUN_COLUMNS))
-        sql = f"INSERT OR IGNORE INTO runs ({_RUN_SELECT}) VALUES ({marks})"
+    def import_records(
+        self, records: Iterable[RunRecord], tool_calls: Iterable[ToolCallRecord] = ()
+    ) -> int:
+        """Insert finished records (e.g. from another store) and their tool calls; existing
+        ids are kept as they are. Returns how many runs were added."""
+        rows = [storable_row(_with_defaults(record.to_row())) for record in records]
+        calls = [storable_row(call.to_row()) for call in tool_calls]
+        # ON CONFLICT, not OR IGNORE: that would also drop, silently, a row missing a value
+        # the table requires; such a row is an error instead.
+        sql = (
+            f"INSERT INTO runs ({_RUN_SELECT}) VALUES ({_marks(RUN_COLUMNS)}) "
+            "ON CONFLICT (local_id) DO NOTHING"
+        )
+        call_sql = (
+            f"INSERT INTO tool_calls ({', '.join(name for name, _ in TOOL_CALL_COLUMNS)})"
+            f" VALUES ({_marks(TOOL_CALL_COLUMNS)}) ON CONFLICT (local_id, position) DO NOTHING"
+        )
 
         def insert(db: sqlite3.Connection) -> int:
-            before = db.total_changes
-            db.executemany(sql, rows)
-            return db.total_changes - before
+            # The calls first (their runs checked at commit), so each run is indexed for
+            # search once, with its calls, when its row is inserted.
+            db.execute("PRAGMA defer_foreign_keys = ON")
+            db.executemany(call_sql, calls)
+            return max(0, db.executemany(sql, rows).rowcount)  # not counting what triggers do
 
         return self._write(insert)
 
@@ -322,6 +389,8 @@ class HistoryStore:
     def run_columns(self, where: RunFilter | None = None) -> dict[str, Sequence[Any]]:
         """Matching runs, most recent first, as one list per column of ``RUN_COLUMNS``."""
         where = where or RunFilter()
+        if where.search is not None:
+            return self._search(where)
         clause, params = where.where()
         sql = f"SELECT {_RUN_SELECT} FROM runs {clause} ORDER BY started_at DESC, rowid DESC"
         if where.limit is not None:
@@ -331,9 +400,55 @@ class HistoryStore:
             rows = db.execute(sql, params).fetchall()
         return columns_of(rows, RUN_COLUMNS)
 
+    def _search(self, where: RunFilter) -> dict[str, Sequence[Any]]:
+        """Runs matching ``where.search`` (and the other conditions), best match first by
+        bm25, with a ``snippet`` column: the matching words in their context."""
+        terms, params = where.conditions()
+        sql = (
+            f"SELECT {_SEARCH_SELECT} FROM {SEARCH_TABLE} JOIN runs "
+            f"ON runs.rowid = {SEARCH_TABLE}.rowid WHERE {SEARCH_TABLE} MATCH ?"
+            + "".join(f" AND {term}" for term in terms)
+            + f" ORDER BY bm25({SEARCH_TABLE}), runs.started_at DESC, runs.rowid DESC"
+        )
+        params = [where.search, *params]
+        if where.limit is not None:
+            sql += " LIMIT ?"
+            params.append(where.limit)
+        with self._reading() as db:
+            if not self._has_search_index(db):
+                raise HistoryStoreError(
+                    f"cannot search the run history at {self._where}: this Python's SQLite "
+                    f"({sqlite3.sqlite_version}) was built without FTS5, the full-text index"
+                )
+            rows = db.execute(sql, params).fetchall()
+        return columns_of(rows, SEARCH_COLUMNS)
+
+    @staticmethod
+    def _has_search_index(db: sqlite3.Connection) -> bool:
+        found = db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (SEARCH_TABLE,)
+        )
+        return found.fetchone() is not None
+
     def runs(self, where: RunFilter | None = None) -> RunHistory:
         """Matching runs, most recent first."""
         return RunHistory(self.run_columns(where), store=self)
+
+    def summary(
+        self,
+        where: RunFilter | None = None,
+        by: str | Sequence[str] | None = "agent",
+        include: str | Sequence[str] = "completed",
+    ) -> pd.DataFrame:
+        """``RunHistory.summary(by, include=include)`` of the matching runs, computed by
+        SQLite: the rows are not read out (``where.limit`` and ``where.search`` do not
+        apply)."""
+        keys = summary_keys(by)
+        timed = timed_statuses(include)
+        sql, params = summary_sql(keys, where or RunFilter(), timed)
+        with self._reading() as db:
+            rows = db.execute(sql, params).fetchall()
+        return summary_frame(rows, keys, timed)
 
     def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory:
         """These runs, in the order given (ids not in the store are left out)."""
@@ -388,6 +503,22 @@ class HistoryStore:
             return int(db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
 
+_COUNTS_DEFAULT_ZERO = tuple(
+    i for i, (name, _) in enumerate(RUN_COLUMNS) if name in ("event_count", "retries")
+)
+"""The run columns the table fills with 0 when a row is written without them."""
+
+
+def _with_defaults(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    if all(row[i] is not None for i in _COUNTS_DEFAULT_ZERO):
+        return row
+    return tuple(0 if i in _COUNTS_DEFAULT_ZERO and v is None else v for i, v in enumerate(row))
+
+
+def _marks(columns: Sequence[object]) -> str:
+    return ", ".join("?" * len(columns))
+
+
 _LIVE_STORES: weakref.WeakSet[HistoryStore] = weakref.WeakSet()
 
 
@@ -398,3 +529,344 @@ def _keep_open_runs_at_exit() -> None:
     for store in list(_LIVE_STORES):
         if not store.closed:
             store._interrupt_open_runs()
+
+
+# ---- the schema: named migrations, append only ---------------------------------------
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def m001_initial(db: sqlite3.Connection) -> None:
+    db.execute(
+        """
+        CREATE TABLE runs (
+            local_id TEXT PRIMARY KEY,
+            run_id TEXT,
+            connection TEXT,
+            provider TEXT,
+            host TEXT,
+            agent TEXT,
+            thread_id TEXT,
+            message TEXT,
+            answer TEXT,
+            reasoning TEXT,
+            status TEXT NOT NULL,
+            error_code TEXT,
+            error_message TEXT,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            total_tokens INTEGER,
+            started_at REAL NOT NULL,
+            first_token_at REAL,
+            finished_at REAL,
+            duration REAL,
+            ttft REAL,
+            tokens_per_second REAL,
+            event_count INTEGER NOT NULL DEFAULT 0,
+            retries INTEGER NOT NULL DEFAULT 0,
+            model_settings TEXT,
+            metadata TEXT,
+            owner_host TEXT,
+            owner_pid INTEGER,
+            owner_token TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX runs_by_started_at ON runs (started_at)")
+    db.execute("CREATE INDEX runs_by_agent ON runs (agent, started_at)")
+    db.execute("CREATE INDEX runs_by_thread ON runs (thread_id, started_at)")
+    db.execute("CREATE INDEX runs_running ON runs (owner_host) WHERE status = 'running'")
+
+
+def m002_tool_calls(db: sqlite3.Connection) -> None:
+    db.execute(
+        """
+        CREATE TABLE tool_calls (
+            local_id TEXT NOT NULL REFERENCES runs (local_id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            call_id TEXT NOT NULL,
+            name TEXT,
+            status TEXT,
+            arguments TEXT,
+            output TEXT,
+            error TEXT,
+            started_at REAL,
+            finished_at REAL,
+            duration REAL,
+            PRIMARY KEY (local_id, position)
+        )
+        """
+    )
+    db.execute("CREATE INDEX tool_calls_by_name ON tool_calls (name)")
+    # NULL for runs recorded before tool calls were: unknown, not zero.
+    db.execute("ALTER TABLE runs ADD COLUMN tool_call_count INTEGER")
+
+
+def m003_resumes_and_execution_time(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE runs ADD COLUMN resumes INTEGER")
+    db.execute("ALTER TABLE runs ADD COLUMN execution_time REAL")
+
+
+def m004_tool_call_questions(db: sqlite3.Connection) -> None:
+    # NULL for calls that asked nothing, and for calls recorded before questions were.
+    db.execute("ALTER TABLE tool_calls ADD COLUMN question TEXT")
+    db.execute("ALTER TABLE tool_calls ADD COLUMN answer TEXT")
+
+
+def m005_cancel_error(db: sqlite3.Connection) -> None:
+    # Why the platform could not be told to stop a cancelled run; NULL when it was (or the
+    # run was not cancelled, or was recorded before this column).
+    db.execute("ALTER TABLE runs ADD COLUMN cancel_error TEXT")
+
+
+def m006_call_tree(db: sqlite3.Connection) -> None:
+    # Calls recorded before had no tree: NULL (unknown), not top-level; their agent is the run's.
+    db.execute("ALTER TABLE tool_calls ADD COLUMN parent_call_id TEXT")
+    db.execute("ALTER TABLE tool_calls ADD COLUMN agent TEXT")
+    db.execute("ALTER TABLE tool_calls ADD COLUMN depth INTEGER")
+
+
+_TOOLS_TEXT = (
+    "(SELECT group_concat(coalesce(name, '') || ' ' || coalesce(arguments, ''), ' ') "
+    "FROM tool_calls WHERE local_id = {run}.local_id)"
+)
+"""A run's tool names and arguments as one text (what search reads of its calls)."""
+
+
+def m007_search(db: sqlite3.Connection) -> None:
+    # Questions, answers, reasoning, and tool names with their arguments, indexed with FTS5;
+    # triggers keep the index whichever agentnb version writes the file. A run is indexed
+    # once, when it stops running (ends, or is found interrupted): indexing it at its start
+    # and at every checkpoint too tripled the writer thread's CPU per run. A Python whose
+    # SQLite lacks FTS5 gets no index: search then says so.
+    try:
+        db.execute(
+            f"CREATE VIRTUAL TABLE {SEARCH_TABLE} USING fts5("
+            "message, answer, reasoning, tools, tokenize = 'unicode61 remove_diacritics 2')"
+        )
+    except sqlite3.OperationalError as exc:
+        if "no such module" in str(exc):
+            return
+        raise
+    db.execute(
+        f"INSERT INTO {SEARCH_TABLE} (rowid, message, answer, reasoning, tools) "
+        f"SELECT rowid, message, answer, reasoning, {_TOOLS_TEXT.format(run='runs')} FROM runs"
+    )
+    index_new_row = (
+        f"INSERT OR REPLACE INTO {SEARCH_TABLE} (rowid, message, answer, reasoning, tools) "
+        f"VALUES (new.rowid, new.message, new.answer, new.reasoning, "
+        f"{_TOOLS_TEXT.format(run='new')}); END"
+    )
+    db.execute(
+        "CREATE TRIGGER runs_search_insert AFTER INSERT ON runs "
+        f"WHEN new.status IS NOT 'running' BEGIN {index_new_row}"
+    )
+    db.execute(
+        "CREATE TRIGGER runs_search_update "
+        "AFTER UPDATE OF message, answer, reasoning, status ON runs "
+        "WHEN new.status IS NOT 'running' AND (old.status IS 'running' "
+        "OR old.message IS NOT new.message OR old.answer IS NOT new.answer "
+        f"OR old.reasoning IS NOT new.reasoning) BEGIN {index_new_row}"
+    )
+    db.execute(
+        "CREATE TRIGGER runs_search_reopen AFTER UPDATE OF status ON runs "
+        "WHEN new.status IS 'running' AND old.status IS NOT 'running' BEGIN "
+        f"DELETE FROM {SEARCH_TABLE} WHERE rowid = old.rowid; END"
+    )
+    db.execute(
+        f"CREATE TRIGGER runs_search_delete AFTER DELETE ON runs BEGIN "
+        f"DELETE FROM {SEARCH_TABLE} WHERE rowid = old.rowid; END"
+    )
+    # The calls of a running run are indexed when it stops (above), of a run not written yet
+    # when it is; later changes at once.
+    for event, row in (("INSERT", "new"), ("DELETE", "old"), ("UPDATE OF name, arguments", "new")):
+        db.execute(
+            f"CREATE TRIGGER runs_search_tools_{event.split()[0].lower()} AFTER {event} "
+            f"ON tool_calls WHEN (SELECT status FROM runs WHERE local_id = {row}.local_id) "
+            f"<> 'running' BEGIN UPDATE {SEARCH_TABLE} SET tools = "
+            f"{_TOOLS_TEXT.format(run=row)} "
+            f"WHERE rowid = (SELECT rowid FROM runs WHERE local_id = {row}.local_id); END"
+        )
+
+
+def m008_paused_time(db: sqlite3.Connection) -> None:
+    # duration became the agent's time (a pause for a person's approval left out), with the
+    # wall time in elapsed and the pause in paused_seconds. Rows recorded before knew no
+    # pause: their wall time is their elapsed, and their duration stays as it was. A ttft
+    # without a first token (a cancelled or failed run, once written as 0) is missing.
+    db.execute("ALTER TABLE runs ADD COLUMN elapsed REAL")
+    db.execute("ALTER TABLE runs ADD COLUMN paused_seconds REAL")
+    db.execute("UPDATE runs SET elapsed = duration")
+    db.execute("UPDATE runs SET ttft = NULL WHERE first_token_at IS NULL")
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_initial,
+    m002_tool_calls,
+    m003_resumes_and_execution_time,
+    m004_tool_call_questions,
+    m005_cancel_error,
+    m006_call_tree,
+    m007_search,
+    m008_paused_time,
+)
+"""Every migration, oldest first. Append only."""
+
+
+def applied_migrations(db: sqlite3.Connection) -> list[str]:
+    """Names of the migrations applied to ``db``, in the order they were applied."""
+    exists = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
+    ).fetchone()
+    if exists is None:
+        return []
+    return [name for (name,) in db.execute("SELECT name FROM _migrations ORDER BY rowid")]
+
+
+def apply_migrations(
+    db: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS
+) -> list[str]:
+    """Apply the migrations ``db`` lacks, in one write transaction; return their names.
+
+    ``db`` must be in autocommit mode (``isolation_level=None``). Several processes may call
+    this at once: the pending list is re-read under the write lock, so each migration runs once.
+    """
+    pending = _pending(applied_migrations(db), migrations)
+    if not pending:
+        return []
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS _migrations "
+            "(name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+        )
+        pending = _pending(applied_migrations(db), migrations)
+        for migration in pending:
+            migration(db)
+            db.execute(
+                "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                (migration.__name__, time.time()),
+            )
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return [migration.__name__ for migration in pending]
+
+
+def _pending(applied: Sequence[str], migrations: Sequence[Migration]) -> list[Migration]:
+    done = set(applied)
+    return [migration for migration in migrations if migration.__name__ not in done]
+
+
+# ---- where the history lives ---------------------------------------------------------
+
+ENV_VAR: Final = "AGENTNB_HISTORY"
+MEMORY: Final = ":memory:"
+FILE_NAME: Final = "history.sqlite3"
+_OFF_WORDS: Final = frozenset({"off", "0", "false", "no", "none", "disabled"})
+
+HistoryLocation = Path | Literal[":memory:"] | None
+"""A database file, an in-memory database, or None when history is off."""
+
+
+def default_location() -> HistoryLocation:
+    """The history database ``AGENTNB_HISTORY`` names, else the per-user data directory's.
+
+    Raises :class:`HistoryStoreError` when the variable names no usable path."""
+    value = os.environ.get(ENV_VAR, "").strip()
+    if not value:
+        return Path(platformdirs.user_data_dir("agentnb", appauthor=False)) / FILE_NAME
+    if value.lower() in _OFF_WORDS:
+        return None
+    if value == MEMORY:
+        return MEMORY
+    path = expand_path(value, ENV_VAR)
+    return path / FILE_NAME if path.is_dir() else path
+
+
+def expand_path(value: str | os.PathLike[str], what: str) -> Path:
+    """``value`` as a path with ``~`` expanded; a HistoryStoreError naming ``what`` (the
+    setting it came from) when it cannot be a path."""
+    shown = f"{what}={os.fspath(value)!r}"
+    if "\x00" in os.fspath(value):
+        raise HistoryStoreError(f"{shown} is not a usable run history path: it holds a NUL byte")
+    try:
+        return Path(value).expanduser()
+    except RuntimeError as exc:  # "~someone" whose home cannot be found
+        raise HistoryStoreError(
+            f"{shown} is not a usable run history path: {exc} ({str(value).split('/')[0]!r} "
+            "names no user's home); give an absolute path, or ~/… for your own home"
+        ) from None
+
+
+# ---- sqlite3's errors as HistoryStoreError -------------------------------------------
+
+
+_DAMAGED = ("SQLITE_CORRUPT",)
+_NOT_A_DATABASE = ("SQLITE_NOTADB",)
+_READ_ONLY = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")
+_FULL = ("SQLITE_FULL",)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Another connection holds a lock (worth waiting for)."""
+    if _code(exc).startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def retry_busy(attempt: Callable[[], T], timeout: float) -> T:
+    """Run ``attempt``, retrying for up to ``timeout`` seconds while another connection holds
+    a lock SQLite's own busy handler does not wait for (changing the journal mode, WAL
+    recovery)."""
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        try:
+            return attempt()
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
+
+
+def store_error(exc: BaseException, where: str, action: str) -> HistoryStoreError:
+    """The error to raise for ``exc``, met while trying to ``action`` the history at ``where``."""
+    code, text = _code(exc), str(exc) or type(exc).__name__
+    lowered = text.lower()
+    if code.startswith(_DAMAGED) or "malformed" in lowered:
+        return HistoryStoreError(
+            f"the run history at {where} is damaged ({text}). Move the file away (agentnb then "
+            f"starts a new one there) or point {ENV_VAR} elsewhere; to save what it still "
+            f"holds: sqlite3 {where} .recover | sqlite3 recovered.sqlite3"
+        )
+    if code.startswith(_NOT_A_DATABASE) or "not a database" in lowered:
+        return HistoryStoreError(
+            f"the run history at {where} is not a usable agentnb database ({text}); move it "
+            f"away or point {ENV_VAR} elsewhere"
+        )
+    if is_busy(exc):
+        return HistoryStoreError(
+            f"could not {action} the run history at {where}: another process kept it locked "
+            f"({text}); try again, or point {ENV_VAR} elsewhere"
+        )
+    if code.startswith(_READ_ONLY) or "readonly" in lowered or "unable to open" in lowered:
+        return HistoryStoreError(
+            f"could not {action} the run history at {where}: {text} (check that the file "
+            f"and its folder are writable, or point {ENV_VAR} elsewhere)"
+        )
+    if code.startswith(_FULL) or "disk is full" in lowered:
+        return HistoryStoreError(
+            f"could not {action} the run history at {where}: the disk is full ({text})"
+        )
+    if "closed database" in lowered:
+        return HistoryStoreError(f"the run history at {where} is closed")
+    return HistoryStoreError(f"could not {action} the run history at {where}: {text}")
+
+
+def _code(exc: BaseException) -> str:
+    return str(getattr(exc, "sqlite_errorname", "") or "")

@@ -1,31 +1,76 @@
-"""The history's writer thread: a run's recorder writes leave agentnb's event loop at once.
+"""Recording: how a run's row gets written, by whom, and what becomes of it when its
+process dies.
 
-A write is queued (microseconds) and done in order on one thread per store, with whatever
-else queued meanwhile in the same transaction, so 200 streams finishing together cost one
-commit instead of 200 and never stall the loop every stream and the notebook share. Before
-any read the store waits for what is queued (:meth:`HistoryWriter.flush`), so a read right
-after a run sees it; at exit and at ``close()`` the queue is flushed too, so nothing is lost.
-
-The values of a write are taken when it is done, not when it is queued: a checkpoint is the
+**The writer thread.** A run's recorder writes leave agentnb's event loop at once. A write
+is queued (microseconds) and done in order on one thread per store, with whatever else
+queued meanwhile in the same transaction, so 200 streams finishing together cost one commit
+instead of 200 and never stall the loop every stream and the notebook share. Before any read
+the store waits for what is queued (:meth:`HistoryWriter.flush`), so a read right after a
+run sees it; at exit and at ``close()`` the queue is flushed too, so nothing is lost. The
+values of a write are taken when it is done, not when it is queued: a checkpoint is the
 run's state at that moment, and of several checkpoints of one run queued together only the
 last is done (the run's end, if queued too, replaces them all).
+
+**The writes.** The SQL of one run's row: at its start, at checkpoints while it streams, at
+its end (values from :mod:`._records`, scrubbed there).
+
+**Ownership and orphans.** A running row is stamped with the host name, the pid and a start
+token (on Linux the boot id and the process's start time from ``/proc``), so a pid reused by
+a new process is told apart from the process that wrote the row. Rows left ``running`` by a
+process that no longer exists (a killed kernel) become ``interrupted``, keeping the partial
+answer their last checkpoint saved. Rows of other hosts are never judged: their processes
+cannot be seen from here.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
+import socket
+import sqlite3
+import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
+from .._core.request import RunRequest
 from .._core.run import Run
+from ._records import (
+    TOOL_CALL_COLUMNS,
+    end_values,
+    progress_values,
+    start_values,
+    storable_row,
+    tool_rows,
+)
 
-__all__ = ["HistoryWriter", "PendingWrite", "RecorderWrites", "coalesced"]
+__all__ = [
+    "ORPHAN_MESSAGE",
+    "HistoryWriter",
+    "PendingWrite",
+    "ProcessOwner",
+    "RecorderWrites",
+    "chunks",
+    "coalesced",
+    "current_owner",
+    "gone_owners",
+    "insert_start",
+    "mark_interrupted",
+    "owner_is_gone",
+    "write_end",
+    "write_interrupted",
+    "write_progress",
+]
 
 logger = logging.getLogger("agentnb.history")
+
+
+# ---- the writer thread ---------------------------------------------------------------
 
 WriteKind = Literal["start", "progress", "end"]
 MAX_BATCH = 1000
@@ -229,7 +274,7 @@ class RecorderWrites:
         except Exception as exc:
             if self._closed() and write.run.local_id in self._interrupted_at_close:
                 return  # the store's close() already kept this run, as interrupted
-            self._report_once(f"agentnb history: could not record {write.what}: %s", exc)
+            self.report_once(f"agentnb history: could not record {write.what}: %s", exc)
             return
         self._written(write)
 
@@ -240,7 +285,7 @@ class RecorderWrites:
             elif write.kind == "end":
                 self._open_runs.pop(write.run.local_id, None)
 
-    def _report_once(self, message: str, exc: Exception) -> None:
+    def report_once(self, message: str, exc: Exception) -> None:
         """Log a failure once per problem, not once per run or per write: a damaged file
         fails them all."""
         key = str(exc)
@@ -251,3 +296,237 @@ class RecorderWrites:
             logger.error(message + " (until this is fixed runs are not recorded)", exc)
         else:
             logger.debug(message, exc)
+
+
+# ---- the writes of one run's row -----------------------------------------------------
+
+CHUNK = 500
+ORPHAN_MESSAGE = "the process running this run ended before the run finished"
+_DB_TOOL_COLUMNS = tuple(name for name, _ in TOOL_CALL_COLUMNS)
+_INSERT_TOOL_CALL = (
+    f"INSERT INTO tool_calls ({', '.join(_DB_TOOL_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_DB_TOOL_COLUMNS))})"
+)
+_REOPEN = (
+    "DO UPDATE SET status = 'running', error_code = NULL, error_message = NULL, "
+    "finished_at = NULL, owner_host = excluded.owner_host, owner_pid = excluded.owner_pid, "
+    "owner_token = excluded.owner_token WHERE runs.status IN ('running', 'interrupted')"
+)
+"""A start of a run whose row exists (reattached) reopens it."""
+
+
+def _owner_values() -> dict[str, Any]:
+    owner = current_owner()
+    return {"owner_host": owner.host, "owner_pid": owner.pid, "owner_token": owner.token}
+
+
+def insert_start(db: sqlite3.Connection, run: Run, request: RunRequest, base_url: str) -> None:
+    """The run's row as ``running``. A run reattached to its row (``agentnb.attach`` of a run
+    still going when its process died) reopens it: running again, owned by this process,
+    its partial answer kept until the stream's checkpoints bring more."""
+    values = {**start_values(run, request, base_url), **_owner_values()}
+    db.execute(_insert_sql(tuple(values), _REOPEN), storable_row(values.values()))
+
+
+def write_progress(db: sqlite3.Connection, run: Run) -> None:
+    """Checkpoint a running run's partial answer, so a killed process loses little."""
+    values = {
+        name: value
+        for name, value in progress_values(run).items()
+        if value is not None or name not in ("run_id", "thread_id")
+    }
+    db.execute(
+        _update_sql(tuple(values), "local_id = ? AND status = 'running'"),
+        storable_row((*values.values(), run.local_id)),
+    )
+
+
+def write_end(db: sqlite3.Connection, run: Run) -> None:
+    """The run's end. Its tool calls are written before its row leaves ``running``, so the
+    search index reads row and calls once, when the status changes (see ``m007_search``)."""
+    values = end_values(run)
+    for keep_known in ("run_id", "thread_id", "started_at"):
+        if values[keep_known] is None:
+            del values[keep_known]
+    calls = [storable_row(row) for row in tool_rows(run)]
+    db.execute("DELETE FROM tool_calls WHERE local_id = ?", storable_row((run.local_id,)))
+    if calls:
+        _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
+        db.executemany(_INSERT_TOOL_CALL, calls)
+    update = _update_sql(tuple(values), "local_id = ?")
+    row = storable_row((*values.values(), run.local_id))
+    if db.execute(update, row).rowcount == 0:
+        # A run whose start was not recorded still gets its row.
+        _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
+        db.execute(update, row)
+
+
+def write_interrupted(db: sqlite3.Connection, runs: Sequence[Run]) -> None:
+    """Runs still going when the store closes (the process is exiting): keep what arrived."""
+    for run in runs:
+        write_progress(db, run)
+        db.execute(
+            "UPDATE runs SET status = 'interrupted', error_code = 'process_exited', "
+            "error_message = ? WHERE status = 'running' AND local_id = ?",
+            storable_row((ORPHAN_MESSAGE, run.local_id)),
+        )
+
+
+def _insert_if_missing(db: sqlite3.Connection, values: dict[str, Any]) -> None:
+    db.execute(_insert_sql(tuple(values), "DO NOTHING"), storable_row(values.values()))
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(columns: tuple[str, ...], on_conflict: str) -> str:
+    """The INSERT of a row of ``columns`` (the few column sets in use are built once)."""
+    marks = ", ".join("?" * len(columns))
+    return (
+        f"INSERT INTO runs ({', '.join(columns)}) VALUES ({marks}) "
+        f"ON CONFLICT (local_id) {on_conflict}"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _update_sql(columns: tuple[str, ...], where: str) -> str:
+    assignments = ", ".join(f"{name} = ?" for name in columns)
+    return f"UPDATE runs SET {assignments} WHERE {where}"
+
+
+def chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# ---- which process owns a running row, and whether it still exists -------------------
+
+_PROC = Path("/proc")
+
+
+@dataclass(frozen=True)
+class ProcessOwner:
+    host: str
+    pid: int
+    token: str | None
+
+
+def current_owner() -> ProcessOwner:
+    """This process (recomputed after a fork, since the pid changes)."""
+    return _owner_for(os.getpid())
+
+
+@functools.cache
+def _owner_for(pid: int) -> ProcessOwner:
+    return ProcessOwner(socket.gethostname(), pid, _start_token(pid))
+
+
+def owner_is_gone(owner: ProcessOwner) -> bool:
+    """True only when ``owner`` certainly no longer runs; unknown cases count as alive."""
+    me = current_owner()
+    if owner.host != me.host:
+        return False
+    if owner.pid == me.pid:
+        return owner.token is not None and me.token is not None and owner.token != me.token
+    if not _pid_alive(owner.pid):
+        return True
+    if owner.token is None:
+        return False
+    current = _start_token(owner.pid)
+    return current is not None and current != owner.token
+
+
+# ---- Linux: /proc ---------------------------------------------------------------------
+def _stat_fields(pid: int) -> list[str] | None:
+    """Fields of ``/proc/PID/stat`` from the state on (the name may hold spaces)."""
+    try:
+        text = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    return text[text.rfind(")") + 2 :].split()
+
+
+@functools.cache
+def _boot_id() -> str:
+    try:
+        return (_PROC / "sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _start_token(pid: int) -> str | None:
+    if not _PROC.is_dir():
+        return None
+    fields = _stat_fields(pid)
+    if fields is None or len(fields) < 20:
+        return None
+    return f"{_boot_id()}/{fields[19]}"  # field 22 of stat: start time in clock ticks
+
+
+def _pid_alive(pid: int) -> bool:
+    if _PROC.is_dir():
+        fields = _stat_fields(pid)
+        return fields is not None and fields[0] not in ("Z", "X")  # zombies have exited
+    if sys.platform == "win32":
+        return _windows_pid_alive(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+if sys.platform == "win32":
+    import ctypes
+
+    def _windows_pid_alive(pid: int) -> bool:
+        query_limited_information, still_active, access_denied = 0x1000, 259, 5
+        kernel32 = ctypes.windll.kernel32
+        handle = kernel32.OpenProcess(query_limited_information, False, pid)
+        if not handle:
+            return bool(kernel32.GetLastError() == access_denied)
+        try:
+            code = ctypes.c_ulong()
+            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+                return True
+            return bool(code.value == still_active)
+        finally:
+            kernel32.CloseHandle(handle)
+
+
+# ---- orphans: rows of processes that have ended --------------------------------------
+
+
+def gone_owners(db: sqlite3.Connection, *, other_pids_only: bool) -> list[ProcessOwner]:
+    """Owners of this host's running rows whose process has certainly ended.
+
+    ``other_pids_only`` skips this process's pid: its own runs are known to be alive, and an
+    earlier process that had the same pid was already judged when the store opened."""
+    me = current_owner()
+    sql = (
+        "SELECT DISTINCT owner_pid, owner_token FROM runs "
+        "WHERE status = 'running' AND owner_host = ?"
+    )
+    params: list[object] = [me.host]
+    if other_pids_only:
+        sql += " AND owner_pid IS NOT ?"
+        params.append(me.pid)
+    owners = [
+        ProcessOwner(me.host, pid, token)
+        for pid, token in db.execute(sql, params).fetchall()
+        if pid is not None
+    ]
+    return [owner for owner in owners if owner_is_gone(owner)]
+
+
+def mark_interrupted(db: sqlite3.Connection, owners: list[ProcessOwner]) -> int:
+    """Mark these owners' running rows interrupted (inside the caller's write transaction)."""
+    count = 0
+    for owner in owners:
+        count += db.execute(
+            "UPDATE runs SET status = 'interrupted', error_code = 'process_exited', "
+            "error_message = ? WHERE status = 'running' AND owner_host = ? "
+            "AND owner_pid = ? AND owner_token IS ?",
+            (ORPHAN_MESSAGE, owner.host, owner.pid, owner.token),
+        ).rowcount
+    return count

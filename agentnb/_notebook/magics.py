@@ -14,6 +14,7 @@ approval is asked about at a ``[y/N]`` prompt (see :mod:`agentnb._display.approv
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from html import escape
@@ -83,15 +84,21 @@ class AgentMagics(Magics):
     @argument("agent", help=AGENT_HELP)
     @run_options
     @line_magic("agent")  # type: ignore[arg-type]
-    def agent_line(self, line: str) -> None:
-        """%agent AGENT [options] message... — a one-line run."""
+    def agent_line(self, line: str) -> Any:
+        """%agent AGENT [options] message... — a one-line run. ``%agent`` alone (or with only
+        ``--via NAME``) lists the agents the connection offers."""
+        listing = re.fullmatch(r"\s*(?:--via[ =](\S+))?\s*", line)
+        if listing is not None:
+            with _usage_errors():
+                return get_connection(listing.group(1) or self.default_via).agents()
         prefix, message = split_line(self.agent_line.parser, line)
         args = self._parse(self.agent_line, prefix)
         if args is None:
-            return
+            return None
         if not message.strip():
             raise UsageError("%agent needs a message after the agent name: %agent AGENT message")
         self._start(args, message)
+        return None
 
     # ---- %agent_attach ----------------------------------------------------------------
     @magic_arguments()
@@ -140,14 +147,27 @@ class AgentMagics(Magics):
     @argument("--status", help="only runs with this status (completed, failed, ...)")
     @argument("--thread", help="only runs of this thread")
     @argument("--limit", type=int, default=20, help="most recent N runs (default 20)")
+    @argument(
+        "--search",
+        nargs="+",
+        metavar="WORD",
+        help="only runs holding these words, best match first (see agentnb.runs)",
+    )
     @line_magic
     def agent_runs(self, line: str) -> Any:
         """Show the run history as a table."""
         args = self._parse(self.agent_runs, line)
         if args is None:
             return None
+        search = None if args.search is None else " ".join(args.search)
         with _usage_errors():
-            return runs(agent=args.agent, status=args.status, thread=args.thread, limit=args.limit)
+            return runs(
+                agent=args.agent,
+                status=args.status,
+                thread=args.thread,
+                limit=args.limit,
+                search=search,
+            )
 
     # ---- %agent_config ----------------------------------------------------------------
     @magic_arguments()

@@ -9,12 +9,24 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from .._core.exceptions import ConfigurationError
-from ._base import HttpRequest, Provider, RemoteRun, ResumeMode, RunRef, SendJson, Translator
+from ._base import (
+    Capabilities,
+    HttpRequest,
+    Provider,
+    RemoteAgent,
+    RemoteRun,
+    ResumeMode,
+    RunRef,
+    SendJson,
+    Translator,
+)
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "Capabilities",
     "HttpRequest",
     "Provider",
+    "RemoteAgent",
     "RemoteRun",
     "ResumeMode",
     "RunRef",

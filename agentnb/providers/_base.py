@@ -21,8 +21,10 @@ from ..sse import ServerSentEvent
 from ._options import reject_unsupported
 
 __all__ = [
+    "Capabilities",
     "HttpRequest",
     "Provider",
+    "RemoteAgent",
     "RemoteRun",
     "ResumeMode",
     "RunRef",
@@ -35,7 +37,9 @@ ResumeMode = Literal["none", "last-event-id", "cursor"]
 
 @dataclass(frozen=True)
 class HttpRequest:
-    """One HTTP request, relative to the connection's base URL."""
+    """One HTTP request, relative to the connection's base URL (``path`` joined below it; an
+    empty path is the base URL itself; an absolute ``http(s)://`` path, an endpoint the
+    platform named, is used as it is)."""
 
     method: str
     path: str
@@ -66,6 +70,40 @@ class RemoteRun:
     completion_tokens: int | None = None
     total_tokens: int | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RemoteAgent:
+    """An agent a platform says it serves (an A2A card, a LangGraph assistant, a model)."""
+
+    name: str
+    """What ``%%agent NAME`` and ``ask(NAME, ...)`` take."""
+    title: str | None = None
+    """The platform's display name, where it differs from :attr:`name`."""
+    description: str | None = None
+    skills: tuple[str, ...] = ()
+    """What the agent says it can do (an A2A card's skills)."""
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a connection can do, derived from its provider (:meth:`Provider.capabilities`)."""
+
+    streaming: bool
+    """The answer arrives as it is made."""
+    cancel: bool
+    """Stop cancels the run on the platform, not only the connection."""
+    attach: bool
+    """A run still going can be shown again (after a restart, from another notebook)."""
+    approvals: bool
+    """A tool call can wait for a person's decision, sent back to the platform."""
+    listing: bool
+    """The platform lists its agents (:meth:`Provider.list_agents_request`)."""
+
+    def names(self) -> list[str]:
+        """The names of what is supported, in the order of the fields."""
+        return [name for name, value in vars(self).items() if value]
 
 
 @dataclass(frozen=True)
@@ -146,6 +184,8 @@ class Provider(abc.ABC):
     supports_answers: ClassVar[bool] = False
     """Its decisions can also carry a human's free-form answer to the agent's question
     (``ApprovalDecision.answer``); without it, a dialect takes only approve / deny."""
+    streaming: ClassVar[bool] = True
+    """The answer arrives in pieces as it is made (every dialect agentnb ships)."""
 
     def __init__(self, **options: Any) -> None:
         unknown = set(options) - set(self.option_names())
@@ -160,6 +200,29 @@ class Provider(abc.ABC):
     def option_names(cls) -> Sequence[str]:
         """Provider options accepted by the constructor."""
         return ()
+
+    def base_url_from(self, url: str) -> str:
+        """The base URL for a URL a user was given (A2A: an agent card's URL is its agent's
+        base). Default: the URL as it is."""
+        return url
+
+    def capabilities(self) -> Capabilities:
+        """What this provider can do, read from the provider itself (the operations it
+        builds requests for), so a plugin's are right without being declared twice."""
+        probe = RunRef("agent", "run", "thread")
+        return Capabilities(
+            streaming=self.streaming,
+            cancel=self.cancel_request(probe) is not None,
+            attach=self.attach_request(probe, None) is not None,
+            approvals=self.supports_approvals,
+            listing=self.list_agents_request() is not None,
+        )
+
+    async def discover(self, send: SendJson) -> None:
+        """Read what the platform says about itself before the first request is built (A2A
+        reads its agent card: the endpoint and protocol version). The client calls it once,
+        before any run, attach, cancel or listing. Default: nothing to read."""
+        return None
 
     def auth_headers(self, api_key: str | None) -> dict[str, str]:
         if not api_key:
@@ -264,6 +327,14 @@ class Provider(abc.ABC):
         )
 
     # Optional: remote listings. Providers that have them override these.
+    def list_agents_request(self) -> HttpRequest | None:
+        """The request for the agents the platform serves (read by :meth:`parse_agents`),
+        or None when it has no such listing."""
+        return None
+
+    def parse_agents(self, body: Any) -> list[RemoteAgent]:
+        return []
+
     def list_runs_request(
         self, thread_id: str, *, limit: int, offset: int, order: str
     ) -> HttpRequest | None:

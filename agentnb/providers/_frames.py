@@ -107,9 +107,26 @@ def parse_usage(value: Any) -> Usage | None:
     total = _count(obj, "total_tokens", "totalTokens")
     if prompt is None and completion is None and total is None:
         return None
-    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total).merged(
-        None
-    )
+    prompt_details = _details(obj, "input_tokens_details", "prompt_tokens_details")
+    completion_details = _details(obj, "output_tokens_details", "completion_tokens_details")
+    cached = _count(prompt_details, "cached_tokens", "cachedTokens")
+    reasoning = _count(completion_details, "reasoning_tokens", "reasoningTokens")
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=total,
+        cached_tokens=cached if cached is not None else _count(obj, "cachedInputTokens"),
+        reasoning_tokens=reasoning if reasoning is not None else _count(obj, "reasoningTokens"),
+    ).merged(None)
+
+
+def _details(obj: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
+    """The first of ``keys`` that holds an object (OpenAI's ``*_tokens_details``), else {}."""
+    for key in keys:
+        found = as_dict(obj.get(key))
+        if found is not None:
+            return found
+    return {}
 
 
 def str_list(value: Any) -> list[str]:

@@ -1,12 +1,19 @@
 """A2A, the Agent2Agent protocol over JSON-RPC 2.0, as the ``a2a-sdk`` server, Google ADK and
 pydantic-ai's ``to_a2a()`` (fasta2a) serve it.
 
-``base_url`` is the agent's JSON-RPC endpoint: the ``url`` of its agent card
-(``/.well-known/agent-card.json``; A2A 1.0 cards list it under ``supportedInterfaces``).
-A run is ``POST {base_url}{path}`` with a JSON-RPC request: A2A 1.0's
-``SendStreamingMessage`` (``a2a-sdk`` 1.x; header ``A2A-Version: 1.0``), or, with option
-``version="0.3"``, A2A 0.3's ``message/stream`` (``a2a-sdk`` 0.3, fasta2a). The answer is SSE
-whose every frame is one JSON-RPC response (see :mod:`agentnb.providers._a2a_frames`).
+``base_url`` is the URL a user is given: the agent's base URL, its agent card's URL
+(``.../.well-known/agent-card.json``) or its JSON-RPC endpoint. Before the first request the
+card is read (``{base}/.well-known/agent-card.json``, then 0.2's ``agent.json``) and the
+endpoint taken from the interface it offers for JSON-RPC (A2A 1.0's ``supportedInterfaces``
+``protocolBinding: JSONRPC``; 0.3's ``url`` with ``preferredTransport`` or
+``additionalInterfaces``), with the protocol version that interface names; without a card
+(404) the base URL is the endpoint. A run is ``POST {endpoint}`` with a JSON-RPC request:
+A2A 1.0's ``SendStreamingMessage`` (``a2a-sdk`` 1.x; header ``A2A-Version: 1.0``), or A2A
+0.3's ``message/stream`` (``a2a-sdk`` 0.3, fasta2a). The answer is SSE whose every frame is
+one JSON-RPC response (see :mod:`agentnb.providers._a2a_frames`). The card's name,
+description and skills are what the connection lists as its agent; the agent name a run
+gives is not sent (one card, one agent), unless option ``path`` names it (``/{agent}``:
+agentnb's built-in server, one agent per path).
 
 Ids: the task is the run (task id = run id); its context id is the thread, sent with the next
 message of a thread so the agent keeps the conversation (the server keeps the history).
@@ -29,10 +36,10 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from .._core.approvals import ApprovalDecision
-from .._core.exceptions import ConfigurationError
+from .._core.exceptions import ConfigurationError, HTTPStatusError, ProtocolError
 from .._core.request import RunRequest
 from ._a2a_frames import A2ATranslator, state_name, stream_result
-from ._base import HttpRequest, Provider, RemoteRun, RunRef, Translator
+from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, SendJson, Translator
 from ._frames import as_dict, first_str, local_id
 from ._options import carried, metadata_with_followups
 
@@ -55,6 +62,9 @@ _METHODS = {
     },
 }
 
+CARD_PATHS = ("/.well-known/agent-card.json", "/.well-known/agent.json")
+"""Where an agent's card is below its base URL: A2A 0.3 and 1.0, then 0.2's name."""
+
 _RUN_STATUS = {
     "submitted": "running",
     "working": "running",
@@ -70,10 +80,10 @@ _RUN_STATUS = {
 class A2A(Provider):
     """JSON-RPC ``SendStreamingMessage`` (or 0.3's ``message/stream``) over SSE.
 
-    Options: ``path`` (the JSON-RPC endpoint below ``base_url``; default ``/{agent}``, one
-    agent per URL as agentnb's server mounts them, ``{agent}`` replaced by the agent name;
-    ``path=""`` when ``base_url`` is an agent card's ``url`` itself, as the ``a2a-sdk`` serves
-    one agent), ``version`` (``"1.0"``, the default, or ``"0.3"``).
+    Options: ``path`` (the JSON-RPC endpoint below ``base_url``, which then is not looked
+    up in an agent card: ``""`` for ``base_url`` itself, ``/{agent}`` for a server with one
+    agent per path, ``{agent}`` replaced by the agent name), ``version`` (``"1.0"`` or
+    ``"0.3"``; default: what the card's interface names, else ``"1.0"``).
     """
 
     name: ClassVar[str] = "a2a"
@@ -89,12 +99,51 @@ class A2A(Provider):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.path = str(options.get("path", "/{agent}"))
-        self.version = str(options.get("version", "1.0"))
-        if self.version not in _METHODS:
-            raise ConfigurationError(
-                f"A2A version {self.version!r} is not spoken; use one of {sorted(_METHODS)}"
+        path = options.get("path")
+        self.path: str | None = None if path is None else str(path)
+        self._version_given = "version" in options
+        self.version = _checked_version(str(options.get("version", "1.0")))
+        self.card: _Obj | None = None
+        """The agent card read by :meth:`discover`, if the platform serves one."""
+        self._endpoint: str | None = None
+
+    def base_url_from(self, url: str) -> str:
+        """An agent card's URL stands for its agent's base URL."""
+        for card_path in CARD_PATHS:
+            if url.endswith(card_path):
+                return url[: -len(card_path)] or url
+        return url
+
+    async def discover(self, send: SendJson) -> None:
+        """Read the agent card and take its JSON-RPC endpoint (and version) from it."""
+        if self.path is not None or self._endpoint is not None:
+            return
+        card = await _read_card(send)
+        if card is None:
+            self._endpoint = ""  # no card: the base URL is the JSON-RPC endpoint
+            return
+        url, version = _jsonrpc_interface(card)
+        if not self._version_given and version is not None:
+            self.version = version
+        self.card, self._endpoint = card, url
+
+    def list_agents_request(self) -> HttpRequest:
+        return HttpRequest("GET", CARD_PATHS[0])
+
+    def parse_agents(self, body: Any) -> list[RemoteAgent]:
+        """The card's one agent: its name, description and skills."""
+        card = as_dict(body)
+        if card is None or not first_str(card, "name"):
+            return []
+        skills = [as_dict(s) or {} for s in card.get("skills") or []]
+        return [
+            RemoteAgent(
+                name=first_str(card, "name") or "",
+                description=first_str(card, "description"),
+                skills=tuple(first_str(s, "name", "id") or "" for s in skills),
+                raw=card,
             )
+        ]
 
     @classmethod
     def option_names(cls) -> Sequence[str]:
@@ -111,7 +160,10 @@ class A2A(Provider):
             "method": _METHODS[self.version][method],
             "params": params,
         }
-        path = self.path.replace("{agent}", agent)
+        if self.path is not None:
+            path = self.path.replace("{agent}", agent)
+        else:
+            path = self._endpoint or ""
         return HttpRequest("POST", path, json=body, headers=headers)
 
     def _message(
@@ -199,6 +251,68 @@ class A2A(Provider):
         if found is None or found[0] != "task":
             return []
         return [_remote_run(found[1])]
+
+
+def _checked_version(version: str) -> str:
+    if version not in _METHODS:
+        raise ConfigurationError(
+            f"A2A version {version!r} is not spoken; use one of {sorted(_METHODS)}"
+        )
+    return version
+
+
+NO_CARD_STATUS = frozenset({404, 405, 501})
+"""Answers to a card request that mean "no card here" (the base URL is then the endpoint)."""
+
+
+async def _read_card(send: SendJson) -> _Obj | None:
+    """The agent card below the base URL, or None when none is served there (not found, no
+    GET there, or an answer that is no card: an HTML page, a redirect). A refused key or a
+    server error is raised: the run would meet it too."""
+    for card_path in CARD_PATHS:
+        try:
+            found = as_dict(await send(HttpRequest("GET", card_path)))
+        except HTTPStatusError as exc:
+            if exc.status_code in NO_CARD_STATUS:
+                continue
+            raise
+        except ProtocolError:
+            continue
+        if found is not None and first_str(found, "name"):
+            return found
+    return None
+
+
+def _jsonrpc_interface(card: _Obj) -> tuple[str, str | None]:
+    """The card's JSON-RPC endpoint and the version it speaks there; a clear error when
+    the card offers only transports agentnb does not speak (gRPC, HTTP+JSON)."""
+    offered: list[tuple[str, str, str | None]] = []  # (transport, url, version)
+    card_version = first_str(card, "protocolVersion")
+    for raw in card.get("supportedInterfaces") or []:  # A2A 1.0
+        iface = as_dict(raw) or {}
+        version = first_str(iface, "protocolVersion")
+        offered.append((first_str(iface, "protocolBinding") or "", iface.get("url") or "", version))
+    if first_str(card, "url"):  # A2A 0.3
+        offered.append((first_str(card, "preferredTransport") or "JSONRPC", card["url"], None))
+    for raw in card.get("additionalInterfaces") or []:
+        iface = as_dict(raw) or {}
+        offered.append((first_str(iface, "transport") or "", iface.get("url") or "", None))
+    for transport, url, version in offered:
+        if transport.upper() == "JSONRPC" and isinstance(url, str) and url:
+            return url, _spoken_version(version or card_version)
+    name = first_str(card, "name") or "the agent"
+    kinds = ", ".join(sorted({t for t, _, _ in offered if t})) or "none"
+    raise ConfigurationError(
+        f"the A2A card of {name} offers no JSON-RPC interface (it offers: {kinds}); agentnb "
+        f"speaks A2A over JSON-RPC. Give the endpoint as base_url with path=''"
+    )
+
+
+def _spoken_version(version: str | None) -> str | None:
+    """A card's protocol version (``0.3.0``, ``1.0``) as the method set agentnb speaks."""
+    if not version:
+        return None
+    return "0.3" if version.startswith(("0.2", "0.3")) else "1.0"
 
 
 def _answer_text(decision: ApprovalDecision) -> str:

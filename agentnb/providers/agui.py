@@ -2,8 +2,10 @@
 (``AGUIAdapter``), LangGraph (``ag-ui-langgraph``), CrewAI, Mastra, Google ADK and
 CopilotKit back ends serve it.
 
-A run is ``POST {base_url}{path}`` (``path`` defaults to ``/{agent}``: one agent per URL, as
-the SDKs mount them; ``path="/"`` for a server that is one agent) with a ``RunAgentInput``:
+``base_url`` is the agent's endpoint, the URL a user is given: a run is ``POST {base_url}``
+exactly as given (the SDKs mount one agent per URL), or, on a server with several agents
+under one base (agentnb's built-in ``/ag-ui/{agent}``), ``POST {base_url}{path}`` with option
+``path="/{agent}"``, the agent name in place of ``{agent}``. The body is a ``RunAgentInput``:
 ``threadId``, a fresh ``runId``, the whole conversation as AG-UI ``messages`` (the server
 keeps nothing: the provider keeps each thread's messages client-side, tool calls and results
 included), the thread's last shared ``state``, ``tools``, ``context`` and ``forwardedProps``
@@ -62,7 +64,8 @@ def agui_messages(messages: Sequence[_Obj]) -> list[_Obj]:
 class AGUI(Provider):
     """``POST {base}{path}`` with a ``RunAgentInput``; AG-UI events back.
 
-    Options: ``path`` (default ``/{agent}``; ``{agent}`` is replaced by the agent name),
+    Options: ``path`` (below ``base_url``; default ``""``, the endpoint itself; ``/{agent}``
+    on a multi-agent server, ``{agent}`` replaced by the agent name),
     ``state`` (the initial shared state of a new thread), ``tools`` and ``context`` (AG-UI's
     lists, sent as they are), ``forwarded_props`` (a dict merged into ``forwardedProps``).
     """
@@ -75,7 +78,7 @@ class AGUI(Provider):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.path = str(options.get("path", "/{agent}"))
+        self.path = str(options.get("path", ""))
         self.initial_state = options.get("state")
         self.tools = list(options.get("tools") or [])
         self.context = list(options.get("context") or [])

@@ -1,7 +1,9 @@
 """The LangGraph Agent Server (``langgraph-api``: ``langgraph dev``, every LangGraph
 deployment).
 
-The agent name is the assistant id (or graph id). A run is ``POST
+The agent name is the assistant id (or graph id); the agents a connection lists are the
+server's assistants (``POST /assistants/search``): each graph's default assistant by its graph
+id, every other assistant by its id, with its name and description. A run is ``POST
 /threads/{thread_id}/runs/stream`` with ``{"assistant_id", "input": {"messages": [user]},
 "stream_mode": ["messages-tuple", "updates", "values", "custom"], "stream_subgraphs": true,
 "stream_resumable": true}`` on the thread the connection gives, or a new one (``POST
@@ -27,7 +29,7 @@ from urllib.parse import quote
 from .._core.approvals import ApprovalDecision
 from .._core.exceptions import ConfigurationError, ProtocolError
 from .._core.request import RunRequest
-from ._base import HttpRequest, Provider, RemoteRun, RunRef, SendJson, Translator
+from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, SendJson, Translator
 from ._frames import as_dict, first_str
 from ._langgraph_events import Interrupt, LangGraphTranslator
 from ._options import carried, metadata_with_followups
@@ -154,6 +156,14 @@ class LangGraph(Provider):
         path = f"/threads/{_segment(ref.thread_id)}/runs/{_segment(ref.run_id)}/stream"
         return HttpRequest("GET", path, headers=headers)
 
+    def list_agents_request(self) -> HttpRequest:
+        return HttpRequest("POST", "/assistants/search", json={"limit": 1000, "offset": 0})
+
+    def parse_agents(self, body: Any) -> list[RemoteAgent]:
+        found = body if isinstance(body, list) else []
+        agents = [_agent(a) for a in found if isinstance(a, dict)]
+        return [a for a in agents if a is not None]
+
     def list_runs_request(
         self, thread_id: str, *, limit: int, offset: int, order: str
     ) -> HttpRequest | None:
@@ -164,6 +174,23 @@ class LangGraph(Provider):
     def parse_runs(self, body: Any) -> list[RemoteRun]:
         runs = body if isinstance(body, list) else []
         return [_remote_run(run) for run in runs if as_dict(run) and first_str(run, "run_id")]
+
+
+def _agent(assistant: _Obj) -> RemoteAgent | None:
+    """A graph's default assistant (made by the server) by its graph id; others by id."""
+    assistant_id, graph_id = first_str(assistant, "assistant_id"), first_str(assistant, "graph_id")
+    metadata = as_dict(assistant.get("metadata")) or {}
+    by_system = metadata.get("created_by") == "system"
+    name = graph_id if by_system and graph_id else assistant_id
+    if not name:
+        return None
+    title = first_str(assistant, "name")
+    return RemoteAgent(
+        name=name,
+        title=title if title != name else None,
+        description=first_str(assistant, "description"),
+        raw=assistant,
+    )
 
 
 def _segment(value: str | None) -> str:

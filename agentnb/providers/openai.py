@@ -41,7 +41,7 @@ from ..events import (
     Usage,
 )
 from ..sse import ServerSentEvent
-from ._base import HttpRequest, Provider, SendJson, Translator
+from ._base import HttpRequest, Provider, RemoteAgent, SendJson, Translator
 from ._client_threads import ClientThreads
 from ._frames import (
     as_dict,
@@ -255,6 +255,19 @@ class OpenAI(Provider):
     @classmethod
     def option_names(cls) -> Sequence[str]:
         return ("system", "include_usage")
+
+    def list_agents_request(self) -> HttpRequest:
+        """``GET {base}/models``: the models a server lists are the agents it offers."""
+        return HttpRequest("GET", "/models")
+
+    def parse_agents(self, body: Any) -> list[RemoteAgent]:
+        models = (as_dict(body) or {}).get("data")
+        found = [as_dict(m) or {} for m in models] if isinstance(models, list) else []
+        return [
+            RemoteAgent(name=model_id, description=first_str(model, "owned_by"), raw=model)
+            for model in found
+            if (model_id := first_str(model, "id"))
+        ]
 
     def check_request(self, request: RunRequest) -> None:
         super().check_request(request)

@@ -150,11 +150,16 @@ continues it numbers its frames on from there. Per-chunk delay: ``start_server(d
 Usage: prompt tokens (conversation + message + tool results) and completion tokens
 (reasoning + answer + tool arguments) come from a deterministic word/punctuation tokenizer.
 
-Faults (servers started with ``faults=True`` only): request header
+Faults (servers started with ``faults=True`` only, the one switch that loads the fault
+injection at all): request header
 ``X-AgentNB-Fault: k=v;k=v`` with ``drop-after=N``, ``malformed-after=N``, ``stall-after=N``,
 ``no-end``, ``no-ids``, ``status=CODE;retry-after=S;times=K``,
 ``stream-error=CODE;retry-after=S;times=K``, ``html``, ``content-type=VALUE``, ``tag=ANY``
-(see :mod:`agentnb.server._faults`).
+(see :mod:`agentnb.server._fault_injection`).
+
+Dialects: each is one module ``_<dialect>_routes`` declaring ``DIALECT = ServedDialect(...)``
+(see :mod:`agentnb.server._served_dialects`): the server finds them; ``DIALECT_PROVIDERS``,
+:meth:`ServerHandle.url_for` and :meth:`ServerHandle.client_settings` are read from them.
 """
 
 from __future__ import annotations

@@ -12,21 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import (
-    _a2a,
-    _agui,
-    _langgraph,
-    _openai,
-    _operativus,
-    _runagent,
-    _runtools,
-    _seekrflow,
-    _vercel,
-)
 from ._agents import AGENTS
 from ._auth import RequireApiKey
-from ._faults import InjectAnswerFaults
 from ._http import MAX_BODY_BYTES, ApiError, error_response
+from ._served_dialects import served_dialects
 from ._service import AppState, ServerConfig
 from ._stream import install_log_filter
 
@@ -52,22 +41,18 @@ def create_app(
 
     routes = [
         Route("/", _index, methods=["GET"]),
-        *_seekrflow.routes(),
-        *_runagent.routes(),
-        *_operativus.routes(),
-        *_runtools.routes(),
-        *_openai.routes(),
-        *_agui.routes(),
-        *_langgraph.routes(),
-        *_a2a.routes(),
-        *_vercel.routes(),
+        *(route for dialect in served_dialects() for route in dialect.routes()),
     ]
+    middleware = [Middleware(RequireApiKey, api_key=api_key)]
+    if faults:  # the testing switch: only then is fault injection loaded at all
+        from ._fault_injection import FaultBook, InjectAnswerFaults
+
+        book = FaultBook(enabled=True)
+        state.faults = book
+        middleware.append(Middleware(InjectAnswerFaults, book=book))
     app = Starlette(
         routes=routes,
-        middleware=[
-            Middleware(RequireApiKey, api_key=api_key),
-            Middleware(InjectAnswerFaults, book=state.faults),
-        ],
+        middleware=middleware,
         exception_handlers={ApiError: _api_error, HTTPException: _http_error},
         lifespan=lifespan,
     )

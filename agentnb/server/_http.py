@@ -87,7 +87,7 @@ def bad_header(name: str, msg: str) -> ApiError:
 
 
 def uses_openai_errors(path: str) -> bool:
-    return path.startswith(("/v1/chat/", "/v1/models"))
+    return path.startswith(("/v1/chat/", "/v1/models", "/v1/responses"))
 
 
 _OPENAI_TYPES = {401: "invalid_request_error", 429: "rate_limit_error"}

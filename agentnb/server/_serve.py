@@ -19,6 +19,7 @@ from .._core.exceptions import ConfigurationError
 from ._app import create_app
 from ._auth import generate_api_key
 from ._protocol import HEAD_TIMEOUT_S, with_head_timeout
+from ._served_dialects import dialect_for, dialect_providers
 from ._service import AppState
 
 __all__ = [
@@ -38,21 +39,9 @@ GRACEFUL_SHUTDOWN_S = 3
 BACKLOG = 2048
 MAX_PORT = 65535
 
-DIALECT_PROVIDERS = (
-    "seekrflow",
-    "seekrflow-vercel",
-    "runagent",
-    "operativus",
-    "runtools",
-    "vercel",
-    "openai",
-    "ag-ui",
-    "langgraph",
-    "a2a",
-)
-"""Provider names whose base URL :meth:`ServerHandle.url_for` knows."""
-_PREFIXES = {"openai": "/v1", "ag-ui": "/ag-ui", "langgraph": "/langgraph", "a2a": "/a2a"}
-"""Dialects served under a path of their own (their clients' base URL includes it)."""
+DIALECT_PROVIDERS = dialect_providers()
+"""Provider names whose base URL :meth:`ServerHandle.url_for` knows (every ``DIALECT`` a
+``_<dialect>_routes`` module declares)."""
 
 
 def is_loopback(host: str) -> bool:
@@ -186,12 +175,14 @@ class ServerHandle:
     def url_for(self, provider: str) -> str:
         """The base URL a provider's client uses (``/v1`` appended for OpenAI, ``/ag-ui`` for
         AG-UI)."""
-        if provider not in DIALECT_PROVIDERS:
-            known = ", ".join(DIALECT_PROVIDERS)
-            raise ConfigurationError(
-                f"the local server does not speak {provider!r}; it speaks {known}"
-            )
-        return self.base_url + _PREFIXES.get(provider, "")
+        return self.base_url + dialect_for(provider).prefix
+
+    def client_settings(self, provider: str) -> dict[str, Any]:
+        """``base_url`` and the options a provider's client of this server needs (AG-UI and
+        A2A: ``path="/{agent}"``, one agent per path), as keyword arguments for
+        ``AsyncAgentClient`` or ``agentnb.connect``."""
+        dialect = dialect_for(provider)
+        return {"base_url": self.base_url + dialect.prefix, **dialect.client_options}
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """Stop serving and wait for the thread to end. Safe to call more than once."""

@@ -6,21 +6,23 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ._agents import AGENTS, Agent, AgentInput, InputProblem, unknown_agent
-from ._faults import NO_SHAPING, FaultBook
 from ._http import MAX_BODY_BYTES, ApiError, bad_header, invalid
 from ._numbers import ascii_int
 from ._runs import Pacing, RunLog, RunStore
-from ._steps import Decision
+from ._steps import Decision, Failure
 from ._stream import (
+    NO_SHAPING,
     Frame,
     Renderer,
     Select,
     StreamCounter,
+    StreamShaping,
     failure_response,
     last_pause_end,
     parse_last_event_id,
@@ -33,6 +35,7 @@ __all__ = [
     "AppState",
     "Begin",
     "Dialect",
+    "RunFaults",
     "RunStart",
     "ServerConfig",
     "check_input",
@@ -58,16 +61,27 @@ class ServerConfig:
     max_body_bytes: int = MAX_BODY_BYTES
 
 
+class RunFaults(Protocol):
+    """What a testing server does to a run request (only with ``faults=True``: the fault
+    injection behind it lives apart, :mod:`agentnb.server._fault_injection`)."""
+
+    def shaping(self, request: Request) -> StreamShaping:
+        """How the new run's stream is damaged (``NO_SHAPING``: not at all)."""
+        ...
+
+    def stream_failure(self, request: Request) -> Failure | None:
+        """The in-stream error the whole answer is replaced by, if one is due."""
+        ...
+
+
 @dataclass
 class AppState:
     config: ServerConfig
     runs: RunStore = field(default_factory=RunStore)
     conversations: ConversationStore = field(default_factory=ConversationStore)
     streams: StreamCounter = field(default_factory=StreamCounter)
-    faults: FaultBook = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.faults = FaultBook(self.config.faults)
+    faults: RunFaults | None = None
+    """Set by ``create_app(faults=True)`` only."""
 
 
 def scalar_options(*sources: Mapping[str, object] | None) -> dict[str, str]:
@@ -159,6 +173,9 @@ class RunStart:
     pacing: Pacing
     stream: bool = True
     record_user_message: bool = True
+    answer_at_once: bool = False
+    """Not streamed: answer with the run as it starts instead of waiting for its end (a
+    Responses API ``background`` run)."""
 
 
 Begin = Callable[[Request, AppState], Awaitable["RunStart | Response"]]
@@ -168,7 +185,8 @@ async def run_endpoint(request: Request, dialect: Dialect, begin: Begin) -> Resp
     """A ``Last-Event-ID`` resume, else a new run, streamed or awaited.
     (Answer-replacing faults were handled by middleware before this.)"""
     state = state_of(request)
-    plan = state.faults.plan(request)
+    faults = state.faults
+    shaping = faults.shaping(request) if faults is not None else NO_SHAPING
     resume = parse_last_event_id(request.headers)
     if resume is not None:
         return replay(state, dialect, *resume)
@@ -189,13 +207,14 @@ async def run_endpoint(request: Request, dialect: Dialect, begin: Begin) -> Resp
             "dialect cannot express (it takes only approve / deny)",
             code="question_unsupported",
         )
-    if state.faults.stream_error_due(plan):
-        assert plan is not None
-        frames: list[Frame] = dialect.renderer(start.log).render(plan.failure(), time.time())
+    failure = faults.stream_failure(request) if faults is not None else None
+    if failure is not None:
+        frames: list[Frame] = dialect.renderer(start.log).render(failure, time.time())
         return failure_response(frames, dialect.headers(start.log))
     _start(state, start)
     if not start.stream:
-        await start.log.wait_finished()
+        if not start.answer_at_once:
+            await start.log.wait_finished()
         assert dialect.result is not None
         return dialect.result(start.log)
     return sse_response(
@@ -203,7 +222,7 @@ async def run_endpoint(request: Request, dialect: Dialect, begin: Begin) -> Resp
         dialect.renderer(start.log),
         store=state.runs,
         counter=state.streams,
-        shaping=plan.shaping if plan is not None else NO_SHAPING,
+        shaping=shaping,
         headers=dialect.headers(start.log),
         event_ids=dialect.event_ids,
     )
@@ -263,4 +282,6 @@ def continue_run(
     pause, in a new response (the run's event ids go on where they stopped)."""
     after = last_pause_end(log, dialect.renderer(log))
     log.decide(decisions)
-    return replay_selected(state, dialect, log, lambda number, frame: number > after)
+    return replay_selected(
+        state, dialect, log, lambda number, frame: number > after, event_ids=dialect.event_ids
+    )

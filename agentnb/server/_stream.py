@@ -11,18 +11,19 @@ from typing import Any, Protocol
 
 from starlette.responses import StreamingResponse
 
-from ._faults import NO_SHAPING, StreamShaping
 from ._http import ApiError
 from ._numbers import ascii_int
 from ._runs import RunLog, RunStore
 from ._steps import AnyStep, Step, flattened
 
 __all__ = [
+    "NO_SHAPING",
     "RETRY_MS",
     "ConnectionDropped",
     "Frame",
     "Renderer",
     "StreamCounter",
+    "StreamShaping",
     "dumps",
     "encode",
     "failure_response",
@@ -34,6 +35,24 @@ __all__ = [
 
 RETRY_MS = 1000
 MALFORMED = b'data: {"type": "text_delta", "text": "cut here\n\n'
+
+
+@dataclass(frozen=True, slots=True)
+class StreamShaping:
+    """How a fresh run's stream is damaged (all None/False: not at all). Only a server
+    started with ``faults=True`` damages one (:mod:`agentnb.server._fault_injection`)."""
+
+    drop_after: int | None = None
+    malformed_after: int | None = None
+    stall_after: int | None = None
+    no_end: bool = False
+    no_ids: bool = False
+    """Send no ``id:`` lines, as a server that cannot resume (clients must not re-send)."""
+    ids: bool = False
+    """Send ``id:`` lines even where the dialect's platform sends data-only frames."""
+
+
+NO_SHAPING = StreamShaping()
 
 
 def dumps(value: Any) -> str:

@@ -31,7 +31,7 @@ PAUSED = "Paused — waiting for your approval"
 
 def cells(server: ServerHandle) -> list[str]:
     setup = "import agentnb\n" + "\n".join(
-        f'agentnb.connect("{provider}", base_url="{server.url_for(provider)}", '
+        f'agentnb.connect("{provider}", **{server.client_settings(provider)!r}, '
         f'api_key="{server.api_key}", name="planning_{cell}")'
         for provider, cell in ASKS.items()
     )

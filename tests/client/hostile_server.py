@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
-__all__ = ["Conn", "HostileServer", "Request", "http_head", "sse_head"]
+__all__ = ["Conn", "CuttingRelay", "HostileServer", "Request", "http_head", "sse_head"]
 
 
 @dataclass
@@ -143,3 +143,46 @@ class HostileServer:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
             self._tasks.discard(task)
+
+
+class CuttingRelay:
+    """A handler that relays each request to a real server at ``upstream`` and cuts the first
+    ``cuts`` event streams that pass through after ``cut_after`` whole events (the network
+    dropped the connection); later ones pass whole. ``targets`` lists what was asked."""
+
+    def __init__(self, upstream: str, cut_after: int, cuts: int = 1) -> None:
+        self.upstream = upstream
+        self.cut_after = cut_after
+        self.cuts_left = cuts
+        self.targets: list[str] = []
+
+    async def __call__(self, conn: Conn, request: Request) -> None:
+        import httpx  # the relay's own client, on the hostile server's loop
+
+        self.targets.append(f"{request.method} {request.path}")
+        headers = {k: v for k, v in request.headers.items() if k in _RELAYED}
+        async with (
+            httpx.AsyncClient(timeout=30) as client,
+            client.stream(
+                request.method, self.upstream + request.path, headers=headers, content=request.body
+            ) as answer,
+        ):
+            kind = answer.headers.get("content-type", "application/json")
+            await conn.send(http_head(f"{answer.status_code} OK", {"Content-Type": kind}))
+            cut = kind.startswith("text/event-stream") and self.cuts_left > 0
+            self.cuts_left -= int(cut)
+            pending, sent = b"", 0
+            async for piece in answer.aiter_bytes():
+                if not cut:
+                    await conn.send(piece)
+                    continue
+                pending += piece
+                while b"\n\n" in pending:
+                    event, pending = pending.split(b"\n\n", 1)
+                    await conn.send(event + b"\n\n")
+                    sent += 1
+                    if sent >= self.cut_after:
+                        return
+
+
+_RELAYED = ("authorization", "content-type", "accept", "last-event-id", "x-agentnb-delay-ms")

@@ -29,10 +29,13 @@ QUESTION = "What is NVDA trading at, and how did it move this week?"
 
 
 def server_run(server: ServerHandle, run_id: str | None) -> Any:
-    """The server's own record of a run (OpenAI ids are ``chatcmpl-<hex>`` for ``run_<hex>``)."""
+    """The server's own record of a run (OpenAI ids are ``chatcmpl-<hex>`` for ``run_<hex>``,
+    Responses ids ``resp_<hex>``)."""
     assert run_id is not None
     if run_id.startswith("chatcmpl-"):
         run_id = "run_" + run_id.removeprefix("chatcmpl-")
+    if run_id.startswith("resp_"):
+        run_id = "run_" + run_id.removeprefix("resp_").partition("_")[0]
     log = server.app.state.agentnb.runs.get(run_id)
     assert log is not None, run_id
     return log
@@ -106,7 +109,10 @@ async def test_echo_followups_and_second_turn(server: ServerHandle, provider: st
         second = await client.run("echo", "And again", thread_id=first.thread_id)
     assert first.text == "Hello there" and second.text == "And again"
     assert first.followups == ["Say it again.", "Say it louder."]
-    assert second.thread_id == first.thread_id
+    # a chain of Responses API responses moves its thread along: each response is the next
+    # one's previous_response_id
+    moved = provider == "openai-responses" and second.thread_id == second.run_id
+    assert second.thread_id == first.thread_id or moved
     history = server_run(server, second.run_id).request.history
     assert [(m.role, m.content) for m in history] == [
         ("user", "Hello there"),
@@ -141,11 +147,11 @@ async def test_server_validation_error_is_typed_with_field_errors(
             await client.run("structured", "x", response_format=unusable)
     error = caught.value
     # OpenAI answers invalid parameters with 400 (the official SDK's BadRequestError)
-    status, reason = (400, "Bad Request") if provider == "openai" else (422, "Unprocessable Entity")
+    openai_shaped = provider in ("openai", "openai-responses")
+    status, reason = (400, "Bad Request") if openai_shaped else (422, "Unprocessable Entity")
     assert error.status_code == status and error.errors
-    assert "response_format" in json.dumps(error.errors) or "responseFormat" in json.dumps(
-        error.errors
-    )
+    where = json.dumps(error.errors)  # the Responses API's place is text.format.schema
+    assert any(name in where for name in ("response_format", "responseFormat", '"format"'))
     assert f"{status} {reason}" in str(error) and error.url in str(error)
 
 
@@ -164,7 +170,7 @@ async def test_unknown_agent_is_not_found(server: ServerHandle, provider: str) -
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_wrong_key_is_an_authentication_error(server: ServerHandle, provider: str) -> None:
     secret = "sk-wrong-" + uuid.uuid4().hex
-    client = AsyncAgentClient(provider, base_url=server.url_for(provider), api_key=secret)
+    client = AsyncAgentClient(provider, **server.client_settings(provider), api_key=secret)
     async with client:
         with pytest.raises(AuthenticationError, match="401 Unauthorized") as caught:
             await client.run("echo", "hi")
@@ -265,7 +271,7 @@ async def test_base_url_with_a_path_prefix_and_extra_headers(server: ServerHandl
     async with client:
         run = await client.run("echo", "prefix")
     assert run.text == "prefix"
-    assert client.base_url == server.base_url + "/v1"
+    assert client.base_url == server.base_url + "/v1/"  # kept as given: see join_url
 
 
 def test_client_configuration_errors() -> None:

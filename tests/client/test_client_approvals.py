@@ -33,7 +33,7 @@ def trade(run: Run) -> ToolCall:
 
 def sync_client(server: ServerHandle, dialect: str) -> AgentClient:
     return AgentClient(
-        dialect, base_url=server.url_for(dialect), api_key=server.api_key, record=False
+        dialect, **server.client_settings(dialect), api_key=server.api_key, record=False
     )
 
 

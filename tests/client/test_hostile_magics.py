@@ -166,3 +166,22 @@ def test_an_absurd_limit_on_agent_runs_means_all(
             store.record(run, RunRequest(agent="echo", message=f"q{i}"))
     table = shell.run_line_magic("agent_runs", f"--limit {limit}")
     assert len(table) == 3
+
+
+@pytest.mark.parametrize(
+    ("words", "found"),
+    [("q1 answer", ["q1"]), ('"q1" -', ["q1"]), ("'q1'", ["q1"]), ("NEAR( q1", []), ("AND", [])],
+)
+def test_agent_runs_searches_whatever_is_typed(
+    shell: InteractiveShell, history: Path, words: str, found: list[str]
+) -> None:
+    with HistoryStore(history) as store:
+        for i in range(3):
+            run = Run(agent="echo", message=f"q{i}")
+            run.start()
+            run.apply(TextDelta(delta="the answer"))
+            run.apply(RunCompleted())
+            store.record(run, RunRequest(agent="echo", message=f"q{i}"))
+    table = shell.run_line_magic("agent_runs", f"--search {words}")
+    assert table.column("message") == found
+    assert all(snippet.startswith("«q1»") for snippet in table.column("snippet"))

@@ -208,7 +208,7 @@ async def test_run_raises_for_a_failed_run_with_the_run_attached(server: ServerH
 # ---- the sync face ----------------------------------------------------------------------------------
 def sync_client(server: ServerHandle, provider: str = "openai", **options: Any) -> AgentClient:
     return AgentClient(
-        provider, base_url=server.url_for(provider), api_key=server.api_key, **options
+        provider, **server.client_settings(provider), api_key=server.api_key, **options
     )
 
 

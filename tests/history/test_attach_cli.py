@@ -73,7 +73,7 @@ def test_a_finished_run_is_refused_in_one_line(server: ServerHandle, tmp_path: P
     history = tmp_path / "history.sqlite3"
     store = HistoryStore(history)
     client = agentnb.AgentClient(
-        DIALECT, base_url=server.url_for(DIALECT), api_key=server.api_key, recorder=store
+        DIALECT, **server.client_settings(DIALECT), api_key=server.api_key, recorder=store
     )
     try:
         run = client.run("echo", "hello")
@@ -148,7 +148,7 @@ def test_a_bare_id_of_a_run_that_ended_on_the_platform_is_refused(
 ) -> None:
     history = tmp_path / "history.sqlite3"
     client = agentnb.AgentClient(
-        DIALECT, base_url=server.url_for(DIALECT), api_key=server.api_key, record=False
+        DIALECT, **server.client_settings(DIALECT), api_key=server.api_key, record=False
     )
     try:
         run = client.run("echo", "hello")

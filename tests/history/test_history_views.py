@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from agentnb._history import RunHistory
-from agentnb._history._text import full_time, short_time
+from agentnb._history._text_table import full_time, short_time
 
 NOW = time.time()
 

@@ -12,7 +12,7 @@ import pytest
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
 from agentnb._history import MIGRATIONS, HistoryStore
-from agentnb._history._migrations import applied_migrations, apply_migrations
+from agentnb._history._store import applied_migrations, apply_migrations
 from agentnb.events import RunCompleted, TextDelta, Usage
 
 ALL = [migration.__name__ for migration in MIGRATIONS]
@@ -195,12 +195,12 @@ def test_old_tool_calls_read_back_without_a_tree(tmp_path: Path) -> None:
 
 
 def test_old_rows_keep_their_wall_time_and_lose_a_zero_ttft(tmp_path: Path) -> None:
-    """``m007_paused_time``: a row from before knew no pause, so its wall time is its
+    """``m008_paused_time``: a row from before knew no pause, so its wall time is its
     elapsed time and its duration is unchanged; a cancelled run written with ``ttft`` 0 and
     no first token gets a missing TTFT (NULL, NaN in pandas), not 0."""
     path = tmp_path / "v6.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
-    apply_migrations(db, MIGRATIONS[: ALL.index("m006_call_tree") + 1])
+    apply_migrations(db, MIGRATIONS[: ALL.index("m007_search") + 1])
     insert_sample(db, "runs", SAMPLE_RUN)
     cancelled = {
         **SAMPLE_RUN,

@@ -16,7 +16,7 @@ import pytest
 
 import agentnb
 from agentnb._history import HistoryStore
-from agentnb._history._owner import current_owner
+from agentnb._history._writer import current_owner
 
 REPO = Path(agentnb.__file__).resolve().parent.parent
 

@@ -6,6 +6,7 @@ A dialect that cannot says so before any I/O, and the row keeps its partial answ
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -27,16 +28,16 @@ pytestmark = [
 ]
 
 REPO = Path(agentnb.__file__).resolve().parent.parent
-ATTACHING = ["seekrflow", "seekrflow-vercel", "langgraph", "a2a"]
+ATTACHING = ["seekrflow", "seekrflow-vercel", "langgraph", "a2a", "openai-responses"]
 
 STARTER = textwrap.dedent(
     """
-    import sys, time
+    import json, sys, time
     import agentnb
 
-    dialect, url, key = sys.argv[1:4]
+    dialect, settings, key = sys.argv[1:4]
     agentnb.connect(
-        dialect, base_url=url, api_key=key, name="far",
+        dialect, **json.loads(settings), api_key=key, name="far",
         headers={"X-AgentNB-Delay-Ms": "25"},
     )
     handle = agentnb.ask(
@@ -63,9 +64,9 @@ def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def start_and_kill(server: ServerHandle, dialect: str, history: Path) -> str:
     """Start a long run in a child process, kill it mid-run; the run's local id."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "AGENTNB_HISTORY": str(history)}
-    url = server.url_for(dialect)
+    settings = json.dumps(server.client_settings(dialect))
     child = subprocess.Popen(
-        [sys.executable, "-c", STARTER, dialect, url, server.api_key],
+        [sys.executable, "-c", STARTER, dialect, settings, server.api_key],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -84,8 +85,14 @@ def start_and_kill(server: ServerHandle, dialect: str, history: Path) -> str:
     return local_id
 
 
+def server_run_id(run_id: str) -> str:
+    """The built-in server's id of a run (a Responses API response ``resp_<hex>`` is the run
+    ``run_<hex>``)."""
+    return "run_" + run_id.removeprefix("resp_") if run_id.startswith("resp_") else run_id
+
+
 def connect_like_the_child(server: ServerHandle, dialect: str) -> None:
-    agentnb.connect(dialect, base_url=server.url_for(dialect), api_key=server.api_key, name="far")
+    agentnb.connect(dialect, **server.client_settings(dialect), api_key=server.api_key, name="far")
 
 
 @pytest.mark.parametrize("dialect", ATTACHING)
@@ -99,7 +106,7 @@ def test_a_killed_run_is_completed_in_its_own_row(
     assert row.local_id == local_id and row.status in ("running", "interrupted")
     partial = row.answer
     assert partial and row.run_id, "the child's checkpoint did not reach the history"
-    log = server.app.state.agentnb.runs.get(row.run_id)
+    log = server.app.state.agentnb.runs.get(server_run_id(row.run_id))
     assert log is not None and not log.finished  # the platform runs on without its client
 
     connect_like_the_child(server, dialect)

@@ -27,7 +27,7 @@ from agentnb._core.exceptions import ConfigurationError
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run, RunErrorInfo
 from agentnb._history import HistoryStore, HistoryStoreError, close_default_stores, runs
-from agentnb._history._filters import RunFilter
+from agentnb._history._tables import RunFilter
 from agentnb.events import (
     RunCompleted,
     RunStarted,

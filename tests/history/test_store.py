@@ -20,12 +20,13 @@ from agentnb._history import (
     OUTPUT_LIMIT,
     HistoryStore,
     HistoryStoreError,
+    RunRecord,
     close_default_stores,
     default_store,
     runs,
 )
-from agentnb._history._filters import RunFilter
-from agentnb._history._scrub import host_of, redact_error
+from agentnb._history._records import RUN_COLUMNS, host_of, redact_error
+from agentnb._history._tables import RunFilter
 from agentnb.events import (
     ReasoningDelta,
     RunCompleted,
@@ -448,3 +449,29 @@ def test_default_store_that_cannot_open_warns_once_and_runs_raises(
     assert default_store() is None  # no second warning (pytest would fail on it)
     with pytest.raises(HistoryStoreError, match="not a usable agentnb database"):
         runs()
+
+
+def test_import_records_brings_the_tool_calls(tmp_path: Path) -> None:
+    with HistoryStore(tmp_path / "a.sqlite3") as old, HistoryStore(tmp_path / "b.sqlite3") as new:
+        record(old, started_run())
+        history = old.runs()
+        assert new.import_records(history, history.tool_calls()) == 1
+        assert new.import_records(history, history.tool_calls()) == 0  # kept as they are
+        calls = new.runs().tool_calls()
+        assert [(c.name, c.arguments) for c in calls] == [("get_stock_price", '{"ticker": "NVDA"}')]
+
+
+def test_import_records_never_drops_a_record_silently(tmp_path: Path) -> None:
+    names = [name for name, _ in RUN_COLUMNS]
+    bare = dict.fromkeys(names)
+    unknown_counts = RunRecord.from_row(
+        tuple({**bare, "local_id": "a", "status": "completed", "started_at": 1.0}[n] for n in names)
+    )
+    no_start = RunRecord.from_row(
+        tuple({**bare, "local_id": "b", "status": "completed"}[n] for n in names)
+    )
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        assert store.import_records([unknown_counts]) == 1  # counts the table defaults: 0
+        assert store.get("a").event_count == 0  # type: ignore[union-attr]
+        with pytest.raises(HistoryStoreError, match="started_at"):
+            store.import_records([no_start])

@@ -43,7 +43,7 @@ def trader_cell(
     """A chat cell showing a ``trader`` run; ``copies`` gets the static copy's HTML each time
     the cell refreshes it (the display seam), from before the run starts."""
     client = AsyncAgentClient(
-        provider, base_url=server.url_for(provider), api_key=server.api_key, record=False
+        provider, **server.client_settings(provider), api_key=server.api_key, record=False
     )
     stream = client.stream("trader", ORDER)
     cell = ChatCell()

@@ -48,7 +48,7 @@ def _own_connections() -> Iterator[None]:
 def connect(server: ServerHandle, dialect: str) -> Connection:
     return agentnb.connect(
         dialect,
-        base_url=server.url_for(dialect),
+        **server.client_settings(dialect),
         api_key=server.api_key,
         name=f"approvals-{dialect}",
     )
@@ -108,7 +108,7 @@ def test_ask_leaves_the_call_to_a_human_who_decides_on_the_handle(
     server: ServerHandle, dialect: str, approved: bool
 ) -> None:
     with AgentClient(
-        dialect, base_url=server.url_for(dialect), api_key=server.api_key, record=False
+        dialect, **server.client_settings(dialect), api_key=server.api_key, record=False
     ) as client:
         handle = agentnb.ask("trader", ORDER, client=client, display=False)
         call = until_paused(handle)

@@ -81,3 +81,68 @@ def test_outside_a_notebook_the_local_server_notice_goes_to_stderr_once(
     out, err = capsys.readouterr()
     assert first.local and out == ""
     assert err.count("no connection configured; using the built-in local agent server") == 1
+
+
+def test_an_openai_compatible_servers_models_are_its_agents(server) -> None:  # type: ignore[no-untyped-def]
+    conn = agentnb.connect(
+        "openai", base_url=server.url_for("openai"), api_key=server.api_key, name="models"
+    )
+    assert conn.supports() == ["streaming", "listing"]
+    names = [a.name for a in conn.agents()]
+    assert {"echo", "finance_agent", "writer"} <= set(names)
+    assert "echo" in repr(conn)  # the listing read is shown from then on
+    shown = repr(agentnb.connections())
+    assert "models: openai at" in shown and "(supports streaming, listing)" in shown
+
+
+def test_a_connection_that_cannot_list_says_so(server) -> None:  # type: ignore[no-untyped-def]
+    conn = agentnb.connect(
+        "runagent", base_url=server.base_url, api_key=server.api_key, name="nolist"
+    )
+    assert conn.supports() == ["streaming"]
+    with pytest.raises(ConfigurationError, match="does not list its agents"):
+        conn.agents()
+    assert "agents=" not in conn._repr_html_()  # a display does not raise for it
+
+
+def test_the_local_connection_lists_the_demo_agents() -> None:
+    from agentnb._app.connections import BUILTIN_AGENTS
+
+    conn = conns.get_connection()
+    assert conn.local
+    assert [a.name for a in conn.agents()] == list(BUILTIN_AGENTS)
+
+
+def test_the_built_in_langgraph_lists_its_graphs_as_assistants(server) -> None:  # type: ignore[no-untyped-def]
+    from agentnb.server._agents import AGENTS
+
+    settings = server.client_settings("langgraph")
+    conn = agentnb.connect("langgraph", **settings, api_key=server.api_key, name="graphs")
+    agents = conn.agents()
+    assert [a.name for a in agents] == sorted(AGENTS)
+    assert agents[0].description == AGENTS[agents[0].name].description
+
+
+def test_a_display_shows_why_the_agents_are_not_listed() -> None:
+    from agentnb_testing import free_port
+
+    down = f"http://127.0.0.1:{free_port()}/v1"
+    conn = agentnb.connect("openai", base_url=down, max_retries=0, name="down")
+    shown = conn._repr_html_()
+    assert "agents not listed: GET " in shown and "could not connect" in shown
+    assert "supports" in shown and "listing" in shown
+    with pytest.raises(agentnb.TransportError):
+        conn.agents()  # asked directly, the error is raised
+
+
+def test_a_listing_cannot_act_on_the_terminal() -> None:
+    from agentnb.providers import RemoteAgent
+
+    hostile = RemoteAgent(
+        "evil\x1b]0;pwned\x07", description="line\nbreak \x1b[2Jclear", skills=("a",)
+    )
+    shown = repr(conns.AgentList("x", [hostile]))
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert shown.count("\n") == 1  # one line per agent
+    html = conns.AgentList("x", [RemoteAgent("<b>", description="<script>")])._repr_html_()
+    assert "<script>" not in html and "&lt;b&gt;" in html

@@ -306,3 +306,13 @@ def test_chat_continues_one_thread(server: Any) -> None:
     assert [r.text for r in widget.runs] == ["first message", "second message"]
     assert first.thread_id and second.thread_id == first.thread_id
     widget.close()
+
+
+def test_agent_alone_lists_the_connections_agents(shell: InteractiveShell, server: Any) -> None:
+    agentnb.connect(
+        "openai", base_url=server.url_for("openai"), api_key=server.api_key, name="models"
+    )
+    listed = shell.run_line_magic("agent", "--via models")
+    assert "echo" in [a.name for a in listed] and "agents of 'models'" in repr(listed)
+    with pytest.raises(UsageError, match="does not list its agents"):
+        shell.run_line_magic("agent", "--via test")  # Operativus has no listing

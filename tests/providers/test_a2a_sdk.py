@@ -13,8 +13,10 @@ import httpx
 import pytest
 from agentnb_testing import free_port, sdk_python, serving
 
+import agentnb
 from agentnb import ApprovalDecision, AsyncAgentClient
-from agentnb._core.exceptions import StreamError
+from agentnb._app.connections import disconnect
+from agentnb._core.exceptions import ConfigurationError, StreamError
 from agentnb._core.request import RunRequest
 from agentnb.events import Event, RunFailed, RunStarted, TextDelta
 from agentnb.providers import RunRef
@@ -212,3 +214,72 @@ async def test_a_jsonrpc_error_answered_as_plain_json_is_a_typed_error(
     # the SDK's 0.3 adapter calls it an invalid request (-32600), its 1.0 handler bad params
     expected = {"1.0": "invalid_params", "0.3": "invalid_request"}[provider.version]
     assert run.error.code == expected
+
+
+async def test_the_documented_recipe_works_when_the_cards_url_has_a_path(sdk_url: str) -> None:
+    """``base_url=<the card's url>, path=""`` with a card URL that has a path: the run posts
+    to that URL exactly (a trailing slash would get a 307 from the server and fail)."""
+    async with httpx.AsyncClient() as http:
+        card_url = f"{sdk_url}/agents/scripted/.well-known/agent-card.json"
+        card = (await http.get(card_url)).json()
+    endpoint = card["supportedInterfaces"][0]["url"]
+    assert endpoint == f"{sdk_url}/agents/scripted"
+    async with AsyncAgentClient("a2a", base_url=endpoint, path="", record=False) as client:
+        run = await client.run("scripted", "What is NVDA at?")
+    assert run.text == "NVDA trades at 875.4"
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "{url}",
+        "{url}/",
+        "{url}/.well-known/agent-card.json",
+        "{url}/agents/scripted",
+        "{url}/agents/scripted/.well-known/agent-card.json",
+    ],
+)
+async def test_a_base_or_card_url_is_resolved_through_the_card(sdk_url: str, pasted: str) -> None:
+    """The URL a user is given (the agent's base, or its card's URL), with no ``path``: the
+    card names the JSON-RPC endpoint and its version, the run goes there."""
+    base_url = pasted.format(url=sdk_url)
+    async with AsyncAgentClient("a2a", base_url=base_url, record=False) as client:
+        run = await client.run("scripted", "What is NVDA at?")
+        provider = client.provider
+        assert isinstance(provider, A2A) and provider.card is not None
+        assert provider.version == "1.0"  # the card's interface says so
+        [agent] = await client.list_agents()
+    assert run.text == "NVDA trades at 875.4"
+    assert (agent.name, agent.description) == (
+        "scripted",
+        "A scripted A2A agent for agentnb's tests",
+    )
+    assert agent.skills == ("Stock quotes",)
+
+
+def test_connect_lists_the_cards_agent_and_what_it_supports(sdk_url: str) -> None:
+    conn = agentnb.connect("a2a", base_url=sdk_url + "/agents/scripted", name="card")
+    try:
+        assert conn.supports() == ["streaming", "cancel", "attach", "approvals", "listing"]
+        assert [a.name for a in conn.agents()] == ["scripted"]
+        shown = conn._repr_html_()
+        assert "Stock quotes" in shown and "A scripted A2A agent" in shown
+        assert "agents=['scripted']" in repr(conn)
+        listed = repr(agentnb.connections())
+        assert "card: a2a at" in listed and "listing" in listed
+        handle = agentnb.ask(
+            "scripted", "What is NVDA at?", via="card", display=False, wait=True, record=False
+        )
+    finally:
+        disconnect("card")
+    assert handle.run.text == "NVDA trades at 875.4"
+
+
+def test_a_card_without_a_jsonrpc_interface_is_a_clear_error() -> None:
+    from agentnb.providers.a2a import _jsonrpc_interface
+
+    card = {"name": "grpc-only", "supportedInterfaces": [{"url": "x", "protocolBinding": "GRPC"}]}
+    with pytest.raises(ConfigurationError, match=r"offers no JSON-RPC interface.*GRPC"):
+        _jsonrpc_interface(card)
+    old = {"name": "old", "url": "http://h/rpc", "protocolVersion": "0.3.0"}
+    assert _jsonrpc_interface(old) == ("http://h/rpc", "0.3")

@@ -171,7 +171,7 @@ def test_a_questions_answer_is_the_resume_payload() -> None:
         ApprovalDecision("c1", approved=False, reason="not today"),
     ]
     sent = provider.approval_request(request, translator, decisions)
-    assert sent.path == "/bank"
+    assert sent.path == ""  # the endpoint the user gave, as the run went to it
     assert sent.json is not None
     assert sent.json["resume"] == [
         {"interruptId": "int_q", "status": "resolved", "payload": {"account": "savings"}},

@@ -38,7 +38,10 @@ def pydantic_ai_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 async def client(pydantic_ai_url: str) -> AsyncIterator[AsyncAgentClient]:
-    async with AsyncAgentClient("ag-ui", base_url=pydantic_ai_url, record=False) as agent_client:
+    """A client of the multi-agent server: one agent per path, named by ``path="/{agent}"``."""
+    async with AsyncAgentClient(
+        "ag-ui", base_url=pydantic_ai_url, path="/{agent}", record=False
+    ) as agent_client:
         yield agent_client
 
 
@@ -109,8 +112,23 @@ async def test_state_goes_both_ways_and_custom_events_are_kept(client: AsyncAgen
     assert second.custom_events[0].value == {"count": 2}
 
 
+@pytest.mark.parametrize("pasted", ["{url}", "{url}/", "{url}/quotes"])
+def test_the_url_a_user_is_given_is_the_endpoint(pydantic_ai_url: str, pasted: str) -> None:
+    """pydantic-ai's AGUIAdapter mounted at ``/`` (or at ``/quotes``): the URL is posted to
+    as given, with no ``path`` option and whatever the agent is called."""
+    conn = agentnb.connect("ag-ui", base_url=pasted.format(url=pydantic_ai_url), name="pasted")
+    try:
+        handle = agentnb.ask(
+            "assistant", "What is NVDA at?", via="pasted", display=False, wait=True, record=False
+        )
+        assert conn.supports() == ["streaming", "approvals"]
+    finally:
+        disconnect("pasted")
+    assert handle.run.text == "**NVDA** trades at **$875.4**."
+
+
 def test_connect_and_ask_continue_the_thread(pydantic_ai_url: str) -> None:
-    conn = agentnb.connect("ag-ui", base_url=pydantic_ai_url, name="agui-sdk")
+    conn = agentnb.connect("ag-ui", base_url=pydantic_ai_url, path="/{agent}", name="agui-sdk")
     try:
         first = agentnb.ask(
             "quotes", "What is NVDA at?", via=conn.name, display=False, wait=True, record=False

@@ -311,3 +311,24 @@ def test_the_builtin_servers_subgraphs_are_streamed_as_langgraph_dev_streams_the
     )
     assert {("messages", 1), ("updates", 1)} <= theirs
     assert {("messages", 1), ("messages", 2), ("updates", 1)} <= ours
+
+
+async def test_the_servers_assistants_are_the_agents_a_connection_lists(
+    client: AsyncAgentClient, langgraph_url: str
+) -> None:
+    """Each graph's default assistant by its graph id; an assistant made with the API by its
+    id, with its name and description; and a run by that id runs it."""
+    async with httpx.AsyncClient(base_url=langgraph_url) as http:
+        made = await http.post(
+            "/assistants",
+            json={"graph_id": "quotes", "name": "Quote desk", "description": "Prices, politely"},
+        )
+        made.raise_for_status()
+    assistant_id = made.json()["assistant_id"]
+    agents = {agent.name: agent for agent in await client.list_agents()}
+    assert {"quotes", "trade", "research", "slow", assistant_id} <= set(agents)
+    mine = agents[assistant_id]
+    assert (mine.title, mine.description) == ("Quote desk", "Prices, politely")
+    assert client.provider.capabilities().listing
+    run = await client.run(assistant_id, "What is NVDA at?")
+    assert run.text == "NVDA trades at $875.4."

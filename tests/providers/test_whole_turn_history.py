@@ -23,7 +23,7 @@ def runs_of_thread(server: ServerHandle, dialect: str, count: int) -> list[RunLo
 
 async def two_turns(server: ServerHandle, provider: str) -> tuple[Any, ...]:
     async with AsyncAgentClient(
-        provider, base_url=server.url_for(provider), api_key=server.api_key, record=False
+        provider, **server.client_settings(provider), api_key=server.api_key, record=False
     ) as client:
         first = await client.run("finance_agent", QUESTION)
         second = await client.run("echo", "thanks", thread_id=first.thread_id)

@@ -95,6 +95,9 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 KINDS = list(DIALECT_PROVIDERS)
 DATA_ONLY = {"seekrflow", "seekrflow-vercel"}
 """Dialects whose platform streams data-only frames: ids only with the ``ids`` fault flag."""
+NO_IDS = {*DATA_ONLY, "openai-responses"}
+"""... and those whose events are numbered in their data (the Responses API's
+``sequence_number``): ids only with the ``ids`` fault flag too."""
 TERMINAL = {
     "seekrflow": "[DONE]",
     "seekrflow-vercel": "[DONE]",
@@ -123,6 +126,8 @@ def is_complete(kind: str, frames: list[SSE]) -> bool:
         return bool(last.json()["type"] == "RUN_FINISHED")
     if kind == "langgraph":
         return last.event == "end"
+    if kind == "openai-responses":
+        return bool(last.json()["type"] == "response.completed")
     if kind == "a2a":
         update = last.json()["result"].get("statusUpdate", {})
         return bool(update.get("status", {}).get("state") == "TASK_STATE_COMPLETED")

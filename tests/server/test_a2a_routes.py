@@ -60,7 +60,7 @@ def test_jsonrpc_errors(
 async def test_cancel_stops_a_running_task_and_get_task_reads_it(server: ServerHandle) -> None:
     options = {"headers": {"X-AgentNB-Delay-Ms": "200"}, "record": False}
     async with AsyncAgentClient(
-        "a2a", base_url=server.url_for("a2a"), api_key=server.api_key, **options
+        "a2a", **server.client_settings("a2a"), api_key=server.api_key, **options
     ) as client:
         provider = client.provider
         assert isinstance(provider, A2A)

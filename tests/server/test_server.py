@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from server_testing import (
     DATA_ONLY,
     KINDS,
+    NO_IDS,
     SSE,
     is_complete,
     iter_sse,
@@ -90,7 +91,8 @@ def test_unknown_agent_is_404(client: httpx.Client, kind: str) -> None:
     response = client.post(path, json=body)
     assert response.status_code == 404
     payload = response.json()
-    message = payload["error"]["message"] if kind == "openai" else payload["detail"]
+    openai_shaped = kind in ("openai", "openai-responses")
+    message = payload["error"]["message"] if openai_shaped else payload["detail"]
     assert "no_such_agent" in message
     assert "finance_agent" in message
 
@@ -632,7 +634,7 @@ def test_last_event_id_replays_exactly_the_remaining_frames(
     client: httpx.Client, kind: str
 ) -> None:
     path, body = run_request(client, kind)
-    ids = {"X-AgentNB-Fault": "ids"} if kind in DATA_ONLY else {}
+    ids = {"X-AgentNB-Fault": "ids"} if kind in NO_IDS else {}
     full = parse_sse(client.post(path, json=body, headers=ids).text)
     assert is_complete(kind, full)
     cut = full[5]

@@ -17,7 +17,7 @@ from agentnb.server import ServerHandle
 from agentnb.server._agents import AgentInput
 from agentnb.server._runs import RunLog
 from agentnb.server._steps import Finish, Text, ToolEnd, ToolStart
-from agentnb.server._vercel import VercelRenderer
+from agentnb.server._vercel_routes import VercelRenderer
 
 # The fields each part may carry: the ``ai`` package validates parts with strict objects, so
 # one unknown field makes the client reject the whole stream.

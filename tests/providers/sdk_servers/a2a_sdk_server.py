@@ -34,6 +34,7 @@ from a2a.types import (
     AgentCapabilities,
     AgentCard,
     AgentInterface,
+    AgentSkill,
     Message,
     Part,
     Role,
@@ -123,9 +124,16 @@ class ScriptedExecutor(AgentExecutor):
         await updater.cancel()
 
 
-def build_app(port: int) -> Starlette:
-    url = f"http://127.0.0.1:{port}/"
-    card = AgentCard(
+QUOTE_SKILL = AgentSkill(
+    id="quote",
+    name="Stock quotes",
+    description="The demo price of a ticker",
+    tags=["finance"],
+)
+
+
+def scripted_card(url: str) -> AgentCard:
+    return AgentCard(
         name="scripted",
         description="A scripted A2A agent for agentnb's tests",
         version="1.0.0",
@@ -135,9 +143,25 @@ def build_app(port: int) -> Starlette:
         capabilities=AgentCapabilities(streaming=True),
         default_input_modes=["text/plain"],
         default_output_modes=["text/plain", "application/json"],
+        skills=[QUOTE_SKILL],
     )
+
+
+MOUNTED = "/agents/scripted"
+"""A second copy of the agent whose card's URL has a path (no trailing slash): its card at
+``MOUNTED/.well-known/agent-card.json``, its JSON-RPC endpoint at ``MOUNTED`` exactly (Starlette
+answers ``MOUNTED/`` with a 307 redirect, as real deployments behind a path do)."""
+
+
+def build_app(port: int) -> Starlette:
+    root = f"http://127.0.0.1:{port}"
+    card = scripted_card(root + "/")
+    mounted_card = scripted_card(root + MOUNTED)
     handler = DefaultRequestHandler(
         agent_executor=ScriptedExecutor(), task_store=InMemoryTaskStore(), agent_card=card
+    )
+    mounted_handler = DefaultRequestHandler(
+        agent_executor=ScriptedExecutor(), task_store=InMemoryTaskStore(), agent_card=mounted_card
     )
 
     async def log(request: Request) -> JSONResponse:
@@ -146,6 +170,8 @@ def build_app(port: int) -> Starlette:
     routes = [
         *create_agent_card_routes(card),
         *create_jsonrpc_routes(handler, rpc_url="/", enable_v0_3_compat=True),
+        *create_agent_card_routes(mounted_card, card_url=MOUNTED + "/.well-known/agent-card.json"),
+        *create_jsonrpc_routes(mounted_handler, rpc_url=MOUNTED, enable_v0_3_compat=True),
         Route("/log", log),
     ]
     return Starlette(routes=routes)

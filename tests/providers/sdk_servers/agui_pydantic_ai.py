@@ -12,6 +12,8 @@ Routes (one agent each, as pydantic-ai mounts them):
   the state the client sent, read through ``StateDeps``, a ``STATE_DELTA`` adding the note and
   a ``CUSTOM`` event), then answers;
 - ``/broken``: the model raises (a ``RUN_ERROR``).
+- ``/``: the ``quotes`` agent again, mounted at the root as a one-agent server is (the URL a
+  user is given is the endpoint itself);
 - ``/health``: 200 once serving.
 """
 
@@ -148,6 +150,7 @@ async def health(request: Request) -> Response:
 
 app = Starlette(
     routes=[
+        Route("/", endpoint(quotes), methods=["POST"]),
         Route("/quotes", endpoint(quotes), methods=["POST"]),
         Route("/trade", endpoint(trade), methods=["POST"]),
         Route("/broken", endpoint(broken), methods=["POST"]),

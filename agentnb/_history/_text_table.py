@@ -1,12 +1,13 @@
 """What the run tables show of each run, and the plain text table (reprs, ``agentnb runs``).
 
-One column model serves the text table and the notebook's HTML (:mod:`._html`), so both show
+One column model serves the text table and the notebook's HTML (:mod:`._tables`), so both show
 the same columns, the same way:
 
 - ``started``: local time, short: ``14:03:12`` today, ``Nov 21 14:03`` earlier this year,
   ``2023-11-14`` before; the HTML shows the full time with its UTC offset on hover.
-- ``agent``, ``status``, ``message``, ``tokens``, ``secs`` (duration), ``ttft`` (seconds to
-  the first token), ``tools`` (calls), ``error``, ``thread``.
+- ``agent``, ``status``, ``message``, ``match`` (a search's snippet), ``tokens``, ``secs``
+  (duration), ``ttft`` (seconds to the first token), ``tools`` (calls), ``error``,
+  ``thread``.
 - ``run``: the platform's run id (what the chat cell and ``agentnb run`` print), or
   agentnb's local id when the platform gave none. Ids come last: they are for looking a run
   up, and what is read at a glance stays in view in a narrow output.
@@ -90,7 +91,8 @@ class TableColumn:
 
 def _text_cell(name: str) -> CellReader:
     def read(columns: Columns, i: int, now: float) -> Cell:
-        return _text(columns[name][i])
+        values = columns.get(name)  # a search's snippet is the only optional column
+        return Cell() if values is None else _text(values[i])
 
     return read
 
@@ -144,6 +146,9 @@ TABLE_COLUMNS: tuple[TableColumn, ...] = (
     TableColumn("agent", "the agent", _text_cell("agent"), chars=20),
     TableColumn("status", "how the run ended", _text_cell("status")),
     TableColumn("message", "the message sent", _text_cell("message"), chars=EXCERPT),
+    TableColumn(
+        "match", "where the search words are, each between « and »", _text_cell("snippet"), chars=60
+    ),
     TableColumn("tokens", "total tokens", _count_cell("total_tokens", thousands=True), right=True),
     TableColumn("secs", "duration in seconds", _seconds_cell("duration"), right=True),
     TableColumn("ttft", "seconds to the first token", _seconds_cell("ttft"), right=True),

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from ._agents import AgentInput
 from ._http import ApiError, invalid, parse_model, read_json
 from ._runs import RunLog, new_run_id
+from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
     Dialect,
@@ -29,7 +30,7 @@ from ._service import (
 from ._steps import Failure, Finish, Step, Text
 from ._stream import Frame, dumps, flat
 
-__all__ = ["RUNAGENT", "RunAgentRenderer", "routes"]
+__all__ = ["DIALECT", "RUNAGENT", "RunAgentRenderer", "routes"]
 
 KIND = "runagent"
 
@@ -160,3 +161,6 @@ async def _stream(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [Route("/v1/agents/{agent_id}/stream", _stream, methods=["POST"])]
+
+
+DIALECT = ServedDialect(("runagent",), routes)

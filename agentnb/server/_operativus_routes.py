@@ -22,6 +22,7 @@ from starlette.routing import Route
 from ._agent_input import AgentInput
 from ._http import ApiError, invalid, parse_model, read_json
 from ._runs import RunLog, iso, new_run_id
+from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
     Dialect,
@@ -49,7 +50,7 @@ from ._steps import (
 )
 from ._stream import Frame, dumps, flat
 
-__all__ = ["OPERATIVUS", "OperativusRenderer", "routes"]
+__all__ = ["DIALECT", "OPERATIVUS", "OperativusRenderer", "routes"]
 
 KIND = "operativus"
 MAX_BATCH = 100
@@ -262,3 +263,6 @@ def routes() -> list[Route]:
         Route("/api/agents/{agent_id}/runs/status", _batch_status, methods=["GET"]),
         Route("/api/agents/{agent_id}/runs/{run_id}/status", _status, methods=["GET"]),
     ]
+
+
+DIALECT = ServedDialect(("operativus",), routes)

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from ._agents import AgentInput, ChatMessage
 from ._http import invalid, parse_model, read_json
 from ._runs import RunLog, new_run_id
+from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
     Dialect,
@@ -28,7 +29,7 @@ from ._service import (
 from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
 from ._stream import Frame, dumps, flat
 
-__all__ = ["RUNTOOLS", "RunToolsRenderer", "routes"]
+__all__ = ["DIALECT", "RUNTOOLS", "RunToolsRenderer", "routes"]
 
 KIND = "runtools"
 
@@ -187,3 +188,6 @@ async def _run(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [Route("/v1/run", _run, methods=["POST"])]
+
+
+DIALECT = ServedDialect(("runtools",), routes)

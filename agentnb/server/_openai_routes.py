@@ -34,6 +34,7 @@ from ._agents import AGENTS, unknown_agent
 from ._http import ApiError, error_response, invalid, read_json
 from ._openai_errors import openai_validation_error
 from ._runs import RunLog, new_run_id
+from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
     Dialect,
@@ -48,7 +49,7 @@ from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, Tool
 from ._stream import Frame, dumps, flat
 from ._tokens import split_chunks
 
-__all__ = ["OPENAI", "OpenAIRenderer", "routes"]
+__all__ = ["DIALECT", "OPENAI", "OpenAIRenderer", "routes"]
 
 ARGUMENT_PIECE_CHARS = 12
 EXTENSION = "provider_specific_fields"
@@ -317,3 +318,6 @@ def routes() -> list[Route]:
         Route("/v1/chat/completions", _completions, methods=["POST"]),
         Route("/v1/models", _models, methods=["GET"]),
     ]
+
+
+DIALECT = ServedDialect(("openai",), routes, prefix="/v1")

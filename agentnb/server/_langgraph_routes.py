@@ -2,7 +2,9 @@
 ``/langgraph``: ``POST /threads`` makes a thread, ``POST /threads/{tid}/runs/stream``
 (``{assistant_id, input: {messages}, command: {resume}}``) streams a run, ``GET
 /threads/{tid}/runs/{rid}/stream`` joins one (after ``Last-Event-ID``), ``GET
-/threads/{tid}/runs`` lists a thread's runs.
+/threads/{tid}/runs`` lists a thread's runs, ``POST /assistants/search`` lists the demo agents
+as each graph's default assistant (``{assistant_id, graph_id, name, description, metadata:
+{created_by: "system"}}``).
 
 Frames are named by stream mode: ``metadata`` ``{run_id, attempt}`` first; ``messages``
 ``[message, metadata]`` (``AIMessageChunk`` with text ``content``, ``reasoning_content`` in
@@ -22,6 +24,7 @@ frames when the request asks ``stream_subgraphs``: see :mod:`._langgraph_nested`
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,9 +33,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ._agent_input import AgentInput
+from ._agents import AGENTS
 from ._http import ApiError, invalid, parse_model, read_json
 from ._langgraph_nested import Subgraphs
 from ._runs import RunLog, iso, new_run_id
+from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
     Dialect,
@@ -65,7 +70,7 @@ from ._steps import (
 from ._stream import Frame, dumps, last_pause_end, parse_last_event_id
 from ._threads import Conversation
 
-__all__ = ["LANGGRAPH", "LangGraphRenderer", "routes"]
+__all__ = ["DIALECT", "LANGGRAPH", "LangGraphRenderer", "routes"]
 
 KIND = "langgraph"
 PREFIX = "/langgraph"
@@ -356,10 +361,40 @@ async def _list_runs(request: Request) -> Response:
     return JSONResponse([_run_json(log) for log in runs[offset : offset + limit]])
 
 
+async def _search_assistants(request: Request) -> Response:
+    """Every demo agent as its graph's default assistant (the id ``langgraph-api`` derives
+    from the graph id: a uuid5 in its namespace)."""
+    assistants = [
+        {
+            "assistant_id": str(uuid.uuid5(_ASSISTANT_NAMESPACE, name)),
+            "graph_id": name,
+            "name": name,
+            "description": agent.description,
+            "metadata": {"created_by": "system"},
+            "config": {},
+            "context": {},
+            "version": 1,
+            "created_at": iso(0),
+            "updated_at": iso(0),
+        }
+        for name, agent in sorted(AGENTS.items())
+    ]
+    return JSONResponse(assistants)
+
+
+_ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
+"""The namespace ``langgraph-api`` makes a graph's default assistant id in (its
+``NAMESPACE_GRAPH``)."""
+
+
 def routes() -> list[Route]:
     return [
+        Route(f"{PREFIX}/assistants/search", _search_assistants, methods=["POST"]),
         Route(f"{PREFIX}/threads", _create_thread, methods=["POST"]),
         Route(f"{PREFIX}/threads/{{tid}}/runs", _list_runs, methods=["GET"]),
         Route(f"{PREFIX}/threads/{{tid}}/runs/stream", _stream, methods=["POST"]),
         Route(f"{PREFIX}/threads/{{tid}}/runs/{{rid}}/stream", _join, methods=["GET"]),
     ]
+
+
+DIALECT = ServedDialect(("langgraph",), routes, prefix=PREFIX)

@@ -24,6 +24,7 @@ from starlette.routing import Route
 from ._agent_input import AgentInput
 from ._http import ApiError, invalid, parse_model, read_json
 from ._runs import RunLog, new_run_id
+from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
     Dialect,
@@ -58,7 +59,7 @@ from ._tokens import split_chunks
 from ._uimessages import UIMessage, approval_responses, history_of
 from ._vercel_nested import ARGUMENT_PIECE_CHARS, NestedParts
 
-__all__ = ["STREAM_HEADERS", "VERCEL", "VercelRenderer", "routes"]
+__all__ = ["DIALECT", "STREAM_HEADERS", "VERCEL", "VercelRenderer", "routes"]
 
 STREAM_HEADERS = {"x-vercel-ai-ui-message-stream": "v1"}
 
@@ -292,3 +293,6 @@ def routes() -> list[Route]:
         Route("/api/chat", _chat, methods=["POST"]),
         Route("/api/chat/{chat_id}/stream", _resume_chat, methods=["GET"]),
     ]
+
+
+DIALECT = ServedDialect(("vercel",), routes)

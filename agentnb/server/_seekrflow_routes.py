@@ -13,6 +13,7 @@ from starlette.routing import Route
 from ._agents import AgentInput
 from ._http import ApiError, parse_model, read_json
 from ._runs import RunLog, iso, new_run_id
+from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
     Begin,
@@ -30,9 +31,9 @@ from ._service import (
 from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
 from ._stream import Frame, dumps, flat, parse_last_event_id
 from ._threads import Conversation, StoredMessage
-from ._vercel import STREAM_HEADERS, VercelRenderer
+from ._vercel_routes import STREAM_HEADERS, VercelRenderer
 
-__all__ = ["LEGACY", "VERCEL_STREAM", "LegacyRenderer", "routes"]
+__all__ = ["DIALECT", "LEGACY", "VERCEL_STREAM", "LegacyRenderer", "routes"]
 
 KIND = "seekrflow"
 
@@ -361,8 +362,8 @@ async def _attach_run(request: Request) -> Response:
         raise ApiError(400, "Last-Event-ID names another run", code="bad_last_event_id")
     after = resume[1] if resume is not None else -1
     dialect = LEGACY if log.dialect == LEGACY.name else VERCEL_STREAM
-    plan = state.faults.plan(request)
-    ids = resume is not None or (plan is not None and plan.shaping.ids)
+    faults = state.faults
+    ids = resume is not None or (faults is not None and faults.shaping(request).ids)
     select = lambda number, frame: number > after  # noqa: E731
     return replay_selected(state, dialect, log, select, event_ids=ids)
 
@@ -381,3 +382,6 @@ def routes() -> list[Route]:
         Route("/v1/threads/{tid}/runs/{rid}/attach", _attach_run, methods=["GET"]),
         Route("/v1/threads/{tid}/runs/stream/vercel", _stream_vercel, methods=["POST"]),
     ]
+
+
+DIALECT = ServedDialect(("seekrflow", "seekrflow-vercel"), routes)

@@ -1,5 +1,8 @@
 """Fault injection for tests: only a server started with ``faults=True`` reads the
-``X-AgentNB-Fault: k=v;k=v`` request header; any other server ignores it.
+``X-AgentNB-Fault: k=v;k=v`` request header; any other server ignores it. No module of the
+server imports this one: ``create_app(faults=True)`` loads it and hands its
+:class:`FaultBook` to the app as the :class:`~agentnb.server._service.RunFaults` seam and
+its middleware, so a production server runs none of this code.
 
 Keys: ``drop-after=N``, ``malformed-after=N``, ``stall-after=N``, ``no-end``, ``no-ids``,
 ``ids`` (event ids in a dialect whose platform sends data-only frames, SeekrFlow's) (these
@@ -23,8 +26,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ._http import ApiError, error_response, retry_after_value
 from ._numbers import ascii_decimal, ascii_int
 from ._steps import Failure
+from ._stream import NO_SHAPING, StreamShaping
 
-__all__ = ["FAULT_HEADER", "FaultBook", "FaultPlan", "InjectAnswerFaults", "StreamShaping"]
+__all__ = ["FAULT_HEADER", "FaultBook", "FaultPlan", "InjectAnswerFaults"]
 
 FAULT_HEADER = "x-agentnb-fault"
 
@@ -46,23 +50,6 @@ _STREAM_ERRORS = {
     503: ("CAPACITY_ERROR", "Model overloaded"),
     529: ("CAPACITY_ERROR", "Model overloaded"),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class StreamShaping:
-    """How a fresh run's stream is damaged (all None/False: not at all)."""
-
-    drop_after: int | None = None
-    malformed_after: int | None = None
-    stall_after: int | None = None
-    no_end: bool = False
-    no_ids: bool = False
-    """Send no ``id:`` lines, as a server that cannot resume (clients must not re-send)."""
-    ids: bool = False
-    """Send ``id:`` lines even where the dialect's platform sends data-only frames."""
-
-
-NO_SHAPING = StreamShaping()
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +189,15 @@ class FaultBook:
 
     def stream_error_due(self, plan: FaultPlan | None) -> bool:
         return plan is not None and plan.stream_error is not None and self.take(plan)
+
+    # the RunFaults seam a run request goes through (agentnb.server._service)
+    def shaping(self, request: Request) -> StreamShaping:
+        plan = self.plan(request)
+        return plan.shaping if plan is not None else NO_SHAPING
+
+    def stream_failure(self, request: Request) -> Failure | None:
+        plan = self.plan(request)
+        return plan.failure() if plan is not None and self.stream_error_due(plan) else None
 
 
 def _status_response(request: Request, plan: FaultPlan) -> Response:

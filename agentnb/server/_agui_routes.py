@@ -41,6 +41,7 @@ from ._agent_input import AgentInput, ChatMessage
 from ._agui_nested import SubagentEvents
 from ._http import ApiError, invalid, parse_model, read_json
 from ._runs import RunLog, new_run_id
+from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
     Dialect,
@@ -70,7 +71,7 @@ from ._steps import (
 )
 from ._stream import Frame, dumps
 
-__all__ = ["AGUI", "AGUIRenderer", "routes"]
+__all__ = ["AGUI", "DIALECT", "AGUIRenderer", "routes"]
 
 STREAM_HEADERS = {"Cache-Control": "no-cache"}
 APPROVAL_SCHEMA = {
@@ -384,3 +385,6 @@ async def _run(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [Route("/ag-ui/{agent}", _run, methods=["POST"])]
+
+
+DIALECT = ServedDialect(("ag-ui",), routes, prefix="/ag-ui", client_options={"path": "/{agent}"})

@@ -35,6 +35,7 @@ from starlette.routing import Route
 from ._agent_input import AgentInput
 from ._http import invalid, read_json
 from ._runs import RunLog, new_run_id
+from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
     Dialect,
@@ -65,7 +66,7 @@ from ._steps import (
 )
 from ._stream import Frame, dumps, flat, parse_last_event_id, sse_response
 
-__all__ = ["A2A", "A2ARenderer", "routes"]
+__all__ = ["A2A", "DIALECT", "A2ARenderer", "routes"]
 
 KIND = "a2a"
 _Obj = dict[str, Any]
@@ -385,3 +386,6 @@ def routes() -> list[Route]:
         Route("/a2a/{agent}", _rpc, methods=["POST"], name="a2a_rpc"),
         Route("/a2a/{agent}/.well-known/agent-card.json", _card, methods=["GET"]),
     ]
+
+
+DIALECT = ServedDialect(("a2a",), routes, prefix="/a2a", client_options={"path": "/{agent}"})

@@ -1,0 +1,232 @@
+"""The OpenAI Responses API (``POST /v1/responses``): OpenAI, Azure AI Foundry's agent
+service, the OpenAI Agents SDK's servers and the growing set of compatible servers.
+
+The base URL includes the API prefix (``https://api.openai.com/v1``); the agent name is sent
+as the model. The stream's events are read by
+:mod:`agentnb.providers._response_stream`.
+
+Conversations are kept by the server. A run's thread is the response's ``conversation`` when
+it belongs to one, else the response itself: the next run of the thread sends
+``previous_response_id`` (so a chain of responses moves its thread id along, one response at a
+time), or ``conversation`` for a thread id that names a conversation (``conv_...``).
+
+Approvals: an ``mcp_approval_request`` item is a call awaiting approval; the decisions go back
+as ``mcp_approval_response`` input items of a new response that continues the paused one (it
+streams the rest of the run). Function calls are the client's to run: the run completes with
+them ``no_result`` and finish reason ``tool_calls`` (their outputs go back as
+``function_call_output`` items, e.g. through ``extra={"input": [...]}``).
+
+The platform's own response: a cut stream resumes with
+``GET /responses/{id}?stream=true&starting_after=<sequence number>`` (OpenAI streams a stored
+response again only for ``background`` runs: option ``background=True``); ``attach`` streams a
+response again from its start (a history row's run after a restart); Stop sends
+``POST /responses/{id}/cancel``; ``GET /responses/{id}`` retrieves it (``remote_runs``).
+
+Follow-ups are asked for in ``metadata`` (``followups: "true"``); agentnb's built-in server
+answers them in the completed response's ``agentnb_followups`` (an extension).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from .._core.approvals import ApprovalDecision
+from .._core.exceptions import ConfigurationError
+from .._core.request import Media, RunRequest
+from ._base import HttpRequest, Provider, RemoteRun, RunRef, Translator
+from ._frames import as_dict, first_number, first_str, parse_usage
+from ._options import carried, metadata_with_followups
+from ._response_stream import ResponsesTranslator, response_status
+
+__all__ = ["OpenAIResponses", "ResponsesTranslator"]
+
+_Obj = dict[str, Any]
+_STREAM = {"Accept": "text/event-stream"}
+CONVERSATION_PREFIX = "conv"
+"""Thread ids that name a conversation (OpenAI's ``conv_...``); others are response ids."""
+
+
+def _image(media: Media) -> _Obj:
+    url = media.data
+    if not url.startswith(("http://", "https://", "data:")):
+        url = f"data:{media.type};base64,{media.data}"
+    return {"type": "input_image", "image_url": url}
+
+
+def _input(request: RunRequest) -> str | list[_Obj]:
+    if not request.media:
+        return request.message
+    content = [{"type": "input_text", "text": request.message}]
+    content.extend(_image(m) for m in request.media)
+    return [{"type": "message", "role": "user", "content": content}]
+
+
+def _text_format(schema: dict[str, Any]) -> _Obj:
+    title = schema.get("title")
+    name = "".join(c if c.isalnum() or c in "_-" else "_" for c in title)[:64] if title else ""
+    return {"format": {"type": "json_schema", "name": name or "response", "schema": schema}}
+
+
+class OpenAIResponses(Provider):
+    """``POST {base}/responses`` with ``stream: true``.
+
+    Options: ``instructions`` (the system prompt of every run), ``background`` (run as a
+    background response, which survives a cut and can be attached to and cancelled; implies
+    ``store``), ``store`` (keep responses on the server; the server's default when unset).
+    """
+
+    name: ClassVar[str] = "openai-responses"
+    title: ClassVar[str] = "OpenAI Responses"
+    carries: ClassVar[frozenset[str] | None] = carried(
+        "response_format", "metadata", "followups", "media",
+        settings=("temperature", "top_p", "max_tokens"),
+    )  # fmt: skip
+    default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
+    resume_mode = "cursor"
+    status_batch_size = 1
+    supports_approvals = True
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        instructions = options.get("instructions")
+        self.instructions = None if instructions is None else str(instructions)
+        self.background = bool(options.get("background", False))
+        store = options.get("store")
+        self.store = None if store is None else bool(store)
+        if self.background and self.store is False:
+            raise ConfigurationError(
+                "OpenAI Responses: background=True needs the response stored; drop store=False"
+            )
+
+    @classmethod
+    def option_names(cls) -> Sequence[str]:
+        return ("instructions", "background", "store")
+
+    def check_request(self, request: RunRequest) -> None:
+        super().check_request(request)
+        for media in request.media:
+            if not media.type.startswith("image/"):
+                raise ConfigurationError(f"{self.title} takes image media only, not {media.type!r}")
+
+    # ---- runs -----------------------------------------------------------------------------
+    def _body(self, request: RunRequest, thread_id: str | None, given: Any) -> _Obj:
+        """The one body builder: a run's first response and the responses that continue it."""
+        body: _Obj = {"model": request.agent, "input": given, "stream": True}
+        if self.instructions is not None:
+            body["instructions"] = self.instructions
+        if self.background:
+            body["background"] = True
+        if self.store is not None or self.background:
+            body["store"] = True if self.background else self.store
+        if thread_id and thread_id.startswith(CONVERSATION_PREFIX):
+            body["conversation"] = thread_id
+        elif thread_id:
+            body["previous_response_id"] = thread_id
+        settings = request.model_settings.as_dict()
+        if "max_tokens" in settings:
+            settings["max_output_tokens"] = settings.pop("max_tokens")
+        body.update(settings)
+        if request.response_format is not None:
+            body["text"] = _text_format(request.response_format)
+        metadata = metadata_with_followups(request)
+        if metadata:
+            body["metadata"] = metadata
+        body.update(request.extra)
+        return body
+
+    def stream_request(self, request: RunRequest) -> HttpRequest:
+        body = self._body(request, request.thread_id, _input(request))
+        return HttpRequest("POST", "/responses", json=body, headers=_STREAM)
+
+    def translator(self, request: RunRequest) -> Translator:
+        return ResponsesTranslator(request.thread_id)
+
+    def resume_request(
+        self, request: RunRequest, last_event_id: str | None, translator: Translator
+    ) -> HttpRequest | None:
+        """The response streamed again after the last sequence number applied."""
+        if not isinstance(translator, ResponsesTranslator) or not translator.run_id:
+            return None
+        params = {"stream": "true"}
+        if translator.cursor is not None:
+            params["starting_after"] = str(translator.cursor)
+        return HttpRequest("GET", f"/responses/{translator.run_id}", params=params, headers=_STREAM)
+
+    def approval_request(
+        self, request: RunRequest, translator: Translator, decisions: Sequence[ApprovalDecision]
+    ) -> HttpRequest:
+        """A new response continuing the paused one, its input the decisions."""
+        if not isinstance(translator, ResponsesTranslator) or not translator.run_id:
+            raise ConfigurationError("the OpenAI Responses dialect answers only its own runs")
+        awaiting = translator.awaiting_approval
+        answers: list[_Obj] = []
+        for decision in decisions:
+            if decision.call_id not in awaiting:
+                continue
+            answer: _Obj = {
+                "type": "mcp_approval_response",
+                "approval_request_id": decision.call_id,
+                "approve": decision.approved,
+            }
+            if decision.reason:
+                answer["reason"] = decision.reason
+            answers.append(answer)
+        thread = translator.thread_id
+        continued = thread if thread and thread.startswith(CONVERSATION_PREFIX) else None
+        body = self._body(request, continued or translator.run_id, answers)
+        body["input"] = answers  # not the first request's own input, given in ``extra``
+        translator.next_response()
+        return HttpRequest("POST", "/responses", json=body, headers=_STREAM)
+
+    # ---- the platform's own response --------------------------------------------------------
+    def cancel_request(self, ref: RunRef) -> HttpRequest:
+        return HttpRequest("POST", f"/responses/{ref.run_id}/cancel")
+
+    def attach_request(self, ref: RunRef, last_event_id: str | None) -> HttpRequest:
+        return HttpRequest(
+            "GET",
+            f"/responses/{ref.run_id}",
+            params={"stream": "true"},
+            headers=_STREAM,
+            replays_run=True,
+        )
+
+    def retrieve_run_request(self, ref: RunRef) -> HttpRequest:
+        return HttpRequest("GET", f"/responses/{ref.run_id}")
+
+    def run_status_request(self, agent: str, run_ids: Sequence[str]) -> HttpRequest | None:
+        """``GET /responses/{id}`` for one response (``status_batch_size`` 1)."""
+        if len(run_ids) != 1:
+            return None
+        return HttpRequest("GET", f"/responses/{run_ids[0]}")
+
+    def parse_runs(self, body: Any) -> list[RemoteRun]:
+        response = as_dict(body)
+        if response is None or not first_str(response, "id"):
+            return []
+        return [_remote_run(response)]
+
+
+def _iso(value: float | None) -> str | None:
+    if value is None:
+        return None
+    return datetime.fromtimestamp(value, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _remote_run(response: _Obj) -> RemoteRun:
+    usage = parse_usage(response.get("usage"))
+    conversation = as_dict(response.get("conversation")) or {}
+    return RemoteRun(
+        run_id=first_str(response, "id") or "",
+        agent=first_str(response, "model"),
+        thread_id=first_str(conversation, "id") or first_str(response, "id"),
+        status=response_status(response),
+        created_at=_iso(first_number(response, "created_at")),
+        finished_at=_iso(first_number(response, "completed_at")),
+        prompt_tokens=usage.prompt_tokens if usage else None,
+        completion_tokens=usage.completion_tokens if usage else None,
+        total_tokens=usage.total_tokens if usage else None,
+        raw=response,
+    )
