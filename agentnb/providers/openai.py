@@ -58,7 +58,7 @@ from ._frames import unknown as keep_unknown
 from ._openai_history import TurnHistory
 from ._options import carried, metadata_with_followups
 
-__all__ = ["OpenAI", "OpenAITranslator"]
+__all__ = ["OpenAI", "OpenAITranslator", "agents_from_models", "models_request"]
 
 _Obj = dict[str, Any]
 
@@ -258,16 +258,10 @@ class OpenAI(Provider):
 
     def list_agents_request(self) -> HttpRequest:
         """``GET {base}/models``: the models a server lists are the agents it offers."""
-        return HttpRequest("GET", "/models")
+        return models_request()
 
     def parse_agents(self, body: Any) -> list[RemoteAgent]:
-        models = (as_dict(body) or {}).get("data")
-        found = [as_dict(m) or {} for m in models] if isinstance(models, list) else []
-        return [
-            RemoteAgent(name=model_id, description=first_str(model, "owned_by"), raw=model)
-            for model in found
-            if (model_id := first_str(model, "id"))
-        ]
+        return agents_from_models(body)
 
     def check_request(self, request: RunRequest) -> None:
         super().check_request(request)
@@ -320,3 +314,19 @@ class OpenAI(Provider):
         if isinstance(translator, OpenAITranslator):
             self._threads.finish(request, translator.history.messages())
         return completed
+
+
+def models_request() -> HttpRequest:
+    """``GET {base}/models``: an OpenAI API's model listing (Chat Completions and Responses)."""
+    return HttpRequest("GET", "/models")
+
+
+def agents_from_models(body: Any) -> list[RemoteAgent]:
+    """The models of a ``/models`` answer, as the agents a connection offers."""
+    models = (as_dict(body) or {}).get("data")
+    found = [as_dict(m) or {} for m in models] if isinstance(models, list) else []
+    return [
+        RemoteAgent(name=model_id, description=first_str(model, "owned_by"), raw=model)
+        for model in found
+        if (model_id := first_str(model, "id"))
+    ]

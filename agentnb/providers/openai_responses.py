@@ -35,10 +35,11 @@ from typing import Any, ClassVar
 from .._core.approvals import ApprovalDecision
 from .._core.exceptions import ConfigurationError
 from .._core.request import Media, RunRequest
-from ._base import HttpRequest, Provider, RemoteRun, RunRef, Translator
+from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, Translator
 from ._frames import as_dict, first_number, first_str, parse_usage
 from ._options import carried, metadata_with_followups
 from ._response_stream import ResponsesTranslator, response_status
+from .openai import agents_from_models, models_request
 
 __all__ = ["OpenAIResponses", "ResponsesTranslator"]
 
@@ -181,6 +182,13 @@ class OpenAIResponses(Provider):
         return HttpRequest("POST", "/responses", json=body, headers=_STREAM)
 
     # ---- the platform's own response --------------------------------------------------------
+    def list_agents_request(self) -> HttpRequest:
+        """``GET {base}/models``: the models the API lists are the agents it offers."""
+        return models_request()
+
+    def parse_agents(self, body: Any) -> list[RemoteAgent]:
+        return agents_from_models(body)
+
     def cancel_request(self, ref: RunRef) -> HttpRequest:
         return HttpRequest("POST", f"/responses/{ref.run_id}/cancel")
 
