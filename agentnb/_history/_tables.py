@@ -437,11 +437,13 @@ class RunHistory(Sequence[RunRecord]):
         where = " (remote)" if self.source == "remote" else ""
         return f"RunHistory: {len(self)} {noun}{where}" + (f" — {counts}" if counts else "")
 
-    def to_text(self, limit: int | None = None) -> str:
+    def to_text(self, limit: int | None = None, *, width: int | None = None) -> str:
         """The runs (the first ``limit`` of them; None: all) as an aligned plain-text table,
-        one line per run, with the columns of the notebook's table."""
+        one line per run, with the columns of the notebook's table; with ``width`` (a
+        terminal's columns) fitted to it: columns shortened or left out, the message
+        taking what is left."""
         shown = len(self) if limit is None else min(len(self), limit)
-        return text_table(self._columns, range(shown), time.time())
+        return text_table(self._columns, range(shown), time.time(), width)
 
     def __repr__(self) -> str:
         if not len(self):
