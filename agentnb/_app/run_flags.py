@@ -268,8 +268,8 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
     ),
     RunFlag(
         "--plain",
-        "text output instead of the widget",
-        where="magic",
+        "text output instead of the widget (agentnb run: the answer's markdown as written, "
+        "no colour, as when stdout is not a terminal or NO_COLOR is set)",
         action="store_true",
         unset_is_none=True,
     ),
