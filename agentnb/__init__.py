@@ -17,11 +17,14 @@ from typing import TYPE_CHECKING, Any
 from ._core.approvals import ApprovalDecision, ApprovalGate, ApprovalPolicy, Approver
 from ._core.exceptions import (
     AgentNBError,
+    AnswerSchemaError,
     AuthenticationError,
     ConfigurationError,
     ConnectError,
     EventTooLargeError,
-    HistoryStoreError,
+    HistoryError,
+    HistoryLocationError,
+    HistoryWriteError,
     HTTPStatusError,
     InvalidRequestError,
     NotFoundError,
@@ -29,10 +32,9 @@ from ._core.exceptions import (
     RateLimitError,
     RunCancelledError,
     RunError,
+    RunFailedError,
     RunInterruptedError,
-    SchemaError,
     ServerError,
-    StreamError,
     StreamStallError,
     StreamTimeoutError,
     TransportError,
@@ -51,9 +53,9 @@ if TYPE_CHECKING:
     from ._app.batch_runs import batch
     from ._app.connections import Connection, connect, connections, get_connection
     from ._app.remote_runs import remote_runs
-    from ._client.client import AsyncAgentClient
-    from ._client.stream import RunStream
-    from ._client.sync import AgentClient, SyncRunStream
+    from ._client.async_client import AsyncAgentClient
+    from ._client.stream import AsyncRunStream
+    from ._client.sync import AgentClient, RunStream
     from ._core.handle import RunHandle
     from ._display.show import show
     from ._display.widget import ChatCell
@@ -72,11 +74,13 @@ if TYPE_CHECKING:
 __all__ = [
     "AgentClient",
     "AgentNBError",
+    "AnswerSchemaError",
     "ApprovalDecision",
     "ApprovalGate",
     "ApprovalPolicy",
     "Approver",
     "AsyncAgentClient",
+    "AsyncRunStream",
     "AuthenticationError",
     "ChatCell",
     "ConfigurationError",
@@ -85,8 +89,10 @@ __all__ = [
     "Event",
     "EventTooLargeError",
     "HTTPStatusError",
+    "HistoryError",
+    "HistoryLocationError",
     "HistoryStore",
-    "HistoryStoreError",
+    "HistoryWriteError",
     "InvalidRequestError",
     "Media",
     "ModelSettings",
@@ -99,6 +105,7 @@ __all__ = [
     "RunCancelledError",
     "RunError",
     "RunErrorInfo",
+    "RunFailedError",
     "RunHandle",
     "RunHistory",
     "RunInterruptedError",
@@ -108,13 +115,10 @@ __all__ = [
     "RunRequest",
     "RunStatus",
     "RunStream",
-    "SchemaError",
     "ServerError",
     "ServerHandle",
-    "StreamError",
     "StreamStallError",
     "StreamTimeoutError",
-    "SyncRunStream",
     "ToolApproval",
     "ToolCall",
     "ToolCallHistory",
@@ -144,8 +148,8 @@ __all__ = [
 
 _LAZY: dict[str, str] = {
     "AgentClient": "._client.sync",
-    "AsyncAgentClient": "._client.client",
-    "RunStream": "._client.stream",
+    "AsyncAgentClient": "._client.async_client",
+    "AsyncRunStream": "._client.stream",
     "ask": "._app.api",
     "attach": "._app.api",
     "chat": "._app.api",
@@ -159,7 +163,7 @@ _LAZY: dict[str, str] = {
     "RunRecord": "._history",
     "ToolCallHistory": "._history",
     "ToolCallRecord": "._history",
-    "SyncRunStream": "._client.sync",
+    "RunStream": "._client.sync",
     "RunHistory": "._history",
     "batch": "._app.batch_runs",
     "remote_runs": "._app.remote_runs",

@@ -17,7 +17,7 @@ import time
 
 import httpx
 
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.request import RunRequest
 from agentnb.providers import available_providers, get_provider
 from agentnb.server import ServerHandle, start_server

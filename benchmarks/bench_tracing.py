@@ -31,7 +31,7 @@ os.environ["AGENTNB_HISTORY"] = "off"  # measure tracing, not the history
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.recorder import RunRecorder
 from agentnb._core.request import RunRequest, build_request
 from agentnb._core.run import Run

@@ -14,7 +14,7 @@ the DOM, against the kernel's arrival time of the delta that completed it, is on
 SETUP = """
 import json, os, time
 import agentnb
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.handle import RunHandle
 
 if os.environ.get("AGENTNB_BENCH_STATIC"):

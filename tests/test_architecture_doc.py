@@ -82,7 +82,7 @@ def test_the_drawing_names_every_package_and_every_client_and_http_module() -> N
 
 
 def test_the_front_end_table_names_every_js_module() -> None:
-    section = DOC[DOC.index("## The chat cell's front end") : DOC.index("## Run, RunStream")]
+    section = DOC[DOC.index("## The chat cell's front end") : DOC.index("## Run, AsyncRunStream")]
     missing = [p.name for p in sorted((REPO / "js" / "src").glob("*.js")) if p.name not in section]
     assert not missing, missing
 
@@ -95,6 +95,6 @@ def test_the_readme_says_when_to_use_run_runstream_or_runhandle() -> None:
     rows = [
         line.split("|")[1].strip()
         for line in (REPO / "README.md").read_text().splitlines()
-        if line.startswith("| `Run")
+        if line.startswith(("| `Run", "| `AsyncRun"))
     ]
-    assert {"`Run`", "`RunHandle`"} <= set(rows) and any("`RunStream`" in r for r in rows)
+    assert {"`Run`", "`RunHandle`"} <= set(rows) and any("`AsyncRunStream`" in r for r in rows)

@@ -70,7 +70,7 @@ def test_an_http_error_keeps_its_type_and_gains_the_run(server: ServerHandle) ->
 def test_what_a_run_keeps_of_an_error_is_worded_once() -> None:
     """``error_info`` words every error a run ends with: agentnb's as they are, anything
     else as the bug it is (the stream, the handle and batch each had their own wording)."""
-    refused = exceptions.error_info(agentnb.StreamError("boom", code="E1"))
+    refused = exceptions.error_info(agentnb.RunFailedError("boom", code="E1"))
     assert (refused.message, refused.code) == ("boom", "E1")
     bug = exceptions.error_info(KeyError("parts"))
     assert (bug.message, bug.code) == ("internal error: KeyError('parts')", "KeyError")
@@ -110,7 +110,7 @@ def test_the_exception_tree_docstring_lists_every_error_and_the_root_exports_the
     assert classes <= set(agentnb.__all__)
     assert issubclass(agentnb.StreamStallError, agentnb.RunInterruptedError)
     assert issubclass(agentnb.StreamStallError, agentnb.StreamTimeoutError)
-    assert issubclass(agentnb.HistoryStoreError, agentnb.AgentNBError)
+    assert issubclass(agentnb.HistoryError, agentnb.AgentNBError)
 
 
 # ---- one of each --------------------------------------------------------------------------

@@ -33,7 +33,7 @@ class Failure(NamedTuple):
 
 
 FAILURES: dict[str, Failure] = {
-    "stream-error=500": Failure(agentnb.StreamError, "failed", False),
+    "stream-error=500": Failure(agentnb.RunFailedError, "failed", False),
     "drop-after=8;no-ids": Failure(agentnb.RunInterruptedError, "interrupted", True),
     "stall-after=8;no-ids": Failure(agentnb.StreamStallError, "interrupted", True),
     "status=401": Failure(agentnb.AuthenticationError, "failed", False),
@@ -190,6 +190,6 @@ def test_an_answer_that_misses_its_schema_raises_with_the_run(
     ) as client:
         handle = agentnb.ask("echo", answer, client=client, display=False, schema=SCHEMA)
         handle.wait(30)
-    with pytest.raises(agentnb.SchemaError, match=problem) as caught:
+    with pytest.raises(agentnb.AnswerSchemaError, match=problem) as caught:
         _ = handle.result
     assert caught.value.run is handle.run and caught.value.run.text == answer

@@ -189,16 +189,17 @@ def start_attach(
 ) -> RunHandle:
     """Stream ``target`` again through ``conn`` in the background, completing its history
     row; a dialect that cannot attach raises :class:`ConfigurationError` here."""
-    fresh = target.fresh_run(conn.provider, conn.name)
     stream = conn.client().attach(
         target.agent,
         target.run_id,
         thread_id=target.thread_id,
-        run=fresh,
+        message=target.message,
+        local_id=target.local_id,
+        started_at=target.started_at,
         record=record,
         approve=approve,
     )
-    handle = RunHandle.start(lambda: stream, run=fresh, listeners=listeners)
+    handle = RunHandle.start(lambda: stream, run=stream.run, listeners=listeners)
     _track_interrupts(handle)
     return handle
 
@@ -253,9 +254,6 @@ def start_run(
     The stream is made here, in the caller's thread, so an option the dialect cannot send
     (or an ``approve`` it cannot honour) raises :class:`ConfigurationError` at once instead
     of failing in the background. ``approve`` as in :func:`ask`."""
-    run = Run(
-        agent=request.agent, message=request.message, provider=conn.provider, connection=conn.name
-    )
 
     def remember_thread(run: Run, event: Event | None) -> None:
         if (isinstance(event, RunStarted) or event is None) and run.thread_id:
@@ -264,10 +262,10 @@ def start_run(
             conn.turns.setdefault(run.thread_id, []).append(run.local_id)
 
     conn.check(request)
-    stream = conn.client().stream_request(request, run=run, record=record, approve=approve)
+    stream = conn.client().stream_request(request, record=record, approve=approve)
     handle = RunHandle.start(
         lambda: stream,
-        run=run,
+        run=stream.run,
         listeners=(remember_thread, *listeners),
         schema=request.response_format,
         validate_result=validate,
@@ -294,15 +292,33 @@ def chat(
     conn.check(build_request(agent, "", **options))  # a bad option fails now, not at the first run
     approver_for(approve, conn.client().provider)  # as bad options: now, not at the first run
 
+    # The thread each turn started from: a retry or an edit of the last turn starts there
+    # again, and "New conversation" makes the next message start none (a new thread).
+    started_from: list[str | None] = []
+
     def keep_thread(run: Run, event: Event | None) -> None:
         if run.thread_id:
             options["thread_id"] = run.thread_id
 
     def send(text: str) -> RunHandle:
+        started_from.append(options.get("thread_id"))
         request = build_request(agent, text, **options)
         return start_run(conn, request, listeners=(keep_thread,), approve=approve)
 
-    cell = ChatCell(on_followup=send, input=True, agent=agent)
+    def again(text: str) -> RunHandle:
+        options["thread_id"] = started_from[-1] if started_from else None
+        return send(text)
+
+    def new_conversation() -> None:
+        options["thread_id"] = None
+
+    cell = ChatCell(
+        on_followup=send,
+        input=True,
+        agent=agent,
+        on_retry=again,
+        on_new_conversation=new_conversation,
+    )
     show(cell)
     return cell
 

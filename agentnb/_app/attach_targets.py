@@ -58,22 +58,6 @@ class AttachTarget:
     provider: str | None
     started_at: float | None
 
-    def fresh_run(self, provider: str, connection: str) -> Run:
-        """An empty Run for the attach's stream, which sends the run from its start; with the
-        row's local id, so its row is completed."""
-        run = Run(
-            agent=self.agent,
-            message=self.message,
-            provider=provider,
-            connection=connection,
-            run_id=self.run_id,
-            thread_id=self.thread_id,
-        )
-        if self.local_id is not None:
-            run.local_id = self.local_id
-        run.started_at = self.started_at
-        return run
-
 
 def attach_target(
     target: Any, *, agent: str | None, thread_id: str | None, lookup: Lookup

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .._client.client import AsyncAgentClient
+from .._client.async_client import AsyncAgentClient
+from .._client.stream import AsyncRunStream
 from .._core.approvals import ApprovalPolicy, approver_for
-from .._core.exceptions import AgentNBError, ConfigurationError, error_info
+from .._core.exceptions import ConfigurationError
 from .._core.loop import in_loop_thread, submit
 from .._core.request import RunRequest, build_request
 from .._core.run import Run
@@ -30,8 +30,6 @@ from .._tracing import batch_span
 from .connections import AnyClient, resolve_target
 
 __all__ = ["batch", "build_requests", "run_batch"]
-
-logger = logging.getLogger("agentnb.history")
 
 UNATTENDED_BATCH = "batch runs are unattended"
 """Why a batch denies the calls its ``approve=`` policy leaves undecided."""
@@ -85,8 +83,10 @@ async def run_batch(
     **options: Any,
 ) -> RunHistory:
     """Run ``agent`` on every message, at most ``concurrency`` at once, and return the runs
-    in input order. ``store`` (default: the client's recorder, else the default store) gets
-    any run the client did not record itself (one that failed before its request was sent).
+    in input order. Each run is built, recorded and streamed by the client's run engine
+    (:meth:`AsyncAgentClient.stream_request`), as every other run is; ``store`` (default: the
+    client's history) is where the table is read back from (runs it lacks are shown from
+    memory).
     ``approve`` decides on tool calls awaiting approval; those it leaves undecided are denied.
     """
     listed = _check_messages(messages)
@@ -97,65 +97,32 @@ async def run_batch(
     limit = asyncio.Semaphore(_check_concurrency(concurrency))
     store = store if store is not None else _store_of(client)
     progress = progress or NoProgress()
-    runs = [_new_run(client, request) for request in requests]
+    streams = [client.stream_request(request, approve=approve) for request in requests]
+    runs = [stream.run for stream in streams]
     counts = {"done": 0, "failed": 0}
 
-    async def one(run: Run, request: RunRequest) -> None:
+    async def one(stream: AsyncRunStream) -> None:
         async with limit:
+            stream.approvals.deny_undecided(UNATTENDED_BATCH)
             try:
-                await _stream(client, request, run, approve)
+                await stream.run_to_end()  # a failed run is recorded failed; the batch goes on
             finally:
                 counts["done"] += 1
-                counts["failed"] += run.status != "completed"
+                counts["failed"] += stream.run.status != "completed"
                 progress.update(counts["done"], counts["failed"])
-                if store is not None and run.done:
-                    _ensure_recorded(store, run, request, client)
 
     with batch_span(agent, runs):  # tracing on: the runs' tasks copy it as their parent
-        tasks = [
-            asyncio.ensure_future(one(run, request))
-            for run, request in zip(runs, requests, strict=True)
-        ]
+        tasks = [asyncio.ensure_future(one(stream)) for stream in streams]
         try:
             await asyncio.gather(*tasks)
         except asyncio.CancelledError:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            for run in runs:
-                run.finish("cancelled")
+            for stream in streams:
+                await stream.aclose()  # the runs not started yet end cancelled too
             raise
     return _result(runs, store)
-
-
-async def _stream(
-    client: AsyncAgentClient, request: RunRequest, run: Run, approve: ApprovalPolicy
-) -> None:
-    try:
-        stream = client.stream_request(request, run=run, approve=approve)
-        stream.approvals.deny_undecided(UNATTENDED_BATCH)
-        async with stream:
-            await stream.consume()
-    except asyncio.CancelledError:
-        run.finish("cancelled")
-        raise
-    except AgentNBError as exc:
-        if not run.done:
-            run.finish("failed", error_info(exc))
-    except Exception as exc:  # one run's unexpected error must not stop the batch
-        if not run.done:
-            run.finish("failed", error_info(exc))
-    if not run.done:
-        run.finish("interrupted")
-
-
-def _new_run(client: AsyncAgentClient, request: RunRequest) -> Run:
-    return Run(
-        agent=request.agent,
-        message=request.message,
-        provider=client.provider.name,
-        connection=getattr(client, "connection", "") or "",
-    )
 
 
 def _store_of(client: AsyncAgentClient) -> HistoryStore | None:
@@ -163,17 +130,6 @@ def _store_of(client: AsyncAgentClient) -> HistoryStore | None:
     if isinstance(recorder, HistoryStore):
         return recorder
     return default_store() if client.record else None
-
-
-def _ensure_recorded(
-    store: HistoryStore, run: Run, request: RunRequest, client: AsyncAgentClient
-) -> None:
-    try:
-        stored = store.get(run.local_id)
-        if stored is None or stored.status == "running":
-            store.record(run, request, base_url=str(getattr(client, "base_url", "") or ""))
-    except Exception as exc:  # recording must not stop the batch; say so
-        logger.error("agentnb history: could not record a batch run: %s", exc)
 
 
 def _result(runs: Sequence[Run], store: HistoryStore | None) -> RunHistory:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from .._client.client import AsyncAgentClient
+from .._client.async_client import AsyncAgentClient
 from .._client.sync import AgentClient
 from .._core.exceptions import ConfigurationError, UnsupportedOptionError
 from .._core.loop import run_sync, submit

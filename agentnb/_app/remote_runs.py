@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from .._client.client import AsyncAgentClient
+from .._client.async_client import AsyncAgentClient
 from .._client.sync import AgentClient
 from .._core.exceptions import ConfigurationError
 from .._core.loop import run_sync

@@ -7,7 +7,7 @@ The body comes one of two ways, and one engine reads both:
   protocol hands what the event loop reads from the socket straight to the reader
   (:meth:`FrameReader.data`), which undoes the framing, inflates, decodes and calls
   ``on_frame`` for each frame, inside the loop's I/O callback. A run that only needs its
-  events applied (:meth:`agentnb._client.stream.RunStream.consume`: every background run)
+  events applied (:meth:`agentnb._client.stream.AsyncRunStream.consume`: every background run)
   wakes no task for them: its task sleeps in :meth:`FrameReader.wait` until ``on_frame``
   asks for it (a terminal event, a pause), the body ends, or something fails. A task wake
   and the five coroutine frames that carried each read up to the run cost more than the

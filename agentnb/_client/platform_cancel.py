@@ -1,7 +1,7 @@
 """Stop that reaches the platform: a cancelled run's agent is told to stop too.
 
 Every way of stopping a run (the Stop button, ``handle.cancel()``, a kernel interrupt,
-Ctrl-C, a ``RunStream`` closed early, a stopped batch) ends in the stream marking the run
+Ctrl-C, a ``AsyncRunStream`` closed early, a stopped batch) ends in the stream marking the run
 ``cancelled``; there, where the dialect has a cancel operation
 (:meth:`~agentnb.providers.Provider.cancel_request`) and the platform's run id is known, the
 request is sent once, in the background, through the transport's side client (keys, redaction

@@ -1,4 +1,4 @@
-"""`RunFeed`: a run's frames into its events, for :class:`~agentnb._client.stream.RunStream`.
+"""`RunFeed`: a run's frames into its events, for :class:`~agentnb._client.stream.AsyncRunStream`.
 
 Each frame the :class:`~agentnb._client.frame_reader.FrameReader` hands on is checked by the
 replay guard (nothing applied twice after a resume), translated by the dialect and cleaned
@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from .._core.event_builders import stamp
 from .._core.run import Run
 from ..events import (
     Event,
@@ -29,6 +28,7 @@ from ..events import (
     ToolCallFinished,
     ToolCallStarted,
     UnknownEvent,
+    stamp,
 )
 from ..providers import Translator
 from ..sse import ServerSentEvent

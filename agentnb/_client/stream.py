@@ -1,5 +1,6 @@
-"""`RunStream`: one run's event stream — retries before it starts, resumes after a cut,
-folds every event into the :class:`Run`, and records the run (see :mod:`agentnb._client.client`)."""
+"""`AsyncRunStream`: one run's event stream — retries before it starts, resumes after a cut,
+folds every event into the :class:`Run`, and records the run (see
+:mod:`agentnb._client.async_client`)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ import httpx
 from .._core.approvals import ApprovalGate, collect_decisions
 from .._core.exceptions import (
     AgentNBError,
+    RunFailedError,
     RunInterruptedError,
-    StreamError,
     StreamStallError,
+    error_for_run,
     error_info,
 )
 from .._core.recorder import RunRecorder
@@ -44,7 +46,7 @@ from .run_feed import RunFeed
 if TYPE_CHECKING:
     from .transport import Transport
 
-__all__ = ["RunStream"]
+__all__ = ["AsyncRunStream"]
 
 logger = logging.getLogger("agentnb")
 
@@ -53,7 +55,7 @@ def _ignore(event: Event) -> None:
     pass
 
 
-class RunStream:
+class AsyncRunStream:
     """One run's events, as they arrive. ``.run`` is the :class:`Run` they fold into.
 
     ``async for event in stream`` yields each event after stamping ``seq``/``received_at``
@@ -105,17 +107,18 @@ class RunStream:
     def __repr__(self) -> str:
         r = self.run
         return (
-            f"<RunStream {r.provider} agent={r.agent!r} status={r.status} events={r.event_count}>"
+            f"<AsyncRunStream {r.provider} agent={r.agent!r} status={r.status} "
+            f"events={r.event_count}>"
         )
 
     # ---- protocol ----------------------------------------------------------------------
-    async def __aenter__(self) -> RunStream:
+    async def __aenter__(self) -> AsyncRunStream:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    def __aiter__(self) -> RunStream:
+    def __aiter__(self) -> AsyncRunStream:
         return self
 
     async def __anext__(self) -> Event:
@@ -163,6 +166,30 @@ class RunStream:
         emit = self._feed.inline = on_event or _ignore
         async for event in self:
             emit(event)
+
+    async def run_to_end(
+        self, on_event: Callable[[Event], None] | None = None
+    ) -> BaseException | None:
+        """Stream the run to its end as :meth:`consume` does, close the stream, and return the
+        error that says why the run did not complete (None if it did) instead of raising it.
+
+        The one place a run's end becomes its outcome: ``client.run`` raises what this
+        returns, a :class:`~agentnb.RunHandle` keeps it for ``wait()`` and ``await``, and
+        ``batch`` keeps going. A transport or HTTP error keeps its type and gains ``.run``;
+        otherwise the error is :func:`~agentnb._core.exceptions.error_for_run`'s. Cancelling
+        the task that waits here cancels the run and is raised."""
+        error: BaseException | None = None
+        try:
+            async with self:
+                await self.consume(on_event)
+        except AgentNBError as exc:
+            exc.run = self.run
+            error = exc
+        except Exception as exc:  # a bug: the run ended failed saying so (see _events)
+            error = exc
+        if not self.run.done:
+            self.run.finish("interrupted")
+        return error or error_for_run(self.run)
 
     # ---- the run -------------------------------------------------------------------------
     async def _events(self) -> AsyncGenerator[Event, None]:
@@ -271,7 +298,7 @@ class RunStream:
             self._server_retry_ms = outcome.server_retry_ms or self._server_retry_ms
             if outcome.kind == "retry":
                 detail = outcome.detail or "the platform asked to retry"
-                error = StreamError(detail, retry_after=outcome.retry_after)
+                error = RunFailedError(detail, retry_after=outcome.retry_after)
                 await self._before_retry(Retryable(error, outcome.retry_after))
                 translator = self._new_translator(request)
                 http = self._provider.stream_request(request)

@@ -17,10 +17,10 @@ from .._core.request import RunRequest
 from .._core.run import Run
 from ..events import Event
 from ..providers import Provider, RemoteAgent, RemoteRun
-from .client import AsyncAgentClient
-from .stream import RunStream
+from .async_client import AsyncAgentClient
+from .stream import AsyncRunStream
 
-__all__ = ["AgentClient", "SyncRunStream"]
+__all__ = ["AgentClient", "RunStream"]
 
 _END = object()
 
@@ -32,7 +32,7 @@ class _Raised:
         self.error = error
 
 
-class SyncRunStream:
+class RunStream:
     """A run's events for sync code: ``for event in stream``. ``.run`` is live.
 
     The stream runs on agentnb's background loop; events cross over through a queue.
@@ -41,7 +41,7 @@ class SyncRunStream:
     approval with ``stream.approvals.approve/deny`` (from this thread or any other).
     """
 
-    def __init__(self, stream: RunStream) -> None:
+    def __init__(self, stream: AsyncRunStream) -> None:
         self._stream = stream
         self.run = stream.run
         self._queue: queue.Queue[Any] = queue.Queue()
@@ -51,14 +51,14 @@ class SyncRunStream:
         self._closed = False
 
     def __repr__(self) -> str:
-        return repr(self._stream).replace("<RunStream", "<SyncRunStream", 1)
+        return repr(self._stream).replace("<AsyncRunStream", "<RunStream", 1)
 
     @property
     def approvals(self) -> ApprovalGate:
         """The run's decisions on tool calls awaiting approval (thread-safe)."""
         return self._stream.approvals
 
-    def __enter__(self) -> SyncRunStream:
+    def __enter__(self) -> RunStream:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -164,24 +164,22 @@ class AgentClient:
 
     def stream(
         self, agent: str, message: str, *, approve: ApprovalPolicy = None, **options: Any
-    ) -> SyncRunStream:
+    ) -> RunStream:
         """Stream a run: ``for event in client.stream(...)``; ``.run`` is live. ``approve``
         as in :meth:`AsyncAgentClient.stream`."""
 
-        async def make() -> RunStream:
+        async def make() -> AsyncRunStream:
             return self._async.stream(agent, message, approve=approve, **options)
 
-        return SyncRunStream(run_sync(make()))
+        return RunStream(run_sync(make()))
 
-    def stream_request(
-        self, request: RunRequest, *, approve: ApprovalPolicy = None
-    ) -> SyncRunStream:
+    def stream_request(self, request: RunRequest, *, approve: ApprovalPolicy = None) -> RunStream:
         """:meth:`stream` for a ready :class:`RunRequest`."""
 
-        async def make() -> RunStream:
+        async def make() -> AsyncRunStream:
             return self._async.stream_request(request, approve=approve)
 
-        return SyncRunStream(run_sync(make()))
+        return RunStream(run_sync(make()))
 
     def attach(
         self,
@@ -189,19 +187,28 @@ class AgentClient:
         run_id: str,
         *,
         thread_id: str | None = None,
-        run: Run | None = None,
+        message: str = "",
+        local_id: str | None = None,
+        started_at: float | None = None,
         record: bool = True,
         approve: ApprovalPolicy = None,
-    ) -> SyncRunStream:
+    ) -> RunStream:
         """Stream a run already going on the platform: ``for event in client.attach(...)``;
         as :meth:`AsyncAgentClient.attach` (errors for a dialect that cannot, before I/O)."""
 
-        async def make() -> RunStream:
+        async def make() -> AsyncRunStream:
             return self._async.attach(
-                agent, run_id, thread_id=thread_id, run=run, record=record, approve=approve
+                agent,
+                run_id,
+                thread_id=thread_id,
+                message=message,
+                local_id=local_id,
+                started_at=started_at,
+                record=record,
+                approve=approve,
             )
 
-        return SyncRunStream(run_sync(make()))
+        return RunStream(run_sync(make()))
 
     def list_runs(
         self,

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..events import ToolApprovalResponded
-from .exceptions import ConfigurationError, ProtocolError, StreamError
+from .exceptions import ConfigurationError, ProtocolError, RunFailedError
 from .run import Run
 from .transcript import DecidedBy, ToolCall
 
@@ -196,9 +196,9 @@ class ApprovalGate:
     def approver(self, policy: ApprovalPolicy) -> None:
         self._approver = approver_for(policy, self.dialect)
 
-    def unsupported(self) -> StreamError:
+    def unsupported(self) -> RunFailedError:
         """The error of a run paused for approval on a dialect that cannot send decisions."""
-        return StreamError(
+        return RunFailedError(
             f"{self.dialect.title} paused the run for tool calls awaiting approval, but "
             "agentnb cannot send decisions to this platform",
             code="approval_unsupported",

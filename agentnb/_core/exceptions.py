@@ -4,8 +4,12 @@ Exception tree::
 
     AgentNBError
     ├── ConfigurationError          bad option, unknown provider or connection, bad key
-    │   ├── HistoryStoreError       the history database cannot be opened or read
     │   └── UnsupportedOptionError  a run option the connection's dialect cannot send
+    ├── HistoryError                the run history could not be used (a closed store)
+    │   ├── HistoryLocationError    the history's path is unusable, or the file there is not
+    │   │                           ours or damaged, or not writable (also a ConfigurationError)
+    │   └── HistoryWriteError       a read or write failed for now: the disk is full, another
+    │                               process kept the database locked
     ├── TransportError              the request never got a usable answer
     │   ├── ConnectError            could not connect (refused, DNS, TLS)
     │   └── StreamTimeoutError      connect timeout, or no answer within the read timeout
@@ -19,13 +23,13 @@ Exception tree::
     │   │                           JSON too large or nested too deep, a decompression bomb
     │   └── EventTooLargeError      one SSE event went past the decoder's size cap
     ├── RunError                    the run itself did not complete (has .run, .partial_text)
-    │   ├── StreamError             the platform reported an error inside the stream
+    │   ├── RunFailedError          the agent's run failed: the platform reported an error
     │   ├── RunInterruptedError     the stream was cut and could not be resumed, or the
     │   │                           server resumed it with a different answer
     │   │   └── StreamStallError    no event within the idle timeout, or past the run
     │   │                           timeout (also a StreamTimeoutError)
     │   └── RunCancelledError       the run was cancelled (Stop, .cancel(), interrupt)
-    └── SchemaError                 the answer does not match the requested JSON schema
+    └── AnswerSchemaError           the answer does not match the requested JSON schema
 
 Every error raised for a run carries it as ``.run`` (None only for errors raised before a run
 existed, such as a bad option), so the partial answer is never lost: an HTTP or transport
@@ -42,22 +46,24 @@ from .run import Run, RunErrorInfo
 
 __all__ = [
     "AgentNBError",
+    "AnswerSchemaError",
     "AuthenticationError",
     "ConfigurationError",
     "ConnectError",
     "EventTooLargeError",
     "HTTPStatusError",
-    "HistoryStoreError",
+    "HistoryError",
+    "HistoryLocationError",
+    "HistoryWriteError",
     "InvalidRequestError",
     "NotFoundError",
     "ProtocolError",
     "RateLimitError",
     "RunCancelledError",
     "RunError",
+    "RunFailedError",
     "RunInterruptedError",
-    "SchemaError",
     "ServerError",
-    "StreamError",
     "StreamStallError",
     "StreamTimeoutError",
     "TransportError",
@@ -78,8 +84,20 @@ class ConfigurationError(AgentNBError, ValueError):
     """A bad option, an unknown provider or connection, or a missing setting."""
 
 
-class HistoryStoreError(ConfigurationError):
-    """The history database cannot be opened, read or written."""
+class HistoryError(AgentNBError):
+    """The run history could not be used. Recording never raises into a run: a failed write
+    is reported once and the run goes on."""
+
+
+class HistoryLocationError(HistoryError, ConfigurationError):
+    """The history's location is unusable: ``AGENTNB_HISTORY`` names no usable path, or the
+    file there is not an agentnb database, is damaged, or cannot be opened or written
+    (permissions). Fixed by moving the file or pointing the variable elsewhere."""
+
+
+class HistoryWriteError(HistoryError):
+    """Reading or writing the history failed for a reason that is not its location: the disk
+    is full, or another process kept the database locked. Trying again later can work."""
 
 
 class UnsupportedOptionError(ConfigurationError):
@@ -189,8 +207,9 @@ class RunError(AgentNBError):
         self.run = run
 
 
-class StreamError(RunError):
-    """The platform reported an error inside the stream."""
+class RunFailedError(RunError):
+    """The agent's run failed: the platform reported an error inside the stream (``code`` and
+    ``retry_after`` when it said)."""
 
     def __init__(
         self,
@@ -248,7 +267,7 @@ def error_for_run(run: Run) -> RunError | None:
             return StreamStallError(text, partial_text=run.text, run=run)
         return RunInterruptedError(text, partial_text=run.text, run=run)
     if run.status == "failed":
-        return StreamError(
+        return RunFailedError(
             message or "the run failed",
             code=info.code if info else None,
             retry_after=info.retry_after if info else None,
@@ -271,5 +290,5 @@ def error_info(exc: BaseException) -> RunErrorInfo:
     )
 
 
-class SchemaError(AgentNBError):
+class AnswerSchemaError(AgentNBError):
     """The answer is not valid JSON for the requested schema."""

@@ -21,9 +21,9 @@ from ..events import Event
 from .approvals import CALLER_WAITING, ApprovalGate
 from .exceptions import (
     AgentNBError,
+    AnswerSchemaError,
     ConfigurationError,
     RunCancelledError,
-    SchemaError,
     error_for_run,
     error_info,
 )
@@ -40,7 +40,7 @@ class StreamSource(AbstractAsyncContextManager[Any], Protocol):
     """What a handle consumes: an async context manager that iterates events and folds them
     into ``.run`` (``AsyncAgentClient.stream(...)`` returns one). One that has
     ``consume(on_event)`` is run with it (no step of the iteration per event), and one with
-    an ``approvals`` gate takes the handle's decisions on tool calls (``RunStream`` has both;
+    an ``approvals`` gate takes the handle's decisions on tool calls (``AsyncRunStream`` has both;
     looked up by name: a runtime protocol check costs a run more than its first event)."""
 
     @property
@@ -108,27 +108,19 @@ class RunHandle:
     async def _consume(self) -> Run:
         error: BaseException | None = None
         try:
-            async with self._make_stream() as stream:
-                if stream.run is not self.run:
-                    self.run = stream.run
-                self._attach_approvals(stream)
-                consume = getattr(stream, "consume", None)
-                if consume is not None:
-                    await consume(self._notify)
-                else:
-                    async for event in stream:
-                        self._notify(event)
+            stream = self._make_stream()
+            if stream.run is not self.run:
+                self.run = stream.run
+            self._attach_approvals(stream)
+            run_to_end = getattr(stream, "run_to_end", None)
+            if run_to_end is not None:  # agentnb's stream: the engine says how the run ended
+                error = await run_to_end(self._notify)
+            else:
+                error = await _consume_source(stream, self._notify)
         except asyncio.CancelledError:
             self.run.finish("cancelled")
-        except AgentNBError as exc:
-            if not self.run.done:
-                self.run.finish("failed", error_info(exc))
-            exc.run = self.run
-            error = exc
-        except Exception as exc:  # an unexpected bug must still end the run visibly
-            if not self.run.done:
-                self.run.finish("failed", error_info(exc))
-            error = exc
+        except Exception as exc:  # the stream could not even be made
+            error = _ended_by(self.run, exc)
         if not self.run.done:
             self.run.finish("interrupted")
         self._notify(None)
@@ -286,12 +278,12 @@ class RunHandle:
     @property
     def result(self) -> Any:
         """The answer parsed as JSON when a schema was given (validated), else the text.
-        A :class:`SchemaError` carries the run (``.run``), as every error raised for one."""
+        A :class:`AnswerSchemaError` carries the run (``.run``), as every error raised for one."""
         if self._schema is None and self._validate_result is None:
             return self.run.text
         try:
             return self._validated(self.run.text)
-        except SchemaError as exc:
+        except AnswerSchemaError as exc:
             exc.run = self.run
             raise
 
@@ -299,9 +291,9 @@ class RunHandle:
         try:
             value = json.loads(text)
         except ValueError as exc:
-            raise SchemaError(f"the answer is not valid JSON: {exc}") from None
+            raise AnswerSchemaError(f"the answer is not valid JSON: {exc}") from None
         except RecursionError:
-            raise SchemaError("the answer is JSON nested too deeply to read") from None
+            raise AnswerSchemaError("the answer is JSON nested too deeply to read") from None
         if self._validate_result is not None:
             return self._validate_result(value)
         return value
@@ -318,3 +310,33 @@ def _retrieved(ended: asyncio.Future[Run]) -> None:
     """The run's end, left unawaited by a cancelled await: read, so asyncio does not log it."""
     if not ended.cancelled():
         ended.exception()
+
+
+async def _consume_source(
+    source: StreamSource, on_event: Callable[[Event | None], None]
+) -> BaseException | None:
+    """A source that is not agentnb's stream (a replay, a test's script) consumed as
+    :meth:`agentnb._client.stream.AsyncRunStream.run_to_end` consumes a run: to its end, the
+    error that ended it returned."""
+    run = source.run
+    try:
+        async with source as stream:
+            consume = getattr(stream, "consume", None)
+            if consume is not None:
+                await consume(on_event)
+            else:
+                async for event in stream:
+                    on_event(event)
+    except Exception as exc:
+        return _ended_by(run, exc)
+    return None
+
+
+def _ended_by(run: Run, exc: Exception) -> Exception:
+    """``exc`` ended ``run``: the run fails saying so (an unexpected bug too, visibly), and an
+    agentnb error carries the run."""
+    if not run.done:
+        run.finish("failed", error_info(exc))
+    if isinstance(exc, AgentNBError):
+        exc.run = run
+    return exc

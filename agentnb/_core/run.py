@@ -153,6 +153,16 @@ class Run:
         return [c for c in self.tool_calls if c.status == "awaiting_approval"]
 
     @property
+    def client_tool_calls(self) -> list[ToolCall]:
+        """Calls the platform left for the client to run: the run completed asking for tool
+        output (finish reason ``tool_calls``: a Responses API function call, a plain model's
+        ``tool_calls``) and these never got a result. Not an error: the agent waits for
+        their output in the next turn."""
+        if self.status != "completed" or self.finish_reason != "tool_calls":
+            return []
+        return [c for c in self.tool_calls if c.status == "no_result"]
+
+    @property
     def unapproved_calls(self) -> list[ToolCall]:
         """Calls that asked for approval and ran without the user's (or the user's policy's)
         approval of exactly that call: approved by the server itself, run although denied,

@@ -1,7 +1,7 @@
 """``--schema``: a JSON schema dict or a pydantic model class → response_format + validator.
 
 A schema is the user's (a :class:`ConfigurationError` when it is unusable, before any run);
-an answer is the agent's (a :class:`SchemaError` when it does not fit). ``$ref`` resolves only
+an answer is the agent's (a :class:`AnswerSchemaError` when it does not fit). ``$ref`` resolves only
 inside the schema and to the JSON Schema meta-schemas: agentnb never fetches a schema from
 the network, so a remote ``$ref`` is refused up front.
 """
@@ -17,7 +17,7 @@ import referencing.exceptions
 import referencing.jsonschema
 from jsonschema_specifications import REGISTRY as META_SCHEMAS  # type: ignore[import-untyped]
 
-from .exceptions import ConfigurationError, SchemaError
+from .exceptions import AnswerSchemaError, ConfigurationError
 from .text import excerpt
 
 __all__ = ["resolve_schema"]
@@ -75,11 +75,11 @@ def _pydantic_validator(model: type[pydantic.BaseModel]) -> Validator:
         try:
             return model.model_validate(value)
         except pydantic.ValidationError as exc:
-            raise SchemaError(
+            raise AnswerSchemaError(
                 f"the answer does not match {model.__name__}: {_short(exc)}"
             ) from None
         except RecursionError:
-            raise SchemaError(f"the answer is {_TOO_DEEP} to validate") from None
+            raise AnswerSchemaError(f"the answer is {_TOO_DEEP} to validate") from None
 
     return validate
 
@@ -101,12 +101,12 @@ def _json_schema_validator(schema: dict[str, Any]) -> Validator:
         try:
             errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
         except RecursionError:
-            raise SchemaError(_recursion_problem(value)) from None
+            raise AnswerSchemaError(_recursion_problem(value)) from None
         except referencing.exceptions.Unresolvable as exc:
-            raise SchemaError(f"the schema's $ref cannot be resolved: {exc}") from None
+            raise AnswerSchemaError(f"the schema's $ref cannot be resolved: {exc}") from None
         if errors:
             where = "/".join(str(p) for p in errors[0].path) or "(root)"
-            raise SchemaError(
+            raise AnswerSchemaError(
                 f"the answer does not match the schema at {excerpt(where, QUOTED)}: "
                 f"{excerpt(errors[0].message, QUOTED)}"
             )

@@ -25,7 +25,10 @@ Views → kernel: ``{"kind": "hello", "have": n}`` when a view starts, ``{"kind"
 ``{"kind": "send", "text": s}`` (the chat cell's input box), and ``{"kind": "approve" |
 "deny", "t": k, "call_id": s, "reason": s | None}`` (a tool call awaiting approval: passed to
 the turn's ``RunHandle.approve`` / ``deny``) and ``{"kind": "answer", "t": k, "call_id": s,
-"text": s}`` (the reply to the agent's question on that call: ``RunHandle.answer``). A refusal,
+"text": s}`` (the reply to the agent's question on that call: ``RunHandle.answer``),
+``{"kind": "retry", "t": k}`` / ``{"kind": "edit", "t": k, "text": s}`` (the last turn's
+question again, or edited, through ``start_again``) and ``{"kind": "new"}`` (the next message
+starts a new conversation: ``new_conversation()``). A refusal,
 such as a call decided twice, comes back as a notice.
 
 Deltas are numbered; a snapshot carries the number of the last delta it includes, so a view
@@ -62,9 +65,10 @@ from ..events import (
 )
 from .widget_protocol import Turn
 
-__all__ = ["ChatController", "ControllerSink", "StartRun"]
+__all__ = ["ChatController", "ControllerSink", "NewConversation", "StartRun"]
 
 StartRun = Callable[[str], "RunHandle | None"]
+NewConversation = Callable[[], None]
 """Starts the next run of a conversation for a follow-up or a typed message."""
 
 _BOUNDARIES = (
@@ -107,6 +111,8 @@ class ChatController:
         sink: ControllerSink,
         *,
         start_run: StartRun | None = None,
+        start_again: StartRun | None = None,
+        new_conversation: NewConversation | None = None,
         max_fps: float = 30.0,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
@@ -114,6 +120,9 @@ class ChatController:
             raise ValueError(f"max_fps must be positive, got {max_fps!r}")
         self._sink = sink
         self._start_run = start_run
+        self._start_again = start_again
+        self._new_conversation = new_conversation
+        self._next_started_as: str | None = None
         self._interval = 1.0 / max_fps
         self._loop = loop or get_loop()
         self._turns: list[Turn] = []
@@ -130,10 +139,16 @@ class ChatController:
         """Messages sent to the views (deltas and snapshots), for tests and benchmarks."""
 
     # ---- any thread --------------------------------------------------------------------
-    def add(self, run: Run, handle: RunHandle | None = None) -> int:
-        """Show ``run`` as the next turn (returns its index); with a handle, follow it live."""
+    def add(
+        self, run: Run, handle: RunHandle | None = None, *, started_as: str | None = None
+    ) -> int:
+        """Show ``run`` as the next turn (returns its index); with a handle, follow it live.
+        ``started_as``: see `Turn.started_as`; by default, what the view asked last (a new
+        conversation, a retry, an edit) and no turn took yet."""
         with self._lock:
-            self._turns.append(Turn(run=run, handle=handle))
+            if started_as is None:
+                started_as, self._next_started_as = self._next_started_as, None
+            self._turns.append(Turn(run=run, handle=handle, started_as=started_as))
             index = len(self._turns) - 1
         self._loop.call_soon_threadsafe(self._follow, index)
         return index
@@ -257,6 +272,41 @@ class ChatController:
             text = content.get("text")
             if isinstance(text, str) and text.strip():
                 self._begin_next(text.strip())
+        elif kind in ("retry", "edit"):
+            self._again(kind, content)
+        elif kind == "new":
+            self._new()
+
+    def _again(self, kind: str, content: dict[str, Any]) -> None:
+        """Retry the last turn's question, or send it edited, from where that turn started."""
+        index, text = content.get("t"), content.get("text")
+        if self._start_again is None or not self._turns:
+            self._notice("This cell cannot retry a turn.")
+            return
+        if index != len(self._turns) - 1:
+            self._notice("Only the last turn can be retried or edited.")
+            return
+        if kind == "retry":
+            text = self._turns[-1].run.message
+        if not isinstance(text, str) or not text.strip():
+            return
+        self._begin_next(text.strip(), again=kind)
+
+    def _new(self) -> None:
+        """The next message starts a new conversation (a new thread on the platform)."""
+        if self._new_conversation is None:
+            self._notice("This cell cannot start a new conversation.")
+            return
+        if self._starting or any(not turn.run.done for turn in self._turns):
+            self._notice("A run is still going; wait for it to end or stop it first.")
+            return
+        try:
+            self._new_conversation()
+        except Exception as exc:
+            self._notice(f"Could not start a new conversation: {exc}")
+            return
+        self._next_started_as = "new"
+        self._notice("New conversation: your next message starts a new thread.")
 
     def _stop(self, index: Any) -> None:
         turns = self._turns
@@ -306,7 +356,7 @@ class ChatController:
         candidates = having or turns
         return candidates[-1] if candidates else None
 
-    def _begin_next(self, text: str) -> None:
+    def _begin_next(self, text: str, *, again: str | None = None) -> None:
         if self._start_run is None:
             self._notice("This cell cannot start runs; copy the question into a new cell.")
             return
@@ -314,7 +364,10 @@ class ChatController:
             self._notice("A run is still going; wait for it to end or stop it first.")
             return
         self._starting = True
-        start_run = self._start_run
+        start_run = self._start_again if again else self._start_run
+        assert start_run is not None
+        if again:
+            self._next_started_as = again
         # The caller's callback may block (open a thread on the server, wait on the loop):
         # run it on a worker thread so the loop stays free.
         future = self._loop.run_in_executor(None, start_run, text)

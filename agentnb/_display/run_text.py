@@ -22,10 +22,12 @@ from ..events import Usage
 from .call_tree import MAX_INDENT, call_tree
 
 __all__ = [
+    "CLIENT_TOOL_NOTE",
     "NO_RESULT_NOTE",
     "TOOL_MARKS",
     "call_head",
     "indent",
+    "no_result_note",
     "run_text",
     "seconds",
     "status_line",
@@ -46,6 +48,18 @@ NO_RESULT_NOTE = (
     "known, its output is not."
 )
 """What ``no_result`` means, said next to such a call."""
+CLIENT_TOOL_NOTE = (
+    "The agent left this call for the client to run and waits for its output: send the "
+    "output with the next turn."
+)
+"""What a call means that the platform left for the client (:attr:`Run.client_tool_calls`)."""
+
+
+def no_result_note(run: Run, call: ToolCall) -> str:
+    """Why ``call`` has no result: left for the client, or never reported."""
+    return CLIENT_TOOL_NOTE if call in run.client_tool_calls else NO_RESULT_NOTE
+
+
 NAME_CHARS = 80
 """Characters of a tool's name, and of each argument's value, on a call's line."""
 
@@ -76,7 +90,9 @@ def tokens_text(usage: Usage | None) -> str:
 
 def status_line(run: Run) -> str:
     """One line: status, duration, time to first token, tokens, rate, run id."""
-    status = "paused — waiting for approval" if run.status == "paused" else run.status
+    status: str = "paused — waiting for approval" if run.status == "paused" else run.status
+    if run.client_tool_calls:
+        status = "completed — waiting for the client's tool output"
     bits: list[str] = [status]
     if run.done and run.duration is not None:
         bits.append(seconds(run.duration))

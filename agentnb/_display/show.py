@@ -32,7 +32,7 @@ def _as_source(value: Any) -> RunHandle | Run:
         stream: StreamSource = value
         return RunHandle.start(lambda: stream, run=stream.run)
     raise TypeError(
-        "agentnb.show() takes a RunHandle, a RunStream (client.stream(...)), a finished Run "
+        "agentnb.show() takes a RunHandle, an AsyncRunStream (client.stream(...)), a finished Run "
         f"or a ChatCell, not {type(value).__name__}"
     )
 

@@ -25,6 +25,7 @@ import html
 import json
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -36,11 +37,20 @@ from .._core.run import Run, ToolCall
 from .._core.text import excerpt, terminal_safe
 from ..events import Usage
 from .call_tree import MAX_INDENT, CallTree, call_tree, sub_agent_name
-from .run_text import NO_RESULT_NOTE, TOOL_MARKS, run_text, seconds, status_line, tokens_text
+from .run_text import (
+    CLIENT_TOOL_NOTE,
+    NO_RESULT_NOTE,
+    TOOL_MARKS,
+    run_text,
+    seconds,
+    status_line,
+    tokens_text,
+)
 from .safe_markdown import code_block, one_line, safe_markdown
 
 __all__ = [
     "PLAIN_ANSWER_CHARS",
+    "REOPENED_STYLE",
     "TOOL_LABELS",
     "clean",
     "render_markdown_html",
@@ -124,7 +134,7 @@ def sub_agent_body(call: ToolCall) -> str:
     return "\n\n".join(pieces)
 
 
-def approval_notes(call: ToolCall) -> list[str]:
+def approval_notes(call: ToolCall, tree: CallTree) -> list[str]:
     """Lines on the human decision a call needed, and on a result that never came."""
     notes: list[str] = []
     approval = call.approval
@@ -142,7 +152,7 @@ def approval_notes(call: ToolCall) -> list[str]:
             decided = f"{verb}: {why}" if why else f"{verb}."
         notes += [line for line in (asked, decided) if line]
     if call.status == "no_result":
-        notes.append(NO_RESULT_NOTE)
+        notes.append(CLIENT_TOOL_NOTE if call.call_id in tree.left_for_client else NO_RESULT_NOTE)
     return notes
 
 
@@ -220,10 +230,13 @@ def _esc(text: str) -> str:
 def _call_open_html(call: ToolCall, tree: CallTree) -> str:
     """A call's card up to the calls made inside it: heading, arguments, notes, and the text
     its sub-agent streamed (collapsed). A call waiting for a decision is shown open (its
-    arguments are what must be judged), and so is one with calls inside (the tree shows)."""
+    arguments are what must be judged), and so is one still running or with a sub-agent's
+    work inside (the tree shows); a done call is folded to its heading, as in the live cell."""
     mark, state = tool_heading(call)
     inside = tree.inside(call)
-    opened = " open" if call.status == "awaiting_approval" or inside else ""
+    holds_work = bool(inside or call.agent_text or call.agent_reasoning)
+    live = call.status in ("awaiting_approval", "running")
+    opened = " open" if live or holds_work else ""
     labels = "".join(f" · {_esc(label)}" for label in call_labels(call, tree))
     out = [
         f"<details{opened}><summary>",
@@ -233,7 +246,7 @@ def _call_open_html(call: ToolCall, tree: CallTree) -> str:
     arguments = tool_arguments(call)
     if arguments:
         out.append(f"<p>Arguments</p><pre><code>{_esc(arguments)}</code></pre>")
-    out += [f"<p><em>{_esc(note)}</em></p>" for note in approval_notes(call)]
+    out += [f"<p><em>{_esc(note)}</em></p>" for note in approval_notes(call, tree)]
     if call.agent_text or call.agent_reasoning:
         out.append(
             f"<details><summary>{_esc(sub_agent_title(call, tree))}</summary>"
@@ -267,12 +280,30 @@ def _tool_html(call: ToolCall, tree: CallTree) -> str:
     )
 
 
+def _question_html(run: Run) -> str:
+    """The person's question as the live cell shows it: "You → agent · time" (the full date
+    on hover), then the question at the answer's size, in a quote of its own."""
+    caption = "<strong>You</strong>"
+    if run.agent:
+        caption += f" → <strong>{_esc(run.agent)}</strong>"
+    if run.started_at is not None:
+        when = datetime.fromtimestamp(run.started_at).astimezone()
+        caption += (
+            f' · <time datetime="{when.isoformat(timespec="seconds")}"'
+            f' title="{when.strftime("%A %d %B %Y, %H:%M:%S %Z")}">{when.strftime("%H:%M")}</time>'
+        )
+    text = excerpt(run.message, MESSAGE_CHARS, lines=True)
+    message = (
+        f'<blockquote class="agentnb-question"><p>{_esc(text)}</p></blockquote>' if text else ""
+    )
+    return f"<p><small>{caption}</small></p>{message}"
+
+
 def _run_html(run: Run) -> str:
-    tree = call_tree(run.tool_calls)
+    tree = call_tree(run.tool_calls, run.client_tool_calls)
     out = ['<div class="agentnb-run">']
     if run.agent or run.message:
-        message = excerpt(run.message, MESSAGE_CHARS, lines=True)
-        out.append(f"<p><strong>{_esc(run.agent)}</strong> <em>{_esc(message)}</em></p>")
+        out.append(_question_html(run))
     for part in run.parts:
         if part.kind == "text":
             out.append(render_markdown_html(part.text))
@@ -317,7 +348,7 @@ def _code(text: str) -> str:
 
 
 def _run_markdown(run: Run) -> str:
-    tree = call_tree(run.tool_calls)
+    tree = call_tree(run.tool_calls, run.client_tool_calls)
     out: list[str] = []
     if run.agent or run.message:
         header = f"**{_line(run.agent or 'agent')}**"
@@ -367,7 +398,7 @@ def _call_head_markdown(call: ToolCall, tree: CallTree) -> list[str]:
     arguments = tool_arguments(call)
     if arguments:
         blocks.append(_code(arguments))
-    blocks += [f"*{_line(note)}*" for note in approval_notes(call)]
+    blocks += [f"*{_line(note)}*" for note in approval_notes(call, tree)]
     if call.agent_text or call.agent_reasoning:
         blocks += [f"*{_line(sub_agent_title(call, tree))}*", _code(sub_agent_body(call))]
     return blocks
@@ -417,10 +448,27 @@ def _plain_header(run: Run) -> str:
     return f"agentnb · {excerpt(run.agent, 80) or 'agent'}" + (f": {message}" if message else "")
 
 
+REOPENED_STYLE = (
+    "<style>"
+    ".jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets:not([data-mime-type]))"
+    ":has(+ .jp-OutputArea-child > .jp-OutputArea-output > .agentnb-static)"
+    "{display:none}"
+    "</style>"
+)
+"""Hides the live view's output in front of the copy when the widget manager could not show
+it: in a notebook reopened without its kernel's widgets (JupyterLab and Notebook 7 do not
+save widget state by default) it says "Error displaying widget: model not found", and the
+copy is what the notebook shows. The manager marks that output node, and only then, with the
+``jupyter-widgets`` class (a rendered view is its child, not it). Lumino apps render a trusted
+notebook's HTML as is (a notebook saved where it ran is trusted); an untrusted one's sanitizer
+drops the ``<style>``, and the error shows as before."""
+
+
 def static_bundle(runs: Sequence[Run]) -> dict[str, str]:
-    """``text/html``, ``text/markdown`` and ``text/plain`` for a display bundle."""
+    """``text/html``, ``text/markdown`` and ``text/plain`` for a display bundle (the HTML with
+    `REOPENED_STYLE`, for the notebook a display lands in)."""
     return {
-        "text/html": static_html(runs),
+        "text/html": static_html(runs) + REOPENED_STYLE,
         "text/markdown": static_markdown(runs),
         "text/plain": static_text(runs),
     }

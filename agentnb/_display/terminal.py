@@ -32,10 +32,10 @@ from ..events import (
 )
 from .run_text import (
     NAME_CHARS,
-    NO_RESULT_NOTE,
     TOOL_MARKS,
     call_head,
     indent,
+    no_result_note,
     run_text,
     summary_line,
     tokens_text,
@@ -232,7 +232,8 @@ class TerminalPrinter:
             f"  {TOOL_MARKS['no_result']} {excerpt(c.name, NAME_CHARS, marked=True)}: no result\n"
             for c in calls
         ]
-        return self._paint("".join(lines) + f"    {NO_RESULT_NOTE}\n", YELLOW)
+        note = no_result_note(run, calls[0])
+        return self._paint("".join(lines) + f"    {note}\n", YELLOW)
 
     def _unapproved(self, run: Run) -> str:
         """The calls that ran without the user's approval, one line each, before the summary."""

@@ -32,7 +32,7 @@ from IPython.display import display
 from .._core.handle import RunHandle
 from .._core.loop import get_loop, in_loop_thread
 from .._core.run import Run
-from .controller import ChatController, StartRun
+from .controller import ChatController, NewConversation, StartRun
 from .environment import kernel_shell
 from .marimo import in_marimo, self_contained_front_end
 from .static_copy import static_bundle
@@ -115,6 +115,9 @@ class ChatCell(anywidget.AnyWidget):
     the conversation (it must start the run without displaying it: the cell shows it as its
     next turn); without it the chips copy the question instead. ``input=True`` adds an input
     box whose messages start runs through ``on_followup`` too (``agentnb.chat`` builds one).
+    ``on_retry(text) -> RunHandle | None`` adds Retry and Edit to the last turn: it starts
+    ``text`` from where the last turn started (not after it). ``on_new_conversation()`` adds a
+    "New conversation" control: the next message starts a new thread.
 
     A tool call awaiting approval shows its arguments with **Approve** and **Deny** (with an
     optional reason); a click goes to the run's ``RunHandle.approve`` / ``deny``, and a
@@ -141,6 +144,8 @@ class ChatCell(anywidget.AnyWidget):
         agent: str = "",
         max_fps: float = 30.0,
         placeholder: str = "",
+        on_retry: StartRun | None = None,
+        on_new_conversation: NewConversation | None = None,
     ) -> None:
         start_run = on_followup
         if input and start_run is None:
@@ -160,12 +165,20 @@ class ChatCell(anywidget.AnyWidget):
                 "input": input,
                 "placeholder": placeholder or (f"Message {agent}…" if agent else ""),
                 "agent": agent,
+                "can_retry": start_run is not None and on_retry is not None,
+                "can_reset": start_run is not None and on_new_conversation is not None,
             },
         )
         self.agent = agent
         self._displays: list[tuple[Any, contextvars.Context]] = []
         self._echo_guard: int | None = None
-        self._controller = ChatController(self, start_run=start_run, max_fps=max_fps)
+        self._controller = ChatController(
+            self,
+            start_run=start_run,
+            start_again=on_retry,
+            new_conversation=on_new_conversation,
+            max_fps=max_fps,
+        )
         self.on_msg(self._on_view_message)
         if source is not None:
             self.add(source)

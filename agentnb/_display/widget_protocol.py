@@ -197,6 +197,13 @@ class Turn:
     sent_resets: int = 0
     announced: bool = False
     ended: bool = False
+    started_as: str | None = None
+    """How the person started this turn from the cell, when not by a plain message: ``"new"``
+    (the first turn of a new conversation), ``"retry"`` (the last question again) or
+    ``"edit"`` (the last question, edited)."""
+
+    def meta(self) -> dict[str, Any]:
+        return {**meta_wire(self.run), "started_as": self.started_as}
 
     def wire(self) -> dict[str, Any]:
         run = self.run
@@ -206,7 +213,7 @@ class Turn:
                 for p in run.parts
             ],
             "tools": [tool_wire(c) for c in run.tool_calls],
-            "meta": meta_wire(run),
+            "meta": self.meta(),
         }
 
     def mark_all_sent(self) -> None:
@@ -217,7 +224,7 @@ class Turn:
         self.sent_agent = {
             c.call_id: (len(c.agent_text), len(c.agent_reasoning)) for c in run.tool_calls
         }
-        self.sent_meta = meta_wire(run)
+        self.sent_meta = self.meta()
         self.sent_resets = run.step_resets
 
     def diff(self, t: int) -> list[dict[str, Any]]:
@@ -250,7 +257,7 @@ class Turn:
                 self.sent_text[i] = part.length
         for call in list(self.run.tool_calls):
             ops.extend(self._tool_ops(t, call))
-        meta = meta_wire(self.run)
+        meta = self.meta()
         changed = {k: v for k, v in meta.items() if self.sent_meta.get(k, object()) != v}
         if changed:
             ops.append({"op": "meta", "t": t, "meta": changed})

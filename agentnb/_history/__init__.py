@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from .._core.exceptions import HistoryStoreError
+from .._core.exceptions import HistoryError, HistoryLocationError, HistoryWriteError
 from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord
 from ._store import ENV_VAR, MIGRATIONS, HistoryStore, default_location
 from ._tables import STATUSES, RunFilter, RunHistory, Since, ToolCallHistory
@@ -28,8 +28,10 @@ __all__ = [
     "MIGRATIONS",
     "OUTPUT_LIMIT",
     "STATUSES",
+    "HistoryError",
+    "HistoryLocationError",
     "HistoryStore",
-    "HistoryStoreError",
+    "HistoryWriteError",
     "RunHistory",
     "RunRecord",
     "ToolCallHistory",
@@ -56,7 +58,7 @@ def default_store() -> HistoryStore | None:
     unrecorded; :func:`runs` raises the error instead."""
     try:
         return _open_default()
-    except HistoryStoreError as exc:
+    except HistoryError as exc:
         key = os.environ.get(ENV_VAR, "")
         if _failed.get(key) != str(exc):
             _failed[key] = str(exc)

@@ -17,9 +17,11 @@ thread, after waiting for the writes queued before). An in-memory database has a
 connection guarded by a lock, since each connection to ``:memory:`` would be a separate
 database.
 
-**Errors.** sqlite3's errors become :class:`HistoryStoreError`: what went wrong with which
-file, and what to do about it. Every read and write goes through :func:`store_error`, so no
-raw ``sqlite3`` exception reaches the user.
+**Errors.** sqlite3's errors become a :class:`HistoryError`: what went wrong with which
+file, and what to do about it; a :class:`HistoryLocationError` where the file or its folder is
+the problem (damaged, not ours, not writable), a :class:`HistoryWriteError` where the disk or
+a lock is (full, busy). Every read and write goes through :func:`store_error`, so no raw
+``sqlite3`` exception reaches the user.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 import platformdirs
 
-from .._core.exceptions import HistoryStoreError
+from .._core.exceptions import HistoryError, HistoryLocationError, HistoryWriteError
 from .._core.request import RunRequest
 from .._core.run import Run
 from ._plot import timed_statuses
@@ -80,9 +82,9 @@ __all__ = [
     "MEMORY",
     "MIGRATIONS",
     "ORPHAN_MESSAGE",
+    "HistoryError",
     "HistoryLocation",
     "HistoryStore",
-    "HistoryStoreError",
     "Migration",
     "applied_migrations",
     "apply_migrations",
@@ -126,7 +128,7 @@ class HistoryStore:
     upgrades the schema and marks ``interrupted`` the runs left ``running`` by processes of
     this host that no longer exist; reads do it again (at most every
     ``ORPHAN_SWEEP_SECONDS``) for processes that died since. Any failure of the database
-    is a :class:`HistoryStoreError` saying what to do; recording never raises into a run.
+    is a :class:`HistoryError` saying what to do; recording never raises into a run.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = BUSY_TIMEOUT) -> None:
@@ -148,7 +150,7 @@ class HistoryStore:
                 self._retry_busy(lambda: self._prepare(db))
         except OSError as exc:
             self._close_connections()
-            raise HistoryStoreError(
+            raise HistoryLocationError(
                 f"cannot create the run history at {self.path}: {exc}"
             ) from None
         except BaseException:
@@ -175,9 +177,9 @@ class HistoryStore:
 
     @contextmanager
     def _db(self, action: str = "read") -> Iterator[sqlite3.Connection]:
-        """This thread's connection; any sqlite3 error inside becomes a HistoryStoreError."""
+        """This thread's connection; any sqlite3 error inside becomes a HistoryError."""
         if self._closed:
-            raise HistoryStoreError(f"{self!r} is closed")
+            raise HistoryError(f"{self!r} is closed")
         try:
             if self._memory:
                 with self._lock:
@@ -287,7 +289,7 @@ class HistoryStore:
         try:
             with self._db("write to") as db:
                 self._mark_orphans_interrupted(db, other_pids_only=True)
-        except HistoryStoreError as exc:
+        except HistoryError as exc:
             logger.debug("agentnb history: could not sweep interrupted runs: %s", exc)
 
     def _interrupt_open_runs(self) -> None:
@@ -416,7 +418,7 @@ class HistoryStore:
             params.append(where.limit)
         with self._reading() as db:
             if not self._has_search_index(db):
-                raise HistoryStoreError(
+                raise HistoryError(
                     f"cannot search the run history at {self._where}: this Python's SQLite "
                     f"({sqlite3.sqlite_version}) was built without FTS5, the full-text index"
                 )
@@ -774,7 +776,7 @@ HistoryLocation = Path | Literal[":memory:"] | None
 def default_location() -> HistoryLocation:
     """The history database ``AGENTNB_HISTORY`` names, else the per-user data directory's.
 
-    Raises :class:`HistoryStoreError` when the variable names no usable path."""
+    Raises :class:`HistoryLocationError` when the variable names no usable path."""
     value = os.environ.get(ENV_VAR, "").strip()
     if not value:
         return Path(platformdirs.user_data_dir("agentnb", appauthor=False)) / FILE_NAME
@@ -787,21 +789,21 @@ def default_location() -> HistoryLocation:
 
 
 def expand_path(value: str | os.PathLike[str], what: str) -> Path:
-    """``value`` as a path with ``~`` expanded; a HistoryStoreError naming ``what`` (the
+    """``value`` as a path with ``~`` expanded; a HistoryLocationError naming ``what`` (the
     setting it came from) when it cannot be a path."""
     shown = f"{what}={os.fspath(value)!r}"
     if "\x00" in os.fspath(value):
-        raise HistoryStoreError(f"{shown} is not a usable run history path: it holds a NUL byte")
+        raise HistoryLocationError(f"{shown} is not a usable run history path: it holds a NUL byte")
     try:
         return Path(value).expanduser()
     except RuntimeError as exc:  # "~someone" whose home cannot be found
-        raise HistoryStoreError(
+        raise HistoryLocationError(
             f"{shown} is not a usable run history path: {exc} ({str(value).split('/')[0]!r} "
             "names no user's home); give an absolute path, or ~/… for your own home"
         ) from None
 
 
-# ---- sqlite3's errors as HistoryStoreError -------------------------------------------
+# ---- sqlite3's errors as HistoryError -----------------------------------------------
 
 
 _DAMAGED = ("SQLITE_CORRUPT",)
@@ -834,38 +836,38 @@ def retry_busy(attempt: Callable[[], T], timeout: float) -> T:
         pause = min(pause * 2, 0.25)
 
 
-def store_error(exc: BaseException, where: str, action: str) -> HistoryStoreError:
+def store_error(exc: BaseException, where: str, action: str) -> HistoryError:
     """The error to raise for ``exc``, met while trying to ``action`` the history at ``where``."""
     code, text = _code(exc), str(exc) or type(exc).__name__
     lowered = text.lower()
     if code.startswith(_DAMAGED) or "malformed" in lowered:
-        return HistoryStoreError(
+        return HistoryLocationError(
             f"the run history at {where} is damaged ({text}). Move the file away (agentnb then "
             f"starts a new one there) or point {ENV_VAR} elsewhere; to save what it still "
             f"holds: sqlite3 {where} .recover | sqlite3 recovered.sqlite3"
         )
     if code.startswith(_NOT_A_DATABASE) or "not a database" in lowered:
-        return HistoryStoreError(
+        return HistoryLocationError(
             f"the run history at {where} is not a usable agentnb database ({text}); move it "
             f"away or point {ENV_VAR} elsewhere"
         )
     if is_busy(exc):
-        return HistoryStoreError(
+        return HistoryWriteError(
             f"could not {action} the run history at {where}: another process kept it locked "
             f"({text}); try again, or point {ENV_VAR} elsewhere"
         )
     if code.startswith(_READ_ONLY) or "readonly" in lowered or "unable to open" in lowered:
-        return HistoryStoreError(
+        return HistoryLocationError(
             f"could not {action} the run history at {where}: {text} (check that the file "
             f"and its folder are writable, or point {ENV_VAR} elsewhere)"
         )
     if code.startswith(_FULL) or "disk is full" in lowered:
-        return HistoryStoreError(
+        return HistoryWriteError(
             f"could not {action} the run history at {where}: the disk is full ({text})"
         )
     if "closed database" in lowered:
-        return HistoryStoreError(f"the run history at {where} is closed")
-    return HistoryStoreError(f"could not {action} the run history at {where}: {text}")
+        return HistoryError(f"the run history at {where} is closed")
+    return HistoryWriteError(f"could not {action} the run history at {where}: {text}")
 
 
 def _code(exc: BaseException) -> str:

@@ -49,7 +49,7 @@ def register_provider(cls: type[Provider]) -> type[Provider]:
 
 
 def available_providers() -> dict[str, type[Provider]]:
-    """Every provider: installed through the entry-point group (agentnb's own seven are
+    """Every provider: installed through the entry-point group (agentnb's own are
     registered there too, in its ``pyproject.toml``), then those registered at runtime."""
     return {**_installed(), **_registered}
 

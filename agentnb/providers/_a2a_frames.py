@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._core.event_builders import reasoning_delta, text_delta
 from ..events import (
     CustomEvent,
     Event,
@@ -35,6 +34,8 @@ from ..events import (
     ToolCallDenied,
     ToolCallFinished,
     ToolCallStarted,
+    reasoning_delta,
+    text_delta,
 )
 from ..sse import ServerSentEvent
 from ._base import Translator

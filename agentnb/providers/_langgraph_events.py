@@ -29,7 +29,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._core.event_builders import attributed_delta
 from ..events import (
     CustomEvent,
     Event,
@@ -45,6 +44,7 @@ from ..events import (
     ToolCallFinished,
     ToolCallStarted,
     Usage,
+    attributed_delta,
 )
 from ..sse import ServerSentEvent
 from ._base import Translator

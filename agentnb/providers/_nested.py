@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._core.event_builders import attributed_delta
 from ..events import (
     Event,
     ReasoningDelta,
@@ -22,6 +21,7 @@ from ..events import (
     ToolCallDelta,
     ToolCallFinished,
     ToolCallStarted,
+    attributed_delta,
 )
 from ._frames import as_dict, first_str
 

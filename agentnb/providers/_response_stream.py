@@ -39,7 +39,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._core.event_builders import reasoning_delta, text_delta
 from ..events import (
     Event,
     RunCompleted,
@@ -49,6 +48,8 @@ from ..events import (
     ToolCallDelta,
     ToolCallFinished,
     ToolCallStarted,
+    reasoning_delta,
+    text_delta,
 )
 from ..sse import ServerSentEvent
 from ._base import Translator

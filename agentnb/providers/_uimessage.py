@@ -27,7 +27,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._core.approvals import ApprovalDecision
-from .._core.event_builders import reasoning_delta, text_delta
 from ..events import (
     Event,
     RunCompleted,
@@ -44,6 +43,8 @@ from ..events import (
     ToolCallProgress,
     ToolCallStarted,
     Usage,
+    reasoning_delta,
+    text_delta,
 )
 from ..sse import ServerSentEvent
 from ._base import Translator

@@ -11,7 +11,21 @@ keeps nothing: the provider keeps each thread's messages client-side, tool calls
 included), the thread's last shared ``state``, ``tools``, ``context`` and ``forwardedProps``
 (option ``forwarded_props``, plus agentnb's ``metadata``, ``modelSettings``,
 ``responseFormat`` and ``followups``, which agentnb's built-in server reads and others may).
-The answer is an SSE stream of AG-UI events (see :mod:`agentnb.providers._agui_events`).
+The answer is an SSE stream of AG-UI events, which :class:`AGUITranslator` reads:
+
+Each frame is one JSON event whose ``type`` names it. Text and reasoning arrive as
+``*_CONTENT`` / ``*_CHUNK`` deltas between start and end markers (the markers carry nothing
+agentnb shows); tool calls as ``TOOL_CALL_START`` / ``ARGS`` / ``END`` (or ``TOOL_CALL_CHUNK``)
+and ``TOOL_CALL_RESULT``; shared state as ``STATE_SNAPSHOT`` and JSON Patch ``STATE_DELTA``;
+application events as ``CUSTOM`` (``RAW`` and ``ACTIVITY_*`` are kept the same way). A
+sub-agent's events carry ``subagentRunId``, announced by ``SUBAGENT_STARTED`` with its name and
+the tool call that started it: they become events of that call's sub-agent. The deprecated
+``THINKING_*`` names of earlier protocol versions are read as reasoning.
+
+``RUN_FINISHED`` ends the run: ``outcome.type`` ``success`` (or none) completes it,
+``interrupt`` pauses it on its ``interrupts`` (each one a call awaiting a human: a tool call
+to approve, or a free-form question), ``cancelled`` ends it failed with code ``cancelled``.
+``RUN_ERROR`` fails it. A frame of an unknown type is kept verbatim.
 
 Human in the loop: a run that ends with an ``interrupt`` outcome pauses; each interrupt is a
 call awaiting approval (a tool call, or a free-form question: an ``input_required`` interrupt,
@@ -27,17 +41,48 @@ Stop closes the connection (the SDKs stop the agent when the client goes away).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .._core.approvals import ApprovalDecision
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
-from ..events import RunCompleted
-from ._agui_events import AGUITranslator, Interrupt
+from .._core.state import PatchError, apply_patch
+from ..events import (
+    CustomEvent,
+    Event,
+    ReasoningDelta,
+    RunCompleted,
+    RunPaused,
+    RunStarted,
+    StateDelta,
+    StateSnapshot,
+    TextDelta,
+    ToolApprovalRequested,
+    ToolCallDelta,
+    ToolCallDenied,
+    ToolCallFinished,
+    ToolCallStarted,
+    Usage,
+    attributed_delta,
+)
+from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, SendJson, Translator
 from ._client_threads import ClientThreads
-from ._frames import local_id
+from ._frames import (
+    as_dict,
+    failure,
+    first_str,
+    json_or_text,
+    local_id,
+    parse_json,
+    parse_usage,
+    str_list,
+)
+from ._frames import unknown as keep_unknown
+from ._openai_history import TurnHistory
 from ._options import carried
 
 __all__ = ["AGUI", "AGUITranslator"]
@@ -181,3 +226,326 @@ def _resume_entry(interrupt: Interrupt | None, decision: ApprovalDecision) -> _O
     if decision.reason:
         payload["reason"] = decision.reason
     return {"interruptId": interrupt_id, "status": "resolved", "payload": payload}
+
+
+# ---- the answer: AG-UI events as agentnb events ---------------------------------------------
+_MARKERS = frozenset(
+    {
+        "TEXT_MESSAGE_START",
+        "TEXT_MESSAGE_END",
+        "REASONING_START",
+        "REASONING_END",
+        "REASONING_MESSAGE_START",
+        "REASONING_MESSAGE_END",
+        "REASONING_ENCRYPTED_VALUE",
+        "THINKING_START",
+        "THINKING_END",
+        "THINKING_TEXT_MESSAGE_START",
+        "THINKING_TEXT_MESSAGE_END",
+        "TOOL_CALL_END",
+        "STEP_STARTED",
+        "STEP_FINISHED",
+        "SUBAGENT_FINISHED",
+    }
+)
+"""Recognised events that carry nothing agentnb shows."""
+
+_KEPT_AS_CUSTOM = {
+    "RAW": "raw",
+    "ACTIVITY_SNAPSHOT": "activity_snapshot",
+    "ACTIVITY_DELTA": "activity_delta",
+    "SUBAGENT_ERROR": "subagent_error",
+}
+"""Recognised events kept on the run as custom events (the chat cell does not draw them)."""
+
+
+QUESTION_REASON = "input_required"
+"""The reason of an interrupt asking for a free-form answer, on the call that asks or on none
+(pydantic-ai's approvals say ``tool_call``)."""
+
+
+@dataclass(frozen=True)
+class Interrupt:
+    """What a paused run waits for: one entry of ``outcome.interrupts``."""
+
+    interrupt_id: str
+    call_id: str
+    """The tool call it is about, else the interrupt's own id."""
+    reason: str
+    message: str | None
+    is_question: bool
+    """Not a tool call to approve: the answer is free-form."""
+
+
+@dataclass
+class _Subagent:
+    name: str
+    parent_call_id: str | None
+
+
+@dataclass
+class _Calls:
+    names: dict[str, str] = field(default_factory=dict)
+    arguments: dict[str, list[str]] = field(default_factory=dict)
+
+
+class AGUITranslator(Translator):
+    """One run's AG-UI events (and, after a pause, the runs that resume it)."""
+
+    def __init__(self, thread_id: str | None, state: Any = None) -> None:
+        self.done = False
+        self.thread_id = thread_id
+        self.run_id: str | None = None
+        self.state: Any = state
+        """The shared state as the agent last gave it (sent back with the next run)."""
+        self.history = TurnHistory()
+        self.interrupts: dict[str, Interrupt] = {}
+        """The interrupts of the last pause, by call id."""
+        self.denied: set[str] = set()
+        """Calls a human denied: their result is the denial the agent was told."""
+        self._calls = _Calls()
+        self._subagents: dict[str, _Subagent] = {}
+        self._roles: dict[str, str] = {}
+        self._handlers = {
+            "RUN_STARTED": self._run_started,
+            "TEXT_MESSAGE_START": self._message_started,
+            "TEXT_MESSAGE_CONTENT": self._text,
+            "TEXT_MESSAGE_CHUNK": self._text,
+            "REASONING_MESSAGE_CONTENT": self._reasoning,
+            "REASONING_MESSAGE_CHUNK": self._reasoning,
+            "THINKING_TEXT_MESSAGE_CONTENT": self._reasoning,
+            "TOOL_CALL_START": self._tool_start,
+            "TOOL_CALL_ARGS": self._tool_args,
+            "TOOL_CALL_CHUNK": self._tool_chunk,
+            "TOOL_CALL_RESULT": self._tool_result,
+            "STATE_SNAPSHOT": self._state_snapshot,
+            "STATE_DELTA": self._state_delta,
+            "MESSAGES_SNAPSHOT": lambda event: [],
+            "CUSTOM": self._custom,
+            "SUBAGENT_STARTED": self._subagent_started,
+            "RUN_FINISHED": self._run_finished,
+            "RUN_ERROR": self._run_error,
+        }
+
+    def translate(self, sse: ServerSentEvent) -> list[Event]:
+        event = as_dict(parse_json(sse.data))
+        kind = first_str(event or {}, "type")
+        if event is None or kind is None:
+            return [keep_unknown(sse)]
+        if kind in _MARKERS:
+            if kind == "TEXT_MESSAGE_START":
+                self._message_started(event)
+            return []
+        if kind in _KEPT_AS_CUSTOM:
+            return [CustomEvent(name=_KEPT_AS_CUSTOM[kind], value=_without_type(event))]
+        handler = self._handlers.get(kind)
+        if handler is None:
+            return [keep_unknown(sse)]
+        return handler(event)
+
+    # ---- run -------------------------------------------------------------------------------
+    def _run_started(self, event: _Obj) -> list[Event]:
+        self.run_id = first_str(event, "runId") or self.run_id
+        self.thread_id = first_str(event, "threadId") or self.thread_id
+        return [RunStarted(run_id=self.run_id, thread_id=self.thread_id)]
+
+    def _run_finished(self, event: _Obj) -> list[Event]:
+        outcome = as_dict(event.get("outcome")) or {}
+        kind = outcome.get("type", "success")
+        if kind == "interrupt":
+            return self._paused(outcome.get("interrupts"))
+        self.done = True
+        if kind == "cancelled":
+            return [failure("the agent cancelled the run", "cancelled")]
+        return [
+            RunCompleted(
+                usage=_total_usage(event.get("usage")),
+                final_output=event.get("result"),
+                followups=_followups(event),
+            )
+        ]
+
+    def _run_error(self, event: _Obj) -> list[Event]:
+        self.done = True
+        message = first_str(event, "message") or "the agent reported an error"
+        return [failure(message, event.get("code"))]
+
+    def _paused(self, entries: Any) -> list[Event]:
+        self.interrupts = {}
+        events: list[Event] = []
+        for entry in entries if isinstance(entries, list) else []:
+            interrupt = _interrupt(as_dict(entry))
+            if interrupt is None:
+                continue
+            self.interrupts[interrupt.call_id] = interrupt
+            events.append(self._approval_requested(interrupt))
+        if not events:
+            self.done = True
+            return [failure("the agent paused on an interrupt without an id", "bad_interrupt")]
+        return [*events, RunPaused()]
+
+    def _approval_requested(self, interrupt: Interrupt) -> ToolApprovalRequested:
+        call_id = interrupt.call_id
+        arguments = "".join(self._calls.arguments.get(call_id, []))
+        return ToolApprovalRequested(
+            call_id=call_id,
+            approval_id=interrupt.interrupt_id,
+            name=self._calls.names.get(call_id, interrupt.reason),
+            arguments=json_or_text(arguments) if arguments else None,
+            reason=interrupt.message,
+            question=interrupt.message or interrupt.reason if interrupt.is_question else None,
+        )
+
+    # ---- text and reasoning -------------------------------------------------------------------
+    def _message_started(self, event: _Obj) -> list[Event]:
+        message_id, role = first_str(event, "messageId"), first_str(event, "role")
+        if message_id and role:
+            self._roles[message_id] = role
+        return []
+
+    def _text(self, event: _Obj) -> list[Event]:
+        delta = event.get("delta")
+        if not isinstance(delta, str) or not delta:
+            return []
+        role = self._roles.get(first_str(event, "messageId") or "", "assistant")
+        if role not in ("assistant", "developer", "system"):
+            return [CustomEvent(name=f"{role}_message", value=_without_type(event))]
+        parent, agent = self._attribution(event)
+        if parent is None:
+            self.history.content(delta)
+        return [attributed_delta(TextDelta, delta, parent, agent)]
+
+    def _reasoning(self, event: _Obj) -> list[Event]:
+        delta = event.get("delta")
+        if not isinstance(delta, str) or not delta:
+            return []
+        parent, agent = self._attribution(event)
+        return [attributed_delta(ReasoningDelta, delta, parent, agent)]
+
+    # ---- tool calls ------------------------------------------------------------------------
+    def _tool_start(self, event: _Obj) -> list[Event]:
+        call_id = first_str(event, "toolCallId")
+        if call_id is None:
+            return []
+        name = first_str(event, "toolCallName") or ""
+        self._calls.names[call_id] = name
+        self._calls.arguments.setdefault(call_id, [])
+        parent, agent = self._attribution(event)
+        if parent is None:
+            self.history.call_started(call_id, name)
+        return [ToolCallStarted(call_id=call_id, name=name, parent_call_id=parent, agent=agent)]
+
+    def _tool_args(self, event: _Obj) -> list[Event]:
+        call_id, delta = first_str(event, "toolCallId"), event.get("delta")
+        if call_id is None or not isinstance(delta, str) or not delta:
+            return []
+        self._calls.arguments.setdefault(call_id, []).append(delta)
+        self.history.call_arguments(call_id, delta)
+        return [ToolCallDelta(call_id=call_id, arguments_delta=delta)]
+
+    def _tool_chunk(self, event: _Obj) -> list[Event]:
+        """A call in chunks: the first names it; later ones (no id) continue the last call."""
+        call_id = first_str(event, "toolCallId") or self._last_call()
+        if call_id is None:
+            return []
+        events: list[Event] = []
+        if call_id not in self._calls.names:
+            start = {**event, "toolCallId": call_id}
+            events.extend(self._tool_start(start))
+        return [*events, *self._tool_args({**event, "toolCallId": call_id})]
+
+    def _last_call(self) -> str | None:
+        return next(reversed(self._calls.names), None)
+
+    def _tool_result(self, event: _Obj) -> list[Event]:
+        call_id = first_str(event, "toolCallId")
+        if call_id is None:
+            return []
+        output = json_or_text(event.get("content"))
+        self.interrupts.pop(call_id, None)
+        self.history.result(call_id, output=output)
+        if call_id in self.denied:
+            return [ToolCallDenied(call_id=call_id, reason=_text_of(output))]
+        return [ToolCallFinished(call_id=call_id, output=output)]
+
+    # ---- state, custom events, sub-agents -------------------------------------------------------
+    def _state_snapshot(self, event: _Obj) -> list[Event]:
+        self.state = event.get("snapshot")
+        return [StateSnapshot(state=self.state)]
+
+    def _state_delta(self, event: _Obj) -> list[Event]:
+        patch = event.get("delta")
+        if not isinstance(patch, list):
+            return [CustomEvent(name="state_delta_rejected", value=_without_type(event))]
+        with contextlib.suppress(PatchError):  # the run records it when it applies the delta
+            self.state = apply_patch(self.state, patch)
+        return [StateDelta(patch=patch)]
+
+    def _custom(self, event: _Obj) -> list[Event]:
+        name = first_str(event, "name") or "custom"
+        return [CustomEvent(name=name, value=event.get("value"))]
+
+    def _subagent_started(self, event: _Obj) -> list[Event]:
+        run_id = first_str(event, "subagentRunId")
+        if run_id is not None:
+            parent = self._subagents.get(first_str(event, "parentSubagentRunId") or "")
+            name = first_str(event, "name") or run_id
+            call = first_str(event, "parentToolCallId") or (parent and parent.parent_call_id)
+            self._subagents[run_id] = _Subagent(name, call or None)
+        return []
+
+    def _attribution(self, event: _Obj) -> tuple[str | None, str | None]:
+        """The call that started the sub-agent this event belongs to, and its name."""
+        run_id = first_str(event, "subagentRunId")
+        subagent = self._subagents.get(run_id) if run_id else None
+        if subagent is None:
+            return None, None
+        return subagent.parent_call_id, subagent.name
+
+
+def _interrupt(entry: _Obj | None) -> Interrupt | None:
+    if entry is None:
+        return None
+    interrupt_id = first_str(entry, "id")
+    if interrupt_id is None:
+        return None
+    call_id = first_str(entry, "toolCallId")
+    reason = first_str(entry, "reason") or "input"
+    return Interrupt(
+        interrupt_id=interrupt_id,
+        call_id=call_id or interrupt_id,
+        reason=reason,
+        message=first_str(entry, "message"),
+        is_question=call_id is None or reason == QUESTION_REASON,
+    )
+
+
+def _total_usage(value: Any) -> Usage | None:
+    """``usage`` is a list of per-model ``TokenUsage`` entries: their sum."""
+    entries = [u for u in map(parse_usage, value if isinstance(value, list) else [value]) if u]
+    if not entries:
+        return None
+    return Usage(
+        prompt_tokens=_sum(u.prompt_tokens for u in entries),
+        completion_tokens=_sum(u.completion_tokens for u in entries),
+        total_tokens=_sum(u.total_tokens for u in entries),
+    ).merged(None)
+
+
+def _sum(counts: Iterable[int | None]) -> int | None:
+    known = [c for c in counts if c is not None]
+    return sum(known) if known else None
+
+
+def _text_of(output: Any) -> str | None:
+    return output if isinstance(output, str) else None
+
+
+def _without_type(event: _Obj) -> _Obj:
+    return {k: v for k, v in event.items() if k != "type"}
+
+
+def _followups(event: _Obj) -> list[str]:
+    """Follow-up questions in ``metadata.followups`` (agentnb's server puts them there: the
+    event's field for extra information)."""
+    return str_list((as_dict(event.get("metadata")) or {}).get("followups"))

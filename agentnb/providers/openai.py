@@ -28,7 +28,6 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from .._core.event_builders import reasoning_delta, text_delta
 from .._core.exceptions import ConfigurationError
 from .._core.request import Media, RunRequest
 from ..events import (
@@ -39,6 +38,8 @@ from ..events import (
     ToolCallFinished,
     ToolCallStarted,
     Usage,
+    reasoning_delta,
+    text_delta,
 )
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, RemoteAgent, SendJson, Translator

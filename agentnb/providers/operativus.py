@@ -21,10 +21,17 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from .._core.approvals import ApprovalDecision
-from .._core.event_builders import reasoning_delta, text_delta
 from .._core.exceptions import ProtocolError
 from .._core.request import RunRequest
-from ..events import Event, RunCompleted, RunPaused, RunStarted, ToolApprovalRequested
+from ..events import (
+    Event,
+    RunCompleted,
+    RunPaused,
+    RunStarted,
+    ToolApprovalRequested,
+    reasoning_delta,
+    text_delta,
+)
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, RemoteRun, SendJson, Translator
 from ._frames import (

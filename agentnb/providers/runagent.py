@@ -12,9 +12,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from .._core.event_builders import reasoning_delta, text_delta
 from .._core.request import RunRequest
-from ..events import Event, RunCompleted, RunStarted
+from ..events import Event, RunCompleted, RunStarted, reasoning_delta, text_delta
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, Translator
 from ._frames import failure, first_number, first_str, parse_json, str_list

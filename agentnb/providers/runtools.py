@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from .._core.event_builders import reasoning_delta, text_delta
 from .._core.request import RunRequest
-from ..events import Event, RunCompleted, RunStarted
+from ..events import Event, RunCompleted, RunStarted, reasoning_delta, text_delta
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, Translator
 from ._frames import (

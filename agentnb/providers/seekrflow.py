@@ -13,10 +13,17 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from .._core.event_builders import reasoning_delta, text_delta
 from .._core.exceptions import ProtocolError
 from .._core.request import RunRequest
-from ..events import Event, RunCompleted, RunStarted, ToolCallFinished, ToolCallStarted
+from ..events import (
+    Event,
+    RunCompleted,
+    RunStarted,
+    ToolCallFinished,
+    ToolCallStarted,
+    reasoning_delta,
+    text_delta,
+)
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, RemoteRun, RunRef, SendJson, Translator
 from ._frames import (

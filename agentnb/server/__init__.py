@@ -164,7 +164,7 @@ Dialects: each is one module ``_<dialect>_routes`` declaring ``DIALECT = ServedD
 
 from __future__ import annotations
 
-from ._app import create_app
 from ._serve import DIALECT_PROVIDERS, ServerHandle, local_server, start_server
+from ._starlette_app import create_app
 
 __all__ = ["DIALECT_PROVIDERS", "ServerHandle", "create_app", "local_server", "start_server"]

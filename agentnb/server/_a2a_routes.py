@@ -33,8 +33,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ._agent_input import AgentInput
-from ._http import invalid, read_json
-from ._runs import RunLog, new_run_id
+from ._http_plumbing import invalid, read_json
+from ._run_log import RunLog, new_run_id
 from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
@@ -50,6 +50,7 @@ from ._service import (
     state_of,
     wants_followups,
 )
+from ._sse_responses import Frame, dumps, flat, parse_last_event_id, sse_response
 from ._steps import (
     ApprovalRequest,
     Decision,
@@ -64,7 +65,6 @@ from ._steps import (
     ToolEnd,
     ToolStart,
 )
-from ._stream import Frame, dumps, flat, parse_last_event_id, sse_response
 
 __all__ = ["A2A", "DIALECT", "A2ARenderer", "routes"]
 

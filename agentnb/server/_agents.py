@@ -24,7 +24,7 @@ from ._agent_input import (
 from ._numbers import ascii_int
 from ._planner import PlannerAgent
 from ._research import ResearchTeamAgent
-from ._schema import SchemaError, instance_for
+from ._schema_instances import SchemaError, instance_for
 from ._steps import Finish, Reasoning, Step, Text
 from ._tools import price_table
 from ._trader import TraderAgent

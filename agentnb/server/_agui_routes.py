@@ -39,8 +39,8 @@ from starlette.routing import Route
 
 from ._agent_input import AgentInput, ChatMessage
 from ._agui_nested import SubagentEvents
-from ._http import ApiError, invalid, parse_model, read_json
-from ._runs import RunLog, new_run_id
+from ._http_plumbing import ApiError, invalid, parse_model, read_json
+from ._run_log import RunLog, new_run_id
 from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
@@ -54,6 +54,7 @@ from ._service import (
     scalar_options,
     wants_followups,
 )
+from ._sse_responses import Frame, dumps
 from ._steps import (
     AnyStep,
     ApprovalRequest,
@@ -69,7 +70,6 @@ from ._steps import (
     ToolEnd,
     ToolStart,
 )
-from ._stream import Frame, dumps
 
 __all__ = ["AGUI", "DIALECT", "AGUIRenderer", "routes"]
 

@@ -7,7 +7,7 @@ import secrets
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ._http import ApiError, error_response
+from ._http_plumbing import ApiError, error_response
 
 __all__ = ["RequireApiKey", "generate_api_key", "key_matches"]
 

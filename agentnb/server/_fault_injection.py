@@ -23,10 +23,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ._http import ApiError, error_response, retry_after_value
+from ._http_plumbing import ApiError, error_response, retry_after_value
 from ._numbers import ascii_decimal, ascii_int
+from ._sse_responses import NO_SHAPING, StreamShaping
 from ._steps import Failure
-from ._stream import NO_SHAPING, StreamShaping
 
 __all__ = ["FAULT_HEADER", "FaultBook", "FaultPlan", "InjectAnswerFaults"]
 

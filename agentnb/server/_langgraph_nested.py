@@ -18,8 +18,8 @@ import json
 import uuid
 from typing import Any
 
+from ._sse_responses import Frame, dumps
 from ._steps import Nested, Reasoning, Text, ToolEnd, ToolStart, run_wide_id
-from ._stream import Frame, dumps
 
 __all__ = ["Subgraphs"]
 

@@ -34,9 +34,9 @@ from starlette.routing import Route
 
 from ._agent_input import AgentInput
 from ._agents import AGENTS
-from ._http import ApiError, invalid, parse_model, read_json
+from ._http_plumbing import ApiError, invalid, parse_model, read_json
 from ._langgraph_nested import Subgraphs
-from ._runs import RunLog, iso, new_run_id
+from ._run_log import RunLog, iso, new_run_id
 from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
@@ -52,6 +52,7 @@ from ._service import (
     state_of,
     wants_followups,
 )
+from ._sse_responses import Frame, dumps, last_pause_end, parse_last_event_id
 from ._steps import (
     AnyStep,
     ApprovalRequest,
@@ -67,7 +68,6 @@ from ._steps import (
     ToolEnd,
     ToolStart,
 )
-from ._stream import Frame, dumps, last_pause_end, parse_last_event_id
 from ._threads import Conversation
 
 __all__ = ["DIALECT", "LANGGRAPH", "LangGraphRenderer", "routes"]

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from ._http import ApiError, openai_param, validation_detail
+from ._http_plumbing import ApiError, openai_param, validation_detail
 
 __all__ = ["openai_validation_error"]
 

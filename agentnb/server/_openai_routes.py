@@ -31,9 +31,9 @@ from starlette.routing import Route
 
 from ._agent_input import AgentInput, ChatMessage
 from ._agents import AGENTS, unknown_agent
-from ._http import ApiError, error_response, invalid, read_json
+from ._http_plumbing import ApiError, error_response, invalid, read_json
 from ._openai_errors import openai_validation_error
-from ._runs import RunLog, new_run_id
+from ._run_log import RunLog, new_run_id
 from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
@@ -45,8 +45,8 @@ from ._service import (
     scalar_options,
     wants_followups,
 )
+from ._sse_responses import Frame, dumps, flat
 from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
-from ._stream import Frame, dumps, flat
 from ._tokens import split_chunks
 
 __all__ = ["DIALECT", "OPENAI", "OpenAIRenderer", "routes"]

@@ -20,8 +20,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ._agent_input import AgentInput
-from ._http import ApiError, invalid, parse_model, read_json
-from ._runs import RunLog, iso, new_run_id
+from ._http_plumbing import ApiError, invalid, parse_model, read_json
+from ._run_log import RunLog, iso, new_run_id
 from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
@@ -35,6 +35,7 @@ from ._service import (
     scalar_options,
     state_of,
 )
+from ._sse_responses import Frame, dumps, flat
 from ._steps import (
     ApprovalRequest,
     Decision,
@@ -48,7 +49,6 @@ from ._steps import (
     ToolEnd,
     ToolStart,
 )
-from ._stream import Frame, dumps, flat
 
 __all__ = ["DIALECT", "OPERATIVUS", "OperativusRenderer", "routes"]
 

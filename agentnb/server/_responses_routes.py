@@ -45,9 +45,9 @@ from starlette.routing import Route
 
 from ._agent_input import AgentInput, ChatMessage
 from ._agents import AGENTS
-from ._http import ApiError, invalid, read_json
+from ._http_plumbing import ApiError, invalid, read_json
 from ._openai_errors import openai_validation_error
-from ._runs import RunLog, new_run_id
+from ._run_log import RunLog, new_run_id
 from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
@@ -62,6 +62,7 @@ from ._service import (
     state_of,
     wants_followups,
 )
+from ._sse_responses import Frame, dumps, flat
 from ._steps import (
     APPROVAL_STEPS,
     ApprovalRequest,
@@ -77,7 +78,6 @@ from ._steps import (
     ToolStart,
     flattened,
 )
-from ._stream import Frame, dumps, flat
 from ._threads import Conversation
 from ._tokens import count_tokens, split_chunks
 

@@ -12,8 +12,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ._agents import AgentInput
-from ._http import ApiError, invalid, parse_model, read_json
-from ._runs import RunLog, new_run_id
+from ._http_plumbing import ApiError, invalid, parse_model, read_json
+from ._run_log import RunLog, new_run_id
 from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
@@ -27,8 +27,8 @@ from ._service import (
     scalar_options,
     wants_followups,
 )
+from ._sse_responses import Frame, dumps, flat
 from ._steps import Failure, Finish, Step, Text
-from ._stream import Frame, dumps, flat
 
 __all__ = ["DIALECT", "RUNAGENT", "RunAgentRenderer", "routes"]
 

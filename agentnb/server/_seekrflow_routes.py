@@ -11,8 +11,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ._agents import AgentInput
-from ._http import ApiError, parse_model, read_json
-from ._runs import RunLog, iso, new_run_id
+from ._http_plumbing import ApiError, parse_model, read_json
+from ._run_log import RunLog, iso, new_run_id
 from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
@@ -28,8 +28,8 @@ from ._service import (
     state_of,
     wants_followups,
 )
+from ._sse_responses import Frame, dumps, flat, parse_last_event_id
 from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
-from ._stream import Frame, dumps, flat, parse_last_event_id
 from ._threads import Conversation, StoredMessage
 from ._vercel_routes import STREAM_HEADERS, VercelRenderer
 

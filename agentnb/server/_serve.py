@@ -16,11 +16,11 @@ import uvicorn
 from starlette.applications import Starlette
 
 from .._core.exceptions import ConfigurationError
-from ._app import create_app
 from ._auth import generate_api_key
 from ._protocol import HEAD_TIMEOUT_S, with_head_timeout
 from ._served_dialects import dialect_for, dialect_providers
 from ._service import AppState
+from ._starlette_app import create_app
 
 __all__ = [
     "DIALECT_PROVIDERS",

@@ -12,11 +12,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ._agents import AGENTS, Agent, AgentInput, InputProblem, unknown_agent
-from ._http import MAX_BODY_BYTES, ApiError, bad_header, invalid
+from ._http_plumbing import MAX_BODY_BYTES, ApiError, bad_header, invalid
 from ._numbers import ascii_int
-from ._runs import Pacing, RunLog, RunStore
-from ._steps import Decision, Failure
-from ._stream import (
+from ._run_log import Pacing, RunLog, RunStore
+from ._sse_responses import (
     NO_SHAPING,
     Frame,
     Renderer,
@@ -28,6 +27,7 @@ from ._stream import (
     parse_last_event_id,
     sse_response,
 )
+from ._steps import Decision, Failure
 from ._threads import ConversationStore
 
 __all__ = [

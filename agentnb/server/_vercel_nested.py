@@ -25,8 +25,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ._sse_responses import Frame, dumps
 from ._steps import Nested, Reasoning, SubAgent, Text, ToolEnd, ToolStart
-from ._stream import Frame, dumps
 from ._tokens import split_chunks
 
 __all__ = ["NESTED_PART", "NestedParts"]

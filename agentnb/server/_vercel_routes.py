@@ -22,8 +22,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ._agent_input import AgentInput
-from ._http import ApiError, invalid, parse_model, read_json
-from ._runs import RunLog, new_run_id
+from ._http_plumbing import ApiError, invalid, parse_model, read_json
+from ._run_log import RunLog, new_run_id
 from ._served_dialects import ServedDialect
 from ._service import (
     AppState,
@@ -39,6 +39,7 @@ from ._service import (
     state_of,
     wants_followups,
 )
+from ._sse_responses import Frame, dumps, last_pause_end, parse_last_event_id
 from ._steps import (
     AnyStep,
     ApprovalRequest,
@@ -54,7 +55,6 @@ from ._steps import (
     ToolEnd,
     ToolStart,
 )
-from ._stream import Frame, dumps, last_pause_end, parse_last_event_id
 from ._tokens import split_chunks
 from ._uimessages import UIMessage, approval_responses, history_of
 from ._vercel_nested import ARGUMENT_PIECE_CHARS, NestedParts

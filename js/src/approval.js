@@ -8,7 +8,7 @@
  * waiting) replaces them. A refusal from the kernel (a call already decided, say) comes back
  * as the widget's notice.
  */
-import { button, h, listen } from "./dom.js";
+import { button, h, isSendKey, listen } from "./dom.js";
 
 /**
  * @typedef {import("./state.js").ToolState} ToolState
@@ -37,8 +37,7 @@ export class ApprovalBox {
     this.reason.placeholder = "Reason (optional)";
     this.denyButton = button("Deny", "anb-deny", () => this.send(false), { signal, title: "Deny" });
     listen(this.reason, "keydown", (/** @type {KeyboardEvent} */ event) => {
-      event.stopPropagation(); // the notebook's shortcuts must not see what is typed here
-      if (event.key === "Enter" && !event.isComposing) {
+      if (isSendKey(event)) {
         event.preventDefault();
         this.send(false);
       }
@@ -49,8 +48,7 @@ export class ApprovalBox {
     this.sendButton = button("Send", "anb-send-answer", () => this.sendAnswer(),
       { signal, title: "Send your answer" });
     listen(this.answer, "keydown", (/** @type {KeyboardEvent} */ event) => {
-      event.stopPropagation(); // the notebook's shortcuts must not see what is typed here
-      if (event.key === "Enter" && !event.isComposing) {
+      if (isSendKey(event)) {
         event.preventDefault();
         this.sendAnswer();
       }

@@ -12,7 +12,7 @@
  */
 import { renderMarkdown } from "./markdown.js";
 import { SyncClient } from "./sync.js";
-import { animationFrame, copyToClipboard, flash, h } from "./dom.js";
+import { animationFrame, copyToClipboard, flash, h, keepKeys } from "./dom.js";
 import { memoryFor, rememberUnder } from "./memory.js";
 import { TurnView } from "./turn.js";
 import { ChatInput } from "./input.js";
@@ -25,7 +25,8 @@ const TICK_MS = 250;
 /**
  * @typedef {import("./sync.js").WidgetModel} WidgetModel
  * @typedef {import("./turn.js").TurnContext} TurnContext
- * @typedef {{ can_followup?: boolean, input?: boolean, placeholder?: string }} Options
+ * @typedef {{ can_followup?: boolean, input?: boolean, placeholder?: string,
+ *   can_retry?: boolean, can_reset?: boolean }} Options
  * @typedef {{
  *   schedule?: (cb: () => void) => () => void,
  *   copy?: (text: string) => Promise<void>,
@@ -52,6 +53,7 @@ export class ChatView {
     this.options = model.get("options") || {};
     this.memory = memoryFor(this.options);
     this.root = h("div", "agentnb anb-root");
+    keepKeys(this.root, this.lifetime.signal);
     this.turnsEl = h("div", "anb-turns");
     this.notice = h("div", "anb-notice");
     this.notice.hidden = true;
@@ -61,6 +63,8 @@ export class ChatView {
     this.generation = -1;
     /** @type {(() => void) | null} */
     this.cancelFrame = null;
+    /** @type {(() => void) | null} */
+    this.cancelPin = null;
     /** @type {ReturnType<typeof setInterval> | null} */
     this.ticker = null;
     /** @type {ChatInput | null} */
@@ -82,6 +86,8 @@ export class ChatView {
       copy: (text, feedback) => this.copy(text, feedback),
       onStop: (t) => this.send({ kind: "stop", t }),
       onFollowup: (text) => this.send({ kind: "followup", text }),
+      onRetry: (t) => this.send({ kind: "retry", t }),
+      onEdit: (t, text) => this.chatInput?.edit(t, text),
       onDecide: (t, callId, approved, reason, answer) =>
         this.send(answer !== undefined
           ? { kind: "answer", t, call_id: callId, text: answer }
@@ -95,6 +101,9 @@ export class ChatView {
     this.noteAttachment();
     this.memory.views.add(this);
     this.model.on("change:options", this.onOptions);
+    // Scroll events do not bubble: caught on the way down, from whatever scrolls the page.
+    document.addEventListener("scroll", () => this.requestPin(),
+      { capture: true, passive: true, signal: this.lifetime.signal });
     this.sync.start();
     this.renderNow();
     this.chatInput?.restoreFocus();
@@ -109,6 +118,8 @@ export class ChatView {
     this.model.off("change:options", this.onOptions);
     if (this.cancelFrame) this.cancelFrame();
     this.cancelFrame = null;
+    if (this.cancelPin) this.cancelPin();
+    this.cancelPin = null;
     this.chatInput?.dispose();
     this.setTicking(false);
     for (const view of this.turnViews) view.dispose();
@@ -183,13 +194,29 @@ export class ChatView {
     const busy = state.running;
     let finished = true;
     state.turns.forEach((turn, t) => {
-      const followups = { canRun: canFollowup && t === last, busy };
+      const asked = state.turns[t + 1]?.meta.message ?? null;
+      const canRetry = this.options.can_retry === true && t === last;
+      const followups = { canRun: canFollowup && t === last, busy, asked, canRetry };
       if (!this.turnViews[t].update(turn, deadline, followups)) finished = false;
     });
     if (!finished) this.requestRender();
     this.root.dataset.running = String(busy);
     this.chatInput?.setBusy(busy);
     this.setTicking(busy);
+    this.pinHeads();
+  }
+
+  /** After a scroll: place the running turns' heads where they are seen, once per frame. */
+  requestPin() {
+    if (this.cancelPin || this.stopped || !this.sync.state.running) return;
+    this.cancelPin = this.schedule(() => {
+      this.cancelPin = null;
+      if (!this.stopped) this.pinHeads();
+    });
+  }
+
+  pinHeads() {
+    for (const view of this.turnViews) view.pin();
   }
 
   /** @param {boolean} on */
@@ -219,16 +246,20 @@ export class ChatView {
       signal: this.lifetime.signal,
       memory: this.memory,
       placeholder: this.options.placeholder,
-      onSubmit: (text) => this.submit(text),
+      onSubmit: (text, editing) => this.submit(text, editing),
+      onNew: this.options.can_reset === true ? () => this.send({ kind: "new" }) : null,
       schedule: this.schedule,
     });
     this.root.append(this.chatInput.el);
   }
 
-  /** @param {string} text @returns {boolean} whether it was sent */
-  submit(text) {
+  /**
+   * @param {string} text @param {number | null} editing  the turn whose question this edits
+   * @returns {boolean} whether it was sent
+   */
+  submit(text, editing) {
     if (this.sync.state.running) return false;
-    this.send({ kind: "send", text });
+    this.send(editing === null ? { kind: "send", text } : { kind: "edit", t: editing, text });
     return true;
   }
 

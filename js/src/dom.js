@@ -31,6 +31,47 @@ export function listen(target, type, handler, signal) {
   target.addEventListener(type, /** @type {EventListener} */ (handler), { signal });
 }
 
+/** Elements whose keys are text or choices: every key typed in them belongs to them. */
+const TYPED = "input, textarea, select, [contenteditable]:not([contenteditable='false'])";
+/** Elements a key activates: Enter and Space belong to them. */
+const PRESSED = "button, summary, a[href]";
+
+/**
+ * Keep the keys typed in `root`'s inputs from the page around it. A notebook listens for
+ * keys on its document (Shift+Enter runs the cell, whose re-run wipes the conversation;
+ * command-mode letters insert, delete or retype cells; Esc leaves the cell), so one guard on
+ * the root covers every input the cell makes, present or future:
+ *   - `data-lm-suppress-shortcuts`: Lumino (JupyterLab, Notebook 7) matches no shortcut for a
+ *     key whose target is inside such an element. Notebook 7 reads keys in the capture phase,
+ *     before any listener of the cell could stop them, so this is the only way there.
+ *   - a keydown listener on the root stops, in the bubble phase, every key typed in an input
+ *     and Enter or Space pressed on a button, for pages that listen on the document without
+ *     Lumino. The element's own handlers have run by then (Enter sends, Shift+Enter makes
+ *     a new line).
+ * @param {HTMLElement} root
+ * @param {AbortSignal} signal
+ */
+export function keepKeys(root, signal) {
+  root.setAttribute("data-lm-suppress-shortcuts", "true");
+  listen(root, "keydown", (/** @type {KeyboardEvent} */ event) => {
+    const target = /** @type {Element | null} */ (event.target);
+    if (typeof target?.closest !== "function") return;
+    const typed = target.closest(TYPED) !== null;
+    const pressed = (event.key === "Enter" || event.key === " ") && target.closest(PRESSED);
+    if (typed || pressed) event.stopPropagation();
+  }, signal);
+}
+
+/**
+ * The key that sends what an input of the cell holds: Enter, or Ctrl/Cmd+Enter. Shift+Enter
+ * (a new line in the question box, a notebook's "run" elsewhere) and Alt+Enter never send:
+ * a hand used to running cells must not send a half-typed question or a decision.
+ * @param {KeyboardEvent} event
+ */
+export function isSendKey(event) {
+  return event.key === "Enter" && !event.shiftKey && !event.altKey && !event.isComposing;
+}
+
 /**
  * A button with no click handler of its own (its container handles the click).
  * @param {string} label

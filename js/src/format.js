@@ -136,3 +136,21 @@ export function tokenText(usage) {
   }
   return bits.length ? `tokens ${bits.join(" · ")}` : "";
 }
+
+/**
+ * When a turn started, for its head: the time of day (with the date when not today), the
+ * full date and time for the hover, and the ISO form for `<time datetime>`.
+ * @param {number} epochSeconds
+ * @param {Date} [now]
+ */
+export function turnTime(epochSeconds, now = new Date()) {
+  const date = new Date(epochSeconds * 1000);
+  const clock = date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  const today = date.toDateString() === now.toDateString();
+  const day = date.toLocaleDateString(undefined, { month: "short", day: "numeric" });
+  return {
+    short: today ? clock : `${day}, ${clock}`,
+    full: date.toLocaleString(undefined, { dateStyle: "full", timeStyle: "medium" }),
+    iso: date.toISOString(),
+  };
+}

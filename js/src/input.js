@@ -3,7 +3,7 @@
  * What the user types or picks to start the next run: the chat input box (ChatCell(input=True)) and
  * the follow-up chips under an answer.
  */
-import { button, childController, h, listen } from "./dom.js";
+import { button, childController, h, isSendKey, listen } from "./dom.js";
 
 /**
  * `memory` is the widget's, shared with the views this one replaces or is replaced by;
@@ -12,17 +12,24 @@ import { button, childController, h, listen } from "./dom.js";
  *   signal: AbortSignal,
  *   memory: { draft: string, focused: boolean },
  *   placeholder?: string,
- *   onSubmit: (text: string) => boolean,
+ *   onSubmit: (text: string, editing: number | null) => boolean,
+ *   onNew?: (() => void) | null,
  *   schedule: (cb: () => void) => () => void,
  * }} InputContext
+ *   `onSubmit(text, editing)`: `editing` is the turn whose question the text replaces (Edit),
+ *   or null; `onNew`: start a new conversation (the "New conversation" button), if the cell can
  */
 
 const DEFAULT_PLACEHOLDER = "Ask a question (Enter to send, Shift+Enter for a new line)";
 
 export class ChatInput {
   /** @param {InputContext} context */
-  constructor({ signal, memory, placeholder, onSubmit, schedule }) {
+  constructor({ signal, memory, placeholder, onSubmit, onNew, schedule }) {
     this.lifetime = childController(signal);
+    /** The turn whose question is being edited here, if any. @type {number | null} */
+    this.editing = null;
+    /** @type {HTMLButtonElement | null} */
+    this.newButton = null;
     this.memory = memory;
     this.onSubmit = onSubmit;
     this.schedule = schedule;
@@ -37,8 +44,37 @@ export class ChatInput {
     this.input.value = memory.draft;
     this.sendButton = h("button", "anb-button anb-send", "Send");
     this.sendButton.type = "submit";
-    this.el.append(this.input, this.sendButton);
+    this.editNote = h("div", "anb-edit-note");
+    this.editNote.hidden = true;
+    this.editNote.append(h("span", "", "Editing the last question (Esc to cancel)"));
+    this.editNote.append(button("Cancel", "anb-edit-cancel", () => this.cancelEdit(),
+      { signal: this.lifetime.signal, title: "Stop editing" }));
+    const row = h("div", "anb-input-row");
+    row.append(this.input, this.sendButton);
+    if (onNew) {
+      this.newButton = button("New conversation", "anb-new", () => onNew(), {
+        signal: this.lifetime.signal, title: "Start a new conversation: the next message starts a new thread",
+      });
+      row.append(this.newButton);
+    }
+    this.el.append(this.editNote, row);
     this.listen();
+  }
+
+  /** Put the question of turn `t` in the box, to be edited and sent again. @param {number} t @param {string} text */
+  edit(t, text) {
+    this.editing = t;
+    this.input.value = text;
+    this.memory.draft = text;
+    this.editNote.hidden = false;
+    this.el.dataset.editing = "true";
+    this.input.focus();
+  }
+
+  cancelEdit() {
+    this.editing = null;
+    this.editNote.hidden = true;
+    delete this.el.dataset.editing;
   }
 
   listen() {
@@ -62,23 +98,29 @@ export class ChatInput {
       this.submit();
     }, signal);
     listen(input, "keydown", (/** @type {KeyboardEvent} */ event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      // Enter (or Ctrl/Cmd+Enter) sends; Shift+Enter is the box's own new line. The cell's
+      // key guard (dom.js keepKeys) keeps every key typed here from the notebook.
+      if (isSendKey(event)) {
         event.preventDefault();
         this.submit();
+      } else if (event.key === "Escape" && this.editing !== null) {
+        this.cancelEdit();
       }
     }, signal);
   }
 
   submit() {
     const text = this.input.value.trim();
-    if (!text || !this.onSubmit(text)) return;
+    if (!text || !this.onSubmit(text, this.editing)) return;
     this.input.value = "";
     this.memory.draft = "";
+    this.cancelEdit();
   }
 
   /** @param {boolean} running */
   setBusy(running) {
     this.sendButton.disabled = running;
+    if (this.newButton) this.newButton.disabled = running;
   }
 
   /**
@@ -134,18 +176,21 @@ export class FollowupChips {
   }
 
   /**
+   * Chips that can no longer start a run (an earlier turn's) are drawn spent, and the one
+   * that was asked next says so.
    * @param {string[]} followups
-   * @param {{ canRun: boolean, disabled: boolean }} mode
+   * @param {{ canRun: boolean, disabled: boolean, asked?: string | null }} mode
    */
-  update(followups, { canRun, disabled }) {
-    const key = JSON.stringify([followups, canRun, disabled]);
+  update(followups, { canRun, disabled, asked = null }) {
+    const key = JSON.stringify([followups, canRun, disabled, asked]);
     if (key === this.shownKey) return;
     this.shownKey = key;
     this.chipsLifetime.abort();
     this.chipsLifetime = childController(this.signal);
     this.el.hidden = followups.length === 0;
+    this.el.dataset.spent = String(!canRun);
     const chips = followups.map((text) => {
-      const chip = canRun ? this.runChip(text) : this.copyChip(text);
+      const chip = canRun ? this.runChip(text) : this.copyChip(text, text === asked);
       chip.disabled = disabled;
       return chip;
     });
@@ -160,11 +205,14 @@ export class FollowupChips {
     });
   }
 
-  /** @param {string} text */
-  copyChip(text) {
+  /** @param {string} text @param {boolean} asked  it was the next turn's question */
+  copyChip(text, asked) {
     /** @type {HTMLButtonElement} */
-    const chip = button(text, "anb-chip anb-chip-copy", () => this.copy(text, chip),
-      { signal: this.chipsLifetime.signal, title: "Copy question" });
+    const chip = button(text, "anb-chip anb-chip-copy", () => this.copy(text, chip), {
+      signal: this.chipsLifetime.signal,
+      title: asked ? "Asked next (click to copy)" : "Copy question",
+    });
+    if (asked) chip.dataset.asked = "true";
     return chip;
   }
 }

@@ -208,14 +208,23 @@ export class ToolCardView {
   /**
    * `decide` sends a human's decision on a call awaiting approval to the kernel; `subAgent`
    * remembers whether the sub-agent's text inside the call was opened.
+   * `card` remembers whether the user unfolded or folded the card itself.
    * @param {{ signal: AbortSignal, remembered: Disclosure,
-   *   decide: import("./approval.js").Decide, subAgent?: Disclosure }} context
+   *   decide: import("./approval.js").Decide, subAgent?: Disclosure, card?: Disclosure }} context
    */
-  constructor({ signal, remembered, decide, subAgent }) {
+  constructor({ signal, remembered, decide, subAgent, card }) {
     this.remembered = remembered;
+    this.card = card ?? { open: null, full: false };
     this.el = h("div", "anb-tool");
     this.el.setAttribute("role", "group");
     const head = h("div", "anb-tool-head");
+    // A card shows its details while the call runs or waits for a decision and folds to its
+    // head once done (the answer then starts near the question); a click on the head, or
+    // the fold button from the keyboard, opens or folds it for good.
+    this.fold = button("", "anb-tool-fold", () => this.toggleFold(), { signal, title: "Show details" });
+    listen(head, "click", (event) => {
+      if (event.target !== this.fold && !this.el.dataset.pinnedOpen) this.toggleFold();
+    }, signal);
     this.icon = h("span", "anb-tool-icon");
     this.icon.setAttribute("aria-hidden", "true");
     this.name = h("span", "anb-tool-name");
@@ -226,7 +235,8 @@ export class ToolCardView {
     this.depth.hidden = true;
     this.tokens = h("span", "anb-tool-tokens");
     this.duration = h("span", "anb-tool-duration");
-    head.append(this.icon, this.name, this.agent, this.status, this.depth, this.tokens, this.duration);
+    head.append(this.fold, this.icon, this.name, this.agent, this.status, this.depth, this.tokens,
+      this.duration);
 
     this.argsBox = h("div", "anb-tool-args");
     this.args = h("pre", "anb-pre");
@@ -282,6 +292,7 @@ export class ToolCardView {
   adopt(card, call) {
     this.children.add(card.el, call);
     if (this.call) this.subAgent.update(this.call, this.children.agent);
+    this.showFold();
   }
 
   /** @param {ToolState} call */
@@ -324,6 +335,35 @@ export class ToolCardView {
     const error = errorText(call);
     this.error.hidden = !error;
     this.error.textContent = error;
+    this.showFold();
+  }
+
+  /**
+   * Fold the card once its call is done, unless the user chose (see the constructor). A call
+   * with a sub-agent's work inside (calls, text) stays whole: the tree is what it shows, as
+   * in the static copy.
+   */
+  showFold() {
+    const call = this.call;
+    const tree = !this.children.el.hidden || Boolean(call?.agent_text || call?.agent_reasoning);
+    const live = this.running || tree;
+    const open = live || (this.card.open ?? false);
+    // a call that runs or waits is always shown whole: its decision and progress are there
+    if (live) this.el.dataset.pinnedOpen = "true";
+    else delete this.el.dataset.pinnedOpen;
+    this.el.dataset.folded = String(!open);
+    this.fold.hidden = live;
+    this.fold.setAttribute("aria-expanded", String(open));
+    const name = call?.name || "tool";
+    const label = `${open ? "Hide" : "Show"} the details of ${name}`;
+    this.fold.title = label;
+    this.fold.setAttribute("aria-label", label);
+  }
+
+  toggleFold() {
+    if (this.el.dataset.pinnedOpen) return;
+    this.card.open = this.el.dataset.folded === "true";
+    this.showFold();
   }
 
   /** @param {ToolState} call */

@@ -34,7 +34,7 @@
  *   started_at?: number | null, first_token_at?: number | null, finished_at?: number | null,
  *   duration?: number | null, tokens_per_second?: number | null,
  *   execution_time?: number | null, followups?: string[], error?: ErrorState | null,
- *   finish_reason?: string | null,
+ *   finish_reason?: string | null, started_as?: string | null,
  * }} MetaState  status: pending | running | paused | completed | failed | cancelled |
  *   interrupted (paused: waiting for a human to decide on a tool call; not an end)
  * @typedef {{ parts: PartState[], tools: ToolState[], meta: MetaState }} TurnWire

@@ -2,14 +2,16 @@
 /**
  * One turn of the chat: a head (the message that started the run, and Stop while it goes),
  * the run's parts as they stream, its error, follow-up chips and status line. Stop is in the
- * head, above the answer, so it stays where it was found while the answer grows under it. A
+ * head, above the answer, so it stays where it was found while the answer grows under it,
+ * and the head is pinned to the top of the visible page while the run goes (pin.js). A
  * turn reaches the rest of the widget only through its context.
  */
 import { TERMINAL, answerText } from "./state.js";
-import { formatSeconds, statusLabel, tokenText } from "./format.js";
+import { formatSeconds, statusLabel, tokenText, turnTime } from "./format.js";
 import { button, childController, h, spinner } from "./dom.js";
 import { ReasoningPartView, TextPartView, ToolCardView } from "./parts.js";
 import { FollowupChips } from "./input.js";
+import { placeHead } from "./pin.js";
 
 export { tokenText };
 
@@ -23,6 +25,8 @@ export { tokenText };
  *   copy: (text: string, feedback?: HTMLButtonElement) => void,
  *   onStop: (t: number) => void,
  *   onFollowup: (text: string) => void,
+ *   onRetry: (t: number) => void,
+ *   onEdit: (t: number, text: string) => void,
  *   onDecide: (t: number, callId: string, approved: boolean, reason: string | null,
  *     answer?: string) => void,
  *   renderMarkdown: (source: string) => DocumentFragment,
@@ -37,14 +41,22 @@ export { tokenText };
  */
 export const PROMPT_CHARS = 1000;
 
+/** What the caption says of a turn the person started from the cell's controls. */
+const STARTED_AS = /** @type {Record<string, string>} */ ({
+  new: "new conversation", retry: "retry", edit: "edited",
+});
+
 /** @param {string} message */
 function clipPrompt(message) {
   return message.length > PROMPT_CHARS ? `${message.slice(0, PROMPT_CHARS - 1)}…` : message;
 }
 
 /**
- * `canRun`: this turn's chips may start the next run; `busy`: a run of the widget is going.
- * @typedef {{ canRun: boolean, busy: boolean }} FollowupMode
+ * `canRun`: this turn's chips may start the next run; `busy`: a run of the widget is going;
+ * `asked`: the question of the turn after this one, if any (a chip with it was spent);
+ * `canRetry`: this turn may be retried or edited (the last turn of a chat that can).
+ * @typedef {{ canRun: boolean, busy: boolean, asked?: string | null, canRetry?: boolean }}
+ *   FollowupMode
  */
 
 export class TurnView {
@@ -57,10 +69,16 @@ export class TurnView {
     const signal = this.lifetime.signal;
     this.el = h("section", "anb-turn");
     this.head = h("div", "anb-head");
+    // The person's question, as legible as the answer and marked as theirs: "You → agent ·
+    // time" over the message in a bubble of its own.
     this.prompt = h("div", "anb-prompt");
+    const caption = h("div", "anb-caption");
     this.agent = h("span", "anb-agent");
-    this.message = h("span", "anb-message");
-    this.prompt.append(this.agent, this.message);
+    this.when = h("time", "anb-when");
+    this.startedAs = h("span", "anb-started-as");
+    caption.append(h("span", "anb-you", "You"), this.agent, this.when, this.startedAs);
+    this.message = h("div", "anb-message");
+    this.prompt.append(caption, this.message);
     this.stop = button("Stop", "anb-stop", () => this.onStop(), { signal, title: "Stop the run" });
     this.head.append(this.prompt, this.stop);
 
@@ -89,7 +107,13 @@ export class TurnView {
     const actions = h("div", "anb-actions");
     this.copyAnswer = button("Copy answer", "anb-copy-answer", () => this.onCopyAnswer(),
       { signal, title: "Copy the answer as markdown" });
-    actions.append(this.copyAnswer);
+    this.retry = button("Retry", "anb-retry", () => context.onRetry(this.index),
+      { signal, title: "Ask the last question again, from where this turn started" });
+    this.edit = button("Edit", "anb-edit", () => context.onEdit(this.index, this.turn?.meta.message || ""),
+      { signal, title: "Edit the last question and send it again" });
+    this.retry.hidden = true;
+    this.edit.hidden = true;
+    actions.append(this.retry, this.edit, this.copyAnswer);
     footer.append(this.statusLine, actions);
 
     this.el.append(this.head, this.body, this.waiting, this.errorBanner, this.chips.el, footer);
@@ -200,6 +224,7 @@ export class TurnView {
       signal: this.partsLifetime.signal,
       remembered: this.remember(key),
       subAgent: this.remember(`${key}/agent`),
+      card: this.remember(`${key}/card`),
       decide,
     });
   }
@@ -234,6 +259,9 @@ export class TurnView {
     const running = !TERMINAL.has(status);
     this.el.dataset.status = status;
     this.agent.textContent = meta.agent || "";
+    this.updateWhen(meta.started_at);
+    this.el.dataset.startedAs = meta.started_as || "";
+    this.startedAs.textContent = STARTED_AS[meta.started_as || ""] || "";
     // Rewritten only when it changed: a new text node is laid out again.
     const message = clipPrompt(meta.message || "");
     if (this.message.textContent !== message) this.message.textContent = message;
@@ -253,11 +281,28 @@ export class TurnView {
     this.stop.disabled = this.stopRequested;
     this.head.hidden = this.prompt.hidden && !running;
     this.copyAnswer.hidden = running || answerText(turn).trim() === "";
+    const again = Boolean(followups.canRetry) && !running && !followups.busy;
+    this.retry.hidden = !again;
+    this.edit.hidden = !again || !meta.message;
     this.updateError(meta, status);
     this.chips.update(meta.followups || [], {
       canRun: followups.canRun,
       disabled: followups.canRun && (running || followups.busy),
+      asked: followups.asked,
     });
+  }
+
+  /** @param {number | null | undefined} startedAt */
+  updateWhen(startedAt) {
+    if (typeof startedAt !== "number") {
+      this.when.hidden = true;
+      return;
+    }
+    const { short, full, iso } = turnTime(startedAt);
+    this.when.hidden = false;
+    this.when.textContent = short;
+    this.when.dateTime = iso;
+    this.when.title = full;
   }
 
   updateElapsed() {
@@ -301,6 +346,12 @@ export class TurnView {
       parts.push(h("span", "anb-error-retry", `Retry after ${formatSeconds(error.retry_after)}.`));
     }
     this.errorBanner.replaceChildren(...parts);
+  }
+
+  /** Keep the head, with Stop, in reach while the run goes (see pin.js). */
+  pin() {
+    const status = this.turn?.meta.status || "pending";
+    placeHead(this.el, this.head, !TERMINAL.has(status));
   }
 
   onStop() {

@@ -185,3 +185,25 @@ test("a tool output's summary previews it on one meaningful line, never a lone b
   cut.update(call({ output: '{\n  "ticker": "NV', output_chars: 5000, output_truncated: true }));
   assert.equal(cut.outputSummary.textContent, 'Output (5,000 chars) — { "ticker": "NV');
 });
+
+test("a tool card is whole while its call runs or waits, folds once done, and keeps the user's choice", () => {
+  const card = fresh();
+  const view = new ToolCardView({
+    signal: new AbortController().signal, decide: NO_DECISION, remembered: fresh(), card,
+  });
+  view.update(call({ status: "running", arguments: { q: 1 } }));
+  assert.equal(view.el.dataset.folded, "false");
+  assert.equal(view.fold.hidden, true, "a running call cannot be folded");
+  view.update(call({ status: "awaiting_approval", arguments: { q: 1 } }));
+  assert.equal(view.el.dataset.folded, "false");
+  view.update(call({ status: "succeeded", arguments: { q: 1 }, output: "ok" }));
+  assert.equal(view.el.dataset.folded, "true", "done: folded to its head");
+  assert.equal(view.fold.getAttribute("aria-expanded"), "false");
+  view.fold.click();
+  assert.equal(view.el.dataset.folded, "false");
+  assert.equal(card.open, true);
+  view.update(call({ status: "succeeded", arguments: { q: 1 }, output: "ok" }));
+  assert.equal(view.el.dataset.folded, "false", "the user's choice is kept");
+  /** @type {HTMLElement} */ (view.el.querySelector(".anb-tool-name")).click();
+  assert.equal(view.el.dataset.folded, "true", "a click on the head folds it again");
+});

@@ -24,6 +24,8 @@ function turnView(memory = new WidgetMemory()) {
       copy: () => {},
       onStop: () => {},
       onFollowup: () => {},
+      onRetry: () => {},
+      onEdit: () => {},
       onDecide: () => {},
       renderMarkdown,
       remember: (key) => memory.disclosure(key),

@@ -23,6 +23,8 @@ function turnView(index = 0) {
       copy: (text) => calls.push(["copy", text]),
       onStop: (t) => calls.push(["stop", t]),
       onFollowup: (text) => calls.push(["followup", text]),
+      onRetry: (t) => calls.push(["retry", t]),
+      onEdit: (t, text) => calls.push(["edit", t, text]),
       onDecide: (t, callId, approved, reason) => calls.push(["decide", t, callId, approved, reason]),
       renderMarkdown,
       remember: (key) => {
@@ -68,7 +70,35 @@ test("a running turn: prompt, parts, elapsed time on the kernel clock, Stop thro
 test("tool cards and reasoning get their remembered state by turn and call id", () => {
   const { view, remembered } = turnView(3);
   view.update(RUNNING, NO_DEADLINE, IDLE);
-  assert.deepEqual(remembered, ["3/part/0", "3/tool/call-1", "3/tool/call-1/agent"]);
+  assert.deepEqual(remembered, [
+    "3/part/0", "3/tool/call-1", "3/tool/call-1/agent", "3/tool/call-1/card",
+  ]);
+});
+
+test("the question reads as the person's: You, the agent, the time (full date on hover)", () => {
+  const { view } = turnView();
+  const startedAt = Date.UTC(2026, 10, 23, 16, 5) / 1000;
+  view.update(turnOf({
+    parts: [], tools: [], meta: { status: "completed", agent: "echo", message: "Hi there", started_at: startedAt },
+  }), NO_DEADLINE, IDLE);
+  const caption = /** @type {HTMLElement} */ (view.el.querySelector(".anb-caption"));
+  assert.equal(caption.querySelector(".anb-you")?.textContent, "You");
+  assert.equal(view.agent.textContent, "echo");
+  assert.equal(view.message.textContent, "Hi there");
+  assert.equal(view.when.dateTime, "2026-11-23T16:05:00.000Z");
+  assert.match(view.when.title, /2026/);
+  assert.ok(view.when.textContent && !view.when.hidden);
+});
+
+test("an earlier turn's chips are spent, and the one asked next is marked", () => {
+  const { view } = turnView();
+  const turn = turnOf({
+    parts: [], tools: [], meta: { status: "completed", followups: ["Why?", "How?"] },
+  });
+  view.update(turn, NO_DEADLINE, { canRun: false, busy: false, asked: "How?" });
+  const chips = /** @type {HTMLElement[]} */ ([...view.el.querySelectorAll(".anb-chip")]);
+  assert.equal(/** @type {HTMLElement} */ (view.el.querySelector(".anb-followups")).dataset.spent, "true");
+  assert.deepEqual(chips.map((c) => c.dataset.asked ?? ""), ["", "true"]);
 });
 
 test("a finished turn copies its answer and run id, and its chips follow the mode", () => {
@@ -154,4 +184,24 @@ test("a long message is clipped in the head and its text is not rewritten on eac
   view.update(turn, NO_DEADLINE, IDLE);
   assert.equal(view.message.firstChild, node, "the same text node: no relayout of the prompt");
   assert.equal(view.stop.hidden, true);
+});
+
+test("the last turn of a chat that can offers Retry and Edit once done, and says how it started", () => {
+  const { view, calls } = turnView(2);
+  const turn = turnOf({
+    parts: [], tools: [], meta: { status: "running", message: "Why?", started_as: "retry" },
+  });
+  view.update(turn, NO_DEADLINE, { canRun: true, busy: false, canRetry: true });
+  assert.equal(view.retry.hidden, true, "not while it runs");
+  assert.equal(view.startedAs.textContent, "retry");
+  turn.meta.status = "completed";
+  turn.dirtyMeta = true;
+  view.update(turn, NO_DEADLINE, { canRun: true, busy: false, canRetry: true });
+  assert.equal(view.retry.hidden, false);
+  view.retry.click();
+  view.edit.click();
+  assert.deepEqual(calls, [["retry", 2], ["edit", 2, "Why?"]]);
+  turn.dirtyMeta = true;
+  view.update(turn, NO_DEADLINE, { canRun: false, busy: false, canRetry: false });
+  assert.equal(view.retry.hidden, true, "not on an earlier turn");
 });

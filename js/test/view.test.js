@@ -387,3 +387,73 @@ test("a view re-created for the same widget keeps the input's draft and gives ba
   assert.equal(third.input.value, "");
   assert.notEqual(document.activeElement, third.input);
 });
+
+test("no key typed in any input of the cell reaches the page; Enter and Space on its buttons neither", () => {
+  const { model, deliver, el } = mount({ options: { input: true, can_followup: true } });
+  const trade = {
+    call_id: "c1", name: "place_trade", status: "awaiting_approval",
+    approval: { state: "awaiting", reason: "needs a human" },
+  };
+  const asking = { ...trade, call_id: "c2", approval: { state: "awaiting", question: "Where?" } };
+  deliver({
+    kind: "delta",
+    seq: 1,
+    ops: [{ op: "turn", t: 0, turn: {
+      parts: [{ kind: "tool", text: "", call_id: "c1" }, { kind: "tool", text: "", call_id: "c2" }],
+      tools: [trade, asking], meta: { status: "paused" },
+    } }],
+  });
+  /** @type {string[]} */
+  const escaped = [];
+  const onPage = (/** @type {KeyboardEvent} */ event) => escaped.push(event.key);
+  document.addEventListener("keydown", onPage);
+  try {
+    const inputs = [...el.querySelectorAll("input, textarea")];
+    assert.deepEqual(
+      inputs.map((i) => i.className).sort(),
+      ["anb-answer-input", "anb-answer-input", "anb-deny-reason", "anb-deny-reason", "anb-input-text"],
+    );
+    const keys = [
+      { key: "Enter", shiftKey: true }, { key: "Enter", ctrlKey: true }, { key: "Enter", altKey: true },
+      { key: "Escape" }, { key: "a" }, { key: "b" }, { key: "d" }, { key: "m" }, { key: "y" },
+    ];
+    for (const input of inputs) {
+      for (const init of keys) {
+        input.dispatchEvent(new window.KeyboardEvent("keydown", { ...init, bubbles: true, cancelable: true }));
+      }
+    }
+    const stop = /** @type {HTMLElement} */ (el.querySelector(".anb-stop"));
+    stop.dispatchEvent(new window.KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    assert.deepEqual(escaped, []);
+    stop.dispatchEvent(new window.KeyboardEvent("keydown", { key: "j", bubbles: true }));
+    assert.deepEqual(escaped, ["j"], "a letter on a button is the notebook's (command mode)");
+  } finally {
+    document.removeEventListener("keydown", onPage);
+  }
+  assert.equal(model.sent.filter((m) => m.kind === "send").length, 0, "the question box was empty");
+  const root = /** @type {HTMLElement} */ (el.querySelector(".agentnb"));
+  assert.equal(root.getAttribute("data-lm-suppress-shortcuts"), "true", "Lumino's own switch");
+});
+
+test("Edit puts the last question in the box and Send sends it as an edit; New conversation asks the kernel", () => {
+  const { model, deliver, el } = mount({
+    options: { input: true, can_followup: true, can_retry: true, can_reset: true },
+  });
+  deliver({
+    kind: "delta",
+    seq: 1,
+    ops: [{ op: "turn", t: 0, turn: { parts: [], tools: [], meta: { status: "completed", message: "Old question" } } }],
+  });
+  /** @type {HTMLElement} */ (el.querySelector(".anb-edit")).click();
+  const input = /** @type {HTMLTextAreaElement} */ (el.querySelector(".anb-input-text"));
+  assert.equal(input.value, "Old question");
+  assert.equal(/** @type {HTMLElement} */ (el.querySelector(".anb-edit-note")).hidden, false);
+  input.value = "New question";
+  input.dispatchEvent(new window.KeyboardEvent("keydown", { key: "Enter" }));
+  assert.deepEqual(model.sent.at(-1), { kind: "edit", t: 0, text: "New question" });
+  assert.equal(/** @type {HTMLElement} */ (el.querySelector(".anb-edit-note")).hidden, true);
+  /** @type {HTMLElement} */ (el.querySelector(".anb-retry")).click();
+  assert.deepEqual(model.sent.at(-1), { kind: "retry", t: 0 });
+  /** @type {HTMLElement} */ (el.querySelector(".anb-new")).click();
+  assert.deepEqual(model.sent.at(-1), { kind: "new" });
+});

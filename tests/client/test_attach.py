@@ -120,8 +120,13 @@ async def test_a_refused_attach_leaves_the_history_row_as_it_was(
     store.record(partial)  # a row left by a process that died: interrupted, partial answer
     async with client_for(server, "seekrflow-vercel", recorder=store) as client:
         thread = await client.transport.send_json(_create_thread())
-        again = Run(agent="writer", message="a long story", local_id=partial.local_id)
-        stream = client.attach("writer", "run_gone", thread_id=thread["id"], run=again)
+        stream = client.attach(
+            "writer",
+            "run_gone",
+            thread_id=thread["id"],
+            message="a long story",
+            local_id=partial.local_id,
+        )
         with pytest.raises(NotFoundError):
             async for _ in stream:
                 pass

@@ -19,7 +19,7 @@ from agentnb import (
     InvalidRequestError,
     NotFoundError,
 )
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb.events import RunCompleted, RunStarted, TextDelta
 from agentnb.providers import available_providers
 from agentnb.server import ServerHandle

@@ -1,4 +1,4 @@
-"""RunStream.consume: a run applied as the event loop reads it (what every background run,
+"""AsyncRunStream.consume: a run applied as the event loop reads it (what every background run,
 client.run and batch use) gives the same events, in the same order, with the run folded the
 same way, as iterating the stream; a cut at any point in it loses and repeats nothing; and
 it steps the iteration only for the events the stream's task handles itself."""
@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from test_faults import QUESTION, client_with_waits, comparable, outcome, stream_all
 
-from agentnb._client.client import AsyncAgentClient
-from agentnb._client.stream import RunStream
+from agentnb._client.async_client import AsyncAgentClient
+from agentnb._client.stream import AsyncRunStream
 from agentnb._core.run import Run
 from agentnb.events import Event, RunCompleted, RunStarted
 from agentnb.providers import available_providers
@@ -70,19 +70,19 @@ async def test_consuming_gives_the_events_and_run_iterating_gives(
 
 async def test_a_consumed_run_steps_the_iteration_only_for_its_end(server: ServerHandle) -> None:
     steps: list[type[Event]] = []
-    original = RunStream.__anext__
+    original = AsyncRunStream.__anext__
 
-    async def counted(self: RunStream) -> Event:
+    async def counted(self: AsyncRunStream) -> Event:
         event = await original(self)
         steps.append(type(event))
         return event
 
-    RunStream.__anext__ = counted  # type: ignore[method-assign]
+    AsyncRunStream.__anext__ = counted  # type: ignore[method-assign]
     try:
         async with client_with_waits(server, "operativus") as client:
             run, events, _ = await consumed(client, "finance_agent")
     finally:
-        RunStream.__anext__ = original  # type: ignore[method-assign]
+        AsyncRunStream.__anext__ = original  # type: ignore[method-assign]
     assert run.status == "completed" and len(events) > 20
     assert steps == [RunCompleted], "every other event was applied as it was read"
     assert isinstance(events[0], RunStarted)

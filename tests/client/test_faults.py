@@ -19,12 +19,12 @@ from agentnb import (
     NotFoundError,
     ProtocolError,
     RateLimitError,
+    RunFailedError,
     RunInterruptedError,
     ServerError,
-    StreamError,
     StreamTimeoutError,
 )
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.run import Run
 from agentnb.events import Event, ReasoningDelta, TextDelta, ToolCallDelta, ToolCallStarted
 from agentnb.providers import HttpRequest, available_providers
@@ -94,7 +94,7 @@ async def test_in_stream_capacity_error_is_retried(server: ServerHandle, provide
 async def test_in_stream_capacity_error_exhausts_retries(server: ServerHandle) -> None:
     spec = "stream-error=503;retry-after=0;times=9"
     async with client_with_waits(server, "runagent", spec, max_retries=2) as client:
-        with pytest.raises(StreamError) as caught:
+        with pytest.raises(RunFailedError) as caught:
             await client.run("echo", "x")
     assert caught.value.code == "CAPACITY_ERROR" and caught.value.run is not None
     assert caught.value.run.status == "failed" and caught.value.run.retries == 2

@@ -1,5 +1,5 @@
 """A structured answer from a hostile server: ``handle.result`` raises agentnb's
-``SchemaError``, never a ``RecursionError``, a ``ValueError`` or jsonschema's referencing
+``AnswerSchemaError``, never a ``RecursionError``, a ``ValueError`` or jsonschema's referencing
 error, and a ``$ref`` to a remote schema is never fetched. Raw-socket servers on 127.0.0.1
 stream the answers."""
 
@@ -13,7 +13,7 @@ import pytest
 from hostile_server import Conn, HostileServer, Request, sse_head
 
 import agentnb
-from agentnb import AgentClient, SchemaError
+from agentnb import AgentClient, AnswerSchemaError
 from agentnb._core.handle import RunHandle
 
 DEEP_ARRAY = "[" * 1500 + "]" * 1500
@@ -64,7 +64,7 @@ def test_a_hostile_structured_answer_is_a_schema_error(
     with answering(answer) as srv:
         handle = asked(srv.url, schema)
     assert handle.status == "completed" and handle.text == answer
-    with pytest.raises(SchemaError, match=problem):
+    with pytest.raises(AnswerSchemaError, match=problem):
         _ = handle.result
 
 
@@ -73,6 +73,6 @@ def test_a_remote_ref_the_answer_reaches_is_never_fetched(fetched: HostileServer
     schema = {"type": "object", "properties": {"enum": {"$ref": fetched.url + "/s.json"}}}
     with answering('{"enum": 1}') as srv:
         handle = asked(srv.url, schema)
-    with pytest.raises(SchemaError, match=r"\$ref cannot be resolved"):
+    with pytest.raises(AnswerSchemaError, match=r"\$ref cannot be resolved"):
         _ = handle.result
     assert fetched.requests == []

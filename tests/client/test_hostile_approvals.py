@@ -26,7 +26,7 @@ from agentnb import (
     StreamStallError,
     TransportError,
 )
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb.events import RunPaused
 
 pytestmark = pytest.mark.timeout(30)

@@ -14,7 +14,7 @@ import pytest
 from hostile_server import Conn, HostileServer, Request, sse_head
 
 from agentnb import Run
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 
 pytestmark = pytest.mark.timeout(30)
 

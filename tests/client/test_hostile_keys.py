@@ -18,14 +18,14 @@ from agentnb import (
     AuthenticationError,
     ConfigurationError,
     ProtocolError,
+    RunFailedError,
     RunInterruptedError,
-    StreamError,
     TransportError,
     connect,
 )
 from agentnb._app.connections import disconnect
 from agentnb._client import transport
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.request import build_request
 from agentnb._core.run import Run
 from agentnb._core.secrets import MIN_SECRET_LENGTH
@@ -178,7 +178,7 @@ async def test_an_error_frame_quoting_the_key_is_redacted(
     store = HistoryStore(tmp_path / "history.db")
     with HostileServer(stream) as srv:
         async with client(provider, srv.url, KEY + "\n", store) as c:
-            with pytest.raises(StreamError) as caught:
+            with pytest.raises(RunFailedError) as caught:
                 await c.run("agent", "hi")
     error = caught.value
     assert_no_key(error, KEY)

@@ -12,7 +12,7 @@ from typing import Any
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
 from agentnb import Run
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 
 DEEP = [f"d{i}" for i in range(50)]
 

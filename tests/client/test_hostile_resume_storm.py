@@ -12,7 +12,7 @@ import pytest
 from hostile_server import Conn, HostileServer, Request, sse_head
 
 from agentnb import RunInterruptedError
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.retry import RetryPolicy
 
 

@@ -15,7 +15,7 @@ import pytest
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
 from agentnb import ProtocolError
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb._client.transport import JSON_BODY_LIMIT
 
 REFUSED = f"larger than {JSON_BODY_LIMIT // (1024 * 1024)} MiB"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from agentnb_testing import client_for
 
-from agentnb import AgentClient, RunCancelledError, StreamError
+from agentnb import AgentClient, RunCancelledError, RunFailedError
 from agentnb._core.exceptions import error_for_run
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
@@ -199,7 +199,7 @@ async def test_a_failing_recorder_never_breaks_the_run(
 async def test_run_raises_for_a_failed_run_with_the_run_attached(server: ServerHandle) -> None:
     headers = {"X-AgentNB-Fault": f"stream-error=500;tag={uuid.uuid4().hex}"}
     async with client_for(server, "runtools", headers=headers) as client:
-        with pytest.raises(StreamError, match="Processing failed") as caught:
+        with pytest.raises(RunFailedError, match="Processing failed") as caught:
             await client.run("echo", "x")
     assert caught.value.code == "500" or caught.value.code == "STREAM_ERROR"
     assert caught.value.run is not None and caught.value.run.status == "failed"
@@ -256,7 +256,7 @@ def test_sync_stream_closed_early_cancels_the_run(server: ServerHandle) -> None:
 def test_sync_errors_cross_over_typed(server: ServerHandle) -> None:
     headers = {"X-AgentNB-Fault": f"stream-error=500;tag={uuid.uuid4().hex}"}
     with sync_client(server, "runagent", headers=headers) as client:
-        with pytest.raises(StreamError):
+        with pytest.raises(RunFailedError):
             client.run("echo", "x")
         with pytest.raises(RunCancelledError):
             raise_cancelled(client)

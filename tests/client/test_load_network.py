@@ -22,7 +22,7 @@ import httpx
 import pytest
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.exceptions import StreamStallError
 from agentnb._core.loop import get_loop, run_sync, take_turn, turn_is_over, turns_of
 from agentnb._http.httpx_pools import (

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentnb._client import reading
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.exceptions import AgentNBError, ConnectError, TransportError
 from agentnb._http.response_head import MAX_HEAD, Head, parse_head, request_bytes
 

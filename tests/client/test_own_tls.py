@@ -20,7 +20,7 @@ from agentnb_testing import client_for
 from hostile_server import Conn, HostileServer, Request
 
 from agentnb._client import reading, transport
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.exceptions import ConfigurationError, ConnectError
 from agentnb._http.own_connections import HANDSHAKES_AT_ONCE
 from agentnb.server import ServerHandle, create_app

@@ -13,7 +13,7 @@ import pytest
 from hostile_server import Conn, HostileServer, Request
 
 from agentnb._client import reading, transport
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.exceptions import AgentNBError
 
 WORDS = ["alpha ", "beta ", "gamma ", "delta"]

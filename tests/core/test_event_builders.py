@@ -12,9 +12,15 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from agentnb import events
-from agentnb._core import event_builders
-from agentnb._core.event_builders import attributed_delta, reasoning_delta, stamp, text_delta
-from agentnb.events import ReasoningDelta, TextDelta, event_adapter
+from agentnb.events import (
+    ReasoningDelta,
+    TextDelta,
+    attributed_delta,
+    event_adapter,
+    reasoning_delta,
+    stamp,
+    text_delta,
+)
 
 
 class Text(str):
@@ -96,7 +102,7 @@ def test_built_events_share_nothing() -> None:
     first.__pydantic_fields_set__.add("agent")
     assert (second.seq, second.__pydantic_fields_set__) == (0, {"delta"})
     assert text_delta("c").seq == 0
-    assert event_builders._TEXT_DEFAULTS["seq"] == 0
+    assert events._TEXT_DEFAULTS["seq"] == 0
 
 
 SAMPLES = [

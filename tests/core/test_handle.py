@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from agentnb_testing import Scripted
 
-from agentnb import Run, RunCancelledError, RunInterruptedError, StreamError
+from agentnb import Run, RunCancelledError, RunFailedError, RunInterruptedError
 from agentnb._core.handle import RunHandle
 from agentnb._display.run_text import run_text
 from agentnb._display.terminal import TerminalPrinter
@@ -73,7 +73,7 @@ def test_awaitable_from_another_loop() -> None:
 def test_failed_run_raises_stream_error_with_partial_text() -> None:
     events = [TextDelta(delta="partial"), RunFailed(message="boom", code="STREAM_ERROR")]
     handle = start(Scripted(agent="finance_agent", events=events))
-    with pytest.raises(StreamError, match="boom") as info:
+    with pytest.raises(RunFailedError, match="boom") as info:
         handle.wait(timeout=10)
     assert info.value.code == "STREAM_ERROR"
     assert info.value.partial_text == "partial"

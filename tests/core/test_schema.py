@@ -11,7 +11,7 @@ from typing import Any
 import pydantic
 import pytest
 
-from agentnb._core.exceptions import ConfigurationError, SchemaError
+from agentnb._core.exceptions import AnswerSchemaError, ConfigurationError
 from agentnb._core.handle import RunHandle
 from agentnb._core.run import Run
 from agentnb._core.schema import resolve_schema
@@ -112,7 +112,7 @@ def test_a_remote_ref_hidden_from_the_up_front_check_is_a_schema_error(
     schema = {"type": "object", "properties": {"enum": {"$ref": url}}}
     _, validate = resolve_schema(schema)
     assert validate is not None
-    with pytest.raises(SchemaError, match=r"\$ref cannot be resolved"):
+    with pytest.raises(AnswerSchemaError, match=r"\$ref cannot be resolved"):
         validate({"enum": 1})
     assert listener[1:] == [], "the schema was fetched"
 
@@ -127,7 +127,7 @@ def test_local_refs_and_the_meta_schemas_still_resolve() -> None:
     _, validate = resolve_schema(schema)
     assert validate is not None
     assert validate({"price": 3}) == {"price": 3}
-    with pytest.raises(SchemaError, match="price"):
+    with pytest.raises(AnswerSchemaError, match="price"):
         validate({"price": -1})
     meta = {"$ref": "https://json-schema.org/draft/2020-12/schema"}
     _, validate_meta = resolve_schema(meta)
@@ -154,7 +154,7 @@ def test_a_deeply_nested_answer_is_a_schema_error(schema: Any) -> None:
         '{"value": ' + nested_list(DEPTH) + "}" if schema is Anything else nested_list(DEPTH),
         schema,
     )
-    with pytest.raises(SchemaError, match="nested too deeply"):
+    with pytest.raises(AnswerSchemaError, match="nested too deeply"):
         _ = handle.result
 
 
@@ -167,7 +167,7 @@ def test_a_schema_whose_refs_loop_is_a_clear_error() -> None:
     schema = {"$defs": {"loop": {"$ref": "#/$defs/loop"}}, "$ref": "#/$defs/loop"}
     _, validate = resolve_schema(schema)
     assert validate is not None
-    with pytest.raises(SchemaError, match=r"\$refs refer to each other without end"):
+    with pytest.raises(AnswerSchemaError, match=r"\$refs refer to each other without end"):
         validate(1)
 
 
@@ -195,5 +195,5 @@ def test_bad_schemas_are_configuration_errors(schema: Any, message: str) -> None
 
 def test_an_answer_with_a_huge_number_is_a_schema_error() -> None:
     handle = handle_with_answer("1" * 5000, {"type": "number"})
-    with pytest.raises(SchemaError, match="not valid JSON"):
+    with pytest.raises(AnswerSchemaError, match="not valid JSON"):
         _ = handle.result

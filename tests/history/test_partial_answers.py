@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import agentnb
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb._client.recording import _has_answer
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
@@ -36,7 +36,7 @@ REPO = Path(agentnb.__file__).resolve().parent.parent
 STREAMER = textwrap.dedent(
     """
     import asyncio, sys
-    from agentnb._client.client import AsyncAgentClient
+    from agentnb._client.async_client import AsyncAgentClient
     from agentnb._history import HistoryStore
 
     url, key, path = sys.argv[1:4]
@@ -64,7 +64,7 @@ EXITER = textwrap.dedent(
     """
     import logging, sys, time
     import agentnb
-    from agentnb._client.client import AsyncAgentClient
+    from agentnb._client.async_client import AsyncAgentClient
     from agentnb._history import HistoryStore
 
     logging.basicConfig(level=logging.WARNING)

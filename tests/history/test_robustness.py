@@ -26,7 +26,7 @@ from agentnb._cli.runs import main as cli_main
 from agentnb._core.exceptions import ConfigurationError
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run, RunErrorInfo
-from agentnb._history import HistoryStore, HistoryStoreError, close_default_stores, runs
+from agentnb._history import HistoryError, HistoryStore, close_default_stores, runs
 from agentnb._history._tables import RunFilter
 from agentnb.events import (
     RunCompleted,
@@ -100,11 +100,11 @@ def test_reading_a_file_damaged_in_the_middle_is_a_history_store_error(
     damaged: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AGENTNB_HISTORY", str(damaged))
-    with pytest.raises(HistoryStoreError, match=DAMAGED) as caught:
+    with pytest.raises(HistoryError, match=DAMAGED) as caught:
         runs().summary()
     assert isinstance(caught.value, ConfigurationError)
     assert str(damaged) in str(caught.value)
-    with pytest.raises(HistoryStoreError, match=DAMAGED), HistoryStore(damaged) as store:
+    with pytest.raises(HistoryError, match=DAMAGED), HistoryStore(damaged) as store:
         store.runs().to_pandas()
 
 
@@ -124,7 +124,7 @@ def test_every_read_of_an_open_store_maps_damage(tmp_path: Path, read: str) -> N
     with HistoryStore(path) as reader:
         every_id = reader.runs().local_ids
     damage_a_table_page(path)
-    with HistoryStore(path) as store, pytest.raises(HistoryStoreError, match="damaged"):
+    with HistoryStore(path) as store, pytest.raises(HistoryError, match="damaged"):
         READS[read](store, every_id)
 
 
@@ -155,7 +155,7 @@ def test_recording_into_a_damaged_file_does_not_break_the_run_and_logs_once(
 def test_a_write_that_fails_raises_a_history_store_error(damaged_at_the_end: Path) -> None:
     with (
         HistoryStore(damaged_at_the_end) as store,
-        pytest.raises(HistoryStoreError, match="damaged"),
+        pytest.raises(HistoryError, match="damaged"),
     ):
         store.record(finished_run(1), RunRequest(agent="echo", message="m"))
 
@@ -178,12 +178,12 @@ def test_an_unexpandable_history_path_names_the_variable(
     value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("AGENTNB_HISTORY", value)
-    with pytest.raises(HistoryStoreError, match=r"AGENTNB_HISTORY=.*nosuchuser") as caught:
+    with pytest.raises(HistoryError, match=r"AGENTNB_HISTORY=.*nosuchuser") as caught:
         runs()
     assert "home" in str(caught.value)
     with pytest.warns(UserWarning, match="nosuchuser"):
         assert agentnb._history.default_store() is None
-    with pytest.raises(HistoryStoreError, match="nosuchuser"):
+    with pytest.raises(HistoryError, match="nosuchuser"):
         HistoryStore(value)
     assert cli() == 2
     err = capsys.readouterr().err
@@ -191,7 +191,7 @@ def test_an_unexpandable_history_path_names_the_variable(
 
 
 def test_a_history_path_with_a_nul_byte_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(HistoryStoreError, match="history"):
+    with pytest.raises(HistoryError, match="history"):
         HistoryStore(str(tmp_path / "a\x00b.sqlite3"))
 
 
@@ -331,7 +331,7 @@ def test_sqlite_errors_never_escape_a_read_only_file(tmp_path: Path) -> None:
     path.chmod(0o444)
     tmp_path.chmod(0o555)
     try:
-        with pytest.raises(HistoryStoreError), HistoryStore(path) as store:
+        with pytest.raises(HistoryError), HistoryStore(path) as store:
             store.record(finished_run(9), RunRequest(agent="echo", message="m"))
     finally:
         tmp_path.chmod(0o755)
@@ -367,9 +367,9 @@ def test_a_run_with_out_of_range_numbers_and_bad_text_is_still_recorded(
 
 def test_a_lookup_no_store_can_bind_is_a_history_store_error(tmp_path: Path) -> None:
     with HistoryStore(tmp_path / "h.sqlite3") as store:
-        with pytest.raises(HistoryStoreError, match="could not read"):
+        with pytest.raises(HistoryError, match="could not read"):
             store.get("\ud800")
-        with pytest.raises(HistoryStoreError, match="could not read"):
+        with pytest.raises(HistoryError, match="could not read"):
             store.runs_by_ids(["\ud800"])
 
 

@@ -21,7 +21,7 @@ import agentnb
 from agentnb._core.exceptions import ConfigurationError
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
-from agentnb._history import MIGRATIONS, HistoryStore, HistoryStoreError, close_default_stores
+from agentnb._history import MIGRATIONS, HistoryError, HistoryStore, close_default_stores
 from agentnb._history._store import apply_migrations
 from agentnb._history._tables import RunFilter, search_query
 from agentnb.events import RunCompleted, RunStarted, TextDelta, ToolCallFinished, ToolCallStarted
@@ -305,7 +305,7 @@ def test_a_file_without_the_index_says_why(tmp_path: Path) -> None:
     with HistoryStore(path) as store:
         record(store, make_run("still recorded", "yes"))
         assert store.count() == 1
-        with pytest.raises(HistoryStoreError, match="without FTS5"):
+        with pytest.raises(HistoryError, match="without FTS5"):
             store.runs(RunFilter.build(search="recorded"))
 
 

@@ -18,14 +18,17 @@ from agentnb._core.run import Run, RunErrorInfo
 from agentnb._core.secrets import register_secret
 from agentnb._history import (
     OUTPUT_LIMIT,
+    HistoryError,
+    HistoryLocationError,
     HistoryStore,
-    HistoryStoreError,
+    HistoryWriteError,
     RunRecord,
     close_default_stores,
     default_store,
     runs,
 )
 from agentnb._history._records import RUN_COLUMNS, host_of, redact_error
+from agentnb._history._store import store_error
 from agentnb._history._tables import RunFilter
 from agentnb.events import (
     ReasoningDelta,
@@ -375,7 +378,7 @@ def test_close_marks_runs_still_open_interrupted(tmp_path: Path) -> None:
     store.record_start(run, request_for(run), base_url=BASE_URL)
     store.close()
     store.close()  # twice is fine
-    with pytest.raises(HistoryStoreError, match="closed"):
+    with pytest.raises(HistoryError, match="closed"):
         store.runs()
     with HistoryStore(path) as reopened:
         record = reopened.get(run.local_id)
@@ -401,9 +404,36 @@ def test_recording_into_a_closed_store_logs_and_does_not_raise(
 def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("these are my notes, not a database\n" * 100)
-    with pytest.raises(HistoryStoreError, match="not a usable agentnb database"):
+    with pytest.raises(HistoryLocationError, match="not a usable agentnb database") as caught:
         HistoryStore(path)
+    assert isinstance(caught.value, ConfigurationError)  # fixed by pointing elsewhere
     assert path.read_text().startswith("these are my notes")
+
+
+def test_a_full_disk_or_a_lock_is_a_write_error_not_a_configuration_error(
+    tmp_path: Path,
+) -> None:
+    """sqlite's own errors, made for real: a database that may not grow (what a full disk
+    looks like to sqlite) and one another connection holds locked."""
+    path = tmp_path / "h.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (x)")
+        db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")
+        with pytest.raises(sqlite3.OperationalError) as full:
+            db.executemany("INSERT INTO t VALUES (?)", [("x" * 4000,)] * 100)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(sqlite3.OperationalError) as busy:
+            sqlite3.connect(path, timeout=0).execute("INSERT INTO t VALUES (1)")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    for raw, says in ((full.value, "disk is full"), (busy.value, "locked")):
+        error = store_error(raw, str(path), "write to")
+        assert isinstance(error, HistoryWriteError) and isinstance(error, HistoryError)
+        assert not isinstance(error, ConfigurationError), error
+        assert says in str(error)
 
 
 def test_wal_mode_and_busy_timeout_are_set(store: HistoryStore) -> None:
@@ -447,7 +477,7 @@ def test_default_store_that_cannot_open_warns_once_and_runs_raises(
     with pytest.warns(UserWarning, match="runs are not being recorded"):
         assert default_store() is None
     assert default_store() is None  # no second warning (pytest would fail on it)
-    with pytest.raises(HistoryStoreError, match="not a usable agentnb database"):
+    with pytest.raises(HistoryError, match="not a usable agentnb database"):
         runs()
 
 
@@ -473,5 +503,5 @@ def test_import_records_never_drops_a_record_silently(tmp_path: Path) -> None:
     with HistoryStore(tmp_path / "h.sqlite3") as store:
         assert store.import_records([unknown_counts]) == 1  # counts the table defaults: 0
         assert store.get("a").event_count == 0  # type: ignore[union-attr]
-        with pytest.raises(HistoryStoreError, match="started_at"):
+        with pytest.raises(HistoryError, match="started_at"):
             store.import_records([no_start])

@@ -13,7 +13,7 @@ from typing import Any
 from test_approval_cell import eventually, notices, paused, replica_of, transcript_turn, view
 from test_controller import capture
 
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.handle import RunHandle
 from agentnb._display.widget import ChatCell
 from agentnb.server import ServerHandle

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from test_controller import Recorder, Replica, capture
 
-from agentnb._client.client import AsyncAgentClient
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.handle import RunHandle
 from agentnb._core.run import Run
 from agentnb._display.widget import ChatCell

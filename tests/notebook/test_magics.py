@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from IPython.core.interactiveshell import InteractiveShell
 import agentnb
 from agentnb import RunCancelledError
 from agentnb._app import connections as conns
+from agentnb._display.widget import _on_loop
 
 
 @pytest.fixture(scope="module")
@@ -305,6 +307,47 @@ def test_chat_continues_one_thread(server: Any) -> None:
     second = widget.wait(30)
     assert [r.text for r in widget.runs] == ["first message", "second message"]
     assert first.thread_id and second.thread_id == first.thread_id
+    widget.close()
+
+
+def _next_turn(widget: Any, count: int) -> Any:
+    """Wait for the widget's turn number ``count`` (started from the view) to end."""
+    deadline = time.monotonic() + 30
+    while len(widget.runs) < count:
+        assert time.monotonic() < deadline, "no new turn"
+        time.sleep(0.02)
+    return widget.wait(30)
+
+
+def test_chat_retries_edits_and_starts_new_conversations_from_the_view(server: Any) -> None:
+    widget = agentnb.chat("echo", via="test")
+    widget.ask("first message")
+    first = widget.wait(30)
+    # a retry of a conversation's first turn starts where it started: no thread at all
+    widget._on_view_message(widget, {"kind": "retry", "t": 0}, [])
+    retried = _next_turn(widget, 2)
+    assert retried.text == "first message" and retried.thread_id != first.thread_id
+    widget._on_view_message(widget, {"kind": "edit", "t": 1, "text": "edited message"}, [])
+    edited = _next_turn(widget, 3)
+    assert edited.text == "edited message" and edited.thread_id not in (
+        first.thread_id,
+        retried.thread_id,
+    )
+    widget.ask("follow-up")
+    follow = widget.wait(30)
+    assert follow.thread_id == edited.thread_id, "a plain message continues the thread"
+    widget._on_view_message(widget, {"kind": "retry", "t": 1}, [])  # not the last turn
+    widget._on_view_message(widget, {"kind": "new"}, [])
+    _on_loop(lambda: None)  # the view's messages are handled on the loop, in order
+    widget.ask("fresh start")
+    fresh = widget.wait(30)
+    assert fresh.thread_id and fresh.thread_id != follow.thread_id
+    assert len(widget.runs) == 5
+    deadline = time.monotonic() + 10
+    while len(widget.transcript.get("turns", [])) < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    started_as = [turn["meta"]["started_as"] for turn in widget.transcript["turns"]]
+    assert started_as == [None, "retry", "edit", None, "new"]
     widget.close()
 
 

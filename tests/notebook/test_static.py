@@ -12,6 +12,7 @@ from agentnb._core.run import Run
 from agentnb._display.run_text import NO_RESULT_NOTE
 from agentnb._display.safe_markdown import code_block, one_line, safe_markdown
 from agentnb._display.static_copy import (
+    REOPENED_STYLE,
     render_markdown_html,
     static_bundle,
     static_html,
@@ -59,9 +60,11 @@ XSS_PAYLOADS = [
 ALLOWED_TAGS = {
     "a", "blockquote", "br", "code", "del", "div", "details", "em", "h1", "h2", "h3", "h4",
     "h5", "h6", "hr", "img", "li", "ol", "p", "pre", "s", "small", "strong", "summary",
-    "table", "tbody", "td", "th", "thead", "tr", "ul",
+    "table", "tbody", "td", "th", "thead", "tr", "ul", "time",
 }  # fmt: skip
-ALLOWED_ATTRS = {"href", "class", "start", "src", "alt", "style", "role", "rel", "title", "open"}
+ALLOWED_ATTRS = {
+    "href", "class", "start", "src", "alt", "style", "role", "rel", "title", "open", "datetime",
+}  # fmt: skip
 
 
 class _Audit(HTMLParser):
@@ -91,6 +94,8 @@ def audit(html_text: str) -> _Audit:
 
 
 def assert_safe(html_text: str) -> None:
+    # the one <style> is agentnb's own constant, after the copy (see REOPENED_STYLE)
+    html_text = html_text.removesuffix(REOPENED_STYLE)
     found = audit(html_text)
     assert found.tags <= ALLOWED_TAGS, found.tags - ALLOWED_TAGS
     assert found.attrs <= ALLOWED_ATTRS, found.attrs - ALLOWED_ATTRS

@@ -105,7 +105,7 @@ class Session:
 def setup_code(server: ServerHandle) -> str:
     return f"""
         import agentnb
-        from agentnb._client.client import AsyncAgentClient
+        from agentnb._client.async_client import AsyncAgentClient
         client = AsyncAgentClient(
             "seekrflow", base_url={server.url_for("seekrflow")!r}, api_key={server.api_key!r}
         )

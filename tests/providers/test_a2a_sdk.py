@@ -16,7 +16,7 @@ from agentnb_testing import free_port, sdk_python, serving
 import agentnb
 from agentnb import ApprovalDecision, AsyncAgentClient
 from agentnb._app.connections import disconnect
-from agentnb._core.exceptions import ConfigurationError, StreamError
+from agentnb._core.exceptions import ConfigurationError, RunFailedError
 from agentnb._core.request import RunRequest
 from agentnb.events import Event, RunFailed, RunStarted, TextDelta
 from agentnb.providers import RunRef
@@ -102,7 +102,7 @@ async def test_input_required_is_a_question_answered_in_the_same_task(
 async def test_failed_and_rejected_tasks_fail_the_run(
     client: AsyncAgentClient, message: str, code: str, text: str
 ) -> None:
-    with pytest.raises(StreamError) as raised:
+    with pytest.raises(RunFailedError) as raised:
         await client.run("scripted", message)
     assert str(raised.value) == text
     run = raised.value.run
@@ -202,10 +202,10 @@ async def test_a_jsonrpc_error_answered_as_plain_json_is_a_typed_error(
     client: AsyncAgentClient,
 ) -> None:
     """The SDK validates params before streaming and answers an error as one JSON object
-    (1.0) or one SSE frame (0.3): either way a StreamError with the error's name (not a
+    (1.0) or one SSE frame (0.3): either way a RunFailedError with the error's name (not a
     ProtocolError about the content type)."""
     bad = {"configuration": {"historyLength": "lots"}}
-    with pytest.raises(StreamError) as raised:
+    with pytest.raises(RunFailedError) as raised:
         await client.run("scripted", "hi", extra=bad)
     run = raised.value.run
     assert run is not None and run.error is not None

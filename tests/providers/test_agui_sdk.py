@@ -18,7 +18,7 @@ from agentnb_testing import free_port, sdk_python, serving
 import agentnb
 from agentnb import AsyncAgentClient
 from agentnb._app.connections import disconnect
-from agentnb._core.exceptions import NotFoundError, StreamError
+from agentnb._core.exceptions import NotFoundError, RunFailedError
 from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.timeout(300)
@@ -143,7 +143,7 @@ def test_connect_and_ask_continue_the_thread(pydantic_ai_url: str) -> None:
 
 
 async def test_the_agents_error_is_a_typed_failure(client: AsyncAgentClient) -> None:
-    with pytest.raises(StreamError, match="the scripted model failed") as caught:
+    with pytest.raises(RunFailedError, match="the scripted model failed") as caught:
         await client.run("broken", "anything")
     run = caught.value.run
     assert run is not None and run.status == "failed"

@@ -180,12 +180,11 @@ async def test_waiting_for_a_human_is_not_a_stall(server: ServerHandle) -> None:
 
 async def drain(client: AsyncAgentClient, policy: Any = None) -> Run:
     """Stream a trade to its end (with ``policy`` deciding, if given); the run."""
-    run = Run(agent="trader", message=ORDER)
-    async with client.stream_request(build_request("trader", ORDER), run=run) as stream:
+    async with client.stream_request(build_request("trader", ORDER)) as stream:
         stream.approvals.approver = policy
         async for _ in stream:
             pass
-    return run
+    return stream.run
 
 
 async def test_the_run_timeout_still_bounds_a_paused_run(server: ServerHandle) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from agentnb import AsyncAgentClient
 from agentnb.server import ServerHandle
 from agentnb.server._agents import ChatMessage
-from agentnb.server._runs import RunLog
+from agentnb.server._run_log import RunLog
 
 QUESTION = "What is NVDA trading at?"
 

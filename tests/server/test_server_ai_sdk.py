@@ -15,7 +15,7 @@ from server_testing import SSE, iter_sse, parse_sse, wait_until
 
 from agentnb.server import ServerHandle
 from agentnb.server._agents import AgentInput
-from agentnb.server._runs import RunLog
+from agentnb.server._run_log import RunLog
 from agentnb.server._steps import Finish, Text, ToolEnd, ToolStart
 from agentnb.server._vercel_routes import VercelRenderer
 

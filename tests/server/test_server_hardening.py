@@ -20,7 +20,7 @@ from server_testing import KINDS, ipv6_loopback_available, parse_sse
 
 from agentnb._core.exceptions import ConfigurationError
 from agentnb.server import ServerHandle, start_server
-from agentnb.server._http import MAX_JSON_DEPTH
+from agentnb.server._http_plumbing import MAX_JSON_DEPTH
 from agentnb.server._serve import HEAD_TIMEOUT_S
 
 # --- JSON bodies ----------------------------------------------------------------------------
@@ -414,7 +414,7 @@ def body_head(server: ServerHandle, length: int) -> bytes:
 def test_a_body_that_stops_arriving_gets_a_408(
     quick_server: ServerHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("agentnb.server._http.BODY_TIMEOUT_S", QUICK_HEAD_TIMEOUT_S)
+    monkeypatch.setattr("agentnb.server._http_plumbing.BODY_TIMEOUT_S", QUICK_HEAD_TIMEOUT_S)
     with connect(quick_server) as sock:
         started = time.monotonic()
         sock.sendall(body_head(quick_server, 100) + b'{"agent": ')

@@ -13,8 +13,8 @@ import jsonschema
 import pytest
 from pydantic import BaseModel, Field
 
-from agentnb.server._schema import instance_for
 from agentnb.server._schema_hints import words_of
+from agentnb.server._schema_instances import instance_for
 from agentnb.server._tools import price_table
 
 

@@ -13,7 +13,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from tracing_testing import Traced
 
 import agentnb
-from agentnb import AgentClient, RunCancelledError, StreamError
+from agentnb import AgentClient, RunCancelledError, RunFailedError
 from agentnb.events import ToolCallStarted
 from agentnb.providers import available_providers
 from agentnb.server import ServerHandle
@@ -94,7 +94,7 @@ async def test_a_failed_run_carries_the_platforms_error_code(
 ) -> None:
     spec = "stream-error=503;retry-after=0;times=9"
     async with client_for(server, "runagent", max_retries=1, fault=spec) as client:
-        with pytest.raises(StreamError) as caught:
+        with pytest.raises(RunFailedError) as caught:
             await client.run("echo", "x")
     span = the_run_span(traced)
     attributes = span.attributes or {}

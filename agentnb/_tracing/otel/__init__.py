@@ -18,7 +18,7 @@ from .._settings import TracingSettings
 from .._status import TracingStatus
 from ._batch import batch_span
 from ._provider import ChosenProvider, choose_provider
-from ._recorder import TracingRecorder
+from ._span_recorder import TracingRecorder
 
 __all__ = ["TracingBackend", "TracingRecorder", "start_backend"]
 

@@ -14,10 +14,10 @@ from starlette.routing import Route
 
 from ._agents import AGENTS
 from ._auth import RequireApiKey
-from ._http import MAX_BODY_BYTES, ApiError, error_response
+from ._http_plumbing import MAX_BODY_BYTES, ApiError, error_response
 from ._served_dialects import served_dialects
 from ._service import AppState, ServerConfig
-from ._stream import install_log_filter
+from ._sse_responses import install_log_filter
 
 __all__ = ["create_app"]
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ._agents import Agent, AgentInput
-from ._http import ApiError
+from ._http_plumbing import ApiError
 from ._steps import (
     AnyStep,
     ApprovalRequest,
@@ -36,9 +36,11 @@ from ._steps import (
 from ._threads import Conversation
 from ._tokens import count_tokens, split_chunks
 
-__all__ = ["Entry", "Pacing", "RunLog", "RunStatus", "RunStore", "iso", "new_run_id"]
+__all__ = ["Entry", "Pacing", "RunLog", "RunStore", "ServerRunStatus", "iso", "new_run_id"]
 
-RunStatus = Literal["running", "paused", "completed", "failed", "cancelled"]
+ServerRunStatus = Literal["running", "paused", "completed", "failed", "cancelled"]
+"""The built-in server's own status of one of its runs, as its list/status endpoints report
+it (a client sees it as ``RemoteRun.status``); not the client-side ``agentnb.RunStatus``."""
 
 MAX_RUNS = 1000
 RETENTION_SECONDS = 3600.0
@@ -86,7 +88,7 @@ class RunLog:
     """Dialect-specific request facts the status/list endpoints echo (settings, metadata...)."""
     created_at: float = field(default_factory=time.time)
     finished_at: float | None = None
-    status: RunStatus = "running"
+    status: ServerRunStatus = "running"
     entries: list[Entry] = field(default_factory=list)
     pending: dict[str, ApprovalRequest] = field(default_factory=dict)
     """While paused: the calls waiting for a decision, by call id."""
@@ -139,7 +141,7 @@ class RunLog:
         self.entries.append(Entry(step, time.time()))
         self._notify()
 
-    def end(self, status: RunStatus) -> None:
+    def end(self, status: ServerRunStatus) -> None:
         self.status = status
         self.finished_at = time.time()
         if status == "completed" and self.conversation is not None:

@@ -11,9 +11,9 @@ from typing import Any, Protocol
 
 from starlette.responses import StreamingResponse
 
-from ._http import ApiError
+from ._http_plumbing import ApiError
 from ._numbers import ascii_int
-from ._runs import RunLog, RunStore
+from ._run_log import RunLog, RunStore
 from ._steps import AnyStep, Step, flattened
 
 __all__ = [

@@ -21,7 +21,7 @@ What a stream does when things go wrong:
   or timeout, a pool timeout) or the server answered 429/502/503/504; a connection that
   breaks after the request was written is not retried, since the server may have started
   the run. Idempotent requests (GETs) are retried for that too.
-- Cancelling (the task, or :meth:`RunStream.aclose` from another task) closes the HTTP
+- Cancelling (the task, or :meth:`AsyncRunStream.aclose` from another task) closes the HTTP
   connection at once and marks the run ``cancelled``.
 
 Time limits: ``timeout`` is httpx's (connect 10 s; read 60 s between two pieces of the
@@ -46,7 +46,7 @@ from typing import Any, Unpack
 import httpx
 
 from .._core.approvals import CALLER_WAITING, ApprovalPolicy
-from .._core.exceptions import ConfigurationError, NotFoundError, error_for_run
+from .._core.exceptions import ConfigurationError, NotFoundError
 from .._core.recorder import RunRecorder, default_recorder
 from .._core.request import RunOptions, RunRequest, build_request
 from .._core.retry import RetryPolicy
@@ -56,7 +56,7 @@ from .._http import Verify, checked_verify
 from ..providers import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, get_provider
 from .clock import DEFAULT_IDLE_TIMEOUT, checked_limit
 from .reattach import OnceAccepted
-from .stream import RunStream
+from .stream import AsyncRunStream
 from .transport import DEFAULT_TIMEOUT, Transport
 
 __all__ = ["AsyncAgentClient"]
@@ -194,7 +194,7 @@ class AsyncAgentClient:
         *,
         approve: ApprovalPolicy = None,
         **options: Unpack[RunOptions],
-    ) -> RunStream:
+    ) -> AsyncRunStream:
         """Start streaming a run: ``async with client.stream(...) as s: async for e in s``.
 
         Options (:class:`~agentnb._core.request.RunOptions`) are validated — ranges, unknown
@@ -210,31 +210,14 @@ class AsyncAgentClient:
         self,
         request: RunRequest,
         *,
-        run: Run | None = None,
         record: bool = True,
         approve: ApprovalPolicy = None,
-    ) -> RunStream:
-        """Start streaming ``request``; ``run`` is the Run to fold events into (a new one if
-        None); ``record=False`` keeps this run out of the history; ``approve`` as in
-        :meth:`stream`. Raises :class:`ConfigurationError` at once for options the dialect
-        lacks and for an ``approve`` it cannot honour."""
+    ) -> AsyncRunStream:
+        """Start streaming ``request``; ``record=False`` keeps this run out of the history;
+        ``approve`` as in :meth:`stream`. Raises :class:`ConfigurationError` at once for
+        options the dialect lacks and for an ``approve`` it cannot honour."""
         self.provider.check_request(request)
-        if run is None:
-            run = Run(agent=request.agent, message=request.message)
-        run.provider = run.provider or self.provider.name
-        run.connection = run.connection or self.connection
-        run.thread_id = run.thread_id or request.thread_id
-        recorder = self.recorder if record else None
-        stream = RunStream(
-            self.transport,
-            request,
-            run,
-            recorder=recorder,
-            idle_timeout=self.idle_timeout,
-            run_timeout=self.run_timeout,
-        )
-        stream.approvals.approver = approve
-        return stream
+        return self._open(request, record=record, approve=approve)
 
     def attach(
         self,
@@ -242,17 +225,19 @@ class AsyncAgentClient:
         run_id: str,
         *,
         thread_id: str | None = None,
-        run: Run | None = None,
+        message: str = "",
+        local_id: str | None = None,
+        started_at: float | None = None,
         record: bool = True,
         approve: ApprovalPolicy = None,
-    ) -> RunStream:
+    ) -> AsyncRunStream:
         """Stream a run that is already going on the platform (started elsewhere: before a
-        kernel restart, in another notebook), from its start, into ``run`` (a new one if
-        None). Pass a fresh :class:`Run` with the ``local_id`` of a history row to complete
-        that row (``agentnb.attach`` does); an attach the platform refuses (an unknown run,
-        an error before the stream opens) leaves the history as it was. Where the dialect
-        has no such operation (:meth:`~agentnb.providers.Provider.attach_request`) or needs
-        the run's thread, a :class:`ConfigurationError` says so before any I/O."""
+        kernel restart, in another notebook), from its start. ``local_id`` (with the
+        ``message`` and ``started_at`` of its row) names the history row the run completes
+        (``agentnb.attach`` passes them); an attach the platform refuses (an unknown run, an
+        error before the stream opens) leaves the history as it was. Where the dialect has
+        no such operation (:meth:`~agentnb.providers.Provider.attach_request`) or needs the
+        run's thread, a :class:`ConfigurationError` says so before any I/O."""
         ref = RunRef(agent, run_id, thread_id)
         if not agent or not run_id:
             raise ConfigurationError("attach needs the run's agent and its platform run id")
@@ -265,20 +250,53 @@ class AsyncAgentClient:
                     f"thread_id=... (a history or remote_runs() row carries it)"
                 )
             raise self.provider.cannot_attach()
-        request = build_request(agent, run.message if run else "", thread_id=thread_id)
-        if run is None:
-            run = Run(agent=agent, message=request.message, run_id=run_id, thread_id=thread_id)
-        run.provider = run.provider or self.provider.name
-        run.connection = run.connection or self.connection
+        request = build_request(agent, message, thread_id=thread_id)
+        return self._open(
+            request,
+            record=record,
+            approve=approve,
+            attach=ref,
+            local_id=local_id,
+            started_at=started_at,
+        )
+
+    def _open(
+        self,
+        request: RunRequest,
+        *,
+        record: bool,
+        approve: ApprovalPolicy,
+        attach: RunRef | None = None,
+        local_id: str | None = None,
+        started_at: float | None = None,
+    ) -> AsyncRunStream:
+        """The run engine's one door: every run, whichever way it was started (``run``,
+        ``stream``, ``attach``, ``ask``, ``chat``, ``batch``, the magics, the CLI), is built
+        here as a :class:`Run`, given its recorder (an attach's only once the platform
+        accepted it) and its approval policy, and streamed by an :class:`AsyncRunStream`."""
+        run = Run(
+            agent=request.agent,
+            message=request.message,
+            provider=self.provider.name,
+            connection=self.connection,
+            thread_id=request.thread_id,
+            run_id=attach.run_id if attach is not None else None,
+        )
+        if local_id is not None:
+            run.local_id = local_id
+        if started_at is not None:
+            run.started_at = started_at
         recorder = self.recorder if record else None
-        stream = RunStream(
+        if recorder is not None and attach is not None:
+            recorder = OnceAccepted(recorder)
+        stream = AsyncRunStream(
             self.transport,
             request,
             run,
-            recorder=OnceAccepted(recorder) if recorder is not None else None,
+            recorder=recorder,
             idle_timeout=self.idle_timeout,
             run_timeout=self.run_timeout,
-            attach=ref,
+            attach=attach,
         )
         stream.approvals.approver = approve
         return stream
@@ -294,22 +312,18 @@ class AsyncAgentClient:
         """Run to the end and return the :class:`Run`.
 
         Raises if the run did not complete, with the run attached as ``.run``:
-        :class:`StreamError` (the platform reported an error), :class:`RunInterruptedError`,
+        :class:`RunFailedError` (the platform reported an error), :class:`RunInterruptedError`,
         :class:`RunCancelledError`, or the transport's typed error. ``approve`` decides on
         tool calls awaiting approval; as nothing else can while this waits, the calls it
         leaves undecided (all of them without it) are denied, saying no one could approve.
         """
         return await self.run_request(build_request(agent, message, **options), approve=approve)
 
-    async def run_request(
-        self, request: RunRequest, *, run: Run | None = None, approve: ApprovalPolicy = None
-    ) -> Run:
+    async def run_request(self, request: RunRequest, *, approve: ApprovalPolicy = None) -> Run:
         """:meth:`run` for a ready :class:`RunRequest`."""
-        stream = self.stream_request(request, run=run, approve=approve)
+        stream = self.stream_request(request, approve=approve)
         stream.approvals.deny_undecided(CALLER_WAITING)
-        async with stream:
-            await stream.consume()
-        error = error_for_run(stream.run)
+        error = await stream.run_to_end()
         if error is not None:
             raise error
         return stream.run

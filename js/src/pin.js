@@ -1,0 +1,56 @@
+// @ts-check
+/**
+ * Keep a running turn's head (its message and Stop) in reach: while the head would be above
+ * the visible part of the page, it is drawn at the top of what is visible, over the answer,
+ * and goes with its turn once the turn scrolls away. CSS `position: sticky` cannot do it:
+ * notebooks wrap each output in elements with `overflow: auto` or `hidden` (JupyterLab's
+ * output area), which become the sticky box's scroller though they never scroll. So the head
+ * is moved with a transform (no layout change), measured against the nearest ancestor that
+ * really scrolls, or the window.
+ */
+
+/** @param {Element} el @returns {Element | null} the nearest ancestor that scrolls vertically */
+export function scrollerOf(el) {
+  const view = el.ownerDocument.defaultView;
+  if (!view) return null;
+  for (let node = el.parentElement; node; node = node.parentElement) {
+    const y = view.getComputedStyle(node).overflowY;
+    if ((y === "auto" || y === "scroll") && node.scrollHeight > node.clientHeight + 1) return node;
+  }
+  return null;
+}
+
+/**
+ * How far down `head` must move to be seen: the distance from its place in the turn to the
+ * top of the visible area, never past the end of its turn.
+ * @param {{ headTop: number, headHeight: number, turnBottom: number, visibleTop: number }} box
+ *   `headTop`: where the head is without any offset
+ */
+export function pinOffset({ headTop, headHeight, turnBottom, visibleTop }) {
+  const room = turnBottom - headHeight - headTop;
+  return Math.max(0, Math.min(visibleTop - headTop, room));
+}
+
+/**
+ * Put `head` where it is seen (`pinned`) or back in its place.
+ * @param {HTMLElement} turn @param {HTMLElement} head @param {boolean} pinned
+ */
+export function placeHead(turn, head, pinned) {
+  const current = Number(head.dataset.pin || 0);
+  let offset = 0;
+  if (pinned && turn.isConnected) {
+    const scroller = scrollerOf(turn);
+    const visibleTop = scroller ? Math.max(0, scroller.getBoundingClientRect().top) : 0;
+    const headBox = head.getBoundingClientRect();
+    offset = pinOffset({
+      headTop: headBox.top - current,
+      headHeight: headBox.height,
+      turnBottom: turn.getBoundingClientRect().bottom,
+      visibleTop,
+    });
+  }
+  if (Math.abs(offset - current) < 0.5) return;
+  head.dataset.pin = String(offset);
+  head.classList.toggle("anb-pinned", offset > 0);
+  head.style.transform = offset > 0 ? `translateY(${offset}px)` : "";
+}

@@ -1,0 +1,415 @@
+"""The chat cell as a person meets it, in JupyterLab 4 and Notebook 7 (Debian's Chromium).
+
+- Keys stay where they are typed: every key sent to the real inputs of the cell (the question
+  box of ``agentnb.chat``, an approval's reason box) stays there: Shift+Enter makes a new line
+  instead of re-running the cell (which wiped the conversation), Esc and the command-mode
+  letters neither leave the cell nor add, delete or retype cells.
+- Stop stays in reach: scrolled to the end of a long streaming answer, the Stop control is
+  inside the viewport (light and dark themes), and a click on it stops the run.
+- A reopened notebook (saved, its kernel shut down) shows the saved answer and no "Error
+  displaying widget"; nbconvert's HTML shows the answer too.
+
+Screenshots go to test-artifacts/ (cell-*.png).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_chat_browser import RUN_CELL, open_notebook_at
+from test_more_browser import cell_at, new_notebook, new_page, wait_for_state, widget_errors
+
+from agentnb.server import ServerHandle
+
+pytestmark = pytest.mark.browser
+
+APPS = ["jupyterlab", "notebook7"]
+PAUSED = "Paused — waiting for your approval"
+
+
+def url_of(server: Any, app: str, name: str) -> str:
+    if app == "jupyterlab":
+        return f"{server.url}/lab/tree/{name}?reset"
+    return f"{server.url}/notebooks/{name}"
+
+
+def setup_cell(agent_server: ServerHandle) -> str:
+    return (
+        "%load_ext agentnb\nimport os, agentnb\n"
+        f'agentnb.connect("vercel", base_url="{agent_server.url_for("vercel")}", '
+        f'api_key="{agent_server.api_key}", name="trading")\n'
+        'agentnb.connect("seekrflow", base_url=os.environ["AGENTNB_BASE_URL"], '
+        'api_key=os.environ["AGENTNB_API_KEY"], name="fast", '
+        'headers={"X-AgentNB-Delay-Ms": "2"})\n'
+        'doc = "\\n\\n".join(f"Paragraph {i}. " + "streamed words " * 30 for i in range(260))'
+    )
+
+
+def run_and_wait(page: Any, index: int) -> None:
+    page.evaluate(RUN_CELL, index)
+    page.wait_for_function(
+        "(i) => window.__anbPanel().content.widgets[i].model.executionCount", arg=index
+    )
+
+
+def open_with_setup(page: Any, server: Any, app: str, name: str, cells: list[str]) -> None:
+    new_notebook(server.root / name, cells)
+    open_notebook_at(page, url_of(server, app, name))
+    run_and_wait(page, 0)
+
+
+def set_theme(page: Any, theme: str) -> None:
+    page.evaluate(
+        "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme
+    )
+    light = "true" if theme == "JupyterLab Light" else "false"
+    page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{light}'")
+    page.wait_for_timeout(300)
+
+
+NOTEBOOK_STATE = """
+(index) => {
+  const panel = window.__anbPanel();
+  const cells = panel.content.widgets;
+  return {
+    cells: cells.length,
+    types: cells.map((c) => c.model.type).join(","),
+    count: cells[index].model.executionCount,
+    mode: panel.content.mode,
+  };
+}
+"""
+RECORD_ESCAPED = """
+() => {
+  window.__anbEscaped = [];
+  document.addEventListener("keydown", (e) => window.__anbEscaped.push(e.key));
+}
+"""
+SHORTCUT_KEYS = ["Escape", "a", "b", "d", "d", "m", "y", "z", "Alt+Enter", "Control+Shift+-"]
+
+
+# ---- keys -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_keys_typed_in_the_cell_stay_in_the_cell(
+    app: str,
+    browser: Any,
+    agent_server: ServerHandle,
+    request: pytest.FixtureRequest,
+    artifacts: Path,
+) -> None:
+    server = request.getfixturevalue(app)
+    cells = [
+        setup_cell(agent_server),
+        'w = agentnb.chat("echo")',
+        'trade = agentnb.ask("trader", "buy 10 NVDA", via="trading", new_thread=True)',
+    ]
+    context, page, errors = new_page(browser)
+    try:
+        open_with_setup(page, server, app, f"keys_{app}.ipynb", cells)
+        page.evaluate(RECORD_ESCAPED)
+        run_and_wait(page, 1)
+        box = cell_at(page, 1).locator(".anb-input-text")
+        box.click()
+        box.type("first question")
+        box.press("Enter")
+        wait_for_state(page, 1, "Completed")
+        before = page.evaluate(NOTEBOOK_STATE, 1)
+
+        box.click()
+        box.type("line one")
+        box.press("Shift+Enter")
+        box.type("line two")
+        for key in SHORTCUT_KEYS:
+            box.press(key)
+        assert box.input_value().startswith("line one\nline two"), box.input_value()
+        assert page.evaluate(NOTEBOOK_STATE, 1) == before, "no shortcut of the notebook ran"
+        assert cell_at(page, 1).locator(".anb-turn").count() == 1, "the conversation is kept"
+        page.screenshot(path=str(artifacts / f"cell-keys-{app}.png"))
+        box.press("Enter")
+        wait_for_state(page, 1, "Completed", turn=1)
+        turns = cell_at(page, 1).locator(".anb-turn")
+        assert turns.count() == 2
+        assert turns.nth(1).locator(".anb-message").inner_text().startswith("line one\nline two")
+        assert page.evaluate(NOTEBOOK_STATE, 1) == before
+
+        page.evaluate(RUN_CELL, 2)
+        wait_for_state(page, 2, PAUSED)
+        before = page.evaluate(NOTEBOOK_STATE, 2)
+        reason = cell_at(page, 2).get_by_role("textbox", name="Reason for denying place_trade")
+        reason.click()
+        reason.type("too")
+        for key in ["Shift+Enter", *SHORTCUT_KEYS]:
+            reason.press(key)
+        reason.type(" risky")
+        assert page.evaluate(NOTEBOOK_STATE, 2) == before
+        assert reason.input_value().endswith(" risky")
+        reason.press("Enter")
+        wait_for_state(page, 2, "Completed")
+        assert page.evaluate(NOTEBOOK_STATE, 2) == before
+        assert page.evaluate("() => window.__anbEscaped") == []
+        assert widget_errors(errors) == []
+    finally:
+        context.close()
+
+
+# ---- Stop -------------------------------------------------------------------------------
+
+SCROLL_TO_END = """
+async (index) => {
+  const cell = window.__anbPanel().content.widgets[index].node;
+  const footer = cell.querySelector(".anb-turn .anb-footer");
+  footer.scrollIntoView({ block: "end" });
+  const frame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+  await frame();
+  await frame();
+  const stop = cell.querySelector(".anb-stop");
+  const head = cell.querySelector(".anb-turn").getBoundingClientRect();
+  const box = stop.getBoundingClientRect();
+  return {
+    turnTop: head.top, top: box.top, bottom: box.bottom, left: box.left, right: box.right,
+    width: innerWidth, height: innerHeight, hidden: stop.hidden,
+    hit: document.elementFromPoint((box.left + box.right) / 2, (box.top + box.bottom) / 2) === stop,
+  };
+}
+"""
+
+
+@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+@pytest.mark.parametrize("app", APPS)
+def test_stop_is_in_the_viewport_at_the_end_of_a_long_streaming_answer(
+    app: str,
+    theme: str,
+    browser: Any,
+    agent_server: ServerHandle,
+    request: pytest.FixtureRequest,
+    artifacts: Path,
+) -> None:
+    server = request.getfixturevalue(app)
+    cells = [setup_cell(agent_server), "%%agent echo --via fast\n{{doc}}"]
+    context, page, errors = new_page(browser)
+    try:
+        open_with_setup(page, server, app, f"stop_{app}_{theme[-4:]}.ipynb", cells)
+        set_theme(page, theme)
+        page.evaluate(RUN_CELL, 1)
+        page.wait_for_function(
+            """() => {
+              const a = window.__anbPanel().content.widgets[1].node.querySelector(".anb-answer");
+              return a && a.textContent.length > 8000;
+            }""",
+            timeout=60_000,
+        )
+        for _ in range(3):
+            box = page.evaluate(SCROLL_TO_END, 1)
+            assert box["turnTop"] < -500, ("the turn's head is far above", box)
+            assert not box["hidden"]
+            assert box["top"] >= 0 and box["bottom"] <= box["height"], ("Stop in view", box)
+            assert box["left"] >= 0 and box["right"] <= box["width"], ("Stop in view", box)
+            assert box["hit"], ("nothing covers Stop", box)
+            page.wait_for_timeout(300)
+        page.screenshot(path=str(artifacts / f"cell-stop-{app}-{theme[-5:].strip()}.png"))
+        cell_at(page, 1).locator(".anb-stop").click()
+        wait_for_state(page, 1, "Cancelled")
+        assert widget_errors(errors) == []
+    finally:
+        context.close()
+
+
+# ---- a reopened notebook ----------------------------------------------------------------
+
+SHUTDOWN_KERNEL = """
+async () => {
+  const panel = window.__anbPanel();
+  await panel.context.save();
+  await panel.sessionContext.shutdown();
+}
+"""
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
+    app: str,
+    browser: Any,
+    agent_server: ServerHandle,
+    request: pytest.FixtureRequest,
+    artifacts: Path,
+    tmp_path: Path,
+) -> None:
+    server = request.getfixturevalue(app)
+    name = f"reopen_{app}.ipynb"
+    cells = [
+        setup_cell(agent_server),
+        "%%agent finance_agent\nWhat is NVDA trading at?",
+        'w = agentnb.chat("echo")',
+    ]
+    context, page, errors = new_page(browser)
+    try:
+        open_with_setup(page, server, app, name, cells)
+        run_and_wait(page, 1)
+        wait_for_state(page, 1, "Completed")
+        run_and_wait(page, 2)
+        box = cell_at(page, 2).locator(".anb-input-text")
+        box.click()
+        box.type("Hello from the chat box")
+        box.press("Enter")
+        wait_for_state(page, 2, "Completed")
+        page.wait_for_timeout(1000)  # the static copies' refresh
+        page.evaluate(SHUTDOWN_KERNEL)
+        saved = json.loads((server.root / name).read_text())
+        assert "application/vnd.jupyter.widget-view+json" in json.dumps(saved["cells"][1])
+
+        open_notebook_at(page, url_of(server, app, name))
+        # the widget manager gives up on the missing models after a few seconds
+        page.wait_for_function(
+            """() => {
+              const views = [...document.querySelectorAll(".jp-OutputArea-output:not([data-mime-type])")];
+              return views.length === 2 && views.every((el) => el.textContent.startsWith("Error"));
+            }""",
+            timeout=30_000,
+        )
+        text = page.locator(".jp-Notebook").inner_text()
+        assert "Error displaying widget" not in text, text[:2000]
+        assert "Loading widget" not in text
+        finance = cell_at(page, 1).locator(".agentnb-static")
+        assert finance.is_visible()
+        assert "NVDA" in finance.inner_text()
+        chat = cell_at(page, 2).locator(".agentnb-static")
+        assert chat.is_visible() and "Hello from the chat box" in chat.inner_text()
+        cell_at(page, 1).scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / f"cell-reopened-{app}.png"))
+        assert widget_errors(errors) == []
+    finally:
+        context.close()
+
+    out = tmp_path / "export"
+    subprocess.run(
+        [sys.executable, "-m", "nbconvert", "--to", "html", "--output-dir", str(out),
+         str(server.root / name)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    exported = (out / name.replace(".ipynb", ".html")).read_text()
+    assert "NVDA" in exported and "Hello from the chat box" in exported
+
+
+# ---- a conversation ---------------------------------------------------------------------
+
+LOOKS = """
+(index) => {
+  const cell = window.__anbPanel().content.widgets[index].node;
+  const turn = cell.querySelectorAll(".anb-turn")[0];
+  const style = (sel) => getComputedStyle(turn.querySelector(sel));
+  const message = style(".anb-message"), answer = style(".anb-answer p");
+  const when = turn.querySelector(".anb-when");
+  return {
+    messageSize: message.fontSize, answerSize: answer.fontSize,
+    messageColor: message.color, answerColor: answer.color,
+    you: turn.querySelector(".anb-you").textContent,
+    when: when.textContent, whenTitle: when.title,
+  };
+}
+"""
+
+
+@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+@pytest.mark.parametrize("app", APPS)
+def test_the_cell_reads_as_a_conversation(
+    app: str,
+    theme: str,
+    browser: Any,
+    agent_server: ServerHandle,
+    request: pytest.FixtureRequest,
+    artifacts: Path,
+) -> None:
+    server = request.getfixturevalue(app)
+    cells = [
+        setup_cell(agent_server),
+        "%%agent finance_agent --followups\nWhat is NVDA trading at?",
+    ]
+    context, page, errors = new_page(browser)
+    try:
+        open_with_setup(page, server, app, f"talk_{app}_{theme[-4:]}.ipynb", cells)
+        set_theme(page, theme)
+        page.evaluate(RUN_CELL, 1)
+        wait_for_state(page, 1, "Completed")
+        # (a running card shown whole: js/test/parts.test.js; the demo's calls can start and
+        # end within one frame here)
+        cell = cell_at(page, 1)
+        cards = cell.locator(".anb-turn").first.locator(".anb-tool")
+        assert cards.count() == 2
+        for i in range(2):
+            assert cards.nth(i).get_attribute("data-folded") == "true", "done: folded"
+            assert cards.nth(i).locator(".anb-tool-args").is_hidden()
+        looks = page.evaluate(LOOKS, 1)
+        assert looks["messageSize"] == looks["answerSize"], looks
+        assert looks["messageColor"] == looks["answerColor"], looks
+        assert looks["you"] == "You" and looks["when"] and looks["whenTitle"], looks
+        cards.first.locator(".anb-tool-head").click()
+        assert cards.first.locator(".anb-tool-args").is_visible(), "a click unfolds a card"
+
+        chip = cell.locator(".anb-turn").first.locator(".anb-chip").first
+        asked = chip.inner_text()
+        chip.click()
+        wait_for_state(page, 1, "Completed", turn=1)
+        first = cell.locator(".anb-turn").first
+        assert first.locator(".anb-followups").get_attribute("data-spent") == "true"
+        assert first.locator('.anb-chip[data-asked="true"]').inner_text() == asked
+        cell.locator(".anb-turn").nth(1).scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / f"cell-talk-{app}-{theme[-5:].strip()}.png"))
+        assert widget_errors(errors) == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_retry_edit_and_new_conversation_from_the_chat_cell(
+    app: str,
+    browser: Any,
+    agent_server: ServerHandle,
+    request: pytest.FixtureRequest,
+    artifacts: Path,
+) -> None:
+    server = request.getfixturevalue(app)
+    cells = [setup_cell(agent_server), 'w = agentnb.chat("echo")']
+    context, page, errors = new_page(browser)
+    try:
+        open_with_setup(page, server, app, f"again_{app}.ipynb", cells)
+        run_and_wait(page, 1)
+        cell = cell_at(page, 1)
+        box = cell.locator(".anb-input-text")
+        box.click()
+        box.type("first question")
+        box.press("Enter")
+        wait_for_state(page, 1, "Completed")
+        turns = cell.locator(".anb-turn")
+        turns.first.locator(".anb-retry").click()
+        wait_for_state(page, 1, "Completed", turn=1)
+        assert turns.nth(1).locator(".anb-message").inner_text() == "first question"
+        assert turns.nth(1).locator(".anb-started-as").inner_text() == "retry"
+        assert turns.first.locator(".anb-retry").is_hidden(), "only the last turn retries"
+
+        turns.nth(1).locator(".anb-edit").click()
+        assert box.input_value() == "first question"
+        box.fill("edited question")
+        box.press("Enter")
+        wait_for_state(page, 1, "Completed", turn=2)
+        assert turns.nth(2).locator(".anb-message").inner_text() == "edited question"
+        assert turns.nth(2).locator(".anb-started-as").inner_text() == "edited"
+
+        cell.locator(".anb-new").click()
+        cell.locator(".anb-notice").get_by_text("New conversation").wait_for()
+        box.click()
+        box.type("a new topic")
+        box.press("Enter")
+        wait_for_state(page, 1, "Completed", turn=3)
+        assert turns.nth(3).get_attribute("data-started-as") == "new"
+        turns.nth(3).scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / f"cell-again-{app}.png"))
+        assert widget_errors(errors) == []
+    finally:
+        context.close()

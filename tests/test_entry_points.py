@@ -1,0 +1,141 @@
+"""One way in: the entry points docs/architecture.md lists are every way to start a run, each
+returns the type the page names (a ``RunHandle``, a stream, a finished ``Run``, or a view over
+them), every one goes through the run engine, and a ``Run`` is built in one place."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import agentnb
+
+PACKAGE = Path(agentnb.__file__).resolve().parent
+DOC = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+SECTION = DOC[DOC.index("## Entry points and what they return") :]
+SECTION = SECTION[: SECTION.index("\n## ")]
+
+RESULT_TYPES = {"RunHandle", "AsyncRunStream", "RunStream", "Run"}
+"""What a user meets: a run going on in the background, a stream to iterate, a finished run."""
+VIEWS = {"ChatCell": "RunHandle", "RunHistory": "Run"}
+"""A view → what it holds: a chat cell shows runs through their handles; ``batch`` returns
+the history's table of its finished runs."""
+LIVE = {"RunHandle", "AsyncRunStream", "RunStream", "ChatCell"}
+"""A public callable returning one of these starts (or shows) a run going on."""
+READERS = {
+    "agentnb.RunHandle.wait": "waits for a run going on",
+    "agentnb.ChatCell.wait": "waits for the cell's latest run",
+    "agentnb.runs": "reads the history",
+    "agentnb.remote_runs": "reads the platform's listing of its runs",
+    "agentnb.HistoryStore.runs": "reads the history",
+    "agentnb.HistoryStore.runs_by_ids": "reads the history",
+}
+"""Public callables returning a ``Run`` or a ``RunHistory`` of runs already going or done."""
+ENGINE_DOOR = "_open"
+
+_ROW = re.compile(r"^\| `(agentnb\.[\w.]+)` \| `(\w+)` \|", re.M)
+
+
+def listed() -> dict[str, str]:
+    """The page's Python entry points → the type it says each returns."""
+    return dict(_ROW.findall(SECTION))
+
+
+def resolve(dotted: str) -> Callable[..., Any]:
+    obj: Any = agentnb
+    for part in dotted.split(".")[1:]:
+        obj = getattr(obj, part)
+    assert callable(obj), dotted
+    return obj
+
+
+def returned_name(function: Callable[..., Any]) -> str:
+    """The return annotation as written (modules use ``from __future__ import annotations``;
+    some name types imported only for type checkers, so it is not evaluated)."""
+    hint = inspect.signature(function).return_annotation
+    return hint if isinstance(hint, str) else getattr(hint, "__name__", str(hint))
+
+
+def public_callables() -> Iterator[tuple[str, Callable[..., Any]]]:
+    """Every public function of ``agentnb`` and public method of a class it exports."""
+    for name in agentnb.__all__:
+        value = getattr(agentnb, name)
+        if inspect.isfunction(value):
+            yield f"agentnb.{name}", value
+        elif inspect.isclass(value) and value.__module__.startswith("agentnb"):
+            for attr, member in vars(value).items():
+                if not attr.startswith("_") and inspect.isfunction(member):
+                    yield f"agentnb.{name}.{attr}", member
+
+
+def test_the_page_lists_entry_points() -> None:
+    rows = listed()
+    assert {"agentnb.ask", "agentnb.batch", "agentnb.AgentClient.stream"} <= rows.keys()
+    assert "`%%agent`" in SECTION and "`agentnb run`" in SECTION
+
+
+@pytest.mark.parametrize(("dotted", "named"), sorted(listed().items()))
+def test_each_entry_point_returns_the_type_the_page_names(dotted: str, named: str) -> None:
+    assert named in RESULT_TYPES | VIEWS.keys(), f"{named} is not a result type a user meets"
+    actual = returned_name(resolve(dotted))
+    assert actual == named, f"{dotted} returns {actual}; the page says {named}"
+
+
+def test_every_public_callable_that_starts_a_run_is_listed() -> None:
+    rows = listed()
+    unlisted = []
+    for dotted, function in public_callables():
+        if dotted in rows or dotted in READERS:
+            continue
+        returned = returned_name(function)
+        if set(re.findall(r"\w+", returned)) & (LIVE | {"Run", "RunHistory"}):
+            unlisted.append(f"{dotted} -> {returned}")
+    assert not unlisted, (
+        "list these in docs/architecture.md's entry points (or, for a reader of runs already "
+        f"going or done, in READERS): {unlisted}"
+    )
+    assert set(READERS) <= {dotted for dotted, _ in public_callables()}
+
+
+def _calls_by_function() -> dict[str, set[str]]:
+    """Each function or method name in agentnb (the server apart) → the names it calls."""
+    calls: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        if "server" in path.relative_to(PACKAGE).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                called = calls.setdefault(node.name, set())
+                for sub in ast.walk(node):
+                    if isinstance(sub, ast.Call):
+                        func = sub.func
+                        name = func.attr if isinstance(func, ast.Attribute) else None
+                        called.add(name or getattr(func, "id", ""))
+    return calls
+
+
+def test_every_listed_entry_point_reaches_the_engine() -> None:
+    """By name (an over-approximation, but a path that bypasses the engine altogether fails)."""
+    calls = _calls_by_function()
+    reach = {ENGINE_DOOR}
+    while grown := {fn for fn, called in calls.items() if fn not in reach and called & reach}:
+        reach |= grown
+    names = {dotted: resolve(dotted).__name__ for dotted in listed()}
+    missing = sorted(dotted for dotted, name in names.items() if name not in reach)
+    assert not missing, missing
+
+
+def test_one_place_builds_a_run() -> None:
+    """Only the engine's door constructs a ``Run`` (there were five places in four modules);
+    every other path takes the one it built (``stream.run``)."""
+    built = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Run":
+                built.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert len(built) == 1 and built[0].startswith("_client/async_client.py"), built
