@@ -14,6 +14,8 @@ import time
 from typing import IO
 
 from IPython.display import display
+from rich.console import Console
+from rich.markdown import Markdown
 
 from .._core.run import Run, ToolCall
 from .._core.text import excerpt, terminal_safe
@@ -286,9 +288,6 @@ class MarkdownBlocks:
         self._pending = ""
 
     def _render(self, text: str) -> None:
-        from rich.console import Console  # loaded on the first answer printed in colour
-        from rich.markdown import Markdown
-
         width = shutil.get_terminal_size().columns
         console = Console(file=self._out, force_terminal=True, width=width, soft_wrap=False)
         console.print(Markdown(text.strip("\n")))
