@@ -40,6 +40,8 @@ from ._core.exceptions import (
     TransportError,
     UnsupportedOptionError,
 )
+from ._core.price_settings import set_prices
+from ._core.pricing import RunCost
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
 from ._core.request import Media, ModelSettings, RunOptions, RunRequest
 from ._core.run import Part, Run, RunErrorInfo, RunStatus, ToolApproval, ToolCall, ToolStatus
@@ -103,6 +105,7 @@ __all__ = [
     "RemoteRun",
     "Run",
     "RunCancelledError",
+    "RunCost",
     "RunError",
     "RunErrorInfo",
     "RunFailedError",
@@ -140,6 +143,7 @@ __all__ = [
     "load_ipython_extension",
     "remote_runs",
     "runs",
+    "set_prices",
     "show",
     "start_server",
     "summary",

@@ -43,40 +43,53 @@ __all__ = [
 
 
 class Usage(BaseModel):
-    """Token counts for one run, as far as the platform reports them."""
+    """Token counts for one run (or one sub-agent's call), as far as the platform reports
+    them, and its cost when the platform reports that too."""
 
     model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
 
     prompt_tokens: int | None = None
-    """Tokens in the prompt (input), or None when the platform does not say."""
+    """Tokens in the prompt (input), cached ones included, or None when the platform does not
+    say."""
     completion_tokens: int | None = None
-    """Tokens generated (output), or None when the platform does not say."""
+    """Tokens generated (output), reasoning ones included, or None when the platform does not
+    say."""
     total_tokens: int | None = None
     """Prompt plus completion tokens, or None when unknown."""
     cached_tokens: int | None = None
-    """Of the prompt tokens, those read from the platform's prompt cache, where reported."""
+    """The prompt tokens read from the platform's prompt cache (billed at the cache price),
+    or None when the platform does not say."""
     reasoning_tokens: int | None = None
-    """Of the completion tokens, those spent reasoning, where reported."""
+    """The completion tokens spent reasoning (billed as output), or None when the platform
+    does not say."""
+    cost: float | None = None
+    """What the run cost in USD, as the platform itself reports it (OpenRouter's and LiteLLM's
+    usage ``cost``); it wins over a cost agentnb computes. None when the platform does not
+    say."""
 
     def merged(self, other: Usage | None) -> Usage:
         """Fill this usage's unknown figures from ``other``; a total is derived when it can be."""
         if other is None:
             return self._with_total()
+        mine = self.model_dump(exclude_none=True)
+        return Usage(**{**other.model_dump(exclude_none=True), **mine})._with_total()
+
+    def plus(self, other: Usage | None) -> Usage:
+        """The sum of two usages (two model calls of one run): each figure known in either
+        is added; a figure unknown in both stays unknown."""
+        if other is None:
+            return self
+        mine, theirs = self.model_dump(), other.model_dump()
         return Usage(
-            prompt_tokens=self.prompt_tokens
-            if self.prompt_tokens is not None
-            else other.prompt_tokens,
-            completion_tokens=self.completion_tokens
-            if self.completion_tokens is not None
-            else other.completion_tokens,
-            total_tokens=self.total_tokens if self.total_tokens is not None else other.total_tokens,
-            cached_tokens=self.cached_tokens
-            if self.cached_tokens is not None
-            else other.cached_tokens,
-            reasoning_tokens=self.reasoning_tokens
-            if self.reasoning_tokens is not None
-            else other.reasoning_tokens,
-        )._with_total()
+            **{
+                name: theirs[name]
+                if mine[name] is None
+                else mine[name]
+                if theirs[name] is None
+                else mine[name] + theirs[name]
+                for name in mine
+            }
+        )
 
     def _with_total(self) -> Usage:
         if (
@@ -107,6 +120,8 @@ class RunStarted(_Event):
     """The platform's id for this run, when it gives one."""
     thread_id: str | None = None
     """The conversation this run belongs to (thread id, session id), when known."""
+    model: str | None = None
+    """The model that runs, as the platform names it, when the stream says at the start."""
 
 
 class ReasoningDelta(_Event):
@@ -312,6 +327,9 @@ class RunCompleted(_Event):
     """Why the model stopped, where the platform says (``stop``, ``length``,
     ``content-filter``, ``tool-calls``, ...). ``interrupted`` (the AI SDK: the model's stream
     ended without a completion signal) ends the run ``interrupted``."""
+    model: str | None = None
+    """The model that ran, as the platform names it (an OpenAI chunk's ``model``, a run
+    record's, a message's metadata), where the stream says; it prices the run."""
 
 
 class RunFailed(_Event):

@@ -281,6 +281,7 @@ class AsyncAgentClient:
             connection=self.connection,
             thread_id=request.thread_id,
             run_id=attach.run_id if attach is not None else None,
+            model=self.provider.requested_model(request),
         )
         if local_id is not None:
             run.local_id = local_id

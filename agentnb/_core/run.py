@@ -27,6 +27,7 @@ from ..events import (
     Usage,
 )
 from .call_fold import CallEvent, CallFold
+from .pricing import CostSource, RunCost, price_run, prices_generation
 from .state import AgentState
 from .transcript import Part, RunErrorInfo, ToolApproval, ToolCall, ToolStatus
 
@@ -80,6 +81,8 @@ class Run:
     parts: list[Part] = field(default_factory=list)
     tool_calls: list[ToolCall] = field(default_factory=list)
     usage: Usage | None = None
+    model: str | None = None
+    """The model that ran: as the stream named it, else as the request set it (None: unknown)."""
     execution_time: float | None = None
     followups: list[str] = field(default_factory=list)
     final_output: Any = None
@@ -117,6 +120,7 @@ class Run:
     _calls: CallFold = field(init=False, repr=False, compare=False)
     _unknown_size: int = field(default=0, repr=False)
     _step: _StepMark = field(default_factory=_StepMark, repr=False)
+    _priced: tuple[Any, RunCost] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._calls = CallFold(self.parts, self.tool_calls)
@@ -216,6 +220,32 @@ class Run:
         span = self.finished_at - self.first_token_at - after_first
         return self.usage.completion_tokens / span if span > 0 else None
 
+    @property
+    def priced(self) -> RunCost:
+        """The run's cost, its source and, when it is missing, why (see :attr:`cost`)."""
+        key = (self.model, self.usage, self.started_at or self.created_at, prices_generation())
+        if self._priced is None or self._priced[0] != key:
+            self._priced = (key, price_run(self.model, self.usage, key[2]))
+        return self._priced[1]
+
+    @property
+    def cost(self) -> float | None:
+        """What the run cost in USD: as the platform reported it, else from a custom price or
+        genai-prices' table for :attr:`model` at the run's time; None (never 0) when it
+        cannot be known, :attr:`cost_reason` saying why."""
+        return self.priced.usd
+
+    @property
+    def cost_source(self) -> CostSource | None:
+        """Where :attr:`cost` came from: ``platform``, ``custom`` or ``genai-prices``; None
+        when it is missing."""
+        return self.priced.source
+
+    @property
+    def cost_reason(self) -> str | None:
+        """Why :attr:`cost` is missing (an unknown model, no token counts); None when known."""
+        return self.priced.reason
+
     def tool_call(self, call_id: str) -> ToolCall | None:
         return self._calls.get(call_id)
 
@@ -276,6 +306,7 @@ class Run:
     def _fold_started(self, event: RunStarted) -> None:
         self.run_id = event.run_id or self.run_id
         self.thread_id = event.thread_id or self.thread_id
+        self.model = event.model or self.model
 
     def _fold_paused(self, event: RunPaused) -> None:
         if event.usage is not None:
@@ -342,6 +373,7 @@ class Run:
         if event.usage is not None:
             self.usage = event.usage.merged(self.usage)
         self.execution_time = event.execution_time
+        self.model = event.model or self.model
         self.followups = list(event.followups)
         self.final_output = event.final_output
         self.finish_reason = event.finish_reason
@@ -378,6 +410,10 @@ class Run:
         data["duration"] = self.duration if self.done else None
         data["elapsed"] = self.elapsed if self.done else None
         data["custom_events"] = len(self.custom_events)
+        priced = self.priced
+        data["cost"] = priced.usd
+        data["cost_source"] = priced.source
+        data["cost_reason"] = priced.reason
         return data
 
 
@@ -424,6 +460,7 @@ _SNAPSHOT_FIELDS = (
     "connection",
     "run_id",
     "thread_id",
+    "model",
     "status",
     "execution_time",
     "finish_reason",

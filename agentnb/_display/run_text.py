@@ -5,7 +5,8 @@ copy.
 The whole run reads: what the agent thought (``thinking: ...``), each tool call on one line
 (``→ name(key: value) [tokens ...] ✓ output``; a call made inside another indented under it
 with its agent, ``↳ [agent] → ...``, and what a sub-agent wrote inside a call on a ``┆``
-line), the answer, and the summary line (status, times, tokens, run id, tool calls, error).
+line), the answer, and the summary line (status, times, tokens, model and cost, run id,
+tool calls, error).
 
 Everything a server sent goes through :func:`~agentnb._core.text.excerpt` or
 :func:`~agentnb._core.text.terminal_safe` first, so a server cannot write the clipboard,
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import sys
 
+from .._core.pricing import usd
 from .._core.run import Run, ToolCall
 from .._core.shown_call import shown_call
 from .._core.text import excerpt, terminal_safe
@@ -26,6 +28,7 @@ __all__ = [
     "NO_RESULT_NOTE",
     "TOOL_MARKS",
     "call_head",
+    "cost_text",
     "indent",
     "no_result_note",
     "run_text",
@@ -88,8 +91,16 @@ def tokens_text(usage: Usage | None) -> str:
     return "tokens " + " · ".join(counts) if counts else ""
 
 
+def cost_text(run: Run) -> str:
+    """``gpt-4o-mini · $0.000435``: the model and the cost, as far as they are known."""
+    bits = [run.model] if run.model else []
+    if run.cost is not None:
+        bits.append(usd(run.cost))
+    return " · ".join(bits)
+
+
 def status_line(run: Run) -> str:
-    """One line: status, duration, time to first token, tokens, rate, run id."""
+    """One line: status, duration, time to first token, tokens, rate, model and cost, run id."""
     status: str = "paused — waiting for approval" if run.status == "paused" else run.status
     if run.client_tool_calls:
         status = "completed — waiting for the client's tool output"
@@ -104,6 +115,9 @@ def status_line(run: Run) -> str:
     rate = run.tokens_per_second
     if rate is not None:
         bits.append(f"{rate:.1f} tok/s")
+    priced = cost_text(run)
+    if priced:
+        bits.append(priced)
     if run.run_id:
         bits.append(f"run {run.run_id}")
     return " · ".join(bits)

@@ -116,6 +116,8 @@ def meta_wire(run: Run) -> dict[str, Any]:
         "run_id": run.run_id,
         "thread_id": run.thread_id,
         "usage": run.usage.model_dump() if run.usage else None,
+        "model": run.model,
+        **_cost_wire(run),
         "ttft": run.ttft,
         "started_at": run.started_at,
         "first_token_at": run.first_token_at,
@@ -127,6 +129,15 @@ def meta_wire(run: Run) -> dict[str, Any]:
         "finish_reason": run.finish_reason,
         "error": run.error.to_dict() if run.error else None,
     }
+
+
+def _cost_wire(run: Run) -> dict[str, Any]:
+    """The run's cost, its source and why it is missing (priced once usage is known: before,
+    there is nothing to price and nothing to say)."""
+    if run.usage is None:
+        return {"cost": None, "cost_source": None, "cost_reason": None}
+    priced = run.priced
+    return {"cost": priced.usd, "cost_source": priced.source, "cost_reason": priced.reason}
 
 
 class _Same:

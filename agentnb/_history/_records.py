@@ -88,6 +88,9 @@ RUN_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("model_settings", "json"),
     ("metadata", "json"),
     ("cancel_error", "text"),
+    ("model", "category"),
+    ("cost_usd", "float"),
+    ("cost_source", "category"),
     ("elapsed", "float"),
     ("paused_seconds", "float"),
 )
@@ -198,6 +201,12 @@ class RunRecord:
     cancel_error: str | None = None
     """Why the platform could not be told to stop this cancelled run (the agent may have run
     on); None when it was told, or the run was not cancelled."""
+    model: str | None = None
+    """The model that ran (as the stream named it, else as the request set it), where known."""
+    cost_usd: float | None = None
+    """What the run cost in USD (:attr:`agentnb.Run.cost`); None when it cannot be known."""
+    cost_source: str | None = None
+    """Where ``cost_usd`` came from: ``platform``, ``custom`` or ``genai-prices``."""
     elapsed: float | None = None
     """Wall-clock seconds from the request to the end, pauses for a person included."""
     paused_seconds: float | None = None
@@ -371,6 +380,7 @@ def start_values(run: Run, request: RunRequest | None, base_url: str | None) -> 
         "started_at": run.started_at or run.created_at,
         "model_settings": to_json(settings) if settings else None,
         "metadata": clean(to_json(metadata)) if metadata else None,
+        "model": run.model,
         "event_count": 0,
         "retries": 0,
         "resumes": 0,
@@ -420,6 +430,9 @@ def end_values(run: Run) -> dict[str, Any]:
         "resumes": run.resumes,
         "tool_call_count": len(run.tool_calls),
         "cancel_error": redact_error(run.cancel_error),
+        "model": run.model,
+        "cost_usd": run.cost,
+        "cost_source": run.cost_source,
     }
 
 
@@ -541,6 +554,7 @@ def remote_row(
         "prompt_tokens": run.prompt_tokens,
         "completion_tokens": run.completion_tokens,
         "total_tokens": _total(run),
+        "model": run.model,
         "started_at": started,
         "finished_at": finished,
         "duration": max(0.0, finished - started) if started and finished else None,

@@ -42,9 +42,17 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 import platformdirs
 
-from .._core.exceptions import HistoryError, HistoryLocationError, HistoryWriteError
-from .._core.request import RunRequest
+from .._core.exceptions import (
+    ConfigurationError,
+    HistoryError,
+    HistoryLocationError,
+    HistoryWriteError,
+)
+from .._core.pricing import RunCost, price_run
+from .._core.request import RunRequest, build_request
 from .._core.run import Run
+from ..events import Usage
+from ..providers import available_providers
 from ._plot import timed_statuses
 from ._records import (
     RUN_COLUMNS,
@@ -691,7 +699,62 @@ def m007_search(db: sqlite3.Connection) -> None:
         )
 
 
-def m008_paused_time(db: sqlite3.Connection) -> None:
+def m008_model_and_cost(db: sqlite3.Connection) -> None:
+    # The model that ran, the run's cost in USD and where that came from (Run.model, .cost,
+    # .cost_source). Rows recorded before get the model where their dialect names it by the
+    # request alone (Provider.requested_model: the agent of the OpenAI-compatible dialects),
+    # and a cost priced from their token counts at their start (each model, token counts and
+    # day priced once); the rest stay NULL: unknown, not zero.
+    db.execute("ALTER TABLE runs ADD COLUMN model TEXT")
+    db.execute("ALTER TABLE runs ADD COLUMN cost_usd REAL")
+    db.execute("ALTER TABLE runs ADD COLUMN cost_source TEXT")
+    pairs = db.execute(
+        "SELECT DISTINCT provider, agent FROM runs WHERE provider IS NOT NULL AND agent IS NOT NULL"
+    ).fetchall()
+    for provider, agent in pairs:
+        model = _requested_model(provider, agent)
+        if model is not None:
+            db.execute(
+                "UPDATE runs SET model = ? WHERE provider = ? AND agent = ? AND model IS NULL",
+                (model, provider, agent),
+            )
+    db.executemany(
+        "UPDATE runs SET cost_usd = ?, cost_source = ? WHERE rowid = ?", _costs_of_old_rows(db)
+    )
+
+
+def _requested_model(provider: str, agent: str) -> str | None:
+    """The model a request for ``agent`` names in ``provider``'s dialect (None: it names none,
+    or the dialect is not installed)."""
+    dialect = available_providers().get(provider)
+    if dialect is None:
+        return None
+    try:
+        return dialect().requested_model(build_request(agent, ""))
+    except (ConfigurationError, TypeError):  # a dialect that needs options to be made
+        return None
+
+
+def _costs_of_old_rows(db: sqlite3.Connection) -> list[tuple[float, str, int]]:
+    rows = db.execute(
+        "SELECT rowid, model, prompt_tokens, completion_tokens, started_at FROM runs "
+        "WHERE model IS NOT NULL AND prompt_tokens IS NOT NULL "
+        "AND completion_tokens IS NOT NULL AND cost_usd IS NULL"
+    ).fetchall()
+    priced: dict[tuple[str, int, int, int], RunCost] = {}
+    costs: list[tuple[float, str, int]] = []
+    for rowid, model, prompt, completion, started in rows:
+        key = (model, prompt, completion, int((started or 0) // 86_400))
+        cost = priced.get(key)
+        if cost is None:
+            usage = Usage(prompt_tokens=prompt, completion_tokens=completion)
+            cost = priced[key] = price_run(model, usage, started)
+        if cost.usd is not None and cost.source is not None:
+            costs.append((cost.usd, cost.source, rowid))
+    return costs
+
+
+def m009_paused_time(db: sqlite3.Connection) -> None:
     # duration became the agent's time (a pause for a person's approval left out), with the
     # wall time in elapsed and the pause in paused_seconds. Rows recorded before knew no
     # pause: their wall time is their elapsed, and their duration stays as it was. A ttft
@@ -710,7 +773,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     m005_cancel_error,
     m006_call_tree,
     m007_search,
-    m008_paused_time,
+    m008_model_and_cost,
+    m009_paused_time,
 )
 """Every migration, oldest first. Append only."""
 

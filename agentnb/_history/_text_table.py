@@ -5,7 +5,8 @@ the same columns, the same way:
 
 - ``started``: local time, short: ``14:03:12`` today, ``Nov 21 14:03`` earlier this year,
   ``2023-11-14`` before; the HTML shows the full time with its UTC offset on hover.
-- ``agent``, ``status``, ``message``, ``match`` (a search's snippet), ``tokens``, ``secs``
+- ``agent``, ``status``, ``message``, ``match`` (a search's snippet), ``tokens``, ``model``,
+  ``cost`` (USD), ``secs``
   (duration), ``ttft`` (seconds to the first token), ``tools`` (calls), ``error``,
   ``thread``.
 - ``run``: the platform's run id (what the chat cell and ``agentnb run`` print), or
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .._core.pricing import usd
 from .._core.text import excerpt
 
 __all__ = [
@@ -133,6 +135,13 @@ def _count_cell(name: str, thousands: bool = False) -> CellReader:
     return read
 
 
+def _cost(columns: Columns, i: int, now: float) -> Cell:
+    value = columns["cost_usd"][i]
+    if value is None:
+        return Cell()
+    return Cell(usd(value), f"{usd(value)} ({columns['cost_source'][i]})", float(value))
+
+
 def _seconds_cell(name: str) -> CellReader:
     def read(columns: Columns, i: int, now: float) -> Cell:
         value = columns[name][i]
@@ -150,6 +159,8 @@ TABLE_COLUMNS: tuple[TableColumn, ...] = (
         "match", "where the search words are, each between « and »", _text_cell("snippet"), chars=60
     ),
     TableColumn("tokens", "total tokens", _count_cell("total_tokens", thousands=True), right=True),
+    TableColumn("model", "the model that ran", _text_cell("model"), chars=18),
+    TableColumn("cost", "the cost in USD (its source on hover)", _cost, right=True),
     TableColumn("secs", "duration in seconds", _seconds_cell("duration"), right=True),
     TableColumn("ttft", "seconds to the first token", _seconds_cell("ttft"), right=True),
     TableColumn("tools", "tool calls", _count_cell("tool_call_count"), right=True),

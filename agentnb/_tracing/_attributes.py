@@ -35,7 +35,6 @@ __all__ = [
 AttributeValue = str | bool | int | float | Sequence[str]
 Attributes = dict[str, AttributeValue]
 
-_OPENAI_COMPATIBLE = "openai"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -64,9 +63,8 @@ def request_attributes(
         "agentnb.connection": run.connection,
         "agentnb.run.id": run.local_id,
     }
-    model = _requested_model(request, dialect)
-    if model is not None:
-        attributes["gen_ai.request.model"] = model
+    if run.model is not None:  # as the request set it (the dialect says how: requested_model)
+        attributes["gen_ai.request.model"] = run.model
     attributes.update(_server(base_url))
     for name, value in request.model_settings.as_dict().items():
         attributes[f"gen_ai.request.{name}"] = value
@@ -80,7 +78,8 @@ def request_attributes(
 
 
 def run_attributes(run: Run, *, content: bool) -> Attributes:
-    """What is known when the run has ended: its ids, outcome, usage, timings, retries."""
+    """What is known when the run has ended: its ids, outcome, model, usage and cost,
+    timings, retries."""
     attributes: Attributes = {
         "agentnb.run.status": run.status,
         "agentnb.retries": run.retries,
@@ -95,10 +94,17 @@ def run_attributes(run: Run, *, content: bool) -> Attributes:
     }
     if run.finish_reason:
         optional["gen_ai.response.finish_reasons"] = [run.finish_reason]
+    if run.model:
+        optional["gen_ai.response.model"] = run.model
     if run.usage is not None:
         optional["gen_ai.usage.input_tokens"] = run.usage.prompt_tokens
         optional["gen_ai.usage.output_tokens"] = run.usage.completion_tokens
+        optional["gen_ai.usage.cache_read.input_tokens"] = run.usage.cached_tokens
         optional["agentnb.usage.total_tokens"] = run.usage.total_tokens
+        optional["agentnb.usage.reasoning_tokens"] = run.usage.reasoning_tokens
+        # the same figure as runs() and the chat cell, and where it came from
+        optional["agentnb.usage.cost_usd"] = run.cost
+        optional["agentnb.usage.cost_source"] = run.cost_source
     attributes.update({name: value for name, value in optional.items() if value is not None})
     if content:
         attributes["gen_ai.output.messages"] = _json([_output_message(run)])
@@ -178,15 +184,6 @@ def scrubbed(attributes: Mapping[str, AttributeValue]) -> Attributes:
         else:
             clean[name] = value
     return clean
-
-
-def _requested_model(request: RunRequest, dialect: str) -> str | None:
-    """The model asked for, where known: an OpenAI-compatible server's "agent" is the model;
-    other dialects name one only when ``extra={"model": ...}`` sends it."""
-    if dialect == _OPENAI_COMPATIBLE:
-        return request.agent
-    model = request.extra.get("model")
-    return model if isinstance(model, str) and model else None
 
 
 def _server(base_url: str) -> Attributes:

@@ -39,7 +39,16 @@ from ..events import (
 )
 from ..sse import ServerSentEvent
 from ._base import Translator
-from ._frames import as_dict, failure, first_str, parse_json, parse_usage, str_list, unknown
+from ._frames import (
+    as_dict,
+    failure,
+    first_str,
+    model_name,
+    parse_json,
+    parse_usage,
+    str_list,
+    unknown,
+)
 
 __all__ = ["A2ATranslator", "jsonrpc_failure", "state_name", "stream_result"]
 
@@ -205,6 +214,7 @@ class A2ATranslator(Translator):
             completed = RunCompleted(
                 finish_reason="completed",
                 usage=parse_usage(metadata.get("usage")),
+                model=model_name(metadata.get("model")),
                 followups=str_list(metadata.get("followups")),
                 final_output=metadata.get("finalOutput"),
             )

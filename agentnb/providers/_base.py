@@ -69,6 +69,8 @@ class RemoteRun:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     total_tokens: int | None = None
+    model: str | None = None
+    """The model the run used, where the listing says."""
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -230,6 +232,13 @@ class Provider(abc.ABC):
         if self.auth_scheme == "x-api-key":
             return {"X-API-Key": api_key}
         return {"Authorization": f"Bearer {api_key}"}
+
+    def requested_model(self, request: RunRequest) -> str | None:
+        """The model ``request`` asks for, which a run is priced by until its stream names
+        the model that ran (:attr:`agentnb.Run.model`). Default: ``extra={"model": ...}``
+        when the caller set it, else None (the agent chooses)."""
+        model = request.extra.get("model")
+        return model if isinstance(model, str) and model else None
 
     def check_request(self, request: RunRequest) -> None:
         """Raise ``ConfigurationError`` for options this dialect cannot send

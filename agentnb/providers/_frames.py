@@ -27,6 +27,7 @@ __all__ = [
     "is_done_marker",
     "json_or_text",
     "local_id",
+    "model_name",
     "parse_json",
     "parse_usage",
     "str_list",
@@ -96,7 +97,10 @@ def _count(obj: Mapping[str, Any], *keys: str) -> int | None:
 
 
 def parse_usage(value: Any) -> Usage | None:
-    """Token counts in any of the usual spellings (snake_case, camelCase, input/output)."""
+    """Token counts in any of the usual spellings (snake_case, camelCase, input/output), with
+    the cached and reasoning tokens of their details (OpenAI's ``*_tokens_details``,
+    LangChain's ``*_token_details``, the AI SDK's ``cachedInputTokens``, Anthropic's
+    ``cache_read_input_tokens``) and a cost in USD the platform reports (``cost``)."""
     obj = as_dict(value)
     if obj is None:
         return None
@@ -107,26 +111,56 @@ def parse_usage(value: Any) -> Usage | None:
     total = _count(obj, "total_tokens", "totalTokens")
     if prompt is None and completion is None and total is None:
         return None
-    prompt_details = _details(obj, "input_tokens_details", "prompt_tokens_details")
-    completion_details = _details(obj, "output_tokens_details", "completion_tokens_details")
-    cached = _count(prompt_details, "cached_tokens", "cachedTokens")
-    reasoning = _count(completion_details, "reasoning_tokens", "reasoningTokens")
+    cached = _detail(obj, _CACHED)
+    if prompt is not None and "cache_read_input_tokens" in obj:
+        # Anthropic counts cache reads and writes apart from input_tokens; agentnb's prompt
+        # tokens include them (as OpenAI's do).
+        prompt += (cached or 0) + (_count(obj, "cache_creation_input_tokens") or 0)
+    cost = first_number(obj, "cost")
     return Usage(
         prompt_tokens=prompt,
         completion_tokens=completion,
         total_tokens=total,
-        cached_tokens=cached if cached is not None else _count(obj, "cachedInputTokens"),
-        reasoning_tokens=reasoning if reasoning is not None else _count(obj, "reasoningTokens"),
+        cached_tokens=cached,
+        reasoning_tokens=_detail(obj, _REASONING),
+        cost=cost if cost is not None and cost >= 0 else None,
     ).merged(None)
 
 
-def _details(obj: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
-    """The first of ``keys`` that holds an object (OpenAI's ``*_tokens_details``), else {}."""
-    for key in keys:
-        found = as_dict(obj.get(key))
+_CACHED = (
+    ("prompt_tokens_details", "cached_tokens"),
+    ("input_tokens_details", "cached_tokens"),
+    ("prompt_tokens_details", "cachedTokens"),
+    ("input_tokens_details", "cachedTokens"),
+    ("input_token_details", "cache_read"),
+    (None, "cachedInputTokens"),
+    (None, "cache_read_input_tokens"),
+    (None, "cached_tokens"),
+)
+_REASONING = (
+    ("completion_tokens_details", "reasoning_tokens"),
+    ("output_tokens_details", "reasoning_tokens"),
+    ("completion_tokens_details", "reasoningTokens"),
+    ("output_tokens_details", "reasoningTokens"),
+    ("output_token_details", "reasoning"),
+    (None, "reasoningTokens"),
+    (None, "reasoning_tokens"),
+)
+
+
+def _detail(obj: Mapping[str, Any], places: tuple[tuple[str | None, str], ...]) -> int | None:
+    """The first count found at one of ``places`` (a details object's key, or a top key)."""
+    for details, key in places:
+        inner = obj if details is None else as_dict(obj.get(details))
+        found = _count(inner, key) if inner is not None else None
         if found is not None:
             return found
-    return {}
+    return None
+
+
+def model_name(value: Any) -> str | None:
+    """A model's name when ``value`` is a non-empty string (a frame's ``model``), else None."""
+    return value.strip() or None if isinstance(value, str) else None
 
 
 def str_list(value: Any) -> list[str]:

@@ -54,6 +54,7 @@ from ._frames import (
     failure,
     first_str,
     json_or_text,
+    model_name,
     parse_json,
     parse_usage,
     str_list,
@@ -103,11 +104,7 @@ class _Calls:
 def _add(total: Usage | None, usage: Usage | None) -> Usage | None:
     if usage is None or total is None:
         return total or usage
-    return Usage(
-        prompt_tokens=(total.prompt_tokens or 0) + (usage.prompt_tokens or 0),
-        completion_tokens=(total.completion_tokens or 0) + (usage.completion_tokens or 0),
-        total_tokens=(total.total_tokens or 0) + (usage.total_tokens or 0),
-    )
+    return total.plus(usage)
 
 
 class LangGraphTranslator(Translator):
@@ -125,6 +122,8 @@ class LangGraphTranslator(Translator):
         self.denied: set[str] = set()
         """Calls a human denied: their result is the denial."""
         self.usage: Usage | None = None
+        self.model: str | None = None
+        """The model the AI messages' ``response_metadata`` names (the last one counts)."""
         self._calls = _Calls()
         self._started = False
         self._responses = 0
@@ -184,7 +183,11 @@ class LangGraphTranslator(Translator):
         state = as_dict(self._state) or {}
         followups = str_list(state.get("followups"))
         final = state.get("structured_response")
-        return [RunCompleted(usage=self.usage, followups=followups, final_output=final)]
+        return [
+            RunCompleted(
+                usage=self.usage, followups=followups, final_output=final, model=self.model
+            )
+        ]
 
     def _error(self, data: Any, namespace: list[str], sse: ServerSentEvent) -> list[Event]:
         error = as_dict(data) or {}
@@ -220,6 +223,8 @@ class LangGraphTranslator(Translator):
         if kind not in _AI_TYPES:
             return events  # the user's own message, echoed back
         self.usage = _add(self.usage, parse_usage(message.get("usage_metadata")))
+        metadata = as_dict(message.get("response_metadata")) or {}
+        self.model = model_name(metadata.get("model_name") or metadata.get("model")) or self.model
         events.extend(self._reasoning(message, scope))
         events.extend(self._text(message, scope))
         events.extend(self._tool_calls(message, scope))

@@ -58,6 +58,7 @@ from ._frames import (
     failure,
     first_str,
     json_or_text,
+    model_name,
     parse_json,
     parse_usage,
     str_list,
@@ -250,7 +251,8 @@ class ResponsesTranslator(Translator):
             else conversation
         )
         self.thread_id = conversation_id or response_id
-        return [RunStarted(run_id=response_id, thread_id=self.thread_id)]
+        model = model_name(response.get("model"))
+        return [RunStarted(run_id=response_id, thread_id=self.thread_id, model=model)]
 
     # ---- text -----------------------------------------------------------------------------
     def _text(self, body: _Obj, kind: str, index_key: str, delta: Any) -> list[Event]:
@@ -441,6 +443,7 @@ class ResponsesTranslator(Translator):
             *events,
             RunCompleted(
                 usage=usage,
+                model=model_name(response.get("model")),
                 finish_reason=self._finish_reason(response),
                 followups=str_list(response.get("agentnb_followups")),
             ),

@@ -54,6 +54,7 @@ from ._frames import (
     first_number,
     first_str,
     is_done_marker,
+    model_name,
     parse_json,
     parse_usage,
     str_list,
@@ -87,6 +88,7 @@ class UIMessageTranslator(Translator):
         self.run_id: str | None = None
         self.builder = UIMessageBuilder()
         self._usage: Usage | None = None
+        self._model: str | None = None
         self._execution_time: float | None = None
         self._followups: list[str] = []
         self._handlers: dict[str, _Handler] = {
@@ -181,9 +183,11 @@ class UIMessageTranslator(Translator):
         metadata = as_dict(frame.get("messageMetadata")) or {}
         usage = _usage_in(frame)
         seconds = first_number(metadata, "executionTime", "execution_time")
+        model = model_name(metadata.get("model")) or model_name(metadata.get("modelId"))
         self._usage = usage or self._usage
+        self._model = model or self._model
         self._execution_time = seconds if seconds is not None else self._execution_time
-        return usage is not None or seconds is not None
+        return usage is not None or seconds is not None or model is not None
 
     def _followup_part(self, frame: _Frame) -> list[Event] | None:
         data = frame.get("data")
@@ -327,5 +331,6 @@ class UIMessageTranslator(Translator):
                 execution_time=self._execution_time,
                 followups=self._followups,
                 finish_reason=first_str(frame, "finishReason"),
+                model=self._model,
             )
         ]

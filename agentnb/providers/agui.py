@@ -42,7 +42,7 @@ Stop closes the connection (the SDKs stop the agent when the client goes away).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -77,6 +77,7 @@ from ._frames import (
     first_str,
     json_or_text,
     local_id,
+    model_name,
     parse_json,
     parse_usage,
     str_list,
@@ -360,6 +361,7 @@ class AGUITranslator(Translator):
         return [
             RunCompleted(
                 usage=_total_usage(event.get("usage")),
+                model=_usage_model(event.get("usage")),
                 final_output=event.get("result"),
                 followups=_followups(event),
             )
@@ -520,21 +522,26 @@ def _interrupt(entry: _Obj | None) -> Interrupt | None:
     )
 
 
+def _entries(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def _total_usage(value: Any) -> Usage | None:
     """``usage`` is a list of per-model ``TokenUsage`` entries: their sum."""
-    entries = [u for u in map(parse_usage, value if isinstance(value, list) else [value]) if u]
+    entries = [u for u in map(parse_usage, _entries(value)) if u]
     if not entries:
         return None
-    return Usage(
-        prompt_tokens=_sum(u.prompt_tokens for u in entries),
-        completion_tokens=_sum(u.completion_tokens for u in entries),
-        total_tokens=_sum(u.total_tokens for u in entries),
-    ).merged(None)
+    total = entries[0]
+    for entry in entries[1:]:
+        total = total.plus(entry)
+    return total.merged(None)
 
 
-def _sum(counts: Iterable[int | None]) -> int | None:
-    known = [c for c in counts if c is not None]
-    return sum(known) if known else None
+def _usage_model(value: Any) -> str | None:
+    """The model of the ``TokenUsage`` entries when they name one and the same model (a run
+    over several models has no one model to price it by)."""
+    models = {model_name(entry.get("model")) for entry in _entries(value) if as_dict(entry)}
+    return models.pop() if len(models) == 1 else None
 
 
 def _text_of(output: Any) -> str | None:

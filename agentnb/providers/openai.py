@@ -51,6 +51,7 @@ from ._frames import (
     first_str,
     is_done_marker,
     json_or_text,
+    model_name,
     parse_json,
     parse_usage,
     str_list,
@@ -77,6 +78,8 @@ class OpenAITranslator(Translator):
         self._text: list[str] = []
         self._followups: list[str] = []
         self._finish_reason: str | None = None
+        self._model: str | None = None
+        """The model the chunks name (every chunk carries it; the last one counts)."""
         self.history = TurnHistory()
         """The run's turns as Chat Completions messages (what the next request sends)."""
 
@@ -95,10 +98,11 @@ class OpenAITranslator(Translator):
             return self._error(chunk["error"])
         events: list[Event] = []
         recognized = False
+        self._model = model_name(chunk.get("model")) or self._model
         chunk_id = first_str(chunk, "id")
         if chunk_id and self.run_id is None:
             self.run_id = chunk_id
-            events.append(RunStarted(run_id=chunk_id, thread_id=self.thread_id))
+            events.append(RunStarted(run_id=chunk_id, thread_id=self.thread_id, model=self._model))
         usage = parse_usage(chunk.get("usage"))
         if usage is not None:
             self._usage = usage
@@ -205,7 +209,10 @@ class OpenAITranslator(Translator):
         """The end. Calls still open stay so: the run marks them ``no_result``."""
         self.done = True
         completed = RunCompleted(
-            usage=self._usage, followups=self._followups, finish_reason=self._finish_reason
+            usage=self._usage,
+            followups=self._followups,
+            finish_reason=self._finish_reason,
+            model=self._model,
         )
         return [completed]
 
@@ -301,6 +308,9 @@ class OpenAI(Provider):
         return HttpRequest(
             "POST", "/chat/completions", json=body, headers={"Accept": "text/event-stream"}
         )
+
+    def requested_model(self, request: RunRequest) -> str | None:
+        return request.agent  # Chat Completions: the agent is the model
 
     def translator(self, request: RunRequest) -> Translator:
         return OpenAITranslator(request.thread_id)

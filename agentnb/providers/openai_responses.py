@@ -36,7 +36,7 @@ from .._core.approvals import ApprovalDecision
 from .._core.exceptions import ConfigurationError
 from .._core.request import Media, RunRequest
 from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, Translator
-from ._frames import as_dict, first_number, first_str, parse_usage
+from ._frames import as_dict, first_number, first_str, model_name, parse_usage
 from ._options import carried, metadata_with_followups
 from ._response_stream import ResponsesTranslator, response_status
 from .openai import agents_from_models, models_request
@@ -141,6 +141,9 @@ class OpenAIResponses(Provider):
         body = self._body(request, request.thread_id, _input(request))
         return HttpRequest("POST", "/responses", json=body, headers=_STREAM)
 
+    def requested_model(self, request: RunRequest) -> str | None:
+        return request.agent  # the Responses API: the agent is the model
+
     def translator(self, request: RunRequest) -> Translator:
         return ResponsesTranslator(request.thread_id)
 
@@ -229,6 +232,7 @@ def _remote_run(response: _Obj) -> RemoteRun:
     return RemoteRun(
         run_id=first_str(response, "id") or "",
         agent=first_str(response, "model"),
+        model=model_name(response.get("model")),
         thread_id=first_str(conversation, "id") or first_str(response, "id"),
         status=response_status(response),
         created_at=_iso(first_number(response, "created_at")),

@@ -40,6 +40,7 @@ from ._frames import (
     first_number,
     first_str,
     json_or_text,
+    model_name,
     parse_json,
     parse_usage,
     str_list,
@@ -107,7 +108,11 @@ class OperativusTranslator(Translator):
         info = as_dict(json_or_text(data)) or {}
         self.run_id = first_str(info, "runId", "run_id") or self.run_id
         self.session_id = first_str(info, "sessionId", "session_id") or self.session_id
-        return [RunStarted(run_id=self.run_id, thread_id=self.session_id)]
+        return [
+            RunStarted(
+                run_id=self.run_id, thread_id=self.session_id, model=model_name(info.get("model"))
+            )
+        ]
 
     def _reasoning(self, data: Any) -> list[Event] | None:
         return [reasoning_delta(data)] if isinstance(data, str) else None
@@ -151,7 +156,13 @@ class OperativusTranslator(Translator):
     def _stop(self, data: Any) -> list[Event]:
         self.done = True
         info = as_dict(json_or_text(data)) or {}
-        return [RunCompleted(followups=_followups(data), usage=parse_usage(info.get("usage")))]
+        return [
+            RunCompleted(
+                followups=_followups(data),
+                usage=parse_usage(info.get("usage")),
+                model=model_name(info.get("model")),
+            )
+        ]
 
     def _error(self, data: Any) -> list[Event]:
         self.done = True
@@ -199,6 +210,9 @@ class Operativus(Provider):
     @classmethod
     def option_names(cls) -> Sequence[str]:
         return ("model",)
+
+    def requested_model(self, request: RunRequest) -> str | None:
+        return self.model or super().requested_model(request)
 
     def _agent_path(self, agent: str) -> str:
         return f"/api/agents/{quote(agent, safe='')}"
@@ -264,9 +278,10 @@ class Operativus(Provider):
             return completed
         status = await self._statuses.fetch(request.agent, run_id, send)
         usage = parse_usage(status.raw.get("usage")) if status is not None else None
+        model = completed.model or (status.model if status is not None else None)
         if usage is None:
-            return completed
-        return completed.model_copy(update={"usage": usage})
+            return completed.model_copy(update={"model": model})
+        return completed.model_copy(update={"usage": usage, "model": model})
 
     def run_status_request(self, agent: str, run_ids: Sequence[str]) -> HttpRequest | None:
         """One run: ``/runs/{runId}/status``; several: the batch endpoint (≤ 100 ids)."""
@@ -304,6 +319,7 @@ def parse_operativus_runs(body: Any) -> list[RemoteRun]:
                 prompt_tokens=usage.prompt_tokens if usage else None,
                 completion_tokens=usage.completion_tokens if usage else None,
                 total_tokens=usage.total_tokens if usage else None,
+                model=model_name(obj.get("model")),
                 raw=obj,
             )
         )

@@ -16,7 +16,7 @@ from .._core.request import RunRequest
 from ..events import Event, RunCompleted, RunStarted, reasoning_delta, text_delta
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, Translator
-from ._frames import failure, first_number, first_str, parse_json, str_list
+from ._frames import failure, first_number, first_str, model_name, parse_json, str_list
 from ._frames import parse_usage as read_usage
 from ._frames import unknown as keep_unknown
 from ._options import carried
@@ -102,6 +102,7 @@ class RunAgentTranslator(Translator):
         return [
             RunCompleted(
                 usage=read_usage(payload.get("usage")),
+                model=model_name(payload.get("model")),
                 execution_time=first_number(payload, "execution_time", "executionTime"),
                 final_output=payload.get("output"),
                 followups=str_list(payload.get("followups")),

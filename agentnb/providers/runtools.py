@@ -24,6 +24,7 @@ from ._frames import (
     first_number,
     first_str,
     is_done_marker,
+    model_name,
     parse_json,
     parse_usage,
     str_list,
@@ -182,6 +183,7 @@ class RunToolsTranslator(Translator):
         return [
             RunCompleted(
                 usage=usage,
+                model=model_name(body.get("model")) or model_name(obj.get("model")),
                 execution_time=first_number(body, "execution_time", "executionTime", "duration"),
                 followups=str_list(body.get("followups")),
                 final_output=final,

@@ -32,6 +32,7 @@ from ._frames import (
     first_number,
     first_str,
     is_done_marker,
+    model_name,
     parse_json,
     str_list,
 )
@@ -265,10 +266,14 @@ class SeekrFlow(Provider):
         runs = self.parse_runs(await send(self._runs_request(request.thread_id, 5, 0, "desc")))
         run_id = translator.run_id
         mine = [r for r in runs if r.run_id == run_id] if run_id else runs[:1]
-        usage = read_usage(mine[0].raw.get("usage")) if mine else None
-        if usage is None:
+        if not mine:
             return completed
-        return completed.model_copy(update={"usage": usage.merged(completed.usage)})
+        usage = read_usage(mine[0].raw.get("usage"))
+        model = completed.model or mine[0].model
+        update: dict[str, Any] = {"model": model}
+        if usage is not None:
+            update["usage"] = usage.merged(completed.usage)
+        return completed.model_copy(update=update)
 
     def list_runs_request(
         self, thread_id: str, *, limit: int, offset: int, order: str
@@ -322,6 +327,7 @@ def parse_seekrflow_runs(body: Any) -> list[RemoteRun]:
                 prompt_tokens=usage.prompt_tokens if usage else None,
                 completion_tokens=usage.completion_tokens if usage else None,
                 total_tokens=usage.total_tokens if usage else None,
+                model=model_name(obj.get("model")),
                 raw=obj,
             )
         )

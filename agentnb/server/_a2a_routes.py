@@ -190,6 +190,7 @@ class A2ARenderer:
                 "completion_tokens": usage.completion_tokens,
                 "total_tokens": usage.total_tokens,
             },
+            "model": self.log.model,
             "executionTime": step.execution_time,
         }
         if step.followups:

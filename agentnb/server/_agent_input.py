@@ -96,6 +96,8 @@ class InputProblem(ValueError):
 
 class Agent(Protocol):
     name: str
+    model: str
+    """The model the agent reports it ran (the demo runs no model: the id prices its usage)."""
     description: str
     tools: tuple[str, ...]
     needs_approval: bool

@@ -37,6 +37,8 @@ DEFAULT_PARAGRAPHS = 5
 
 class FinanceAgent:
     name = "finance_agent"
+    model = "gpt-4o-mini"
+    """The model it reports it ran (a real id, so its runs are priced by genai-prices)."""
     description = "Looks up DEMO stock prices and computes the week's move with a calculator."
     tools: tuple[str, ...] = ("get_stock_price", "calculator")
     needs_approval = False
@@ -134,6 +136,9 @@ def _finance_followups(ticker: str, request: AgentInput) -> tuple[str, ...]:
 
 class EchoAgent:
     name = "echo"
+    model = "agentnb-echo"
+    """The model it reports it ran: one genai-prices does not know (a private model,
+    so its runs have no cost)."""
     description = "Answers with the user's message, unchanged (for tests)."
     tools: tuple[str, ...] = ()
     needs_approval = False
@@ -150,6 +155,8 @@ class EchoAgent:
 
 class WriterAgent:
     name = "writer"
+    model = "claude-haiku-4-5"
+    """The model it reports it ran (a real id, so its runs are priced by genai-prices)."""
     description = "Writes a long markdown document (headings, lists, code, a table)."
     tools: tuple[str, ...] = ()
     needs_approval = False
@@ -219,6 +226,8 @@ def _section(number: int) -> list[str]:
 
 class StructuredAgent:
     name = "structured"
+    model = "gpt-4o"
+    """The model it reports it ran (a real id, so its runs are priced by genai-prices)."""
     description = (
         "Answers with JSON valid for the request's JSON schema, each field filled to fit "
         "its name (a ticker and its DEMO price, a summary, ...)."

@@ -200,7 +200,7 @@ class AGUIRenderer:
         usage = step.usage
         token_usage = {
             "provider": "agentnb",
-            "model": self.log.agent,
+            "model": self.log.model,
             "inputTokens": usage.prompt_tokens,
             "outputTokens": usage.completion_tokens,
             "totalTokens": usage.total_tokens,

@@ -123,7 +123,11 @@ class LangGraphRenderer:
                 "output_tokens": step.usage.completion_tokens,
                 "total_tokens": step.usage.total_tokens,
             }
-            last = self._chunk(usage_metadata=usage, chunk_position="last")
+            last = self._chunk(
+                usage_metadata=usage,
+                response_metadata={"model_name": self.log.model},
+                chunk_position="last",
+            )
             return [last, self._values(step), self._frame("end", None, terminal=True)]
         return [self._error(step)]
 

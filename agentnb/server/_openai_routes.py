@@ -73,7 +73,7 @@ class OpenAIRenderer:
             "id": _completion_id(log),
             "object": "chat.completion.chunk",
             "created": int(log.created_at),
-            "model": log.agent,
+            "model": log.model,
             "system_fingerprint": None,
         }
 
@@ -174,7 +174,7 @@ def _result(log: RunLog) -> Response:
         "id": _completion_id(log),
         "object": "chat.completion",
         "created": int(log.created_at),
-        "model": log.agent,
+        "model": log.model,
         "system_fingerprint": None,
         "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
         "usage": finish.usage.as_snake() if finish is not None else None,

@@ -195,6 +195,7 @@ def _agent_run(log: RunLog) -> dict[str, Any]:
         "output": log.answer_text() if log.status == "completed" else None,
         "error": failure.message if failure is not None else None,
         "usage": usage.as_camel() if usage is not None else None,
+        "model": log.model,
         "executionTime": log.execution_time(),
         "followups": list(finish.followups) if finish is not None else [],
     }

@@ -32,6 +32,8 @@ MAX_SHOWN = 200
 
 class PlannerAgent:
     name = "planner"
+    model = "o3-mini"
+    """The model it reports it ran (a real id, so its runs are priced by genai-prices)."""
     description = "Plans a DEMO trip: asks where you want to go, then answers with a plan."
     tools: tuple[str, ...] = ("ask_user",)
     needs_approval = True

@@ -32,6 +32,8 @@ Report = dict[str, Any]
 
 class ResearchTeamAgent:
     name = LEAD
+    model = "claude-sonnet-4-5"
+    """The model it reports it ran (a real id, so its runs are priced by genai-prices)."""
     description = (
         "Delegates to sub-agents: one DEMO analyst per ticker, in parallel, each asking a "
         "quant sub-agent for the week's move; then the lead writes the answer."

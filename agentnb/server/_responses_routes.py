@@ -143,7 +143,7 @@ class ResponsesRenderer:
             "object": "response",
             "created_at": int(log.created_at),
             "status": status or self.status,
-            "model": log.agent,
+            "model": log.model,
             "output": [dict(item) for item in self.output],
             "usage": self.usage,
             "error": self.error,

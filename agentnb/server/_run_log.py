@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from ._agents import Agent, AgentInput
+from ._agents import Agent, AgentInput, get_agent
 from ._http_plumbing import ApiError
 from ._steps import (
     AnyStep,
@@ -96,6 +96,12 @@ class RunLog:
     """A client asked the platform to stop the run (not the server's shutdown)."""
     _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _decisions: asyncio.Future[tuple[Decision, ...]] | None = field(default=None, repr=False)
+
+    @property
+    def model(self) -> str:
+        """The model the run's agent reports it ran."""
+        agent = get_agent(self.agent)
+        return agent.model if agent is not None else self.agent
 
     @property
     def finished(self) -> bool:

@@ -64,6 +64,7 @@ class RunAgentRenderer:
         done: dict[str, Any] = {
             "message": "Stream complete",
             "usage": step.usage.as_snake(),
+            "model": self.log.model,
             "execution_time": step.execution_time,
         }
         if step.followups:

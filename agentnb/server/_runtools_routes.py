@@ -70,6 +70,7 @@ def _complete(log: RunLog, step: Finish) -> dict[str, Any]:
         "threadId": log.thread_id,
         "output": step.final_output,
         "usage": step.usage.as_camel(),
+        "model": log.model,
         "executionTime": step.execution_time,
     }
     if step.followups:
@@ -101,6 +102,7 @@ def _result(log: RunLog) -> Response:
         "reasoning": log.reasoning_text(),
         "toolCalls": log.tool_calls(),
         "usage": usage.as_camel() if usage is not None else None,
+        "model": log.model,
         "executionTime": log.execution_time(),
         "followups": list(finish.followups) if finish is not None else [],
         "error": _error(failure) if failure is not None else None,

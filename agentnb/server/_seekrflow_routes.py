@@ -290,7 +290,7 @@ def _run_json(log: RunLog) -> dict[str, Any]:
         "agent_id": log.agent,
         "thread_id": log.thread_id,
         "status": _STATUSES[log.status],
-        "model": log.agent,
+        "model": log.model,
         "temperature": settings.get("temperature", 1),
         "top_p": settings.get("top_p", 1),
         "parallel_tool_calls": False,

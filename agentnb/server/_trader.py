@@ -47,6 +47,8 @@ def _order(message: str) -> dict[str, object]:
 
 class TraderAgent:
     name = "trader"
+    model = "gpt-4.1"
+    """The model it reports it ran (a real id, so its runs are priced by genai-prices)."""
     description = "Places DEMO trades: quotes the price, then waits for a human to approve."
     tools: tuple[str, ...] = ("get_stock_price", "place_trade")
     needs_approval = True

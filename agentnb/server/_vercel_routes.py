@@ -170,6 +170,7 @@ class VercelRenderer:
         usage = step.usage
         metadata = {
             "runId": self.log.id,
+            "model": self.log.model,
             "usage": {
                 "inputTokens": usage.prompt_tokens,
                 "outputTokens": usage.completion_tokens,

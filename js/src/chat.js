@@ -15,6 +15,7 @@ import { SyncClient } from "./sync.js";
 import { animationFrame, copyToClipboard, flash, h, keepKeys } from "./dom.js";
 import { memoryFor, rememberUnder } from "./memory.js";
 import { TurnView } from "./turn.js";
+import { conversationTotal } from "./format.js";
 import { ChatInput } from "./input.js";
 
 /** Milliseconds of markdown rendering per animation frame before yielding to the page. */
@@ -57,7 +58,9 @@ export class ChatView {
     this.turnsEl = h("div", "anb-turns");
     this.notice = h("div", "anb-notice");
     this.notice.hidden = true;
-    this.root.append(this.turnsEl, this.notice);
+    this.conversation = h("div", "anb-conversation");
+    this.conversation.hidden = true;
+    this.root.append(this.turnsEl, this.conversation, this.notice);
     /** @type {TurnView[]} */
     this.turnViews = [];
     this.generation = -1;
@@ -200,6 +203,7 @@ export class ChatView {
       if (!this.turnViews[t].update(turn, deadline, followups)) finished = false;
     });
     if (!finished) this.requestRender();
+    this.updateConversation(state.turns);
     this.root.dataset.running = String(busy);
     this.chatInput?.setBusy(busy);
     this.setTicking(busy);
@@ -217,6 +221,16 @@ export class ChatView {
 
   pinHeads() {
     for (const view of this.turnViews) view.pin();
+  }
+
+  /**
+   * The conversation's running total under its turns, once it has more than one.
+   * @param {import("./state.js").Turn[]} turns
+   */
+  updateConversation(turns) {
+    const text = conversationTotal(turns.map((turn) => turn.meta));
+    if (this.conversation.textContent !== text) this.conversation.textContent = text;
+    this.conversation.hidden = text === "";
   }
 
   /** @param {boolean} on */

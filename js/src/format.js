@@ -1,6 +1,8 @@
 // @ts-check
 /** Small, pure formatting helpers for the status line and tool cards. */
 
+import { TERMINAL } from "./state.js";
+
 /** @param {number | null | undefined} seconds */
 export function formatSeconds(seconds) {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "";
@@ -119,6 +121,63 @@ export const NO_RESULT_TITLE =
 export function toolStatus(status) {
   return /** @type {Record<string, { label: string, glyph: string }>} */ (TOOL_STATUSES)[status] ||
     { label: status, glyph: "•" };
+}
+
+/**
+ * A cost in dollars: cents for a dollar and more, else three significant digits ($1.25,
+ * $0.0123, $0.000435), as agentnb's Python `usd()` writes it.
+ * @param {number} value
+ */
+export function formatUsd(value) {
+  if (value >= 1) {
+    return `$${value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  }
+  if (!(value > 0)) return "$0.00";
+  const places = Math.min(12, Math.max(2, 2 - Math.floor(Math.log10(value))));
+  const [whole, fraction = ""] = value.toFixed(places).replace(/0+$/, "").split(".");
+  return `$${whole}.${fraction.padEnd(2, "0")}`;
+}
+
+/**
+ * The model and the cost, as far as they are known ("gpt-4o-mini · $0.000435").
+ * @param {import("./state.js").MetaState} meta
+ */
+export function costText(meta) {
+  const bits = [];
+  if (meta.model) bits.push(meta.model);
+  if (typeof meta.cost === "number") bits.push(formatUsd(meta.cost));
+  return bits.join(" · ");
+}
+
+/**
+ * The tooltip of the cost: where it came from, or why it is missing.
+ * @param {import("./state.js").MetaState} meta
+ */
+export function costTitle(meta) {
+  if (typeof meta.cost === "number") {
+    return `USD, ${meta.cost_source === "platform" ? "as the platform reported it" :
+      meta.cost_source === "custom" ? "from your custom price for the model" :
+        "from genai-prices' price table"}`;
+  }
+  return meta.cost_reason ? `No cost: ${meta.cost_reason}` : "";
+}
+
+/**
+ * The running total of a conversation of several runs: "conversation · 3 runs · $0.0123"
+ * (and how many runs have no cost: a missing cost is not counted as 0). Empty for one run.
+ * @param {import("./state.js").MetaState[]} metas
+ */
+export function conversationTotal(metas) {
+  if (metas.length < 2) return "";
+  const ended = metas.filter((meta) => TERMINAL.has(meta.status || ""));
+  const priced = ended.filter((meta) => typeof meta.cost === "number");
+  const bits = [`conversation · ${metas.length} runs`];
+  if (priced.length) {
+    bits.push(formatUsd(priced.reduce((sum, meta) => sum + /** @type {number} */ (meta.cost), 0)));
+  }
+  const unpriced = ended.length - priced.length;
+  if (unpriced) bits.push(`${unpriced} without a cost`);
+  return bits.join(" · ");
 }
 
 /** @param {import("./state.js").UsageState | null | undefined} usage */

@@ -27,14 +27,16 @@
  *   `parent` (null: at the top, where its part is), `level` calls deep
  * @typedef {{ message?: string, code?: string | null, retry_after?: number | null }} ErrorState
  * @typedef {{ prompt_tokens?: number | null, completion_tokens?: number | null,
- *   total_tokens?: number | null }} UsageState
+ *   total_tokens?: number | null, cached_tokens?: number | null,
+ *   reasoning_tokens?: number | null, cost?: number | null }} UsageState
  * @typedef {{
  *   status?: string, agent?: string, message?: string, run_id?: string | null,
  *   thread_id?: string | null, usage?: UsageState | null, ttft?: number | null,
  *   started_at?: number | null, first_token_at?: number | null, finished_at?: number | null,
  *   duration?: number | null, tokens_per_second?: number | null,
  *   execution_time?: number | null, followups?: string[], error?: ErrorState | null,
- *   finish_reason?: string | null, started_as?: string | null,
+ *   finish_reason?: string | null, started_as?: string | null, model?: string | null,
+ *   cost?: number | null, cost_source?: string | null, cost_reason?: string | null,
  * }} MetaState  status: pending | running | paused | completed | failed | cancelled |
  *   interrupted (paused: waiting for a human to decide on a tool call; not an end)
  * @typedef {{ parts: PartState[], tools: ToolState[], meta: MetaState }} TurnWire

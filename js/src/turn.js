@@ -7,7 +7,7 @@
  * turn reaches the rest of the widget only through its context.
  */
 import { TERMINAL, answerText } from "./state.js";
-import { formatSeconds, statusLabel, tokenText, turnTime } from "./format.js";
+import { costText, costTitle, formatSeconds, statusLabel, tokenText, turnTime } from "./format.js";
 import { button, childController, h, spinner } from "./dom.js";
 import { ReasoningPartView, TextPartView, ToolCardView } from "./parts.js";
 import { FollowupChips } from "./input.js";
@@ -101,8 +101,10 @@ export class TurnView {
     this.ttft = h("span", "anb-ttft");
     this.tokens = h("span", "anb-tokens");
     this.tps = h("span", "anb-tps");
+    this.cost = h("span", "anb-cost");
     this.runId = h("span", "anb-runid");
-    this.statusLine.append(this.state, this.elapsed, this.ttft, this.tokens, this.tps, this.runId);
+    this.statusLine.append(
+      this.state, this.elapsed, this.ttft, this.tokens, this.tps, this.cost, this.runId);
 
     const actions = h("div", "anb-actions");
     this.copyAnswer = button("Copy answer", "anb-copy-answer", () => this.onCopyAnswer(),
@@ -275,6 +277,8 @@ export class TurnView {
     this.tokens.textContent = tokenText(meta.usage);
     this.tps.textContent =
       meta.tokens_per_second ? `${meta.tokens_per_second.toFixed(1)} tok/s` : "";
+    this.cost.textContent = costText(meta);
+    this.cost.title = costTitle(meta);
     this.updateRunId(meta.run_id || "");
 
     this.stop.hidden = !running;

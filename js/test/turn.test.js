@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { renderMarkdown } from "../src/markdown.js";
 import { TranscriptState } from "../src/state.js";
 import { PROMPT_CHARS, TurnView, tokenText } from "../src/turn.js";
+import { conversationTotal, formatUsd } from "../src/format.js";
 
 const NO_DEADLINE = Number.POSITIVE_INFINITY;
 const IDLE = { canRun: false, busy: false };
@@ -170,6 +171,30 @@ test("tokenText lists the counts it has", () => {
   assert.equal(tokenText({ total_tokens: 1200 }), "tokens 1,200 total");
 });
 
+test("the status line shows the model and the cost, and why a cost is missing", () => {
+  const { view } = turnView();
+  const meta = {
+    status: "completed", started_at: 100, finished_at: 101, duration: 1,
+    usage: { prompt_tokens: 1000, completion_tokens: 500, total_tokens: 1500 },
+    model: "gpt-4o-mini", cost: 0.00045, cost_source: "genai-prices", cost_reason: null,
+  };
+  view.update(turnOf({ parts: [], tools: [], meta }), NO_DEADLINE, IDLE);
+  assert.equal(view.cost.textContent, "gpt-4o-mini · $0.00045");
+  assert.match(view.cost.title, /genai-prices/);
+  const unknown = { ...meta, model: "agentnb-echo", cost: null, cost_source: null,
+    cost_reason: "genai-prices has no price for the model 'agentnb-echo'" };
+  view.update(turnOf({ parts: [], tools: [], meta: unknown }), NO_DEADLINE, IDLE);
+  assert.equal(view.cost.textContent, "agentnb-echo");
+  assert.equal(view.cost.title, "No cost: genai-prices has no price for the model 'agentnb-echo'");
+});
+
+test("formatUsd writes costs as the Python side does", () => {
+  // The same cases as tests/notebook/test_terminal_printer.py's test of usd().
+  const cases = [[0, "$0.00"], [0.000435, "$0.000435"], [0.0123, "$0.0123"], [0.5, "$0.50"],
+    [0.123456, "$0.123"], [1, "$1.00"], [1234.567, "$1,234.57"], [1e-9, "$0.000000001"]];
+  for (const [value, text] of cases) assert.equal(formatUsd(/** @type {number} */ (value)), text);
+});
+
 test("a long message is clipped in the head and its text is not rewritten on each update", () => {
   const { view } = turnView();
   const message = "word ".repeat(20_000);
@@ -184,6 +209,17 @@ test("a long message is clipped in the head and its text is not rewritten on eac
   view.update(turn, NO_DEADLINE, IDLE);
   assert.equal(view.message.firstChild, node, "the same text node: no relayout of the prompt");
   assert.equal(view.stop.hidden, true);
+});
+
+test("a conversation's running total adds the known costs and counts the missing ones", () => {
+  /** @param {number | null} cost */
+  const done = (cost) => ({ status: "completed", cost });
+  assert.equal(conversationTotal([done(0.5)]), "");
+  assert.equal(conversationTotal([done(0.5), done(0.25)]), "conversation · 2 runs · $0.75");
+  assert.equal(
+    conversationTotal([done(0.001), done(null), { status: "running", cost: null }]),
+    "conversation · 3 runs · $0.001 · 1 without a cost",
+  );
 });
 
 test("the last turn of a chat that can offers Retry and Edit once done, and says how it started", () => {

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from genai_prices import Usage as PricedUsage
+from genai_prices import calc_price
 
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
@@ -51,6 +54,9 @@ SAMPLE_RUN: dict[str, Any] = {
     "resumes": 2,
     "execution_time": 1.5,
     "cancel_error": "the platform was not told to stop the run: 500",
+    "model": "gpt-4o",
+    "cost_usd": 0.5,
+    "cost_source": "platform",
     "elapsed": 2.0,
     "paused_seconds": 0.0,
 }
@@ -195,12 +201,12 @@ def test_old_tool_calls_read_back_without_a_tree(tmp_path: Path) -> None:
 
 
 def test_old_rows_keep_their_wall_time_and_lose_a_zero_ttft(tmp_path: Path) -> None:
-    """``m008_paused_time``: a row from before knew no pause, so its wall time is its
+    """``m009_paused_time``: a row from before knew no pause, so its wall time is its
     elapsed time and its duration is unchanged; a cancelled run written with ``ttft`` 0 and
     no first token gets a missing TTFT (NULL, NaN in pandas), not 0."""
     path = tmp_path / "v6.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
-    apply_migrations(db, MIGRATIONS[: ALL.index("m007_search") + 1])
+    apply_migrations(db, MIGRATIONS[: ALL.index("m008_model_and_cost") + 1])
     insert_sample(db, "runs", SAMPLE_RUN)
     cancelled = {
         **SAMPLE_RUN,
@@ -273,3 +279,55 @@ def read_all(path: Path, sql: str) -> list[tuple[Any, ...]]:
         return db.execute(sql).fetchall()
     finally:
         db.close()
+
+
+def test_model_and_cost_fill_old_rows_where_their_data_allows(tmp_path: Path) -> None:
+    path = tmp_path / "v7.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    at = 1_750_000_000.0
+    try:
+        apply_migrations(db, MIGRATIONS[:7])
+        rows = [  # (local_id, provider, agent, prompt, completion)
+            ("chat", "openai", "gpt-4o-mini", 1000, 200),  # the agent is the model
+            ("chat-no-usage", "openai", "gpt-4o-mini", None, None),
+            ("private", "openai", "corp-llm", 1000, 200),  # a model genai-prices does not know
+            ("agent", "seekrflow", "finance_agent", 1000, 200),  # the model is not on the row
+        ]
+        for local_id, provider, agent, prompt, completion in rows:
+            db.execute(
+                "INSERT INTO runs (local_id, provider, agent, status, started_at, "
+                "prompt_tokens, completion_tokens) VALUES (?, ?, ?, 'completed', ?, ?, ?)",
+                (local_id, provider, agent, at, prompt, completion),
+            )
+    finally:
+        db.close()
+    with HistoryStore(path) as store:
+        assert store.migrations() == ALL
+        found = {r.local_id: (r.model, r.cost_usd, r.cost_source) for r in store.runs()}
+    when = datetime.fromtimestamp(at, UTC)
+    usage = PricedUsage(input_tokens=1000, output_tokens=200)
+    expected = float(calc_price(usage, "gpt-4o-mini", genai_request_timestamp=when).total_price)
+    assert found["chat"][0] == "gpt-4o-mini" and found["chat"][2] == "genai-prices"
+    assert found["chat"][1] == pytest.approx(expected, rel=1e-12)
+    assert found["chat-no-usage"] == ("gpt-4o-mini", None, None)
+    assert found["private"] == ("corp-llm", None, None)
+    assert found["agent"] == (None, None, None)
+
+
+def test_a_new_run_records_its_model_and_cost(tmp_path: Path) -> None:
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        run = Run(agent="echo", message="q", model="gpt-4o-mini")
+        run.start()
+        store.record_start(run, RunRequest(agent="echo", message="q"), base_url="")
+        run.apply(
+            RunCompleted(
+                usage=Usage(prompt_tokens=10, completion_tokens=5, cost=0.125),
+                model="gpt-4o",
+                received_at=time.time(),
+            )
+        )
+        store.record_end(run)
+        (record,) = store.runs()
+        frame_row = store.runs().to_pandas().iloc[0]
+    assert (record.model, record.cost_usd, record.cost_source) == ("gpt-4o", 0.125, "platform")
+    assert (frame_row["model"], frame_row["cost_usd"]) == ("gpt-4o", 0.125)

@@ -346,3 +346,24 @@ def test_cli_is_registered(store: HistoryStore) -> None:
         cwd=Path(__file__).resolve().parents[2],
     )
     assert len(json.loads(out.stdout)) == 5
+
+
+def test_the_table_shows_the_model_and_the_cost_with_its_source_on_hover() -> None:
+    priced = make_run("echo", at=T0)
+    priced.model = "gpt-4o-mini"
+    priced.usage = Usage(prompt_tokens=1000, completion_tokens=500, cost=0.00123).merged(None)
+    unknown = make_run("writer", at=T0 + 1)
+    unknown.model = "corp-llm"
+    unknown.usage = Usage(prompt_tokens=1000, completion_tokens=500).merged(None)
+    history = RunHistory.from_runs([priced, unknown])
+    lines = repr(history).splitlines()
+    header = lines[1].split()
+    assert header[header.index("tokens") + 1 : header.index("tokens") + 3] == ["model", "cost"]
+    assert "gpt-4o-mini  $0.00123" in lines[2] and "corp-llm" in lines[3]
+    assert "$" not in lines[3]  # an unknown cost is left empty, never $0.00
+    assert "$0.00123 (platform)" in history._repr_html_()
+    frame = history.to_pandas()
+    assert (
+        frame["cost_usd"].tolist()[0] == 0.00123 and frame["cost_source"].tolist()[0] == "platform"
+    )
+    assert frame["cost_usd"].isna().tolist() == [False, True]

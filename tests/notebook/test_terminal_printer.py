@@ -13,10 +13,11 @@ from typing import Any
 from agentnb import ApprovalDecision, ToolCall
 from agentnb._app import connections as conns
 from agentnb._app.api import start_run
+from agentnb._core.pricing import usd
 from agentnb._core.request import build_request
 from agentnb._core.run import Run
 from agentnb._display.approval_prompt import question, whole_call
-from agentnb._display.run_text import NO_RESULT_NOTE, run_text
+from agentnb._display.run_text import NO_RESULT_NOTE, run_text, summary_line
 from agentnb._display.terminal import TerminalPrinter
 from agentnb.events import (
     Event,
@@ -191,6 +192,32 @@ def test_the_approval_question_shows_the_whole_arguments_safely() -> None:
     whole = whole_call(call)
     assert f'  note: "{long_note}"' in whole.splitlines()
     assert whole.endswith("? [y/N] ")
+
+
+def test_the_summary_line_shows_the_model_and_the_cost_genai_prices_gives(
+    server: ServerHandle,
+) -> None:
+    run, printed = trade(server, True)
+    assert run.model == "gpt-4.1"  # the trader's, as its run status reports it
+    assert run.cost is not None and run.cost_source == "genai-prices"
+    summary = printed.splitlines()[-1]
+    assert f" · {run.model} · {usd(run.cost)}" in summary
+    assert summary == summary_line(run)
+
+
+def test_usd_writes_cents_or_three_significant_digits() -> None:
+    # The same cases as js/test/turn.test.js's test of formatUsd.
+    cases = [
+        (0, "$0.00"),
+        (0.000435, "$0.000435"),
+        (0.0123, "$0.0123"),
+        (0.5, "$0.50"),
+        (0.123456, "$0.123"),
+        (1, "$1.00"),
+        (1234.567, "$1,234.57"),
+        (1e-9, "$0.000000001"),
+    ]
+    assert [usd(value) for value, _ in cases] == [text for _, text in cases]
 
 
 def test_a_call_that_returned_nothing_shows_no_output_rather_than_null() -> None:

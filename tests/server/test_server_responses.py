@@ -93,9 +93,11 @@ async def test_attach_streams_a_response_from_its_start(client: AsyncAgentClient
     assert (again.text, again.reasoning) == (first.text, first.reasoning)
     found = await client.retrieve_run(RunRef("finance_agent", first.run_id))
     assert found is not None
-    assert (found.status, found.agent, found.total_tokens) == (
+    # A response names only its model (the demo agent's: the Responses API's agent is a model)
+    assert (found.status, found.agent, found.model, found.total_tokens) == (
         "completed",
-        "finance_agent",
+        "gpt-4o-mini",
+        "gpt-4o-mini",
         first.usage.total_tokens if first.usage else None,
     )
 

@@ -66,12 +66,16 @@ async def test_a_finance_agent_run_in_every_dialect(
         "agentnb.retries": 0,
         "agentnb.resumes": 0,
         "agentnb.tool_calls": len(run.tool_calls),
+        "gen_ai.response.model": "gpt-4o-mini",  # the model the stream named
+        "agentnb.usage.cost_usd": run.cost,  # the same figure as the Run, runs() and the cell
+        "agentnb.usage.cost_source": "genai-prices",
     }
+    assert run.cost is not None and run.cost > 0
     assert {name: attributes.get(name) for name in expected} == expected
     assert attributes["gen_ai.response.time_to_first_chunk"] == pytest.approx(run.ttft)
     assert attributes.get("gen_ai.conversation.id") == run.thread_id
-    assert attributes.get("gen_ai.request.model") == (
-        "finance_agent" if provider == "openai" else None
+    assert attributes.get("gen_ai.request.model") == (  # where the request names a model
+        "finance_agent" if provider in ("openai", "openai-responses") else None
     )
     assert "error.type" not in attributes and not CONTENT_KEYS & set(attributes)
     tools = traced.children(span)

@@ -1,0 +1,236 @@
+"""What a run cost in USD, and where that figure came from.
+
+Three sources, the first that applies wins:
+
+1. ``platform``: the platform reported the cost itself (:attr:`agentnb.events.Usage.cost`);
+2. ``custom``: a price the user set for the model (``agentnb.set_prices``, or the TOML or JSON
+   file ``AGENTNB_PRICES`` names), for private deployments and negotiated rates;
+3. ``genai-prices``: pydantic's maintained price table, bundled with the package (offline),
+   at the run's time.
+
+Otherwise the cost is missing (None, never 0) and :attr:`RunCost.reason` says why. A price
+is per million tokens: ``input_mtok``, ``output_mtok``, ``cache_read_mtok`` (cached prompt
+tokens) and ``cache_write_mtok``; reasoning tokens are output tokens and cost as such.
+
+``genai_prices`` takes most of a second to import, so it is imported at the first cost.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from ..events import Usage
+
+if TYPE_CHECKING:
+    from genai_prices.types import ModelPrice
+
+__all__ = [
+    "PRICES_VAR",
+    "PRICE_KEYS",
+    "CostSource",
+    "PriceTable",
+    "RunCost",
+    "parse_prices",
+    "price_run",
+    "prices_generation",
+    "problems_text",
+    "usd",
+    "use_prices",
+]
+
+PRICES_VAR: Final = "AGENTNB_PRICES"
+PRICE_KEYS: Final = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
+"""The keys of a custom price: USD per million input, output, cache-read, cache-write tokens."""
+
+CostSource = Literal["platform", "custom", "genai-prices"]
+"""Where a run's cost came from (see the module docstring)."""
+
+
+@dataclass(frozen=True)
+class RunCost:
+    """A run's cost: the figure, its source, or why there is none."""
+
+    usd: float | None = None
+    """The cost in US dollars; None when it cannot be known (never 0 for unknown)."""
+    source: CostSource | None = None
+    """Where :attr:`usd` came from; None when it is missing."""
+    reason: str | None = None
+    """Why :attr:`usd` is missing (None when it is known)."""
+
+
+PriceTable = dict[str, "ModelPrice"]
+"""Custom prices by model name."""
+_set_by_caller: PriceTable = {}
+_from_file: tuple[str, PriceTable | str] | None = None
+"""The ``AGENTNB_PRICES`` path read last and its table, or the problem reading it."""
+_generation = 0
+"""Bumped whenever the custom prices change, so memoized costs are computed again."""
+
+
+def use_prices(table: PriceTable) -> None:
+    """Price runs with ``table`` (from :func:`parse_prices`) before the file's prices."""
+    global _set_by_caller, _generation
+    _set_by_caller = table
+    _generation += 1
+
+
+def prices_generation() -> tuple[int, str]:
+    """A key that changes whenever the custom prices may have changed."""
+    return _generation, os.environ.get(PRICES_VAR, "")
+
+
+def price_run(model: str | None, usage: Usage | None, at: float | None) -> RunCost:
+    """The cost of a run of ``model`` that spent ``usage``, started at Unix time ``at``."""
+    if usage is not None and usage.cost is not None:
+        return RunCost(usage.cost, "platform")
+    if usage is None or usage.prompt_tokens is None or usage.completion_tokens is None:
+        return RunCost(reason="the platform reported no input and output token counts")
+    if not model:
+        return RunCost(reason="the model is unknown: neither the stream nor the request named it")
+    custom = _custom_price(model)
+    if isinstance(custom, str):
+        return RunCost(reason=custom)
+    if custom is not None:
+        return RunCost(float(custom.calc_price(_priced_usage(usage))["total_price"]), "custom")
+    return _genai_price(model, usage, at)
+
+
+def _genai_price(model: str, usage: Usage, at: float | None) -> RunCost:
+    from genai_prices import calc_price  # slow to import (see the module docstring)
+
+    when = datetime.fromtimestamp(at, UTC) if at else None
+    refs: list[tuple[str, str | None]] = [(model, None)]
+    if "/" in model:  # "openai/gpt-4o" (OpenRouter, LiteLLM): the provider, then the model
+        provider, _, name = model.partition("/")
+        refs.append((name, provider))
+    for ref, provider_id in refs:
+        try:
+            price = calc_price(
+                _priced_usage(usage),
+                model_ref=ref,
+                provider_id=provider_id,
+                genai_request_timestamp=when,
+            )
+        except LookupError:
+            continue
+        return RunCost(float(price.total_price), "genai-prices")
+    return RunCost(
+        reason=f"genai-prices has no price for the model {model!r}; set one with "
+        f"agentnb.set_prices() or the {PRICES_VAR} file"
+    )
+
+
+def _priced_usage(usage: Usage) -> Any:
+    from genai_prices import Usage as PricedUsage  # slow to import (see the module docstring)
+
+    return PricedUsage(
+        input_tokens=usage.prompt_tokens,
+        output_tokens=usage.completion_tokens,
+        cache_read_tokens=usage.cached_tokens,
+    )
+
+
+def _custom_price(model: str) -> ModelPrice | str | None:
+    """The custom price of ``model``, None, or what is wrong with the prices file."""
+    found = _set_by_caller.get(model)
+    if found is not None:
+        return found
+    table = _file_table()
+    return table if isinstance(table, str) else table.get(model)
+
+
+def _file_table() -> PriceTable | str:
+    """The ``AGENTNB_PRICES`` file's prices (read once per path), or what is wrong with it."""
+    global _from_file
+    path = os.environ.get(PRICES_VAR, "").strip()
+    if not path:
+        return {}
+    if _from_file is None or _from_file[0] != path:
+        where = f"{PRICES_VAR}={path!r}"
+        raw, problem = _read_file(path, where)
+        if problem is None:
+            table, problems = parse_prices(raw, where)
+            problem = problems_text(problems, where) if problems else None
+        _from_file = (path, problem if problem is not None else table)
+    return _from_file[1]
+
+
+def _read_file(path: str, where: str) -> tuple[Any, str | None]:
+    try:
+        text = Path(path).expanduser().read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"{where}: cannot read the prices file: {exc}"
+    try:
+        if path.lower().endswith(".toml"):
+            return tomllib.loads(text), None
+        return json.loads(text), None
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        kind = "TOML" if path.lower().endswith(".toml") else "JSON"
+        return None, f"{where}: the prices file is not valid {kind}: {exc}"
+
+
+def parse_prices(raw: Any, where: str) -> tuple[PriceTable, list[str]]:
+    """The prices of ``raw`` (a mapping of model names to prices) and every problem found."""
+    from genai_prices.types import ModelPrice  # slow to import (see the module docstring)
+
+    if not isinstance(raw, Mapping):
+        return {}, ["prices must map model names to prices"]
+    table: PriceTable = {}
+    problems: list[str] = []
+    for model, entry in raw.items():
+        prices, problem = _parse_price(entry)
+        if problem:
+            problems.append(f"{model!r}: {problem}")
+        else:
+            table[str(model)] = ModelPrice(**prices)
+    return table, problems
+
+
+def problems_text(problems: list[str], where: str) -> str:
+    """One message naming every problem :func:`parse_prices` found."""
+    return (
+        f"{where}: bad prices ({'; '.join(problems)}); a price is a table of "
+        f"{', '.join(PRICE_KEYS)} in USD per million tokens"
+    )
+
+
+def _parse_price(entry: Any) -> tuple[dict[str, Decimal], str | None]:
+    if not isinstance(entry, Mapping):
+        return {}, "not a table of prices"
+    unknown = sorted(str(key) for key in entry if key not in PRICE_KEYS)
+    if unknown:
+        return {}, f"unknown key(s) {', '.join(unknown)}"
+    prices: dict[str, Decimal] = {}
+    for key, value in entry.items():
+        try:
+            number = Decimal(str(value)) if not isinstance(value, bool) else None
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite() or number < 0:
+            return {}, f"{key} = {value!r} is not a price (a number ≥ 0)"
+        prices[key] = number
+    if "input_mtok" not in prices or "output_mtok" not in prices:
+        return {}, "input_mtok and output_mtok are required"
+    return prices, None
+
+
+def usd(value: float) -> str:
+    """A cost in dollars: cents for a dollar and more, else three significant digits
+    (``$1.25``, ``$0.0123``, ``$0.000435``). ``js/src/format.js`` reads the same."""
+    if value >= 1:
+        return f"${value:,.2f}"
+    if value <= 0:
+        return "$0.00"
+    places = min(12, max(2, 2 - math.floor(math.log10(value))))
+    text = f"{value:.{places}f}".rstrip("0")
+    whole, _, fraction = text.partition(".")
+    return f"${whole}.{fraction.ljust(2, '0')}"
