@@ -53,12 +53,14 @@ from .providers import RemoteRun
 if TYPE_CHECKING:
     from ._app.api import ask, attach, chat
     from ._app.batch_runs import batch
+    from ._app.compare_runs import compare
     from ._app.connections import Connection, connect, connections, get_connection
     from ._app.remote_runs import remote_runs
     from ._client.async_client import AsyncAgentClient
     from ._client.stream import AsyncRunStream
     from ._client.sync import AgentClient, RunStream
     from ._core.handle import RunHandle
+    from ._display.run_comparison import Comparison
     from ._display.show import show
     from ._display.widget import ChatCell
     from ._history import (
@@ -85,6 +87,7 @@ __all__ = [
     "AsyncRunStream",
     "AuthenticationError",
     "ChatCell",
+    "Comparison",
     "ConfigurationError",
     "ConnectError",
     "Connection",
@@ -136,6 +139,7 @@ __all__ = [
     "attach",
     "batch",
     "chat",
+    "compare",
     "configure_tracing",
     "connect",
     "connections",
@@ -170,10 +174,12 @@ _LAZY: dict[str, str] = {
     "RunStream": "._client.sync",
     "RunHistory": "._history",
     "batch": "._app.batch_runs",
+    "compare": "._app.compare_runs",
     "remote_runs": "._app.remote_runs",
     "runs": "._history",
     "summary": "._history",
     "ChatCell": "._display.widget",
+    "Comparison": "._display.run_comparison",
     "ServerHandle": ".server",
     "start_server": ".server",
 }

@@ -7,7 +7,8 @@
 2. Bulk-loads a ``--rows`` history file, then reads it into pandas with
    ``agentnb.runs``' path (``HistoryStore.runs().to_pandas()``) and with pandas' own
    ``read_sql`` on the same file (raw, and with the dtypes ``to_pandas`` gives); the summary
-   per agent by pandas and in SQLite; the last 1,000 runs of an agent in the past week; and
+   per agent by pandas and in SQLite; the cost per day and model
+   (``summary("model", every="day")``) beside ``read_sql`` + ``groupby``; the last 1,000 runs of an agent in the past week; and
    the file's size per run.
 3. Searches that file (``runs(search=...)``: every match ranked, and the best 20) beside a
    LIKE scan of the same text, p50 / p95 over ``--queries`` searches.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import sqlite3
 import statistics
@@ -46,6 +48,7 @@ from agentnb.events import (
 )
 
 AGENTS = ("finance_agent", "echo", "writer", "structured")
+MODELS = ("gpt-4.1", "gpt-4o-mini", "claude-sonnet-4-5")
 STATUSES = ("completed",) * 8 + ("failed", "cancelled")
 CHUNK = 20_000
 """Runs written per transaction while building a large file."""
@@ -193,6 +196,9 @@ def synthetic_run(
         "tool_call_count": i % 4,
         "model_settings": '{"temperature": 0.2}',
         "metadata": None,
+        "model": MODELS[i % len(MODELS)],
+        "cost_usd": (prompt * 2 + completion * 8) / 1e6 if status == "completed" else None,
+        "cost_source": "genai-prices" if status == "completed" else None,
     }
     tool_calls = [
         {
@@ -252,6 +258,17 @@ def read_sql_recent(path: Path, agent: str, since: float, limit: int) -> pd.Data
         db.close()
 
 
+def read_sql_cost_per_day(path: Path) -> pd.Series:
+    """The cost per day and model the usual pandas way: read the columns, group."""
+    db = sqlite3.connect(path)
+    try:
+        frame = pd.read_sql("SELECT started_at, model, cost_usd FROM runs", db)
+    finally:
+        db.close()
+    day = pd.to_datetime(frame["started_at"] // 86400 * 86400, unit="s", utc=True)
+    return frame.groupby([day, "model"])["cost_usd"].sum(min_count=1)
+
+
 def read_sql_typed(path: Path) -> pd.DataFrame:
     """read_sql, then the dtypes RunHistory.to_pandas() gives, done the usual pandas way."""
     frame = read_sql_raw(path)
@@ -281,6 +298,7 @@ def bench_loading(path: Path, rows: int) -> list[tuple[str, float]]:
         both_s, _ = timed(lambda: store.runs().to_pandas())
         summary_s, _ = timed(lambda: history.summary(), repeat=1)
         sql_summary_s, _ = timed(lambda: store.summary(RunFilter(), "agent"))
+        per_day_s, per_day = timed(lambda: store.summary(RunFilter(), "model", every="day"))
         since = time.time() - 7 * 86400
         recent = RunFilter.build(agent="echo", since=since, limit=1000)
         recent_s, recent_runs = timed(lambda: store.runs(recent).to_pandas())
@@ -289,6 +307,8 @@ def bench_loading(path: Path, rows: int) -> list[tuple[str, float]]:
     typed_s, typed = timed(lambda: read_sql_typed(path))
     assert len(raw) == len(typed) == rows
     recent_sql_s, recent_sql = timed(lambda: read_sql_recent(path, "echo", since, 1000))
+    per_day_sql_s, per_day_sql = timed(lambda: read_sql_cost_per_day(path))
+    assert math.isclose(per_day["cost_total"].sum(), per_day_sql.sum(), rel_tol=1e-9)
     assert len(recent_runs) == len(recent_sql)
     return [
         (f"build the {rows:,}-row file (import_records)", build),
@@ -299,6 +319,8 @@ def bench_loading(path: Path, rows: int) -> list[tuple[str, float]]:
         ("pandas.read_sql + same dtypes", typed_s),
         ("agentnb: runs().summary(by='agent') (pandas)", summary_s),
         ("agentnb: summary(by='agent') (in SQLite)", sql_summary_s),
+        ("agentnb: cost per day and model (in SQLite)", per_day_s),
+        ("pandas.read_sql + groupby: same cost per day", per_day_sql_s),
         (f"agentnb: runs(agent, since, limit=1000) frame ({len(recent_runs)})", recent_s),
         ("pandas.read_sql of the same 1,000 runs", recent_sql_s),
     ]

@@ -1,4 +1,6 @@
-"""`batch()`: one agent over many messages, a bounded number at a time, every run recorded.
+"""`batch()`: one agent over many messages, a bounded number at a time, every run recorded;
+or an experiment: several agents, or several variants of the options (model settings), over
+the same messages, each message's runs side by side in the result.
 
 A failing run is recorded as failed and the batch goes on; cancelling (a kernel interrupt)
 cancels the runs in flight, which end ``cancelled``, and starts no more.
@@ -29,7 +31,7 @@ from .._history import HistoryStore, RunHistory, default_store
 from .._tracing import batch_span
 from .connections import AnyClient, resolve_target
 
-__all__ = ["batch", "build_requests", "run_batch"]
+__all__ = ["batch", "build_requests", "experiment_requests", "run_batch", "run_requests"]
 
 UNATTENDED_BATCH = "batch runs are unattended"
 """Why a batch denies the calls its ``approve=`` policy leaves undecided."""
@@ -49,6 +51,36 @@ def build_requests(
         options["response_format"] = response_format
     first = build_request(agent, messages[0] if messages else "", **options)
     return [first.model_copy(update={"message": message}) for message in messages]
+
+
+def experiment_requests(
+    agents: str | Sequence[str],
+    messages: Sequence[str],
+    options: Mapping[str, Any],
+    variants: Sequence[Mapping[str, Any]] | None,
+) -> list[RunRequest]:
+    """The requests of a batch: for each message, one per agent and variant (the variant's
+    options over ``options``), agents outer; all checked up front."""
+    names = _check_agents(agents)
+    if variants is not None and (isinstance(variants, Mapping | str) or not list(variants)):
+        raise ConfigurationError("variants must be a non-empty list of option dicts")
+    arms = [
+        build_requests(name, messages, {**options, **dict(variant)})
+        for name in names
+        for variant in (variants if variants is not None else [{}])
+    ]
+    return [arm[i] for i in range(len(messages)) for arm in arms]
+
+
+def _check_agents(agents: str | Sequence[str]) -> list[str]:
+    names = [agents] if isinstance(agents, str) else list(agents)
+    if not names or not all(isinstance(name, str) and name for name in names):
+        raise ConfigurationError(
+            f"agent must be a name or a non-empty list of names, not {agents!r}"
+        )
+    if len(set(names)) != len(names):
+        raise ConfigurationError(f"an agent is named twice in {names}")
+    return names
 
 
 def _check_messages(messages: Iterable[str]) -> list[str]:
@@ -89,9 +121,24 @@ async def run_batch(
     memory).
     ``approve`` decides on tool calls awaiting approval; those it leaves undecided are denied.
     """
-    listed = _check_messages(messages)
-    requests = build_requests(agent, listed, options)
-    for request in requests[:1]:
+    requests = build_requests(agent, _check_messages(messages), options)
+    return await run_requests(
+        client, requests, concurrency, store=store, progress=progress, approve=approve
+    )
+
+
+async def run_requests(
+    client: AsyncAgentClient,
+    requests: Sequence[RunRequest],
+    concurrency: int = 8,
+    *,
+    store: HistoryStore | None = None,
+    progress: Progress | None = None,
+    approve: ApprovalPolicy = None,
+) -> RunHistory:
+    """Run ``requests`` as :func:`run_batch` does (at most ``concurrency`` at once), and
+    return their runs in the requests' order."""
+    for request in _one_per_agent_and_settings(requests):
         client.provider.check_request(request)  # an option the dialect lacks fails the batch
     approver_for(approve, client.provider)  # so does a policy it cannot honour
     limit = asyncio.Semaphore(_check_concurrency(concurrency))
@@ -111,7 +158,8 @@ async def run_batch(
                 counts["failed"] += stream.run.status != "completed"
                 progress.update(counts["done"], counts["failed"])
 
-    with batch_span(agent, runs):  # tracing on: the runs' tasks copy it as their parent
+    agents = ", ".join(dict.fromkeys(request.agent for request in requests))
+    with batch_span(agents, runs):  # tracing on: the runs' tasks copy it as their parent
         tasks = [asyncio.ensure_future(one(stream)) for stream in streams]
         try:
             await asyncio.gather(*tasks)
@@ -123,6 +171,14 @@ async def run_batch(
                 await stream.aclose()  # the runs not started yet end cancelled too
             raise
     return _result(runs, store)
+
+
+def _one_per_agent_and_settings(requests: Sequence[RunRequest]) -> list[RunRequest]:
+    """A request of each kind the batch sends (they differ only by message within a kind)."""
+    kinds: dict[str, RunRequest] = {}
+    for request in requests:
+        kinds.setdefault(request.model_copy(update={"message": ""}).model_dump_json(), request)
+    return list(kinds.values())
 
 
 def _store_of(client: AsyncAgentClient) -> HistoryStore | None:
@@ -148,7 +204,7 @@ def _result(runs: Sequence[Run], store: HistoryStore | None) -> RunHistory:
 
 
 def batch(
-    agent: str,
+    agent: str | Sequence[str],
     messages: Iterable[str],
     concurrency: int = 8,
     via: str | None = None,
@@ -156,6 +212,7 @@ def batch(
     client: AnyClient | None = None,
     progress: bool = True,
     approve: ApprovalPolicy = None,
+    variants: Sequence[Mapping[str, Any]] | None = None,
     **options: Any,
 ) -> RunHistory:
     """Run ``agent`` over ``messages`` (e.g. an evaluation set), ``concurrency`` at a time,
@@ -171,25 +228,32 @@ def batch(
     callable taking the :class:`~agentnb.ToolCall`, as in :func:`~agentnb.ask`). Nobody can
     click Approve in a batch, so a call it leaves undecided — every one, without it — is
     denied with the reason "no one could approve it: batch runs are unattended".
+
+    **Experiments.** ``agent`` may be a list of agents, and ``variants`` a list of option
+    dicts (``[{"temperature": 0}, {"temperature": 1}]``, each over ``options``): every
+    message then runs once per agent and variant, and the result holds, for each message in
+    turn, its runs in that order (agents outer). ``batch(["a", "b"], questions).summary()``
+    sets the agents' cost, agent time and failures side by side;
+    ``agentnb.compare(result[2 * i : 2 * i + 2])`` their answers to question ``i``.
     """
     if in_loop_thread():
         raise RuntimeError("batch() blocks; on agentnb's loop use `await run_batch(...)`")
     listed = _check_messages(messages)
     _check_concurrency(concurrency)
-    first = build_requests(agent, listed[:1] or [""], options)  # bad options fail first
+    requests = experiment_requests(agent, listed, options, variants)  # bad options fail first
     conn = resolve_target(via, client)
-    for request in first:
+    probes = _one_per_agent_and_settings(requests)
+    for request in probes or experiment_requests(agent, [""], options, variants):
         conn.check(request)
     target = conn.client()
     approver_for(approve, target.provider)
-    bar = make_progress(len(listed), f"batch {agent}", enabled=progress)
+    label = agent if isinstance(agent, str) else " vs ".join(agent)
+    bar = make_progress(len(requests), f"batch {label}", enabled=progress)
     ended = threading.Event()
 
     async def main() -> RunHistory:
         try:
-            return await run_batch(
-                target, agent, listed, concurrency, progress=bar, approve=approve, **options
-            )
+            return await run_requests(target, requests, concurrency, progress=bar, approve=approve)
         finally:
             ended.set()
 

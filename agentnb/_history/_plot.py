@@ -7,6 +7,12 @@
 - ``latency``: per agent, a box of run durations (``metric="ttft"``: time to the first
   token) with every run's point over it, and how many runs under each name.
 - ``tools``: calls per tool as horizontal bars, most called on top, each with its count.
+- Over time (``every="hour" | "day" | "week"``; ``cost`` and ``failures`` always are): one
+  line per agent (``by="model"`` per model, ``by="tool"`` per tool) over each period's start
+  (UTC): ``cost`` (USD of the runs whose cost is known), ``tokens`` (total), ``latency``
+  (median agent time of completed runs; a tool's median call time), ``failures`` (failure
+  rate of the runs, or of a tool's calls, that ended). The figures are ``summary(by,
+  every=...)``'s.
 
 The Axes drawn on is returned. One on a new figure is a :class:`QuietAxes`: a plain Axes that
 IPython does not print as ``<Axes: …>`` under the figure (``ax=`` of your own is returned as
@@ -37,7 +43,15 @@ __all__ = [
     "require_pandas",
     "timed_statuses",
 ]
-PLOT_KINDS = ("tokens", "latency", "tools")
+PLOT_KINDS = ("tokens", "latency", "tools", "cost", "failures")
+SERIES_BY = ("agent", "model", "tool")
+SERIES_COLUMN = {
+    "cost": ("cost_total", "USD"),
+    "tokens": ("tokens_total", "tokens"),
+    "latency": ("duration_p50", "seconds (median)"),
+    "failures": ("failure_rate", "failure rate"),
+}
+"""Each kind over time: the summary column drawn and its axis label."""
 TOKEN_COLUMNS = ("total_tokens", "prompt_tokens", "completion_tokens")
 _MIN_SPAN = timedelta(seconds=60)
 """The narrowest time axis: runs seconds apart still get whole-second ticks."""
@@ -54,13 +68,91 @@ def plot(history: Tabular, kind: str, *, ax: Any = None, **options: Any) -> Any:
         "latency": _latency,
         "tools": _tools,
     }
-    _check_options(kind, options)
+    over_time = kind in ("cost", "failures") or "every" in options
+    if over_time:
+        _check_series(kind, options)
+    else:
+        _check_options(kind, options)
     if ax is None:
         _, ax = pyplot.subplots(
             figsize=figsize, layout="constrained", subplot_kw={"axes_class": quiet_axes()}
         )
-    draw[kind](history, ax, **options)
+    if over_time:
+        _series(history, ax, kind, **options)
+    else:
+        draw[kind](history, ax, **options)
     return ax
+
+
+def _check_series(kind: str, options: dict[str, Any]) -> None:
+    unknown = set(options) - {"by", "every"}
+    if kind not in SERIES_COLUMN or unknown:
+        raise ValueError(
+            f"plot({kind!r}) over time takes by= and every= only"
+            + (f", not {', '.join(sorted(unknown))}" if unknown else "")
+            + f"; the kinds over time are {', '.join(SERIES_COLUMN)}"
+        )
+    by = options.get("by", "agent")
+    if by not in SERIES_BY:
+        raise ValueError(f"by must be one of {', '.join(SERIES_BY)}, not {by!r}")
+    if by == "tool" and kind in ("cost", "tokens"):
+        raise ValueError(
+            f"plot({kind!r}, by='tool'): the history keeps no {kind} per tool call; "
+            "plot 'latency' or 'failures' by tool, or the runs' cost by agent or model"
+        )
+    if options.get("every", "day") not in ("hour", "day", "week"):
+        raise ValueError(f"every must be 'hour', 'day' or 'week', not {options['every']!r}")
+
+
+def _series(history: Tabular, ax: Any, kind: str, by: str = "agent", every: str = "day") -> None:
+    column, unit = SERIES_COLUMN[kind]
+    if by == "tool":
+        frame = _tool_summary(history, every)
+        column = "duration_p50" if kind == "latency" else "failure_rate"
+    else:
+        frame = history.summary(by, every=every)
+    what = {"cost": "Cost", "tokens": "Tokens", "latency": "Agent time", "failures": "Failures"}
+    ax.set_title(f"{what[kind]} per {every} by {by}", loc="left")
+    ax.set_ylabel(unit)
+    ax.set_xlabel(f"{every} starting (UTC)")
+    values = frame[column].astype("float64").dropna() if len(frame) else frame[column]
+    if not len(values):
+        _empty(ax, f"no runs with a {column.replace('_', ' ')}")
+        return
+    starts = []
+    for name, group in values.groupby(level=by, observed=True, dropna=False, sort=True):
+        times = [
+            moment.to_pydatetime().replace(tzinfo=None)
+            for moment in group.index.get_level_values(0)
+        ]
+        starts += times
+        ax.plot(times, list(group), marker="o", label=str(name), zorder=3)
+    _time_axis(ax, starts)
+    ax.set_ylim(bottom=0)
+    _report_style(ax, grid="y")
+    ax.legend(title=by, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
+def _tool_summary(history: Tabular, every: str) -> pd.DataFrame:
+    """Per period and tool: the median call time and the share of ended calls that failed."""
+    pandas = require_pandas()
+    calls = history.tool_calls().to_pandas(["name", "status", "started_at", "duration"])
+    calls = calls.dropna(subset=["started_at"])
+    floor = {"hour": "h", "day": "D"}.get(every)
+    starts = calls["started_at"].dt.tz_convert("UTC")
+    calls["period"] = (
+        starts.dt.floor(floor)
+        if floor
+        else (starts.dt.floor("D") - pandas.to_timedelta(starts.dt.weekday, unit="D"))
+    )
+    calls["failed"] = calls["status"].isin(["failed"]).astype("float64")
+    calls.loc[calls["status"].isin(["running", "awaiting_approval"]), "failed"] = float("nan")
+    grouped = calls.groupby(["period", "name"], observed=True, sort=True)
+    frame: pd.DataFrame = pandas.DataFrame(
+        {"duration_p50": grouped["duration"].median(), "failure_rate": grouped["failed"].mean()}
+    )
+    frame.index = frame.index.set_names(["period", "tool"])
+    return frame
 
 
 def _check_options(kind: str, options: dict[str, Any]) -> None:
@@ -259,6 +351,8 @@ def _empty(ax: Any, text: str) -> None:
 class ToolCallCounts(Protocol):
     def counts(self) -> dict[str, int]: ...
 
+    def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame: ...
+
 
 class Tabular(Protocol):
     """What plots read from a run table (``RunHistory``)."""
@@ -266,6 +360,14 @@ class Tabular(Protocol):
     def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame: ...
 
     def tool_calls(self) -> ToolCallCounts: ...
+
+    def summary(
+        self,
+        by: str | Sequence[str] | None = "agent",
+        *,
+        every: str | None = None,
+        include: str | Sequence[str] = "completed",
+    ) -> pd.DataFrame: ...
 
 
 # ---- the optional libraries, imported only when asked for ----------------------------

@@ -448,17 +448,19 @@ class HistoryStore:
         self,
         where: RunFilter | None = None,
         by: str | Sequence[str] | None = "agent",
+        *,
+        every: str | None = None,
         include: str | Sequence[str] = "completed",
     ) -> pd.DataFrame:
-        """``RunHistory.summary(by, include=include)`` of the matching runs, computed by
-        SQLite: the rows are not read out (``where.limit`` and ``where.search`` do not
+        """``RunHistory.summary(by, every=..., include=...)`` of the matching runs, computed
+        by SQLite: the rows are not read out (``where.limit`` and ``where.search`` do not
         apply)."""
-        keys = summary_keys(by)
+        keys = summary_keys(by, every)
         timed = timed_statuses(include)
-        sql, params = summary_sql(keys, where or RunFilter(), timed)
+        sql, params = summary_sql(keys, where or RunFilter(), every, timed)
         with self._reading() as db:
             rows = db.execute(sql, params).fetchall()
-        return summary_frame(rows, keys, timed)
+        return summary_frame(rows, keys, every, timed)
 
     def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory:
         """These runs, in the order given (ids not in the store are left out)."""

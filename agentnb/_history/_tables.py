@@ -403,17 +403,24 @@ class RunHistory(Sequence[RunRecord]):
         self,
         by: str | Sequence[str] | None = "agent",
         *,
+        every: str | None = None,
         include: str | Sequence[str] = "completed",
     ) -> pd.DataFrame:
-        """Per group (``agent`` by default; None for one overall row): runs; how many
-        completed, failed, were cancelled, interrupted or are still running (each run in
-        exactly one of the five); success rate: completed / runs that ended (completed,
-        failed, cancelled or interrupted; a run still going is not counted); tokens total
-        and mean; the agent's duration and TTFT p50/p95 and the time paused for a person,
+        """Per group (``agent`` by default, or ``model``, ``provider``...; None for one
+        overall row): runs; how many completed, failed, were cancelled, interrupted or are
+        still running (each run in exactly one of the five); success rate: completed / runs
+        that ended (completed, failed, cancelled or interrupted; a run still going is not
+        counted) and failure rate (failed / runs that ended); tokens total and mean; cost
+        total and mean in USD over the runs whose cost is known, and ``unpriced``, how many
+        are not; the agent's duration and TTFT p50/p95 and the time paused for a person,
         over the runs ``include`` names (``"completed"`` by default, a status, a list of
         them, or ``"all"``; ``timed_runs`` says how many; a cancelled run's missing TTFT is
-        left out, not counted as 0); tool calls per run."""
-        return summarize(self, by, include)
+        left out, not counted as 0); tool calls per run.
+
+        ``every="hour" | "day" | "week"`` adds a first index level, ``period``: the start
+        (UTC) of the hour, day or week (from Monday) each run started in, so
+        ``summary(every="day")["cost_total"]`` is the cost per day."""
+        return summarize(self, by, every, include)
 
     def plot(self, kind: str = "tokens", *, ax: Any = None, **options: Any) -> Any:
         """Draw a common view as a report figure with matplotlib; return the Axes drawn on.
@@ -423,9 +430,17 @@ class RunHistory(Sequence[RunRecord]):
         ``"latency"`` (per agent, a box of the agent's durations with each run's point;
         ``metric="ttft"`` for time to first token; completed runs only unless
         ``include="all"`` or statuses, and the title says which), ``"tools"`` (calls per
-        tool; ``top=20``). ``figsize`` sizes a new figure. Pass ``ax=`` to draw into a
-        figure of your own: that Axes is returned. Otherwise the new figure's Axes is
-        returned, a plain Axes that IPython does not print as ``<Axes: …>`` under the figure.
+        tool; ``top=20``).
+
+        Over time: ``plot("cost" | "tokens" | "latency" | "failures", by="agent" | "model" |
+        "tool", every="hour" | "day" | "week")`` draws one line per agent, model or tool
+        over each period's start (UTC), from ``summary(by, every=...)``'s figures (cost:
+        known costs in USD; latency: median agent time of completed runs; failures: failure
+        rate). ``cost`` and ``failures`` are always over time (``every="day"`` unless
+        given); ``by="tool"`` draws the tool calls' median time or failure rate. ``figsize``
+        sizes a new figure. Pass ``ax=`` to draw into a figure of your own: that Axes is
+        returned. Otherwise the new figure's Axes is returned, a plain Axes that IPython does
+        not print as ``<Axes: …>`` under the figure.
         """
         return plot(self, kind, ax=ax, **options)
 
@@ -487,6 +502,14 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
         """Calls per tool name, most called first."""
         names = Counter(row[4] or "(unnamed)" for row in self._rows)
         return dict(names.most_common())
+
+    def summary(self, by: str | Sequence[str] = "name") -> pd.DataFrame:
+        """Per tool (``by="name"``), per agent that made the calls (``"agent"``: the run's
+        agent or the sub-agent inside it), or both: ``calls``; ``failed`` and
+        ``failure_rate`` (of the calls that ended: failed, denied and those with no result
+        count against it); ``time_total`` (seconds spent in calls), ``duration_p50`` and
+        ``duration_p95``; ``runs`` (how many runs made such a call). Busiest first."""
+        return summarize_calls(self, by)
 
     def __repr__(self) -> str:
         noun = "call" if len(self) == 1 else "calls"
@@ -625,8 +648,12 @@ SUMMARY_COLUMNS = (
     "interrupted",
     "running",
     "success_rate",
+    "failure_rate",
     "tokens_total",
     "tokens_mean",
+    "cost_total",
+    "cost_mean",
+    "unpriced",
     "timed_runs",
     "duration_p50",
     "duration_p95",
@@ -638,52 +665,84 @@ SUMMARY_COLUMNS = (
 """``completed``, ``failed``, ``cancelled``, ``interrupted`` and ``running`` count runs by
 status (``failed`` also holds any other status a platform reported, so the five add up to
 ``runs``). ``success_rate`` is completed / all runs that ended: every failed, cancelled or
-interrupted run counts against it, a run still going does not. The timing figures
+interrupted run counts against it, a run still going does not. ``failure_rate`` is failed /
+runs that ended. ``cost_total`` and ``cost_mean`` (USD) are over the runs whose cost is known;
+``unpriced`` counts the others (an unknown cost is never counted as 0). The timing figures
 (``duration_*``, ``ttft_*``: the agent's time, pauses for a person left out; ``paused_total``:
 seconds spent waiting for a person) count only the runs ``include`` names, completed ones by
-default, and ``timed_runs`` says how many those are; a missing TTFT (no token came) is left
-out, never counted as 0."""
+default (a run that failed fast or was cancelled does not make the agent look quick), and
+``timed_runs`` says how many those are; a missing TTFT (no token came) is left out, never
+counted as 0."""
 
 _COUNTED = ("completed", "cancelled", "interrupted", "running")
-_GROUPABLE = ("agent", "provider", "connection", "host", "status", "error_code", "thread_id")
+_GROUPABLE = (
+    "agent",
+    "model",
+    "provider",
+    "connection",
+    "host",
+    "status",
+    "error_code",
+    "cost_source",
+    "thread_id",
+)
+PERIOD = "period"
+"""The key a summary ``every`` hour, day or week groups by: the period's start, UTC."""
+PERIODS: Final[dict[str, tuple[int, int]]] = {
+    "hour": (3600, 0),
+    "day": (86400, 0),
+    "week": (7 * 86400, 4 * 86400),  # 1970-01-01 was a Thursday: weeks start on Monday
+}
+"""Each ``every``: its length in seconds and the offset of its first start from the epoch."""
 
 
-def summary_keys(by: str | Sequence[str] | None) -> list[str]:
-    """The columns to group by, checked."""
+def summary_keys(by: str | Sequence[str] | None, every: str | None = None) -> list[str]:
+    """The columns to group by, checked: ``period`` first when ``every`` is given."""
     keys = [] if by is None else [by] if isinstance(by, str) else list(by)
     bad = [key for key in keys if key not in _GROUPABLE]
     if bad:
         raise ConfigurationError(
             f"cannot summarise by {bad}; choose from {list(_GROUPABLE)} or None"
         )
-    return keys
+    if every is None:
+        return keys
+    if every not in PERIODS:
+        raise ConfigurationError(f"every must be one of {list(PERIODS)}, not {every!r}")
+    return [PERIOD, *keys]
+
+
+def _period_start(seconds: Any, every: str) -> Any:
+    """The start of the period (unix seconds) each of ``seconds`` falls in."""
+    size, offset = PERIODS[every]
+    return (seconds - offset) // size * size + offset
 
 
 def summarize(
     history: RunHistory,
     by: str | Sequence[str] | None,
+    every: str | None = None,
     include: str | Sequence[str] = "completed",
 ) -> pd.DataFrame:
     pandas = require_pandas()
-    keys = summary_keys(by)
+    keys = summary_keys(by, every)
     statuses = timed_statuses(include)
-    frame = history.to_pandas(
-        [
-            *keys,
-            *(
-                c
-                for c in (
-                    "status",
-                    "total_tokens",
-                    "duration",
-                    "ttft",
-                    "paused_seconds",
-                    "tool_call_count",
-                )
-                if c not in keys
-            ),
-        ]
+    figures = (
+        "status",
+        "total_tokens",
+        "cost_usd",
+        "duration",
+        "ttft",
+        "paused_seconds",
+        "tool_call_count",
     )
+    wanted = [key for key in keys if key != PERIOD]
+    wanted += [c for c in (*figures, "started_at") if c not in wanted]
+    frame = history.to_pandas(wanted)
+    if every is not None:
+        started = (frame["started_at"] - pandas.Timestamp(0, tz="UTC")) / pandas.Timedelta(
+            seconds=1
+        )
+        frame[PERIOD] = pandas.to_datetime(_period_start(started, every), unit="s", utc=True)
     for status in _COUNTED:
         frame[f"_{status}"] = (frame["status"] == status).astype("int64")
     timed = frame["status"].isin(statuses) if statuses is not None else frame["status"].notna()
@@ -710,8 +769,12 @@ def summarize(
             "interrupted": counts["interrupted"],
             "running": counts["running"],
             "success_rate": (counts["completed"] / ended.where(ended > 0)).astype("float64"),
+            "failure_rate": (other / ended.where(ended > 0)).astype("float64"),
             "tokens_total": grouped["total_tokens"].sum(min_count=1),
             "tokens_mean": grouped["total_tokens"].mean().astype("float64"),
+            "cost_total": grouped["cost_usd"].sum(min_count=1).astype("float64"),
+            "cost_mean": grouped["cost_usd"].mean().astype("float64"),
+            "unpriced": (runs - grouped["cost_usd"].count()).astype("int64"),
             "timed_runs": grouped["_timed"].sum(),
             "duration_p50": grouped["duration"].quantile(0.5),
             "duration_p95": grouped["duration"].quantile(0.95),
@@ -734,11 +797,57 @@ def timed_note(statuses: tuple[str, ...] | None) -> str:
     return f"duration, ttft and paused time count {counted} only"
 
 
+CALL_SUMMARY_COLUMNS = (
+    "calls",
+    "failed",
+    "failure_rate",
+    "time_total",
+    "duration_p50",
+    "duration_p95",
+    "runs",
+)
+_CALL_KEYS = ("name", "agent", "status")
+_CALL_FAILED = ("failed", "denied", "no_result")
+_CALL_PENDING = ("running", "awaiting_approval")
+
+
+def summarize_calls(calls: ToolCallHistory, by: str | Sequence[str]) -> pd.DataFrame:
+    pandas = require_pandas()
+    keys = [by] if isinstance(by, str) else list(by)
+    bad = [key for key in keys if key not in _CALL_KEYS]
+    if bad or not keys:
+        raise ConfigurationError(
+            f"cannot summarise tool calls by {bad or keys}; choose from {list(_CALL_KEYS)}"
+        )
+    frame = calls.to_pandas(["local_id", "name", "agent", "status", "duration"])
+    status = frame["status"].astype("object")
+    frame["_failed"] = status.isin(_CALL_FAILED).astype("int64")
+    frame["_ended"] = (~status.isin(_CALL_PENDING)).astype("int64")
+    grouped = frame.groupby(keys, observed=True, dropna=False, sort=True)
+    failed, ended = grouped["_failed"].sum(), grouped["_ended"].sum()
+    out: pd.DataFrame = pandas.DataFrame(
+        {
+            "calls": grouped.size(),
+            "failed": failed,
+            "failure_rate": (failed / ended.where(ended > 0)).astype("float64"),
+            "time_total": grouped["duration"].sum(min_count=1).astype("float64"),
+            "duration_p50": grouped["duration"].quantile(0.5).astype("float64"),
+            "duration_p95": grouped["duration"].quantile(0.95).astype("float64"),
+            "runs": grouped["local_id"].nunique(),
+        },
+        columns=list(CALL_SUMMARY_COLUMNS),
+    )
+    return out.sort_values("calls", ascending=False, kind="stable")
+
+
 _QUANTILES = (("duration", 0.5), ("duration", 0.95), ("ttft", 0.5), ("ttft", 0.95))
 
 
 def summary_sql(
-    keys: Sequence[str], where: RunFilter, timed: tuple[str, ...] | None = ("completed",)
+    keys: Sequence[str],
+    where: RunFilter,
+    every: str | None = None,
+    timed: tuple[str, ...] | None = ("completed",),
 ) -> tuple[str, list[Any]]:
     """The query that computes :func:`summarize`'s figures in SQLite, without reading the
     rows out: one row per group, the keys first, then ``SUMMARY_COLUMNS``. Quantiles are
@@ -752,25 +861,31 @@ def summary_sql(
     )
     timed_params = [] if timed is None else list(timed)
     where_sql = f"WHERE {' AND '.join(terms)}" if terms else ""
-    group = ", ".join(f"runs.{key}" for key in keys)
+    # Every row is read: a table scan beats walking an index (runs_by_agent) and looking
+    # each row up (2x at 30k rows). A filter keeps its index.
+    source = "runs" if terms else "runs NOT INDEXED"
+    columns = [_key_sql(key, every) for key in keys]
+    group = ", ".join(columns)
     group_by = f"GROUP BY {group}" if keys else ""
     partition = f"PARTITION BY {group}" if keys else ""
-    select_keys = "".join(f"runs.{key} AS k{i}, " for i, key in enumerate(keys))
+    select_keys = "".join(f"{column} AS k{i}, " for i, column in enumerate(columns))
     key_names = "".join(f"k{i}, " for i in range(len(keys)))
     on = " AND ".join(f"q.k{i} IS c.k{i}" for i in range(len(keys))) or "1"  # NULL: a group
     counts = (
         f"SELECT {select_keys}COUNT(*) AS runs, "
         + "".join(f"SUM(runs.status = '{status}') AS n_{status}, " for status in _COUNTED)
         + "SUM(runs.total_tokens) AS tokens_total, AVG(runs.total_tokens) AS tokens_mean, "
+        "SUM(runs.cost_usd) AS cost_total, AVG(runs.cost_usd) AS cost_mean, "
+        "COUNT(runs.cost_usd) AS priced, "
         "AVG(runs.tool_call_count) AS tool_calls_per_run, "
         f"SUM({is_timed}) AS timed_runs, "
         f"SUM(CASE WHEN {is_timed} THEN runs.paused_seconds END) AS paused_total "
-        f"FROM runs {where_sql} {group_by}"
+        f"FROM {source} {where_sql} {group_by}"
     )
     ranked = " UNION ALL ".join(
         f"SELECT {select_keys}'{metric}' AS metric, runs.{metric} AS x, "
         f"ROW_NUMBER() OVER ({partition} ORDER BY runs.{metric}) - 1 AS i, "
-        f"COUNT(*) OVER ({partition}) AS n FROM runs "
+        f"COUNT(*) OVER ({partition}) AS n FROM {source} "
         f"{where_sql + ' AND' if terms else 'WHERE'} runs.{metric} IS NOT NULL AND {is_timed}"
         for metric in ("duration", "ttft")
     )
@@ -793,8 +908,14 @@ def summary_sql(
         )
     )
     # counts (two timed terms before the filter), then each metric's ranking
-    every = timed_params * 2 + params + (params + timed_params) * 2
-    return sql, every
+    return sql, timed_params * 2 + params + (params + timed_params) * 2
+
+
+def _key_sql(key: str, every: str | None) -> str:
+    if key != PERIOD or every is None:
+        return f"runs.{key}"
+    size, offset = PERIODS[every]
+    return f"(CAST((runs.started_at - {offset}) / {size} AS INTEGER) * {size} + {offset})"
 
 
 def _interpolated(q: float) -> str:
@@ -808,32 +929,42 @@ def _interpolated(q: float) -> str:
 
 
 def summary_frame(
-    rows: Sequence[tuple[Any, ...]], keys: Sequence[str], timed: tuple[str, ...] | None
+    rows: Sequence[tuple[Any, ...]],
+    keys: Sequence[str],
+    every: str | None = None,
+    timed: tuple[str, ...] | None = ("completed",),
 ) -> pd.DataFrame:
     """The frame :func:`summarize` gives, from :func:`summary_sql`'s rows."""
     pandas = require_pandas()
     names = [*keys, "runs", *(f"n_{s}" for s in _COUNTED), "tokens_total", "tokens_mean"]
+    names += ["cost_total", "cost_mean", "priced"]
     names += ["tool_calls_per_run", "timed_runs", "paused_total"]
     names += [f"{m}_p{round(q * 100)}" for m, q in _QUANTILES]
     rows = [row for row in rows if row[len(keys)]]  # without keys: one row, even of none
     if not rows:
+        given = [key for key in keys if key != PERIOD] or None
         # the same empty frame, typed the same
-        return summarize(RunHistory(), keys or None, "all" if timed is None else timed)
+        return summarize(RunHistory(), given, every, "all" if timed is None else timed)
     raw = pandas.DataFrame.from_records(rows, columns=names)
     runs = raw["runs"].astype("int64")
     counts = {s: raw[f"n_{s}"].fillna(0).astype("int64") for s in _COUNTED}
     ended = runs - counts["running"]
+    failed = ended - counts["completed"] - counts["cancelled"] - counts["interrupted"]
     out = pandas.DataFrame(
         {
             "runs": runs,
             "completed": counts["completed"],
-            "failed": ended - counts["completed"] - counts["cancelled"] - counts["interrupted"],
+            "failed": failed,
             "cancelled": counts["cancelled"],
             "interrupted": counts["interrupted"],
             "running": counts["running"],
             "success_rate": (counts["completed"] / ended.where(ended > 0)).astype("float64"),
+            "failure_rate": (failed / ended.where(ended > 0)).astype("float64"),
             "tokens_total": raw["tokens_total"].astype("Int64"),
             "tokens_mean": raw["tokens_mean"].astype("float64"),
+            "cost_total": raw["cost_total"].astype("float64"),
+            "cost_mean": raw["cost_mean"].astype("float64"),
+            "unpriced": runs - raw["priced"].fillna(0).astype("int64"),
             "timed_runs": raw["timed_runs"].fillna(0).astype("int64"),
             "paused_total": raw["paused_total"].astype("float64"),
             **{
@@ -850,9 +981,14 @@ def summary_frame(
         frame.index = pandas.Index(["all"])
         return frame
     index_columns = [
-        pandas.Categorical(raw[key], categories=sorted(raw[key].dropna().unique())) for key in keys
+        pandas.to_datetime(raw[key], unit="s", utc=True)
+        if key == PERIOD
+        else pandas.Categorical(raw[key], categories=sorted(raw[key].dropna().unique()))
+        for key in keys
     ]
-    if len(keys) == 1:
+    if keys == [PERIOD]:
+        frame.index = pandas.DatetimeIndex(index_columns[0], name=PERIOD)
+    elif len(keys) == 1:
         frame.index = pandas.CategoricalIndex(index_columns[0], name=keys[0])
     else:
         frame.index = pandas.MultiIndex.from_arrays(index_columns, names=list(keys))

@@ -12,6 +12,7 @@ import pickle
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -185,3 +186,103 @@ def test_in_a_notebook_the_cell_shows_the_figure_and_no_axes_text() -> None:
         assert kinds == [("display_data", ["image/png", "text/plain"])], kinds
         texts = [o["data"].get("text/plain", "") for o in cell.outputs]
         assert not any("<Axes" in text for text in texts), texts
+
+
+# ---- over time ------------------------------------------------------------------------------
+DAY = 86400.0
+
+
+def days() -> RunHistory:
+    """Runs of two agents and two models over three days, some without a cost."""
+    start = (NOW // DAY - 3) * DAY + 3600  # 01:00 UTC, three days ago
+    rows = [
+        ("echo", "agentnb-echo", "completed", 0, None, 0.5),
+        ("finance_agent", "gpt-4.1", "completed", 0, 0.02, 3.0),
+        ("finance_agent", "gpt-4.1", "failed", 0, 0.01, 1.0),
+        ("finance_agent", "gpt-4.1", "completed", 1, 0.03, 2.0),
+        ("echo", "agentnb-echo", "completed", 2, None, 0.4),
+        ("finance_agent", "gpt-4o-mini", "completed", 2, 0.001, 4.0),
+    ]
+    return RunHistory(
+        {
+            "local_id": [f"{i:032x}" for i in range(len(rows))],
+            "agent": [r[0] for r in rows],
+            "model": [r[1] for r in rows],
+            "status": [r[2] for r in rows],
+            "started_at": [start + r[3] * DAY + i for i, r in enumerate(rows)],
+            "cost_usd": [r[4] for r in rows],
+            "duration": [r[5] for r in rows],
+            "total_tokens": [10, 100, 50, 200, 10, 300],
+        }
+    )
+
+
+def lines(ax: Any) -> dict[str, list[float]]:
+    return {line.get_label(): list(line.get_ydata()) for line in ax.get_lines()}
+
+
+def test_cost_per_day_by_agent_draws_each_days_known_cost(drawn: list[Any]) -> None:
+    ax = draw(drawn, days(), "cost", by="agent", every="day")
+    labelled_like_a_report(ax)
+    assert ax.get_title(loc="left") == "Cost per day by agent"
+    assert lines(ax) == {"finance_agent": pytest.approx([0.03, 0.03, 0.001])}  # echo: unknown
+    assert lines(draw(drawn, days(), "cost", by="model")) == {
+        "gpt-4.1": pytest.approx([0.03, 0.03]),
+        "gpt-4o-mini": pytest.approx([0.001]),
+    }
+
+
+def test_failures_and_latency_over_time(drawn: list[Any]) -> None:
+    failures = lines(draw(drawn, days(), "failures"))
+    assert failures == {"echo": [0.0, 0.0], "finance_agent": pytest.approx([0.5, 0.0, 0.0])}
+    latency = lines(draw(drawn, days(), "latency", every="day"))
+    assert latency["finance_agent"] == pytest.approx([3.0, 2.0, 4.0])  # completed runs only
+    weekly = lines(draw(drawn, days(), "tokens", every="week"))
+    assert sum(sum(points) for points in weekly.values()) == 670  # every run's tokens, once
+
+
+def test_tool_failures_and_times_over_time(drawn: list[Any]) -> None:
+    at = datetime.fromtimestamp((NOW // DAY - 1) * DAY + 60, tz=UTC)
+    calls = [
+        ("get_stock_price", "succeeded", 0.2),
+        ("get_stock_price", "failed", 0.4),
+        ("calculator", "succeeded", 0.1),
+        ("get_stock_price", "running", None),  # not ended: not counted either way
+    ]
+    history = RunHistory(
+        {"local_id": ["r"], "agent": ["a"], "status": ["completed"]},
+        tool_rows=[
+            ToolCallRecord(
+                "r", f"c{i}", i, "a", name, status, None, None, None, at, None, duration
+            ).to_row()
+            for i, (name, status, duration) in enumerate(calls)
+        ],
+    )
+    failures = lines(draw(drawn, history, "failures", by="tool", every="hour"))
+    assert failures == {"calculator": [0.0], "get_stock_price": [0.5]}
+    times = lines(draw(drawn, history, "latency", by="tool", every="day"))
+    assert times == {"calculator": [0.1], "get_stock_price": pytest.approx([0.3])}
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "error"),
+    [
+        ("cost", {"by": "tool"}, "no cost per tool call"),
+        ("cost", {"by": "status"}, "by must be one of"),
+        ("cost", {"every": "month"}, "every must be"),
+        ("cost", {"column": "x"}, "by= and every= only, not column"),
+        ("tools", {"every": "day"}, "the kinds over time are"),
+    ],
+)
+def test_bad_series_options_are_refused(
+    drawn: list[Any], kind: str, options: dict[str, Any], error: str
+) -> None:
+    before = plt.get_fignums()
+    with pytest.raises(ValueError, match=error):
+        days().plot(kind, **options)
+    assert plt.get_fignums() == before  # no figure made for it
+
+
+def test_an_empty_history_draws_an_empty_series(drawn: list[Any]) -> None:
+    ax = draw(drawn, RunHistory(), "cost")
+    assert not ax.get_lines()

@@ -35,13 +35,13 @@ STARTER = textwrap.dedent(
     import json, sys, time
     import agentnb
 
-    dialect, settings, key = sys.argv[1:4]
+    dialect, settings, key, paragraphs = sys.argv[1:5]
     agentnb.connect(
         dialect, **json.loads(settings), api_key=key, name="far",
         headers={"X-AgentNB-Delay-Ms": "25"},
     )
     handle = agentnb.ask(
-        "writer", "write at length", via="far", display=False, metadata={"paragraphs": "12"}
+        "writer", "write at length", via="far", display=False, metadata={"paragraphs": paragraphs}
     )
     while len(handle.run.text) < 200 or not handle.run.run_id:
         time.sleep(0.02)
@@ -61,12 +61,12 @@ def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     close_default_stores()
 
 
-def start_and_kill(server: ServerHandle, dialect: str, history: Path) -> str:
+def start_and_kill(server: ServerHandle, dialect: str, history: Path, paragraphs: int = 12) -> str:
     """Start a long run in a child process, kill it mid-run; the run's local id."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "AGENTNB_HISTORY": str(history)}
     settings = json.dumps(server.client_settings(dialect))
     child = subprocess.Popen(
-        [sys.executable, "-c", STARTER, dialect, settings, server.api_key],
+        [sys.executable, "-c", STARTER, dialect, settings, server.api_key, str(paragraphs)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

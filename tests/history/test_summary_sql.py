@@ -36,6 +36,10 @@ def record_values(i: int, rng: random.Random, now: float) -> dict[str, Any]:
         "duration": rng.uniform(0.1, 30) if i % 5 else None,
         "ttft": rng.uniform(0.01, 2) if i % 4 else None,
         "tool_call_count": i % 3 if i % 7 else None,
+        "model": ("gpt-4.1", "gpt-4o-mini", None)[i % 3],
+        "cost_usd": rng.uniform(0, 0.05) if i % 6 else None,  # some unknown, none counted 0
+        "cost_source": "genai-prices" if i % 6 else None,
+        "paused_seconds": rng.uniform(0, 60) if i % 3 == 1 else None,
     }
 
 
@@ -58,10 +62,61 @@ def same(sql: pd.DataFrame, pandas: pd.DataFrame) -> None:
 
 @pytest.mark.parametrize(
     "by",
-    ["agent", None, "status", "error_code", "provider", ["agent", "status"], ["provider", "agent"]],
+    [
+        "agent",
+        None,
+        "status",
+        "error_code",
+        "provider",
+        "model",
+        ["agent", "status"],
+        ["provider", "agent"],
+    ],
 )
 def test_sql_summary_equals_pandas_summary(store: HistoryStore, by: Any) -> None:
     same(store.summary(RunFilter(), by), store.runs().summary(by))
+
+
+@pytest.mark.parametrize("every", ["hour", "day", "week"])
+@pytest.mark.parametrize("by", [None, "model", ["agent", "status"]])
+def test_per_period_sql_equals_pandas(store: HistoryStore, every: str, by: Any) -> None:
+    same(store.summary(RunFilter(), by, every=every), store.runs().summary(by, every=every))
+
+
+@pytest.mark.parametrize("include", ["all", "failed", ["completed", "cancelled"]])
+@pytest.mark.parametrize("every", [None, "day"])
+@pytest.mark.parametrize("by", [None, "model", ["agent", "status"]])
+def test_sql_equals_pandas_for_each_include(
+    store: HistoryStore, include: Any, every: str | None, by: Any
+) -> None:
+    sql = store.summary(RunFilter(), by, every=every, include=include)
+    same(sql, store.runs().summary(by, every=every, include=include))
+    assert sql.attrs["timed"] == store.runs().summary(by, include=include).attrs["timed"]
+    assert sql["paused_total"].notna().any()
+
+
+def test_cost_per_day_is_the_sum_of_each_days_known_costs(store: HistoryStore) -> None:
+    frame = store.runs().to_pandas(["started_at", "cost_usd"])
+    days = frame["started_at"].dt.floor("D")
+    want = frame.groupby(days)["cost_usd"].sum(min_count=1)
+    unpriced = frame["cost_usd"].isna().groupby(days).sum()
+    got = store.summary(RunFilter(), None, every="day")
+    assert list(got.index) == list(want.index)
+    assert list(got["cost_total"]) == pytest.approx(list(want))
+    assert list(got["unpriced"]) == list(unpriced)
+    assert got["runs"].sum() == len(frame)
+
+
+def test_weeks_start_on_monday_utc(store: HistoryStore) -> None:
+    got = store.summary(RunFilter(), None, every="week")
+    assert all(start.weekday() == 0 and start.hour == 0 for start in got.index)
+    assert str(got.index.tz) == "UTC"
+
+
+def test_failure_rate_is_failed_over_ended(store: HistoryStore) -> None:
+    got = store.summary(RunFilter(), None)
+    ended = got["runs"] - got["running"]
+    assert got["failure_rate"].iloc[0] == pytest.approx(got["failed"].iloc[0] / ended.iloc[0])
 
 
 @pytest.mark.parametrize(
@@ -84,11 +139,16 @@ def test_an_empty_history(tmp_path: Path) -> None:
     with HistoryStore(tmp_path / "empty.sqlite3") as empty:
         for by in ("agent", None):
             same(empty.summary(RunFilter(), by), empty.runs().summary(by))
+            same(empty.summary(RunFilter(), by, every="day"), empty.runs().summary(by, every="day"))
 
 
 def test_a_bad_key_is_the_same_clear_error(store: HistoryStore) -> None:
     with pytest.raises(agentnb.ConfigurationError, match="cannot summarise by"):
         store.summary(RunFilter(), "message")
+    with pytest.raises(agentnb.ConfigurationError, match="every must be one of"):
+        store.summary(RunFilter(), None, every="month")
+    with pytest.raises(agentnb.ConfigurationError, match="every must be one of"):
+        store.runs().summary(None, every="fortnight")
 
 
 def test_agentnb_summary_reads_the_default_history(

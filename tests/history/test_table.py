@@ -53,7 +53,7 @@ def store(tmp_path: Path) -> Iterator[HistoryStore]:
         runs = [
             make_run("echo", at=T0, tokens=10, duration=1.0, ttft=0.1),
             make_run("echo", at=T0 + 10, tokens=30, duration=3.0, ttft=0.3, tools=("calculator",)),
-            make_run("echo", at=T0 + 20, status="failed", duration=2.0),
+            make_run("echo", at=T0 + 20, status="failed", duration=10.0),
             make_run(
                 "finance_agent",
                 at=T0 + 30,
@@ -142,7 +142,7 @@ def test_summary_per_agent(store: HistoryStore) -> None:
     assert echo["tokens_total"] == 40
     assert echo["tokens_mean"] == 20
     assert echo["duration_p50"] == pytest.approx(2.0)
-    assert echo["duration_p95"] == pytest.approx(2.9)
+    assert echo["duration_p95"] == pytest.approx(2.9)  # completed runs: not the failed 10 s
     assert echo["ttft_p50"] == pytest.approx(0.2)
     assert echo["tool_calls_per_run"] == pytest.approx(1 / 3)
     finance = summary.loc["finance_agent"]

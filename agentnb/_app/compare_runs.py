@@ -1,0 +1,137 @@
+"""`agentnb.compare`: find the runs it is given, wherever they come from, and set them side by
+side (the view is :mod:`agentnb._display.run_comparison`).
+
+A run may be given as a :class:`~agentnb.Run` (or a handle or chat cell holding one), a
+history record (``runs()[0]``), a ``runs()`` history or a batch's (every run in it), a pandas
+row or frame of ``runs().to_pandas()`` (by ``local_id``), a dict with a ``local_id``
+(``to_dicts()``), or an id (agentnb's ``local_id`` or the platform's ``run_id``) looked up in
+the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .._core.exceptions import ConfigurationError
+from .._core.run import Run
+from .._display.run_comparison import ComparedCall, ComparedRun, Comparison, run_label
+from .._history import HistoryStore, RunHistory, RunRecord, ToolCallRecord, default_store
+
+__all__ = ["compare", "compared_runs"]
+
+
+def compare(*runs: Any) -> Comparison:
+    """Two or more runs side by side: answers diffed word by word against the first, tool
+    calls aligned by name and order, tokens, cost, agent time and status.
+
+    Each argument is a ``Run``, a history record or a ``runs()`` row, a ``runs()`` history
+    or batch result (all its runs), a pandas row or frame from ``.to_pandas()``, or a run id.
+    The result shows itself in a notebook (HTML, kept by nbconvert and GitHub) and as text,
+    and ``.to_pandas()`` gives one row per run.
+    """
+    return Comparison(compared_runs(runs))
+
+
+def compared_runs(given: tuple[Any, ...] | list[Any]) -> list[ComparedRun]:
+    found: list[ComparedRun] = []
+    store: list[HistoryStore | None] = []  # opened at the first id that needs it
+    for index, value in enumerate(given):
+        found += _resolve(value, index, store)
+    return found
+
+
+def _resolve(value: Any, index: int, store: list[HistoryStore | None]) -> list[ComparedRun]:
+    run = _run_of(value)
+    if run is not None:
+        return [ComparedRun.from_run(run)]
+    if isinstance(value, RunHistory):
+        calls = value.tool_calls()
+        by_run: dict[str, list[ToolCallRecord]] = {}
+        for call in calls:
+            by_run.setdefault(call.local_id, []).append(call)
+        return [_from_record(record, by_run.get(record.local_id, [])) for record in value]
+    if isinstance(value, RunRecord):
+        return [_from_record(value, _history(store).tool_calls([value.local_id]))]
+    ids = _ids_of(value)
+    if ids is None:
+        raise ConfigurationError(
+            f"compare: argument {index + 1} is a {type(value).__name__}; give a Run, a history "
+            "record or runs() row, a runs() history, a pandas row or frame, or a run id"
+        )
+    history = _history(store)
+    records = []
+    for run_id in ids:
+        record = history.find(run_id)
+        if record is None:
+            raise ConfigurationError(f"compare: no run {run_id!r} in the history")
+        records.append(record)
+    found = history.tool_calls([record.local_id for record in records])
+    return [
+        _from_record(record, [c for c in found if c.local_id == record.local_id])
+        for record in records
+    ]
+
+
+def _run_of(value: Any) -> Run | None:
+    """The run of a Run, a RunHandle, a stream or a ChatCell (its last run)."""
+    if isinstance(value, Run):
+        return value
+    run = getattr(value, "run", None)
+    if isinstance(run, Run):
+        return run
+    cell_runs = getattr(value, "runs", None)
+    if isinstance(cell_runs, list) and cell_runs and isinstance(cell_runs[-1], Run):
+        return cell_runs[-1]
+    return None
+
+
+def _ids_of(value: Any) -> list[str] | None:
+    """The local ids a str, a mapping, a pandas row or a pandas frame names, else None."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        local_id = value.get("local_id")
+        return [local_id] if isinstance(local_id, str) else None
+    module = type(value).__module__
+    if module.startswith("pandas"):
+        if hasattr(value, "columns"):  # a DataFrame
+            if "local_id" not in value.columns:
+                return None
+            return [str(v) for v in value["local_id"]]
+        if "local_id" in getattr(value, "index", ()):  # a Series: one row
+            return [str(value["local_id"])]
+    return None
+
+
+def _history(store: list[HistoryStore | None]) -> HistoryStore:
+    if not store:
+        store.append(default_store())
+    if store[0] is None:
+        raise ConfigurationError(
+            "compare: run ids are looked up in the history, and history is off "
+            "(AGENTNB_HISTORY=off); give the Run objects instead"
+        )
+    return store[0]
+
+
+def _from_record(record: RunRecord, calls: list[ToolCallRecord]) -> ComparedRun:
+    return ComparedRun(
+        label=run_label(record.agent, record.local_id),
+        local_id=record.local_id,
+        agent=record.agent,
+        model=record.model,
+        status=record.status,
+        message=record.message or "",
+        answer=record.answer or "",
+        prompt_tokens=record.prompt_tokens,
+        completion_tokens=record.completion_tokens,
+        total_tokens=record.total_tokens,
+        cost=record.cost_usd,
+        duration=record.duration if record.status != "running" else None,
+        error=record.error_message,
+        calls=tuple(
+            ComparedCall(call.name or "", call.status or "", call.arguments or "", call.duration)
+            for call in sorted(calls, key=lambda c: c.position)
+        ),
+    )

@@ -1,0 +1,347 @@
+"""Runs side by side: what ``agentnb.compare`` shows.
+
+A :class:`Comparison` holds two or more :class:`ComparedRun` (a run's figures, whether it came
+from a live :class:`~agentnb.Run` or the history) and shows them three ways: ``text/html`` for
+the notebook and nbconvert/GitHub (no script: it is the same view live and saved),
+``text/plain`` for terminals and plain renderers, and :meth:`Comparison.to_pandas`, one row
+per run.
+
+Each answer after the first is a word-level diff against the first (difflib over words and
+the spaces between them): removed words struck through, added ones underlined. Tool calls are
+aligned by name and order: the k-th call of ``search`` in each run shares a row, rows in the
+order the calls first appear.
+
+Answers and every other field a server sent are untrusted: they reach the HTML only through
+:func:`~agentnb._display.static_copy.clean` and ``html.escape`` (no markdown is rendered, so
+the diff's marks are the only markup), and the text view only through ``clean``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .._core.pricing import usd
+from .._core.run import Run
+from .._core.text import excerpt
+from .run_text import seconds
+from .static_copy import clean, tool_arguments
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["ComparedCall", "ComparedRun", "Comparison", "run_label", "word_diff"]
+
+ANSWER_CHARS = 20_000
+"""Characters of each answer compared and shown (a longer one is cut, and says so)."""
+ARGUMENT_CHARS = 80
+"""Characters of a tool call's arguments shown in its cell."""
+
+_WORDS = re.compile(r"\s+|[^\s]+")
+_CELL_STYLE = "text-align:left;vertical-align:top;padding:2px 8px"
+_CELL = f' style="{_CELL_STYLE}"'
+"""Inline on every cell: notebook and nbconvert styles right-align table cells, and GitHub
+drops style elements."""
+
+
+@dataclass(frozen=True, slots=True)
+class ComparedCall:
+    """One tool call as a comparison shows it."""
+
+    name: str
+    status: str
+    arguments: str
+    """The arguments as text (JSON for an object)."""
+    duration: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ComparedRun:
+    """The figures of one run a comparison reads."""
+
+    label: str
+    """How the run is named in the view: its agent and short id."""
+    local_id: str
+    agent: str | None
+    model: str | None
+    status: str
+    message: str
+    answer: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    cost: float | None = None
+    """USD, or None when unknown (never 0 for unknown)."""
+    duration: float | None = None
+    """The agent's time in seconds (time waiting for a person left out where known)."""
+    error: str | None = None
+    calls: tuple[ComparedCall, ...] = field(default=())
+
+    @classmethod
+    def from_run(cls, run: Run) -> ComparedRun:
+        usage = run.usage
+        return cls(
+            label=run_label(run.agent, run.local_id),
+            local_id=run.local_id,
+            agent=run.agent or None,
+            model=run.model,
+            status=run.status,
+            message=run.message,
+            answer=run.text,
+            prompt_tokens=usage.prompt_tokens if usage else None,
+            completion_tokens=usage.completion_tokens if usage else None,
+            total_tokens=usage.total_tokens if usage else None,
+            cost=run.cost,
+            duration=run.duration if run.done else None,
+            error=run.error.message if run.error is not None else None,
+            calls=tuple(
+                ComparedCall(call.name, call.status, tool_arguments(call), call.duration)
+                for call in run.tool_calls
+            ),
+        )
+
+
+def run_label(agent: str | None, local_id: str) -> str:
+    """``agent · 1a2b3c4d``: how a run is named in a comparison."""
+    return f"{agent or 'run'} · {local_id[:8]}"
+
+
+def word_diff(before: str, after: str) -> list[tuple[str, str]]:
+    """``after`` against ``before`` as pieces ``(kind, text)``, kind ``=`` (both), ``-``
+    (only in ``before``) or ``+`` (only in ``after``), compared word by word. A space that
+    only separates two changes joins them (``up 2%`` → ``down 3%``, not word by word)."""
+    old, new = _WORDS.findall(before), _WORDS.findall(after)
+    pieces: list[tuple[str, str]] = []
+    removed: list[str] = []
+    added: list[str] = []
+
+    def close_change() -> None:
+        if removed:
+            pieces.append(("-", "".join(removed)))
+        if added:
+            pieces.append(("+", "".join(added)))
+        removed.clear()
+        added.clear()
+
+    opcodes = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+    for index, (op, i1, i2, j1, j2) in enumerate(opcodes):
+        joins = 0 < index < len(opcodes) - 1 and not "".join(old[i1:i2]).strip()
+        if op == "equal" and not joins:
+            close_change()
+            pieces.append(("=", "".join(old[i1:i2])))
+            continue
+        removed += old[i1:i2]
+        added += new[j1:j2]
+    close_change()
+    return pieces
+
+
+def _similarity(before: str, after: str) -> float:
+    """How much of the two answers' words agree, 0 to 1 (difflib's ratio over words)."""
+    if not before and not after:
+        return 1.0
+    return difflib.SequenceMatcher(
+        None, _WORDS.findall(before), _WORDS.findall(after), autojunk=False
+    ).ratio()
+
+
+def aligned_calls(runs: Sequence[ComparedRun]) -> list[tuple[str, list[ComparedCall | None]]]:
+    """Rows of tool calls, one per (name, k-th call of that name): each run's call there or
+    None, rows in the order the calls first appear (run by run)."""
+    rows: dict[tuple[str, int], list[ComparedCall | None]] = {}
+    for index, run in enumerate(runs):
+        seen: dict[str, int] = {}
+        for call in run.calls:
+            k = seen.get(call.name, 0)
+            seen[call.name] = k + 1
+            row = rows.setdefault((call.name, k), [None] * len(runs))
+            row[index] = call
+    return [(name, row) for (name, _), row in rows.items()]
+
+
+class Comparison:
+    """Two or more runs side by side (``agentnb.compare(a, b, ...)``): answers diffed word
+    by word against the first, tool calls aligned, tokens, cost, agent time and status."""
+
+    def __init__(self, runs: Sequence[ComparedRun]) -> None:
+        if len(runs) < 2:
+            raise ValueError(f"compare needs two or more runs, got {len(runs)}")
+        self.runs: tuple[ComparedRun, ...] = tuple(runs)
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    # ---- the figures -----------------------------------------------------------------------
+    def _answers(self) -> list[str]:
+        return [run.answer[:ANSWER_CHARS] for run in self.runs]
+
+    def _figures(self, run: ComparedRun) -> list[tuple[str, str]]:
+        tokens = (
+            f"{run.prompt_tokens if run.prompt_tokens is not None else '?'} in · "
+            f"{run.completion_tokens if run.completion_tokens is not None else '?'} out"
+            if run.prompt_tokens is not None or run.completion_tokens is not None
+            else ""
+        )
+        return [
+            ("status", run.status),
+            ("model", run.model or ""),
+            ("agent time", seconds(run.duration)),
+            ("tokens", tokens),
+            ("cost", usd(run.cost) if run.cost is not None else "unknown"),
+            ("tool calls", str(len(run.calls))),
+        ]
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per run: its ids, agent, model, status, tokens, cost, agent time, tool
+        calls, answer, and ``similarity`` (0 to 1) of its answer's words to the first run's."""
+        import pandas as pd  # optional: the frame is the only thing that needs it
+
+        answers = self._answers()
+        rows: list[dict[str, Any]] = [
+            {
+                "local_id": run.local_id,
+                "agent": run.agent,
+                "model": run.model,
+                "status": run.status,
+                "prompt_tokens": run.prompt_tokens,
+                "completion_tokens": run.completion_tokens,
+                "total_tokens": run.total_tokens,
+                "cost_usd": run.cost,
+                "duration": run.duration,
+                "tool_calls": len(run.calls),
+                "tool_names": [call.name for call in run.calls],
+                "message": run.message,
+                "answer": run.answer,
+                "similarity": _similarity(answers[0], answer),
+                "error": run.error,
+            }
+            for run, answer in zip(self.runs, answers, strict=True)
+        ]
+        frame = pd.DataFrame(rows)
+        for name in ("prompt_tokens", "completion_tokens", "total_tokens", "tool_calls"):
+            frame[name] = frame[name].astype("Int64")
+        for name in ("cost_usd", "duration", "similarity"):
+            frame[name] = frame[name].astype("Float64")
+        return frame
+
+    # ---- HTML --------------------------------------------------------------------------------
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def to_html(self) -> str:
+        """The view as HTML with inline styles and no script (the same live and saved)."""
+        head = "".join(f"<th{_CELL}>{_esc(run.label)}</th>" for run in self.runs)
+        figures = [self._figures(run) for run in self.runs]
+        body = [
+            f"<tr><th{_CELL}>{html.escape(name)}</th>"
+            + "".join(f"<td{_CELL}>{_esc(figure[i][1])}</td>" for figure in figures)
+            + "</tr>"
+            for i, (name, _) in enumerate(figures[0])
+        ]
+        body.append(
+            f"<tr><th{_CELL}>message</th>"
+            + "".join(f"<td{_CELL}>{_esc(excerpt(run.message, 300))}</td>" for run in self.runs)
+            + "</tr>"
+        )
+        body.append(f"<tr><th{_CELL}>answer</th>" + self._answers_html() + "</tr>")
+        errors = [run.error for run in self.runs]
+        if any(errors):
+            body.append(
+                f"<tr><th{_CELL}>error</th>"
+                + "".join(f"<td{_CELL}>{_esc(e or '')}</td>" for e in errors)
+                + "</tr>"
+            )
+        for name, row in aligned_calls(self.runs):
+            body.append(
+                f"<tr><th{_CELL}>→ {_esc(name)}</th>" + "".join(map(_call_html, row)) + "</tr>"
+            )
+        return (
+            '<div class="agentnb-compare"><table style="border-collapse:collapse">'
+            f"<thead><tr><th{_CELL}></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+        )
+
+    def _answers_html(self) -> str:
+        answers = self._answers()
+        cells = [
+            f'<td style="{_CELL_STYLE};white-space:pre-wrap">{_esc(answers[0])}{self._cut(0)}</td>'
+        ]
+        for index, answer in enumerate(answers[1:], start=1):
+            pieces = "".join(
+                _piece_html(kind, text) for kind, text in word_diff(answers[0], answer)
+            )
+            cells.append(
+                f'<td style="{_CELL_STYLE};white-space:pre-wrap">{pieces}{self._cut(index)}</td>'
+            )
+        return "".join(cells)
+
+    def _cut(self, index: int) -> str:
+        size = len(self.runs[index].answer)
+        return (
+            f" <em>(cut at {ANSWER_CHARS:,} of {size:,} characters)</em>"
+            if size > ANSWER_CHARS
+            else ""
+        )
+
+    # ---- text ---------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.to_text())
+
+    def to_text(self) -> str:
+        """The view as plain text: figures, then each answer (``[-removed-]{+added+}``
+        against the first), then the aligned tool calls."""
+        lines = [f"Comparison of {len(self.runs)} runs"]
+        for run in self.runs:
+            figures = " · ".join(f"{name} {value}" for name, value in self._figures(run) if value)
+            lines.append(f"  {clean(run.label)}: {clean(figures)}")
+        answers = self._answers()
+        for index, run in enumerate(self.runs):
+            if index == 0:
+                text = clean(answers[0])
+            else:
+                text = "".join(
+                    clean(t) if k == "=" else f"[-{clean(t)}-]" if k == "-" else f"{{+{clean(t)}+}}"
+                    for k, t in word_diff(answers[0], answers[index])
+                )
+            lines += ["", f"── answer of {clean(run.label)}" + (" (diff)" if index else ""), text]
+        calls = aligned_calls(self.runs)
+        if calls:
+            lines += ["", "── tool calls"]
+            for name, row in calls:
+                cells = " | ".join(_call_text(call) for call in row)
+                lines.append(f"  {clean(excerpt(name, 40))}: {cells}")
+        return "\n".join(lines)
+
+
+def _esc(text: str) -> str:
+    return html.escape(clean(text))
+
+
+def _piece_html(kind: str, text: str) -> str:
+    if kind == "=":
+        return _esc(text)
+    if kind == "-":
+        return f'<del style="background:#fdd">{_esc(text)}</del>'
+    return f'<ins style="background:#dfd">{_esc(text)}</ins>'
+
+
+def _call_html(call: ComparedCall | None) -> str:
+    if call is None:
+        return f"<td{_CELL}>—</td>"
+    timing = f" · {seconds(call.duration)}" if call.duration is not None else ""
+    return (
+        f"<td{_CELL}>{_esc(call.status)}{_esc(timing)}<br>"
+        f"<code>{_esc(excerpt(call.arguments, ARGUMENT_CHARS))}</code></td>"
+    )
+
+
+def _call_text(call: ComparedCall | None) -> str:
+    if call is None:
+        return "—"
+    return f"{clean(call.status)} {clean(excerpt(call.arguments, ARGUMENT_CHARS))}"

@@ -1,0 +1,189 @@
+"""`agentnb.compare`: runs side by side, found however they are given, over the built-in
+server, in a real kernel and through nbconvert; hostile answers stay text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from agentnb_testing import client_for
+
+from agentnb._app.compare_runs import compare
+from agentnb._core.exceptions import ConfigurationError
+from agentnb._display.run_comparison import (
+    ComparedCall,
+    ComparedRun,
+    Comparison,
+    aligned_calls,
+    word_diff,
+)
+from agentnb._history import HistoryStore, close_default_stores, default_store, runs
+from agentnb.server import ServerHandle
+
+HOSTILE = (
+    "<script>alert(1)</script> <img src=x onerror=alert(2)> \x1b]52;c;SGVsbG8=\x07"
+    "\x1b[2J [click](javascript:alert(3)) done"
+)
+
+
+@pytest.fixture
+def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HistoryStore]:
+    """The default history, in a file of this test's."""
+    close_default_stores()
+    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "history.sqlite3"))
+    store = default_store()
+    assert store is not None
+    try:
+        yield store
+    finally:
+        close_default_stores()
+
+
+def compared(label: str, answer: str, *calls: str) -> ComparedRun:
+    return ComparedRun(
+        label=label,
+        local_id=label,
+        agent=label,
+        model=None,
+        status="completed",
+        message="m",
+        answer=answer,
+        calls=tuple(ComparedCall(name, "succeeded", "{}") for name in calls),
+    )
+
+
+# ---- the pieces ------------------------------------------------------------------------------
+def test_the_word_diff_marks_what_was_removed_and_added_and_keeps_the_spaces() -> None:
+    pieces = word_diff("NVDA is up 2% today", "NVDA is down 3% today")
+    assert pieces == [("=", "NVDA is "), ("-", "up 2%"), ("+", "down 3%"), ("=", " today")]
+    assert "".join(t for k, t in pieces if k != "-") == "NVDA is down 3% today"
+    assert "".join(t for k, t in pieces if k != "+") == "NVDA is up 2% today"
+    assert word_diff("", "") == []
+    assert word_diff("same", "same") == [("=", "same")]
+
+
+def test_tool_calls_are_aligned_by_name_and_order() -> None:
+    a = compared("a", "", "search", "quote", "search")
+    b = compared("b", "", "quote", "search", "plot")
+    rows = aligned_calls([a, b])
+    assert [name for name, _ in rows] == ["search", "quote", "search", "plot"]
+    shown = [[call is not None for call in row] for _, row in rows]
+    assert shown == [[True, True], [True, True], [True, False], [False, True]]
+
+
+def test_one_run_is_not_a_comparison() -> None:
+    with pytest.raises(ValueError, match="two or more runs"):
+        Comparison([compared("a", "x")])
+
+
+def test_a_hostile_answer_stays_text_in_the_html_and_the_plain_view() -> None:
+    view = Comparison([compared("a", "fine"), compared("<b>b</b>", HOSTILE)])
+    page = view.to_html()
+    assert "<script" not in page and "<img" not in page and "<b>" not in page
+    assert "&lt;script&gt;" in page and "javascript:" in page  # shown, as text
+    assert "\x1b" not in page and "\x07" not in page
+    tags = set(re.findall(r"</?([a-z]+)", page))
+    assert tags <= {"div", "table", "thead", "tbody", "tr", "th", "td", "del", "ins", "br", "em"}
+    assert tags >= {"del", "ins"}
+    text = view.to_text()
+    assert "\x1b" not in text and "\x07" not in text
+    assert "[-fine-]" in text and "{+<script>alert(1)</script>" in text
+
+
+# ---- over the built-in server ---------------------------------------------------------------
+async def test_two_agents_compared_from_runs_records_ids_and_frames(
+    server: ServerHandle, history: HistoryStore
+) -> None:
+    async with client_for(server, "operativus", recorder=history) as client:
+        finance = await client.run("finance_agent", "What is NVDA trading at?")
+        echo = await client.run("echo", "What is NVDA trading at?")
+    history.flush()
+    from_runs = compare(finance, echo)
+    frame = from_runs.to_pandas()
+    assert list(frame["local_id"]) == [finance.local_id, echo.local_id]
+    assert list(frame["agent"]) == ["finance_agent", "echo"]
+    assert list(frame["model"]) == [finance.model, "agentnb-echo"]
+    assert frame["cost_usd"][0] == pytest.approx(finance.cost)
+    assert frame["cost_usd"].isna()[1]  # a model genai-prices does not know: unknown, not 0
+    assert frame["answer"][1] == "What is NVDA trading at?"
+    assert frame["similarity"][0] == 1.0 and 0 <= frame["similarity"][1] < 1
+    assert frame["tool_calls"][0] == len(finance.tool_calls) > 0
+    assert frame["tool_calls"][1] == 0
+    assert finance.usage is not None
+    assert frame["total_tokens"][0] == finance.usage.total_tokens
+
+    recorded = runs()
+    by_id = compare(finance.local_id, echo.run_id)
+    by_record = compare(history.get(finance.local_id), history.get(echo.local_id))
+    by_history = compare(recorded)
+    by_rows = compare(*[row for _, row in recorded.to_pandas().iterrows()])
+    by_frame = compare(recorded.to_pandas())
+    columns = ["local_id", "status", "model", "total_tokens", "cost_usd", "tool_calls", "answer"]
+    columns.append("duration")
+    want = frame.set_index("local_id")[columns[1:]].sort_index()
+    for view in (by_id, by_record, by_history, by_rows, by_frame):
+        got = view.to_pandas().set_index("local_id")[columns[1:]].sort_index()
+        assert got[columns[1:-1]].equals(want[columns[1:-1]])
+        assert list(got["duration"]) == pytest.approx(list(want["duration"]), abs=0.05)
+    names = [call.name for call in finance.tool_calls]
+    assert [call.name for call in by_id.runs[0].calls] == names
+
+
+async def test_an_unknown_id_or_value_is_a_clear_error(
+    server: ServerHandle, history: HistoryStore
+) -> None:
+    async with client_for(server, "operativus", recorder=history) as client:
+        run = await client.run("echo", "hi")
+    history.flush()
+    with pytest.raises(ConfigurationError, match="no run 'nope' in the history"):
+        compare(run, "nope")
+    with pytest.raises(ConfigurationError, match="argument 2 is a int"):
+        compare(run, 3)
+
+
+def test_ids_need_the_history(monkeypatch: pytest.MonkeyPatch) -> None:
+    close_default_stores()
+    monkeypatch.setenv("AGENTNB_HISTORY", "off")
+    with pytest.raises(ConfigurationError, match="history is off"):
+        compare("a", "b")
+
+
+# ---- in a real kernel, then nbconvert -------------------------------------------------------
+@pytest.mark.kernel
+def test_in_a_notebook_and_its_nbconvert_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nbconvert = pytest.importorskip("nbconvert")
+    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "kernel.sqlite3"))
+    setup = (
+        "import agentnb\n"
+        "server = agentnb.start_server(delay_ms=0)\n"
+        "client = agentnb.AgentClient('openai', base_url=server.url_for('openai'),"
+        " api_key=server.api_key)\n"
+        "a = client.run('echo', 'NVDA is up 2% today')\n"
+        f"b = client.run('echo', {('NVDA is down 3% today ' + HOSTILE)!r})"
+    )
+    cells = [setup, "agentnb.compare(a, b)", "agentnb.compare(a.local_id, b.local_id)"]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(notebook, kernel_name="python3", timeout=90).execute()
+    views = []
+    for cell in notebook.cells[1:]:
+        [output] = cell.outputs
+        assert output.output_type == "execute_result"
+        assert sorted(output["data"]) == ["text/html", "text/plain"]
+        views.append(output["data"]["text/html"])
+        assert "[-up 2%-]{+down 3%" in output["data"]["text/plain"]
+    # The same view from the runs and from the history (but for its durations, which it
+    # keeps from its own clock readings).
+    rows = [dict(re.findall(r"<tr><th[^>]*>(.*?)</th>(.*?)</tr>", view)) for view in views]
+    for row in rows:
+        del row["agent time"]
+    assert rows[0] == rows[1] and "answer" in rows[0] and "agentnb-echo" in rows[0]["model"]
+    page, _ = nbconvert.HTMLExporter().from_notebook_node(notebook)
+    assert '<del style="background:#fdd">up 2%</del>' in page
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)" in page
