@@ -38,6 +38,7 @@ from ._core.exceptions import (
     StreamStallError,
     StreamTimeoutError,
     TransportError,
+    UnsupportedOptionError,
 )
 from ._core.price_settings import set_prices
 from ._core.pricing import RunCost
@@ -131,6 +132,7 @@ __all__ = [
     "ToolStatus",
     "TracingStatus",
     "TransportError",
+    "UnsupportedOptionError",
     "Usage",
     "__version__",
     "ask",

@@ -208,15 +208,28 @@ PATHS: dict[str, Path] = {
 def outcome(
     path: Path, dialect: str, base: str, token: str, options: dict[str, Any]
 ) -> tuple[Any, str]:
-    """(the requests the server saw, the configuration error's message or "")."""
+    """(the requests the server saw, the configuration error's message or ""). An option the
+    dialect cannot send is compared by what was refused and what is sent instead: a client
+    names the dialect, a connection (every other path) names itself and the agent."""
     try:
         path(dialect, f"{base}/{token}", "capture_agent", options)
     except agentnb.ConfigurationError as exc:
-        return sent(token), str(exc)
+        return sent(token), refusal(str(exc))
     except agentnb.AgentNBError as exc:
-        configuration = re.search(r"ConfigurationError: (.*)", str(exc))
-        return sent(token), configuration.group(1).strip() if configuration else ""
+        configuration = re.search(r"(?:Configuration|UnsupportedOption)Error: (.*)", str(exc))
+        return sent(token), refusal(configuration.group(1).strip()) if configuration else ""
     return sent(token), ""
+
+
+def refusal(message: str) -> str:
+    unsupported = re.search(
+        r"(?:does not support|cannot send) ([\w, ]+?)(?: for agent '[^']*')?; "
+        r"it (?:supports|sends) ([\w, ]+)",
+        message,
+    )
+    if unsupported is None:
+        return message
+    return f"cannot send {unsupported.group(1)}; sends {unsupported.group(2)}"
 
 
 def test_every_run_option_is_tried() -> None:

@@ -19,7 +19,7 @@ from .._core.loop import run_sync
 from .._core.request import RunOptions, RunRequest, build_request
 from .._core.run import Run
 from .._core.schema import resolve_schema
-from .._display.environment import in_notebook, kernel_shell
+from .._display.environment import in_notebook, kernel_shell, note
 from .._display.marimo import in_marimo
 from .._display.run_text import run_text
 from .._display.show import show
@@ -42,6 +42,7 @@ def ask(
     *,
     via: str | None = None,
     client: AnyClient | None = None,
+    continue_thread: bool = False,
     new_thread: bool = False,
     schema: Any = None,
     display: bool = True,
@@ -55,8 +56,11 @@ def ask(
 ) -> RunHandle:
     """Start a run in the background and return its handle at once.
 
-    By default the run continues the conversation of the previous run with the same agent on
-    the same connection; ``new_thread=True`` starts a new one and ``thread_id`` picks one.
+    Each call starts a new conversation, so running a cell again is a fresh try from the same
+    starting point, never a hidden follow-up (``new_thread=True`` says so explicitly).
+    ``continue_thread=True`` continues the last conversation with the same agent on the same
+    connection, and ``thread_id`` picks one; a displayed run then says, above it, which
+    thread it continues, at which turn, after which run.
     ``schema`` is a JSON schema dict or a pydantic model class: the answer must be JSON for it
     and ``handle.result`` is the validated value. With ``display`` the run is shown live
     (a widget in a notebook, text in a terminal or with ``plain``); ``wait`` blocks until it
@@ -81,10 +85,14 @@ def ask(
     response_format, validate = resolve_schema(schema)
     if response_format is not None:
         options["response_format"] = response_format
-    if options.get("thread_id") is None and not new_thread:
+    if continue_thread and new_thread:
+        raise ConfigurationError("continue_thread and new_thread contradict each other")
+    if continue_thread and options.get("thread_id") is None:
         options["thread_id"] = conn.threads.get(agent)
     request = build_request(agent, message, **options)
     view = _RunView(conn, request.followups, display=display, plain=plain, approve=approve)
+    if display:
+        view.say_where(request, asked_to_continue=continue_thread)
     handle = start_run(
         conn,
         request,
@@ -250,7 +258,10 @@ def start_run(
     def remember_thread(run: Run, event: Event | None) -> None:
         if (isinstance(event, RunStarted) or event is None) and run.thread_id:
             conn.threads[request.agent] = run.thread_id
+        if event is None and run.thread_id:
+            conn.turns.setdefault(run.thread_id, []).append(run.local_id)
 
+    conn.check(request)
     stream = conn.client().stream_request(request, record=record, approve=approve)
     handle = RunHandle.start(
         lambda: stream,
@@ -278,7 +289,7 @@ def chat(
     it leaves undecided waits for the cell's Approve / Deny buttons."""
     conn = resolve_target(via, client)
     options.setdefault("followups", True)
-    build_request(agent, "", **options)  # a bad option fails now, not at the first message
+    conn.check(build_request(agent, "", **options))  # a bad option fails now, not at the first run
     approver_for(approve, conn.client().provider)  # as bad options: now, not at the first run
 
     # The thread each turn started from: a retry or an edit of the last turn starts there
@@ -360,6 +371,28 @@ class _RunView:
         else:
             _show_widget(source, self.conn, followups=self.followups, approve=self.approve)
 
+    def say_where(self, request: RunRequest, *, asked_to_continue: bool) -> None:
+        """Say, above the run, which conversation it continues (thread, turn, the run
+        before), or that there was none to continue; a new conversation needs no word."""
+        if self.printer is not None or not (self.notebook or asked_to_continue):
+            return
+        thread = request.thread_id
+        if thread is None:
+            if asked_to_continue:
+                note(
+                    f"agentnb: no earlier conversation with {request.agent} on connection "
+                    f"{self.conn.name!r} in this session: this run starts a new one."
+                )
+            return
+        earlier = self.conn.turns.get(thread, [])
+        turn = f"turn {len(earlier) + 1}" if earlier else "a thread not started here"
+        after = f", after run {earlier[-1][:12]}" if earlier else ""
+        note(
+            f"agentnb: continues thread {thread} with {request.agent} ({turn}{after})",
+            markdown=f"<small>↪ continues thread `{thread}` with `{request.agent}` "
+            f"({turn}{after})</small>",
+        )
+
     def _show_plain(self, source: RunHandle | Run) -> None:
         if isinstance(source, RunHandle) and not source.done:
             source.add_listener(PlainDisplay())
@@ -377,4 +410,6 @@ def _show_widget(
         request = build_request(run.agent, text, thread_id=run.thread_id, followups=followups)
         return start_run(conn, request, approve=approve)
 
-    show(source, on_followup=on_followup)
+    agent = source.run.agent if isinstance(source, RunHandle) else source.agent
+    # the chat box keeps a follow-up in this cell, continuing this run's thread
+    show(ChatCell(source, on_followup=on_followup, input=True, agent=agent))

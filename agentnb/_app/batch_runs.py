@@ -241,10 +241,11 @@ def batch(
     listed = _check_messages(messages)
     _check_concurrency(concurrency)
     requests = experiment_requests(agent, listed, options, variants)  # bad options fail first
-    target = resolve_target(via, client).client()
+    conn = resolve_target(via, client)
     probes = _one_per_agent_and_settings(requests)
     for request in probes or experiment_requests(agent, [""], options, variants):
-        target.provider.check_request(request)
+        conn.check(request)
+    target = conn.client()
     approver_for(approve, target.provider)
     label = agent if isinstance(agent, str) else " vs ".join(agent)
     bar = make_progress(len(requests), f"batch {label}", enabled=progress)

@@ -27,8 +27,9 @@ from typing import Any
 
 from .._client.async_client import AsyncAgentClient
 from .._client.sync import AgentClient
-from .._core.exceptions import ConfigurationError
+from .._core.exceptions import ConfigurationError, UnsupportedOptionError
 from .._core.loop import run_sync, submit
+from .._core.request import RunRequest
 from .._core.secrets import checked_key, mask
 from .._core.text import terminal_safe
 from .._display.environment import note
@@ -88,7 +89,9 @@ class Connection:
     local: bool = False
     """True when this connection uses agentnb's built-in local server."""
     threads: dict[str, str] = field(default_factory=dict, repr=False)
-    """The last thread id per agent, so the next run continues the conversation."""
+    """The last thread id per agent, for a run that asks to continue the conversation."""
+    turns: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    """The local ids of the runs this process made in each thread, oldest first."""
     _client: AsyncAgentClient | None = field(default=None, repr=False)
     _agents: AgentList | None = field(default=None, repr=False)
     _unlisted: str | None = field(default=None, repr=False)
@@ -162,6 +165,50 @@ class Connection:
                     **self.options,
                 )
             return self._client
+
+    def check(self, request: RunRequest) -> None:
+        """Raise :class:`ConfigurationError` before any I/O for an option this connection
+        cannot send; an unsupported option is named with this connection and the agent, and
+        the error says which dialects (and which of the user's connections) carry it."""
+        try:
+            self.client().provider.check_request(request)
+        except UnsupportedOptionError as exc:
+            raise UnsupportedOptionError(
+                self._cannot_carry(exc, request.agent),
+                options=exc.options,
+                supported=exc.supported,
+                dialect=exc.dialect,
+            ) from None
+
+    def _cannot_carry(self, exc: UnsupportedOptionError, agent: str) -> str:
+        asked = ", ".join(exc.options)
+        where = "the built-in local server" if self.local else self.base_url or "its default URL"
+        dialects = _dialects_carrying(exc.options)
+        mine = [c.name for c in connections().values() if c.provider in dialects]
+        lines = [
+            f"connection {self.name!r} ({where}, {self.provider} dialect) cannot send "
+            f"{asked} for agent {agent!r}; it sends {', '.join(exc.supported) or 'no options'}."
+        ]
+        if not dialects:
+            lines.append(f"No installed dialect sends {asked}.")
+            return " ".join(lines)
+        lines.append(f"The dialects that send {asked}: {', '.join(dialects)}.")
+        if mine:
+            lines.append(f"Your connections that can: {', '.join(mine)} (--via NAME / via=NAME).")
+        elif self.local:
+            suggested = "openai" if "openai" in dialects else dialects[0]
+            lines.append(
+                f"The built-in server speaks them all: agentnb.connect({suggested!r}, "
+                f"local=True, name='local_{suggested.replace('-', '_')}'), then --via "
+                f"local_{suggested.replace('-', '_')}; or drop the option."
+            )
+        else:
+            lines.append(
+                "Connect to a platform that speaks one (agentnb.connect(DIALECT, base_url=..., "
+                "name=NAME), then --via NAME / via=NAME; in the CLI --provider / --base-url), "
+                "or drop the option."
+            )
+        return " ".join(lines)
 
     def describe(self) -> dict[str, str]:
         """What ``%agent_config`` shows: never the key itself."""
@@ -276,9 +323,14 @@ def connect(
     base_url: str | None = None,
     api_key: str | None = None,
     name: str = DEFAULT_NAME,
+    local: bool = False,
     **options: Any,
 ) -> Connection:
     """Register (or replace) the named connection and return it.
+
+    ``local=True`` uses the built-in local server, speaking ``provider``'s dialect (it
+    speaks them all; the default is Operativus), e.g. to try an option only some dialects
+    carry.
 
     ``provider`` is a dialect name (see ``agentnb.providers.available_providers()``); with no
     ``base_url`` the provider's public URL is used. ``api_key`` falls back to the environment
@@ -287,8 +339,9 @@ def connect(
     """
     _check_name(name)
     env = _env_settings(name)
-    provider = provider or env.get("provider")
-    if provider is None:
+    if local:
+        conn = _local_connection(name, {**options, "provider": provider})
+    elif (provider := provider or env.get("provider")) is None:
         conn = _local_connection(name, options)
     else:
         _check_provider(provider, options)
@@ -372,6 +425,15 @@ def _check_name(name: str) -> None:
 def _check_provider(provider: str, options: Mapping[str, Any]) -> None:
     provider_options = {k: v for k, v in options.items() if k not in CLIENT_OPTIONS}
     get_provider(provider, **provider_options)  # raises ConfigurationError naming the choices
+
+
+def _dialects_carrying(options: tuple[str, ...]) -> list[str]:
+    """The installed dialects that can send every one of ``options``."""
+    return sorted(
+        name
+        for name, cls in available_providers().items()
+        if cls.carries is None or set(options) <= cls.carries
+    )
 
 
 def _default_base_url(provider: str) -> str | None:

@@ -11,7 +11,10 @@ interrupt of an idle kernel is dropped. Hence two hooks:
   run then); the shell's ``post_run_cell`` event cancels every run that cell started;
 * while the kernel is idle, agentnb's handler, put in ``kernel.saved_sigint_handler`` so
   ipykernel itself reinstalls it after every message, cancels every run still streaming and
-  then calls the handler it took the place of.
+  then calls the handler it took the place of. A run paused for a person's approval is not
+  streaming: it waits for a decision (its cell's Approve / Deny, ``handle.deny``) or its own
+  Stop, and an interrupt aimed at whatever else was going on must not throw that decision
+  away, in this cell or any other.
 
 Outside a Jupyter kernel (terminal IPython, scripts) only the first applies.
 """
@@ -48,13 +51,22 @@ def track(handle: RunHandle) -> None:
     handle.add_listener(forget)
 
 
-def cancel_streaming(cell: int | None = None) -> int:
-    """Cancel the runs still streaming (only those ``cell`` started, if given); how many."""
-    chosen = [h for h, started_in in list(_live.values()) if cell is None or started_in == cell]
+def cancel_streaming(cell: int | None = None, *, paused_too: bool = True) -> int:
+    """Cancel the runs still going (only those ``cell`` started, if given; without
+    ``paused_too``, not those paused for a person's approval); how many."""
+    chosen = [
+        h
+        for h, started_in in list(_live.values())
+        if (cell is None or started_in == cell) and (paused_too or not _waits_for_person(h))
+    ]
     for handle in chosen:
         if not handle.done:
             handle.cancel()
     return len(chosen)
+
+
+def _waits_for_person(handle: RunHandle) -> bool:
+    return handle.status == "paused" or bool(handle.awaiting_approval)
 
 
 # ---- cells ----------------------------------------------------------------------------------
@@ -71,7 +83,8 @@ def _post_run_cell(result: Any = None) -> None:
 
 # ---- an idle kernel ---------------------------------------------------------------------------
 class _IdleInterrupt:
-    """The SIGINT handler of an idle kernel: cancel the streaming runs, then chain."""
+    """The SIGINT handler of an idle kernel: cancel the streaming runs (not those waiting
+    for a person's approval), then chain."""
 
     def __init__(self, previous: Any) -> None:
         self.previous = previous
@@ -79,7 +92,7 @@ class _IdleInterrupt:
 
     def __call__(self, signum: int, frame: Any) -> None:
         if self.active:
-            cancel_streaming()
+            cancel_streaming(paused_too=False)
         if callable(self.previous):
             self.previous(signum, frame)
 

@@ -11,7 +11,7 @@ table (:mod:`agentnb._notebook.magic_args`), the CLI its ``argparse`` parser
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,6 +19,7 @@ from .._core.approvals import ApprovalDecision, ApprovalPolicy, Approver
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunOptions
 from .._core.run import ToolCall
+from .._core.text import did_you_mean
 from .._display.approval_prompt import TerminalApprover
 from .._display.environment import in_notebook
 from ..providers import available_providers
@@ -36,7 +37,9 @@ __all__ = [
     "dialect_names",
     "flags_for",
     "metadata_pairs",
+    "parser_options",
     "run_options_from",
+    "unknown_options",
 ]
 
 AGENT_HELP = f"the agent to run (on the built-in server: {', '.join(BUILTIN_AGENTS)})"
@@ -48,6 +51,24 @@ Where = Literal["both", "magic", "cli"]
 def dialect_names() -> str:
     """The dialects agentnb speaks, from the registry: "openai, operativus, ..."."""
     return ", ".join(sorted(available_providers()))
+
+
+def unknown_options(words: Iterable[str], known: Iterable[str]) -> str:
+    """ "unrecognized arguments: ..." for ``words``, each option with its did-you-mean among
+    ``known`` (the parser's option strings) when one is close."""
+    known = [option for option in known if option.startswith("--")]
+    words = list(words)
+    hints = []
+    for word in words:
+        name = word.split("=", 1)[0]
+        if name.startswith("-") and (close := did_you_mean(name, known)) is not None:
+            hints.append(f"{name}: did you mean {close}?")
+    return f"unrecognized arguments: {' '.join(words)}" + "".join(f"\n  {h}" for h in hints)
+
+
+def parser_options(parser: argparse.ArgumentParser) -> list[str]:
+    """Every option string ``parser`` takes."""
+    return [option for action in parser._actions for option in action.option_strings]
 
 
 def metadata_pairs(items: list[str]) -> dict[str, str]:
@@ -161,7 +182,20 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
         metavar="NAME",
     ),
     RunFlag("--thread", "continue this thread / session id", option="thread_id", metavar="ID"),
-    RunFlag("--new", "start a new conversation", where="magic", action="store_true"),
+    RunFlag(
+        "--continue",
+        "continue the last conversation with this agent on this connection (the cell's head "
+        "says which thread and turn); without it, or --thread, each run (a re-run too) starts "
+        "a new conversation",
+        where="magic",
+        action="store_true",
+    ),
+    RunFlag(
+        "--new",
+        "start a new conversation (the default; kept for older notebooks)",
+        where="magic",
+        action="store_true",
+    ),
     RunFlag(
         "--temperature", "sampling temperature, 0-2", option="temperature", type=float, metavar="T"
     ),
@@ -234,8 +268,8 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
     ),
     RunFlag(
         "--plain",
-        "text output instead of the widget",
-        where="magic",
+        "text output instead of the widget (agentnb run: the answer's markdown as written, "
+        "no colour, as when stdout is not a terminal or NO_COLOR is set)",
         action="store_true",
         unset_is_none=True,
     ),

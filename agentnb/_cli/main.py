@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._app.connections import close_all
+from .._app.run_flags import parser_options, unknown_options
 from .._core.exceptions import ConfigurationError
 from . import attach as attach_cli
 from . import run as run_cli
@@ -192,12 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
     for name, command in COMMANDS.items():
         sub = subparsers.add_parser(name, help=command.help, description=command.help)
         command.configure(sub)
-        sub.set_defaults(handler=command.run)
+        sub.set_defaults(handler=command.run, parser=sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:  # a misspelled option gets its did-you-mean (exits 2, as argparse does)
+        sub: argparse.ArgumentParser = args.parser
+        sub.error(unknown_options(unknown, parser_options(sub)))
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

@@ -44,7 +44,7 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         conn = _connection(args)
         request = build_request(args.agent, " ".join(args.message), **run_options_from(args))
-        printer = TerminalPrinter(color=False if args.no_color else None)
+        printer = TerminalPrinter(color=False if args.no_color or args.plain else None)
         handle = start_run(
             conn,
             request,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import shutil
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -53,6 +55,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all", action="store_true", help="every run, however many")
     parser.add_argument("--json", action="store_true", help="print a JSON array, one run a line")
     parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="every column at full width, however wide the terminal (the table fits a "
+        "terminal's width otherwise)",
+    )
+    parser.add_argument(
         "--db", help="history database path (default: $AGENTNB_HISTORY or the per-user one)"
     )
 
@@ -78,11 +86,20 @@ def main(args: argparse.Namespace) -> int:
         _print_json(history.to_dicts())
         return 0
     if len(history):
-        print(terminal_safe(history.to_text()))  # rows hold what servers sent
+        text = history.to_text(width=None if args.wide else _terminal_width())
+        print(terminal_safe(text))  # rows hold what servers sent
     noun = "run" if len(history) == 1 else "runs"
     order = "best match first" if args.search is not None else "most recent first"
     print(f"{len(history)} {noun}, {order}, from {where}", file=sys.stderr)
     return 0
+
+
+def _terminal_width() -> int | None:
+    """The terminal's columns when stdout is one (or ``$COLUMNS`` says), else None: a
+    table written to a file or a pipe keeps every column."""
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return shutil.get_terminal_size().columns
+    return None
 
 
 def _read(args: argparse.Namespace) -> tuple[Any, str | None]:

@@ -4,6 +4,7 @@ Exception tree::
 
     AgentNBError
     ├── ConfigurationError          bad option, unknown provider or connection, bad key
+    │   └── UnsupportedOptionError  a run option the connection's dialect cannot send
     ├── HistoryError                the run history could not be used (a closed store)
     │   ├── HistoryLocationError    the history's path is unusable, or the file there is not
     │   │                           ours or damaged, or not writable (also a ConfigurationError)
@@ -66,6 +67,7 @@ __all__ = [
     "StreamStallError",
     "StreamTimeoutError",
     "TransportError",
+    "UnsupportedOptionError",
     "error_for_run",
     "error_info",
 ]
@@ -96,6 +98,22 @@ class HistoryLocationError(HistoryError, ConfigurationError):
 class HistoryWriteError(HistoryError):
     """Reading or writing the history failed for a reason that is not its location: the disk
     is full, or another process kept the database locked. Trying again later can work."""
+
+
+class UnsupportedOptionError(ConfigurationError):
+    """A run asked for options its connection's dialect has no field for (raised before any
+    I/O; the message names the connection and the agent when agentnb knows them)."""
+
+    def __init__(
+        self, message: str, *, options: Sequence[str], supported: Sequence[str], dialect: str
+    ) -> None:
+        super().__init__(message)
+        self.options = tuple(options)
+        """The options asked for that cannot be sent (``"top_p"``, ``"media"``, ...)."""
+        self.supported = tuple(supported)
+        """The options the dialect can send."""
+        self.dialect = dialect
+        """The registry name of the dialect that refused them."""
 
 
 class TransportError(AgentNBError):

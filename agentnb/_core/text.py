@@ -5,11 +5,20 @@ character that would not show as itself)."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 
-__all__ = ["EXCERPT_CHARS", "compact_json", "excerpt", "terminal_safe", "visible"]
+__all__ = [
+    "EXCERPT_CHARS",
+    "compact_json",
+    "did_you_mean",
+    "excerpt",
+    "terminal_safe",
+    "visible",
+]
 
 EXCERPT_CHARS = 300
 
@@ -54,6 +63,17 @@ def excerpt(
         return kept[:limit] + f"\n… ({len(kept) - limit:,} more characters)"
     flat = " ".join(terminal_safe(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """The choice closest to ``word`` (a misspelling, ``_`` for ``-``), or None when none is
+    close enough to suggest."""
+    choices = list(choices)
+    for candidate in (word, word.replace("_", "-"), word.replace("-", "_")):
+        if candidate in choices:
+            return candidate
+    close = difflib.get_close_matches(word.replace("_", "-"), choices, n=1, cutoff=0.7)
+    return close[0] if close else None
 
 
 def compact_json(value: object) -> str:

@@ -8,11 +8,14 @@ clipboard, retitle the window or clear the screen through the answer."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from typing import IO
 
 from IPython.display import display
+from rich.console import Console
+from rich.markdown import Markdown
 
 from .._core.run import Run, ToolCall
 from .._core.text import excerpt, terminal_safe
@@ -59,13 +62,19 @@ class TerminalPrinter:
 
     A call a sub-agent made inside another is indented under it with the agent's name (the
     tree of :mod:`agentnb._display.call_tree`); what a sub-agent writes or thinks inside a
-    call is printed dimmed on that call's indented ``┆`` lines, never in the answer."""
+    call is printed dimmed on that call's indented ``┆`` lines, never in the answer.
+
+    In colour (a terminal, without ``NO_COLOR``) the answer's markdown is rendered with rich
+    (headings, emphasis, code, tables), block by block: a paragraph, list, table or code
+    block is printed once it is complete (a blank line after it, outside a code fence, or
+    the end of the answer). Without colour the answer is written as it arrives."""
 
     def __init__(self, out: IO[str] | None = None, *, color: bool | None = None) -> None:
         self._out = out or sys.stdout
         if color is None:
             color = self._out.isatty() and os.environ.get("NO_COLOR") is None
         self._color = color
+        self._blocks = MarkdownBlocks(self._out) if color else None
         self._last: str | None = None
         self._shown: set[str] = set()
         """Calls whose start line was printed."""
@@ -78,6 +87,8 @@ class TerminalPrinter:
         return f"{code}{text}{RESET}" if self._color else text
 
     def _switch(self, kind: str, header: str | None = None) -> None:
+        if self._last == "text" and kind != "text" and self._blocks is not None:
+            self._blocks.flush()
         if self._last is not None and self._last != kind:
             self._out.write("\n")
         if self._last != kind and header:
@@ -95,7 +106,10 @@ class TerminalPrinter:
                 self._out.write(self._paint(terminal_safe(delta), DIM))
             case TextDelta():
                 self._switch("text")
-                self._out.write(terminal_safe(event.delta))
+                if self._blocks is not None:
+                    self._blocks.add(terminal_safe(event.delta))
+                else:
+                    self._out.write(terminal_safe(event.delta))
             case ToolCallStarted():
                 self._level_of(run, event.call_id)  # its place is where it started
                 if event.arguments is None or event.call_id in self._shown:
@@ -250,6 +264,52 @@ class TerminalPrinter:
             )
         output = excerpt(event.output, 120, marked=True)
         return self._paint(f"{pad}  ✓ {name}{took}" + (f": {output}" if output else "") + "\n", DIM)
+
+
+class MarkdownBlocks:
+    """The answer's markdown, printed rendered (rich) one complete block at a time."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self._out = out
+        self._pending = ""
+
+    def add(self, text: str) -> None:
+        """Take more of the answer; print the blocks it completes."""
+        self._pending += text
+        done = _complete_blocks(self._pending)
+        if done:
+            self._render(self._pending[:done])
+            self._pending = self._pending[done:]
+
+    def flush(self) -> None:
+        """Print what is left (the answer ended, or something else is printed now)."""
+        if self._pending.strip():
+            self._render(self._pending)
+        self._pending = ""
+
+    def _render(self, text: str) -> None:
+        width = shutil.get_terminal_size().columns
+        console = Console(file=self._out, force_terminal=True, width=width, soft_wrap=False)
+        console.print(Markdown(text.strip("\n")))
+        self._out.flush()
+
+
+def _complete_blocks(text: str) -> int:
+    """How much of ``text`` is whole markdown blocks: up to the last blank line outside a
+    code fence (0 when no block is complete yet)."""
+    end, fenced, position = 0, False, 0
+    for line in text.splitlines(keepends=True):
+        position += len(line)
+        if not line.endswith("\n"):
+            break  # a line still arriving
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            fenced = not fenced
+            if not fenced:
+                end = position  # a closed code block is complete
+        elif not stripped and not fenced:
+            end = position
+    return end
 
 
 class PlainDisplay:

@@ -133,16 +133,18 @@ def summary(
     status: str | Iterable[str] | None = None,
     since: Since | None = None,
     thread: str | None = None,
+    include: str | Sequence[str] = "completed",
 ) -> pd.DataFrame:
-    """``runs(...).summary(by, every=...)`` computed by SQLite without reading the runs out:
-    the same frame (runs and outcomes, success and failure rates, tokens, cost, duration and
-    TTFT p50/p95, tool calls per run, per group) in a fraction of the time on a large
-    history. ``by`` names a column (``agent``, ``model``, ...) or a list; ``every="day"``
-    (or ``"hour"``, ``"week"``) adds the period as the first level:
+    """``runs(...).summary(by, every=..., include=...)`` computed by SQLite without reading
+    the runs out: the same frame (runs and outcomes, success and failure rates, tokens,
+    cost, the agent's duration and TTFT p50/p95 and time paused over the ``include`` runs,
+    completed ones by default, tool calls per run, per group) in a fraction of the time on a
+    large history. ``by`` names a column (``agent``, ``model``, ...) or a list;
+    ``every="day"`` (or ``"hour"``, ``"week"``) adds the period as the first level:
     ``agentnb.summary("model", every="day")["cost_total"]`` is each model's cost per day.
     Filters as :func:`runs`. Needs pandas."""
     where = RunFilter.build(agent=agent, status=status, since=since, thread=thread)
     store = _open_default()
     if store is None:
-        return RunHistory().summary(by, every=every)
-    return store.summary(where, by, every=every)
+        return RunHistory().summary(by, every=every, include=include)
+    return store.summary(where, by, every=every, include=include)

@@ -30,10 +30,19 @@ from datetime import datetime, timedelta
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .._core.exceptions import ConfigurationError
+
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PLOT_KINDS", "Tabular", "plot", "require_matplotlib_pyplot", "require_pandas"]
+__all__ = [
+    "PLOT_KINDS",
+    "Tabular",
+    "plot",
+    "require_matplotlib_pyplot",
+    "require_pandas",
+    "timed_statuses",
+]
 PLOT_KINDS = ("tokens", "latency", "tools", "cost", "failures")
 SERIES_BY = ("agent", "model", "tool")
 SERIES_COLUMN = {
@@ -203,18 +212,38 @@ def _tokens(history: Tabular, ax: Any, column: str = "total_tokens") -> None:
     ax.legend(title="agent", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
-def _latency(history: Tabular, ax: Any, metric: str = "duration") -> None:
-    frame = history.to_pandas(["agent", metric]).dropna(subset=[metric])
+def timed_statuses(include: str | Sequence[str]) -> tuple[str, ...] | None:
+    """The statuses whose runs summaries and latency plots time, as ``include=`` names them
+    (None: ``"all"`` of them)."""
+    if include == "all":
+        return None
+    statuses = (include,) if isinstance(include, str) else tuple(include)
+    if not statuses or not all(isinstance(s, str) for s in statuses):
+        raise ConfigurationError(
+            f"include= takes 'all', a status or a list of statuses, not {include!r}"
+        )
+    return statuses
+
+
+def _latency(
+    history: Tabular, ax: Any, metric: str = "duration", include: str | Sequence[str] = "completed"
+) -> None:
+    statuses = timed_statuses(include)
+    frame = history.to_pandas(["agent", "status", metric]).dropna(subset=[metric])
+    if statuses is not None:
+        frame = frame[frame["status"].isin(statuses)]
+    counted = "all runs" if statuses is None else " or ".join(statuses) + " runs"
     groups = [
         (str(agent), group[metric].astype("float64").to_numpy())
         for agent, group in frame.groupby("agent", observed=True, dropna=False, sort=True)
     ]
     title = "Time to first token per agent" if metric == "ttft" else "Run duration per agent"
-    ax.set_title(title, loc="left")
+    ax.set_title(f"{title} ({counted}; pauses for a person left out)", loc="left")
     ax.set_ylabel("seconds")
     ax.set_xlabel("agent")
     if not groups:
-        _empty(ax, f"no runs with a {'time to first token' if metric == 'ttft' else 'duration'}")
+        what = "time to first token" if metric == "ttft" else "duration"
+        _empty(ax, f"no {counted} with a {what}")
         return
     positions = range(1, len(groups) + 1)
     ax.boxplot(
@@ -333,7 +362,11 @@ class Tabular(Protocol):
     def tool_calls(self) -> ToolCallCounts: ...
 
     def summary(
-        self, by: str | Sequence[str] | None = "agent", *, every: str | None = None
+        self,
+        by: str | Sequence[str] | None = "agent",
+        *,
+        every: str | None = None,
+        include: str | Sequence[str] = "completed",
     ) -> pd.DataFrame: ...
 
 

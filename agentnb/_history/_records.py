@@ -92,6 +92,8 @@ RUN_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("cost_usd", "float"),
     ("cost_source", "category"),
     ("unapproved_calls", "int"),
+    ("elapsed", "float"),
+    ("paused_seconds", "float"),
 )
 """The run columns, in the order the store selects them and DataFrames show them."""
 
@@ -186,9 +188,11 @@ class RunRecord:
     first_token_at: datetime | None
     finished_at: datetime | None
     duration: float | None
-    """Seconds from the request to the end."""
+    """The agent's time: seconds from the request to the end, less :attr:`paused_seconds`
+    (runs recorded before pauses were: the wall time)."""
     ttft: float | None
-    """Seconds from the request to the first reasoning or answer token."""
+    """Seconds of the agent's time from the request to the first reasoning or answer token;
+    None (NaN in a DataFrame) when no token came: a cancelled run's TTFT is missing, not 0."""
     tokens_per_second: float | None
     """Completion tokens per second after the first token."""
     execution_time: float | None
@@ -212,6 +216,11 @@ class RunRecord:
     """How many of the run's calls ran without the user's approval (a server's own approval,
     a call run although denied, or with other arguments than were shown); None for runs
     recorded before this was."""
+    elapsed: float | None = None
+    """Wall-clock seconds from the request to the end, pauses for a person included."""
+    paused_seconds: float | None = None
+    """Seconds the run waited for a person's approval; None for runs recorded before pauses
+    were (and for remote listings), 0.0 when it never waited."""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> RunRecord:
@@ -427,7 +436,9 @@ def end_values(run: Run) -> dict[str, Any]:
         "started_at": run.started_at,
         "first_token_at": run.first_token_at,
         "finished_at": run.finished_at,
-        "duration": _duration(run),
+        "duration": run.duration if _ended(run) else None,
+        "elapsed": run.elapsed if _ended(run) else None,
+        "paused_seconds": run.paused_time,
         "ttft": run.ttft,
         "tokens_per_second": run.tokens_per_second,
         "execution_time": run.execution_time,
@@ -490,10 +501,8 @@ def _question_and_answer(call: ToolCall) -> tuple[str | None, str | None]:
     return truncate(clean(approval.question)), answer
 
 
-def _duration(run: Run) -> float | None:
-    if run.started_at is None or run.finished_at is None:
-        return None
-    return max(0.0, run.finished_at - run.started_at)
+def _ended(run: Run) -> bool:
+    return run.started_at is not None and run.finished_at is not None
 
 
 def to_json(value: Any) -> str:

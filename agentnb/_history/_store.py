@@ -53,6 +53,7 @@ from .._core.request import RunRequest, build_request
 from .._core.run import Run
 from ..events import Usage
 from ..providers import available_providers
+from ._plot import timed_statuses
 from ._records import (
     RUN_COLUMNS,
     SNIPPET_COLUMN,
@@ -449,14 +450,17 @@ class HistoryStore:
         by: str | Sequence[str] | None = "agent",
         *,
         every: str | None = None,
+        include: str | Sequence[str] = "completed",
     ) -> pd.DataFrame:
-        """``RunHistory.summary(by, every=...)`` of the matching runs, computed by SQLite: the
-        rows are not read out (``where.limit`` and ``where.search`` do not apply)."""
+        """``RunHistory.summary(by, every=..., include=...)`` of the matching runs, computed
+        by SQLite: the rows are not read out (``where.limit`` and ``where.search`` do not
+        apply)."""
         keys = summary_keys(by, every)
-        sql, params = summary_sql(keys, where or RunFilter(), every)
+        timed = timed_statuses(include)
+        sql, params = summary_sql(keys, where or RunFilter(), every, timed)
         with self._reading() as db:
             rows = db.execute(sql, params).fetchall()
-        return summary_frame(rows, keys, every)
+        return summary_frame(rows, keys, every, timed)
 
     def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory:
         """These runs, in the order given (ids not in the store are left out)."""
@@ -761,6 +765,17 @@ def m009_approval_decisions(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN unapproved_calls INTEGER")
 
 
+def m010_paused_time(db: sqlite3.Connection) -> None:
+    # duration became the agent's time (a pause for a person's approval left out), with the
+    # wall time in elapsed and the pause in paused_seconds. Rows recorded before knew no
+    # pause: their wall time is their elapsed, and their duration stays as it was. A ttft
+    # without a first token (a cancelled or failed run, once written as 0) is missing.
+    db.execute("ALTER TABLE runs ADD COLUMN elapsed REAL")
+    db.execute("ALTER TABLE runs ADD COLUMN paused_seconds REAL")
+    db.execute("UPDATE runs SET elapsed = duration")
+    db.execute("UPDATE runs SET ttft = NULL WHERE first_token_at IS NULL")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_tool_calls,
@@ -771,6 +786,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m007_search,
     m008_model_and_cost,
     m009_approval_decisions,
+    m010_paused_time,
 )
 """Every migration, oldest first. Append only."""
 

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, overload
 from .._core.exceptions import ConfigurationError
 from .._core.run import Run
 from .._core.text import excerpt, visible
-from ._plot import plot, require_pandas
+from ._plot import plot, require_pandas, timed_statuses
 from ._records import (
     RUN_COLUMNS,
     SNIPPET_COLUMN,
@@ -400,7 +400,11 @@ class RunHistory(Sequence[RunRecord]):
         return ToolCallHistory([])
 
     def summary(
-        self, by: str | Sequence[str] | None = "agent", *, every: str | None = None
+        self,
+        by: str | Sequence[str] | None = "agent",
+        *,
+        every: str | None = None,
+        include: str | Sequence[str] = "completed",
     ) -> pd.DataFrame:
         """Per group (``agent`` by default, or ``model``, ``provider``...; None for one
         overall row): runs; how many completed, failed, were cancelled, interrupted or are
@@ -408,21 +412,25 @@ class RunHistory(Sequence[RunRecord]):
         that ended (completed, failed, cancelled or interrupted; a run still going is not
         counted) and failure rate (failed / runs that ended); tokens total and mean; cost
         total and mean in USD over the runs whose cost is known, and ``unpriced``, how many
-        are not; duration (agent time, completed runs) and TTFT p50/p95, tool calls per
-        run.
+        are not; the agent's duration and TTFT p50/p95 and the time paused for a person,
+        over the runs ``include`` names (``"completed"`` by default, a status, a list of
+        them, or ``"all"``; ``timed_runs`` says how many; a cancelled run's missing TTFT is
+        left out, not counted as 0); tool calls per run.
 
         ``every="hour" | "day" | "week"`` adds a first index level, ``period``: the start
         (UTC) of the hour, day or week (from Monday) each run started in, so
         ``summary(every="day")["cost_total"]`` is the cost per day."""
-        return summarize(self, by, every)
+        return summarize(self, by, every, include)
 
     def plot(self, kind: str = "tokens", *, ax: Any = None, **options: Any) -> Any:
         """Draw a common view as a report figure with matplotlib; return the Axes drawn on.
 
         ``kind``: ``"tokens"`` (one point per run over its start time, local, coloured by
         agent; ``column="prompt_tokens"`` or ``"completion_tokens"`` for one side),
-        ``"latency"`` (per agent, a box of durations with each run's point; ``metric="ttft"``
-        for time to first token), ``"tools"`` (calls per tool; ``top=20``).
+        ``"latency"`` (per agent, a box of the agent's durations with each run's point;
+        ``metric="ttft"`` for time to first token; completed runs only unless
+        ``include="all"`` or statuses, and the title says which), ``"tools"`` (calls per
+        tool; ``top=20``).
 
         Over time: ``plot("cost" | "tokens" | "latency" | "failures", by="agent" | "model" |
         "tool", every="hour" | "day" | "week")`` draws one line per agent, model or tool
@@ -444,11 +452,13 @@ class RunHistory(Sequence[RunRecord]):
         where = " (remote)" if self.source == "remote" else ""
         return f"RunHistory: {len(self)} {noun}{where}" + (f" — {counts}" if counts else "")
 
-    def to_text(self, limit: int | None = None) -> str:
+    def to_text(self, limit: int | None = None, *, width: int | None = None) -> str:
         """The runs (the first ``limit`` of them; None: all) as an aligned plain-text table,
-        one line per run, with the columns of the notebook's table."""
+        one line per run, with the columns of the notebook's table; with ``width`` (a
+        terminal's columns) fitted to it: columns shortened or left out, the message
+        taking what is left."""
         shown = len(self) if limit is None else min(len(self), limit)
-        return text_table(self._columns, range(shown), time.time())
+        return text_table(self._columns, range(shown), time.time(), width)
 
     def __repr__(self) -> str:
         if not len(self):
@@ -661,10 +671,12 @@ SUMMARY_COLUMNS = (
     "cost_total",
     "cost_mean",
     "unpriced",
+    "timed_runs",
     "duration_p50",
     "duration_p95",
     "ttft_p50",
     "ttft_p95",
+    "paused_total",
     "tool_calls_per_run",
 )
 """``completed``, ``failed``, ``cancelled``, ``interrupted`` and ``running`` count runs by
@@ -672,9 +684,12 @@ status (``failed`` also holds any other status a platform reported, so the five 
 ``runs``). ``success_rate`` is completed / all runs that ended: every failed, cancelled or
 interrupted run counts against it, a run still going does not. ``failure_rate`` is failed /
 runs that ended. ``cost_total`` and ``cost_mean`` (USD) are over the runs whose cost is known;
-``unpriced`` counts the others (an unknown cost is never counted as 0). ``duration_p50`` and
-``duration_p95`` (the agent's time) are over completed runs: a run that failed fast or was
-cancelled does not make the agent look quick."""
+``unpriced`` counts the others (an unknown cost is never counted as 0). The timing figures
+(``duration_*``, ``ttft_*``: the agent's time, pauses for a person left out; ``paused_total``:
+seconds spent waiting for a person) count only the runs ``include`` names, completed ones by
+default (a run that failed fast or was cancelled does not make the agent look quick), and
+``timed_runs`` says how many those are; a missing TTFT (no token came) is left out, never
+counted as 0."""
 
 _COUNTED = ("completed", "cancelled", "interrupted", "running")
 _GROUPABLE = (
@@ -720,11 +735,23 @@ def _period_start(seconds: Any, every: str) -> Any:
 
 
 def summarize(
-    history: RunHistory, by: str | Sequence[str] | None, every: str | None = None
+    history: RunHistory,
+    by: str | Sequence[str] | None,
+    every: str | None = None,
+    include: str | Sequence[str] = "completed",
 ) -> pd.DataFrame:
     pandas = require_pandas()
     keys = summary_keys(by, every)
-    figures = ("status", "total_tokens", "cost_usd", "duration", "ttft", "tool_call_count")
+    statuses = timed_statuses(include)
+    figures = (
+        "status",
+        "total_tokens",
+        "cost_usd",
+        "duration",
+        "ttft",
+        "paused_seconds",
+        "tool_call_count",
+    )
     wanted = [key for key in keys if key != PERIOD]
     wanted += [c for c in (*figures, "started_at") if c not in wanted]
     frame = history.to_pandas(wanted)
@@ -735,7 +762,10 @@ def summarize(
         frame[PERIOD] = pandas.to_datetime(_period_start(started, every), unit="s", utc=True)
     for status in _COUNTED:
         frame[f"_{status}"] = (frame["status"] == status).astype("int64")
-    frame["_completed_duration"] = frame["duration"].where(frame["status"] == "completed")
+    timed = frame["status"].isin(statuses) if statuses is not None else frame["status"].notna()
+    frame["_timed"] = timed.astype("int64")
+    for column in ("duration", "ttft", "paused_seconds"):
+        frame[column] = frame[column].astype("float64").where(timed)
     grouped: Any
     if keys:
         # observed=True: only groups that have runs; dropna=False keeps runs with no agent.
@@ -762,17 +792,26 @@ def summarize(
             "cost_total": grouped["cost_usd"].sum(min_count=1).astype("float64"),
             "cost_mean": grouped["cost_usd"].mean().astype("float64"),
             "unpriced": (runs - grouped["cost_usd"].count()).astype("int64"),
-            "duration_p50": grouped["_completed_duration"].quantile(0.5),
-            "duration_p95": grouped["_completed_duration"].quantile(0.95),
+            "timed_runs": grouped["_timed"].sum(),
+            "duration_p50": grouped["duration"].quantile(0.5),
+            "duration_p95": grouped["duration"].quantile(0.95),
             "ttft_p50": grouped["ttft"].quantile(0.5),
             "ttft_p95": grouped["ttft"].quantile(0.95),
+            "paused_total": grouped["paused_seconds"].sum(min_count=1),
             "tool_calls_per_run": grouped["tool_call_count"].mean().astype("float64"),
         },
         columns=list(SUMMARY_COLUMNS),
     )
     if not keys:
         out.index.name = None
+    out.attrs["timed"] = timed_note(statuses)
     return out
+
+
+def timed_note(statuses: tuple[str, ...] | None) -> str:
+    """What a summary says it timed."""
+    counted = "all runs" if statuses is None else " or ".join(statuses) + " runs"
+    return f"duration, ttft and paused time count {counted} only"
 
 
 CALL_SUMMARY_COLUMNS = (
@@ -822,12 +861,22 @@ _QUANTILES = (("duration", 0.5), ("duration", 0.95), ("ttft", 0.5), ("ttft", 0.9
 
 
 def summary_sql(
-    keys: Sequence[str], where: RunFilter, every: str | None = None
+    keys: Sequence[str],
+    where: RunFilter,
+    every: str | None = None,
+    timed: tuple[str, ...] | None = ("completed",),
 ) -> tuple[str, list[Any]]:
     """The query that computes :func:`summarize`'s figures in SQLite, without reading the
     rows out: one row per group, the keys first, then ``SUMMARY_COLUMNS``. Quantiles are
-    pandas' (linear between the two nearest values), from each group's values in order."""
+    pandas' (linear between the two nearest values), from each group's values in order;
+    timing figures count the runs of the ``timed`` statuses (None: all)."""
     terms, params = where.conditions()
+    is_timed = (
+        "runs.status IS NOT NULL"
+        if timed is None
+        else f"runs.status IN ({', '.join('?' * len(timed))})"
+    )
+    timed_params = [] if timed is None else list(timed)
     where_sql = f"WHERE {' AND '.join(terms)}" if terms else ""
     # Every row is read: a table scan beats walking an index (runs_by_agent) and looking
     # each row up (2x at 30k rows). A filter keeps its index.
@@ -845,15 +894,17 @@ def summary_sql(
         + "SUM(runs.total_tokens) AS tokens_total, AVG(runs.total_tokens) AS tokens_mean, "
         "SUM(runs.cost_usd) AS cost_total, AVG(runs.cost_usd) AS cost_mean, "
         "COUNT(runs.cost_usd) AS priced, "
-        "AVG(runs.tool_call_count) AS tool_calls_per_run "
+        "AVG(runs.tool_call_count) AS tool_calls_per_run, "
+        f"SUM({is_timed}) AS timed_runs, "
+        f"SUM(CASE WHEN {is_timed} THEN runs.paused_seconds END) AS paused_total "
         f"FROM {source} {where_sql} {group_by}"
     )
     ranked = " UNION ALL ".join(
         f"SELECT {select_keys}'{metric}' AS metric, runs.{metric} AS x, "
         f"ROW_NUMBER() OVER ({partition} ORDER BY runs.{metric}) - 1 AS i, "
         f"COUNT(*) OVER ({partition}) AS n FROM {source} "
-        f"{where_sql + ' AND' if terms else 'WHERE'} runs.{metric} IS NOT NULL{only}"
-        for metric, only in (("duration", " AND runs.status = 'completed'"), ("ttft", ""))
+        f"{where_sql + ' AND' if terms else 'WHERE'} runs.{metric} IS NOT NULL AND {is_timed}"
+        for metric in ("duration", "ttft")
     )
     quantiles = ", ".join(
         f"SUM(CASE WHEN metric = '{metric}' THEN {_interpolated(q)} END) "
@@ -873,7 +924,8 @@ def summary_sql(
             else ""
         )
     )
-    return sql, params * 3  # counts, then each metric's ranking
+    # counts (two timed terms before the filter), then each metric's ranking
+    return sql, timed_params * 2 + params + (params + timed_params) * 2
 
 
 def _key_sql(key: str, every: str | None) -> str:
@@ -894,17 +946,22 @@ def _interpolated(q: float) -> str:
 
 
 def summary_frame(
-    rows: Sequence[tuple[Any, ...]], keys: Sequence[str], every: str | None = None
+    rows: Sequence[tuple[Any, ...]],
+    keys: Sequence[str],
+    every: str | None = None,
+    timed: tuple[str, ...] | None = ("completed",),
 ) -> pd.DataFrame:
     """The frame :func:`summarize` gives, from :func:`summary_sql`'s rows."""
     pandas = require_pandas()
     names = [*keys, "runs", *(f"n_{s}" for s in _COUNTED), "tokens_total", "tokens_mean"]
     names += ["cost_total", "cost_mean", "priced"]
-    names += ["tool_calls_per_run", *(f"{m}_p{round(q * 100)}" for m, q in _QUANTILES)]
+    names += ["tool_calls_per_run", "timed_runs", "paused_total"]
+    names += [f"{m}_p{round(q * 100)}" for m, q in _QUANTILES]
     rows = [row for row in rows if row[len(keys)]]  # without keys: one row, even of none
     if not rows:
         given = [key for key in keys if key != PERIOD] or None
-        return summarize(RunHistory(), given, every)  # the same empty frame, typed the same
+        # the same empty frame, typed the same
+        return summarize(RunHistory(), given, every, "all" if timed is None else timed)
     raw = pandas.DataFrame.from_records(rows, columns=names)
     runs = raw["runs"].astype("int64")
     counts = {s: raw[f"n_{s}"].fillna(0).astype("int64") for s in _COUNTED}
@@ -925,6 +982,8 @@ def summary_frame(
             "cost_total": raw["cost_total"].astype("float64"),
             "cost_mean": raw["cost_mean"].astype("float64"),
             "unpriced": runs - raw["priced"].fillna(0).astype("int64"),
+            "timed_runs": raw["timed_runs"].fillna(0).astype("int64"),
+            "paused_total": raw["paused_total"].astype("float64"),
             **{
                 f"{m}_p{round(q * 100)}": raw[f"{m}_p{round(q * 100)}"].astype("float64")
                 for m, q in _QUANTILES
@@ -934,6 +993,7 @@ def summary_frame(
         columns=list(SUMMARY_COLUMNS),
     )
     frame: pd.DataFrame = out
+    frame.attrs["timed"] = timed_note(timed)
     if not keys:
         frame.index = pandas.Index(["all"])
         return frame

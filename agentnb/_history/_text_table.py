@@ -201,12 +201,30 @@ def shown_columns(
     return shown
 
 
-def text_table(columns: Columns, rows: Sequence[int], now: float) -> str:
-    """The given rows of history ``columns`` as an aligned table with a header line."""
+NARROW_DROPS = ("run", "thread", "tools", "ttft", "match", "tokens", "secs")
+"""The columns a table too wide for its terminal leaves out, first to last."""
+NARROW_CHARS = {"agent": 14, "error": 28, "match": 40}
+"""Tighter caps for a table fitted to a terminal."""
+MIN_MESSAGE = 16
+"""The narrowest message column a fitted table gives before it leaves out more columns."""
+
+
+def text_table(columns: Columns, rows: Sequence[int], now: float, width: int | None = None) -> str:
+    """The given rows of history ``columns`` as an aligned table with a header line. With
+    ``width`` (a terminal's columns) every line fits in it: columns are capped tighter, the
+    least needed are left out (:data:`NARROW_DROPS`) while the message column would get
+    fewer than :data:`MIN_MESSAGE` characters, and the message takes what is left."""
     shown = shown_columns(columns, rows, now)
+    caps = {column.title: column.chars for column, _ in shown}
+    if width is not None:
+        caps.update({title: chars for title, chars in NARROW_CHARS.items() if title in caps})
+        shown, caps["message"] = _fitted(shown, caps, len(rows), width)
     titles = [column.title for column, _ in shown]
     body = [
-        [excerpt(cells[r].text, column.chars or len(cells[r].text)) for column, cells in shown]
+        [
+            excerpt(cells[r].text, caps[column.title] or len(cells[r].text))
+            for column, cells in shown
+        ]
         for r in range(len(rows))
     ]
     widths = [max([len(title), *(len(row[c]) for row in body)]) for c, title in enumerate(titles)]
@@ -220,3 +238,28 @@ def text_table(columns: Columns, rows: Sequence[int], now: float) -> str:
         return "  ".join(parts).rstrip()
 
     return "\n".join([line(titles), *(line(row) for row in body)])
+
+
+def _capped(text: str, cap: int) -> str:
+    return excerpt(text, cap or len(text))
+
+
+def _fitted(
+    shown: list[tuple[TableColumn, list[Cell]]], caps: dict[str, int], rows: int, width: int
+) -> tuple[list[tuple[TableColumn, list[Cell]]], int]:
+    """The columns that fit in ``width`` and the message column's width."""
+
+    def column_width(column: TableColumn, cells: list[Cell]) -> int:
+        cap = caps[column.title]
+        texts = [_capped(cells[r].text, cap) for r in range(rows)]
+        return max([len(column.title), *(len(text) for text in texts)])
+
+    drops = list(NARROW_DROPS)
+    while True:
+        others = [column_width(c, cells) for c, cells in shown if c.title != "message"]
+        room = width - sum(others) - 2 * (len(shown) - 1)
+        present = {column.title for column, _ in shown}
+        droppable = [title for title in drops if title in present]
+        if room >= MIN_MESSAGE or not droppable:
+            return shown, max(room, len("message"))
+        shown = [(c, cells) for c, cells in shown if c.title != droppable[0]]

@@ -5,7 +5,9 @@ at?`` would look up the object ``at``) and does so before it turns ``%magic`` li
 calls. Natural questions end in ``?``, so on ``%load_ext agentnb`` a cleanup transform (the
 documented hook that runs before IPython's own syntax) turns each ``%agent ...`` line into the
 very call IPython would make for it, with the whole line, ``?`` included, as the argument.
-``%agent?`` alone (help on the magic), ``%%agent`` cells and other magics are left alone.
+``%agent?`` alone (help on the magic), ``%%agent`` cells and other magics are left alone,
+except a ``%%agent --help`` cell with no body: IPython would refuse it as empty before the
+magic could print its help.
 """
 
 from __future__ import annotations
@@ -27,7 +29,12 @@ MAGIC = "agent"
 
 
 def protect_agent_lines(lines: list[str]) -> list[str]:
-    """The cell's lines with every ``%agent ...`` line made a ``run_line_magic`` call."""
+    """The cell's lines with every ``%agent ...`` line made a ``run_line_magic`` call, and a
+    ``%%agent ... --help`` cell with no body made the call that prints the help (IPython
+    refuses a cell magic with an empty body before the magic could answer)."""
+    if lines and _is_cell_help(lines):
+        line = lines[0].rstrip("\n").removeprefix("%%" + MAGIC)
+        return [f"get_ipython().run_cell_magic({MAGIC!r}, {line!r}, '\\n')\n"]
     if not lines or lines[0].startswith("%%"):
         return lines  # a cell magic's body is its text, not code
     for _ in range(len(lines)):
@@ -36,6 +43,17 @@ def protect_agent_lines(lines: list[str]) -> list[str]:
             break
         lines = list(EscapedCommand(start).transform(lines))
     return lines
+
+
+def _is_cell_help(lines: list[str]) -> bool:
+    """A ``%%agent`` cell asking for help, with nothing in its body."""
+    words = lines[0].split()
+    return (
+        bool(words)
+        and words[0] == "%%" + MAGIC
+        and bool({"-h", "--help"} & set(words))
+        and not "".join(lines[1:]).strip()
+    )
 
 
 def _next_agent_line(lines: list[str]) -> tuple[int, int] | None:

@@ -28,7 +28,7 @@ from traitlets import Bool, Float, Unicode
 from .._app import api as _api
 from .._app import interrupts
 from .._app.connections import connect, connections, get_connection
-from .._app.run_flags import AGENT_HELP, approval_policy
+from .._app.run_flags import AGENT_HELP, approval_policy, parser_options, unknown_options
 from .._core.exceptions import AgentNBError
 from .._core.handle import RunHandle
 from .._core.text import terminal_safe
@@ -219,13 +219,13 @@ class AgentMagics(Magics):
     def _parse(self, magic: Any, line: str) -> argparse.Namespace | None:
         """The parsed options, or None after printing the help for ``-h`` / ``--help``."""
         if {"-h", "--help"} & set(line.split()):
-            print(magic.parser.format_help())
+            print(_help(magic))
             return None
         try:
             parsed: argparse.Namespace = parse_argstring(magic, line)
             return parsed
-        except UsageError:
-            raise
+        except UsageError as exc:
+            raise _with_did_you_mean(exc, magic.parser) from None
         except ValueError as exc:  # unbalanced quotes in the line
             raise UsageError(f"{exc}\n{magic.parser.format_usage()}") from None
 
@@ -275,6 +275,7 @@ class AgentMagics(Magics):
             args.agent,
             message.strip("\n"),
             via=via,
+            continue_thread=getattr(args, "continue"),
             new_thread=args.new,
             schema=lookup(ns, args.schema, "--schema") if args.schema else None,
             plain=self.plain if args.plain is None else args.plain,
@@ -317,6 +318,26 @@ def _switch_tracing(value: str | None, content: bool | None) -> None:
         configure_tracing(False)
         return
     configure_tracing(endpoint=settings.endpoint, content=content)
+
+
+def _help(magic: Any) -> str:
+    """The magic's help as argparse writes it, without the reST marker IPython puts first,
+    and named as it is typed (``%%agent`` for the cell magic)."""
+    parser = magic.parser
+    if magic.__name__ == "agent":  # the cell magic; IPython's usage line adds one "%"
+        parser.prog = "%agent"
+    text: str = parser.format_help()
+    return text.removeprefix("::").lstrip("\n")
+
+
+def _with_did_you_mean(exc: UsageError, parser: argparse.ArgumentParser) -> UsageError:
+    """IPython's "unrecognized arguments" error, each misspelled option with its did-you-mean."""
+    prefix = "unrecognized arguments: "
+    text = str(exc)
+    if not text.startswith(prefix):
+        return exc
+    words = text.removeprefix(prefix).split()
+    return UsageError(unknown_options(words, parser_options(parser)))
 
 
 def _attach_target(run: str | None, ns: dict[str, Any]) -> Any:

@@ -18,6 +18,7 @@ from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
 from ..events import Event, RunCompleted
 from ..sse import ServerSentEvent
+from ._options import reject_unsupported
 
 __all__ = [
     "Capabilities",
@@ -177,6 +178,11 @@ class Provider(abc.ABC):
     """:meth:`attach_request` without ``Last-Event-ID`` streams the run from its start
     (SeekrFlow's attach), so a cut stream that had no event ids is resumed by attaching to
     its run: the frames already applied come again and are skipped."""
+    carries: ClassVar[frozenset[str] | None] = None
+    """The run options the dialect has a field for: model settings (``temperature``,
+    ``top_p``, ...) and features (``media``, ``metadata``, ``followups``,
+    ``response_format``, ``team_id``, ...); :meth:`check_request` refuses the others. None:
+    it takes every option."""
     supports_answers: ClassVar[bool] = False
     """Its decisions can also carry a human's free-form answer to the agent's question
     (``ApprovalDecision.answer``); without it, a dialect takes only approve / deny."""
@@ -235,12 +241,13 @@ class Provider(abc.ABC):
         return model if isinstance(model, str) and model else None
 
     def check_request(self, request: RunRequest) -> None:
-        """Raise ``ConfigurationError`` for options this dialect cannot send.
+        """Raise ``ConfigurationError`` for options this dialect cannot send
+        (:class:`~agentnb.UnsupportedOptionError` for those outside :attr:`carries`).
 
         The client calls it before any I/O, so a bad option never half-starts a run.
-        Default: every option is accepted.
         """
-        return None
+        if self.carries is not None:
+            reject_unsupported(request, self.name, self.title, self.carries)
 
     async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
         """Steps before the stream (create a thread, post the message). Default: none."""

@@ -7,10 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from .._core.exceptions import ConfigurationError
+from .._core.exceptions import UnsupportedOptionError
 from .._core.request import RunRequest
 
-__all__ = ["ALL_SETTINGS", "metadata_with_followups", "reject_unsupported"]
+__all__ = [
+    "ALL_SETTINGS",
+    "carried",
+    "metadata_with_followups",
+    "reject_unsupported",
+    "requested_options",
+]
 
 ALL_SETTINGS = frozenset(
     {"temperature", "top_p", "frequency_penalty", "presence_penalty", "max_tokens"}
@@ -29,6 +35,17 @@ def metadata_with_followups(request: RunRequest) -> dict[str, str]:
     return metadata
 
 
+def carried(*features: str, settings: Collection[str] = ALL_SETTINGS) -> frozenset[str]:
+    """A dialect's :attr:`~agentnb.providers.Provider.carries`: its model ``settings`` (all
+    by default) and the ``features`` it has a field for."""
+    return frozenset(settings) | frozenset(features)
+
+
+def requested_options(request: RunRequest) -> set[str]:
+    """The options ``request`` asks for, by the names :attr:`Provider.carries` uses."""
+    return set(request.model_settings.as_dict()) | _requested_features(request)
+
+
 def _requested_features(request: RunRequest) -> set[str]:
     asked = {
         "response_format": request.response_format is not None,
@@ -43,20 +60,18 @@ def _requested_features(request: RunRequest) -> set[str]:
 
 
 def reject_unsupported(
-    request: RunRequest,
-    title: str,
-    *,
-    settings: Collection[str] = ALL_SETTINGS,
-    features: Collection[str] = (),
+    request: RunRequest, name: str, title: str, carries: Collection[str]
 ) -> None:
-    """Raise ConfigurationError naming every option ``title`` cannot send."""
-    bad_settings = set(request.model_settings.as_dict()) - set(settings)
-    bad_features = _requested_features(request) - set(features)
-    problems = sorted(bad_settings | bad_features)
+    """Raise :class:`UnsupportedOptionError` naming every option dialect ``name`` (``title``
+    to people) cannot send."""
+    problems = sorted(requested_options(request) - set(carries))
     if not problems:
         return
-    supported = sorted(set(settings) | set(features))
-    raise ConfigurationError(
+    supported = sorted(carries)
+    raise UnsupportedOptionError(
         f"{title} does not support {', '.join(problems)}; "
-        f"it supports {', '.join(supported) or 'no options'}"
+        f"it supports {', '.join(supported) or 'no options'}",
+        options=problems,
+        supported=supported,
+        dialect=name,
     )

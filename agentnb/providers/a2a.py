@@ -41,7 +41,7 @@ from .._core.request import RunRequest
 from ._a2a_frames import A2ATranslator, state_name, stream_result
 from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, SendJson, Translator
 from ._frames import as_dict, first_str, local_id
-from ._options import metadata_with_followups, reject_unsupported
+from ._options import carried, metadata_with_followups
 
 __all__ = ["A2A", "A2ATranslator"]
 
@@ -88,6 +88,9 @@ class A2A(Provider):
 
     name: ClassVar[str] = "a2a"
     title: ClassVar[str] = "A2A"
+    carries: ClassVar[frozenset[str] | None] = carried(
+        "metadata", "followups", "response_format", settings=()
+    )
     resume_mode = "cursor"
     status_batch_size = 1
     json_answers = True
@@ -145,10 +148,6 @@ class A2A(Provider):
     @classmethod
     def option_names(cls) -> Sequence[str]:
         return ("path", "version")
-
-    def check_request(self, request: RunRequest) -> None:
-        features = ("metadata", "followups", "response_format")
-        reject_unsupported(request, self.title, settings=(), features=features)
 
     # ---- JSON-RPC ---------------------------------------------------------------------------
     def _rpc(self, agent: str, method: str, params: _Obj, *, stream: bool) -> HttpRequest:

@@ -84,7 +84,7 @@ from ._frames import (
 )
 from ._frames import unknown as keep_unknown
 from ._openai_history import TurnHistory
-from ._options import reject_unsupported
+from ._options import carried
 
 __all__ = ["AGUI", "AGUITranslator"]
 
@@ -118,6 +118,7 @@ class AGUI(Provider):
 
     name: ClassVar[str] = "ag-ui"
     title: ClassVar[str] = "AG-UI"
+    carries: ClassVar[frozenset[str] | None] = carried("metadata", "followups", "response_format")
     supports_approvals = True
     supports_answers = True
 
@@ -134,10 +135,6 @@ class AGUI(Provider):
     @classmethod
     def option_names(cls) -> Sequence[str]:
         return ("path", "state", "tools", "context", "forwarded_props")
-
-    def check_request(self, request: RunRequest) -> None:
-        features = ("metadata", "followups", "response_format")
-        reject_unsupported(request, self.title, features=features)
 
     async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
         return self._threads.with_thread(request)

@@ -32,7 +32,7 @@ from .._core.request import RunRequest
 from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, SendJson, Translator
 from ._frames import as_dict, first_str
 from ._langgraph_events import Interrupt, LangGraphTranslator
-from ._options import metadata_with_followups, reject_unsupported
+from ._options import carried, metadata_with_followups
 
 __all__ = ["LangGraph", "LangGraphTranslator"]
 
@@ -54,6 +54,9 @@ class LangGraph(Provider):
 
     name: ClassVar[str] = "langgraph"
     title: ClassVar[str] = "LangGraph Agent Server"
+    carries: ClassVar[frozenset[str] | None] = carried(
+        "metadata", "followups", "response_format", settings=()
+    )
     supports_approvals = True
     supports_answers = True
 
@@ -67,10 +70,6 @@ class LangGraph(Provider):
     @classmethod
     def option_names(cls) -> Sequence[str]:
         return ("config", "context", "stream_modes", "on_disconnect")
-
-    def check_request(self, request: RunRequest) -> None:
-        features = ("metadata", "followups", "response_format")
-        reject_unsupported(request, self.title, settings=(), features=features)
 
     async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
         if request.thread_id:

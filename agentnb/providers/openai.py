@@ -58,7 +58,7 @@ from ._frames import (
 )
 from ._frames import unknown as keep_unknown
 from ._openai_history import TurnHistory
-from ._options import metadata_with_followups, reject_unsupported
+from ._options import carried, metadata_with_followups
 
 __all__ = ["OpenAI", "OpenAITranslator", "agents_from_models", "models_request"]
 
@@ -247,6 +247,9 @@ class OpenAI(Provider):
 
     name: ClassVar[str] = "openai"
     title: ClassVar[str] = "OpenAI-compatible"
+    carries: ClassVar[frozenset[str] | None] = carried(
+        "response_format", "metadata", "media", "followups"
+    )
     default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
     resume_mode = "last-event-id"
 
@@ -269,8 +272,7 @@ class OpenAI(Provider):
         return agents_from_models(body)
 
     def check_request(self, request: RunRequest) -> None:
-        features = ("response_format", "metadata", "media", "followups")
-        reject_unsupported(request, self.title, features=features)
+        super().check_request(request)
         for media in request.media:
             if not media.type.startswith("image/"):
                 raise ConfigurationError(f"{self.title} takes image media only, not {media.type!r}")

@@ -37,7 +37,7 @@ from .._core.exceptions import ConfigurationError
 from .._core.request import Media, RunRequest
 from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, Translator
 from ._frames import as_dict, first_number, first_str, model_name, parse_usage
-from ._options import metadata_with_followups, reject_unsupported
+from ._options import carried, metadata_with_followups
 from ._response_stream import ResponsesTranslator, response_status
 from .openai import agents_from_models, models_request
 
@@ -80,6 +80,10 @@ class OpenAIResponses(Provider):
 
     name: ClassVar[str] = "openai-responses"
     title: ClassVar[str] = "OpenAI Responses"
+    carries: ClassVar[frozenset[str] | None] = carried(
+        "response_format", "metadata", "followups", "media",
+        settings=("temperature", "top_p", "max_tokens"),
+    )  # fmt: skip
     default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
     resume_mode = "cursor"
     status_batch_size = 1
@@ -102,9 +106,7 @@ class OpenAIResponses(Provider):
         return ("instructions", "background", "store")
 
     def check_request(self, request: RunRequest) -> None:
-        features = ("response_format", "metadata", "followups", "media")
-        settings = ("temperature", "top_p", "max_tokens")
-        reject_unsupported(request, self.title, settings=settings, features=features)
+        super().check_request(request)
         for media in request.media:
             if not media.type.startswith("image/"):
                 raise ConfigurationError(f"{self.title} takes image media only, not {media.type!r}")

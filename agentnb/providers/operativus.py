@@ -46,7 +46,7 @@ from ._frames import (
     str_list,
 )
 from ._frames import unknown as keep_unknown
-from ._options import reject_unsupported
+from ._options import carried
 from ._status_batch import StatusBatches
 from ._toolframes import ToolFrames
 
@@ -186,6 +186,15 @@ class Operativus(Provider):
 
     name: ClassVar[str] = "operativus"
     title: ClassVar[str] = "Operativus"
+    carries: ClassVar[frozenset[str] | None] = carried(
+        "followups",
+        "media",
+        "user_id",
+        "org_id",
+        "response_format",
+        "metadata",
+        settings=("temperature", "max_tokens"),
+    )
     resume_mode = "last-event-id"
     supports_approvals = True
     supports_answers = True
@@ -201,14 +210,6 @@ class Operativus(Provider):
     @classmethod
     def option_names(cls) -> Sequence[str]:
         return ("model",)
-
-    def check_request(self, request: RunRequest) -> None:
-        reject_unsupported(
-            request,
-            self.title,
-            settings=("temperature", "max_tokens"),
-            features=("followups", "media", "user_id", "org_id", "response_format", "metadata"),
-        )
 
     def requested_model(self, request: RunRequest) -> str | None:
         return self.model or super().requested_model(request)

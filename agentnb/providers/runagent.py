@@ -19,7 +19,7 @@ from ._base import HttpRequest, Provider, Translator
 from ._frames import failure, first_number, first_str, model_name, parse_json, str_list
 from ._frames import parse_usage as read_usage
 from ._frames import unknown as keep_unknown
-from ._options import reject_unsupported
+from ._options import carried
 from ._toolframes import ToolFrames
 
 __all__ = ["RunAgent", "RunAgentTranslator"]
@@ -120,16 +120,13 @@ class RunAgent(Provider):
 
     name: ClassVar[str] = "runagent"
     title: ClassVar[str] = "run-agent.ai"
+    carries: ClassVar[frozenset[str] | None] = carried("response_format", "metadata", "followups")
     default_base_url: ClassVar[str | None] = "https://api.run-agent.ai"
     resume_mode = "cursor"
 
     @classmethod
     def option_names(cls) -> Sequence[str]:
         return ()
-
-    def check_request(self, request: RunRequest) -> None:
-        features = ("response_format", "metadata", "followups")
-        reject_unsupported(request, self.title, features=features)
 
     def _body(self, request: RunRequest, session_id: str | None) -> dict[str, Any]:
         parameters: dict[str, Any] = {**request.metadata, **request.model_settings.as_dict()}

@@ -30,7 +30,7 @@ from ._frames import (
     str_list,
 )
 from ._frames import unknown as keep_unknown
-from ._options import metadata_with_followups, reject_unsupported
+from ._options import carried, metadata_with_followups
 from ._toolframes import ToolFrames
 
 __all__ = ["RunTools", "RunToolsTranslator"]
@@ -197,13 +197,10 @@ class RunTools(Provider):
 
     name: ClassVar[str] = "runtools"
     title: ClassVar[str] = "runtools.ai"
+    carries: ClassVar[frozenset[str] | None] = carried("response_format", "metadata", "followups")
     default_base_url: ClassVar[str | None] = "https://api.runtools.ai"
     resume_mode = "last-event-id"
     auth_scheme = "x-api-key"
-
-    def check_request(self, request: RunRequest) -> None:
-        features = ("response_format", "metadata", "followups")
-        reject_unsupported(request, self.title, features=features)
 
     def stream_request(self, request: RunRequest) -> HttpRequest:
         body: dict[str, Any] = {"agent": request.agent, "prompt": request.message, "stream": True}

@@ -38,7 +38,7 @@ from ._frames import (
 )
 from ._frames import parse_usage as read_usage
 from ._frames import unknown as keep_unknown
-from ._options import metadata_with_followups, reject_unsupported
+from ._options import carried, metadata_with_followups
 from ._uimessage import UIMessageTranslator
 
 __all__ = ["SeekrFlow", "SeekrFlowTranslator", "SeekrFlowVercel", "parse_seekrflow_runs"]
@@ -181,14 +181,13 @@ class SeekrFlow(Provider):
 
     name: ClassVar[str] = "seekrflow"
     title: ClassVar[str] = "SeekrFlow"
+    carries: ClassVar[frozenset[str] | None] = carried(
+        "response_format", "metadata", "team_id", "followups"
+    )
     default_base_url: ClassVar[str | None] = "https://flow.seekr.com"
     resume_mode = "last-event-id"
     attach_replays_run = True  # the platform streams data-only frames: a cut attaches again
     stream_suffix: ClassVar[str] = "/runs/stream"
-
-    def check_request(self, request: RunRequest) -> None:
-        features = ("response_format", "metadata", "team_id", "followups")
-        reject_unsupported(request, self.title, features=features)
 
     def _headers(self, request: RunRequest) -> dict[str, str]:
         return {"x-team-id": request.team_id} if request.team_id else {}

@@ -25,7 +25,7 @@ from ..events import RunCompleted
 from ._base import HttpRequest, Provider, SendJson, Translator
 from ._client_threads import ClientThreads
 from ._frames import local_id
-from ._options import reject_unsupported
+from ._options import carried
 from ._uimessage import UIMessageTranslator
 
 __all__ = ["UIMessageTranslator", "Vercel"]
@@ -46,6 +46,7 @@ class Vercel(Provider):
 
     name: ClassVar[str] = "vercel"
     title: ClassVar[str] = "Vercel AI SDK"
+    carries: ClassVar[frozenset[str] | None] = carried("response_format", "metadata", "followups")
     resume_mode = "last-event-id"
     supports_approvals = True
 
@@ -59,10 +60,6 @@ class Vercel(Provider):
     @classmethod
     def option_names(cls) -> Sequence[str]:
         return ("path", "agent_field")
-
-    def check_request(self, request: RunRequest) -> None:
-        features = ("response_format", "metadata", "followups")
-        reject_unsupported(request, self.title, features=features)
 
     async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
         return self._chats.with_thread(request)

@@ -6,6 +6,7 @@ cuts text into stream-sized chunks and paces them.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -273,3 +274,11 @@ AGENTS: dict[str, Agent] = {
 
 def get_agent(name: str) -> Agent | None:
     return AGENTS.get(name)
+
+
+def unknown_agent(name: str) -> str:
+    """What a 404 for agent ``name`` says: the closest agent's name first when there is one,
+    then every agent of this server."""
+    close = difflib.get_close_matches(name, AGENTS, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown agent {name!r}; {hint}this server has: {', '.join(sorted(AGENTS))}"

@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ._agent_input import AgentInput, ChatMessage
-from ._agents import AGENTS
+from ._agents import AGENTS, unknown_agent
 from ._http_plumbing import ApiError, error_response, invalid, read_json
 from ._openai_errors import openai_validation_error
 from ._run_log import RunLog, new_run_id
@@ -266,11 +266,8 @@ def _validated_body(data: Any) -> _Body:
 
 def _require_model(name: str) -> None:
     if name not in AGENTS:
-        available = ", ".join(sorted(AGENTS))
         raise ApiError(
-            404,
-            f"The model '{name}' does not exist; this server has: {available}",
-            code="model_not_found",
+            404, f"The model {name!r} does not exist: {unknown_agent(name)}", code="model_not_found"
         )
 
 

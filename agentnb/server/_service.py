@@ -11,7 +11,7 @@ from typing import Protocol
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ._agents import AGENTS, Agent, AgentInput, InputProblem
+from ._agents import AGENTS, Agent, AgentInput, InputProblem, unknown_agent
 from ._http_plumbing import MAX_BODY_BYTES, ApiError, bad_header, invalid
 from ._numbers import ascii_int
 from ._run_log import Pacing, RunLog, RunStore
@@ -109,10 +109,7 @@ def state_of(request: Request) -> AppState:
 def require_agent(name: str) -> Agent:
     agent = AGENTS.get(name)
     if agent is None:
-        available = ", ".join(sorted(AGENTS))
-        raise ApiError(
-            404, f"unknown agent {name!r}; this server has: {available}", code="agent_not_found"
-        )
+        raise ApiError(404, unknown_agent(name), code="agent_not_found")
     return agent
 
 

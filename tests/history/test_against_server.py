@@ -393,3 +393,39 @@ def test_remote_runs_sync_face_and_bad_requests(server: ServerHandle) -> None:
             remote_runs(client, thread_id="t")
     finally:
         run_sync(client.aclose())
+
+
+# ---- numbers that mean what they say (issue 27) -----------------------------------------------
+async def test_a_pause_for_a_person_is_its_own_figure(
+    server: ServerHandle, store: HistoryStore
+) -> None:
+    async def slow_person(call: object) -> bool:
+        await asyncio.sleep(0.6)  # a person deciding
+        return True
+
+    async with client_for(server, "operativus", recorder=store) as client:
+        paused = await client.run("trader", "buy 3 NVDA", approve=slow_person)
+        quick = await client.run("trader", "buy 3 NVDA", approve=True)
+        await run_quietly(client, "no_such_agent", "hi")
+    record = store.get(paused.local_id)
+    assert record is not None and record.status == "completed"
+    assert record.paused_seconds is not None and record.paused_seconds >= 0.6
+    assert record.elapsed is not None and record.duration is not None
+    assert record.duration == pytest.approx(record.elapsed - record.paused_seconds, abs=1e-6)
+    assert record.duration < record.elapsed
+    quick_record = store.get(quick.local_id)
+    assert quick_record is not None and quick_record.paused_seconds is not None
+    assert quick_record.paused_seconds < 0.3  # decided by the policy at once
+
+    history = store.runs()
+    summary = history.summary()
+    assert summary.loc["trader", "timed_runs"] == 2
+    assert summary.loc["trader", "paused_total"] >= 0.6
+    assert summary.loc["trader", "duration_p95"] < record.elapsed  # the pause left out
+    assert summary.loc["no_such_agent", "runs"] == 1
+    assert summary.loc["no_such_agent", "timed_runs"] == 0  # not completed: not timed
+    assert "completed runs" in summary.attrs["timed"]
+    everything = history.summary(include="all")
+    assert everything.loc["no_such_agent", "timed_runs"] == 1
+    with pytest.raises(agentnb.ConfigurationError, match="include="):
+        history.summary(include=[])

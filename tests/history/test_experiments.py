@@ -97,7 +97,10 @@ def test_a_variant_the_dialect_cannot_send_is_refused_first(
     server: ServerHandle, connection: str
 ) -> None:
     client = agentnb.AgentClient("openai", base_url=server.url_for("openai"), api_key="k")
-    with pytest.raises(agentnb.ConfigurationError, match="does not support user_id"):
+    # The check names the connection the variant was refused on (conn.check).
+    with pytest.raises(
+        agentnb.ConfigurationError, match=r"connection 'default' .* cannot send user_id"
+    ):
         batch("echo", QUESTIONS, client=client, progress=False, variants=[{}, {"user_id": "u"}])
     assert len(runs()) == 0
 

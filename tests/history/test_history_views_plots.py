@@ -108,10 +108,17 @@ def test_the_time_axis_reads_as_clock_times(drawn: list[Any], gap: float) -> Non
 
 
 def test_latency_boxes_show_every_run_and_how_many(drawn: list[Any]) -> None:
+    # completed runs by default (issue 27), and the title says so
     ax = draw(drawn, batch(), "latency")
     ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["echo\n(n=2)", "finance_agent\n(n=2)", "writer\n(n=1)"]
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 5, "every completed run's point"
+    assert "(completed runs; pauses for a person left out)" in ax.get_title(loc="left")
+    every = draw(drawn, batch(), "latency", include="all")
+    ticks = [t.get_text() for t in every.get_xticklabels()]
     assert ticks == ["echo\n(n=3)", "finance_agent\n(n=2)", "writer\n(n=2)"]
-    assert sum(len(c.get_offsets()) for c in ax.collections) == 7, "every run's point"
+    assert sum(len(c.get_offsets()) for c in every.collections) == 7, "every run's point"
+    assert "(all runs;" in every.get_title(loc="left")
     labelled_like_a_report(ax)
     assert "seconds" in ax.get_ylabel()
     ttft = draw(drawn, batch(), "latency", metric="ttft")

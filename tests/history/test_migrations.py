@@ -58,6 +58,8 @@ SAMPLE_RUN: dict[str, Any] = {
     "cost_usd": 0.5,
     "cost_source": "platform",
     "unapproved_calls": 1,
+    "elapsed": 2.0,
+    "paused_seconds": 0.0,
 }
 SAMPLE_TOOL_CALL: dict[str, Any] = {
     "local_id": "old-run",
@@ -155,8 +157,9 @@ def test_upgrade_from_every_earlier_version_keeps_every_value(tmp_path: Path, ve
         upgraded = read_row_by_id(path, "old-run")
         for name, value in written["runs"].items():
             assert upgraded[name] == value, name
-        for name in set(upgraded) - set(written["runs"]):
+        for name in set(upgraded) - set(written["runs"]) - {"elapsed"}:
             assert upgraded[name] is None, f"{name} should be unknown (NULL) for an old row"
+        assert upgraded["elapsed"] == upgraded["duration"]  # an old row's wall time
     if "tool_calls" in written:
         upgraded_call = read_row(path, "tool_calls")
         for name, value in written["tool_calls"].items():
@@ -198,6 +201,35 @@ def test_old_tool_calls_read_back_without_a_tree(tmp_path: Path) -> None:
         frame = store.runs().tool_calls().to_pandas()
         assert str(frame["depth"].dtype) == "Int64" and frame["depth"].isna().all()
         assert list(frame.groupby("agent", observed=True).size().items()) == [("finance_agent", 1)]
+
+
+def test_old_rows_keep_their_wall_time_and_lose_a_zero_ttft(tmp_path: Path) -> None:
+    """``m010_paused_time``: a row from before knew no pause, so its wall time is its
+    elapsed time and its duration is unchanged; a cancelled run written with ``ttft`` 0 and
+    no first token gets a missing TTFT (NULL, NaN in pandas), not 0."""
+    path = tmp_path / "v6.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    apply_migrations(db, MIGRATIONS[: ALL.index("m008_model_and_cost") + 1])
+    insert_sample(db, "runs", SAMPLE_RUN)
+    cancelled = {
+        **SAMPLE_RUN,
+        "local_id": "cancelled-run",
+        "status": "cancelled",
+        "first_token_at": None,
+        "ttft": 0.0,
+        "duration": 0.75,
+    }
+    insert_sample(db, "runs", cancelled)
+    db.close()
+    with HistoryStore(path) as store:
+        old, stopped = store.find("old-run"), store.find("cancelled-run")
+        assert old is not None and stopped is not None
+        assert (old.duration, old.elapsed, old.paused_seconds, old.ttft) == (2.0, 2.0, None, 0.25)
+        assert (stopped.duration, stopped.elapsed, stopped.ttft) == (0.75, 0.75, None)
+        frame = store.runs().to_pandas()
+        assert frame.set_index("local_id").loc["cancelled-run", "ttft"] != 0
+        summary = store.runs().summary(include="all")
+        assert summary.loc["finance_agent", "ttft_p50"] == 0.25  # the missing one left out
 
 
 def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ def record_values(i: int, rng: random.Random, now: float) -> dict[str, Any]:
         "model": ("gpt-4.1", "gpt-4o-mini", None)[i % 3],
         "cost_usd": rng.uniform(0, 0.05) if i % 6 else None,  # some unknown, none counted 0
         "cost_source": "genai-prices" if i % 6 else None,
+        "paused_seconds": rng.uniform(0, 60) if i % 3 == 1 else None,
     }
 
 
@@ -80,6 +81,18 @@ def test_sql_summary_equals_pandas_summary(store: HistoryStore, by: Any) -> None
 @pytest.mark.parametrize("by", [None, "model", ["agent", "status"]])
 def test_per_period_sql_equals_pandas(store: HistoryStore, every: str, by: Any) -> None:
     same(store.summary(RunFilter(), by, every=every), store.runs().summary(by, every=every))
+
+
+@pytest.mark.parametrize("include", ["all", "failed", ["completed", "cancelled"]])
+@pytest.mark.parametrize("every", [None, "day"])
+@pytest.mark.parametrize("by", [None, "model", ["agent", "status"]])
+def test_sql_equals_pandas_for_each_include(
+    store: HistoryStore, include: Any, every: str | None, by: Any
+) -> None:
+    sql = store.summary(RunFilter(), by, every=every, include=include)
+    same(sql, store.runs().summary(by, every=every, include=include))
+    assert sql.attrs["timed"] == store.runs().summary(by, include=include).attrs["timed"]
+    assert sql["paused_total"].notna().any()
 
 
 def test_cost_per_day_is_the_sum_of_each_days_known_costs(store: HistoryStore) -> None:

@@ -170,11 +170,15 @@ def test_plots_draw_on_axes(store: HistoryStore, kind: str) -> None:
         assert returned is ax
         if kind == "tools":
             assert [t.get_text() for t in ax.get_yticklabels()] == ["calculator", "get_stock_price"]
-        elif kind == "latency":
+        elif kind == "latency":  # completed runs only (one echo run failed)
             assert [t.get_text() for t in ax.get_xticklabels()] == [
-                "echo\n(n=3)",
+                "echo\n(n=2)",
                 "finance_agent\n(n=1)",
             ]
+            assert "(completed runs;" in ax.get_title(loc="left")
+            plt.cla()
+            store.runs().plot(kind, ax=ax, include="all")
+            assert next(t.get_text() for t in ax.get_xticklabels()) == "echo\n(n=3)"
         else:
             assert [c.get_label() for c in ax.collections] == ["echo"]
     finally:

@@ -86,14 +86,22 @@ def test_missing_name_is_a_usage_error(shell: InteractiveShell) -> None:
         shell.run_cell_magic("agent", "echo --via test", "{{nowhere}}")
 
 
-def test_thread_continuity_new_and_explicit(shell: InteractiveShell) -> None:
+def test_threads_are_continued_only_when_asked(shell: InteractiveShell) -> None:
+    # issue 27: a cell (or a re-run of it) starts a new conversation; continuing is explicit
     first = cell(shell, "echo --via test --wait", "one").run
-    second = cell(shell, "echo --via test --wait", "two").run
-    assert first.thread_id and second.thread_id == first.thread_id
+    again = cell(shell, "echo --via test --wait", "one").run
+    assert first.thread_id and again.thread_id and again.thread_id != first.thread_id
+    assert again.usage is not None and first.usage is not None
+    assert again.usage.prompt_tokens == first.usage.prompt_tokens  # not fed the first answer
+    follow = cell(shell, "echo --via test --wait --continue", "two").run
+    assert follow.thread_id == again.thread_id
+    assert follow.usage is not None and follow.usage.prompt_tokens > first.usage.prompt_tokens
     fresh = cell(shell, "echo --via test --wait --new", "three").run
-    assert fresh.thread_id and fresh.thread_id != first.thread_id
+    assert fresh.thread_id and fresh.thread_id not in (first.thread_id, again.thread_id)
     back = cell(shell, f"echo --via test --wait --thread {first.thread_id}", "four").run
     assert back.thread_id == first.thread_id
+    with pytest.raises(UsageError, match="contradict"):
+        shell.run_cell_magic("agent", "echo --via test --wait --new --continue", "five")
 
 
 def test_out_binds_the_handle(shell: InteractiveShell) -> None:

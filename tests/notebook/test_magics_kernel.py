@@ -206,6 +206,23 @@ def test_interrupting_a_cell_cancels_the_runs_it_started(
     kernel.run("earlier.cancel()")
 
 
+def test_interrupting_the_idle_kernel_leaves_a_run_waiting_for_a_person(
+    kernel: Kernel, server: ServerHandle
+) -> None:
+    # issue 27: ■ while the kernel is idle stops what streams, not a decision a person owes
+    kernel.run(connect_code(server, **{"X-AgentNB-Delay-Ms": "20"}))
+    kernel.run("%%agent trader --via test --plain --out asking\nbuy 3 NVDA")
+    assert wait_for_status(kernel, "asking", within=30.0) == "paused"
+    kernel.run("%%agent writer --via test --plain --out streaming --meta paragraphs=200\ngo")
+    assert kernel.run("print(streaming.status)").strip() == "running"
+    kernel.manager.interrupt_kernel()
+    assert wait_for_status(kernel, "streaming", within=5.0) == "cancelled"
+    time.sleep(0.3)
+    assert kernel.run("print(asking.status)").strip() == "paused"  # the decision is still owed
+    kernel.run("asking.approve(asking.awaiting_approval[0].call_id); asking.wait(30)")
+    assert kernel.run("print(asking.status)").strip() == "completed"
+
+
 # ---- tool approval --------------------------------------------------------------------------
 def test_a_waiting_cell_denies_a_call_awaiting_approval_unless_told(server: ServerHandle) -> None:
     report = "c = _agent.run.tool_calls[-1]; print(c.status, '|', c.error)"
@@ -221,3 +238,20 @@ def test_a_waiting_cell_denies_a_call_awaiting_approval_unless_told(server: Serv
     assert status == "denied"
     assert "--wait" in reason and "--approve all" in reason  # says why, and what to do
     assert output_text(notebook.cells[4]).strip() == "succeeded | None"
+
+
+# ---- re-running a cell (issue 27) -------------------------------------------------------------
+def test_a_continued_conversation_says_so_and_cells_get_the_chat_box(server: ServerHandle) -> None:
+    notebook, statuses = execute(
+        connect_code(server),
+        "%%agent echo --via test --wait\none",
+        "%%agent echo --via test --wait --continue\ntwo",
+        "%%agent echo --via test --wait\nthree",
+    )
+    assert statuses == ["ok"] * 4
+    first, continued, fresh = (output_text(notebook.cells[i]) for i in (1, 2, 3))
+    assert "continues thread" in continued and "(turn 2, after run " in continued
+    assert "continues thread" not in first and "continues thread" not in fresh
+    states = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    cells = [m["state"] for m in states.values() if "options" in m["state"]]
+    assert len(cells) == 3 and all(c["options"]["input"] for c in cells)

@@ -144,7 +144,10 @@ def test_penalties_reach_the_request(shell: InteractiveShell, server: Any) -> No
     for line, match in [
         ("echo --via sf --frequency-penalty 3", "frequency_penalty"),
         ("echo --via sf --presence-penalty -2.5", "presence_penalty"),
-        ("echo --via test --presence-penalty 1", "Operativus does not support presence_penalty"),
+        (
+            "echo --via test --presence-penalty 1",
+            "connection .test. .* cannot send presence_penalty",
+        ),
     ]:
         with pytest.raises(UsageError, match=match):
             shell.run_cell_magic("agent", line, "hi")

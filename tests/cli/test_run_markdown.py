@@ -1,0 +1,108 @@
+"""``agentnb run`` renders the answer's markdown in a terminal (issue 27): in a real pty the
+headings, emphasis and table come out rendered (no ``**``, ``#`` or table pipes), block by
+block; with ``--plain``, ``NO_COLOR`` or a pipe the answer is the markdown as written."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from agentnb._core.run import Run
+from agentnb._display.terminal import TerminalPrinter
+from agentnb.events import TextDelta
+
+pexpect = pytest.importorskip("pexpect")
+
+ASK = ["run", "finance_agent", "How is NVDA doing?"]
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def environment(server: Any, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AGENTNB_") and k not in ("NO_COLOR", "COLUMNS", "LINES")
+    }
+    return {**env, "AGENTNB_HISTORY": "off", "AGENTNB_API_KEY": server.api_key, **extra}
+
+
+def on(server: Any) -> list[str]:
+    return ["--provider", "operativus", "--base-url", server.base_url]
+
+
+def in_a_pty(server: Any, *args: str, **env: str) -> str:
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "agentnb", *ASK, *on(server), *args],
+        env=environment(server, **env),
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 120),
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    return str(child.before).replace("\r\n", "\n")
+
+
+def answer_of(printed: str) -> str:
+    """What comes after the last tool line, up to the summary line."""
+    plain = ANSI.sub("", printed)
+    after_tools = plain.split("✓ calculator")[-1]
+    return after_tools.split("completed ·")[0]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
+def test_a_terminal_gets_the_markdown_rendered(server: Any) -> None:
+    printed = in_a_pty(server)
+    assert "\x1b[1m" in printed  # bold, as a terminal draws it
+    answer = answer_of(printed)
+    assert "**" not in answer and "| Ticker" not in answer and "#" not in answer
+    assert "Demo quotes" in answer and "$875.40" in answer
+    assert "─" in answer  # the table's rule, drawn
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
+@pytest.mark.parametrize(("args", "env"), [(["--plain"], {}), ([], {"NO_COLOR": "1"})])
+def test_plain_or_no_color_prints_the_markdown_as_written(
+    server: Any, args: list[str], env: dict[str, str]
+) -> None:
+    printed = in_a_pty(server, *args, **env)
+    assert "\x1b[" not in printed
+    assert "**" in answer_of(printed) and "| Ticker" in answer_of(printed)
+
+
+def test_a_pipe_gets_the_markdown_as_written(server: Any) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "agentnb", *ASK, *on(server)],
+        capture_output=True, text=True, env=environment(server), timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "\x1b[" not in done.stdout and "| Ticker" in done.stdout
+
+
+def test_a_block_is_printed_once_it_is_complete() -> None:
+    out = io.StringIO()
+    printer = TerminalPrinter(out, color=True)
+    run = Run(agent="a", message="m")
+
+    def send(text: str) -> str:
+        printer(run, TextDelta(delta=text))
+        return ANSI.sub("", out.getvalue())
+
+    shown = send("# Title\n\nA **bold")
+    assert "Title" in shown and "#" not in shown  # the heading, complete, is printed
+    assert "bold" not in shown  # the paragraph is not, yet
+    shown = send(" word** done\n\n```python\nx = 1\n\n")
+    assert "A bold word done" in shown and "**" not in shown
+    assert "x = 1" not in shown  # a blank line inside a code fence ends nothing
+    shown = send("y = 2\n```\nand the end")
+    assert "x = 1" in shown and "y = 2" in shown and "and the end" not in shown
+    printer(run, None)  # the run ended: the rest is printed
+    assert "and the end" in ANSI.sub("", out.getvalue())
