@@ -260,11 +260,6 @@ def test_function_level_imports_are_only_heavy_optional_parts_with_a_reason() ->
 
 
 # ---- module names say what they hold, once ------------------------------------------------
-NAMES_STILL_TWICE = {
-    "run",
-}  # fmt: skip
-"""Names two modules (or a package and a module) still share: issue 29 renames them, and this
-set only shrinks."""
 
 
 def plain_names() -> dict[str, list[str]]:
@@ -282,10 +277,7 @@ def test_module_names_are_unique_once_the_leading_underscore_is_dropped() -> Non
     reader who meets the name cannot tell which is meant. A name says what its module holds,
     once in the package."""
     twice = {name: paths for name, paths in plain_names().items() if len(paths) > 1}
-    new = {name: paths for name, paths in twice.items() if name not in NAMES_STILL_TWICE}
-    assert not new, f"name these modules for what they hold: {new}"
-    gone = sorted(NAMES_STILL_TWICE - twice.keys())
-    assert not gone, f"now unique, drop them from NAMES_STILL_TWICE: {gone}"
+    assert not twice, f"name these modules for what they hold: {twice}"
 
 
 # ---- js/src: split by job, child views without the root -------------------------------------

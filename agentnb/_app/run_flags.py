@@ -4,7 +4,7 @@ Each :class:`RunFlag` gives an option's name, type, help and default, where it a
 magics, the CLI or both) and the :class:`~agentnb.RunOptions` key it sets, so the same option
 gives the same request on every path. The magics build their ``magic_arguments`` from this
 table (:mod:`agentnb._notebook.magic_args`), the CLI its ``argparse`` parser
-(:mod:`agentnb._cli.run`). ``--approve`` becomes the run's approval policy here too
+(:mod:`agentnb._cli.run_command`). ``--approve`` becomes the run's approval policy here too
 (:func:`approval_policy`).
 """
 

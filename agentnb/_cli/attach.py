@@ -12,7 +12,7 @@ from .._core.exceptions import AgentNBError, ConfigurationError
 from .._core.handle import RunHandle
 from .._core.text import terminal_safe
 from .._display.terminal import TerminalPrinter
-from .run import cli_connection
+from .run_command import cli_connection
 
 __all__ = ["HELP", "attach_command", "configure"]
 

@@ -16,7 +16,7 @@ from .._app.connections import close_all
 from .._app.run_flags import parser_options, unknown_options
 from .._core.exceptions import ConfigurationError
 from . import attach as attach_cli
-from . import run as run_cli
+from . import run_command as run_cli
 from . import runs as runs_cli
 
 __all__ = ["COMMANDS", "Command", "main"]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 RUN_PY_FIX = (
-    "agentnb/_cli/run.py prints the error of a run the printer's summary line already "
+    "agentnb/_cli/run_command.py prints the error of a run the printer's summary line already "
     "reported (see the report of the magics/CLI error fix)"
 )
 
