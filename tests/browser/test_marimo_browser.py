@@ -35,15 +35,18 @@ NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "marimo_chat.py"
 
 # marimo hosts each widget view in an open shadow root: Playwright's CSS locators pierce it,
 # page scripts do not. RECORD samples the last turn of one chat cell (the one whose first
-# turn is AGENT's, or with "" the chat with an input box) until STOP_RECORDING.
+# turn is AGENT's, or with "" the chat with an input box that no finance_agent run fills)
+# until STOP_RECORDING.
 RECORD = """
 (agent) => {
   const roots = () => [...document.querySelectorAll("marimo-anywidget")]
     .map((host) => host.shadowRoot && host.shadowRoot.querySelector(".agentnb"))
     .filter(Boolean);
+  const asks = (root) => [...root.querySelectorAll(".anb-agent")]
+    .some((name) => name.textContent === "finance_agent");
   const chosen = () => roots().find((root) => agent
     ? (root.querySelector(".anb-agent") || {}).textContent === agent
-    : root.querySelector(".anb-input"));
+    : root.querySelector(".anb-input") && !asks(root));
   window.__anbLog = [];
   window.__anbTimer = setInterval(() => {
     const turns = (chosen() || document).querySelectorAll(".anb-turn");
@@ -133,9 +136,13 @@ def page(browser: Any, marimo_url: str, artifacts: Path) -> Iterator[Any]:
 
 
 def chat_cell(page: Any, agent: str) -> Any:
-    """The chat cell whose first turn is ``agent``'s, or the empty chat with an input box."""
+    """The chat cell whose first turn is ``agent``'s, or (``""``) the ``agentnb.chat`` cell:
+    the one with an input box that is not an asked finance_agent run's (an ``ask`` cell has
+    its chat box too, for a follow-up in its own cell)."""
     if agent == "":
-        return page.locator(".agentnb", has=page.locator(".anb-input")).first
+        asked = page.locator(".anb-agent", has_text="finance_agent")
+        with_input = page.locator(".agentnb", has=page.locator(".anb-input"))
+        return with_input.filter(has_not=asked).first
     return page.locator(".agentnb", has=page.locator(".anb-agent", has_text=agent)).first
 
 
