@@ -133,8 +133,14 @@ def test_connect_and_ask_continue_the_thread(pydantic_ai_url: str) -> None:
         first = agentnb.ask(
             "quotes", "What is NVDA at?", via=conn.name, display=False, wait=True, record=False
         )
-        again = agentnb.ask(
-            "quotes", "again?", via=conn.name, display=False, wait=True, record=False
+        again = agentnb.ask(  # continuing is explicit: a plain ask starts a new conversation
+            "quotes",
+            "again?",
+            via=conn.name,
+            display=False,
+            wait=True,
+            record=False,
+            continue_thread=True,
         )
     finally:
         disconnect(conn.name)
