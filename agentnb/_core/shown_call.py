@@ -60,9 +60,10 @@ class ShownArgument:
     """Characters of the value left out by the clipping (0: shown whole)."""
 
     def text(self) -> str:
-        """``key: value``, with ``… (+N chars)`` where the value was clipped."""
+        """``key: value`` (the value alone for arguments that are not an object), with
+        ``… (+N chars)`` where the value was clipped."""
         more = f"… (+{self.hidden:,} chars)" if self.hidden else ""
-        return f"{self.key}: {self.value}{more}"
+        return f"{self.key}: {self.value}{more}" if self.key else f"{self.value}{more}"
 
 
 @dataclass(frozen=True)
@@ -193,14 +194,7 @@ def _clipped(argument: ShownArgument, limit: int) -> ShownArgument:
 
 
 def _argument_texts(arguments: tuple[ShownArgument, ...]) -> list[str]:
-    return [
-        argument.text() if argument.key else argument.value + _more(argument)
-        for argument in arguments
-    ]
-
-
-def _more(argument: ShownArgument) -> str:
-    return f"… (+{argument.hidden:,} chars)" if argument.hidden else ""
+    return [argument.text() for argument in arguments]
 
 
 def _as_lines(name: str, arguments: tuple[ShownArgument, ...]) -> list[str]:
