@@ -1,4 +1,6 @@
-"""Platform run listings (SeekrFlow's list runs, Operativus' batch status) as `RunHistory`."""
+"""Platform run listings (a thread's runs: SeekrFlow, LangGraph; runs by id: Operativus'
+batch status, the Responses API's retrieve, A2A's GetTask) as `RunHistory`, which
+``agentnb.runs().with_remote(...)`` joins with the local history."""
 
 from __future__ import annotations
 
@@ -58,12 +60,17 @@ def remote_runs(
     limit: int | None = None,
     order: Literal["asc", "desc"] = "desc",
 ) -> RunHistory:
-    """A platform's own listing of runs, as a :class:`RunHistory` like the local one.
+    """A platform's own listing of runs, as a :class:`RunHistory` like the local one, with
+    the platform's usage and model where its listing has them and each run priced from them
+    (or the platform's own cost).
 
     ``client`` is an ``AgentClient`` or ``AsyncAgentClient``, a connection name, or None for
-    the default connection. SeekrFlow lists a thread's runs (``thread_id``, every page,
-    ``order`` asc or desc); Operativus reports runs by id (``agent`` and ``run_ids``, asked
-    100 at a time).
+    the default connection. SeekrFlow and LangGraph list a thread's runs (``thread_id``,
+    every page; SeekrFlow also ``order`` asc or desc); Operativus (100 ids a request), the
+    Responses API and A2A report runs by id (``agent`` and ``run_ids``).
+
+    ``agentnb.runs().with_remote(remote_runs(...))`` joins the listing with the local
+    history: runs made from another notebook or the platform's UI beside the local ones.
     """
     if isinstance(client, AgentClient):
         client = client.aio

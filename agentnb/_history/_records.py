@@ -20,14 +20,17 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urlsplit
 
+from .._core.pricing import price_run
 from .._core.request import RunRequest
 from .._core.run import TERMINAL_STATUSES, Run, ToolCall
 from .._core.secrets import redact, redact_credentials
+from ..events import Usage
 
 if TYPE_CHECKING:
     from ..providers import RemoteRun
 
 __all__ = [
+    "ORIGIN_COLUMN",
     "OUTPUT_LIMIT",
     "RUN_COLUMNS",
     "SNIPPET_COLUMN",
@@ -100,6 +103,11 @@ RUN_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
 SNIPPET_COLUMN: tuple[str, ColumnKind] = ("snippet", "text")
 """The column a search adds after ``RUN_COLUMNS``: where the words matched, in context, each
 match between « and »."""
+
+ORIGIN_COLUMN: tuple[str, ColumnKind] = ("origin", "category")
+"""The column a history joined with a platform's listing adds last
+(:meth:`~agentnb.RunHistory.with_remote`): ``local`` (recorded here only), ``remote`` (on
+the platform only: made from another notebook or the platform's UI) or ``both``."""
 
 TOOL_CALL_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("local_id", "id"),
@@ -555,9 +563,11 @@ def remote_row(
     connection: str | None = None,
     host: str | None = None,
 ) -> tuple[Any, ...]:
-    """One listed run in ``RUN_COLUMNS`` order."""
+    """One listed run in ``RUN_COLUMNS`` order, priced from the listing's usage and model
+    (or the platform's own cost) at its start."""
     started = parse_time(run.started_at) or parse_time(run.created_at)
     finished = parse_time(run.finished_at)
+    cost = price_run(run.model, _listed_usage(run), started)
     raw: Mapping[str, Any] = run.raw or {}
     metadata = raw.get("metadata")
     error = raw.get("error")
@@ -575,6 +585,8 @@ def remote_row(
         "completion_tokens": run.completion_tokens,
         "total_tokens": _total(run),
         "model": run.model,
+        "cost_usd": cost.usd,
+        "cost_source": cost.source,
         "started_at": started,
         "finished_at": finished,
         "duration": max(0.0, finished - started) if started and finished else None,
@@ -589,6 +601,15 @@ def _number(value: Any) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     return None
+
+
+def _listed_usage(run: RemoteRun) -> Usage | None:
+    """The listing's usage: whole where the dialect kept it, else its token counts."""
+    if run.usage is not None:
+        return run.usage
+    if run.prompt_tokens is None and run.completion_tokens is None:
+        return None
+    return Usage(prompt_tokens=run.prompt_tokens, completion_tokens=run.completion_tokens)
 
 
 def _total(run: RemoteRun) -> int | None:

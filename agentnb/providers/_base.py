@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 from .._core.approvals import ApprovalDecision
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
-from ..events import Event, RunCompleted
+from ..events import Event, RunCompleted, Usage
 from ..sse import ServerSentEvent
 from ._options import reject_unsupported
 
@@ -72,6 +72,9 @@ class RemoteRun:
     model: str | None = None
     """The model the run used, where the listing says."""
     raw: Mapping[str, Any] = field(default_factory=dict)
+    usage: Usage | None = None
+    """The listing's usage whole (cached and reasoning tokens, a cost the platform reports),
+    where it has one: what the run is priced by."""
 
 
 @dataclass(frozen=True)

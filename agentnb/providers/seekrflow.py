@@ -329,6 +329,7 @@ def parse_seekrflow_runs(body: Any) -> list[RemoteRun]:
                 total_tokens=usage.total_tokens if usage else None,
                 model=model_name(obj.get("model")),
                 raw=obj,
+                usage=usage,
             )
         )
     return runs
