@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urlsplit
 
-from .._core.pricing import price_run
+from .._core.pricing import price_call, price_run
 from .._core.request import RunRequest
 from .._core.run import TERMINAL_STATUSES, Run, ToolCall
 from .._core.secrets import redact, redact_credentials
@@ -128,11 +128,18 @@ TOOL_CALL_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("depth", "int"),
     ("decided_by", "category"),
     ("unapproved", "text"),
+    ("prompt_tokens", "int"),
+    ("completion_tokens", "int"),
+    ("total_tokens", "int"),
+    ("model", "category"),
+    ("cost_usd", "float"),
+    ("cost_source", "category"),
 )
 """The tool-call columns. ``agent`` is the agent that made the call: a sub-agent's name for
 a nested call, else the run's agent (also for calls recorded before calls had agents).
 ``decided_by`` and ``unapproved`` say who decided on a call that asked for approval, and why
-it ran without the user's approval (see :class:`ToolCallRecord`)."""
+it ran without the user's approval (see :class:`ToolCallRecord`). The tokens, ``model`` and
+cost are a sub-agent's inside the call, where the platform reports usage per call."""
 
 
 def to_datetime(seconds: float | None) -> datetime | None:
@@ -281,6 +288,20 @@ class ToolCallRecord:
     unapproved: str | None = None
     """Why the call ran without the user's approval (``approved by the server itself, not by
     you``, ``it ran although it was denied``, ...); None when it did not."""
+    prompt_tokens: int | None = None
+    """The prompt tokens the sub-agent inside this call spent (its own model calls: the
+    calls it made carry theirs), where the platform reports usage per call; else None."""
+    completion_tokens: int | None = None
+    """The sub-agent's completion tokens, where the platform reports them per call."""
+    total_tokens: int | None = None
+    """The sub-agent's tokens in all, where the platform reports them per call."""
+    model: str | None = None
+    """The model the sub-agent ran, where the platform names it."""
+    cost_usd: float | None = None
+    """What the sub-agent's model calls cost in USD, priced as a run is (the platform's
+    figure, a custom price or genai-prices); None when unknown (never 0)."""
+    cost_source: str | None = None
+    """Where ``cost_usd`` came from: ``platform``, ``custom`` or ``genai-prices``."""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> ToolCallRecord:
@@ -497,6 +518,23 @@ def _tool_row(run: Run, position: int, call: ToolCall) -> tuple[Any, ...]:
         call.depth,
         call.approval.decided_by if call.approval is not None else None,
         call.unapproved,
+        *_usage_values(call),
+    )
+
+
+def _usage_values(call: ToolCall) -> tuple[Any, ...]:
+    """A call's tokens, model, cost and its source (the last six tool-call columns)."""
+    usage = call.usage if isinstance(call.usage, Usage) else None
+    if usage is None:
+        return (None, None, None, call.model, None, None)
+    cost = price_call(call)
+    return (
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        usage.total_tokens,
+        call.model,
+        cost.usd,
+        cost.source,
     )
 
 

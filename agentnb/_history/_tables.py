@@ -553,7 +553,10 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
         agent or the sub-agent inside it), or both: ``calls``; ``failed`` and
         ``failure_rate`` (of the calls that ended: failed, denied and those with no result
         count against it); ``time_total`` (seconds spent in calls), ``duration_p50`` and
-        ``duration_p95``; ``runs`` (how many runs made such a call). Busiest first."""
+        ``duration_p95``; ``tokens_total`` and ``cost_total`` (USD), what the sub-agents
+        inside the calls spent, where the platform reports usage per call (missing, not 0,
+        where it does not), and ``priced_calls``, how many calls that cost counts; ``runs``
+        (how many runs made such a call). Busiest first."""
         return summarize_calls(self, by)
 
     def __repr__(self) -> str:
@@ -868,6 +871,9 @@ CALL_SUMMARY_COLUMNS = (
     "time_total",
     "duration_p50",
     "duration_p95",
+    "tokens_total",
+    "cost_total",
+    "priced_calls",
     "runs",
 )
 _CALL_KEYS = ("name", "agent", "status")
@@ -883,7 +889,9 @@ def summarize_calls(calls: ToolCallHistory, by: str | Sequence[str]) -> pd.DataF
         raise ConfigurationError(
             f"cannot summarise tool calls by {bad or keys}; choose from {list(_CALL_KEYS)}"
         )
-    frame = calls.to_pandas(["local_id", "name", "agent", "status", "duration"])
+    frame = calls.to_pandas(
+        ["local_id", "name", "agent", "status", "duration", "total_tokens", "cost_usd"]
+    )
     status = frame["status"].astype("object")
     frame["_failed"] = status.isin(_CALL_FAILED).astype("int64")
     frame["_ended"] = (~status.isin(_CALL_PENDING)).astype("int64")
@@ -897,6 +905,9 @@ def summarize_calls(calls: ToolCallHistory, by: str | Sequence[str]) -> pd.DataF
             "time_total": grouped["duration"].sum(min_count=1).astype("float64"),
             "duration_p50": grouped["duration"].quantile(0.5).astype("float64"),
             "duration_p95": grouped["duration"].quantile(0.95).astype("float64"),
+            "tokens_total": grouped["total_tokens"].sum(min_count=1),
+            "cost_total": grouped["cost_usd"].sum(min_count=1).astype("float64"),
+            "priced_calls": grouped["cost_usd"].count().astype("int64"),
             "runs": grouped["local_id"].nunique(),
         },
         columns=list(CALL_SUMMARY_COLUMNS),

@@ -10,6 +10,9 @@ sub-agent: its frames' event names carry the namespace, one ``node:task_id`` ent
 (``{analyst: {messages: [the sub-agent's answer]}}``). The sub-agents' own tool calls have
 run-wide ids (their path joined with ``/``: ids must not collide across parallel subgraphs).
 Without ``stream_subgraphs`` a sub-agent's frames are left out, as ``langgraph-api`` does.
+A sub-agent's last message chunk carries what it spent, as a chat model's last chunk does:
+``usage_metadata`` ``{input_tokens, output_tokens, total_tokens}`` and
+``response_metadata.model_name``, in the subgraph's namespace.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import uuid
 from typing import Any
 
 from ._sse_responses import Frame, dumps
-from ._steps import Nested, Reasoning, Text, ToolEnd, ToolStart, run_wide_id
+from ._steps import Nested, Reasoning, Text, TokenUsage, ToolEnd, ToolStart, run_wide_id
 
 __all__ = ["Subgraphs"]
 
@@ -32,6 +35,15 @@ class Subgraphs:
         self.streamed = streamed
         self.nodes: dict[tuple[str, ...], str] = {}
         """The node (sub-agent) each delegating call runs, by the call's path."""
+        self.reported = TokenUsage()
+        """What the sub-agents' own chunks said they spent, all together."""
+
+    def own_usage(self, run: TokenUsage) -> TokenUsage:
+        """The top agent's part of the run's usage: the rest was reported by the subgraphs."""
+        return TokenUsage(
+            run.prompt_tokens - self.reported.prompt_tokens,
+            run.completion_tokens - self.reported.completion_tokens,
+        )
 
     def _entry(self, call_path: tuple[str, ...]) -> str:
         task = uuid.uuid5(uuid.NAMESPACE_URL, f"agentnb:{self.run_id}/{run_wide_id(call_path)}")
@@ -49,7 +61,8 @@ class Subgraphs:
         return True
 
     def ended(self, call_path: tuple[str, ...], step: ToolEnd) -> list[Frame]:
-        """A delegating call ends: the ``updates`` frame of the level above names its node."""
+        """A delegating call ends: the sub-agent's last chunk says what it spent, then the
+        ``updates`` frame of the level above names its node."""
         node = self.nodes.get(call_path)
         if node is None or (not self.streamed and len(call_path) > 1):
             return []
@@ -57,7 +70,37 @@ class Subgraphs:
         answer = step.error or (output if isinstance(output, str) else json.dumps(output))
         update = {node: {"messages": [{"type": "ai", "content": answer}]}}
         above = self.namespace(call_path[:-1])
-        return [Frame(dumps(update), event=f"updates|{above}" if above else "updates")]
+        ending = Frame(dumps(update), event=f"updates|{above}" if above else "updates")
+        return [*self._spent(call_path, node, step), ending]
+
+    def _spent(self, call_path: tuple[str, ...], node: str, step: ToolEnd) -> list[Frame]:
+        if not self.streamed or step.usage is None:
+            return []
+        usage = step.usage
+        self.reported = TokenUsage(
+            self.reported.prompt_tokens + usage.prompt_tokens,
+            self.reported.completion_tokens + usage.completion_tokens,
+        )
+        chunk: dict[str, Any] = {
+            "type": "AIMessageChunk",
+            "content": "",
+            "usage_metadata": {
+                "input_tokens": usage.prompt_tokens,
+                "output_tokens": usage.completion_tokens,
+                "total_tokens": usage.total_tokens,
+            },
+            "chunk_position": "last",
+        }
+        if step.model is not None:
+            chunk["response_metadata"] = {"model_name": step.model}
+        namespace = self.namespace(call_path)
+        metadata = {
+            "run_id": self.run_id,
+            "langgraph_node": node,
+            "langgraph_checkpoint_ns": namespace,
+            "checkpoint_ns": namespace,
+        }
+        return [Frame(dumps([chunk, metadata]), f"messages|{namespace}")]
 
     def render(self, nested: Nested) -> list[Frame]:
         where, step = nested.where, nested.step

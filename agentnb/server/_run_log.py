@@ -28,6 +28,7 @@ from ._steps import (
     Paused,
     Reasoning,
     Resumed,
+    SubAgent,
     Text,
     TokenUsage,
     ToolEnd,
@@ -212,6 +213,7 @@ async def produce(log: RunLog, agent: Agent, pacing: Pacing) -> None:
     started = time.perf_counter()
     prompt = log.request.prompt_tokens()
     completion = 0
+    spent = SubAgentSpending()
     steps = agent.steps(log.request)
     reply: Decision | None = None
     try:
@@ -228,18 +230,22 @@ async def produce(log: RunLog, agent: Agent, pacing: Pacing) -> None:
             elif isinstance(step, Nested) and isinstance(step.step, Text | Reasoning):
                 for piece in split_chunks(step.step.text, pacing.chunk_size):
                     log.append(Nested(step.where, type(step.step)(piece)))
-                    completion += count_tokens(piece)
+                    completion += spent.add(step.where, 0, count_tokens(piece))
                     await asyncio.sleep(pacing.delay_s)
             elif isinstance(step, Finish):
                 usage = TokenUsage(prompt, completion)
                 elapsed = round(time.perf_counter() - started, 3)
                 log.append(replace(step, usage=usage, execution_time=elapsed))
             else:
+                where = step.where if isinstance(step, Nested) else None
                 inner = step.step if isinstance(step, Nested) else step
                 if isinstance(inner, ToolStart):
-                    completion += count_tokens(json.dumps(inner.arguments))
+                    completion += spent.add(where, 0, count_tokens(json.dumps(inner.arguments)))
                 elif isinstance(inner, ToolEnd):
-                    prompt += count_tokens(json.dumps(inner.output or inner.error))
+                    prompt += spent.add(
+                        where, count_tokens(json.dumps(inner.output or inner.error))
+                    )
+                    step = spent.ended(step, where, inner)
                 log.append(step)
                 await asyncio.sleep(pacing.delay_s)
         log.end("completed")
@@ -251,6 +257,32 @@ async def produce(log: RunLog, agent: Agent, pacing: Pacing) -> None:
     except Exception as exc:  # an agent bug must end the run, not hang its readers
         log.append(Failure(f"the agent failed: {type(exc).__name__}: {exc}", "INTERNAL_ERROR"))
         log.end("failed")
+
+
+class SubAgentSpending:
+    """What each sub-agent of a run spent (its own steps' tokens, counted in the run's usage
+    too), handed to the call that ran it when that call ends (:attr:`ToolEnd.usage`)."""
+
+    def __init__(self) -> None:
+        self._by_path: dict[tuple[str, ...], tuple[TokenUsage, str | None]] = {}
+
+    def add(self, where: SubAgent | None, prompt: int, completion: int = 0) -> int:
+        """Count tokens a step of ``where`` (None: the top agent) spent; all of them."""
+        if where is not None:
+            before, _ = self._by_path.get(where.path, (TokenUsage(), None))
+            total = TokenUsage(before.prompt_tokens + prompt, before.completion_tokens + completion)
+            self._by_path[where.path] = (total, where.model)
+        return prompt + completion
+
+    def ended(self, step: AnyStep, where: SubAgent | None, end: ToolEnd) -> AnyStep:
+        """``step`` (``end``, or ``end`` nested in ``where``) with what the sub-agent the call
+        ran spent, when it ran one."""
+        path = where.call_path(end.call_id) if where is not None else (end.call_id,)
+        found = self._by_path.pop(path, None)
+        if found is None:
+            return step
+        with_usage = replace(end, usage=found[0], model=found[1])
+        return Nested(where, with_usage) if where is not None else with_usage
 
 
 def _next_step(steps: Iterator[AnyStep], reply: Decision | None) -> AnyStep | None:

@@ -81,6 +81,11 @@ class ToolEnd:
     name: str
     output: dict[str, Any] | None
     error: str | None = None
+    usage: TokenUsage | None = None
+    """What the sub-agent this call ran spent (its own steps: a sub-agent it delegated to
+    reports under its own call); the producer fills it in. None for a plain tool."""
+    model: str | None = None
+    """The model that sub-agent ran."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +167,8 @@ class SubAgent:
     """The agent that delegated to it."""
     tool: str
     """The name of the call that started it (SeekrFlow's ``sourceToolName``)."""
+    model: str | None = None
+    """The model the sub-agent reports it ran."""
 
     @property
     def depth(self) -> int:
