@@ -22,7 +22,17 @@ import uuid
 from typing import Any
 
 from ._sse_responses import Frame, dumps
-from ._steps import Nested, Reasoning, Text, TokenUsage, ToolEnd, ToolStart, run_wide_id
+from ._steps import (
+    Nested,
+    Reasoning,
+    SubAgent,
+    SubAgentDone,
+    Text,
+    TokenUsage,
+    ToolEnd,
+    ToolStart,
+    run_wide_id,
+)
 
 __all__ = ["Subgraphs"]
 
@@ -61,8 +71,7 @@ class Subgraphs:
         return True
 
     def ended(self, call_path: tuple[str, ...], step: ToolEnd) -> list[Frame]:
-        """A delegating call ends: the sub-agent's last chunk says what it spent, then the
-        ``updates`` frame of the level above names its node."""
+        """A delegating call ends: the ``updates`` frame of the level above names its node."""
         node = self.nodes.get(call_path)
         if node is None or (not self.streamed and len(call_path) > 1):
             return []
@@ -70,13 +79,13 @@ class Subgraphs:
         answer = step.error or (output if isinstance(output, str) else json.dumps(output))
         update = {node: {"messages": [{"type": "ai", "content": answer}]}}
         above = self.namespace(call_path[:-1])
-        ending = Frame(dumps(update), event=f"updates|{above}" if above else "updates")
-        return [*self._spent(call_path, node, step), ending]
+        return [Frame(dumps(update), event=f"updates|{above}" if above else "updates")]
 
-    def _spent(self, call_path: tuple[str, ...], node: str, step: ToolEnd) -> list[Frame]:
-        if not self.streamed or step.usage is None:
+    def _spent(self, where: SubAgent, done: SubAgentDone) -> list[Frame]:
+        """The sub-agent's last chunk: its usage and model, as a chat model's last chunk."""
+        if not self.streamed:
             return []
-        usage = step.usage
+        usage = done.usage
         self.reported = TokenUsage(
             self.reported.prompt_tokens + usage.prompt_tokens,
             self.reported.completion_tokens + usage.completion_tokens,
@@ -91,19 +100,25 @@ class Subgraphs:
             },
             "chunk_position": "last",
         }
-        if step.model is not None:
-            chunk["response_metadata"] = {"model_name": step.model}
-        namespace = self.namespace(call_path)
-        metadata = {
+        if done.model is not None:
+            chunk["response_metadata"] = {"model_name": done.model}
+        return [
+            Frame(dumps([chunk, self._metadata(where)]), f"messages|{self.namespace(where.path)}")
+        ]
+
+    def _metadata(self, where: SubAgent) -> dict[str, Any]:
+        namespace = self.namespace(where.path)
+        return {
             "run_id": self.run_id,
-            "langgraph_node": node,
+            "langgraph_node": where.name,
             "langgraph_checkpoint_ns": namespace,
             "checkpoint_ns": namespace,
         }
-        return [Frame(dumps([chunk, metadata]), f"messages|{namespace}")]
 
     def render(self, nested: Nested) -> list[Frame]:
         where, step = nested.where, nested.step
+        if isinstance(step, SubAgentDone):
+            return self._spent(where, step)
         call_path = where.call_path(step.call_id) if isinstance(step, ToolStart | ToolEnd) else ()
         if isinstance(step, ToolStart) and self.delegated(call_path, step):
             return []
@@ -111,14 +126,8 @@ class Subgraphs:
             return self.ended(call_path, step)
         if not self.streamed:
             return []
-        namespace = self.namespace(where.path)
-        metadata = {
-            "run_id": self.run_id,
-            "langgraph_node": where.name,
-            "langgraph_checkpoint_ns": namespace,
-            "checkpoint_ns": namespace,
-        }
-        return [Frame(dumps([self._message(step, call_path), metadata]), f"messages|{namespace}")]
+        message = [self._message(step, call_path), self._metadata(where)]
+        return [Frame(dumps(message), f"messages|{self.namespace(where.path)}")]
 
     def _message(
         self, step: Text | Reasoning | ToolStart | ToolEnd, call_path: tuple[str, ...]

@@ -18,7 +18,17 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from ._agent_input import AgentInput, CallIds, tickers_in, tool_call
-from ._steps import AnyStep, Finish, Nested, Reasoning, SubAgent, Text, ToolEnd, ToolStart
+from ._steps import (
+    AnyStep,
+    Finish,
+    Nested,
+    Reasoning,
+    SubAgent,
+    SubAgentDone,
+    Text,
+    ToolEnd,
+    ToolStart,
+)
 from ._tools import ToolOutput, price_table
 
 __all__ = ["ResearchTeamAgent"]
@@ -114,13 +124,14 @@ def _delegate(
         try:
             step = next(steps)
         except StopIteration as done:
+            yield Nested(here, SubAgentDone())
             result: _R = done.value
             return result
         if isinstance(step, Nested):
             deeper = step.where
             where = replace(deeper, path=(call_id, *deeper.path))
             yield Nested(where, step.step)
-        elif isinstance(step, Reasoning | Text | ToolStart | ToolEnd):
+        elif isinstance(step, Reasoning | Text | ToolStart | ToolEnd | SubAgentDone):
             yield Nested(here, step)
 
 

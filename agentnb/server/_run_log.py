@@ -29,6 +29,7 @@ from ._steps import (
     Reasoning,
     Resumed,
     SubAgent,
+    SubAgentDone,
     Text,
     TokenUsage,
     ToolEnd,
@@ -245,7 +246,8 @@ async def produce(log: RunLog, agent: Agent, pacing: Pacing) -> None:
                     prompt += spent.add(
                         where, count_tokens(json.dumps(inner.output or inner.error))
                     )
-                    step = spent.ended(step, where, inner)
+                elif isinstance(step, Nested) and isinstance(inner, SubAgentDone):
+                    step = spent.done(step.where)
                 log.append(step)
                 await asyncio.sleep(pacing.delay_s)
         log.end("completed")
@@ -261,28 +263,24 @@ async def produce(log: RunLog, agent: Agent, pacing: Pacing) -> None:
 
 class SubAgentSpending:
     """What each sub-agent of a run spent (its own steps' tokens, counted in the run's usage
-    too), handed to the call that ran it when that call ends (:attr:`ToolEnd.usage`)."""
+    too), said when it finishes (:class:`SubAgentDone`)."""
 
     def __init__(self) -> None:
-        self._by_path: dict[tuple[str, ...], tuple[TokenUsage, str | None]] = {}
+        self._by_path: dict[tuple[str, ...], TokenUsage] = {}
 
     def add(self, where: SubAgent | None, prompt: int, completion: int = 0) -> int:
         """Count tokens a step of ``where`` (None: the top agent) spent; all of them."""
         if where is not None:
-            before, _ = self._by_path.get(where.path, (TokenUsage(), None))
-            total = TokenUsage(before.prompt_tokens + prompt, before.completion_tokens + completion)
-            self._by_path[where.path] = (total, where.model)
+            before = self._by_path.get(where.path, TokenUsage())
+            self._by_path[where.path] = TokenUsage(
+                before.prompt_tokens + prompt, before.completion_tokens + completion
+            )
         return prompt + completion
 
-    def ended(self, step: AnyStep, where: SubAgent | None, end: ToolEnd) -> AnyStep:
-        """``step`` (``end``, or ``end`` nested in ``where``) with what the sub-agent the call
-        ran spent, when it ran one."""
-        path = where.call_path(end.call_id) if where is not None else (end.call_id,)
-        found = self._by_path.pop(path, None)
-        if found is None:
-            return step
-        with_usage = replace(end, usage=found[0], model=found[1])
-        return Nested(where, with_usage) if where is not None else with_usage
+    def done(self, where: SubAgent) -> Nested:
+        """The sub-agent ``where`` has finished: what it spent, and its model."""
+        usage = self._by_path.pop(where.path, TokenUsage())
+        return Nested(where, SubAgentDone(usage, where.model))
 
 
 def _next_step(steps: Iterator[AnyStep], reply: Decision | None) -> AnyStep | None:

@@ -81,11 +81,6 @@ class ToolEnd:
     name: str
     output: dict[str, Any] | None
     error: str | None = None
-    usage: TokenUsage | None = None
-    """What the sub-agent this call ran spent (its own steps: a sub-agent it delegated to
-    reports under its own call); the producer fills it in. None for a plain tool."""
-    model: str | None = None
-    """The model that sub-agent ran."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +174,18 @@ class SubAgent:
         return (*self.path, call_id)
 
 
-NestedStep = Reasoning | Text | ToolStart | ToolEnd
+@dataclass(frozen=True, slots=True)
+class SubAgentDone:
+    """The sub-agent has finished (before the call that ran it returns). The producer fills
+    in what it spent: its own steps' tokens (a sub-agent it delegated to reports its own),
+    which the run's usage counts too."""
+
+    usage: TokenUsage = field(default_factory=TokenUsage)
+    model: str | None = None
+    """The model the sub-agent reports it ran."""
+
+
+NestedStep = Reasoning | Text | ToolStart | ToolEnd | SubAgentDone
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,10 @@ sub-agent. The chunk is an ordinary UI message chunk (``text-start`` / ``-delta`
 ``reasoning-*``, ``tool-input-start`` / ``-delta`` / ``-available``,
 ``tool-output-available`` / ``-error``) whose ``providerMetadata.metadata`` names
 ``agent_id`` (the sub-agent) and ``parent_agent_id`` (the agent that delegated), where the
-SDK's ``infer_metadata`` reads them. A sub-agent's own ``finish`` chunk closes its stream
-before the call that ran it returns, its ``messageMetadata`` saying what it spent (``usage``
-as the SDK's ``{inputTokens, outputTokens, totalTokens}``, and ``model``), as the top agent's
-``finish`` says the run's.
+SDK's ``infer_metadata`` reads them. A sub-agent's own ``finish`` chunk ends its stream when
+it has finished (before the call that ran it returns), its ``messageMetadata`` saying what it
+spent (``usage`` as the SDK's ``{inputTokens, outputTokens, totalTokens}``, and ``model``),
+as the top agent's ``finish`` says the run's.
 
 The generic ``/api/chat`` stream uses the same part: to the AI SDK it is a data part
 (``data-*``, any ``data``), which ``useChat`` keeps among the message's parts.
@@ -29,7 +29,7 @@ import json
 from typing import Any
 
 from ._sse_responses import Frame, dumps
-from ._steps import Nested, Reasoning, SubAgent, Text, ToolEnd, ToolStart
+from ._steps import Nested, Reasoning, SubAgent, SubAgentDone, Text, ToolEnd, ToolStart
 from ._tokens import split_chunks
 
 __all__ = ["NESTED_PART", "NestedParts"]
@@ -50,24 +50,23 @@ class NestedParts:
 
     def render(self, nested: Nested) -> list[Frame]:
         where, step = nested.where, nested.step
-        self.agents[where.path] = where
         if isinstance(step, Text | Reasoning):
             return self._delta(where, step)
         frames = self._close(where.path)
+        if isinstance(step, SubAgentDone):
+            return [*frames, self._finish(where, step)]
         if isinstance(step, ToolStart):
             return [*frames, *self._tool_input(where, step)]
-        call_path = where.call_path(step.call_id)
-        return [*frames, *self.ended(call_path, step), self._tool_output(where, step)]
+        return [*frames, *self.ended(where.call_path(step.call_id)), self._tool_output(where, step)]
 
-    def ended(self, call_path: tuple[str, ...], step: ToolEnd | None = None) -> list[Frame]:
-        """A delegating call ends: the blocks its sub-agents left open close, and the
-        sub-agent it ran finishes, saying what it spent."""
+    def ended(self, call_path: tuple[str, ...]) -> list[Frame]:
+        """A delegating call ends: the blocks its sub-agents left open close."""
         inside = [path for path in self.open if path[: len(call_path)] == call_path]
-        frames = [frame for path in inside for frame in self._close(path)]
-        agent = self.agents.get(call_path)
-        if agent is None or step is None or step.usage is None:
-            return frames
-        usage = step.usage
+        return [frame for path in inside for frame in self._close(path)]
+
+    def _finish(self, where: SubAgent, done: SubAgentDone) -> Frame:
+        """The sub-agent's own ``finish``: what it spent, and its model."""
+        usage = done.usage
         metadata: dict[str, Any] = {
             "usage": {
                 "inputTokens": usage.prompt_tokens,
@@ -75,10 +74,10 @@ class NestedParts:
                 "totalTokens": usage.total_tokens,
             }
         }
-        if step.model is not None:
-            metadata["model"] = step.model
+        if done.model is not None:
+            metadata["model"] = done.model
         finish = {"type": "finish", "finishReason": "stop", "messageMetadata": metadata}
-        return [*frames, self._part(agent, call_path, finish)]
+        return self._part(where, where.path, finish)
 
     def close_all(self) -> list[Frame]:
         return [frame for path in list(self.open) for frame in self._close(path)]

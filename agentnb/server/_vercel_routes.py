@@ -97,8 +97,7 @@ class VercelRenderer:
             return [*self._new_step_if_due(), *self._close_block(), *self._tool_input(step)]
         if isinstance(step, ToolEnd | ToolDenied):
             self.after_tool_output = True
-            end = step if isinstance(step, ToolEnd) else None
-            return [*self.nested.ended((step.call_id,), end), self._tool_output(step)]
+            return [*self.nested.ended((step.call_id,)), self._tool_output(step)]
         if isinstance(step, ApprovalRequest):
             ids = {"approvalId": step.approval_id, "toolCallId": step.call_id}
             return [self._part("tool-approval-request", **ids, reason=step.reason)]
