@@ -191,6 +191,8 @@ class Provider(abc.ABC):
     (``ApprovalDecision.answer``); without it, a dialect takes only approve / deny."""
     streaming: ClassVar[bool] = True
     """The answer arrives in pieces as it is made (every dialect agentnb ships)."""
+    pages_by_token: ClassVar[bool] = False
+    """The run listing pages by a token each page gives (A2A's ``ListTasks``), not by offset."""
 
     def __init__(self, **options: Any) -> None:
         unknown = set(options) - set(self.option_names())
@@ -348,8 +350,24 @@ class Provider(abc.ABC):
         return []
 
     def list_runs_request(
-        self, thread_id: str, *, limit: int, offset: int, order: str
+        self,
+        thread_id: str,
+        *,
+        limit: int,
+        offset: int,
+        order: str,
+        agent: str | None = None,
+        page_token: str | None = None,
     ) -> HttpRequest | None:
+        """The request for a page of a thread's runs (read by :meth:`parse_runs`), or None
+        when the platform lists no runs. ``agent`` is the agent the listing is asked of
+        (None when the caller named none); a dialect that :attr:`pages_by_token` is given
+        the token :meth:`next_page_token` read from the page before, others ``offset``."""
+        return None
+
+    def next_page_token(self, body: Any) -> str | None:
+        """The token that asks a run listing's next page, from a page's body; None on the
+        last page (and always for a dialect that pages by offset)."""
         return None
 
     def run_status_request(self, agent: str, run_ids: Sequence[str]) -> HttpRequest | None:

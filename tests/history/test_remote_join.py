@@ -246,3 +246,54 @@ def test_with_remote_takes_a_listing_only(store: HistoryStore) -> None:
         remote.with_remote(remote)
     with pytest.raises(agentnb.ConfigurationError, match="cannot summarise by"):
         local.summary(by="origin")  # only a joined history has origins
+
+
+async def test_a2a_lists_a_contexts_tasks_page_by_page(
+    server: ServerHandle, store: HistoryStore
+) -> None:
+    """A2A 1.0's ``ListTasks``: the tasks of one context (the thread), newest first, read a
+    page at a time by token; joined with the local ones."""
+    async with client_for(server, "a2a", recorder=store) as client:
+        first = await client.run("echo", "one")
+        context = first.thread_id
+        assert context is not None
+        second = await client.run("echo", "two", thread_id=context)
+        await client.run("echo", "another conversation")  # not in this context
+        with http_client(server) as http:
+            message = {
+                "messageId": "m-elsewhere",
+                "role": "ROLE_USER",
+                "contextId": context,
+                "parts": [{"text": "three"}],
+            }
+            body = {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "SendStreamingMessage",
+                "params": {"message": message},
+            }
+            elsewhere = stream_over_http(http, "/a2a/echo", body)
+        listed = await client.list_runs(context, agent="echo", page_size=1)
+        limited = await fetch_remote_runs(client, thread_id=context, agent="echo", limit=2)
+        with pytest.raises(agentnb.ConfigurationError, match="say which agent"):
+            await fetch_remote_runs(client, thread_id=context)
+    assert [r.run_id for r in listed] == [elsewhere, second.run_id, first.run_id]
+    assert {r.thread_id for r in listed} == {context}
+    assert [r.run_id for r in limited] == [elsewhere, second.run_id]
+    joined = store.runs(RunFilter.build(thread=context)).with_remote(
+        RunHistory.from_remote(listed, provider="a2a")
+    )
+    assert origins(joined) == {elsewhere: "remote", second.run_id: "both", first.run_id: "both"}
+
+
+def test_a2a_list_tasks_refuses_bad_paging(server: ServerHandle) -> None:
+    with http_client(server) as http:
+        for params, error in (
+            ({"pageSize": 0}, "pageSize must be 1 to 100"),
+            ({"pageSize": "5"}, "pageSize must be 1 to 100"),
+            ({"pageToken": "not-mine"}, "is not one this server gave"),
+            ({"contextId": 7}, "contextId must be a string"),
+        ):
+            body = {"jsonrpc": "2.0", "id": 9, "method": "ListTasks", "params": params}
+            answer = http.post("/a2a/echo", json=body).json()
+            assert answer["error"]["code"] == -32602 and error in answer["error"]["message"]
