@@ -35,9 +35,13 @@ def join_remote(
     local: Mapping[str, Sequence[Any]], remote: Mapping[str, Sequence[Any]]
 ) -> dict[str, list[Any]]:
     """The columns of ``local`` joined with ``remote`` (both ``RUN_COLUMNS``; ``local`` may
-    have more, which remote-only rows leave empty), ``origin`` last, most recent first."""
+    have more, which remote-only rows leave empty), ``origin`` last, most recent first.
+    ``local`` may be a joined history already (a second listing): its rows keep whether they
+    were recorded here."""
     names = [name for name in local if name != ORIGIN_COLUMN[0]]
     local_rows = _rows(local, names)
+    given = local.get(ORIGIN_COLUMN[0])
+    before = list(given) if given is not None else ["local"] * len(local_rows)
     remote_rows = _rows(remote, [name for name, _ in RUN_COLUMNS])
     by_run_id: dict[str, list[int]] = {}
     for index, row in enumerate(remote_rows):
@@ -45,13 +49,13 @@ def join_remote(
             by_run_id.setdefault(row["run_id"], []).append(index)
     matched: set[int] = set()
     joined: list[tuple[dict[str, Any], Origin]] = []
-    for row in local_rows:
+    for row, was in zip(local_rows, before, strict=True):
         found = _match(row, remote_rows, by_run_id.get(row["run_id"] or "", []))
         if found is None:
-            joined.append((row, "local"))
+            joined.append((row, was))
             continue
         matched.add(found)
-        joined.append((_filled(row, remote_rows[found]), "both"))
+        joined.append((_filled(row, remote_rows[found]), "remote" if was == "remote" else "both"))
     joined += [
         ({name: row.get(name) for name in names}, "remote")
         for index, row in enumerate(remote_rows)

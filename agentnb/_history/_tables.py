@@ -398,7 +398,8 @@ class RunHistory(Sequence[RunRecord]):
         platform's usage and model, its end), priced again when the run had no cost. A run
         only on the platform is a row of its own. The ``origin`` column says which each row
         is: ``both``, ``local`` (not in the listing) or ``remote``; ``summary(by="origin")``
-        compares them. Most recent first; ``tool_calls()`` are this history's."""
+        compares them. Most recent first; ``tool_calls()`` are this history's. A joined
+        history takes another listing the same way (another thread's)."""
         if not isinstance(remote, RunHistory) or remote.source != "remote":
             raise ConfigurationError(
                 "with_remote() takes a platform's listing: agentnb.remote_runs(...), not "

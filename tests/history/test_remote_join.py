@@ -297,3 +297,25 @@ def test_a2a_list_tasks_refuses_bad_paging(server: ServerHandle) -> None:
             body = {"jsonrpc": "2.0", "id": 9, "method": "ListTasks", "params": params}
             answer = http.post("/a2a/echo", json=body).json()
             assert answer["error"]["code"] == -32602 and error in answer["error"]["message"]
+
+
+async def test_a_second_listing_joins_a_joined_history(
+    server: ServerHandle, store: HistoryStore
+) -> None:
+    """Two threads' listings joined one after the other: a row keeps whether it was
+    recorded here."""
+    async with client_for(server, "seekrflow", recorder=store) as client:
+        mine = await client.run("echo", "mine")
+        with http_client(server) as http:
+            other_thread = http.post("/v1/threads", json={}).json()["id"]
+            http.post(f"/v1/threads/{other_thread}/messages", json={"content": "theirs"})
+            theirs = stream_over_http(
+                http, f"/v1/threads/{other_thread}/runs/stream", {"agent_id": "echo"}
+            )
+        first = await fetch_remote_runs(client, thread_id=mine.thread_id)
+        second = await fetch_remote_runs(client, thread_id=other_thread)
+    once = store.runs().with_remote(second)
+    assert origins(once) == {mine.run_id: "local", theirs: "remote"}
+    twice = once.with_remote(first).with_remote(second)
+    assert origins(twice) == {mine.run_id: "both", theirs: "remote"}
+    assert len(twice) == 2
