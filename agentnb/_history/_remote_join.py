@@ -41,7 +41,7 @@ def join_remote(
     names = [name for name in local if name != ORIGIN_COLUMN[0]]
     local_rows = _rows(local, names)
     given = local.get(ORIGIN_COLUMN[0])
-    before = list(given) if given is not None else ["local"] * len(local_rows)
+    before: list[Origin] = list(given) if given is not None else ["local"] * len(local_rows)
     remote_rows = _rows(remote, [name for name, _ in RUN_COLUMNS])
     by_run_id: dict[str, list[int]] = {}
     for index, row in enumerate(remote_rows):
