@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 from test_chat_browser import RUN_CELL, open_notebook_at
 from test_more_browser import cell_at, new_notebook, new_page, wait_for_state, widget_errors
@@ -232,9 +233,28 @@ async () => {
 """
 
 
+REOPENED = """
+() => {
+  const outputs = [...document.querySelectorAll(".jp-Notebook .jp-OutputArea-output")];
+  const copies = document.querySelectorAll(".jp-Notebook .agentnb-static");
+  return copies.length === 2 && !outputs.some((el) => el.textContent.startsWith("Loading widget"));
+}
+"""
+
+
+def untrust(path: Path) -> None:
+    """Change the saved notebook behind the server's back, as a notebook someone sends you
+    is: its signature no longer matches, so the server opens it untrusted."""
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata["edited_elsewhere"] = True
+    nbformat.write(notebook, path)
+
+
+@pytest.mark.parametrize("trust", ["trusted", "untrusted"])
 @pytest.mark.parametrize("app", APPS)
 def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
     app: str,
+    trust: str,
     browser: Any,
     agent_server: ServerHandle,
     request: pytest.FixtureRequest,
@@ -242,7 +262,7 @@ def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
     tmp_path: Path,
 ) -> None:
     server = request.getfixturevalue(app)
-    name = f"reopen_{app}.ipynb"
+    name = f"reopen_{app}_{trust}.ipynb"
     cells = [
         setup_cell(agent_server),
         "%%agent finance_agent\nWhat is NVDA trading at?",
@@ -261,28 +281,29 @@ def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
         wait_for_state(page, 2, "Completed")
         page.wait_for_timeout(1000)  # the static copies' refresh
         page.evaluate(SHUTDOWN_KERNEL)
-        saved = json.loads((server.root / name).read_text())
-        assert "application/vnd.jupyter.widget-view+json" in json.dumps(saved["cells"][1])
+        if trust == "untrusted":
+            untrust(server.root / name)
 
         open_notebook_at(page, url_of(server, app, name))
+        trusted = page.evaluate("() => window.__anbPanel().content.widgets[1].model.trusted")
+        assert trusted == (trust == "trusted")
         # the widget manager gives up on the missing models after a few seconds
-        page.wait_for_function(
-            """() => {
-              const views = [...document.querySelectorAll(".jp-OutputArea-output:not([data-mime-type])")];
-              return views.length === 2 && views.every((el) => el.textContent.startsWith("Error"));
-            }""",
-            timeout=30_000,
-        )
-        text = page.locator(".jp-Notebook").inner_text()
-        assert "Error displaying widget" not in text, text[:2000]
-        assert "Loading widget" not in text
-        finance = cell_at(page, 1).locator(".agentnb-static")
-        assert finance.is_visible()
-        assert "NVDA" in finance.inner_text()
-        chat = cell_at(page, 2).locator(".agentnb-static")
-        assert chat.is_visible() and "Hello from the chat box" in chat.inner_text()
-        cell_at(page, 1).scroll_into_view_if_needed()
-        page.screenshot(path=str(artifacts / f"cell-reopened-{app}.png"))
+        page.wait_for_function(REOPENED, timeout=30_000)
+        for theme in ["JupyterLab Light", "JupyterLab Dark"]:
+            set_theme(page, theme)
+            text = page.locator(".jp-Notebook").inner_text()
+            assert "Error displaying widget" not in text, text[:2000]
+            assert "model not found" not in text
+            assert "Loading widget" not in text
+            finance = cell_at(page, 1).locator(".agentnb-static")
+            assert finance.is_visible()
+            assert "NVDA" in finance.inner_text()
+            chat = cell_at(page, 2).locator(".agentnb-static")
+            assert chat.is_visible() and "Hello from the chat box" in chat.inner_text()
+            cell_at(page, 1).scroll_into_view_if_needed()
+            shade = "dark" if "Dark" in theme else "light"
+            page.screenshot(path=str(artifacts / f"cell-reopened-{app}-{trust}-{shade}.png"))
+        set_theme(page, "JupyterLab Light")
         assert widget_errors(errors) == []
     finally:
         context.close()
