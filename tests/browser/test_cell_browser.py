@@ -281,6 +281,8 @@ def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
         wait_for_state(page, 2, "Completed")
         page.wait_for_timeout(1000)  # the static copies' refresh
         page.evaluate(SHUTDOWN_KERNEL)
+        saved = json.loads((server.root / name).read_text())
+        assert "application/vnd.jupyter.widget-view+json" in json.dumps(saved["cells"][1])
         if trust == "untrusted":
             untrust(server.root / name)
 
