@@ -31,6 +31,7 @@ pytestmark = pytest.mark.browser
 
 APPS = ["jupyterlab", "notebook7"]
 PAUSED = "Paused — waiting for your approval"
+CHAT = 'w = agentnb.chat("echo")'
 
 
 def url_of(server: Any, app: str, name: str) -> str:
@@ -318,6 +319,37 @@ def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
     )  # fmt: skip
     exported = (out / name.replace(".ipynb", ".html")).read_text()
     assert "NVDA" in exported and "Hello from the chat box" in exported
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_a_page_reloaded_while_its_kernel_runs_shows_the_live_cell(
+    app: str, browser: Any, agent_server: ServerHandle, request: pytest.FixtureRequest
+) -> None:
+    server = request.getfixturevalue(app)
+    name = f"reload_{app}.ipynb"
+    context, page, errors = new_page(browser)
+    try:
+        open_with_setup(page, server, app, name, [setup_cell(agent_server), CHAT])
+        run_and_wait(page, 1)
+        box = cell_at(page, 1).locator(".anb-input-text")
+        box.fill("Hello before the reload")
+        box.press("Enter")
+        wait_for_state(page, 1, "Completed")
+        page.evaluate("() => window.__anbPanel().context.save()")
+
+        open_notebook_at(page, url_of(server, app, name))  # the kernel goes on running
+        chat = cell_at(page, 1)
+        wait_for_state(page, 1, "Completed")
+        assert "Hello before the reload" in chat.locator(".agentnb .anb-message").inner_text()
+        assert not chat.locator(".agentnb-static").is_visible(), "one copy of the conversation"
+        assert "Error displaying widget" not in page.locator(".jp-Notebook").inner_text()
+        box = chat.locator(".anb-input-text")
+        box.fill("Hello after the reload")
+        box.press("Enter")
+        wait_for_state(page, 1, "Completed", turn=1)
+        assert widget_errors(errors) == []
+    finally:
+        context.close()
 
 
 # ---- a conversation ---------------------------------------------------------------------
