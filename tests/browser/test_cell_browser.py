@@ -22,7 +22,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from test_chat_browser import RUN_CELL, open_notebook_at
+from test_chat_browser import NOTEBOOK_PANEL, RUN_CELL, open_notebook_at
 from test_more_browser import cell_at, new_notebook, new_page, wait_for_state, widget_errors
 
 from agentnb.server import ServerHandle
@@ -260,6 +260,27 @@ HOW_HIDDEN = """
 """
 
 
+NO_ERRORS = {"errors": 0, "shown": 0, "styles": 0}
+STILL_LOADING = """
+() => {
+  const outputs = [...document.querySelectorAll(".jp-Notebook .jp-OutputArea-output")];
+  const copies = document.querySelectorAll(".jp-Notebook .agentnb-static");
+  const loading = outputs.filter((el) => el.textContent.startsWith("Loading widget"));
+  return copies.length === 2 && loading.length === 2;
+}
+"""
+
+
+def open_with_an_unreachable_kernel(page: Any, url: str) -> None:
+    """Open ``url`` with the kernel's websocket answered by nobody (a kernel slow to start,
+    a proxy that drops websockets): the widget manager never hears from the kernel."""
+    page.route_web_socket("**/api/kernels/**", lambda socket: None)
+    page.goto(url)
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
+    page.evaluate(f"() => {{ {NOTEBOOK_PANEL} }}")
+    page.wait_for_function("() => window.__anbPanel() && window.__anbPanel().context.isReady")
+
+
 def untrust(path: Path) -> None:
     """Change the saved notebook behind the server's back, as a notebook someone sends you
     is: its signature no longer matches, so the server opens it untrusted."""
@@ -268,7 +289,7 @@ def untrust(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
-@pytest.mark.parametrize("trust", ["trusted", "untrusted"])
+@pytest.mark.parametrize("trust", ["trusted", "untrusted", "unreachable"])
 @pytest.mark.parametrize("app", APPS)
 def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
     app: str,
@@ -304,17 +325,21 @@ def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
         if trust == "untrusted":
             untrust(server.root / name)
 
-        open_notebook_at(page, url_of(server, app, name))
+        if trust == "unreachable":
+            open_with_an_unreachable_kernel(page, url_of(server, app, name))
+        else:
+            open_notebook_at(page, url_of(server, app, name))
         trusted = page.evaluate("() => window.__anbPanel().content.widgets[1].model.trusted")
-        assert trusted == (trust == "trusted")
-        # the widget manager gives up on the missing models after a few seconds
-        page.wait_for_function(REOPENED, timeout=30_000)
-        expected = (
-            {"errors": 2, "shown": 0, "styles": 2}
-            if trusted
-            else {"errors": 0, "shown": 0, "styles": 0}
-        )
-        assert page.evaluate(HOW_HIDDEN) == expected
+        assert trusted == (trust != "untrusted")
+        if trust == "unreachable":
+            # the widget manager waits for the kernel: "Loading widget..." for as long
+            page.wait_for_function(STILL_LOADING, timeout=30_000)
+        else:
+            # the widget manager gives up on the missing models after a few seconds
+            page.wait_for_function(REOPENED, timeout=30_000)
+        if trust != "unreachable":
+            expected = {"errors": 2, "shown": 0, "styles": 2} if trusted else NO_ERRORS
+            assert page.evaluate(HOW_HIDDEN) == expected
         for theme in ["JupyterLab Light", "JupyterLab Dark"]:
             set_theme(page, theme)
             text = page.locator(".jp-Notebook").inner_text()
