@@ -48,6 +48,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .._core.handle import RunHandle
@@ -65,11 +66,28 @@ from ..events import (
 )
 from .widget_protocol import Turn
 
-__all__ = ["ChatController", "ControllerSink", "NewConversation", "StartRun"]
+__all__ = ["ChatActions", "ChatController", "ControllerSink", "NewConversation", "StartRun"]
 
 StartRun = Callable[[str], "RunHandle | None"]
-NewConversation = Callable[[], None]
 """Starts the next run of a conversation for a follow-up or a typed message."""
+NewConversation = Callable[[], None]
+"""Makes the next message start a new conversation."""
+
+
+@dataclass(frozen=True)
+class ChatActions:
+    """What a chat cell's controls do once it can start runs (a past run's cell gets them
+    when "Continue this conversation" is clicked)."""
+
+    send: StartRun
+    """A typed message or a follow-up chip: the next turn."""
+    again: StartRun | None = None
+    """Retry / Edit: the last turn's question, or its edit, in place of that turn."""
+    new: NewConversation | None = None
+    """"New conversation": the next message starts a new thread."""
+    retry_note: str = ""
+    """Said beside Retry and Edit before they are used (that they continue the thread)."""
+
 
 _BOUNDARIES = (
     ToolCallStarted,
@@ -152,6 +170,16 @@ class ChatController:
             index = len(self._turns) - 1
         self._loop.call_soon_threadsafe(self._follow, index)
         return index
+
+    def set_actions(self, actions: ChatActions) -> None:
+        """Let the cell start runs from now on (any thread)."""
+        self._start_run = actions.send
+        self._start_again = actions.again
+        self._new_conversation = actions.new
+
+    def notice(self, text: str) -> None:
+        """Show ``text`` in the cell's notice line (any thread)."""
+        self._loop.call_soon_threadsafe(self._notice, text)
 
     @property
     def start_run(self) -> StartRun | None:
