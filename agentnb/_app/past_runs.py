@@ -36,7 +36,7 @@ from ..events import (
     Usage,
 )
 from .compare_runs import history_records, names_past_runs
-from .connections import DEFAULT_NAME, Connection, connections, get_connection
+from .connections import DEFAULT_NAME, Connection, configured_connection
 from .conversation import UNKNOWN, Conversation
 
 __all__ = ["continuation", "past_run", "show"]
@@ -119,7 +119,7 @@ def _connection_to_continue(record: RunRecord) -> Connection:
         )
     if not record.agent or not record.connection:
         raise ConfigurationError("the history does not say which agent and connection ran it")
-    conn = _connection_of(record)
+    conn = configured_connection(record.connection)
     if conn is None:
         if record.connection == DEFAULT_NAME:
             raise ConfigurationError(
@@ -146,20 +146,6 @@ def _connection_to_continue(record: RunRecord) -> Connection:
     if why is not None:
         raise ConfigurationError(why)
     return conn
-
-
-def _connection_of(record: RunRecord) -> Connection | None:
-    """The connection named in ``record`` as this kernel has it: registered, or set in the
-    environment; the default one only when it is registered (not the built-in server a
-    lookup would start anew)."""
-    name = record.connection or ""
-    registered = connections().get(name)
-    if registered is not None or name == DEFAULT_NAME:
-        return registered
-    try:
-        return get_connection(name)
-    except ConfigurationError:
-        return None
 
 
 def _is_live(source: Any) -> bool:
