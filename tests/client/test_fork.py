@@ -40,7 +40,9 @@ def history_of(log: RunLog) -> list[tuple[str, str]]:
     return [(m.role, m.content) for m in log.request.history]
 
 
-async def retry(client: AsyncAgentClient, replaced: Run, started_from: str | None, text: str) -> Run:
+async def retry(
+    client: AsyncAgentClient, replaced: Run, started_from: str | None, text: str
+) -> Run:
     """``text`` in place of the turn ``replaced``, asked on ``started_from``."""
     fork = Fork(thread_id=replaced.thread_id or "", run_id=replaced.run_id)
     request = build_request("echo", text, thread_id=started_from)
