@@ -171,11 +171,14 @@ class ChatController:
         self._loop.call_soon_threadsafe(self._follow, index)
         return index
 
-    def set_actions(self, actions: ChatActions) -> None:
-        """Let the cell start runs from now on (any thread)."""
-        self._start_run = actions.send
-        self._start_again = actions.again
-        self._new_conversation = actions.new
+    def set_actions(self, actions: ChatActions, *, started_as: str | None = None) -> None:
+        """Let the cell start runs from now on (any thread); the next turn's caption says
+        ``started_as`` (an opened past run's: "continued")."""
+        with self._lock:
+            self._start_run = actions.send
+            self._start_again = actions.again
+            self._new_conversation = actions.new
+            self._next_started_as = started_as
 
     def notice(self, text: str) -> None:
         """Show ``text`` in the cell's notice line (any thread)."""

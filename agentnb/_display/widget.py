@@ -264,7 +264,7 @@ class ChatCell(anywidget.AnyWidget):
         if self._on_continue is None:
             raise RuntimeError("this cell shows no conversation to continue")
         actions = self._on_continue()
-        self._controller.set_actions(actions)
+        self._controller.set_actions(actions, started_as="continue")
         self._on_continue = None
         options = {
             **self.options,

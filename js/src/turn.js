@@ -43,7 +43,7 @@ export const PROMPT_CHARS = 1000;
 
 /** What the caption says of a turn the person started from the cell's controls. */
 const STARTED_AS = /** @type {Record<string, string>} */ ({
-  new: "new conversation", retry: "retry", edit: "edited",
+  new: "new conversation", retry: "retry", edit: "edited", continue: "continued",
 });
 
 /** @param {string} message */

@@ -165,6 +165,10 @@ def test_an_opened_past_run_continues_its_thread_on_its_connection(
     assert run.thread_id == past.thread_id
     [log] = asked(server, follow_q)
     assert contents(log) == [question, question]  # the platform's thread, past turn included
+    deadline = time.monotonic() + 10
+    while len(cell.transcript.get("turns", [])) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [t["meta"]["started_as"] for t in cell.transcript["turns"]] == [None, "continue"]
     view(cell, kind="retry", t=1)  # the continued turn is the cell's own: it can be retried
     next_turn(cell, 3)
     assert contents(asked(server, follow_q)[1]) == [question, question]
