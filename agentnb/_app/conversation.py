@@ -117,7 +117,8 @@ class Conversation:
         if last.started_from is None:
             pass  # it began a thread: a new thread is its fork, in every dialect
         elif provider.cannot_fork(last.started_from) is not None:
-            request = request.model_copy(update={"thread_id": replaced.thread_id})
+            thread = replaced.thread_id or last.started_from
+            request = request.model_copy(update={"thread_id": thread})
         elif replaced.thread_id:
             fork = Fork(thread_id=replaced.thread_id, run_id=replaced.run_id)
             request = request.model_copy(update={"fork": fork})

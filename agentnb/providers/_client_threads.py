@@ -64,8 +64,10 @@ class ClientThreads:
         return thread_id in self._threads
 
     def fork(self, fork: Fork) -> str:
-        """A new thread holding the turns of ``fork.thread_id`` before the run it replaces
-        (the thread itself keeps every turn); its id."""
+        """The thread to run ``fork``'s replacement on: a new thread holding the turns of
+        ``fork.thread_id`` before the run it replaces (the thread itself keeps every turn);
+        the thread itself when it holds nothing of that run (a failed or cancelled run
+        never joins its thread)."""
         thread = self._threads.get(fork.thread_id)
         if thread is None:
             raise ConfigurationError(
@@ -75,10 +77,7 @@ class ClientThreads:
             )
         ids = [turn.run_id for turn in thread.turns]
         if fork.run_id is None or fork.run_id not in ids:
-            raise ConfigurationError(
-                f"cannot start thread {fork.thread_id!r} again from before run "
-                f"{fork.run_id!r}: the thread holds no turn of that run"
-            )
+            return fork.thread_id
         kept = thread.turns[: ids.index(fork.run_id)]
         forked = local_id(self._id_prefix)
         self._threads[forked] = _Thread([_Turn(t.run_id, list(t.messages), t.state) for t in kept])

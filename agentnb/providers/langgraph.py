@@ -107,8 +107,13 @@ class LangGraph(Provider):
         fork = request.fork
         assert fork is not None
         path = f"/threads/{_segment(fork.thread_id)}/history"
-        states = await send(HttpRequest("POST", path, json={"limit": HISTORY_LIMIT}))
-        point = _checkpoint_before(states if isinstance(states, list) else [], fork.run_id)
+        answer = await send(HttpRequest("POST", path, json={"limit": HISTORY_LIMIT}))
+        states = answer if isinstance(answer, list) else []
+        point = _checkpoint_before(states, fork.run_id)
+        if point is None and len(states) < HISTORY_LIMIT:
+            # the run wrote nothing to the thread (it failed or was stopped before its
+            # input was kept): the thread as it is is the state before it
+            return request.model_copy(update={"thread_id": fork.thread_id, "fork": None})
         if point is None:
             raise ConfigurationError(
                 f"thread {fork.thread_id!r} has no checkpoint of run {fork.run_id!r} in its "

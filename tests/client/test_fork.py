@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from agentnb import AsyncAgentClient, ConfigurationError, Fork, Run
+from agentnb import AsyncAgentClient, ConfigurationError, Fork, InvalidRequestError, Run
 from agentnb._core.request import build_request
 from agentnb.providers import available_providers, get_provider
 from agentnb.server import ServerHandle
@@ -92,19 +92,25 @@ async def test_a_client_thread_forks_into_a_new_thread_and_the_old_one_keeps_its
 
 
 @pytest.mark.parametrize("provider", ["vercel", "ag-ui", "openai"])
-async def test_a_client_thread_that_never_held_the_run_cannot_fork(
+async def test_a_turn_that_never_joined_its_thread_is_retried_on_the_thread_as_it_is(
     server: ServerHandle, provider: str
 ) -> None:
+    """A failed or cancelled run never joins its client-side thread: the thread is already
+    the state before it. A thread this process never held cannot be forked at all."""
     async with client_of(server, provider) as client:
-        first = await client.run("echo", "one")
-        stranger = Run(agent="echo", message="x", run_id="run-from-elsewhere")
-        stranger.thread_id = first.thread_id
-        with pytest.raises(ConfigurationError, match="holds no turn of that run"):
-            await retry(client, stranger, first.thread_id, "again")
+        first = await client.run("echo", "held one")
+        failed = Run(agent="echo", message="x", run_id="run-that-failed")
+        failed.thread_id = first.thread_id
+        again = await retry(client, failed, first.thread_id, "held two")
         forgotten = Run(agent="echo", message="x", run_id="r")
         forgotten.thread_id = "thread-this-process-never-had"
         with pytest.raises(ConfigurationError, match="not kept by this process"):
             await retry(client, forgotten, forgotten.thread_id, "again")
+    assert again.thread_id == first.thread_id
+    assert history_of(received(server, "held two")) == [
+        ("user", "held one"),
+        ("assistant", "held one"),
+    ]
 
 
 async def test_langgraph_replaces_a_first_turn_on_a_new_thread(server: ServerHandle) -> None:
@@ -129,15 +135,25 @@ async def test_langgraph_forks_a_turn_resumed_after_an_approval_from_before_its_
     assert again.thread_id == first.thread_id  # the same thread, branched at the checkpoint
 
 
-async def test_the_built_in_langgraph_server_refuses_an_unknown_checkpoint(
+async def test_langgraph_retries_a_run_the_thread_holds_nothing_of_on_the_thread_as_it_is(
     server: ServerHandle,
 ) -> None:
     async with client_of(server, "langgraph") as client:
         first = await client.run("echo", "lg one")
-        stranger = Run(agent="echo", message="x", run_id="not-a-run-of-this-thread")
-        stranger.thread_id = first.thread_id
-        with pytest.raises(ConfigurationError, match="no checkpoint of run"):
-            await retry(client, stranger, first.thread_id, "again")
+        failed = Run(agent="echo", message="x", run_id="a-run-that-wrote-nothing")
+        failed.thread_id = first.thread_id
+        again = await retry(client, failed, first.thread_id, "lg two")
+    assert again.thread_id == first.thread_id
+    assert [content for _, content in history_of(received(server, "lg two"))] == ["lg one"] * 2
+
+
+async def test_the_built_in_langgraph_server_refuses_an_unknown_checkpoint(
+    server: ServerHandle,
+) -> None:
+    async with client_of(server, "langgraph") as client:
+        first = await client.run("echo", "lg alone")
+        with pytest.raises(InvalidRequestError, match="Invalid checkpoint ID"):
+            await client.run("echo", "x", thread_id=first.thread_id, extra={"checkpoint_id": "no"})
 
 
 def test_which_dialects_fork_is_read_from_their_providers() -> None:

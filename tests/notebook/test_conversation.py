@@ -235,3 +235,34 @@ def test_a_thread_the_server_forgot_is_its_404_in_the_cell(
         handle.wait(30)
     assert handle.run.status == "failed" and len(cell.runs) == 2
     cell.close()
+
+
+def test_retrying_a_stopped_turn_starts_from_before_it(server: ServerHandle) -> None:
+    """A stopped run never joined its client-side thread: its retry is given the thread as
+    the earlier turns left it."""
+    settings = server.client_settings("vercel")
+    agentnb.connect(
+        "vercel",
+        **settings,
+        api_key=server.api_key,
+        name="slowchat",
+        headers={"X-AgentNB-Delay-Ms": "50"},
+    )
+    widget = agentnb.chat("echo", via="slowchat", followups=False)
+    first_q = tagged("first", "stopped")
+    widget.ask(first_q)
+    widget.wait(30)
+    handle = widget.ask("writer: " + "a long answer " * 20)
+    handle.cancel()
+    with pytest.raises(agentnb.RunCancelledError):
+        handle.wait(30)
+    view(widget, kind="edit", t=1, text=tagged("instead", "stopped"))
+    retried = next_turn(widget, 3)
+    assert retried.status == "completed"
+    [log] = [
+        log
+        for log in server.app.state.agentnb.runs.all()
+        if "instead (stopped" in log.request.message
+    ]
+    assert contents(log) == [first_q, first_q]
+    widget.close()
