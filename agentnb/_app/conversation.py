@@ -74,10 +74,13 @@ class Conversation:
         self._turns: list[_Turn] = []
 
     def follow(self, run: RunHandle | Run, *, started_from: str | Unknown | None) -> None:
-        """Take ``run`` (started elsewhere, asked on ``started_from``) as the last turn."""
+        """Take ``run`` (started elsewhere, asked on ``started_from``) as the last turn; a
+        live run's thread is kept once the platform names it."""
         self._turns.append(_Turn(started_from, run))
         if _run_of(run).thread_id:
             self.thread_id = _run_of(run).thread_id
+        if isinstance(run, RunHandle) and not run.done:
+            run.add_listener(self._keep_thread)
 
     @property
     def retry_note(self) -> str:

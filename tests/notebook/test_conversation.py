@@ -136,6 +136,18 @@ def test_an_asked_runs_cell_retries_it_as_a_fork(server: ServerHandle) -> None:
     widget.close()
 
 
+def test_a_follow_up_to_a_run_still_starting_goes_on_its_thread(server: ServerHandle) -> None:
+    """The cell of an ``ask`` is built before the platform names the run's thread: the
+    follow-up typed under it still continues that thread."""
+    connect(server, "operativus", "early")
+    handle = agentnb.ask("echo", tagged("early", "follow"), via="early", display=False)
+    conversation = Conversation(conns.get_connection("early"), "echo", {"followups": False})
+    conversation.follow(handle, started_from=None)
+    first = handle.wait(30)
+    follow = conversation.send("and then?").wait(30)
+    assert first.thread_id and follow.thread_id == first.thread_id
+
+
 # ---- an opened past run -------------------------------------------------------------------
 
 
