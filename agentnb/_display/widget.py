@@ -135,7 +135,8 @@ class ChatCell(anywidget.AnyWidget):
     """The structured transcript ``{"seq", "turns"}``, written at tool-call boundaries and
     when a run ends (never per token)."""
     options = traitlets.Dict().tag(sync=True)
-    """View options: ``can_followup``, ``input``, ``placeholder``."""
+    """View options: ``can_followup``, ``input``, ``placeholder``, ``can_retry``,
+    ``can_reset``, ``retry_note``, ``can_continue``, ``continue_note``."""
 
     def __init__(
         self,
@@ -353,7 +354,10 @@ class ChatCell(anywidget.AnyWidget):
         super().close()
 
     def ask(self, text: str) -> RunHandle:
-        """Send ``text`` from code, as if typed in the input box; returns the run's handle."""
+        """Send ``text`` from code, as if typed in the input box; returns the run's handle.
+        Under an opened past run it continues the run's conversation (as "Continue this
+        conversation" does), raising :class:`~agentnb.ConfigurationError` saying why when it
+        cannot."""
         if not text.strip():
             raise ValueError("the message is empty")
         if any(not run.done for run in self.runs):
