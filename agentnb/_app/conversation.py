@@ -5,7 +5,7 @@ its turn instead of following it.
 A replaced turn is forked where the dialect can (its provider's ``cannot_fork`` says None):
 the new run starts from the thread's state before that turn, and the model never sees the
 answer it replaces. Where it cannot, the retry continues the thread and the cell says so
-before anything is sent (:attr:`Conversation.retry_note`). A first turn is replaced on a new
+before anything is sent (:meth:`Conversation.retry_note`). A first turn is replaced on a new
 thread in every dialect.
 """
 
@@ -82,17 +82,17 @@ class Conversation:
         if isinstance(run, RunHandle) and not run.done:
             run.add_listener(self._keep_thread)
 
-    @property
     def retry_note(self) -> str:
-        """What a cell says beside Retry and Edit before they are used: nothing where they
-        fork, else that they continue the thread, and why."""
-        why = self.conn.client().provider.cannot_fork(self.thread_id)
+        """What a cell says beside Retry and Edit of the last turn before they are used:
+        that they continue the thread, and why, where they cannot fork it; nothing where
+        they fork, or where the turn began its thread (replaced on a new one)."""
+        started_from = self._turns[-1].started_from if self._turns else None
+        if started_from is None or started_from is UNKNOWN:
+            return ""
+        why = self.conn.client().provider.cannot_fork(started_from)
         if why is None:
             return ""
-        return (
-            f"Retry and Edit continue the thread after the first turn: the earlier attempt "
-            f"stays in it ({why})."
-        )
+        return f"Retry and Edit continue the thread: the earlier attempt stays in it ({why})."
 
     def actions(self) -> ChatActions:
         """What a chat cell's controls do with this conversation."""
@@ -105,7 +105,7 @@ class Conversation:
 
     def again(self, text: str) -> RunHandle:
         """Start ``text`` in place of the last turn: from the state before it (a fork) where
-        the dialect can, else continuing the thread (as :attr:`retry_note` said)."""
+        the dialect can, else continuing the thread (as :meth:`retry_note` said)."""
         if not self._turns:
             raise ConfigurationError("there is no turn to retry in this conversation")
         last = self._turns[-1]

@@ -85,8 +85,9 @@ class ChatActions:
     """Retry / Edit: the last turn's question, or its edit, in place of that turn."""
     new: NewConversation | None = None
     """"New conversation": the next message starts a new thread."""
-    retry_note: str = ""
-    """Said beside Retry and Edit before they are used (that they continue the thread)."""
+    retry_note: Callable[[], str] = lambda: ""
+    """What to say beside Retry and Edit of the last turn before they are used (that they
+    continue the thread); asked again each time a turn is added."""
 
 
 _BOUNDARIES = (
@@ -131,6 +132,7 @@ class ChatController:
         start_run: StartRun | None = None,
         start_again: StartRun | None = None,
         new_conversation: NewConversation | None = None,
+        on_turn: Callable[[], None] | None = None,
         max_fps: float = 30.0,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
@@ -140,6 +142,7 @@ class ChatController:
         self._start_run = start_run
         self._start_again = start_again
         self._new_conversation = new_conversation
+        self._on_turn = on_turn
         self._next_started_as: str | None = None
         self._interval = 1.0 / max_fps
         self._loop = loop or get_loop()
@@ -162,12 +165,14 @@ class ChatController:
     ) -> int:
         """Show ``run`` as the next turn (returns its index); with a handle, follow it live.
         ``started_as``: see `Turn.started_as`; by default, what the view asked last (a new
-        conversation, a retry, an edit) and no turn took yet."""
+        conversation, a retry, an edit) and no turn took yet. ``on_turn()`` is called then."""
         with self._lock:
             if started_as is None:
                 started_as, self._next_started_as = self._next_started_as, None
             self._turns.append(Turn(run=run, handle=handle, started_as=started_as))
             index = len(self._turns) - 1
+        if self._on_turn is not None:
+            self._on_turn()
         self._loop.call_soon_threadsafe(self._follow, index)
         return index
 

@@ -117,8 +117,9 @@ class ChatCell(anywidget.AnyWidget):
     box whose messages start runs through ``on_followup`` too (``agentnb.chat`` builds one).
     ``on_retry(text) -> RunHandle | None`` adds Retry and Edit to the last turn: it starts
     ``text`` in place of the last turn (from where it started, not after it), and
-    ``retry_note`` is said beside them before they are used (that they continue the thread,
-    where the platform cannot start it again from before a turn). ``on_new_conversation()``
+    ``retry_note`` (a text, or a function asked each time a turn is added) is said beside
+    them before they are used (that they continue the thread, where the platform cannot
+    start it again from before a turn). ``on_new_conversation()``
     adds a "New conversation" control: the next message starts a new thread.
 
     A tool call awaiting approval shows its arguments with **Approve** and **Deny** (with an
@@ -149,7 +150,7 @@ class ChatCell(anywidget.AnyWidget):
         placeholder: str = "",
         on_retry: StartRun | None = None,
         on_new_conversation: NewConversation | None = None,
-        retry_note: str = "",
+        retry_note: str | Callable[[], str] = "",
         on_continue: Callable[[], ChatActions] | None = None,
         continue_note: str = "",
     ) -> None:
@@ -173,12 +174,13 @@ class ChatCell(anywidget.AnyWidget):
                 "agent": agent,
                 "can_retry": start_run is not None and on_retry is not None,
                 "can_reset": start_run is not None and on_new_conversation is not None,
-                "retry_note": retry_note,
+                "retry_note": "",
                 "can_continue": start_run is None and on_continue is not None,
                 "continue_note": continue_note,
             },
         )
         self.agent = agent
+        self._retry_note = retry_note if callable(retry_note) else (lambda: retry_note)
         self._on_continue = on_continue
         self._displays: list[tuple[Any, contextvars.Context]] = []
         self._echo_guard: int | None = None
@@ -187,6 +189,7 @@ class ChatCell(anywidget.AnyWidget):
             start_run=start_run,
             start_again=on_retry,
             new_conversation=on_new_conversation,
+            on_turn=self._refresh_retry_note,
             max_fps=max_fps,
         )
         self.on_msg(self._on_view_message)
@@ -267,18 +270,27 @@ class ChatCell(anywidget.AnyWidget):
         actions = self._on_continue()
         self._controller.set_actions(actions, started_as="continue")
         self._on_continue = None
+        self._retry_note = actions.retry_note
         options = {
             **self.options,
             "can_followup": True,
             "input": True,
             "can_retry": actions.again is not None,
             "can_reset": actions.new is not None,
-            "retry_note": actions.retry_note,
+            "retry_note": "",
             "can_continue": False,
             "continue_note": "",
             "placeholder": f"Continue the conversation with {self.agent}…" if self.agent else "",
         }
         contextvars.Context().run(setattr, self, "options", options)
+
+    def _refresh_retry_note(self) -> None:
+        """Say beside Retry and Edit what they will do to the turn now last (any thread)."""
+        note = self._retry_note()
+        if self.options.get("retry_note", "") != note:
+            contextvars.Context().run(
+                setattr, self, "options", {**self.options, "retry_note": note}
+            )
 
     def _continue_from_view(self) -> None:
         try:

@@ -459,7 +459,7 @@ test("Edit puts the last question in the box and Send sends it as an edit; New c
 });
 
 test("where Retry and Edit cannot fork, the last turn says so beside them before they are used", () => {
-  const note = "Retry and Edit continue the thread after the first turn: the earlier attempt stays in it.";
+  const note = "Retry and Edit continue the thread: the earlier attempt stays in it.";
   const { deliver, $ } = mount({
     options: { input: true, can_followup: true, can_retry: true, retry_note: note },
   });

@@ -104,13 +104,16 @@ def test_where_a_retry_cannot_fork_the_cell_says_so_and_it_continues(
     connect(server, "operativus", "sessions")
     widget = agentnb.chat("echo", via="sessions", followups=False)
     note = widget.options["retry_note"]
-    assert "continue the thread after the first turn: the earlier attempt stays in it" in note
-    assert "Operativus keeps the conversation on the platform" in note
+    assert note == ""  # no turn yet
     first_q, second_q = tagged("first", "operativus"), tagged("second", "operativus")
     widget.ask(first_q)
     widget.wait(30)
+    assert widget.options["retry_note"] == "", "a first turn is retried on a new thread"
     widget.ask(second_q)
     widget.wait(30)
+    note = widget.options["retry_note"]
+    assert "Retry and Edit continue the thread: the earlier attempt stays in it" in note
+    assert "Operativus keeps the conversation on the platform" in note
     view(widget, kind="retry", t=1)
     next_turn(widget, 3)
     _, again = asked(server, second_q)
