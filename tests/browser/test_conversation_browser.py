@@ -1,5 +1,5 @@
-"""Retry, Edit and Continue in JupyterLab (light and dark), clicked on a real kernel, checked
-on what the agents of the built-in server (in this process) received:
+"""Retry, Edit and Continue in JupyterLab (light and dark) and Notebook 7, clicked on a real
+kernel, checked on what the agents of the built-in server (in this process) received:
 
 - a chat on a dialect that forks (``vercel``): Retry and Edit of the second turn are given
   the thread before it, token for token; no note beside them;
@@ -55,15 +55,20 @@ def shoot(page: Any, cell: Any, artifacts: Path, name: str) -> None:
     cell.screenshot(path=str(artifacts / f"conversation-{name}.png"))
 
 
-@pytest.mark.parametrize("theme", THEMES)
-def test_retry_edit_and_continue_in_jupyterlab(
+@pytest.mark.parametrize(
+    ("app", "theme"),
+    [("jupyterlab", THEMES[0]), ("jupyterlab", THEMES[1]), ("notebook7", THEMES[0])],
+)
+def test_retry_edit_and_continue(
+    app: str,
     theme: str,
     browser: Any,
     agent_server: ServerHandle,
-    jupyterlab: Any,
+    request: pytest.FixtureRequest,
     artifacts: Path,
 ) -> None:
-    shade = theme.split()[-1].lower()
+    server = request.getfixturevalue(app)
+    shade = f"{theme.split()[-1].lower()}-{app}"
     tag = f"({shade})"
     graphs = (
         f'agentnb.connect("langgraph", base_url="{agent_server.url_for("langgraph")}", '
@@ -81,7 +86,7 @@ def test_retry_edit_and_continue_in_jupyterlab(
     ]
     context, page, errors = new_page(browser)
     try:
-        open_with_setup(page, jupyterlab, "jupyterlab", f"conversation_{shade}.ipynb", cells)
+        open_with_setup(page, server, app, f"conversation_{shade}.ipynb", cells)
         set_theme(page, theme)
 
         # a dialect that forks: Retry and Edit replace the second turn
