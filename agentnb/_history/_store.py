@@ -63,6 +63,7 @@ from ._records import (
     storable_row,
 )
 from ._tables import (
+    HistoryOrigin,
     RunFilter,
     RunHistory,
     columns_of,
@@ -442,7 +443,13 @@ class HistoryStore:
 
     def runs(self, where: RunFilter | None = None) -> RunHistory:
         """Matching runs, most recent first."""
-        return RunHistory(self.run_columns(where), store=self)
+        where = where or RunFilter()
+        return RunHistory(self.run_columns(where), store=self, origin=HistoryOrigin(self, where))
+
+    def read_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """The rows a read-only query gives (a browsable table's pages: :mod:`._pages`)."""
+        with self._reading() as db:
+            return db.execute(sql, list(params)).fetchall()
 
     def summary(
         self,

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 __all__ = [
     "STATUSES",
     "SUMMARY_COLUMNS",
+    "HistoryOrigin",
     "RunFilter",
     "RunHistory",
     "Since",
@@ -288,6 +289,16 @@ SHOWN_ROWS = 20
 """Rows a repr shows; the rest are counted."""
 
 
+@dataclass(frozen=True)
+class HistoryOrigin:
+    """Where a ``runs()`` result was read: the store and the filters. A browsable table
+    reads its pages there (:mod:`._pages`)."""
+
+    store: Any
+    """The :class:`~._store.HistoryStore` (which imports this module)."""
+    where: RunFilter
+
+
 class RunHistory(Sequence[RunRecord]):
     """Runs, most recent first (a batch: in input order).
 
@@ -301,6 +312,7 @@ class RunHistory(Sequence[RunRecord]):
         store: ToolCallSource | None = None,
         tool_rows: Sequence[tuple[Any, ...]] | None = None,
         source: str = "local",
+        origin: HistoryOrigin | None = None,
     ) -> None:
         columns = columns or {}
         self._spec: tuple[tuple[str, ColumnKind], ...] = (
@@ -312,6 +324,9 @@ class RunHistory(Sequence[RunRecord]):
         self._tool_rows = list(tool_rows) if tool_rows is not None else None
         self.source = source
         """``local`` for agentnb's history, ``remote`` for a platform's listing."""
+        self.origin = origin
+        """The store and filters of a ``runs()`` result (None for runs held in memory: a
+        batch, ``from_runs``, a listing, a slice)."""
 
     # ---- building ------------------------------------------------------------------------
     @classmethod
@@ -362,6 +377,12 @@ class RunHistory(Sequence[RunRecord]):
                 columns, store=self._store, tool_rows=self._tool_rows, source=self.source
             )
         return RunRecord.from_row(tuple(self._columns[name][index] for name, _ in RUN_COLUMNS))
+
+    def rows_at(self, indices: Iterable[int]) -> RunHistory:
+        """The runs at these positions, in the order given, as a history held in memory."""
+        picked = list(indices)
+        columns = {name: [values[i] for i in picked] for name, values in self._columns.items()}
+        return RunHistory(columns, store=self._store, tool_rows=self._tool_rows, source=self.source)
 
     def column(self, name: str) -> list[Any]:
         """One column's raw values (times as unix seconds, JSON as text)."""
