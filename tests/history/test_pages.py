@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -112,7 +112,7 @@ def test_text_filters_hold_the_text_in_any_ascii_case(store: HistoryStore) -> No
 
 def test_number_and_time_filters_compare(store: HistoryStore) -> None:
     pages, memory = both(store)
-    cutoff = datetime.fromtimestamp(NOW - 60 * 9.5, tz=timezone.utc).isoformat()
+    cutoff = datetime.fromtimestamp(NOW - 60 * 9.5, tz=UTC).isoformat()
     for query, expected in (
         (PageQuery.build(filters={"tools": ">=3"}), [i for i in range(COUNT) if i % 4 == 3]),
         (PageQuery.build(filters={"tools": "2"}), [i for i in range(COUNT) if i % 4 == 2]),
