@@ -22,7 +22,7 @@ from .._history._pages import PAGE_COLUMNS, PageQuery, RunPages, run_pages
 from .compare_runs import compare, history_records
 from .past_runs import past_run
 
-__all__ = ["HistorySource", "browse", "display_history", "static_table"]
+__all__ = ["HistorySource", "browse", "display_history"]
 
 
 def browse(history: RunHistory | None = None) -> RunsTable:
@@ -37,27 +37,21 @@ def browse(history: RunHistory | None = None) -> RunsTable:
     if not isinstance(history, RunHistory):
         raise TypeError(f"agentnb.browse() takes a RunHistory, not {type(history).__name__}")
     title = repr(history).split("\n", 1)[0]
-    return RunsTable(HistorySource(run_pages(history)), title=title)
+    return RunsTable(HistorySource(history), title=title)
 
 
 def display_history(history: RunHistory) -> None:
     """Show ``history`` in the notebook: the table to browse, then its static table."""
-    browse(history).publish(static_table(history))
-
-
-def static_table(history: RunHistory) -> dict[str, str]:
-    """The static table's display bundle: the history's HTML table (with the style that
-    hides an unrendered view in front of it) and its text."""
-    html = f'<div class="agentnb-static">{history._repr_html_()}</div>{REOPENED_STYLE}'
-    return {"text/html": html, "text/plain": repr(history)}
+    browse(history).publish()
 
 
 class HistorySource:
     """A `RunsTable`'s rows from a history's pages; Open and Compare as ``agentnb.show`` and
     ``agentnb.compare`` show runs."""
 
-    def __init__(self, pages: RunPages) -> None:
-        self.pages = pages
+    def __init__(self, history: RunHistory) -> None:
+        self.history = history
+        self.pages: RunPages = run_pages(history)
 
     def columns(self) -> list[dict[str, Any]]:
         return [column.describe() for column in PAGE_COLUMNS]
@@ -82,3 +76,9 @@ class HistorySource:
             raise ConfigurationError(f"Compare needs two runs or more; {len(local_ids)} selected")
         comparison = compare(self.pages.history(local_ids))
         return {"text/html": comparison.to_html(), "text/plain": comparison.to_text()}, EMPTY_OUTPUT
+
+    def static(self) -> dict[str, str]:
+        """The history's HTML table (with the style that hides an unrendered view in front
+        of it) and its text."""
+        html = f'<div class="agentnb-static">{self.history._repr_html_()}</div>{REOPENED_STYLE}'
+        return {"text/html": html, "text/plain": repr(self.history)}

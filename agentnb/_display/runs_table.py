@@ -64,6 +64,10 @@ class TableSource(Protocol):
         """Two or more runs side by side."""
         ...
 
+    def static(self) -> dict[str, Any]:
+        """The static table's display bundle (HTML and text), for places without the view."""
+        ...
+
 
 class RunsTable(anywidget.AnyWidget):
     """Runs as a table to browse: click a header to sort (again: the other way, a third
@@ -159,12 +163,12 @@ class RunsTable(anywidget.AnyWidget):
             "text/plain": "",
         }
 
-    def _repr_mimebundle_(self, **_kwargs: Any) -> Any:
-        return self.view_bundle()
+    def _ipython_display_(self) -> None:
+        self.publish()
 
-    def publish(self, static: dict[str, Any]) -> None:
-        """Display the live view, then ``static`` (the static table's bundle), in the cell
-        executing now; the runs Open and Compare show go below them."""
+    def publish(self) -> None:
+        """Display the live view, then the static table, in the cell executing now; the runs
+        Open and Compare show go below them."""
         display(self.view_bundle(), raw=True)  # type: ignore[no-untyped-call]
-        display(static, raw=True)  # type: ignore[no-untyped-call]
+        display(self._source.static(), raw=True)  # type: ignore[no-untyped-call]
         self._context = contextvars.copy_context()
