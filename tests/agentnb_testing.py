@@ -284,14 +284,14 @@ def history_records(count: int, *, start: float | None = None) -> list[agentnb.R
     """``count`` finished runs for a history file, one a minute back from ``start``: agents,
     statuses, tokens, costs, tool-call counts and questions vary with the run's number, so a
     test can say which runs a filter or a sort keeps (run ``i``'s ``local_id`` is
-    ``f"{i:032x}"``; run 0 is the latest)."""
+    :func:`history_id` ``(i)``; run 0 is the latest)."""
     now = time.time() if start is None else start
     records = []
     for i in range(count):
         status = STATUSES[i % len(STATUSES)]
         ticker = TICKERS[i % len(TICKERS)]
         values: dict[str, Any] = {
-            "local_id": f"{i:032x}",
+            "local_id": history_id(i),
             "run_id": f"run_{i:06d}",
             "provider": "operativus",
             "agent": AGENTS[i % len(AGENTS)],
@@ -314,3 +314,9 @@ def history_records(count: int, *, start: float | None = None) -> list[agentnb.R
         row = tuple(values.get(name) for name, _ in RUN_COLUMNS)
         records.append(agentnb.RunRecord.from_row(row))
     return records
+
+
+def history_id(i: int) -> str:
+    """The ``local_id`` of run ``i`` of :func:`history_records`: its number first, as a
+    run's short id shows the first eight characters."""
+    return f"{i:08x}{'ab' * 12}"

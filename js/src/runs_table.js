@@ -99,7 +99,11 @@ export class RunsTableView {
     this.last = plainButton("»", "anb-runs-last", "Last page");
     this.size = h("select", "anb-runs-size");
     this.size.setAttribute("aria-label", "Rows per page");
-    for (const size of PAGE_SIZES) this.size.append(new Option(`${size} rows`, String(size)));
+    for (const size of PAGE_SIZES) {
+      const option = h("option", "", `${size} rows`);
+      option.value = String(size);
+      this.size.append(option);
+    }
     this.size.value = String(this.query.limit);
     const pager = h("div", "anb-runs-pager");
     pager.append(this.first, this.previous, this.range, this.next, this.last, this.size);
@@ -247,8 +251,8 @@ export class RunsTableView {
     const key = JSON.stringify([shown.map((head) => head.title), this.query.sort]);
     if (key === this.headKey) return;
     this.headKey = key;
-    const focused = document.activeElement;
-    const keep = focused instanceof HTMLInputElement ? focused.dataset.column : undefined;
+    const focused = /** @type {HTMLElement | null} */ (document.activeElement);
+    const keep = focused?.tagName === "INPUT" ? focused.dataset.column : undefined;
     const titles = h("tr");
     const filters = h("tr", "anb-runs-filters");
     const pick = h("th", "anb-runs-pick");
@@ -261,7 +265,8 @@ export class RunsTableView {
       const sort = this.query.sort;
       const sorted = sort && sort.column === head.title;
       th.setAttribute("aria-sort", sorted ? (sort.descending ? "descending" : "ascending") : "none");
-      const sorter = plainButton(head.title, "anb-runs-sort");
+      const sorter = h("button", "anb-runs-sort", head.title);
+      sorter.type = "button";
       sorter.dataset.column = head.title;
       sorter.append(h("span", "anb-runs-arrow", sorted ? (sort.descending ? " ▼" : " ▲") : ""));
       th.append(sorter);

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from agentnb_testing import history_records
+from agentnb_testing import history_id, history_records
 
 from agentnb import ConfigurationError, RunHistory
 from agentnb._history import HistoryStore
@@ -37,7 +37,7 @@ def store(tmp_path: Path) -> Iterator[HistoryStore]:
 
 
 def ids(page: object) -> list[int]:
-    return [int(row["id"], 16) for row in page.rows]  # type: ignore[attr-defined]
+    return [int(row["id"][:8], 16) for row in page.rows]  # type: ignore[attr-defined]
 
 
 def column(page: object, title: str) -> list[str]:
@@ -173,7 +173,7 @@ def test_a_searched_history_pages_within_its_search(store: HistoryStore) -> None
 
 def test_the_selection_is_a_history_in_the_order_given(store: HistoryStore) -> None:
     pages, memory = both(store)
-    wanted = [f"{7:032x}", f"{2:032x}", "not-a-run"]
+    wanted = [history_id(7), history_id(2), "not-a-run"]
     for source in (pages, memory):
         picked = source.history(wanted)
         assert isinstance(picked, RunHistory)
