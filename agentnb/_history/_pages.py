@@ -397,14 +397,21 @@ class StorePages:
             params.insert(0, search)
         clause = f" WHERE {' AND '.join(terms)}" if terms else ""
         total = self.store.read_rows(f"SELECT COUNT(*) FROM {source}{clause}", params)[0][0]
+        order = self._order(query, search)
+        # The page's rows are found first (ids only), then read: sorting whole rows (their
+        # texts, a snippet per match) would cost every matching row what only 20 need.
+        page_ids = f"SELECT runs.rowid FROM {source}{clause} ORDER BY {order} LIMIT ? OFFSET ?"
         fields = ", ".join(f"runs.{name}" for name in _PAGE_FIELDS)
+        match, outer_params = "", [*params, query.limit, query.offset]
         if search is not None:
             fields += f", snippet({SEARCH_TABLE}, -1, '«', '»', '…', 12)"
+            match = f"{SEARCH_TABLE} MATCH ? AND "
+            outer_params.insert(0, search)
         sql = (
-            f"SELECT {fields} FROM {source}{clause} ORDER BY {self._order(query, search)} "
-            "LIMIT ? OFFSET ?"
+            f"SELECT {fields} FROM {source} WHERE {match}runs.rowid IN ({page_ids}) "
+            f"ORDER BY {order}"
         )
-        rows = self.store.read_rows(sql, [*params, query.limit, query.offset])
+        rows = self.store.read_rows(sql, outer_params)
         names = (*_PAGE_FIELDS, SNIPPET_COLUMN[0]) if search is not None else _PAGE_FIELDS
         columns = columns_of(rows, [(name, "text") for name in names])
         return _page(

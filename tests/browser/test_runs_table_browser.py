@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from agentnb_testing import history_records
-from test_cell_browser import NOTEBOOK_STATE, SHUTDOWN_KERNEL
+from test_cell_browser import NOTEBOOK_STATE, SHUTDOWN_KERNEL, url_of
 from test_chat_browser import RUN_CELL, open_notebook_at
 from test_history_browser import set_theme
 from test_layout_browser import CONTRASTS
@@ -263,6 +263,36 @@ def test_a_reopened_notebook_shows_the_static_table(
         assert "Error displaying widget" not in text, text[:2000]
         cell_at(page, 1).scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / "runs-table-reopened.png"))
+        assert widget_errors(errors) == []
+    finally:
+        context.close()
+
+
+def test_in_notebook_7_a_selected_run_opens_below_the_table(
+    browser: Any, notebook7: Any, history_file: Path, artifacts: Path
+) -> None:
+    name = "browse-seven.ipynb"
+    new_notebook(notebook7.root / name, cells_for(history_file)[:2])
+    context, page, errors = new_page(browser)
+    try:
+        open_notebook_at(page, url_of(notebook7, "notebook7", name))
+        run_and_wait(page, 0)
+        run_and_wait(page, 1)
+        view = the_view(page)
+        before = page.evaluate(NOTEBOOK_STATE, 1)
+        box = view.locator(".anb-runs-search")
+        box.click()
+        box.type("TSLA")
+        box.press("Shift+Enter")
+        wait_for_range(page, view, f"1–20 of {COUNT // 6:,}")
+        assert page.evaluate(NOTEBOOK_STATE, 1) == before, "Shift+Enter ran no cell"
+        view.locator("tbody tr").nth(0).click()
+        view.locator(".anb-runs-open").click()
+        chat = cell_at(page, 1).locator(".agentnb .anb-message")
+        chat.wait_for()
+        assert "TSLA" in chat.inner_text()
+        chat.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "runs-table-notebook7.png"))
         assert widget_errors(errors) == []
     finally:
         context.close()
