@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 from agentnb_testing import history_records
+from IPython.core.interactiveshell import InteractiveShell
 from test_widget_kernel import WIDGET_MIME, Session
 
+import agentnb
+from agentnb import RunHistory
 from agentnb._history import HistoryStore
 
 pytestmark = pytest.mark.kernel
@@ -159,3 +162,14 @@ def test_nbclient_keeps_the_first_page_in_the_widget_state(history_file: Path) -
     assert page["total"] == COUNT // 5 and len(page["rows"]) == COUNT // 5
     statuses = {row["cells"][page["columns"].index("status")][0] for row in page["rows"]}
     assert statuses == {"failed"}
+
+
+def test_outside_a_kernel_a_history_shows_as_before() -> None:
+    shell = InteractiveShell.instance()
+    agentnb._show_histories_as_tables()  # what `import agentnb` does: no kernel here
+    history = RunHistory.from_records(history_records(3))
+    data, _ = shell.display_formatter.format(history)
+    assert WIDGET_MIME not in data
+    assert data["text/plain"] == repr(history)
+    assert data["text/html"].startswith('<div class="agentnb-runs"')
+    assert "agentnb-static" not in data["text/html"]
