@@ -169,6 +169,10 @@ def test_a_searched_history_pages_within_its_search(store: HistoryStore) -> None
     assert pages.page(PageQuery.build(search="NVDA")).total == 0, "both searches hold"
     page = pages.page(PageQuery.build(search="answer"))
     assert page.total == COUNT // 6 and "match" in page.columns
+    best = run_pages(store.runs(RunFilter.build(search="AMD", agent="echo", limit=3)))
+    page = best.page(PageQuery.build(sort="started"))
+    assert page.total == 3 and set(column(page, "agent")) == {"echo"}
+    assert best.page(PageQuery.build(search="earnings", filters={"tokens": ">0"})).total <= 3
 
 
 def test_the_selection_is_a_history_in_the_order_given(store: HistoryStore) -> None:
