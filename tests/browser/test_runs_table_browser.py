@@ -255,8 +255,9 @@ def test_a_reopened_notebook_shows_the_static_table(
         page.wait_for_function(
             """() => [...document.querySelectorAll(".jp-OutputArea-output:not([data-mime-type])")]
                  .some((el) => el.textContent.startsWith("Error"))""",
-            timeout=30_000,
+            timeout=60_000,
         )
+        static.wait_for(timeout=60_000)
         assert static.is_visible()
         assert static.locator("tbody tr").count() == 20
         text = page.locator(".jp-Notebook").inner_text()
