@@ -293,8 +293,7 @@ export class RunsTableView {
       const tr = h("tr");
       tr.dataset.id = row.id;
       const box = h("input");
-      box.type = "checkbox";
-      box.tabIndex = -1;
+      box.type = "checkbox";  // a click or Space on it toggles the row (the row's handler)
       box.setAttribute("aria-label", "select this run");
       const pick = h("td", "anb-runs-pick");
       pick.append(box);

@@ -4,12 +4,15 @@ on a header sorts (the kernel answers the page), typing in the search box search
 Shift+Enter, ``a``, ``b`` there neither run nor insert cells), Next pages forward, two
 selected rows compare below the table and one opens as a chat cell; Python reads the
 selection; light and dark themes read at 4.5:1; a notebook saved and reopened without its
-kernel shows the static table and no widget error. Screenshots go to test-artifacts/
+kernel shows the static table and no widget error, and so does nbconvert's HTML of it; in
+Notebook 7 too a search keeps its keys and a run opens below the table. Screenshots go to test-artifacts/
 (runs-table-*.png).
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -196,7 +199,7 @@ def test_two_selected_rows_compare_and_one_opens_below(lab_page: Any, artifacts:
     assert compare.is_disabled() and open_.is_disabled()
     rows.nth(0).click()
     assert open_.is_enabled() and compare.is_disabled()
-    rows.nth(1).click()
+    rows.nth(1).locator("input[type=checkbox]").press("Space")  # from the keyboard too
     assert compare.is_enabled() and open_.is_disabled()
     assert view.locator(".anb-runs-selected").inner_text() == "2 selected"
     compare.click()
@@ -238,7 +241,7 @@ def test_the_table_reads_in_light_and_dark(lab_page: Any, theme: str, artifacts:
 
 
 def test_a_reopened_notebook_shows_the_static_table(
-    browser: Any, jupyterlab: Any, history_file: Path, artifacts: Path
+    browser: Any, jupyterlab: Any, history_file: Path, artifacts: Path, tmp_path: Path
 ) -> None:
     name = "browse-reopened.ipynb"
     new_notebook(jupyterlab.root / name, cells_for(history_file)[:2])
@@ -267,6 +270,14 @@ def test_a_reopened_notebook_shows_the_static_table(
         assert widget_errors(errors) == []
     finally:
         context.close()
+    out = tmp_path / "export"
+    subprocess.run(
+        [sys.executable, "-m", "nbconvert", "--to", "html", "--output-dir", str(out),
+         str(jupyterlab.root / name)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    exported = (out / name.replace(".ipynb", ".html")).read_text()
+    assert 'class="agentnb-runs-table"' in exported and "Question 19: how did AMD" in exported
 
 
 def test_in_notebook_7_a_selected_run_opens_below_the_table(
