@@ -36,6 +36,7 @@ from typing import Any, Final, Literal, Protocol
 
 from .._core.exceptions import ConfigurationError, HistoryError
 from ._records import RUN_COLUMNS, SNIPPET_COLUMN
+from ._store import SEARCH_TABLE
 from ._tables import RunFilter, RunHistory, columns_of, search_query, since_seconds
 from ._text_table import TABLE_COLUMNS, TableColumn
 
@@ -354,8 +355,6 @@ def _page(
 class RunPages(Protocol):
     """A run table's rows, a page at a time (:class:`StorePages`, :class:`MemoryPages`)."""
 
-    title: str
-
     def page(self, query: PageQuery) -> Page: ...
 
     def history(self, local_ids: Sequence[str]) -> RunHistory:
@@ -374,8 +373,6 @@ class RowReader(Protocol):
 # ---- in SQLite ---------------------------------------------------------------------------
 
 
-SEARCH_TABLE: Final = "runs_search"
-
 
 @dataclass
 class StorePages:
@@ -384,7 +381,6 @@ class StorePages:
 
     store: RowReader
     where: RunFilter = field(default_factory=RunFilter)
-    title: str = ""
 
     def page(self, query: PageQuery) -> Page:
         search = " ".join(q for q in (self.where.search, query.search) if q) or None
@@ -496,7 +492,6 @@ class MemoryPages:
     :class:`StorePages` does in SQLite."""
 
     source: RunHistory
-    title: str = ""
 
     def page(self, query: PageQuery) -> Page:
         columns = self._columns()
@@ -559,10 +554,10 @@ def _folded(text: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
-def run_pages(history: RunHistory, title: str = "") -> RunPages:
+def run_pages(history: RunHistory) -> RunPages:
     """The pages of ``history``: from the store it was read from, with the same filters,
     when it is a ``runs()`` result; else from its rows in memory."""
     origin = history.origin
     if origin is not None:
-        return StorePages(origin.store, origin.where, title)
-    return MemoryPages(history, title)
+        return StorePages(origin.store, origin.where)
+    return MemoryPages(history)
