@@ -52,6 +52,8 @@ class HistorySource:
     def __init__(self, history: RunHistory) -> None:
         self.history = history
         self.pages: RunPages = run_pages(history)
+        self._opened: ChatCell | None = None
+        """The chat cell Open showed last: closed when the next Open or Compare replaces it."""
 
     def columns(self) -> list[dict[str, Any]]:
         return [column.describe() for column in PAGE_COLUMNS]
@@ -68,14 +70,21 @@ class HistorySource:
         found = history_records([self.pages.history(local_ids)])
         if not found:
             raise ConfigurationError("that run is no longer in the history")
-        cell = ChatCell(past_run(*found[0]))
-        return cell.view_bundle(), cell.static_bundle()
+        self._close_opened()
+        self._opened = ChatCell(past_run(*found[0]))
+        return self._opened.view_bundle(), self._opened.static_bundle()
 
     def compare(self, local_ids: Sequence[str]) -> Shown:
         if len(local_ids) < 2:
             raise ConfigurationError(f"Compare needs two runs or more; {len(local_ids)} selected")
         comparison = compare(self.pages.history(local_ids))
+        self._close_opened()
         return {"text/html": comparison.to_html(), "text/plain": comparison.to_text()}, EMPTY_OUTPUT
+
+    def _close_opened(self) -> None:
+        if self._opened is not None:
+            self._opened.close()
+            self._opened = None
 
     def static(self) -> dict[str, str]:
         """The history's HTML table (with the style that hides an unrendered view in front

@@ -144,6 +144,11 @@ def test_the_view_asks_for_pages_and_opens_and_compares_runs_below(kernel: Any) 
     assert [n["error"] for n in notices] == [False, False, True]
     assert notices[-1]["text"] == "Open shows one run; 2 are selected"
 
+    send_to_view(kernel, comm_id, {"kind": "compare", "ids": ids})
+    session.execute("pass")
+    closed = [m["content"]["comm_id"] for m in session.messages if m["msg_type"] == "comm_close"]
+    assert opened_view[WIDGET_MIME]["model_id"] in closed, "the replaced chat cell is closed"
+
 
 def test_nbclient_keeps_the_first_page_in_the_widget_state(history_file: Path) -> None:
     nbformat = pytest.importorskip("nbformat")
