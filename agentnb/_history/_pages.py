@@ -392,7 +392,7 @@ class StorePages:
             terms.insert(0, f"{SEARCH_TABLE} MATCH ?")
             params.insert(0, search)
         clause = f" WHERE {' AND '.join(terms)}" if terms else ""
-        total = self.store.read_rows(f"SELECT COUNT(*) FROM {source}{clause}", params)[0][0]
+        total = self._count(source, clause, params, only_search=len(terms) == 1 and bool(search))
         order = self._order(query, search)
         # The page's rows are found first (ids only), then read: sorting whole rows (their
         # texts, a snippet per match) would cost every matching row what only 20 need.
@@ -413,13 +413,20 @@ class StorePages:
         return _page(
             columns,
             range(len(rows)),
-            total=int(total),
+            total=total,
             offset=query.offset,
             searching=search is not None,
         )
 
     def history(self, local_ids: Sequence[str]) -> RunHistory:
         return self.store.runs_by_ids(list(local_ids))
+
+    def _count(self, source: str, clause: str, params: list[Any], *, only_search: bool) -> int:
+        if only_search:  # the index alone knows: no run to look up per match
+            sql = f"SELECT COUNT(*) FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH ?"
+        else:
+            sql = f"SELECT COUNT(*) FROM {source}{clause}"
+        return int(self.store.read_rows(sql, params)[0][0])
 
     def _conditions(self, query: PageQuery) -> tuple[list[str], list[Any]]:
         terms, params = self.where.conditions()
