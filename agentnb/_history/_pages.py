@@ -222,6 +222,8 @@ class PageQuery:
             raise ConfigurationError(f"filters must map column titles to text, not {filters!r}")
         for title, text in (filters or {}).items():
             column = _column(title, "filter")
+            if title == MATCH:
+                raise ConfigurationError("the match column is not filtered: search instead")
             if not isinstance(text, str):
                 raise ConfigurationError(f"the filter for {title!r} must be text, not {text!r}")
             if text.strip():

@@ -200,6 +200,7 @@ def test_cells_are_text_with_invisible_characters_shown(tmp_path: Path) -> None:
         ({"sort": {"column": "nope"}}, "cannot sort by 'nope': the table's columns are started"),
         ({"filters": {"answer": "x"}}, "cannot filter 'answer'"),
         ({"filters": ["agent"]}, "filters must map column titles to text"),
+        ({"filters": {"match": "x"}}, "the match column is not filtered: search instead"),
         ({"filters": {"agent": 3}}, "the filter for 'agent' must be text"),
         ({"filters": {"tokens": "many"}}, "the filter for 'tokens' must be a comparison"),
         ({"filters": {"tokens": ">"}}, "the filter for 'tokens' must be a comparison"),
