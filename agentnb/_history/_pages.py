@@ -375,7 +375,6 @@ class RowReader(Protocol):
 # ---- in SQLite ---------------------------------------------------------------------------
 
 
-
 @dataclass
 class StorePages:
     """The pages of a ``runs()`` result, each read from the history by one query: the
