@@ -189,7 +189,11 @@ class ToolCallFinished(_Event):
     arguments: Any = None
     """The final arguments, when the platform repeats them here (else None)."""
     usage: Usage | None = None
-    """Tokens a sub-agent spent inside this call, where the platform reports it."""
+    """Tokens a sub-agent spent inside this call (its own model calls; the calls it made
+    carry theirs), where the platform reports it."""
+    model: str | None = None
+    """The model the sub-agent inside this call ran, where the platform names it; it prices
+    the call's ``usage``."""
 
 
 class ToolCallProgress(_Event):

@@ -32,6 +32,7 @@ READERS = {
     "agentnb.ChatCell.wait": "waits for the cell's latest run",
     "agentnb.runs": "reads the history",
     "agentnb.remote_runs": "reads the platform's listing of its runs",
+    "agentnb.RunHistory.with_remote": "joins read runs with the platform's listing",
     "agentnb.HistoryStore.runs": "reads the history",
     "agentnb.HistoryStore.runs_by_ids": "reads the history",
     "agentnb.RunHistory.rows_at": "picks runs a history already holds",

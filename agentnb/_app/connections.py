@@ -33,6 +33,7 @@ from .._core.request import RunRequest
 from .._core.secrets import checked_key, mask
 from .._core.text import terminal_safe
 from .._display.environment import note
+from .._display.plain_table import plain_table
 from ..providers import Capabilities, RemoteAgent, available_providers, get_provider
 
 __all__ = [
@@ -244,14 +245,11 @@ class AgentList(list[RemoteAgent]):
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td><code>{escape(a.name)}</code></td>"
-            f"<td>{escape(' — '.join(x for x in (a.title, a.description) if x))}</td>"
-            f"<td>{escape(', '.join(a.skills))}</td></tr>"
+        rows = (
+            (a.name, " — ".join(x for x in (a.title, a.description) if x), ", ".join(a.skills))
             for a in self
         )
-        head = "<tr><th>agent</th><th>description</th><th>skills</th></tr>"
-        return f"<table>{head}{rows}</table>"
+        return plain_table(("agent", "description", "skills"), rows, code=(0,))
 
 
 class ConnectionList(dict[str, "Connection"]):
@@ -269,14 +267,10 @@ class ConnectionList(dict[str, "Connection"]):
 
     def _repr_html_(self) -> str:
         fields = ("name", "provider", "base_url", "api_key")
-        head = "".join(f"<th>{f}</th>" for f in (*fields, "supports"))
-        rows = "".join(
-            "<tr>"
-            + "".join(f"<td>{escape(c.describe()[f])}</td>" for f in fields)
-            + f"<td>{escape(', '.join(c.supports()))}</td></tr>"
-            for c in self.values()
+        rows = (
+            [*(c.describe()[f] for f in fields), ", ".join(c.supports())] for c in self.values()
         )
-        return f"<table><tr>{head}</tr>{rows}</table>"
+        return plain_table((*fields, "supports"), rows)
 
 
 _by_client: weakref.WeakKeyDictionary[AsyncAgentClient, Connection] = weakref.WeakKeyDictionary()

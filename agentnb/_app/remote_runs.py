@@ -1,4 +1,6 @@
-"""Platform run listings (SeekrFlow's list runs, Operativus' batch status) as `RunHistory`."""
+"""Platform run listings (a thread's runs: SeekrFlow, LangGraph, A2A's ListTasks; runs by id:
+Operativus' batch status, the Responses API's retrieve, A2A's GetTask) as `RunHistory`, which
+``agentnb.runs().with_remote(...)`` joins with the local history."""
 
 from __future__ import annotations
 
@@ -25,13 +27,14 @@ async def fetch_remote_runs(
     limit: int | None = None,
     order: Literal["asc", "desc"] = "desc",
 ) -> RunHistory:
-    """The platform's runs of a thread (``thread_id``) or by id (``agent`` + ``run_ids``)."""
+    """The platform's runs of a thread (``thread_id``; ``agent`` where the dialect needs it)
+    or by id (``agent`` + ``run_ids``)."""
     if order not in ("asc", "desc"):
         raise ConfigurationError(f"order must be 'asc' or 'desc', not {order!r}")
     if thread_id is not None and run_ids is not None:
         raise ConfigurationError("give either thread_id (list a thread) or run_ids, not both")
     if thread_id is not None:
-        listed = await client.list_runs(thread_id, limit=limit, order=order)
+        listed = await client.list_runs(thread_id, limit=limit, order=order, agent=agent)
     elif run_ids is not None:
         if not agent:
             raise ConfigurationError("run_ids needs the agent they belong to: agent=...")
@@ -58,12 +61,18 @@ def remote_runs(
     limit: int | None = None,
     order: Literal["asc", "desc"] = "desc",
 ) -> RunHistory:
-    """A platform's own listing of runs, as a :class:`RunHistory` like the local one.
+    """A platform's own listing of runs, as a :class:`RunHistory` like the local one, with
+    the platform's usage and model where its listing has them and each run priced from them
+    (or the platform's own cost).
 
     ``client`` is an ``AgentClient`` or ``AsyncAgentClient``, a connection name, or None for
-    the default connection. SeekrFlow lists a thread's runs (``thread_id``, every page,
-    ``order`` asc or desc); Operativus reports runs by id (``agent`` and ``run_ids``, asked
-    100 at a time).
+    the default connection. SeekrFlow, LangGraph and A2A 1.0 (``ListTasks``: a context's
+    tasks; ``agent=`` on a server with one endpoint per agent) list a thread's runs
+    (``thread_id``, every page; SeekrFlow also ``order`` asc or desc); Operativus (100 ids a
+    request), the Responses API and A2A report runs by id (``agent`` and ``run_ids``).
+
+    ``agentnb.runs().with_remote(remote_runs(...))`` joins the listing with the local
+    history: runs made from another notebook or the platform's UI beside the local ones.
     """
     if isinstance(client, AgentClient):
         client = client.aio

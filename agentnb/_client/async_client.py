@@ -337,33 +337,43 @@ class AsyncAgentClient:
         limit: int | None = None,
         order: str = "desc",
         page_size: int = 20,
+        agent: str | None = None,
     ) -> list[RemoteRun]:
-        """The thread's runs as the platform lists them (SeekrFlow), newest first by default.
+        """The thread's runs as the platform lists them (SeekrFlow, LangGraph, A2A 1.0's
+        tasks of a context), newest first by default; ``agent`` where the dialect needs it
+        (an A2A server with one endpoint per agent).
 
-        Pages through with ``offset`` until a short page; ``limit=None`` reads every page.
+        Pages through with ``offset`` until a short page (A2A: with each page's token until
+        the last); ``limit=None`` reads every page.
         """
         if order not in ("asc", "desc"):
             raise ConfigurationError(f"order must be 'asc' or 'desc', not {order!r}")
         if page_size < 1 or (limit is not None and limit < 0):
             raise ConfigurationError("page_size must be 1 or more and limit 0 or more")
         await self.transport.discover()
-        if self.provider.list_runs_request(thread_id, limit=1, offset=0, order=order) is None:
+        probe = self.provider.list_runs_request(
+            thread_id, limit=1, offset=0, order=order, agent=agent
+        )
+        if probe is None:
             raise ConfigurationError(f"{self.provider.title} does not list runs")
         runs: list[RemoteRun] = []
         seen: set[str] = set()
-        offset = 0
+        offset, token = 0, None
         while limit is None or len(runs) < limit:
             size = page_size if limit is None else min(page_size, limit - len(runs))
             page_request = self.provider.list_runs_request(
-                thread_id, limit=size, offset=offset, order=order
+                thread_id, limit=size, offset=offset, order=order, agent=agent, page_token=token
             )
             assert page_request is not None
-            page = self.provider.parse_runs(await self.send_json(page_request))
+            body = await self.send_json(page_request)
+            page = self.provider.parse_runs(body)
+            token = self.provider.next_page_token(body)
             fresh = [r for r in page if r.run_id not in seen]
             seen.update(r.run_id for r in fresh)
             runs.extend(fresh)
             offset += len(page)
-            if len(page) < size or not fresh:
+            last = not token if self.provider.pages_by_token else len(page) < size
+            if last or not fresh:
                 break
         return runs if limit is None else runs[:limit]
 

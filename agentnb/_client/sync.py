@@ -217,9 +217,12 @@ class AgentClient:
         limit: int | None = None,
         order: str = "desc",
         page_size: int = 20,
+        agent: str | None = None,
     ) -> list[RemoteRun]:
         return run_sync(
-            self._async.list_runs(thread_id, limit=limit, order=order, page_size=page_size)
+            self._async.list_runs(
+                thread_id, limit=limit, order=order, page_size=page_size, agent=agent
+            )
         )
 
     def run_status(self, agent: str, run_ids: str | Sequence[str]) -> list[RemoteRun]:

@@ -146,6 +146,7 @@ class CallFold:
             call.arguments = event.arguments
         call.settle_arguments()
         call.usage = event.usage or call.usage
+        call.model = event.model or call.model
         call.output = event.output
         call.error = event.error
         call.status = "failed" if event.error is not None else "succeeded"

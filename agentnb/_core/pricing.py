@@ -33,6 +33,8 @@ from ..events import Usage
 if TYPE_CHECKING:
     from genai_prices.types import ModelPrice
 
+    from .transcript import ToolCall
+
 __all__ = [
     "PRICES_VAR",
     "PRICE_KEYS",
@@ -40,6 +42,7 @@ __all__ = [
     "PriceTable",
     "RunCost",
     "parse_prices",
+    "price_call",
     "price_run",
     "prices_generation",
     "problems_text",
@@ -102,6 +105,15 @@ def price_run(model: str | None, usage: Usage | None, at: float | None) -> RunCo
     if custom is not None:
         return RunCost(float(custom.calc_price(_priced_usage(usage))["total_price"]), "custom")
     return _genai_price(model, usage, at)
+
+
+def price_call(call: ToolCall) -> RunCost:
+    """The cost of what a sub-agent spent inside ``call`` (its ``usage`` and ``model``,
+    where the platform reports them per call), priced as a run is, at the call's start."""
+    usage = call.usage if isinstance(call.usage, Usage) else None
+    if usage is None:
+        return RunCost(reason="the platform reported no usage for this call")
+    return price_run(call.model, usage, call.started_at or None)
 
 
 def _genai_price(model: str, usage: Usage, at: float | None) -> RunCost:

@@ -110,6 +110,8 @@ class ToolCall:
     platform names it; ``agent`` is the one that made the call."""
     usage: Any = None
     """Tokens a sub-agent spent inside this call (a ``Usage``), where the platform says."""
+    model: str | None = None
+    """The model the sub-agent inside this call ran, where the platform names it."""
 
     @property
     def duration(self) -> float | None:

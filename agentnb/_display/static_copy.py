@@ -522,18 +522,22 @@ def _plain_header(run: Run) -> str:
 
 REOPENED_STYLE = (
     "<style>"
-    ".jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets:not([data-mime-type]))"
+    ".jp-OutputArea-child:has(> .jp-OutputArea-output:not([data-mime-type]))"
+    ":not(:has(> .jp-OutputArea-output > *))"
     ":has(+ .jp-OutputArea-child > .jp-OutputArea-output > .agentnb-static)"
     "{display:none}"
     "</style>"
 )
-"""Hides the live view's output in front of the copy when the widget manager could not show
-it: in a notebook reopened without its kernel's widgets (JupyterLab and Notebook 7 do not
-save widget state by default) it says "Error displaying widget: model not found", and the
-copy is what the notebook shows. The manager marks that output node, and only then, with the
-``jupyter-widgets`` class (a rendered view is its child, not it). Lumino apps render a trusted
-notebook's HTML as is (a notebook saved where it ran is trusted); an untrusted one's sanitizer
-drops the ``<style>``, and the error shows as before."""
+"""Hides the live view's output in front of the copy while the widget manager has no view to
+show in it: in a notebook reopened without its kernel's widgets (JupyterLab and Notebook 7 do
+not save widget state by default) it says "Loading widget..." until the kernel answers (for
+good if it never does), then "Error displaying widget: model not found", and the copy is what
+the notebook shows. Both are text alone in the output node, which a rendered view never is
+(the view is an element inside it); CSS allows no ``:has`` inside another, hence the
+``:not(:has(...))`` beside it. Lumino apps render a trusted notebook's HTML as is (a
+notebook saved where it ran is trusted); an untrusted one's sanitizer drops the ``<style>``,
+but there the widget renderer (registered as unsafe) is not used at all: the view's output
+shows its empty text fallback."""
 
 
 def static_bundle(runs: Sequence[Run]) -> dict[str, str]:

@@ -565,7 +565,7 @@ def _folded(text: str) -> str:
 def run_pages(history: RunHistory) -> RunPages:
     """The pages of ``history``: from the store it was read from, with the same filters,
     when it is a ``runs()`` result; else from its rows in memory."""
-    origin = history.origin
-    if origin is not None:
-        return StorePages(origin.store, origin.where)
+    read_from = history.read_from
+    if read_from is not None:
+        return StorePages(read_from.store, read_from.where)
     return MemoryPages(history)

@@ -12,7 +12,8 @@
   (UTC): ``cost`` (USD of the runs whose cost is known), ``tokens`` (total), ``latency``
   (median agent time of completed runs; a tool's median call time), ``failures`` (failure
   rate of the runs, or of a tool's calls, that ended). The figures are ``summary(by,
-  every=...)``'s.
+  every=...)``'s. ``cost`` and ``tokens`` by tool are what the sub-agents inside the calls
+  spent, where the platform reports usage per call; where none does, the plot says so.
 
 The Axes drawn on is returned. One on a new figure is a :class:`QuietAxes`: a plain Axes that
 IPython does not print as ``<Axes: …>`` under the figure (``ax=`` of your own is returned as
@@ -52,6 +53,17 @@ SERIES_COLUMN = {
     "failures": ("failure_rate", "failure rate"),
 }
 """Each kind over time: the summary column drawn and its axis label."""
+_TOOL_SERIES = {
+    "cost": "cost_total",
+    "tokens": "tokens_total",
+    "latency": "duration_p50",
+    "failures": "failure_rate",
+}
+"""Each kind over time by tool: the column of :func:`_tool_summary` drawn."""
+_NO_TOOL_USAGE = (
+    "no tool call has usage: this platform reports none per call\n"
+    "(some report a sub-agent's usage inside the call that ran it)"
+)
 TOKEN_COLUMNS = ("total_tokens", "prompt_tokens", "completion_tokens")
 _MIN_SPAN = timedelta(seconds=60)
 """The narrowest time axis: runs seconds apart still get whole-second ticks."""
@@ -95,11 +107,6 @@ def _check_series(kind: str, options: dict[str, Any]) -> None:
     by = options.get("by", "agent")
     if by not in SERIES_BY:
         raise ValueError(f"by must be one of {', '.join(SERIES_BY)}, not {by!r}")
-    if by == "tool" and kind in ("cost", "tokens"):
-        raise ValueError(
-            f"plot({kind!r}, by='tool'): the history keeps no {kind} per tool call; "
-            "plot 'latency' or 'failures' by tool, or the runs' cost by agent or model"
-        )
     if options.get("every", "day") not in ("hour", "day", "week"):
         raise ValueError(f"every must be 'hour', 'day' or 'week', not {options['every']!r}")
 
@@ -108,7 +115,7 @@ def _series(history: Tabular, ax: Any, kind: str, by: str = "agent", every: str 
     column, unit = SERIES_COLUMN[kind]
     if by == "tool":
         frame = _tool_summary(history, every)
-        column = "duration_p50" if kind == "latency" else "failure_rate"
+        column = _TOOL_SERIES[kind]
     else:
         frame = history.summary(by, every=every)
     what = {"cost": "Cost", "tokens": "Tokens", "latency": "Agent time", "failures": "Failures"}
@@ -117,7 +124,12 @@ def _series(history: Tabular, ax: Any, kind: str, by: str = "agent", every: str 
     ax.set_xlabel(f"{every} starting (UTC)")
     values = frame[column].astype("float64").dropna() if len(frame) else frame[column]
     if not len(values):
-        _empty(ax, f"no runs with a {column.replace('_', ' ')}")
+        _empty(
+            ax,
+            _NO_TOOL_USAGE
+            if by == "tool" and kind in ("cost", "tokens")
+            else f"no runs with a {column.replace('_', ' ')}",
+        )
         return
     starts = []
     for name, group in values.groupby(level=by, observed=True, dropna=False, sort=True):
@@ -136,7 +148,8 @@ def _series(history: Tabular, ax: Any, kind: str, by: str = "agent", every: str 
 def _tool_summary(history: Tabular, every: str) -> pd.DataFrame:
     """Per period and tool: the median call time and the share of ended calls that failed."""
     pandas = require_pandas()
-    calls = history.tool_calls().to_pandas(["name", "status", "started_at", "duration"])
+    wanted = ["name", "status", "started_at", "duration", "total_tokens", "cost_usd"]
+    calls = history.tool_calls().to_pandas(wanted)
     calls = calls.dropna(subset=["started_at"])
     floor = {"hour": "h", "day": "D"}.get(every)
     starts = calls["started_at"].dt.tz_convert("UTC")
@@ -149,7 +162,12 @@ def _tool_summary(history: Tabular, every: str) -> pd.DataFrame:
     calls.loc[calls["status"].isin(["running", "awaiting_approval"]), "failed"] = float("nan")
     grouped = calls.groupby(["period", "name"], observed=True, sort=True)
     frame: pd.DataFrame = pandas.DataFrame(
-        {"duration_p50": grouped["duration"].median(), "failure_rate": grouped["failed"].mean()}
+        {
+            "duration_p50": grouped["duration"].median(),
+            "failure_rate": grouped["failed"].mean(),
+            "cost_total": grouped["cost_usd"].sum(min_count=1),
+            "tokens_total": grouped["total_tokens"].sum(min_count=1),
+        }
     )
     frame.index = frame.index.set_names(["period", "tool"])
     return frame

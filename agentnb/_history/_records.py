@@ -20,14 +20,17 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urlsplit
 
+from .._core.pricing import price_call, price_run
 from .._core.request import RunRequest
 from .._core.run import TERMINAL_STATUSES, Run, ToolCall
 from .._core.secrets import redact, redact_credentials
+from ..events import Usage
 
 if TYPE_CHECKING:
     from ..providers import RemoteRun
 
 __all__ = [
+    "ORIGIN_COLUMN",
     "OUTPUT_LIMIT",
     "RUN_COLUMNS",
     "SNIPPET_COLUMN",
@@ -101,6 +104,11 @@ SNIPPET_COLUMN: tuple[str, ColumnKind] = ("snippet", "text")
 """The column a search adds after ``RUN_COLUMNS``: where the words matched, in context, each
 match between « and »."""
 
+ORIGIN_COLUMN: tuple[str, ColumnKind] = ("origin", "category")
+"""The column a history joined with a platform's listing adds last
+(:meth:`~agentnb.RunHistory.with_remote`): ``local`` (recorded here only), ``remote`` (on
+the platform only: made from another notebook or the platform's UI) or ``both``."""
+
 TOOL_CALL_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("local_id", "id"),
     ("call_id", "id"),
@@ -120,11 +128,18 @@ TOOL_CALL_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("depth", "int"),
     ("decided_by", "category"),
     ("unapproved", "text"),
+    ("prompt_tokens", "int"),
+    ("completion_tokens", "int"),
+    ("total_tokens", "int"),
+    ("model", "category"),
+    ("cost_usd", "float"),
+    ("cost_source", "category"),
 )
 """The tool-call columns. ``agent`` is the agent that made the call: a sub-agent's name for
 a nested call, else the run's agent (also for calls recorded before calls had agents).
 ``decided_by`` and ``unapproved`` say who decided on a call that asked for approval, and why
-it ran without the user's approval (see :class:`ToolCallRecord`)."""
+it ran without the user's approval (see :class:`ToolCallRecord`). The tokens, ``model`` and
+cost are a sub-agent's inside the call, where the platform reports usage per call."""
 
 
 def to_datetime(seconds: float | None) -> datetime | None:
@@ -273,6 +288,20 @@ class ToolCallRecord:
     unapproved: str | None = None
     """Why the call ran without the user's approval (``approved by the server itself, not by
     you``, ``it ran although it was denied``, ...); None when it did not."""
+    prompt_tokens: int | None = None
+    """The prompt tokens the sub-agent inside this call spent (its own model calls: the
+    calls it made carry theirs), where the platform reports usage per call; else None."""
+    completion_tokens: int | None = None
+    """The sub-agent's completion tokens, where the platform reports them per call."""
+    total_tokens: int | None = None
+    """The sub-agent's tokens in all, where the platform reports them per call."""
+    model: str | None = None
+    """The model the sub-agent ran, where the platform names it."""
+    cost_usd: float | None = None
+    """What the sub-agent's model calls cost in USD, priced as a run is (the platform's
+    figure, a custom price or genai-prices); None when unknown (never 0)."""
+    cost_source: str | None = None
+    """Where ``cost_usd`` came from: ``platform``, ``custom`` or ``genai-prices``."""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> ToolCallRecord:
@@ -489,6 +518,23 @@ def _tool_row(run: Run, position: int, call: ToolCall) -> tuple[Any, ...]:
         call.depth,
         call.approval.decided_by if call.approval is not None else None,
         call.unapproved,
+        *_usage_values(call),
+    )
+
+
+def _usage_values(call: ToolCall) -> tuple[Any, ...]:
+    """A call's tokens, model, cost and its source (the last six tool-call columns)."""
+    usage = call.usage if isinstance(call.usage, Usage) else None
+    if usage is None:
+        return (None, None, None, call.model, None, None)
+    cost = price_call(call)
+    return (
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        usage.total_tokens,
+        call.model,
+        cost.usd,
+        cost.source,
     )
 
 
@@ -555,9 +601,11 @@ def remote_row(
     connection: str | None = None,
     host: str | None = None,
 ) -> tuple[Any, ...]:
-    """One listed run in ``RUN_COLUMNS`` order."""
+    """One listed run in ``RUN_COLUMNS`` order, priced from the listing's usage and model
+    (or the platform's own cost) at its start."""
     started = parse_time(run.started_at) or parse_time(run.created_at)
     finished = parse_time(run.finished_at)
+    cost = price_run(run.model, _listed_usage(run), started)
     raw: Mapping[str, Any] = run.raw or {}
     metadata = raw.get("metadata")
     error = raw.get("error")
@@ -575,6 +623,8 @@ def remote_row(
         "completion_tokens": run.completion_tokens,
         "total_tokens": _total(run),
         "model": run.model,
+        "cost_usd": cost.usd,
+        "cost_source": cost.source,
         "started_at": started,
         "finished_at": finished,
         "duration": max(0.0, finished - started) if started and finished else None,
@@ -589,6 +639,15 @@ def _number(value: Any) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     return None
+
+
+def _listed_usage(run: RemoteRun) -> Usage | None:
+    """The listing's usage: whole where the dialect kept it, else its token counts."""
+    if run.usage is not None:
+        return run.usage
+    if run.prompt_tokens is None and run.completion_tokens is None:
+        return None
+    return Usage(prompt_tokens=run.prompt_tokens, completion_tokens=run.completion_tokens)
 
 
 def _total(run: RemoteRun) -> int | None:

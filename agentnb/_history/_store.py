@@ -63,9 +63,9 @@ from ._records import (
     storable_row,
 )
 from ._tables import (
-    HistoryOrigin,
     RunFilter,
     RunHistory,
+    StoreRead,
     columns_of,
     summary_frame,
     summary_keys,
@@ -444,7 +444,7 @@ class HistoryStore:
     def runs(self, where: RunFilter | None = None) -> RunHistory:
         """Matching runs, most recent first."""
         where = where or RunFilter()
-        return RunHistory(self.run_columns(where), store=self, origin=HistoryOrigin(self, where))
+        return RunHistory(self.run_columns(where), store=self, read_from=StoreRead(self, where))
 
     def read_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """The rows a read-only query gives (a browsable table's pages: :mod:`._pages`)."""
@@ -783,6 +783,21 @@ def m010_paused_time(db: sqlite3.Connection) -> None:
     db.execute("UPDATE runs SET ttft = NULL WHERE first_token_at IS NULL")
 
 
+def m011_tool_call_usage(db: sqlite3.Connection) -> None:
+    # A sub-agent's tokens, model and cost inside the call that ran it, where the platform
+    # reports usage per call (ToolCallFinished.usage / .model). Calls recorded before kept
+    # none of it: NULL, unknown, not zero.
+    for column, kind in (
+        ("prompt_tokens", "INTEGER"),
+        ("completion_tokens", "INTEGER"),
+        ("total_tokens", "INTEGER"),
+        ("model", "TEXT"),
+        ("cost_usd", "REAL"),
+        ("cost_source", "TEXT"),
+    ):
+        db.execute(f"ALTER TABLE tool_calls ADD COLUMN {column} {kind}")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_tool_calls,
@@ -794,6 +809,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m008_model_and_cost,
     m009_approval_decisions,
     m010_paused_time,
+    m011_tool_call_usage,
 )
 """Every migration, oldest first. Append only."""
 

@@ -39,6 +39,7 @@ from .._core.run import Run
 from .._core.text import excerpt, visible
 from ._plot import plot, require_pandas, timed_statuses
 from ._records import (
+    ORIGIN_COLUMN,
     RUN_COLUMNS,
     SNIPPET_COLUMN,
     TOOL_CALL_COLUMNS,
@@ -49,6 +50,7 @@ from ._records import (
     run_row,
     tool_rows,
 )
+from ._remote_join import ORIGINS, join_remote
 from ._text_table import Cell, TableColumn, shown_columns, text_table
 
 if TYPE_CHECKING:
@@ -59,10 +61,10 @@ if TYPE_CHECKING:
 __all__ = [
     "STATUSES",
     "SUMMARY_COLUMNS",
-    "HistoryOrigin",
     "RunFilter",
     "RunHistory",
     "Since",
+    "StoreRead",
     "ToolCallHistory",
     "ToolCallSource",
     "build_frame",
@@ -287,10 +289,12 @@ class ToolCallSource(Protocol):
 
 SHOWN_ROWS = 20
 """Rows a repr shows; the rest are counted."""
+_EXTRA_COLUMNS = (SNIPPET_COLUMN, ORIGIN_COLUMN)
+"""Columns a table may have after ``RUN_COLUMNS``, in this order."""
 
 
 @dataclass(frozen=True)
-class HistoryOrigin:
+class StoreRead:
     """Where a ``runs()`` result was read: the store and the filters. A browsable table
     reads its pages there (:mod:`._pages`)."""
 
@@ -312,21 +316,24 @@ class RunHistory(Sequence[RunRecord]):
         store: ToolCallSource | None = None,
         tool_rows: Sequence[tuple[Any, ...]] | None = None,
         source: str = "local",
-        origin: HistoryOrigin | None = None,
+        read_from: StoreRead | None = None,
     ) -> None:
         columns = columns or {}
         self._spec: tuple[tuple[str, ColumnKind], ...] = (
-            (*RUN_COLUMNS, SNIPPET_COLUMN) if SNIPPET_COLUMN[0] in columns else RUN_COLUMNS
+            *RUN_COLUMNS,
+            *(extra for extra in _EXTRA_COLUMNS if extra[0] in columns),
         )
-        """The columns: ``RUN_COLUMNS``, and ``snippet`` after them for a search's results."""
+        """The columns: ``RUN_COLUMNS``, then ``snippet`` for a search's results and
+        ``origin`` for a history joined with a platform's listing."""
         self._columns = _complete_columns(columns, self._spec)
         self._store = store
         self._tool_rows = list(tool_rows) if tool_rows is not None else None
         self.source = source
-        """``local`` for agentnb's history, ``remote`` for a platform's listing."""
-        self.origin = origin
+        """``local`` for agentnb's history, ``remote`` for a platform's listing, ``joined``
+        for the two joined (:meth:`with_remote`)."""
+        self.read_from = read_from
         """The store and filters of a ``runs()`` result (None for runs held in memory: a
-        batch, ``from_runs``, a listing, a slice)."""
+        batch, ``from_runs``, a listing, a joined history, a slice)."""
 
     # ---- building ------------------------------------------------------------------------
     @classmethod
@@ -395,13 +402,42 @@ class RunHistory(Sequence[RunRecord]):
         return list(self._columns["local_id"])
 
     def to_dicts(self) -> list[dict[str, Any]]:
-        """The runs as JSON-ready dicts (times in ISO 8601; a search's ``snippet`` last)."""
+        """The runs as JSON-ready dicts (times in ISO 8601; a search's ``snippet`` and a
+        joined history's ``origin`` last)."""
         dicts = [record.to_dict() for record in self]
-        snippets = self._columns.get(SNIPPET_COLUMN[0])
-        if snippets is not None:
-            for row, snippet in zip(dicts, snippets, strict=True):
-                row[SNIPPET_COLUMN[0]] = snippet
+        for name, _ in self._spec[len(RUN_COLUMNS) :]:
+            for row, value in zip(dicts, self._columns[name], strict=True):
+                row[name] = value
         return dicts
+
+    def with_remote(self, remote: RunHistory) -> RunHistory:
+        """These runs joined with a platform's own listing (:func:`agentnb.remote_runs`), so
+        runs made from another notebook or the platform's UI are analysed beside these.
+
+        A run on both sides (the same platform run id, and host where both know it) is one
+        row: what this history recorded wins, and what it lacks comes from the listing (the
+        platform's usage and model, its end), priced again when the run had no cost. A run
+        only on the platform is a row of its own. The ``origin`` column says which each row
+        is: ``both``, ``local`` (not in the listing) or ``remote``; ``summary(by="origin")``
+        compares them. Most recent first; ``tool_calls()`` are this history's. A joined
+        history takes another listing the same way (another thread's)."""
+        if not isinstance(remote, RunHistory) or remote.source != "remote":
+            raise ConfigurationError(
+                "with_remote() takes a platform's listing: agentnb.remote_runs(...), not "
+                f"{_shown(remote) if not isinstance(remote, RunHistory) else 'a local history'}"
+            )
+        if self.source == "remote":
+            raise ConfigurationError(
+                "with_remote() joins a listing to the local history: call it on "
+                "agentnb.runs(...), not on another listing"
+            )
+        local = {name: self._columns[name] for name, _ in self._spec}
+        return RunHistory(
+            join_remote(local, remote._columns),
+            store=self._store,
+            tool_rows=self._tool_rows,
+            source="joined",
+        )
 
     # ---- analysis ------------------------------------------------------------------------
     def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -443,6 +479,10 @@ class RunHistory(Sequence[RunRecord]):
         ``summary(every="day")["cost_total"]`` is the cost per day."""
         return summarize(self, by, every, include)
 
+    def extra_keys(self) -> list[str]:
+        """Columns of this table a summary may group by besides the history's own."""
+        return [ORIGIN_COLUMN[0]] if ORIGIN_COLUMN[0] in self._columns else []
+
     def plot(self, kind: str = "tokens", *, ax: Any = None, **options: Any) -> Any:
         """Draw a common view as a report figure with matplotlib; return the Axes drawn on.
 
@@ -470,8 +510,14 @@ class RunHistory(Sequence[RunRecord]):
         statuses = Counter(self._columns["status"])
         counts = ", ".join(f"{n} {status}" for status, n in statuses.most_common())
         noun = "run" if len(self) == 1 else "runs"
-        where = " (remote)" if self.source == "remote" else ""
+        where = " (remote)" if self.source == "remote" else self._origins()
         return f"RunHistory: {len(self)} {noun}{where}" + (f" — {counts}" if counts else "")
+
+    def _origins(self) -> str:
+        """`` (2 both, 1 local, 3 remote)`` for a joined history, else nothing."""
+        origins = Counter(self._columns.get(ORIGIN_COLUMN[0], ()))
+        shown = ", ".join(f"{origins[o]} {o}" for o in ORIGINS if origins[o])
+        return f" ({shown})" if shown else ""
 
     def to_text(self, limit: int | None = None, *, width: int | None = None) -> str:
         """The runs (the first ``limit`` of them; None: all) as an aligned plain-text table,
@@ -529,7 +575,10 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
         agent or the sub-agent inside it), or both: ``calls``; ``failed`` and
         ``failure_rate`` (of the calls that ended: failed, denied and those with no result
         count against it); ``time_total`` (seconds spent in calls), ``duration_p50`` and
-        ``duration_p95``; ``runs`` (how many runs made such a call). Busiest first."""
+        ``duration_p95``; ``tokens_total`` and ``cost_total`` (USD), what the sub-agents
+        inside the calls spent, where the platform reports usage per call (missing, not 0,
+        where it does not), and ``priced_calls``, how many calls that cost counts; ``runs``
+        (how many runs made such a call). Busiest first."""
         return summarize_calls(self, by)
 
     def __repr__(self) -> str:
@@ -734,14 +783,16 @@ PERIODS: Final[dict[str, tuple[int, int]]] = {
 """Each ``every``: its length in seconds and the offset of its first start from the epoch."""
 
 
-def summary_keys(by: str | Sequence[str] | None, every: str | None = None) -> list[str]:
-    """The columns to group by, checked: ``period`` first when ``every`` is given."""
+def summary_keys(
+    by: str | Sequence[str] | None, every: str | None = None, extra: Sequence[str] = ()
+) -> list[str]:
+    """The columns to group by, checked: ``period`` first when ``every`` is given; ``extra``
+    names the table's own groupable columns (a joined history's ``origin``)."""
     keys = [] if by is None else [by] if isinstance(by, str) else list(by)
-    bad = [key for key in keys if key not in _GROUPABLE]
+    groupable = [*_GROUPABLE, *extra]
+    bad = [key for key in keys if key not in groupable]
     if bad:
-        raise ConfigurationError(
-            f"cannot summarise by {bad}; choose from {list(_GROUPABLE)} or None"
-        )
+        raise ConfigurationError(f"cannot summarise by {bad}; choose from {groupable} or None")
     if every is None:
         return keys
     if every not in PERIODS:
@@ -762,7 +813,7 @@ def summarize(
     include: str | Sequence[str] = "completed",
 ) -> pd.DataFrame:
     pandas = require_pandas()
-    keys = summary_keys(by, every)
+    keys = summary_keys(by, every, history.extra_keys())
     statuses = timed_statuses(include)
     figures = (
         "status",
@@ -842,6 +893,9 @@ CALL_SUMMARY_COLUMNS = (
     "time_total",
     "duration_p50",
     "duration_p95",
+    "tokens_total",
+    "cost_total",
+    "priced_calls",
     "runs",
 )
 _CALL_KEYS = ("name", "agent", "status")
@@ -857,7 +911,9 @@ def summarize_calls(calls: ToolCallHistory, by: str | Sequence[str]) -> pd.DataF
         raise ConfigurationError(
             f"cannot summarise tool calls by {bad or keys}; choose from {list(_CALL_KEYS)}"
         )
-    frame = calls.to_pandas(["local_id", "name", "agent", "status", "duration"])
+    frame = calls.to_pandas(
+        ["local_id", "name", "agent", "status", "duration", "total_tokens", "cost_usd"]
+    )
     status = frame["status"].astype("object")
     frame["_failed"] = status.isin(_CALL_FAILED).astype("int64")
     frame["_ended"] = (~status.isin(_CALL_PENDING)).astype("int64")
@@ -871,6 +927,9 @@ def summarize_calls(calls: ToolCallHistory, by: str | Sequence[str]) -> pd.DataF
             "time_total": grouped["duration"].sum(min_count=1).astype("float64"),
             "duration_p50": grouped["duration"].quantile(0.5).astype("float64"),
             "duration_p95": grouped["duration"].quantile(0.95).astype("float64"),
+            "tokens_total": grouped["total_tokens"].sum(min_count=1),
+            "cost_total": grouped["cost_usd"].sum(min_count=1).astype("float64"),
+            "priced_calls": grouped["cost_usd"].count().astype("int64"),
             "runs": grouped["local_id"].nunique(),
         },
         columns=list(CALL_SUMMARY_COLUMNS),

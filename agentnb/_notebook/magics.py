@@ -34,6 +34,7 @@ from .._core.handle import RunHandle
 from .._core.text import terminal_safe
 from .._display.approval_prompt import wait_for_readers
 from .._display.environment import terminal_shell
+from .._display.plain_table import plain_table
 from .._history import default_store, runs
 from .._tracing import SWITCH_VAR, configure_tracing, settings_from_env, tracing_status
 from . import magic_input
@@ -298,13 +299,10 @@ class _ConfigView:
         return "\n".join(lines or ["(no connections yet)"])
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{escape(k)}</th>" for k in ("name", "provider", "base_url", "api_key"))
-        body = "".join(
-            "<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row.values()) + "</tr>"
-            for row in self.rows
-        )
+        header = ("name", "provider", "base_url", "api_key")
+        table = plain_table(header, (list(row.values()) for row in self.rows))
         defaults = escape(", ".join(f"{k}={v}" for k, v in self.defaults.items()))
-        return f"<table><tr>{head}</tr>{body}</table><p>defaults: {defaults}</p>"
+        return f"{table}<p>defaults: {defaults}</p>"
 
 
 def _switch_tracing(value: str | None, content: bool | None) -> None:

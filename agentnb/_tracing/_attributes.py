@@ -16,9 +16,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .._core.exceptions import error_for_run
+from .._core.pricing import price_call
 from .._core.request import RunRequest
 from .._core.run import Run, ToolCall
 from .._core.secrets import redact
+from ..events import Usage
 
 __all__ = [
     "Attributes",
@@ -97,14 +99,8 @@ def run_attributes(run: Run, *, content: bool) -> Attributes:
     if run.model:
         optional["gen_ai.response.model"] = run.model
     if run.usage is not None:
-        optional["gen_ai.usage.input_tokens"] = run.usage.prompt_tokens
-        optional["gen_ai.usage.output_tokens"] = run.usage.completion_tokens
-        optional["gen_ai.usage.cache_read.input_tokens"] = run.usage.cached_tokens
-        optional["agentnb.usage.total_tokens"] = run.usage.total_tokens
-        optional["agentnb.usage.reasoning_tokens"] = run.usage.reasoning_tokens
         # the same figure as runs() and the chat cell, and where it came from
-        optional["agentnb.usage.cost_usd"] = run.cost
-        optional["agentnb.usage.cost_source"] = run.cost_source
+        optional.update(_usage(run.usage, run.cost, run.cost_source))
     attributes.update({name: value for name, value in optional.items() if value is not None})
     if content:
         attributes["gen_ai.output.messages"] = _json([_output_message(run)])
@@ -112,7 +108,8 @@ def run_attributes(run: Run, *, content: bool) -> Attributes:
 
 
 def tool_attributes(call: ToolCall, *, content: bool) -> Attributes:
-    """An ``execute_tool`` span's attributes: the tool, the call id, how it ended."""
+    """An ``execute_tool`` span's attributes: the tool, the call id, how it ended; for a call
+    whose sub-agent's usage the platform reports, its model, usage and cost as a run's."""
     attributes: Attributes = {
         "gen_ai.operation.name": "execute_tool",
         "gen_ai.tool.name": call.name,
@@ -123,12 +120,29 @@ def tool_attributes(call: ToolCall, *, content: bool) -> Attributes:
         attributes["error.type"] = "tool_error"
     if call.approval is not None and call.approval.approved is not None:
         attributes["agentnb.tool.approved"] = call.approval.approved
+    if isinstance(call.usage, Usage):  # a sub-agent's, where the platform gives it per call
+        cost = price_call(call)
+        spent = {"gen_ai.response.model": call.model, **_usage(call.usage, cost.usd, cost.source)}
+        attributes.update({name: value for name, value in spent.items() if value is not None})
     if content:
         arguments = call.arguments if call.arguments is not None else call.arguments_text
         attributes["gen_ai.tool.call.arguments"] = _json(arguments)
         if call.output is not None:
             attributes["gen_ai.tool.call.result"] = _json(call.output)
     return scrubbed(attributes)
+
+
+def _usage(usage: Usage, cost: float | None, source: str | None) -> dict[str, Any]:
+    """The GenAI conventions' usage attributes, and agentnb's total, reasoning and cost."""
+    return {
+        "gen_ai.usage.input_tokens": usage.prompt_tokens,
+        "gen_ai.usage.output_tokens": usage.completion_tokens,
+        "gen_ai.usage.cache_read.input_tokens": usage.cached_tokens,
+        "agentnb.usage.total_tokens": usage.total_tokens,
+        "agentnb.usage.reasoning_tokens": usage.reasoning_tokens,
+        "agentnb.usage.cost_usd": cost,
+        "agentnb.usage.cost_source": source,
+    }
 
 
 def batch_attributes(agent: str, size: int) -> Attributes:

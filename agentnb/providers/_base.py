@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 from .._core.approvals import ApprovalDecision
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
-from ..events import Event, RunCompleted
+from ..events import Event, RunCompleted, Usage
 from ..sse import ServerSentEvent
 from ._options import reject_unsupported
 
@@ -72,6 +72,9 @@ class RemoteRun:
     model: str | None = None
     """The model the run used, where the listing says."""
     raw: Mapping[str, Any] = field(default_factory=dict)
+    usage: Usage | None = None
+    """The listing's usage whole (cached and reasoning tokens, a cost the platform reports),
+    where it has one: what the run is priced by."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,8 @@ class Provider(abc.ABC):
     (``ApprovalDecision.answer``); without it, a dialect takes only approve / deny."""
     streaming: ClassVar[bool] = True
     """The answer arrives in pieces as it is made (every dialect agentnb ships)."""
+    pages_by_token: ClassVar[bool] = False
+    """The run listing pages by a token each page gives (A2A's ``ListTasks``), not by offset."""
 
     def __init__(self, **options: Any) -> None:
         unknown = set(options) - set(self.option_names())
@@ -345,8 +350,24 @@ class Provider(abc.ABC):
         return []
 
     def list_runs_request(
-        self, thread_id: str, *, limit: int, offset: int, order: str
+        self,
+        thread_id: str,
+        *,
+        limit: int,
+        offset: int,
+        order: str,
+        agent: str | None = None,
+        page_token: str | None = None,
     ) -> HttpRequest | None:
+        """The request for a page of a thread's runs (read by :meth:`parse_runs`), or None
+        when the platform lists no runs. ``agent`` is the agent the listing is asked of
+        (None when the caller named none); a dialect that :attr:`pages_by_token` is given
+        the token :meth:`next_page_token` read from the page before, others ``offset``."""
+        return None
+
+    def next_page_token(self, body: Any) -> str | None:
+        """The token that asks a run listing's next page, from a page's body; None on the
+        last page (and always for a dialect that pages by offset)."""
         return None
 
     def run_status_request(self, agent: str, run_ids: Sequence[str]) -> HttpRequest | None:

@@ -10,7 +10,8 @@ subgraphs (``messages|tools:3f2a…``, ``updates|outer:1|inner:2``). The modes r
   ``tool_calls``) and ``usage_metadata``; a ``tool`` message is a call's result;
 - ``updates`` ``{node: update}``: ``__interrupt__`` pauses the run (each interrupt is a call
   awaiting a human: a free-form question when its value is text); a root update of a node
-  that ran a subgraph ends that subgraph's call;
+  that ran a subgraph ends that subgraph's call, with the ``usage_metadata`` its own messages
+  carried (and their ``response_metadata`` model): the sub-agent's usage per call;
 - ``values``: the graph's state (:class:`StateSnapshot`); ``custom``: :class:`CustomEvent`;
 - ``error`` ``{error, message}`` fails the run; ``end`` completes it (agentnb's server sends
   it; ``langgraph-api`` closes the stream instead, see :meth:`LangGraphTranslator.ended`).
@@ -99,6 +100,8 @@ class _Calls:
     by_index: dict[tuple[str, int], str] = field(default_factory=dict)
     subgraphs: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     """Open subgraph calls: namespace entry -> (node name, the entry of the call above)."""
+    spent: dict[str, tuple[Usage | None, str | None]] = field(default_factory=dict)
+    """What each open subgraph's own messages said they spent, and their model."""
 
 
 def _add(total: Usage | None, usage: Usage | None) -> Usage | None:
@@ -222,9 +225,15 @@ class LangGraphTranslator(Translator):
             return [*events, *self._tool_result(message)]
         if kind not in _AI_TYPES:
             return events  # the user's own message, echoed back
-        self.usage = _add(self.usage, parse_usage(message.get("usage_metadata")))
+        usage = parse_usage(message.get("usage_metadata"))
+        self.usage = _add(self.usage, usage)
         metadata = as_dict(message.get("response_metadata")) or {}
-        self.model = model_name(metadata.get("model_name") or metadata.get("model")) or self.model
+        model = model_name(metadata.get("model_name") or metadata.get("model"))
+        if scope.parent_call_id is None:
+            self.model = model or self.model
+        elif usage is not None or model is not None:
+            before, named = self._calls.spent.get(scope.parent_call_id, (None, None))
+            self._calls.spent[scope.parent_call_id] = (_add(before, usage), model or named)
         events.extend(self._reasoning(message, scope))
         events.extend(self._text(message, scope))
         events.extend(self._tool_calls(message, scope))
@@ -331,7 +340,12 @@ class LangGraphTranslator(Translator):
         ]
         for entry in ended:
             del self._calls.subgraphs[entry]
-        return [*events, *(ToolCallFinished(call_id=entry) for entry in ended)]
+        return [*events, *(self._subgraph_ended(entry) for entry in ended)]
+
+    def _subgraph_ended(self, entry: str) -> ToolCallFinished:
+        """A subgraph's call ends, with what its own messages spent (the usage per call)."""
+        usage, model = self._calls.spent.pop(entry, (None, None))
+        return ToolCallFinished(call_id=entry, usage=usage, model=model)
 
     def _interrupted(self, value: Any) -> list[Event]:
         entries = [as_dict(v) for v in value] if isinstance(value, list) else []

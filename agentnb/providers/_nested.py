@@ -8,6 +8,12 @@ apart: the call id is the path joined with ``/`` and its parent is the path with
 id. Text and reasoning belong to the call their path ends at. The agent is read from
 ``providerMetadata.metadata.agent_id``, else ``messageMetadata.metadata.agent_id``.
 A chunk this module does not know is kept verbatim, so nothing is lost.
+
+A sub-agent's own ``start`` / ``message-metadata`` / ``finish`` chunks say what it spent
+where the platform puts that in their ``messageMetadata`` (``usage``, ``model``), as the top
+agent's say the run's: that is the usage of the call that ran the sub-agent (its path), given
+with the call's end (:attr:`ToolCallFinished.usage` / ``.model``). A sub-agent's figures are
+its own model calls: a sub-agent it delegated to reports its own under its own call.
 """
 
 from __future__ import annotations
@@ -21,11 +27,12 @@ from ..events import (
     ToolCallDelta,
     ToolCallFinished,
     ToolCallStarted,
+    Usage,
     attributed_delta,
 )
-from ._frames import as_dict, first_str
+from ._frames import as_dict, first_str, model_name, parse_usage
 
-__all__ = ["NESTED_PART", "NestedCalls", "path_key"]
+__all__ = ["NESTED_PART", "NestedCalls", "message_usage", "path_key"]
 
 NESTED_PART = "data-nestedToolEvent"
 """The part type that wraps a sub-agent's chunk."""
@@ -43,6 +50,14 @@ def _path_of(data: dict[str, Any]) -> list[str]:
     return [item for item in raw if isinstance(item, str) and item] if isinstance(raw, list) else []
 
 
+def message_usage(frame: dict[str, Any]) -> tuple[Usage | None, str | None]:
+    """The usage and model a ``start`` / ``message-metadata`` / ``finish`` chunk names (in
+    ``messageMetadata``, or ``usage`` beside it)."""
+    metadata = as_dict(frame.get("messageMetadata")) or {}
+    usage = parse_usage(frame.get("usage")) or parse_usage(metadata.get("usage"))
+    return usage, model_name(metadata.get("model")) or model_name(metadata.get("modelId"))
+
+
 def _agent_of(chunk: dict[str, Any]) -> str | None:
     for key in ("providerMetadata", "messageMetadata"):
         metadata = as_dict((as_dict(chunk.get(key)) or {}).get("metadata")) or {}
@@ -57,6 +72,14 @@ class NestedCalls:
 
     def __init__(self) -> None:
         self._arguments: dict[str, Any] = {}
+        self._spent: dict[str, tuple[Usage | None, str | None]] = {}
+        """What each sub-agent said it spent, by the id of the call that ran it."""
+
+    def spent_in(self, call_id: str) -> dict[str, Any]:
+        """The ``usage`` and ``model`` fields of ``call_id``'s end: what the sub-agent it ran
+        said it spent (nothing when it said nothing)."""
+        usage, model = self._spent.pop(call_id, (None, None))
+        return {"usage": usage, "model": model}
 
     def translate(self, frame: dict[str, Any]) -> list[Event] | None:
         """Events for one ``data-nestedToolEvent`` part; None when its shape is unknown."""
@@ -71,7 +94,13 @@ class NestedCalls:
             return self._delta(kind, chunk, path, agent)
         if kind.startswith("tool-"):
             return self._tool(kind, chunk, path, agent)
+        if kind in _SPENDING and path:
+            self._note_spent(path_key(path), *message_usage(chunk))
         return [] if kind in _QUIET else None
+
+    def _note_spent(self, call_id: str, usage: Usage | None, model: str | None) -> None:
+        before, named = self._spent.get(call_id, (None, None))
+        self._spent[call_id] = (usage.merged(before) if usage else before, model or named)
 
     def _delta(
         self, kind: str, chunk: dict[str, Any], path: list[str], agent: str | None
@@ -105,12 +134,12 @@ class NestedCalls:
             return self._input_available(call_id, name, parent, agent, chunk.get("input"))
         if kind == "tool-output-available":
             arguments = self._arguments.pop(call_id, None)
-            return [
-                ToolCallFinished(call_id=call_id, output=chunk.get("output"), arguments=arguments)
-            ]
+            output = chunk.get("output")
+            spent = self.spent_in(call_id)
+            return [ToolCallFinished(call_id=call_id, output=output, arguments=arguments, **spent)]
         if kind == "tool-output-error":
             error = first_str(chunk, "errorText") or "the tool call failed"
-            return [ToolCallFinished(call_id=call_id, error=error)]
+            return [ToolCallFinished(call_id=call_id, error=error, **self.spent_in(call_id))]
         return None
 
     def _input_available(
@@ -131,3 +160,5 @@ _QUIET = frozenset(
     | {"reasoning-start", "reasoning-end", "message-metadata"}
 )
 """A sub-agent's lifecycle chunks: its own start/finish must not end the top run."""
+_SPENDING = frozenset({"start", "message-metadata", "finish"})
+"""The chunks whose ``messageMetadata`` may say what the sub-agent spent."""

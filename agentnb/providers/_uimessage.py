@@ -54,13 +54,11 @@ from ._frames import (
     first_number,
     first_str,
     is_done_marker,
-    model_name,
     parse_json,
-    parse_usage,
     str_list,
 )
 from ._frames import unknown as keep_unknown
-from ._nested import NESTED_PART, NestedCalls
+from ._nested import NESTED_PART, NestedCalls, message_usage
 from ._uimessage_parts import UIMessageBuilder
 
 __all__ = ["UIMessageTranslator"]
@@ -71,11 +69,6 @@ _KEPT_PARTS = frozenset(
     {"source-url", "source-document", "file", "reasoning-file", "custom", "steering-message"}
 )
 """Parts the SDK adds to the message that a run has no place for."""
-
-
-def _usage_in(frame: Mapping[str, Any]) -> Usage | None:
-    metadata = as_dict(frame.get("messageMetadata")) or {}
-    return parse_usage(frame.get("usage")) or parse_usage(metadata.get("usage"))
 
 
 class UIMessageTranslator(Translator):
@@ -91,6 +84,7 @@ class UIMessageTranslator(Translator):
         self._model: str | None = None
         self._execution_time: float | None = None
         self._followups: list[str] = []
+        self._nested = NestedCalls()
         self._handlers: dict[str, _Handler] = {
             "start": self._start,
             "start-step": self._step_start,
@@ -117,7 +111,7 @@ class UIMessageTranslator(Translator):
             "abort": self._abort,
             "finish": self._finish,
             "data-followups": self._followup_part,
-            NESTED_PART: NestedCalls().translate,
+            NESTED_PART: self._nested.translate,
         }
 
     @property
@@ -181,9 +175,8 @@ class UIMessageTranslator(Translator):
 
     def _read_metadata(self, frame: _Frame) -> bool:
         metadata = as_dict(frame.get("messageMetadata")) or {}
-        usage = _usage_in(frame)
+        usage, model = message_usage(frame)
         seconds = first_number(metadata, "executionTime", "execution_time")
-        model = model_name(metadata.get("model")) or model_name(metadata.get("modelId"))
         self._usage = usage or self._usage
         self._model = model or self._model
         self._execution_time = seconds if seconds is not None else self._execution_time
@@ -278,7 +271,8 @@ class UIMessageTranslator(Translator):
         self.builder.output(call_id, frame)
         if frame.get("preliminary") is True:
             return [ToolCallProgress(call_id=call_id, output=frame.get("output"))]
-        return [ToolCallFinished(call_id=call_id, output=frame.get("output"))]
+        output = frame.get("output")
+        return [ToolCallFinished(call_id=call_id, output=output, **self._nested.spent_in(call_id))]
 
     def _tool_output_error(self, frame: _Frame) -> list[Event] | None:
         call_id = first_str(frame, "toolCallId")
@@ -286,7 +280,7 @@ class UIMessageTranslator(Translator):
             return None
         error = first_str(frame, "errorText") or "the tool call failed"
         self.builder.output_error(call_id, error)
-        return [ToolCallFinished(call_id=call_id, error=error)]
+        return [ToolCallFinished(call_id=call_id, error=error, **self._nested.spent_in(call_id))]
 
     def _tool_output_denied(self, frame: _Frame) -> list[Event] | None:
         call_id = first_str(frame, "toolCallId")

@@ -27,7 +27,8 @@ then also goes as a data part ``decision`` ``{callId, approved, reason}``.
 The platform's own task: Stop sends ``CancelTask`` (``tasks/cancel``); a running task is
 streamed again with ``SubscribeToTask`` (``tasks/resubscribe``), which is also how a cut
 stream resumes (A2A streams carry no event ids); ``GetTask`` (``tasks/get``) reads a task's
-status for ``remote_runs``.
+status for ``remote_runs``, and A2A 1.0's ``ListTasks`` lists a context's tasks (the thread's
+runs), a page at a time by ``pageToken``.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ _METHODS = {
         "get": "GetTask",
         "cancel": "CancelTask",
         "subscribe": "SubscribeToTask",
+        "list": "ListTasks",
     },
     "0.3": {
         "stream": "message/stream",
@@ -93,6 +95,7 @@ class A2A(Provider):
     )
     resume_mode = "cursor"
     status_batch_size = 1
+    pages_by_token = True
     json_answers = True
     supports_answers = True
     supports_approvals = True
@@ -245,9 +248,49 @@ class A2A(Provider):
             return None
         return self._rpc(agent, "get", {"id": run_ids[0]}, stream=False)
 
+    def list_runs_request(
+        self,
+        thread_id: str,
+        *,
+        limit: int,
+        offset: int,
+        order: str,
+        agent: str | None = None,
+        page_token: str | None = None,
+    ) -> HttpRequest | None:
+        """A2A 1.0's ``ListTasks`` of one context (the thread), newest first (its only
+        order), a page at a time by ``pageToken``; A2A 0.3 has no such method (None)."""
+        if "list" not in _METHODS[self.version]:
+            return None
+        if agent is None and self.path is not None and "{agent}" in self.path:
+            raise ConfigurationError(
+                "this A2A connection has one endpoint per agent: say which agent's tasks to "
+                "list (agent=...)"
+            )
+        params: _Obj = {"contextId": thread_id, "pageSize": max(1, min(limit, 100))}
+        if page_token:
+            params["pageToken"] = page_token
+        return self._rpc(agent or "", "list", params, stream=False)
+
+    def next_page_token(self, body: Any) -> str | None:
+        result = as_dict((as_dict(body) or {}).get("result")) or {}
+        return first_str(result, "nextPageToken") or None
+
     def parse_runs(self, body: Any) -> list[RemoteRun]:
-        """The task of a ``GetTask`` answer; none for a JSON-RPC error (no such task)."""
-        found = stream_result({"task": (as_dict(body) or {}).get("result")})
+        """The task of a ``GetTask`` answer, or the tasks of a ``ListTasks`` page; none for
+        a JSON-RPC error (no such task)."""
+        answer = as_dict(body) or {}
+        error = as_dict(answer.get("error"))
+        if error is not None and error.get("code") != TASK_NOT_FOUND:
+            message = first_str(error, "message") or str(error)[:200]
+            raise ProtocolError(f"the A2A server answered the listing with an error: {message}")
+        if error is not None:
+            return []
+        result = as_dict(answer.get("result")) or {}
+        if isinstance(result.get("tasks"), list):
+            tasks = [as_dict(task) for task in result["tasks"]]
+            return [_remote_run(task) for task in tasks if task and first_str(task, "id")]
+        found = stream_result({"task": result})
         if found is None or found[0] != "task":
             return []
         return [_remote_run(found[1])]
@@ -260,6 +303,9 @@ def _checked_version(version: str) -> str:
         )
     return version
 
+
+TASK_NOT_FOUND = -32001
+"""A2A's JSON-RPC error code for a task the server does not know (a listing leaves it out)."""
 
 NO_CARD_STATUS = frozenset({404, 405, 501})
 """Answers to a card request that mean "no card here" (the base URL is then the endpoint)."""

@@ -165,7 +165,14 @@ class LangGraph(Provider):
         return [a for a in agents if a is not None]
 
     def list_runs_request(
-        self, thread_id: str, *, limit: int, offset: int, order: str
+        self,
+        thread_id: str,
+        *,
+        limit: int,
+        offset: int,
+        order: str,
+        agent: str | None = None,
+        page_token: str | None = None,
     ) -> HttpRequest | None:
         """A thread's runs, newest first (the server's only order)."""
         params = {"limit": str(limit), "offset": str(offset)}

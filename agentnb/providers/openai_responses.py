@@ -241,4 +241,5 @@ def _remote_run(response: _Obj) -> RemoteRun:
         completion_tokens=usage.completion_tokens if usage else None,
         total_tokens=usage.total_tokens if usage else None,
         raw=response,
+        usage=usage,
     )

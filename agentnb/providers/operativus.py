@@ -321,6 +321,7 @@ def parse_operativus_runs(body: Any) -> list[RemoteRun]:
                 total_tokens=usage.total_tokens if usage else None,
                 model=model_name(obj.get("model")),
                 raw=obj,
+                usage=usage,
             )
         )
     return runs

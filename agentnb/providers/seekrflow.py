@@ -276,7 +276,14 @@ class SeekrFlow(Provider):
         return completed.model_copy(update=update)
 
     def list_runs_request(
-        self, thread_id: str, *, limit: int, offset: int, order: str
+        self,
+        thread_id: str,
+        *,
+        limit: int,
+        offset: int,
+        order: str,
+        agent: str | None = None,
+        page_token: str | None = None,
     ) -> HttpRequest | None:
         return self._runs_request(thread_id, limit, offset, order)
 
@@ -329,6 +336,7 @@ def parse_seekrflow_runs(body: Any) -> list[RemoteRun]:
                 total_tokens=usage.total_tokens if usage else None,
                 model=model_name(obj.get("model")),
                 raw=obj,
+                usage=usage,
             )
         )
     return runs

@@ -16,6 +16,10 @@ extensions. ``SubscribeToTask``
 (``tasks/resubscribe``) streams the task as it stands, then the rest (after ``Last-Event-ID``
 when the request has one);
 ``GetTask`` (``tasks/get``) and ``CancelTask`` (``tasks/cancel``) answer with the task.
+``ListTasks`` (A2A 1.0) answers with the agent's tasks, newest first, ``contextId`` keeping
+one conversation's: ``{tasks, nextPageToken, pageSize, totalSize}``, ``pageSize`` (1 to 100,
+default 50) tasks a page, the next page asked with ``pageToken`` (empty on the last page);
+the tasks carry their artifacts only with ``includeArtifacts``.
 Unknown methods, tasks and bad params are JSON-RPC errors (HTTP 200, A2A's codes).
 A call awaiting a human's approval puts the task in ``input-required``: the status message
 asks (text) and names the call (data part ``{"approval": {callId, approvalId, name}}``), and the
@@ -80,7 +84,10 @@ _METHODS = {
     "tasks/get": "get",
     "CancelTask": "cancel",
     "tasks/cancel": "cancel",
+    "ListTasks": "list",
 }
+LIST_PAGE_SIZE = 50
+"""Tasks a ``ListTasks`` page holds when ``pageSize`` is not given (at most 100)."""
 _STATES = {
     "running": "TASK_STATE_WORKING",
     "paused": "TASK_STATE_INPUT_REQUIRED",
@@ -273,6 +280,43 @@ def _task(log: RunLog) -> _Obj:
     }
 
 
+def _list_tasks(request: Request, state: AppState, body: _Obj) -> JSONResponse:
+    """``ListTasks``: the agent's tasks (of one context, with ``contextId``), newest first,
+    a page at a time; the page token is the next task's position (opaque to a client)."""
+    params = _params(body)
+    size, start = params.get("pageSize", LIST_PAGE_SIZE), params.get("pageToken") or "0"
+    context = params.get("contextId")
+    if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 100:
+        return _error(body.get("id"), -32602, f"pageSize must be 1 to 100, not {size!r}")
+    if not isinstance(start, str) or not start.isdigit():
+        return _error(body.get("id"), -32602, f"pageToken {start!r} is not one this server gave")
+    if context is not None and not isinstance(context, str):
+        return _error(body.get("id"), -32602, "contextId must be a string")
+    agent = request.path_params["agent"]
+    tasks = [
+        log
+        for log in state.runs.all()
+        if log.dialect == KIND and log.agent == agent and context in (None, log.thread_id)
+    ]
+    tasks.sort(key=lambda log: log.created_at, reverse=True)
+    offset = int(start)
+    page = tasks[offset : offset + size]
+    following = offset + len(page)
+    with_artifacts = params.get("includeArtifacts") is True
+    listed = [_task(log) if with_artifacts else _without_artifacts(_task(log)) for log in page]
+    result = {
+        "tasks": listed,
+        "nextPageToken": str(following) if following < len(tasks) else "",
+        "pageSize": size,
+        "totalSize": len(tasks),
+    }
+    return JSONResponse(_response(body.get("id"), result))
+
+
+def _without_artifacts(task: _Obj) -> _Obj:
+    return {key: value for key, value in task.items() if key != "artifacts"}
+
+
 def _task_of(request: Request, body: _Obj) -> RunLog | JSONResponse:
     task_id = _params(body).get("id")
     log = state_of(request).runs.get(task_id) if isinstance(task_id, str) else None
@@ -294,6 +338,8 @@ async def _rpc(request: Request) -> Response:
         return _answer(request, state, body, message)
     if method == "stream":
         return await run_endpoint(request, A2A, lambda r, s: _begin(r, s, body))
+    if method == "list":
+        return _list_tasks(request, state, body)
     log = _task_of(request, body)
     if isinstance(log, JSONResponse):
         return log

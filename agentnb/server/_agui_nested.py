@@ -16,7 +16,16 @@ import json
 from typing import Any, Literal
 
 from ._sse_responses import Frame, dumps
-from ._steps import Nested, Reasoning, SubAgent, Text, ToolEnd, ToolStart, run_wide_id
+from ._steps import (
+    Nested,
+    Reasoning,
+    SubAgent,
+    SubAgentDone,
+    Text,
+    ToolEnd,
+    ToolStart,
+    run_wide_id,
+)
 
 __all__ = ["SubagentEvents"]
 
@@ -74,6 +83,8 @@ class SubagentEvents:
         if isinstance(step, Text | Reasoning):
             return self._delta(where, step)
         frames = self._close(where.path)
+        if isinstance(step, SubAgentDone):  # AG-UI gives a sub-agent no usage of its own
+            return frames
         call_path = where.call_path(step.call_id)
         attribution = {"subagentRunId": subagent_run_id(where.path)}
         call_id = run_wide_id(call_path)

@@ -10,6 +10,9 @@ sub-agent: its frames' event names carry the namespace, one ``node:task_id`` ent
 (``{analyst: {messages: [the sub-agent's answer]}}``). The sub-agents' own tool calls have
 run-wide ids (their path joined with ``/``: ids must not collide across parallel subgraphs).
 Without ``stream_subgraphs`` a sub-agent's frames are left out, as ``langgraph-api`` does.
+A sub-agent's last message chunk carries what it spent, as a chat model's last chunk does:
+``usage_metadata`` ``{input_tokens, output_tokens, total_tokens}`` and
+``response_metadata.model_name``, in the subgraph's namespace.
 """
 
 from __future__ import annotations
@@ -19,7 +22,17 @@ import uuid
 from typing import Any
 
 from ._sse_responses import Frame, dumps
-from ._steps import Nested, Reasoning, Text, ToolEnd, ToolStart, run_wide_id
+from ._steps import (
+    Nested,
+    Reasoning,
+    SubAgent,
+    SubAgentDone,
+    Text,
+    TokenUsage,
+    ToolEnd,
+    ToolStart,
+    run_wide_id,
+)
 
 __all__ = ["Subgraphs"]
 
@@ -32,6 +45,15 @@ class Subgraphs:
         self.streamed = streamed
         self.nodes: dict[tuple[str, ...], str] = {}
         """The node (sub-agent) each delegating call runs, by the call's path."""
+        self.reported = TokenUsage()
+        """What the sub-agents' own chunks said they spent, all together."""
+
+    def own_usage(self, run: TokenUsage) -> TokenUsage:
+        """The top agent's part of the run's usage: the rest was reported by the subgraphs."""
+        return TokenUsage(
+            run.prompt_tokens - self.reported.prompt_tokens,
+            run.completion_tokens - self.reported.completion_tokens,
+        )
 
     def _entry(self, call_path: tuple[str, ...]) -> str:
         task = uuid.uuid5(uuid.NAMESPACE_URL, f"agentnb:{self.run_id}/{run_wide_id(call_path)}")
@@ -59,8 +81,44 @@ class Subgraphs:
         above = self.namespace(call_path[:-1])
         return [Frame(dumps(update), event=f"updates|{above}" if above else "updates")]
 
+    def _spent(self, where: SubAgent, done: SubAgentDone) -> list[Frame]:
+        """The sub-agent's last chunk: its usage and model, as a chat model's last chunk."""
+        if not self.streamed:
+            return []
+        usage = done.usage
+        self.reported = TokenUsage(
+            self.reported.prompt_tokens + usage.prompt_tokens,
+            self.reported.completion_tokens + usage.completion_tokens,
+        )
+        chunk: dict[str, Any] = {
+            "type": "AIMessageChunk",
+            "content": "",
+            "usage_metadata": {
+                "input_tokens": usage.prompt_tokens,
+                "output_tokens": usage.completion_tokens,
+                "total_tokens": usage.total_tokens,
+            },
+            "chunk_position": "last",
+        }
+        if done.model is not None:
+            chunk["response_metadata"] = {"model_name": done.model}
+        return [
+            Frame(dumps([chunk, self._metadata(where)]), f"messages|{self.namespace(where.path)}")
+        ]
+
+    def _metadata(self, where: SubAgent) -> dict[str, Any]:
+        namespace = self.namespace(where.path)
+        return {
+            "run_id": self.run_id,
+            "langgraph_node": where.name,
+            "langgraph_checkpoint_ns": namespace,
+            "checkpoint_ns": namespace,
+        }
+
     def render(self, nested: Nested) -> list[Frame]:
         where, step = nested.where, nested.step
+        if isinstance(step, SubAgentDone):
+            return self._spent(where, step)
         call_path = where.call_path(step.call_id) if isinstance(step, ToolStart | ToolEnd) else ()
         if isinstance(step, ToolStart) and self.delegated(call_path, step):
             return []
@@ -68,14 +126,8 @@ class Subgraphs:
             return self.ended(call_path, step)
         if not self.streamed:
             return []
-        namespace = self.namespace(where.path)
-        metadata = {
-            "run_id": self.run_id,
-            "langgraph_node": where.name,
-            "langgraph_checkpoint_ns": namespace,
-            "checkpoint_ns": namespace,
-        }
-        return [Frame(dumps([self._message(step, call_path), metadata]), f"messages|{namespace}")]
+        message = [self._message(step, call_path), self._metadata(where)]
+        return [Frame(dumps(message), f"messages|{self.namespace(where.path)}")]
 
     def _message(
         self, step: Text | Reasoning | ToolStart | ToolEnd, call_path: tuple[str, ...]

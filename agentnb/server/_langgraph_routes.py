@@ -118,10 +118,12 @@ class LangGraphRenderer:
         if isinstance(step, Resumed):
             return self.opening()
         if isinstance(step, Finish):
+            # each model's chunks carry its own usage: the sub-agents' came in their subgraphs
+            own = self.subgraphs.own_usage(step.usage)
             usage = {
-                "input_tokens": step.usage.prompt_tokens,
-                "output_tokens": step.usage.completion_tokens,
-                "total_tokens": step.usage.total_tokens,
+                "input_tokens": own.prompt_tokens,
+                "output_tokens": own.completion_tokens,
+                "total_tokens": own.total_tokens,
             }
             last = self._chunk(
                 usage_metadata=usage,

@@ -14,10 +14,21 @@ real agent-as-tool platforms do: a call is told apart by its path (see
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from ._agent_input import AgentInput, CallIds, tickers_in, tool_call
-from ._steps import AnyStep, Finish, Nested, Reasoning, SubAgent, Text, ToolEnd, ToolStart
+from ._steps import (
+    AnyStep,
+    Finish,
+    Nested,
+    Reasoning,
+    SubAgent,
+    SubAgentDone,
+    Text,
+    ToolEnd,
+    ToolStart,
+)
 from ._tools import ToolOutput, price_table
 
 __all__ = ["ResearchTeamAgent"]
@@ -25,6 +36,9 @@ __all__ = ["ResearchTeamAgent"]
 LEAD = "research_team"
 ANALYST = "analyst"
 QUANT = "quant"
+SUB_AGENT_MODELS = {ANALYST: "gpt-4o-mini", QUANT: "claude-haiku-4-5"}
+"""The model each sub-agent reports it ran (real ids, priced by genai-prices), where the
+dialect carries a sub-agent's usage."""
 
 _R = TypeVar("_R")
 Report = dict[str, Any]
@@ -105,18 +119,19 @@ def _delegate(
 ) -> Generator[AnyStep, None, _R]:
     """A sub-agent's steps as seen from the agent that called it: each one :class:`Nested`
     under ``call_id`` (a step already nested one level deeper gets ``call_id`` in front)."""
-    here = SubAgent((call_id,), agent, parent, agent)
+    here = SubAgent((call_id,), agent, parent, agent, SUB_AGENT_MODELS.get(agent))
     while True:
         try:
             step = next(steps)
         except StopIteration as done:
+            yield Nested(here, SubAgentDone())
             result: _R = done.value
             return result
         if isinstance(step, Nested):
             deeper = step.where
-            where = SubAgent((call_id, *deeper.path), deeper.name, deeper.parent, deeper.tool)
+            where = replace(deeper, path=(call_id, *deeper.path))
             yield Nested(where, step.step)
-        elif isinstance(step, Reasoning | Text | ToolStart | ToolEnd):
+        elif isinstance(step, Reasoning | Text | ToolStart | ToolEnd | SubAgentDone):
             yield Nested(here, step)
 
 

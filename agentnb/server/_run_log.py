@@ -28,6 +28,8 @@ from ._steps import (
     Paused,
     Reasoning,
     Resumed,
+    SubAgent,
+    SubAgentDone,
     Text,
     TokenUsage,
     ToolEnd,
@@ -212,6 +214,7 @@ async def produce(log: RunLog, agent: Agent, pacing: Pacing) -> None:
     started = time.perf_counter()
     prompt = log.request.prompt_tokens()
     completion = 0
+    spent = SubAgentSpending()
     steps = agent.steps(log.request)
     reply: Decision | None = None
     try:
@@ -228,18 +231,23 @@ async def produce(log: RunLog, agent: Agent, pacing: Pacing) -> None:
             elif isinstance(step, Nested) and isinstance(step.step, Text | Reasoning):
                 for piece in split_chunks(step.step.text, pacing.chunk_size):
                     log.append(Nested(step.where, type(step.step)(piece)))
-                    completion += count_tokens(piece)
+                    completion += spent.add(step.where, 0, count_tokens(piece))
                     await asyncio.sleep(pacing.delay_s)
             elif isinstance(step, Finish):
                 usage = TokenUsage(prompt, completion)
                 elapsed = round(time.perf_counter() - started, 3)
                 log.append(replace(step, usage=usage, execution_time=elapsed))
             else:
+                where = step.where if isinstance(step, Nested) else None
                 inner = step.step if isinstance(step, Nested) else step
                 if isinstance(inner, ToolStart):
-                    completion += count_tokens(json.dumps(inner.arguments))
+                    completion += spent.add(where, 0, count_tokens(json.dumps(inner.arguments)))
                 elif isinstance(inner, ToolEnd):
-                    prompt += count_tokens(json.dumps(inner.output or inner.error))
+                    prompt += spent.add(
+                        where, count_tokens(json.dumps(inner.output or inner.error))
+                    )
+                elif isinstance(step, Nested) and isinstance(inner, SubAgentDone):
+                    step = spent.done(step.where)
                 log.append(step)
                 await asyncio.sleep(pacing.delay_s)
         log.end("completed")
@@ -251,6 +259,28 @@ async def produce(log: RunLog, agent: Agent, pacing: Pacing) -> None:
     except Exception as exc:  # an agent bug must end the run, not hang its readers
         log.append(Failure(f"the agent failed: {type(exc).__name__}: {exc}", "INTERNAL_ERROR"))
         log.end("failed")
+
+
+class SubAgentSpending:
+    """What each sub-agent of a run spent (its own steps' tokens, counted in the run's usage
+    too), said when it finishes (:class:`SubAgentDone`)."""
+
+    def __init__(self) -> None:
+        self._by_path: dict[tuple[str, ...], TokenUsage] = {}
+
+    def add(self, where: SubAgent | None, prompt: int, completion: int = 0) -> int:
+        """Count tokens a step of ``where`` (None: the top agent) spent; all of them."""
+        if where is not None:
+            before = self._by_path.get(where.path, TokenUsage())
+            self._by_path[where.path] = TokenUsage(
+                before.prompt_tokens + prompt, before.completion_tokens + completion
+            )
+        return prompt + completion
+
+    def done(self, where: SubAgent) -> Nested:
+        """The sub-agent ``where`` has finished: what it spent, and its model."""
+        usage = self._by_path.pop(where.path, TokenUsage())
+        return Nested(where, SubAgentDone(usage, where.model))
 
 
 def _next_step(steps: Iterator[AnyStep], reply: Decision | None) -> AnyStep | None:

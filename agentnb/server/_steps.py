@@ -162,6 +162,8 @@ class SubAgent:
     """The agent that delegated to it."""
     tool: str
     """The name of the call that started it (SeekrFlow's ``sourceToolName``)."""
+    model: str | None = None
+    """The model the sub-agent reports it ran."""
 
     @property
     def depth(self) -> int:
@@ -172,7 +174,18 @@ class SubAgent:
         return (*self.path, call_id)
 
 
-NestedStep = Reasoning | Text | ToolStart | ToolEnd
+@dataclass(frozen=True, slots=True)
+class SubAgentDone:
+    """The sub-agent has finished (before the call that ran it returns). The producer fills
+    in what it spent: its own steps' tokens (a sub-agent it delegated to reports its own),
+    which the run's usage counts too."""
+
+    usage: TokenUsage = field(default_factory=TokenUsage)
+    model: str | None = None
+    """The model the sub-agent reports it ran."""
+
+
+NestedStep = Reasoning | Text | ToolStart | ToolEnd | SubAgentDone
 
 
 @dataclass(frozen=True, slots=True)

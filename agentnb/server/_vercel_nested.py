@@ -14,7 +14,10 @@ sub-agent. The chunk is an ordinary UI message chunk (``text-start`` / ``-delta`
 ``reasoning-*``, ``tool-input-start`` / ``-delta`` / ``-available``,
 ``tool-output-available`` / ``-error``) whose ``providerMetadata.metadata`` names
 ``agent_id`` (the sub-agent) and ``parent_agent_id`` (the agent that delegated), where the
-SDK's ``infer_metadata`` reads them.
+SDK's ``infer_metadata`` reads them. A sub-agent's own ``finish`` chunk ends its stream when
+it has finished (before the call that ran it returns), its ``messageMetadata`` saying what it
+spent (``usage`` as the SDK's ``{inputTokens, outputTokens, totalTokens}``, and ``model``),
+as the top agent's ``finish`` says the run's.
 
 The generic ``/api/chat`` stream uses the same part: to the AI SDK it is a data part
 (``data-*``, any ``data``), which ``useChat`` keeps among the message's parts.
@@ -26,7 +29,7 @@ import json
 from typing import Any
 
 from ._sse_responses import Frame, dumps
-from ._steps import Nested, Reasoning, SubAgent, Text, ToolEnd, ToolStart
+from ._steps import Nested, Reasoning, SubAgent, SubAgentDone, Text, ToolEnd, ToolStart
 from ._tokens import split_chunks
 
 __all__ = ["NESTED_PART", "NestedParts"]
@@ -42,12 +45,16 @@ class NestedParts:
         self.open: dict[tuple[str, ...], tuple[SubAgent, str, str]] = {}
         """Open block by sub-agent path: (the sub-agent, "text" | "reasoning", block id)."""
         self.blocks = 0
+        self.agents: dict[tuple[str, ...], SubAgent] = {}
+        """Each sub-agent seen, by its path (the call that ran it)."""
 
     def render(self, nested: Nested) -> list[Frame]:
         where, step = nested.where, nested.step
         if isinstance(step, Text | Reasoning):
             return self._delta(where, step)
         frames = self._close(where.path)
+        if isinstance(step, SubAgentDone):
+            return [*frames, self._finish(where, step)]
         if isinstance(step, ToolStart):
             return [*frames, *self._tool_input(where, step)]
         return [*frames, *self.ended(where.call_path(step.call_id)), self._tool_output(where, step)]
@@ -56,6 +63,21 @@ class NestedParts:
         """A delegating call ends: the blocks its sub-agents left open close."""
         inside = [path for path in self.open if path[: len(call_path)] == call_path]
         return [frame for path in inside for frame in self._close(path)]
+
+    def _finish(self, where: SubAgent, done: SubAgentDone) -> Frame:
+        """The sub-agent's own ``finish``: what it spent, and its model."""
+        usage = done.usage
+        metadata: dict[str, Any] = {
+            "usage": {
+                "inputTokens": usage.prompt_tokens,
+                "outputTokens": usage.completion_tokens,
+                "totalTokens": usage.total_tokens,
+            }
+        }
+        if done.model is not None:
+            metadata["model"] = done.model
+        finish = {"type": "finish", "finishReason": "stop", "messageMetadata": metadata}
+        return self._part(where, where.path, finish)
 
     def close_all(self) -> list[Frame]:
         return [frame for path in list(self.open) for frame in self._close(path)]

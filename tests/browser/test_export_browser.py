@@ -10,12 +10,14 @@ and a notebook saved without widget state shows the static copy.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -215,5 +217,106 @@ def test_a_notebook_reopened_without_widget_state_shows_the_static_copy(
         assert_shows_a_finished_run(copies[0], answer="trades at", tool="get_stock_price")
         assert_shows_a_finished_run(copies[1], answer=ECHO, tool=None)
         assert widget_errors(errors) == []
+    finally:
+        context.close()
+
+
+# ---- GitHub ---------------------------------------------------------------------------------
+# GitHub renders a notebook with nbconvert and sanitizes the HTML: no script runs and no
+# stylesheet applies (<style> goes with its text: pandas' styled tables show as plain tables
+# there), and only an allowlist of elements and attributes stays, with no class, id or style.
+# GITHUB_ELEMENTS and GITHUB_ATTRIBUTES are html-pipeline's SanitizationFilter allowlist, the
+# filter GitHub published for the HTML it renders from user content.
+GITHUB_ELEMENTS = frozenset({
+    "h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8", "br", "b", "i", "strong", "em", "a", "pre",
+    "code", "img", "tt", "div", "ins", "del", "sup", "sub", "p", "ol", "ul", "table", "thead",
+    "tbody", "tfoot", "blockquote", "dl", "dt", "dd", "kbd", "q", "samp", "var", "hr", "ruby",
+    "rt", "rp", "li", "tr", "td", "th", "s", "strike", "summary", "details",
+})  # fmt: skip
+GITHUB_ATTRIBUTES = frozenset({
+    "abbr", "accept", "accept-charset", "accesskey", "action", "align", "alt", "axis", "border",
+    "cellpadding", "cellspacing", "char", "charoff", "charset", "checked", "clear", "cols",
+    "colspan", "color", "compact", "coords", "datetime", "dir", "disabled", "enctype", "for",
+    "frame", "headers", "height", "hreflang", "hspace", "ismap", "label", "lang", "maxlength",
+    "media", "method", "multiple", "name", "nohref", "noshade", "nowrap", "open", "prompt",
+    "readonly", "rel", "rev", "rows", "rowspan", "rules", "scope", "selected", "shape", "size",
+    "span", "start", "summary", "tabindex", "target", "title", "type", "usemap", "valign",
+    "value", "vspace", "width", "itemprop", "href", "src",
+})  # fmt: skip
+DROPPED_WITH_TEXT = frozenset({"script", "style", "head", "title"})
+
+
+class GitHubLikeSanitizer(HTMLParser):
+    """Keeps only GitHub's allowlisted elements and attributes; drops scripts and
+    stylesheets with their text, unwraps every other element."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.out: list[str] = []
+        self.dropping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in DROPPED_WITH_TEXT:
+            self.dropping += 1
+        elif not self.dropping and tag in GITHUB_ELEMENTS:
+            kept = "".join(
+                f' {name}="{html.escape(value or "")}"'
+                for name, value in attrs
+                if name in GITHUB_ATTRIBUTES and not (value or "").startswith("javascript:")
+            )
+            self.out.append(f"<{tag}{kept}>")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in DROPPED_WITH_TEXT:
+            self.dropping = max(0, self.dropping - 1)
+        elif not self.dropping and tag in GITHUB_ELEMENTS:
+            self.out.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        if not self.dropping:
+            self.out.append(html.escape(data, quote=False))
+
+    def handle_entityref(self, name: str) -> None:
+        if not self.dropping:
+            self.out.append(f"&{name};")
+
+    def handle_charref(self, name: str) -> None:
+        if not self.dropping:
+            self.out.append(f"&#{name};")
+
+
+def github_like(page_html: str) -> str:
+    sanitizer = GitHubLikeSanitizer()
+    sanitizer.feed(page_html)
+    sanitizer.close()
+    return "<!doctype html><html><body>" + "".join(sanitizer.out) + "</body></html>"
+
+
+@pytest.mark.parametrize("widget_state", [False, True], ids=["saved_by_lab", "with_state"])
+def test_a_github_like_render_shows_every_agent_cell_without_script_or_style(
+    widget_state: bool, executed: Path, browser: Any, tmp_path: Path, artifacts: Path
+) -> None:
+    notebook = nbformat.read(executed / "agents.executed.ipynb", as_version=4)
+    if not widget_state:
+        notebook.metadata.pop("widgets")  # JupyterLab saves none by default
+    nbformat.write(notebook, tmp_path / "agents.ipynb")
+    nbconvert("--to", "html", "--output-dir", str(tmp_path), str(tmp_path / "agents.ipynb"))
+    sanitized = github_like((tmp_path / "agents.html").read_text())
+    assert "<script" not in sanitized and "<style" not in sanitized and "class=" not in sanitized
+    (tmp_path / "github.html").write_text(sanitized)
+
+    context = browser.new_context(
+        viewport={"width": 1100, "height": 900}, java_script_enabled=False
+    )
+    try:
+        page = context.new_page()
+        page.goto((tmp_path / "github.html").as_uri())
+        page.screenshot(path=str(artifacts / f"github-like-{widget_state=}.png"), full_page=True)
+        text = page.locator("body").inner_text()
+        for shown in ["trades at", "get_stock_price", "completed ·", ECHO]:
+            assert shown in text, f"{shown!r} is shown"
+        for hidden in ["display:none", "{", "Error", "Loading widget", "model not found"]:
+            assert hidden not in text, f"{hidden!r} in {text[:3000]}"
+        assert text.count("completed ·") == 2
     finally:
         context.close()

@@ -76,13 +76,13 @@ assert "getRootNode" in SHADOW_CONTRASTS
 
 @contextmanager
 def serve_marimo(
-    mode: str, agent_server: ServerHandle, base: Path, config: str = ""
+    mode: str, agent_server: ServerHandle, base: Path, config: str = "", source: Path = NOTEBOOK
 ) -> Iterator[str]:
-    """``marimo MODE`` (edit or run) serving a copy of the example notebook on 127.0.0.1,
-    with no token, its own state folders and user ``config`` (marimo.toml), and the demo
-    server as agentnb's default connection; yields its URL."""
-    notebook = base / NOTEBOOK.name
-    shutil.copy(NOTEBOOK, notebook)
+    """``marimo MODE`` (edit or run) serving a copy of ``source`` (the example notebook) on
+    127.0.0.1, with no token, its own state folders and user ``config`` (marimo.toml), and
+    the demo server as agentnb's default connection; yields its URL."""
+    notebook = base / source.name
+    shutil.copy(source, notebook)
     (base / "config" / "marimo").mkdir(parents=True)
     (base / "config" / "marimo" / "marimo.toml").write_text(config)
     env = connection_env(

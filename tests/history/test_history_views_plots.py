@@ -267,7 +267,6 @@ def test_tool_failures_and_times_over_time(drawn: list[Any]) -> None:
 @pytest.mark.parametrize(
     ("kind", "options", "error"),
     [
-        ("cost", {"by": "tool"}, "no cost per tool call"),
         ("cost", {"by": "status"}, "by must be one of"),
         ("cost", {"every": "month"}, "every must be"),
         ("cost", {"column": "x"}, "by= and every= only, not column"),

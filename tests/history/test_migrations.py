@@ -80,6 +80,12 @@ SAMPLE_TOOL_CALL: dict[str, Any] = {
     "depth": 1,
     "decided_by": "server",
     "unapproved": "approved by the server itself, not by you",
+    "prompt_tokens": 40,
+    "completion_tokens": 8,
+    "total_tokens": 48,
+    "model": "gpt-4o-mini",
+    "cost_usd": 0.0000108,
+    "cost_source": "genai-prices",
 }
 
 
@@ -230,6 +236,22 @@ def test_old_rows_keep_their_wall_time_and_lose_a_zero_ttft(tmp_path: Path) -> N
         assert frame.set_index("local_id").loc["cancelled-run", "ttft"] != 0
         summary = store.runs().summary(include="all")
         assert summary.loc["finance_agent", "ttft_p50"] == 0.25  # the missing one left out
+
+
+def test_old_tool_calls_have_no_usage_and_sum_to_missing(tmp_path: Path) -> None:
+    """``m011_tool_call_usage``: a call recorded before knew no usage per call: its tokens,
+    model and cost are unknown (None, NaN in sums), never 0; the summary says none is
+    priced."""
+    path = tmp_path / "v10.sqlite3"
+    build_version(path, ALL.index("m011_tool_call_usage"))
+    with HistoryStore(path) as store:
+        [call] = store.runs().tool_calls()
+        assert (call.total_tokens, call.model, call.cost_usd, call.cost_source) == (None,) * 4
+        assert call.unapproved == SAMPLE_TOOL_CALL["unapproved"]  # what it had stays
+        summary = store.runs().tool_calls().summary()
+        assert summary.loc["calculator", "calls"] == 1
+        assert summary.loc["calculator", "priced_calls"] == 0
+        assert summary[["tokens_total", "cost_total"]].isna().all().all()
 
 
 def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:

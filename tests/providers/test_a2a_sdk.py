@@ -283,3 +283,19 @@ def test_a_card_without_a_jsonrpc_interface_is_a_clear_error() -> None:
         _jsonrpc_interface(card)
     old = {"name": "old", "url": "http://h/rpc", "protocolVersion": "0.3.0"}
     assert _jsonrpc_interface(old) == ("http://h/rpc", "0.3")
+
+
+async def test_list_tasks_reads_a_contexts_tasks_from_the_sdk(client: AsyncAgentClient) -> None:
+    """A2A 1.0's ``ListTasks`` as ``a2a-sdk`` answers it: a context's tasks, every page read
+    by its token; A2A 0.3 has no such method."""
+    first = await client.run("scripted", "count")
+    second = await client.run("scripted", "count", thread_id=first.thread_id)
+    await client.run("scripted", "count")  # another context
+    assert first.thread_id is not None
+    if client.provider.options.get("version") == "0.3":
+        with pytest.raises(agentnb.ConfigurationError, match="does not list runs"):
+            await client.list_runs(first.thread_id)
+        return
+    listed = await client.list_runs(first.thread_id, page_size=1)
+    assert {r.run_id for r in listed} == {first.run_id, second.run_id}
+    assert {(r.status, r.thread_id) for r in listed} == {("completed", first.thread_id)}

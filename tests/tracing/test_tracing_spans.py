@@ -14,6 +14,7 @@ from tracing_testing import Traced
 
 import agentnb
 from agentnb import AgentClient, RunCancelledError, RunFailedError
+from agentnb._core.pricing import price_call
 from agentnb.events import ToolCallStarted
 from agentnb.providers import available_providers
 from agentnb.server import ServerHandle
@@ -268,3 +269,39 @@ def test_a_run_started_each_way_is_traced_once(server: ServerHandle, traced: Tra
     run_echo_every_way(url, key, "traced-ways")
     run_ids = [(s.attributes or {}).get("agentnb.run.id") for s in traced.named("invoke_agent")]
     assert len(run_ids) == len(set(run_ids)) == 8  # the CLI: test_tracing_setup
+
+
+async def test_a_sub_agents_call_span_carries_its_model_usage_and_cost(
+    server: ServerHandle, traced: Traced
+) -> None:
+    """Where the platform gives a sub-agent's usage per call (SeekrFlow's nested chunks), the
+    call's span has the same model, tokens and cost as ``runs().tool_calls()``; a plain
+    tool's span has none."""
+    async with client_for(server, "seekrflow-vercel") as client:
+        run = await client.run("research_team", "Compare NVDA and AAPL this week")
+    spans = {
+        (span.attributes or {}).get("gen_ai.tool.call.id"): dict(span.attributes or {})
+        for span in traced.named("execute_tool")
+    }
+    priced = 0
+    for call in run.tool_calls:
+        attributes = spans[call.call_id]
+        if call.usage is None:
+            assert "gen_ai.usage.input_tokens" not in attributes
+            assert "agentnb.usage.cost_usd" not in attributes
+            continue
+        priced += 1
+        cost = price_call(call)
+        assert cost.usd is not None and cost.source == "genai-prices"
+        assert {
+            "gen_ai.response.model": call.model,
+            "gen_ai.usage.input_tokens": call.usage.prompt_tokens,
+            "gen_ai.usage.output_tokens": call.usage.completion_tokens,
+            "agentnb.usage.total_tokens": call.usage.total_tokens,
+            "agentnb.usage.cost_usd": cost.usd,
+            "agentnb.usage.cost_source": "genai-prices",
+        }.items() <= attributes.items()
+    assert priced == 4
+    run_span = dict(the_run_span(traced).attributes or {})
+    assert run_span["gen_ai.response.model"] == run.model == "claude-sonnet-4-5"
+    assert run_span["agentnb.usage.cost_usd"] == run.cost
