@@ -105,9 +105,11 @@ def test_the_view_asks_for_pages_and_opens_and_compares_runs_below(kernel: Any) 
     send_to_view(
         kernel, comm_id, {"kind": "page", "id": 2, "query": {**query, "sort": {"column": "x"}}}
     )
+    send_to_view(kernel, comm_id, {"kind": "page", "id": 3})
     session.execute("pass")
     pages = page_states(session, comm_id)
-    first, bad = pages[-2], pages[-1]
+    first, bad, empty = pages[-3], pages[-2], pages[-1]
+    assert empty["id"] == 3 and empty["error"] == "the view asked for no page"
     assert first["id"] == 1 and first["error"] is None and first["total"] == COUNT // 4
     assert len(first["rows"]) == 5 and first["query"] == query
     at = first["columns"].index("tokens")
