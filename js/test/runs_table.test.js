@@ -153,3 +153,16 @@ test("a bad request's error is shown, and cleanup removes the view and its liste
   assert.equal(model.listeners("change:page"), 0);
   assert.equal(model.listeners("msg:custom"), 0);
 });
+
+test("the built bundle (agentnb/static/runs_table.js) renders a page and cleans up", async () => {
+  // A computed specifier, so tsc does not type-check the minified bundle.
+  const bundle = new URL("../../agentnb/static/runs_table.js", import.meta.url).href;
+  const built = (await import(bundle)).default;
+  const model = fakeModel({ title: "t", columns: COLUMNS, selection: [], page: { id: 0, rows: rows(0, 3), total: 3, offset: 0, columns: ["started", "agent", "message", "tokens"] } });
+  const el = document.createElement("div");
+  const cleanup = built.render({ model: /** @type {any} */ (model.proxy()), el });
+  assert.equal(el.querySelectorAll("tbody tr").length, 3);
+  cleanup();
+  assert.equal(el.childElementCount, 0);
+  assert.equal(model.listeners("change:page"), 0);
+});
