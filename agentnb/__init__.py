@@ -44,7 +44,7 @@ from ._core.exceptions import (
 from ._core.price_settings import set_prices
 from ._core.pricing import RunCost
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
-from ._core.request import Media, ModelSettings, RunOptions, RunRequest
+from ._core.request import Fork, Media, ModelSettings, RunOptions, RunRequest
 from ._core.run import Part, Run, RunErrorInfo, RunStatus, ToolApproval, ToolCall, ToolStatus
 from ._core.version import __version__
 from ._tracing import TracingStatus, configure_tracing, tracing_recorder
@@ -96,6 +96,7 @@ __all__ = [
     "Connection",
     "Event",
     "EventTooLargeError",
+    "Fork",
     "HTTPStatusError",
     "HistoryError",
     "HistoryLocationError",

@@ -9,7 +9,7 @@ from pathlib import Path
 from agentnb.providers import available_providers
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "connections.md"
-COLUMNS = ("streaming", "cancel", "attach", "approvals", "listing")
+COLUMNS = ("streaming", "cancel", "attach", "approvals", "listing", "fork")
 
 
 def documented() -> dict[str, list[str]]:

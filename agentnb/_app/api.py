@@ -19,18 +19,24 @@ from .._core.loop import run_sync
 from .._core.request import RunOptions, RunRequest, build_request
 from .._core.run import Run
 from .._core.schema import resolve_schema
-from .._display.environment import in_notebook, kernel_shell, note
+from .._display.environment import in_notebook, note
 from .._display.marimo import in_marimo
 from .._display.run_text import run_text
 from .._display.show import show
 from .._display.terminal import PlainDisplay, TerminalPrinter
 from .._display.widget import ChatCell
 from .._history import RunRecord, default_store
-from ..events import Event, RunStarted
 from ..providers import RunRef
-from . import interrupts
 from .attach_targets import AttachTarget, attach_target, refuse_if_ended
 from .connections import AnyClient, Connection, connections, resolve_target
+from .conversation import (
+    UNKNOWN,
+    Conversation,
+    Unknown,
+    conversation_cell,
+    start_run,
+    track_interrupts,
+)
 from .outcome import HeldSummary, has_content, without_error
 
 __all__ = ["ask", "attach", "attach_connection", "chat", "start_attach", "start_run"]
@@ -90,7 +96,14 @@ def ask(
     if continue_thread and options.get("thread_id") is None:
         options["thread_id"] = conn.threads.get(agent)
     request = build_request(agent, message, **options)
-    view = _RunView(conn, request.followups, display=display, plain=plain, approve=approve)
+    view = _RunView(
+        conn,
+        request.followups,
+        display=display,
+        plain=plain,
+        approve=approve,
+        started_from=request.thread_id,
+    )
     if display:
         view.say_where(request, asked_to_continue=continue_thread)
     handle = start_run(
@@ -200,7 +213,7 @@ def start_attach(
         approve=approve,
     )
     handle = RunHandle.start(lambda: stream, run=stream.run, listeners=listeners)
-    _track_interrupts(handle)
+    track_interrupts(handle)
     return handle
 
 
@@ -240,40 +253,6 @@ def _raise_if_refused(handle: RunHandle, timeout: float) -> None:
             raise error
 
 
-def start_run(
-    conn: Connection,
-    request: RunRequest,
-    *,
-    listeners: tuple[RunListener, ...] = (),
-    validate: Callable[[Any], Any] | None = None,
-    record: bool = True,
-    approve: ApprovalPolicy = None,
-) -> RunHandle:
-    """Start ``request`` on ``conn`` in the background and keep its thread for next time.
-
-    The stream is made here, in the caller's thread, so an option the dialect cannot send
-    (or an ``approve`` it cannot honour) raises :class:`ConfigurationError` at once instead
-    of failing in the background. ``approve`` as in :func:`ask`."""
-
-    def remember_thread(run: Run, event: Event | None) -> None:
-        if (isinstance(event, RunStarted) or event is None) and run.thread_id:
-            conn.threads[request.agent] = run.thread_id
-        if event is None and run.thread_id:
-            conn.turns.setdefault(run.thread_id, []).append(run.local_id)
-
-    conn.check(request)
-    stream = conn.client().stream_request(request, record=record, approve=approve)
-    handle = RunHandle.start(
-        lambda: stream,
-        run=stream.run,
-        listeners=(remember_thread, *listeners),
-        schema=request.response_format,
-        validate_result=validate,
-    )
-    _track_interrupts(handle)
-    return handle
-
-
 def chat(
     agent: str,
     via: str | None = None,
@@ -291,44 +270,10 @@ def chat(
     options.setdefault("followups", True)
     conn.check(build_request(agent, "", **options))  # a bad option fails now, not at the first run
     approver_for(approve, conn.client().provider)  # as bad options: now, not at the first run
-
-    # The thread each turn started from: a retry or an edit of the last turn starts there
-    # again, and "New conversation" makes the next message start none (a new thread).
-    started_from: list[str | None] = []
-
-    def keep_thread(run: Run, event: Event | None) -> None:
-        if run.thread_id:
-            options["thread_id"] = run.thread_id
-
-    def send(text: str) -> RunHandle:
-        started_from.append(options.get("thread_id"))
-        request = build_request(agent, text, **options)
-        return start_run(conn, request, listeners=(keep_thread,), approve=approve)
-
-    def again(text: str) -> RunHandle:
-        options["thread_id"] = started_from[-1] if started_from else None
-        return send(text)
-
-    def new_conversation() -> None:
-        options["thread_id"] = None
-
-    cell = ChatCell(
-        on_followup=send,
-        input=True,
-        agent=agent,
-        on_retry=again,
-        on_new_conversation=new_conversation,
-    )
+    conversation = Conversation(conn, agent, dict(options), approve=approve)
+    cell = conversation_cell(conversation)
     show(cell)
     return cell
-
-
-def _track_interrupts(handle: RunHandle) -> None:
-    """Let a kernel interrupt cancel the run (see :mod:`.interrupts`)."""
-    shell = kernel_shell()
-    if shell is not None:
-        interrupts.install(shell)
-    interrupts.track(handle)
 
 
 class _RunView:
@@ -344,8 +289,11 @@ class _RunView:
         display: bool,
         plain: bool,
         approve: ApprovalPolicy,
+        started_from: str | Unknown | None = UNKNOWN,
     ) -> None:
         self.conn, self.followups, self.approve = conn, followups, approve
+        self.started_from = started_from
+        """The thread the run was asked on (its Retry starts there), if it is known."""
         self.notebook = display and (in_notebook() or in_marimo())
         # in marimo nothing but a widget changes once its cell has returned: no live text
         self.plain = plain and not in_marimo()
@@ -369,7 +317,13 @@ class _RunView:
         if self.plain:
             self._show_plain(source)
         else:
-            _show_widget(source, self.conn, followups=self.followups, approve=self.approve)
+            _show_widget(
+                source,
+                self.conn,
+                followups=self.followups,
+                approve=self.approve,
+                started_from=self.started_from,
+            )
 
     def say_where(self, request: RunRequest, *, asked_to_continue: bool) -> None:
         """Say, above the run, which conversation it continues (thread, turn, the run
@@ -402,14 +356,15 @@ class _RunView:
 
 
 def _show_widget(
-    source: RunHandle | Run, conn: Connection, *, followups: bool, approve: ApprovalPolicy
+    source: RunHandle | Run,
+    conn: Connection,
+    *,
+    followups: bool,
+    approve: ApprovalPolicy,
+    started_from: str | Unknown | None,
 ) -> None:
-    def on_followup(text: str) -> RunHandle:
-        # shown as the cell's next turn, so the run itself is not displayed again
-        run = source.run if isinstance(source, RunHandle) else source
-        request = build_request(run.agent, text, thread_id=run.thread_id, followups=followups)
-        return start_run(conn, request, approve=approve)
-
-    agent = source.run.agent if isinstance(source, RunHandle) else source.agent
+    run = source.run if isinstance(source, RunHandle) else source
+    conversation = Conversation(conn, run.agent, {"followups": followups}, approve=approve)
+    conversation.follow(source, started_from=started_from)
     # the chat box keeps a follow-up in this cell, continuing this run's thread
-    show(ChatCell(source, on_followup=on_followup, input=True, agent=agent))
+    show(conversation_cell(conversation, source))

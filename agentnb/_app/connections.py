@@ -44,6 +44,7 @@ __all__ = [
     "Connection",
     "ConnectionList",
     "close_all",
+    "configured_connection",
     "connect",
     "connection_for",
     "connections",
@@ -372,6 +373,16 @@ def get_connection(name: str | None = None) -> Connection:
                 f"{_env_prefix(name)}PROVIDER / BASE_URL / API_KEY."
             )
         return conn
+
+
+def configured_connection(name: str) -> Connection | None:
+    """The named connection if this process has it, from ``connect`` or the environment;
+    None otherwise (the built-in server is not started for it)."""
+    with _lock:
+        found = _connections.get(name)
+        if found is None and _env_settings(name).get("provider"):
+            found = connect(name=name)
+        return found
 
 
 def connections() -> Mapping[str, Connection]:

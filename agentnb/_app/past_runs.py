@@ -21,7 +21,7 @@ from .._core.run import TERMINAL_STATUSES, Run, RunErrorInfo
 from .._core.transcript import parse_json_or_text
 from .._display.show import show as show_live
 from .._display.widget import ChatCell
-from .._history import RunRecord, ToolCallRecord
+from .._history import RunRecord, ToolCallRecord, host_of
 from ..events import (
     Event,
     ReasoningDelta,
@@ -36,8 +36,10 @@ from ..events import (
     Usage,
 )
 from .compare_runs import history_records, names_past_runs
+from .connections import DEFAULT_NAME, Connection, configured_connection
+from .conversation import UNKNOWN, Conversation
 
-__all__ = ["past_run", "show"]
+__all__ = ["continuation", "past_run", "show"]
 
 
 def show(source: Any, **options: Any) -> ChatCell:
@@ -47,8 +49,11 @@ def show(source: Any, **options: Any) -> ChatCell:
     ``client.stream(...)``, a `Run`, a `ChatCell`), or a past run from the history: a
     record or row of ``agentnb.runs()``, a row of its ``.to_pandas()`` frame, or a run id
     (agentnb's ``local_id`` or the platform's ``run_id``). A past run shows its question,
-    reasoning, tool calls, answer, usage and cost as recorded. ``on_followup`` as for a live
-    run (see :func:`agentnb._display.show.show`)."""
+    reasoning, tool calls, answer, usage and cost as recorded, with "Continue this
+    conversation" where it can go on: on the connection it was made on, its thread still
+    held (see :func:`continuation`; the cell says why when it cannot). ``cell.ask(text)``
+    continues it from code. ``on_followup`` as for a live run (see
+    :func:`agentnb._display.show.show`)."""
     if _is_live(source):
         return show_live(source, **options)
     if not names_past_runs(source):
@@ -64,7 +69,83 @@ def show(source: Any, **options: Any) -> ChatCell:
             "give one row, one record or one run id"
         )
     record, calls = found[0]
-    return show_live(past_run(record, calls), **options)
+    if options:
+        return show_live(past_run(record, calls), **options)
+    run = past_run(record, calls)
+    cell = ChatCell(
+        run,
+        agent=run.agent,
+        on_continue=lambda: continuation(record, run).actions(),
+        continue_note=_cannot_continue_note(record),
+    )
+    return show_live(cell)
+
+
+def continuation(record: RunRecord, run: Run | None = None) -> Conversation:
+    """The conversation ``record``'s run belongs to, on the connection it was made on, so
+    the next message continues its thread (followed by ``run``, the past run as shown).
+
+    The connection is the one of that name in this kernel (``connect()`` or the
+    environment; its key comes from there, never from the history), and must still be the
+    same dialect on the same host. Raises :class:`ConfigurationError` saying why the
+    conversation cannot go on from here: the run has no thread, its connection is gone or
+    now points elsewhere, it ran on the built-in server of an earlier kernel, or the dialect
+    kept the thread on the client and this process does not hold it. A platform that has
+    forgotten the thread answers the next message with its own 404, shown in the cell."""
+    conn = _connection_to_continue(record)
+    assert record.thread_id is not None  # checked above
+    conversation = Conversation(
+        conn, record.agent or "", {"thread_id": record.thread_id, "followups": True}
+    )
+    if run is not None:
+        conversation.follow(run, started_from=UNKNOWN)
+    return conversation
+
+
+def _cannot_continue_note(record: RunRecord) -> str:
+    try:
+        _connection_to_continue(record)
+    except ConfigurationError as exc:
+        return f"Cannot continue this conversation: {exc}"
+    return ""
+
+
+def _connection_to_continue(record: RunRecord) -> Connection:
+    """The connection ``record``'s thread goes on through; raises ConfigurationError saying
+    why it cannot go on from this kernel (no I/O)."""
+    if not record.thread_id:
+        raise ConfigurationError(
+            "the platform named no thread for this run, so there is nothing to continue"
+        )
+    if not record.agent or not record.connection:
+        raise ConfigurationError("the history does not say which agent and connection ran it")
+    conn = configured_connection(record.connection)
+    if conn is None:
+        if record.connection == DEFAULT_NAME:
+            raise ConfigurationError(
+                "it ran on the built-in local server of an earlier kernel, and that server's "
+                "threads ended with it"
+            )
+        raise ConfigurationError(
+            f"connection {record.connection!r} does not exist in this kernel: register it "
+            f"again with agentnb.connect(..., name={record.connection!r}) (its key comes from "
+            f"there or the environment, never from the history)"
+        )
+    if record.provider and conn.provider != record.provider:
+        raise ConfigurationError(
+            f"connection {conn.name!r} now speaks {conn.provider}, but the run was made in "
+            f"{record.provider}"
+        )
+    now = host_of(conn.base_url)
+    if record.host and now != record.host:
+        raise ConfigurationError(
+            f"connection {conn.name!r} now points at {now}, but the run was made on "
+            f"{record.host}, which holds its thread"
+        )
+    why = conn.client().provider.cannot_continue(record.thread_id)
+    if why is not None:
+        raise ConfigurationError(why)
+    return conn
 
 
 def _is_live(source: Any) -> bool:

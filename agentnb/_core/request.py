@@ -10,7 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .exceptions import ConfigurationError
 
-__all__ = ["RUN_OPTIONS", "Media", "ModelSettings", "RunOptions", "RunRequest", "build_request"]
+__all__ = [
+    "RUN_OPTIONS",
+    "Fork",
+    "Media",
+    "ModelSettings",
+    "RunOptions",
+    "RunRequest",
+    "build_request",
+]
 
 
 class ModelSettings(BaseModel):
@@ -45,6 +53,23 @@ class Media(BaseModel):
     """Base64 data or a URL."""
 
 
+class Fork(BaseModel):
+    """Which turn a run replaces (a retry, an edited question): the run starts from the
+    thread's state before that turn, so the model is not given the turn it replaces, and the
+    thread it forked from keeps it. Each dialect forks its own way, or says it cannot
+    (:meth:`agentnb.providers.Provider.cannot_fork`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    thread_id: str
+    """The thread the replaced turn ran on (its run's ``thread_id``)."""
+    run_id: str | None = None
+    """The platform's id of the replaced turn's run (its ``run_id``)."""
+    point: str | None = None
+    """Where the dialect starts the fork, once its ``prepare`` found it (LangGraph: the
+    checkpoint before the replaced turn)."""
+
+
 class RunRequest(BaseModel):
     """One run to start: the agent, the user's message and the options every dialect maps."""
 
@@ -74,6 +99,10 @@ class RunRequest(BaseModel):
     """Operativus ``orgId``."""
     extra: dict[str, Any] = Field(default_factory=dict)
     """Dialect-specific body fields, merged into the request body as they are."""
+    fork: Fork | None = None
+    """The turn this run replaces (a retry or an edit): start from the thread's state before
+    it. Set by the chat cell's Retry and Edit; ``thread_id`` is then the thread the replaced
+    turn was asked on."""
 
 
 class RunOptions(TypedDict, total=False):

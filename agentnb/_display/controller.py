@@ -48,6 +48,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .._core.handle import RunHandle
@@ -65,11 +66,29 @@ from ..events import (
 )
 from .widget_protocol import Turn
 
-__all__ = ["ChatController", "ControllerSink", "NewConversation", "StartRun"]
+__all__ = ["ChatActions", "ChatController", "ControllerSink", "NewConversation", "StartRun"]
 
 StartRun = Callable[[str], "RunHandle | None"]
-NewConversation = Callable[[], None]
 """Starts the next run of a conversation for a follow-up or a typed message."""
+NewConversation = Callable[[], None]
+"""Makes the next message start a new conversation."""
+
+
+@dataclass(frozen=True)
+class ChatActions:
+    """What a chat cell's controls do once it can start runs (a past run's cell gets them
+    when "Continue this conversation" is clicked)."""
+
+    send: StartRun
+    """A typed message or a follow-up chip: the next turn."""
+    again: StartRun | None = None
+    """Retry / Edit: the last turn's question, or its edit, in place of that turn."""
+    new: NewConversation | None = None
+    """"New conversation": the next message starts a new thread."""
+    retry_note: Callable[[], str] = lambda: ""
+    """What to say beside Retry and Edit of the last turn before they are used (that they
+    continue the thread); asked again each time a turn is added."""
+
 
 _BOUNDARIES = (
     ToolCallStarted,
@@ -113,6 +132,7 @@ class ChatController:
         start_run: StartRun | None = None,
         start_again: StartRun | None = None,
         new_conversation: NewConversation | None = None,
+        on_turn: Callable[[], None] | None = None,
         max_fps: float = 30.0,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
@@ -122,6 +142,7 @@ class ChatController:
         self._start_run = start_run
         self._start_again = start_again
         self._new_conversation = new_conversation
+        self._on_turn = on_turn
         self._next_started_as: str | None = None
         self._interval = 1.0 / max_fps
         self._loop = loop or get_loop()
@@ -144,14 +165,29 @@ class ChatController:
     ) -> int:
         """Show ``run`` as the next turn (returns its index); with a handle, follow it live.
         ``started_as``: see `Turn.started_as`; by default, what the view asked last (a new
-        conversation, a retry, an edit) and no turn took yet."""
+        conversation, a retry, an edit) and no turn took yet. ``on_turn()`` is called then."""
         with self._lock:
             if started_as is None:
                 started_as, self._next_started_as = self._next_started_as, None
             self._turns.append(Turn(run=run, handle=handle, started_as=started_as))
             index = len(self._turns) - 1
+        if self._on_turn is not None:
+            self._on_turn()
         self._loop.call_soon_threadsafe(self._follow, index)
         return index
+
+    def set_actions(self, actions: ChatActions, *, started_as: str | None = None) -> None:
+        """Let the cell start runs from now on (any thread); the next turn's caption says
+        ``started_as`` (an opened past run's: "continued")."""
+        with self._lock:
+            self._start_run = actions.send
+            self._start_again = actions.again
+            self._new_conversation = actions.new
+            self._next_started_as = started_as
+
+    def notice(self, text: str) -> None:
+        """Show ``text`` in the cell's notice line (any thread)."""
+        self._loop.call_soon_threadsafe(self._notice, text)
 
     @property
     def start_run(self) -> StartRun | None:

@@ -32,7 +32,7 @@ from IPython.display import display
 from .._core.handle import RunHandle
 from .._core.loop import get_loop, in_loop_thread
 from .._core.run import Run
-from .controller import ChatController, NewConversation, StartRun
+from .controller import ChatActions, ChatController, NewConversation, StartRun
 from .display_slot import DisplaySlot
 from .environment import kernel_shell
 from .marimo import in_marimo, self_contained_front_end
@@ -117,8 +117,11 @@ class ChatCell(anywidget.AnyWidget):
     next turn); without it the chips copy the question instead. ``input=True`` adds an input
     box whose messages start runs through ``on_followup`` too (``agentnb.chat`` builds one).
     ``on_retry(text) -> RunHandle | None`` adds Retry and Edit to the last turn: it starts
-    ``text`` from where the last turn started (not after it). ``on_new_conversation()`` adds a
-    "New conversation" control: the next message starts a new thread.
+    ``text`` in place of the last turn (from where it started, not after it), and
+    ``retry_note`` (a text, or a function asked each time a turn is added) is said beside
+    them before they are used (that they continue the thread, where the platform cannot
+    start it again from before a turn). ``on_new_conversation()``
+    adds a "New conversation" control: the next message starts a new thread.
 
     A tool call awaiting approval shows its arguments with **Approve** and **Deny** (with an
     optional reason); a click goes to the run's ``RunHandle.approve`` / ``deny``, and a
@@ -134,7 +137,8 @@ class ChatCell(anywidget.AnyWidget):
     """The structured transcript ``{"seq", "turns"}``, written at tool-call boundaries and
     when a run ends (never per token)."""
     options = traitlets.Dict().tag(sync=True)
-    """View options: ``can_followup``, ``input``, ``placeholder``."""
+    """View options: ``can_followup``, ``input``, ``placeholder``, ``can_retry``,
+    ``can_reset``, ``retry_note``, ``can_continue``, ``continue_note``."""
 
     def __init__(
         self,
@@ -147,6 +151,9 @@ class ChatCell(anywidget.AnyWidget):
         placeholder: str = "",
         on_retry: StartRun | None = None,
         on_new_conversation: NewConversation | None = None,
+        retry_note: str | Callable[[], str] = "",
+        on_continue: Callable[[], ChatActions] | None = None,
+        continue_note: str = "",
     ) -> None:
         start_run = on_followup
         if input and start_run is None:
@@ -168,9 +175,14 @@ class ChatCell(anywidget.AnyWidget):
                 "agent": agent,
                 "can_retry": start_run is not None and on_retry is not None,
                 "can_reset": start_run is not None and on_new_conversation is not None,
+                "retry_note": "",
+                "can_continue": start_run is None and on_continue is not None,
+                "continue_note": continue_note,
             },
         )
         self.agent = agent
+        self._retry_note = retry_note if callable(retry_note) else (lambda: retry_note)
+        self._on_continue = on_continue
         self._displays: list[DisplaySlot] = []
         self._echo_guard: int | None = None
         self._controller = ChatController(
@@ -178,6 +190,7 @@ class ChatCell(anywidget.AnyWidget):
             start_run=start_run,
             start_again=on_retry,
             new_conversation=on_new_conversation,
+            on_turn=self._refresh_retry_note,
             max_fps=max_fps,
         )
         self.on_msg(self._on_view_message)
@@ -240,7 +253,55 @@ class ChatCell(anywidget.AnyWidget):
         self._refresh_displays()
 
     def _on_view_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("kind") == "continue":
+            # may open a connection: on a worker thread, off the kernel's and the loop's
+            get_loop().run_in_executor(None, self._continue_from_view)
+            return
         self._controller.receive(content)
+
+    # ---- continuing an opened past run -----------------------------------------------------
+    def continue_conversation(self) -> None:
+        """Let this cell send the next message of the conversation it shows (what its
+        "Continue this conversation" control does): the input box appears, and
+        :meth:`ask` sends. Raises :class:`~agentnb.ConfigurationError` saying why when the
+        conversation cannot be continued from here (its connection is gone, the client
+        kept the thread and no longer has it, ...)."""
+        if self._on_continue is None:
+            raise RuntimeError("this cell shows no conversation to continue")
+        actions = self._on_continue()
+        self._controller.set_actions(actions, started_as="continue")
+        self._on_continue = None
+        self._retry_note = actions.retry_note
+        options = {
+            **self.options,
+            "can_followup": True,
+            "input": True,
+            "can_retry": actions.again is not None,
+            "can_reset": actions.new is not None,
+            "retry_note": "",
+            "can_continue": False,
+            "continue_note": "",
+            "placeholder": f"Continue the conversation with {self.agent}…" if self.agent else "",
+        }
+        contextvars.Context().run(setattr, self, "options", options)
+
+    def _refresh_retry_note(self) -> None:
+        """Say beside Retry and Edit what they will do to the turn now last (any thread)."""
+        note = self._retry_note()
+        if self.options.get("retry_note", "") != note:
+            contextvars.Context().run(
+                setattr, self, "options", {**self.options, "retry_note": note}
+            )
+
+    def _continue_from_view(self) -> None:
+        try:
+            self.continue_conversation()
+        except Exception as exc:  # the person who clicked is told why, in the cell
+            note = f"Cannot continue this conversation: {exc}"
+            contextvars.Context().run(
+                setattr, self, "options", {**self.options, "continue_note": note}
+            )
+            self._controller.notice(note)
 
     # ---- display ---------------------------------------------------------------------------
     def static_bundle(self) -> dict[str, str]:
@@ -297,11 +358,16 @@ class ChatCell(anywidget.AnyWidget):
         super().close()
 
     def ask(self, text: str) -> RunHandle:
-        """Send ``text`` from code, as if typed in the input box; returns the run's handle."""
+        """Send ``text`` from code, as if typed in the input box; returns the run's handle.
+        Under an opened past run it continues the run's conversation (as "Continue this
+        conversation" does), raising :class:`~agentnb.ConfigurationError` saying why when it
+        cannot."""
         if not text.strip():
             raise ValueError("the message is empty")
         if any(not run.done for run in self.runs):
             raise RuntimeError("a run is still going; wait for it to end or stop it first")
+        if self._controller.start_run is None and self._on_continue is not None:
+            self.continue_conversation()  # an opened past run: its conversation goes on
         start_run = self._controller.start_run
         if start_run is None:
             raise RuntimeError("this cell cannot start runs: it was made without on_followup")

@@ -245,8 +245,9 @@ class Turn:
     ended: bool = False
     started_as: str | None = None
     """How the person started this turn from the cell, when not by a plain message: ``"new"``
-    (the first turn of a new conversation), ``"retry"`` (the last question again) or
-    ``"edit"`` (the last question, edited)."""
+    (the first turn of a new conversation), ``"retry"`` (the last question again),
+    ``"edit"`` (the last question, edited) or ``"continue"`` (the first message sent under an
+    opened past run, on its thread)."""
 
     def meta(self) -> dict[str, Any]:
         return {**meta_wire(self.run), "started_as": self.started_as}

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from .._core.exceptions import HistoryError, HistoryLocationError, HistoryWriteError
-from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord
+from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord, host_of
 from ._store import ENV_VAR, MIGRATIONS, HistoryStore, default_location
 from ._tables import STATUSES, RunFilter, RunHistory, Since, ToolCallHistory
 
@@ -38,6 +38,7 @@ __all__ = [
     "ToolCallRecord",
     "close_default_stores",
     "default_store",
+    "host_of",
     "runs",
     "summary",
 ]

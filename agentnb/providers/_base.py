@@ -105,6 +105,9 @@ class Capabilities:
     """A tool call can wait for a person's decision, sent back to the platform."""
     listing: bool
     """The platform lists its agents (:meth:`Provider.list_agents_request`)."""
+    fork: bool
+    """A retry or an edited question starts from the thread's state before the turn it
+    replaces (:meth:`Provider.cannot_fork`), instead of continuing the thread."""
 
     def names(self) -> list[str]:
         """The names of what is supported, in the order of the fields."""
@@ -223,6 +226,7 @@ class Provider(abc.ABC):
             attach=self.attach_request(probe, None) is not None,
             approvals=self.supports_approvals,
             listing=self.list_agents_request() is not None,
+            fork=self.cannot_fork("thread") is None,
         )
 
     async def discover(self, send: SendJson) -> None:
@@ -330,6 +334,24 @@ class Provider(abc.ABC):
     def retrieve_run_request(self, ref: RunRef) -> HttpRequest | None:
         """The request for one run's current state (answered with a run object that
         :meth:`parse_runs` reads), or None when the platform has no such operation."""
+        return None
+
+    def cannot_fork(self, thread_id: str | None) -> str | None:
+        """Why a run on ``thread_id`` cannot start from the thread's state before one of its
+        turns (:attr:`RunRequest.fork <agentnb.RunRequest>`, a chat cell's Retry and Edit):
+        such a retry continues the thread, which then holds both attempts. None when it can:
+        ``prepare`` and ``stream_request`` then honour ``request.fork``. Default: the
+        platform keeps the thread and offers no way to branch it."""
+        return (
+            f"{self.title} keeps the conversation on the platform, which cannot start a "
+            f"thread again from before a turn"
+        )
+
+    def cannot_continue(self, thread_id: str) -> str | None:
+        """Why the next message of ``thread_id`` cannot be sent from here (a thread the
+        client kept and no longer has); None when it can be sent, though the platform may
+        still answer that it no longer has the thread (:class:`~agentnb.NotFoundError`).
+        Default: None (the platform keeps its threads)."""
         return None
 
     def cannot_attach(self) -> ConfigurationError:

@@ -1,17 +1,38 @@
 """The conversation a stateless dialect keeps on the client: its server keeps nothing, so each
-request carries the whole thread, and a thread lives as long as its provider."""
+request carries the whole thread, and a thread lives as long as its provider.
+
+A thread is kept turn by turn (each run's messages, under the platform's run id), so a retry
+can fork it: a new thread holding the turns before the one it replaces."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from .._core.request import Media, RunRequest
+from .._core.exceptions import ConfigurationError
+from .._core.request import Fork, Media, RunRequest
+from ._base import Provider, SendJson
 from ._frames import local_id
 
-__all__ = ["ClientThreads"]
+__all__ = ["ClientThreadProvider", "ClientThreads"]
 
 _Obj = dict[str, Any]
+
+
+@dataclass
+class _Turn:
+    """One run's part of a thread: its user message and answer, and what the dialect keeps
+    beside the messages once it ended (AG-UI's shared state)."""
+
+    run_id: str | None
+    messages: list[_Obj]
+    state: Any = None
+
+
+@dataclass
+class _Thread:
+    turns: list[_Turn] = field(default_factory=list)
 
 
 class ClientThreads:
@@ -22,11 +43,14 @@ class ClientThreads:
     def __init__(self, id_prefix: str, user_message: Callable[[RunRequest], _Obj]) -> None:
         self._id_prefix = id_prefix
         self._user_message = user_message
-        self._threads: dict[str, list[_Obj]] = {}
+        self._threads: dict[str, _Thread] = {}
         self._asking: dict[str, tuple[str, tuple[Media, ...], _Obj]] = {}
 
     def with_thread(self, request: RunRequest) -> RunRequest:
-        """``request`` with a thread id: its own, else a new local one."""
+        """``request`` with a thread id: a fork of the thread (see :meth:`fork`) when it
+        replaces a turn, else its own, else a new local one."""
+        if request.fork is not None:
+            return request.model_copy(update={"thread_id": self.fork(request.fork), "fork": None})
         if request.thread_id:
             return request
         return request.model_copy(update={"thread_id": self.thread_id(request)})
@@ -35,13 +59,43 @@ class ClientThreads:
         """The request's thread id, else a new local one."""
         return request.thread_id or local_id(self._id_prefix)
 
+    def knows(self, thread_id: str) -> bool:
+        """Whether this process holds the thread's messages."""
+        return thread_id in self._threads
+
+    def fork(self, fork: Fork) -> str:
+        """The thread to run ``fork``'s replacement on: a new thread holding the turns of
+        ``fork.thread_id`` before the run it replaces (the thread itself keeps every turn);
+        the thread itself when it holds nothing of that run (a failed or cancelled run
+        never joins its thread)."""
+        thread = self._threads.get(fork.thread_id)
+        if thread is None:
+            raise ConfigurationError(
+                f"cannot start thread {fork.thread_id!r} again from before a turn: its messages "
+                f"are not kept by this process (the client keeps this dialect's conversations, "
+                f"and only while it lives)"
+            )
+        ids = [turn.run_id for turn in thread.turns]
+        if fork.run_id is None or fork.run_id not in ids:
+            return fork.thread_id
+        kept = thread.turns[: ids.index(fork.run_id)]
+        forked = local_id(self._id_prefix)
+        self._threads[forked] = _Thread([_Turn(t.run_id, list(t.messages), t.state) for t in kept])
+        return forked
+
     def messages(self, thread_id: str) -> list[_Obj]:
         """The thread's earlier messages (the kept ones, not copies: for a request body)."""
-        return list(self._threads.get(thread_id, []))
+        thread = self._threads.get(thread_id)
+        return [m for turn in thread.turns for m in turn.messages] if thread else []
 
     def history(self, thread_id: str) -> list[_Obj]:
         """The messages kept for a thread (copies)."""
-        return [dict(m) for m in self._threads.get(thread_id, [])]
+        return [dict(m) for m in self.messages(thread_id)]
+
+    def state(self, thread_id: str, default: Any = None) -> Any:
+        """What the dialect kept beside the messages after the thread's last turn."""
+        thread = self._threads.get(thread_id)
+        return thread.turns[-1].state if thread and thread.turns else default
 
     def asking(self, thread_id: str, request: RunRequest) -> _Obj:
         """The user message of the run in progress on the thread (made anew when the request
@@ -55,10 +109,46 @@ class ClientThreads:
             )
         return kept[2]
 
-    def finish(self, request: RunRequest, answer: Iterable[_Obj]) -> None:
-        """The run ended: its user message and ``answer`` join its thread."""
+    def finish(
+        self,
+        request: RunRequest,
+        answer: Iterable[_Obj],
+        *,
+        run_id: str | None,
+        state: Any = None,
+    ) -> None:
+        """The run ``run_id`` ended: its user message and ``answer`` join its thread as a
+        turn, with the dialect's ``state`` after it."""
         if not request.thread_id:
             return
         asked = self.asking(request.thread_id, request)
         del self._asking[request.thread_id]
-        self._threads.setdefault(request.thread_id, []).extend([asked, *answer])
+        turn = _Turn(run_id, [asked, *answer], state)
+        self._threads.setdefault(request.thread_id, _Thread()).turns.append(turn)
+
+
+class ClientThreadProvider(Provider):
+    """A dialect whose server keeps nothing (``vercel``, ``ag-ui``, ``openai``): its
+    conversations are the :class:`ClientThreads` in ``threads``, so it can fork one (a
+    retry drops the turn it replaces) and can continue only those this process holds."""
+
+    threads: ClientThreads
+
+    async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
+        return self.threads.with_thread(request)
+
+    def history(self, thread_id: str) -> list[_Obj]:
+        """The messages kept for a thread, in the dialect's shape (copies)."""
+        return self.threads.history(thread_id)
+
+    def cannot_fork(self, thread_id: str | None) -> str | None:
+        return None
+
+    def cannot_continue(self, thread_id: str) -> str | None:
+        if self.threads.knows(thread_id):
+            return None
+        return (
+            f"{self.title}'s server keeps no conversation: agentnb sends the whole thread with "
+            f"each message, and this kernel does not hold thread {thread_id!r} (it ran before "
+            f"a restart, or on another connection)"
+        )

@@ -69,8 +69,8 @@ from ..events import (
     attributed_delta,
 )
 from ..sse import ServerSentEvent
-from ._base import HttpRequest, Provider, SendJson, Translator
-from ._client_threads import ClientThreads
+from ._base import HttpRequest, SendJson, Translator
+from ._client_threads import ClientThreadProvider, ClientThreads
 from ._frames import (
     as_dict,
     failure,
@@ -107,7 +107,7 @@ def agui_messages(messages: Sequence[_Obj]) -> list[_Obj]:
     return out
 
 
-class AGUI(Provider):
+class AGUI(ClientThreadProvider):
     """``POST {base}{path}`` with a ``RunAgentInput``; AG-UI events back.
 
     Options: ``path`` (below ``base_url``; default ``""``, the endpoint itself; ``/{agent}``
@@ -129,27 +129,19 @@ class AGUI(Provider):
         self.tools = list(options.get("tools") or [])
         self.context = list(options.get("context") or [])
         self.forwarded_props = dict(options.get("forwarded_props") or {})
-        self._threads = ClientThreads("thread", _user_message)
-        self._states: dict[str, Any] = {}
+        self.threads = ClientThreads("thread", _user_message)
 
     @classmethod
     def option_names(cls) -> Sequence[str]:
         return ("path", "state", "tools", "context", "forwarded_props")
 
-    async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
-        return self._threads.with_thread(request)
-
-    def history(self, thread_id: str) -> list[_Obj]:
-        """The AG-UI messages kept for a thread (a copy)."""
-        return self._threads.history(thread_id)
-
     def state(self, thread_id: str) -> Any:
         """The shared state a thread's next run sends (the agent's last)."""
-        return self._states.get(thread_id, self.initial_state)
+        return self.threads.state(thread_id, self.initial_state)
 
     def stream_request(self, request: RunRequest) -> HttpRequest:
-        thread_id = self._threads.thread_id(request)
-        messages = [*self._threads.messages(thread_id), self._threads.asking(thread_id, request)]
+        thread_id = self.threads.thread_id(request)
+        messages = [*self.threads.messages(thread_id), self.threads.asking(thread_id, request)]
         return self._run_input(request, thread_id, messages, {})
 
     def approval_request(
@@ -157,10 +149,10 @@ class AGUI(Provider):
     ) -> HttpRequest:
         if not isinstance(translator, AGUITranslator):
             raise ConfigurationError("the AG-UI dialect resumes only its own runs")
-        thread_id = self._threads.thread_id(request)
+        thread_id = self.threads.thread_id(request)
         messages = [
-            *self._threads.messages(thread_id),
-            self._threads.asking(thread_id, request),
+            *self.threads.messages(thread_id),
+            self.threads.asking(thread_id, request),
             *agui_messages(translator.history.messages(pending=True)),
         ]
         resume = [_resume_entry(translator.interrupts.get(d.call_id), d) for d in decisions]
@@ -205,8 +197,8 @@ class AGUI(Provider):
         send: SendJson,
     ) -> RunCompleted:
         if request.thread_id and isinstance(translator, AGUITranslator):
-            self._threads.finish(request, agui_messages(translator.history.messages()))
-            self._states[request.thread_id] = translator.state
+            messages = agui_messages(translator.history.messages())
+            self.threads.finish(request, messages, run_id=translator.run_id, state=translator.state)
         return completed
 
 

@@ -18,6 +18,10 @@ thread with ``command: {"resume": …}`` (a question's answer as it is, otherwis
 The platform's run: ``POST /threads/{tid}/runs/{rid}/cancel`` stops it, ``GET
 /threads/{tid}/runs/{rid}/stream`` (with ``Last-Event-ID``) joins it while it runs, also to
 resume a cut stream, and ``GET /threads/{tid}/runs`` lists a thread's runs.
+
+A retry forks the thread (time travel): ``POST /threads/{tid}/history`` finds the checkpoint
+before the replaced turn (the parent of the checkpoint its run wrote the input in), and the
+run is sent with ``checkpoint_id``, so the thread branches there.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ _Obj = dict[str, Any]
 STREAM_MODES = ("messages-tuple", "updates", "values", "custom")
 """The stream modes a run asks for (``langgraph-api``'s names)."""
 _SSE = {"Accept": "text/event-stream"}
+HISTORY_LIMIT = 1000
+"""Checkpoints read to find where a retried turn began (newest first)."""
 
 
 class LangGraph(Provider):
@@ -72,6 +78,8 @@ class LangGraph(Provider):
         return ("config", "context", "stream_modes", "on_disconnect")
 
     async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
+        if request.fork is not None:
+            request = await self._fork(request, send)
         if request.thread_id:
             return request
         created = as_dict(await send(HttpRequest("POST", "/threads", json={})))
@@ -82,7 +90,40 @@ class LangGraph(Provider):
 
     def stream_request(self, request: RunRequest) -> HttpRequest:
         user = {"type": "human", "content": request.message}
-        return self._run(request, {"input": {"messages": [user]}})
+        extra: _Obj = {"input": {"messages": [user]}}
+        if request.fork is not None and request.fork.point:
+            extra["checkpoint_id"] = request.fork.point  # the thread branches there
+        return self._run(request, extra)
+
+    def cannot_fork(self, thread_id: str | None) -> str | None:
+        """A retry runs from the thread's checkpoint before the turn it replaces (the Agent
+        Server's time travel: the thread branches there and goes on from the new branch)."""
+        return None
+
+    async def _fork(self, request: RunRequest, send: SendJson) -> RunRequest:
+        """``request`` on the replaced turn's thread, from the checkpoint before that turn
+        (found in the thread's history by the run's id); a turn that began the thread is
+        replaced on a new thread."""
+        fork = request.fork
+        assert fork is not None
+        path = f"/threads/{_segment(fork.thread_id)}/history"
+        answer = await send(HttpRequest("POST", path, json={"limit": HISTORY_LIMIT}))
+        states = answer if isinstance(answer, list) else []
+        point = _checkpoint_before(states, fork.run_id)
+        if point is None and len(states) < HISTORY_LIMIT:
+            # the run wrote nothing to the thread (it failed or was stopped before its
+            # input was kept): the thread as it is is the state before it
+            return request.model_copy(update={"thread_id": fork.thread_id, "fork": None})
+        if point is None:
+            raise ConfigurationError(
+                f"thread {fork.thread_id!r} has no checkpoint of run {fork.run_id!r} in its "
+                f"last {HISTORY_LIMIT} checkpoints: the turn cannot be started again from "
+                f"before it"
+            )
+        if not point:
+            return request.model_copy(update={"thread_id": None, "fork": None})
+        update = {"thread_id": fork.thread_id, "fork": fork.model_copy(update={"point": point})}
+        return request.model_copy(update=update)
 
     def _run(self, request: RunRequest, extra: _Obj) -> HttpRequest:
         body: _Obj = {
@@ -209,6 +250,23 @@ def _thread(request: RunRequest) -> str:
     if not request.thread_id:
         raise ConfigurationError("a LangGraph run needs a thread (prepare() creates one)")
     return request.thread_id
+
+
+def _checkpoint_before(states: list[Any], run_id: str | None) -> str | None:
+    """The checkpoint before the turn of run ``run_id``, in a thread's history (newest
+    first): the parent of the turn's first checkpoint, the one its input was written in
+    (a turn resumed after an interrupt goes on in runs of its own, so the walk goes back to
+    that input). ``""`` when the turn began the thread; None when the run is not there."""
+    checkpoints = [state for state in states if isinstance(state, dict)]
+    runs = [(as_dict(state.get("metadata")) or {}).get("run_id") for state in checkpoints]
+    if run_id is None or run_id not in runs:
+        return None
+    index = len(runs) - 1 - runs[::-1].index(run_id)  # the run's oldest checkpoint
+    for state in checkpoints[index:]:
+        if (as_dict(state.get("metadata")) or {}).get("source") == "input":
+            parent = as_dict(state.get("parent_checkpoint")) or {}
+            return first_str(parent, "checkpoint_id") or ""
+    return None
 
 
 def _resume_value(interrupt: Interrupt | None, decision: ApprovalDecision) -> Any:

@@ -42,8 +42,8 @@ from ..events import (
     text_delta,
 )
 from ..sse import ServerSentEvent
-from ._base import HttpRequest, Provider, RemoteAgent, SendJson, Translator
-from ._client_threads import ClientThreads
+from ._base import HttpRequest, RemoteAgent, SendJson, Translator
+from ._client_threads import ClientThreadProvider, ClientThreads
 from ._frames import (
     as_dict,
     failure,
@@ -238,7 +238,7 @@ def _schema_name(schema: dict[str, Any]) -> str:
     return name or "response"
 
 
-class OpenAI(Provider):
+class OpenAI(ClientThreadProvider):
     """``POST {base}/chat/completions`` with ``stream: true``.
 
     Options: ``system`` (a system message put first in every thread), ``include_usage``
@@ -258,7 +258,7 @@ class OpenAI(Provider):
         system = options.get("system")
         self.system = None if system is None else str(system)
         self.include_usage = bool(options.get("include_usage", True))
-        self._threads = ClientThreads("thread", _user_message)
+        self.threads = ClientThreads("thread", _user_message)
 
     @classmethod
     def option_names(cls) -> Sequence[str]:
@@ -277,20 +277,13 @@ class OpenAI(Provider):
             if not media.type.startswith("image/"):
                 raise ConfigurationError(f"{self.title} takes image media only, not {media.type!r}")
 
-    async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
-        return self._threads.with_thread(request)
-
-    def history(self, thread_id: str) -> list[dict[str, Any]]:
-        """The messages kept for a thread (a copy)."""
-        return self._threads.history(thread_id)
-
     def stream_request(self, request: RunRequest) -> HttpRequest:
         messages: list[_Obj] = []
         if self.system:
             messages.append({"role": "system", "content": self.system})
-        thread_id = self._threads.thread_id(request)
-        messages.extend(self._threads.messages(thread_id))
-        messages.append(self._threads.asking(thread_id, request))
+        thread_id = self.threads.thread_id(request)
+        messages.extend(self.threads.messages(thread_id))
+        messages.append(self.threads.asking(thread_id, request))
         body: dict[str, Any] = {"model": request.agent, "messages": messages, "stream": True}
         if self.include_usage:
             body["stream_options"] = {"include_usage": True}
@@ -323,7 +316,7 @@ class OpenAI(Provider):
         send: SendJson,
     ) -> RunCompleted:
         if isinstance(translator, OpenAITranslator):
-            self._threads.finish(request, translator.history.messages())
+            self.threads.finish(request, translator.history.messages(), run_id=translator.run_id)
         return completed
 
 

@@ -8,7 +8,9 @@ as the model. The stream's events are read by
 Conversations are kept by the server. A run's thread is the response's ``conversation`` when
 it belongs to one, else the response itself: the next run of the thread sends
 ``previous_response_id`` (so a chain of responses moves its thread id along, one response at a
-time), or ``conversation`` for a thread id that names a conversation (``conv_...``).
+time), or ``conversation`` for a thread id that names a conversation (``conv_...``). A retry
+forks a chain (its ``previous_response_id`` is the response before the turn it replaces); a
+conversation cannot fork.
 
 Approvals: an ``mcp_approval_request`` item is a call awaiting approval; the decisions go back
 as ``mcp_approval_response`` input items of a new response that continues the paused one (it
@@ -143,6 +145,17 @@ class OpenAIResponses(Provider):
 
     def requested_model(self, request: RunRequest) -> str | None:
         return request.agent  # the Responses API: the agent is the model
+
+    def cannot_fork(self, thread_id: str | None) -> str | None:
+        """A chain of responses forks by itself: a retry's ``previous_response_id`` is the
+        response before the turn it replaces (its request's ``thread_id``). A conversation
+        keeps every item it was given, so it cannot."""
+        if thread_id and thread_id.startswith(CONVERSATION_PREFIX):
+            return (
+                f"an OpenAI conversation ({thread_id}) keeps every item it was given and "
+                f"cannot start again from before a turn"
+            )
+        return None
 
     def translator(self, request: RunRequest) -> Translator:
         return ResponsesTranslator(request.thread_id)

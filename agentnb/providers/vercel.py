@@ -22,8 +22,8 @@ from .._core.approvals import ApprovalDecision
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
 from ..events import RunCompleted
-from ._base import HttpRequest, Provider, SendJson, Translator
-from ._client_threads import ClientThreads
+from ._base import HttpRequest, SendJson, Translator
+from ._client_threads import ClientThreadProvider, ClientThreads
 from ._frames import local_id
 from ._options import carried
 from ._uimessage import UIMessageTranslator
@@ -35,7 +35,7 @@ def user_message(text: str) -> dict[str, Any]:
     return {"id": local_id("msg"), "role": "user", "parts": [{"type": "text", "text": text}]}
 
 
-class Vercel(Provider):
+class Vercel(ClientThreadProvider):
     """Any endpoint speaking the AI SDK UI message stream.
 
     Options: ``path`` (default ``/api/chat``), ``agent_field`` (the body key naming the agent,
@@ -55,22 +55,15 @@ class Vercel(Provider):
         self.path = str(options.get("path", "/api/chat"))
         agent_field = options.get("agent_field", "agent")
         self.agent_field = None if agent_field is None else str(agent_field)
-        self._chats = ClientThreads("chat", lambda request: user_message(request.message))
+        self.threads = ClientThreads("chat", lambda request: user_message(request.message))
 
     @classmethod
     def option_names(cls) -> Sequence[str]:
         return ("path", "agent_field")
 
-    async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
-        return self._chats.with_thread(request)
-
-    def history(self, chat_id: str) -> list[dict[str, Any]]:
-        """The UI messages kept for a chat (a copy)."""
-        return self._chats.history(chat_id)
-
     def stream_request(self, request: RunRequest) -> HttpRequest:
-        chat_id = self._chats.thread_id(request)
-        messages = [*self._chats.messages(chat_id), self._chats.asking(chat_id, request)]
+        chat_id = self.threads.thread_id(request)
+        messages = [*self.threads.messages(chat_id), self.threads.asking(chat_id, request)]
         return self._chat_request(request, chat_id, messages, {})
 
     def approval_request(
@@ -79,10 +72,10 @@ class Vercel(Provider):
         if not isinstance(translator, UIMessageTranslator):
             raise ConfigurationError("the Vercel dialect continues only its own UI message runs")
         translator.record_decisions(decisions)
-        chat_id = self._chats.thread_id(request)
+        chat_id = self.threads.thread_id(request)
         assistant = translator.message()
-        asked = self._chats.asking(chat_id, request)
-        messages = [*self._chats.messages(chat_id), asked, assistant]
+        asked = self.threads.asking(chat_id, request)
+        messages = [*self.threads.messages(chat_id), asked, assistant]
         trigger = {"trigger": "submit-message", "messageId": assistant["id"]}
         return self._chat_request(request, chat_id, messages, trigger)
 
@@ -118,5 +111,5 @@ class Vercel(Provider):
         send: SendJson,
     ) -> RunCompleted:
         if isinstance(translator, UIMessageTranslator):
-            self._chats.finish(request, [translator.message()])
+            self.threads.finish(request, [translator.message()], run_id=translator.run_id)
         return completed

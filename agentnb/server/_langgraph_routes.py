@@ -2,7 +2,9 @@
 ``/langgraph``: ``POST /threads`` makes a thread, ``POST /threads/{tid}/runs/stream``
 (``{assistant_id, input: {messages}, command: {resume}}``) streams a run, ``GET
 /threads/{tid}/runs/{rid}/stream`` joins one (after ``Last-Event-ID``), ``GET
-/threads/{tid}/runs`` lists a thread's runs, ``POST /assistants/search`` lists the demo agents
+/threads/{tid}/runs`` lists a thread's runs, ``POST /threads/{tid}/history`` lists its
+checkpoints (a run with ``checkpoint_id`` goes on from one: time travel), ``POST
+/assistants/search`` lists the demo agents
 as each graph's default assistant (``{assistant_id, graph_id, name, description, metadata:
 {created_by: "system"}}``).
 
@@ -68,7 +70,7 @@ from ._steps import (
     ToolEnd,
     ToolStart,
 )
-from ._threads import Conversation
+from ._threads import Conversation, StoredMessage
 
 __all__ = ["DIALECT", "LANGGRAPH", "LangGraphRenderer", "routes"]
 
@@ -207,6 +209,7 @@ class _RunCreate(BaseModel):
     command: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
     config: dict[str, Any] | None = None
+    checkpoint_id: str | None = None
 
 
 _LOCATIONS = {
@@ -245,6 +248,8 @@ async def _begin(request: Request, state: AppState) -> RunStart | Response:
     agent = require_agent(body.assistant_id)
     if body.command is not None and "resume" in body.command:
         return _resume(state, thread, body.command["resume"])
+    if body.checkpoint_id is not None:
+        _branch(thread, body.checkpoint_id)
     options = scalar_options(body.metadata)
     run_id = new_run_id()
     agent_input = AgentInput(
@@ -282,6 +287,77 @@ def _resume(state: AppState, thread: Conversation, resume: Any) -> Response:
         raise ApiError(409, f"resume must answer the interrupts {known}", code="approval_mismatch")
     decisions = tuple(_decision(p, resume[p.approval_id]) for p in pending)
     return continue_run(state, LANGGRAPH, log, decisions)
+
+
+# ---- checkpoints: the thread's messages, one checkpoint before a run's input and one after
+# each message (as ``langgraph-api`` writes an ``input`` checkpoint, then ``loop`` ones) --------
+
+
+def _checkpoints(thread: Conversation) -> list[dict[str, Any]]:
+    """The thread's checkpoints, newest first, shaped as ``langgraph-api``'s thread states."""
+    states: list[dict[str, Any]] = []
+    parent: str | None = None
+    for index, message in enumerate(thread.messages):
+        if message.role == "user":
+            parent = _state(thread, f"cp_in_{message.id}", parent, index, message, states)
+        parent = _state(thread, f"cp_{message.id}", parent, index + 1, message, states)
+    return states[::-1]
+
+
+def _state(
+    thread: Conversation,
+    checkpoint_id: str,
+    parent: str | None,
+    count: int,
+    message: StoredMessage,
+    states: list[dict[str, Any]],
+) -> str:
+    source = "input" if checkpoint_id.startswith("cp_in_") else "loop"
+    states.append(
+        {
+            "values": {"messages": [_message_json(m) for m in thread.messages[:count]]},
+            "next": [],
+            "checkpoint": _checkpoint_ref(thread, checkpoint_id),
+            "parent_checkpoint": _checkpoint_ref(thread, parent) if parent else None,
+            "metadata": {"run_id": message.run_id, "source": source, "step": len(states) - 1},
+            "created_at": iso(message.created_at),
+        }
+    )
+    return checkpoint_id
+
+
+def _checkpoint_ref(thread: Conversation, checkpoint_id: str) -> dict[str, Any]:
+    return {"thread_id": thread.id, "checkpoint_ns": "", "checkpoint_id": checkpoint_id}
+
+
+def _message_json(message: StoredMessage) -> dict[str, Any]:
+    kind = "human" if message.role == "user" else "ai"
+    return {"type": kind, "content": message.content, "id": message.id}
+
+
+def _branch(thread: Conversation, checkpoint_id: str) -> None:
+    """Run from ``checkpoint_id``: the thread goes on from there (time travel). Unlike
+    ``langgraph-api``, which keeps the old branch's checkpoints, this server keeps only the
+    branch that goes on."""
+    ids = [m.id for m in thread.messages]
+    for prefix, after in (("cp_in_", 0), ("cp_", 1)):
+        if checkpoint_id.startswith(prefix) and checkpoint_id[len(prefix) :] in ids:
+            del thread.messages[ids.index(checkpoint_id[len(prefix) :]) + after :]
+            return
+    raise ApiError(422, "Invalid checkpoint ID", code="invalid_checkpoint")
+
+
+class _HistoryQuery(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    limit: int = Field(default=10, ge=1)
+
+
+async def _history(request: Request) -> Response:
+    state = state_of(request)
+    thread = _thread_or_404(state, request.path_params["tid"])
+    raw = await read_json(request, state.config.max_body_bytes, empty={})
+    query = parse_model(_HistoryQuery, raw)
+    return JSONResponse(_checkpoints(thread)[: query.limit])
 
 
 def _is_map_of(value: Any, keys: list[str]) -> bool:
@@ -398,6 +474,7 @@ def routes() -> list[Route]:
         Route(f"{PREFIX}/assistants/search", _search_assistants, methods=["POST"]),
         Route(f"{PREFIX}/threads", _create_thread, methods=["POST"]),
         Route(f"{PREFIX}/threads/{{tid}}/runs", _list_runs, methods=["GET"]),
+        Route(f"{PREFIX}/threads/{{tid}}/history", _history, methods=["POST"]),
         Route(f"{PREFIX}/threads/{{tid}}/runs/stream", _stream, methods=["POST"]),
         Route(f"{PREFIX}/threads/{{tid}}/runs/{{rid}}/stream", _join, methods=["GET"]),
     ]

@@ -16,7 +16,7 @@ import { animationFrame, copyToClipboard, flash, h, keepKeys } from "./dom.js";
 import { memoryFor, rememberUnder } from "./memory.js";
 import { TurnView } from "./turn.js";
 import { conversationTotal } from "./format.js";
-import { ChatInput } from "./input.js";
+import { ChatInput, ContinueControl } from "./input.js";
 
 /** Milliseconds of markdown rendering per animation frame before yielding to the page. */
 export const FRAME_BUDGET_MS = 12;
@@ -27,7 +27,8 @@ const TICK_MS = 250;
  * @typedef {import("./sync.js").WidgetModel} WidgetModel
  * @typedef {import("./turn.js").TurnContext} TurnContext
  * @typedef {{ can_followup?: boolean, input?: boolean, placeholder?: string,
- *   can_retry?: boolean, can_reset?: boolean }} Options
+ *   can_retry?: boolean, can_reset?: boolean, retry_note?: string,
+ *   can_continue?: boolean, continue_note?: string }} Options
  * @typedef {{
  *   schedule?: (cb: () => void) => () => void,
  *   copy?: (text: string) => Promise<void>,
@@ -60,7 +61,8 @@ export class ChatView {
     this.notice.hidden = true;
     this.conversation = h("div", "anb-conversation");
     this.conversation.hidden = true;
-    this.root.append(this.turnsEl, this.conversation, this.notice);
+    this.continuing = new ContinueControl(this.lifetime.signal, () => this.requestContinue());
+    this.root.append(this.turnsEl, this.conversation, this.notice, this.continuing.el);
     /** @type {TurnView[]} */
     this.turnViews = [];
     this.generation = -1;
@@ -78,6 +80,7 @@ export class ChatView {
     this.onOptions = this.onOptions.bind(this);
     this.turnContext = this.makeTurnContext();
     this.buildInput();
+    this.continuing.update(this.options);
     el.append(this.root);
   }
 
@@ -150,7 +153,11 @@ export class ChatView {
     if (this.retireIfReplaced()) return;
     this.options = this.model.get("options") || {};
     rememberUnder(this.options, this.memory);
+    const hadInput = this.chatInput !== null;
     this.buildInput();
+    this.continuing.update(this.options);
+    // the box a click on "Continue this conversation" asked for gets the keyboard
+    if (!hadInput && this.chatInput && this.continuing.requested) this.chatInput.input.focus();
     for (const turn of this.sync.state.turns) turn.dirtyMeta = true;
     this.requestRender();
   }
@@ -199,7 +206,8 @@ export class ChatView {
     state.turns.forEach((turn, t) => {
       const asked = state.turns[t + 1]?.meta.message ?? null;
       const canRetry = this.options.can_retry === true && t === last;
-      const followups = { canRun: canFollowup && t === last, busy, asked, canRetry };
+      const retryNote = this.options.retry_note || "";
+      const followups = { canRun: canFollowup && t === last, busy, asked, canRetry, retryNote };
       if (!this.turnViews[t].update(turn, deadline, followups)) finished = false;
     });
     if (!finished) this.requestRender();
@@ -247,6 +255,10 @@ export class ChatView {
     if (this.retireIfReplaced()) return;
     const now = this.sync.kernelNow();
     for (const view of this.turnViews) view.tick(now);
+  }
+
+  requestContinue() {
+    this.send({ kind: "continue" });
   }
 
   buildInput() {

@@ -216,3 +216,34 @@ export class FollowupChips {
     return chip;
   }
 }
+
+/**
+ * "Continue this conversation", under an opened past run: a click asks the kernel to open the
+ * run's connection and the input box; where the conversation cannot go on (`continue_note`),
+ * the reason is shown in its place, before anyone clicks.
+ */
+export class ContinueControl {
+  /** @param {AbortSignal} signal @param {() => void} onContinue */
+  constructor(signal, onContinue) {
+    this.el = h("div", "anb-continue");
+    this.requested = false;
+    this.button = button("Continue this conversation", "anb-continue-button", () => {
+      this.requested = true;
+      this.button.disabled = true;
+      onContinue();
+    }, { signal, title: "Send the next message on this run's thread, on the connection it was made on" });
+    this.note = h("span", "anb-continue-note");
+    this.el.append(this.button, this.note);
+    this.el.hidden = true;
+  }
+
+  /** @param {{ can_continue?: boolean, continue_note?: string }} options */
+  update(options) {
+    const note = options.continue_note || "";
+    this.el.hidden = !options.can_continue && !note;
+    this.button.hidden = !options.can_continue || note !== "";
+    this.button.disabled = false;
+    this.note.textContent = note;
+    this.note.hidden = note === "";
+  }
+}

@@ -43,7 +43,7 @@ export const PROMPT_CHARS = 1000;
 
 /** What the caption says of a turn the person started from the cell's controls. */
 const STARTED_AS = /** @type {Record<string, string>} */ ({
-  new: "new conversation", retry: "retry", edit: "edited",
+  new: "new conversation", retry: "retry", edit: "edited", continue: "continued",
 });
 
 /** @param {string} message */
@@ -54,10 +54,14 @@ function clipPrompt(message) {
 /**
  * `canRun`: this turn's chips may start the next run; `busy`: a run of the widget is going;
  * `asked`: the question of the turn after this one, if any (a chip with it was spent);
- * `canRetry`: this turn may be retried or edited (the last turn of a chat that can).
- * @typedef {{ canRun: boolean, busy: boolean, asked?: string | null, canRetry?: boolean }}
- *   FollowupMode
+ * `canRetry`: this turn may be retried or edited (the last turn of a chat that can);
+ * `retryNote`: said beside Retry and Edit before they are used, where they continue the
+ * thread instead of forking it (empty where they fork).
+ * @typedef {{ canRun: boolean, busy: boolean, asked?: string | null, canRetry?: boolean,
+ *   retryNote?: string }} FollowupMode
  */
+
+const FORK_TITLE = "from the state before this turn: the answer it replaces is left out";
 
 export class TurnView {
   /** @param {TurnContext} context @param {number} index */
@@ -110,12 +114,15 @@ export class TurnView {
     this.copyAnswer = button("Copy answer", "anb-copy-answer", () => this.onCopyAnswer(),
       { signal, title: "Copy the answer as markdown" });
     this.retry = button("Retry", "anb-retry", () => context.onRetry(this.index),
-      { signal, title: "Ask the last question again, from where this turn started" });
+      { signal, title: `Ask the last question again, ${FORK_TITLE}` });
     this.edit = button("Edit", "anb-edit", () => context.onEdit(this.index, this.turn?.meta.message || ""),
-      { signal, title: "Edit the last question and send it again" });
+      { signal, title: `Edit the last question and send it again, ${FORK_TITLE}` });
     this.retry.hidden = true;
     this.edit.hidden = true;
-    actions.append(this.retry, this.edit, this.copyAnswer);
+    // Where Retry and Edit cannot fork the thread, the person is told before using them.
+    this.retryNote = h("span", "anb-retry-note");
+    this.retryNote.hidden = true;
+    actions.append(this.retryNote, this.retry, this.edit, this.copyAnswer);
     footer.append(this.statusLine, actions);
 
     this.el.append(this.head, this.body, this.waiting, this.errorBanner, this.chips.el, footer);
@@ -288,12 +295,23 @@ export class TurnView {
     const again = Boolean(followups.canRetry) && !running && !followups.busy;
     this.retry.hidden = !again;
     this.edit.hidden = !again || !meta.message;
+    this.updateRetryNote(again, followups.retryNote || "");
     this.updateError(meta, status);
     this.chips.update(meta.followups || [], {
       canRun: followups.canRun,
       disabled: followups.canRun && (running || followups.busy),
       asked: followups.asked,
     });
+  }
+
+  /** @param {boolean} shown Retry is offered @param {string} note empty where it forks */
+  updateRetryNote(shown, note) {
+    this.retryNote.hidden = !shown || !note;
+    if (this.retryNote.textContent !== note) this.retryNote.textContent = note;
+    this.retry.title = note ? `Ask the last question again. ${note}`
+      : `Ask the last question again, ${FORK_TITLE}`;
+    this.edit.title = note ? `Edit the last question and send it again. ${note}`
+      : `Edit the last question and send it again, ${FORK_TITLE}`;
   }
 
   /** @param {number | null | undefined} startedAt */

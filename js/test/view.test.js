@@ -457,3 +457,67 @@ test("Edit puts the last question in the box and Send sends it as an edit; New c
   /** @type {HTMLElement} */ (el.querySelector(".anb-new")).click();
   assert.deepEqual(model.sent.at(-1), { kind: "new" });
 });
+
+test("where Retry and Edit cannot fork, the last turn says so beside them before they are used", () => {
+  const note = "Retry and Edit continue the thread: the earlier attempt stays in it.";
+  const { deliver, $ } = mount({
+    options: { input: true, can_followup: true, can_retry: true, retry_note: note },
+  });
+  deliver({
+    kind: "delta",
+    seq: 1,
+    ops: [{ op: "turn", t: 0, turn: { parts: [], tools: [], meta: { status: "completed", message: "Q" } } }],
+  });
+  assert.equal($(".anb-retry").hidden, false);
+  assert.equal($(".anb-retry-note").hidden, false);
+  assert.equal(text($(".anb-retry-note")), note);
+  assert.match($(".anb-retry").title, /the earlier attempt stays in it/);
+  deliver({
+    kind: "delta",
+    seq: 2,
+    ops: [{ op: "turn", t: 1, turn: { parts: [], tools: [], meta: { status: "running", message: "Q2" } } }],
+  });
+  assert.equal($(".anb-retry-note").hidden, true, "no note while nothing can be retried");
+});
+
+test("where Retry and Edit fork, no note: their titles say the replaced answer is left out", () => {
+  const { deliver, $ } = mount({ options: { input: true, can_followup: true, can_retry: true } });
+  deliver({
+    kind: "delta",
+    seq: 1,
+    ops: [{ op: "turn", t: 0, turn: { parts: [], tools: [], meta: { status: "completed", message: "Q" } } }],
+  });
+  assert.equal($(".anb-retry-note").hidden, true);
+  assert.match($(".anb-retry").title, /the answer it replaces is left out/);
+  assert.match($(".anb-edit").title, /the answer it replaces is left out/);
+});
+
+test("an opened past run offers Continue: a click asks the kernel, which opens the input box", () => {
+  const { model, el, view, $ } = mount({ options: { can_continue: true, agent: "echo" } });
+  assert.equal($(".anb-continue").hidden, false);
+  assert.equal(el.querySelector(".anb-input-text"), null, "read-only until continued");
+  $(".anb-continue-button").click();
+  assert.deepEqual(model.sent.at(-1), { kind: "continue" });
+  assert.equal(/** @type {HTMLButtonElement} */ ($(".anb-continue-button")).disabled, true);
+  model.set("options", { input: true, can_followup: true, can_retry: true, can_continue: false });
+  view.renderNow();
+  assert.equal($(".anb-continue").hidden, true);
+  const input = /** @type {HTMLTextAreaElement} */ ($(".anb-input-text"));
+  assert.equal(document.activeElement, input, "the box asked for has the keyboard");
+});
+
+test("a past run that cannot go on says why in place of the Continue button", () => {
+  const why = "Cannot continue this conversation: connection 'gone' does not exist in this kernel";
+  const { $ } = mount({ options: { can_continue: true, continue_note: why } });
+  assert.equal($(".anb-continue").hidden, false);
+  assert.equal($(".anb-continue-button").hidden, true);
+  assert.equal(text($(".anb-continue-note")), why);
+});
+
+test("a refusal after the click replaces the button with the reason", () => {
+  const { model, $ } = mount({ options: { can_continue: true } });
+  $(".anb-continue-button").click();
+  model.set("options", { can_continue: true, continue_note: "Cannot continue this conversation: gone" });
+  assert.equal($(".anb-continue-button").hidden, true);
+  assert.equal(text($(".anb-continue-note")), "Cannot continue this conversation: gone");
+});

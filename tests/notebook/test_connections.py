@@ -87,12 +87,12 @@ def test_an_openai_compatible_servers_models_are_its_agents(server) -> None:  # 
     conn = agentnb.connect(
         "openai", base_url=server.url_for("openai"), api_key=server.api_key, name="models"
     )
-    assert conn.supports() == ["streaming", "listing"]
+    assert conn.supports() == ["streaming", "listing", "fork"]
     names = [a.name for a in conn.agents()]
     assert {"echo", "finance_agent", "writer"} <= set(names)
     assert "echo" in repr(conn)  # the listing read is shown from then on
     shown = repr(agentnb.connections())
-    assert "models: openai at" in shown and "(supports streaming, listing)" in shown
+    assert "models: openai at" in shown and "(supports streaming, listing, fork)" in shown
 
 
 def test_a_connection_that_cannot_list_says_so(server) -> None:  # type: ignore[no-untyped-def]

@@ -16,9 +16,10 @@ import pytest
 from agentnb_testing import free_port, sdk_python, serving
 
 import agentnb
-from agentnb import AsyncAgentClient
+from agentnb import AsyncAgentClient, Fork, Run
 from agentnb._app.connections import disconnect
 from agentnb._core.exceptions import NotFoundError, RunFailedError
+from agentnb._core.request import build_request
 from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.timeout(300)
@@ -121,7 +122,7 @@ def test_the_url_a_user_is_given_is_the_endpoint(pydantic_ai_url: str, pasted: s
         handle = agentnb.ask(
             "assistant", "What is NVDA at?", via="pasted", display=False, wait=True, record=False
         )
-        assert conn.supports() == ["streaming", "approvals"]
+        assert conn.supports() == ["streaming", "approvals", "fork"]
     finally:
         disconnect("pasted")
     assert handle.run.text == "**NVDA** trades at **$875.4**."
@@ -330,3 +331,27 @@ def test_sub_agents_are_valid_ag_ui_and_announced_before_their_work(server: Serv
     assert sorted(ended) == ["SUBAGENT_ERROR"] + ["SUBAGENT_FINISHED"] * 4
     quants = [e for e in events if e["type"] == "SUBAGENT_STARTED" and e["name"] == "quant"]
     assert len(quants) == 2 and all("parentSubagentRunId" in q for q in quants)
+
+
+async def _retry(client: AsyncAgentClient, replaced: Run, started_from: str | None) -> Run:
+    """The chat cell's Retry of ``replaced`` (asked on ``started_from``): a fork."""
+    fork = Fork(thread_id=replaced.thread_id or "", run_id=replaced.run_id)
+    request = build_request(replaced.agent, replaced.message, thread_id=started_from)
+    return await client.run_request(request.model_copy(update={"fork": fork}))
+
+
+async def test_a_retried_turn_sends_the_conversation_before_it(client: AsyncAgentClient) -> None:
+    first = await client.run("quotes", "What is NVDA at?")
+    second = await client.run("quotes", "again?", thread_id=first.thread_id)
+    assert second.text == "You asked 2 times; first: What is NVDA at?"
+    retried = await _retry(client, second, first.thread_id)
+    assert retried.text == "You asked 2 times; first: What is NVDA at?"  # not 3
+    assert retried.thread_id not in (None, first.thread_id)  # a new thread, the old one kept
+
+
+async def test_a_retried_turn_sends_the_state_before_it(client: AsyncAgentClient) -> None:
+    first = await client.run("notes", "remember milk")
+    second = await client.run("notes", "remember milk", thread_id=first.thread_id)
+    assert second.state == {"notes": ["milk", "milk"]}
+    retried = await _retry(client, second, first.thread_id)
+    assert retried.state == {"notes": ["milk", "milk"]}  # from the state after turn one

@@ -17,7 +17,8 @@ import httpx
 import pytest
 from agentnb_testing import free_port, sdk_python, serving
 
-from agentnb import AsyncAgentClient
+from agentnb import AsyncAgentClient, Fork
+from agentnb._core.request import build_request
 from agentnb.events import CustomEvent, Event
 from agentnb.providers import HttpRequest, RunRef
 from agentnb.providers.langgraph import LangGraph, LangGraphTranslator
@@ -332,3 +333,33 @@ async def test_the_servers_assistants_are_the_agents_a_connection_lists(
     assert client.provider.capabilities().listing
     run = await client.run(assistant_id, "What is NVDA at?")
     assert run.text == "NVDA trades at $875.4."
+
+
+async def test_a_retried_turn_runs_from_the_checkpoint_before_it(client: AsyncAgentClient) -> None:
+    """Retry as the chat cell sends it: the thread branches at the checkpoint before the
+    replaced turn, so the graph counts the questions of the branch, not of every attempt."""
+    first = await client.run("quotes", "What is NVDA at?")
+    second = await client.run("quotes", "again?", thread_id=first.thread_id)
+    assert second.text == "You asked 2 times."
+    fork = Fork(thread_id=second.thread_id or "", run_id=second.run_id)
+    request = build_request("quotes", "again?", thread_id=first.thread_id)
+    retried = await client.run_request(request.model_copy(update={"fork": fork}))
+    assert retried.text == "You asked 2 times."  # continuing would have counted 3
+    assert retried.thread_id == first.thread_id
+    after = await client.run("quotes", "and now?", thread_id=first.thread_id)
+    assert after.text == "You asked 3 times."  # the thread goes on from the new branch
+    values = after.state["messages"]
+    assert [m["content"] for m in values if m["type"] == "human"] == [
+        "What is NVDA at?",
+        "again?",
+        "and now?",
+    ]
+
+
+async def test_a_retried_first_turn_starts_a_new_thread(client: AsyncAgentClient) -> None:
+    first = await client.run("quotes", "What is NVDA at?")
+    fork = Fork(thread_id=first.thread_id or "", run_id=first.run_id)
+    request = build_request("quotes", "What is NVDA at?", thread_id=first.thread_id)
+    retried = await client.run_request(request.model_copy(update={"fork": fork}))
+    assert retried.text == "NVDA trades at $875.4."
+    assert retried.thread_id not in (None, first.thread_id)
