@@ -12,6 +12,7 @@ The public API is listed in ``__all__``; everything else lives in private module
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 from ._core.approvals import ApprovalDecision, ApprovalGate, ApprovalPolicy, Approver
@@ -57,11 +58,13 @@ if TYPE_CHECKING:
     from ._app.connections import Connection, connect, connections, get_connection
     from ._app.past_runs import show
     from ._app.remote_runs import remote_runs
+    from ._app.runs_browser import browse
     from ._client.async_client import AsyncAgentClient
     from ._client.stream import AsyncRunStream
     from ._client.sync import AgentClient, RunStream
     from ._core.handle import RunHandle
     from ._display.run_comparison import Comparison
+    from ._display.runs_table import RunsTable
     from ._display.widget import ChatCell
     from ._history import (
         HistoryStore,
@@ -122,6 +125,7 @@ __all__ = [
     "RunRequest",
     "RunStatus",
     "RunStream",
+    "RunsTable",
     "ServerError",
     "ServerHandle",
     "StreamStallError",
@@ -139,6 +143,7 @@ __all__ = [
     "ask",
     "attach",
     "batch",
+    "browse",
     "chat",
     "compare",
     "configure_tracing",
@@ -176,6 +181,8 @@ _LAZY: dict[str, str] = {
     "RunHistory": "._history",
     "batch": "._app.batch_runs",
     "compare": "._app.compare_runs",
+    "browse": "._app.runs_browser",
+    "RunsTable": "._display.runs_table",
     "remote_runs": "._app.remote_runs",
     "runs": "._history",
     "summary": "._history",
@@ -194,6 +201,28 @@ def _default_recorder() -> RunRecorder | None:
 
 
 set_default_recorder(_default_recorder)
+
+
+def _display_history(history: Any) -> None:
+    from ._app.runs_browser import display_history  # the widget loads at the first table shown
+
+    display_history(history)
+
+
+def _show_histories_as_tables() -> None:
+    """In a Jupyter kernel, IPython shows a ``RunHistory`` (a cell's result, ``display``) as
+    the table to browse (``agentnb._app.runs_browser``); elsewhere, as before."""
+    if "IPython" not in sys.modules:  # no IPython loaded: no shell, nothing to display in
+        return
+    from ._display.environment import kernel_shell  # IPython is loaded already
+
+    shell = kernel_shell()
+    if shell is not None:
+        formatter = shell.display_formatter.ipython_display_formatter
+        formatter.for_type_by_name("agentnb._history._tables", "RunHistory", _display_history)
+
+
+_show_histories_as_tables()
 
 
 def __getattr__(name: str) -> Any:

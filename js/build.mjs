@@ -1,6 +1,7 @@
 // Bundle js/src into agentnb/static: widget.js + widget.css (the chat cell's code and style,
-// sent once per kernel by the runtime widget) and loader.js (each cell's own tiny module, which
-// loads widget.js from the runtime). Deterministic: same source, same bytes. `--check` builds
+// sent once per kernel by the runtime widget), loader.js (each cell's own tiny module, which
+// loads widget.js from the runtime) and runs_table.js + runs_table.css (the run table to
+// browse, which each table carries). Deterministic: same source, same bytes. `--check` builds
 // in memory and fails if the committed files differ.
 import { build } from "esbuild";
 import { readFile, writeFile, mkdir } from "node:fs/promises";
@@ -35,7 +36,11 @@ const entitiesSideEffectFree = {
 };
 
 const result = await build({
-  entryPoints: { widget: join(here, "src", "index.js"), loader: join(here, "src", "loader.js") },
+  entryPoints: {
+    widget: join(here, "src", "index.js"),
+    loader: join(here, "src", "loader.js"),
+    runs_table: join(here, "src", "runs_table_index.js"),
+  },
   bundle: true,
   format: "esm",
   target: ["es2020"],

@@ -22,6 +22,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
 from agentnb import AsyncAgentClient, Run
+from agentnb._history._records import RUN_COLUMNS
 from agentnb.events import Event
 from agentnb.server import ServerHandle
 
@@ -272,3 +273,50 @@ def run_request(
         }
     user = {"id": "m1", "role": "user", "parts": [{"type": "text", "text": message}]}
     return "/api/chat", {"id": "chat_1", "agent": agent, "messages": [user]}
+
+
+AGENTS = ("finance_agent", "echo", "writer", "research")
+STATUSES = ("completed", "completed", "completed", "failed", "cancelled")
+TICKERS = ("NVDA", "AMD", "AAPL", "MSFT", "TSLA", "ORCL")
+
+
+def history_records(count: int, *, start: float | None = None) -> list[agentnb.RunRecord]:
+    """``count`` finished runs for a history file, one a minute back from ``start``: agents,
+    statuses, tokens, costs, tool-call counts and questions vary with the run's number, so a
+    test can say which runs a filter or a sort keeps (run ``i``'s ``local_id`` is
+    :func:`history_id` ``(i)``; run 0 is the latest)."""
+    now = time.time() if start is None else start
+    records = []
+    for i in range(count):
+        status = STATUSES[i % len(STATUSES)]
+        ticker = TICKERS[i % len(TICKERS)]
+        values: dict[str, Any] = {
+            "local_id": history_id(i),
+            "run_id": f"run_{i:06d}",
+            "provider": "operativus",
+            "agent": AGENTS[i % len(AGENTS)],
+            "thread_id": f"thread_{i // 3}",
+            "message": f"Question {i}: how did {ticker} move this week?",
+            "answer": f"{ticker} moved {i % 7 - 3:+d}% on earnings (answer {i}).",
+            "status": status,
+            "error_message": "Model overloaded" if status == "failed" else None,
+            "total_tokens": 100 + (i * 37) % 1000 if status == "completed" else None,
+            "started_at": now - 60 * i,
+            "finished_at": now - 60 * i + 2,
+            "duration": 1 + (i % 10) / 4,
+            "tool_call_count": i % 4,
+            "model": ("gpt-4.1", "gpt-4o-mini")[i % 2],
+            "cost_usd": (100 + (i * 37) % 1000) / 1e5 if status == "completed" else None,
+            "cost_source": "genai-prices" if status == "completed" else None,
+            "event_count": 10,
+            "retries": 0,
+        }
+        row = tuple(values.get(name) for name, _ in RUN_COLUMNS)
+        records.append(agentnb.RunRecord.from_row(row))
+    return records
+
+
+def history_id(i: int) -> str:
+    """The ``local_id`` of run ``i`` of :func:`history_records`: its number first, as a
+    run's short id shows the first eight characters."""
+    return f"{i:08x}{'ab' * 12}"

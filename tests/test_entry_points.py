@@ -35,6 +35,7 @@ READERS = {
     "agentnb.RunHistory.with_remote": "joins read runs with the platform's listing",
     "agentnb.HistoryStore.runs": "reads the history",
     "agentnb.HistoryStore.runs_by_ids": "reads the history",
+    "agentnb.RunHistory.rows_at": "picks runs a history already holds",
 }
 """Public callables returning a ``Run`` or a ``RunHistory`` of runs already going or done."""
 ENGINE_DOOR = "_open"

@@ -108,8 +108,13 @@ LAZY_ALLOWED = (
     "genai_prices",  # ~0.6-1 s to import: imported at the first cost computed
 )
 """Heavy optional parts: the only imports that may sit inside a function (with a reason)."""
-LAZY_ALLOWED_IN_ROOT = ("agentnb._history",)
-"""The package root opens the default history on the first run, not on ``import agentnb``."""
+LAZY_ALLOWED_IN_ROOT = (
+    "agentnb._history",
+    "agentnb._app.runs_browser",
+    "agentnb._display.environment",
+)
+"""The package root opens the default history on the first run, not on ``import agentnb``;
+in a kernel it shows a history as the table to browse, whose widget loads at the first."""
 
 
 def module_name(path: Path) -> str:

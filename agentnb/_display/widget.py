@@ -33,6 +33,7 @@ from .._core.handle import RunHandle
 from .._core.loop import get_loop, in_loop_thread
 from .._core.run import Run
 from .controller import ChatActions, ChatController, NewConversation, StartRun
+from .display_slot import DisplaySlot
 from .environment import kernel_shell
 from .marimo import in_marimo, self_contained_front_end
 from .static_copy import static_bundle
@@ -182,7 +183,7 @@ class ChatCell(anywidget.AnyWidget):
         self.agent = agent
         self._retry_note = retry_note if callable(retry_note) else (lambda: retry_note)
         self._on_continue = on_continue
-        self._displays: list[tuple[Any, contextvars.Context]] = []
+        self._displays: list[DisplaySlot] = []
         self._echo_guard: int | None = None
         self._controller = ChatController(
             self,
@@ -335,29 +336,20 @@ class ChatCell(anywidget.AnyWidget):
         reopened notebook whose widget state was not saved shows only "model not found".
         """
         display(self.view_bundle(), raw=True)  # type: ignore[no-untyped-call]
-        handle = display(  # type: ignore[no-untyped-call]
-            self.static_bundle(), raw=True, display_id=True
-        )
-        if handle is not None:
-            # The context carries the kernel's parent header for this cell, so a refresh
-            # sent later from the loop thread lands on this cell's output.
-            self._displays.append((handle, contextvars.copy_context()))
+        slot = DisplaySlot.display(self.static_bundle())
+        if slot is not None:
+            self._displays.append(slot)
             if any(run.done for run in self.runs):
                 # a run may have ended between building the bundle and registering the
-                # handle, when its refresh found no display to update
+                # slot, when its refresh found no display to update
                 self._refresh_displays()
 
     def _refresh_displays(self) -> None:
         if not self._displays:
             return
         bundle = self.static_bundle()
-        for handle, context in list(self._displays):
-            # Twice: under the displaying cell's parent header (JupyterLab routes an update
-            # only to the output area of the request it answers), and under the kernel's
-            # current one, from an empty context (nbclient, and so nbconvert --execute and
-            # papermill, only read the messages of the cell executing now).
-            context.copy().run(handle.update, bundle, raw=True)
-            contextvars.Context().run(handle.update, bundle, raw=True)
+        for slot in list(self._displays):
+            slot.update(bundle)
 
     def close(self) -> None:
         controller = getattr(self, "_controller", None)  # absent if __init__ failed

@@ -65,6 +65,7 @@ from ._records import (
 from ._tables import (
     RunFilter,
     RunHistory,
+    StoreRead,
     columns_of,
     summary_frame,
     summary_keys,
@@ -442,7 +443,13 @@ class HistoryStore:
 
     def runs(self, where: RunFilter | None = None) -> RunHistory:
         """Matching runs, most recent first."""
-        return RunHistory(self.run_columns(where), store=self)
+        where = where or RunFilter()
+        return RunHistory(self.run_columns(where), store=self, read_from=StoreRead(self, where))
+
+    def read_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """The rows a read-only query gives (a browsable table's pages: :mod:`._pages`)."""
+        with self._reading() as db:
+            return db.execute(sql, list(params)).fetchall()
 
     def summary(
         self,

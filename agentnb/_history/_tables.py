@@ -64,6 +64,7 @@ __all__ = [
     "RunFilter",
     "RunHistory",
     "Since",
+    "StoreRead",
     "ToolCallHistory",
     "ToolCallSource",
     "build_frame",
@@ -292,6 +293,16 @@ _EXTRA_COLUMNS = (SNIPPET_COLUMN, ORIGIN_COLUMN)
 """Columns a table may have after ``RUN_COLUMNS``, in this order."""
 
 
+@dataclass(frozen=True)
+class StoreRead:
+    """Where a ``runs()`` result was read: the store and the filters. A browsable table
+    reads its pages there (:mod:`._pages`)."""
+
+    store: Any
+    """The :class:`~._store.HistoryStore` (which imports this module)."""
+    where: RunFilter
+
+
 class RunHistory(Sequence[RunRecord]):
     """Runs, most recent first (a batch: in input order).
 
@@ -305,6 +316,7 @@ class RunHistory(Sequence[RunRecord]):
         store: ToolCallSource | None = None,
         tool_rows: Sequence[tuple[Any, ...]] | None = None,
         source: str = "local",
+        read_from: StoreRead | None = None,
     ) -> None:
         columns = columns or {}
         self._spec: tuple[tuple[str, ColumnKind], ...] = (
@@ -319,6 +331,9 @@ class RunHistory(Sequence[RunRecord]):
         self.source = source
         """``local`` for agentnb's history, ``remote`` for a platform's listing, ``joined``
         for the two joined (:meth:`with_remote`)."""
+        self.read_from = read_from
+        """The store and filters of a ``runs()`` result (None for runs held in memory: a
+        batch, ``from_runs``, a listing, a joined history, a slice)."""
 
     # ---- building ------------------------------------------------------------------------
     @classmethod
@@ -369,6 +384,12 @@ class RunHistory(Sequence[RunRecord]):
                 columns, store=self._store, tool_rows=self._tool_rows, source=self.source
             )
         return RunRecord.from_row(tuple(self._columns[name][index] for name, _ in RUN_COLUMNS))
+
+    def rows_at(self, indices: Iterable[int]) -> RunHistory:
+        """The runs at these positions, in the order given, as a history held in memory."""
+        picked = list(indices)
+        columns = {name: [values[i] for i in picked] for name, values in self._columns.items()}
+        return RunHistory(columns, store=self._store, tool_rows=self._tool_rows, source=self.source)
 
     def column(self, name: str) -> list[Any]:
         """One column's raw values (times as unix seconds, JSON as text)."""

@@ -1,4 +1,5 @@
-"""The run table (``RunHistory``'s HTML, what ``%agent_runs`` shows) in a real JupyterLab.
+"""The static run table (``RunHistory``'s HTML, what ``%agent_runs`` shows where the table to
+browse cannot show) in a real JupyterLab.
 
 In an output 460 px wide, in the light and the dark theme: every run is one line (no cell
 wraps, so no token is split), a value cut by the column's width keeps its whole text on hover,
@@ -123,7 +124,10 @@ def assert_one_line_per_run(layout: dict[str, Any]) -> None:
 @pytest.fixture(scope="module")
 def lab_page(browser: Any, jupyterlab: Any, artifacts: Path) -> Iterator[Any]:
     name = "history.ipynb"
-    new_notebook(jupyterlab.root / name, [HISTORY, "history"])
+    # the static table as a cell's output (a history shown as a cell's result is the table
+    # to browse, with this one hidden next to it: tests/browser/test_runs_table_browser.py)
+    shown = "from IPython.display import HTML\nHTML(history._repr_html_())"
+    new_notebook(jupyterlab.root / name, [HISTORY, shown])
     context, page, errors = new_page(browser)
     open_notebook_at(page, f"{jupyterlab.url}/lab/tree/{name}?reset")
     for index in range(2):

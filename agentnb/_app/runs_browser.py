@@ -1,0 +1,93 @@
+"""The run history to browse in a notebook: a `RunHistory` shown as a `RunsTable` whose pages
+come from the history (:mod:`agentnb._history._pages`), whose **Open** shows a run as
+``agentnb.show`` does and whose **Compare** shows ``agentnb.compare``.
+
+In a Jupyter kernel the package root makes this how IPython displays a `RunHistory`
+(:func:`display_history`): ``agentnb.runs()`` as a cell's last line, ``%agent_runs``,
+``display(history)``. Elsewhere (a script, terminal IPython, marimo) a history shows its text
+and static HTML table as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .._core.exceptions import ConfigurationError
+from .._display.runs_table import EMPTY_OUTPUT, RunsTable, Shown
+from .._display.static_copy import REOPENED_STYLE
+from .._display.widget import ChatCell
+from .._history import RunHistory, runs
+from .._history._pages import PAGE_COLUMNS, PageQuery, RunPages, run_pages
+from .compare_runs import compare, history_records
+from .past_runs import past_run
+
+__all__ = ["HistorySource", "browse", "display_history"]
+
+
+def browse(history: RunHistory | None = None) -> RunsTable:
+    """``history`` (``agentnb.runs()`` when None) as a table to browse, returned to keep:
+    ``table.selected`` is the `RunHistory` of the rows selected in it.
+
+    A ``runs()`` result is paged from the history file with the filters it was read with
+    (so a table over a million runs reads one page at a time); any other history (a batch, a
+    platform's listing, a slice) from its rows in memory."""
+    if history is None:
+        history = runs()
+    if not isinstance(history, RunHistory):
+        raise TypeError(f"agentnb.browse() takes a RunHistory, not {type(history).__name__}")
+    title = repr(history).split("\n", 1)[0]
+    return RunsTable(HistorySource(history), title=title)
+
+
+def display_history(history: RunHistory) -> None:
+    """Show ``history`` in the notebook: the table to browse, then its static table."""
+    browse(history).publish()
+
+
+class HistorySource:
+    """A `RunsTable`'s rows from a history's pages; Open and Compare as ``agentnb.show`` and
+    ``agentnb.compare`` show runs."""
+
+    def __init__(self, history: RunHistory) -> None:
+        self.history = history
+        self.pages: RunPages = run_pages(history)
+        self._opened: ChatCell | None = None
+        """The chat cell Open showed last: closed when the next Open or Compare replaces it."""
+
+    def columns(self) -> list[dict[str, Any]]:
+        return [column.describe() for column in PAGE_COLUMNS]
+
+    def page(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        return self.pages.page(PageQuery.from_message(request)).to_dict()
+
+    def selected(self, local_ids: Sequence[str]) -> RunHistory:
+        return self.pages.history(local_ids)
+
+    def open(self, local_ids: Sequence[str]) -> Shown:
+        if len(local_ids) != 1:
+            raise ConfigurationError(f"Open shows one run; {len(local_ids)} are selected")
+        found = history_records([self.pages.history(local_ids)])
+        if not found:
+            raise ConfigurationError("that run is no longer in the history")
+        self._close_opened()
+        self._opened = ChatCell(past_run(*found[0]))
+        return self._opened.view_bundle(), self._opened.static_bundle()
+
+    def compare(self, local_ids: Sequence[str]) -> Shown:
+        if len(local_ids) < 2:
+            raise ConfigurationError(f"Compare needs two runs or more; {len(local_ids)} selected")
+        comparison = compare(self.pages.history(local_ids))
+        self._close_opened()
+        return {"text/html": comparison.to_html(), "text/plain": comparison.to_text()}, EMPTY_OUTPUT
+
+    def _close_opened(self) -> None:
+        if self._opened is not None:
+            self._opened.close()
+            self._opened = None
+
+    def static(self) -> dict[str, str]:
+        """The history's HTML table (with the style that hides an unrendered view in front
+        of it) and its text."""
+        html = f'<div class="agentnb-static">{self.history._repr_html_()}</div>{REOPENED_STYLE}'
+        return {"text/html": html, "text/plain": repr(self.history)}

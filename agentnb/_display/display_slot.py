@@ -1,0 +1,40 @@
+"""An output of a cell that is filled or refreshed later, from any thread: a chat cell's static
+copy, refreshed when a run ends; the run a run table opens below itself."""
+
+from __future__ import annotations
+
+import contextvars
+from typing import Any
+
+from IPython.display import display
+
+__all__ = ["DisplaySlot"]
+
+
+class DisplaySlot:
+    """An output displayed now (``bundle``, raw) whose content :meth:`update` replaces."""
+
+    def __init__(self, handle: Any, context: contextvars.Context) -> None:
+        self._handle = handle
+        self._context = context
+
+    @classmethod
+    def display(cls, bundle: dict[str, Any]) -> DisplaySlot | None:
+        """Display ``bundle`` in the cell executing now; None where nothing can be displayed
+        again (no kernel to route an update)."""
+        handle = display(bundle, raw=True, display_id=True)  # type: ignore[no-untyped-call]
+        if handle is None:
+            return None
+        # The context carries the kernel's parent header for this cell, so an update sent
+        # later (from the loop thread, or while the kernel answers a widget's message) lands
+        # on this cell's output.
+        return cls(handle, contextvars.copy_context())
+
+    def update(self, bundle: dict[str, Any]) -> None:
+        """Show ``bundle`` in the slot instead of what it holds."""
+        # Twice: under the displaying cell's parent header (JupyterLab routes an update only
+        # to the output area of the request it answers), and under the kernel's current one,
+        # from an empty context (nbclient, and so nbconvert --execute and papermill, only
+        # read the messages of the cell executing now).
+        self._context.copy().run(self._handle.update, bundle, raw=True)
+        contextvars.Context().run(self._handle.update, bundle, raw=True)

@@ -1,0 +1,175 @@
+"""`RunsTable`: runs as a table to browse in a notebook (sort, filter per column, search,
+select, page), whose rows stay in the kernel.
+
+The view (js/src/runs_table.js) asks for one page at a time with a custom message; the table
+hands the request to its :class:`TableSource` (a history's pages: :mod:`agentnb._history._pages`,
+wired up in :mod:`agentnb._app.runs_browser`) and answers in the ``page`` trait, so the
+browser never holds more than a page, and a notebook saved with its widget state keeps the
+page it showed. A bad request (an unknown column, a filter that is not a comparison) is
+answered with its error, shown in the table.
+
+Like a chat cell, a table is displayed as two outputs: the live view, then the static HTML
+table (what places without the widget show: nbconvert offline, GitHub, a notebook reopened
+without its widget state), hidden by the view's stylesheet where the view renders. Open and
+Compare show the run (a chat cell) or the comparison in outputs below the table, added at the
+first click and replaced at the next.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import anywidget
+import traitlets
+from IPython.display import display
+
+from .._core.exceptions import AgentNBError
+from .display_slot import DisplaySlot
+from .widget import STATIC, WIDGET_VIEW_MIME
+
+__all__ = ["EMPTY_OUTPUT", "RunsTable", "Shown", "TableSource"]
+
+logger = logging.getLogger("agentnb.display")
+
+Shown = tuple[dict[str, Any], dict[str, Any]]
+"""What Open or Compare shows below the table: two display bundles (a chat cell's view and
+its static copy; a comparison and an empty output)."""
+EMPTY_OUTPUT: dict[str, Any] = {"text/plain": ""}
+
+
+class TableSource(Protocol):
+    """Where a :class:`RunsTable` reads its rows and what its buttons show."""
+
+    def columns(self) -> list[dict[str, Any]]:
+        """Every column's head: ``{"title", "about", "type", "right"}``."""
+        ...
+
+    def page(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """The page a view asks for (see js/src/runs_table.js); an `AgentNBError` says what
+        is wrong with the request."""
+        ...
+
+    def selected(self, local_ids: Sequence[str]) -> Any:
+        """These runs, as the source's callers read them (a ``RunHistory``)."""
+        ...
+
+    def open(self, local_ids: Sequence[str]) -> Shown:
+        """One run, shown to read."""
+        ...
+
+    def compare(self, local_ids: Sequence[str]) -> Shown:
+        """Two or more runs side by side."""
+        ...
+
+    def static(self) -> dict[str, Any]:
+        """The static table's display bundle (HTML and text), for places without the view."""
+        ...
+
+
+class RunsTable(anywidget.AnyWidget):
+    """Runs as a table to browse: click a header to sort (again: the other way, a third
+    time: back to the table's order), type in a column's box to filter it, in the search box
+    to search, click rows to select them, **Open** one or **Compare** several below the
+    table; the pager steps through the rows a page at a time.
+
+    :attr:`selected` gives the selected runs. ``agentnb.runs()`` as a cell's last line (and
+    ``%agent_runs``) shows one; :func:`agentnb.browse` returns one."""
+
+    _esm = STATIC / "runs_table.js"
+    _css = STATIC / "runs_table.css"
+
+    title = traitlets.Unicode().tag(sync=True)
+    columns: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    """Every column's head; the page names the ones it shows."""
+    page = traitlets.Dict().tag(sync=True)
+    """The page shown: ``{"id", "rows", "total", "offset", "columns", "query", "error"}``."""
+    selection = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """The ids (``local_id``) of the selected runs, set by the view."""
+
+    def __init__(self, source: TableSource, *, title: str = "") -> None:
+        self._source = source
+        first = {"id": 0, "query": None, "error": None, **source.page({})}
+        super().__init__(title=title, columns=source.columns(), page=first)
+        self._below: list[DisplaySlot] = []
+        self._context: contextvars.Context | None = None
+        self.on_msg(self._on_view_message)
+
+    @property
+    def selected(self) -> Any:
+        """The selected runs (a ``RunHistory``), in the order they were selected."""
+        return self._source.selected(list(self.selection))
+
+    # ---- the view's requests -------------------------------------------------------------
+    def _on_view_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, Mapping):
+            return
+        kind = content.get("kind")
+        if kind == "page":
+            self._answer_page(content)
+        elif kind in ("open", "compare"):
+            self._show_below(kind, content.get("ids"))
+
+    def _answer_page(self, content: Mapping[str, Any]) -> None:
+        request = content.get("query")
+        asked = content.get("id")
+        answer: dict[str, Any] = {"id": asked if isinstance(asked, int) else 0}
+        if not isinstance(request, Mapping):
+            self.page = {**self.page, **answer, "error": "the view asked for no page"}
+            return
+        try:
+            answer |= {"query": dict(request), "error": None, **self._source.page(request)}
+        except AgentNBError as exc:
+            answer = {**self.page, **answer, "error": str(exc)}
+        self.page = answer
+
+    def _show_below(self, kind: str, ids: Any) -> None:
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            self._notice("the view sent no run ids", error=True)
+            return
+        try:
+            shown = self._source.open(ids) if kind == "open" else self._source.compare(ids)
+        except AgentNBError as exc:
+            self._notice(str(exc), error=True)
+            return
+        self._fill_below(shown)
+        self._notice("Opened below." if kind == "open" else "Compared below.")
+
+    def _fill_below(self, shown: Shown) -> None:
+        if self._below:
+            for slot, bundle in zip(self._below, shown, strict=True):
+                slot.update(bundle)
+            return
+        if self._context is None:
+            logger.warning("agentnb: a table not displayed by publish() has nowhere to show runs")
+            return
+        # New outputs of the cell that displayed the table: its parent header is in the
+        # context captured then (the kernel is answering the view's message now).
+        for bundle in shown:
+            added = self._context.copy().run(DisplaySlot.display, bundle)
+            if added is not None:
+                self._below.append(added)
+
+    def _notice(self, text: str, *, error: bool = False) -> None:
+        self.send({"kind": "notice", "text": text, "error": error})
+
+    # ---- display -------------------------------------------------------------------------
+    def view_bundle(self) -> dict[str, Any]:
+        """The live view's output (the static table, displayed after it, is what places
+        without the widget show)."""
+        return {
+            WIDGET_VIEW_MIME: {"version_major": 2, "version_minor": 1, "model_id": self.model_id},
+            "text/plain": "",
+        }
+
+    def _ipython_display_(self) -> None:
+        self.publish()
+
+    def publish(self) -> None:
+        """Display the live view, then the static table, in the cell executing now; the runs
+        Open and Compare show go below them."""
+        display(self.view_bundle(), raw=True)  # type: ignore[no-untyped-call]
+        display(self._source.static(), raw=True)  # type: ignore[no-untyped-call]
+        self._context = contextvars.copy_context()

@@ -1,0 +1,571 @@
+"""One page of a run table at a time: what the notebook's browsable table asks for.
+
+A view asks for a :class:`PageQuery` (a column to sort by and its direction, a filter per
+column, words to search, an offset and a page size) and gets a :class:`Page`: that many rows
+as the table shows them (the cells of :mod:`._text_table`, so the browsable table and the
+static one read the same) and how many rows match in all. Two sources answer the same way:
+
+- :class:`StorePages`: a ``runs()`` result read from the history. Each page is one SQLite
+  query over the filters the history was read with (``agent``, ``status``, ``since``,
+  ``thread``, ``limit``, ``search``) and the page's own: ``ORDER BY`` / ``LIMIT`` /
+  ``OFFSET``, a ``COUNT(*)`` for the total, FTS5 for the words. No page reads every row into
+  Python, so a table over a million runs sends the browser 20 at a time.
+- :class:`MemoryPages`: a history held in memory (a batch's runs, ``RunHistory.from_runs``, a
+  platform's listing, a slice), paged over its lists the same way.
+
+The two agree on everything but search: the store ranks with FTS5 (whole words, ``word*``
+for a prefix) and shows where the words are; in memory a word matches where it occurs in the
+question, answer or reasoning (accents and case ignored), in the table's order.
+
+A column's filter is text: for a text column, the runs whose value holds it (ASCII letters
+in either case, as SQLite's ``LIKE``); for a number, a comparison (``>1000``, ``<=0.5``,
+``=3``, ``!=0``; a bare number means ``=``); for ``started``, a comparison with an ISO 8601
+date or time (``>=2025-11-01``). Empty values never pass a filter and sort first going up.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, Protocol
+
+from .._core.exceptions import ConfigurationError, HistoryError
+from ._records import RUN_COLUMNS, SNIPPET_COLUMN
+from ._store import SEARCH_TABLE
+from ._tables import RunFilter, RunHistory, columns_of, search_query, since_seconds
+from ._text_table import TABLE_COLUMNS, TableColumn
+
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "PAGE_COLUMNS",
+    "MemoryPages",
+    "Page",
+    "PageColumn",
+    "PageQuery",
+    "RowReader",
+    "RunPages",
+    "StorePages",
+    "run_pages",
+]
+
+PAGE_SIZE: Final = 20
+"""Rows a page holds unless the view asks for another size."""
+MAX_PAGE_SIZE: Final = 500
+"""The most rows one page may hold."""
+
+ColumnType = Literal["time", "number", "text"]
+
+
+@dataclass(frozen=True, slots=True)
+class PageColumn:
+    """A column of the browsable table: how it shows (a :class:`TableColumn`), sorts and
+    filters, in SQL and in memory."""
+
+    shown: TableColumn
+    type: ColumnType
+    sql: str
+    """The value sorted and filtered, as an SQL expression over ``runs``."""
+    raw: Callable[[Mapping[str, Sequence[Any]], int], Any]
+    """The same value read from a history's columns."""
+
+    @property
+    def title(self) -> str:
+        return self.shown.title
+
+    def describe(self) -> dict[str, Any]:
+        """What a view needs to draw the column's head."""
+        return {
+            "title": self.title,
+            "about": self.shown.about,
+            "type": self.type,
+            "right": self.shown.right,
+        }
+
+
+def _named(name: str) -> Callable[[Mapping[str, Sequence[Any]], int], Any]:
+    return lambda columns, i: columns[name][i]
+
+
+def _first_of(*names: str) -> Callable[[Mapping[str, Sequence[Any]], int], Any]:
+    def read(columns: Mapping[str, Sequence[Any]], i: int) -> Any:
+        for name in names:
+            value = columns[name][i]
+            if value is not None:
+                return value
+        return None
+
+    return read
+
+
+def _snippet(columns: Mapping[str, Sequence[Any]], i: int) -> Any:
+    values = columns.get(SNIPPET_COLUMN[0])
+    return None if values is None else values[i]
+
+
+_SHOWN = {column.title: column for column in TABLE_COLUMNS}
+MATCH: Final = "match"
+"""The column of a search's snippets, shown (and sortable: by rank) only while searching."""
+
+PAGE_COLUMNS: Final[tuple[PageColumn, ...]] = (
+    PageColumn(_SHOWN["started"], "time", "runs.started_at", _named("started_at")),
+    PageColumn(_SHOWN["agent"], "text", "runs.agent", _named("agent")),
+    PageColumn(_SHOWN["status"], "text", "runs.status", _named("status")),
+    PageColumn(_SHOWN["message"], "text", "runs.message", _named("message")),
+    PageColumn(_SHOWN[MATCH], "text", "rank", _snippet),
+    PageColumn(_SHOWN["model"], "text", "runs.model", _named("model")),
+    PageColumn(_SHOWN["tokens"], "number", "runs.total_tokens", _named("total_tokens")),
+    PageColumn(_SHOWN["cost"], "number", "runs.cost_usd", _named("cost_usd")),
+    PageColumn(_SHOWN["secs"], "number", "runs.duration", _named("duration")),
+    PageColumn(_SHOWN["tools"], "number", "runs.tool_call_count", _named("tool_call_count")),
+    PageColumn(
+        _SHOWN["error"],
+        "text",
+        "COALESCE(runs.error_message, runs.error_code)",
+        _first_of("error_message", "error_code"),
+    ),
+    PageColumn(_SHOWN["thread"], "text", "runs.thread_id", _named("thread_id")),
+    PageColumn(
+        _SHOWN["run"],
+        "text",
+        "COALESCE(runs.run_id, runs.local_id)",
+        _first_of("run_id", "local_id"),
+    ),
+)
+"""The browsable table's columns, in order."""
+_BY_TITLE: Final = {column.title: column for column in PAGE_COLUMNS}
+
+_PAGE_FIELDS: Final = (
+    "local_id",
+    "run_id",
+    "agent",
+    "thread_id",
+    "message",
+    "status",
+    "error_code",
+    "error_message",
+    "total_tokens",
+    "started_at",
+    "duration",
+    "tool_call_count",
+    "model",
+    "cost_usd",
+    "cost_source",
+)
+"""The run columns a page reads (not the answers and reasoning, which a table never shows)."""
+
+
+# ---- the query ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """A number or time filter: ``operator`` and the value compared with."""
+
+    operator: str
+    value: float
+
+
+_COMPARE: Final[dict[str, Callable[[Any, Any], bool]]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    "!=": operator.ne,
+    ">": operator.gt,
+    "<": operator.lt,
+    "=": operator.eq,
+}
+_COMPARISON = re.compile(r"\s*(>=|<=|!=|>|<|=)?\s*(.*?)\s*$", re.DOTALL)
+
+Filter = str | Comparison
+
+
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    """Which page to show: checked, so a bad request is a clear error, never bad SQL."""
+
+    sort: str | None = None
+    """A column title (:data:`PAGE_COLUMNS`), or None: the history's own order (a search's:
+    best match first)."""
+    descending: bool = False
+    filters: tuple[tuple[str, Filter], ...] = ()
+    search: str | None = None
+    """An FTS5 query (:func:`~._tables.search_query`) made of the words typed."""
+    words: tuple[str, ...] = ()
+    """The words typed, for the in-memory search."""
+    offset: int = 0
+    limit: int = PAGE_SIZE
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        sort: str | None = None,
+        descending: bool = False,
+        filters: Mapping[str, str] | None = None,
+        search: str | None = None,
+        offset: int = 0,
+        limit: int = PAGE_SIZE,
+    ) -> PageQuery:
+        """A query from what a view (or a caller) sends; ConfigurationError names what is
+        wrong: an unknown column, a filter that is not a comparison, an offset below 0, a
+        page size outside 1 to :data:`MAX_PAGE_SIZE`."""
+        if sort is not None:
+            _column(sort, "sort by")
+        if not isinstance(descending, bool):
+            raise ConfigurationError(f"descending must be True or False, not {descending!r}")
+        checked: list[tuple[str, Filter]] = []
+        if filters is not None and not isinstance(filters, Mapping):
+            raise ConfigurationError(f"filters must map column titles to text, not {filters!r}")
+        for title, text in (filters or {}).items():
+            column = _column(title, "filter")
+            if title == MATCH:
+                raise ConfigurationError("the match column is not filtered: search instead")
+            if not isinstance(text, str):
+                raise ConfigurationError(f"the filter for {title!r} must be text, not {text!r}")
+            if text.strip():
+                checked.append((title, _parsed_filter(column, text)))
+        query: str | None = None
+        words: tuple[str, ...] = ()
+        if search is not None and not isinstance(search, str):
+            raise ConfigurationError(f"search must be text, not {type(search).__name__}")
+        if search is not None and search.strip():
+            query = search_query(search)
+            words = tuple(_folded(word.rstrip("*")) for word in search.split())
+            words = tuple(word for word in words if any(char.isalnum() for char in word))
+        return cls(
+            sort=sort,
+            descending=descending,
+            filters=tuple(checked),
+            search=query,
+            words=words,
+            offset=_whole(offset, "offset", 0),
+            limit=_page_size(limit),
+        )
+
+    @classmethod
+    def from_message(cls, message: Mapping[str, Any]) -> PageQuery:
+        """A query from a view's message ``{"sort": {"column", "descending"} | null,
+        "filters": {title: text}, "search": text, "offset", "limit"}``."""
+        sort = message.get("sort")
+        if sort is not None and not isinstance(sort, Mapping):
+            raise ConfigurationError(f"sort must be {{column, descending}} or null, not {sort!r}")
+        return cls.build(
+            sort=None if sort is None else sort.get("column"),
+            descending=False if sort is None else sort.get("descending", False),
+            filters=message.get("filters"),
+            search=message.get("search"),
+            offset=message.get("offset", 0),
+            limit=message.get("limit", PAGE_SIZE),
+        )
+
+
+def _column(title: Any, what: str) -> PageColumn:
+    column = _BY_TITLE.get(title) if isinstance(title, str) else None
+    if column is None:
+        raise ConfigurationError(
+            f"cannot {what} {title!r}: the table's columns are {', '.join(_BY_TITLE)}"
+        )
+    return column
+
+
+def _whole(value: Any, what: str, least: int) -> int:
+    try:
+        whole = operator.index(value) if not isinstance(value, bool) else None
+    except TypeError:
+        whole = None
+    if whole is None or whole < least:
+        raise ConfigurationError(f"{what} must be a whole number ≥ {least}, not {value!r}")
+    return whole
+
+
+def _page_size(value: Any) -> int:
+    size = _whole(value, "the page size", 1)
+    if size > MAX_PAGE_SIZE:
+        raise ConfigurationError(f"the page size is at most {MAX_PAGE_SIZE} rows, not {size}")
+    return size
+
+
+def _parsed_filter(column: PageColumn, text: str) -> Filter:
+    if "\x00" in text:
+        raise ConfigurationError(f"the filter for {column.title!r} holds a NUL character")
+    if column.type == "text":
+        return text.strip()
+    found = _COMPARISON.match(text)
+    sign, operand = (found.group(1) or "=", found.group(2)) if found else ("=", "")
+    example = ">=2025-11-01" if column.type == "time" else ">1000 or <=0.5"
+    try:
+        value = since_seconds(operand) if column.type == "time" else float(operand)
+    except (ConfigurationError, ValueError):
+        value = None
+    if value is None or not math.isfinite(value):
+        raise ConfigurationError(
+            f"the filter for {column.title!r} must be a comparison such as {example}, "
+            f"not {text.strip()!r}"
+        )
+    return Comparison(sign, value)
+
+
+# ---- the page ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """The rows of one page, each ``{"id": local_id, "cells": [[text, hover], ...]}`` in the
+    order of ``columns``, and how many rows match in all."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    offset: int
+    columns: list[str]
+    """The titles of the columns shown (``match`` only while searching)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "total": self.total,
+            "offset": self.offset,
+            "columns": self.columns,
+        }
+
+
+def _page(
+    columns: Mapping[str, Sequence[Any]],
+    indices: Sequence[int],
+    *,
+    total: int,
+    offset: int,
+    searching: bool,
+) -> Page:
+    shown = [column for column in PAGE_COLUMNS if searching or column.title != MATCH]
+    now = time.time()
+    rows = []
+    for i in indices:
+        cells = [column.shown.read(columns, i, now) for column in shown]
+        rows.append(
+            {
+                "id": str(columns["local_id"][i]),
+                "cells": [[cell.text, cell.full] for cell in cells],
+            }
+        )
+    return Page(rows, total, offset, [column.title for column in shown])
+
+
+class RunPages(Protocol):
+    """A run table's rows, a page at a time (:class:`StorePages`, :class:`MemoryPages`)."""
+
+    def page(self, query: PageQuery) -> Page: ...
+
+    def history(self, local_ids: Sequence[str]) -> RunHistory:
+        """These runs (by ``local_id``, in the order given) as a history."""
+        ...
+
+
+class RowReader(Protocol):
+    """What :class:`StorePages` reads with (a :class:`~._store.HistoryStore`)."""
+
+    def read_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]: ...
+
+    def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory: ...
+
+
+# ---- in SQLite ---------------------------------------------------------------------------
+
+
+@dataclass
+class StorePages:
+    """The pages of a ``runs()`` result, each read from the history by one query: the
+    history's own filters and the page's, sorted, limited and counted by SQLite."""
+
+    store: RowReader
+    where: RunFilter = field(default_factory=RunFilter)
+
+    def page(self, query: PageQuery) -> Page:
+        search = " ".join(q for q in (self.where.search, query.search) if q) or None
+        terms, params = self._conditions(query)
+        source = "runs"
+        if search is not None:
+            self._check_search_index()
+            source = f"{SEARCH_TABLE} JOIN runs ON runs.rowid = {SEARCH_TABLE}.rowid"
+            terms.insert(0, f"{SEARCH_TABLE} MATCH ?")
+            params.insert(0, search)
+        clause = f" WHERE {' AND '.join(terms)}" if terms else ""
+        total = self._count(source, clause, params, only_search=len(terms) == 1 and bool(search))
+        order = self._order(query, search)
+        # The page's rows are found first (ids only), then read: sorting whole rows (their
+        # texts, a snippet per match) would cost every matching row what only 20 need.
+        page_ids = f"SELECT runs.rowid FROM {source}{clause} ORDER BY {order} LIMIT ? OFFSET ?"
+        fields = ", ".join(f"runs.{name}" for name in _PAGE_FIELDS)
+        match, outer_params = "", [*params, query.limit, query.offset]
+        if search is not None:
+            fields += f", snippet({SEARCH_TABLE}, -1, '«', '»', '…', 12)"
+            match = f"{SEARCH_TABLE} MATCH ? AND "
+            outer_params.insert(0, search)
+        sql = (
+            f"SELECT {fields} FROM {source} WHERE {match}runs.rowid IN ({page_ids}) "
+            f"ORDER BY {order}"
+        )
+        rows = self.store.read_rows(sql, outer_params)
+        names = (*_PAGE_FIELDS, SNIPPET_COLUMN[0]) if search is not None else _PAGE_FIELDS
+        columns = columns_of(rows, [(name, "text") for name in names])
+        return _page(
+            columns,
+            range(len(rows)),
+            total=total,
+            offset=query.offset,
+            searching=search is not None,
+        )
+
+    def history(self, local_ids: Sequence[str]) -> RunHistory:
+        return self.store.runs_by_ids(list(local_ids))
+
+    def _count(self, source: str, clause: str, params: list[Any], *, only_search: bool) -> int:
+        if only_search:  # the index alone knows: no run to look up per match
+            sql = f"SELECT COUNT(*) FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH ?"
+        else:
+            sql = f"SELECT COUNT(*) FROM {source}{clause}"
+        return int(self.store.read_rows(sql, params)[0][0])
+
+    def _conditions(self, query: PageQuery) -> tuple[list[str], list[Any]]:
+        terms, params = self.where.conditions()
+        if self.where.limit is not None:
+            # runs(limit=n) holds the n latest runs (best n matches): the page is of those
+            inner = RunFilter(
+                agents=self.where.agents,
+                statuses=self.where.statuses,
+                since=self.where.since,
+                thread=self.where.thread,
+                search=self.where.search,
+            )
+            terms = [f"runs.rowid IN ({self._limited(inner)})"]
+            params = [*inner.conditions()[1], self.where.limit]
+            if inner.search is not None:
+                params.insert(0, inner.search)
+        for title, wanted in query.filters:
+            column = _BY_TITLE[title]
+            if isinstance(wanted, Comparison):
+                terms.append(f"{column.sql} {wanted.operator} ?")
+                params.append(wanted.value)
+            else:
+                terms.append(f"{column.sql} LIKE ? ESCAPE '\\'")
+                params.append("%" + re.sub(r"([\\%_])", r"\\\1", wanted) + "%")
+        return terms, params
+
+    @staticmethod
+    def _limited(inner: RunFilter) -> str:
+        terms, _ = inner.conditions()
+        if inner.search is None:
+            clause = f" WHERE {' AND '.join(terms)}" if terms else ""
+            return f"SELECT rowid FROM runs{clause} ORDER BY started_at DESC, rowid DESC LIMIT ?"
+        return (
+            f"SELECT {SEARCH_TABLE}.rowid FROM {SEARCH_TABLE} JOIN runs "
+            f"ON runs.rowid = {SEARCH_TABLE}.rowid WHERE {SEARCH_TABLE} MATCH ?"
+            + "".join(f" AND {term}" for term in terms)
+            + f" ORDER BY bm25({SEARCH_TABLE}), runs.started_at DESC, runs.rowid DESC LIMIT ?"
+        )
+
+    @staticmethod
+    def _order(query: PageQuery, search: str | None) -> str:
+        latest = "runs.started_at DESC, runs.rowid DESC"
+        rank = f"bm25({SEARCH_TABLE})"
+        if query.sort is None:
+            return f"{rank}, {latest}" if search is not None else latest
+        if query.sort == MATCH:
+            if search is None:
+                return latest
+            return f"{rank} {'DESC' if query.descending else 'ASC'}, {latest}"
+        direction = "DESC" if query.descending else "ASC"
+        return f"{_BY_TITLE[query.sort].sql} {direction}, {latest}"
+
+    def _check_search_index(self) -> None:
+        found = self.store.read_rows(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [SEARCH_TABLE]
+        )
+        if not found:
+            raise HistoryError(
+                "cannot search this run history: its SQLite was built without FTS5, the "
+                "full-text index"
+            )
+
+
+# ---- in memory ---------------------------------------------------------------------------
+
+
+@dataclass
+class MemoryPages:
+    """The pages of a history held in memory, filtered, sorted and cut in Python the way
+    :class:`StorePages` does in SQLite."""
+
+    source: RunHistory
+
+    def page(self, query: PageQuery) -> Page:
+        columns = self._columns()
+        matching = [i for i in range(len(self.source)) if self._keeps(columns, i, query)]
+        if query.sort is not None and query.sort != MATCH:
+            read = _BY_TITLE[query.sort].raw
+            matching.sort(key=lambda i: _sort_key(read(columns, i)), reverse=query.descending)
+        shown = matching[query.offset : query.offset + query.limit]
+        return _page(
+            columns,
+            shown,
+            total=len(matching),
+            offset=query.offset,
+            searching=False,
+        )
+
+    def history(self, local_ids: Sequence[str]) -> RunHistory:
+        position = {local_id: i for i, local_id in enumerate(self.source.local_ids)}
+        return self.source.rows_at([position[i] for i in local_ids if i in position])
+
+    def _columns(self) -> dict[str, Sequence[Any]]:
+        return {name: self.source.column(name) for name, _ in RUN_COLUMNS}
+
+    @staticmethod
+    def _keeps(columns: Mapping[str, Sequence[Any]], i: int, query: PageQuery) -> bool:
+        for title, wanted in query.filters:
+            value = _BY_TITLE[title].raw(columns, i)
+            if value is None:
+                return False
+            if isinstance(wanted, Comparison):
+                if not _COMPARE[wanted.operator](float(value), wanted.value):
+                    return False
+            elif _ascii_lower(wanted) not in _ascii_lower(str(value)):
+                return False
+        if query.words:
+            text = " ".join(
+                str(columns[name][i] or "") for name in ("message", "answer", "reasoning")
+            )
+            folded = _folded(text)
+            return all(word in folded for word in query.words)
+        return True
+
+
+def _sort_key(value: Any) -> tuple[bool, Any]:
+    """SQLite's order: empty values first going up."""
+    return (value is not None, value if value is not None else 0)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _ascii_lower(text: str) -> str:
+    """Lower case as SQLite's ``LIKE`` folds it: ASCII letters only."""
+    return text.translate(_ASCII_LOWER)
+
+
+def _folded(text: str) -> str:
+    """Case and accents dropped, as the search index reads text."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def run_pages(history: RunHistory) -> RunPages:
+    """The pages of ``history``: from the store it was read from, with the same filters,
+    when it is a ``runs()`` result; else from its rows in memory."""
+    read_from = history.read_from
+    if read_from is not None:
+        return StorePages(read_from.store, read_from.where)
+    return MemoryPages(history)

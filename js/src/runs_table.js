@@ -1,0 +1,378 @@
+// @ts-check
+/**
+ * The run history as a table to browse (`RunsTable`): the kernel holds the rows and sends one
+ * page at a time. The view asks for a page with a custom message
+ *   { kind: "page", id, query: { sort: {column, descending} | null, filters: {title: text},
+ *     search, offset, limit } }
+ * and the kernel answers in the `page` trait ({ id, rows, total, offset, columns, query,
+ * error }), which a saved notebook keeps: reopened with its widget state, the table shows the
+ * last page it showed. Rows are `{ id, cells: [[text, whole], ...] }` in the order of
+ * `page.columns`; every value goes in as text (`textContent`, `title`), never as markup.
+ *
+ * Selected rows (kept across pages, by run id) are the `selection` trait, which Python reads
+ * (`table.selected`). Open (one row) and Compare (two or more) ask the kernel, which shows the
+ * run or the comparison below the table.
+ */
+import { h, keepKeys, listen, plainButton } from "./dom.js";
+
+/**
+ * @typedef {{ title: string, about: string, type: "time" | "number" | "text", right: boolean }} Head
+ * @typedef {{ sort: { column: string, descending: boolean } | null,
+ *   filters: Record<string, string>, search: string, offset: number, limit: number }} Query
+ * @typedef {{ id: string, cells: [string, string][] }} Row
+ * @typedef {{ id?: number, rows?: Row[], total?: number, offset?: number, columns?: string[],
+ *   query?: Query, error?: string | null }} PageWire
+ * @typedef {{
+ *   get(name: string): any,
+ *   set(name: string, value: any): void,
+ *   save_changes(): void,
+ *   send(content: any): void,
+ *   on(event: string, cb: (...args: any[]) => void): void,
+ *   off(event: string, cb: (...args: any[]) => void): void,
+ * }} TableModel
+ */
+
+/** Milliseconds typing may pause before the page is asked for. */
+export const TYPING_MS = 250;
+/** Milliseconds without an answer before the table says it waits for the kernel. */
+const WAITING_MS = 4000;
+const PAGE_SIZES = [20, 50, 100];
+const NUMBER = new Intl.NumberFormat("en-US");
+
+/** @returns {Query} */
+function emptyQuery() {
+  return { sort: null, filters: {}, search: "", offset: 0, limit: PAGE_SIZES[0] };
+}
+
+export class RunsTableView {
+  /** @param {HTMLElement} el @param {TableModel} model */
+  constructor(el, model) {
+    this.el = el;
+    this.model = model;
+    this.lifetime = new AbortController();
+    const signal = this.lifetime.signal;
+    /** @type {PageWire} */
+    const page = model.get("page") || {};
+    /** @type {Query} */
+    this.query = { ...emptyQuery(), ...(page.query || {}) };
+    this.sent = page.id || 0;
+    /** @type {Set<string>} */
+    this.selected = new Set(model.get("selection") || []);
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.typing = undefined;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.waiting = undefined;
+    this.askedAt = 0;
+    /** What the head was drawn for (its columns and sort): redrawn only when it changes. */
+    this.headKey = "";
+
+    this.root = h("div", "agentnb-runs-view");
+    keepKeys(this.root, signal);
+    this.title = h("div", "anb-runs-title");
+    this.search = h("input", "anb-runs-search");
+    this.search.type = "search";
+    this.search.placeholder = "Search questions, answers, reasoning and tools…";
+    this.search.setAttribute("aria-label", "Search the runs");
+    this.search.value = this.query.search;
+    this.openButton = plainButton("Open", "anb-runs-open", "Show the selected run below");
+    this.compareButton = plainButton(
+      "Compare", "anb-runs-compare", "Show the selected runs side by side below",
+    );
+    this.clearButton = plainButton("Clear", "anb-runs-clear", "Select no run");
+    this.count = h("span", "anb-runs-selected");
+    const bar = h("div", "anb-runs-bar");
+    bar.append(this.search, this.openButton, this.compareButton, this.clearButton, this.count);
+
+    this.table = h("table", "anb-runs-table");
+    this.head = h("thead");
+    this.body = h("tbody");
+    this.table.append(this.head, this.body);
+    const scroller = h("div", "anb-runs-scroll");
+    scroller.append(this.table);
+
+    this.status = h("div", "anb-runs-status");
+    this.status.setAttribute("role", "status");
+    this.range = h("span", "anb-runs-range");
+    this.first = plainButton("«", "anb-runs-first", "First page");
+    this.previous = plainButton("‹ Previous", "anb-runs-previous", "Previous page");
+    this.next = plainButton("Next ›", "anb-runs-next", "Next page");
+    this.last = plainButton("»", "anb-runs-last", "Last page");
+    this.size = h("select", "anb-runs-size");
+    this.size.setAttribute("aria-label", "Rows per page");
+    for (const size of PAGE_SIZES) {
+      const option = h("option", "", `${size} rows`);
+      option.value = String(size);
+      this.size.append(option);
+    }
+    this.size.value = String(this.query.limit);
+    const pager = h("div", "anb-runs-pager");
+    pager.append(this.first, this.previous, this.range, this.next, this.last, this.size);
+
+    this.root.append(this.title, bar, scroller, pager, this.status);
+    el.append(this.root);
+
+    /** @type {Map<string, HTMLInputElement>} */
+    this.filterInputs = new Map();
+    this.listenToControls(signal);
+    const onPage = () => this.draw();
+    const onMessage = (/** @type {any} */ msg) => this.notice(msg);
+    model.on("change:page", onPage);
+    model.on("msg:custom", onMessage);
+    signal.addEventListener("abort", () => {
+      model.off("change:page", onPage);
+      model.off("msg:custom", onMessage);
+    }, { once: true });
+    this.draw();
+  }
+
+  /** @param {AbortSignal} signal */
+  listenToControls(signal) {
+    listen(this.search, "input", () => {
+      this.query = { ...this.query, search: this.search.value, offset: 0 };
+      this.askSoon();
+    }, signal);
+    listen(this.openButton, "click", () => this.act("open"), signal);
+    listen(this.compareButton, "click", () => this.act("compare"), signal);
+    listen(this.clearButton, "click", () => {
+      this.selected.clear();
+      this.saveSelection();
+    }, signal);
+    listen(this.first, "click", () => this.goTo(0), signal);
+    listen(this.previous, "click", () => this.goTo(this.query.offset - this.query.limit), signal);
+    listen(this.next, "click", () => this.goTo(this.query.offset + this.query.limit), signal);
+    listen(this.last, "click", () => {
+      const total = this.page().total || 0;
+      this.goTo(Math.floor(Math.max(total - 1, 0) / this.query.limit) * this.query.limit);
+    }, signal);
+    listen(this.size, "change", () => {
+      this.query = { ...this.query, limit: Number(this.size.value), offset: 0 };
+      this.ask();
+    }, signal);
+    listen(this.head, "click", (/** @type {MouseEvent} */ event) => {
+      const target = /** @type {Element} */ (event.target);
+      const sorter = target.closest("button.anb-runs-sort");
+      if (sorter instanceof HTMLElement && sorter.dataset.column) this.sortBy(sorter.dataset.column);
+    }, signal);
+    listen(this.head, "input", (/** @type {Event} */ event) => {
+      const input = /** @type {HTMLInputElement} */ (event.target);
+      const column = input.dataset.column;
+      if (!column) return;
+      const filters = { ...this.query.filters, [column]: input.value };
+      if (!input.value) delete filters[column];
+      this.query = { ...this.query, filters, offset: 0 };
+      this.askSoon();
+    }, signal);
+    listen(this.body, "click", (/** @type {MouseEvent} */ event) => {
+      const row = /** @type {Element} */ (event.target).closest("tr");
+      const id = row instanceof HTMLElement ? row.dataset.id : undefined;
+      if (id === undefined) return;
+      if (this.selected.has(id)) this.selected.delete(id);
+      else this.selected.add(id);
+      this.saveSelection();
+    }, signal);
+  }
+
+  /** @returns {PageWire} */
+  page() {
+    return this.model.get("page") || {};
+  }
+
+  /** @param {number} offset */
+  goTo(offset) {
+    const total = this.page().total || 0;
+    const clamped = Math.max(0, Math.min(offset, Math.max(total - 1, 0)));
+    if (clamped === this.query.offset) return;
+    this.query = { ...this.query, offset: clamped };
+    this.ask();
+  }
+
+  /** Up, then down, then the table's own order. @param {string} column */
+  sortBy(column) {
+    const sort = this.query.sort;
+    let next = /** @type {Query["sort"]} */ ({ column, descending: false });
+    if (sort && sort.column === column) next = sort.descending ? null : { column, descending: true };
+    this.query = { ...this.query, sort: next, offset: 0 };
+    this.ask();
+  }
+
+  askSoon() {
+    clearTimeout(this.typing);
+    this.typing = setTimeout(() => this.ask(), TYPING_MS);
+  }
+
+  ask() {
+    clearTimeout(this.typing);
+    this.sent += 1;
+    this.askedAt = Date.now();
+    this.model.send({ kind: "page", id: this.sent, query: this.query });
+    this.drawStatus();
+    clearTimeout(this.waiting);
+    this.waiting = setTimeout(() => this.drawStatus(), WAITING_MS);
+  }
+
+  /** @param {"open" | "compare"} kind */
+  act(kind) {
+    this.model.send({ kind, ids: [...this.selected] });
+    this.status.textContent = kind === "open" ? "Opening the run below…" : "Comparing below…";
+  }
+
+  /** @param {any} msg */
+  notice(msg) {
+    if (!msg || msg.kind !== "notice") return;
+    this.status.textContent = String(msg.text ?? "");
+    this.status.classList.toggle("anb-runs-error", Boolean(msg.error));
+  }
+
+  saveSelection() {
+    this.model.set("selection", [...this.selected]);
+    this.model.save_changes();
+    this.drawSelection();
+  }
+
+  draw() {
+    const page = this.page();
+    /** @type {Head[]} */
+    const heads = this.model.get("columns") || [];
+    const byTitle = new Map(heads.map((head) => [head.title, head]));
+    /** @type {Head[]} */
+    const shown = (page.columns || []).map((title) => byTitle.get(title) || {
+      title, about: "", type: "text", right: false,
+    });
+    this.title.textContent = this.model.get("title") || "";
+    this.drawHead(shown);
+    this.drawBody(shown, page.rows || []);
+    this.drawPager(page);
+    this.drawSelection();
+    this.drawStatus();
+  }
+
+  /** @param {Head[]} shown */
+  drawHead(shown) {
+    const key = JSON.stringify([shown.map((head) => head.title), this.query.sort]);
+    if (key === this.headKey) return;
+    this.headKey = key;
+    const focused = /** @type {HTMLElement | null} */ (document.activeElement);
+    const keep = focused?.tagName === "INPUT" ? focused.dataset.column : undefined;
+    const titles = h("tr");
+    const filters = h("tr", "anb-runs-filters");
+    const pick = h("th", "anb-runs-pick");
+    pick.setAttribute("aria-label", "selected");
+    titles.append(pick);
+    filters.append(h("th"));
+    for (const head of shown) {
+      const th = h("th", head.right ? "anb-runs-right" : "");
+      th.title = head.about;
+      const sort = this.query.sort;
+      const sorted = sort && sort.column === head.title;
+      th.setAttribute("aria-sort", sorted ? (sort.descending ? "descending" : "ascending") : "none");
+      const sorter = h("button", "anb-runs-sort", head.title);
+      sorter.type = "button";
+      sorter.dataset.column = head.title;
+      sorter.append(h("span", "anb-runs-arrow", sorted ? (sort.descending ? " ▼" : " ▲") : ""));
+      th.append(sorter);
+      titles.append(th);
+      const cell = h("th");
+      if (head.title !== "match") {
+        const input = this.filterInputs.get(head.title) || h("input", "anb-runs-filter");
+        input.dataset.column = head.title;
+        input.placeholder = head.type === "text" ? "filter" : head.type === "time" ? ">=2025-01-31" : ">0";
+        input.setAttribute("aria-label", `Filter ${head.title}`);
+        input.value = this.query.filters[head.title] || "";
+        this.filterInputs.set(head.title, input);
+        cell.append(input);
+      }
+      filters.append(cell);
+    }
+    this.head.replaceChildren(titles, filters);
+    if (keep) this.filterInputs.get(keep)?.focus();
+  }
+
+  /** @param {Head[]} shown @param {Row[]} rows */
+  drawBody(shown, rows) {
+    const body = rows.map((row) => {
+      const tr = h("tr");
+      tr.dataset.id = row.id;
+      const box = h("input");
+      box.type = "checkbox";  // a click or Space on it toggles the row (the row's handler)
+      box.setAttribute("aria-label", "select this run");
+      const pick = h("td", "anb-runs-pick");
+      pick.append(box);
+      tr.append(pick);
+      shown.forEach((head, i) => {
+        const [text, whole] = row.cells[i] || ["", ""];
+        const td = h("td", head.right ? "anb-runs-right" : "", text);
+        if (whole || (head.type === "text" && text)) td.title = whole || text;
+        if (head.title === "status" && text) td.dataset.status = text;
+        tr.append(td);
+      });
+      return tr;
+    });
+    if (!rows.length) {
+      const empty = h("td", "anb-runs-empty", "No runs match.");
+      empty.colSpan = shown.length + 1;
+      const tr = h("tr");
+      tr.append(empty);
+      body.push(tr);
+    }
+    this.body.replaceChildren(...body);
+  }
+
+  /** @param {PageWire} page */
+  drawPager(page) {
+    const total = page.total || 0;
+    const offset = page.offset || 0;
+    const count = (page.rows || []).length;
+    this.range.textContent = total
+      ? `${NUMBER.format(offset + 1)}–${NUMBER.format(offset + count)} of ${NUMBER.format(total)}`
+      : "0 runs";
+    this.first.disabled = this.previous.disabled = offset <= 0;
+    this.next.disabled = this.last.disabled = offset + count >= total;
+  }
+
+  drawSelection() {
+    for (const tr of this.body.rows) {
+      const on = this.selected.has(tr.dataset.id || "");
+      tr.classList.toggle("anb-runs-chosen", on);
+      tr.setAttribute("aria-selected", String(on));
+      const box = tr.querySelector("input");
+      if (box) box.checked = on;
+    }
+    const n = this.selected.size;
+    this.count.textContent = n ? `${n} selected` : "";
+    this.openButton.disabled = n !== 1;
+    this.compareButton.disabled = n < 2;
+    this.clearButton.disabled = n === 0;
+  }
+
+  drawStatus() {
+    const page = this.page();
+    const pending = (page.id || 0) < this.sent;
+    this.status.classList.toggle("anb-runs-error", Boolean(page.error) && !pending);
+    if (page.error && !pending) {
+      this.status.textContent = page.error;
+      return;
+    }
+    if (!pending) {
+      clearTimeout(this.waiting);
+      this.status.textContent = "";
+      return;
+    }
+    const late = Date.now() - this.askedAt >= WAITING_MS;
+    this.status.textContent = late ? "Waiting for the kernel (is it running?)…" : "Loading…";
+  }
+
+  destroy() {
+    clearTimeout(this.typing);
+    clearTimeout(this.waiting);
+    this.lifetime.abort();
+    this.root.remove();
+  }
+}
+
+/** @param {{ model: TableModel, el: HTMLElement }} context */
+function render({ model, el }) {
+  const view = new RunsTableView(el, model);
+  return () => view.destroy();
+}
+
+export default { render };

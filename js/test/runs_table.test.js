@@ -1,0 +1,168 @@
+// @ts-check
+import "./dom.js";
+import { fakeModel } from "./dom.js";
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import widget, { TYPING_MS } from "../src/runs_table.js";
+
+const COLUMNS = [
+  { title: "started", about: "when", type: "time", right: false },
+  { title: "agent", about: "the agent", type: "text", right: false },
+  { title: "message", about: "the message", type: "text", right: false },
+  { title: "tokens", about: "total tokens", type: "number", right: true },
+];
+
+/** @param {number} from @param {number} count */
+function rows(from, count) {
+  return Array.from({ length: count }, (_, i) => ({
+    id: `id${from + i}`,
+    cells: [["12:00:00", "2025-01-01 12:00:00+00:00"], ["echo", ""], [`question ${from + i}`, ""], [String(i), ""]],
+  }));
+}
+
+/** @param {Record<string, any>} [page] */
+function mount(page = {}) {
+  const model = fakeModel({
+    title: "RunHistory: 45 runs",
+    columns: COLUMNS,
+    selection: [],
+    page: { id: 0, rows: rows(0, 20), total: 45, offset: 0, columns: ["started", "agent", "message", "tokens"], query: null, error: null, ...page },
+  });
+  /** @type {string[][]} */
+  const saved = [];
+  const proxy = /** @type {any} */ ({
+    ...model.proxy(),
+    set: (/** @type {string} */ name, /** @type {any} */ value) => model.set(name, value),
+    save_changes: () => saved.push(model.get("selection")),
+  });
+  const el = document.createElement("div");
+  document.body.append(el);
+  const cleanup = widget.render({ model: proxy, el });
+  const $ = (/** @type {string} */ selector) => /** @type {HTMLElement} */ (el.querySelector(selector));
+  return { model, el, cleanup, saved, $ };
+}
+
+/** @param {any} model @param {any} query */
+function answer(model, query, rowsShown = rows(0, 20), total = 45) {
+  const last = model.sent.at(-1);
+  model.set("page", { id: last.id, rows: rowsShown, total, offset: query.offset, columns: ["started", "agent", "message", "tokens"], query, error: null });
+}
+
+test("the page from the kernel is drawn as text, with its range", () => {
+  const hostile = '<img src=x onerror="alert(1)">';
+  const { el, $, cleanup } = mount({ rows: [{ id: "a", cells: [["1", ""], ["echo", ""], [hostile, hostile + " whole"], ["3", ""]] }], total: 1 });
+  assert.equal($(".anb-runs-title").textContent, "RunHistory: 45 runs");
+  const cells = el.querySelectorAll("tbody td");
+  assert.equal(cells[3].textContent, hostile);
+  assert.equal(/** @type {HTMLElement} */ (cells[3]).title, hostile + " whole");
+  assert.equal(el.querySelector("tbody img"), null);
+  assert.equal($(".anb-runs-range").textContent, "1–1 of 1");
+  assert.equal(/** @type {HTMLElement} */ (el.querySelector(".agentnb-runs-view")).dataset.lmSuppressShortcuts, "true");
+  cleanup();
+});
+
+test("a header click asks for the page sorted up, then down, then in the table's order", () => {
+  const { model, el, cleanup } = mount();
+  const header = () => /** @type {HTMLButtonElement} */ (el.querySelector("button.anb-runs-sort[data-column='tokens']"));
+  header().click();
+  assert.deepEqual(model.sent.at(-1).query.sort, { column: "tokens", descending: false });
+  assert.equal(el.querySelector(".anb-runs-status")?.textContent, "Loading…");
+  answer(model, model.sent.at(-1).query);
+  assert.equal(el.querySelector("th[aria-sort=ascending]")?.textContent, "tokens ▲");
+  assert.equal(el.querySelector(".anb-runs-status")?.textContent, "");
+  header().click();
+  assert.deepEqual(model.sent.at(-1).query.sort, { column: "tokens", descending: true });
+  answer(model, model.sent.at(-1).query);
+  header().click();
+  assert.equal(model.sent.at(-1).query.sort, null);
+  assert.deepEqual(model.sent.map((/** @type {any} */ m) => m.id), [1, 2, 3]);
+  cleanup();
+});
+
+test("typing in the search box and a filter asks once typing pauses, from the first page", async () => {
+  const { model, $, el, cleanup } = mount();
+  $(".anb-runs-next").click();
+  assert.equal(model.sent.at(-1).query.offset, 20);
+  answer(model, model.sent.at(-1).query, rows(20, 20));
+  assert.equal($(".anb-runs-range").textContent, "21–40 of 45");
+  const box = /** @type {HTMLInputElement} */ ($(".anb-runs-search"));
+  for (const text of ["N", "NV", "NVDA"]) {
+    box.value = text;
+    box.dispatchEvent(new window.Event("input", { bubbles: true }));
+  }
+  const filter = /** @type {HTMLInputElement} */ (el.querySelector("input.anb-runs-filter[data-column='tokens']"));
+  filter.value = ">10";
+  filter.dispatchEvent(new window.Event("input", { bubbles: true }));
+  assert.equal(model.sent.length, 1, "nothing asked while typing");
+  await new Promise((resolve) => setTimeout(resolve, TYPING_MS + 50));
+  assert.equal(model.sent.length, 2);
+  const { query } = model.sent.at(-1);
+  assert.equal(query.search, "NVDA");
+  assert.deepEqual(query.filters, { tokens: ">10" });
+  assert.equal(query.offset, 0);
+  cleanup();
+});
+
+test("keys typed in the table's inputs stay in the table", () => {
+  const { $, cleanup } = mount();
+  /** @type {string[]} */
+  const reached = [];
+  const onKey = (/** @type {KeyboardEvent} */ e) => reached.push(e.key);
+  document.addEventListener("keydown", onKey);
+  for (const key of ["Enter", "a", "b"]) {
+    $(".anb-runs-search").dispatchEvent(new window.KeyboardEvent("keydown", { key, shiftKey: key === "Enter", bubbles: true }));
+  }
+  document.removeEventListener("keydown", onKey);
+  assert.deepEqual(reached, []);
+  cleanup();
+});
+
+test("rows are selected by a click, kept across pages, and Open and Compare send them", () => {
+  const { model, el, $, saved, cleanup } = mount();
+  const open = /** @type {HTMLButtonElement} */ ($(".anb-runs-open"));
+  const compare = /** @type {HTMLButtonElement} */ ($(".anb-runs-compare"));
+  assert.ok(open.disabled && compare.disabled);
+  const row = (/** @type {number} */ i) => /** @type {HTMLElement} */ (el.querySelectorAll("tbody tr")[i]);
+  row(0).click();
+  assert.deepEqual(saved.at(-1), ["id0"]);
+  assert.ok(!open.disabled && compare.disabled);
+  assert.equal(row(0).getAttribute("aria-selected"), "true");
+  $(".anb-runs-next").click();
+  answer(model, model.sent.at(-1).query, rows(20, 20));
+  row(1).click();
+  assert.deepEqual(model.get("selection"), ["id0", "id21"]);
+  assert.ok(open.disabled && !compare.disabled);
+  assert.equal($(".anb-runs-selected").textContent, "2 selected");
+  compare.click();
+  assert.deepEqual(model.sent.at(-1), { kind: "compare", ids: ["id0", "id21"] });
+  model.deliver({ kind: "notice", text: "Compare needs two runs or more", error: true });
+  assert.ok($(".anb-runs-status").classList.contains("anb-runs-error"));
+  row(1).click();
+  open.click();
+  assert.deepEqual(model.sent.at(-1), { kind: "open", ids: ["id0"] });
+  $(".anb-runs-clear").click();
+  assert.deepEqual(model.get("selection"), []);
+  cleanup();
+});
+
+test("a bad request's error is shown, and cleanup removes the view and its listeners", () => {
+  const { model, $, el, cleanup } = mount({ error: "cannot sort by 'x'" });
+  assert.equal($(".anb-runs-status").textContent, "cannot sort by 'x'");
+  cleanup();
+  assert.equal(el.childElementCount, 0);
+  assert.equal(model.listeners("change:page"), 0);
+  assert.equal(model.listeners("msg:custom"), 0);
+});
+
+test("the built bundle (agentnb/static/runs_table.js) renders a page and cleans up", async () => {
+  // A computed specifier, so tsc does not type-check the minified bundle.
+  const bundle = new URL("../../agentnb/static/runs_table.js", import.meta.url).href;
+  const built = (await import(bundle)).default;
+  const model = fakeModel({ title: "t", columns: COLUMNS, selection: [], page: { id: 0, rows: rows(0, 3), total: 3, offset: 0, columns: ["started", "agent", "message", "tokens"] } });
+  const el = document.createElement("div");
+  const cleanup = built.render({ model: /** @type {any} */ (model.proxy()), el });
+  assert.equal(el.querySelectorAll("tbody tr").length, 3);
+  cleanup();
+  assert.equal(el.childElementCount, 0);
+  assert.equal(model.listeners("change:page"), 0);
+});
