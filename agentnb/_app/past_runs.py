@@ -71,14 +71,19 @@ def show(source: Any, **options: Any) -> ChatCell:
     record, calls = found[0]
     if options:
         return show_live(past_run(record, calls), **options)
+    return show_live(past_run_cell(record, calls))
+
+
+def past_run_cell(record: RunRecord, calls: Sequence[ToolCallRecord]) -> ChatCell:
+    """A past run as a chat cell (not displayed), with "Continue this conversation" where
+    it can go on, else the reason why not: what ``show()`` and the run table's Open show."""
     run = past_run(record, calls)
-    cell = ChatCell(
+    return ChatCell(
         run,
         agent=run.agent,
         on_continue=lambda: continuation(record, run).actions(),
         continue_note=_cannot_continue_note(record),
     )
-    return show_live(cell)
 
 
 def continuation(record: RunRecord, run: Run | None = None) -> Conversation:

@@ -20,7 +20,7 @@ from .._display.widget import ChatCell
 from .._history import RunHistory, runs
 from .._history._pages import PAGE_COLUMNS, PageQuery, RunPages, run_pages
 from .compare_runs import compare, history_records
-from .past_runs import past_run
+from .past_runs import past_run_cell
 
 __all__ = ["HistorySource", "browse", "display_history"]
 
@@ -71,7 +71,7 @@ class HistorySource:
         if not found:
             raise ConfigurationError("that run is no longer in the history")
         self._close_opened()
-        self._opened = ChatCell(past_run(*found[0]))
+        self._opened = past_run_cell(*found[0])
         return self._opened.view_bundle(), self._opened.static_bundle()
 
     def compare(self, local_ids: Sequence[str]) -> Shown:

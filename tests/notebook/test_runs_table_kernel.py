@@ -139,6 +139,15 @@ def test_the_view_asks_for_pages_and_opens_and_compares_runs_below(kernel: Any) 
     assert [m["msg_type"] for m in below[2:4]] == ["update_display_data"] * 2, "then replaced"
     assert WIDGET_MIME in opened_view
     assert "agentnb-static" in opened_copy["text/html"]
+    opened_state = next(
+        m["content"]["data"]["state"] for m in session.messages
+        if m["msg_type"] == "comm_open"
+        and m["content"]["comm_id"] == opened_view[WIDGET_MIME]["model_id"]
+    )  # fmt: skip
+    # Open shows the run as agentnb.show() does: with its Continue control, which says here
+    # why it cannot go on (the generated runs' connection does not exist in this kernel).
+    assert opened_state["options"]["can_continue"] is True
+    assert "connection" in opened_state["options"]["continue_note"]
     notices = [
         d["content"] for d in session.comm_data(comm_id)
         if d.get("method") == "custom" and d["content"].get("kind") == "notice"
