@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 
-from .._core.pricing import usd
+from .._core.pricing import price_call, usd
 from .._core.run import Run, ToolCall
 from .._core.shown_call import shown_call
 from .._core.text import excerpt, terminal_safe
@@ -29,6 +29,7 @@ __all__ = [
     "NO_RESULT_NOTE",
     "TOOL_MARKS",
     "call_head",
+    "call_spent",
     "cost_text",
     "indent",
     "no_result_note",
@@ -90,6 +91,23 @@ def tokens_text(usage: Usage | None) -> str:
         if n is not None
     ]
     return "tokens " + " · ".join(counts) if counts else ""
+
+
+def call_spent(call: ToolCall) -> str:
+    """What a sub-agent spent inside ``call``, where the platform says:
+    ``tokens 10 in · 20 out · 30 total · gpt-4o-mini · $0.000012`` (empty for a plain tool).
+    The cost is the one the history keeps for the call (``price_call``)."""
+    usage = call.usage if isinstance(call.usage, Usage) else None
+    tokens = tokens_text(usage)
+    if not tokens:
+        return ""
+    cost = price_call(call).usd
+    bits = [
+        tokens,
+        *([call.model] if call.model else []),
+        *([usd(cost)] if cost is not None else []),
+    ]
+    return " · ".join(bits)
 
 
 def cost_text(run: Run) -> str:
@@ -184,10 +202,10 @@ def run_text(run: Run, *, text_chars: int | None = None) -> str:
 
 
 def _call_lines(call: ToolCall, level: int) -> list[str]:
-    """A call's line (with the tokens spent inside it, where the platform says) and one line
+    """A call's line (with what was spent inside it, where the platform says) and one line
     of what its sub-agent wrote (named as the live printer names it)."""
-    tokens = tokens_text(call.usage) if isinstance(call.usage, Usage) else ""
-    spent = f" [{tokens}]" if tokens else ""
+    spent = call_spent(call)
+    spent = f" [{spent}]" if spent else ""
     unapproved = f"  ⚠ {call.unapproved}" if call.unapproved else ""
     lines = [f"{call_head(call, level)}{spent} {_outcome(call)}{unapproved}"]
     if call.agent_text:

@@ -44,16 +44,15 @@ from markdown_it.utils import EnvType, OptionsDict
 from .._core.run import Run, ToolCall
 from .._core.shown_call import ShownCall, shown_call
 from .._core.text import excerpt, terminal_safe, visible
-from ..events import Usage
 from .call_tree import MAX_INDENT, CallTree, call_tree, sub_agent_name
 from .run_text import (
     CLIENT_TOOL_NOTE,
     NO_RESULT_NOTE,
     TOOL_MARKS,
+    call_spent,
     run_text,
     seconds,
     status_line,
-    tokens_text,
 )
 from .safe_markdown import code_block, one_line, safe_markdown
 
@@ -145,12 +144,12 @@ def tool_heading(call: ToolCall) -> tuple[str, str]:
 
 
 def call_labels(call: ToolCall, tree: CallTree) -> list[str]:
-    """What follows a call's status: its agent, its tokens, and its depth once the
-    indentation stopped growing."""
+    """What follows a call's status: its agent, what was spent inside it, and its depth
+    once the indentation stopped growing."""
     labels = [f"agent {call.agent}"] if call.agent else []
-    tokens = tokens_text(call.usage if isinstance(call.usage, Usage) else None)
-    if tokens:
-        labels.append(tokens)
+    spent = call_spent(call)
+    if spent:
+        labels.append(spent)
     level = tree.level.get(call.call_id, 0)
     if level > MAX_INDENT:
         labels.append(f"depth {level}")

@@ -30,17 +30,16 @@ from ..events import (
     ToolCallDenied,
     ToolCallFinished,
     ToolCallStarted,
-    Usage,
 )
 from .run_text import (
     NAME_CHARS,
     TOOL_MARKS,
     call_head,
+    call_spent,
     indent,
     no_result_note,
     run_text,
     summary_line,
-    tokens_text,
 )
 
 __all__ = ["PlainDisplay", "TerminalPrinter"]
@@ -255,8 +254,8 @@ class TerminalPrinter:
         call = run.tool_call(event.call_id)
         name = excerpt(call.name if call else event.call_id, NAME_CHARS, marked=True)
         took = f" ({call.duration:.2f} s)" if call and call.duration is not None else ""
-        tokens = tokens_text(call.usage) if call and isinstance(call.usage, Usage) else ""
-        took += f" [{tokens}]" if tokens else ""
+        spent = call_spent(call) if call else ""
+        took += f" [{spent}]" if spent else ""
         pad = indent(self._level_of(run, event.call_id))
         if event.error is not None:
             return self._paint(

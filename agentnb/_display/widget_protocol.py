@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._core.handle import RunHandle
+from .._core.pricing import price_call
 from .._core.run import Run, ToolApproval, ToolCall
 from .._core.shown_call import shown_call
 from ..events import Usage
@@ -105,6 +106,15 @@ def _answer_text(answer: Any) -> str | None:
     return text[:MAX_TOOL_OUTPUT_CHARS]
 
 
+def _call_cost(call: ToolCall, usage: Usage | None) -> dict[str, Any]:
+    """A call's cost, its source and why it is missing, as the run's are sent (priced only
+    once the platform reported what the call spent)."""
+    if usage is None:
+        return {"cost": None, "cost_source": None, "cost_reason": None}
+    priced = price_call(call)
+    return {"cost": priced.usd, "cost_source": priced.source, "cost_reason": priced.reason}
+
+
 def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, Any]:
     """A tool call as the views get it; a huge output is cut to ``MAX_TOOL_OUTPUT_CHARS``.
     The streamed texts (arguments, a sub-agent's text and reasoning) only when sent whole:
@@ -126,6 +136,8 @@ def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, 
         "sub_agent": call.sub_agent,
         "depth": call.depth,
         "usage": usage.model_dump() if usage is not None else None,
+        "model": call.model,
+        **_call_cost(call, usage),
     }
     if with_arguments_text:
         wire["arguments_text"] = call.arguments_text

@@ -140,7 +140,7 @@ export function formatUsd(value) {
 
 /**
  * The model and the cost, as far as they are known ("gpt-4o-mini · $0.000435").
- * @param {import("./state.js").MetaState} meta
+ * @param {import("./state.js").PricedState} meta
  */
 export function costText(meta) {
   const bits = [];
@@ -151,7 +151,7 @@ export function costText(meta) {
 
 /**
  * The tooltip of the cost: where it came from, or why it is missing.
- * @param {import("./state.js").MetaState} meta
+ * @param {import("./state.js").PricedState} meta
  */
 export function costTitle(meta) {
   if (typeof meta.cost === "number") {
@@ -160,6 +160,19 @@ export function costTitle(meta) {
         "from genai-prices' price table"}`;
   }
   return meta.cost_reason ? `No cost: ${meta.cost_reason}` : "";
+}
+
+/**
+ * What a sub-agent spent inside a call, where the platform says: its tokens, model and cost
+ * ("tokens 10 in · 20 out · 30 total · gpt-4o-mini · $0.000012"), as Python's `call_spent`
+ * writes it; empty for a plain tool.
+ * @param {import("./state.js").ToolState} call
+ */
+export function spentText(call) {
+  const tokens = tokenText(call.usage);
+  if (!tokens) return "";
+  const priced = costText(call);
+  return priced ? `${tokens} · ${priced}` : tokens;
 }
 
 /**

@@ -5,8 +5,8 @@
  */
 import { blockCuts } from "./markdown.js";
 import {
-  NO_RESULT_TITLE, formatCount, formatSeconds, formatValue, oneLine, prettyJsonText, tokenText,
-  toolStatus, visible, visibleLines,
+  NO_RESULT_TITLE, costTitle, formatCount, formatSeconds, formatValue, oneLine, prettyJsonText,
+  spentText, toolStatus, visible, visibleLines,
 } from "./format.js";
 import { button, h, listen, plainButton, spinner } from "./dom.js";
 import { ApprovalBox } from "./approval.js";
@@ -312,7 +312,8 @@ export class ToolCardView {
     this.status.textContent = call.unapproved
       ? `${status.label} · ⚠ without your approval`
       : status.label;
-    this.tokens.textContent = tokenText(call.usage);
+    this.tokens.textContent = spentText(call);
+    this.tokens.title = this.tokens.textContent ? costTitle(call) : "";
     if (call.status === "no_result") this.status.title = NO_RESULT_TITLE;
     else this.status.removeAttribute("title");
     this.running = OPEN_STATUSES.has(call.status);

@@ -26,12 +26,14 @@
  *   started_at?: number | null, finished_at?: number | null,
  *   approval?: ApprovalState | null, parent_call_id?: string | null, agent?: string | null, sub_agent?: string | null,
  *   depth?: number, usage?: UsageState | null, agent_text?: string, agent_reasoning?: string,
- *   unapproved?: string | null,
+ *   unapproved?: string | null, model?: string | null, cost?: number | null,
+ *   cost_source?: string | null, cost_reason?: string | null,
  * }} ToolState  status: running | awaiting_approval | succeeded | failed | denied | no_result;
  *   parent_call_id: the call a sub-agent made this one in; agent: who made it; sub_agent: the
  *   agent that ran inside it, where named; agent_text /
  *   agent_reasoning: what a sub-agent streamed inside this call; unapproved: why it ran
- *   without the user's approval
+ *   without the user's approval; model and cost: what a sub-agent's model spent inside
+ *   it, where the platform says (as a run's)
  * @typedef {{ parent: string | null, level: number }} Placement  where a call is drawn: inside
  *   `parent` (null: at the top, where its part is), `level` calls deep
  * @typedef {{ message?: string, code?: string | null, retry_after?: number | null }} ErrorState
@@ -48,6 +50,8 @@
  *   cost?: number | null, cost_source?: string | null, cost_reason?: string | null,
  * }} MetaState  status: pending | running | paused | completed | failed | cancelled |
  *   interrupted (paused: waiting for a human to decide on a tool call; not an end)
+ * @typedef {{ model?: string | null, cost?: number | null, cost_source?: string | null,
+ *   cost_reason?: string | null }} PricedState  what a run or a call spent, and its price
  * @typedef {{ parts: PartState[], tools: ToolState[], meta: MetaState }} TurnWire
  * @typedef {{ turns: TurnWire[] }} TranscriptWire
  * @typedef {{

@@ -207,3 +207,24 @@ test("a tool card is whole while its call runs or waits, folds once done, and ke
   /** @type {HTMLElement} */ (view.el.querySelector(".anb-tool-name")).click();
   assert.equal(view.el.dataset.folded, "true", "a click on the head folds it again");
 });
+
+test("a sub-agent's card shows what it spent: tokens, model and cost, with where the cost came from", () => {
+  const view = new ToolCardView({ signal: new AbortController().signal, decide: NO_DECISION, remembered: fresh() });
+  view.update(call({
+    usage: { prompt_tokens: 10, completion_tokens: 20, total_tokens: 30 },
+    model: "gpt-4o-mini", cost: 0.000012, cost_source: "genai-prices",
+  }));
+  assert.equal(view.tokens.textContent, "tokens 10 in · 20 out · 30 total · gpt-4o-mini · $0.000012");
+  assert.equal(view.tokens.title, "USD, from genai-prices' price table");
+
+  view.update(call({
+    usage: { total_tokens: 30 }, model: "in-house-7b", cost: null,
+    cost_reason: "genai-prices has no price for the model 'in-house-7b'",
+  }));
+  assert.equal(view.tokens.textContent, "tokens 30 total · in-house-7b");
+  assert.equal(view.tokens.title, "No cost: genai-prices has no price for the model 'in-house-7b'");
+
+  view.update(call({}));
+  assert.equal(view.tokens.textContent, "", "a plain tool spent nothing of its own");
+  assert.equal(view.tokens.title, "");
+});

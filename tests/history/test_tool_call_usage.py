@@ -126,3 +126,28 @@ async def test_plot_cost_by_tool_draws_the_priced_calls(
     assert not empty.get_lines()
     [note] = [text.get_text() for text in empty.texts]
     assert "reports none per call" in note
+
+
+@pytest.mark.parametrize("dialect", ["seekrflow-vercel", "langgraph"])
+async def test_a_calls_cost_is_the_same_in_every_view(
+    server: ServerHandle, store: HistoryStore, dialect: str
+) -> None:
+    """The cost the history keeps for a call is the one its card, its static copy and its
+    terminal line show (issue 28: every figure the same everywhere)."""
+    from agentnb._display.run_text import run_text, usd
+    from agentnb._display.static_copy import static_html
+    from agentnb._display.widget_protocol import tool_wire
+
+    async with client_for(server, dialect, recorder=store) as client:
+        run = await client.run("research_team", QUESTION)
+    recorded = {record.call_id: record for record in store.runs().tool_calls()}
+    text, html = run_text(run), static_html([run])
+    for call in run.tool_calls:
+        wire = tool_wire(call)
+        cost = recorded[call.call_id].cost_usd
+        assert wire["cost"] == cost and wire["model"] == call.model, call.call_id
+        if cost is None:
+            continue
+        shown = f"{call.model} · {usd(cost)}"
+        assert shown in text, call.call_id
+        assert shown in html, call.call_id
