@@ -20,6 +20,7 @@ so a change to the history that breaks the benchmark fails a test.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import random
@@ -35,7 +36,7 @@ import pandas as pd
 
 from agentnb._core.request import ModelSettings, RunRequest
 from agentnb._core.run import Run
-from agentnb._history import HistoryStore, RunRecord, ToolCallRecord
+from agentnb._history import HistoryStore
 from agentnb._history._records import RUN_COLUMNS, TOOL_CALL_COLUMNS
 from agentnb._history._tables import RunFilter
 from agentnb.events import (
@@ -81,29 +82,33 @@ def fold(run: Run, now: float) -> None:
 
 
 def bench_recording(path: Path, count: int) -> dict[str, float]:
+    """µs per run to record ``count`` finished runs into the file at ``path`` (its start and
+    its end with two tool calls: ``HistoryStore.record``, the SQL the writer thread runs,
+    search index and triggers included), then the file as it was (those runs deleted)."""
     timings: list[float] = []
     now = time.time()
+    recorded: list[str] = []
     with HistoryStore(path) as store:
-        start = time.perf_counter()
         for i in range(count):
             run, request = finished_run(i, now)
-            t0 = time.perf_counter()
-            store.record_start(run, request, base_url="http://127.0.0.1:8765")
-            t1 = time.perf_counter()
             fold(run, now)
-            t2 = time.perf_counter()
-            store.record_end(run)
-            t3 = time.perf_counter()
-            timings.append((t1 - t0) + (t3 - t2))
-        total = time.perf_counter() - start
-        assert store.count() == count
-    ms = sorted(t * 1000 for t in timings)
+            start = time.perf_counter()
+            store.record(run, request, base_url="http://127.0.0.1:8765")
+            timings.append(time.perf_counter() - start)
+            recorded.append(run.local_id)
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA foreign_keys = ON")  # their tool calls go too
+        db.execute("BEGIN")
+        db.executemany("DELETE FROM runs WHERE local_id = ?", [(i,) for i in recorded])
+        db.execute("COMMIT")
+    finally:
+        db.close()
+    us = sorted(t * 1e6 for t in timings)
     return {
-        "total_s": total,
-        "runs_per_s": count / sum(timings),
-        "p50_ms": statistics.median(ms),
-        "p95_ms": ms[int(0.95 * (len(ms) - 1))],
-        "max_ms": ms[-1],
+        "mean_us": statistics.mean(us),
+        "p50_us": statistics.median(us),
+        "p95_us": us[int(0.95 * (len(us) - 1))],
     }
 
 
@@ -123,32 +128,36 @@ TOOLS = ("get_quote", "search_news", "calculator", "get_filings", "run_sql")
 
 def synthetic_history(
     count: int, *, seed: int = 7
-) -> Iterator[tuple[list[RunRecord], list[ToolCallRecord]]]:
-    """``count`` finished runs with realistic questions, answers and tool calls, in chunks.
-
-    Rows are made from ``RUN_COLUMNS`` / ``TOOL_CALL_COLUMNS`` (a column the history added
-    since is None, as in a row recorded before it) and written with the store's own
-    ``import_records``, so the file has the store's schema and indexes; a name below that is
-    no column fails here, not halfway through a million rows."""
+) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
+    """``count`` finished runs with realistic questions, answers and tool calls, in chunks
+    of rows in ``RUN_COLUMNS`` / ``TOOL_CALL_COLUMNS`` order (a column the history added
+    since is None, as in a row recorded before it): a name below that is no column fails
+    here, not halfway through a million rows."""
     rng = random.Random(seed)
     base = time.time() - 30 * 86400
     step = 30 * 86400 / max(count, 1)
     for first in range(0, count, CHUNK):
-        runs: list[RunRecord] = []
-        calls: list[ToolCallRecord] = []
+        runs: list[tuple[Any, ...]] = []
+        calls: list[tuple[Any, ...]] = []
         for i in range(first, min(count, first + CHUNK)):
             values, tool_calls = synthetic_run(rng, i, base + i * step)
-            runs.append(RunRecord.from_row(in_order(values, RUN_COLUMNS)))
-            calls += [ToolCallRecord.from_row(in_order(c, TOOL_CALL_COLUMNS)) for c in tool_calls]
+            runs.append(in_order(values, RUN_COLUMNS))
+            calls += [in_order(call, TOOL_CALL_COLUMNS) for call in tool_calls]
         yield runs, calls
 
 
-def in_order(values: dict[str, Any], spec: Sequence[tuple[str, Any]]) -> tuple[Any, ...]:
-    names = [name for name, _ in spec]
-    unknown = set(values) - set(names)
-    if unknown:
-        raise KeyError(f"the history has no column(s) {sorted(unknown)}: update this benchmark")
-    return tuple(values.get(name) for name in names)
+@functools.cache
+def _names(spec: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, ...], frozenset[str]]:
+    names = tuple(name for name, _ in spec)
+    return names, frozenset(names)
+
+
+def in_order(values: dict[str, Any], spec: tuple[tuple[str, Any], ...]) -> tuple[Any, ...]:
+    names, known = _names(spec)
+    if not known.issuperset(values):
+        unknown = sorted(set(values) - known)
+        raise KeyError(f"the history has no column(s) {unknown}: update this benchmark")
+    return tuple(map(values.get, names))
 
 
 def synthetic_run(
@@ -221,14 +230,54 @@ def synthetic_run(
 
 
 def build_history(path: Path, rows: int) -> float:
-    """The history file of ``rows`` synthetic runs; seconds it took."""
+    """The history file of ``rows`` synthetic runs; seconds it took. The store makes the
+    schema (every migration, its indexes and search triggers); the rows go in with
+    ``executemany``, one transaction per chunk, each run's tool calls before it so the
+    search index reads them when the run's row is inserted, as ``import_records`` does."""
     start = time.perf_counter()
-    added = 0
-    with HistoryStore(path) as store:
+    with HistoryStore(path):
+        pass
+    run_sql = f"INSERT INTO runs ({', '.join(_names(RUN_COLUMNS)[0])}) "
+    run_sql += f"VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
+    call_sql = f"INSERT INTO tool_calls ({', '.join(_names(TOOL_CALL_COLUMNS)[0])}) "
+    call_sql += f"VALUES ({', '.join('?' * len(TOOL_CALL_COLUMNS))})"
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA synchronous = OFF")  # a file we can make again
         for runs, calls in synthetic_history(rows):
-            added += store.import_records(runs, calls)
+            db.execute("BEGIN")
+            db.executemany(call_sql, calls)
+            db.executemany(run_sql, runs)
+            db.execute("COMMIT")
+        added = db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    finally:
+        db.close()
     assert added == rows, (added, rows)
     return time.perf_counter() - start
+
+
+GENERATION = 2
+"""Bump when the synthetic rows change: a cached file of another generation is not reused."""
+
+
+def cached_history(folder: Path, rows: int) -> tuple[Path, list[tuple[str, float]]]:
+    """A ``rows``-run file in ``folder``, generated once and reused (opening it applies the
+    migrations it lacks, as a user's upgrade would); the steps timed on the way."""
+    path = folder / f"history-{rows}-g{GENERATION}.sqlite3"
+    steps: list[tuple[str, float]] = []
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(path.name + ".part")
+        for stale in folder.glob(part.name + "*"):
+            stale.unlink()
+        steps.append((f"generate the {rows:,}-run file", build_history(part, rows)))
+        part.rename(path)
+    start = time.perf_counter()
+    with HistoryStore(path) as store:
+        opened = time.perf_counter() - start
+        assert store.count() == rows
+    steps.append(("open it (migrations it lacks applied)", opened))
+    return path, steps
 
 
 def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
@@ -243,7 +292,8 @@ def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
 def read_sql_raw(path: Path) -> pd.DataFrame:
     db = sqlite3.connect(path)
     try:
-        return pd.read_sql("SELECT * FROM runs ORDER BY started_at DESC", db)
+        columns = ", ".join(_names(RUN_COLUMNS)[0])  # the columns runs() reads
+        return pd.read_sql(f"SELECT {columns} FROM runs ORDER BY started_at DESC, rowid DESC", db)
     finally:
         db.close()
 
@@ -270,29 +320,29 @@ def read_sql_cost_per_day(path: Path) -> pd.Series:
 
 
 def read_sql_typed(path: Path) -> pd.DataFrame:
-    """read_sql, then the dtypes RunHistory.to_pandas() gives, done the usual pandas way."""
+    """read_sql, then the dtypes RunHistory.to_pandas() gives, done the usual pandas way
+    (the benchmark checks the dtypes are the same)."""
     frame = read_sql_raw(path)
-    for column in ("started_at", "first_token_at", "finished_at"):
-        frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
-    for column in (
-        "prompt_tokens",
-        "completion_tokens",
-        "total_tokens",
-        "event_count",
-        "retries",
-        "resumes",
-        "tool_call_count",
-    ):
-        frame[column] = frame[column].astype("Int64")
-    for column in ("connection", "provider", "host", "agent", "status", "error_code"):
-        frame[column] = frame[column].astype("category")
+    for column, kind in RUN_COLUMNS:
+        values = frame[column]
+        if kind == "time":
+            frame[column] = pd.to_datetime((values * 1e6).round(), unit="us", utc=True)
+        elif kind == "int":
+            frame[column] = values.astype("Int64")
+        elif kind == "float":
+            frame[column] = values.astype("float64")
+        elif kind == "category":
+            frame[column] = values.astype("category")
+        elif kind == "json":
+            frame[column] = values.map(json.loads, na_action="ignore").astype(object)
+        else:
+            frame[column] = values.astype("string")
     return frame
 
 
-def bench_loading(path: Path, rows: int) -> list[tuple[str, float]]:
-    build = build_history(path, rows)
-
+def bench_loading(path: Path) -> list[tuple[str, float]]:
     with HistoryStore(path) as store:
+        rows = store.count()
         read_s, history = timed(store.runs)
         frame_s, frame = timed(history.to_pandas)
         both_s, _ = timed(lambda: store.runs().to_pandas())
@@ -301,17 +351,20 @@ def bench_loading(path: Path, rows: int) -> list[tuple[str, float]]:
         per_day_s, per_day = timed(lambda: store.summary(RunFilter(), "model", every="day"))
         since = time.time() - 7 * 86400
         recent = RunFilter.build(agent="echo", since=since, limit=1000)
-        recent_s, recent_runs = timed(lambda: store.runs(recent).to_pandas())
+        recent_s, recent_runs = timed(lambda: store.runs(recent).to_pandas(), repeat=5)
     assert len(frame) == rows
     raw_s, raw = timed(lambda: read_sql_raw(path))
+    del raw
     typed_s, typed = timed(lambda: read_sql_typed(path))
-    assert len(raw) == len(typed) == rows
-    recent_sql_s, recent_sql = timed(lambda: read_sql_recent(path, "echo", since, 1000))
+    assert len(typed) == rows
+    assert frame.dtypes.equals(typed.dtypes), (frame.dtypes, typed.dtypes)
+    pd.testing.assert_frame_equal(frame.head(2000), typed.head(2000))
+    del frame, typed
+    recent_sql_s, recent_sql = timed(lambda: read_sql_recent(path, "echo", since, 1000), repeat=5)
     per_day_sql_s, per_day_sql = timed(lambda: read_sql_cost_per_day(path))
     assert math.isclose(per_day["cost_total"].sum(), per_day_sql.sum(), rel_tol=1e-9)
     assert len(recent_runs) == len(recent_sql)
     return [
-        (f"build the {rows:,}-row file (import_records)", build),
         ("agentnb: store.runs() (read columns)", read_s),
         ("agentnb: RunHistory.to_pandas()", frame_s),
         ("agentnb: runs().to_pandas() total", both_s),
@@ -394,40 +447,64 @@ def file_size(path: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=10_000)
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=2_000, help="runs recorded, timed")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="runs in the large file")
     parser.add_argument(
         "--smoke", action="store_true", help="a few hundred rows, once: the test suite's check"
     )
     parser.add_argument("--queries", type=int, default=100, help="searches to time")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "agentnb-bench-history",
+        help="folder keeping the generated file between runs",
+    )
     args = parser.parse_args()
     scans = 10
     if args.smoke:
-        args.runs, args.rows, args.queries, scans = 100, 300, 8, 2
+        args.runs, args.rows, args.queries, scans = 50, 300, 8, 2
     with tempfile.TemporaryDirectory() as folder:
-        recording = bench_recording(Path(folder) / "record.sqlite3", args.runs)
-        loaded = Path(folder) / "load.sqlite3"
-        loading = bench_loading(loaded, args.rows)
+        small = Path(folder) / "small.sqlite3"
+        build_history(small, min(1_000, args.rows))
+        small_recording = bench_recording(small, args.runs)
+        cache = Path(folder) if args.smoke else args.cache
+        loaded, steps = cached_history(cache, args.rows)
+        large_recording = bench_recording(loaded, args.runs)
+        loading = steps + bench_loading(loaded)
         size = file_size(loaded)
         searching = bench_search(loaded, args.queries, scans=scans)
+    print_tables(args, small_recording, large_recording, loading, size, searching)
 
-    print(f"\nRecording {args.runs:,} runs (record_start + record_end, 2 tool calls each)")
-    print(f"  {'total wall time':<40} {recording['total_s']:>9.2f} s")
-    print(f"  {'recorder throughput':<40} {recording['runs_per_s']:>9.0f} runs/s")
-    for key in ("p50_ms", "p95_ms", "max_ms"):
-        label = f"recorder time per run, {key[:-3]}"
-        print(f"  {label:<40} {recording[key]:>9.3f} ms")
+
+def print_tables(
+    args: argparse.Namespace,
+    small: dict[str, float],
+    large: dict[str, float],
+    loading: list[tuple[str, float]],
+    size: int,
+    searching: list[tuple[str, str]],
+) -> None:
+    print(f"\nRecording {args.runs:,} runs (start + end, 2 tool calls each; µs per run)")
+    print(f"  {'into a file of':<24} {'mean':>9} {'p50':>9} {'p95':>9}")
+    for label, figures in (
+        (f"{min(1_000, args.rows):,} runs", small),
+        (f"{args.rows:,} runs", large),
+    ):
+        print(
+            f"  {label:<24} {figures['mean_us']:>9.0f} {figures['p50_us']:>9.0f}"
+            f" {figures['p95_us']:>9.0f}"
+        )
 
     print(f"\nLoading {args.rows:,} runs into pandas (best of 3)")
     typed = dict(loading)["pandas.read_sql + same dtypes"]
     raw = dict(loading)["pandas.read_sql (raw dtypes)"]
     total = dict(loading)["agentnb: runs().to_pandas() total"]
-    print(f"  {'step':<48} {'seconds':>9}")
+    print(f"  {'step':<52} {'seconds':>9}")
     for name, seconds in loading:
-        print(f"  {name:<48} {seconds:>9.3f}")
-    print(f"  {'agentnb total / read_sql raw':<48} {total / raw:>8.2f}x")
-    print(f"  {'agentnb total / read_sql + same dtypes':<48} {total / typed:>8.2f}x")
-    print(f"  {'file size per run (with the search index)':<48} {size / args.rows:>8.0f} B")
+        print(f"  {name:<52} {seconds:>9.3f}")
+    print(f"  {'agentnb total / read_sql raw':<52} {total / raw:>8.2f}x")
+    print(f"  {'agentnb total / read_sql + same dtypes':<52} {total / typed:>8.2f}x")
+    print(f"  {'file size per run (with the search index)':<52} {size / args.rows:>8.0f} B")
 
     print(f"\nSearching {args.rows:,} runs ({args.queries} queries; ms p50 / p95)")
     for name, figures in searching:
