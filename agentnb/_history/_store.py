@@ -113,9 +113,8 @@ SEARCH_TABLE: Final = "runs_search"
 """The full-text index of runs (FTS5): one row per run, with the run's rowid."""
 _RUN_SELECT = ", ".join(name for name, _ in RUN_COLUMNS)
 SEARCH_COLUMNS = (*RUN_COLUMNS, SNIPPET_COLUMN)
-_SEARCH_SELECT = ", ".join(f"runs.{name}" for name, _ in RUN_COLUMNS) + (
-    f", snippet({SEARCH_TABLE}, -1, '«', '»', '…', 12)"
-)
+SEARCH_CANDIDATES: Final = 2000
+"""A search with a ``limit`` ranks at most this many matches: the most recently recorded."""
 _TOOL_SELECT = ", ".join(
     "COALESCE(t.agent, r.agent)" if name == "agent" else f"t.{name}"
     for name, _ in TOOL_CALL_COLUMNS
@@ -406,18 +405,11 @@ class HistoryStore:
 
     def _search(self, where: RunFilter) -> dict[str, Sequence[Any]]:
         """Runs matching ``where.search`` (and the other conditions), best match first by
-        bm25, with a ``snippet`` column: the matching words in their context."""
-        terms, params = where.conditions()
-        sql = (
-            f"SELECT {_SEARCH_SELECT} FROM {SEARCH_TABLE} JOIN runs "
-            f"ON runs.rowid = {SEARCH_TABLE}.rowid WHERE {SEARCH_TABLE} MATCH ?"
-            + "".join(f" AND {term}" for term in terms)
-            + f" ORDER BY bm25({SEARCH_TABLE}), runs.started_at DESC, runs.rowid DESC"
-        )
-        params = [where.search, *params]
-        if where.limit is not None:
-            sql += " LIMIT ?"
-            params.append(where.limit)
+        bm25 (ties: the latest first), with a ``snippet`` column: the matching words in
+        their context. With a ``limit``, the best of the ``SEARCH_CANDIDATES`` most
+        recently recorded matches (all of them when there are fewer), so a common word in
+        a million runs is not ranked a million times."""
+        sql, params = search_sql(where, SEARCH_CANDIDATES)
         with self._reading() as db:
             if not self._has_search_index(db):
                 raise HistoryError(
@@ -510,6 +502,33 @@ class HistoryStore:
         """How many runs the store holds."""
         with self._reading() as db:
             return int(db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+
+
+def search_sql(where: RunFilter, candidates: int) -> tuple[str, list[Any]]:
+    """The search query: the matches (filtered) in the index's own order, newest first (at
+    most ``candidates`` of them when there is a limit), ranked by bm25 on their ids alone;
+    then the columns and the snippet for the rows kept only (a snippet reads the run's
+    text again: never for a match left out)."""
+    terms, params = where.conditions()
+    ranked = -1 if where.limit is None else candidates
+    kept = -1 if where.limit is None else where.limit
+    hits = (
+        f"SELECT {SEARCH_TABLE}.rowid AS id, bm25({SEARCH_TABLE}) AS score, "
+        f"runs.started_at AS started FROM {SEARCH_TABLE} "
+        f"JOIN runs ON runs.rowid = {SEARCH_TABLE}.rowid WHERE {SEARCH_TABLE} MATCH ?1"
+        + "".join(f" AND {term}" for term in terms)
+        + f" ORDER BY {SEARCH_TABLE}.rowid DESC LIMIT {ranked}"
+    )
+    order = "ORDER BY score, started DESC, id DESC"
+    columns = ", ".join(f"runs.{name}" for name, _ in RUN_COLUMNS)
+    snippet = f"snippet({SEARCH_TABLE}, -1, '«', '»', '…', 12)"
+    sql = (
+        f"WITH hits AS ({hits}), best AS (SELECT * FROM hits {order} LIMIT {kept}) "
+        f"SELECT {columns}, {snippet} FROM best CROSS JOIN {SEARCH_TABLE} CROSS JOIN runs "
+        f"WHERE {SEARCH_TABLE}.rowid = best.id AND {SEARCH_TABLE} MATCH ?1 "
+        "AND runs.rowid = best.id ORDER BY best.score, best.started DESC, best.id DESC"
+    )
+    return sql, [where.search, *params]
 
 
 _COUNTS_DEFAULT_ZERO = tuple(

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from ._plot import require_pandas
+from ._records import RUN_COLUMNS
 from ._tables import (
     COUNTED_STATUSES,
     PERIOD,
@@ -123,6 +124,7 @@ _ROLLUP_FIGURES: Final = (
     ("duration", "duration", False),
     ("ttft", "ttft", False),
 )
+_KINDS: Final = dict(RUN_COLUMNS)
 _COUNTED: Final = tuple(column for _, column, _ in _ROLLUP_FIGURES)
 """The runs columns a summary counts (each pair of a counts row: SUM, COUNT)."""
 _SUMMED: Final = tuple(column for _, column, summed in _ROLLUP_FIGURES if summed)
@@ -558,16 +560,19 @@ def summary_frame(
     if not keys:
         frame.index = pandas.Index(["all"])
         return frame
-    index_columns = [
-        pandas.to_datetime(raw[key], unit="s", utc=True)
-        if key == PERIOD
-        else pandas.Categorical(raw[key], categories=sorted(raw[key].dropna().unique()))
-        for key in keys
-    ]
-    if keys == [PERIOD]:
-        frame.index = pandas.DatetimeIndex(index_columns[0], name=PERIOD)
-    elif len(keys) == 1:
-        frame.index = pandas.CategoricalIndex(index_columns[0], name=keys[0])
+    index_columns = [_index_column(pandas, raw[key], key) for key in keys]
+    if len(keys) == 1:
+        frame.index = pandas.Index(index_columns[0], name=keys[0])
     else:
         frame.index = pandas.MultiIndex.from_arrays(index_columns, names=list(keys))
     return frame
+
+
+def _index_column(pandas: Any, values: Any, key: str) -> Any:
+    """A key's values typed as ``summarize``'s groupby types them: the period a UTC time, a
+    name a categorical, an id (the thread) text."""
+    if key == PERIOD:
+        return pandas.to_datetime(values, unit="s", utc=True)
+    if _KINDS[key] == "category":
+        return pandas.Categorical(values, categories=sorted(values.dropna().unique()))
+    return pandas.array(values, dtype="string")
