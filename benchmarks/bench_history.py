@@ -31,6 +31,7 @@ import math
 import random
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -286,6 +287,7 @@ def cached_history(folder: Path, rows: int) -> tuple[Path, list[tuple[str, float
 
 
 def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
+    print(f"  … {getattr(fn, '__qualname__', fn)}", file=sys.stderr, flush=True)
     best, result = float("inf"), None
     for _ in range(repeat):
         start = time.perf_counter()
@@ -371,13 +373,15 @@ def bench_loading(path: Path, repeat: int) -> list[tuple[str, float]]:
         recent = RunFilter.build(agent="echo", since=since, limit=1000)
         recent_s, recent_runs = median_time(lambda: store.runs(recent).to_pandas())
     assert len(frame) == rows
+    head, dtypes = frame.head(2000), frame.dtypes
+    del frame  # one million-run frame in memory at a time
     raw_s, raw = timed(lambda: read_sql_raw(path), repeat=repeat)
     del raw
     typed_s, typed = timed(lambda: read_sql_typed(path), repeat=repeat)
     assert len(typed) == rows
-    assert frame.dtypes.equals(typed.dtypes), (frame.dtypes, typed.dtypes)
-    pd.testing.assert_frame_equal(frame.head(2000), typed.head(2000))
-    del frame, typed
+    assert dtypes.equals(typed.dtypes), (dtypes, typed.dtypes)
+    pd.testing.assert_frame_equal(head, typed.head(2000))
+    del typed
     recent_sql_s, recent_sql = median_time(lambda: read_sql_recent(path, "echo", since, 1000))
     per_day_sql_s, per_day_sql = timed(lambda: read_sql_cost_per_day(path))
     assert math.isclose(per_day["cost_total"].sum(), per_day_sql.sum(), rel_tol=1e-9)

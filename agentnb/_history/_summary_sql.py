@@ -4,10 +4,10 @@ the runs out of the file.
 Two kinds of query, so that a million runs are summarised in well under a second where the
 indexes allow it (``m011_summary_and_recent_indexes``):
 
-**Counts and sums** (:func:`counts_sql`): one ``GROUP BY`` of the keys and the status, read
-from the covering index ``runs_summary`` (every column a summary reads, so no row of the
-table is visited; grouped by agent it is read in order, without a sort). The per-status rows
-are folded into each group in Python: a handful of rows, not one per run.
+**Counts and sums** (:func:`counts_sql`): from ``runs_rollup``, each hour's counts and sums
+per key of the runs that have stopped, kept by triggers (:func:`rollup_schema`); the running
+runs, and the stopped ones of a ``since`` that falls inside an hour, from their rows. The
+per-status rows are folded into each group in Python: a handful of rows, not one per run.
 
 **Quantiles** (pandas' linear ones: the values at ranks ``⌊q·(n-1)⌋`` and the next, weighed):
 when few groups are asked for by ``agent`` and/or ``model`` with one timed status, each
@@ -68,12 +68,6 @@ def order_index(metric: str) -> str:
     return f"runs_{metric}_order"
 
 
-def agent_order_index(metric: str) -> str:
-    """The index of runs by status and agent, then in ``metric``'s order (``m011``): a walk
-    to a rank within one agent's runs."""
-    return f"runs_{metric}_by_agent"
-
-
 def day_order_index(metric: str) -> str:
     """The index of runs by status and the day they started (UTC), then in ``metric``'s
     order (``m011``): a walk to a rank within one day's runs, the cost per day's quantiles."""
@@ -82,18 +76,19 @@ def day_order_index(metric: str) -> str:
 
 def order_indexes() -> list[str]:
     """The statements making the walks' indexes (``m011``); ``started_at`` in each, so a
-    ``since`` filter is checked in the index without reading the row."""
+    ``since`` filter is checked in the index without reading the row. Partial: a run enters
+    them when it has the metric (at its end), so a run's start and checkpoints never touch
+    them; the walks ask ``metric IS NOT NULL``, which lets SQLite use them."""
     return [
-        statement
+        f"CREATE INDEX {name} ON runs ({columns}) WHERE {metric} IS NOT NULL"
         for metric in METRICS
-        for statement in (
-            f"CREATE INDEX {order_index(metric)} ON runs "
-            f"(status, {metric}, agent, model, started_at)",
-            f"CREATE INDEX {agent_order_index(metric)} ON runs "
-            f"(status, agent, {metric}, started_at)",
+        for name, columns in (
+            (order_index(metric), f"status, {metric}, agent, model, started_at"),
             # the day as key_sql writes it: a query uses the index only for the same text
-            f"CREATE INDEX {day_order_index(metric)} ON runs "
-            f"(status, {key_sql(PERIOD, 'day', table='')}, {metric}, agent, model, started_at)",
+            (
+                day_order_index(metric),
+                f"status, {key_sql(PERIOD, 'day', table='')}, {metric}, agent, model, started_at",
+            ),
         )
     ]
 
@@ -130,6 +125,12 @@ _COUNTED: Final = tuple(column for _, column, _ in _ROLLUP_FIGURES)
 _SUMMED: Final = tuple(column for _, column, summed in _ROLLUP_FIGURES if summed)
 
 
+_STOPPED: Final = "{row}.status IS NOT 'running'"
+"""A run the rollup counts: one that has stopped. A running run is counted from its row (a
+few rows, found by the ``runs_running`` index), so its start and checkpoints cost the
+rollup nothing and its end one addition."""
+
+
 def rollup_schema() -> list[str]:
     """The rollup table, its key index, the triggers that keep it and the statement that
     fills it from the runs already there (``m011``)."""
@@ -152,11 +153,15 @@ def rollup_schema() -> list[str]:
         f"CREATE INDEX {ROLLUP_TABLE}_key ON {ROLLUP_TABLE} (hour, {keys})",
         f"INSERT INTO {ROLLUP_TABLE} (hour, {keys}, runs, {_figure_columns()}) "
         f"SELECT {_HOUR_SQL.format(row='runs')}, {keys}, COUNT(*), {backfill_figures} "
-        f"FROM runs GROUP BY 1, {keys}",
-        f"CREATE TRIGGER {ROLLUP_TABLE}_insert AFTER INSERT ON runs BEGIN {_added('new')} END",
-        f"CREATE TRIGGER {ROLLUP_TABLE}_update AFTER UPDATE OF {', '.join(watched)} ON runs "
-        f"WHEN {changed} BEGIN {_removed('old')} {_added('new')} END",
-        f"CREATE TRIGGER {ROLLUP_TABLE}_delete AFTER DELETE ON runs BEGIN {_removed('old')} END",
+        f"FROM runs WHERE {_STOPPED.format(row='runs')} GROUP BY 1, {keys}",
+        f"CREATE TRIGGER {ROLLUP_TABLE}_insert AFTER INSERT ON runs "
+        f"WHEN {_STOPPED.format(row='new')} BEGIN {_added('new')} END",
+        f"CREATE TRIGGER {ROLLUP_TABLE}_update_old AFTER UPDATE OF {', '.join(watched)} ON runs "
+        f"WHEN {_STOPPED.format(row='old')} AND ({changed}) BEGIN {_removed('old')} END",
+        f"CREATE TRIGGER {ROLLUP_TABLE}_update_new AFTER UPDATE OF {', '.join(watched)} ON runs "
+        f"WHEN {_STOPPED.format(row='new')} AND ({changed}) BEGIN {_added('new')} END",
+        f"CREATE TRIGGER {ROLLUP_TABLE}_delete AFTER DELETE ON runs "
+        f"WHEN {_STOPPED.format(row='old')} BEGIN {_removed('old')} END",
     ]
 
 
@@ -308,9 +313,11 @@ def _sqlite_order(value: Any) -> tuple[int, int, Any]:
 
 def counts_sql(keys: Sequence[str], where: RunFilter, every: str | None) -> tuple[str, list[Any]]:
     """Per group and status: the keys, the status, the runs, then for each figure of
-    ``_COUNTED`` its SUM (NULL for the metrics: only counted) and COUNT. From the rollup
-    where it can answer (every key and filter but the thread), with the runs since
-    ``where.since`` up to the next whole hour read from ``runs``; else from ``runs``."""
+    ``_COUNTED`` its SUM (NULL for the metrics: only counted) and COUNT (a group may come
+    in several rows: they add up). From the rollup where it can answer (every key and
+    filter but the thread): the stopped runs of whole hours, and from ``runs`` the stopped
+    runs since ``where.since`` up to the next whole hour and the running runs. Else all
+    from ``runs``."""
     if where.thread is not None or "thread_id" in keys or (where.since or 0) < 0:
         return _runs_counts_sql(keys, where, every, where.conditions())
     terms: list[str] = []
@@ -319,25 +326,36 @@ def counts_sql(keys: Sequence[str], where: RunFilter, every: str | None) -> tupl
         if values is not None:
             terms.append(f"{column} IN ({', '.join('?' * len(values))})")
             params.extend(values)
-    raw_terms, raw_params = where.conditions()
-    rolled, rolled_params = list(terms), list(params)
     if where.since is not None:
         whole = math.ceil(where.since / HOUR) * HOUR  # the first hour entirely after since
-        rolled.append("hour >= ?")
-        rolled_params.append(whole)
-        raw_terms.append("runs.started_at < ?")
-        raw_params.append(whole)
+        terms.append("hour >= ?")
+        params.append(whole)
     group = ", ".join([*(key_sql(key, every, "hour", "") for key in keys), "status"])
     figures = ", ".join(
         (f"SUM({name}_sum), " if summed else "NULL, ") + f"SUM({name}_n)"
         for name, _, summed in _ROLLUP_FIGURES
     )
-    where_sql = f"WHERE {' AND '.join(rolled)}" if rolled else ""
-    sql = f"SELECT {group}, SUM(runs), {figures} FROM {ROLLUP_TABLE} {where_sql} GROUP BY {group}"
-    if where.since is None:
-        return sql, rolled_params
-    raw, raw_params = _runs_counts_sql(keys, where, every, (raw_terms, raw_params))
-    return f"{sql} UNION ALL {raw}", [*rolled_params, *raw_params]
+    where_sql = f"WHERE {' AND '.join(terms)}" if terms else ""
+    parts = [
+        f"SELECT {group}, SUM(runs), {figures} FROM {ROLLUP_TABLE} {where_sql} GROUP BY {group}"
+    ]
+    running_terms, running_params = where.conditions()
+    running, running_params = _runs_counts_sql(
+        keys,
+        where,
+        every,
+        ([*running_terms, "runs.status = 'running'"], running_params),
+        "runs INDEXED BY runs_running",  # the few running rows (not an index in key order)
+    )
+    parts.append(running)
+    params += running_params
+    if where.since is not None:
+        raw_terms, raw_params = where.conditions()
+        raw_terms += ["runs.started_at < ?", _STOPPED.format(row="runs")]
+        raw, raw_params = _runs_counts_sql(keys, where, every, (raw_terms, [*raw_params, whole]))
+        parts.append(raw)
+        params += raw_params
+    return " UNION ALL ".join(parts), params
 
 
 def _runs_counts_sql(
@@ -345,6 +363,7 @@ def _runs_counts_sql(
     where: RunFilter,
     every: str | None,
     conditions: tuple[list[str], list[Any]],
+    source: str = "runs",
 ) -> tuple[str, list[Any]]:
     terms, params = conditions
     where_sql = f"WHERE {' AND '.join(terms)}" if terms else ""
@@ -353,7 +372,7 @@ def _runs_counts_sql(
         (f"SUM(runs.{column}), " if summed else "NULL, ") + f"COUNT(runs.{column})"
         for _, column, summed in _ROLLUP_FIGURES
     )
-    return f"SELECT {group}, COUNT(*), {figures} FROM runs {where_sql} GROUP BY {group}", params
+    return f"SELECT {group}, COUNT(*), {figures} FROM {source} {where_sql} GROUP BY {group}", params
 
 
 def key_sql(
@@ -439,12 +458,7 @@ def ranked_value_sql(
     for name, value in zip(keys, key, strict=True):
         terms.append(f"{key_sql(name, every)} IS ?")
         params.append(value)
-    if keys and keys[0] == PERIOD:
-        index = day_order_index(metric)
-    elif list(keys) == ["agent"]:
-        index = agent_order_index(metric)
-    else:
-        index = order_index(metric)
+    index = day_order_index(metric) if keys and keys[0] == PERIOD else order_index(metric)
     from_top = low > n // 2
     direction = "DESC" if from_top else "ASC"
     offset = n - low - count if from_top else low
