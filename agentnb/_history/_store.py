@@ -29,6 +29,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import json
 import logging
 import os
 import sqlite3
@@ -409,14 +410,21 @@ class HistoryStore:
         their context. With a ``limit``, the best of the ``SEARCH_CANDIDATES`` most
         recently recorded matches (all of them when there are fewer), so a common word in
         a million runs is not ranked a million times."""
-        sql, params = search_sql(where, SEARCH_CANDIDATES)
+        sql, params = ranked_matches_sql(where, SEARCH_CANDIDATES)
         with self._reading() as db:
             if not self._has_search_index(db):
                 raise HistoryError(
                     f"cannot search the run history at {self._where}: this Python's SQLite "
                     f"({sqlite3.sqlite_version}) was built without FTS5, the full-text index"
                 )
-            rows = db.execute(sql, params).fetchall()
+            ids = [rowid for (rowid,) in db.execute(sql, params)]
+            found = {}
+            if ids:
+                bounds = (min(ids), max(ids), json.dumps(ids))
+                found = {
+                    row[0]: row[1:] for row in db.execute(_MATCHED_ROWS, (where.search, *bounds))
+                }
+        rows = [found[rowid] for rowid in ids if rowid in found]
         return columns_of(rows, SEARCH_COLUMNS)
 
     @staticmethod
@@ -504,11 +512,10 @@ class HistoryStore:
             return int(db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
 
-def search_sql(where: RunFilter, candidates: int) -> tuple[str, list[Any]]:
-    """The search query: the matches (filtered) in the index's own order, newest first (at
-    most ``candidates`` of them when there is a limit), ranked by bm25 on their ids alone;
-    then the columns and the snippet for the rows kept only (a snippet reads the run's
-    text again: never for a match left out)."""
+def ranked_matches_sql(where: RunFilter, candidates: int) -> tuple[str, list[Any]]:
+    """The ids of the runs a search keeps, best first: the matches (filtered) in the
+    index's own order, newest first (at most ``candidates`` of them when there is a limit),
+    ranked by bm25 on their ids alone."""
     terms, params = where.conditions()
     ranked = -1 if where.limit is None else candidates
     kept = -1 if where.limit is None else where.limit
@@ -519,16 +526,21 @@ def search_sql(where: RunFilter, candidates: int) -> tuple[str, list[Any]]:
         + "".join(f" AND {term}" for term in terms)
         + f" ORDER BY {SEARCH_TABLE}.rowid DESC LIMIT {ranked}"
     )
-    order = "ORDER BY score, started DESC, id DESC"
-    columns = ", ".join(f"runs.{name}" for name, _ in RUN_COLUMNS)
-    snippet = f"snippet({SEARCH_TABLE}, -1, '«', '»', '…', 12)"
-    sql = (
-        f"WITH hits AS ({hits}), best AS (SELECT * FROM hits {order} LIMIT {kept}) "
-        f"SELECT {columns}, {snippet} FROM best CROSS JOIN {SEARCH_TABLE} CROSS JOIN runs "
-        f"WHERE {SEARCH_TABLE}.rowid = best.id AND {SEARCH_TABLE} MATCH ?1 "
-        "AND runs.rowid = best.id ORDER BY best.score, best.started DESC, best.id DESC"
-    )
-    return sql, [where.search, *params]
+    sql = f"WITH hits AS ({hits}) SELECT id FROM hits ORDER BY score, started DESC, id DESC"
+    return f"{sql} LIMIT {kept}", [where.search, *params]
+
+
+_MATCHED_ROWS = (
+    f"SELECT {SEARCH_TABLE}.rowid, "
+    + ", ".join(f"runs.{name}" for name, _ in RUN_COLUMNS)
+    + f", snippet({SEARCH_TABLE}, -1, '«', '»', '…', 12) FROM {SEARCH_TABLE} CROSS JOIN runs "
+    f"WHERE {SEARCH_TABLE} MATCH ?1 AND {SEARCH_TABLE}.rowid BETWEEN ?2 AND ?3 "
+    # +: not a constraint handed to FTS5, which would run the query once per id
+    f"AND +{SEARCH_TABLE}.rowid IN (SELECT value FROM json_each(?4)) "
+    f"AND runs.rowid = {SEARCH_TABLE}.rowid"
+)
+"""The kept runs' columns and snippets: one more pass of the query over their id range (a
+snippet needs the match; one query per run would build a prefix's matches each time)."""
 
 
 _COUNTS_DEFAULT_ZERO = tuple(
