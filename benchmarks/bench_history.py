@@ -1,17 +1,22 @@
-"""Run-history speed: recording runs, and loading a large history into pandas.
+"""Run-history speed at a million runs: recording, loading into pandas, summaries, search.
 
-    python benchmarks/bench_history.py [--runs 10000] [--rows 100000] [--smoke]
+    python benchmarks/bench_history.py [--rows 1000000] [--runs 2000] [--queries 100]
+        [--repeat 2] [--scans 3] [--cache DIR] [--smoke]
 
-1. Records ``--runs`` runs through the store's recorder API (``record_start`` then
-   ``record_end`` with two tool calls each, one write transaction apiece, as a client does).
-2. Bulk-loads a ``--rows`` history file, then reads it into pandas with
-   ``agentnb.runs``' path (``HistoryStore.runs().to_pandas()``) and with pandas' own
-   ``read_sql`` on the same file (raw, and with the dtypes ``to_pandas`` gives); the summary
-   per agent by pandas and in SQLite; the cost per day and model
-   (``summary("model", every="day")``) beside ``read_sql`` + ``groupby``; the last 1,000 runs of an agent in the past week; and
+1. Generates a ``--rows`` history file once (realistic questions, answers and tool calls,
+   bulk-inserted in the store's own schema: ``executemany``, one transaction per chunk; the
+   search index and the summary rollup filled by the store's triggers) and keeps it in
+   ``--cache`` (``/tmp/agentnb-bench-history``); a later run reuses it, opening it applies
+   the migrations it lacks (timed: a user's upgrade).
+2. Records ``--runs`` runs (start and end with two tool calls, the writer thread's SQL) into
+   a file of 1,000 runs and into the large one: µs per run at each size.
+3. Reads the large file into pandas with ``runs().to_pandas()`` and with pandas' own
+   ``read_sql`` (raw, and converted to the very dtypes ``to_pandas`` gives: checked equal);
+   the summary per agent by pandas and in SQLite; the cost per day (overall, and per model)
+   in SQLite beside ``read_sql`` + ``groupby``; an agent's last 1,000 runs of the past week;
    the file's size per run.
-3. Searches that file (``runs(search=...)``: every match ranked, and the best 20) beside a
-   LIKE scan of the same text, p50 / p95 over ``--queries`` searches.
+4. Searches it (``runs(search=...)``: every match, and the best 20) beside a LIKE scan of
+   the same text, p50 / p95.
 
 ``--smoke`` runs every step on a few hundred rows (a second or two): the test suite runs it,
 so a change to the history that breaks the benchmark fails a test.
@@ -20,11 +25,13 @@ so a change to the history that breaks the benchmark fails a test.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import random
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -35,9 +42,9 @@ import pandas as pd
 
 from agentnb._core.request import ModelSettings, RunRequest
 from agentnb._core.run import Run
-from agentnb._history import HistoryStore, RunRecord, ToolCallRecord
+from agentnb._history import HistoryStore
 from agentnb._history._records import RUN_COLUMNS, TOOL_CALL_COLUMNS
-from agentnb._history._tables import RunFilter
+from agentnb._history._tables import RunFilter, RunHistory
 from agentnb.events import (
     RunCompleted,
     RunStarted,
@@ -81,29 +88,33 @@ def fold(run: Run, now: float) -> None:
 
 
 def bench_recording(path: Path, count: int) -> dict[str, float]:
+    """µs per run to record ``count`` finished runs into the file at ``path`` (its start and
+    its end with two tool calls: ``HistoryStore.record``, the SQL the writer thread runs,
+    search index and triggers included), then the file as it was (those runs deleted)."""
     timings: list[float] = []
     now = time.time()
+    recorded: list[str] = []
     with HistoryStore(path) as store:
-        start = time.perf_counter()
         for i in range(count):
             run, request = finished_run(i, now)
-            t0 = time.perf_counter()
-            store.record_start(run, request, base_url="http://127.0.0.1:8765")
-            t1 = time.perf_counter()
             fold(run, now)
-            t2 = time.perf_counter()
-            store.record_end(run)
-            t3 = time.perf_counter()
-            timings.append((t1 - t0) + (t3 - t2))
-        total = time.perf_counter() - start
-        assert store.count() == count
-    ms = sorted(t * 1000 for t in timings)
+            start = time.perf_counter()
+            store.record(run, request, base_url="http://127.0.0.1:8765")
+            timings.append(time.perf_counter() - start)
+            recorded.append(run.local_id)
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA foreign_keys = ON")  # their tool calls go too
+        db.execute("BEGIN")
+        db.executemany("DELETE FROM runs WHERE local_id = ?", [(i,) for i in recorded])
+        db.execute("COMMIT")
+    finally:
+        db.close()
+    us = sorted(t * 1e6 for t in timings)
     return {
-        "total_s": total,
-        "runs_per_s": count / sum(timings),
-        "p50_ms": statistics.median(ms),
-        "p95_ms": ms[int(0.95 * (len(ms) - 1))],
-        "max_ms": ms[-1],
+        "mean_us": statistics.mean(us),
+        "p50_us": statistics.median(us),
+        "p95_us": us[int(0.95 * (len(us) - 1))],
     }
 
 
@@ -123,32 +134,36 @@ TOOLS = ("get_quote", "search_news", "calculator", "get_filings", "run_sql")
 
 def synthetic_history(
     count: int, *, seed: int = 7
-) -> Iterator[tuple[list[RunRecord], list[ToolCallRecord]]]:
-    """``count`` finished runs with realistic questions, answers and tool calls, in chunks.
-
-    Rows are made from ``RUN_COLUMNS`` / ``TOOL_CALL_COLUMNS`` (a column the history added
-    since is None, as in a row recorded before it) and written with the store's own
-    ``import_records``, so the file has the store's schema and indexes; a name below that is
-    no column fails here, not halfway through a million rows."""
+) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
+    """``count`` finished runs with realistic questions, answers and tool calls, in chunks
+    of rows in ``RUN_COLUMNS`` / ``TOOL_CALL_COLUMNS`` order (a column the history added
+    since is None, as in a row recorded before it): a name below that is no column fails
+    here, not halfway through a million rows."""
     rng = random.Random(seed)
     base = time.time() - 30 * 86400
     step = 30 * 86400 / max(count, 1)
     for first in range(0, count, CHUNK):
-        runs: list[RunRecord] = []
-        calls: list[ToolCallRecord] = []
+        runs: list[tuple[Any, ...]] = []
+        calls: list[tuple[Any, ...]] = []
         for i in range(first, min(count, first + CHUNK)):
             values, tool_calls = synthetic_run(rng, i, base + i * step)
-            runs.append(RunRecord.from_row(in_order(values, RUN_COLUMNS)))
-            calls += [ToolCallRecord.from_row(in_order(c, TOOL_CALL_COLUMNS)) for c in tool_calls]
+            runs.append(in_order(values, RUN_COLUMNS))
+            calls += [in_order(call, TOOL_CALL_COLUMNS) for call in tool_calls]
         yield runs, calls
 
 
-def in_order(values: dict[str, Any], spec: Sequence[tuple[str, Any]]) -> tuple[Any, ...]:
-    names = [name for name, _ in spec]
-    unknown = set(values) - set(names)
-    if unknown:
-        raise KeyError(f"the history has no column(s) {sorted(unknown)}: update this benchmark")
-    return tuple(values.get(name) for name in names)
+@functools.cache
+def _names(spec: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, ...], frozenset[str]]:
+    names = tuple(name for name, _ in spec)
+    return names, frozenset(names)
+
+
+def in_order(values: dict[str, Any], spec: tuple[tuple[str, Any], ...]) -> tuple[Any, ...]:
+    names, known = _names(spec)
+    if not known.issuperset(values):
+        unknown = sorted(set(values) - known)
+        raise KeyError(f"the history has no column(s) {unknown}: update this benchmark")
+    return tuple(map(values.get, names))
 
 
 def synthetic_run(
@@ -221,17 +236,58 @@ def synthetic_run(
 
 
 def build_history(path: Path, rows: int) -> float:
-    """The history file of ``rows`` synthetic runs; seconds it took."""
+    """The history file of ``rows`` synthetic runs; seconds it took. The store makes the
+    schema (every migration, its indexes and search triggers); the rows go in with
+    ``executemany``, one transaction per chunk, each run's tool calls before it so the
+    search index reads them when the run's row is inserted, as ``import_records`` does."""
     start = time.perf_counter()
-    added = 0
-    with HistoryStore(path) as store:
+    with HistoryStore(path):
+        pass
+    run_sql = f"INSERT INTO runs ({', '.join(_names(RUN_COLUMNS)[0])}) "
+    run_sql += f"VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
+    call_sql = f"INSERT INTO tool_calls ({', '.join(_names(TOOL_CALL_COLUMNS)[0])}) "
+    call_sql += f"VALUES ({', '.join('?' * len(TOOL_CALL_COLUMNS))})"
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA synchronous = OFF")  # a file we can make again
         for runs, calls in synthetic_history(rows):
-            added += store.import_records(runs, calls)
+            db.execute("BEGIN")
+            db.executemany(call_sql, calls)
+            db.executemany(run_sql, runs)
+            db.execute("COMMIT")
+        added = db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    finally:
+        db.close()
     assert added == rows, (added, rows)
     return time.perf_counter() - start
 
 
+GENERATION = 2
+"""Bump when the synthetic rows change: a cached file of another generation is not reused."""
+
+
+def cached_history(folder: Path, rows: int) -> tuple[Path, list[tuple[str, float]]]:
+    """A ``rows``-run file in ``folder``, generated once and reused (opening it applies the
+    migrations it lacks, as a user's upgrade would); the steps timed on the way."""
+    path = folder / f"history-{rows}-g{GENERATION}.sqlite3"
+    steps: list[tuple[str, float]] = []
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(path.name + ".part")
+        for stale in folder.glob(part.name + "*"):
+            stale.unlink()
+        steps.append((f"generate the {rows:,}-run file", build_history(part, rows)))
+        part.rename(path)
+    start = time.perf_counter()
+    with HistoryStore(path) as store:
+        opened = time.perf_counter() - start
+        assert store.count() == rows
+    steps.append(("open it (migrations it lacks applied)", opened))
+    return path, steps
+
+
 def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
+    print(f"  … {getattr(fn, '__qualname__', fn)}", file=sys.stderr, flush=True)
     best, result = float("inf"), None
     for _ in range(repeat):
         start = time.perf_counter()
@@ -240,10 +296,20 @@ def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
     return best, result
 
 
+def median_time(fn: Callable[[], Any], repeat: int = 7) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
 def read_sql_raw(path: Path) -> pd.DataFrame:
     db = sqlite3.connect(path)
     try:
-        return pd.read_sql("SELECT * FROM runs ORDER BY started_at DESC", db)
+        columns = ", ".join(_names(RUN_COLUMNS)[0])  # the columns runs() reads
+        return pd.read_sql(f"SELECT {columns} FROM runs ORDER BY started_at DESC, rowid DESC", db)
     finally:
         db.close()
 
@@ -270,48 +336,66 @@ def read_sql_cost_per_day(path: Path) -> pd.Series:
 
 
 def read_sql_typed(path: Path) -> pd.DataFrame:
-    """read_sql, then the dtypes RunHistory.to_pandas() gives, done the usual pandas way."""
+    """read_sql, then the dtypes RunHistory.to_pandas() gives, done the usual pandas way
+    (the benchmark checks the dtypes are the same)."""
     frame = read_sql_raw(path)
-    for column in ("started_at", "first_token_at", "finished_at"):
-        frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
-    for column in (
-        "prompt_tokens",
-        "completion_tokens",
-        "total_tokens",
-        "event_count",
-        "retries",
-        "resumes",
-        "tool_call_count",
-    ):
-        frame[column] = frame[column].astype("Int64")
-    for column in ("connection", "provider", "host", "agent", "status", "error_code"):
-        frame[column] = frame[column].astype("category")
+    for column, kind in RUN_COLUMNS:
+        values = frame[column]
+        if kind == "time":
+            frame[column] = pd.to_datetime((values * 1e6).round(), unit="us", utc=True)
+        elif kind == "int":
+            frame[column] = values.astype("Int64")
+        elif kind == "float":
+            frame[column] = values.astype("float64")
+        elif kind == "category":
+            frame[column] = values.astype("category")
+        elif kind == "json":
+            frame[column] = values.map(json.loads, na_action="ignore").astype(object)
+        else:
+            frame[column] = values.astype("string")
     return frame
 
 
-def bench_loading(path: Path, rows: int) -> list[tuple[str, float]]:
-    build = build_history(path, rows)
-
+def bench_loading(path: Path, repeat: int) -> list[tuple[str, float]]:
+    """The whole-file loads, agentnb's and read_sql's taken in turn ``repeat`` times (best
+    kept: on a shared machine each sees the same load); the summaries, best of 3; an
+    agent's last 1,000 runs, the median of 7."""
     with HistoryStore(path) as store:
-        read_s, history = timed(store.runs)
-        frame_s, frame = timed(history.to_pandas)
-        both_s, _ = timed(lambda: store.runs().to_pandas())
-        summary_s, _ = timed(lambda: history.summary(), repeat=1)
+        rows = store.count()
+        read_s, history = timed(store.runs, repeat=1)
+        frame_s, frame = timed(history.to_pandas, repeat=1)
+        summary_s, _ = timed(history.summary, repeat=1)
+        history = RunHistory()  # the million runs' columns freed
+        assert len(frame) == rows
+        head, dtypes = frame.head(2000), frame.dtypes
+        del frame  # one million-run frame in memory at a time
+        loads = {
+            "agentnb": lambda: store.runs().to_pandas(),
+            "raw": lambda: read_sql_raw(path),
+            "typed": lambda: read_sql_typed(path),
+        }
+        best = dict.fromkeys(loads, math.inf)
+        for _ in range(repeat):
+            for name, load in loads.items():
+                seconds, loaded = timed(load, repeat=1)
+                best[name] = min(best[name], seconds)
+                if name == "typed":
+                    assert len(loaded) == rows
+                    assert dtypes.equals(loaded.dtypes), (dtypes, loaded.dtypes)
+                    pd.testing.assert_frame_equal(head, loaded.head(2000))
+                del loaded
+        both_s, raw_s, typed_s = best["agentnb"], best["raw"], best["typed"]
         sql_summary_s, _ = timed(lambda: store.summary(RunFilter(), "agent"))
-        per_day_s, per_day = timed(lambda: store.summary(RunFilter(), "model", every="day"))
+        per_day_s, _ = timed(lambda: store.summary(RunFilter(), None, every="day"))
+        per_model_s, per_day = timed(lambda: store.summary(RunFilter(), "model", every="day"))
         since = time.time() - 7 * 86400
         recent = RunFilter.build(agent="echo", since=since, limit=1000)
-        recent_s, recent_runs = timed(lambda: store.runs(recent).to_pandas())
-    assert len(frame) == rows
-    raw_s, raw = timed(lambda: read_sql_raw(path))
-    typed_s, typed = timed(lambda: read_sql_typed(path))
-    assert len(raw) == len(typed) == rows
-    recent_sql_s, recent_sql = timed(lambda: read_sql_recent(path, "echo", since, 1000))
+        recent_s, recent_runs = median_time(lambda: store.runs(recent).to_pandas())
+    recent_sql_s, recent_sql = median_time(lambda: read_sql_recent(path, "echo", since, 1000))
     per_day_sql_s, per_day_sql = timed(lambda: read_sql_cost_per_day(path))
     assert math.isclose(per_day["cost_total"].sum(), per_day_sql.sum(), rel_tol=1e-9)
     assert len(recent_runs) == len(recent_sql)
     return [
-        (f"build the {rows:,}-row file (import_records)", build),
         ("agentnb: store.runs() (read columns)", read_s),
         ("agentnb: RunHistory.to_pandas()", frame_s),
         ("agentnb: runs().to_pandas() total", both_s),
@@ -319,10 +403,11 @@ def bench_loading(path: Path, rows: int) -> list[tuple[str, float]]:
         ("pandas.read_sql + same dtypes", typed_s),
         ("agentnb: runs().summary(by='agent') (pandas)", summary_s),
         ("agentnb: summary(by='agent') (in SQLite)", sql_summary_s),
-        ("agentnb: cost per day and model (in SQLite)", per_day_s),
+        ("agentnb: summary(every='day') (in SQLite)", per_day_s),
+        ("agentnb: cost per day and model (in SQLite)", per_model_s),
         ("pandas.read_sql + groupby: same cost per day", per_day_sql_s),
-        (f"agentnb: runs(agent, since, limit=1000) frame ({len(recent_runs)})", recent_s),
-        ("pandas.read_sql of the same 1,000 runs", recent_sql_s),
+        (f"agentnb: runs(agent, since, limit=1000) frame ({len(recent_runs)}), median", recent_s),
+        ("pandas.read_sql of the same 1,000 runs, median", recent_sql_s),
     ]
 
 
@@ -363,9 +448,9 @@ def bench_search(path: Path, queries: int, *, scans: int) -> list[tuple[str, str
     texts = search_queries(queries)
     rows: list[tuple[str, str]] = []
     with HistoryStore(path) as store:
-        for label, limit in (("all matches", None), ("best 20", 20)):
+        for label, limit, asked in (("all matches", None, texts[:20]), ("best 20", 20, texts)):
             times, matches = [], []
-            for text in texts:
+            for text in asked:
                 start = time.perf_counter()
                 found = store.runs(RunFilter.build(search=text, limit=limit))
                 times.append(time.perf_counter() - start)
@@ -374,7 +459,7 @@ def bench_search(path: Path, queries: int, *, scans: int) -> list[tuple[str, str
             mean = statistics.mean(matches)
             rows.append(
                 (
-                    f"agentnb: runs(search=...), {label}",
+                    f"agentnb: runs(search=...), {label} ({len(asked)})",
                     f"{p50:.1f} / {p95:.1f}  ({mean:,.0f} runs)",
                 )
             )
@@ -394,44 +479,70 @@ def file_size(path: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=10_000)
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=2_000, help="runs recorded, timed")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="runs in the large file")
     parser.add_argument(
         "--smoke", action="store_true", help="a few hundred rows, once: the test suite's check"
     )
     parser.add_argument("--queries", type=int, default=100, help="searches to time")
+    parser.add_argument("--repeat", type=int, default=2, help="times each whole-file load runs")
+    parser.add_argument("--scans", type=int, default=3, help="LIKE scans to time")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "agentnb-bench-history",
+        help="folder keeping the generated file between runs",
+    )
     args = parser.parse_args()
-    scans = 10
+    scans = args.scans
     if args.smoke:
-        args.runs, args.rows, args.queries, scans = 100, 300, 8, 2
+        args.runs, args.rows, args.queries, scans = 50, 300, 8, 2
     with tempfile.TemporaryDirectory() as folder:
-        recording = bench_recording(Path(folder) / "record.sqlite3", args.runs)
-        loaded = Path(folder) / "load.sqlite3"
-        loading = bench_loading(loaded, args.rows)
+        small = Path(folder) / "small.sqlite3"
+        build_history(small, min(1_000, args.rows))
+        small_recording = bench_recording(small, args.runs)
+        cache = Path(folder) if args.smoke else args.cache
+        loaded, steps = cached_history(cache, args.rows)
+        large_recording = bench_recording(loaded, args.runs)
+        loading = steps + bench_loading(loaded, 1 if args.smoke else args.repeat)
         size = file_size(loaded)
         searching = bench_search(loaded, args.queries, scans=scans)
+    print_tables(args, small_recording, large_recording, loading, size, searching)
 
-    print(f"\nRecording {args.runs:,} runs (record_start + record_end, 2 tool calls each)")
-    print(f"  {'total wall time':<40} {recording['total_s']:>9.2f} s")
-    print(f"  {'recorder throughput':<40} {recording['runs_per_s']:>9.0f} runs/s")
-    for key in ("p50_ms", "p95_ms", "max_ms"):
-        label = f"recorder time per run, {key[:-3]}"
-        print(f"  {label:<40} {recording[key]:>9.3f} ms")
 
-    print(f"\nLoading {args.rows:,} runs into pandas (best of 3)")
+def print_tables(
+    args: argparse.Namespace,
+    small: dict[str, float],
+    large: dict[str, float],
+    loading: list[tuple[str, float]],
+    size: int,
+    searching: list[tuple[str, str]],
+) -> None:
+    print(f"\nRecording {args.runs:,} runs (start + end, 2 tool calls each; µs per run)")
+    print(f"  {'into a file of':<24} {'mean':>9} {'p50':>9} {'p95':>9}")
+    for label, figures in (
+        (f"{min(1_000, args.rows):,} runs", small),
+        (f"{args.rows:,} runs", large),
+    ):
+        print(
+            f"  {label:<24} {figures['mean_us']:>9.0f} {figures['p50_us']:>9.0f}"
+            f" {figures['p95_us']:>9.0f}"
+        )
+
+    print(f"\nLoading {args.rows:,} runs into pandas (loads: best of {args.repeat})")
     typed = dict(loading)["pandas.read_sql + same dtypes"]
     raw = dict(loading)["pandas.read_sql (raw dtypes)"]
     total = dict(loading)["agentnb: runs().to_pandas() total"]
-    print(f"  {'step':<48} {'seconds':>9}")
+    print(f"  {'step':<60} {'seconds':>9}")
     for name, seconds in loading:
-        print(f"  {name:<48} {seconds:>9.3f}")
-    print(f"  {'agentnb total / read_sql raw':<48} {total / raw:>8.2f}x")
-    print(f"  {'agentnb total / read_sql + same dtypes':<48} {total / typed:>8.2f}x")
-    print(f"  {'file size per run (with the search index)':<48} {size / args.rows:>8.0f} B")
+        print(f"  {name:<60} {seconds:>9.3f}")
+    print(f"  {'agentnb total / read_sql raw':<60} {total / raw:>8.2f}x")
+    print(f"  {'agentnb total / read_sql + same dtypes':<60} {total / typed:>8.2f}x")
+    print(f"  {'file size per run (with the search index)':<60} {size / args.rows:>8.0f} B")
 
     print(f"\nSearching {args.rows:,} runs ({args.queries} queries; ms p50 / p95)")
     for name, figures in searching:
-        print(f"  {name:<52} {figures}")
+        print(f"  {name:<60} {figures}")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import json
 import logging
 import os
 import sqlite3
@@ -62,15 +63,8 @@ from ._records import (
     ToolCallRecord,
     storable_row,
 )
-from ._tables import (
-    RunFilter,
-    RunHistory,
-    StoreRead,
-    columns_of,
-    summary_frame,
-    summary_keys,
-    summary_sql,
-)
+from ._summary_sql import order_indexes, rollup_schema, summary_frame, summary_rows
+from ._tables import RunFilter, RunHistory, StoreRead, columns_of, summary_keys
 from ._writer import (
     ORPHAN_MESSAGE,
     RecorderWrites,
@@ -120,9 +114,8 @@ SEARCH_TABLE: Final = "runs_search"
 """The full-text index of runs (FTS5): one row per run, with the run's rowid."""
 _RUN_SELECT = ", ".join(name for name, _ in RUN_COLUMNS)
 SEARCH_COLUMNS = (*RUN_COLUMNS, SNIPPET_COLUMN)
-_SEARCH_SELECT = ", ".join(f"runs.{name}" for name, _ in RUN_COLUMNS) + (
-    f", snippet({SEARCH_TABLE}, -1, '«', '»', '…', 12)"
-)
+SEARCH_CANDIDATES: Final = 2000
+"""A search with a ``limit`` ranks at most this many matches: the most recently recorded."""
 _TOOL_SELECT = ", ".join(
     "COALESCE(t.agent, r.agent)" if name == "agent" else f"t.{name}"
     for name, _ in TOOL_CALL_COLUMNS
@@ -413,25 +406,25 @@ class HistoryStore:
 
     def _search(self, where: RunFilter) -> dict[str, Sequence[Any]]:
         """Runs matching ``where.search`` (and the other conditions), best match first by
-        bm25, with a ``snippet`` column: the matching words in their context."""
-        terms, params = where.conditions()
-        sql = (
-            f"SELECT {_SEARCH_SELECT} FROM {SEARCH_TABLE} JOIN runs "
-            f"ON runs.rowid = {SEARCH_TABLE}.rowid WHERE {SEARCH_TABLE} MATCH ?"
-            + "".join(f" AND {term}" for term in terms)
-            + f" ORDER BY bm25({SEARCH_TABLE}), runs.started_at DESC, runs.rowid DESC"
-        )
-        params = [where.search, *params]
-        if where.limit is not None:
-            sql += " LIMIT ?"
-            params.append(where.limit)
+        bm25 (ties: the latest first), with a ``snippet`` column: the matching words in
+        their context. With a ``limit``, the best of the ``SEARCH_CANDIDATES`` most
+        recently recorded matches (all of them when there are fewer), so a common word in
+        a million runs is not ranked a million times."""
+        sql, params = ranked_matches_sql(where, SEARCH_CANDIDATES)
         with self._reading() as db:
             if not self._has_search_index(db):
                 raise HistoryError(
                     f"cannot search the run history at {self._where}: this Python's SQLite "
                     f"({sqlite3.sqlite_version}) was built without FTS5, the full-text index"
                 )
-            rows = db.execute(sql, params).fetchall()
+            ids = [rowid for (rowid,) in db.execute(sql, params)]
+            found = {}
+            if ids:
+                bounds = (min(ids), max(ids), json.dumps(ids))
+                found = {
+                    row[0]: row[1:] for row in db.execute(_MATCHED_ROWS, (where.search, *bounds))
+                }
+        rows = [found[rowid] for rowid in ids if rowid in found]
         return columns_of(rows, SEARCH_COLUMNS)
 
     @staticmethod
@@ -464,9 +457,12 @@ class HistoryStore:
         apply)."""
         keys = summary_keys(by, every)
         timed = timed_statuses(include)
-        sql, params = summary_sql(keys, where or RunFilter(), every, timed)
         with self._reading() as db:
-            rows = db.execute(sql, params).fetchall()
+
+            def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+                return db.execute(sql, params).fetchall()
+
+            rows = summary_rows(query, keys, where or RunFilter(), every, timed)
         return summary_frame(rows, keys, every, timed)
 
     def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory:
@@ -520,6 +516,37 @@ class HistoryStore:
         """How many runs the store holds."""
         with self._reading() as db:
             return int(db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+
+
+def ranked_matches_sql(where: RunFilter, candidates: int) -> tuple[str, list[Any]]:
+    """The ids of the runs a search keeps, best first: the matches (filtered) in the
+    index's own order, newest first (at most ``candidates`` of them when there is a limit),
+    ranked by bm25 on their ids alone."""
+    terms, params = where.conditions()
+    ranked = -1 if where.limit is None else candidates
+    kept = -1 if where.limit is None else where.limit
+    hits = (
+        f"SELECT {SEARCH_TABLE}.rowid AS id, bm25({SEARCH_TABLE}) AS score, "
+        f"runs.started_at AS started FROM {SEARCH_TABLE} "
+        f"JOIN runs ON runs.rowid = {SEARCH_TABLE}.rowid WHERE {SEARCH_TABLE} MATCH ?1"
+        + "".join(f" AND {term}" for term in terms)
+        + f" ORDER BY {SEARCH_TABLE}.rowid DESC LIMIT {ranked}"
+    )
+    sql = f"WITH hits AS ({hits}) SELECT id FROM hits ORDER BY score, started DESC, id DESC"
+    return f"{sql} LIMIT {kept}", [where.search, *params]
+
+
+_MATCHED_ROWS = (
+    f"SELECT {SEARCH_TABLE}.rowid, "
+    + ", ".join(f"runs.{name}" for name, _ in RUN_COLUMNS)
+    + f", snippet({SEARCH_TABLE}, -1, '«', '»', '…', 12) FROM {SEARCH_TABLE} CROSS JOIN runs "
+    f"WHERE {SEARCH_TABLE} MATCH ?1 AND {SEARCH_TABLE}.rowid BETWEEN ?2 AND ?3 "
+    # +: not a constraint handed to FTS5, which would run the query once per id
+    f"AND +{SEARCH_TABLE}.rowid IN (SELECT value FROM json_each(?4)) "
+    f"AND runs.rowid = {SEARCH_TABLE}.rowid"
+)
+"""The kept runs' columns and snippets: one more pass of the query over their id range (a
+snippet needs the match; one query per run would build a prefix's matches each time)."""
 
 
 _COUNTS_DEFAULT_ZERO = tuple(
@@ -798,6 +825,16 @@ def m011_tool_call_usage(db: sqlite3.Connection) -> None:
         db.execute(f"ALTER TABLE tool_calls ADD COLUMN {column} {kind}")
 
 
+def m012_summary_rollup(db: sqlite3.Connection) -> None:
+    # summary() at a million runs (see _summary_sql): each hour's counts and sums per key in
+    # a table kept by triggers (filled here from the runs already recorded), so the counts
+    # read a row per hour and key instead of a row per run; and indexes of the runs in each
+    # timed metric's order, so a quantile is a walk to its rank instead of a sort. No
+    # value of a run changes.
+    for statement in (*rollup_schema(), *order_indexes()):
+        db.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_tool_calls,
@@ -810,6 +847,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m009_approval_decisions,
     m010_paused_time,
     m011_tool_call_usage,
+    m012_summary_rollup,
 )
 """Every migration, oldest first. Append only."""
 

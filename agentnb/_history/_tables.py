@@ -59,6 +59,9 @@ if TYPE_CHECKING:
     from ..providers._base import RemoteRun
 
 __all__ = [
+    "COUNTED_STATUSES",
+    "PERIOD",
+    "PERIODS",
     "STATUSES",
     "SUMMARY_COLUMNS",
     "RunFilter",
@@ -73,9 +76,7 @@ __all__ = [
     "html_table",
     "search_query",
     "summarize",
-    "summary_frame",
     "summary_keys",
-    "summary_sql",
 ]
 
 
@@ -761,7 +762,8 @@ default (a run that failed fast or was cancelled does not make the agent look qu
 ``timed_runs`` says how many those are; a missing TTFT (no token came) is left out, never
 counted as 0."""
 
-_COUNTED = ("completed", "cancelled", "interrupted", "running")
+COUNTED_STATUSES: Final = ("completed", "cancelled", "interrupted", "running")
+"""The statuses a summary counts in a column of their own (``failed`` holds the rest)."""
 _GROUPABLE = (
     "agent",
     "model",
@@ -832,7 +834,7 @@ def summarize(
             seconds=1
         )
         frame[PERIOD] = pandas.to_datetime(_period_start(started, every), unit="s", utc=True)
-    for status in _COUNTED:
+    for status in COUNTED_STATUSES:
         frame[f"_{status}"] = (frame["status"] == status).astype("int64")
     timed = frame["status"].isin(statuses) if statuses is not None else frame["status"].notna()
     frame["_timed"] = timed.astype("int64")
@@ -846,7 +848,7 @@ def summarize(
         frame["_all"] = "all"
         grouped = frame.groupby("_all")
     runs = grouped.size()
-    counts = {status: grouped[f"_{status}"].sum() for status in _COUNTED}
+    counts = {status: grouped[f"_{status}"].sum() for status in COUNTED_STATUSES}
     ended = runs - counts["running"]
     other = ended - counts["completed"] - counts["cancelled"] - counts["interrupted"]
     out: pd.DataFrame = pandas.DataFrame(
@@ -935,161 +937,6 @@ def summarize_calls(calls: ToolCallHistory, by: str | Sequence[str]) -> pd.DataF
         columns=list(CALL_SUMMARY_COLUMNS),
     )
     return out.sort_values("calls", ascending=False, kind="stable")
-
-
-_QUANTILES = (("duration", 0.5), ("duration", 0.95), ("ttft", 0.5), ("ttft", 0.95))
-
-
-def summary_sql(
-    keys: Sequence[str],
-    where: RunFilter,
-    every: str | None = None,
-    timed: tuple[str, ...] | None = ("completed",),
-) -> tuple[str, list[Any]]:
-    """The query that computes :func:`summarize`'s figures in SQLite, without reading the
-    rows out: one row per group, the keys first, then ``SUMMARY_COLUMNS``. Quantiles are
-    pandas' (linear between the two nearest values), from each group's values in order;
-    timing figures count the runs of the ``timed`` statuses (None: all)."""
-    terms, params = where.conditions()
-    is_timed = (
-        "runs.status IS NOT NULL"
-        if timed is None
-        else f"runs.status IN ({', '.join('?' * len(timed))})"
-    )
-    timed_params = [] if timed is None else list(timed)
-    where_sql = f"WHERE {' AND '.join(terms)}" if terms else ""
-    # Every row is read: a table scan beats walking an index (runs_by_agent) and looking
-    # each row up (2x at 30k rows). A filter keeps its index.
-    source = "runs" if terms else "runs NOT INDEXED"
-    columns = [_key_sql(key, every) for key in keys]
-    group = ", ".join(columns)
-    group_by = f"GROUP BY {group}" if keys else ""
-    partition = f"PARTITION BY {group}" if keys else ""
-    select_keys = "".join(f"{column} AS k{i}, " for i, column in enumerate(columns))
-    key_names = "".join(f"k{i}, " for i in range(len(keys)))
-    on = " AND ".join(f"q.k{i} IS c.k{i}" for i in range(len(keys))) or "1"  # NULL: a group
-    counts = (
-        f"SELECT {select_keys}COUNT(*) AS runs, "
-        + "".join(f"SUM(runs.status = '{status}') AS n_{status}, " for status in _COUNTED)
-        + "SUM(runs.total_tokens) AS tokens_total, AVG(runs.total_tokens) AS tokens_mean, "
-        "SUM(runs.cost_usd) AS cost_total, AVG(runs.cost_usd) AS cost_mean, "
-        "COUNT(runs.cost_usd) AS priced, "
-        "AVG(runs.tool_call_count) AS tool_calls_per_run, "
-        f"SUM({is_timed}) AS timed_runs, "
-        f"SUM(CASE WHEN {is_timed} THEN runs.paused_seconds END) AS paused_total "
-        f"FROM {source} {where_sql} {group_by}"
-    )
-    ranked = " UNION ALL ".join(
-        f"SELECT {select_keys}'{metric}' AS metric, runs.{metric} AS x, "
-        f"ROW_NUMBER() OVER ({partition} ORDER BY runs.{metric}) - 1 AS i, "
-        f"COUNT(*) OVER ({partition}) AS n FROM {source} "
-        f"{where_sql + ' AND' if terms else 'WHERE'} runs.{metric} IS NOT NULL AND {is_timed}"
-        for metric in ("duration", "ttft")
-    )
-    quantiles = ", ".join(
-        f"SUM(CASE WHEN metric = '{metric}' THEN {_interpolated(q)} END) "
-        f"AS {metric}_p{round(q * 100)}"
-        for metric, q in _QUANTILES
-    )
-    group_keys = f"GROUP BY {', '.join(f'k{i}' for i in range(len(keys)))}" if keys else ""
-    sql = (
-        f"WITH c AS ({counts}), r AS ({ranked}), "
-        f"q AS (SELECT {key_names}{quantiles} FROM r {group_keys}) "
-        "SELECT c.*, "
-        + ", ".join(f"q.{m}_p{round(q * 100)}" for m, q in _QUANTILES)
-        + f" FROM c LEFT JOIN q ON {on}"
-        + (
-            " ORDER BY " + ", ".join(f"c.k{i} IS NULL, c.k{i}" for i in range(len(keys)))
-            if keys
-            else ""
-        )
-    )
-    # counts (two timed terms before the filter), then each metric's ranking
-    return sql, timed_params * 2 + params + (params + timed_params) * 2
-
-
-def _key_sql(key: str, every: str | None) -> str:
-    if key != PERIOD or every is None:
-        return f"runs.{key}"
-    size, offset = PERIODS[every]
-    return f"(CAST((runs.started_at - {offset}) / {size} AS INTEGER) * {size} + {offset})"
-
-
-def _interpolated(q: float) -> str:
-    """The ``q`` quantile's share of row ``i`` of ``n`` sorted values ``x`` (SQL)."""
-    position = f"({q} * (n - 1))"
-    low = f"CAST({position} AS INTEGER)"
-    return (
-        f"CASE WHEN i = {low} THEN x * (1 - ({position} - {low})) "
-        f"WHEN i = {low} + 1 THEN x * ({position} - {low}) ELSE 0 END"
-    )
-
-
-def summary_frame(
-    rows: Sequence[tuple[Any, ...]],
-    keys: Sequence[str],
-    every: str | None = None,
-    timed: tuple[str, ...] | None = ("completed",),
-) -> pd.DataFrame:
-    """The frame :func:`summarize` gives, from :func:`summary_sql`'s rows."""
-    pandas = require_pandas()
-    names = [*keys, "runs", *(f"n_{s}" for s in _COUNTED), "tokens_total", "tokens_mean"]
-    names += ["cost_total", "cost_mean", "priced"]
-    names += ["tool_calls_per_run", "timed_runs", "paused_total"]
-    names += [f"{m}_p{round(q * 100)}" for m, q in _QUANTILES]
-    rows = [row for row in rows if row[len(keys)]]  # without keys: one row, even of none
-    if not rows:
-        given = [key for key in keys if key != PERIOD] or None
-        # the same empty frame, typed the same
-        return summarize(RunHistory(), given, every, "all" if timed is None else timed)
-    raw = pandas.DataFrame.from_records(rows, columns=names)
-    runs = raw["runs"].astype("int64")
-    counts = {s: raw[f"n_{s}"].fillna(0).astype("int64") for s in _COUNTED}
-    ended = runs - counts["running"]
-    failed = ended - counts["completed"] - counts["cancelled"] - counts["interrupted"]
-    out = pandas.DataFrame(
-        {
-            "runs": runs,
-            "completed": counts["completed"],
-            "failed": failed,
-            "cancelled": counts["cancelled"],
-            "interrupted": counts["interrupted"],
-            "running": counts["running"],
-            "success_rate": (counts["completed"] / ended.where(ended > 0)).astype("float64"),
-            "failure_rate": (failed / ended.where(ended > 0)).astype("float64"),
-            "tokens_total": raw["tokens_total"].astype("Int64"),
-            "tokens_mean": raw["tokens_mean"].astype("float64"),
-            "cost_total": raw["cost_total"].astype("float64"),
-            "cost_mean": raw["cost_mean"].astype("float64"),
-            "unpriced": runs - raw["priced"].fillna(0).astype("int64"),
-            "timed_runs": raw["timed_runs"].fillna(0).astype("int64"),
-            "paused_total": raw["paused_total"].astype("float64"),
-            **{
-                f"{m}_p{round(q * 100)}": raw[f"{m}_p{round(q * 100)}"].astype("float64")
-                for m, q in _QUANTILES
-            },
-            "tool_calls_per_run": raw["tool_calls_per_run"].astype("float64"),
-        },
-        columns=list(SUMMARY_COLUMNS),
-    )
-    frame: pd.DataFrame = out
-    frame.attrs["timed"] = timed_note(timed)
-    if not keys:
-        frame.index = pandas.Index(["all"])
-        return frame
-    index_columns = [
-        pandas.to_datetime(raw[key], unit="s", utc=True)
-        if key == PERIOD
-        else pandas.Categorical(raw[key], categories=sorted(raw[key].dropna().unique()))
-        for key in keys
-    ]
-    if keys == [PERIOD]:
-        frame.index = pandas.DatetimeIndex(index_columns[0], name=PERIOD)
-    elif len(keys) == 1:
-        frame.index = pandas.CategoricalIndex(index_columns[0], name=keys[0])
-    else:
-        frame.index = pandas.MultiIndex.from_arrays(index_columns, names=list(keys))
-    return frame
 
 
 # ---- the notebook's HTML table -------------------------------------------------------

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from genai_prices import Usage as PricedUsage
 from genai_prices import calc_price
@@ -16,6 +17,7 @@ from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
 from agentnb._history import MIGRATIONS, HistoryStore
 from agentnb._history._store import applied_migrations, apply_migrations
+from agentnb._history._tables import RunFilter
 from agentnb.events import RunCompleted, TextDelta, Usage
 
 ALL = [migration.__name__ for migration in MIGRATIONS]
@@ -356,3 +358,46 @@ def test_a_new_run_records_its_model_and_cost(tmp_path: Path) -> None:
         frame_row = store.runs().to_pandas().iloc[0]
     assert (record.model, record.cost_usd, record.cost_source) == ("gpt-4o", 0.125, "platform")
     assert (frame_row["model"], frame_row["cost_usd"]) == ("gpt-4o", 0.125)
+
+
+def test_a_last_release_file_gets_the_summary_rollup(tmp_path: Path) -> None:
+    """A history as the last release left it (m011, no rollup): opening it fills the hourly
+    rollup from its runs and makes the quantile indexes, so summary() reads them and gives
+    pandas' figures for the old runs, and keeps them for new ones."""
+    path = tmp_path / "v10.sqlite3"
+    last_release = ALL.index("m012_summary_rollup")
+    build_version(path, last_release)
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        for i in range(40):
+            row = {
+                **SAMPLE_RUN,
+                "local_id": f"old-{i}",
+                "agent": ("analyst", "trader", None)[i % 3],
+                "model": ("gpt-4o", None)[i % 2],
+                "status": ("completed", "failed", "completed", "cancelled")[i % 4],
+                "started_at": 1_700_000_000.25 + i * 1700.0,
+                "duration": 1.0 + i if i % 5 else None,
+                "ttft": 0.1 * i,
+                "cost_usd": 0.01 * i if i % 3 else None,
+                "total_tokens": 10 * i,
+            }
+            insert_sample(db, "runs", row)
+    finally:
+        db.close()
+    with HistoryStore(path) as store:
+        assert store.migrations() == ALL
+        names = {name for (name,) in read_all(path, "SELECT name FROM sqlite_master")}
+        assert {"runs_rollup", "runs_duration_order", "runs_ttft_by_day"} <= names
+        for by, every in (("agent", None), (None, None), ("model", None), ("model", "day")):
+            pd.testing.assert_frame_equal(
+                store.summary(RunFilter(), by, every=every),
+                store.runs().summary(by, every=every),
+                check_exact=False,
+                rtol=1e-9,
+            )
+        before = store.summary(RunFilter(), "agent").loc["trader", "runs"]
+        new = Run(agent="trader", message="new question")
+        new.start()
+        store.record(new, RunRequest(agent="trader", message="new question"))
+        assert store.summary(RunFilter(), "agent").loc["trader", "runs"] == before + 1 == 14

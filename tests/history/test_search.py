@@ -222,6 +222,25 @@ def test_search_combines_with_the_other_filters(store: HistoryStore) -> None:
     assert unrelated not in found(store, "weather nvda")
 
 
+def test_a_limited_search_ranks_the_most_recent_matches(
+    store: HistoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a limit, the best of the SEARCH_CANDIDATES latest matches (so a common word in a
+    million runs is not ranked a million times); without one, every match, ranked."""
+    now = time.time()
+    strongest, *recent = record(
+        store,
+        make_run("NVDA NVDA NVDA", "NVDA", started=now - 3600),
+        *(make_run(f"question {i} " + "filler " * 30 + "NVDA", "x", started=now) for i in range(3)),
+    )
+    assert found(store, "nvda", limit=2)[0] == strongest  # fewer matches than candidates
+    monkeypatch.setattr("agentnb._history._store.SEARCH_CANDIDATES", 3)
+    best_two = found(store, "nvda", limit=2)
+    assert len(best_two) == 2 and set(best_two) <= set(recent)
+    assert found(store, "nvda")[0] == strongest
+    assert len(found(store, "nvda")) == 4
+
+
 def test_a_run_is_found_once_it_stops_running(store: HistoryStore) -> None:
     """Indexed once, when it ends: not at its start and every checkpoint (that tripled the
     writer thread's CPU per run)."""

@@ -5,6 +5,7 @@ platform made up, filters, an empty history)."""
 from __future__ import annotations
 
 import random
+import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -15,9 +16,13 @@ import pandas as pd
 import pytest
 
 import agentnb
+from agentnb._core.request import RunRequest
+from agentnb._core.run import Run
 from agentnb._history import HistoryStore, RunRecord, close_default_stores
 from agentnb._history._records import RUN_COLUMNS
+from agentnb._history._summary_sql import ROLLUP_KEYS, ROLLUP_TABLE
 from agentnb._history._tables import RunFilter
+from agentnb.events import RunCompleted, TextDelta, Usage
 
 STATUSES = ("completed", "completed", "failed", "cancelled", "interrupted", "running", "paused")
 
@@ -40,6 +45,7 @@ def record_values(i: int, rng: random.Random, now: float) -> dict[str, Any]:
         "cost_usd": rng.uniform(0, 0.05) if i % 6 else None,  # some unknown, none counted 0
         "cost_source": "genai-prices" if i % 6 else None,
         "paused_seconds": rng.uniform(0, 60) if i % 3 == 1 else None,
+        "thread_id": f"thread-{i % 5}",
     }
 
 
@@ -71,6 +77,8 @@ def same(sql: pd.DataFrame, pandas: pd.DataFrame) -> None:
         "model",
         ["agent", "status"],
         ["provider", "agent"],
+        "thread_id",
+        ["agent", "model"],
     ],
 )
 def test_sql_summary_equals_pandas_summary(store: HistoryStore, by: Any) -> None:
@@ -127,6 +135,9 @@ def test_failure_rate_is_failed_over_ended(store: HistoryStore) -> None:
         {"status": ["completed", "failed"]},
         {"since": timedelta(hours=5)},
         {"agent": "nobody"},
+        {"thread": "thread-2"},
+        {"thread": "thread-3", "agent": "analyst"},
+        {"since": 1.0},
     ],
 )
 def test_filters_apply_as_in_runs(store: HistoryStore, filters: dict[str, Any]) -> None:
@@ -166,3 +177,104 @@ def test_agentnb_summary_reads_the_default_history(
         assert agentnb.summary().empty
     finally:
         close_default_stores()
+
+
+ROLLUP_FIGURES = ("total_tokens", "cost_usd", "tool_call_count", "paused_seconds")
+
+
+def expected_rollup(path: Path) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """What the rollup must hold, counted here from the runs themselves: the stopped ones
+    (a running run is counted from its row)."""
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute(
+            f"SELECT started_at, {', '.join(ROLLUP_KEYS)}, {', '.join(ROLLUP_FIGURES)}, "
+            "duration, ttft FROM runs WHERE status <> 'running'"
+        ).fetchall()
+    finally:
+        db.close()
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for started, *rest in rows:
+        key = (int(started // 3600) * 3600, *rest[: len(ROLLUP_KEYS)])
+        values = rest[len(ROLLUP_KEYS) :]
+        figures = groups.setdefault(key, [0] + [None, 0] * len(ROLLUP_FIGURES) + [0, 0])
+        figures[0] += 1
+        for i, value in enumerate(values[: len(ROLLUP_FIGURES)]):
+            if value is not None:
+                figures[1 + 2 * i] = (figures[1 + 2 * i] or 0) + value
+                figures[2 + 2 * i] += 1
+        figures[-2] += values[-2] is not None
+        figures[-1] += values[-1] is not None
+    return {key: tuple(figures) for key, figures in groups.items()}
+
+
+def stored_rollup(path: Path) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute(
+            f"SELECT hour, {', '.join(ROLLUP_KEYS)}, runs, tokens_sum, tokens_n, cost_sum, "
+            f"cost_n, tools_sum, tools_n, paused_sum, paused_n, duration_n, ttft_n "
+            f"FROM {ROLLUP_TABLE}"
+        ).fetchall()
+    finally:
+        db.close()
+    return {tuple(row[: 1 + len(ROLLUP_KEYS)]): row[1 + len(ROLLUP_KEYS) :] for row in rows}
+
+
+def assert_rollup_is_the_runs(path: Path) -> None:
+    stored, expected = stored_rollup(path), expected_rollup(path)
+    assert stored.keys() == expected.keys()
+    for key, figures in expected.items():
+        for got, want in zip(stored[key], figures, strict=True):
+            assert got == (None if want is None else pytest.approx(want, rel=1e-12)), key
+
+
+def test_the_rollup_follows_every_write(tmp_path: Path) -> None:
+    """Inserted, checkpointed, ended, written again, moved to another hour, deleted, imported:
+    the hourly rollup the summary reads always equals the runs counted afresh, and so does
+    the summary."""
+    path = tmp_path / "h.sqlite3"
+    with HistoryStore(path) as store:
+        now = time.time()
+        runs = []
+        for i in range(6):
+            run = Run(agent=("analyst", None)[i % 2], message=f"q{i}", provider="operativus")
+            run.start(now - i * 1800)
+            store.record_start(run, RunRequest(agent="a", message=run.message), base_url="")
+            run.apply(TextDelta(delta="part", received_at=now))
+            store.record_progress(run)
+            runs.append(run)
+        store.flush()
+        assert_rollup_is_the_runs(path)  # empty: every run is still running
+        for by in ("agent", None):
+            same(store.summary(RunFilter(), by), store.runs().summary(by))
+        for i, run in enumerate(runs[:4]):
+            run.apply(RunCompleted(usage=Usage(total_tokens=10 * i), received_at=now + i))
+            store.record_end(run)
+        store.record_cancel_error(runs[0])  # the same end written again: counted once
+        store.flush()
+        assert_rollup_is_the_runs(path)
+        db = sqlite3.connect(path, isolation_level=None)
+        try:
+            db.execute(
+                "UPDATE runs SET started_at = started_at - 86400, cost_usd = 0.25 "
+                "WHERE local_id = ?",
+                (runs[1].local_id,),
+            )
+            db.execute("DELETE FROM runs WHERE local_id = ?", (runs[2].local_id,))
+        finally:
+            db.close()
+        assert_rollup_is_the_runs(path)
+        history = store.runs()
+        with HistoryStore(tmp_path / "copy.sqlite3") as copy:
+            copy.import_records(history, history.tool_calls())
+            assert_rollup_is_the_runs(tmp_path / "copy.sqlite3")
+            same(copy.summary(RunFilter(), "agent"), store.summary(RunFilter(), "agent"))
+        for by in ("agent", None):
+            same(store.summary(RunFilter(), by), store.runs().summary(by))
+        db = sqlite3.connect(path, isolation_level=None)
+        try:
+            db.execute("DELETE FROM runs")
+            assert db.execute(f"SELECT COUNT(*) FROM {ROLLUP_TABLE}").fetchone() == (0,)
+        finally:
+            db.close()

@@ -1,0 +1,592 @@
+"""``summary()`` computed by SQLite: the figures of :func:`._tables.summarize` without reading
+the runs out of the file.
+
+Two kinds of query, so that a million runs are summarised in well under a second where the
+indexes allow it (``m011_summary_and_recent_indexes``):
+
+**Counts and sums** (:func:`counts_sql`): from ``runs_rollup``, each hour's counts and sums
+per key of the runs that have stopped, kept by triggers (:func:`rollup_schema`); the running
+runs, and the stopped ones of a ``since`` that falls inside an hour, from their rows. The
+per-status rows are folded into each group in Python: a handful of rows, not one per run.
+
+**Quantiles** (pandas' linear ones: the values at ranks ``⌊q·(n-1)⌋`` and the next, weighed):
+when few groups are asked for by ``agent`` and/or ``model`` with one timed status, each
+value is picked by an ordered selection (:func:`ranked_value_sql`): a walk along the index
+``runs_<metric>_order`` (status, metric, ...) to the rank, from whichever end is nearer, with
+no sort. Otherwise (periods, other keys, many groups, several timed statuses) one window
+query per metric ranks each group's values (:func:`window_quantiles_sql`) and returns only
+the rows at the wanted ranks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from ._plot import require_pandas
+from ._records import RUN_COLUMNS
+from ._tables import (
+    COUNTED_STATUSES,
+    PERIOD,
+    PERIODS,
+    SUMMARY_COLUMNS,
+    RunFilter,
+    RunHistory,
+    summarize,
+    timed_note,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "QUANTILES",
+    "ROLLUP_TABLE",
+    "order_indexes",
+    "rollup_schema",
+    "summary_frame",
+    "summary_rows",
+]
+
+Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
+"""Runs SQL with its parameters and returns every row."""
+
+QUANTILES: Final = (("duration", 0.5), ("duration", 0.95), ("ttft", 0.5), ("ttft", 0.95))
+"""The quantile columns of a summary, in order: ``duration_p50`` ... ``ttft_p95``."""
+METRICS: Final = ("duration", "ttft")
+WALKED_KEYS: Final = frozenset({"agent", "model"})
+"""Keys whose groups' quantiles may be picked by a walk along a metric's order index."""
+MAX_WALKED_GROUPS: Final = 16
+"""More groups than this: each walk costs about half the timed runs, so rank them instead."""
+
+
+def order_index(metric: str) -> str:
+    """The index of runs by status, then in ``metric``'s order (``m011``): a walk to a rank
+    over all runs, or filtering each step by model or agent."""
+    return f"runs_{metric}_order"
+
+
+def day_order_index(metric: str) -> str:
+    """The index of runs by status and the day they started (UTC), then in ``metric``'s
+    order (``m011``): a walk to a rank within one day's runs, the cost per day's quantiles."""
+    return f"runs_{metric}_by_day"
+
+
+def order_indexes() -> list[str]:
+    """The statements making the walks' indexes (``m011``); ``started_at`` in each, so a
+    ``since`` filter is checked in the index without reading the row. Partial: a run enters
+    them when it has the metric (at its end), so a run's start and checkpoints never touch
+    them; the walks ask ``metric IS NOT NULL``, which lets SQLite use them."""
+    return [
+        f"CREATE INDEX {name} ON runs ({columns}) WHERE {metric} IS NOT NULL"
+        for metric in METRICS
+        for name, columns in (
+            (order_index(metric), f"status, {metric}, agent, model, started_at"),
+            # the day as key_sql writes it: a query uses the index only for the same text
+            (
+                day_order_index(metric),
+                f"status, {key_sql(PERIOD, 'day', table='')}, {metric}, agent, model, started_at",
+            ),
+        )
+    ]
+
+
+# ---- the rollup: each hour's counts and sums per key, kept by triggers -----------------
+
+ROLLUP_TABLE: Final = "runs_rollup"
+ROLLUP_KEYS: Final = (
+    "agent",
+    "model",
+    "provider",
+    "connection",
+    "host",
+    "status",
+    "error_code",
+    "cost_source",
+)
+"""What the rollup keeps apart within an hour: every key a summary groups by but the thread."""
+HOUR: Final = 3600
+_HOUR_SQL: Final = "CAST({row}.started_at / 3600 AS INTEGER) * 3600"
+"""The hour a run started in (as ``key_sql``'s periods: every period is whole hours)."""
+_ROLLUP_FIGURES: Final = (
+    # (rollup column, runs column, summed: else only counted)
+    ("tokens", "total_tokens", True),
+    ("cost", "cost_usd", True),
+    ("tools", "tool_call_count", True),
+    ("paused", "paused_seconds", True),
+    ("duration", "duration", False),
+    ("ttft", "ttft", False),
+)
+_KINDS: Final = dict(RUN_COLUMNS)
+_COUNTED: Final = tuple(column for _, column, _ in _ROLLUP_FIGURES)
+"""The runs columns a summary counts (each pair of a counts row: SUM, COUNT)."""
+_SUMMED: Final = tuple(column for _, column, summed in _ROLLUP_FIGURES if summed)
+
+
+_STOPPED: Final = "{row}.status IS NOT 'running'"
+"""A run the rollup counts: one that has stopped. A running run is counted from its row (a
+few rows, found by the ``runs_running`` index), so its start and checkpoints cost the
+rollup nothing and its end one addition."""
+
+
+def rollup_schema() -> list[str]:
+    """The rollup table, its key index, the triggers that keep it and the statement that
+    fills it from the runs already there (``m011``)."""
+    figures = "".join(
+        (f"{name}_sum {'REAL' if name in ('cost', 'paused') else 'INTEGER'}, " if summed else "")
+        + f"{name}_n INTEGER NOT NULL DEFAULT 0, "
+        for name, _, summed in _ROLLUP_FIGURES
+    )
+    keys = ", ".join(ROLLUP_KEYS)
+    watched = [*ROLLUP_KEYS, "started_at", *(column for _, column, _ in _ROLLUP_FIGURES)]
+    changed = " OR ".join(f"old.{name} IS NOT new.{name}" for name in watched)
+    backfill_figures = ", ".join(
+        (f"SUM({column}), " if summed else "") + f"COUNT({column})"
+        for _, column, summed in _ROLLUP_FIGURES
+    )
+    return [
+        f"CREATE TABLE {ROLLUP_TABLE} (hour INTEGER NOT NULL, "
+        + "".join(f"{key} TEXT, " for key in ROLLUP_KEYS)
+        + f"runs INTEGER NOT NULL DEFAULT 0, {figures.rstrip(', ')})",
+        f"CREATE INDEX {ROLLUP_TABLE}_key ON {ROLLUP_TABLE} (hour, {keys})",
+        f"INSERT INTO {ROLLUP_TABLE} (hour, {keys}, runs, {_figure_columns()}) "
+        f"SELECT {_HOUR_SQL.format(row='runs')}, {keys}, COUNT(*), {backfill_figures} "
+        f"FROM runs WHERE {_STOPPED.format(row='runs')} GROUP BY 1, {keys}",
+        f"CREATE TRIGGER {ROLLUP_TABLE}_insert AFTER INSERT ON runs "
+        f"WHEN {_STOPPED.format(row='new')} BEGIN {_added('new')} END",
+        f"CREATE TRIGGER {ROLLUP_TABLE}_update_old AFTER UPDATE OF {', '.join(watched)} ON runs "
+        f"WHEN {_STOPPED.format(row='old')} AND ({changed}) BEGIN {_removed('old')} END",
+        f"CREATE TRIGGER {ROLLUP_TABLE}_update_new AFTER UPDATE OF {', '.join(watched)} ON runs "
+        f"WHEN {_STOPPED.format(row='new')} AND ({changed}) BEGIN {_added('new')} END",
+        f"CREATE TRIGGER {ROLLUP_TABLE}_delete AFTER DELETE ON runs "
+        f"WHEN {_STOPPED.format(row='old')} BEGIN {_removed('old')} END",
+    ]
+
+
+def _figure_columns() -> str:
+    return ", ".join(
+        (f"{name}_sum, " if summed else "") + f"{name}_n" for name, _, summed in _ROLLUP_FIGURES
+    )
+
+
+def _same_key(row: str) -> str:
+    # IS, not =: a missing key (NULL) is a key like any other; the index serves IS too.
+    keys = " AND ".join(f"{key} IS {row}.{key}" for key in ROLLUP_KEYS)
+    return f"hour = {_HOUR_SQL.format(row=row)} AND {keys}"
+
+
+def _added(row: str) -> str:
+    """Trigger statements counting ``row`` in its hour's rollup row (made if missing)."""
+    keys = ", ".join(ROLLUP_KEYS)
+    values = ", ".join(f"{row}.{key}" for key in ROLLUP_KEYS)
+    sums = "".join(
+        (
+            f"{name}_sum = CASE WHEN {row}.{column} IS NULL THEN {name}_sum "
+            f"ELSE COALESCE({name}_sum, 0) + {row}.{column} END, "
+            if summed
+            else ""
+        )
+        + f"{name}_n = {name}_n + ({row}.{column} IS NOT NULL), "
+        for name, column, summed in _ROLLUP_FIGURES
+    )
+    return (
+        f"INSERT INTO {ROLLUP_TABLE} (hour, {keys}) SELECT {_HOUR_SQL.format(row=row)}, "
+        f"{values} WHERE NOT EXISTS (SELECT 1 FROM {ROLLUP_TABLE} WHERE {_same_key(row)}); "
+        f"UPDATE {ROLLUP_TABLE} SET {sums}runs = runs + 1 WHERE {_same_key(row)};"
+    )
+
+
+def _removed(row: str) -> str:
+    """Trigger statements taking ``row`` out of its rollup row (gone when it counts none;
+    a sum of nothing is NULL again, as SUM gives)."""
+    sums = "".join(
+        (
+            f"{name}_sum = CASE WHEN {name}_n - ({row}.{column} IS NOT NULL) = 0 THEN NULL "
+            f"ELSE {name}_sum - COALESCE({row}.{column}, 0) END, "
+            if summed
+            else ""
+        )
+        + f"{name}_n = {name}_n - ({row}.{column} IS NOT NULL), "
+        for name, column, summed in _ROLLUP_FIGURES
+    )
+    return (
+        f"UPDATE {ROLLUP_TABLE} SET {sums}runs = runs - 1 WHERE {_same_key(row)}; "
+        f"DELETE FROM {ROLLUP_TABLE} WHERE {_same_key(row)} AND runs <= 0;"
+    )
+
+
+@dataclass
+class _Group:
+    """One group's figures, summed over its per-status rows."""
+
+    runs: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    sums: dict[str, Any] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    timed_runs: int = 0
+    paused: Any = None
+    paused_count: int = 0
+    timed_counts: dict[str, int] = field(default_factory=dict)
+    quantiles: dict[tuple[str, float], float | None] = field(default_factory=dict)
+
+    def add(self, status: str, runs: int, figures: Sequence[Any], timed: bool) -> None:
+        self.runs += runs
+        self.statuses[status] = self.statuses.get(status, 0) + runs
+        pairs = zip(figures[0::2], figures[1::2], strict=True)
+        values = dict(zip(_COUNTED, pairs, strict=True))
+        for name in _SUMMED:
+            total, count = values[name]
+            if count:
+                self.sums[name] = total if name not in self.sums else self.sums[name] + total
+                self.counts[name] = self.counts.get(name, 0) + count
+        if timed:
+            self.timed_runs += runs
+            total, count = values["paused_seconds"]
+            if count:
+                self.paused = total if self.paused is None else self.paused + total
+                self.paused_count += count
+            for metric in METRICS:
+                self.timed_counts[metric] = self.timed_counts.get(metric, 0) + values[metric][1]
+
+    def mean(self, name: str) -> float | None:
+        count = self.counts.get(name, 0)
+        return self.sums[name] / count if count else None
+
+    def row(self, key: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The row :func:`._tables.summary_frame` reads."""
+        return (
+            *key,
+            self.runs,
+            *(self.statuses.get(status, 0) for status in COUNTED_STATUSES),
+            self.sums.get("total_tokens"),
+            self.mean("total_tokens"),
+            self.sums.get("cost_usd"),
+            self.mean("cost_usd"),
+            self.counts.get("cost_usd", 0),
+            self.mean("tool_call_count"),
+            self.timed_runs,
+            self.paused,
+            *(self.quantiles.get(wanted) for wanted in QUANTILES),
+        )
+
+
+def summary_rows(
+    query: Query,
+    keys: Sequence[str],
+    where: RunFilter,
+    every: str | None = None,
+    timed: tuple[str, ...] | None = ("completed",),
+) -> list[tuple[Any, ...]]:
+    """One row per group, ordered by the keys (a missing key last): the keys, then the
+    figures :func:`._tables.summary_frame` turns into ``summarize``'s frame."""
+    sql, params = counts_sql(keys, where, every)
+    groups: dict[tuple[Any, ...], _Group] = {}
+    width = len(keys)
+    for row in query(sql, params):
+        status, runs = row[width], row[width + 1]
+        group = groups.setdefault(tuple(row[:width]), _Group())
+        group.add(status, runs, row[width + 2 :], timed is None or status in timed)
+    if _walkable(keys, where, every, timed, groups):
+        assert timed is not None  # _walkable: exactly one timed status
+        for key, group in groups.items():
+            for metric in METRICS:
+                _walk_quantiles(query, keys, every, key, where, timed[0], metric, group)
+    else:
+        for metric in METRICS:
+            sql, params = window_quantiles_sql(keys, where, every, timed, metric)
+            for row in query(sql, params):
+                group = groups[tuple(row[:width])]
+                _place_ranked(group, metric, *row[width:])
+    ordered = sorted(groups, key=lambda key: tuple(_sqlite_order(value) for value in key))
+    return [groups[key].row(key) for key in ordered]
+
+
+def _sqlite_order(value: Any) -> tuple[int, int, Any]:
+    """SQLite's ``ORDER BY k IS NULL, k``: numbers, then text (by code point, as SQLite's
+    byte order of UTF-8 is), a missing key last."""
+    if value is None:
+        return (1, 0, 0)
+    return (0, 1, value) if isinstance(value, str) else (0, 0, value)
+
+
+def counts_sql(keys: Sequence[str], where: RunFilter, every: str | None) -> tuple[str, list[Any]]:
+    """Per group and status: the keys, the status, the runs, then for each figure of
+    ``_COUNTED`` its SUM (NULL for the metrics: only counted) and COUNT (a group may come
+    in several rows: they add up). From the rollup where it can answer (every key and
+    filter but the thread): the stopped runs of whole hours, and from ``runs`` the stopped
+    runs since ``where.since`` up to the next whole hour and the running runs. Else all
+    from ``runs``."""
+    if where.thread is not None or "thread_id" in keys or (where.since or 0) < 0:
+        return _runs_counts_sql(keys, where, every, where.conditions())
+    terms: list[str] = []
+    params: list[Any] = []
+    for column, values in (("agent", where.agents), ("status", where.statuses)):
+        if values is not None:
+            terms.append(f"{column} IN ({', '.join('?' * len(values))})")
+            params.extend(values)
+    if where.since is not None:
+        whole = math.ceil(where.since / HOUR) * HOUR  # the first hour entirely after since
+        terms.append("hour >= ?")
+        params.append(whole)
+    group = ", ".join([*(key_sql(key, every, "hour", "") for key in keys), "status"])
+    figures = ", ".join(
+        (f"SUM({name}_sum), " if summed else "NULL, ") + f"SUM({name}_n)"
+        for name, _, summed in _ROLLUP_FIGURES
+    )
+    where_sql = f"WHERE {' AND '.join(terms)}" if terms else ""
+    parts = [
+        f"SELECT {group}, SUM(runs), {figures} FROM {ROLLUP_TABLE} {where_sql} GROUP BY {group}"
+    ]
+    running_terms, running_params = where.conditions()
+    running, running_params = _runs_counts_sql(
+        keys,
+        where,
+        every,
+        ([*running_terms, "runs.status = 'running'"], running_params),
+        "runs INDEXED BY runs_running",  # the few running rows (not an index in key order)
+    )
+    parts.append(running)
+    params += running_params
+    if where.since is not None:
+        raw_terms, raw_params = where.conditions()
+        raw_terms += ["runs.started_at < ?", _STOPPED.format(row="runs")]
+        raw, raw_params = _runs_counts_sql(keys, where, every, (raw_terms, [*raw_params, whole]))
+        parts.append(raw)
+        params += raw_params
+    return " UNION ALL ".join(parts), params
+
+
+def _runs_counts_sql(
+    keys: Sequence[str],
+    where: RunFilter,
+    every: str | None,
+    conditions: tuple[list[str], list[Any]],
+    source: str = "runs",
+) -> tuple[str, list[Any]]:
+    terms, params = conditions
+    where_sql = f"WHERE {' AND '.join(terms)}" if terms else ""
+    group = ", ".join([*(key_sql(key, every) for key in keys), "runs.status"])
+    figures = ", ".join(
+        (f"SUM(runs.{column}), " if summed else "NULL, ") + f"COUNT(runs.{column})"
+        for _, column, summed in _ROLLUP_FIGURES
+    )
+    return f"SELECT {group}, COUNT(*), {figures} FROM {source} {where_sql} GROUP BY {group}", params
+
+
+def key_sql(
+    key: str, every: str | None, time_column: str = "started_at", table: str = "runs."
+) -> str:
+    """A summary key as SQL: a column, or the start of the period a run started in (read
+    from ``time_column``: ``started_at``, or the rollup's ``hour``)."""
+    if key != PERIOD or every is None:
+        return f"{table}{key}"
+    size, offset = PERIODS[every]
+    return f"(CAST(({table}{time_column} - {offset}) / {size} AS INTEGER) * {size} + {offset})"
+
+
+def _walkable(
+    keys: Sequence[str],
+    where: RunFilter,
+    every: str | None,
+    timed: tuple[str, ...] | None,
+    groups: Collection[tuple[Any, ...]],
+) -> bool:
+    """Whether an index walks to each group's ranks: keys among agent and model (and the
+    day: each walk stays within its day), one timed status, no thread filter (the thread is
+    in no order index: each step would read the row), and few groups (a walk filtering by
+    a key costs about half the runs it passes: per group, or per group of a day)."""
+    daily = every == "day" and bool(keys) and keys[0] == PERIOD
+    plain = keys[1:] if daily else keys
+    per = len({key[0] for key in groups}) if daily else 1
+    return (
+        WALKED_KEYS.issuperset(plain)
+        and (every is None or daily)
+        and where.thread is None
+        and timed is not None
+        and len(timed) == 1
+        and len(groups) <= MAX_WALKED_GROUPS * per
+    )
+
+
+def _ranks(n: int, q: float) -> tuple[int, float]:
+    """The lower rank of pandas' linear ``q`` quantile of ``n`` sorted values, and the
+    weight of the next one."""
+    position = q * (n - 1)
+    low = int(position)
+    return low, position - low
+
+
+def _walk_quantiles(
+    query: Query,
+    keys: Sequence[str],
+    every: str | None,
+    key: tuple[Any, ...],
+    where: RunFilter,
+    status: str,
+    metric: str,
+    group: _Group,
+) -> None:
+    n = group.timed_counts.get(metric, 0)
+    for name, q in QUANTILES:
+        if name != metric or not n:
+            continue
+        low, weight = _ranks(n, q)
+        count = 2 if low + 1 < n else 1
+        sql, params = ranked_value_sql(keys, every, key, where, status, metric, low, count, n)
+        values = [value for (value,) in query(sql, params)]
+        group.quantiles[(metric, q)] = _weighed(values, weight)
+
+
+def ranked_value_sql(
+    keys: Sequence[str],
+    every: str | None,
+    key: tuple[Any, ...],
+    where: RunFilter,
+    status: str,
+    metric: str,
+    low: int,
+    count: int,
+    n: int,
+) -> tuple[str, list[Any]]:
+    """The ``count`` values of ``metric`` from rank ``low`` up in one group's timed runs,
+    lowest first: a walk along the metric's order index from the nearer end."""
+    terms, params = where.conditions()
+    terms += ["runs.status = ?", f"runs.{metric} IS NOT NULL"]
+    params.append(status)
+    for name, value in zip(keys, key, strict=True):
+        terms.append(f"{key_sql(name, every)} IS ?")
+        params.append(value)
+    index = day_order_index(metric) if keys and keys[0] == PERIOD else order_index(metric)
+    from_top = low > n // 2
+    direction = "DESC" if from_top else "ASC"
+    offset = n - low - count if from_top else low
+    sql = (
+        f"SELECT runs.{metric} FROM runs INDEXED BY {index} "
+        f"WHERE {' AND '.join(terms)} ORDER BY runs.{metric} {direction} LIMIT ? OFFSET ?"
+    )
+    if from_top:  # highest first: put it back in order
+        sql = f"SELECT * FROM ({sql}) ORDER BY 1"
+    return sql, [*params, count, offset]
+
+
+def window_quantiles_sql(
+    keys: Sequence[str],
+    where: RunFilter,
+    every: str | None,
+    timed: tuple[str, ...] | None,
+    metric: str,
+) -> tuple[str, list[Any]]:
+    """Each group's values of ``metric`` at the quantiles' ranks: the keys, the rank, the
+    group's count of values and the value. One sort: the count shares the rank's window."""
+    terms, params = where.conditions()
+    terms.append(f"runs.{metric} IS NOT NULL")
+    if timed is not None:
+        terms.append(f"runs.status IN ({', '.join('?' * len(timed))})")
+        params.extend(timed)
+    columns = [key_sql(key, every) for key in keys]
+    select_keys = "".join(f"{column} AS k{i}, " for i, column in enumerate(columns))
+    key_names = "".join(f"k{i}, " for i in range(len(keys)))
+    partition = f"PARTITION BY {', '.join(columns)} " if keys else ""
+    window = f"({partition}ORDER BY runs.{metric})"
+    everything = "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
+    ranked = (
+        f"SELECT {select_keys}ROW_NUMBER() OVER w - 1 AS i, COUNT(*) OVER (w {everything}) AS n, "
+        f"runs.{metric} AS x FROM runs WHERE {' AND '.join(terms)} WINDOW w AS {window}"
+    )
+    wanted = " OR ".join(
+        f"i = CAST({q} * (n - 1) AS INTEGER) OR i = CAST({q} * (n - 1) AS INTEGER) + 1"
+        for q in sorted({q for name, q in QUANTILES if name == metric})
+    )
+    return f"SELECT {key_names}i, n, x FROM ({ranked}) WHERE {wanted}", params
+
+
+def _place_ranked(group: _Group, metric: str, rank: int, n: int, value: float) -> None:
+    """A value the window query found at ``rank`` of ``n``: its share of each quantile."""
+    for name, q in QUANTILES:
+        if name != metric:
+            continue
+        low, weight = _ranks(n, q)
+        share = value * (1 - weight) if rank == low else value * weight if rank == low + 1 else None
+        if share is not None:
+            known = group.quantiles.get((metric, q))
+            group.quantiles[(metric, q)] = share if known is None else known + share
+
+
+def _weighed(values: Sequence[float], weight: float) -> float | None:
+    """The linear quantile from the value at the lower rank and the next (if any)."""
+    if not values:
+        return None
+    low = values[0] * (1 - weight)
+    return low + values[1] * weight if len(values) > 1 else low
+
+
+def summary_frame(
+    rows: Sequence[tuple[Any, ...]],
+    keys: Sequence[str],
+    every: str | None = None,
+    timed: tuple[str, ...] | None = ("completed",),
+) -> pd.DataFrame:
+    """The frame :func:`summarize` gives, from :func:`summary_rows`."""
+    pandas = require_pandas()
+    names = [*keys, "runs", *(f"n_{s}" for s in COUNTED_STATUSES), "tokens_total", "tokens_mean"]
+    names += ["cost_total", "cost_mean", "priced"]
+    names += ["tool_calls_per_run", "timed_runs", "paused_total"]
+    names += [f"{m}_p{round(q * 100)}" for m, q in QUANTILES]
+    rows = [row for row in rows if row[len(keys)]]  # without keys: one row, even of none
+    if not rows:
+        given = [key for key in keys if key != PERIOD] or None
+        # the same empty frame, typed the same
+        return summarize(RunHistory(), given, every, "all" if timed is None else timed)
+    raw = pandas.DataFrame.from_records(rows, columns=names)
+    runs = raw["runs"].astype("int64")
+    counts = {s: raw[f"n_{s}"].fillna(0).astype("int64") for s in COUNTED_STATUSES}
+    ended = runs - counts["running"]
+    failed = ended - counts["completed"] - counts["cancelled"] - counts["interrupted"]
+    out = pandas.DataFrame(
+        {
+            "runs": runs,
+            "completed": counts["completed"],
+            "failed": failed,
+            "cancelled": counts["cancelled"],
+            "interrupted": counts["interrupted"],
+            "running": counts["running"],
+            "success_rate": (counts["completed"] / ended.where(ended > 0)).astype("float64"),
+            "failure_rate": (failed / ended.where(ended > 0)).astype("float64"),
+            "tokens_total": raw["tokens_total"].astype("Int64"),
+            "tokens_mean": raw["tokens_mean"].astype("float64"),
+            "cost_total": raw["cost_total"].astype("float64"),
+            "cost_mean": raw["cost_mean"].astype("float64"),
+            "unpriced": runs - raw["priced"].fillna(0).astype("int64"),
+            "timed_runs": raw["timed_runs"].fillna(0).astype("int64"),
+            "paused_total": raw["paused_total"].astype("float64"),
+            **{
+                f"{m}_p{round(q * 100)}": raw[f"{m}_p{round(q * 100)}"].astype("float64")
+                for m, q in QUANTILES
+            },
+            "tool_calls_per_run": raw["tool_calls_per_run"].astype("float64"),
+        },
+        columns=list(SUMMARY_COLUMNS),
+    )
+    frame: pd.DataFrame = out
+    frame.attrs["timed"] = timed_note(timed)
+    if not keys:
+        frame.index = pandas.Index(["all"])
+        return frame
+    index_columns = [_index_column(pandas, raw[key], key) for key in keys]
+    if len(keys) == 1:
+        frame.index = pandas.Index(index_columns[0], name=keys[0])
+    else:
+        frame.index = pandas.MultiIndex.from_arrays(index_columns, names=list(keys))
+    return frame
+
+
+def _index_column(pandas: Any, values: Any, key: str) -> Any:
+    """A key's values typed as ``summarize``'s groupby types them: the period a UTC time, a
+    name a categorical, an id (the thread) text."""
+    if key == PERIOD:
+        return pandas.to_datetime(values, unit="s", utc=True)
+    if _KINDS[key] == "category":
+        return pandas.Categorical(values, categories=sorted(values.dropna().unique()))
+    return pandas.array(values, dtype="string")
