@@ -29,6 +29,7 @@ from ._plot import require_pandas
 from ._records import RUN_COLUMNS
 from ._tables import (
     COUNTED_STATUSES,
+    GROUPABLE,
     PERIOD,
     PERIODS,
     SUMMARY_COLUMNS,
@@ -96,17 +97,9 @@ def order_indexes() -> list[str]:
 # ---- the rollup: each hour's counts and sums per key, kept by triggers -----------------
 
 ROLLUP_TABLE: Final = "runs_rollup"
-ROLLUP_KEYS: Final = (
-    "agent",
-    "model",
-    "provider",
-    "connection",
-    "host",
-    "status",
-    "error_code",
-    "cost_source",
-)
-"""What the rollup keeps apart within an hour: every key a summary groups by but the thread."""
+ROLLUP_KEYS: Final = tuple(key for key in GROUPABLE if key != "thread_id")
+"""What the rollup keeps apart within an hour: every key a summary groups by but the thread
+(threads are too many to roll up)."""
 HOUR: Final = 3600
 _HOUR_SQL: Final = "CAST({row}.started_at / 3600 AS INTEGER) * 3600"
 """The hour a run started in (as ``key_sql``'s periods: every period is whole hours)."""

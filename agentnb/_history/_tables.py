@@ -764,7 +764,7 @@ counted as 0."""
 
 COUNTED_STATUSES: Final = ("completed", "cancelled", "interrupted", "running")
 """The statuses a summary counts in a column of their own (``failed`` holds the rest)."""
-_GROUPABLE = (
+GROUPABLE: Final = (
     "agent",
     "model",
     "provider",
@@ -775,6 +775,7 @@ _GROUPABLE = (
     "cost_source",
     "thread_id",
 )
+"""The columns a summary groups by (``by=``)."""
 PERIOD = "period"
 """The key a summary ``every`` hour, day or week groups by: the period's start, UTC."""
 PERIODS: Final[dict[str, tuple[int, int]]] = {
@@ -791,7 +792,7 @@ def summary_keys(
     """The columns to group by, checked: ``period`` first when ``every`` is given; ``extra``
     names the table's own groupable columns (a joined history's ``origin``)."""
     keys = [] if by is None else [by] if isinstance(by, str) else list(by)
-    groupable = [*_GROUPABLE, *extra]
+    groupable = [*GROUPABLE, *extra]
     bad = [key for key in keys if key not in groupable]
     if bad:
         raise ConfigurationError(f"cannot summarise by {bad}; choose from {groupable} or None")
