@@ -6,8 +6,9 @@
 1. Generates a ``--rows`` history file once (realistic questions, answers and tool calls,
    bulk-inserted in the store's own schema: ``executemany``, one transaction per chunk; the
    search index and the summary rollup filled by the store's triggers) and keeps it in
-   ``--cache`` (``/tmp/agentnb-bench-history``); a later run reuses it, opening it applies
-   the migrations it lacks (timed: a user's upgrade).
+   ``--cache`` (``/tmp/agentnb-bench-history``, named by the generation of its rows and the
+   list of migrations, so a file made by another schema is made again); a later run reuses
+   it, opening it applies the migrations it lacks (timed: a user's upgrade).
 2. Records ``--runs`` runs (start and end with two tool calls, the writer thread's SQL) into
    a file of 1,000 runs and into the large one: µs per run at each size.
 3. Reads the large file into pandas with ``runs().to_pandas()`` and with pandas' own
@@ -15,8 +16,11 @@
    the summary per agent by pandas and in SQLite; the cost per day (overall, and per model)
    in SQLite beside ``read_sql`` + ``groupby``; an agent's last 1,000 runs of the past week;
    the file's size per run.
-4. Searches it (``runs(search=...)``: every match, and the best 20) beside a LIKE scan of
-   the same text, p50 / p95.
+3b. ``runs()`` as a cell shows it: the count and the first 20 rows, read at once; the rest
+   at first use (``len()``).
+4. Searches it, p50 / p95: ``runs(search=...)`` as a cell shows it (the call, the table's
+   first page and its static copy), the table's next page, ``limit=20``, and every match
+   read; beside a LIKE scan of the same text.
 
 ``--smoke`` runs every step on a few hundred rows (a second or two): the test suite runs it,
 so a change to the history that breaks the benchmark fails a test.
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import json
 import math
 import random
@@ -40,10 +45,12 @@ from typing import Any
 
 import pandas as pd
 
+from agentnb._app.runs_browser import HistorySource
 from agentnb._core.request import ModelSettings, RunRequest
 from agentnb._core.run import Run
 from agentnb._history import HistoryStore
 from agentnb._history._records import RUN_COLUMNS, TOOL_CALL_COLUMNS
+from agentnb._history._store import MIGRATIONS
 from agentnb._history._tables import RunFilter, RunHistory
 from agentnb.events import (
     RunCompleted,
@@ -266,10 +273,17 @@ GENERATION = 2
 """Bump when the synthetic rows change: a cached file of another generation is not reused."""
 
 
+def schema_key() -> str:
+    """The migrations the file is built with, in a word: a file made by another list (one
+    renamed or reordered while it was being written) is made again, not opened."""
+    names = "\n".join(migration.__name__ for migration in MIGRATIONS)
+    return hashlib.sha256(names.encode()).hexdigest()[:8]
+
+
 def cached_history(folder: Path, rows: int) -> tuple[Path, list[tuple[str, float]]]:
     """A ``rows``-run file in ``folder``, generated once and reused (opening it applies the
     migrations it lacks, as a user's upgrade would); the steps timed on the way."""
-    path = folder / f"history-{rows}-g{GENERATION}.sqlite3"
+    path = folder / f"history-{rows}-g{GENERATION}-{schema_key()}.sqlite3"
     steps: list[tuple[str, float]] = []
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
@@ -362,7 +376,8 @@ def bench_loading(path: Path, repeat: int) -> list[tuple[str, float]]:
     agent's last 1,000 runs, the median of 7."""
     with HistoryStore(path) as store:
         rows = store.count()
-        read_s, history = timed(store.runs, repeat=1)
+        shown_s, history = timed(store.runs, repeat=1)
+        read_s, _ = timed(lambda: len(history), repeat=1)
         frame_s, frame = timed(history.to_pandas, repeat=1)
         summary_s, _ = timed(history.summary, repeat=1)
         history = RunHistory()  # the million runs' columns freed
@@ -396,7 +411,8 @@ def bench_loading(path: Path, repeat: int) -> list[tuple[str, float]]:
     assert math.isclose(per_day["cost_total"].sum(), per_day_sql.sum(), rel_tol=1e-9)
     assert len(recent_runs) == len(recent_sql)
     return [
-        ("agentnb: store.runs() (read columns)", read_s),
+        ("agentnb: runs() shown: the count and first 20 rows", shown_s),
+        ("agentnb: the rest read at first use (len())", read_s),
         ("agentnb: RunHistory.to_pandas()", frame_s),
         ("agentnb: runs().to_pandas() total", both_s),
         ("pandas.read_sql (raw dtypes)", raw_s),
@@ -444,25 +460,35 @@ def like_scan(path: Path, query: str) -> int:
 
 
 def bench_search(path: Path, queries: int, *, scans: int) -> list[tuple[str, str]]:
-    """runs(search=...) over the file bench_loading built: p50 / p95 of each way."""
+    """runs(search=...) over the file bench_loading built: p50 / p95 of each way.
+
+    "shown" is what a notebook cell does with ``agentnb.runs(search=...)`` as its last
+    line: the call (the match count and the first 20 rows, best first), the table's first
+    page and its static copy (``HistorySource``: the RunsTable's rows without a browser)."""
     texts = search_queries(queries)
     rows: list[tuple[str, str]] = []
     with HistoryStore(path) as store:
-        for label, limit, asked in (("all matches", None, texts[:20]), ("best 20", 20, texts)):
-            times, matches = [], []
+        shown, next_page, matches = [], [], []
+        for text in texts:
+            start = time.perf_counter()
+            source = HistorySource(store.runs(RunFilter.build(search=text)))
+            first = source.page({})
+            source.static()
+            shown.append(time.perf_counter() - start)
+            matches.append(first["total"])
+            start = time.perf_counter()
+            source.page({"offset": 20})
+            next_page.append(time.perf_counter() - start)
+        rows.append(figures(f"agentnb: runs(search=...) shown ({len(texts)})", shown, matches))
+        rows.append(figures("agentnb: the table's next page of 20", next_page, matches))
+        for label, limit, asked in (("best 20", 20, texts), ("every match read", None, texts[:20])):
+            times, found = [], []
             for text in asked:
                 start = time.perf_counter()
-                found = store.runs(RunFilter.build(search=text, limit=limit))
+                history = store.runs(RunFilter.build(search=text, limit=limit))
+                found.append(len(history))  # every row read
                 times.append(time.perf_counter() - start)
-                matches.append(len(found))
-            p50, p95 = percentiles(times)
-            mean = statistics.mean(matches)
-            rows.append(
-                (
-                    f"agentnb: runs(search=...), {label} ({len(asked)})",
-                    f"{p50:.1f} / {p95:.1f}  ({mean:,.0f} runs)",
-                )
-            )
+            rows.append(figures(f"agentnb: runs(search=...), {label} ({len(asked)})", times, found))
     times = []
     for text in texts[:scans]:
         start = time.perf_counter()
@@ -471,6 +497,11 @@ def bench_search(path: Path, queries: int, *, scans: int) -> list[tuple[str, str
     p50, p95 = percentiles(times)
     rows.append((f"sqlite LIKE scan of the same text ({scans} queries)", f"{p50:.1f} / {p95:.1f}"))
     return rows
+
+
+def figures(label: str, seconds: Sequence[float], found: Sequence[int]) -> tuple[str, str]:
+    p50, p95 = percentiles(seconds)
+    return label, f"{p50:.1f} / {p95:.1f}  ({statistics.mean(found):,.0f} runs)"
 
 
 def file_size(path: Path) -> int:

@@ -118,7 +118,9 @@ def _read(args: argparse.Namespace) -> tuple[Any, str | None]:
     if isinstance(location, Path) and not location.exists():
         return RunHistory(), f"{location} (no runs recorded yet)"
     with HistoryStore(location) as store:
-        return store.runs(where), str(location)
+        history = store.runs(where)
+        len(history)  # every row read now, while the store is open and its errors reported
+        return history, str(location)
 
 
 def _since(text: str | None) -> str | timedelta | None:

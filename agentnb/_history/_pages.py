@@ -36,8 +36,14 @@ from typing import Any, Final, Literal, Protocol
 
 from .._core.exceptions import ConfigurationError, HistoryError
 from ._records import RUN_COLUMNS, SNIPPET_COLUMN
-from ._store import SEARCH_TABLE
-from ._tables import RunFilter, RunHistory, columns_of, search_query, since_seconds
+from ._search_sql import (
+    SEARCH_TABLE,
+    count_sql,
+    matched_rows_params,
+    matched_rows_sql,
+    ranked_ids_sql,
+)
+from ._tables import RunFilter, RunHistory, RunsHead, columns_of, search_query, since_seconds
 from ._text_table import TABLE_COLUMNS, TableColumn
 
 __all__ = [
@@ -377,38 +383,29 @@ class RowReader(Protocol):
 
 @dataclass
 class StorePages:
-    """The pages of a ``runs()`` result, each read from the history by one query: the
-    history's own filters and the page's, sorted, limited and counted by SQLite."""
+    """The pages of a ``runs()`` result, each read from the history by one query or two:
+    the history's own filters (pinned to the runs it holds) and the page's, sorted, limited
+    and counted by SQLite. The first page is what the ``runs()`` call read already (its
+    head), when it holds that page."""
 
     store: RowReader
     where: RunFilter = field(default_factory=RunFilter)
+    head: RunsHead | None = None
+    """The rows the ``runs()`` call read: the first page shown, if it is the default one."""
 
     def page(self, query: PageQuery) -> Page:
         search = " ".join(q for q in (self.where.search, query.search) if q) or None
+        first = self._first_page(query, search)
+        if first is not None:
+            return first
         terms, params = self._conditions(query)
-        source = "runs"
         if search is not None:
             self._check_search_index()
-            source = f"{SEARCH_TABLE} JOIN runs ON runs.rowid = {SEARCH_TABLE}.rowid"
-            terms.insert(0, f"{SEARCH_TABLE} MATCH ?")
-            params.insert(0, search)
-        clause = f" WHERE {' AND '.join(terms)}" if terms else ""
-        total = self._count(source, clause, params, only_search=len(terms) == 1 and bool(search))
-        order = self._order(query, search)
-        # The page's rows are found first (ids only), then read: sorting whole rows (their
-        # texts, a snippet per match) would cost every matching row what only 20 need.
-        page_ids = f"SELECT runs.rowid FROM {source}{clause} ORDER BY {order} LIMIT ? OFFSET ?"
-        fields = ", ".join(f"runs.{name}" for name in _PAGE_FIELDS)
-        match, outer_params = "", [*params, query.limit, query.offset]
-        if search is not None:
-            fields += f", snippet({SEARCH_TABLE}, -1, '«', '»', '…', 12)"
-            match = f"{SEARCH_TABLE} MATCH ? AND "
-            outer_params.insert(0, search)
-        sql = (
-            f"SELECT {fields} FROM {source} WHERE {match}runs.rowid IN ({page_ids}) "
-            f"ORDER BY {order}"
-        )
-        rows = self.store.read_rows(sql, outer_params)
+        total = self._count(search, query, terms, params)
+        if search is not None and query.sort in (None, MATCH):
+            rows = self._ranked_page(query, search, terms, params)
+        else:
+            rows = self._sorted_page(query, search, terms, params)
         names = (*_PAGE_FIELDS, SNIPPET_COLUMN[0]) if search is not None else _PAGE_FIELDS
         columns = columns_of(rows, [(name, "text") for name in names])
         return _page(
@@ -419,31 +416,84 @@ class StorePages:
             searching=search is not None,
         )
 
+    def _first_page(self, query: PageQuery, search: str | None) -> Page | None:
+        """The default first page from the head, once (later asks read the store again)."""
+        head, self.head = self.head, None
+        default = query.sort is None and not query.filters and query.search is None
+        if head is None or not default or query.offset:
+            return None
+        if query.limit > head.rows and not head.complete:
+            return None
+        shown = range(min(query.limit, head.rows))
+        return _page(head.columns, shown, total=head.total, offset=0, searching=bool(search))
+
+    def _ranked_page(
+        self, query: PageQuery, search: str, terms: list[str], params: list[Any]
+    ) -> list[tuple[Any, ...]]:
+        """A page in the search's order (best match first; MATCH sorted descending: the
+        other way round), its rows read by id with their snippets."""
+        ascending = query.sort is None or not query.descending
+        wanted = query.offset + query.limit if ascending else None
+        sql, params = ranked_ids_sql(search, terms, params, wanted)
+        ids = [rowid for (rowid,) in self.store.read_rows(sql, params)]
+        if not ascending:
+            ids.reverse()
+        ids = ids[query.offset : query.offset + query.limit]
+        if not ids:
+            return []
+        found = {
+            row[0]: row[1:]
+            for row in self.store.read_rows(
+                matched_rows_sql(_PAGE_FIELDS), matched_rows_params(search, ids)
+            )
+        }
+        return [found[rowid] for rowid in ids if rowid in found]
+
+    def _sorted_page(
+        self, query: PageQuery, search: str | None, terms: list[str], params: list[Any]
+    ) -> list[tuple[Any, ...]]:
+        """A page sorted by a column (or, without a search, the latest first): its ids are
+        found first, then read (sorting whole rows, their texts and a snippet per match,
+        would cost every matching row what only the page's need)."""
+        source, match, ids_params = "runs", "", list(params)
+        if search is not None:
+            source = f"{SEARCH_TABLE} JOIN runs ON runs.rowid = {SEARCH_TABLE}.rowid"
+            terms = [f"{SEARCH_TABLE} MATCH ?", *terms]
+            ids_params.insert(0, search)
+            match = f"{SEARCH_TABLE} MATCH ? AND "
+        clause = f" WHERE {' AND '.join(terms)}" if terms else ""
+        order = self._order(query)
+        page_ids = f"SELECT runs.rowid FROM {source}{clause} ORDER BY {order} LIMIT ? OFFSET ?"
+        fields = ", ".join(f"runs.{name}" for name in _PAGE_FIELDS)
+        if search is not None:
+            fields += f", snippet({SEARCH_TABLE}, -1, '«', '»', '…', 12)"
+        sql = (
+            f"SELECT {fields} FROM {source} WHERE {match}runs.rowid IN ({page_ids}) "
+            f"ORDER BY {order}"
+        )
+        outer = [*([search] if search is not None else []), *ids_params]
+        return self.store.read_rows(sql, [*outer, query.limit, query.offset])
+
     def history(self, local_ids: Sequence[str]) -> RunHistory:
         return self.store.runs_by_ids(list(local_ids))
 
-    def _count(self, source: str, clause: str, params: list[Any], *, only_search: bool) -> int:
-        if only_search:  # the index alone knows: no run to look up per match
-            sql = f"SELECT COUNT(*) FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH ?"
+    def _count(
+        self, search: str | None, query: PageQuery, terms: list[str], params: list[Any]
+    ) -> int:
+        if not query.filters and self.where.limit is None:
+            # the history's filters alone: the pin goes where the index reads it
+            terms, params = self.where.conditions(pinned=False)
+            sql, params = count_sql(search, terms, params, recorded_upto=self.where.recorded_upto)
         else:
-            sql = f"SELECT COUNT(*) FROM {source}{clause}"
+            sql, params = count_sql(search, terms, params)
         return int(self.store.read_rows(sql, params)[0][0])
 
     def _conditions(self, query: PageQuery) -> tuple[list[str], list[Any]]:
         terms, params = self.where.conditions()
         if self.where.limit is not None:
             # runs(limit=n) holds the n latest runs (best n matches): the page is of those
-            inner = RunFilter(
-                agents=self.where.agents,
-                statuses=self.where.statuses,
-                since=self.where.since,
-                thread=self.where.thread,
-                search=self.where.search,
-            )
-            terms = [f"runs.rowid IN ({self._limited(inner)})"]
-            params = [*inner.conditions()[1], self.where.limit]
-            if inner.search is not None:
-                params.insert(0, inner.search)
+            sql, params = self._limited()
+            terms = [f"runs.rowid IN ({sql})"]
         for title, wanted in query.filters:
             column = _BY_TITLE[title]
             if isinstance(wanted, Comparison):
@@ -454,29 +504,20 @@ class StorePages:
                 params.append("%" + re.sub(r"([\\%_])", r"\\\1", wanted) + "%")
         return terms, params
 
-    @staticmethod
-    def _limited(inner: RunFilter) -> str:
-        terms, _ = inner.conditions()
-        if inner.search is None:
+    def _limited(self) -> tuple[str, list[Any]]:
+        """The rowids of the runs a ``runs(limit=n)`` result holds, and the parameters."""
+        terms, params = self.where.conditions()
+        if self.where.search is None:
             clause = f" WHERE {' AND '.join(terms)}" if terms else ""
-            return f"SELECT rowid FROM runs{clause} ORDER BY started_at DESC, rowid DESC LIMIT ?"
-        return (
-            f"SELECT {SEARCH_TABLE}.rowid FROM {SEARCH_TABLE} JOIN runs "
-            f"ON runs.rowid = {SEARCH_TABLE}.rowid WHERE {SEARCH_TABLE} MATCH ?"
-            + "".join(f" AND {term}" for term in terms)
-            + f" ORDER BY bm25({SEARCH_TABLE}), runs.started_at DESC, runs.rowid DESC LIMIT ?"
-        )
+            sql = f"SELECT rowid FROM runs{clause} ORDER BY started_at DESC, rowid DESC LIMIT ?"
+            return sql, [*params, self.where.limit]
+        return ranked_ids_sql(self.where.search, terms, params, self.where.limit)
 
     @staticmethod
-    def _order(query: PageQuery, search: str | None) -> str:
+    def _order(query: PageQuery) -> str:
         latest = "runs.started_at DESC, runs.rowid DESC"
-        rank = f"bm25({SEARCH_TABLE})"
-        if query.sort is None:
-            return f"{rank}, {latest}" if search is not None else latest
-        if query.sort == MATCH:
-            if search is None:
-                return latest
-            return f"{rank} {'DESC' if query.descending else 'ASC'}, {latest}"
+        if query.sort is None or query.sort == MATCH:  # MATCH without a search
+            return latest
         direction = "DESC" if query.descending else "ASC"
         return f"{_BY_TITLE[query.sort].sql} {direction}, {latest}"
 
@@ -567,5 +608,5 @@ def run_pages(history: RunHistory) -> RunPages:
     when it is a ``runs()`` result; else from its rows in memory."""
     read_from = history.read_from
     if read_from is not None:
-        return StorePages(read_from.store, read_from.where)
+        return StorePages(read_from.store, read_from.where, read_from.head)
     return MemoryPages(history)

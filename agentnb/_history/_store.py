@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import functools
-import json
 import logging
 import os
 import sqlite3
@@ -63,8 +63,23 @@ from ._records import (
     ToolCallRecord,
     storable_row,
 )
+from ._search_sql import (
+    SEARCH_TABLE,
+    count_sql,
+    matched_rows_params,
+    matched_rows_sql,
+    ranked_ids_sql,
+)
 from ._summary_sql import order_indexes, rollup_schema, summary_frame, summary_rows
-from ._tables import RunFilter, RunHistory, StoreRead, columns_of, summary_keys
+from ._tables import (
+    SHOWN_ROWS,
+    RunFilter,
+    RunHistory,
+    RunsHead,
+    StoreRead,
+    columns_of,
+    summary_keys,
+)
 from ._writer import (
     ORPHAN_MESSAGE,
     RecorderWrites,
@@ -110,12 +125,11 @@ BUSY_TIMEOUT = 30.0
 """Seconds a write waits for another process's write to finish before giving up."""
 ORPHAN_SWEEP_SECONDS = 1.0
 """At most this often, a read first marks interrupted the rows of processes that have ended."""
-SEARCH_TABLE: Final = "runs_search"
-"""The full-text index of runs (FTS5): one row per run, with the run's rowid."""
-_RUN_SELECT = ", ".join(name for name, _ in RUN_COLUMNS)
+RUN_NAMES: Final = tuple(name for name, _ in RUN_COLUMNS)
+_RUN_SELECT = ", ".join(RUN_NAMES)
 SEARCH_COLUMNS = (*RUN_COLUMNS, SNIPPET_COLUMN)
-SEARCH_CANDIDATES: Final = 2000
-"""A search with a ``limit`` ranks at most this many matches: the most recently recorded."""
+HEAD_ROWS: Final = SHOWN_ROWS
+"""Rows a ``runs()`` call reads at once (what its table shows first); the rest at first use."""
 _TOOL_SELECT = ", ".join(
     "COALESCE(t.agent, r.agent)" if name == "agent" else f"t.{name}"
     for name, _ in TOOL_CALL_COLUMNS
@@ -144,6 +158,9 @@ class HistoryStore:
         self._closed = False
         self._next_sweep = time.monotonic() + ORPHAN_SWEEP_SECONDS
         self._recording = RecorderWrites(self._write_now, closed=lambda: self._closed)
+        self._unread_results: weakref.WeakSet[RunHistory] = weakref.WeakSet()
+        """An in-memory store's ``runs()`` results whose rows are not all read yet: read
+        when it closes, as its data goes with it."""
         _LIVE_STORES.add(self)
         try:
             if self.path is not None:
@@ -228,8 +245,17 @@ class HistoryStore:
                 return
             try:
                 self._interrupt_open_runs()
+                self._read_unread_results()
             finally:
                 self._close_connections()
+
+    def _read_unread_results(self) -> None:
+        for history in list(self._unread_results):
+            try:
+                len(history)  # reads its rows
+            except HistoryError as exc:
+                logger.warning("agentnb history: a runs() result could not be read: %s", exc)
+        self._unread_results.clear()
 
     def _close_connections(self) -> None:
         with self._lock:
@@ -391,53 +417,88 @@ class HistoryStore:
 
     # ---- reading ---------------------------------------------------------------------
     def run_columns(self, where: RunFilter | None = None) -> dict[str, Sequence[Any]]:
-        """Matching runs, most recent first, as one list per column of ``RUN_COLUMNS``."""
+        """Matching runs, most recent first (a search's: in its order, :mod:`._search_sql`),
+        as one list per column of ``RUN_COLUMNS`` (and ``snippet`` for a search).
+
+        A closed store that has a file opens it again for the read (a ``runs()`` result
+        read after its store was closed); an in-memory one reads its results first, when it
+        is closed (:meth:`close`)."""
         where = where or RunFilter()
+        if self._closed and self.path is not None:
+            with HistoryStore(self.path, busy_timeout=self.busy_timeout) as reopened:
+                return reopened.run_columns(where)
+        with self._reading() as db:
+            return self._read_columns(db, where)
+
+    def _read_columns(self, db: sqlite3.Connection, where: RunFilter) -> dict[str, Sequence[Any]]:
         if where.search is not None:
-            return self._search(where)
+            self._require_search_index(db)
+            return self._search(db, where)
         clause, params = where.where()
         sql = f"SELECT {_RUN_SELECT} FROM runs {clause} ORDER BY started_at DESC, rowid DESC"
         if where.limit is not None:
             sql += " LIMIT ?"
             params.append(where.limit)
-        with self._reading() as db:
-            rows = db.execute(sql, params).fetchall()
-        return columns_of(rows, RUN_COLUMNS)
+        return columns_of(db.execute(sql, params).fetchall(), RUN_COLUMNS)
 
-    def _search(self, where: RunFilter) -> dict[str, Sequence[Any]]:
-        """Runs matching ``where.search`` (and the other conditions), best match first by
-        bm25 (ties: the latest first), with a ``snippet`` column: the matching words in
-        their context. With a ``limit``, the best of the ``SEARCH_CANDIDATES`` most
-        recently recorded matches (all of them when there are fewer), so a common word in
-        a million runs is not ranked a million times."""
-        sql, params = ranked_matches_sql(where, SEARCH_CANDIDATES)
-        with self._reading() as db:
-            if not self._has_search_index(db):
-                raise HistoryError(
-                    f"cannot search the run history at {self._where}: this Python's SQLite "
-                    f"({sqlite3.sqlite_version}) was built without FTS5, the full-text index"
-                )
-            ids = [rowid for (rowid,) in db.execute(sql, params)]
-            found = {}
-            if ids:
-                bounds = (min(ids), max(ids), json.dumps(ids))
-                found = {
-                    row[0]: row[1:] for row in db.execute(_MATCHED_ROWS, (where.search, *bounds))
-                }
+    @staticmethod
+    def _search(db: sqlite3.Connection, where: RunFilter) -> dict[str, Sequence[Any]]:
+        """Runs matching ``where.search`` (and the other conditions) in the search's order,
+        with a ``snippet`` column: the matching words in their context."""
+        assert where.search is not None
+        terms, params = where.conditions()
+        sql, params = ranked_ids_sql(where.search, terms, params, where.limit)
+        ids = [rowid for (rowid,) in db.execute(sql, params)]
+        found = {}
+        if ids:
+            read = db.execute(matched_rows_sql(RUN_NAMES), matched_rows_params(where.search, ids))
+            found = {row[0]: row[1:] for row in read}
         rows = [found[rowid] for rowid in ids if rowid in found]
         return columns_of(rows, SEARCH_COLUMNS)
 
-    @staticmethod
-    def _has_search_index(db: sqlite3.Connection) -> bool:
+    def _require_search_index(self, db: sqlite3.Connection) -> None:
         found = db.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (SEARCH_TABLE,)
         )
-        return found.fetchone() is not None
+        if found.fetchone() is None:
+            raise HistoryError(
+                f"cannot search the run history at {self._where}: this Python's SQLite "
+                f"({sqlite3.sqlite_version}) was built without FTS5, the full-text index"
+            )
 
     def runs(self, where: RunFilter | None = None) -> RunHistory:
-        """Matching runs, most recent first."""
+        """Matching runs, most recent first (a search's: best match first). The call reads
+        how many there are and the first ``HEAD_ROWS`` (what a table shows), in one read
+        transaction; the result reads the rest at first use, pinned to the runs recorded
+        by then (:class:`RunHistory`)."""
         where = where or RunFilter()
-        return RunHistory(self.run_columns(where), store=self, read_from=StoreRead(self, where))
+        with self._reading() as db:
+            db.execute("BEGIN")  # one snapshot: the pin, the first rows and the count agree
+            try:
+                (upto,) = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM runs").fetchone()
+                pinned = dataclasses.replace(where, recorded_upto=upto)
+                head = self._head(db, pinned)
+            finally:
+                db.execute("COMMIT")
+        history = RunHistory.read_from_store(StoreRead(self, pinned, head))
+        if not head.complete and self._memory:
+            self._unread_results.add(history)
+        return history
+
+    def _head(self, db: sqlite3.Connection, where: RunFilter) -> RunsHead:
+        """The first ``HEAD_ROWS`` runs of ``where`` and how many there are in all."""
+        first = HEAD_ROWS + 1  # one more: fewer back means the head is every row
+        asked = first if where.limit is None else min(where.limit, first)
+        columns = self._read_columns(db, dataclasses.replace(where, limit=asked))
+        rows = len(columns["local_id"])
+        if rows < first:
+            return RunsHead(rows, columns)
+        terms, params = where.conditions(pinned=False)
+        sql, params = count_sql(where.search, terms, params)  # the snapshot is the pin
+        total = int(db.execute(sql, params).fetchone()[0])
+        if where.limit is not None:
+            total = min(total, where.limit)
+        return RunsHead(total, {name: values[:HEAD_ROWS] for name, values in columns.items()})
 
     def read_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """The rows a read-only query gives (a browsable table's pages: :mod:`._pages`)."""
@@ -516,37 +577,6 @@ class HistoryStore:
         """How many runs the store holds."""
         with self._reading() as db:
             return int(db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
-
-
-def ranked_matches_sql(where: RunFilter, candidates: int) -> tuple[str, list[Any]]:
-    """The ids of the runs a search keeps, best first: the matches (filtered) in the
-    index's own order, newest first (at most ``candidates`` of them when there is a limit),
-    ranked by bm25 on their ids alone."""
-    terms, params = where.conditions()
-    ranked = -1 if where.limit is None else candidates
-    kept = -1 if where.limit is None else where.limit
-    hits = (
-        f"SELECT {SEARCH_TABLE}.rowid AS id, bm25({SEARCH_TABLE}) AS score, "
-        f"runs.started_at AS started FROM {SEARCH_TABLE} "
-        f"JOIN runs ON runs.rowid = {SEARCH_TABLE}.rowid WHERE {SEARCH_TABLE} MATCH ?1"
-        + "".join(f" AND {term}" for term in terms)
-        + f" ORDER BY {SEARCH_TABLE}.rowid DESC LIMIT {ranked}"
-    )
-    sql = f"WITH hits AS ({hits}) SELECT id FROM hits ORDER BY score, started DESC, id DESC"
-    return f"{sql} LIMIT {kept}", [where.search, *params]
-
-
-_MATCHED_ROWS = (
-    f"SELECT {SEARCH_TABLE}.rowid, "
-    + ", ".join(f"runs.{name}" for name, _ in RUN_COLUMNS)
-    + f", snippet({SEARCH_TABLE}, -1, '«', '»', '…', 12) FROM {SEARCH_TABLE} CROSS JOIN runs "
-    f"WHERE {SEARCH_TABLE} MATCH ?1 AND {SEARCH_TABLE}.rowid BETWEEN ?2 AND ?3 "
-    # +: not a constraint handed to FTS5, which would run the query once per id
-    f"AND +{SEARCH_TABLE}.rowid IN (SELECT value FROM json_each(?4)) "
-    f"AND runs.rowid = {SEARCH_TABLE}.rowid"
-)
-"""The kept runs' columns and snippets: one more pass of the query over their id range (a
-snippet needs the match; one query per run would build a prefix's matches each time)."""
 
 
 _COUNTS_DEFAULT_ZERO = tuple(

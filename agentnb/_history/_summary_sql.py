@@ -308,10 +308,11 @@ def counts_sql(keys: Sequence[str], where: RunFilter, every: str | None) -> tupl
     """Per group and status: the keys, the status, the runs, then for each figure of
     ``_COUNTED`` its SUM (NULL for the metrics: only counted) and COUNT (a group may come
     in several rows: they add up). From the rollup where it can answer (every key and
-    filter but the thread): the stopped runs of whole hours, and from ``runs`` the stopped
-    runs since ``where.since`` up to the next whole hour and the running runs. Else all
-    from ``runs``."""
-    if where.thread is not None or "thread_id" in keys or (where.since or 0) < 0:
+    filter but the thread and ``recorded_upto``): the stopped runs of whole hours, and
+    from ``runs`` the stopped runs since ``where.since`` up to the next whole hour and the
+    running runs. Else all from ``runs``."""
+    pinned = where.recorded_upto is not None  # the rollup has no rowids
+    if pinned or where.thread is not None or "thread_id" in keys or (where.since or 0) < 0:
         return _runs_counts_sql(keys, where, every, where.conditions())
     terms: list[str] = []
     params: list[Any] = []

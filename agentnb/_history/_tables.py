@@ -104,6 +104,9 @@ class RunFilter:
     limit: int | None = None
     search: str | None = None
     """An FTS5 query made from the user's words (:func:`search_query`), never their text."""
+    recorded_upto: int | None = None
+    """The highest rowid of the runs table when ``runs()`` was called: a result holds the
+    runs recorded by then, however late its rows are read (later runs have higher ones)."""
 
     @classmethod
     def build(
@@ -141,9 +144,11 @@ class RunFilter:
         terms, params = self.conditions()
         return (f"WHERE {' AND '.join(terms)}" if terms else ""), params
 
-    def conditions(self) -> tuple[list[str], list[Any]]:
+    def conditions(self, *, pinned: bool = True) -> tuple[list[str], list[Any]]:
         """The conditions on ``runs`` columns (all must hold) and their parameters; the
-        search is not one of them (the store joins the index for it)."""
+        search is not one of them (the store joins the index for it), nor the limit.
+        ``pinned=False`` leaves out ``recorded_upto`` too (a count puts it where the index
+        reads it)."""
         terms: list[str] = []
         params: list[Any] = []
         for column, values in (
@@ -159,6 +164,9 @@ class RunFilter:
         if self.thread is not None:
             terms.append("runs.thread_id = ?")
             params.append(self.thread)
+        if pinned and self.recorded_upto is not None:
+            terms.append("runs.rowid <= ?")
+            params.append(self.recorded_upto)
         return terms, params
 
 
@@ -295,19 +303,54 @@ _EXTRA_COLUMNS = (SNIPPET_COLUMN, ORIGIN_COLUMN)
 
 
 @dataclass(frozen=True)
+class RunsHead:
+    """What a ``runs()`` call read at once: how many runs it holds and the first of them
+    (the rows a table shows first), in the result's order."""
+
+    total: int
+    columns: Mapping[str, Sequence[Any]]
+    """The first rows, one sequence per column (``RUN_COLUMNS``, then a search's
+    ``snippet``)."""
+
+    @property
+    def rows(self) -> int:
+        return len(self.columns["local_id"])
+
+    @property
+    def complete(self) -> bool:
+        """Whether the head is every row of the result."""
+        return self.rows >= self.total
+
+
+class RowSource(Protocol):
+    """Where a ``runs()`` result reads its rows (a :class:`~._store.HistoryStore`)."""
+
+    def run_columns(self, where: RunFilter) -> dict[str, Sequence[Any]]: ...
+
+    def tool_call_rows(self, local_ids: Sequence[str]) -> list[tuple[Any, ...]]: ...
+
+
+@dataclass(frozen=True)
 class StoreRead:
-    """Where a ``runs()`` result was read: the store and the filters. A browsable table
-    reads its pages there (:mod:`._pages`)."""
+    """Where a ``runs()`` result was read: the store, the filters (with the rowid the
+    result is pinned to) and what the call read at once. A browsable table reads its pages
+    there (:mod:`._pages`); the result reads the rest of its rows there at first use."""
 
     store: Any
-    """The :class:`~._store.HistoryStore` (which imports this module)."""
+    """The :class:`~._store.HistoryStore` (which imports this module): a :class:`RowSource`."""
     where: RunFilter
+    head: RunsHead | None = None
 
 
 class RunHistory(Sequence[RunRecord]):
-    """Runs, most recent first (a batch: in input order).
+    """Runs, most recent first (a search's: best match first; a batch: in input order).
 
     ``history[0]`` is a :class:`RunRecord`; ``history[:10]`` another ``RunHistory``.
+
+    A ``runs()`` result of more rows than a table shows first holds those rows and the
+    count; the rest are read from the history file at first use (``len()``, iterating,
+    ``to_pandas()``...), and are the runs recorded when ``runs()`` was called. So showing
+    ``agentnb.runs()`` over a million runs reads 20 of them.
     """
 
     def __init__(
@@ -326,7 +369,10 @@ class RunHistory(Sequence[RunRecord]):
         )
         """The columns: ``RUN_COLUMNS``, then ``snippet`` for a search's results and
         ``origin`` for a history joined with a platform's listing."""
-        self._columns = _complete_columns(columns, self._spec)
+        self._read: dict[str, Sequence[Any]] = _complete_columns(columns, self._spec)
+        """Every row's columns; only the head's while :attr:`_unread` is set."""
+        self._unread: StoreRead | None = None
+        """Where the rest of the rows are to be read, until they are."""
         self._store = store
         self._tool_rows = list(tool_rows) if tool_rows is not None else None
         self.source = source
@@ -335,6 +381,34 @@ class RunHistory(Sequence[RunRecord]):
         self.read_from = read_from
         """The store and filters of a ``runs()`` result (None for runs held in memory: a
         batch, ``from_runs``, a listing, a joined history, a slice)."""
+
+    @classmethod
+    def read_from_store(cls, read: StoreRead) -> RunHistory:
+        """A ``runs()`` result: the rows its head holds, the others read at first use."""
+        head = read.head
+        history = cls(head.columns if head else None, store=read.store, read_from=read)
+        if head is None or not head.complete:
+            history._unread = read
+        return history
+
+    @property
+    def _columns(self) -> dict[str, Sequence[Any]]:
+        """Every row's columns (read from the store first, if they are not yet)."""
+        unread = self._unread
+        if unread is not None:
+            store: RowSource = unread.store
+            self._read = _complete_columns(store.run_columns(unread.where), self._spec)
+            self._unread = None
+        return self._read
+
+    def _shown(self, rows: int) -> tuple[Mapping[str, Sequence[Any]], int, int]:
+        """The columns holding the first ``rows`` rows, how many of them there are, and
+        the total: from the head while the rest are unread and it holds enough."""
+        unread = self._unread
+        if unread is not None and unread.head is not None and rows <= unread.head.rows:
+            return self._read, rows, unread.head.total
+        total = len(self)
+        return self._columns, min(rows, total), total
 
     # ---- building ------------------------------------------------------------------------
     @classmethod
@@ -380,11 +454,24 @@ class RunHistory(Sequence[RunRecord]):
 
     def __getitem__(self, index: int | slice) -> RunRecord | RunHistory:
         if isinstance(index, slice):
-            columns = {name: values[index] for name, values in self._columns.items()}
+            known = (
+                (index.start or 0) >= 0
+                and (index.step or 1) > 0
+                and index.stop is not None
+                and self._head_holds(index.stop)
+            )
+            rows = self._read if known else self._columns
+            columns = {name: values[index] for name, values in rows.items()}
             return RunHistory(
                 columns, store=self._store, tool_rows=self._tool_rows, source=self.source
             )
-        return RunRecord.from_row(tuple(self._columns[name][index] for name, _ in RUN_COLUMNS))
+        rows = self._read if index >= 0 and self._head_holds(index + 1) else self._columns
+        return RunRecord.from_row(tuple(rows[name][index] for name, _ in RUN_COLUMNS))
+
+    def _head_holds(self, stop: int) -> bool:
+        """Whether the rows before ``stop`` are read (all are, once the rest are)."""
+        unread = self._unread
+        return unread is None or (unread.head is not None and 0 <= stop <= unread.head.rows)
 
     def rows_at(self, indices: Iterable[int]) -> RunHistory:
         """The runs at these positions, in the order given, as a history held in memory."""
@@ -482,7 +569,7 @@ class RunHistory(Sequence[RunRecord]):
 
     def extra_keys(self) -> list[str]:
         """Columns of this table a summary may group by besides the history's own."""
-        return [ORIGIN_COLUMN[0]] if ORIGIN_COLUMN[0] in self._columns else []
+        return [ORIGIN_COLUMN[0]] if ORIGIN_COLUMN in self._spec else []
 
     def plot(self, kind: str = "tokens", *, ax: Any = None, **options: Any) -> Any:
         """Draw a common view as a report figure with matplotlib; return the Axes drawn on.
@@ -508,15 +595,22 @@ class RunHistory(Sequence[RunRecord]):
 
     # ---- display -------------------------------------------------------------------------
     def _title(self) -> str:
-        statuses = Counter(self._columns["status"])
-        counts = ", ".join(f"{n} {status}" for status, n in statuses.most_common())
-        noun = "run" if len(self) == 1 else "runs"
+        """``RunHistory: 5 runs — 3 completed, 2 failed``: the statuses once every row is
+        read (a ``runs()`` result of more rows than its head says only how many)."""
+        columns, _, total = self._shown(0)
+        noun = "run" if total == 1 else "runs"
         where = " (remote)" if self.source == "remote" else self._origins()
-        return f"RunHistory: {len(self)} {noun}{where}" + (f" — {counts}" if counts else "")
+        if self._unread is not None:
+            return f"RunHistory: {total} {noun}{where}"
+        statuses = Counter(columns["status"])
+        counts = ", ".join(f"{n} {status}" for status, n in statuses.most_common())
+        return f"RunHistory: {total} {noun}{where}" + (f" — {counts}" if counts else "")
 
     def _origins(self) -> str:
         """`` (2 both, 1 local, 3 remote)`` for a joined history, else nothing."""
-        origins = Counter(self._columns.get(ORIGIN_COLUMN[0], ()))
+        if ORIGIN_COLUMN not in self._spec:
+            return ""
+        origins = Counter(self._columns[ORIGIN_COLUMN[0]])
         shown = ", ".join(f"{origins[o]} {o}" for o in ORIGINS if origins[o])
         return f" ({shown})" if shown else ""
 
@@ -525,20 +619,21 @@ class RunHistory(Sequence[RunRecord]):
         one line per run, with the columns of the notebook's table; with ``width`` (a
         terminal's columns) fitted to it: columns shortened or left out, the message
         taking what is left."""
-        shown = len(self) if limit is None else min(len(self), limit)
-        return text_table(self._columns, range(shown), time.time(), width)
+        columns, shown, _ = self._shown(len(self) if limit is None else limit)
+        return text_table(columns, range(shown), time.time(), width)
 
     def __repr__(self) -> str:
-        if not len(self):
+        _, shown, total = self._shown(SHOWN_ROWS)
+        if not total:
             return self._title()
-        more = len(self) - min(len(self), SHOWN_ROWS)
+        more = total - shown
         tail = f"\n… and {more} more" if more else ""
         return f"{self._title()}\n{self.to_text(SHOWN_ROWS)}{tail}"
 
     def _repr_html_(self) -> str:
-        shown = range(min(len(self), SHOWN_ROWS))
+        columns, shown, total = self._shown(SHOWN_ROWS)
         return html_table(
-            self._columns, shown, title=self._title(), more=len(self) - len(shown), now=time.time()
+            columns, range(shown), title=self._title(), more=total - shown, now=time.time()
         )
 
 

@@ -222,23 +222,45 @@ def test_search_combines_with_the_other_filters(store: HistoryStore) -> None:
     assert unrelated not in found(store, "weather nvda")
 
 
-def test_a_limited_search_ranks_the_most_recent_matches(
+def test_a_search_ranks_the_most_recent_matches_first(
     store: HistoryStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With a limit, the best of the SEARCH_CANDIDATES latest matches (so a common word in a
-    million runs is not ranked a million times); without one, every match, ranked."""
+    """The SEARCH_CANDIDATES latest matches come first, best first; the older ones after
+    them, best first (so a common word in a million runs is not ranked a million times to
+    show its first rows). With fewer matches than that, every match is ranked together."""
     now = time.time()
     strongest, *recent = record(
         store,
         make_run("NVDA NVDA NVDA", "NVDA", started=now - 3600),
         *(make_run(f"question {i} " + "filler " * 30 + "NVDA", "x", started=now) for i in range(3)),
     )
-    assert found(store, "nvda", limit=2)[0] == strongest  # fewer matches than candidates
-    monkeypatch.setattr("agentnb._history._store.SEARCH_CANDIDATES", 3)
-    best_two = found(store, "nvda", limit=2)
-    assert len(best_two) == 2 and set(best_two) <= set(recent)
-    assert found(store, "nvda")[0] == strongest
-    assert len(found(store, "nvda")) == 4
+    assert found(store, "nvda")[0] == strongest  # fewer matches than candidates
+    assert found(store, "nvda", limit=2)[0] == strongest
+    monkeypatch.setattr("agentnb._history._search_sql.SEARCH_CANDIDATES", 3)
+    everything = found(store, "nvda")
+    assert set(everything[:3]) == set(recent) and everything[3] == strongest
+    assert len(everything) == 4
+
+
+def test_a_limit_keeps_the_first_of_the_same_order(
+    store: HistoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """runs(search=..., limit=n) is runs(search=...)[:n] for every n: one order, however
+    many are asked for (it used to rank the latest matches with a limit, all without)."""
+    now = time.time()
+    record(
+        store,
+        *(
+            make_run("NVDA " * (1 + i % 4) + "filler " * (i % 7), f"answer {i}", started=now - i)
+            for i in range(12)
+        ),
+    )
+    for candidates in (3, 5, 2000):
+        monkeypatch.setattr("agentnb._history._search_sql.SEARCH_CANDIDATES", candidates)
+        everything = found(store, "nvda")
+        assert len(everything) == 12
+        for n in range(1, 14):
+            assert found(store, "nvda", limit=n) == everything[:n], (candidates, n)
 
 
 def test_a_run_is_found_once_it_stops_running(store: HistoryStore) -> None:
