@@ -473,13 +473,16 @@ class HistoryStore:
         by then (:class:`RunHistory`)."""
         where = where or RunFilter()
         with self._reading() as db:
-            db.execute("BEGIN")  # one snapshot: the pin, the first rows and the count agree
+            began = not db.in_transaction
+            if began:  # one snapshot: the pin, the first rows and the count agree
+                db.execute("BEGIN")
             try:
                 (upto,) = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM runs").fetchone()
                 pinned = dataclasses.replace(where, recorded_upto=upto)
                 head = self._head(db, pinned)
             finally:
-                db.execute("COMMIT")
+                if began:
+                    db.execute("COMMIT")
         history = RunHistory.read_from_store(StoreRead(self, pinned, head))
         if not head.complete and self._memory:
             self._unread_results.add(history)

@@ -327,8 +327,6 @@ class RowSource(Protocol):
 
     def run_columns(self, where: RunFilter) -> dict[str, Sequence[Any]]: ...
 
-    def tool_call_rows(self, local_ids: Sequence[str]) -> list[tuple[Any, ...]]: ...
-
 
 @dataclass(frozen=True)
 class StoreRead:
