@@ -147,7 +147,7 @@ class AgentMagics(Magics):
     @argument("--agent", help="only runs of this agent")
     @argument("--status", help="only runs with this status (completed, failed, ...)")
     @argument("--thread", help="only runs of this thread")
-    @argument("--limit", type=int, default=20, help="most recent N runs (default 20)")
+    @argument("--limit", type=int, default=None, help="at most N runs (default: all, 20 a page)")
     @argument(
         "--search",
         nargs="+",

@@ -168,6 +168,24 @@ def test_an_absurd_limit_on_agent_runs_means_all(
     assert len(table) == 3
 
 
+def test_agent_runs_shows_every_run_a_page_at_a_time(
+    shell: InteractiveShell, history: Path
+) -> None:
+    """No limit by default: the table pages through the whole history (a result reads the
+    first page at once, the rest when used), so its pager is not stuck at 20 runs."""
+    with HistoryStore(history) as store:
+        for i in range(25):
+            run = Run(agent="echo", message=f"q{i}")
+            run.start()
+            run.apply(TextDelta(delta="a"))
+            run.apply(RunCompleted())
+            store.record(run, RunRequest(agent="echo", message=f"q{i}"))
+    table = shell.run_line_magic("agent_runs", "")
+    assert repr(table).splitlines()[0] == "RunHistory: 25 runs"
+    assert len(table) == 25
+    assert len(shell.run_line_magic("agent_runs", "--limit 5")) == 5
+
+
 @pytest.mark.parametrize(
     ("words", "found"),
     [("q1 answer", ["q1"]), ('"q1" -', ["q1"]), ("'q1'", ["q1"]), ("NEAR( q1", []), ("AND", [])],
