@@ -4,6 +4,7 @@ started once per test session with fault injection on and no pacing delay."""
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 from collections.abc import Iterator
 
@@ -14,6 +15,12 @@ import pytest
 os.environ.setdefault(
     "AGENTNB_HISTORY", os.path.join(tempfile.mkdtemp(prefix="agentnb-test-"), "history.db")
 )
+
+# A suite started in the background by a shell without job control (`cmd &` in a script)
+# inherits SIGINT ignored, and so does every process it starts: the tests of Ctrl-C (a
+# kernel's interrupt, the CLI's) would see nothing arrive. Restored to Python's own.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 from agentnb.server import ServerHandle, start_server
 
