@@ -15,8 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_chat_browser import RUN_CELL, open_notebook_at
-from test_more_browser import cell_at, new_notebook, new_page, wait_for_state, widget_errors
+from notebook_pages import (
+    PAUSED,
+    RUN_CELL,
+    cell_at,
+    notebook_page,
+    wait_for_state,
+    widget_at,
+    widget_errors,
+)
 
 from agentnb.server import ServerHandle
 from agentnb.server._planner import QUESTION
@@ -24,9 +31,7 @@ from agentnb.server._planner import QUESTION
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "answers.ipynb"
-SETUP = 0
 ASKS = {"operativus": 1, "ag-ui": 2}
-PAUSED = "Paused — waiting for your approval"
 
 
 def cells(server: ServerHandle) -> list[str]:
@@ -46,17 +51,10 @@ def cells(server: ServerHandle) -> list[str]:
 def page(
     browser: Any, jupyterlab: Any, agent_server: ServerHandle, artifacts: Path
 ) -> Iterator[Any]:
-    new_notebook(jupyterlab.root / NOTEBOOK, cells(agent_server))
-    context, page, errors = new_page(browser)
-    open_notebook_at(page, f"{jupyterlab.url}/lab/tree/{NOTEBOOK}?reset")
-    page.evaluate(RUN_CELL, SETUP)
-    page.wait_for_function("() => window.__anbPanel().content.widgets[0].model.executionCount")
-    page.errors = errors  # type: ignore[attr-defined]
-    try:
+    with notebook_page(
+        browser, jupyterlab, NOTEBOOK, cells(agent_server), last_shot=artifacts / "answers-last.png"
+    ) as page:
         yield page
-    finally:
-        page.screenshot(path=str(artifacts / "answers-last.png"), full_page=True)
-        context.close()
 
 
 @pytest.mark.parametrize("provider", list(ASKS))
@@ -83,7 +81,7 @@ def test_an_answer_typed_in_the_chat_cell_finishes_the_run(
     assert box.input_value() == "Lisbon, in May", "the notebook took no keystroke"
     page.keyboard.press("Enter")
     wait_for_state(page, ask, "Completed")
-    widget = cell_at(page, ask).locator(".agentnb")
+    widget = widget_at(page, ask)
     asked = widget.locator(".anb-tool", has_text="ask_user")
     assert asked.get_attribute("data-status") == "succeeded"
     assert asked.locator(".anb-approval-outcome").inner_text() == "Answered: Lisbon, in May"

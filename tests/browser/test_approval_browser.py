@@ -15,8 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_chat_browser import RUN_CELL, open_notebook_at
-from test_more_browser import cell_at, new_notebook, new_page, wait_for_state, widget_errors
+from notebook_pages import (
+    PAUSED,
+    RUN_CELL,
+    cell_at,
+    notebook_page,
+    wait_for_state,
+    widget_at,
+    widget_errors,
+)
 
 from agentnb.server import ServerHandle
 from agentnb.server._trader import APPROVAL_REASON
@@ -25,7 +32,6 @@ pytestmark = pytest.mark.browser
 
 NOTEBOOK = "approvals.ipynb"
 SETUP, APPROVE, DENY, MAGIC = 0, 1, 2, 3
-PAUSED = "Paused — waiting for your approval"
 IS_ACTIVE = "(el) => el === document.activeElement"
 
 
@@ -44,17 +50,14 @@ def cells(server: ServerHandle) -> list[str]:
 def page(
     browser: Any, jupyterlab: Any, agent_server: ServerHandle, artifacts: Path
 ) -> Iterator[Any]:
-    new_notebook(jupyterlab.root / NOTEBOOK, cells(agent_server))
-    context, page, errors = new_page(browser)
-    open_notebook_at(page, f"{jupyterlab.url}/lab/tree/{NOTEBOOK}?reset")
-    page.evaluate(RUN_CELL, SETUP)
-    page.wait_for_function("() => window.__anbPanel().content.widgets[0].model.executionCount")
-    page.errors = errors  # type: ignore[attr-defined]
-    try:
+    with notebook_page(
+        browser,
+        jupyterlab,
+        NOTEBOOK,
+        cells(agent_server),
+        last_shot=artifacts / "approvals-last.png",
+    ) as page:
         yield page
-    finally:
-        page.screenshot(path=str(artifacts / "approvals-last.png"), full_page=True)
-        context.close()
 
 
 def pending_card(page: Any, index: int) -> Any:
@@ -70,7 +73,7 @@ def test_approve_click_continues_the_paused_run_to_the_placed_trade(
     page: Any, artifacts: Path
 ) -> None:
     card = pending_card(page, APPROVE)
-    widget = cell_at(page, APPROVE).locator(".agentnb")
+    widget = widget_at(page, APPROVE)
     assert card.locator(".anb-tool-name").inner_text() == "place_trade"
     assert card.locator(".anb-tool-status").inner_text() == "awaiting approval"
     arguments = card.locator(".anb-approval-call-text").inner_text()  # the call as decided on
@@ -112,7 +115,7 @@ def test_deny_with_a_reason_typed_from_the_keyboard_ends_the_call_denied(
     assert card.locator(".anb-deny").evaluate(IS_ACTIVE)
     page.keyboard.press("Enter")
     wait_for_state(page, DENY, "Completed")
-    widget = cell_at(page, DENY).locator(".agentnb")
+    widget = widget_at(page, DENY)
     denied = widget.locator(".anb-tool", has_text="place_trade")
     assert denied.get_attribute("data-status") == "denied"
     assert denied.locator(".anb-tool-status").inner_text() == "denied"
@@ -130,7 +133,7 @@ def test_an_agent_magic_cell_is_approved_from_the_keyboard(page: Any, artifacts:
     card.locator(".anb-approve").focus()
     page.keyboard.press("Enter")
     wait_for_state(page, MAGIC, "Completed")
-    widget = cell_at(page, MAGIC).locator(".agentnb")
+    widget = widget_at(page, MAGIC)
     placed = widget.locator(".anb-tool", has_text="place_trade")
     assert placed.get_attribute("data-status") == "succeeded"
     assert "Placed a demo order" in widget.locator(".anb-answer").inner_text()

@@ -15,83 +15,37 @@ Screenshots go to test-artifacts/ (cell-*.png).
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
-from test_chat_browser import NOTEBOOK_PANEL, RUN_CELL, open_notebook_at
-from test_more_browser import cell_at, new_notebook, new_page, wait_for_state, widget_errors
+from notebook_pages import (
+    APPS,
+    NOTEBOOK_STATE,
+    PAUSED,
+    RECORD_ESCAPED,
+    RUN_CELL,
+    SHUTDOWN_KERNEL,
+    THEMES,
+    cell_at,
+    load_jupyter_app,
+    nbconvert,
+    notebook_page,
+    open_notebook_at,
+    run_and_wait,
+    set_theme,
+    setup_cell,
+    url_of,
+    wait_for_state,
+    widget_errors,
+)
 
 from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.browser
 
-APPS = ["jupyterlab", "notebook7"]
-PAUSED = "Paused — waiting for your approval"
 CHAT = 'w = agentnb.chat("echo")'
-
-
-def url_of(server: Any, app: str, name: str) -> str:
-    if app == "jupyterlab":
-        return f"{server.url}/lab/tree/{name}?reset"
-    return f"{server.url}/notebooks/{name}"
-
-
-def setup_cell(agent_server: ServerHandle) -> str:
-    return (
-        "%load_ext agentnb\nimport os, agentnb\n"
-        f'agentnb.connect("vercel", base_url="{agent_server.url_for("vercel")}", '
-        f'api_key="{agent_server.api_key}", name="trading")\n'
-        'agentnb.connect("seekrflow", base_url=os.environ["AGENTNB_BASE_URL"], '
-        'api_key=os.environ["AGENTNB_API_KEY"], name="fast", '
-        'headers={"X-AgentNB-Delay-Ms": "2"})\n'
-        'doc = "\\n\\n".join(f"Paragraph {i}. " + "streamed words " * 30 for i in range(260))'
-    )
-
-
-def run_and_wait(page: Any, index: int) -> None:
-    page.evaluate(RUN_CELL, index)
-    page.wait_for_function(
-        "(i) => window.__anbPanel().content.widgets[i].model.executionCount", arg=index
-    )
-
-
-def open_with_setup(page: Any, server: Any, app: str, name: str, cells: list[str]) -> None:
-    new_notebook(server.root / name, cells)
-    open_notebook_at(page, url_of(server, app, name))
-    run_and_wait(page, 0)
-
-
-def set_theme(page: Any, theme: str) -> None:
-    page.evaluate(
-        "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme
-    )
-    light = "true" if theme == "JupyterLab Light" else "false"
-    page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{light}'")
-    page.wait_for_timeout(300)
-
-
-NOTEBOOK_STATE = """
-(index) => {
-  const panel = window.__anbPanel();
-  const cells = panel.content.widgets;
-  return {
-    cells: cells.length,
-    types: cells.map((c) => c.model.type).join(","),
-    count: cells[index].model.executionCount,
-    mode: panel.content.mode,
-  };
-}
-"""
-RECORD_ESCAPED = """
-() => {
-  window.__anbEscaped = [];
-  document.addEventListener("keydown", (e) => window.__anbEscaped.push(e.key));
-}
-"""
 SHORTCUT_KEYS = ["Escape", "a", "b", "d", "d", "m", "y", "z", "Alt+Enter", "Control+Shift+-"]
 
 
@@ -112,9 +66,7 @@ def test_keys_typed_in_the_cell_stay_in_the_cell(
         'w = agentnb.chat("echo")',
         'trade = agentnb.ask("trader", "buy 10 NVDA", via="trading", new_thread=True)',
     ]
-    context, page, errors = new_page(browser)
-    try:
-        open_with_setup(page, server, app, f"keys_{app}.ipynb", cells)
+    with notebook_page(browser, server, f"keys_{app}.ipynb", cells, app=app) as page:
         page.evaluate(RECORD_ESCAPED)
         run_and_wait(page, 1)
         box = cell_at(page, 1).locator(".anb-input-text")
@@ -156,9 +108,7 @@ def test_keys_typed_in_the_cell_stay_in_the_cell(
         wait_for_state(page, 2, "Completed")
         assert page.evaluate(NOTEBOOK_STATE, 2) == before
         assert page.evaluate("() => window.__anbEscaped") == []
-        assert widget_errors(errors) == []
-    finally:
-        context.close()
+        assert widget_errors(page.errors) == []
 
 
 # ---- Stop -------------------------------------------------------------------------------
@@ -183,7 +133,7 @@ async (index) => {
 """
 
 
-@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+@pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("app", APPS)
 def test_stop_is_in_the_viewport_at_the_end_of_a_long_streaming_answer(
     app: str,
@@ -195,9 +145,7 @@ def test_stop_is_in_the_viewport_at_the_end_of_a_long_streaming_answer(
 ) -> None:
     server = request.getfixturevalue(app)
     cells = [setup_cell(agent_server), "%%agent echo --via fast\n{{doc}}"]
-    context, page, errors = new_page(browser)
-    try:
-        open_with_setup(page, server, app, f"stop_{app}_{theme[-4:]}.ipynb", cells)
+    with notebook_page(browser, server, f"stop_{app}_{theme[-4:]}.ipynb", cells, app=app) as page:
         set_theme(page, theme)
         page.evaluate(RUN_CELL, 1)
         page.wait_for_function(
@@ -218,21 +166,10 @@ def test_stop_is_in_the_viewport_at_the_end_of_a_long_streaming_answer(
         page.screenshot(path=str(artifacts / f"cell-stop-{app}-{theme[-5:].strip()}.png"))
         cell_at(page, 1).locator(".anb-stop").click()
         wait_for_state(page, 1, "Cancelled")
-        assert widget_errors(errors) == []
-    finally:
-        context.close()
+        assert widget_errors(page.errors) == []
 
 
 # ---- a reopened notebook ----------------------------------------------------------------
-
-SHUTDOWN_KERNEL = """
-async () => {
-  const panel = window.__anbPanel();
-  await panel.context.save();
-  await panel.sessionContext.shutdown();
-}
-"""
-
 
 REOPENED = """
 () => {
@@ -275,9 +212,7 @@ def open_with_an_unreachable_kernel(page: Any, url: str) -> None:
     """Open ``url`` with the kernel's websocket answered by nobody (a kernel slow to start,
     a proxy that drops websockets): the widget manager never hears from the kernel."""
     page.route_web_socket("**/api/kernels/**", lambda socket: None)
-    page.goto(url)
-    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
-    page.evaluate(f"() => {{ {NOTEBOOK_PANEL} }}")
+    load_jupyter_app(page, url)
     page.wait_for_function("() => window.__anbPanel() && window.__anbPanel().context.isReady")
 
 
@@ -307,9 +242,7 @@ def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
         "%%agent finance_agent\nWhat is NVDA trading at?",
         'w = agentnb.chat("echo")',
     ]
-    context, page, errors = new_page(browser)
-    try:
-        open_with_setup(page, server, app, name, cells)
+    with notebook_page(browser, server, name, cells, app=app) as page:
         run_and_wait(page, 1)
         wait_for_state(page, 1, "Completed")
         run_and_wait(page, 2)
@@ -340,7 +273,7 @@ def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
         if trust != "unreachable":
             expected = {"errors": 2, "shown": 0, "styles": 2} if trusted else NO_ERRORS
             assert page.evaluate(HOW_HIDDEN) == expected
-        for theme in ["JupyterLab Light", "JupyterLab Dark"]:
+        for theme in THEMES:
             set_theme(page, theme)
             text = page.locator(".jp-Notebook").inner_text()
             assert "Error displaying widget" not in text, text[:2000]
@@ -355,16 +288,10 @@ def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
             shade = "dark" if "Dark" in theme else "light"
             page.screenshot(path=str(artifacts / f"cell-reopened-{app}-{trust}-{shade}.png"))
         set_theme(page, "JupyterLab Light")
-        assert widget_errors(errors) == []
-    finally:
-        context.close()
+        assert widget_errors(page.errors) == []
 
     out = tmp_path / "export"
-    subprocess.run(
-        [sys.executable, "-m", "nbconvert", "--to", "html", "--output-dir", str(out),
-         str(server.root / name)],
-        check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
+    nbconvert("--to", "html", "--output-dir", str(out), str(server.root / name))
     exported = (out / name.replace(".ipynb", ".html")).read_text()
     assert "NVDA" in exported and "Hello from the chat box" in exported
 
@@ -375,9 +302,7 @@ def test_a_page_reloaded_while_its_kernel_runs_shows_the_live_cell(
 ) -> None:
     server = request.getfixturevalue(app)
     name = f"reload_{app}.ipynb"
-    context, page, errors = new_page(browser)
-    try:
-        open_with_setup(page, server, app, name, [setup_cell(agent_server), CHAT])
+    with notebook_page(browser, server, name, [setup_cell(agent_server), CHAT], app=app) as page:
         run_and_wait(page, 1)
         box = cell_at(page, 1).locator(".anb-input-text")
         box.fill("Hello before the reload")
@@ -395,9 +320,7 @@ def test_a_page_reloaded_while_its_kernel_runs_shows_the_live_cell(
         box.fill("Hello after the reload")
         box.press("Enter")
         wait_for_state(page, 1, "Completed", turn=1)
-        assert widget_errors(errors) == []
-    finally:
-        context.close()
+        assert widget_errors(page.errors) == []
 
 
 # ---- a conversation ---------------------------------------------------------------------
@@ -419,7 +342,7 @@ LOOKS = """
 """
 
 
-@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+@pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("app", APPS)
 def test_the_cell_reads_as_a_conversation(
     app: str,
@@ -434,9 +357,7 @@ def test_the_cell_reads_as_a_conversation(
         setup_cell(agent_server),
         "%%agent finance_agent --followups\nWhat is NVDA trading at?",
     ]
-    context, page, errors = new_page(browser)
-    try:
-        open_with_setup(page, server, app, f"talk_{app}_{theme[-4:]}.ipynb", cells)
+    with notebook_page(browser, server, f"talk_{app}_{theme[-4:]}.ipynb", cells, app=app) as page:
         set_theme(page, theme)
         page.evaluate(RUN_CELL, 1)
         wait_for_state(page, 1, "Completed")
@@ -464,9 +385,7 @@ def test_the_cell_reads_as_a_conversation(
         assert first.locator('.anb-chip[data-asked="true"]').inner_text() == asked
         cell.locator(".anb-turn").nth(1).scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / f"cell-talk-{app}-{theme[-5:].strip()}.png"))
-        assert widget_errors(errors) == []
-    finally:
-        context.close()
+        assert widget_errors(page.errors) == []
 
 
 @pytest.mark.parametrize("app", APPS)
@@ -479,9 +398,7 @@ def test_retry_edit_and_new_conversation_from_the_chat_cell(
 ) -> None:
     server = request.getfixturevalue(app)
     cells = [setup_cell(agent_server), 'w = agentnb.chat("echo")']
-    context, page, errors = new_page(browser)
-    try:
-        open_with_setup(page, server, app, f"again_{app}.ipynb", cells)
+    with notebook_page(browser, server, f"again_{app}.ipynb", cells, app=app) as page:
         run_and_wait(page, 1)
         cell = cell_at(page, 1)
         box = cell.locator(".anb-input-text")
@@ -513,6 +430,4 @@ def test_retry_edit_and_new_conversation_from_the_chat_cell(
         assert turns.nth(3).get_attribute("data-started-as") == "new"
         turns.nth(3).scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / f"cell-again-{app}.png"))
-        assert widget_errors(errors) == []
-    finally:
-        context.close()
+        assert widget_errors(page.errors) == []

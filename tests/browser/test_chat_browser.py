@@ -10,13 +10,21 @@ copy; the dark theme renders legibly. Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
+from notebook_pages import (
+    RECORD,
+    RUN_CELL,
+    notebook_page,
+    open_notebook_at,
+    set_theme,
+    url_of,
+    wait_for_state,
+    widget_at,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -41,136 +49,23 @@ CELLS = [
 ]
 FINANCE, WRITER, XSS = 1, 2, 3
 
-NOTEBOOK_PANEL = """
-window.__anbPanel = () => {
-  for (const w of window.jupyterapp.shell.widgets("main")) {
-    if (w.sessionContext && w.content && w.content.widgets) return w;
-  }
-  return null;
-};
-"""
-WAIT_READY = """
-async () => {
-  const app = window.jupyterapp;
-  await app.started;
-  await app.restored;
-  const panel = window.__anbPanel();
-  if (!panel || !panel.sessionContext) return "no notebook";
-  await panel.context.ready;
-  await panel.sessionContext.ready;
-  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
-  return kernel ? kernel.status : "no kernel";
-}
-"""
-RUN_CELL = """
-(index) => {
-  const app = window.jupyterapp;
-  const panel = window.__anbPanel();
-  app.shell.activateById(panel.id);
-  panel.content.activeCellIndex = index;
-  app.commands.execute("notebook:run-cell");  // not awaited: it resolves when the cell ends
-}
-"""
-RECORD = """
-(index) => {
-  window.__anbLog = [];
-  const cell = () => document.querySelectorAll(".jp-Notebook .jp-Cell")[index];
-  const observer = new MutationObserver(() => {
-    const root = cell() && cell().querySelector(".agentnb");
-    if (!root) return;
-    const answer = root.querySelector(".anb-answer");
-    const reasoning = root.querySelector(".anb-reasoning");
-    window.__anbLog.push({
-      t: performance.now(),
-      reasoning: Boolean(reasoning),
-      reasoningOpen: Boolean(reasoning && reasoning.open),
-      tools: root.querySelectorAll(".anb-tool").length,
-      toolsDone: root.querySelectorAll('.anb-tool[data-status="succeeded"]').length,
-      answer: answer ? answer.textContent.length : 0,
-      state: (root.querySelector(".anb-state") || {}).textContent || "",
-    });
-  });
-  observer.observe(document.querySelector(".jp-Notebook"), {
-    subtree: true, childList: true, characterData: true, attributes: true,
-  });
-  window.__anbObserver = observer;
-}
-"""
-
-
-def cell_widget(page: Any, index: int) -> Any:
-    return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".agentnb")
-
-
-def open_notebook(page: Any, lab: Any, *, reset: bool) -> None:
-    open_notebook_at(page, f"{lab.url}/lab/tree/{NOTEBOOK}{'?reset' if reset else ''}")
-
-
-def open_notebook_at(page: Any, url: str) -> None:
-    """Open ``url`` (a notebook in JupyterLab or Notebook 7) and wait for an idle kernel."""
-    page.goto(url)
-    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
-    page.evaluate(f"() => {{ {NOTEBOOK_PANEL} }}")
-    deadline = time.monotonic() + 90
-    status = ""
-    while status != "idle":
-        assert time.monotonic() < deadline, f"the notebook's kernel is not ready: {status}"
-        page.wait_for_timeout(250)
-        status = page.evaluate(WAIT_READY)
-
-
-def run_cell(page: Any, index: int) -> None:
-    page.evaluate(RUN_CELL, index)
-
-
-def state_text(page: Any, index: int) -> str:
-    text: str = cell_widget(page, index).locator(".anb-state").first.inner_text()
-    return text
-
 
 @pytest.fixture(scope="module")
 def page(browser: Any, jupyterlab: Any, artifacts: Path) -> Iterator[Any]:
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-    nbformat.write(notebook, jupyterlab.root / NOTEBOOK)
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
-    open_notebook(page, jupyterlab, reset=True)
-    run_cell(page, 0)
-    page.wait_for_function("() => window.__anbPanel().content.widgets[0].model.executionCount")
-    page.errors = errors  # type: ignore[attr-defined]
-    try:
+    last_shot = artifacts / "browser-last.png"
+    with notebook_page(browser, jupyterlab, NOTEBOOK, CELLS, last_shot=last_shot) as page:
         yield page
-    finally:
-        page.screenshot(path=str(artifacts / "browser-last.png"), full_page=True)
-        context.close()
 
 
 def test_finance_run_streams_reasoning_tools_and_answer_progressively(
     page: Any, artifacts: Path
 ) -> None:
     page.evaluate(RECORD, FINANCE)
-    run_cell(page, FINANCE)
-    widget = cell_widget(page, FINANCE)
+    page.evaluate(RUN_CELL, FINANCE)
+    widget = widget_at(page, FINANCE)
     widget.locator(".anb-tool").first.wait_for()
     page.screenshot(path=str(artifacts / "finance-streaming.png"))
-    page.wait_for_function(
-        f"""() => {{
-          const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[{FINANCE}];
-          const s = cell.querySelector('.anb-state');
-          return s && s.textContent === 'Completed';
-        }}""",
-        timeout=60_000,
-    )
+    wait_for_state(page, FINANCE, "Completed")
     # The run's end refreshes the static copy (the output after the view's, hidden here).
     page.wait_for_timeout(500)
     widget.scroll_into_view_if_needed()
@@ -202,8 +97,8 @@ def test_finance_run_streams_reasoning_tools_and_answer_progressively(
 
 
 def test_stop_ends_a_writer_run_as_cancelled_with_partial_text(page: Any, artifacts: Path) -> None:
-    run_cell(page, WRITER)
-    widget = cell_widget(page, WRITER)
+    page.evaluate(RUN_CELL, WRITER)
+    widget = widget_at(page, WRITER)
     page.wait_for_function(
         f"""() => {{
           const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[{WRITER}];
@@ -218,13 +113,7 @@ def test_stop_ends_a_writer_run_as_cancelled_with_partial_text(page: Any, artifa
     # aimed at where it was a moment ago can miss on a loaded machine.
     stop.focus()
     page.keyboard.press("Enter")
-    page.wait_for_function(
-        f"""() => {{
-          const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[{WRITER}];
-          return cell.querySelector('.anb-state').textContent === 'Cancelled';
-        }}""",
-        timeout=60_000,
-    )
+    wait_for_state(page, WRITER, "Cancelled")
     page.wait_for_timeout(500)
     widget.scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "writer-cancelled.png"))
@@ -236,17 +125,10 @@ def test_stop_ends_a_writer_run_as_cancelled_with_partial_text(page: Any, artifa
 
 
 def test_an_answer_carrying_xss_payloads_runs_no_script(page: Any, artifacts: Path) -> None:
-    run_cell(page, XSS)
-    page.wait_for_function(
-        f"""() => {{
-          const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[{XSS}];
-          const s = cell && cell.querySelector('.anb-state');
-          return s && s.textContent === 'Completed';
-        }}""",
-        timeout=60_000,
-    )
+    page.evaluate(RUN_CELL, XSS)
+    wait_for_state(page, XSS, "Completed")
     page.wait_for_timeout(500)
-    widget = cell_widget(page, XSS)
+    widget = widget_at(page, XSS)
     answer = widget.locator(".anb-answer")
     assert "Payloads:" in answer.inner_text()
     assert answer.locator("img, script, iframe, svg, style, object").count() == 0
@@ -279,17 +161,10 @@ def test_saved_notebook_holds_the_static_copy_and_reload_re_renders_the_cell(
     )
     assert "<img src=x" not in xss_copy and "<script>" not in xss_copy
 
-    open_notebook(page, jupyterlab, reset=False)
-    widget = cell_widget(page, FINANCE)
+    open_notebook_at(page, url_of(jupyterlab, "jupyterlab", NOTEBOOK, reset=False))
+    widget = widget_at(page, FINANCE)
     widget.locator(".anb-answer").wait_for(timeout=30_000)
-    page.wait_for_function(
-        f"""() => {{
-          const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[{FINANCE}];
-          const s = cell && cell.querySelector('.anb-state');
-          return s && s.textContent === 'Completed';
-        }}""",
-        timeout=30_000,
-    )
+    wait_for_state(page, FINANCE, "Completed")
     assert "NVDA" in widget.locator(".anb-answer").inner_text()
     assert widget.locator(".anb-tool").count() == 2
     widget.scroll_into_view_if_needed()
@@ -297,13 +172,8 @@ def test_saved_notebook_holds_the_static_copy_and_reload_re_renders_the_cell(
 
 
 def test_dark_theme_renders_legibly(page: Any, artifacts: Path) -> None:
-    page.evaluate(
-        "() => window.jupyterapp.commands.execute('apputils:change-theme',"
-        " {theme: 'JupyterLab Dark'})"
-    )
-    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
-    page.wait_for_timeout(500)
-    widget = cell_widget(page, FINANCE)
+    set_theme(page, "JupyterLab Dark")
+    widget = widget_at(page, FINANCE)
     widget.scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "dark-theme.png"))
     contrast = widget.locator(".anb-answer p").first.evaluate(

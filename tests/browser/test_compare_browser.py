@@ -7,10 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
-from test_export_browser import kernel_env, nbconvert
-from test_more_browser import new_page
+from notebook_pages import kernel_env, nbconvert, new_notebook, new_page
 
 from agentnb.server import ServerHandle
 
@@ -31,13 +29,7 @@ SETUP = (
 def test_the_exported_comparison_shows_the_diff_and_keeps_the_answer_inert(
     agent_server: ServerHandle, browser: Any, tmp_path: Path, artifacts: Path
 ) -> None:
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    notebook.cells = [
-        nbformat.v4.new_code_cell(SETUP),
-        nbformat.v4.new_code_cell("agentnb.compare(a, b)"),
-    ]
-    nbformat.write(notebook, tmp_path / "compare.ipynb")
+    new_notebook(tmp_path / "compare.ipynb", [SETUP, "agentnb.compare(a, b)"])
     env = kernel_env(agent_server, tmp_path)
     env["AGENTNB_HISTORY"] = str(tmp_path / "history.sqlite3")
     nbconvert("--to", "html", "--execute", str(tmp_path / "compare.ipynb"), env=env)

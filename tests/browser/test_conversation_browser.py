@@ -18,21 +18,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cell_browser import (
+from notebook_pages import (
     NOTEBOOK_STATE,
-    open_with_setup,
+    THEMES,
+    cell_at,
+    notebook_page,
     run_and_wait,
     set_theme,
     setup_cell,
+    wait_for_state,
+    widget_errors,
 )
-from test_more_browser import cell_at, new_page, wait_for_state, widget_errors
 
 from agentnb.server import ServerHandle
 from agentnb.server._run_log import RunLog
 
 pytestmark = pytest.mark.browser
-
-THEMES = ["JupyterLab Light", "JupyterLab Dark"]
 
 
 def asked(server: ServerHandle, message: str) -> list[RunLog]:
@@ -84,9 +85,7 @@ def test_retry_edit_and_continue(
         f'\nagentnb.connect("vercel", base_url="{agent_server.url_for("vercel")}", '
         f'api_key="{agent_server.api_key}", name="trading")\nagentnb.show(lost.run.local_id)',
     ]
-    context, page, errors = new_page(browser)
-    try:
-        open_with_setup(page, server, app, f"conversation_{shade}.ipynb", cells)
+    with notebook_page(browser, server, f"conversation_{shade}.ipynb", cells, app=app) as page:
         set_theme(page, theme)
 
         # a dialect that forks: Retry and Edit replace the second turn
@@ -164,6 +163,4 @@ def test_retry_edit_and_continue(
         assert "this kernel does not hold thread" in why.inner_text()
         assert cell.locator(".anb-continue-button").is_hidden()
         shoot(page, cell, artifacts, f"cannot-{shade}")
-        assert widget_errors(errors) == []
-    finally:
-        context.close()
+        assert widget_errors(page.errors) == []

@@ -15,9 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_chat_browser import RUN_CELL, open_notebook_at
-from test_more_browser import cell_at, new_notebook, new_page, wait_for_final_view, widget_errors
-from test_tree_browser import set_theme
+from notebook_pages import (
+    RUN_CELL,
+    cell_at,
+    notebook_page,
+    run_and_wait,
+    set_theme,
+    wait_for_final_view,
+    widget_errors,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -30,18 +36,10 @@ DOCS_IMAGE = Path(__file__).resolve().parents[2] / "docs" / "img" / "chat-cell.p
 
 @pytest.fixture(scope="module")
 def page(browser: Any, jupyterlab: Any, artifacts: Path) -> Iterator[Any]:
-    new_notebook(jupyterlab.root / NOTEBOOK, CELLS)
-    context, page, errors = new_page(browser)
-    page.set_viewport_size({"width": 1100, "height": 1000})
-    open_notebook_at(page, f"{jupyterlab.url}/lab/tree/{NOTEBOOK}?reset")
-    set_theme(page, "JupyterLab Light")
-    page.evaluate(RUN_CELL, 0)
-    page.wait_for_function("() => window.__anbPanel().content.widgets[0].model.executionCount")
-    page.errors = errors  # type: ignore[attr-defined]
-    try:
+    with notebook_page(browser, jupyterlab, NOTEBOOK, CELLS, run_first=0, width=1100) as page:
+        set_theme(page, "JupyterLab Light")
+        run_and_wait(page, 0)
         yield page
-    finally:
-        context.close()
 
 
 def test_the_chat_cell_picture_shows_a_whole_finance_run(page: Any, artifacts: Path) -> None:

@@ -23,9 +23,15 @@ from typing import Any
 
 import nbformat
 import pytest
-from agentnb_testing import connection_env
-from test_chat_browser import open_notebook_at
-from test_more_browser import new_page, widget_errors
+from notebook_pages import (
+    kernel_env,
+    nbconvert,
+    new_notebook,
+    new_page,
+    open_notebook_at,
+    url_of,
+    widget_errors,
+)
 
 from agentnb.server import ServerHandle
 
@@ -44,32 +50,12 @@ CELLS = [
 ECHO = "Hello from a cell that returns at once"
 
 
-def kernel_env(agent_server: ServerHandle, base: Path) -> dict[str, str]:
-    return connection_env(agent_server, base, JUPYTER_PLATFORM_DIRS="1")
-
-
-def nbconvert(*args: str, env: dict[str, str] | None = None) -> None:
-    """A real ``jupyter nbconvert`` in a child process."""
-    done = subprocess.run(
-        [sys.executable, "-m", "nbconvert", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=110,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-
-
 @pytest.fixture(scope="module")
 def executed(agent_server: ServerHandle, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``CELLS`` written as a notebook, executed and exported to HTML by nbconvert; the
     directory holds ``agents.ipynb``, ``agents.html`` and ``agents.executed.ipynb``."""
     base = tmp_path_factory.mktemp("export")
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-    nbformat.write(notebook, base / "agents.ipynb")
+    new_notebook(base / "agents.ipynb", CELLS)
     env = kernel_env(agent_server, base)
     nbconvert("--to", "html", "--execute", str(base / "agents.ipynb"), env=env)
     nbconvert(
@@ -186,7 +172,7 @@ def test_a_notebook_reopened_with_its_widget_state_renders_the_live_view(
     )
     context, page, errors = new_page(browser)
     try:
-        open_notebook_at(page, f"{jupyterlab.url}/lab/tree/with_state.ipynb?reset")
+        open_notebook_at(page, url_of(jupyterlab, "jupyterlab", "with_state.ipynb"))
         finance = page.locator(".jp-Notebook .jp-Cell").nth(1)
         finance.locator(".agentnb .anb-answer").wait_for(timeout=30_000)
         assert "trades at" in finance.locator(".agentnb .anb-answer").inner_text()
@@ -211,7 +197,7 @@ def test_a_notebook_reopened_without_widget_state_shows_the_static_copy(
     )
     context, page, errors = new_page(browser)
     try:
-        open_notebook_at(page, f"{jupyterlab.url}/lab/tree/without_state.ipynb?reset")
+        open_notebook_at(page, url_of(jupyterlab, "jupyterlab", "without_state.ipynb"))
         page.locator(".agentnb-static >> visible=true").first.wait_for(timeout=30_000)
         page.wait_for_timeout(3000)  # the widget manager gives up on the missing models
         page.screenshot(path=str(artifacts / "reopened-without-state.png"))

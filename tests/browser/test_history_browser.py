@@ -17,9 +17,16 @@ from typing import Any
 
 import nbformat
 import pytest
-from test_chat_browser import RUN_CELL, open_notebook_at
-from test_layout_browser import CONTRASTS
-from test_more_browser import cell_at, new_notebook, new_page
+from notebook_pages import (
+    CONTRASTS,
+    THEMES,
+    cell_at,
+    new_page,
+    notebook_page,
+    open_notebook_at,
+    set_theme,
+    url_of,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -88,17 +95,6 @@ COLUMN = """
 """
 
 
-def set_theme(page: Any, theme: str) -> None:
-    page.evaluate(
-        "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme
-    )
-    light = "true" if theme.endswith("Light") else "false"
-    page.wait_for_function(
-        f"() => document.body.dataset.jpThemeLight === '{light}'", timeout=30_000
-    )
-    page.wait_for_timeout(500)
-
-
 def narrow_table(page: Any, index: int) -> Any:
     """The table's root in cell ``index``, its output made 460 px wide."""
     output = cell_at(page, index).locator(".jp-OutputArea-output").first
@@ -127,23 +123,12 @@ def lab_page(browser: Any, jupyterlab: Any, artifacts: Path) -> Iterator[Any]:
     # the static table as a cell's output (a history shown as a cell's result is the table
     # to browse, with this one hidden next to it: tests/browser/test_runs_table_browser.py)
     shown = "from IPython.display import HTML\nHTML(history._repr_html_())"
-    new_notebook(jupyterlab.root / name, [HISTORY, shown])
-    context, page, errors = new_page(browser)
-    open_notebook_at(page, f"{jupyterlab.url}/lab/tree/{name}?reset")
-    for index in range(2):
-        page.evaluate(RUN_CELL, index)
-        page.wait_for_function(
-            "(i) => window.__anbPanel().content.widgets[i].model.executionCount", arg=index
-        )
-    cell_at(page, 1).locator(".agentnb-runs table").wait_for()
-    page.errors = errors  # type: ignore[attr-defined]
-    try:
+    with notebook_page(browser, jupyterlab, name, [HISTORY, shown], run_first=2) as page:
+        cell_at(page, 1).locator(".agentnb-runs table").wait_for()
         yield page
-    finally:
-        context.close()
 
 
-@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+@pytest.mark.parametrize("theme", THEMES)
 def test_at_460_px_each_run_is_one_readable_line(
     lab_page: Any, theme: str, artifacts: Path
 ) -> None:
@@ -194,7 +179,7 @@ def test_saved_and_untrusted_the_table_still_reads_one_line_per_run(
     nbformat.write(notebook, jupyterlab.root / "saved-history.ipynb")
     context, page, _ = new_page(browser)
     try:
-        open_notebook_at(page, f"{jupyterlab.url}/lab/tree/saved-history.ipynb?reset")
+        open_notebook_at(page, url_of(jupyterlab, "jupyterlab", "saved-history.ipynb"))
         root = narrow_table(page, 0)
         page.screenshot(path=str(artifacts / "history-table-untrusted.png"))
         head = root.locator("thead")

@@ -17,8 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_chat_browser import RUN_CELL, open_notebook_at
-from test_more_browser import cell_at, new_notebook, new_page, wait_for_state, widget_errors
+from notebook_pages import (
+    APPS,
+    CONTRASTS,
+    PAUSED,
+    RUN_CELL,
+    THEMES,
+    cell_at,
+    notebook_page,
+    set_theme,
+    wait_for_state,
+    widget_at,
+    widget_errors,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -67,23 +78,12 @@ async ([index, samples, every]) => {
 """
 
 
-@pytest.mark.parametrize("app", ["jupyterlab", "notebook7"])
+@pytest.mark.parametrize("app", APPS)
 def test_stop_stays_in_reach_while_a_long_answer_streams(
     app: str, browser: Any, request: pytest.FixtureRequest, artifacts: Path
 ) -> None:
     server = request.getfixturevalue(app)
-    name = f"stop_{app}.ipynb"
-    new_notebook(server.root / name, [SETUP, LONG_RUN])
-    url = (
-        f"{server.url}/lab/tree/{name}?reset"
-        if app == "jupyterlab"
-        else f"{server.url}/notebooks/{name}"
-    )
-    context, page, errors = new_page(browser)
-    try:
-        open_notebook_at(page, url)
-        page.evaluate(RUN_CELL, 0)
-        page.wait_for_function("() => window.__anbPanel().content.widgets[0].model.executionCount")
+    with notebook_page(browser, server, f"stop_{app}.ipynb", [SETUP, LONG_RUN], app=app) as page:
         doc_chars = int(cell_at(page, 0).locator(".jp-OutputArea").inner_text().strip())
         assert doc_chars >= 100_000
         page.evaluate(RUN_CELL, 1)
@@ -112,9 +112,7 @@ def test_stop_stays_in_reach_while_a_long_answer_streams(
             assert abs(sample["top"] - first["top"]) <= 1, ("Stop stays put", first, sample)
         stop.click()  # a real pointer click, where Playwright sees the button now
         wait_for_state(page, 1, "Cancelled")
-        assert widget_errors(errors) == []
-    finally:
-        context.close()
+        assert widget_errors(page.errors) == []
 
 
 # ---- colours ----------------------------------------------------------------------------
@@ -164,78 +162,19 @@ def made(status):
 STATUSES = ["running", "paused", "completed", "denied", "failed", "cancelled", "interrupted"]
 LABELS = {
     "running": "Running",
-    "paused": "Paused — waiting for your approval",
+    "paused": PAUSED,
     "completed": "Completed",
     "denied": "Completed",
     "failed": "Failed",
 }
-CONTRASTS = """
-(root) => {
-  // Computed colours: rgb()/rgba(), or color(srgb r g b / a) for color-mix() results.
-  const parse = (s) => {
-    const m = /^(rgba?|color)\\((?:srgb )?([^)]+)\\)$/.exec(s);
-    if (!m) throw new Error(`a colour this test cannot read: ${s}`);
-    const p = m[2].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
-    const scale = m[1] === "color" ? 255 : 1;
-    return [p[0] * scale, p[1] * scale, p[2] * scale, p.length > 3 ? p[3] : 1];
-  };
-  const over = (top, under) => [0, 1, 2].map((i) => top[i] * top[3] + under[i] * (1 - top[3])).concat(1);
-  const background = (el) => {
-    const layers = [];
-    for (let node = el; node; node = node.parentElement) {
-      const c = parse(getComputedStyle(node).backgroundColor);
-      if (c[3] > 0) {
-        layers.push(c);
-        if (c[3] >= 1) break;
-      }
-    }
-    let bg = [255, 255, 255, 1];
-    for (const layer of layers.reverse()) bg = over(layer, bg);
-    return bg;
-  };
-  const lum = (c) => {
-    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
-    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
-  };
-  const out = [];
-  for (const el of root.querySelectorAll("*")) {
-    if (!el.checkVisibility({ opacityProperty: true, visibilityProperty: true })) continue;
-    if (el.closest("button:disabled")) continue;  // WCAG: inactive controls are exempt
-    const own = Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
-    if (!own) continue;
-    const bg = background(el);
-    const fg = over(parse(getComputedStyle(el).color), bg);
-    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
-    out.push({
-      ratio: (a + 0.05) / (b + 0.05),
-      what: `${el.tagName.toLowerCase()}.${String(el.className).replace(/ /g, ".")}`,
-      text: el.textContent.trim().slice(0, 40),
-      decorative: Boolean(el.closest('[aria-hidden="true"]')),
-      fg: fg.slice(0, 3).map(Math.round), bg: bg.slice(0, 3).map(Math.round),
-    });
-  }
-  return out;
-}
-"""
 
 
 @pytest.fixture(scope="module")
 def lab_page(browser: Any, jupyterlab: Any, artifacts: Path) -> Iterator[Any]:
     name = "layout.ipynb"
     cells = [SETUP, STATES] + [f'agentnb.show(made("{status}"))' for status in STATUSES]
-    new_notebook(jupyterlab.root / name, cells)
-    context, page, errors = new_page(browser)
-    open_notebook_at(page, f"{jupyterlab.url}/lab/tree/{name}?reset")
-    for index in range(len(cells)):
-        page.evaluate(RUN_CELL, index)
-        page.wait_for_function(
-            "(i) => window.__anbPanel().content.widgets[i].model.executionCount", arg=index
-        )
-    page.errors = errors  # type: ignore[attr-defined]
-    try:
+    with notebook_page(browser, jupyterlab, name, cells, run_first=len(cells)) as page:
         yield page
-    finally:
-        context.close()
 
 
 def run_new_cell(page: Any, source: str) -> int:
@@ -261,25 +200,19 @@ def unfold_every_card(widget: Any) -> None:
     raise AssertionError("a card does not unfold")
 
 
-@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+@pytest.mark.parametrize("theme", THEMES)
 def test_every_state_reads_at_4_5_to_1_in_light_and_dark(
     lab_page: Any, theme: str, artifacts: Path
 ) -> None:
     page = lab_page
-    page.evaluate(
-        "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme
-    )
+    set_theme(page, theme)
     light = "true" if theme.endswith("Light") else "false"
-    page.wait_for_function(
-        f"() => document.body.dataset.jpThemeLight === '{light}'", timeout=30_000
-    )
-    page.wait_for_timeout(500)
     low: list[dict[str, Any]] = []
     for offset, status in enumerate(STATUSES):
         index = 2 + offset
         if status in LABELS:
             wait_for_state(page, index, LABELS[status])
-        widget = cell_at(page, index).locator(".agentnb")
+        widget = widget_at(page, index)
         widget.scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / f"contrast-{status}-{light}.png"))
         copy = widget.locator(".anb-copy-answer")
@@ -350,7 +283,7 @@ def test_at_460_px_tables_scroll_and_only_long_prose_tokens_break(
     page = lab_page
     index = run_new_cell(page, WIDE)
     wait_for_state(page, index, "Completed")
-    widget = cell_at(page, index).locator(".agentnb")
+    widget = widget_at(page, index)
     # The view's element, as wide as a narrow notebook column (or a side-by-side panel).
     widget.evaluate("(el) => { el.parentElement.style.width = '460px'; }")
     page.wait_for_timeout(300)

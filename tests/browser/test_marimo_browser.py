@@ -14,16 +14,18 @@ in marimo's dark theme shows the run, legibly. Screenshots go to test-artifacts/
 
 from __future__ import annotations
 
-import shutil
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import connection_env, free_port, serving
-from test_layout_browser import CONTRASTS
+from notebook_pages import (
+    CONTRASTS,
+    RUN_ALL,
+    new_marimo_page,
+    serve_marimo,
+    wait_for_chat_state,
+)
 
 from agentnb.server import ServerHandle
 
@@ -74,57 +76,18 @@ SHADOW_CONTRASTS = CONTRASTS.replace(
 assert "getRootNode" in SHADOW_CONTRASTS
 
 
-@contextmanager
-def serve_marimo(
-    mode: str, agent_server: ServerHandle, base: Path, config: str = "", source: Path = NOTEBOOK
-) -> Iterator[str]:
-    """``marimo MODE`` (edit or run) serving a copy of ``source`` (the example notebook) on
-    127.0.0.1, with no token, its own state folders and user ``config`` (marimo.toml), and
-    the demo server as agentnb's default connection; yields its URL."""
-    notebook = base / source.name
-    shutil.copy(source, notebook)
-    (base / "config" / "marimo").mkdir(parents=True)
-    (base / "config" / "marimo" / "marimo.toml").write_text(config)
-    env = connection_env(
-        agent_server,
-        base,
-        XDG_CONFIG_HOME=str(base / "config"),
-        XDG_STATE_HOME=str(base / "state"),
-        XDG_CACHE_HOME=str(base / "cache"),
-        PYTHONUNBUFFERED="1",
-    )
-    port = free_port()
-    extra = ["--skip-update-check"] if mode == "edit" else []
-    url = f"http://127.0.0.1:{port}"
-    with serving(
-        [
-            sys.executable, "-m", "marimo", mode, str(notebook),
-            "--headless", "--no-token", "--no-sandbox", *extra,
-            "--host", "127.0.0.1", "--port", str(port),
-        ],
-        ready_url=f"{url}/health",
-        log_path=base / "marimo.log",
-        env=env,
-        cwd=base,
-    ):  # fmt: skip
-        yield url
-
-
 @pytest.fixture(scope="module")
 def marimo_url(
     agent_server: ServerHandle, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    with serve_marimo("edit", agent_server, tmp_path_factory.mktemp("marimo-edit")) as url:
+    base = tmp_path_factory.mktemp("marimo-edit")
+    with serve_marimo("edit", agent_server, base, source=NOTEBOOK) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def page(browser: Any, marimo_url: str, artifacts: Path) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 1200})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    context, page, errors = new_marimo_page(browser)
     page.goto(marimo_url)
     page.locator(".marimo-cell.needs-run").first.wait_for()
     page.errors = errors  # type: ignore[attr-defined]
@@ -146,20 +109,12 @@ def chat_cell(page: Any, agent: str) -> Any:
     return page.locator(".agentnb", has=page.locator(".anb-agent", has_text=agent)).first
 
 
-def wait_for_state(cell: Any, state: str, turn: int = -1) -> None:
-    states = cell.locator(".anb-turn .anb-state")
-    index = turn if turn >= 0 else None
-    target = states.nth(index) if index is not None else states.last
-    target.filter(has_text=state).wait_for()
-
-
 def test_an_asked_run_shows_in_its_chat_cell_with_the_status_line(
     page: Any, artifacts: Path
 ) -> None:
-    # "Run all": the global run button, the one outside every cell.
-    page.locator("[data-testid='run-button']:not(.marimo-cell [data-testid='run-button'])").click()
+    page.locator(RUN_ALL).click()
     finance = chat_cell(page, "finance_agent")
-    wait_for_state(finance, "Completed")
+    wait_for_chat_state(finance, "Completed")
     finance.scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "marimo-finance-done.png"))
     answer = finance.locator(".anb-answer")
@@ -189,7 +144,7 @@ def test_a_followup_chip_streams_the_next_run_into_the_same_cell(
     turn = finance.locator(".anb-turn").nth(1)
     turn.locator(".anb-tool").first.wait_for()
     page.screenshot(path=str(artifacts / "marimo-followup-streaming.png"))
-    wait_for_state(finance, "Completed", turn=1)
+    wait_for_chat_state(finance, "Completed", turn=1)
     log = [entry for entry in page.evaluate(STOP_RECORDING) if entry["turns"] == 2]
 
     running = [entry for entry in log if entry["state"] != "Completed"]
@@ -218,7 +173,7 @@ def test_stop_cancels_a_writer_run_started_from_the_chat_input(page: Any, artifa
     assert stop.is_visible()
     stop.focus()  # from the keyboard: the button may move while the answer grows
     page.keyboard.press("Enter")
-    wait_for_state(chat, "Cancelled")
+    wait_for_chat_state(chat, "Cancelled")
     log = page.evaluate(STOP_RECORDING)
     page.screenshot(path=str(artifacts / "marimo-writer-cancelled.png"))
     growing = sorted({entry["answer"] for entry in log if entry["state"] != "Cancelled"})
@@ -240,7 +195,7 @@ def test_a_question_submitted_through_a_marimo_form_streams_in_its_own_chat_cell
     page.get_by_placeholder("Ask the finance agent…").fill(question)
     page.get_by_role("button", name="Ask", exact=True).click()
     asked = page.locator(".agentnb", has=page.locator(".anb-message", has_text=question))
-    wait_for_state(asked, "Completed")
+    wait_for_chat_state(asked, "Completed")
     assert "AAPL" in asked.locator(".anb-answer").inner_text()
     assert page.errors == []  # type: ignore[attr-defined]
 
@@ -259,16 +214,16 @@ def test_rerunning_the_first_chat_cells_cell_leaves_every_chat_cell_working(page
     cell.hover()
     cell.locator("[data-testid='run-button']").first.click()
     finance.locator(".anb-turn").nth(1).wait_for(state="detached")
-    wait_for_state(chat_cell(page, "finance_agent"), "Completed")
+    wait_for_chat_state(chat_cell(page, "finance_agent"), "Completed")
     assert page.errors == []  # type: ignore[attr-defined]
 
 
 def test_a_reload_renders_both_chat_cells_again(page: Any, artifacts: Path) -> None:
     page.reload()
     finance = chat_cell(page, "finance_agent")
-    wait_for_state(finance, "Completed")
+    wait_for_chat_state(finance, "Completed")
     chat = chat_cell(page, "writer")
-    wait_for_state(chat, "Cancelled")
+    wait_for_chat_state(chat, "Cancelled")
     assert "NVDA" in finance.locator(".anb-answer").first.inner_text()
     assert chat.locator(".anb-input-text").is_visible()
     page.screenshot(path=str(artifacts / "marimo-reloaded.png"), full_page=True)
@@ -280,16 +235,12 @@ def test_the_app_view_streams_the_asked_run_legibly_in_the_dark_theme(
 ) -> None:
     # `marimo run` runs every cell on open, each session's kernel a thread of the server.
     dark = '[display]\ntheme = "dark"\n'
-    with serve_marimo("run", agent_server, tmp_path, config=dark) as url:
-        context = browser.new_context(viewport={"width": 1280, "height": 1200})
+    with serve_marimo("run", agent_server, tmp_path, source=NOTEBOOK, config=dark) as url:
+        context, page, errors = new_marimo_page(browser)
         try:
-            page = context.new_page()
-            page.set_default_timeout(30_000)
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(url)
             finance = chat_cell(page, "finance_agent")
-            wait_for_state(finance, "Completed")
+            wait_for_chat_state(finance, "Completed")
             assert "tokens" in finance.locator(".anb-tokens").inner_text()
             assert chat_cell(page, "").locator(".anb-input-text").is_visible()
             assert page.evaluate("() => document.body.classList.contains('dark')")

@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_marimo_browser import serve_marimo, wait_for_state
+from notebook_pages import (
+    PAUSED,
+    RECORD_ESCAPED,
+    RUN_ALL,
+    new_marimo_page,
+    serve_marimo,
+    wait_for_chat_state,
+)
 
 from agentnb.server import ServerHandle
 
@@ -26,7 +33,6 @@ pytest.importorskip("marimo", reason="needs marimo (the dev extra) to serve a ma
 
 pytestmark = pytest.mark.browser
 
-PAUSED = "Paused — waiting for your approval"
 # marimo's own bindings (its keyboard-shortcuts list, "Mod" being Control here), then the
 # command-mode letters; Shift+Backspace ("delete cell") and Ctrl+Z stay the box's own edits.
 # Ctrl+Enter ("run the cell" in marimo) is the box's send key: each test sends with it.
@@ -98,12 +104,6 @@ if __name__ == "__main__":
     app.run()
 """
 
-RECORD_ESCAPED = """
-() => {
-  window.__anbEscaped = [];
-  document.addEventListener("keydown", (e) => window.__anbEscaped.push(e.key));
-}
-"""
 # What a leaked key would change: cells added, deleted or moved (their order by content),
 # a palette, panel or dialog open, the app view on, the focus out of the box.
 PAGE_STATE = """
@@ -142,17 +142,11 @@ def page(
     source.parent.mkdir()
     source.write_text(notebook_source(agent_server))
     theme = f'[display]\ntheme = "{request.param}"\n'
-    with serve_marimo("edit", agent_server, base, config=theme, source=source) as url:
-        context = browser.new_context(viewport={"width": 1280, "height": 1200})
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+    with serve_marimo("edit", agent_server, base, source=source, config=theme) as url:
+        context, page, errors = new_marimo_page(browser)
         page.goto(url)
         page.locator(".marimo-cell.needs-run").first.wait_for()
-        page.locator(
-            "[data-testid='run-button']:not(.marimo-cell [data-testid='run-button'])"
-        ).click()
+        page.locator(RUN_ALL).click()
         page.evaluate(RECORD_ESCAPED)
         page.errors = errors  # type: ignore[attr-defined]
         page.theme = request.param  # type: ignore[attr-defined]
@@ -182,7 +176,7 @@ def test_the_question_box_keeps_every_marimo_key(page: Any, artifacts: Path) -> 
     box.click()
     box.type("first question")
     box.press("Enter")
-    wait_for_state(chat, "Completed")
+    wait_for_chat_state(chat, "Completed")
 
     box.click()
     box.type("line one")
@@ -193,7 +187,7 @@ def test_the_question_box_keeps_every_marimo_key(page: Any, artifacts: Path) -> 
     assert chat.locator(".anb-turn").count() == 1, "the cell did not run again"
     page.screenshot(path=str(artifacts / f"marimo-keys-question-{page.theme}.png"))
     box.press("Control+Enter")
-    wait_for_state(chat, "Completed", turn=1)
+    wait_for_chat_state(chat, "Completed", turn=1)
     turns = chat.locator(".anb-turn")
     assert turns.count() == 2
     assert turns.nth(1).locator(".anb-message").inner_text().startswith("line one\nline two")
@@ -202,7 +196,7 @@ def test_the_question_box_keeps_every_marimo_key(page: Any, artifacts: Path) -> 
 
 def test_the_approval_reason_box_keeps_every_marimo_key(page: Any, artifacts: Path) -> None:
     trade = chat_in_cell(page, 2)
-    wait_for_state(trade, PAUSED)
+    wait_for_chat_state(trade, PAUSED)
     reason = trade.get_by_role("textbox", name="Reason for denying place_trade")
     reason.click()
     reason.type("too ")
@@ -213,14 +207,14 @@ def test_the_approval_reason_box_keeps_every_marimo_key(page: Any, artifacts: Pa
     assert trade.locator(".anb-state").last.inner_text() == PAUSED, "nothing was decided"
     page.screenshot(path=str(artifacts / f"marimo-keys-reason-{page.theme}.png"))
     reason.press("Control+Enter")
-    wait_for_state(trade, "Completed")
+    wait_for_chat_state(trade, "Completed")
     assert "too abcxvdd risky" in trade.inner_text()
     assert page.errors == []  # type: ignore[attr-defined]
 
 
 def test_the_answer_box_keeps_every_marimo_key(page: Any, artifacts: Path) -> None:
     trip = chat_in_cell(page, 3)
-    wait_for_state(trip, PAUSED)
+    wait_for_chat_state(trip, PAUSED)
     answer = trip.locator(".anb-answer-input")
     answer.click()
     answer.type("Oslo ")
@@ -231,6 +225,6 @@ def test_the_answer_box_keeps_every_marimo_key(page: Any, artifacts: Path) -> No
     answer.fill("Oslo")
     page.screenshot(path=str(artifacts / f"marimo-keys-answer-{page.theme}.png"))
     answer.press("Enter")
-    wait_for_state(trip, "Completed")
+    wait_for_chat_state(trip, "Completed")
     assert "Oslo" in trip.locator(".anb-answer").last.inner_text()
     assert page.errors == []  # type: ignore[attr-defined]

@@ -14,9 +14,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
-from test_chat_browser import RECORD, RUN_CELL, open_notebook_at
+from notebook_pages import (
+    LAST_TURN_STATE,
+    RECORD,
+    RUN_CELL,
+    cell_at,
+    notebook_page,
+    wait_for_final_view,
+    widget_at,
+    widget_errors,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -36,65 +44,6 @@ SEVEN_CELLS = [
     "%%agent finance_agent\nWhat is NVDA trading at, and how did it move this week?",
 ]
 
-LAST_TURN_STATE = """
-([index, turn]) => {
-  const cell = document.querySelectorAll(".jp-Notebook .jp-Cell")[index];
-  const turns = cell ? cell.querySelectorAll(".agentnb .anb-turn") : [];
-  const view = turn < 0 ? turns[turns.length - 1] : turns[turn];
-  const state = view && view.querySelector(".anb-state");
-  return state ? state.textContent : "";
-}
-"""
-KERNEL_ROUND_TRIP = """
-async () => {
-  const kernel = window.__anbPanel().sessionContext.session.kernel;
-  await kernel.requestExecute({ code: "", silent: true, store_history: false }).done;
-}
-"""
-STATIC_COPY = """
-([index, needle]) => {
-  // The text/html of the cell's outputs as the notebook model holds them (what a save writes).
-  const outputs = window.__anbPanel().content.widgets[index].model.outputs;
-  let html = "";
-  for (let i = 0; i < outputs.length; i++) {
-    const value = outputs.get(i).data["text/html"];
-    html += Array.isArray(value) ? value.join("") : value || "";
-  }
-  return html.includes(needle) && !html.includes("Running…");
-}
-"""
-
-
-def new_notebook(path: Path, sources: list[str]) -> None:
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
-    nbformat.write(notebook, path)
-
-
-def new_page(browser: Any) -> tuple[Any, Any, list[str]]:
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
-    page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
-    return context, page, errors
-
-
-def cell_at(page: Any, index: int) -> Any:
-    return page.locator(".jp-Notebook .jp-Cell").nth(index)
-
-
-def wait_for_state(page: Any, index: int, label: str, *, turn: int = -1) -> None:
-    page.wait_for_function(
-        f"(args) => ({LAST_TURN_STATE})(args) === {label!r}", arg=[index, turn], timeout=60_000
-    )
-
 
 def completed_run_id(page: Any, index: int, turn: int) -> str:
     """Wait for the turn to say Completed and return its run id."""
@@ -112,40 +61,11 @@ def completed_run_id(page: Any, index: int, turn: int) -> str:
     return run_id
 
 
-def wait_for_final_view(page: Any, index: int, needle: str, *, turn: int = -1) -> None:
-    """Wait for the view a run's end leaves behind.
-
-    The kernel sends the turn's last frame, then refreshes the output's static copy (which
-    re-creates the widget's view, once per update message). A round trip to the kernel after
-    the view says Completed returns only after the frontend has taken every message sent
-    before it, so the view shown afterwards is the final one. ``needle`` must be in the
-    refreshed static copy (the text/html a save writes), with nothing left running.
-    """
-    wait_for_state(page, index, "Completed", turn=turn)
-    page.evaluate(KERNEL_ROUND_TRIP)
-    page.wait_for_function(STATIC_COPY, arg=[index, needle], timeout=30_000)
-    wait_for_state(page, index, "Completed", turn=turn)
-
-
-def widget_errors(errors: list[str]) -> list[str]:
-    # Notebook 7.x's keyboard-shortcuts plugin throws this on startup whatever the notebook
-    # holds (a settings-load race: jupyter/notebook#7862); anything else is ours to explain.
-    return [e for e in errors if not ("'schema'" in e and "notebook_core" in e)]
-
-
 @pytest.fixture(scope="module")
 def lab_page(browser: Any, jupyterlab: Any, artifacts: Path) -> Iterator[Any]:
-    new_notebook(jupyterlab.root / LAB_NOTEBOOK, LAB_CELLS)
-    context, page, errors = new_page(browser)
-    open_notebook_at(page, f"{jupyterlab.url}/lab/tree/{LAB_NOTEBOOK}?reset")
-    page.evaluate(RUN_CELL, LOAD)
-    page.wait_for_function("() => window.__anbPanel().content.widgets[0].model.executionCount")
-    page.errors = errors  # type: ignore[attr-defined]
-    try:
+    last_shot = artifacts / "more-browser-last.png"
+    with notebook_page(browser, jupyterlab, LAB_NOTEBOOK, LAB_CELLS, last_shot=last_shot) as page:
         yield page
-    finally:
-        page.screenshot(path=str(artifacts / "more-browser-last.png"), full_page=True)
-        context.close()
 
 
 def test_a_followup_chip_runs_the_next_turn_in_the_same_output_on_the_same_thread(
@@ -281,10 +201,9 @@ def test_chat_answers_typed_messages_as_turns_and_is_keyboard_usable(
 
 
 def test_agent_cell_streams_in_notebook_7(browser: Any, notebook7: Any, artifacts: Path) -> None:
-    new_notebook(notebook7.root / SEVEN_NOTEBOOK, SEVEN_CELLS)
-    context, page, errors = new_page(browser)
-    try:
-        open_notebook_at(page, f"{notebook7.url}/notebooks/{SEVEN_NOTEBOOK}")
+    with notebook_page(
+        browser, notebook7, SEVEN_NOTEBOOK, SEVEN_CELLS, app="notebook7", run_first=0
+    ) as page:
         assert page.evaluate("() => document.body.dataset.notebook") == "notebooks", (
             "the Notebook 7 UI, not JupyterLab"
         )
@@ -294,7 +213,7 @@ def test_agent_cell_streams_in_notebook_7(browser: Any, notebook7: Any, artifact
         page.wait_for_function("() => window.__anbPanel().content.widgets[0].model.executionCount")
         page.evaluate(RECORD, 1)
         page.keyboard.press("Shift+Enter")
-        widget = cell_at(page, 1).locator(".agentnb")
+        widget = widget_at(page, 1)
         widget.locator(".anb-tool").first.wait_for()
         page.screenshot(path=str(artifacts / "notebook7-streaming.png"))
         wait_for_final_view(page, 1, "get_stock_price")
@@ -317,6 +236,4 @@ def test_agent_cell_streams_in_notebook_7(browser: Any, notebook7: Any, artifact
         assert widget.locator(".anb-stop").is_hidden()
         static = cell_at(page, 1).locator(".agentnb-static")
         assert static.count() == 1 and static.is_hidden(), "the copy hides by the live view"
-        assert widget_errors(errors) == []
-    finally:
-        context.close()
+        assert widget_errors(page.errors) == []

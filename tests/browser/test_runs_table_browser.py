@@ -11,19 +11,26 @@ Notebook 7 too a search keeps its keys and a run opens below the table. Screensh
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from agentnb_testing import history_records
-from test_cell_browser import NOTEBOOK_STATE, SHUTDOWN_KERNEL, url_of
-from test_chat_browser import RUN_CELL, open_notebook_at
-from test_history_browser import set_theme
-from test_layout_browser import CONTRASTS
-from test_more_browser import cell_at, new_notebook, new_page, widget_errors
+from notebook_pages import (
+    CONTRASTS,
+    NOTEBOOK_STATE,
+    SHUTDOWN_KERNEL,
+    THEMES,
+    cell_at,
+    nbconvert,
+    notebook_page,
+    open_notebook_at,
+    run_and_wait,
+    set_theme,
+    url_of,
+    widget_errors,
+)
 
 from agentnb._history import HistoryStore
 
@@ -60,17 +67,6 @@ def cells_for(history_file: Path) -> list[str]:
     ]
 
 
-def run_and_wait(page: Any, index: int) -> None:
-    before = page.evaluate(
-        "(i) => window.__anbPanel().content.widgets[i].model.executionCount || 0", index
-    )
-    page.evaluate(RUN_CELL, index)
-    page.wait_for_function(
-        "([i, n]) => (window.__anbPanel().content.widgets[i].model.executionCount || 0) > n",
-        arg=[index, before],
-    )
-
-
 def range_text(view: Any) -> str:
     text: str = view.locator(".anb-runs-range").inner_text()
     return text
@@ -91,17 +87,9 @@ def column(view: Any, title: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def lab_page(browser: Any, jupyterlab: Any, history_file: Path) -> Iterator[Any]:
-    name = "browse.ipynb"
-    new_notebook(jupyterlab.root / name, cells_for(history_file))
-    context, page, errors = new_page(browser)
-    open_notebook_at(page, f"{jupyterlab.url}/lab/tree/{name}?reset")
-    run_and_wait(page, 0)
-    run_and_wait(page, 1)
-    page.errors = errors  # type: ignore[attr-defined]
-    try:
+    cells = cells_for(history_file)
+    with notebook_page(browser, jupyterlab, "browse.ipynb", cells, run_first=2) as page:
         yield page
-    finally:
-        context.close()
 
 
 def the_view(page: Any) -> Any:
@@ -226,7 +214,7 @@ def test_two_selected_rows_compare_and_one_opens_below(lab_page: Any, artifacts:
     assert widget_errors(page.errors) == []
 
 
-@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+@pytest.mark.parametrize("theme", THEMES)
 def test_the_table_reads_in_light_and_dark(lab_page: Any, theme: str, artifacts: Path) -> None:
     page = lab_page
     set_theme(page, theme)
@@ -244,15 +232,11 @@ def test_a_reopened_notebook_shows_the_static_table(
     browser: Any, jupyterlab: Any, history_file: Path, artifacts: Path, tmp_path: Path
 ) -> None:
     name = "browse-reopened.ipynb"
-    new_notebook(jupyterlab.root / name, cells_for(history_file)[:2])
-    context, page, errors = new_page(browser)
-    try:
-        open_notebook_at(page, f"{jupyterlab.url}/lab/tree/{name}?reset")
-        run_and_wait(page, 0)
-        run_and_wait(page, 1)
+    cells = cells_for(history_file)[:2]
+    with notebook_page(browser, jupyterlab, name, cells, run_first=2) as page:
         the_view(page)
         page.evaluate(SHUTDOWN_KERNEL)
-        open_notebook_at(page, f"{jupyterlab.url}/lab/tree/{name}")
+        open_notebook_at(page, url_of(jupyterlab, "jupyterlab", name, reset=False))
         static = cell_at(page, 1).locator(".agentnb-static .agentnb-runs-table")
         # the widget manager gives up on the missing model after a few seconds
         page.wait_for_function(
@@ -267,15 +251,9 @@ def test_a_reopened_notebook_shows_the_static_table(
         assert "Error displaying widget" not in text, text[:2000]
         cell_at(page, 1).scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / "runs-table-reopened.png"))
-        assert widget_errors(errors) == []
-    finally:
-        context.close()
+        assert widget_errors(page.errors) == []
     out = tmp_path / "export"
-    subprocess.run(
-        [sys.executable, "-m", "nbconvert", "--to", "html", "--output-dir", str(out),
-         str(jupyterlab.root / name)],
-        check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
+    nbconvert("--to", "html", "--output-dir", str(out), str(jupyterlab.root / name))
     exported = (out / name.replace(".ipynb", ".html")).read_text()
     assert 'class="agentnb-runs-table"' in exported and "Question 19: how did AMD" in exported
 
@@ -284,12 +262,8 @@ def test_in_notebook_7_a_selected_run_opens_below_the_table(
     browser: Any, notebook7: Any, history_file: Path, artifacts: Path
 ) -> None:
     name = "browse-seven.ipynb"
-    new_notebook(notebook7.root / name, cells_for(history_file)[:2])
-    context, page, errors = new_page(browser)
-    try:
-        open_notebook_at(page, url_of(notebook7, "notebook7", name))
-        run_and_wait(page, 0)
-        run_and_wait(page, 1)
+    cells = cells_for(history_file)[:2]
+    with notebook_page(browser, notebook7, name, cells, app="notebook7", run_first=2) as page:
         view = the_view(page)
         before = page.evaluate(NOTEBOOK_STATE, 1)
         box = view.locator(".anb-runs-search")
@@ -305,6 +279,4 @@ def test_in_notebook_7_a_selected_run_opens_below_the_table(
         assert "TSLA" in chat.inner_text()
         chat.scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / "runs-table-notebook7.png"))
-        assert widget_errors(errors) == []
-    finally:
-        context.close()
+        assert widget_errors(page.errors) == []

@@ -15,20 +15,29 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
-from test_chat_browser import RUN_CELL, open_notebook_at
-from test_export_browser import kernel_env, nbconvert
-from test_layout_browser import CONTRASTS
-from test_more_browser import cell_at, new_notebook, new_page, wait_for_state, widget_errors
-from test_tree_browser import TOP_CARDS, TREE, set_theme
+from notebook_pages import (
+    CONTRASTS,
+    RUN_CELL,
+    THEMES,
+    TOP_CARDS,
+    TREE,
+    kernel_env,
+    nbconvert,
+    new_notebook,
+    notebook_page,
+    set_theme,
+    wait_for_state,
+    widget_at,
+    widget_errors,
+)
 
 from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "team.ipynb"
-SETUP, ASK = 0, 1
+ASK = 1
 QUESTION = "Compare NVDA and AAPL this week"
 ANALYST_THINKS = "I look up NVDA in the demo table"
 QUANT_THINKS = "The move is (price - week ago)"
@@ -70,24 +79,21 @@ SUB_AGENTS = """
 def page(
     browser: Any, jupyterlab: Any, agent_server: ServerHandle, artifacts: Path
 ) -> Iterator[Any]:
-    new_notebook(jupyterlab.root / NOTEBOOK, cells(agent_server))
-    context, page, errors = new_page(browser)
-    open_notebook_at(page, f"{jupyterlab.url}/lab/tree/{NOTEBOOK}?reset")
-    page.evaluate(RUN_CELL, SETUP)
-    page.wait_for_function("() => window.__anbPanel().content.widgets[0].model.executionCount")
-    page.errors = errors  # type: ignore[attr-defined]
-    set_theme(page, "JupyterLab Light")
-    page.evaluate(RUN_CELL, ASK)
-    wait_for_state(page, ASK, "Completed")
-    try:
+    with notebook_page(
+        browser,
+        jupyterlab,
+        NOTEBOOK,
+        cells(agent_server),
+        last_shot=artifacts / "team-last.png",
+    ) as page:
+        set_theme(page, "JupyterLab Light")
+        page.evaluate(RUN_CELL, ASK)
+        wait_for_state(page, ASK, "Completed")
         yield page
-    finally:
-        page.screenshot(path=str(artifacts / "team-last.png"), full_page=True)
-        context.close()
 
 
 def test_each_analyst_holds_its_calls_and_its_quant_holds_the_calculator(page: Any) -> None:
-    widget = cell_at(page, ASK).locator(".agentnb")
+    widget = widget_at(page, ASK)
     assert widget.evaluate(TOP_CARDS) == ["analyst", "analyst"]
     assert widget.evaluate(TREE) == [analyst_tree(), analyst_tree()]
     assert widget_errors(page.errors) == []
@@ -96,7 +102,7 @@ def test_each_analyst_holds_its_calls_and_its_quant_holds_the_calculator(page: A
 def test_each_sub_agents_text_is_collapsed_under_its_name_and_not_in_the_answer(
     page: Any, artifacts: Path
 ) -> None:
-    widget = cell_at(page, ASK).locator(".agentnb")
+    widget = widget_at(page, ASK)
     shown = widget.evaluate(SUB_AGENTS)
     assert [(s["call"], s["summary"].split(" · ")[0]) for s in shown] == [
         ("analyst", "Sub-agent analyst"),
@@ -117,10 +123,10 @@ def test_each_sub_agents_text_is_collapsed_under_its_name_and_not_in_the_answer(
     quant_text.locator("summary").click()
 
 
-@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+@pytest.mark.parametrize("theme", THEMES)
 def test_the_team_tree_reads_at_4_5_to_1(page: Any, theme: str, artifacts: Path) -> None:
     set_theme(page, theme)
-    widget = cell_at(page, ASK).locator(".agentnb")
+    widget = widget_at(page, ASK)
     widget.scroll_into_view_if_needed()
     light = "light" if theme.endswith("Light") else "dark"
     page.screenshot(path=str(artifacts / f"team-{light}.png"))
@@ -134,10 +140,7 @@ def test_the_team_tree_reads_at_4_5_to_1(page: Any, theme: str, artifacts: Path)
 def test_the_exported_static_copy_keeps_the_tree(
     agent_server: ServerHandle, browser: Any, tmp_path: Path, artifacts: Path
 ) -> None:
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    notebook.cells = [nbformat.v4.new_code_cell(s) for s in cells(agent_server, wait=True)]
-    nbformat.write(notebook, tmp_path / NOTEBOOK)
+    new_notebook(tmp_path / NOTEBOOK, cells(agent_server, wait=True))
     env = kernel_env(agent_server, tmp_path)
     nbconvert("--to", "html", "--execute", str(tmp_path / NOTEBOOK), env=env)
     context = browser.new_context(viewport={"width": 1100, "height": 900})

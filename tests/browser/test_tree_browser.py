@@ -19,9 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_chat_browser import RUN_CELL, open_notebook_at
-from test_layout_browser import CONTRASTS
-from test_more_browser import cell_at, new_notebook, new_page, wait_for_state, widget_errors
+from notebook_pages import (
+    CONTRASTS,
+    RUN_CELL,
+    THEMES,
+    TOP_CARDS,
+    TREE,
+    cell_at,
+    notebook_page,
+    set_theme,
+    wait_for_state,
+    widget_at,
+    widget_errors,
+)
 
 TESTS = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(TESTS / "client"), str(TESTS / "notebook")]  # the raw server, the frames
@@ -49,20 +59,6 @@ async def seekrflow(conn: Conn, request: Request) -> None:
     await conn.send(http_head("200 OK", {"Content-Type": "application/json"}) + body)
 
 
-TOP_CARDS = """
-(root) => Array.from(root.querySelectorAll(".anb-body > .anb-tool"))
-  .map((card) => card.querySelector(".anb-tool-name").textContent)
-"""
-TREE = """
-(root) => {
-  const walk = (card) => ({
-    name: card.querySelector(":scope > .anb-tool-head .anb-tool-name").textContent,
-    agent: card.querySelector(":scope > .anb-tool-head .anb-tool-agent").textContent,
-    inside: Array.from(card.querySelectorAll(":scope > .anb-tool-children > .anb-tool")).map(walk),
-  });
-  return Array.from(root.querySelectorAll(".anb-body > .anb-tool")).map(walk);
-}
-"""
 LIVE_NESTED = """
 (index) => {
   const cell = document.querySelectorAll(".jp-Notebook .jp-Cell")[index];
@@ -100,26 +96,9 @@ def tree_page(browser: Any, jupyterlab: Any, artifacts: Path) -> Iterator[Any]:
             "%%agent planner --via tree\nCompare NVDA and AMD",
             "%%agent deep --via tree\nGo deep",
         ]
-        new_notebook(jupyterlab.root / "tree.ipynb", cells)
-        context, page, errors = new_page(browser)
-        open_notebook_at(page, f"{jupyterlab.url}/lab/tree/tree.ipynb?reset")
-        page.evaluate(RUN_CELL, 0)
-        page.wait_for_function("() => window.__anbPanel().content.widgets[0].model.executionCount")
-        page.errors = errors  # type: ignore[attr-defined]
-        try:
+        last_shot = artifacts / "tree-last.png"
+        with notebook_page(browser, jupyterlab, "tree.ipynb", cells, last_shot=last_shot) as page:
             yield page
-        finally:
-            page.screenshot(path=str(artifacts / "tree-last.png"), full_page=True)
-            context.close()
-
-
-def set_theme(page: Any, theme: str) -> None:
-    page.evaluate(
-        "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme
-    )
-    light = "true" if theme.endswith("Light") else "false"
-    page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{light}'")
-    page.wait_for_timeout(500)
 
 
 def test_nested_cards_stream_inside_their_parent_and_never_at_the_top(
@@ -129,7 +108,7 @@ def test_nested_cards_stream_inside_their_parent_and_never_at_the_top(
     set_theme(page, "JupyterLab Light")
     page.evaluate(RUN_CELL, 1)
     page.wait_for_function(LIVE_NESTED, arg=1, timeout=60_000)
-    widget = cell_at(page, 1).locator(".agentnb")
+    widget = widget_at(page, 1)
     assert widget.evaluate(TOP_CARDS) == ["research", "research"]
     page.screenshot(path=str(artifacts / "tree-live-light.png"))
     wait_for_state(page, 1, "Completed")
@@ -180,14 +159,14 @@ def test_a_sub_agents_text_is_collapsed_then_opens_on_a_click(
     summary.click()
 
 
-@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+@pytest.mark.parametrize("theme", THEMES)
 def test_the_tree_reads_at_4_5_to_1_in_light_and_dark(
     tree_page: Any, theme: str, artifacts: Path
 ) -> None:
     page = tree_page
     wait_for_state(page, 1, "Completed")
     set_theme(page, theme)
-    widget = cell_at(page, 1).locator(".agentnb")
+    widget = widget_at(page, 1)
     widget.scroll_into_view_if_needed()
     light = "light" if theme.endswith("Light") else "dark"
     page.screenshot(path=str(artifacts / f"tree-{light}.png"))
@@ -203,7 +182,7 @@ def test_a_tree_50_calls_deep_stays_inside_the_cell(tree_page: Any, artifacts: P
     set_theme(page, "JupyterLab Light")
     page.evaluate(RUN_CELL, 2)
     wait_for_state(page, 2, "Completed")
-    widget = cell_at(page, 2).locator(".agentnb")
+    widget = widget_at(page, 2)
     boxes = widget.evaluate(DEEP_BOXES)
     assert boxes["count"] == 50 and boxes["nestedInParent"], boxes
     assert boxes["depthLabel"] == "depth 49"
