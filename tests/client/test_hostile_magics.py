@@ -153,17 +153,22 @@ def test_a_hostile_placeholder_fails_the_cell_before_anything_is_sent(
     assert srv.requests == []
 
 
+def record_echo_runs(history: Path, count: int, *, answer: str = "a") -> None:
+    """``count`` completed runs of ``echo`` asked ``q0``, ``q1``... into ``history``."""
+    with HistoryStore(history) as store:
+        for i in range(count):
+            run = Run(agent="echo", message=f"q{i}")
+            run.start()
+            run.apply(TextDelta(delta=answer))
+            run.apply(RunCompleted())
+            store.record(run, RunRequest(agent="echo", message=f"q{i}"))
+
+
 @pytest.mark.parametrize("limit", ["99999999999999999999", str(2**63), "1" + "0" * 400])
 def test_an_absurd_limit_on_agent_runs_means_all(
     shell: InteractiveShell, history: Path, limit: str
 ) -> None:
-    with HistoryStore(history) as store:
-        for i in range(3):
-            run = Run(agent="echo", message=f"q{i}")
-            run.start()
-            run.apply(TextDelta(delta="a"))
-            run.apply(RunCompleted())
-            store.record(run, RunRequest(agent="echo", message=f"q{i}"))
+    record_echo_runs(history, 3)
     table = shell.run_line_magic("agent_runs", f"--limit {limit}")
     assert len(table) == 3
 
@@ -173,13 +178,7 @@ def test_agent_runs_shows_every_run_a_page_at_a_time(
 ) -> None:
     """No limit by default: the table pages through the whole history (a result reads the
     first page at once, the rest when used), so its pager is not stuck at 20 runs."""
-    with HistoryStore(history) as store:
-        for i in range(25):
-            run = Run(agent="echo", message=f"q{i}")
-            run.start()
-            run.apply(TextDelta(delta="a"))
-            run.apply(RunCompleted())
-            store.record(run, RunRequest(agent="echo", message=f"q{i}"))
+    record_echo_runs(history, 25)
     table = shell.run_line_magic("agent_runs", "")
     assert repr(table).splitlines()[0] == "RunHistory: 25 runs"
     assert len(table) == 25
@@ -193,13 +192,7 @@ def test_agent_runs_shows_every_run_a_page_at_a_time(
 def test_agent_runs_searches_whatever_is_typed(
     shell: InteractiveShell, history: Path, words: str, found: list[str]
 ) -> None:
-    with HistoryStore(history) as store:
-        for i in range(3):
-            run = Run(agent="echo", message=f"q{i}")
-            run.start()
-            run.apply(TextDelta(delta="the answer"))
-            run.apply(RunCompleted())
-            store.record(run, RunRequest(agent="echo", message=f"q{i}"))
+    record_echo_runs(history, 3, answer="the answer")
     table = shell.run_line_magic("agent_runs", f"--search {words}")
     assert table.column("message") == found
     assert all(snippet.startswith("«q1»") for snippet in table.column("snippet"))
