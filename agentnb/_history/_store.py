@@ -481,7 +481,7 @@ class HistoryStore:
                 pinned = dataclasses.replace(where, recorded_upto=upto)
                 head = self._head(db, pinned)
             finally:
-                if began:
+                if began and db.in_transaction:  # an error may have ended it already
                     db.execute("COMMIT")
         history = RunHistory.read_from_store(StoreRead(self, pinned, head))
         if not head.complete and self._memory:

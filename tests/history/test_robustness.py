@@ -136,6 +136,13 @@ def damaged_at_the_end(tmp_path: Path) -> Path:
     return path
 
 
+def test_the_first_rows_of_a_damaged_file_say_it_is_damaged(damaged_at_the_end: Path) -> None:
+    """``runs()`` reads its first rows in a read transaction: the damage is what it reports
+    (not the end of a transaction SQLite already rolled back)."""
+    with HistoryStore(damaged_at_the_end) as store, pytest.raises(HistoryError, match=DAMAGED):
+        store.runs()
+
+
 def test_recording_into_a_damaged_file_does_not_break_the_run_and_logs_once(
     damaged_at_the_end: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
