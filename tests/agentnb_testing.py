@@ -26,7 +26,30 @@ from agentnb._history._records import RUN_COLUMNS
 from agentnb.events import Event
 from agentnb.server import ServerHandle
 
-__all__ = ["Scripted", "client_for", "connection_env", "free_port", "run_echo_every_way", "serving"]
+__all__ = [
+    "REPO",
+    "RecordedSleeps",
+    "Scripted",
+    "client_for",
+    "connection_env",
+    "free_port",
+    "run_echo_every_way",
+    "serving",
+]
+
+REPO = Path(agentnb.__file__).resolve().parent.parent
+"""The checkout under test: a child process given it as ``PYTHONPATH`` imports this agentnb."""
+
+
+class RecordedSleeps:
+    """The client's one sleep seam (``client.transport.sleep``): each wait recorded in
+    ``delays``, never slept."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
 
 
 def client_for(

@@ -14,9 +14,9 @@ import argparse
 import ast
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from agentnb_testing import REPO
 
 import agentnb
 import agentnb.providers
@@ -25,7 +25,6 @@ from agentnb.providers import available_providers
 from agentnb.providers.openai import OpenAI
 from agentnb.server import DIALECT_PROVIDERS
 
-REPO = Path(agentnb.__file__).resolve().parent.parent
 SCANNED = ("agentnb", "tests", "benchmarks", "scripts")
 BUILTINS = sorted(
     name

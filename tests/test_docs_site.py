@@ -11,11 +11,11 @@ anchor, a nav entry without its page, or an API name that does not resolve.
 from __future__ import annotations
 
 import re
-from pathlib import Path
+
+from agentnb_testing import REPO
 
 import agentnb
 
-REPO = Path(agentnb.__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()
 RUN_COMMAND = (
     "python3 -m venv .venv && .venv/bin/pip install -q -e . && .venv/bin/agentnb run "

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 import pytest
-from test_cli_approval import cli_env, on, run_piped
+from cli_process import cli_env, on, run_piped
 
 from agentnb._display.approval_prompt import NO_REPLY, NO_TERMINAL
 from agentnb.server._planner import QUESTION

@@ -4,12 +4,12 @@ stdin is not one, or decided by ``--approve all|none``."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from typing import Any
 
 import pytest
+from cli_process import cli_env, on, run_piped
 
 from agentnb._app.run_flags import BY_POLICY
 from agentnb._display.approval_prompt import NO_TERMINAL
@@ -17,29 +17,6 @@ from agentnb._display.approval_prompt import NO_TERMINAL
 pexpect = pytest.importorskip("pexpect")
 
 TRADE = ["trader", "buy", "3", "NVDA", "--no-color"]
-
-
-def cli_env(server: Any) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
-    env.update(AGENTNB_HISTORY="off", AGENTNB_API_KEY=server.api_key, NO_COLOR="1")
-    return env
-
-
-def on(server: Any) -> list[str]:
-    return ["--provider", "operativus", "--base-url", server.base_url]
-
-
-def run_piped(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
-    """``agentnb run`` with stdin, stdout and stderr pipes (no terminal anywhere)."""
-    return subprocess.run(
-        [sys.executable, "-m", "agentnb", "run", *args, *on(server)],
-        capture_output=True,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env=cli_env(server),
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -10,20 +9,12 @@ import time
 from typing import Any
 
 import pytest
+from cli_process import cli_env
 
 RUN_PY_FIX = (
     "agentnb/_cli/run_command.py prints the error of a run the printer's summary line already "
     "reported (see the report of the magics/CLI error fix)"
 )
-
-
-def cli_env(server: Any | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
-    env["AGENTNB_HISTORY"] = "off"
-    env["NO_COLOR"] = "1"
-    if server is not None:
-        env["AGENTNB_API_KEY"] = server.api_key
-    return env
 
 
 def agentnb(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

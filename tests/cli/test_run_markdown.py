@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 import pytest
+from cli_process import on
 
 from agentnb._core.run import Run
 from agentnb._display.terminal import TerminalPrinter
@@ -30,10 +31,6 @@ def environment(server: Any, **extra: str) -> dict[str, str]:
         if not k.startswith("AGENTNB_") and k not in ("NO_COLOR", "COLUMNS", "LINES")
     }
     return {**env, "AGENTNB_HISTORY": "off", "AGENTNB_API_KEY": server.api_key, **extra}
-
-
-def on(server: Any) -> list[str]:
-    return ["--provider", "operativus", "--base-url", server.base_url]
 
 
 def in_a_pty(server: Any, *args: str, **env: str) -> str:

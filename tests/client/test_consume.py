@@ -9,7 +9,7 @@ import random
 from typing import Any
 
 import pytest
-from test_faults import QUESTION, client_with_waits, comparable, outcome, stream_all
+from run_outcomes import QUESTION, client_with_waits, comparable, outcome, stream_all
 
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._client.stream import AsyncRunStream

@@ -5,11 +5,10 @@ from __future__ import annotations
 import random
 import socket
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from agentnb_testing import client_for
+from run_outcomes import QUESTION, client_with_waits, comparable, outcome, stream_all
 
 from agentnb import (
     AgentNBError,
@@ -25,35 +24,10 @@ from agentnb import (
     StreamTimeoutError,
 )
 from agentnb._client.async_client import AsyncAgentClient
-from agentnb._core.run import Run
-from agentnb.events import Event, ReasoningDelta, TextDelta, ToolCallDelta, ToolCallStarted
 from agentnb.providers import HttpRequest, available_providers
 from agentnb.server import ServerHandle
 
 PROVIDERS = sorted(available_providers())
-QUESTION = "What is NVDA trading at, and how did it move this week?"
-
-
-class Waits:
-    """Records the client's waits instead of sleeping them (the client's one sleep seam)."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
-def client_with_waits(
-    server: ServerHandle, provider: str, fault: str | None = None, **options: Any
-) -> AsyncAgentClient:
-    """The shared ``client_for`` (with the server fault ``fault``), its waits recorded in
-    ``.waits`` instead of slept."""
-    client = client_for(server, provider, fault=fault, **options)
-    waits = Waits()
-    client.transport.sleep = waits  # type: ignore[method-assign]
-    client.waits = waits  # type: ignore[attr-defined]
-    return client
 
 
 def stream_posts(server: ServerHandle) -> int:
@@ -221,49 +195,6 @@ async def test_api_key_never_appears_in_any_error(server: ServerHandle) -> None:
 
 
 # ---- cuts and stalls mid-stream ---------------------------------------------------------------------
-@dataclass
-class Outcome:
-    text: str
-    reasoning: str
-    tools: list[tuple[str, Any, Any, str]]
-    usage: Any
-    followups: list[str]
-    content: list[tuple[str, str]]
-
-
-def outcome(run: Run, events: list[Event]) -> Outcome:
-    content = []
-    calls: dict[str, str] = {}  # call ids differ per run: compare them by order
-    for e in events:
-        if isinstance(e, TextDelta | ReasoningDelta):
-            content.append((e.type, e.delta))
-        elif isinstance(e, ToolCallStarted):
-            content.append((e.type, calls.setdefault(e.call_id, f"call #{len(calls)}")))
-        elif isinstance(e, ToolCallDelta):
-            content.append((e.type, e.arguments_delta))
-    return Outcome(
-        text=run.text,
-        reasoning=run.reasoning,
-        tools=[(c.name, c.arguments, c.output, c.status) for c in run.tool_calls],
-        usage=run.usage.model_dump() if run.usage else None,
-        followups=list(run.followups),
-        content=content,
-    )
-
-
-def comparable(found: Outcome, baseline: Outcome) -> Outcome:
-    """Usage is the server's count for each run; the finance answer is deterministic."""
-    return Outcome(**{**found.__dict__, "usage": baseline.usage})
-
-
-async def stream_all(
-    client: AsyncAgentClient, agent: str = "finance_agent"
-) -> tuple[Run, list[Event], str | None]:
-    async with client.stream(agent, QUESTION, followups=True) as stream:
-        events = [event async for event in stream]
-    return stream.run, events, stream.last_event_id
-
-
 async def test_drops_at_random_points_lose_and_repeat_nothing(server: ServerHandle) -> None:
     """100 cuts at seeded random points across the dialects (run-agent also by its cursor)."""
     rng = random.Random(20250110)

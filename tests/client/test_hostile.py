@@ -12,6 +12,7 @@ import tracemalloc
 from typing import Any
 
 import pytest
+from agentnb_testing import RecordedSleeps
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
 import agentnb._core.loop as loop_module
@@ -46,20 +47,10 @@ def with_id(event_id: int, frame: bytes) -> bytes:
 DONE = b"data: [DONE]\n\n"
 
 
-class Sleeps:
-    """The client's one sleep seam: recorded, not slept."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
 def client(provider: str, url: str, **options: Any) -> AsyncAgentClient:
     options.setdefault("record", False)
     c = AsyncAgentClient(provider, base_url=url, **options)
-    c.transport.sleep = Sleeps()  # type: ignore[method-assign]
+    c.transport.sleep = RecordedSleeps()  # type: ignore[method-assign]
     return c
 
 

@@ -15,6 +15,21 @@ from typing import Any
 
 import pytest
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
+from operativus_pauses import (
+    FINISH,
+    FINISH_C1,
+    KEY,
+    PAUSE_FOR_C1,
+    START,
+    Answer,
+    approval_required,
+    client,
+    decision_posts,
+    frame,
+    paused,
+    paused_run,
+    tool_start,
+)
 
 from agentnb import (
     AgentNBError,
@@ -31,67 +46,12 @@ from agentnb.events import RunPaused
 
 pytestmark = pytest.mark.timeout(30)
 
-KEY = "sk-hostile-approvals-0123456789abcdef"
 APPROVALS = "/api/agents/agent/runs/r1/approvals"
 NO_ONE = "no one could approve it: the caller was waiting for the run to end"
 
 
-def frame(event: str, data: Any) -> bytes:
-    """One Operativus frame; a dict or list ``data`` is sent as a JSON string, as Operativus
-    does."""
-    payload = json.dumps(data) if isinstance(data, dict | list) else data
-    return f"data: {json.dumps({'event': event, 'data': payload})}\n\n".encode()
-
-
-START = frame("START", {"runId": "r1", "sessionId": "s1"})
-ASKING = frame("CONTENT_DELTA", "Placing it. ")
-
-
-def tool_start(call_id: str) -> bytes:
-    return frame("TOOL_START", {"id": call_id, "name": "place_trade", "arguments": {"n": 1}})
-
-
-def approval_required(call_id: str) -> bytes:
-    return frame("APPROVAL_REQUIRED", {"id": call_id, "name": "place_trade", "approvalId": "a1"})
-
-
-def paused(*pending: str) -> bytes:
-    return frame("PAUSED", {"runId": "r1", "sessionId": "s1", "pending": list(pending)})
-
-
-PAUSE_FOR_C1 = START + ASKING + tool_start("c1") + approval_required("c1") + paused("c1")
-FINISH_C1 = frame("TOOL_END", {"id": "c1", "name": "place_trade", "result": "ok"})
-FINISH = frame("CONTENT_DELTA", "Done.") + frame("STOP", "")
-
-Answer = Callable[[Conn, Request], Awaitable[None]]
-
-
-def paused_run(first: bytes, then: Answer) -> Callable[[Conn, Request], Awaitable[None]]:
-    """A server whose run stream sends ``first`` (and closes); ``then`` answers the decisions."""
-
-    async def handler(conn: Conn, request: Request) -> None:
-        if request.path.endswith("/runs/stream"):
-            await conn.send(sse_head() + first)
-        elif request.method == "GET":  # the run's status, read for its usage after the end
-            await conn.send(http_head("200 OK", {"Content-Type": "application/json"}) + b"{}")
-        else:
-            await then(conn, request)
-
-    return handler
-
-
 async def completes(conn: Conn, request: Request) -> None:
     await conn.send(sse_head() + FINISH_C1 + FINISH)
-
-
-def client(url: str, **options: Any) -> AsyncAgentClient:
-    options.setdefault("max_retries", 0)
-    return AsyncAgentClient("operativus", base_url=url, api_key=KEY, record=False, **options)
-
-
-def decision_posts(srv: HostileServer) -> list[dict[str, Any]]:
-    """The bodies of every decision POST that reached the server."""
-    return [json.loads(r.body) for r in srv.requests if r.path.endswith("/approvals")]
 
 
 async def failure_of(srv: HostileServer, approve: Any = True, **options: Any) -> AgentNBError:

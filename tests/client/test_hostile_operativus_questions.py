@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from hostile_server import Conn, HostileServer, Request, sse_head
-from test_hostile_approvals import (
+from operativus_pauses import (
     FINISH,
     FINISH_C1,
     START,

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import pytest
+from agentnb_testing import RecordedSleeps
 from hostile_server import Conn, HostileServer, Request, sse_head
 
 from agentnb import RunInterruptedError
@@ -16,19 +17,9 @@ from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.retry import RetryPolicy
 
 
-class Sleeps:
-    """The client's sleep seam: recorded, not slept."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
 def client(provider: str, url: str, retry: RetryPolicy | None = None) -> AsyncAgentClient:
     c = AsyncAgentClient(provider, base_url=url, record=False)
-    c.transport.sleep = Sleeps()  # type: ignore[method-assign]
+    c.transport.sleep = RecordedSleeps()  # type: ignore[method-assign]
     if retry is not None:
         c.retry = c.transport.retry = retry
     return c

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_reattach import REPO, start_and_kill
+from agentnb_testing import REPO
+from killed_runs import start_and_kill
 
 import agentnb
 from agentnb._history import HistoryStore

@@ -14,16 +14,14 @@ import threading
 from pathlib import Path
 
 import pytest
+from agentnb_testing import REPO
 
-import agentnb
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
 from agentnb._history import HistoryStore
 from agentnb._history._writer import HistoryWriter, PendingWrite, coalesced
 from agentnb.events import RunCompleted, TextDelta
 from agentnb.server import ServerHandle
-
-REPO = Path(agentnb.__file__).resolve().parent.parent
 
 
 def finished(message: str) -> Run:

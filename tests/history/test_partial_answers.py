@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from agentnb_testing import REPO
 
-import agentnb
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._client.recording import _has_answer
 from agentnb._core.request import RunRequest
@@ -30,8 +30,6 @@ from agentnb.events import (
     ToolCallStarted,
 )
 from agentnb.server import ServerHandle
-
-REPO = Path(agentnb.__file__).resolve().parent.parent
 
 STREAMER = textwrap.dedent(
     """

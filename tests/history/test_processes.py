@@ -13,12 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from agentnb_testing import REPO
 
 import agentnb
 from agentnb._history import HistoryStore
 from agentnb._history._writer import current_owner
-
-REPO = Path(agentnb.__file__).resolve().parent.parent
 
 HOLDER = textwrap.dedent(
     """

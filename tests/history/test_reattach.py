@@ -6,16 +6,12 @@ A dialect that cannot says so before any I/O, and the row keeps its partial answ
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from killed_runs import start_and_kill
 
 import agentnb
 from agentnb._core.exceptions import ConfigurationError
@@ -27,29 +23,7 @@ pytestmark = [
     pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX"),
 ]
 
-REPO = Path(agentnb.__file__).resolve().parent.parent
 ATTACHING = ["seekrflow", "seekrflow-vercel", "langgraph", "a2a", "openai-responses"]
-
-STARTER = textwrap.dedent(
-    """
-    import json, sys, time
-    import agentnb
-
-    dialect, settings, key, paragraphs = sys.argv[1:5]
-    agentnb.connect(
-        dialect, **json.loads(settings), api_key=key, name="far",
-        headers={"X-AgentNB-Delay-Ms": "25"},
-    )
-    handle = agentnb.ask(
-        "writer", "write at length", via="far", display=False, metadata={"paragraphs": paragraphs}
-    )
-    while len(handle.run.text) < 200 or not handle.run.run_id:
-        time.sleep(0.02)
-    time.sleep(2.5)  # a checkpoint of the partial answer reaches the history
-    print(handle.run.local_id, flush=True)
-    time.sleep(600)
-    """
-)
 
 
 @pytest.fixture
@@ -59,30 +33,6 @@ def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("AGENTNB_HISTORY", str(path))
     yield path
     close_default_stores()
-
-
-def start_and_kill(server: ServerHandle, dialect: str, history: Path, paragraphs: int = 12) -> str:
-    """Start a long run in a child process, kill it mid-run; the run's local id."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "AGENTNB_HISTORY": str(history)}
-    settings = json.dumps(server.client_settings(dialect))
-    child = subprocess.Popen(
-        [sys.executable, "-c", STARTER, dialect, settings, server.api_key, str(paragraphs)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
-        assert child.stdout is not None
-        local_id = child.stdout.readline().strip()
-        assert local_id, child.communicate(timeout=30)[1]
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.communicate()
-    return local_id
 
 
 def server_run_id(run_id: str) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from agentnb_testing import REPO
 
 import agentnb
 from agentnb._cli.runs import configure
@@ -37,7 +38,6 @@ from agentnb.events import (
     Usage,
 )
 
-REPO = Path(agentnb.__file__).resolve().parent.parent
 PAGE_SIZE = 4096
 TABLE_LEAF = 0x0D
 

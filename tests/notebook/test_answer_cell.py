@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_approval_cell import eventually, notices, paused, replica_of, transcript_turn, view
-from test_controller import capture
+from chat_cell_views import capture, eventually, notices, paused, replica_of, transcript_turn, view
 
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.handle import RunHandle

@@ -10,11 +10,20 @@ The widget's ``send`` is replaced by a recorder: the seam between the kernel and
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from test_controller import Recorder, Replica, capture
+from chat_cell_views import (
+    Recorder,
+    Replica,
+    capture,
+    eventually,
+    notices,
+    paused,
+    replica_of,
+    transcript_turn,
+    view,
+)
 
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.handle import RunHandle
@@ -55,42 +64,9 @@ def trader_cell(
     return cell, recorder, handle
 
 
-def eventually(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)
-
-
-def transcript_turn(cell: ChatCell) -> dict[str, Any]:
-    turns = cell.transcript.get("turns") or [{}]
-    turn: dict[str, Any] = turns[0]
-    return turn
-
-
-def paused(cell: ChatCell) -> bool:
-    return transcript_turn(cell).get("meta", {}).get("status") == "paused"
-
-
 def trade_of(turn: dict[str, Any]) -> dict[str, Any]:
     tools = turn["tools"].values() if isinstance(turn["tools"], dict) else turn["tools"]
     return next(c for c in tools if c["name"] == "place_trade")
-
-
-def view(cell: ChatCell, content: dict[str, Any]) -> None:
-    """A message from a view, the way the comm delivers it."""
-    cell._on_view_message(cell, content, [])
-
-
-def replica_of(recorder: Recorder) -> Replica:
-    replica = Replica()
-    for frame in list(recorder.frames):
-        replica.feed(frame)
-    return replica
-
-
-def notices(recorder: Recorder) -> list[str]:
-    return [f["text"] for f in recorder.of_kind("notice")]
 
 
 @pytest.mark.parametrize("provider", APPROVING)

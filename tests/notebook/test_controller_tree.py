@@ -1,13 +1,13 @@
 """The chat cell's protocol carries the call tree: each call's parent, agent, depth and usage,
 and what a sub-agent streams inside a call as append-only ``agent_text`` ops, so a view's
 copy equals the run (events from agentnb's SeekrFlow translator, through a real `ChatCell`
-and `RunHandle`; the views' side is the `Replica` of test_controller)."""
+and `RunHandle`; the views' side is the `Replica` of chat_cell_views)."""
 
 from __future__ import annotations
 
 from agentnb_testing import Scripted
+from chat_cell_views import capture, matches_run, play, replica_of
 from nested_frames import SUB_REASONING, SUB_TEXT, events_from_frames, nested_run_frames
-from test_controller import capture, matches_run, play, replica_of
 
 from agentnb._display.widget import ChatCell
 from agentnb.events import Event, TextDelta, ToolCallFinished, Usage

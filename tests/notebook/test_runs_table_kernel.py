@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from agentnb_testing import history_records
 from IPython.core.interactiveshell import InteractiveShell
-from test_widget_kernel import WIDGET_MIME, Session
+from kernel_session import WIDGET_MIME, Session, running_kernel
 
 import agentnb
 from agentnb import RunHistory
@@ -37,16 +37,8 @@ def history_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def kernel(history_file: Path) -> Iterator[Any]:
-    manager = jupyter_client.KernelManager(kernel_name="python3")
-    manager.start_kernel(env={**os.environ, "AGENTNB_HISTORY": str(history_file)})
-    client = manager.client()
-    client.start_channels()
-    client.wait_for_ready(timeout=60)
-    try:
+    with running_kernel(env={**os.environ, "AGENTNB_HISTORY": str(history_file)}) as client:
         yield client
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
 
 
 def table_outputs(session: Session, msg_id: str) -> tuple[dict[str, Any], dict[str, Any]]:

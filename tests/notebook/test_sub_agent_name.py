@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 
 from agentnb_testing import Scripted
-from test_controller import capture, play, replica_of
+from chat_cell_views import capture, play, replica_of
 
 from agentnb._core.run import Run
 from agentnb._display.run_text import run_text

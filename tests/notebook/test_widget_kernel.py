@@ -9,20 +9,19 @@ nbclient saves the final answer in both the output and the widget state.
 from __future__ import annotations
 
 import json
-import queue
 import textwrap
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from kernel_session import WIDGET_MIME, Session, running_kernel
 
 from agentnb.server import ServerHandle, start_server
 
 pytestmark = pytest.mark.kernel
 
 jupyter_client = pytest.importorskip("jupyter_client")
-WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 @pytest.fixture(scope="module")
@@ -37,69 +36,8 @@ def paced_server() -> Iterator[ServerHandle]:
 
 @pytest.fixture(scope="module")
 def kernel() -> Iterator[Any]:
-    manager = jupyter_client.KernelManager(kernel_name="python3")
-    manager.start_kernel()
-    client = manager.client()
-    client.start_channels()
-    client.wait_for_ready(timeout=60)
-    try:
+    with running_kernel() as client:
         yield client
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
-
-
-class Session:
-    """Runs cells in the kernel and keeps every iopub message."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.messages: list[dict[str, Any]] = []
-
-    def drain(self, timeout: float = 0.2) -> None:
-        while True:
-            try:
-                self.messages.append(self.client.get_iopub_msg(timeout=timeout))
-            except queue.Empty:
-                return
-
-    def execute(self, code: str, timeout: float = 60) -> str:
-        """Run ``code``; return its msg id once the kernel is idle again (outputs collected)."""
-        msg_id: str = self.client.execute(textwrap.dedent(code))
-        deadline = time.monotonic() + timeout
-        while True:
-            msg = self.client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
-            self.messages.append(msg)
-            if (
-                msg["parent_header"].get("msg_id") == msg_id
-                and msg["msg_type"] == "status"
-                and msg["content"]["execution_state"] == "idle"
-            ):
-                break
-        for msg in self.of(msg_id, "error"):
-            raise AssertionError("\n".join(msg["content"]["traceback"]))
-        return msg_id
-
-    def of(self, msg_id: str, msg_type: str) -> list[dict[str, Any]]:
-        return [
-            m
-            for m in self.messages
-            if m["msg_type"] == msg_type and m["parent_header"].get("msg_id") == msg_id
-        ]
-
-    def stdout(self, msg_id: str) -> str:
-        return "".join(
-            m["content"]["text"]
-            for m in self.of(msg_id, "stream")
-            if m["content"]["name"] == "stdout"
-        )
-
-    def comm_data(self, comm_id: str) -> list[dict[str, Any]]:
-        return [
-            m["content"]["data"]
-            for m in self.messages
-            if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == comm_id
-        ]
 
 
 def setup_code(server: ServerHandle) -> str:

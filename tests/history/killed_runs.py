@@ -1,0 +1,65 @@
+"""A run left going by a process killed mid-run (issue 20): a child process starts a long
+``writer`` run against the built-in server through ``agentnb.ask`` and is killed with SIGKILL
+(nothing runs at exit) once its partial answer is in the history, for the tests that attach
+to it again (``agentnb.attach``, ``agentnb attach``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from agentnb_testing import REPO
+
+from agentnb.server import ServerHandle
+
+__all__ = ["start_and_kill"]
+
+STARTER = textwrap.dedent(
+    """
+    import json, sys, time
+    import agentnb
+
+    dialect, settings, key, paragraphs = sys.argv[1:5]
+    agentnb.connect(
+        dialect, **json.loads(settings), api_key=key, name="far",
+        headers={"X-AgentNB-Delay-Ms": "25"},
+    )
+    handle = agentnb.ask(
+        "writer", "write at length", via="far", display=False, metadata={"paragraphs": paragraphs}
+    )
+    while len(handle.run.text) < 200 or not handle.run.run_id:
+        time.sleep(0.02)
+    time.sleep(2.5)  # a checkpoint of the partial answer reaches the history
+    print(handle.run.local_id, flush=True)
+    time.sleep(600)
+    """
+)
+
+
+def start_and_kill(server: ServerHandle, dialect: str, history: Path, paragraphs: int = 12) -> str:
+    """Start a long run in a child process, kill it mid-run; the run's local id."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "AGENTNB_HISTORY": str(history)}
+    settings = json.dumps(server.client_settings(dialect))
+    child = subprocess.Popen(
+        [sys.executable, "-c", STARTER, dialect, settings, server.api_key, str(paragraphs)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert child.stdout is not None
+        local_id = child.stdout.readline().strip()
+        assert local_id, child.communicate(timeout=30)[1]
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.communicate()
+    return local_id

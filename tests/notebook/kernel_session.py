@@ -1,0 +1,89 @@
+"""A real Jupyter kernel driven the way a front end drives it: started and shut down, its
+cells run, every iopub message kept (outputs, comm messages) for the tests to read."""
+
+from __future__ import annotations
+
+import queue
+import textwrap
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+__all__ = ["WIDGET_MIME", "Session", "running_kernel"]
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+@contextmanager
+def running_kernel(env: Mapping[str, str] | None = None) -> Iterator[Any]:
+    """A started ``python3`` kernel's client, its channels open (``env``: the kernel's
+    environment, this process's by default); shut down at the end."""
+    import jupyter_client  # the kernel tests skip without it (pytest.importorskip)
+
+    manager = jupyter_client.KernelManager(kernel_name="python3")
+    if env is None:
+        manager.start_kernel()
+    else:
+        manager.start_kernel(env=dict(env))
+    client = manager.client()
+    client.start_channels()
+    client.wait_for_ready(timeout=60)
+    try:
+        yield client
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+class Session:
+    """Runs cells in the kernel and keeps every iopub message."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.messages: list[dict[str, Any]] = []
+
+    def drain(self, timeout: float = 0.2) -> None:
+        while True:
+            try:
+                self.messages.append(self.client.get_iopub_msg(timeout=timeout))
+            except queue.Empty:
+                return
+
+    def execute(self, code: str, timeout: float = 60) -> str:
+        """Run ``code``; return its msg id once the kernel is idle again (outputs collected)."""
+        msg_id: str = self.client.execute(textwrap.dedent(code))
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self.client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+            self.messages.append(msg)
+            if (
+                msg["parent_header"].get("msg_id") == msg_id
+                and msg["msg_type"] == "status"
+                and msg["content"]["execution_state"] == "idle"
+            ):
+                break
+        for msg in self.of(msg_id, "error"):
+            raise AssertionError("\n".join(msg["content"]["traceback"]))
+        return msg_id
+
+    def of(self, msg_id: str, msg_type: str) -> list[dict[str, Any]]:
+        return [
+            m
+            for m in self.messages
+            if m["msg_type"] == msg_type and m["parent_header"].get("msg_id") == msg_id
+        ]
+
+    def stdout(self, msg_id: str) -> str:
+        return "".join(
+            m["content"]["text"]
+            for m in self.of(msg_id, "stream")
+            if m["content"]["name"] == "stdout"
+        )
+
+    def comm_data(self, comm_id: str) -> list[dict[str, Any]]:
+        return [
+            m["content"]["data"]
+            for m in self.messages
+            if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == comm_id
+        ]
