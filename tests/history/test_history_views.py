@@ -98,11 +98,18 @@ def test_times_are_short_with_the_full_time_on_hover() -> None:
     assert re.fullmatch(r"2025-11-21 14:03:12[+-]\d\d:\d\d", full_time(today))
 
 
+def earlier_today() -> float:
+    """A few seconds ago, or midnight if that was yesterday: a time the table shows as
+    today's (the module's NOW may be yesterday's by the time a long suite gets here)."""
+    midnight = datetime.combine(datetime.now().date(), datetime.min.time()).timestamp()
+    return max(time.time() - 5, midnight)
+
+
 def test_html_rows_are_one_line_with_short_times_and_full_text_on_hover() -> None:
     long_message = "Compare NVDA, AMD and INTC over the last quarter " * 6
     table = Table(
         history(
-            run(message=long_message),
+            run(message=long_message, started_at=earlier_today()),
             run(started_at=datetime(2023, 11, 14, 22, 13, 20).timestamp()),
         )._repr_html_()
     )
