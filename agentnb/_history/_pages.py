@@ -39,8 +39,7 @@ from ._records import RUN_COLUMNS, SNIPPET_COLUMN
 from ._search_sql import (
     SEARCH_TABLE,
     count_sql,
-    matched_rows_params,
-    matched_rows_sql,
+    matched_rows,
     ranked_ids_sql,
 )
 from ._tables import RunFilter, RunHistory, RunsHead, columns_of, search_query, since_seconds
@@ -438,16 +437,8 @@ class StorePages:
         ids = [rowid for (rowid,) in self.store.read_rows(sql, params)]
         if not ascending:
             ids.reverse()
-        ids = ids[query.offset : query.offset + query.limit]
-        if not ids:
-            return []
-        found = {
-            row[0]: row[1:]
-            for row in self.store.read_rows(
-                matched_rows_sql(_PAGE_FIELDS), matched_rows_params(search, ids)
-            )
-        }
-        return [found[rowid] for rowid in ids if rowid in found]
+        shown = ids[query.offset : query.offset + query.limit]
+        return matched_rows(self.store.read_rows, search, shown, _PAGE_FIELDS)
 
     def _sorted_page(
         self, query: PageQuery, search: str | None, terms: list[str], params: list[Any]

@@ -16,15 +16,14 @@ many rows are asked for, so ``runs(search=s, limit=n)`` is ``runs(search=s)[:n]`
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
 __all__ = [
     "SEARCH_CANDIDATES",
     "SEARCH_TABLE",
     "count_sql",
-    "matched_rows_params",
-    "matched_rows_sql",
+    "matched_rows",
     "ranked_ids_sql",
 ]
 
@@ -66,13 +65,21 @@ def ranked_ids_sql(
     return f"{sql} LIMIT {-1 if limit is None else limit}", [search, *params]
 
 
-def matched_rows_sql(fields: Sequence[str]) -> str:
-    """The ``fields`` (``runs`` columns) of the runs whose rowids are given, each row led by
-    its rowid and ending with the snippet of ``search``: the matching words in their
-    context. Parameters: the search, the lowest and highest rowid, the rowids as a JSON
-    list. The query runs the search once more over the rowids' range (a snippet needs the
-    match; one query per run would build a prefix's matches each time)."""
-    return (
+Query = Callable[[str, Sequence[Any]], Iterable[tuple[Any, ...]]]
+"""Runs one SQL statement with its parameters and gives its rows."""
+
+
+def matched_rows(
+    query: Query, search: str, ids: Sequence[int], fields: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """The ``fields`` (``runs`` columns) of the runs with these rowids, in the order given,
+    each ending with the snippet of ``search``: the matching words in their context.
+
+    One query: the search runs once more over the rowids' range (a snippet needs the match;
+    a query per run would build a prefix's matches each time)."""
+    if not ids:
+        return []
+    sql = (
         f"SELECT {SEARCH_TABLE}.rowid, "
         + ", ".join(f"runs.{name}" for name in fields)
         + f", snippet({SEARCH_TABLE}, -1, '«', '»', '…', 12) FROM {SEARCH_TABLE} CROSS JOIN runs "
@@ -81,11 +88,9 @@ def matched_rows_sql(fields: Sequence[str]) -> str:
         f"AND +{SEARCH_TABLE}.rowid IN (SELECT value FROM json_each(?)) "
         f"AND runs.rowid = {SEARCH_TABLE}.rowid"
     )
-
-
-def matched_rows_params(search: str, ids: Sequence[int]) -> list[Any]:
-    """The parameters of :func:`matched_rows_sql` for these rowids (at least one)."""
-    return [search, min(ids), max(ids), json.dumps(list(ids))]
+    params = [search, min(ids), max(ids), json.dumps(list(ids))]
+    found = {row[0]: row[1:] for row in query(sql, params)}
+    return [found[rowid] for rowid in ids if rowid in found]
 
 
 def count_sql(

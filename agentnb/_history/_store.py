@@ -66,8 +66,7 @@ from ._records import (
 from ._search_sql import (
     SEARCH_TABLE,
     count_sql,
-    matched_rows_params,
-    matched_rows_sql,
+    matched_rows,
     ranked_ids_sql,
 )
 from ._summary_sql import order_indexes, rollup_schema, summary_frame, summary_rows
@@ -449,12 +448,7 @@ class HistoryStore:
         terms, params = where.conditions()
         sql, params = ranked_ids_sql(where.search, terms, params, where.limit)
         ids = [rowid for (rowid,) in db.execute(sql, params)]
-        found = {}
-        if ids:
-            read = db.execute(matched_rows_sql(RUN_NAMES), matched_rows_params(where.search, ids))
-            found = {row[0]: row[1:] for row in read}
-        rows = [found[rowid] for rowid in ids if rowid in found]
-        return columns_of(rows, SEARCH_COLUMNS)
+        return columns_of(matched_rows(db.execute, where.search, ids, RUN_NAMES), SEARCH_COLUMNS)
 
     def _require_search_index(self, db: sqlite3.Connection) -> None:
         found = db.execute(
