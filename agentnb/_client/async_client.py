@@ -158,6 +158,7 @@ class AsyncAgentClient:
             headers=headers,
             http_client=http_client,
             verify=checked_verify(verify),
+            connection=connection,
         )
 
     @property

@@ -24,7 +24,7 @@ from .._core.exceptions import (
 )
 from .._core.loop import take_turn
 from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy
-from .._core.secrets import REDACTED, redact
+from .._core.secrets import REDACTED, key_advice, redact
 from .._core.version import __version__
 from .._http import (
     SIDE_CONNECTIONS,
@@ -108,9 +108,12 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         verify: Verify = True,
+        connection: str = "default",
     ) -> None:
         self.provider = provider
         self.base_url = base_url
+        self.connection = connection
+        """The name a person knows the connection by, for the advice on a refused key."""
         self.timeout = timeout
         self.retry = retry
         self._api_key = api_key
@@ -170,6 +173,12 @@ class Transport:
         for name in self.provider.auth_headers("x"):
             if name in request.headers:
                 request.headers[name] = REDACTED
+
+    def _sent_a_key(self, request: httpx.Request) -> bool:
+        """Whether ``request`` carried a key: the connection's, or a header the caller set."""
+        names = {name.lower() for name in self.provider.auth_headers("x")}
+        names |= {"authorization", "x-api-key", "api-key"}
+        return any(name.lower() in names for name in request.headers)
 
     # ---- requests ----------------------------------------------------------------------
     def url(self, path: str) -> str:
@@ -319,6 +328,7 @@ class Transport:
             response.headers,
             body,
             (self._api_key,),
+            key_advice=key_advice(self.connection, sent=self._sent_a_key(request)),
         )
         if response.status_code in RETRYABLE_STATUS:
             raise Retryable(error, error.retry_after)
