@@ -121,6 +121,16 @@ class Connection:
         return head + (f"<p>{escape(self._unlisted)}</p>" if self._unlisted else "")
 
     @property
+    def label(self) -> str:
+        """The connection as a person knows it, for messages: the built-in server as such
+        (the default connection uses it without being named), else by its name and dialect."""
+        if self.local:
+            server = "the built-in local server"
+            return server if self.name == DEFAULT_NAME else f"connection {self.name!r} ({server})"
+        cls = available_providers().get(self.provider)
+        return f"connection {self.name!r} ({cls.title if cls is not None else self.provider})"
+
+    @property
     def capabilities(self) -> Capabilities:
         """What this connection can do (streaming, cancel, attach, approvals, listing)."""
         return self.client().provider.capabilities()
@@ -167,6 +177,7 @@ class Connection:
                     connection=self.name,
                     **self.options,
                 )
+                self._client.provider.known_as = self.label
             return self._client
 
     def _note_if_keyless(self) -> None:
