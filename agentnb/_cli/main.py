@@ -14,6 +14,7 @@ from pathlib import Path
 from .._app.connections import close_all
 from .._app.run_flags import parser_options, unknown_options
 from .._core.exceptions import ConfigurationError
+from .._core.text import did_you_mean
 from . import attach as attach_cli
 from . import run_command as run_cli
 from . import runs as runs_cli
@@ -175,7 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args, unknown = build_parser().parse_known_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        close = did_you_mean(argv[0], COMMANDS)
+        hint = f": did you mean {close!r}?" if close else ""
+        parser.error(f"unknown command {argv[0]!r}{hint} (commands: {', '.join(COMMANDS)})")
+    args, unknown = parser.parse_known_args(argv)
     if unknown:  # a misspelled option gets its did-you-mean (exits 2, as argparse does)
         sub: argparse.ArgumentParser = args.parser
         sub.error(unknown_options(unknown, parser_options(sub)))
