@@ -15,6 +15,7 @@ from .._app.connections import close_all
 from .._app.run_flags import parser_options, unknown_options
 from .._core.exceptions import ConfigurationError
 from .._core.text import did_you_mean
+from .._display.terminal import fit_lines, terminal_width
 from . import attach as attach_cli
 from . import run_command as run_cli
 from . import runs as runs_cli
@@ -150,7 +151,7 @@ def _print_banner(base_url: str, api_key: str, source: str | None, faults: bool)
     if faults:
         lines.append("Fault injection is ON (X-AgentNB-Fault headers are honoured).")
     lines.append("Press Ctrl-C to stop.")
-    print("\n".join(lines), flush=True)
+    print(fit_lines("\n".join(lines), terminal_width(sys.stdout)), flush=True)
 
 
 COMMANDS: dict[str, Command] = {
