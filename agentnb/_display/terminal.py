@@ -186,7 +186,7 @@ class TerminalPrinter:
         if self._last == "text" and kind != "text" and self._blocks is not None:
             self._blocks.flush()
         if self._stream is not None and self._last != kind:
-            self._stream.flush(DIM if self._color else "")
+            self._stream.flush(DIM if self._color and self._last != "text" else "")
             self._stream = None
         if self._last is not None and self._last != kind:
             self._out.write("\n")
@@ -210,7 +210,7 @@ class TerminalPrinter:
                 if self._blocks is not None:
                     self._blocks.add(terminal_safe(event.delta))
                 else:
-                    self._out.write(terminal_safe(event.delta))
+                    self._write_stream(terminal_safe(event.delta), dim=False)
             case ToolCallStarted():
                 self._level_of(run, event.call_id)  # its place is where it started
                 if event.arguments is None or event.call_id in self._shown:
@@ -281,10 +281,10 @@ class TerminalPrinter:
         delta = terminal_safe(event.delta).replace("\r", " ").replace("\n", " ")
         self._write_stream(delta)
 
-    def _write_stream(self, text: str) -> None:
+    def _write_stream(self, text: str, *, dim: bool = True) -> None:
         if self._stream is None:
             self._stream = WordWrap(self._out, self._width)
-        self._stream.write(text, DIM if self._color else "")
+        self._stream.write(text, DIM if self._color and dim else "")
 
     def _approval(
         self, run: Run, event: ToolApprovalRequested | ToolApprovalResponded | ToolCallDenied
