@@ -41,6 +41,7 @@ from ._core.exceptions import (
     TransportError,
     UnsupportedOptionError,
 )
+from ._core.history_drawer import HistoryDrawer, set_history_drawer
 from ._core.price_settings import set_prices
 from ._core.pricing import RunCost
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
@@ -201,6 +202,16 @@ def _default_recorder() -> RunRecorder | None:
 
 
 set_default_recorder(_default_recorder)
+
+
+def _history_drawer() -> HistoryDrawer:
+    """What draws a history (its tables, its plots): ``_display``'s, handed to the history."""
+    from ._display.history_views import HISTORY_VIEWS  # the tables' drawing: at the first shown
+
+    return HISTORY_VIEWS
+
+
+set_history_drawer(_history_drawer)
 
 
 def _display_history(history: Any) -> None:

@@ -9,6 +9,8 @@ functions and under ``TYPE_CHECKING`` alike).
                          ↖ _tracing (likewise; the root combines the two)  ↗
     _display reads runs and imports only the core; _app (what notebook and CLI share)
     shows its runs with it; the CLI never imports the notebook (the magics).
+    The history keeps records and draws nothing: never history → display (the root hands a
+    history _display's drawer through the core's seam, _core/history_drawer.py).
     server: apart, it uses nothing above the core's exceptions.
 """
 
@@ -112,9 +114,11 @@ LAZY_ALLOWED_IN_ROOT = (
     "agentnb._history",
     "agentnb._app.runs_browser",
     "agentnb._display.environment",
+    "agentnb._display.history_views",
 )
 """The package root opens the default history on the first run, not on ``import agentnb``;
-in a kernel it shows a history as the table to browse, whose widget loads at the first."""
+in a kernel it shows a history as the table to browse, whose widget loads at the first; a
+history's drawer (its tables, its plots) loads with the first history shown."""
 
 
 def module_name(path: Path) -> str:
@@ -188,6 +192,40 @@ def test_every_import_points_down_the_layers() -> None:
                 continue
             if layer(target) not in MAY_IMPORT[layer(module)]:
                 wrong.append(f"{module}:{node.lineno} ({layer(module)}) imports {target}")
+    assert not wrong, "\n".join(wrong)
+
+
+NEVER: tuple[tuple[str, str, str], ...] = (
+    ("history", "display", "the history keeps records and draws nothing"),
+    ("display", "history", "_display reads runs and imports only the core"),
+)
+"""Arrows that must never be, whatever ``MAY_IMPORT`` says, and why."""
+DRAWING_LIBRARIES = ("matplotlib", "html", "rich", "anywidget", "IPython")
+"""What draws: none of it is imported by the history."""
+
+
+def test_the_never_arrows_hold() -> None:
+    wrong = []
+    for module, path, tree in modules_cache():
+        for target, node, _ in imports(module, path, tree):
+            for source, destination, why in NEVER:
+                if target.startswith("agentnb") and (layer(module), layer(target)) == (
+                    source,
+                    destination,
+                ):
+                    wrong.append(f"{module}:{node.lineno} imports {target} ({why})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_history_imports_nothing_that_draws() -> None:
+    """Its tables (text, HTML) and plots are _display's: the history hands over data."""
+    wrong = [
+        f"{module}:{node.lineno} imports {target}"
+        for module, path, tree in modules_cache()
+        if layer(module) == "history"
+        for target, node, _ in imports(module, path, tree)
+        if target.split(".")[0] in DRAWING_LIBRARIES
+    ]
     assert not wrong, "\n".join(wrong)
 
 

@@ -16,9 +16,12 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from .._core.exceptions import HistoryError, HistoryLocationError, HistoryWriteError
+from ._location import ENV_VAR, default_location
+from ._migrations import MIGRATIONS
 from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord, host_of
-from ._store import ENV_VAR, MIGRATIONS, HistoryStore, default_location
-from ._tables import STATUSES, RunFilter, RunHistory, Since, ToolCallHistory
+from ._run_filter import STATUSES, RunFilter, Since
+from ._store import HistoryStore
+from ._tables import RunHistory, ToolCallHistory
 
 if TYPE_CHECKING:
     import pandas as pd

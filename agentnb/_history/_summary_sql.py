@@ -1,4 +1,4 @@
-"""``summary()`` computed by SQLite: the figures of :func:`._tables.summarize` without reading
+"""``summary()`` computed by SQLite: the figures of :func:`._summary.summarize` without reading
 the runs out of the file.
 
 Two kinds of query, so that a million runs are summarised in well under a second where the
@@ -25,16 +25,16 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from ._plot import require_pandas
+from .._core.extras import require_pandas
+from ._data_frames import empty_run_frame
 from ._records import RUN_COLUMNS
-from ._tables import (
+from ._run_filter import RunFilter
+from ._summary import (
     COUNTED_STATUSES,
     GROUPABLE,
     PERIOD,
     PERIODS,
     SUMMARY_COLUMNS,
-    RunFilter,
-    RunHistory,
     summarize,
     timed_note,
 )
@@ -248,7 +248,7 @@ class _Group:
         return self.sums[name] / count if count else None
 
     def row(self, key: tuple[Any, ...]) -> tuple[Any, ...]:
-        """The row :func:`._tables.summary_frame` reads."""
+        """The row :func:`summary_frame` reads."""
         return (
             *key,
             self.runs,
@@ -273,7 +273,7 @@ def summary_rows(
     timed: tuple[str, ...] | None = ("completed",),
 ) -> list[tuple[Any, ...]]:
     """One row per group, ordered by the keys (a missing key last): the keys, then the
-    figures :func:`._tables.summary_frame` turns into ``summarize``'s frame."""
+    figures :func:`summary_frame` turns into ``summarize``'s frame."""
     sql, params = counts_sql(keys, where, every)
     groups: dict[tuple[Any, ...], _Group] = {}
     width = len(keys)
@@ -532,7 +532,7 @@ def summary_frame(
     if not rows:
         given = [key for key in keys if key != PERIOD] or None
         # the same empty frame, typed the same
-        return summarize(RunHistory(), given, every, "all" if timed is None else timed)
+        return summarize(empty_run_frame, given, every, "all" if timed is None else timed)
     raw = pandas.DataFrame.from_records(rows, columns=names)
     runs = raw["runs"].astype("int64")
     counts = {s: raw[f"n_{s}"].fillna(0).astype("int64") for s in COUNTED_STATUSES}

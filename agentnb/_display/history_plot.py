@@ -1,4 +1,5 @@
-"""`RunHistory.plot()`: the common views as report figures, drawn with matplotlib.
+"""``RunHistory.plot()``: the common views as report figures, drawn with matplotlib from
+what the history hands over (its frames, summary and tool calls: :class:`Plotted`).
 
 - ``tokens``: one point per run (runs are not a series, so no line joins them) at the time
   it started, coloured by agent with a legend; runs without a token count are counted in a
@@ -19,8 +20,8 @@ The Axes drawn on is returned. One on a new figure is a :class:`QuietAxes`: a pl
 IPython does not print as ``<Axes: …>`` under the figure (``ax=`` of your own is returned as
 it is).
 
-pandas and matplotlib are optional extras, imported only when a frame or a plot is asked for
-(:func:`require_pandas`, :func:`require_matplotlib_pyplot`: the tables use the first too).
+pandas and matplotlib are optional extras, imported only when a plot is asked for
+(:mod:`agentnb._core.extras`).
 """
 
 from __future__ import annotations
@@ -28,22 +29,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from .._core.exceptions import ConfigurationError
+from .._core.extras import require_pandas, require_pyplot
+from .._core.history_drawer import Plotted, timed_statuses
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = [
-    "PLOT_KINDS",
-    "Tabular",
-    "plot",
-    "require_matplotlib_pyplot",
-    "require_pandas",
-    "timed_statuses",
-]
+__all__ = ["PLOT_KINDS", "plot", "quiet_axes"]
 PLOT_KINDS = ("tokens", "latency", "tools", "cost", "failures")
 SERIES_BY = ("agent", "model", "tool")
 SERIES_COLUMN = {
@@ -69,11 +63,11 @@ _MIN_SPAN = timedelta(seconds=60)
 """The narrowest time axis: runs seconds apart still get whole-second ticks."""
 
 
-def plot(history: Tabular, kind: str, *, ax: Any = None, **options: Any) -> Any:
+def plot(history: Plotted, kind: str, *, ax: Any = None, **options: Any) -> Any:
     if kind not in PLOT_KINDS:
         raise ValueError(f"unknown plot kind {kind!r}; choose from {', '.join(PLOT_KINDS)}")
     require_pandas()
-    pyplot: Any = require_matplotlib_pyplot()
+    pyplot: Any = require_pyplot()
     figsize = options.pop("figsize", (8, 4))
     draw: dict[str, Callable[..., None]] = {
         "tokens": _tokens,
@@ -111,7 +105,7 @@ def _check_series(kind: str, options: dict[str, Any]) -> None:
         raise ValueError(f"every must be 'hour', 'day' or 'week', not {options['every']!r}")
 
 
-def _series(history: Tabular, ax: Any, kind: str, by: str = "agent", every: str = "day") -> None:
+def _series(history: Plotted, ax: Any, kind: str, by: str = "agent", every: str = "day") -> None:
     column, unit = SERIES_COLUMN[kind]
     if by == "tool":
         frame = _tool_summary(history, every)
@@ -145,7 +139,7 @@ def _series(history: Tabular, ax: Any, kind: str, by: str = "agent", every: str 
     ax.legend(title=by, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
-def _tool_summary(history: Tabular, every: str) -> pd.DataFrame:
+def _tool_summary(history: Plotted, every: str) -> pd.DataFrame:
     """Per period and tool: the median call time and the share of ended calls that failed."""
     pandas = require_pandas()
     wanted = ["name", "status", "started_at", "duration", "total_tokens", "cost_usd"]
@@ -200,7 +194,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _tokens(history: Tabular, ax: Any, column: str = "total_tokens") -> None:
+def _tokens(history: Plotted, ax: Any, column: str = "total_tokens") -> None:
     frame = history.to_pandas(["started_at", "agent", column])
     known = frame.dropna(subset=[column, "started_at"])
     what = column.replace("_", " ")
@@ -230,21 +224,8 @@ def _tokens(history: Tabular, ax: Any, column: str = "total_tokens") -> None:
     ax.legend(title="agent", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
-def timed_statuses(include: str | Sequence[str]) -> tuple[str, ...] | None:
-    """The statuses whose runs summaries and latency plots time, as ``include=`` names them
-    (None: ``"all"`` of them)."""
-    if include == "all":
-        return None
-    statuses = (include,) if isinstance(include, str) else tuple(include)
-    if not statuses or not all(isinstance(s, str) for s in statuses):
-        raise ConfigurationError(
-            f"include= takes 'all', a status or a list of statuses, not {include!r}"
-        )
-    return statuses
-
-
 def _latency(
-    history: Tabular, ax: Any, metric: str = "duration", include: str | Sequence[str] = "completed"
+    history: Plotted, ax: Any, metric: str = "duration", include: str | Sequence[str] = "completed"
 ) -> None:
     statuses = timed_statuses(include)
     frame = history.to_pandas(["agent", "status", metric]).dropna(subset=[metric])
@@ -284,7 +265,7 @@ def _latency(
     _report_style(ax, grid="y")
 
 
-def _tools(history: Tabular, ax: Any, top: int = 20) -> None:
+def _tools(history: Plotted, ax: Any, top: int = 20) -> None:
     counts = list(history.tool_calls().counts().items())
     shown = counts[:top]
     more = f" (top {top} of {len(counts)})" if counts[top:] else ""
@@ -361,51 +342,3 @@ def _empty(ax: Any, text: str) -> None:
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.35")
     ax.set_xticks([])
     ax.set_yticks([])
-
-
-# ---- what a plot reads from a run table ----------------------------------------------
-
-
-class ToolCallCounts(Protocol):
-    def counts(self) -> dict[str, int]: ...
-
-    def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame: ...
-
-
-class Tabular(Protocol):
-    """What plots read from a run table (``RunHistory``)."""
-
-    def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame: ...
-
-    def tool_calls(self) -> ToolCallCounts: ...
-
-    def summary(
-        self,
-        by: str | Sequence[str] | None = "agent",
-        *,
-        every: str | None = None,
-        include: str | Sequence[str] = "completed",
-    ) -> pd.DataFrame: ...
-
-
-# ---- the optional libraries, imported only when asked for ----------------------------
-
-
-def require_pandas() -> ModuleType:
-    try:
-        import pandas  # optional extra, heavy: loaded on first use
-    except ImportError:
-        raise ImportError(
-            'this needs pandas, which is not installed: pip install "agentnb[pandas]"'
-        ) from None
-    return pandas
-
-
-def require_matplotlib_pyplot() -> ModuleType:
-    try:
-        import matplotlib.pyplot  # optional extra, heavy: loaded on first plot
-    except ImportError:
-        raise ImportError(
-            'plotting needs matplotlib, which is not installed: pip install "agentnb[plot]"'
-        ) from None
-    return matplotlib.pyplot

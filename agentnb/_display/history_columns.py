@@ -1,7 +1,8 @@
 """What the run tables show of each run, and the plain text table (reprs, ``agentnb runs``).
 
-One column model serves the text table and the notebook's HTML (:mod:`._tables`), so both show
-the same columns, the same way:
+One column model serves the text table, the notebook's HTML (:mod:`.history_views`) and the
+table to browse (:func:`page_rows`, :func:`column_heads`), so all show the same columns, the
+same way:
 
 - ``started``: local time, short: ``14:03:12`` today, ``Nov 21 14:03`` earlier this year,
   ``2023-11-14`` before; the HTML shows the full time with its UTC offset on hover.
@@ -35,7 +36,9 @@ __all__ = [
     "TABLE_COLUMNS",
     "Cell",
     "TableColumn",
+    "column_heads",
     "full_time",
+    "page_rows",
     "short_time",
     "shown_columns",
     "text_table",
@@ -187,6 +190,7 @@ TABLE_COLUMNS: tuple[TableColumn, ...] = (
     TableColumn("run", "the platform's run id (else agentnb's local id)", _run_id, chars=13),
 )
 """The run tables' columns, in order."""
+_BY_TITLE = {column.title: column for column in TABLE_COLUMNS}
 
 
 def shown_columns(
@@ -199,6 +203,32 @@ def shown_columns(
         if any(cell.text for cell in cells):
             shown.append((column, cells))
     return shown
+
+
+def column_heads(columns: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """What the table to browse needs to draw each column's head, from ``(title, type)``
+    pairs (the history's page columns: how each sorts and filters)."""
+    return [
+        {
+            "title": title,
+            "about": _BY_TITLE[title].about,
+            "type": kind,
+            "right": _BY_TITLE[title].right,
+        }
+        for title, kind in columns
+    ]
+
+
+def page_rows(columns: Columns, titles: Sequence[str], now: float) -> list[dict[str, Any]]:
+    """Each run of a page (history ``columns`` holding the page's rows) as the table to
+    browse shows it: ``{"id": local_id, "cells": [[text, hover], ...]}``, the cells in the
+    order of ``titles``."""
+    shown = [_BY_TITLE[title] for title in titles]
+    rows = []
+    for i, local_id in enumerate(columns["local_id"]):
+        cells = [column.read(columns, i, now) for column in shown]
+        rows.append({"id": str(local_id), "cells": [[cell.text, cell.full] for cell in cells]})
+    return rows
 
 
 NARROW_DROPS = ("run", "thread", "tools", "ttft", "match", "tokens", "secs")
