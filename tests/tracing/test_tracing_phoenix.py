@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -23,6 +24,10 @@ from typing import Any
 import httpx
 import pytest
 from agentnb_testing import free_port, serving
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from playwright.sync_api import sync_playwright
 
 import agentnb
@@ -37,6 +42,10 @@ ARTIFACTS = REPO / "test-artifacts"
 DOCS_IMAGE = REPO / "docs" / "img" / "phoenix-trace.png"
 QUESTION = "What is NVDA trading at, and how did it move this week?"
 STARTUP_SECONDS = 240.0
+STARTS = 3
+"""Phoenix binds two ports picked free beforehand (HTTP and OTLP/gRPC, the latter on every
+interface: it cannot be turned off); another process may take one first, and Phoenix then
+exits at startup: it is started again on other ports, at most this many times in all."""
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -65,17 +74,28 @@ def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(f"{reason}: CI must run the real-collector test")
         pytest.skip(reason)
-    working_dir = tmp_path_factory.mktemp("phoenix")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with serving(
-        [str(PHOENIX), "serve"],
-        ready_url=f"{url}/healthz",
-        log_path=working_dir / "phoenix.log",
-        env=phoenix_env(working_dir, port),
-        startup_seconds=STARTUP_SECONDS,
-    ):
-        yield url
+    for attempt in range(1, STARTS + 1):
+        working_dir = tmp_path_factory.mktemp("phoenix")
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = serving(
+            [str(PHOENIX), "serve"],
+            ready_url=f"{url}/healthz",
+            log_path=working_dir / "phoenix.log",
+            env=phoenix_env(working_dir, port),
+            startup_seconds=STARTUP_SECONDS,
+        )
+        try:
+            server.__enter__()
+        except RuntimeError as exc:  # a free port taken by someone else before Phoenix bound it
+            if attempt == STARTS or " exited " not in str(exc):
+                raise
+            continue
+        try:
+            yield url
+        finally:
+            server.__exit__(None, None, None)
+        return
 
 
 def spans_of_trace(phoenix: str, trace_id: str, expected: int) -> list[dict[str, Any]]:
@@ -172,6 +192,17 @@ def _trace_id_of(phoenix: str, local_id: str) -> str:
 
 
 TOTALS_PROJECT = "agentnb-totals"
+PROBE_PROJECT = "agentnb-probe"
+CUSTOM_MODEL = "gpt-4o"  # the structured agent's
+CUSTOM_PRICE = {"input_mtok": 7.0, "output_mtok": 21.0}  # not gpt-4o's list price
+CREATE_MODEL = """
+mutation ($input: CreateModelMutationInput!) { createModel(input: $input) { model { id } } }
+"""
+TRACE_COST = """
+query ($traceId: ID!) {
+  projects { edges { node { name trace(traceId: $traceId) { costSummary { total { cost } } } } } }
+}
+"""
 TOTALS_QUERY = """
 query {
   projects { edges { node {
@@ -214,10 +245,13 @@ def test_phoenix_totals_equal_the_historys_for_traces_sessions_and_the_project(
     """Phoenix counts and prices only LLM-kind spans that name their model: each run's usage
     must reach it as one such span, and a sub-agent's usage (already in its run's) must not
     be counted again. Several models (one Phoenix has no price for), tool calls, sub-agents
-    reporting their own usage, reasoning tokens, and a conversation of two turns."""
+    reporting their own usage, reasoning tokens, and a conversation of two turns. One model
+    has a custom price, added to Phoenix's models as docs/tracing.md says."""
+    price_in_phoenix(phoenix, CUSTOM_MODEL, CUSTOM_PRICE)
     monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", f"openinference.project.name={TOTALS_PROJECT}")
     agents = start_server(delay_ms=0)
     try:
+        agentnb.set_prices({CUSTOM_MODEL: CUSTOM_PRICE})
         configure_tracing(endpoint=phoenix)
 
         def client(dialect: str) -> AgentClient:
@@ -226,7 +260,7 @@ def test_phoenix_totals_equal_the_historys_for_traces_sessions_and_the_project(
         client("operativus").run("finance_agent", QUESTION)  # gpt-4o-mini, two tool calls
         client("langgraph").run("research_team", "Compare NVDA and AAPL this week")
         client("openai-responses").run("finance_agent", QUESTION)  # reasoning tokens
-        client("openai").run("structured", "NVDA as JSON")  # gpt-4o
+        client("openai").run("structured", "NVDA as JSON")  # gpt-4o, at the custom price
         client("runtools").run("echo", "hello")  # a model no one has a price for
         writer = client("seekrflow")
         first = writer.run("writer", "Write a haiku about the market")
@@ -234,9 +268,12 @@ def test_phoenix_totals_equal_the_historys_for_traces_sessions_and_the_project(
         assert flush_tracing(timeout=30)
     finally:
         agents.stop()
+        agentnb.set_prices(None)
     assert fresh_history.flush(timeout=30)
     rows = agentnb.runs().to_dicts()
     assert len(rows) == 7 and {row["status"] for row in rows} == {"completed"}
+    sources = {row["model"]: row["cost_source"] for row in rows}
+    assert (sources[CUSTOM_MODEL], sources["gpt-4o-mini"]) == ("custom", "genai-prices")
     assert any(call.total_tokens for call in agentnb.runs().tool_calls())  # sub-agents
     assert second.thread_id == first.thread_id is not None  # one session of two turns
     expected = history_totals(rows)
@@ -248,6 +285,63 @@ def test_phoenix_totals_equal_the_historys_for_traces_sessions_and_the_project(
         time.sleep(1)
         seen = phoenix_totals(phoenix, TOTALS_PROJECT)
     assert seen == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def price_in_phoenix(phoenix: str, model: str, price: dict[str, float]) -> None:
+    """Add ``model``'s custom price to Phoenix's models (what Settings → Models → Add new
+    model does), and wait until Phoenix prices with it: it reloads its models every few
+    seconds, and prices a span when it arrives."""
+    costs = [
+        {"tokenType": "input", "costPerMillionTokens": price["input_mtok"], "kind": "PROMPT"},
+        {"tokenType": "output", "costPerMillionTokens": price["output_mtok"], "kind": "COMPLETION"},
+    ]
+    model_input = {
+        "name": f"{model} (custom)",
+        "namePattern": f"^{re.escape(model)}$",
+        "costs": costs,
+    }
+    reply = httpx.post(
+        f"{phoenix}/graphql",
+        json={"query": CREATE_MODEL, "variables": {"input": model_input}},
+        timeout=30,
+    )
+    assert reply.status_code == 200 and "errors" not in reply.json(), reply.text
+    provider = TracerProvider(
+        resource=Resource.create({"openinference.project.name": PROBE_PROJECT})
+    )
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(f"{phoenix}/v1/traces")))
+    probe = {"openinference.span.kind": "LLM", "llm.model_name": model}
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline:  # a million prompt tokens cost input_mtok
+            with provider.get_tracer("probe").start_as_current_span(
+                "probe", attributes={**probe, "llm.token_count.prompt": 1_000_000}
+            ) as span:
+                trace_id = format(span.get_span_context().trace_id, "032x")
+            if probed_cost(phoenix, trace_id) == pytest.approx(price["input_mtok"]):
+                return
+    finally:
+        provider.shutdown()
+    pytest.fail(f"Phoenix did not price {model} at the custom price within 90 s")
+
+
+def probed_cost(phoenix: str, trace_id: str) -> float | None:
+    """The probe trace's cost once Phoenix has stored it (None if not within 10 s)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        reply = httpx.post(
+            f"{phoenix}/graphql",
+            json={"query": TRACE_COST, "variables": {"traceId": trace_id}},
+            timeout=30,
+        )
+        projects = [edge["node"] for edge in reply.json()["data"]["projects"]["edges"]]
+        for project in projects:
+            if project["name"] == PROBE_PROJECT and project["trace"] is not None:
+                cost = project["trace"]["costSummary"]["total"]["cost"]
+                if cost is not None:
+                    return float(cost)
+        time.sleep(0.5)
+    return None
 
 
 def history_totals(rows: list[dict[str, Any]]) -> Totals:
@@ -303,7 +397,13 @@ def phoenix_totals(phoenix: str, project_name: str) -> Totals:
         session = edge["node"]
         usage = session["tokenUsage"]
         cost = session["costSummary"]["total"]["cost"]
-        add(f"session {session['sessionId']}", *usage.values(), cost)
+        add(
+            f"session {session['sessionId']}",
+            usage["prompt"],
+            usage["completion"],
+            usage["total"],
+            cost,
+        )
     for edge in project["spans"]["edges"]:
         span = edge["node"]
         if span["parentId"] is not None:
