@@ -68,6 +68,9 @@ class RunCost:
     """Where :attr:`usd` came from; None when it is missing."""
     reason: str | None = None
     """Why :attr:`usd` is missing (None when it is known)."""
+    provider: str | None = None
+    """The model's provider as genai-prices names it (``openai``, ``anthropic``...), when
+    its table priced the run; else None."""
 
 
 PriceTable = dict[str, "ModelPrice"]
@@ -134,7 +137,7 @@ def _genai_price(model: str, usage: Usage, at: float | None) -> RunCost:
             )
         except LookupError:
             continue
-        return RunCost(float(price.total_price), "genai-prices")
+        return RunCost(float(price.total_price), "genai-prices", provider=price.provider.id)
     return RunCost(
         reason=f"genai-prices has no price for the model {model!r}; set one with "
         f"agentnb.set_prices() or the {PRICES_VAR} file"
