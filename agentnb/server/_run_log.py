@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from ._agents import Agent, AgentInput, get_agent
 from ._http_plumbing import ApiError
 from ._steps import (
     AnyStep,
@@ -37,6 +36,7 @@ from ._steps import (
 )
 from ._threads import Conversation
 from ._tokens import count_tokens, split_chunks
+from .agents import Agent, AgentInput, get_agent
 
 __all__ = ["Entry", "Pacing", "RunLog", "RunStore", "ServerRunStatus", "iso", "new_run_id"]
 

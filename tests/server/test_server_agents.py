@@ -10,11 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field, TypeAdapter
 
-from agentnb.server._agents import AGENTS, AgentInput, InputProblem
-from agentnb.server._schema_instances import SchemaError, instance_for
 from agentnb.server._steps import Finish, Reasoning, Text, ToolEnd, ToolStart
 from agentnb.server._tokens import count_tokens, split_chunks
-from agentnb.server._tools import ToolError, calculate, call_tool, get_stock_price, price_table
+from agentnb.server.agents import AGENTS, AgentInput, InputProblem
+from agentnb.server.agents._schema_instances import SchemaError, instance_for
+from agentnb.server.agents._tools import (
+    ToolError,
+    calculate,
+    call_tool,
+    get_stock_price,
+    price_table,
+)
 
 # --- calculator -----------------------------------------------------------------------------
 

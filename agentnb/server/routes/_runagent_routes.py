@@ -11,11 +11,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ._agents import AgentInput
-from ._http_plumbing import ApiError, invalid, parse_model, read_json
-from ._run_log import RunLog, new_run_id
-from ._served_dialects import ServedDialect
-from ._service import (
+from .._http_plumbing import ApiError, invalid, parse_model, read_json
+from .._run_log import RunLog, new_run_id
+from .._served_dialects import ServedDialect
+from .._service import (
     AppState,
     Dialect,
     RunStart,
@@ -27,8 +26,9 @@ from ._service import (
     scalar_options,
     wants_followups,
 )
-from ._sse_responses import Frame, dumps, flat
-from ._steps import Failure, Finish, Step, Text
+from .._sse_responses import Frame, dumps, flat
+from .._steps import Failure, Finish, Step, Text
+from ..agents import AgentInput
 
 __all__ = ["DIALECT", "RUNAGENT", "RunAgentRenderer", "routes"]
 

@@ -34,13 +34,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._agent_input import AgentInput
-from ._agents import AGENTS
-from ._http_plumbing import ApiError, invalid, parse_model, read_json
-from ._langgraph_nested import Subgraphs
-from ._run_log import RunLog, iso, new_run_id
-from ._served_dialects import ServedDialect
-from ._service import (
+from .._http_plumbing import ApiError, invalid, parse_model, read_json
+from .._run_log import RunLog, iso, new_run_id
+from .._served_dialects import ServedDialect
+from .._service import (
     AppState,
     Dialect,
     RunStart,
@@ -54,8 +51,8 @@ from ._service import (
     state_of,
     wants_followups,
 )
-from ._sse_responses import Frame, dumps, last_pause_end, parse_last_event_id
-from ._steps import (
+from .._sse_responses import Frame, dumps, last_pause_end, parse_last_event_id
+from .._steps import (
     AnyStep,
     ApprovalRequest,
     Decision,
@@ -70,7 +67,9 @@ from ._steps import (
     ToolEnd,
     ToolStart,
 )
-from ._threads import Conversation, StoredMessage
+from .._threads import Conversation, StoredMessage
+from ..agents import AGENTS, AgentInput
+from ._langgraph_nested import Subgraphs
 
 __all__ = ["DIALECT", "LANGGRAPH", "LangGraphRenderer", "routes"]
 

@@ -37,12 +37,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ._agent_input import AgentInput, ChatMessage
-from ._agui_nested import SubagentEvents
-from ._http_plumbing import ApiError, invalid, parse_model, read_json
-from ._run_log import RunLog, new_run_id
-from ._served_dialects import ServedDialect
-from ._service import (
+from .._http_plumbing import ApiError, invalid, parse_model, read_json
+from .._run_log import RunLog, new_run_id
+from .._served_dialects import ServedDialect
+from .._service import (
     AppState,
     Dialect,
     RunStart,
@@ -54,8 +52,8 @@ from ._service import (
     scalar_options,
     wants_followups,
 )
-from ._sse_responses import Frame, dumps
-from ._steps import (
+from .._sse_responses import Frame, dumps
+from .._steps import (
     AnyStep,
     ApprovalRequest,
     Decision,
@@ -70,6 +68,8 @@ from ._steps import (
     ToolEnd,
     ToolStart,
 )
+from ..agents import AgentInput, ChatMessage
+from ._agui_nested import SubagentEvents
 
 __all__ = ["AGUI", "DIALECT", "AGUIRenderer", "routes"]
 

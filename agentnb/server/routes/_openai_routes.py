@@ -29,13 +29,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._agent_input import AgentInput, ChatMessage
-from ._agents import AGENTS, unknown_agent
-from ._http_plumbing import ApiError, error_response, invalid, read_json
-from ._openai_errors import openai_validation_error
-from ._run_log import RunLog, new_run_id
-from ._served_dialects import ServedDialect
-from ._service import (
+from .._http_plumbing import ApiError, error_response, invalid, read_json
+from .._openai_errors import openai_validation_error
+from .._run_log import RunLog, new_run_id
+from .._served_dialects import ServedDialect
+from .._service import (
     AppState,
     Dialect,
     RunStart,
@@ -45,9 +43,10 @@ from ._service import (
     scalar_options,
     wants_followups,
 )
-from ._sse_responses import Frame, dumps, flat
-from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
-from ._tokens import split_chunks
+from .._sse_responses import Frame, dumps, flat
+from .._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
+from .._tokens import split_chunks
+from ..agents import AGENTS, AgentInput, ChatMessage, unknown_agent
 
 __all__ = ["DIALECT", "OPENAI", "OpenAIRenderer", "routes"]
 

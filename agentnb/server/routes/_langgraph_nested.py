@@ -21,8 +21,8 @@ import json
 import uuid
 from typing import Any
 
-from ._sse_responses import Frame, dumps
-from ._steps import (
+from .._sse_responses import Frame, dumps
+from .._steps import (
     Nested,
     Reasoning,
     SubAgent,

@@ -11,6 +11,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from .._numbers import ascii_int
+from .._steps import Finish, Reasoning, Step, Text
 from ._agent_input import (
     DEFAULT_TICKER,
     Agent,
@@ -21,13 +23,11 @@ from ._agent_input import (
     tickers_in,
     tool_call,
 )
-from ._numbers import ascii_int
-from ._planner import PlannerAgent
-from ._research import ResearchTeamAgent
+from ._planner_agent import PlannerAgent
+from ._research_team_agent import ResearchTeamAgent
 from ._schema_instances import SchemaError, instance_for
-from ._steps import Finish, Reasoning, Step, Text
 from ._tools import price_table
-from ._trader import TraderAgent
+from ._trader_agent import TraderAgent
 
 __all__ = ["AGENTS", "Agent", "AgentInput", "ChatMessage", "InputProblem", "get_agent"]
 

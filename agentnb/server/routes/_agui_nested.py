@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from ._sse_responses import Frame, dumps
-from ._steps import (
+from .._sse_responses import Frame, dumps
+from .._steps import (
     Nested,
     Reasoning,
     SubAgent,

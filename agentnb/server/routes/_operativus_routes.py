@@ -19,11 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._agent_input import AgentInput
-from ._http_plumbing import ApiError, invalid, parse_model, read_json
-from ._run_log import RunLog, iso, new_run_id
-from ._served_dialects import ServedDialect
-from ._service import (
+from .._http_plumbing import ApiError, invalid, parse_model, read_json
+from .._run_log import RunLog, iso, new_run_id
+from .._served_dialects import ServedDialect
+from .._service import (
     AppState,
     Dialect,
     RunStart,
@@ -35,8 +34,8 @@ from ._service import (
     scalar_options,
     state_of,
 )
-from ._sse_responses import Frame, dumps, flat
-from ._steps import (
+from .._sse_responses import Frame, dumps, flat
+from .._steps import (
     ApprovalRequest,
     Decision,
     Finish,
@@ -49,6 +48,7 @@ from ._steps import (
     ToolEnd,
     ToolStart,
 )
+from ..agents import AgentInput
 
 __all__ = ["DIALECT", "OPERATIVUS", "OperativusRenderer", "routes"]
 

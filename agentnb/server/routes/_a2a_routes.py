@@ -36,11 +36,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._agent_input import AgentInput
-from ._http_plumbing import invalid, read_json
-from ._run_log import RunLog, new_run_id
-from ._served_dialects import ServedDialect
-from ._service import (
+from .._http_plumbing import invalid, read_json
+from .._run_log import RunLog, new_run_id
+from .._served_dialects import ServedDialect
+from .._service import (
     AppState,
     Dialect,
     RunStart,
@@ -54,8 +53,8 @@ from ._service import (
     state_of,
     wants_followups,
 )
-from ._sse_responses import Frame, dumps, flat, parse_last_event_id, sse_response
-from ._steps import (
+from .._sse_responses import Frame, dumps, flat, parse_last_event_id, sse_response
+from .._steps import (
     ApprovalRequest,
     Decision,
     Failure,
@@ -69,6 +68,7 @@ from ._steps import (
     ToolEnd,
     ToolStart,
 )
+from ..agents import AgentInput
 
 __all__ = ["A2A", "DIALECT", "A2ARenderer", "routes"]
 

@@ -43,13 +43,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._agent_input import AgentInput, ChatMessage
-from ._agents import AGENTS
-from ._http_plumbing import ApiError, invalid, read_json
-from ._openai_errors import openai_validation_error
-from ._run_log import RunLog, new_run_id
-from ._served_dialects import ServedDialect
-from ._service import (
+from .._http_plumbing import ApiError, invalid, read_json
+from .._openai_errors import openai_validation_error
+from .._run_log import RunLog, new_run_id
+from .._served_dialects import ServedDialect
+from .._service import (
     AppState,
     Dialect,
     RunStart,
@@ -62,8 +60,8 @@ from ._service import (
     state_of,
     wants_followups,
 )
-from ._sse_responses import Frame, dumps, flat
-from ._steps import (
+from .._sse_responses import Frame, dumps, flat
+from .._steps import (
     APPROVAL_STEPS,
     ApprovalRequest,
     Decision,
@@ -78,8 +76,9 @@ from ._steps import (
     ToolStart,
     flattened,
 )
-from ._threads import Conversation
-from ._tokens import count_tokens, split_chunks
+from .._threads import Conversation
+from .._tokens import count_tokens, split_chunks
+from ..agents import AGENTS, AgentInput, ChatMessage
 
 __all__ = ["DIALECT", "RESPONSES", "ResponsesRenderer", "response_id", "routes"]
 

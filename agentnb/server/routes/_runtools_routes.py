@@ -11,11 +11,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._agents import AgentInput, ChatMessage
-from ._http_plumbing import invalid, parse_model, read_json
-from ._run_log import RunLog, new_run_id
-from ._served_dialects import ServedDialect
-from ._service import (
+from .._http_plumbing import invalid, parse_model, read_json
+from .._run_log import RunLog, new_run_id
+from .._served_dialects import ServedDialect
+from .._service import (
     AppState,
     Dialect,
     RunStart,
@@ -26,8 +25,9 @@ from ._service import (
     scalar_options,
     wants_followups,
 )
-from ._sse_responses import Frame, dumps, flat
-from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
+from .._sse_responses import Frame, dumps, flat
+from .._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
+from ..agents import AgentInput, ChatMessage
 
 __all__ = ["DIALECT", "RUNTOOLS", "RunToolsRenderer", "routes"]
 

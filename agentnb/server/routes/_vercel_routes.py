@@ -21,11 +21,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ._agent_input import AgentInput
-from ._http_plumbing import ApiError, invalid, parse_model, read_json
-from ._run_log import RunLog, new_run_id
-from ._served_dialects import ServedDialect
-from ._service import (
+from .._http_plumbing import ApiError, invalid, parse_model, read_json
+from .._run_log import RunLog, new_run_id
+from .._served_dialects import ServedDialect
+from .._service import (
     AppState,
     Dialect,
     RunStart,
@@ -39,8 +38,8 @@ from ._service import (
     state_of,
     wants_followups,
 )
-from ._sse_responses import Frame, dumps, last_pause_end, parse_last_event_id
-from ._steps import (
+from .._sse_responses import Frame, dumps, last_pause_end, parse_last_event_id
+from .._steps import (
     AnyStep,
     ApprovalRequest,
     Decision,
@@ -55,7 +54,8 @@ from ._steps import (
     ToolEnd,
     ToolStart,
 )
-from ._tokens import split_chunks
+from .._tokens import split_chunks
+from ..agents import AgentInput
 from ._uimessages import UIMessage, approval_responses, history_of
 from ._vercel_nested import ARGUMENT_PIECE_CHARS, NestedParts
 

@@ -28,9 +28,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ._sse_responses import Frame, dumps
-from ._steps import Nested, Reasoning, SubAgent, SubAgentDone, Text, ToolEnd, ToolStart
-from ._tokens import split_chunks
+from .._sse_responses import Frame, dumps
+from .._steps import Nested, Reasoning, SubAgent, SubAgentDone, Text, ToolEnd, ToolStart
+from .._tokens import split_chunks
 
 __all__ = ["NESTED_PART", "NestedParts"]
 
