@@ -46,22 +46,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._http_plumbing import ApiError, invalid, parse_model, read_json
-from .._run_log import RunLog, new_run_id
-from .._served_dialects import ServedDialect
-from .._service import (
-    AppState,
-    Dialect,
-    RunStart,
-    check_input,
-    continue_run,
-    pacing_for,
-    require_agent,
-    run_endpoint,
-    scalar_options,
-    wants_followups,
-)
-from .._sse_responses import Frame, dumps
 from .._steps import (
     AnyStep,
     ApprovalRequest,
@@ -80,7 +64,29 @@ from .._steps import (
     ToolStart,
     run_wide_id,
 )
-from ..agents import AgentInput, ChatMessage
+from ._route_kit import (
+    AgentInput,
+    ApiError,
+    AppState,
+    ChatMessage,
+    Dialect,
+    Frame,
+    RunLog,
+    RunStart,
+    ServedDialect,
+    check_input,
+    continue_run,
+    dumps,
+    invalid,
+    new_run_id,
+    pacing_for,
+    parse_model,
+    read_json,
+    require_agent,
+    run_endpoint,
+    scalar_options,
+    wants_followups,
+)
 
 __all__ = ["AGUI", "DIALECT", "AGUIRenderer", "routes"]
 

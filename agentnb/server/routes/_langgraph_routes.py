@@ -48,24 +48,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .._http_plumbing import ApiError, invalid, parse_model, read_json
-from .._run_log import RunLog, iso, new_run_id
-from .._served_dialects import ServedDialect
-from .._service import (
-    AppState,
-    Dialect,
-    RunStart,
-    check_input,
-    continue_run,
-    pacing_for,
-    replay_selected,
-    require_agent,
-    run_endpoint,
-    scalar_options,
-    state_of,
-    wants_followups,
-)
-from .._sse_responses import Frame, dumps, last_pause_end, parse_last_event_id
 from .._steps import (
     AnyStep,
     ApprovalRequest,
@@ -85,8 +67,36 @@ from .._steps import (
     ToolStart,
     run_wide_id,
 )
-from .._threads import Conversation, StoredMessage
-from ..agents import AGENTS, AgentInput
+from ._route_kit import (
+    AGENTS,
+    AgentInput,
+    ApiError,
+    AppState,
+    Conversation,
+    Dialect,
+    Frame,
+    RunLog,
+    RunStart,
+    ServedDialect,
+    StoredMessage,
+    check_input,
+    continue_run,
+    dumps,
+    invalid,
+    iso,
+    last_pause_end,
+    new_run_id,
+    pacing_for,
+    parse_last_event_id,
+    parse_model,
+    read_json,
+    replay_selected,
+    require_agent,
+    run_endpoint,
+    scalar_options,
+    state_of,
+    wants_followups,
+)
 
 __all__ = ["DIALECT", "LANGGRAPH", "LangGraphRenderer", "routes"]
 

@@ -10,7 +10,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from .._steps import Decision
-from ..agents import ChatMessage
+from ._route_kit import (
+    ChatMessage,
+)
 
 __all__ = ["UIMessage", "UIPart", "approval_responses", "history_of"]
 

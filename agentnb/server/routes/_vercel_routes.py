@@ -43,24 +43,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._http_plumbing import ApiError, invalid, parse_model, read_json
-from .._run_log import RunLog, new_run_id
-from .._served_dialects import ServedDialect
-from .._service import (
-    AppState,
-    Dialect,
-    RunStart,
-    check_input,
-    continue_run,
-    pacing_for,
-    replay_selected,
-    require_agent,
-    run_endpoint,
-    scalar_options,
-    state_of,
-    wants_followups,
-)
-from .._sse_responses import Frame, dumps, last_pause_end, parse_last_event_id
 from .._steps import (
     AnyStep,
     ApprovalRequest,
@@ -78,8 +60,33 @@ from .._steps import (
     ToolEnd,
     ToolStart,
 )
-from .._tokens import split_chunks
-from ..agents import AgentInput
+from ._route_kit import (
+    AgentInput,
+    ApiError,
+    AppState,
+    Dialect,
+    Frame,
+    RunLog,
+    RunStart,
+    ServedDialect,
+    check_input,
+    continue_run,
+    dumps,
+    invalid,
+    last_pause_end,
+    new_run_id,
+    pacing_for,
+    parse_last_event_id,
+    parse_model,
+    read_json,
+    replay_selected,
+    require_agent,
+    run_endpoint,
+    scalar_options,
+    split_chunks,
+    state_of,
+    wants_followups,
+)
 from ._uimessages import UIMessage, approval_responses, history_of
 
 __all__ = ["DIALECT", "STREAM_HEADERS", "VERCEL", "VercelRenderer", "routes"]
