@@ -1,261 +1,51 @@
-"""The demo agents. Deterministic: the same input always gives the same steps.
+"""The demo agents of the built-in server: deterministic (the same input always gives the same
+steps), offline, no model behind them.
 
-An agent yields whole steps (a reasoning paragraph, a tool call, the answer); the run producer
-cuts text into stream-sized chunks and paces them.
+What an agent is
+    An object with the attributes of :class:`Agent` (``_agent_input.py``): its ``name`` (what
+    a client asks for), the ``model`` it reports (a real model id prices its usage), a
+    ``description``, its ``tools``, ``needs_approval`` / ``asks_questions`` (only dialects
+    that can say "wait for a human" stream such an agent), ``check(request)`` (raise
+    :class:`InputProblem` for an option it cannot use: a 422 at that option) and
+    ``steps(request)``: a generator of whole steps (:mod:`agentnb.server._steps`: a
+    ``Reasoning`` paragraph, ``ToolStart`` / ``ToolEnd`` or ``tool_call`` (which runs a tool
+    of ``_tools.py``), the answer's ``Text``, then ``Finish``). The service cuts text into
+    stream-sized chunks, paces them, counts tokens and renders the steps in every dialect;
+    after an ``ApprovalRequest`` it sends the human's ``Decision`` back into the generator.
+    An agent imports nothing of the service (``tests/test_layers.py``).
+
+Adding one (a ``judge``, say)
+    1. Write ``_judge_agent.py`` here with a class ``JudgeAgent`` shaped like the others
+       (``_echo_agent.py`` is the smallest, ``_trader_agent.py`` waits for an approval,
+       ``_research_team_agent.py`` delegates to sub-agents); a new tool goes in ``_tools.py``'s
+       ``TOOLS``.
+    2. Add ``JudgeAgent()`` to :data:`AGENTS` below. Every dialect serves it from then on,
+       and ``GET /``, the OpenAI models and the LangGraph assistants list it.
+    3. Test its steps in ``tests/server/test_server_agents.py`` and describe it in
+       ``docs/server.md`` and in the agents paragraph of ``agentnb/server/__init__.py``.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
-from collections.abc import Iterator
-from typing import Any
 
-from .._numbers import ascii_int
-from .._steps import Finish, Reasoning, Step, Text
-from ._agent_input import (
-    DEFAULT_TICKER,
-    Agent,
-    AgentInput,
-    CallIds,
-    ChatMessage,
-    InputProblem,
-    tickers_in,
-    tool_call,
-)
+from ._agent_input import Agent, AgentInput, ChatMessage, InputProblem
+from ._echo_agent import EchoAgent
+from ._finance_agent import FinanceAgent
 from ._planner_agent import PlannerAgent
 from ._research_team_agent import ResearchTeamAgent
-from ._schema_instances import SchemaError, instance_for
-from ._tools import price_table
+from ._structured_agent import StructuredAgent
 from ._trader_agent import TraderAgent
+from ._writer_agent import WriterAgent
 
-__all__ = ["AGENTS", "Agent", "AgentInput", "ChatMessage", "InputProblem", "get_agent"]
-
-MAX_PARAGRAPHS = 200
-DEFAULT_PARAGRAPHS = 5
-
-
-class FinanceAgent:
-    name = "finance_agent"
-    model = "gpt-4o-mini"
-    """The model it reports it ran (a real id, so its runs are priced by genai-prices)."""
-    description = "Looks up DEMO stock prices and computes the week's move with a calculator."
-    tools: tuple[str, ...] = ("get_stock_price", "calculator")
-    needs_approval = False
-    asks_questions = False
-
-    def check(self, request: AgentInput) -> None:
-        return None
-
-    def steps(self, request: AgentInput) -> Iterator[Step]:
-        tickers = tickers_in(request.message)
-        ids = CallIds(request.run_id)
-        yield Reasoning(_finance_plan(tickers))
-        quotes: list[dict[str, Any]] = []
-        failures: list[tuple[str, str]] = []
-        for ticker in tickers:
-            output, error = yield from tool_call(ids, "get_stock_price", {"ticker": ticker})
-            if output is None:
-                failures.append((ticker, error or "lookup failed"))
-            else:
-                quotes.append(output)
-        if quotes:
-            yield Reasoning(" Now I compute each week's percentage move with the calculator.")
-        changes: dict[str, float] = {}
-        for quote in quotes:
-            expression = f"({quote['price']} - {quote['week_ago_close']}) / "
-            expression += f"{quote['week_ago_close']} * 100"
-            output, _ = yield from tool_call(ids, "calculator", {"expression": expression})
-            if output is not None:
-                changes[quote["ticker"]] = float(output["result"])
-        answer = _finance_answer(quotes, changes, failures)
-        yield Text(answer)
-        first = quotes[0]["ticker"] if quotes else DEFAULT_TICKER
-        yield Finish(final_output=answer, followups=_finance_followups(first, request))
-
-
-def _finance_plan(tickers: list[str]) -> str:
-    names = ", ".join(tickers)
-    return (
-        f"The user asks about {names}. I will look up the latest price with get_stock_price "
-        "(the bundled demo table), then work out the move over the week."
-    )
-
-
-def _money(value: float) -> str:
-    return f"${value:,.2f}"
-
-
-def _finance_answer(
-    quotes: list[dict[str, Any]], changes: dict[str, float], failures: list[tuple[str, str]]
-) -> str:
-    lines: list[str] = []
-    if quotes:
-        lines += [
-            "### Demo quotes",
-            "",
-            "| Ticker | Company | Price | Week ago | Week change |",
-            "|:--|:--|--:|--:|--:|",
-        ]
-        for q in quotes:
-            change = changes.get(q["ticker"])
-            shown = f"{change:+.2f}%" if change is not None else "n/a"
-            lines.append(
-                f"| {q['ticker']} | {q['name']} | {_money(q['price'])} | "
-                f"{_money(q['week_ago_close'])} | {shown} |"
-            )
-        lines.append("")
-        for q in quotes:
-            change = changes.get(q["ticker"], 0.0)
-            direction = "up" if change >= 0 else "down"
-            lines.append(
-                f"**{q['ticker']}** ({q['name']}) trades at **{_money(q['price'])}**, "
-                f"{direction} {abs(change):.2f}% on the week."
-            )
-        lines.append("")
-    for ticker, error in failures:
-        lines += [f"I could not look up **{ticker}**: {error}.", ""]
-    table = price_table()
-    lines.append(
-        f"_Prices come from agentnb's bundled demo table (as of {table.as_of}): "
-        "invented numbers, not real market data._"
-    )
-    return "\n".join(lines)
-
-
-def _finance_followups(ticker: str, request: AgentInput) -> tuple[str, ...]:
-    if not request.followups:
-        return ()
-    others = [t for t in sorted(price_table().quotes) if t != ticker]
-    return (
-        f"How does {ticker} compare with {others[0]} this week?",
-        f"What would 10 shares of {ticker} cost?",
-        "Which stock in the demo table moved most this week?",
-    )
-
-
-class EchoAgent:
-    name = "echo"
-    model = "agentnb-echo"
-    """The model it reports it ran: one genai-prices does not know (a private model,
-    so its runs have no cost)."""
-    description = "Answers with the user's message, unchanged (for tests)."
-    tools: tuple[str, ...] = ()
-    needs_approval = False
-    asks_questions = False
-
-    def check(self, request: AgentInput) -> None:
-        return None
-
-    def steps(self, request: AgentInput) -> Iterator[Step]:
-        yield Text(request.message)
-        followups = ("Say it again.", "Say it louder.") if request.followups else ()
-        yield Finish(final_output=request.message, followups=followups)
-
-
-class WriterAgent:
-    name = "writer"
-    model = "claude-haiku-4-5"
-    """The model it reports it ran (a real id, so its runs are priced by genai-prices)."""
-    description = "Writes a long markdown document (headings, lists, code, a table)."
-    tools: tuple[str, ...] = ()
-    needs_approval = False
-    asks_questions = False
-
-    def check(self, request: AgentInput) -> None:
-        _paragraphs(request)
-
-    def steps(self, request: AgentInput) -> Iterator[Step]:
-        count = _paragraphs(request)
-        yield Reasoning(f"Outline: an introduction, {count} sections and a summary table.")
-        document = _document(request.message, count)
-        yield Text(document)
-        followups = (
-            ("Shorten it to one page.", "Add a section on testing.") if request.followups else ()
-        )
-        yield Finish(final_output=document, followups=followups)
-
-
-def _paragraphs(request: AgentInput) -> int:
-    raw = request.options.get("paragraphs", str(DEFAULT_PARAGRAPHS))
-    count = ascii_int(raw)
-    if count is None:
-        shown = raw if len(raw) <= 20 else raw[:20] + "…"
-        raise InputProblem("paragraphs", f"paragraphs must be an integer, got {shown!r}")
-    if not 1 <= count <= MAX_PARAGRAPHS:
-        raise InputProblem("paragraphs", f"paragraphs must be between 1 and {MAX_PARAGRAPHS}")
-    return count
-
-
-_TOPICS = (
-    ("Why stream", "A streamed answer shows progress at once, so a reader can stop early."),
-    ("Events", "Every frame becomes a typed event: reasoning, text, tool calls and the end."),
-    ("Resuming", "Event ids let a client reconnect and continue where the cut happened."),
-    ("Tools", "Tool calls show their arguments and their results as cards in the cell."),
-    ("Usage", "Token counts and timings are kept for every run, ready for a table."),
-)
-
-
-def _document(subject: str, count: int) -> str:
-    title = subject.strip().splitlines()[0][:80] if subject.strip() else "A streamed document"
-    parts = [f"# {title}", "", "This document was written by agentnb's demo `writer` agent.", ""]
-    for number in range(1, count + 1):
-        parts += _section(number)
-    parts += [
-        "## Summary",
-        "",
-        "| Section | Topic |",
-        "|--:|:--|",
-        *(f"| {n} | {_TOPICS[(n - 1) % len(_TOPICS)][0]} |" for n in range(1, count + 1)),
-        "",
-    ]
-    return "\n".join(parts)
-
-
-def _section(number: int) -> list[str]:
-    topic, sentence = _TOPICS[(number - 1) % len(_TOPICS)]
-    lines = [f"## {number}. {topic}", "", f"{sentence} Section {number} explains it briefly.", ""]
-    if number % 2 == 1:
-        lines += ["- first point", "- second point", "  - a nested detail", ""]
-    else:
-        lines += ["```python", f"def section_{number}() -> int:", f"    return {number}", "```", ""]
-    if number % 3 == 0:
-        lines += ["1. read the frame", "2. translate it", "3. show it", ""]
-    return lines
-
-
-class StructuredAgent:
-    name = "structured"
-    model = "gpt-4o"
-    """The model it reports it ran (a real id, so its runs are priced by genai-prices)."""
-    description = (
-        "Answers with JSON valid for the request's JSON schema, each field filled to fit "
-        "its name (a ticker and its DEMO price, a summary, ...)."
-    )
-    tools: tuple[str, ...] = ()
-    needs_approval = False
-    asks_questions = False
-
-    def check(self, request: AgentInput) -> None:
-        self._instance(request)
-
-    def steps(self, request: AgentInput) -> Iterator[Step]:
-        instance = self._instance(request)
-        yield Text(json.dumps(instance, ensure_ascii=False))
-        followups = ("Fill it with other values.",) if request.followups else ()
-        yield Finish(final_output=instance, followups=followups)
-
-    def _instance(self, request: AgentInput) -> Any:
-        if request.response_format is None:
-            return {
-                "agent": self.name,
-                "message": request.message,
-                "words": len(request.message.split()),
-            }
-        try:
-            return instance_for(request.response_format, request.message)
-        except SchemaError as exc:
-            raise InputProblem("response_format", f"unusable JSON schema: {exc}") from None
+__all__ = [
+    "AGENTS",
+    "Agent",
+    "AgentInput",
+    "ChatMessage",
+    "InputProblem",
+    "unknown_agent",
+]
 
 
 AGENTS: dict[str, Agent] = {
@@ -270,10 +60,7 @@ AGENTS: dict[str, Agent] = {
         ResearchTeamAgent(),
     )
 }
-
-
-def get_agent(name: str) -> Agent | None:
-    return AGENTS.get(name)
+"""Every agent the server runs, by name (a new agent's instance goes here)."""
 
 
 def unknown_agent(name: str) -> str:
