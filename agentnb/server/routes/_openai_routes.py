@@ -32,6 +32,7 @@ from starlette.routing import Route
 from .._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
 from ._route_kit import (
     AGENTS,
+    ARGUMENT_PIECE_CHARS,
     AgentInput,
     ApiError,
     AppState,
@@ -59,7 +60,6 @@ from ._route_kit import (
 
 __all__ = ["DIALECT", "OPENAI", "OpenAIRenderer", "routes"]
 
-ARGUMENT_PIECE_CHARS = 12
 EXTENSION = "provider_specific_fields"
 
 

@@ -60,6 +60,7 @@ from .._steps import (
 )
 from ._route_kit import (
     AGENTS,
+    ARGUMENT_PIECE_CHARS,
     AgentInput,
     ApiError,
     AppState,
@@ -91,7 +92,6 @@ from ._route_kit import (
 __all__ = ["DIALECT", "RESPONSES", "ResponsesRenderer", "response_id", "routes"]
 
 KIND = "openai-responses"
-ARGUMENT_PIECE_CHARS = 12
 _Obj = dict[str, Any]
 
 

@@ -26,7 +26,8 @@ Errors
 Frames
     ``Frame``, ``dumps`` (compact JSON), ``flat`` (a renderer for a dialect that cannot nest
     sub-agents), ``parse_last_event_id``, ``last_pause_end``, ``sse_response``; text cut
-    into stream pieces (``split_chunks``) and counted (``count_tokens``).
+    into stream pieces (``split_chunks``; a call's arguments in pieces of
+    ``ARGUMENT_PIECE_CHARS``) and counted (``count_tokens``).
 
 What the server keeps
     ``Conversation`` and ``StoredMessage`` (threads and sessions), ``iso`` (a time as the
@@ -57,11 +58,12 @@ from .._service import (
 )
 from .._sse_responses import Frame, dumps, flat, last_pause_end, parse_last_event_id, sse_response
 from .._threads import Conversation, StoredMessage
-from .._tokens import count_tokens, split_chunks
+from .._tokens import ARGUMENT_PIECE_CHARS, count_tokens, split_chunks
 from ..agents import AGENTS, AgentInput, ChatMessage, unknown_agent
 
 __all__ = [
     "AGENTS",
+    "ARGUMENT_PIECE_CHARS",
     "AgentInput",
     "ApiError",
     "AppState",

@@ -61,6 +61,7 @@ from .._steps import (
     ToolStart,
 )
 from ._route_kit import (
+    ARGUMENT_PIECE_CHARS,
     AgentInput,
     ApiError,
     AppState,
@@ -93,7 +94,6 @@ __all__ = ["DIALECT", "STREAM_HEADERS", "VERCEL", "VercelRenderer", "routes"]
 
 STREAM_HEADERS = {"x-vercel-ai-ui-message-stream": "v1"}
 NESTED_PART = "data-nestedToolEvent"
-ARGUMENT_PIECE_CHARS = 12
 
 
 class VercelRenderer:
@@ -237,8 +237,6 @@ class NestedParts:
         self.open: dict[tuple[str, ...], tuple[SubAgent, str, str]] = {}
         """Open block by sub-agent path: (the sub-agent, "text" | "reasoning", block id)."""
         self.blocks = 0
-        self.agents: dict[tuple[str, ...], SubAgent] = {}
-        """Each sub-agent seen, by its path (the call that ran it)."""
 
     def render(self, nested: Nested) -> list[Frame]:
         where, step = nested.where, nested.step
