@@ -49,13 +49,14 @@ from ._records import (
     storable_row,
 )
 from ._run_filter import RunFilter
+from ._schema_check import check_schema
 from ._search_sql import (
     SEARCH_TABLE,
     count_sql,
     matched_rows,
     ranked_ids_sql,
 )
-from ._sqlite_errors import retry_busy, store_error
+from ._sqlite_errors import is_interrupted, retry_busy, store_error
 from ._summary import summary_keys
 from ._summary_sql import summary_frame, summary_rows
 from ._tables import SHOWN_ROWS, RunHistory, RunsHead, StoreRead
@@ -96,6 +97,18 @@ _TOOL_SELECT = ", ".join(
     "COALESCE(t.agent, r.agent)" if name == "agent" else f"t.{name}"
     for name, _ in TOOL_CALL_COLUMNS
 )
+
+
+PROGRESS_STEPS: Final = 10_000
+"""SQLite calls back into Python every this many steps of a query (well under a millisecond)."""
+
+
+def _let_signals_in() -> None:
+    """A query's progress handler. SQLite runs a query without Python, so a Ctrl-C (a
+    kernel's interrupt) would wait for its end, which a long query may never reach. Entering
+    this function runs Python's signal handlers: the ``KeyboardInterrupt`` raised here stops
+    the query (sqlite3 turns it into an "interrupted" error, raised again as the
+    KeyboardInterrupt by ``HistoryStore._db``). Only the main thread handles signals."""
 
 
 class HistoryStore:
@@ -154,6 +167,7 @@ class HistoryStore:
         self._connections.append(db)
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA synchronous = NORMAL")
+        db.set_progress_handler(_let_signals_in, PROGRESS_STEPS)
         return db
 
     @contextmanager
@@ -175,6 +189,8 @@ class HistoryStore:
                 self._local.db = db
             yield db
         except (sqlite3.Error, OverflowError, UnicodeEncodeError) as exc:  # the last two: binding
+            if is_interrupted(exc):
+                raise KeyboardInterrupt from None
             raise store_error(exc, self._where, action) from None
 
     @contextmanager
@@ -241,6 +257,7 @@ class HistoryStore:
     # ---- schema and housekeeping ------------------------------------------------------
     def _prepare(self, db: sqlite3.Connection) -> None:
         if not self._memory:
+            check_schema(db, self._where)  # before any write: the file may be anyone's
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 logger.warning("agentnb history: %s is not in WAL mode (%s)", self.path, mode)
