@@ -15,7 +15,7 @@ import functools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urlsplit
@@ -236,20 +236,28 @@ class RunRecord:
     paused_seconds: float | None = None
     """Seconds the run waited for a person's approval; None for runs recorded before pauses
     were (and for remote listings), 0.0 when it never waited."""
+    malformed: str | None = None
+    """Which fields of the file's row were malformed (text where a number goes, a time out
+    of range, JSON that does not parse) and were read as None; None for a sound row."""
 
     @classmethod
-    def from_row(cls, row: Sequence[Any]) -> RunRecord:
+    def from_row(cls, row: Sequence[Any], *, malformed: str | None = None) -> RunRecord:
         """A record from database values in :data:`RUN_COLUMNS` order."""
         values = [_convert(kind, value) for (_, kind), value in zip(RUN_COLUMNS, row, strict=True)]
-        return cls(*values)
+        record = cls(*values)
+        return record if malformed is None else replace(record, malformed=malformed)
 
     def to_row(self) -> tuple[Any, ...]:
         """Database values in :data:`RUN_COLUMNS` order."""
         return tuple(_unconvert(kind, getattr(self, name)) for name, kind in RUN_COLUMNS)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (times as ISO 8601 strings)."""
-        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+        """A JSON-ready dict (times as ISO 8601 strings; ``malformed`` only for a row that
+        was)."""
+        values = {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+        if self.malformed is None:
+            del values["malformed"]
+        return values
 
 
 @dataclass(frozen=True, slots=True)
