@@ -20,6 +20,7 @@ import asyncio
 import html
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,6 +40,7 @@ from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.run import Run, ToolCall
 from agentnb._display.approval_prompt import question, whole_call
 from agentnb._display.static_copy import static_bundle
+from agentnb._history import HistoryStore
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -208,3 +210,20 @@ def test_a_key_named_twice_deep_in_the_arguments_is_flagged_everywhere(dialect: 
     markdown = MarkdownIt("commonmark").render(bundle["text/markdown"])
     for copy in (bundle["text/plain"], html.unescape(bundle["text/html"]), markdown):
         assert flag in copy, copy
+
+
+def test_the_history_records_why_a_call_was_denied_whatever_was_answered(tmp_path: Path) -> None:
+    calls = [
+        AskedCall("c1", "wire_money", OTHER, "pay", approval_id="shared", after=ACTED_ON),
+        AskedCall("c2", "read_file", {"path": "notes.txt"}, "read", approval_id="shared"),
+    ]
+    run, _ = asyncio.run(run_with("vercel", calls, True))
+    with HistoryStore(tmp_path / "history.sqlite3") as store:
+        store.record_end(run)
+        recorded = {call.call_id: call for call in store.runs().tool_calls()}
+        frame = store.runs().tool_calls().to_pandas()
+    assert recorded["c1"].arguments_changed == 1
+    assert recorded["c2"].arguments_changed == 0
+    assert "changed after" in (recorded["c1"].protocol_error or "")  # its first reason
+    assert "approval id 'shared' also names tool call 'c1'" in (recorded["c2"].protocol_error or "")
+    assert list(frame["protocol_error"].notna()) == [True, True]
