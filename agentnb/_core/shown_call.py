@@ -88,7 +88,7 @@ class ShownVersion:
 
     def lines(self, *, whole: bool = False) -> list[str]:
         """A flagged head line, then the version as :meth:`ShownCall.lines` writes a call."""
-        head = f"⚠ also sent, in {self.where} (not the call above):"
+        head = f"⚠ also sent, in {self.where} (not the one shown first):"
         return [head, *_as_lines(self.name, self.whole_arguments if whole else self.arguments)]
 
 
@@ -130,9 +130,9 @@ class ShownCall:
         if self.other_versions:
             count = len(self.other_versions) + 1
             notes.append(
-                f"the platform sent {count} versions of this call that disagree: the call "
-                "above is the one it acts on (approving runs that one); the others are "
-                "shown below it. Deny unless you are sure"
+                f"the platform sent {count} versions of this call that disagree: the one "
+                "shown first is the one it acts on (approving runs that one), the others are "
+                'marked "also sent". Deny unless you are sure'
             )
         if not self.name_is_plain:
             notes.append(f"the tool name {self.name} is not a plain identifier")
