@@ -60,7 +60,9 @@ def remember_version(call: ToolCall, name: str, arguments: Any) -> None:
     last = call.versions[-1] if call.versions else None
     if last is not None and (last.name, last.arguments) == (name or last.name, arguments):
         return
-    call.versions.append(CallVersion(ANNOUNCED, name or call.name, copy.deepcopy(arguments)))
+    # the event's own value, not a copy: nothing mutates an event's arguments, and a start
+    # may carry a large value
+    call.versions.append(CallVersion(ANNOUNCED, name or call.name, arguments))
 
 
 def open_approval(call: ToolCall, event: ToolApprovalRequested) -> None:

@@ -227,3 +227,51 @@ def test_the_history_records_why_a_call_was_denied_whatever_was_answered(tmp_pat
     assert "changed after" in (recorded["c1"].protocol_error or "")  # its first reason
     assert "approval id 'shared' also names tool call 'c1'" in (recorded["c2"].protocol_error or "")
     assert list(frame["protocol_error"].notna()) == [True, True]
+
+
+def test_a_responses_request_repeated_with_other_arguments_is_denied() -> None:
+    """The completed response names the approval request again with other arguments than
+    the item streamed: which one the MCP call would run is the platform's choice."""
+
+    def item(arguments: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "mcp_approval_request",
+            "id": "c1",
+            "server_label": "bank",
+            "name": "wire_money",
+            "arguments": json.dumps(arguments),
+        }
+
+    first = numbered(
+        [
+            {"type": "response.created", "response": {"id": "resp_1", "status": "in_progress"}},
+            {"type": "response.output_item.added", "output_index": 0, "item": item(OTHER)},
+            {"type": "response.output_item.done", "output_index": 0, "item": item(OTHER)},
+            {
+                "type": "response.completed",
+                "response": {"id": "resp_1", "output": [item(ACTED_ON)]},
+            },
+        ]
+    )
+    then = numbered(
+        [
+            {"type": "response.created", "response": {"id": "resp_2", "status": "in_progress"}},
+            {"type": "response.completed", "response": {"id": "resp_2", "output": []}},
+        ]
+    )
+    streams = [then, first]
+
+    async def handler(conn: Conn, request: Request) -> None:
+        await conn.send(sse_head() + streams.pop())
+
+    async def go() -> tuple[Run, list[Request]]:
+        with HostileServer(handler) as srv:
+            async with AsyncAgentClient("openai-responses", base_url=srv.url, record=False) as c:
+                return await c.run("agent", "Pay", approve=True), srv.requests
+
+    run, requests = asyncio.run(go())
+    body = decision_body("openai-responses", requests)
+    assert wire_approvals("openai-responses", body) == [("c1", False)]
+    [call] = run.tool_calls
+    assert call.approval is not None and call.approval.arguments_changed
+    assert call.approval.asked_arguments == OTHER
