@@ -275,6 +275,14 @@ def m012_summary_rollup(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+def m013_approval_binding(db: sqlite3.Connection) -> None:
+    # Whether the platform reported other arguments for a call after it was shown for
+    # approval, and why agentnb denied a call no decision could be bound to. NULL for calls
+    # recorded before: unknown.
+    db.execute("ALTER TABLE tool_calls ADD COLUMN arguments_changed INTEGER")
+    db.execute("ALTER TABLE tool_calls ADD COLUMN protocol_error TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_tool_calls,
@@ -288,6 +296,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m010_paused_time,
     m011_tool_call_usage,
     m012_summary_rollup,
+    m013_approval_binding,
 )
 """Every migration, oldest first. Append only."""
 

@@ -134,12 +134,17 @@ TOOL_CALL_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("model", "category"),
     ("cost_usd", "float"),
     ("cost_source", "category"),
+    ("arguments_changed", "int"),
+    ("protocol_error", "text"),
 )
 """The tool-call columns. ``agent`` is the agent that made the call: a sub-agent's name for
 a nested call, else the run's agent (also for calls recorded before calls had agents).
 ``decided_by`` and ``unapproved`` say who decided on a call that asked for approval, and why
 it ran without the user's approval (see :class:`ToolCallRecord`). The tokens, ``model`` and
-cost are a sub-agent's inside the call, where the platform reports usage per call."""
+cost are a sub-agent's inside the call, where the platform reports usage per call.
+``arguments_changed`` and ``protocol_error`` say whether the platform reported other arguments
+for a call after it was shown for approval, and why agentnb denied a call no decision could
+be bound to."""
 
 
 def to_datetime(seconds: float | None) -> datetime | None:
@@ -310,6 +315,13 @@ class ToolCallRecord:
     figure, a custom price or genai-prices); None when unknown (never 0)."""
     cost_source: str | None = None
     """Where ``cost_usd`` came from: ``platform``, ``custom`` or ``genai-prices``."""
+    arguments_changed: int | None = None
+    """1 when the platform reported other arguments (or another name) for the call after it
+    was shown for approval, 0 when it did not; None for a call that asked nothing, and calls
+    recorded before this was."""
+    protocol_error: str | None = None
+    """Why agentnb denied the call whatever was answered (its approval id also named another
+    call, or its arguments changed before the decision was sent); None when it did not."""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> ToolCallRecord:
@@ -527,6 +539,8 @@ def _tool_row(run: Run, position: int, call: ToolCall) -> tuple[Any, ...]:
         call.approval.decided_by if call.approval is not None else None,
         call.unapproved,
         *_usage_values(call),
+        int(call.approval.arguments_changed) if call.approval is not None else None,
+        clean(call.approval.protocol_error) if call.approval is not None else None,
     )
 
 
