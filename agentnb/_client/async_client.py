@@ -40,7 +40,7 @@ leaves undecided are denied, saying no one could approve them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Unpack
 
 import httpx
@@ -55,6 +55,7 @@ from .._core.secrets import checked_key, mask
 from .._http import Verify, checked_verify
 from ..providers import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, get_provider
 from .clock import DEFAULT_IDLE_TIMEOUT, checked_limit
+from .origins import checked_origins
 from .reattach import OnceAccepted
 from .stream import AsyncRunStream
 from .transport import DEFAULT_TIMEOUT, Transport
@@ -104,6 +105,11 @@ class AsyncAgentClient:
     applies to agentnb's own connections and its httpx pools alike; ``http_client=`` (an
     httpx client of your own, for HTTP/2 or a transport of your choice) brings its own.
 
+    The key (and ``headers``) go only to the origin (scheme, host, port) of ``base_url``:
+    a URL the platform names elsewhere (an A2A card's endpoint on another host or port, or
+    over ``http://``) is sent to without them, unless ``trusted_origins`` lists its origin
+    (``["https://agents.example.com:8443"]``). A redirect is never followed with them.
+
     Use it on one event loop; ``async with`` (or :meth:`aclose`) closes the HTTP client it
     owns. The key never appears in reprs or error messages.
     """
@@ -126,6 +132,7 @@ class AsyncAgentClient:
         headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         verify: Verify = True,
+        trusted_origins: Iterable[str] | None = None,
         **provider_options: Any,
     ) -> None:
         self.provider = get_provider(provider, **provider_options)
@@ -158,6 +165,7 @@ class AsyncAgentClient:
             headers=headers,
             http_client=http_client,
             verify=checked_verify(verify),
+            trusted_origins=checked_origins(trusted_origins),
         )
 
     @property
