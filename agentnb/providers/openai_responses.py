@@ -22,7 +22,9 @@ The platform's own response: a cut stream resumes with
 ``GET /responses/{id}?stream=true&starting_after=<sequence number>`` (OpenAI streams a stored
 response again only for ``background`` runs: option ``background=True``); ``attach`` streams a
 response again from its start (a history row's run after a restart); Stop sends
-``POST /responses/{id}/cancel``; ``GET /responses/{id}`` retrieves it (``remote_runs``).
+``POST /responses/{id}/cancel`` for a background response (the API cancels no other kind;
+a foreground response stops with its stream, which Stop closes); ``GET /responses/{id}``
+retrieves it (``remote_runs``).
 
 Follow-ups are asked for in ``metadata`` (``followups: "true"``); agentnb's built-in server
 answers them in the completed response's ``agentnb_followups`` (an extension).
@@ -206,7 +208,13 @@ class OpenAIResponses(Provider):
     def parse_agents(self, body: Any) -> list[RemoteAgent]:
         return agents_from_models(body)
 
-    def cancel_request(self, ref: RunRef) -> HttpRequest:
+    def cancel_request(self, ref: RunRef) -> HttpRequest | None:
+        """``POST /responses/{id}/cancel`` for a background response, the only kind the API
+        cancels (OpenAI's reference: "Only responses created with the background parameter
+        set to true can be cancelled"; others answer 404). A foreground response is
+        generated for its stream: closing the stream is its Stop, and nothing is sent."""
+        if not self.background:
+            return None
         return HttpRequest("POST", _response_path(ref.run_id) + "/cancel")
 
     def attach_request(self, ref: RunRef, last_event_id: str | None) -> HttpRequest:
