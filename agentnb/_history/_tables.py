@@ -35,6 +35,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any, Final, Protocol, overload
 
 from .._core.exceptions import ConfigurationError
+from .._core.pricing import MAX_COST_USD, MAX_TOKENS
 from .._core.run import Run
 from .._core.text import excerpt, visible
 from ._plot import plot, require_pandas, timed_statuses
@@ -934,6 +935,10 @@ def summarize(
     frame["_timed"] = timed.astype("int64")
     for column in ("duration", "ttft", "paused_seconds"):
         frame[column] = frame[column].astype("float64").where(timed)
+    # a figure out of its sane range (a crafted or old row) is no figure: never an inf sum
+    frame["cost_usd"] = frame["cost_usd"].where(frame["cost_usd"].between(0, MAX_COST_USD))
+    tokens = frame["total_tokens"]
+    frame["total_tokens"] = tokens.where(tokens.between(0, MAX_TOKENS))
     grouped: Any
     if keys:
         # observed=True: only groups that have runs; dropna=False keeps runs with no agent.
