@@ -26,6 +26,7 @@ from html import escape
 from typing import Any
 
 from .._client.async_client import AsyncAgentClient
+from .._client.origins import checked_origins
 from .._client.sync import AgentClient
 from .._core.exceptions import ConfigurationError, UnsupportedOptionError
 from .._core.loop import run_sync, submit
@@ -70,7 +71,16 @@ DEFAULT_LOCAL_PROVIDER = "operativus"
 """The dialect the default connection uses with the built-in server."""
 
 CLIENT_OPTIONS = frozenset(
-    {"headers", "timeout", "idle_timeout", "run_timeout", "max_retries", "backoff", "verify"}
+    {
+        "headers",
+        "timeout",
+        "idle_timeout",
+        "run_timeout",
+        "max_retries",
+        "backoff",
+        "verify",
+        "trusted_origins",
+    }
 )
 """``connect`` options meant for the client; every other option goes to the provider."""
 
@@ -430,6 +440,7 @@ def _check_name(name: str) -> None:
 def _check_provider(provider: str, options: Mapping[str, Any]) -> None:
     provider_options = {k: v for k, v in options.items() if k not in CLIENT_OPTIONS}
     get_provider(provider, **provider_options)  # raises ConfigurationError naming the choices
+    checked_origins(options.get("trusted_origins"))  # at connect(), not at the first run
 
 
 def _dialects_carrying(options: tuple[str, ...]) -> list[str]:

@@ -40,7 +40,7 @@ leaves undecided are denied, saying no one could approve them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Unpack
 
 import httpx
@@ -55,6 +55,8 @@ from .._core.secrets import checked_key, mask
 from .._http import Verify, checked_verify
 from ..providers import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, get_provider
 from .clock import DEFAULT_IDLE_TIMEOUT, checked_limit
+from .listing_bounds import ListingBounds
+from .origins import checked_origins
 from .reattach import OnceAccepted
 from .stream import AsyncRunStream
 from .transport import DEFAULT_TIMEOUT, Transport
@@ -104,6 +106,11 @@ class AsyncAgentClient:
     applies to agentnb's own connections and its httpx pools alike; ``http_client=`` (an
     httpx client of your own, for HTTP/2 or a transport of your choice) brings its own.
 
+    The key (and ``headers``) go only to the origin (scheme, host, port) of ``base_url``:
+    a URL the platform names elsewhere (an A2A card's endpoint on another host or port, or
+    over ``http://``) is sent to without them, unless ``trusted_origins`` lists its origin
+    (``["https://agents.example.com:8443"]``). A redirect is never followed with them.
+
     Use it on one event loop; ``async with`` (or :meth:`aclose`) closes the HTTP client it
     owns. The key never appears in reprs or error messages.
     """
@@ -126,6 +133,7 @@ class AsyncAgentClient:
         headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         verify: Verify = True,
+        trusted_origins: Iterable[str] | None = None,
         **provider_options: Any,
     ) -> None:
         self.provider = get_provider(provider, **provider_options)
@@ -158,6 +166,7 @@ class AsyncAgentClient:
             headers=headers,
             http_client=http_client,
             verify=checked_verify(verify),
+            trusted_origins=checked_origins(trusted_origins),
         )
 
     @property
@@ -344,7 +353,8 @@ class AsyncAgentClient:
         (an A2A server with one endpoint per agent).
 
         Pages through with ``offset`` until a short page (A2A: with each page's token until
-        the last); ``limit=None`` reads every page.
+        the last); ``limit=None`` reads every page, up to the bounds of
+        :class:`ListingBounds` (a :class:`ProtocolError` says which was reached).
         """
         if order not in ("asc", "desc"):
             raise ConfigurationError(f"order must be 'asc' or 'desc', not {order!r}")
@@ -359,22 +369,26 @@ class AsyncAgentClient:
         runs: list[RemoteRun] = []
         seen: set[str] = set()
         offset, token = 0, None
-        while limit is None or len(runs) < limit:
-            size = page_size if limit is None else min(page_size, limit - len(runs))
-            page_request = self.provider.list_runs_request(
-                thread_id, limit=size, offset=offset, order=order, agent=agent, page_token=token
-            )
-            assert page_request is not None
-            body = await self.send_json(page_request)
-            page = self.provider.parse_runs(body)
-            token = self.provider.next_page_token(body)
-            fresh = [r for r in page if r.run_id not in seen]
-            seen.update(r.run_id for r in fresh)
-            runs.extend(fresh)
-            offset += len(page)
-            last = not token if self.provider.pages_by_token else len(page) < size
-            if last or not fresh:
-                break
+        bounds = ListingBounds(f"the listing of thread {thread_id!r}", limit)
+        async with bounds.timed():
+            while limit is None or len(runs) < limit:
+                size = page_size if limit is None else min(page_size, limit - len(runs))
+                page_request = self.provider.list_runs_request(
+                    thread_id, limit=size, offset=offset, order=order, agent=agent,
+                    page_token=token,
+                )  # fmt: skip
+                assert page_request is not None
+                body = await self.send_json(page_request)
+                page = self.provider.parse_runs(body)
+                token = self.provider.next_page_token(body)
+                fresh = [r for r in page if r.run_id not in seen]
+                seen.update(r.run_id for r in fresh)
+                runs.extend(fresh)
+                offset += len(page)
+                last = not token if self.provider.pages_by_token else len(page) < size
+                if last or not fresh:
+                    break
+                bounds.read_page(len(runs))
         return runs if limit is None else runs[:limit]
 
     async def list_agents(self) -> list[RemoteAgent]:
@@ -410,17 +424,24 @@ class AsyncAgentClient:
         await self.transport.discover()
         size = max(1, self.provider.status_batch_size)
         found: list[RemoteRun] = []
-        for start in range(0, len(ids), size):
-            batch = ids[start : start + size]
-            status_request = self.provider.run_status_request(agent, batch)
-            assert status_request is not None
-            try:
-                body = await self.send_json(status_request)
-            except NotFoundError:
-                if len(batch) == 1:
-                    continue  # the single-run endpoint answers 404 for an unknown id
-                raise
-            found.extend(self.provider.parse_runs(body))
+        bounds = ListingBounds(
+            f"the status of {len(ids)} run(s)",
+            len(ids),
+            advice="Ask for fewer run ids at once",
+        )
+        async with bounds.timed():
+            for start in range(0, len(ids), size):
+                batch = ids[start : start + size]
+                status_request = self.provider.run_status_request(agent, batch)
+                assert status_request is not None
+                try:
+                    body = await self.send_json(status_request)
+                except NotFoundError:
+                    if len(batch) == 1:
+                        continue  # the single-run endpoint answers 404 for an unknown id
+                    raise
+                # a platform answers for the runs asked about, never more
+                found.extend(self.provider.parse_runs(body)[: len(batch)])
         return found
 
     # ---- HTTP --------------------------------------------------------------------------

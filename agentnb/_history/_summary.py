@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Final
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_pandas
 from .._core.history_drawer import timed_statuses
+from .._core.pricing import MAX_COST_USD, MAX_TOKENS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -148,6 +149,10 @@ def summarize(
     frame["_timed"] = timed.astype("int64")
     for column in ("duration", "ttft", "paused_seconds"):
         frame[column] = frame[column].astype("float64").where(timed)
+    # a figure out of its sane range (a crafted or old row) is no figure: never an inf sum
+    frame["cost_usd"] = frame["cost_usd"].where(frame["cost_usd"].between(0, MAX_COST_USD))
+    tokens = frame["total_tokens"]
+    frame["total_tokens"] = tokens.where(tokens.between(0, MAX_TOKENS))
     grouped: Any
     if keys:
         # observed=True: only groups that have runs; dropna=False keeps runs with no agent.

@@ -85,6 +85,7 @@ from ._frames import (
 from ._frames import unknown as keep_unknown
 from ._openai_history import TurnHistory
 from ._options import carried
+from ._paths import fill_agent
 
 __all__ = ["AGUI", "AGUITranslator"]
 
@@ -183,7 +184,7 @@ class AGUI(ClientThreadProvider):
             **extra,
         }
         body.update(request.extra)
-        path = self.path.replace("{agent}", request.agent)
+        path = fill_agent(self.path, request.agent)
         return HttpRequest("POST", path, json=body, headers={"Accept": "text/event-stream"})
 
     def translator(self, request: RunRequest) -> Translator:

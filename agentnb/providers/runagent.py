@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from .._core.request import RunRequest
 from ..events import Event, RunCompleted, RunStarted, reasoning_delta, text_delta
@@ -20,6 +19,7 @@ from ._frames import failure, first_number, first_str, model_name, parse_json, s
 from ._frames import parse_usage as read_usage
 from ._frames import unknown as keep_unknown
 from ._options import carried
+from ._paths import segment
 from ._toolframes import ToolFrames
 
 __all__ = ["RunAgent", "RunAgentTranslator"]
@@ -145,7 +145,7 @@ class RunAgent(Provider):
         return body
 
     def stream_request(self, request: RunRequest) -> HttpRequest:
-        path = f"/v1/agents/{quote(request.agent, safe='')}/stream"
+        path = f"/v1/agents/{segment(request.agent, 'agent name')}/stream"
         body = self._body(request, request.thread_id)
         return HttpRequest("POST", path, json=body, headers={"Accept": "text/event-stream"})
 
