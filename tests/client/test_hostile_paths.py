@@ -192,6 +192,6 @@ def test_every_value_in_a_path_is_one_segment(
 
 def test_a_dot_segment_is_refused_before_anything_is_sent() -> None:
     """``..`` as a response id would have reached ``/v1/admin/...`` with the key."""
-    responses = available_providers()["openai-responses"]()
+    responses = available_providers()["openai-responses"](background=True)
     with pytest.raises(ConfigurationError, match=r"'\.\.' cannot be sent as a part of a URL"):
         responses.retrieve_run_request(RunRef("gpt", "..", None))
