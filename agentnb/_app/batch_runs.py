@@ -116,7 +116,7 @@ async def run_batch(
 ) -> RunHistory:
     """Run ``agent`` on every message, at most ``concurrency`` at once, and return the runs
     in input order. Each run is built, recorded and streamed by the client's run engine
-    (:meth:`AsyncAgentClient.stream_request`), as every other run is; ``store`` (default: the
+    (:meth:`AsyncAgentClient.stream`), as every other run is; ``store`` (default: the
     client's history) is where the table is read back from (runs it lacks are shown from
     memory).
     ``approve`` decides on tool calls awaiting approval; those it leaves undecided are denied.
@@ -144,7 +144,7 @@ async def run_requests(
     limit = asyncio.Semaphore(_check_concurrency(concurrency))
     store = store if store is not None else _store_of(client)
     progress = progress or NoProgress()
-    streams = [client.stream_request(request, approve=approve) for request in requests]
+    streams = [client.stream(request, approve=approve) for request in requests]
     runs = [stream.run for stream in streams]
     counts = {"done": 0, "failed": 0}
 
