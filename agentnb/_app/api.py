@@ -38,6 +38,7 @@ from .conversation import (
     track_interrupts,
 )
 from .outcome import HeldSummary, has_content, without_error
+from .run_like import RunLike
 
 __all__ = ["ask", "attach", "attach_connection", "chat", "start_attach", "start_run"]
 
@@ -121,7 +122,7 @@ def ask(
 
 
 def attach(
-    run: Any,
+    run: RunLike,
     *,
     agent: str | None = None,
     thread_id: str | None = None,
@@ -159,7 +160,7 @@ def attach(
 
 
 def attach_connection(
-    run: Any,
+    run: RunLike,
     *,
     agent: str | None,
     thread_id: str | None,
