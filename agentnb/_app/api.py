@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Unpack
 
-from .._core.approvals import ApprovalPolicy, approver_for
+from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError, NotFoundError
 from .._core.handle import RunHandle, RunListener
 from .._core.loop import run_sync
@@ -269,8 +269,8 @@ def chat(
     it leaves undecided waits for the cell's Approve / Deny buttons."""
     conn = resolve_target(via, client)
     options.setdefault("followups", True)
-    conn.check(build_request(agent, "", **options))  # a bad option fails now, not at the first run
-    approver_for(approve, conn.client().provider)  # as bad options: now, not at the first run
+    # a bad option or policy fails now, not at the first run
+    conn.check(build_request(agent, "", **options), approve)
     conversation = Conversation(conn, agent, dict(options), approve=approve)
     cell = conversation_cell(conversation)
     show(cell)

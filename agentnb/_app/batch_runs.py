@@ -20,7 +20,7 @@ from typing import Any
 
 from .._client.async_client import AsyncAgentClient
 from .._client.stream import AsyncRunStream
-from .._core.approvals import ApprovalPolicy, approver_for
+from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError
 from .._core.loop import in_loop_thread, submit
 from .._core.request import RunRequest, build_request
@@ -140,7 +140,6 @@ async def run_requests(
     return their runs in the requests' order."""
     for request in _one_per_agent_and_settings(requests):
         client.provider.check_request(request)  # an option the dialect lacks fails the batch
-    approver_for(approve, client.provider)  # so does a policy it cannot honour
     limit = asyncio.Semaphore(_check_concurrency(concurrency))
     store = store if store is not None else _store_of(client)
     progress = progress or NoProgress()
@@ -244,9 +243,8 @@ def batch(
     conn = resolve_target(via, client)
     probes = _one_per_agent_and_settings(requests)
     for request in probes or experiment_requests(agent, [""], options, variants):
-        conn.check(request)
+        conn.check(request, approve)
     target = conn.client()
-    approver_for(approve, target.provider)
     label = agent if isinstance(agent, str) else " vs ".join(agent)
     bar = make_progress(len(requests), f"batch {label}", enabled=progress)
     ended = threading.Event()
