@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from ._app.connections import Connection, connect, connections, get_connection
     from ._app.past_runs import show
     from ._app.remote_runs import remote_runs
+    from ._app.run_like import RunLike
     from ._app.runs_browser import browse
     from ._client.async_client import AsyncAgentClient
     from ._client.stream import AsyncRunStream
@@ -130,6 +131,7 @@ __all__ = [
     "RunHandle",
     "RunHistory",
     "RunInterruptedError",
+    "RunLike",
     "RunOptions",
     "RunRecord",
     "RunRecorder",
@@ -193,6 +195,7 @@ _LAZY: dict[str, str] = {
     "batch": "._app.batch_runs",
     "compare": "._app.compare_runs",
     "browse": "._app.runs_browser",
+    "RunLike": "._app.run_like",
     "RunsTable": "._display.runs_table",
     "remote_runs": "._app.remote_runs",
     "runs": "._history",

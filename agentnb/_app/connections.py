@@ -28,6 +28,7 @@ from typing import Any
 from .._client.async_client import AsyncAgentClient
 from .._client.origins import checked_origins
 from .._client.sync import AgentClient
+from .._core.approvals import ApprovalPolicy, approver_for
 from .._core.exceptions import ConfigurationError, UnsupportedOptionError
 from .._core.loop import run_sync, submit
 from .._core.request import RunRequest
@@ -178,10 +179,12 @@ class Connection:
                 )
             return self._client
 
-    def check(self, request: RunRequest) -> None:
+    def check(self, request: RunRequest, approve: ApprovalPolicy = None) -> None:
         """Raise :class:`ConfigurationError` before any I/O for an option this connection
-        cannot send; an unsupported option is named with this connection and the agent, and
-        the error says which dialects (and which of the user's connections) carry it."""
+        cannot send, or an ``approve`` policy it cannot honour; an unsupported option is
+        named with this connection and the agent, and the error says which dialects (and
+        which of the user's connections) carry it."""
+        approver_for(approve, self.client().provider)
         try:
             self.client().provider.check_request(request)
         except UnsupportedOptionError as exc:

@@ -41,14 +41,14 @@ leaves undecided are denied, saying no one could approve them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Unpack
+from typing import Any, Unpack, overload
 
 import httpx
 
 from .._core.approvals import CALLER_WAITING, ApprovalPolicy
 from .._core.exceptions import ConfigurationError, NotFoundError
 from .._core.recorder import RunRecorder, default_recorder
-from .._core.request import RunOptions, RunRequest, build_request
+from .._core.request import RunOptions, RunRequest, as_request, build_request
 from .._core.retry import RetryPolicy
 from .._core.run import Run
 from .._core.secrets import checked_key, mask
@@ -196,15 +196,35 @@ class AsyncAgentClient:
         await self.transport.aclose()
 
     # ---- starting runs -----------------------------------------------------------------
+    @overload
+    def stream(
+        self, request: RunRequest, /, *, record: bool = True, approve: ApprovalPolicy = None
+    ) -> AsyncRunStream: ...
+
+    @overload
     def stream(
         self,
         agent: str,
         message: str,
+        /,
         *,
+        record: bool = True,
+        approve: ApprovalPolicy = None,
+        **options: Unpack[RunOptions],
+    ) -> AsyncRunStream: ...
+
+    def stream(
+        self,
+        agent: str | RunRequest,
+        message: str | None = None,
+        /,
+        *,
+        record: bool = True,
         approve: ApprovalPolicy = None,
         **options: Unpack[RunOptions],
     ) -> AsyncRunStream:
-        """Start streaming a run: ``async with client.stream(...) as s: async for e in s``.
+        """Start streaming a run: ``async with client.stream(agent, message) as s: async for e
+        in s``, or ``client.stream(request)`` for a ready :class:`RunRequest`.
 
         Options (:class:`~agentnb._core.request.RunOptions`) are validated — ranges, unknown
         names, and whether the dialect can send them — before any I/O; a bad one raises
@@ -212,19 +232,9 @@ class AsyncAgentClient:
         ``approve`` decides on tool calls awaiting approval (True, False, a callable taking
         the :class:`~agentnb.ToolCall`); what it leaves undecided waits, at a
         :class:`~agentnb.events.RunPaused`, for ``stream.approvals.approve/deny``.
+        ``record=False`` keeps this run out of the history.
         """
-        return self.stream_request(build_request(agent, message, **options), approve=approve)
-
-    def stream_request(
-        self,
-        request: RunRequest,
-        *,
-        record: bool = True,
-        approve: ApprovalPolicy = None,
-    ) -> AsyncRunStream:
-        """Start streaming ``request``; ``record=False`` keeps this run out of the history;
-        ``approve`` as in :meth:`stream`. Raises :class:`ConfigurationError` at once for
-        options the dialect lacks and for an ``approve`` it cannot honour."""
+        request = as_request(agent, message, options)
         self.provider.check_request(request)
         return self._open(request, record=record, approve=approve)
 
@@ -311,15 +321,31 @@ class AsyncAgentClient:
         stream.approvals.approver = approve
         return stream
 
+    @overload
+    async def run(self, request: RunRequest, /, *, approve: ApprovalPolicy = None) -> Run: ...
+
+    @overload
     async def run(
         self,
         agent: str,
         message: str,
+        /,
+        *,
+        approve: ApprovalPolicy = None,
+        **options: Unpack[RunOptions],
+    ) -> Run: ...
+
+    async def run(
+        self,
+        agent: str | RunRequest,
+        message: str | None = None,
+        /,
         *,
         approve: ApprovalPolicy = None,
         **options: Unpack[RunOptions],
     ) -> Run:
-        """Run to the end and return the :class:`Run`.
+        """Run to the end and return the :class:`Run`: ``await client.run(agent, message)``,
+        or ``await client.run(request)`` for a ready :class:`RunRequest`.
 
         Raises if the run did not complete, with the run attached as ``.run``:
         :class:`RunFailedError` (the platform reported an error), :class:`RunInterruptedError`,
@@ -327,11 +353,7 @@ class AsyncAgentClient:
         tool calls awaiting approval; as nothing else can while this waits, the calls it
         leaves undecided (all of them without it) are denied, saying no one could approve.
         """
-        return await self.run_request(build_request(agent, message, **options), approve=approve)
-
-    async def run_request(self, request: RunRequest, *, approve: ApprovalPolicy = None) -> Run:
-        """:meth:`run` for a ready :class:`RunRequest`."""
-        stream = self.stream_request(request, approve=approve)
+        stream = self.stream(as_request(agent, message, options), approve=approve)
         stream.approvals.deny_undecided(CALLER_WAITING)
         error = await stream.run_to_end()
         if error is not None:

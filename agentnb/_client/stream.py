@@ -306,7 +306,7 @@ class AsyncRunStream:
                 error = RunFailedError(detail, retry_after=outcome.retry_after)
                 await self._before_retry(Retryable(error, outcome.retry_after))
                 translator = self._new_translator(request)
-                http = self._provider.stream_request(request)
+                http = self._provider.stream_http_request(request)
                 resuming = False
                 continue
             if paused:  # wait for the decisions, send them, read on with the same translator
@@ -368,7 +368,7 @@ class AsyncRunStream:
 
     def _first_request(self, request: RunRequest) -> HttpRequest:
         if self._attach is None:
-            return self._provider.stream_request(request)
+            return self._provider.stream_http_request(request)
         if http := self._provider.attach_request(self._attach, None):
             return http
         raise self._provider.cannot_attach()

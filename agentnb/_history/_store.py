@@ -39,7 +39,7 @@ from .._core.request import RunRequest
 from .._core.run import Run
 from ._data_frames import columns_of
 from ._location import MEMORY, expand_path
-from ._migrations import MIGRATIONS, applied_migrations, apply_migrations
+from ._migrations import applied_migrations, apply_migrations
 from ._records import (
     RUN_COLUMNS,
     SNIPPET_COLUMN,
@@ -269,10 +269,6 @@ class HistoryStore:
         """Names of the schema migrations applied to this database, oldest first."""
         with self._db() as db:
             return applied_migrations(db)
-
-    @staticmethod
-    def latest_migration() -> str:
-        return MIGRATIONS[-1].__name__
 
     def _mark_orphans_interrupted(self, db: sqlite3.Connection, *, other_pids_only: bool) -> int:
         gone = gone_owners(db, other_pids_only=other_pids_only)

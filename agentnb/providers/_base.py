@@ -263,7 +263,7 @@ class Provider(abc.ABC):
         return request
 
     @abc.abstractmethod
-    def stream_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
         """The request that starts the run's event stream."""
 
     def resume_request(
@@ -281,7 +281,7 @@ class Provider(abc.ABC):
                 ref = RunRef(request.agent, translator.run_id, request.thread_id)
                 return self.attach_request(ref, None)
             return None
-        first = self.stream_request(request)
+        first = self.stream_http_request(request)
         return HttpRequest(
             first.method,
             first.path,
@@ -340,7 +340,7 @@ class Provider(abc.ABC):
         """Why a run on ``thread_id`` cannot start from the thread's state before one of its
         turns (:attr:`RunRequest.fork <agentnb.RunRequest>`, a chat cell's Retry and Edit):
         such a retry continues the thread, which then holds both attempts. None when it can:
-        ``prepare`` and ``stream_request`` then honour ``request.fork``. Default: the
+        ``prepare`` and ``stream_http_request`` then honour ``request.fork``. Default: the
         platform keeps the thread and offers no way to branch it."""
         return (
             f"{self.title} keeps the conversation on the platform, which cannot start a "

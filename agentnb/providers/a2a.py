@@ -183,7 +183,7 @@ class A2A(Provider):
         return {"message": message, **extra}
 
     # ---- runs -------------------------------------------------------------------------------
-    def stream_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
         params = self._message(
             request.message, context_id=request.thread_id, task_id=None, extra=request.extra
         )

@@ -140,7 +140,7 @@ class AGUI(ClientThreadProvider):
         """The shared state a thread's next run sends (the agent's last)."""
         return self.threads.state(thread_id, self.initial_state)
 
-    def stream_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
         thread_id = self.threads.thread_id(request)
         messages = [*self.threads.messages(thread_id), self.threads.asking(thread_id, request)]
         return self._run_input(request, thread_id, messages, {})

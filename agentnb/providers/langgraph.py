@@ -88,7 +88,7 @@ class LangGraph(Provider):
             raise ProtocolError("the LangGraph server created a thread without a thread_id")
         return request.model_copy(update={"thread_id": thread_id})
 
-    def stream_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
         user = {"type": "human", "content": request.message}
         extra: _Obj = {"input": {"messages": [user]}}
         if request.fork is not None and request.fork.point:

@@ -217,7 +217,7 @@ class Operativus(Provider):
     def _agent_path(self, agent: str) -> str:
         return f"/api/agents/{segment(agent, 'agent name')}"
 
-    def stream_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
         body: dict[str, Any] = {"message": request.message}
         optional = {
             "sessionId": request.thread_id,

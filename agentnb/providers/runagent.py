@@ -144,7 +144,7 @@ class RunAgent(Provider):
         body.update(extra)
         return body
 
-    def stream_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
         path = f"/v1/agents/{segment(request.agent, 'agent name')}/stream"
         body = self._body(request, request.thread_id)
         return HttpRequest("POST", path, json=body, headers={"Accept": "text/event-stream"})
@@ -154,7 +154,7 @@ class RunAgent(Provider):
     ) -> HttpRequest | None:
         """``Last-Event-ID`` when the server gave ids (it replays every kind of frame);
         else the chunk cursor, once the ``start`` frame has named the run's session."""
-        first = self.stream_request(request)
+        first = self.stream_http_request(request)
         if last_event_id:
             headers = {**first.headers, "Last-Event-ID": last_event_id}
             return HttpRequest(first.method, first.path, json=first.json, headers=headers)

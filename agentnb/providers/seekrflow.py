@@ -208,7 +208,7 @@ class SeekrFlow(Provider):
         await send(HttpRequest("POST", path, json=message, headers=headers))
         return request.model_copy(update={"thread_id": thread_id})
 
-    def stream_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
         body: dict[str, Any] = {"agent_id": request.agent}
         settings = request.model_settings.as_dict()
         if settings:

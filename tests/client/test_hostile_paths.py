@@ -79,7 +79,7 @@ def _operations(name: str, value: str) -> dict[str, Callable[[], Any]]:
         agent=value, message="hi", thread_id=value, fork=Fork(thread_id=value, run_id=value)
     )
     return {
-        "stream": lambda: provider.stream_request(request),
+        "stream": lambda: provider.stream_http_request(request),
         "resume": lambda: _resume(provider, request, value),
         "cancel": lambda: provider.cancel_request(ref),
         "attach": lambda: provider.attach_request(ref, None),

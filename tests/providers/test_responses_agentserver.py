@@ -138,7 +138,7 @@ async def started_elsewhere(url: str, message: str) -> str:
     """A background response started and left after its first text (a kernel that died):
     its id, as a history row keeps it."""
     provider = client_of(url, background=True).provider
-    first = provider.stream_request(RunRequest(agent="scripted", message=message))
+    first = provider.stream_http_request(RunRequest(agent="scripted", message=message))
     async with (
         httpx.AsyncClient(base_url=url) as http,
         http.stream("POST", first.path, json=first.json, headers=dict(first.headers)) as answer,
