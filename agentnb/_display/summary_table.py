@@ -84,7 +84,7 @@ COLUMNS: dict[str, Shown] = {
     "tokens_total": Shown("tokens", "tokens of all runs", count),
     "tokens_mean": Shown("tokens / run", "mean tokens of a run", count),
     "cost_total": Shown("cost", "USD, over the runs whose cost is known", usd),
-    "cost_mean": Shown("cost / run", "mean USD of a priced run", usd),
+    "cost_mean": Shown("per run", "mean USD of a priced run", usd),
     "unpriced": Shown("unpriced", "runs whose cost is not known (not counted as $0)", count),
     "timed_runs": Shown("timed", "runs the times count", count),
     "duration_p50": Shown("time p50", "median agent time (pauses left out)", time_taken),
@@ -264,19 +264,25 @@ def summary_text(frame: pd.DataFrame, columns: str | Sequence[str] | None = None
     return "\n".join([line(head), *(line(row) for row in rows), *notes])
 
 
-_CELL = "padding:0.25em 0.7em;white-space:nowrap;border:none;"
+_CELL = "padding:0.25em 0.5em;white-space:nowrap;border:none;"
 _RULE = "border-bottom:1px solid var(--jp-border-color2, rgba(127,127,127,0.35));"
+_SECTION = "text-align:left;font-weight:600;padding-top:0.6em;" + _RULE
 _MUTED = "opacity:0.7;font-size:0.9em;margin:0.35em 0 0;"
 
 
 def summary_html(frame: pd.DataFrame, columns: str | Sequence[str] | None = None) -> str:
-    """The summary as the notebook's HTML table (every text escaped)."""
+    """The summary as the notebook's HTML table (every text escaped). Periods with other
+    keys are sections (a row naming the period over its groups), so the period takes no
+    column of its own."""
     shown = table(frame, columns)
     if not shown.cells:
         return "<div><em>no runs to summarise</em></div>"
+    sections = len(shown.key_names) > 1 and shown.key_names[0] == "period"
+    key_names = shown.key_names[1:] if sections else shown.key_names
+    width = len(key_names) + len(shown.columns)
     head = "".join(
         f'<th style="{_CELL}{_RULE}text-align:left">{escape(name if name != "period" else "")}</th>'
-        for name in shown.key_names
+        for name in key_names
     )
     head += "".join(
         f'<th style="{_CELL}{_RULE}text-align:right" '
@@ -284,17 +290,22 @@ def summary_html(frame: pd.DataFrame, columns: str | Sequence[str] | None = None
         f"{escape(_heading(name))}</th>"
         for name in shown.columns
     )
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<th style="{_CELL}text-align:left;font-weight:600" title="{escape(full)}">'
-            f"{escape(excerpt(key, NAME_CHARS))}</th>"
-            for key, full in zip(keys, full_keys, strict=True)
+    rows = []
+    for i, (keys, cells) in enumerate(zip(shown.keys, shown.cells, strict=True)):
+        if sections and (i == 0 or keys[0] != shown.keys[i - 1][0]):
+            rows.append(
+                f'<tr><th colspan="{width}" style="{_CELL}{_SECTION}">{escape(keys[0])}</th></tr>'
+            )
+        rows.append(
+            "<tr>"
+            + "".join(
+                f'<th style="{_CELL}text-align:left;font-weight:600" title="{escape(key)}">'
+                f"{escape(excerpt(key, NAME_CHARS))}</th>"
+                for key in (keys[1:] if sections else keys)
+            )
+            + "".join(f'<td style="{_CELL}text-align:right">{escape(text)}</td>' for text in cells)
+            + "</tr>"
         )
-        + "".join(f'<td style="{_CELL}text-align:right">{escape(text)}</td>' for text in cells)
-        + "</tr>"
-        for keys, full_keys, cells in zip(_sparse(shown.keys), shown.keys, shown.cells, strict=True)
-    )
     notes = "".join(
         f'<div style="{_MUTED}">{escape(note)}</div>'
         for note in (frame.attrs.get("timed"), _hint(shown.hidden, columns))
@@ -304,5 +315,5 @@ def summary_html(frame: pd.DataFrame, columns: str | Sequence[str] | None = None
         '<div class="agentnb-summary" style="max-width:100%;overflow-x:auto">'
         '<table style="border-collapse:collapse;font-variant-numeric:tabular-nums;'
         f'color:inherit;background:transparent;margin:0">'
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}</div>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{notes}</div>"
     )

@@ -317,7 +317,7 @@ def test_a_single_day_is_one_point_over_its_date_not_seconds_around_midnight(
     assert "2026" in ax.get_xlabel()
     assert lines(ax) == {"finance_agent": pytest.approx([0.03])}
     by_model = draw(drawn, one_day(), "cost", by="model")
-    assert lines(by_model) == {"(none)": pytest.approx([0.03])}  # never "nan"
+    assert lines(by_model) == {"(no model)": pytest.approx([0.03])}  # never "nan"
 
 
 def test_ticks_follow_the_period(drawn: list[Any]) -> None:
