@@ -34,7 +34,7 @@ from ._records import (
 from ._remote_join import ORIGINS, join_remote
 from ._row_check import MALFORMED_COLUMN
 from ._run_filter import RunFilter, shown_value
-from ._summary import summarize, summarize_calls
+from ._summary import ShownColumns, summarize, summarize_calls
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -319,6 +319,7 @@ class RunHistory(Sequence[RunRecord]):
         *,
         every: str | None = None,
         include: str | Sequence[str] = "completed",
+        columns: ShownColumns = None,
     ) -> pd.DataFrame:
         """Per group (``agent`` by default, or ``model``, ``provider``...; None for one
         overall row): runs; how many completed, failed, were cancelled, interrupted or are
@@ -333,8 +334,12 @@ class RunHistory(Sequence[RunRecord]):
 
         ``every="hour" | "day" | "week"`` adds a first index level, ``period``: the start
         (UTC) of the hour, day or week (from Monday) each run started in, so
-        ``summary(every="day")["cost_total"]`` is the cost per day."""
-        return summarize(self.to_pandas, by, every, include, self.extra_keys())
+        ``summary(every="day")["cost_total"]`` is the cost per day.
+
+        The frame holds plain numbers; a notebook and ``print`` show it formatted (``$``,
+        ``%``, ms and s, dates), the columns that answer first: ``columns="all"`` shows
+        every one, or name them; ``.to_pandas()`` is the plain DataFrame."""
+        return summarize(self.to_pandas, by, every, include, self.extra_keys(), columns)
 
     def extra_keys(self) -> list[str]:
         """Columns of this table a summary may group by besides the history's own."""
