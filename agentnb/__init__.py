@@ -41,11 +41,21 @@ from ._core.exceptions import (
     TransportError,
     UnsupportedOptionError,
 )
+from ._core.history_drawer import HistoryDrawer, set_history_drawer
 from ._core.price_settings import set_prices
 from ._core.pricing import RunCost
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
 from ._core.request import Fork, Media, ModelSettings, RunOptions, RunRequest
-from ._core.run import Part, Run, RunErrorInfo, RunStatus, ToolApproval, ToolCall, ToolStatus
+from ._core.run import (
+    CallVersion,
+    Part,
+    Run,
+    RunErrorInfo,
+    RunStatus,
+    ToolApproval,
+    ToolCall,
+    ToolStatus,
+)
 from ._core.version import __version__
 from ._tracing import TracingStatus, configure_tracing, tracing_recorder
 from .events import Event, Usage
@@ -58,6 +68,7 @@ if TYPE_CHECKING:
     from ._app.connections import Connection, connect, connections, get_connection
     from ._app.past_runs import show
     from ._app.remote_runs import remote_runs
+    from ._app.run_like import RunLike
     from ._app.runs_browser import browse
     from ._client.async_client import AsyncAgentClient
     from ._client.stream import AsyncRunStream
@@ -89,6 +100,7 @@ __all__ = [
     "AsyncAgentClient",
     "AsyncRunStream",
     "AuthenticationError",
+    "CallVersion",
     "ChatCell",
     "Comparison",
     "ConfigurationError",
@@ -119,6 +131,7 @@ __all__ = [
     "RunHandle",
     "RunHistory",
     "RunInterruptedError",
+    "RunLike",
     "RunOptions",
     "RunRecord",
     "RunRecorder",
@@ -182,6 +195,7 @@ _LAZY: dict[str, str] = {
     "batch": "._app.batch_runs",
     "compare": "._app.compare_runs",
     "browse": "._app.runs_browser",
+    "RunLike": "._app.run_like",
     "RunsTable": "._display.runs_table",
     "remote_runs": "._app.remote_runs",
     "runs": "._history",
@@ -201,6 +215,16 @@ def _default_recorder() -> RunRecorder | None:
 
 
 set_default_recorder(_default_recorder)
+
+
+def _history_drawer() -> HistoryDrawer:
+    """What draws a history (its tables, its plots): ``_display``'s, handed to the history."""
+    from ._display.history_views import HISTORY_VIEWS  # the tables' drawing: at the first shown
+
+    return HISTORY_VIEWS
+
+
+set_history_drawer(_history_drawer)
 
 
 def _display_history(history: Any) -> None:

@@ -36,7 +36,7 @@ async def record(server: ServerHandle, dialect: str, paragraphs: int) -> bytes:
             agent="writer", message="Write.", metadata={"paragraphs": str(paragraphs)}
         )
         request = await provider.prepare(request, client.send_json)
-        http = provider.stream_request(request)
+        http = provider.stream_http_request(request)
         headers = {**provider.auth_headers(server.api_key), **http.headers}
         async with (
             httpx.AsyncClient() as raw,

@@ -49,9 +49,10 @@ from agentnb._app.runs_browser import HistorySource
 from agentnb._core.request import ModelSettings, RunRequest
 from agentnb._core.run import Run
 from agentnb._history import HistoryStore
+from agentnb._history._migrations import MIGRATIONS
 from agentnb._history._records import RUN_COLUMNS, TOOL_CALL_COLUMNS
-from agentnb._history._store import MIGRATIONS
-from agentnb._history._tables import RunFilter, RunHistory
+from agentnb._history._run_filter import RunFilter
+from agentnb._history._tables import RunHistory
 from agentnb.events import (
     RunCompleted,
     RunStarted,

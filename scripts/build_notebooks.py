@@ -318,8 +318,8 @@ exporter used here."""),
         "batch span": workflow.name,
         "run spans": sum(s.name.startswith("invoke_agent") for s in finished),
         "tool call spans": sum(s.name.startswith("execute_tool") for s in finished),
-        "input tokens": workflow.attributes["gen_ai.usage.input_tokens"],
-        "output tokens": workflow.attributes["gen_ai.usage.output_tokens"],
+        "input tokens": workflow.attributes["agentnb.usage.input_tokens"],
+        "output tokens": workflow.attributes["agentnb.usage.output_tokens"],
     })"""),
 ]
 

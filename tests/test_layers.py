@@ -9,6 +9,8 @@ functions and under ``TYPE_CHECKING`` alike).
                          ↖ _tracing (likewise; the root combines the two)  ↗
     _display reads runs and imports only the core; _app (what notebook and CLI share)
     shows its runs with it; the CLI never imports the notebook (the magics).
+    The history keeps records and draws nothing: never history → display (the root hands a
+    history _display's drawer through the core's seam, _core/history_drawer.py).
     server: apart, it uses nothing above the core's exceptions.
 """
 
@@ -112,9 +114,11 @@ LAZY_ALLOWED_IN_ROOT = (
     "agentnb._history",
     "agentnb._app.runs_browser",
     "agentnb._display.environment",
+    "agentnb._display.history_views",
 )
 """The package root opens the default history on the first run, not on ``import agentnb``;
-in a kernel it shows a history as the table to browse, whose widget loads at the first."""
+in a kernel it shows a history as the table to browse, whose widget loads at the first; a
+history's drawer (its tables, its plots) loads with the first history shown."""
 
 
 def module_name(path: Path) -> str:
@@ -191,6 +195,40 @@ def test_every_import_points_down_the_layers() -> None:
     assert not wrong, "\n".join(wrong)
 
 
+NEVER: tuple[tuple[str, str, str], ...] = (
+    ("history", "display", "the history keeps records and draws nothing"),
+    ("display", "history", "_display reads runs and imports only the core"),
+)
+"""Arrows that must never be, whatever ``MAY_IMPORT`` says, and why."""
+DRAWING_LIBRARIES = ("matplotlib", "html", "rich", "anywidget", "IPython")
+"""What draws: none of it is imported by the history."""
+
+
+def test_the_never_arrows_hold() -> None:
+    wrong = []
+    for module, path, tree in modules_cache():
+        for target, node, _ in imports(module, path, tree):
+            for source, destination, why in NEVER:
+                if target.startswith("agentnb") and (layer(module), layer(target)) == (
+                    source,
+                    destination,
+                ):
+                    wrong.append(f"{module}:{node.lineno} imports {target} ({why})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_history_imports_nothing_that_draws() -> None:
+    """Its tables (text, HTML) and plots are _display's: the history hands over data."""
+    wrong = [
+        f"{module}:{node.lineno} imports {target}"
+        for module, path, tree in modules_cache()
+        if layer(module) == "history"
+        for target, node, _ in imports(module, path, tree)
+        if target.split(".")[0] in DRAWING_LIBRARIES
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
 HTTP_THIRD_PARTY = frozenset({"httpx", "httpcore", "h11", "pydantic_core"})
 """What the HTTP layer may import beside the standard library and the core: httpx's stack,
 and pydantic-core for the JSON of error answers."""
@@ -262,6 +300,76 @@ def test_function_level_imports_are_only_heavy_optional_parts_with_a_reason() ->
             if not target.startswith(allowed) or not has_reason:
                 wrong.append(f"{module}:{node.lineno} imports {target} inside a function")
     assert not wrong, "\n".join(wrong)
+
+
+# ---- the built-in server: the service, its dialects' routes, its demo agents ---------------
+
+SERVER = "agentnb.server"
+SERVER_AGENTS = f"{SERVER}.agents"
+SERVER_ROUTES = f"{SERVER}.routes"
+ROUTE_KIT = f"{SERVER_ROUTES}._route_kit"
+SERVER_WORDS = {f"{SERVER}._steps", f"{SERVER}._tokens", f"{SERVER}._numbers"}
+"""What agents and dialects share: the steps an agent yields and a dialect renders, text
+counted and cut into pieces, numbers read from text."""
+
+
+def inside(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def server_imports(where: str) -> list[tuple[str, int, str]]:
+    """(module, line, server module it imports) for each module of ``where``."""
+    found = [
+        (module, node.lineno, target)
+        for module, path, tree in modules_cache()
+        if inside(module, where)
+        for target, node, _ in imports(module, path, tree)
+        if inside(target, SERVER)
+    ]
+    assert found, f"{where} has no module that imports the server: was it moved?"
+    return found
+
+
+def test_the_demo_agents_know_nothing_of_the_service() -> None:
+    """An agent yields steps; how a run is stored, paced, rendered or answered over HTTP is
+    the service's. So adding an agent touches the agents package alone."""
+    wrong = [
+        f"{module}:{line} imports {target}"
+        for module, line, target in server_imports(SERVER_AGENTS)
+        if not inside(target, SERVER_AGENTS) and target not in SERVER_WORDS
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_service_reaches_the_agents_only_through_their_package() -> None:
+    """``AGENTS`` and what an agent is given (``agentnb.server.agents``), never one agent's
+    module: the service runs whatever the registry lists."""
+    wrong = [
+        f"{module}:{line} imports {target}"
+        for module, line, target in server_imports(SERVER)
+        if not inside(module, SERVER_AGENTS)
+        and inside(target, SERVER_AGENTS)
+        and target != SERVER_AGENTS
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_dialects_routes_take_the_service_from_the_route_kit() -> None:
+    """A routes module imports, of the server, the kit, the steps and its siblings only; the
+    service never imports a routes module (it finds them: ``_served_dialects``)."""
+    routes = [
+        f"{module}:{line} imports {target}"
+        for module, line, target in server_imports(SERVER_ROUTES)
+        if module != ROUTE_KIT
+        and not inside(target, SERVER_ROUTES)
+        and target != f"{SERVER}._steps"
+    ]
+    service = [
+        f"{module}:{line} imports {target}"
+        for module, line, target in server_imports(SERVER)
+        if not inside(module, SERVER_ROUTES) and inside(target, SERVER_ROUTES)
+    ]
+    assert not routes + service, "\n".join(routes + service)
 
 
 # ---- module names say what they hold, once ------------------------------------------------

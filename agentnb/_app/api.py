@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Unpack
 
-from .._core.approvals import ApprovalPolicy, approver_for
+from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError, NotFoundError
 from .._core.handle import RunHandle, RunListener
 from .._core.loop import run_sync
@@ -38,6 +38,7 @@ from .conversation import (
     track_interrupts,
 )
 from .outcome import HeldSummary, has_content, without_error
+from .run_like import RunLike
 
 __all__ = ["ask", "attach", "attach_connection", "chat", "start_attach", "start_run"]
 
@@ -121,7 +122,7 @@ def ask(
 
 
 def attach(
-    run: Any,
+    run: RunLike,
     *,
     agent: str | None = None,
     thread_id: str | None = None,
@@ -159,7 +160,7 @@ def attach(
 
 
 def attach_connection(
-    run: Any,
+    run: RunLike,
     *,
     agent: str | None,
     thread_id: str | None,
@@ -268,8 +269,8 @@ def chat(
     it leaves undecided waits for the cell's Approve / Deny buttons."""
     conn = resolve_target(via, client)
     options.setdefault("followups", True)
-    conn.check(build_request(agent, "", **options))  # a bad option fails now, not at the first run
-    approver_for(approve, conn.client().provider)  # as bad options: now, not at the first run
+    # a bad option or policy fails now, not at the first run
+    conn.check(build_request(agent, "", **options), approve)
     conversation = Conversation(conn, agent, dict(options), approve=approve)
     cell = conversation_cell(conversation)
     show(cell)

@@ -20,7 +20,7 @@ from typing import Any
 
 from .._client.async_client import AsyncAgentClient
 from .._client.stream import AsyncRunStream
-from .._core.approvals import ApprovalPolicy, approver_for
+from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError
 from .._core.loop import in_loop_thread, submit
 from .._core.request import RunRequest, build_request
@@ -116,7 +116,7 @@ async def run_batch(
 ) -> RunHistory:
     """Run ``agent`` on every message, at most ``concurrency`` at once, and return the runs
     in input order. Each run is built, recorded and streamed by the client's run engine
-    (:meth:`AsyncAgentClient.stream_request`), as every other run is; ``store`` (default: the
+    (:meth:`AsyncAgentClient.stream`), as every other run is; ``store`` (default: the
     client's history) is where the table is read back from (runs it lacks are shown from
     memory).
     ``approve`` decides on tool calls awaiting approval; those it leaves undecided are denied.
@@ -140,11 +140,10 @@ async def run_requests(
     return their runs in the requests' order."""
     for request in _one_per_agent_and_settings(requests):
         client.provider.check_request(request)  # an option the dialect lacks fails the batch
-    approver_for(approve, client.provider)  # so does a policy it cannot honour
     limit = asyncio.Semaphore(_check_concurrency(concurrency))
     store = store if store is not None else _store_of(client)
     progress = progress or NoProgress()
-    streams = [client.stream_request(request, approve=approve) for request in requests]
+    streams = [client.stream(request, approve=approve) for request in requests]
     runs = [stream.run for stream in streams]
     counts = {"done": 0, "failed": 0}
 
@@ -244,9 +243,8 @@ def batch(
     conn = resolve_target(via, client)
     probes = _one_per_agent_and_settings(requests)
     for request in probes or experiment_requests(agent, [""], options, variants):
-        conn.check(request)
+        conn.check(request, approve)
     target = conn.client()
-    approver_for(approve, target.provider)
     label = agent if isinstance(agent, str) else " vs ".join(agent)
     bar = make_progress(len(requests), f"batch {label}", enabled=progress)
     ended = threading.Event()

@@ -26,7 +26,9 @@ from html import escape
 from typing import Any
 
 from .._client.async_client import AsyncAgentClient
+from .._client.origins import checked_origins
 from .._client.sync import AgentClient
+from .._core.approvals import ApprovalPolicy, approver_for
 from .._core.exceptions import ConfigurationError, UnsupportedOptionError
 from .._core.loop import run_sync, submit
 from .._core.request import RunRequest
@@ -70,7 +72,16 @@ DEFAULT_LOCAL_PROVIDER = "operativus"
 """The dialect the default connection uses with the built-in server."""
 
 CLIENT_OPTIONS = frozenset(
-    {"headers", "timeout", "idle_timeout", "run_timeout", "max_retries", "backoff", "verify"}
+    {
+        "headers",
+        "timeout",
+        "idle_timeout",
+        "run_timeout",
+        "max_retries",
+        "backoff",
+        "verify",
+        "trusted_origins",
+    }
 )
 """``connect`` options meant for the client; every other option goes to the provider."""
 
@@ -121,16 +132,6 @@ class Connection:
         return head + (f"<p>{escape(self._unlisted)}</p>" if self._unlisted else "")
 
     @property
-    def label(self) -> str:
-        """The connection as a person knows it, for messages: the built-in server as such
-        (the default connection uses it without being named), else by its name and dialect."""
-        if self.local:
-            server = "the built-in local server"
-            return server if self.name == DEFAULT_NAME else f"connection {self.name!r} ({server})"
-        cls = available_providers().get(self.provider)
-        return f"connection {self.name!r} ({cls.title if cls is not None else self.provider})"
-
-    @property
     def capabilities(self) -> Capabilities:
         """What this connection can do (streaming, cancel, attach, approvals, listing)."""
         return self.client().provider.capabilities()
@@ -177,7 +178,10 @@ class Connection:
                     connection=self.name,
                     **self.options,
                 )
-                self._client.provider.known_as = self.label
+                if self.local:  # the person knows it as the built-in server, not a dialect
+                    server = "the built-in local server"
+                    named = f"connection {self.name!r} ({server})"
+                    self._client.provider.known_as = server if self.name == DEFAULT_NAME else named
             return self._client
 
     def _note_if_keyless(self) -> None:
@@ -189,10 +193,12 @@ class Connection:
         where = f"{self.provider} at {self.base_url or 'its default URL'}"
         note(terminal_safe(no_key_note(self.name, where)))
 
-    def check(self, request: RunRequest) -> None:
+    def check(self, request: RunRequest, approve: ApprovalPolicy = None) -> None:
         """Raise :class:`ConfigurationError` before any I/O for an option this connection
-        cannot send; an unsupported option is named with this connection and the agent, and
-        the error says which dialects (and which of the user's connections) carry it."""
+        cannot send, or an ``approve`` policy it cannot honour; an unsupported option is
+        named with this connection and the agent, and the error says which dialects (and
+        which of the user's connections) carry it."""
+        approver_for(approve, self.client().provider)
         try:
             self.client().provider.check_request(request)
         except UnsupportedOptionError as exc:
@@ -451,6 +457,7 @@ def _check_name(name: str) -> None:
 def _check_provider(provider: str, options: Mapping[str, Any]) -> None:
     provider_options = {k: v for k, v in options.items() if k not in CLIENT_OPTIONS}
     get_provider(provider, **provider_options)  # raises ConfigurationError naming the choices
+    checked_origins(options.get("trusted_origins"))  # at connect(), not at the first run
 
 
 def _dialects_carrying(options: tuple[str, ...]) -> list[str]:

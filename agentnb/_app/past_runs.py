@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from .._core.exceptions import ConfigurationError
-from .._core.handle import RunHandle
+from .._core.handle import RunHandle, StreamSource
 from .._core.run import TERMINAL_STATUSES, Run, RunErrorInfo
 from .._core.transcript import parse_json_or_text
 from .._display.show import show as show_live
@@ -38,11 +38,12 @@ from ..events import (
 from .compare_runs import history_records, names_past_runs
 from .connections import DEFAULT_NAME, Connection, configured_connection
 from .conversation import UNKNOWN, Conversation
+from .run_like import RunLike
 
 __all__ = ["continuation", "past_run", "show"]
 
 
-def show(source: Any, **options: Any) -> ChatCell:
+def show(source: RunLike, **options: Any) -> ChatCell:
     """Display a run as a chat cell and return the `ChatCell`.
 
     ``source`` may be a live or finished run (a `RunHandle`, a stream from
@@ -153,7 +154,7 @@ def _connection_to_continue(record: RunRecord) -> Connection:
     return conn
 
 
-def _is_live(source: Any) -> bool:
+def _is_live(source: RunLike) -> TypeGuard[RunHandle | Run | StreamSource | ChatCell]:
     if isinstance(source, RunHandle | Run | ChatCell):
         return True
     return isinstance(getattr(source, "run", None), Run) and hasattr(source, "__aiter__")

@@ -10,10 +10,12 @@ and static HTML table as before.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._core.exceptions import ConfigurationError
+from .._display.history_columns import column_heads, page_rows
 from .._display.runs_table import EMPTY_OUTPUT, RunsTable, Shown
 from .._display.static_copy import REOPENED_STYLE, static_root
 from .._display.widget import ChatCell
@@ -56,10 +58,17 @@ class HistorySource:
         """The chat cell Open showed last: closed when the next Open or Compare replaces it."""
 
     def columns(self) -> list[dict[str, Any]]:
-        return [column.describe() for column in PAGE_COLUMNS]
+        return column_heads([(column.title, column.type) for column in PAGE_COLUMNS])
 
     def page(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        return self.pages.page(PageQuery.from_message(request)).to_dict()
+        """The page the view asks for: the history's rows, drawn as the static table's."""
+        page = self.pages.page(PageQuery.from_message(request))
+        return {
+            "rows": page_rows(page.values, page.columns, time.time()),
+            "total": page.total,
+            "offset": page.offset,
+            "columns": page.columns,
+        }
 
     def selected(self, local_ids: Sequence[str]) -> RunHistory:
         return self.pages.history(local_ids)

@@ -163,10 +163,6 @@ class Watchdog:
         self._task = asyncio.current_task()  # a sync stream reads from a new task each time
         self._reading = True
 
-    def disarm(self) -> None:
-        """After a read."""
-        self._reading = False
-
     def cut(self) -> None:
         """A read was cancelled: :class:`Expired` if the watchdog did it (alone); else return
         (the caller re-raises the cancellation)."""

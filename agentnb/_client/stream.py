@@ -50,6 +50,10 @@ __all__ = ["AsyncRunStream"]
 
 logger = logging.getLogger("agentnb")
 
+MAX_PAUSES_PER_RUN = 100
+"""Pauses for decisions in one run: a platform that asks again after every answer (a policy
+such as ``approve=True`` answers at once) would otherwise be sent decisions forever."""
+
 
 def _ignore(event: Event) -> None:
     pass
@@ -96,6 +100,7 @@ class AsyncRunStream:
         self._retries = 0
         self._server_retry_ms: int | None = None
         self._resumed_at: list[float] = []
+        self._pauses = 0
         """When each resume of the last minute went out (time.monotonic)."""
         self._body_reader: FrameReader | None = None
 
@@ -301,10 +306,11 @@ class AsyncRunStream:
                 error = RunFailedError(detail, retry_after=outcome.retry_after)
                 await self._before_retry(Retryable(error, outcome.retry_after))
                 translator = self._new_translator(request)
-                http = self._provider.stream_request(request)
+                http = self._provider.stream_http_request(request)
                 resuming = False
                 continue
             if paused:  # wait for the decisions, send them, read on with the same translator
+                self._count_pause()
                 tick = (self._clock.idle_timeout or 60.0) / 2
                 guard = functools.partial(within, self._clock)
                 decided = collect_decisions(self.approvals, guard, tick, self._clock.progress)
@@ -362,7 +368,7 @@ class AsyncRunStream:
 
     def _first_request(self, request: RunRequest) -> HttpRequest:
         if self._attach is None:
-            return self._provider.stream_request(request)
+            return self._provider.stream_http_request(request)
         if http := self._provider.attach_request(self._attach, None):
             return http
         raise self._provider.cannot_attach()
@@ -414,6 +420,15 @@ class AsyncRunStream:
         await within(self._clock, lambda: self._transport.sleep(delay))
         self._resumed_at.append(time.monotonic())
         self.run.resumes += 1
+
+    def _count_pause(self) -> None:
+        self._pauses += 1
+        if self._pauses > MAX_PAUSES_PER_RUN:
+            self._interrupt(
+                f"the platform paused the run for decisions {self._pauses} times: gave up (at "
+                f"most {MAX_PAUSES_PER_RUN} pauses a run; a platform that asks again after "
+                f"every answer would be answered forever). Start a new run to go on"
+            )
 
     def _interrupt(self, reason: str, cause: BaseException | None = None) -> NoReturn:
         message = self._transport.redact(reason)

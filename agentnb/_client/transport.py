@@ -43,6 +43,7 @@ from .._http import (
 from ..events import Event, RunFailed, ToolCallFinished
 from ..providers import HttpRequest, Provider
 from .logs import install_log_redaction
+from .origins import KeyScope, Origin
 from .reading import paths_taken
 
 __all__ = [
@@ -61,6 +62,9 @@ ERROR_BODY_LIMIT = 64 * 1024
 JSON_BODY_LIMIT = 8 * 1024 * 1024
 """A JSON side answer (thread, run object, run status) larger than this is refused."""
 
+
+_KEY_HEADERS = ("authorization", "x-api-key")
+"""Headers that carry a key whichever dialect's (an ``http_client``'s defaults included)."""
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 """Methods whose request may be sent twice to the same effect."""
@@ -108,6 +112,7 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         verify: Verify = True,
+        trusted_origins: frozenset[Origin] = frozenset(),
         connection: str = "default",
     ) -> None:
         self.provider = provider
@@ -118,6 +123,12 @@ class Transport:
         self.retry = retry
         self._api_key = api_key
         self._extra_headers = dict(headers or {})
+        self.keys = KeyScope(base_url, trusted_origins)
+        """Which URLs the key and ``headers`` go to (:mod:`agentnb._client.origins`)."""
+        self._credentials = {
+            name.lower()
+            for name in (*provider.auth_headers("x"), *self._extra_headers, *_KEY_HEADERS)
+        }
         self._given_http = http_client
         self._verify = verify
         self._http: HttpClients | None = None
@@ -174,6 +185,14 @@ class Transport:
             if name in request.headers:
                 request.headers[name] = REDACTED
 
+    def _key_advice(self, request: httpx.Request) -> str:
+        """What a 401 or 403 tells a person about the key: none sent, or refused. Nothing
+        where the connection's key was held back from this origin (that is said instead)."""
+        sent = self._sent_a_key(request)
+        if not sent and self._api_key and not self.keys.allows(request.url):
+            return ""
+        return key_advice(self.connection, sent=sent)
+
     def _sent_a_key(self, request: httpx.Request) -> bool:
         """Whether ``request`` carried a key: the connection's, or a header the caller set."""
         names = {name.lower() for name in self.provider.auth_headers("x")}
@@ -193,40 +212,50 @@ class Transport:
         return url
 
     def build(self, http: HttpRequest, *, accept: str, side: bool = False) -> httpx.Request:
-        headers = {
-            "User-Agent": user_agent(),
-            "Accept": accept,
-            **self.provider.auth_headers(self._api_key),
-            **self._extra_headers,
-            **http.headers,
-        }
+        """The request ``http`` describes, with the key and the connection's headers only
+        when its URL is on the base URL's origin or a trusted one (:class:`KeyScope`)."""
         client = self._client(side=side)
         try:
+            url = self._parsed_url(http.path)
+            keyed = self.keys.allows(url)
+            headers = {
+                "User-Agent": user_agent(),
+                "Accept": accept,
+                **(self.provider.auth_headers(self._api_key) if keyed else {}),
+                **(self._extra_headers if keyed else {}),
+                **http.headers,
+            }
             if self._given_http is not None or http.params:
-                return client.build_request(
+                request = client.build_request(
                     http.method,
-                    self.url(http.path),
+                    url,
                     params=dict(http.params) or None,
                     json=http.json,
                     headers=headers,
                     timeout=self.timeout,
                 )
-            # agentnb's own clients have no base URL, params or auth: the request is made as
-            # build_request would, its URL parsed once per path (httpx parses in pure Python)
-            named = {name.lower() for name in headers}
-            defaults = {k: v for k, v in client.headers.items() if k not in named}
-            return httpx.Request(
-                http.method,
-                self._parsed_url(http.path),
-                json=http.json,
-                headers={**defaults, **headers},
-                cookies=client.cookies,
-                extensions={"timeout": self.timeout.as_dict()},
-            )
+            else:
+                # agentnb's own clients have no base URL, params or auth: the request is made
+                # as build_request would, its URL parsed once per path (httpx parses in pure
+                # Python)
+                named = {name.lower() for name in headers}
+                defaults = {k: v for k, v in client.headers.items() if k not in named}
+                request = httpx.Request(
+                    http.method,
+                    url,
+                    json=http.json,
+                    headers={**defaults, **headers},
+                    cookies=client.cookies,
+                    extensions={"timeout": self.timeout.as_dict()},
+                )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeEncodeError) as exc:
             raise ConfigurationError(
                 self.redact(f"cannot build a request for {self.url(http.path)}: {exc}")
             ) from None
+        if not keyed:  # an http_client's own default headers may carry a credential too
+            for name in self._credentials.intersection(request.headers.keys()):
+                del request.headers[name]
+        return request
 
     async def send(
         self,
@@ -248,7 +277,12 @@ class Transport:
             client = self._client(side=side)
             own = self._own_connections(request, side=side, stream=stream)
             if own is None:
-                response = await client.send(request, stream=stream)
+                # never a redirect with the key (httpx keeps X-API-Key and headers= across
+                # origins), nor an http_client's auth= where the key does not go
+                auth = httpx.USE_CLIENT_DEFAULT if self.keys.allows(request.url) else None
+                response = await client.send(
+                    request, stream=stream, follow_redirects=False, auth=auth
+                )
             else:
                 response = await own.send(request)
                 client.cookies.extract_cookies(response)
@@ -328,8 +362,10 @@ class Transport:
             response.headers,
             body,
             (self._api_key,),
-            key_advice=key_advice(self.connection, sent=self._sent_a_key(request)),
+            key_advice=self._key_advice(request),
         )
+        if response.status_code in (401, 403) and not self.keys.allows(request.url):
+            error.args = (f"{error}; {self.keys.why_keyless(request.url)}",)
         if response.status_code in RETRYABLE_STATUS:
             raise Retryable(error, error.retry_after)
         raise error

@@ -16,9 +16,13 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from .._core.exceptions import HistoryError, HistoryLocationError, HistoryWriteError
+from ._location import ENV_VAR, default_location
+from ._migrations import MIGRATIONS
 from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord, host_of
-from ._store import ENV_VAR, MIGRATIONS, HistoryStore, default_location
-from ._tables import STATUSES, RunFilter, RunHistory, Since, ToolCallHistory
+from ._run_filter import STATUSES, RunFilter, Since
+from ._store import HistoryStore
+from ._summary import ShownColumns
+from ._tables import RunHistory, ToolCallHistory
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -135,17 +139,22 @@ def summary(
     since: Since | None = None,
     thread: str | None = None,
     include: str | Sequence[str] = "completed",
+    columns: ShownColumns = None,
 ) -> pd.DataFrame:
-    """``runs(...).summary(by, every=..., include=...)`` computed by SQLite without reading
-    the runs out: the same frame (runs and outcomes, success and failure rates, tokens,
-    cost, the agent's duration and TTFT p50/p95 and time paused over the ``include`` runs,
-    completed ones by default, tool calls per run, per group) in a fraction of the time on a
-    large history. ``by`` names a column (``agent``, ``model``, ...) or a list;
-    ``every="day"`` (or ``"hour"``, ``"week"``) adds the period as the first level:
+    """``runs(...).summary(by, every=..., include=..., columns=...)`` computed by SQLite
+    without reading the runs out: the same frame (runs and outcomes, success and failure
+    rates, tokens, cost, the agent's duration and TTFT p50/p95 and time paused over the
+    ``include`` runs, completed ones by default, tool calls per run, per group) in a
+    fraction of the time on a large history. ``by`` names a column (``agent``, ``model``,
+    ...) or a list; ``every="day"`` (or ``"hour"``, ``"week"``) adds the period as the first level:
     ``agentnb.summary("model", every="day")["cost_total"]`` is each model's cost per day.
-    Filters as :func:`runs`. Needs pandas."""
+    Filters as :func:`runs`. Needs pandas.
+
+    The frame holds plain numbers; a notebook and ``print`` show it formatted (``$``, ``%``,
+    ms and s, dates), the columns that answer first: ``columns="all"`` shows every one, or
+    name them; ``.to_pandas()`` is the plain DataFrame."""
     where = RunFilter.build(agent=agent, status=status, since=since, thread=thread)
     store = _open_default()
     if store is None:
-        return RunHistory().summary(by, every=every, include=include)
-    return store.summary(where, by, every=every, include=include)
+        return RunHistory().summary(by, every=every, include=include, columns=columns)
+    return store.summary(where, by, every=every, include=include, columns=columns)

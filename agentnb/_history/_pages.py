@@ -2,8 +2,8 @@
 
 A view asks for a :class:`PageQuery` (a column to sort by and its direction, a filter per
 column, words to search, an offset and a page size) and gets a :class:`Page`: that many rows
-as the table shows them (the cells of :mod:`._text_table`, so the browsable table and the
-static one read the same) and how many rows match in all. Two sources answer the same way:
+(their values: the view's cells show them as the static table does, by
+``_display/history_columns.py``) and how many rows match in all. Two sources answer the same way:
 
 - :class:`StorePages`: a ``runs()`` result read from the history. Each page is one SQLite
   query over the filters the history was read with (``agent``, ``status``, ``since``,
@@ -28,22 +28,23 @@ from __future__ import annotations
 import math
 import operator
 import re
-import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
 
 from .._core.exceptions import ConfigurationError, HistoryError
+from ._data_frames import columns_of
 from ._records import RUN_COLUMNS, SNIPPET_COLUMN
+from ._row_check import MALFORMED_COLUMN, checked_columns
+from ._run_filter import RunFilter, search_query, since_seconds
 from ._search_sql import (
     SEARCH_TABLE,
     count_sql,
     matched_rows,
     ranked_ids_sql,
 )
-from ._tables import RunFilter, RunHistory, RunsHead, columns_of, search_query, since_seconds
-from ._text_table import TABLE_COLUMNS, TableColumn
+from ._tables import RunHistory, RunsHead
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -68,28 +69,15 @@ ColumnType = Literal["time", "number", "text"]
 
 @dataclass(frozen=True, slots=True)
 class PageColumn:
-    """A column of the browsable table: how it shows (a :class:`TableColumn`), sorts and
-    filters, in SQL and in memory."""
+    """A column of the browsable table: its title (the run tables' column it is) and how it
+    sorts and filters, in SQL and in memory."""
 
-    shown: TableColumn
+    title: str
     type: ColumnType
     sql: str
     """The value sorted and filtered, as an SQL expression over ``runs``."""
     raw: Callable[[Mapping[str, Sequence[Any]], int], Any]
     """The same value read from a history's columns."""
-
-    @property
-    def title(self) -> str:
-        return self.shown.title
-
-    def describe(self) -> dict[str, Any]:
-        """What a view needs to draw the column's head."""
-        return {
-            "title": self.title,
-            "about": self.shown.about,
-            "type": self.type,
-            "right": self.shown.right,
-        }
 
 
 def _named(name: str) -> Callable[[Mapping[str, Sequence[Any]], int], Any]:
@@ -112,30 +100,29 @@ def _snippet(columns: Mapping[str, Sequence[Any]], i: int) -> Any:
     return None if values is None else values[i]
 
 
-_SHOWN = {column.title: column for column in TABLE_COLUMNS}
 MATCH: Final = "match"
 """The column of a search's snippets, shown (and sortable: by rank) only while searching."""
 
 PAGE_COLUMNS: Final[tuple[PageColumn, ...]] = (
-    PageColumn(_SHOWN["started"], "time", "runs.started_at", _named("started_at")),
-    PageColumn(_SHOWN["agent"], "text", "runs.agent", _named("agent")),
-    PageColumn(_SHOWN["status"], "text", "runs.status", _named("status")),
-    PageColumn(_SHOWN["message"], "text", "runs.message", _named("message")),
-    PageColumn(_SHOWN[MATCH], "text", "rank", _snippet),
-    PageColumn(_SHOWN["model"], "text", "runs.model", _named("model")),
-    PageColumn(_SHOWN["tokens"], "number", "runs.total_tokens", _named("total_tokens")),
-    PageColumn(_SHOWN["cost"], "number", "runs.cost_usd", _named("cost_usd")),
-    PageColumn(_SHOWN["secs"], "number", "runs.duration", _named("duration")),
-    PageColumn(_SHOWN["tools"], "number", "runs.tool_call_count", _named("tool_call_count")),
+    PageColumn("started", "time", "runs.started_at", _named("started_at")),
+    PageColumn("agent", "text", "runs.agent", _named("agent")),
+    PageColumn("status", "text", "runs.status", _named("status")),
+    PageColumn("message", "text", "runs.message", _named("message")),
+    PageColumn(MATCH, "text", "rank", _snippet),
+    PageColumn("model", "text", "runs.model", _named("model")),
+    PageColumn("tokens", "number", "runs.total_tokens", _named("total_tokens")),
+    PageColumn("cost", "number", "runs.cost_usd", _named("cost_usd")),
+    PageColumn("secs", "number", "runs.duration", _named("duration")),
+    PageColumn("tools", "number", "runs.tool_call_count", _named("tool_call_count")),
     PageColumn(
-        _SHOWN["error"],
+        "error",
         "text",
         "COALESCE(runs.error_message, runs.error_code)",
         _first_of("error_message", "error_code"),
     ),
-    PageColumn(_SHOWN["thread"], "text", "runs.thread_id", _named("thread_id")),
+    PageColumn("thread", "text", "runs.thread_id", _named("thread_id")),
     PageColumn(
-        _SHOWN["run"],
+        "run",
         "text",
         "COALESCE(runs.run_id, runs.local_id)",
         _first_of("run_id", "local_id"),
@@ -162,6 +149,7 @@ _PAGE_FIELDS: Final = (
     "cost_source",
 )
 """The run columns a page reads (not the answers and reasoning, which a table never shows)."""
+_PAGE_SPEC: Final = [(name, dict(RUN_COLUMNS)[name]) for name in _PAGE_FIELDS]
 
 
 # ---- the query ---------------------------------------------------------------------------
@@ -198,7 +186,7 @@ class PageQuery:
     descending: bool = False
     filters: tuple[tuple[str, Filter], ...] = ()
     search: str | None = None
-    """An FTS5 query (:func:`~._tables.search_query`) made of the words typed."""
+    """An FTS5 query (:func:`~._run_filter.search_query`) made of the words typed."""
     words: tuple[str, ...] = ()
     """The words typed, for the in-memory search."""
     offset: int = 0
@@ -319,22 +307,18 @@ def _parsed_filter(column: PageColumn, text: str) -> Filter:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """The rows of one page, each ``{"id": local_id, "cells": [[text, hover], ...]}`` in the
-    order of ``columns``, and how many rows match in all."""
+    """The runs of one page, in order, as one sequence per history column (what the view's
+    cells show), how many rows match in all and where the page starts."""
 
-    rows: list[dict[str, Any]]
+    values: Mapping[str, Sequence[Any]]
     total: int
     offset: int
     columns: list[str]
     """The titles of the columns shown (``match`` only while searching)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "total": self.total,
-            "offset": self.offset,
-            "columns": self.columns,
-        }
+    @property
+    def local_ids(self) -> list[str]:
+        return [str(local_id) for local_id in self.values["local_id"]]
 
 
 def _page(
@@ -345,18 +329,9 @@ def _page(
     offset: int,
     searching: bool,
 ) -> Page:
-    shown = [column for column in PAGE_COLUMNS if searching or column.title != MATCH]
-    now = time.time()
-    rows = []
-    for i in indices:
-        cells = [column.shown.read(columns, i, now) for column in shown]
-        rows.append(
-            {
-                "id": str(columns["local_id"][i]),
-                "cells": [[cell.text, cell.full] for cell in cells],
-            }
-        )
-    return Page(rows, total, offset, [column.title for column in shown])
+    shown = [column.title for column in PAGE_COLUMNS if searching or column.title != MATCH]
+    values = {name: [column[i] for i in indices] for name, column in columns.items()}
+    return Page(values, total, offset, shown)
 
 
 class RunPages(Protocol):
@@ -405,8 +380,8 @@ class StorePages:
             rows = self._ranked_page(query, search, terms, params)
         else:
             rows = self._sorted_page(query, search, terms, params)
-        names = (*_PAGE_FIELDS, SNIPPET_COLUMN[0]) if search is not None else _PAGE_FIELDS
-        columns = columns_of(rows, [(name, "text") for name in names])
+        spec = [*_PAGE_SPEC, SNIPPET_COLUMN] if search is not None else _PAGE_SPEC
+        columns = checked_columns(columns_of(rows, spec), spec)
         return _page(
             columns,
             range(len(rows)),
@@ -553,7 +528,10 @@ class MemoryPages:
         return self.source.rows_at([position[i] for i in local_ids if i in position])
 
     def _columns(self) -> dict[str, Sequence[Any]]:
-        return {name: self.source.column(name) for name, _ in RUN_COLUMNS}
+        names = [name for name, _ in RUN_COLUMNS]
+        if MALFORMED_COLUMN[0] in self.source.column_names:
+            names.append(MALFORMED_COLUMN[0])
+        return {name: self.source.column(name) for name in names}
 
     @staticmethod
     def _keeps(columns: Mapping[str, Sequence[Any]], i: int, query: PageQuery) -> bool:

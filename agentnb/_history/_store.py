@@ -1,27 +1,19 @@
-"""`HistoryStore`: the SQLite database of runs, its schema and where it lives; and the
-recorder the client writes to.
+"""`HistoryStore`: the SQLite database of runs, and the recorder the client writes to.
 
-**Where.** The per-user data directory, or ``AGENTNB_HISTORY``: a file path (or a directory,
-to hold ``history.sqlite3``), ``:memory:`` (a database that lives as long as the process) or
-``off`` (record nothing).
-
-**Schema.** Named migrations applied in order (:data:`MIGRATIONS`); each applied migration is
-recorded by name in ``_migrations``. The list is append-only: never edit or reorder a
-migration that has shipped; add a new one at the end.
+**Where** it lives: :mod:`._location`. **Schema**: the named, append-only migrations of
+:mod:`._migrations`, applied when the store opens.
 
 **Concurrency.** WAL journal, a 30 s busy timeout and short ``BEGIN IMMEDIATE`` write
-transactions, so several kernels can write one file at once. sqlite3 connections are not
-shared between threads: each thread gets its own (the recorder's writes are done on the
-store's writer thread, see :mod:`agentnb._history._writer`; the user reads on the main
-thread, after waiting for the writes queued before). An in-memory database has a single
-connection guarded by a lock, since each connection to ``:memory:`` would be a separate
-database.
+transactions, so several kernels can write one file at once (:func:`~._sqlite_errors.retry_busy`
+waits for the locks SQLite's own busy handler does not). sqlite3 connections are not shared
+between threads: each thread gets its own (the recorder's writes are done on the store's
+writer thread, see :mod:`agentnb._history._writer`; the user reads on the main thread, after
+waiting for the writes queued before). An in-memory database has a single connection
+guarded by a lock, since each connection to ``:memory:`` would be a separate database.
 
-**Errors.** sqlite3's errors become a :class:`HistoryError`: what went wrong with which
-file, and what to do about it; a :class:`HistoryLocationError` where the file or its folder is
-the problem (damaged, not ours, not writable), a :class:`HistoryWriteError` where the disk or
-a lock is (full, busy). Every read and write goes through :func:`store_error`, so no raw
-``sqlite3`` exception reaches the user.
+**Errors.** Every read and write goes through :func:`~._sqlite_errors.store_error`, so no
+raw ``sqlite3`` exception reaches the user: a :class:`HistoryError` says what went wrong with
+which file, and what to do about it.
 """
 
 from __future__ import annotations
@@ -39,22 +31,15 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-import platformdirs
-
-from .._core.exceptions import (
-    ConfigurationError,
-    HistoryError,
-    HistoryLocationError,
-    HistoryWriteError,
-)
-from .._core.pricing import RunCost, price_run
-from .._core.request import RunRequest, build_request
+from .._core.exceptions import HistoryError, HistoryLocationError
+from .._core.history_drawer import timed_statuses
+from .._core.request import RunRequest
 from .._core.run import Run
-from ..events import Usage
-from ..providers import available_providers
-from ._plot import timed_statuses
+from ._data_frames import columns_of
+from ._location import MEMORY, expand_path
+from ._migrations import applied_migrations, apply_migrations
 from ._records import (
     RUN_COLUMNS,
     SNIPPET_COLUMN,
@@ -63,24 +48,20 @@ from ._records import (
     ToolCallRecord,
     storable_row,
 )
+from ._row_check import checked_columns, checked_record, checked_rows
+from ._run_filter import RunFilter
+from ._schema_check import check_schema
 from ._search_sql import (
     SEARCH_TABLE,
     count_sql,
     matched_rows,
     ranked_ids_sql,
 )
-from ._summary_sql import order_indexes, rollup_schema, summary_frame, summary_rows
-from ._tables import (
-    SHOWN_ROWS,
-    RunFilter,
-    RunHistory,
-    RunsHead,
-    StoreRead,
-    columns_of,
-    summary_keys,
-)
+from ._sqlite_errors import is_interrupted, retry_busy, store_error
+from ._summary import ShownColumns, summary_keys
+from ._summary_sql import summary_frame, summary_rows
+from ._tables import SHOWN_ROWS, RunHistory, RunsHead, StoreRead
 from ._writer import (
-    ORPHAN_MESSAGE,
     RecorderWrites,
     chunks,
     gone_owners,
@@ -94,23 +75,7 @@ from ._writer import (
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = [
-    "ENV_VAR",
-    "MEMORY",
-    "MIGRATIONS",
-    "ORPHAN_MESSAGE",
-    "HistoryError",
-    "HistoryLocation",
-    "HistoryStore",
-    "Migration",
-    "applied_migrations",
-    "apply_migrations",
-    "default_location",
-    "expand_path",
-    "is_busy",
-    "retry_busy",
-    "store_error",
-]
+__all__ = ["HistoryStore"]
 
 logger = logging.getLogger("agentnb.history")
 
@@ -133,6 +98,18 @@ _TOOL_SELECT = ", ".join(
     "COALESCE(t.agent, r.agent)" if name == "agent" else f"t.{name}"
     for name, _ in TOOL_CALL_COLUMNS
 )
+
+
+PROGRESS_STEPS: Final = 10_000
+"""SQLite calls back into Python every this many steps of a query (well under a millisecond)."""
+
+
+def _let_signals_in() -> None:
+    """A query's progress handler. SQLite runs a query without Python, so a Ctrl-C (a
+    kernel's interrupt) would wait for its end, which a long query may never reach. Entering
+    this function runs Python's signal handlers: the ``KeyboardInterrupt`` raised here stops
+    the query (sqlite3 turns it into an "interrupted" error, raised again as the
+    KeyboardInterrupt by ``HistoryStore._db``). Only the main thread handles signals."""
 
 
 class HistoryStore:
@@ -191,6 +168,7 @@ class HistoryStore:
         self._connections.append(db)
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA synchronous = NORMAL")
+        db.set_progress_handler(_let_signals_in, PROGRESS_STEPS)
         return db
 
     @contextmanager
@@ -212,6 +190,8 @@ class HistoryStore:
                 self._local.db = db
             yield db
         except (sqlite3.Error, OverflowError, UnicodeEncodeError) as exc:  # the last two: binding
+            if is_interrupted(exc):
+                raise KeyboardInterrupt from None
             raise store_error(exc, self._where, action) from None
 
     @contextmanager
@@ -278,6 +258,7 @@ class HistoryStore:
     # ---- schema and housekeeping ------------------------------------------------------
     def _prepare(self, db: sqlite3.Connection) -> None:
         if not self._memory:
+            check_schema(db, self._where)  # before any write: the file may be anyone's
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 logger.warning("agentnb history: %s is not in WAL mode (%s)", self.path, mode)
@@ -288,10 +269,6 @@ class HistoryStore:
         """Names of the schema migrations applied to this database, oldest first."""
         with self._db() as db:
             return applied_migrations(db)
-
-    @staticmethod
-    def latest_migration() -> str:
-        return MIGRATIONS[-1].__name__
 
     def _mark_orphans_interrupted(self, db: sqlite3.Connection, *, other_pids_only: bool) -> int:
         gone = gone_owners(db, other_pids_only=other_pids_only)
@@ -438,7 +415,9 @@ class HistoryStore:
         if where.limit is not None:
             sql += " LIMIT ?"
             params.append(where.limit)
-        return columns_of(db.execute(sql, params).fetchall(), RUN_COLUMNS)
+        return checked_columns(
+            columns_of(db.execute(sql, params).fetchall(), RUN_COLUMNS), RUN_COLUMNS
+        )
 
     @staticmethod
     def _search(db: sqlite3.Connection, where: RunFilter) -> dict[str, Sequence[Any]]:
@@ -448,7 +427,8 @@ class HistoryStore:
         terms, params = where.conditions()
         sql, params = ranked_ids_sql(where.search, terms, params, where.limit)
         ids = [rowid for (rowid,) in db.execute(sql, params)]
-        return columns_of(matched_rows(db.execute, where.search, ids, RUN_NAMES), SEARCH_COLUMNS)
+        rows = matched_rows(db.execute, where.search, ids, RUN_NAMES)
+        return checked_columns(columns_of(rows, SEARCH_COLUMNS), SEARCH_COLUMNS)
 
     def _require_search_index(self, db: sqlite3.Connection) -> None:
         found = db.execute(
@@ -509,10 +489,11 @@ class HistoryStore:
         *,
         every: str | None = None,
         include: str | Sequence[str] = "completed",
+        columns: ShownColumns = None,
     ) -> pd.DataFrame:
-        """``RunHistory.summary(by, every=..., include=...)`` of the matching runs, computed
-        by SQLite: the rows are not read out (``where.limit`` and ``where.search`` do not
-        apply)."""
+        """``RunHistory.summary(by, every=..., include=..., columns=...)`` of the matching
+        runs, computed by SQLite: the rows are not read out (``where.limit`` and
+        ``where.search`` do not apply)."""
         keys = summary_keys(by, every)
         timed = timed_statuses(include)
         with self._reading() as db:
@@ -521,7 +502,7 @@ class HistoryStore:
                 return db.execute(sql, params).fetchall()
 
             rows = summary_rows(query, keys, where or RunFilter(), every, timed)
-        return summary_frame(rows, keys, every, timed)
+        return summary_frame(rows, keys, every, timed, columns)
 
     def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory:
         """These runs, in the order given (ids not in the store are left out)."""
@@ -534,7 +515,7 @@ class HistoryStore:
                 ):
                     found[row[0]] = row
         rows = [found[local_id] for local_id in local_ids if local_id in found]
-        return RunHistory(columns_of(rows, RUN_COLUMNS), store=self)
+        return RunHistory(checked_columns(columns_of(rows, RUN_COLUMNS), RUN_COLUMNS), store=self)
 
     def get(self, local_id: str) -> RunRecord | None:
         """One run by its ``local_id``, or None."""
@@ -542,7 +523,7 @@ class HistoryStore:
             row = db.execute(
                 f"SELECT {_RUN_SELECT} FROM runs WHERE local_id = ?", (local_id,)
             ).fetchone()
-        return None if row is None else RunRecord.from_row(row)
+        return None if row is None else checked_record(row)
 
     def find(self, run_id: str) -> RunRecord | None:
         """The run whose ``local_id`` or platform ``run_id`` is ``run_id`` (the latest)."""
@@ -550,7 +531,7 @@ class HistoryStore:
             sql = f"SELECT {_RUN_SELECT} FROM runs WHERE local_id = ? OR run_id = ? "
             order = "ORDER BY local_id = ? DESC, started_at DESC LIMIT 1"
             row = db.execute(sql + order, (run_id, run_id, run_id)).fetchone()
-        return None if row is None else RunRecord.from_row(row)
+        return None if row is None else checked_record(row)
 
     def tool_call_rows(self, local_ids: Sequence[str]) -> list[tuple[Any, ...]]:
         """Tool-call rows (``TOOL_CALL_COLUMNS`` order) of these runs, in the runs' order."""
@@ -565,7 +546,8 @@ class HistoryStore:
                     chunk,
                 ):
                     found.setdefault(row[0], []).append(row)
-        return [row for local_id in local_ids for row in found.get(local_id, ())]
+        rows = [row for local_id in local_ids for row in found.get(local_id, ())]
+        return checked_rows(rows, TOOL_CALL_COLUMNS)
 
     def tool_calls(self, local_ids: Sequence[str]) -> list[ToolCallRecord]:
         return [ToolCallRecord.from_row(row) for row in self.tool_call_rows(local_ids)]
@@ -602,437 +584,3 @@ def _keep_open_runs_at_exit() -> None:
     for store in list(_LIVE_STORES):
         if not store.closed:
             store._interrupt_open_runs()
-
-
-# ---- the schema: named migrations, append only ---------------------------------------
-
-Migration = Callable[[sqlite3.Connection], None]
-
-
-def m001_initial(db: sqlite3.Connection) -> None:
-    db.execute(
-        """
-        CREATE TABLE runs (
-            local_id TEXT PRIMARY KEY,
-            run_id TEXT,
-            connection TEXT,
-            provider TEXT,
-            host TEXT,
-            agent TEXT,
-            thread_id TEXT,
-            message TEXT,
-            answer TEXT,
-            reasoning TEXT,
-            status TEXT NOT NULL,
-            error_code TEXT,
-            error_message TEXT,
-            prompt_tokens INTEGER,
-            completion_tokens INTEGER,
-            total_tokens INTEGER,
-            started_at REAL NOT NULL,
-            first_token_at REAL,
-            finished_at REAL,
-            duration REAL,
-            ttft REAL,
-            tokens_per_second REAL,
-            event_count INTEGER NOT NULL DEFAULT 0,
-            retries INTEGER NOT NULL DEFAULT 0,
-            model_settings TEXT,
-            metadata TEXT,
-            owner_host TEXT,
-            owner_pid INTEGER,
-            owner_token TEXT
-        )
-        """
-    )
-    db.execute("CREATE INDEX runs_by_started_at ON runs (started_at)")
-    db.execute("CREATE INDEX runs_by_agent ON runs (agent, started_at)")
-    db.execute("CREATE INDEX runs_by_thread ON runs (thread_id, started_at)")
-    db.execute("CREATE INDEX runs_running ON runs (owner_host) WHERE status = 'running'")
-
-
-def m002_tool_calls(db: sqlite3.Connection) -> None:
-    db.execute(
-        """
-        CREATE TABLE tool_calls (
-            local_id TEXT NOT NULL REFERENCES runs (local_id) ON DELETE CASCADE,
-            position INTEGER NOT NULL,
-            call_id TEXT NOT NULL,
-            name TEXT,
-            status TEXT,
-            arguments TEXT,
-            output TEXT,
-            error TEXT,
-            started_at REAL,
-            finished_at REAL,
-            duration REAL,
-            PRIMARY KEY (local_id, position)
-        )
-        """
-    )
-    db.execute("CREATE INDEX tool_calls_by_name ON tool_calls (name)")
-    # NULL for runs recorded before tool calls were: unknown, not zero.
-    db.execute("ALTER TABLE runs ADD COLUMN tool_call_count INTEGER")
-
-
-def m003_resumes_and_execution_time(db: sqlite3.Connection) -> None:
-    db.execute("ALTER TABLE runs ADD COLUMN resumes INTEGER")
-    db.execute("ALTER TABLE runs ADD COLUMN execution_time REAL")
-
-
-def m004_tool_call_questions(db: sqlite3.Connection) -> None:
-    # NULL for calls that asked nothing, and for calls recorded before questions were.
-    db.execute("ALTER TABLE tool_calls ADD COLUMN question TEXT")
-    db.execute("ALTER TABLE tool_calls ADD COLUMN answer TEXT")
-
-
-def m005_cancel_error(db: sqlite3.Connection) -> None:
-    # Why the platform could not be told to stop a cancelled run; NULL when it was (or the
-    # run was not cancelled, or was recorded before this column).
-    db.execute("ALTER TABLE runs ADD COLUMN cancel_error TEXT")
-
-
-def m006_call_tree(db: sqlite3.Connection) -> None:
-    # Calls recorded before had no tree: NULL (unknown), not top-level; their agent is the run's.
-    db.execute("ALTER TABLE tool_calls ADD COLUMN parent_call_id TEXT")
-    db.execute("ALTER TABLE tool_calls ADD COLUMN agent TEXT")
-    db.execute("ALTER TABLE tool_calls ADD COLUMN depth INTEGER")
-
-
-_TOOLS_TEXT = (
-    "(SELECT group_concat(coalesce(name, '') || ' ' || coalesce(arguments, ''), ' ') "
-    "FROM tool_calls WHERE local_id = {run}.local_id)"
-)
-"""A run's tool names and arguments as one text (what search reads of its calls)."""
-
-
-def m007_search(db: sqlite3.Connection) -> None:
-    # Questions, answers, reasoning, and tool names with their arguments, indexed with FTS5;
-    # triggers keep the index whichever agentnb version writes the file. A run is indexed
-    # once, when it stops running (ends, or is found interrupted): indexing it at its start
-    # and at every checkpoint too tripled the writer thread's CPU per run. A Python whose
-    # SQLite lacks FTS5 gets no index: search then says so.
-    try:
-        db.execute(
-            f"CREATE VIRTUAL TABLE {SEARCH_TABLE} USING fts5("
-            "message, answer, reasoning, tools, tokenize = 'unicode61 remove_diacritics 2')"
-        )
-    except sqlite3.OperationalError as exc:
-        if "no such module" in str(exc):
-            return
-        raise
-    db.execute(
-        f"INSERT INTO {SEARCH_TABLE} (rowid, message, answer, reasoning, tools) "
-        f"SELECT rowid, message, answer, reasoning, {_TOOLS_TEXT.format(run='runs')} FROM runs"
-    )
-    index_new_row = (
-        f"INSERT OR REPLACE INTO {SEARCH_TABLE} (rowid, message, answer, reasoning, tools) "
-        f"VALUES (new.rowid, new.message, new.answer, new.reasoning, "
-        f"{_TOOLS_TEXT.format(run='new')}); END"
-    )
-    db.execute(
-        "CREATE TRIGGER runs_search_insert AFTER INSERT ON runs "
-        f"WHEN new.status IS NOT 'running' BEGIN {index_new_row}"
-    )
-    db.execute(
-        "CREATE TRIGGER runs_search_update "
-        "AFTER UPDATE OF message, answer, reasoning, status ON runs "
-        "WHEN new.status IS NOT 'running' AND (old.status IS 'running' "
-        "OR old.message IS NOT new.message OR old.answer IS NOT new.answer "
-        f"OR old.reasoning IS NOT new.reasoning) BEGIN {index_new_row}"
-    )
-    db.execute(
-        "CREATE TRIGGER runs_search_reopen AFTER UPDATE OF status ON runs "
-        "WHEN new.status IS 'running' AND old.status IS NOT 'running' BEGIN "
-        f"DELETE FROM {SEARCH_TABLE} WHERE rowid = old.rowid; END"
-    )
-    db.execute(
-        f"CREATE TRIGGER runs_search_delete AFTER DELETE ON runs BEGIN "
-        f"DELETE FROM {SEARCH_TABLE} WHERE rowid = old.rowid; END"
-    )
-    # The calls of a running run are indexed when it stops (above), of a run not written yet
-    # when it is; later changes at once.
-    for event, row in (("INSERT", "new"), ("DELETE", "old"), ("UPDATE OF name, arguments", "new")):
-        db.execute(
-            f"CREATE TRIGGER runs_search_tools_{event.split()[0].lower()} AFTER {event} "
-            f"ON tool_calls WHEN (SELECT status FROM runs WHERE local_id = {row}.local_id) "
-            f"<> 'running' BEGIN UPDATE {SEARCH_TABLE} SET tools = "
-            f"{_TOOLS_TEXT.format(run=row)} "
-            f"WHERE rowid = (SELECT rowid FROM runs WHERE local_id = {row}.local_id); END"
-        )
-
-
-def m008_model_and_cost(db: sqlite3.Connection) -> None:
-    # The model that ran, the run's cost in USD and where that came from (Run.model, .cost,
-    # .cost_source). Rows recorded before get the model where their dialect names it by the
-    # request alone (Provider.requested_model: the agent of the OpenAI-compatible dialects),
-    # and a cost priced from their token counts at their start (each model, token counts and
-    # day priced once); the rest stay NULL: unknown, not zero.
-    db.execute("ALTER TABLE runs ADD COLUMN model TEXT")
-    db.execute("ALTER TABLE runs ADD COLUMN cost_usd REAL")
-    db.execute("ALTER TABLE runs ADD COLUMN cost_source TEXT")
-    pairs = db.execute(
-        "SELECT DISTINCT provider, agent FROM runs WHERE provider IS NOT NULL AND agent IS NOT NULL"
-    ).fetchall()
-    for provider, agent in pairs:
-        model = _requested_model(provider, agent)
-        if model is not None:
-            db.execute(
-                "UPDATE runs SET model = ? WHERE provider = ? AND agent = ? AND model IS NULL",
-                (model, provider, agent),
-            )
-    db.executemany(
-        "UPDATE runs SET cost_usd = ?, cost_source = ? WHERE rowid = ?", _costs_of_old_rows(db)
-    )
-
-
-def _requested_model(provider: str, agent: str) -> str | None:
-    """The model a request for ``agent`` names in ``provider``'s dialect (None: it names none,
-    or the dialect is not installed)."""
-    dialect = available_providers().get(provider)
-    if dialect is None:
-        return None
-    try:
-        return dialect().requested_model(build_request(agent, ""))
-    except (ConfigurationError, TypeError):  # a dialect that needs options to be made
-        return None
-
-
-def _costs_of_old_rows(db: sqlite3.Connection) -> list[tuple[float, str, int]]:
-    rows = db.execute(
-        "SELECT rowid, model, prompt_tokens, completion_tokens, started_at FROM runs "
-        "WHERE model IS NOT NULL AND prompt_tokens IS NOT NULL "
-        "AND completion_tokens IS NOT NULL AND cost_usd IS NULL"
-    ).fetchall()
-    priced: dict[tuple[str, int, int, int], RunCost] = {}
-    costs: list[tuple[float, str, int]] = []
-    for rowid, model, prompt, completion, started in rows:
-        key = (model, prompt, completion, int((started or 0) // 86_400))
-        cost = priced.get(key)
-        if cost is None:
-            usage = Usage(prompt_tokens=prompt, completion_tokens=completion)
-            cost = priced[key] = price_run(model, usage, started)
-        if cost.usd is not None and cost.source is not None:
-            costs.append((cost.usd, cost.source, rowid))
-    return costs
-
-
-def m009_approval_decisions(db: sqlite3.Connection) -> None:
-    # Who decided on a call (user, policy, server) and why it ran without the user's approval,
-    # and how many of a run's calls did; NULL for what was recorded before: unknown, not the
-    # user's.
-    db.execute("ALTER TABLE tool_calls ADD COLUMN decided_by TEXT")
-    db.execute("ALTER TABLE tool_calls ADD COLUMN unapproved TEXT")
-    db.execute("ALTER TABLE runs ADD COLUMN unapproved_calls INTEGER")
-
-
-def m010_paused_time(db: sqlite3.Connection) -> None:
-    # duration became the agent's time (a pause for a person's approval left out), with the
-    # wall time in elapsed and the pause in paused_seconds. Rows recorded before knew no
-    # pause: their wall time is their elapsed, and their duration stays as it was. A ttft
-    # without a first token (a cancelled or failed run, once written as 0) is missing.
-    db.execute("ALTER TABLE runs ADD COLUMN elapsed REAL")
-    db.execute("ALTER TABLE runs ADD COLUMN paused_seconds REAL")
-    db.execute("UPDATE runs SET elapsed = duration")
-    db.execute("UPDATE runs SET ttft = NULL WHERE first_token_at IS NULL")
-
-
-def m011_tool_call_usage(db: sqlite3.Connection) -> None:
-    # A sub-agent's tokens, model and cost inside the call that ran it, where the platform
-    # reports usage per call (ToolCallFinished.usage / .model). Calls recorded before kept
-    # none of it: NULL, unknown, not zero.
-    for column, kind in (
-        ("prompt_tokens", "INTEGER"),
-        ("completion_tokens", "INTEGER"),
-        ("total_tokens", "INTEGER"),
-        ("model", "TEXT"),
-        ("cost_usd", "REAL"),
-        ("cost_source", "TEXT"),
-    ):
-        db.execute(f"ALTER TABLE tool_calls ADD COLUMN {column} {kind}")
-
-
-def m012_summary_rollup(db: sqlite3.Connection) -> None:
-    # summary() at a million runs (see _summary_sql): each hour's counts and sums per key in
-    # a table kept by triggers (filled here from the runs already recorded), so the counts
-    # read a row per hour and key instead of a row per run; and indexes of the runs in each
-    # timed metric's order, so a quantile is a walk to its rank instead of a sort. No
-    # value of a run changes.
-    for statement in (*rollup_schema(), *order_indexes()):
-        db.execute(statement)
-
-
-MIGRATIONS: tuple[Migration, ...] = (
-    m001_initial,
-    m002_tool_calls,
-    m003_resumes_and_execution_time,
-    m004_tool_call_questions,
-    m005_cancel_error,
-    m006_call_tree,
-    m007_search,
-    m008_model_and_cost,
-    m009_approval_decisions,
-    m010_paused_time,
-    m011_tool_call_usage,
-    m012_summary_rollup,
-)
-"""Every migration, oldest first. Append only."""
-
-
-def applied_migrations(db: sqlite3.Connection) -> list[str]:
-    """Names of the migrations applied to ``db``, in the order they were applied."""
-    exists = db.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
-    ).fetchone()
-    if exists is None:
-        return []
-    return [name for (name,) in db.execute("SELECT name FROM _migrations ORDER BY rowid")]
-
-
-def apply_migrations(
-    db: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS
-) -> list[str]:
-    """Apply the migrations ``db`` lacks, in one write transaction; return their names.
-
-    ``db`` must be in autocommit mode (``isolation_level=None``). Several processes may call
-    this at once: the pending list is re-read under the write lock, so each migration runs once.
-    """
-    pending = _pending(applied_migrations(db), migrations)
-    if not pending:
-        return []
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS _migrations "
-            "(name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
-        )
-        pending = _pending(applied_migrations(db), migrations)
-        for migration in pending:
-            migration(db)
-            db.execute(
-                "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
-                (migration.__name__, time.time()),
-            )
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    return [migration.__name__ for migration in pending]
-
-
-def _pending(applied: Sequence[str], migrations: Sequence[Migration]) -> list[Migration]:
-    done = set(applied)
-    return [migration for migration in migrations if migration.__name__ not in done]
-
-
-# ---- where the history lives ---------------------------------------------------------
-
-ENV_VAR: Final = "AGENTNB_HISTORY"
-MEMORY: Final = ":memory:"
-FILE_NAME: Final = "history.sqlite3"
-_OFF_WORDS: Final = frozenset({"off", "0", "false", "no", "none", "disabled"})
-
-HistoryLocation = Path | Literal[":memory:"] | None
-"""A database file, an in-memory database, or None when history is off."""
-
-
-def default_location() -> HistoryLocation:
-    """The history database ``AGENTNB_HISTORY`` names, else the per-user data directory's.
-
-    Raises :class:`HistoryLocationError` when the variable names no usable path."""
-    value = os.environ.get(ENV_VAR, "").strip()
-    if not value:
-        return Path(platformdirs.user_data_dir("agentnb", appauthor=False)) / FILE_NAME
-    if value.lower() in _OFF_WORDS:
-        return None
-    if value == MEMORY:
-        return MEMORY
-    path = expand_path(value, ENV_VAR)
-    return path / FILE_NAME if path.is_dir() else path
-
-
-def expand_path(value: str | os.PathLike[str], what: str) -> Path:
-    """``value`` as a path with ``~`` expanded; a HistoryLocationError naming ``what`` (the
-    setting it came from) when it cannot be a path."""
-    shown = f"{what}={os.fspath(value)!r}"
-    if "\x00" in os.fspath(value):
-        raise HistoryLocationError(f"{shown} is not a usable run history path: it holds a NUL byte")
-    try:
-        return Path(value).expanduser()
-    except RuntimeError as exc:  # "~someone" whose home cannot be found
-        raise HistoryLocationError(
-            f"{shown} is not a usable run history path: {exc} ({str(value).split('/')[0]!r} "
-            "names no user's home); give an absolute path, or ~/… for your own home"
-        ) from None
-
-
-# ---- sqlite3's errors as HistoryError -----------------------------------------------
-
-
-_DAMAGED = ("SQLITE_CORRUPT",)
-_NOT_A_DATABASE = ("SQLITE_NOTADB",)
-_READ_ONLY = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")
-_FULL = ("SQLITE_FULL",)
-
-
-def is_busy(exc: BaseException) -> bool:
-    """Another connection holds a lock (worth waiting for)."""
-    if _code(exc).startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-        return True
-    text = str(exc).lower()
-    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
-
-
-def retry_busy(attempt: Callable[[], T], timeout: float) -> T:
-    """Run ``attempt``, retrying for up to ``timeout`` seconds while another connection holds
-    a lock SQLite's own busy handler does not wait for (changing the journal mode, WAL
-    recovery)."""
-    deadline = time.monotonic() + timeout
-    pause = 0.005
-    while True:
-        try:
-            return attempt()
-        except sqlite3.OperationalError as exc:
-            if not is_busy(exc) or time.monotonic() >= deadline:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, 0.25)
-
-
-def store_error(exc: BaseException, where: str, action: str) -> HistoryError:
-    """The error to raise for ``exc``, met while trying to ``action`` the history at ``where``."""
-    code, text = _code(exc), str(exc) or type(exc).__name__
-    lowered = text.lower()
-    if code.startswith(_DAMAGED) or "malformed" in lowered:
-        return HistoryLocationError(
-            f"the run history at {where} is damaged ({text}). Move the file away (agentnb then "
-            f"starts a new one there) or point {ENV_VAR} elsewhere; to save what it still "
-            f"holds: sqlite3 {where} .recover | sqlite3 recovered.sqlite3"
-        )
-    if code.startswith(_NOT_A_DATABASE) or "not a database" in lowered:
-        return HistoryLocationError(
-            f"the run history at {where} is not a usable agentnb database ({text}); move it "
-            f"away or point {ENV_VAR} elsewhere"
-        )
-    if is_busy(exc):
-        return HistoryWriteError(
-            f"could not {action} the run history at {where}: another process kept it locked "
-            f"({text}); try again, or point {ENV_VAR} elsewhere"
-        )
-    if code.startswith(_READ_ONLY) or "readonly" in lowered or "unable to open" in lowered:
-        return HistoryLocationError(
-            f"could not {action} the run history at {where}: {text} (check that the file "
-            f"and its folder are writable, or point {ENV_VAR} elsewhere)"
-        )
-    if code.startswith(_FULL) or "disk is full" in lowered:
-        return HistoryWriteError(
-            f"could not {action} the run history at {where}: the disk is full ({text})"
-        )
-    if "closed database" in lowered:
-        return HistoryError(f"the run history at {where} is closed")
-    return HistoryWriteError(f"could not {action} the run history at {where}: {text}")
-
-
-def _code(exc: BaseException) -> str:
-    return str(getattr(exc, "sqlite_errorname", "") or "")

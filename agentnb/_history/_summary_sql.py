@@ -1,4 +1,4 @@
-"""``summary()`` computed by SQLite: the figures of :func:`._tables.summarize` without reading
+"""``summary()`` computed by SQLite: the figures of :func:`._summary.summarize` without reading
 the runs out of the file.
 
 Two kinds of query, so that a million runs are summarised in well under a second where the
@@ -25,16 +25,18 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from ._plot import require_pandas
+from .._core.extras import require_pandas
+from ._data_frames import empty_run_frame
 from ._records import RUN_COLUMNS
-from ._tables import (
+from ._run_filter import RunFilter
+from ._summary import (
     COUNTED_STATUSES,
     GROUPABLE,
     PERIOD,
     PERIODS,
     SUMMARY_COLUMNS,
-    RunFilter,
-    RunHistory,
+    ShownColumns,
+    as_summary,
     summarize,
     timed_note,
 )
@@ -248,7 +250,7 @@ class _Group:
         return self.sums[name] / count if count else None
 
     def row(self, key: tuple[Any, ...]) -> tuple[Any, ...]:
-        """The row :func:`._tables.summary_frame` reads."""
+        """The row :func:`summary_frame` reads."""
         return (
             *key,
             self.runs,
@@ -273,7 +275,7 @@ def summary_rows(
     timed: tuple[str, ...] | None = ("completed",),
 ) -> list[tuple[Any, ...]]:
     """One row per group, ordered by the keys (a missing key last): the keys, then the
-    figures :func:`._tables.summary_frame` turns into ``summarize``'s frame."""
+    figures :func:`summary_frame` turns into ``summarize``'s frame."""
     sql, params = counts_sql(keys, where, every)
     groups: dict[tuple[Any, ...], _Group] = {}
     width = len(keys)
@@ -290,8 +292,9 @@ def summary_rows(
         for metric in METRICS:
             sql, params = window_quantiles_sql(keys, where, every, timed, metric)
             for row in query(sql, params):
-                group = groups[tuple(row[:width])]
-                _place_ranked(group, metric, *row[width:])
+                ranked = groups.get(tuple(row[:width]))
+                if ranked is not None:  # None: a malformed row's period, out of any range
+                    _place_ranked(ranked, metric, *row[width:])
     ordered = sorted(groups, key=lambda key: tuple(_sqlite_order(value) for value in key))
     return [groups[key].row(key) for key in ordered]
 
@@ -429,7 +432,7 @@ def _walk_quantiles(
         low, weight = _ranks(n, q)
         count = 2 if low + 1 < n else 1
         sql, params = ranked_value_sql(keys, every, key, where, status, metric, low, count, n)
-        values = [value for (value,) in query(sql, params)]
+        values = [value for (value,) in query(sql, params) if _is_number(value)]
         group.quantiles[(metric, q)] = _weighed(values, weight)
 
 
@@ -498,6 +501,8 @@ def window_quantiles_sql(
 
 def _place_ranked(group: _Group, metric: str, rank: int, n: int, value: float) -> None:
     """A value the window query found at ``rank`` of ``n``: its share of each quantile."""
+    if not _is_number(value):
+        return
     for name, q in QUANTILES:
         if name != metric:
             continue
@@ -506,6 +511,11 @@ def _place_ranked(group: _Group, metric: str, rank: int, n: int, value: float) -
         if share is not None:
             known = group.quantiles.get((metric, q))
             group.quantiles[(metric, q)] = share if known is None else known + share
+
+
+def _is_number(value: Any) -> bool:
+    """A figure of a malformed row (text where a number goes) is left out of a quantile."""
+    return type(value) in (int, float)
 
 
 def _weighed(values: Sequence[float], weight: float) -> float | None:
@@ -521,8 +531,10 @@ def summary_frame(
     keys: Sequence[str],
     every: str | None = None,
     timed: tuple[str, ...] | None = ("completed",),
+    columns: ShownColumns = None,
 ) -> pd.DataFrame:
-    """The frame :func:`summarize` gives, from :func:`summary_rows`."""
+    """The frame :func:`summarize` gives, from :func:`summary_rows`; shown with
+    ``columns``."""
     pandas = require_pandas()
     names = [*keys, "runs", *(f"n_{s}" for s in COUNTED_STATUSES), "tokens_total", "tokens_mean"]
     names += ["cost_total", "cost_mean", "priced"]
@@ -532,7 +544,9 @@ def summary_frame(
     if not rows:
         given = [key for key in keys if key != PERIOD] or None
         # the same empty frame, typed the same
-        return summarize(RunHistory(), given, every, "all" if timed is None else timed)
+        return summarize(
+            empty_run_frame, given, every, "all" if timed is None else timed, columns=columns
+        )
     raw = pandas.DataFrame.from_records(rows, columns=names)
     runs = raw["runs"].astype("int64")
     counts = {s: raw[f"n_{s}"].fillna(0).astype("int64") for s in COUNTED_STATUSES}
@@ -567,20 +581,20 @@ def summary_frame(
     frame.attrs["timed"] = timed_note(timed)
     if not keys:
         frame.index = pandas.Index(["all"])
-        return frame
+        return as_summary(frame, every, columns)
     index_columns = [_index_column(pandas, raw[key], key) for key in keys]
     if len(keys) == 1:
         frame.index = pandas.Index(index_columns[0], name=keys[0])
     else:
         frame.index = pandas.MultiIndex.from_arrays(index_columns, names=list(keys))
-    return frame
+    return as_summary(frame, every, columns)
 
 
 def _index_column(pandas: Any, values: Any, key: str) -> Any:
     """A key's values typed as ``summarize``'s groupby types them: the period a UTC time, a
     name a categorical, an id (the thread) text."""
-    if key == PERIOD:
-        return pandas.to_datetime(values, unit="s", utc=True)
+    if key == PERIOD:  # a malformed row's time out of range: no period (NaT)
+        return pandas.to_datetime(values, unit="s", utc=True, errors="coerce")
     if _KINDS[key] == "category":
         return pandas.Categorical(values, categories=sorted(values.dropna().unique()))
     return pandas.array(values, dtype="string")

@@ -1,6 +1,12 @@
 """A run's span attributes, following OpenTelemetry's GenAI semantic conventions (v1.41:
-``invoke_agent`` client spans, ``execute_tool`` spans, ``invoke_workflow`` for a batch), with
-``agentnb.*`` attributes where no convention exists (retries, resumes, the run's own id...).
+``invoke_agent`` client spans, a ``chat`` span for the model calls, ``execute_tool`` spans,
+``invoke_workflow`` for a batch) and, alongside, OpenInference's (``openinference.span.kind``,
+``llm.*``, ``session.id``: what Arize Phoenix counts and prices), with ``agentnb.*``
+attributes where no convention exists (retries, resumes, the run's own id...).
+
+A run's usage and cost are on its ``chat`` span only: collectors add up the usage of every
+model-call span of a trace, so the run span, a sub-agent's call (whose usage the run's
+already holds) and a batch carry theirs as ``agentnb.usage.*``, which none of them adds up.
 
 Plain data in, plain dicts out: nothing here imports OpenTelemetry. Every text value goes
 through :func:`~agentnb._core.secrets.redact`, so a key never reaches a span even when a
@@ -27,6 +33,8 @@ __all__ = [
     "batch_attributes",
     "batch_outcome_attributes",
     "error_type",
+    "model_call_attributes",
+    "model_call_span_name",
     "request_attributes",
     "run_attributes",
     "run_span_name",
@@ -38,6 +46,7 @@ AttributeValue = str | bool | int | float | Sequence[str]
 Attributes = dict[str, AttributeValue]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_KIND = "openinference.span.kind"
 
 
 def run_span_name(agent: str) -> str:
@@ -48,6 +57,11 @@ def run_span_name(agent: str) -> str:
 def tool_span_name(tool: str) -> str:
     """``execute_tool {gen_ai.tool.name}``."""
     return f"execute_tool {tool}" if tool else "execute_tool"
+
+
+def model_call_span_name(model: str | None) -> str:
+    """``chat {gen_ai.request.model}``, as the convention names inference spans."""
+    return f"chat {model}" if model else "chat"
 
 
 def request_attributes(
@@ -61,6 +75,8 @@ def request_attributes(
         "gen_ai.provider.name": dialect or "_OTHER",
         "gen_ai.agent.name": request.agent,
         "gen_ai.request.stream": True,
+        _KIND: "AGENT",
+        "agent.name": request.agent,
         "agentnb.dialect": dialect,
         "agentnb.connection": run.connection,
         "agentnb.run.id": run.local_id,
@@ -76,12 +92,15 @@ def request_attributes(
         attributes["gen_ai.input.messages"] = _json(
             [{"role": "user", "parts": [{"type": "text", "content": request.message}]}]
         )
+        attributes["input.value"] = request.message
+        attributes["input.mime_type"] = "text/plain"
     return scrubbed(attributes)
 
 
 def run_attributes(run: Run, *, content: bool) -> Attributes:
-    """What is known when the run has ended: its ids, outcome, model, usage and cost,
-    timings, retries."""
+    """What is known when the run has ended: its ids, outcome, model, timings, retries, and
+    its usage and cost as ``agentnb.usage.*`` (the ``chat`` span carries them for
+    collectors to count: :func:`model_call_attributes`)."""
     attributes: Attributes = {
         "agentnb.run.status": run.status,
         "agentnb.retries": run.retries,
@@ -90,6 +109,7 @@ def run_attributes(run: Run, *, content: bool) -> Attributes:
     }
     optional: dict[str, AttributeValue | None] = {
         "gen_ai.conversation.id": run.thread_id,
+        "session.id": run.thread_id,
         "gen_ai.response.id": run.run_id,
         "gen_ai.response.time_to_first_chunk": run.ttft,
         "error.type": error_type(run),
@@ -100,18 +120,62 @@ def run_attributes(run: Run, *, content: bool) -> Attributes:
         optional["gen_ai.response.model"] = run.model
     if run.usage is not None:
         # the same figure as runs() and the chat cell, and where it came from
-        optional.update(_usage(run.usage, run.cost, run.cost_source))
+        optional.update(_spent(run.usage, run.cost, run.cost_source))
     attributes.update({name: value for name, value in optional.items() if value is not None})
     if content:
         attributes["gen_ai.output.messages"] = _json([_output_message(run)])
+        attributes["output.value"] = run.text
+        attributes["output.mime_type"] = "text/plain"
     return scrubbed(attributes)
+
+
+def model_call_attributes(run: Run) -> Attributes | None:
+    """The run's model calls as one ``chat`` span (the platform reports their usage summed
+    per run): the model, the tokens and the cost of :func:`agentnb.runs`, in the GenAI
+    conventions' and OpenInference's attributes, so that Phoenix, Langfuse and other
+    collectors count and price the run once. None when the platform reported no usage.
+
+    ``gen_ai.usage.cost`` and ``llm.cost.total`` carry agentnb's cost (the platform's figure,
+    a custom price or genai-prices'): Langfuse shows it; Phoenix prices the tokens with its
+    own table for ``llm.model_name`` (it does not read cost attributes yet)."""
+    usage = run.usage
+    if usage is None or (usage.prompt_tokens is None and usage.completion_tokens is None):
+        return None
+    priced = run.priced
+    provider = priced.provider
+    optional: dict[str, AttributeValue | None] = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": provider,
+        "gen_ai.request.model": run.model,
+        "gen_ai.response.model": run.model,
+        "gen_ai.conversation.id": run.thread_id,
+        "gen_ai.usage.input_tokens": usage.prompt_tokens,
+        "gen_ai.usage.output_tokens": usage.completion_tokens,
+        "gen_ai.usage.cache_read.input_tokens": usage.cached_tokens,
+        "gen_ai.usage.cost": priced.usd,
+        _KIND: "LLM",
+        "llm.model_name": run.model,
+        "llm.provider": provider,
+        "llm.system": provider,
+        "llm.token_count.prompt": usage.prompt_tokens,
+        "llm.token_count.completion": usage.completion_tokens,
+        "llm.token_count.total": usage.total_tokens,
+        "llm.token_count.prompt_details.cache_read": usage.cached_tokens,
+        "llm.token_count.completion_details.reasoning": usage.reasoning_tokens,
+        "llm.cost.total": priced.usd,
+        "session.id": run.thread_id,
+        "agentnb.usage.cost_source": priced.source,
+    }
+    return scrubbed({name: value for name, value in optional.items() if value is not None})
 
 
 def tool_attributes(call: ToolCall, *, content: bool) -> Attributes:
     """An ``execute_tool`` span's attributes: the tool, the call id, how it ended; for a call
-    whose sub-agent's usage the platform reports, its model, usage and cost as a run's."""
+    whose sub-agent's usage the platform reports, its model, usage and cost as
+    ``agentnb.*`` (the run's usage holds them already: no collector may count them again)."""
     attributes: Attributes = {
         "gen_ai.operation.name": "execute_tool",
+        _KIND: "TOOL",
         "gen_ai.tool.name": call.name,
         "gen_ai.tool.call.id": call.call_id,
         "agentnb.tool.status": call.status,
@@ -122,7 +186,7 @@ def tool_attributes(call: ToolCall, *, content: bool) -> Attributes:
         attributes["agentnb.tool.approved"] = call.approval.approved
     if isinstance(call.usage, Usage):  # a sub-agent's, where the platform gives it per call
         cost = price_call(call)
-        spent = {"gen_ai.response.model": call.model, **_usage(call.usage, cost.usd, cost.source)}
+        spent = {"agentnb.tool.model": call.model, **_spent(call.usage, cost.usd, cost.source)}
         attributes.update({name: value for name, value in spent.items() if value is not None})
     if content:
         arguments = call.arguments if call.arguments is not None else call.arguments_text
@@ -132,14 +196,14 @@ def tool_attributes(call: ToolCall, *, content: bool) -> Attributes:
     return scrubbed(attributes)
 
 
-def _usage(usage: Usage, cost: float | None, source: str | None) -> dict[str, Any]:
-    """The GenAI conventions' usage attributes, and agentnb's total, reasoning and cost."""
+def _spent(usage: Usage, cost: float | None, source: str | None) -> dict[str, Any]:
+    """What a run or a sub-agent spent, as ``agentnb.usage.*`` (counted by no collector)."""
     return {
-        "gen_ai.usage.input_tokens": usage.prompt_tokens,
-        "gen_ai.usage.output_tokens": usage.completion_tokens,
-        "gen_ai.usage.cache_read.input_tokens": usage.cached_tokens,
-        "agentnb.usage.total_tokens": usage.total_tokens,
+        "agentnb.usage.input_tokens": usage.prompt_tokens,
+        "agentnb.usage.output_tokens": usage.completion_tokens,
+        "agentnb.usage.cache_read_tokens": usage.cached_tokens,
         "agentnb.usage.reasoning_tokens": usage.reasoning_tokens,
+        "agentnb.usage.total_tokens": usage.total_tokens,
         "agentnb.usage.cost_usd": cost,
         "agentnb.usage.cost_source": source,
     }
@@ -150,6 +214,7 @@ def batch_attributes(agent: str, size: int) -> Attributes:
     return scrubbed(
         {
             "gen_ai.operation.name": "invoke_workflow",
+            _KIND: "CHAIN",
             "gen_ai.workflow.name": f"batch {agent}",
             "gen_ai.agent.name": agent,
             "agentnb.batch.size": size,
@@ -158,7 +223,8 @@ def batch_attributes(agent: str, size: int) -> Attributes:
 
 
 def batch_outcome_attributes(runs: Sequence[Run]) -> Attributes:
-    """How a batch's runs ended: counts by status, and the tokens they used."""
+    """How a batch's runs ended: counts by status, and the tokens they used (as
+    ``agentnb.usage.*``: each run's ``chat`` span carries its own for collectors to add up)."""
     statuses = [run.status for run in runs]
     attributes: Attributes = {
         "agentnb.batch.completed": statuses.count("completed"),
@@ -169,9 +235,9 @@ def batch_outcome_attributes(runs: Sequence[Run]) -> Attributes:
     inputs = [u.prompt_tokens for u in usages if u.prompt_tokens is not None]
     outputs = [u.completion_tokens for u in usages if u.completion_tokens is not None]
     if inputs:
-        attributes["gen_ai.usage.input_tokens"] = sum(inputs)
+        attributes["agentnb.usage.input_tokens"] = sum(inputs)
     if outputs:
-        attributes["gen_ai.usage.output_tokens"] = sum(outputs)
+        attributes["agentnb.usage.output_tokens"] = sum(outputs)
     return attributes
 
 

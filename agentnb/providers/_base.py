@@ -167,9 +167,10 @@ class Provider(abc.ABC):
     title: ClassVar[str]
     """Human name, e.g. ``"SeekrFlow"``."""
     known_as: str | None = None
-    """How the person knows the platform this provider talks to, set by the connection that
-    made it (``"the built-in local server"``, ``"connection 'prod' (SeekrFlow)"``); messages
-    name it so (:attr:`named`) rather than by a dialect the person may never have chosen."""
+    """How the person knows the platform this provider talks to: set by a client made for a
+    named connection (``"connection 'prod' (SeekrFlow)"``) and by the built-in server's
+    connection (``"the built-in local server"``); messages name it so (:attr:`named`) rather
+    than by a dialect the person may never have chosen."""
     default_base_url: ClassVar[str | None] = None
     """The platform's public base URL, when it has one."""
     resume_mode: ClassVar[ResumeMode] = "last-event-id"
@@ -272,7 +273,7 @@ class Provider(abc.ABC):
         return request
 
     @abc.abstractmethod
-    def stream_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
         """The request that starts the run's event stream."""
 
     def resume_request(
@@ -290,7 +291,7 @@ class Provider(abc.ABC):
                 ref = RunRef(request.agent, translator.run_id, request.thread_id)
                 return self.attach_request(ref, None)
             return None
-        first = self.stream_request(request)
+        first = self.stream_http_request(request)
         return HttpRequest(
             first.method,
             first.path,
@@ -349,7 +350,7 @@ class Provider(abc.ABC):
         """Why a run on ``thread_id`` cannot start from the thread's state before one of its
         turns (:attr:`RunRequest.fork <agentnb.RunRequest>`, a chat cell's Retry and Edit):
         such a retry continues the thread, which then holds both attempts. None when it can:
-        ``prepare`` and ``stream_request`` then honour ``request.fork``. Default: the
+        ``prepare`` and ``stream_http_request`` then honour ``request.fork``. Default: the
         platform keeps the thread and offers no way to branch it."""
         return (
             f"{self.named} keeps the conversation on its side and cannot start a thread "

@@ -277,7 +277,7 @@ class OpenAI(ClientThreadProvider):
             if not media.type.startswith("image/"):
                 raise ConfigurationError(f"{self.named} takes image media only, not {media.type!r}")
 
-    def stream_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
         messages: list[_Obj] = []
         if self.system:
             messages.append({"role": "system", "content": self.system})

@@ -59,7 +59,7 @@ def test_limit_zero_means_no_rows_and_all_means_every_row(tmp_path: Path) -> Non
     assert "0 runs" in cli("runs", "--db", str(db), "--limit", "0").stderr
     assert "20 runs" in cli("runs", "--db", str(db)).stderr
     assert "25 runs" in cli("runs", "--db", str(db), "--all").stderr
-    from agentnb._history._tables import RunFilter
+    from agentnb._history._run_filter import RunFilter
 
     with agentnb.HistoryStore(db) as store:
         assert len(store.runs(RunFilter.build(limit=0))) == 0

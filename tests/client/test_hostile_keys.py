@@ -289,7 +289,7 @@ async def test_a_status_error_keeps_no_key_in_its_response_request(provider: str
     with HostileServer(echo_401) as srv:
         async with client(provider, srv.url, KEY) as c:
             run_request = build_request("agent", "hi")
-            request = c.transport.build(c.provider.stream_request(run_request), accept="*/*")
+            request = c.transport.build(c.provider.stream_http_request(run_request), accept="*/*")
             response = await c.transport.send(request, stream=True)
             with pytest.raises(AuthenticationError) as caught:
                 await c.transport.check_status(response)

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from agentnb._display.history_columns import full_time, short_time
 from agentnb._history import RunHistory
-from agentnb._history._text_table import full_time, short_time
 
 NOW = time.time()
 

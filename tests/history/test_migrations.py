@@ -16,8 +16,8 @@ from genai_prices import calc_price
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
 from agentnb._history import MIGRATIONS, HistoryStore
-from agentnb._history._store import applied_migrations, apply_migrations
-from agentnb._history._tables import RunFilter
+from agentnb._history._migrations import applied_migrations, apply_migrations
+from agentnb._history._run_filter import RunFilter
 from agentnb.events import RunCompleted, TextDelta, Usage
 
 ALL = [migration.__name__ for migration in MIGRATIONS]
@@ -88,6 +88,8 @@ SAMPLE_TOOL_CALL: dict[str, Any] = {
     "model": "gpt-4o-mini",
     "cost_usd": 0.0000108,
     "cost_source": "genai-prices",
+    "arguments_changed": 1,
+    "protocol_error": "its arguments (or name) changed after they were shown for approval",
 }
 
 

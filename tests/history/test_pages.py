@@ -14,16 +14,18 @@ import pytest
 from agentnb_testing import history_id, history_records
 
 from agentnb import ConfigurationError, RunHistory
+from agentnb._display.history_columns import page_rows
 from agentnb._history import HistoryStore
 from agentnb._history._pages import (
     MAX_PAGE_SIZE,
     PAGE_COLUMNS,
     MemoryPages,
+    Page,
     PageQuery,
     StorePages,
     run_pages,
 )
-from agentnb._history._tables import RunFilter
+from agentnb._history._run_filter import RunFilter
 
 NOW = time.time()
 COUNT = 120
@@ -36,13 +38,14 @@ def store(tmp_path: Path) -> Iterator[HistoryStore]:
         yield opened
 
 
-def ids(page: object) -> list[int]:
-    return [int(row["id"][:8], 16) for row in page.rows]  # type: ignore[attr-defined]
+def ids(page: Page) -> list[int]:
+    return [int(local_id[:8], 16) for local_id in page.local_ids]
 
 
-def column(page: object, title: str) -> list[str]:
-    i = page.columns.index(title)  # type: ignore[attr-defined]
-    return [row["cells"][i][0] for row in page.rows]  # type: ignore[attr-defined]
+def column(page: Page, title: str) -> list[str]:
+    """The texts the view shows in that column of the page."""
+    i = page.columns.index(title)
+    return [row["cells"][i][0] for row in page_rows(page.values, page.columns, time.time())]
 
 
 def both(store: HistoryStore, where: RunFilter | None = None) -> tuple[StorePages, MemoryPages]:
@@ -69,7 +72,7 @@ def test_paging_forward_and_a_short_last_page(store: HistoryStore) -> None:
         assert ids(source.page(PageQuery.build(offset=20, limit=50))) == list(range(20, 70))
         last = source.page(PageQuery.build(offset=100, limit=50))
         assert ids(last) == list(range(100, COUNT)) and last.total == COUNT
-        assert source.page(PageQuery.build(offset=500)).rows == []
+        assert source.page(PageQuery.build(offset=500)).local_ids == []
 
 
 @pytest.mark.parametrize("title", [c.title for c in PAGE_COLUMNS if c.title != "match"])
@@ -81,7 +84,7 @@ def test_every_column_sorts_the_same_in_sqlite_and_in_memory(
     query = PageQuery.build(sort=title, descending=descending, limit=MAX_PAGE_SIZE)
     in_sql, in_memory = pages.page(query), memory.page(query)
     assert ids(in_sql) == ids(in_memory)
-    assert len(in_sql.rows) == COUNT
+    assert len(in_sql.local_ids) == COUNT
 
 
 def test_sorting_by_tokens_puts_empty_values_first_going_up(store: HistoryStore) -> None:
@@ -160,7 +163,7 @@ def test_search_ranks_and_shows_where_the_words_are(store: HistoryStore) -> None
     combined = pages.page(PageQuery.build(search="nvda", filters={"agent": "finance"}))
     assert ids(combined) == [i for i in expected if i % 4 == 0][:20]
     nothing = pages.page(PageQuery.build(search="zebra"))
-    assert nothing.total == 0 and nothing.rows == []
+    assert nothing.total == 0 and nothing.local_ids == []
 
 
 def test_a_searched_history_pages_within_its_search(store: HistoryStore) -> None:

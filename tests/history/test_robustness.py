@@ -28,7 +28,7 @@ from agentnb._core.exceptions import ConfigurationError
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run, RunErrorInfo
 from agentnb._history import HistoryError, HistoryStore, close_default_stores, runs
-from agentnb._history._tables import RunFilter
+from agentnb._history._run_filter import RunFilter
 from agentnb.events import (
     RunCompleted,
     RunStarted,

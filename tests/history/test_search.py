@@ -22,8 +22,8 @@ from agentnb._core.exceptions import ConfigurationError
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
 from agentnb._history import MIGRATIONS, HistoryError, HistoryStore, close_default_stores
-from agentnb._history._store import apply_migrations
-from agentnb._history._tables import RunFilter, search_query
+from agentnb._history._migrations import apply_migrations
+from agentnb._history._run_filter import RunFilter, search_query
 from agentnb.events import RunCompleted, RunStarted, TextDelta, ToolCallFinished, ToolCallStarted
 
 BEFORE_SEARCH = [m.__name__ for m in MIGRATIONS].index("m007_search")
@@ -339,7 +339,9 @@ def test_a_file_without_the_index_says_why(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite3"
     HistoryStore(path).close()
     db = sqlite3.connect(path, isolation_level=None)  # as a SQLite without FTS5 leaves it
-    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+    for (name,) in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'runs_search%'"
+    ).fetchall():
         db.execute(f"DROP TRIGGER {name}")
     db.execute("DROP TABLE runs_search")
     db.close()

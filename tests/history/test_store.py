@@ -28,8 +28,8 @@ from agentnb._history import (
     runs,
 )
 from agentnb._history._records import RUN_COLUMNS, host_of, redact_error
-from agentnb._history._store import store_error
-from agentnb._history._tables import RunFilter
+from agentnb._history._run_filter import RunFilter
+from agentnb._history._sqlite_errors import store_error
 from agentnb.events import (
     ReasoningDelta,
     RunCompleted,

@@ -20,8 +20,8 @@ from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
 from agentnb._history import HistoryStore, RunRecord, close_default_stores
 from agentnb._history._records import RUN_COLUMNS
+from agentnb._history._run_filter import RunFilter
 from agentnb._history._summary_sql import ROLLUP_KEYS, ROLLUP_TABLE
-from agentnb._history._tables import RunFilter
 from agentnb.events import RunCompleted, TextDelta, Usage
 
 STATUSES = ("completed", "completed", "failed", "cancelled", "interrupted", "running", "paused")

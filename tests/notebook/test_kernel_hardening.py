@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from agentnb._history import HistoryStore
-from agentnb._history._store import ORPHAN_MESSAGE
+from agentnb._history._writer import ORPHAN_MESSAGE
 from agentnb.server import ServerHandle
 
 pytestmark = [

@@ -1,7 +1,9 @@
 """A real collector: Arize Phoenix (its own venv, ``.tools/phoenix``, made by
-``scripts/test.sh``) started on 127.0.0.1 with local storage; agentnb exports a run to it over
-OTLP/HTTP, the spans are read back through Phoenix's REST API, and its UI is photographed in
-Chromium. Nothing leaves the machine (Phoenix's telemetry and external resources are off).
+``scripts/test.sh``) started on 127.0.0.1 with local storage; agentnb exports runs to it over
+OTLP/HTTP, the spans are read back through Phoenix's REST API, its own token and cost totals
+(per trace, session and project) through its GraphQL API, and its UI is photographed in
+Chromium. Nothing leaves the machine (Phoenix's telemetry, external resources, assistant and
+MCP server are off).
 
 Skipped when ``.tools/phoenix`` is absent, except under CI (``CI`` set), where that fails.
 The screenshot goes to ``test-artifacts/phoenix-trace.png``; with
@@ -10,7 +12,9 @@ The screenshot goes to ``test-artifacts/phoenix-trace.png``; with
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -20,10 +24,15 @@ from typing import Any
 import httpx
 import pytest
 from agentnb_testing import free_port, serving
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from playwright.sync_api import sync_playwright
 
 import agentnb
 from agentnb import AgentClient
+from agentnb._history import HistoryStore, close_default_stores, default_store
 from agentnb._tracing import configure_tracing, flush_tracing
 from agentnb.server import start_server
 
@@ -33,6 +42,10 @@ ARTIFACTS = REPO / "test-artifacts"
 DOCS_IMAGE = REPO / "docs" / "img" / "phoenix-trace.png"
 QUESTION = "What is NVDA trading at, and how did it move this week?"
 STARTUP_SECONDS = 240.0
+STARTS = 3
+"""Phoenix binds two ports picked free beforehand (HTTP and OTLP/gRPC, the latter on every
+interface: it cannot be turned off); another process may take one first, and Phoenix then
+exits at startup: it is started again on other ports, at most this many times in all."""
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -46,6 +59,9 @@ def phoenix_env(working_dir: Path, port: int) -> dict[str, str]:
         PHOENIX_GRPC_PORT=str(free_port()),
         PHOENIX_TELEMETRY_ENABLED="false",
         PHOENIX_ALLOW_EXTERNAL_RESOURCES="false",
+        PHOENIX_DISABLE_AGENT_ASSISTANT="true",
+        PHOENIX_AGENTS_DISABLE_GITHUB="true",
+        PHOENIX_ENABLE_MCP_SERVER="false",
     )
     return env
 
@@ -58,17 +74,28 @@ def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(f"{reason}: CI must run the real-collector test")
         pytest.skip(reason)
-    working_dir = tmp_path_factory.mktemp("phoenix")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with serving(
-        [str(PHOENIX), "serve"],
-        ready_url=f"{url}/healthz",
-        log_path=working_dir / "phoenix.log",
-        env=phoenix_env(working_dir, port),
-        startup_seconds=STARTUP_SECONDS,
-    ):
-        yield url
+    for attempt in range(1, STARTS + 1):
+        working_dir = tmp_path_factory.mktemp("phoenix")
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = serving(
+            [str(PHOENIX), "serve"],
+            ready_url=f"{url}/healthz",
+            log_path=working_dir / "phoenix.log",
+            env=phoenix_env(working_dir, port),
+            startup_seconds=STARTUP_SECONDS,
+        )
+        try:
+            server.__enter__()
+        except RuntimeError as exc:  # a free port taken by someone else before Phoenix bound it
+            if attempt == STARTS or " exited " not in str(exc):
+                raise
+            continue
+        try:
+            yield url
+        finally:
+            server.__exit__(None, None, None)
+        return
 
 
 def spans_of_trace(phoenix: str, trace_id: str, expected: int) -> list[dict[str, Any]]:
@@ -107,7 +134,7 @@ def photograph_trace(url: str, expect: list[str]) -> Path:
             for text in expect:
                 page.get_by_text(text, exact=True).first.wait_for(timeout=30_000)
             page.get_by_role("tab", name="Attributes").click()
-            page.get_by_text("llm.token_count.total", exact=True).wait_for(timeout=30_000)
+            page.get_by_text("agentnb.usage.cost_usd", exact=True).wait_for(timeout=30_000)
             page.screenshot(path=str(shot))
         finally:
             browser.close()
@@ -115,7 +142,9 @@ def photograph_trace(url: str, expect: list[str]) -> Path:
 
 
 @pytest.mark.usefixtures("tracing_seam")
-def test_phoenix_shows_the_run_its_tool_calls_and_its_tokens(phoenix: str) -> None:
+def test_phoenix_shows_the_run_its_model_calls_its_tool_calls_and_its_tokens(
+    phoenix: str,
+) -> None:
     agents = start_server()  # paced like a real agent, so the trace has real durations
     try:
         status = configure_tracing(endpoint=phoenix, content=True)
@@ -128,20 +157,22 @@ def test_phoenix_shows_the_run_its_tool_calls_and_its_tokens(phoenix: str) -> No
         agents.stop()
     run = handle.run
     assert run.usage is not None and len(run.tool_calls) >= 2
-    spans = spans_of_trace(phoenix, _trace_id_of(phoenix, run.local_id), 1 + len(run.tool_calls))
+    spans = spans_of_trace(phoenix, _trace_id_of(phoenix, run.local_id), 2 + len(run.tool_calls))
     [root] = [s for s in spans if s["parent_id"] is None]
     attributes = root["attributes"]
     assert (root["name"], root["span_kind"]) == ("invoke_agent finance_agent", "AGENT")
-    assert attributes["gen_ai.usage.input_tokens"] == run.usage.prompt_tokens
-    assert attributes["gen_ai.usage.output_tokens"] == run.usage.completion_tokens
-    assert attributes["llm.token_count.total"] == run.usage.total_tokens  # Phoenix's own reading
     assert attributes["gen_ai.conversation.id"] == run.thread_id == attributes["session.id"]
-    tools = sorted((s for s in spans if s is not root), key=lambda s: s["start_time"])
-    assert [(s["name"], s["span_kind"], s["parent_id"]) for s in tools] == [
-        (f"execute_tool {c.name}", "TOOL", root["context"]["span_id"]) for c in run.tool_calls
+    assert attributes["input.value"] == QUESTION and attributes["output.value"] == run.text
+    [model] = [s for s in spans if s["span_kind"] == "LLM"]
+    assert (model["name"], model["parent_id"]) == ("chat gpt-4o-mini", root["context"]["span_id"])
+    assert model["attributes"]["llm.token_count.prompt"] == run.usage.prompt_tokens
+    assert model["attributes"]["llm.token_count.total"] == run.usage.total_tokens
+    tools = sorted((s for s in spans if s["span_kind"] == "TOOL"), key=lambda s: s["start_time"])
+    assert [(s["name"], s["parent_id"]) for s in tools] == [
+        (f"execute_tool {c.name}", root["context"]["span_id"]) for c in run.tool_calls
     ]
     page = f"{phoenix}/projects/{project_id(phoenix)}/traces/{root['context']['trace_id']}"
-    shot = photograph_trace(page, [tools[0]["name"], tools[-1]["name"]])
+    shot = photograph_trace(page, [model["name"], tools[0]["name"], tools[-1]["name"]])
     if os.environ.get("AGENTNB_DOCS_SCREENSHOTS") == "1":
         DOCS_IMAGE.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, DOCS_IMAGE)
@@ -158,3 +189,231 @@ def _trace_id_of(phoenix: str, local_id: str) -> str:
                     return str(span["context"]["trace_id"])
         time.sleep(0.5)
     pytest.fail("Phoenix never listed the run's span")
+
+
+TOTALS_PROJECT = "agentnb-totals"
+PROBE_PROJECT = "agentnb-probe"
+CUSTOM_MODEL = "gpt-4o"  # the structured agent's
+CUSTOM_PRICE = {"input_mtok": 7.0, "output_mtok": 21.0}  # not gpt-4o's list price
+CREATE_MODEL = """
+mutation ($input: CreateModelMutationInput!) { createModel(input: $input) { model { id } } }
+"""
+TRACE_COST = """
+query ($traceId: ID!) {
+  projects { edges { node { name trace(traceId: $traceId) { costSummary { total { cost } } } } } }
+}
+"""
+TOTALS_QUERY = """
+query {
+  projects { edges { node {
+    name tokenCountPrompt tokenCountCompletion tokenCountTotal
+    costSummary { total { cost } }
+    sessions(first: 100) { edges { node {
+      sessionId tokenUsage { prompt completion total } costSummary { total { cost } }
+    } } }
+    spans(first: 1000) { edges { node {
+      parentId attributes
+      cumulativeTokenCountPrompt cumulativeTokenCountCompletion cumulativeTokenCountTotal
+      trace { costSummary { total { cost } } }
+    } } }
+  } } }
+}
+"""
+"""Phoenix's own figures: the project's token counts and cost, each session's, and each
+trace's (its root span's cumulative token counts, the trace's cost summary)."""
+
+Totals = dict[str, float]
+
+
+@pytest.fixture
+def fresh_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HistoryStore]:
+    """The default history, in a file of this test's (so runs() holds this test's runs)."""
+    close_default_stores()
+    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "history.sqlite3"))
+    store = default_store()
+    assert store is not None
+    try:
+        yield store
+    finally:
+        close_default_stores()
+
+
+@pytest.mark.usefixtures("tracing_seam")
+def test_phoenix_totals_equal_the_historys_for_traces_sessions_and_the_project(
+    phoenix: str, fresh_history: HistoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Phoenix counts and prices only LLM-kind spans that name their model: each run's usage
+    must reach it as one such span, and a sub-agent's usage (already in its run's) must not
+    be counted again. Several models (one Phoenix has no price for), tool calls, sub-agents
+    reporting their own usage, reasoning tokens, and a conversation of two turns. One model
+    has a custom price, added to Phoenix's models as docs/tracing.md says."""
+    price_in_phoenix(phoenix, CUSTOM_MODEL, CUSTOM_PRICE)
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", f"openinference.project.name={TOTALS_PROJECT}")
+    agents = start_server(delay_ms=0)
+    try:
+        agentnb.set_prices({CUSTOM_MODEL: CUSTOM_PRICE})
+        configure_tracing(endpoint=phoenix)
+
+        def client(dialect: str) -> AgentClient:
+            return AgentClient(dialect, base_url=agents.url_for(dialect), api_key=agents.api_key)
+
+        client("operativus").run("finance_agent", QUESTION)  # gpt-4o-mini, two tool calls
+        client("langgraph").run("research_team", "Compare NVDA and AAPL this week")
+        client("openai-responses").run("finance_agent", QUESTION)  # reasoning tokens
+        client("openai").run("structured", "NVDA as JSON")  # gpt-4o, at the custom price
+        client("runtools").run("echo", "hello")  # a model no one has a price for
+        writer = client("seekrflow")
+        first = writer.run("writer", "Write a haiku about the market")
+        second = writer.run("writer", "Now one about bonds", thread_id=first.thread_id)
+        assert flush_tracing(timeout=30)
+    finally:
+        agents.stop()
+        agentnb.set_prices(None)
+    assert fresh_history.flush(timeout=30)
+    rows = agentnb.runs().to_dicts()
+    assert len(rows) == 7 and {row["status"] for row in rows} == {"completed"}
+    sources = {row["model"]: row["cost_source"] for row in rows}
+    assert (sources[CUSTOM_MODEL], sources["gpt-4o-mini"]) == ("custom", "genai-prices")
+    assert any(call.total_tokens for call in agentnb.runs().tool_calls())  # sub-agents
+    assert second.thread_id == first.thread_id is not None  # one session of two turns
+    expected = history_totals(rows)
+    assert expected["project cost"] > 0 and expected[f"session {first.thread_id} total"] > 0
+
+    seen = phoenix_totals(phoenix, TOTALS_PROJECT)
+    deadline = time.monotonic() + 60  # Phoenix inserts spans, then their costs, in batches
+    while seen != pytest.approx(expected, rel=1e-9, abs=1e-12) and time.monotonic() < deadline:
+        time.sleep(1)
+        seen = phoenix_totals(phoenix, TOTALS_PROJECT)
+    assert seen == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def price_in_phoenix(phoenix: str, model: str, price: dict[str, float]) -> None:
+    """Add ``model``'s custom price to Phoenix's models (what Settings → Models → Add new
+    model does), and wait until Phoenix prices with it: it reloads its models every few
+    seconds, and prices a span when it arrives."""
+    costs = [
+        {"tokenType": "input", "costPerMillionTokens": price["input_mtok"], "kind": "PROMPT"},
+        {"tokenType": "output", "costPerMillionTokens": price["output_mtok"], "kind": "COMPLETION"},
+    ]
+    model_input = {
+        "name": f"{model} (custom)",
+        "namePattern": f"^{re.escape(model)}$",
+        "costs": costs,
+    }
+    reply = httpx.post(
+        f"{phoenix}/graphql",
+        json={"query": CREATE_MODEL, "variables": {"input": model_input}},
+        timeout=30,
+    )
+    assert reply.status_code == 200 and "errors" not in reply.json(), reply.text
+    provider = TracerProvider(
+        resource=Resource.create({"openinference.project.name": PROBE_PROJECT})
+    )
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(f"{phoenix}/v1/traces")))
+    probe = {"openinference.span.kind": "LLM", "llm.model_name": model}
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline:  # a million prompt tokens cost input_mtok
+            with provider.get_tracer("probe").start_as_current_span(
+                "probe", attributes={**probe, "llm.token_count.prompt": 1_000_000}
+            ) as span:
+                trace_id = format(span.get_span_context().trace_id, "032x")
+            if probed_cost(phoenix, trace_id) == pytest.approx(price["input_mtok"]):
+                return
+    finally:
+        provider.shutdown()
+    pytest.fail(f"Phoenix did not price {model} at the custom price within 90 s")
+
+
+def probed_cost(phoenix: str, trace_id: str) -> float | None:
+    """The probe trace's cost once Phoenix has stored it (None if not within 10 s)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        reply = httpx.post(
+            f"{phoenix}/graphql",
+            json={"query": TRACE_COST, "variables": {"traceId": trace_id}},
+            timeout=30,
+        )
+        projects = [edge["node"] for edge in reply.json()["data"]["projects"]["edges"]]
+        for project in projects:
+            if project["name"] == PROBE_PROJECT and project["trace"] is not None:
+                cost = project["trace"]["costSummary"]["total"]["cost"]
+                if cost is not None:
+                    return float(cost)
+        time.sleep(0.5)
+    return None
+
+
+def history_totals(rows: list[dict[str, Any]]) -> Totals:
+    """What runs() says each run, each thread and all of them used and cost, keyed as
+    :func:`phoenix_totals` keys Phoenix's figures (an unknown cost counts as nothing)."""
+    groups: dict[str, list[dict[str, Any]]] = {"project": rows}
+    for row in rows:
+        groups.setdefault(f"trace {row['local_id']}", []).append(row)
+        if row["thread_id"] is not None:
+            groups.setdefault(f"session {row['thread_id']}", []).append(row)
+    totals: Totals = {}
+    for group, members in groups.items():
+        for column, name in (
+            ("prompt_tokens", "prompt"),
+            ("completion_tokens", "completion"),
+            ("total_tokens", "total"),
+            ("cost_usd", "cost"),
+        ):
+            totals[f"{group} {name}"] = float(sum(row[column] or 0 for row in members))
+    return totals
+
+
+def phoenix_totals(phoenix: str, project_name: str) -> Totals:
+    """Phoenix's own token counts and costs for ``project_name``: the project's, each
+    session's, and each trace's (named by the agentnb run id on its root span)."""
+    reply = httpx.post(f"{phoenix}/graphql", json={"query": TOTALS_QUERY}, timeout=30)
+    reply.raise_for_status()
+    assert "errors" not in reply.json(), reply.json()
+    projects = [edge["node"] for edge in reply.json()["data"]["projects"]["edges"]]
+    found = [p for p in projects if p["name"] == project_name]
+    if not found:
+        return {}
+    project = found[0]
+    totals: Totals = {}
+
+    def add(group: str, prompt: Any, completion: Any, total: Any, cost: Any) -> None:
+        for name, value in (
+            ("prompt", prompt),
+            ("completion", completion),
+            ("total", total),
+            ("cost", cost),
+        ):
+            totals[f"{group} {name}"] = float(value or 0)
+
+    add(
+        "project",
+        project["tokenCountPrompt"],
+        project["tokenCountCompletion"],
+        project["tokenCountTotal"],
+        project["costSummary"]["total"]["cost"],
+    )
+    for edge in project["sessions"]["edges"]:
+        session = edge["node"]
+        usage = session["tokenUsage"]
+        cost = session["costSummary"]["total"]["cost"]
+        add(
+            f"session {session['sessionId']}",
+            usage["prompt"],
+            usage["completion"],
+            usage["total"],
+            cost,
+        )
+    for edge in project["spans"]["edges"]:
+        span = edge["node"]
+        if span["parentId"] is not None:
+            continue
+        run_id = json.loads(span["attributes"]).get("agentnb", {}).get("run", {}).get("id")
+        add(
+            f"trace {run_id}",
+            span["cumulativeTokenCountPrompt"],
+            span["cumulativeTokenCountCompletion"],
+            span["cumulativeTokenCountTotal"],
+            span["trace"]["costSummary"]["total"]["cost"],
+        )
+    return totals

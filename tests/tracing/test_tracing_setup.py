@@ -84,8 +84,11 @@ async def test_spans_go_over_otlp_http_to_the_collector_named(server: ServerHand
     [root] = [span for span in collector.spans if span.name == "invoke_agent finance_agent"]
     assert root.resource["service.name"] == "agentnb-test"
     assert root.attributes["agentnb.run.id"] == run.local_id
-    assert root.attributes["gen_ai.usage.output_tokens"] == run.usage.completion_tokens  # type: ignore[union-attr]
-    tools = [span for span in collector.spans if span.parent_span_id == root.span_id]
+    [chat] = [span for span in collector.spans if span.name == "chat gpt-4o-mini"]
+    assert chat.parent_span_id == root.span_id
+    assert chat.attributes["gen_ai.usage.output_tokens"] == run.usage.completion_tokens  # type: ignore[union-attr]
+    tools = [span for span in collector.spans if span.name.startswith("execute_tool")]
+    assert {span.parent_span_id for span in tools} == {root.span_id}
     assert [span.attributes["gen_ai.tool.call.id"] for span in tools] == [
         call.call_id for call in run.tool_calls
     ]
@@ -218,7 +221,7 @@ print(json.dumps([tracing_status().describe(), [s.name for s in exporter.get_fin
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [
         "on → the application's tracer provider (content off)",
-        ["invoke_agent echo"],
+        ["chat agentnb-echo", "invoke_agent echo"],
     ]
 
 

@@ -1,5 +1,6 @@
 """The span tree of real runs against the built-in server (127.0.0.1), read back from the
-SDK's in-memory exporter: a span per run, a child per tool call, GenAI attributes."""
+SDK's in-memory exporter: a span per run, a child for its model calls and one per tool call,
+GenAI and OpenInference attributes."""
 
 from __future__ import annotations
 
@@ -26,7 +27,29 @@ CONTENT_KEYS = {
     "gen_ai.output.messages",
     "gen_ai.tool.call.arguments",
     "gen_ai.tool.call.result",
+    "input.value",
+    "input.mime_type",
+    "output.value",
+    "output.mime_type",
 }
+MODEL_CALL = (
+    "gen_ai.operation.name",
+    "gen_ai.provider.name",
+    "gen_ai.request.model",
+    "gen_ai.response.model",
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.output_tokens",
+    "gen_ai.usage.cost",
+    "openinference.span.kind",
+    "llm.model_name",
+    "llm.provider",
+    "llm.token_count.prompt",
+    "llm.token_count.completion",
+    "llm.token_count.total",
+    "llm.cost.total",
+    "session.id",
+)
+"""What Phoenix, Langfuse and the GenAI conventions read as a model call."""
 
 
 def ns(seconds: float | None) -> int:
@@ -37,6 +60,20 @@ def ns(seconds: float | None) -> int:
 def the_run_span(traced: Traced) -> ReadableSpan:
     [span] = traced.named("invoke_agent")
     return span
+
+
+def the_model_call(traced: Traced, run_span: ReadableSpan) -> ReadableSpan:
+    [span] = [s for s in traced.children(run_span) if s.name.startswith("chat")]
+    return span
+
+
+def the_tool_calls(traced: Traced, run_span: ReadableSpan) -> list[ReadableSpan]:
+    return [s for s in traced.children(run_span) if s.name.startswith("execute_tool")]
+
+
+def summed(spans: list[ReadableSpan], name: str) -> int:
+    """What a collector adding ``name`` up over a trace's spans gets."""
+    return sum(int((span.attributes or {}).get(name, 0)) for span in spans)  # type: ignore[call-overload]
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -56,8 +93,8 @@ async def test_a_finance_agent_run_in_every_dialect(
         "gen_ai.provider.name": provider,
         "gen_ai.agent.name": "finance_agent",
         "gen_ai.request.stream": True,
-        "gen_ai.usage.input_tokens": run.usage.prompt_tokens,
-        "gen_ai.usage.output_tokens": run.usage.completion_tokens,
+        "openinference.span.kind": "AGENT",
+        "agent.name": "finance_agent",
         "gen_ai.response.id": run.run_id,
         "server.address": "127.0.0.1",
         "server.port": int(server.base_url.rsplit(":", 1)[1]),
@@ -68,19 +105,42 @@ async def test_a_finance_agent_run_in_every_dialect(
         "agentnb.resumes": 0,
         "agentnb.tool_calls": len(run.tool_calls),
         "gen_ai.response.model": "gpt-4o-mini",  # the model the stream named
+        "agentnb.usage.input_tokens": run.usage.prompt_tokens,
+        "agentnb.usage.output_tokens": run.usage.completion_tokens,
         "agentnb.usage.cost_usd": run.cost,  # the same figure as the Run, runs() and the cell
         "agentnb.usage.cost_source": "genai-prices",
     }
     assert run.cost is not None and run.cost > 0
     assert {name: attributes.get(name) for name in expected} == expected
     assert attributes["gen_ai.response.time_to_first_chunk"] == pytest.approx(run.ttft)
-    assert attributes.get("gen_ai.conversation.id") == run.thread_id
+    assert attributes.get("gen_ai.conversation.id") == run.thread_id == attributes.get("session.id")
     assert attributes.get("gen_ai.request.model") == (  # where the request names a model
         "finance_agent" if provider in ("openai", "openai-responses") else None
     )
     assert "error.type" not in attributes and not CONTENT_KEYS & set(attributes)
-    tools = traced.children(span)
-    assert len(traced.spans()) == 1 + len(tools)
+    assert not {name for name in attributes if name.startswith(("gen_ai.usage.", "llm.token"))}
+    model = the_model_call(traced, span)
+    assert model.name == "chat gpt-4o-mini" and model.kind is SpanKind.INTERNAL
+    assert (model.start_time, model.end_time) == (span.start_time, span.end_time)
+    assert {name: (model.attributes or {}).get(name) for name in MODEL_CALL} == {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.response.model": "gpt-4o-mini",
+        "gen_ai.usage.input_tokens": run.usage.prompt_tokens,
+        "gen_ai.usage.output_tokens": run.usage.completion_tokens,
+        "gen_ai.usage.cost": run.cost,
+        "openinference.span.kind": "LLM",
+        "llm.model_name": "gpt-4o-mini",
+        "llm.provider": "openai",
+        "llm.token_count.prompt": run.usage.prompt_tokens,
+        "llm.token_count.completion": run.usage.completion_tokens,
+        "llm.token_count.total": run.usage.total_tokens,
+        "llm.cost.total": run.cost,
+        "session.id": run.thread_id,
+    }
+    tools = the_tool_calls(traced, span)
+    assert len(traced.spans()) == 2 + len(tools)
     assert [(t.name, (t.attributes or {}).get("gen_ai.tool.call.id")) for t in tools] == [
         (f"execute_tool {call.name}", call.call_id) for call in run.tool_calls
     ]
@@ -88,6 +148,7 @@ async def test_a_finance_agent_run_in_every_dialect(
         assert tool.kind is SpanKind.INTERNAL and tool.context.trace_id == span.context.trace_id
         assert (tool.start_time, tool.end_time) == (ns(call.started_at), ns(call.finished_at))
         assert (tool.attributes or {}).get("gen_ai.operation.name") == "execute_tool"
+        assert (tool.attributes or {}).get("openinference.span.kind") == "TOOL"
         assert (tool.attributes or {}).get("agentnb.tool.status") == "succeeded"
         assert not CONTENT_KEYS & set(tool.attributes or {})
     if provider != "runagent":  # the documented runagent stream carries the answer only
@@ -179,7 +240,8 @@ async def test_content_is_recorded_only_when_asked(server: ServerHandle, traced_
         "".join(p["content"] for p in answered["parts"] if p["type"] == "reasoning")
         == run.reasoning
     )
-    for tool, call in zip(traced.children(span), run.tool_calls, strict=True):
+    assert (attributes["input.value"], attributes["output.value"]) == (QUESTION, run.text)
+    for tool, call in zip(the_tool_calls(traced, span), run.tool_calls, strict=True):
         tool_attributes = tool.attributes or {}
         assert json.loads(str(tool_attributes["gen_ai.tool.call.arguments"])) == call.arguments
         assert json.loads(str(tool_attributes["gen_ai.tool.call.result"])) == call.output
@@ -260,8 +322,13 @@ def test_a_batch_is_one_trace_under_its_own_span(server: ServerHandle, traced: T
         batch.context.trace_id
     }
     assert all(s.parent is not None and s.parent.span_id == batch.context.span_id for s in runs)
-    inputs = sum(int((s.attributes or {})["gen_ai.usage.input_tokens"]) for s in runs)  # type: ignore[arg-type]
-    assert attributes["gen_ai.usage.input_tokens"] == inputs
+    inputs = summed(traced.named("chat"), "gen_ai.usage.input_tokens")
+    assert (
+        attributes["agentnb.usage.input_tokens"]
+        == inputs
+        == sum(run.prompt_tokens or 0 for run in history)
+    )
+    assert summed(traced.spans(), "gen_ai.usage.input_tokens") == inputs  # counted once
 
 
 def test_a_run_started_each_way_is_traced_once(server: ServerHandle, traced: Traced) -> None:
@@ -275,8 +342,10 @@ async def test_a_sub_agents_call_span_carries_its_model_usage_and_cost(
     server: ServerHandle, traced: Traced
 ) -> None:
     """Where the platform gives a sub-agent's usage per call (SeekrFlow's nested chunks), the
-    call's span has the same model, tokens and cost as ``runs().tool_calls()``; a plain
-    tool's span has none."""
+    call's span has the same model, tokens and cost as ``runs().tool_calls()``, as agentnb's
+    own attributes: the run's usage holds them already, and only its model call span has
+    the attributes collectors add up, so nothing is counted twice. A plain tool's span has
+    none."""
     async with client_for(server, "seekrflow-vercel") as client:
         run = await client.run("research_team", "Compare NVDA and AAPL this week")
     spans = {
@@ -286,17 +355,17 @@ async def test_a_sub_agents_call_span_carries_its_model_usage_and_cost(
     priced = 0
     for call in run.tool_calls:
         attributes = spans[call.call_id]
+        assert not {name for name in attributes if name.startswith(("gen_ai.usage", "llm."))}
         if call.usage is None:
-            assert "gen_ai.usage.input_tokens" not in attributes
             assert "agentnb.usage.cost_usd" not in attributes
             continue
         priced += 1
         cost = price_call(call)
         assert cost.usd is not None and cost.source == "genai-prices"
         assert {
-            "gen_ai.response.model": call.model,
-            "gen_ai.usage.input_tokens": call.usage.prompt_tokens,
-            "gen_ai.usage.output_tokens": call.usage.completion_tokens,
+            "agentnb.tool.model": call.model,
+            "agentnb.usage.input_tokens": call.usage.prompt_tokens,
+            "agentnb.usage.output_tokens": call.usage.completion_tokens,
             "agentnb.usage.total_tokens": call.usage.total_tokens,
             "agentnb.usage.cost_usd": cost.usd,
             "agentnb.usage.cost_source": "genai-prices",
@@ -305,3 +374,12 @@ async def test_a_sub_agents_call_span_carries_its_model_usage_and_cost(
     run_span = dict(the_run_span(traced).attributes or {})
     assert run_span["gen_ai.response.model"] == run.model == "claude-sonnet-4-5"
     assert run_span["agentnb.usage.cost_usd"] == run.cost
+    assert run.usage is not None
+    model = dict(the_model_call(traced, the_run_span(traced)).attributes or {})
+    assert (model["llm.model_name"], model["llm.cost.total"]) == (run.model, run.cost)
+    for name, whole in (
+        ("gen_ai.usage.input_tokens", run.usage.prompt_tokens),
+        ("llm.token_count.prompt", run.usage.prompt_tokens),
+        ("llm.token_count.total", run.usage.total_tokens),
+    ):
+        assert summed(traced.spans(), name) == whole

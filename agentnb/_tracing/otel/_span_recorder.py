@@ -3,8 +3,9 @@
 Nothing is traced while the run streams. ``record_start`` only notes the caller's trace
 context (so a run started inside a ``batch(...)`` or any span of the caller's is its child:
 asyncio carries the context to agentnb's loop thread) and the request's attributes;
-``record_end`` emits the whole tree with the run's own timestamps: one ``invoke_agent`` span
-and an ``execute_tool`` child per tool call. The batch processor exports it in the
+``record_end`` emits the whole tree with the run's own timestamps: one ``invoke_agent`` span,
+a ``chat`` child with the model, usage and cost (where the platform reported usage) and an
+``execute_tool`` child per tool call. The batch processor exports it in the
 background, so a run pays a few microseconds per span and never waits on the network.
 """
 
@@ -23,6 +24,8 @@ from ..._core.secrets import redact
 from .._attributes import (
     Attributes,
     error_type,
+    model_call_attributes,
+    model_call_span_name,
     request_attributes,
     run_attributes,
     run_span_name,
@@ -74,9 +77,27 @@ class TracingRecorder:
         if run.status != "completed":
             span.set_status(Status(StatusCode.ERROR, self._run_message(run)))
         inside = trace.set_span_in_context(span, started.parent)
+        self._emit_model_calls(run, inside, start, end)
         for call in run.tool_calls:
             self._emit_tool(call, inside, start, end)
         span.end(end_time=end)
+
+    def _emit_model_calls(
+        self, run: Run, parent: otel_context.Context, run_start: int, run_end: int
+    ) -> None:
+        """The run's model calls as one span over the run (the platform reports their usage
+        per run, not when each was made)."""
+        attributes = model_call_attributes(run)
+        if attributes is None:
+            return
+        span = self._tracer.start_span(
+            model_call_span_name(run.model),
+            context=parent,
+            kind=SpanKind.INTERNAL,
+            attributes=attributes,
+            start_time=run_start,
+        )
+        span.end(end_time=run_end)
 
     def _emit_tool(
         self, call: ToolCall, parent: otel_context.Context, run_start: int, run_end: int

@@ -1,0 +1,298 @@
+"""What the run tables show of each run, and the plain text table (reprs, ``agentnb runs``).
+
+One column model serves the text table, the notebook's HTML (:mod:`.history_views`) and the
+table to browse (:func:`page_rows`, :func:`column_heads`), so all show the same columns, the
+same way:
+
+- ``started``: local time, short: ``14:03:12`` today, ``Nov 21 14:03`` earlier this year,
+  ``2023-11-14`` before; the HTML shows the full time with its UTC offset on hover.
+- ``agent``, ``status``, ``message``, ``match`` (a search's snippet), ``tokens``, ``model``,
+  ``cost`` (USD), ``secs`` (duration), ``ttft`` (seconds to the first token), ``tools``
+  (calls), ``unapproved`` (``⚠ 1``: calls that ran without the user's approval), ``error``,
+  ``thread``.
+- ``run``: the platform's run id (what the chat cell and ``agentnb run`` print), or
+  agentnb's local id when the platform gave none. Ids come last: they are for looking a run
+  up, and what is read at a glance stays in view in a narrow output.
+
+A column no shown run fills is left out. Each run is one line: text is flattened, and cut
+with an ellipsis (the text table at a column's ``chars``; the HTML by CSS, with the whole
+text on hover). Texts come from servers as often as from the user, so every character that
+would not show as itself (controls, bidi overrides, zero-width characters) is written
+``⟨U+202E⟩`` (:func:`~agentnb._core.text.visible`): nothing in a cell can reorder or hide
+text. No pandas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .._core.pricing import usd
+from .._core.text import excerpt, visible
+
+__all__ = [
+    "TABLE_COLUMNS",
+    "Cell",
+    "TableColumn",
+    "column_heads",
+    "full_time",
+    "page_rows",
+    "short_time",
+    "shown_columns",
+    "text_table",
+]
+
+EXCERPT = 40
+HOVER = 500
+"""Characters of a value kept for its hover text."""
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def short_time(seconds: float, now: float) -> str:
+    """A moment in local time, as short as it can be next to ``now``: ``14:03:12`` the same
+    day, ``Nov 21 14:03`` the same year, ``2023-11-14`` otherwise (English month names, so
+    the table reads the same in every locale)."""
+    moment, today = datetime.fromtimestamp(seconds), datetime.fromtimestamp(now)
+    if moment.date() == today.date():
+        return f"{moment:%H:%M:%S}"
+    if moment.year == today.year:
+        return f"{_MONTHS[moment.month - 1]} {moment.day:>2} {moment:%H:%M}"
+    return f"{moment:%Y-%m-%d}"
+
+
+def full_time(seconds: float) -> str:
+    """A moment in local time with its UTC offset: ``2025-11-21 14:03:12+01:00``."""
+    return datetime.fromtimestamp(seconds).astimezone().isoformat(sep=" ", timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One value as a table shows it."""
+
+    text: str = ""
+    """One line: what the table shows (before a column's cut)."""
+    full: str = ""
+    """The whole value (line breaks kept, at most ``HOVER`` characters) for hover text."""
+    key: float | None = None
+    """What sorting compares, for numbers and times (text sorts by ``text``)."""
+
+
+Columns = Mapping[str, Sequence[Any]]
+CellReader = Callable[[Columns, int, float], Cell]
+
+
+@dataclass(frozen=True, slots=True)
+class TableColumn:
+    """A column of the run tables."""
+
+    title: str
+    about: str
+    """The header's hover text."""
+    read: CellReader
+    """(history columns, row, now) → the cell."""
+    right: bool = False
+    chars: int = 0
+    """The most characters shown (0: as many as it takes); longer text ends in "…"."""
+
+
+def _text_cell(name: str) -> CellReader:
+    def read(columns: Columns, i: int, now: float) -> Cell:
+        values = columns.get(name)  # a search's snippet is the only optional column
+        return Cell() if values is None else _text(values[i])
+
+    return read
+
+
+def _text(value: Any) -> Cell:
+    whole = "" if value is None else str(value).strip()
+    if not whole:
+        return Cell()
+    full = "\n".join(visible(line) for line in whole[:HOVER].split("\n"))
+    return Cell(visible(" ".join(whole.split()))[:HOVER], full)
+
+
+def _started(columns: Columns, i: int, now: float) -> Cell:
+    seconds = columns["started_at"][i]
+    if seconds is None:
+        return Cell()
+    return Cell(short_time(seconds, now), full_time(seconds), float(seconds))
+
+
+def _run_id(columns: Columns, i: int, now: float) -> Cell:
+    return _text(columns["run_id"][i] or columns["local_id"][i])
+
+
+def _error(columns: Columns, i: int, now: float) -> Cell:
+    malformed = columns.get("malformed")  # a row of the file that was: its bad fields left out
+    if malformed is not None and malformed[i]:
+        return _text(f"malformed row: {malformed[i]}")
+    code, message = columns["error_code"][i], columns["error_message"][i]
+    cell = _text(message or code)
+    if code and message:
+        return Cell(cell.text, f"{code}: {cell.full}")
+    return cell
+
+
+def _count_cell(name: str, thousands: bool = False) -> CellReader:
+    def read(columns: Columns, i: int, now: float) -> Cell:
+        value = columns[name][i]
+        if value is None:
+            return Cell()
+        return Cell(f"{int(value):,}" if thousands else str(int(value)), key=float(value))
+
+    return read
+
+
+def _cost(columns: Columns, i: int, now: float) -> Cell:
+    value = columns["cost_usd"][i]
+    if value is None:
+        return Cell()
+    return Cell(usd(value), f"{usd(value)} ({columns['cost_source'][i]})", float(value))
+
+
+def _unapproved(columns: Columns, i: int, now: float) -> Cell:
+    count = columns["unapproved_calls"][i]
+    if not count:
+        return Cell()
+    return Cell(f"⚠ {int(count)}", f"{int(count)} tool call(s) ran without your approval", count)
+
+
+def _seconds_cell(name: str) -> CellReader:
+    def read(columns: Columns, i: int, now: float) -> Cell:
+        value = columns[name][i]
+        return Cell() if value is None else Cell(f"{value:.2f}", key=float(value))
+
+    return read
+
+
+TABLE_COLUMNS: tuple[TableColumn, ...] = (
+    TableColumn("started", "when the run started (local time)", _started),
+    TableColumn("agent", "the agent", _text_cell("agent"), chars=20),
+    TableColumn("status", "how the run ended", _text_cell("status")),
+    TableColumn("message", "the message sent", _text_cell("message"), chars=EXCERPT),
+    TableColumn(
+        "match", "where the search words are, each between « and »", _text_cell("snippet"), chars=60
+    ),
+    TableColumn("tokens", "total tokens", _count_cell("total_tokens", thousands=True), right=True),
+    TableColumn("model", "the model that ran", _text_cell("model"), chars=18),
+    TableColumn("cost", "the cost in USD (its source on hover)", _cost, right=True),
+    TableColumn("secs", "duration in seconds", _seconds_cell("duration"), right=True),
+    TableColumn("ttft", "seconds to the first token", _seconds_cell("ttft"), right=True),
+    TableColumn("tools", "tool calls", _count_cell("tool_call_count"), right=True),
+    TableColumn(
+        "unapproved",
+        "tool calls that ran without your approval (a server's own approval, a call run "
+        "although denied, or with other arguments than were shown)",
+        _unapproved,
+        right=True,
+    ),
+    TableColumn("error", "the error, for runs that did not complete", _error, chars=EXCERPT),
+    TableColumn("thread", "the thread (session) id", _text_cell("thread_id"), chars=14),
+    TableColumn("run", "the platform's run id (else agentnb's local id)", _run_id, chars=13),
+)
+"""The run tables' columns, in order."""
+_BY_TITLE = {column.title: column for column in TABLE_COLUMNS}
+
+
+def shown_columns(
+    columns: Columns, rows: Sequence[int], now: float
+) -> list[tuple[TableColumn, list[Cell]]]:
+    """Each column some of ``rows`` fills, with its cells."""
+    shown = []
+    for column in TABLE_COLUMNS:
+        cells = [column.read(columns, i, now) for i in rows]
+        if any(cell.text for cell in cells):
+            shown.append((column, cells))
+    return shown
+
+
+def column_heads(columns: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """What the table to browse needs to draw each column's head, from ``(title, type)``
+    pairs (the history's page columns: how each sorts and filters)."""
+    return [
+        {
+            "title": title,
+            "about": _BY_TITLE[title].about,
+            "type": kind,
+            "right": _BY_TITLE[title].right,
+        }
+        for title, kind in columns
+    ]
+
+
+def page_rows(columns: Columns, titles: Sequence[str], now: float) -> list[dict[str, Any]]:
+    """Each run of a page (history ``columns`` holding the page's rows) as the table to
+    browse shows it: ``{"id": local_id, "cells": [[text, hover], ...]}``, the cells in the
+    order of ``titles``."""
+    shown = [_BY_TITLE[title] for title in titles]
+    rows = []
+    for i, local_id in enumerate(columns["local_id"]):
+        cells = [column.read(columns, i, now) for column in shown]
+        rows.append({"id": str(local_id), "cells": [[cell.text, cell.full] for cell in cells]})
+    return rows
+
+
+NARROW_DROPS = ("run", "thread", "tools", "ttft", "match", "tokens", "secs")
+"""The columns a table too wide for its terminal leaves out, first to last."""
+NARROW_CHARS = {"agent": 14, "error": 28, "match": 40}
+"""Tighter caps for a table fitted to a terminal."""
+MIN_MESSAGE = 16
+"""The narrowest message column a fitted table gives before it leaves out more columns."""
+
+
+def text_table(columns: Columns, rows: Sequence[int], now: float, width: int | None = None) -> str:
+    """The given rows of history ``columns`` as an aligned table with a header line. With
+    ``width`` (a terminal's columns) every line fits in it: columns are capped tighter, the
+    least needed are left out (:data:`NARROW_DROPS`) while the message column would get
+    fewer than :data:`MIN_MESSAGE` characters, and the message takes what is left."""
+    shown = shown_columns(columns, rows, now)
+    caps = {column.title: column.chars for column, _ in shown}
+    if width is not None:
+        caps.update({title: chars for title, chars in NARROW_CHARS.items() if title in caps})
+        shown, caps["message"] = _fitted(shown, caps, len(rows), width)
+    titles = [column.title for column, _ in shown]
+    body = [
+        [
+            excerpt(cells[r].text, caps[column.title] or len(cells[r].text))
+            for column, cells in shown
+        ]
+        for r in range(len(rows))
+    ]
+    widths = [max([len(title), *(len(row[c]) for row in body)]) for c, title in enumerate(titles)]
+    right = [column.right for column, _ in shown]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            cell.rjust(width) if is_right else cell.ljust(width)
+            for cell, width, is_right in zip(cells, widths, right, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(titles), *(line(row) for row in body)])
+
+
+def _capped(text: str, cap: int) -> str:
+    return excerpt(text, cap or len(text))
+
+
+def _fitted(
+    shown: list[tuple[TableColumn, list[Cell]]], caps: dict[str, int], rows: int, width: int
+) -> tuple[list[tuple[TableColumn, list[Cell]]], int]:
+    """The columns that fit in ``width`` and the message column's width."""
+
+    def column_width(column: TableColumn, cells: list[Cell]) -> int:
+        cap = caps[column.title]
+        texts = [_capped(cells[r].text, cap) for r in range(rows)]
+        return max([len(column.title), *(len(text) for text in texts)])
+
+    drops = list(NARROW_DROPS)
+    while True:
+        others = [column_width(c, cells) for c, cells in shown if c.title != "message"]
+        room = width - sum(others) - 2 * (len(shown) - 1)
+        present = {column.title for column, _ in shown}
+        droppable = [title for title in drops if title in present]
+        if room >= MIN_MESSAGE or not droppable:
+            return shown, max(room, len("message"))
+        shown = [(c, cells) for c, cells in shown if c.title != droppable[0]]

@@ -1,0 +1,227 @@
+"""The filters ``runs()`` takes (agent, status, since, thread, limit, search), checked and
+turned into SQL: :class:`RunFilter`. Every bad value is a :class:`ConfigurationError` saying
+what is wrong, before any SQL is made; the user's words reach FTS5 quoted
+(:func:`search_query`), never as its syntax."""
+
+from __future__ import annotations
+
+import math
+import operator
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Final
+
+from .._core.exceptions import ConfigurationError
+from .._core.text import excerpt
+
+__all__ = ["STATUSES", "RunFilter", "Since", "search_query", "shown_value", "since_seconds"]
+
+STATUSES: Final = ("running", "completed", "failed", "cancelled", "interrupted")
+"""The statuses agentnb records."""
+
+SQLITE_MAX_INTEGER: Final = 2**63 - 1
+"""The largest integer SQLite stores; a larger ``limit`` means no limit."""
+
+Since = datetime | date | str | timedelta | float | int
+"""A point in time (datetime, date, ISO 8601 text, unix seconds) or a timedelta: within the
+last that long. Naive datetimes and dates are local time."""
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Which runs to read; every field None means all."""
+
+    agents: tuple[str, ...] | None = None
+    statuses: tuple[str, ...] | None = None
+    since: float | None = None
+    thread: str | None = None
+    limit: int | None = None
+    search: str | None = None
+    """An FTS5 query made from the user's words (:func:`search_query`), never their text."""
+    recorded_upto: int | None = None
+    """The highest rowid of the runs table when ``runs()`` was called: a result holds the
+    runs recorded by then, however late its rows are read (later runs have higher ones)."""
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        agent: str | Iterable[str] | None = None,
+        status: str | Iterable[str] | None = None,
+        since: Since | None = None,
+        thread: str | None = None,
+        limit: int | None = None,
+        search: str | None = None,
+    ) -> RunFilter:
+        statuses = _names(status, "status")
+        unknown = sorted(set(statuses or ()) - set(STATUSES))
+        if unknown:
+            raise ConfigurationError(
+                f"unknown run status {', '.join(map(repr, unknown))}; "
+                f"the statuses are {', '.join(STATUSES)}"
+            )
+        if thread is not None and not isinstance(thread, str):
+            raise ConfigurationError(f"thread must be a thread id (str), not {thread!r}")
+        if thread is not None:
+            _check_text(thread, "thread")
+        return cls(
+            agents=_names(agent, "agent"),
+            statuses=statuses,
+            since=since_seconds(since),
+            thread=thread,
+            limit=_limit(limit),
+            search=None if search is None else search_query(search),
+        )
+
+    def where(self) -> tuple[str, list[Any]]:
+        """The SQL ``WHERE`` clause (empty when there is no condition) and its parameters."""
+        terms, params = self.conditions()
+        return (f"WHERE {' AND '.join(terms)}" if terms else ""), params
+
+    def conditions(self, *, pinned: bool = True) -> tuple[list[str], list[Any]]:
+        """The conditions on ``runs`` columns (all must hold) and their parameters; the
+        search is not one of them (the store joins the index for it), nor the limit.
+        ``pinned=False`` leaves out ``recorded_upto`` too (a count puts it where the index
+        reads it)."""
+        terms: list[str] = []
+        params: list[Any] = []
+        for column, values in (
+            ("runs.agent", self.agents),
+            ("runs.status", self.statuses),
+        ):
+            if values is not None:
+                terms.append(f"{column} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+        if self.since is not None:
+            terms.append("runs.started_at >= ?")
+            params.append(self.since)
+        if self.thread is not None:
+            terms.append("runs.thread_id = ?")
+            params.append(self.thread)
+        if pinned and self.recorded_upto is not None:
+            terms.append("runs.rowid <= ?")
+            params.append(self.recorded_upto)
+        return terms, params
+
+
+def search_query(text: str) -> str:
+    """The FTS5 query for what a user typed: every word must occur (in any column, any
+    order, accents and case ignored); ``word*`` matches words that start with ``word``.
+
+    Each word becomes a quoted FTS5 string, so nothing the user types is FTS5 syntax
+    (``AND``, ``NEAR(``, ``"``, ``-``, ``:`` are words or punctuation like any other). A word
+    with no letter or digit (``-``, ``*``, an emoji) is left out: the index holds letters and
+    digits only, and an empty phrase would match nothing at all."""
+    if not isinstance(text, str):
+        raise ConfigurationError(f"search must be text, not {type(text).__name__}")
+    _check_text(text, "search")
+    if not text.strip():
+        raise ConfigurationError("search is empty: give one or more words to look for")
+    phrases = []
+    for word in text.replace("\x00", " ").split():  # FTS5 reads a NUL as the query's end
+        prefix = word.endswith("*")
+        core = word.rstrip("*") if prefix else word
+        if not any(char.isalnum() for char in core):
+            continue
+        quoted = '"' + core.replace('"', '""') + '"'
+        phrases.append(quoted + "*" if prefix else quoted)
+    return " ".join(phrases) if phrases else '""'
+
+
+def _names(value: str | Iterable[str] | None, what: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    try:
+        names = (value,) if isinstance(value, str) else tuple(value)
+    except TypeError:
+        names = (value,)  # type: ignore[assignment]
+    if not all(isinstance(name, str) for name in names):
+        raise ConfigurationError(f"{what} must be a name or a list of names, not {value!r}")
+    for name in names:
+        _check_text(name, what)
+    return names
+
+
+def _check_text(text: str, what: str) -> None:
+    """SQLite stores UTF-8: a string with lone surrogates cannot even be looked up."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigurationError(
+            f"{what} {text!r} is not valid text (it holds a lone surrogate)"
+        ) from None
+
+
+def _limit(limit: int | None) -> int | None:
+    """A whole number ≥ 0 (numpy integers too); one past SQLite's range means no limit."""
+    if limit is None:
+        return None
+    try:
+        whole = operator.index(limit) if not isinstance(limit, bool) else -1
+    except TypeError:
+        whole = -1
+    if whole < 0:
+        raise ConfigurationError(
+            f"limit must be a whole number ≥ 0 or None, not {shown_value(limit)}"
+        )
+    return None if whole > SQLITE_MAX_INTEGER else whole
+
+
+def since_seconds(since: Since | None) -> float | None:
+    """``since`` as unix seconds."""
+    if since is None:
+        return None
+    if isinstance(since, timedelta):
+        if since < timedelta(0):
+            raise ConfigurationError(f"since={since!r} is negative; give how far back to look")
+        return time.time() - since.total_seconds()
+    if isinstance(since, bool):
+        raise ConfigurationError(f"since must be a time, not {since!r}")
+    if isinstance(since, int | float):
+        return _unix_seconds(since)
+    if isinstance(since, str):
+        try:
+            since = datetime.fromisoformat(since.strip())
+        except ValueError:
+            raise ConfigurationError(
+                f"since={since!r} is not an ISO 8601 date or time (e.g. '2025-01-31' or "
+                "'2025-01-31T12:00:00+00:00')"
+            ) from None
+    if isinstance(since, datetime):
+        return _timestamp(since)
+    if isinstance(since, date):
+        return _timestamp(datetime(since.year, since.month, since.day))
+    raise ConfigurationError(
+        f"since must be a datetime, date, ISO 8601 string, unix seconds or timedelta, "
+        f"not {type(since).__name__}"
+    )
+
+
+def _unix_seconds(value: float) -> float:
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
+    if not math.isfinite(seconds):
+        raise ConfigurationError(
+            f"since={shown_value(value)} is not a point in time (unix seconds)"
+        )
+    return seconds
+
+
+def _timestamp(moment: datetime) -> float:
+    try:
+        return moment.timestamp()
+    except (OverflowError, OSError, ValueError) as exc:
+        raise ConfigurationError(f"since={moment!r} is out of range: {exc}") from None
+
+
+def shown_value(value: object) -> str:
+    """A short repr for an error message (a huge int has no repr at all)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"a {type(value).__name__} too long to show"
+    return excerpt(text, 60)

@@ -1,0 +1,532 @@
+"""AG-UI (``ag-ui-protocol`` 1.0): ``POST /ag-ui/{agent}`` with a ``RunAgentInput``; SSE of
+AG-UI events, each a JSON object in ``data`` whose ``type`` names it.
+
+``RUN_STARTED`` {threadId, runId} (the input's), reasoning as ``REASONING_START``,
+``REASONING_MESSAGE_START`` / ``CONTENT`` / ``END``, ``REASONING_END``; text as
+``TEXT_MESSAGE_START`` / ``CONTENT`` / ``END`` (role ``assistant``); each tool call as
+``TOOL_CALL_START`` / ``ARGS`` / ``END`` then ``TOOL_CALL_RESULT`` (content: the output as
+JSON text, or the error); ``RUN_FINISHED`` {threadId, runId, result, outcome {type:
+"success"}, usage: [TokenUsage], metadata: {followups}*}; ``RUN_ERROR`` {message, code}.
+The run's id is the input's ``runId`` (a fresh one when that id is taken or not a plain
+token). The server keeps nothing between runs, as AG-UI servers do: the conversation is the
+input's ``messages``. ``forwardedProps``: ``metadata`` (options such as ``paragraphs``),
+``responseFormat`` (a JSON schema; the structured answer is ``RUN_FINISHED.result``),
+``followups: true`` (then ``metadata.followups`` on ``RUN_FINISHED``: the event's own field for
+extra information; the 1.0 schema's events are closed to fields of their own).
+
+A call that needs a human's approval ends the response with ``RUN_FINISHED`` whose ``outcome``
+is an interrupt (``{id, reason: "tool_call", message, toolCallId, responseSchema}``, the shape
+pydantic-ai's adapter sends); the next input of the thread whose ``resume`` answers it
+(``{interruptId, status: "resolved", payload: {approved, reason}}``, or ``status:
+"cancelled"``: denied) continues the same run in a new response, opened by ``RUN_STARTED``.
+A denied call's ``TOOL_CALL_RESULT`` content is the denial. An agent's free-form question is
+an interrupt on the call that asks it (``{id, reason: "input_required", message: QUESTION,
+toolCallId}``); its ``resolved`` resume entry's ``payload`` is the answer, ``cancelled``
+declines it.
+
+Sub-agents come as AG-UI 1.0's own ``SUBAGENT_*`` events, with ``subagentRunId`` attribution.
+A call that delegates (``ToolStart.delegate``) is followed by ``SUBAGENT_STARTED``
+{subagentRunId, name, parentToolCallId (the call), parentSubagentRunId (the sub-agent that
+made the call, when it is not the top agent)}. Everything the sub-agent does carries its
+``subagentRunId``: its text and reasoning as their own messages, its tool calls (ids run-wide:
+the path of calls joined with ``/``, since sub-agents reuse their ids). When the delegating
+call ends, ``SUBAGENT_FINISHED`` {subagentRunId, result: the call's output} (or
+``SUBAGENT_ERROR`` {subagentRunId, message} when it failed) comes before its
+``TOOL_CALL_RESULT``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .._steps import (
+    AnyStep,
+    ApprovalRequest,
+    Decision,
+    Failure,
+    Finish,
+    Nested,
+    Paused,
+    Reasoning,
+    Resumed,
+    SubAgent,
+    SubAgentDone,
+    Text,
+    ToolDenied,
+    ToolEnd,
+    ToolStart,
+    run_wide_id,
+)
+from ._route_kit import (
+    AgentInput,
+    ApiError,
+    AppState,
+    ChatMessage,
+    Dialect,
+    Frame,
+    RunLog,
+    RunStart,
+    ServedDialect,
+    check_input,
+    continue_run,
+    dumps,
+    invalid,
+    new_run_id,
+    pacing_for,
+    parse_model,
+    read_json,
+    require_agent,
+    run_endpoint,
+    scalar_options,
+    wants_followups,
+)
+
+__all__ = ["AGUI", "DIALECT", "AGUIRenderer", "routes"]
+
+STREAM_HEADERS = {"Cache-Control": "no-cache"}
+Kind = Literal["text", "reasoning"]
+"""What an open message holds: the answer's text or reasoning."""
+APPROVAL_SCHEMA = {
+    "type": "object",
+    "properties": {"approved": {"type": "boolean"}, "reason": {"type": "string"}},
+    "required": ["approved"],
+}
+"""What a tool approval's resume payload holds (pydantic-ai's ``responseSchema``)."""
+
+
+class AGUIRenderer:
+    """Steps as AG-UI events; a text or reasoning message stays open until another kind of
+    step comes."""
+
+    def __init__(self, log: RunLog) -> None:
+        self.log = log
+        self.ids = (log.thread_id or "", log.id)
+        self.open: tuple[Kind, str] | None = None
+        self.count = 0
+        self.waiting: list[ApprovalRequest] = []
+        self.opened = False
+        self.subagents = SubagentEvents(log.id)
+
+    def _event(self, kind: str, **fields: Any) -> Frame:
+        return Frame(dumps({"type": kind, **fields}))
+
+    def opening(self) -> list[Frame]:
+        self.opened = True
+        thread_id, run_id = self.ids
+        return [self._event("RUN_STARTED", threadId=thread_id, runId=run_id)]
+
+    def render(self, step: AnyStep, at: float) -> list[Frame]:
+        if isinstance(step, Nested):
+            return [*self._close(), *self.subagents.render(step)]
+        if isinstance(step, ApprovalRequest):
+            self.waiting.append(step)
+            return []
+        if isinstance(step, Resumed):
+            return self.opening()
+        if isinstance(step, Reasoning | Text):
+            kind: Kind = "text" if isinstance(step, Text) else "reasoning"
+            frames = self._open(kind)
+            content = "TEXT_MESSAGE_CONTENT" if kind == "text" else "REASONING_MESSAGE_CONTENT"
+            return [*frames, self._event(content, messageId=self._message_id(), delta=step.text)]
+        frames = self._close()
+        if isinstance(step, ToolStart):
+            started = self.subagents.started((step.call_id,), step)
+            return [*frames, *self._tool_call(step), *started]
+        if isinstance(step, ToolEnd):
+            ended = self.subagents.ended((step.call_id,), step)
+            return [*frames, *ended, self._tool_result(step)]
+        if isinstance(step, ToolDenied):
+            return [*frames, self._tool_result(step)]
+        if isinstance(step, Paused):
+            return [*frames, self._interrupt()]
+        frames += self.subagents.close_all()
+        if isinstance(step, Finish):
+            return [*frames, self._finished(step)]
+        # a failure before the stream opened (a refused start) still comes inside a run
+        return [*(() if self.opened else self.opening()), *frames, self._error(step)]
+
+    def _message_id(self) -> str:
+        assert self.open is not None
+        return self.open[1]
+
+    def _open(self, kind: Kind) -> list[Frame]:
+        if self.open is not None and self.open[0] == kind:
+            return []
+        frames = self._close()
+        self.count += 1
+        message_id = f"msg_{self.log.id}_{self.count}"
+        self.open = (kind, message_id)
+        if kind == "text":
+            start = self._event("TEXT_MESSAGE_START", messageId=message_id, role="assistant")
+            return [*frames, start]
+        return [
+            *frames,
+            self._event("REASONING_START", messageId=message_id),
+            self._event("REASONING_MESSAGE_START", messageId=message_id, role="reasoning"),
+        ]
+
+    def _close(self) -> list[Frame]:
+        if self.open is None:
+            return []
+        kind, message_id = self.open
+        self.open = None
+        if kind == "text":
+            return [self._event("TEXT_MESSAGE_END", messageId=message_id)]
+        return [
+            self._event("REASONING_MESSAGE_END", messageId=message_id),
+            self._event("REASONING_END", messageId=message_id),
+        ]
+
+    def _tool_call(self, step: ToolStart) -> list[Frame]:
+        call_id = step.call_id
+        return [
+            self._event("TOOL_CALL_START", toolCallId=call_id, toolCallName=step.name),
+            self._event("TOOL_CALL_ARGS", toolCallId=call_id, delta=json.dumps(step.arguments)),
+            self._event("TOOL_CALL_END", toolCallId=call_id),
+        ]
+
+    def _tool_result(self, step: ToolEnd | ToolDenied) -> Frame:
+        if isinstance(step, ToolDenied):
+            content = step.reason or "denied"  # as pydantic-ai: the denial's reason
+        else:
+            content = step.error if step.error is not None else json.dumps(step.output)
+        return self._event(
+            "TOOL_CALL_RESULT",
+            messageId=f"result_{step.call_id}",
+            toolCallId=step.call_id,
+            content=content,
+            role="tool",
+        )
+
+    def _interrupt(self) -> Frame:
+        """The response ends as pydantic-ai's does at a call awaiting approval."""
+        thread_id, run_id = self.ids
+        interrupts = [_interrupt_of(request) for request in self.waiting]
+        self.waiting = []
+        outcome = {"type": "interrupt", "interrupts": interrupts}
+        finished = {"type": "RUN_FINISHED", "threadId": thread_id, "runId": run_id}
+        return Frame(dumps({**finished, "outcome": outcome}), ends_response=True)
+
+    def _finished(self, step: Finish) -> Frame:
+        thread_id, run_id = self.ids
+        usage = step.usage
+        token_usage = {
+            "provider": "agentnb",
+            "model": self.log.model,
+            "inputTokens": usage.prompt_tokens,
+            "outputTokens": usage.completion_tokens,
+            "totalTokens": usage.total_tokens,
+        }
+        return Frame(
+            dumps(
+                {
+                    "type": "RUN_FINISHED",
+                    "threadId": thread_id,
+                    "runId": run_id,
+                    "result": step.final_output,
+                    "outcome": {"type": "success"},
+                    "usage": [token_usage],
+                    **({"metadata": {"followups": list(step.followups)}} if step.followups else {}),
+                }
+            ),
+            terminal=True,
+        )
+
+    def _error(self, step: Failure) -> Frame:
+        error = {"type": "RUN_ERROR", "message": step.message, "code": step.code}
+        return Frame(dumps(error), terminal=True)
+
+
+def subagent_run_id(call_path: tuple[str, ...]) -> str:
+    """The invocation a delegating call started (one per call, so two analysts differ)."""
+    return f"subagent:{run_wide_id(call_path)}"
+
+
+class SubagentEvents:
+    """One run's sub-agent events; keeps each sub-agent's open text or reasoning message."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.open: dict[tuple[str, ...], tuple[Kind, str]] = {}
+        """The open message of each sub-agent, by the path of the call that started it."""
+        self.count = 0
+        self.delegated: set[tuple[str, ...]] = set()
+        """The calls that started a sub-agent, by path."""
+
+    def _event(self, kind: str, **fields: Any) -> Frame:
+        return Frame(dumps({"type": kind, **fields}))
+
+    def started(self, call_path: tuple[str, ...], step: ToolStart) -> list[Frame]:
+        """A call (of the top agent when ``call_path`` has one id) that runs a sub-agent."""
+        if step.delegate is None:
+            return []
+        self.delegated.add(call_path)
+        above = {"parentSubagentRunId": subagent_run_id(call_path[:-1])} if call_path[1:] else {}
+        return [
+            self._event(
+                "SUBAGENT_STARTED",
+                subagentRunId=subagent_run_id(call_path),
+                name=step.delegate,
+                parentToolCallId=run_wide_id(call_path),
+                **above,
+            )
+        ]
+
+    def ended(self, call_path: tuple[str, ...], step: ToolEnd) -> list[Frame]:
+        """A call ends: if it ran a sub-agent, the sub-agent's messages close and it ends."""
+        inside = [path for path in self.open if path[: len(call_path)] == call_path]
+        frames = [frame for path in inside for frame in self._close(path)]
+        if call_path not in self.delegated:
+            return frames
+        run = subagent_run_id(call_path)
+        if step.error is not None:
+            return [*frames, self._event("SUBAGENT_ERROR", subagentRunId=run, message=step.error)]
+        return [*frames, self._event("SUBAGENT_FINISHED", subagentRunId=run, result=step.output)]
+
+    def render(self, nested: Nested) -> list[Frame]:
+        where, step = nested.where, nested.step
+        if isinstance(step, Text | Reasoning):
+            return self._delta(where, step)
+        frames = self._close(where.path)
+        if isinstance(step, SubAgentDone):  # AG-UI gives a sub-agent no usage of its own
+            return frames
+        call_path = where.call_path(step.call_id)
+        attribution = {"subagentRunId": subagent_run_id(where.path)}
+        call_id = run_wide_id(call_path)
+        if isinstance(step, ToolStart):
+            name = {"toolCallId": call_id, "toolCallName": step.name, **attribution}
+            arguments = {"toolCallId": call_id, "delta": json.dumps(step.arguments)}
+            return [
+                *frames,
+                self._event("TOOL_CALL_START", **name),
+                self._event("TOOL_CALL_ARGS", **arguments, **attribution),
+                self._event("TOOL_CALL_END", toolCallId=call_id, **attribution),
+                *self.started(call_path, step),
+            ]
+        content = step.error if step.error is not None else json.dumps(step.output)
+        result = self._event(
+            "TOOL_CALL_RESULT",
+            messageId=f"result_{call_id}",
+            toolCallId=call_id,
+            content=content,
+            role="tool",
+            **attribution,
+        )
+        return [*frames, *self.ended(call_path, step), result]
+
+    def close_all(self) -> list[Frame]:
+        return [frame for path in list(self.open) for frame in self._close(path)]
+
+    def _delta(self, where: SubAgent, step: Text | Reasoning) -> list[Frame]:
+        kind: Kind = "text" if isinstance(step, Text) else "reasoning"
+        attribution = {"subagentRunId": subagent_run_id(where.path)}
+        frames: list[Frame] = []
+        current = self.open.get(where.path)
+        if current is None or current[0] != kind:
+            frames += self._close(where.path)
+            self.count += 1
+            message_id = f"msg_{self.run_id}_sub_{self.count}"
+            self.open[where.path] = (kind, message_id)
+            frames += self._opening(kind, message_id, attribution)
+        message_id = self.open[where.path][1]
+        content = "TEXT_MESSAGE_CONTENT" if kind == "text" else "REASONING_MESSAGE_CONTENT"
+        return [*frames, self._event(content, messageId=message_id, delta=step.text, **attribution)]
+
+    def _opening(self, kind: Kind, message_id: str, attribution: dict[str, str]) -> list[Frame]:
+        if kind == "text":
+            return [
+                self._event(
+                    "TEXT_MESSAGE_START", messageId=message_id, role="assistant", **attribution
+                )
+            ]
+        return [
+            self._event("REASONING_START", messageId=message_id, **attribution),
+            self._event(
+                "REASONING_MESSAGE_START", messageId=message_id, role="reasoning", **attribution
+            ),
+        ]
+
+    def _close(self, path: tuple[str, ...]) -> list[Frame]:
+        current = self.open.pop(path, None)
+        if current is None:
+            return []
+        kind, message_id = current
+        attribution = {"subagentRunId": subagent_run_id(path)}
+        if kind == "text":
+            return [self._event("TEXT_MESSAGE_END", messageId=message_id, **attribution)]
+        return [
+            self._event("REASONING_MESSAGE_END", messageId=message_id, **attribution),
+            self._event("REASONING_END", messageId=message_id, **attribution),
+        ]
+
+
+AGUI = Dialect(
+    "ag-ui", AGUIRenderer, headers=lambda log: STREAM_HEADERS, approvals=True, questions=True
+)
+
+
+def _interrupt_of(request: ApprovalRequest) -> dict[str, Any]:
+    """A tool call awaiting approval as pydantic-ai shapes it; a free-form question as an
+    ``input_required`` interrupt on the call that asks it (its message is the question, the
+    answer the payload)."""
+    if request.question is not None:
+        question = {"id": request.approval_id, "reason": "input_required"}
+        return {**question, "message": request.question, "toolCallId": request.call_id}
+    return {
+        "id": request.approval_id,
+        "reason": "tool_call",
+        "message": request.reason or f"Approve {request.name}?",
+        "toolCallId": request.call_id,
+        "responseSchema": APPROVAL_SCHEMA,
+    }
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(min_length=1)
+    role: Literal["user", "assistant", "system", "developer", "tool", "reasoning", "activity"]
+    content: Any = None
+    toolCalls: list[dict[str, Any]] | None = None
+    toolCallId: str | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        if isinstance(self.content, list):
+            return "".join(
+                part.get("text", "")
+                for part in self.content
+                if isinstance(part, dict) and part.get("type") == "text"
+            )
+        return ""
+
+    def chat_message(self) -> ChatMessage:
+        calls = tuple(self.toolCalls or ())
+        return ChatMessage(self.role, self.text(), tool_calls=calls, tool_call_id=self.toolCallId)
+
+
+class _ResumeEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    interruptId: str = Field(min_length=1)
+    status: Literal["resolved", "cancelled"]
+    payload: Any = None
+
+    def decision(self, waited: ApprovalRequest) -> Decision:
+        """A question: ``resolved`` answers it with the payload, ``cancelled`` declines it. A
+        tool call: approved only by ``resolved`` with ``payload.approved`` true (deny by
+        default, as pydantic-ai reads it)."""
+        call_id = waited.call_id
+        if waited.question is not None:
+            if self.status == "cancelled":
+                return Decision(call_id, False, "the question was declined")
+            return Decision(call_id, True, None, self.payload)
+        payload = self.payload if isinstance(self.payload, dict) else {}
+        reason = payload.get("reason")
+        approved = self.status == "resolved" and payload.get("approved") is True
+        return Decision(call_id, approved, reason if isinstance(reason, str) else None)
+
+
+class _RunAgentInput(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    threadId: str = Field(min_length=1)
+    runId: str = Field(min_length=1)
+    messages: list[_Message]
+    state: Any = None
+    tools: list[dict[str, Any]] = Field(default_factory=list)
+    context: list[dict[str, Any]] = Field(default_factory=list)
+    forwardedProps: dict[str, Any] = Field(default_factory=dict)
+    resume: list[_ResumeEntry] | None = None
+
+
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+
+_LOCATIONS = {
+    "response_format": ["body", "forwardedProps", "responseFormat"],
+    "paragraphs": ["body", "forwardedProps", "metadata", "paragraphs"],
+}
+
+
+def _last_user_message(body: _RunAgentInput) -> int:
+    last = max((i for i, m in enumerate(body.messages) if m.role == "user"), default=None)
+    if last is None:
+        raise invalid(["body", "messages"], "needs at least one message with role 'user'")
+    return last
+
+
+def _response_format(props: dict[str, Any]) -> dict[str, Any] | None:
+    schema = props.get("responseFormat")
+    if schema is not None and not isinstance(schema, dict):
+        raise invalid(_LOCATIONS["response_format"], "must be a JSON schema object")
+    return schema
+
+
+def _run_id(state: AppState, wanted: str) -> str:
+    """The input's run id, unless another run has it or it is not a plain token."""
+    if _PLAIN_ID.fullmatch(wanted) and state.runs.get(wanted) is None:
+        return wanted
+    return new_run_id()
+
+
+async def _begin(request: Request, state: AppState) -> RunStart | Response:
+    body = parse_model(_RunAgentInput, await read_json(request, state.config.max_body_bytes))
+    agent = require_agent(request.path_params["agent"])
+    if body.resume:
+        return _resume(state, body.threadId, body.resume)
+    last = _last_user_message(body)
+    props = body.forwardedProps
+    metadata = props.get("metadata")
+    options = scalar_options(metadata if isinstance(metadata, dict) else None)
+    if props.get("followups") is True:
+        options["followups"] = "true"
+    run_id = _run_id(state, body.runId)
+    agent_input = AgentInput(
+        message=body.messages[last].text(),
+        run_id=run_id,
+        history=tuple(m.chat_message() for m in body.messages[:last]),
+        response_format=_response_format(props),
+        options=options,
+        followups=wants_followups(options),
+    )
+    check_input(agent, agent_input, _LOCATIONS)
+    log = RunLog(run_id, AGUI.name, agent.name, agent_input, thread_id=body.threadId)
+    return RunStart(log, agent, pacing_for(request, state))
+
+
+def _resume(state: AppState, thread_id: str, entries: list[_ResumeEntry]) -> Response:
+    """AG-UI's resume: the thread's paused run gets the decisions and goes on."""
+    log = state.runs.latest(AGUI.name, thread_id)
+    if log is None or log.status != "paused":
+        raise ApiError(
+            409, f"thread {thread_id!r} has no run waiting on an interrupt", code="not_paused"
+        )
+    decisions = []
+    for entry in entries:
+        waited = log.approval(entry.interruptId)
+        if waited is None:
+            known = sorted(r.approval_id for r in log.pending.values())
+            raise ApiError(
+                409,
+                f"interrupt {entry.interruptId!r} is not one thread {thread_id!r} waits on "
+                f"({known})",
+                code="approval_mismatch",
+            )
+        decisions.append(entry.decision(waited))
+    return continue_run(state, AGUI, log, tuple(decisions))
+
+
+async def _run(request: Request) -> Response:
+    return await run_endpoint(request, AGUI, _begin)
+
+
+def routes() -> list[Route]:
+    return [Route("/ag-ui/{agent}", _run, methods=["POST"])]
+
+
+DIALECT = ServedDialect(("ag-ui",), routes, prefix="/ag-ui", client_options={"path": "/{agent}"})

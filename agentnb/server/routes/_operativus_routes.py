@@ -1,0 +1,276 @@
+"""Operativus: ``POST /api/agents/{agentId}/runs/stream`` (data-only ``{"event", "data",
+"timestamp"}`` frames) and the run status endpoints, which report usage.
+
+Approval (agentnb's extension: Operativus documents the ``PAUSED`` run status but not how a
+stream says so): a call that needs a human is announced by ``APPROVAL_REQUIRED`` {id, name,
+approvalId, reason, question?} (``question``: a free-form question to answer), then ``PAUSED``
+{runId, sessionId, pending} ends the response while the run's status is ``PAUSED``.
+``POST /api/agents/{agentId}/runs/{runId}/approvals`` {decisions: [{toolCallId, approved,
+reason?, answer?}]} answers with the rest of the run as a stream
+(``START`` again, then a denied call's ``TOOL_END`` {name, result: null, denied: true,
+reason, id}, ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .._steps import (
+    ApprovalRequest,
+    Decision,
+    Finish,
+    Paused,
+    Reasoning,
+    Resumed,
+    Step,
+    Text,
+    ToolDenied,
+    ToolEnd,
+    ToolStart,
+)
+from ._route_kit import (
+    AgentInput,
+    ApiError,
+    AppState,
+    Dialect,
+    Frame,
+    RunLog,
+    RunStart,
+    ServedDialect,
+    check_input,
+    continue_run,
+    dumps,
+    flat,
+    invalid,
+    iso,
+    new_run_id,
+    pacing_for,
+    parse_model,
+    read_json,
+    require_agent,
+    run_endpoint,
+    scalar_options,
+    state_of,
+)
+
+__all__ = ["DIALECT", "OPERATIVUS", "OperativusRenderer", "routes"]
+
+KIND = "operativus"
+MAX_BATCH = 100
+
+
+class OperativusRenderer:
+    """START, REASONING_DELTA, TOOL_START, TOOL_END, CONTENT_DELTA, then STOP or ERROR.
+    START/TOOL_* data is a JSON string; STOP data is ``""``, or ``{"followups": [...]}`` as a
+    JSON string when ``generateFollowups`` was true."""
+
+    def __init__(self, log: RunLog) -> None:
+        self.log = log
+
+    def _event(self, event: str, data: str, at: float, *, terminal: bool = False) -> Frame:
+        body = {"event": event, "data": data, "timestamp": int(at * 1000)}
+        return Frame(dumps(body), terminal=terminal)
+
+    def opening(self) -> list[Frame]:
+        return [self._event("START", dumps(self._ids()), self.log.created_at)]
+
+    def _ids(self) -> dict[str, Any]:
+        return {"runId": self.log.id, "sessionId": self.log.thread_id}
+
+    def render(self, step: Step, at: float) -> list[Frame]:
+        if isinstance(step, Reasoning):
+            return [self._event("REASONING_DELTA", step.text, at)]
+        if isinstance(step, Text):
+            return [self._event("CONTENT_DELTA", step.text, at)]
+        if isinstance(step, ToolStart):
+            call = {"name": step.name, "arguments": step.arguments, "id": step.call_id}
+            return [self._event("TOOL_START", dumps(call), at)]
+        if isinstance(step, ToolEnd):
+            return [self._event("TOOL_END", dumps(_tool_end(step)), at)]
+        if isinstance(step, ToolDenied):
+            denied = {"name": step.name, "result": None, "denied": True, "reason": step.reason}
+            return [self._event("TOOL_END", dumps({**denied, "id": step.call_id}), at)]
+        if isinstance(step, ApprovalRequest):
+            request = {"id": step.call_id, "name": step.name, "approvalId": step.approval_id}
+            if step.question is not None:
+                request["question"] = step.question
+            return [self._event("APPROVAL_REQUIRED", dumps({**request, "reason": step.reason}), at)]
+        if isinstance(step, Paused):
+            paused = dumps({**self._ids(), "pending": list(step.call_ids)})
+            return [Frame(self._event("PAUSED", paused, at).data, ends_response=True)]
+        if isinstance(step, Resumed):
+            return [self._event("START", dumps(self._ids()), at)]
+        if isinstance(step, Finish):
+            data = dumps({"followups": list(step.followups)}) if step.followups else ""
+            return [self._event("STOP", data, at, terminal=True)]
+        return [self._event("ERROR", step.message, at)]
+
+
+def _tool_end(step: ToolEnd) -> dict[str, Any]:
+    if step.error is not None:
+        return {"name": step.name, "result": None, "error": step.error, "id": step.call_id}
+    return {"name": step.name, "result": step.output, "id": step.call_id}
+
+
+OPERATIVUS = Dialect("operativus", flat(OperativusRenderer), approvals=True, questions=True)
+
+
+class _Media(BaseModel):
+    type: str
+    data: str
+
+
+class _Options(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    maxTokens: int | None = Field(default=None, ge=1)
+
+
+class _Body(BaseModel):
+    message: str
+    sessionId: str | None = Field(default=None, min_length=1)
+    userId: str | None = None
+    orgId: str | None = None
+    generateFollowups: bool = False
+    media: list[_Media] | None = None
+    options: _Options | None = None
+    responseFormat: dict[str, Any] | None = None
+    metadata: dict[str, str] | None = None  # agentnb extension
+
+
+_LOCATIONS = {
+    "response_format": ["body", "responseFormat"],
+    "paragraphs": ["body", "metadata", "paragraphs"],
+}
+
+
+async def _begin(request: Request, state: AppState) -> RunStart:
+    body = parse_model(_Body, await read_json(request, state.config.max_body_bytes))
+    agent = require_agent(request.path_params["agent_id"])
+    session = state.conversations.get_or_create(KIND, body.sessionId)
+    extra = body.options.model_extra if body.options is not None else None
+    run_id = new_run_id()
+    agent_input = AgentInput(
+        message=body.message,
+        run_id=run_id,
+        history=session.history(),
+        response_format=body.responseFormat,
+        options=scalar_options(extra, body.metadata),
+        followups=body.generateFollowups,
+    )
+    check_input(agent, agent_input, _LOCATIONS)
+    details = {
+        "userId": body.userId,
+        "orgId": body.orgId,
+        "options": body.options.model_dump() if body.options else None,
+    }
+    log = RunLog(
+        run_id,
+        OPERATIVUS.name,
+        agent.name,
+        agent_input,
+        thread_id=session.id,
+        conversation=session,
+        details=details,
+    )
+    return RunStart(log, agent, pacing_for(request, state))
+
+
+async def _stream(request: Request) -> Response:
+    return await run_endpoint(request, OPERATIVUS, _begin)
+
+
+def _agent_run(log: RunLog) -> dict[str, Any]:
+    usage = log.usage()
+    failure = log.failure()
+    finish = log.finish_step()
+    return {
+        "id": log.id,
+        "agentId": log.agent,
+        "sessionId": log.thread_id,
+        "userId": log.details.get("userId"),
+        "orgId": log.details.get("orgId"),
+        "status": log.status.upper(),
+        "createdAt": iso(log.created_at),
+        "startedAt": iso(log.created_at),
+        "completedAt": iso(log.finished_at),
+        "output": log.answer_text() if log.status == "completed" else None,
+        "error": failure.message if failure is not None else None,
+        "usage": usage.as_camel() if usage is not None else None,
+        "model": log.model,
+        "executionTime": log.execution_time(),
+        "followups": list(finish.followups) if finish is not None else [],
+    }
+
+
+def _owned_run(state: AppState, agent: str, run_id: str) -> RunLog | None:
+    log = state.runs.get(run_id)
+    if log is None or log.dialect != OPERATIVUS.name or log.agent != agent:
+        return None
+    return log
+
+
+async def _status(request: Request) -> Response:
+    state = state_of(request)
+    agent = require_agent(request.path_params["agent_id"]).name
+    run_id = request.path_params["run_id"]
+    log = _owned_run(state, agent, run_id)
+    if log is None:
+        raise ApiError(404, f"run {run_id!r} of agent {agent!r} not found", code="run_not_found")
+    return JSONResponse(_agent_run(log))
+
+
+async def _batch_status(request: Request) -> Response:
+    state = state_of(request)
+    agent = require_agent(request.path_params["agent_id"]).name
+    raw = request.query_params.get("runIds")
+    if raw is None:
+        raise invalid(["query", "runIds"], "Field required", "missing")
+    run_ids = [part.strip() for part in raw.split(",") if part.strip()]
+    if len(run_ids) > MAX_BATCH:
+        raise invalid(["query", "runIds"], f"at most {MAX_BATCH} run ids per request")
+    found = (_owned_run(state, agent, run_id) for run_id in dict.fromkeys(run_ids))
+    return JSONResponse([_agent_run(log) for log in found if log is not None])
+
+
+class _Decision(BaseModel):
+    toolCallId: str = Field(min_length=1)
+    approved: bool
+    reason: str | None = None
+    answer: Any = None
+
+
+class _Decisions(BaseModel):
+    decisions: list[_Decision] = Field(min_length=1, max_length=100)
+
+
+async def _approvals(request: Request) -> Response:
+    """The decisions on a paused run's calls; the answer streams the rest of the run."""
+    state = state_of(request)
+    body = parse_model(_Decisions, await read_json(request, state.config.max_body_bytes))
+    agent = require_agent(request.path_params["agent_id"]).name
+    run_id = request.path_params["run_id"]
+    log = _owned_run(state, agent, run_id)
+    if log is None:
+        raise ApiError(404, f"run {run_id!r} of agent {agent!r} not found", code="run_not_found")
+    decisions = tuple(
+        Decision(d.toolCallId, d.approved, d.reason, d.answer) for d in body.decisions
+    )
+    return continue_run(state, OPERATIVUS, log, decisions)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/api/agents/{agent_id}/runs/stream", _stream, methods=["POST"]),
+        Route("/api/agents/{agent_id}/runs/{run_id}/approvals", _approvals, methods=["POST"]),
+        Route("/api/agents/{agent_id}/runs/status", _batch_status, methods=["GET"]),
+        Route("/api/agents/{agent_id}/runs/{run_id}/status", _status, methods=["GET"]),
+    ]
+
+
+DIALECT = ServedDialect(("operativus",), routes)

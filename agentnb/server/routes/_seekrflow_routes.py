@@ -1,0 +1,395 @@
+"""SeekrFlow: threads and messages, runs streamed as legacy ``streaming_chunk`` frames or as
+the Vercel UI message stream, and the thread's run list (where SeekrFlow reports usage)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
+from ._route_kit import (
+    AgentInput,
+    ApiError,
+    AppState,
+    Begin,
+    Conversation,
+    Dialect,
+    Frame,
+    RunLog,
+    RunStart,
+    ServedDialect,
+    StoredMessage,
+    check_input,
+    dumps,
+    flat,
+    iso,
+    new_run_id,
+    pacing_for,
+    parse_last_event_id,
+    parse_model,
+    read_json,
+    replay_selected,
+    require_agent,
+    run_endpoint,
+    scalar_options,
+    state_of,
+    wants_followups,
+)
+from ._vercel_routes import STREAM_HEADERS, VercelRenderer
+
+__all__ = ["DIALECT", "LEGACY", "VERCEL_STREAM", "LegacyRenderer", "routes"]
+
+KIND = "seekrflow"
+
+
+class LegacyRenderer:
+    """Data-only ``{"type": "streaming_chunk", "data": {...}, "meta_data": {...}}`` frames,
+    then ``[DONE]``. Errors (not documented by SeekrFlow) come as inner type ``error``."""
+
+    def __init__(self, log: RunLog) -> None:
+        self.log = log
+        self.meta = {"run_id": log.id, "thread_id": log.thread_id, "agent_id": log.agent}
+
+    def _chunk(self, data: dict[str, Any], *, terminal: bool = False) -> Frame:
+        inner = {**data, "meta_data": data.get("meta_data", {})}
+        body = {"type": "streaming_chunk", "data": inner, "meta_data": self.meta}
+        return Frame(dumps(body), terminal=terminal)
+
+    def opening(self) -> list[Frame]:
+        return [self._chunk({"type": "user_prompt", "user_prompt": self.log.request.message})]
+
+    def render(self, step: Step, at: float) -> list[Frame]:
+        if isinstance(step, APPROVAL_STEPS):
+            return []  # agents that need approval are refused on this dialect
+        if isinstance(step, Reasoning):
+            return [self._chunk({"type": "stream_reasoning", "reasoning": step.text})]
+        if isinstance(step, Text):
+            return [self._chunk({"type": "text_delta", "text": step.text})]
+        if isinstance(step, ToolStart):
+            request = {"tool_id": step.call_id, "tool_name": step.name, "tool_args": step.arguments}
+            return [self._chunk({"type": "streaming_tool_request", **request})]
+        if isinstance(step, ToolEnd):
+            return [self._tool_response(step)]
+        if isinstance(step, Finish):
+            return [self._end_node(step), Frame("[DONE]", terminal=True)]
+        return [self._error(step), Frame("[DONE]", terminal=True)]
+
+    def _tool_response(self, step: ToolEnd) -> Frame:
+        output = step.output if step.error is None else {"error": step.error}
+        meta = {"tool_name": step.name, "is_error": step.error is not None}
+        data = {"type": "streaming_tool_response", "tool_id": step.call_id}
+        return self._chunk({**data, "tool_output": output, "meta_data": meta})
+
+    def _end_node(self, step: Finish) -> Frame:
+        output = step.final_output
+        final = output if isinstance(output, str) else dumps(output)
+        meta = {"followups": list(step.followups)} if step.followups else {}
+        return self._chunk(
+            {"type": "end_node", "final_output": final, "meta_data": meta}, terminal=True
+        )
+
+    def _error(self, step: Failure) -> Frame:
+        error = {
+            "type": "error",
+            "message": step.message,
+            "code": step.code,
+            "retry_after": step.retry_after,
+        }
+        return self._chunk(error)
+
+
+# data-only frames, as the platform streams them (the X-AgentNB-Fault ``ids`` flag adds ids)
+LEGACY = Dialect("seekrflow", flat(LegacyRenderer), event_ids=False)
+VERCEL_STREAM = Dialect(
+    "seekrflow-vercel", VercelRenderer, headers=lambda log: STREAM_HEADERS, event_ids=False
+)
+
+
+class _ThreadCreate(BaseModel):
+    meta_data: dict[str, Any] | None = None
+
+
+class _TextPart(BaseModel):
+    type: str = "input_text"
+    text: str
+
+
+class _MessageCreate(BaseModel):
+    role: Literal["user", "assistant", "system"] = "user"
+    content: str | list[_TextPart]
+    meta_data: dict[str, Any] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content)
+
+
+class _ModelSettings(BaseModel):
+    temperature: float = Field(default=1, ge=0, le=2)
+    top_p: float = Field(default=1, ge=0, le=1)
+    frequency_penalty: float = Field(default=0, ge=-2, le=2)
+    presence_penalty: float = Field(default=0, ge=-2, le=2)
+    max_tokens: int | None = None
+
+
+class _ResponseFormat(BaseModel):
+    json_schema: dict[str, Any]
+
+
+class _RunRequest(BaseModel):
+    agent_id: str = "default_agent"
+    model_settings: _ModelSettings = Field(default_factory=_ModelSettings)
+    response_format: _ResponseFormat | None = None
+    group: str = "default_group"
+    metadata: dict[str, str] | None = None
+
+
+class _ListQuery(BaseModel):
+    limit: int = Field(default=20, ge=0)
+    order: Literal["asc", "desc"] = "desc"
+    offset: int = Field(default=0, ge=0)
+
+
+_LOCATIONS = {
+    "response_format": ["body", "response_format", "json_schema"],
+    "paragraphs": ["body", "metadata", "paragraphs"],
+}
+
+
+def _thread_or_404(state: AppState, thread_id: str) -> Conversation:
+    thread = state.conversations.get(KIND, thread_id)
+    if thread is None:
+        raise ApiError(404, f"thread {thread_id!r} not found", code="thread_not_found")
+    return thread
+
+
+def _thread_json(state: AppState, thread: Conversation) -> dict[str, Any]:
+    active = state.runs.get(thread.latest_run_id or "")
+    return {
+        "id": thread.id,
+        "object": "thread",
+        "created_at": iso(thread.created_at),
+        "status": "available",
+        "active_run_id": active.id if active is not None and not active.finished else None,
+        "meta_data": thread.meta_data,
+    }
+
+
+def _message_json(thread: Conversation, message: StoredMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "object": "thread.message",
+        "thread_id": thread.id,
+        "role": message.role,
+        "content": message.content,
+        "agent_id": message.agent_id,
+        "run_id": message.run_id,
+        "meta_data": message.meta_data,
+        "created_at": iso(message.created_at),
+    }
+
+
+async def _create_thread(request: Request) -> Response:
+    state = state_of(request)
+    raw = await read_json(request, state.config.max_body_bytes, empty={})
+    body = parse_model(_ThreadCreate, raw)
+    thread = state.conversations.create(KIND, meta_data=body.meta_data)
+    return JSONResponse(_thread_json(state, thread))
+
+
+async def _get_thread(request: Request) -> Response:
+    state = state_of(request)
+    return JSONResponse(_thread_json(state, _thread_or_404(state, request.path_params["tid"])))
+
+
+async def _add_message(request: Request) -> Response:
+    state = state_of(request)
+    thread = _thread_or_404(state, request.path_params["tid"])
+    body = parse_model(_MessageCreate, await read_json(request, state.config.max_body_bytes))
+    message = thread.add(body.role, body.text())
+    message.meta_data = dict(body.meta_data or {})
+    return JSONResponse(_message_json(thread, message))
+
+
+async def _list_messages(request: Request) -> Response:
+    state = state_of(request)
+    thread = _thread_or_404(state, request.path_params["tid"])
+    return JSONResponse([_message_json(thread, m) for m in thread.messages])
+
+
+def _begin(dialect: Dialect) -> Begin:
+    async def begin(request: Request, state: AppState) -> RunStart:
+        thread = _thread_or_404(state, request.path_params["tid"])
+        body = parse_model(_RunRequest, await read_json(request, state.config.max_body_bytes))
+        agent = require_agent(body.agent_id)
+        last = thread.last_user_message()
+        if last is None:
+            raise ApiError(
+                400,
+                f"thread {thread.id!r} has no user message: POST one to "
+                f"/v1/threads/{thread.id}/messages before starting a run",
+                code="no_user_message",
+            )
+        earlier = thread.history()[: thread.messages.index(last)]
+        options = scalar_options(body.metadata)
+        run_id = new_run_id()
+        agent_input = AgentInput(
+            message=last.content,
+            run_id=run_id,
+            history=earlier,
+            response_format=body.response_format.json_schema if body.response_format else None,
+            options=options,
+            followups=wants_followups(options),
+        )
+        check_input(agent, agent_input, _LOCATIONS)
+        details = {
+            "model_settings": body.model_settings.model_dump(),
+            "response_format": body.response_format.model_dump() if body.response_format else None,
+            "group": body.group,
+            "metadata": body.metadata or {},
+        }
+        log = RunLog(
+            run_id,
+            dialect.name,
+            agent.name,
+            agent_input,
+            thread_id=thread.id,
+            conversation=thread,
+            details=details,
+        )
+        return RunStart(log, agent, pacing_for(request, state), record_user_message=False)
+
+    return begin
+
+
+_begin_legacy = _begin(LEGACY)
+_begin_vercel = _begin(VERCEL_STREAM)
+
+
+async def _stream_legacy(request: Request) -> Response:
+    return await run_endpoint(request, LEGACY, _begin_legacy)
+
+
+async def _stream_vercel(request: Request) -> Response:
+    return await run_endpoint(request, VERCEL_STREAM, _begin_vercel)
+
+
+_STATUSES = {
+    "running": "running",
+    "completed": "completed",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
+
+
+def _run_json(log: RunLog) -> dict[str, Any]:
+    settings = log.details.get("model_settings", {})
+    usage = log.usage()
+    tools = [{"type": "function", "function": {"name": name}} for name in _tool_names(log.agent)]
+    return {
+        "id": log.id,
+        "object": "thread.run",
+        "created_at": iso(log.created_at),
+        "agent_id": log.agent,
+        "thread_id": log.thread_id,
+        "status": _STATUSES[log.status],
+        "model": log.model,
+        "temperature": settings.get("temperature", 1),
+        "top_p": settings.get("top_p", 1),
+        "parallel_tool_calls": False,
+        "is_active": not log.finished,
+        "started_at": iso(log.created_at),
+        "expires_at": None,
+        "cancelled_at": iso(log.finished_at) if log.status == "cancelled" else None,
+        "failed_at": iso(log.finished_at) if log.status == "failed" else None,
+        "completed_at": iso(log.finished_at) if log.status == "completed" else None,
+        "instructions": None,
+        "tools": tools,
+        "meta_data": {**log.details.get("metadata", {}), "group": log.details.get("group")},
+        "usage": usage.as_snake() if usage is not None else None,
+        "max_completion_tokens": settings.get("max_tokens"),
+        "truncation_strategy": {},
+        "response_format": log.details.get("response_format") or "auto",
+        "tool_choice": "auto",
+    }
+
+
+def _tool_names(agent: str) -> tuple[str, ...]:
+    found = require_agent(agent)
+    return found.tools
+
+
+async def _list_runs(request: Request) -> Response:
+    state = state_of(request)
+    thread = _thread_or_404(state, request.path_params["tid"])
+    query = parse_model(_ListQuery, dict(request.query_params), prefix=("query",))
+    runs = [
+        log
+        for log in state.runs.all()
+        if log.thread_id == thread.id and log.dialect in (LEGACY.name, VERCEL_STREAM.name)
+    ]
+    runs.sort(key=lambda log: log.created_at, reverse=query.order == "desc")
+    page = runs[query.offset : query.offset + query.limit]
+    return JSONResponse([_run_json(log) for log in page])
+
+
+def _thread_run_or_404(state: AppState, request: Request) -> RunLog:
+    thread = _thread_or_404(state, request.path_params["tid"])
+    log = state.runs.get(request.path_params["rid"])
+    if log is None or log.thread_id != thread.id:
+        raise ApiError(404, "no such run in this thread", code="run_not_found")
+    return log
+
+
+async def _get_run(request: Request) -> Response:
+    return JSONResponse(_run_json(_thread_run_or_404(state_of(request), request)))
+
+
+async def _cancel_run(request: Request) -> Response:
+    """Stop the agent of a running run, as the SeekrFlow SDK's ``cancel`` asks
+    (``{"status": "canceled", "run_id"}``); a run already over is a 409."""
+    state = state_of(request)
+    log = _thread_run_or_404(state, request)
+    if not state.runs.cancel(log.id):
+        raise ApiError(409, f"run {log.id!r} is already {log.status}", code="run_not_active")
+    return JSONResponse({"status": "canceled", "run_id": log.id})
+
+
+async def _attach_run(request: Request) -> Response:
+    """The stream of a run, from its start (or after ``Last-Event-ID``) and on while it goes,
+    in the frames it was started with: the ``seekrai`` SDK's ``attach``."""
+    state = state_of(request)
+    log = _thread_run_or_404(state, request)
+    resume = parse_last_event_id(request.headers)
+    if resume is not None and resume[0] != log.id:
+        raise ApiError(400, "Last-Event-ID names another run", code="bad_last_event_id")
+    after = resume[1] if resume is not None else -1
+    dialect = LEGACY if log.dialect == LEGACY.name else VERCEL_STREAM
+    faults = state.faults
+    ids = resume is not None or (faults is not None and faults.shaping(request).ids)
+    select = lambda number, frame: number > after  # noqa: E731
+    return replay_selected(state, dialect, log, select, event_ids=ids)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/v1/threads", _create_thread, methods=["POST"]),
+        Route("/v1/threads/", _create_thread, methods=["POST"]),  # the seekrai SDK's spelling
+        Route("/v1/threads/{tid}", _get_thread, methods=["GET"]),
+        Route("/v1/threads/{tid}/messages", _add_message, methods=["POST"]),
+        Route("/v1/threads/{tid}/messages", _list_messages, methods=["GET"]),
+        Route("/v1/threads/{tid}/runs", _list_runs, methods=["GET"]),
+        Route("/v1/threads/{tid}/runs/stream", _stream_legacy, methods=["POST"]),
+        Route("/v1/threads/{tid}/runs/{rid}", _get_run, methods=["GET"]),
+        Route("/v1/threads/{tid}/runs/{rid}/cancel", _cancel_run, methods=["POST"]),
+        Route("/v1/threads/{tid}/runs/{rid}/attach", _attach_run, methods=["GET"]),
+        Route("/v1/threads/{tid}/runs/stream/vercel", _stream_vercel, methods=["POST"]),
+    ]
+
+
+DIALECT = ServedDialect(("seekrflow", "seekrflow-vercel"), routes)

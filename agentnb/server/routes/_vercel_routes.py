@@ -1,0 +1,430 @@
+"""The Vercel AI SDK UI message stream (``x-vercel-ai-ui-message-stream: v1``), spoken by
+SeekrFlow's ``/runs/stream/vercel`` and by the generic ``POST /api/chat`` endpoint.
+
+Every part has only the fields the ``ai`` package's strict chunk schema allows. Usage goes in
+``finish.messageMetadata.usage`` as the SDK's ``{inputTokens, outputTokens, totalTokens}``;
+``finish.finishReason`` is the last step's reason (``"stop"`` after the answer,
+``"tool-calls"`` if the run ended right after tool output); follow-ups come as a
+``data-followups`` part before ``finish-step``. ``GET /api/chat/{id}/stream`` is the SDK's
+resume call (``useChat({resume: true})``): the chat's active stream from its first part (after
+``n`` with ``Last-Event-ID: <run_id>:<n>``), or 204 No Content when the chat has no run going.
+
+A sub-agent's steps come as SeekrFlow sends them (agent-as-tool): each of its chunks wrapped
+in a data part::
+
+    {"type": "data-nestedToolEvent",
+     "data": {"toolCallPath": [...], "depth": n, "sourceToolName": "...", "chunk": {...}}}
+
+``toolCallPath`` is the path of tool-call ids that led to the chunk, each in its own agent's id
+space: the delegating calls from the top down, plus, for a tool chunk, the chunk's own
+``toolCallId`` (the ``seekrai`` SDK's ``get_tool_key`` keys tool buffers by this whole path,
+so parallel sub-agents may reuse ids). ``depth`` is how many sub-agents deep the chunk is (1:
+a sub-agent of the top agent), ``sourceToolName`` the name of the call that started the
+sub-agent. The chunk is an ordinary UI message chunk (``text-start`` / ``-delta`` / ``-end``,
+``reasoning-*``, ``tool-input-start`` / ``-delta`` / ``-available``,
+``tool-output-available`` / ``-error``) whose ``providerMetadata.metadata`` names
+``agent_id`` (the sub-agent) and ``parent_agent_id`` (the agent that delegated), where the
+SDK's ``infer_metadata`` reads them. A sub-agent's own ``finish`` chunk ends its stream when
+it has finished (before the call that ran it returns), its ``messageMetadata`` saying what it
+spent (``usage`` as the SDK's ``{inputTokens, outputTokens, totalTokens}``, and ``model``),
+as the top agent's ``finish`` says the run's. To the AI SDK (the generic ``/api/chat``
+stream) it is a data part (``data-*``, any ``data``), which ``useChat`` keeps among the
+message's parts.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .._steps import (
+    AnyStep,
+    ApprovalRequest,
+    Decision,
+    Failure,
+    Finish,
+    Nested,
+    Paused,
+    Reasoning,
+    Resumed,
+    SubAgent,
+    SubAgentDone,
+    Text,
+    ToolDenied,
+    ToolEnd,
+    ToolStart,
+)
+from ._route_kit import (
+    ARGUMENT_PIECE_CHARS,
+    AgentInput,
+    ApiError,
+    AppState,
+    Dialect,
+    Frame,
+    RunLog,
+    RunStart,
+    ServedDialect,
+    check_input,
+    continue_run,
+    dumps,
+    invalid,
+    last_pause_end,
+    new_run_id,
+    pacing_for,
+    parse_last_event_id,
+    parse_model,
+    read_json,
+    replay_selected,
+    require_agent,
+    run_endpoint,
+    scalar_options,
+    split_chunks,
+    state_of,
+    wants_followups,
+)
+from ._uimessages import UIMessage, approval_responses, history_of
+
+__all__ = ["DIALECT", "STREAM_HEADERS", "VERCEL", "VercelRenderer", "routes"]
+
+STREAM_HEADERS = {"x-vercel-ai-ui-message-stream": "v1"}
+NESTED_PART = "data-nestedToolEvent"
+
+
+class VercelRenderer:
+    def __init__(self, log: RunLog) -> None:
+        self.log = log
+        self.open_block: tuple[str, str] | None = None  # ("text" | "reasoning", part id)
+        self.blocks = 0
+        self.after_tool_output = False
+        self.step_open = True
+        self.nested = NestedParts()
+
+    def _part(self, kind: str, **fields: Any) -> Frame:
+        return Frame(dumps({"type": kind, **fields}))
+
+    def _start(self) -> Frame:
+        metadata = {
+            "runId": self.log.id,
+            "threadId": self.log.thread_id,
+            "metadata": {"agent_id": self.log.agent},  # where the seekrai SDK reads the agent
+        }
+        message_id = f"msg_{self.log.id.removeprefix('run_')}"
+        return self._part("start", messageId=message_id, messageMetadata=metadata)
+
+    def opening(self) -> list[Frame]:
+        return [self._start(), self._part("start-step")]
+
+    def render(self, step: AnyStep, at: float) -> list[Frame]:
+        if isinstance(step, Nested):
+            return self.nested.render(step)
+        if isinstance(step, Reasoning | Text):
+            return [*self._new_step_if_due(), *self._delta(step)]
+        if isinstance(step, ToolStart):
+            return [*self._new_step_if_due(), *self._close_block(), *self._tool_input(step)]
+        if isinstance(step, ToolEnd | ToolDenied):
+            self.after_tool_output = True
+            return [*self.nested.ended((step.call_id,)), self._tool_output(step)]
+        if isinstance(step, ApprovalRequest):
+            ids = {"approvalId": step.approval_id, "toolCallId": step.call_id}
+            return [self._part("tool-approval-request", **ids, reason=step.reason)]
+        if isinstance(step, Paused):
+            return [*self._close_block(), *self._pause()]
+        if isinstance(step, Resumed):
+            return [self._start()]  # the continued message: its next content opens a step
+        if isinstance(step, Finish):
+            return [*self.nested.close_all(), *self._close_block(), *self._finish(step)]
+        return [*self.nested.close_all(), *self._close_block(), *self._error(step)]
+
+    def _new_step_if_due(self) -> list[Frame]:
+        if self.step_open and not self.after_tool_output:
+            return []
+        frames = [self._part("finish-step")] if self.step_open else []
+        self.after_tool_output = False
+        self.step_open = True
+        return [*frames, self._part("start-step")]
+
+    def _end_step(self) -> list[Frame]:
+        if not self.step_open:
+            return []
+        self.step_open = False
+        return [self._part("finish-step")]
+
+    def _pause(self) -> list[Frame]:
+        """The response ends as the SDK's ends a step whose calls need approval."""
+        metadata = {"runId": self.log.id}
+        finish = self._part("finish", finishReason="tool-calls", messageMetadata=metadata)
+        return [*self._end_step(), finish, Frame("[DONE]", ends_response=True)]
+
+    def _delta(self, step: Reasoning | Text) -> list[Frame]:
+        kind = "text" if isinstance(step, Text) else "reasoning"
+        frames: list[Frame] = []
+        if self.open_block is None or self.open_block[0] != kind:
+            frames += self._close_block()
+            self.blocks += 1
+            self.open_block = (kind, f"{kind}_{self.blocks}")
+            frames.append(self._part(f"{kind}-start", id=self.open_block[1]))
+        frames.append(self._part(f"{kind}-delta", id=self.open_block[1], delta=step.text))
+        return frames
+
+    def _close_block(self) -> list[Frame]:
+        if self.open_block is None:
+            return []
+        kind, part_id = self.open_block
+        self.open_block = None
+        return [self._part(f"{kind}-end", id=part_id)]
+
+    def _tool_input(self, step: ToolStart) -> list[Frame]:
+        ids = {"toolCallId": step.call_id}
+        pieces = split_chunks(json.dumps(step.arguments), ARGUMENT_PIECE_CHARS)
+        return [
+            self._part("tool-input-start", **ids, toolName=step.name),
+            *(self._part("tool-input-delta", **ids, inputTextDelta=p) for p in pieces),
+            self._part("tool-input-available", **ids, toolName=step.name, input=step.arguments),
+        ]
+
+    def _tool_output(self, step: ToolEnd | ToolDenied) -> Frame:
+        if isinstance(step, ToolDenied):
+            return self._part("tool-output-denied", toolCallId=step.call_id)
+        if step.error is not None:
+            return self._part("tool-output-error", toolCallId=step.call_id, errorText=step.error)
+        return self._part("tool-output-available", toolCallId=step.call_id, output=step.output)
+
+    def _finish(self, step: Finish) -> list[Frame]:
+        frames = []
+        if step.followups:
+            frames.append(self._part("data-followups", data={"followups": list(step.followups)}))
+        usage = step.usage
+        metadata = {
+            "runId": self.log.id,
+            "model": self.log.model,
+            "usage": {
+                "inputTokens": usage.prompt_tokens,
+                "outputTokens": usage.completion_tokens,
+                "totalTokens": usage.total_tokens,
+            },
+            "executionTime": step.execution_time,
+        }
+        finish = {
+            "type": "finish",
+            "finishReason": self._finish_reason(),
+            "messageMetadata": metadata,
+        }
+        return [
+            *frames,
+            *self._end_step(),
+            Frame(dumps(finish), terminal=True),
+            Frame("[DONE]", terminal=True),
+        ]
+
+    def _finish_reason(self) -> str:
+        """The last step's reason, as the AI SDK's ``FinishReason`` spells it."""
+        return "tool-calls" if self.after_tool_output else "stop"
+
+    def _error(self, step: Failure) -> list[Frame]:
+        return [self._part("error", errorText=step.message), Frame("[DONE]", terminal=True)]
+
+
+class NestedParts:
+    """One run's sub-agent chunks; keeps each sub-agent's open text or reasoning block."""
+
+    def __init__(self) -> None:
+        self.open: dict[tuple[str, ...], tuple[SubAgent, str, str]] = {}
+        """Open block by sub-agent path: (the sub-agent, "text" | "reasoning", block id)."""
+        self.blocks = 0
+
+    def render(self, nested: Nested) -> list[Frame]:
+        where, step = nested.where, nested.step
+        if isinstance(step, Text | Reasoning):
+            return self._delta(where, step)
+        frames = self._close(where.path)
+        if isinstance(step, SubAgentDone):
+            return [*frames, self._finish(where, step)]
+        if isinstance(step, ToolStart):
+            return [*frames, *self._tool_input(where, step)]
+        return [*frames, *self.ended(where.call_path(step.call_id)), self._tool_output(where, step)]
+
+    def ended(self, call_path: tuple[str, ...]) -> list[Frame]:
+        """A delegating call ends: the blocks its sub-agents left open close."""
+        inside = [path for path in self.open if path[: len(call_path)] == call_path]
+        return [frame for path in inside for frame in self._close(path)]
+
+    def _finish(self, where: SubAgent, done: SubAgentDone) -> Frame:
+        """The sub-agent's own ``finish``: what it spent, and its model."""
+        usage = done.usage
+        metadata: dict[str, Any] = {
+            "usage": {
+                "inputTokens": usage.prompt_tokens,
+                "outputTokens": usage.completion_tokens,
+                "totalTokens": usage.total_tokens,
+            }
+        }
+        if done.model is not None:
+            metadata["model"] = done.model
+        finish = {"type": "finish", "finishReason": "stop", "messageMetadata": metadata}
+        return self._part(where, where.path, finish)
+
+    def close_all(self) -> list[Frame]:
+        return [frame for path in list(self.open) for frame in self._close(path)]
+
+    def _part(self, where: SubAgent, path: tuple[str, ...], chunk: dict[str, Any]) -> Frame:
+        metadata = {"agent_id": where.name, "parent_agent_id": where.parent}
+        data = {
+            "toolCallPath": list(path),
+            "depth": where.depth,
+            "sourceToolName": where.tool,
+            "chunk": {**chunk, "providerMetadata": {"metadata": metadata}},
+        }
+        return Frame(dumps({"type": NESTED_PART, "data": data}))
+
+    def _delta(self, where: SubAgent, step: Text | Reasoning) -> list[Frame]:
+        kind = "text" if isinstance(step, Text) else "reasoning"
+        frames: list[Frame] = []
+        current = self.open.get(where.path)
+        if current is None or current[1] != kind:
+            frames += self._close(where.path)
+            self.blocks += 1
+            block = f"{kind}_nested_{self.blocks}"
+            self.open[where.path] = (where, kind, block)
+            frames.append(self._part(where, where.path, {"type": f"{kind}-start", "id": block}))
+        block = self.open[where.path][2]
+        delta = {"type": f"{kind}-delta", "id": block, "delta": step.text}
+        return [*frames, self._part(where, where.path, delta)]
+
+    def _close(self, path: tuple[str, ...]) -> list[Frame]:
+        current = self.open.pop(path, None)
+        if current is None:
+            return []
+        where, kind, block = current
+        return [self._part(where, path, {"type": f"{kind}-end", "id": block})]
+
+    def _tool_input(self, where: SubAgent, step: ToolStart) -> list[Frame]:
+        path = where.call_path(step.call_id)
+        ids = {"toolCallId": step.call_id}
+        pieces = split_chunks(json.dumps(step.arguments), ARGUMENT_PIECE_CHARS)
+        available = {"type": "tool-input-available", **ids, "toolName": step.name}
+        return [
+            self._part(where, path, {"type": "tool-input-start", **ids, "toolName": step.name}),
+            *(
+                self._part(where, path, {"type": "tool-input-delta", **ids, "inputTextDelta": p})
+                for p in pieces
+            ),
+            self._part(where, path, {**available, "input": step.arguments}),
+        ]
+
+    def _tool_output(self, where: SubAgent, step: ToolEnd) -> Frame:
+        path = where.call_path(step.call_id)
+        ids = {"toolCallId": step.call_id}
+        if step.error is not None:
+            return self._part(
+                where, path, {"type": "tool-output-error", **ids, "errorText": step.error}
+            )
+        return self._part(
+            where, path, {"type": "tool-output-available", **ids, "output": step.output}
+        )
+
+
+VERCEL = Dialect("vercel", VercelRenderer, headers=lambda log: STREAM_HEADERS, approvals=True)
+
+
+class _ChatBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str | None = None
+    messages: list[UIMessage] = Field(min_length=1)
+    agent: str = Field(min_length=1)
+    followups: bool = False
+    metadata: dict[str, str] | None = None
+    responseFormat: dict[str, Any] | None = None
+
+
+_LOCATIONS = {
+    "response_format": ["body", "responseFormat"],
+    "paragraphs": ["body", "metadata", "paragraphs"],
+}
+
+
+async def _begin_chat(request: Request, state: AppState) -> RunStart | Response:
+    body = parse_model(_ChatBody, await read_json(request, state.config.max_body_bytes))
+    agent = require_agent(body.agent)
+    decisions = approval_responses(body.messages[-1])
+    if body.messages[-1].role == "assistant" and decisions:
+        return _continue_chat(state, body.id, decisions)
+    last_user = max((i for i, m in enumerate(body.messages) if m.role == "user"), default=None)
+    if last_user is None:
+        raise invalid(["body", "messages"], "needs at least one message with role 'user'")
+    history = history_of(body.messages[:last_user])
+    options = scalar_options(body.metadata)
+    run_id = new_run_id()
+    agent_input = AgentInput(
+        message=body.messages[last_user].text(),
+        run_id=run_id,
+        history=history,
+        response_format=body.responseFormat,
+        options=options,
+        followups=body.followups or wants_followups(options),
+    )
+    check_input(agent, agent_input, _LOCATIONS)
+    chat_id = body.id or f"chat_{secrets.token_hex(8)}"
+    log = RunLog(run_id, VERCEL.name, agent.name, agent_input, thread_id=chat_id)
+    return RunStart(log, agent, pacing_for(request, state))
+
+
+def _continue_chat(
+    state: AppState, chat_id: str | None, decisions: dict[str, Decision]
+) -> Response:
+    """The SDK's request after ``addToolApprovalResponse``: the chat's paused run goes on."""
+    log = state.runs.latest(VERCEL.name, chat_id) if chat_id else None
+    if log is None or log.status != "paused":
+        raise ApiError(
+            409, f"chat {chat_id!r} has no run waiting for an approval", code="not_paused"
+        )
+    waited = {approval_id: log.approval(approval_id) for approval_id in decisions}
+    if any(request is None for request in waited.values()):
+        known = sorted(r.approval_id for r in log.pending.values())
+        raise ApiError(
+            409,
+            f"the approvals {sorted(decisions)} are not the ones chat {chat_id!r} waits for "
+            f"({known})",
+            code="approval_mismatch",
+        )
+    answers = tuple(
+        Decision(request.call_id, decisions[approval_id].approved, decisions[approval_id].reason)
+        for approval_id, request in waited.items()
+        if request is not None
+    )
+    return continue_run(state, VERCEL, log, answers)
+
+
+async def _chat(request: Request) -> Response:
+    return await run_endpoint(request, VERCEL, _begin_chat)
+
+
+async def _resume_chat(request: Request) -> Response:
+    """The AI SDK's resume call: the chat's running stream, or 204 when there is none."""
+    state = state_of(request)
+    log = state.runs.latest(VERCEL.name, request.path_params["chat_id"])
+    if log is None or log.finished or log.status == "paused":
+        return Response(status_code=204)
+    after = max(_last_seen(request, log), last_pause_end(log, VERCEL.renderer(log)))
+    return replay_selected(state, VERCEL, log, lambda number, frame: number > after)
+
+
+def _last_seen(request: Request, log: RunLog) -> int:
+    """The frame number ``Last-Event-ID`` names in this run; -1 (everything) otherwise."""
+    seen = parse_last_event_id(request.headers)
+    return seen[1] if seen is not None and seen[0] == log.id else -1
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/api/chat", _chat, methods=["POST"]),
+        Route("/api/chat/{chat_id}/stream", _resume_chat, methods=["GET"]),
+    ]
+
+
+DIALECT = ServedDialect(("vercel",), routes)
