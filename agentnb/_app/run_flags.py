@@ -176,6 +176,13 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
     ),
     RunFlag("--base-url", "the platform's base URL (default: AGENTNB_BASE_URL)", where="cli"),
     RunFlag(
+        "--api-key-file",
+        "read the platform's API key from this file, its one line (default: AGENTNB_API_KEY, "
+        "or AGENTNB_<NAME>_API_KEY for --via NAME)",
+        where="cli",
+        metavar="PATH",
+    ),
+    RunFlag(
         "--via",
         "the named connection to use (agentnb.connect(..., name=NAME) or AGENTNB_<NAME>_* "
         "variables; default: 'default')",

@@ -152,6 +152,8 @@ class AsyncAgentClient:
         self.record = record
         self._recorder = recorder
         self.connection = connection
+        if connection != "default":  # messages name the connection the caller named
+            self.provider.known_as = f"connection {connection!r} ({self.provider.title})"
         if http_client is not None and verify is not True:
             raise ConfigurationError(
                 "verify= applies to agentnb's own HTTP clients: set it on the http_client "
@@ -167,6 +169,7 @@ class AsyncAgentClient:
             http_client=http_client,
             verify=checked_verify(verify),
             trusted_origins=checked_origins(trusted_origins),
+            connection=connection,
         )
 
     @property
@@ -265,7 +268,7 @@ class AsyncAgentClient:
                 RunRef(agent, run_id, "thread"), None
             ):
                 raise ConfigurationError(
-                    f"{self.provider.title} attaches a run through its thread: pass "
+                    f"{self.provider.named} attaches a run through its thread: pass "
                     f"thread_id=... (a history or remote_runs() row carries it)"
                 )
             raise self.provider.cannot_attach()
@@ -387,7 +390,7 @@ class AsyncAgentClient:
             thread_id, limit=1, offset=0, order=order, agent=agent
         )
         if probe is None:
-            raise ConfigurationError(f"{self.provider.title} does not list runs")
+            raise ConfigurationError(f"{self.provider.named} does not list runs")
         runs: list[RemoteRun] = []
         seen: set[str] = set()
         offset, token = 0, None
@@ -419,7 +422,7 @@ class AsyncAgentClient:
         the dialect has no such listing."""
         listing = self.provider.list_agents_request()
         if listing is None:
-            raise ConfigurationError(f"{self.provider.title} does not list its agents")
+            raise ConfigurationError(f"{self.provider.named} does not list its agents")
         return self.provider.parse_agents(await self.send_json(listing))
 
     async def retrieve_run(self, ref: RunRef) -> RemoteRun | None:
@@ -442,7 +445,7 @@ class AsyncAgentClient:
         if not ids:
             return []
         if self.provider.run_status_request(agent, ids[:1]) is None:
-            raise ConfigurationError(f"{self.provider.title} does not report run status")
+            raise ConfigurationError(f"{self.provider.named} does not report run status")
         await self.transport.discover()
         size = max(1, self.provider.status_batch_size)
         found: list[RemoteRun] = []

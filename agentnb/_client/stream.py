@@ -386,7 +386,7 @@ class AsyncRunStream:
             if outcome.kind == "stalled":
                 self._stall(outcome.detail)
             self._interrupt(
-                f"{outcome.detail}, and {self._provider.title} cannot resume it here "
+                f"{outcome.detail}, and {self._provider.named} cannot resume it here "
                 f"(the server sent no event ids and the dialect has no cursor for this run); "
                 f"re-sending the request would start a second run"
             )
@@ -437,7 +437,7 @@ class AsyncRunStream:
 
     def _stall(self, reason: str) -> NoReturn:
         url = self._transport.redact(self._transport.base_url)
-        message = f"{reason} ({self._provider.title} at {url})"
+        message = f"{reason} ({self._provider.named} at {url})"
         self.run.finish("interrupted", RunErrorInfo(message, code="timeout"))
         raise StreamStallError(message, url=url, partial_text=self.run.text, run=self.run)
 
@@ -448,7 +448,7 @@ class AsyncRunStream:
             return await self._provider.finalize(request, translator, event, self._send_json)
         except AgentNBError as exc:
             lost = "could not fetch the run's details after the stream; it is kept without them"
-            logger.warning("agentnb: %s %s (%s)", self._provider.title, lost, exc)
+            logger.warning("agentnb: %s %s (%s)", self._provider.named, lost, exc)
             return event
 
     async def _send_json(self, http: HttpRequest) -> Any:

@@ -24,7 +24,7 @@ from .._core.exceptions import (
 )
 from .._core.loop import take_turn
 from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy
-from .._core.secrets import REDACTED, redact
+from .._core.secrets import REDACTED, key_advice, redact
 from .._core.version import __version__
 from .._http import (
     SIDE_CONNECTIONS,
@@ -113,9 +113,12 @@ class Transport:
         http_client: httpx.AsyncClient | None = None,
         verify: Verify = True,
         trusted_origins: frozenset[Origin] = frozenset(),
+        connection: str = "default",
     ) -> None:
         self.provider = provider
         self.base_url = base_url
+        self.connection = connection
+        """The name a person knows the connection by, for the advice on a refused key."""
         self.timeout = timeout
         self.retry = retry
         self._api_key = api_key
@@ -181,6 +184,20 @@ class Transport:
         for name in self.provider.auth_headers("x"):
             if name in request.headers:
                 request.headers[name] = REDACTED
+
+    def _key_advice(self, request: httpx.Request) -> str:
+        """What a 401 or 403 tells a person about the key: none sent, or refused. Nothing
+        where the connection's key was held back from this origin (that is said instead)."""
+        sent = self._sent_a_key(request)
+        if not sent and self._api_key and not self.keys.allows(request.url):
+            return ""
+        return key_advice(self.connection, sent=sent)
+
+    def _sent_a_key(self, request: httpx.Request) -> bool:
+        """Whether ``request`` carried a key: the connection's, or a header the caller set."""
+        names = {name.lower() for name in self.provider.auth_headers("x")}
+        names |= {"authorization", "x-api-key", "api-key"}
+        return any(name.lower() in names for name in request.headers)
 
     # ---- requests ----------------------------------------------------------------------
     def url(self, path: str) -> str:
@@ -345,6 +362,7 @@ class Transport:
             response.headers,
             body,
             (self._api_key,),
+            key_advice=self._key_advice(request),
         )
         if response.status_code in (401, 403) and not self.keys.allows(request.url):
             error.args = (f"{error}; {self.keys.why_keyless(request.url)}",)

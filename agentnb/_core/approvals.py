@@ -103,7 +103,9 @@ class Dialect(Protocol):
     """What approvals need to know of a provider (:class:`~agentnb.providers.Provider` is one)."""
 
     @property
-    def title(self) -> str: ...
+    def named(self) -> str:
+        """The platform as the person knows it (a connection, else the dialect)."""
+        ...
 
     @property
     def supports_approvals(self) -> bool: ...
@@ -114,7 +116,7 @@ class Dialect(Protocol):
 
 @dataclass(frozen=True)
 class _AnyPlatform:
-    title: str = "this platform"
+    named: str = "this platform"
     supports_approvals: bool = True
     supports_answers: bool = True
 
@@ -125,7 +127,7 @@ def approver_for(policy: ApprovalPolicy, dialect: Dialect) -> Approver | None:
     approver = as_approver(policy)
     if approver is not None and not dialect.supports_approvals:
         raise ConfigurationError(
-            f"{dialect.title} cannot carry tool approval decisions (its tools run without "
+            f"{dialect.named} cannot carry tool approval decisions (its tools run without "
             "asking), so approve= cannot be honoured here; the vercel and operativus "
             "dialects can"
         )
@@ -210,7 +212,7 @@ class ApprovalGate:
     def unsupported(self) -> RunFailedError:
         """The error of a run paused for approval on a dialect that cannot send decisions."""
         return RunFailedError(
-            f"{self.dialect.title} paused the run for tool calls awaiting approval, but "
+            f"{self.dialect.named} paused the run for tool calls awaiting approval, but "
             "agentnb cannot send decisions to this platform",
             code="approval_unsupported",
             partial_text=self.run.text,
@@ -247,7 +249,7 @@ class ApprovalGate:
     def _check_answerable(self, decision: ApprovalDecision) -> None:
         if decision.answer is not None and not self.dialect.supports_answers:
             raise ConfigurationError(
-                f"{self.dialect.title} takes only approve / deny decisions: it has no place "
+                f"{self.dialect.named} takes only approve / deny decisions: it has no place "
                 "for a free-form answer"
             )
 
@@ -299,7 +301,7 @@ class ApprovalGate:
         asked_again = ", ".join(repr(c.call_id) for c in self.run.awaiting_approval)
         again = f" (asked again for {asked_again}, decided already)" if asked_again else ""
         return ProtocolError(
-            f"{self.dialect.title} paused the run, but no tool call awaits approval{again}"
+            f"{self.dialect.named} paused the run, but no tool call awaits approval{again}"
         )
 
     def _wake(self) -> None:

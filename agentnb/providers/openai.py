@@ -275,7 +275,7 @@ class OpenAI(ClientThreadProvider):
         super().check_request(request)
         for media in request.media:
             if not media.type.startswith("image/"):
-                raise ConfigurationError(f"{self.title} takes image media only, not {media.type!r}")
+                raise ConfigurationError(f"{self.named} takes image media only, not {media.type!r}")
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
         messages: list[_Obj] = []

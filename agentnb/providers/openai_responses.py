@@ -114,7 +114,7 @@ class OpenAIResponses(Provider):
         super().check_request(request)
         for media in request.media:
             if not media.type.startswith("image/"):
-                raise ConfigurationError(f"{self.title} takes image media only, not {media.type!r}")
+                raise ConfigurationError(f"{self.named} takes image media only, not {media.type!r}")
 
     # ---- runs -----------------------------------------------------------------------------
     def _body(self, request: RunRequest, thread_id: str | None, given: Any) -> _Obj:

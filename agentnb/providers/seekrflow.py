@@ -200,7 +200,7 @@ class SeekrFlow(Provider):
             thread_id = first_str(as_dict(created) or {}, "id")
             if not thread_id:
                 raise ProtocolError(
-                    f"{self.title}: POST /v1/threads answered without a thread id: "
+                    f"{self.named}: POST /v1/threads answered without a thread id: "
                     f"{str(created)[:200]}"
                 )
         message = {"role": "user", "content": request.message}

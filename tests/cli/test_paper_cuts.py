@@ -72,3 +72,13 @@ def test_since_errors_say_what_is_accepted(tmp_path: Path) -> None:
     far = cli("runs", "--db", str(tmp_path / "h.sqlite3"), "--since", "99999999999d")
     assert far.returncode == 2 and "too far back" in far.stderr
     assert "Traceback" not in far.stderr
+
+
+def test_a_misspelled_command_gets_its_did_you_mean() -> None:
+    for typed, meant in (("rnu", "run"), ("rusn", "runs"), ("atach", "attach"), ("serv", "serve")):
+        done = cli(typed, "echo", "hi")
+        assert done.returncode == 2, done.stderr
+        assert f"unknown command {typed!r}: did you mean {meant!r}?" in done.stderr, done.stderr
+    unknown = cli("xyz")
+    assert unknown.returncode == 2 and "did you mean" not in unknown.stderr
+    assert "commands: serve, run, runs, attach" in unknown.stderr
