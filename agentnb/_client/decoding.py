@@ -1,7 +1,7 @@
 """A response body's way from bytes to frames.
 
 :class:`BodyFrames` is that way for :class:`~agentnb._client.frame_reader.FrameReader`:
-inflated a bounded piece a step (:mod:`agentnb._http.inflating`), fed to the SSE decoder
+inflated a bounded piece a step (:mod:`agentnb._http.content_coding`), fed to the SSE decoder
 :data:`FEED_SLICE` bytes at a time, each frame handed on, stopping when a step's work is done
 or the loop's turn is over. :class:`WholeBody` reads a JSON answer whole instead.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from .._core.exceptions import ProtocolError
-from .._http import DECODE_RATIO_FLOOR, PIECE_SIZE, Inflater, check_ratio
+from .._http import DECODE_RATIO_FLOOR, PIECE_SIZE, Decoder, check_ratio
 from ..sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
 
 __all__ = ["FEED_SLICE", "BodyFrames", "WholeBody"]
@@ -54,7 +54,7 @@ class BodyFrames:
     def __init__(
         self,
         decoder: SSEDecoder | WholeBody,
-        inflater: Inflater | None,
+        inflater: Decoder | None,
         on_frame: Callable[[ServerSentEvent], bool],
         over: Callable[[], bool],
         where: Callable[[], str],

@@ -101,7 +101,7 @@ class FrameReader:
         self._read_timeout = read_timeout
         self._loop = asyncio.get_running_loop()
         self._turns = turns_of(self._loop)
-        inflater = source.inflater if isinstance(source, Pushed) else None
+        inflater = source.decoder if isinstance(source, Pushed) else None
         self._body = BodyFrames(decoder, inflater, on_frame, self._turns.over, where)
         self._body_over = False  # nothing more will arrive
         self._framed_leftover = isinstance(source, Pushed)  # what came with the head: framed first

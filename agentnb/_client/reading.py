@@ -49,7 +49,7 @@ def frame_reader(
     streamed = is_event_stream(response.headers.get("content-type"))
     decoder: SSEDecoder | WholeBody = SSEDecoder() if streamed else WholeBody(where())
     source: Pushed | Pulled | None = (
-        pushed_body(response, read_timeout=read_timeout) if reads_raw else None
+        pushed_body(response, read_timeout=read_timeout, where=where()) if reads_raw else None
     )
     paths_taken["httpx" if source is None else "raw"] += 1
     if source is None:

@@ -32,6 +32,7 @@ from .._http import (
     OwnBody,
     OwnConnections,
     Verify,
+    accept_encoding,
     body_pieces,
     content_type_error,
     is_event_stream,
@@ -187,6 +188,7 @@ class Transport:
         headers = {
             "User-Agent": user_agent(),
             "Accept": accept,
+            "Accept-Encoding": accept_encoding(),
             **self.provider.auth_headers(self._api_key),
             **self._extra_headers,
             **http.headers,

@@ -49,6 +49,15 @@ match, a server that does not speak TLS) is a ``ConnectError`` saying why, never
   is aborted: no close_notify exchange), so the server sees the run's reader go.
 """
 
+from .body import body_pieces, close_quietly
+from .content_coding import (
+    DECODE_RATIO_FLOOR,
+    PIECE_SIZE,
+    Decoder,
+    accept_encoding,
+    check_ratio,
+    decoder_for,
+)
 from .error_map import content_type_error, is_event_stream, is_json, status_error, transport_error
 from .framing import RawBody
 from .httpx_pools import (
@@ -59,14 +68,6 @@ from .httpx_pools import (
     new_http_clients,
     tls_context,
 )
-from .inflating import (
-    DECODE_RATIO_FLOOR,
-    PIECE_SIZE,
-    Inflater,
-    body_pieces,
-    check_ratio,
-    close_quietly,
-)
 from .own_connections import OwnBody, OwnConnections
 from .pushed_body import Pushed, pushed_body
 
@@ -74,18 +75,20 @@ __all__ = [
     "DECODE_RATIO_FLOOR",
     "PIECE_SIZE",
     "SIDE_CONNECTIONS",
+    "Decoder",
     "HttpClients",
-    "Inflater",
     "OwnBody",
     "OwnConnections",
     "Pushed",
     "RawBody",
     "Verify",
+    "accept_encoding",
     "body_pieces",
     "check_ratio",
     "checked_verify",
     "close_quietly",
     "content_type_error",
+    "decoder_for",
     "is_event_stream",
     "is_json",
     "new_http_clients",

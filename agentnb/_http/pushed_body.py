@@ -21,8 +21,8 @@ import h11
 import httpcore
 import httpx
 
+from .content_coding import Decoder, decoder_for
 from .framing import RawBody
-from .inflating import Inflater, encodings
 from .network import Buffered, OwnStream
 from .own_connections import OwnBody
 
@@ -31,19 +31,18 @@ __all__ = ["Pushed", "pushed_body"]
 
 class Pushed(NamedTuple):
     """A body on a connection agentnb reads itself: its protocol, its framing, and its
-    inflater when it is compressed."""
+    decoder when it is encoded."""
 
     protocol: Buffered
     body: RawBody
-    inflater: Inflater | None
+    decoder: Decoder | None
 
 
-def pushed_body(response: httpx.Response, *, read_timeout: float | None) -> Pushed | None:
+def pushed_body(
+    response: httpx.Response, *, read_timeout: float | None, where: str
+) -> Pushed | None:
     """Where to read ``response``'s body past httpx, or None when it cannot be."""
-    codings = encodings(response.headers)
-    if len(codings) > 1 or (codings and codings[0] not in ("gzip", "deflate")):
-        return None
-    inflater = Inflater(codings[0]) if codings else None
+    inflater = decoder_for(response.headers, where)
     if isinstance(response.stream, OwnBody):  # agentnb's own connection: its body as is
         return Pushed(response.stream.protocol, response.stream.raw, inflater)
     stream = response.extensions.get("network_stream")
