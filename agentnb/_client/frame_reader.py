@@ -35,19 +35,18 @@ Either way:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import NamedTuple
+from collections.abc import Callable
 
 import httpx
 
 from .._core.exceptions import ProtocolError
 from .._core.loop import take_turn, turns_of
-from .._http import Pushed
+from .._http import Decoder, Pushed, RawReads
 from ..sse import ServerSentEvent, SSEDecoder
 from .clock import Expired, RunClock, Watchdog
 from .decoding import NEEDED, OVER_BUDGET, SLICE_FED, BodyFrames, WholeBody
 
-__all__ = ["FrameReader", "OnFrame", "Outcome", "Pulled"]
+__all__ = ["FrameReader", "OnFrame", "Outcome"]
 
 _TAKE = 64 * 1024
 """Bytes taken at once from what a connection buffered while nobody read it."""
@@ -72,20 +71,13 @@ class Outcome:
         self.server_retry_ms: int | None = None
 
 
-class Pulled(NamedTuple):
-    """A body read through httpx: ``read()`` returns its next decoded piece, None at its end;
-    ``close()`` lets it go."""
-
-    read: Callable[[], Awaitable[bytes | None]]
-    close: Callable[[], Awaitable[None]]
-
-
 class FrameReader:
     """Reads one response's body, handing each frame to ``on_frame`` (see the module)."""
 
     def __init__(
         self,
-        source: Pushed | Pulled,
+        source: Pushed | RawReads,
+        coding: Decoder | None,
         decoder: SSEDecoder | WholeBody,
         clock: RunClock,
         outcome: Outcome,
@@ -101,8 +93,7 @@ class FrameReader:
         self._read_timeout = read_timeout
         self._loop = asyncio.get_running_loop()
         self._turns = turns_of(self._loop)
-        inflater = source.decoder if isinstance(source, Pushed) else None
-        self._body = BodyFrames(decoder, inflater, on_frame, self._turns.over, where)
+        self._body = BodyFrames(decoder, coding, on_frame, self._turns.over, where)
         self._body_over = False  # nothing more will arrive
         self._framed_leftover = isinstance(source, Pushed)  # what came with the head: framed first
         self._finished = False  # ... and every frame was handed on
@@ -114,7 +105,7 @@ class FrameReader:
         self._timer: asyncio.TimerHandle | None = None
         self._last_data = 0.0
         self._closed = False
-        self._watchdog = Watchdog(clock) if isinstance(source, Pulled) else None
+        self._watchdog = Watchdog(clock) if isinstance(source, RawReads) else None
 
     # ---- the task's side --------------------------------------------------------------
     async def wait(self) -> bool:
@@ -162,18 +153,18 @@ class FrameReader:
                 raise failure
             elif self._body_over:
                 self._finish()
-            elif isinstance(self._source, Pulled):
+            elif isinstance(self._source, RawReads):
                 await self._pull(self._source)
             else:
                 await self._await_push(self._source)
 
-    async def _pull(self, source: Pulled) -> None:
+    async def _pull(self, source: RawReads) -> None:
         assert self._watchdog is not None
         piece = await self._watchdog.read(source.read)
         if piece is None:
             self._body_over = True
         else:
-            self._body.add_decoded(piece)
+            self._body.add(piece)
 
     async def _await_push(self, source: Pushed) -> None:
         """Take what the connection buffered meanwhile; else let it push until needed."""
@@ -201,7 +192,7 @@ class FrameReader:
     async def aclose(self) -> None:
         """:meth:`close`, and let a pulled body go."""
         self.close()
-        if isinstance(self._source, Pulled):
+        if isinstance(self._source, RawReads):
             await self._source.close()
 
     def close(self) -> None:

@@ -13,15 +13,15 @@ exception types (``ReadTimeout``, ``ReadError``, ``RemoteProtocolError``,
 from __future__ import annotations
 
 import collections
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 
 import httpx
 
-from .._http import Pushed, body_pieces, close_quietly, is_event_stream, pushed_body
+from .._http import Pushed, RawReads, decoder_for, is_event_stream, pushed_body, raw_reads
 from ..sse import SSEDecoder
 from .clock import RunClock
 from .decoding import WholeBody
-from .frame_reader import FrameReader, OnFrame, Outcome, Pulled
+from .frame_reader import FrameReader, OnFrame, Outcome
 
 __all__ = ["frame_reader", "paths_taken", "reads_raw"]
 
@@ -48,23 +48,13 @@ def frame_reader(
     only then: it is the request's URL with every known secret taken out)."""
     streamed = is_event_stream(response.headers.get("content-type"))
     decoder: SSEDecoder | WholeBody = SSEDecoder() if streamed else WholeBody(where())
-    source: Pushed | Pulled | None = (
-        pushed_body(response, read_timeout=read_timeout, where=where()) if reads_raw else None
+    coding = decoder_for(response.headers, where())
+    source: Pushed | RawReads | None = (
+        pushed_body(response, read_timeout=read_timeout, coding=coding) if reads_raw else None
     )
     paths_taken["httpx" if source is None else "raw"] += 1
     if source is None:
-        pieces = body_pieces(response, where=where())
-        source = Pulled(_next_piece(pieces), lambda: close_quietly(pieces))
+        source = raw_reads(response)
     return FrameReader(
-        source, decoder, clock, outcome, on_frame, where=where, read_timeout=read_timeout
+        source, coding, decoder, clock, outcome, on_frame, where=where, read_timeout=read_timeout
     )
-
-
-def _next_piece(pieces: AsyncIterator[bytes]) -> Callable[[], Awaitable[bytes | None]]:
-    async def read() -> bytes | None:
-        try:
-            return await pieces.__anext__()
-        except StopAsyncIteration:
-            return None
-
-    return read

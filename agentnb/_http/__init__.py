@@ -49,7 +49,7 @@ match, a server that does not speak TLS) is a ``ConnectError`` saying why, never
   is aborted: no close_notify exchange), so the server sees the run's reader go.
 """
 
-from .body import body_pieces, close_quietly
+from .body import RawReads, body_pieces, close_quietly, raw_reads
 from .content_coding import (
     DECODE_RATIO_FLOOR,
     PIECE_SIZE,
@@ -81,6 +81,7 @@ __all__ = [
     "OwnConnections",
     "Pushed",
     "RawBody",
+    "RawReads",
     "Verify",
     "accept_encoding",
     "body_pieces",
@@ -93,6 +94,7 @@ __all__ = [
     "is_json",
     "new_http_clients",
     "pushed_body",
+    "raw_reads",
     "status_error",
     "tls_context",
     "transport_error",

@@ -4,13 +4,44 @@ bounded piece at a time (:mod:`agentnb._http.content_coding`), a bomb refused.""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from typing import NamedTuple
 
 import httpx
 
+from .aiohttp_transport import AiohttpBody
 from .content_coding import check_ratio, decoder_for
 
-__all__ = ["body_pieces", "close_quietly"]
+__all__ = ["RawReads", "body_pieces", "close_quietly", "raw_reads"]
+
+
+class RawReads(NamedTuple):
+    """A body's raw bytes: ``read()`` returns what arrived next (None at its end);
+    ``close()`` lets the iteration go."""
+
+    read: Callable[[], Awaitable[bytes | None]]
+    close: Callable[[], Awaitable[None]]
+
+
+def raw_reads(response: httpx.Response) -> RawReads:
+    """``response``'s raw body, read straight from aiohttp where it is on agentnb's wire,
+    else through httpx (a user's own client: HTTP/2, a proxy...)."""
+    stream = response.stream
+    if isinstance(stream, AiohttpBody):
+        return RawReads(stream.read, _nothing)
+    pieces = response.aiter_raw()
+
+    async def read() -> bytes | None:
+        try:
+            return await pieces.__anext__()
+        except StopAsyncIteration:
+            return None
+
+    return RawReads(read, lambda: close_quietly(pieces))
+
+
+async def _nothing() -> None:
+    return None
 
 
 async def body_pieces(response: httpx.Response, *, where: str) -> AsyncGenerator[bytes, None]:
@@ -19,10 +50,10 @@ async def body_pieces(response: httpx.Response, *, where: str) -> AsyncGenerator
     decode and for a decompression bomb; httpx's errors (a cut, an invalid body as
     ``httpx.DecodingError``) pass through."""
     decoder = decoder_for(response.headers, where)
-    raw = response.aiter_raw()
+    raw = raw_reads(response)
     received = decoded = 0
     try:
-        async for chunk in raw:
+        while (chunk := await raw.read()) is not None:
             if decoder is None:
                 yield chunk
                 continue
@@ -32,7 +63,7 @@ async def body_pieces(response: httpx.Response, *, where: str) -> AsyncGenerator
                 check_ratio(decoded, received, where)
                 yield piece
     finally:
-        await close_quietly(raw)
+        await raw.close()
 
 
 async def close_quietly(iterator: AsyncIterator[bytes]) -> None:

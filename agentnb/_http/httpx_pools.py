@@ -227,13 +227,32 @@ class HttpClients(NamedTuple):
 
     async def aclose(self) -> None:
         await self.streams.aclose()
-        await self.side.aclose()
+        if self.side is not self.streams:
+            await self.side.aclose()
         await self.own.aclose()
+
+
+WIRE = "own"
+"""Which transport agentnb's own clients use (benchmarks compare): "own", "aiohttp" or
+"httpx-aiohttp"."""
 
 
 def new_http_clients(timeout: httpx.Timeout, verify: Verify = True) -> HttpClients:
     """The HTTP clients a transport makes when none was given to it, all on one TLS context."""
     context = tls_context(verify)
+    if WIRE != "own":
+        if WIRE == "aiohttp":
+            from .aiohttp_transport import AiohttpTransport
+
+            wire: httpx.AsyncBaseTransport = AiohttpTransport(context)
+        else:
+            import httpx_aiohttp
+
+            wire = httpx_aiohttp.AiohttpTransport(
+                verify=context, limits=httpx.Limits(max_connections=100_000)
+            )
+        client = _AsyncClient(timeout, wire)
+        return HttpClients(client, client, OwnConnections(timeout, context), frozenset())
     streams = _AsyncClient(timeout, ShardedTransport(verify=context))
     side = _AsyncClient(timeout, pooled_transport(context, _SIDE_LIMITS))
     side.cookies = streams.cookies.jar  # one jar: a cookie set on either is sent by both

@@ -21,7 +21,7 @@ import h11
 import httpcore
 import httpx
 
-from .content_coding import Decoder, decoder_for
+from .content_coding import Decoder
 from .framing import RawBody
 from .network import Buffered, OwnStream
 from .own_connections import OwnBody
@@ -39,10 +39,10 @@ class Pushed(NamedTuple):
 
 
 def pushed_body(
-    response: httpx.Response, *, read_timeout: float | None, where: str
+    response: httpx.Response, *, read_timeout: float | None, coding: Decoder | None
 ) -> Pushed | None:
     """Where to read ``response``'s body past httpx, or None when it cannot be."""
-    inflater = decoder_for(response.headers, where)
+    inflater = coding
     if isinstance(response.stream, OwnBody):  # agentnb's own connection: its body as is
         return Pushed(response.stream.protocol, response.stream.raw, inflater)
     stream = response.extensions.get("network_stream")
