@@ -1,11 +1,11 @@
 """Load: 200 concurrent runs from one "kernel", and how late its event loops run meanwhile.
 
     python benchmarks/bench_load.py [--runs 200] [--words 90] [--delay-ms 20] [--repeat 3] [--in-process]
-                                    [--no-https]
+                                    [--no-https] [--idle-memory N] [--smoke]
 
 The main thread stands in for a kernel: it runs an asyncio loop (as ipykernel does) with a
 probe that asks to wake every 10 ms and records how late it wakes (the lag a cell, a widget
-message or a Stop click would see). Two ways to make the same runs against the built-in
+message or a Stop click would see). Three ways to make the same runs against the built-in
 server (``echo`` agent, Operativus dialect, ``--words`` words a message = words/3 chunks,
 ``--delay-ms`` between chunks):
 
@@ -17,6 +17,8 @@ server (``echo`` agent, Operativus dialect, ``--words`` words a message = words/
   ``asyncio.gather`` on the main loop, JSON-decoding each frame and joining the text (no
   history, no usage, no retries or resume). Its pool is unlimited too, so both stream all runs
   at once.
+- aiohttp alone: aiohttp's reader, frames split on blank lines and JSON-decoded: what the
+  HTTP library agentnb runs on costs without anything of agentnb.
 
 The server runs in a child process by default (so the numbers are the client's); with
 ``--in-process`` it runs in a thread of this process, as the default connection's built-in
@@ -25,8 +27,9 @@ server does in a notebook, competing for the GIL.
 The https rows run the same load against a second built-in server (a child process) on
 uvicorn over TLS, with a certificate for 127.0.0.1 made here (trustme, a dev extra) and its
 CA given to both agentnb (``verify=`` the CA bundle's path) and the naive gather
-(``httpx.AsyncClient(verify=...)``): agentnb's own connections over TLS, agentnb through
-httpx, and the naive gather, all on the same TLS.
+(``httpx.AsyncClient(verify=...)``), all on the same TLS.
+
+``--smoke``: 5 runs, one round (a few seconds): the test suite runs it.
 
 Beside it: ``bench_stop.py`` (a Stop under this load, to the run ending ``cancelled``) and
 ``bench_event_cost.py`` (where the loop's CPU time per event goes).
@@ -58,9 +61,7 @@ from bench_floor import floor_run, rss_growth_per_stream
 
 import agentnb
 from agentnb._app.connections import disconnect
-from agentnb._client import reading, transport
 from agentnb._core.loop import get_loop, run_sync
-from agentnb._http import httpx_pools
 
 PROBE_S = 0.010
 SERVER_CHILD = (
@@ -152,31 +153,14 @@ async def with_main_probe(
     return wall, count, probe.lag, cpu
 
 
-PATHS = ("own", "aiohttp", "httpx-aiohttp")
-"""own: agentnb's own HTTP/1.1 connections, bodies pushed past httpx; aiohttp: httpx's
-interface on aiohttp (agentnb._http.aiohttp_transport), bodies read straight from aiohttp;
-httpx-aiohttp: the httpx-aiohttp package's transport, bodies read through httpx."""
-
-
-def read_path(path: str) -> str:
-    """Which path agentnb's runs take from now on (see :data:`PATHS`)."""
-    httpx_pools.WIRE = path
-    transport.sends_own = path == "own"
-    reading.reads_raw = path == "own"
-    return path
-
-
 def run_agentnb(
     base_url: str,
     api_key: str,
     texts: list[str],
     delay_ms: int,
     dialect: str = "operativus",
-    path: str | None = None,
     verify: str | None = None,
 ) -> Result:
-    if path is not None:  # else: as read_path() last set it
-        read_path(path)
     agentnb.connect(
         dialect,
         base_url=base_url,
@@ -205,7 +189,7 @@ def run_agentnb(
         disconnect("bench")
     ok = sum(h.status == "completed" and h.text == t for h, t in zip(handles, texts, strict=True))
     scheme = base_url.partition(":")[0]
-    name = f"agentnb ask, {dialect}, {scheme} [{httpx_pools.WIRE}]"
+    name = f"agentnb ask, {dialect}, {scheme}"
     return Result(name, wall, ok, events, main_lag, loop_probe.lag, cpu)
 
 
@@ -491,15 +475,11 @@ def main() -> None:
         "--idle-memory", type=int, default=0, metavar="N", help="also: memory per idle stream"
     )
     parser.add_argument(
-        "--paths", default=",".join(PATHS), help=f"agentnb's wires to compare, of {PATHS}"
-    )
-    parser.add_argument(
         "--smoke", action="store_true", help="5 runs, one round: the test suite's check"
     )
     args = parser.parse_args()
     if args.smoke:
         args.runs, args.words, args.delay_ms, args.repeat = 5, 9, 1, 1
-    paths = args.paths.split(",")
 
     where = "in this process" if args.in_process else "in a child process"
     print(
@@ -521,14 +501,14 @@ def main() -> None:
         for scheme in schemes:
             ca = verify[scheme]
             ways += [
-                (scheme, functools.partial(run_agentnb, delay_ms=delay, path=path, verify=ca))
-                for path in paths
+                (scheme, functools.partial(run_agentnb, delay_ms=delay, dialect=dialect, verify=ca))
+                for dialect in ("operativus", "runagent")
             ]
             ways.append((scheme, functools.partial(run_naive, delay_ms=delay, verify=ca)))
             ways.append((scheme, functools.partial(run_aiohttp, delay_ms=delay, verify=ca)))
         ways.append(("http", lambda url, key, texts: run_floor(url, key, texts, delay)))
         rounds: list[list[Result]] = [[] for _ in ways]
-        read_path(paths[0])  # first: a heap grown by the load below would hide it
+        # first: a heap grown by the load below would hide it
         memory = idle_memory(*places["http"], args.idle_memory) if args.idle_memory else None
         for place, way in ways:  # warm up (imports, the background loop, the history file)
             way(*places[place], messages("warm", 5, args.words))
@@ -556,11 +536,10 @@ def main() -> None:
         )
     print(
         "\nwall: median round; CPU: median round's CPU time of this process (all threads; the"
-        " server is a child process); CPU/ev: that per event.\n[own]: agentnb's own"
-        " HTTP/1.1 connections; [aiohttp]: httpx's interface on aiohttp, bodies read straight"
-        " from aiohttp's reader;\n[httpx-aiohttp]: the httpx-aiohttp package's transport,"
-        " bodies read through httpx. aiohttp alone: aiohttp's reader, frames split on blank"
-        " lines, JSON-decoded."
+        " server is a child process); CPU/ev: that per event.\nagentnb: httpx's interface on"
+        " aiohttp (agentnb._http.aiohttp_transport), bodies read straight from aiohttp's"
+        " reader.\naiohttp alone: aiohttp's reader, frames split on blank lines,"
+        " JSON-decoded."
         "\nlag: how late a 10 ms timer fires (all rounds' samples). agentnb: the main (kernel)"
         " loop only\nawaits the handles; the streams, history writes and (operativus) the usage"
         " requests (one batch for runs ending together) run on agentnb's\nloop. naive:"

@@ -74,11 +74,6 @@ class BodyFrames:
         self._ended = False
 
     @property
-    def waiting(self) -> int:
-        """Pieces received and not decoded yet."""
-        return len(self._pieces) + len(self._inflating)
-
-    @property
     def retry(self) -> int | None:
         """The reconnection time the stream asked for (ms), or None."""
         return self._decoder.retry
@@ -90,10 +85,6 @@ class BodyFrames:
             return
         self._received += len(piece)
         self._inflating.append(self._inflater.feed(piece))
-
-    def add_decoded(self, piece: bytes) -> None:
-        """The body's next bytes, already decoded (by httpx)."""
-        self._pieces.append(piece)
 
     def work(self) -> int:
         """Hand on the frames decoded, then decode more, until one of the states above."""

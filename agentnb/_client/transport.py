@@ -28,30 +28,27 @@ from .._core.secrets import REDACTED, redact
 from .._core.version import __version__
 from .._http import (
     SIDE_CONNECTIONS,
-    HttpClients,
-    OwnBody,
-    OwnConnections,
+    AiohttpBody,
     Verify,
     accept_encoding,
     body_pieces,
     content_type_error,
+    decoder_for,
     is_event_stream,
     is_json,
-    new_http_clients,
+    new_http_client,
     status_error,
     transport_error,
 )
 from ..events import Event, RunFailed, ToolCallFinished
 from ..providers import HttpRequest, Provider
 from .logs import install_log_redaction
-from .reading import paths_taken
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "ERROR_BODY_LIMIT",
     "JSON_BODY_LIMIT",
     "Transport",
-    "sends_own",
 ]
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0, write=30.0, pool=10.0)
@@ -67,10 +64,6 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 """Methods whose request may be sent twice to the same effect."""
 
 install_log_redaction()
-
-sends_own = True
-"""Whether run streams go on agentnb's own connections where they can
-(:mod:`agentnb._http.own_connections`); benchmarks turn it off to compare."""
 
 
 def user_agent() -> str:
@@ -118,7 +111,7 @@ class Transport:
         self._extra_headers = dict(headers or {})
         self._given_http = http_client
         self._verify = verify
-        self._http: HttpClients | None = None
+        self._http: httpx.AsyncClient | None = None
         self._urls: dict[str, httpx.URL] = {}
         self._side_slots = asyncio.Semaphore(SIDE_CONNECTIONS)
         self._closed = False
@@ -137,16 +130,16 @@ class Transport:
             http, self._http = self._http, None
             await http.aclose()
 
-    def _client(self, *, side: bool = False) -> httpx.AsyncClient:
-        """The HTTP client for a stream, or for a side request (``side``): the one given to
-        the transport for both, else two of its own (see :mod:`agentnb._http.httpx_pools`)."""
+    def _client(self) -> httpx.AsyncClient:
+        """The HTTP client: the one given to the transport, else its own
+        (:func:`agentnb._http.new_http_client`: aiohttp on the wire)."""
         if self._closed:
             raise TransportError(f"the client for {self.base_url} is closed; make a new one")
         if self._given_http is not None:
             return self._given_http
         if self._http is None:
-            self._http = new_http_clients(self.timeout, self._verify)
-        return self._http.side if side else self._http.streams
+            self._http = new_http_client(self.timeout, self._verify)
+        return self._http
 
     # ---- text that may leave memory --------------------------------------------------
     def redact(self, text: str) -> str:
@@ -184,7 +177,7 @@ class Transport:
             url = self._urls[path] = httpx.URL(self.url(path))
         return url
 
-    def build(self, http: HttpRequest, *, accept: str, side: bool = False) -> httpx.Request:
+    def build(self, http: HttpRequest, *, accept: str) -> httpx.Request:
         headers = {
             "User-Agent": user_agent(),
             "Accept": accept,
@@ -193,7 +186,7 @@ class Transport:
             **self._extra_headers,
             **http.headers,
         }
-        client = self._client(side=side)
+        client = self._client()
         try:
             if self._given_http is not None or http.params:
                 return client.build_request(
@@ -227,7 +220,6 @@ class Transport:
         *,
         stream: bool,
         idempotent: bool | None = None,
-        side: bool = False,
     ) -> httpx.Response:
         """Send; map transport failures to typed errors (retryable ones wrapped).
 
@@ -238,13 +230,7 @@ class Transport:
         if idempotent is None:
             idempotent = request.method in IDEMPOTENT_METHODS
         try:
-            client = self._client(side=side)
-            own = self._own_connections(request, side=side, stream=stream)
-            if own is None:
-                response = await client.send(request, stream=stream)
-            else:
-                response = await own.send(request)
-                client.cookies.extract_cookies(response)
+            response = await self._client().send(request, stream=stream)
         except httpx.HTTPError as exc:
             self._scrub_auth(request)
             where, url = self.where(request), self.redact(str(request.url))
@@ -253,24 +239,10 @@ class Transport:
         self._scrub_auth(request)  # sent: it lives on only as response.request
         return response
 
-    def _own_connections(
-        self, request: httpx.Request, *, side: bool, stream: bool
-    ) -> OwnConnections | None:
-        """agentnb's own connections when they can carry this request: a run's stream or a
-        side request on the transport's own clients, over ``http://`` or ``https://`` with
-        no proxy for it (else httpx's path: :meth:`HttpClients.own_for`). A side request
-        often goes out on a connection a stream has just let go."""
-        if not stream or self._http is None or not sends_own:
-            return None
-        own = self._http.own_for(request)
-        if own is not None and not side:
-            paths_taken["fast-tls" if request.url.scheme == "https" else "fast"] += 1
-        return own
-
     async def close_response(self, response: httpx.Response, *, keep: bool) -> None:
         """Close a stream's response; ``keep``: its connection may carry another request once
         the body ended (False when the run was stopped: the server must see it go)."""
-        if not keep and isinstance(response.stream, OwnBody):
+        if not keep and isinstance(response.stream, AiohttpBody):
             response.stream.discard()
         await response.aclose()
 
@@ -334,6 +306,11 @@ class Transport:
         response = await self.send(request, stream=True, idempotent=idempotent)
         await self.check_status(response)
         content_type = response.headers.get("content-type")
+        try:
+            decoder_for(response.headers, self.where(request))  # a coding it can undo
+        except ProtocolError:
+            await response.aclose()
+            raise
         if self.provider.json_answers and is_json(content_type):
             return response
         if not is_event_stream(content_type):
@@ -350,9 +327,9 @@ class Transport:
 
     async def _json_once(self, http: HttpRequest) -> Any:
         await take_turn()
-        request = self.build(http, accept="application/json", side=True)
+        request = self.build(http, accept="application/json")
         async with self._side_slots:
-            response = await self.send(request, stream=True, side=True)
+            response = await self.send(request, stream=True)
             await self.check_status(response)
             try:
                 raw, more = await self.read_capped(response, JSON_BODY_LIMIT)

@@ -21,6 +21,7 @@ back an ``httpx.Response`` whose body has not been read.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import io
@@ -32,9 +33,13 @@ from typing import Any
 import aiohttp
 import httpx
 from aiohttp.client_proto import ResponseHandler
+from aiohttp.http_exceptions import PayloadEncodingError
 
 __all__ = ["AiohttpBody", "AiohttpTransport", "mapped_errors"]
 
+DRAIN_SECONDS = 1.0
+"""How long a closed response's body may take to end so that its connection is kept (what
+arrives meanwhile is held by aiohttp's reader, which stops reading past its limit)."""
 LARGE_BODY = 1024 * 1024
 """A request body past this size is written from a file object (aiohttp's advice)."""
 MAX_HEADERS = 128
@@ -93,8 +98,9 @@ def _head_error(exc: BaseException) -> httpx.HTTPError:
         return httpx.RemoteProtocolError(
             "the server closed the connection inside the response head"
         )
-    if isinstance(exc, aiohttp.ClientResponseError):  # llhttp refused the head
-        return httpx.RemoteProtocolError(f"malformed response head: {exc.message}")
+    if isinstance(exc, aiohttp.ClientResponseError):  # llhttp refused what arrived
+        part = "body" if isinstance(exc.__cause__, PayloadEncodingError) else "head"
+        return httpx.RemoteProtocolError(f"malformed response {part}: {exc.message}")
     return _error(exc)
 
 
@@ -142,12 +148,18 @@ class AiohttpBody(httpx.AsyncByteStream):
     """A response body on aiohttp's connection: :meth:`read` its raw bytes as they arrive,
     or iterate it as httpx does."""
 
-    __slots__ = ("_content", "_request", "_response")
+    __slots__ = ("_content", "_draining", "_request", "_response")
 
-    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+    def __init__(
+        self,
+        response: aiohttp.ClientResponse,
+        request: httpx.Request,
+        draining: set[aiohttp.ClientResponse],
+    ) -> None:
         self._response = response
         self._content = response.content
         self._request = request
+        self._draining = draining
 
     async def read(self) -> bytes | None:
         """The bytes that arrived since the last read (waiting for some), None at the end."""
@@ -173,8 +185,27 @@ class AiohttpBody(httpx.AsyncByteStream):
         self._response.close()
 
     async def aclose(self) -> None:
-        """Give the connection back when the body ended, else close it."""
-        self._response.release()
+        """Give the connection back once the body ended: at once, or when its end arrives
+        within :data:`DRAIN_SECONDS` (a run's stream is closed at its terminal event, often
+        just before the body's last chunk); else close it."""
+        response, content = self._response, self._content
+        if content.is_eof() or response.closed:
+            response.release()
+            return
+        draining = self._draining
+        draining.add(response)
+
+        def give_up() -> None:
+            draining.discard(response)
+            response.close()
+
+        def ended() -> None:
+            gave_up.cancel()
+            draining.discard(response)
+            response.release()
+
+        gave_up = asyncio.get_running_loop().call_later(DRAIN_SECONDS, give_up)
+        content.on_eof(ended)  # a failure drops the callback: the timer closes it
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -184,6 +215,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._tls = tls
         self._keepalive_expiry = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
+        self._draining: set[aiohttp.ClientResponse] = set()
+        """Responses closed before their body's end, waiting for it (:meth:`AiohttpBody.aclose`)."""
 
     def _new_session(self) -> aiohttp.ClientSession:
         connector = _Connector(
@@ -220,7 +253,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             response.status,
             headers=response.raw_headers,
-            stream=AiohttpBody(response, request),
+            stream=AiohttpBody(response, request, self._draining),
             request=request,
             extensions={
                 "http_version": b"HTTP/1.1",
@@ -254,7 +287,20 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         finally:
             _attempt.reset(token)
 
+    def __del__(self) -> None:
+        # an httpx client never closed (a notebook's connections live until the kernel
+        # exits) is let go quietly, as httpx's own would be: aiohttp would log an error
+        session = self._session
+        connector = None if session is None or session.closed else session.connector
+        close = getattr(connector, "_close", None)  # the closing that needs no await
+        if close is not None:
+            with contextlib.suppress(Exception):
+                close()
+
     async def aclose(self) -> None:
+        for response in list(self._draining):
+            response.close()
+        self._draining.clear()
         session, self._session = self._session, None
         if session is not None:
             await session.close()
