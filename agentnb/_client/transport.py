@@ -28,9 +28,9 @@ from .._core.secrets import REDACTED, redact
 from .._core.version import __version__
 from .._http import (
     SIDE_CONNECTIONS,
-    AiohttpBody,
     Verify,
     accept_encoding,
+    aiohttp_body,
     body_pieces,
     content_type_error,
     decoder_for,
@@ -242,8 +242,9 @@ class Transport:
     async def close_response(self, response: httpx.Response, *, keep: bool) -> None:
         """Close a stream's response; ``keep``: its connection may carry another request once
         the body ended (False when the run was stopped: the server must see it go)."""
-        if not keep and isinstance(response.stream, AiohttpBody):
-            response.stream.discard()
+        body = aiohttp_body(response)
+        if not keep and body is not None:
+            body.discard()
         await response.aclose()
 
     async def read_capped(self, response: httpx.Response, limit: int) -> tuple[bytes, bool]:

@@ -40,7 +40,7 @@ not trusted, a name that does not match, a server that does not speak TLS) is a
   once (no TLS close_notify exchange), so the server sees the run's reader go.
 """
 
-from .aiohttp_transport import AiohttpBody, AiohttpTransport
+from .aiohttp_transport import AiohttpBody, AiohttpTransport, aiohttp_body
 from .body import RawReads, body_pieces, raw_reads
 from .clients import (
     SIDE_CONNECTIONS,
@@ -69,6 +69,7 @@ __all__ = [
     "RawReads",
     "Verify",
     "accept_encoding",
+    "aiohttp_body",
     "body_pieces",
     "check_ratio",
     "checked_verify",

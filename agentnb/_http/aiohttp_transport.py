@@ -35,7 +35,10 @@ import httpx
 from aiohttp.client_proto import ResponseHandler
 from aiohttp.http_exceptions import PayloadEncodingError
 
-__all__ = ["AiohttpBody", "AiohttpTransport", "mapped_errors"]
+__all__ = ["BODY", "AiohttpBody", "AiohttpTransport", "aiohttp_body", "mapped_errors"]
+
+BODY = "agentnb_aiohttp_body"
+"""The response extension that holds its :class:`AiohttpBody` (see :func:`aiohttp_body`)."""
 
 DRAIN_SECONDS = 1.0
 """How long a closed response's body may take to end so that its connection is kept (what
@@ -208,6 +211,13 @@ class AiohttpBody(httpx.AsyncByteStream):
         content.on_eof(ended)  # a failure drops the callback: the timer closes it
 
 
+def aiohttp_body(response: httpx.Response) -> AiohttpBody | None:
+    """The body of a response this transport made (httpx's client wraps ``response.stream``
+    in its own), else None: a user's own client's response."""
+    body = response.extensions.get(BODY)
+    return body if isinstance(body, AiohttpBody) else None
+
+
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """Sends httpx's requests on one aiohttp session (see the module)."""
 
@@ -250,14 +260,16 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             response = await self._send(request, limits, fresh_only=False)
         except _Stale:
             response = await self._send(request, limits, fresh_only=True)
+        body = AiohttpBody(response, request, self._draining)
         return httpx.Response(
             response.status,
             headers=response.raw_headers,
-            stream=AiohttpBody(response, request, self._draining),
+            stream=body,
             request=request,
             extensions={
                 "http_version": b"HTTP/1.1",
                 "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
+                BODY: body,  # httpx's client wraps the stream: the body stays reachable
             },
         )
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import httpx
 
-from .aiohttp_transport import AiohttpBody
+from .aiohttp_transport import aiohttp_body
 from .content_coding import check_ratio, decoder_for
 
 __all__ = ["RawReads", "body_pieces", "close_quietly", "raw_reads"]
@@ -26,9 +26,9 @@ class RawReads(NamedTuple):
 def raw_reads(response: httpx.Response) -> RawReads:
     """``response``'s raw body, read straight from aiohttp where it is on agentnb's wire,
     else through httpx (a user's own client: HTTP/2, a proxy...)."""
-    stream = response.stream
-    if isinstance(stream, AiohttpBody):
-        return RawReads(stream.read, _nothing)
+    body = aiohttp_body(response)
+    if body is not None:
+        return RawReads(body.read, _nothing)
     pieces = response.aiter_raw()
 
     async def read() -> bytes | None:

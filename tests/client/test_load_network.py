@@ -24,7 +24,13 @@ from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.exceptions import StreamStallError
 from agentnb._core.loop import get_loop, run_sync, take_turn, turn_is_over, turns_of
-from agentnb._http import SIDE_CONNECTIONS, AiohttpTransport, new_http_client
+from agentnb._http import (
+    SIDE_CONNECTIONS,
+    AiohttpTransport,
+    aiohttp_body,
+    new_http_client,
+    raw_reads,
+)
 from agentnb._http.aiohttp_transport import _Connector
 from agentnb.server import ServerHandle
 
@@ -65,6 +71,29 @@ async def test_the_client_is_httpx_on_aiohttp() -> None:
         assert isinstance(client._transport, AiohttpTransport)
     finally:
         await client.aclose()
+
+
+async def test_a_response_keeps_its_aiohttp_body_for_direct_reads_and_stops() -> None:
+    """httpx's client wraps the body in its own stream: the wire's body stays reachable, so
+    a run reads straight from aiohttp's reader and a Stop aborts the connection."""
+
+    async def answer(conn: Conn, request: Request) -> None:
+        await conn.send(http_head("200 OK", {"Content-Type": "application/json"}) + b"{}")
+
+    with HostileServer(answer) as srv:
+        client = new_http_client(httpx.Timeout(5))
+        try:
+            response = await client.send(client.build_request("GET", srv.url), stream=True)
+            assert aiohttp_body(response) is not None
+            assert await raw_reads(response).read() == b"{}"
+            await response.aclose()
+        finally:
+            await client.aclose()
+        async with httpx.AsyncClient() as theirs:
+            response = await theirs.send(theirs.build_request("GET", srv.url), stream=True)
+            assert aiohttp_body(response) is None  # a user's own client: read through httpx
+            assert await raw_reads(response).read() == b"{}"
+            await response.aclose()
 
 
 async def test_a_cookie_the_server_sets_is_sent_back() -> None:
