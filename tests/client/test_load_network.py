@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import shutil
 import ssl
@@ -23,7 +22,7 @@ from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.exceptions import StreamStallError
-from agentnb._core.loop import get_loop, run_sync, take_turn, turn_is_over, turns_of
+from agentnb._core.loop import get_loop, run_sync, take_turn, turn_is_over
 from agentnb._http import (
     SIDE_CONNECTIONS,
     AiohttpTransport,
@@ -353,44 +352,6 @@ async def test_waiters_get_their_turns_in_the_order_they_gave_way() -> None:
 
     await asyncio.gather(*(worker(i) for i in range(5)))
     assert order == list(range(5))
-
-
-async def test_deferred_work_runs_in_its_place_several_per_turn_while_the_budget_lasts() -> None:
-    """Work done in the loop's callbacks (a body pushed as it arrives) queues with the tasks:
-    a deferred callback runs in its place in the queue, and the cheap ones after it run in
-    the same turn, not a turn each."""
-    loop = asyncio.get_running_loop()
-    turns = turns_of(loop)
-    order: list[str] = []
-    passes = 0
-
-    def count_passes() -> None:
-        nonlocal passes
-        passes += 1
-        if len(order) < 6:
-            loop.call_soon(count_passes)
-
-    async def task(name: str) -> None:
-        await take_turn()
-        order.append(name)
-
-    all_ran = asyncio.Event()
-
-    def deferred(i: int) -> None:
-        order.append(f"cb{i}")
-        if i == 4:
-            all_ran.set()
-
-    _burn_the_budget()
-    waiting = asyncio.ensure_future(task("task"))
-    await asyncio.sleep(0)  # the task queues first
-    for i in range(5):
-        turns.defer(functools.partial(deferred, i))
-    loop.call_soon(count_passes)
-    await waiting
-    await asyncio.wait_for(all_ran.wait(), 5)
-    assert order == ["task", "cb0", "cb1", "cb2", "cb3", "cb4"]
-    assert passes <= 3, "the five cheap callbacks ran within one turn"
 
 
 # ---- agentnb's loop ------------------------------------------------------------------------------------
