@@ -12,10 +12,12 @@ or something fails.
   ``FEED_SLICE`` bytes given to the decoder (:class:`~agentnb._client.decoding.BodyFrames`)
   it lets the loop run once, so a body that is all blank lines or comments cannot hold the
   loop every run and the notebook share.
-- Time is bounded: no data for ``read_timeout`` seconds is a stall (the HTTP layer's read
-  timeout); the run's clock (idle / run timeout, :mod:`agentnb._client.clock`) raises
-  :class:`~agentnb._client.clock.Expired`, one timer for all the reads of a body
-  (:class:`~agentnb._client.clock.Watchdog`).
+- Time is bounded: no data for ``read_timeout`` seconds is a stall, and the run's clock
+  (idle / run timeout, :mod:`agentnb._client.clock`) raises
+  :class:`~agentnb._client.clock.Expired`, with one timer for all the reads of a body
+  (:class:`~agentnb._client.clock.Watchdog`). On agentnb's client the watchdog keeps the
+  read timeout too (aiohttp would re-arm a timer on every socket read); on a user's own
+  httpx client, httpx keeps it.
 - A compressed body is decoded a bounded piece at a time, and a decompression bomb refused.
 - How the body ended goes to the :class:`Outcome`: ``ended``, ``cut`` or ``stalled``, with
   a detail for the run's error; a body that cannot be decoded raises :class:`ProtocolError`.
@@ -30,7 +32,7 @@ import httpx
 
 from .._core.exceptions import ProtocolError
 from .._core.loop import take_turn, turns_of
-from .._http import RawReads, decoder_for, is_event_stream, raw_reads
+from .._http import RawReads, aiohttp_body, decoder_for, is_event_stream, raw_reads
 from ..sse import ServerSentEvent, SSEDecoder
 from .clock import RunClock, Watchdog
 from .decoding import NEEDED, OVER_BUDGET, SLICE_FED, BodyFrames, WholeBody
@@ -75,7 +77,9 @@ def frame_reader(
         turns_of(asyncio.get_running_loop()).over,
         where,
     )
-    return FrameReader(raw_reads(response), body, clock, outcome, where, read_timeout)
+    wire = aiohttp_body(response)  # on agentnb's client the reader keeps the read timeout
+    silence = None if wire is None else wire.keep_read_timeout()
+    return FrameReader(raw_reads(response), body, clock, outcome, where, read_timeout, silence)
 
 
 class FrameReader:
@@ -89,13 +93,15 @@ class FrameReader:
         outcome: Outcome,
         where: Callable[[], str],
         read_timeout: float | None,
+        silence: float | None = None,
     ) -> None:
+        """``silence``: the read timeout, kept here rather than by the HTTP library."""
         self._source = source
         self._body = body
         self._outcome = outcome
         self._where = where
         self._read_timeout = read_timeout
-        self._watchdog = Watchdog(clock)
+        self._watchdog = Watchdog(clock, silence)
         self._body_over = False  # nothing more will arrive
         self._finished = False  # ... and every frame was handed on
         self._closed = False

@@ -179,6 +179,18 @@ class AiohttpBody(httpx.AsyncByteStream):
         while (data := await self.read()) is not None:
             yield data
 
+    def keep_read_timeout(self) -> float | None:
+        """Turn aiohttp's read timer off for the rest of this body and return its timeout,
+        for the reader to keep with one timer per body: aiohttp re-arms its timer on every
+        socket read (a tenth of a stream's loop time)."""
+        connection = self._response.connection
+        protocol = None if connection is None else connection.protocol
+        if protocol is None:
+            return None
+        timeout = protocol.read_timeout
+        protocol.read_timeout = None  # the timer armed now is dropped at the next read
+        return timeout
+
     def discard(self) -> None:
         """Close the connection now, whatever is left of the body (a run was stopped: the
         server must see its reader go). A TLS connection is aborted: no close_notify."""
