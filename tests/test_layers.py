@@ -4,7 +4,7 @@ functions and under ``TYPE_CHECKING`` alike).
     core (sse, events, _core)  ←  providers  ←  _client  ←  _app  ←  _notebook, _cli
       ↑                                                       │
       └────────────────  _display (shows runs)  ←─────────────┘  (and _notebook, _cli)
-    core  ←  _http (httpx, httpcore, h11 only)  ←  _client
+    core  ←  _http (httpx, aiohttp only)  ←  _client
                          ↖ _history (handed to the client as a recorder) ↗
                          ↖ _tracing (likewise; the root combines the two)  ↗
     _display reads runs and imports only the core; _app (what notebook and CLI share)
@@ -229,12 +229,13 @@ def test_the_history_imports_nothing_that_draws() -> None:
     assert not wrong, "\n".join(wrong)
 
 
-HTTP_THIRD_PARTY = frozenset({"httpx", "httpcore", "h11", "pydantic_core"})
-"""What the HTTP layer may import beside the standard library and the core: httpx's stack,
-and pydantic-core for the JSON of error answers."""
+HTTP_THIRD_PARTY = frozenset({"httpx", "aiohttp", "pydantic_core"})
+"""What the HTTP layer may import beside the standard library and the core: httpx (the
+interface), aiohttp (the wire), and pydantic-core for the JSON of error answers. The optional
+decoders (brotli, zstd) are found by name when present (``_http/content_coding.py``)."""
 
 
-def test_the_http_layer_imports_only_the_core_httpx_and_the_standard_library() -> None:
+def test_the_http_layer_imports_only_the_core_http_libraries_and_the_stdlib() -> None:
     wrong = []
     for module, path, tree in modules_cache():
         if layer(module) != "http":

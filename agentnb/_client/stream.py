@@ -36,9 +36,8 @@ from ..events import (
 )
 from ..providers import HttpRequest, RunRef, Translator
 from .clock import DEFAULT_IDLE_TIMEOUT, Expired, RunClock, within
-from .frame_reader import FrameReader, Outcome
+from .frame_reader import FrameReader, Outcome, frame_reader
 from .platform_cancel import cancel_on_platform
-from .reading import frame_reader
 from .recording import RunRecording
 from .replay import ReplayMismatch
 from .run_feed import RunFeed

@@ -28,15 +28,15 @@ from .._core.secrets import REDACTED, key_advice, redact
 from .._core.version import __version__
 from .._http import (
     SIDE_CONNECTIONS,
-    HttpClients,
-    OwnBody,
-    OwnConnections,
     Verify,
+    accept_encoding,
+    aiohttp_body,
     body_pieces,
     content_type_error,
+    decoder_for,
     is_event_stream,
     is_json,
-    new_http_clients,
+    new_http_client,
     status_error,
     transport_error,
 )
@@ -44,14 +44,12 @@ from ..events import Event, RunFailed, ToolCallFinished
 from ..providers import HttpRequest, Provider
 from .logs import install_log_redaction
 from .origins import KeyScope, Origin
-from .reading import paths_taken
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "ERROR_BODY_LIMIT",
     "JSON_BODY_LIMIT",
     "Transport",
-    "sends_own",
 ]
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0, write=30.0, pool=10.0)
@@ -70,10 +68,6 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 """Methods whose request may be sent twice to the same effect."""
 
 install_log_redaction()
-
-sends_own = True
-"""Whether run streams go on agentnb's own connections where they can
-(:mod:`agentnb._http.own_connections`); benchmarks turn it off to compare."""
 
 
 def user_agent() -> str:
@@ -131,7 +125,7 @@ class Transport:
         }
         self._given_http = http_client
         self._verify = verify
-        self._http: HttpClients | None = None
+        self._http: httpx.AsyncClient | None = None
         self._urls: dict[str, httpx.URL] = {}
         self._side_slots = asyncio.Semaphore(SIDE_CONNECTIONS)
         self._closed = False
@@ -150,16 +144,16 @@ class Transport:
             http, self._http = self._http, None
             await http.aclose()
 
-    def _client(self, *, side: bool = False) -> httpx.AsyncClient:
-        """The HTTP client for a stream, or for a side request (``side``): the one given to
-        the transport for both, else two of its own (see :mod:`agentnb._http.httpx_pools`)."""
+    def _client(self) -> httpx.AsyncClient:
+        """The HTTP client: the one given to the transport, else its own
+        (:func:`agentnb._http.new_http_client`: aiohttp on the wire)."""
         if self._closed:
             raise TransportError(f"the client for {self.base_url} is closed; make a new one")
         if self._given_http is not None:
             return self._given_http
         if self._http is None:
-            self._http = new_http_clients(self.timeout, self._verify)
-        return self._http.side if side else self._http.streams
+            self._http = new_http_client(self.timeout, self._verify)
+        return self._http
 
     # ---- text that may leave memory --------------------------------------------------
     def redact(self, text: str) -> str:
@@ -211,16 +205,17 @@ class Transport:
             url = self._urls[path] = httpx.URL(self.url(path))
         return url
 
-    def build(self, http: HttpRequest, *, accept: str, side: bool = False) -> httpx.Request:
+    def build(self, http: HttpRequest, *, accept: str) -> httpx.Request:
         """The request ``http`` describes, with the key and the connection's headers only
         when its URL is on the base URL's origin or a trusted one (:class:`KeyScope`)."""
-        client = self._client(side=side)
+        client = self._client()
         try:
             url = self._parsed_url(http.path)
             keyed = self.keys.allows(url)
             headers = {
                 "User-Agent": user_agent(),
                 "Accept": accept,
+                "Accept-Encoding": accept_encoding(),
                 **(self.provider.auth_headers(self._api_key) if keyed else {}),
                 **(self._extra_headers if keyed else {}),
                 **http.headers,
@@ -263,7 +258,6 @@ class Transport:
         *,
         stream: bool,
         idempotent: bool | None = None,
-        side: bool = False,
     ) -> httpx.Response:
         """Send; map transport failures to typed errors (retryable ones wrapped).
 
@@ -274,18 +268,12 @@ class Transport:
         if idempotent is None:
             idempotent = request.method in IDEMPOTENT_METHODS
         try:
-            client = self._client(side=side)
-            own = self._own_connections(request, side=side, stream=stream)
-            if own is None:
-                # never a redirect with the key (httpx keeps X-API-Key and headers= across
-                # origins), nor an http_client's auth= where the key does not go
-                auth = httpx.USE_CLIENT_DEFAULT if self.keys.allows(request.url) else None
-                response = await client.send(
-                    request, stream=stream, follow_redirects=False, auth=auth
-                )
-            else:
-                response = await own.send(request)
-                client.cookies.extract_cookies(response)
+            # never a redirect with the key (httpx keeps X-API-Key and headers= across
+            # origins), nor an http_client's auth= where the key does not go
+            auth = httpx.USE_CLIENT_DEFAULT if self.keys.allows(request.url) else None
+            response = await self._client().send(
+                request, stream=stream, follow_redirects=False, auth=auth
+            )
         except httpx.HTTPError as exc:
             self._scrub_auth(request)
             where, url = self.where(request), self.redact(str(request.url))
@@ -294,25 +282,12 @@ class Transport:
         self._scrub_auth(request)  # sent: it lives on only as response.request
         return response
 
-    def _own_connections(
-        self, request: httpx.Request, *, side: bool, stream: bool
-    ) -> OwnConnections | None:
-        """agentnb's own connections when they can carry this request: a run's stream or a
-        side request on the transport's own clients, over ``http://`` or ``https://`` with
-        no proxy for it (else httpx's path: :meth:`HttpClients.own_for`). A side request
-        often goes out on a connection a stream has just let go."""
-        if not stream or self._http is None or not sends_own:
-            return None
-        own = self._http.own_for(request)
-        if own is not None and not side:
-            paths_taken["fast-tls" if request.url.scheme == "https" else "fast"] += 1
-        return own
-
     async def close_response(self, response: httpx.Response, *, keep: bool) -> None:
         """Close a stream's response; ``keep``: its connection may carry another request once
         the body ended (False when the run was stopped: the server must see it go)."""
-        if not keep and isinstance(response.stream, OwnBody):
-            response.stream.discard()
+        body = aiohttp_body(response)
+        if not keep and body is not None:
+            body.discard()
         await response.aclose()
 
     async def read_capped(self, response: httpx.Response, limit: int) -> tuple[bytes, bool]:
@@ -378,6 +353,11 @@ class Transport:
         response = await self.send(request, stream=True, idempotent=idempotent)
         await self.check_status(response)
         content_type = response.headers.get("content-type")
+        try:
+            decoder_for(response.headers, self.where(request))  # a coding it can undo
+        except ProtocolError:
+            await response.aclose()
+            raise
         if self.provider.json_answers and is_json(content_type):
             return response
         if not is_event_stream(content_type):
@@ -394,9 +374,9 @@ class Transport:
 
     async def _json_once(self, http: HttpRequest) -> Any:
         await take_turn()
-        request = self.build(http, accept="application/json", side=True)
+        request = self.build(http, accept="application/json")
         async with self._side_slots:
-            response = await self.send(request, stream=True, side=True)
+            response = await self.send(request, stream=True)
             await self.check_status(response)
             try:
                 raw, more = await self.read_capped(response, JSON_BODY_LIMIT)

@@ -116,9 +116,7 @@ async def _targets(server: HostileServer, name: str, requests: list[HttpRequest]
     try:
         for http in requests:
             before = len(server.requests)
-            response = await transport.send(
-                transport.build(http, accept="*/*", side=True), stream=False, side=True
-            )
+            response = await transport.send(transport.build(http, accept="*/*"), stream=False)
             await response.aclose()
             assert len(server.requests) == before + 1
             targets.append(server.requests[-1].path)
