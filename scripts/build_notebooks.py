@@ -103,12 +103,16 @@ trade.approve(trade.awaiting_approval[0].call_id)   # ... or decide from code
 Leave out `wait=True` / `--wait` there: a cell that waits keeps the kernel busy, so a click
 could not reach it. This notebook runs top to bottom with no one to click, so the cells below
 decide with a policy, `approve=`: `True` approves every call, `False` denies every call, and a
-function gets each `ToolCall` and returns True, False, an `ApprovalDecision` (to give a reason)
+function gets each `ToolCall` and returns True, False, an `ApprovalDecision` (to give a reason,
+from `agentnb.approvals`)
 or None (leave it to a person). The magics take `--approve all` / `--approve none`."""),
-    ("code", """def small_orders_only(call):
+    ("code", """from agentnb.approvals import ApprovalDecision
+
+
+def small_orders_only(call):
     if call.arguments["shares"] <= 5:
         return True
-    return agentnb.ApprovalDecision(call.call_id, False, "over the 5-share limit")
+    return ApprovalDecision(call.call_id, False, "over the 5-share limit")
 
 
 small = agentnb.ask("trader", "Buy 3 NVDA", approve=small_orders_only, wait=True, new_thread=True)"""),
@@ -117,7 +121,7 @@ for handle in (small, big):
     trade = handle.run.tool_calls[-1]
     why = f" ({trade.error})" if trade.error else ""
     print(f"{trade.name} {trade.arguments['shares']} shares → {trade.status}{why}")"""),
-    ("code", """%%agent trader --wait --new --approve all
+    ("code", """%%agent trader --wait --approve all
 Sell 2 AAPL"""),
     ("md", """## History
 

@@ -106,7 +106,7 @@ def magic_wait(server: ServerHandle, options: dict[str, Any]) -> None:
     shell.user_ns.pop("err_handle", None)
     with pytest.raises(UsageError) as said:
         shell.run_line_magic(
-            "agent", f"{AGENT} --via errmap --new --wait --no-record --out err_handle go"
+            "agent", f"{AGENT} --via errmap --wait --no-record --out err_handle go"
         )
     handle = shell.user_ns["err_handle"]
     error = handle.exception()

@@ -1,7 +1,7 @@
 """What ``agentnb.attach`` is given, made into the run to show again.
 
 A run can be named by its id (agentnb's local id or the platform's run id), by a history row
-(:class:`~agentnb.RunRecord`, or a ``to_pandas()`` row), by a row of ``remote_runs()``, by a
+(:class:`~agentnb.history.RunRecord`, or a ``to_pandas()`` row), by a row of ``remote_runs()``, by a
 :class:`~agentnb.providers.RemoteRun` or by a :class:`~agentnb.Run`. Whatever it is, the run
 is looked up in the history, so a run recorded there is completed in its own row rather than
 recorded twice; what cannot be attached (a run that has ended, a row without its run id or

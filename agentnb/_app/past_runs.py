@@ -19,7 +19,7 @@ from .._core.exceptions import ConfigurationError
 from .._core.handle import RunHandle, StreamSource
 from .._core.run import TERMINAL_STATUSES, Run, RunErrorInfo
 from .._core.transcript import parse_json_or_text
-from .._display.show import show as show_live
+from .._display.show import show_live
 from .._display.widget import ChatCell
 from .._history import RunRecord, ToolCallRecord, host_of
 from ..events import (
@@ -54,7 +54,7 @@ def show(source: RunLike, **options: Any) -> ChatCell:
     conversation" where it can go on: on the connection it was made on, its thread still
     held (see :func:`continuation`; the cell says why when it cannot). ``cell.ask(text)``
     continues it from code. ``on_followup`` as for a live run (see
-    :func:`agentnb._display.show.show`)."""
+    :func:`agentnb._display.show.show_live`)."""
     if _is_live(source):
         return show_live(source, **options)
     if not names_past_runs(source):

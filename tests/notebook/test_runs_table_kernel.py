@@ -19,8 +19,8 @@ from IPython.core.interactiveshell import InteractiveShell
 from kernel_session import WIDGET_MIME, Session, running_kernel
 
 import agentnb
-from agentnb import RunHistory
 from agentnb._history import HistoryStore
+from agentnb.history import RunHistory
 
 pytestmark = pytest.mark.kernel
 

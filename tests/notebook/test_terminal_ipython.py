@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 import agentnb
+import agentnb.history
 from agentnb.server import ServerHandle
 
 pytestmark = [
@@ -167,7 +168,7 @@ def test_ctrl_c_cancels_the_run_and_the_prompt_comes_back(ipython: Terminal, his
 def recorded_status(history: Path, local_id: str) -> str | None:
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
-        with agentnb.HistoryStore(history) as store:
+        with agentnb.history.HistoryStore(history) as store:
             record = store.get(local_id)
         if record is not None and record.status != "running":
             return record.status

@@ -17,8 +17,9 @@ import httpx
 import pytest
 from agentnb_testing import free_port, sdk_python, serving
 
-from agentnb import ApprovalDecision, AsyncAgentClient
+from agentnb import AsyncAgentClient
 from agentnb._core.request import RunRequest
+from agentnb.approvals import ApprovalDecision
 from agentnb.providers import RunRef
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "client"))
