@@ -87,12 +87,7 @@ def test_unset_switches_keep_their_meaning(
 ) -> None:
     magic = magic_parser.parse_args(["echo"])
     assert (magic.wait, magic.plain) == (None, None)  # "the configured default"
-    assert (magic.new, magic.followups, magic.no_record, magic.approve) == (
-        False,
-        False,
-        False,
-        None,
-    )
+    assert (magic.followups, magic.no_record, magic.approve) == (False, False, None)
     cli = cli_parser.parse_args(["echo", "hi"])
     assert (cli.no_color, cli.no_record, cli.meta) == (False, False, [])
 

@@ -141,12 +141,13 @@ def test_the_static_copy_shows_every_call_whole_and_nothing_raw(
 
 
 def spawn(dialect: str, url: str) -> Any:
+    """`agentnb run` in a pty wide enough that no line wraps (this test reads whole lines)."""
     pexpect = pytest.importorskip("pexpect")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
     env.update(AGENTNB_HISTORY="off", NO_COLOR="1")
     argv = ["-m", "agentnb", "run", "agent", "go", "--provider", dialect, "--base-url", url]
     return pexpect.spawn(
-        sys.executable, argv, env=env, encoding="utf-8", timeout=20, dimensions=(60, 250)
+        sys.executable, argv, env=env, encoding="utf-8", timeout=20, dimensions=(60, 5000)
     )
 
 
