@@ -32,7 +32,7 @@ pytestmark = pytest.mark.browser
 
 HISTORY = """
 import time
-from agentnb import RunHistory
+from agentnb.history import RunHistory
 now = time.time()
 statuses = ["completed", "failed", "cancelled", "interrupted", "running", "completed"]
 starts = [now - 30, now - 300, now - 86400 * 40, now - 86400 * 400, now - 5, now - 60]

@@ -172,7 +172,7 @@ def test_in_a_notebook_the_cell_shows_the_figure_and_no_axes_text() -> None:
     nbclient = pytest.importorskip("nbclient")
     setup = (
         "import time\n"
-        "from agentnb import RunHistory\n"
+        "from agentnb.history import RunHistory\n"
         "now = time.time()\n"
         "history = RunHistory({'local_id': ['a', 'b', 'c'], 'agent': ['echo', 'writer', 'echo'],"
         " 'status': ['completed'] * 3, 'started_at': [now - 2, now - 1.5, now - 1],"

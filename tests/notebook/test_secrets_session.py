@@ -48,7 +48,7 @@ def session_cells(log_file: Path, snapshot_dir: Path) -> list[Any]:
             False,
         ),
         (f"%%agent finance_agent --wait\n{NVDA_QUESTION}", False),
-        ("%%agent finance_agent --followups --new\nAnd how did AAPL do?", False),
+        ("%%agent finance_agent --followups\nAnd how did AAPL do?", False),
         ("run = _agent.wait(60)\nprint(run.status)\n_agent", False),
         ("%%agent no_such_agent\nhello", True),
         ("%%agent echo --via wrong\nhello with the wrong key", True),
