@@ -236,9 +236,9 @@ def page_rows(columns: Columns, titles: Sequence[str], now: float) -> list[dict[
 
 NARROW_DROPS = ("run", "thread", "tools", "ttft", "match", "tokens", "secs")
 """The columns a table too wide for its terminal leaves out, first to last."""
-NARROW_CHARS = {"agent": 14, "error": 28, "match": 40}
+NARROW_CHARS = {"agent": 13, "model": 12, "error": 20, "match": 40}
 """Tighter caps for a table fitted to a terminal."""
-MIN_MESSAGE = 16
+MIN_MESSAGE = 20
 """The narrowest message column a fitted table gives before it leaves out more columns."""
 
 

@@ -83,3 +83,25 @@ def test_a_pipe_gets_the_whole_table(db: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "thread" in done.stdout.splitlines()[0].split()
+
+
+def test_at_80_columns_the_message_has_the_room_and_a_long_model_is_cut(tmp_path: Path) -> None:
+    """The question is what a person scans: a long model name gives way to it."""
+    path = tmp_path / "models.sqlite3"
+    with HistoryStore(path) as store:
+        for i, model in enumerate(["claude-sonnet-4-5-20250929", "gpt-4o-mini"]):
+            run = Run(agent="research_team", message=f"{i} {LONG}", connection="default")
+            run.start()
+            store.record_start(run, RunRequest(agent=run.agent, message=run.message), base_url="")
+            now = time.time()
+            run.apply(RunStarted(run_id=f"run_{i}", model=model, received_at=now))
+            run.apply(TextDelta(delta="an answer", received_at=now))
+            run.apply(RunCompleted(usage=Usage(total_tokens=10), received_at=now))
+            store.record_end(run)
+    lines = in_a_pty("--db", str(path), columns=80)
+    table = [line for line in lines if "runs, most recent first" not in line]
+    assert all(len(line) <= 80 for line in table), "\n".join(table)
+    header = table[0]
+    message_room = header.index("model") - header.index("message")
+    assert message_room >= 24, "\n".join(table)  # 20 before: the model kept 18
+    assert "claude-sonn…" in "\n".join(table)  # cut to 12 characters to give way
