@@ -61,7 +61,7 @@ JSON_BODY_LIMIT = 8 * 1024 * 1024
 """A JSON side answer (thread, run object, run status) larger than this is refused."""
 
 
-_KEY_HEADERS = ("authorization", "x-api-key")
+_KEY_HEADERS = ("authorization", "x-api-key", "api-key")
 """Headers that carry a key whichever dialect's (an ``http_client``'s defaults included)."""
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -189,8 +189,7 @@ class Transport:
 
     def _sent_a_key(self, request: httpx.Request) -> bool:
         """Whether ``request`` carried a key: the connection's, or a header the caller set."""
-        names = {name.lower() for name in self.provider.auth_headers("x")}
-        names |= {"authorization", "x-api-key", "api-key"}
+        names = {name.lower() for name in (*self.provider.auth_headers("x"), *_KEY_HEADERS)}
         return any(name.lower() in names for name in request.headers)
 
     # ---- requests ----------------------------------------------------------------------
