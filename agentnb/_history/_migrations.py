@@ -14,6 +14,7 @@ from .._core.pricing import RunCost, price_run
 from .._core.request import build_request
 from ..events import Usage
 from ..providers import available_providers
+from ._experiments import experiments_schema
 from ._search_sql import SEARCH_TABLE
 from ._summary_sql import order_indexes, rollup_schema
 
@@ -275,6 +276,15 @@ def m012_summary_rollup(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+def m015_experiments(db: sqlite3.Connection) -> None:
+    # Experiments kept in the history (see _experiments): each one's arms, its examples (the
+    # dataset's questions with their expected answers), which run answered which example on
+    # which arm, and each evaluator's evaluations of a run (an error when it raised). No
+    # value of a run changes.
+    for statement in experiments_schema():
+        db.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_tool_calls,
@@ -288,6 +298,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m010_paused_time,
     m011_tool_call_usage,
     m012_summary_rollup,
+    m015_experiments,
 )
 """Every migration, oldest first. Append only."""
 

@@ -465,6 +465,11 @@ class HistoryStore:
         with self._reading() as db:
             return db.execute(sql, list(params)).fetchall()
 
+    def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Do ``work`` (SQL of the history's own modules: experiments) in one write
+        transaction, after the recorder's queued writes."""
+        return self._write(work)
+
     def summary(
         self,
         where: RunFilter | None = None,
