@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from ._app.past_runs import show
     from ._app.remote_runs import remote_runs
     from ._app.runs_browser import browse
+    from ._app.scoring import score
     from ._client.async_client import AsyncAgentClient
     from ._client.stream import AsyncRunStream
     from ._client.sync import AgentClient, RunStream
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
         HistoryStore,
         RunHistory,
         RunRecord,
+        ScoreRecord,
         ToolCallHistory,
         ToolCallRecord,
         runs,
@@ -127,6 +129,7 @@ __all__ = [
     "RunStatus",
     "RunStream",
     "RunsTable",
+    "ScoreRecord",
     "ServerError",
     "ServerHandle",
     "StreamStallError",
@@ -154,6 +157,7 @@ __all__ = [
     "load_ipython_extension",
     "remote_runs",
     "runs",
+    "score",
     "set_prices",
     "show",
     "start_server",
@@ -176,12 +180,14 @@ _LAZY: dict[str, str] = {
     "RunHandle": "._core.handle",
     "HistoryStore": "._history",
     "RunRecord": "._history",
+    "ScoreRecord": "._history",
     "ToolCallHistory": "._history",
     "ToolCallRecord": "._history",
     "RunStream": "._client.sync",
     "RunHistory": "._history",
     "batch": "._app.batch_runs",
     "compare": "._app.compare_runs",
+    "score": "._app.scoring",
     "browse": "._app.runs_browser",
     "RunsTable": "._display.runs_table",
     "remote_runs": "._app.remote_runs",

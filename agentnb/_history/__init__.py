@@ -20,6 +20,7 @@ from ._location import ENV_VAR, default_location
 from ._migrations import MIGRATIONS
 from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord, host_of
 from ._run_filter import STATUSES, RunFilter, Since
+from ._scores import ScoreRecord, ScoreSource, ScoreValue
 from ._store import HistoryStore
 from ._tables import RunHistory, ToolCallHistory
 
@@ -37,6 +38,9 @@ __all__ = [
     "HistoryWriteError",
     "RunHistory",
     "RunRecord",
+    "ScoreRecord",
+    "ScoreSource",
+    "ScoreValue",
     "ToolCallHistory",
     "ToolCallRecord",
     "close_default_stores",

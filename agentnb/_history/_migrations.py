@@ -15,6 +15,7 @@ from .._core.request import build_request
 from ..events import Usage
 from ..providers import available_providers
 from ._experiments import experiments_schema
+from ._scores import scores_schema
 from ._search_sql import SEARCH_TABLE
 from ._summary_sql import order_indexes, rollup_schema
 
@@ -276,6 +277,14 @@ def m012_summary_rollup(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+def m014_scores(db: sqlite3.Connection) -> None:
+    # Scores, labels and notes given to runs (agentnb.score, evaluators, a person's verdict):
+    # one row per score given, never updated; a run's current score of a name is its latest
+    # (see _scores). No value of a run changes.
+    for statement in scores_schema():
+        db.execute(statement)
+
+
 def m015_experiments(db: sqlite3.Connection) -> None:
     # Experiments kept in the history (see _experiments): each one's arms, its examples (the
     # dataset's questions with their expected answers), which run answered which example on
@@ -298,6 +307,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m010_paused_time,
     m011_tool_call_usage,
     m012_summary_rollup,
+    m014_scores,
     m015_experiments,
 )
 """Every migration, oldest first. Append only."""

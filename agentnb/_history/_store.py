@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from .._core.exceptions import HistoryError, HistoryLocationError
+from .._core.exceptions import ConfigurationError, HistoryError, HistoryLocationError
 from .._core.history_drawer import timed_statuses
 from .._core.request import RunRequest
 from .._core.run import Run
@@ -49,6 +49,14 @@ from ._records import (
     storable_row,
 )
 from ._run_filter import RunFilter
+from ._scores import (
+    SCORE_COLUMNS,
+    ScoreRecord,
+    ScoreSource,
+    ScoreValue,
+    checked_score,
+    current_scores_sql,
+)
 from ._search_sql import (
     SEARCH_TABLE,
     count_sql,
@@ -537,6 +545,63 @@ class HistoryStore:
 
     def tool_calls(self, local_ids: Sequence[str]) -> list[ToolCallRecord]:
         return [ToolCallRecord.from_row(row) for row in self.tool_call_rows(local_ids)]
+
+    # ---- scores ----------------------------------------------------------------------
+    def add_score(
+        self,
+        run_id: str,
+        name: str,
+        value: ScoreValue,
+        *,
+        comment: str | None = None,
+        source: ScoreSource = "person",
+        author: str | None = None,
+    ) -> ScoreRecord:
+        """Give the run whose ``local_id`` is ``run_id`` a score: a number, a bool or a label
+        (``value``), with a ``comment``, who gave it (``source``: ``person``, ``code`` or
+        ``agent``; ``author``: free text) and now as its time. It becomes the run's current
+        score of ``name``; an earlier one stays in the score's history. Raises
+        :class:`~agentnb.ConfigurationError` for a bad name, value or source, or a run the
+        history does not hold (nothing is stored then)."""
+        score = checked_score(run_id, name, value, comment=comment, source=source, author=author)
+        columns = ", ".join(SCORE_COLUMNS[1:])
+
+        def insert(db: sqlite3.Connection) -> int:
+            found = db.execute("SELECT 1 FROM runs WHERE local_id = ?", (score.local_id,))
+            if found.fetchone() is None:
+                raise ConfigurationError(
+                    f"no run {score.local_id!r} in the history at {self._where}: "
+                    "a score is given to a recorded run"
+                )
+            cursor = db.execute(
+                f"INSERT INTO scores ({columns}) VALUES ({_marks(SCORE_COLUMNS[1:])})",
+                score.values(),
+            )
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+        row_id = self._write(insert)
+        return ScoreRecord.from_row((row_id, *score.values()))
+
+    def scores(
+        self, run_ids: Sequence[str] | None = None, *, history: bool = False
+    ) -> list[ScoreRecord]:
+        """The current score of each run and name (``history=True``: every score given,
+        replaced ones too), in the order they were given; of the runs whose ``local_id`` is
+        in ``run_ids``, or of every run."""
+        select = f"SELECT {', '.join(f's.{c}' for c in SCORE_COLUMNS)} FROM scores s"
+        current = "" if history else current_scores_sql("s")
+        rows: list[tuple[Any, ...]] = []
+        with self._reading() as db:
+            if run_ids is None:
+                where = f" WHERE {current}" if current else ""
+                rows = db.execute(f"{select}{where} ORDER BY s.id").fetchall()
+            else:
+                for chunk in chunks(list(dict.fromkeys(run_ids))):
+                    terms = [f"s.local_id IN ({_marks(chunk)})", *([current] if current else [])]
+                    rows += db.execute(f"{select} WHERE {' AND '.join(terms)}", chunk).fetchall()
+                rows.sort(key=lambda row: int(row[0]))
+        return [ScoreRecord.from_row(row) for row in rows]
 
     def count(self) -> int:
         """How many runs the store holds."""
