@@ -57,6 +57,8 @@ if TYPE_CHECKING:
     from ._app.batch_runs import batch
     from ._app.compare_runs import compare
     from ._app.connections import Connection, connect, connections, get_connection
+    from ._app.evaluators import judge
+    from ._app.experiments import Experiment, experiment, experiments
     from ._app.past_runs import show
     from ._app.remote_runs import remote_runs
     from ._app.runs_browser import browse
@@ -65,6 +67,7 @@ if TYPE_CHECKING:
     from ._client.stream import AsyncRunStream
     from ._client.sync import AgentClient, RunStream
     from ._core.handle import RunHandle
+    from ._display.experiment_views import ExperimentComparison
     from ._display.run_comparison import Comparison
     from ._display.runs_table import RunsTable
     from ._display.widget import ChatCell
@@ -99,6 +102,8 @@ __all__ = [
     "Connection",
     "Event",
     "EventTooLargeError",
+    "Experiment",
+    "ExperimentComparison",
     "Fork",
     "HTTPStatusError",
     "HistoryError",
@@ -153,7 +158,10 @@ __all__ = [
     "configure_tracing",
     "connect",
     "connections",
+    "experiment",
+    "experiments",
     "get_connection",
+    "judge",
     "load_ipython_extension",
     "remote_runs",
     "runs",
@@ -187,6 +195,11 @@ _LAZY: dict[str, str] = {
     "RunHistory": "._history",
     "batch": "._app.batch_runs",
     "compare": "._app.compare_runs",
+    "Experiment": "._app.experiments",
+    "experiment": "._app.experiments",
+    "experiments": "._app.experiments",
+    "judge": "._app.evaluators",
+    "ExperimentComparison": "._display.experiment_views",
     "score": "._app.scoring",
     "browse": "._app.runs_browser",
     "RunsTable": "._display.runs_table",

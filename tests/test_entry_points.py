@@ -36,6 +36,7 @@ READERS = {
     "agentnb.HistoryStore.runs": "reads the history",
     "agentnb.HistoryStore.runs_by_ids": "reads the history",
     "agentnb.RunHistory.rows_at": "picks runs a history already holds",
+    "agentnb.Experiment.runs": "reads the history",
 }
 """Public callables returning a ``Run`` or a ``RunHistory`` of runs already going or done."""
 ENGINE_DOOR = "_open"

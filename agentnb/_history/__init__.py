@@ -16,11 +16,12 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from .._core.exceptions import HistoryError, HistoryLocationError, HistoryWriteError
+from ._experiment_book import Arm, Example, ExperimentBook, ExperimentRecord, PairRun
 from ._location import ENV_VAR, default_location
 from ._migrations import MIGRATIONS
 from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord, host_of
 from ._run_filter import STATUSES, RunFilter, Since
-from ._scores import ScoreRecord, ScoreSource, ScoreValue
+from ._scores import ScoreRecord, ScoreSource, ScoreValue, checked_score
 from ._store import HistoryStore
 from ._tables import RunHistory, ToolCallHistory
 
@@ -32,10 +33,15 @@ __all__ = [
     "MIGRATIONS",
     "OUTPUT_LIMIT",
     "STATUSES",
+    "Arm",
+    "Example",
+    "ExperimentBook",
+    "ExperimentRecord",
     "HistoryError",
     "HistoryLocationError",
     "HistoryStore",
     "HistoryWriteError",
+    "PairRun",
     "RunHistory",
     "RunRecord",
     "ScoreRecord",
@@ -43,6 +49,7 @@ __all__ = [
     "ScoreValue",
     "ToolCallHistory",
     "ToolCallRecord",
+    "checked_score",
     "close_default_stores",
     "default_store",
     "host_of",

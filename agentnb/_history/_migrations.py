@@ -14,7 +14,7 @@ from .._core.pricing import RunCost, price_run
 from .._core.request import build_request
 from ..events import Usage
 from ..providers import available_providers
-from ._experiments import experiments_schema
+from ._experiment_book import experiments_schema
 from ._scores import scores_schema
 from ._search_sql import SEARCH_TABLE
 from ._summary_sql import order_indexes, rollup_schema

@@ -21,6 +21,7 @@ from ._agent_input import (
     tickers_in,
     tool_call,
 )
+from ._judge_agent import JudgeAgent
 from ._numbers import ascii_int
 from ._planner import PlannerAgent
 from ._research import ResearchTeamAgent
@@ -268,6 +269,7 @@ AGENTS: dict[str, Agent] = {
         TraderAgent(),
         PlannerAgent(),
         ResearchTeamAgent(),
+        JudgeAgent(),
     )
 }
 

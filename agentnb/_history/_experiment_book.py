@@ -20,15 +20,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol, TypeVar
 
 from .._core.exceptions import ConfigurationError
 from ._writer import chunks
-
-if TYPE_CHECKING:
-    from ._store import HistoryStore
 
 __all__ = [
     "Arm",
@@ -38,6 +35,8 @@ __all__ = [
     "PairRun",
     "experiments_schema",
 ]
+
+T = TypeVar("T")
 
 ERROR_LIMIT: Final = 4000
 """Characters of an evaluator's error kept (its type and message, then cut)."""
@@ -165,10 +164,18 @@ class PairRun:
     status: str | None
 
 
-class ExperimentBook:
-    """The experiments of one :class:`HistoryStore`."""
+class Tables(Protocol):
+    """What the book needs of a :class:`~agentnb.HistoryStore` (which imports this module)."""
 
-    def __init__(self, store: HistoryStore) -> None:
+    def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T: ...
+
+    def read_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]: ...
+
+
+class ExperimentBook:
+    """The experiments of one :class:`~agentnb.HistoryStore`."""
+
+    def __init__(self, store: Tables) -> None:
         self.store = store
 
     # ---- writing ---------------------------------------------------------------------
