@@ -63,9 +63,16 @@ async def test_a_429_holds_every_run_of_the_client() -> None:
         async with AsyncAgentClient(
             "openai", base_url=server.url, api_key="k", record=False
         ) as client:
+            held = asyncio.Event()
+            slept = client.transport.sleep
+
+            async def sleep(seconds: float) -> None:
+                held.set()  # the client has read the 429 and holds its runs
+                await slept(seconds)
+
+            client.transport.sleep = sleep  # type: ignore[method-assign]
             first = asyncio.ensure_future(client.run("m", "first"))
-            while client.transport.back_off.left() == 0:  # the client has read the 429
-                await asyncio.sleep(0.01)
+            await held.wait()
             second = await client.run("m", "second")
             assert (await first).text == "first" and second.text == "second"
     assert [question for _, question in arrivals] in (
