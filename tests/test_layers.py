@@ -302,6 +302,76 @@ def test_function_level_imports_are_only_heavy_optional_parts_with_a_reason() ->
     assert not wrong, "\n".join(wrong)
 
 
+# ---- the built-in server: the service, its dialects' routes, its demo agents ---------------
+
+SERVER = "agentnb.server"
+SERVER_AGENTS = f"{SERVER}.agents"
+SERVER_ROUTES = f"{SERVER}.routes"
+ROUTE_KIT = f"{SERVER_ROUTES}._route_kit"
+SERVER_WORDS = {f"{SERVER}._steps", f"{SERVER}._tokens", f"{SERVER}._numbers"}
+"""What agents and dialects share: the steps an agent yields and a dialect renders, text
+counted and cut into pieces, numbers read from text."""
+
+
+def inside(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def server_imports(where: str) -> list[tuple[str, int, str]]:
+    """(module, line, server module it imports) for each module of ``where``."""
+    found = [
+        (module, node.lineno, target)
+        for module, path, tree in modules_cache()
+        if inside(module, where)
+        for target, node, _ in imports(module, path, tree)
+        if inside(target, SERVER)
+    ]
+    assert found, f"{where} has no module that imports the server: was it moved?"
+    return found
+
+
+def test_the_demo_agents_know_nothing_of_the_service() -> None:
+    """An agent yields steps; how a run is stored, paced, rendered or answered over HTTP is
+    the service's. So adding an agent touches the agents package alone."""
+    wrong = [
+        f"{module}:{line} imports {target}"
+        for module, line, target in server_imports(SERVER_AGENTS)
+        if not inside(target, SERVER_AGENTS) and target not in SERVER_WORDS
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_service_reaches_the_agents_only_through_their_package() -> None:
+    """``AGENTS`` and what an agent is given (``agentnb.server.agents``), never one agent's
+    module: the service runs whatever the registry lists."""
+    wrong = [
+        f"{module}:{line} imports {target}"
+        for module, line, target in server_imports(SERVER)
+        if not inside(module, SERVER_AGENTS)
+        and inside(target, SERVER_AGENTS)
+        and target != SERVER_AGENTS
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_dialects_routes_take_the_service_from_the_route_kit() -> None:
+    """A routes module imports, of the server, the kit, the steps and its siblings only; the
+    service never imports a routes module (it finds them: ``_served_dialects``)."""
+    routes = [
+        f"{module}:{line} imports {target}"
+        for module, line, target in server_imports(SERVER_ROUTES)
+        if module != ROUTE_KIT
+        and not inside(target, SERVER_ROUTES)
+        and target != f"{SERVER}._steps"
+    ]
+    service = [
+        f"{module}:{line} imports {target}"
+        for module, line, target in server_imports(SERVER)
+        if not inside(module, SERVER_ROUTES) and inside(target, SERVER_ROUTES)
+    ]
+    assert not routes + service, "\n".join(routes + service)
+
+
 # ---- module names say what they hold, once ------------------------------------------------
 
 

@@ -27,13 +27,20 @@ the field as sent (``temperature``, ``messages[0].role``) and whose ``code`` is 
 (``decimal_above_max_value``, ``missing_required_parameter``...), with the field list as
 ``detail``*.
 
-Agents: ``finance_agent`` (reasoning, ``get_stock_price`` over a bundled DEMO price table,
-``calculator``, a markdown answer with a table), ``echo``, ``writer`` (long markdown; option
-``paragraphs``), ``structured`` (JSON valid for the request's JSON schema), ``trader`` (looks
-the ticker up, then its ``place_trade`` call waits for a human to approve it: a DEMO fill, or
-"declined"). ``trader`` runs only where a dialect can say "wait for a human" (Vercel,
-Operativus); elsewhere it is a 400 ``approval_unsupported`` saying so. A paused run waits an
-hour at most, then goes on as if denied.
+Agents (:mod:`agentnb.server.agents`, whose docstring says how to add one): ``finance_agent``
+(reasoning, ``get_stock_price`` over a bundled DEMO price table, ``calculator``, a markdown
+answer with a table), ``echo``, ``writer`` (long markdown; option ``paragraphs``),
+``structured`` (JSON valid for the request's JSON schema), ``trader`` (looks the ticker up,
+then its ``place_trade`` call waits for a human to approve it: a DEMO fill, or "declined"),
+``planner`` (asks the human where to go, a free-form question, then plans a DEMO trip) and
+``research_team`` (delegates to sub-agents: an ``analyst`` per ticker, each asking a
+``quant``) and ``judge`` (grades the ``Answer:`` of its message against its ``Expected
+answer:``, a JSON score with a short rationale: what ``agentnb.judge()`` asks for).
+``trader`` runs only where a dialect can say "wait for a human" (Vercel,
+Operativus, AG-UI, LangGraph, A2A, the Responses API), ``planner`` only where it can also
+carry an answer (Operativus, AG-UI, LangGraph); elsewhere they are a 400
+``approval_unsupported`` or ``question_unsupported`` saying so. A paused run waits an hour at
+most, then goes on as if denied.
 
 Earlier turns are read whole: OpenAI assistant ``tool_calls`` and ``tool`` messages, and UI
 messages step by step (text, reasoning, tool calls, then their results, as the AI SDK's
@@ -157,9 +164,11 @@ injection at all): request header
 ``stream-error=CODE;retry-after=S;times=K``, ``html``, ``content-type=VALUE``, ``tag=ANY``
 (see :mod:`agentnb.server._fault_injection`).
 
-Dialects: each is one module ``_<dialect>_routes`` declaring ``DIALECT = ServedDialect(...)``
-(see :mod:`agentnb.server._served_dialects`): the server finds them; ``DIALECT_PROVIDERS``,
-:meth:`ServerHandle.url_for` and :meth:`ServerHandle.client_settings` are read from them.
+Dialects: each is one module ``routes/_<dialect>_routes`` declaring
+``DIALECT = ServedDialect(...)`` (see :mod:`agentnb.server._served_dialects`): the server finds
+them; ``DIALECT_PROVIDERS``, :meth:`ServerHandle.url_for` and
+:meth:`ServerHandle.client_settings` are read from them. A routes module takes what it needs
+of the service from :mod:`agentnb.server.routes._route_kit`.
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from ._agents import Agent, AgentInput, get_agent
 from ._http_plumbing import ApiError
 from ._steps import (
     AnyStep,
@@ -37,6 +36,7 @@ from ._steps import (
 )
 from ._threads import Conversation
 from ._tokens import count_tokens, split_chunks
+from .agents import AGENTS, Agent, AgentInput
 
 __all__ = ["Entry", "Pacing", "RunLog", "RunStore", "ServerRunStatus", "iso", "new_run_id"]
 
@@ -102,7 +102,7 @@ class RunLog:
     @property
     def model(self) -> str:
         """The model the run's agent reports it ran."""
-        agent = get_agent(self.agent)
+        agent = AGENTS.get(self.agent)
         return agent.model if agent is not None else self.agent
 
     @property

@@ -1,9 +1,9 @@
 """The dialects the built-in server speaks, found rather than listed.
 
-Every module of this package named ``_<dialect>_routes`` declares what it serves as
-``DIALECT = ServedDialect(...)``: the provider names whose clients its routes answer, where
-their base URL is below the server's root, and the options such a client needs. The app
-mounts the routes of every dialect found, and :meth:`ServerHandle.url_for
+Every module of :mod:`agentnb.server.routes` named ``_<dialect>_routes`` declares what it
+serves as ``DIALECT = ServedDialect(...)``: the provider names whose clients its routes
+answer, where their base URL is below the server's root, and the options such a client needs.
+The app mounts the routes of every dialect found, and :meth:`ServerHandle.url_for
 <agentnb.server.ServerHandle.url_for>` reads their prefixes, so a new dialect is its provider
 module, its routes module, tests and docs: nothing here or in the app names it.
 """
@@ -21,10 +21,19 @@ from starlette.routing import BaseRoute
 
 from .._core.exceptions import ConfigurationError
 
-__all__ = ["ROUTES_SUFFIX", "ServedDialect", "dialect_for", "dialect_providers", "served_dialects"]
+__all__ = [
+    "ROUTES_PACKAGE",
+    "ROUTES_SUFFIX",
+    "ServedDialect",
+    "dialect_for",
+    "dialect_providers",
+    "served_dialects",
+]
 
 ROUTES_SUFFIX = "_routes"
-"""A module of this package whose name ends so serves a dialect (and declares ``DIALECT``)."""
+"""A module of ``routes/`` whose name ends so serves a dialect (and declares ``DIALECT``)."""
+ROUTES_PACKAGE = "routes"
+"""The subpackage that holds them."""
 
 
 @dataclass(frozen=True)
@@ -45,19 +54,15 @@ class ServedDialect:
 def served_dialects() -> tuple[ServedDialect, ...]:
     """Every ``DIALECT`` declared by a ``_<dialect>_routes`` module, in module-name order."""
     found: list[ServedDialect] = []
-    for info in sorted(pkgutil.iter_modules(_package_path()), key=lambda i: i.name):
+    routes = importlib.import_module(f"{__package__}.{ROUTES_PACKAGE}")
+    for info in sorted(pkgutil.iter_modules(routes.__path__), key=lambda i: i.name):
         if info.name.endswith(ROUTES_SUFFIX):
-            module = importlib.import_module(f"{__package__}.{info.name}")
+            module = importlib.import_module(f"{routes.__name__}.{info.name}")
             declared = getattr(module, "DIALECT", None)
             if not isinstance(declared, ServedDialect):
                 raise TypeError(f"{module.__name__} declares no DIALECT = ServedDialect(...)")
             found.append(declared)
     return tuple(found)
-
-
-def _package_path() -> list[str]:
-    package = importlib.import_module(__package__ or "agentnb.server")
-    return list(package.__path__)
 
 
 def dialect_providers() -> tuple[str, ...]:

@@ -11,7 +11,6 @@ from typing import Protocol
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ._agents import AGENTS, Agent, AgentInput, InputProblem, unknown_agent
 from ._http_plumbing import MAX_BODY_BYTES, ApiError, bad_header, invalid
 from ._numbers import ascii_int
 from ._run_log import Pacing, RunLog, RunStore
@@ -29,6 +28,7 @@ from ._sse_responses import (
 )
 from ._steps import Decision, Failure
 from ._threads import ConversationStore
+from .agents import AGENTS, Agent, AgentInput, InputProblem, unknown_agent
 
 __all__ = [
     "DELAY_HEADER",

@@ -12,12 +12,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._agents import AGENTS
 from ._auth import RequireApiKey
 from ._http_plumbing import MAX_BODY_BYTES, ApiError, error_response
 from ._served_dialects import served_dialects
 from ._service import AppState, ServerConfig
 from ._sse_responses import install_log_filter
+from .agents import AGENTS
 
 __all__ = ["create_app"]
 

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._agents import ChatMessage
+from .agents import ChatMessage
 
 __all__ = ["Conversation", "ConversationStore", "StoredMessage"]
 

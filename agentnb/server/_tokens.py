@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["DEFAULT_WORDS_PER_CHUNK", "count_tokens", "split_chunks"]
+__all__ = ["ARGUMENT_PIECE_CHARS", "DEFAULT_WORDS_PER_CHUNK", "count_tokens", "split_chunks"]
 
 DEFAULT_WORDS_PER_CHUNK = 3
+ARGUMENT_PIECE_CHARS = 12
+"""A tool call's arguments JSON streams in pieces of this many characters, where a dialect
+sends them in pieces."""
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _WORD = re.compile(r"\s*\S+\s*")

@@ -26,7 +26,7 @@ from notebook_pages import (
 )
 
 from agentnb.server import ServerHandle
-from agentnb.server._planner import QUESTION
+from agentnb.server.agents._planner_agent import QUESTION
 
 pytestmark = pytest.mark.browser
 

@@ -26,7 +26,7 @@ from notebook_pages import (
 )
 
 from agentnb.server import ServerHandle
-from agentnb.server._trader import APPROVAL_REASON
+from agentnb.server.agents._trader_agent import APPROVAL_REASON
 
 pytestmark = pytest.mark.browser
 

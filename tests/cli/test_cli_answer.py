@@ -11,7 +11,7 @@ import pytest
 from cli_process import cli_env, on, run_piped
 
 from agentnb._display.approval_prompt import NO_REPLY, NO_TERMINAL
-from agentnb.server._planner import QUESTION
+from agentnb.server.agents._planner_agent import QUESTION
 
 pexpect = pytest.importorskip("pexpect")
 

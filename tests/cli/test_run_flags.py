@@ -20,7 +20,7 @@ from agentnb._app.run_flags import (
 )
 from agentnb._cli.main import build_parser
 from agentnb._core.request import RUN_OPTIONS, build_request
-from agentnb.server._agents import AGENTS
+from agentnb.server.agents import AGENTS
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.handle import RunHandle
 from agentnb._display.widget import ChatCell
 from agentnb.server import ServerHandle
-from agentnb.server._planner import QUESTION
+from agentnb.server.agents._planner_agent import QUESTION
 
 
 def planner_cell(server: ServerHandle, agent: str = "planner", message: str = "Plan a trip") -> Any:

@@ -40,7 +40,7 @@ from agentnb.events import (
     ToolCallStarted,
 )
 from agentnb.server import ServerHandle
-from agentnb.server._trader import APPROVAL_REASON
+from agentnb.server.agents._trader_agent import APPROVAL_REASON
 
 ORDER = "Buy 10 NVDA"
 APPROVING = ["vercel", "operativus"]

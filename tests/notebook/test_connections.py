@@ -114,7 +114,7 @@ def test_the_local_connection_lists_the_demo_agents() -> None:
 
 
 def test_the_built_in_langgraph_lists_its_graphs_as_assistants(server) -> None:  # type: ignore[no-untyped-def]
-    from agentnb.server._agents import AGENTS
+    from agentnb.server.agents import AGENTS
 
     settings = server.client_settings("langgraph")
     conn = agentnb.connect("langgraph", **settings, api_key=server.api_key, name="graphs")

@@ -19,7 +19,7 @@ from agentnb._core.run import Run
 from agentnb._history import HistoryStore
 from agentnb.events import RunPaused, ToolApprovalResponded
 from agentnb.server import ServerHandle
-from agentnb.server._planner import QUESTION
+from agentnb.server.agents._planner_agent import QUESTION
 
 ANSWERING = ["operativus", "langgraph", "ag-ui"]
 """The built-in server's dialects that carry the planner's question and its answer."""

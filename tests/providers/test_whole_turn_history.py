@@ -10,8 +10,8 @@ from typing import Any
 
 from agentnb import AsyncAgentClient
 from agentnb.server import ServerHandle
-from agentnb.server._agents import ChatMessage
 from agentnb.server._run_log import RunLog
+from agentnb.server.agents import ChatMessage
 
 QUESTION = "What is NVDA trading at?"
 

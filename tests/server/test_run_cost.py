@@ -11,7 +11,7 @@ from genai_prices import calc_price
 
 from agentnb import Run
 from agentnb.server import DIALECT_PROVIDERS, ServerHandle
-from agentnb.server._agents import AGENTS
+from agentnb.server.agents import AGENTS
 from tests.agentnb_testing import client_for
 
 

@@ -11,23 +11,28 @@ import httpx
 
 import agentnb.server
 from agentnb.server import DIALECT_PROVIDERS, start_server
-from agentnb.server._served_dialects import ROUTES_SUFFIX, ServedDialect, served_dialects
+from agentnb.server._served_dialects import (
+    ROUTES_PACKAGE,
+    ROUTES_SUFFIX,
+    ServedDialect,
+    served_dialects,
+)
 
 SERVER = Path(agentnb.server.__file__).parent
 
 
 def test_every_routes_module_declares_what_it_serves() -> None:
-    modules = sorted(p.stem for p in SERVER.glob(f"_*{ROUTES_SUFFIX}.py"))
+    modules = sorted(p.stem for p in (SERVER / ROUTES_PACKAGE).glob(f"_*{ROUTES_SUFFIX}.py"))
     assert len(modules) == len(served_dialects())
     for name in modules:
-        declared = importlib.import_module(f"agentnb.server.{name}").DIALECT
+        declared = importlib.import_module(f"agentnb.server.{ROUTES_PACKAGE}.{name}").DIALECT
         assert isinstance(declared, ServedDialect) and declared in served_dialects()
     assert sorted(DIALECT_PROVIDERS) == sorted(p for d in served_dialects() for p in d.providers)
 
 
 def test_no_server_module_imports_the_fault_injection_at_load() -> None:
     importers = []
-    for path in SERVER.glob("*.py"):
+    for path in SERVER.rglob("*.py"):
         tree = ast.parse(path.read_text())
         for node in tree.body:  # module level only: create_app imports it inside the switch
             if isinstance(node, ast.ImportFrom) and node.module == "_fault_injection":

@@ -3,6 +3,7 @@ tokenizer and chunker, and the agents' deterministic steps."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
@@ -10,11 +11,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field, TypeAdapter
 
-from agentnb.server._agents import AGENTS, AgentInput, InputProblem
-from agentnb.server._schema_instances import SchemaError, instance_for
+import agentnb.server.agents
 from agentnb.server._steps import Finish, Reasoning, Text, ToolEnd, ToolStart
 from agentnb.server._tokens import count_tokens, split_chunks
-from agentnb.server._tools import ToolError, calculate, call_tool, get_stock_price, price_table
+from agentnb.server.agents import AGENTS, AgentInput, InputProblem
+from agentnb.server.agents._schema_instances import SchemaError, instance_for
+from agentnb.server.agents._tools import (
+    ToolError,
+    calculate,
+    call_tool,
+    get_stock_price,
+    price_table,
+)
 
 # --- calculator -----------------------------------------------------------------------------
 
@@ -203,6 +211,16 @@ def test_chunks_concatenate_back_to_the_text(text: str, size: int | None) -> Non
 
 def _steps(agent: str, **fields: Any) -> list[Any]:
     return list(AGENTS[agent].steps(AgentInput(**fields)))
+
+
+def test_every_agent_module_is_served_by_name() -> None:
+    """An agent is its module ``agents/_<name>_agent.py`` and its instance in ``AGENTS``
+    (the package's docstring says so): a module written but not listed would never run."""
+    folder = Path(agentnb.server.agents.__file__).parent
+    modules = {f"agentnb.server.agents.{path.stem}" for path in folder.glob("_*_agent.py")}
+    assert len(modules) >= 7
+    assert {type(agent).__module__ for agent in AGENTS.values()} == modules
+    assert all(name == agent.name for name, agent in AGENTS.items())
 
 
 def test_finance_agent_calls_real_tools_deterministically() -> None:

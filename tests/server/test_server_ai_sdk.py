@@ -14,10 +14,10 @@ from agentnb_testing import run_request
 from server_testing import SSE, iter_sse, parse_sse, wait_until
 
 from agentnb.server import ServerHandle
-from agentnb.server._agents import AgentInput
 from agentnb.server._run_log import RunLog
 from agentnb.server._steps import Finish, Text, ToolEnd, ToolStart
-from agentnb.server._vercel_routes import VercelRenderer
+from agentnb.server.agents import AgentInput
+from agentnb.server.routes._vercel_routes import VercelRenderer
 
 # The fields each part may carry: the ``ai`` package validates parts with strict objects, so
 # one unknown field makes the client reject the whole stream.

@@ -13,9 +13,9 @@ import jsonschema
 import pytest
 from pydantic import BaseModel, Field
 
-from agentnb.server._schema_hints import words_of
-from agentnb.server._schema_instances import instance_for
-from agentnb.server._tools import price_table
+from agentnb.server.agents._schema_hints import words_of
+from agentnb.server.agents._schema_instances import instance_for
+from agentnb.server.agents._tools import price_table
 
 
 class StockQuote(BaseModel):

@@ -12,8 +12,8 @@ from agentnb_testing import client_for
 
 from agentnb import Run, ToolCall
 from agentnb.server import ServerHandle
-from agentnb.server._agents import AGENTS, AgentInput
 from agentnb.server._steps import Finish, Nested, Reasoning, Text, ToolEnd, ToolStart
+from agentnb.server.agents import AGENTS, AgentInput
 
 QUESTION = "Compare NVDA and AAPL this week"
 NESTING = ["seekrflow-vercel", "vercel", "ag-ui", "langgraph"]

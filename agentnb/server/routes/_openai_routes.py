@@ -29,29 +29,37 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._agent_input import AgentInput, ChatMessage
-from ._agents import AGENTS, unknown_agent
-from ._http_plumbing import ApiError, error_response, invalid, read_json
-from ._openai_errors import openai_validation_error
-from ._run_log import RunLog, new_run_id
-from ._served_dialects import ServedDialect
-from ._service import (
+from .._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
+from ._route_kit import (
+    AGENTS,
+    ARGUMENT_PIECE_CHARS,
+    AgentInput,
+    ApiError,
     AppState,
+    ChatMessage,
     Dialect,
+    Frame,
+    RunLog,
     RunStart,
+    ServedDialect,
     check_input,
+    dumps,
+    error_response,
+    flat,
+    invalid,
+    new_run_id,
+    openai_validation_error,
     pacing_for,
+    read_json,
     run_endpoint,
     scalar_options,
+    split_chunks,
+    unknown_agent,
     wants_followups,
 )
-from ._sse_responses import Frame, dumps, flat
-from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
-from ._tokens import split_chunks
 
 __all__ = ["DIALECT", "OPENAI", "OpenAIRenderer", "routes"]
 
-ARGUMENT_PIECE_CHARS = 12
 EXTENSION = "provider_specific_fields"
 
 

@@ -17,8 +17,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from ._agent_input import AgentInput, CallIds, tickers_in, tool_call
-from ._steps import (
+from .._steps import (
     AnyStep,
     Finish,
     Nested,
@@ -29,6 +28,7 @@ from ._steps import (
     ToolEnd,
     ToolStart,
 )
+from ._agent_input import AgentInput, CallIds, tickers_in, tool_call
 from ._tools import ToolOutput, price_table
 
 __all__ = ["ResearchTeamAgent"]

@@ -8,8 +8,8 @@ from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ._steps import AnyStep, Step, ToolEnd, ToolStart
-from ._tokens import count_tokens
+from .._steps import AnyStep, Step, ToolEnd, ToolStart
+from .._tokens import count_tokens
 from ._tools import ToolOutput, call_tool
 
 __all__ = [

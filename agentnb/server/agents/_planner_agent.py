@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-from ._agent_input import AgentInput, CallIds
-from ._steps import (
+from .._steps import (
     ApprovalRequest,
     Decision,
     Finish,
@@ -22,6 +21,7 @@ from ._steps import (
     ToolEnd,
     ToolStart,
 )
+from ._agent_input import AgentInput, CallIds
 
 __all__ = ["QUESTION", "PlannerAgent"]
 

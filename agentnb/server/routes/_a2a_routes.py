@@ -36,26 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._agent_input import AgentInput
-from ._http_plumbing import invalid, read_json
-from ._run_log import RunLog, new_run_id
-from ._served_dialects import ServedDialect
-from ._service import (
-    AppState,
-    Dialect,
-    RunStart,
-    check_input,
-    continue_run,
-    pacing_for,
-    replay,
-    require_agent,
-    run_endpoint,
-    scalar_options,
-    state_of,
-    wants_followups,
-)
-from ._sse_responses import Frame, dumps, flat, parse_last_event_id, sse_response
-from ._steps import (
+from .._steps import (
     ApprovalRequest,
     Decision,
     Failure,
@@ -68,6 +49,31 @@ from ._steps import (
     ToolDenied,
     ToolEnd,
     ToolStart,
+)
+from ._route_kit import (
+    AgentInput,
+    AppState,
+    Dialect,
+    Frame,
+    RunLog,
+    RunStart,
+    ServedDialect,
+    check_input,
+    continue_run,
+    dumps,
+    flat,
+    invalid,
+    new_run_id,
+    pacing_for,
+    parse_last_event_id,
+    read_json,
+    replay,
+    require_agent,
+    run_endpoint,
+    scalar_options,
+    sse_response,
+    state_of,
+    wants_followups,
 )
 
 __all__ = ["A2A", "DIALECT", "A2ARenderer", "routes"]

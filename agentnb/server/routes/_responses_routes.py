@@ -43,27 +43,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._agent_input import AgentInput, ChatMessage
-from ._agents import AGENTS
-from ._http_plumbing import ApiError, invalid, read_json
-from ._openai_errors import openai_validation_error
-from ._run_log import RunLog, new_run_id
-from ._served_dialects import ServedDialect
-from ._service import (
-    AppState,
-    Dialect,
-    RunStart,
-    check_input,
-    continue_run,
-    pacing_for,
-    replay_selected,
-    run_endpoint,
-    scalar_options,
-    state_of,
-    wants_followups,
-)
-from ._sse_responses import Frame, dumps, flat
-from ._steps import (
+from .._steps import (
     APPROVAL_STEPS,
     ApprovalRequest,
     Decision,
@@ -78,13 +58,40 @@ from ._steps import (
     ToolStart,
     flattened,
 )
-from ._threads import Conversation
-from ._tokens import count_tokens, split_chunks
+from ._route_kit import (
+    AGENTS,
+    ARGUMENT_PIECE_CHARS,
+    AgentInput,
+    ApiError,
+    AppState,
+    ChatMessage,
+    Conversation,
+    Dialect,
+    Frame,
+    RunLog,
+    RunStart,
+    ServedDialect,
+    check_input,
+    continue_run,
+    count_tokens,
+    dumps,
+    flat,
+    invalid,
+    new_run_id,
+    openai_validation_error,
+    pacing_for,
+    read_json,
+    replay_selected,
+    run_endpoint,
+    scalar_options,
+    split_chunks,
+    state_of,
+    wants_followups,
+)
 
 __all__ = ["DIALECT", "RESPONSES", "ResponsesRenderer", "response_id", "routes"]
 
 KIND = "openai-responses"
-ARGUMENT_PIECE_CHARS = 12
 _Obj = dict[str, Any]
 
 

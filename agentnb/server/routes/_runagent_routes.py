@@ -11,24 +11,30 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ._agents import AgentInput
-from ._http_plumbing import ApiError, invalid, parse_model, read_json
-from ._run_log import RunLog, new_run_id
-from ._served_dialects import ServedDialect
-from ._service import (
+from .._steps import Failure, Finish, Step, Text
+from ._route_kit import (
+    AgentInput,
+    ApiError,
     AppState,
     Dialect,
+    Frame,
+    RunLog,
     RunStart,
+    ServedDialect,
     check_input,
+    dumps,
+    flat,
+    invalid,
+    new_run_id,
     pacing_for,
+    parse_model,
+    read_json,
     replay_selected,
     require_agent,
     run_endpoint,
     scalar_options,
     wants_followups,
 )
-from ._sse_responses import Frame, dumps, flat
-from ._steps import Failure, Finish, Step, Text
 
 __all__ = ["DIALECT", "RUNAGENT", "RunAgentRenderer", "routes"]
 

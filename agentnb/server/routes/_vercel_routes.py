@@ -8,6 +8,28 @@ Every part has only the fields the ``ai`` package's strict chunk schema allows. 
 ``data-followups`` part before ``finish-step``. ``GET /api/chat/{id}/stream`` is the SDK's
 resume call (``useChat({resume: true})``): the chat's active stream from its first part (after
 ``n`` with ``Last-Event-ID: <run_id>:<n>``), or 204 No Content when the chat has no run going.
+
+A sub-agent's steps come as SeekrFlow sends them (agent-as-tool): each of its chunks wrapped
+in a data part::
+
+    {"type": "data-nestedToolEvent",
+     "data": {"toolCallPath": [...], "depth": n, "sourceToolName": "...", "chunk": {...}}}
+
+``toolCallPath`` is the path of tool-call ids that led to the chunk, each in its own agent's id
+space: the delegating calls from the top down, plus, for a tool chunk, the chunk's own
+``toolCallId`` (the ``seekrai`` SDK's ``get_tool_key`` keys tool buffers by this whole path,
+so parallel sub-agents may reuse ids). ``depth`` is how many sub-agents deep the chunk is (1:
+a sub-agent of the top agent), ``sourceToolName`` the name of the call that started the
+sub-agent. The chunk is an ordinary UI message chunk (``text-start`` / ``-delta`` / ``-end``,
+``reasoning-*``, ``tool-input-start`` / ``-delta`` / ``-available``,
+``tool-output-available`` / ``-error``) whose ``providerMetadata.metadata`` names
+``agent_id`` (the sub-agent) and ``parent_agent_id`` (the agent that delegated), where the
+SDK's ``infer_metadata`` reads them. A sub-agent's own ``finish`` chunk ends its stream when
+it has finished (before the call that ran it returns), its ``messageMetadata`` saying what it
+spent (``usage`` as the SDK's ``{inputTokens, outputTokens, totalTokens}``, and ``model``),
+as the top agent's ``finish`` says the run's. To the AI SDK (the generic ``/api/chat``
+stream) it is a data part (``data-*``, any ``data``), which ``useChat`` keeps among the
+message's parts.
 """
 
 from __future__ import annotations
@@ -21,26 +43,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ._agent_input import AgentInput
-from ._http_plumbing import ApiError, invalid, parse_model, read_json
-from ._run_log import RunLog, new_run_id
-from ._served_dialects import ServedDialect
-from ._service import (
-    AppState,
-    Dialect,
-    RunStart,
-    check_input,
-    continue_run,
-    pacing_for,
-    replay_selected,
-    require_agent,
-    run_endpoint,
-    scalar_options,
-    state_of,
-    wants_followups,
-)
-from ._sse_responses import Frame, dumps, last_pause_end, parse_last_event_id
-from ._steps import (
+from .._steps import (
     AnyStep,
     ApprovalRequest,
     Decision,
@@ -50,18 +53,47 @@ from ._steps import (
     Paused,
     Reasoning,
     Resumed,
+    SubAgent,
+    SubAgentDone,
     Text,
     ToolDenied,
     ToolEnd,
     ToolStart,
 )
-from ._tokens import split_chunks
+from ._route_kit import (
+    ARGUMENT_PIECE_CHARS,
+    AgentInput,
+    ApiError,
+    AppState,
+    Dialect,
+    Frame,
+    RunLog,
+    RunStart,
+    ServedDialect,
+    check_input,
+    continue_run,
+    dumps,
+    invalid,
+    last_pause_end,
+    new_run_id,
+    pacing_for,
+    parse_last_event_id,
+    parse_model,
+    read_json,
+    replay_selected,
+    require_agent,
+    run_endpoint,
+    scalar_options,
+    split_chunks,
+    state_of,
+    wants_followups,
+)
 from ._uimessages import UIMessage, approval_responses, history_of
-from ._vercel_nested import ARGUMENT_PIECE_CHARS, NestedParts
 
 __all__ = ["DIALECT", "STREAM_HEADERS", "VERCEL", "VercelRenderer", "routes"]
 
 STREAM_HEADERS = {"x-vercel-ai-ui-message-stream": "v1"}
+NESTED_PART = "data-nestedToolEvent"
 
 
 class VercelRenderer:
@@ -196,6 +228,105 @@ class VercelRenderer:
 
     def _error(self, step: Failure) -> list[Frame]:
         return [self._part("error", errorText=step.message), Frame("[DONE]", terminal=True)]
+
+
+class NestedParts:
+    """One run's sub-agent chunks; keeps each sub-agent's open text or reasoning block."""
+
+    def __init__(self) -> None:
+        self.open: dict[tuple[str, ...], tuple[SubAgent, str, str]] = {}
+        """Open block by sub-agent path: (the sub-agent, "text" | "reasoning", block id)."""
+        self.blocks = 0
+
+    def render(self, nested: Nested) -> list[Frame]:
+        where, step = nested.where, nested.step
+        if isinstance(step, Text | Reasoning):
+            return self._delta(where, step)
+        frames = self._close(where.path)
+        if isinstance(step, SubAgentDone):
+            return [*frames, self._finish(where, step)]
+        if isinstance(step, ToolStart):
+            return [*frames, *self._tool_input(where, step)]
+        return [*frames, *self.ended(where.call_path(step.call_id)), self._tool_output(where, step)]
+
+    def ended(self, call_path: tuple[str, ...]) -> list[Frame]:
+        """A delegating call ends: the blocks its sub-agents left open close."""
+        inside = [path for path in self.open if path[: len(call_path)] == call_path]
+        return [frame for path in inside for frame in self._close(path)]
+
+    def _finish(self, where: SubAgent, done: SubAgentDone) -> Frame:
+        """The sub-agent's own ``finish``: what it spent, and its model."""
+        usage = done.usage
+        metadata: dict[str, Any] = {
+            "usage": {
+                "inputTokens": usage.prompt_tokens,
+                "outputTokens": usage.completion_tokens,
+                "totalTokens": usage.total_tokens,
+            }
+        }
+        if done.model is not None:
+            metadata["model"] = done.model
+        finish = {"type": "finish", "finishReason": "stop", "messageMetadata": metadata}
+        return self._part(where, where.path, finish)
+
+    def close_all(self) -> list[Frame]:
+        return [frame for path in list(self.open) for frame in self._close(path)]
+
+    def _part(self, where: SubAgent, path: tuple[str, ...], chunk: dict[str, Any]) -> Frame:
+        metadata = {"agent_id": where.name, "parent_agent_id": where.parent}
+        data = {
+            "toolCallPath": list(path),
+            "depth": where.depth,
+            "sourceToolName": where.tool,
+            "chunk": {**chunk, "providerMetadata": {"metadata": metadata}},
+        }
+        return Frame(dumps({"type": NESTED_PART, "data": data}))
+
+    def _delta(self, where: SubAgent, step: Text | Reasoning) -> list[Frame]:
+        kind = "text" if isinstance(step, Text) else "reasoning"
+        frames: list[Frame] = []
+        current = self.open.get(where.path)
+        if current is None or current[1] != kind:
+            frames += self._close(where.path)
+            self.blocks += 1
+            block = f"{kind}_nested_{self.blocks}"
+            self.open[where.path] = (where, kind, block)
+            frames.append(self._part(where, where.path, {"type": f"{kind}-start", "id": block}))
+        block = self.open[where.path][2]
+        delta = {"type": f"{kind}-delta", "id": block, "delta": step.text}
+        return [*frames, self._part(where, where.path, delta)]
+
+    def _close(self, path: tuple[str, ...]) -> list[Frame]:
+        current = self.open.pop(path, None)
+        if current is None:
+            return []
+        where, kind, block = current
+        return [self._part(where, path, {"type": f"{kind}-end", "id": block})]
+
+    def _tool_input(self, where: SubAgent, step: ToolStart) -> list[Frame]:
+        path = where.call_path(step.call_id)
+        ids = {"toolCallId": step.call_id}
+        pieces = split_chunks(json.dumps(step.arguments), ARGUMENT_PIECE_CHARS)
+        available = {"type": "tool-input-available", **ids, "toolName": step.name}
+        return [
+            self._part(where, path, {"type": "tool-input-start", **ids, "toolName": step.name}),
+            *(
+                self._part(where, path, {"type": "tool-input-delta", **ids, "inputTextDelta": p})
+                for p in pieces
+            ),
+            self._part(where, path, {**available, "input": step.arguments}),
+        ]
+
+    def _tool_output(self, where: SubAgent, step: ToolEnd) -> Frame:
+        path = where.call_path(step.call_id)
+        ids = {"toolCallId": step.call_id}
+        if step.error is not None:
+            return self._part(
+                where, path, {"type": "tool-output-error", **ids, "errorText": step.error}
+            )
+        return self._part(
+            where, path, {"type": "tool-output-available", **ids, "output": step.output}
+        )
 
 
 VERCEL = Dialect("vercel", VercelRenderer, headers=lambda log: STREAM_HEADERS, approvals=True)

@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Generator
 
-from ._agent_input import AgentInput, CallIds, tickers_in, tool_call
-from ._steps import (
+from .._steps import (
     ApprovalRequest,
     Decision,
     Finish,
@@ -24,6 +23,7 @@ from ._steps import (
     ToolEnd,
     ToolStart,
 )
+from ._agent_input import AgentInput, CallIds, tickers_in, tool_call
 from ._tools import MAX_SHARES, call_tool
 
 __all__ = ["APPROVAL_REASON", "TraderAgent"]

@@ -19,24 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._agent_input import AgentInput
-from ._http_plumbing import ApiError, invalid, parse_model, read_json
-from ._run_log import RunLog, iso, new_run_id
-from ._served_dialects import ServedDialect
-from ._service import (
-    AppState,
-    Dialect,
-    RunStart,
-    check_input,
-    continue_run,
-    pacing_for,
-    require_agent,
-    run_endpoint,
-    scalar_options,
-    state_of,
-)
-from ._sse_responses import Frame, dumps, flat
-from ._steps import (
+from .._steps import (
     ApprovalRequest,
     Decision,
     Finish,
@@ -48,6 +31,30 @@ from ._steps import (
     ToolDenied,
     ToolEnd,
     ToolStart,
+)
+from ._route_kit import (
+    AgentInput,
+    ApiError,
+    AppState,
+    Dialect,
+    Frame,
+    RunLog,
+    RunStart,
+    ServedDialect,
+    check_input,
+    continue_run,
+    dumps,
+    flat,
+    invalid,
+    iso,
+    new_run_id,
+    pacing_for,
+    parse_model,
+    read_json,
+    require_agent,
+    run_endpoint,
+    scalar_options,
+    state_of,
 )
 
 __all__ = ["DIALECT", "OPERATIVUS", "OperativusRenderer", "routes"]

@@ -11,23 +11,29 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._agents import AgentInput, ChatMessage
-from ._http_plumbing import invalid, parse_model, read_json
-from ._run_log import RunLog, new_run_id
-from ._served_dialects import ServedDialect
-from ._service import (
+from .._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
+from ._route_kit import (
+    AgentInput,
     AppState,
+    ChatMessage,
     Dialect,
+    Frame,
+    RunLog,
     RunStart,
+    ServedDialect,
     check_input,
+    dumps,
+    flat,
+    invalid,
+    new_run_id,
     pacing_for,
+    parse_model,
+    read_json,
     require_agent,
     run_endpoint,
     scalar_options,
     wants_followups,
 )
-from ._sse_responses import Frame, dumps, flat
-from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
 
 __all__ = ["DIALECT", "RUNTOOLS", "RunToolsRenderer", "routes"]
 

@@ -14,8 +14,8 @@ import json
 import re
 from collections.abc import Iterator
 
+from .._steps import Finish, Reasoning, Step, Text
 from ._agent_input import AgentInput
-from ._steps import Finish, Reasoning, Step, Text
 
 __all__ = ["JudgeAgent", "grade"]
 

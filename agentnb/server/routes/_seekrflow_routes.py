@@ -10,17 +10,28 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._agents import AgentInput
-from ._http_plumbing import ApiError, parse_model, read_json
-from ._run_log import RunLog, iso, new_run_id
-from ._served_dialects import ServedDialect
-from ._service import (
+from .._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
+from ._route_kit import (
+    AgentInput,
+    ApiError,
     AppState,
     Begin,
+    Conversation,
     Dialect,
+    Frame,
+    RunLog,
     RunStart,
+    ServedDialect,
+    StoredMessage,
     check_input,
+    dumps,
+    flat,
+    iso,
+    new_run_id,
     pacing_for,
+    parse_last_event_id,
+    parse_model,
+    read_json,
     replay_selected,
     require_agent,
     run_endpoint,
@@ -28,9 +39,6 @@ from ._service import (
     state_of,
     wants_followups,
 )
-from ._sse_responses import Frame, dumps, flat, parse_last_event_id
-from ._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
-from ._threads import Conversation, StoredMessage
 from ._vercel_routes import STREAM_HEADERS, VercelRenderer
 
 __all__ = ["DIALECT", "LEGACY", "VERCEL_STREAM", "LegacyRenderer", "routes"]

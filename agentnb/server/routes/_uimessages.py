@@ -9,8 +9,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ._agent_input import ChatMessage
-from ._steps import Decision
+from .._steps import Decision
+from ._route_kit import (
+    ChatMessage,
+)
 
 __all__ = ["UIMessage", "UIPart", "approval_responses", "history_of"]
 

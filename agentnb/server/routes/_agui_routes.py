@@ -23,7 +23,16 @@ A denied call's ``TOOL_CALL_RESULT`` content is the denial. An agent's free-form
 an interrupt on the call that asks it (``{id, reason: "input_required", message: QUESTION,
 toolCallId}``); its ``resolved`` resume entry's ``payload`` is the answer, ``cancelled``
 declines it.
-Sub-agents come as the protocol's ``SUBAGENT_*`` events (see :mod:`._agui_nested`).
+
+Sub-agents come as AG-UI 1.0's own ``SUBAGENT_*`` events, with ``subagentRunId`` attribution.
+A call that delegates (``ToolStart.delegate``) is followed by ``SUBAGENT_STARTED``
+{subagentRunId, name, parentToolCallId (the call), parentSubagentRunId (the sub-agent that
+made the call, when it is not the top agent)}. Everything the sub-agent does carries its
+``subagentRunId``: its text and reasoning as their own messages, its tool calls (ids run-wide:
+the path of calls joined with ``/``, since sub-agents reuse their ids). When the delegating
+call ends, ``SUBAGENT_FINISHED`` {subagentRunId, result: the call's output} (or
+``SUBAGENT_ERROR`` {subagentRunId, message} when it failed) comes before its
+``TOOL_CALL_RESULT``.
 """
 
 from __future__ import annotations
@@ -37,25 +46,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ._agent_input import AgentInput, ChatMessage
-from ._agui_nested import SubagentEvents
-from ._http_plumbing import ApiError, invalid, parse_model, read_json
-from ._run_log import RunLog, new_run_id
-from ._served_dialects import ServedDialect
-from ._service import (
-    AppState,
-    Dialect,
-    RunStart,
-    check_input,
-    continue_run,
-    pacing_for,
-    require_agent,
-    run_endpoint,
-    scalar_options,
-    wants_followups,
-)
-from ._sse_responses import Frame, dumps
-from ._steps import (
+from .._steps import (
     AnyStep,
     ApprovalRequest,
     Decision,
@@ -65,15 +56,43 @@ from ._steps import (
     Paused,
     Reasoning,
     Resumed,
+    SubAgent,
+    SubAgentDone,
     Text,
     ToolDenied,
     ToolEnd,
     ToolStart,
+    run_wide_id,
+)
+from ._route_kit import (
+    AgentInput,
+    ApiError,
+    AppState,
+    ChatMessage,
+    Dialect,
+    Frame,
+    RunLog,
+    RunStart,
+    ServedDialect,
+    check_input,
+    continue_run,
+    dumps,
+    invalid,
+    new_run_id,
+    pacing_for,
+    parse_model,
+    read_json,
+    require_agent,
+    run_endpoint,
+    scalar_options,
+    wants_followups,
 )
 
 __all__ = ["AGUI", "DIALECT", "AGUIRenderer", "routes"]
 
 STREAM_HEADERS = {"Cache-Control": "no-cache"}
+Kind = Literal["text", "reasoning"]
+"""What an open message holds: the answer's text or reasoning."""
 APPROVAL_SCHEMA = {
     "type": "object",
     "properties": {"approved": {"type": "boolean"}, "reason": {"type": "string"}},
@@ -89,7 +108,7 @@ class AGUIRenderer:
     def __init__(self, log: RunLog) -> None:
         self.log = log
         self.ids = (log.thread_id or "", log.id)
-        self.open: tuple[Literal["text", "reasoning"], str] | None = None
+        self.open: tuple[Kind, str] | None = None
         self.count = 0
         self.waiting: list[ApprovalRequest] = []
         self.opened = False
@@ -112,7 +131,7 @@ class AGUIRenderer:
         if isinstance(step, Resumed):
             return self.opening()
         if isinstance(step, Reasoning | Text):
-            kind: Literal["text", "reasoning"] = "text" if isinstance(step, Text) else "reasoning"
+            kind: Kind = "text" if isinstance(step, Text) else "reasoning"
             frames = self._open(kind)
             content = "TEXT_MESSAGE_CONTENT" if kind == "text" else "REASONING_MESSAGE_CONTENT"
             return [*frames, self._event(content, messageId=self._message_id(), delta=step.text)]
@@ -137,7 +156,7 @@ class AGUIRenderer:
         assert self.open is not None
         return self.open[1]
 
-    def _open(self, kind: Literal["text", "reasoning"]) -> list[Frame]:
+    def _open(self, kind: Kind) -> list[Frame]:
         if self.open is not None and self.open[0] == kind:
             return []
         frames = self._close()
@@ -223,6 +242,129 @@ class AGUIRenderer:
     def _error(self, step: Failure) -> Frame:
         error = {"type": "RUN_ERROR", "message": step.message, "code": step.code}
         return Frame(dumps(error), terminal=True)
+
+
+def subagent_run_id(call_path: tuple[str, ...]) -> str:
+    """The invocation a delegating call started (one per call, so two analysts differ)."""
+    return f"subagent:{run_wide_id(call_path)}"
+
+
+class SubagentEvents:
+    """One run's sub-agent events; keeps each sub-agent's open text or reasoning message."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.open: dict[tuple[str, ...], tuple[Kind, str]] = {}
+        """The open message of each sub-agent, by the path of the call that started it."""
+        self.count = 0
+        self.delegated: set[tuple[str, ...]] = set()
+        """The calls that started a sub-agent, by path."""
+
+    def _event(self, kind: str, **fields: Any) -> Frame:
+        return Frame(dumps({"type": kind, **fields}))
+
+    def started(self, call_path: tuple[str, ...], step: ToolStart) -> list[Frame]:
+        """A call (of the top agent when ``call_path`` has one id) that runs a sub-agent."""
+        if step.delegate is None:
+            return []
+        self.delegated.add(call_path)
+        above = {"parentSubagentRunId": subagent_run_id(call_path[:-1])} if call_path[1:] else {}
+        return [
+            self._event(
+                "SUBAGENT_STARTED",
+                subagentRunId=subagent_run_id(call_path),
+                name=step.delegate,
+                parentToolCallId=run_wide_id(call_path),
+                **above,
+            )
+        ]
+
+    def ended(self, call_path: tuple[str, ...], step: ToolEnd) -> list[Frame]:
+        """A call ends: if it ran a sub-agent, the sub-agent's messages close and it ends."""
+        inside = [path for path in self.open if path[: len(call_path)] == call_path]
+        frames = [frame for path in inside for frame in self._close(path)]
+        if call_path not in self.delegated:
+            return frames
+        run = subagent_run_id(call_path)
+        if step.error is not None:
+            return [*frames, self._event("SUBAGENT_ERROR", subagentRunId=run, message=step.error)]
+        return [*frames, self._event("SUBAGENT_FINISHED", subagentRunId=run, result=step.output)]
+
+    def render(self, nested: Nested) -> list[Frame]:
+        where, step = nested.where, nested.step
+        if isinstance(step, Text | Reasoning):
+            return self._delta(where, step)
+        frames = self._close(where.path)
+        if isinstance(step, SubAgentDone):  # AG-UI gives a sub-agent no usage of its own
+            return frames
+        call_path = where.call_path(step.call_id)
+        attribution = {"subagentRunId": subagent_run_id(where.path)}
+        call_id = run_wide_id(call_path)
+        if isinstance(step, ToolStart):
+            name = {"toolCallId": call_id, "toolCallName": step.name, **attribution}
+            arguments = {"toolCallId": call_id, "delta": json.dumps(step.arguments)}
+            return [
+                *frames,
+                self._event("TOOL_CALL_START", **name),
+                self._event("TOOL_CALL_ARGS", **arguments, **attribution),
+                self._event("TOOL_CALL_END", toolCallId=call_id, **attribution),
+                *self.started(call_path, step),
+            ]
+        content = step.error if step.error is not None else json.dumps(step.output)
+        result = self._event(
+            "TOOL_CALL_RESULT",
+            messageId=f"result_{call_id}",
+            toolCallId=call_id,
+            content=content,
+            role="tool",
+            **attribution,
+        )
+        return [*frames, *self.ended(call_path, step), result]
+
+    def close_all(self) -> list[Frame]:
+        return [frame for path in list(self.open) for frame in self._close(path)]
+
+    def _delta(self, where: SubAgent, step: Text | Reasoning) -> list[Frame]:
+        kind: Kind = "text" if isinstance(step, Text) else "reasoning"
+        attribution = {"subagentRunId": subagent_run_id(where.path)}
+        frames: list[Frame] = []
+        current = self.open.get(where.path)
+        if current is None or current[0] != kind:
+            frames += self._close(where.path)
+            self.count += 1
+            message_id = f"msg_{self.run_id}_sub_{self.count}"
+            self.open[where.path] = (kind, message_id)
+            frames += self._opening(kind, message_id, attribution)
+        message_id = self.open[where.path][1]
+        content = "TEXT_MESSAGE_CONTENT" if kind == "text" else "REASONING_MESSAGE_CONTENT"
+        return [*frames, self._event(content, messageId=message_id, delta=step.text, **attribution)]
+
+    def _opening(self, kind: Kind, message_id: str, attribution: dict[str, str]) -> list[Frame]:
+        if kind == "text":
+            return [
+                self._event(
+                    "TEXT_MESSAGE_START", messageId=message_id, role="assistant", **attribution
+                )
+            ]
+        return [
+            self._event("REASONING_START", messageId=message_id, **attribution),
+            self._event(
+                "REASONING_MESSAGE_START", messageId=message_id, role="reasoning", **attribution
+            ),
+        ]
+
+    def _close(self, path: tuple[str, ...]) -> list[Frame]:
+        current = self.open.pop(path, None)
+        if current is None:
+            return []
+        kind, message_id = current
+        attribution = {"subagentRunId": subagent_run_id(path)}
+        if kind == "text":
+            return [self._event("TEXT_MESSAGE_END", messageId=message_id, **attribution)]
+        return [
+            self._event("REASONING_MESSAGE_END", messageId=message_id, **attribution),
+            self._event("REASONING_END", messageId=message_id, **attribution),
+        ]
 
 
 AGUI = Dialect(

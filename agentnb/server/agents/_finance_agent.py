@@ -1,0 +1,112 @@
+"""The ``finance_agent`` demo agent: it looks DEMO stock prices up and works out the week's
+move with the calculator, then answers with a markdown table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .._steps import Finish, Reasoning, Step, Text
+from ._agent_input import DEFAULT_TICKER, AgentInput, CallIds, tickers_in, tool_call
+from ._tools import price_table
+
+__all__ = ["FinanceAgent"]
+
+
+class FinanceAgent:
+    name = "finance_agent"
+    model = "gpt-4o-mini"
+    """The model it reports it ran (a real id, so its runs are priced by genai-prices)."""
+    description = "Looks up DEMO stock prices and computes the week's move with a calculator."
+    tools: tuple[str, ...] = ("get_stock_price", "calculator")
+    needs_approval = False
+    asks_questions = False
+
+    def check(self, request: AgentInput) -> None:
+        return None
+
+    def steps(self, request: AgentInput) -> Iterator[Step]:
+        tickers = tickers_in(request.message)
+        ids = CallIds(request.run_id)
+        yield Reasoning(_finance_plan(tickers))
+        quotes: list[dict[str, Any]] = []
+        failures: list[tuple[str, str]] = []
+        for ticker in tickers:
+            output, error = yield from tool_call(ids, "get_stock_price", {"ticker": ticker})
+            if output is None:
+                failures.append((ticker, error or "lookup failed"))
+            else:
+                quotes.append(output)
+        if quotes:
+            yield Reasoning(" Now I compute each week's percentage move with the calculator.")
+        changes: dict[str, float] = {}
+        for quote in quotes:
+            expression = f"({quote['price']} - {quote['week_ago_close']}) / "
+            expression += f"{quote['week_ago_close']} * 100"
+            output, _ = yield from tool_call(ids, "calculator", {"expression": expression})
+            if output is not None:
+                changes[quote["ticker"]] = float(output["result"])
+        answer = _finance_answer(quotes, changes, failures)
+        yield Text(answer)
+        first = quotes[0]["ticker"] if quotes else DEFAULT_TICKER
+        yield Finish(final_output=answer, followups=_finance_followups(first, request))
+
+
+def _finance_plan(tickers: list[str]) -> str:
+    names = ", ".join(tickers)
+    return (
+        f"The user asks about {names}. I will look up the latest price with get_stock_price "
+        "(the bundled demo table), then work out the move over the week."
+    )
+
+
+def _money(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def _finance_answer(
+    quotes: list[dict[str, Any]], changes: dict[str, float], failures: list[tuple[str, str]]
+) -> str:
+    lines: list[str] = []
+    if quotes:
+        lines += [
+            "### Demo quotes",
+            "",
+            "| Ticker | Company | Price | Week ago | Week change |",
+            "|:--|:--|--:|--:|--:|",
+        ]
+        for q in quotes:
+            change = changes.get(q["ticker"])
+            shown = f"{change:+.2f}%" if change is not None else "n/a"
+            lines.append(
+                f"| {q['ticker']} | {q['name']} | {_money(q['price'])} | "
+                f"{_money(q['week_ago_close'])} | {shown} |"
+            )
+        lines.append("")
+        for q in quotes:
+            change = changes.get(q["ticker"], 0.0)
+            direction = "up" if change >= 0 else "down"
+            lines.append(
+                f"**{q['ticker']}** ({q['name']}) trades at **{_money(q['price'])}**, "
+                f"{direction} {abs(change):.2f}% on the week."
+            )
+        lines.append("")
+    for ticker, error in failures:
+        lines += [f"I could not look up **{ticker}**: {error}.", ""]
+    table = price_table()
+    lines.append(
+        f"_Prices come from agentnb's bundled demo table (as of {table.as_of}): "
+        "invented numbers, not real market data._"
+    )
+    return "\n".join(lines)
+
+
+def _finance_followups(ticker: str, request: AgentInput) -> tuple[str, ...]:
+    if not request.followups:
+        return ()
+    others = [t for t in sorted(price_table().quotes) if t != ticker]
+    return (
+        f"How does {ticker} compare with {others[0]} this week?",
+        f"What would 10 shares of {ticker} cost?",
+        "Which stock in the demo table moved most this week?",
+    )

@@ -1,0 +1,13 @@
+"""The dialects the built-in server speaks: one module ``_<dialect>_routes`` per dialect.
+
+Each declares ``DIALECT = ServedDialect(...)`` (:mod:`agentnb.server._served_dialects` finds
+it: nothing lists the dialects), renders a run's steps as its platform streams them and
+answers its platform's paths. It takes what it needs of the service from
+:mod:`._route_kit`, the steps from :mod:`agentnb.server._steps`, and nothing else of the
+server; ``_uimessages`` reads the AI SDK's UI messages for the Vercel routes.
+
+A new dialect is its provider module (:mod:`agentnb.providers`), its routes module here,
+its tests and its docs: the app mounts it, ``DIALECT_PROVIDERS`` and
+:meth:`~agentnb.server.ServerHandle.url_for` read it, and ``tests/test_dialect_list.py``
+keeps the served dialects equal to the registry.
+"""

@@ -1,0 +1,104 @@
+"""What a dialect's routes are written with: the service's parts a routes module uses, in one
+place. A module of this package imports, of the server, only this kit, the steps it renders
+(:mod:`agentnb.server._steps`) and its sibling modules (``tests/test_layers.py`` keeps it so).
+
+Declaring the dialect
+    ``ServedDialect`` (what the module serves: found by the app, read by ``url_for``) and
+    ``Dialect`` (how it renders a run: a renderer of steps into ``Frame`` s, the response
+    headers, the answer when not streamed, whether it can say "wait for a human").
+
+A run request, the one flow
+    ``run_endpoint(request, dialect, begin)`` replays after ``Last-Event-ID``, or awaits
+    ``begin`` (a ``Begin``: the body read into a ``RunStart``, or a ``Response`` of its own)
+    and starts the run, streamed or awaited. ``begin`` reads the body (``read_json``,
+    ``parse_model``), finds the agent (``require_agent``; ``AGENTS``, ``unknown_agent``),
+    builds an ``AgentInput`` (``ChatMessage`` for earlier turns; ``scalar_options``,
+    ``wants_followups``), checks it (``check_input``) and opens the ``RunLog``
+    (``new_run_id``) with its pace (``pacing_for``). ``continue_run`` hands a paused run its
+    ``Decision`` s; ``replay`` / ``replay_selected`` read a run again; ``state_of`` is the
+    server's ``AppState`` (its runs and conversations).
+
+Errors
+    ``ApiError`` (status, message, code), ``invalid`` (a 422 at one field of the body),
+    ``error_response`` (an error in the path's dialect's shape), and
+    ``openai_validation_error`` (a validation error as OpenAI words it).
+
+Frames
+    ``Frame``, ``dumps`` (compact JSON), ``flat`` (a renderer for a dialect that cannot nest
+    sub-agents), ``parse_last_event_id``, ``last_pause_end``, ``sse_response``; text cut
+    into stream pieces (``split_chunks``; a call's arguments in pieces of
+    ``ARGUMENT_PIECE_CHARS``) and counted (``count_tokens``).
+
+What the server keeps
+    ``Conversation`` and ``StoredMessage`` (threads and sessions), ``iso`` (a time as the
+    platforms write it).
+"""
+
+from __future__ import annotations
+
+from .._http_plumbing import ApiError, error_response, invalid, parse_model, read_json
+from .._openai_errors import openai_validation_error
+from .._run_log import RunLog, iso, new_run_id
+from .._served_dialects import ServedDialect
+from .._service import (
+    AppState,
+    Begin,
+    Dialect,
+    RunStart,
+    check_input,
+    continue_run,
+    pacing_for,
+    replay,
+    replay_selected,
+    require_agent,
+    run_endpoint,
+    scalar_options,
+    state_of,
+    wants_followups,
+)
+from .._sse_responses import Frame, dumps, flat, last_pause_end, parse_last_event_id, sse_response
+from .._threads import Conversation, StoredMessage
+from .._tokens import ARGUMENT_PIECE_CHARS, count_tokens, split_chunks
+from ..agents import AGENTS, AgentInput, ChatMessage, unknown_agent
+
+__all__ = [
+    "AGENTS",
+    "ARGUMENT_PIECE_CHARS",
+    "AgentInput",
+    "ApiError",
+    "AppState",
+    "Begin",
+    "ChatMessage",
+    "Conversation",
+    "Dialect",
+    "Frame",
+    "RunLog",
+    "RunStart",
+    "ServedDialect",
+    "StoredMessage",
+    "check_input",
+    "continue_run",
+    "count_tokens",
+    "dumps",
+    "error_response",
+    "flat",
+    "invalid",
+    "iso",
+    "last_pause_end",
+    "new_run_id",
+    "openai_validation_error",
+    "pacing_for",
+    "parse_last_event_id",
+    "parse_model",
+    "read_json",
+    "replay",
+    "replay_selected",
+    "require_agent",
+    "run_endpoint",
+    "scalar_options",
+    "split_chunks",
+    "sse_response",
+    "state_of",
+    "unknown_agent",
+    "wants_followups",
+]
