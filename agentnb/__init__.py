@@ -46,7 +46,16 @@ from ._core.price_settings import set_prices
 from ._core.pricing import RunCost
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
 from ._core.request import Fork, Media, ModelSettings, RunOptions, RunRequest
-from ._core.run import Part, Run, RunErrorInfo, RunStatus, ToolApproval, ToolCall, ToolStatus
+from ._core.run import (
+    CallVersion,
+    Part,
+    Run,
+    RunErrorInfo,
+    RunStatus,
+    ToolApproval,
+    ToolCall,
+    ToolStatus,
+)
 from ._core.version import __version__
 from ._tracing import TracingStatus, configure_tracing, tracing_recorder
 from .events import Event, Usage
@@ -95,6 +104,7 @@ __all__ = [
     "AsyncAgentClient",
     "AsyncRunStream",
     "AuthenticationError",
+    "CallVersion",
     "ChatCell",
     "Comparison",
     "ConfigurationError",

@@ -17,6 +17,11 @@ string (the answer to the call's question), an :class:`ApprovalDecision` (to giv
 or None to leave the call to a human; it may be async (a plain function runs in a
 worker thread, so it may block, e.g. to prompt on a terminal).
 
+A decision is bound to the call as it was shown (see :mod:`.approval_fold`): a call whose
+binding broke (its approval id names another call too, or its arguments changed after they
+were shown) is a protocol error, denied here before anyone is asked, whatever anyone answered
+(:func:`refused`); no one can approve it.
+
 When nothing can decide, calls are not left waiting forever: a caller blocked until the run
 ends (``handle.wait()``, ``client.run()``, ``ask(wait=True)``) or a batch run has no one to
 click, so :meth:`ApprovalGate.deny_undecided` denies every call the approver leaves undecided,
@@ -51,6 +56,7 @@ __all__ = [
     "collect_decisions",
     "no_one_could_approve",
     "question_of",
+    "refused",
 ]
 
 
@@ -143,6 +149,11 @@ def no_one_could_approve(why: str) -> str:
     return f"no one could approve it: {why} (pass approve= to decide)"
 
 
+def refused(why: str) -> str:
+    """The reason sent with a call agentnb denies because no decision can be bound to it."""
+    return f"agentnb denied it, whatever was answered: {why}"
+
+
 def _decision_of(call: ToolCall, verdict: Any) -> ApprovalDecision | None:
     if verdict is None:
         return None
@@ -229,7 +240,7 @@ class ApprovalGate:
         approval or was decided already."""
         self._check_answerable(decision)
         with self._lock:
-            self._check_decidable(decision.call_id)
+            self._check_decidable(decision)
             self._decided[decision.call_id] = decision
         self._wake()
 
@@ -265,11 +276,15 @@ class ApprovalGate:
             )
         return call_id
 
-    def _check_decidable(self, call_id: str) -> None:
+    def _check_decidable(self, decision: ApprovalDecision) -> None:
+        call_id = decision.call_id
         if call_id in self._decided:
             verb = "approved" if self._decided[call_id].approved else "denied"
             raise ConfigurationError(f"tool call {call_id!r} was already {verb}")
         call = self.run.tool_call(call_id)
+        why = call.approval.protocol_error if call and call.approval else None
+        if why is not None and decision.approved:
+            raise ConfigurationError(f"tool call {call_id!r} cannot be approved: {why}")
         if call is None or call.status != "awaiting_approval":
             waiting = ", ".join(repr(c.call_id) for c in self.run.awaiting_approval) or "none"
             state = "is not a call of this run" if call is None else f"is {call.status}"
@@ -315,6 +330,19 @@ class ApprovalGate:
             if decision is not None:
                 self._check_answerable(decision)
                 self._settle(decision)
+
+    def _deny_unbound(self) -> None:
+        """Deny every call no decision can be bound to, over any approval not sent yet."""
+        for call in self.run.awaiting_approval:
+            why = call.approval.protocol_error if call.approval is not None else None
+            if why is None:
+                continue
+            with self._lock:
+                earlier = self._decided.get(call.call_id)
+                if call.call_id in self._delivered or (earlier and not earlier.approved):
+                    continue
+                self._decided[call.call_id] = ApprovalDecision(call.call_id, False, refused(why))
+                self._by_policy.add(call.call_id)
 
     def _deny_if_unattended(self) -> None:
         why = self._unattended
@@ -369,8 +397,10 @@ async def collect_decisions(
     if not gate.dialect.supports_approvals:
         raise gate.unsupported()
     gate._listen()
+    gate._deny_unbound()
     await gate._consult()
     while True:
+        gate._deny_unbound()
         gate._deny_if_unattended()
         for decision in gate._new_decisions():
             gate._collected.append(decision)

@@ -17,7 +17,16 @@ from ..events import (
     ToolCallProgress,
     ToolCallStarted,
 )
-from .approval_fold import note_reported_call, open_approval, record_decision, start_of
+from .approval_fold import (
+    asked_again,
+    note_reported_call,
+    note_streamed,
+    open_approval,
+    record_decision,
+    refuse,
+    remember_version,
+    start_of,
+)
 from .transcript import Part, ToolCall
 
 __all__ = ["CallEvent", "CallFold"]
@@ -42,6 +51,8 @@ class CallFold:
         self._parts = parts
         self._calls = calls
         self._by_id = {call.call_id: call for call in calls}
+        self._approval_ids: dict[str, str] = {}
+        """Each approval id asked, and the call it first named."""
 
     def get(self, call_id: str) -> ToolCall | None:
         return self._by_id.get(call_id)
@@ -52,7 +63,9 @@ class CallFold:
             case ToolCallStarted():
                 self._start(event)
             case ToolCallDelta():
-                self._call(event.call_id, event.received_at).arguments_text += event.arguments_delta
+                call = self._call(event.call_id, event.received_at)
+                call.arguments_text += event.arguments_delta
+                note_streamed(call)
             case ToolCallProgress():
                 self._call(event.call_id, event.received_at).output = event.output
             case ToolCallFinished():
@@ -60,7 +73,7 @@ class CallFold:
             case ToolCallDenied():
                 self._deny(event.call_id, event.reason, event.received_at)
             case ToolApprovalRequested():
-                open_approval(self._start(start_of(event)), event)
+                self._ask(event)
             case ToolApprovalResponded():
                 self._decide(event)
 
@@ -99,10 +112,31 @@ class CallFold:
             ToolCallStarted(call_id=call_id, name="", received_at=at)
         )
 
+    def _ask(self, event: ToolApprovalRequested) -> None:
+        known = self._by_id.get(event.call_id)
+        if known is not None and asked_again(known, event):
+            return
+        call = self._start(start_of(event))
+        open_approval(call, event)
+        if event.approval_id is not None:
+            self._bind_approval_id(call, event.approval_id)
+
+    def _bind_approval_id(self, call: ToolCall, approval_id: str) -> None:
+        """An approval id names one call: one naming two is a protocol error for both (a
+        decision sent under it could be applied to either)."""
+        first = self._approval_ids.get(approval_id)
+        other = self._by_id.get(first or "")
+        if other is None or first == call.call_id:
+            self._approval_ids[approval_id] = call.call_id  # new, or its call was discarded
+            return
+        refuse(call, f"its approval id {approval_id!r} also names tool call {first!r}")
+        refuse(other, f"its approval id {approval_id!r} also names tool call {call.call_id!r}")
+
     def _start(self, event: ToolCallStarted) -> ToolCall:
         existing = self._by_id.get(event.call_id)
         if existing is not None:
             note_reported_call(existing, event.name, event.arguments)
+            remember_version(existing, event.name, event.arguments)
             existing.name = event.name or existing.name
             if event.arguments is not None:
                 existing.arguments = event.arguments
@@ -120,6 +154,7 @@ class CallFold:
         )
         if parent is not None:
             parent.sub_agent = parent.sub_agent or event.agent
+        remember_version(call, event.name, event.arguments)
         self._by_id[call.call_id] = call
         self._calls.append(call)
         self._parts.append(Part("tool", call_id=call.call_id))

@@ -29,11 +29,12 @@ from ..events import (
 from .call_fold import CallEvent, CallFold
 from .pricing import CostSource, RunCost, price_run, prices_generation
 from .state import AgentState
-from .transcript import Part, RunErrorInfo, ToolApproval, ToolCall, ToolStatus
+from .transcript import CallVersion, Part, RunErrorInfo, ToolApproval, ToolCall, ToolStatus
 
 __all__ = [
     "MAX_UNKNOWN_BYTES",
     "MAX_UNKNOWN_EVENTS",
+    "CallVersion",
     "Part",
     "Run",
     "RunErrorInfo",

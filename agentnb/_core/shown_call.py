@@ -13,8 +13,12 @@ static copy, ``agentnb runs``, ``Run``'s repr) shows it through this module, so 
   ``⟨U+202E⟩`` (:func:`visible`);
 - a name that is not a plain identifier (``read_file``, ``github.create_issue``,
   ``mcp:search``) is flagged, since a look-alike of a harmless name is the usual disguise;
-- arguments whose JSON text names a key twice are flagged: which of the two a platform
-  keeps is its own choice, and the person must not be shown the harmless one only.
+- arguments whose JSON text names a key twice, at any depth, are flagged: which of the two a
+  platform keeps is its own choice, and the person must not be shown the harmless one only;
+- a call awaiting approval is shown as the decision is bound to it
+  (:attr:`~agentnb.ToolApproval.asked`: the version the platform acts on), and the platform's
+  other versions that disagree with it are shown below it, flagged, as is a call no decision
+  can be bound to (:attr:`~agentnb.ToolApproval.protocol_error`, which agentnb denies).
 """
 
 from __future__ import annotations
@@ -26,12 +30,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .text import compact_json, visible
-from .transcript import ToolCall
+from .transcript import CallVersion, ToolCall
 
 __all__ = [
     "VALUE_CHARS",
     "ShownArgument",
     "ShownCall",
+    "ShownVersion",
     "is_plain_identifier",
     "shown_call",
     "visible",
@@ -67,6 +72,27 @@ class ShownArgument:
 
 
 @dataclass(frozen=True)
+class ShownVersion:
+    """Another version of a call the platform sent, which disagrees with the one shown."""
+
+    where: str
+    """Which of the platform's events gave it (made visible)."""
+    name: str
+    arguments: tuple[ShownArgument, ...]
+    whole_arguments: tuple[ShownArgument, ...]
+    duplicate_keys: tuple[str, ...] = ()
+
+    def signature(self) -> str:
+        """``name(key: value, ...)`` on one line, values clipped."""
+        return f"{self.name}({', '.join(_argument_texts(self.arguments))})"
+
+    def lines(self, *, whole: bool = False) -> list[str]:
+        """A flagged head line, then the version as :meth:`ShownCall.lines` writes a call."""
+        head = f"⚠ also sent, in {self.where} (not the one shown first):"
+        return [head, *_as_lines(self.name, self.whole_arguments if whole else self.arguments)]
+
+
+@dataclass(frozen=True)
 class ShownCall:
     """A call as a person sees it before deciding (see the module)."""
 
@@ -81,6 +107,10 @@ class ShownCall:
     """Keys the arguments' JSON text names more than once (made visible)."""
     whole_arguments: tuple[ShownArgument, ...] = ()
     """The same arguments, none clipped."""
+    other_versions: tuple[ShownVersion, ...] = ()
+    """The platform's other versions of the call that disagree with this one."""
+    protocol_error: str | None = None
+    """Why no decision can be bound to the call (agentnb denies it), made visible."""
 
     @property
     def clipped(self) -> bool:
@@ -95,11 +125,24 @@ class ShownCall:
     def warnings(self) -> list[str]:
         """What a person must know before deciding, one line each."""
         notes = []
+        if self.protocol_error is not None:
+            notes.append(f"agentnb denies this call, whatever is answered: {self.protocol_error}")
+        if self.other_versions:
+            count = len(self.other_versions) + 1
+            notes.append(
+                f"the platform sent {count} versions of this call that disagree: the one "
+                "shown first is the one it acts on (approving runs that one), the others are "
+                'marked "also sent". Deny unless you are sure'
+            )
         if not self.name_is_plain:
             notes.append(f"the tool name {self.name} is not a plain identifier")
         if self.duplicate_keys:
-            keys = ", ".join(self.duplicate_keys)
-            notes.append(f"the arguments name {keys} more than once (the platform picks one)")
+            notes.append(_named_twice("the arguments", self.duplicate_keys))
+        notes += [
+            _named_twice(version.where, version.duplicate_keys)
+            for version in self.other_versions
+            if version.duplicate_keys
+        ]
         return notes
 
     def argument_texts(self, *, whole: bool = False) -> list[str]:
@@ -118,36 +161,65 @@ class ShownCall:
         """:meth:`lines` with no value clipped: the call exactly as it will run."""
         return _as_lines(self.name, self.whole_arguments)
 
+    def other_lines(self, *, whole: bool = False) -> list[str]:
+        """The other versions, each under a flagged head line (none: no line)."""
+        return [line for version in self.other_versions for line in version.lines(whole=whole)]
+
 
 def shown_call(call: ToolCall, value_chars: int = VALUE_CHARS) -> ShownCall:
-    """How ``call`` is shown, each value clipped to ``value_chars`` characters."""
-    pairs, duplicates = _argument_pairs(call)
-    whole = tuple(ShownArgument(visible(key), visible(value)) for key, value in pairs)
-    clipped = tuple(_clipped(argument, value_chars) for argument in whole)
+    """How ``call`` is shown, each value clipped to ``value_chars`` characters: as its
+    decision is bound to it when it asked for one, else as the platform streamed it."""
+    approval = call.approval
+    asked = approval.asked if approval is not None else None
+    version = asked or CallVersion("", call.name, call.arguments, call.arguments_text or None)
+    whole, duplicates = _shown_arguments(version)
+    others = approval.other_versions if approval is not None else ()
+    why = approval.protocol_error if approval is not None else None
     return ShownCall(
-        name=visible(call.name),
-        name_is_plain=is_plain_identifier(call.name),
-        arguments=clipped,
-        duplicate_keys=tuple(visible(key) for key in duplicates),
+        name=visible(version.name),
+        name_is_plain=is_plain_identifier(version.name),
+        arguments=tuple(_clipped(argument, value_chars) for argument in whole),
+        duplicate_keys=duplicates,
         whole_arguments=whole,
+        other_versions=tuple(_shown_version(other, value_chars) for other in others),
+        protocol_error=visible(why) if why is not None else None,
     )
 
 
-def _argument_pairs(call: ToolCall) -> tuple[list[tuple[str, str]], list[str]]:
-    """The call's (key, JSON value) pairs in their order, and the keys named twice."""
-    text = call.arguments_text
+def _shown_version(version: CallVersion, value_chars: int) -> ShownVersion:
+    whole, duplicates = _shown_arguments(version)
+    return ShownVersion(
+        where=visible(version.where),
+        name=visible(version.name),
+        arguments=tuple(_clipped(argument, value_chars) for argument in whole),
+        whole_arguments=whole,
+        duplicate_keys=duplicates,
+    )
+
+
+def _shown_arguments(version: CallVersion) -> tuple[tuple[ShownArgument, ...], tuple[str, ...]]:
+    pairs, duplicates = _argument_pairs(version)
+    shown = tuple(ShownArgument(visible(key), visible(value)) for key, value in pairs)
+    return shown, tuple(visible(key) for key in duplicates)
+
+
+def _argument_pairs(version: CallVersion) -> tuple[list[tuple[str, str]], list[str]]:
+    """The version's (key, JSON value) pairs in their order, and the keys its JSON text names
+    twice at any depth (``outer.inner``; ``[2]`` for an array's items)."""
+    text = version.text
     if text:
         try:
             pairs = json.loads(text, object_pairs_hook=_Pairs)
         except (ValueError, RecursionError):
             return [("", text)], []
         try:
+            twice = _repeated_paths(pairs, "")
             if isinstance(pairs, _Pairs):
-                return _with_last_values(pairs), _repeated(key for key, _ in pairs)
-            return [("", compact_json(_plain(pairs)))], []
+                return _with_last_values(pairs), twice
+            return [("", compact_json(_plain(pairs)))], twice
         except RecursionError:
             return [("", text)], []
-    arguments = call.arguments
+    arguments = version.arguments
     if arguments is None:
         return [], []
     if isinstance(arguments, Mapping):
@@ -184,6 +256,25 @@ def _repeated(keys: Iterable[str]) -> list[str]:
             twice.append(key)
         seen.add(key)
     return twice
+
+
+def _repeated_paths(value: Any, path: str) -> list[str]:
+    """The path of every key named twice in its object, at any depth of ``value``."""
+    if isinstance(value, _Pairs):
+        here = [_joined(path, key) for key in _repeated(key for key, _ in value)]
+        inner = [p for key, item in value for p in _repeated_paths(item, _joined(path, key))]
+        return list(dict.fromkeys([*here, *inner]))
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _repeated_paths(item, f"{path}[{i}]")]
+    return []
+
+
+def _joined(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _named_twice(where: str, keys: tuple[str, ...]) -> str:
+    return f"{where} name {', '.join(keys)} more than once (the platform picks one)"
 
 
 def _clipped(argument: ShownArgument, limit: int) -> ShownArgument:

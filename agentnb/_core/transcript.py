@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic_core import from_json
 
 __all__ = [
+    "CallVersion",
     "DecidedBy",
     "Part",
     "RunErrorInfo",
@@ -39,6 +40,20 @@ ToolStatus = Literal["running", "awaiting_approval", "succeeded", "failed", "den
 _MERGE_LOCK = threading.Lock()
 
 
+@dataclass(frozen=True)
+class CallVersion:
+    """One version of a tool call as a platform sent it: the name and arguments one of its
+    events (a call's start, streamed argument text, an approval request) gave."""
+
+    where: str
+    """Which event gave it, for a person (``the streamed arguments``, ...)."""
+    name: str
+    arguments: Any
+    text: str | None = None
+    """The JSON text the arguments were read from, when they came as text (a key named
+    twice is found there); None when they came parsed."""
+
+
 @dataclass
 class ToolApproval:
     """A platform's request that a human decide on one tool call, and the decision."""
@@ -59,10 +74,25 @@ class ToolApproval:
     decided_at: float | None = None
     decided_by: DecidedBy | None = None
     """Who decided (None while undecided); see :data:`DecidedBy`."""
-    asked_arguments: Any = None
-    """The call's arguments when the approval was asked: what the person was shown."""
+    asked: CallVersion | None = None
+    """The call the decision is bound to: the version the platform acts on (the one its
+    approval request names, else the call's latest parsed arguments, else its streamed
+    text), fixed when the approval is asked. Every surface shows it; a person approves it."""
+    other_versions: tuple[CallVersion, ...] = ()
+    """Versions of the call the platform sent before asking that disagree with ``asked``
+    (streamed text against parsed input, an announcement against the request): shown beside
+    it, flagged."""
     arguments_changed: bool = False
     """The platform reported other arguments (or another name) for the call after asking."""
+    protocol_error: str | None = None
+    """Why no decision can be bound to this call, so agentnb denies it whatever anyone
+    answers: its approval id also names another call, or its arguments changed after they
+    were shown and before the decision was sent. None when the call can be decided."""
+
+    @property
+    def asked_arguments(self) -> Any:
+        """The arguments of :attr:`asked`: what the person was shown and decides on."""
+        return self.asked.arguments if self.asked is not None else None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +106,7 @@ class ToolApproval:
             "decided_at": self.decided_at,
             "decided_by": self.decided_by,
             "arguments_changed": self.arguments_changed,
+            "protocol_error": self.protocol_error,
         }
 
 
@@ -112,6 +143,9 @@ class ToolCall:
     """Tokens a sub-agent spent inside this call (a ``Usage``), where the platform says."""
     model: str | None = None
     """The model the sub-agent inside this call ran, where the platform names it."""
+    versions: list[CallVersion] = field(default_factory=list, repr=False)
+    """Each name and parsed arguments the platform announced for the call (its starts and
+    approval requests), in order, a repeat of the last one left out."""
 
     @property
     def duration(self) -> float | None:

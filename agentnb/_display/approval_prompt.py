@@ -5,7 +5,9 @@ chooses it (:func:`agentnb._app.run_flags.approval_policy`).
 The prompt shows the call through :mod:`agentnb._core.shown_call`: every argument key with
 its value, long values clipped one by one (the prompt then says so, and ``v`` prints the
 whole call before asking again), and nothing the server sent can start a line or move the
-cursor. A short call is one line, ``Approve name(key: value)? [y/N]``.
+cursor. A short call is one line, ``Approve name(key: value)? [y/N]``. A call the platform
+sent in versions that disagree shows the one it acts on, then the others flagged; Enter (or
+anything but ``y``) denies.
 
 The prompt runs when the platform pauses the run (the approver is consulted on agentnb's
 loop, see :mod:`agentnb._core.approvals`). It reads the terminal from a helper thread that
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
+import dataclasses
 import os
 import select
 import sys
@@ -138,7 +142,7 @@ def question(call: ToolCall) -> str:
     signature = shown.signature()
     if not notes and not shown.clipped and len(signature) <= ONE_LINE:
         return f"Approve {signature}? [y/N] "
-    lines = [f"{shown.name} wants to run:", *shown.lines()[1:-1]]
+    lines = [f"{shown.name} wants to run:", *shown.lines()[1:-1], *shown.other_lines()]
     lines += [f"⚠ {note}" for note in notes]
     if shown.clipped:
         count = shown.hidden_values
@@ -152,7 +156,8 @@ def question(call: ToolCall) -> str:
 def whole_call(call: ToolCall) -> str:
     """The whole call, no value clipped, then the prompt again."""
     shown = _shown(call)
-    return "\n".join([*shown.whole(), f"Approve {shown.name}? [y/N] "])
+    lines = [*shown.whole(), *shown.other_lines(whole=True)]
+    return "\n".join([*lines, f"Approve {shown.name}? [y/N] "])
 
 
 def answer_prompt(call: ToolCall, asked: str) -> str:
@@ -179,7 +184,14 @@ def _shown(call: ToolCall) -> ShownCall:
 
 def _named_by_id(call: ToolCall) -> ToolCall:
     """A nameless call (a stream that named none) is shown by its id."""
-    return ToolCall(call.call_id, call.call_id, call.arguments, call.arguments_text)
+    named = copy.copy(call)
+    named.name = call.call_id
+    approval = call.approval
+    if approval is not None and approval.asked is not None and not approval.asked.name:
+        named.approval = dataclasses.replace(
+            approval, asked=dataclasses.replace(approval.asked, name=call.call_id)
+        )
+    return named
 
 
 def _terminal_fd() -> int | None:

@@ -125,6 +125,9 @@ def _run_id(columns: Columns, i: int, now: float) -> Cell:
 
 
 def _error(columns: Columns, i: int, now: float) -> Cell:
+    malformed = columns.get("malformed")  # a row of the file that was: its bad fields left out
+    if malformed is not None and malformed[i]:
+        return _text(f"malformed row: {malformed[i]}")
     code, message = columns["error_code"][i], columns["error_message"][i]
     cell = _text(message or code)
     if code and message:

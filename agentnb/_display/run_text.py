@@ -172,14 +172,17 @@ def indent(level: int) -> str:
 def call_head(call: ToolCall, level: int) -> str:
     """A call's line up to its outcome, indented by its level: ``→ name(key: value, ...)``
     as :func:`~agentnb._core.shown_call.shown_call` shows it (every key, long values clipped,
-    nothing invisible), with its warnings; a call made inside another is marked
-    ``↳ [agent]`` (and says its depth past the cap)."""
+    nothing invisible), with its warnings and the platform's other versions of it, flagged;
+    a call made inside another is marked ``↳ [agent]`` (and says its depth past the cap)."""
     mark = ""
     if level > 0:
         depth = f"[depth {level}] " if level > MAX_INDENT else ""
         mark = f"↳ {depth}" + (f"[{excerpt(call.agent, 40, marked=True)}] " if call.agent else "")
     shown = shown_call(call, value_chars=NAME_CHARS)
     flags = "".join(f"  ⚠ {note}" for note in shown.warnings())
+    flags += "".join(
+        f"  ⚠ also sent, in {other.where}: {other.signature()}" for other in shown.other_versions
+    )
     return f"{indent(level)}{mark}→ {shown.signature()}{flags}"
 
 

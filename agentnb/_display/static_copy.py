@@ -116,8 +116,9 @@ def tool_arguments(call: ToolCall) -> str:
 
 
 def argument_lines(call: ShownCall, *, whole: bool = False) -> str:
-    """Every argument of a shown call on a line of its own, ``key: value``."""
-    return "\n".join(call.argument_texts(whole=whole))
+    """Every argument of a shown call on a line of its own, ``key: value``, then the
+    platform's other versions of the call, flagged."""
+    return "\n".join([*call.argument_texts(whole=whole), *call.other_lines(whole=whole)])
 
 
 def tool_name(call: ToolCall) -> str:

@@ -87,7 +87,9 @@ def shown_wire(call: ToolCall) -> dict[str, Any]:
     """The call through :func:`~agentnb._core.shown_call.shown_call`, the one way a call is
     shown before a decision: ``name`` and every argument as ``[key, value, hidden]`` (made
     visible, values clipped with the count of what is hidden), ``whole`` (the same unclipped,
-    for "Show whole call"), ``name_is_plain`` and ``warnings``."""
+    for "Show whole call"), ``name_is_plain``, ``warnings``, ``others`` (the platform's other
+    versions of the call that disagree with it: ``{where, name, arguments, whole}`` each) and
+    ``protocol_error`` (why agentnb denies it whatever is answered, or None)."""
     shown = shown_call(call)
     return {
         "name": shown.name,
@@ -95,6 +97,16 @@ def shown_wire(call: ToolCall) -> dict[str, Any]:
         "arguments": [[a.key, a.value, a.hidden] for a in shown.arguments],
         "whole": [[a.key, a.value] for a in shown.whole_arguments],
         "warnings": shown.warnings(),
+        "others": [
+            {
+                "where": other.where,
+                "name": other.name,
+                "arguments": [[a.key, a.value, a.hidden] for a in other.arguments],
+                "whole": [[a.key, a.value] for a in other.whole_arguments],
+            }
+            for other in shown.other_versions
+        ],
+        "protocol_error": shown.protocol_error,
     }
 
 

@@ -277,6 +277,14 @@ def m012_summary_rollup(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+def m013_approval_binding(db: sqlite3.Connection) -> None:
+    # Whether the platform reported other arguments for a call after it was shown for
+    # approval, and why agentnb denied a call no decision could be bound to. NULL for calls
+    # recorded before: unknown.
+    db.execute("ALTER TABLE tool_calls ADD COLUMN arguments_changed INTEGER")
+    db.execute("ALTER TABLE tool_calls ADD COLUMN protocol_error TEXT")
+
+
 def m014_scores(db: sqlite3.Connection) -> None:
     # Scores, labels and notes given to runs (agentnb.score, evaluators, a person's verdict):
     # one row per score given, never updated; a run's current score of a name is its latest
@@ -286,7 +294,7 @@ def m014_scores(db: sqlite3.Connection) -> None:
 
 
 def m015_experiments(db: sqlite3.Connection) -> None:
-    # Experiments kept in the history (see _experiments): each one's arms, its examples (the
+    # Experiments kept in the history (see _experiment_book): each one's arms, its examples (the
     # dataset's questions with their expected answers), which run answered which example on
     # which arm, and each evaluator's evaluations of a run (an error when it raised). No
     # value of a run changes.
@@ -307,6 +315,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m010_paused_time,
     m011_tool_call_usage,
     m012_summary_rollup,
+    m013_approval_binding,
     m014_scores,
     m015_experiments,
 )

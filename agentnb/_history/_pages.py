@@ -36,6 +36,7 @@ from typing import Any, Final, Literal, Protocol
 from .._core.exceptions import ConfigurationError, HistoryError
 from ._data_frames import columns_of
 from ._records import RUN_COLUMNS, SNIPPET_COLUMN
+from ._row_check import MALFORMED_COLUMN, checked_columns
 from ._run_filter import RunFilter, search_query, since_seconds
 from ._search_sql import (
     SEARCH_TABLE,
@@ -148,6 +149,7 @@ _PAGE_FIELDS: Final = (
     "cost_source",
 )
 """The run columns a page reads (not the answers and reasoning, which a table never shows)."""
+_PAGE_SPEC: Final = [(name, dict(RUN_COLUMNS)[name]) for name in _PAGE_FIELDS]
 
 
 # ---- the query ---------------------------------------------------------------------------
@@ -378,8 +380,8 @@ class StorePages:
             rows = self._ranked_page(query, search, terms, params)
         else:
             rows = self._sorted_page(query, search, terms, params)
-        names = (*_PAGE_FIELDS, SNIPPET_COLUMN[0]) if search is not None else _PAGE_FIELDS
-        columns = columns_of(rows, [(name, "text") for name in names])
+        spec = [*_PAGE_SPEC, SNIPPET_COLUMN] if search is not None else _PAGE_SPEC
+        columns = checked_columns(columns_of(rows, spec), spec)
         return _page(
             columns,
             range(len(rows)),
@@ -526,7 +528,10 @@ class MemoryPages:
         return self.source.rows_at([position[i] for i in local_ids if i in position])
 
     def _columns(self) -> dict[str, Sequence[Any]]:
-        return {name: self.source.column(name) for name, _ in RUN_COLUMNS}
+        names = [name for name, _ in RUN_COLUMNS]
+        if MALFORMED_COLUMN[0] in self.source.column_names:
+            names.append(MALFORMED_COLUMN[0])
+        return {name: self.source.column(name) for name in names}
 
     @staticmethod
     def _keeps(columns: Mapping[str, Sequence[Any]], i: int, query: PageQuery) -> bool:

@@ -15,7 +15,7 @@ import functools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urlsplit
@@ -134,12 +134,17 @@ TOOL_CALL_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("model", "category"),
     ("cost_usd", "float"),
     ("cost_source", "category"),
+    ("arguments_changed", "int"),
+    ("protocol_error", "text"),
 )
 """The tool-call columns. ``agent`` is the agent that made the call: a sub-agent's name for
 a nested call, else the run's agent (also for calls recorded before calls had agents).
 ``decided_by`` and ``unapproved`` say who decided on a call that asked for approval, and why
 it ran without the user's approval (see :class:`ToolCallRecord`). The tokens, ``model`` and
-cost are a sub-agent's inside the call, where the platform reports usage per call."""
+cost are a sub-agent's inside the call, where the platform reports usage per call.
+``arguments_changed`` and ``protocol_error`` say whether the platform reported other arguments
+for a call after it was shown for approval, and why agentnb denied a call no decision could
+be bound to."""
 
 
 def to_datetime(seconds: float | None) -> datetime | None:
@@ -236,20 +241,28 @@ class RunRecord:
     paused_seconds: float | None = None
     """Seconds the run waited for a person's approval; None for runs recorded before pauses
     were (and for remote listings), 0.0 when it never waited."""
+    malformed: str | None = None
+    """Which fields of the file's row were malformed (text where a number goes, a time out
+    of range, JSON that does not parse) and were read as None; None for a sound row."""
 
     @classmethod
-    def from_row(cls, row: Sequence[Any]) -> RunRecord:
+    def from_row(cls, row: Sequence[Any], *, malformed: str | None = None) -> RunRecord:
         """A record from database values in :data:`RUN_COLUMNS` order."""
         values = [_convert(kind, value) for (_, kind), value in zip(RUN_COLUMNS, row, strict=True)]
-        return cls(*values)
+        record = cls(*values)
+        return record if malformed is None else replace(record, malformed=malformed)
 
     def to_row(self) -> tuple[Any, ...]:
         """Database values in :data:`RUN_COLUMNS` order."""
         return tuple(_unconvert(kind, getattr(self, name)) for name, kind in RUN_COLUMNS)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (times as ISO 8601 strings)."""
-        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+        """A JSON-ready dict (times as ISO 8601 strings; ``malformed`` only for a row that
+        was)."""
+        values = {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+        if self.malformed is None:
+            del values["malformed"]
+        return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +315,13 @@ class ToolCallRecord:
     figure, a custom price or genai-prices); None when unknown (never 0)."""
     cost_source: str | None = None
     """Where ``cost_usd`` came from: ``platform``, ``custom`` or ``genai-prices``."""
+    arguments_changed: int | None = None
+    """1 when the platform reported other arguments (or another name) for the call after it
+    was shown for approval, 0 when it did not; None for a call that asked nothing, and calls
+    recorded before this was."""
+    protocol_error: str | None = None
+    """Why agentnb denied the call whatever was answered (its approval id also named another
+    call, or its arguments changed before the decision was sent); None when it did not."""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> ToolCallRecord:
@@ -519,6 +539,8 @@ def _tool_row(run: Run, position: int, call: ToolCall) -> tuple[Any, ...]:
         call.approval.decided_by if call.approval is not None else None,
         call.unapproved,
         *_usage_values(call),
+        int(call.approval.arguments_changed) if call.approval is not None else None,
+        clean(call.approval.protocol_error) if call.approval is not None else None,
     )
 
 

@@ -14,7 +14,7 @@ from typing import TypeVar
 from .._core.exceptions import HistoryError, HistoryLocationError, HistoryWriteError
 from ._location import ENV_VAR
 
-__all__ = ["is_busy", "retry_busy", "store_error"]
+__all__ = ["is_busy", "is_interrupted", "retry_busy", "store_error"]
 
 T = TypeVar("T")
 
@@ -30,6 +30,13 @@ def is_busy(exc: BaseException) -> bool:
         return True
     text = str(exc).lower()
     return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def is_interrupted(exc: BaseException) -> bool:
+    """A query stopped by a Ctrl-C (its progress handler raised): the user's, not an error."""
+    return _code(exc) == "SQLITE_INTERRUPT" or (
+        isinstance(exc, sqlite3.OperationalError) and str(exc) == "interrupted"
+    )
 
 
 def retry_busy(attempt: Callable[[], T], timeout: float) -> T:

@@ -48,7 +48,9 @@ from ._records import (
     ToolCallRecord,
     storable_row,
 )
+from ._row_check import checked_columns, checked_record, checked_rows
 from ._run_filter import RunFilter
+from ._schema_check import check_schema
 from ._scores import (
     SCORE_COLUMNS,
     ScoreRecord,
@@ -63,7 +65,7 @@ from ._search_sql import (
     matched_rows,
     ranked_ids_sql,
 )
-from ._sqlite_errors import retry_busy, store_error
+from ._sqlite_errors import is_interrupted, retry_busy, store_error
 from ._summary import summary_keys
 from ._summary_sql import summary_frame, summary_rows
 from ._tables import SHOWN_ROWS, RunHistory, RunsHead, StoreRead
@@ -104,6 +106,18 @@ _TOOL_SELECT = ", ".join(
     "COALESCE(t.agent, r.agent)" if name == "agent" else f"t.{name}"
     for name, _ in TOOL_CALL_COLUMNS
 )
+
+
+PROGRESS_STEPS: Final = 10_000
+"""SQLite calls back into Python every this many steps of a query (well under a millisecond)."""
+
+
+def _let_signals_in() -> None:
+    """A query's progress handler. SQLite runs a query without Python, so a Ctrl-C (a
+    kernel's interrupt) would wait for its end, which a long query may never reach. Entering
+    this function runs Python's signal handlers: the ``KeyboardInterrupt`` raised here stops
+    the query (sqlite3 turns it into an "interrupted" error, raised again as the
+    KeyboardInterrupt by ``HistoryStore._db``). Only the main thread handles signals."""
 
 
 class HistoryStore:
@@ -162,6 +176,7 @@ class HistoryStore:
         self._connections.append(db)
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA synchronous = NORMAL")
+        db.set_progress_handler(_let_signals_in, PROGRESS_STEPS)
         return db
 
     @contextmanager
@@ -183,6 +198,8 @@ class HistoryStore:
                 self._local.db = db
             yield db
         except (sqlite3.Error, OverflowError, UnicodeEncodeError) as exc:  # the last two: binding
+            if is_interrupted(exc):
+                raise KeyboardInterrupt from None
             raise store_error(exc, self._where, action) from None
 
     @contextmanager
@@ -249,6 +266,7 @@ class HistoryStore:
     # ---- schema and housekeeping ------------------------------------------------------
     def _prepare(self, db: sqlite3.Connection) -> None:
         if not self._memory:
+            check_schema(db, self._where)  # before any write: the file may be anyone's
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 logger.warning("agentnb history: %s is not in WAL mode (%s)", self.path, mode)
@@ -409,7 +427,9 @@ class HistoryStore:
         if where.limit is not None:
             sql += " LIMIT ?"
             params.append(where.limit)
-        return columns_of(db.execute(sql, params).fetchall(), RUN_COLUMNS)
+        return checked_columns(
+            columns_of(db.execute(sql, params).fetchall(), RUN_COLUMNS), RUN_COLUMNS
+        )
 
     @staticmethod
     def _search(db: sqlite3.Connection, where: RunFilter) -> dict[str, Sequence[Any]]:
@@ -419,7 +439,8 @@ class HistoryStore:
         terms, params = where.conditions()
         sql, params = ranked_ids_sql(where.search, terms, params, where.limit)
         ids = [rowid for (rowid,) in db.execute(sql, params)]
-        return columns_of(matched_rows(db.execute, where.search, ids, RUN_NAMES), SEARCH_COLUMNS)
+        rows = matched_rows(db.execute, where.search, ids, RUN_NAMES)
+        return checked_columns(columns_of(rows, SEARCH_COLUMNS), SEARCH_COLUMNS)
 
     def _require_search_index(self, db: sqlite3.Connection) -> None:
         found = db.execute(
@@ -510,7 +531,7 @@ class HistoryStore:
                 ):
                     found[row[0]] = row
         rows = [found[local_id] for local_id in local_ids if local_id in found]
-        return RunHistory(columns_of(rows, RUN_COLUMNS), store=self)
+        return RunHistory(checked_columns(columns_of(rows, RUN_COLUMNS), RUN_COLUMNS), store=self)
 
     def get(self, local_id: str) -> RunRecord | None:
         """One run by its ``local_id``, or None."""
@@ -518,7 +539,7 @@ class HistoryStore:
             row = db.execute(
                 f"SELECT {_RUN_SELECT} FROM runs WHERE local_id = ?", (local_id,)
             ).fetchone()
-        return None if row is None else RunRecord.from_row(row)
+        return None if row is None else checked_record(row)
 
     def find(self, run_id: str) -> RunRecord | None:
         """The run whose ``local_id`` or platform ``run_id`` is ``run_id`` (the latest)."""
@@ -526,7 +547,7 @@ class HistoryStore:
             sql = f"SELECT {_RUN_SELECT} FROM runs WHERE local_id = ? OR run_id = ? "
             order = "ORDER BY local_id = ? DESC, started_at DESC LIMIT 1"
             row = db.execute(sql + order, (run_id, run_id, run_id)).fetchone()
-        return None if row is None else RunRecord.from_row(row)
+        return None if row is None else checked_record(row)
 
     def tool_call_rows(self, local_ids: Sequence[str]) -> list[tuple[Any, ...]]:
         """Tool-call rows (``TOOL_CALL_COLUMNS`` order) of these runs, in the runs' order."""
@@ -541,7 +562,8 @@ class HistoryStore:
                     chunk,
                 ):
                     found.setdefault(row[0], []).append(row)
-        return [row for local_id in local_ids for row in found.get(local_id, ())]
+        rows = [row for local_id in local_ids for row in found.get(local_id, ())]
+        return checked_rows(rows, TOOL_CALL_COLUMNS)
 
     def tool_calls(self, local_ids: Sequence[str]) -> list[ToolCallRecord]:
         return [ToolCallRecord.from_row(row) for row in self.tool_call_rows(local_ids)]

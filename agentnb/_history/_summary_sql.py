@@ -290,8 +290,9 @@ def summary_rows(
         for metric in METRICS:
             sql, params = window_quantiles_sql(keys, where, every, timed, metric)
             for row in query(sql, params):
-                group = groups[tuple(row[:width])]
-                _place_ranked(group, metric, *row[width:])
+                ranked = groups.get(tuple(row[:width]))
+                if ranked is not None:  # None: a malformed row's period, out of any range
+                    _place_ranked(ranked, metric, *row[width:])
     ordered = sorted(groups, key=lambda key: tuple(_sqlite_order(value) for value in key))
     return [groups[key].row(key) for key in ordered]
 
@@ -429,7 +430,7 @@ def _walk_quantiles(
         low, weight = _ranks(n, q)
         count = 2 if low + 1 < n else 1
         sql, params = ranked_value_sql(keys, every, key, where, status, metric, low, count, n)
-        values = [value for (value,) in query(sql, params)]
+        values = [value for (value,) in query(sql, params) if _is_number(value)]
         group.quantiles[(metric, q)] = _weighed(values, weight)
 
 
@@ -498,6 +499,8 @@ def window_quantiles_sql(
 
 def _place_ranked(group: _Group, metric: str, rank: int, n: int, value: float) -> None:
     """A value the window query found at ``rank`` of ``n``: its share of each quantile."""
+    if not _is_number(value):
+        return
     for name, q in QUANTILES:
         if name != metric:
             continue
@@ -506,6 +509,11 @@ def _place_ranked(group: _Group, metric: str, rank: int, n: int, value: float) -
         if share is not None:
             known = group.quantiles.get((metric, q))
             group.quantiles[(metric, q)] = share if known is None else known + share
+
+
+def _is_number(value: Any) -> bool:
+    """A figure of a malformed row (text where a number goes) is left out of a quantile."""
+    return type(value) in (int, float)
 
 
 def _weighed(values: Sequence[float], weight: float) -> float | None:
@@ -579,8 +587,8 @@ def summary_frame(
 def _index_column(pandas: Any, values: Any, key: str) -> Any:
     """A key's values typed as ``summarize``'s groupby types them: the period a UTC time, a
     name a categorical, an id (the thread) text."""
-    if key == PERIOD:
-        return pandas.to_datetime(values, unit="s", utc=True)
+    if key == PERIOD:  # a malformed row's time out of range: no period (NaT)
+        return pandas.to_datetime(values, unit="s", utc=True, errors="coerce")
     if _KINDS[key] == "category":
         return pandas.Categorical(values, categories=sorted(values.dropna().unique()))
     return pandas.array(values, dtype="string")

@@ -32,6 +32,7 @@ from ._records import (
     tool_rows,
 )
 from ._remote_join import ORIGINS, join_remote
+from ._row_check import MALFORMED_COLUMN
 from ._run_filter import RunFilter, shown_value
 from ._summary import summarize, summarize_calls
 
@@ -59,7 +60,7 @@ class ToolCallSource(Protocol):
 
 SHOWN_ROWS = 20
 """Rows a repr shows; the rest are counted."""
-_EXTRA_COLUMNS = (SNIPPET_COLUMN, ORIGIN_COLUMN)
+_EXTRA_COLUMNS = (SNIPPET_COLUMN, MALFORMED_COLUMN, ORIGIN_COLUMN)
 """Columns a table may have after ``RUN_COLUMNS``, in this order."""
 
 
@@ -122,12 +123,10 @@ class RunHistory(Sequence[RunRecord]):
         read_from: StoreRead | None = None,
     ) -> None:
         columns = columns or {}
-        self._spec: tuple[tuple[str, ColumnKind], ...] = (
-            *RUN_COLUMNS,
-            *(extra for extra in _EXTRA_COLUMNS if extra[0] in columns),
-        )
-        """The columns: ``RUN_COLUMNS``, then ``snippet`` for a search's results and
-        ``origin`` for a history joined with a platform's listing."""
+        self._spec = _spec_of(columns)
+        """The columns: ``RUN_COLUMNS``, then ``snippet`` for a search's results,
+        ``malformed`` when a row read from the file was, and ``origin`` for a history joined
+        with a platform's listing."""
         self._read: dict[str, Sequence[Any]] = _complete_columns(columns, self._spec)
         """Every row's columns; only the head's while :attr:`_unread` is set."""
         self._unread: StoreRead | None = None
@@ -156,7 +155,9 @@ class RunHistory(Sequence[RunRecord]):
         unread = self._unread
         if unread is not None:
             store: RowSource = unread.store
-            self._read = _complete_columns(store.run_columns(unread.where), self._spec)
+            rest = store.run_columns(unread.where)
+            self._spec = _spec_of({**self._read, **rest})  # a malformed row may be in the rest
+            self._read = _complete_columns(rest, self._spec)
             self._unread = None
         return self._read
 
@@ -225,7 +226,11 @@ class RunHistory(Sequence[RunRecord]):
                 columns, store=self._store, tool_rows=self._tool_rows, source=self.source
             )
         rows = self._read if index >= 0 and self._head_holds(index + 1) else self._columns
-        return RunRecord.from_row(tuple(rows[name][index] for name, _ in RUN_COLUMNS))
+        malformed = rows.get(MALFORMED_COLUMN[0])
+        return RunRecord.from_row(
+            tuple(rows[name][index] for name, _ in RUN_COLUMNS),
+            malformed=None if malformed is None else malformed[index],
+        )
 
     def _head_holds(self, stop: int) -> bool:
         """Whether the rows before ``stop`` are read (all are, once the rest are)."""
@@ -237,6 +242,11 @@ class RunHistory(Sequence[RunRecord]):
         picked = list(indices)
         columns = {name: [values[i] for i in picked] for name, values in self._columns.items()}
         return RunHistory(columns, store=self._store, tool_rows=self._tool_rows, source=self.source)
+
+    @property
+    def column_names(self) -> list[str]:
+        """The names of the columns (``RUN_COLUMNS``, then those a table may add)."""
+        return list(self._columns)
 
     def column(self, name: str) -> list[Any]:
         """One column's raw values (times as unix seconds, JSON as text)."""
@@ -454,6 +464,10 @@ def _transpose(
     return {
         name: list(values) for (name, _), values in zip(spec, zip(*rows, strict=True), strict=True)
     }
+
+
+def _spec_of(columns: Mapping[str, Sequence[Any]]) -> tuple[tuple[str, ColumnKind], ...]:
+    return (*RUN_COLUMNS, *(extra for extra in _EXTRA_COLUMNS if extra[0] in columns))
 
 
 def _complete_columns(

@@ -354,8 +354,12 @@ class LangGraphTranslator(Translator):
             if entry is None:
                 continue
             interrupt_id = first_str(entry, "id", "interrupt_id") or f"interrupt_{len(asked)}"
-            if any(i.interrupt_id == interrupt_id for i in self.interrupts.values()):
-                continue  # a subgraph's interrupt, raised again at the root
+            value = entry.get("value")
+            if any(
+                i.interrupt_id == interrupt_id and i.value == value
+                for i in self.interrupts.values()
+            ):
+                continue  # a subgraph's interrupt, raised again at the root (the same one)
             asked.append(self._asked(interrupt_id, entry.get("value")))
         if not asked:
             return []

@@ -131,6 +131,8 @@ class ResponsesTranslator(Translator):
         """Frames that came ahead of a missing number, by their number."""
         self._calls: dict[str, str] = {}
         """agentnb call ids by output item id (a function call is known by its ``call_id``)."""
+        self._asked: dict[str, tuple[str, Any]] = {}
+        """Each approval request's name and arguments as it first named them, by item id."""
         self._texts: dict[tuple[str, str, int], str] = {}
         """What was shown of each text, by (item id, kind, part index)."""
         self._finished: set[str] = set()
@@ -320,14 +322,24 @@ class ResponsesTranslator(Translator):
         return call_id
 
     def _approval_request(self, item: _Obj) -> list[Event]:
+        """The call the request names, its arguments as the JSON text they came as (a key
+        named twice is found there). The same item again (its done, the completed response)
+        with another name or arguments reports them: the call changed after it was asked."""
         item_id = first_str(item, "id") or ""
+        version = (_mcp_name(item), item.get("arguments"))
         if not item_id or item_id in self._calls:
-            return []
+            if self._asked.get(item_id, version) == version:
+                return []
+            self._asked[item_id] = version
+            return [self._start(item_id, version[0], _arguments(version[1]))]
         self._calls[item_id] = item_id
+        self._asked[item_id] = version
         label = first_str(item, "server_label")
         self._awaiting[item_id] = (label, _mcp_name(item))
+        text = version[1] if isinstance(version[1], str) and version[1].strip() else None
         return [
-            self._start(item_id, _mcp_name(item), _arguments(item.get("arguments"))),
+            self._start(item_id, _mcp_name(item), None if text else _arguments(version[1])),
+            *([ToolCallDelta(call_id=item_id, arguments_delta=text)] if text else []),
             ToolApprovalRequested(
                 call_id=item_id,
                 approval_id=item_id,
@@ -347,6 +359,8 @@ class ResponsesTranslator(Translator):
     def _item_done(self, item: _Obj) -> list[Event]:
         item_type = first_str(item, "type") or ""
         item_id = first_str(item, "id") or first_str(item, "call_id") or ""
+        if item_type == "mcp_approval_request":  # each time: its version is compared
+            return self._approval_request(item)
         if item_id and item_id in self._items_done:
             return []
         if item_id:
@@ -355,8 +369,6 @@ class ResponsesTranslator(Translator):
             return self._message_done(item_id, item)
         if item_type == "reasoning":
             return self._reasoning_done(item_id, item)
-        if item_type == "mcp_approval_request":
-            return self._approval_request(item)
         if item_type == "function_call":
             call_id = first_str(item, "call_id") or self._calls.get(item_id) or item_id
             self._calls[item_id] = call_id

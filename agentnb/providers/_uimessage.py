@@ -125,11 +125,10 @@ class UIMessageTranslator(Translator):
 
     def record_decisions(self, decisions: Sequence[ApprovalDecision]) -> None:
         """Put a human's decisions into the message, as the SDK's
-        ``addToolApprovalResponse`` does (the tool parts become ``approval-responded``)."""
+        ``addToolApprovalResponse`` does (the tool parts become ``approval-responded``). Each
+        decision goes on its own call's part, never on another part its approval id names."""
         for decision in decisions:
-            approval_id = self.builder.approval_id_of(decision.call_id)
-            if approval_id is not None:
-                self.builder.approval_response(approval_id, decision.approved, decision.reason)
+            self.builder.respond(decision.call_id, decision.approved, decision.reason)
 
     def on_response(self, headers: Mapping[str, str]) -> list[Event]:
         self.paused = False  # a new response continues the message

@@ -159,17 +159,20 @@ class UIMessageBuilder:
         )
         if part is None:
             return None
+        self._responded(part, approved, reason)
+        return str(part["toolCallId"])
+
+    def _responded(self, part: _Part, approved: bool, reason: str | None) -> None:
         part["state"] = "approval-responded"
         approval = {**part["approval"], "approved": approved}
         _set(approval, reason=reason)
         part["approval"] = approval
-        return str(part["toolCallId"])
 
-    def approval_id_of(self, call_id: str) -> str | None:
+    def respond(self, call_id: str, approved: bool, reason: str | None) -> None:
+        """Record the client's own decision on the call's part (one that asked for one)."""
         part = self._find_tool(call_id)
-        approval = (part or {}).get("approval") or {}
-        value = approval.get("id")
-        return value if isinstance(value, str) else None
+        if part is not None and isinstance(part.get("approval"), dict):
+            self._responded(part, approved, reason)
 
     def output(self, call_id: str, chunk: dict[str, Any]) -> None:
         part = self._tool(call_id)

@@ -11,7 +11,11 @@
  * Above the controls the box shows the call as the kernel's `shown_call` does: the name, every
  * argument key with its value (long values clipped, each saying how many characters it
  * hides), a "Show whole call" control when some value is clipped, and the warnings (a name
- * that is not a plain identifier, a key named twice). Everything the server sent (name, keys,
+ * that is not a plain identifier, a key named twice at any depth). When the platform sent the
+ * call in versions that disagree, the one it acts on comes first and the others below it,
+ * each under a flagged head line; the box is marked (`data-versions`), Approve reads
+ * "Approve anyway" and Deny comes first. A call no decision can be bound to (agentnb denies
+ * it whatever is answered) says why. Everything the server sent (name, keys,
  * values, reason, question) is shown through `visible()`: nothing can start a line or reorder
  * text. A decision the server made itself says so, and a call that ran without the user's
  * approval is marked.
@@ -40,6 +44,8 @@ export class ApprovalBox {
     this.ask = h("div", "anb-approval-ask");
     this.shownCall = h("div", "anb-approval-call");
     this.callText = h("pre", "anb-approval-call-text");
+    /** The platform's other versions of the call, flagged (hidden when there are none). */
+    this.otherText = h("pre", "anb-approval-call-text anb-approval-other");
     this.callWarnings = h("div", "anb-approval-warnings");
     this.clipNote = h("div", "anb-approval-clipped");
     this.clipText = h("span", "", "");
@@ -48,7 +54,7 @@ export class ApprovalBox {
     this.wholeButton = button("Show whole call", "anb-show-whole", () => this.toggleWhole(),
       { signal, title: "Show every argument value whole" });
     this.clipNote.append(this.clipText, this.wholeButton);
-    this.shownCall.append(this.callWarnings, this.callText, this.clipNote);
+    this.shownCall.append(this.callWarnings, this.callText, this.otherText, this.clipNote);
     /** @type {import("./state.js").ShownCallState | null} */
     this.shown = null;
     this.actions = h("div", "anb-approval-actions");
@@ -80,6 +86,8 @@ export class ApprovalBox {
     this.question = null;
     this.actions.append(this.answer, this.sendButton, this.approveButton, this.reason,
       this.denyButton);
+    /** Whether the platform sent versions of the call that disagree (Deny then leads). */
+    this.disagrees = false;
     this.outcome = h("div", "anb-approval-outcome");
     this.outcome.setAttribute("role", "status");
     this.el.append(this.ask, this.shownCall, this.actions, this.outcome);
@@ -118,13 +126,38 @@ export class ApprovalBox {
     if (!shown) return;
     this.callWarnings.textContent = shown.warnings.map((w) => `⚠ ${w}`).join("\n");
     this.callWarnings.hidden = shown.warnings.length === 0;
-    const clipped = shown.arguments.filter(([, , hidden]) => hidden > 0).length;
+    const others = shown.others ?? [];
+    this.el.dataset.versions = String(others.length + 1);
+    this.disagree(others.length > 0);
+    const clipped = [shown, ...others].flatMap((v) => v.arguments)
+      .filter(([, , hidden]) => hidden > 0).length;
     this.clipNote.hidden = clipped === 0;
     this.clipText.textContent = clipped === 0 ? "" : `${clipped} value${
       clipped > 1 ? "s are" : " is"} clipped here. `;
     this.wholeButton.textContent = this.whole ? "Show clipped call" : "Show whole call";
     this.wholeButton.setAttribute("aria-expanded", this.whole ? "true" : "false");
     this.callText.textContent = callLines(shown, this.whole && clipped > 0);
+    this.otherText.hidden = others.length === 0;
+    this.otherText.textContent = others
+      .map((other) => `⚠ also sent, in ${other.where} (not the one shown first):\n${
+        callLines(other, this.whole && clipped > 0)}`)
+      .join("\n");
+  }
+
+  /**
+   * Versions that disagree: Deny leads (first in the keyboard order) and Approve says it
+   * approves the version shown first anyway.
+   * @param {boolean} disagrees
+   */
+  disagree(disagrees) {
+    if (disagrees === this.disagrees) return;
+    this.disagrees = disagrees;
+    if (disagrees) {
+      this.actions.prepend(this.reason, this.denyButton);
+    } else {
+      this.actions.append(this.reason, this.denyButton);
+    }
+    this.label(this.name);
   }
 
   /** Show the call whole, or clipped again. */
@@ -150,7 +183,10 @@ export class ApprovalBox {
   /** @param {string} name */
   label(name) {
     this.el.setAttribute("aria-label", `Approve or deny ${name}`);
-    setLabel(this.approveButton, `Approve ${name}: let it run`);
+    setLabel(this.approveButton, this.disagrees
+      ? `Approve ${name} anyway: run the version shown first`
+      : `Approve ${name}: let it run`);
+    this.approveButton.textContent = this.disagrees ? "Approve anyway" : "Approve";
     setLabel(this.denyButton, `Deny ${name}: do not run it`);
     this.reason.setAttribute("aria-label", `Reason for denying ${name} (optional)`);
     this.answer.setAttribute("aria-label", `Your answer to ${name}'s question`);
@@ -213,7 +249,9 @@ function askText(approval, name, waiting) {
 /**
  * `name(` then `  key: value` per argument and `)`; clipped values end with
  * `… (+N chars)` unless `whole`.
- * @param {import("./state.js").ShownCallState} shown @param {boolean} whole
+ * @param {{name: string, arguments: [string, string, number][], whole: [string, string][]}}
+ *   shown  a shown call, or another version of it
+ * @param {boolean} whole
  */
 export function callLines(shown, whole) {
   const args = whole

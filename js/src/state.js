@@ -16,9 +16,16 @@
  *   decided_by: who decided (the server's own decision is never the user's)
  * @typedef {{
  *   name: string, name_is_plain: boolean, arguments: [string, string, number][],
- *   whole: [string, string][], warnings: string[],
+ *   whole: [string, string][], warnings: string[], others?: OtherVersionState[],
+ *   protocol_error?: string | null,
  * }} ShownCallState  the call as a person deciding sees it (Python's shown_call): every
- *   argument as [key, value, hidden chars], made visible and clipped; whole: none clipped
+ *   argument as [key, value, hidden chars], made visible and clipped; whole: none clipped;
+ *   others: the platform's other versions of the call that disagree with it; protocol_error:
+ *   why agentnb denies it whatever is answered
+ * @typedef {{
+ *   where: string, name: string, arguments: [string, string, number][],
+ *   whole: [string, string][],
+ * }} OtherVersionState  another version of a call the platform sent (where: which event)
  * @typedef {{
  *   call_id: string, name: string, arguments?: unknown, arguments_text?: string,
  *   output?: unknown, output_chars?: number, output_truncated?: boolean,

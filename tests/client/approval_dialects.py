@@ -7,7 +7,13 @@ Each dialect's frames are the ones its translator reads (``providers/``): Vercel
 stream (``tool-input-available``, ``tool-approval-request``), Operativus' paused runs
 (``TOOL_START``, ``APPROVAL_REQUIRED``, ``PAUSED``), AG-UI's ``interrupt`` outcome, A2A's
 ``input-required`` status (agentnb's approval data part; one call per pause), LangGraph's
-``__interrupt__`` update."""
+``__interrupt__`` update; the OpenAI Responses API's ``mcp_approval_request`` item.
+
+A call can also carry what a hostile platform does to the call it asks about: an approval id
+it shares with another call (``approval_id``), another version of its arguments sent before
+the request (``announced``: streamed argument text where the dialect streams it, else an
+earlier announcement of the call), or other arguments sent after the request and before the
+pause (``after``). :func:`wire_approvals` reads what the decisions' request told the server."""
 
 from __future__ import annotations
 
@@ -18,7 +24,15 @@ from typing import Any
 
 from hostile_server import Conn, Request, http_head, sse_head
 
-__all__ = ["DIALECTS", "ONE_CALL_PER_PAUSE", "AskedCall", "paused_on"]
+__all__ = [
+    "APPROVAL_ID_IS_CALL_ID",
+    "DIALECTS",
+    "ONE_CALL_PER_PAUSE",
+    "AskedCall",
+    "decision_body",
+    "paused_on",
+    "wire_approvals",
+]
 
 Handler = Callable[[Conn, Request], Awaitable[None]]
 
@@ -29,6 +43,17 @@ class AskedCall:
     name: str
     arguments: dict[str, Any]
     reason: str
+    approval_id: str | None = None
+    """The request's approval id (default: one of its own)."""
+    announced: dict[str, Any] | None = None
+    """Other arguments sent before the request: streamed text (``vercel``, ``langgraph``) or
+    an earlier announcement of the call (``operativus``, ``a2a``)."""
+    after: dict[str, Any] | None = None
+    """Other arguments sent after the request, before the pause (where the request is not the
+    pause itself: ``vercel``, ``operativus``, ``openai-responses``)."""
+
+    def approval(self, i: int) -> str:
+        return self.approval_id or f"a{i}"
 
 
 def _data(*items: Any) -> bytes:
@@ -38,18 +63,38 @@ def _data(*items: Any) -> bytes:
 def _vercel(calls: Sequence[AskedCall]) -> tuple[bytes, bytes]:
     frames: list[Any] = [{"type": "start", "messageId": "m1"}]
     for i, call in enumerate(calls):
+        if call.announced is not None:
+            frames.append(
+                {"type": "tool-input-start", "toolCallId": call.call_id, "toolName": call.name}
+            )
+            frames.append(
+                {
+                    "type": "tool-input-delta",
+                    "toolCallId": call.call_id,
+                    "inputTextDelta": json.dumps(call.announced),
+                }
+            )
+        frames.append(_vercel_input(call, call.arguments))
         frames.append(
             {
-                "type": "tool-input-available",
+                "type": "tool-approval-request",
                 "toolCallId": call.call_id,
-                "toolName": call.name,
-                "input": call.arguments,
+                "approvalId": call.approval(i),
             }
         )
-        frames.append(
-            {"type": "tool-approval-request", "toolCallId": call.call_id, "approvalId": f"a{i}"}
-        )
+        if call.after is not None:  # the input again, other, and the same call asked again
+            frames.append(_vercel_input(call, call.after))
+            frames.append(frames[-2])
     return _data(*frames, {"type": "finish"}), _data({"type": "finish"})
+
+
+def _vercel_input(call: AskedCall, arguments: dict[str, Any]) -> Any:
+    return {
+        "type": "tool-input-available",
+        "toolCallId": call.call_id,
+        "toolName": call.name,
+        "input": arguments,
+    }
 
 
 def _operativus_frame(event: str, data: Any) -> Any:
@@ -59,10 +104,16 @@ def _operativus_frame(event: str, data: Any) -> Any:
 def _operativus(calls: Sequence[AskedCall]) -> tuple[bytes, bytes]:
     frames = [_operativus_frame("START", {"runId": "r1", "sessionId": "s1"})]
     for i, call in enumerate(calls):
-        started = {"id": call.call_id, "name": call.name, "arguments": call.arguments}
-        asked = {"id": call.call_id, "name": call.name, "approvalId": f"a{i}"}
+        first = call.announced if call.announced is not None else call.arguments
+        started = {"id": call.call_id, "name": call.name, "arguments": first}
+        asked = {"id": call.call_id, "name": call.name, "approvalId": call.approval(i)}
+        if call.announced is not None:
+            asked["arguments"] = call.arguments
         frames.append(_operativus_frame("TOOL_START", started))
         frames.append(_operativus_frame("APPROVAL_REQUIRED", {**asked, "reason": call.reason}))
+        if call.after is not None:
+            again = {"id": call.call_id, "name": call.name, "arguments": call.after}
+            frames.append(_operativus_frame("TOOL_START", again))
     pending = [call.call_id for call in calls]
     frames.append(
         _operativus_frame("PAUSED", {"runId": "r1", "sessionId": "s1", "pending": pending})
@@ -85,7 +136,7 @@ def _agui(calls: Sequence[AskedCall]) -> tuple[bytes, bytes]:
         ]
         interrupts.append(
             {
-                "id": f"int{i}",
+                "id": call.approval_id or f"int{i}",
                 "reason": "tool_call",
                 "toolCallId": call.call_id,
                 "message": call.reason,
@@ -93,6 +144,7 @@ def _agui(calls: Sequence[AskedCall]) -> tuple[bytes, bytes]:
         )
     outcome = {"type": "interrupt", "interrupts": interrupts}
     frames.append({"type": "RUN_FINISHED", "threadId": "t1", "runId": "r1", "outcome": outcome})
+
     then = _data(
         {"type": "RUN_STARTED", "threadId": "t1", "runId": "r2"},
         {"type": "RUN_FINISHED", "threadId": "t1", "runId": "r2"},
@@ -104,10 +156,8 @@ def _rpc(result: Any) -> Any:
     return {"jsonrpc": "2.0", "id": "1", "result": result}
 
 
-def _a2a(calls: Sequence[AskedCall]) -> tuple[bytes, bytes]:
-    [call] = calls
-    task = {"kind": "task", "id": "task1", "contextId": "ctx1", "status": {"state": "working"}}
-    started = {
+def _a2a_started(call: AskedCall, arguments: dict[str, Any]) -> Any:
+    return {
         "kind": "status-update",
         "taskId": "task1",
         "contextId": "ctx1",
@@ -124,7 +174,7 @@ def _a2a(calls: Sequence[AskedCall]) -> tuple[bytes, bytes]:
                             "toolCall": {
                                 "id": call.call_id,
                                 "name": call.name,
-                                "arguments": call.arguments,
+                                "arguments": arguments,
                             }
                         },
                     }
@@ -133,7 +183,15 @@ def _a2a(calls: Sequence[AskedCall]) -> tuple[bytes, bytes]:
         },
         "final": False,
     }
-    approval = {"callId": call.call_id, "approvalId": "a0", "name": call.name}
+
+
+def _a2a(calls: Sequence[AskedCall]) -> tuple[bytes, bytes]:
+    [call] = calls
+    task = {"kind": "task", "id": "task1", "contextId": "ctx1", "status": {"state": "working"}}
+    started = [_a2a_started(call, call.arguments)]
+    if call.announced is not None:
+        started.insert(0, _a2a_started(call, call.announced))
+    approval = {"callId": call.call_id, "approvalId": call.approval(0), "name": call.name}
     paused = {
         "kind": "status-update",
         "taskId": "task1",
@@ -159,17 +217,24 @@ def _a2a(calls: Sequence[AskedCall]) -> tuple[bytes, bytes]:
         "status": {"state": "completed"},
         "final": True,
     }
-    return _data(_rpc(task), _rpc(started), _rpc(paused)), _data(_rpc(done))
+    opening = [_rpc(task), *(_rpc(update) for update in started)]
+    return _data(*opening, _rpc(paused)), _data(_rpc(done))
 
 
 def _langgraph_event(event: str, data: Any) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
 
+def _langgraph_chunk(call: AskedCall, arguments: dict[str, Any]) -> bytes:
+    chunk = {"id": call.call_id, "name": call.name, "args": json.dumps(arguments), "index": 0}
+    message = {"type": "AIMessageChunk", "id": f"m-{call.call_id}", "tool_call_chunks": [chunk]}
+    return _langgraph_event("messages", [message, {}])
+
+
 def _langgraph(calls: Sequence[AskedCall]) -> tuple[bytes, bytes]:
     interrupts = [
         {
-            "id": f"int{i}",
+            "id": call.approval_id or f"int{i}",
             "value": {
                 "tool_call": {"id": call.call_id, "name": call.name, "args": call.arguments},
                 "reason": call.reason,
@@ -177,11 +242,55 @@ def _langgraph(calls: Sequence[AskedCall]) -> tuple[bytes, bytes]:
         }
         for i, call in enumerate(calls)
     ]
-    first = _langgraph_event("metadata", {"run_id": "r1"}) + _langgraph_event(
-        "updates", {"__interrupt__": interrupts}
+    streamed = b"".join(
+        _langgraph_chunk(call, call.announced) for call in calls if call.announced is not None
+    )
+    first = (
+        _langgraph_event("metadata", {"run_id": "r1"})
+        + streamed
+        + _langgraph_event("updates", {"__interrupt__": interrupts})
     )
     then = _langgraph_event("metadata", {"run_id": "r2"}) + _langgraph_event("end", None)
     return first, then
+
+
+def _numbered(events: Sequence[Any]) -> bytes:
+    return _data(*({**event, "sequence_number": n} for n, event in enumerate(events)))
+
+
+def _responses(calls: Sequence[AskedCall]) -> tuple[bytes, bytes]:
+    items = [
+        {
+            "type": "mcp_approval_request",
+            "id": call.call_id,
+            "server_label": "tools",
+            "name": call.name,
+            "arguments": json.dumps(call.arguments),
+        }
+        for call in calls
+    ]
+    events: list[Any] = [
+        {"type": "response.created", "response": {"id": "resp_1", "status": "in_progress"}}
+    ]
+    for index, (call, item) in enumerate(zip(calls, items, strict=True)):
+        events.append({"type": "response.output_item.added", "output_index": index, "item": item})
+        events.append({"type": "response.output_item.done", "output_index": index, "item": item})
+        if call.after is not None:
+            events.append(
+                {
+                    "type": "response.mcp_call_arguments.delta",
+                    "item_id": call.call_id,
+                    "output_index": index,
+                    "delta": json.dumps(call.after),
+                }
+            )
+    done = {"id": "resp_1", "status": "completed", "output": items}
+    events.append({"type": "response.completed", "response": done})
+    then = [
+        {"type": "response.created", "response": {"id": "resp_2", "status": "in_progress"}},
+        {"type": "response.completed", "response": {"id": "resp_2", "status": "completed"}},
+    ]
+    return _numbered(events), _numbered(then)
 
 
 DIALECTS: dict[str, Callable[[Sequence[AskedCall]], tuple[bytes, bytes]]] = {
@@ -190,10 +299,13 @@ DIALECTS: dict[str, Callable[[Sequence[AskedCall]], tuple[bytes, bytes]]] = {
     "ag-ui": _agui,
     "a2a": _a2a,
     "langgraph": _langgraph,
+    "openai-responses": _responses,
 }
 """Each dialect's (paused stream, stream after the decisions) for the calls asked."""
 ONE_CALL_PER_PAUSE = {"a2a"}
 """Dialects whose pause asks about one call."""
+APPROVAL_ID_IS_CALL_ID = {"openai-responses"}
+"""Dialects whose approval id is the call's own id (no two calls can share one)."""
 
 
 def paused_on(dialect: str, calls: Sequence[AskedCall]) -> Handler:
@@ -214,3 +326,37 @@ def paused_on(dialect: str, calls: Sequence[AskedCall]) -> Handler:
         await conn.send(sse_head() + (first if streams == 1 else then))
 
     return handler
+
+
+def decision_body(dialect: str, requests: Sequence[Request]) -> dict[str, Any]:
+    """The body of the request that carried the decisions (the last run request)."""
+    bodies = [json.loads(r.body) for r in requests if r.method == "POST" and r.body]
+    if dialect == "langgraph":
+        bodies = [b for b in bodies if "command" in b]
+    assert len(bodies) >= 2 or dialect in ("operativus", "langgraph"), bodies
+    return bodies[-1]
+
+
+def wire_approvals(dialect: str, body: dict[str, Any]) -> list[tuple[str, bool]]:
+    """Each decision the body tells the server, as (the id it names, approved)."""
+    if dialect == "vercel":
+        [assistant] = [m for m in body["messages"] if m["role"] == "assistant"]
+        return [
+            (part["toolCallId"], part["approval"]["approved"])
+            for part in assistant["parts"]
+            if "approved" in part.get("approval", {})
+        ]
+    if dialect == "operativus":
+        return [(d["toolCallId"], d["approved"]) for d in body["decisions"]]
+    if dialect == "ag-ui":
+        return [(r["interruptId"], r["payload"]["approved"]) for r in body["resume"]]
+    if dialect == "a2a":
+        parts = body["params"]["message"]["parts"]
+        decisions = [p["data"]["decision"] for p in parts if "decision" in p.get("data", {})]
+        return [(d["callId"], d["approved"]) for d in decisions]
+    if dialect == "langgraph":
+        resume = body["command"]["resume"]
+        if "approved" in resume:
+            return [("", resume["approved"])]
+        return [(key, value["approved"]) for key, value in resume.items()]
+    return [(i["approval_request_id"], i["approve"]) for i in body["input"]]

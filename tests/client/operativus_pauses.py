@@ -49,7 +49,10 @@ def tool_start(call_id: str) -> bytes:
 
 
 def approval_required(call_id: str) -> bytes:
-    return frame("APPROVAL_REQUIRED", {"id": call_id, "name": "place_trade", "approvalId": "a1"})
+    """The request for ``call_id``, under an approval id of its own (one naming two calls is
+    a protocol error)."""
+    asked = {"id": call_id, "name": "place_trade", "approvalId": f"a-{call_id}"}
+    return frame("APPROVAL_REQUIRED", asked)
 
 
 def paused(*pending: str) -> bytes:

@@ -88,6 +88,8 @@ SAMPLE_TOOL_CALL: dict[str, Any] = {
     "model": "gpt-4o-mini",
     "cost_usd": 0.0000108,
     "cost_source": "genai-prices",
+    "arguments_changed": 1,
+    "protocol_error": "its arguments (or name) changed after they were shown for approval",
 }
 
 

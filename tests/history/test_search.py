@@ -339,7 +339,9 @@ def test_a_file_without_the_index_says_why(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite3"
     HistoryStore(path).close()
     db = sqlite3.connect(path, isolation_level=None)  # as a SQLite without FTS5 leaves it
-    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+    for (name,) in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'runs_search%'"
+    ).fetchall():
         db.execute(f"DROP TRIGGER {name}")
     db.execute("DROP TABLE runs_search")
     db.close()

@@ -1,0 +1,204 @@
+"""A history file is outside input (a shared folder, a repository): a file whose schema is
+not agentnb's is refused and left as it was; a malformed row is shown as such, its bad
+fields empty and the row flagged, and never keeps the other runs from showing. The files
+are crafted with plain sqlite3."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from agentnb_testing import REPO, history_id, history_records
+
+import agentnb
+from agentnb import HistoryLocationError
+from agentnb._history import MIGRATIONS, HistoryStore, close_default_stores
+from agentnb._history._migrations import apply_migrations
+
+NOW = time.time()
+COUNT = 3
+BAD = history_id(1)
+"""The run whose row the malformed file spoils."""
+
+
+def legit_file(path: Path, migrations: int = len(MIGRATIONS)) -> Path:
+    """An agentnb history file (its first ``migrations``), with ``COUNT`` runs once whole."""
+    db = sqlite3.connect(path, isolation_level=None)
+    apply_migrations(db, MIGRATIONS[:migrations])
+    db.close()
+    if migrations == len(MIGRATIONS):
+        with HistoryStore(path) as store:
+            store.import_records(history_records(COUNT, start=NOW))
+        with sqlite3.connect(path) as db:  # a rollback journal: reading it writes nothing
+            db.execute("PRAGMA journal_mode = DELETE")
+    return path
+
+
+def crafted(path: Path, *statements: str) -> Path:
+    db = sqlite3.connect(path, isolation_level=None)
+    for statement in statements:
+        db.execute(statement)
+    db.close()
+    return path
+
+
+def fingerprint(path: Path) -> tuple[bytes, int, list[str]]:
+    """The file's bytes, its mtime, and the files beside it."""
+    return path.read_bytes(), path.stat().st_mtime_ns, sorted(p.name for p in path.parent.iterdir())
+
+
+ENDLESS = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n"
+NOT_AGENTNBS: dict[str, tuple[list[str], str]] = {
+    "a view in place of a table": (
+        [
+            "DROP TABLE runs",
+            f"CREATE VIEW runs AS {ENDLESS}",
+        ],
+        "runs is a view",
+    ),
+    "an extra trigger": (
+        ["CREATE TRIGGER evil AFTER INSERT ON runs BEGIN DELETE FROM tool_calls; END"],
+        "trigger evil",
+    ),
+    "an extra index": (
+        ["CREATE INDEX slow ON runs (length(message) * length(answer))"],
+        "index slow",
+    ),
+    "an extra table": (["CREATE TABLE notes (x)"], "table notes"),
+    "a changed table": (
+        [
+            "DROP TABLE tool_calls",
+            "CREATE TABLE tool_calls (local_id TEXT, position INTEGER CHECK (position > 0))",
+        ],
+        "table tool_calls",
+    ),
+    "a view in place of the migrations": (
+        [
+            "DROP TABLE _migrations",
+            f"CREATE VIEW _migrations (name, applied_at) AS SELECT i, i FROM ({ENDLESS})",
+        ],
+        "_migrations is a view",
+    ),
+    "a view in a newer agentnb's file": (
+        [
+            "INSERT INTO _migrations VALUES ('m999_from_the_future', 0)",
+            f"CREATE VIEW recent AS {ENDLESS}",
+        ],
+        "view recent",
+    ),
+    "a newer agentnb's file with a view in place of a table": (
+        [
+            "INSERT INTO _migrations VALUES ('m999_from_the_future', 0)",
+            "DROP TABLE tool_calls",
+            f"CREATE VIEW tool_calls AS {ENDLESS}",
+        ],
+        "tool_calls is a view",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(NOT_AGENTNBS))
+def test_a_file_whose_schema_is_not_agentnbs_is_refused_and_left_as_it_was(
+    tmp_path: Path, case: str
+) -> None:
+    statements, named = NOT_AGENTNBS[case]
+    path = crafted(legit_file(tmp_path / "shared.sqlite3"), *statements)
+    before = fingerprint(path)
+    with pytest.raises(HistoryLocationError) as caught:
+        HistoryStore(path)
+    message = str(caught.value)
+    assert str(path) in message and named in message, message
+    assert "not agentnb's" in message, message
+    assert fingerprint(path) == before, "no migration, no write, no journal beside it"
+
+
+def test_the_default_history_refuses_it_too_and_runs_go_on_unrecorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    statements, _ = NOT_AGENTNBS["a view in place of a table"]
+    path = crafted(legit_file(tmp_path / "shared.sqlite3"), *statements)
+    before = fingerprint(path)
+    close_default_stores()
+    monkeypatch.setenv("AGENTNB_HISTORY", str(path))
+    try:
+        with pytest.raises(HistoryLocationError, match="runs is a view"):
+            agentnb.runs()
+        with pytest.warns(UserWarning, match="runs are not being recorded"):
+            assert agentnb._history.default_store() is None
+    finally:
+        close_default_stores()
+    assert fingerprint(path) == before
+
+
+def test_an_older_agentnb_file_still_opens_and_is_brought_up_to_date(tmp_path: Path) -> None:
+    path = legit_file(tmp_path / "old.sqlite3", migrations=6)
+    with HistoryStore(path) as store:
+        assert store.migrations() == [m.__name__ for m in MIGRATIONS]
+
+
+def test_a_file_without_the_search_index_still_opens(tmp_path: Path) -> None:
+    """A Python whose SQLite lacks FTS5 writes no search index: its file is agentnb's."""
+    path = legit_file(tmp_path / "no-fts.sqlite3")
+    db = sqlite3.connect(path, isolation_level=None)
+    for (name,) in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'runs_search%'"
+    ).fetchall():
+        db.execute(f"DROP TRIGGER {name}")
+    db.execute("DROP TABLE runs_search")
+    db.close()
+    with HistoryStore(path) as store:
+        assert store.count() == COUNT
+
+
+# ---- every query can be interrupted --------------------------------------------------
+
+
+def interrupt_after(seconds: float) -> threading.Timer:
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    return timer
+
+
+def test_a_long_query_stops_at_ctrl_c_and_the_store_reads_on(tmp_path: Path) -> None:
+    with HistoryStore(legit_file(tmp_path / "history.sqlite3")) as store:
+        timer = interrupt_after(0.5)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                store.read_rows(f"SELECT count(*) FROM ({ENDLESS})", [])
+        finally:
+            timer.cancel()
+        assert store.count() == COUNT
+
+
+def test_a_kernel_interrupt_stops_a_long_query(tmp_path: Path) -> None:
+    jupyter_client = pytest.importorskip("jupyter_client")
+    path = legit_file(tmp_path / "history.sqlite3")
+    manager = jupyter_client.KernelManager(kernel_name="python3")
+    manager.start_kernel(env={**os.environ, "PYTHONPATH": str(REPO), "AGENTNB_HISTORY": "off"})
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        opened = client.execute_interactive(
+            f"from agentnb._history import HistoryStore; store = HistoryStore({str(path)!r})",
+            timeout=60,
+        )
+        assert opened["content"]["status"] == "ok"
+        msg_id = client.execute(f"store.read_rows('SELECT count(*) FROM ({ENDLESS})', [])")
+        time.sleep(1.5)  # the query is running
+        manager.interrupt_kernel()
+        reply = client.get_shell_msg(timeout=30)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = client.get_shell_msg(timeout=30)
+        assert reply["content"]["status"] == "error"
+        assert reply["content"]["ename"] == "KeyboardInterrupt"
+        after = client.execute_interactive("assert store.count() == 3", timeout=30)
+        assert after["content"]["status"] == "ok"
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
