@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -22,7 +23,7 @@ from typing import Any, Final
 from .._client.async_client import AsyncAgentClient
 from .._client.stream import AsyncRunStream
 from .._core.approvals import ApprovalPolicy, approver_for
-from .._core.exceptions import ConfigurationError, RateLimitError
+from .._core.exceptions import ConfigurationError, HistoryError, RateLimitError
 from .._core.loop import in_loop_thread, submit
 from .._core.request import RunRequest, build_request
 from .._core.run import Run
@@ -514,11 +515,17 @@ def _evaluating(
     def after(index: int, run: Run) -> None:
         if run.status != "completed":
             return
-        record = store.get(run.local_id)
-        if record is None:
-            return
-        for evaluator in evaluators:
-            run_evaluator(evaluator, record, examples[index], store, book)
+        try:
+            record = store.get(run.local_id)
+            if record is not None:
+                for evaluator in evaluators:
+                    run_evaluator(evaluator, record, examples[index], store, book)
+        except HistoryError as exc:  # the batch goes on; a resume scores the run later
+            warnings.warn(
+                f"agentnb: run {run.local_id}'s scores could not be kept ({exc}); "
+                "an experiment's resume(evaluators=[...]) scores it later",
+                stacklevel=1,
+            )
 
     return after
 

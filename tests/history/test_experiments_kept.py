@@ -4,6 +4,8 @@ compared; evaluators that raise; a judge agent; questions refused by a rate limi
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -217,3 +219,48 @@ def test_an_evaluator_returning_no_score_is_a_failure_kept_with_the_run(connecti
     frame = agentnb.experiment("odd").to_pandas()
     assert frame["status"].tolist() == ["completed"]
     assert "a score is a number, a bool or a label" in frame["evaluator_error.returns_a_list"][0]
+
+
+def test_a_stopped_experiment_is_resumed(server: ServerHandle, connection: str) -> None:
+    """A Stop (the kernel's interrupt) mid-experiment: the runs stopped end cancelled and
+    stay in the history; resume() runs them, and the questions done before are kept."""
+    slow = f"{connection}_slow"
+    agentnb.connect(
+        "operativus",
+        base_url=server.url_for("operativus"),
+        api_key=server.api_key,
+        name=slow,
+        headers={"X-AgentNB-Delay-Ms": "20"},
+    )
+    questions = [f"Write about stock {i}" for i in range(5)]
+    main = threading.main_thread().ident or 0
+
+    def stop_after_two_runs() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            store = default_store()
+            if (
+                store is not None
+                and len(store.runs().to_pandas().query("status == 'completed'")) >= 2
+            ):
+                signal.pthread_kill(main, signal.SIGINT)
+                return
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=stop_after_two_runs)
+    watcher.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            batch("writer", questions, 1, via=slow, progress=False, experiment="stopped",
+                  metadata={"paragraphs": "3"})  # fmt: skip
+    finally:
+        watcher.join()
+    stopped = agentnb.experiment("stopped").to_pandas()
+    done = set(stopped.loc[stopped["status"] == "completed", "local_id"])
+    assert 2 <= len(done) < len(questions)
+    assert set(stopped["status"].dropna()) <= {"completed", "cancelled"}
+
+    resumed = agentnb.experiment("stopped").resume(progress=False)
+    assert [run.status for run in resumed] == ["completed"] * len(questions)
+    assert done <= set(resumed.local_ids)
+    assert "cancelled" in set(runs().to_pandas()["status"])  # the stopped runs are kept
