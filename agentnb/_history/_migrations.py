@@ -14,6 +14,7 @@ from .._core.pricing import RunCost, price_run
 from .._core.request import build_request
 from ..events import Usage
 from ..providers import available_providers
+from ._metadata import metadata_schema
 from ._scores import scores_schema
 from ._search_sql import SEARCH_TABLE
 from ._summary_sql import order_indexes, rollup_schema
@@ -284,6 +285,14 @@ def m014_scores(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+def m015_run_metadata(db: sqlite3.Connection) -> None:
+    # Metadata as dimensions (runs(metadata=...), summary(by="metadata.<key>")): each run's
+    # top-level metadata keys in a side table kept by triggers (see _metadata), filled here
+    # from the runs already recorded. No value of a run changes.
+    for statement in metadata_schema():
+        db.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_tool_calls,
@@ -298,6 +307,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m011_tool_call_usage,
     m012_summary_rollup,
     m014_scores,
+    m015_run_metadata,
 )
 """Every migration, oldest first. Append only."""
 
