@@ -10,12 +10,14 @@ which it hands its title and columns (:mod:`agentnb._core.history_drawer`).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from .._core.exceptions import ConfigurationError
+from .._core.extras import require_polars, require_pyarrow
 from .._core.history_drawer import history_drawer
 from .._core.run import Run
 from ._data_frames import ScoreRow, build_frame, empty_columns, score_columns
@@ -37,6 +39,8 @@ from ._summary import summarize, summarize_calls
 
 if TYPE_CHECKING:
     import pandas as pd
+    import polars as pl
+    import pyarrow as pa
 
     from ..providers._base import RemoteRun
 
@@ -305,6 +309,26 @@ class RunHistory(Sequence[RunRecord]):
                 frame[name] = values
         return frame if columns is None else frame[list(columns)]
 
+    def to_arrow(self, columns: Sequence[str] | None = None) -> pa.Table:
+        """The runs as a pyarrow ``Table``: the columns of :meth:`to_pandas` (the same
+        ``columns=``), times as UTC timestamps, names as dictionaries, ``metadata`` and
+        ``model_settings`` as their JSON text. Needs the ``arrow`` extra
+        (``pip install "agentnb[arrow]"``)."""
+        pyarrow = require_pyarrow()
+        frame = self.to_pandas(columns)
+        for name in frame.columns:
+            if name in _JSON_COLUMNS or str(frame[name].dtype) == "object":
+                frame[name] = frame[name].map(_json_text, na_action="ignore").astype("string")
+        table: pa.Table = pyarrow.Table.from_pandas(frame, preserve_index=False)
+        return table
+
+    def to_polars(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """The runs as a polars ``DataFrame``, from :meth:`to_arrow` (the same columns and
+        types). Needs the ``polars`` extra (``pip install "agentnb[polars]"``)."""
+        polars = require_polars()
+        frame: pl.DataFrame = polars.from_arrow(self.to_arrow(columns))
+        return frame
+
     def score_columns(self) -> dict[str, Any]:
         """The ``score.<name>`` columns of these runs (see :meth:`to_pandas`); none for
         runs not read from a history."""
@@ -471,6 +495,16 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
 
     def _columns(self) -> dict[str, list[Any]]:
         return _transpose(self._rows, TOOL_CALL_COLUMNS)
+
+
+_JSON_COLUMNS = frozenset(name for name, kind in RUN_COLUMNS if kind == "json")
+
+
+def _json_text(value: Any) -> str:
+    """A JSON column's value (or a score column's of several kinds) as text for Arrow."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 def _transpose(
