@@ -15,6 +15,7 @@ from .._core.request import build_request
 from ..events import Usage
 from ..providers import available_providers
 from ._experiment_book import experiments_schema
+from ._metadata import metadata_schema
 from ._scores import scores_schema
 from ._search_sql import SEARCH_TABLE
 from ._summary_sql import order_indexes, rollup_schema
@@ -293,7 +294,15 @@ def m014_scores(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
-def m015_experiments(db: sqlite3.Connection) -> None:
+def m015_run_metadata(db: sqlite3.Connection) -> None:
+    # Metadata as dimensions (runs(metadata=...), summary(by="metadata.<key>")): each run's
+    # top-level metadata keys in a side table kept by triggers (see _metadata), filled here
+    # from the runs already recorded. No value of a run changes.
+    for statement in metadata_schema():
+        db.execute(statement)
+
+
+def m016_experiments(db: sqlite3.Connection) -> None:
     # Experiments kept in the history (see _experiment_book): each one's arms, its examples (the
     # dataset's questions with their expected answers), which run answered which example on
     # which arm, and each evaluator's evaluations of a run (an error when it raised). No
@@ -317,7 +326,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     m012_summary_rollup,
     m013_approval_binding,
     m014_scores,
-    m015_experiments,
+    m015_run_metadata,
+    m016_experiments,
 )
 """Every migration, oldest first. Append only."""
 

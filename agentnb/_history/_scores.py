@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import numbers
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal, get_args
@@ -27,12 +27,15 @@ __all__ = [
     "SCORE_SOURCES",
     "CheckedScore",
     "ScoreKind",
+    "ScoreMatch",
     "ScoreRecord",
     "ScoreSource",
     "ScoreValue",
     "checked_score",
     "current_scores_sql",
     "score_column",
+    "score_condition_sql",
+    "score_filter",
     "scores_schema",
 ]
 
@@ -216,6 +219,54 @@ def checked_score(
         source=_checked_source(source),
         author=clean(_optional_text("author", author)),
         created=time.time(),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreMatch:
+    """A ``runs(score=...)`` condition: the run's current score ``name`` is this kind and
+    value, or (``kind`` None) the run has no score of that name."""
+
+    name: str
+    kind: ScoreKind | None
+    value: float | str | None
+
+
+def score_filter(score: object) -> tuple[ScoreMatch, ...] | None:
+    """``runs(score={"correct": True, "grade": "good", "verdict": None})`` checked: each
+    name's current score must be that value (a bool, a number or a label); None keeps the
+    runs not scored by that name."""
+    if score is None:
+        return None
+    if not isinstance(score, Mapping) or not score:
+        raise ConfigurationError(
+            "score must be a dict of name: value the runs' current scores must equal "
+            f"(e.g. {{'correct': True}}; None: not scored), not {score!r}"
+        )
+    matches = []
+    for name, value in score.items():
+        checked = _checked_name(name)
+        if value is None:
+            matches.append(ScoreMatch(checked, None, None))
+            continue
+        kind, number, label = _checked_value(value)
+        matches.append(ScoreMatch(checked, kind, label if kind == "label" else number))
+    return tuple(matches)
+
+
+def score_condition_sql(match: ScoreMatch, table: str = "runs.") -> tuple[str, list[Any]]:
+    """The condition on a run (``table``'s row) that ``match`` asks, and its parameters."""
+    if match.kind is None:
+        return (
+            f"NOT EXISTS (SELECT 1 FROM scores s WHERE s.local_id = {table}local_id "
+            "AND s.name = ?)",
+            [match.name],
+        )
+    column = "label" if match.kind == "label" else "number"
+    return (
+        f"EXISTS (SELECT 1 FROM scores s WHERE s.local_id = {table}local_id AND s.name = ? "
+        f"AND s.kind = ? AND s.{column} = ? AND {current_scores_sql('s')})",
+        [match.name, match.kind, match.value],
     )
 
 

@@ -67,7 +67,7 @@ from ._search_sql import (
 )
 from ._sqlite_errors import is_interrupted, retry_busy, store_error
 from ._summary import summary_keys
-from ._summary_sql import summary_frame, summary_rows
+from ._summary_sql import score_summary_rows, summary_frame, summary_rows
 from ._tables import SHOWN_ROWS, RunHistory, RunsHead, StoreRead
 from ._writer import (
     RecorderWrites,
@@ -517,8 +517,10 @@ class HistoryStore:
             def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
                 return db.execute(sql, params).fetchall()
 
-            rows = summary_rows(query, keys, where or RunFilter(), every, timed)
-        return summary_frame(rows, keys, every, timed)
+            where = where or RunFilter()
+            rows = summary_rows(query, keys, where, every, timed)
+            scores = score_summary_rows(query, keys, where, every)
+        return summary_frame(rows, keys, every, timed, scores)
 
     def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory:
         """These runs, in the order given (ids not in the store are left out)."""
@@ -625,6 +627,35 @@ class HistoryStore:
                 rows.sort(key=lambda row: int(row[0]))
         return [ScoreRecord.from_row(row) for row in rows]
 
+    def current_score_rows(
+        self, local_ids: Sequence[str] | None = None
+    ) -> list[tuple[str, str, str, float | None, str | None]]:
+        """Each run's current score of each name as ``(local_id, name, kind, number,
+        label)``: of these runs, or of every run (a large table reads them all at once). A
+        closed store that has a file opens it again for the read (a ``runs()`` result read
+        after its store was closed); a closed in-memory one has none left."""
+        if self._closed:
+            if self.path is None:
+                return []
+            with HistoryStore(self.path, busy_timeout=self.busy_timeout) as reopened:
+                return reopened.current_score_rows(local_ids)
+        select = (
+            "SELECT s.local_id, s.name, s.kind, s.number, s.label FROM scores s "
+            f"WHERE {current_scores_sql('s')}"
+        )
+        with self._reading() as db:
+            if local_ids is None or len(local_ids) > _ALL_SCORES_PAST:
+                rows = db.execute(select).fetchall()
+                if local_ids is None:
+                    return rows
+                wanted = set(local_ids)
+                return [row for row in rows if row[0] in wanted]
+            found: list[tuple[str, str, str, float | None, str | None]] = []
+            for chunk in chunks(list(local_ids)):
+                sql = f"{select} AND s.local_id IN ({_marks(chunk)})"
+                found += db.execute(sql, list(chunk)).fetchall()
+            return found
+
     def count(self) -> int:
         """How many runs the store holds."""
         with self._reading() as db:
@@ -641,6 +672,10 @@ def _with_defaults(row: tuple[Any, ...]) -> tuple[Any, ...]:
     if all(row[i] is not None for i in _COUNTS_DEFAULT_ZERO):
         return row
     return tuple(0 if i in _COUNTS_DEFAULT_ZERO and v is None else v for i, v in enumerate(row))
+
+
+_ALL_SCORES_PAST: Final = 5_000
+"""A table of more runs than this reads every current score at once, not by lists of ids."""
 
 
 def _marks(columns: Sequence[object]) -> str:

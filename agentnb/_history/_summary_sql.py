@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .._core.extras import require_pandas
 from ._data_frames import empty_run_frame
+from ._metadata import metadata_key, metadata_key_sql
 from ._records import RUN_COLUMNS
 from ._run_filter import RunFilter
+from ._scores import current_scores_sql, score_column
 from ._summary import (
     COUNTED_STATUSES,
     GROUPABLE,
@@ -47,6 +49,7 @@ __all__ = [
     "ROLLUP_TABLE",
     "order_indexes",
     "rollup_schema",
+    "score_summary_rows",
     "summary_frame",
     "summary_rows",
 ]
@@ -313,7 +316,13 @@ def counts_sql(keys: Sequence[str], where: RunFilter, every: str | None) -> tupl
     from ``runs`` the stopped runs since ``where.since`` up to the next whole hour and the
     running runs. Else all from ``runs``."""
     pinned = where.recorded_upto is not None  # the rollup has no rowids
-    if pinned or where.thread is not None or "thread_id" in keys or (where.since or 0) < 0:
+    unrolled = (  # what the rollup does not keep apart
+        where.thread is not None
+        or where.metadata is not None
+        or where.scores is not None
+        or any(key not in ROLLUP_KEYS and key != PERIOD for key in keys)
+    )
+    if pinned or unrolled or (where.since or 0) < 0:
         return _runs_counts_sql(keys, where, every, where.conditions())
     terms: list[str] = []
     params: list[Any] = []
@@ -373,8 +382,12 @@ def _runs_counts_sql(
 def key_sql(
     key: str, every: str | None, time_column: str = "started_at", table: str = "runs."
 ) -> str:
-    """A summary key as SQL: a column, or the start of the period a run started in (read
-    from ``time_column``: ``started_at``, or the rollup's ``hour``)."""
+    """A summary key as SQL: a column, a key of the run's metadata, or the start of the
+    period a run started in (read from ``time_column``: ``started_at``, or the rollup's
+    ``hour``)."""
+    name = metadata_key(key)
+    if name is not None:
+        return metadata_key_sql(name, table)
     if key != PERIOD or every is None:
         return f"{table}{key}"
     size, offset = PERIODS[every]
@@ -524,13 +537,66 @@ def _weighed(values: Sequence[float], weight: float) -> float | None:
     return low + values[1] * weight if len(values) > 1 else low
 
 
+ScoreSums = dict[tuple[Any, ...], dict[str, tuple[int, float | None, dict[str, int]]]]
+"""Per group key and score name: the runs scored, the sum of the numbers and bools (None:
+none), and the runs per label."""
+
+
+def score_summary_rows(
+    query: Query, keys: Sequence[str], where: RunFilter, every: str | None = None
+) -> ScoreSums:
+    """Each group's current scores of the matching runs, per name (see :data:`ScoreSums`):
+    one query over the scores, joined to their runs for the keys and filters."""
+    terms, params = where.conditions()
+    terms.append(current_scores_sql("s"))
+    group = ", ".join([*(key_sql(key, every) for key in keys), "s.name", "s.kind", "s.label"])
+    sql = (
+        f"SELECT {group}, COUNT(*), SUM(s.number) FROM scores s "
+        f"JOIN runs ON runs.local_id = s.local_id WHERE {' AND '.join(terms)} GROUP BY {group}"
+    )
+    sums: ScoreSums = {}
+    width = len(keys)
+    for row in query(sql, params):
+        name, kind, label, count, total = row[width:]
+        by_name = sums.setdefault(tuple(row[:width]), {})
+        scored, known, labels = by_name.get(name, (0, None, {}))
+        if kind == "label":
+            labels = {**labels, label: labels.get(label, 0) + count}
+        else:
+            known = total if known is None else known + total
+        by_name[name] = (scored + count, known, labels)
+    return sums
+
+
+def _score_columns(pandas: Any, keys: Sequence[tuple[Any, ...]], sums: ScoreSums) -> dict[str, Any]:
+    """The ``score.*`` columns of :func:`summarize` for the groups ``keys``, in order."""
+    names = sorted({name for by_name in sums.values() for name in by_name}, key=score_column)
+    columns: dict[str, Any] = {}
+    for name in names:
+        found = [sums.get(key, {}).get(name, (0, None, {})) for key in keys]
+        column = score_column(name)
+        columns[f"{column}_n"] = pandas.array([scored for scored, _, _ in found], dtype="int64")
+        if any(known is not None for _, known, _ in found):
+            means = [
+                math.nan if known is None else known / (scored - sum(labels.values()))
+                for scored, known, labels in found
+            ]
+            columns[column] = pandas.array(means, dtype="float64")
+        for label in sorted({label for _, _, labels in found for label in labels}):
+            counts = [labels.get(label, 0) for _, _, labels in found]
+            columns[f"{column}[{label}]"] = pandas.array(counts, dtype="int64")
+    return columns
+
+
 def summary_frame(
     rows: Sequence[tuple[Any, ...]],
     keys: Sequence[str],
     every: str | None = None,
     timed: tuple[str, ...] | None = ("completed",),
+    scores: ScoreSums | None = None,
 ) -> pd.DataFrame:
-    """The frame :func:`summarize` gives, from :func:`summary_rows`."""
+    """The frame :func:`summarize` gives, from :func:`summary_rows` (and
+    :func:`score_summary_rows`)."""
     pandas = require_pandas()
     names = [*keys, "runs", *(f"n_{s}" for s in COUNTED_STATUSES), "tokens_total", "tokens_mean"]
     names += ["cost_total", "cost_mean", "priced"]
@@ -571,6 +637,10 @@ def summary_frame(
         },
         columns=list(SUMMARY_COLUMNS),
     )
+    if scores:
+        group_keys = [tuple(row[: len(keys)]) for row in rows]
+        for column, values in _score_columns(pandas, group_keys, scores).items():
+            out[column] = values
     frame: pd.DataFrame = out
     frame.attrs["timed"] = timed_note(timed)
     if not keys:
@@ -589,6 +659,6 @@ def _index_column(pandas: Any, values: Any, key: str) -> Any:
     name a categorical, an id (the thread) text."""
     if key == PERIOD:  # a malformed row's time out of range: no period (NaT)
         return pandas.to_datetime(values, unit="s", utc=True, errors="coerce")
-    if _KINDS[key] == "category":
+    if _KINDS.get(key) == "category":
         return pandas.Categorical(values, categories=sorted(values.dropna().unique()))
     return pandas.array(values, dtype="string")

@@ -73,34 +73,30 @@ def fill(path: Path, count: int = 400) -> None:
     assert not Path(f"{path}-wal").exists()
 
 
-def runs_leaves(path: Path) -> list[int]:
-    """The leaf pages of the ``runs`` table (0-based), where SQLite has ``dbstat``: a page
-    picked by its place in the file may be another table's (the search index's), which the
-    reads under test never touch."""
-    db = sqlite3.connect(path)
-    try:
-        rows = db.execute(
-            "SELECT pageno FROM dbstat WHERE name = 'runs' AND pagetype = 'leaf' ORDER BY pageno"
-        ).fetchall()
-    except sqlite3.OperationalError:  # no dbstat in this build: place in the file it is
-        return []
-    finally:
-        db.close()
-    return [pageno - 1 for (pageno,) in rows]
-
-
 def damage_a_table_page(path: Path, *, last: bool = False) -> None:
     """Overwrite a table b-tree leaf page with garbage: one in the middle of the file, or the
     last one (where new rows go)."""
     data = bytearray(path.read_bytes())
     pages = len(data) // PAGE_SIZE
-    leaves = runs_leaves(path) or [
-        n for n in range(pages // 4, pages) if data[n * PAGE_SIZE] == TABLE_LEAF
+    runs = runs_pages(path)  # in the middle: a page of the runs table, which every read reads
+    leaves = [
+        n
+        for n in range(pages // 4, pages)
+        if data[n * PAGE_SIZE] == TABLE_LEAF and (last or n in runs)
     ]
     assert leaves, "no table leaf page found"
     page = leaves[-1] if last else leaves[len(leaves) // 2]
     data[page * PAGE_SIZE : (page + 1) * PAGE_SIZE] = b"\xa5" * PAGE_SIZE
     path.write_bytes(bytes(data))
+
+
+def runs_pages(path: Path) -> set[int]:
+    """The 0-based numbers of the pages holding the runs table (not the search index's)."""
+    db = sqlite3.connect(path)
+    try:
+        return {n - 1 for (n,) in db.execute("SELECT pageno FROM dbstat WHERE name = 'runs'")}
+    finally:
+        db.close()
 
 
 @pytest.fixture
