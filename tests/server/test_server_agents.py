@@ -308,3 +308,8 @@ def test_the_judge_names_what_the_answer_lacks() -> None:
     judged = _judged("Expected answer: red green blue\nAnswer: green")
     assert judged["score"] == 0.33
     assert judged["rationale"] == "The answer states 1 of the 3 key terms; it lacks red, blue."
+
+
+def test_the_judge_says_when_there_is_nothing_to_grade() -> None:
+    judged = _judged("Write two paragraphs about NVDA.")  # no labelled lines at all
+    assert (judged["score"], judged["verdict"]) == (None, "ungraded")

@@ -35,11 +35,11 @@ SHOWN_MISSING = 5
 
 def _fields(message: str) -> dict[str, str]:
     marks = list(_LABEL_LINE.finditer(message))
-    fields: dict[str, str] = {}
-    for mark, after in zip(marks, [*marks[1:], None], strict=True):
-        end = after.start() if after is not None else len(message)
-        fields[mark.group(1)] = message[mark.end() : end].strip()
-    return fields
+    ends = [mark.start() for mark in marks[1:]] + [len(message)] * bool(marks)
+    return {
+        mark.group(1): message[mark.end() : end].strip()
+        for mark, end in zip(marks, ends, strict=True)
+    }
 
 
 def _terms(text: str) -> list[str]:
@@ -71,8 +71,8 @@ def grade(expected: str, answer: str) -> dict[str, object]:
 
 class JudgeAgent:
     name = "judge"
-    model = "agentnb-judge"
-    """The model it reports it ran: one genai-prices does not know (no cost)."""
+    model = "gpt-4o-mini"
+    """The model it reports it ran (a real id, so a judge's runs are priced: judging costs)."""
     description = (
         "Grades an answer against the expected answer (the lines 'Expected answer:' and "
         "'Answer:' of its message): a JSON score from 0 to 1 with a short rationale."
