@@ -108,6 +108,7 @@ LAZY_ALLOWED = (
     "agentnb._notebook.magics",
     "agentnb._tracing.otel",
     "genai_prices",  # ~0.6-1 s to import: imported at the first cost computed
+    "polars",  # RunHistory.to_polars (pyarrow, untyped, is loaded through importlib)
 )
 """Heavy optional parts: the only imports that may sit inside a function (with a reason)."""
 LAZY_ALLOWED_IN_ROOT = (
