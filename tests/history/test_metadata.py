@@ -182,3 +182,35 @@ def agentnb_filter(**filters: Any) -> Any:
     from agentnb._history._run_filter import RunFilter
 
     return RunFilter.build(**filters)
+
+
+def test_the_run_tables_metadata_box_filters_in_sqlite_and_in_memory(tmp_path: Path) -> None:
+    import dataclasses
+
+    from agentnb_testing import history_records
+
+    from agentnb._history._pages import MemoryPages, PageQuery, StorePages, run_pages
+
+    users = ("alice", "bob", "chloé")
+    records = [
+        dataclasses.replace(record, metadata={"user": users[i % 3], "tier": i % 2})
+        for i, record in enumerate(history_records(30))
+    ]
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        store.import_records(records)
+        history = store.runs()
+        pages = run_pages(history)
+        assert isinstance(pages, StorePages)
+        memory = MemoryPages(history[:])
+        want = {r.local_id for r in records if r.metadata and r.metadata["user"] == "bob"}
+        for typed in ("user=bob", " user=bob ,", "user=bob tier=1", "user=nobody"):
+            query = PageQuery.build(metadata=typed, limit=50)
+            found = pages.page(query)
+            assert found.local_ids == memory.page(query).local_ids, typed
+            assert found.total == len(found.local_ids)
+            if typed.strip(" ,") == "user=bob":
+                assert set(found.local_ids) == want
+        assert pages.page(PageQuery.build(metadata="", limit=50)).total == 30
+        for bad in ("user", "=bob", "user=", 3):
+            with pytest.raises(ConfigurationError, match="metadata filter"):
+                PageQuery.build(metadata=bad)  # type: ignore[arg-type]
