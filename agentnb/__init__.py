@@ -56,6 +56,7 @@ from ._core.run import (
     ToolCall,
     ToolStatus,
 )
+from ._core.verdicts import set_verdict_keeper
 from ._core.version import __version__
 from ._tracing import TracingStatus, configure_tracing, tracing_recorder
 from .events import Event, Usage
@@ -241,6 +242,16 @@ def _history_drawer() -> HistoryDrawer:
 
 
 set_history_drawer(_history_drawer)
+
+
+def _keep_verdict(local_id: str, value: bool, comment: str | None) -> None:
+    """A chat cell's ✓ / ✗: kept in the history as the run's score ``verdict``."""
+    from ._app.scoring import keep_verdict  # the history: at the first verdict given
+
+    keep_verdict(local_id, value, comment)
+
+
+set_verdict_keeper(_keep_verdict)
 
 
 def _display_history(history: Any) -> None:

@@ -9,7 +9,11 @@ from .._core.exceptions import ConfigurationError
 from .._history import ScoreRecord, ScoreSource, ScoreValue, default_store
 from .compare_runs import names_runs, run_ids
 
-__all__ = ["score"]
+__all__ = ["VERDICT", "keep_verdict", "score"]
+
+VERDICT = "verdict"
+"""The score a person's quick verdict is kept as (a chat cell's or a run table's ✓ / ✗):
+True for thumbs up."""
 
 
 def score(
@@ -49,3 +53,9 @@ def score(
             "give one row, one record or one run id"
         )
     return store.add_score(ids[0], name, value, comment=comment, source=source, author=author)
+
+
+def keep_verdict(local_id: str, value: bool, comment: str | None) -> None:
+    """A person's verdict on a run (a chat cell's ✓ / ✗ and note), kept as its score
+    :data:`VERDICT` in the default history (installed as the core's verdict keeper)."""
+    score(local_id, VERDICT, value, comment, source="person")

@@ -2,9 +2,10 @@
 ``summary(by="metadata.user")`` groups by it.
 
 The ``metadata`` column holds a JSON object per run; the side table ``run_metadata``
-(``local_id``, ``key``, ``value``), kept by triggers whichever agentnb version writes the
-file (:func:`metadata_schema`), holds one row per top-level key, so a filter or a group
-reads an index instead of parsing every run's JSON. A value is compared as text: a string
+(``key``, ``value``, ``local_id`` and the run's figures, :data:`SIDE_FIGURES`), kept by
+triggers whichever agentnb version writes the file (:func:`metadata_schema`), holds one row
+per top-level key, so a filter or a group reads an index instead of parsing every run's
+JSON. A value is compared as text: a string
 as itself, anything else as its JSON text (``3``, ``true``, ``{"a":1}``); a JSON ``null``
 is no value (:func:`metadata_text`, the same rule in Python).
 """
@@ -20,6 +21,7 @@ from .._core.exceptions import ConfigurationError
 __all__ = [
     "METADATA_PREFIX",
     "METADATA_TABLE",
+    "SIDE_FIGURES",
     "metadata_filter",
     "metadata_key",
     "metadata_key_sql",
@@ -39,30 +41,65 @@ _VALUE_SQL: Final = (
 """A ``json_each`` row's value as text (:func:`metadata_text`'s rule)."""
 
 
+SIDE_FIGURES: Final = (
+    "status",
+    "started_at",
+    "agent",
+    "total_tokens",
+    "cost_usd",
+    "tool_call_count",
+    "paused_seconds",
+    "duration",
+    "ttft",
+)
+"""The run's columns each side row repeats, so a summary by a metadata key reads the side
+table alone (:mod:`._metadata_summary`), in the key's order, never the runs."""
+
+
 def metadata_schema() -> tuple[str, ...]:
-    """The side table, its index by key and value, the triggers that keep it and the
-    statement that fills it from the runs already recorded."""
+    """The side table (clustered by key and value: a group's rows are next to each other),
+    its indexes (by run, for the triggers; by group, status and each timed figure, for a
+    quantile's walk), the triggers that keep it and the statement that fills it from the
+    runs already recorded."""
+    figures = ", ".join(
+        f"{name} {kind}"
+        for name, kind in zip(
+            SIDE_FIGURES,
+            ("TEXT", "REAL", "TEXT", "INTEGER", "REAL", "INTEGER", "REAL", "REAL", "REAL"),
+            strict=True,
+        )
+    )
+    watched = ", ".join(("metadata", "local_id", *SIDE_FIGURES))
+    changed = " OR ".join(f"old.{name} IS NOT new.{name}" for name in ("metadata", *SIDE_FIGURES))
     return (
-        f"CREATE TABLE {METADATA_TABLE} (local_id TEXT NOT NULL, key TEXT NOT NULL, "
-        "value TEXT NOT NULL, PRIMARY KEY (local_id, key)) WITHOUT ROWID",
-        f"CREATE INDEX {METADATA_TABLE}_by_value ON {METADATA_TABLE} (key, value)",
+        f"CREATE TABLE {METADATA_TABLE} (key TEXT NOT NULL, value TEXT NOT NULL, "
+        f"local_id TEXT NOT NULL, {figures}, PRIMARY KEY (key, value, local_id)) WITHOUT ROWID",
+        f"CREATE INDEX {METADATA_TABLE}_by_run ON {METADATA_TABLE} (local_id)",
+        *(
+            f"CREATE INDEX {METADATA_TABLE}_{metric}_order ON {METADATA_TABLE} "
+            f"(key, value, status, {metric}, started_at) WHERE {metric} IS NOT NULL"
+            for metric in ("duration", "ttft")
+        ),
         f"{_keys_of('runs')} FROM runs, {_pairs('runs')} WHERE j.type <> 'null'",
         f"CREATE TRIGGER {METADATA_TABLE}_insert AFTER INSERT ON runs "
         f"WHEN new.metadata IS NOT NULL BEGIN {_keys_of('new')} FROM {_pairs('new')} "
         "WHERE j.type <> 'null'; END",
-        f"CREATE TRIGGER {METADATA_TABLE}_update AFTER UPDATE OF metadata, local_id ON runs "
-        "WHEN old.metadata IS NOT new.metadata OR old.local_id IS NOT new.local_id BEGIN "
+        f"CREATE TRIGGER {METADATA_TABLE}_update AFTER UPDATE OF {watched} ON runs "
+        f"WHEN old.local_id IS NOT new.local_id OR (new.metadata IS NOT NULL AND ({changed})) "
+        "OR old.metadata IS NOT new.metadata BEGIN "
         f"DELETE FROM {METADATA_TABLE} WHERE local_id = old.local_id; "
         f"{_keys_of('new')} FROM {_pairs('new')} WHERE j.type <> 'null'; END",
-        f"CREATE TRIGGER {METADATA_TABLE}_delete AFTER DELETE ON runs BEGIN "
-        f"DELETE FROM {METADATA_TABLE} WHERE local_id = old.local_id; END",
+        f"CREATE TRIGGER {METADATA_TABLE}_delete AFTER DELETE ON runs WHEN old.metadata "
+        f"IS NOT NULL BEGIN DELETE FROM {METADATA_TABLE} WHERE local_id = old.local_id; END",
     )
 
 
 def _keys_of(row: str) -> str:
+    figures = ", ".join(SIDE_FIGURES)
+    values = ", ".join(f"{row}.{name}" for name in SIDE_FIGURES)
     return (
-        f"INSERT OR REPLACE INTO {METADATA_TABLE} (local_id, key, value) "
-        f"SELECT {row}.local_id, j.key, {_VALUE_SQL}"
+        f"INSERT OR REPLACE INTO {METADATA_TABLE} (key, value, local_id, {figures}) "
+        f"SELECT j.key, {_VALUE_SQL}, {row}.local_id, {values}"
     )
 
 

@@ -39,6 +39,7 @@ from .._core.request import RunRequest
 from .._core.run import Run
 from ._data_frames import columns_of
 from ._location import MEMORY, expand_path
+from ._metadata_summary import side_summary_rows, side_table_key
 from ._migrations import MIGRATIONS, applied_migrations, apply_migrations
 from ._records import (
     RUN_COLUMNS,
@@ -518,7 +519,10 @@ class HistoryStore:
                 return db.execute(sql, params).fetchall()
 
             where = where or RunFilter()
-            rows = summary_rows(query, keys, where, every, timed)
+            if side_table_key(keys, where) is not None:  # by a metadata key: its side rows
+                rows = side_summary_rows(query, keys, where, every, timed)
+            else:
+                rows = summary_rows(query, keys, where, every, timed)
             scores = score_summary_rows(query, keys, where, every)
         return summary_frame(rows, keys, every, timed, scores)
 

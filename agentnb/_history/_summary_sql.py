@@ -47,11 +47,18 @@ if TYPE_CHECKING:
 __all__ = [
     "QUANTILES",
     "ROLLUP_TABLE",
+    "SummaryGroup",
+    "figures_sql",
     "order_indexes",
+    "place_ranked",
+    "ranks",
     "rollup_schema",
     "score_summary_rows",
+    "sqlite_order",
     "summary_frame",
     "summary_rows",
+    "wanted_ranks",
+    "weighed",
 ]
 
 Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
@@ -214,7 +221,7 @@ def _removed(row: str) -> str:
 
 
 @dataclass
-class _Group:
+class SummaryGroup:
     """One group's figures, summed over its per-status rows."""
 
     runs: int = 0
@@ -278,11 +285,11 @@ def summary_rows(
     """One row per group, ordered by the keys (a missing key last): the keys, then the
     figures :func:`summary_frame` turns into ``summarize``'s frame."""
     sql, params = counts_sql(keys, where, every)
-    groups: dict[tuple[Any, ...], _Group] = {}
+    groups: dict[tuple[Any, ...], SummaryGroup] = {}
     width = len(keys)
     for row in query(sql, params):
         status, runs = row[width], row[width + 1]
-        group = groups.setdefault(tuple(row[:width]), _Group())
+        group = groups.setdefault(tuple(row[:width]), SummaryGroup())
         group.add(status, runs, row[width + 2 :], timed is None or status in timed)
     if _walkable(keys, where, every, timed, groups):
         assert timed is not None  # _walkable: exactly one timed status
@@ -295,12 +302,12 @@ def summary_rows(
             for row in query(sql, params):
                 ranked = groups.get(tuple(row[:width]))
                 if ranked is not None:  # None: a malformed row's period, out of any range
-                    _place_ranked(ranked, metric, *row[width:])
-    ordered = sorted(groups, key=lambda key: tuple(_sqlite_order(value) for value in key))
+                    place_ranked(ranked, metric, *row[width:])
+    ordered = sorted(groups, key=lambda key: tuple(sqlite_order(value) for value in key))
     return [groups[key].row(key) for key in ordered]
 
 
-def _sqlite_order(value: Any) -> tuple[int, int, Any]:
+def sqlite_order(value: Any) -> tuple[int, int, Any]:
     """SQLite's ``ORDER BY k IS NULL, k``: numbers, then text (by code point, as SQLite's
     byte order of UTF-8 is), a missing key last."""
     if value is None:
@@ -372,11 +379,20 @@ def _runs_counts_sql(
     terms, params = conditions
     where_sql = f"WHERE {' AND '.join(terms)}" if terms else ""
     group = ", ".join([*(key_sql(key, every) for key in keys), "runs.status"])
-    figures = ", ".join(
-        (f"SUM(runs.{column}), " if summed else "NULL, ") + f"COUNT(runs.{column})"
+    return (
+        f"SELECT {group}, COUNT(*), {figures_sql('runs.')} FROM {source} {where_sql} "
+        f"GROUP BY {group}",
+        params,
+    )
+
+
+def figures_sql(table: str) -> str:
+    """The figures of a counts row (see :func:`counts_sql`) over the rows of ``table`` (an
+    alias with its dot): each summed figure's SUM (NULL for the metrics) and COUNT."""
+    return ", ".join(
+        (f"SUM({table}{column}), " if summed else "NULL, ") + f"COUNT({table}{column})"
         for _, column, summed in _ROLLUP_FIGURES
     )
-    return f"SELECT {group}, COUNT(*), {figures} FROM {source} {where_sql} GROUP BY {group}", params
 
 
 def key_sql(
@@ -418,7 +434,7 @@ def _walkable(
     )
 
 
-def _ranks(n: int, q: float) -> tuple[int, float]:
+def ranks(n: int, q: float) -> tuple[int, float]:
     """The lower rank of pandas' linear ``q`` quantile of ``n`` sorted values, and the
     weight of the next one."""
     position = q * (n - 1)
@@ -434,17 +450,17 @@ def _walk_quantiles(
     where: RunFilter,
     status: str,
     metric: str,
-    group: _Group,
+    group: SummaryGroup,
 ) -> None:
     n = group.timed_counts.get(metric, 0)
     for name, q in QUANTILES:
         if name != metric or not n:
             continue
-        low, weight = _ranks(n, q)
+        low, weight = ranks(n, q)
         count = 2 if low + 1 < n else 1
         sql, params = ranked_value_sql(keys, every, key, where, status, metric, low, count, n)
         values = [value for (value,) in query(sql, params) if _is_number(value)]
-        group.quantiles[(metric, q)] = _weighed(values, weight)
+        group.quantiles[(metric, q)] = weighed(values, weight)
 
 
 def ranked_value_sql(
@@ -485,10 +501,14 @@ def window_quantiles_sql(
     every: str | None,
     timed: tuple[str, ...] | None,
     metric: str,
+    extra: tuple[Sequence[str], Sequence[Any]] = ((), ()),
 ) -> tuple[str, list[Any]]:
     """Each group's values of ``metric`` at the quantiles' ranks: the keys, the rank, the
-    group's count of values and the value. One sort: the count shares the rank's window."""
+    group's count of values and the value. One sort: the count shares the rank's window.
+    ``extra``: more conditions on the runs, and their parameters."""
     terms, params = where.conditions()
+    terms += extra[0]
+    params += extra[1]
     terms.append(f"runs.{metric} IS NOT NULL")
     if timed is not None:
         terms.append(f"runs.status IN ({', '.join('?' * len(timed))})")
@@ -503,21 +523,26 @@ def window_quantiles_sql(
         f"SELECT {select_keys}ROW_NUMBER() OVER w - 1 AS i, COUNT(*) OVER (w {everything}) AS n, "
         f"runs.{metric} AS x FROM runs WHERE {' AND '.join(terms)} WINDOW w AS {window}"
     )
-    wanted = " OR ".join(
+    return f"SELECT {key_names}i, n, x FROM ({ranked}) WHERE {wanted_ranks(metric)}", params
+
+
+def wanted_ranks(metric: str) -> str:
+    """The condition on ``i`` (a value's rank) and ``n`` (its group's count) keeping the
+    ranks the quantiles of ``metric`` read."""
+    return " OR ".join(
         f"i = CAST({q} * (n - 1) AS INTEGER) OR i = CAST({q} * (n - 1) AS INTEGER) + 1"
         for q in sorted({q for name, q in QUANTILES if name == metric})
     )
-    return f"SELECT {key_names}i, n, x FROM ({ranked}) WHERE {wanted}", params
 
 
-def _place_ranked(group: _Group, metric: str, rank: int, n: int, value: float) -> None:
+def place_ranked(group: SummaryGroup, metric: str, rank: int, n: int, value: float) -> None:
     """A value the window query found at ``rank`` of ``n``: its share of each quantile."""
     if not _is_number(value):
         return
     for name, q in QUANTILES:
         if name != metric:
             continue
-        low, weight = _ranks(n, q)
+        low, weight = ranks(n, q)
         share = value * (1 - weight) if rank == low else value * weight if rank == low + 1 else None
         if share is not None:
             known = group.quantiles.get((metric, q))
@@ -529,7 +554,7 @@ def _is_number(value: Any) -> bool:
     return type(value) in (int, float)
 
 
-def _weighed(values: Sequence[float], weight: float) -> float | None:
+def weighed(values: Sequence[float], weight: float) -> float | None:
     """The linear quantile from the value at the lower rank and the next (if any)."""
     if not values:
         return None

@@ -12,16 +12,24 @@
  * Selected rows (kept across pages, by run id) are the `selection` trait, which Python reads
  * (`table.selected`). Open (one row) and Compare (two or more) ask the kernel, which shows the
  * run or the comparison below the table.
+ *
+ * The metadata box sends `query.metadata` ("user=alice team=red": runs whose metadata has
+ * each). Each row ends with ✓ / ✗ and a note: a person's verdict, sent as
+ *   { kind: "verdict", id, value: true | false, comment }
+ * and kept by the kernel as the run's score `verdict`; the page's `verdicts` ({id: {value,
+ * comment}}) says each shown run's current one.
  */
 import { h, keepKeys, listen, plainButton } from "./dom.js";
 
 /**
  * @typedef {{ title: string, about: string, type: "time" | "number" | "text", right: boolean }} Head
  * @typedef {{ sort: { column: string, descending: boolean } | null,
- *   filters: Record<string, string>, search: string, offset: number, limit: number }} Query
+ *   filters: Record<string, string>, search: string, metadata?: string, offset: number,
+ *   limit: number }} Query
+ * @typedef {{ value: boolean, comment: string | null }} Verdict
  * @typedef {{ id: string, cells: [string, string][] }} Row
  * @typedef {{ id?: number, rows?: Row[], total?: number, offset?: number, columns?: string[],
- *   query?: Query, error?: string | null }} PageWire
+ *   query?: Query, error?: string | null, verdicts?: Record<string, Verdict> }} PageWire
  * @typedef {{
  *   get(name: string): any,
  *   set(name: string, value: any): void,
@@ -41,7 +49,7 @@ const NUMBER = new Intl.NumberFormat("en-US");
 
 /** @returns {Query} */
 function emptyQuery() {
-  return { sort: null, filters: {}, search: "", offset: 0, limit: PAGE_SIZES[0] };
+  return { sort: null, filters: {}, search: "", metadata: "", offset: 0, limit: PAGE_SIZES[0] };
 }
 
 export class RunsTableView {
@@ -74,6 +82,11 @@ export class RunsTableView {
     this.search.placeholder = "Search questions, answers, reasoning and tools…";
     this.search.setAttribute("aria-label", "Search the runs");
     this.search.value = this.query.search;
+    this.metadata = h("input", "anb-runs-meta");
+    this.metadata.type = "text";
+    this.metadata.placeholder = "metadata: user=alice";
+    this.metadata.setAttribute("aria-label", "Keep the runs whose metadata has key=value");
+    this.metadata.value = this.query.metadata || "";
     this.openButton = plainButton("Open", "anb-runs-open", "Show the selected run below");
     this.compareButton = plainButton(
       "Compare", "anb-runs-compare", "Show the selected runs side by side below",
@@ -81,7 +94,7 @@ export class RunsTableView {
     this.clearButton = plainButton("Clear", "anb-runs-clear", "Select no run");
     this.count = h("span", "anb-runs-selected");
     const bar = h("div", "anb-runs-bar");
-    bar.append(this.search, this.openButton, this.compareButton, this.clearButton, this.count);
+    bar.append(this.search, this.metadata, this.openButton, this.compareButton, this.clearButton, this.count);
 
     this.table = h("table", "anb-runs-table");
     this.head = h("thead");
@@ -131,6 +144,10 @@ export class RunsTableView {
       this.query = { ...this.query, search: this.search.value, offset: 0 };
       this.askSoon();
     }, signal);
+    listen(this.metadata, "input", () => {
+      this.query = { ...this.query, metadata: this.metadata.value, offset: 0 };
+      this.askSoon();
+    }, signal);
     listen(this.openButton, "click", () => this.act("open"), signal);
     listen(this.compareButton, "click", () => this.act("compare"), signal);
     listen(this.clearButton, "click", () => {
@@ -163,7 +180,13 @@ export class RunsTableView {
       this.askSoon();
     }, signal);
     listen(this.body, "click", (/** @type {MouseEvent} */ event) => {
-      const row = /** @type {Element} */ (event.target).closest("tr");
+      const target = /** @type {Element} */ (event.target);
+      if (target.closest(".anb-runs-verdict")) {  // a verdict, not a selection
+        const thumb = target.closest("button");
+        if (thumb instanceof HTMLElement) this.giveVerdict(thumb);
+        return;
+      }
+      const row = target.closest("tr");
       const id = row instanceof HTMLElement ? row.dataset.id : undefined;
       if (id === undefined) return;
       if (this.selected.has(id)) this.selected.delete(id);
@@ -216,6 +239,17 @@ export class RunsTableView {
     this.status.textContent = kind === "open" ? "Opening the run below…" : "Comparing below…";
   }
 
+  /** A row's ✓ / ✗, with the note typed beside it. @param {HTMLElement} thumb */
+  giveVerdict(thumb) {
+    const row = thumb.closest("tr");
+    const id = row instanceof HTMLElement ? row.dataset.id : undefined;
+    if (id === undefined) return;
+    const note = /** @type {HTMLInputElement | null} */ (row?.querySelector(".anb-runs-note"));
+    const comment = note?.value.trim() || null;
+    this.model.send({ kind: "verdict", id, value: thumb.dataset.verdict === "up", comment });
+    this.status.textContent = "Keeping the verdict…";
+  }
+
   /** @param {any} msg */
   notice(msg) {
     if (!msg || msg.kind !== "notice") return;
@@ -240,7 +274,7 @@ export class RunsTableView {
     });
     this.title.textContent = this.model.get("title") || "";
     this.drawHead(shown);
-    this.drawBody(shown, page.rows || []);
+    this.drawBody(shown, page.rows || [], page.verdicts || {});
     this.drawPager(page);
     this.drawSelection();
     this.drawStatus();
@@ -283,12 +317,21 @@ export class RunsTableView {
       }
       filters.append(cell);
     }
+    const verdict = h("th", "", "verdict");
+    verdict.title = "Your verdict on the run (✓ / ✗, with a note): kept as its score verdict";
+    titles.append(verdict);
+    filters.append(h("th"));
     this.head.replaceChildren(titles, filters);
     if (keep) this.filterInputs.get(keep)?.focus();
   }
 
-  /** @param {Head[]} shown @param {Row[]} rows */
-  drawBody(shown, rows) {
+  /** @param {Head[]} shown @param {Row[]} rows @param {Record<string, Verdict>} verdicts */
+  drawBody(shown, rows, verdicts) {
+    /** Notes typed and not yet sent survive the page drawn again (a verdict kept). */
+    const typed = new Map([...this.body.querySelectorAll("tr")].map((tr) => [
+      /** @type {HTMLElement} */ (tr).dataset.id,
+      /** @type {HTMLInputElement | null} */ (tr.querySelector(".anb-runs-note"))?.value || "",
+    ]));
     const body = rows.map((row) => {
       const tr = h("tr");
       tr.dataset.id = row.id;
@@ -305,16 +348,38 @@ export class RunsTableView {
         if (head.title === "status" && text) td.dataset.status = text;
         tr.append(td);
       });
+      tr.append(this.verdictCell(verdicts[row.id], typed.get(row.id) || ""));
       return tr;
     });
     if (!rows.length) {
       const empty = h("td", "anb-runs-empty", "No runs match.");
-      empty.colSpan = shown.length + 1;
+      empty.colSpan = shown.length + 2;
       const tr = h("tr");
       tr.append(empty);
       body.push(tr);
     }
     this.body.replaceChildren(...body);
+  }
+
+  /** ✓ / ✗ and a note. @param {Verdict | undefined} kept @param {string} typed */
+  verdictCell(kept, typed) {
+    const td = h("td", "anb-runs-verdict");
+    for (const [kind, label, value] of /** @type {const} */ ([["up", "✓", true], ["down", "✗", false]])) {
+      const thumb = h("button", `anb-runs-${kind}`, label);
+      thumb.type = "button";
+      thumb.dataset.verdict = kind;
+      thumb.title = value ? "A good run: kept as its score verdict = True"
+        : "A bad run: kept as its score verdict = False";
+      thumb.setAttribute("aria-pressed", String(kept !== undefined && kept.value === value));
+      td.append(thumb);
+    }
+    const note = h("input", "anb-runs-note");
+    note.type = "text";
+    note.placeholder = "note";
+    note.setAttribute("aria-label", "A note with your verdict");
+    note.value = typed || kept?.comment || "";
+    td.append(note);
+    return td;
   }
 
   /** @param {PageWire} page */

@@ -16,7 +16,7 @@ from agentnb_testing import client_for
 import agentnb
 from agentnb._core.exceptions import ConfigurationError
 from agentnb._history import HistoryStore, close_default_stores, default_store, runs
-from agentnb._history._metadata import metadata_text
+from agentnb._history._metadata import SIDE_FIGURES, metadata_text
 from agentnb.server import ServerHandle
 
 
@@ -33,7 +33,14 @@ def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[History
 
 
 def side_table(path: Path) -> set[tuple[str, str, str]]:
+    """The side table's keys; its copies of the runs' figures checked equal to the runs'."""
     with sqlite3.connect(path) as db:
+        differing = " OR ".join(f"m.{name} IS NOT r.{name}" for name in SIDE_FIGURES)
+        stale = db.execute(
+            f"SELECT COUNT(*) FROM run_metadata m LEFT JOIN runs r USING (local_id) "
+            f"WHERE r.local_id IS NULL OR {differing}"
+        ).fetchone()[0]
+        assert stale == 0, "a side row whose figures are not its run's"
         return set(db.execute("SELECT local_id, key, value FROM run_metadata"))
 
 
@@ -162,7 +169,9 @@ def test_the_side_table_follows_every_write(tmp_path: Path) -> None:
         db.execute("UPDATE runs SET metadata = '{\"user\": \"carol\"}' WHERE local_id = 'a'")
         db.execute("UPDATE runs SET metadata = NULL WHERE local_id = 'b'")
         db.execute("UPDATE runs SET metadata = '{\"x\": \"y\"}' WHERE local_id = 'c'")
-        db.execute("UPDATE runs SET status = 'failed' WHERE local_id = 'c'")
+        db.execute("UPDATE runs SET status = 'failed', duration = 2.5 WHERE local_id = 'c'")
+        db.execute("UPDATE runs SET cost_usd = 0.25, ttft = 0.1, agent = 'x' WHERE local_id = 'a'")
+        assert side_table(path) == from_json(path)
         db.execute("DELETE FROM runs WHERE local_id = 'd'")
         assert side_table(path) == from_json(path) == {("a", "user", "carol"), ("c", "x", "y")}
         # a file from before: the table dropped, the migration forgotten, opened again
@@ -182,3 +191,35 @@ def agentnb_filter(**filters: Any) -> Any:
     from agentnb._history._run_filter import RunFilter
 
     return RunFilter.build(**filters)
+
+
+def test_the_run_tables_metadata_box_filters_in_sqlite_and_in_memory(tmp_path: Path) -> None:
+    import dataclasses
+
+    from agentnb_testing import history_records
+
+    from agentnb._history._pages import MemoryPages, PageQuery, StorePages, run_pages
+
+    users = ("alice", "bob", "chloé")
+    records = [
+        dataclasses.replace(record, metadata={"user": users[i % 3], "tier": i % 2})
+        for i, record in enumerate(history_records(30))
+    ]
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        store.import_records(records)
+        history = store.runs()
+        pages = run_pages(history)
+        assert isinstance(pages, StorePages)
+        memory = MemoryPages(history[:])
+        want = {r.local_id for r in records if r.metadata and r.metadata["user"] == "bob"}
+        for typed in ("user=bob", " user=bob ,", "user=bob tier=1", "user=nobody"):
+            query = PageQuery.build(metadata=typed, limit=50)
+            found = pages.page(query)
+            assert found.local_ids == memory.page(query).local_ids, typed
+            assert found.total == len(found.local_ids)
+            if typed.strip(" ,") == "user=bob":
+                assert set(found.local_ids) == want
+        assert pages.page(PageQuery.build(metadata="", limit=50)).total == 30
+        for bad in ("user", "=bob", "user=", 3):
+            with pytest.raises(ConfigurationError, match="metadata filter"):
+                PageQuery.build(metadata=bad)  # type: ignore[arg-type]

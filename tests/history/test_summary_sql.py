@@ -5,6 +5,7 @@ platform made up, filters, an empty history)."""
 from __future__ import annotations
 
 import json
+import math
 import random
 import sqlite3
 import time
@@ -127,7 +128,7 @@ def test_per_period_sql_equals_pandas(store: HistoryStore, every: str, by: Any) 
 
 @pytest.mark.parametrize("include", ["all", "failed", ["completed", "cancelled"]])
 @pytest.mark.parametrize("every", [None, "day"])
-@pytest.mark.parametrize("by", [None, "model", ["agent", "status"]])
+@pytest.mark.parametrize("by", [None, "model", ["agent", "status"], "metadata.user"])
 def test_sql_equals_pandas_for_each_include(
     store: HistoryStore, include: Any, every: str | None, by: Any
 ) -> None:
@@ -184,7 +185,7 @@ def test_failure_rate_is_failed_over_ended(store: HistoryStore) -> None:
 )
 def test_filters_apply_as_in_runs(store: HistoryStore, filters: dict[str, Any]) -> None:
     where = RunFilter.build(**filters)
-    for by in ("agent", None):
+    for by in ("agent", None, "metadata.user", ["agent", "metadata.team"]):
         same(store.summary(where, by), store.runs(where).summary(by))
 
 
@@ -358,3 +359,60 @@ def test_the_rollup_follows_every_write(tmp_path: Path) -> None:
             assert db.execute(f"SELECT COUNT(*) FROM {ROLLUP_TABLE}").fetchone() == (0,)
         finally:
             db.close()
+
+
+@pytest.mark.parametrize(
+    "by", [["metadata.user"], ["agent", "metadata.team"], ["metadata.beta"], ["metadata.nobody"]]
+)
+@pytest.mark.parametrize("every", [None, "day"])
+@pytest.mark.parametrize("timed", [("completed",), None, ("completed", "failed")])
+@pytest.mark.parametrize(
+    "filters", [{}, {"agent": ["analyst", "trader"]}, {"since": timedelta(hours=20)}]
+)
+def test_a_metadata_summary_from_the_side_table_equals_one_from_the_runs(
+    store: HistoryStore,
+    by: list[str],
+    every: str | None,
+    timed: tuple[str, ...] | None,
+    filters: dict[str, Any],
+) -> None:
+    """The side table's rows (and the rollup, for the runs without the key) give the very
+    figures of a summary that reads every run."""
+    from agentnb._history._metadata_summary import side_summary_rows, side_table_key
+    from agentnb._history._summary import summary_keys
+    from agentnb._history._summary_sql import summary_rows
+
+    keys = summary_keys(by, every)
+    where = RunFilter.build(**filters)
+    assert side_table_key(keys, where) is not None
+    assert store.path is not None
+    db = sqlite3.connect(store.path)
+    try:
+
+        def query(sql: str, params: Any) -> list[tuple[Any, ...]]:
+            return db.execute(sql, params).fetchall()
+
+        side = side_summary_rows(query, keys, where, every, timed)
+        runs = summary_rows(query, keys, where, every, timed)
+    finally:
+        db.close()
+    assert [row[: len(keys)] for row in side] == [row[: len(keys)] for row in runs]
+    for got, want in zip(side, runs, strict=True):
+        for a, b in zip(got, want, strict=True):
+            same_value = a == b or (
+                isinstance(a, float) and isinstance(b, float) and math.isclose(a, b, rel_tol=1e-9)
+            )
+            assert same_value, (got, want)
+
+
+def test_the_side_table_answers_only_what_it_holds() -> None:
+    from agentnb._history._metadata_summary import side_table_key
+
+    plain = RunFilter()
+    assert side_table_key(["metadata.user"], plain) == "metadata.user"
+    assert side_table_key(["period", "agent", "metadata.user"], plain) == "metadata.user"
+    assert side_table_key(["model", "metadata.user"], plain) is None
+    assert side_table_key(["metadata.a", "metadata.b"], plain) is None
+    assert side_table_key(["agent"], plain) is None
+    for filters in ({"thread": "t"}, {"metadata": {"a": "b"}}, {"score": {"x": True}}):
+        assert side_table_key(["metadata.user"], RunFilter.build(**filters)) is None
