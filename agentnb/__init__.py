@@ -4,7 +4,9 @@
     %%agent finance_agent
     What is NVDA trading at, and how did it move this week?
 
-The public API is listed in ``__all__``; everything else lives in private modules. Heavy parts
+The public API is listed in ``__all__``, with the types a user rarely names in two public
+submodules, ``agentnb.history`` and ``agentnb.approvals``; everything else lives in private
+modules. Heavy parts
 (the widget, the history's pandas tables, the built-in server) are imported on first use, so
 ``import agentnb`` stays fast.
 """
@@ -15,7 +17,6 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ._core.approvals import ApprovalDecision, ApprovalGate, ApprovalPolicy, Approver
 from ._core.exceptions import (
     AgentNBError,
     AnswerSchemaError,
@@ -46,20 +47,10 @@ from ._core.price_settings import set_prices
 from ._core.pricing import RunCost
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
 from ._core.request import Fork, Media, ModelSettings, RunOptions, RunRequest
-from ._core.run import (
-    CallVersion,
-    Part,
-    Run,
-    RunErrorInfo,
-    RunStatus,
-    ToolApproval,
-    ToolCall,
-    ToolStatus,
-)
+from ._core.run import Part, Run, RunErrorInfo, RunStatus, ToolCall, ToolStatus
 from ._core.verdicts import set_verdict_keeper
 from ._core.version import __version__
 from ._tracing import TracingStatus, configure_tracing, tracing_recorder
-from .events import Event, Usage
 from .providers import RemoteRun
 
 if TYPE_CHECKING:
@@ -71,6 +62,7 @@ if TYPE_CHECKING:
     from ._app.experiments import Experiment, experiment, experiments
     from ._app.past_runs import show
     from ._app.remote_runs import remote_runs
+    from ._app.run_like import RunLike
     from ._app.runs_browser import browse
     from ._app.scoring import score
     from ._client.async_client import AsyncAgentClient
@@ -78,19 +70,8 @@ if TYPE_CHECKING:
     from ._client.sync import AgentClient, RunStream
     from ._core.handle import RunHandle
     from ._display.experiment_views import ExperimentComparison
-    from ._display.run_comparison import Comparison
-    from ._display.runs_table import RunsTable
     from ._display.widget import ChatCell
-    from ._history import (
-        HistoryStore,
-        RunHistory,
-        RunRecord,
-        ScoreRecord,
-        ToolCallHistory,
-        ToolCallRecord,
-        runs,
-        summary,
-    )
+    from ._history import runs, summary
     from .server import ServerHandle, start_server
 
 
@@ -98,20 +79,13 @@ __all__ = [
     "AgentClient",
     "AgentNBError",
     "AnswerSchemaError",
-    "ApprovalDecision",
-    "ApprovalGate",
-    "ApprovalPolicy",
-    "Approver",
     "AsyncAgentClient",
     "AsyncRunStream",
     "AuthenticationError",
-    "CallVersion",
     "ChatCell",
-    "Comparison",
     "ConfigurationError",
     "ConnectError",
     "Connection",
-    "Event",
     "EventTooLargeError",
     "Experiment",
     "ExperimentComparison",
@@ -119,7 +93,6 @@ __all__ = [
     "HTTPStatusError",
     "HistoryError",
     "HistoryLocationError",
-    "HistoryStore",
     "HistoryWriteError",
     "InvalidRequestError",
     "Media",
@@ -136,29 +109,21 @@ __all__ = [
     "RunErrorInfo",
     "RunFailedError",
     "RunHandle",
-    "RunHistory",
     "RunInterruptedError",
+    "RunLike",
     "RunOptions",
-    "RunRecord",
-    "RunRecorder",
     "RunRequest",
     "RunStatus",
     "RunStream",
-    "RunsTable",
-    "ScoreRecord",
     "ServerError",
     "ServerHandle",
     "StreamStallError",
     "StreamTimeoutError",
-    "ToolApproval",
     "ToolCall",
-    "ToolCallHistory",
-    "ToolCallRecord",
     "ToolStatus",
     "TracingStatus",
     "TransportError",
     "UnsupportedOptionError",
-    "Usage",
     "__version__",
     "ask",
     "attach",
@@ -197,13 +162,7 @@ _LAZY: dict[str, str] = {
     "get_connection": "._app.connections",
     "show": "._app.past_runs",
     "RunHandle": "._core.handle",
-    "HistoryStore": "._history",
-    "RunRecord": "._history",
-    "ScoreRecord": "._history",
-    "ToolCallHistory": "._history",
-    "ToolCallRecord": "._history",
     "RunStream": "._client.sync",
-    "RunHistory": "._history",
     "batch": "._app.batch_runs",
     "compare": "._app.compare_runs",
     "Experiment": "._app.experiments",
@@ -213,12 +172,11 @@ _LAZY: dict[str, str] = {
     "ExperimentComparison": "._display.experiment_views",
     "score": "._app.scoring",
     "browse": "._app.runs_browser",
-    "RunsTable": "._display.runs_table",
+    "RunLike": "._app.run_like",
     "remote_runs": "._app.remote_runs",
     "runs": "._history",
     "summary": "._history",
     "ChatCell": "._display.widget",
-    "Comparison": "._display.run_comparison",
     "ServerHandle": ".server",
     "start_server": ".server",
 }
@@ -276,7 +234,14 @@ def _show_histories_as_tables() -> None:
 _show_histories_as_tables()
 
 
+_SUBMODULES = ("history", "approvals")
+"""Public submodules, imported on first use: ``agentnb.history.RunRecord`` after ``import
+agentnb`` works as after ``import agentnb.history``."""
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'agentnb' has no attribute {name!r}")

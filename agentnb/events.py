@@ -66,6 +66,10 @@ class Usage(BaseModel):
     """What the run cost in USD, as the platform itself reports it (OpenRouter's and LiteLLM's
     usage ``cost``); it wins over a cost agentnb computes. None when the platform does not
     say."""
+    refused: str | None = None
+    """The figures the platform reported outside their sane range (token counts are whole
+    numbers from 0 to 10^12, a cost is 0 to 10^6 USD), which are not figures of this usage
+    and price nothing, or None when there were none."""
 
     def merged(self, other: Usage | None) -> Usage:
         """Fill this usage's unknown figures from ``other``; a total is derived when it can be."""
@@ -80,6 +84,7 @@ class Usage(BaseModel):
         if other is None:
             return self
         mine, theirs = self.model_dump(), other.model_dump()
+        refused = "; ".join(note for note in (self.refused, other.refused) if note)
         return Usage(
             **{
                 name: theirs[name]
@@ -88,7 +93,9 @@ class Usage(BaseModel):
                 if theirs[name] is None
                 else mine[name] + theirs[name]
                 for name in mine
-            }
+                if name != "refused"
+            },
+            refused=refused or None,
         )
 
     def _with_total(self) -> Usage:

@@ -36,7 +36,7 @@ async def record(server: ServerHandle, dialect: str, paragraphs: int) -> bytes:
             agent="writer", message="Write.", metadata={"paragraphs": str(paragraphs)}
         )
         request = await provider.prepare(request, client.send_json)
-        http = provider.stream_request(request)
+        http = provider.stream_http_request(request)
         headers = {**provider.auth_headers(server.api_key), **http.headers}
         async with (
             httpx.AsyncClient() as raw,
@@ -93,5 +93,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paragraphs", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--smoke", action="store_true", help="a small load, once: the test suite's check"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.paragraphs, args.repeat = 5, 1
     asyncio.run(main(args.paragraphs, args.repeat))

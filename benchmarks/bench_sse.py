@@ -516,7 +516,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=REPEATS, help="rounds; the best counts")
     parser.add_argument("--only", choices=["decoder", "pipeline"], help="run one part only")
+    parser.add_argument(
+        "--smoke", action="store_true", help="a small load, once: the test suite's check"
+    )
     args = parser.parse_args()
+    if args.smoke:  # a small load: the verdicts mean nothing, the code runs
+        global SHAPE_EVENTS, SMALL_EVENTS, BIG_EVENT_BYTES
+        args.repeats, SHAPE_EVENTS, SMALL_EVENTS, BIG_EVENT_BYTES = 1, 2_000, 2_000, 2**20
     started = time.perf_counter()
     print(
         f"httpx-sse {version('httpx-sse')}, pydantic {version('pydantic')}, "

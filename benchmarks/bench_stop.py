@@ -117,7 +117,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_load_options(parser, words=300)  # long runs: 100 chunks
     parser.add_argument("--stops", type=int, default=40)
+    parser.add_argument(
+        "--smoke", action="store_true", help="a small load, once: the test suite's check"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.runs, args.words, args.delay_ms, args.repeat, args.stops = 5, 30, 5, 1, 2
     print(
         f"{args.runs} concurrent echo runs ({args.words // 3} chunks, {args.delay_ms} ms apart), "
         f"{args.stops} of them stopped one every {STOP_EVERY_S * 1000:.0f} ms, {args.repeat} "

@@ -125,7 +125,12 @@ def main() -> None:
     parser.add_argument(
         "--static", type=Path, help="agentnb/static of another build to measure (A/B runs)"
     )
+    parser.add_argument(
+        "--smoke", action="store_true", help="a small answer, two turns: the test suite's check"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.doc_kb, args.turns, args.skip_plain = 2, 2, True
     from playwright.sync_api import sync_playwright
 
     doc = markdown_doc(args.doc_kb)

@@ -147,7 +147,12 @@ def main() -> None:
     parser.add_argument("--chars", type=int, default=100_000)
     parser.add_argument("--deltas", type=int, default=20_000)
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument(
+        "--smoke", action="store_true", help="a small load, once: the test suite's check"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.chars, args.deltas, args.seconds = 2_000, 200, 0.3
     deltas = make_deltas(args.chars, args.deltas)
     answer_json = len(json.dumps("".join(deltas), ensure_ascii=False))
     ours = run_agentnb(deltas, args.seconds)

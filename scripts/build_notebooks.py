@@ -50,9 +50,10 @@ for call in first.run.tool_calls:
     print(call.name, call.arguments, "→", call.status)"""),
     ("md", """## Continue the conversation, and keep the handle
 
-By default a cell continues the previous conversation with the same agent (`--new` starts a
-fresh one). `--out NAME` binds the handle to a variable of your choice."""),
-    ("code", """%%agent finance_agent --wait --out compare
+Each cell starts a new conversation, so running a cell again never piles its turns onto an
+earlier one. `--continue` goes on with the last conversation with this agent (the cell's head
+says which thread and turn), and `--out NAME` binds the handle to a variable of your choice."""),
+    ("code", """%%agent finance_agent --wait --continue --out compare
 And how does AAPL compare with MSFT this week?"""),
     ("code", """print(compare.run.thread_id == first.run.thread_id)
 print([call.arguments for call in compare.run.tool_calls if call.name == "get_stock_price"])"""),
@@ -102,12 +103,16 @@ trade.approve(trade.awaiting_approval[0].call_id)   # ... or decide from code
 Leave out `wait=True` / `--wait` there: a cell that waits keeps the kernel busy, so a click
 could not reach it. This notebook runs top to bottom with no one to click, so the cells below
 decide with a policy, `approve=`: `True` approves every call, `False` denies every call, and a
-function gets each `ToolCall` and returns True, False, an `ApprovalDecision` (to give a reason)
+function gets each `ToolCall` and returns True, False, an `ApprovalDecision` (to give a reason,
+from `agentnb.approvals`)
 or None (leave it to a person). The magics take `--approve all` / `--approve none`."""),
-    ("code", """def small_orders_only(call):
+    ("code", """from agentnb.approvals import ApprovalDecision
+
+
+def small_orders_only(call):
     if call.arguments["shares"] <= 5:
         return True
-    return agentnb.ApprovalDecision(call.call_id, False, "over the 5-share limit")
+    return ApprovalDecision(call.call_id, False, "over the 5-share limit")
 
 
 small = agentnb.ask("trader", "Buy 3 NVDA", approve=small_orders_only, wait=True, new_thread=True)"""),
@@ -116,7 +121,7 @@ for handle in (small, big):
     trade = handle.run.tool_calls[-1]
     why = f" ({trade.error})" if trade.error else ""
     print(f"{trade.name} {trade.arguments['shares']} shares → {trade.status}{why}")"""),
-    ("code", """%%agent trader --wait --new --approve all
+    ("code", """%%agent trader --wait --approve all
 Sell 2 AAPL"""),
     ("md", """## History
 
@@ -240,7 +245,23 @@ USAGE: list[Cell] = [
 Every run made through agentnb lands in a local SQLite history. Here we evaluate
 `finance_agent` over a small question set with `agentnb.batch`, then look at cost and latency
 with pandas. (Built-in server, demo data; timings vary from machine to machine, token counts
-do not.)"""),
+do not.)
+
+The tables need pandas (`pip install "agentnb[pandas]"`), the plots matplotlib
+(`agentnb[plot]`) and the trace OpenTelemetry (`agentnb[otel]`); without one, its cells say
+so and skip."""),
+    ("code", """import importlib.util
+
+
+def have(module, extra):
+    \"\"\"Whether an optional part is installed; if not, say which extra brings it.\"\"\"
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is missing too
+        found = False
+    if not found:
+        print(f'skipped: this cell needs {module}: pip install "agentnb[{extra}]"')
+    return found"""),
     ("code", """import agentnb
 
 questions = [
@@ -254,34 +275,35 @@ questions = [
 results = agentnb.batch("finance_agent", questions, concurrency=3, progress=False)
 len(results), sorted({r.status for r in results})"""),
     ("code", """echo = agentnb.batch("echo", ["ping"] * 4, concurrency=4, progress=False)
-df = agentnb.runs().to_pandas()
-df[["agent", "status", "prompt_tokens", "completion_tokens", "total_tokens", "tool_call_count"]].sort_values(["agent", "total_tokens"]).reset_index(drop=True)"""),
-    ("code", "df.dtypes[[\"agent\", \"status\", \"started_at\", \"total_tokens\"]]"),
+if have("pandas", "pandas"):
+    df = agentnb.runs().to_pandas()
+    columns = ["agent", "status", "prompt_tokens", "completion_tokens", "total_tokens", "tool_call_count"]
+    display(df[columns].sort_values(["agent", "total_tokens"]).reset_index(drop=True))
+    display(df.dtypes[["agent", "status", "started_at", "total_tokens"]])"""),
     ("md", "Per-agent summary: success rate, tokens, and latency percentiles."),
-    ("code", """summary = agentnb.runs().summary(by="agent")
-summary[["runs", "success_rate", "tokens_total", "tool_calls_per_run"]]"""),
+    ("code", """if have("pandas", "pandas"):
+    summary = agentnb.runs().summary(by="agent")
+    display(summary[["runs", "success_rate", "tokens_total", "tool_calls_per_run"]])"""),
     ("md", "Which tools were called, and how often did they fail?"),
-    ("code", """calls = agentnb.runs(agent="finance_agent").tool_calls().to_pandas()
-calls.groupby(["name", "status"], observed=True).size()"""),
+    ("code", """if have("pandas", "pandas"):
+    calls = agentnb.runs(agent="finance_agent").tool_calls().to_pandas()
+    display(calls.groupby(["name", "status"], observed=True).size())"""),
     ("md", "The common views, with matplotlib:"),
-    ("code", """import matplotlib.pyplot as plt
+    ("code", """if have("matplotlib", "plot"):
+    import matplotlib.pyplot as plt
 
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.5))
-history = agentnb.runs()
-history.plot("tokens", ax=axes[0])
-history.plot("latency", ax=axes[1])
-history.plot("tools", ax=axes[2])
-fig.tight_layout()
-[ax.get_title(loc="left") for ax in axes]"""),
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.5))
+    history = agentnb.runs()
+    history.plot("tokens", ax=axes[0])
+    history.plot("latency", ax=axes[1])
+    history.plot("tools", ax=axes[2])
+    fig.tight_layout()
+    print([ax.get_title(loc="left") for ax in axes])"""),
     ("md", """The same kind of batch as an OpenTelemetry trace (needs `pip install "agentnb[otel]"`; the
 cell says so and does nothing without it). To see it in Phoenix or any OTLP collector, use
 `agentnb.configure_tracing(endpoint="http://localhost:6006")` instead of the in-memory
 exporter used here."""),
-    ("code", """import importlib.util
-
-if importlib.util.find_spec("opentelemetry.sdk") is None:
-    print('tracing skipped: pip install "agentnb[otel]" to run this cell')
-else:
+    ("code", """if have("opentelemetry.sdk", "otel"):
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter

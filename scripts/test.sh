@@ -30,6 +30,16 @@ for req in tests/sdk_envs/*.txt; do
   fi
 done
 
+step "A plain install, no extras, for the shipped notebooks (.tools/plain, made again when pyproject.toml changes)"
+plain=.tools/plain
+[ -x "$plain/bin/python" ] || "$PY" -m venv "$plain"
+if ! cmp -s pyproject.toml "$plain/installed-pyproject.toml"; then
+  echo "installing agentnb without extras into $plain"
+  "$plain/bin/python" -m pip install --quiet --upgrade pip
+  "$plain/bin/python" -m pip install --quiet -e . nbclient ipykernel
+  cp pyproject.toml "$plain/installed-pyproject.toml"
+fi
+
 step "Debian packages: chromium (browser tests), tmux (terminal tests)"
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)

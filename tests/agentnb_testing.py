@@ -21,6 +21,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
+import agentnb.history
 from agentnb import AsyncAgentClient, Run
 from agentnb._history._records import RUN_COLUMNS
 from agentnb.events import Event
@@ -232,7 +233,7 @@ def run_echo_every_way(url: str, key: str, name: str) -> agentnb.Connection:
     cell.ask("way chat").wait(10)
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "agentnb")
-    shell.run_line_magic("agent", f"echo --via {conn.name} --new --wait way magic")
+    shell.run_line_magic("agent", f"echo --via {conn.name} --wait way magic")
     return conn
 
 
@@ -303,7 +304,7 @@ STATUSES = ("completed", "completed", "completed", "failed", "cancelled")
 TICKERS = ("NVDA", "AMD", "AAPL", "MSFT", "TSLA", "ORCL")
 
 
-def history_records(count: int, *, start: float | None = None) -> list[agentnb.RunRecord]:
+def history_records(count: int, *, start: float | None = None) -> list[agentnb.history.RunRecord]:
     """``count`` finished runs for a history file, one a minute back from ``start``: agents,
     statuses, tokens, costs, tool-call counts and questions vary with the run's number, so a
     test can say which runs a filter or a sort keeps (run ``i``'s ``local_id`` is
@@ -335,7 +336,7 @@ def history_records(count: int, *, start: float | None = None) -> list[agentnb.R
             "retries": 0,
         }
         row = tuple(values.get(name) for name, _ in RUN_COLUMNS)
-        records.append(agentnb.RunRecord.from_row(row))
+        records.append(agentnb.history.RunRecord.from_row(row))
     return records
 
 

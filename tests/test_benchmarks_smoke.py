@@ -13,23 +13,39 @@ from pathlib import Path
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-SMOKE = sorted(
-    path.name for path in BENCHMARKS.glob("bench_*.py") if '"--smoke"' in path.read_text()
+SCRIPTS = sorted(
+    path.name
+    for path in BENCHMARKS.glob("bench_*.py")
+    if 'if __name__ == "__main__":' in path.read_text()
 )
+"""Every benchmark a person runs (a helper module such as bench_floor.py is not one)."""
+SMOKE = [script for script in SCRIPTS if '"--smoke"' in (BENCHMARKS / script).read_text()]
+IN_A_BROWSER = {"bench_widget_browser.py"}
+"""Benchmarks that start JupyterLab and Chromium: a minute even in smoke mode, so they run
+with the browser tests (``-m browser``)."""
 
 
-def test_the_history_benchmark_has_a_smoke_mode() -> None:
-    assert "bench_history.py" in SMOKE
+def test_every_benchmark_has_a_smoke_mode() -> None:
+    assert "bench_load.py" in SCRIPTS and "bench_history.py" in SCRIPTS
+    assert SMOKE == SCRIPTS, f"no --smoke mode: {sorted(set(SCRIPTS) - set(SMOKE))}"
 
 
-@pytest.mark.parametrize("script", SMOKE)
+@pytest.mark.parametrize(
+    "script",
+    [
+        pytest.param(script, marks=[pytest.mark.browser, pytest.mark.timeout(300)])
+        if script in IN_A_BROWSER
+        else script
+        for script in SMOKE
+    ],
+)
 def test_benchmark_runs_in_smoke_mode(script: str, tmp_path: Path) -> None:
     env = {**os.environ, "AGENTNB_HISTORY": str(tmp_path / "history.sqlite3")}
     done = subprocess.run(
         [sys.executable, str(BENCHMARKS / script), "--smoke"],
         capture_output=True,
         text=True,
-        timeout=90,
+        timeout=240 if script in IN_A_BROWSER else 90,
         cwd=tmp_path,
         env=env,
     )

@@ -2,7 +2,8 @@
 
 README.md: at most 20 KB, its two commands exactly as they have always been (CI and people
 copy them), every relative link pointing at a file of the repository. docs/api.md: the API
-reference names exactly the public names, ``agentnb.__all__``, each as ``agentnb.X`` (where
+reference names exactly the public names, ``agentnb.__all__`` and its public submodules'
+(``agentnb.history``, ``agentnb.approvals``), each as ``agentnb.X`` or ``agentnb.history.X`` (where
 users import it from, so moving a private module does not touch the page). The site itself
 is built by ``mkdocs build --strict`` in scripts/test.sh, which fails on a broken link or
 anchor, a nav entry without its page, or an API name that does not resolve.
@@ -11,10 +12,14 @@ anchor, a nav entry without its page, or an API name that does not resolve.
 from __future__ import annotations
 
 import re
+from types import ModuleType
 
+import pytest
 from agentnb_testing import REPO
 
 import agentnb
+import agentnb.approvals
+import agentnb.history
 
 README = (REPO / "README.md").read_text()
 RUN_COMMAND = (
@@ -46,7 +51,16 @@ def test_the_api_reference_names_every_public_name_and_no_other() -> None:
     page = (REPO / "docs" / "api.md").read_text()
     named = re.findall(r"^::: agentnb\.(\w+)$", page, flags=re.M)
     assert len(named) == len(set(named)), "a name documented twice"
-    assert sorted(named) == sorted(agentnb.__all__)
+    assert sorted(named) == sorted({*agentnb.__all__, "history", "approvals"})
+
+
+@pytest.mark.parametrize("module", [agentnb.history, agentnb.approvals])
+def test_the_api_reference_names_every_name_of_a_public_submodule(module: ModuleType) -> None:
+    page = (REPO / "docs" / "api.md").read_text()
+    prefix = re.escape(module.__name__)
+    named = re.findall(rf"^::: {prefix}\.(\w+)$", page, flags=re.M)
+    assert len(named) == len(set(named)), "a name documented twice"
+    assert sorted(named) == sorted(module.__all__)
 
 
 def test_every_code_fence_is_closed() -> None:

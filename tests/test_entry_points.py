@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 import agentnb
+import agentnb.approvals
+import agentnb.history
 
 PACKAGE = Path(agentnb.__file__).resolve().parent
 DOC = (PACKAGE.parent / "docs" / "architecture.md").read_text()
@@ -32,10 +34,10 @@ READERS = {
     "agentnb.ChatCell.wait": "waits for the cell's latest run",
     "agentnb.runs": "reads the history",
     "agentnb.remote_runs": "reads the platform's listing of its runs",
-    "agentnb.RunHistory.with_remote": "joins read runs with the platform's listing",
-    "agentnb.HistoryStore.runs": "reads the history",
-    "agentnb.HistoryStore.runs_by_ids": "reads the history",
-    "agentnb.RunHistory.rows_at": "picks runs a history already holds",
+    "agentnb.history.RunHistory.with_remote": "joins read runs with the platform's listing",
+    "agentnb.history.HistoryStore.runs": "reads the history",
+    "agentnb.history.HistoryStore.runs_by_ids": "reads the history",
+    "agentnb.history.RunHistory.rows_at": "picks runs a history already holds",
     "agentnb.Experiment.runs": "reads the history",
 }
 """Public callables returning a ``Run`` or a ``RunHistory`` of runs already going or done."""
@@ -65,15 +67,18 @@ def returned_name(function: Callable[..., Any]) -> str:
 
 
 def public_callables() -> Iterator[tuple[str, Callable[..., Any]]]:
-    """Every public function of ``agentnb`` and public method of a class it exports."""
-    for name in agentnb.__all__:
-        value = getattr(agentnb, name)
-        if inspect.isfunction(value):
-            yield f"agentnb.{name}", value
-        elif inspect.isclass(value) and value.__module__.startswith("agentnb"):
-            for attr, member in vars(value).items():
-                if not attr.startswith("_") and inspect.isfunction(member):
-                    yield f"agentnb.{name}.{attr}", member
+    """Every public function of ``agentnb`` and of its public submodules (``agentnb.history``,
+    ``agentnb.approvals``), and every public method of a class they export."""
+    for module in (agentnb, agentnb.history, agentnb.approvals):
+        for name in module.__all__:
+            value = getattr(module, name)
+            dotted = f"{module.__name__}.{name}"
+            if inspect.isfunction(value):
+                yield dotted, value
+            elif inspect.isclass(value) and value.__module__.startswith("agentnb"):
+                for attr, member in vars(value).items():
+                    if not attr.startswith("_") and inspect.isfunction(member):
+                        yield f"{dotted}.{attr}", member
 
 
 def test_the_page_lists_entry_points() -> None:

@@ -4,7 +4,7 @@ functions and under ``TYPE_CHECKING`` alike).
     core (sse, events, _core)  ←  providers  ←  _client  ←  _app  ←  _notebook, _cli
       ↑                                                       │
       └────────────────  _display (shows runs)  ←─────────────┘  (and _notebook, _cli)
-    core  ←  _http (httpx, httpcore, h11 only)  ←  _client
+    core  ←  _http (httpx, aiohttp only)  ←  _client
                          ↖ _history (handed to the client as a recorder) ↗
                          ↖ _tracing (likewise; the root combines the two)  ↗
     _display reads runs and imports only the core; _app (what notebook and CLI share)
@@ -29,6 +29,8 @@ PACKAGE = Path(agentnb.__file__).resolve().parent
 LAYER_OF_PREFIX = {
     "agentnb.sse": "core",
     "agentnb.events": "core",
+    "agentnb.history": "root",  # public front modules: re-export what the root's layers hold
+    "agentnb.approvals": "root",
     "agentnb._core": "core",
     "agentnb.providers": "providers",
     "agentnb._http": "http",
@@ -232,12 +234,13 @@ def test_the_history_imports_nothing_that_draws() -> None:
     assert not wrong, "\n".join(wrong)
 
 
-HTTP_THIRD_PARTY = frozenset({"httpx", "httpcore", "h11", "pydantic_core"})
-"""What the HTTP layer may import beside the standard library and the core: httpx's stack,
-and pydantic-core for the JSON of error answers."""
+HTTP_THIRD_PARTY = frozenset({"httpx", "aiohttp", "pydantic_core"})
+"""What the HTTP layer may import beside the standard library and the core: httpx (the
+interface), aiohttp (the wire), and pydantic-core for the JSON of error answers. The optional
+decoders (brotli, zstd) are found by name when present (``_http/content_coding.py``)."""
 
 
-def test_the_http_layer_imports_only_the_core_httpx_and_the_standard_library() -> None:
+def test_the_http_layer_imports_only_the_core_http_libraries_and_the_stdlib() -> None:
     wrong = []
     for module, path, tree in modules_cache():
         if layer(module) != "http":
@@ -388,11 +391,29 @@ def plain_names() -> dict[str, list[str]]:
     return found
 
 
+PUBLIC_FRONTS = ("history.py", "approvals.py")
+"""Public submodules that only re-export what a private room of the same name holds
+(``agentnb.history`` fronts ``agentnb._history``): one idea, its public door and its room."""
+
+
+def test_a_public_front_only_re_exports() -> None:
+    for name in PUBLIC_FRONTS:
+        body = ast.parse((PACKAGE / name).read_text()).body
+        kinds = {type(node) for node in body[1:]}  # after the docstring
+        assert isinstance(body[0], ast.Expr), f"{name} says what it holds in a docstring"
+        assert kinds <= {ast.ImportFrom, ast.Assign}, f"{name} holds code: move it to its room"
+        assert [n for n in body if isinstance(n, ast.Assign)] == [body[-1]], "only __all__"
+
+
 def test_module_names_are_unique_once_the_leading_underscore_is_dropped() -> None:
     """``_client/wire.py`` and ``_notebook/wire.py``, ``_core/run.py`` and ``_cli/run.py``: a
     reader who meets the name cannot tell which is meant. A name says what its module holds,
-    once in the package."""
-    twice = {name: paths for name, paths in plain_names().items() if len(paths) > 1}
+    once in the package (a public front and its private room count as one)."""
+    twice = {
+        name: paths
+        for name, paths in plain_names().items()
+        if len([p for p in paths if p not in PUBLIC_FRONTS]) > 1
+    }
     assert not twice, f"name these modules for what they hold: {twice}"
 
 
@@ -428,3 +449,20 @@ def test_js_child_views_never_import_the_root_view() -> None:
         if module not in JS_ROOT_VIEWS and targets & JS_ROOT_VIEWS
     }
     assert not wrong, wrong
+
+
+ONE_MEANING = ("show", "Dialect", "clean")
+"""Names that meant two things (``agentnb.show`` and a view's method; the server's dialect and
+what approvals need of a provider; the history's redaction and the static copy's escaping):
+each is now defined once in the package, so a reader who meets it knows which is meant."""
+
+
+def test_a_name_that_meant_two_things_means_one() -> None:
+    defined: dict[str, list[str]] = {name: [] for name in ONE_MEANING}
+    for module, _path, tree in modules_cache():
+        for node in ast.walk(tree):
+            kinds = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+            if isinstance(node, kinds) and node.name in defined:
+                defined[node.name].append(f"{module}:{node.lineno}")
+    twice = {name: where for name, where in defined.items() if len(where) != 1}
+    assert not twice, f"name these for what they do: {twice}"

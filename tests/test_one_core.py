@@ -20,6 +20,8 @@ from agentnb_testing import run_echo_every_way
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
+import agentnb.approvals
+import agentnb.history
 from agentnb._core import exceptions
 from agentnb._history import HistoryStore
 from agentnb.server import ServerHandle
@@ -225,7 +227,7 @@ def quiet_runs_every_way(url: str, key: str) -> None:
     agentnb.ask("echo", "quiet ask", via=conn.name, display=False, wait=True, record=False)
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "agentnb")
-    shell.run_line_magic("agent", f"echo --via {conn.name} --new --wait --no-record quiet magic")
+    shell.run_line_magic("agent", f"echo --via {conn.name} --wait --no-record quiet magic")
     cli = [sys.executable, "-m", "agentnb", "run", "echo", "quiet cli", "--no-record"]
     cli += ["--provider", "runagent", "--base-url", url]
     env = {**os.environ, "AGENTNB_API_KEY": key}
@@ -290,11 +292,18 @@ def test_every_way_to_start_a_run_takes_a_client_or_a_connection(start: str) -> 
     assert {"client", "via", "approve"} <= set(parameters)
 
 
+def _public_names() -> Iterator[tuple[str, object]]:
+    """Every name of the root's ``__all__`` and of its public submodules' (``agentnb.history``,
+    ``agentnb.approvals``: the types a user rarely names)."""
+    for module in (agentnb, agentnb.history, agentnb.approvals):
+        for name in module.__all__:
+            yield name, getattr(module, name)
+
+
 def _public_callables() -> Iterator[tuple[str, Callable[..., object]]]:
     """Every public function, and every public method, property, classmethod and
     staticmethod of a public class."""
-    for name in agentnb.__all__:
-        value = getattr(agentnb, name)
+    for name, value in _public_names():
         if inspect.isfunction(value):
             yield name, value
         elif inspect.isclass(value) and not issubclass(value, BaseException):
@@ -311,8 +320,7 @@ def _public_callables() -> Iterator[tuple[str, Callable[..., object]]]:
 
 def _public_attributes() -> Iterator[tuple[str, object]]:
     """The annotated public attributes of every public class (``Run.parts``, ...)."""
-    for name in agentnb.__all__:
-        value = getattr(agentnb, name)
+    for name, value in _public_names():
         if not inspect.isclass(value) or issubclass(value, BaseException):
             continue
         for cls in value.__mro__:
@@ -336,7 +344,7 @@ def _namespace(module: str) -> dict[str, object]:
     import polars as pl
     import pyarrow as pa
 
-    public = {name: getattr(agentnb, name) for name in agentnb.__all__}
+    public = dict(_public_names())
     return {**public, "pd": pd, "pa": pa, "pl": pl, **vars(sys.modules[module])}
 
 
@@ -348,13 +356,21 @@ def _named_types(annotation: object) -> Iterator[type]:
 
 
 def _exported(cls: type) -> bool:
-    """Exported by the package root, or by a public module (``agentnb.events``,
-    ``agentnb.providers``, ``agentnb.sse``) whose ``__all__`` names it."""
+    """Exported by the package root, or by a public module (``agentnb.history``,
+    ``agentnb.approvals``, ``agentnb.events``, ``agentnb.providers``, ``agentnb.sse``) whose
+    ``__all__`` names it."""
     import agentnb.events
     import agentnb.providers
     import agentnb.sse
 
-    public = [agentnb, agentnb.events, agentnb.providers, agentnb.sse]
+    public = [
+        agentnb,
+        agentnb.history,
+        agentnb.approvals,
+        agentnb.events,
+        agentnb.providers,
+        agentnb.sse,
+    ]
     return any(getattr(module, cls.__name__, None) is cls for module in public) and any(
         cls.__name__ in module.__all__ for module in public
     )

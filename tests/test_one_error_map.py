@@ -53,6 +53,7 @@ def client_options(server: ServerHandle, spec: str) -> dict[str, Any]:
         "idle_timeout": 0.5 if spec.startswith("stall") else 30.0,
         "backoff": 0.0,
         "record": False,
+        "connection": "errmap",  # a refused key's advice names it: the same for every way
     }
 
 
@@ -98,13 +99,14 @@ def ask_wait(server: ServerHandle, options: dict[str, Any]) -> None:
 def magic_wait(server: ServerHandle, options: dict[str, Any]) -> None:
     """``%agent --wait`` says the error as a one-paragraph UsageError; the handle it bound
     with ``--out`` raises the error itself."""
-    agentnb.connect(DIALECT, name="errmap", **{k: v for k, v in options.items() if k != "record"})
+    given = {k: v for k, v in options.items() if k not in ("record", "connection")}
+    agentnb.connect(DIALECT, name="errmap", **given)
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "agentnb")
     shell.user_ns.pop("err_handle", None)
     with pytest.raises(UsageError) as said:
         shell.run_line_magic(
-            "agent", f"{AGENT} --via errmap --new --wait --no-record --out err_handle go"
+            "agent", f"{AGENT} --via errmap --wait --no-record --out err_handle go"
         )
     handle = shell.user_ns["err_handle"]
     error = handle.exception()

@@ -177,7 +177,7 @@ def via_magic(dialect: str, url: str, agent: str, options: dict[str, Any]) -> No
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "agentnb")
     flags = magic_flags(options, shell.user_ns)
-    line = f"{agent} --via capture --new --wait --no-record {flags} {MESSAGE}"
+    line = f"{agent} --via capture --wait --no-record {flags} {MESSAGE}"
     try:
         shell.run_line_magic("agent", line)
     except UsageError as exc:

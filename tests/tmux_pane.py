@@ -15,14 +15,17 @@ WAIT = 30.0
 
 
 class Pane:
-    """``command`` running in a 160x50 tmux pane with ``env``; it prints ``EXIT=<status>``
-    when it ends and the pane stays open, so its last screen can be read."""
+    """``command`` running in a tmux pane with ``env``, 160x50 unless ``width`` says; it
+    prints ``EXIT=<status>`` when it ends and the pane stays open, so its last screen can be
+    read."""
 
-    def __init__(self, command: list[str], env: dict[str, str], *, name: str = "agentnb") -> None:
+    def __init__(
+        self, command: list[str], env: dict[str, str], *, name: str = "agentnb", width: int = 160
+    ) -> None:
         self.socket = f"{name}-{uuid.uuid4().hex[:8]}"
         shell = " ".join(command) + "; echo EXIT=$?; sleep 60"
         self.tmux(
-            "new-session", "-d", "-s", "t", "-x", "160", "-y", "50",
+            "new-session", "-d", "-s", "t", "-x", str(width), "-y", "50",
             *(f"-e{key}={value}" for key, value in env.items()),
             shell,
         )  # fmt: skip
@@ -39,6 +42,12 @@ class Pane:
 
     def screen(self, *, colours: bool = False) -> str:
         return self.tmux("capture-pane", "-p", "-J", *(["-e"] if colours else []), "-t", "t")
+
+    def everything(self) -> str:
+        """All the pane printed (its scrollback too), each line the terminal had to wrap
+        (it ran past the pane's width) joined again: a line longer than the pane is one the
+        program did not wrap."""
+        return self.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "t")
 
     def wait_for(self, ready: Callable[[str], bool]) -> str:
         deadline = time.monotonic() + WAIT

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Unpack
 
-from .._core.approvals import ApprovalPolicy, approver_for
+from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError, NotFoundError
 from .._core.handle import RunHandle, RunListener
 from .._core.loop import run_sync
@@ -22,7 +22,7 @@ from .._core.schema import resolve_schema
 from .._display.environment import in_notebook, note
 from .._display.marimo import in_marimo
 from .._display.run_text import run_text
-from .._display.show import show
+from .._display.show import show_live
 from .._display.terminal import PlainDisplay, TerminalPrinter
 from .._display.widget import ChatCell
 from .._history import RunRecord, default_store
@@ -38,6 +38,7 @@ from .conversation import (
     track_interrupts,
 )
 from .outcome import HeldSummary, has_content, without_error
+from .run_like import RunLike
 
 __all__ = ["ask", "attach", "attach_connection", "chat", "start_attach", "start_run"]
 
@@ -79,7 +80,7 @@ def ask(
 
     ``approve`` decides on tool calls the platform runs only once approved: True approves
     each, False denies each, a callable gets the :class:`~agentnb.ToolCall` and returns True,
-    False, an :class:`~agentnb.ApprovalDecision` or None (leave it to a human; it may be
+    False, an :class:`~agentnb.approvals.ApprovalDecision` or None (leave it to a human; it may be
     async). Calls left to a human wait for the chat cell's buttons or ``handle.approve`` /
     ``handle.deny``; with ``wait=True`` nothing can decide while ``ask`` blocks, so they are
     denied, saying no one could approve them. Follow-ups from the cell use the same policy.
@@ -116,12 +117,12 @@ def ask(
     )
     if on_started is not None:
         on_started(handle)
-    _wait_and_show(handle, view, wait=wait, start_timeout=start_timeout)
+    _wait_and_present(handle, view, wait=wait, start_timeout=start_timeout)
     return handle
 
 
 def attach(
-    run: Any,
+    run: RunLike,
     *,
     agent: str | None = None,
     thread_id: str | None = None,
@@ -154,12 +155,12 @@ def attach(
     conn, target = attach_connection(run, agent=agent, thread_id=thread_id, via=via, client=client)
     view = _RunView(conn, False, display=display, plain=plain, approve=approve)
     handle = start_attach(conn, target, listeners=view.listeners, record=record, approve=approve)
-    _wait_and_show(handle, view, wait=wait, start_timeout=start_timeout)
+    _wait_and_present(handle, view, wait=wait, start_timeout=start_timeout)
     return handle
 
 
 def attach_connection(
-    run: Any,
+    run: RunLike,
     *,
     agent: str | None,
     thread_id: str | None,
@@ -217,7 +218,7 @@ def start_attach(
     return handle
 
 
-def _wait_and_show(
+def _wait_and_present(
     handle: RunHandle, view: _RunView, *, wait: bool, start_timeout: float | None
 ) -> None:
     try:
@@ -226,12 +227,12 @@ def _wait_and_show(
         elif start_timeout is not None:
             _raise_if_refused(handle, start_timeout)
     except KeyboardInterrupt:
-        view.show(handle, with_error=True)
+        view.present(handle, with_error=True)
         raise
     except BaseException:
-        view.show(handle, with_error=False)
+        view.present(handle, with_error=False)
         raise
-    view.show(handle, with_error=True)
+    view.present(handle, with_error=True)
 
 
 def _history_lookup(run_id: str) -> RunRecord | None:
@@ -268,11 +269,11 @@ def chat(
     it leaves undecided waits for the cell's Approve / Deny buttons."""
     conn = resolve_target(via, client)
     options.setdefault("followups", True)
-    conn.check(build_request(agent, "", **options))  # a bad option fails now, not at the first run
-    approver_for(approve, conn.client().provider)  # as bad options: now, not at the first run
+    # a bad option or policy fails now, not at the first run
+    conn.check(build_request(agent, "", **options), approve)
     conversation = Conversation(conn, agent, dict(options), approve=approve)
     cell = conversation_cell(conversation)
-    show(cell)
+    show_live(cell)
     return cell
 
 
@@ -303,8 +304,9 @@ class _RunView:
     def listeners(self) -> tuple[RunListener, ...]:
         return (self.printer,) if self.printer is not None else ()
 
-    def show(self, handle: RunHandle, *, with_error: bool) -> None:
-        """Show the run; ``with_error=False`` when the caller raises its error itself."""
+    def present(self, handle: RunHandle, *, with_error: bool) -> None:
+        """Put the run on screen as the view says (a chat cell, plain text, a terminal
+        summary); ``with_error=False`` when the caller raises its error itself."""
         if self.printer is not None:
             self.printer.release(with_error)
         if not self.notebook:
@@ -315,7 +317,7 @@ class _RunView:
                 return
             source = without_error(handle.run)
         if self.plain:
-            self._show_plain(source)
+            self._print_plain(source)
         else:
             _show_widget(
                 source,
@@ -347,7 +349,7 @@ class _RunView:
             f"({turn}{after})</small>",
         )
 
-    def _show_plain(self, source: RunHandle | Run) -> None:
+    def _print_plain(self, source: RunHandle | Run) -> None:
         if isinstance(source, RunHandle) and not source.done:
             source.add_listener(PlainDisplay())
         else:
@@ -367,4 +369,4 @@ def _show_widget(
     conversation = Conversation(conn, run.agent, {"followups": followups}, approve=approve)
     conversation.follow(source, started_from=started_from)
     # the chat box keeps a follow-up in this cell, continuing this run's thread
-    show(conversation_cell(conversation, source))
+    show_live(conversation_cell(conversation, source))

@@ -1,7 +1,7 @@
 """What ``agentnb.attach`` is given, made into the run to show again.
 
 A run can be named by its id (agentnb's local id or the platform's run id), by a history row
-(:class:`~agentnb.RunRecord`, or a ``to_pandas()`` row), by a row of ``remote_runs()``, by a
+(:class:`~agentnb.history.RunRecord`, or a ``to_pandas()`` row), by a row of ``remote_runs()``, by a
 :class:`~agentnb.providers.RemoteRun` or by a :class:`~agentnb.Run`. Whatever it is, the run
 is looked up in the history, so a run recorded there is completed in its own row rather than
 recorded twice; what cannot be attached (a run that has ended, a row without its run id or
@@ -19,6 +19,7 @@ from .._core.exceptions import ConfigurationError
 from .._core.run import Run
 from .._history import RunHistory, RunRecord
 from ..providers import RemoteRun
+from .run_like import RunLike, run_of
 
 __all__ = ["ENDED_STATUSES", "AttachTarget", "Lookup", "attach_target", "refuse_if_ended"]
 
@@ -60,7 +61,7 @@ class AttachTarget:
 
 
 def attach_target(
-    target: Any, *, agent: str | None, thread_id: str | None, lookup: Lookup
+    target: RunLike, *, agent: str | None, thread_id: str | None, lookup: Lookup
 ) -> AttachTarget:
     """``target`` (see the module's docstring) as an :class:`AttachTarget`; raises
     :class:`ConfigurationError` for what cannot be attached."""
@@ -80,7 +81,8 @@ def attach_target(
     return _checked(fields, agent=agent, thread_id=thread_id)
 
 
-def _fields_of(target: Any) -> dict[str, Any]:
+def _fields_of(target: RunLike) -> dict[str, Any]:
+    target = run_of(target) or target  # a handle, a stream, a chat cell: the run it holds
     if isinstance(target, RunHistory):
         if len(target) != 1:
             raise ConfigurationError(
@@ -92,13 +94,14 @@ def _fields_of(target: Any) -> dict[str, Any]:
         if isinstance(target, RemoteRun):
             values["local_id"] = None
         return values
+    row: object = target
     if hasattr(target, "to_dict") and not isinstance(target, Mapping):
-        target = target.to_dict()  # a pandas row (a Series)
-    if isinstance(target, Mapping):
-        return {name: target.get(name) for name in _FIELDS}
+        row = target.to_dict()  # a pandas row (a Series)
+    if isinstance(row, Mapping):
+        return {name: row.get(name) for name in _FIELDS}
     raise ConfigurationError(
-        f"attach takes a run id, a history or remote_runs() row, a RemoteRun or a Run, not "
-        f"{type(target).__name__}"
+        f"attach takes a run id, a history or remote_runs() row, a RemoteRun, a Run or a "
+        f"RunHandle, not {type(target).__name__}"
     )
 
 

@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from .._client.async_client import AsyncAgentClient
 from .._client.stream import AsyncRunStream
-from .._core.approvals import ApprovalPolicy, approver_for
+from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError, HistoryError, RateLimitError
 from .._core.loop import in_loop_thread, submit
 from .._core.request import RunRequest, build_request
@@ -146,7 +146,7 @@ async def run_batch(
 ) -> RunHistory:
     """Run ``agent`` on every message, at most ``concurrency`` at once, and return the runs
     in input order. Each run is built, recorded and streamed by the client's run engine
-    (:meth:`AsyncAgentClient.stream_request`), as every other run is; ``store`` (default: the
+    (:meth:`AsyncAgentClient.stream`), as every other run is; ``store`` (default: the
     client's history) is where the table is read back from (runs it lacks are shown from
     memory).
     ``approve`` decides on tool calls awaiting approval; those it leaves undecided are denied.
@@ -202,11 +202,10 @@ async def run_requests(
     run before it starts, ``after`` of each run once it ended for good."""
     for request in _one_per_agent_and_settings(requests):
         client.provider.check_request(request)  # an option the dialect lacks fails the batch
-    approver_for(approve, client.provider)  # so does a policy it cannot honour
     limit = asyncio.Semaphore(_check_concurrency(concurrency))
     store = store if store is not None else _store_of(client)
     tally = _Tally(progress or NoProgress())
-    streams = [client.stream_request(request, approve=approve) for request in requests]
+    streams = [client.stream(request, approve=approve) for request in requests]
     runs = [stream.run for stream in streams]
     if link is not None:
         await asyncio.to_thread(link, list(enumerate(runs)))
@@ -223,7 +222,7 @@ async def run_requests(
             for _ in range(RATE_LIMITED_AGAIN):
                 if not isinstance(error, RateLimitError):
                     break
-                stream = streams[index] = client.stream_request(requests[index], approve=approve)
+                stream = streams[index] = client.stream(requests[index], approve=approve)
                 runs[index] = stream.run
                 if link is not None:
                     await asyncio.to_thread(link, [(index, stream.run)])
@@ -350,9 +349,8 @@ def batch(
     conn = resolve_target(via, client)
     probes = _one_per_agent_and_settings(requests)
     for request in probes or experiment_requests(agent, [""], options, variants):
-        conn.check(request)
+        conn.check(request, approve)
     target = conn.client()
-    approver_for(approve, target.provider)
     if experiment is not None:
         store = _experiment_store(target)
         arms = experiment_arms(agent, options, variants)
@@ -423,7 +421,6 @@ def run_experiment(
         templates[arm].model_copy(update={"message": example.question}) for example, arm in todo
     ]
     target = conn.client()
-    approver_for(approve, target.provider)
 
     def link(runs: Sequence[tuple[int, Run]]) -> None:
         book.link(

@@ -10,13 +10,13 @@ the history.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._core.exceptions import ConfigurationError
-from .._core.run import Run
 from .._display.run_comparison import ComparedCall, ComparedRun, Comparison, run_label
 from .._history import HistoryStore, RunHistory, RunRecord, ToolCallRecord, default_store
+from .run_like import RunLike, run_of
 
 __all__ = [
     "PastRun",
@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 
-def compare(*runs: Any) -> Comparison:
+def compare(*runs: RunLike) -> Comparison:
     """Two or more runs side by side: answers diffed word by word against the first, tool
     calls aligned by name and order, tokens, cost, agent time and status.
 
@@ -41,7 +41,7 @@ def compare(*runs: Any) -> Comparison:
     return Comparison(compared_runs(runs))
 
 
-def compared_runs(given: tuple[Any, ...] | list[Any]) -> list[ComparedRun]:
+def compared_runs(given: Sequence[RunLike]) -> list[ComparedRun]:
     found: list[ComparedRun] = []
     store: list[HistoryStore | None] = []  # opened at the first id that needs it
     for index, value in enumerate(given):
@@ -49,8 +49,8 @@ def compared_runs(given: tuple[Any, ...] | list[Any]) -> list[ComparedRun]:
     return found
 
 
-def _resolve(value: Any, index: int, store: list[HistoryStore | None]) -> list[ComparedRun]:
-    run = _run_of(value)
+def _resolve(value: RunLike, index: int, store: list[HistoryStore | None]) -> list[ComparedRun]:
+    run = run_of(value)
     if run is not None:
         return [ComparedRun.from_run(run)]
     return [_from_record(record, calls) for record, calls in _records_of(value, index, store)]
@@ -60,7 +60,7 @@ PastRun = tuple[RunRecord, list[ToolCallRecord]]
 """A run of the history: its record and its tool calls."""
 
 
-def history_records(given: tuple[Any, ...] | list[Any]) -> list[PastRun]:
+def history_records(given: Sequence[RunLike]) -> list[PastRun]:
     """The history's runs each value names (a record, a ``runs()`` history, a pandas row or
     frame, a dict with a ``local_id``, a run id), each with its tool calls, in order."""
     store: list[HistoryStore | None] = []
@@ -69,7 +69,7 @@ def history_records(given: tuple[Any, ...] | list[Any]) -> list[PastRun]:
     ]
 
 
-def names_past_runs(value: Any) -> bool:
+def names_past_runs(value: RunLike) -> bool:
     """Whether ``value`` is a way to name runs of the history (see :func:`history_records`)."""
     return isinstance(value, RunHistory | RunRecord) or _ids_of(value) is not None
 
@@ -77,19 +77,19 @@ def names_past_runs(value: Any) -> bool:
 def names_runs(value: Any) -> bool:
     """Whether ``value`` names runs, live (a ``Run``, a handle, a stream, a chat cell) or of
     the history (see :func:`names_past_runs`)."""
-    return _run_of(value) is not None or names_past_runs(value)
+    return run_of(value) is not None or names_past_runs(value)
 
 
 def run_ids(value: Any) -> list[str]:
     """The ``local_id`` of each run ``value`` names (see :func:`names_runs`), an id looked up
     in the history (agentnb's ``local_id`` or the platform's ``run_id``)."""
-    run = _run_of(value)
+    run = run_of(value)
     if run is not None:
         return [run.local_id]
     return [record.local_id for record in _found_records(value, 0, [])]
 
 
-def _records_of(value: Any, index: int, store: list[HistoryStore | None]) -> list[PastRun]:
+def _records_of(value: RunLike, index: int, store: list[HistoryStore | None]) -> list[PastRun]:
     if isinstance(value, RunHistory):
         by_run: dict[str, list[ToolCallRecord]] = {}
         for call in value.tool_calls():
@@ -120,19 +120,6 @@ def _found_records(value: Any, index: int, store: list[HistoryStore | None]) -> 
             raise ConfigurationError(f"no run {run_id!r} in the history")
         records.append(record)
     return records
-
-
-def _run_of(value: Any) -> Run | None:
-    """The run of a Run, a RunHandle, a stream or a ChatCell (its last run)."""
-    if isinstance(value, Run):
-        return value
-    run = getattr(value, "run", None)
-    if isinstance(run, Run):
-        return run
-    cell_runs = getattr(value, "runs", None)
-    if isinstance(cell_runs, list) and cell_runs and isinstance(cell_runs[-1], Run):
-        return cell_runs[-1]
-    return None
 
 
 def _ids_of(value: Any) -> list[str] | None:

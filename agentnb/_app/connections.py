@@ -26,11 +26,13 @@ from html import escape
 from typing import Any
 
 from .._client.async_client import AsyncAgentClient
+from .._client.origins import checked_origins
 from .._client.sync import AgentClient
+from .._core.approvals import ApprovalPolicy, approver_for
 from .._core.exceptions import ConfigurationError, UnsupportedOptionError
 from .._core.loop import run_sync, submit
 from .._core.request import RunRequest
-from .._core.secrets import checked_key, mask
+from .._core.secrets import checked_key, env_prefix, mask, no_key_note
 from .._core.text import terminal_safe
 from .._display.environment import note
 from .._display.plain_table import plain_table
@@ -70,7 +72,16 @@ DEFAULT_LOCAL_PROVIDER = "operativus"
 """The dialect the default connection uses with the built-in server."""
 
 CLIENT_OPTIONS = frozenset(
-    {"headers", "timeout", "idle_timeout", "run_timeout", "max_retries", "backoff", "verify"}
+    {
+        "headers",
+        "timeout",
+        "idle_timeout",
+        "run_timeout",
+        "max_retries",
+        "backoff",
+        "verify",
+        "trusted_origins",
+    }
 )
 """``connect`` options meant for the client; every other option goes to the provider."""
 
@@ -159,6 +170,7 @@ class Connection:
         """The connection's async client. Use it only on agentnb's background loop."""
         with _lock:
             if self._client is None:
+                self._note_if_keyless()
                 self._client = AsyncAgentClient(
                     self.provider,
                     base_url=self.base_url,
@@ -166,12 +178,27 @@ class Connection:
                     connection=self.name,
                     **self.options,
                 )
+                if self.local:  # the person knows it as the built-in server, not a dialect
+                    server = "the built-in local server"
+                    named = f"connection {self.name!r} ({server})"
+                    self._client.provider.known_as = server if self.name == DEFAULT_NAME else named
             return self._client
 
-    def check(self, request: RunRequest) -> None:
+    def _note_if_keyless(self) -> None:
+        """Say, before the first request, that it goes without a key and how to set one
+        (not for the built-in server, nor when the caller's own headers carry a key)."""
+        headers = {str(name).lower() for name in self.options.get("headers") or {}}
+        if self.local or self.api_key or headers & {"authorization", "x-api-key", "api-key"}:
+            return
+        where = f"{self.provider} at {self.base_url or 'its default URL'}"
+        note(terminal_safe(no_key_note(self.name, where)))
+
+    def check(self, request: RunRequest, approve: ApprovalPolicy = None) -> None:
         """Raise :class:`ConfigurationError` before any I/O for an option this connection
-        cannot send; an unsupported option is named with this connection and the agent, and
-        the error says which dialects (and which of the user's connections) carry it."""
+        cannot send, or an ``approve`` policy it cannot honour; an unsupported option is
+        named with this connection and the agent, and the error says which dialects (and
+        which of the user's connections) carry it."""
+        approver_for(approve, self.client().provider)
         try:
             self.client().provider.check_request(request)
         except UnsupportedOptionError as exc:
@@ -370,7 +397,7 @@ def get_connection(name: str | None = None) -> Connection:
             raise ConfigurationError(
                 f"unknown connection {name!r} (known: {known}). Create it with "
                 f"agentnb.connect(provider, base_url=..., name={name!r}) or set "
-                f"{_env_prefix(name)}PROVIDER / BASE_URL / API_KEY."
+                f"{env_prefix(name)}PROVIDER / BASE_URL / API_KEY."
             )
         return conn
 
@@ -430,6 +457,7 @@ def _check_name(name: str) -> None:
 def _check_provider(provider: str, options: Mapping[str, Any]) -> None:
     provider_options = {k: v for k, v in options.items() if k not in CLIENT_OPTIONS}
     get_provider(provider, **provider_options)  # raises ConfigurationError naming the choices
+    checked_origins(options.get("trusted_origins"))  # at connect(), not at the first run
 
 
 def _dialects_carrying(options: tuple[str, ...]) -> list[str]:
@@ -446,14 +474,8 @@ def _default_base_url(provider: str) -> str | None:
     return cls.default_base_url if cls is not None else None
 
 
-def _env_prefix(name: str) -> str:
-    if name == DEFAULT_NAME:
-        return "AGENTNB_"
-    return "AGENTNB_" + re.sub(r"\W", "_", name).upper() + "_"
-
-
 def _env_settings(name: str) -> dict[str, str]:
-    prefixes = [_env_prefix(name)]
+    prefixes = [env_prefix(name)]
     settings: dict[str, str] = {}
     for key in ("provider", "base_url", "api_key"):
         for prefix in prefixes:
@@ -462,7 +484,7 @@ def _env_settings(name: str) -> dict[str, str]:
                 settings[key] = value
                 break
     if "base_url" in settings and "provider" not in settings:
-        prefix = _env_prefix(name)
+        prefix = env_prefix(name)
         raise ConfigurationError(
             f"{prefix}BASE_URL is set but {prefix}PROVIDER is not: say which dialect that "
             f"server speaks (e.g. {prefix}PROVIDER=openai); agentnb will not guess, nor fall "

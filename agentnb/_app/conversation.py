@@ -163,7 +163,7 @@ def start_run(
             conn.turns.setdefault(run.thread_id, []).append(run.local_id)
 
     conn.check(request)
-    stream = conn.client().stream_request(request, record=record, approve=approve)
+    stream = conn.client().stream(request, record=record, approve=approve)
     handle = RunHandle.start(
         lambda: stream,
         run=stream.run,

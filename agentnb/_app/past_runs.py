@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from .._core.exceptions import ConfigurationError
-from .._core.handle import RunHandle
+from .._core.handle import RunHandle, StreamSource
 from .._core.run import TERMINAL_STATUSES, Run, RunErrorInfo
 from .._core.transcript import parse_json_or_text
-from .._display.show import show as show_live
+from .._display.show import show_live
 from .._display.widget import ChatCell
 from .._history import RunRecord, ToolCallRecord, host_of
 from ..events import (
@@ -38,11 +38,12 @@ from ..events import (
 from .compare_runs import history_records, names_past_runs
 from .connections import DEFAULT_NAME, Connection, configured_connection
 from .conversation import UNKNOWN, Conversation
+from .run_like import RunLike
 
 __all__ = ["continuation", "past_run", "show"]
 
 
-def show(source: Any, **options: Any) -> ChatCell:
+def show(source: RunLike, **options: Any) -> ChatCell:
     """Display a run as a chat cell and return the `ChatCell`.
 
     ``source`` may be a live or finished run (a `RunHandle`, a stream from
@@ -53,7 +54,7 @@ def show(source: Any, **options: Any) -> ChatCell:
     conversation" where it can go on: on the connection it was made on, its thread still
     held (see :func:`continuation`; the cell says why when it cannot). ``cell.ask(text)``
     continues it from code. ``on_followup`` as for a live run (see
-    :func:`agentnb._display.show.show`)."""
+    :func:`agentnb._display.show.show_live`)."""
     if _is_live(source):
         return show_live(source, **options)
     if not names_past_runs(source):
@@ -153,7 +154,7 @@ def _connection_to_continue(record: RunRecord) -> Connection:
     return conn
 
 
-def _is_live(source: Any) -> bool:
+def _is_live(source: RunLike) -> TypeGuard[RunHandle | Run | StreamSource | ChatCell]:
     if isinstance(source, RunHandle | Run | ChatCell):
         return True
     return isinstance(getattr(source, "run", None), Run) and hasattr(source, "__aiter__")

@@ -53,15 +53,24 @@ def dialect_names() -> str:
     return ", ".join(sorted(available_providers()))
 
 
+RETIRED_FLAGS = {
+    "--new": "each cell now starts a new conversation (--continue or --thread ID go on with "
+    "one), so --new is not needed: remove it",
+}
+"""Flags that are gone → the sentence an old notebook's cell gets when it still uses one."""
+
+
 def unknown_options(words: Iterable[str], known: Iterable[str]) -> str:
     """ "unrecognized arguments: ..." for ``words``, each option with its did-you-mean among
-    ``known`` (the parser's option strings) when one is close."""
+    ``known`` (the parser's option strings) when one is close, or why a retired flag is gone."""
     known = [option for option in known if option.startswith("--")]
     words = list(words)
     hints = []
     for word in words:
         name = word.split("=", 1)[0]
-        if name.startswith("-") and (close := did_you_mean(name, known)) is not None:
+        if name in RETIRED_FLAGS:
+            hints.append(f"{name}: {RETIRED_FLAGS[name]}")
+        elif name.startswith("-") and (close := did_you_mean(name, known)) is not None:
             hints.append(f"{name}: did you mean {close}?")
     return f"unrecognized arguments: {' '.join(words)}" + "".join(f"\n  {h}" for h in hints)
 
@@ -176,6 +185,13 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
     ),
     RunFlag("--base-url", "the platform's base URL (default: AGENTNB_BASE_URL)", where="cli"),
     RunFlag(
+        "--api-key-file",
+        "read the platform's API key from this file, its one line (default: AGENTNB_API_KEY, "
+        "or AGENTNB_<NAME>_API_KEY for --via NAME)",
+        where="cli",
+        metavar="PATH",
+    ),
+    RunFlag(
         "--via",
         "the named connection to use (agentnb.connect(..., name=NAME) or AGENTNB_<NAME>_* "
         "variables; default: 'default')",
@@ -187,12 +203,6 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
         "continue the last conversation with this agent on this connection (the cell's head "
         "says which thread and turn); without it, or --thread, each run (a re-run too) starts "
         "a new conversation",
-        where="magic",
-        action="store_true",
-    ),
-    RunFlag(
-        "--new",
-        "start a new conversation (the default; kept for older notebooks)",
         where="magic",
         action="store_true",
     ),

@@ -17,7 +17,7 @@ from typing import Any
 from .._core.exceptions import ConfigurationError
 from .._display.history_columns import column_heads, page_rows
 from .._display.runs_table import EMPTY_OUTPUT, RunsTable, Shown
-from .._display.static_copy import REOPENED_STYLE
+from .._display.static_copy import REOPENED_STYLE, static_root
 from .._display.widget import ChatCell
 from .._history import HistoryStore, RunHistory, default_store, runs
 from .._history._pages import PAGE_COLUMNS, PageQuery, RunPages, run_pages
@@ -125,5 +125,5 @@ class HistorySource:
     def static(self) -> dict[str, str]:
         """The history's HTML table (with the style that hides an unrendered view in front
         of it) and its text."""
-        html = f'<div class="agentnb-static">{self.history._repr_html_()}</div>{REOPENED_STYLE}'
+        html = static_root(self.history._repr_html_()) + REOPENED_STYLE
         return {"text/html": html, "text/plain": repr(self.history)}

@@ -18,7 +18,15 @@ __all__ = ["HELP", "attach_command", "configure"]
 
 HELP = "show again, in the terminal, a run the platform is still executing"
 
-SHARED_FLAGS = ("--provider", "--base-url", "--via", "--approve", "--no-record", "--no-color")
+SHARED_FLAGS = (
+    "--provider",
+    "--base-url",
+    "--api-key-file",
+    "--via",
+    "--approve",
+    "--no-record",
+    "--no-color",
+)
 """The flags of ``agentnb run`` that mean the same here."""
 
 REFUSED = 2

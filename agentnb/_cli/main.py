@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import stat
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,9 +14,12 @@ from pathlib import Path
 from .._app.connections import close_all
 from .._app.run_flags import parser_options, unknown_options
 from .._core.exceptions import ConfigurationError
+from .._core.text import did_you_mean
+from .._display.terminal import fit_lines, terminal_width
 from . import attach as attach_cli
 from . import run_command as run_cli
 from . import runs as runs_cli
+from .key_file import key_from_file
 
 __all__ = ["COMMANDS", "Command", "main"]
 
@@ -105,7 +107,7 @@ def _given_key(args: argparse.Namespace) -> tuple[str | None, str | None]:
     """The key the user gave and where it came from (None, None: generate one). A key on the
     command line is warned about: any user of the machine can read it in ``ps``."""
     if args.api_key_file is not None:
-        return _key_from_file(Path(args.api_key_file)), args.api_key_file
+        return key_from_file(Path(args.api_key_file), "agentnb serve"), args.api_key_file
     if args.api_key:
         print(
             "agentnb serve: warning: a key given with --api-key is visible to every user of "
@@ -116,29 +118,6 @@ def _given_key(args: argparse.Namespace) -> tuple[str | None, str | None]:
         return args.api_key, "--api-key"
     from_env = os.environ.get(API_KEY_ENV)
     return (from_env, f"${API_KEY_ENV}") if from_env else (None, None)
-
-
-def _key_from_file(path: Path) -> str:
-    """The one line of ``path`` (a trailing newline is fine); a clear error otherwise, and a
-    warning when other users may read the file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        mode = path.stat().st_mode
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigurationError(f"cannot read the key file {path}: {reason}") from None
-    lines = text.strip().splitlines()
-    if len(lines) != 1 or not lines[0].strip():
-        found = "is empty" if not lines else f"holds {len(lines)} lines"
-        raise ConfigurationError(f"the key file {path} {found}: it must hold the key alone")
-    if mode & (stat.S_IRGRP | stat.S_IROTH):
-        print(
-            f"agentnb serve: warning: the key file {path} is readable by other users "
-            f"(mode {stat.S_IMODE(mode):04o}): chmod 600 {shlex.quote(str(path))}",
-            file=sys.stderr,
-            flush=True,
-        )
-    return lines[0].strip()
 
 
 def _auth_header_argument(api_key: str, source: str | None) -> str:
@@ -172,7 +151,7 @@ def _print_banner(base_url: str, api_key: str, source: str | None, faults: bool)
     if faults:
         lines.append("Fault injection is ON (X-AgentNB-Fault headers are honoured).")
     lines.append("Press Ctrl-C to stop.")
-    print("\n".join(lines), flush=True)
+    print(fit_lines("\n".join(lines), terminal_width(sys.stdout)), flush=True)
 
 
 COMMANDS: dict[str, Command] = {
@@ -198,7 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args, unknown = build_parser().parse_known_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        close = did_you_mean(argv[0], COMMANDS)
+        hint = f": did you mean {close!r}?" if close else ""
+        parser.error(f"unknown command {argv[0]!r}{hint} (commands: {', '.join(COMMANDS)})")
+    args, unknown = parser.parse_known_args(argv)
     if unknown:  # a misspelled option gets its did-you-mean (exits 2, as argparse does)
         sub: argparse.ArgumentParser = args.parser
         sub.error(unknown_options(unknown, parser_options(sub)))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .._app.api import start_run
-from .._app.connections import Connection, connect, get_connection
+from .._app.connections import Connection, configured_connection, connect, get_connection
 from .._app.run_flags import (
     AGENT_HELP,
     add_run_flags,
@@ -18,6 +19,7 @@ from .._core.exceptions import AgentNBError, ConfigurationError
 from .._core.request import build_request
 from .._core.text import terminal_safe
 from .._display.terminal import TerminalPrinter
+from .key_file import key_from_file
 
 __all__ = ["HELP", "cli_connection", "configure", "run_command"]
 
@@ -32,8 +34,8 @@ def configure(p: argparse.ArgumentParser) -> None:
         "run did not complete, 130 after Ctrl-C (which cancels it). A tool call that needs "
         "approval is asked about at an 'Approve? [y/N]' prompt (denied when stdin is not a "
         "terminal) unless --approve says otherwise. With no connection configured it uses "
-        "the built-in local server. The API key comes from AGENTNB_API_KEY (never from the "
-        "command line, where other users could see it)."
+        "the built-in local server. The API key comes from AGENTNB_API_KEY or --api-key-file "
+        "(never from the command line, where other users could see it)."
     )
     p.add_argument("agent", help=AGENT_HELP)
     p.add_argument("message", nargs="+", help="the message (words are joined with spaces)")
@@ -66,13 +68,25 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def cli_connection(args: argparse.Namespace) -> Connection:
-    """The connection ``--provider`` / ``--base-url`` / ``--via`` name (else the default)."""
+    """The connection ``--provider`` / ``--base-url`` / ``--via`` name (else the default),
+    with the key ``--api-key-file`` holds when given."""
     if args.base_url and not args.provider:
         raise ConfigurationError(
             f"--base-url needs --provider: say which dialect that server speaks ({dialect_names()})"
         )
     conn = connect(args.provider, base_url=args.base_url) if args.provider else None
-    return conn or get_connection(args.via)
+    if args.api_key_file is None:
+        return conn or get_connection(args.via)
+    conn = conn or configured_connection(args.via or "default")
+    if conn is None or conn.local:
+        raise ConfigurationError(
+            "--api-key-file: the built-in local server needs no key; say which platform the "
+            "key is for with --provider and --base-url (or AGENTNB_PROVIDER / AGENTNB_BASE_URL)"
+        )
+    key = key_from_file(Path(args.api_key_file), "agentnb")
+    return connect(
+        conn.provider, base_url=conn.base_url, api_key=key, name=conn.name, **conn.options
+    )
 
 
 def _connection(args: argparse.Namespace) -> Connection:
@@ -81,6 +95,7 @@ def _connection(args: argparse.Namespace) -> Connection:
         raise ConfigurationError(
             "--thread cannot continue a conversation on the built-in server: each "
             "`agentnb run` starts a fresh one, which keeps no threads. Run `agentnb serve` "
-            "and pass --provider/--base-url (key in AGENTNB_API_KEY), or drop --thread"
+            "and pass --provider/--base-url (key in AGENTNB_API_KEY or --api-key-file), or drop "
+            "--thread"
         )
     return conn

@@ -40,21 +40,23 @@ leaves undecided are denied, saying no one could approve them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Unpack
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Unpack, overload
 
 import httpx
 
 from .._core.approvals import CALLER_WAITING, ApprovalPolicy
 from .._core.exceptions import ConfigurationError, NotFoundError
 from .._core.recorder import RunRecorder, default_recorder
-from .._core.request import RunOptions, RunRequest, build_request
+from .._core.request import RunOptions, RunRequest, as_request, build_request
 from .._core.retry import RetryPolicy
 from .._core.run import Run
 from .._core.secrets import checked_key, mask
 from .._http import Verify, checked_verify
 from ..providers import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, get_provider
 from .clock import DEFAULT_IDLE_TIMEOUT, checked_limit
+from .listing_bounds import ListingBounds
+from .origins import checked_origins
 from .reattach import OnceAccepted
 from .stream import AsyncRunStream
 from .transport import DEFAULT_TIMEOUT, Transport
@@ -104,6 +106,11 @@ class AsyncAgentClient:
     applies to agentnb's own connections and its httpx pools alike; ``http_client=`` (an
     httpx client of your own, for HTTP/2 or a transport of your choice) brings its own.
 
+    The key (and ``headers``) go only to the origin (scheme, host, port) of ``base_url``:
+    a URL the platform names elsewhere (an A2A card's endpoint on another host or port, or
+    over ``http://``) is sent to without them, unless ``trusted_origins`` lists its origin
+    (``["https://agents.example.com:8443"]``). A redirect is never followed with them.
+
     Use it on one event loop; ``async with`` (or :meth:`aclose`) closes the HTTP client it
     owns. The key never appears in reprs or error messages.
     """
@@ -126,6 +133,7 @@ class AsyncAgentClient:
         headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         verify: Verify = True,
+        trusted_origins: Iterable[str] | None = None,
         **provider_options: Any,
     ) -> None:
         self.provider = get_provider(provider, **provider_options)
@@ -144,6 +152,8 @@ class AsyncAgentClient:
         self.record = record
         self._recorder = recorder
         self.connection = connection
+        if connection != "default":  # messages name the connection the caller named
+            self.provider.known_as = f"connection {connection!r} ({self.provider.title})"
         if http_client is not None and verify is not True:
             raise ConfigurationError(
                 "verify= applies to agentnb's own HTTP clients: set it on the http_client "
@@ -158,6 +168,8 @@ class AsyncAgentClient:
             headers=headers,
             http_client=http_client,
             verify=checked_verify(verify),
+            trusted_origins=checked_origins(trusted_origins),
+            connection=connection,
         )
 
     @property
@@ -187,15 +199,35 @@ class AsyncAgentClient:
         await self.transport.aclose()
 
     # ---- starting runs -----------------------------------------------------------------
+    @overload
+    def stream(
+        self, request: RunRequest, /, *, record: bool = True, approve: ApprovalPolicy = None
+    ) -> AsyncRunStream: ...
+
+    @overload
     def stream(
         self,
         agent: str,
         message: str,
+        /,
         *,
+        record: bool = True,
+        approve: ApprovalPolicy = None,
+        **options: Unpack[RunOptions],
+    ) -> AsyncRunStream: ...
+
+    def stream(
+        self,
+        agent: str | RunRequest,
+        message: str | None = None,
+        /,
+        *,
+        record: bool = True,
         approve: ApprovalPolicy = None,
         **options: Unpack[RunOptions],
     ) -> AsyncRunStream:
-        """Start streaming a run: ``async with client.stream(...) as s: async for e in s``.
+        """Start streaming a run: ``async with client.stream(agent, message) as s: async for e
+        in s``, or ``client.stream(request)`` for a ready :class:`RunRequest`.
 
         Options (:class:`~agentnb._core.request.RunOptions`) are validated — ranges, unknown
         names, and whether the dialect can send them — before any I/O; a bad one raises
@@ -203,19 +235,9 @@ class AsyncAgentClient:
         ``approve`` decides on tool calls awaiting approval (True, False, a callable taking
         the :class:`~agentnb.ToolCall`); what it leaves undecided waits, at a
         :class:`~agentnb.events.RunPaused`, for ``stream.approvals.approve/deny``.
+        ``record=False`` keeps this run out of the history.
         """
-        return self.stream_request(build_request(agent, message, **options), approve=approve)
-
-    def stream_request(
-        self,
-        request: RunRequest,
-        *,
-        record: bool = True,
-        approve: ApprovalPolicy = None,
-    ) -> AsyncRunStream:
-        """Start streaming ``request``; ``record=False`` keeps this run out of the history;
-        ``approve`` as in :meth:`stream`. Raises :class:`ConfigurationError` at once for
-        options the dialect lacks and for an ``approve`` it cannot honour."""
+        request = as_request(agent, message, options)
         self.provider.check_request(request)
         return self._open(request, record=record, approve=approve)
 
@@ -246,7 +268,7 @@ class AsyncAgentClient:
                 RunRef(agent, run_id, "thread"), None
             ):
                 raise ConfigurationError(
-                    f"{self.provider.title} attaches a run through its thread: pass "
+                    f"{self.provider.named} attaches a run through its thread: pass "
                     f"thread_id=... (a history or remote_runs() row carries it)"
                 )
             raise self.provider.cannot_attach()
@@ -302,15 +324,31 @@ class AsyncAgentClient:
         stream.approvals.approver = approve
         return stream
 
+    @overload
+    async def run(self, request: RunRequest, /, *, approve: ApprovalPolicy = None) -> Run: ...
+
+    @overload
     async def run(
         self,
         agent: str,
         message: str,
+        /,
+        *,
+        approve: ApprovalPolicy = None,
+        **options: Unpack[RunOptions],
+    ) -> Run: ...
+
+    async def run(
+        self,
+        agent: str | RunRequest,
+        message: str | None = None,
+        /,
         *,
         approve: ApprovalPolicy = None,
         **options: Unpack[RunOptions],
     ) -> Run:
-        """Run to the end and return the :class:`Run`.
+        """Run to the end and return the :class:`Run`: ``await client.run(agent, message)``,
+        or ``await client.run(request)`` for a ready :class:`RunRequest`.
 
         Raises if the run did not complete, with the run attached as ``.run``:
         :class:`RunFailedError` (the platform reported an error), :class:`RunInterruptedError`,
@@ -318,11 +356,7 @@ class AsyncAgentClient:
         tool calls awaiting approval; as nothing else can while this waits, the calls it
         leaves undecided (all of them without it) are denied, saying no one could approve.
         """
-        return await self.run_request(build_request(agent, message, **options), approve=approve)
-
-    async def run_request(self, request: RunRequest, *, approve: ApprovalPolicy = None) -> Run:
-        """:meth:`run` for a ready :class:`RunRequest`."""
-        stream = self.stream_request(request, approve=approve)
+        stream = self.stream(as_request(agent, message, options), approve=approve)
         stream.approvals.deny_undecided(CALLER_WAITING)
         error = await stream.run_to_end()
         if error is not None:
@@ -344,7 +378,8 @@ class AsyncAgentClient:
         (an A2A server with one endpoint per agent).
 
         Pages through with ``offset`` until a short page (A2A: with each page's token until
-        the last); ``limit=None`` reads every page.
+        the last); ``limit=None`` reads every page, up to the bounds of
+        :class:`ListingBounds` (a :class:`ProtocolError` says which was reached).
         """
         if order not in ("asc", "desc"):
             raise ConfigurationError(f"order must be 'asc' or 'desc', not {order!r}")
@@ -355,26 +390,30 @@ class AsyncAgentClient:
             thread_id, limit=1, offset=0, order=order, agent=agent
         )
         if probe is None:
-            raise ConfigurationError(f"{self.provider.title} does not list runs")
+            raise ConfigurationError(f"{self.provider.named} does not list runs")
         runs: list[RemoteRun] = []
         seen: set[str] = set()
         offset, token = 0, None
-        while limit is None or len(runs) < limit:
-            size = page_size if limit is None else min(page_size, limit - len(runs))
-            page_request = self.provider.list_runs_request(
-                thread_id, limit=size, offset=offset, order=order, agent=agent, page_token=token
-            )
-            assert page_request is not None
-            body = await self.send_json(page_request)
-            page = self.provider.parse_runs(body)
-            token = self.provider.next_page_token(body)
-            fresh = [r for r in page if r.run_id not in seen]
-            seen.update(r.run_id for r in fresh)
-            runs.extend(fresh)
-            offset += len(page)
-            last = not token if self.provider.pages_by_token else len(page) < size
-            if last or not fresh:
-                break
+        bounds = ListingBounds(f"the listing of thread {thread_id!r}", limit)
+        async with bounds.timed():
+            while limit is None or len(runs) < limit:
+                size = page_size if limit is None else min(page_size, limit - len(runs))
+                page_request = self.provider.list_runs_request(
+                    thread_id, limit=size, offset=offset, order=order, agent=agent,
+                    page_token=token,
+                )  # fmt: skip
+                assert page_request is not None
+                body = await self.send_json(page_request)
+                page = self.provider.parse_runs(body)
+                token = self.provider.next_page_token(body)
+                fresh = [r for r in page if r.run_id not in seen]
+                seen.update(r.run_id for r in fresh)
+                runs.extend(fresh)
+                offset += len(page)
+                last = not token if self.provider.pages_by_token else len(page) < size
+                if last or not fresh:
+                    break
+                bounds.read_page(len(runs))
         return runs if limit is None else runs[:limit]
 
     async def list_agents(self) -> list[RemoteAgent]:
@@ -383,7 +422,7 @@ class AsyncAgentClient:
         the dialect has no such listing."""
         listing = self.provider.list_agents_request()
         if listing is None:
-            raise ConfigurationError(f"{self.provider.title} does not list its agents")
+            raise ConfigurationError(f"{self.provider.named} does not list its agents")
         return self.provider.parse_agents(await self.send_json(listing))
 
     async def retrieve_run(self, ref: RunRef) -> RemoteRun | None:
@@ -406,21 +445,28 @@ class AsyncAgentClient:
         if not ids:
             return []
         if self.provider.run_status_request(agent, ids[:1]) is None:
-            raise ConfigurationError(f"{self.provider.title} does not report run status")
+            raise ConfigurationError(f"{self.provider.named} does not report run status")
         await self.transport.discover()
         size = max(1, self.provider.status_batch_size)
         found: list[RemoteRun] = []
-        for start in range(0, len(ids), size):
-            batch = ids[start : start + size]
-            status_request = self.provider.run_status_request(agent, batch)
-            assert status_request is not None
-            try:
-                body = await self.send_json(status_request)
-            except NotFoundError:
-                if len(batch) == 1:
-                    continue  # the single-run endpoint answers 404 for an unknown id
-                raise
-            found.extend(self.provider.parse_runs(body))
+        bounds = ListingBounds(
+            f"the status of {len(ids)} run(s)",
+            len(ids),
+            advice="Ask for fewer run ids at once",
+        )
+        async with bounds.timed():
+            for start in range(0, len(ids), size):
+                batch = ids[start : start + size]
+                status_request = self.provider.run_status_request(agent, batch)
+                assert status_request is not None
+                try:
+                    body = await self.send_json(status_request)
+                except NotFoundError:
+                    if len(batch) == 1:
+                        continue  # the single-run endpoint answers 404 for an unknown id
+                    raise
+                # a platform answers for the runs asked about, never more
+                found.extend(self.provider.parse_runs(body)[: len(batch)])
         return found
 
     # ---- HTTP --------------------------------------------------------------------------

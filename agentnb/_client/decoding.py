@@ -1,7 +1,7 @@
 """A response body's way from bytes to frames.
 
 :class:`BodyFrames` is that way for :class:`~agentnb._client.frame_reader.FrameReader`:
-inflated a bounded piece a step (:mod:`agentnb._http.inflating`), fed to the SSE decoder
+inflated a bounded piece a step (:mod:`agentnb._http.content_coding`), fed to the SSE decoder
 :data:`FEED_SLICE` bytes at a time, each frame handed on, stopping when a step's work is done
 or the loop's turn is over. :class:`WholeBody` reads a JSON answer whole instead.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from .._core.exceptions import ProtocolError
-from .._http import DECODE_RATIO_FLOOR, PIECE_SIZE, Inflater, check_ratio
+from .._http import DECODE_RATIO_FLOOR, PIECE_SIZE, Decoder, check_ratio
 from ..sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
 
 __all__ = ["FEED_SLICE", "BodyFrames", "WholeBody"]
@@ -54,7 +54,7 @@ class BodyFrames:
     def __init__(
         self,
         decoder: SSEDecoder | WholeBody,
-        inflater: Inflater | None,
+        inflater: Decoder | None,
         on_frame: Callable[[ServerSentEvent], bool],
         over: Callable[[], bool],
         where: Callable[[], str],
@@ -74,11 +74,6 @@ class BodyFrames:
         self._ended = False
 
     @property
-    def waiting(self) -> int:
-        """Pieces received and not decoded yet."""
-        return len(self._pieces) + len(self._inflating)
-
-    @property
     def retry(self) -> int | None:
         """The reconnection time the stream asked for (ms), or None."""
         return self._decoder.retry
@@ -90,10 +85,6 @@ class BodyFrames:
             return
         self._received += len(piece)
         self._inflating.append(self._inflater.feed(piece))
-
-    def add_decoded(self, piece: bytes) -> None:
-        """The body's next bytes, already decoded (by httpx)."""
-        self._pieces.append(piece)
 
     def work(self) -> int:
         """Hand on the frames decoded, then decode more, until one of the states above."""

@@ -1,7 +1,7 @@
 """Keys out of the HTTP libraries' logs.
 
-At DEBUG, httpcore logs every response's headers, and httpx and agentnb's own connections
-(``agentnb.http``) every request line, so a server that echoes a key (``WWW-Authenticate:
+At DEBUG, httpcore (under a user's own httpx client) logs every response's headers, httpx
+every request line, and aiohttp what failed, so a server that echoes a key (``WWW-Authenticate:
 Bearer sk-…``) would have it written to whatever log handler the user set up.
 :func:`install_log_redaction` puts a filter on those loggers that redacts every known secret
 from each record before any handler sees it.
@@ -16,7 +16,8 @@ from .._core.secrets import redact
 __all__ = ["HTTP_LOGGERS", "SecretRedactingFilter", "install_log_redaction"]
 
 HTTP_LOGGERS = (
-    "agentnb.http",
+    "aiohttp.client",
+    "aiohttp.internal",
     "httpx",
     "httpcore",
     "httpcore.connection",

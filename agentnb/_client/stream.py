@@ -36,9 +36,8 @@ from ..events import (
 )
 from ..providers import HttpRequest, RunRef, Translator
 from .clock import DEFAULT_IDLE_TIMEOUT, Expired, RunClock, within
-from .frame_reader import FrameReader, Outcome
+from .frame_reader import FrameReader, Outcome, frame_reader
 from .platform_cancel import cancel_on_platform
-from .reading import frame_reader
 from .recording import RunRecording
 from .replay import ReplayMismatch
 from .run_feed import RunFeed
@@ -49,6 +48,10 @@ if TYPE_CHECKING:
 __all__ = ["AsyncRunStream"]
 
 logger = logging.getLogger("agentnb")
+
+MAX_PAUSES_PER_RUN = 100
+"""Pauses for decisions in one run: a platform that asks again after every answer (a policy
+such as ``approve=True`` answers at once) would otherwise be sent decisions forever."""
 
 
 def _ignore(event: Event) -> None:
@@ -96,6 +99,7 @@ class AsyncRunStream:
         self._retries = 0
         self._server_retry_ms: int | None = None
         self._resumed_at: list[float] = []
+        self._pauses = 0
         """When each resume of the last minute went out (time.monotonic)."""
         self._body_reader: FrameReader | None = None
 
@@ -302,10 +306,11 @@ class AsyncRunStream:
                 error = RunFailedError(detail, retry_after=outcome.retry_after)
                 await self._before_retry(Retryable(error, outcome.retry_after))
                 translator = self._new_translator(request)
-                http = self._provider.stream_request(request)
+                http = self._provider.stream_http_request(request)
                 resuming = False
                 continue
             if paused:  # wait for the decisions, send them, read on with the same translator
+                self._count_pause()
                 tick = (self._clock.idle_timeout or 60.0) / 2
                 guard = functools.partial(within, self._clock)
                 decided = collect_decisions(self.approvals, guard, tick, self._clock.progress)
@@ -363,7 +368,7 @@ class AsyncRunStream:
 
     def _first_request(self, request: RunRequest) -> HttpRequest:
         if self._attach is None:
-            return self._provider.stream_request(request)
+            return self._provider.stream_http_request(request)
         if http := self._provider.attach_request(self._attach, None):
             return http
         raise self._provider.cannot_attach()
@@ -381,7 +386,7 @@ class AsyncRunStream:
             if outcome.kind == "stalled":
                 self._stall(outcome.detail)
             self._interrupt(
-                f"{outcome.detail}, and {self._provider.title} cannot resume it here "
+                f"{outcome.detail}, and {self._provider.named} cannot resume it here "
                 f"(the server sent no event ids and the dialect has no cursor for this run); "
                 f"re-sending the request would start a second run"
             )
@@ -416,6 +421,15 @@ class AsyncRunStream:
         self._resumed_at.append(time.monotonic())
         self.run.resumes += 1
 
+    def _count_pause(self) -> None:
+        self._pauses += 1
+        if self._pauses > MAX_PAUSES_PER_RUN:
+            self._interrupt(
+                f"the platform paused the run for decisions {self._pauses} times: gave up (at "
+                f"most {MAX_PAUSES_PER_RUN} pauses a run; a platform that asks again after "
+                f"every answer would be answered forever). Start a new run to go on"
+            )
+
     def _interrupt(self, reason: str, cause: BaseException | None = None) -> NoReturn:
         message = self._transport.redact(reason)
         self.run.finish("interrupted", RunErrorInfo(message, code="interrupted"))
@@ -423,7 +437,7 @@ class AsyncRunStream:
 
     def _stall(self, reason: str) -> NoReturn:
         url = self._transport.redact(self._transport.base_url)
-        message = f"{reason} ({self._provider.title} at {url})"
+        message = f"{reason} ({self._provider.named} at {url})"
         self.run.finish("interrupted", RunErrorInfo(message, code="timeout"))
         raise StreamStallError(message, url=url, partial_text=self.run.text, run=self.run)
 
@@ -434,7 +448,7 @@ class AsyncRunStream:
             return await self._provider.finalize(request, translator, event, self._send_json)
         except AgentNBError as exc:
             lost = "could not fetch the run's details after the stream; it is kept without them"
-            logger.warning("agentnb: %s %s (%s)", self._provider.title, lost, exc)
+            logger.warning("agentnb: %s %s (%s)", self._provider.named, lost, exc)
             return event
 
     async def _send_json(self, http: HttpRequest) -> Any:

@@ -9,11 +9,11 @@ import concurrent.futures
 import queue
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Unpack, overload
 
 from .._core.approvals import ApprovalGate, ApprovalPolicy
 from .._core.loop import run_sync, submit
-from .._core.request import RunRequest
+from .._core.request import RunOptions, RunRequest, as_request
 from .._core.run import Run
 from ..events import Event
 from ..providers import Provider, RemoteAgent, RemoteRun
@@ -152,32 +152,64 @@ class AgentClient:
     def close(self) -> None:
         run_sync(self._async.aclose())
 
-    def run(
-        self, agent: str, message: str, *, approve: ApprovalPolicy = None, **options: Any
-    ) -> Run:
-        """Run to the end; see :meth:`AsyncAgentClient.run` (also for ``approve``)."""
-        return run_sync(self._async.run(agent, message, approve=approve, **options))
+    @overload
+    def run(self, request: RunRequest, /, *, approve: ApprovalPolicy = None) -> Run: ...
 
-    def run_request(self, request: RunRequest, *, approve: ApprovalPolicy = None) -> Run:
-        """:meth:`run` for a ready :class:`RunRequest`."""
-        return run_sync(self._async.run_request(request, approve=approve))
+    @overload
+    def run(
+        self,
+        agent: str,
+        message: str,
+        /,
+        *,
+        approve: ApprovalPolicy = None,
+        **options: Unpack[RunOptions],
+    ) -> Run: ...
+
+    def run(
+        self,
+        agent: str | RunRequest,
+        message: str | None = None,
+        /,
+        *,
+        approve: ApprovalPolicy = None,
+        **options: Unpack[RunOptions],
+    ) -> Run:
+        """Run to the end: ``client.run(agent, message)`` or ``client.run(request)``; see
+        :meth:`AsyncAgentClient.run` (also for ``approve``)."""
+        request = as_request(agent, message, options)
+        return run_sync(self._async.run(request, approve=approve))
+
+    @overload
+    def stream(self, request: RunRequest, /, *, approve: ApprovalPolicy = None) -> RunStream: ...
+
+    @overload
+    def stream(
+        self,
+        agent: str,
+        message: str,
+        /,
+        *,
+        approve: ApprovalPolicy = None,
+        **options: Unpack[RunOptions],
+    ) -> RunStream: ...
 
     def stream(
-        self, agent: str, message: str, *, approve: ApprovalPolicy = None, **options: Any
+        self,
+        agent: str | RunRequest,
+        message: str | None = None,
+        /,
+        *,
+        approve: ApprovalPolicy = None,
+        **options: Unpack[RunOptions],
     ) -> RunStream:
-        """Stream a run: ``for event in client.stream(...)``; ``.run`` is live. ``approve``
-        as in :meth:`AsyncAgentClient.stream`."""
+        """Stream a run: ``for event in client.stream(agent, message)`` (or
+        ``client.stream(request)``); ``.run`` is live. ``approve`` as in
+        :meth:`AsyncAgentClient.stream`."""
+        request = as_request(agent, message, options)
 
         async def make() -> AsyncRunStream:
-            return self._async.stream(agent, message, approve=approve, **options)
-
-        return RunStream(run_sync(make()))
-
-    def stream_request(self, request: RunRequest, *, approve: ApprovalPolicy = None) -> RunStream:
-        """:meth:`stream` for a ready :class:`RunRequest`."""
-
-        async def make() -> AsyncRunStream:
-            return self._async.stream_request(request, approve=approve)
+            return self._async.stream(request, approve=approve)
 
         return RunStream(run_sync(make()))
 

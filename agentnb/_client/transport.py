@@ -25,33 +25,32 @@ from .._core.exceptions import (
 )
 from .._core.loop import take_turn
 from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy, SharedBackOff
-from .._core.secrets import REDACTED, redact
+from .._core.secrets import REDACTED, key_advice, redact
 from .._core.version import __version__
 from .._http import (
     SIDE_CONNECTIONS,
-    HttpClients,
-    OwnBody,
-    OwnConnections,
     Verify,
+    accept_encoding,
+    aiohttp_body,
     body_pieces,
     content_type_error,
+    decoder_for,
     is_event_stream,
     is_json,
-    new_http_clients,
+    new_http_client,
     status_error,
     transport_error,
 )
 from ..events import Event, RunFailed, ToolCallFinished
 from ..providers import HttpRequest, Provider
 from .logs import install_log_redaction
-from .reading import paths_taken
+from .origins import KeyScope, Origin
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "ERROR_BODY_LIMIT",
     "JSON_BODY_LIMIT",
     "Transport",
-    "sends_own",
 ]
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0, write=30.0, pool=10.0)
@@ -63,14 +62,13 @@ JSON_BODY_LIMIT = 8 * 1024 * 1024
 """A JSON side answer (thread, run object, run status) larger than this is refused."""
 
 
+_KEY_HEADERS = ("authorization", "x-api-key")
+"""Headers that carry a key whichever dialect's (an ``http_client``'s defaults included)."""
+
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 """Methods whose request may be sent twice to the same effect."""
 
 install_log_redaction()
-
-sends_own = True
-"""Whether run streams go on agentnb's own connections where they can
-(:mod:`agentnb._http.own_connections`); benchmarks turn it off to compare."""
 
 
 def user_agent() -> str:
@@ -109,16 +107,26 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         verify: Verify = True,
+        trusted_origins: frozenset[Origin] = frozenset(),
+        connection: str = "default",
     ) -> None:
         self.provider = provider
         self.base_url = base_url
+        self.connection = connection
+        """The name a person knows the connection by, for the advice on a refused key."""
         self.timeout = timeout
         self.retry = retry
         self._api_key = api_key
         self._extra_headers = dict(headers or {})
+        self.keys = KeyScope(base_url, trusted_origins)
+        """Which URLs the key and ``headers`` go to (:mod:`agentnb._client.origins`)."""
+        self._credentials = {
+            name.lower()
+            for name in (*provider.auth_headers("x"), *self._extra_headers, *_KEY_HEADERS)
+        }
         self._given_http = http_client
         self._verify = verify
-        self._http: HttpClients | None = None
+        self._http: httpx.AsyncClient | None = None
         self._urls: dict[str, httpx.URL] = {}
         self._side_slots = asyncio.Semaphore(SIDE_CONNECTIONS)
         self._closed = False
@@ -140,16 +148,16 @@ class Transport:
             http, self._http = self._http, None
             await http.aclose()
 
-    def _client(self, *, side: bool = False) -> httpx.AsyncClient:
-        """The HTTP client for a stream, or for a side request (``side``): the one given to
-        the transport for both, else two of its own (see :mod:`agentnb._http.httpx_pools`)."""
+    def _client(self) -> httpx.AsyncClient:
+        """The HTTP client: the one given to the transport, else its own
+        (:func:`agentnb._http.new_http_client`: aiohttp on the wire)."""
         if self._closed:
             raise TransportError(f"the client for {self.base_url} is closed; make a new one")
         if self._given_http is not None:
             return self._given_http
         if self._http is None:
-            self._http = new_http_clients(self.timeout, self._verify)
-        return self._http.side if side else self._http.streams
+            self._http = new_http_client(self.timeout, self._verify)
+        return self._http
 
     # ---- text that may leave memory --------------------------------------------------
     def redact(self, text: str) -> str:
@@ -175,6 +183,20 @@ class Transport:
             if name in request.headers:
                 request.headers[name] = REDACTED
 
+    def _key_advice(self, request: httpx.Request) -> str:
+        """What a 401 or 403 tells a person about the key: none sent, or refused. Nothing
+        where the connection's key was held back from this origin (that is said instead)."""
+        sent = self._sent_a_key(request)
+        if not sent and self._api_key and not self.keys.allows(request.url):
+            return ""
+        return key_advice(self.connection, sent=sent)
+
+    def _sent_a_key(self, request: httpx.Request) -> bool:
+        """Whether ``request`` carried a key: the connection's, or a header the caller set."""
+        names = {name.lower() for name in self.provider.auth_headers("x")}
+        names |= {"authorization", "x-api-key", "api-key"}
+        return any(name.lower() in names for name in request.headers)
+
     # ---- requests ----------------------------------------------------------------------
     def url(self, path: str) -> str:
         return join_url(self.base_url, path)
@@ -187,41 +209,52 @@ class Transport:
             url = self._urls[path] = httpx.URL(self.url(path))
         return url
 
-    def build(self, http: HttpRequest, *, accept: str, side: bool = False) -> httpx.Request:
-        headers = {
-            "User-Agent": user_agent(),
-            "Accept": accept,
-            **self.provider.auth_headers(self._api_key),
-            **self._extra_headers,
-            **http.headers,
-        }
-        client = self._client(side=side)
+    def build(self, http: HttpRequest, *, accept: str) -> httpx.Request:
+        """The request ``http`` describes, with the key and the connection's headers only
+        when its URL is on the base URL's origin or a trusted one (:class:`KeyScope`)."""
+        client = self._client()
         try:
+            url = self._parsed_url(http.path)
+            keyed = self.keys.allows(url)
+            headers = {
+                "User-Agent": user_agent(),
+                "Accept": accept,
+                "Accept-Encoding": accept_encoding(),
+                **(self.provider.auth_headers(self._api_key) if keyed else {}),
+                **(self._extra_headers if keyed else {}),
+                **http.headers,
+            }
             if self._given_http is not None or http.params:
-                return client.build_request(
+                request = client.build_request(
                     http.method,
-                    self.url(http.path),
+                    url,
                     params=dict(http.params) or None,
                     json=http.json,
                     headers=headers,
                     timeout=self.timeout,
                 )
-            # agentnb's own clients have no base URL, params or auth: the request is made as
-            # build_request would, its URL parsed once per path (httpx parses in pure Python)
-            named = {name.lower() for name in headers}
-            defaults = {k: v for k, v in client.headers.items() if k not in named}
-            return httpx.Request(
-                http.method,
-                self._parsed_url(http.path),
-                json=http.json,
-                headers={**defaults, **headers},
-                cookies=client.cookies,
-                extensions={"timeout": self.timeout.as_dict()},
-            )
+            else:
+                # agentnb's own clients have no base URL, params or auth: the request is made
+                # as build_request would, its URL parsed once per path (httpx parses in pure
+                # Python)
+                named = {name.lower() for name in headers}
+                defaults = {k: v for k, v in client.headers.items() if k not in named}
+                request = httpx.Request(
+                    http.method,
+                    url,
+                    json=http.json,
+                    headers={**defaults, **headers},
+                    cookies=client.cookies,
+                    extensions={"timeout": self.timeout.as_dict()},
+                )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeEncodeError) as exc:
             raise ConfigurationError(
                 self.redact(f"cannot build a request for {self.url(http.path)}: {exc}")
             ) from None
+        if not keyed:  # an http_client's own default headers may carry a credential too
+            for name in self._credentials.intersection(request.headers.keys()):
+                del request.headers[name]
+        return request
 
     async def send(
         self,
@@ -229,7 +262,6 @@ class Transport:
         *,
         stream: bool,
         idempotent: bool | None = None,
-        side: bool = False,
     ) -> httpx.Response:
         """Send; map transport failures to typed errors (retryable ones wrapped).
 
@@ -240,13 +272,12 @@ class Transport:
         if idempotent is None:
             idempotent = request.method in IDEMPOTENT_METHODS
         try:
-            client = self._client(side=side)
-            own = self._own_connections(request, side=side, stream=stream)
-            if own is None:
-                response = await client.send(request, stream=stream)
-            else:
-                response = await own.send(request)
-                client.cookies.extract_cookies(response)
+            # never a redirect with the key (httpx keeps X-API-Key and headers= across
+            # origins), nor an http_client's auth= where the key does not go
+            auth = httpx.USE_CLIENT_DEFAULT if self.keys.allows(request.url) else None
+            response = await self._client().send(
+                request, stream=stream, follow_redirects=False, auth=auth
+            )
         except httpx.HTTPError as exc:
             self._scrub_auth(request)
             where, url = self.where(request), self.redact(str(request.url))
@@ -255,25 +286,12 @@ class Transport:
         self._scrub_auth(request)  # sent: it lives on only as response.request
         return response
 
-    def _own_connections(
-        self, request: httpx.Request, *, side: bool, stream: bool
-    ) -> OwnConnections | None:
-        """agentnb's own connections when they can carry this request: a run's stream or a
-        side request on the transport's own clients, over ``http://`` or ``https://`` with
-        no proxy for it (else httpx's path: :meth:`HttpClients.own_for`). A side request
-        often goes out on a connection a stream has just let go."""
-        if not stream or self._http is None or not sends_own:
-            return None
-        own = self._http.own_for(request)
-        if own is not None and not side:
-            paths_taken["fast-tls" if request.url.scheme == "https" else "fast"] += 1
-        return own
-
     async def close_response(self, response: httpx.Response, *, keep: bool) -> None:
         """Close a stream's response; ``keep``: its connection may carry another request once
         the body ended (False when the run was stopped: the server must see it go)."""
-        if not keep and isinstance(response.stream, OwnBody):
-            response.stream.discard()
+        body = aiohttp_body(response)
+        if not keep and body is not None:
+            body.discard()
         await response.aclose()
 
     async def read_capped(self, response: httpx.Response, limit: int) -> tuple[bytes, bool]:
@@ -323,7 +341,10 @@ class Transport:
             response.headers,
             body,
             (self._api_key,),
+            key_advice=self._key_advice(request),
         )
+        if response.status_code in (401, 403) and not self.keys.allows(request.url):
+            error.args = (f"{error}; {self.keys.why_keyless(request.url)}",)
         if response.status_code in RETRYABLE_STATUS:
             raise Retryable(error, error.retry_after)
         raise error
@@ -336,6 +357,11 @@ class Transport:
         response = await self.send(request, stream=True, idempotent=idempotent)
         await self.check_status(response)
         content_type = response.headers.get("content-type")
+        try:
+            decoder_for(response.headers, self.where(request))  # a coding it can undo
+        except ProtocolError:
+            await response.aclose()
+            raise
         if self.provider.json_answers and is_json(content_type):
             return response
         if not is_event_stream(content_type):
@@ -352,9 +378,9 @@ class Transport:
 
     async def _json_once(self, http: HttpRequest) -> Any:
         await take_turn()
-        request = self.build(http, accept="application/json", side=True)
+        request = self.build(http, accept="application/json")
         async with self._side_slots:
-            response = await self.send(request, stream=True, side=True)
+            response = await self.send(request, stream=True)
             await self.check_status(response)
             try:
                 raw, more = await self.read_capped(response, JSON_BODY_LIMIT)

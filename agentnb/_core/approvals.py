@@ -49,8 +49,8 @@ __all__ = [
     "ApprovalDecision",
     "ApprovalGate",
     "ApprovalPolicy",
+    "ApprovalSupport",
     "Approver",
-    "Dialect",
     "approver_for",
     "as_approver",
     "collect_decisions",
@@ -99,11 +99,14 @@ def as_approver(policy: ApprovalPolicy) -> Approver | None:
     )
 
 
-class Dialect(Protocol):
-    """What approvals need to know of a provider (:class:`~agentnb.providers.Provider` is one)."""
+class ApprovalSupport(Protocol):
+    """What approvals need to know of a platform (its :class:`~agentnb.providers.Provider`
+    is one): whether it carries decisions and answers, and its name for messages."""
 
     @property
-    def title(self) -> str: ...
+    def named(self) -> str:
+        """The platform as the person knows it (a connection, else the dialect)."""
+        ...
 
     @property
     def supports_approvals(self) -> bool: ...
@@ -114,18 +117,18 @@ class Dialect(Protocol):
 
 @dataclass(frozen=True)
 class _AnyPlatform:
-    title: str = "this platform"
+    named: str = "this platform"
     supports_approvals: bool = True
     supports_answers: bool = True
 
 
-def approver_for(policy: ApprovalPolicy, dialect: Dialect) -> Approver | None:
+def approver_for(policy: ApprovalPolicy, platform: ApprovalSupport) -> Approver | None:
     """:func:`as_approver`, also refusing a policy on a dialect that cannot carry decisions
     (its tools run without asking, so ``approve=False`` could not keep its promise)."""
     approver = as_approver(policy)
-    if approver is not None and not dialect.supports_approvals:
+    if approver is not None and not platform.supports_approvals:
         raise ConfigurationError(
-            f"{dialect.title} cannot carry tool approval decisions (its tools run without "
+            f"{platform.named} cannot carry tool approval decisions (its tools run without "
             "asking), so approve= cannot be honoured here; the vercel and operativus "
             "dialects can"
         )
@@ -179,12 +182,12 @@ class ApprovalGate:
     """The decisions on one run's tool calls awaiting approval.
 
     ``approve``/``deny`` may be called from any thread; the stream collects the decisions on
-    its loop with :func:`collect_decisions` when the platform pauses the run. ``dialect``
+    its loop with :func:`collect_decisions` when the platform pauses the run. ``platform``
     says whether decisions can be sent at all (default: they can)."""
 
-    def __init__(self, run: Run, dialect: Dialect | None = None) -> None:
+    def __init__(self, run: Run, platform: ApprovalSupport | None = None) -> None:
         self.run = run
-        self.dialect: Dialect = dialect if dialect is not None else _AnyPlatform()
+        self.platform: ApprovalSupport = platform if platform is not None else _AnyPlatform()
         self._approver: Approver | None = None
         self._lock = threading.Lock()
         self._decided: dict[str, ApprovalDecision] = {}
@@ -205,12 +208,12 @@ class ApprovalGate:
 
     @approver.setter
     def approver(self, policy: ApprovalPolicy) -> None:
-        self._approver = approver_for(policy, self.dialect)
+        self._approver = approver_for(policy, self.platform)
 
     def unsupported(self) -> RunFailedError:
         """The error of a run paused for approval on a dialect that cannot send decisions."""
         return RunFailedError(
-            f"{self.dialect.title} paused the run for tool calls awaiting approval, but "
+            f"{self.platform.named} paused the run for tool calls awaiting approval, but "
             "agentnb cannot send decisions to this platform",
             code="approval_unsupported",
             partial_text=self.run.text,
@@ -245,9 +248,9 @@ class ApprovalGate:
         self._wake()
 
     def _check_answerable(self, decision: ApprovalDecision) -> None:
-        if decision.answer is not None and not self.dialect.supports_answers:
+        if decision.answer is not None and not self.platform.supports_answers:
             raise ConfigurationError(
-                f"{self.dialect.title} takes only approve / deny decisions: it has no place "
+                f"{self.platform.named} takes only approve / deny decisions: it has no place "
                 "for a free-form answer"
             )
 
@@ -299,7 +302,7 @@ class ApprovalGate:
         asked_again = ", ".join(repr(c.call_id) for c in self.run.awaiting_approval)
         again = f" (asked again for {asked_again}, decided already)" if asked_again else ""
         return ProtocolError(
-            f"{self.dialect.title} paused the run, but no tool call awaits approval{again}"
+            f"{self.platform.named} paused the run, but no tool call awaits approval{again}"
         )
 
     def _wake(self) -> None:
@@ -394,7 +397,7 @@ async def collect_decisions(
     a :class:`ProtocolError` when the pause leaves nothing to decide.
     ``guard`` bounds each wait of at most ``tick`` seconds by the run's time limits;
     ``progress`` is called first, since a run waiting for a human is not stalled."""
-    if not gate.dialect.supports_approvals:
+    if not gate.platform.supports_approvals:
         raise gate.unsupported()
     gate._listen()
     gate._deny_unbound()

@@ -98,6 +98,15 @@ class HistoryDrawer(Protocol):
         """Tool calls as an HTML table under ``title``."""
         ...
 
+    def summary_text(self, frame: pd.DataFrame, columns: str | Sequence[str] | None) -> str:
+        """A summary's frame as an aligned text table of formatted figures, ``columns``
+        shown (None: the ones that answer first, ``"all"``, or those named)."""
+        ...
+
+    def summary_html(self, frame: pd.DataFrame, columns: str | Sequence[str] | None) -> str:
+        """A summary's frame as the notebook's HTML table of formatted figures."""
+        ...
+
     def plot(self, history: Plotted, kind: str, ax: Any, options: dict[str, Any]) -> Any:
         """``RunHistory.plot(kind, ax=ax, **options)``: the Axes drawn on."""
         ...

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 __all__ = [
@@ -119,10 +119,7 @@ class _Turns:
     :func:`take_turn`. The queue is served like a baton: a new turn wakes the first waiter,
     and each waiter, once its piece of work is done, wakes the next while the budget lasts.
     A waiting stream is resumed once, when its time comes, not at every turn of the loop
-    (polling with ``sleep(0)`` resumed each waiter about 20 times per wait at 200 streams).
-    Work done in the loop's callbacks rather than in a task (a body read as it arrives)
-    queues a callback with :meth:`defer`: it is called in its place in the queue, and the
-    ones after it go on in the same turn while the budget lasts."""
+    (polling with ``sleep(0)`` resumed each waiter about 20 times per wait at 200 streams)."""
 
     __slots__ = ("ends", "loop", "renewing", "waiting")
 
@@ -130,9 +127,7 @@ class _Turns:
         self.loop = loop
         self.ends = time.perf_counter() + TURN_BUDGET
         self.renewing = False
-        self.waiting: collections.deque[asyncio.Future[None] | Callable[[], None]] = (
-            collections.deque()
-        )
+        self.waiting: collections.deque[asyncio.Future[None]] = collections.deque()
 
     def over(self) -> bool:
         return time.perf_counter() > self.ends
@@ -143,11 +138,6 @@ class _Turns:
         self.waiting.append(waiter)
         self._ask_for_a_turn()
         return waiter
-
-    def defer(self, work: Callable[[], None]) -> None:
-        """Call ``work`` when its turn comes (see the class)."""
-        self.waiting.append(work)
-        self._ask_for_a_turn()
 
     def pass_on(self) -> None:
         """A woken waiter's piece of work is done: the next one goes, in this turn while its
@@ -171,12 +161,7 @@ class _Turns:
         waiting = self.waiting
         while waiting:
             waiter = waiting.popleft()
-            if not isinstance(waiter, asyncio.Future):
-                waiter()  # deferred work, done now; the next goes while the budget lasts
-                if self.over():
-                    self._ask_for_a_turn()
-                    return
-            elif not waiter.done():  # a waiter cancelled while it waited is skipped
+            if not waiter.done():  # a waiter cancelled while it waited is skipped
                 waiter.set_result(None)
                 return
 
@@ -185,8 +170,7 @@ _turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Turns] = weakref.W
 
 
 def turns_of(loop: asyncio.AbstractEventLoop) -> _Turns:
-    """The budget and waiters of ``loop``'s turns (a reader that works in the loop's
-    callbacks checks :meth:`_Turns.over` and queues its work with :meth:`_Turns.defer`)."""
+    """The budget and waiters of ``loop``'s turns."""
     turns = _turns.get(loop)
     if turns is None:
         turns = _turns[loop] = _Turns(loop)

@@ -8,7 +8,15 @@ Three sources, the first that applies wins:
 3. ``genai-prices``: pydantic's maintained price table, bundled with the package (offline),
    at the run's time.
 
-Otherwise the cost is missing (None, never 0) and :attr:`RunCost.reason` says why. A price
+Otherwise the cost is missing (None, never 0) and :attr:`RunCost.reason` says why.
+
+Figures have a sane range: a token count is a whole number from 0 to :data:`MAX_TOKENS`
+(10^12), a cost a finite number from 0 to :data:`MAX_COST_USD` (10^6 USD); booleans, NaN,
+infinities, negatives and anything larger are refused (:func:`sane_count`,
+:func:`sane_cost`). A platform's usage is read through them
+(:func:`agentnb.providers._frames.parse_usage`, which notes what it refused in
+``Usage.refused``), and :func:`price_run` prices by none but sane figures whatever made the
+usage, so no figure a platform sends makes a cost or a sum infinite. A price
 is per million tokens: ``input_mtok``, ``output_mtok``, ``cache_read_mtok`` (cached prompt
 tokens) and ``cache_write_mtok``; reasoning tokens are output tokens and cost as such.
 
@@ -36,6 +44,8 @@ if TYPE_CHECKING:
     from .transcript import ToolCall
 
 __all__ = [
+    "MAX_COST_USD",
+    "MAX_TOKENS",
     "PRICES_VAR",
     "PRICE_KEYS",
     "CostSource",
@@ -46,6 +56,9 @@ __all__ = [
     "price_run",
     "prices_generation",
     "problems_text",
+    "refused_figures",
+    "sane_cost",
+    "sane_count",
     "usd",
     "use_prices",
 ]
@@ -53,6 +66,12 @@ __all__ = [
 PRICES_VAR: Final = "AGENTNB_PRICES"
 PRICE_KEYS: Final = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
 """The keys of a custom price: USD per million input, output, cache-read, cache-write tokens."""
+
+MAX_TOKENS: Final = 10**12
+"""The largest token count taken as a figure (a trillion tokens in one run)."""
+MAX_COST_USD: Final = 1_000_000.0
+"""The largest cost in USD taken as a figure (a million dollars for one run)."""
+RANGE_TEXT: Final = "token counts are whole numbers from 0 to 10^12, a cost 0 to 10^6 USD"
 
 CostSource = Literal["platform", "custom", "genai-prices"]
 """Where a run's cost came from (see the module docstring)."""
@@ -94,12 +113,64 @@ def prices_generation() -> tuple[int, str]:
     return _generation, os.environ.get(PRICES_VAR, "")
 
 
+def sane_count(value: Any) -> int | None:
+    """``value`` as a token count: a whole number (an int, or a float without a fraction)
+    from 0 to :data:`MAX_TOKENS`; None for anything else (a boolean too)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not value.is_integer():
+        return None
+    return int(value) if 0 <= value <= MAX_TOKENS else None
+
+
+def sane_cost(value: Any) -> float | None:
+    """``value`` as a cost in USD: a finite number from 0 to :data:`MAX_COST_USD`; None for
+    anything else (a boolean, NaN, an infinity, a negative)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) and 0 <= number <= MAX_COST_USD else None
+
+
+_COUNTS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+)
+
+
+def refused_figures(usage: Usage) -> str | None:
+    """What in ``usage`` is outside the sane range (noted by the parser, or set by any other
+    maker of a ``Usage``), as a note for the run; None when every figure is sane."""
+    notes = [usage.refused] if usage.refused else []
+    notes += [
+        f"{name}={value!r}"
+        for name in _COUNTS
+        if (value := getattr(usage, name)) is not None and sane_count(value) is None
+    ]
+    if usage.cost is not None and sane_cost(usage.cost) is None:
+        notes.append(f"cost={usage.cost!r}")
+    if not notes:
+        return None
+    return f"figures outside the sane range refused ({RANGE_TEXT}): {', '.join(notes)}"
+
+
 def price_run(model: str | None, usage: Usage | None, at: float | None) -> RunCost:
-    """The cost of a run of ``model`` that spent ``usage``, started at Unix time ``at``."""
-    if usage is not None and usage.cost is not None:
+    """The cost of a run of ``model`` that spent ``usage``, started at Unix time ``at``, by
+    its sane figures only."""
+    refused = refused_figures(usage) if usage is not None else None
+    if usage is not None and sane_cost(usage.cost) is not None:
         return RunCost(usage.cost, "platform")
-    if usage is None or usage.prompt_tokens is None or usage.completion_tokens is None:
-        return RunCost(reason="the platform reported no input and output token counts")
+    prompt = sane_count(usage.prompt_tokens) if usage is not None else None
+    completion = sane_count(usage.completion_tokens) if usage is not None else None
+    if usage is None or prompt is None or completion is None:
+        missing = "the platform reported no input and output token counts"
+        return RunCost(reason=f"{refused}; {missing}" if refused else missing)
+    if refused:
+        cached = sane_count(usage.cached_tokens)
+        usage = Usage(prompt_tokens=prompt, completion_tokens=completion, cached_tokens=cached)
     if not model:
         return RunCost(reason="the model is unknown: neither the stream nor the request named it")
     custom = _custom_price(model)

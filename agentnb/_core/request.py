@@ -17,6 +17,7 @@ __all__ = [
     "ModelSettings",
     "RunOptions",
     "RunRequest",
+    "as_request",
     "build_request",
 ]
 
@@ -158,6 +159,31 @@ def build_request(agent: str, message: str, **options: Unpack[RunOptions]) -> Ru
         )
     except pydantic.ValidationError as exc:
         raise options_error(exc) from None
+
+
+def as_request(
+    agent: str | RunRequest, message: str | None, options: Mapping[str, Any]
+) -> RunRequest:
+    """What ``run``/``stream`` were given, as one :class:`RunRequest`: a ready request as it
+    is (its options are already in it, so passing more is an error), or ``agent`` and
+    ``message`` with the options built by :func:`build_request`."""
+    if isinstance(agent, RunRequest):
+        extra = sorted(options) + (["message"] if message is not None else [])
+        if extra:
+            raise ConfigurationError(
+                f"a RunRequest carries its own message and options; got {', '.join(extra)} "
+                f"beside it: set them on the request (request.model_copy(update={{...}})) "
+                f"or pass (agent, message, **options) instead"
+            )
+        return agent
+    if not isinstance(agent, str):
+        raise ConfigurationError(
+            f"run/stream take (agent, message, **options) or a RunRequest, "
+            f"not a {type(agent).__name__}"
+        )
+    if message is None:
+        raise ConfigurationError(f"run/stream need the message to send to {agent!r}")
+    return build_request(agent, message, **options)
 
 
 def options_error(exc: pydantic.ValidationError) -> ConfigurationError:

@@ -27,7 +27,7 @@ from ..events import (
     Usage,
 )
 from .call_fold import CallEvent, CallFold
-from .pricing import CostSource, RunCost, price_run, prices_generation
+from .pricing import CostSource, RunCost, price_run, prices_generation, refused_figures
 from .state import AgentState
 from .transcript import CallVersion, Part, RunErrorInfo, ToolApproval, ToolCall, ToolStatus
 
@@ -246,6 +246,13 @@ class Run:
     def cost_reason(self) -> str | None:
         """Why :attr:`cost` is missing (an unknown model, no token counts); None when known."""
         return self.priced.reason
+
+    @property
+    def refused_figures(self) -> str | None:
+        """Which usage or cost figures the platform reported outside their sane range, which
+        the run keeps as no figure (see :mod:`agentnb._core.pricing`); None when all were
+        sane."""
+        return refused_figures(self.usage) if self.usage is not None else None
 
     def tool_call(self, call_id: str) -> ToolCall | None:
         return self._calls.get(call_id)
@@ -476,5 +483,6 @@ _SNAPSHOT_FIELDS = (
     "step_resets",
     "state",
     "cancel_error",
+    "refused_figures",
 )
 """What :meth:`Run.snapshot` copies as it is (attributes and properties)."""

@@ -32,8 +32,11 @@ __all__ = [
     "MIN_SECRET_LENGTH",
     "REDACTED",
     "checked_key",
+    "env_prefix",
+    "key_advice",
     "known_secrets",
     "mask",
+    "no_key_note",
     "redact",
     "redact_credentials",
     "register_secret",
@@ -81,6 +84,42 @@ def checked_key(key: str | None, *, what: str = "api_key") -> str | None:
             f"HTTP header cannot carry; check that it was copied whole (it is not shown here)"
         )
     return stripped
+
+
+def env_prefix(connection: str) -> str:
+    """The prefix of a connection's environment variables: ``AGENTNB_`` for the default
+    connection, ``AGENTNB_<NAME>_`` for another (``AGENTNB_RESEARCH_API_KEY``)."""
+    if connection == "default":
+        return "AGENTNB_"
+    return "AGENTNB_" + re.sub(r"\W", "_", connection).upper() + "_"
+
+
+def _ways_to_set_a_key(connection: str) -> str:
+    return (
+        f"set one with {env_prefix(connection)}API_KEY, `agentnb run --api-key-file PATH`, "
+        f"or agentnb.connect(..., api_key=...)"
+    )
+
+
+def no_key_note(connection: str, where: str) -> str:
+    """What a person is told before a request goes out without a key."""
+    return (
+        f"agentnb: connection {connection!r} ({where}) has no API key, so its requests go "
+        f"without one; if the platform needs a key, {_ways_to_set_a_key(connection)}."
+    )
+
+
+def key_advice(connection: str, *, sent: bool) -> str:
+    """What a person does about a 401 or 403: no key was sent, or the one sent was refused."""
+    if not sent:
+        return (
+            f"No API key was sent (connection {connection!r} has none): "
+            f"{_ways_to_set_a_key(connection)}."
+        )
+    return (
+        f"The API key of connection {connection!r} was refused: check that it is this "
+        f"platform's key and still valid, or {_ways_to_set_a_key(connection)}."
+    )
 
 
 def register_secret(value: str | None) -> None:

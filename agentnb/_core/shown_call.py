@@ -16,9 +16,10 @@ static copy, ``agentnb runs``, ``Run``'s repr) shows it through this module, so 
 - arguments whose JSON text names a key twice, at any depth, are flagged: which of the two a
   platform keeps is its own choice, and the person must not be shown the harmless one only;
 - a call awaiting approval is shown as the decision is bound to it
-  (:attr:`~agentnb.ToolApproval.asked`: the version the platform acts on), and the platform's
-  other versions that disagree with it are shown below it, flagged, as is a call no decision
-  can be bound to (:attr:`~agentnb.ToolApproval.protocol_error`, which agentnb denies).
+  (:attr:`~agentnb.approvals.ToolApproval.asked`: the version the platform acts on), and the
+  platform's other versions that disagree with it are shown below it, flagged, as is a call no
+  decision can be bound to (:attr:`~agentnb.approvals.ToolApproval.protocol_error`, which
+  agentnb denies).
 """
 
 from __future__ import annotations

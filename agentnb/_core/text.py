@@ -72,8 +72,24 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     for candidate in (word, word.replace("_", "-"), word.replace("-", "_")):
         if candidate in choices:
             return candidate
+    swapped = [choice for choice in choices if _one_swap_apart(word, choice)]
+    if swapped:  # two letters typed the wrong way round (``rnu`` for ``run``)
+        return swapped[0]
     close = difflib.get_close_matches(word.replace("_", "-"), choices, n=1, cutoff=0.7)
     return close[0] if close else None
+
+
+def _one_swap_apart(word: str, choice: str) -> bool:
+    """Whether ``word`` is ``choice`` with two neighbouring letters swapped."""
+    if len(word) != len(choice) or word == choice:
+        return False
+    apart = [i for i, (a, b) in enumerate(zip(word, choice, strict=True)) if a != b]
+    return (
+        len(apart) == 2
+        and apart[1] == apart[0] + 1
+        and word[apart[0]] == choice[apart[1]]
+        and word[apart[1]] == choice[apart[0]]
+    )
 
 
 def compact_json(value: object) -> str:

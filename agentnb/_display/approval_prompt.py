@@ -33,6 +33,7 @@ if sys.platform != "win32":
 from .._core.approvals import ApprovalDecision, question_of
 from .._core.run import ToolCall
 from .._core.shown_call import ShownCall, shown_call, visible
+from .terminal import fit_lines, terminal_width
 
 __all__ = ["TerminalApprover", "answer_prompt", "question", "wait_for_readers", "whole_call"]
 
@@ -81,12 +82,14 @@ class TerminalApprover:
         out = self._out or sys.stderr
         _drop_typeahead(fd)
         asked = question_of(call)
-        out.write(question(call) if asked is None else answer_prompt(call, asked))
+        width = terminal_width(out)  # lines wrapped at word boundaries, as the run's
+        out.write(fit_lines(question(call) if asked is None else answer_prompt(call, asked), width))
         out.flush()
         with _reading:
             answer = _read_line(fd, stop)
             while answer is not None and answer.strip().lower() == WHOLE:
-                out.write(whole_call(call) if asked is None else whole_question(call, asked))
+                whole = whole_call(call) if asked is None else whole_question(call, asked)
+                out.write(fit_lines(whole, width))
                 out.flush()
                 answer = _read_line(fd, stop)
         if answer is None:

@@ -40,10 +40,6 @@ class CallTree:
         """The calls drawn directly inside ``call``, in arrival order."""
         return self.children.get(call.call_id, [])
 
-    @property
-    def has_nesting(self) -> bool:
-        return bool(self.children)
-
     def walk(self, root: ToolCall) -> Iterator[tuple[ToolCall, bool]]:
         """``(call, True)`` when a call opens and ``(call, False)`` when it closes, depth
         first from ``root``, without recursion (a path can be thousands of calls deep)."""

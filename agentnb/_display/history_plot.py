@@ -16,6 +16,13 @@ what the history hands over (its frames, summary and tool calls: :class:`Plotted
   rate of the runs, or of a tool's calls, that ended). The figures are ``summary(by,
   every=...)``'s. ``cost`` and ``tokens`` by tool are what the sub-agents inside the calls
   spent, where the platform reports usage per call; where none does, the plot says so.
+  The axis is ticked at the periods' starts and labelled as the periods (``Tue 24 Nov``,
+  ``wk of 23 Nov``, ``14:00``), with half a period of room each side: a single period is one
+  point over its date.
+
+Every figure reads on a light and a dark notebook: its background is transparent and its
+text, axes and grid one grey (:data:`INK`), since a PNG made in the kernel cannot follow the
+page's theme.
 
 The Axes drawn on is returned. One on a new figure is a :class:`QuietAxes`: a plain Axes that
 IPython does not print as ``<Axes: …>`` under the figure (``ax=`` of your own is returned as
@@ -60,6 +67,28 @@ _NO_TOOL_USAGE = (
     "(some report a sub-agent's usage inside the call that ran it)"
 )
 TOKEN_COLUMNS = ("total_tokens", "prompt_tokens", "completion_tokens")
+INK = "#7a7a7a"
+"""Text, axes, ticks and grid: a grey that reads on a light notebook and on a dark one (about
+4.2:1 against white, 4.4:1 against JupyterLab's dark ``#111``): a figure is a PNG made in
+the kernel, which cannot know the page's theme, so its background is transparent (the
+page's own shows through) and nothing in it is black or white."""
+THEME_NEUTRAL = {
+    "figure.facecolor": "none",
+    "axes.facecolor": "none",
+    "text.color": INK,
+    "axes.labelcolor": INK,
+    "axes.titlecolor": INK,
+    "axes.edgecolor": INK,
+    "xtick.color": INK,
+    "ytick.color": INK,
+    "grid.color": INK,
+    "legend.labelcolor": INK,
+    "boxplot.boxprops.color": INK,
+    "boxplot.whiskerprops.color": INK,
+    "boxplot.capprops.color": INK,
+    "boxplot.medianprops.color": INK,
+}
+"""The rcParams a plot is drawn under (:data:`INK`)."""
 _MIN_SPAN = timedelta(seconds=60)
 """The narrowest time axis: runs seconds apart still get whole-second ticks."""
 
@@ -80,14 +109,21 @@ def plot(history: Plotted, kind: str, *, ax: Any = None, **options: Any) -> Any:
         _check_series(kind, options)
     else:
         _check_options(kind, options)
-    if ax is None:
-        _, ax = pyplot.subplots(
-            figsize=figsize, layout="constrained", subplot_kw={"axes_class": quiet_axes()}
-        )
-    if over_time:
-        _series(history, ax, kind, **options)
-    else:
-        draw[kind](history, ax, **options)
+    # The figure made before the context: making the first one chooses the backend, and what
+    # that turns on (the notebook showing figures) the context's end would undo.
+    figure = (
+        pyplot.figure(figsize=figsize, layout="constrained", facecolor="none")
+        if ax is None
+        else None
+    )
+    with pyplot.rc_context(THEME_NEUTRAL):
+        if figure is not None:
+            ax = figure.add_subplot(axes_class=quiet_axes())
+        if over_time:
+            _series(history, ax, kind, **options)
+        else:
+            draw[kind](history, ax, **options)
+        ax.tick_params(which="both", colors=INK)  # ticks made later, when drawn, too
     return ax
 
 
@@ -117,7 +153,7 @@ def _series(history: Plotted, ax: Any, kind: str, by: str = "agent", every: str 
     what = {"cost": "Cost", "tokens": "Tokens", "latency": "Agent time", "failures": "Failures"}
     ax.set_title(f"{what[kind]} per {every} by {by}", loc="left")
     ax.set_ylabel(unit)
-    ax.set_xlabel(f"{every} starting (UTC)")
+    ax.set_xlabel(f"{every} (UTC)")
     values = frame[column].astype("float64").dropna() if len(frame) else frame[column]
     if not len(values):
         _empty(
@@ -127,15 +163,16 @@ def _series(history: Plotted, ax: Any, kind: str, by: str = "agent", every: str 
             else f"no runs with a {column.replace('_', ' ')}",
         )
         return
-    starts = []
+    starts: list[datetime] = []
     for name, group in values.groupby(level=by, observed=True, dropna=False, sort=True):
         times = [
             moment.to_pydatetime().replace(tzinfo=None)
             for moment in group.index.get_level_values(0)
         ]
         starts += times
-        ax.plot(times, list(group), marker="o", label=str(name), zorder=3)
-    _time_axis(ax, starts)
+        label = f"(no {by})" if name is None or name != name else str(name)
+        ax.plot(times, list(group), marker="o", label=label, zorder=3)
+    _period_axis(ax, starts, every)
     ax.set_ylim(bottom=0)
     _report_style(ax, grid="y")
     ax.legend(title=by, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -252,7 +289,7 @@ def _latency(
         positions=list(positions),
         widths=0.5,
         showfliers=False,  # every run is drawn as a point instead
-        medianprops={"color": "black"},
+        medianprops={"color": INK, "linewidth": 2},
     )
     for position, (_, values) in zip(positions, groups, strict=True):
         ax.scatter(
@@ -315,6 +352,48 @@ def _time_axis(ax: Any, times: Sequence[datetime]) -> None:
         ax.set_xlim(first - pad, last + pad)
 
 
+PERIOD_SPAN = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
+MAX_PERIOD_TICKS = 8
+"""Period ticks on one axis at most: past it every second (third, ...) period is ticked."""
+
+
+def period_tick(start: datetime, every: str) -> str:
+    """A period's tick: ``14:00`` (an hour; its date under the first of each day),
+    ``Tue 24 Nov`` (a day), ``wk of 23 Nov`` (a week, from Monday)."""
+    if every == "hour":
+        return f"{start:%H:%M}"
+    if every == "week":
+        return f"wk of {start.day} {start:%b}"
+    return f"{start:%a} {start.day} {start:%b}"
+
+
+def _period_axis(ax: Any, starts: Sequence[datetime], every: str) -> None:
+    """Ticks at the periods' starts, labelled as the periods they are (never the seconds
+    around midnight), half a period of room each side, so a single period is one point
+    over its own date."""
+    from matplotlib import dates as typed_dates  # with matplotlib
+
+    date2num: Any = typed_dates.date2num  # untyped
+
+    span = PERIOD_SPAN[every]
+    periods = sorted(set(starts))
+    step = -(-len(periods) // MAX_PERIOD_TICKS)
+    ticked = periods[::step]
+    labels = [period_tick(start, every) for start in ticked]
+    if every == "hour":  # the date under the first hour of each day shown
+        labels = [
+            f"{label}\n{start.day} {start:%b}" if i == 0 or start.date() != ticked[i - 1].date()
+            else label
+            for i, (label, start) in enumerate(zip(labels, ticked, strict=True))
+        ]  # fmt: skip
+    ax.set_xticks([date2num(start) for start in ticked], labels)
+    first, last = periods[0], periods[-1]
+    ax.set_xlim(date2num(first - span / 2), date2num(last + span / 2))
+    ax.set_xlabel(
+        f"{ax.get_xlabel()}, {first:%Y}" + (f"–{last:%Y}" if last.year != first.year else "")
+    )
+
+
 def _count_axis(axis: Any) -> None:
     from matplotlib.ticker import MaxNLocator, StrMethodFormatter  # with matplotlib
 
@@ -337,10 +416,10 @@ def _report_style(ax: Any, *, grid: str) -> None:
 
 
 def _note(ax: Any, text: str) -> None:
-    ax.set_title(text, loc="right", fontsize="small", color="0.35")
+    ax.set_title(text, loc="right", fontsize="small", color=INK)
 
 
 def _empty(ax: Any, text: str) -> None:
-    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.35")
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color=INK)
     ax.set_xticks([])
     ax.set_yticks([])

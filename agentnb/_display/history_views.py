@@ -29,6 +29,7 @@ from .._core.history_drawer import Columns, Plotted
 from .._core.text import excerpt, visible
 from .history_columns import Cell, TableColumn, shown_columns, text_table
 from .history_plot import plot
+from .summary_table import summary_html, summary_text
 
 __all__ = [
     "HISTORY_VIEWS",
@@ -216,6 +217,8 @@ class HistoryViews:
     runs_html = staticmethod(runs_html)
     tool_calls_text = staticmethod(tool_calls_text)
     tool_calls_html = staticmethod(tool_calls_html)
+    summary_text = staticmethod(summary_text)
+    summary_html = staticmethod(summary_html)
 
     @staticmethod
     def plot(history: Plotted, kind: str, ax: Any, options: dict[str, Any]) -> Any:

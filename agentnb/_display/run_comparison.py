@@ -7,13 +7,18 @@ the notebook and nbconvert/GitHub (no script: it is the same view live and saved
 per run.
 
 Each answer after the first is a word-level diff against the first (difflib over words and
-the spaces between them): removed words struck through, added ones underlined. Tool calls are
-aligned by name and order: the k-th call of ``search`` in each run shares a row, rows in the
-order the calls first appear.
+the spaces between them): removed words struck through, added ones underlined. In the HTML
+the answers are rendered as markdown by the chat cell's renderer
+(:func:`~agentnb._display.safe_markdown.markdown_html`) and the words compared are the words a
+reader sees (text, inline code and code blocks, never the markdown's syntax); the marks are
+set inside those words' tokens, so they can never cross a paragraph or a table cell. Tool
+calls are aligned by name and order: the k-th call of ``search`` in each run shares a row,
+rows in the order the calls first appear.
 
 Answers and every other field a server sent are untrusted: they reach the HTML only through
-:func:`~agentnb._display.static_copy.clean` and ``html.escape`` (no markdown is rendered, so
-the diff's marks are the only markup), and the text view only through ``clean``.
+:func:`~agentnb._display.static_copy.clean` and then the safe renderer or ``html.escape``,
+and the text view only through ``clean``. The view's root keeps the notebook's MathJax out
+(:data:`~agentnb._display.safe_markdown.NO_MATH`), so ``$`` amounts stay amounts.
 """
 
 from __future__ import annotations
@@ -29,7 +34,11 @@ from .._core.pricing import usd
 from .._core.run import Run
 from .._core.text import excerpt
 from .run_text import seconds
+from .safe_markdown import NO_MATH, markdown_html, parse_markdown
 from .static_copy import clean, tool_arguments
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,6 +55,20 @@ _CELL_STYLE = "text-align:left;vertical-align:top;padding:2px 8px"
 _CELL = f' style="{_CELL_STYLE}"'
 """Inline on every cell: notebook and nbconvert styles right-align table cells, and GitHub
 drops style elements."""
+_TABLE_STYLE = "border-collapse:collapse;table-layout:fixed;width:100%;margin:0"
+"""The view takes the output's width and no more: columns share it, long words wrap."""
+_LABEL_STYLE = f"{_CELL_STYLE};width:7em"
+_ANSWER_STYLE = "overflow-x:auto;overflow-wrap:anywhere"
+"""An answer's wide table or long code line scrolls inside its own cell, never the page."""
+_MARK_STYLES = {
+    "-": "background:rgba(255,80,80,.28);text-decoration:line-through",
+    "+": "background:rgba(60,200,90,.28);text-decoration:underline",
+}
+"""Translucent, so the marks read on a light and a dark notebook theme alike."""
+_MARKS = {"-": ("\ue000", "\ue001", "del"), "+": ("\ue002", "\ue003", "ins")}
+"""Private-use characters set around the marked words in their token, then swapped for the
+tags in the rendered HTML (an answer's own are dropped first)."""
+_SENTINELS = re.compile("[\ue000-\ue003]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,28 +139,98 @@ def word_diff(before: str, after: str) -> list[tuple[str, str]]:
     only separates two changes joins them (``up 2%`` → ``down 3%``, not word by word)."""
     old, new = _WORDS.findall(before), _WORDS.findall(after)
     pieces: list[tuple[str, str]] = []
-    removed: list[str] = []
-    added: list[str] = []
+    for same, i1, i2, j1, j2 in _changes(old, new):
+        if same:
+            pieces.append(("=", "".join(new[j1:j2])))
+            continue
+        if i2 > i1:
+            pieces.append(("-", "".join(old[i1:i2])))
+        if j2 > j1:
+            pieces.append(("+", "".join(new[j1:j2])))
+    return pieces
 
-    def close_change() -> None:
-        if removed:
-            pieces.append(("-", "".join(removed)))
-        if added:
-            pieces.append(("+", "".join(added)))
-        removed.clear()
-        added.clear()
 
+def _changes(old: list[str], new: list[str]) -> list[tuple[bool, int, int, int, int]]:
+    """``old`` → ``new`` as runs ``(same, i1, i2, j1, j2)``: words both have, or a change
+    (``old[i1:i2]`` replaced by ``new[j1:j2]``), a space between two changes joined into one."""
+    runs: list[tuple[bool, int, int, int, int]] = []
     opcodes = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
     for index, (op, i1, i2, j1, j2) in enumerate(opcodes):
         joins = 0 < index < len(opcodes) - 1 and not "".join(old[i1:i2]).strip()
-        if op == "equal" and not joins:
-            close_change()
-            pieces.append(("=", "".join(old[i1:i2])))
-            continue
-        removed += old[i1:i2]
-        added += new[j1:j2]
-    close_change()
-    return pieces
+        same = op == "equal" and not joins
+        if runs and not same and not runs[-1][0]:
+            _, i0, _, j0, _ = runs.pop()
+            i1, j1 = i0, j0
+        runs.append((same, i1, i2, j1, j2))
+    return runs
+
+
+def _marked_html(before: list[Token], after: list[Token]) -> str:
+    """``after`` rendered, its words that ``before`` lacks marked added and the words of
+    ``before`` it lacks set, struck through, where they were."""
+    old = _seen_words(before)
+    old_words = [word for _, word in old]
+    seen = _seen_words(after)
+    new_words = [word for _, word in seen]
+    marked: dict[int, list[tuple[str, str]]] = {id(token): [] for token, _ in seen}
+    orphans: list[tuple[str, str]] = []
+    for same, i1, i2, j1, j2 in _changes(old_words, new_words):
+        if i2 > i1 and not same:
+            removed = ("-", _spaced(old[i1:i2]))
+            host = seen[j1][0] if j1 < len(seen) else seen[-1][0] if seen else None
+            (marked[id(host)] if host is not None else orphans).append(removed)
+        for token, word in seen[j1:j2]:
+            marked[id(token)].append(("=" if same else "+", word))
+    for token, _ in seen:
+        pieces = marked.pop(id(token), None)
+        if pieces is not None:
+            token.content = "".join(_sentinel(kind, text) for kind, text in _joined(pieces))
+    rendered = markdown_html(after)
+    if orphans:
+        rendered = f"<p>{''.join(_sentinel(kind, text) for kind, text in orphans)}</p>{rendered}"
+    for kind, (opening, closing, tag) in _MARKS.items():
+        rendered = rendered.replace(opening, f'<{tag} style="{_MARK_STYLES[kind]}">')
+        rendered = rendered.replace(closing, f"</{tag}>")
+    return rendered
+
+
+def _seen_words(tokens: list[Token]) -> list[tuple[Token, str]]:
+    """The words a reader sees in rendered markdown, each with the token holding it: text and
+    inline code of every inline run, and code blocks (never the markdown's syntax)."""
+    seen: list[Token] = []
+    for token in tokens:
+        if token.type == "inline":
+            seen += [c for c in token.children or [] if c.type in ("text", "code_inline")]
+        elif token.type in ("fence", "code_block"):
+            seen.append(token)
+    return [(token, word) for token in seen for word in _WORDS.findall(token.content)]
+
+
+def _spaced(words: list[tuple[Token, str]]) -> str:
+    """Words as one text, a space between two from different tokens (cells, paragraphs)."""
+    text = ""
+    for index, (token, word) in enumerate(words):
+        apart = index and token is not words[index - 1][0]
+        text += " " + word if apart and text[-1:].strip() and word.strip() else word
+    return text
+
+
+def _joined(pieces: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Pieces with each run of one kind made one piece."""
+    out: list[tuple[str, str]] = []
+    for kind, text in pieces:
+        if out and out[-1][0] == kind:
+            out[-1] = (kind, out[-1][1] + text)
+        else:
+            out.append((kind, text))
+    return out
+
+
+def _sentinel(kind: str, text: str) -> str:
+    if kind == "=":
+        return text
+    opening, closing, _ = _MARKS[kind]
+    return f"{opening}{text}{closing}"
 
 
 def _similarity(before: str, after: str) -> float:
@@ -260,23 +353,21 @@ class Comparison:
                 f"<tr><th{_CELL}>→ {_esc(name)}</th>" + "".join(map(_call_html, row)) + "</tr>"
             )
         return (
-            '<div class="agentnb-compare"><table style="border-collapse:collapse">'
-            f"<thead><tr><th{_CELL}></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+            f'<div class="agentnb-compare {NO_MATH}"><table style="{_TABLE_STYLE}">'
+            f'<thead><tr><th style="{_LABEL_STYLE}"></th>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>"
         )
 
     def _answers_html(self) -> str:
-        answers = self._answers()
-        cells = [
-            f'<td style="{_CELL_STYLE};white-space:pre-wrap">{_esc(answers[0])}{self._cut(0)}</td>'
-        ]
-        for index, answer in enumerate(answers[1:], start=1):
-            pieces = "".join(
-                _piece_html(kind, text) for kind, text in word_diff(answers[0], answer)
-            )
-            cells.append(
-                f'<td style="{_CELL_STYLE};white-space:pre-wrap">{pieces}{self._cut(index)}</td>'
-            )
-        return "".join(cells)
+        answers = [_SENTINELS.sub("", clean(answer)) for answer in self._answers()]
+        first = parse_markdown(answers[0])
+        cells = [markdown_html(first)]
+        for answer in answers[1:]:
+            cells.append(_marked_html(first, parse_markdown(answer)))
+        return "".join(
+            f'<td{_CELL}><div style="{_ANSWER_STYLE}">{cell}{self._cut(index)}</div></td>'
+            for index, cell in enumerate(cells)
+        )
 
     def _cut(self, index: int) -> str:
         size = len(self.runs[index].answer)
@@ -321,14 +412,6 @@ class Comparison:
 
 def _esc(text: str) -> str:
     return html.escape(clean(text))
-
-
-def _piece_html(kind: str, text: str) -> str:
-    if kind == "=":
-        return _esc(text)
-    if kind == "-":
-        return f'<del style="background:#fdd">{_esc(text)}</del>'
-    return f'<ins style="background:#dfd">{_esc(text)}</ins>'
 
 
 def _call_html(call: ComparedCall | None) -> str:

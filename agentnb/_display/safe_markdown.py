@@ -16,17 +16,41 @@ HTML off) and written back out in one canonical form:
 Structure (headings, lists, quotes, tables, emphasis) is kept, so the answer still renders
 as markdown. Fields that are not markdown (tool names, arguments, outputs, errors,
 follow-ups) use :func:`escape_text`, :func:`one_line` or :func:`code_block`.
+
+The HTML views (the chat cell's static copy, a comparison of runs) render the same parse with
+:func:`markdown_html`: raw HTML off, script links refused (markdown-it's ``validateLink``),
+remote images turned into links (an image URL is an exfiltration channel). Their root carries
+:data:`NO_MATH`, so a notebook's MathJax leaves the dollar signs of ``$875.40 | $855.60``
+alone.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 
 from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
+from markdown_it.utils import EnvType, OptionsDict
 
-__all__ = ["code_block", "escape_text", "one_line", "safe_markdown"]
+__all__ = [
+    "NO_MATH",
+    "code_block",
+    "escape_text",
+    "markdown_html",
+    "one_line",
+    "parse_markdown",
+    "safe_markdown",
+]
+
+NO_MATH = "tex2jax_ignore mathjax_ignore"
+"""The classes on an HTML view's root that keep a notebook's MathJax out of it: JupyterLab 4
+and Notebook 7 typeset ``$...$`` in every HTML output (MathJax 3 skips ``mathjax_ignore``),
+nbconvert's and classic pages use MathJax 2 (``tex2jax_ignore``). Without them two amounts in
+a line (``$875.40 | $855.60``) become one formula and lose their dollar signs."""
 
 _PARSER = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
@@ -64,6 +88,36 @@ def _longest_backticks(text: str) -> int:
 def _info(info: str) -> str:
     word = info.split()[0] if info.split() else ""
     return word if _INFO.fullmatch(word) else ""
+
+
+# ---- HTML ----------------------------------------------------------------------------
+def _render_image(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    token = tokens[idx]
+    src = str(token.attrGet("src") or "")
+    alt = self.renderInlineAsText(token.children or [], options, env)
+    if _SAFE_DATA_IMAGE.match(src):
+        return f'<img src="{html.escape(src)}" alt="{html.escape(alt)}">'
+    label = html.escape(alt or src)
+    return f'<a href="{html.escape(src)}" rel="noopener noreferrer nofollow">🖼 {label}</a>'
+
+
+_PARSER.add_render_rule("image", _render_image)
+
+
+def parse_markdown(source: str) -> list[Token]:
+    """Untrusted markdown's tokens (raw HTML off), for a view that marks them up before
+    :func:`markdown_html` renders them."""
+    return _PARSER.parse(source)
+
+
+def markdown_html(source: str | Sequence[Token]) -> str:
+    """Untrusted markdown (or its tokens) → HTML with no raw HTML, no script links and no
+    remote images. The caller cleans the text first (the static copy's ``clean``)."""
+    tokens = parse_markdown(source) if isinstance(source, str) else source
+    rendered: str = _PARSER.renderer.render(tokens, _PARSER.options, {})
+    return rendered
 
 
 # ---- the answer ------------------------------------------------------------------------

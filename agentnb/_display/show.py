@@ -1,4 +1,5 @@
-"""`agentnb.show`: display a run as a chat cell, without magics."""
+"""`show_live`: display a live or finished run as a chat cell, without magics (what
+`agentnb.show` does once it has found the run)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from .static_copy import static_text
 from .terminal import TerminalPrinter
 from .widget import ChatCell
 
-__all__ = ["show"]
+__all__ = ["show_live"]
 
 
 def _is_stream(value: Any) -> bool:
@@ -37,7 +38,7 @@ def _as_source(value: Any) -> RunHandle | Run:
     )
 
 
-def show(
+def show_live(
     source: RunHandle | Run | StreamSource | ChatCell, *, on_followup: StartRun | None = None
 ) -> ChatCell:
     """Display a run as a live chat cell and return the `ChatCell`.

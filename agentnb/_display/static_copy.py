@@ -31,15 +31,9 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-
-from markdown_it import MarkdownIt
-from markdown_it.renderer import RendererHTML
-from markdown_it.token import Token
-from markdown_it.utils import EnvType, OptionsDict
 
 from .._core.run import Run, ToolCall
 from .._core.shown_call import ShownCall, shown_call
@@ -54,7 +48,7 @@ from .run_text import (
     seconds,
     status_line,
 )
-from .safe_markdown import code_block, one_line, safe_markdown
+from .safe_markdown import NO_MATH, code_block, markdown_html, one_line, safe_markdown
 
 __all__ = [
     "PLAIN_ANSWER_CHARS",
@@ -65,6 +59,7 @@ __all__ = [
     "static_bundle",
     "static_html",
     "static_markdown",
+    "static_root",
     "static_text",
 ]
 
@@ -248,34 +243,9 @@ def error_line(run: Run) -> str:
 # ---- HTML ---------------------------------------------------------------------------------
 
 
-_SAFE_DATA_IMAGE = re.compile(r"^data:image/(?:png|gif|jpe?g|webp|avif);base64,", re.IGNORECASE)
-
-
-def _render_image(
-    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
-) -> str:
-    token = tokens[idx]
-    src = str(token.attrGet("src") or "")
-    alt = self.renderInlineAsText(token.children or [], options, env)
-    if _SAFE_DATA_IMAGE.match(src):
-        return f'<img src="{html.escape(src)}" alt="{html.escape(alt)}">'
-    label = html.escape(alt or src)
-    return f'<a href="{html.escape(src)}" rel="noopener noreferrer nofollow">🖼 {label}</a>'
-
-
-def _make_markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
-    md.add_render_rule("image", _render_image)
-    return md
-
-
-_MD = _make_markdown()
-
-
 def render_markdown_html(source: str) -> str:
     """Untrusted markdown → HTML with no raw HTML, no script links and no remote images."""
-    rendered: str = _MD.render(clean(source))
-    return rendered
+    return markdown_html(clean(source))
 
 
 def _esc(text: str) -> str:
@@ -395,8 +365,13 @@ def _run_html(run: Run) -> str:
 
 def static_html(runs: Sequence[Run]) -> str:
     """The sanitized HTML transcript of ``runs`` (one chat cell)."""
-    body = "<hr>".join(_run_html(run) for run in runs)
-    return f'<div class="agentnb-static">{body}</div>'
+    return static_root("<hr>".join(_run_html(run) for run in runs))
+
+
+def static_root(body: str) -> str:
+    """``body`` in the static copy's root: the element `REOPENED_STYLE` finds, kept out of the
+    notebook's MathJax (:data:`~agentnb._display.safe_markdown.NO_MATH`)."""
+    return f'<div class="agentnb-static {NO_MATH}">{body}</div>'
 
 
 # ---- markdown -----------------------------------------------------------------------------

@@ -3,19 +3,28 @@ a notebook that is rewritten as the run goes. Both write the run as :mod:`.run_t
 
 Everything a server sent (answer, reasoning, tool names, arguments, outputs, errors) goes
 through :func:`~agentnb._core.text.terminal_safe` first, so a server cannot write the
-clipboard, retitle the window or clear the screen through the answer."""
+clipboard, retitle the window or clear the screen through the answer.
+
+In a terminal every line is wrapped at word boundaries to its width by rich, as the answer's
+markdown is (:func:`fit_lines`; reasoning as it streams, a word at a time: :class:`WordWrap`),
+so no word is broken across two lines; a continued line is indented under its first. Into a
+pipe or a file lines stay whole."""
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import shutil
 import sys
 import time
 from typing import IO
 
 from IPython.display import display
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.text import Text
 
 from .._core.run import Run, ToolCall
 from .._core.text import excerpt, terminal_safe
@@ -42,7 +51,7 @@ from .run_text import (
     summary_line,
 )
 
-__all__ = ["PlainDisplay", "TerminalPrinter"]
+__all__ = ["PlainDisplay", "TerminalPrinter", "WordWrap", "fit_lines", "terminal_width"]
 
 DIM, RED, GREEN, YELLOW, CYAN, RESET = (
     "\x1b[2m",
@@ -52,6 +61,90 @@ DIM, RED, GREEN, YELLOW, CYAN, RESET = (
     "\x1b[36m",
     "\x1b[0m",
 )
+
+
+HANG = 2
+"""Columns a continued line is indented past its first line's indentation."""
+_WORD = re.compile(r"\n|[^\S\n]+|\S+")
+
+
+def terminal_width(out: IO[str]) -> int | None:
+    """The width lines written to ``out`` are wrapped to: the terminal's, or None for a pipe
+    or a file (lines stay whole)."""
+    try:
+        if not out.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    return max(shutil.get_terminal_size().columns, 20)
+
+
+def fit_lines(text: str, width: int | None) -> str:
+    """``text``'s lines wrapped at word boundaries to ``width`` by rich (a word longer than a
+    line is folded); each continued line indented ``HANG`` past its first. None: as it is."""
+    if width is None:
+        return text
+    console = Console(width=width, file=io.StringIO(), color_system=None, highlight=False)
+    out = []
+    for line in text.split("\n"):
+        if cell_len(line) <= width:
+            out.append(line)
+            continue
+        lead = len(line) - len(line.lstrip(" "))
+        pad = " " * (lead + HANG)
+        pieces = Text(line[lead:]).wrap(console, max(width - len(pad), 10), overflow="fold")
+        rows = [piece.plain.rstrip() for piece in pieces]
+        out.append(" " * lead + rows[0])
+        out += [pad + row for row in rows[1:]]
+    return "\n".join(out)
+
+
+class WordWrap:
+    """Streamed text written a word at a time, a word that would pass ``width`` moved to a
+    new line (indented ``hang``): reasoning as it arrives, wrapped as :func:`fit_lines` wraps
+    a whole line. ``width`` None writes the text as it comes."""
+
+    def __init__(self, out: IO[str], width: int | None, *, column: int = 0, hang: str = "") -> None:
+        self._out = out
+        self._width = width
+        self._column = column
+        self._hang = hang
+        self._word = ""
+
+    def write(self, text: str, paint: str = "") -> None:
+        if self._width is None:
+            self._out.write(f"{paint}{text}{RESET}" if paint else text)
+            return
+        pieces = _WORD.findall(self._word + text)
+        self._word = pieces.pop() if pieces and not pieces[-1].isspace() else ""
+        self._put(pieces, paint)
+
+    def flush(self, paint: str = "") -> None:
+        """Write the word still open (the text ended)."""
+        word, self._word = self._word, ""
+        if word:
+            self._put([word], paint)
+
+    def _put(self, pieces: list[str], paint: str) -> None:
+        assert self._width is not None
+        out = ""
+        for piece in pieces:
+            if piece == "\n":
+                out += "\n"
+                self._column = 0
+            elif piece.isspace():
+                if 0 < self._column < self._width:
+                    out += " "
+                    self._column += 1
+            else:
+                size = cell_len(piece)
+                if self._column + size > self._width and self._column > len(self._hang):
+                    out = out.rstrip(" ") + "\n" + self._hang
+                    self._column = len(self._hang)
+                out += piece
+                self._column += size
+        if out:
+            self._out.write(f"{paint}{out}{RESET}" if paint else out)
 
 
 class TerminalPrinter:
@@ -73,7 +166,10 @@ class TerminalPrinter:
         if color is None:
             color = self._out.isatty() and os.environ.get("NO_COLOR") is None
         self._color = color
+        self._width = terminal_width(self._out)
         self._blocks = MarkdownBlocks(self._out) if color else None
+        self._stream: WordWrap | None = None
+        """The reasoning (or a sub-agent's text) streaming now, wrapped a word at a time."""
         self._last: str | None = None
         self._shown: set[str] = set()
         """Calls whose start line was printed."""
@@ -83,15 +179,21 @@ class TerminalPrinter:
         """The nesting level of each call seen (0 at the top), by the call tree's rule."""
 
     def _paint(self, text: str, code: str) -> str:
+        text = fit_lines(text, self._width)
         return f"{code}{text}{RESET}" if self._color else text
 
-    def _switch(self, kind: str, header: str | None = None) -> None:
+    def _switch(self, kind: str, header: str | None = None, hang: str = "") -> None:
         if self._last == "text" and kind != "text" and self._blocks is not None:
             self._blocks.flush()
+        if self._stream is not None and self._last != kind:
+            self._stream.flush(DIM if self._color and self._last != "text" else "")
+            self._stream = None
         if self._last is not None and self._last != kind:
             self._out.write("\n")
         if self._last != kind and header:
-            self._out.write(header)
+            self._out.write(self._paint(header, DIM))
+            column = cell_len(header)
+            self._stream = WordWrap(self._out, self._width, column=column, hang=hang)
         self._last = kind
 
     def __call__(self, run: Run, event: Event | None) -> None:
@@ -100,15 +202,15 @@ class TerminalPrinter:
                 self._sub_agent(run, event)
             case ReasoningDelta():
                 fresh = self._last != "reasoning"
-                self._switch("reasoning", self._paint("thinking: ", DIM))
+                self._switch("reasoning", "thinking: ", " " * HANG)
                 delta = event.delta.lstrip() if fresh else event.delta
-                self._out.write(self._paint(terminal_safe(delta), DIM))
+                self._write_stream(terminal_safe(delta))
             case TextDelta():
                 self._switch("text")
                 if self._blocks is not None:
                     self._blocks.add(terminal_safe(event.delta))
                 else:
-                    self._out.write(terminal_safe(event.delta))
+                    self._write_stream(terminal_safe(event.delta), dim=False)
             case ToolCallStarted():
                 self._level_of(run, event.call_id)  # its place is where it started
                 if event.arguments is None or event.call_id in self._shown:
@@ -175,9 +277,14 @@ class TerminalPrinter:
             level = self._level_of(run, call_id) + 1
             who = excerpt(event.agent, 40, marked=True) if event.agent else "sub-agent"
             thinks = " thinking" if event.type == "reasoning_delta" else ""
-            self._switch(kind, self._paint(f"{indent(level)}┆ {who}{thinks}: ", DIM))
+            self._switch(kind, f"{indent(level)}┆ {who}{thinks}: ", f"{indent(level)}┆ ")
         delta = terminal_safe(event.delta).replace("\r", " ").replace("\n", " ")
-        self._out.write(self._paint(delta, DIM))
+        self._write_stream(delta)
+
+    def _write_stream(self, text: str, *, dim: bool = True) -> None:
+        if self._stream is None:
+            self._stream = WordWrap(self._out, self._width)
+        self._stream.write(text, DIM if self._color and dim else "")
 
     def _approval(
         self, run: Run, event: ToolApprovalRequested | ToolApprovalResponded | ToolCallDenied

@@ -23,6 +23,7 @@ from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord, host_of
 from ._run_filter import STATUSES, RunFilter, Since
 from ._scores import ScoreRecord, ScoreSource, ScoreValue, checked_score
 from ._store import HistoryStore
+from ._summary import ShownColumns
 from ._tables import RunHistory, ToolCallHistory
 
 if TYPE_CHECKING:
@@ -165,22 +166,27 @@ def summary(
     include: str | Sequence[str] = "completed",
     metadata: Mapping[str, Any] | None = None,
     score: Mapping[str, Any] | None = None,
+    columns: ShownColumns = None,
 ) -> pd.DataFrame:
-    """``runs(...).summary(by, every=..., include=...)`` computed by SQLite without reading
-    the runs out: the same frame (runs and outcomes, success and failure rates, tokens,
-    cost, the agent's duration and TTFT p50/p95 and time paused over the ``include`` runs,
-    completed ones by default, tool calls per run, per group) in a fraction of the time on a
-    large history. ``by`` names a column (``agent``, ``model``, ...) or a list;
-    ``every="day"`` (or ``"hour"``, ``"week"``) adds the period as the first level:
-    ``agentnb.summary("model", every="day")["cost_total"]`` is each model's cost per day;
-    ``by="metadata.user"`` groups by a key of the runs' metadata
+    """``runs(...).summary(by, every=..., include=..., columns=...)`` computed by SQLite
+    without reading the runs out: the same frame (runs and outcomes, success and failure
+    rates, tokens, cost, the agent's duration and TTFT p50/p95 and time paused over the
+    ``include`` runs, completed ones by default, tool calls per run, per group) in a
+    fraction of the time on a large history. ``by`` names a column (``agent``, ``model``,
+    ...) or a list; ``every="day"`` (or ``"hour"``, ``"week"``) adds the period as the first
+    level: ``agentnb.summary("model", every="day")["cost_total"]`` is each model's cost per
+    day; ``by="metadata.user"`` groups by a key of the runs' metadata
     (``agentnb.summary("metadata.user", every="day")["cost_total"]``: the cost per user per
     day). Each score given to the runs adds its mean and counts (``score.<name>``,
-    ``score.<name>_n``, ``score.<name>[<label>]``). Filters as :func:`runs`. Needs pandas."""
+    ``score.<name>_n``, ``score.<name>[<label>]``). Filters as :func:`runs`. Needs pandas.
+
+    The frame holds plain numbers; a notebook and ``print`` show it formatted (``$``, ``%``,
+    ms and s, dates), the columns that answer first: ``columns="all"`` shows every one, or
+    name them; ``.to_pandas()`` is the plain DataFrame."""
     where = RunFilter.build(
         agent=agent, status=status, since=since, thread=thread, metadata=metadata, score=score
     )
     store = _open_default()
     if store is None:
-        return RunHistory().summary(by, every=every, include=include)
-    return store.summary(where, by, every=every, include=include)
+        return RunHistory().summary(by, every=every, include=include, columns=columns)
+    return store.summary(where, by, every=every, include=include, columns=columns)

@@ -4,7 +4,7 @@ or from a platform's listing, every value scrubbed on the way in.
 Column order and kinds are declared once here (:data:`RUN_COLUMNS`,
 :data:`TOOL_CALL_COLUMNS`); the store selects in this order and the tables convert by kind
 (times are unix seconds in the database and tz-aware UTC datetimes in records and
-DataFrames). Every text that goes into a row passes :func:`clean` (secrets redacted, see
+DataFrames). Every text that goes into a row passes :func:`storable_text` (secrets redacted, see
 :mod:`agentnb._core.secrets`; text made valid UTF-8) and tool payloads :func:`truncate`
 (cut to :data:`OUTPUT_LIMIT`), so whatever is built here is safe to store or show.
 """
@@ -39,7 +39,6 @@ __all__ = [
     "RunRecord",
     "ToolCallRecord",
     "as_text",
-    "clean",
     "end_values",
     "host_of",
     "normalize_status",
@@ -51,6 +50,7 @@ __all__ = [
     "start_values",
     "storable",
     "storable_row",
+    "storable_text",
     "tool_rows",
     "truncate",
 ]
@@ -106,7 +106,7 @@ match between « and »."""
 
 ORIGIN_COLUMN: tuple[str, ColumnKind] = ("origin", "category")
 """The column a history joined with a platform's listing adds last
-(:meth:`~agentnb.RunHistory.with_remote`): ``local`` (recorded here only), ``remote`` (on
+(:meth:`~agentnb.history.RunHistory.with_remote`): ``local`` (recorded here only), ``remote`` (on
 the platform only: made from another notebook or the platform's UI) or ``both``."""
 
 TOOL_CALL_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
@@ -390,7 +390,7 @@ def truncate(text: str | None, limit: int = OUTPUT_LIMIT) -> str | None:
     return f"{kept}\n…[truncated by agentnb: {len(data)} bytes, first {limit} kept]"
 
 
-def clean(text: str | None) -> str | None:
+def storable_text(text: str | None) -> str | None:
     """Text safe to store: secrets redacted, lone surrogates (invalid UTF-8) replaced."""
     if not text:
         return text
@@ -440,11 +440,11 @@ def start_values(run: Run, request: RunRequest | None, base_url: str | None) -> 
         "host": host_of(base_url),
         "agent": run.agent or (request.agent if request is not None else None),
         "thread_id": run.thread_id or (request.thread_id if request is not None else None),
-        "message": clean(run.message or (request.message if request is not None else "")),
+        "message": storable_text(run.message or (request.message if request is not None else "")),
         "status": "running",
         "started_at": run.started_at or run.created_at,
         "model_settings": to_json(settings) if settings else None,
-        "metadata": clean(to_json(metadata)) if metadata else None,
+        "metadata": storable_text(to_json(metadata)) if metadata else None,
         "model": run.model,
         "event_count": 0,
         "retries": 0,
@@ -457,8 +457,8 @@ def progress_values(run: Run) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
         "thread_id": run.thread_id,
-        "answer": clean(run.text) or None,
-        "reasoning": clean(run.reasoning) or None,
+        "answer": storable_text(run.text) or None,
+        "reasoning": storable_text(run.reasoning) or None,
         "first_token_at": run.first_token_at,
         "event_count": run.event_count,
         "retries": run.retries,
@@ -474,8 +474,8 @@ def end_values(run: Run) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
         "thread_id": run.thread_id,
-        "answer": clean(run.text) or None,
-        "reasoning": clean(run.reasoning) or None,
+        "answer": storable_text(run.text) or None,
+        "reasoning": storable_text(run.reasoning) or None,
         "status": run.status if run.status in TERMINAL_STATUSES else "interrupted",
         "error_code": redact_error(error.code) if error else None,
         "error_message": redact_error(error.message) if error else None,
@@ -524,11 +524,11 @@ def _tool_row(run: Run, position: int, call: ToolCall) -> tuple[Any, ...]:
         run.local_id,
         call.call_id,
         position,
-        truncate(clean(call.agent)) if call.agent else run.agent or None,
+        truncate(storable_text(call.agent)) if call.agent else run.agent or None,
         call.name or None,
         call.status,
-        truncate(clean(as_text(arguments))),
-        truncate(clean(as_text(call.output))),
+        truncate(storable_text(as_text(arguments))),
+        truncate(storable_text(as_text(call.output))),
         truncate(redact_error(call.error)),
         call.started_at or None,
         call.finished_at,
@@ -540,7 +540,7 @@ def _tool_row(run: Run, position: int, call: ToolCall) -> tuple[Any, ...]:
         call.unapproved,
         *_usage_values(call),
         int(call.approval.arguments_changed) if call.approval is not None else None,
-        clean(call.approval.protocol_error) if call.approval is not None else None,
+        storable_text(call.approval.protocol_error) if call.approval is not None else None,
     )
 
 
@@ -565,8 +565,8 @@ def _question_and_answer(call: ToolCall) -> tuple[str | None, str | None]:
     approval = call.approval
     if approval is None or approval.question is None:
         return None, None
-    answer = None if approval.answer is None else truncate(clean(as_text(approval.answer)))
-    return truncate(clean(approval.question)), answer
+    answer = None if approval.answer is None else truncate(storable_text(as_text(approval.answer)))
+    return truncate(storable_text(approval.question)), answer
 
 
 def _ended(run: Run) -> bool:
@@ -640,7 +640,7 @@ def remote_row(
         "agent": run.agent,
         "thread_id": run.thread_id,
         "status": normalize_status(run.status),
-        "error_message": clean(_error_text(error)),
+        "error_message": storable_text(_error_text(error)),
         "prompt_tokens": run.prompt_tokens,
         "completion_tokens": run.completion_tokens,
         "total_tokens": _total(run),
@@ -650,8 +650,8 @@ def remote_row(
         "started_at": started,
         "finished_at": finished,
         "duration": max(0.0, finished - started) if started and finished else None,
-        "metadata": clean(to_json(metadata)) if isinstance(metadata, Mapping) else None,
-        "answer": clean(output) if isinstance(output := raw.get("output"), str) else None,
+        "metadata": storable_text(to_json(metadata)) if isinstance(metadata, Mapping) else None,
+        "answer": storable_text(output) if isinstance(output := raw.get("output"), str) else None,
         "execution_time": _number(raw.get("executionTime", raw.get("execution_time"))),
     }
     return tuple(values.get(name) for name, _ in RUN_COLUMNS)

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, Final, Literal, get_args
 
 from .._core.exceptions import ConfigurationError
-from ._records import clean, to_datetime, truncate
+from ._records import storable_text, to_datetime, truncate
 
 __all__ = [
     "SCORE_COLUMNS",
@@ -215,9 +215,9 @@ def checked_score(
         kind=kind,
         number=number,
         label=label,
-        comment=truncate(clean(_optional_text("comment", comment)), COMMENT_LIMIT),
+        comment=truncate(storable_text(_optional_text("comment", comment)), COMMENT_LIMIT),
         source=_checked_source(source),
-        author=clean(_optional_text("author", author)),
+        author=storable_text(_optional_text("author", author)),
         created=time.time(),
     )
 
@@ -288,7 +288,7 @@ def _checked_value(value: object) -> tuple[ScoreKind, float | None, str | None]:
             raise ConfigurationError(f"a score must be a finite number, not {value!r}")
         return "number", number, None
     if isinstance(value, str):
-        label = clean(value.strip())
+        label = storable_text(value.strip())
         if not label:
             raise ConfigurationError("a label score must be a non-empty string")
         if len(label) > LABEL_LIMIT:

@@ -67,7 +67,7 @@ from ._search_sql import (
     ranked_ids_sql,
 )
 from ._sqlite_errors import is_interrupted, retry_busy, store_error
-from ._summary import summary_keys
+from ._summary import ShownColumns, summary_keys
 from ._summary_sql import score_summary_rows, summary_frame, summary_rows
 from ._tables import SHOWN_ROWS, RunHistory, RunsHead, StoreRead
 from ._writer import (
@@ -507,10 +507,11 @@ class HistoryStore:
         *,
         every: str | None = None,
         include: str | Sequence[str] = "completed",
+        columns: ShownColumns = None,
     ) -> pd.DataFrame:
-        """``RunHistory.summary(by, every=..., include=...)`` of the matching runs, computed
-        by SQLite: the rows are not read out (``where.limit`` and ``where.search`` do not
-        apply)."""
+        """``RunHistory.summary(by, every=..., include=..., columns=...)`` of the matching
+        runs, computed by SQLite: the rows are not read out (``where.limit`` and
+        ``where.search`` do not apply)."""
         keys = summary_keys(by, every)
         timed = timed_statuses(include)
         with self._reading() as db:
@@ -524,7 +525,7 @@ class HistoryStore:
             else:
                 rows = summary_rows(query, keys, where, every, timed)
             scores = score_summary_rows(query, keys, where, every)
-        return summary_frame(rows, keys, every, timed, scores)
+        return summary_frame(rows, keys, every, timed, scores, columns)
 
     def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory:
         """These runs, in the order given (ids not in the store are left out)."""

@@ -5,12 +5,14 @@ by ``tests/history/test_summary_sql.py``."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_pandas
-from .._core.history_drawer import timed_statuses
+from .._core.history_drawer import history_drawer, timed_statuses
+from .._core.pricing import MAX_COST_USD, MAX_TOKENS
 from ._metadata import metadata_key, metadata_text
 
 if TYPE_CHECKING:
@@ -24,11 +26,18 @@ __all__ = [
     "PERIODS",
     "SUMMARY_COLUMNS",
     "FrameOf",
+    "ShownColumns",
+    "as_summary",
     "summarize",
     "summarize_calls",
+    "summary_class",
     "summary_keys",
     "timed_note",
 ]
+
+ShownColumns = str | Sequence[str] | None
+"""The columns a summary shows (``columns=``): None the ones that answer the question
+first, ``"all"`` every one, or those named. The frame keeps all of them either way."""
 
 FrameOf = Callable[[Sequence[str]], "pd.DataFrame"]
 """A table's ``to_pandas``: the frame of the columns named."""
@@ -130,10 +139,12 @@ def summarize(
     include: str | Sequence[str] = "completed",
     extra: Sequence[str] = (),
     scores: Mapping[str, Any] | None = None,
+    columns: ShownColumns = None,
 ) -> pd.DataFrame:
     """The summary of the runs whose frame ``frame_of`` gives; ``extra`` names the table's
     own groupable columns (a joined history's ``origin``); ``scores`` their ``score.<name>``
-    columns, in the frame's row order (:func:`_score_parts` says what it adds)."""
+    columns, in the frame's row order (:func:`_score_parts` says what it adds); shown with
+    ``columns``."""
     pandas = require_pandas()
     keys = summary_keys(by, every, extra)
     statuses = timed_statuses(include)
@@ -170,6 +181,10 @@ def summarize(
     frame["_timed"] = timed.astype("int64")
     for column in ("duration", "ttft", "paused_seconds"):
         frame[column] = frame[column].astype("float64").where(timed)
+    # a figure out of its sane range (a crafted or old row) is no figure: never an inf sum
+    frame["cost_usd"] = frame["cost_usd"].where(frame["cost_usd"].between(0, MAX_COST_USD))
+    tokens = frame["total_tokens"]
+    frame["total_tokens"] = tokens.where(tokens.between(0, MAX_TOKENS))
     grouped: Any
     if keys:
         # observed=True: only groups that have runs; dropna=False keeps runs with no agent.
@@ -215,7 +230,62 @@ def summarize(
     if not keys:
         out.index.name = None
     out.attrs["timed"] = timed_note(statuses)
-    return out
+    return as_summary(out, every, columns)
+
+
+def as_summary(frame: pd.DataFrame, every: str | None, columns: ShownColumns) -> pd.DataFrame:
+    """``frame`` as the :func:`summary_class` it is shown as, its ``every`` in its attrs (a
+    period is labelled as the hour, day or week it is)."""
+    frame.attrs["every"] = every
+    summary = summary_class()(frame)
+    summary.shown_columns = columns  # type: ignore[attr-defined]
+    summary.attrs = dict(frame.attrs)
+    return summary
+
+
+@functools.cache
+def summary_class() -> type[pd.DataFrame]:
+    """``Summary``: the DataFrame a summary is (made on first use: pandas is optional).
+
+    It is a DataFrame in every use (indexing, ``.loc``, ``len``, arithmetic, plotting,
+    ``isinstance``) and keeps plain numbers; only its display differs: a notebook and
+    ``repr``/``print`` show it formatted by the history's drawer (``$``, ``%``, ms and s,
+    dates, the columns that answer first). Whatever is made from it (a column, a slice, a
+    sorted copy) is a plain DataFrame or Series, so nothing computed from it looks
+    formatted; ``to_pandas()`` is the plain frame itself."""
+    pandas = require_pandas()
+    base: Any = pandas.DataFrame
+
+    class Summary(base):  # type: ignore[misc]
+        _metadata: ClassVar[list[str]] = ["shown_columns"]
+        shown_columns: ShownColumns = None
+
+        @property
+        def _constructor(self) -> Any:
+            return pandas.DataFrame
+
+        def to_pandas(self) -> pd.DataFrame:
+            """The summary as a plain DataFrame (a copy): numbers, not text."""
+            frame: pd.DataFrame = pandas.DataFrame(self, copy=True)
+            frame.attrs = dict(self.attrs)
+            return frame
+
+        def _repr_html_(self) -> str:
+            return history_drawer().summary_html(self.to_pandas(), self.shown_columns)
+
+        def __repr__(self) -> str:
+            return history_drawer().summary_text(self.to_pandas(), self.shown_columns)
+
+    Summary.__module__ = __name__
+    Summary.__qualname__ = "Summary"
+    return Summary
+
+
+def __getattr__(name: str) -> Any:
+    # Unpickling a summary looks its class up here by name.
+    if name == "Summary":
+        return summary_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _metadata_value(metadata: Any, key: str) -> str | None:

@@ -37,6 +37,8 @@ from ._summary import (
     PERIOD,
     PERIODS,
     SUMMARY_COLUMNS,
+    ShownColumns,
+    as_summary,
     summarize,
     timed_note,
 )
@@ -619,9 +621,10 @@ def summary_frame(
     every: str | None = None,
     timed: tuple[str, ...] | None = ("completed",),
     scores: ScoreSums | None = None,
+    columns: ShownColumns = None,
 ) -> pd.DataFrame:
     """The frame :func:`summarize` gives, from :func:`summary_rows` (and
-    :func:`score_summary_rows`)."""
+    :func:`score_summary_rows`); shown with ``columns``."""
     pandas = require_pandas()
     names = [*keys, "runs", *(f"n_{s}" for s in COUNTED_STATUSES), "tokens_total", "tokens_mean"]
     names += ["cost_total", "cost_mean", "priced"]
@@ -631,7 +634,9 @@ def summary_frame(
     if not rows:
         given = [key for key in keys if key != PERIOD] or None
         # the same empty frame, typed the same
-        return summarize(empty_run_frame, given, every, "all" if timed is None else timed)
+        return summarize(
+            empty_run_frame, given, every, "all" if timed is None else timed, columns=columns
+        )
     raw = pandas.DataFrame.from_records(rows, columns=names)
     runs = raw["runs"].astype("int64")
     counts = {s: raw[f"n_{s}"].fillna(0).astype("int64") for s in COUNTED_STATUSES}
@@ -670,13 +675,13 @@ def summary_frame(
     frame.attrs["timed"] = timed_note(timed)
     if not keys:
         frame.index = pandas.Index(["all"])
-        return frame
+        return as_summary(frame, every, columns)
     index_columns = [_index_column(pandas, raw[key], key) for key in keys]
     if len(keys) == 1:
         frame.index = pandas.Index(index_columns[0], name=keys[0])
     else:
         frame.index = pandas.MultiIndex.from_arrays(index_columns, names=list(keys))
-    return frame
+    return as_summary(frame, every, columns)
 
 
 def _index_column(pandas: Any, values: Any, key: str) -> Any:

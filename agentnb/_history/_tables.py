@@ -36,7 +36,7 @@ from ._records import (
 from ._remote_join import ORIGINS, join_remote
 from ._row_check import MALFORMED_COLUMN
 from ._run_filter import RunFilter, shown_value
-from ._summary import summarize, summarize_calls
+from ._summary import ShownColumns, summarize, summarize_calls
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -363,6 +363,7 @@ class RunHistory(Sequence[RunRecord]):
         *,
         every: str | None = None,
         include: str | Sequence[str] = "completed",
+        columns: ShownColumns = None,
     ) -> pd.DataFrame:
         """Per group (``agent`` by default, or ``model``, ``provider``...; None for one
         overall row): runs; how many completed, failed, were cancelled, interrupted or are
@@ -378,14 +379,17 @@ class RunHistory(Sequence[RunRecord]):
         ``every="hour" | "day" | "week"`` adds a first index level, ``period``: the start
         (UTC) of the hour, day or week (from Monday) each run started in, so
         ``summary(every="day")["cost_total"]`` is the cost per day.
-
         ``by="metadata.user"`` (any key of the runs' metadata; in a list too:
         ``["agent", "metadata.team"]``) groups by that key. Each score given to these runs
         adds ``score.<name>_n`` (runs scored), ``score.<name>`` (the mean of its numbers and
         bools: for a bool, the share of True) and ``score.<name>[<label>]`` per label (how
-        many runs have it)."""
+        many runs have it).
+
+        The frame holds plain numbers; a notebook and ``print`` show it formatted (``$``,
+        ``%``, ms and s, dates), the columns that answer first: ``columns="all"`` shows
+        every one, or name them; ``.to_pandas()`` is the plain DataFrame."""
         scores = self.score_columns()
-        return summarize(self.to_pandas, by, every, include, self.extra_keys(), scores)
+        return summarize(self.to_pandas, by, every, include, self.extra_keys(), scores, columns)
 
     def extra_keys(self) -> list[str]:
         """Columns of this table a summary may group by besides the history's own."""

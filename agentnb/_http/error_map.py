@@ -106,8 +106,11 @@ def status_error(
     headers: Mapping[str, str],
     body: str,
     secrets: Iterable[str | None],
+    *,
+    key_advice: str = "",
 ) -> HTTPStatusError:
-    """The typed error for an error status, its message naming the URL, status and body."""
+    """The typed error for an error status, its message naming the URL, status and body;
+    a 401 or 403 starts with ``key_advice`` (whether a key was sent, how to set one)."""
     secrets = list(secrets)
     safe_url = redact(url, secrets)
     safe_body = redact(body, secrets)
@@ -117,7 +120,8 @@ def status_error(
     message = f"{method} {safe_url} → {status} {_reason(status)}: {summary}"
     common: dict[str, Any] = {"url": safe_url, "status_code": status, "body": excerpt(safe_body)}
     if status in (401, 403):
-        return AuthenticationError(message, **common)
+        said = f"{key_advice} ({message})" if key_advice else message
+        return AuthenticationError(said, **common)
     if status == 404:
         return NotFoundError(message, **common)
     if status in (400, 413, 422):

@@ -277,7 +277,6 @@ class AgentMagics(Magics):
             message.strip("\n"),
             via=via,
             continue_thread=getattr(args, "continue"),
-            new_thread=args.new,
             schema=lookup(ns, args.schema, "--schema") if args.schema else None,
             plain=self.plain if args.plain is None else args.plain,
             wait=wait,

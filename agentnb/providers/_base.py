@@ -166,6 +166,11 @@ class Provider(abc.ABC):
     """Registry name, e.g. ``"seekrflow"``."""
     title: ClassVar[str]
     """Human name, e.g. ``"SeekrFlow"``."""
+    known_as: str | None = None
+    """How the person knows the platform this provider talks to: set by a client made for a
+    named connection (``"connection 'prod' (SeekrFlow)"``) and by the built-in server's
+    connection (``"the built-in local server"``); messages name it so (:attr:`named`) rather
+    than by a dialect the person may never have chosen."""
     default_base_url: ClassVar[str | None] = None
     """The platform's public base URL, when it has one."""
     resume_mode: ClassVar[ResumeMode] = "last-event-id"
@@ -205,6 +210,11 @@ class Provider(abc.ABC):
                 f"it takes {sorted(self.option_names()) or 'none'}"
             )
         self.options = options
+
+    @property
+    def named(self) -> str:
+        """The platform as messages name it: :attr:`known_as`, else the dialect's title."""
+        return self.known_as or self.title
 
     @classmethod
     def option_names(cls) -> Sequence[str]:
@@ -256,14 +266,14 @@ class Provider(abc.ABC):
         The client calls it before any I/O, so a bad option never half-starts a run.
         """
         if self.carries is not None:
-            reject_unsupported(request, self.name, self.title, self.carries)
+            reject_unsupported(request, self.name, self.named, self.carries)
 
     async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
         """Steps before the stream (create a thread, post the message). Default: none."""
         return request
 
     @abc.abstractmethod
-    def stream_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
         """The request that starts the run's event stream."""
 
     def resume_request(
@@ -281,7 +291,7 @@ class Provider(abc.ABC):
                 ref = RunRef(request.agent, translator.run_id, request.thread_id)
                 return self.attach_request(ref, None)
             return None
-        first = self.stream_request(request)
+        first = self.stream_http_request(request)
         return HttpRequest(
             first.method,
             first.path,
@@ -340,11 +350,11 @@ class Provider(abc.ABC):
         """Why a run on ``thread_id`` cannot start from the thread's state before one of its
         turns (:attr:`RunRequest.fork <agentnb.RunRequest>`, a chat cell's Retry and Edit):
         such a retry continues the thread, which then holds both attempts. None when it can:
-        ``prepare`` and ``stream_request`` then honour ``request.fork``. Default: the
+        ``prepare`` and ``stream_http_request`` then honour ``request.fork``. Default: the
         platform keeps the thread and offers no way to branch it."""
         return (
-            f"{self.title} keeps the conversation on the platform, which cannot start a "
-            f"thread again from before a turn"
+            f"{self.named} keeps the conversation on its side and cannot start a thread "
+            f"again from before a turn"
         )
 
     def cannot_continue(self, thread_id: str) -> str | None:
@@ -357,7 +367,7 @@ class Provider(abc.ABC):
     def cannot_attach(self) -> ConfigurationError:
         """The error for :meth:`attach_request` returning None."""
         return ConfigurationError(
-            f"{self.title} cannot stream a run that is already going (the dialect has no "
+            f"{self.named} cannot stream a run that is already going (the dialect has no "
             f"attach, join or resubscribe operation): only the connection that started it "
             f"showed it"
         )

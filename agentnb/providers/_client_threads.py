@@ -148,7 +148,7 @@ class ClientThreadProvider(Provider):
         if self.threads.knows(thread_id):
             return None
         return (
-            f"{self.title}'s server keeps no conversation: agentnb sends the whole thread with "
+            f"{self.named} keeps no conversation on its side: agentnb sends the whole thread with "
             f"each message, and this kernel does not hold thread {thread_id!r} (it ran before "
             f"a restart, or on another connection)"
         )

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic_core import from_json
 
+from .._core.pricing import sane_cost, sane_count
 from .._core.text import terminal_safe
 from ..events import RunFailed, UnknownEvent, Usage
 from ..sse import ServerSentEvent
@@ -86,13 +87,16 @@ def first_number(obj: Mapping[str, Any], *keys: str) -> float | None:
     return None
 
 
-def _count(obj: Mapping[str, Any], *keys: str) -> int | None:
+def _count(obj: Mapping[str, Any], *keys: str, refused: list[str] | None = None) -> int | None:
+    """The first of ``keys`` that holds a sane token count; a number out of range (a
+    boolean, a fraction, a negative, past 10^12) is noted in ``refused``, never a count."""
     for key in keys:
         value = obj.get(key)
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return value
-        if isinstance(value, float) and value.is_integer() and value >= 0:
-            return int(value)
+        count = sane_count(value)
+        if count is not None:
+            return count
+        if refused is not None and isinstance(value, int | float):
+            refused.append(f"{key}={value!r}")
     return None
 
 
@@ -104,26 +108,35 @@ def parse_usage(value: Any) -> Usage | None:
     obj = as_dict(value)
     if obj is None:
         return None
-    prompt = _count(obj, "prompt_tokens", "input_tokens", "promptTokens", "inputTokens")
-    completion = _count(
-        obj, "completion_tokens", "output_tokens", "completionTokens", "outputTokens"
+    refused: list[str] = []
+    prompt = _count(
+        obj, "prompt_tokens", "input_tokens", "promptTokens", "inputTokens", refused=refused
     )
-    total = _count(obj, "total_tokens", "totalTokens")
-    if prompt is None and completion is None and total is None:
+    completion = _count(
+        obj, "completion_tokens", "output_tokens", "completionTokens", "outputTokens",
+        refused=refused,
+    )  # fmt: skip
+    total = _count(obj, "total_tokens", "totalTokens", refused=refused)
+    cost = sane_cost(obj.get("cost"))
+    if obj.get("cost") is not None and cost is None:
+        refused.append(f"cost={obj['cost']!r}")
+    if prompt is None and completion is None and total is None and not refused:
         return None
     cached = _detail(obj, _CACHED)
     if prompt is not None and "cache_read_input_tokens" in obj:
         # Anthropic counts cache reads and writes apart from input_tokens; agentnb's prompt
         # tokens include them (as OpenAI's do).
-        prompt += (cached or 0) + (_count(obj, "cache_creation_input_tokens") or 0)
-    cost = first_number(obj, "cost")
+        prompt = sane_count(
+            prompt + (cached or 0) + (_count(obj, "cache_creation_input_tokens") or 0)
+        )
     return Usage(
         prompt_tokens=prompt,
         completion_tokens=completion,
         total_tokens=total,
         cached_tokens=cached,
         reasoning_tokens=_detail(obj, _REASONING),
-        cost=cost if cost is not None and cost >= 0 else None,
+        cost=cost,
+        refused=", ".join(refused) or None,
     ).merged(None)
 
 

@@ -59,11 +59,6 @@ class TurnHistory:
         if call is not None:
             call.arguments.append(piece)
 
-    def call_named(self, call_id: str, name: str) -> None:
-        call = self._calls.get(call_id)
-        if call is not None and not call.name:
-            call.name = name
-
     def turn_ended(self) -> None:
         """The model ended its turn (``finish_reason``): later content starts a new one."""
         if self._turns:

@@ -43,6 +43,7 @@ from ._a2a_frames import A2ATranslator, state_name, stream_result
 from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, SendJson, Translator
 from ._frames import as_dict, first_str, local_id
 from ._options import carried, metadata_with_followups
+from ._paths import fill_agent
 
 __all__ = ["A2A", "A2ATranslator"]
 
@@ -163,10 +164,7 @@ class A2A(Provider):
             "method": _METHODS[self.version][method],
             "params": params,
         }
-        if self.path is not None:
-            path = self.path.replace("{agent}", agent)
-        else:
-            path = self._endpoint or ""
+        path = fill_agent(self.path, agent) if self.path is not None else self._endpoint or ""
         return HttpRequest("POST", path, json=body, headers=headers)
 
     def _message(
@@ -185,7 +183,7 @@ class A2A(Provider):
         return {"message": message, **extra}
 
     # ---- runs -------------------------------------------------------------------------------
-    def stream_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
         params = self._message(
             request.message, context_id=request.thread_id, task_id=None, extra=request.extra
         )

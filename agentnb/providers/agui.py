@@ -85,6 +85,7 @@ from ._frames import (
 from ._frames import unknown as keep_unknown
 from ._openai_history import TurnHistory
 from ._options import carried
+from ._paths import fill_agent
 
 __all__ = ["AGUI", "AGUITranslator"]
 
@@ -139,7 +140,7 @@ class AGUI(ClientThreadProvider):
         """The shared state a thread's next run sends (the agent's last)."""
         return self.threads.state(thread_id, self.initial_state)
 
-    def stream_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
         thread_id = self.threads.thread_id(request)
         messages = [*self.threads.messages(thread_id), self.threads.asking(thread_id, request)]
         return self._run_input(request, thread_id, messages, {})
@@ -183,7 +184,7 @@ class AGUI(ClientThreadProvider):
             **extra,
         }
         body.update(request.extra)
-        path = self.path.replace("{agent}", request.agent)
+        path = fill_agent(self.path, request.agent)
         return HttpRequest("POST", path, json=body, headers={"Accept": "text/event-stream"})
 
     def translator(self, request: RunRequest) -> Translator:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from .._core.approvals import ApprovalDecision
 from .._core.exceptions import ConfigurationError, ProtocolError
@@ -37,6 +36,7 @@ from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, SendJs
 from ._frames import as_dict, first_str
 from ._langgraph_events import Interrupt, LangGraphTranslator
 from ._options import carried, metadata_with_followups
+from ._paths import segment
 
 __all__ = ["LangGraph", "LangGraphTranslator"]
 
@@ -88,7 +88,7 @@ class LangGraph(Provider):
             raise ProtocolError("the LangGraph server created a thread without a thread_id")
         return request.model_copy(update={"thread_id": thread_id})
 
-    def stream_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
         user = {"type": "human", "content": request.message}
         extra: _Obj = {"input": {"messages": [user]}}
         if request.fork is not None and request.fork.point:
@@ -106,7 +106,7 @@ class LangGraph(Provider):
         replaced on a new thread."""
         fork = request.fork
         assert fork is not None
-        path = f"/threads/{_segment(fork.thread_id)}/history"
+        path = f"{_thread_path(fork.thread_id)}/history"
         answer = await send(HttpRequest("POST", path, json={"limit": HISTORY_LIMIT}))
         states = answer if isinstance(answer, list) else []
         point = _checkpoint_before(states, fork.run_id)
@@ -150,7 +150,7 @@ class LangGraph(Provider):
         if self.on_disconnect is not None:
             body["on_disconnect"] = self.on_disconnect
         body.update(request.extra)
-        path = f"/threads/{_segment(_thread(request))}/runs/stream"
+        path = f"{_thread_path(_thread(request))}/runs/stream"
         return HttpRequest("POST", path, json=body, headers=_SSE)
 
     def resume_request(
@@ -187,14 +187,14 @@ class LangGraph(Provider):
     def cancel_request(self, ref: RunRef) -> HttpRequest | None:
         if ref.thread_id is None:
             return None
-        path = f"/threads/{_segment(ref.thread_id)}/runs/{_segment(ref.run_id)}/cancel"
+        path = f"{_run_path(ref.thread_id, ref.run_id)}/cancel"
         return HttpRequest("POST", path, params={"wait": "false", "action": "interrupt"})
 
     def attach_request(self, ref: RunRef, last_event_id: str | None) -> HttpRequest | None:
         if ref.thread_id is None:
             return None
         headers = {**_SSE, **({"Last-Event-ID": last_event_id} if last_event_id else {})}
-        path = f"/threads/{_segment(ref.thread_id)}/runs/{_segment(ref.run_id)}/stream"
+        path = f"{_run_path(ref.thread_id, ref.run_id)}/stream"
         return HttpRequest("GET", path, headers=headers)
 
     def list_agents_request(self) -> HttpRequest:
@@ -217,7 +217,7 @@ class LangGraph(Provider):
     ) -> HttpRequest | None:
         """A thread's runs, newest first (the server's only order)."""
         params = {"limit": str(limit), "offset": str(offset)}
-        return HttpRequest("GET", f"/threads/{_segment(thread_id)}/runs", params=params)
+        return HttpRequest("GET", f"{_thread_path(thread_id)}/runs", params=params)
 
     def parse_runs(self, body: Any) -> list[RemoteRun]:
         runs = body if isinstance(body, list) else []
@@ -241,9 +241,12 @@ def _agent(assistant: _Obj) -> RemoteAgent | None:
     )
 
 
-def _segment(value: str | None) -> str:
-    """An id as one path segment (a ``/`` or ``?`` in it is not the path's)."""
-    return quote(value or "", safe="")
+def _thread_path(thread_id: str) -> str:
+    return f"/threads/{segment(thread_id, 'thread id')}"
+
+
+def _run_path(thread_id: str, run_id: str) -> str:
+    return f"{_thread_path(thread_id)}/runs/{segment(run_id, 'run id')}"
 
 
 def _thread(request: RunRequest) -> str:

@@ -275,9 +275,9 @@ class OpenAI(ClientThreadProvider):
         super().check_request(request)
         for media in request.media:
             if not media.type.startswith("image/"):
-                raise ConfigurationError(f"{self.title} takes image media only, not {media.type!r}")
+                raise ConfigurationError(f"{self.named} takes image media only, not {media.type!r}")
 
-    def stream_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
         messages: list[_Obj] = []
         if self.system:
             messages.append({"role": "system", "content": self.system})

@@ -22,7 +22,9 @@ The platform's own response: a cut stream resumes with
 ``GET /responses/{id}?stream=true&starting_after=<sequence number>`` (OpenAI streams a stored
 response again only for ``background`` runs: option ``background=True``); ``attach`` streams a
 response again from its start (a history row's run after a restart); Stop sends
-``POST /responses/{id}/cancel``; ``GET /responses/{id}`` retrieves it (``remote_runs``).
+``POST /responses/{id}/cancel`` for a background response (the API cancels no other kind;
+a foreground response stops with its stream, which Stop closes); ``GET /responses/{id}``
+retrieves it (``remote_runs``).
 
 Follow-ups are asked for in ``metadata`` (``followups: "true"``); agentnb's built-in server
 answers them in the completed response's ``agentnb_followups`` (an extension).
@@ -40,6 +42,7 @@ from .._core.request import Media, RunRequest
 from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, Translator
 from ._frames import as_dict, first_number, first_str, model_name, parse_usage
 from ._options import carried, metadata_with_followups
+from ._paths import segment
 from ._response_stream import ResponsesTranslator, response_status
 from .openai import agents_from_models, models_request
 
@@ -111,7 +114,7 @@ class OpenAIResponses(Provider):
         super().check_request(request)
         for media in request.media:
             if not media.type.startswith("image/"):
-                raise ConfigurationError(f"{self.title} takes image media only, not {media.type!r}")
+                raise ConfigurationError(f"{self.named} takes image media only, not {media.type!r}")
 
     # ---- runs -----------------------------------------------------------------------------
     def _body(self, request: RunRequest, thread_id: str | None, given: Any) -> _Obj:
@@ -139,7 +142,7 @@ class OpenAIResponses(Provider):
         body.update(request.extra)
         return body
 
-    def stream_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
         body = self._body(request, request.thread_id, _input(request))
         return HttpRequest("POST", "/responses", json=body, headers=_STREAM)
 
@@ -169,7 +172,7 @@ class OpenAIResponses(Provider):
         params = {"stream": "true"}
         if translator.cursor is not None:
             params["starting_after"] = str(translator.cursor)
-        return HttpRequest("GET", f"/responses/{translator.run_id}", params=params, headers=_STREAM)
+        return HttpRequest("GET", _response_path(translator.run_id), params=params, headers=_STREAM)
 
     def approval_request(
         self, request: RunRequest, translator: Translator, decisions: Sequence[ApprovalDecision]
@@ -205,32 +208,42 @@ class OpenAIResponses(Provider):
     def parse_agents(self, body: Any) -> list[RemoteAgent]:
         return agents_from_models(body)
 
-    def cancel_request(self, ref: RunRef) -> HttpRequest:
-        return HttpRequest("POST", f"/responses/{ref.run_id}/cancel")
+    def cancel_request(self, ref: RunRef) -> HttpRequest | None:
+        """``POST /responses/{id}/cancel`` for a background response, the only kind the API
+        cancels (OpenAI's reference: "Only responses created with the background parameter
+        set to true can be cancelled"; others answer 404). A foreground response is
+        generated for its stream: closing the stream is its Stop, and nothing is sent."""
+        if not self.background:
+            return None
+        return HttpRequest("POST", _response_path(ref.run_id) + "/cancel")
 
     def attach_request(self, ref: RunRef, last_event_id: str | None) -> HttpRequest:
         return HttpRequest(
             "GET",
-            f"/responses/{ref.run_id}",
+            _response_path(ref.run_id),
             params={"stream": "true"},
             headers=_STREAM,
             replays_run=True,
         )
 
     def retrieve_run_request(self, ref: RunRef) -> HttpRequest:
-        return HttpRequest("GET", f"/responses/{ref.run_id}")
+        return HttpRequest("GET", _response_path(ref.run_id))
 
     def run_status_request(self, agent: str, run_ids: Sequence[str]) -> HttpRequest | None:
         """``GET /responses/{id}`` for one response (``status_batch_size`` 1)."""
         if len(run_ids) != 1:
             return None
-        return HttpRequest("GET", f"/responses/{run_ids[0]}")
+        return HttpRequest("GET", _response_path(run_ids[0]))
 
     def parse_runs(self, body: Any) -> list[RemoteRun]:
         response = as_dict(body)
         if response is None or not first_str(response, "id"):
             return []
         return [_remote_run(response)]
+
+
+def _response_path(response_id: str) -> str:
+    return f"/responses/{segment(response_id, 'response id')}"
 
 
 def _iso(value: float | None) -> str | None:

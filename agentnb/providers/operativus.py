@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from .._core.approvals import ApprovalDecision
 from .._core.exceptions import ProtocolError
@@ -47,6 +46,7 @@ from ._frames import (
 )
 from ._frames import unknown as keep_unknown
 from ._options import carried
+from ._paths import segment
 from ._status_batch import StatusBatches
 from ._toolframes import ToolFrames
 
@@ -215,9 +215,9 @@ class Operativus(Provider):
         return self.model or super().requested_model(request)
 
     def _agent_path(self, agent: str) -> str:
-        return f"/api/agents/{quote(agent, safe='')}"
+        return f"/api/agents/{segment(agent, 'agent name')}"
 
-    def stream_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
         body: dict[str, Any] = {"message": request.message}
         optional = {
             "sessionId": request.thread_id,
@@ -262,7 +262,7 @@ class Operativus(Provider):
                 "Operativus paused the run without its run id (no runId in START or PAUSED), "
                 "so the decisions cannot be sent"
             )
-        path = f"{self._agent_path(request.agent)}/runs/{quote(run_id, safe='')}/approvals"
+        path = f"{self._agent_path(request.agent)}/runs/{segment(run_id, 'run id')}/approvals"
         body = {"decisions": [_decision(d) for d in decisions]}
         return HttpRequest("POST", path, json=body, headers={"Accept": "text/event-stream"})
 
@@ -286,7 +286,7 @@ class Operativus(Provider):
     def run_status_request(self, agent: str, run_ids: Sequence[str]) -> HttpRequest | None:
         """One run: ``/runs/{runId}/status``; several: the batch endpoint (≤ 100 ids)."""
         if len(run_ids) == 1:
-            path = f"{self._agent_path(agent)}/runs/{quote(run_ids[0], safe='')}/status"
+            path = f"{self._agent_path(agent)}/runs/{segment(run_ids[0], 'run id')}/status"
             return HttpRequest("GET", path)
         path = f"{self._agent_path(agent)}/runs/status"
         return HttpRequest("GET", path, params={"runIds": ",".join(run_ids)})

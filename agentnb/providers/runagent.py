@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from .._core.request import RunRequest
 from ..events import Event, RunCompleted, RunStarted, reasoning_delta, text_delta
@@ -20,6 +19,7 @@ from ._frames import failure, first_number, first_str, model_name, parse_json, s
 from ._frames import parse_usage as read_usage
 from ._frames import unknown as keep_unknown
 from ._options import carried
+from ._paths import segment
 from ._toolframes import ToolFrames
 
 __all__ = ["RunAgent", "RunAgentTranslator"]
@@ -144,8 +144,8 @@ class RunAgent(Provider):
         body.update(extra)
         return body
 
-    def stream_request(self, request: RunRequest) -> HttpRequest:
-        path = f"/v1/agents/{quote(request.agent, safe='')}/stream"
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
+        path = f"/v1/agents/{segment(request.agent, 'agent name')}/stream"
         body = self._body(request, request.thread_id)
         return HttpRequest("POST", path, json=body, headers={"Accept": "text/event-stream"})
 
@@ -154,7 +154,7 @@ class RunAgent(Provider):
     ) -> HttpRequest | None:
         """``Last-Event-ID`` when the server gave ids (it replays every kind of frame);
         else the chunk cursor, once the ``start`` frame has named the run's session."""
-        first = self.stream_request(request)
+        first = self.stream_http_request(request)
         if last_event_id:
             headers = {**first.headers, "Last-Event-ID": last_event_id}
             return HttpRequest(first.method, first.path, json=first.json, headers=headers)

@@ -202,7 +202,7 @@ class RunTools(Provider):
     resume_mode = "last-event-id"
     auth_scheme = "x-api-key"
 
-    def stream_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
         body: dict[str, Any] = {"agent": request.agent, "prompt": request.message, "stream": True}
         if request.thread_id:
             body["threadId"] = request.thread_id

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from .._core.exceptions import ProtocolError
 from .._core.request import RunRequest
@@ -39,6 +38,7 @@ from ._frames import (
 from ._frames import parse_usage as read_usage
 from ._frames import unknown as keep_unknown
 from ._options import carried, metadata_with_followups
+from ._paths import segment
 from ._uimessage import UIMessageTranslator
 
 __all__ = ["SeekrFlow", "SeekrFlowTranslator", "SeekrFlowVercel", "parse_seekrflow_runs"]
@@ -52,7 +52,7 @@ _STRUCTURAL = frozenset(
 
 
 def _thread_path(thread_id: str) -> str:
-    return f"/v1/threads/{quote(thread_id, safe='')}"
+    return f"/v1/threads/{segment(thread_id, 'thread id')}"
 
 
 class SeekrFlowTranslator(Translator):
@@ -200,7 +200,7 @@ class SeekrFlow(Provider):
             thread_id = first_str(as_dict(created) or {}, "id")
             if not thread_id:
                 raise ProtocolError(
-                    f"{self.title}: POST /v1/threads answered without a thread id: "
+                    f"{self.named}: POST /v1/threads answered without a thread id: "
                     f"{str(created)[:200]}"
                 )
         message = {"role": "user", "content": request.message}
@@ -208,7 +208,7 @@ class SeekrFlow(Provider):
         await send(HttpRequest("POST", path, json=message, headers=headers))
         return request.model_copy(update={"thread_id": thread_id})
 
-    def stream_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
         body: dict[str, Any] = {"agent_id": request.agent}
         settings = request.model_settings.as_dict()
         if settings:
@@ -231,7 +231,7 @@ class SeekrFlow(Provider):
         SDK's ``cancel`` sends it (the run stops on the platform, not only the stream)."""
         if not ref.thread_id:
             return None
-        path = f"{_thread_path(ref.thread_id)}/runs/{quote(ref.run_id, safe='')}/cancel"
+        path = f"{_thread_path(ref.thread_id)}/runs/{segment(ref.run_id, 'run id')}/cancel"
         return HttpRequest("POST", path, json={"agent_id": ref.agent})
 
     def attach_request(self, ref: RunRef, last_event_id: str | None) -> HttpRequest | None:
@@ -242,7 +242,7 @@ class SeekrFlow(Provider):
         headers = {"Accept": "text/event-stream"}
         if last_event_id:
             headers["Last-Event-ID"] = last_event_id
-        path = f"{_thread_path(ref.thread_id)}/runs/{quote(ref.run_id, safe='')}/attach"
+        path = f"{_thread_path(ref.thread_id)}/runs/{segment(ref.run_id, 'run id')}/attach"
         return HttpRequest("GET", path, headers=headers, replays_run=not last_event_id)
 
     def retrieve_run_request(self, ref: RunRef) -> HttpRequest | None:
@@ -251,7 +251,7 @@ class SeekrFlow(Provider):
         if not ref.thread_id:
             return None
         return HttpRequest(
-            "GET", f"{_thread_path(ref.thread_id)}/runs/{quote(ref.run_id, safe='')}"
+            "GET", f"{_thread_path(ref.thread_id)}/runs/{segment(ref.run_id, 'run id')}"
         )
 
     async def finalize(

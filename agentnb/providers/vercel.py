@@ -61,7 +61,7 @@ class Vercel(ClientThreadProvider):
     def option_names(cls) -> Sequence[str]:
         return ("path", "agent_field")
 
-    def stream_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
         chat_id = self.threads.thread_id(request)
         messages = [*self.threads.messages(chat_id), self.threads.asking(chat_id, request)]
         return self._chat_request(request, chat_id, messages, {})

@@ -45,7 +45,7 @@ export class ApprovalBox {
     this.shownCall = h("div", "anb-approval-call");
     this.callText = h("pre", "anb-approval-call-text");
     /** The platform's other versions of the call, flagged (hidden when there are none). */
-    this.otherText = h("pre", "anb-approval-call-text anb-approval-other");
+    this.otherText = h("pre", "anb-approval-other");
     this.callWarnings = h("div", "anb-approval-warnings");
     this.clipNote = h("div", "anb-approval-clipped");
     this.clipText = h("span", "", "");

@@ -13,16 +13,25 @@
  * (`table.selected`). Open (one row) and Compare (two or more) ask the kernel, which shows the
  * run or the comparison below the table.
  *
+
  * The metadata box sends `query.metadata` ("user=alice team=red": runs whose metadata has
  * each). Each row ends with ✓ / ✗ and a note: a person's verdict, sent as
  *   { kind: "verdict", id, value: true | false, comment }
  * and kept by the kernel as the run's score `verdict`; the page's `verdicts` ({id: {value,
  * comment}}) says each shown run's current one.
+ *
+ * The table is as wide as its output (runs_columns.js): the columns a person scans show, the
+ * others are a click away in Columns (the choice is kept for the next table) and in each
+ * row's details (▸). A click anywhere on a column's head sorts by it.
  */
 import { h, keepKeys, listen, plainButton } from "./dom.js";
+import {
+  ALWAYS, DEFAULT_SHOWN, FLEXIBLE, FLEXIBLE_EM, PICK_EM, loadChoice, saveChoice, widthEm,
+} from "./runs_columns.js";
 
 /**
  * @typedef {{ title: string, about: string, type: "time" | "number" | "text", right: boolean }} Head
+ * @typedef {{ head: Head, index: number }} Placed a column and its cells' place in a row
  * @typedef {{ sort: { column: string, descending: boolean } | null,
  *   filters: Record<string, string>, search: string, metadata?: string, offset: number,
  *   limit: number }} Query
@@ -45,6 +54,8 @@ export const TYPING_MS = 250;
 /** Milliseconds without an answer before the table says it waits for the kernel. */
 const WAITING_MS = 4000;
 const PAGE_SIZES = [20, 50, 100];
+/** The verdict column: ✓, ✗ and the note's box (em). */
+const VERDICT_EM = 10;
 const NUMBER = new Intl.NumberFormat("en-US");
 
 /** @returns {Query} */
@@ -73,6 +84,10 @@ export class RunsTableView {
     this.askedAt = 0;
     /** What the head was drawn for (its columns and sort): redrawn only when it changes. */
     this.headKey = "";
+    /** The columns shown, by title (a person's last choice, else the ones scanned). */
+    this.chosen = new Set(loadChoice() || DEFAULT_SHOWN);
+    /** The rows whose details are open, by run id. @type {Set<string>} */
+    this.expanded = new Set();
 
     this.root = h("div", "agentnb-runs-view");
     keepKeys(this.root, signal);
@@ -93,8 +108,17 @@ export class RunsTableView {
     );
     this.clearButton = plainButton("Clear", "anb-runs-clear", "Select no run");
     this.count = h("span", "anb-runs-selected");
+    this.chooser = h("details", "anb-runs-columns");
+    const summary = h("summary", "anb-button", "Columns");
+    summary.title = "Choose the columns shown (kept for the next table)";
+    this.choices = h("div", "anb-runs-choices");
+    this.choices.hidden = true;
+    this.chooser.append(summary);
     const bar = h("div", "anb-runs-bar");
-    bar.append(this.search, this.metadata, this.openButton, this.compareButton, this.clearButton, this.count);
+    bar.append(
+      this.search, this.metadata, this.openButton, this.compareButton, this.clearButton,
+      this.count, this.chooser,
+    );
 
     this.table = h("table", "anb-runs-table");
     this.head = h("thead");
@@ -121,7 +145,7 @@ export class RunsTableView {
     const pager = h("div", "anb-runs-pager");
     pager.append(this.first, this.previous, this.range, this.next, this.last, this.size);
 
-    this.root.append(this.title, bar, scroller, pager, this.status);
+    this.root.append(this.title, bar, this.choices, scroller, pager, this.status);
     el.append(this.root);
 
     /** @type {Map<string, HTMLInputElement>} */
@@ -167,8 +191,15 @@ export class RunsTableView {
     }, signal);
     listen(this.head, "click", (/** @type {MouseEvent} */ event) => {
       const target = /** @type {Element} */ (event.target);
-      const sorter = target.closest("button.anb-runs-sort");
-      if (sorter instanceof HTMLElement && sorter.dataset.column) this.sortBy(sorter.dataset.column);
+      const cell = target.closest("th[data-column]");  // the whole head cell, not only its words
+      if (cell instanceof HTMLElement && cell.dataset.column) this.sortBy(cell.dataset.column);
+    }, signal);
+    listen(this.chooser, "toggle", () => {
+      this.choices.hidden = !this.chooser.open;
+    }, signal);
+    listen(this.choices, "change", (/** @type {Event} */ event) => {
+      const box = /** @type {HTMLInputElement} */ (event.target);
+      if (box.dataset.column) this.choose(box.dataset.column, box.checked);
     }, signal);
     listen(this.head, "input", (/** @type {Event} */ event) => {
       const input = /** @type {HTMLInputElement} */ (event.target);
@@ -184,6 +215,11 @@ export class RunsTableView {
       if (target.closest(".anb-runs-verdict")) {  // a verdict, not a selection
         const thumb = target.closest("button");
         if (thumb instanceof HTMLElement) this.giveVerdict(thumb);
+        return;
+      }
+      const more = target.closest("button.anb-runs-more");
+      if (more instanceof HTMLElement && more.dataset.id !== undefined) {
+        this.toggleDetails(more.dataset.id);
         return;
       }
       const row = target.closest("tr");
@@ -216,6 +252,30 @@ export class RunsTableView {
     if (sort && sort.column === column) next = sort.descending ? null : { column, descending: true };
     this.query = { ...this.query, sort: next, offset: 0 };
     this.ask();
+  }
+
+  /** Show or hide a column; the choice is kept for the next table. A hidden column keeps no
+   * filter or sort (nothing unseen narrows the rows). @param {string} title @param {boolean} on */
+  choose(title, on) {
+    if (on) this.chosen.add(title);
+    else this.chosen.delete(title);
+    saveChoice([...this.chosen]);
+    const filters = { ...this.query.filters };
+    const hadFilter = !on && title in filters;
+    delete filters[title];
+    const sorted = !on && this.query.sort?.column === title;
+    if (hadFilter || sorted) {
+      this.query = { ...this.query, filters, sort: sorted ? null : this.query.sort, offset: 0 };
+      this.ask();
+    }
+    this.draw();
+  }
+
+  /** @param {string} id */
+  toggleDetails(id) {
+    if (this.expanded.has(id)) this.expanded.delete(id);
+    else this.expanded.add(id);
+    this.draw();
   }
 
   askSoon() {
@@ -268,20 +328,43 @@ export class RunsTableView {
     /** @type {Head[]} */
     const heads = this.model.get("columns") || [];
     const byTitle = new Map(heads.map((head) => [head.title, head]));
-    /** @type {Head[]} */
-    const shown = (page.columns || []).map((title) => byTitle.get(title) || {
-      title, about: "", type: "text", right: false,
-    });
+    /** @type {Placed[]} */
+    const placed = (page.columns || []).map((title, index) => ({
+      head: byTitle.get(title) || { title, about: "", type: "text", right: false },
+      index,
+    }));
+    const shown = placed.filter(({ head }) => this.chosen.has(head.title) || ALWAYS.has(head.title));
+    const folded = placed.filter((column) => !shown.includes(column));
     this.title.textContent = this.model.get("title") || "";
+    this.drawChoices(placed);
     this.drawHead(shown);
-    this.drawBody(shown, page.rows || [], page.verdicts || {});
+    this.drawBody(shown, folded, page.rows || [], page.verdicts || {});
     this.drawPager(page);
     this.drawSelection();
     this.drawStatus();
   }
 
-  /** @param {Head[]} shown */
-  drawHead(shown) {
+  /** The Columns panel: a box per column the page has. @param {Placed[]} placed */
+  drawChoices(placed) {
+    const titles = placed.map(({ head }) => head.title).filter((t) => !ALWAYS.has(t));
+    const key = JSON.stringify([titles, [...this.chosen]]);
+    if (this.choices.dataset.key === key) return;
+    this.choices.dataset.key = key;
+    this.choices.hidden = !this.chooser.open;
+    this.choices.replaceChildren(...titles.map((title) => {
+      const label = h("label", "anb-runs-choice");
+      const box = h("input");
+      box.type = "checkbox";
+      box.dataset.column = title;
+      box.checked = this.chosen.has(title);
+      label.append(box, ` ${title}`);
+      return label;
+    }));
+  }
+
+  /** @param {Placed[]} columns */
+  drawHead(columns) {
+    const shown = columns.map(({ head }) => head);
     const key = JSON.stringify([shown.map((head) => head.title), this.query.sort]);
     if (key === this.headKey) return;
     this.headKey = key;
@@ -291,11 +374,20 @@ export class RunsTableView {
     const filters = h("tr", "anb-runs-filters");
     const pick = h("th", "anb-runs-pick");
     pick.setAttribute("aria-label", "selected");
+    pick.style.width = `${PICK_EM}em`;
     titles.append(pick);
     filters.append(h("th"));
+    let fixedEm = PICK_EM;
     for (const head of shown) {
       const th = h("th", head.right ? "anb-runs-right" : "");
       th.title = head.about;
+      th.dataset.column = head.title;
+      if (FLEXIBLE.has(head.title)) {
+        fixedEm += FLEXIBLE_EM;
+      } else {
+        th.style.width = `${widthEm(head.title)}em`;
+        fixedEm += widthEm(head.title);
+      }
       const sort = this.query.sort;
       const sorted = sort && sort.column === head.title;
       th.setAttribute("aria-sort", sorted ? (sort.descending ? "descending" : "ascending") : "none");
@@ -318,38 +410,50 @@ export class RunsTableView {
       filters.append(cell);
     }
     const verdict = h("th", "", "verdict");
+    verdict.style.width = `${VERDICT_EM}em`;
+    fixedEm += VERDICT_EM;
     verdict.title = "Your verdict on the run (✓ / ✗, with a note): kept as its score verdict";
     titles.append(verdict);
     filters.append(h("th"));
     this.head.replaceChildren(titles, filters);
+    // Columns share the output's width; past it (many columns chosen) the table scrolls.
+    this.table.style.minWidth = `${fixedEm}em`;
     if (keep) this.filterInputs.get(keep)?.focus();
   }
 
-  /** @param {Head[]} shown @param {Row[]} rows @param {Record<string, Verdict>} verdicts */
-  drawBody(shown, rows, verdicts) {
+  /** @param {Placed[]} shown @param {Placed[]} folded @param {Row[]} rows
+   * @param {Record<string, Verdict>} verdicts */
+  drawBody(shown, folded, rows, verdicts) {
     /** Notes typed and not yet sent survive the page drawn again (a verdict kept). */
-    const typed = new Map([...this.body.querySelectorAll("tr")].map((tr) => [
+    const typed = new Map([...this.body.querySelectorAll("tr[data-id]")].map((tr) => [
       /** @type {HTMLElement} */ (tr).dataset.id,
       /** @type {HTMLInputElement | null} */ (tr.querySelector(".anb-runs-note"))?.value || "",
     ]));
-    const body = rows.map((row) => {
+    const body = rows.flatMap((row) => {
       const tr = h("tr");
       tr.dataset.id = row.id;
+      const open = this.expanded.has(row.id);
+      const more = h("button", "anb-runs-more", open ? "▾" : "▸");
+      more.type = "button";
+      more.dataset.id = row.id;
+      more.setAttribute("aria-expanded", String(open));
+      more.setAttribute("aria-label", "details of this run");
+      more.title = "Details: ids, thread, error and the columns not shown";
       const box = h("input");
       box.type = "checkbox";  // a click or Space on it toggles the row (the row's handler)
       box.setAttribute("aria-label", "select this run");
       const pick = h("td", "anb-runs-pick");
-      pick.append(box);
+      pick.append(more, box);
       tr.append(pick);
-      shown.forEach((head, i) => {
-        const [text, whole] = row.cells[i] || ["", ""];
+      for (const { head, index } of shown) {
+        const [text, whole] = row.cells[index] || ["", ""];
         const td = h("td", head.right ? "anb-runs-right" : "", text);
         if (whole || (head.type === "text" && text)) td.title = whole || text;
         if (head.title === "status" && text) td.dataset.status = text;
         tr.append(td);
-      });
+      }
       tr.append(this.verdictCell(verdicts[row.id], typed.get(row.id) || ""));
-      return tr;
+      return open ? [tr, this.details(row, shown, folded)] : [tr];
     });
     if (!rows.length) {
       const empty = h("td", "anb-runs-empty", "No runs match.");
@@ -382,6 +486,31 @@ export class RunsTableView {
     return td;
   }
 
+  /** A row's details: the columns not shown, then the whole text of those cut short.
+   * @param {Row} row @param {Placed[]} shown @param {Placed[]} folded */
+  details(row, shown, folded) {
+    const list = h("dl", "anb-runs-details");
+    const add = (/** @type {string} */ title, /** @type {string} */ value) => {
+      if (!value) return;
+      list.append(h("dt", "", title), h("dd", "", value));
+    };
+    for (const { head, index } of folded) {
+      const [text, whole] = row.cells[index] || ["", ""];
+      add(head.title, whole || text);
+    }
+    for (const { head, index } of shown) {
+      const [text, whole] = row.cells[index] || ["", ""];
+      if (head.type === "text" && whole && whole !== text) add(head.title, whole);
+    }
+    if (!list.childElementCount) list.append(h("dd", "", "Nothing more to show."));
+    const cell = h("td", "anb-runs-detail-cell");
+    cell.colSpan = shown.length + 2;  // the pick, the columns shown and the verdict
+    cell.append(list);
+    const tr = h("tr", "anb-runs-detail");
+    tr.append(cell);
+    return tr;
+  }
+
   /** @param {PageWire} page */
   drawPager(page) {
     const total = page.total || 0;
@@ -395,7 +524,7 @@ export class RunsTableView {
   }
 
   drawSelection() {
-    for (const tr of this.body.rows) {
+    for (const tr of /** @type {NodeListOf<HTMLElement>} */ (this.body.querySelectorAll("tr[data-id]"))) {
       const on = this.selected.has(tr.dataset.id || "");
       tr.classList.toggle("anb-runs-chosen", on);
       tr.setAttribute("aria-selected", String(on));

@@ -9,14 +9,16 @@ const COLUMNS = [
   { title: "started", about: "when", type: "time", right: false },
   { title: "agent", about: "the agent", type: "text", right: false },
   { title: "message", about: "the message", type: "text", right: false },
-  { title: "tokens", about: "total tokens", type: "number", right: true },
+  { title: "cost", about: "the cost in USD", type: "number", right: true },
+  { title: "run", about: "the run id", type: "text", right: false },
 ];
+const TITLES = ["started", "agent", "message", "cost", "run"];
 
 /** @param {number} from @param {number} count */
 function rows(from, count) {
   return Array.from({ length: count }, (_, i) => ({
     id: `id${from + i}`,
-    cells: [["12:00:00", "2025-01-01 12:00:00+00:00"], ["echo", ""], [`question ${from + i}`, ""], [String(i), ""]],
+    cells: [["12:00:00", "2025-01-01 12:00:00+00:00"], ["echo", ""], [`question ${from + i}`, ""], [String(i), ""], [`run_${from + i}`, ""]],
   }));
 }
 
@@ -26,7 +28,7 @@ function mount(page = {}) {
     title: "RunHistory: 45 runs",
     columns: COLUMNS,
     selection: [],
-    page: { id: 0, rows: rows(0, 20), total: 45, offset: 0, columns: ["started", "agent", "message", "tokens"], query: null, error: null, ...page },
+    page: { id: 0, rows: rows(0, 20), total: 45, offset: 0, columns: TITLES, query: null, error: null, ...page },
   });
   /** @type {string[][]} */
   const saved = [];
@@ -45,12 +47,12 @@ function mount(page = {}) {
 /** @param {any} model @param {any} query */
 function answer(model, query, rowsShown = rows(0, 20), total = 45) {
   const last = model.sent.at(-1);
-  model.set("page", { id: last.id, rows: rowsShown, total, offset: query.offset, columns: ["started", "agent", "message", "tokens"], query, error: null });
+  model.set("page", { id: last.id, rows: rowsShown, total, offset: query.offset, columns: TITLES, query, error: null });
 }
 
 test("the page from the kernel is drawn as text, with its range", () => {
   const hostile = '<img src=x onerror="alert(1)">';
-  const { el, $, cleanup } = mount({ rows: [{ id: "a", cells: [["1", ""], ["echo", ""], [hostile, hostile + " whole"], ["3", ""]] }], total: 1 });
+  const { el, $, cleanup } = mount({ rows: [{ id: "a", cells: [["1", ""], ["echo", ""], [hostile, hostile + " whole"], ["3", ""], ["r", ""]] }], total: 1 });
   assert.equal($(".anb-runs-title").textContent, "RunHistory: 45 runs");
   const cells = el.querySelectorAll("tbody td");
   assert.equal(cells[3].textContent, hostile);
@@ -63,15 +65,17 @@ test("the page from the kernel is drawn as text, with its range", () => {
 
 test("a header click asks for the page sorted up, then down, then in the table's order", () => {
   const { model, el, cleanup } = mount();
-  const header = () => /** @type {HTMLButtonElement} */ (el.querySelector("button.anb-runs-sort[data-column='tokens']"));
+  const header = () => /** @type {HTMLButtonElement} */ (el.querySelector("button.anb-runs-sort[data-column='cost']"));
   header().click();
-  assert.deepEqual(model.sent.at(-1).query.sort, { column: "tokens", descending: false });
+  assert.deepEqual(model.sent.at(-1).query.sort, { column: "cost", descending: false });
   assert.equal(el.querySelector(".anb-runs-status")?.textContent, "Loading…");
   answer(model, model.sent.at(-1).query);
-  assert.equal(el.querySelector("th[aria-sort=ascending]")?.textContent, "tokens ▲");
+  assert.equal(el.querySelector("th[aria-sort=ascending]")?.textContent, "cost ▲");
   assert.equal(el.querySelector(".anb-runs-status")?.textContent, "");
-  header().click();
-  assert.deepEqual(model.sent.at(-1).query.sort, { column: "tokens", descending: true });
+  // anywhere on the head cell, not only on its words
+  const cell = /** @type {HTMLElement} */ (el.querySelector("thead th[data-column='cost']"));
+  cell.dispatchEvent(new window.MouseEvent("click", { bubbles: true }));
+  assert.deepEqual(model.sent.at(-1).query.sort, { column: "cost", descending: true });
   answer(model, model.sent.at(-1).query);
   header().click();
   assert.equal(model.sent.at(-1).query.sort, null);
@@ -90,7 +94,7 @@ test("typing in the search box and a filter asks once typing pauses, from the fi
     box.value = text;
     box.dispatchEvent(new window.Event("input", { bubbles: true }));
   }
-  const filter = /** @type {HTMLInputElement} */ (el.querySelector("input.anb-runs-filter[data-column='tokens']"));
+  const filter = /** @type {HTMLInputElement} */ (el.querySelector("input.anb-runs-filter[data-column='cost']"));
   filter.value = ">10";
   filter.dispatchEvent(new window.Event("input", { bubbles: true }));
   assert.equal(model.sent.length, 1, "nothing asked while typing");
@@ -98,7 +102,7 @@ test("typing in the search box and a filter asks once typing pauses, from the fi
   assert.equal(model.sent.length, 2);
   const { query } = model.sent.at(-1);
   assert.equal(query.search, "NVDA");
-  assert.deepEqual(query.filters, { tokens: ">10" });
+  assert.deepEqual(query.filters, { cost: ">10" });
   assert.equal(query.offset, 0);
   cleanup();
 });
@@ -145,6 +149,50 @@ test("rows are selected by a click, kept across pages, and Open and Compare send
   cleanup();
 });
 
+test("the scanned columns show; the others are in a row's details, which do not select it", () => {
+  window.localStorage.clear();
+  const { el, model, cleanup } = mount();
+  const heads = [...el.querySelectorAll("thead tr:first-child th[data-column]")].map((th) => th.textContent);
+  assert.deepEqual(heads, ["started", "agent", "message", "cost"]);
+  const more = /** @type {HTMLButtonElement} */ (el.querySelector("tbody tr .anb-runs-more"));
+  more.click();
+  const details = /** @type {HTMLElement} */ (el.querySelector("tbody tr.anb-runs-detail"));
+  assert.ok(details, "the details show under the row");
+  assert.deepEqual([...details.querySelectorAll("dt")].map((dt) => dt.textContent), ["run"]);
+  assert.equal(details.querySelector("dd")?.textContent, "run_0");
+  assert.deepEqual(model.get("selection"), [], "opening the details selects nothing");
+  const again = /** @type {HTMLButtonElement} */ (el.querySelector("tbody tr .anb-runs-more"));
+  assert.equal(again.getAttribute("aria-expanded"), "true");
+  again.click();
+  assert.equal(el.querySelector("tbody tr.anb-runs-detail"), null);
+  cleanup();
+});
+
+test("a column chosen in Columns shows, and the next table keeps the choice", () => {
+  window.localStorage.clear();
+  const first = mount();
+  const summary = /** @type {HTMLElement} */ (first.el.querySelector(".anb-runs-columns summary"));
+  assert.equal(summary.textContent, "Columns");
+  const box = (/** @type {any} */ view, /** @type {string} */ title) =>
+    /** @type {HTMLInputElement} */ (view.el.querySelector(`.anb-runs-choices input[data-column='${title}']`));
+  box(first, "run").checked = true;
+  box(first, "run").dispatchEvent(new window.Event("change", { bubbles: true }));
+  const filter = /** @type {HTMLInputElement} */ (first.el.querySelector("input.anb-runs-filter[data-column='cost']"));
+  filter.value = ">1";
+  filter.dispatchEvent(new window.Event("input", { bubbles: true }));
+  box(first, "cost").checked = false;
+  box(first, "cost").dispatchEvent(new window.Event("change", { bubbles: true }));
+  assert.deepEqual(first.model.sent.at(-1).query.filters, {}, "a hidden column filters nothing");
+  const heads = (/** @type {any} */ view) =>
+    [...view.el.querySelectorAll("thead tr:first-child th[data-column]")].map((th) => th.textContent);
+  assert.deepEqual(heads(first), ["started", "agent", "message", "run"]);
+  first.cleanup();
+  const second = mount();
+  assert.deepEqual(heads(second), ["started", "agent", "message", "run"], "kept for the next table");
+  second.cleanup();
+  window.localStorage.clear();
+});
+
 test("a bad request's error is shown, and cleanup removes the view and its listeners", () => {
   const { model, $, el, cleanup } = mount({ error: "cannot sort by 'x'" });
   assert.equal($(".anb-runs-status").textContent, "cannot sort by 'x'");
@@ -158,7 +206,7 @@ test("the built bundle (agentnb/static/runs_table.js) renders a page and cleans 
   // A computed specifier, so tsc does not type-check the minified bundle.
   const bundle = new URL("../../agentnb/static/runs_table.js", import.meta.url).href;
   const built = (await import(bundle)).default;
-  const model = fakeModel({ title: "t", columns: COLUMNS, selection: [], page: { id: 0, rows: rows(0, 3), total: 3, offset: 0, columns: ["started", "agent", "message", "tokens"] } });
+  const model = fakeModel({ title: "t", columns: COLUMNS, selection: [], page: { id: 0, rows: rows(0, 3), total: 3, offset: 0, columns: TITLES } });
   const el = document.createElement("div");
   const cleanup = built.render({ model: /** @type {any} */ (model.proxy()), el });
   assert.equal(el.querySelectorAll("tbody tr").length, 3);

@@ -101,9 +101,9 @@ def new_notebook(path: Path, sources: list[str]) -> None:
     nbformat.write(notebook, path)
 
 
-def new_page(browser: Any, *, width: int = 1280) -> tuple[Any, Any, list[str]]:
+def new_page(browser: Any, *, width: int = 1280, height: int = 1000) -> tuple[Any, Any, list[str]]:
     """A page in a context of its own, and the list its script errors and dialogs go to."""
-    context = browser.new_context(viewport={"width": width, "height": 1000})
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.set_default_timeout(30_000)
     errors: list[str] = []
@@ -151,6 +151,7 @@ def notebook_page(
     app: str = "jupyterlab",
     run_first: int = 1,
     width: int = 1280,
+    height: int = 1000,
     last_shot: Path | None = None,
 ) -> Iterator[Any]:
     """``cells`` written as notebook ``name`` in ``server``'s folder and opened in ``app``
@@ -158,7 +159,7 @@ def notebook_page(
     its end. Yields the page, its errors as ``page.errors``; at the end photographs the whole
     page to ``last_shot`` (when given) and closes it."""
     new_notebook(server.root / name, cells)
-    context, page, errors = new_page(browser, width=width)
+    context, page, errors = new_page(browser, width=width, height=height)
     try:
         open_notebook_at(page, url_of(server, app, name))
         for index in range(run_first):

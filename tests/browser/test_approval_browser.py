@@ -42,7 +42,7 @@ def cells(server: ServerHandle) -> list[str]:
         f'api_key="{server.api_key}", name="trading")',
         'buy = agentnb.ask("trader", "buy 10 NVDA", via="trading", new_thread=True)',
         'sell = agentnb.ask("trader", "sell 3 NVDA", via="trading", new_thread=True)',
-        "%%agent trader --via trading --new\nBuy 5 AAPL",
+        "%%agent trader --via trading\nBuy 5 AAPL",
     ]
 
 

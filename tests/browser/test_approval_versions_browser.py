@@ -80,7 +80,7 @@ def test_the_card_shows_both_versions_flagged_and_deny_leads(
     box = card.locator(".anb-approval")
     box.wait_for()
     assert box.get_attribute("data-versions") == "2"
-    shown = box.locator(".anb-approval-call-text").first.inner_text()
+    shown = box.locator(".anb-approval-call-text").inner_text()
     assert 'to: "acct-666"' in shown and "amount: 5000" in shown and "acct-9" not in shown
     other = box.locator(".anb-approval-other").inner_text()
     assert other.startswith("⚠ also sent, in the streamed arguments (not the one shown first):")

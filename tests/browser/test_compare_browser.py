@@ -1,14 +1,30 @@
 """``agentnb.compare`` in Debian's Chromium: a notebook executed and exported by a real
 ``jupyter nbconvert --to html --execute`` shows the runs side by side offline, the diff
-marked, and a hostile answer as text (no script runs, no image loads, no dialog opens)."""
+marked, and a hostile answer as text (no script runs, no image loads, no dialog opens); in
+JupyterLab 4 and Notebook 7 at 1280×800, light and dark, the answers read as rendered
+markdown with their ``$`` amounts (the notebook's MathJax leaves them alone), the diff marks
+read at 4.5:1, and the view fits its output. Screenshots: test-artifacts/compare-*.png."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from notebook_pages import kernel_env, nbconvert, new_notebook, new_page
+from notebook_pages import (
+    APPS,
+    CONTRASTS,
+    THEMES,
+    cell_at,
+    kernel_env,
+    nbconvert,
+    new_notebook,
+    new_page,
+    notebook_page,
+    set_theme,
+    widget_errors,
+)
 
 from agentnb.server import ServerHandle
 
@@ -56,3 +72,67 @@ def test_the_exported_comparison_shows_the_diff_and_keeps_the_answer_inert(
         context.close()
     assert not errors, errors  # no dialog opened, no script error
     assert not [url for url in requests if "127.0.0.1:9" in url], requests
+
+
+QUOTES = (
+    "### Demo quotes\n\n| Ticker | Price | Week ago |\n|:--|--:|--:|\n"
+    "| **NVDA** | {nvda} | $855.60 |\n| AMD | $155.60 | $150.10 |\n\n"
+    "NVDA is {move} on the week; see `get_stock_price`."
+)
+RUNS = f"""import agentnb
+from agentnb.events import RunCompleted, TextDelta
+
+def answered(text):
+    run = agentnb.Run(agent="finance_agent", message="Quote NVDA and AMD")
+    run.apply(TextDelta(delta=text))
+    run.apply(RunCompleted())
+    return run
+
+a = answered({QUOTES.format(nvda="$875.40", move="up 2.3%")!r})
+b = answered({QUOTES.format(nvda="$881.10", move="up 3%")!r})"""
+FITS = """
+(view) => {
+  const output = view.closest(".jp-OutputArea-output");
+  const box = view.getBoundingClientRect(), room = output.getBoundingClientRect();
+  return { right: box.right, room: room.right, scroll: output.scrollWidth, width: output.clientWidth };
+}
+"""
+
+
+@pytest.fixture(scope="module", params=APPS)
+def compare_page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
+    server = request.getfixturevalue(request.param)
+    cells = [RUNS, "agentnb.compare(a, b)"]
+    with notebook_page(
+        browser, server, "compare.ipynb", cells, app=request.param, run_first=2, height=800
+    ) as page:
+        page.app = request.param
+        yield page
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_the_comparison_reads_as_rendered_markdown_with_its_amounts(
+    compare_page: Any, theme: str, artifacts: Path
+) -> None:
+    page = compare_page
+    set_theme(page, theme)
+    view = cell_at(page, 1).locator(".agentnb-compare")
+    view.wait_for()
+    page.wait_for_timeout(1000)  # MathJax typesets an output shortly after it shows
+    view.scroll_into_view_if_needed()
+    name = f"compare-{page.app}-{theme.split()[-1].lower()}.png"
+    page.screenshot(path=str(artifacts / name))
+    text = view.inner_text()
+    for syntax in ("###", "|:--", "--:|", "**", "`"):
+        assert syntax not in text, (syntax, text)
+    for amount in ("$875.40", "$881.10", "$855.60", "$155.60", "$150.10"):
+        assert amount in text, (amount, text)
+    assert view.locator("mjx-container, .MathJax").count() == 0, "no formula in the view"
+    assert view.locator("h3", has_text="Demo quotes").count() == 2
+    assert view.locator("del").all_inner_texts() == ["$875.40", "2.3%"]
+    assert view.locator("ins").all_inner_texts() == ["$881.10", "3%"]
+    fits = view.evaluate(FITS)
+    assert fits["right"] <= fits["room"] + 1 and fits["scroll"] <= fits["width"] + 1, fits
+    low = [t for t in view.evaluate(CONTRASTS) if t["ratio"] < 4.5]
+    assert low == [], "\n".join(f"{t['what']} {t['text']!r} {t['ratio']:.2f}" for t in low)
+    assert widget_errors(page.errors) == []

@@ -128,7 +128,9 @@ def test_retry_edit_and_continue(
         note = cell.locator(".anb-turn").nth(1).locator(".anb-retry-note")
         assert note.is_visible()
         assert "the earlier attempt stays in it" in note.inner_text()
-        assert "SeekrFlow keeps the conversation on the platform" in note.inner_text()
+        assert "connection 'fast' (SeekrFlow) keeps the conversation on its side" in (
+            note.inner_text()
+        )
         shoot(page, cell, artifacts, f"no-fork-{shade}")
 
         # an opened past run goes on: Enter on the control stays in the cell

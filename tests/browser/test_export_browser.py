@@ -39,7 +39,7 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = sorted((ROOT / "notebooks").glob("*.ipynb"))
-STATIC_CLASS = 'class="agentnb-static"'
+STATIC_CLASS = 'class="agentnb-static'
 FINAL_STATUS = re.compile(r"<small>(completed|cancelled|failed|interrupted) · ")
 CELLS = [
     "%load_ext agentnb",

@@ -5,8 +5,9 @@ Shift+Enter, ``a``, ``b`` there neither run nor insert cells), Next pages forwar
 selected rows compare below the table and one opens as a chat cell; Python reads the
 selection; light and dark themes read at 4.5:1; a notebook saved and reopened without its
 kernel shows the static table and no widget error, and so does nbconvert's HTML of it; in
-Notebook 7 too a search keeps its keys and a run opens below the table. Screenshots go to test-artifacts/
-(runs-table-*.png).
+Notebook 7 too a search keeps its keys and a run opens below the table. Screenshots go to
+test-artifacts/ (runs-table-*.png); how the table fits a notebook's width:
+test_runs_table_fit_browser.py.
 """
 
 from __future__ import annotations
@@ -98,6 +99,20 @@ def the_view(page: Any) -> Any:
     return view
 
 
+def details_of(view: Any, row: int) -> dict[str, str]:
+    """What row ``row``'s details (its ▸) say, by title; the details are closed again."""
+    toggle = view.locator("tbody tr[data-id]").nth(row).locator(".anb-runs-more")
+    toggle.click()
+    shown = view.locator("tbody tr.anb-runs-detail")
+    shown.wait_for()
+    said: dict[str, str] = view.evaluate(
+        """(root) => Object.fromEntries([...root.querySelectorAll("tr.anb-runs-detail dt")]
+             .map((dt) => [dt.textContent, dt.nextElementSibling.textContent]))"""
+    )
+    view.locator("tbody tr[data-id]").nth(row).locator(".anb-runs-more").click()
+    return said
+
+
 def test_the_table_shows_a_page_and_hides_the_static_table(lab_page: Any, artifacts: Path) -> None:
     page = lab_page
     set_theme(page, "JupyterLab Light")
@@ -107,7 +122,8 @@ def test_the_table_shows_a_page_and_hides_the_static_table(lab_page: Any, artifa
     assert view.locator(".anb-runs-title").inner_text().startswith(f"RunHistory: {COUNT} runs")
     static = cell_at(page, 1).locator(".agentnb-static")
     assert static.count() == 1 and not static.is_visible(), "the live view hides the copy"
-    assert column(view, "run")[:2] == ["run_000000", "run_000001"], "latest first"
+    assert details_of(view, 0)["run"] == "run_000000", "latest first"
+    assert details_of(view, 1)["run"] == "run_000001"
     view.screenshot(path=str(artifacts / "runs-table-light.png"))
 
 

@@ -64,7 +64,10 @@ def spawn(url: str) -> Any:
         env=env,
         encoding="utf-8",
         timeout=30,
-        dimensions=(60, 220),
+        dimensions=(
+            60,
+            5000,
+        ),  # wide: this test reads whole lines (80 columns: test_terminal_width)
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import agentnb
+import agentnb.history
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -53,7 +54,7 @@ def test_a_thread_on_the_per_call_built_in_server_is_refused() -> None:
 
 def test_limit_zero_means_no_rows_and_all_means_every_row(tmp_path: Path) -> None:
     db = tmp_path / "h.sqlite3"
-    with agentnb.HistoryStore(db) as store:
+    with agentnb.history.HistoryStore(db) as store:
         for i in range(25):
             store.record(agentnb.Run(agent="a", message=f"m{i}", status="completed"))
     assert "0 runs" in cli("runs", "--db", str(db), "--limit", "0").stderr
@@ -61,7 +62,7 @@ def test_limit_zero_means_no_rows_and_all_means_every_row(tmp_path: Path) -> Non
     assert "25 runs" in cli("runs", "--db", str(db), "--all").stderr
     from agentnb._history._run_filter import RunFilter
 
-    with agentnb.HistoryStore(db) as store:
+    with agentnb.history.HistoryStore(db) as store:
         assert len(store.runs(RunFilter.build(limit=0))) == 0
 
 
@@ -72,3 +73,13 @@ def test_since_errors_say_what_is_accepted(tmp_path: Path) -> None:
     far = cli("runs", "--db", str(tmp_path / "h.sqlite3"), "--since", "99999999999d")
     assert far.returncode == 2 and "too far back" in far.stderr
     assert "Traceback" not in far.stderr
+
+
+def test_a_misspelled_command_gets_its_did_you_mean() -> None:
+    for typed, meant in (("rnu", "run"), ("rusn", "runs"), ("atach", "attach"), ("serv", "serve")):
+        done = cli(typed, "echo", "hi")
+        assert done.returncode == 2, done.stderr
+        assert f"unknown command {typed!r}: did you mean {meant!r}?" in done.stderr, done.stderr
+    unknown = cli("xyz")
+    assert unknown.returncode == 2 and "did you mean" not in unknown.stderr
+    assert "commands: serve, run, runs, attach" in unknown.stderr

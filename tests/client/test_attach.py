@@ -14,9 +14,10 @@ import httpx
 import pytest
 from agentnb_testing import client_for
 
-from agentnb import AgentClient, HistoryStore, Run
+from agentnb import AgentClient, Run
 from agentnb._core.exceptions import ConfigurationError, NotFoundError
 from agentnb.events import RunCompleted, TextDelta
+from agentnb.history import HistoryStore
 from agentnb.providers import HttpRequest
 from agentnb.server import ServerHandle
 

@@ -6,7 +6,7 @@ import json
 import math
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import jsonschema
@@ -20,6 +20,7 @@ from agentnb import (
     NotFoundError,
 )
 from agentnb._client.async_client import AsyncAgentClient
+from agentnb._core.request import build_request
 from agentnb.events import RunCompleted, RunStarted, TextDelta
 from agentnb.providers import available_providers
 from agentnb.server import ServerHandle
@@ -118,6 +119,34 @@ async def test_echo_followups_and_second_turn(server: ServerHandle, provider: st
         ("user", "Hello there"),
         ("assistant", "Hello there"),
     ]
+
+
+async def test_run_and_stream_take_a_ready_request(server: ServerHandle) -> None:
+    request = build_request("echo", "Hello there", followups=True)
+    async with client_for(server, "operativus") as client:
+        ran = await client.run(request)
+        async with client.stream(request) as stream:
+            async for _ in stream:
+                pass
+    assert ran.text == stream.run.text == "Hello there"
+    assert ran.followups == stream.run.followups == ["Say it again.", "Say it louder."]
+
+
+async def test_a_ready_request_with_options_beside_it_is_refused_before_any_io(
+    server: ServerHandle, requests: RequestLog
+) -> None:
+    request = build_request("echo", "hi")
+    loose: Any = request  # the overloads refuse these to a type checker; at run time as well
+    async with client_for(server, "openai", http_client=requests.client()) as client:
+        with pytest.raises(ConfigurationError, match=r"RunRequest carries .* got temperature"):
+            client.stream(loose, temperature=0.5)
+        with pytest.raises(ConfigurationError, match=r"got message beside it"):
+            await client.run(loose, "again")
+        with pytest.raises(ConfigurationError, match="need the message to send to 'echo'"):
+            await client.run(cast(Any, "echo"))
+        with pytest.raises(ConfigurationError, match="or a RunRequest, not a dict"):
+            client.stream(cast(Any, {"agent": "echo"}), "hi")
+    assert requests.requests == []
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

@@ -12,13 +12,8 @@ from typing import Any
 import pytest
 from agentnb_testing import client_for
 
-from agentnb import (
-    AgentClient,
-    ApprovalDecision,
-    ConfigurationError,
-    Run,
-    ToolCall,
-)
+from agentnb import AgentClient, ConfigurationError, Run, ToolCall
+from agentnb.approvals import ApprovalDecision
 from agentnb.events import RunPaused, ToolApprovalResponded
 from agentnb.server import ServerHandle
 

@@ -46,7 +46,7 @@ async def retry(
     """``text`` in place of the turn ``replaced``, asked on ``started_from``."""
     fork = Fork(thread_id=replaced.thread_id or "", run_id=replaced.run_id)
     request = build_request("echo", text, thread_id=started_from)
-    return await client.run_request(request.model_copy(update={"fork": fork}))
+    return await client.run(request.model_copy(update={"fork": fork}))
 
 
 @pytest.mark.parametrize("provider", FORKING)

@@ -27,7 +27,7 @@ from agentnb._app.connections import connect, disconnect
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.exceptions import StreamStallError
 from agentnb._core.run import MAX_UNKNOWN_BYTES, MAX_UNKNOWN_EVENTS
-from agentnb._http.inflating import DECODE_RATIO_FLOOR
+from agentnb._http.content_coding import DECODE_RATIO_FLOOR
 from agentnb.providers import HttpRequest
 
 DEEP = "[" * 1500 + "]" * 1500

@@ -269,7 +269,8 @@ async def test_each_pause_waits_for_its_own_decision_and_stop_ends_it_cancelled(
 async def test_a_policy_answering_pauses_without_end_is_bounded_by_run_timeout() -> None:
     with HostileServer(pausing_forever()) as srv:
         error = await failure_of(srv, run_timeout=1.0)
-    assert isinstance(error, StreamStallError)
+    # the run's time limit, or the bound on pauses a run (MAX_PAUSES_PER_RUN), whichever first
+    assert isinstance(error, StreamStallError) or "paused the run for decisions" in str(error)
     posts = decision_posts(srv)
     assert posts and all(len(body["decisions"]) == 1 for body in posts)  # never an empty one
 

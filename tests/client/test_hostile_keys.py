@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -24,7 +25,6 @@ from agentnb import (
     connect,
 )
 from agentnb._app.connections import disconnect
-from agentnb._client import transport
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.request import build_request
 from agentnb._core.run import Run
@@ -289,7 +289,7 @@ async def test_a_status_error_keeps_no_key_in_its_response_request(provider: str
     with HostileServer(echo_401) as srv:
         async with client(provider, srv.url, KEY) as c:
             run_request = build_request("agent", "hi")
-            request = c.transport.build(c.provider.stream_request(run_request), accept="*/*")
+            request = c.transport.build(c.provider.stream_http_request(run_request), accept="*/*")
             response = await c.transport.send(request, stream=True)
             with pytest.raises(AuthenticationError) as caught:
                 await c.transport.check_status(response)
@@ -298,20 +298,23 @@ async def test_a_status_error_keeps_no_key_in_its_response_request(provider: str
 
 
 # ---- httpx / httpcore debug logs ---------------------------------------------------------------
-@pytest.mark.parametrize("own", [False, True], ids=["httpx", "own connections"])
+@pytest.mark.parametrize("given", [False, True], ids=["aiohttp", "a given httpx client"])
 async def test_http_debug_logs_do_not_carry_the_key(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, own: bool
+    caplog: pytest.LogCaptureFixture, given: bool
 ) -> None:
-    monkeypatch.setattr(transport, "sends_own", own)
     caplog.set_level(logging.DEBUG)
     with HostileServer(echo_401) as srv:
         # a platform that takes its key in the URL: the request line logged must not show it
-        async with client("openai", f"{srv.url}/key/{KEY}", KEY) as c:
+        async with contextlib.AsyncExitStack() as stack:
+            http_client = await stack.enter_async_context(httpx.AsyncClient()) if given else None
+            c = await stack.enter_async_context(
+                client("openai", f"{srv.url}/key/{KEY}", KEY, http_client=http_client)
+            )
             with pytest.raises(AuthenticationError):
                 await c.run("agent", "hi")
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert KEY not in logged and KEY.encode().hex() not in logged
-    assert "HTTP Request: POST" in logged and "/key/***" in logged  # each path logs its request
-    if not own:  # httpcore did log the echoing headers; agentnb's own connections log no headers
+    assert "HTTP Request: POST" in logged and "/key/***" in logged  # httpx logs each request
+    if given:  # httpcore logs the echoing headers
         assert "receive_response_headers" in logged
         assert "***" in logged

@@ -1,12 +1,11 @@
-"""The HTTP layer built for load: httpcore on plain asyncio, a sharded pool, a side pool, one
-watchdog per response, fair turns of agentnb's loop. Facts, not timings (speed is measured by
-``benchmarks/bench_load.py``, ``bench_stop.py`` and ``bench_event_cost.py``)."""
+"""The HTTP layer under load: aiohttp under httpx's interface, one pool for streams and side
+requests, one watchdog per response, fair turns of agentnb's loop. Facts, not timings (speed
+is measured by ``benchmarks/bench_load.py``, ``bench_stop.py`` and ``bench_event_cost.py``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import shutil
 import ssl
@@ -17,38 +16,22 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpcore
 import httpx
 import pytest
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.exceptions import StreamStallError
-from agentnb._core.loop import get_loop, run_sync, take_turn, turn_is_over, turns_of
-from agentnb._http.httpx_pools import (
-    SHARDS,
+from agentnb._core.loop import get_loop, run_sync, take_turn, turn_is_over
+from agentnb._http import (
     SIDE_CONNECTIONS,
-    ShardedTransport,
-    new_http_clients,
-    pooled_transport,
+    AiohttpTransport,
+    aiohttp_body,
+    new_http_client,
+    raw_reads,
 )
-from agentnb._http.network import AsyncioBackend
-from agentnb._http.own_connections import OwnConnections
+from agentnb._http.aiohttp_transport import _Connector
 from agentnb.server import ServerHandle
-
-
-def pool_connections(transport: httpx.AsyncBaseTransport) -> list[Any]:
-    """The connections an httpx transport's httpcore pool holds (every shard's)."""
-    if isinstance(transport, ShardedTransport):
-        return [c for shard in transport._shards for c in pool_connections(shard)]
-    pool = transport._pool  # type: ignore[attr-defined]
-    return list(pool.connections)
-
-
-def backend_of(transport: httpx.AsyncBaseTransport) -> object:
-    if isinstance(transport, ShardedTransport):
-        return backend_of(transport._shards[0])
-    return transport._pool._network_backend  # type: ignore[attr-defined]
 
 
 def own_client(server: ServerHandle, **options: Any) -> AsyncAgentClient:
@@ -61,17 +44,55 @@ def own_client(server: ServerHandle, **options: Any) -> AsyncAgentClient:
     )
 
 
-# ---- the clients a transport makes ---------------------------------------------------------------
-async def test_both_clients_run_on_the_asyncio_backend_and_share_one_cookie_jar() -> None:
-    clients = new_http_clients(httpx.Timeout(5))
+@contextlib.contextmanager
+def counted_connections() -> Iterator[set[int]]:
+    """The connections the wire's pool hands out meanwhile (each one's identity)."""
+    seen: set[int] = set()
+    original = _Connector.connect
+
+    async def connect(self: _Connector, req: Any, traces: Any, timeout: Any) -> Any:  # noqa: ASYNC109
+        connection = await original(self, req, traces, timeout)
+        seen.add(id(connection.protocol))
+        return connection
+
+    _Connector.connect = connect  # type: ignore[method-assign]
     try:
-        assert isinstance(backend_of(clients.streams._transport), AsyncioBackend)
-        assert isinstance(backend_of(clients.side._transport), AsyncioBackend)
-        clients.streams.cookies.set("session", "abc", domain="example.com")
-        assert clients.side.cookies.get("session", domain="example.com") == "abc"
+        yield seen
     finally:
-        await clients.streams.aclose()
-        await clients.side.aclose()
+        _Connector.connect = original  # type: ignore[method-assign]
+
+
+# ---- the client a transport makes ----------------------------------------------------------------
+async def test_the_client_is_httpx_on_aiohttp() -> None:
+    client = new_http_client(httpx.Timeout(5))
+    try:
+        assert isinstance(client, httpx.AsyncClient)
+        assert isinstance(client._transport, AiohttpTransport)
+    finally:
+        await client.aclose()
+
+
+async def test_a_response_keeps_its_aiohttp_body_for_direct_reads_and_stops() -> None:
+    """httpx's client wraps the body in its own stream: the wire's body stays reachable, so
+    a run reads straight from aiohttp's reader and a Stop aborts the connection."""
+
+    async def answer(conn: Conn, request: Request) -> None:
+        await conn.send(http_head("200 OK", {"Content-Type": "application/json"}) + b"{}")
+
+    with HostileServer(answer) as srv:
+        client = new_http_client(httpx.Timeout(5))
+        try:
+            response = await client.send(client.build_request("GET", srv.url), stream=True)
+            assert aiohttp_body(response) is not None
+            assert await raw_reads(response).read() == b"{}"
+            await response.aclose()
+        finally:
+            await client.aclose()
+        async with httpx.AsyncClient() as theirs:
+            response = await theirs.send(theirs.build_request("GET", srv.url), stream=True)
+            assert aiohttp_body(response) is None  # a user's own client: read through httpx
+            assert await raw_reads(response).read() == b"{}"
+            await response.aclose()
 
 
 async def test_a_cookie_the_server_sets_is_sent_back() -> None:
@@ -83,47 +104,25 @@ async def test_a_cookie_the_server_sets_is_sent_back() -> None:
         await conn.send(http_head("200 OK", head) + b"{}")
 
     with HostileServer(answer) as srv:
-        clients = new_http_clients(httpx.Timeout(5))
+        client = new_http_client(httpx.Timeout(5))
         try:
-            await clients.side.get(srv.url + "/a")
-            await clients.streams.get(srv.url + "/b")
+            await client.get(srv.url + "/a")
+            await client.get(srv.url + "/b")
         finally:
-            await clients.streams.aclose()
-            await clients.side.aclose()
+            await client.aclose()
     assert seen == ["", "sticky=node-7"]
 
 
-async def test_concurrent_streams_spread_over_the_shards(server: ServerHandle) -> None:
+async def test_concurrent_streams_all_finish_with_their_usage(server: ServerHandle) -> None:
     client = own_client(server, headers={"X-AgentNB-Delay-Ms": "30"})
-    runs = 3 * SHARDS
+    runs = 48
     words = " ".join(f"w{i}" for i in range(12))
     try:
         done = await asyncio.gather(*(client.run("echo", f"{i} {words}") for i in range(runs)))
-        transport = client.transport._client()._transport
-        assert isinstance(transport, ShardedTransport)
-        assert transport._in_flight == [0] * SHARDS, "every response released its shard"
     finally:
         await client.aclose()
     assert [run.status for run in done] == ["completed"] * runs
     assert all(run.usage is not None for run in done)
-
-
-@contextlib.contextmanager
-def counted_connects() -> Iterator[list[str]]:
-    """The connections agentnb's own pool opens meanwhile: the path of the request each is
-    opened for."""
-    opened: list[str] = []
-    original = OwnConnections._connect
-
-    async def connect(self: OwnConnections, origin: Any, request: httpx.Request) -> Any:
-        opened.append(request.url.path)
-        return await original(self, origin, request)
-
-    OwnConnections._connect = connect  # type: ignore[method-assign]
-    try:
-        yield opened
-    finally:
-        OwnConnections._connect = original  # type: ignore[method-assign]
 
 
 async def test_sequential_runs_fetch_their_usage_on_kept_alive_connections(
@@ -131,12 +130,10 @@ async def test_sequential_runs_fetch_their_usage_on_kept_alive_connections(
 ) -> None:
     client = own_client(server)
     try:
-        with counted_connects() as opened:
+        with counted_connections() as opened:
             for i in range(4):
                 run = await client.run("echo", f"again {i}")
                 assert run.usage is not None
-        side = client.transport._client(side=True)._transport
-        assert pool_connections(side) == [], "plain http: the usage goes on agentnb's own"
     finally:
         await client.aclose()
     # the stream's connection, and one for a usage request sent while the stream's last
@@ -150,19 +147,16 @@ async def test_many_runs_ending_together_fetch_their_usage_on_a_few_connections(
     client = own_client(server)
     runs = 60
     try:
-        with counted_connects() as opened:
+        with counted_connections() as opened:
             done = await asyncio.gather(*(client.run("echo", f"together {i}") for i in range(runs)))
     finally:
         await client.aclose()
-    for_usage = [path for path in opened if not path.endswith("/runs/stream")]
-    assert len(for_usage) <= SIDE_CONNECTIONS, opened
+    assert len(opened) <= runs + SIDE_CONNECTIONS, "usage requests reuse the streams' connections"
     assert all(run.usage is not None for run in done)
 
 
-# ---- the asyncio backend ---------------------------------------------------------------------------
+# ---- the wire ----------------------------------------------------------------------------------------
 async def test_a_keep_alive_connection_the_server_closed_is_not_reused() -> None:
-    """The pool asks an idle connection whether it is readable (closed by the server):
-    the backend answers from what the event loop saw, without a system call."""
     calls = 0
 
     async def answer_then_close(conn: Conn, request: Request) -> None:
@@ -173,14 +167,13 @@ async def test_a_keep_alive_connection_the_server_closed_is_not_reused() -> None
         await conn.send(head + body)  # keep-alive by its head, then closed by the server
 
     with HostileServer(answer_then_close) as srv:
-        clients = new_http_clients(httpx.Timeout(5))
+        client = new_http_client(httpx.Timeout(5))
         try:
-            first = await clients.side.get(srv.url + "/x")
+            first = await client.get(srv.url + "/x")
             await asyncio.sleep(0.2)  # the server's close arrives
-            second = await clients.side.get(srv.url + "/x")
+            second = await client.get(srv.url + "/x")
         finally:
-            await clients.streams.aclose()
-            await clients.side.aclose()
+            await client.aclose()
     assert (first.json(), second.json()) == ({"n": 1}, {"n": 2})
 
 
@@ -191,34 +184,30 @@ async def test_a_request_head_and_body_arrive_whole() -> None:
         bodies.append(request.body)
         await conn.send(http_head("200 OK", {"Content-Type": "application/json"}) + b"{}")
 
-    payload = {"message": "x" * 300_000}  # past the write buffer's high-water mark
+    payloads = [{"message": "hi"}, {"message": "x" * 300_000}, {"message": "y" * 3_000_000}]
     with HostileServer(echo) as srv:
-        clients = new_http_clients(httpx.Timeout(5))
+        client = new_http_client(httpx.Timeout(5))
         try:
-            await clients.streams.post(srv.url + "/small", json={"message": "hi"})
-            await clients.streams.post(srv.url + "/large", json=payload)
+            for payload in payloads:
+                await client.post(srv.url + "/p", json=payload)
         finally:
-            await clients.streams.aclose()
-            await clients.side.aclose()
-    assert [json.loads(body) for body in bodies] == [{"message": "hi"}, payload]
+            await client.aclose()
+    assert [json.loads(body) for body in bodies] == payloads
 
 
-async def test_connect_errors_and_read_timeouts_are_httpcore_errors() -> None:
-    backend = AsyncioBackend()
-    with pytest.raises(httpcore.ConnectError):
-        await backend.connect_tcp("127.0.0.1", 9, timeout=2)  # discard port: refused
+async def test_connect_errors_and_read_timeouts_are_httpx_errors() -> None:
+    client = new_http_client(httpx.Timeout(2, read=0.2))
+    try:
+        with pytest.raises(httpx.ConnectError):
+            await client.get("http://127.0.0.1:9/")  # the discard port: refused
 
-    async def silent(conn: Conn, request: Request) -> None:
-        await asyncio.sleep(5)
+        async def silent(conn: Conn, request: Request) -> None:
+            await asyncio.sleep(5)
 
-    with HostileServer(silent) as srv:
-        stream = await backend.connect_tcp("127.0.0.1", srv.port, timeout=2)
-        try:
-            await stream.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            with pytest.raises(httpcore.ReadTimeout):
-                await stream.read(1024, timeout=0.2)
-        finally:
-            await stream.aclose()
+        with HostileServer(silent) as srv, pytest.raises(httpx.ReadTimeout):
+            await client.get(srv.url + "/")
+    finally:
+        await client.aclose()
 
 
 # ---- one watchdog per response ----------------------------------------------------------------------
@@ -365,44 +354,6 @@ async def test_waiters_get_their_turns_in_the_order_they_gave_way() -> None:
     assert order == list(range(5))
 
 
-async def test_deferred_work_runs_in_its_place_several_per_turn_while_the_budget_lasts() -> None:
-    """Work done in the loop's callbacks (a body pushed as it arrives) queues with the tasks:
-    a deferred callback runs in its place in the queue, and the cheap ones after it run in
-    the same turn, not a turn each."""
-    loop = asyncio.get_running_loop()
-    turns = turns_of(loop)
-    order: list[str] = []
-    passes = 0
-
-    def count_passes() -> None:
-        nonlocal passes
-        passes += 1
-        if len(order) < 6:
-            loop.call_soon(count_passes)
-
-    async def task(name: str) -> None:
-        await take_turn()
-        order.append(name)
-
-    all_ran = asyncio.Event()
-
-    def deferred(i: int) -> None:
-        order.append(f"cb{i}")
-        if i == 4:
-            all_ran.set()
-
-    _burn_the_budget()
-    waiting = asyncio.ensure_future(task("task"))
-    await asyncio.sleep(0)  # the task queues first
-    for i in range(5):
-        turns.defer(functools.partial(deferred, i))
-    loop.call_soon(count_passes)
-    await waiting
-    await asyncio.wait_for(all_ran.wait(), 5)
-    assert order == ["task", "cb0", "cb1", "cb2", "cb3", "cb4"]
-    assert passes <= 3, "the five cheap callbacks ran within one turn"
-
-
 # ---- agentnb's loop ------------------------------------------------------------------------------------
 def test_an_abandoned_async_generator_is_closed_on_agentnb_loop() -> None:
     closed = asyncio.Event()
@@ -426,7 +377,7 @@ def test_an_abandoned_async_generator_is_closed_on_agentnb_loop() -> None:
     assert seen == [True]
 
 
-# ---- TLS on the asyncio backend ----------------------------------------------------------------------
+# ---- TLS on the wire -----------------------------------------------------------------------------------
 @pytest.fixture
 def tls_files(tmp_path: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 (made with the openssl command)."""
@@ -444,7 +395,7 @@ def tls_files(tmp_path: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-async def test_https_streams_and_keeps_alive_over_asyncio_tls(tls_files: tuple[Path, Path]) -> None:
+async def test_https_streams_and_keeps_alive_over_tls(tls_files: tuple[Path, Path]) -> None:
     cert, key = tls_files
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_context.load_cert_chain(cert, key)
@@ -463,13 +414,10 @@ async def test_https_streams_and_keeps_alive_over_asyncio_tls(tls_files: tuple[P
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_context)
     port = server.sockets[0].getsockname()[1]
-    client_context = ssl.create_default_context(cafile=str(cert))
-    transport = pooled_transport(client_context, httpx.Limits(max_keepalive_connections=2))
     try:
-        async with httpx.AsyncClient(transport=transport) as client:
+        async with new_http_client(httpx.Timeout(5), str(cert)) as client:
             texts = [(await client.get(f"https://127.0.0.1:{port}/s")).text for _ in range(3)]
-        untrusted = pooled_transport(ssl.create_default_context(), httpx.Limits())
-        async with httpx.AsyncClient(transport=untrusted) as other:
+        async with new_http_client(httpx.Timeout(5)) as other:
             with pytest.raises(httpx.ConnectError):  # an untrusted certificate is refused
                 await other.get(f"https://127.0.0.1:{port}/s")
     finally:

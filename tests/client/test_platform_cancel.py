@@ -17,9 +17,10 @@ from agentnb_testing import client_for
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
 import agentnb
-from agentnb import AsyncAgentClient, HistoryStore, Run
+from agentnb import AsyncAgentClient, Run
 from agentnb._client import platform_cancel
 from agentnb.events import TextDelta
+from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.timeout(120)

@@ -15,10 +15,11 @@ import pytest
 from agentnb_testing import client_for
 
 import agentnb
-from agentnb import AsyncAgentClient, HistoryStore
+from agentnb import AsyncAgentClient
 from agentnb._app.batch_runs import batch
 from agentnb._core.loop import run_sync
 from agentnb._display.widget import ChatCell
+from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.timeout(120)

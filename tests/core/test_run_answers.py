@@ -73,7 +73,7 @@ def test_answer_without_a_call_id_needs_exactly_one_question() -> None:
 
 
 class _ApproveOnly:
-    title = "Yes-or-no"
+    named = "Yes-or-no"
     supports_approvals = True
     supports_answers = False
 

@@ -14,6 +14,7 @@ from agentnb_testing import REPO
 from killed_runs import start_and_kill
 
 import agentnb
+import agentnb.history
 from agentnb._history import HistoryStore
 from agentnb.server import ServerHandle
 
@@ -41,7 +42,7 @@ def attach_cli(
     )
 
 
-def rows(history: Path) -> list[agentnb.RunRecord]:
+def rows(history: Path) -> list[agentnb.history.RunRecord]:
     store = HistoryStore(history)
     try:
         return list(store.runs(None))

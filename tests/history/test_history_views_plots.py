@@ -305,3 +305,90 @@ def test_bad_series_options_are_refused(
 def test_an_empty_history_draws_an_empty_series(drawn: list[Any]) -> None:
     ax = draw(drawn, RunHistory(), "cost")
     assert not ax.get_lines()
+
+
+# ---- periods and themes ---------------------------------------------------------------------
+def one_day(runs: int = 3) -> RunHistory:
+    """``runs`` runs minutes apart on one day (a day's plot: a single period)."""
+    start = datetime(2026, 11, 24, 9, tzinfo=UTC).timestamp()
+    return RunHistory(
+        {
+            "local_id": [f"{i:032x}" for i in range(runs)],
+            "agent": ["finance_agent"] * runs,
+            "model": [None] * runs,
+            "status": ["completed"] * runs,
+            "started_at": [start + i * 60 for i in range(runs)],
+            "cost_usd": [0.01] * runs,
+            "duration": [1.0] * runs,
+            "total_tokens": [100] * runs,
+        }
+    )
+
+
+def tick_labels(ax: Any) -> list[str]:
+    return [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+
+
+def test_a_single_day_is_one_point_over_its_date_not_seconds_around_midnight(
+    drawn: list[Any],
+) -> None:
+    ax = draw(drawn, one_day(), "cost", every="day")
+    assert tick_labels(ax) == ["Tue 24 Nov"]
+    assert "2026" in ax.get_xlabel()
+    assert lines(ax) == {"finance_agent": pytest.approx([0.03])}
+    by_model = draw(drawn, one_day(), "cost", by="model")
+    assert lines(by_model) == {"(no model)": pytest.approx([0.03])}  # never "nan"
+
+
+def test_ticks_follow_the_period(drawn: list[Any]) -> None:
+    assert tick_labels(draw(drawn, one_day(), "cost", every="week")) == ["wk of 23 Nov"]
+    hours = tick_labels(draw(drawn, one_day(), "cost", every="hour"))
+    assert hours == ["09:00\n24 Nov"]
+    three = tick_labels(draw(drawn, days(), "cost", every="day"))
+    assert len(three) == 3
+    assert all(re.fullmatch(r"\w{3} \d{1,2} \w{3}", label) for label in three), three
+    many = RunHistory(
+        {
+            "local_id": [f"{i:032x}" for i in range(40)],
+            "agent": ["a"] * 40,
+            "status": ["completed"] * 40,
+            "started_at": [NOW - i * DAY for i in range(40)],
+            "cost_usd": [0.01] * 40,
+        }
+    )
+    assert 4 <= len(tick_labels(draw(drawn, many, "cost"))) <= 8  # never crowded
+
+
+def luminance(rgb: Any) -> float:
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(float(c)) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: float, b: float) -> float:
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+
+
+@pytest.mark.parametrize("kind", ["cost", "tokens", "latency", "tools"])
+def test_a_figure_reads_on_a_light_and_a_dark_notebook(drawn: list[Any], kind: str) -> None:
+    """Its background is the page's (transparent), and every text, tick and line of the
+    frame is a grey legible on white and on JupyterLab's dark ``#111``."""
+    from matplotlib.colors import to_rgba
+
+    ax = draw(drawn, days(), kind)
+    assert to_rgba(ax.figure.get_facecolor())[3] == 0
+    assert to_rgba(ax.get_facecolor())[3] == 0
+    texts = [ax.title, ax._left_title, ax.xaxis.label, ax.yaxis.label]
+    texts += ax.get_xticklabels() + ax.get_yticklabels() + list(ax.texts)
+    legend = ax.get_legend()
+    if legend is not None:
+        texts += legend.get_texts()
+    colours = [to_rgba(t.get_color()) for t in texts if t.get_text()]
+    colours += [to_rgba(s.get_edgecolor()) for s in ax.spines.values() if s.get_visible()]
+    colours += [to_rgba(line.get_color()) for line in ax.xaxis.get_ticklines()]
+    white, dark = luminance((1, 1, 1)), luminance(to_rgba("#111111"))
+    for colour in colours:
+        assert contrast(luminance(colour), white) >= 3, colour
+        assert contrast(luminance(colour), dark) >= 3, colour

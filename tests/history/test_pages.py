@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from agentnb_testing import history_id, history_records
 
-from agentnb import ConfigurationError, RunHistory
+from agentnb import ConfigurationError
 from agentnb._display.history_columns import page_rows
 from agentnb._history import HistoryStore
 from agentnb._history._pages import (
@@ -26,6 +26,7 @@ from agentnb._history._pages import (
     run_pages,
 )
 from agentnb._history._run_filter import RunFilter
+from agentnb.history import RunHistory
 
 NOW = time.time()
 COUNT = 120

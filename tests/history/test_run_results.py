@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from agentnb_testing import history_id, history_records
 
-from agentnb import HistoryError, RunRecord
+from agentnb import HistoryError
 from agentnb._display.history_columns import page_rows
 from agentnb._history import HistoryStore
 from agentnb._history._pages import Page, PageQuery, StorePages, run_pages
 from agentnb._history._run_filter import RunFilter
 from agentnb._history._tables import SHOWN_ROWS, RunHistory
+from agentnb.history import RunRecord
 
 NOW = time.time()
 COUNT = 45

@@ -94,6 +94,8 @@ def test_a_paused_run_shows_the_pending_call_and_approve_from_a_view_completes_i
             "arguments": [["ticker", '"NVDA"', 0], ["side", '"buy"', 0], ["shares", "10", 0]],
             "whole": [["ticker", '"NVDA"'], ["side", '"buy"'], ["shares", "10"]],
             "warnings": [],
+            "others": [],
+            "protocol_error": None,
         },
     }
     recorder.wait_for(lambda: replica_of(recorder).turns[0]["meta"]["status"] == "paused")

@@ -16,18 +16,11 @@ from typing import Any
 import pytest
 
 import agentnb
-from agentnb import (
-    AgentClient,
-    ApprovalDecision,
-    ConfigurationError,
-    Connection,
-    Run,
-    RunHandle,
-    ToolCall,
-)
+from agentnb import AgentClient, ConfigurationError, Connection, Run, RunHandle, ToolCall
 from agentnb._app import connections as conns
 from agentnb._app.api import start_run
 from agentnb._core.request import build_request
+from agentnb.approvals import ApprovalDecision
 from agentnb.server import ServerHandle
 
 ORDER = "Buy 10 NVDA"

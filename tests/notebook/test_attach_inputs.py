@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 import agentnb
-from agentnb import ConfigurationError, HistoryStore, Run
+from agentnb import ConfigurationError, Run
 from agentnb._history import close_default_stores
 from agentnb.events import RunCompleted, TextDelta
+from agentnb.history import HistoryStore
 from agentnb.providers import RemoteRun
 
 

@@ -113,11 +113,26 @@ def test_where_a_retry_cannot_fork_the_cell_says_so_and_it_continues(
     widget.wait(30)
     note = widget.options["retry_note"]
     assert "Retry and Edit continue the thread: the earlier attempt stays in it" in note
-    assert "Operativus keeps the conversation on the platform" in note
+    assert "connection 'sessions' (Operativus) keeps the conversation on its side" in note
     view(widget, kind="retry", t=1)
     next_turn(widget, 3)
     _, again = asked(server, second_q)
     assert contents(again) == [first_q, first_q, second_q, second_q]  # as the note said
+    widget.close()
+
+
+def test_on_the_built_in_server_the_note_names_it_not_a_dialect(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("AGENTNB_PROVIDER", "AGENTNB_BASE_URL", "AGENTNB_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    widget = agentnb.chat("echo", followups=False)  # no connection configured: the local one
+    for message in ("first", "second"):
+        widget.ask(message)
+        widget.wait(30)
+    note = widget.options["retry_note"]
+    assert "the built-in local server keeps the conversation on its side" in note, note
+    assert "Operativus" not in note and "operativus" not in note
     widget.close()
 
 

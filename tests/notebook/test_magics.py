@@ -96,12 +96,20 @@ def test_threads_are_continued_only_when_asked(shell: InteractiveShell) -> None:
     follow = cell(shell, "echo --via test --wait --continue", "two").run
     assert follow.thread_id == again.thread_id
     assert follow.usage is not None and follow.usage.prompt_tokens > first.usage.prompt_tokens
-    fresh = cell(shell, "echo --via test --wait --new", "three").run
+    fresh = cell(shell, "echo --via test --wait", "three").run
     assert fresh.thread_id and fresh.thread_id not in (first.thread_id, again.thread_id)
     back = cell(shell, f"echo --via test --wait --thread {first.thread_id}", "four").run
     assert back.thread_id == first.thread_id
-    with pytest.raises(UsageError, match="contradict"):
-        shell.run_cell_magic("agent", "echo --via test --wait --new --continue", "five")
+
+
+def test_an_old_notebooks_new_flag_says_each_cell_starts_a_new_conversation(
+    shell: InteractiveShell,
+) -> None:
+    with pytest.raises(UsageError) as caught:
+        shell.run_cell_magic("agent", "echo --via test --wait --new", "hi")
+    assert "unrecognized arguments: --new" in str(caught.value)
+    assert "each cell now starts a new conversation" in str(caught.value)
+    assert "--new is not needed" in str(caught.value)
 
 
 def test_out_binds_the_handle(shell: InteractiveShell) -> None:
@@ -228,7 +236,7 @@ def test_help_prints_every_option(
     for option in (
         "--via",
         "--thread",
-        "--new",
+        "--continue",
         "--temperature",
         "--top-p",
         "--max-tokens",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,8 @@ from IPython.core.interactiveshell import InteractiveShell
 from kernel_session import WIDGET_MIME, Session, running_kernel
 
 import agentnb
-from agentnb import RunHistory
 from agentnb._history import HistoryStore
+from agentnb.history import RunHistory
 
 pytestmark = pytest.mark.kernel
 
@@ -66,7 +67,10 @@ def test_a_history_as_a_cells_result_is_the_view_then_the_static_table(kernel: A
     view, static = table_outputs(session, shown)
     assert set(view) == {WIDGET_MIME, "text/plain"} and view["text/plain"] == ""
     assert set(static) == {"text/html", "text/plain"}
-    assert static["text/html"].startswith('<div class="agentnb-static"><div class="agentnb-runs"')
+    assert re.match(
+        r'<div class="agentnb-static [^"]*mathjax_ignore[^"]*"><div class="agentnb-runs"',
+        static["text/html"],
+    )
     assert "agentnb-runs-table" in static["text/html"] and "<style>" in static["text/html"]
     assert static["text/plain"].startswith(f"RunHistory: {COUNT // 4} runs")
     opened = [m for m in session.of(shown, "comm_open")]
@@ -127,7 +131,7 @@ def test_the_view_asks_for_pages_and_opens_and_compares_runs_below(kernel: Any) 
     ]  # fmt: skip
     compared, empty, opened_view, opened_copy = (m["content"]["data"] for m in below[:4])
     assert [m["msg_type"] for m in below[:2]] == ["display_data"] * 2, "new outputs of the cell"
-    assert 'class="agentnb-compare"' in compared["text/html"] and empty == {"text/plain": ""}
+    assert 'class="agentnb-compare ' in compared["text/html"] and empty == {"text/plain": ""}
     assert [m["msg_type"] for m in below[2:4]] == ["update_display_data"] * 2, "then replaced"
     assert WIDGET_MIME in opened_view
     assert "agentnb-static" in opened_copy["text/html"]

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 import agentnb
+import agentnb.history
 from agentnb.server import ServerHandle
 
 pytestmark = [
@@ -99,6 +100,11 @@ def output_of(screen: str, line: str) -> str:
     return screen[start : after.start()].strip("\n")
 
 
+def last_line(printed: str) -> str:
+    """The last line printed, its continuations (wrapped to the width, indented) left out."""
+    return [line for line in printed.splitlines() if not line.startswith("  ")][-1]
+
+
 @pytest.fixture
 def history(tmp_path: Path) -> Path:
     return tmp_path / "history.sqlite3"
@@ -137,10 +143,11 @@ def test_a_run_streams_in_place_and_the_prompt_comes_after_it(ipython: Terminal)
     printed = ipython.run(line)
     assert "In [" not in printed, printed  # no prompt drawn into the stream
     answer = ipython.run("print(_agent.text)")
-    assert answer.strip() and answer.strip() in printed  # the answer, unbroken, in order
+    # the answer, in order, no word broken (its lines wrapped at word boundaries to the width)
+    assert answer.strip() and " ".join(answer.split()) in " ".join(printed.split())
     lines = printed.splitlines()
     assert lines[0].startswith("thinking: Outline:")
-    assert lines[-1].startswith("completed · ")
+    assert last_line(printed).startswith("completed · ")
 
 
 def test_ctrl_c_cancels_the_run_and_the_prompt_comes_back(ipython: Terminal, history: Path) -> None:
@@ -151,7 +158,7 @@ def test_ctrl_c_cancels_the_run_and_the_prompt_comes_back(ipython: Terminal, his
     ipython.keys("C-c")
     screen = ipython.wait_for(lambda s: len(PROMPT.findall(s)) > before)
     printed = output_of(screen, line)
-    assert printed.splitlines()[-1].startswith("cancelled · "), printed
+    assert last_line(printed).startswith("cancelled · "), printed
     assert "Traceback" not in printed and "KeyboardInterrupt" not in printed
     assert ipython.run("print(_agent.status)") == "cancelled"
     run_id = ipython.run("print(_agent.run.local_id)")
@@ -161,7 +168,7 @@ def test_ctrl_c_cancels_the_run_and_the_prompt_comes_back(ipython: Terminal, his
 def recorded_status(history: Path, local_id: str) -> str | None:
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
-        with agentnb.HistoryStore(history) as store:
+        with agentnb.history.HistoryStore(history) as store:
             record = store.get(local_id)
         if record is not None and record.status != "running":
             return record.status
@@ -186,7 +193,7 @@ def test_a_call_awaiting_approval_is_asked_about_and_approved(ipython: Terminal)
     assert 'Approve place_trade(ticker: "NVDA", side: "buy", shares: 3)? [y/N] y' in printed
     assert "✓ place_trade approved" in printed
     assert "Placed a **demo** order" in printed
-    assert printed.splitlines()[-1].startswith("completed · ")
+    assert last_line(printed).startswith("completed · ")
 
 
 def test_enter_at_the_approval_prompt_denies(ipython: Terminal) -> None:
@@ -205,7 +212,7 @@ def test_ctrl_c_at_the_approval_prompt_cancels_and_leaves_no_reader(ipython: Ter
     before = ask_trader(ipython, line)
     ipython.keys("C-c")
     screen = ipython.wait_for(lambda s: len(PROMPT.findall(s)) > before)
-    assert output_of(screen, line).splitlines()[-1].startswith("cancelled · ")
+    assert last_line(output_of(screen, line)).startswith("cancelled · ")
     # the next line typed reaches the shell, not a question left waiting in the background
     assert ipython.run("print(6 * 7)") == "42"
 

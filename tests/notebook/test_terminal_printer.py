@@ -10,7 +10,7 @@ import json
 import threading
 from typing import Any
 
-from agentnb import ApprovalDecision, ToolCall
+from agentnb import ToolCall
 from agentnb._app import connections as conns
 from agentnb._app.api import start_run
 from agentnb._core.pricing import usd
@@ -19,6 +19,7 @@ from agentnb._core.run import Run
 from agentnb._display.approval_prompt import question, whole_call
 from agentnb._display.run_text import NO_RESULT_NOTE, run_text, summary_line
 from agentnb._display.terminal import TerminalPrinter
+from agentnb.approvals import ApprovalDecision
 from agentnb.events import (
     Event,
     RunPaused,

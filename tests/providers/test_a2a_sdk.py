@@ -14,10 +14,11 @@ import pytest
 from agentnb_testing import free_port, sdk_python, serving
 
 import agentnb
-from agentnb import ApprovalDecision, AsyncAgentClient
+from agentnb import AsyncAgentClient
 from agentnb._app.connections import disconnect
 from agentnb._core.exceptions import ConfigurationError, RunFailedError
 from agentnb._core.request import RunRequest
+from agentnb.approvals import ApprovalDecision
 from agentnb.events import Event, RunFailed, RunStarted, TextDelta
 from agentnb.providers import RunRef
 from agentnb.providers.a2a import A2A

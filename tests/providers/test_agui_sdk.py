@@ -337,7 +337,7 @@ async def _retry(client: AsyncAgentClient, replaced: Run, started_from: str | No
     """The chat cell's Retry of ``replaced`` (asked on ``started_from``): a fork."""
     fork = Fork(thread_id=replaced.thread_id or "", run_id=replaced.run_id)
     request = build_request(replaced.agent, replaced.message, thread_id=started_from)
-    return await client.run_request(request.model_copy(update={"fork": fork}))
+    return await client.run(request.model_copy(update={"fork": fork}))
 
 
 async def test_a_retried_turn_sends_the_conversation_before_it(client: AsyncAgentClient) -> None:

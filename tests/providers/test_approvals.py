@@ -180,7 +180,7 @@ async def test_waiting_for_a_human_is_not_a_stall(server: ServerHandle) -> None:
 
 async def drain(client: AsyncAgentClient, policy: Any = None) -> Run:
     """Stream a trade to its end (with ``policy`` deciding, if given); the run."""
-    async with client.stream_request(build_request("trader", ORDER)) as stream:
+    async with client.stream(build_request("trader", ORDER)) as stream:
         stream.approvals.approver = policy
         async for _ in stream:
             pass

@@ -343,7 +343,7 @@ async def test_a_retried_turn_runs_from_the_checkpoint_before_it(client: AsyncAg
     assert second.text == "You asked 2 times."
     fork = Fork(thread_id=second.thread_id or "", run_id=second.run_id)
     request = build_request("quotes", "again?", thread_id=first.thread_id)
-    retried = await client.run_request(request.model_copy(update={"fork": fork}))
+    retried = await client.run(request.model_copy(update={"fork": fork}))
     assert retried.text == "You asked 2 times."  # continuing would have counted 3
     assert retried.thread_id == first.thread_id
     after = await client.run("quotes", "and now?", thread_id=first.thread_id)
@@ -360,6 +360,6 @@ async def test_a_retried_first_turn_starts_a_new_thread(client: AsyncAgentClient
     first = await client.run("quotes", "What is NVDA at?")
     fork = Fork(thread_id=first.thread_id or "", run_id=first.run_id)
     request = build_request("quotes", "What is NVDA at?", thread_id=first.thread_id)
-    retried = await client.run_request(request.model_copy(update={"fork": fork}))
+    retried = await client.run(request.model_copy(update={"fork": fork}))
     assert retried.text == "NVDA trades at $875.4."
     assert retried.thread_id not in (None, first.thread_id)

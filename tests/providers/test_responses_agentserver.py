@@ -17,8 +17,9 @@ import httpx
 import pytest
 from agentnb_testing import free_port, sdk_python, serving
 
-from agentnb import ApprovalDecision, AsyncAgentClient
+from agentnb import AsyncAgentClient
 from agentnb._core.request import RunRequest
+from agentnb.approvals import ApprovalDecision
 from agentnb.providers import RunRef
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "client"))
@@ -138,7 +139,7 @@ async def started_elsewhere(url: str, message: str) -> str:
     """A background response started and left after its first text (a kernel that died):
     its id, as a history row keeps it."""
     provider = client_of(url, background=True).provider
-    first = provider.stream_request(RunRequest(agent="scripted", message=message))
+    first = provider.stream_http_request(RunRequest(agent="scripted", message=message))
     async with (
         httpx.AsyncClient(base_url=url) as http,
         http.stream("POST", first.path, json=first.json, headers=dict(first.headers)) as answer,
@@ -185,3 +186,30 @@ async def test_stop_cancels_the_response_on_the_server(agentserver_url: str) -> 
     async with httpx.AsyncClient() as http:
         cancelled = (await http.get(f"{agentserver_url}/log")).json()["cancelled"]
     assert run.run_id in cancelled  # the handler saw the cancellation
+
+
+async def test_stop_of_a_foreground_response_closes_its_stream_and_sends_no_cancel(
+    client: AsyncAgentClient, agentserver_url: str
+) -> None:
+    """A response not in background is generated for its stream: closing the stream is the
+    Stop (the handler sees it cancelled). The host answers a cancel of such a response with
+    404 (while it ends) or 400 "Cannot cancel a synchronous response", as OpenAI's reference
+    says only background responses can be cancelled: none is sent, and the run reports no
+    failed cancel (before, it said "the platform was not told to stop the run")."""
+    async with client.stream("scripted", "slow 200") as stream:
+        async for event in stream:
+            if event.type == "text_delta":
+                break  # Stop
+    run = stream.run
+    assert run.status == "cancelled" and run.run_id
+    await client.aclose()  # waits for any request sent after the run's end
+    assert run.cancel_error is None
+    async with httpx.AsyncClient() as http:
+        for _ in range(100):
+            cancelled = (await http.get(f"{agentserver_url}/log")).json()["cancelled"]
+            if run.run_id in cancelled:
+                break
+            await asyncio.sleep(0.05)
+        refused = await http.post(f"{agentserver_url}/responses/{run.run_id}/cancel")
+    assert run.run_id in cancelled  # the handler saw the stream close
+    assert refused.status_code in (400, 404)  # "Cannot cancel a synchronous response"

@@ -85,7 +85,7 @@ def test_any_delivery_then_the_resume_reads_as_the_stream(delivery: list[int]) -
 
 
 def test_the_decisions_go_as_a_new_response_continuing_the_paused_one() -> None:
-    from agentnb import ApprovalDecision
+    from agentnb.approvals import ApprovalDecision
 
     provider = OpenAIResponses(background=True)
     own_input = [{"type": "function_call_output", "call_id": "c0", "output": "{}"}]

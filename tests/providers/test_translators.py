@@ -143,7 +143,7 @@ def test_operativus_unknown_and_wrong_shapes_are_kept() -> None:
 
 def test_operativus_request_mapping() -> None:
     provider = Operativus(model="gpt-x")
-    http = provider.stream_request(
+    http = provider.stream_http_request(
         request(
             thread_id="sess_1",
             user_id="u",
@@ -266,7 +266,7 @@ def test_runagent_request_and_resume_requests() -> None:
         followups=True,
         extra={"parameters": {"chunk_size": 4}, "trace": True},
     )
-    http = provider.stream_request(req)
+    http = provider.stream_http_request(req)
     assert http.path == "/v1/agents/finance_agent/stream"
     assert http.json == {
         "query": "hi",
@@ -384,7 +384,7 @@ def test_seekrflow_error_and_bare_done() -> None:
 
 def test_seekrflow_request_mapping_and_runs() -> None:
     provider = SeekrFlow()
-    http = provider.stream_request(
+    http = provider.stream_http_request(
         request(
             thread_id="t 1",
             model_settings=ModelSettings(
@@ -412,7 +412,7 @@ def test_seekrflow_request_mapping_and_runs() -> None:
         "metadata": {"k": "v", "followups": "true"},
         "group": "g",
     }
-    assert SeekrFlowVercel().stream_request(request(thread_id="t")).path == (
+    assert SeekrFlowVercel().stream_http_request(request(thread_id="t")).path == (
         "/v1/threads/t/runs/stream/vercel"
     )
     with pytest.raises(ConfigurationError, match="media"):
@@ -530,7 +530,7 @@ def test_vercel_request_and_client_side_history() -> None:
         response_format={"type": "object"},
         extra={"x": 1},
     )
-    http = provider.stream_request(req)
+    http = provider.stream_http_request(req)
     assert http.path == "/chat"
     body = http.json
     assert body["id"] == "chat_7" and body["assistant"] == "finance_agent"
@@ -686,7 +686,7 @@ def test_openai_request_mapping() -> None:
             Media(type="image/jpeg", data="https://x/y.jpg"),
         ),
     )
-    body = provider.stream_request(req).json
+    body = provider.stream_http_request(req).json
     assert body["model"] == "finance_agent" and body["stream"] is True
     assert body["stream_options"] == {"include_usage": True}
     assert (body["temperature"], body["top_p"], body["max_tokens"]) == (1, 0.5, 3)
@@ -702,7 +702,7 @@ def test_openai_request_mapping() -> None:
         provider.check_request(request(media=(Media(type="audio/wav", data="x"),)))
     with pytest.raises(ConfigurationError, match="team_id"):
         provider.check_request(request(team_id="t"))
-    assert "stream_options" not in OpenAI(include_usage=False).stream_request(req).json
+    assert "stream_options" not in OpenAI(include_usage=False).stream_http_request(req).json
 
 
 # ---- runtools (generic frames) -------------------------------------------------------------------
@@ -756,7 +756,7 @@ def test_runtools_errors_and_request() -> None:
     assert RunToolsTranslator(None).translate(frame("[DONE]"))[0] == RunCompleted()
     provider = RunTools()
     assert provider.auth_headers("k") == {"X-API-Key": "k"}
-    body = provider.stream_request(
+    body = provider.stream_http_request(
         request(
             thread_id="thr",
             model_settings=ModelSettings(top_p=0.3, max_tokens=5),
@@ -801,4 +801,4 @@ def test_default_resume_needs_an_event_id() -> None:
     assert provider.resume_request(req, None, provider.translator(req)) is None
     resumed = provider.resume_request(req, "run_1:3", provider.translator(req))
     assert resumed is not None and resumed.headers["Last-Event-ID"] == "run_1:3"
-    assert resumed.json == provider.stream_request(req).json
+    assert resumed.json == provider.stream_http_request(req).json

@@ -1,4 +1,4 @@
-"""`TracingRecorder`: a :class:`~agentnb.RunRecorder` that turns every run into spans.
+"""`TracingRecorder`: a :class:`~agentnb.history.RunRecorder` that turns every run into spans.
 
 Nothing is traced while the run streams. ``record_start`` only notes the caller's trace
 context (so a run started inside a ``batch(...)`` or any span of the caller's is its child:

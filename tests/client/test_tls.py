@@ -1,8 +1,8 @@
-"""agentnb's own connections over TLS: a run on ``https://`` streams on them (not httpx's
-path), the certificate is checked exactly as httpx checks it (``verify=`` True, False, a CA
-bundle path, an ``ssl.SSLContext``), a certificate not trusted or for another name fails with
-the error httpx's path gives, a cut mid-stream resumes, and a kept-alive TLS connection
-carries the next run. The servers are real: uvicorn serving the built-in agent server, and
+"""Runs over TLS on aiohttp's wire: the certificate is checked exactly as httpx checks it
+(``verify=`` True, False, a CA bundle path, an ``ssl.SSLContext``), a certificate not trusted
+or for another name fails with the error a user's own httpx client gives, a cut mid-stream
+resumes, a Stop closes the connection at once, and a kept-alive TLS connection carries the
+next run. The servers are real: uvicorn serving the built-in agent server, and
 raw-socket servers, each with a certificate made here (trustme)."""
 
 from __future__ import annotations
@@ -19,10 +19,8 @@ import pytest
 from agentnb_testing import client_for
 from hostile_server import Conn, HostileServer, Request
 
-from agentnb._client import reading, transport
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.exceptions import ConfigurationError, ConnectError
-from agentnb._http.own_connections import HANDSHAKES_AT_ONCE
 from agentnb.server import ServerHandle, create_app
 from agentnb.server._auth import generate_api_key
 from agentnb.server._serve import _wait_started, base_url_of, bind_socket, make_server
@@ -91,38 +89,33 @@ def tls_server(ca: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
         handle.stop()
 
 
-def paths_since(before: dict[str, int]) -> set[str]:
-    return {k for k, v in reading.paths_taken.items() if v > before.get(k, 0)}
-
-
-async def run_once(server: ServerHandle, **options: Any) -> tuple[str, str, set[str]]:
-    before = dict(reading.paths_taken)
+async def run_once(server: ServerHandle, **options: Any) -> tuple[str, str]:
     async with client_for(server, "openai", record=False, **options) as client:
         run = await client.run("finance_agent", "What is 2+2?")
-    return run.status, run.text, paths_since(before)
+    return run.status, run.text
 
 
 # ---- a run over https --------------------------------------------------------------------------
 @pytest.mark.parametrize("verify", ["path", "context", "off"])
-async def test_a_run_streams_on_the_own_connections_over_https(
+async def test_a_run_streams_over_https_whatever_verify_is(
     tls_server: ServerHandle, ca: Any, ca_bundle: Path, verify: str
 ) -> None:
     context = ssl.create_default_context()
     ca.configure_trust(context)
     value = {"path": str(ca_bundle), "context": context, "off": False}[verify]
-    status, text, paths = await run_once(tls_server, verify=value)
+    status, text = await run_once(tls_server, verify=value)
     assert status == "completed" and text
-    assert paths == {"fast-tls", "raw"}  # sent and read by agentnb, not httpx
 
 
-async def test_the_same_run_on_httpx_path_gives_the_same_answer(
-    tls_server: ServerHandle, ca_bundle: Path, monkeypatch: pytest.MonkeyPatch
+async def test_the_same_run_through_a_given_httpx_client_gives_the_same_answer(
+    tls_server: ServerHandle, ca: Any, ca_bundle: Path
 ) -> None:
-    own = await run_once(tls_server, verify=str(ca_bundle))
-    monkeypatch.setattr(transport, "sends_own", False)
-    through_httpx = await run_once(tls_server, verify=str(ca_bundle))
-    assert own[:2] == through_httpx[:2]
-    assert through_httpx[2] == {"raw"}  # httpx sent it (its pool, asyncio's start_tls)
+    ours = await run_once(tls_server, verify=str(ca_bundle))
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    async with httpx.AsyncClient(verify=context) as given:
+        theirs = await run_once(tls_server, http_client=given)
+    assert ours == theirs
 
 
 async def test_a_cut_mid_stream_over_tls_resumes(tls_server: ServerHandle, ca_bundle: Path) -> None:
@@ -155,29 +148,26 @@ async def test_a_stop_over_tls_closes_the_connection_at_once(
 
 
 # ---- certificate checks, as httpx's --------------------------------------------------------------
-async def failure(server: ServerHandle, *, own: bool, **options: Any) -> tuple[type, str, list]:
-    """The error a run gets, the path it took, and the waits between attempts."""
-    saved, transport.sends_own = transport.sends_own, own
+async def failure(server: ServerHandle, **options: Any) -> tuple[type, str, list[float]]:
+    """The error a run gets, and the waits between attempts."""
     waits: list[float] = []
-    try:
-        async with client_for(server, "openai", record=False, **options) as client:
+    async with client_for(server, "openai", record=False, **options) as client:
 
-            async def wait(seconds: float) -> None:
-                waits.append(seconds)
+        async def wait(seconds: float) -> None:
+            waits.append(seconds)
 
-            client.transport.sleep = wait  # type: ignore[method-assign]
-            with pytest.raises(ConnectError) as caught:
-                await client.run("finance_agent", "hi")
-    finally:
-        transport.sends_own = saved
+        client.transport.sleep = wait  # type: ignore[method-assign]
+        with pytest.raises(ConnectError) as caught:
+            await client.run("finance_agent", "hi")
     return type(caught.value), str(caught.value), waits
 
 
-async def test_an_untrusted_certificate_fails_as_on_httpx_path_and_is_not_retried(
+async def test_an_untrusted_certificate_fails_as_through_httpx_and_is_not_retried(
     tls_server: ServerHandle,
 ) -> None:
-    own = await failure(tls_server, own=True)  # verify=True: certifi's store, not our CA
-    httpx_path = await failure(tls_server, own=False)
+    own = await failure(tls_server)  # verify=True: certifi's store, not our CA
+    async with httpx.AsyncClient() as given:
+        httpx_path = await failure(tls_server, http_client=given)
     for error, message, waits in (own, httpx_path):
         assert error is ConnectError
         assert "TLS certificate was not accepted" in message
@@ -211,7 +201,6 @@ async def test_sequential_runs_reuse_one_kept_alive_tls_connection(
             await conn.send(ANSWER)
             request = await conn.read_request()  # type: ignore[assignment]
 
-    before = dict(reading.paths_taken)
     with HostileServer(handler, tls=server_context(ca, "127.0.0.1")) as server:
         async with AsyncAgentClient(
             "openai", base_url=server.url, record=False, verify=str(ca_bundle)
@@ -219,52 +208,16 @@ async def test_sequential_runs_reuse_one_kept_alive_tls_connection(
             texts = [(await client.run("m", f"hi {n}")).text for n in range(3)]
     assert texts == ["hello"] * 3
     assert connections == 1
-    assert paths_since(before) == {"fast-tls", "raw"}
 
 
-async def test_tls_connections_are_opened_a_few_at_once() -> None:
-    """20 runs starting together: the server sees at most HANDSHAKES_AT_ONCE TLS hellos
-    while it answers none (a handshake's CPU runs in loop callbacks: 200 at once held the
-    loop for 0.4 s)."""
-    hellos = 0
-
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal hellos
-        if await reader.read(1):  # a ClientHello began: hold it unanswered
-            hellos += 1
-        await reader.read()
-        writer.close()
-
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    client = AsyncAgentClient(
-        "openai", base_url=f"https://127.0.0.1:{port}", record=False, max_retries=0
-    )
-    runs = [asyncio.create_task(client.run("m", f"hi {n}")) for n in range(20)]
-    try:
-        for _ in range(1000):
-            if hellos >= HANDSHAKES_AT_ONCE:
-                break
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.3)  # time for more hellos, were more connections let through
-        assert hellos == HANDSHAKES_AT_ONCE
-    finally:
-        for run in runs:
-            run.cancel()
-        await asyncio.gather(*runs, return_exceptions=True)
-        await client.aclose()
-        server.close()
-        await server.wait_closed()
-
-
-# ---- what takes httpx's path, what is refused ------------------------------------------------------
-async def test_an_https_proxy_in_the_environment_takes_httpx(
+# ---- proxies, what is refused ---------------------------------------------------------------------
+async def test_an_https_proxy_the_environment_exempts_is_not_used(
     tls_server: ServerHandle, ca_bundle: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # httpx goes direct; agentnb still steps aside
-    status, _, paths = await run_once(tls_server, verify=str(ca_bundle))
-    assert (status, paths) == ("completed", {"raw"})
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    status, _ = await run_once(tls_server, verify=str(ca_bundle))
+    assert status == "completed"
 
 
 @pytest.mark.parametrize(

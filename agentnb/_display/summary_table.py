@@ -1,0 +1,319 @@
+"""A summary shown to a person (``summary()`` in a notebook, ``print(summary())``): its
+figures formatted (costs in ``$``, rates in ``%``, times in ms or s, counts with thousands
+separators, periods as dates), missing keys named (``(no model)``, ``(none)``), a missing
+figure as ``—``, and the columns that answer "what did it cost, how fast, how reliable" first
+(:data:`ANSWER_COLUMNS`); the others are one argument away (``columns="all"``) and the frame
+itself keeps plain numbers (``.to_pandas()``).
+
+Only the showing is here: the frame is the history's (:mod:`agentnb._history._summary`),
+handed over as data. Styles are inline (JupyterLab's sanitizer drops ``<style>``), colours
+are the page's (``currentColor`` and JupyterLab's variables with neutral fallbacks), every
+cell keeps to one line, and a long name is cut with an ellipsis (its whole text on hover), so
+the table fits a notebook cell at 1280 px in light and dark themes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from .._core.pricing import usd
+from .._core.text import excerpt, visible
+from .run_text import seconds
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "ANSWER_COLUMNS",
+    "key_label",
+    "percent",
+    "period_label",
+    "summary_html",
+    "summary_text",
+]
+
+MISSING = "—"
+"""A figure that is not known (no run had it): never ``nan``, never 0."""
+NAME_CHARS = 28
+"""Characters of a key (an agent's or a model's name) before it is cut."""
+
+
+@dataclass(frozen=True)
+class Shown:
+    """How one column of a summary is shown: its short heading, what it means, its format."""
+
+    heading: str
+    meaning: str
+    text: Callable[[float], str]
+
+
+def percent(value: float) -> str:
+    """``95.0%``, ``97.5%``, ``0.3%``: a rate, always one decimal (a column lines up)."""
+    return f"{value * 100:.1f}%"
+
+
+def count(value: float) -> str:
+    return f"{round(value):,}"
+
+
+def decimal(value: float) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def time_taken(value: float) -> str:
+    """``350 ms``, ``2.3 s``, ``4 min 05 s``."""
+    if value >= 60:
+        minutes, rest = divmod(round(value), 60)
+        return f"{minutes} min {rest:02d} s"
+    return seconds(value)
+
+
+COLUMNS: dict[str, Shown] = {
+    "runs": Shown("runs", "runs in the group", count),
+    "completed": Shown("completed", "runs that completed", count),
+    "failed": Shown("failed", "runs that failed", count),
+    "cancelled": Shown("cancelled", "runs cancelled", count),
+    "interrupted": Shown("interrupted", "runs interrupted", count),
+    "running": Shown("running", "runs still going", count),
+    "success_rate": Shown("success", "completed / runs that ended", percent),
+    "failure_rate": Shown("failures", "failed / runs that ended", percent),
+    "tokens_total": Shown("tokens", "tokens of all runs", count),
+    "tokens_mean": Shown("tokens / run", "mean tokens of a run", count),
+    "cost_total": Shown("cost", "USD, over the runs whose cost is known", usd),
+    "cost_mean": Shown("per run", "mean USD of a priced run", usd),
+    "unpriced": Shown("unpriced", "runs whose cost is not known (not counted as $0)", count),
+    "timed_runs": Shown("timed", "runs the times count", count),
+    "duration_p50": Shown("time p50", "median agent time (pauses left out)", time_taken),
+    "duration_p95": Shown("time p95", "95th percentile of the agent time", time_taken),
+    "ttft_p50": Shown("ttft p50", "median time to first token", time_taken),
+    "ttft_p95": Shown("ttft p95", "95th percentile of the time to first token", time_taken),
+    "paused_total": Shown("paused", "time spent waiting for a person", time_taken),
+    "tool_calls_per_run": Shown("tools / run", "mean tool calls of a run", decimal),
+}
+"""Every figure of a summary (``SUMMARY_COLUMNS``): a column not here (one added later)
+is shown with its own name and as a plain number."""
+
+ANSWER_COLUMNS = (
+    "runs",
+    "success_rate",
+    "cost_total",
+    "cost_mean",
+    "duration_p50",
+    "duration_p95",
+)
+"""The columns a summary shows first: how many, how reliable, what it cost, how fast."""
+SHOWN_WHEN_ANY = ("unpriced", "running")
+"""Shown beside :data:`ANSWER_COLUMNS` when any group has one: a cost total that leaves
+runs out, or runs not yet ended, must not pass unseen."""
+
+NO_KEY = {"agent": "(no agent)", "model": "(no model)", "period": "(no time)"}
+"""The label of a group whose key is missing (another key's: ``(none)``)."""
+
+
+def shown_columns(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> list[str]:
+    """The columns shown: ``None`` the answer's (and :data:`SHOWN_WHEN_ANY` where any group
+    has one, and any column a summary does not know, such as one added since), ``"all"``
+    every one, else those named."""
+    present = [str(name) for name in frame.columns]
+    if columns == "all":
+        return present
+    if columns is not None:
+        names = [columns] if isinstance(columns, str) else list(columns)
+        unknown = [name for name in names if name not in present]
+        if unknown:
+            raise ValueError(f"no column {unknown} in this summary; it has {present}")
+        return names
+    wanted = [name for name in present if name in ANSWER_COLUMNS]
+    wanted += [name for name in SHOWN_WHEN_ANY if name in present and _any(frame[name])]
+    wanted += [name for name in present if name not in COLUMNS]
+    return [name for name in present if name in wanted]
+
+
+def _any(values: Any) -> bool:
+    return bool((values.fillna(0) != 0).any())
+
+
+def cell_text(column: str, value: Any) -> str:
+    """A figure as read: ``$1.25``, ``95%``, ``350 ms``, ``1,204``; ``—`` when missing."""
+    if value is None or _is_missing(value):
+        return MISSING
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return visible(str(value))
+    shown = COLUMNS.get(column)
+    if shown is not None:
+        return shown.text(number)
+    return count(number) if number.is_integer() else f"{number:,.4g}"
+
+
+def period_label(start: Any, every: str | None) -> str:
+    """A period by its start (UTC): ``24 Nov 2026 14:00`` (an hour), ``Tue 24 Nov 2026``
+    (a day), ``week of 23 Nov 2026`` (a week, from Monday); ``(no time)`` when missing."""
+    if start is None or _is_missing(start):
+        return NO_KEY["period"]
+    moment = start.to_pydatetime() if hasattr(start, "to_pydatetime") else start
+    if not isinstance(moment, datetime):
+        return visible(str(start))
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment
+    day = f"{moment.day} {moment:%b %Y}"
+    if every == "week":
+        return f"week of {day}"
+    if every == "hour" or (every is None and (moment.hour or moment.minute)):
+        return f"{day} {moment:%H:%M}"
+    return f"{moment:%a} {day}"
+
+
+def key_label(key: str | None, value: Any) -> str:
+    """A group's key as read: its name (control sequences dropped), ``(no model)`` or
+    ``(none)`` when missing."""
+    if value is None or _is_missing(value):
+        return NO_KEY.get(key or "", "(none)")
+    return visible(str(value))
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(value != value)  # NaN, NaT
+    except (TypeError, ValueError):  # pandas.NA has no truth value
+        return True
+
+
+@dataclass(frozen=True)
+class Table:
+    """A summary as cells of text: the keys' headings and labels, the figures' columns."""
+
+    key_names: list[str]
+    keys: list[list[str]]
+    columns: list[str]
+    cells: list[list[str]]
+    hidden: int
+    """Columns of the frame not shown."""
+
+
+def table(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> Table:
+    every = frame.attrs.get("every")
+    levels = list(frame.index.names)
+    key_names = [str(name) if name is not None else "" for name in levels]
+    rows = list(frame.index)
+    keys = []
+    for row in rows:
+        values = row if isinstance(row, tuple) else (row,)
+        keys.append(
+            [
+                period_label(value, every) if name == "period" else key_label(name, value)
+                for name, value in zip(key_names, values, strict=True)
+            ]
+        )
+    shown = shown_columns(frame, columns)
+    cells = [
+        [cell_text(name, value) for name, value in zip(shown, values, strict=True)]
+        for values in frame[shown].itertuples(index=False, name=None)
+    ]
+    return Table(key_names, keys, shown, cells, len(frame.columns) - len(shown))
+
+
+def _heading(column: str) -> str:
+    shown = COLUMNS.get(column)
+    return shown.heading if shown is not None else column
+
+
+def _hint(hidden: int, columns: str | Sequence[str] | None) -> str:
+    if not hidden:
+        return ".to_pandas() is the frame of plain numbers"
+    noun = "column" if hidden == 1 else "columns"
+    return f"{hidden} more {noun}: summary(..., columns='all'); plain numbers: .to_pandas()"
+
+
+def _sparse(keys: list[list[str]]) -> list[list[str]]:
+    """Each row's keys, a first-level key left blank under the same one (periods read as
+    groups)."""
+    out = []
+    for i, row in enumerate(keys):
+        same = i > 0 and len(row) > 1 and row[0] == keys[i - 1][0]
+        out.append(["", *row[1:]] if same else row)
+    return out
+
+
+def summary_text(frame: pd.DataFrame, columns: str | Sequence[str] | None = None) -> str:
+    """The summary as an aligned text table, the note of what its times count, and where
+    the rest is."""
+    shown = table(frame, columns)
+    if not shown.cells:
+        return "no runs to summarise"
+    head = [*(name if name != "period" else "" for name in shown.key_names)]
+    head += [_heading(name) for name in shown.columns]
+    rows = [
+        [*(excerpt(key, NAME_CHARS) for key in keys), *cells]
+        for keys, cells in zip(_sparse(shown.keys), shown.cells, strict=True)
+    ]
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
+    width_of_keys = len(shown.key_names)
+
+    def line(row: list[str]) -> str:
+        return "  ".join(
+            text.ljust(width) if i < width_of_keys else text.rjust(width)
+            for i, (text, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+
+    notes = [note for note in (frame.attrs.get("timed"), _hint(shown.hidden, columns)) if note]
+    return "\n".join([line(head), *(line(row) for row in rows), *notes])
+
+
+_CELL = "padding:0.25em 0.5em;white-space:nowrap;border:none;"
+_RULE = "border-bottom:1px solid var(--jp-border-color2, rgba(127,127,127,0.35));"
+_SECTION = "text-align:left;font-weight:600;padding-top:0.6em;" + _RULE
+_MUTED = "opacity:0.7;font-size:0.9em;margin:0.35em 0 0;"
+
+
+def summary_html(frame: pd.DataFrame, columns: str | Sequence[str] | None = None) -> str:
+    """The summary as the notebook's HTML table (every text escaped). Periods with other
+    keys are sections (a row naming the period over its groups), so the period takes no
+    column of its own."""
+    shown = table(frame, columns)
+    if not shown.cells:
+        return "<div><em>no runs to summarise</em></div>"
+    sections = len(shown.key_names) > 1 and shown.key_names[0] == "period"
+    key_names = shown.key_names[1:] if sections else shown.key_names
+    width = len(key_names) + len(shown.columns)
+    head = "".join(
+        f'<th style="{_CELL}{_RULE}text-align:left">{escape(name if name != "period" else "")}</th>'
+        for name in key_names
+    )
+    head += "".join(
+        f'<th style="{_CELL}{_RULE}text-align:right" '
+        f'title="{escape(name + ": " + (COLUMNS[name].meaning if name in COLUMNS else name))}">'
+        f"{escape(_heading(name))}</th>"
+        for name in shown.columns
+    )
+    rows = []
+    for i, (keys, cells) in enumerate(zip(shown.keys, shown.cells, strict=True)):
+        if sections and (i == 0 or keys[0] != shown.keys[i - 1][0]):
+            rows.append(
+                f'<tr><th colspan="{width}" style="{_CELL}{_SECTION}">{escape(keys[0])}</th></tr>'
+            )
+        rows.append(
+            "<tr>"
+            + "".join(
+                f'<th style="{_CELL}text-align:left;font-weight:600" title="{escape(key)}">'
+                f"{escape(excerpt(key, NAME_CHARS))}</th>"
+                for key in (keys[1:] if sections else keys)
+            )
+            + "".join(f'<td style="{_CELL}text-align:right">{escape(text)}</td>' for text in cells)
+            + "</tr>"
+        )
+    notes = "".join(
+        f'<div style="{_MUTED}">{escape(note)}</div>'
+        for note in (frame.attrs.get("timed"), _hint(shown.hidden, columns))
+        if note
+    )
+    return (
+        '<div class="agentnb-summary" style="max-width:100%;overflow-x:auto">'
+        '<table style="border-collapse:collapse;font-variant-numeric:tabular-nums;'
+        f'color:inherit;background:transparent;margin:0">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{notes}</div>"
+    )

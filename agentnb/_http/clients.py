@@ -1,0 +1,120 @@
+"""The HTTP client of one platform: httpx's interface on aiohttp's wire
+(:class:`~agentnb._http.aiohttp_transport.AiohttpTransport`), with one TLS context made from
+the user's ``verify=``, and cookies read only from answers that set some.
+
+One TLS context serves a transport's every connection (:func:`tls_context`: httpx's own
+checks); the default one is made once per process: loading the certificate store takes tens
+of milliseconds, which every new client used to spend on the event loop every stream
+shares. And httpx builds a urllib request and an email message for every response, to look
+for cookies in it: :class:`_Cookies` first checks that there is a ``Set-Cookie`` header.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import ssl
+from typing import Any
+
+import httpx
+
+from .._core.exceptions import ConfigurationError
+from .aiohttp_transport import AiohttpTransport
+
+__all__ = [
+    "SIDE_CONNECTIONS",
+    "Verify",
+    "checked_verify",
+    "new_http_client",
+    "shared_ssl_context",
+    "tls_context",
+]
+
+Verify = ssl.SSLContext | str | os.PathLike[str] | bool
+"""What ``verify=`` takes, as httpx: True (certifi's store, or ``SSL_CERT_FILE`` /
+``SSL_CERT_DIR``), False (no check), a CA bundle file or directory, or an
+``ssl.SSLContext``."""
+
+SIDE_CONNECTIONS = 8
+"""Side requests of one transport in flight at once (the others wait their turn)."""
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """The default TLS context (certifi's store, ``SSL_CERT_FILE``/``SSL_CERT_DIR`` honoured),
+    made once per process."""
+    return _http11(httpx.create_ssl_context())
+
+
+def checked_verify(verify: object) -> Verify:
+    """``verify`` when it is one of the values :data:`Verify` allows (a path: one that
+    exists), else a :class:`ConfigurationError` saying what is accepted."""
+    if isinstance(verify, bool | ssl.SSLContext):
+        return verify
+    if isinstance(verify, str | os.PathLike):
+        if not os.path.exists(verify):
+            raise ConfigurationError(
+                f"verify={os.fspath(verify)!r}: no such CA bundle file or directory"
+            )
+        return verify
+    raise ConfigurationError(
+        f"verify must be True, False, a CA bundle path or an ssl.SSLContext, not {verify!r}"
+    )
+
+
+def tls_context(verify: Verify = True) -> ssl.SSLContext:
+    """The TLS context for ``verify``, made as httpx makes it (``httpx.create_ssl_context``);
+    a CA bundle path as httpx's deprecated ``verify=<str>`` did, without the warning. A
+    given ``ssl.SSLContext`` is used as it is (its ALPN set to HTTP/1.1)."""
+    if verify is True:
+        return shared_ssl_context()
+    if isinstance(verify, str | os.PathLike):
+        path = os.fspath(verify)
+        if os.path.isdir(path):
+            return _http11(ssl.create_default_context(capath=path))
+        return _http11(ssl.create_default_context(cafile=path))
+    return _http11(httpx.create_ssl_context(verify=verify))
+
+
+def _http11(context: ssl.SSLContext) -> ssl.SSLContext:
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+class _Cookies(httpx.Cookies):
+    """httpx's cookie jar, which skips responses without cookies."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
+            super().extract_cookies(response)
+
+
+class _AsyncClient(httpx.AsyncClient):
+    """httpx's client on :class:`AiohttpTransport`, with :class:`_Cookies`. Its transport is
+    made where httpx makes its own (``_init_transport``), so that httpx still mounts its own
+    proxy transports for the proxies the environment names (``HTTP_PROXY``, ``HTTPS_PROXY``,
+    ``ALL_PROXY``, less ``NO_PROXY``): a client given ``transport=`` would ignore them."""
+
+    def __init__(self, timeout: httpx.Timeout, tls: ssl.SSLContext) -> None:
+        self._agentnb_tls = tls
+        super().__init__(timeout=timeout, verify=tls)
+        self.cookies = {}
+
+    def _init_transport(self, *args: Any, **kwargs: Any) -> httpx.AsyncBaseTransport:
+        return AiohttpTransport(self._agentnb_tls)
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._agentnb_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        self._agentnb_cookies = _Cookies(cookies)
+
+
+def new_http_client(timeout: httpx.Timeout, verify: Verify = True) -> httpx.AsyncClient:
+    """The HTTP client a transport makes when none was given to it: httpx's interface, aiohttp
+    on the wire, one TLS context from ``verify``; a proxy the environment names is httpx's to
+    use (its own transport, the same TLS context)."""
+    return _AsyncClient(timeout, tls_context(verify))

@@ -1,0 +1,39 @@
+"""The local run history: its store, the records and tables it gives, and the views over it.
+
+``agentnb.runs()`` and ``agentnb.summary()`` read the history; what they and ``browse`` /
+``compare`` return, and the store and recorder underneath, live here:
+
+- ``HistoryStore``: the SQLite file every run is recorded in (``AGENTNB_HISTORY``).
+- ``RunHistory``: the table ``runs()`` returns (filter it, turn it into pandas).
+- ``RunRecord``, ``ToolCallHistory``, ``ToolCallRecord``: one recorded run, and its tool calls.
+- ``ScoreRecord``: one score given to a run (``agentnb.score``, evaluators, a verdict).
+- ``RunsTable``: the browsable table ``browse()`` returns; ``Comparison``: what ``compare()``
+  returns.
+- ``RunRecorder``: what records a run (the history is one); pass your own as ``recorder=``.
+"""
+
+from __future__ import annotations
+
+from ._core.recorder import RunRecorder
+from ._display.run_comparison import Comparison
+from ._display.runs_table import RunsTable
+from ._history import (
+    HistoryStore,
+    RunHistory,
+    RunRecord,
+    ScoreRecord,
+    ToolCallHistory,
+    ToolCallRecord,
+)
+
+__all__ = [
+    "Comparison",
+    "HistoryStore",
+    "RunHistory",
+    "RunRecord",
+    "RunRecorder",
+    "RunsTable",
+    "ScoreRecord",
+    "ToolCallHistory",
+    "ToolCallRecord",
+]

@@ -1,0 +1,177 @@
+"""The run table at 1280×800 in JupyterLab and Notebook 7, light and dark, over a history of
+3,000 runs: it fits its output with the columns a person scans (no sideways scrolling, no
+figure cut short), a click anywhere on a head cell sorts, ticking a row moves nothing, a
+row's ▸ shows its ids, and a column chosen in Columns stays chosen in the next table (a
+Jupyter server of this module's own: the browsing tests' pages and workspace stay apart).
+Screenshots: test-artifacts/runs-table-fit-*.png, runs-table-columns-*.png."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agentnb_testing import history_records
+from notebook_pages import (
+    APPS,
+    CONTRASTS,
+    THEMES,
+    cell_at,
+    notebook_page,
+    run_and_wait,
+    set_theme,
+    widget_errors,
+)
+
+from agentnb._history import HistoryStore
+
+pytestmark = pytest.mark.browser
+
+COUNT = 3000
+
+
+@pytest.fixture(scope="module")
+def history_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("fit") / "history.sqlite3"
+    with HistoryStore(path) as store:
+        store.import_records(history_records(COUNT))
+    return path
+
+
+def cells_for(history_file: Path) -> list[str]:
+    return [
+        f"import os\nos.environ['AGENTNB_HISTORY'] = {str(history_file)!r}\nimport agentnb",
+        "table = agentnb.browse()\ntable",
+    ]
+
+
+def the_view(page: Any) -> Any:
+    view = cell_at(page, 1).locator(".agentnb-runs-view")
+    view.locator("tbody tr").nth(19).wait_for()
+    return view
+
+
+def details_of(view: Any, row: int) -> dict[str, str]:
+    """What row ``row``'s details (its ▸) say, by title; the details are closed again."""
+    toggle = view.locator("tbody tr[data-id]").nth(row).locator(".anb-runs-more")
+    toggle.click()
+    view.locator("tbody tr.anb-runs-detail").wait_for()
+    said: dict[str, str] = view.evaluate(
+        """(root) => Object.fromEntries([...root.querySelectorAll("tr.anb-runs-detail dt")]
+             .map((dt) => [dt.textContent, dt.nextElementSibling.textContent]))"""
+    )
+    view.locator("tbody tr[data-id]").nth(row).locator(".anb-runs-more").click()
+    return said
+
+
+SCANNED = ["started", "agent", "status", "message", "model", "cost"]
+FITS = """
+(view) => {
+  const output = view.closest(".jp-OutputArea-output");
+  const table = view.querySelector(".anb-runs-table");
+  const room = output.getBoundingClientRect();
+  const heads = [...table.querySelectorAll("thead tr:first-child th[data-column]")];
+  return {
+    heads: heads.map((th) => th.dataset.column),
+    outside: heads.filter((th) => th.getBoundingClientRect().right > room.right + 1)
+      .map((th) => th.dataset.column),
+    table: table.getBoundingClientRect().width, room: room.width,
+    scrolls: view.querySelector(".anb-runs-scroll").scrollWidth
+      > view.querySelector(".anb-runs-scroll").clientWidth + 1,
+    outputScrolls: output.scrollWidth > output.clientWidth + 1,
+    // figures are never cut short (an ellipsis on a cost or a time)
+    cut: heads.flatMap((th) => ["started", "status", "cost", "tokens"].includes(th.dataset.column)
+      ? [...table.querySelectorAll(`tbody tr[data-id] td:nth-child(${th.cellIndex + 1})`)]
+          .filter((td) => td.scrollWidth > td.clientWidth + 1).map((td) => td.textContent)
+      : []),
+  };
+}
+"""
+WHERE = """
+(view) => {
+  const box = view.querySelector(".anb-runs-table").getBoundingClientRect();
+  return [box.x, box.y, box.width, box.height];
+}
+"""
+
+
+@pytest.fixture(scope="module", params=APPS)
+def narrow_page(request: pytest.FixtureRequest, browser: Any, history_file: Path) -> Iterator[Any]:
+    server = request.getfixturevalue(request.param)
+    cells = cells_for(history_file)
+    with notebook_page(
+        browser, server, "browse-fit.ipynb", cells, app=request.param, run_first=2, height=800
+    ) as page:
+        page.app = request.param
+        page.evaluate("() => localStorage.removeItem('agentnb.runs-table.columns')")
+        yield page
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_at_1280_by_800_the_table_fits_its_output_with_the_scanned_columns(
+    narrow_page: Any, theme: str, artifacts: Path
+) -> None:
+    page = narrow_page
+    set_theme(page, theme)
+    view = the_view(page)
+    view.scroll_into_view_if_needed()
+    fits = view.evaluate(FITS)
+    assert fits["heads"] == SCANNED, fits
+    assert fits["outside"] == [] and not fits["scrolls"] and not fits["outputScrolls"], fits
+    assert fits["cut"] == [], fits
+    assert fits["table"] <= fits["room"] + 1, fits
+    shade = theme.split()[-1].lower()
+    page.screenshot(path=str(artifacts / f"runs-table-fit-{page.app}-{shade}.png"))
+    low = [t for t in view.evaluate(CONTRASTS) if t["ratio"] < 4.5]
+    assert low == [], "\n".join(f"{t['what']} {t['text']!r} {t['ratio']:.2f}" for t in low)
+
+    # A row's ▸ shows what the table leaves out: its ids and thread.
+    said = details_of(view, 0)
+    assert said["run"].startswith("run_") and "thread" in said, said
+
+    # Ticking a row's box moves nothing (the table, the page).
+    scroller = "document.querySelector('.jp-WindowedPanel-outer, #main-panel .jp-Notebook')"
+    before = view.evaluate(WHERE), page.evaluate(f"() => {scroller}.scrollTop")
+    view.locator("tbody tr[data-id]").nth(2).locator("input[type=checkbox]").click()
+    assert view.locator(".anb-runs-selected").inner_text() == "1 selected"
+    page.wait_for_timeout(300)
+    after = view.evaluate(WHERE), page.evaluate(f"() => {scroller}.scrollTop")
+    assert after == before, (before, after)
+    view.locator(".anb-runs-clear").click()
+    assert widget_errors(page.errors) == []
+
+
+def test_a_click_anywhere_on_a_head_cell_sorts(narrow_page: Any) -> None:
+    page = narrow_page
+    view = the_view(page)
+    head = view.locator("thead th[data-column='agent']")
+    box = head.bounding_box()
+    page.mouse.click(box["x"] + box["width"] - 4, box["y"] + box["height"] / 2)  # past the word
+    page.wait_for_function(
+        "(el) => el.querySelector('th[data-column=agent][aria-sort=ascending]')",
+        arg=view.element_handle(),
+    )
+    for _ in range(2):  # down, then the table's own order again
+        page.mouse.click(box["x"] + box["width"] - 4, box["y"] + box["height"] / 2)
+    page.wait_for_function(
+        "(el) => !el.querySelector('th[aria-sort=descending], th[aria-sort=ascending]')",
+        arg=view.element_handle(),
+    )
+
+
+def test_a_column_chosen_is_kept_for_the_next_table(narrow_page: Any, artifacts: Path) -> None:
+    page = narrow_page
+    view = the_view(page)
+    view.locator(".anb-runs-columns summary").click()
+    view.locator(".anb-runs-choices input[data-column='tokens']").check()
+    view.locator(".anb-runs-choices input[data-column='model']").uncheck()
+    heads = ["started", "agent", "status", "message", "tokens", "cost"]
+    assert view.evaluate(FITS)["heads"] == heads
+    page.screenshot(path=str(artifacts / f"runs-table-columns-{page.app}.png"))
+    run_and_wait(page, 1)  # the cell again: a new table
+    view = the_view(page)
+    fits = view.evaluate(FITS)
+    assert fits["heads"] == heads and fits["outside"] == [] and not fits["scrolls"], fits
+    assert fits["cut"] == [], fits
+    page.evaluate("() => localStorage.removeItem('agentnb.runs-table.columns')")

@@ -1,0 +1,72 @@
+"""At 80 columns in a real terminal (tmux), every line agentnb prints is wrapped at word
+boundaries by agentnb itself: the run's reasoning, tool lines and status line, and the
+server's banner. A line the terminal had to wrap (longer than the pane) is a word broken in
+two; ``Pane.everything`` joins those back, so each line it returns must fit."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pytest
+from cli_process import cli_env, on
+from tmux_pane import Pane
+
+WIDTH = 80
+
+
+def printed(command: list[str], env: dict[str, str], until: str) -> list[str]:
+    pane = Pane(command, env, name="agentnb-width", width=WIDTH)
+    try:
+        pane.wait_for(lambda screen: until in screen)
+        return pane.everything().splitlines()
+    finally:
+        pane.close()
+
+
+def too_long(lines: list[str]) -> list[str]:
+    return [line for line in lines if len(line.rstrip()) > WIDTH]
+
+
+@pytest.mark.parametrize("colour", [True, False], ids=["colour", "no-colour"])
+def test_a_run_at_80_columns_wraps_every_line_at_word_boundaries(server: Any, colour: bool) -> None:
+    env = cli_env(server)
+    env["AGENTNB_HISTORY"] = "off"
+    if colour:  # the answer's markdown rendered by rich, the rest painted
+        del env["NO_COLOR"]
+        env["TERM"] = "xterm-256color"
+    message = "Compare NVDA, AAPL, MSFT, GOOGL, AMZN and TSLA this week, and explain your reasoning"
+    command = [sys.executable, "-m", "agentnb", "run", "finance_agent", repr(message), *on(server)]
+    lines = printed(command, env, "EXIT=")
+    assert "EXIT=0" in lines, "\n".join(lines)
+    assert too_long(lines) == [], "\n".join(lines)
+    text = "\n".join(lines)
+    assert "thinking:" in text and "completed ·" in text, text
+    thinking = next(i for i, line in enumerate(lines) if line.startswith("thinking:"))
+    assert lines[thinking + 1].startswith("  "), "a continued line is indented under its first"
+
+
+def test_the_banner_at_80_columns_keeps_its_url_whole() -> None:
+    command = [sys.executable, "-m", "agentnb", "serve", "--port", "0", "--delay-ms", "0"]
+    lines = printed(command, cli_env(), "Press Ctrl-C to stop.")
+    assert too_long(lines) == [], "\n".join(lines)
+    assert any("/v1/agents/finance_agent/stream" in line for line in lines), "\n".join(lines)
+
+
+def test_the_approval_prompt_at_80_columns_wraps_at_word_boundaries(server: Any) -> None:
+    env = cli_env(server)
+    env["AGENTNB_HISTORY"] = "off"
+    message = (
+        "Buy 5 NVDA shares for my long-term retirement account, at the best price you can find"
+    )
+    command = [sys.executable, "-m", "agentnb", "run", "trader", repr(message), *on(server)]
+    pane = Pane(command, env, name="agentnb-width", width=WIDTH)
+    try:
+        pane.wait_for(lambda screen: "[y/N" in screen)
+        pane.tmux("send-keys", "-t", "t", "n", "Enter")
+        pane.wait_for(lambda screen: "EXIT=" in screen)
+        lines = pane.everything().splitlines()
+    finally:
+        pane.close()
+    assert too_long(lines) == [], "\n".join(lines)
+    assert any(line.startswith("Approve") for line in lines), "\n".join(lines)

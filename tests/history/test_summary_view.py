@@ -1,0 +1,174 @@
+"""A summary as a person reads it: figures formatted in the display only (``$``, ``%``, ms
+and s, periods as dates, missing keys named, no ``nan``), the columns that answer first and
+the rest one argument away; the frame itself stays a DataFrame of plain numbers."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import agentnb  # noqa: F401  (installs the history's drawer)
+from agentnb._display.summary_table import (
+    cell_text,
+    key_label,
+    percent,
+    period_label,
+    summary_html,
+    summary_text,
+    time_taken,
+)
+from agentnb._history import HistoryStore, RunRecord
+from agentnb._history._records import RUN_COLUMNS
+from agentnb._history._run_filter import RunFilter
+from agentnb._history._summary import SUMMARY_COLUMNS
+
+MONDAY = datetime(2026, 11, 23, tzinfo=UTC).timestamp()
+
+
+def record(i: int, **values: Any) -> RunRecord:
+    row: dict[str, Any] = {
+        "local_id": f"run-{i}",
+        "agent": "finance_agent",
+        "status": "completed",
+        "started_at": MONDAY + 86400 + i * 60.0,
+        "duration": 0.25 + i,
+        "ttft": 0.1,
+        "total_tokens": 1200,
+        "cost_usd": 0.0125,
+        "model": "claude-haiku-4-5-20251001",
+    } | values
+    return RunRecord.from_row(tuple(row.get(name) for name, _ in RUN_COLUMNS))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    records = [record(i) for i in range(3)]
+    records += [record(10 + i, model=None, cost_usd=None, status="failed") for i in range(5)]
+    with HistoryStore(tmp_path / "h.sqlite3") as opened:
+        opened.import_records(records)
+        yield opened
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "text"),
+    [
+        ("cost_total", 1234.5, "$1,234.50"),
+        ("cost_mean", 0.000435, "$0.000435"),
+        ("cost_total", 0.0, "$0.00"),
+        ("success_rate", 0.95, "95.0%"),
+        ("failure_rate", 0.003, "0.3%"),
+        ("success_rate", 1.0, "100.0%"),
+        ("duration_p50", 0.35, "350 ms"),
+        ("duration_p95", 2.34, "2.3 s"),
+        ("paused_total", 245.0, "4 min 05 s"),
+        ("tokens_total", 1234567.0, "1,234,567"),
+        ("tool_calls_per_run", 1.5, "1.5"),
+        ("cost_total", float("nan"), "—"),
+        ("tokens_total", pd.NA, "—"),
+        ("cost_total", None, "—"),
+        ("score_mean", 0.8125, "0.8125"),  # a column a summary does not know: a number
+    ],
+)
+def test_each_figure_reads_as_what_it_is(column: str, value: Any, text: str) -> None:
+    assert cell_text(column, value) == text
+
+
+def test_rates_and_times() -> None:
+    assert percent(0.0) == "0.0%"
+    assert time_taken(59.96) == "60.0 s"
+    assert time_taken(61) == "1 min 01 s"
+
+
+@pytest.mark.parametrize(
+    ("every", "text"),
+    [
+        ("hour", "24 Nov 2026 14:00"),
+        ("day", "Tue 24 Nov 2026"),
+        ("week", "week of 24 Nov 2026"),
+    ],
+)
+def test_periods_read_as_dates(every: str, text: str) -> None:
+    start = pd.Timestamp("2026-11-24 14:00", tz="UTC")
+    assert period_label(start, every) == text
+
+
+def test_a_missing_key_is_named_never_nan() -> None:
+    assert key_label("model", float("nan")) == "(no model)"
+    assert key_label("agent", None) == "(no agent)"
+    assert key_label("error_code", pd.NA) == "(none)"
+    assert period_label(pd.NaT, "day") == "(no time)"
+    assert key_label("agent", "a\x1b[31mb") == "a⟨U+001B⟩[31mb"
+
+
+def test_a_weeks_summary_reads_formatted(store: Any) -> None:
+    summary = store.summary(RunFilter(), "model", every="week")
+    html, text = summary._repr_html_(), repr(summary)
+    for shown in (html, text):
+        assert "nan" not in shown.lower().replace("nanosec", "")
+        assert "week of 23 Nov 2026" in shown
+        assert "00:00:00" not in shown
+        assert "(no model)" in shown
+        assert "$0.0375" in shown  # three priced runs of $0.0125
+        assert "100.0%" in shown and "0.0%" in shown  # the failed runs have no model
+        assert "1.2 s" in shown  # the median of 0.25, 1.25, 2.25 s
+    assert str(summary) == text
+    assert "claude-haiku-4-5-20251001" in html  # whole on hover, cut only past 28 chars
+    assert html.count('colspan="8"') == 1  # the week heads its groups: no column of its own
+    assert "more columns: summary(..., columns='all')" in text
+
+
+def test_the_frame_stays_plain_numbers(store: Any) -> None:
+    """Everything that worked with the DataFrame works the same: it is one."""
+    summary = store.summary(RunFilter(), "model")
+    plain = summary.to_pandas()
+    assert type(plain) is pd.DataFrame
+    assert isinstance(summary, pd.DataFrame)
+    assert list(summary.columns) == list(SUMMARY_COLUMNS)
+    assert len(summary) == 2
+    assert summary["cost_total"].iloc[0] == pytest.approx(0.0375)
+    assert summary.loc["claude-haiku-4-5-20251001", "runs"] == 3
+    pd.testing.assert_frame_equal(summary.to_pandas(), store.runs().summary("model").to_pandas())
+    # what is made from it is plain pandas, shown as pandas shows it
+    for derived in (summary.sort_values("runs"), summary.head(1), summary[["runs"]]):
+        assert type(derived) is pd.DataFrame
+    assert type(summary["runs"]) is pd.Series
+    assert "$" not in plain.to_string()
+    again = pickle.loads(pickle.dumps(summary))
+    assert type(again) is type(summary)
+    assert repr(again) == repr(summary)
+
+
+def test_the_rest_is_one_argument_away(store: Any) -> None:
+    default = store.summary(RunFilter(), "agent")
+    every = store.summary(RunFilter(), "agent", columns="all")
+    named = store.runs().summary("agent", columns=["ttft_p50", "cost_total"])
+    assert "ttft p50" not in repr(default) and "time p50" in repr(default)
+    assert "ttft p50" in repr(every) and "tools / run" in repr(every)
+    assert repr(named).splitlines()[0].split() == ["agent", "ttft", "p50", "cost"]
+    with pytest.raises(ValueError, match="no column \\['cost'\\]"):
+        repr(store.summary(RunFilter(), "agent", columns="cost"))
+
+
+def test_runs_without_a_cost_are_counted_in_view(store: Any) -> None:
+    """``unpriced`` (a total that leaves runs out) is shown where any group has one."""
+    header = repr(store.summary(RunFilter(), "model")).splitlines()[0].split()
+    assert header[:6] == ["model", "runs", "success", "cost", "per", "run"]
+    assert "unpriced" in header
+
+
+def test_a_column_added_to_the_frame_is_shown_as_a_number() -> None:
+    frame = pd.DataFrame({"runs": [2], "score_mean": [0.75]}, index=pd.Index(["a"], name="agent"))
+    assert "score_mean" in summary_html(frame, None)
+    assert "0.75" in summary_text(frame, None)
+
+
+def test_an_empty_summary(tmp_path: Path) -> None:
+    with HistoryStore(tmp_path / "h.sqlite3") as opened:
+        summary = opened.summary(RunFilter(), "agent", every="day")
+        assert repr(summary) == "no runs to summarise"
+        assert len(summary) == 0
