@@ -48,6 +48,7 @@ from ._core.pricing import RunCost
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
 from ._core.request import Fork, Media, ModelSettings, RunOptions, RunRequest
 from ._core.run import Part, Run, RunErrorInfo, RunStatus, ToolCall, ToolStatus
+from ._core.verdicts import set_verdict_keeper
 from ._core.version import __version__
 from ._tracing import TracingStatus, configure_tracing, tracing_recorder
 from .providers import RemoteRun
@@ -57,14 +58,18 @@ if TYPE_CHECKING:
     from ._app.batch_runs import batch
     from ._app.compare_runs import compare
     from ._app.connections import Connection, connect, connections, get_connection
+    from ._app.evaluators import judge
+    from ._app.experiments import Experiment, experiment, experiments
     from ._app.past_runs import show
     from ._app.remote_runs import remote_runs
     from ._app.run_like import RunLike
     from ._app.runs_browser import browse
+    from ._app.scoring import score
     from ._client.async_client import AsyncAgentClient
     from ._client.stream import AsyncRunStream
     from ._client.sync import AgentClient, RunStream
     from ._core.handle import RunHandle
+    from ._display.experiment_views import ExperimentComparison
     from ._display.widget import ChatCell
     from ._history import runs, summary
     from .server import ServerHandle, start_server
@@ -82,6 +87,8 @@ __all__ = [
     "ConnectError",
     "Connection",
     "EventTooLargeError",
+    "Experiment",
+    "ExperimentComparison",
     "Fork",
     "HTTPStatusError",
     "HistoryError",
@@ -127,10 +134,14 @@ __all__ = [
     "configure_tracing",
     "connect",
     "connections",
+    "experiment",
+    "experiments",
     "get_connection",
+    "judge",
     "load_ipython_extension",
     "remote_runs",
     "runs",
+    "score",
     "set_prices",
     "show",
     "start_server",
@@ -154,6 +165,12 @@ _LAZY: dict[str, str] = {
     "RunStream": "._client.sync",
     "batch": "._app.batch_runs",
     "compare": "._app.compare_runs",
+    "Experiment": "._app.experiments",
+    "experiment": "._app.experiments",
+    "experiments": "._app.experiments",
+    "judge": "._app.evaluators",
+    "ExperimentComparison": "._display.experiment_views",
+    "score": "._app.scoring",
     "browse": "._app.runs_browser",
     "RunLike": "._app.run_like",
     "remote_runs": "._app.remote_runs",
@@ -183,6 +200,16 @@ def _history_drawer() -> HistoryDrawer:
 
 
 set_history_drawer(_history_drawer)
+
+
+def _keep_verdict(local_id: str, value: bool, comment: str | None) -> None:
+    """A chat cell's ✓ / ✗: kept in the history as the run's score ``verdict``."""
+    from ._app.scoring import keep_verdict  # the history: at the first verdict given
+
+    keep_verdict(local_id, value, comment)
+
+
+set_verdict_keeper(_keep_verdict)
 
 
 def _display_history(history: Any) -> None:

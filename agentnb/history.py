@@ -6,6 +6,7 @@
 - ``HistoryStore``: the SQLite file every run is recorded in (``AGENTNB_HISTORY``).
 - ``RunHistory``: the table ``runs()`` returns (filter it, turn it into pandas).
 - ``RunRecord``, ``ToolCallHistory``, ``ToolCallRecord``: one recorded run, and its tool calls.
+- ``ScoreRecord``: one score given to a run (``agentnb.score``, evaluators, a verdict).
 - ``RunsTable``: the browsable table ``browse()`` returns; ``Comparison``: what ``compare()``
   returns.
 - ``RunRecorder``: what records a run (the history is one); pass your own as ``recorder=``.
@@ -16,7 +17,14 @@ from __future__ import annotations
 from ._core.recorder import RunRecorder
 from ._display.run_comparison import Comparison
 from ._display.runs_table import RunsTable
-from ._history import HistoryStore, RunHistory, RunRecord, ToolCallHistory, ToolCallRecord
+from ._history import (
+    HistoryStore,
+    RunHistory,
+    RunRecord,
+    ScoreRecord,
+    ToolCallHistory,
+    ToolCallRecord,
+)
 
 __all__ = [
     "Comparison",
@@ -25,6 +33,7 @@ __all__ = [
     "RunRecord",
     "RunRecorder",
     "RunsTable",
+    "ScoreRecord",
     "ToolCallHistory",
     "ToolCallRecord",
 ]

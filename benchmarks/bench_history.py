@@ -13,8 +13,10 @@
    a file of 1,000 runs and into the large one: µs per run at each size.
 3. Reads the large file into pandas with ``runs().to_pandas()`` and with pandas' own
    ``read_sql`` (raw, and converted to the very dtypes ``to_pandas`` gives: checked equal);
-   the summary per agent by pandas and in SQLite; the cost per day (overall, and per model)
-   in SQLite beside ``read_sql`` + ``groupby``; an agent's last 1,000 runs of the past week;
+   the summary per agent by pandas and in SQLite (with the means of 50,000 scores); by a
+   metadata key (50 users, five teams on every run), per user and day, per agent and team;
+   the runs scored ``correct``; a user's last 1,000 runs; the cost per day (overall, and per
+   model) in SQLite beside ``read_sql`` + ``groupby``; an agent's last 1,000 runs of the past week;
    the file's size per run.
 3b. ``runs()`` as a cell shows it: the count and the first 20 rows, read at once; the rest
    at first use (``len()``).
@@ -66,6 +68,7 @@ AGENTS = ("finance_agent", "echo", "writer", "structured")
 MODELS = ("gpt-4.1", "gpt-4o-mini", "claude-sonnet-4-5")
 STATUSES = ("completed",) * 8 + ("failed", "cancelled")
 CHUNK = 20_000
+RUN_NAMES = tuple(name for name, _ in RUN_COLUMNS)
 """Runs written per transaction while building a large file."""
 
 
@@ -138,6 +141,10 @@ TOPICS = (
     "analyst ratings",
 )
 TOOLS = ("get_quote", "search_news", "calculator", "get_filings", "run_sql")
+USERS = tuple(f"user{n:02d}" for n in range(50))
+TEAMS = ("red", "blue", "green", "amber", "violet")
+SCORED_EVERY = 20
+"""Every 20th run has a score ``correct`` (a bool) and every 40th a label ``grade``."""
 
 
 def synthetic_history(
@@ -218,7 +225,7 @@ def synthetic_run(
         "resumes": 0,
         "tool_call_count": i % 4,
         "model_settings": '{"temperature": 0.2}',
-        "metadata": None,
+        "metadata": json.dumps({"user": USERS[i % len(USERS)], "team": TEAMS[i % len(TEAMS)]}),
         "model": MODELS[i % len(MODELS)],
         "cost_usd": (prompt * 2 + completion * 8) / 1e6 if status == "completed" else None,
         "cost_source": "genai-prices" if status == "completed" else None,
@@ -262,6 +269,7 @@ def build_history(path: Path, rows: int) -> float:
             db.execute("BEGIN")
             db.executemany(call_sql, calls)
             db.executemany(run_sql, runs)
+            db.executemany(SCORE_SQL, synthetic_scores(runs))
             db.execute("COMMIT")
         added = db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
     finally:
@@ -270,7 +278,30 @@ def build_history(path: Path, rows: int) -> float:
     return time.perf_counter() - start
 
 
-GENERATION = 2
+SCORE_SQL = (
+    "INSERT INTO scores (local_id, name, kind, number, label, source, author, created) "
+    "VALUES (?, ?, ?, ?, ?, 'code', 'bench', ?)"
+)
+
+
+def synthetic_scores(runs: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Scores of some of ``runs`` (rows in ``RUN_COLUMNS`` order): ``correct`` on every
+    ``SCORED_EVERY``-th, a ``grade`` label on every other of those."""
+    local_id, started = RUN_NAMES.index("local_id"), RUN_NAMES.index("started_at")
+    scores = []
+    for row in runs:
+        i = int(row[local_id], 16)
+        if i % SCORED_EVERY:
+            continue
+        when = row[started] + 60
+        scores.append((row[local_id], "correct", "bool", float(i % 3 != 0), None, when))
+        if i % (2 * SCORED_EVERY) == 0:
+            grade = ("good", "fair", "poor")[i % 3]
+            scores.append((row[local_id], "grade", "label", None, grade, when))
+    return scores
+
+
+GENERATION = 3
 """Bump when the synthetic rows change: a cached file of another generation is not reused."""
 
 
@@ -383,7 +414,9 @@ def bench_loading(path: Path, repeat: int) -> list[tuple[str, float]]:
         summary_s, _ = timed(history.summary, repeat=1)
         history = RunHistory()  # the million runs' columns freed
         assert len(frame) == rows
-        head, dtypes = frame.head(2000), frame.dtypes
+        run_frame = frame[list(RUN_NAMES)]  # read_sql reads no score columns
+        head, dtypes = run_frame.head(2000), run_frame.dtypes
+        del run_frame
         del frame  # one million-run frame in memory at a time
         loads = {
             "agentnb": lambda: store.runs().to_pandas(),
@@ -401,7 +434,21 @@ def bench_loading(path: Path, repeat: int) -> list[tuple[str, float]]:
                     pd.testing.assert_frame_equal(head, loaded.head(2000))
                 del loaded
         both_s, raw_s, typed_s = best["agentnb"], best["raw"], best["typed"]
-        sql_summary_s, _ = timed(lambda: store.summary(RunFilter(), "agent"))
+        sql_summary_s, by_agent = timed(lambda: store.summary(RunFilter(), "agent"))
+        assert by_agent["score.correct_n"].sum() == rows // SCORED_EVERY + (rows % SCORED_EVERY > 0)
+        by_user_s, by_user = timed(lambda: store.summary(RunFilter(), "metadata.user"))
+        assert len(by_user) == min(len(USERS), rows)
+        assert by_user["runs"].sum() == rows
+        user_day_s, _ = timed(
+            lambda: store.summary(RunFilter(), "metadata.user", every="day"), repeat=1
+        )
+        team_agent_s, _ = timed(
+            lambda: store.summary(RunFilter(), ["agent", "metadata.team"]), repeat=1
+        )
+        scored_s, _ = timed(lambda: store.summary(RunFilter.build(score={"correct": True}), None))
+        alice = RunFilter.build(metadata={"user": "user07"}, limit=1000)
+        alice_s, alice_runs = median_time(lambda: store.runs(alice).to_pandas())
+        assert len(alice_runs) == min(1000, rows // len(USERS))
         per_day_s, _ = timed(lambda: store.summary(RunFilter(), None, every="day"))
         per_model_s, per_day = timed(lambda: store.summary(RunFilter(), "model", every="day"))
         since = time.time() - 7 * 86400
@@ -419,7 +466,12 @@ def bench_loading(path: Path, repeat: int) -> list[tuple[str, float]]:
         ("pandas.read_sql (raw dtypes)", raw_s),
         ("pandas.read_sql + same dtypes", typed_s),
         ("agentnb: runs().summary(by='agent') (pandas)", summary_s),
-        ("agentnb: summary(by='agent') (in SQLite)", sql_summary_s),
+        ("agentnb: summary(by='agent') (in SQLite, with score means)", sql_summary_s),
+        ("agentnb: summary(by='metadata.user') (in SQLite)", by_user_s),
+        ("agentnb: cost per user per day (in SQLite)", user_day_s),
+        ("agentnb: summary(by=['agent', 'metadata.team']) (in SQLite)", team_agent_s),
+        ("agentnb: summary of the runs scored correct (in SQLite)", scored_s),
+        (f"agentnb: runs(metadata=user, limit=1000) frame ({len(alice_runs)}), median", alice_s),
         ("agentnb: summary(every='day') (in SQLite)", per_day_s),
         ("agentnb: cost per day and model (in SQLite)", per_model_s),
         ("pandas.read_sql + groupby: same cost per day", per_day_sql_s),

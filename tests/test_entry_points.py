@@ -38,6 +38,7 @@ READERS = {
     "agentnb.history.HistoryStore.runs": "reads the history",
     "agentnb.history.HistoryStore.runs_by_ids": "reads the history",
     "agentnb.history.RunHistory.rows_at": "picks runs a history already holds",
+    "agentnb.Experiment.runs": "reads the history",
 }
 """Public callables returning a ``Run`` or a ``RunHistory`` of runs already going or done."""
 ENGINE_DOOR = "_open"

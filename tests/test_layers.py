@@ -110,6 +110,7 @@ LAZY_ALLOWED = (
     "agentnb._notebook.magics",
     "agentnb._tracing.otel",
     "genai_prices",  # ~0.6-1 s to import: imported at the first cost computed
+    "polars",  # RunHistory.to_polars (pyarrow, untyped, is loaded through importlib)
 )
 """Heavy optional parts: the only imports that may sit inside a function (with a reason)."""
 LAZY_ALLOWED_IN_ROOT = (
@@ -117,10 +118,12 @@ LAZY_ALLOWED_IN_ROOT = (
     "agentnb._app.runs_browser",
     "agentnb._display.environment",
     "agentnb._display.history_views",
+    "agentnb._app.scoring",
 )
 """The package root opens the default history on the first run, not on ``import agentnb``;
 in a kernel it shows a history as the table to browse, whose widget loads at the first; a
-history's drawer (its tables, its plots) loads with the first history shown."""
+history's drawer (its tables, its plots) loads with the first history shown; what keeps a
+chat cell's verdict, at the first verdict given."""
 
 
 def module_name(path: Path) -> str:

@@ -338,12 +338,14 @@ def _evaluated(annotation: object, module: str) -> object:
 
 
 def _namespace(module: str) -> dict[str, object]:
-    """What an annotation may name: the module's globals, the public API, and pandas
-    (annotations under ``TYPE_CHECKING`` name ``pd``)."""
+    """What an annotation may name: the module's globals, the public API, and pandas,
+    pyarrow and polars (annotations under ``TYPE_CHECKING`` name ``pd``, ``pa``, ``pl``)."""
     import pandas as pd
+    import polars as pl
+    import pyarrow as pa
 
     public = dict(_public_names())
-    return {**public, "pd": pd, **vars(sys.modules[module])}
+    return {**public, "pd": pd, "pa": pa, "pl": pl, **vars(sys.modules[module])}
 
 
 def _named_types(annotation: object) -> Iterator[type]:

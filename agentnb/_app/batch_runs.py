@@ -15,29 +15,59 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 from .._client.async_client import AsyncAgentClient
 from .._client.stream import AsyncRunStream
 from .._core.approvals import ApprovalPolicy
-from .._core.exceptions import ConfigurationError
+from .._core.exceptions import ConfigurationError, HistoryError, RateLimitError
 from .._core.loop import in_loop_thread, submit
 from .._core.request import RunRequest, build_request
 from .._core.run import Run
 from .._core.schema import resolve_schema
 from .._display.progress import NoProgress, Progress, make_progress
-from .._history import HistoryStore, RunHistory, default_store
+from .._history import (
+    Arm,
+    Example,
+    ExperimentBook,
+    ExperimentRecord,
+    HistoryStore,
+    RunHistory,
+    default_store,
+)
 from .._tracing import batch_span
-from .connections import AnyClient, resolve_target
+from .connections import AnyClient, Connection, resolve_target
+from .datasets import examples_of
+from .evaluators import Evaluator, EvaluatorFunction, evaluate_runs, evaluators_of, run_evaluator
 
-__all__ = ["batch", "build_requests", "experiment_requests", "run_batch", "run_requests"]
+__all__ = [
+    "UNDONE",
+    "batch",
+    "build_requests",
+    "experiment_arms",
+    "experiment_requests",
+    "run_batch",
+    "run_experiment",
+    "run_requests",
+]
 
 UNATTENDED_BATCH = "batch runs are unattended"
 """Why a batch denies the calls its ``approve=`` policy leaves undecided."""
 
 CANCEL_GRACE = 10.0
 """Seconds ``batch()`` waits, after an interrupt, for the runs in flight to end cancelled."""
+
+RATE_LIMITED_AGAIN: Final = 20
+"""Times a batch sends a question again whose run the platform refused with 429 after the
+client's own retries (the client's shared back-off paces them): a rate limit slows a batch,
+it does not lose its questions."""
+
+UNDONE: Final = frozenset({None, "cancelled", "interrupted"})
+"""An experiment's pair is left to do when its current run is one of these (None: it never
+reached the history), or failed refused by a rate limit."""
 
 
 def build_requests(
@@ -127,6 +157,31 @@ async def run_batch(
     )
 
 
+Link = Callable[[Sequence[tuple[int, Run]]], None]
+"""Called with ``(request index, run)`` for runs about to start (in a worker thread)."""
+AfterRun = Callable[[int, Run], None]
+"""Called with ``(request index, run)`` once the run ended for good (in a worker thread)."""
+
+
+@dataclass
+class _Tally:
+    """What a batch's progress shows: runs done, failed, and the cost so far."""
+
+    progress: Progress
+    done: int = 0
+    failed: int = 0
+    cost: float = 0.0
+    priced: bool = field(default=False)
+
+    def ended(self, run: Run) -> None:
+        self.done += 1
+        self.failed += run.status != "completed"
+        if run.cost is not None:
+            self.cost += run.cost
+            self.priced = True
+        self.progress.update(self.done, self.failed, self.cost if self.priced else None)
+
+
 async def run_requests(
     client: AsyncAgentClient,
     requests: Sequence[RunRequest],
@@ -135,31 +190,51 @@ async def run_requests(
     store: HistoryStore | None = None,
     progress: Progress | None = None,
     approve: ApprovalPolicy = None,
+    link: Link | None = None,
+    after: AfterRun | None = None,
 ) -> RunHistory:
     """Run ``requests`` as :func:`run_batch` does (at most ``concurrency`` at once), and
-    return their runs in the requests' order."""
+    return their runs in the requests' order.
+
+    A run the platform refused with 429 after the client's retries is sent again (up to
+    ``RATE_LIMITED_AGAIN`` times, after the client's shared back-off): the refused run
+    stays in the history, failed, and the new one takes its place. ``link`` is told of each
+    run before it starts, ``after`` of each run once it ended for good."""
     for request in _one_per_agent_and_settings(requests):
         client.provider.check_request(request)  # an option the dialect lacks fails the batch
     limit = asyncio.Semaphore(_check_concurrency(concurrency))
     store = store if store is not None else _store_of(client)
-    progress = progress or NoProgress()
+    tally = _Tally(progress or NoProgress())
     streams = [client.stream(request, approve=approve) for request in requests]
     runs = [stream.run for stream in streams]
-    counts = {"done": 0, "failed": 0}
+    if link is not None:
+        await asyncio.to_thread(link, list(enumerate(runs)))
 
-    async def one(stream: AsyncRunStream) -> None:
+    async def attempt(stream: AsyncRunStream) -> BaseException | None:
         async with limit:
             stream.approvals.deny_undecided(UNATTENDED_BATCH)
-            try:
-                await stream.run_to_end()  # a failed run is recorded failed; the batch goes on
-            finally:
-                counts["done"] += 1
-                counts["failed"] += stream.run.status != "completed"
-                progress.update(counts["done"], counts["failed"])
+            return await stream.run_to_end()  # a failed run is recorded failed; the batch goes on
+
+    async def one(index: int) -> None:
+        stream = streams[index]
+        try:
+            error = await attempt(stream)
+            for _ in range(RATE_LIMITED_AGAIN):
+                if not isinstance(error, RateLimitError):
+                    break
+                stream = streams[index] = client.stream(requests[index], approve=approve)
+                runs[index] = stream.run
+                if link is not None:
+                    await asyncio.to_thread(link, [(index, stream.run)])
+                error = await attempt(stream)
+        finally:
+            tally.ended(stream.run)
+        if after is not None:
+            await asyncio.to_thread(after, index, stream.run)
 
     agents = ", ".join(dict.fromkeys(request.agent for request in requests))
     with batch_span(agents, runs):  # tracing on: the runs' tasks copy it as their parent
-        tasks = [asyncio.ensure_future(one(stream)) for stream in streams]
+        tasks = [asyncio.ensure_future(one(index)) for index in range(len(streams))]
         try:
             await asyncio.gather(*tasks)
         except asyncio.CancelledError:
@@ -169,7 +244,7 @@ async def run_requests(
             for stream in streams:
                 await stream.aclose()  # the runs not started yet end cancelled too
             raise
-    return _result(runs, store)
+    return _result([run.local_id for run in runs], runs, store)
 
 
 def _one_per_agent_and_settings(requests: Sequence[RunRequest]) -> list[RunRequest]:
@@ -187,24 +262,30 @@ def _store_of(client: AsyncAgentClient) -> HistoryStore | None:
     return default_store() if client.record else None
 
 
-def _result(runs: Sequence[Run], store: HistoryStore | None) -> RunHistory:
+def _result(
+    local_ids: Sequence[str], runs: Sequence[Run], store: HistoryStore | None
+) -> RunHistory:
+    """The runs ``local_ids`` from the history, in that order; those it lacks (they could
+    not be written) from memory (``runs``) rather than lost."""
+    by_run = {run.local_id: run for run in runs}
     if store is None or store.closed:
-        return RunHistory.from_runs(runs)
-    stored = store.runs_by_ids([run.local_id for run in runs])
-    if len(stored) == len(runs):
+        return RunHistory.from_runs([by_run[i] for i in local_ids if i in by_run])
+    stored = store.runs_by_ids(local_ids)
+    if len(stored) == len(local_ids):
         return stored
-    # Some runs could not be written: show them from memory rather than lose them.
     by_id = {record.local_id: record for record in stored}
-    fallback = RunHistory.from_runs([run for run in runs if run.local_id not in by_id])
+    fallback = RunHistory.from_runs(
+        [by_run[i] for i in local_ids if i not in by_id and i in by_run]
+    )
     missing = {record.local_id: record for record in fallback}
-    records = [by_id.get(run.local_id) or missing[run.local_id] for run in runs]
+    records = [by_id.get(i) or missing[i] for i in local_ids if i in by_id or i in missing]
     tool_calls = [*stored.tool_calls(), *fallback.tool_calls()]
     return RunHistory.from_records(records, tool_calls=tool_calls)
 
 
 def batch(
     agent: str | Sequence[str],
-    messages: Iterable[str],
+    messages: Any,
     concurrency: int = 8,
     via: str | None = None,
     *,
@@ -212,13 +293,22 @@ def batch(
     progress: bool = True,
     approve: ApprovalPolicy = None,
     variants: Sequence[Mapping[str, Any]] | None = None,
+    experiment: str | None = None,
+    evaluators: Sequence[EvaluatorFunction] | None = None,
     **options: Any,
 ) -> RunHistory:
     """Run ``agent`` over ``messages`` (e.g. an evaluation set), ``concurrency`` at a time,
-    with a progress bar, and return their :class:`RunHistory` in input order.
+    with a progress bar (done, failed, left, the cost so far), and return their
+    :class:`RunHistory` in input order.
 
-    Failures are recorded and the batch goes on. Interrupting the kernel cancels the runs
-    in flight (recorded ``cancelled``) and starts no more. ``via`` names a connection
+    ``messages`` is a list of questions, a list of dicts, or a DataFrame with a
+    ``question`` column and optionally ``expected`` (the reference answer), ``id`` and other
+    columns (see ``experiment``).
+
+    Failures are recorded and the batch goes on; a question the platform refuses with 429
+    is sent again once the rate limit allows (all the batch's runs wait together, for as
+    long as the platform's Retry-After says). Interrupting the kernel cancels the runs in
+    flight (recorded ``cancelled``) and starts no more. ``via`` names a connection
     (default: the default one); ``client`` gives an ``AgentClient`` or ``AsyncAgentClient``
     instead. Options: those of ``client.stream`` (:class:`~agentnb.RunOptions`) and
     ``schema``. Each message runs on a new thread.
@@ -228,30 +318,254 @@ def batch(
     click Approve in a batch, so a call it leaves undecided — every one, without it — is
     denied with the reason "no one could approve it: batch runs are unattended".
 
-    **Experiments.** ``agent`` may be a list of agents, and ``variants`` a list of option
-    dicts (``[{"temperature": 0}, {"temperature": 1}]``, each over ``options``): every
-    message then runs once per agent and variant, and the result holds, for each message in
-    turn, its runs in that order (agents outer). ``batch(["a", "b"], questions).summary()``
-    sets the agents' cost, agent time and failures side by side;
-    ``agentnb.compare(result[2 * i : 2 * i + 2])`` their answers to question ``i``.
+    **Several agents or variants.** ``agent`` may be a list of agents, and ``variants`` a
+    list of option dicts (``[{"temperature": 0}, {"temperature": 1}]``, each over
+    ``options``): every message then runs once per agent and variant, and the result holds,
+    for each message in turn, its runs in that order (agents outer).
+
+    **Experiments.** With ``experiment="name"`` the batch is kept in the history: its
+    questions (with their expected answers and other fields), its agents and variants, and
+    which run answered which question; ``agentnb.experiment("name")`` reopens it in any
+    later kernel (its table, a question × agent grid, ``.evaluate``, ``.resume``,
+    ``.compare``). A name already used goes on with that experiment when the agents, the
+    variants and the options are the same and the dataset begins with its questions: the
+    questions it has not answered yet (stopped, crashed, new at the dataset's end) run, and
+    the result holds every question's run. Otherwise it is an error saying what differs.
+
+    **Evaluators.** ``evaluators=[fn, ...]``: each ``fn(run, example)`` is given each
+    completed run's history record and its example (a dict: ``id``, ``question``,
+    ``expected`` and the other fields) and returns a bool, a number, a label,
+    ``(value, comment)``, a dict of those, or None; kept as ``score.<fn name>`` (a dict:
+    ``score.<key>``). One that raises keeps the run, and the history keeps that it failed
+    and why. :func:`agentnb.judge` makes an evaluator of an agent.
     """
     if in_loop_thread():
         raise RuntimeError("batch() blocks; on agentnb's loop use `await run_batch(...)`")
-    listed = _check_messages(messages)
+    examples = examples_of(messages)
+    checked = evaluators_of(evaluators)
     _check_concurrency(concurrency)
-    requests = experiment_requests(agent, listed, options, variants)  # bad options fail first
+    questions = [example.question for example in examples]
+    requests = experiment_requests(agent, questions, options, variants)  # bad options first
     conn = resolve_target(via, client)
     probes = _one_per_agent_and_settings(requests)
     for request in probes or experiment_requests(agent, [""], options, variants):
         conn.check(request, approve)
     target = conn.client()
+    if experiment is not None:
+        store = _experiment_store(target)
+        arms = experiment_arms(agent, options, variants)
+        record = ExperimentBook(store).begin(experiment, arms, examples, conn.name)
+        return run_experiment(
+            record,
+            conn,
+            store,
+            checked,
+            concurrency=concurrency,
+            progress=progress,
+            approve=approve,
+        )
+    arms_count = len(requests) // max(1, len(examples))
     label = agent if isinstance(agent, str) else " vs ".join(agent)
-    bar = make_progress(len(requests), f"batch {label}", enabled=progress)
+    kept = _store_of(target)
+    after = _evaluating(checked, kept, [examples[i // arms_count] for i in range(len(requests))])
+    return _run_blocking(
+        target, requests, f"batch {label}", concurrency, progress, approve, after=after
+    )
+
+
+def experiment_arms(
+    agent: str | Sequence[str],
+    options: Mapping[str, Any],
+    variants: Sequence[Mapping[str, Any]] | None,
+) -> list[Arm]:
+    """An experiment's arms, agents outer, each with the request its questions are sent
+    with (the order :func:`experiment_requests` gives a question's runs in)."""
+    templates = experiment_requests(agent, [""], options, variants)
+    names = _check_agents(agent)
+    kinds = list(variants) if variants is not None else [None]
+    return [
+        Arm(name, None if variant is None else dict(variant), template.model_dump_json())
+        for (name, variant), template in zip(
+            [(name, variant) for name in names for variant in kinds], templates, strict=True
+        )
+    ]
+
+
+def run_experiment(
+    record: ExperimentRecord,
+    conn: Connection,
+    store: HistoryStore,
+    evaluators: Sequence[Evaluator],
+    *,
+    concurrency: int = 8,
+    progress: bool = True,
+    approve: ApprovalPolicy = None,
+    retry_failed: bool = False,
+) -> RunHistory:
+    """Run the experiment's pairs (question, arm) left to do on ``conn`` (see
+    :data:`UNDONE`; ``retry_failed``: failed ones too), each linked to its pair before it
+    starts; then apply ``evaluators`` to every completed run they have not evaluated yet.
+    Return every pair's current run, in the experiment's order."""
+    book = ExperimentBook(store)
+    examples = book.examples(record.name)
+    current = book.current_runs(record.name)
+    arms = record.arms
+    todo = [
+        (example, arm)
+        for example in examples
+        for arm in range(len(arms))
+        if _left_to_do(store, current.get((example.position, arm)), retry_failed)
+    ]
+    templates = [RunRequest.model_validate_json(arm.request) for arm in arms]
+    requests = [
+        templates[arm].model_copy(update={"message": example.question}) for example, arm in todo
+    ]
+    target = conn.client()
+
+    def link(runs: Sequence[tuple[int, Run]]) -> None:
+        book.link(
+            record.name,
+            [(todo[index][0].position, todo[index][1], run.local_id) for index, run in runs],
+        )
+
+    after = _evaluating(evaluators, store, [example for example, _ in todo])
+    ran = _run_blocking(
+        target,
+        requests,
+        f"experiment {record.name}",
+        concurrency,
+        progress,
+        approve,
+        after=after,
+        link=link,
+        store=store,
+    )
+    current = book.current_runs(record.name)
+    order = [
+        current[(example.position, arm)].local_id
+        for example in examples
+        for arm in range(len(arms))
+        if (example.position, arm) in current
+    ]
+    if evaluators:
+        _evaluate_left(evaluators, store, book, examples, current, concurrency)
+    return _every_pair(order, store, ran)
+
+
+def _every_pair(local_ids: Sequence[str], store: HistoryStore, ran: RunHistory) -> RunHistory:
+    """The runs ``local_ids`` from the history; those of this call it could not keep, from
+    this call's result."""
+    stored = store.runs_by_ids(local_ids)
+    if len(stored) == len(local_ids):
+        return stored
+    by_id = {record.local_id: record for record in [*ran, *stored]}
+    return RunHistory.from_records([by_id[i] for i in local_ids if i in by_id])
+
+
+def _left_to_do(store: HistoryStore, pair: Any, retry_failed: bool) -> bool:
+    if pair is None or pair.status in UNDONE:
+        return True
+    if pair.status != "failed":
+        return False
+    if retry_failed:
+        return True
+    record = store.get(pair.local_id)
+    return record is not None and record.error_code == RateLimitError.__name__
+
+
+def _evaluate_left(
+    evaluators: Sequence[Evaluator],
+    store: HistoryStore,
+    book: ExperimentBook,
+    examples: Sequence[Example],
+    current: Mapping[tuple[int, int], Any],
+    concurrency: int,
+) -> None:
+    """Evaluate the experiment's completed runs an evaluator has not seen (a kernel that
+    stopped before evaluating them, an evaluator new to the experiment)."""
+    by_position = {example.position: example for example in examples}
+    completed = [pair for pair in current.values() if pair.status == "completed"]
+    ids = [pair.local_id for pair in completed]
+    for evaluator in evaluators:
+        seen = book.evaluated(ids, evaluator.name)
+        left = [pair for pair in completed if pair.local_id not in seen]
+        records = store.runs_by_ids([pair.local_id for pair in left])
+        examples_of_runs = {pair.local_id: by_position[pair.position] for pair in left}
+        work = [(record, examples_of_runs[record.local_id]) for record in records]
+        evaluate_runs([evaluator], work, store, concurrency)
+
+
+def _evaluating(
+    evaluators: Sequence[Evaluator], store: HistoryStore | None, examples: Sequence[Example]
+) -> AfterRun | None:
+    """What runs a batch's evaluators on each completed run (request ``i``'s example is
+    ``examples[i]``), or None when there are none."""
+    if not evaluators:
+        return None
+    if store is None:
+        raise ConfigurationError(
+            "evaluators keep their scores in the run history, and this client records no "
+            "runs (record=False or AGENTNB_HISTORY=off)"
+        )
+    book = ExperimentBook(store)
+
+    def after(index: int, run: Run) -> None:
+        if run.status != "completed":
+            return
+        try:
+            record = store.get(run.local_id)
+            if record is not None:
+                for evaluator in evaluators:
+                    run_evaluator(evaluator, record, examples[index], store, book)
+        except HistoryError as exc:  # the batch goes on; a resume scores the run later
+            warnings.warn(
+                f"agentnb: run {run.local_id}'s scores could not be kept ({exc}); "
+                "an experiment's resume(evaluators=[...]) scores it later",
+                stacklevel=1,
+            )
+
+    return after
+
+
+def _experiment_store(client: AsyncAgentClient) -> HistoryStore:
+    store = _store_of(client)
+    if store is None:
+        raise ConfigurationError(
+            "an experiment is kept in the run history, and this client records no runs "
+            "(record=False or AGENTNB_HISTORY=off)"
+        )
+    return store
+
+
+def _run_blocking(
+    target: AsyncAgentClient,
+    requests: Sequence[RunRequest],
+    label: str,
+    concurrency: int,
+    progress: bool,
+    approve: ApprovalPolicy,
+    *,
+    after: AfterRun | None = None,
+    link: Link | None = None,
+    store: HistoryStore | None = None,
+) -> RunHistory:
+    """Run ``requests`` on agentnb's loop with a progress bar, blocking until they end;
+    an interrupt cancels them."""
+    bar = make_progress(len(requests), label, enabled=progress)
     ended = threading.Event()
 
     async def main() -> RunHistory:
         try:
-            return await run_requests(target, requests, concurrency, progress=bar, approve=approve)
+            return await run_requests(
+                target,
+                requests,
+                concurrency,
+                progress=bar,
+                approve=approve,
+                link=link,
+                after=after,
+                store=store,
+            )
         finally:
             ended.set()
 

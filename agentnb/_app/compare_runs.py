@@ -18,7 +18,15 @@ from .._display.run_comparison import ComparedCall, ComparedRun, Comparison, run
 from .._history import HistoryStore, RunHistory, RunRecord, ToolCallRecord, default_store
 from .run_like import RunLike, run_of
 
-__all__ = ["PastRun", "compare", "compared_runs", "history_records", "names_past_runs"]
+__all__ = [
+    "PastRun",
+    "compare",
+    "compared_runs",
+    "history_records",
+    "names_past_runs",
+    "names_runs",
+    "run_ids",
+]
 
 
 def compare(*runs: RunLike) -> Comparison:
@@ -66,14 +74,38 @@ def names_past_runs(value: RunLike) -> bool:
     return isinstance(value, RunHistory | RunRecord) or _ids_of(value) is not None
 
 
+def names_runs(value: Any) -> bool:
+    """Whether ``value`` names runs, live (a ``Run``, a handle, a stream, a chat cell) or of
+    the history (see :func:`names_past_runs`)."""
+    return run_of(value) is not None or names_past_runs(value)
+
+
+def run_ids(value: Any) -> list[str]:
+    """The ``local_id`` of each run ``value`` names (see :func:`names_runs`), an id looked up
+    in the history (agentnb's ``local_id`` or the platform's ``run_id``)."""
+    run = run_of(value)
+    if run is not None:
+        return [run.local_id]
+    return [record.local_id for record in _found_records(value, 0, [])]
+
+
 def _records_of(value: RunLike, index: int, store: list[HistoryStore | None]) -> list[PastRun]:
     if isinstance(value, RunHistory):
         by_run: dict[str, list[ToolCallRecord]] = {}
         for call in value.tool_calls():
             by_run.setdefault(call.local_id, []).append(call)
         return [(record, by_run.get(record.local_id, [])) for record in value]
+    records = _found_records(value, index, store)
+    found = _history(store).tool_calls([record.local_id for record in records])
+    return [(r, [c for c in found if c.local_id == r.local_id]) for r in records]
+
+
+def _found_records(value: Any, index: int, store: list[HistoryStore | None]) -> list[RunRecord]:
+    """The records a record, a history, a pandas row or frame, a dict or an id names."""
+    if isinstance(value, RunHistory):
+        return list(value)
     if isinstance(value, RunRecord):
-        return [(value, _history(store).tool_calls([value.local_id]))]
+        return [value]
     ids = _ids_of(value)
     if ids is None:
         raise ConfigurationError(
@@ -87,8 +119,7 @@ def _records_of(value: RunLike, index: int, store: list[HistoryStore | None]) ->
         if record is None:
             raise ConfigurationError(f"no run {run_id!r} in the history")
         records.append(record)
-    found = history.tool_calls([record.local_id for record in records])
-    return [(r, [c for c in found if c.local_id == r.local_id]) for r in records]
+    return records
 
 
 def _ids_of(value: Any) -> list[str] | None:

@@ -19,10 +19,11 @@ from .._display.history_columns import column_heads, page_rows
 from .._display.runs_table import EMPTY_OUTPUT, RunsTable, Shown
 from .._display.static_copy import REOPENED_STYLE, static_root
 from .._display.widget import ChatCell
-from .._history import RunHistory, runs
+from .._history import HistoryStore, RunHistory, default_store, runs
 from .._history._pages import PAGE_COLUMNS, PageQuery, RunPages, run_pages
 from .compare_runs import compare, history_records
 from .past_runs import past_run_cell
+from .scoring import VERDICT
 
 __all__ = ["HistorySource", "browse", "display_history"]
 
@@ -61,14 +62,40 @@ class HistorySource:
         return column_heads([(column.title, column.type) for column in PAGE_COLUMNS])
 
     def page(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        """The page the view asks for: the history's rows, drawn as the static table's."""
+        """The page the view asks for: the history's rows, drawn as the static table's, and
+        each one's current verdict."""
         page = self.pages.page(PageQuery.from_message(request))
         return {
             "rows": page_rows(page.values, page.columns, time.time()),
             "total": page.total,
             "offset": page.offset,
             "columns": page.columns,
+            "verdicts": self._verdicts(page.local_ids),
         }
+
+    def _store(self) -> HistoryStore | None:
+        """Where this table's runs are kept: the store a ``runs()`` result was read from,
+        else the default history (a batch's runs are recorded there)."""
+        read_from = self.history.read_from
+        return read_from.store if read_from is not None else default_store()
+
+    def _verdicts(self, local_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        store = self._store()
+        if store is None or not local_ids:
+            return {}
+        return {
+            score.local_id: {"value": score.value, "comment": score.comment}
+            for score in store.scores(local_ids)
+            if score.name == VERDICT and isinstance(score.value, bool)
+        }
+
+    def verdict(self, local_id: str, value: bool, comment: str | None) -> None:
+        store = self._store()
+        if store is None:
+            raise ConfigurationError(
+                "verdicts are kept in the run history, and history is off (AGENTNB_HISTORY=off)"
+            )
+        store.add_score(local_id, VERDICT, value, comment=comment, source="person")
 
     def selected(self, local_ids: Sequence[str]) -> RunHistory:
         return self.pages.history(local_ids)

@@ -253,6 +253,7 @@ class AsyncRunStream:
         translator = self._new_translator(request)
         http = self._first_request(request)
         resuming = False
+        await within(self._clock, self._transport.paced)  # a 429 to another run holds this one
         while True:
             try:
                 opening = functools.partial(self._transport.open_stream, http, idempotent=resuming)

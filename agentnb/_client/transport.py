@@ -20,10 +20,11 @@ from pydantic_core import from_json
 from .._core.exceptions import (
     ConfigurationError,
     ProtocolError,
+    RateLimitError,
     TransportError,
 )
 from .._core.loop import take_turn
-from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy
+from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy, SharedBackOff
 from .._core.secrets import REDACTED, key_advice, redact
 from .._core.version import __version__
 from .._http import (
@@ -131,6 +132,9 @@ class Transport:
         self._closed = False
         self._discovered = False
         self._discovering = asyncio.Lock()
+        self.back_off = SharedBackOff()
+        """Held by an answer saying "not now" (429, Retry-After): every request of this
+        transport waits for it before its first attempt (:meth:`paced`) and its retries."""
         self.background: set[asyncio.Task[None]] = set()
         """Requests sent after their run ended (a platform cancel, each bounded in time):
         closing the transport waits for them."""
@@ -416,6 +420,7 @@ class Transport:
         Retries connect errors, 429 and 502/503/504, and for GETs a connection broken before
         the answer. ``on_retry()`` is called per retry."""
         attempt = 0
+        await self.paced()
         while True:
             try:
                 return await self._json_once(http)
@@ -445,7 +450,17 @@ class Transport:
             raise failure.error from failure.__cause__
         if failure.retry_after is not None and failure.retry_after > policy.max_retry_after:
             raise failure.error from failure.__cause__
-        await self.sleep(policy.delay(attempt, failure.retry_after))
+        delay = policy.delay(attempt, failure.retry_after)
+        if failure.retry_after is not None or isinstance(failure.error, RateLimitError):
+            await self.back_off.hold(delay, self.sleep)  # the key is limited: every run waits
+        else:
+            await self.sleep(delay)
+
+    async def paced(self) -> None:
+        """Before a request's first attempt: wait while the shared back-off is held."""
+        left = self.back_off.left()
+        if left > 0:
+            await self.sleep(left)
 
     async def sleep(self, seconds: float) -> None:
         """Every wait between attempts goes through here (tests observe the delays)."""

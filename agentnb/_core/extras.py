@@ -1,12 +1,13 @@
-"""The optional extras (pandas for frames and summaries, matplotlib for plots): imported only
-when a frame or a plot is asked for, with the ``pip install`` that brings each when it is
-missing."""
+"""The optional extras (pandas for frames and summaries, matplotlib for plots, pyarrow and
+polars for ``to_arrow`` / ``to_polars``): imported only when asked for, with the ``pip
+install`` that brings each when it is missing."""
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 
-__all__ = ["require_pandas", "require_pyplot"]
+__all__ = ["require_pandas", "require_polars", "require_pyarrow", "require_pyplot"]
 
 
 def require_pandas() -> ModuleType:
@@ -27,3 +28,24 @@ def require_pyplot() -> ModuleType:
             'plotting needs matplotlib, which is not installed: pip install "agentnb[plot]"'
         ) from None
     return matplotlib.pyplot
+
+
+def require_pyarrow() -> ModuleType:
+    try:
+        # optional extra, heavy: loaded on the first to_arrow() (untyped: a module, as is)
+        pyarrow = importlib.import_module("pyarrow")
+    except ImportError:
+        raise ImportError(
+            'to_arrow() needs pyarrow, which is not installed: pip install "agentnb[arrow]"'
+        ) from None
+    return pyarrow
+
+
+def require_polars() -> ModuleType:
+    try:
+        import polars  # optional extra, heavy: loaded on the first to_polars()
+    except ImportError:
+        raise ImportError(
+            'to_polars() needs polars, which is not installed: pip install "agentnb[polars]"'
+        ) from None
+    return polars

@@ -7,11 +7,12 @@ import email.utils
 import random
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .exceptions import AgentNBError, ConfigurationError
 
-__all__ = ["RETRYABLE_STATUS", "RetryPolicy", "Retryable", "parse_retry_after"]
+__all__ = ["RETRYABLE_STATUS", "RetryPolicy", "Retryable", "SharedBackOff", "parse_retry_after"]
 
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 """Statuses that mean "not now" rather than "no": the request was not acted on."""
@@ -104,3 +105,27 @@ class Retryable(Exception):
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
+
+
+class SharedBackOff:
+    """One wait shared by every request of a client. A platform that answers 429 (or says
+    when to come back) limits the key, not the request: every run of the client waits
+    until then before its next attempt, so a batch of runs slows down together instead of
+    each one spending its retries against the limit."""
+
+    def __init__(self) -> None:
+        self._until = 0.0
+
+    async def hold(self, seconds: float, sleep: Callable[[float], Awaitable[None]]) -> None:
+        """Hold every request for ``seconds`` from now (longer if already held longer) and
+        wait, with ``sleep``, until the hold ends; the hold is lifted then unless another
+        request extended it meanwhile."""
+        now = time.monotonic()
+        self._until = until = max(self._until, now + max(0.0, seconds))
+        await sleep(until - now)
+        if self._until == until:
+            self._until = 0.0
+
+    def left(self) -> float:
+        """Seconds until the hold ends (0 when none)."""
+        return max(0.0, self._until - time.monotonic())

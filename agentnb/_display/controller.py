@@ -20,7 +20,9 @@ Protocol (kernel → views, custom widget messages)::
                                            or reasoning ("reasoning") appended inside a call
         {"op": "meta", "t", "meta"}        run-level fields changed (merged)
 
-Views → kernel: ``{"kind": "hello", "have": n}`` when a view starts, ``{"kind": "resync",
+Views → kernel: ``{"kind": "verdict", "t": k, "value": bool, "comment": s | null}`` (a
+person's ✓ / ✗ on a finished turn, answered to every view with the same message once
+kept), ``{"kind": "hello", "have": n}`` when a view starts, ``{"kind": "resync",
 "have": n}`` on a gap, ``{"kind": "stop", "t": k}``, ``{"kind": "followup", "text": s}``,
 ``{"kind": "send", "text": s}`` (the chat cell's input box), and ``{"kind": "approve" |
 "deny", "t": k, "call_id": s, "reason": s | None}`` (a tool call awaiting approval: passed to
@@ -54,6 +56,7 @@ from typing import Any, Protocol
 from .._core.handle import RunHandle
 from .._core.loop import get_loop
 from .._core.run import Run
+from .._core.verdicts import VerdictKeeper
 from ..events import (
     Event,
     RunPaused,
@@ -133,6 +136,7 @@ class ChatController:
         start_again: StartRun | None = None,
         new_conversation: NewConversation | None = None,
         on_turn: Callable[[], None] | None = None,
+        keep_verdict: VerdictKeeper | None = None,
         max_fps: float = 30.0,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
@@ -142,6 +146,7 @@ class ChatController:
         self._start_run = start_run
         self._start_again = start_again
         self._new_conversation = new_conversation
+        self._keep_verdict = keep_verdict
         self._on_turn = on_turn
         self._next_started_as: str | None = None
         self._interval = 1.0 / max_fps
@@ -312,6 +317,31 @@ class ChatController:
             self._again(kind, content)
         elif kind == "new":
             self._new()
+        elif kind == "verdict":
+            self._verdict(content)
+
+    def _verdict(self, content: dict[str, Any]) -> None:
+        """A person's ✓ / ✗ (and note) on a finished turn: kept as the run's score
+        ``verdict``; every view of the cell is told, or the person why it was not kept."""
+        index, value, comment = content.get("t"), content.get("value"), content.get("comment")
+        if self._keep_verdict is None:
+            self._notice("This cell cannot keep a verdict.")
+            return
+        if not isinstance(index, int) or not 0 <= index < len(self._turns):
+            return
+        if not isinstance(value, bool) or not (comment is None or isinstance(comment, str)):
+            return
+        run = self._turns[index].run
+        if not run.done:
+            self._notice("Give a verdict once the answer is finished.")
+            return
+        note = (comment or "").strip() or None
+        try:
+            self._keep_verdict(run.local_id, value, note)
+        except Exception as exc:  # the history's error, said in the cell, never raised there
+            self._notice(f"Could not keep the verdict: {exc}")
+            return
+        self._send({"kind": "verdict", "t": index, "value": value, "comment": note})
 
     def _again(self, kind: str, content: dict[str, Any]) -> None:
         """Retry the last turn's question, or send it edited, from where that turn started."""

@@ -9,7 +9,8 @@ what the history hands over (its frames, summary and tool calls: :class:`Plotted
   token) with every run's point over it, and how many runs under each name.
 - ``tools``: calls per tool as horizontal bars, most called on top, each with its count.
 - Over time (``every="hour" | "day" | "week"``; ``cost`` and ``failures`` always are): one
-  line per agent (``by="model"`` per model, ``by="tool"`` per tool) over each period's start
+  line per agent (``by="model"`` per model, ``by="tool"`` per tool, ``by="metadata.user"``
+  per value of that metadata key) over each period's start
   (UTC): ``cost`` (USD of the runs whose cost is known), ``tokens`` (total), ``latency``
   (median agent time of completed runs; a tool's median call time), ``failures`` (failure
   rate of the runs, or of a tool's calls, that ended). The figures are ``summary(by,
@@ -135,8 +136,9 @@ def _check_series(kind: str, options: dict[str, Any]) -> None:
             + f"; the kinds over time are {', '.join(SERIES_COLUMN)}"
         )
     by = options.get("by", "agent")
-    if by not in SERIES_BY:
-        raise ValueError(f"by must be one of {', '.join(SERIES_BY)}, not {by!r}")
+    # metadata.<key>: a key of the runs' metadata, which the history's summary groups by
+    if by not in SERIES_BY and not (isinstance(by, str) and by.startswith("metadata.")):
+        raise ValueError(f"by must be one of {', '.join(SERIES_BY)} or metadata.<key>, not {by!r}")
     if options.get("every", "day") not in ("hour", "day", "week"):
         raise ValueError(f"every must be 'hour', 'day' or 'week', not {options['every']!r}")
 

@@ -64,6 +64,11 @@ class TableSource(Protocol):
         """Two or more runs side by side."""
         ...
 
+    def verdict(self, local_id: str, value: bool, comment: str | None) -> None:
+        """A person's verdict on one run (thumbs up: True), with a note, kept as its score
+        ``verdict``; an `AgentNBError` says why it could not be."""
+        ...
+
     def static(self) -> dict[str, Any]:
         """The static table's display bundle (HTML and text), for places without the view."""
         ...
@@ -72,8 +77,10 @@ class TableSource(Protocol):
 class RunsTable(anywidget.AnyWidget):
     """Runs as a table to browse: click a header to sort (again: the other way, a third
     time: back to the table's order), type in a column's box to filter it, in the search box
-    to search, click rows to select them, **Open** one or **Compare** several below the
-    table; the pager steps through the rows a page at a time.
+    to search, ``key=value`` in the metadata box to keep the runs whose metadata has it, click
+    rows to select them, **Open** one or **Compare** several below the table; ✓ / ✗ on a
+    row (with its note) keeps a person's verdict on that run as its score ``verdict``; the
+    pager steps through the rows a page at a time.
 
     :attr:`selected` gives the selected runs. ``agentnb.runs()`` as a cell's last line (and
     ``%agent_runs``) shows one; :func:`agentnb.browse` returns one."""
@@ -85,7 +92,9 @@ class RunsTable(anywidget.AnyWidget):
     columns: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     """Every column's head; the page names the ones it shows."""
     page = traitlets.Dict().tag(sync=True)
-    """The page shown: ``{"id", "rows", "total", "offset", "columns", "query", "error"}``."""
+    """The page shown: ``{"id", "rows", "total", "offset", "columns", "query", "error",
+    "verdicts"}`` (``verdicts``: each shown run's current verdict, ``{id: {"value",
+    "comment"}}``)."""
     selection = traitlets.List(traitlets.Unicode()).tag(sync=True)
     """The ids (``local_id``) of the selected runs, set by the view."""
 
@@ -111,6 +120,24 @@ class RunsTable(anywidget.AnyWidget):
             self._answer_page(content)
         elif kind in ("open", "compare"):
             self._show_below(kind, content.get("ids"))
+        elif kind == "verdict":
+            self._keep_verdict(content)
+
+    def _keep_verdict(self, content: Mapping[str, Any]) -> None:
+        """A row's ✓ / ✗ (and its note): kept, then shown on the page as kept."""
+        local_id, value, comment = content.get("id"), content.get("value"), content.get("comment")
+        if not isinstance(local_id, str) or not isinstance(value, bool):
+            self._notice("the view sent no run or no verdict", error=True)
+            return
+        note = comment.strip() or None if isinstance(comment, str) else None
+        try:
+            self._source.verdict(local_id, value, note)
+        except AgentNBError as exc:
+            self._notice(f"Could not keep the verdict: {exc}", error=True)
+            return
+        verdicts = {**self.page.get("verdicts", {}), local_id: {"value": value, "comment": note}}
+        self.page = {**self.page, "verdicts": verdicts}
+        self._notice("Verdict kept: good" if value else "Verdict kept: bad")
 
     def _answer_page(self, content: Mapping[str, Any]) -> None:
         request = content.get("query")

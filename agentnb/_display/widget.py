@@ -32,6 +32,7 @@ from IPython.display import display
 from .._core.handle import RunHandle
 from .._core.loop import get_loop, in_loop_thread
 from .._core.run import Run
+from .._core.verdicts import verdict_keeper
 from .controller import ChatActions, ChatController, NewConversation, StartRun
 from .display_slot import DisplaySlot
 from .environment import kernel_shell
@@ -138,7 +139,9 @@ class ChatCell(anywidget.AnyWidget):
     when a run ends (never per token)."""
     options = traitlets.Dict().tag(sync=True)
     """View options: ``can_followup``, ``input``, ``placeholder``, ``can_retry``,
-    ``can_reset``, ``retry_note``, ``can_continue``, ``continue_note``."""
+    ``can_reset``, ``retry_note``, ``can_continue``, ``continue_note``, ``can_verdict`` (✓ / ✗,
+    thumbs up or down, and a note under a finished answer, kept by the core's verdict
+    keeper)."""
 
     def __init__(
         self,
@@ -178,6 +181,7 @@ class ChatCell(anywidget.AnyWidget):
                 "retry_note": "",
                 "can_continue": start_run is None and on_continue is not None,
                 "continue_note": continue_note,
+                "can_verdict": verdict_keeper() is not None,
             },
         )
         self.agent = agent
@@ -191,6 +195,7 @@ class ChatCell(anywidget.AnyWidget):
             start_again=on_retry,
             new_conversation=on_new_conversation,
             on_turn=self._refresh_retry_note,
+            keep_verdict=verdict_keeper(),
             max_fps=max_fps,
         )
         self.on_msg(self._on_view_message)

@@ -12,14 +12,16 @@ import atexit
 import os
 import threading
 import warnings
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .._core.exceptions import HistoryError, HistoryLocationError, HistoryWriteError
+from ._experiment_book import Arm, Example, ExperimentBook, ExperimentRecord, PairRun
 from ._location import ENV_VAR, default_location
 from ._migrations import MIGRATIONS
 from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord, host_of
 from ._run_filter import STATUSES, RunFilter, Since
+from ._scores import ScoreRecord, ScoreSource, ScoreValue, checked_score
 from ._store import HistoryStore
 from ._summary import ShownColumns
 from ._tables import RunHistory, ToolCallHistory
@@ -32,14 +34,23 @@ __all__ = [
     "MIGRATIONS",
     "OUTPUT_LIMIT",
     "STATUSES",
+    "Arm",
+    "Example",
+    "ExperimentBook",
+    "ExperimentRecord",
     "HistoryError",
     "HistoryLocationError",
     "HistoryStore",
     "HistoryWriteError",
+    "PairRun",
     "RunHistory",
     "RunRecord",
+    "ScoreRecord",
+    "ScoreSource",
+    "ScoreValue",
     "ToolCallHistory",
     "ToolCallRecord",
+    "checked_score",
     "close_default_stores",
     "default_store",
     "host_of",
@@ -109,6 +120,8 @@ def runs(
     thread: str | None = None,
     limit: int | None = None,
     search: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    score: Mapping[str, Any] | None = None,
 ) -> RunHistory:
     """Recorded runs, most recent first.
 
@@ -120,9 +133,21 @@ def runs(
     arguments) hold every word given (case and accents ignored; ``word*`` for words that
     start so), best match first, with a ``snippet`` column showing where; it combines with
     the other filters (``limit`` then keeps the best that many).
+
+    ``metadata={"user": "alice"}`` keeps the runs whose metadata has that value for each
+    key given (a string as itself, another value as its JSON text). ``score={"correct":
+    True}`` keeps the runs whose current score of each name given is that value (a bool, a
+    number or a label); ``{"verdict": None}``: the runs not given one.
     """
     where = RunFilter.build(
-        agent=agent, status=status, since=since, thread=thread, limit=limit, search=search
+        agent=agent,
+        status=status,
+        since=since,
+        thread=thread,
+        limit=limit,
+        search=search,
+        metadata=metadata,
+        score=score,
     )
     store = _open_default()
     if store is None:
@@ -139,6 +164,8 @@ def summary(
     since: Since | None = None,
     thread: str | None = None,
     include: str | Sequence[str] = "completed",
+    metadata: Mapping[str, Any] | None = None,
+    score: Mapping[str, Any] | None = None,
     columns: ShownColumns = None,
 ) -> pd.DataFrame:
     """``runs(...).summary(by, every=..., include=..., columns=...)`` computed by SQLite
@@ -146,14 +173,19 @@ def summary(
     rates, tokens, cost, the agent's duration and TTFT p50/p95 and time paused over the
     ``include`` runs, completed ones by default, tool calls per run, per group) in a
     fraction of the time on a large history. ``by`` names a column (``agent``, ``model``,
-    ...) or a list; ``every="day"`` (or ``"hour"``, ``"week"``) adds the period as the first level:
-    ``agentnb.summary("model", every="day")["cost_total"]`` is each model's cost per day.
-    Filters as :func:`runs`. Needs pandas.
+    ...) or a list; ``every="day"`` (or ``"hour"``, ``"week"``) adds the period as the first
+    level: ``agentnb.summary("model", every="day")["cost_total"]`` is each model's cost per
+    day; ``by="metadata.user"`` groups by a key of the runs' metadata
+    (``agentnb.summary("metadata.user", every="day")["cost_total"]``: the cost per user per
+    day). Each score given to the runs adds its mean and counts (``score.<name>``,
+    ``score.<name>_n``, ``score.<name>[<label>]``). Filters as :func:`runs`. Needs pandas.
 
     The frame holds plain numbers; a notebook and ``print`` show it formatted (``$``, ``%``,
     ms and s, dates), the columns that answer first: ``columns="all"`` shows every one, or
     name them; ``.to_pandas()`` is the plain DataFrame."""
-    where = RunFilter.build(agent=agent, status=status, since=since, thread=thread)
+    where = RunFilter.build(
+        agent=agent, status=status, since=since, thread=thread, metadata=metadata, score=score
+    )
     store = _open_default()
     if store is None:
         return RunHistory().summary(by, every=every, include=include, columns=columns)

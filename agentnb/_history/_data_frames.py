@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from .._core.extras import require_pandas
 from ._records import RUN_COLUMNS, ColumnKind
+from ._scores import score_column
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["build_frame", "columns_of", "empty_columns", "empty_run_frame"]
+__all__ = ["build_frame", "columns_of", "empty_columns", "empty_run_frame", "score_columns"]
 
 
 def build_frame(
@@ -100,3 +101,39 @@ def _parsed_json(values: Iterable[Any]) -> list[Any]:
 def empty_run_frame(columns: Sequence[str] | None = None) -> pd.DataFrame:
     """The frame of no runs, typed as every run frame is."""
     return build_frame(empty_columns(RUN_COLUMNS), RUN_COLUMNS, columns)
+
+
+ScoreRow = tuple[str, str, str, "float | None", "str | None"]
+"""A current score as the store reads it: ``(local_id, name, kind, number, label)``."""
+
+
+def score_columns(local_ids: Sequence[str], rows: Iterable[ScoreRow]) -> dict[str, Any]:
+    """One column ``score.<name>`` per score name (sorted), aligned with ``local_ids``: floats
+    where every value is a number, nullable booleans where every value is a bool, nullable
+    strings for labels, objects for a name given values of several kinds; missing where a
+    run has no score of that name."""
+    pandas = require_pandas()
+    position = {local_id: i for i, local_id in enumerate(local_ids)}
+    values: dict[str, list[Any]] = {}
+    kinds: dict[str, set[str]] = {}
+    for local_id, name, kind, number, label in rows:
+        i = position.get(local_id)
+        if i is None:
+            continue
+        column = values.setdefault(name, [None] * len(local_ids))
+        column[i] = label if kind == "label" else bool(number) if kind == "bool" else number
+        kinds.setdefault(name, set()).add(kind)
+    out: dict[str, Any] = {}
+    for name in sorted(values):
+        dtype = {"number": "float64", "bool": "boolean", "label": "string"}
+        (only,) = kinds[name] if len(kinds[name]) == 1 else (None,)
+        column = values[name]
+        if only == "number":
+            out[score_column(name)] = pandas.array(
+                [float("nan") if v is None else v for v in column], dtype="float64"
+            )
+        elif only is not None:
+            out[score_column(name)] = pandas.array(column, dtype=dtype[only])
+        else:
+            out[score_column(name)] = pandas.array(column, dtype=object)
+    return out

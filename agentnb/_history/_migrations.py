@@ -14,6 +14,9 @@ from .._core.pricing import RunCost, price_run
 from .._core.request import build_request
 from ..events import Usage
 from ..providers import available_providers
+from ._experiment_book import experiments_schema
+from ._metadata import metadata_schema
+from ._scores import scores_schema
 from ._search_sql import SEARCH_TABLE
 from ._summary_sql import order_indexes, rollup_schema
 
@@ -283,6 +286,31 @@ def m013_approval_binding(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE tool_calls ADD COLUMN protocol_error TEXT")
 
 
+def m014_scores(db: sqlite3.Connection) -> None:
+    # Scores, labels and notes given to runs (agentnb.score, evaluators, a person's verdict):
+    # one row per score given, never updated; a run's current score of a name is its latest
+    # (see _scores). No value of a run changes.
+    for statement in scores_schema():
+        db.execute(statement)
+
+
+def m015_run_metadata(db: sqlite3.Connection) -> None:
+    # Metadata as dimensions (runs(metadata=...), summary(by="metadata.<key>")): each run's
+    # top-level metadata keys in a side table kept by triggers (see _metadata), filled here
+    # from the runs already recorded. No value of a run changes.
+    for statement in metadata_schema():
+        db.execute(statement)
+
+
+def m016_experiments(db: sqlite3.Connection) -> None:
+    # Experiments kept in the history (see _experiment_book): each one's arms, its examples (the
+    # dataset's questions with their expected answers), which run answered which example on
+    # which arm, and each evaluator's evaluations of a run (an error when it raised). No
+    # value of a run changes.
+    for statement in experiments_schema():
+        db.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_tool_calls,
@@ -297,6 +325,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     m011_tool_call_usage,
     m012_summary_rollup,
     m013_approval_binding,
+    m014_scores,
+    m015_run_metadata,
+    m016_experiments,
 )
 """Every migration, oldest first. Append only."""
 

@@ -35,7 +35,8 @@ from typing import Any, Final, Literal, Protocol
 
 from .._core.exceptions import ConfigurationError, HistoryError
 from ._data_frames import columns_of
-from ._records import RUN_COLUMNS, SNIPPET_COLUMN
+from ._metadata import METADATA_TABLE, metadata_filter, metadata_text
+from ._records import RUN_COLUMNS, SNIPPET_COLUMN, load_json
 from ._row_check import MALFORMED_COLUMN, checked_columns
 from ._run_filter import RunFilter, search_query, since_seconds
 from ._search_sql import (
@@ -189,6 +190,8 @@ class PageQuery:
     """An FTS5 query (:func:`~._run_filter.search_query`) made of the words typed."""
     words: tuple[str, ...] = ()
     """The words typed, for the in-memory search."""
+    metadata: tuple[tuple[str, str], ...] = ()
+    """Metadata keys and the text each must equal (typed ``user=alice team=red``)."""
     offset: int = 0
     limit: int = PAGE_SIZE
 
@@ -200,6 +203,7 @@ class PageQuery:
         descending: bool = False,
         filters: Mapping[str, str] | None = None,
         search: str | None = None,
+        metadata: str | None = None,
         offset: int = 0,
         limit: int = PAGE_SIZE,
     ) -> PageQuery:
@@ -235,6 +239,7 @@ class PageQuery:
             filters=tuple(checked),
             search=query,
             words=words,
+            metadata=_metadata_pairs(metadata),
             offset=_whole(offset, "offset", 0),
             limit=_page_size(limit),
         )
@@ -251,9 +256,30 @@ class PageQuery:
             descending=False if sort is None else sort.get("descending", False),
             filters=message.get("filters"),
             search=message.get("search"),
+            metadata=message.get("metadata"),
             offset=message.get("offset", 0),
             limit=message.get("limit", PAGE_SIZE),
         )
+
+
+def _metadata_pairs(text: Any) -> tuple[tuple[str, str], ...]:
+    """The metadata filter typed in a table: ``key=value`` pairs apart by spaces or commas,
+    each an exact match (``runs(metadata=...)``)."""
+    if text is None:
+        return ()
+    if not isinstance(text, str):
+        raise ConfigurationError(f"the metadata filter must be text, not {text!r}")
+    pairs = []
+    for item in re.split(r"[\s,]+", text.strip()):
+        if not item:
+            continue
+        key, equals, value = item.partition("=")
+        if not equals or not key or not value:
+            raise ConfigurationError(
+                f"the metadata filter takes key=value pairs (user=alice team=red), not {item!r}"
+            )
+        pairs.append((key, value))
+    return (metadata_filter(dict(pairs)) or ()) if pairs else ()
 
 
 def _column(title: Any, what: str) -> PageColumn:
@@ -393,7 +419,9 @@ class StorePages:
     def _first_page(self, query: PageQuery, search: str | None) -> Page | None:
         """The default first page from the head, once (later asks read the store again)."""
         head, self.head = self.head, None
-        default = query.sort is None and not query.filters and query.search is None
+        default = (
+            query.sort is None and not query.filters and query.search is None and not query.metadata
+        )
         if head is None or not default or query.offset:
             return None
         if query.limit > head.rows and not head.complete:
@@ -446,7 +474,7 @@ class StorePages:
     def _count(
         self, search: str | None, query: PageQuery, terms: list[str], params: list[Any]
     ) -> int:
-        if not query.filters and self.where.limit is None:
+        if not query.filters and not query.metadata and self.where.limit is None:
             # the history's filters alone: the pin goes where the index reads it
             terms, params = self.where.conditions(pinned=False)
             sql, params = count_sql(search, terms, params, recorded_upto=self.where.recorded_upto)
@@ -468,6 +496,12 @@ class StorePages:
             else:
                 terms.append(f"{column.sql} LIKE ? ESCAPE '\\'")
                 params.append("%" + re.sub(r"([\\%_])", r"\\\1", wanted) + "%")
+        for key, value in query.metadata:
+            terms.append(
+                f"runs.local_id IN (SELECT local_id FROM {METADATA_TABLE} "
+                "WHERE key = ? AND value = ?)"
+            )
+            params += [key, value]
         return terms, params
 
     def _limited(self) -> tuple[str, list[Any]]:
@@ -535,6 +569,12 @@ class MemoryPages:
 
     @staticmethod
     def _keeps(columns: Mapping[str, Sequence[Any]], i: int, query: PageQuery) -> bool:
+        if query.metadata:
+            metadata = load_json(columns["metadata"][i])
+            if not isinstance(metadata, dict) or any(
+                metadata_text(metadata.get(key)) != value for key, value in query.metadata
+            ):
+                return False
         for title, wanted in query.filters:
             value = _BY_TITLE[title].raw(columns, i)
             if value is None:

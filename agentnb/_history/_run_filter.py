@@ -1,4 +1,5 @@
-"""The filters ``runs()`` takes (agent, status, since, thread, limit, search), checked and
+"""The filters ``runs()`` takes (agent, status, since, thread, metadata, score, limit, search),
+checked and
 turned into SQL: :class:`RunFilter`. Every bad value is a :class:`ConfigurationError` saying
 what is wrong, before any SQL is made; the user's words reach FTS5 quoted
 (:func:`search_query`), never as its syntax."""
@@ -8,13 +9,15 @@ from __future__ import annotations
 import math
 import operator
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from .._core.exceptions import ConfigurationError
 from .._core.text import excerpt
+from ._metadata import METADATA_TABLE, metadata_filter
+from ._scores import ScoreMatch, score_condition_sql, score_filter
 
 __all__ = ["STATUSES", "RunFilter", "Since", "search_query", "shown_value", "since_seconds"]
 
@@ -40,6 +43,11 @@ class RunFilter:
     limit: int | None = None
     search: str | None = None
     """An FTS5 query made from the user's words (:func:`search_query`), never their text."""
+    metadata: tuple[tuple[str, str], ...] | None = None
+    """Metadata keys and the text each must equal (:func:`~._metadata.metadata_filter`)."""
+    scores: tuple[ScoreMatch, ...] | None = None
+    """Scores each run's current one must match, or that it must lack
+    (:func:`~._scores.score_filter`)."""
     recorded_upto: int | None = None
     """The highest rowid of the runs table when ``runs()`` was called: a result holds the
     runs recorded by then, however late its rows are read (later runs have higher ones)."""
@@ -54,6 +62,8 @@ class RunFilter:
         thread: str | None = None,
         limit: int | None = None,
         search: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        score: Mapping[str, Any] | None = None,
     ) -> RunFilter:
         statuses = _names(status, "status")
         unknown = sorted(set(statuses or ()) - set(STATUSES))
@@ -73,6 +83,8 @@ class RunFilter:
             thread=thread,
             limit=_limit(limit),
             search=None if search is None else search_query(search),
+            metadata=metadata_filter(metadata),
+            scores=score_filter(score),
         )
 
     def where(self) -> tuple[str, list[Any]]:
@@ -100,6 +112,16 @@ class RunFilter:
         if self.thread is not None:
             terms.append("runs.thread_id = ?")
             params.append(self.thread)
+        for key, value in self.metadata or ():
+            terms.append(
+                f"runs.local_id IN (SELECT local_id FROM {METADATA_TABLE} "
+                "WHERE key = ? AND value = ?)"
+            )
+            params += [key, value]
+        for match in self.scores or ():
+            term, matched = score_condition_sql(match)
+            terms.append(term)
+            params += matched
         if pinned and self.recorded_upto is not None:
             terms.append("runs.rowid <= ?")
             params.append(self.recorded_upto)

@@ -33,13 +33,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from .._core.exceptions import HistoryError, HistoryLocationError
+from .._core.exceptions import ConfigurationError, HistoryError, HistoryLocationError
 from .._core.history_drawer import timed_statuses
 from .._core.request import RunRequest
 from .._core.run import Run
 from ._data_frames import columns_of
 from ._location import MEMORY, expand_path
-from ._migrations import applied_migrations, apply_migrations
+from ._metadata_summary import side_summary_rows, side_table_key
+from ._migrations import MIGRATIONS, applied_migrations, apply_migrations
 from ._records import (
     RUN_COLUMNS,
     SNIPPET_COLUMN,
@@ -51,6 +52,14 @@ from ._records import (
 from ._row_check import checked_columns, checked_record, checked_rows
 from ._run_filter import RunFilter
 from ._schema_check import check_schema
+from ._scores import (
+    SCORE_COLUMNS,
+    ScoreRecord,
+    ScoreSource,
+    ScoreValue,
+    checked_score,
+    current_scores_sql,
+)
 from ._search_sql import (
     SEARCH_TABLE,
     count_sql,
@@ -59,7 +68,7 @@ from ._search_sql import (
 )
 from ._sqlite_errors import is_interrupted, retry_busy, store_error
 from ._summary import ShownColumns, summary_keys
-from ._summary_sql import summary_frame, summary_rows
+from ._summary_sql import score_summary_rows, summary_frame, summary_rows
 from ._tables import SHOWN_ROWS, RunHistory, RunsHead, StoreRead
 from ._writer import (
     RecorderWrites,
@@ -269,6 +278,10 @@ class HistoryStore:
         """Names of the schema migrations applied to this database, oldest first."""
         with self._db() as db:
             return applied_migrations(db)
+
+    @staticmethod
+    def latest_migration() -> str:
+        return MIGRATIONS[-1].__name__
 
     def _mark_orphans_interrupted(self, db: sqlite3.Connection, *, other_pids_only: bool) -> int:
         gone = gone_owners(db, other_pids_only=other_pids_only)
@@ -482,6 +495,11 @@ class HistoryStore:
         with self._reading() as db:
             return db.execute(sql, list(params)).fetchall()
 
+    def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Do ``work`` (SQL of the history's own modules: experiments) in one write
+        transaction, after the recorder's queued writes."""
+        return self._write(work)
+
     def summary(
         self,
         where: RunFilter | None = None,
@@ -501,8 +519,13 @@ class HistoryStore:
             def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
                 return db.execute(sql, params).fetchall()
 
-            rows = summary_rows(query, keys, where or RunFilter(), every, timed)
-        return summary_frame(rows, keys, every, timed, columns)
+            where = where or RunFilter()
+            if side_table_key(keys, where) is not None:  # by a metadata key: its side rows
+                rows = side_summary_rows(query, keys, where, every, timed)
+            else:
+                rows = summary_rows(query, keys, where, every, timed)
+            scores = score_summary_rows(query, keys, where, every)
+        return summary_frame(rows, keys, every, timed, scores, columns)
 
     def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory:
         """These runs, in the order given (ids not in the store are left out)."""
@@ -552,6 +575,92 @@ class HistoryStore:
     def tool_calls(self, local_ids: Sequence[str]) -> list[ToolCallRecord]:
         return [ToolCallRecord.from_row(row) for row in self.tool_call_rows(local_ids)]
 
+    # ---- scores ----------------------------------------------------------------------
+    def add_score(
+        self,
+        run_id: str,
+        name: str,
+        value: ScoreValue,
+        *,
+        comment: str | None = None,
+        source: ScoreSource = "person",
+        author: str | None = None,
+    ) -> ScoreRecord:
+        """Give the run whose ``local_id`` is ``run_id`` a score: a number, a bool or a label
+        (``value``), with a ``comment``, who gave it (``source``: ``person``, ``code`` or
+        ``agent``; ``author``: free text) and now as its time. It becomes the run's current
+        score of ``name``; an earlier one stays in the score's history. Raises
+        :class:`~agentnb.ConfigurationError` for a bad name, value or source, or a run the
+        history does not hold (nothing is stored then)."""
+        score = checked_score(run_id, name, value, comment=comment, source=source, author=author)
+        columns = ", ".join(SCORE_COLUMNS[1:])
+
+        def insert(db: sqlite3.Connection) -> int:
+            found = db.execute("SELECT 1 FROM runs WHERE local_id = ?", (score.local_id,))
+            if found.fetchone() is None:
+                raise ConfigurationError(
+                    f"no run {score.local_id!r} in the history at {self._where}: "
+                    "a score is given to a recorded run"
+                )
+            cursor = db.execute(
+                f"INSERT INTO scores ({columns}) VALUES ({_marks(SCORE_COLUMNS[1:])})",
+                score.values(),
+            )
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+        row_id = self._write(insert)
+        return ScoreRecord.from_row((row_id, *score.values()))
+
+    def scores(
+        self, run_ids: Sequence[str] | None = None, *, history: bool = False
+    ) -> list[ScoreRecord]:
+        """The current score of each run and name (``history=True``: every score given,
+        replaced ones too), in the order they were given; of the runs whose ``local_id`` is
+        in ``run_ids``, or of every run."""
+        select = f"SELECT {', '.join(f's.{c}' for c in SCORE_COLUMNS)} FROM scores s"
+        current = "" if history else current_scores_sql("s")
+        rows: list[tuple[Any, ...]] = []
+        with self._reading() as db:
+            if run_ids is None:
+                where = f" WHERE {current}" if current else ""
+                rows = db.execute(f"{select}{where} ORDER BY s.id").fetchall()
+            else:
+                for chunk in chunks(list(dict.fromkeys(run_ids))):
+                    terms = [f"s.local_id IN ({_marks(chunk)})", *([current] if current else [])]
+                    rows += db.execute(f"{select} WHERE {' AND '.join(terms)}", chunk).fetchall()
+                rows.sort(key=lambda row: int(row[0]))
+        return [ScoreRecord.from_row(row) for row in rows]
+
+    def current_score_rows(
+        self, local_ids: Sequence[str] | None = None
+    ) -> list[tuple[str, str, str, float | None, str | None]]:
+        """Each run's current score of each name as ``(local_id, name, kind, number,
+        label)``: of these runs, or of every run (a large table reads them all at once). A
+        closed store that has a file opens it again for the read (a ``runs()`` result read
+        after its store was closed); a closed in-memory one has none left."""
+        if self._closed:
+            if self.path is None:
+                return []
+            with HistoryStore(self.path, busy_timeout=self.busy_timeout) as reopened:
+                return reopened.current_score_rows(local_ids)
+        select = (
+            "SELECT s.local_id, s.name, s.kind, s.number, s.label FROM scores s "
+            f"WHERE {current_scores_sql('s')}"
+        )
+        with self._reading() as db:
+            if local_ids is None or len(local_ids) > _ALL_SCORES_PAST:
+                rows = db.execute(select).fetchall()
+                if local_ids is None:
+                    return rows
+                wanted = set(local_ids)
+                return [row for row in rows if row[0] in wanted]
+            found: list[tuple[str, str, str, float | None, str | None]] = []
+            for chunk in chunks(list(local_ids)):
+                sql = f"{select} AND s.local_id IN ({_marks(chunk)})"
+                found += db.execute(sql, list(chunk)).fetchall()
+            return found
+
     def count(self) -> int:
         """How many runs the store holds."""
         with self._reading() as db:
@@ -568,6 +677,10 @@ def _with_defaults(row: tuple[Any, ...]) -> tuple[Any, ...]:
     if all(row[i] is not None for i in _COUNTS_DEFAULT_ZERO):
         return row
     return tuple(0 if i in _COUNTS_DEFAULT_ZERO and v is None else v for i, v in enumerate(row))
+
+
+_ALL_SCORES_PAST: Final = 5_000
+"""A table of more runs than this reads every current score at once, not by lists of ids."""
 
 
 def _marks(columns: Sequence[object]) -> str:

@@ -6,13 +6,14 @@ by ``tests/history/test_summary_sql.py``."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_pandas
 from .._core.history_drawer import history_drawer, timed_statuses
 from .._core.pricing import MAX_COST_USD, MAX_TOKENS
+from ._metadata import metadata_key, metadata_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,7 +89,8 @@ GROUPABLE: Final = (
     "cost_source",
     "thread_id",
 )
-"""The columns a summary groups by (``by=``)."""
+"""The columns a summary groups by (``by=``), besides ``metadata.<key>``: that key of each
+run's metadata (a string as itself, another value as its JSON text; missing: no value)."""
 PERIOD = "period"
 """The key a summary ``every`` hour, day or week groups by: the period's start, UTC."""
 PERIODS: Final[dict[str, tuple[int, int]]] = {
@@ -106,9 +108,17 @@ def summary_keys(
     names the table's own groupable columns (a joined history's ``origin``)."""
     keys = [] if by is None else [by] if isinstance(by, str) else list(by)
     groupable = [*GROUPABLE, *extra]
-    bad = [key for key in keys if key not in groupable]
+    bad = [
+        key
+        for key in keys
+        if key not in groupable and not (isinstance(key, str) and metadata_key(key))
+    ]
     if bad:
-        raise ConfigurationError(f"cannot summarise by {bad}; choose from {groupable} or None")
+        raise ConfigurationError(
+            f"cannot summarise by {bad}; choose from {groupable}, metadata.<key> or None"
+        )
+    if len(set(keys)) < len(keys):
+        raise ConfigurationError(f"cannot summarise by {keys}: a key is named twice")
     if every is None:
         return keys
     if every not in PERIODS:
@@ -128,10 +138,13 @@ def summarize(
     every: str | None = None,
     include: str | Sequence[str] = "completed",
     extra: Sequence[str] = (),
+    scores: Mapping[str, Any] | None = None,
     columns: ShownColumns = None,
 ) -> pd.DataFrame:
     """The summary of the runs whose frame ``frame_of`` gives; ``extra`` names the table's
-    own groupable columns (a joined history's ``origin``); shown with ``columns``."""
+    own groupable columns (a joined history's ``origin``); ``scores`` their ``score.<name>``
+    columns, in the frame's row order (:func:`_score_parts` says what it adds); shown with
+    ``columns``."""
     pandas = require_pandas()
     keys = summary_keys(by, every, extra)
     statuses = timed_statuses(include)
@@ -144,9 +157,19 @@ def summarize(
         "paused_seconds",
         "tool_call_count",
     )
-    wanted = [key for key in keys if key != PERIOD]
+    plain = [key for key in keys if key != PERIOD]
+    wanted = [key for key in plain if metadata_key(key) is None]
+    if len(wanted) < len(plain):
+        wanted.append("metadata")
     wanted += [c for c in (*figures, "started_at") if c not in wanted]
     frame = frame_of(wanted)
+    for key in plain:
+        name = metadata_key(key)
+        if name is not None:
+            frame[key] = pandas.array(
+                [_metadata_value(m, name) for m in frame["metadata"]], dtype="string"
+            )
+    score_parts = _score_parts(frame, scores or {})
     if every is not None:
         started = (frame["started_at"] - pandas.Timestamp(0, tz="UTC")) / pandas.Timedelta(
             seconds=1
@@ -198,6 +221,12 @@ def summarize(
         },
         columns=list(SUMMARY_COLUMNS),
     )
+    if score_parts:
+        figures_of_scores = {
+            name: getattr(grouped[helper], how)().astype(dtype)
+            for name, helper, how, dtype in score_parts
+        }
+        out = pandas.concat([out, pandas.DataFrame(figures_of_scores)], axis=1)
     if not keys:
         out.index.name = None
     out.attrs["timed"] = timed_note(statuses)
@@ -257,6 +286,41 @@ def __getattr__(name: str) -> Any:
     if name == "Summary":
         return summary_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _metadata_value(metadata: Any, key: str) -> str | None:
+    return metadata_text(metadata.get(key)) if isinstance(metadata, dict) else None
+
+
+def _score_parts(frame: pd.DataFrame, scores: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+    """Helper columns added to ``frame`` for each score name, and how each becomes a
+    summary column: ``(summary column, helper, "sum" | "mean", dtype)``. Per score name:
+    ``score.<name>_n``, the runs scored; ``score.<name>``, the mean of its numbers and bools
+    (a bool as 1 or 0: the share of True); per label ``score.<name>[<label>]``, how many
+    runs have it."""
+    pandas = require_pandas()
+    parts: list[tuple[str, str, str, str]] = []
+    for column in sorted(scores):
+        values = pandas.Series(scores[column], index=frame.index).astype(object)
+        present = [v is not None and v is not pandas.NA and v == v for v in values]
+        numbers = [_number(v) for v in values]
+        labels = [v if isinstance(v, str) else None for v in values]
+        frame[f"_{column}_n"] = pandas.array([int(p) for p in present], dtype="int64")
+        parts.append((f"{column}_n", f"_{column}_n", "sum", "int64"))
+        if any(n == n for n in numbers):
+            frame[f"_{column}_x"] = pandas.array(numbers, dtype="float64")
+            parts.append((column, f"_{column}_x", "mean", "float64"))
+        for i, label in enumerate(sorted({label for label in labels if label is not None})):
+            frame[f"_{column}_l{i}"] = pandas.array([int(v == label) for v in labels], "int64")
+            parts.append((f"{column}[{label}]", f"_{column}_l{i}", "sum", "int64"))
+    return parts
+
+
+def _number(value: Any) -> float:
+    """A score's number (a bool as 1 or 0), else NaN."""
+    if isinstance(value, bool | int | float):
+        return float(value)
+    return float("nan")
 
 
 def timed_note(statuses: tuple[str, ...] | None) -> str:

@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .._core.extras import require_pandas
 from ._data_frames import empty_run_frame
+from ._metadata import metadata_key, metadata_key_sql
 from ._records import RUN_COLUMNS
 from ._run_filter import RunFilter
+from ._scores import current_scores_sql, score_column
 from ._summary import (
     COUNTED_STATUSES,
     GROUPABLE,
@@ -47,10 +49,18 @@ if TYPE_CHECKING:
 __all__ = [
     "QUANTILES",
     "ROLLUP_TABLE",
+    "SummaryGroup",
+    "figures_sql",
     "order_indexes",
+    "place_ranked",
+    "ranks",
     "rollup_schema",
+    "score_summary_rows",
+    "sqlite_order",
     "summary_frame",
     "summary_rows",
+    "wanted_ranks",
+    "weighed",
 ]
 
 Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
@@ -213,7 +223,7 @@ def _removed(row: str) -> str:
 
 
 @dataclass
-class _Group:
+class SummaryGroup:
     """One group's figures, summed over its per-status rows."""
 
     runs: int = 0
@@ -277,11 +287,11 @@ def summary_rows(
     """One row per group, ordered by the keys (a missing key last): the keys, then the
     figures :func:`summary_frame` turns into ``summarize``'s frame."""
     sql, params = counts_sql(keys, where, every)
-    groups: dict[tuple[Any, ...], _Group] = {}
+    groups: dict[tuple[Any, ...], SummaryGroup] = {}
     width = len(keys)
     for row in query(sql, params):
         status, runs = row[width], row[width + 1]
-        group = groups.setdefault(tuple(row[:width]), _Group())
+        group = groups.setdefault(tuple(row[:width]), SummaryGroup())
         group.add(status, runs, row[width + 2 :], timed is None or status in timed)
     if _walkable(keys, where, every, timed, groups):
         assert timed is not None  # _walkable: exactly one timed status
@@ -294,12 +304,12 @@ def summary_rows(
             for row in query(sql, params):
                 ranked = groups.get(tuple(row[:width]))
                 if ranked is not None:  # None: a malformed row's period, out of any range
-                    _place_ranked(ranked, metric, *row[width:])
-    ordered = sorted(groups, key=lambda key: tuple(_sqlite_order(value) for value in key))
+                    place_ranked(ranked, metric, *row[width:])
+    ordered = sorted(groups, key=lambda key: tuple(sqlite_order(value) for value in key))
     return [groups[key].row(key) for key in ordered]
 
 
-def _sqlite_order(value: Any) -> tuple[int, int, Any]:
+def sqlite_order(value: Any) -> tuple[int, int, Any]:
     """SQLite's ``ORDER BY k IS NULL, k``: numbers, then text (by code point, as SQLite's
     byte order of UTF-8 is), a missing key last."""
     if value is None:
@@ -315,7 +325,13 @@ def counts_sql(keys: Sequence[str], where: RunFilter, every: str | None) -> tupl
     from ``runs`` the stopped runs since ``where.since`` up to the next whole hour and the
     running runs. Else all from ``runs``."""
     pinned = where.recorded_upto is not None  # the rollup has no rowids
-    if pinned or where.thread is not None or "thread_id" in keys or (where.since or 0) < 0:
+    unrolled = (  # what the rollup does not keep apart
+        where.thread is not None
+        or where.metadata is not None
+        or where.scores is not None
+        or any(key not in ROLLUP_KEYS and key != PERIOD for key in keys)
+    )
+    if pinned or unrolled or (where.since or 0) < 0:
         return _runs_counts_sql(keys, where, every, where.conditions())
     terms: list[str] = []
     params: list[Any] = []
@@ -365,18 +381,31 @@ def _runs_counts_sql(
     terms, params = conditions
     where_sql = f"WHERE {' AND '.join(terms)}" if terms else ""
     group = ", ".join([*(key_sql(key, every) for key in keys), "runs.status"])
-    figures = ", ".join(
-        (f"SUM(runs.{column}), " if summed else "NULL, ") + f"COUNT(runs.{column})"
+    return (
+        f"SELECT {group}, COUNT(*), {figures_sql('runs.')} FROM {source} {where_sql} "
+        f"GROUP BY {group}",
+        params,
+    )
+
+
+def figures_sql(table: str) -> str:
+    """The figures of a counts row (see :func:`counts_sql`) over the rows of ``table`` (an
+    alias with its dot): each summed figure's SUM (NULL for the metrics) and COUNT."""
+    return ", ".join(
+        (f"SUM({table}{column}), " if summed else "NULL, ") + f"COUNT({table}{column})"
         for _, column, summed in _ROLLUP_FIGURES
     )
-    return f"SELECT {group}, COUNT(*), {figures} FROM {source} {where_sql} GROUP BY {group}", params
 
 
 def key_sql(
     key: str, every: str | None, time_column: str = "started_at", table: str = "runs."
 ) -> str:
-    """A summary key as SQL: a column, or the start of the period a run started in (read
-    from ``time_column``: ``started_at``, or the rollup's ``hour``)."""
+    """A summary key as SQL: a column, a key of the run's metadata, or the start of the
+    period a run started in (read from ``time_column``: ``started_at``, or the rollup's
+    ``hour``)."""
+    name = metadata_key(key)
+    if name is not None:
+        return metadata_key_sql(name, table)
     if key != PERIOD or every is None:
         return f"{table}{key}"
     size, offset = PERIODS[every]
@@ -407,7 +436,7 @@ def _walkable(
     )
 
 
-def _ranks(n: int, q: float) -> tuple[int, float]:
+def ranks(n: int, q: float) -> tuple[int, float]:
     """The lower rank of pandas' linear ``q`` quantile of ``n`` sorted values, and the
     weight of the next one."""
     position = q * (n - 1)
@@ -423,17 +452,17 @@ def _walk_quantiles(
     where: RunFilter,
     status: str,
     metric: str,
-    group: _Group,
+    group: SummaryGroup,
 ) -> None:
     n = group.timed_counts.get(metric, 0)
     for name, q in QUANTILES:
         if name != metric or not n:
             continue
-        low, weight = _ranks(n, q)
+        low, weight = ranks(n, q)
         count = 2 if low + 1 < n else 1
         sql, params = ranked_value_sql(keys, every, key, where, status, metric, low, count, n)
         values = [value for (value,) in query(sql, params) if _is_number(value)]
-        group.quantiles[(metric, q)] = _weighed(values, weight)
+        group.quantiles[(metric, q)] = weighed(values, weight)
 
 
 def ranked_value_sql(
@@ -474,10 +503,14 @@ def window_quantiles_sql(
     every: str | None,
     timed: tuple[str, ...] | None,
     metric: str,
+    extra: tuple[Sequence[str], Sequence[Any]] = ((), ()),
 ) -> tuple[str, list[Any]]:
     """Each group's values of ``metric`` at the quantiles' ranks: the keys, the rank, the
-    group's count of values and the value. One sort: the count shares the rank's window."""
+    group's count of values and the value. One sort: the count shares the rank's window.
+    ``extra``: more conditions on the runs, and their parameters."""
     terms, params = where.conditions()
+    terms += extra[0]
+    params += extra[1]
     terms.append(f"runs.{metric} IS NOT NULL")
     if timed is not None:
         terms.append(f"runs.status IN ({', '.join('?' * len(timed))})")
@@ -492,21 +525,26 @@ def window_quantiles_sql(
         f"SELECT {select_keys}ROW_NUMBER() OVER w - 1 AS i, COUNT(*) OVER (w {everything}) AS n, "
         f"runs.{metric} AS x FROM runs WHERE {' AND '.join(terms)} WINDOW w AS {window}"
     )
-    wanted = " OR ".join(
+    return f"SELECT {key_names}i, n, x FROM ({ranked}) WHERE {wanted_ranks(metric)}", params
+
+
+def wanted_ranks(metric: str) -> str:
+    """The condition on ``i`` (a value's rank) and ``n`` (its group's count) keeping the
+    ranks the quantiles of ``metric`` read."""
+    return " OR ".join(
         f"i = CAST({q} * (n - 1) AS INTEGER) OR i = CAST({q} * (n - 1) AS INTEGER) + 1"
         for q in sorted({q for name, q in QUANTILES if name == metric})
     )
-    return f"SELECT {key_names}i, n, x FROM ({ranked}) WHERE {wanted}", params
 
 
-def _place_ranked(group: _Group, metric: str, rank: int, n: int, value: float) -> None:
+def place_ranked(group: SummaryGroup, metric: str, rank: int, n: int, value: float) -> None:
     """A value the window query found at ``rank`` of ``n``: its share of each quantile."""
     if not _is_number(value):
         return
     for name, q in QUANTILES:
         if name != metric:
             continue
-        low, weight = _ranks(n, q)
+        low, weight = ranks(n, q)
         share = value * (1 - weight) if rank == low else value * weight if rank == low + 1 else None
         if share is not None:
             known = group.quantiles.get((metric, q))
@@ -518,7 +556,7 @@ def _is_number(value: Any) -> bool:
     return type(value) in (int, float)
 
 
-def _weighed(values: Sequence[float], weight: float) -> float | None:
+def weighed(values: Sequence[float], weight: float) -> float | None:
     """The linear quantile from the value at the lower rank and the next (if any)."""
     if not values:
         return None
@@ -526,15 +564,67 @@ def _weighed(values: Sequence[float], weight: float) -> float | None:
     return low + values[1] * weight if len(values) > 1 else low
 
 
+ScoreSums = dict[tuple[Any, ...], dict[str, tuple[int, float | None, dict[str, int]]]]
+"""Per group key and score name: the runs scored, the sum of the numbers and bools (None:
+none), and the runs per label."""
+
+
+def score_summary_rows(
+    query: Query, keys: Sequence[str], where: RunFilter, every: str | None = None
+) -> ScoreSums:
+    """Each group's current scores of the matching runs, per name (see :data:`ScoreSums`):
+    one query over the scores, joined to their runs for the keys and filters."""
+    terms, params = where.conditions()
+    terms.append(current_scores_sql("s"))
+    group = ", ".join([*(key_sql(key, every) for key in keys), "s.name", "s.kind", "s.label"])
+    sql = (
+        f"SELECT {group}, COUNT(*), SUM(s.number) FROM scores s "
+        f"JOIN runs ON runs.local_id = s.local_id WHERE {' AND '.join(terms)} GROUP BY {group}"
+    )
+    sums: ScoreSums = {}
+    width = len(keys)
+    for row in query(sql, params):
+        name, kind, label, count, total = row[width:]
+        by_name = sums.setdefault(tuple(row[:width]), {})
+        scored, known, labels = by_name.get(name, (0, None, {}))
+        if kind == "label":
+            labels = {**labels, label: labels.get(label, 0) + count}
+        else:
+            known = total if known is None else known + total
+        by_name[name] = (scored + count, known, labels)
+    return sums
+
+
+def _score_columns(pandas: Any, keys: Sequence[tuple[Any, ...]], sums: ScoreSums) -> dict[str, Any]:
+    """The ``score.*`` columns of :func:`summarize` for the groups ``keys``, in order."""
+    names = sorted({name for by_name in sums.values() for name in by_name}, key=score_column)
+    columns: dict[str, Any] = {}
+    for name in names:
+        found = [sums.get(key, {}).get(name, (0, None, {})) for key in keys]
+        column = score_column(name)
+        columns[f"{column}_n"] = pandas.array([scored for scored, _, _ in found], dtype="int64")
+        if any(known is not None for _, known, _ in found):
+            means = [
+                math.nan if known is None else known / (scored - sum(labels.values()))
+                for scored, known, labels in found
+            ]
+            columns[column] = pandas.array(means, dtype="float64")
+        for label in sorted({label for _, _, labels in found for label in labels}):
+            counts = [labels.get(label, 0) for _, _, labels in found]
+            columns[f"{column}[{label}]"] = pandas.array(counts, dtype="int64")
+    return columns
+
+
 def summary_frame(
     rows: Sequence[tuple[Any, ...]],
     keys: Sequence[str],
     every: str | None = None,
     timed: tuple[str, ...] | None = ("completed",),
+    scores: ScoreSums | None = None,
     columns: ShownColumns = None,
 ) -> pd.DataFrame:
-    """The frame :func:`summarize` gives, from :func:`summary_rows`; shown with
-    ``columns``."""
+    """The frame :func:`summarize` gives, from :func:`summary_rows` (and
+    :func:`score_summary_rows`); shown with ``columns``."""
     pandas = require_pandas()
     names = [*keys, "runs", *(f"n_{s}" for s in COUNTED_STATUSES), "tokens_total", "tokens_mean"]
     names += ["cost_total", "cost_mean", "priced"]
@@ -577,6 +667,10 @@ def summary_frame(
         },
         columns=list(SUMMARY_COLUMNS),
     )
+    if scores:
+        group_keys = [tuple(row[: len(keys)]) for row in rows]
+        for column, values in _score_columns(pandas, group_keys, scores).items():
+            out[column] = values
     frame: pd.DataFrame = out
     frame.attrs["timed"] = timed_note(timed)
     if not keys:
@@ -595,6 +689,6 @@ def _index_column(pandas: Any, values: Any, key: str) -> Any:
     name a categorical, an id (the thread) text."""
     if key == PERIOD:  # a malformed row's time out of range: no period (NaT)
         return pandas.to_datetime(values, unit="s", utc=True, errors="coerce")
-    if _KINDS[key] == "category":
+    if _KINDS.get(key) == "category":
         return pandas.Categorical(values, categories=sorted(values.dropna().unique()))
     return pandas.array(values, dtype="string")

@@ -10,15 +10,17 @@ which it hands its title and columns (:mod:`agentnb._core.history_drawer`).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from .._core.exceptions import ConfigurationError
+from .._core.extras import require_polars, require_pyarrow
 from .._core.history_drawer import history_drawer
 from .._core.run import Run
-from ._data_frames import build_frame, empty_columns
+from ._data_frames import ScoreRow, build_frame, empty_columns, score_columns
 from ._records import (
     ORIGIN_COLUMN,
     RUN_COLUMNS,
@@ -38,6 +40,8 @@ from ._summary import ShownColumns, summarize, summarize_calls
 
 if TYPE_CHECKING:
     import pandas as pd
+    import polars as pl
+    import pyarrow as pa
 
     from ..providers._base import RemoteRun
 
@@ -53,9 +57,12 @@ __all__ = [
 
 
 class ToolCallSource(Protocol):
-    """Where a table reads its runs' tool calls from (the store that read the runs)."""
+    """Where a table reads its runs' tool calls and scores from (the store that read the
+    runs)."""
 
     def tool_call_rows(self, local_ids: Sequence[str]) -> list[tuple[Any, ...]]: ...
+
+    def current_score_rows(self, local_ids: Sequence[str] | None = None) -> list[ScoreRow]: ...
 
 
 SHOWN_ROWS = 20
@@ -299,9 +306,46 @@ class RunHistory(Sequence[RunRecord]):
     # ---- analysis ------------------------------------------------------------------------
     def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """A DataFrame, one row per run: UTC datetimes, nullable ``Int64`` token counts,
-        categorical names and statuses; a search's results end with its ``snippet`` column.
-        Needs pandas (``pip install "agentnb[pandas]"``)."""
-        return build_frame(self._columns, self._spec, columns)
+        categorical names and statuses, ``metadata`` as dicts; a search's results end with
+        its ``snippet`` column. Then one column ``score.<name>`` per score given to these
+        runs (:func:`agentnb.score`), each run's current one: floats for numbers, nullable
+        booleans for bools, strings for labels, missing where a run has none. ``columns``
+        picks columns (score ones too). Needs pandas (``pip install "agentnb[pandas]"``)."""
+        scores = self.score_columns()
+        named = None if columns is None else [c for c in columns if c not in scores]
+        frame = build_frame(self._columns, self._spec, named)
+        for name, values in scores.items():
+            if columns is None or name in columns:
+                frame[name] = values
+        return frame if columns is None else frame[list(columns)]
+
+    def to_arrow(self, columns: Sequence[str] | None = None) -> pa.Table:
+        """The runs as a pyarrow ``Table``: the columns of :meth:`to_pandas` (the same
+        ``columns=``), times as UTC timestamps, names as dictionaries, ``metadata`` and
+        ``model_settings`` as their JSON text. Needs the ``arrow`` extra
+        (``pip install "agentnb[arrow]"``)."""
+        pyarrow = require_pyarrow()
+        frame = self.to_pandas(columns)
+        for name in frame.columns:
+            if name in _JSON_COLUMNS or str(frame[name].dtype) == "object":
+                frame[name] = frame[name].map(_json_text, na_action="ignore").astype("string")
+        table: pa.Table = pyarrow.Table.from_pandas(frame, preserve_index=False)
+        return table
+
+    def to_polars(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """The runs as a polars ``DataFrame``, from :meth:`to_arrow` (the same columns and
+        types). Needs the ``polars`` extra (``pip install "agentnb[polars]"``)."""
+        polars = require_polars()
+        frame: pl.DataFrame = polars.from_arrow(self.to_arrow(columns))
+        return frame
+
+    def score_columns(self) -> dict[str, Any]:
+        """The ``score.<name>`` columns of these runs (see :meth:`to_pandas`); none for
+        runs not read from a history."""
+        if self._store is None or not len(self):
+            return {}
+        ids = self.local_ids
+        return score_columns(ids, self._store.current_score_rows(ids))
 
     def tool_calls(self) -> ToolCallHistory:
         """The tool calls of these runs, in run order."""
@@ -335,11 +379,17 @@ class RunHistory(Sequence[RunRecord]):
         ``every="hour" | "day" | "week"`` adds a first index level, ``period``: the start
         (UTC) of the hour, day or week (from Monday) each run started in, so
         ``summary(every="day")["cost_total"]`` is the cost per day.
+        ``by="metadata.user"`` (any key of the runs' metadata; in a list too:
+        ``["agent", "metadata.team"]``) groups by that key. Each score given to these runs
+        adds ``score.<name>_n`` (runs scored), ``score.<name>`` (the mean of its numbers and
+        bools: for a bool, the share of True) and ``score.<name>[<label>]`` per label (how
+        many runs have it).
 
         The frame holds plain numbers; a notebook and ``print`` show it formatted (``$``,
         ``%``, ms and s, dates), the columns that answer first: ``columns="all"`` shows
         every one, or name them; ``.to_pandas()`` is the plain DataFrame."""
-        return summarize(self.to_pandas, by, every, include, self.extra_keys(), columns)
+        scores = self.score_columns()
+        return summarize(self.to_pandas, by, every, include, self.extra_keys(), scores, columns)
 
     def extra_keys(self) -> list[str]:
         """Columns of this table a summary may group by besides the history's own."""
@@ -459,6 +509,16 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
 
     def _columns(self) -> dict[str, list[Any]]:
         return _transpose(self._rows, TOOL_CALL_COLUMNS)
+
+
+_JSON_COLUMNS = frozenset(name for name, kind in RUN_COLUMNS if kind == "json")
+
+
+def _json_text(value: Any) -> str:
+    """A JSON column's value (or a score column's of several kinds) as text for Arrow."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 def _transpose(

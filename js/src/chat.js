@@ -27,7 +27,7 @@ const TICK_MS = 250;
  * @typedef {import("./sync.js").WidgetModel} WidgetModel
  * @typedef {import("./turn.js").TurnContext} TurnContext
  * @typedef {{ can_followup?: boolean, input?: boolean, placeholder?: string,
- *   can_retry?: boolean, can_reset?: boolean, retry_note?: string,
+ *   can_retry?: boolean, can_reset?: boolean, retry_note?: string, can_verdict?: boolean,
  *   can_continue?: boolean, continue_note?: string }} Options
  * @typedef {{
  *   schedule?: (cb: () => void) => () => void,
@@ -50,7 +50,9 @@ export class ChatView {
     this.frameBudgetMs = hooks.frameBudgetMs ?? FRAME_BUDGET_MS;
     /** Aborted when the view stops: every DOM listener of the view goes with it. */
     this.lifetime = new AbortController();
-    this.sync = new SyncClient(model, (why, text) => this.onSync(why, text));
+    this.sync = new SyncClient(model, (why, text, verdict) => this.onSync(why, text, verdict));
+    /** Each turn's verdict kept this session (by turn index), shown again on a new view. */
+    this.verdicts = new Map();
     /** @type {Options} */
     this.options = model.get("options") || {};
     this.memory = memoryFor(this.options);
@@ -93,6 +95,7 @@ export class ChatView {
       onStop: (t) => this.send({ kind: "stop", t }),
       onFollowup: (text) => this.send({ kind: "followup", text }),
       onRetry: (t) => this.send({ kind: "retry", t }),
+      onVerdict: (t, value, comment) => this.send({ kind: "verdict", t, value, comment }),
       onEdit: (t, text) => this.chatInput?.edit(t, text),
       onDecide: (t, callId, approved, reason, answer) =>
         this.send(answer !== undefined
@@ -162,9 +165,19 @@ export class ChatView {
     this.requestRender();
   }
 
-  /** @param {import("./sync.js").ChangeKind} why @param {string} [text] */
-  onSync(why, text) {
+  /**
+   * @param {import("./sync.js").ChangeKind} why @param {string} [text]
+   * @param {import("./sync.js").VerdictMessage} [verdict]
+   */
+  onSync(why, text, verdict) {
     if (this.retireIfReplaced() || why === "ignored") return;
+    if (why === "verdict" && verdict) {
+      this.verdicts.set(verdict.t, verdict);
+      this.turnViews[verdict.t]?.showVerdict(verdict.value, verdict.comment);
+      this.notice.hidden = false;
+      this.notice.textContent = verdict.value ? "Verdict kept: good" : "Verdict kept: bad";
+      return;
+    }
     if (why === "notice") {
       this.notice.hidden = !text;
       this.notice.textContent = text || "";
@@ -195,6 +208,8 @@ export class ChatView {
       const view = new TurnView(this.turnContext, t);
       this.turnViews.push(view);
       this.turnsEl.append(view.el);
+      const kept = this.verdicts.get(t);
+      if (kept) view.showVerdict(kept.value, kept.comment);
     }
     // Only the last turn's chips may start a run: a new turn changes every turn's chips.
     if (added) for (const turn of state.turns) turn.dirtyMeta = true;
@@ -207,7 +222,10 @@ export class ChatView {
       const asked = state.turns[t + 1]?.meta.message ?? null;
       const canRetry = this.options.can_retry === true && t === last;
       const retryNote = this.options.retry_note || "";
-      const followups = { canRun: canFollowup && t === last, busy, asked, canRetry, retryNote };
+      const canVerdict = this.options.can_verdict === true;
+      const followups = {
+        canRun: canFollowup && t === last, busy, asked, canRetry, retryNote, canVerdict,
+      };
       if (!this.turnViews[t].update(turn, deadline, followups)) finished = false;
     });
     if (!finished) this.requestRender();

@@ -13,6 +13,13 @@
  * (`table.selected`). Open (one row) and Compare (two or more) ask the kernel, which shows the
  * run or the comparison below the table.
  *
+
+ * The metadata box sends `query.metadata` ("user=alice team=red": runs whose metadata has
+ * each). Each row ends with ✓ / ✗ and a note: a person's verdict, sent as
+ *   { kind: "verdict", id, value: true | false, comment }
+ * and kept by the kernel as the run's score `verdict`; the page's `verdicts` ({id: {value,
+ * comment}}) says each shown run's current one.
+ *
  * The table is as wide as its output (runs_columns.js): the columns a person scans show, the
  * others are a click away in Columns (the choice is kept for the next table) and in each
  * row's details (▸). A click anywhere on a column's head sorts by it.
@@ -26,10 +33,12 @@ import {
  * @typedef {{ title: string, about: string, type: "time" | "number" | "text", right: boolean }} Head
  * @typedef {{ head: Head, index: number }} Placed a column and its cells' place in a row
  * @typedef {{ sort: { column: string, descending: boolean } | null,
- *   filters: Record<string, string>, search: string, offset: number, limit: number }} Query
+ *   filters: Record<string, string>, search: string, metadata?: string, offset: number,
+ *   limit: number }} Query
+ * @typedef {{ value: boolean, comment: string | null }} Verdict
  * @typedef {{ id: string, cells: [string, string][] }} Row
  * @typedef {{ id?: number, rows?: Row[], total?: number, offset?: number, columns?: string[],
- *   query?: Query, error?: string | null }} PageWire
+ *   query?: Query, error?: string | null, verdicts?: Record<string, Verdict> }} PageWire
  * @typedef {{
  *   get(name: string): any,
  *   set(name: string, value: any): void,
@@ -45,11 +54,13 @@ export const TYPING_MS = 250;
 /** Milliseconds without an answer before the table says it waits for the kernel. */
 const WAITING_MS = 4000;
 const PAGE_SIZES = [20, 50, 100];
+/** The verdict column: ✓, ✗ and the note's box (em). */
+const VERDICT_EM = 10;
 const NUMBER = new Intl.NumberFormat("en-US");
 
 /** @returns {Query} */
 function emptyQuery() {
-  return { sort: null, filters: {}, search: "", offset: 0, limit: PAGE_SIZES[0] };
+  return { sort: null, filters: {}, search: "", metadata: "", offset: 0, limit: PAGE_SIZES[0] };
 }
 
 export class RunsTableView {
@@ -86,6 +97,11 @@ export class RunsTableView {
     this.search.placeholder = "Search questions, answers, reasoning and tools…";
     this.search.setAttribute("aria-label", "Search the runs");
     this.search.value = this.query.search;
+    this.metadata = h("input", "anb-runs-meta");
+    this.metadata.type = "text";
+    this.metadata.placeholder = "metadata: user=alice";
+    this.metadata.setAttribute("aria-label", "Keep the runs whose metadata has key=value");
+    this.metadata.value = this.query.metadata || "";
     this.openButton = plainButton("Open", "anb-runs-open", "Show the selected run below");
     this.compareButton = plainButton(
       "Compare", "anb-runs-compare", "Show the selected runs side by side below",
@@ -100,7 +116,8 @@ export class RunsTableView {
     this.chooser.append(summary);
     const bar = h("div", "anb-runs-bar");
     bar.append(
-      this.search, this.openButton, this.compareButton, this.clearButton, this.count, this.chooser,
+      this.search, this.metadata, this.openButton, this.compareButton, this.clearButton,
+      this.count, this.chooser,
     );
 
     this.table = h("table", "anb-runs-table");
@@ -151,6 +168,10 @@ export class RunsTableView {
       this.query = { ...this.query, search: this.search.value, offset: 0 };
       this.askSoon();
     }, signal);
+    listen(this.metadata, "input", () => {
+      this.query = { ...this.query, metadata: this.metadata.value, offset: 0 };
+      this.askSoon();
+    }, signal);
     listen(this.openButton, "click", () => this.act("open"), signal);
     listen(this.compareButton, "click", () => this.act("compare"), signal);
     listen(this.clearButton, "click", () => {
@@ -191,6 +212,11 @@ export class RunsTableView {
     }, signal);
     listen(this.body, "click", (/** @type {MouseEvent} */ event) => {
       const target = /** @type {Element} */ (event.target);
+      if (target.closest(".anb-runs-verdict")) {  // a verdict, not a selection
+        const thumb = target.closest("button");
+        if (thumb instanceof HTMLElement) this.giveVerdict(thumb);
+        return;
+      }
       const more = target.closest("button.anb-runs-more");
       if (more instanceof HTMLElement && more.dataset.id !== undefined) {
         this.toggleDetails(more.dataset.id);
@@ -273,6 +299,17 @@ export class RunsTableView {
     this.status.textContent = kind === "open" ? "Opening the run below…" : "Comparing below…";
   }
 
+  /** A row's ✓ / ✗, with the note typed beside it. @param {HTMLElement} thumb */
+  giveVerdict(thumb) {
+    const row = thumb.closest("tr");
+    const id = row instanceof HTMLElement ? row.dataset.id : undefined;
+    if (id === undefined) return;
+    const note = /** @type {HTMLInputElement | null} */ (row?.querySelector(".anb-runs-note"));
+    const comment = note?.value.trim() || null;
+    this.model.send({ kind: "verdict", id, value: thumb.dataset.verdict === "up", comment });
+    this.status.textContent = "Keeping the verdict…";
+  }
+
   /** @param {any} msg */
   notice(msg) {
     if (!msg || msg.kind !== "notice") return;
@@ -301,7 +338,7 @@ export class RunsTableView {
     this.title.textContent = this.model.get("title") || "";
     this.drawChoices(placed);
     this.drawHead(shown);
-    this.drawBody(shown, folded, page.rows || []);
+    this.drawBody(shown, folded, page.rows || [], page.verdicts || {});
     this.drawPager(page);
     this.drawSelection();
     this.drawStatus();
@@ -372,14 +409,26 @@ export class RunsTableView {
       }
       filters.append(cell);
     }
+    const verdict = h("th", "", "verdict");
+    verdict.style.width = `${VERDICT_EM}em`;
+    fixedEm += VERDICT_EM;
+    verdict.title = "Your verdict on the run (✓ / ✗, with a note): kept as its score verdict";
+    titles.append(verdict);
+    filters.append(h("th"));
     this.head.replaceChildren(titles, filters);
     // Columns share the output's width; past it (many columns chosen) the table scrolls.
     this.table.style.minWidth = `${fixedEm}em`;
     if (keep) this.filterInputs.get(keep)?.focus();
   }
 
-  /** @param {Placed[]} shown @param {Placed[]} folded @param {Row[]} rows */
-  drawBody(shown, folded, rows) {
+  /** @param {Placed[]} shown @param {Placed[]} folded @param {Row[]} rows
+   * @param {Record<string, Verdict>} verdicts */
+  drawBody(shown, folded, rows, verdicts) {
+    /** Notes typed and not yet sent survive the page drawn again (a verdict kept). */
+    const typed = new Map([...this.body.querySelectorAll("tr[data-id]")].map((tr) => [
+      /** @type {HTMLElement} */ (tr).dataset.id,
+      /** @type {HTMLInputElement | null} */ (tr.querySelector(".anb-runs-note"))?.value || "",
+    ]));
     const body = rows.flatMap((row) => {
       const tr = h("tr");
       tr.dataset.id = row.id;
@@ -403,16 +452,38 @@ export class RunsTableView {
         if (head.title === "status" && text) td.dataset.status = text;
         tr.append(td);
       }
+      tr.append(this.verdictCell(verdicts[row.id], typed.get(row.id) || ""));
       return open ? [tr, this.details(row, shown, folded)] : [tr];
     });
     if (!rows.length) {
       const empty = h("td", "anb-runs-empty", "No runs match.");
-      empty.colSpan = shown.length + 1;
+      empty.colSpan = shown.length + 2;
       const tr = h("tr");
       tr.append(empty);
       body.push(tr);
     }
     this.body.replaceChildren(...body);
+  }
+
+  /** ✓ / ✗ and a note. @param {Verdict | undefined} kept @param {string} typed */
+  verdictCell(kept, typed) {
+    const td = h("td", "anb-runs-verdict");
+    for (const [kind, label, value] of /** @type {const} */ ([["up", "✓", true], ["down", "✗", false]])) {
+      const thumb = h("button", `anb-runs-${kind}`, label);
+      thumb.type = "button";
+      thumb.dataset.verdict = kind;
+      thumb.title = value ? "A good run: kept as its score verdict = True"
+        : "A bad run: kept as its score verdict = False";
+      thumb.setAttribute("aria-pressed", String(kept !== undefined && kept.value === value));
+      td.append(thumb);
+    }
+    const note = h("input", "anb-runs-note");
+    note.type = "text";
+    note.placeholder = "note";
+    note.setAttribute("aria-label", "A note with your verdict");
+    note.value = typed || kept?.comment || "";
+    td.append(note);
+    return td;
   }
 
   /** A row's details: the columns not shown, then the whole text of those cut short.
@@ -433,7 +504,7 @@ export class RunsTableView {
     }
     if (!list.childElementCount) list.append(h("dd", "", "Nothing more to show."));
     const cell = h("td", "anb-runs-detail-cell");
-    cell.colSpan = shown.length + 1;
+    cell.colSpan = shown.length + 2;  // the pick, the columns shown and the verdict
     cell.append(list);
     const tr = h("tr", "anb-runs-detail");
     tr.append(cell);

@@ -26,6 +26,7 @@ export { tokenText };
  *   onStop: (t: number) => void,
  *   onFollowup: (text: string) => void,
  *   onRetry: (t: number) => void,
+ *   onVerdict: (t: number, value: boolean, comment: string | null) => void,
  *   onEdit: (t: number, text: string) => void,
  *   onDecide: (t: number, callId: string, approved: boolean, reason: string | null,
  *     answer?: string) => void,
@@ -56,9 +57,10 @@ function clipPrompt(message) {
  * `asked`: the question of the turn after this one, if any (a chip with it was spent);
  * `canRetry`: this turn may be retried or edited (the last turn of a chat that can);
  * `retryNote`: said beside Retry and Edit before they are used, where they continue the
- * thread instead of forking it (empty where they fork).
+ * thread instead of forking it (empty where they fork); `canVerdict`: ✓ / ✗ and a note under
+ * the finished answer, kept in the kernel as the run's score `verdict`.
  * @typedef {{ canRun: boolean, busy: boolean, asked?: string | null, canRetry?: boolean,
- *   retryNote?: string }} FollowupMode
+ *   retryNote?: string, canVerdict?: boolean }} FollowupMode
  */
 
 const FORK_TITLE = "from the state before this turn: the answer it replaces is left out";
@@ -123,7 +125,12 @@ export class TurnView {
     this.retryNote = h("span", "anb-retry-note");
     this.retryNote.hidden = true;
     actions.append(this.retryNote, this.retry, this.edit, this.copyAnswer);
-    footer.append(this.statusLine, actions);
+    const verdict = this.makeVerdict(signal);
+    this.verdict = verdict.group;
+    this.thumbUp = verdict.up;
+    this.thumbDown = verdict.down;
+    this.verdictNote = verdict.note;
+    footer.append(this.statusLine, actions, this.verdict);
 
     this.el.append(this.head, this.body, this.waiting, this.errorBanner, this.chips.el, footer);
     /** The parts' listeners, dropped with them when the turn is sent whole again. */
@@ -296,12 +303,44 @@ export class TurnView {
     this.retry.hidden = !again;
     this.edit.hidden = !again || !meta.message;
     this.updateRetryNote(again, followups.retryNote || "");
+    this.verdict.hidden = !followups.canVerdict || running || !TERMINAL.has(status);
     this.updateError(meta, status);
     this.chips.update(meta.followups || [], {
       canRun: followups.canRun,
       disabled: followups.canRun && (running || followups.busy),
       asked: followups.asked,
     });
+  }
+
+  /**
+   * ✓ / ✗ and a note: a person's quick verdict on the finished answer.
+   * @param {AbortSignal} signal
+   */
+  makeVerdict(signal) {
+    const group = h("div", "anb-verdict");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "Your verdict on this answer");
+    const note = h("input", "anb-verdict-note");
+    note.type = "text";
+    note.placeholder = "note (optional)";
+    note.setAttribute("aria-label", "A note with your verdict");
+    const give = (/** @type {boolean} */ value) => () =>
+      this.context.onVerdict(this.index, value, note.value.trim() || null);
+    const up = button("✓", "anb-verdict-up", give(true),
+      { signal, title: "A good answer: kept as this run's score verdict = True" });
+    const down = button("✗", "anb-verdict-down", give(false),
+      { signal, title: "A bad answer: kept as this run's score verdict = False" });
+    for (const thumb of [up, down]) thumb.setAttribute("aria-pressed", "false");
+    group.append(up, down, note);
+    group.hidden = true;
+    return { group, up, down, note };
+  }
+
+  /** The verdict the kernel kept. @param {boolean} value @param {string | null} comment */
+  showVerdict(value, comment) {
+    this.thumbUp.setAttribute("aria-pressed", String(value));
+    this.thumbDown.setAttribute("aria-pressed", String(!value));
+    if (comment !== null && !this.verdictNote.value) this.verdictNote.value = comment;
   }
 
   /** @param {boolean} shown Retry is offered @param {string} note empty where it forks */

@@ -214,3 +214,27 @@ test("the built bundle (agentnb/static/runs_table.js) renders a page and cleans 
   assert.equal(el.childElementCount, 0);
   assert.equal(model.listeners("change:page"), 0);
 });
+
+test("a row's ✓ / ✗ (thumbs up / down) sends its verdict with the note typed, without selecting it; the kept one is shown", async () => {
+  const { model, el, cleanup } = mount({ verdicts: { id1: { value: false, comment: "too slow" } } });
+  const row = (/** @type {string} */ id) => /** @type {HTMLElement} */ (el.querySelector(`tr[data-id='${id}']`));
+  assert.equal(row("id1").querySelector(".anb-runs-down")?.getAttribute("aria-pressed"), "true");
+  assert.equal(/** @type {HTMLInputElement} */ (row("id1").querySelector(".anb-runs-note")).value, "too slow");
+  const note = /** @type {HTMLInputElement} */ (row("id0").querySelector(".anb-runs-note"));
+  note.value = " right answer ";
+  note.click();
+  /** @type {HTMLElement} */ (row("id0").querySelector(".anb-runs-up")).click();
+  assert.deepEqual(model.sent.at(-1), { kind: "verdict", id: "id0", value: true, comment: "right answer" });
+  assert.deepEqual(model.get("selection"), [], "a verdict's clicks select nothing");
+  model.set("page", { ...model.get("page"), verdicts: { id0: { value: true, comment: "right answer" } } });
+  assert.equal(row("id0").querySelector(".anb-runs-up")?.getAttribute("aria-pressed"), "true");
+  assert.equal(row("id1").querySelector(".anb-runs-down")?.getAttribute("aria-pressed"), "false");
+  const meta = /** @type {HTMLInputElement} */ (el.querySelector(".anb-runs-meta"));
+  meta.value = "user=alice";
+  meta.dispatchEvent(new window.Event("input", { bubbles: true }));
+  await new Promise((resolve) => setTimeout(resolve, TYPING_MS + 20));
+  assert.equal(model.sent.at(-1).kind, "page");
+  assert.equal(model.sent.at(-1).query.metadata, "user=alice");
+  assert.equal(model.sent.at(-1).query.offset, 0);
+  cleanup();
+});

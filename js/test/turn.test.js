@@ -25,6 +25,7 @@ function turnView(index = 0) {
       onStop: (t) => calls.push(["stop", t]),
       onFollowup: (text) => calls.push(["followup", text]),
       onRetry: (t) => calls.push(["retry", t]),
+      onVerdict: (t, value, comment) => calls.push(["verdict", t, value, comment]),
       onEdit: (t, text) => calls.push(["edit", t, text]),
       onDecide: (t, callId, approved, reason) => calls.push(["decide", t, callId, approved, reason]),
       renderMarkdown,
@@ -240,4 +241,27 @@ test("the last turn of a chat that can offers Retry and Edit once done, and says
   turn.dirtyMeta = true;
   view.update(turn, NO_DEADLINE, { canRun: false, busy: false, canRetry: false });
   assert.equal(view.retry.hidden, true, "not on an earlier turn");
+});
+
+test("a finished turn offers ✓ / ✗ (thumbs up / down) with a note where the cell keeps verdicts, and shows the kept one", () => {
+  const { view, calls } = turnView(1);
+  const done = () => turnOf({
+    parts: [{ kind: "text", text: "42", call_id: null }], tools: [], meta: { status: "completed" },
+  });
+  view.update(RUNNING, NO_DEADLINE, { canRun: false, busy: true, canVerdict: true });
+  assert.equal(view.verdict.hidden, true, "not while the answer is still coming");
+  view.update(done(), NO_DEADLINE, IDLE);
+  assert.equal(view.verdict.hidden, true, "not where nothing keeps a verdict");
+  view.update(done(), NO_DEADLINE, { canRun: false, busy: false, canVerdict: true });
+  assert.equal(view.verdict.hidden, false);
+  view.verdictNote.value = "  wrong ticker ";
+  view.thumbDown.click();
+  view.verdictNote.value = "";
+  view.thumbUp.click();
+  assert.deepEqual(calls, [["verdict", 1, false, "wrong ticker"], ["verdict", 1, true, null]]);
+  assert.equal(view.thumbUp.getAttribute("aria-pressed"), "false", "pressed once kept, not on click");
+  view.showVerdict(true, "fine");
+  assert.equal(view.thumbUp.getAttribute("aria-pressed"), "true");
+  assert.equal(view.thumbDown.getAttribute("aria-pressed"), "false");
+  assert.equal(view.verdictNote.value, "fine");
 });

@@ -411,7 +411,10 @@ test("no key typed in any input of the cell reaches the page; Enter and Space on
     const inputs = [...el.querySelectorAll("input, textarea")];
     assert.deepEqual(
       inputs.map((i) => i.className).sort(),
-      ["anb-answer-input", "anb-answer-input", "anb-deny-reason", "anb-deny-reason", "anb-input-text"],
+      [
+        "anb-answer-input", "anb-answer-input", "anb-deny-reason", "anb-deny-reason",
+        "anb-input-text", "anb-verdict-note",
+      ],
     );
     const keys = [
       { key: "Enter", shiftKey: true }, { key: "Enter", ctrlKey: true }, { key: "Enter", altKey: true },

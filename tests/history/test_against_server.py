@@ -169,7 +169,7 @@ class Counting(Progress):
         self.updates: list[tuple[int, int]] = []
         self.first_done = asyncio.Event()
 
-    def update(self, done: int, failed: int) -> None:
+    def update(self, done: int, failed: int, cost: float | None = None) -> None:
         self.updates.append((done, failed))
         self.first_done.set()
 

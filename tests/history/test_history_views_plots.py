@@ -213,6 +213,14 @@ def days() -> RunHistory:
             "cost_usd": [r[4] for r in rows],
             "duration": [r[5] for r in rows],
             "total_tokens": [10, 100, 50, 200, 10, 300],
+            "metadata": [
+                '{"user": "alice"}',
+                '{"user": "bob"}',
+                None,
+                '{"user": "bob"}',
+                '{"user": "alice"}',
+                '{"team": "red"}',
+            ],
         }
     )
 
@@ -230,6 +238,18 @@ def test_cost_per_day_by_agent_draws_each_days_known_cost(drawn: list[Any]) -> N
         "gpt-4.1": pytest.approx([0.03, 0.03]),
         "gpt-4o-mini": pytest.approx([0.001]),
     }
+
+
+def test_cost_per_day_by_a_metadata_key_draws_a_line_per_value(drawn: list[Any]) -> None:
+    ax = draw(drawn, days(), "cost", by="metadata.user", every="day")
+    assert ax.get_title(loc="left") == "Cost per day by metadata.user"
+    assert lines(ax) == {  # alice: echo only, no known cost; runs without the key: <NA>
+        "bob": pytest.approx([0.02, 0.03]),
+        "<NA>": pytest.approx([0.01, 0.001]),
+    }
+    with pytest.raises(ValueError, match=r"or metadata\.<key>"):
+        days().plot("cost", by="user")
+    plt.close("all")
 
 
 def test_failures_and_latency_over_time(drawn: list[Any]) -> None:

@@ -135,7 +135,10 @@ def read_row(path: Path, table: str) -> dict[str, Any]:
 
 def test_migration_names_are_unique_and_ordered() -> None:
     assert len(set(ALL)) == len(ALL) >= 2
-    assert [name[:5] for name in ALL] == [f"m{i:03d}_" for i in range(1, len(ALL) + 1)]
+    numbers = [int(name[1:4]) for name in ALL]
+    assert all(name[0] == "m" and name[4] == "_" for name in ALL)
+    # Increasing, each named by its place; a gap is a migration another branch adds.
+    assert numbers[0] == 1 and numbers == sorted(set(numbers))
 
 
 @pytest.mark.parametrize("empty", ["missing", "zero-bytes"])

@@ -4,6 +4,8 @@ platform made up, filters, an empty history)."""
 
 from __future__ import annotations
 
+import json
+import math
 import random
 import sqlite3
 import time
@@ -46,7 +48,33 @@ def record_values(i: int, rng: random.Random, now: float) -> dict[str, Any]:
         "cost_source": "genai-prices" if i % 6 else None,
         "paused_seconds": rng.uniform(0, 60) if i % 3 == 1 else None,
         "thread_id": f"thread-{i % 5}",
+        "metadata": None if metadata_of(i) is None else json.dumps(metadata_of(i)),
     }
+
+
+def metadata_of(i: int) -> dict[str, Any] | None:
+    """Users and teams as strings, a number and a bool; some runs without a key, some with
+    none at all."""
+    if i % 11 == 0:
+        return None
+    metadata: dict[str, Any] = {"user": ("alice", "bob", "chloé")[i % 3], "tier": i % 2}
+    if i % 4:
+        metadata["team"] = ("red", "blue")[i % 2]
+    if i % 5 == 0:
+        metadata["beta"] = True
+    return metadata
+
+
+def give_scores(store: HistoryStore) -> None:
+    """A bool, a number and a label given to some runs; some replaced later."""
+    for i in range(0, 400, 3):
+        store.add_score(f"run-{i}", "correct", i % 2 == 0)
+    for i in range(0, 400, 7):
+        store.add_score(f"run-{i}", "quality", (i % 5) / 4)
+    for i in range(1, 400, 5):
+        store.add_score(f"run-{i}", "verdict", ("good", "bad", "meh")[i % 3])
+    for i in range(0, 60, 3):
+        store.add_score(f"run-{i}", "correct", True)  # a later verdict replaces the first
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +87,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HistoryStore]:
     ]
     with HistoryStore(path) as opened:
         assert opened.import_records(records) == 400
+        give_scores(opened)
         yield opened
 
 
@@ -79,6 +108,12 @@ def same(sql: pd.DataFrame, pandas: pd.DataFrame) -> None:
         ["provider", "agent"],
         "thread_id",
         ["agent", "model"],
+        "metadata.user",
+        ["agent", "metadata.team"],
+        ["metadata.team", "metadata.user"],
+        "metadata.tier",
+        "metadata.beta",
+        "metadata.nobody",
     ],
 )
 def test_sql_summary_equals_pandas_summary(store: HistoryStore, by: Any) -> None:
@@ -86,14 +121,14 @@ def test_sql_summary_equals_pandas_summary(store: HistoryStore, by: Any) -> None
 
 
 @pytest.mark.parametrize("every", ["hour", "day", "week"])
-@pytest.mark.parametrize("by", [None, "model", ["agent", "status"]])
+@pytest.mark.parametrize("by", [None, "model", ["agent", "status"], "metadata.user"])
 def test_per_period_sql_equals_pandas(store: HistoryStore, every: str, by: Any) -> None:
     same(store.summary(RunFilter(), by, every=every), store.runs().summary(by, every=every))
 
 
 @pytest.mark.parametrize("include", ["all", "failed", ["completed", "cancelled"]])
 @pytest.mark.parametrize("every", [None, "day"])
-@pytest.mark.parametrize("by", [None, "model", ["agent", "status"]])
+@pytest.mark.parametrize("by", [None, "model", ["agent", "status"], "metadata.user"])
 def test_sql_equals_pandas_for_each_include(
     store: HistoryStore, include: Any, every: str | None, by: Any
 ) -> None:
@@ -138,11 +173,19 @@ def test_failure_rate_is_failed_over_ended(store: HistoryStore) -> None:
         {"thread": "thread-2"},
         {"thread": "thread-3", "agent": "analyst"},
         {"since": 1.0},
+        {"metadata": {"user": "alice"}},
+        {"metadata": {"user": "bob", "team": "red"}},
+        {"metadata": {"tier": 1}, "agent": "analyst"},
+        {"metadata": {"beta": True}},
+        {"score": {"correct": True}},
+        {"score": {"verdict": "good"}, "since": timedelta(days=1)},
+        {"score": {"verdict": None}},
+        {"score": {"quality": 0.5}},
     ],
 )
 def test_filters_apply_as_in_runs(store: HistoryStore, filters: dict[str, Any]) -> None:
     where = RunFilter.build(**filters)
-    for by in ("agent", None):
+    for by in ("agent", None, "metadata.user", ["agent", "metadata.team"]):
         same(store.summary(where, by), store.runs(where).summary(by))
 
 
@@ -160,6 +203,44 @@ def test_a_bad_key_is_the_same_clear_error(store: HistoryStore) -> None:
         store.summary(RunFilter(), None, every="month")
     with pytest.raises(agentnb.ConfigurationError, match="every must be one of"):
         store.runs().summary(None, every="fortnight")
+    for summary in (lambda by: store.summary(RunFilter(), by), store.runs().summary):
+        with pytest.raises(agentnb.ConfigurationError, match="names no metadata key"):
+            summary("metadata.")
+        with pytest.raises(agentnb.ConfigurationError, match="a key is named twice"):
+            summary(["agent", "agent"])
+
+
+def test_a_summary_by_a_metadata_key_counts_each_value(store: HistoryStore) -> None:
+    got = store.summary(RunFilter(), "metadata.user")
+    want = {"alice": 0, "bob": 0, "chloé": 0, None: 0}
+    for i in range(400):
+        metadata = metadata_of(i)
+        want[metadata["user"] if metadata else None] += 1
+    assert {(None if pd.isna(k) else k): n for k, n in got["runs"].items()} == want
+    tiers = store.summary(RunFilter(), "metadata.tier")
+    assert [k for k in tiers.index if not pd.isna(k)] == ["0", "1"]  # numbers as JSON text
+
+
+def test_the_score_figures_are_each_groups_current_scores(store: HistoryStore) -> None:
+    got = store.summary(RunFilter(), None)
+    scores = {(s.local_id, s.name): s.value for s in store.scores()}
+    correct = [v for (_, name), v in scores.items() if name == "correct"]
+    assert got["score.correct_n"].iloc[0] == len(correct) == len(range(0, 400, 3))
+    assert got["score.correct"].iloc[0] == pytest.approx(sum(correct) / len(correct))
+    verdicts = [v for (_, name), v in scores.items() if name == "verdict"]
+    assert got["score.verdict[good]"].iloc[0] == verdicts.count("good") > 0
+    assert "score.verdict" not in got  # labels have counts, no mean
+    columns = [c for c in got.columns if c.startswith("score.")]
+    assert columns == [
+        "score.correct_n",
+        "score.correct",
+        "score.quality_n",
+        "score.quality",
+        "score.verdict_n",
+        "score.verdict[bad]",
+        "score.verdict[good]",
+        "score.verdict[meh]",
+    ]
 
 
 def test_agentnb_summary_reads_the_default_history(
@@ -278,3 +359,60 @@ def test_the_rollup_follows_every_write(tmp_path: Path) -> None:
             assert db.execute(f"SELECT COUNT(*) FROM {ROLLUP_TABLE}").fetchone() == (0,)
         finally:
             db.close()
+
+
+@pytest.mark.parametrize(
+    "by", [["metadata.user"], ["agent", "metadata.team"], ["metadata.beta"], ["metadata.nobody"]]
+)
+@pytest.mark.parametrize("every", [None, "day"])
+@pytest.mark.parametrize("timed", [("completed",), None, ("completed", "failed")])
+@pytest.mark.parametrize(
+    "filters", [{}, {"agent": ["analyst", "trader"]}, {"since": timedelta(hours=20)}]
+)
+def test_a_metadata_summary_from_the_side_table_equals_one_from_the_runs(
+    store: HistoryStore,
+    by: list[str],
+    every: str | None,
+    timed: tuple[str, ...] | None,
+    filters: dict[str, Any],
+) -> None:
+    """The side table's rows (and the rollup, for the runs without the key) give the very
+    figures of a summary that reads every run."""
+    from agentnb._history._metadata_summary import side_summary_rows, side_table_key
+    from agentnb._history._summary import summary_keys
+    from agentnb._history._summary_sql import summary_rows
+
+    keys = summary_keys(by, every)
+    where = RunFilter.build(**filters)
+    assert side_table_key(keys, where) is not None
+    assert store.path is not None
+    db = sqlite3.connect(store.path)
+    try:
+
+        def query(sql: str, params: Any) -> list[tuple[Any, ...]]:
+            return db.execute(sql, params).fetchall()
+
+        side = side_summary_rows(query, keys, where, every, timed)
+        runs = summary_rows(query, keys, where, every, timed)
+    finally:
+        db.close()
+    assert [row[: len(keys)] for row in side] == [row[: len(keys)] for row in runs]
+    for got, want in zip(side, runs, strict=True):
+        for a, b in zip(got, want, strict=True):
+            same_value = a == b or (
+                isinstance(a, float) and isinstance(b, float) and math.isclose(a, b, rel_tol=1e-9)
+            )
+            assert same_value, (got, want)
+
+
+def test_the_side_table_answers_only_what_it_holds() -> None:
+    from agentnb._history._metadata_summary import side_table_key
+
+    plain = RunFilter()
+    assert side_table_key(["metadata.user"], plain) == "metadata.user"
+    assert side_table_key(["period", "agent", "metadata.user"], plain) == "metadata.user"
+    assert side_table_key(["model", "metadata.user"], plain) is None
+    assert side_table_key(["metadata.a", "metadata.b"], plain) is None
+    assert side_table_key(["agent"], plain) is None
+    for filters in ({"thread": "t"}, {"metadata": {"a": "b"}}, {"score": {"x": True}}):
+        assert side_table_key(["metadata.user"], RunFilter.build(**filters)) is None

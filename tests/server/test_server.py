@@ -82,6 +82,7 @@ def test_either_header_style_is_accepted(
         "trader",
         "planner",
         "research_team",
+        "judge",
     }
 
 
@@ -531,6 +532,7 @@ def test_openai_models_lists_the_agents(client: httpx.Client) -> None:
         "writer",
         "structured",
         "research_team",
+        "judge",
     }
 
 

@@ -3,6 +3,7 @@ tokenizer and chunker, and the agents' deterministic steps."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -267,3 +268,48 @@ def test_writer_checks_paragraphs() -> None:
 def test_structured_agent_without_schema_answers_a_small_object() -> None:
     steps = _steps("structured", message="two words")
     assert steps[0] == Text('{"agent": "structured", "message": "two words", "words": 2}')
+
+
+# --- judge ----------------------------------------------------------------------------------
+
+
+def _judged(message: str) -> dict[str, Any]:
+    steps = list(AGENTS["judge"].steps(AgentInput(message)))
+    assert isinstance(steps[0], Reasoning) and isinstance(steps[-1], Finish)
+    (text,) = [step.text for step in steps if isinstance(step, Text)]
+    verdict: dict[str, Any] = json.loads(text)
+    assert steps[-1].final_output == text
+    return verdict
+
+
+@pytest.mark.parametrize(
+    ("expected", "answer", "score", "verdict"),
+    [
+        ("NVDA trades at $1,000.50", "NVDA is at 1000.50 dollars today", 0.67, "partly correct"),
+        ("Paris", "The capital is Paris.", 1.0, "correct"),
+        ("Paris", "It is Lyon.", 0.0, "incorrect"),
+        ("", "anything", None, "ungraded"),
+    ],
+)
+def test_the_judge_grades_the_answer_against_the_expected_one(
+    expected: str, answer: str, score: float | None, verdict: str
+) -> None:
+    message = (
+        "You grade an answer.\nRubric: be strict\nQuestion: What is it?\n"
+        f"Expected answer: {expected}\nAnswer: {answer}\nReply with JSON."
+    )
+    judged = _judged(message)
+    assert (judged["score"], judged["verdict"]) == (score, verdict)
+    assert judged["rationale"]
+    assert _judged(message) == judged  # the same message, the same grade
+
+
+def test_the_judge_names_what_the_answer_lacks() -> None:
+    judged = _judged("Expected answer: red green blue\nAnswer: green")
+    assert judged["score"] == 0.33
+    assert judged["rationale"] == "The answer states 1 of the 3 key terms; it lacks red, blue."
+
+
+def test_the_judge_says_when_there_is_nothing_to_grade() -> None:
+    judged = _judged("Write two paragraphs about NVDA.")  # no labelled lines at all
+    assert (judged["score"], judged["verdict"]) == (None, "ungraded")

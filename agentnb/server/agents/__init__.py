@@ -32,6 +32,7 @@ import difflib
 from ._agent_input import Agent, AgentInput, ChatMessage, InputProblem
 from ._echo_agent import EchoAgent
 from ._finance_agent import FinanceAgent
+from ._judge_agent import JudgeAgent
 from ._planner_agent import PlannerAgent
 from ._research_team_agent import ResearchTeamAgent
 from ._structured_agent import StructuredAgent
@@ -58,6 +59,7 @@ AGENTS: dict[str, Agent] = {
         TraderAgent(),
         PlannerAgent(),
         ResearchTeamAgent(),
+        JudgeAgent(),
     )
 }
 """Every agent the server runs, by name (a new agent's instance goes here)."""

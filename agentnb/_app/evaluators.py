@@ -1,0 +1,246 @@
+"""Evaluators: functions ``fn(run, example)`` that score a run against its example, and
+:func:`judge`, an evaluator that asks an agent (an LLM judge, through any connection) to grade
+the answer with a rubric.
+
+An evaluator returns a bool, a number, a label, ``(value, comment)``, a dict of those (one
+score per key), or None (no score). Its scores are kept in the history as ``score.<fn
+name>`` (a dict's: ``score.<key>``), given by ``code`` (a judge: by an ``agent``). One that
+raises, or returns what is not a score, keeps the run: the history keeps that it failed
+and why (:meth:`ExperimentBook.record_evaluation`), shown by the experiment's table, left
+out of every mean.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from .._core.exceptions import ConfigurationError
+from .._core.loop import in_loop_thread, submit
+from .._core.request import build_request
+from .._history import (
+    Example,
+    ExperimentBook,
+    HistoryStore,
+    RunRecord,
+    ScoreSource,
+    checked_score,
+)
+from .connections import AnyClient, resolve_target
+
+__all__ = ["Evaluator", "evaluate_runs", "evaluators_of", "judge", "run_evaluator"]
+
+EvaluatorFunction = Callable[[RunRecord, dict[str, Any]], Any]
+"""``fn(run, example)``: ``run`` is the run's history record, ``example`` a dict with
+``id``, ``question``, ``expected`` and the dataset's other fields."""
+
+JUDGE_TIMEOUT: Final = 300.0
+"""Seconds a judge's run may take before its evaluation fails."""
+
+DEFAULT_RUBRIC: Final = (
+    "Grade how well the answer gives the expected answer's facts: 1 when it states all of "
+    "them, 0 when it states none or contradicts them."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluator:
+    """An evaluator checked: its name (the score's column) and who its scores are from."""
+
+    name: str
+    function: EvaluatorFunction
+    source: ScoreSource
+
+
+def evaluators_of(evaluators: Iterable[EvaluatorFunction] | None) -> list[Evaluator]:
+    """The evaluators given to a batch or ``evaluate``, each named; a clear error for one
+    that is no function, has no usable name, or shares its name."""
+    if evaluators is None:
+        return []
+    if callable(evaluators):
+        raise ConfigurationError("evaluators= takes a list of functions: evaluators=[fn]")
+    checked = [_evaluator(fn) for fn in evaluators]
+    names = [evaluator.name for evaluator in checked]
+    if len(set(names)) != len(names):
+        raise ConfigurationError(f"two evaluators share a name: {names}; rename one")
+    return checked
+
+
+def _evaluator(fn: Any) -> Evaluator:
+    if not callable(fn):
+        raise ConfigurationError(
+            f"an evaluator is a function fn(run, example), not {type(fn).__name__}"
+        )
+    name = getattr(fn, "__name__", None)
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ConfigurationError(
+            f"an evaluator's name becomes its score's column score.<name>, and {fn!r} has "
+            f"none usable ({name!r}): write it with def (def correct(run, example): ...)"
+        )
+    source = getattr(fn, "score_source", "code")
+    return Evaluator(name, fn, "agent" if source == "agent" else "code")
+
+
+def run_evaluator(
+    evaluator: Evaluator,
+    record: RunRecord,
+    example: Example,
+    store: HistoryStore,
+    book: ExperimentBook,
+) -> None:
+    """Apply ``evaluator`` to one run and keep what came of it: its scores, or the error it
+    raised (the run is kept either way). Never raises but for the history's own errors."""
+    try:
+        returned = evaluator.function(record, example.as_dict())
+        scores = _scores_of(evaluator, returned)
+        for name, value, comment in scores:  # every one checked before any is stored
+            checked_score(record.local_id, name, value, comment=comment)
+    except Exception as exc:  # the evaluator's failure is kept with the run, not raised
+        book.record_evaluation(record.local_id, evaluator.name, f"{type(exc).__name__}: {exc}")
+        return
+    for name, value, comment in scores:
+        store.add_score(
+            record.local_id,
+            name,
+            value,
+            comment=comment,
+            source=evaluator.source,
+            author=evaluator.name,
+        )
+    book.record_evaluation(record.local_id, evaluator.name, None)
+
+
+def _scores_of(evaluator: Evaluator, returned: Any) -> list[tuple[str, Any, str | None]]:
+    if returned is None:
+        return []
+    if isinstance(returned, Mapping):
+        return [_score(str(key), value) for key, value in returned.items() if value is not None]
+    return [_score(evaluator.name, returned)]
+
+
+def _score(name: str, value: Any) -> tuple[str, Any, str | None]:
+    if isinstance(value, tuple):
+        if len(value) != 2 or not (value[1] is None or isinstance(value[1], str)):
+            raise ConfigurationError(
+                f"an evaluator's score {name!r} is a value or (value, comment), not {value!r}"
+            )
+        return name, value[0], value[1]
+    return name, value, None
+
+
+def evaluate_runs(
+    evaluators: Sequence[Evaluator],
+    work: Sequence[tuple[RunRecord, Example]],
+    store: HistoryStore,
+    concurrency: int = 8,
+) -> None:
+    """Apply every evaluator to every (run, example) of ``work``, ``concurrency`` at a time
+    (a judge waits for its agent)."""
+    book = ExperimentBook(store)
+    tasks = [(evaluator, record, example) for record, example in work for evaluator in evaluators]
+    if not tasks:
+        return
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        futures = [pool.submit(run_evaluator, *task, store, book) for task in tasks]
+        for future in futures:
+            future.result()
+
+
+# ---- a judge ---------------------------------------------------------------------------
+class _Judge:
+    """An evaluator that asks an agent for a grade (see :func:`judge`)."""
+
+    score_source: Final = "agent"
+
+    def __init__(
+        self,
+        agent: str,
+        rubric: str,
+        name: str,
+        via: str | None,
+        client: AnyClient | None,
+        options: Mapping[str, Any],
+    ) -> None:
+        self.agent = agent
+        self.rubric = rubric
+        self.__name__ = name
+        self._connection = resolve_target(via, client)
+        build_request(agent, "check", **options)  # bad options fail now, not per run
+        self._options = dict(options)
+
+    def __repr__(self) -> str:
+        return f"judge(agent={self.agent!r}, name={self.__name__!r})"
+
+    def __call__(self, run: RunRecord, example: Mapping[str, Any]) -> tuple[float, str] | None:
+        if in_loop_thread():
+            raise RuntimeError("a judge waits for its agent's run; call it off agentnb's loop")
+        message = judge_prompt(self.rubric, example, run.answer)
+        client = self._connection.client()
+        judged = submit(client.run(self.agent, message, **self._options)).result(JUDGE_TIMEOUT)
+        return read_grade(judged.text)
+
+
+def judge(
+    agent: str = "judge",
+    rubric: str = DEFAULT_RUBRIC,
+    *,
+    name: str | None = None,
+    via: str | None = None,
+    client: AnyClient | None = None,
+    **options: Any,
+) -> EvaluatorFunction:
+    """An evaluator that asks ``agent`` (an LLM judge on connection ``via``, or ``client``)
+    to grade each answer against its example's expected answer with ``rubric``. The judge
+    is asked for one JSON object, ``{"score": 0..1, "rationale": "..."}``; the score is kept
+    as ``score.<name>`` (default: the agent's name) from an ``agent``, with the rationale
+    as its comment. An answer that is not that JSON fails the evaluation (kept as such).
+    The built-in server has a ``judge`` agent that grades offline. ``options`` are the
+    judge runs' options (``temperature=0``, ...)."""
+    label = name if name is not None else agent
+    if not label.isidentifier():
+        raise ConfigurationError(
+            f"a judge's name becomes the column score.<name>: give name= (letters, digits, "
+            f"_), since {label!r} cannot be one"
+        )
+    return _Judge(agent, rubric, label, via, client, options)
+
+
+def judge_prompt(rubric: str, example: Mapping[str, Any], answer: str | None) -> str:
+    """What a judge is sent: the rubric, the question, the expected answer and the answer,
+    each after its label on a line of its own, and the JSON to reply with."""
+    expected = example.get("expected")
+    shown = expected if isinstance(expected, str) else json.dumps(expected)
+    return (
+        "You grade an answer to a question.\n"
+        f"Rubric: {rubric}\n"
+        f"Question: {example.get('question', '')}\n"
+        f"Expected answer: {'' if expected is None else shown}\n"
+        f"Answer: {answer or ''}\n"
+        'Reply with one JSON object only: {"score": <a number from 0 to 1>, '
+        '"rationale": "<one sentence>"}'
+    )
+
+
+_OBJECT = re.compile(r"\{.*\}", re.S)
+
+
+def read_grade(text: str) -> tuple[float, str] | None:
+    """The judge's ``(score, rationale)`` from its answer; None when it gave no score
+    (nothing to grade against); ValueError when the answer is not the JSON asked for."""
+    found = _OBJECT.search(text or "")
+    try:
+        grade = json.loads(found.group(0)) if found else None
+    except ValueError:
+        grade = None
+    if not isinstance(grade, dict) or "score" not in grade:
+        raise ValueError(f"the judge did not answer with the JSON asked for: {text[:200]!r}")
+    score, rationale = grade["score"], grade.get("rationale")
+    if score is None:
+        return None
+    if isinstance(score, bool) or not isinstance(score, int | float):
+        raise ValueError(f"the judge's score is not a number: {score!r}")
+    return float(score), str(rationale) if rationale is not None else ""

@@ -1,0 +1,459 @@
+"""Experiments reopened: ``agentnb.experiments()`` lists those the history keeps and
+``agentnb.experiment("name")`` gives one back as an :class:`Experiment` (its table, its
+question × agent grid, evaluated again, resumed, two arms compared), in any later kernel.
+``batch(..., experiment="name")`` makes them (:mod:`agentnb._app.batch_runs`)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from .._core.approvals import ApprovalPolicy
+from .._core.exceptions import ConfigurationError
+from .._display.experiment_views import (
+    ExperimentComparison,
+    ExperimentGrid,
+    GridCell,
+    GridRow,
+    PairedQuestion,
+)
+from .._history import (
+    Example,
+    ExperimentBook,
+    ExperimentRecord,
+    HistoryStore,
+    PairRun,
+    RunHistory,
+    RunRecord,
+    ScoreRecord,
+    default_store,
+)
+from .batch_runs import run_experiment
+from .connections import AnyClient, resolve_target
+from .evaluators import EvaluatorFunction, evaluate_runs, evaluators_of
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Experiment", "experiment", "experiments"]
+
+RESAMPLES = 2000
+"""Bootstrap resamples of a comparison's mean difference."""
+
+
+def _store(store: HistoryStore | None) -> HistoryStore:
+    found = store if store is not None else default_store()
+    if found is None:
+        raise ConfigurationError(
+            "experiments are kept in the run history, and history is off (AGENTNB_HISTORY=off)"
+        )
+    return found
+
+
+def experiment(name: str, *, store: HistoryStore | None = None) -> Experiment:
+    """The experiment ``name`` a ``batch(..., experiment=name)`` kept in the history (the
+    default one, or ``store``)."""
+    kept = _store(store)
+    record = ExperimentBook(kept).get(name)
+    if record is None:
+        known = [found.name for found in ExperimentBook(kept).all()]
+        listed = ", ".join(repr(n) for n in known[:20]) if known else "none yet"
+        raise ConfigurationError(f"no experiment {name!r} in the history; it has: {listed}")
+    return Experiment(record, kept)
+
+
+def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
+    """The experiments the history keeps, newest first: name, when, agents, variants,
+    questions, runs done and failed, their cost, and each score's mean (bools: the share
+    true) over the completed runs."""
+    import pandas as pd  # optional: the listing is a frame
+
+    kept = _store(store)
+    rows = [Experiment(record, kept).overview() for record in ExperimentBook(kept).all()]
+    columns = ["name", "created", "agents", "variants", "questions", "runs", "failed", "cost"]
+    frame = pd.DataFrame(rows, columns=list(dict.fromkeys([*columns, *_keys(rows)])))
+    return frame.set_index("name")
+
+
+def _keys(rows: Sequence[dict[str, Any]]) -> list[str]:
+    return sorted({key for row in rows for key in row if key.startswith("score.")})
+
+
+class Experiment:
+    """An experiment kept in the history: its questions × its arms (agents, or agents with
+    variants of the options), each pair's current run and its scores.
+
+    Shown in a notebook as the question × agent grid. ``to_pandas()`` is one row per
+    question and arm; ``evaluate(fn)`` scores its runs again; ``resume()`` runs the pairs a
+    crash or a Stop left undone; ``compare(a, b)`` pairs two arms question by question.
+    """
+
+    name: str
+    """The experiment's name."""
+    created: datetime
+    """When it was first run (UTC)."""
+    agents: list[str]
+    """The agents it runs, in order."""
+    arms: list[str]
+    """Its arms' labels: an agent, or ``agent [option=value, ...]`` for a variant."""
+
+    def __init__(self, record: ExperimentRecord, store: HistoryStore) -> None:
+        self._record = record
+        self._store = store
+        self._book = ExperimentBook(store)
+        self.name = record.name
+        self.created = datetime.fromtimestamp(record.created, UTC)
+        self.agents = list(dict.fromkeys(arm.agent for arm in record.arms))
+        self.arms = [arm.label for arm in record.arms]
+
+    def __repr__(self) -> str:
+        return self._grid().to_text()
+
+    def _repr_html_(self) -> str:
+        return self._grid().to_html()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+    # ---- reading -----------------------------------------------------------------------
+    def examples(self) -> list[dict[str, Any]]:
+        """Its questions as the evaluators see them: ``id``, ``question``, ``expected`` and
+        the dataset's other fields."""
+        return [example.as_dict() for example in self._book.examples(self.name)]
+
+    def _pairs(self) -> tuple[list[Example], dict[tuple[int, int], PairRun]]:
+        return self._book.examples(self.name), self._book.current_runs(self.name)
+
+    def runs(self) -> RunHistory:
+        """Each pair's current run, question by question (arms in order within one)."""
+        examples, current = self._pairs()
+        ids = [
+            current[(example.position, arm)].local_id
+            for example in examples
+            for arm in range(len(self.arms))
+            if (example.position, arm) in current
+        ]
+        return self._store.runs_by_ids(ids)
+
+    def _table(self) -> list[dict[str, Any]]:
+        """One dict per question × arm: the pair, its run's figures, scores and errors."""
+        examples, current = self._pairs()
+        ids = [pair.local_id for pair in current.values()]
+        records = {record.local_id: record for record in self._store.runs_by_ids(ids)}
+        scores = _scores_by_run(self._store.scores(ids) if ids else [])
+        errors: dict[str, dict[str, str]] = {}
+        for (local_id, evaluator), error in self._book.evaluation_errors(ids).items():
+            errors.setdefault(local_id, {})[f"evaluator_error.{evaluator}"] = error
+        rows = []
+        for example in examples:
+            for arm, label in enumerate(self.arms):
+                pair = current.get((example.position, arm))
+                if pair is None:
+                    rows.append(_row(example, label, self._record.arms[arm].agent, None, None))
+                    continue
+                record = records.get(pair.local_id)
+                rows.append(
+                    _row(example, label, self._record.arms[arm].agent, pair, record)
+                    | {f"score.{n}": v for n, v in scores.get(pair.local_id, {}).items()}
+                    | errors.get(pair.local_id, {})
+                )
+        return rows
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per question × arm, in the dataset's order: ``id``, ``agent``, ``arm``
+        (the agent, or the agent with its variant), ``message``, ``expected``, the dataset's
+        other fields, ``answer``, ``status``, ``cost_usd``, ``duration`` (agent time),
+        ``local_id``, every ``score.<name>`` (the run's current score; NaN when none), and
+        ``evaluator_error.<evaluator>`` where an evaluator raised on a run (its error; the
+        run's scores from it are missing, so no mean counts it)."""
+        import pandas as pd  # optional: the table is a frame
+
+        rows = self._table()
+        base = [
+            "id",
+            "agent",
+            "arm",
+            "message",
+            "expected",
+            "answer",
+            "status",
+            "cost_usd",
+            "duration",
+            "local_id",
+        ]
+        extra = sorted({k for row in rows for k in row if k not in base and not _derived(k)})
+        scores = sorted({k for row in rows for k in row if k.startswith("score.")})
+        errors = sorted({k for row in rows for k in row if k.startswith("evaluator_error.")})
+        return pd.DataFrame(rows, columns=[*base, *extra, *scores, *errors])
+
+    def _grid(self) -> ExperimentGrid:
+        """The question × arm grid: each cell the answer, its status and scores, or which
+        evaluator failed on it."""
+        rows = self._table()
+        count = len(self.arms)
+        grid_rows = [
+            GridRow(
+                question=rows[i]["message"],
+                expected=rows[i]["expected"],
+                cells=[_cell(row) for row in rows[i : i + count]],
+            )
+            for i in range(0, len(rows), count)
+        ]
+        title = f"experiment {self.name}: {len(grid_rows)} questions × {count} arms"
+        return ExperimentGrid(title, self.arms, grid_rows)
+
+    def overview(self) -> dict[str, Any]:
+        """What :func:`experiments` lists of it."""
+        rows = self._table()
+        done = [row for row in rows if row["status"] == "completed"]
+        costs = [row["cost_usd"] for row in rows if row["cost_usd"] is not None]
+        variants = {arm.label for arm in self._record.arms if arm.variant is not None}
+        means = {key: _mean([row[key] for row in done if key in row]) for key in _keys(rows)}
+        return {
+            "name": self.name,
+            "created": self.created,
+            "agents": ", ".join(self.agents),
+            "variants": len(variants),
+            "questions": len(rows) // max(1, len(self.arms)),
+            "runs": len(done),
+            "failed": sum(row["status"] not in (None, "completed") for row in rows),
+            "cost": sum(costs) if costs else None,
+            **means,
+        }
+
+    # ---- acting ------------------------------------------------------------------------
+    def evaluate(self, *evaluators: EvaluatorFunction, concurrency: int = 8) -> Experiment:
+        """Score every completed current run again with ``evaluators`` (functions
+        ``fn(run, example)``, as ``batch``'s; a later score of a name replaces the earlier,
+        which stays in the score's history). Returns the experiment (shown as its grid)."""
+        checked = evaluators_of(evaluators)
+        if not checked:
+            raise ConfigurationError("evaluate() takes one or more evaluators: .evaluate(fn)")
+        examples, current = self._pairs()
+        by_position = {example.position: example for example in examples}
+        completed = {
+            pair.local_id: by_position[pair.position]
+            for pair in current.values()
+            if pair.status == "completed"
+        }
+        records = self._store.runs_by_ids(list(completed))
+        work = [(record, completed[record.local_id]) for record in records]
+        evaluate_runs(checked, work, self._store, concurrency)
+        return self
+
+    def resume(
+        self,
+        *,
+        via: str | None = None,
+        client: AnyClient | None = None,
+        evaluators: Sequence[EvaluatorFunction] | None = None,
+        concurrency: int = 8,
+        progress: bool = True,
+        approve: ApprovalPolicy = None,
+        retry_failed: bool = False,
+    ) -> RunHistory:
+        """Run the pairs (question, arm) left undone: never run, stopped, cut by a crash,
+        or refused by a rate limit (``retry_failed=True``: failed ones too), on the
+        connection the experiment ran on (``via``/``client``: another), then apply
+        ``evaluators`` to every completed run they have not scored yet. Returns every pair's
+        current run."""
+        conn = resolve_target(via or (None if client else self._record.connection), client)
+        return run_experiment(
+            self._record,
+            conn,
+            self._store,
+            evaluators_of(evaluators),
+            concurrency=concurrency,
+            progress=progress,
+            approve=approve,
+            retry_failed=retry_failed,
+        )
+
+    def delete(self) -> None:
+        """Forget the experiment (its questions and which run answered which); the runs and
+        their scores stay in the history. A batch may then use the name afresh."""
+        self._book.delete(self.name)
+
+    def compare(
+        self,
+        a: str | int,
+        b: str | int,
+        *,
+        score: str | None = None,
+        confidence: float = 0.95,
+        seed: int = 0,
+    ) -> ExperimentComparison:
+        """Arm ``a`` against arm ``b`` (an agent's name, an arm's label, or its index) on the
+        questions both completed and were scored on: the per-question differences of
+        ``score`` (default: the experiment's only numeric or bool score), wins, ties and
+        losses, the mean difference with a bootstrap interval (``confidence``, seeded by
+        ``seed``: the same call gives the same interval), the ratio of their total cost and
+        of their median agent time."""
+        first, second = self._arm(a), self._arm(b)
+        if first == second:
+            raise ConfigurationError(f"compare two different arms, not {self.arms[first]!r} twice")
+        if not 0 < confidence < 1:
+            raise ConfigurationError(f"confidence is between 0 and 1, not {confidence!r}")
+        rows = self._table()
+        name = score if score is not None else _only_score(rows, self.name)
+        key = f"score.{name}"
+        count = len(self.arms)
+        paired = []
+        for i in range(0, len(rows), count):
+            left, right = rows[i + first], rows[i + second]
+            x, y = _number(left.get(key)), _number(right.get(key))
+            if x is not None and y is not None:
+                paired.append((left, right, (left["id"], left["message"], x, y)))
+        if not paired:
+            raise ConfigurationError(
+                f"no question has a score.{name} for both {self.arms[first]!r} and "
+                f"{self.arms[second]!r}: score the runs first (.evaluate(fn))"
+            )
+        questions: list[PairedQuestion] = [question for _, _, question in paired]
+        differences = [a_score - b_score for _, _, a_score, b_score in questions]
+        return ExperimentComparison(
+            experiment=self.name,
+            a=self.arms[first],
+            b=self.arms[second],
+            score=name,
+            questions=questions,
+            wins=sum(d > 0 for d in differences),
+            ties=sum(d == 0 for d in differences),
+            losses=sum(d < 0 for d in differences),
+            mean_difference=statistics.fmean(differences),
+            interval=bootstrap_interval(differences, confidence, seed),
+            confidence=confidence,
+            cost_ratio=_ratio(
+                [left["cost_usd"] for left, _, _ in paired],
+                [right["cost_usd"] for _, right, _ in paired],
+                sum,
+            ),
+            latency_ratio=_ratio(
+                [left["duration"] for left, _, _ in paired],
+                [right["duration"] for _, right, _ in paired],
+                statistics.median,
+            ),
+        )
+
+    def _arm(self, arm: str | int) -> int:
+        if isinstance(arm, int) and not isinstance(arm, bool):
+            if 0 <= arm < len(self.arms):
+                return arm
+        elif isinstance(arm, str):
+            if arm in self.arms:
+                return self.arms.index(arm)
+            by_agent = [i for i, a in enumerate(self._record.arms) if a.agent == arm]
+            if len(by_agent) == 1:
+                return by_agent[0]
+            if by_agent:
+                raise ConfigurationError(
+                    f"{arm!r} runs several variants in {self.name!r}: name one of "
+                    f"{[self.arms[i] for i in by_agent]} (or its index)"
+                )
+        raise ConfigurationError(
+            f"experiment {self.name!r} has no arm {arm!r}; its arms are {self.arms} "
+            "(give a label, an agent's name or an index)"
+        )
+
+
+def bootstrap_interval(
+    differences: Sequence[float], confidence: float, seed: int
+) -> tuple[float, float]:
+    """The percentile bootstrap interval of the mean of ``differences`` (``RESAMPLES``
+    resamples drawn by a generator seeded with ``seed``)."""
+    import numpy as np  # optional (pandas brings it): only a comparison needs it
+
+    values = np.asarray(differences, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), size=(RESAMPLES, len(values)))].mean(axis=1)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def _derived(column: str) -> bool:
+    return column.startswith(("score.", "evaluator_error."))
+
+
+def _id(pair: PairRun | None) -> str | None:
+    return None if pair is None else pair.local_id
+
+
+def _row(
+    example: Example, label: str, agent: str, pair: PairRun | None, record: RunRecord | None
+) -> dict[str, Any]:
+    return {
+        "id": example.example_id,
+        "agent": agent,
+        "arm": label,
+        "message": example.question,
+        "expected": example.expected,
+        **example.extra,
+        "answer": None if record is None else record.answer,
+        "status": None if record is None else record.status,
+        "cost_usd": None if record is None else record.cost_usd,
+        "duration": None if record is None else record.duration,
+        "local_id": _id(pair),
+    }
+
+
+def _cell(row: dict[str, Any]) -> GridCell:
+    return GridCell(
+        status=row["status"],
+        answer=row["answer"],
+        scores={k.removeprefix("score."): v for k, v in row.items() if k.startswith("score.")},
+        errors={
+            k.removeprefix("evaluator_error."): v
+            for k, v in row.items()
+            if k.startswith("evaluator_error.")
+        },
+    )
+
+
+def _scores_by_run(scores: Sequence[ScoreRecord]) -> dict[str, dict[str, object]]:
+    by_run: dict[str, dict[str, object]] = {}
+    for score in scores:
+        by_run.setdefault(score.local_id, {})[score.name] = score.value
+    return by_run
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _mean(values: Sequence[object]) -> float | None:
+    numbers = [n for n in map(_number, values) if n is not None]
+    return statistics.fmean(numbers) if numbers else None
+
+
+def _only_score(rows: Sequence[dict[str, Any]], name: str) -> str:
+    numeric = sorted(
+        {
+            key.removeprefix("score.")
+            for row in rows
+            for key, value in row.items()
+            if key.startswith("score.") and _number(value) is not None
+        }
+    )
+    if len(numeric) == 1:
+        return numeric[0]
+    if not numeric:
+        raise ConfigurationError(
+            f"experiment {name!r} has no numeric or bool score to compare on: score its runs "
+            "first (.evaluate(fn))"
+        )
+    raise ConfigurationError(f"experiment {name!r} has several scores {numeric}: give score=")
+
+
+def _ratio(a: Sequence[Any], b: Sequence[Any], total: Any) -> float | None:
+    if any(value is None for value in [*a, *b]) or not a:
+        return None
+    below = total(b)
+    return None if not below else float(total(a) / below)

@@ -1,0 +1,61 @@
+"""`agentnb.score`: a score, a label or a note given to a run, kept in the history (the
+store's ``scores`` table, :mod:`agentnb._history._scores`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._core.exceptions import ConfigurationError
+from .._history import ScoreRecord, ScoreSource, ScoreValue, default_store
+from .compare_runs import names_runs, run_ids
+
+__all__ = ["VERDICT", "keep_verdict", "score"]
+
+VERDICT = "verdict"
+"""The score a person's quick verdict is kept as (a chat cell's or a run table's ✓ / ✗):
+True for thumbs up."""
+
+
+def score(
+    run: Any,
+    name: str,
+    value: ScoreValue,
+    comment: str | None = None,
+    *,
+    source: ScoreSource = "person",
+    author: str | None = None,
+) -> ScoreRecord:
+    """Give a run a score: a number (``0.8``), a bool (``True``: correct) or a label
+    (``"good"``), with an optional ``comment``; kept in the history with who gave it
+    (``source``: ``"person"``, ``"code"`` or ``"agent"``; ``author``: a name) and when.
+
+    ``run`` is anything :func:`agentnb.show` takes: a handle, a ``Run``, a chat cell, a
+    record or row of ``agentnb.runs()``, a row of its ``.to_pandas()``, or a run id. A later
+    score of the same ``name`` replaces this one as the run's current score (the earlier
+    stays in ``HistoryStore.scores(history=True)``); ``runs().to_pandas()`` shows the current
+    ones as columns ``score.<name>``. A bad name or value, or a run the history does not
+    hold, raises :class:`~agentnb.ConfigurationError` and stores nothing."""
+    if not names_runs(run):
+        raise TypeError(
+            "agentnb.score() takes the run to score as a RunHandle, a Run, a ChatCell, a "
+            "history record or runs() row, a pandas row, or a run id, "
+            f"not {type(run).__name__}"
+        )
+    store = default_store()
+    if store is None:
+        raise ConfigurationError(
+            "scores are kept in the run history, and history is off (AGENTNB_HISTORY=off)"
+        )
+    ids = run_ids(run)
+    if len(ids) != 1:
+        raise ConfigurationError(
+            f"agentnb.score() scores one run; {type(run).__name__} names {len(ids)}: "
+            "give one row, one record or one run id"
+        )
+    return store.add_score(ids[0], name, value, comment=comment, source=source, author=author)
+
+
+def keep_verdict(local_id: str, value: bool, comment: str | None) -> None:
+    """A person's verdict on a run (a chat cell's ✓ / ✗ and note), kept as its score
+    :data:`VERDICT` in the default history (installed as the core's verdict keeper)."""
+    score(local_id, VERDICT, value, comment, source="person")

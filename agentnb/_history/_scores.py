@@ -1,0 +1,331 @@
+"""Scores, labels and notes given to runs: the ``scores`` table (:func:`scores_schema`), a
+score checked before it is stored (:func:`checked_score`), and :class:`ScoreRecord`.
+
+A row is one score given, never changed: the current score of a run for a name is the
+latest given (the highest ``id``), the earlier ones are its history. A value is kept by
+kind, so a DataFrame gets floats for numbers, bools for bools and strings for labels:
+``kind`` is ``number``, ``bool`` or ``label``; ``number`` holds a number or a bool (1/0),
+``label`` a label.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, Literal, get_args
+
+from .._core.exceptions import ConfigurationError
+from ._records import storable_text, to_datetime, truncate
+
+__all__ = [
+    "SCORE_COLUMNS",
+    "SCORE_PREFIX",
+    "SCORE_SOURCES",
+    "CheckedScore",
+    "ScoreKind",
+    "ScoreMatch",
+    "ScoreRecord",
+    "ScoreSource",
+    "ScoreValue",
+    "checked_score",
+    "current_scores_sql",
+    "score_column",
+    "score_condition_sql",
+    "score_filter",
+    "scores_schema",
+]
+
+ScoreValue = float | int | bool | str
+ScoreKind = Literal["number", "bool", "label"]
+ScoreSource = Literal["person", "code", "agent"]
+SCORE_SOURCES: Final[tuple[ScoreSource, ...]] = ("person", "code", "agent")
+SCORE_PREFIX: Final = "score."
+"""A score's column in a DataFrame is ``score.<name>``."""
+LABEL_LIMIT: Final = 200
+"""A label is a category, not a text: at most this many characters (a note goes in the
+comment)."""
+COMMENT_LIMIT: Final = 16 * 1024
+"""A comment is stored up to this many UTF-8 bytes, then cut."""
+
+SCORE_COLUMNS: Final = (
+    "id",
+    "local_id",
+    "name",
+    "kind",
+    "number",
+    "label",
+    "comment",
+    "source",
+    "author",
+    "created",
+)
+"""The ``scores`` table's columns, in the order the store selects them."""
+
+
+def scores_schema() -> tuple[str, ...]:
+    """The statements that make the ``scores`` table and its indexes."""
+    kinds = ", ".join(f"'{kind}'" for kind in get_args(ScoreKind))
+    sources = ", ".join(f"'{source}'" for source in SCORE_SOURCES)
+    return (
+        f"""
+        CREATE TABLE scores (
+            id INTEGER PRIMARY KEY,
+            local_id TEXT NOT NULL REFERENCES runs (local_id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ({kinds})),
+            number REAL,
+            label TEXT,
+            comment TEXT,
+            source TEXT NOT NULL CHECK (source IN ({sources})),
+            author TEXT,
+            created REAL NOT NULL,
+            CHECK ((kind = 'label') = (label IS NOT NULL)),
+            CHECK ((kind <> 'label') = (number IS NOT NULL))
+        )
+        """,
+        # A run's scores, the latest of each name last (and the current-score test below).
+        "CREATE INDEX scores_by_run ON scores (local_id, name, id)",
+        # Every run's score of one name (a column, a summary).
+        "CREATE INDEX scores_by_name ON scores (name, local_id, id)",
+    )
+
+
+def current_scores_sql(alias: str = "s") -> str:
+    """A condition true for the current rows of ``scores`` (aliased ``alias``): no later
+    score of the same run and name."""
+    return (
+        f"NOT EXISTS (SELECT 1 FROM scores later WHERE later.local_id = {alias}.local_id "
+        f"AND later.name = {alias}.name AND later.id > {alias}.id)"
+    )
+
+
+def score_column(name: str) -> str:
+    """The DataFrame column of the score ``name``."""
+    return f"{SCORE_PREFIX}{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRecord:
+    """One score given to a run: a number, a bool or a label, with a comment, who gave it
+    and when. A later score of the same name replaces it as the run's current one; this one
+    stays in the score's history."""
+
+    local_id: str
+    """The run's ``local_id``."""
+    name: str
+    """What is scored (``correct``, ``verdict``, ...): the column ``score.<name>``."""
+    value: float | bool | str
+    """A number (as a float), a bool or a label."""
+    comment: str | None
+    """A note with the score."""
+    source: ScoreSource
+    """Who gave it: a ``person``, ``code`` (an evaluator function) or an ``agent`` (an LLM
+    judge)."""
+    author: str | None
+    """Free text: the person's name, the evaluator's or the judge's."""
+    created: datetime
+    """When it was given (tz-aware UTC)."""
+    id: int = 0
+    """The row's id in the ``scores`` table: the order scores were given in."""
+
+    @property
+    def kind(self) -> ScoreKind:
+        if isinstance(self.value, bool):
+            return "bool"
+        return "label" if isinstance(self.value, str) else "number"
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> ScoreRecord:
+        """A record from database values in :data:`SCORE_COLUMNS` order."""
+        row_id, local_id, name, kind, number, label, comment, source, author, created = row
+        value: float | bool | str = (
+            label if kind == "label" else bool(number) if kind == "bool" else float(number)
+        )
+        return cls(local_id, name, value, comment, source, author, _when(created), row_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the time as an ISO 8601 string)."""
+        return {
+            "local_id": self.local_id,
+            "name": self.name,
+            "value": self.value,
+            "comment": self.comment,
+            "source": self.source,
+            "author": self.author,
+            "created": self.created.isoformat(),
+            "id": self.id,
+        }
+
+
+def _when(seconds: float) -> datetime:
+    when = to_datetime(seconds)
+    assert when is not None
+    return when
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedScore:
+    """A score ready to store: its values in :data:`SCORE_COLUMNS` order, less ``id``."""
+
+    local_id: str
+    name: str
+    kind: ScoreKind
+    number: float | None
+    label: str | None
+    comment: str | None
+    source: ScoreSource
+    author: str | None
+    created: float
+
+    def values(self) -> tuple[Any, ...]:
+        return (
+            self.local_id,
+            self.name,
+            self.kind,
+            self.number,
+            self.label,
+            self.comment,
+            self.source,
+            self.author,
+            self.created,
+        )
+
+
+def checked_score(
+    local_id: str,
+    name: str,
+    value: object,
+    *,
+    comment: object = None,
+    source: object = "person",
+    author: object = None,
+) -> CheckedScore:
+    """The score as it will be stored; raises :class:`ConfigurationError` saying what is
+    wrong with a name, value, comment, source or author (nothing is stored then)."""
+    if not isinstance(local_id, str) or not local_id:
+        raise ConfigurationError(f"a score needs a run id (a non-empty str), not {local_id!r}")
+    kind, number, label = _checked_value(value)
+    return CheckedScore(
+        local_id=local_id,
+        name=_checked_name(name),
+        kind=kind,
+        number=number,
+        label=label,
+        comment=truncate(storable_text(_optional_text("comment", comment)), COMMENT_LIMIT),
+        source=_checked_source(source),
+        author=storable_text(_optional_text("author", author)),
+        created=time.time(),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreMatch:
+    """A ``runs(score=...)`` condition: the run's current score ``name`` is this kind and
+    value, or (``kind`` None) the run has no score of that name."""
+
+    name: str
+    kind: ScoreKind | None
+    value: float | str | None
+
+
+def score_filter(score: object) -> tuple[ScoreMatch, ...] | None:
+    """``runs(score={"correct": True, "grade": "good", "verdict": None})`` checked: each
+    name's current score must be that value (a bool, a number or a label); None keeps the
+    runs not scored by that name."""
+    if score is None:
+        return None
+    if not isinstance(score, Mapping) or not score:
+        raise ConfigurationError(
+            "score must be a dict of name: value the runs' current scores must equal "
+            f"(e.g. {{'correct': True}}; None: not scored), not {score!r}"
+        )
+    matches = []
+    for name, value in score.items():
+        checked = _checked_name(name)
+        if value is None:
+            matches.append(ScoreMatch(checked, None, None))
+            continue
+        kind, number, label = _checked_value(value)
+        matches.append(ScoreMatch(checked, kind, label if kind == "label" else number))
+    return tuple(matches)
+
+
+def score_condition_sql(match: ScoreMatch, table: str = "runs.") -> tuple[str, list[Any]]:
+    """The condition on a run (``table``'s row) that ``match`` asks, and its parameters."""
+    if match.kind is None:
+        return (
+            f"NOT EXISTS (SELECT 1 FROM scores s WHERE s.local_id = {table}local_id "
+            "AND s.name = ?)",
+            [match.name],
+        )
+    column = "label" if match.kind == "label" else "number"
+    return (
+        f"EXISTS (SELECT 1 FROM scores s WHERE s.local_id = {table}local_id AND s.name = ? "
+        f"AND s.kind = ? AND s.{column} = ? AND {current_scores_sql('s')})",
+        [match.name, match.kind, match.value],
+    )
+
+
+def _checked_name(name: object) -> str:
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ConfigurationError(
+            f"a score's name becomes the column score.<name>: give a name like 'correct' or "
+            f"'helpfulness' (letters, digits and _, not starting with a digit), not {name!r}"
+        )
+    return name
+
+
+def _checked_value(value: object) -> tuple[ScoreKind, float | None, str | None]:
+    if isinstance(value, bool) or _is_numpy_bool(value):
+        return "bool", 1.0 if value else 0.0, None
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if not math.isfinite(number):
+            raise ConfigurationError(f"a score must be a finite number, not {value!r}")
+        return "number", number, None
+    if isinstance(value, str):
+        label = storable_text(value.strip())
+        if not label:
+            raise ConfigurationError("a label score must be a non-empty string")
+        if len(label) > LABEL_LIMIT:
+            raise ConfigurationError(
+                f"a label is at most {LABEL_LIMIT} characters ({len(label)} given); "
+                "put a longer text in the comment"
+            )
+        return "label", None, label
+    raise ConfigurationError(
+        "a score is a number, a bool or a label string, "
+        f"not {type(value).__name__} ({_shown(value)})"
+    )
+
+
+def _is_numpy_bool(value: object) -> bool:
+    """A numpy bool (``df.x.iloc[0] > 1``), which is no ``bool`` and no number."""
+    dtype = getattr(value, "dtype", None)
+    return getattr(dtype, "kind", None) == "b" and getattr(value, "ndim", None) == 0
+
+
+def _checked_source(source: object) -> ScoreSource:
+    for known in SCORE_SOURCES:
+        if source == known:
+            return known
+    raise ConfigurationError(
+        f"a score's source is one of {', '.join(map(repr, SCORE_SOURCES))}, not {source!r}"
+    )
+
+
+def _optional_text(what: str, text: object) -> str | None:
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise ConfigurationError(f"a score's {what} is a str or None, not {type(text).__name__}")
+    return text if text.strip() else None
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."

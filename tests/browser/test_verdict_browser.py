@@ -1,0 +1,111 @@
+"""A person's verdict by a click, in a real JupyterLab on Debian's Chromium: ✓ (thumbs up)
+under a finished chat cell's answer (with a note) and ✗ (thumbs down) on a row of the run
+table (found by its metadata filter, with a note) are kept in the history as the runs' score ``verdict``, read back by the
+kernel; typing the note reaches no notebook shortcut. Screenshots go to test-artifacts/
+(verdict-*.png)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from notebook_pages import (
+    RECORD_ESCAPED,
+    cell_at,
+    notebook_page,
+    run_and_wait,
+    wait_for_state,
+    widget_at,
+    widget_errors,
+)
+
+pytestmark = pytest.mark.browser
+
+CHAT, SECOND, TABLE, CHECK = 1, 2, 3, 4
+
+
+def cells(history: Path) -> list[str]:
+    return [
+        f"import os\nos.environ['AGENTNB_HISTORY'] = {str(history)!r}\n"
+        "%load_ext agentnb\nimport agentnb",
+        "%%agent echo --meta user=alice\nIs NVDA up this week?",
+        "%%agent echo --meta user=bob\nAnd AAPL?",
+        "table = agentnb.browse()\ntable",
+        "import json\nframe = agentnb.runs().to_pandas()\n"
+        "print(json.dumps(sorted([m['user'], bool(v)] for m, v in "
+        "zip(frame['metadata'], frame['score.verdict']) if v is not __import__('pandas').NA)))\n"
+        "print(json.dumps(sorted(s.comment for s in agentnb._history.default_store().scores())))",
+    ]
+
+
+@pytest.fixture(scope="module")
+def page(
+    browser: Any, jupyterlab: Any, tmp_path_factory: pytest.TempPathFactory, artifacts: Path
+) -> Iterator[Any]:
+    history = tmp_path_factory.mktemp("verdicts") / "history.sqlite3"
+    shot = artifacts / "verdict-last.png"
+    with notebook_page(
+        browser, jupyterlab, "verdicts.ipynb", cells(history), run_first=1, last_shot=shot
+    ) as opened:
+        yield opened
+
+
+def test_a_thumb_under_a_chat_answer_keeps_the_verdict(page: Any, artifacts: Path) -> None:
+    run_and_wait(page, CHAT)
+    wait_for_state(page, CHAT, "Completed")
+    chat = widget_at(page, CHAT)
+    verdict = chat.locator(".anb-verdict")
+    verdict.wait_for()
+    page.evaluate(RECORD_ESCAPED)
+    note = verdict.locator(".anb-verdict-note")
+    note.click()
+    note.type("right answer, a b m")
+    assert page.evaluate("() => window.__anbEscaped") == [], "the note's keys stay in the cell"
+    up = verdict.locator(".anb-verdict-up")
+    up.click()
+    page.wait_for_function(
+        "(el) => el.getAttribute('aria-pressed') === 'true'", arg=up.element_handle()
+    )
+    assert chat.locator(".anb-notice").inner_text() == "Verdict kept: good"
+    assert verdict.locator(".anb-verdict-down").get_attribute("aria-pressed") == "false"
+    verdict.scroll_into_view_if_needed()
+    chat.screenshot(path=str(artifacts / "verdict-chat.png"))
+
+
+def test_a_thumb_on_a_run_table_row_keeps_the_verdict(page: Any, artifacts: Path) -> None:
+    run_and_wait(page, SECOND)
+    wait_for_state(page, SECOND, "Completed")
+    run_and_wait(page, TABLE)
+    view = cell_at(page, TABLE).locator(".agentnb-runs-view")
+    view.locator("tbody tr").nth(1).wait_for()
+    assert view.locator("tbody tr").count() == 2
+    alice = view.locator("tbody tr").nth(1)
+    assert alice.locator(".anb-runs-up").get_attribute("aria-pressed") == "true", (
+        "the verdict given in the chat cell"
+    )
+    view.locator(".anb-runs-meta").fill("user=bob")
+    page.wait_for_function(
+        "(el) => el.querySelectorAll('tbody tr').length === 1", arg=view.element_handle()
+    )
+    assert "And AAPL?" in view.locator("tbody tr").first.inner_text()
+    bob = view.locator("tbody tr").first
+    bob.locator(".anb-runs-note").fill("too vague")
+    down = bob.locator(".anb-runs-down")
+    down.click()
+    page.wait_for_function(
+        "(el) => el.querySelector('tbody tr .anb-runs-down').getAttribute('aria-pressed') === "
+        "'true'",
+        arg=view.element_handle(),
+    )
+    assert view.locator(".anb-runs-status").inner_text() == "Verdict kept: bad"
+    assert view.locator(".anb-runs-selected").inner_text() == "", "a verdict selects no row"
+    view.screenshot(path=str(artifacts / "verdict-table.png"))
+
+    run_and_wait(page, CHECK)
+    printed = cell_at(page, CHECK).locator(".jp-OutputArea-output").inner_text().splitlines()
+    assert json.loads(printed[0]) == [["alice", True], ["bob", False]]
+    assert json.loads(printed[1]) == ["right answer, a b m", "too vague"]
+    assert widget_errors(page.errors) == []

@@ -1,0 +1,261 @@
+"""Experiments kept in the history: ``batch(..., experiment=, evaluators=)`` against the
+built-in server, reopened with ``agentnb.experiment``, listed, evaluated again, extended,
+compared; evaluators that raise; a judge agent; questions refused by a rate limit."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import agentnb
+from agentnb._app.batch_runs import batch
+from agentnb._history import RunRecord, close_default_stores, default_store, runs
+from agentnb.server import ServerHandle
+
+DATASET = [
+    {"id": "nvda", "question": "What is NVDA trading at?", "expected": "NVDA", "topic": "chips"},
+    {"id": "aapl", "question": "What is AAPL trading at?", "expected": "AAPL", "topic": "phones"},
+    {"id": "msft", "question": "How is MSFT doing?", "expected": "MSFT", "topic": "software"},
+]
+
+
+def names_ticker(run: RunRecord, example: dict[str, Any]) -> bool:
+    return example["expected"] in (run.answer or "")
+
+
+def answer_size(run: RunRecord, example: dict[str, Any]) -> dict[str, Any]:
+    return {"words": len((run.answer or "").split()), "kind": "long" if run.answer else "none"}
+
+
+def explodes_on_msft(run: RunRecord, example: dict[str, Any]) -> float:
+    if example["id"] == "msft":
+        raise ValueError("cannot grade MSFT")
+    return 1.0
+
+
+@pytest.fixture
+def connection(
+    server: ServerHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[str]:
+    """A named connection to the server, recording into a fresh default store."""
+    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "default.sqlite3"))
+    name = f"exp_{uuid.uuid4().hex[:8]}"
+    agentnb.connect(
+        "operativus", base_url=server.url_for("operativus"), api_key=server.api_key, name=name
+    )
+    try:
+        yield name
+    finally:
+        from agentnb._app.connections import disconnect
+
+        disconnect(name)
+        time.sleep(0.05)  # let the old client close on the loop
+        close_default_stores()
+
+
+def test_an_experiment_is_kept_scored_and_reopened(connection: str) -> None:
+    result = batch(
+        ["finance_agent", "echo"],
+        pd.DataFrame(DATASET),
+        via=connection,
+        progress=False,
+        experiment="tickers",
+        evaluators=[names_ticker, answer_size, explodes_on_msft],
+    )
+    assert [(r.message, r.agent) for r in result] == [
+        (row["question"], agent) for row in DATASET for agent in ("finance_agent", "echo")
+    ]
+    assert all(r.status == "completed" for r in result)
+    close_default_stores()  # a later kernel: only the file is left
+
+    experiment = agentnb.experiment("tickers")
+    assert experiment.agents == ["finance_agent", "echo"]
+    frame = experiment.to_pandas()
+    assert list(frame[["id", "agent"]].itertuples(index=False, name=None)) == [
+        (row["id"], agent) for row in DATASET for agent in ("finance_agent", "echo")
+    ]
+    assert list(frame["expected"]) == ["NVDA", "NVDA", "AAPL", "AAPL", "MSFT", "MSFT"]
+    assert list(frame["topic"]) == ["chips", "chips", "phones", "phones", "software", "software"]
+    assert frame["score.names_ticker"].tolist() == [True] * 6  # echo repeats the question
+    assert (frame["score.words"] > 0).all() and set(frame["score.kind"]) == {"long"}
+    assert frame["cost_usd"].notna().tolist() == [True, False] * 3  # echo's model is unpriced
+    assert frame["duration"].notna().all() and frame["answer"].str.len().gt(0).all()
+
+    # The evaluator that raised: the runs are kept, the table says it failed and why, and
+    # no mean counts those runs.
+    failed = frame["evaluator_error.explodes_on_msft"]
+    assert failed.notna().tolist() == [False, False, False, False, True, True]
+    assert failed.iloc[4] == "ValueError: cannot grade MSFT"
+    assert frame["status"].eq("completed").all()
+    assert frame["score.explodes_on_msft"].isna().tolist() == [False] * 4 + [True] * 2
+    listed = agentnb.experiments()
+    assert listed.loc["tickers", "questions"] == 3 and listed.loc["tickers", "runs"] == 6
+    assert listed.loc["tickers", "agents"] == "finance_agent, echo"
+    assert listed.loc["tickers", "score.explodes_on_msft"] == 1.0
+    assert listed.loc["tickers", "score.names_ticker"] == 1.0
+    assert listed.loc["tickers", "cost"] == pytest.approx(frame["cost_usd"].sum())
+
+    scores = default_store().scores(list(frame["local_id"]))  # type: ignore[union-attr]
+    assert {(s.name, s.source, s.author) for s in scores if s.name == "names_ticker"} == {
+        ("names_ticker", "code", "names_ticker")
+    }
+
+    grid = experiment._repr_html_()
+    assert "What is NVDA trading at?" in grid and "finance_agent" in grid
+    assert "explodes_on_msft failed: ValueError: cannot grade MSFT" in grid
+    assert "<script" not in grid
+
+
+def test_a_name_used_again_goes_on_or_says_what_differs(connection: str) -> None:
+    first = batch("echo", DATASET[:2], via=connection, progress=False, experiment="grow")
+    again = batch("echo", DATASET[:2], via=connection, progress=False, experiment="grow")
+    assert again.local_ids == first.local_ids  # nothing left to do: the same runs
+    grown = batch("echo", DATASET, via=connection, progress=False, experiment="grow")
+    assert grown.local_ids[:2] == first.local_ids and len(grown) == 3
+    assert len(runs()) == 3  # only the new question ran
+
+    with pytest.raises(agentnb.ConfigurationError, match="it ran echo; this batch runs writer"):
+        batch("writer", DATASET, via=connection, progress=False, experiment="grow")
+    with pytest.raises(agentnb.ConfigurationError, match="run options differ"):
+        batch("echo", DATASET, via=connection, progress=False, experiment="grow", temperature=1)
+    other = [{**DATASET[0], "expected": "nvidia"}, *DATASET[1:]]
+    with pytest.raises(agentnb.ConfigurationError, match="another dataset: its question 0"):
+        batch("echo", other, via=connection, progress=False, experiment="grow")
+    with pytest.raises(agentnb.ConfigurationError, match="with 3 questions; this dataset has 2"):
+        batch("echo", DATASET[:2], via=connection, progress=False, experiment="grow")
+    assert len(runs()) == 3  # refused before anything ran
+
+    agentnb.experiment("grow").delete()  # a fresh start under the same name
+    fresh = batch("writer", DATASET[:1], via=connection, progress=False, experiment="grow")
+    assert [r.agent for r in fresh] == ["writer"] and len(runs()) == 4  # old runs kept
+    with pytest.raises(agentnb.ConfigurationError, match=r"no experiment 'gone'.*'grow'"):
+        agentnb.experiment("gone")
+
+
+def test_evaluated_again_later_and_compared(connection: str) -> None:
+    dataset = [
+        {"question": f"What is {ticker} trading at?", "expected": ticker}
+        for ticker in ("NVDA", "AAPL", "MSFT", "GOOGL", "AMZN", "TSLA")
+    ]
+    batch(["finance_agent", "echo"], dataset, via=connection, progress=False, experiment="ab")
+    experiment = agentnb.experiment("ab")
+    with pytest.raises(agentnb.ConfigurationError, match="no numeric or bool score"):
+        experiment.compare("finance_agent", "echo")
+
+    def longer(run: RunRecord, example: dict[str, Any]) -> float:
+        return float(len(run.answer or ""))
+
+    experiment.evaluate(longer)
+    frame = experiment.to_pandas()
+    assert frame["score.longer"].tolist() == frame["answer"].str.len().astype(float).tolist()
+
+    comparison = experiment.compare("finance_agent", "echo")
+    differences = comparison.to_pandas()["difference"]
+    a = frame[frame.agent == "finance_agent"]["score.longer"].to_numpy()
+    b = frame[frame.agent == "echo"]["score.longer"].to_numpy()
+    assert differences.tolist() == (a - b).tolist()
+    assert comparison.mean_difference == pytest.approx((a - b).mean())
+    low, high = comparison.interval
+    assert low <= comparison.mean_difference <= high
+    assert comparison.interval == experiment.compare("finance_agent", "echo").interval  # seeded
+    assert comparison.wins == int((a > b).sum()) and comparison.win_rate == pytest.approx(
+        ((a > b).sum() + (a == b).sum() / 2) / len(a)
+    )
+    assert comparison.cost_ratio is None  # echo's cost is unknown
+    durations = frame.groupby("agent")["duration"].median()
+    assert comparison.latency_ratio == pytest.approx(durations["finance_agent"] / durations["echo"])
+    assert "win rate" in comparison._repr_html_() and "win rate" in repr(comparison)
+    with pytest.raises(agentnb.ConfigurationError, match="no arm 'writer'"):
+        experiment.compare("writer", "echo")
+
+    experiment.evaluate(longer)  # again: the latest score is the current one
+    history = default_store().scores(list(frame["local_id"]), history=True)  # type: ignore[union-attr]
+    assert sum(score.name == "longer" for score in history) == 2 * len(frame)
+
+
+def test_a_judge_agent_grades_against_the_expected_answer(connection: str) -> None:
+    dataset = [
+        {"question": "What is NVDA trading at?", "expected": "NVDA trades at about $1,000"},
+        {"question": "Say hello", "expected": "hello world"},
+    ]
+    judge = agentnb.judge(via=connection)
+    batch("echo", dataset, via=connection, progress=False, experiment="judged", evaluators=[judge])
+    frame = agentnb.experiment("judged").to_pandas()
+    # The echo answers the question: the judge finds part of each expected answer in it.
+    assert frame["score.judge"].tolist() == [pytest.approx(1 / 3, abs=0.01), 0.5]
+    scores = default_store().scores(list(frame["local_id"]))  # type: ignore[union-attr]
+    judged = {score.local_id: score for score in scores}
+    assert all(score.source == "agent" for score in judged.values())
+    assert "lacks" in (judged[frame["local_id"][1]].comment or "")
+    assert len(runs(agent="judge")) == 2  # the judge's own runs are in the history too
+
+
+def test_evaluators_are_checked_before_anything_runs(connection: str) -> None:
+    with pytest.raises(agentnb.ConfigurationError, match="write it with def"):
+        batch("echo", DATASET, via=connection, progress=False, evaluators=[lambda r, e: 1])
+    with pytest.raises(agentnb.ConfigurationError, match="a list of functions"):
+        batch("echo", DATASET, via=connection, progress=False, evaluators=names_ticker)  # type: ignore[arg-type]
+    with pytest.raises(agentnb.ConfigurationError, match="needs a 'question' that is a str"):
+        batch("echo", [{"prompt": "hi"}], via=connection, progress=False)
+    with pytest.raises(agentnb.ConfigurationError, match="needs a 'question' column"):
+        batch("echo", pd.DataFrame({"prompt": ["hi"]}), via=connection, progress=False)
+    assert len(runs()) == 0
+
+
+def test_an_evaluator_returning_no_score_is_a_failure_kept_with_the_run(connection: str) -> None:
+    def returns_a_list(run: RunRecord, example: dict[str, Any]) -> Any:
+        return [1, 2]
+
+    batch("echo", DATASET[:1], via=connection, progress=False, experiment="odd",
+          evaluators=[returns_a_list])  # fmt: skip
+    frame = agentnb.experiment("odd").to_pandas()
+    assert frame["status"].tolist() == ["completed"]
+    assert "a score is a number, a bool or a label" in frame["evaluator_error.returns_a_list"][0]
+
+
+def test_a_stopped_experiment_is_resumed(server: ServerHandle, connection: str) -> None:
+    """A Stop (the kernel's interrupt) mid-experiment: the runs stopped end cancelled and
+    stay in the history; resume() runs them, and the questions done before are kept."""
+    slow = f"{connection}_slow"
+    agentnb.connect(
+        "operativus",
+        base_url=server.url_for("operativus"),
+        api_key=server.api_key,
+        name=slow,
+        headers={"X-AgentNB-Delay-Ms": "20"},
+    )
+    questions = [f"Write about stock {i}" for i in range(8)]
+    main = threading.main_thread().ident or 0
+
+    def stop_after_the_first(run: RunRecord, example: dict[str, Any]) -> None:
+        if example["id"] == "0":  # the first question's run has ended: press Stop
+            signal.pthread_kill(main, signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        batch(
+            "writer",
+            questions,
+            1,
+            via=slow,
+            progress=False,
+            experiment="stopped",
+            evaluators=[stop_after_the_first],
+            metadata={"paragraphs": "6"},
+        )
+    stopped = agentnb.experiment("stopped").to_pandas()
+    done = set(stopped.loc[stopped["status"] == "completed", "local_id"])
+    assert 1 <= len(done) < len(questions)
+    assert set(stopped["status"].dropna()) <= {"completed", "cancelled"}
+
+    resumed = agentnb.experiment("stopped").resume(progress=False)
+    assert [run.status for run in resumed] == ["completed"] * len(questions)
+    assert done <= set(resumed.local_ids)
+    assert "cancelled" in set(runs().to_pandas()["status"])  # the stopped runs are kept
