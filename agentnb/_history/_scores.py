@@ -263,8 +263,9 @@ def score_condition_sql(match: ScoreMatch, table: str = "runs.") -> tuple[str, l
             [match.name],
         )
     column = "label" if match.kind == "label" else "number"
+    # IN, not EXISTS: the scored runs are listed first and looked up, never every run scanned
     return (
-        f"EXISTS (SELECT 1 FROM scores s WHERE s.local_id = {table}local_id AND s.name = ? "
+        f"{table}local_id IN (SELECT s.local_id FROM scores s WHERE s.name = ? "
         f"AND s.kind = ? AND s.{column} = ? AND {current_scores_sql('s')})",
         [match.name, match.kind, match.value],
     )

@@ -100,7 +100,10 @@ def test_a_thumb_on_a_run_table_row_keeps_the_verdict(page: Any, artifacts: Path
         "'true'",
         arg=view.element_handle(),
     )
-    assert view.locator(".anb-runs-status").inner_text() == "Verdict kept: bad"
+    page.wait_for_function(  # the notice comes after the page that shows the verdict
+        "(el) => el.querySelector('.anb-runs-status').textContent === 'Verdict kept: bad'",
+        arg=view.element_handle(),
+    )
     assert view.locator(".anb-runs-selected").inner_text() == "", "a verdict selects no row"
     view.screenshot(path=str(artifacts / "verdict-table.png"))
 
