@@ -320,7 +320,7 @@ class RunStore:
 
     @property
     def full(self) -> bool:
-        return len(self._tasks) >= self.max_active
+        return self.active_count >= self.max_active
 
     def get(self, run_id: str) -> RunLog | None:
         return self._runs.get(run_id)
