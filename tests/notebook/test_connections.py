@@ -149,8 +149,9 @@ def test_a_listing_cannot_act_on_the_terminal() -> None:
 
 
 def test_connect_fails_at_once_for_what_its_client_would_refuse() -> None:
-    """The client made with the connection checks the key, the dialect, the URL and
-    ``trusted_origins=``: each mistake fails at ``connect()``, not at the first run."""
+    """The client made with the connection checks the key, the dialect, the URL, the
+    timeouts and ``trusted_origins=``: each mistake fails at ``connect()``, not at the first
+    run (the URL and the timeouts used to fail only then)."""
     url = "http://127.0.0.1:9"
     with pytest.raises(ConfigurationError, match="HTTP header cannot carry"):
         agentnb.connect("openai", base_url=url, api_key="sk-one two", name="bad")
@@ -158,6 +159,10 @@ def test_connect_fails_at_once_for_what_its_client_would_refuse() -> None:
         agentnb.connect("no-such-dialect", base_url=url, name="bad")
     with pytest.raises(ConfigurationError, match="trusted_origins"):
         agentnb.connect("openai", base_url=url, trusted_origins=["not a url"], name="bad")
+    with pytest.raises(ConfigurationError, match="base_url must be an http"):
+        agentnb.connect("openai", base_url="ftp://127.0.0.1", name="bad")
+    with pytest.raises(ConfigurationError, match="idle_timeout"):
+        agentnb.connect("openai", base_url=url, idle_timeout=-1, name="bad")
     assert "bad" not in agentnb.connections()
 
 
