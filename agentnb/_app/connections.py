@@ -62,9 +62,11 @@ BUILTIN_AGENTS = (
     "trader",
     "planner",
     "research_team",
+    "judge",
 )
 """The demo agents of the built-in server (``trader``'s tool waits for a human's approval;
-``planner`` asks a free-form question first; ``research_team`` delegates to sub-agents)."""
+``planner`` asks a free-form question first; ``research_team`` delegates to sub-agents;
+``judge`` grades an answer against a reference, as an evaluator)."""
 
 DEFAULT_NAME = "default"
 DEFAULT_LOCAL_PROVIDER = "operativus"
