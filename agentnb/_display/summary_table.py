@@ -14,6 +14,7 @@ the table fits a notebook cell at 1280 px in light and dark themes.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .._core.pricing import usd
 from .._core.text import excerpt, visible
 from .run_text import seconds
+from .terminal import terminal_width
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -218,8 +220,15 @@ def table(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> Table:
 
 
 def _heading(column: str) -> str:
+    """A column's short heading: a known figure's, a score's name without ``score.``
+    (``accuracy``, ``accuracy (n)``, ``verdict[good]``), else the column's name."""
     shown = COLUMNS.get(column)
-    return shown.heading if shown is not None else column
+    if shown is not None:
+        return shown.heading
+    if column.startswith("score."):
+        name = column.removeprefix("score.")
+        return f"{name.removesuffix('_n')} (n)" if name.endswith("_n") else name
+    return column
 
 
 def _hint(hidden: int, columns: str | Sequence[str] | None) -> str:
@@ -229,39 +238,73 @@ def _hint(hidden: int, columns: str | Sequence[str] | None) -> str:
     return f"{hidden} more {noun}: summary(..., columns='all'); plain numbers: .to_pandas()"
 
 
-def _sparse(keys: list[list[str]]) -> list[list[str]]:
-    """Each row's keys, a first-level key left blank under the same one (periods read as
-    groups)."""
-    out = []
-    for i, row in enumerate(keys):
-        same = i > 0 and len(row) > 1 and row[0] == keys[i - 1][0]
-        out.append(["", *row[1:]] if same else row)
-    return out
+TEXT_WIDTH = 80
+"""The width a summary's text fits when it is not written to a terminal (a notebook's
+plain text, a file): a terminal's own width otherwise."""
 
 
-def summary_text(frame: pd.DataFrame, columns: str | Sequence[str] | None = None) -> str:
-    """The summary as an aligned text table, the note of what its times count, and where
-    the rest is."""
+def text_width() -> int:
+    """The columns a summary's text fits: the terminal's, else :data:`TEXT_WIDTH`."""
+    return terminal_width(sys.stdout) or TEXT_WIDTH
+
+
+def summary_text(
+    frame: pd.DataFrame, columns: str | Sequence[str] | None = None, width: int | None = None
+) -> str:
+    """The summary as an aligned text table fitted to ``width`` (default :func:`text_width`),
+    the note of what its times count, and where the rest is. Periods with other keys are
+    sections (a line naming the period over its groups, as in the HTML table); the figures
+    that do not fit beside the keys go to a block of their own under the same keys."""
     shown = table(frame, columns)
     if not shown.cells:
         return "no runs to summarise"
-    head = [*(name if name != "period" else "" for name in shown.key_names)]
-    head += [_heading(name) for name in shown.columns]
-    rows = [
-        [*(excerpt(key, NAME_CHARS) for key in keys), *cells]
-        for keys, cells in zip(_sparse(shown.keys), shown.cells, strict=True)
-    ]
-    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
-    width_of_keys = len(shown.key_names)
-
-    def line(row: list[str]) -> str:
-        return "  ".join(
-            text.ljust(width) if i < width_of_keys else text.rjust(width)
-            for i, (text, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-
     notes = [note for note in (frame.attrs.get("timed"), _hint(shown.hidden, columns)) if note]
-    return "\n".join([line(head), *(line(row) for row in rows), *notes])
+    return "\n".join([*text_blocks(shown, width or text_width()), *notes])
+
+
+def text_blocks(shown: Table, width: int) -> list[str]:
+    """``shown``'s lines: the keys on the left, as many figures as fit ``width`` beside
+    them, the rest in further blocks (a blank line between two)."""
+    sections = len(shown.key_names) > 1 and shown.key_names[0] == "period"
+    indent = "  " if sections else ""
+    key_head = [name if name != "period" else "" for name in shown.key_names]
+    key_rows = [[excerpt(key, NAME_CHARS) for key in keys] for keys in shown.keys]
+    if sections:
+        key_head, key_rows = key_head[1:], [row[1:] for row in key_rows]
+    key_widths = [max(len(row[i]) for row in [key_head, *key_rows]) for i in range(len(key_head))]
+    head = [excerpt(_heading(name), NAME_CHARS) for name in shown.columns]
+    widths = [max(len(row[i]) for row in [head, *shown.cells]) for i in range(len(head))]
+    room = width - len(indent) - sum(key_widths) - 2 * len(key_widths)
+
+    def line(keys: list[str], cells: list[str], block: list[int]) -> str:
+        left = [text.ljust(w) for text, w in zip(keys, key_widths, strict=True)]
+        right = [cells[i].rjust(widths[i]) for i in block]
+        return (indent + "  ".join([*left, *right])).rstrip()
+
+    lines: list[str] = []
+    for block in _column_blocks(widths, room):
+        if lines:
+            lines.append("")
+        lines.append(line(key_head, head, block))
+        for i, (keys, cells) in enumerate(zip(shown.keys, shown.cells, strict=True)):
+            if sections and (i == 0 or keys[0] != shown.keys[i - 1][0]):
+                lines.append(keys[0])
+            lines.append(line(key_rows[i], cells, block))
+    return lines
+
+
+def _column_blocks(widths: list[int], room: int) -> list[list[int]]:
+    """The figures' columns in blocks whose widths (two spaces before each) fit ``room``;
+    a column wider than ``room`` alone is a block of its own."""
+    blocks: list[list[int]] = [[]]
+    used = 0
+    for i, column_width in enumerate(widths):
+        if blocks[-1] and used + 2 + column_width > room:
+            blocks.append([])
+            used = 0
+        blocks[-1].append(i)
+        used += 2 + column_width
+    return blocks
 
 
 _CELL = "padding:0.25em 0.5em;white-space:nowrap;border:none;"
