@@ -95,6 +95,9 @@ COLUMNS: dict[str, Shown] = {
     "ttft_p95": Shown("ttft p95", "95th percentile of the time to first token", time_taken),
     "paused_total": Shown("paused", "time spent waiting for a person", time_taken),
     "tool_calls_per_run": Shown("tools / run", "mean tool calls of a run", decimal),
+    "calls": Shown("calls", "tool calls in the group", count),
+    "time_total": Shown("time", "time spent in the calls", time_taken),
+    "priced_calls": Shown("priced", "calls whose cost is known (the cost counts them)", count),
 }
 """Every figure of a summary (``SUMMARY_COLUMNS``): a column not here (one added later)
 is shown with its own name and as a plain number."""
@@ -108,11 +111,26 @@ ANSWER_COLUMNS = (
     "duration_p95",
 )
 """The columns a summary shows first: how many, how reliable, what it cost, how fast."""
+CALL_ANSWER_COLUMNS = (
+    "calls",
+    "failure_rate",
+    "time_total",
+    "duration_p50",
+    "duration_p95",
+    "cost_total",
+    "runs",
+)
+"""The columns a tool calls' summary (``tool_calls().summary()``) shows first."""
 SHOWN_WHEN_ANY = ("unpriced", "running")
 """Shown beside :data:`ANSWER_COLUMNS` when any group has one: a cost total that leaves
 runs out, or runs not yet ended, must not pass unseen."""
 
-NO_KEY = {"agent": "(no agent)", "model": "(no model)", "period": "(no time)"}
+NO_KEY = {
+    "agent": "(no agent)",
+    "model": "(no model)",
+    "period": "(no time)",
+    "name": "(unnamed)",
+}
 """The label of a group whose key is missing (another key's: ``(none)``)."""
 
 
@@ -129,7 +147,8 @@ def shown_columns(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> l
         if unknown:
             raise ValueError(f"no column {unknown} in this summary; it has {present}")
         return names
-    wanted = [name for name in present if name in ANSWER_COLUMNS]
+    first = CALL_ANSWER_COLUMNS if frame.attrs.get("of") == "tool calls" else ANSWER_COLUMNS
+    wanted = [name for name in present if name in first]
     wanted += [name for name in SHOWN_WHEN_ANY if name in present and _any(frame[name])]
     wanted += [name for name in present if name not in COLUMNS]
     return [name for name in present if name in wanted]
@@ -171,9 +190,11 @@ def period_label(start: Any, every: str | None) -> str:
 
 
 def key_label(key: str | None, value: Any) -> str:
-    """A group's key as read: its name (control sequences dropped), ``(no model)`` or
-    ``(none)`` when missing."""
+    """A group's key as read: its name (control sequences dropped), ``(no model)``, ``(no
+    user)`` (for ``metadata.user``) or ``(none)`` when missing."""
     if value is None or _is_missing(value):
+        if key and key.startswith("metadata."):
+            return f"(no {visible(key.removeprefix('metadata.'))})"
         return NO_KEY.get(key or "", "(none)")
     return visible(str(value))
 
