@@ -150,8 +150,27 @@ def shown_columns(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> l
     first = CALL_ANSWER_COLUMNS if frame.attrs.get("of") == "tool calls" else ANSWER_COLUMNS
     wanted = [name for name in present if name in first]
     wanted += [name for name in SHOWN_WHEN_ANY if name in present and _any(frame[name])]
-    wanted += [name for name in present if name not in COLUMNS]
+    wanted += [name for name in present if name not in COLUMNS and _first_look(name, present)]
     return [name for name in present if name in wanted]
+
+
+def _first_look(column: str, present: list[str]) -> bool:
+    """Whether a column a summary does not know is shown by default: yes, but of a score
+    only its mean (``score.<name>``), or its labels' counts when it has no mean; how many
+    runs each score counts (``score.<name>_n``) is one argument away."""
+    if not column.startswith("score."):
+        return True
+    if column.endswith("]") and "[" in column:
+        return column[: column.index("[")] not in present
+    return not _is_count_of_a_score(column, present)
+
+
+def _is_count_of_a_score(column: str, present: Sequence[str]) -> bool:
+    """``score.<name>_n`` beside its score's mean or labels (not a score named ``x_n``)."""
+    if not column.startswith("score.") or not column.endswith("_n"):
+        return False
+    score = column[:-2]
+    return score in present or any(name.startswith(score + "[") for name in present)
 
 
 def _any(values: Any) -> bool:
@@ -242,13 +261,12 @@ def table(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> Table:
 
 def _heading(column: str) -> str:
     """A column's short heading: a known figure's, a score's name without ``score.``
-    (``accuracy``, ``accuracy (n)``, ``verdict[good]``), else the column's name."""
+    (``accuracy``, ``accuracy_n``, ``verdict[good]``), else the column's name."""
     shown = COLUMNS.get(column)
     if shown is not None:
         return shown.heading
     if column.startswith("score."):
-        name = column.removeprefix("score.")
-        return f"{name.removesuffix('_n')} (n)" if name.endswith("_n") else name
+        return column.removeprefix("score.")
     return column
 
 
@@ -334,26 +352,57 @@ _SECTION = "text-align:left;font-weight:600;padding-top:0.6em;" + _RULE
 _MUTED = "opacity:0.7;font-size:0.9em;margin:0.35em 0 0;"
 
 
+HTML_CHARS = 100
+"""Characters of a notebook cell's width (848 px at JupyterLab's 13 px font, with room to
+spare): the figures beyond it go to a further table under the same keys."""
+
+
 def summary_html(frame: pd.DataFrame, columns: str | Sequence[str] | None = None) -> str:
-    """The summary as the notebook's HTML table (every text escaped). Periods with other
+    """The summary as the notebook's HTML tables (every text escaped). Periods with other
     keys are sections (a row naming the period over its groups), so the period takes no
-    column of its own."""
+    column of its own; the figures that do not fit a cell beside the keys go to a further
+    table under the same keys, as in the text."""
     shown = table(frame, columns)
     if not shown.cells:
         return "<div><em>no runs to summarise</em></div>"
     sections = len(shown.key_names) > 1 and shown.key_names[0] == "period"
     key_names = shown.key_names[1:] if sections else shown.key_names
-    width = len(key_names) + len(shown.columns)
+    keys = [row[1:] if sections else row for row in shown.keys]
+    key_chars = sum(
+        max(len(excerpt(row[i], NAME_CHARS)) for row in [key_names, *keys]) + 2
+        for i in range(len(key_names))
+    )
+    widths = [
+        max(len(excerpt(_heading(name), NAME_CHARS)), *(len(row[i]) for row in shown.cells))
+        for i, name in enumerate(shown.columns)
+    ]
+    tables = "".join(
+        _html_table(shown, block, sections)
+        for block in _column_blocks(widths, HTML_CHARS - key_chars)
+    )
+    notes = "".join(
+        f'<div style="{_MUTED}">{escape(note)}</div>'
+        for note in (frame.attrs.get("timed"), _hint(shown.hidden, columns))
+        if note
+    )
+    return f'<div class="agentnb-summary" style="max-width:100%;overflow-x:auto">{tables}{notes}</div>'
+
+
+def _html_table(shown: Table, block: list[int], sections: bool) -> str:
+    """One table of ``shown``: the keys, then the figures numbered in ``block``."""
+    key_names = shown.key_names[1:] if sections else shown.key_names
+    width = len(key_names) + len(block)
     head = "".join(
         f'<th style="{_CELL}{_RULE}text-align:left">{escape(name if name != "period" else "")}</th>'
         for name in key_names
     )
-    head += "".join(
-        f'<th style="{_CELL}{_RULE}text-align:right" '
-        f'title="{escape(name + ": " + (COLUMNS[name].meaning if name in COLUMNS else name))}">'
-        f"{escape(_heading(name))}</th>"
-        for name in shown.columns
-    )
+    for i in block:
+        name = shown.columns[i]
+        meaning = COLUMNS[name].meaning if name in COLUMNS else name
+        head += (
+            f'<th style="{_CELL}{_RULE}text-align:right" title="{escape(name + ": " + meaning)}">'
+            f"{escape(excerpt(_heading(name), NAME_CHARS))}</th>"
+        )
     rows = []
     for i, (keys, cells) in enumerate(zip(shown.keys, shown.cells, strict=True)):
         if sections and (i == 0 or keys[0] != shown.keys[i - 1][0]):
@@ -367,17 +416,13 @@ def summary_html(frame: pd.DataFrame, columns: str | Sequence[str] | None = None
                 f"{escape(excerpt(key, NAME_CHARS))}</th>"
                 for key in (keys[1:] if sections else keys)
             )
-            + "".join(f'<td style="{_CELL}text-align:right">{escape(text)}</td>' for text in cells)
+            + "".join(
+                f'<td style="{_CELL}text-align:right">{escape(cells[j])}</td>' for j in block
+            )
             + "</tr>"
         )
-    notes = "".join(
-        f'<div style="{_MUTED}">{escape(note)}</div>'
-        for note in (frame.attrs.get("timed"), _hint(shown.hidden, columns))
-        if note
-    )
     return (
-        '<div class="agentnb-summary" style="max-width:100%;overflow-x:auto">'
         '<table style="border-collapse:collapse;font-variant-numeric:tabular-nums;'
-        f'color:inherit;background:transparent;margin:0">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{notes}</div>"
+        'color:inherit;background:transparent;margin:0 0 0.6em">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
