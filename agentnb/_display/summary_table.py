@@ -95,6 +95,9 @@ COLUMNS: dict[str, Shown] = {
     "ttft_p95": Shown("ttft p95", "95th percentile of the time to first token", time_taken),
     "paused_total": Shown("paused", "time spent waiting for a person", time_taken),
     "tool_calls_per_run": Shown("tools / run", "mean tool calls of a run", decimal),
+    "questions": Shown("questions", "the questions an experiment asks", count),
+    "variants": Shown("variants", "variants of the options an experiment runs", count),
+    "cost": Shown("cost", "USD, over the runs whose cost is known", usd),
     "calls": Shown("calls", "tool calls in the group", count),
     "time_total": Shown("time", "time spent in the calls", time_taken),
     "priced_calls": Shown("priced", "calls whose cost is known (the cost counts them)", count),
@@ -178,13 +181,18 @@ def _any(values: Any) -> bool:
 
 
 def cell_text(column: str, value: Any) -> str:
-    """A figure as read: ``$1.25``, ``95%``, ``350 ms``, ``1,204``; ``—`` when missing."""
+    """A figure as read: ``$1.25``, ``95%``, ``350 ms``, ``1,204``, a time as
+    ``24 Nov 2026 14:05``, a text cut to :data:`NAME_CHARS`; ``—`` when missing."""
     if value is None or _is_missing(value):
         return MISSING
+    if isinstance(value, datetime):  # pandas' Timestamp too
+        return period_label(value, "hour")
+    if isinstance(value, str):
+        return excerpt(visible(value), NAME_CHARS)
     try:
         number = float(value)
     except (TypeError, ValueError):
-        return visible(str(value))
+        return excerpt(visible(str(value)), NAME_CHARS)
     shown = COLUMNS.get(column)
     if shown is not None:
         return shown.text(number)
@@ -259,6 +267,10 @@ def table(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> Table:
     return Table(key_names, keys, shown, cells, len(frame.columns) - len(shown))
 
 
+def _nothing(frame: pd.DataFrame) -> str:
+    return f"no {frame.attrs.get('of', 'runs')} to summarise"
+
+
 def _heading(column: str) -> str:
     """A column's short heading: a known figure's, a score's name without ``score.``
     (``accuracy``, ``accuracy_n``, ``verdict[good]``), else the column's name."""
@@ -296,7 +308,7 @@ def summary_text(
     that do not fit beside the keys go to a block of their own under the same keys."""
     shown = table(frame, columns)
     if not shown.cells:
-        return "no runs to summarise"
+        return _nothing(frame)
     notes = [note for note in (frame.attrs.get("timed"), _hint(shown.hidden, columns)) if note]
     return "\n".join([*text_blocks(shown, width or text_width()), *notes])
 
@@ -364,7 +376,7 @@ def summary_html(frame: pd.DataFrame, columns: str | Sequence[str] | None = None
     table under the same keys, as in the text."""
     shown = table(frame, columns)
     if not shown.cells:
-        return "<div><em>no runs to summarise</em></div>"
+        return f"<div><em>{_nothing(frame)}</em></div>"
     sections = len(shown.key_names) > 1 and shown.key_names[0] == "period"
     key_names = shown.key_names[1:] if sections else shown.key_names
     keys = [row[1:] if sections else row for row in shown.keys]
@@ -385,7 +397,9 @@ def summary_html(frame: pd.DataFrame, columns: str | Sequence[str] | None = None
         for note in (frame.attrs.get("timed"), _hint(shown.hidden, columns))
         if note
     )
-    return f'<div class="agentnb-summary" style="max-width:100%;overflow-x:auto">{tables}{notes}</div>'
+    return (
+        f'<div class="agentnb-summary" style="max-width:100%;overflow-x:auto">{tables}{notes}</div>'
+    )
 
 
 def _html_table(shown: Table, block: list[int], sections: bool) -> str:
@@ -416,9 +430,7 @@ def _html_table(shown: Table, block: list[int], sections: bool) -> str:
                 f"{escape(excerpt(key, NAME_CHARS))}</th>"
                 for key in (keys[1:] if sections else keys)
             )
-            + "".join(
-                f'<td style="{_CELL}text-align:right">{escape(cells[j])}</td>' for j in block
-            )
+            + "".join(f'<td style="{_CELL}text-align:right">{escape(cells[j])}</td>' for j in block)
             + "</tr>"
         )
     return (
