@@ -448,8 +448,10 @@ class RunHistory(Sequence[RunRecord]):
 
     def __repr__(self) -> str:
         columns, shown, total = self._shown(SHOWN_ROWS)
-        return history_drawer().runs_text(
-            columns, shown, title=self._title(), more=total - shown, width=None
+        drawer = history_drawer()
+        width = drawer.terminal_columns()
+        return drawer.runs_text(
+            columns, shown, title=self._title(), more=total - shown, width=width
         )
 
     def _repr_html_(self) -> str:

@@ -1,4 +1,4 @@
-"""A summary printed in a terminal fits it: at 80 columns in a real pty a summary by period
+"""A summary (and a history) printed in a terminal fits it: at 80 columns in a real pty a summary by period
 and key reads as sections (a line naming the period over its groups, as the notebook's table
 does), and columns that do not fit go to a block of their own under the same keys."""
 
@@ -87,3 +87,12 @@ def test_every_column_of_a_summary_fits_80_columns(db: Path) -> None:
         assert heading in text, text
     # the keys head each block of columns, so every figure is read against its group
     assert text.count("research_team") >= 3, text
+
+
+def test_the_runs_printed_fit_80_columns(db: Path) -> None:
+    """``print(agentnb.runs())`` in a terminal fits it as ``agentnb runs`` does."""
+    lines = printed_in_a_pty(db, "agentnb.runs()")
+    assert all(len(line) <= 80 for line in lines), "\n".join(lines)
+    assert lines[0].startswith("RunHistory: 11 runs")
+    assert lines[1].split()[:3] == ["started", "agent", "status"]
+    assert len(lines) == 2 + 11
