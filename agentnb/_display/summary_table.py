@@ -243,6 +243,8 @@ class Table:
     cells: list[list[str]]
     hidden: int
     """Columns of the frame not shown."""
+    words: list[bool]
+    """Whether each shown column holds words (aligned left), not figures (aligned right)."""
 
 
 def table(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> Table:
@@ -264,7 +266,13 @@ def table(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> Table:
         [cell_text(name, value) for name, value in zip(shown, values, strict=True)]
         for values in frame[shown].itertuples(index=False, name=None)
     ]
-    return Table(key_names, keys, shown, cells, len(frame.columns) - len(shown))
+    words = [_holds_words(frame[name]) for name in shown]
+    return Table(key_names, keys, shown, cells, len(frame.columns) - len(shown), words)
+
+
+def _holds_words(values: Any) -> bool:
+    """A column of text (an experiment's agents), read left to right like a key."""
+    return any(isinstance(value, str) for value in values)
 
 
 def _nothing(frame: pd.DataFrame) -> str:
@@ -329,7 +337,10 @@ def text_blocks(shown: Table, width: int) -> list[str]:
 
     def line(keys: list[str], cells: list[str], block: list[int]) -> str:
         left = [text.ljust(w) for text, w in zip(keys, key_widths, strict=True)]
-        right = [cells[i].rjust(widths[i]) for i in block]
+        right = [
+            cells[i].ljust(widths[i]) if shown.words[i] else cells[i].rjust(widths[i])
+            for i in block
+        ]
         return (indent + "  ".join([*left, *right])).rstrip()
 
     lines: list[str] = []
@@ -402,6 +413,10 @@ def summary_html(frame: pd.DataFrame, columns: str | Sequence[str] | None = None
     )
 
 
+def _side(shown: Table, column: int) -> str:
+    return "left" if shown.words[column] else "right"
+
+
 def _html_table(shown: Table, block: list[int], sections: bool) -> str:
     """One table of ``shown``: the keys, then the figures numbered in ``block``."""
     key_names = shown.key_names[1:] if sections else shown.key_names
@@ -414,7 +429,8 @@ def _html_table(shown: Table, block: list[int], sections: bool) -> str:
         name = shown.columns[i]
         meaning = COLUMNS[name].meaning if name in COLUMNS else name
         head += (
-            f'<th style="{_CELL}{_RULE}text-align:right" title="{escape(name + ": " + meaning)}">'
+            f'<th style="{_CELL}{_RULE}text-align:{_side(shown, i)}" '
+            f'title="{escape(name + ": " + meaning)}">'
             f"{escape(excerpt(_heading(name), NAME_CHARS))}</th>"
         )
     rows = []
@@ -430,7 +446,10 @@ def _html_table(shown: Table, block: list[int], sections: bool) -> str:
                 f"{escape(excerpt(key, NAME_CHARS))}</th>"
                 for key in (keys[1:] if sections else keys)
             )
-            + "".join(f'<td style="{_CELL}text-align:right">{escape(cells[j])}</td>' for j in block)
+            + "".join(
+                f'<td style="{_CELL}text-align:{_side(shown, j)}">{escape(cells[j])}</td>'
+                for j in block
+            )
             + "</tr>"
         )
     return (
