@@ -24,7 +24,7 @@ from .._client.async_client import AsyncAgentClient
 from .._client.stream import AsyncRunStream
 from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError, HistoryError, RateLimitError
-from .._core.loop import in_loop_thread, submit
+from .._core.loop import in_loop_thread, result_of, submit
 from .._core.request import RunRequest, build_request
 from .._core.run import Run
 from .._core.schema import resolve_schema
@@ -578,7 +578,7 @@ def _run_blocking(
 
 def _wait(future: concurrent.futures.Future[RunHistory], ended: threading.Event) -> RunHistory:
     try:
-        return future.result()
+        return result_of(future)
     except KeyboardInterrupt:
         future.cancel()
         ended.wait(CANCEL_GRACE)

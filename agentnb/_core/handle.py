@@ -27,7 +27,7 @@ from .exceptions import (
     error_for_run,
     error_info,
 )
-from .loop import get_loop, in_loop_thread
+from .loop import get_loop, in_loop_thread, result_of
 from .run import Run, ToolCall
 
 __all__ = ["RunHandle", "RunListener", "StreamSource"]
@@ -216,7 +216,7 @@ class RunHandle:
         if timeout is None:
             self._nobody_decides(CALLER_WAITING)
         try:
-            return self._future.result(timeout)
+            return result_of(self._future, timeout)
         except KeyboardInterrupt:
             self.cancel()
             with contextlib.suppress(concurrent.futures.TimeoutError):

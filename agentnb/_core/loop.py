@@ -19,8 +19,10 @@ from typing import Any, TypeVar
 
 __all__ = [
     "TURN_BUDGET",
+    "WAIT_SLICE",
     "get_loop",
     "in_loop_thread",
+    "result_of",
     "run_sync",
     "submit",
     "take_turn",
@@ -33,6 +35,13 @@ T = TypeVar("T")
 TURN_BUDGET = 0.004
 """Seconds of one turn of an event loop that agentnb's streams use before they let the
 loop's timers, I/O and other tasks (a Stop click, a widget message) go first."""
+
+WAIT_SLICE = 0.1
+"""Seconds a blocking wait lasts at most before Python's signal handlers get to run. A
+wait on a lock returns to Python when a signal arrives, unless the process's SIGINT
+handler was installed with ``SA_RESTART`` (polars installs one): then the wait goes on and
+a Ctrl-C (a kernel's interrupt) would land only once it is over, after the runs it should
+have stopped."""
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
@@ -103,10 +112,24 @@ def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         raise RuntimeError("run_sync() called from the agentnb loop thread would deadlock")
     future = submit(coro)
     try:
-        return future.result(timeout)
+        return result_of(future, timeout)
     except BaseException:
         future.cancel()
         raise
+
+
+def result_of(future: concurrent.futures.Future[T], timeout: float | None = None) -> T:
+    """``future.result(timeout)``, waited for in slices of :data:`WAIT_SLICE` so that a
+    Ctrl-C raises ``KeyboardInterrupt`` here while it waits, whatever SIGINT handler the
+    process has."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = WAIT_SLICE if deadline is None else min(WAIT_SLICE, deadline - time.monotonic())
+        try:
+            return future.result(max(0.0, left))
+        except concurrent.futures.TimeoutError:
+            if future.done() or (deadline is not None and time.monotonic() >= deadline):
+                raise  # the future's own TimeoutError, or the caller's timeout is up
 
 
 # ---- fair turns ----------------------------------------------------------------------------
