@@ -298,7 +298,7 @@ class Experiment:
         if not 0 < confidence < 1:
             raise ConfigurationError(f"confidence is between 0 and 1, not {confidence!r}")
         rows = self._table()
-        name = score if score is not None else _only_score(rows, self.name)
+        name = score if score is not None else _only_score(rows, self.name, (a, b))
         key = f"score.{name}"
         count = len(self.arms)
         paired = []
@@ -433,7 +433,9 @@ def _mean(values: Sequence[object]) -> float | None:
     return statistics.fmean(numbers) if numbers else None
 
 
-def _only_score(rows: Sequence[dict[str, Any]], name: str) -> str:
+def _only_score(
+    rows: Sequence[dict[str, Any]], name: str, arms: tuple[str | int, str | int]
+) -> str:
     numeric = sorted(
         {
             key.removeprefix("score.")
@@ -449,7 +451,11 @@ def _only_score(rows: Sequence[dict[str, Any]], name: str) -> str:
             f"experiment {name!r} has no numeric or bool score to compare on: score its runs "
             "first (.evaluate(fn))"
         )
-    raise ConfigurationError(f"experiment {name!r} has several scores {numeric}: give score=")
+    a, b = arms
+    raise ConfigurationError(
+        f"experiment {name!r} has several scores {numeric}: say which, "
+        f".compare({a!r}, {b!r}, score={numeric[0]!r})"
+    )
 
 
 def _ratio(a: Sequence[Any], b: Sequence[Any], total: Any) -> float | None:
