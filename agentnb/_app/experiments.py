@@ -31,7 +31,7 @@ from .._history import (
     ScoreRecord,
     default_store,
 )
-from .batch_runs import run_experiment
+from .batch_runs import completed_work, run_experiment
 from .connections import AnyClient, resolve_target
 from .evaluators import EvaluatorFunction, evaluate_runs, evaluators_of
 
@@ -233,14 +233,7 @@ class Experiment:
         if not checked:
             raise ConfigurationError("evaluate() takes one or more evaluators: .evaluate(fn)")
         examples, current = self._pairs()
-        by_position = {example.position: example for example in examples}
-        completed = {
-            pair.local_id: by_position[pair.position]
-            for pair in current.values()
-            if pair.status == "completed"
-        }
-        records = self._store.runs_by_ids(list(completed))
-        work = [(record, completed[record.local_id]) for record in records]
+        work = completed_work(self._store, examples, current)
         evaluate_runs(checked, work, self._store, concurrency)
         return self
 
