@@ -170,7 +170,7 @@ def _series(history: Plotted, ax: Any, kind: str, by: str = "agent", every: str 
             for moment in group.index.get_level_values(0)
         ]
         starts += times
-        label = f"(no {by})" if name is None or name != name else str(name)
+        label = f"(no {by})" if require_pandas().isna(name) else str(name)  # None, NaN, NA
         ax.plot(times, list(group), marker="o", label=label, zorder=3)
     _period_axis(ax, starts, every)
     ax.set_ylim(bottom=0)
