@@ -243,9 +243,9 @@ def test_cost_per_day_by_agent_draws_each_days_known_cost(drawn: list[Any]) -> N
 def test_cost_per_day_by_a_metadata_key_draws_a_line_per_value(drawn: list[Any]) -> None:
     ax = draw(drawn, days(), "cost", by="metadata.user", every="day")
     assert ax.get_title(loc="left") == "Cost per day by metadata.user"
-    assert lines(ax) == {  # alice: echo only, no known cost; runs without the key: as (no model)
+    assert lines(ax) == {  # alice: echo only, no known cost; runs without the key: (none)
         "bob": pytest.approx([0.02, 0.03]),
-        "(no metadata.user)": pytest.approx([0.01, 0.001]),
+        "(none)": pytest.approx([0.01, 0.001]),  # as the summary's table labels them
     }
     with pytest.raises(ValueError, match=r"or metadata\.<key>"):
         days().plot("cost", by="user")
