@@ -119,4 +119,5 @@ def test_an_interrupt_stops_an_experiment_s_evaluation(
     outcome = interrupted(server, "evaluate", tmp_path)
     assert outcome["raised"] == "KeyboardInterrupt"
     scored = outcome["scored"]
-    assert isinstance(scored, int) and 2 <= scored < 6, scored  # the rest never started
+    # the first kept; the second still going when the frame is read; the rest never started
+    assert isinstance(scored, int) and 1 <= scored < 6, scored
