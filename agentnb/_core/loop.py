@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 __all__ = [
@@ -28,6 +28,8 @@ __all__ = [
     "take_turn",
     "turn_is_over",
     "turns_of",
+    "wait_for",
+    "wait_slices",
 ]
 
 T = TypeVar("T")
@@ -118,18 +120,33 @@ def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         raise
 
 
-def result_of(future: concurrent.futures.Future[T], timeout: float | None = None) -> T:
-    """``future.result(timeout)``, waited for in slices of :data:`WAIT_SLICE` so that a
-    Ctrl-C raises ``KeyboardInterrupt`` here while it waits, whatever SIGINT handler the
-    process has."""
+def wait_slices(timeout: float | None = None) -> Iterator[float]:
+    """The waits, each at most :data:`WAIT_SLICE`, that a blocking wait of ``timeout``
+    seconds (None: no end) is made of, so that Python's signal handlers run between two of
+    them: a Ctrl-C then raises ``KeyboardInterrupt`` while agentnb waits, whatever SIGINT
+    handler the process has. At least one, of 0 s when ``timeout`` is."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        left = WAIT_SLICE if deadline is None else min(WAIT_SLICE, deadline - time.monotonic())
+        left = WAIT_SLICE if deadline is None else deadline - time.monotonic()
+        yield max(0.0, min(WAIT_SLICE, left))
+        if deadline is not None and time.monotonic() >= deadline:
+            return
+
+
+def wait_for(event: threading.Event, timeout: float | None = None) -> bool:
+    """``event.wait(timeout)``, in :func:`wait_slices`."""
+    return any(event.wait(piece) for piece in wait_slices(timeout))
+
+
+def result_of(future: concurrent.futures.Future[T], timeout: float | None = None) -> T:
+    """``future.result(timeout)``, in :func:`wait_slices`."""
+    for piece in wait_slices(timeout):
         try:
-            return future.result(max(0.0, left))
+            return future.result(piece)
         except concurrent.futures.TimeoutError:
-            if future.done() or (deadline is not None and time.monotonic() >= deadline):
-                raise  # the future's own TimeoutError, or the caller's timeout is up
+            if future.done():
+                raise  # the future's own TimeoutError
+    raise concurrent.futures.TimeoutError(f"no result within {timeout} s")
 
 
 # ---- fair turns ----------------------------------------------------------------------------

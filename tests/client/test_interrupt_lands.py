@@ -25,7 +25,7 @@ pytestmark = [
 
 SCRIPT = textwrap.dedent(
     """
-    import json, signal, sys, threading
+    import json, signal, socket, sys, threading
     import polars  # noqa: F401  (its SIGINT handler is the point)
     import agentnb
 
@@ -71,6 +71,13 @@ SCRIPT = textwrap.dedent(
             finally:
                 outcome["scored"] = int(
                     agentnb.experiment("kept").to_pandas()["score.stop_at_the_second"].count())
+        elif case == "started":  # a platform that accepts and never answers
+            silent = socket.create_server(("127.0.0.1", 0))
+            agentnb.connect("operativus", base_url=f"http://127.0.0.1:{silent.getsockname()[1]}",
+                            api_key=key, name="silent")
+            handle = agentnb.ask("writer", "a story", via="silent", display=False)
+            threading.Timer(0.5, stop).start()
+            handle.wait_started()
         elif case == "stream":
             with agentnb.AgentClient("operativus", base_url=url, api_key=key,
                                      headers={"X-AgentNB-Delay-Ms": "20"}) as client:
@@ -87,14 +94,16 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def interrupted(server: ServerHandle, case: str, tmp_path: object) -> dict[str, object]:
+def interrupted(
+    server: ServerHandle, case: str, tmp_path: object, timeout: float = 150
+) -> dict[str, object]:
     env = {**os.environ, "AGENTNB_HISTORY": f"{tmp_path}/history.sqlite3"}
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, server.url_for("operativus"), server.api_key, case],
         env=env,
         capture_output=True,
         text=True,
-        timeout=150,
+        timeout=timeout,
         check=False,
     )
     assert done.returncode == 0, done.stderr
@@ -121,3 +130,10 @@ def test_an_interrupt_stops_an_experiment_s_evaluation(
     scored = outcome["scored"]
     # the first kept; the second still going when the frame is read; the rest never started
     assert isinstance(scored, int) and 1 <= scored < 6, scored
+
+
+def test_an_interrupt_ends_a_wait_for_a_first_event_that_never_comes(
+    server: ServerHandle, tmp_path: object
+) -> None:
+    outcome = interrupted(server, "started", tmp_path, timeout=60)
+    assert outcome["raised"] == "KeyboardInterrupt"
