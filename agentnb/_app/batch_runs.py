@@ -16,7 +16,7 @@ import asyncio
 import concurrent.futures
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -24,7 +24,7 @@ from .._client.async_client import AsyncAgentClient
 from .._client.stream import AsyncRunStream
 from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError, HistoryError, RateLimitError
-from .._core.loop import in_loop_thread, submit
+from .._core.loop import in_loop_thread, result_of, submit
 from .._core.request import RunRequest, build_request
 from .._core.run import Run
 from .._core.schema import resolve_schema
@@ -35,7 +35,9 @@ from .._history import (
     ExperimentBook,
     ExperimentRecord,
     HistoryStore,
+    PairRun,
     RunHistory,
+    RunRecord,
     default_store,
 )
 from .._tracing import batch_span
@@ -47,6 +49,7 @@ __all__ = [
     "UNDONE",
     "batch",
     "build_requests",
+    "completed_work",
     "experiment_arms",
     "experiment_requests",
     "run_batch",
@@ -478,21 +481,35 @@ def _evaluate_left(
     store: HistoryStore,
     book: ExperimentBook,
     examples: Sequence[Example],
-    current: Mapping[tuple[int, int], Any],
+    current: Mapping[tuple[int, int], PairRun],
     concurrency: int,
 ) -> None:
     """Evaluate the experiment's completed runs an evaluator has not seen (a kernel that
     stopped before evaluating them, an evaluator new to the experiment)."""
-    by_position = {example.position: example for example in examples}
-    completed = [pair for pair in current.values() if pair.status == "completed"]
-    ids = [pair.local_id for pair in completed]
+    ids = [pair.local_id for pair in current.values() if pair.status == "completed"]
     for evaluator in evaluators:
         seen = book.evaluated(ids, evaluator.name)
-        left = [pair for pair in completed if pair.local_id not in seen]
-        records = store.runs_by_ids([pair.local_id for pair in left])
-        examples_of_runs = {pair.local_id: by_position[pair.position] for pair in left}
-        work = [(record, examples_of_runs[record.local_id]) for record in records]
+        work = completed_work(store, examples, current, leaving_out=seen)
         evaluate_runs([evaluator], work, store, concurrency)
+
+
+def completed_work(
+    store: HistoryStore,
+    examples: Sequence[Example],
+    current: Mapping[tuple[int, int], PairRun],
+    *,
+    leaving_out: Set[str] = frozenset(),
+) -> list[tuple[RunRecord, Example]]:
+    """Each completed current run of an experiment (but those ``leaving_out`` names) as
+    the history keeps it, with its example: what its evaluators are given."""
+    by_position = {example.position: example for example in examples}
+    completed = {
+        pair.local_id: by_position[pair.position]
+        for pair in current.values()
+        if pair.status == "completed" and pair.local_id not in leaving_out
+    }
+    records = store.runs_by_ids(list(completed))
+    return [(record, completed[record.local_id]) for record in records]
 
 
 def _evaluating(
@@ -578,7 +595,7 @@ def _run_blocking(
 
 def _wait(future: concurrent.futures.Future[RunHistory], ended: threading.Event) -> RunHistory:
     try:
-        return future.result()
+        return result_of(future)
     except KeyboardInterrupt:
         future.cancel()
         ended.wait(CANCEL_GRACE)

@@ -68,7 +68,11 @@ def _example(position: int, item: Any) -> Example:
             f"item {position} is {type(item).__name__}"
         )
     fields = {str(key): _plain(value) for key, value in item.items()}
-    question = fields.pop(QUESTION, None)
+    if QUESTION not in fields:
+        raise ConfigurationError(
+            f"item {position} of the dataset has no {QUESTION!r} key; its keys: {list(fields)}"
+        )
+    question = fields.pop(QUESTION)
     if not isinstance(question, str):
         raise ConfigurationError(
             f"item {position} of the dataset needs a 'question' that is a str, not "

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .._core.exceptions import ConfigurationError
-from .._core.loop import in_loop_thread, submit
+from .._core.loop import in_loop_thread, result_of, run_sync
 from .._core.request import build_request
 from .._history import (
     Example,
@@ -144,10 +144,15 @@ def evaluate_runs(
     tasks = [(evaluator, record, example) for record, example in work for evaluator in evaluators]
     if not tasks:
         return
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        futures = [pool.submit(run_evaluator, *task, store, book) for task in tasks]
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, concurrency))
+    futures = [pool.submit(run_evaluator, *task, store, book) for task in tasks]
+    try:
         for future in futures:
-            future.result()
+            result_of(future)
+    except KeyboardInterrupt:  # a Stop: no new evaluation starts; those going keep theirs
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 # ---- a judge ---------------------------------------------------------------------------
@@ -180,7 +185,7 @@ class _Judge:
             raise RuntimeError("a judge waits for its agent's run; call it off agentnb's loop")
         message = judge_prompt(self.rubric, example, run.answer)
         client = self._connection.client()
-        judged = submit(client.run(self.agent, message, **self._options)).result(JUDGE_TIMEOUT)
+        judged = run_sync(client.run(self.agent, message, **self._options), JUDGE_TIMEOUT)
         return read_grade(judged.text)
 
 

@@ -32,7 +32,7 @@ from .._history import (
     default_store,
 )
 from .._history._summary import as_summary
-from .batch_runs import run_experiment
+from .batch_runs import completed_work, run_experiment
 from .connections import AnyClient, resolve_target
 from .evaluators import EvaluatorFunction, evaluate_runs, evaluators_of
 
@@ -238,14 +238,7 @@ class Experiment:
         if not checked:
             raise ConfigurationError("evaluate() takes one or more evaluators: .evaluate(fn)")
         examples, current = self._pairs()
-        by_position = {example.position: example for example in examples}
-        completed = {
-            pair.local_id: by_position[pair.position]
-            for pair in current.values()
-            if pair.status == "completed"
-        }
-        records = self._store.runs_by_ids(list(completed))
-        work = [(record, completed[record.local_id]) for record in records]
+        work = completed_work(self._store, examples, current)
         evaluate_runs(checked, work, self._store, concurrency)
         return self
 
@@ -303,7 +296,7 @@ class Experiment:
         if not 0 < confidence < 1:
             raise ConfigurationError(f"confidence is between 0 and 1, not {confidence!r}")
         rows = self._table()
-        name = score if score is not None else _only_score(rows, self.name)
+        name = score if score is not None else _only_score(rows, self.name, (a, b))
         key = f"score.{name}"
         count = len(self.arms)
         paired = []
@@ -438,7 +431,9 @@ def _mean(values: Sequence[object]) -> float | None:
     return statistics.fmean(numbers) if numbers else None
 
 
-def _only_score(rows: Sequence[dict[str, Any]], name: str) -> str:
+def _only_score(
+    rows: Sequence[dict[str, Any]], name: str, arms: tuple[str | int, str | int]
+) -> str:
     numeric = sorted(
         {
             key.removeprefix("score.")
@@ -454,7 +449,11 @@ def _only_score(rows: Sequence[dict[str, Any]], name: str) -> str:
             f"experiment {name!r} has no numeric or bool score to compare on: score its runs "
             "first (.evaluate(fn))"
         )
-    raise ConfigurationError(f"experiment {name!r} has several scores {numeric}: give score=")
+    a, b = arms
+    raise ConfigurationError(
+        f"experiment {name!r} has several scores {numeric}: say which, "
+        f".compare({a!r}, {b!r}, score={numeric[0]!r})"
+    )
 
 
 def _ratio(a: Sequence[Any], b: Sequence[Any], total: Any) -> float | None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Unpack, overload
 
 from .._core.approvals import ApprovalGate, ApprovalPolicy
-from .._core.loop import run_sync, submit
+from .._core.loop import run_sync, submit, wait_slices
 from .._core.request import RunOptions, RunRequest, as_request
 from .._core.run import Run
 from ..events import Event
@@ -73,7 +73,7 @@ class RunStream:
         if self._pump is None:
             self._pump = submit(self._forward())
         try:
-            item = self._queue.get()
+            item = self._next_item()
         except KeyboardInterrupt:
             self.close()
             raise
@@ -85,6 +85,16 @@ class RunStream:
             raise item.error
         event: Event = item
         return event
+
+    def _next_item(self) -> Any:
+        """The next item the loop queued, waited for in :func:`wait_slices` (so that a
+        Ctrl-C lands while no event comes)."""
+        for piece in wait_slices():
+            try:
+                return self._queue.get(timeout=piece)
+            except queue.Empty:
+                continue
+        raise AssertionError("wait_slices() without a timeout never ends")
 
     async def _forward(self) -> None:
         try:

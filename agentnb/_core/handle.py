@@ -27,7 +27,7 @@ from .exceptions import (
     error_for_run,
     error_info,
 )
-from .loop import get_loop, in_loop_thread
+from .loop import get_loop, in_loop_thread, result_of, wait_for
 from .run import Run, ToolCall
 
 __all__ = ["RunHandle", "RunListener", "StreamSource"]
@@ -216,7 +216,7 @@ class RunHandle:
         if timeout is None:
             self._nobody_decides(CALLER_WAITING)
         try:
-            return self._future.result(timeout)
+            return result_of(self._future, timeout)
         except KeyboardInterrupt:
             self.cancel()
             with contextlib.suppress(concurrent.futures.TimeoutError):
@@ -229,7 +229,7 @@ class RunHandle:
 
     def wait_started(self, timeout: float | None = None) -> bool:
         """Wait until the first event arrived or the run ended; True if so within timeout."""
-        return self._started.wait(timeout)
+        return wait_for(self._started, timeout)
 
     def exception(self) -> BaseException | None:
         """The error the run ended with, or None (also None while running)."""

@@ -14,18 +14,22 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 __all__ = [
     "TURN_BUDGET",
+    "WAIT_SLICE",
     "get_loop",
     "in_loop_thread",
+    "result_of",
     "run_sync",
     "submit",
     "take_turn",
     "turn_is_over",
     "turns_of",
+    "wait_for",
+    "wait_slices",
 ]
 
 T = TypeVar("T")
@@ -33,6 +37,13 @@ T = TypeVar("T")
 TURN_BUDGET = 0.004
 """Seconds of one turn of an event loop that agentnb's streams use before they let the
 loop's timers, I/O and other tasks (a Stop click, a widget message) go first."""
+
+WAIT_SLICE = 0.1
+"""Seconds a blocking wait lasts at most before Python's signal handlers get to run. A
+wait on a lock returns to Python when a signal arrives, unless the process's SIGINT
+handler was installed with ``SA_RESTART`` (polars installs one): then the wait goes on and
+a Ctrl-C (a kernel's interrupt) would land only once it is over, after the runs it should
+have stopped."""
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
@@ -103,10 +114,39 @@ def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         raise RuntimeError("run_sync() called from the agentnb loop thread would deadlock")
     future = submit(coro)
     try:
-        return future.result(timeout)
+        return result_of(future, timeout)
     except BaseException:
         future.cancel()
         raise
+
+
+def wait_slices(timeout: float | None = None) -> Iterator[float]:
+    """The waits, each at most :data:`WAIT_SLICE`, that a blocking wait of ``timeout``
+    seconds (None: no end) is made of, so that Python's signal handlers run between two of
+    them: a Ctrl-C then raises ``KeyboardInterrupt`` while agentnb waits, whatever SIGINT
+    handler the process has. At least one, of 0 s when ``timeout`` is."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = WAIT_SLICE if deadline is None else deadline - time.monotonic()
+        yield max(0.0, min(WAIT_SLICE, left))
+        if deadline is not None and time.monotonic() >= deadline:
+            return
+
+
+def wait_for(event: threading.Event, timeout: float | None = None) -> bool:
+    """``event.wait(timeout)``, in :func:`wait_slices`."""
+    return any(event.wait(piece) for piece in wait_slices(timeout))
+
+
+def result_of(future: concurrent.futures.Future[T], timeout: float | None = None) -> T:
+    """``future.result(timeout)``, in :func:`wait_slices`."""
+    for piece in wait_slices(timeout):
+        try:
+            return future.result(piece)
+        except concurrent.futures.TimeoutError:
+            if future.done():
+                raise  # the future's own TimeoutError
+    raise concurrent.futures.TimeoutError(f"no result within {timeout} s")
 
 
 # ---- fair turns ----------------------------------------------------------------------------

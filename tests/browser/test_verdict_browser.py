@@ -1,8 +1,8 @@
 """A person's verdict by a click, in a real JupyterLab on Debian's Chromium: ✓ (thumbs up)
 under a finished chat cell's answer (with a note) and ✗ (thumbs down) on a row of the run
 table (found by its metadata filter, with a note) are kept in the history as the runs' score ``verdict``, read back by the
-kernel; typing the note reaches no notebook shortcut. Screenshots go to test-artifacts/
-(verdict-*.png)."""
+next kernel (the notebook's kernel restarted); typing the note reaches no notebook shortcut.
+Screenshots, light and dark, go to test-artifacts/ (verdict-*.png)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ from typing import Any
 
 import pytest
 from notebook_pages import (
+    EXECUTION_COUNT,
     RECORD_ESCAPED,
+    RUN_CELL,
     cell_at,
     notebook_page,
     run_and_wait,
+    set_theme,
     wait_for_state,
     widget_at,
     widget_errors,
@@ -26,6 +29,13 @@ pytestmark = pytest.mark.browser
 
 CHAT, SECOND, TABLE, CHECK = 1, 2, 3, 4
 
+RESTART_KERNEL = """
+async () => {
+  const panel = window.__anbPanel();
+  await panel.sessionContext.session.kernel.restart();
+}
+"""
+
 
 def cells(history: Path) -> list[str]:
     return [
@@ -34,7 +44,8 @@ def cells(history: Path) -> list[str]:
         "%%agent echo --meta user=alice\nIs NVDA up this week?",
         "%%agent echo --meta user=bob\nAnd AAPL?",
         "table = agentnb.browse()\ntable",
-        "import json\nframe = agentnb.runs().to_pandas()\n"
+        f"import os\nos.environ['AGENTNB_HISTORY'] = {str(history)!r}\n"
+        "import json, agentnb\nframe = agentnb.runs().to_pandas()\n"
         "print(json.dumps(sorted([m['user'], bool(v)] for m, v in "
         "zip(frame['metadata'], frame['score.verdict']) if v is not __import__('pandas').NA)))\n"
         "print(json.dumps(sorted(s.comment for s in agentnb._history.default_store().scores())))",
@@ -106,8 +117,15 @@ def test_a_thumb_on_a_run_table_row_keeps_the_verdict(page: Any, artifacts: Path
     )
     assert view.locator(".anb-runs-selected").inner_text() == "", "a verdict selects no row"
     view.screenshot(path=str(artifacts / "verdict-table.png"))
+    set_theme(page, "JupyterLab Dark")
+    view.screenshot(path=str(artifacts / "verdict-table-dark.png"))
+    widget_at(page, CHAT).screenshot(path=str(artifacts / "verdict-chat-dark.png"))
+    set_theme(page, "JupyterLab Light")
 
-    run_and_wait(page, CHECK)
+    page.evaluate(RESTART_KERNEL)  # the next kernel reads only the history file
+    page.evaluate(RUN_CELL, CHECK)
+    page.wait_for_function(f"() => ({EXECUTION_COUNT})({CHECK}) > 0", timeout=60_000)
+    assert page.evaluate(EXECUTION_COUNT, CHECK) == 1, "the first cell of a new kernel"
     printed = cell_at(page, CHECK).locator(".jp-OutputArea-output").inner_text().splitlines()
     assert json.loads(printed[0]) == [["alice", True], ["bob", False]]
     assert json.loads(printed[1]) == ["right answer, a b m", "too vague"]

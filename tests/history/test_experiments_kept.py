@@ -180,6 +180,18 @@ def test_evaluated_again_later_and_compared(connection: str) -> None:
     history = default_store().scores(list(frame["local_id"]), history=True)  # type: ignore[union-attr]
     assert sum(score.name == "longer" for score in history) == 2 * len(frame)
 
+    def named(run: RunRecord, example: dict[str, Any]) -> bool:
+        return example["expected"] in (run.answer or "")
+
+    experiment.evaluate(named)
+    with pytest.raises(
+        agentnb.ConfigurationError,
+        match=r"several scores \['longer', 'named'\]: say which, "
+        r"\.compare\('finance_agent', 'echo', score='longer'\)",
+    ):
+        experiment.compare("finance_agent", "echo")
+    assert experiment.compare("finance_agent", "echo", score="named").win_rate is not None
+
 
 def test_a_judge_agent_grades_against_the_expected_answer(connection: str) -> None:
     dataset = [
@@ -203,8 +215,12 @@ def test_evaluators_are_checked_before_anything_runs(connection: str) -> None:
         batch("echo", DATASET, via=connection, progress=False, evaluators=[lambda r, e: 1])
     with pytest.raises(agentnb.ConfigurationError, match="a list of functions"):
         batch("echo", DATASET, via=connection, progress=False, evaluators=names_ticker)  # type: ignore[arg-type]
-    with pytest.raises(agentnb.ConfigurationError, match="needs a 'question' that is a str"):
+    with pytest.raises(
+        agentnb.ConfigurationError, match=r"no 'question' key; its keys: \['prompt'\]"
+    ):
         batch("echo", [{"prompt": "hi"}], via=connection, progress=False)
+    with pytest.raises(agentnb.ConfigurationError, match="needs a 'question' that is a str"):
+        batch("echo", [{"question": 3}], via=connection, progress=False)
     with pytest.raises(agentnb.ConfigurationError, match="needs a 'question' column"):
         batch("echo", pd.DataFrame({"prompt": ["hi"]}), via=connection, progress=False)
     assert len(runs()) == 0
