@@ -34,7 +34,9 @@ from ._summary_sql import (
     key_sql,
     place_ranked,
     ranks,
+    rollup_is_sound,
     sqlite_order,
+    timed_sql,
     wanted_ranks,
     weighed,
     window_quantiles_sql,
@@ -157,7 +159,7 @@ def _add_runs_without_the_key(
 ) -> None:
     """The group of the runs without the key: every run's counts (read as a summary by the
     other keys reads them: the hourly rollup) less those of the side rows."""
-    sql, params = counts_sql(others, where, every)
+    sql, params = counts_sql(others, where, every, rollup_is_sound(query))
     totals: dict[tuple[Any, ...], list[Any]] = {}
     for row in query(sql, params):
         other = (*row[: len(others)], row[len(others)])
@@ -232,7 +234,7 @@ def _walk(
         low, weight = ranks(n, q)
         count = 2 if low + 1 < n else 1
         terms, params = _side_conditions(name, where)
-        terms += ["m.value = ?", "m.status = ?", f"m.{metric} IS NOT NULL"]
+        terms += ["m.value = ?", "m.status = ?", timed_sql(metric, "m.")]
         params += [value, status]
         from_top = low > n // 2
         direction = "DESC" if from_top else "ASC"
@@ -258,7 +260,7 @@ def _side_window_sql(
     """Each group's values of ``metric`` at the quantiles' ranks, from the side rows (as
     :func:`._summary_sql.window_quantiles_sql` reads them from the runs)."""
     terms, params = _side_conditions(name, where)
-    terms.append(f"m.{metric} IS NOT NULL")
+    terms.append(timed_sql(metric, "m."))
     if timed is not None:
         terms.append(f"m.status IN ({', '.join('?' * len(timed))})")
         params.extend(timed)

@@ -40,7 +40,7 @@ from .._core.run import Run
 from ._data_frames import columns_of
 from ._location import MEMORY, expand_path
 from ._metadata_summary import side_summary_rows, side_table_key
-from ._migrations import MIGRATIONS, applied_migrations, apply_migrations
+from ._migrations import MIGRATIONS, applied_migrations, apply_migrations, rebuild_side_tables
 from ._records import (
     RUN_COLUMNS,
     SNIPPET_COLUMN,
@@ -278,6 +278,12 @@ class HistoryStore:
         """Names of the schema migrations applied to this database, oldest first."""
         with self._db() as db:
             return applied_migrations(db)
+
+    def rebuild_side_tables(self) -> None:
+        """Fill the tables the triggers keep (``runs_rollup``, ``run_metadata``) again from
+        the runs, in one write: for a file from elsewhere, whose side tables may have been
+        written by hand (see docs/security.md)."""
+        self._write(rebuild_side_tables)
 
     @staticmethod
     def latest_migration() -> str:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .._core.extras import require_pandas
 from ._data_frames import empty_run_frame
+from ._figures import FIGURE_RANGES, sane_sql
 from ._metadata import metadata_key, metadata_key_sql
 from ._records import RUN_COLUMNS
 from ._run_filter import RunFilter
@@ -54,11 +55,13 @@ __all__ = [
     "order_indexes",
     "place_ranked",
     "ranks",
+    "rollup_is_sound",
     "rollup_schema",
     "score_summary_rows",
     "sqlite_order",
     "summary_frame",
     "summary_rows",
+    "timed_sql",
     "wanted_ranks",
     "weighed",
 ]
@@ -136,38 +139,78 @@ few rows, found by the ``runs_running`` index), so its start and checkpoints cos
 rollup nothing and its end one addition."""
 
 
-def rollup_schema() -> list[str]:
+def rollup_schema(*, guarded: bool) -> list[str]:
     """The rollup table, its key index, the triggers that keep it and the statement that
-    fills it from the runs already there (``m011``)."""
+    fills it from the runs already there (``m012``, which summed every figure as it was:
+    ``guarded=False``; :func:`guarded_rollup` remakes the triggers to sum sane figures
+    only)."""
     figures = "".join(
         (f"{name}_sum {'REAL' if name in ('cost', 'paused') else 'INTEGER'}, " if summed else "")
         + f"{name}_n INTEGER NOT NULL DEFAULT 0, "
         for name, _, summed in _ROLLUP_FIGURES
     )
     keys = ", ".join(ROLLUP_KEYS)
-    watched = [*ROLLUP_KEYS, "started_at", *(column for _, column, _ in _ROLLUP_FIGURES)]
-    changed = " OR ".join(f"old.{name} IS NOT new.{name}" for name in watched)
-    backfill_figures = ", ".join(
-        (f"SUM({column}), " if summed else "") + f"COUNT({column})"
-        for _, column, summed in _ROLLUP_FIGURES
-    )
     return [
         f"CREATE TABLE {ROLLUP_TABLE} (hour INTEGER NOT NULL, "
         + "".join(f"{key} TEXT, " for key in ROLLUP_KEYS)
         + f"runs INTEGER NOT NULL DEFAULT 0, {figures.rstrip(', ')})",
         f"CREATE INDEX {ROLLUP_TABLE}_key ON {ROLLUP_TABLE} (hour, {keys})",
-        f"INSERT INTO {ROLLUP_TABLE} (hour, {keys}, runs, {_figure_columns()}) "
-        f"SELECT {_HOUR_SQL.format(row='runs')}, {keys}, COUNT(*), {backfill_figures} "
-        f"FROM runs WHERE {_STOPPED.format(row='runs')} GROUP BY 1, {keys}",
-        f"CREATE TRIGGER {ROLLUP_TABLE}_insert AFTER INSERT ON runs "
-        f"WHEN {_STOPPED.format(row='new')} BEGIN {_added('new')} END",
-        f"CREATE TRIGGER {ROLLUP_TABLE}_update_old AFTER UPDATE OF {', '.join(watched)} ON runs "
-        f"WHEN {_STOPPED.format(row='old')} AND ({changed}) BEGIN {_removed('old')} END",
-        f"CREATE TRIGGER {ROLLUP_TABLE}_update_new AFTER UPDATE OF {', '.join(watched)} ON runs "
-        f"WHEN {_STOPPED.format(row='new')} AND ({changed}) BEGIN {_added('new')} END",
-        f"CREATE TRIGGER {ROLLUP_TABLE}_delete AFTER DELETE ON runs "
-        f"WHEN {_STOPPED.format(row='old')} BEGIN {_removed('old')} END",
+        _rollup_fill(guarded),
+        *_rollup_triggers(guarded),
     ]
+
+
+ROLLUP_TRIGGERS: Final = tuple(
+    f"{ROLLUP_TABLE}_{name}" for name in ("insert", "update_old", "update_new", "delete")
+)
+
+
+def guarded_rollup() -> list[str]:
+    """The statements that remake the rollup's triggers to count sane figures only and
+    count the runs again from their rows (``m017``): whatever the rollup held (a figure
+    summed before the guard, a row written by another tool) is gone."""
+    return [
+        *(f"DROP TRIGGER {name}" for name in ROLLUP_TRIGGERS),
+        f"DELETE FROM {ROLLUP_TABLE}",
+        _rollup_fill(guarded=True),
+        *_rollup_triggers(guarded=True),
+    ]
+
+
+def _rollup_fill(guarded: bool) -> str:
+    keys = ", ".join(ROLLUP_KEYS)
+    figures = ", ".join(
+        (f"SUM({_figure('runs', column, guarded)}), " if summed else "")
+        + f"COUNT({_figure('runs', column, guarded)})"
+        for _, column, summed in _ROLLUP_FIGURES
+    )
+    return (
+        f"INSERT INTO {ROLLUP_TABLE} (hour, {keys}, runs, {_figure_columns()}) "
+        f"SELECT {_HOUR_SQL.format(row='runs')}, {keys}, COUNT(*), {figures} "
+        f"FROM runs WHERE {_STOPPED.format(row='runs')} GROUP BY 1, {keys}"
+    )
+
+
+def _rollup_triggers(guarded: bool) -> list[str]:
+    watched = [*ROLLUP_KEYS, "started_at", *(column for _, column, _ in _ROLLUP_FIGURES)]
+    changed = " OR ".join(f"old.{name} IS NOT new.{name}" for name in watched)
+    on = f"AFTER UPDATE OF {', '.join(watched)} ON runs"
+    insert, update_old, update_new, delete = ROLLUP_TRIGGERS
+    return [
+        f"CREATE TRIGGER {insert} AFTER INSERT ON runs "
+        f"WHEN {_STOPPED.format(row='new')} BEGIN {_added('new', guarded)} END",
+        f"CREATE TRIGGER {update_old} {on} "
+        f"WHEN {_STOPPED.format(row='old')} AND ({changed}) BEGIN {_removed('old', guarded)} END",
+        f"CREATE TRIGGER {update_new} {on} "
+        f"WHEN {_STOPPED.format(row='new')} AND ({changed}) BEGIN {_added('new', guarded)} END",
+        f"CREATE TRIGGER {delete} AFTER DELETE ON runs "
+        f"WHEN {_STOPPED.format(row='old')} BEGIN {_removed('old', guarded)} END",
+    ]
+
+
+def _figure(row: str, column: str, guarded: bool) -> str:
+    """``row``'s ``column`` as the rollup counts it: a sane figure only, once guarded."""
+    return sane_sql(column, f"{row}.") if guarded else f"{row}.{column}"
 
 
 def _figure_columns() -> str:
@@ -182,19 +225,20 @@ def _same_key(row: str) -> str:
     return f"hour = {_HOUR_SQL.format(row=row)} AND {keys}"
 
 
-def _added(row: str) -> str:
+def _added(row: str, guarded: bool) -> str:
     """Trigger statements counting ``row`` in its hour's rollup row (made if missing)."""
     keys = ", ".join(ROLLUP_KEYS)
     values = ", ".join(f"{row}.{key}" for key in ROLLUP_KEYS)
     sums = "".join(
         (
-            f"{name}_sum = CASE WHEN {row}.{column} IS NULL THEN {name}_sum "
-            f"ELSE COALESCE({name}_sum, 0) + {row}.{column} END, "
+            f"{name}_sum = CASE WHEN {figure} IS NULL THEN {name}_sum "
+            f"ELSE COALESCE({name}_sum, 0) + {figure} END, "
             if summed
             else ""
         )
-        + f"{name}_n = {name}_n + ({row}.{column} IS NOT NULL), "
+        + f"{name}_n = {name}_n + ({figure} IS NOT NULL), "
         for name, column, summed in _ROLLUP_FIGURES
+        for figure in (_figure(row, column, guarded),)
     )
     return (
         f"INSERT INTO {ROLLUP_TABLE} (hour, {keys}) SELECT {_HOUR_SQL.format(row=row)}, "
@@ -203,18 +247,19 @@ def _added(row: str) -> str:
     )
 
 
-def _removed(row: str) -> str:
+def _removed(row: str, guarded: bool) -> str:
     """Trigger statements taking ``row`` out of its rollup row (gone when it counts none;
     a sum of nothing is NULL again, as SUM gives)."""
     sums = "".join(
         (
-            f"{name}_sum = CASE WHEN {name}_n - ({row}.{column} IS NOT NULL) = 0 THEN NULL "
-            f"ELSE {name}_sum - COALESCE({row}.{column}, 0) END, "
+            f"{name}_sum = CASE WHEN {name}_n - ({figure} IS NOT NULL) = 0 THEN NULL "
+            f"ELSE {name}_sum - COALESCE({figure}, 0) END, "
             if summed
             else ""
         )
-        + f"{name}_n = {name}_n - ({row}.{column} IS NOT NULL), "
+        + f"{name}_n = {name}_n - ({figure} IS NOT NULL), "
         for name, column, summed in _ROLLUP_FIGURES
+        for figure in (_figure(row, column, guarded),)
     )
     return (
         f"UPDATE {ROLLUP_TABLE} SET {sums}runs = runs - 1 WHERE {_same_key(row)}; "
@@ -286,7 +331,7 @@ def summary_rows(
 ) -> list[tuple[Any, ...]]:
     """One row per group, ordered by the keys (a missing key last): the keys, then the
     figures :func:`summary_frame` turns into ``summarize``'s frame."""
-    sql, params = counts_sql(keys, where, every)
+    sql, params = counts_sql(keys, where, every, rollup_is_sound(query))
     groups: dict[tuple[Any, ...], SummaryGroup] = {}
     width = len(keys)
     for row in query(sql, params):
@@ -317,13 +362,15 @@ def sqlite_order(value: Any) -> tuple[int, int, Any]:
     return (0, 1, value) if isinstance(value, str) else (0, 0, value)
 
 
-def counts_sql(keys: Sequence[str], where: RunFilter, every: str | None) -> tuple[str, list[Any]]:
+def counts_sql(
+    keys: Sequence[str], where: RunFilter, every: str | None, rollup: bool = True
+) -> tuple[str, list[Any]]:
     """Per group and status: the keys, the status, the runs, then for each figure of
     ``_COUNTED`` its SUM (NULL for the metrics: only counted) and COUNT (a group may come
     in several rows: they add up). From the rollup where it can answer (every key and
-    filter but the thread and ``recorded_upto``): the stopped runs of whole hours, and
-    from ``runs`` the stopped runs since ``where.since`` up to the next whole hour and the
-    running runs. Else all from ``runs``."""
+    filter but the thread and ``recorded_upto``, and ``rollup``: it is sound): the stopped
+    runs of whole hours, and from ``runs`` the stopped runs since ``where.since`` up to the
+    next whole hour and the running runs. Else all from ``runs``."""
     pinned = where.recorded_upto is not None  # the rollup has no rowids
     unrolled = (  # what the rollup does not keep apart
         where.thread is not None
@@ -331,7 +378,7 @@ def counts_sql(keys: Sequence[str], where: RunFilter, every: str | None) -> tupl
         or where.scores is not None
         or any(key not in ROLLUP_KEYS and key != PERIOD for key in keys)
     )
-    if pinned or unrolled or (where.since or 0) < 0:
+    if pinned or unrolled or not rollup or (where.since or 0) < 0:
         return _runs_counts_sql(keys, where, every, where.conditions())
     terms: list[str] = []
     params: list[Any] = []
@@ -390,11 +437,38 @@ def _runs_counts_sql(
 
 def figures_sql(table: str) -> str:
     """The figures of a counts row (see :func:`counts_sql`) over the rows of ``table`` (an
-    alias with its dot): each summed figure's SUM (NULL for the metrics) and COUNT."""
+    alias with its dot): each summed figure's SUM (NULL for the metrics) and COUNT, of its
+    sane values only."""
     return ", ".join(
-        (f"SUM({table}{column}), " if summed else "NULL, ") + f"COUNT({table}{column})"
+        (f"SUM({sane_sql(column, table)}), " if summed else "NULL, ")
+        + f"COUNT({sane_sql(column, table)})"
         for _, column, summed in _ROLLUP_FIGURES
     )
+
+
+def timed_sql(metric: str, table: str = "runs.") -> str:
+    """The condition keeping a row whose ``metric`` is a sane figure (a quantile ranks
+    those alone). ``metric IS NOT NULL`` first: it lets SQLite use the partial order
+    indexes."""
+    return f"{table}{metric} IS NOT NULL AND {sane_sql(metric, table)} IS NOT NULL"
+
+
+def rollup_is_sound(query: Query, table: str = ROLLUP_TABLE) -> bool:
+    """Whether every row of the rollup ``table`` is one its guarded triggers could have
+    made: at least one run, each figure counted at most once per run, each sum within what
+    that many sane figures add up to (a float's rounding aside). A row written by another
+    tool that breaks this is evidence the table was edited: a summary then reads the runs."""
+    terms = ["typeof(runs) = 'integer' AND runs >= 1"]
+    for name, column, summed in _ROLLUP_FIGURES:
+        terms.append(f"typeof({name}_n) = 'integer' AND {name}_n BETWEEN 0 AND runs")
+        if summed:
+            high = FIGURE_RANGES[column][1]
+            terms.append(
+                f"CASE WHEN {name}_n = 0 THEN {name}_sum IS NULL "
+                f"ELSE typeof({name}_sum) IN ('integer', 'real') "
+                f"AND {name}_sum BETWEEN -1e-6 AND {name}_n * {high} * 1.000001 END"
+            )
+    return not query(f"SELECT 1 FROM {table} WHERE NOT ({' AND '.join(terms)}) LIMIT 1", [])
 
 
 def key_sql(
@@ -479,7 +553,7 @@ def ranked_value_sql(
     """The ``count`` values of ``metric`` from rank ``low`` up in one group's timed runs,
     lowest first: a walk along the metric's order index from the nearer end."""
     terms, params = where.conditions()
-    terms += ["runs.status = ?", f"runs.{metric} IS NOT NULL"]
+    terms += ["runs.status = ?", timed_sql(metric)]
     params.append(status)
     for name, value in zip(keys, key, strict=True):
         terms.append(f"{key_sql(name, every)} IS ?")
@@ -511,7 +585,7 @@ def window_quantiles_sql(
     terms, params = where.conditions()
     terms += extra[0]
     params += extra[1]
-    terms.append(f"runs.{metric} IS NOT NULL")
+    terms.append(timed_sql(metric))
     if timed is not None:
         terms.append(f"runs.status IN ({', '.join('?' * len(timed))})")
         params.extend(timed)

@@ -15,8 +15,9 @@ from agentnb_testing import client_for
 
 import agentnb
 from agentnb._core.exceptions import ConfigurationError
-from agentnb._history import HistoryStore, close_default_stores, default_store, runs
+from agentnb._history import MIGRATIONS, HistoryStore, close_default_stores, default_store, runs
 from agentnb._history._metadata import SIDE_FIGURES, metadata_text
+from agentnb._history._migrations import apply_migrations
 from agentnb.server import ServerHandle
 
 
@@ -174,16 +175,18 @@ def test_the_side_table_follows_every_write(tmp_path: Path) -> None:
         assert side_table(path) == from_json(path)
         db.execute("DELETE FROM runs WHERE local_id = 'd'")
         assert side_table(path) == from_json(path) == {("a", "user", "carol"), ("c", "x", "y")}
-        # a file from before: the table dropped, the migration forgotten, opened again
-        db.execute("DROP TABLE run_metadata")
-        for event in ("insert", "update", "delete"):
-            db.execute(f"DROP TRIGGER run_metadata_{event}")
-        db.execute('UPDATE runs SET metadata = \'{"x": "y", "z": 1}\' WHERE local_id = \'c\'')
-        db.execute("DELETE FROM _migrations WHERE name = 'm015_run_metadata'")
     finally:
         db.close()
-    with HistoryStore(path) as store:
-        assert side_table(path) == from_json(path)
+    # a file from before the side table: filled when it opens
+    before = tmp_path / "before.sqlite3"
+    db = sqlite3.connect(before, isolation_level=None)
+    try:
+        apply_migrations(db, [m for m in MIGRATIONS if m.__name__ < "m015_run_metadata"])
+        db.executemany(insert, [("a", '{"user": "carol"}'), ("c", '{"x": "y", "z": 1}')])
+    finally:
+        db.close()
+    with HistoryStore(before) as store:
+        assert side_table(before) == from_json(before)
         assert store.runs(agentnb_filter(metadata={"x": "y"})).local_ids == ["c"]
 
 
