@@ -26,6 +26,7 @@ __all__ = [
     "metadata_filter",
     "metadata_key",
     "metadata_key_sql",
+    "metadata_pairs_sql",
     "metadata_schema",
     "metadata_text",
 ]
@@ -137,6 +138,15 @@ def _pairs(row: str) -> str:
     return (
         f"json_each(CASE WHEN json_valid({row}.metadata) "
         f"AND json_type({row}.metadata) = 'object' THEN {row}.metadata ELSE '{{}}' END) j"
+    )
+
+
+def metadata_pairs_sql(row: str) -> str:
+    """A query of ``row``'s top-level metadata pairs as the side table keeps them, once
+    each: ``key`` and ``value`` (text), a JSON ``null`` left out."""
+    return (
+        f"SELECT DISTINCT j.key AS key, {_VALUE_SQL} AS value FROM {_pairs(row)} "
+        "WHERE j.type <> 'null'"
     )
 
 

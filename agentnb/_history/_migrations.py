@@ -16,6 +16,7 @@ from ..events import Usage
 from ..providers import available_providers
 from ._experiment_book import experiments_schema
 from ._metadata import guarded_metadata, metadata_schema
+from ._metadata_rollup import METADATA_ROLLUP, metadata_rollup_fill, metadata_rollup_schema
 from ._scores import scores_schema
 from ._search_sql import SEARCH_TABLE
 from ._summary_sql import guarded_rollup, order_indexes, rollup_schema
@@ -319,9 +320,12 @@ def m016_experiments(db: sqlite3.Connection) -> None:
 
 def rebuild_side_tables(db: sqlite3.Connection) -> None:
     """Remake the triggers that keep the side tables and fill the tables again from the
-    runs (what ``m017`` did; ``HistoryStore.rebuild_side_tables`` does it again)."""
+    runs (what ``m017`` and ``m018`` did; ``HistoryStore.rebuild_side_tables`` does it
+    again)."""
     for statement in (*guarded_rollup(), *guarded_metadata()):
         db.execute(statement)
+    db.execute(f"DELETE FROM {METADATA_ROLLUP}")
+    db.execute(metadata_rollup_fill())
 
 
 def m017_sane_figures_and_refused_note(db: sqlite3.Connection) -> None:
@@ -334,6 +338,15 @@ def m017_sane_figures_and_refused_note(db: sqlite3.Connection) -> None:
     for statement in (*guarded_rollup(), *guarded_metadata()):
         db.execute(statement)
     db.execute("ALTER TABLE runs ADD COLUMN refused_figures TEXT")
+
+
+def m018_metadata_rollup(db: sqlite3.Connection) -> None:
+    # summary(by="metadata.<key>") at a million runs (see _metadata_rollup): each hour's
+    # counts and sums per metadata key, value, agent and status in a table kept by triggers
+    # from the runs' metadata, filled here from the side table (refilled from the runs by
+    # m017). No value of a run changes.
+    for statement in metadata_rollup_schema():
+        db.execute(statement)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -354,6 +367,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m015_run_metadata,
     m016_experiments,
     m017_sane_figures_and_refused_note,
+    m018_metadata_rollup,
 )
 """Every migration, oldest first. Append only."""
 

@@ -48,19 +48,28 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "HOUR",
+    "HOUR_SQL",
     "QUANTILES",
     "ROLLUP_TABLE",
+    "STOPPED_SQL",
     "SummaryGroup",
+    "counted_in",
     "figures_sql",
     "order_indexes",
     "place_ranked",
     "ranks",
+    "rollup_figure_columns",
+    "rollup_figure_names",
+    "rollup_fill_figures",
     "rollup_is_sound",
+    "rollup_read_figures",
     "rollup_schema",
     "score_summary_rows",
     "sqlite_order",
     "summary_frame",
     "summary_rows",
+    "taken_out_of",
     "timed_sql",
     "wanted_ranks",
     "weighed",
@@ -116,7 +125,7 @@ ROLLUP_KEYS: Final = tuple(key for key in GROUPABLE if key != "thread_id")
 """What the rollup keeps apart within an hour: every key a summary groups by but the thread
 (threads are too many to roll up)."""
 HOUR: Final = 3600
-_HOUR_SQL: Final = "CAST({row}.started_at / 3600 AS INTEGER) * 3600"
+HOUR_SQL: Final = "CAST({row}.started_at / 3600 AS INTEGER) * 3600"
 """The hour a run started in (as ``key_sql``'s periods: every period is whole hours)."""
 _ROLLUP_FIGURES: Final = (
     # (rollup column, runs column, summed: else only counted)
@@ -133,7 +142,7 @@ _COUNTED: Final = tuple(column for _, column, _ in _ROLLUP_FIGURES)
 _SUMMED: Final = tuple(column for _, column, summed in _ROLLUP_FIGURES if summed)
 
 
-_STOPPED: Final = "{row}.status IS NOT 'running'"
+STOPPED_SQL: Final = "{row}.status IS NOT 'running'"
 """A run the rollup counts: one that has stopped. A running run is counted from its row (a
 few rows, found by the ``runs_running`` index), so its start and checkpoints cost the
 rollup nothing and its end one addition."""
@@ -144,16 +153,11 @@ def rollup_schema(*, guarded: bool) -> list[str]:
     fills it from the runs already there (``m012``, which summed every figure as it was:
     ``guarded=False``; :func:`guarded_rollup` remakes the triggers to sum sane figures
     only)."""
-    figures = "".join(
-        (f"{name}_sum {'REAL' if name in ('cost', 'paused') else 'INTEGER'}, " if summed else "")
-        + f"{name}_n INTEGER NOT NULL DEFAULT 0, "
-        for name, _, summed in _ROLLUP_FIGURES
-    )
     keys = ", ".join(ROLLUP_KEYS)
     return [
         f"CREATE TABLE {ROLLUP_TABLE} (hour INTEGER NOT NULL, "
         + "".join(f"{key} TEXT, " for key in ROLLUP_KEYS)
-        + f"runs INTEGER NOT NULL DEFAULT 0, {figures.rstrip(', ')})",
+        + f"runs INTEGER NOT NULL DEFAULT 0, {rollup_figure_columns()})",
         f"CREATE INDEX {ROLLUP_TABLE}_key ON {ROLLUP_TABLE} (hour, {keys})",
         _rollup_fill(guarded),
         *_rollup_triggers(guarded),
@@ -177,17 +181,33 @@ def guarded_rollup() -> list[str]:
     ]
 
 
-def _rollup_fill(guarded: bool) -> str:
-    keys = ", ".join(ROLLUP_KEYS)
-    figures = ", ".join(
-        (f"SUM({_figure('runs', column, guarded)}), " if summed else "")
-        + f"COUNT({_figure('runs', column, guarded)})"
+def rollup_figure_columns() -> str:
+    """A rollup's figure columns as ``CREATE TABLE`` declares them: per figure its sum (a
+    summed one) and its count."""
+    return "".join(
+        (f"{name}_sum {'REAL' if name in ('cost', 'paused') else 'INTEGER'}, " if summed else "")
+        + f"{name}_n INTEGER NOT NULL DEFAULT 0, "
+        for name, _, summed in _ROLLUP_FIGURES
+    ).rstrip(", ")
+
+
+def rollup_fill_figures(row: str, guarded: bool = True) -> str:
+    """The figures of a rollup row over the ``row`` rows grouped (their names in
+    :func:`rollup_figure_names` order): each summed figure's SUM, and each one's COUNT."""
+    return ", ".join(
+        (f"SUM({_figure(row, column, guarded)}), " if summed else "")
+        + f"COUNT({_figure(row, column, guarded)})"
         for _, column, summed in _ROLLUP_FIGURES
     )
+
+
+def _rollup_fill(guarded: bool) -> str:
+    keys = ", ".join(ROLLUP_KEYS)
     return (
-        f"INSERT INTO {ROLLUP_TABLE} (hour, {keys}, runs, {_figure_columns()}) "
-        f"SELECT {_HOUR_SQL.format(row='runs')}, {keys}, COUNT(*), {figures} "
-        f"FROM runs WHERE {_STOPPED.format(row='runs')} GROUP BY 1, {keys}"
+        f"INSERT INTO {ROLLUP_TABLE} (hour, {keys}, runs, {rollup_figure_names()}) "
+        f"SELECT {HOUR_SQL.format(row='runs')}, {keys}, COUNT(*), "
+        f"{rollup_fill_figures('runs', guarded)} "
+        f"FROM runs WHERE {STOPPED_SQL.format(row='runs')} GROUP BY 1, {keys}"
     )
 
 
@@ -198,13 +218,14 @@ def _rollup_triggers(guarded: bool) -> list[str]:
     insert, update_old, update_new, delete = ROLLUP_TRIGGERS
     return [
         f"CREATE TRIGGER {insert} AFTER INSERT ON runs "
-        f"WHEN {_STOPPED.format(row='new')} BEGIN {_added('new', guarded)} END",
+        f"WHEN {STOPPED_SQL.format(row='new')} BEGIN {_added('new', guarded)} END",
         f"CREATE TRIGGER {update_old} {on} "
-        f"WHEN {_STOPPED.format(row='old')} AND ({changed}) BEGIN {_removed('old', guarded)} END",
+        f"WHEN {STOPPED_SQL.format(row='old')} AND ({changed}) "
+        f"BEGIN {_removed('old', guarded)} END",
         f"CREATE TRIGGER {update_new} {on} "
-        f"WHEN {_STOPPED.format(row='new')} AND ({changed}) BEGIN {_added('new', guarded)} END",
+        f"WHEN {STOPPED_SQL.format(row='new')} AND ({changed}) BEGIN {_added('new', guarded)} END",
         f"CREATE TRIGGER {delete} AFTER DELETE ON runs "
-        f"WHEN {_STOPPED.format(row='old')} BEGIN {_removed('old', guarded)} END",
+        f"WHEN {STOPPED_SQL.format(row='old')} BEGIN {_removed('old', guarded)} END",
     ]
 
 
@@ -213,7 +234,8 @@ def _figure(row: str, column: str, guarded: bool) -> str:
     return sane_sql(column, f"{row}.") if guarded else f"{row}.{column}"
 
 
-def _figure_columns() -> str:
+def rollup_figure_names() -> str:
+    """A rollup's figure columns, named in order."""
     return ", ".join(
         (f"{name}_sum, " if summed else "") + f"{name}_n" for name, _, summed in _ROLLUP_FIGURES
     )
@@ -222,14 +244,13 @@ def _figure_columns() -> str:
 def _same_key(row: str) -> str:
     # IS, not =: a missing key (NULL) is a key like any other; the index serves IS too.
     keys = " AND ".join(f"{key} IS {row}.{key}" for key in ROLLUP_KEYS)
-    return f"hour = {_HOUR_SQL.format(row=row)} AND {keys}"
+    return f"hour = {HOUR_SQL.format(row=row)} AND {keys}"
 
 
-def _added(row: str, guarded: bool) -> str:
-    """Trigger statements counting ``row`` in its hour's rollup row (made if missing)."""
-    keys = ", ".join(ROLLUP_KEYS)
-    values = ", ".join(f"{row}.{key}" for key in ROLLUP_KEYS)
-    sums = "".join(
+def counted_in(row: str, guarded: bool = True) -> str:
+    """The ``SET`` terms adding ``row``'s figures to a rollup row (a trailing comma: the
+    run's count follows)."""
+    return "".join(
         (
             f"{name}_sum = CASE WHEN {figure} IS NULL THEN {name}_sum "
             f"ELSE COALESCE({name}_sum, 0) + {figure} END, "
@@ -240,17 +261,12 @@ def _added(row: str, guarded: bool) -> str:
         for name, column, summed in _ROLLUP_FIGURES
         for figure in (_figure(row, column, guarded),)
     )
-    return (
-        f"INSERT INTO {ROLLUP_TABLE} (hour, {keys}) SELECT {_HOUR_SQL.format(row=row)}, "
-        f"{values} WHERE NOT EXISTS (SELECT 1 FROM {ROLLUP_TABLE} WHERE {_same_key(row)}); "
-        f"UPDATE {ROLLUP_TABLE} SET {sums}runs = runs + 1 WHERE {_same_key(row)};"
-    )
 
 
-def _removed(row: str, guarded: bool) -> str:
-    """Trigger statements taking ``row`` out of its rollup row (gone when it counts none;
-    a sum of nothing is NULL again, as SUM gives)."""
-    sums = "".join(
+def taken_out_of(row: str, guarded: bool = True) -> str:
+    """The ``SET`` terms taking ``row``'s figures out of a rollup row (a sum of nothing is
+    NULL again, as SUM gives; a trailing comma)."""
+    return "".join(
         (
             f"{name}_sum = CASE WHEN {name}_n - ({figure} IS NOT NULL) = 0 THEN NULL "
             f"ELSE {name}_sum - COALESCE({figure}, 0) END, "
@@ -261,6 +277,24 @@ def _removed(row: str, guarded: bool) -> str:
         for name, column, summed in _ROLLUP_FIGURES
         for figure in (_figure(row, column, guarded),)
     )
+
+
+def _added(row: str, guarded: bool) -> str:
+    """Trigger statements counting ``row`` in its hour's rollup row (made if missing)."""
+    keys = ", ".join(ROLLUP_KEYS)
+    values = ", ".join(f"{row}.{key}" for key in ROLLUP_KEYS)
+    sums = counted_in(row, guarded)
+    return (
+        f"INSERT INTO {ROLLUP_TABLE} (hour, {keys}) SELECT {HOUR_SQL.format(row=row)}, "
+        f"{values} WHERE NOT EXISTS (SELECT 1 FROM {ROLLUP_TABLE} WHERE {_same_key(row)}); "
+        f"UPDATE {ROLLUP_TABLE} SET {sums}runs = runs + 1 WHERE {_same_key(row)};"
+    )
+
+
+def _removed(row: str, guarded: bool) -> str:
+    """Trigger statements taking ``row`` out of its rollup row (gone when it counts none;
+    a sum of nothing is NULL again, as SUM gives)."""
+    sums = taken_out_of(row, guarded)
     return (
         f"UPDATE {ROLLUP_TABLE} SET {sums}runs = runs - 1 WHERE {_same_key(row)}; "
         f"DELETE FROM {ROLLUP_TABLE} WHERE {_same_key(row)} AND runs <= 0;"
@@ -391,10 +425,7 @@ def counts_sql(
         terms.append("hour >= ?")
         params.append(whole)
     group = ", ".join([*(key_sql(key, every, "hour", "") for key in keys), "status"])
-    figures = ", ".join(
-        (f"SUM({name}_sum), " if summed else "NULL, ") + f"SUM({name}_n)"
-        for name, _, summed in _ROLLUP_FIGURES
-    )
+    figures = rollup_read_figures()
     where_sql = f"WHERE {' AND '.join(terms)}" if terms else ""
     parts = [
         f"SELECT {group}, SUM(runs), {figures} FROM {ROLLUP_TABLE} {where_sql} GROUP BY {group}"
@@ -411,7 +442,7 @@ def counts_sql(
     params += running_params
     if where.since is not None:
         raw_terms, raw_params = where.conditions()
-        raw_terms += ["runs.started_at < ?", _STOPPED.format(row="runs")]
+        raw_terms += ["runs.started_at < ?", STOPPED_SQL.format(row="runs")]
         raw, raw_params = _runs_counts_sql(keys, where, every, (raw_terms, [*raw_params, whole]))
         parts.append(raw)
         params += raw_params
@@ -432,6 +463,15 @@ def _runs_counts_sql(
         f"SELECT {group}, COUNT(*), {figures_sql('runs.')} FROM {source} {where_sql} "
         f"GROUP BY {group}",
         params,
+    )
+
+
+def rollup_read_figures(table: str = "") -> str:
+    """The figures of a counts row (see :func:`counts_sql`) over rollup rows of ``table``
+    (an alias with its dot, or nothing) grouped: their sums and counts added up."""
+    return ", ".join(
+        (f"SUM({table}{name}_sum), " if summed else "NULL, ") + f"SUM({table}{name}_n)"
+        for name, _, summed in _ROLLUP_FIGURES
     )
 
 
