@@ -23,10 +23,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIGURE_RANGES",
+    "MAX_SCORE",
     "MAX_SECONDS",
     "MAX_TOOL_CALLS",
     "is_sane",
     "refused_note",
+    "sane_score_row_sql",
+    "sane_score_sql",
     "sane_series",
     "sane_sql",
 ]
@@ -35,6 +38,9 @@ MAX_SECONDS: Final = 10**9
 """The longest duration, time to first token or pause taken as a figure (~31 years)."""
 MAX_TOOL_CALLS: Final = 10**6
 """The most tool calls of one run taken as a figure."""
+
+MAX_SCORE: Final = 10**15
+"""The largest magnitude of a score's number (a sum of a billion of them stays finite)."""
 
 FIGURE_RANGES: Final[Mapping[str, tuple[float, float, bool]]] = {
     # column: (lowest, highest, whole numbers only)
@@ -62,6 +68,23 @@ def sane_sql(column: str, row: str = "") -> str:
         f"CASE WHEN typeof({value}) IN ({kinds}) AND {value} BETWEEN {low} AND {high} "
         f"THEN {value} END"
     )
+
+
+def sane_score_sql(alias: str = "s") -> str:
+    """The number of the ``scores`` row ``alias`` as SQL when it is sane, else NULL: a
+    number of at most :data:`MAX_SCORE` in magnitude, a bool's 0 or 1 (a label has none)."""
+    number, kind = f"{alias}.number", f"{alias}.kind"
+    return (
+        f"CASE WHEN {kind} = 'bool' THEN CASE WHEN {number} IN (0, 1) THEN {number} END "
+        f"WHEN typeof({number}) IN ('integer', 'real') AND abs({number}) <= {MAX_SCORE} "
+        f"THEN {number} END"
+    )
+
+
+def sane_score_row_sql(alias: str = "s") -> str:
+    """A condition keeping the ``scores`` rows whose value is sane: a label, or a sane
+    number (:func:`sane_score_sql`); any other row is no score to a read or a summary."""
+    return f"({alias}.kind = 'label' OR {sane_score_sql(alias)} IS NOT NULL)"
 
 
 def is_sane(column: str, value: Any) -> bool:

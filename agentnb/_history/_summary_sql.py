@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .._core.extras import require_pandas
 from ._data_frames import empty_run_frame
-from ._figures import FIGURE_RANGES, sane_sql
+from ._figures import FIGURE_RANGES, sane_score_row_sql, sane_score_sql, sane_sql
 from ._metadata import metadata_key, metadata_key_sql
 from ._records import RUN_COLUMNS
 from ._run_filter import RunFilter
@@ -689,10 +689,10 @@ def score_summary_rows(
     """Each group's current scores of the matching runs, per name (see :data:`ScoreSums`):
     one query over the scores, joined to their runs for the keys and filters."""
     terms, params = where.conditions()
-    terms.append(current_scores_sql("s"))
+    terms += [current_scores_sql("s"), sane_score_row_sql("s")]
     group = ", ".join([*(key_sql(key, every) for key in keys), "s.name", "s.kind", "s.label"])
     sql = (
-        f"SELECT {group}, COUNT(*), SUM(s.number) FROM scores s "
+        f"SELECT {group}, COUNT(*), SUM({sane_score_sql('s')}) FROM scores s "
         f"JOIN runs ON runs.local_id = s.local_id WHERE {' AND '.join(terms)} GROUP BY {group}"
     )
     sums: ScoreSums = {}

@@ -112,6 +112,32 @@ FORGED_SIDE_ROWS = [
 ]
 
 
+SCORES = [
+    # sane: a number, a bool, a label
+    *(f"('ok-{i}', 'quality', 'number', {i / 10}, NULL)" for i in range(6)),
+    *(f"('ok-{i}', 'correct', 'bool', {i % 2}, NULL)" for i in range(6)),
+    "('ok-7', 'grade', 'label', NULL, 'good')",
+    # crafted: text, sums past any float, a bool of 5
+    "('ok-8', 'quality', 'number', 'high', NULL)",
+    "('ok-9', 'quality', 'number', 1e308, NULL)",
+    "('ok-10', 'quality', 'number', 1e308, NULL)",
+    "('ok-11', 'correct', 'bool', 5, NULL)",
+]
+CRAFTED_SCORES = [
+    "INSERT INTO scores (local_id, name, kind, number, label, source, created) "
+    f"SELECT column1, column2, column3, column4, column5, 'code', {NOW} FROM (VALUES "
+    + ", ".join(SCORES)
+    + ")"
+]
+
+
+FORGED_METADATA_ROLLUP = [
+    # a metadata rollup row no run made
+    "INSERT INTO run_metadata_rollup (hour, key, value, agent, status, runs, cost_sum, cost_n) "
+    f"VALUES ({HOUR}, 'user', 'mallory', 'analyst', 'completed', 3, 1e300, 3)",
+]
+
+
 def insert(db: sqlite3.Connection, row: dict[str, Any]) -> None:
     names = ", ".join(row)
     db.execute(
@@ -138,7 +164,12 @@ def crafted(
 ) -> Iterator[Path]:
     before = request.param.startswith("written before")
     migrations = BEFORE_GUARDS if before else list(MIGRATIONS)
-    forged = FORGED_ROLLUP + FORGED_SIDE_ROWS if before else FORGED_ROLLUP
+    forged = [
+        *FORGED_ROLLUP,
+        *FORGED_SIDE_ROWS,
+        *CRAFTED_SCORES,
+        *([] if before else FORGED_METADATA_ROLLUP),
+    ]
     path = crafted_file(tmp_path / "history.sqlite3", migrations, forged)
     close_default_stores()
     monkeypatch.setenv("AGENTNB_HISTORY", str(path))
@@ -188,6 +219,18 @@ def test_the_totals_count_only_the_sane_figures(crafted: Path) -> None:
         assert pinned["cost_total"].sum() < 1
     finally:
         store.close()
+
+
+def test_scores_out_of_range_are_left_out_of_every_summary(crafted: Path) -> None:
+    frame = agentnb.runs().to_pandas()
+    assert frame["score.quality"].dropna().tolist() == pytest.approx([i / 10 for i in range(6)])
+    sql = agentnb.summary(None)
+    assert int(sql["score.quality_n"].iloc[0]) == 6
+    assert sql["score.quality"].iloc[0] == pytest.approx(0.25)
+    assert sql["score.correct"].iloc[0] == pytest.approx(0.5)
+    assert int(sql["score.grade[good]"].iloc[0]) == 1
+    with pytest.raises(agentnb.ConfigurationError, match="10\\^15"):
+        agentnb.score("ok-1", "quality", 1e300)
 
 
 def test_the_refused_figures_stay_readable_and_flagged(crafted: Path) -> None:
