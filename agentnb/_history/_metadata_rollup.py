@@ -51,8 +51,9 @@ def metadata_rollup_schema() -> tuple[str, ...]:
         f"CREATE TABLE {METADATA_ROLLUP} (hour INTEGER NOT NULL, key TEXT NOT NULL, "
         "value TEXT NOT NULL, agent TEXT, status TEXT, runs INTEGER NOT NULL DEFAULT 0, "
         f"{rollup_figure_columns()})",
+        # every column, so a summary reads one key's rows from the index alone, in order
         f"CREATE INDEX {METADATA_ROLLUP}_key ON {METADATA_ROLLUP} "
-        "(key, hour, value, agent, status)",
+        f"(key, hour, value, agent, status, runs, {rollup_figure_names()})",
         metadata_rollup_fill(),
         *_triggers(),
     )

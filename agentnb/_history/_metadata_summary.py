@@ -7,7 +7,7 @@ the side table ``run_metadata`` (its rows hold the run's figures:
   per hour, value, agent and status, tens of thousands at a million runs), grouped by its
   value (and the agent and the period, when asked); the running runs, and the stopped ones
   of a ``since`` inside an hour, from their side rows. A rollup that holds a row its
-  triggers could not have made (:func:`._summary_sql.rollup_is_sound`) is not read: the
+  triggers could not have made (:func:`._summary_sql.rollup_row_sound_sql`) is not read: the
   runs are, as for any other key.
 - **Runs without the key** (a group of their own, as pandas groups them): the totals of all
   runs (from the hourly rollup) less what the key's rows counted.
@@ -45,6 +45,7 @@ from ._summary_sql import (
     ranks,
     rollup_is_sound,
     rollup_read_figures,
+    rollup_row_sound_sql,
     sqlite_order,
     summary_rows,
     timed_sql,
@@ -91,15 +92,16 @@ def side_summary_rows(
     groups: dict[tuple[Any, ...], SummaryGroup] = {}
     counted: dict[tuple[Any, ...], list[Any]] = {}
     """Per other keys and status: the runs and figures the side rows counted."""
-    if not rollup_is_sound(query, METADATA_ROLLUP):  # edited by hand: read the runs
-        return summary_rows(query, keys, where, every, timed)
     sql, params = _rollup_counts_sql(keys, name, where, every)
-    for row in query(sql, params):
+    rows = query(sql, params)
+    if any(row[-1] for row in rows):  # a rollup row edited by hand: read the runs
+        return summary_rows(query, keys, where, every, timed)
+    for row in rows:
         key, status, runs, figures = (
             tuple(row[: len(keys)]),
             row[len(keys)],
             row[len(keys) + 1],
-            row[len(keys) + 2 :],
+            row[len(keys) + 2 : -1],
         )
         groups.setdefault(key, SummaryGroup()).add(status, runs, figures, _timed(timed, status))
         other = (*key[:at], *key[at + 1 :], status)
@@ -152,7 +154,8 @@ def _rollup_counts_sql(
     keys: Sequence[str], name: str, where: RunFilter, every: str | None
 ) -> tuple[str, list[Any]]:
     """Per group and status, the runs with the key ``name`` and their figures (as
-    :func:`._summary_sql.counts_sql`'s rows) from the hourly rollup: the stopped runs of whole
+    :func:`._summary_sql.counts_sql`'s rows, then whether a rollup row read is not sound:
+    :func:`._summary_sql.rollup_row_sound_sql`) from the hourly rollup: the stopped runs of whole
     hours; the running runs (found by the ``runs_running`` index) and the stopped ones of a
     ``since`` inside an hour (by the ``runs_by_started_at`` index) from their side rows."""
     terms: list[str] = ["r.key = ?"]
@@ -168,9 +171,10 @@ def _rollup_counts_sql(
         params.append(whole)
     columns = ["r.value" if key == name else key_sql(key, every, "hour", "r.") for key in keys]
     group = ", ".join([*columns, "r.status"])
+    unsound = f"MAX(NOT {rollup_row_sound_sql('r.')})"  # checked in the same scan
     parts = [
-        f"SELECT {group}, SUM(r.runs), {rollup_read_figures('r.')} FROM {METADATA_ROLLUP} r "
-        f"WHERE {' AND '.join(terms)} GROUP BY {group}"
+        f"SELECT {group}, SUM(r.runs), {rollup_read_figures('r.')}, {unsound} "
+        f"FROM {METADATA_ROLLUP} r WHERE {' AND '.join(terms)} GROUP BY {group}"
     ]
     running: tuple[list[str], list[Any], str] = (
         ["runs.status = 'running'"],
@@ -192,7 +196,7 @@ def _rollup_counts_sql(
             run_terms = [*run_terms, "runs.started_at >= ?"]
             run_params = [*run_params, where.since]
         parts.append(
-            f"SELECT {side_group}, COUNT(*), {figures_sql('m.')} FROM {source} "
+            f"SELECT {side_group}, COUNT(*), {figures_sql('m.')}, 0 FROM {source} "
             f"JOIN {METADATA_TABLE} m ON m.local_id = runs.local_id "
             f"WHERE {' AND '.join([*run_terms, *side_terms])} GROUP BY {side_group}"
         )

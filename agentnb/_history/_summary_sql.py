@@ -64,6 +64,7 @@ __all__ = [
     "rollup_fill_figures",
     "rollup_is_sound",
     "rollup_read_figures",
+    "rollup_row_sound_sql",
     "rollup_schema",
     "score_summary_rows",
     "sqlite_order",
@@ -498,17 +499,24 @@ def rollup_is_sound(query: Query, table: str = ROLLUP_TABLE) -> bool:
     made: at least one run, each figure counted at most once per run, each sum within what
     that many sane figures add up to (a float's rounding aside). A row written by another
     tool that breaks this is evidence the table was edited: a summary then reads the runs."""
-    terms = ["typeof(runs) = 'integer' AND runs >= 1"]
+    return not query(f"SELECT 1 FROM {table} WHERE NOT {rollup_row_sound_sql()} LIMIT 1", [])
+
+
+def rollup_row_sound_sql(table: str = "") -> str:
+    """The condition :func:`rollup_is_sound` asks of each rollup row (of ``table``: an alias
+    with its dot, or nothing)."""
+    terms = [f"typeof({table}runs) = 'integer' AND {table}runs >= 1"]
     for name, column, summed in _ROLLUP_FIGURES:
-        terms.append(f"typeof({name}_n) = 'integer' AND {name}_n BETWEEN 0 AND runs")
+        count, total = f"{table}{name}_n", f"{table}{name}_sum"
+        terms.append(f"typeof({count}) = 'integer' AND {count} BETWEEN 0 AND {table}runs")
         if summed:
             high = FIGURE_RANGES[column][1]
             terms.append(
-                f"CASE WHEN {name}_n = 0 THEN {name}_sum IS NULL "
-                f"ELSE typeof({name}_sum) IN ('integer', 'real') "
-                f"AND {name}_sum BETWEEN -1e-6 AND {name}_n * {high} * 1.000001 END"
+                f"CASE WHEN {count} = 0 THEN {total} IS NULL "
+                f"ELSE typeof({total}) IN ('integer', 'real') "
+                f"AND {total} BETWEEN -1e-6 AND {count} * {high} * 1.000001 END"
             )
-    return not query(f"SELECT 1 FROM {table} WHERE NOT ({' AND '.join(terms)}) LIMIT 1", [])
+    return f"({' AND '.join(terms)})"
 
 
 def key_sql(
