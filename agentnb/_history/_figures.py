@@ -28,6 +28,7 @@ __all__ = [
     "MAX_TOOL_CALLS",
     "is_sane",
     "refused_note",
+    "sane_range_sql",
     "sane_score_row_sql",
     "sane_score_sql",
     "sane_series",
@@ -68,6 +69,17 @@ def sane_sql(column: str, row: str = "") -> str:
         f"CASE WHEN typeof({value}) IN ({kinds}) AND {value} BETWEEN {low} AND {high} "
         f"THEN {value} END"
     )
+
+
+def sane_range_sql(column: str, row: str = "") -> str:
+    """A condition true when ``row``'s ``column``, a column of fractional figures (REAL
+    affinity: a duration, a time to first token), is sane: the same test as
+    :func:`sane_sql`, written as a range an index can seek to. Exact for such a column,
+    since SQLite orders every number before any text or blob, and keeps no NaN."""
+    low, high, whole = FIGURE_RANGES[column]
+    if whole:
+        raise ValueError(f"{column} holds whole numbers: a range would let a fraction in")
+    return f"{row}{column} BETWEEN {low} AND {high}"
 
 
 def sane_score_sql(alias: str = "s") -> str:

@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .._core.extras import require_pandas
 from ._data_frames import empty_run_frame
-from ._figures import FIGURE_RANGES, sane_score_row_sql, sane_score_sql, sane_sql
+from ._figures import (
+    FIGURE_RANGES,
+    sane_range_sql,
+    sane_score_row_sql,
+    sane_score_sql,
+    sane_sql,
+)
 from ._metadata import metadata_key, metadata_key_sql
 from ._records import RUN_COLUMNS
 from ._run_filter import RunFilter
@@ -489,9 +495,9 @@ def figures_sql(table: str) -> str:
 
 def timed_sql(metric: str, table: str = "runs.") -> str:
     """The condition keeping a row whose ``metric`` is a sane figure (a quantile ranks
-    those alone). ``metric IS NOT NULL`` first: it lets SQLite use the partial order
-    indexes."""
-    return f"{table}{metric} IS NOT NULL AND {sane_sql(metric, table)} IS NOT NULL"
+    those alone): ``metric IS NOT NULL`` lets SQLite use the partial order indexes, and the
+    range lets a walk seek to the first sane value."""
+    return f"{table}{metric} IS NOT NULL AND {sane_range_sql(metric, table)}"
 
 
 def rollup_is_sound(query: Query, table: str = ROLLUP_TABLE) -> bool:
