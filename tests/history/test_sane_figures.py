@@ -325,3 +325,24 @@ def test_a_forged_side_row_is_gone_once_the_side_tables_are_rebuilt(tmp_path: Pa
                 store.runs().summary(by, include="all"),
             )
         assert int(store.summary(RunFilter(), "metadata.user").loc["mallory", "runs"]) == 1
+
+
+def test_the_range_a_walk_seeks_is_the_same_test_as_the_guard() -> None:
+    """For a column of fractional figures, ``sane_range_sql`` keeps exactly the values
+    ``sane_sql`` keeps, whatever a file holds there."""
+    from agentnb._history._figures import sane_range_sql, sane_sql
+
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE t (duration REAL)")
+    values = [0, 0.0, 2.5, 10**9, 10**9 + 1, -1e-9, 1e300, math.inf, -math.inf, "slow", "3",
+              b"\x00", None, "", 7]  # fmt: skip
+    db.executemany("INSERT INTO t VALUES (?)", [(v,) for v in values])
+    guarded = db.execute(
+        f"SELECT rowid FROM t WHERE {sane_sql('duration')} IS NOT NULL ORDER BY rowid"
+    ).fetchall()
+    ranged = db.execute(
+        f"SELECT rowid FROM t WHERE {sane_range_sql('duration')} ORDER BY rowid"
+    ).fetchall()
+    assert guarded == ranged and len(guarded) == 6  # 0, 0.0, 2.5, 10^9, '3' (a number), 7
+    with pytest.raises(ValueError, match="whole numbers"):
+        sane_range_sql("total_tokens")
