@@ -4,8 +4,10 @@
     %%agent finance_agent
     What is NVDA trading at, and how did it move this week?
 
-The public API is listed in ``__all__``, with the types a user rarely names in two public
-submodules, ``agentnb.history`` and ``agentnb.approvals``; everything else lives in private
+The public API is listed in ``__all__`` (what a notebook names, and every error), with the
+types a user rarely names in public submodules: ``agentnb.types`` (a run's request, streams
+and parts), ``agentnb.history`` and ``agentnb.approvals``; ``agentnb.providers`` holds
+``RemoteRun``, ``agentnb.server`` the ``ServerHandle``. Everything else lives in private
 modules. Heavy parts
 (the widget, the history's pandas tables, the built-in server) are imported on first use, so
 ``import agentnb`` stays fast.
@@ -44,14 +46,12 @@ from ._core.exceptions import (
 )
 from ._core.history_drawer import HistoryDrawer, set_history_drawer
 from ._core.price_settings import set_prices
-from ._core.pricing import RunCost
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
-from ._core.request import Fork, Media, ModelSettings, RunOptions, RunRequest
-from ._core.run import Part, Run, RunErrorInfo, RunStatus, ToolCall, ToolStatus
+from ._core.request import Media
+from ._core.run import Run, ToolCall
 from ._core.verdicts import set_verdict_keeper
 from ._core.version import __version__
 from ._tracing import TracingStatus, configure_tracing, tracing_recorder
-from .providers import RemoteRun
 
 if TYPE_CHECKING:
     from ._app.api import ask, attach, chat
@@ -62,17 +62,14 @@ if TYPE_CHECKING:
     from ._app.experiments import Experiment, experiment, experiments
     from ._app.past_runs import show
     from ._app.remote_runs import remote_runs
-    from ._app.run_like import RunLike
     from ._app.runs_browser import browse
     from ._app.scoring import score
     from ._client.async_client import AsyncAgentClient
-    from ._client.stream import AsyncRunStream
-    from ._client.sync import AgentClient, RunStream
+    from ._client.sync import AgentClient
     from ._core.handle import RunHandle
-    from ._display.experiment_views import ExperimentComparison
     from ._display.widget import ChatCell
     from ._history import runs, summary
-    from .server import ServerHandle, start_server
+    from .server import start_server
 
 
 __all__ = [
@@ -80,7 +77,6 @@ __all__ = [
     "AgentNBError",
     "AnswerSchemaError",
     "AsyncAgentClient",
-    "AsyncRunStream",
     "AuthenticationError",
     "ChatCell",
     "ConfigurationError",
@@ -88,39 +84,25 @@ __all__ = [
     "Connection",
     "EventTooLargeError",
     "Experiment",
-    "ExperimentComparison",
-    "Fork",
     "HTTPStatusError",
     "HistoryError",
     "HistoryLocationError",
     "HistoryWriteError",
     "InvalidRequestError",
     "Media",
-    "ModelSettings",
     "NotFoundError",
-    "Part",
     "ProtocolError",
     "RateLimitError",
-    "RemoteRun",
     "Run",
     "RunCancelledError",
-    "RunCost",
     "RunError",
-    "RunErrorInfo",
     "RunFailedError",
     "RunHandle",
     "RunInterruptedError",
-    "RunLike",
-    "RunOptions",
-    "RunRequest",
-    "RunStatus",
-    "RunStream",
     "ServerError",
-    "ServerHandle",
     "StreamStallError",
     "StreamTimeoutError",
     "ToolCall",
-    "ToolStatus",
     "TracingStatus",
     "TransportError",
     "UnsupportedOptionError",
@@ -152,7 +134,6 @@ __all__ = [
 _LAZY: dict[str, str] = {
     "AgentClient": "._client.sync",
     "AsyncAgentClient": "._client.async_client",
-    "AsyncRunStream": "._client.stream",
     "ask": "._app.api",
     "attach": "._app.api",
     "chat": "._app.api",
@@ -162,22 +143,18 @@ _LAZY: dict[str, str] = {
     "get_connection": "._app.connections",
     "show": "._app.past_runs",
     "RunHandle": "._core.handle",
-    "RunStream": "._client.sync",
     "batch": "._app.batch_runs",
     "compare": "._app.compare_runs",
     "Experiment": "._app.experiments",
     "experiment": "._app.experiments",
     "experiments": "._app.experiments",
     "judge": "._app.evaluators",
-    "ExperimentComparison": "._display.experiment_views",
     "score": "._app.scoring",
     "browse": "._app.runs_browser",
-    "RunLike": "._app.run_like",
     "remote_runs": "._app.remote_runs",
     "runs": "._history",
     "summary": "._history",
     "ChatCell": "._display.widget",
-    "ServerHandle": ".server",
     "start_server": ".server",
 }
 
@@ -234,9 +211,9 @@ def _show_histories_as_tables() -> None:
 _show_histories_as_tables()
 
 
-_SUBMODULES = ("history", "approvals")
-"""Public submodules, imported on first use: ``agentnb.history.RunRecord`` after ``import
-agentnb`` works as after ``import agentnb.history``."""
+_SUBMODULES = ("types", "history", "approvals", "providers", "events", "sse", "server")
+"""Public submodules, imported on first use: ``agentnb.types.RunRequest`` after ``import
+agentnb`` works as after ``import agentnb.types``."""
 
 
 def __getattr__(name: str) -> Any:

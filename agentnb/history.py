@@ -8,13 +8,14 @@
 - ``RunRecord``, ``ToolCallHistory``, ``ToolCallRecord``: one recorded run, and its tool calls.
 - ``ScoreRecord``: one score given to a run (``agentnb.score``, evaluators, a verdict).
 - ``RunsTable``: the browsable table ``browse()`` returns; ``Comparison``: what ``compare()``
-  returns.
+  returns; ``ExperimentComparison``: what ``Experiment.compare()`` returns.
 - ``RunRecorder``: what records a run (the history is one); pass your own as ``recorder=``.
 """
 
 from __future__ import annotations
 
 from ._core.recorder import RunRecorder
+from ._display.experiment_views import ExperimentComparison
 from ._display.run_comparison import Comparison
 from ._display.runs_table import RunsTable
 from ._history import (
@@ -28,6 +29,7 @@ from ._history import (
 
 __all__ = [
     "Comparison",
+    "ExperimentComparison",
     "HistoryStore",
     "RunHistory",
     "RunRecord",

@@ -1,5 +1,5 @@
 """A griffe extension for the docs site's API reference: agentnb's docstrings cite other
-objects with Sphinx roles (:class:`~agentnb.RunOptions`, :meth:`stream`), which Markdown
+objects with Sphinx roles (:class:`~agentnb.types.RunOptions`, :meth:`stream`), which Markdown
 would show as they are typed. Each becomes a code span of the name a reader knows: the last
 part with ``~``, the whole name without it."""
 

@@ -21,7 +21,9 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
+import agentnb.approvals
 import agentnb.history
+import agentnb.types
 from agentnb import AsyncAgentClient, Run
 from agentnb._history._records import RUN_COLUMNS
 from agentnb.events import Event
@@ -39,6 +41,10 @@ __all__ = [
 ]
 
 REPO = Path(agentnb.__file__).resolve().parent.parent
+
+PUBLIC_FRONTS = (agentnb.types, agentnb.history, agentnb.approvals)
+"""The public submodules that hold the types a user rarely names (each with its ``__all__``);
+the root's ``__all__`` holds the rest."""
 """The checkout under test: a child process given it as ``PYTHONPATH`` imports this agentnb."""
 
 

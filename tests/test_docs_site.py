@@ -2,8 +2,9 @@
 
 README.md: at most 20 KB, its two commands exactly as they have always been (CI and people
 copy them), every relative link pointing at a file of the repository. docs/api.md: the API
-reference names exactly the public names, ``agentnb.__all__`` and its public submodules'
-(``agentnb.history``, ``agentnb.approvals``), each as ``agentnb.X`` or ``agentnb.history.X`` (where
+reference names exactly the public names, ``agentnb.__all__`` and its public fronts'
+(``agentnb.types``, ``agentnb.history``, ``agentnb.approvals``), each as ``agentnb.X`` or
+``agentnb.history.X`` (where
 users import it from, so moving a private module does not touch the page). The site itself
 is built by ``mkdocs build --strict`` in scripts/test.sh, which fails on a broken link or
 anchor, a nav entry without its page, or an API name that does not resolve.
@@ -15,11 +16,9 @@ import re
 from types import ModuleType
 
 import pytest
-from agentnb_testing import REPO
+from agentnb_testing import PUBLIC_FRONTS, REPO
 
 import agentnb
-import agentnb.approvals
-import agentnb.history
 
 README = (REPO / "README.md").read_text()
 RUN_COMMAND = (
@@ -51,10 +50,11 @@ def test_the_api_reference_names_every_public_name_and_no_other() -> None:
     page = (REPO / "docs" / "api.md").read_text()
     named = re.findall(r"^::: agentnb\.(\w+)$", page, flags=re.M)
     assert len(named) == len(set(named)), "a name documented twice"
-    assert sorted(named) == sorted({*agentnb.__all__, "history", "approvals"})
+    fronts = {module.__name__.removeprefix("agentnb.") for module in PUBLIC_FRONTS}
+    assert sorted(named) == sorted({*agentnb.__all__, *fronts})
 
 
-@pytest.mark.parametrize("module", [agentnb.history, agentnb.approvals])
+@pytest.mark.parametrize("module", PUBLIC_FRONTS)
 def test_the_api_reference_names_every_name_of_a_public_submodule(module: ModuleType) -> None:
     page = (REPO / "docs" / "api.md").read_text()
     prefix = re.escape(module.__name__)

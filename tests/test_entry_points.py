@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import PUBLIC_FRONTS
 
 import agentnb
-import agentnb.approvals
-import agentnb.history
 
 PACKAGE = Path(agentnb.__file__).resolve().parent
 DOC = (PACKAGE.parent / "docs" / "architecture.md").read_text()
@@ -67,9 +66,9 @@ def returned_name(function: Callable[..., Any]) -> str:
 
 
 def public_callables() -> Iterator[tuple[str, Callable[..., Any]]]:
-    """Every public function of ``agentnb`` and of its public submodules (``agentnb.history``,
-    ``agentnb.approvals``), and every public method of a class they export."""
-    for module in (agentnb, agentnb.history, agentnb.approvals):
+    """Every public function of ``agentnb`` and of its public fronts (``agentnb.types``,
+    ``agentnb.history``, ``agentnb.approvals``), and every public method of a class they export."""
+    for module in (agentnb, *PUBLIC_FRONTS):
         for name in module.__all__:
             value = getattr(module, name)
             dotted = f"{module.__name__}.{name}"

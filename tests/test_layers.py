@@ -29,7 +29,8 @@ PACKAGE = Path(agentnb.__file__).resolve().parent
 LAYER_OF_PREFIX = {
     "agentnb.sse": "core",
     "agentnb.events": "core",
-    "agentnb.history": "root",  # public front modules: re-export what the root's layers hold
+    "agentnb.types": "root",  # public front modules: re-export what the root's layers hold
+    "agentnb.history": "root",
     "agentnb.approvals": "root",
     "agentnb._core": "core",
     "agentnb.providers": "providers",
@@ -391,9 +392,10 @@ def plain_names() -> dict[str, list[str]]:
     return found
 
 
-PUBLIC_FRONTS = ("history.py", "approvals.py")
-"""Public submodules that only re-export what a private room of the same name holds
-(``agentnb.history`` fronts ``agentnb._history``): one idea, its public door and its room."""
+PUBLIC_FRONTS = ("types.py", "history.py", "approvals.py")
+"""Public submodules that only re-export what private rooms hold (``agentnb.history`` fronts
+``agentnb._history``; ``agentnb.types`` a run's types from the core, the client and the app):
+one idea, its public door and its rooms."""
 
 
 def test_a_public_front_only_re_exports() -> None:

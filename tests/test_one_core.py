@@ -14,14 +14,13 @@ import time
 import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
-from agentnb_testing import run_echo_every_way
+from agentnb_testing import PUBLIC_FRONTS, run_echo_every_way
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
-import agentnb.approvals
-import agentnb.history
 from agentnb._core import exceptions
 from agentnb._history import HistoryStore
 from agentnb.server import ServerHandle
@@ -293,9 +292,9 @@ def test_every_way_to_start_a_run_takes_a_client_or_a_connection(start: str) -> 
 
 
 def _public_names() -> Iterator[tuple[str, object]]:
-    """Every name of the root's ``__all__`` and of its public submodules' (``agentnb.history``,
-    ``agentnb.approvals``: the types a user rarely names)."""
-    for module in (agentnb, agentnb.history, agentnb.approvals):
+    """Every name of the root's ``__all__`` and of its public fronts' (``agentnb.types``,
+    ``agentnb.history``, ``agentnb.approvals``: the types a user rarely names)."""
+    for module in (agentnb, *PUBLIC_FRONTS):
         for name in module.__all__:
             yield name, getattr(module, name)
 
@@ -338,14 +337,26 @@ def _evaluated(annotation: object, module: str) -> object:
 
 
 def _namespace(module: str) -> dict[str, object]:
-    """What an annotation may name: the module's globals, the public API, and pandas,
-    pyarrow and polars (annotations under ``TYPE_CHECKING`` name ``pd``, ``pa``, ``pl``)."""
+    """What an annotation may name: the module's globals, every public module's names, and
+    pandas, pyarrow and polars (annotations under ``TYPE_CHECKING`` name ``pd``, ``pa``, ``pl``)."""
     import pandas as pd
     import polars as pl
     import pyarrow as pa
 
-    public = dict(_public_names())
+    public = {name: getattr(front, name) for front in _public_modules() for name in front.__all__}
     return {**public, "pd": pd, "pa": pa, "pl": pl, **vars(sys.modules[module])}
+
+
+def _public_modules() -> list[ModuleType]:
+    """The package root, its fronts (``agentnb.types``, ``agentnb.history``,
+    ``agentnb.approvals``) and the public modules ``agentnb.events``, ``agentnb.providers``,
+    ``agentnb.sse`` and ``agentnb.server``."""
+    import agentnb.events
+    import agentnb.providers
+    import agentnb.server
+    import agentnb.sse
+
+    return [agentnb, *PUBLIC_FRONTS, agentnb.events, agentnb.providers, agentnb.sse, agentnb.server]
 
 
 def _named_types(annotation: object) -> Iterator[type]:
@@ -356,21 +367,8 @@ def _named_types(annotation: object) -> Iterator[type]:
 
 
 def _exported(cls: type) -> bool:
-    """Exported by the package root, or by a public module (``agentnb.history``,
-    ``agentnb.approvals``, ``agentnb.events``, ``agentnb.providers``, ``agentnb.sse``) whose
-    ``__all__`` names it."""
-    import agentnb.events
-    import agentnb.providers
-    import agentnb.sse
-
-    public = [
-        agentnb,
-        agentnb.history,
-        agentnb.approvals,
-        agentnb.events,
-        agentnb.providers,
-        agentnb.sse,
-    ]
+    """Exported by a public module (``_public_modules``) whose ``__all__`` names it."""
+    public = _public_modules()
     return any(getattr(module, cls.__name__, None) is cls for module in public) and any(
         cls.__name__ in module.__all__ for module in public
     )

@@ -76,7 +76,7 @@ def ask(
     key, ...). ``record=False`` keeps the run out of the history. ``on_started(handle)`` is
     called as soon as the run is started, before any waiting (the magics bind ``_agent``
     with it). The other options are those of ``client.stream``
-    (:class:`~agentnb.RunOptions`).
+    (:class:`~agentnb.types.RunOptions`).
 
     ``approve`` decides on tool calls the platform runs only once approved: True approves
     each, False denies each, a callable gets the :class:`~agentnb.ToolCall` and returns True,

@@ -310,7 +310,7 @@ def batch(
     long as the platform's Retry-After says). Interrupting the kernel cancels the runs in
     flight (recorded ``cancelled``) and starts no more. ``via`` names a connection
     (default: the default one); ``client`` gives an ``AgentClient`` or ``AsyncAgentClient``
-    instead. Options: those of ``client.stream`` (:class:`~agentnb.RunOptions`) and
+    instead. Options: those of ``client.stream`` (:class:`~agentnb.types.RunOptions`) and
     ``schema``. Each message runs on a new thread.
 
     ``approve`` decides on tool calls the platform runs only once approved (True, False, or a

@@ -26,17 +26,16 @@ from html import escape
 from typing import Any
 
 from .._client.async_client import AsyncAgentClient
-from .._client.origins import checked_origins
 from .._client.sync import AgentClient
 from .._core.approvals import ApprovalPolicy, approver_for
 from .._core.exceptions import ConfigurationError, UnsupportedOptionError
 from .._core.loop import run_sync, submit
 from .._core.request import RunRequest
-from .._core.secrets import checked_key, env_prefix, mask, no_key_note
+from .._core.secrets import env_prefix, mask, no_key_note
 from .._core.text import terminal_safe
 from .._display.environment import note
 from .._display.plain_table import plain_table
-from ..providers import Capabilities, RemoteAgent, available_providers, get_provider
+from ..providers import Capabilities, RemoteAgent, available_providers
 
 __all__ = [
     "BUILTIN_AGENTS",
@@ -63,27 +62,15 @@ BUILTIN_AGENTS = (
     "trader",
     "planner",
     "research_team",
+    "judge",
 )
 """The demo agents of the built-in server (``trader``'s tool waits for a human's approval;
-``planner`` asks a free-form question first; ``research_team`` delegates to sub-agents)."""
+``planner`` asks a free-form question first; ``research_team`` delegates to sub-agents;
+``judge`` grades an answer against a reference, as an evaluator)."""
 
 DEFAULT_NAME = "default"
 DEFAULT_LOCAL_PROVIDER = "operativus"
 """The dialect the default connection uses with the built-in server."""
-
-CLIENT_OPTIONS = frozenset(
-    {
-        "headers",
-        "timeout",
-        "idle_timeout",
-        "run_timeout",
-        "max_retries",
-        "backoff",
-        "verify",
-        "trusted_origins",
-    }
-)
-"""``connect`` options meant for the client; every other option goes to the provider."""
 
 _lock = threading.RLock()
 _connections: dict[str, Connection] = {}
@@ -109,6 +96,7 @@ class Connection:
     _agents: AgentList | None = field(default=None, repr=False)
     _unlisted: str | None = field(default=None, repr=False)
     """Why a display could not read the listing (shown instead, not read again)."""
+    _keyless_note_due: bool = field(default=False, init=False, repr=False)
 
     def __repr__(self) -> str:
         where = "built-in local server" if self.local else self.base_url or "default URL"
@@ -166,23 +154,37 @@ class Connection:
         except Exception as exc:  # a display shows the reason; agents() raises it
             self._unlisted = f"agents not listed: {exc}"
 
+    def __post_init__(self) -> None:
+        """The client is made with the connection: it checks the dialect and its options,
+        the URL, the key and ``trusted_origins=`` (each in its one place), so a mistake fails
+        at ``connect()``, not at the first run; the connection keeps the key as checked."""
+        if self._client is None:
+            self._client = self._new_client()
+            self._keyless_note_due = True
+        self.api_key = self._client.api_key
+
+    def _new_client(self) -> AsyncAgentClient:
+        client = AsyncAgentClient(
+            self.provider,
+            base_url=self.base_url,
+            api_key=self.api_key,
+            connection=self.name,
+            **self.options,
+        )
+        if self.local:  # the person knows it as the built-in server, not a dialect
+            server = "the built-in local server"
+            named = f"connection {self.name!r} ({server})"
+            client.provider.known_as = server if self.name == DEFAULT_NAME else named
+        return client
+
     def client(self) -> AsyncAgentClient:
         """The connection's async client. Use it only on agentnb's background loop."""
-        with _lock:
-            if self._client is None:
-                self._note_if_keyless()
-                self._client = AsyncAgentClient(
-                    self.provider,
-                    base_url=self.base_url,
-                    api_key=self.api_key,
-                    connection=self.name,
-                    **self.options,
-                )
-                if self.local:  # the person knows it as the built-in server, not a dialect
-                    server = "the built-in local server"
-                    named = f"connection {self.name!r} ({server})"
-                    self._client.provider.known_as = server if self.name == DEFAULT_NAME else named
-            return self._client
+        client = self._client
+        assert client is not None, "made by __post_init__"
+        if self._keyless_note_due:  # said at the first use, not when a connection is replaced
+            self._keyless_note_due = False
+            self._note_if_keyless()
+        return client
 
     def _note_if_keyless(self) -> None:
         """Say, before the first request, that it goes without a key and how to set one
@@ -366,12 +368,11 @@ def connect(
     elif (provider := provider or env.get("provider")) is None:
         conn = _local_connection(name, options)
     else:
-        _check_provider(provider, options)
         conn = Connection(
             name=name,
             provider=provider,
             base_url=base_url or env.get("base_url") or _default_base_url(provider),
-            api_key=checked_key(api_key if api_key is not None else env.get("api_key")),
+            api_key=api_key if api_key is not None else env.get("api_key"),
             options=dict(options),
         )
     with _lock:
@@ -452,12 +453,6 @@ def _check_name(name: str) -> None:
         raise ConfigurationError(
             f"connection name {name!r} must be letters, digits, '_' or '-', starting with a letter"
         )
-
-
-def _check_provider(provider: str, options: Mapping[str, Any]) -> None:
-    provider_options = {k: v for k, v in options.items() if k not in CLIENT_OPTIONS}
-    get_provider(provider, **provider_options)  # raises ConfigurationError naming the choices
-    checked_origins(options.get("trusted_origins"))  # at connect(), not at the first run
 
 
 def _dialects_carrying(options: tuple[str, ...]) -> list[str]:

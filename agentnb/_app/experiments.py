@@ -31,6 +31,7 @@ from .._history import (
     ScoreRecord,
     default_store,
 )
+from .._history._summary import as_summary
 from .batch_runs import run_experiment
 from .connections import AnyClient, resolve_target
 from .evaluators import EvaluatorFunction, evaluate_runs, evaluators_of
@@ -68,14 +69,18 @@ def experiment(name: str, *, store: HistoryStore | None = None) -> Experiment:
 def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
     """The experiments the history keeps, newest first: name, when, agents, variants,
     questions, runs done and failed, their cost, and each score's mean (bools: the share
-    true) over the completed runs."""
+    true) over the completed runs. A DataFrame of plain values, shown formatted as a
+    summary is (``$``, dates, ``—`` for a missing figure); ``.to_pandas()`` is the plain
+    frame."""
     import pandas as pd  # optional: the listing is a frame
 
     kept = _store(store)
     rows = [Experiment(record, kept).overview() for record in ExperimentBook(kept).all()]
     columns = ["name", "created", "agents", "variants", "questions", "runs", "failed", "cost"]
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys([*columns, *_keys(rows)])))
-    return frame.set_index("name")
+    frame = frame.set_index("name")
+    frame.attrs["of"] = "experiments"
+    return as_summary(frame, None, "all")
 
 
 def _keys(rows: Sequence[dict[str, Any]]) -> list[str]:

@@ -1,7 +1,7 @@
 """The options of a run, written once for ``%%agent`` / ``%agent`` and ``agentnb run``.
 
 Each :class:`RunFlag` gives an option's name, type, help and default, where it applies (the
-magics, the CLI or both) and the :class:`~agentnb.RunOptions` key it sets, so the same option
+magics, the CLI or both) and the :class:`~agentnb.types.RunOptions` key it sets, so the same option
 gives the same request on every path. The magics build their ``magic_arguments`` from this
 table (:mod:`agentnb._notebook.magic_args`), the CLI its ``argparse`` parser
 (:mod:`agentnb._cli.run_command`). ``--approve`` becomes the run's approval policy here too
@@ -99,7 +99,7 @@ class RunFlag:
     help: str
     where: Where = "both"
     option: str | None = None
-    """The :class:`~agentnb.RunOptions` key this option sets, if any."""
+    """The :class:`~agentnb.types.RunOptions` key this option sets, if any."""
     convert: Callable[[Any], Any] | None = None
     """Turns the parsed value into the run option's value (``--meta`` pairs → dict)."""
     from_namespace: bool = False

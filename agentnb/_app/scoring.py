@@ -3,11 +3,10 @@ store's ``scores`` table, :mod:`agentnb._history._scores`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from .._core.exceptions import ConfigurationError
 from .._history import ScoreRecord, ScoreSource, ScoreValue, default_store
 from .compare_runs import names_runs, run_ids
+from .run_like import RunLike
 
 __all__ = ["VERDICT", "keep_verdict", "score"]
 
@@ -17,7 +16,7 @@ True for thumbs up."""
 
 
 def score(
-    run: Any,
+    run: RunLike,
     name: str,
     value: ScoreValue,
     comment: str | None = None,

@@ -173,6 +173,12 @@ class AsyncAgentClient:
         )
 
     @property
+    def api_key(self) -> str | None:
+        """The key this client sends, as checked (surrounding whitespace stripped; None
+        without one). Its ``repr`` and every message mask it."""
+        return self._api_key
+
+    @property
     def recorder(self) -> RunRecorder | None:
         """Where this client's runs are recorded: the one given, else the default history
         (None with ``record=False`` or ``AGENTNB_HISTORY=off``)."""

@@ -98,6 +98,11 @@ class HistoryDrawer(Protocol):
         """Tool calls as an HTML table under ``title``."""
         ...
 
+    def terminal_columns(self) -> int | None:
+        """The width of the terminal standard output writes to; None when it writes to a
+        pipe, a file or a notebook (a history's text then keeps its columns whole)."""
+        ...
+
     def summary_text(self, frame: pd.DataFrame, columns: str | Sequence[str] | None) -> str:
         """A summary's frame as an aligned text table of formatted figures, ``columns``
         shown (None: the ones that answer first, ``"all"``, or those named)."""

@@ -89,14 +89,6 @@ class RetryPolicy:
         ceiling = min(self.max_backoff, self.backoff * (2 ** min(recent - 1, 30)))
         return min(self.max_backoff, max(floor, random.uniform(ceiling / 2, ceiling)))
 
-    def storm_seconds(self) -> float:
-        """The longest the waits of ``max_resumes_per_minute`` resumes in a row can add up
-        to when the server asks for no longer waits: how soon a storm of cuts is given up."""
-        waits = range(1, self.max_resumes_per_minute)
-        return float(
-            sum(min(self.max_backoff, self.backoff * 2.0 ** min(n - 1, 30)) for n in waits)
-        )
-
 
 class Retryable(Exception):
     """An attempt failed in a way that a later identical request may not (internal)."""

@@ -408,7 +408,8 @@ class Run:
         self.version += 1
 
     def snapshot(self) -> dict[str, Any]:
-        """A JSON-ready copy of the whole state (for widgets and the history)."""
+        """A JSON-ready copy of the whole state, to keep or send a run as JSON
+        (``json.dumps(run.snapshot())``); the history and the widget keep their own forms."""
         data = {name: getattr(self, name) for name in _SNAPSHOT_FIELDS}
         data["parts"] = [{"kind": p.kind, "text": p.text, "call_id": p.call_id} for p in self.parts]
         data["tool_calls"] = [c.to_dict() for c in self.tool_calls]

@@ -8,12 +8,16 @@ the HTML only through :func:`~agentnb._display.static_copy.clean` and ``html.esc
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._core.text import excerpt
+from .run_comparison import seen_text
+from .safe_markdown import NO_MATH
 from .static_copy import clean
+from .summary_table import cell_text, text_width
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,17 +32,26 @@ ANSWER_CHARS = 160
 """Characters of an answer a grid cell shows."""
 SHOWN_ROWS = 200
 """Questions a grid shows (the table has them all)."""
-_CELL = ' style="text-align:left;vertical-align:top;padding:2px 8px"'
+_CELL = ' style="text-align:left;vertical-align:top;padding:2px 8px;overflow-wrap:break-word"'
+_MUTED = "opacity:0.75;font-size:0.9em"
+_FAILED = "color:var(--jp-error-color1, #c62828)"
 
 
 def _esc(text: object) -> str:
     return html.escape(clean(str(text)))
 
 
-def _value(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
+def score_text(name: str, value: object) -> str:
+    """A score as read: ✓ / ✗ for a bool, a number as a summary shows it (``0.8125``,
+    ``1,204``), a label as itself; ``—`` when missing."""
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    return cell_text(f"score.{name}", value)
+
+
+def _answer(answer: str | None) -> str:
+    """An answer's first words as a reader sees them (rendered, not its markdown)."""
+    return excerpt(seen_text(clean(answer or "")), ANSWER_CHARS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,30 +64,36 @@ class GridCell:
     errors: Mapping[str, str] = field(default_factory=dict)
     """Evaluator → what it raised on this run."""
 
-    def text(self) -> str:
+    def text_lines(self) -> list[str]:
+        """The answer's first words, then one line of scores, then each evaluator failed."""
         if self.status is None:
-            return "(not run)"
-        parts = [excerpt(clean(self.answer or ""), ANSWER_CHARS) or f"({self.status})"]
-        if self.status != "completed":
-            parts[0] = f"[{self.status}] {parts[0]}"
-        parts += [f"{name}={_value(value)}" for name, value in self.scores.items()]
-        parts += [f"{name} failed: {error}" for name, error in self.errors.items()]
-        return " · ".join(parts)
+            return ["(not run)"]
+        answer = _answer(self.answer) or f"({self.status})"
+        lines = [answer if self.status == "completed" else f"[{self.status}] {answer}"]
+        if self.scores:
+            lines.append(
+                " · ".join(f"{name} {score_text(name, v)}" for name, v in self.scores.items())
+            )
+        lines += [f"{name} failed: {clean(error)}" for name, error in self.errors.items()]
+        return lines
+
+    def text(self) -> str:
+        return " · ".join(self.text_lines())
 
     def html(self) -> str:
         if self.status is None:
             return "<em>not run</em>"
-        answer = excerpt(clean(self.answer or ""), ANSWER_CHARS)
         status = "" if self.status == "completed" else f"<b>[{_esc(self.status)}]</b> "
-        scores = "".join(
-            f"<br><code>{_esc(name)}</code> = {_esc(_value(value))}"
+        scores = " · ".join(
+            f"{_esc(name)} <b>{_esc(score_text(name, value))}</b>"
             for name, value in self.scores.items()
         )
+        scores = f'<div style="{_MUTED}">{scores}</div>' if scores else ""
         errors = "".join(
-            f'<br><span style="color:#b00">{_esc(name)} failed: {_esc(error)}</span>'
+            f'<div style="{_FAILED}">{_esc(name)} failed: {_esc(error)}</div>'
             for name, error in self.errors.items()
         )
-        return f"{status}{html.escape(answer)}{scores}{errors}"
+        return f"{status}{html.escape(_answer(self.answer))}{scores}{errors}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +115,14 @@ class ExperimentGrid:
         return self.to_html()
 
     def to_html(self) -> str:
+        """The grid as a table that fits the notebook's cell: columns share its width (the
+        question a fifth, the expected answer an eighth), long words break, the answers are
+        the words a reader sees, and MathJax leaves their ``$`` alone."""
+        expected = any(row.expected is not None for row in self.rows)
         head = "".join(f"<th{_CELL}>{_esc(arm)}</th>" for arm in self.arms)
         body = "".join(
             f"<tr><td{_CELL}>{_esc(excerpt(row.question, ANSWER_CHARS))}</td>"
-            f"<td{_CELL}>{'' if row.expected is None else _esc(row.expected)}</td>"
+            + (f"<td{_CELL}>{_expected(row.expected)}</td>" if expected else "")
             + "".join(f"<td{_CELL}>{cell.html()}</td>" for cell in row.cells)
             + "</tr>"
             for row in self.rows[:SHOWN_ROWS]
@@ -109,25 +132,49 @@ class ExperimentGrid:
             if len(self.rows) > SHOWN_ROWS
             else ""
         )
+        columns = '<col style="width:20%">' + ('<col style="width:12%">' if expected else "")
         return (
-            f"<div><b>{_esc(self.title)}</b><table><thead><tr><th{_CELL}>question</th>"
-            f"<th{_CELL}>expected</th>{head}</tr></thead><tbody>{body}</tbody></table>{more}</div>"
+            f'<div class="agentnb-experiment {NO_MATH}" style="max-width:100%;overflow-x:auto">'
+            f"<b>{_esc(self.title)}</b>"
+            '<table style="table-layout:fixed;width:100%;border-collapse:collapse">'
+            f"<colgroup>{columns}</colgroup><thead><tr><th{_CELL}>question</th>"
+            + (f"<th{_CELL}>expected</th>" if expected else "")
+            + f"{head}</tr></thead><tbody>{body}</tbody></table>{more}</div>"
         )
 
-    def to_text(self) -> str:
+    def to_text(self, width: int | None = None) -> str:
+        """The grid as lines that fit ``width`` (default: the terminal's, else 80): each
+        question, then each arm's answer, scores and failures, wrapped at words."""
+        fit = width or text_width()
         lines = [self.title]
         for row in self.rows[:SHOWN_ROWS]:
             expected = "" if row.expected is None else f"  (expected: {clean(str(row.expected))})"
-            lines.append(f"- {clean(excerpt(row.question, ANSWER_CHARS))}{expected}")
-            lines += [
-                f"    {arm}: {cell.text()}" for arm, cell in zip(self.arms, row.cells, strict=True)
-            ]
+            lines += _wrapped(f"- {clean(excerpt(row.question, ANSWER_CHARS))}{expected}", fit, 2)
+            for arm, cell in zip(self.arms, row.cells, strict=True):
+                first, *rest = cell.text_lines()
+                lines += _wrapped(f"    {clean(arm)}: {first}", fit, 6)
+                for line in rest:
+                    lines += _wrapped(f"      {line}", fit, 8)
         if len(self.rows) > SHOWN_ROWS:
             lines.append(f"… {len(self.rows) - SHOWN_ROWS} more questions (see .to_pandas())")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         return self.to_text()
+
+
+def _expected(value: object) -> str:
+    return "" if value is None else _esc(excerpt(str(value), ANSWER_CHARS))
+
+
+def _wrapped(text: str, width: int, indent: int) -> list[str]:
+    """``text`` wrapped at words to ``width``, its further lines indented by ``indent``."""
+    return textwrap.wrap(
+        text,
+        width=max(width, indent + 20),
+        subsequent_indent=" " * indent,
+        break_on_hyphens=False,
+    ) or [text]
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,4 +254,7 @@ class ExperimentComparison:
             for name, value in self._figures()
         )
         title = f"{self.experiment}: {self.a} against {self.b} on score.{self.score}"
-        return f"<div><b>{_esc(title)}</b><table>{rows}</table></div>"
+        return (
+            f'<div class="{NO_MATH}" style="max-width:100%;overflow-x:auto;overflow-wrap:anywhere">'
+            f"<b>{_esc(title)}</b><table>{rows}</table></div>"
+        )

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._core.extras import require_pandas, require_pyplot
 from .._core.history_drawer import Plotted, timed_statuses
+from .summary_table import key_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -170,7 +171,7 @@ def _series(history: Plotted, ax: Any, kind: str, by: str = "agent", every: str 
             for moment in group.index.get_level_values(0)
         ]
         starts += times
-        label = f"(no {by})" if name is None or name != name else str(name)
+        label = key_label(by, name)
         ax.plot(times, list(group), marker="o", label=label, zorder=3)
     _period_axis(ax, starts, every)
     ax.set_ylim(bottom=0)

@@ -20,6 +20,7 @@ filter box: filter with ``runs(agent=…, status=…, since=…, thread=…)`` o
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
 from html import escape
@@ -30,6 +31,7 @@ from .._core.text import excerpt, visible
 from .history_columns import Cell, TableColumn, shown_columns, text_table
 from .history_plot import plot
 from .summary_table import summary_html, summary_text
+from .terminal import terminal_width
 
 __all__ = [
     "HISTORY_VIEWS",
@@ -219,6 +221,10 @@ class HistoryViews:
     tool_calls_html = staticmethod(tool_calls_html)
     summary_text = staticmethod(summary_text)
     summary_html = staticmethod(summary_html)
+
+    @staticmethod
+    def terminal_columns() -> int | None:
+        return terminal_width(sys.stdout)
 
     @staticmethod
     def plot(history: Plotted, kind: str, ax: Any, options: dict[str, Any]) -> Any:

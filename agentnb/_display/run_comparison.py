@@ -194,6 +194,12 @@ def _marked_html(before: list[Token], after: list[Token]) -> str:
     return rendered
 
 
+def seen_text(markdown: str) -> str:
+    """The text a reader sees of rendered ``markdown`` (its words, never its syntax: no
+    ``###``, ``|:--|`` or ``**``), on one line."""
+    return " ".join(_spaced(_seen_words(parse_markdown(markdown))).split())
+
+
 def _seen_words(tokens: list[Token]) -> list[tuple[Token, str]]:
     """The words a reader sees in rendered markdown, each with the token holding it: text and
     inline code of every inline run, and code blocks (never the markdown's syntax)."""

@@ -14,6 +14,7 @@ the table fits a notebook cell at 1280 px in light and dark themes.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .._core.pricing import usd
 from .._core.text import excerpt, visible
 from .run_text import seconds
+from .terminal import terminal_width
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,6 +95,12 @@ COLUMNS: dict[str, Shown] = {
     "ttft_p95": Shown("ttft p95", "95th percentile of the time to first token", time_taken),
     "paused_total": Shown("paused", "time spent waiting for a person", time_taken),
     "tool_calls_per_run": Shown("tools / run", "mean tool calls of a run", decimal),
+    "questions": Shown("questions", "the questions an experiment asks", count),
+    "variants": Shown("variants", "variants of the options an experiment runs", count),
+    "cost": Shown("cost", "USD, over the runs whose cost is known", usd),
+    "calls": Shown("calls", "tool calls in the group", count),
+    "time_total": Shown("time", "time spent in the calls", time_taken),
+    "priced_calls": Shown("priced", "calls whose cost is known (the cost counts them)", count),
 }
 """Every figure of a summary (``SUMMARY_COLUMNS``): a column not here (one added later)
 is shown with its own name and as a plain number."""
@@ -106,11 +114,26 @@ ANSWER_COLUMNS = (
     "duration_p95",
 )
 """The columns a summary shows first: how many, how reliable, what it cost, how fast."""
+CALL_ANSWER_COLUMNS = (
+    "calls",
+    "failure_rate",
+    "time_total",
+    "duration_p50",
+    "duration_p95",
+    "cost_total",
+    "runs",
+)
+"""The columns a tool calls' summary (``tool_calls().summary()``) shows first."""
 SHOWN_WHEN_ANY = ("unpriced", "running")
 """Shown beside :data:`ANSWER_COLUMNS` when any group has one: a cost total that leaves
 runs out, or runs not yet ended, must not pass unseen."""
 
-NO_KEY = {"agent": "(no agent)", "model": "(no model)", "period": "(no time)"}
+NO_KEY = {
+    "agent": "(no agent)",
+    "model": "(no model)",
+    "period": "(no time)",
+    "name": "(unnamed)",
+}
 """The label of a group whose key is missing (another key's: ``(none)``)."""
 
 
@@ -127,10 +150,30 @@ def shown_columns(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> l
         if unknown:
             raise ValueError(f"no column {unknown} in this summary; it has {present}")
         return names
-    wanted = [name for name in present if name in ANSWER_COLUMNS]
+    first = CALL_ANSWER_COLUMNS if frame.attrs.get("of") == "tool calls" else ANSWER_COLUMNS
+    wanted = [name for name in present if name in first]
     wanted += [name for name in SHOWN_WHEN_ANY if name in present and _any(frame[name])]
-    wanted += [name for name in present if name not in COLUMNS]
+    wanted += [name for name in present if name not in COLUMNS and _first_look(name, present)]
     return [name for name in present if name in wanted]
+
+
+def _first_look(column: str, present: list[str]) -> bool:
+    """Whether a column a summary does not know is shown by default: yes, but of a score
+    only its mean (``score.<name>``), or its labels' counts when it has no mean; how many
+    runs each score counts (``score.<name>_n``) is one argument away."""
+    if not column.startswith("score."):
+        return True
+    if column.endswith("]") and "[" in column:
+        return column[: column.index("[")] not in present
+    return not _is_count_of_a_score(column, present)
+
+
+def _is_count_of_a_score(column: str, present: Sequence[str]) -> bool:
+    """``score.<name>_n`` beside its score's mean or labels (not a score named ``x_n``)."""
+    if not column.startswith("score.") or not column.endswith("_n"):
+        return False
+    score = column[:-2]
+    return score in present or any(name.startswith(score + "[") for name in present)
 
 
 def _any(values: Any) -> bool:
@@ -138,13 +181,18 @@ def _any(values: Any) -> bool:
 
 
 def cell_text(column: str, value: Any) -> str:
-    """A figure as read: ``$1.25``, ``95%``, ``350 ms``, ``1,204``; ``—`` when missing."""
+    """A figure as read: ``$1.25``, ``95%``, ``350 ms``, ``1,204``, a time as
+    ``24 Nov 2026 14:05``, a text cut to :data:`NAME_CHARS`; ``—`` when missing."""
     if value is None or _is_missing(value):
         return MISSING
+    if isinstance(value, datetime):  # pandas' Timestamp too
+        return period_label(value, "hour")
+    if isinstance(value, str):
+        return excerpt(visible(value), NAME_CHARS)
     try:
         number = float(value)
     except (TypeError, ValueError):
-        return visible(str(value))
+        return excerpt(visible(str(value)), NAME_CHARS)
     shown = COLUMNS.get(column)
     if shown is not None:
         return shown.text(number)
@@ -169,9 +217,11 @@ def period_label(start: Any, every: str | None) -> str:
 
 
 def key_label(key: str | None, value: Any) -> str:
-    """A group's key as read: its name (control sequences dropped), ``(no model)`` or
-    ``(none)`` when missing."""
+    """A group's key as read: its name (control sequences dropped), ``(no model)``, ``(no
+    user)`` (for ``metadata.user``) or ``(none)`` when missing."""
     if value is None or _is_missing(value):
+        if key and key.startswith("metadata."):
+            return f"(no {visible(key.removeprefix('metadata.'))})"
         return NO_KEY.get(key or "", "(none)")
     return visible(str(value))
 
@@ -193,6 +243,8 @@ class Table:
     cells: list[list[str]]
     hidden: int
     """Columns of the frame not shown."""
+    words: list[bool]
+    """Whether each shown column holds words (aligned left), not figures (aligned right)."""
 
 
 def table(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> Table:
@@ -214,12 +266,28 @@ def table(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> Table:
         [cell_text(name, value) for name, value in zip(shown, values, strict=True)]
         for values in frame[shown].itertuples(index=False, name=None)
     ]
-    return Table(key_names, keys, shown, cells, len(frame.columns) - len(shown))
+    words = [_holds_words(frame[name]) for name in shown]
+    return Table(key_names, keys, shown, cells, len(frame.columns) - len(shown), words)
+
+
+def _holds_words(values: Any) -> bool:
+    """A column of text (an experiment's agents), read left to right like a key."""
+    return any(isinstance(value, str) for value in values)
+
+
+def _nothing(frame: pd.DataFrame) -> str:
+    return f"no {frame.attrs.get('of', 'runs')} to summarise"
 
 
 def _heading(column: str) -> str:
+    """A column's short heading: a known figure's, a score's name without ``score.``
+    (``accuracy``, ``accuracy_n``, ``verdict[good]``), else the column's name."""
     shown = COLUMNS.get(column)
-    return shown.heading if shown is not None else column
+    if shown is not None:
+        return shown.heading
+    if column.startswith("score."):
+        return column.removeprefix("score.")
+    return column
 
 
 def _hint(hidden: int, columns: str | Sequence[str] | None) -> str:
@@ -229,39 +297,76 @@ def _hint(hidden: int, columns: str | Sequence[str] | None) -> str:
     return f"{hidden} more {noun}: summary(..., columns='all'); plain numbers: .to_pandas()"
 
 
-def _sparse(keys: list[list[str]]) -> list[list[str]]:
-    """Each row's keys, a first-level key left blank under the same one (periods read as
-    groups)."""
-    out = []
-    for i, row in enumerate(keys):
-        same = i > 0 and len(row) > 1 and row[0] == keys[i - 1][0]
-        out.append(["", *row[1:]] if same else row)
-    return out
+TEXT_WIDTH = 80
+"""The width a summary's text fits when it is not written to a terminal (a notebook's
+plain text, a file): a terminal's own width otherwise."""
 
 
-def summary_text(frame: pd.DataFrame, columns: str | Sequence[str] | None = None) -> str:
-    """The summary as an aligned text table, the note of what its times count, and where
-    the rest is."""
+def text_width() -> int:
+    """The columns a summary's text fits: the terminal's, else :data:`TEXT_WIDTH`."""
+    return terminal_width(sys.stdout) or TEXT_WIDTH
+
+
+def summary_text(
+    frame: pd.DataFrame, columns: str | Sequence[str] | None = None, width: int | None = None
+) -> str:
+    """The summary as an aligned text table fitted to ``width`` (default :func:`text_width`),
+    the note of what its times count, and where the rest is. Periods with other keys are
+    sections (a line naming the period over its groups, as in the HTML table); the figures
+    that do not fit beside the keys go to a block of their own under the same keys."""
     shown = table(frame, columns)
     if not shown.cells:
-        return "no runs to summarise"
-    head = [*(name if name != "period" else "" for name in shown.key_names)]
-    head += [_heading(name) for name in shown.columns]
-    rows = [
-        [*(excerpt(key, NAME_CHARS) for key in keys), *cells]
-        for keys, cells in zip(_sparse(shown.keys), shown.cells, strict=True)
-    ]
-    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
-    width_of_keys = len(shown.key_names)
-
-    def line(row: list[str]) -> str:
-        return "  ".join(
-            text.ljust(width) if i < width_of_keys else text.rjust(width)
-            for i, (text, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-
+        return _nothing(frame)
     notes = [note for note in (frame.attrs.get("timed"), _hint(shown.hidden, columns)) if note]
-    return "\n".join([line(head), *(line(row) for row in rows), *notes])
+    return "\n".join([*text_blocks(shown, width or text_width()), *notes])
+
+
+def text_blocks(shown: Table, width: int) -> list[str]:
+    """``shown``'s lines: the keys on the left, as many figures as fit ``width`` beside
+    them, the rest in further blocks (a blank line between two)."""
+    sections = len(shown.key_names) > 1 and shown.key_names[0] == "period"
+    indent = "  " if sections else ""
+    key_head = [name if name != "period" else "" for name in shown.key_names]
+    key_rows = [[excerpt(key, NAME_CHARS) for key in keys] for keys in shown.keys]
+    if sections:
+        key_head, key_rows = key_head[1:], [row[1:] for row in key_rows]
+    key_widths = [max(len(row[i]) for row in [key_head, *key_rows]) for i in range(len(key_head))]
+    head = [excerpt(_heading(name), NAME_CHARS) for name in shown.columns]
+    widths = [max(len(row[i]) for row in [head, *shown.cells]) for i in range(len(head))]
+    room = width - len(indent) - sum(key_widths) - 2 * len(key_widths)
+
+    def line(keys: list[str], cells: list[str], block: list[int]) -> str:
+        left = [text.ljust(w) for text, w in zip(keys, key_widths, strict=True)]
+        right = [
+            cells[i].ljust(widths[i]) if shown.words[i] else cells[i].rjust(widths[i])
+            for i in block
+        ]
+        return (indent + "  ".join([*left, *right])).rstrip()
+
+    lines: list[str] = []
+    for block in _column_blocks(widths, room):
+        if lines:
+            lines.append("")
+        lines.append(line(key_head, head, block))
+        for i, (keys, cells) in enumerate(zip(shown.keys, shown.cells, strict=True)):
+            if sections and (i == 0 or keys[0] != shown.keys[i - 1][0]):
+                lines.append(keys[0])
+            lines.append(line(key_rows[i], cells, block))
+    return lines
+
+
+def _column_blocks(widths: list[int], room: int) -> list[list[int]]:
+    """The figures' columns in blocks whose widths (two spaces before each) fit ``room``;
+    a column wider than ``room`` alone is a block of its own."""
+    blocks: list[list[int]] = [[]]
+    used = 0
+    for i, column_width in enumerate(widths):
+        if blocks[-1] and used + 2 + column_width > room:
+            blocks.append([])
+            used = 0
+        blocks[-1].append(i)
+        used += 2 + column_width
+    return blocks
 
 
 _CELL = "padding:0.25em 0.5em;white-space:nowrap;border:none;"
@@ -270,26 +375,64 @@ _SECTION = "text-align:left;font-weight:600;padding-top:0.6em;" + _RULE
 _MUTED = "opacity:0.7;font-size:0.9em;margin:0.35em 0 0;"
 
 
+HTML_CHARS = 100
+"""Characters of a notebook cell's width (848 px at JupyterLab's 13 px font, with room to
+spare): the figures beyond it go to a further table under the same keys."""
+
+
 def summary_html(frame: pd.DataFrame, columns: str | Sequence[str] | None = None) -> str:
-    """The summary as the notebook's HTML table (every text escaped). Periods with other
+    """The summary as the notebook's HTML tables (every text escaped). Periods with other
     keys are sections (a row naming the period over its groups), so the period takes no
-    column of its own."""
+    column of its own; the figures that do not fit a cell beside the keys go to a further
+    table under the same keys, as in the text."""
     shown = table(frame, columns)
     if not shown.cells:
-        return "<div><em>no runs to summarise</em></div>"
+        return f"<div><em>{_nothing(frame)}</em></div>"
     sections = len(shown.key_names) > 1 and shown.key_names[0] == "period"
     key_names = shown.key_names[1:] if sections else shown.key_names
-    width = len(key_names) + len(shown.columns)
+    keys = [row[1:] if sections else row for row in shown.keys]
+    key_chars = sum(
+        max(len(excerpt(row[i], NAME_CHARS)) for row in [key_names, *keys]) + 2
+        for i in range(len(key_names))
+    )
+    widths = [
+        max(len(excerpt(_heading(name), NAME_CHARS)), *(len(row[i]) for row in shown.cells))
+        for i, name in enumerate(shown.columns)
+    ]
+    tables = "".join(
+        _html_table(shown, block, sections)
+        for block in _column_blocks(widths, HTML_CHARS - key_chars)
+    )
+    notes = "".join(
+        f'<div style="{_MUTED}">{escape(note)}</div>'
+        for note in (frame.attrs.get("timed"), _hint(shown.hidden, columns))
+        if note
+    )
+    return (
+        f'<div class="agentnb-summary" style="max-width:100%;overflow-x:auto">{tables}{notes}</div>'
+    )
+
+
+def _side(shown: Table, column: int) -> str:
+    return "left" if shown.words[column] else "right"
+
+
+def _html_table(shown: Table, block: list[int], sections: bool) -> str:
+    """One table of ``shown``: the keys, then the figures numbered in ``block``."""
+    key_names = shown.key_names[1:] if sections else shown.key_names
+    width = len(key_names) + len(block)
     head = "".join(
         f'<th style="{_CELL}{_RULE}text-align:left">{escape(name if name != "period" else "")}</th>'
         for name in key_names
     )
-    head += "".join(
-        f'<th style="{_CELL}{_RULE}text-align:right" '
-        f'title="{escape(name + ": " + (COLUMNS[name].meaning if name in COLUMNS else name))}">'
-        f"{escape(_heading(name))}</th>"
-        for name in shown.columns
-    )
+    for i in block:
+        name = shown.columns[i]
+        meaning = COLUMNS[name].meaning if name in COLUMNS else name
+        head += (
+            f'<th style="{_CELL}{_RULE}text-align:{_side(shown, i)}" '
+            f'title="{escape(name + ": " + meaning)}">'
+            f"{escape(excerpt(_heading(name), NAME_CHARS))}</th>"
+        )
     rows = []
     for i, (keys, cells) in enumerate(zip(shown.keys, shown.cells, strict=True)):
         if sections and (i == 0 or keys[0] != shown.keys[i - 1][0]):
@@ -303,17 +446,14 @@ def summary_html(frame: pd.DataFrame, columns: str | Sequence[str] | None = None
                 f"{escape(excerpt(key, NAME_CHARS))}</th>"
                 for key in (keys[1:] if sections else keys)
             )
-            + "".join(f'<td style="{_CELL}text-align:right">{escape(text)}</td>' for text in cells)
+            + "".join(
+                f'<td style="{_CELL}text-align:{_side(shown, j)}">{escape(cells[j])}</td>'
+                for j in block
+            )
             + "</tr>"
         )
-    notes = "".join(
-        f'<div style="{_MUTED}">{escape(note)}</div>'
-        for note in (frame.attrs.get("timed"), _hint(shown.hidden, columns))
-        if note
-    )
     return (
-        '<div class="agentnb-summary" style="max-width:100%;overflow-x:auto">'
         '<table style="border-collapse:collapse;font-variant-numeric:tabular-nums;'
-        f'color:inherit;background:transparent;margin:0">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{notes}</div>"
+        'color:inherit;background:transparent;margin:0 0 0.6em">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )

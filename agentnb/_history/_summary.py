@@ -345,8 +345,11 @@ _CALL_FAILED = ("failed", "denied", "no_result")
 _CALL_PENDING = ("running", "awaiting_approval")
 
 
-def summarize_calls(frame_of: FrameOf, by: str | Sequence[str]) -> pd.DataFrame:
-    """The summary of the tool calls whose frame ``frame_of`` gives (``ToolCallHistory``)."""
+def summarize_calls(
+    frame_of: FrameOf, by: str | Sequence[str], columns: ShownColumns = None
+) -> pd.DataFrame:
+    """The summary of the tool calls whose frame ``frame_of`` gives (``ToolCallHistory``),
+    a :func:`summary_class` shown with ``columns`` (its ``of`` attr: ``"tool calls"``)."""
     pandas = require_pandas()
     keys = [by] if isinstance(by, str) else list(by)
     bad = [key for key in keys if key not in _CALL_KEYS]
@@ -377,4 +380,6 @@ def summarize_calls(frame_of: FrameOf, by: str | Sequence[str]) -> pd.DataFrame:
         },
         columns=list(CALL_SUMMARY_COLUMNS),
     )
-    return out.sort_values("calls", ascending=False, kind="stable")
+    out = out.sort_values("calls", ascending=False, kind="stable")
+    out.attrs["of"] = "tool calls"
+    return as_summary(out, None, columns)

@@ -448,8 +448,10 @@ class RunHistory(Sequence[RunRecord]):
 
     def __repr__(self) -> str:
         columns, shown, total = self._shown(SHOWN_ROWS)
-        return history_drawer().runs_text(
-            columns, shown, title=self._title(), more=total - shown, width=None
+        drawer = history_drawer()
+        width = drawer.terminal_columns()
+        return drawer.runs_text(
+            columns, shown, title=self._title(), more=total - shown, width=width
         )
 
     def _repr_html_(self) -> str:
@@ -486,7 +488,9 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
         names = Counter(row[4] or "(unnamed)" for row in self._rows)
         return dict(names.most_common())
 
-    def summary(self, by: str | Sequence[str] = "name") -> pd.DataFrame:
+    def summary(
+        self, by: str | Sequence[str] = "name", *, columns: ShownColumns = None
+    ) -> pd.DataFrame:
         """Per tool (``by="name"``), per agent that made the calls (``"agent"``: the run's
         agent or the sub-agent inside it), or both: ``calls``; ``failed`` and
         ``failure_rate`` (of the calls that ended: failed, denied and those with no result
@@ -494,8 +498,12 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
         ``duration_p95``; ``tokens_total`` and ``cost_total`` (USD), what the sub-agents
         inside the calls spent, where the platform reports usage per call (missing, not 0,
         where it does not), and ``priced_calls``, how many calls that cost counts; ``runs``
-        (how many runs made such a call). Busiest first."""
-        return summarize_calls(self.to_pandas, by)
+        (how many runs made such a call). Busiest first.
+
+        The frame holds plain numbers; a notebook and ``print`` show it formatted (``$``,
+        ``%``, ms and s), the columns that answer first: ``columns="all"`` shows every one,
+        or name them; ``.to_pandas()`` is the plain DataFrame."""
+        return summarize_calls(self.to_pandas, by, columns)
 
     def _title(self) -> str:
         noun = "call" if len(self) == 1 else "calls"

@@ -348,7 +348,7 @@ class Provider(abc.ABC):
 
     def cannot_fork(self, thread_id: str | None) -> str | None:
         """Why a run on ``thread_id`` cannot start from the thread's state before one of its
-        turns (:attr:`RunRequest.fork <agentnb.RunRequest>`, a chat cell's Retry and Edit):
+        turns (:attr:`RunRequest.fork <agentnb.types.RunRequest>`, a chat cell's Retry and Edit):
         such a retry continues the thread, which then holds both attempts. None when it can:
         ``prepare`` and ``stream_http_request`` then honour ``request.fork``. Default: the
         platform keeps the thread and offers no way to branch it."""

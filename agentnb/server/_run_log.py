@@ -42,7 +42,7 @@ __all__ = ["Entry", "Pacing", "RunLog", "RunStore", "ServerRunStatus", "iso", "n
 
 ServerRunStatus = Literal["running", "paused", "completed", "failed", "cancelled"]
 """The built-in server's own status of one of its runs, as its list/status endpoints report
-it (a client sees it as ``RemoteRun.status``); not the client-side ``agentnb.RunStatus``."""
+it (a client sees it as ``RemoteRun.status``); not the client-side ``agentnb.types.RunStatus``."""
 
 MAX_RUNS = 1000
 RETENTION_SECONDS = 3600.0
@@ -320,7 +320,7 @@ class RunStore:
 
     @property
     def full(self) -> bool:
-        return len(self._tasks) >= self.max_active
+        return self.active_count >= self.max_active
 
     def get(self, run_id: str) -> RunLog | None:
         return self._runs.get(run_id)

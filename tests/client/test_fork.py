@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from agentnb import AsyncAgentClient, ConfigurationError, Fork, InvalidRequestError, Run
+from agentnb import AsyncAgentClient, ConfigurationError, InvalidRequestError, Run
 from agentnb._core.request import build_request
 from agentnb.providers import available_providers, get_provider
 from agentnb.server import ServerHandle
 from agentnb.server._run_log import RunLog
+from agentnb.types import Fork
 
 FORKING = ("vercel", "ag-ui", "openai", "openai-responses", "langgraph")
 NOT_FORKING = ("operativus", "runagent", "runtools", "seekrflow", "seekrflow-vercel", "a2a")

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 from hostile_server import Conn, HostileServer, Request, http_head
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentnb._client.transport import DEFAULT_TIMEOUT, Transport
@@ -155,7 +155,7 @@ def recorder() -> Any:
 
 
 @pytest.mark.parametrize("name", sorted(available_providers()))
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30)
 @given(value=hostile_values)
 def test_every_value_in_a_path_is_one_segment(
     recorder: HostileServer, name: str, value: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from agentnb import Run, RunErrorInfo
+from agentnb import Run
 from agentnb._core.run import _FOLDS, MAX_UNKNOWN_EVENTS
 from agentnb.events import (
     Event,
@@ -22,6 +22,7 @@ from agentnb.events import (
     UnknownEvent,
     Usage,
 )
+from agentnb.types import RunErrorInfo
 
 
 def folded(*events: object, start_at: float = 100.0) -> Run:

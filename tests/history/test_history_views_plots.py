@@ -243,9 +243,9 @@ def test_cost_per_day_by_agent_draws_each_days_known_cost(drawn: list[Any]) -> N
 def test_cost_per_day_by_a_metadata_key_draws_a_line_per_value(drawn: list[Any]) -> None:
     ax = draw(drawn, days(), "cost", by="metadata.user", every="day")
     assert ax.get_title(loc="left") == "Cost per day by metadata.user"
-    assert lines(ax) == {  # alice: echo only, no known cost; runs without the key: <NA>
+    assert lines(ax) == {  # alice: echo only, no known cost; runs without the key: (no user)
         "bob": pytest.approx([0.02, 0.03]),
-        "<NA>": pytest.approx([0.01, 0.001]),
+        "(no user)": pytest.approx([0.01, 0.001]),
     }
     with pytest.raises(ValueError, match=r"or metadata\.<key>"):
         days().plot("cost", by="user")

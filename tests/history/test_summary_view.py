@@ -101,6 +101,7 @@ def test_a_missing_key_is_named_never_nan() -> None:
     assert key_label("model", float("nan")) == "(no model)"
     assert key_label("agent", None) == "(no agent)"
     assert key_label("error_code", pd.NA) == "(none)"
+    assert key_label("metadata.user", pd.NA) == "(no user)"
     assert period_label(pd.NaT, "day") == "(no time)"
     assert key_label("agent", "a\x1b[31mb") == "a⟨U+001B⟩[31mb"
 
@@ -172,3 +173,47 @@ def test_an_empty_summary(tmp_path: Path) -> None:
         summary = opened.summary(RunFilter(), "agent", every="day")
         assert repr(summary) == "no runs to summarise"
         assert len(summary) == 0
+
+
+def call_row(i: int, **values: Any) -> tuple[Any, ...]:
+    from agentnb._history._records import TOOL_CALL_COLUMNS
+
+    row: dict[str, Any] = {
+        "local_id": f"run-{i // 2}",
+        "call_id": f"call-{i}",
+        "position": i,
+        "agent": "research_team",
+        "name": "analyst" if i % 2 else "calculator",
+        "status": "succeeded",
+        "duration": 0.000123456 + i,
+        "total_tokens": 1234567 if i % 2 else None,
+        "cost_usd": 0.000435 if i % 2 else None,
+    } | values
+    return tuple(row.get(name) for name, _ in TOOL_CALL_COLUMNS)
+
+
+def test_a_tool_call_summary_reads_formatted() -> None:
+    """``tool_calls().summary()`` is shown as ``summary()`` is: figures formatted, the
+    columns that answer first, the rest one argument away; the frame keeps plain numbers."""
+    from agentnb._history import ToolCallHistory
+
+    rows = [call_row(i) for i in range(6)] + [call_row(6, status="failed", name=None)]
+    calls = ToolCallHistory(rows)
+    summary = calls.summary()
+    html, text = summary._repr_html_(), repr(summary)
+    for shown in (html, text):
+        assert "0.000123456" not in shown and "1234567" not in shown
+        assert "nan" not in shown.lower()
+        assert "(unnamed)" in shown  # a call with no name, never nan or None
+        assert "$0.0013" in shown  # three priced analyst calls of $0.000435
+        assert "100.0%" in shown  # the unnamed call failed
+        assert "3.0 s" in shown  # the median of the analyst calls: 1, 3, 5 s
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "columns='all'" in text
+    every = calls.summary(columns="all")
+    assert "3,703,701" in repr(every)  # tokens with separators
+    assert isinstance(summary, pd.DataFrame)
+    plain = summary.to_pandas()
+    assert type(plain) is pd.DataFrame
+    assert plain.loc["analyst", "cost_total"] == pytest.approx(0.000435 * 3)
+    assert "$" not in plain.to_string()

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentnb import RunRequest
 from agentnb._core.run import Run
 from agentnb.events import Event
 from agentnb.providers.seekrflow import SeekrFlowVercel
 from agentnb.sse import ServerSentEvent
+from agentnb.types import RunRequest
 
 TOP_TEXT = "NVDA trades at 181.2; AMD at 160."
 SUB_TEXT = "Looking up NVDA for the planner."

@@ -146,3 +146,31 @@ def test_a_listing_cannot_act_on_the_terminal() -> None:
     assert shown.count("\n") == 1  # one line per agent
     html = conns.AgentList("x", [RemoteAgent("<b>", description="<script>")])._repr_html_()
     assert "<script>" not in html and "&lt;b&gt;" in html
+
+
+def test_connect_fails_at_once_for_what_its_client_would_refuse() -> None:
+    """The client made with the connection checks the key, the dialect, the URL, the
+    timeouts and ``trusted_origins=``: each mistake fails at ``connect()``, not at the first
+    run (the URL and the timeouts used to fail only then)."""
+    url = "http://127.0.0.1:9"
+    with pytest.raises(ConfigurationError, match="HTTP header cannot carry"):
+        agentnb.connect("openai", base_url=url, api_key="sk-one two", name="bad")
+    with pytest.raises(ConfigurationError, match="runagent"):
+        agentnb.connect("no-such-dialect", base_url=url, name="bad")
+    with pytest.raises(ConfigurationError, match="trusted_origins"):
+        agentnb.connect("openai", base_url=url, trusted_origins=["not a url"], name="bad")
+    with pytest.raises(ConfigurationError, match="base_url must be an http"):
+        agentnb.connect("openai", base_url="ftp://127.0.0.1", name="bad")
+    with pytest.raises(ConfigurationError, match="idle_timeout"):
+        agentnb.connect("openai", base_url=url, idle_timeout=-1, name="bad")
+    assert "bad" not in agentnb.connections()
+
+
+def test_a_connection_keeps_the_key_its_client_sends() -> None:
+    """A key read from a file ends in a newline: the connection keeps it as the client sends
+    it; a connection around a client given as ``client=`` shows that client's key, masked."""
+    conn = agentnb.connect("openai", base_url="http://127.0.0.1:9", api_key=" sk-abcdef123456\n")
+    assert conn.api_key == conn.client().api_key == "sk-abcdef123456"
+    client = agentnb.AsyncAgentClient("openai", base_url="http://127.0.0.1:9", api_key="k-12345678")
+    assert conns.connection_for(client).describe()["api_key"] == "***"
+    assert conns.connection_for(client).api_key == "k-12345678"

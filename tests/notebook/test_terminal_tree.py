@@ -18,13 +18,13 @@ from nested_frames import (
     started,
 )
 
-from agentnb import RunRequest
 from agentnb._core.run import Run
 from agentnb._display.call_tree import MAX_INDENT
 from agentnb._display.run_text import run_text
 from agentnb._display.terminal import TerminalPrinter
 from agentnb.providers.seekrflow import SeekrFlowVercel
 from agentnb.sse import ServerSentEvent
+from agentnb.types import RunRequest
 
 
 def printed(frames: list[dict[str, object]], *, color: bool = False) -> tuple[Run, str]:

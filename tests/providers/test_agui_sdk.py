@@ -16,11 +16,12 @@ import pytest
 from agentnb_testing import free_port, sdk_python, serving
 
 import agentnb
-from agentnb import AsyncAgentClient, Fork, Run
+from agentnb import AsyncAgentClient, Run
 from agentnb._app.connections import disconnect
 from agentnb._core.exceptions import NotFoundError, RunFailedError
 from agentnb._core.request import build_request
 from agentnb.server import ServerHandle
+from agentnb.types import Fork
 
 pytestmark = pytest.mark.timeout(300)
 

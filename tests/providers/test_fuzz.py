@@ -7,7 +7,7 @@ import json
 from typing import Any, get_args
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentnb._core.request import build_request
@@ -210,7 +210,7 @@ def check(translator: Translator, batch: list[ServerSentEvent]) -> None:
     assert isinstance(run.text, str)
 
 
-FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=80)
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)

@@ -17,13 +17,14 @@ import httpx
 import pytest
 from agentnb_testing import free_port, sdk_python, serving
 
-from agentnb import AsyncAgentClient, Fork
+from agentnb import AsyncAgentClient
 from agentnb._core.request import build_request
 from agentnb.events import CustomEvent, Event
 from agentnb.providers import HttpRequest, RunRef
 from agentnb.providers.langgraph import LangGraph, LangGraphTranslator
 from agentnb.server import ServerHandle
 from agentnb.sse import ServerSentEvent, SSEDecoder
+from agentnb.types import Fork
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentnb import RunRequest
 from agentnb._core.run import Run
 from agentnb.events import (
     Event,
@@ -21,6 +20,7 @@ from agentnb.events import (
 from agentnb.providers import Translator
 from agentnb.providers.seekrflow import SeekrFlowVercel
 from agentnb.sse import ServerSentEvent
+from agentnb.types import RunRequest
 
 
 def translator() -> Translator:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentnb._core.request import build_request
@@ -58,7 +58,7 @@ def read(translator: ResponsesTranslator, events: list[dict[str, Any]]) -> list[
     return found
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150)
 @given(delivery=st.lists(st.sampled_from(range(len(STREAM))), max_size=3 * len(STREAM)))
 def test_any_delivery_then_the_resume_reads_as_the_stream(delivery: list[int]) -> None:
     provider = OpenAIResponses()

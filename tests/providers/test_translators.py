@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agentnb import ConfigurationError, Media, ModelSettings, RunRequest
+from agentnb import ConfigurationError, Media
 from agentnb._core.run import Run
 from agentnb.events import (
     Event,
@@ -31,6 +31,7 @@ from agentnb.providers.runtools import RunTools, RunToolsTranslator
 from agentnb.providers.seekrflow import SeekrFlow, SeekrFlowTranslator, SeekrFlowVercel
 from agentnb.providers.vercel import UIMessageTranslator, Vercel
 from agentnb.sse import ServerSentEvent, SSEDecoder
+from agentnb.types import ModelSettings, RunRequest
 
 
 def frame(data: Any, event: str = "message", id: str = "") -> ServerSentEvent:

@@ -1,0 +1,39 @@
+"""The types of a run a notebook rarely names: ``from agentnb.types import RunRequest``.
+
+A notebook names a run's functions and its ``Run`` (``agentnb.ask``, ``agentnb.Run``); the
+types around a run live here:
+
+- What starts a run: ``RunRequest`` (the message and every option, what ``client.run`` and
+  ``client.stream`` also take), ``RunOptions`` (the options every entry point takes, as
+  keywords), ``ModelSettings`` (``model_settings=``) and ``Fork`` (``fork=``: go on from an
+  earlier turn). ``Media`` (``media=``) stays at the top: ``%%agent --media`` asks for it.
+- What reads a run as it goes: ``AsyncRunStream`` and ``RunStream`` (what ``client.stream``
+  gives, async and sync).
+- What a ``Run`` is made of: ``RunStatus``, ``Part``, ``ToolStatus`` (``ToolCall.status``),
+  ``RunErrorInfo`` (``Run.error``) and ``RunCost`` (``Run.cost``).
+- What names a run to ``show``, ``compare`` and ``attach``: ``RunLike``.
+"""
+
+from __future__ import annotations
+
+from ._app.run_like import RunLike
+from ._client.stream import AsyncRunStream
+from ._client.sync import RunStream
+from ._core.pricing import RunCost
+from ._core.request import Fork, ModelSettings, RunOptions, RunRequest
+from ._core.run import Part, RunErrorInfo, RunStatus, ToolStatus
+
+__all__ = [
+    "AsyncRunStream",
+    "Fork",
+    "ModelSettings",
+    "Part",
+    "RunCost",
+    "RunErrorInfo",
+    "RunLike",
+    "RunOptions",
+    "RunRequest",
+    "RunStatus",
+    "RunStream",
+    "ToolStatus",
+]

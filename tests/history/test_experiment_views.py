@@ -1,0 +1,86 @@
+"""An experiment's grid and comparison as text and HTML, handed plain values: the answers as a
+reader sees them (no markdown syntax), scores formatted (✓ / ✗, numbers as a summary shows
+them, ``—`` for a missing one), every line of the text within 80 columns, and the HTML kept
+from the notebook's MathJax and within its cell."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from agentnb._display.experiment_views import (
+    ExperimentComparison,
+    ExperimentGrid,
+    GridCell,
+    GridRow,
+)
+from agentnb._display.safe_markdown import NO_MATH
+
+QUESTION = (
+    "Compare NVDA, AMD and INTC over the last five years: revenue growth, gross margins, "
+    "data-centre share and what analysts expect for the next two quarters, with sources"
+)
+ANSWER = (
+    "### Demo quotes\n\n| Ticker | Price | Week ago |\n|:--|--:|--:|\n"
+    "| NVDA | $875.40 | $855.60 |\n\n**NVDA** trades at `$875.40`, up 2.31% on the week."
+)
+ERROR = "ValueError: cannot grade MSFT: the reference answer is missing from the dataset"
+
+
+def grid() -> ExperimentGrid:
+    cell = GridCell(
+        "completed",
+        ANSWER,
+        {"names_ticker": True, "quality": 0.26241234567, "label": "long", "gone": math.nan},
+        {"explodes": ERROR},
+    )
+    cells = [cell, GridCell("failed", None, {"names_ticker": False}), GridCell(None)]
+    arms = ["finance_agent", "research_team_with_a_long_name", "writer [temperature=0.2]"]
+    return ExperimentGrid(
+        "experiment long: 1 questions × 3 arms", arms, [GridRow(QUESTION, "NVDA", cells)]
+    )
+
+
+def test_the_grid_as_text_fits_80_columns_and_reads_formatted() -> None:
+    text = grid().to_text(width=80)
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines), "\n".join(lines)
+    for syntax in ("###", "|:--", "**", "`"):
+        assert syntax not in text, text
+    assert "$875.40" in text and "$855.60" in text
+    assert "names_ticker ✓" in text and "names_ticker ✗" in text
+    assert "quality 0.2624" in text and "0.26241234567" not in text
+    assert "gone —" in text and not re.search(r"\bnan\b", text, re.IGNORECASE)
+    assert "explodes failed: ValueError" in text
+    assert "(not run)" in text and "[failed]" in text
+
+
+def test_the_grid_as_html_fits_its_cell_and_keeps_dollars() -> None:
+    html = grid().to_html()
+    assert NO_MATH in html  # MathJax would typeset "$875.40 | $855.60" as math
+    assert "table-layout:fixed;width:100%" in html  # the columns share the cell's width
+    assert "###" not in html and "|:--" not in html and "**" not in html
+    assert "$875.40" in html and "✓" in html and "✗" in html
+
+
+def test_a_comparison_reads_formatted() -> None:
+    comparison = ExperimentComparison(
+        experiment="long",
+        a="finance_agent",
+        b="writer",
+        score="quality",
+        questions=[("nvda", QUESTION, 0.2, 0.9), ("msft", "How is MSFT doing?", 0.3, 0.3)],
+        wins=0,
+        ties=1,
+        losses=1,
+        mean_difference=-0.35,
+        interval=(-0.7, 0.0),
+        confidence=0.95,
+        cost_ratio=None,
+        latency_ratio=1.0812345,
+    )
+    text = comparison.to_text()
+    assert all(len(line) <= 80 for line in text.splitlines()), text
+    assert "-0.35 (95% interval -0.7 to +0)" in text
+    assert "cost ratio (total): unknown" in text and "1.08×" in text
+    assert NO_MATH in comparison._repr_html_()
