@@ -177,6 +177,8 @@ def past_run(record: RunRecord, calls: Sequence[ToolCallRecord]) -> Run:
         why = record.error_message or f"the run ended {status}"
         run.finish(status, RunErrorInfo(why, record.error_code))  # type: ignore[arg-type]
         run.finished_at = _seconds(record.finished_at) or run.finished_at
+    if record.refused_figures:  # the run still says what it refused
+        run.usage = (run.usage or Usage()).model_copy(update={"refused": record.refused_figures})
     return run
 
 

@@ -57,6 +57,7 @@ __all__ = [
     "prices_generation",
     "problems_text",
     "refused_figures",
+    "refused_list",
     "sane_cost",
     "sane_count",
     "usd",
@@ -144,6 +145,16 @@ _COUNTS = (
 def refused_figures(usage: Usage) -> str | None:
     """What in ``usage`` is outside the sane range (noted by the parser, or set by any other
     maker of a ``Usage``), as a note for the run; None when every figure is sane."""
+    refused = refused_list(usage)
+    if refused is None:
+        return None
+    return f"figures outside the sane range refused ({RANGE_TEXT}): {refused}"
+
+
+def refused_list(usage: Usage) -> str | None:
+    """The figures in ``usage`` outside the sane range, as ``name=value, ...`` (what the
+    history keeps of them: a usage made with it as its ``refused`` says the same again);
+    None when every figure is sane."""
     notes = [usage.refused] if usage.refused else []
     notes += [
         f"{name}={value!r}"
@@ -152,9 +163,7 @@ def refused_figures(usage: Usage) -> str | None:
     ]
     if usage.cost is not None and sane_cost(usage.cost) is None:
         notes.append(f"cost={usage.cost!r}")
-    if not notes:
-        return None
-    return f"figures outside the sane range refused ({RANGE_TEXT}): {', '.join(notes)}"
+    return ", ".join(notes) or None
 
 
 def price_run(model: str | None, usage: Usage | None, at: float | None) -> RunCost:

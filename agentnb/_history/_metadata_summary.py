@@ -1,11 +1,16 @@
-"""``summary(by="metadata.<key>")`` read from the side table ``run_metadata`` (its rows hold
-the run's figures: :data:`~._metadata.SIDE_FIGURES`), never the runs: the figures of
+"""``summary(by="metadata.<key>")`` read from the hourly rollup ``run_metadata_rollup`` and
+the side table ``run_metadata`` (its rows hold the run's figures:
+:data:`~._metadata.SIDE_FIGURES`), never the runs: the figures of
 :func:`._summary_sql.summary_rows`, in a fraction of its time on a large history.
 
-- **Counts and sums**: one scan of the key's side rows (clustered by key and value), grouped
-  by its value (and the agent and the period, when asked).
+- **Counts and sums**: the key's rows of the hourly rollup (:mod:`._metadata_rollup`: a row
+  per hour, value, agent and status, tens of thousands at a million runs), grouped by its
+  value (and the agent and the period, when asked); the running runs, and the stopped ones
+  of a ``since`` inside an hour, from their side rows. A rollup that holds a row its
+  triggers could not have made (:func:`._summary_sql.rollup_row_sound_sql`) is not read: the
+  runs are, as for any other key.
 - **Runs without the key** (a group of their own, as pandas groups them): the totals of all
-  runs (from the hourly rollup) less what the side rows counted.
+  runs (from the hourly rollup) less what the key's rows counted.
 - **Quantiles**: per value, a walk along the side table's index in the metric's order
   (key, value, status, metric) to the rank; with the agent or a period as keys, or several
   timed statuses, a window query over the side rows. The runs without the key: a window
@@ -18,15 +23,19 @@ the filters are among ``agent``, ``status`` and ``since``; else the runs are rea
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Final
 
 from ._metadata import METADATA_TABLE, metadata_key
+from ._metadata_rollup import METADATA_ROLLUP
 from ._run_filter import RunFilter
 from ._summary import PERIOD
 from ._summary_sql import (
+    HOUR,
     METRICS,
     QUANTILES,
+    STOPPED_SQL,
     Query,
     SummaryGroup,
     counts_sql,
@@ -34,7 +43,12 @@ from ._summary_sql import (
     key_sql,
     place_ranked,
     ranks,
+    rollup_is_sound,
+    rollup_read_figures,
+    rollup_row_sound_sql,
     sqlite_order,
+    summary_rows,
+    timed_sql,
     wanted_ranks,
     weighed,
     window_quantiles_sql,
@@ -78,13 +92,16 @@ def side_summary_rows(
     groups: dict[tuple[Any, ...], SummaryGroup] = {}
     counted: dict[tuple[Any, ...], list[Any]] = {}
     """Per other keys and status: the runs and figures the side rows counted."""
-    sql, params = _side_counts_sql(keys, name, where, every)
-    for row in query(sql, params):
+    sql, params = _rollup_counts_sql(keys, name, where, every)
+    rows = query(sql, params)
+    if any(row[-1] for row in rows):  # a rollup row edited by hand: read the runs
+        return summary_rows(query, keys, where, every, timed)
+    for row in rows:
         key, status, runs, figures = (
             tuple(row[: len(keys)]),
             row[len(keys)],
             row[len(keys) + 1],
-            row[len(keys) + 2 :],
+            row[len(keys) + 2 : -1],
         )
         groups.setdefault(key, SummaryGroup()).add(status, runs, figures, _timed(timed, status))
         other = (*key[:at], *key[at + 1 :], status)
@@ -133,16 +150,58 @@ def _side_key_sql(key: str, name: str, every: str | None) -> str:
     return key_sql(key, every, table="m.")
 
 
-def _side_counts_sql(
+def _rollup_counts_sql(
     keys: Sequence[str], name: str, where: RunFilter, every: str | None
 ) -> tuple[str, list[Any]]:
-    terms, params = _side_conditions(name, where)
-    group = ", ".join([*(_side_key_sql(key, name, every) for key in keys), "m.status"])
-    return (
-        f"SELECT {group}, COUNT(*), {figures_sql('m.')} FROM {METADATA_TABLE} m "
-        f"WHERE {' AND '.join(terms)} GROUP BY {group}",
-        params,
+    """Per group and status, the runs with the key ``name`` and their figures (as
+    :func:`._summary_sql.counts_sql`'s rows, then whether a rollup row read is not sound:
+    :func:`._summary_sql.rollup_row_sound_sql`) from the hourly rollup: the stopped runs of whole
+    hours; the running runs (found by the ``runs_running`` index) and the stopped ones of a
+    ``since`` inside an hour (by the ``runs_by_started_at`` index) from their side rows."""
+    terms: list[str] = ["r.key = ?"]
+    params: list[Any] = [_key_name(name)]
+    for column, values in (("r.agent", where.agents), ("r.status", where.statuses)):
+        if values is not None:
+            terms.append(f"{column} IN ({', '.join('?' * len(values))})")
+            params.extend(values)
+    whole = None
+    if where.since is not None:
+        whole = math.ceil(where.since / HOUR) * HOUR  # the first hour entirely after since
+        terms.append("r.hour >= ?")
+        params.append(whole)
+    columns = ["r.value" if key == name else key_sql(key, every, "hour", "r.") for key in keys]
+    group = ", ".join([*columns, "r.status"])
+    unsound = f"MAX(NOT {rollup_row_sound_sql('r.')})"  # checked in the same scan
+    parts = [
+        f"SELECT {group}, SUM(r.runs), {rollup_read_figures('r.')}, {unsound} "
+        f"FROM {METADATA_ROLLUP} r WHERE {' AND '.join(terms)} GROUP BY {group}"
+    ]
+    running: tuple[list[str], list[Any], str] = (
+        ["runs.status = 'running'"],
+        [],
+        "runs INDEXED BY runs_running",
     )
+    rest = [running]
+    if whole is not None:
+        partial = (
+            ["runs.started_at < ?", STOPPED_SQL.format(row="runs")],
+            [whole],
+            "runs INDEXED BY runs_by_started_at",
+        )
+        rest.append(partial)
+    side_terms, side_params = _side_conditions(name, where)
+    side_group = ", ".join([*(_side_key_sql(key, name, every) for key in keys), "m.status"])
+    for run_terms, run_params, source in rest:
+        if where.since is not None:
+            run_terms = [*run_terms, "runs.started_at >= ?"]
+            run_params = [*run_params, where.since]
+        parts.append(
+            f"SELECT {side_group}, COUNT(*), {figures_sql('m.')}, 0 FROM {source} "
+            f"JOIN {METADATA_TABLE} m ON m.local_id = runs.local_id "
+            f"WHERE {' AND '.join([*run_terms, *side_terms])} GROUP BY {side_group}"
+        )
+        params += [*run_params, *side_params]
+    return " UNION ALL ".join(parts), params
 
 
 def _add_runs_without_the_key(
@@ -157,7 +216,7 @@ def _add_runs_without_the_key(
 ) -> None:
     """The group of the runs without the key: every run's counts (read as a summary by the
     other keys reads them: the hourly rollup) less those of the side rows."""
-    sql, params = counts_sql(others, where, every)
+    sql, params = counts_sql(others, where, every, rollup_is_sound(query))
     totals: dict[tuple[Any, ...], list[Any]] = {}
     for row in query(sql, params):
         other = (*row[: len(others)], row[len(others)])
@@ -232,7 +291,7 @@ def _walk(
         low, weight = ranks(n, q)
         count = 2 if low + 1 < n else 1
         terms, params = _side_conditions(name, where)
-        terms += ["m.value = ?", "m.status = ?", f"m.{metric} IS NOT NULL"]
+        terms += ["m.value = ?", "m.status = ?", timed_sql(metric, "m.")]
         params += [value, status]
         from_top = low > n // 2
         direction = "DESC" if from_top else "ASC"
@@ -258,7 +317,7 @@ def _side_window_sql(
     """Each group's values of ``metric`` at the quantiles' ranks, from the side rows (as
     :func:`._summary_sql.window_quantiles_sql` reads them from the runs)."""
     terms, params = _side_conditions(name, where)
-    terms.append(f"m.{metric} IS NOT NULL")
+    terms.append(timed_sql(metric, "m."))
     if timed is not None:
         terms.append(f"m.status IN ({', '.join('?' * len(timed))})")
         params.extend(timed)

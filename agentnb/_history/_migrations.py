@@ -15,12 +15,19 @@ from .._core.request import build_request
 from ..events import Usage
 from ..providers import available_providers
 from ._experiment_book import experiments_schema
-from ._metadata import metadata_schema
+from ._metadata import guarded_metadata, metadata_schema
+from ._metadata_rollup import METADATA_ROLLUP, metadata_rollup_fill, metadata_rollup_schema
 from ._scores import scores_schema
 from ._search_sql import SEARCH_TABLE
-from ._summary_sql import order_indexes, rollup_schema
+from ._summary_sql import guarded_rollup, order_indexes, rollup_schema
 
-__all__ = ["MIGRATIONS", "Migration", "applied_migrations", "apply_migrations"]
+__all__ = [
+    "MIGRATIONS",
+    "Migration",
+    "applied_migrations",
+    "apply_migrations",
+    "rebuild_side_tables",
+]
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -274,7 +281,7 @@ def m012_summary_rollup(db: sqlite3.Connection) -> None:
     # read a row per hour and key instead of a row per run; and indexes of the runs in each
     # timed metric's order, so a quantile is a walk to its rank instead of a sort. No
     # value of a run changes.
-    for statement in (*rollup_schema(), *order_indexes()):
+    for statement in (*rollup_schema(guarded=False), *order_indexes()):
         db.execute(statement)
 
 
@@ -298,7 +305,7 @@ def m015_run_metadata(db: sqlite3.Connection) -> None:
     # Metadata as dimensions (runs(metadata=...), summary(by="metadata.<key>")): each run's
     # top-level metadata keys in a side table kept by triggers (see _metadata), filled here
     # from the runs already recorded. No value of a run changes.
-    for statement in metadata_schema():
+    for statement in metadata_schema(guarded=False):
         db.execute(statement)
 
 
@@ -308,6 +315,37 @@ def m016_experiments(db: sqlite3.Connection) -> None:
     # which arm, and each evaluator's evaluations of a run (an error when it raised). No
     # value of a run changes.
     for statement in experiments_schema():
+        db.execute(statement)
+
+
+def rebuild_side_tables(db: sqlite3.Connection) -> None:
+    """Remake the triggers that keep the side tables and fill the tables again from the
+    runs (what ``m017`` and ``m018`` did; ``HistoryStore.rebuild_side_tables`` does it
+    again)."""
+    for statement in (*guarded_rollup(), *guarded_metadata()):
+        db.execute(statement)
+    db.execute(f"DELETE FROM {METADATA_ROLLUP}")
+    db.execute(metadata_rollup_fill())
+
+
+def m017_sane_figures_and_refused_note(db: sqlite3.Connection) -> None:
+    # A history file is outside input: the triggers that keep runs_rollup and run_metadata
+    # now count and copy sane figures only (see _figures: a token count of 10^30, a
+    # negative cost, text where a number goes is no figure), and both are filled again from
+    # the runs, so nothing summed before the guard, or written into them by another tool,
+    # is left. And the run's note of the figures it refused (Run.refused_figures), NULL for
+    # runs recorded before and for runs that refused none. No value of a run changes.
+    for statement in (*guarded_rollup(), *guarded_metadata()):
+        db.execute(statement)
+    db.execute("ALTER TABLE runs ADD COLUMN refused_figures TEXT")
+
+
+def m018_metadata_rollup(db: sqlite3.Connection) -> None:
+    # summary(by="metadata.<key>") at a million runs (see _metadata_rollup): each hour's
+    # counts and sums per metadata key, value, agent and status in a table kept by triggers
+    # from the runs' metadata, filled here from the side table (refilled from the runs by
+    # m017). No value of a run changes.
+    for statement in metadata_rollup_schema():
         db.execute(statement)
 
 
@@ -328,6 +366,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     m014_scores,
     m015_run_metadata,
     m016_experiments,
+    m017_sane_figures_and_refused_note,
+    m018_metadata_rollup,
 )
 """Every migration, oldest first. Append only."""
 

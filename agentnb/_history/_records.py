@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urlsplit
 
-from .._core.pricing import price_call, price_run
+from .._core.pricing import price_call, price_run, refused_list
 from .._core.request import RunRequest
 from .._core.run import TERMINAL_STATUSES, Run, ToolCall
 from .._core.secrets import redact, redact_credentials
@@ -97,6 +97,7 @@ RUN_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("unapproved_calls", "int"),
     ("elapsed", "float"),
     ("paused_seconds", "float"),
+    ("refused_figures", "text"),
 )
 """The run columns, in the order the store selects them and DataFrames show them."""
 
@@ -241,6 +242,10 @@ class RunRecord:
     paused_seconds: float | None = None
     """Seconds the run waited for a person's approval; None for runs recorded before pauses
     were (and for remote listings), 0.0 when it never waited."""
+    refused_figures: str | None = None
+    """The figures the platform reported outside their sane range, refused when the run was
+    recorded (``cost=1e+308, prompt_tokens=...``: :attr:`agentnb.Run.refused_figures`), and
+    those of the file's row outside it, left out of summaries; None when there were none."""
     malformed: str | None = None
     """Which fields of the file's row were malformed (text where a number goes, a time out
     of range, JSON that does not parse) and were read as None; None for a sound row."""
@@ -500,6 +505,7 @@ def end_values(run: Run) -> dict[str, Any]:
         "cost_usd": run.cost,
         "cost_source": run.cost_source,
         "unapproved_calls": len(run.unapproved_calls),
+        "refused_figures": storable_text(refused_list(usage)) if usage else None,
     }
 
 

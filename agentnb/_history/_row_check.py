@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from ._figures import FIGURE_RANGES
 from ._records import RUN_COLUMNS, ColumnKind, RunRecord
 
 __all__ = ["MALFORMED_COLUMN", "checked_columns", "checked_record", "checked_rows"]
@@ -65,7 +66,38 @@ def checked_columns(
         out[MALFORMED_COLUMN[0]] = [
             "; ".join(notes[i]) if i in notes else None for i in range(rows)
         ]
+    if REFUSED in out:
+        _note_refused(out, [name for name, _ in spec if name in FIGURE_RANGES])
     return out
+
+
+REFUSED: Final = "refused_figures"
+"""The run column that says which figures were refused: when the run was recorded, and
+(added on reading) those of the row outside their sane range, kept as they are."""
+
+
+def _note_refused(columns: dict[str, Sequence[Any]], figures: Sequence[str]) -> None:
+    """Add to each row's ``refused_figures`` its well-formed figures outside their sane range
+    (a summary leaves them out; the row keeps them, so nothing is lost)."""
+    found: dict[int, list[str]] = {}
+    for name in figures:
+        values = columns.get(name)
+        if values is None:
+            continue
+        tolist = getattr(values, "tolist", None)
+        values = tolist() if tolist is not None else values
+        low, high, _ = FIGURE_RANGES[name]
+        numbers = [value for value in values if value is not None]
+        if not numbers or (low <= min(numbers) and max(numbers) <= high):
+            continue
+        for i, value in enumerate(values):
+            if value is not None and not low <= value <= high:
+                found.setdefault(i, []).append(f"{name}={value!r} (in the file)")
+    if found:
+        kept = list(columns[REFUSED])
+        for i, notes in found.items():
+            kept[i] = ", ".join([*([kept[i]] if kept[i] else []), *notes])
+        columns[REFUSED] = kept
 
 
 def checked_rows(

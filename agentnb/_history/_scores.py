@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, Final, Literal, get_args
 
 from .._core.exceptions import ConfigurationError
+from ._figures import MAX_SCORE
 from ._records import storable_text, to_datetime, truncate
 
 __all__ = [
@@ -285,8 +286,10 @@ def _checked_value(value: object) -> tuple[ScoreKind, float | None, str | None]:
         return "bool", 1.0 if value else 0.0, None
     if isinstance(value, numbers.Real):
         number = float(value)
-        if not math.isfinite(number):
-            raise ConfigurationError(f"a score must be a finite number, not {value!r}")
+        if not math.isfinite(number) or abs(number) > MAX_SCORE:
+            raise ConfigurationError(
+                f"a score must be a finite number from -10^15 to 10^15, not {value!r}"
+            )
         return "number", number, None
     if isinstance(value, str):
         label = storable_text(value.strip())

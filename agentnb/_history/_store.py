@@ -38,9 +38,10 @@ from .._core.history_drawer import timed_statuses
 from .._core.request import RunRequest
 from .._core.run import Run
 from ._data_frames import columns_of
+from ._figures import sane_score_row_sql
 from ._location import MEMORY, expand_path
 from ._metadata_summary import side_summary_rows, side_table_key
-from ._migrations import MIGRATIONS, applied_migrations, apply_migrations
+from ._migrations import MIGRATIONS, applied_migrations, apply_migrations, rebuild_side_tables
 from ._records import (
     RUN_COLUMNS,
     SNIPPET_COLUMN,
@@ -278,6 +279,12 @@ class HistoryStore:
         """Names of the schema migrations applied to this database, oldest first."""
         with self._db() as db:
             return applied_migrations(db)
+
+    def rebuild_side_tables(self) -> None:
+        """Fill the tables the triggers keep (``runs_rollup``, ``run_metadata``) again from
+        the runs, in one write: for a file from elsewhere, whose side tables may have been
+        written by hand (see docs/security.md)."""
+        self._write(rebuild_side_tables)
 
     @staticmethod
     def latest_migration() -> str:
@@ -619,15 +626,14 @@ class HistoryStore:
         replaced ones too), in the order they were given; of the runs whose ``local_id`` is
         in ``run_ids``, or of every run."""
         select = f"SELECT {', '.join(f's.{c}' for c in SCORE_COLUMNS)} FROM scores s"
-        current = "" if history else current_scores_sql("s")
+        kept = [sane_score_row_sql("s"), *([] if history else [current_scores_sql("s")])]
         rows: list[tuple[Any, ...]] = []
         with self._reading() as db:
             if run_ids is None:
-                where = f" WHERE {current}" if current else ""
-                rows = db.execute(f"{select}{where} ORDER BY s.id").fetchall()
+                rows = db.execute(f"{select} WHERE {' AND '.join(kept)} ORDER BY s.id").fetchall()
             else:
                 for chunk in chunks(list(dict.fromkeys(run_ids))):
-                    terms = [f"s.local_id IN ({_marks(chunk)})", *([current] if current else [])]
+                    terms = [f"s.local_id IN ({_marks(chunk)})", *kept]
                     rows += db.execute(f"{select} WHERE {' AND '.join(terms)}", chunk).fetchall()
                 rows.sort(key=lambda row: int(row[0]))
         return [ScoreRecord.from_row(row) for row in rows]
@@ -646,7 +652,7 @@ class HistoryStore:
                 return reopened.current_score_rows(local_ids)
         select = (
             "SELECT s.local_id, s.name, s.kind, s.number, s.label FROM scores s "
-            f"WHERE {current_scores_sql('s')}"
+            f"WHERE {current_scores_sql('s')} AND {sane_score_row_sql('s')}"
         )
         with self._reading() as db:
             if local_ids is None or len(local_ids) > _ALL_SCORES_PAST:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_pandas
 from .._core.history_drawer import history_drawer, timed_statuses
-from .._core.pricing import MAX_COST_USD, MAX_TOKENS
+from ._figures import sane_series
 from ._metadata import metadata_key, metadata_text
 
 if TYPE_CHECKING:
@@ -182,9 +182,8 @@ def summarize(
     for column in ("duration", "ttft", "paused_seconds"):
         frame[column] = frame[column].astype("float64").where(timed)
     # a figure out of its sane range (a crafted or old row) is no figure: never an inf sum
-    frame["cost_usd"] = frame["cost_usd"].where(frame["cost_usd"].between(0, MAX_COST_USD))
-    tokens = frame["total_tokens"]
-    frame["total_tokens"] = tokens.where(tokens.between(0, MAX_TOKENS))
+    for column in figures[1:]:
+        frame[column] = sane_series(column, frame[column])
     grouped: Any
     if keys:
         # observed=True: only groups that have runs; dropna=False keeps runs with no agent.

@@ -27,6 +27,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .._core.extras import require_pandas
 from ._data_frames import empty_run_frame
+from ._figures import (
+    FIGURE_RANGES,
+    sane_range_sql,
+    sane_score_row_sql,
+    sane_score_sql,
+    sane_sql,
+)
 from ._metadata import metadata_key, metadata_key_sql
 from ._records import RUN_COLUMNS
 from ._run_filter import RunFilter
@@ -47,18 +54,30 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "HOUR",
+    "HOUR_SQL",
     "QUANTILES",
     "ROLLUP_TABLE",
+    "STOPPED_SQL",
     "SummaryGroup",
+    "counted_in",
     "figures_sql",
     "order_indexes",
     "place_ranked",
     "ranks",
+    "rollup_figure_columns",
+    "rollup_figure_names",
+    "rollup_fill_figures",
+    "rollup_is_sound",
+    "rollup_read_figures",
+    "rollup_row_sound_sql",
     "rollup_schema",
     "score_summary_rows",
     "sqlite_order",
     "summary_frame",
     "summary_rows",
+    "taken_out_of",
+    "timed_sql",
     "wanted_ranks",
     "weighed",
 ]
@@ -113,7 +132,7 @@ ROLLUP_KEYS: Final = tuple(key for key in GROUPABLE if key != "thread_id")
 """What the rollup keeps apart within an hour: every key a summary groups by but the thread
 (threads are too many to roll up)."""
 HOUR: Final = 3600
-_HOUR_SQL: Final = "CAST({row}.started_at / 3600 AS INTEGER) * 3600"
+HOUR_SQL: Final = "CAST({row}.started_at / 3600 AS INTEGER) * 3600"
 """The hour a run started in (as ``key_sql``'s periods: every period is whole hours)."""
 _ROLLUP_FIGURES: Final = (
     # (rollup column, runs column, summed: else only counted)
@@ -130,47 +149,100 @@ _COUNTED: Final = tuple(column for _, column, _ in _ROLLUP_FIGURES)
 _SUMMED: Final = tuple(column for _, column, summed in _ROLLUP_FIGURES if summed)
 
 
-_STOPPED: Final = "{row}.status IS NOT 'running'"
+STOPPED_SQL: Final = "{row}.status IS NOT 'running'"
 """A run the rollup counts: one that has stopped. A running run is counted from its row (a
 few rows, found by the ``runs_running`` index), so its start and checkpoints cost the
 rollup nothing and its end one addition."""
 
 
-def rollup_schema() -> list[str]:
+def rollup_schema(*, guarded: bool) -> list[str]:
     """The rollup table, its key index, the triggers that keep it and the statement that
-    fills it from the runs already there (``m011``)."""
-    figures = "".join(
-        (f"{name}_sum {'REAL' if name in ('cost', 'paused') else 'INTEGER'}, " if summed else "")
-        + f"{name}_n INTEGER NOT NULL DEFAULT 0, "
-        for name, _, summed in _ROLLUP_FIGURES
-    )
+    fills it from the runs already there (``m012``, which summed every figure as it was:
+    ``guarded=False``; :func:`guarded_rollup` remakes the triggers to sum sane figures
+    only)."""
     keys = ", ".join(ROLLUP_KEYS)
-    watched = [*ROLLUP_KEYS, "started_at", *(column for _, column, _ in _ROLLUP_FIGURES)]
-    changed = " OR ".join(f"old.{name} IS NOT new.{name}" for name in watched)
-    backfill_figures = ", ".join(
-        (f"SUM({column}), " if summed else "") + f"COUNT({column})"
-        for _, column, summed in _ROLLUP_FIGURES
-    )
     return [
         f"CREATE TABLE {ROLLUP_TABLE} (hour INTEGER NOT NULL, "
         + "".join(f"{key} TEXT, " for key in ROLLUP_KEYS)
-        + f"runs INTEGER NOT NULL DEFAULT 0, {figures.rstrip(', ')})",
+        + f"runs INTEGER NOT NULL DEFAULT 0, {rollup_figure_columns()})",
         f"CREATE INDEX {ROLLUP_TABLE}_key ON {ROLLUP_TABLE} (hour, {keys})",
-        f"INSERT INTO {ROLLUP_TABLE} (hour, {keys}, runs, {_figure_columns()}) "
-        f"SELECT {_HOUR_SQL.format(row='runs')}, {keys}, COUNT(*), {backfill_figures} "
-        f"FROM runs WHERE {_STOPPED.format(row='runs')} GROUP BY 1, {keys}",
-        f"CREATE TRIGGER {ROLLUP_TABLE}_insert AFTER INSERT ON runs "
-        f"WHEN {_STOPPED.format(row='new')} BEGIN {_added('new')} END",
-        f"CREATE TRIGGER {ROLLUP_TABLE}_update_old AFTER UPDATE OF {', '.join(watched)} ON runs "
-        f"WHEN {_STOPPED.format(row='old')} AND ({changed}) BEGIN {_removed('old')} END",
-        f"CREATE TRIGGER {ROLLUP_TABLE}_update_new AFTER UPDATE OF {', '.join(watched)} ON runs "
-        f"WHEN {_STOPPED.format(row='new')} AND ({changed}) BEGIN {_added('new')} END",
-        f"CREATE TRIGGER {ROLLUP_TABLE}_delete AFTER DELETE ON runs "
-        f"WHEN {_STOPPED.format(row='old')} BEGIN {_removed('old')} END",
+        _rollup_fill(guarded),
+        *_rollup_triggers(guarded),
     ]
 
 
-def _figure_columns() -> str:
+ROLLUP_TRIGGERS: Final = tuple(
+    f"{ROLLUP_TABLE}_{name}" for name in ("insert", "update_old", "update_new", "delete")
+)
+
+
+def guarded_rollup() -> list[str]:
+    """The statements that remake the rollup's triggers to count sane figures only and
+    count the runs again from their rows (``m017``): whatever the rollup held (a figure
+    summed before the guard, a row written by another tool) is gone."""
+    return [
+        *(f"DROP TRIGGER {name}" for name in ROLLUP_TRIGGERS),
+        f"DELETE FROM {ROLLUP_TABLE}",
+        _rollup_fill(guarded=True),
+        *_rollup_triggers(guarded=True),
+    ]
+
+
+def rollup_figure_columns() -> str:
+    """A rollup's figure columns as ``CREATE TABLE`` declares them: per figure its sum (a
+    summed one) and its count."""
+    return "".join(
+        (f"{name}_sum {'REAL' if name in ('cost', 'paused') else 'INTEGER'}, " if summed else "")
+        + f"{name}_n INTEGER NOT NULL DEFAULT 0, "
+        for name, _, summed in _ROLLUP_FIGURES
+    ).rstrip(", ")
+
+
+def rollup_fill_figures(row: str, guarded: bool = True) -> str:
+    """The figures of a rollup row over the ``row`` rows grouped (their names in
+    :func:`rollup_figure_names` order): each summed figure's SUM, and each one's COUNT."""
+    return ", ".join(
+        (f"SUM({_figure(row, column, guarded)}), " if summed else "")
+        + f"COUNT({_figure(row, column, guarded)})"
+        for _, column, summed in _ROLLUP_FIGURES
+    )
+
+
+def _rollup_fill(guarded: bool) -> str:
+    keys = ", ".join(ROLLUP_KEYS)
+    return (
+        f"INSERT INTO {ROLLUP_TABLE} (hour, {keys}, runs, {rollup_figure_names()}) "
+        f"SELECT {HOUR_SQL.format(row='runs')}, {keys}, COUNT(*), "
+        f"{rollup_fill_figures('runs', guarded)} "
+        f"FROM runs WHERE {STOPPED_SQL.format(row='runs')} GROUP BY 1, {keys}"
+    )
+
+
+def _rollup_triggers(guarded: bool) -> list[str]:
+    watched = [*ROLLUP_KEYS, "started_at", *(column for _, column, _ in _ROLLUP_FIGURES)]
+    changed = " OR ".join(f"old.{name} IS NOT new.{name}" for name in watched)
+    on = f"AFTER UPDATE OF {', '.join(watched)} ON runs"
+    insert, update_old, update_new, delete = ROLLUP_TRIGGERS
+    return [
+        f"CREATE TRIGGER {insert} AFTER INSERT ON runs "
+        f"WHEN {STOPPED_SQL.format(row='new')} BEGIN {_added('new', guarded)} END",
+        f"CREATE TRIGGER {update_old} {on} "
+        f"WHEN {STOPPED_SQL.format(row='old')} AND ({changed}) "
+        f"BEGIN {_removed('old', guarded)} END",
+        f"CREATE TRIGGER {update_new} {on} "
+        f"WHEN {STOPPED_SQL.format(row='new')} AND ({changed}) BEGIN {_added('new', guarded)} END",
+        f"CREATE TRIGGER {delete} AFTER DELETE ON runs "
+        f"WHEN {STOPPED_SQL.format(row='old')} BEGIN {_removed('old', guarded)} END",
+    ]
+
+
+def _figure(row: str, column: str, guarded: bool) -> str:
+    """``row``'s ``column`` as the rollup counts it: a sane figure only, once guarded."""
+    return sane_sql(column, f"{row}.") if guarded else f"{row}.{column}"
+
+
+def rollup_figure_names() -> str:
+    """A rollup's figure columns, named in order."""
     return ", ".join(
         (f"{name}_sum, " if summed else "") + f"{name}_n" for name, _, summed in _ROLLUP_FIGURES
     )
@@ -179,43 +251,57 @@ def _figure_columns() -> str:
 def _same_key(row: str) -> str:
     # IS, not =: a missing key (NULL) is a key like any other; the index serves IS too.
     keys = " AND ".join(f"{key} IS {row}.{key}" for key in ROLLUP_KEYS)
-    return f"hour = {_HOUR_SQL.format(row=row)} AND {keys}"
+    return f"hour = {HOUR_SQL.format(row=row)} AND {keys}"
 
 
-def _added(row: str) -> str:
-    """Trigger statements counting ``row`` in its hour's rollup row (made if missing)."""
-    keys = ", ".join(ROLLUP_KEYS)
-    values = ", ".join(f"{row}.{key}" for key in ROLLUP_KEYS)
-    sums = "".join(
+def counted_in(row: str, guarded: bool = True) -> str:
+    """The ``SET`` terms adding ``row``'s figures to a rollup row (a trailing comma: the
+    run's count follows)."""
+    return "".join(
         (
-            f"{name}_sum = CASE WHEN {row}.{column} IS NULL THEN {name}_sum "
-            f"ELSE COALESCE({name}_sum, 0) + {row}.{column} END, "
+            f"{name}_sum = CASE WHEN {figure} IS NULL THEN {name}_sum "
+            f"ELSE COALESCE({name}_sum, 0) + {figure} END, "
             if summed
             else ""
         )
-        + f"{name}_n = {name}_n + ({row}.{column} IS NOT NULL), "
+        + f"{name}_n = {name}_n + ({figure} IS NOT NULL), "
         for name, column, summed in _ROLLUP_FIGURES
+        for figure in (_figure(row, column, guarded),)
     )
+
+
+def taken_out_of(row: str, guarded: bool = True) -> str:
+    """The ``SET`` terms taking ``row``'s figures out of a rollup row (a sum of nothing is
+    NULL again, as SUM gives; a trailing comma)."""
+    return "".join(
+        (
+            f"{name}_sum = CASE WHEN {name}_n - ({figure} IS NOT NULL) = 0 THEN NULL "
+            f"ELSE {name}_sum - COALESCE({figure}, 0) END, "
+            if summed
+            else ""
+        )
+        + f"{name}_n = {name}_n - ({figure} IS NOT NULL), "
+        for name, column, summed in _ROLLUP_FIGURES
+        for figure in (_figure(row, column, guarded),)
+    )
+
+
+def _added(row: str, guarded: bool) -> str:
+    """Trigger statements counting ``row`` in its hour's rollup row (made if missing)."""
+    keys = ", ".join(ROLLUP_KEYS)
+    values = ", ".join(f"{row}.{key}" for key in ROLLUP_KEYS)
+    sums = counted_in(row, guarded)
     return (
-        f"INSERT INTO {ROLLUP_TABLE} (hour, {keys}) SELECT {_HOUR_SQL.format(row=row)}, "
+        f"INSERT INTO {ROLLUP_TABLE} (hour, {keys}) SELECT {HOUR_SQL.format(row=row)}, "
         f"{values} WHERE NOT EXISTS (SELECT 1 FROM {ROLLUP_TABLE} WHERE {_same_key(row)}); "
         f"UPDATE {ROLLUP_TABLE} SET {sums}runs = runs + 1 WHERE {_same_key(row)};"
     )
 
 
-def _removed(row: str) -> str:
+def _removed(row: str, guarded: bool) -> str:
     """Trigger statements taking ``row`` out of its rollup row (gone when it counts none;
     a sum of nothing is NULL again, as SUM gives)."""
-    sums = "".join(
-        (
-            f"{name}_sum = CASE WHEN {name}_n - ({row}.{column} IS NOT NULL) = 0 THEN NULL "
-            f"ELSE {name}_sum - COALESCE({row}.{column}, 0) END, "
-            if summed
-            else ""
-        )
-        + f"{name}_n = {name}_n - ({row}.{column} IS NOT NULL), "
-        for name, column, summed in _ROLLUP_FIGURES
-    )
+    sums = taken_out_of(row, guarded)
     return (
         f"UPDATE {ROLLUP_TABLE} SET {sums}runs = runs - 1 WHERE {_same_key(row)}; "
         f"DELETE FROM {ROLLUP_TABLE} WHERE {_same_key(row)} AND runs <= 0;"
@@ -286,7 +372,7 @@ def summary_rows(
 ) -> list[tuple[Any, ...]]:
     """One row per group, ordered by the keys (a missing key last): the keys, then the
     figures :func:`summary_frame` turns into ``summarize``'s frame."""
-    sql, params = counts_sql(keys, where, every)
+    sql, params = counts_sql(keys, where, every, rollup_is_sound(query))
     groups: dict[tuple[Any, ...], SummaryGroup] = {}
     width = len(keys)
     for row in query(sql, params):
@@ -317,13 +403,15 @@ def sqlite_order(value: Any) -> tuple[int, int, Any]:
     return (0, 1, value) if isinstance(value, str) else (0, 0, value)
 
 
-def counts_sql(keys: Sequence[str], where: RunFilter, every: str | None) -> tuple[str, list[Any]]:
+def counts_sql(
+    keys: Sequence[str], where: RunFilter, every: str | None, rollup: bool = True
+) -> tuple[str, list[Any]]:
     """Per group and status: the keys, the status, the runs, then for each figure of
     ``_COUNTED`` its SUM (NULL for the metrics: only counted) and COUNT (a group may come
     in several rows: they add up). From the rollup where it can answer (every key and
-    filter but the thread and ``recorded_upto``): the stopped runs of whole hours, and
-    from ``runs`` the stopped runs since ``where.since`` up to the next whole hour and the
-    running runs. Else all from ``runs``."""
+    filter but the thread and ``recorded_upto``, and ``rollup``: it is sound): the stopped
+    runs of whole hours, and from ``runs`` the stopped runs since ``where.since`` up to the
+    next whole hour and the running runs. Else all from ``runs``."""
     pinned = where.recorded_upto is not None  # the rollup has no rowids
     unrolled = (  # what the rollup does not keep apart
         where.thread is not None
@@ -331,7 +419,7 @@ def counts_sql(keys: Sequence[str], where: RunFilter, every: str | None) -> tupl
         or where.scores is not None
         or any(key not in ROLLUP_KEYS and key != PERIOD for key in keys)
     )
-    if pinned or unrolled or (where.since or 0) < 0:
+    if pinned or unrolled or not rollup or (where.since or 0) < 0:
         return _runs_counts_sql(keys, where, every, where.conditions())
     terms: list[str] = []
     params: list[Any] = []
@@ -344,10 +432,7 @@ def counts_sql(keys: Sequence[str], where: RunFilter, every: str | None) -> tupl
         terms.append("hour >= ?")
         params.append(whole)
     group = ", ".join([*(key_sql(key, every, "hour", "") for key in keys), "status"])
-    figures = ", ".join(
-        (f"SUM({name}_sum), " if summed else "NULL, ") + f"SUM({name}_n)"
-        for name, _, summed in _ROLLUP_FIGURES
-    )
+    figures = rollup_read_figures()
     where_sql = f"WHERE {' AND '.join(terms)}" if terms else ""
     parts = [
         f"SELECT {group}, SUM(runs), {figures} FROM {ROLLUP_TABLE} {where_sql} GROUP BY {group}"
@@ -364,7 +449,7 @@ def counts_sql(keys: Sequence[str], where: RunFilter, every: str | None) -> tupl
     params += running_params
     if where.since is not None:
         raw_terms, raw_params = where.conditions()
-        raw_terms += ["runs.started_at < ?", _STOPPED.format(row="runs")]
+        raw_terms += ["runs.started_at < ?", STOPPED_SQL.format(row="runs")]
         raw, raw_params = _runs_counts_sql(keys, where, every, (raw_terms, [*raw_params, whole]))
         parts.append(raw)
         params += raw_params
@@ -388,13 +473,56 @@ def _runs_counts_sql(
     )
 
 
+def rollup_read_figures(table: str = "") -> str:
+    """The figures of a counts row (see :func:`counts_sql`) over rollup rows of ``table``
+    (an alias with its dot, or nothing) grouped: their sums and counts added up."""
+    return ", ".join(
+        (f"SUM({table}{name}_sum), " if summed else "NULL, ") + f"SUM({table}{name}_n)"
+        for name, _, summed in _ROLLUP_FIGURES
+    )
+
+
 def figures_sql(table: str) -> str:
     """The figures of a counts row (see :func:`counts_sql`) over the rows of ``table`` (an
-    alias with its dot): each summed figure's SUM (NULL for the metrics) and COUNT."""
+    alias with its dot): each summed figure's SUM (NULL for the metrics) and COUNT, of its
+    sane values only."""
     return ", ".join(
-        (f"SUM({table}{column}), " if summed else "NULL, ") + f"COUNT({table}{column})"
+        (f"SUM({sane_sql(column, table)}), " if summed else "NULL, ")
+        + f"COUNT({sane_sql(column, table)})"
         for _, column, summed in _ROLLUP_FIGURES
     )
+
+
+def timed_sql(metric: str, table: str = "runs.") -> str:
+    """The condition keeping a row whose ``metric`` is a sane figure (a quantile ranks
+    those alone): ``metric IS NOT NULL`` lets SQLite use the partial order indexes, and the
+    range lets a walk seek to the first sane value."""
+    return f"{table}{metric} IS NOT NULL AND {sane_range_sql(metric, table)}"
+
+
+def rollup_is_sound(query: Query, table: str = ROLLUP_TABLE) -> bool:
+    """Whether every row of the rollup ``table`` is one its guarded triggers could have
+    made: at least one run, each figure counted at most once per run, each sum within what
+    that many sane figures add up to (a float's rounding aside). A row written by another
+    tool that breaks this is evidence the table was edited: a summary then reads the runs."""
+    return not query(f"SELECT 1 FROM {table} WHERE NOT {rollup_row_sound_sql()} LIMIT 1", [])
+
+
+def rollup_row_sound_sql(table: str = "") -> str:
+    """The condition :func:`rollup_is_sound` asks of each rollup row (of ``table``: an alias
+    with its dot, or nothing)."""
+    terms = [f"typeof({table}runs) = 'integer' AND {table}runs >= 1"]
+    for name, column, summed in _ROLLUP_FIGURES:
+        count, total = f"{table}{name}_n", f"{table}{name}_sum"
+        terms.append(f"typeof({count}) = 'integer' AND {count} BETWEEN 0 AND {table}runs")
+        if summed:
+            high = FIGURE_RANGES[column][1]
+            terms.append(
+                f"CASE WHEN {count} = 0 THEN {total} IS NULL "
+                f"ELSE typeof({total}) IN ('integer', 'real') "
+                f"AND {total} BETWEEN -1e-6 AND {count} * {high} * 1.000001 END"
+            )
+    return f"({' AND '.join(terms)})"
 
 
 def key_sql(
@@ -479,7 +607,7 @@ def ranked_value_sql(
     """The ``count`` values of ``metric`` from rank ``low`` up in one group's timed runs,
     lowest first: a walk along the metric's order index from the nearer end."""
     terms, params = where.conditions()
-    terms += ["runs.status = ?", f"runs.{metric} IS NOT NULL"]
+    terms += ["runs.status = ?", timed_sql(metric)]
     params.append(status)
     for name, value in zip(keys, key, strict=True):
         terms.append(f"{key_sql(name, every)} IS ?")
@@ -511,7 +639,7 @@ def window_quantiles_sql(
     terms, params = where.conditions()
     terms += extra[0]
     params += extra[1]
-    terms.append(f"runs.{metric} IS NOT NULL")
+    terms.append(timed_sql(metric))
     if timed is not None:
         terms.append(f"runs.status IN ({', '.join('?' * len(timed))})")
         params.extend(timed)
@@ -575,10 +703,10 @@ def score_summary_rows(
     """Each group's current scores of the matching runs, per name (see :data:`ScoreSums`):
     one query over the scores, joined to their runs for the keys and filters."""
     terms, params = where.conditions()
-    terms.append(current_scores_sql("s"))
+    terms += [current_scores_sql("s"), sane_score_row_sql("s")]
     group = ", ".join([*(key_sql(key, every) for key in keys), "s.name", "s.kind", "s.label"])
     sql = (
-        f"SELECT {group}, COUNT(*), SUM(s.number) FROM scores s "
+        f"SELECT {group}, COUNT(*), SUM({sane_score_sql('s')}) FROM scores s "
         f"JOIN runs ON runs.local_id = s.local_id WHERE {' AND '.join(terms)} GROUP BY {group}"
     )
     sums: ScoreSums = {}

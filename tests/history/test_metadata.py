@@ -15,8 +15,9 @@ from agentnb_testing import client_for
 
 import agentnb
 from agentnb._core.exceptions import ConfigurationError
-from agentnb._history import HistoryStore, close_default_stores, default_store, runs
+from agentnb._history import MIGRATIONS, HistoryStore, close_default_stores, default_store, runs
 from agentnb._history._metadata import SIDE_FIGURES, metadata_text
+from agentnb._history._migrations import apply_migrations
 from agentnb.server import ServerHandle
 
 
@@ -174,16 +175,18 @@ def test_the_side_table_follows_every_write(tmp_path: Path) -> None:
         assert side_table(path) == from_json(path)
         db.execute("DELETE FROM runs WHERE local_id = 'd'")
         assert side_table(path) == from_json(path) == {("a", "user", "carol"), ("c", "x", "y")}
-        # a file from before: the table dropped, the migration forgotten, opened again
-        db.execute("DROP TABLE run_metadata")
-        for event in ("insert", "update", "delete"):
-            db.execute(f"DROP TRIGGER run_metadata_{event}")
-        db.execute('UPDATE runs SET metadata = \'{"x": "y", "z": 1}\' WHERE local_id = \'c\'')
-        db.execute("DELETE FROM _migrations WHERE name = 'm015_run_metadata'")
     finally:
         db.close()
-    with HistoryStore(path) as store:
-        assert side_table(path) == from_json(path)
+    # a file from before the side table: filled when it opens
+    before = tmp_path / "before.sqlite3"
+    db = sqlite3.connect(before, isolation_level=None)
+    try:
+        apply_migrations(db, [m for m in MIGRATIONS if m.__name__ < "m015_run_metadata"])
+        db.executemany(insert, [("a", '{"user": "carol"}'), ("c", '{"x": "y", "z": 1}')])
+    finally:
+        db.close()
+    with HistoryStore(before) as store:
+        assert side_table(before) == from_json(before)
         assert store.runs(agentnb_filter(metadata={"x": "y"})).local_ids == ["c"]
 
 
@@ -223,3 +226,76 @@ def test_the_run_tables_metadata_box_filters_in_sqlite_and_in_memory(tmp_path: P
         for bad in ("user", "=bob", "user=", 3):
             with pytest.raises(ConfigurationError, match="metadata filter"):
                 PageQuery.build(metadata=bad)  # type: ignore[arg-type]
+
+
+def metadata_rollup_of(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    return sorted(
+        db.execute(
+            "SELECT hour, key, value, agent, status, runs, tokens_sum, tokens_n, cost_sum, "
+            "cost_n, tools_sum, tools_n, paused_sum, paused_n, duration_n, ttft_n "
+            "FROM run_metadata_rollup"
+        ).fetchall(),
+        key=repr,
+    )
+
+
+def metadata_rollup_counted_afresh(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    from agentnb._history._figures import sane_sql
+
+    def figure(column: str) -> str:
+        return sane_sql(column, "runs.")
+
+    figures = ", ".join(
+        f"SUM({figure(c)}), COUNT({figure(c)})"
+        for c in ("total_tokens", "cost_usd", "tool_call_count", "paused_seconds")
+    )
+    return sorted(
+        db.execute(
+            "SELECT CAST(runs.started_at / 3600 AS INTEGER) * 3600, j.key, "
+            "CASE j.type WHEN 'text' THEN j.value WHEN 'true' THEN 'true' "
+            "WHEN 'false' THEN 'false' ELSE CAST(j.value AS TEXT) END, runs.agent, runs.status, "
+            f"COUNT(*), {figures}, COUNT({figure('duration')}), COUNT({figure('ttft')}) "
+            "FROM runs, json_each(CASE WHEN json_valid(runs.metadata) AND "
+            "json_type(runs.metadata) = 'object' THEN runs.metadata ELSE '{}' END) j "
+            "WHERE j.type <> 'null' AND runs.status IS NOT 'running' GROUP BY 1, 2, 3, 4, 5"
+        ).fetchall(),
+        key=repr,
+    )
+
+
+def test_the_metadata_rollup_follows_every_write(tmp_path: Path) -> None:
+    """Inserted running or stopped, ended, given other metadata (or none, or no JSON),
+    moved to another hour, given figures out of range, deleted: the hourly rollup by
+    metadata key a summary reads always equals the runs' metadata counted afresh."""
+    import random
+
+    path = tmp_path / "h.sqlite3"
+    with HistoryStore(path):
+        pass
+    rng = random.Random(7)
+    metadata = [None, '{"user": "a"}', '{"user": "b", "team": "x"}', "no json", "[1, 2]",
+                '{"n": 1.5, "ok": true, "gone": null}', '{"user": "a", "tier": 2}']  # fmt: skip
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        for i in range(200):
+            db.execute(
+                "INSERT INTO runs (local_id, status, started_at, agent, metadata, cost_usd, "
+                "total_tokens, duration, ttft, tool_call_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                "?, ?)",
+                (f"r{i}", rng.choice(["running", "completed", "failed"]),
+                 1.7e9 + rng.randint(0, 40_000), rng.choice(["x", None]), rng.choice(metadata),
+                 rng.choice([0.5, None, -1.0, 1e300]), rng.choice([10, None, "x", 10**13]),
+                 rng.choice([1.0, None]), rng.choice([0.1, None]), rng.choice([2, None])),
+            )  # fmt: skip
+        assert metadata_rollup_of(db) == metadata_rollup_counted_afresh(db)
+        for i in range(0, 200, 3):
+            db.execute(
+                "UPDATE runs SET status = 'completed', metadata = ?, agent = 'y', cost_usd = 0.25, "
+                "started_at = started_at + ? WHERE local_id = ?",
+                (rng.choice(metadata), rng.choice([0, 7200]), f"r{i}"),
+            )
+        for i in range(0, 200, 7):
+            db.execute("DELETE FROM runs WHERE local_id = ?", (f"r{i}",))
+        assert metadata_rollup_of(db) == metadata_rollup_counted_afresh(db)
+    finally:
+        db.close()

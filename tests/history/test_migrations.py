@@ -62,6 +62,7 @@ SAMPLE_RUN: dict[str, Any] = {
     "unapproved_calls": 1,
     "elapsed": 2.0,
     "paused_seconds": 0.0,
+    "refused_figures": "cost=1e+308",
 }
 SAMPLE_TOOL_CALL: dict[str, Any] = {
     "local_id": "old-run",

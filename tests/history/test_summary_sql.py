@@ -189,6 +189,28 @@ def test_filters_apply_as_in_runs(store: HistoryStore, filters: dict[str, Any]) 
         same(store.summary(where, by), store.runs(where).summary(by))
 
 
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"since": timedelta(hours=7, minutes=25)},  # inside an hour: its part read from rows
+        {"status": ["running", "completed"], "since": timedelta(hours=30)},
+        {"status": "running"},
+        {"agent": ["analyst", "écrivain"], "status": ["failed", "cancelled"]},
+    ],
+)
+@pytest.mark.parametrize("every", [None, "hour", "day"])
+@pytest.mark.parametrize("include", ["completed", "all"])
+def test_a_summary_by_a_metadata_key_from_its_rollup_equals_pandas(
+    store: HistoryStore, filters: dict[str, Any], every: str | None, include: str
+) -> None:
+    """The rollup by metadata key (whole hours), the running runs and a since's partial hour
+    (their side rows), and the runs without the key give pandas' figures."""
+    where = RunFilter.build(**filters)
+    for by in ("metadata.user", ["agent", "metadata.team"], "metadata.beta"):
+        sql = store.summary(where, by, every=every, include=include)
+        same(sql, store.runs(where).summary(by, every=every, include=include))
+
+
 def test_an_empty_history(tmp_path: Path) -> None:
     with HistoryStore(tmp_path / "empty.sqlite3") as empty:
         for by in ("agent", None):
