@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import selectors
 import sys
 import threading
 import time
 import weakref
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 __all__ = [
@@ -45,7 +46,7 @@ def get_loop() -> asyncio.AbstractEventLoop:
     with _lock:
         if _loop is not None and _thread is not None and _thread.is_alive():
             return _loop
-        loop = asyncio.new_event_loop()
+        loop = _new_loop()
         started = threading.Event()
 
         def run() -> None:
@@ -59,6 +60,30 @@ def get_loop() -> asyncio.AbstractEventLoop:
         started.wait()
         _loop, _thread = loop, thread
         return loop
+
+
+class _TurnSelector(selectors.DefaultSelector):
+    """The platform's selector, which tells the loop's :class:`_Turns` when a turn begins:
+    each turn of a selector loop starts when its select returns."""
+
+    new_turn: Callable[[], None] | None = None
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = super().select(timeout)
+        if self.new_turn is not None:
+            self.new_turn()
+        return ready
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """agentnb's loop: a selector loop whose turns start their budget when they start (see
+    :class:`_Turns`); on Windows, asyncio's default (its turns renewed as anywhere else)."""
+    if sys.platform == "win32":
+        return asyncio.new_event_loop()
+    selector = _TurnSelector()
+    loop = asyncio.SelectorEventLoop(selector)
+    selector.new_turn = turns_of(loop).start
+    return loop
 
 
 def _finalize_async_generators_in_place(loop: asyncio.AbstractEventLoop) -> None:
@@ -131,6 +156,13 @@ class _Turns:
 
     def over(self) -> bool:
         return time.perf_counter() > self.ends
+
+    def start(self) -> None:
+        """A turn of the loop begins (agentnb's own loop says so: :class:`_TurnSelector`):
+        its budget starts now. On any other loop a turn's budget starts when a stream that
+        gave way is served (:meth:`_renew`), so the first piece of work after an idle spell
+        may find the last budget used up and give way once."""
+        self.ends = time.perf_counter() + TURN_BUDGET
 
     def wait(self) -> asyncio.Future[None]:
         """A place at the end of the queue; a new turn is asked for if none is."""
