@@ -193,13 +193,17 @@ class AiohttpBody(httpx.AsyncByteStream):
         read brings them, instead of waking a reader's task for each: the returned future is
         done when ``take`` returns False (it has work for the task), the body ends, fails or
         its connection goes. Pushing stops then, or at :meth:`stop_push`; after it, :meth:`read`
-        gives what is left, the end or the failure, as ever. None: bytes wait to be read, or
-        the body is over (:meth:`read_now` / :meth:`read` first)."""
+        gives what is left, the end or the failure, as ever. None: bytes wait to be read, the
+        body is over (:meth:`read_now` / :meth:`read` first), or the loop is not one of
+        asyncio's own (uvloop's transports keep the protocol's methods they were given)."""
         content, connection = self._content, self._response.connection
         protocol = None if connection is None else connection.protocol
         if protocol is None or content.is_eof() or content.exception() is not None:
             return None
-        woken = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if not isinstance(loop, asyncio.BaseEventLoop):
+            return None
+        woken = loop.create_future()
         received, lost = protocol.data_received, protocol.connection_lost
 
         taking = False
