@@ -1,11 +1,12 @@
 """One response's body read into SSE frames, each handed to the run as it is decoded.
 
-:func:`frame_reader` reads a response's raw body (:func:`agentnb._http.raw_reads`: straight
-from aiohttp's reader on agentnb's own client, through httpx on a user's own), undoes its
-content coding a bounded piece at a time (:class:`agentnb._http.Decoder`), decodes the SSE
-frames and calls ``on_frame`` for each; the task waiting in :meth:`FrameReader.wait` is
-given back the run when ``on_frame`` asks for it (a terminal event, a pause), the body ends,
-or something fails.
+:func:`frame_reader` takes a response's raw body (on agentnb's own client pushed by the
+connection as each socket read brings it, :meth:`agentnb._http.AiohttpBody.push`, so no
+task wakes per read; through httpx's reads on a user's own client), undoes its content
+coding a bounded piece at a time (:class:`agentnb._http.Decoder`), decodes the SSE frames
+and calls ``on_frame`` for each; the task waiting in :meth:`FrameReader.wait` is given back
+the run when ``on_frame`` asks for it (a terminal event, a pause), the turn's budget is
+used, the body ends, or something fails.
 
 - The work of one turn of the event loop is bounded: between two frames the reader gives way
   once the turn has used agentnb's budget (:mod:`agentnb._core.loop`), and after each

@@ -4,8 +4,9 @@ back an ``httpx.Response`` whose body has not been read.
 
 - The body is read undecoded (``auto_decompress=False``): agentnb undoes its codings itself,
   a bounded piece at a time (:mod:`agentnb._http.content_coding`). :class:`AiohttpBody`
-  gives its raw bytes straight from aiohttp's reader (:meth:`AiohttpBody.read`), or through
-  httpx's iteration like any body.
+  gives its raw bytes straight from aiohttp's reader (:meth:`AiohttpBody.read`), pushes
+  them in the connection's own callback as each socket read brings them
+  (:meth:`AiohttpBody.push`), or gives them through httpx's iteration like any body.
 - Failures are httpx's exception types with the request, so the one map
   (:func:`agentnb._http.error_map.transport_error`) serves this transport and a user's own
   httpx client alike: a TLS failure is an ``httpx.ConnectError`` raised from the
