@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 __all__ = [
@@ -66,12 +66,12 @@ class _TurnSelector(selectors.DefaultSelector):
     """The platform's selector, which tells the loop's :class:`_Turns` when a turn begins:
     each turn of a selector loop starts when its select returns."""
 
-    new_turn: Callable[[], None] | None = None
+    turns: _Turns | None = None
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         ready = super().select(timeout)
-        if self.new_turn is not None:
-            self.new_turn()
+        if self.turns is not None:
+            self.turns.start()
         return ready
 
 
@@ -82,7 +82,7 @@ def _new_loop() -> asyncio.AbstractEventLoop:
         return asyncio.new_event_loop()
     selector = _TurnSelector()
     loop = asyncio.SelectorEventLoop(selector)
-    selector.new_turn = turns_of(loop).start
+    selector.turns = turns_of(loop)
     return loop
 
 
