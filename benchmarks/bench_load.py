@@ -537,8 +537,8 @@ def main() -> None:
     print(
         "\nwall: median round; CPU: median round's CPU time of this process (all threads; the"
         " server is a child process); CPU/ev: that per event.\nagentnb: httpx's interface on"
-        " aiohttp (agentnb._http.aiohttp_transport), bodies read straight from aiohttp's"
-        " reader.\naiohttp alone: aiohttp's reader, frames split on blank lines,"
+        " aiohttp (agentnb._http.aiohttp_transport), bodies pushed from aiohttp's"
+        " connection.\naiohttp alone: aiohttp's reader, frames split on blank lines,"
         " JSON-decoded."
         "\nlag: how late a 10 ms timer fires (all rounds' samples). agentnb: the main (kernel)"
         " loop only\nawaits the handles; the streams, history writes and (operativus) the usage"

@@ -174,6 +174,11 @@ class Watchdog:
                 self._set_timer()
         return data
 
+    def heard(self) -> None:
+        """Data arrived outside a read (pushed by the connection): silence starts over."""
+        if self._silence is not None:
+            self._heard = self._loop.time()
+
     def arm(self) -> None:
         """Before a read: :class:`Expired` if the limit passed; else the read may be cut."""
         left = self._clock.seconds_left()

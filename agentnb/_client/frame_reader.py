@@ -1,11 +1,12 @@
 """One response's body read into SSE frames, each handed to the run as it is decoded.
 
-:func:`frame_reader` reads a response's raw body (:func:`agentnb._http.raw_reads`: straight
-from aiohttp's reader on agentnb's own client, through httpx on a user's own), undoes its
-content coding a bounded piece at a time (:class:`agentnb._http.Decoder`), decodes the SSE
-frames and calls ``on_frame`` for each; the task waiting in :meth:`FrameReader.wait` is
-given back the run when ``on_frame`` asks for it (a terminal event, a pause), the body ends,
-or something fails.
+:func:`frame_reader` takes a response's raw body (on agentnb's own client pushed by the
+connection as each socket read brings it, :meth:`agentnb._http.AiohttpBody.push`, so no
+task wakes per read; through httpx's reads on a user's own client), undoes its content
+coding a bounded piece at a time (:class:`agentnb._http.Decoder`), decodes the SSE frames
+and calls ``on_frame`` for each; the task waiting in :meth:`FrameReader.wait` is given back
+the run when ``on_frame`` asks for it (a terminal event, a pause), the turn's budget is
+used, the body ends, or something fails.
 
 - The work of one turn of the event loop is bounded: between two frames the reader gives way
   once the turn has used agentnb's budget (:mod:`agentnb._core.loop`), and after each
@@ -32,10 +33,10 @@ import httpx
 
 from .._core.exceptions import ProtocolError
 from .._core.loop import take_turn, turns_of
-from .._http import RawReads, aiohttp_body, decoder_for, is_event_stream, raw_reads
+from .._http import AiohttpBody, RawReads, aiohttp_body, decoder_for, is_event_stream, raw_reads
 from ..sse import ServerSentEvent, SSEDecoder
 from .clock import RunClock, Watchdog
-from .decoding import NEEDED, OVER_BUDGET, SLICE_FED, BodyFrames, WholeBody
+from .decoding import IDLE, NEEDED, OVER_BUDGET, SLICE_FED, BodyFrames, WholeBody
 
 __all__ = ["FrameReader", "OnFrame", "Outcome", "frame_reader"]
 
@@ -72,14 +73,16 @@ def frame_reader(
     decoder: SSEDecoder | WholeBody = SSEDecoder() if streamed else WholeBody(where())
     body = BodyFrames(
         decoder,
-        decoder_for(response.headers, where()),
+        decoder_for(response.headers, where),
         on_frame,
         turns_of(asyncio.get_running_loop()).over,
         where,
     )
     wire = aiohttp_body(response)  # on agentnb's client the reader keeps the read timeout
     silence = None if wire is None else wire.keep_read_timeout()
-    return FrameReader(raw_reads(response), body, clock, outcome, where, read_timeout, silence)
+    reader = FrameReader(raw_reads(response), body, clock, outcome, where, read_timeout, silence)
+    reader.wire = wire
+    return reader
 
 
 class FrameReader:
@@ -105,6 +108,10 @@ class FrameReader:
         self._body_over = False  # nothing more will arrive
         self._finished = False  # ... and every frame was handed on
         self._closed = False
+        self.wire: AiohttpBody | None = None
+        """agentnb's own connection's body, which can push its bytes (None: read them)."""
+        self._pushed_state = IDLE  # what the frames pushed stopped at, for the task
+        self._pushed_error: Exception | None = None
 
     async def wait(self) -> bool:
         """Read on until ``on_frame`` asks for the task (True) or the body is over (False:
@@ -133,7 +140,12 @@ class FrameReader:
         while True:
             if self._finished:
                 return False
-            state = body.work()
+            state, self._pushed_state = self._pushed_state, IDLE
+            if self._pushed_error is not None:
+                error, self._pushed_error = self._pushed_error, None
+                raise error
+            if state == IDLE:
+                state = body.work()
             if state == NEEDED:
                 return True
             if state == OVER_BUDGET:
@@ -142,12 +154,50 @@ class FrameReader:
                 await asyncio.sleep(0)
             elif self._body_over:
                 self._finish()
+            elif self.wire is not None:
+                await self._pushed(self.wire)
             else:
                 piece = await self._watchdog.read(self._source.read)
                 if piece is None:
                     self._body_over = True
                 else:
                     body.add(piece)
+
+    async def _pushed(self, wire: AiohttpBody) -> None:
+        """The body's bytes as they arrive, decoded and handed on in the connection's own
+        callback (:meth:`AiohttpBody.push`): this task waits until they have work for it (a
+        frame it must handle, a turn to give way, a slice fed), or the body ends or fails.
+        The bound on a turn's work and every timeout hold as for a read."""
+        piece = wire.read_now()
+        if piece is not None:
+            self._watchdog.heard()
+            self._body.add(piece)
+            return
+        woken = wire.push(self._take)
+        if woken is None:  # over, or failed: a read says which
+            piece = await self._watchdog.read(self._source.read)
+            if piece is None:
+                self._body_over = True
+            else:
+                self._body.add(piece)
+            return
+        try:
+            await self._watchdog.read(lambda: woken)
+        finally:
+            wire.stop_push()
+
+    def _take(self, piece: bytes) -> bool:
+        """Pushed bytes: handed on at once; False when the task has work (see :meth:`_pushed`)."""
+        self._watchdog.heard()
+        body = self._body
+        body.add(piece)
+        try:
+            state = body.work()
+        except Exception as exc:  # raised in the task, where a read's failure would be
+            self._pushed_error = exc
+            return False
+        self._pushed_state = state
+        return state == IDLE
 
     async def aclose(self) -> None:
         """:meth:`close`, and let the body's iteration go."""
@@ -162,6 +212,8 @@ class FrameReader:
         self._outcome.server_retry_ms = self._body.retry or self._outcome.server_retry_ms
         self._finished = True
         self._watchdog.close()
+        if self.wire is not None:
+            self.wire.stop_push()
 
     def _finish(self) -> None:
         """The body is over: the frames the decoder still holds, then the outcome."""

@@ -357,7 +357,7 @@ class Transport:
         await self.check_status(response)
         content_type = response.headers.get("content-type")
         try:
-            decoder_for(response.headers, self.where(request))  # a coding it can undo
+            decoder_for(response.headers, lambda: self.where(request))  # one it can undo
         except ProtocolError:
             await response.aclose()
             raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import selectors
 import sys
 import threading
 import time
@@ -56,7 +57,7 @@ def get_loop() -> asyncio.AbstractEventLoop:
     with _lock:
         if _loop is not None and _thread is not None and _thread.is_alive():
             return _loop
-        loop = asyncio.new_event_loop()
+        loop = _new_loop()
         started = threading.Event()
 
         def run() -> None:
@@ -70,6 +71,30 @@ def get_loop() -> asyncio.AbstractEventLoop:
         started.wait()
         _loop, _thread = loop, thread
         return loop
+
+
+class _TurnSelector(selectors.DefaultSelector):
+    """The platform's selector, which tells the loop's :class:`_Turns` when a turn begins:
+    each turn of a selector loop starts when its select returns."""
+
+    turns: _Turns | None = None
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = super().select(timeout)
+        if self.turns is not None:
+            self.turns.start()
+        return ready
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """agentnb's loop: a selector loop whose turns start their budget when they start (see
+    :class:`_Turns`); on Windows, asyncio's default (its turns renewed as anywhere else)."""
+    if sys.platform == "win32":
+        return asyncio.new_event_loop()
+    selector = _TurnSelector()
+    loop = asyncio.SelectorEventLoop(selector)
+    selector.turns = turns_of(loop)
+    return loop
 
 
 def _finalize_async_generators_in_place(loop: asyncio.AbstractEventLoop) -> None:
@@ -171,6 +196,13 @@ class _Turns:
 
     def over(self) -> bool:
         return time.perf_counter() > self.ends
+
+    def start(self) -> None:
+        """A turn of the loop begins (agentnb's own loop says so: :class:`_TurnSelector`):
+        its budget starts now. On any other loop a turn's budget starts when a stream that
+        gave way is served (:meth:`_renew`), so the first piece of work after an idle spell
+        may find the last budget used up and give way once."""
+        self.ends = time.perf_counter() + TURN_BUDGET
 
     def wait(self) -> asyncio.Future[None]:
         """A place at the end of the queue; a new turn is asked for if none is."""

@@ -12,8 +12,9 @@ its connection pool, asyncio's TLS with SNI and the hostname checked), under age
 clients (:func:`new_http_client`). A user's own ``http_client`` (HTTP/2, their proxies,
 their transport) is used as it is, and a proxy the environment names is httpx's to use.
 The body's raw bytes come from :func:`raw_reads` (straight from aiohttp's reader, else
-through httpx) and every content coding is undone by agentnb, a bounded piece at a time
-(:class:`Decoder`), whichever client read them.
+through httpx), or on agentnb's own client are pushed as each socket read brings them
+(:meth:`AiohttpBody.push`: no task woken per read), and every content coding is undone by
+agentnb, a bounded piece at a time (:class:`Decoder`), whichever client read them.
 
 **Which errors.** Sending and reading raise httpx's exception types with the request
 (``ConnectError``, ``ConnectTimeout``, ``ReadTimeout``, ``ReadError``,

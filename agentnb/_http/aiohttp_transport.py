@@ -4,8 +4,9 @@ back an ``httpx.Response`` whose body has not been read.
 
 - The body is read undecoded (``auto_decompress=False``): agentnb undoes its codings itself,
   a bounded piece at a time (:mod:`agentnb._http.content_coding`). :class:`AiohttpBody`
-  gives its raw bytes straight from aiohttp's reader (:meth:`AiohttpBody.read`), or through
-  httpx's iteration like any body.
+  gives its raw bytes straight from aiohttp's reader (:meth:`AiohttpBody.read`), pushes
+  them in the connection's own callback as each socket read brings them
+  (:meth:`AiohttpBody.push`), or gives them through httpx's iteration like any body.
 - Failures are httpx's exception types with the request, so the one map
   (:func:`agentnb._http.error_map.transport_error`) serves this transport and a user's own
   httpx client alike: a TLS failure is an ``httpx.ConnectError`` raised from the
@@ -27,7 +28,7 @@ import contextvars
 import io
 import ssl
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import aiohttp
@@ -151,7 +152,7 @@ class AiohttpBody(httpx.AsyncByteStream):
     """A response body on aiohttp's connection: :meth:`read` its raw bytes as they arrive,
     or iterate it as httpx does."""
 
-    __slots__ = ("_content", "_draining", "_request", "_response")
+    __slots__ = ("_content", "_draining", "_pushed_to", "_request", "_response")
 
     def __init__(
         self,
@@ -163,6 +164,7 @@ class AiohttpBody(httpx.AsyncByteStream):
         self._content = response.content
         self._request = request
         self._draining = draining
+        self._pushed_to: ResponseHandler | None = None  # the connection that pushes
 
     async def read(self) -> bytes | None:
         """The bytes that arrived since the last read (waiting for some), None at the end."""
@@ -179,6 +181,74 @@ class AiohttpBody(httpx.AsyncByteStream):
         while (data := await self.read()) is not None:
             yield data
 
+    def read_now(self) -> bytes | None:
+        """The bytes that arrived and were not read yet, without waiting (None: none, or a
+        failure that :meth:`read` raises)."""
+        content = self._content
+        if content.exception() is not None:
+            return None
+        return content.read_nowait() or None
+
+    def push(self, take: Callable[[bytes], bool]) -> asyncio.Future[None] | None:
+        """Hand the body's bytes to ``take`` in the connection's own callback, as each socket
+        read brings them, instead of waking a reader's task for each: the returned future is
+        done when ``take`` returns False (it has work for the task), the body ends, fails or
+        its connection goes. Pushing stops then, or at :meth:`stop_push`; after it, :meth:`read`
+        gives what is left, the end or the failure, as ever. None: bytes wait to be read, the
+        body is over (:meth:`read_now` / :meth:`read` first), or the loop is not one of
+        asyncio's own (uvloop's transports keep the protocol's methods they were given)."""
+        content, connection = self._content, self._response.connection
+        protocol = None if connection is None else connection.protocol
+        if protocol is None or content.is_eof() or content.exception() is not None:
+            return None
+        loop = asyncio.get_running_loop()
+        if not isinstance(loop, asyncio.BaseEventLoop):
+            return None
+        woken = loop.create_future()
+        received, lost = protocol.data_received, protocol.connection_lost
+
+        taking = False
+
+        def data_received(data: bytes) -> None:
+            nonlocal taking
+            received(data)
+            if taking:  # reading below resumes aiohttp's parser, which comes back here
+                return
+            taking = True
+            try:
+                while content.exception() is None:
+                    piece = content.read_nowait()  # what this read (and a resume) brought
+                    if not piece:
+                        if content.is_eof():
+                            break
+                        return
+                    if not take(piece):
+                        break
+            finally:
+                taking = False
+            wake()
+
+        def connection_lost(exc: BaseException | None) -> None:
+            lost(exc)
+            wake()
+
+        def wake() -> None:
+            self.stop_push()
+            if not woken.done():
+                woken.set_result(None)
+
+        # the instance's own attributes: asyncio looks the methods up at every call
+        protocol.data_received = data_received  # type: ignore[method-assign]
+        protocol.connection_lost = connection_lost  # type: ignore[method-assign]
+        self._pushed_to = protocol
+        return woken
+
+    def stop_push(self) -> None:
+        """The connection's bytes wait in aiohttp's reader again (see :meth:`push`)."""
+        protocol, self._pushed_to = self._pushed_to, None
+        if protocol is not None:
+            del protocol.data_received, protocol.connection_lost
+
     def keep_read_timeout(self) -> float | None:
         """Turn aiohttp's read timer off for the rest of this body and return its timeout,
         for the reader to keep with one timer per body: aiohttp re-arms its timer on every
@@ -194,6 +264,7 @@ class AiohttpBody(httpx.AsyncByteStream):
     def discard(self) -> None:
         """Close the connection now, whatever is left of the body (a run was stopped: the
         server must see its reader go). A TLS connection is aborted: no close_notify."""
+        self.stop_push()
         connection = self._response.connection
         if connection is not None and connection.transport is not None:
             connection.transport.abort()
@@ -203,6 +274,7 @@ class AiohttpBody(httpx.AsyncByteStream):
         """Give the connection back once the body ended: at once, or when its end arrives
         within :data:`DRAIN_SECONDS` (a run's stream is closed at its terminal event, often
         just before the body's last chunk); else close it."""
+        self.stop_push()
         response, content = self._response, self._content
         if content.is_eof() or response.closed:
             response.release()

@@ -174,9 +174,10 @@ def codings(headers: httpx.Headers) -> list[str]:
     return [value for value in values if value not in ("", "identity")]
 
 
-def decoder_for(headers: httpx.Headers, where: str) -> Decoder | None:
+def decoder_for(headers: httpx.Headers, where: str | Callable[[], str]) -> Decoder | None:
     """The decoder of a body with these headers (None: not encoded); a
-    :class:`ProtocolError` naming a coding agentnb cannot undo."""
+    :class:`ProtocolError` naming a coding agentnb cannot undo (``where``: the request, or
+    what names it, called only then)."""
     applied = codings(headers)
     if not applied:
         return None
@@ -187,8 +188,9 @@ def decoder_for(headers: httpx.Headers, where: str) -> Decoder | None:
                 "br": " (install the brotli package)",
                 "zstd": " (install backports.zstd)",
             }.get(coding, "")
+            named = where() if callable(where) else where
             raise ProtocolError(
-                f"{where}: the body's Content-Encoding {coding!r} is not one agentnb can "
+                f"{named}: the body's Content-Encoding {coding!r} is not one agentnb can "
                 f"decode{hint}; it decodes {accept_encoding()}"
             )
     return Decoder([known[coding]() for coding in reversed(applied)])

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
+import agentnb._core.loop as loop_module
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.exceptions import StreamStallError
 from agentnb._core.loop import get_loop, run_sync, take_turn, turn_is_over
@@ -268,6 +269,25 @@ async def test_a_task_past_the_turn_budget_lets_waiting_callbacks_go_first() -> 
     order.append("task")
     assert order == ["waiting callback", "task"]
     assert not turn_is_over(), "a new turn starts with a new budget"
+
+
+def test_on_agentnbs_loop_a_turn_starts_its_budget_when_it_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stream whose bytes arrive after an idle spell is not told to give way at once
+    because a budget ran out long ago: each turn of agentnb's loop starts a new one."""
+    monkeypatch.setattr(loop_module, "TURN_BUDGET", 60.0)  # no turn of this test uses it
+    loop = loop_module._new_loop()
+
+    async def after_an_idle_spell() -> bool:
+        loop_module.turns_of(loop).ends = 0.0  # the last turn's budget, long used up
+        await asyncio.sleep(0.01)  # the loop waits in its select; the next turn begins
+        return turn_is_over()
+
+    try:
+        assert loop.run_until_complete(after_an_idle_spell()) is False
+    finally:
+        loop.close()
 
 
 async def test_within_the_budget_a_task_keeps_its_turn() -> None:
