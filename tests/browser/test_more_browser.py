@@ -155,8 +155,12 @@ def test_chat_answers_typed_messages_as_turns_and_is_keyboard_usable(
     assert first.locator(".anb-answer").inner_text().strip() == "Hello from the browser"
     assert first.locator(".anb-message").inner_text() == "Hello from the browser"
 
-    # From the last turn's last button, Tab reaches the input box, then Send.
-    first.locator(".anb-copy-answer").focus()
+    # From the last turn's last control (its verdict's note, after Copy), Tab reaches the
+    # input box, then Send.
+    first.evaluate(
+        "(turn) => [...turn.querySelectorAll('button, input, textarea, [tabindex]')]"
+        ".filter((el) => el.tabIndex >= 0 && !el.disabled && el.offsetParent).pop().focus()"
+    )
     page.keyboard.press("Tab")
     assert box.evaluate("(el) => el === document.activeElement")
     page.keyboard.type("Again: ")
