@@ -31,7 +31,7 @@ from .._history import (
     ScoreRecord,
     default_store,
 )
-from .._history._summary import as_summary
+from .._history._summary import SHARES, as_summary, is_share
 from .batch_runs import completed_work, run_experiment
 from .connections import AnyClient, resolve_target
 from .evaluators import EvaluatorFunction, evaluate_runs, evaluators_of
@@ -75,11 +75,18 @@ def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
     import pandas as pd  # optional: the listing is a frame
 
     kept = _store(store)
-    rows = [Experiment(record, kept).overview() for record in ExperimentBook(kept).all()]
+    listed = [Experiment(record, kept).overview() for record in ExperimentBook(kept).all()]
+    rows = [row for row, _ in listed]
+    shares = [
+        key
+        for key in _keys(rows)
+        if {share.get(key) for _, share in listed} - {None} == {True}  # in every experiment
+    ]
     columns = ["name", "created", "agents", "variants", "questions", "runs", "failed", "cost"]
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys([*columns, *_keys(rows)])))
     frame = frame.set_index("name")
     frame.attrs["of"] = "experiments"
+    frame.attrs[SHARES] = shares
     return as_summary(frame, None, "all")
 
 
@@ -210,13 +217,16 @@ class Experiment:
         title = f"experiment {self.name}: {len(grid_rows)} questions × {count} arms"
         return ExperimentGrid(title, self.arms, grid_rows)
 
-    def overview(self) -> dict[str, Any]:
-        """What :func:`experiments` lists of it."""
+    def overview(self) -> tuple[dict[str, Any], dict[str, bool]]:
+        """What :func:`experiments` lists of it, and whether each score's mean it has is a
+        bool score's share of True."""
         rows = self._table()
         done = [row for row in rows if row["status"] == "completed"]
         costs = [row["cost_usd"] for row in rows if row["cost_usd"] is not None]
         variants = {arm.label for arm in self._record.arms if arm.variant is not None}
-        means = {key: _mean([row[key] for row in done if key in row]) for key in _keys(rows)}
+        given = {key: [row[key] for row in done if key in row] for key in _keys(rows)}
+        means = {key: _mean(values) for key, values in given.items()}
+        shares = {key: is_share(given[key]) for key, mean in means.items() if mean is not None}
         return {
             "name": self.name,
             "created": self.created,
@@ -227,7 +237,7 @@ class Experiment:
             "failed": sum(row["status"] not in (None, "completed") for row in rows),
             "cost": sum(costs) if costs else None,
             **means,
-        }
+        }, shares
 
     # ---- acting ------------------------------------------------------------------------
     def evaluate(self, *evaluators: EvaluatorFunction, concurrency: int = 8) -> Experiment:

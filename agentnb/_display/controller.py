@@ -224,6 +224,11 @@ class ChatController:
         self._transcript_dirty = True
         if turn.handle is not None:
             turn.handle.add_listener(lambda r, e: self._on_event(index, r, e))
+            # A run that paused before it was followed (a busy kernel) sent its RunPaused to
+            # no one: its copy says it waits all the same. Events come on this loop, after.
+            turn.run = turn.handle.run
+            if turn.run.status == "paused":
+                self._copy_pending = True
         else:
             turn.ended = turn.run.done
         self._schedule()

@@ -1,9 +1,10 @@
 """A summary shown to a person (``summary()`` in a notebook, ``print(summary())``): its
-figures formatted (costs in ``$``, rates in ``%``, times in ms or s, counts with thousands
-separators, periods as dates), missing keys named (``(no model)``, ``(none)``), a missing
-figure as ``—``, and the columns that answer "what did it cost, how fast, how reliable" first
-(:data:`ANSWER_COLUMNS`); the others are one argument away (``columns="all"``) and the frame
-itself keeps plain numbers (``.to_pandas()``).
+figures formatted (costs in ``$``, rates and a bool score's share of True in ``%``, times in
+ms or s, counts with thousands separators, periods as dates), missing keys named
+(``(no model)``, ``(none)``), a missing figure as ``—``, and the columns that answer "what
+did it cost, how fast, how reliable" first (:data:`ANSWER_COLUMNS`); the others are one
+argument away (``columns="all"``) and the frame itself keeps plain numbers
+(``.to_pandas()``).
 
 Only the showing is here: the frame is the history's (:mod:`agentnb._history._summary`),
 handed over as data. Styles are inline (JupyterLab's sanitizer drops ``<style>``), colours
@@ -38,6 +39,8 @@ __all__ = [
     "summary_text",
 ]
 
+SHARE_MEANING = "the share of the runs scored True"
+"""What a bool score's mean says (its heading's hover)."""
 MISSING = "—"
 """A figure that is not known (no run had it): never ``nan``, never 0."""
 NAME_CHARS = 28
@@ -180,9 +183,10 @@ def _any(values: Any) -> bool:
     return bool((values.fillna(0) != 0).any())
 
 
-def cell_text(column: str, value: Any) -> str:
+def cell_text(column: str, value: Any, share: bool = False) -> str:
     """A figure as read: ``$1.25``, ``95%``, ``350 ms``, ``1,204``, a time as
-    ``24 Nov 2026 14:05``, a text cut to :data:`NAME_CHARS`; ``—`` when missing."""
+    ``24 Nov 2026 14:05``, a text cut to :data:`NAME_CHARS`; ``—`` when missing. ``share``:
+    the figure is a bool score's mean, the share of True (``66.7%``)."""
     if value is None or _is_missing(value):
         return MISSING
     if isinstance(value, datetime):  # pandas' Timestamp too
@@ -193,6 +197,8 @@ def cell_text(column: str, value: Any) -> str:
         number = float(value)
     except (TypeError, ValueError):
         return excerpt(visible(str(value)), NAME_CHARS)
+    if share:
+        return percent(number)
     shown = COLUMNS.get(column)
     if shown is not None:
         return shown.text(number)
@@ -245,6 +251,9 @@ class Table:
     """Columns of the frame not shown."""
     words: list[bool]
     """Whether each shown column holds words (aligned left), not figures (aligned right)."""
+    shares: frozenset[str] = frozenset()
+    """The shown columns that are a bool score's share of True (the frame's attr
+    ``shares``): percents."""
 
 
 def table(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> Table:
@@ -262,12 +271,14 @@ def table(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> Table:
             ]
         )
     shown = shown_columns(frame, columns)
+    shares = frozenset(frame.attrs.get("shares", ())).intersection(shown)
     cells = [
-        [cell_text(name, value) for name, value in zip(shown, values, strict=True)]
+        [cell_text(name, value, name in shares) for name, value in zip(shown, values, strict=True)]
         for values in frame[shown].itertuples(index=False, name=None)
     ]
     words = [_holds_words(frame[name]) for name in shown]
-    return Table(key_names, keys, shown, cells, len(frame.columns) - len(shown), words)
+    hidden = len(frame.columns) - len(shown)
+    return Table(key_names, keys, shown, cells, hidden, words, shares)
 
 
 def _holds_words(values: Any) -> bool:
@@ -427,7 +438,13 @@ def _html_table(shown: Table, block: list[int], sections: bool) -> str:
     )
     for i in block:
         name = shown.columns[i]
-        meaning = COLUMNS[name].meaning if name in COLUMNS else name
+        meaning = (
+            COLUMNS[name].meaning
+            if name in COLUMNS
+            else SHARE_MEANING
+            if name in shown.shares
+            else name
+        )
         head += (
             f'<th style="{_CELL}{_RULE}text-align:{_side(shown, i)}" '
             f'title="{escape(name + ": " + meaning)}">'

@@ -6,7 +6,7 @@ by ``tests/history/test_summary_sql.py``."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from .._core.exceptions import ConfigurationError
@@ -24,10 +24,12 @@ __all__ = [
     "GROUPABLE",
     "PERIOD",
     "PERIODS",
+    "SHARES",
     "SUMMARY_COLUMNS",
     "FrameOf",
     "ShownColumns",
     "as_summary",
+    "is_share",
     "summarize",
     "summarize_calls",
     "summary_class",
@@ -41,6 +43,11 @@ first, ``"all"`` every one, or those named. The frame keeps all of them either w
 
 FrameOf = Callable[[Sequence[str]], "pd.DataFrame"]
 """A table's ``to_pandas``: the frame of the columns named."""
+
+SHARES: Final = "shares"
+"""The attr of a summary (and of ``experiments()``) listing its ``score.<name>`` columns
+that are a bool score's mean, the share of runs scored True: shown as a percent, kept as a
+float."""
 
 SUMMARY_COLUMNS = (
     "runs",
@@ -229,6 +236,12 @@ def summarize(
     if not keys:
         out.index.name = None
     out.attrs["timed"] = timed_note(statuses)
+    given = scores or {}
+    out.attrs[SHARES] = [
+        column
+        for column in sorted(given)
+        if column in out and is_share(pandas.Series(given[column]).astype(object))
+    ]
     return as_summary(out, every, columns)
 
 
@@ -313,6 +326,13 @@ def _score_parts(frame: pd.DataFrame, scores: Mapping[str, Any]) -> list[tuple[s
             frame[f"_{column}_l{i}"] = pandas.array([int(v == label) for v in labels], "int64")
             parts.append((f"{column}[{label}]", f"_{column}_l{i}", "sum", "int64"))
     return parts
+
+
+def is_share(values: Iterable[Any]) -> bool:
+    """Whether a score's mean is the share of True: it has numbers, and each is a bool (a
+    score given numbers too is a number, its bools counting 1 or 0)."""
+    numbers = [v for v in values if isinstance(v, bool | int | float) and v == v]  # not NaN
+    return bool(numbers) and all(isinstance(value, bool) for value in numbers)
 
 
 def _number(value: Any) -> float:

@@ -43,6 +43,7 @@ from ._summary import (
     GROUPABLE,
     PERIOD,
     PERIODS,
+    SHARES,
     SUMMARY_COLUMNS,
     ShownColumns,
     as_summary,
@@ -692,9 +693,9 @@ def weighed(values: Sequence[float], weight: float) -> float | None:
     return low + values[1] * weight if len(values) > 1 else low
 
 
-ScoreSums = dict[tuple[Any, ...], dict[str, tuple[int, float | None, dict[str, int]]]]
+ScoreSums = dict[tuple[Any, ...], dict[str, tuple[int, float | None, dict[str, int], bool]]]
 """Per group key and score name: the runs scored, the sum of the numbers and bools (None:
-none), and the runs per label."""
+none), the runs per label, and whether every number of it is a bool."""
 
 
 def score_summary_rows(
@@ -714,33 +715,40 @@ def score_summary_rows(
     for row in query(sql, params):
         name, kind, label, count, total = row[width:]
         by_name = sums.setdefault(tuple(row[:width]), {})
-        scored, known, labels = by_name.get(name, (0, None, {}))
+        scored, known, labels, bools = by_name.get(name, (0, None, {}, True))
         if kind == "label":
             labels = {**labels, label: labels.get(label, 0) + count}
         else:
             known = total if known is None else known + total
-        by_name[name] = (scored + count, known, labels)
+            bools = bools and kind == "bool"
+        by_name[name] = (scored + count, known, labels, bools)
     return sums
 
 
-def _score_columns(pandas: Any, keys: Sequence[tuple[Any, ...]], sums: ScoreSums) -> dict[str, Any]:
-    """The ``score.*`` columns of :func:`summarize` for the groups ``keys``, in order."""
+def _score_columns(
+    pandas: Any, keys: Sequence[tuple[Any, ...]], sums: ScoreSums
+) -> tuple[dict[str, Any], list[str]]:
+    """The ``score.*`` columns of :func:`summarize` for the groups ``keys``, in order, and
+    those of them that are a bool score's share of True."""
     names = sorted({name for by_name in sums.values() for name in by_name}, key=score_column)
     columns: dict[str, Any] = {}
+    shares: list[str] = []
     for name in names:
-        found = [sums.get(key, {}).get(name, (0, None, {})) for key in keys]
+        found = [sums.get(key, {}).get(name, (0, None, {}, True)) for key in keys]
         column = score_column(name)
-        columns[f"{column}_n"] = pandas.array([scored for scored, _, _ in found], dtype="int64")
-        if any(known is not None for _, known, _ in found):
+        columns[f"{column}_n"] = pandas.array([scored for scored, _, _, _ in found], dtype="int64")
+        if any(known is not None for _, known, _, _ in found):
             means = [
                 math.nan if known is None else known / (scored - sum(labels.values()))
-                for scored, known, labels in found
+                for scored, known, labels, _ in found
             ]
             columns[column] = pandas.array(means, dtype="float64")
-        for label in sorted({label for _, _, labels in found for label in labels}):
-            counts = [labels.get(label, 0) for _, _, labels in found]
+            if all(bools for _, _, _, bools in found):
+                shares.append(column)
+        for label in sorted({label for _, _, labels, _ in found for label in labels}):
+            counts = [labels.get(label, 0) for _, _, labels, _ in found]
             columns[f"{column}[{label}]"] = pandas.array(counts, dtype="int64")
-    return columns
+    return columns, shares
 
 
 def summary_frame(
@@ -795,12 +803,15 @@ def summary_frame(
         },
         columns=list(SUMMARY_COLUMNS),
     )
+    shares: list[str] = []
     if scores:
         group_keys = [tuple(row[: len(keys)]) for row in rows]
-        for column, values in _score_columns(pandas, group_keys, scores).items():
+        score_figures, shares = _score_columns(pandas, group_keys, scores)
+        for column, values in score_figures.items():
             out[column] = values
     frame: pd.DataFrame = out
     frame.attrs["timed"] = timed_note(timed)
+    frame.attrs[SHARES] = shares
     if not keys:
         frame.index = pandas.Index(["all"])
         return as_summary(frame, every, columns)

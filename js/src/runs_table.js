@@ -54,7 +54,7 @@ export const TYPING_MS = 250;
 /** Milliseconds without an answer before the table says it waits for the kernel. */
 const WAITING_MS = 4000;
 const PAGE_SIZES = [20, 50, 100];
-/** The verdict column: ✓, ✗ and the note's box (em). */
+/** The verdict column: ✓, ✗ and the note's box, which wraps a longer note (em). */
 const VERDICT_EM = 10;
 const NUMBER = new Intl.NumberFormat("en-US");
 
@@ -210,6 +210,11 @@ export class RunsTableView {
       this.query = { ...this.query, filters, offset: 0 };
       this.askSoon();
     }, signal);
+    listen(this.body, "input", (/** @type {Event} */ event) => {
+      const note = /** @type {HTMLTextAreaElement} */ (event.target);
+      const fit = note.parentElement;
+      if (note.classList.contains("anb-runs-note") && fit) fit.dataset.note = note.value;
+    }, signal);
     listen(this.body, "click", (/** @type {MouseEvent} */ event) => {
       const target = /** @type {Element} */ (event.target);
       if (target.closest(".anb-runs-verdict")) {  // a verdict, not a selection
@@ -304,7 +309,7 @@ export class RunsTableView {
     const row = thumb.closest("tr");
     const id = row instanceof HTMLElement ? row.dataset.id : undefined;
     if (id === undefined) return;
-    const note = /** @type {HTMLInputElement | null} */ (row?.querySelector(".anb-runs-note"));
+    const note = /** @type {HTMLTextAreaElement | null} */ (row?.querySelector(".anb-runs-note"));
     const comment = note?.value.trim() || null;
     this.model.send({ kind: "verdict", id, value: thumb.dataset.verdict === "up", comment });
     this.status.textContent = "Keeping the verdict…";
@@ -427,7 +432,7 @@ export class RunsTableView {
     /** Notes typed and not yet sent survive the page drawn again (a verdict kept). */
     const typed = new Map([...this.body.querySelectorAll("tr[data-id]")].map((tr) => [
       /** @type {HTMLElement} */ (tr).dataset.id,
-      /** @type {HTMLInputElement | null} */ (tr.querySelector(".anb-runs-note"))?.value || "",
+      /** @type {HTMLTextAreaElement | null} */ (tr.querySelector(".anb-runs-note"))?.value || "",
     ]));
     const body = rows.flatMap((row) => {
       const tr = h("tr");
@@ -468,6 +473,8 @@ export class RunsTableView {
   /** ✓ / ✗ and a note. @param {Verdict | undefined} kept @param {string} typed */
   verdictCell(kept, typed) {
     const td = h("td", "anb-runs-verdict");
+    const line = h("div", "anb-runs-verdict-line");
+    td.append(line);
     for (const [kind, label, value] of /** @type {const} */ ([["up", "✓", true], ["down", "✗", false]])) {
       const thumb = h("button", `anb-runs-${kind}`, label);
       thumb.type = "button";
@@ -475,14 +482,18 @@ export class RunsTableView {
       thumb.title = value ? "A good run: kept as its score verdict = True"
         : "A bad run: kept as its score verdict = False";
       thumb.setAttribute("aria-pressed", String(kept !== undefined && kept.value === value));
-      td.append(thumb);
+      line.append(thumb);
     }
-    const note = h("input", "anb-runs-note");
-    note.type = "text";
+    // A note wraps and its box grows with it: the box's shadow copy (CSS) sizes it.
+    const note = h("textarea", "anb-runs-note");
+    note.rows = 1;
     note.placeholder = "note";
     note.setAttribute("aria-label", "A note with your verdict");
     note.value = typed || kept?.comment || "";
-    td.append(note);
+    const fit = h("span", "anb-runs-note-fit");
+    fit.dataset.note = note.value;
+    fit.append(note);
+    line.append(fit);
     return td;
   }
 

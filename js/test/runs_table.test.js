@@ -219,9 +219,12 @@ test("a row's ✓ / ✗ (thumbs up / down) sends its verdict with the note typed
   const { model, el, cleanup } = mount({ verdicts: { id1: { value: false, comment: "too slow" } } });
   const row = (/** @type {string} */ id) => /** @type {HTMLElement} */ (el.querySelector(`tr[data-id='${id}']`));
   assert.equal(row("id1").querySelector(".anb-runs-down")?.getAttribute("aria-pressed"), "true");
-  assert.equal(/** @type {HTMLInputElement} */ (row("id1").querySelector(".anb-runs-note")).value, "too slow");
-  const note = /** @type {HTMLInputElement} */ (row("id0").querySelector(".anb-runs-note"));
+  assert.equal(/** @type {HTMLTextAreaElement} */ (row("id1").querySelector(".anb-runs-note")).value, "too slow");
+  const note = /** @type {HTMLTextAreaElement} */ (row("id0").querySelector(".anb-runs-note"));
   note.value = " right answer ";
+  note.dispatchEvent(new window.Event("input", { bubbles: true }));
+  assert.equal(/** @type {HTMLElement} */ (note.parentElement).dataset.note, " right answer ",
+    "the note's box grows with its text (its hidden copy)");
   note.click();
   /** @type {HTMLElement} */ (row("id0").querySelector(".anb-runs-up")).click();
   assert.deepEqual(model.sent.at(-1), { kind: "verdict", id: "id0", value: true, comment: "right answer" });

@@ -29,6 +29,21 @@ pytestmark = pytest.mark.browser
 
 CHAT, SECOND, TABLE, CHECK = 1, 2, 3, 4
 
+NOTES_SHOWN = """
+(view) => {
+  const scroll = view.querySelector(".anb-runs-scroll");
+  return {
+    notes: [...view.querySelectorAll(".anb-runs-note")].map((note) => note.value),
+    cut: [...view.querySelectorAll(".anb-runs-note")]
+      .filter((note) => note.scrollWidth > note.clientWidth + 1
+        || note.scrollHeight > note.clientHeight + 1)
+      .map((note) => note.value),
+    scrolls: scroll.scrollWidth > scroll.clientWidth + 1,
+  };
+}
+"""
+LONG_NOTE = "the figures are right, but it never says which week it compares against"
+
 RESTART_KERNEL = """
 async () => {
   const panel = window.__anbPanel();
@@ -116,6 +131,11 @@ def test_a_thumb_on_a_run_table_row_keeps_the_verdict(page: Any, artifacts: Path
         arg=view.element_handle(),
     )
     assert view.locator(".anb-runs-selected").inner_text() == "", "a verdict selects no row"
+    shown = view.evaluate(NOTES_SHOWN)  # a person reads what they wrote, in a table that fits
+    assert shown == {"notes": ["too vague"], "cut": [], "scrolls": False}, shown
+    bob.locator(".anb-runs-note").fill(LONG_NOTE)  # a longer note wraps in its box
+    shown = view.evaluate(NOTES_SHOWN)
+    assert shown == {"notes": [LONG_NOTE], "cut": [], "scrolls": False}, shown
     view.screenshot(path=str(artifacts / "verdict-table.png"))
     set_theme(page, "JupyterLab Dark")
     view.screenshot(path=str(artifacts / "verdict-table-dark.png"))

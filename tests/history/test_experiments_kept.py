@@ -17,6 +17,7 @@ import pytest
 
 import agentnb
 from agentnb._app.batch_runs import batch
+from agentnb._display.summary_table import table
 from agentnb._history import RunRecord, close_default_stores, default_store, runs
 from agentnb.server import ServerHandle
 
@@ -102,6 +103,10 @@ def test_an_experiment_is_kept_scored_and_reopened(connection: str) -> None:
     assert listed.loc["tickers", "score.explodes_on_msft"] == 1.0
     assert listed.loc["tickers", "score.names_ticker"] == 1.0
     assert listed.loc["tickers", "cost"] == pytest.approx(frame["cost_usd"].sum())
+    shown = table(listed, "all")  # a bool score's mean is the share of True: a percent
+    cells = dict(zip(shown.columns, shown.cells[0], strict=True))
+    assert (cells["score.names_ticker"], cells["score.explodes_on_msft"]) == ("100.0%", "1")
+    assert "100.0%" in repr(listed) and listed.to_pandas()["score.names_ticker"].dtype == float
 
     scores = default_store().scores(list(frame["local_id"]))  # type: ignore[union-attr]
     assert {(s.name, s.source, s.author) for s in scores if s.name == "names_ticker"} == {

@@ -20,6 +20,7 @@ from agentnb._display.summary_table import (
     period_label,
     summary_html,
     summary_text,
+    table,
     time_taken,
 )
 from agentnb._history import HistoryStore, RunRecord
@@ -160,6 +161,37 @@ def test_runs_without_a_cost_are_counted_in_view(store: Any) -> None:
     header = repr(store.summary(RunFilter(), "model")).splitlines()[0].split()
     assert header[:6] == ["model", "runs", "success", "cost", "per", "run"]
     assert "unpriced" in header
+
+
+def shown_cells(summary: pd.DataFrame) -> dict[str, list[str]]:
+    """Each column of ``summary`` as shown, by its name."""
+    shown = table(summary, "all")
+    return {name: [row[i] for row in shown.cells] for i, name in enumerate(shown.columns)}
+
+
+@pytest.mark.parametrize("computed_by", ["sqlite", "pandas"])
+def test_a_bool_scores_mean_reads_as_the_share_of_true(store: Any, computed_by: str) -> None:
+    """A bool score's mean is the share of runs scored True: shown as a percent, as the
+    success rate is; a number score's mean stays a number; the frame keeps both as floats."""
+    for run, correct in (("run-0", True), ("run-1", True), ("run-2", False)):
+        store.add_score(run, "correct", correct)
+    store.add_score("run-0", "quality", 0.5)
+    store.add_score("run-1", "quality", 0.75)
+    store.add_score("run-10", "quality", True)  # a number score given a bool: a number still
+    summary = (
+        store.summary(RunFilter(), "model")
+        if computed_by == "sqlite"
+        else store.runs().summary("model")
+    )
+    cells = shown_cells(summary)
+    assert cells["score.correct"] == ["66.7%", "—"], cells
+    assert cells["score.quality"] == ["0.625", "1"], cells
+    assert cells["score.correct_n"] == ["3", "0"], cells
+    assert "66.7%" in repr(summary) and "66.7%" in summary._repr_html_()
+    plain = summary.to_pandas()
+    assert plain["score.correct"].dtype == "float64"
+    assert plain.loc["claude-haiku-4-5-20251001", "score.correct"] == pytest.approx(2 / 3)
+    assert "%" not in plain.to_string()
 
 
 def test_a_column_added_to_the_frame_is_shown_as_a_number() -> None:

@@ -204,9 +204,15 @@ def settle(cell: ChatCell, recorder: Recorder) -> None:
             )
         )
     )
+    loop_caught_up()
+
+
+def loop_caught_up() -> None:
+    """Wait until the background loop has run what was put on it before (a flush begun
+    when a test saw its first effect has ended)."""
     done = threading.Event()
     get_loop().call_soon_threadsafe(done.set)
-    done.wait(5)
+    assert done.wait(60), "the background loop did not get to a callback in 60 s"
 
 
 def eventually(predicate: Callable[[], bool], timeout: float = 30.0) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import queue
 import textwrap
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from typing import Any
 
 __all__ = ["WIDGET_MIME", "Session", "running_kernel"]
@@ -66,6 +66,16 @@ class Session:
         for msg in self.of(msg_id, "error"):
             raise AssertionError("\n".join(msg["content"]["traceback"]))
         return msg_id
+
+    def wait_for(self, seen: Callable[[], bool], timeout: float = 60) -> None:
+        """Keep iopub messages until ``seen()`` is true of them: what the background loop
+        sends comes when it is done, maybe after the next cell's idle."""
+        deadline = time.monotonic() + timeout
+        while not seen():
+            left = deadline - time.monotonic()
+            assert left > 0, "the kernel did not send it in time"
+            with suppress(queue.Empty):
+                self.messages.append(self.client.get_iopub_msg(timeout=min(left, 1.0)))
 
     def of(self, msg_id: str, msg_type: str) -> list[dict[str, Any]]:
         return [

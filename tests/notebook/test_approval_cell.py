@@ -18,6 +18,7 @@ from chat_cell_views import (
     Replica,
     capture,
     eventually,
+    loop_caught_up,
     notices,
     paused,
     replica_of,
@@ -47,10 +48,12 @@ APPROVING = ["vercel", "operativus"]
 
 
 def trader_cell(
-    server: ServerHandle, provider: str, copies: list[str] | None = None
+    server: ServerHandle, provider: str, copies: list[str] | None = None, *, late: bool = False
 ) -> tuple[ChatCell, Recorder, RunHandle]:
     """A chat cell showing a ``trader`` run; ``copies`` gets the static copy's HTML each time
-    the cell refreshes it (the display seam), from before the run starts."""
+    the cell refreshes it (the display seam). The cell follows the run as it starts, as
+    ``%%agent`` does (whether its first events come before is the loop's race), or with
+    ``late`` only once it paused (a kernel too busy to follow it sooner)."""
     client = AsyncAgentClient(
         provider, **server.client_settings(provider), api_key=server.api_key, record=False
     )
@@ -60,6 +63,8 @@ def trader_cell(
     if copies is not None:
         cell.refresh_copies = lambda: copies.append(cell.static_bundle()["text/html"])  # type: ignore[method-assign]
     handle = RunHandle.start(lambda: stream, run=stream.run)
+    if late:
+        eventually(lambda: handle.run.status == "paused")
     cell.add(handle)
     return cell, recorder, handle
 
@@ -69,14 +74,16 @@ def trade_of(turn: dict[str, Any]) -> dict[str, Any]:
     return next(c for c in tools if c["name"] == "place_trade")
 
 
+@pytest.mark.parametrize("late", [False, True], ids=["followed", "followed-late"])
 @pytest.mark.parametrize("provider", APPROVING)
 def test_a_paused_run_shows_the_pending_call_and_approve_from_a_view_completes_it(
-    server: ServerHandle, provider: str
+    server: ServerHandle, provider: str, late: bool
 ) -> None:
     copies: list[str] = []  # the display seam: what a saved notebook's copy says
-    cell, recorder, handle = trader_cell(server, provider, copies)
+    cell, recorder, handle = trader_cell(server, provider, copies, late=late)
     eventually(lambda: paused(cell))  # the synced transcript is written at the pause
-    eventually(lambda: bool(copies))
+    loop_caught_up()  # the flush that wrote it has refreshed the copy too
+    assert len(copies) == 1, "the pause refreshed the copy, whether the cell saw it or not"
     assert "Paused: waiting for a human to approve place_trade." in copies[0]
     pending = trade_of(transcript_turn(cell))
     assert pending["status"] == "awaiting_approval"

@@ -49,13 +49,16 @@ def test_a_score_and_a_verdict_given_in_a_cell_are_in_the_next_kernels_frame(
         send_to_view(
             kernel, views[0], {"kind": "verdict", "t": 0, "value": True, "comment": "nice"}
         )
-        session.execute("pass")
-        told = [
-            d["content"]
-            for d in session.comm_data(views[0])
-            if d.get("method") == "custom" and d["content"].get("kind") == "verdict"
-        ]
-        assert told == [{"kind": "verdict", "t": 0, "value": True, "comment": "nice"}]
+
+        def told() -> list[dict[str, Any]]:
+            return [
+                d["content"]
+                for d in session.comm_data(views[0])
+                if d.get("method") == "custom" and d["content"].get("kind") == "verdict"
+            ]
+
+        session.wait_for(lambda: bool(told()))  # the loop keeps it, then tells every view
+        assert told() == [{"kind": "verdict", "t": 0, "value": True, "comment": "nice"}]
         send_to_view(kernel, views[0], {"kind": "verdict", "t": 5, "value": True})  # no turn 5
         session.execute("pass")
 
