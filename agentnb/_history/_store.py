@@ -41,7 +41,7 @@ from ._data_frames import columns_of
 from ._figures import sane_score_row_sql
 from ._location import MEMORY, expand_path
 from ._metadata_summary import side_summary_rows, side_table_key
-from ._migrations import MIGRATIONS, applied_migrations, apply_migrations, rebuild_side_tables
+from ._migrations import applied_migrations, apply_migrations, rebuild_side_tables
 from ._records import (
     RUN_COLUMNS,
     SNIPPET_COLUMN,
@@ -286,22 +286,11 @@ class HistoryStore:
         written by hand (see docs/security.md)."""
         self._write(rebuild_side_tables)
 
-    @staticmethod
-    def latest_migration() -> str:
-        return MIGRATIONS[-1].__name__
-
     def _mark_orphans_interrupted(self, db: sqlite3.Connection, *, other_pids_only: bool) -> int:
         gone = gone_owners(db, other_pids_only=other_pids_only)
         if not gone:
             return 0
         return self._write_with(db, lambda db: mark_interrupted(db, gone))
-
-    def mark_orphans_interrupted(self) -> int:
-        """Mark ``interrupted`` the running rows whose process has gone; return how many."""
-        with self._db("write to") as db:
-            return self._retry_busy(
-                lambda: self._mark_orphans_interrupted(db, other_pids_only=False)
-            )
 
     def _sweep_orphans_if_due(self) -> None:
         """Before a read: rows of processes that died since the last look become interrupted
