@@ -25,6 +25,7 @@
  * row's details (▸). A click anywhere on a column's head sorts by it.
  */
 import { h, keepKeys, listen, plainButton } from "./dom.js";
+import { fitNotes, noteBox } from "./note.js";
 import {
   ALWAYS, DEFAULT_SHOWN, FLEXIBLE, FLEXIBLE_EM, PICK_EM, loadChoice, saveChoice, widthEm,
 } from "./runs_columns.js";
@@ -210,11 +211,7 @@ export class RunsTableView {
       this.query = { ...this.query, filters, offset: 0 };
       this.askSoon();
     }, signal);
-    listen(this.body, "input", (/** @type {Event} */ event) => {
-      const note = /** @type {HTMLTextAreaElement} */ (event.target);
-      const fit = note.parentElement;
-      if (note.classList.contains("anb-runs-note") && fit) fit.dataset.note = note.value;
-    }, signal);
+    fitNotes(this.body, signal);
     listen(this.body, "click", (/** @type {MouseEvent} */ event) => {
       const target = /** @type {Element} */ (event.target);
       if (target.closest(".anb-runs-verdict")) {  // a verdict, not a selection
@@ -484,16 +481,7 @@ export class RunsTableView {
       thumb.setAttribute("aria-pressed", String(kept !== undefined && kept.value === value));
       line.append(thumb);
     }
-    // A note wraps and its box grows with it: the box's shadow copy (CSS) sizes it.
-    const note = h("textarea", "anb-runs-note");
-    note.rows = 1;
-    note.placeholder = "note";
-    note.setAttribute("aria-label", "A note with your verdict");
-    note.value = typed || kept?.comment || "";
-    const fit = h("span", "anb-runs-note-fit");
-    fit.dataset.note = note.value;
-    fit.append(note);
-    line.append(fit);
+    line.append(noteBox("anb-runs-note", "note", typed || kept?.comment || "").fit);
     return td;
   }
 

@@ -9,6 +9,7 @@
 import { TERMINAL, answerText } from "./state.js";
 import { costText, costTitle, formatSeconds, statusLabel, tokenText, turnTime } from "./format.js";
 import { button, childController, h, spinner } from "./dom.js";
+import { fitNotes, noteBox, setNote } from "./note.js";
 import { ReasoningPartView, TextPartView, ToolCardView } from "./parts.js";
 import { FollowupChips } from "./input.js";
 import { placeHead } from "./pin.js";
@@ -320,10 +321,8 @@ export class TurnView {
     const group = h("div", "anb-verdict");
     group.setAttribute("role", "group");
     group.setAttribute("aria-label", "Your verdict on this answer");
-    const note = h("input", "anb-verdict-note");
-    note.type = "text";
-    note.placeholder = "note (optional)";
-    note.setAttribute("aria-label", "A note with your verdict");
+    const { fit, note } = noteBox("anb-verdict-note", "note (optional)", "");
+    fitNotes(group, signal);
     const give = (/** @type {boolean} */ value) => () =>
       this.context.onVerdict(this.index, value, note.value.trim() || null);
     const up = button("✓", "anb-verdict-up", give(true),
@@ -331,7 +330,7 @@ export class TurnView {
     const down = button("✗", "anb-verdict-down", give(false),
       { signal, title: "A bad answer: kept as this run's score verdict = False" });
     for (const thumb of [up, down]) thumb.setAttribute("aria-pressed", "false");
-    group.append(up, down, note);
+    group.append(up, down, fit);
     group.hidden = true;
     return { group, up, down, note };
   }
@@ -340,7 +339,7 @@ export class TurnView {
   showVerdict(value, comment) {
     this.thumbUp.setAttribute("aria-pressed", String(value));
     this.thumbDown.setAttribute("aria-pressed", String(!value));
-    if (comment !== null && !this.verdictNote.value) this.verdictNote.value = comment;
+    if (comment !== null && !this.verdictNote.value) setNote(this.verdictNote, comment);
   }
 
   /** @param {boolean} shown Retry is offered @param {string} note empty where it forks */

@@ -264,4 +264,9 @@ test("a finished turn offers ✓ / ✗ (thumbs up / down) with a note where the 
   assert.equal(view.thumbUp.getAttribute("aria-pressed"), "true");
   assert.equal(view.thumbDown.getAttribute("aria-pressed"), "false");
   assert.equal(view.verdictNote.value, "fine");
+  const fit = /** @type {HTMLElement} */ (view.verdictNote.parentElement);
+  assert.equal(fit.dataset.note, "fine", "the kept note's box is sized for it (its hidden copy)");
+  view.verdictNote.value = "fine, though slow\nand long";
+  view.verdictNote.dispatchEvent(new window.Event("input", { bubbles: true }));
+  assert.equal(fit.dataset.note, "fine, though slow\nand long", "the box grows with what is typed");
 });

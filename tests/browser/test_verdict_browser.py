@@ -43,6 +43,19 @@ NOTES_SHOWN = """
 }
 """
 LONG_NOTE = "the figures are right, but it never says which week it compares against"
+CHAT_NOTE = "right answer, a b m; " + LONG_NOTE + ", so a reader has to guess the base"
+CHAT_NOTE_SHOWN = """
+(chat) => {
+  const note = chat.querySelector(".anb-verdict-note");
+  const cell = chat.getBoundingClientRect(), box = note.getBoundingClientRect();
+  return {
+    note: note.value,
+    cut: note.scrollWidth > note.clientWidth + 1 || note.scrollHeight > note.clientHeight + 1,
+    overflows: chat.scrollWidth > chat.clientWidth + 1 || box.left < cell.left - 1
+      || box.right > cell.right + 1,
+  };
+}
+"""
 
 RESTART_KERNEL = """
 async () => {
@@ -74,7 +87,13 @@ def page(
     history = tmp_path_factory.mktemp("verdicts") / "history.sqlite3"
     shot = artifacts / "verdict-last.png"
     with notebook_page(
-        browser, jupyterlab, "verdicts.ipynb", cells(history), run_first=1, last_shot=shot
+        browser,
+        jupyterlab,
+        "verdicts.ipynb",
+        cells(history),
+        run_first=1,
+        height=800,
+        last_shot=shot,
     ) as opened:
         yield opened
 
@@ -88,8 +107,10 @@ def test_a_thumb_under_a_chat_answer_keeps_the_verdict(page: Any, artifacts: Pat
     page.evaluate(RECORD_ESCAPED)
     note = verdict.locator(".anb-verdict-note")
     note.click()
-    note.type("right answer, a b m")
+    note.type(CHAT_NOTE)
     assert page.evaluate("() => window.__anbEscaped") == [], "the note's keys stay in the cell"
+    shown = chat.evaluate(CHAT_NOTE_SHOWN)  # a person reads all they wrote, in a cell that fits
+    assert shown == {"note": CHAT_NOTE, "cut": False, "overflows": False}, shown
     up = verdict.locator(".anb-verdict-up")
     up.click()
     page.wait_for_function(
@@ -97,6 +118,7 @@ def test_a_thumb_under_a_chat_answer_keeps_the_verdict(page: Any, artifacts: Pat
     )
     assert chat.locator(".anb-notice").inner_text() == "Verdict kept: good"
     assert verdict.locator(".anb-verdict-down").get_attribute("aria-pressed") == "false"
+    assert chat.evaluate(CHAT_NOTE_SHOWN) == shown, "the kept verdict leaves the note as typed"
     verdict.scroll_into_view_if_needed()
     chat.screenshot(path=str(artifacts / "verdict-chat.png"))
 
@@ -148,5 +170,5 @@ def test_a_thumb_on_a_run_table_row_keeps_the_verdict(page: Any, artifacts: Path
     assert page.evaluate(EXECUTION_COUNT, CHECK) == 1, "the first cell of a new kernel"
     printed = cell_at(page, CHECK).locator(".jp-OutputArea-output").inner_text().splitlines()
     assert json.loads(printed[0]) == [["alice", True], ["bob", False]]
-    assert json.loads(printed[1]) == ["right answer, a b m", "too vague"]
+    assert json.loads(printed[1]) == [CHAT_NOTE, "too vague"]
     assert widget_errors(page.errors) == []
