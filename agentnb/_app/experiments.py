@@ -344,6 +344,7 @@ class Experiment:
                 [right["duration"] for _, right, _ in paired],
                 statistics.median,
             ),
+            share=is_share([row[key] for left, right, _ in paired for row in (left, right)]),
         )
 
     def _arm(self, arm: str | int) -> int:

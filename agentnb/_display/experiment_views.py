@@ -17,7 +17,7 @@ from .._core.text import excerpt
 from .run_comparison import seen_text
 from .safe_markdown import NO_MATH
 from .static_copy import clean
-from .summary_table import cell_text, text_width
+from .summary_table import cell_text, percent, text_width
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -201,6 +201,9 @@ class ExperimentComparison:
     """``a``'s total cost over ``b``'s on these questions (None: a cost is unknown)."""
     latency_ratio: float | None
     """``a``'s median agent time over ``b``'s on these questions."""
+    share: bool = False
+    """The score is a bool's: a mean is the share of True, so the difference is shown in
+    percent as a summary shows the mean (``+33.3%``)."""
 
     @property
     def win_rate(self) -> float:
@@ -231,12 +234,15 @@ class ExperimentComparison:
             ("win rate", f"{self.win_rate:.0%}"),
             (
                 f"mean difference ({self.score})",
-                f"{self.mean_difference:+.3g} ({self.confidence:.0%} interval "
-                f"{low:+.3g} to {high:+.3g})",
+                f"{self._difference(self.mean_difference)} ({self.confidence:.0%} interval "
+                f"{self._difference(low)} to {self._difference(high)})",
             ),
             ("cost ratio (total)", ratio),
             ("latency ratio (median agent time)", latency),
         ]
+
+    def _difference(self, value: float) -> str:
+        return percent(value, signed=True) if self.share else f"{value:+.3g}"
 
     def to_text(self) -> str:
         title = f"{self.experiment}: {self.a} against {self.b} on score.{self.score}"

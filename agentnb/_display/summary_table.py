@@ -56,9 +56,10 @@ class Shown:
     text: Callable[[float], str]
 
 
-def percent(value: float) -> str:
-    """``95.0%``, ``97.5%``, ``0.3%``: a rate, always one decimal (a column lines up)."""
-    return f"{value * 100:.1f}%"
+def percent(value: float, *, signed: bool = False) -> str:
+    """``95.0%``, ``97.5%``, ``0.3%``: a rate, always one decimal (a column lines up);
+    ``signed``: a difference of two rates, ``+33.3%``."""
+    return f"{value * 100:{'+' if signed else ''}.1f}%"
 
 
 def count(value: float) -> str:

@@ -84,3 +84,27 @@ def test_a_comparison_reads_formatted() -> None:
     assert "-0.35 (95% interval -0.7 to +0)" in text
     assert "cost ratio (total): unknown" in text and "1.08×" in text
     assert NO_MATH in comparison._repr_html_()
+
+
+def test_a_comparison_on_a_bool_score_reads_its_difference_as_a_share() -> None:
+    """A bool score's mean is the share of runs scored True, shown as a percent as
+    ``summary()`` shows it; so is the difference of two arms' shares."""
+    comparison = ExperimentComparison(
+        experiment="ab",
+        a="finance_agent",
+        b="echo",
+        score="names_ticker",
+        questions=[("nvda", "NVDA?", 1.0, 0.0), ("aapl", "AAPL?", 1.0, 1.0), ("x", "X?", 0, 0)],
+        wins=1,
+        ties=2,
+        losses=0,
+        mean_difference=1 / 3,
+        interval=(0.0, 2 / 3),
+        confidence=0.95,
+        cost_ratio=None,
+        latency_ratio=None,
+        share=True,
+    )
+    for shown in (comparison.to_text(), comparison._repr_html_()):
+        assert "+33.3% (95% interval +0.0% to +66.7%)" in shown, shown
+        assert "0.333" not in shown and "0.667" not in shown, shown

@@ -195,7 +195,11 @@ def test_evaluated_again_later_and_compared(connection: str) -> None:
         r"\.compare\('finance_agent', 'echo', score='longer'\)",
     ):
         experiment.compare("finance_agent", "echo")
-    assert experiment.compare("finance_agent", "echo", score="named").win_rate is not None
+    shared = experiment.compare("finance_agent", "echo", score="named")
+    assert shared.win_rate is not None
+    low, high = shared.interval  # a bool score's difference reads as a share, as summary's mean
+    assert f"{shared.mean_difference * 100:+.1f}% (95% interval {low * 100:+.1f}%" in repr(shared)
+    assert experiment.compare("finance_agent", "echo", score="longer").share is False
 
 
 def test_a_judge_agent_grades_against_the_expected_answer(connection: str) -> None:
