@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from ._metadata import METADATA_TABLE, metadata_pairs_sql
+from ._metadata import METADATA_TABLE, SIDE_FIGURES, metadata_pairs_sql
 from ._summary_sql import (
     HOUR_SQL,
     STOPPED_SQL,
@@ -29,18 +29,7 @@ __all__ = ["METADATA_ROLLUP", "metadata_rollup_fill", "metadata_rollup_schema"]
 
 METADATA_ROLLUP: Final = "run_metadata_rollup"
 _KEYS: Final = ("key", "value", "agent", "status")
-_WATCHED: Final = (
-    "metadata",
-    "agent",
-    "status",
-    "started_at",
-    "total_tokens",
-    "cost_usd",
-    "tool_call_count",
-    "paused_seconds",
-    "duration",
-    "ttft",
-)
+_WATCHED: Final = ("metadata", *SIDE_FIGURES)
 """The run's columns a rollup row depends on: a change to any of them moves the run."""
 
 
