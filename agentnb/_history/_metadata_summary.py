@@ -126,12 +126,9 @@ def _summed(total: list[Any] | None, values: Sequence[Any]) -> list[Any]:
 
 def _side_conditions(name: str, where: RunFilter) -> tuple[list[str], list[Any]]:
     """The side rows of key ``name`` that ``where`` keeps (its agent, status and since)."""
-    terms: list[str] = ["m.key = ?"]
-    params: list[Any] = [_key_name(name)]
-    for column, values in (("m.agent", where.agents), ("m.status", where.statuses)):
-        if values is not None:
-            terms.append(f"{column} IN ({', '.join('?' * len(values))})")
-            params.extend(values)
+    terms, params = where.agent_and_status_sql("m.")
+    terms.insert(0, "m.key = ?")
+    params.insert(0, _key_name(name))
     if where.since is not None:
         terms.append("m.started_at >= ?")
         params.append(where.since)
@@ -158,12 +155,9 @@ def _rollup_counts_sql(
     :func:`._summary_sql.rollup_row_sound_sql`) from the hourly rollup: the stopped runs of whole
     hours; the running runs (found by the ``runs_running`` index) and the stopped ones of a
     ``since`` inside an hour (by the ``runs_by_started_at`` index) from their side rows."""
-    terms: list[str] = ["r.key = ?"]
-    params: list[Any] = [_key_name(name)]
-    for column, values in (("r.agent", where.agents), ("r.status", where.statuses)):
-        if values is not None:
-            terms.append(f"{column} IN ({', '.join('?' * len(values))})")
-            params.extend(values)
+    terms, params = where.agent_and_status_sql("r.")
+    terms.insert(0, "r.key = ?")
+    params.insert(0, _key_name(name))
     whole = None
     if where.since is not None:
         whole = math.ceil(where.since / HOUR) * HOUR  # the first hour entirely after since
