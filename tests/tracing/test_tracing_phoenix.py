@@ -279,12 +279,51 @@ def test_phoenix_totals_equal_the_historys_for_traces_sessions_and_the_project(
     expected = history_totals(rows)
     assert expected["project cost"] > 0 and expected[f"session {first.thread_id} total"] > 0
 
-    seen = phoenix_totals(phoenix, TOTALS_PROJECT)
-    deadline = time.monotonic() + 60  # Phoenix inserts spans, then their costs, in batches
+    assert settled_totals(phoenix, TOTALS_PROJECT, expected) == pytest.approx(
+        expected, rel=1e-9, abs=1e-12
+    )
+
+
+BATCH_PROJECT = "agentnb-batch"
+TOPICS = ("the market", "bonds", "gold", "oil", "the dollar")
+
+
+@pytest.mark.usefixtures("tracing_seam")
+def test_each_thread_of_a_batch_is_a_session_with_its_own_totals(
+    phoenix: str, fresh_history: HistoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Phoenix files a trace under one session: a batch's runs, each a thread of its own,
+    must be as many traces (linked to the batch's), or their sessions merge."""
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", f"openinference.project.name={BATCH_PROJECT}")
+    agents = start_server(delay_ms=0)
+    try:
+        configure_tracing(endpoint=phoenix)
+        client = AgentClient(
+            "seekrflow", base_url=agents.url_for("seekrflow"), api_key=agents.api_key
+        )
+        questions = [f"Write a haiku about {topic}" for topic in TOPICS]
+        agentnb.batch("writer", questions, client=client, progress=False)
+        assert flush_tracing(timeout=30)
+    finally:
+        agents.stop()
+    assert fresh_history.flush(timeout=30)
+    rows = agentnb.runs().to_dicts()
+    assert len({row["thread_id"] for row in rows}) == len(TOPICS) == len(rows)
+    expected = history_totals(rows)
+    seen = settled_totals(phoenix, BATCH_PROJECT, expected)
+    assert len([key for key in seen if key.startswith("session ")]) == 4 * len(TOPICS)
+    assert seen == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def settled_totals(phoenix: str, project: str, expected: Totals) -> Totals:
+    """Phoenix's totals for ``project`` once they equal ``expected`` (else after 60 s):
+    Phoenix inserts spans, then their costs, in batches."""
+    seen = phoenix_totals(phoenix, project)
+    deadline = time.monotonic() + 60
     while seen != pytest.approx(expected, rel=1e-9, abs=1e-12) and time.monotonic() < deadline:
         time.sleep(1)
-        seen = phoenix_totals(phoenix, TOTALS_PROJECT)
-    assert seen == pytest.approx(expected, rel=1e-9, abs=1e-12)
+        seen = phoenix_totals(phoenix, project)
+    return seen
 
 
 def price_in_phoenix(phoenix: str, model: str, price: dict[str, float]) -> None:
@@ -409,6 +448,8 @@ def phoenix_totals(phoenix: str, project_name: str) -> Totals:
         if span["parentId"] is not None:
             continue
         run_id = json.loads(span["attributes"]).get("agentnb", {}).get("run", {}).get("id")
+        if run_id is None:  # a batch's own span: its runs are traces of their own
+            continue
         add(
             f"trace {run_id}",
             span["cumulativeTokenCountPrompt"],

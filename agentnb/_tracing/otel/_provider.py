@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from .._settings import TracingSettings, otlp_traces_url
 from ._quiet import LogOnceExporter
+from ._run_ids import RunIds
 
 __all__ = ["ChosenProvider", "choose_provider", "traces_url"]
 
@@ -50,7 +51,7 @@ def choose_provider(
         return ChosenProvider(current, "the application's tracer provider", None, False)
     url = settings.endpoint or traces_url(os.environ)
     resource = _resource(settings.service_name)
-    provider = TracerProvider(resource=resource)
+    provider = TracerProvider(resource=resource, id_generator=RunIds())
     exporter = LogOnceExporter(OTLPSpanExporter(endpoint=url), url)
     provider.add_span_processor(BatchSpanProcessor(exporter))
     service = resource.attributes.get(SERVICE_NAME)
