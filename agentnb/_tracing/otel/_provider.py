@@ -37,6 +37,8 @@ class ChosenProvider:
     destination: str
     service_name: str | None
     owned: bool
+    url: str | None = None
+    """The OTLP/HTTP traces URL agentnb's own provider exports to."""
 
 
 def choose_provider(
@@ -55,7 +57,7 @@ def choose_provider(
     exporter = LogOnceExporter(OTLPSpanExporter(endpoint=url), url)
     provider.add_span_processor(BatchSpanProcessor(exporter))
     service = resource.attributes.get(SERVICE_NAME)
-    return ChosenProvider(provider, f"OTLP/HTTP {url}", str(service), True)
+    return ChosenProvider(provider, f"OTLP/HTTP {url}", str(service), True, url)
 
 
 def traces_url(environ: Mapping[str, str]) -> str:

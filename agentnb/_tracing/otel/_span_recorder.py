@@ -34,6 +34,7 @@ from .._attributes import (
     tool_span_name,
 )
 from .._ids import run_span_id, run_trace_id, span_id
+from .._phoenix_scores import GivenScore, PhoenixScores
 from ._batch import current_batch
 from ._run_ids import chosen_ids
 
@@ -51,10 +52,18 @@ class TracingRecorder:
     """Records each run as a span tree on ``tracer``; ``content`` adds the message, the
     answer and tool arguments and results (user data: opt-in)."""
 
-    def __init__(self, tracer: trace.Tracer, *, content: bool = False) -> None:
+    def __init__(
+        self, tracer: trace.Tracer, *, content: bool = False, scores: PhoenixScores | None = None
+    ) -> None:
         self._tracer = tracer
         self.content = content
+        self._scores = scores
         self._started: dict[str, _Started] = {}
+
+    def record_score(self, score: GivenScore) -> None:
+        """A score given to a run: to the backend that takes scores, if one is configured."""
+        if self._scores is not None:
+            self._scores.send([score])
 
     def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None:
         attributes = request_attributes(run, request, base_url, content=self.content)
