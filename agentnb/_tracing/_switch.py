@@ -126,7 +126,7 @@ def export_runs(
             )
         active.export(runs, scores)
         return
-    status = tracing_status() if active is not None else None
+    status = active.status if active is not None else None
     env = settings_from_env(os.environ)
     settings = TracingSettings(
         enabled=True,

@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -25,6 +26,8 @@ from agentnb._tracing import (
     settings_from_env,
     tracing_status,
 )
+from agentnb._tracing._phoenix_scores import PhoenixScores
+from agentnb.history import ScoreRecord
 from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.usefixtures("tracing_seam")
@@ -151,6 +154,22 @@ async def test_an_unreachable_collector_is_logged_once_and_runs_go_on(
     assert f"{closed}/v1/traces ([Errno " in said and "Connection refused)" in said, said
     assert "retrying" not in said
     assert not [r for r in caplog.records if r.name.startswith("opentelemetry")]
+
+
+def test_a_phoenix_that_cannot_take_scores_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    scores = PhoenixScores(closed)
+    given = ScoreRecord("run-1", "correct", True, None, "person", None, datetime.now(UTC))
+    for _ in range(3):
+        scores.send([given])
+    assert scores.flush(timeout=30)
+    scores.close()
+    said = [r.getMessage() for r in caplog.records if r.name == "agentnb.tracing"]
+    assert len(said) == 1 and f"cannot send scores to {closed}/v1/span_annotations" in said[0]
 
 
 def client_for_sync(server: ServerHandle) -> AgentClient:

@@ -49,7 +49,7 @@ class TracingBackend:
         )
 
     def batch_span(self, agent: str, runs: Sequence[Run]) -> AbstractContextManager[None]:
-        """The parent span of one ``batch(...)`` call (see :mod:`._batch`)."""
+        """The span of one ``batch(...)`` call, which its runs link to (see :mod:`._batch`)."""
         return batch_span(self._tracer, agent, runs, content=self.status.content)
 
     def export(
