@@ -3,9 +3,8 @@ away), sent as the traces they would have made, with their scores."""
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-
-from .._core.request import ModelSettings, RunRequest
+from .._core.exceptions import ConfigurationError
+from .._core.request import RunRequest, build_request
 from .._core.run import TERMINAL_STATUSES
 from .._history import RunRecord, default_store
 from .._tracing import export_runs
@@ -33,9 +32,8 @@ def export_traces(runs: RunLike, endpoint: str | None = None) -> int:
 
 
 def _request(record: RunRecord) -> RunRequest:
+    agent, message = record.agent or "agent", record.message or ""
     try:
-        settings = ModelSettings.model_validate(record.model_settings or {})
-    except ValidationError:  # a file written by hand: the run is sent without them
-        settings = ModelSettings()
-    agent = record.agent or "agent"
-    return RunRequest(agent=agent, message=record.message or "", model_settings=settings)
+        return build_request(agent, message, **(record.model_settings or {}))
+    except ConfigurationError:  # a file written by hand: the run is sent without them
+        return build_request(agent, message)
