@@ -21,6 +21,7 @@ from .._core.extras import require_polars, require_pyarrow
 from .._core.history_drawer import history_drawer
 from .._core.run import Run
 from ._data_frames import ScoreRow, build_frame, empty_columns, score_columns
+from ._metadata import metadata_text
 from ._records import (
     ORIGIN_COLUMN,
     RUN_COLUMNS,
@@ -321,15 +322,23 @@ class RunHistory(Sequence[RunRecord]):
 
     def to_arrow(self, columns: Sequence[str] | None = None) -> pa.Table:
         """The runs as a pyarrow ``Table``: the columns of :meth:`to_pandas` (the same
-        ``columns=``), times as UTC timestamps, names as dictionaries, ``metadata`` and
-        ``model_settings`` as their JSON text. Needs the ``arrow`` extra
+        ``columns=``), times as UTC timestamps, names as dictionaries, ``metadata`` as a
+        struct of its keys (each value as text, as ``runs(metadata=...)`` compares it:
+        ``pc.struct_field``, polars' ``.struct.field("user")``, DuckDB's ``metadata.user``)
+        and ``model_settings`` as its JSON text. Needs the ``arrow`` extra
         (``pip install "agentnb[arrow]"``)."""
         pyarrow = require_pyarrow()
         frame = self.to_pandas(columns)
+        order = list(frame.columns)
+        structs = {}
+        if "metadata" in frame.columns:
+            structs["metadata"] = _struct(pyarrow, frame.pop("metadata").tolist())
         for name in frame.columns:
             if name in _JSON_COLUMNS or str(frame[name].dtype) == "object":
                 frame[name] = frame[name].map(_json_text, na_action="ignore").astype("string")
         table: pa.Table = pyarrow.Table.from_pandas(frame, preserve_index=False)
+        for name, array in structs.items():  # back in its place
+            table = table.add_column(order.index(name), name, array)
         return table
 
     def to_polars(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
@@ -520,6 +529,20 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
 
 
 _JSON_COLUMNS = frozenset(name for name, kind in RUN_COLUMNS if kind == "json")
+
+
+def _struct(pyarrow: Any, values: Sequence[Any]) -> Any:
+    """Dicts as an Arrow struct of their keys, values as text (:func:`metadata_text`)."""
+    dicts = [value if isinstance(value, dict) else None for value in values]
+    keys = sorted({key for value in dicts if value for key in value})
+    if not keys:  # a struct needs a field: no run has a key, so none is a value
+        return pyarrow.nulls(len(dicts), pyarrow.string())
+    kind = pyarrow.struct([(key, pyarrow.string()) for key in keys])
+    texts = [
+        None if value is None else {key: metadata_text(value.get(key)) for key in keys}
+        for value in dicts
+    ]
+    return pyarrow.array(texts, type=kind)
 
 
 def _json_text(value: Any) -> str:
