@@ -31,6 +31,7 @@ from .._core.schema import resolve_schema
 from .._display.progress import NoProgress, Progress, make_progress
 from .._history import (
     Arm,
+    Dataset,
     Example,
     ExperimentBook,
     ExperimentRecord,
@@ -357,7 +358,8 @@ def batch(
     if experiment is not None:
         store = _experiment_store(target)
         arms = experiment_arms(agent, options, variants)
-        record = ExperimentBook(store).begin(experiment, arms, examples, conn.name)
+        dataset = messages if isinstance(messages, Dataset) else None
+        record = ExperimentBook(store).begin(experiment, arms, examples, conn.name, dataset)
         return run_experiment(
             record,
             conn,
@@ -432,16 +434,26 @@ def run_experiment(
         )
 
     after = _evaluating(evaluators, store, [example for example, _ in todo])
-    ran = _run_blocking(
-        target,
-        requests,
-        f"experiment {record.name}",
-        concurrency,
-        progress,
-        approve,
-        after=after,
-        link=link,
-        store=store,
+    if not todo:  # said, and nothing started
+        warnings.warn(
+            f"agentnb: experiment {record.name!r} has nothing left to run: every question has "
+            "its run on every arm (retry_failed=True runs the failed ones again)",
+            stacklevel=3,
+        )
+    ran = (
+        _run_blocking(
+            target,
+            requests,
+            f"experiment {record.name}",
+            concurrency,
+            progress,
+            approve,
+            after=after,
+            link=link,
+            store=store,
+        )
+        if todo
+        else RunHistory()
     )
     current = book.current_runs(record.name)
     order = [

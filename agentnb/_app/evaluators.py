@@ -28,13 +28,23 @@ from .._history import (
     Example,
     ExperimentBook,
     HistoryStore,
+    RunHistory,
     RunRecord,
     ScoreSource,
     checked_score,
+    default_store,
 )
+from .compare_runs import names_runs, run_ids
 from .connections import AnyClient, resolve_target
 
-__all__ = ["Evaluator", "evaluate_runs", "evaluators_of", "judge", "run_evaluator"]
+__all__ = [
+    "Evaluator",
+    "evaluate",
+    "evaluate_runs",
+    "evaluators_of",
+    "judge",
+    "run_evaluator",
+]
 
 EvaluatorFunction = Callable[[RunRecord, dict[str, Any]], Any]
 """``fn(run, example)``: ``run`` is the run's history record, ``example`` a dict with
@@ -97,7 +107,10 @@ def run_evaluator(
     """Apply ``evaluator`` to one run and keep what came of it: its scores, or the error it
     raised (the run is kept either way). Never raises but for the history's own errors."""
     try:
-        returned = evaluator.function(record, example.as_dict())
+        given: tuple[Any, ...] = (record, example.as_dict())
+        if getattr(evaluator.function, "reads_tool_calls", False):
+            given += (store.tool_calls([record.local_id]),)
+        returned = evaluator.function(*given)
         scores = _scores_of(evaluator, returned)
         for name, value, comment in scores:  # every one checked before any is stored
             checked_score(record.local_id, name, value, comment=comment)
@@ -155,6 +168,35 @@ def evaluate_runs(
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
+
+
+def evaluate(runs: Any, *evaluators: EvaluatorFunction, concurrency: int = 8) -> RunHistory:
+    """Score past runs (``agentnb.runs(...)``, or anything naming runs) with ``evaluators``,
+    as a batch's are: each ``fn(run, example)`` is handed the run's record and an example
+    whose ``question`` is the run's message (``expected``: None); its scores are kept in
+    the history (``runs(...).to_pandas()``, ``summary()``), an evaluator that raises is
+    kept as its failure. Returns the runs, read again with their scores."""
+    checked = evaluators_of(evaluators)
+    if not checked:
+        raise ConfigurationError("evaluate() takes runs and one or more evaluators: (runs, fn)")
+    if not names_runs(runs):
+        raise ConfigurationError(
+            f"evaluate() takes runs (agentnb.runs(...), a record, a run id...), not "
+            f"{type(runs).__name__}"
+        )
+    store = default_store()
+    if store is None:
+        raise ConfigurationError(
+            "scores are kept in the run history, and history is off (AGENTNB_HISTORY=off)"
+        )
+    ids = run_ids(runs)
+    records = store.runs_by_ids(ids)
+    work = [
+        (record, Example(position, record.local_id, record.message or ""))
+        for position, record in enumerate(records)
+    ]
+    evaluate_runs(checked, work, store, concurrency)
+    return store.runs_by_ids(ids)
 
 
 # ---- a judge ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from .._display.experiment_views import (
     PairedQuestion,
 )
 from .._history import (
+    Dataset,
     Example,
     ExperimentBook,
     ExperimentRecord,
@@ -143,6 +144,12 @@ class Experiment:
         printer.text(repr(self))
 
     # ---- reading -----------------------------------------------------------------------
+    @property
+    def dataset(self) -> Dataset | None:
+        """The kept dataset, at its version, it last ran on (``agentnb.dataset``); None when
+        it ran on a plain list or DataFrame."""
+        return self._book.dataset(self.name)
+
     def examples(self) -> list[dict[str, Any]]:
         """Its questions as the evaluators see them: ``id``, ``question``, ``expected`` and
         the dataset's other fields."""

@@ -113,6 +113,18 @@ def _text(value: Any) -> Cell:
     return Cell(visible(" ".join(whole.split()))[:HOVER], full)
 
 
+def _score(name: str) -> CellReader:
+    def read(columns: Columns, i: int, now: float) -> Cell:
+        value = columns[name][i]
+        if isinstance(value, bool):
+            return Cell("✓" if value else "✗", str(value), float(value))
+        if isinstance(value, float):
+            return Cell(f"{value:.3g}", repr(value), value)
+        return _text(value)
+
+    return read
+
+
 def _started(columns: Columns, i: int, now: float) -> Cell:
     seconds = columns["started_at"][i]
     if seconds is None:
@@ -201,7 +213,11 @@ def shown_columns(
 ) -> list[tuple[TableColumn, list[Cell]]]:
     """Each column some of ``rows`` fills, with its cells."""
     shown = []
-    for column in TABLE_COLUMNS:
+    scores = [  # a run's current scores, where the history handed them (``score.<name>``)
+        TableColumn(name.removeprefix("score."), f"the run's {name}", _score(name), right=True)
+        for name in sorted(name for name in columns if name.startswith("score."))
+    ]
+    for column in [*TABLE_COLUMNS[:-2], *scores, *TABLE_COLUMNS[-2:]]:
         cells = [column.read(columns, i, now) for i in rows]
         if any(cell.text for cell in cells):
             shown.append((column, cells))

@@ -16,8 +16,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._core.exceptions import HistoryError, HistoryLocationError, HistoryWriteError
-from ._experiment_book import Arm, Example, ExperimentBook, ExperimentRecord, PairRun
+from ._experiment_book import (
+    Arm,
+    Dataset,
+    Example,
+    ExperimentBook,
+    ExperimentRecord,
+    PairRun,
+    dataset_names,
+    keep_dataset,
+    kept_dataset,
+)
 from ._location import ENV_VAR, default_location
+from ._metadata import metadata_key
 from ._migrations import MIGRATIONS
 from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord, host_of
 from ._run_filter import EVALUATES, STATUSES, RunFilter, Since
@@ -36,6 +47,7 @@ __all__ = [
     "OUTPUT_LIMIT",
     "STATUSES",
     "Arm",
+    "Dataset",
     "Example",
     "ExperimentBook",
     "ExperimentRecord",
@@ -53,8 +65,11 @@ __all__ = [
     "ToolCallRecord",
     "checked_score",
     "close_default_stores",
+    "dataset_names",
     "default_store",
     "host_of",
+    "keep_dataset",
+    "kept_dataset",
     "runs",
     "summary",
 ]
@@ -209,4 +224,21 @@ def summary(
     store = _open_default()
     if store is None:
         return RunHistory().summary(by, every=every, include=include, columns=columns)
+    _say_missing_keys(store, by)
     return store.summary(where, by, every=every, include=include, columns=columns)
+
+
+def _say_missing_keys(store: HistoryStore, by: str | Sequence[str] | None) -> None:
+    """Warn of a ``metadata.<key>`` no run has: its summary is one group of every run."""
+    named = [by] if isinstance(by, str) else list(by or ())
+    keys = {name: metadata_key(name) for name in named if isinstance(name, str)}
+    wanted = [key for key in keys.values() if key is not None]
+    held = set(store.metadata_keys(*wanted)) if wanted else set()
+    for name, key in keys.items():
+        if key is not None and key not in held:
+            have = ", ".join(map(repr, store.metadata_keys())) or "none (no run has metadata)"
+            warnings.warn(
+                f"agentnb: no run has the metadata key {key!r}, so summary by {name!r} is one "
+                f"group of every run; the keys runs have: {have}",
+                stacklevel=3,
+            )

@@ -532,6 +532,25 @@ class HistoryStore:
             )
         return frame
 
+    def metadata_keys(self, *named: str) -> list[str]:
+        """Of ``named``, the metadata keys some run has; with none named, every key runs
+        have (up to 30, read by skipping along the side table's key order)."""
+        with self._reading() as db:
+            if named:
+                return [
+                    key
+                    for key in named
+                    if db.execute(
+                        "SELECT 1 FROM run_metadata WHERE key = ? LIMIT 1", (key,)
+                    ).fetchone()
+                ]
+            found = db.execute(
+                "WITH RECURSIVE k(key) AS (SELECT MIN(key) FROM run_metadata UNION ALL "
+                "SELECT (SELECT MIN(key) FROM run_metadata WHERE key > k.key) FROM k "
+                "WHERE k.key IS NOT NULL) SELECT key FROM k WHERE key IS NOT NULL LIMIT 30"
+            ).fetchall()
+        return [key for (key,) in found]
+
     @staticmethod
     def _evaluation_spend(
         db: sqlite3.Connection, where: RunFilter, graded: Sequence[str] | None = None

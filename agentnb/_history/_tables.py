@@ -21,6 +21,7 @@ from .._core.extras import require_polars, require_pyarrow
 from .._core.history_drawer import history_drawer
 from .._core.run import Run
 from ._data_frames import ScoreRow, build_frame, empty_columns, score_columns
+from ._experiment_book import Dataset, keep_dataset
 from ._metadata import metadata_text
 from ._records import (
     ORIGIN_COLUMN,
@@ -174,9 +175,25 @@ class RunHistory(Sequence[RunRecord]):
         the total: from the head while the rest are unread and it holds enough."""
         unread = self._unread
         if unread is not None and unread.head is not None and rows <= unread.head.rows:
-            return self._read, rows, unread.head.total
+            return self._with_scores(self._read, rows), rows, unread.head.total
         total = len(self)
-        return self._columns, min(rows, total), total
+        return self._with_scores(self._columns, min(rows, total)), min(rows, total), total
+
+    def _with_scores(
+        self, columns: Mapping[str, Sequence[Any]], rows: int
+    ) -> Mapping[str, Sequence[Any]]:
+        """``columns`` and, for the first ``rows`` runs, their current scores as columns
+        ``score.<name>`` (plain values; None where a run has none): what a table shows."""
+        read = getattr(self._store, "current_score_rows", None)
+        if read is None or not rows:
+            return columns
+        ids = list(columns["local_id"][:rows])
+        scores: dict[str, list[Any]] = {}
+        at = {local_id: i for i, local_id in enumerate(ids)}
+        for local_id, name, kind, number, label in read(ids):
+            value = label if kind == "label" else bool(number) if kind == "bool" else number
+            scores.setdefault(f"score.{name}", [None] * len(ids))[at[local_id]] = value
+        return {**columns, **scores} if scores else columns
 
     # ---- building ------------------------------------------------------------------------
     @classmethod
@@ -347,6 +364,28 @@ class RunHistory(Sequence[RunRecord]):
         polars = require_polars()
         frame: pl.DataFrame = polars.from_arrow(self.to_arrow(columns))
         return frame
+
+    def to_dataset(self, name: str) -> Dataset:
+        """Keep these runs as the dataset ``name`` (a new version when its rows differ from
+        the latest): one row per run, ``question`` its message, ``expected`` its answer and
+        ``id`` its ``local_id`` — reviewed runs made into a test set."""
+        if self._store is None:
+            raise ConfigurationError(
+                "to_dataset() keeps a dataset in the history these runs were read from, and "
+                "they were not read from one: use agentnb.dataset(name, rows)"
+            )
+        unasked = [record.local_id for record in self if not record.message]
+        if unasked:
+            raise ConfigurationError(
+                f"{len(unasked)} of these runs have no message to be a question (e.g. "
+                f"{unasked[0]}): leave them out"
+            )
+        rows = [
+            {"id": record.local_id, "question": record.message, "expected": record.answer}
+            for record in self
+        ]
+        store: Any = self._store  # a HistoryStore: it keeps tables too
+        return keep_dataset(store, name, rows)
 
     def score_columns(self) -> dict[str, Any]:
         """The ``score.<name>`` columns of these runs (see :meth:`to_pandas`); none for
