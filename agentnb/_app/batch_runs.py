@@ -44,7 +44,14 @@ from .._history import (
 from .._tracing import batch_span
 from .connections import AnyClient, Connection, resolve_target
 from .datasets import examples_of
-from .evaluators import Evaluator, EvaluatorFunction, evaluate_runs, evaluators_of, run_evaluator
+from .evaluators import (
+    EVALUATOR_TIMEOUT,
+    Evaluator,
+    EvaluatorFunction,
+    evaluate_runs,
+    evaluators_of,
+    run_evaluator,
+)
 
 __all__ = [
     "UNDONE",
@@ -299,6 +306,7 @@ def batch(
     variants: Sequence[Mapping[str, Any]] | None = None,
     experiment: str | None = None,
     evaluators: Sequence[EvaluatorFunction] | None = None,
+    evaluator_timeout: float = EVALUATOR_TIMEOUT,
     **options: Any,
 ) -> RunHistory:
     """Run ``agent`` over ``messages`` (e.g. an evaluation set), ``concurrency`` at a time,
@@ -341,12 +349,14 @@ def batch(
     ``expected`` and the other fields) and returns a bool, a number, a label,
     ``(value, comment)``, a dict of those, or None; kept as ``score.<fn name>`` (a dict:
     ``score.<key>``). One that raises keeps the run, and the history keeps that it failed
-    and why. :func:`agentnb.judge` makes an evaluator of an agent.
+    and why; so does one that takes longer than ``evaluator_timeout`` seconds on a run.
+    :func:`agentnb.judge` makes an evaluator of an agent; ``agentnb.evaluators`` has ready
+    ones. The result's table shows the scores.
     """
     if in_loop_thread():
         raise RuntimeError("batch() blocks; on agentnb's loop use `await run_batch(...)`")
     examples = examples_of(messages)
-    checked = evaluators_of(evaluators)
+    checked = evaluators_of(evaluators, evaluator_timeout)
     _check_concurrency(concurrency)
     questions = [example.question for example in examples]
     requests = experiment_requests(agent, questions, options, variants)  # bad options first

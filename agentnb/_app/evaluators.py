@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import math
 import re
 import secrets
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from .._core.exceptions import ConfigurationError
 from .._core.loop import in_loop_thread, result_of, run_sync
 from .._core.request import build_request
+from .._core.user_code import run_user_code
 from .._history import (
     EVALUATES,
     Example,
@@ -52,6 +55,9 @@ EvaluatorFunction = Callable[[RunRecord, dict[str, Any]], Any]
 
 JUDGE_TIMEOUT: Final = 300.0
 """Seconds a judge's run may take before its evaluation fails."""
+EVALUATOR_TIMEOUT: Final = 600.0
+"""Seconds an evaluator may take on one run (a judge's included) before that evaluation is
+kept as failed and the batch goes on (``evaluator_timeout=``)."""
 
 DEFAULT_RUBRIC: Final = (
     "Grade how well the answer gives the expected answer's facts: 1 when it states all of "
@@ -66,16 +72,24 @@ class Evaluator:
     name: str
     function: EvaluatorFunction
     source: ScoreSource
+    time_limit: float = EVALUATOR_TIMEOUT
 
 
-def evaluators_of(evaluators: Iterable[EvaluatorFunction] | None) -> list[Evaluator]:
-    """The evaluators given to a batch or ``evaluate``, each named; a clear error for one
-    that is no function, has no usable name, or shares its name."""
+def evaluators_of(
+    evaluators: Iterable[EvaluatorFunction] | None, time_limit: float = EVALUATOR_TIMEOUT
+) -> list[Evaluator]:
+    """The evaluators given to a batch or ``evaluate``, each named and bounded by
+    ``time_limit`` seconds a run; a clear error for one that is no function, has no usable
+    name, or shares its name."""
     if evaluators is None:
         return []
     if callable(evaluators):
         raise ConfigurationError("evaluators= takes a list of functions: evaluators=[fn]")
-    checked = [_evaluator(fn) for fn in evaluators]
+    if isinstance(time_limit, bool) or not isinstance(time_limit, int | float):
+        raise ConfigurationError(f"evaluator_timeout is seconds > 0, not {time_limit!r}")
+    if not 0 < time_limit < math.inf:
+        raise ConfigurationError(f"evaluator_timeout is seconds > 0, not {time_limit!r}")
+    checked = [replace(_evaluator(fn), time_limit=float(time_limit)) for fn in evaluators]
     names = [evaluator.name for evaluator in checked]
     if len(set(names)) != len(names):
         raise ConfigurationError(f"two evaluators share a name: {names}; rename one")
@@ -104,14 +118,23 @@ def run_evaluator(
     store: HistoryStore,
     book: ExperimentBook,
 ) -> None:
-    """Apply ``evaluator`` to one run and keep what came of it: its scores, or the error it
-    raised (the run is kept either way). Never raises but for the history's own errors."""
+    """Apply ``evaluator`` to one run, through the runner that bounds the user's code, and
+    keep what came of it: its scores, or the error it raised or that it ran out of time (the
+    run is kept either way). Never raises but for the history's own errors."""
+    given: tuple[Any, ...] = (record, example.as_dict())
+    if getattr(evaluator.function, "reads_tool_calls", False):
+        given += (store.tool_calls([record.local_id]),)
+    outcome = run_sync(
+        run_user_code(evaluator.function, given, time_limit=evaluator.time_limit, parallel=True)
+    )
+    if outcome.output:  # what it printed shows, as it would have without the runner
+        sys.stdout.write(outcome.output)
     try:
-        given: tuple[Any, ...] = (record, example.as_dict())
-        if getattr(evaluator.function, "reads_tool_calls", False):
-            given += (store.tool_calls([record.local_id]),)
-        returned = evaluator.function(*given)
-        scores = _scores_of(evaluator, returned)
+        if outcome.status == "timed_out":
+            raise TimeoutError(f"no result within {evaluator.time_limit:g} s (evaluator_timeout)")
+        if outcome.error is not None:
+            raise outcome.error
+        scores = _scores_of(evaluator, outcome.value)
         for name, value, comment in scores:  # every one checked before any is stored
             checked_score(record.local_id, name, value, comment=comment)
     except Exception as exc:  # the evaluator's failure is kept with the run, not raised
@@ -170,13 +193,19 @@ def evaluate_runs(
     pool.shutdown()
 
 
-def evaluate(runs: Any, *evaluators: EvaluatorFunction, concurrency: int = 8) -> RunHistory:
+def evaluate(
+    runs: Any,
+    *evaluators: EvaluatorFunction,
+    concurrency: int = 8,
+    evaluator_timeout: float = EVALUATOR_TIMEOUT,
+) -> RunHistory:
     """Score past runs (``agentnb.runs(...)``, or anything naming runs) with ``evaluators``,
     as a batch's are: each ``fn(run, example)`` is handed the run's record and an example
     whose ``question`` is the run's message (``expected``: None); its scores are kept in
-    the history (``runs(...).to_pandas()``, ``summary()``), an evaluator that raises is
-    kept as its failure. Returns the runs, read again with their scores."""
-    checked = evaluators_of(evaluators)
+    the history (``runs(...).to_pandas()``, ``summary()``), an evaluator that raises, or
+    takes longer than ``evaluator_timeout`` seconds on a run, is kept as its failure.
+    Returns the runs, read again with their scores."""
+    checked = evaluators_of(evaluators, evaluator_timeout)
     if not checked:
         raise ConfigurationError("evaluate() takes runs and one or more evaluators: (runs, fn)")
     if not names_runs(runs):

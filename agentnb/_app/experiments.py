@@ -35,7 +35,7 @@ from .._history import (
 from .._history._summary import SHARES, as_summary, is_share
 from .batch_runs import completed_work, run_experiment
 from .connections import AnyClient, resolve_target
-from .evaluators import EvaluatorFunction, evaluate_runs, evaluators_of
+from .evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, evaluators_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -264,11 +264,17 @@ class Experiment:
         }, shares
 
     # ---- acting ------------------------------------------------------------------------
-    def evaluate(self, *evaluators: EvaluatorFunction, concurrency: int = 8) -> Experiment:
+    def evaluate(
+        self,
+        *evaluators: EvaluatorFunction,
+        concurrency: int = 8,
+        evaluator_timeout: float = EVALUATOR_TIMEOUT,
+    ) -> Experiment:
         """Score every completed current run again with ``evaluators`` (functions
-        ``fn(run, example)``, as ``batch``'s; a later score of a name replaces the earlier,
-        which stays in the score's history). Returns the experiment (shown as its grid)."""
-        checked = evaluators_of(evaluators)
+        ``fn(run, example)``, as ``batch``'s, each bounded by ``evaluator_timeout`` seconds a
+        run; a later score of a name replaces the earlier, which stays in the score's
+        history). Returns the experiment (shown as its grid)."""
+        checked = evaluators_of(evaluators, evaluator_timeout)
         if not checked:
             raise ConfigurationError("evaluate() takes one or more evaluators: .evaluate(fn)")
         examples, current = self._pairs()
@@ -286,18 +292,19 @@ class Experiment:
         progress: bool = True,
         approve: ApprovalPolicy = None,
         retry_failed: bool = False,
+        evaluator_timeout: float = EVALUATOR_TIMEOUT,
     ) -> RunHistory:
         """Run the pairs (question, arm) left undone: never run, stopped, cut by a crash,
         or refused by a rate limit (``retry_failed=True``: failed ones too), on the
         connection the experiment ran on (``via``/``client``: another), then apply
         ``evaluators`` to every completed run they have not scored yet. Returns every pair's
-        current run."""
+        current run. With nothing left to run it says so (a warning) and starts nothing."""
         conn = resolve_target(via or (None if client else self._record.connection), client)
         return run_experiment(
             self._record,
             conn,
             self._store,
-            evaluators_of(evaluators),
+            evaluators_of(evaluators, evaluator_timeout),
             concurrency=concurrency,
             progress=progress,
             approve=approve,

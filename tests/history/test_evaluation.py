@@ -4,6 +4,7 @@ datasets kept in versions, runs filtered by their tool calls, a score's history.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -180,3 +181,35 @@ def test_a_score_s_history_is_public(connection: str) -> None:
     given = agentnb.scores(run.local_id, "quality")
     assert [(s.value, s.comment) for s in given] == [(0.2, None), (0.9, "better on a second look")]
     assert [s.value for s in agentnb.scores(run.local_id, history=False)] == [0.9]
+
+
+def test_an_evaluator_that_never_returns_is_a_failed_evaluation(connection: str) -> None:
+    release = threading.Event()
+
+    def hangs(run: RunRecord, example: dict[str, Any]) -> bool:
+        release.wait()  # a function that never returns (released when the test ends)
+        return True
+
+    def quick(run: RunRecord, example: dict[str, Any]) -> bool:
+        return True
+
+    try:
+        batch(
+            "echo",
+            TICKERS,
+            via=connection,
+            progress=False,
+            experiment="slow",
+            evaluators=[hangs, quick],
+            evaluator_timeout=0.2,
+        )
+        experiment = agentnb.experiment("slow")
+        experiment.evaluate(hangs, evaluator_timeout=0.2)
+        agentnb.evaluate(experiment.runs(), hangs, evaluator_timeout=0.2)
+        frame = experiment.to_pandas()
+        assert frame["evaluator_error.hangs"].str.startswith("TimeoutError: no result").all()
+        assert frame["score.quick"].tolist() == [True, True]
+        with pytest.raises(agentnb.ConfigurationError, match="evaluator_timeout is seconds"):
+            agentnb.evaluate(runs(), quick, evaluator_timeout=0)
+    finally:
+        release.set()
