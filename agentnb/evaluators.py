@@ -5,12 +5,12 @@
 - ``regex(pattern)``, ``json_schema(schema)``: the answer's form.
 - ``tool_called(name)``: whether the run called a tool.
 - ``max_cost(usd)``, ``max_duration(seconds)``: what the run cost and took.
-- ``judge(agent, rubric)``: an agent (an LLM judge) grades the answer.
+
+``agentnb.judge(agent, rubric)`` makes one of an agent (an LLM judge).
 """
 
 from __future__ import annotations
 
-from ._app.evaluators import judge
 from ._app.ready_evaluators import (
     contains,
     equals,
@@ -25,7 +25,6 @@ __all__ = [
     "contains",
     "equals",
     "json_schema",
-    "judge",
     "max_cost",
     "max_duration",
     "regex",
