@@ -113,6 +113,11 @@ def _text(value: Any) -> Cell:
     return Cell(visible(" ".join(whole.split()))[:HOVER], full)
 
 
+def _score_title(name: str) -> str:
+    short = name.removeprefix("score.")
+    return name if short in _BY_TITLE else short
+
+
 def _score(name: str) -> CellReader:
     def read(columns: Columns, i: int, now: float) -> Cell:
         value = columns[name][i]
@@ -214,7 +219,7 @@ def shown_columns(
     """Each column some of ``rows`` fills, with its cells."""
     shown = []
     scores = [  # a run's current scores, where the history handed them (``score.<name>``)
-        TableColumn(name.removeprefix("score."), f"the run's {name}", _score(name), right=True)
+        TableColumn(_score_title(name), f"the run's {name}", _score(name), right=True)
         for name in sorted(name for name in columns if name.startswith("score."))
     ]
     for column in [*TABLE_COLUMNS[:-2], *scores, *TABLE_COLUMNS[-2:]]:
@@ -303,7 +308,8 @@ def _fitted(
         texts = [_capped(cells[r].text, cap) for r in range(rows)]
         return max([len(column.title), *(len(text) for text in texts)])
 
-    drops = list(NARROW_DROPS)
+    scores = [column.title for column, _ in shown if column.about.startswith("the run's score.")]
+    drops = [*NARROW_DROPS, *scores]  # a terminal too narrow for the scores leaves them out
     while True:
         others = [column_width(c, cells) for c, cells in shown if c.title != "message"]
         room = width - sum(others) - 2 * (len(shown) - 1)
