@@ -58,12 +58,13 @@ if TYPE_CHECKING:
     from ._app.batch_runs import batch
     from ._app.compare_runs import compare
     from ._app.connections import Connection, connect, connections, get_connection
-    from ._app.evaluators import judge
+    from ._app.datasets import dataset
+    from ._app.evaluators import evaluate, judge
     from ._app.experiments import Experiment, experiment, experiments
     from ._app.past_runs import show
     from ._app.remote_runs import remote_runs
     from ._app.runs_browser import browse
-    from ._app.scoring import score
+    from ._app.scoring import score, scores
     from ._app.trace_export import export_traces
     from ._client.async_client import AsyncAgentClient
     from ._client.sync import AgentClient
@@ -117,6 +118,8 @@ __all__ = [
     "configure_tracing",
     "connect",
     "connections",
+    "dataset",
+    "evaluate",
     "experiment",
     "experiments",
     "export_traces",
@@ -126,6 +129,7 @@ __all__ = [
     "remote_runs",
     "runs",
     "score",
+    "scores",
     "set_prices",
     "show",
     "start_server",
@@ -152,7 +156,10 @@ _LAZY: dict[str, str] = {
     "experiments": "._app.experiments",
     "judge": "._app.evaluators",
     "export_traces": "._app.trace_export",
+    "evaluate": "._app.evaluators",
+    "dataset": "._app.datasets",
     "score": "._app.scoring",
+    "scores": "._app.scoring",
     "browse": "._app.runs_browser",
     "remote_runs": "._app.remote_runs",
     "runs": "._history",
@@ -214,7 +221,16 @@ def _show_histories_as_tables() -> None:
 _show_histories_as_tables()
 
 
-_SUBMODULES = ("types", "history", "approvals", "providers", "events", "sse", "server")
+_SUBMODULES = (
+    "types",
+    "history",
+    "approvals",
+    "evaluators",
+    "providers",
+    "events",
+    "sse",
+    "server",
+)
 """Public submodules, imported on first use: ``agentnb.types.RunRequest`` after ``import
 agentnb`` works as after ``import agentnb.types``."""
 

@@ -8,7 +8,7 @@ from .._history import ScoreRecord, ScoreSource, ScoreValue, default_store
 from .compare_runs import names_runs, run_ids
 from .run_like import RunLike
 
-__all__ = ["VERDICT", "keep_verdict", "score"]
+__all__ = ["VERDICT", "keep_verdict", "score", "scores"]
 
 VERDICT = "verdict"
 """The score a person's quick verdict is kept as (a chat cell's or a run table's ✓ / ✗):
@@ -52,6 +52,23 @@ def score(
             "give one row, one record or one run id"
         )
     return store.add_score(ids[0], name, value, comment=comment, source=source, author=author)
+
+
+def scores(
+    runs: RunLike | None = None, name: str | None = None, *, history: bool = True
+) -> list[ScoreRecord]:
+    """The scores given to ``runs`` (anything :func:`score` takes, or ``agentnb.runs(...)``;
+    None: every run), oldest first: with ``history=True`` (the default) every score given,
+    the replaced ones too (who gave which value when); ``history=False`` each run's current
+    one of each name. ``name`` keeps that score's only. Empty when history is off."""
+    store = default_store()
+    if store is None:
+        return []
+    if runs is not None and not names_runs(runs):
+        raise TypeError(f"agentnb.scores() takes runs, not {type(runs).__name__}")
+    ids = None if runs is None else run_ids(runs)
+    found = store.scores(ids, history=history)
+    return found if name is None else [given for given in found if given.name == name]
 
 
 def keep_verdict(local_id: str, value: bool, comment: str | None) -> None:

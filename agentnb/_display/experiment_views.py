@@ -242,7 +242,7 @@ class ExperimentComparison:
         ]
 
     def _difference(self, value: float) -> str:
-        return percent(value, signed=True) if self.share else f"{value:+.3g}"
+        return percent(value, signed=True) if self.share else f"{value:+.3f}"
 
     def to_text(self) -> str:
         title = f"{self.experiment}: {self.a} against {self.b} on score.{self.score}"

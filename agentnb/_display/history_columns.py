@@ -113,6 +113,23 @@ def _text(value: Any) -> Cell:
     return Cell(visible(" ".join(whole.split()))[:HOVER], full)
 
 
+def _score_title(name: str) -> str:
+    short = name.removeprefix("score.")
+    return name if short in _BY_TITLE else short
+
+
+def _score(name: str) -> CellReader:
+    def read(columns: Columns, i: int, now: float) -> Cell:
+        value = columns[name][i]
+        if isinstance(value, bool):
+            return Cell("✓" if value else "✗", str(value), float(value))
+        if isinstance(value, float):
+            return Cell(f"{value:.3g}", repr(value), value)
+        return _text(value)
+
+    return read
+
+
 def _started(columns: Columns, i: int, now: float) -> Cell:
     seconds = columns["started_at"][i]
     if seconds is None:
@@ -201,7 +218,11 @@ def shown_columns(
 ) -> list[tuple[TableColumn, list[Cell]]]:
     """Each column some of ``rows`` fills, with its cells."""
     shown = []
-    for column in TABLE_COLUMNS:
+    scores = [  # a run's current scores, where the history handed them (``score.<name>``)
+        TableColumn(_score_title(name), f"the run's {name}", _score(name), right=True)
+        for name in sorted(name for name in columns if name.startswith("score."))
+    ]
+    for column in [*TABLE_COLUMNS[:-2], *scores, *TABLE_COLUMNS[-2:]]:
         cells = [column.read(columns, i, now) for i in rows]
         if any(cell.text for cell in cells):
             shown.append((column, cells))
@@ -287,7 +308,8 @@ def _fitted(
         texts = [_capped(cells[r].text, cap) for r in range(rows)]
         return max([len(column.title), *(len(text) for text in texts)])
 
-    drops = list(NARROW_DROPS)
+    scores = [column.title for column, _ in shown if column.about.startswith("the run's score.")]
+    drops = [*NARROW_DROPS, *scores]  # a terminal too narrow for the scores leaves them out
     while True:
         others = [column_width(c, cells) for c, cells in shown if c.title != "message"]
         room = width - sum(others) - 2 * (len(shown) - 1)

@@ -329,7 +329,15 @@ def summary_text(
     shown = table(frame, columns)
     if not shown.cells:
         return _nothing(frame)
-    notes = [note for note in (frame.attrs.get("timed"), _hint(shown.hidden, columns)) if note]
+    notes = [
+        note
+        for note in (
+            frame.attrs.get("timed"),
+            frame.attrs.get("evaluation"),
+            _hint(shown.hidden, columns),
+        )
+        if note
+    ]
     return "\n".join([*text_blocks(shown, width or text_width()), *notes])
 
 

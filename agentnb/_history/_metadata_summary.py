@@ -70,6 +70,7 @@ def side_table_key(keys: Sequence[str], where: RunFilter) -> str | None:
         where.thread is not None
         or where.metadata is not None
         or where.scores is not None
+        or where.tools is not None
         or where.recorded_upto is not None
         or (where.since or 0) < 0
     ):

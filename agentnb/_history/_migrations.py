@@ -349,6 +349,20 @@ def m018_metadata_rollup(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+def m019_datasets(db: sqlite3.Connection) -> None:
+    # Datasets kept by name, each version once (agentnb.dataset: different rows under a name
+    # make its next version), and the dataset and version an experiment ran on. No value of a
+    # run changes.
+    db.execute(
+        "CREATE TABLE datasets (name TEXT NOT NULL, version INTEGER NOT NULL, "
+        "digest TEXT NOT NULL, rows TEXT NOT NULL, created REAL NOT NULL, "
+        "PRIMARY KEY (name, version))"
+    )
+    db.execute("CREATE UNIQUE INDEX datasets_by_digest ON datasets (name, digest)")
+    db.execute("ALTER TABLE experiments ADD COLUMN dataset TEXT")
+    db.execute("ALTER TABLE experiments ADD COLUMN dataset_version INTEGER")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_tool_calls,
@@ -368,6 +382,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m016_experiments,
     m017_sane_figures_and_refused_note,
     m018_metadata_rollup,
+    m019_datasets,
 )
 """Every migration, oldest first. Append only."""
 

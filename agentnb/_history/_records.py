@@ -250,6 +250,12 @@ class RunRecord:
     """Which fields of the file's row were malformed (text where a number goes, a time out
     of range, JSON that does not parse) and were read as None; None for a sound row."""
 
+    @property
+    def text(self) -> str:
+        """The answer's text, as a ``Run`` and a handle name it (``""`` when none): the one
+        name an evaluator can use on every run it is handed; ``answer`` is the column."""
+        return self.answer or ""
+
     @classmethod
     def from_row(cls, row: Sequence[Any], *, malformed: str | None = None) -> RunRecord:
         """A record from database values in :data:`RUN_COLUMNS` order."""

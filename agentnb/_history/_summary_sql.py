@@ -418,6 +418,8 @@ def counts_sql(
         where.thread is not None
         or where.metadata is not None
         or where.scores is not None
+        or where.tools is not None
+        or not where.evaluations
         or any(key not in ROLLUP_KEYS and key != PERIOD for key in keys)
     )
     if pinned or unrolled or not rollup or (where.since or 0) < 0:
