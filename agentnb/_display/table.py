@@ -117,13 +117,11 @@ _SORT = (
 
 def _style(column: Column) -> str:
     side = "right" if column.right else "left"
-    # Text wraps between words only: a long word or a wide table inside widens the cell and
-    # the table scrolls in its own box, never a word or a number cut in two.
-    wrapping = (
-        "white-space:normal;overflow-wrap:normal;word-break:normal"
-        if column.wrap
-        else ("white-space:nowrap")
-    )
+    # Text wraps between words; a word breaks only where it alone is wider than its cell
+    # (``anywhere`` would shrink a table inside to a letter a column: ``Tick|er``).
+    wrapping = "white-space:nowrap"
+    if column.wrap:
+        wrapping = "white-space:normal;overflow-wrap:break-word;word-break:normal"
     style = f"{_PAD};text-align:{side};{wrapping}"
     if column.chars and not column.right:
         style += f";max-width:{column.chars * _EM_PER_CHAR:.1f}em;overflow:hidden"
