@@ -177,7 +177,9 @@ def table_html(table: Table) -> str:
         "background:transparent;font-variant-numeric:tabular-nums"
     )
     head = "".join(_heading_html(column, table.sortable) for column in table.columns)
-    thead = f' onclick="{escape(_SORT)}"' if table.sortable else ""
+    sort = f' onclick="{escape(_SORT)}"' if table.sortable else ""
+    headed = any(column.heading for column in table.columns)
+    thead = f"<thead{sort}><tr>{head}</tr></thead>" if headed else ""
     body = "".join(_row_html(table, row) for row in table.rows)
     title = (
         f'<div style="font-weight:600;margin:0 0 0.3em">{escape(visible(table.title))}</div>'
@@ -188,8 +190,7 @@ def table_html(table: Table) -> str:
     attrs = "".join(f' {name}="{escape(value)}"' for name, value in table.extra.items())
     return (
         f'<div class="{escape(table.name)}" style="max-width:100%;overflow-x:auto"{attrs}>'
-        f'{title}<table style="{style}"><thead{thead}><tr>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table>{notes}</div>"
+        f'{title}<table style="{style}">{thead}<tbody>{body}</tbody></table>{notes}</div>'
     )
 
 
