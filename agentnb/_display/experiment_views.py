@@ -18,7 +18,7 @@ from .run_comparison import seen_text
 from .safe_markdown import NO_MATH
 from .static_copy import clean
 from .summary_table import cell_text, percent, text_width
-from .table import Cell, Column, Table, table_html
+from .table import Cell, Column, Row, Table, table_html
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -122,7 +122,7 @@ class ExperimentGrid:
         columns = [Column("question", wrap=True, width="20%")]
         columns += [Column("expected", wrap=True, width="12%")] if expected else []
         columns += [Column(clean(arm), wrap=True) for arm in self.arms]
-        rows = [
+        rows: list[Row] = [
             [
                 clean(excerpt(row.question, ANSWER_CHARS)),
                 *([_expected(row.expected)] if expected else []),

@@ -13,7 +13,7 @@ from typing import Any
 from .._core.history_drawer import Columns, Plotted
 from .._core.text import excerpt, visible
 from .history_columns import TableColumn, shown_columns
-from .history_plot import plot
+from .history_plot import plot as draw_plot
 from .summary_table import summary_html, summary_text
 from .table import Cell, Column, Table, table_html, table_text
 from .terminal import terminal_width
@@ -21,8 +21,12 @@ from .terminal import terminal_width
 __all__ = [
     "HISTORY_VIEWS",
     "HistoryViews",
+    "plot",
     "runs_html",
     "runs_text",
+    "summary_html",
+    "summary_text",
+    "terminal_columns",
     "tool_calls_html",
     "tool_calls_text",
 ]
@@ -180,12 +184,23 @@ def tool_calls_html(columns: Columns, *, title: str) -> str:
     )
 
 
-# ---- the drawer the package root installs ------------------------------------------------
+# ---- the rest a history's display calls -----------------------------------------------------
+
+
+def terminal_columns() -> int | None:
+    """The width of the terminal standard output writes to; None for a pipe, a file or a
+    notebook (a history's text then keeps its columns whole)."""
+    return terminal_width(sys.stdout)
+
+
+def plot(history: Plotted, kind: str, ax: Any, options: dict[str, Any]) -> Any:
+    """``RunHistory.plot(kind, ax=ax, **options)``: the Axes drawn on."""
+    return draw_plot(history, kind, ax=ax, **options)
 
 
 class HistoryViews:
     """A history's drawer (:class:`~agentnb._core.history_drawer.HistoryDrawer`): the
-    functions of this module, and the plots."""
+    functions of this module."""
 
     runs_text = staticmethod(runs_text)
     runs_html = staticmethod(runs_html)
@@ -193,14 +208,8 @@ class HistoryViews:
     tool_calls_html = staticmethod(tool_calls_html)
     summary_text = staticmethod(summary_text)
     summary_html = staticmethod(summary_html)
-
-    @staticmethod
-    def terminal_columns() -> int | None:
-        return terminal_width(sys.stdout)
-
-    @staticmethod
-    def plot(history: Plotted, kind: str, ax: Any, options: dict[str, Any]) -> Any:
-        return plot(history, kind, ax=ax, **options)
+    terminal_columns = staticmethod(terminal_columns)
+    plot = staticmethod(plot)
 
 
 HISTORY_VIEWS = HistoryViews()
