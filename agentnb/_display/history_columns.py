@@ -103,22 +103,20 @@ def _text(value: Any) -> Cell:
 
 _MARKDOWN = re.compile(r"[#*`|>]+|:?-{3,}:?|:?-{2,}:(?=\s|$)")
 """Markdown's syntax in a snippet of an answer: headings, emphasis, code marks, tables."""
-MATCH_LEAD = 24
-"""Characters of context a match cell keeps before the first matched word."""
+MATCH_LEAD = 12
+"""Characters of context a match cell shows before the first matched word."""
 
 
 def _match(columns: Columns, i: int, now: float) -> Cell:
-    """A search's snippet as a reader sees it: the words around the match (each matched word
-    between « and »), markdown's syntax left out, starting a few words before the match."""
+    """A search's snippet as a reader sees it (markdown's syntax left out, each matched word
+    between « and »), starting at the first match when it is further in than
+    :data:`MATCH_LEAD` characters, so a narrow column still shows it; whole on hover."""
     values = columns.get("snippet")  # only while searching
     if values is None or not values[i]:
         return Cell()
-    text = " ".join(_MARKDOWN.sub(" ", str(values[i])).split())
+    text = visible(" ".join(_MARKDOWN.sub(" ", str(values[i])).split()))
     at = text.find("«")
-    if at > MATCH_LEAD:
-        start = text.find(" ", at - MATCH_LEAD) + 1
-        text = "…" + text[start:].lstrip("…")
-    return Cell(visible(text), visible(text))
+    return Cell("…" + text[at:] if at > MATCH_LEAD else text, text)
 
 
 def _started(columns: Columns, i: int, now: float) -> Cell:

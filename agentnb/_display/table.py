@@ -232,17 +232,20 @@ def table_text(table: Table, width: int | None = None) -> str:
     )
     for row in rows:
         grid.add_row(*(Text(visible(_cell(value).text)) for value in row))
+    out = io.StringIO()
     console = Console(
-        file=io.StringIO(),
+        file=out,
         width=(width - len(indent)) if width else 100_000,
         color_system=None,
+        force_jupyter=False,  # in a kernel rich would draw into the notebook, not the string
+        force_interactive=False,
         highlight=False,
         markup=False,
         emoji=False,
         legacy_windows=False,
     )
     console.print(grid)
-    drawn = [indent + line.rstrip() for line in console.file.getvalue().splitlines()]  # type: ignore[attr-defined]
+    drawn = [indent + line.rstrip() for line in out.getvalue().splitlines()]
     lines = [table.title] if table.title else []
     lines.append(drawn[0])
     body = iter(drawn[1:])
