@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from html import escape
 
 from rich.console import Console
@@ -76,8 +76,6 @@ class Table:
     """Clicking a heading sorts the rows (again: the other way)."""
     fixed: bool = False
     """The HTML takes the output's width and its columns share it (``width`` each)."""
-    extra: dict[str, str] = field(default_factory=dict)
-    """More attributes on the HTML root (``class`` added to :attr:`name`)."""
 
 
 def _cell(value: Cell | str) -> Cell:
@@ -187,10 +185,11 @@ def table_html(table: Table) -> str:
         else ""
     )
     notes = "".join(f'<div style="{_MUTED}">{escape(visible(n))}</div>' for n in table.notes)
-    attrs = "".join(f' {name}="{escape(value)}"' for name, value in table.extra.items())
+    kind = escape(table.name.split(" ")[0])
     return (
-        f'<div class="{escape(table.name)}" style="max-width:100%;overflow-x:auto"{attrs}>'
-        f'{title}<table style="{style}">{thead}<tbody>{body}</tbody></table>{notes}</div>'
+        f'<div class="{escape(table.name)}" style="max-width:100%;overflow-x:auto">{title}'
+        f'<table class="{kind}-table" style="{style}">{thead}<tbody>{body}</tbody></table>'
+        f"{notes}</div>"
     )
 
 

@@ -14,8 +14,8 @@
  * a row's details (its ▸).
  */
 
-/** The columns a person scans: when, agent, status, question (while searching: the words
- * around the match in its place), model, cost. */
+/** The columns a person scans: when, agent, status, question, model (while searching: the
+ * words around the match in its place), cost. */
 export const DEFAULT_SHOWN = ["started", "agent", "status", "message", "match", "model", "cost"];
 /** Shown whenever the page has it (a search's snippets), never offered to hide. */
 export const ALWAYS = new Set(["match"]);

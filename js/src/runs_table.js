@@ -337,11 +337,11 @@ export class RunsTableView {
       head: byTitle.get(title) || { title, about: "", type: "text", right: false },
       index,
     }));
-    // While searching, the words around the match take the message's place (the message is
-    // in a row's details): cost and the verdict stay in view.
+    // While searching, the words around the match take the model's room (the model is in a
+    // row's details): the question, cost and the verdict stay in view.
     const searching = placed.some(({ head }) => head.title === "match");
     const shown = placed.filter(({ head }) => ALWAYS.has(head.title)
-      || (this.chosen.has(head.title) && !(searching && head.title === "message")));
+      || (this.chosen.has(head.title) && !(searching && head.title === "model")));
     const folded = placed.filter((column) => !shown.includes(column));
     this.title.textContent = this.model.get("title") || "";
     this.drawChoices(placed);

@@ -204,7 +204,7 @@ def test_a_search_shows_the_words_around_the_match_and_keeps_cost_and_verdict_in
     view.locator("tbody tr[data-id]").nth(1).wait_for(state="detached")
     fits, match = view.evaluate(FITS), view.evaluate(MATCH)
     page.screenshot(path=str(artifacts / f"runs-table-search-{page.app}.png"))
-    assert fits["heads"] == ["started", "agent", "status", "match", "model", "cost"]
+    assert fits["heads"] == ["started", "agent", "status", "message", "match", "cost"]
     assert fits["outside"] == [] and not fits["scrolls"] and fits["cut"] == [], fits
     assert match["shown"] and match["verdictInView"], match
     for syntax in ("###", "|", "**", ":--"):
