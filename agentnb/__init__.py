@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from ._app.remote_runs import remote_runs
     from ._app.runs_browser import browse
     from ._app.scoring import score
+    from ._app.trace_export import export_traces
     from ._client.async_client import AsyncAgentClient
     from ._client.sync import AgentClient
     from ._core.handle import RunHandle
@@ -118,6 +119,7 @@ __all__ = [
     "connections",
     "experiment",
     "experiments",
+    "export_traces",
     "get_connection",
     "judge",
     "load_ipython_extension",
@@ -149,6 +151,7 @@ _LAZY: dict[str, str] = {
     "experiment": "._app.experiments",
     "experiments": "._app.experiments",
     "judge": "._app.evaluators",
+    "export_traces": "._app.trace_export",
     "score": "._app.scoring",
     "browse": "._app.runs_browser",
     "remote_runs": "._app.remote_runs",

@@ -236,7 +236,7 @@ async def run_requests(
             await asyncio.to_thread(after, index, stream.run)
 
     agents = ", ".join(dict.fromkeys(request.agent for request in requests))
-    with batch_span(agents, runs):  # tracing on: the runs' tasks copy it as their parent
+    with batch_span(agents, runs):  # tracing on: the runs' tasks copy it, each links to it
         tasks = [asyncio.ensure_future(one(index)) for index in range(len(streams))]
         try:
             await asyncio.gather(*tasks)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from .._core.exceptions import ConfigurationError, HistoryError, HistoryLocationError
 from .._core.history_drawer import timed_statuses
+from .._core.recorder import record_score
 from .._core.request import RunRequest
 from .._core.run import Run
 from ._data_frames import columns_of
@@ -606,7 +607,9 @@ class HistoryStore:
             return cursor.lastrowid
 
         row_id = self._write(insert)
-        return ScoreRecord.from_row((row_id, *score.values()))
+        given = ScoreRecord.from_row((row_id, *score.values()))
+        record_score(given)  # tracing shows it, where a backend takes scores
+        return given
 
     def scores(
         self, run_ids: Sequence[str] | None = None, *, history: bool = False
