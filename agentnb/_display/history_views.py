@@ -111,7 +111,7 @@ def runs_html(columns: Columns, rows: int, *, title: str, more: int) -> str:
         (c, [_coloured(c, cell) for cell in cells]) for c, cells in every if c.title in SCANNED
     ]
     details = [(c, cells) for c, cells in every if c.title not in SCANNED]
-    if shown[0][0].title == "started" and details:
+    if shown and shown[0][0].title == "started" and details:
         started = [_with_details(cell, details, r) for r, cell in enumerate(shown[0][1])]
         shown[0] = (shown[0][0], started)
     notes = [f"… and {more} more"] if more > 0 else []

@@ -214,7 +214,9 @@ def test_a_small_cost_is_shown_whole_never_cut() -> None:
     small = history(run(cost_usd=0.0000726, cost_source="genai-prices", message="m " * 60))
     (cell,) = Table(small._repr_html_()).column("cost")
     assert cell[0] == "$0.0000726"
-    assert "ellipsis" not in (cell[1]["style"] or "") and "max-width" not in (cell[1]["style"] or "")
+    assert "ellipsis" not in (cell[1]["style"] or "") and "max-width" not in (
+        cell[1]["style"] or ""
+    )
     lines = small.to_text(width=80).splitlines()
     assert all(len(line) <= 80 for line in lines), lines
     assert "$0.0000726" in lines[1], lines
