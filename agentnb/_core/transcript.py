@@ -38,6 +38,8 @@ ToolStatus = Literal["running", "awaiting_approval", "succeeded", "failed", "den
 """
 
 _MERGE_LOCK = threading.Lock()
+MERGE_EVERY = 512
+"""A part joins its last this many chunks into one (an object per token costs ~60 bytes)."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,6 @@ class ToolCall:
     call_id: str
     name: str
     arguments: Any = None
-    arguments_text: str = ""
     output: Any = None
     error: str | None = None
     """The error of a failed call, or the reason a call was denied (None when none was given)."""
@@ -132,10 +133,6 @@ class ToolCall:
     """The agent that made the call, when the platform names it."""
     depth: int = 0
     """How many calls this one is nested in (0 at the top)."""
-    agent_text: str = ""
-    """Text a sub-agent streamed inside this call (not part of the run's answer)."""
-    agent_reasoning: str = ""
-    """Reasoning a sub-agent streamed inside this call."""
     sub_agent: str | None = None
     """The agent that ran inside this call (named by its text, reasoning or calls), when the
     platform names it; ``agent`` is the one that made the call."""
@@ -146,6 +143,35 @@ class ToolCall:
     versions: list[CallVersion] = field(default_factory=list, repr=False)
     """Each name and parsed arguments the platform announced for the call (its starts and
     approval requests), in order, a repeat of the last one left out."""
+    streamed: dict[str, Part] = field(default_factory=dict, repr=False, compare=False)
+    """Its streamed texts, kept as chunks (appending stays linear): ``arguments``, and a
+    sub-agent's ``text`` and ``reasoning``."""
+
+    @property
+    def arguments_text(self) -> str:
+        """The arguments as streamed text (empty when they came parsed only)."""
+        return self._streamed("arguments")
+
+    @property
+    def agent_text(self) -> str:
+        """Text a sub-agent streamed inside this call (not part of the run's answer)."""
+        return self._streamed("text")
+
+    @property
+    def agent_reasoning(self) -> str:
+        """Reasoning a sub-agent streamed inside this call."""
+        return self._streamed("reasoning")
+
+    def stream(self, kind: str, delta: str) -> None:
+        """Append ``delta`` to the streamed text ``kind`` (see :attr:`streamed`)."""
+        part = self.streamed.get(kind)
+        if part is None:
+            part = self.streamed[kind] = Part("text")
+        part.append(delta)
+
+    def _streamed(self, kind: str) -> str:
+        part = self.streamed.get(kind)
+        return part.text if part is not None else ""
 
     @property
     def duration(self) -> float | None:
@@ -216,13 +242,15 @@ class Part:
     """One block of the transcript, in arrival order: reasoning, answer text, or a tool call.
 
     Consecutive deltas of one kind extend the same part; text is kept as chunks so appending
-    stays linear however long the answer grows.
+    stays linear however long the answer grows, and every ``MERGE_EVERY`` small chunks are
+    joined into one, so a stream of tiny deltas does not keep an object per delta.
     """
 
     kind: Literal["reasoning", "text", "tool"]
     chunks: list[str] = field(default_factory=list)
     call_id: str | None = None
     length: int = 0
+    _unmerged: int = field(default=0, repr=False, compare=False)
 
     @property
     def text(self) -> str:
@@ -235,12 +263,19 @@ class Part:
             if k > 1:
                 joined = "".join(chunks[:k])
                 chunks[:k] = [joined]
+                self._unmerged = 0  # a lost count only merges later, never the joined text
                 return joined
             return chunks[0] if k else ""
 
     def append(self, delta: str) -> None:
-        self.chunks.append(delta)
+        chunks = self.chunks
+        chunks.append(delta)
         self.length += len(delta)
+        self._unmerged += 1
+        if self._unmerged >= MERGE_EVERY:
+            self._unmerged = 0
+            with _MERGE_LOCK:
+                chunks[-MERGE_EVERY:] = ["".join(chunks[-MERGE_EVERY:])]
 
     def truncate(self, length: int) -> None:
         """Keep only the first ``length`` characters (a step reset cut into this part)."""
@@ -250,6 +285,7 @@ class Part:
         with _MERGE_LOCK:
             self.chunks[:] = [kept] if kept else []
             self.length = length
+            self._unmerged = 0
 
 
 def parse_json_or_text(text: str) -> Any:

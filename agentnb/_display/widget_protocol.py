@@ -280,7 +280,7 @@ class Turn:
         run = self.run
         return {
             "parts": [
-                {"kind": p.kind, "text": _suffix(list(p.chunks), p.length, 0), "call_id": p.call_id}
+                {"kind": p.kind, "text": p.text, "call_id": p.call_id}
                 for p in run.parts
             ],
             "tools": [tool_wire(c) for c in run.tool_calls],
