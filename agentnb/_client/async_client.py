@@ -47,7 +47,7 @@ import httpx
 
 from .._core.approvals import CALLER_WAITING, ApprovalPolicy
 from .._core.exceptions import ConfigurationError, NotFoundError
-from .._core.numbers import checked_number
+from .._core.numbers import MAX_SECONDS, checked_number
 from .._core.recorder import RunRecorder, default_recorder
 from .._core.request import RunOptions, RunRequest, as_request, build_request
 from .._core.retry import RetryPolicy
@@ -70,7 +70,9 @@ def _as_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
         return DEFAULT_TIMEOUT
     if isinstance(timeout, httpx.Timeout):
         return timeout
-    return httpx.Timeout(checked_number(timeout, "timeout", above=0, unit="seconds"))
+    return httpx.Timeout(
+        checked_number(timeout, "timeout", above=0, most=MAX_SECONDS, unit="seconds")
+    )
 
 
 def _check_base_url(base_url: str) -> str:
@@ -149,10 +151,10 @@ class AsyncAgentClient:
         self._api_key = checked_key(api_key)
         self.timeout = _as_timeout(timeout)
         self.idle_timeout = checked_number(
-            idle_timeout, "idle_timeout", above=0, unit="seconds", optional=True
+            idle_timeout, "idle_timeout", above=0, most=MAX_SECONDS, unit="seconds", optional=True
         )
         self.run_timeout = checked_number(
-            run_timeout, "run_timeout", above=0, unit="seconds", optional=True
+            run_timeout, "run_timeout", above=0, most=MAX_SECONDS, unit="seconds", optional=True
         )
         self.max_run_mib = checked_number(max_run_mib, "max_run_mib", above=0, optional=True)
         self.retry = RetryPolicy(max_retries=max_retries, backoff=backoff, max_resumes=max_resumes)

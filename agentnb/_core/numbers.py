@@ -10,7 +10,11 @@ from typing import Literal, overload
 
 from .exceptions import ConfigurationError
 
-__all__ = ["checked_number"]
+__all__ = ["MAX_SECONDS", "checked_number", "finite_number"]
+
+MAX_SECONDS = 1e9
+"""The longest time limit (some 31 years): the clocks that keep one refuse far larger ones;
+None is how to say no limit."""
 
 
 @overload
@@ -61,7 +65,7 @@ def checked_number(
     ``optional``), else a :class:`ConfigurationError` saying what ``name`` takes."""
     if value is None and optional:
         return None
-    number = _finite(value, whole)
+    number = finite_number(value, whole=whole)
     in_range = (
         number is not None
         and (least is None or number >= least)
@@ -70,9 +74,13 @@ def checked_number(
     )
     if not in_range:
         wanted = ["a whole number" if whole else "a finite number"]
-        wanted += [f"≥ {least:g}"] if least is not None else []
-        wanted += [f"> {above:g}"] if above is not None else []
-        wanted += [f"≤ {most:g}"] if most is not None else []
+        if least is not None and most is not None:
+            wanted.append(f"from {least:g} to {most:g}")
+        else:
+            low = f"≥ {least:g}" if least is not None else None
+            low = f"> {above:g}" if above is not None else low
+            high = f"≤ {most:g}" if most is not None else None
+            wanted += [" and ".join(b for b in (low, high) if b)] if low or high else []
         wanted += [unit] if unit else []
         wanted += ["or None"] if optional else []
         raise ConfigurationError(f"{name} must be {' '.join(wanted)}, not {_shown(value)}")
@@ -80,7 +88,10 @@ def checked_number(
     return int(value) if whole else number  # type: ignore[call-overload]
 
 
-def _finite(value: object, whole: bool) -> float | None:
+def finite_number(value: object, *, whole: bool = False) -> float | None:
+    """``value`` as a float when it is a finite real number (a whole one with ``whole``);
+    None for a bool, text, NaN, an infinity or an integer too large for a float. The rule
+    for numbers given to agentnb and numbers a server sends alike."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
     if whole and not isinstance(value, numbers.Integral):

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ..events import Usage
+from .numbers import finite_number
 
 if TYPE_CHECKING:
     from genai_prices.types import ModelPrice
@@ -127,10 +128,8 @@ def sane_count(value: Any) -> int | None:
 def sane_cost(value: Any) -> float | None:
     """``value`` as a cost in USD: a finite number from 0 to :data:`MAX_COST_USD`; None for
     anything else (a boolean, NaN, an infinity, a negative)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) and 0 <= number <= MAX_COST_USD else None
+    number = finite_number(value)
+    return number if number is not None and 0 <= number <= MAX_COST_USD else None
 
 
 _COUNTS = (

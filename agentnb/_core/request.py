@@ -25,7 +25,10 @@ __all__ = [
 class ModelSettings(BaseModel):
     """Sampling settings; each dialect sends the ones it supports. Ranges follow SeekrFlow."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, strict=True
+    )
+    """Strict: a bool or text is no number here."""
 
     temperature: float | None = Field(default=None, ge=0, le=2)
     """Sampling temperature, 0 to 2."""
@@ -35,7 +38,7 @@ class ModelSettings(BaseModel):
     """Frequency penalty, -2 to 2."""
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     """Presence penalty, -2 to 2."""
-    max_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1, lt=2**63)
     """Upper bound on generated tokens."""
 
     def as_dict(self) -> dict[str, Any]:

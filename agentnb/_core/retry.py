@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .exceptions import AgentNBError
-from .numbers import checked_number
+from .numbers import MAX_SECONDS, checked_number
 
 __all__ = ["RETRYABLE_STATUS", "RetryPolicy", "Retryable", "SharedBackOff", "parse_retry_after"]
 
@@ -65,7 +65,9 @@ class RetryPolicy:
         for count in ("max_resumes_per_minute", "max_resumes_per_run"):
             checked_number(getattr(self, count), count, whole=True, least=1)
         for seconds in ("backoff", "max_backoff", "max_retry_after"):
-            checked_number(getattr(self, seconds), seconds, least=0, unit="seconds")
+            checked_number(
+                getattr(self, seconds), seconds, least=0, most=MAX_SECONDS, unit="seconds"
+            )
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (0 for the first retry)."""

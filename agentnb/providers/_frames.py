@@ -7,13 +7,13 @@ JSON is parsed once, by pydantic-core's parser.
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic_core import from_json
 
+from .._core.numbers import finite_number
 from .._core.pricing import sane_cost, sane_count
 from .._core.text import terminal_safe
 from ..events import RunFailed, UnknownEvent, Usage
@@ -80,10 +80,9 @@ def first_number(obj: Mapping[str, Any], *keys: str) -> float | None:
     """The first of ``keys`` whose value is a finite number (booleans are not numbers)."""
     for key in keys:
         value = obj.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            number = float(value)
-            if math.isfinite(number):
-                return number
+        number = finite_number(value)
+        if number is not None:
+            return number
     return None
 
 
