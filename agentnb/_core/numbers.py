@@ -10,7 +10,7 @@ from typing import Literal, overload
 
 from .exceptions import ConfigurationError
 
-__all__ = ["MAX_SECONDS", "checked_number", "finite_number"]
+__all__ = ["MAX_SECONDS", "checked_number", "finite_number", "shown_number"]
 
 MAX_SECONDS = 1e9
 """The longest time limit (some 31 years): the clocks that keep one refuse far larger ones;
@@ -83,7 +83,7 @@ def checked_number(
             wanted += [" and ".join(b for b in (low, high) if b)] if low or high else []
         wanted += [unit] if unit else []
         wanted += ["or None"] if optional else []
-        raise ConfigurationError(f"{name} must be {' '.join(wanted)}, not {_shown(value)}")
+        raise ConfigurationError(f"{name} must be {' '.join(wanted)}, not {shown_number(value)}")
     assert number is not None
     return int(value) if whole else number  # type: ignore[call-overload]
 
@@ -103,7 +103,7 @@ def finite_number(value: object, *, whole: bool = False) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _shown(value: object) -> str:
+def shown_number(value: object) -> str:
     """``value`` for a message: short, even for an integer of thousands of digits (whose
     ``repr`` Python refuses past 4300)."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic_core import from_json
 
-from .._core.numbers import finite_number
+from .._core.numbers import finite_number, shown_number
 from .._core.pricing import sane_cost, sane_count
 from .._core.text import terminal_safe
 from ..events import RunFailed, UnknownEvent, Usage
@@ -95,7 +95,7 @@ def _count(obj: Mapping[str, Any], *keys: str, refused: list[str] | None = None)
         if count is not None:
             return count
         if refused is not None and isinstance(value, int | float):
-            refused.append(f"{key}={value!r}")
+            refused.append(f"{key}={shown_number(value)}")
     return None
 
 
@@ -118,7 +118,7 @@ def parse_usage(value: Any) -> Usage | None:
     total = _count(obj, "total_tokens", "totalTokens", refused=refused)
     cost = sane_cost(obj.get("cost"))
     if obj.get("cost") is not None and cost is None:
-        refused.append(f"cost={obj['cost']!r}")
+        refused.append(f"cost={shown_number(obj['cost'])}")
     if prompt is None and completion is None and total is None and not refused:
         return None
     cached = _detail(obj, _CACHED)

@@ -50,6 +50,12 @@ def _content(scenario: str) -> Iterator[bytes]:
                          content=PIECE * 16)  # fmt: skip
         elif scenario == "custom":
             yield _frame("CUSTOM", name="progress", value={"log": [PIECE] * 4})
+        elif scenario == "figures":  # figures no float holds, from the server
+            yield _frame("TEXT_MESSAGE_CONTENT", messageId="m1", delta="hi")
+            usage = {"model": "gpt-4o", "input_tokens": 10**400, "output_tokens": 5,
+                     "cost": -(10**400)}  # fmt: skip
+            yield _frame("RUN_FINISHED", threadId="t1", runId="r1", usage=[usage])
+            return
         elif scenario == "one_frame":
             yield _frame("TEXT_MESSAGE_CONTENT", messageId="m1", delta="y" * (3 * MIB))
             yield _frame("RUN_FINISHED", threadId="t1", runId="r1")
@@ -179,6 +185,21 @@ def test_without_a_bound_a_run_keeps_everything(url: str) -> None:
     with _client(url, max_run_mib=None) as client:
         run = client.run("agent", "one_frame")
     assert len(run.text) == 3 * MIB
+
+
+def test_figures_past_a_float_from_the_server_are_refused_not_a_crash(
+    url: str, tmp_path: Path
+) -> None:
+    store = HistoryStore(tmp_path / "history.sqlite3")
+    with agentnb.AgentClient("ag-ui", base_url=url, recorder=store) as client:
+        run = client.run("agent", "figures")
+    assert run.usage is not None and run.usage.prompt_tokens is None
+    assert run.usage.completion_tokens == 5 and run.usage.cost is None
+    assert run.refused_figures is not None and "input_tokens" in run.refused_figures
+    assert json.loads(json.dumps(run.snapshot()))["refused_figures"] == run.refused_figures
+    record = store.get(run.local_id)
+    assert record is not None and record.refused_figures == run.usage.refused
+    assert "input_tokens=an integer of about 401 digits" in run.refused_figures
 
 
 @pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), 10**400, True, "16"])
