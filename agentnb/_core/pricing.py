@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ..events import Usage
-from .numbers import finite_number
+from .numbers import finite_number, shown_number
 
 if TYPE_CHECKING:
     from genai_prices.types import ModelPrice
@@ -185,7 +185,10 @@ def price_run(model: str | None, usage: Usage | None, at: float | None) -> RunCo
     if isinstance(custom, str):
         return RunCost(reason=custom)
     if custom is not None:
-        return RunCost(float(custom.calc_price(_priced_usage(usage))["total_price"]), "custom")
+        cost = sane_cost(float(custom.calc_price(_priced_usage(usage))["total_price"]))
+        if cost is None:
+            return RunCost(reason=f"the custom price of {model} gives a cost past 10^6 USD")
+        return RunCost(cost, "custom")
     return _genai_price(model, usage, at)
 
 
@@ -309,8 +312,9 @@ def _parse_price(entry: Any) -> tuple[dict[str, Decimal], str | None]:
             number = Decimal(str(value)) if not isinstance(value, bool) else None
         except InvalidOperation:
             number = None
-        if number is None or not number.is_finite() or number < 0:
-            return {}, f"{key} = {value!r} is not a price (a number ≥ 0)"
+        if number is None or not number.is_finite() or not 0 <= number <= MAX_COST_USD:
+            shown = shown_number(value) if isinstance(value, int) else repr(value)
+            return {}, f"{key} = {shown} is not a price (a number from 0 to 10^6)"
         prices[key] = number
     if "input_mtok" not in prices or "output_mtok" not in prices:
         return {}, "input_mtok and output_mtok are required"

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import agentnb
+from agentnb.events import Usage
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
@@ -38,7 +39,7 @@ INPUTS: dict[str, Callable[[Any], object]] = {
     "max_tokens": lambda v: _client().stream("m", "hi", max_tokens=v),
     "concurrency": lambda v: agentnb.batch("echo", ["hi"], concurrency=v, client=_client()),
     "connect": lambda v: agentnb.connect("openai", base_url=URL, name="numbers", run_timeout=v),
-    "prices": lambda v: agentnb.set_prices({"my-model": {"input": v, "output": 1.0}}),
+    "prices": lambda v: agentnb.set_prices({"my-model": {"input_mtok": v, "output_mtok": 1}}),
 }
 
 
@@ -47,6 +48,18 @@ INPUTS: dict[str, Callable[[Any], object]] = {
 def test_a_bad_number_is_a_configuration_error(name: str, bad: object) -> None:
     with pytest.raises(agentnb.ConfigurationError):
         INPUTS[name](bad)
+
+
+def test_a_custom_price_cannot_make_a_cost_past_the_sane_range() -> None:
+    agentnb.set_prices({"my-model": {"input_mtok": 10**6, "output_mtok": 10**6}})
+    try:
+        run = agentnb.Run(model="my-model")
+        run.usage = Usage(prompt_tokens=10**12, completion_tokens=1)
+        assert run.cost is None and "past 10^6 USD" in (run.cost_reason or "")
+        run.usage = Usage(prompt_tokens=1000, completion_tokens=0)
+        assert run.cost == 1000.0
+    finally:
+        agentnb.set_prices(None)
 
 
 def test_the_message_names_the_input_and_shows_a_huge_number_short() -> None:
