@@ -25,8 +25,7 @@ from .._client.stream import AsyncRunStream
 from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError, HistoryError, RateLimitError
 from .._core.loop import in_loop_thread, result_of, submit
-from .._core.numbers import checked_number
-from .._core.request import RunRequest, build_request
+from .._core.request import RunRequest, build_request, checked_number
 from .._core.run import Run
 from .._core.schema import resolve_schema
 from .._display.progress import NoProgress, Progress, make_progress

@@ -47,9 +47,15 @@ import httpx
 
 from .._core.approvals import CALLER_WAITING, ApprovalPolicy
 from .._core.exceptions import ConfigurationError, NotFoundError
-from .._core.numbers import MAX_SECONDS, checked_number
 from .._core.recorder import RunRecorder, default_recorder
-from .._core.request import RunOptions, RunRequest, as_request, build_request
+from .._core.request import (
+    MAX_SECONDS,
+    RunOptions,
+    RunRequest,
+    as_request,
+    build_request,
+    checked_number,
+)
 from .._core.retry import RetryPolicy
 from .._core.run import DEFAULT_MAX_RUN_MIB, MIB, Run
 from .._core.secrets import checked_key, mask

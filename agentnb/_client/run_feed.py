@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from .._core.exceptions import error_for_run
 from .._core.run import Run
 from ..events import (
     Event,
@@ -113,6 +114,8 @@ class RunFeed:
         stamp(event, self._seq, time.time())
         self._seq += 1
         self._run.apply(event)
+        if self._run.done and not isinstance(event, _TASK_EVENTS):
+            raise error_for_run(self._run) or AssertionError  # it went past its max_size
         if not isinstance(event, UnknownEvent):
             self._clock.progress()
         if isinstance(event, _CONTENT_EVENTS):

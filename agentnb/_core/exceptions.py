@@ -41,15 +41,11 @@ Messages name the URL, the status and a short excerpt of the body; API keys neve
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .transcript import RunErrorInfo
-
-if TYPE_CHECKING:
-    from .run import Run
+from .run import TOO_LARGE, Run, RunErrorInfo
 
 __all__ = [
-    "TOO_LARGE",
     "AgentNBError",
     "AnswerSchemaError",
     "AuthenticationError",
@@ -77,10 +73,6 @@ __all__ = [
     "error_for_run",
     "error_info",
 ]
-
-
-TOO_LARGE = "too_large"
-"""The code of a run that went past its bound (:class:`RunTooLargeError`)."""
 
 
 class AgentNBError(Exception):

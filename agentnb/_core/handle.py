@@ -28,7 +28,7 @@ from .exceptions import (
     error_info,
 )
 from .loop import get_loop, in_loop_thread, result_of, wait_for
-from .numbers import MAX_SECONDS, checked_number
+from .request import MAX_SECONDS, checked_number
 from .run import Run, ToolCall
 
 __all__ = ["RunHandle", "RunListener", "StreamSource"]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 import tomllib
 from collections.abc import Mapping
@@ -37,7 +38,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ..events import Usage
-from .numbers import finite_number, shown_number
 
 if TYPE_CHECKING:
     from genai_prices.types import ModelPrice
@@ -52,6 +52,7 @@ __all__ = [
     "CostSource",
     "PriceTable",
     "RunCost",
+    "finite_number",
     "parse_prices",
     "price_call",
     "price_run",
@@ -61,6 +62,7 @@ __all__ = [
     "refused_list",
     "sane_cost",
     "sane_count",
+    "shown_number",
     "usd",
     "use_prices",
 ]
@@ -113,6 +115,30 @@ def use_prices(table: PriceTable) -> None:
 def prices_generation() -> tuple[int, str]:
     """A key that changes whenever the custom prices may have changed."""
     return _generation, os.environ.get(PRICES_VAR, "")
+
+
+def finite_number(value: object, *, whole: bool = False) -> float | None:
+    """``value`` as a float when it is a finite real number (a whole one with ``whole``);
+    None for a bool, text, NaN, an infinity or an integer too large for a float. The rule
+    for numbers given to agentnb and numbers a server sends alike."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    if whole and not isinstance(value, numbers.Integral):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def shown_number(value: object) -> str:
+    """``value`` for a message: short, even for an integer of thousands of digits (whose
+    ``repr`` Python refuses past 4300)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+    shown = repr(value)
+    return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
 def sane_count(value: Any) -> int | None:

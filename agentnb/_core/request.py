@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict, Unpack
+from typing import Any, Literal, TypedDict, Unpack, overload
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from .exceptions import ConfigurationError
+from .pricing import finite_number, shown_number
 
 __all__ = [
+    "MAX_SECONDS",
     "RUN_OPTIONS",
     "Fork",
     "Media",
@@ -19,6 +21,7 @@ __all__ = [
     "RunRequest",
     "as_request",
     "build_request",
+    "checked_number",
 ]
 
 
@@ -130,6 +133,9 @@ class RunOptions(TypedDict, total=False):
     extra: Mapping[str, Any] | None
 
 
+MAX_SECONDS = 1e9
+"""The longest time limit (some 31 years): the clocks that keep one refuse far larger ones;
+None is how to say no limit."""
 RUN_OPTIONS: frozenset[str] = frozenset(RunOptions.__annotations__)
 _NO_SETTINGS = ModelSettings()
 """Shared by every request that sets none (frozen, so it cannot change under them)."""
@@ -197,3 +203,74 @@ def options_error(exc: pydantic.ValidationError) -> ConfigurationError:
         for err in exc.errors()
     )
     return ConfigurationError(f"invalid run options: {problems}")
+
+
+@overload
+def checked_number(
+    value: object,
+    name: str,
+    *,
+    whole: Literal[True],
+    least: float | None = ...,
+    most: float | None = ...,
+    above: float | None = ...,
+    unit: str = ...,
+) -> int: ...
+@overload
+def checked_number(
+    value: object,
+    name: str,
+    *,
+    whole: Literal[False] = ...,
+    least: float | None = ...,
+    most: float | None = ...,
+    above: float | None = ...,
+    unit: str = ...,
+) -> float: ...
+@overload
+def checked_number(
+    value: object,
+    name: str,
+    *,
+    least: float | None = ...,
+    most: float | None = ...,
+    above: float | None = ...,
+    unit: str = ...,
+    optional: Literal[True],
+) -> float | None: ...
+def checked_number(
+    value: object,
+    name: str,
+    *,
+    whole: bool = False,
+    least: float | None = None,
+    above: float | None = None,
+    most: float | None = None,
+    unit: str = "",
+    optional: bool = False,
+) -> float | None:
+    """``value`` as a finite number in range (an ``int`` when ``whole``; ``None`` as it is when
+    ``optional``), else a :class:`ConfigurationError` saying what ``name`` takes."""
+    if value is None and optional:
+        return None
+    number = finite_number(value, whole=whole)
+    in_range = (
+        number is not None
+        and (least is None or number >= least)
+        and (above is None or number > above)
+        and (most is None or number <= most)
+    )
+    if not in_range:
+        wanted = ["a whole number" if whole else "a finite number"]
+        if least is not None and most is not None:
+            wanted.append(f"from {least:g} to {most:g}")
+        else:
+            low = f"≥ {least:g}" if least is not None else None
+            low = f"> {above:g}" if above is not None else low
+            high = f"≤ {most:g}" if most is not None else None
+            wanted += [" and ".join(b for b in (low, high) if b)] if low or high else []
+        wanted += [unit] if unit else []
+        wanted += ["or None"] if optional else []
+        raise ConfigurationError(f"{name} must be {' '.join(wanted)}, not {shown_number(value)}")
+    assert number is not None
+    return int(value) if whole else number  # type: ignore[call-overload]

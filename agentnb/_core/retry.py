@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .exceptions import AgentNBError
-from .numbers import MAX_SECONDS, checked_number
+from .request import MAX_SECONDS, checked_number
 
 __all__ = ["RETRYABLE_STATUS", "RetryPolicy", "Retryable", "SharedBackOff", "parse_retry_after"]
 

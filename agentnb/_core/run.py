@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, NoReturn, get_args
+from typing import Any, Literal, get_args
 
 from ..events import (
     CustomEvent,
@@ -29,7 +29,6 @@ from ..events import (
     Usage,
 )
 from .call_fold import CallEvent, CallFold
-from .exceptions import TOO_LARGE, RunTooLargeError
 from .pricing import CostSource, RunCost, price_run, prices_generation, refused_figures
 from .state import AgentState
 from .transcript import CallVersion, Part, RunErrorInfo, ToolApproval, ToolCall, ToolStatus
@@ -39,6 +38,7 @@ __all__ = [
     "MAX_UNKNOWN_BYTES",
     "MAX_UNKNOWN_EVENTS",
     "MIB",
+    "TOO_LARGE",
     "CallVersion",
     "Part",
     "Run",
@@ -64,6 +64,8 @@ DEFAULT_MAX_RUN_MIB = 16.0
 runs at most, about 256 MiB of the process with the views' copies; 16 MiB of text is some
 4 million tokens, past any model's longest answer."""
 MIB = 1024 * 1024
+TOO_LARGE = "too_large"
+"""The error code of a run that went past its ``max_size`` (its error: RunTooLargeError)."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,8 @@ class Run:
     max_size: int | None = field(default=None, repr=False, compare=False)
     """How many characters (about bytes) of what the server sent the run may keep: answer,
     reasoning, tool calls, state, custom events, error (None: no bound). Past it the run
-    ends ``interrupted`` with :class:`~agentnb.RunTooLargeError`, keeping what it had."""
+    ends ``interrupted`` (error code :data:`TOO_LARGE`), keeping what it had, and folds
+    nothing more; its stream raises :class:`~agentnb.RunTooLargeError`."""
     _size: int = field(default=0, repr=False, compare=False)
     _replaced: dict[tuple[str, str], int] = field(default_factory=dict, repr=False, compare=False)
 
@@ -288,8 +291,8 @@ class Run:
         self.version += 1
         if self.status == "pending":
             self.start(event.received_at or None)
-        if self.max_size is not None:
-            self._weigh(event, self.max_size)
+        if self.max_size is not None and not self._fits(event, self.max_size):
+            return
         fold = _FOLDS.get(type(event)) or _fold_of_subclass(event)
         fold(self, event)
 
@@ -356,20 +359,25 @@ class Run:
         self._shared.apply(event)
 
     # ---- internals: the bound on what a run keeps ------------------------------------------
-    def _weigh(self, event: Event, bound: int) -> None:
-        """Count what ``event`` adds to the run, or end the run when that passes ``bound``. A
-        snapshot of the state and a call's output replace the last one: they count once."""
+    def _fits(self, event: Event, bound: int) -> bool:
+        """Count what ``event`` adds to the run; past ``bound``, end the run instead (False:
+        it and every later event are left out). A snapshot of the state and a call's output
+        replace the last one: they count once."""
         size = kept_size(event)
         slot = _replaced_slot(event)
         if slot is not None:
             size -= self._replaced.get(slot, 0)
         if self._size + size > bound:
-            self._too_large(bound)
+            if self._size <= bound:
+                self._size = bound + 1
+                self._too_large(bound)
+            return False
         self._size += size
         if slot is not None:
             self._replaced[slot] = self._replaced.get(slot, 0) + size
+        return True
 
-    def _too_large(self, bound: int) -> NoReturn:
+    def _too_large(self, bound: int) -> None:
         mib = f"{bound / MIB:g}"
         message = (
             f"the run went past {mib} MiB, what one run may keep (max_run_mib): it ended "
@@ -377,7 +385,6 @@ class Run:
             f"agentnb.connect()"
         )
         self.finish("interrupted", RunErrorInfo(message, code=TOO_LARGE))
-        raise RunTooLargeError(message, partial_text=self.text, run=self)
 
     # ---- internals: text and steps --------------------------------------------------------
     def _keep_unknown(self, event: UnknownEvent) -> None:

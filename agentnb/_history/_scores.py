@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, Final, Literal, get_args
 
 from .._core.exceptions import ConfigurationError
-from .._core.numbers import checked_number
+from .._core.request import checked_number
 from ._figures import MAX_SCORE
 from ._records import storable_text, to_datetime, truncate
 

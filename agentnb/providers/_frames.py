@@ -13,8 +13,7 @@ from typing import Any
 
 from pydantic_core import from_json
 
-from .._core.numbers import finite_number, shown_number
-from .._core.pricing import sane_cost, sane_count
+from .._core.pricing import finite_number, sane_cost, sane_count, shown_number
 from .._core.text import terminal_safe
 from ..events import RunFailed, UnknownEvent, Usage
 from ..sse import ServerSentEvent

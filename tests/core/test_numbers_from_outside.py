@@ -1,6 +1,6 @@
 """Every public input that takes a number refuses NaN, the infinities, an integer past a
 float's range, a bool and a value out of its range with a ConfigurationError naming it (one
-checker, agentnb/_core/numbers.py), never an OverflowError, a ValueError from the standard
+checker, agentnb/_core/request.py: checked_number), never an OverflowError, a ValueError from the standard
 library or a silently accepted nonsense value."""
 
 from __future__ import annotations
