@@ -206,37 +206,17 @@ def options_error(exc: pydantic.ValidationError) -> ConfigurationError:
 
 
 @overload
-def checked_number(
-    value: object,
-    name: str,
-    *,
-    whole: Literal[True],
-    least: float | None = ...,
-    most: float | None = ...,
-    above: float | None = ...,
-    unit: str = ...,
-) -> int: ...
-@overload
-def checked_number(
-    value: object,
-    name: str,
-    *,
-    whole: Literal[False] = ...,
-    least: float | None = ...,
-    most: float | None = ...,
-    above: float | None = ...,
-    unit: str = ...,
-) -> float: ...
+def checked_number(value: object, name: str, *, whole: Literal[True], least: float) -> int: ...
 @overload
 def checked_number(
     value: object,
     name: str,
     *,
     least: float | None = ...,
-    most: float | None = ...,
     above: float | None = ...,
+    most: float | None = ...,
     unit: str = ...,
-    optional: Literal[True],
+    optional: bool = ...,
 ) -> float | None: ...
 def checked_number(
     value: object,
@@ -249,28 +229,17 @@ def checked_number(
     unit: str = "",
     optional: bool = False,
 ) -> float | None:
-    """``value`` as a finite number in range (an ``int`` when ``whole``; ``None`` as it is when
-    ``optional``), else a :class:`ConfigurationError` saying what ``name`` takes."""
+    """The one check of a number a user gives agentnb: ``value`` as a finite number in range
+    (an ``int`` when ``whole``; ``None`` as it is when ``optional``), else a
+    :class:`ConfigurationError` saying what ``name`` takes (never an ``OverflowError``)."""
     if value is None and optional:
         return None
     number = finite_number(value, whole=whole)
-    in_range = (
-        number is not None
-        and (least is None or number >= least)
-        and (above is None or number > above)
-        and (most is None or number <= most)
-    )
-    if not in_range:
+    bounds = [(least, "≥", float.__ge__), (above, ">", float.__gt__), (most, "≤", float.__le__)]
+    if number is None or not all(b is None or holds(number, b) for b, _, holds in bounds):
         wanted = ["a whole number" if whole else "a finite number"]
-        if least is not None and most is not None:
-            wanted.append(f"from {least:g} to {most:g}")
-        else:
-            low = f"≥ {least:g}" if least is not None else None
-            low = f"> {above:g}" if above is not None else low
-            high = f"≤ {most:g}" if most is not None else None
-            wanted += [" and ".join(b for b in (low, high) if b)] if low or high else []
-        wanted += [unit] if unit else []
-        wanted += ["or None"] if optional else []
-        raise ConfigurationError(f"{name} must be {' '.join(wanted)}, not {shown_number(value)}")
-    assert number is not None
+        wanted.append(" and ".join(f"{sign} {b:g}" for b, sign, _ in bounds if b is not None))
+        wanted += [unit, "or None" if optional else ""]
+        shown = " ".join(w for w in wanted if w)
+        raise ConfigurationError(f"{name} must be {shown}, not {shown_number(value)}")
     return int(value) if whole else number  # type: ignore[call-overload]
