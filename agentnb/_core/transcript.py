@@ -112,6 +112,27 @@ class ToolApproval:
         }
 
 
+class _StreamedText:
+    """A text a tool call streams (its arguments, a sub-agent's text): read as a ``str``,
+    kept as a :class:`Part`'s chunks in the call (see :meth:`ToolCall.stream`)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def __get__(self, call: ToolCall | None, owner: type | None = None) -> str:
+        part = _streamed(call).get(self.kind) if call is not None else None
+        return part.text if part is not None else ""
+
+    def __set__(self, call: ToolCall, text: str) -> None:
+        _streamed(call).pop(self.kind, None)
+        if text:
+            call.stream(self.kind, text)
+
+
+def _streamed(call: ToolCall) -> dict[str, Part]:
+    return call.__dict__.setdefault("_streamed", {})  # type: ignore[no-any-return]
+
+
 @dataclass
 class ToolCall:
     """One tool call of a run."""
@@ -119,6 +140,8 @@ class ToolCall:
     call_id: str
     name: str
     arguments: Any = None
+    arguments_text: _StreamedText = _StreamedText("arguments")
+    """The arguments as streamed text (empty when they came parsed only)."""
     output: Any = None
     error: str | None = None
     """The error of a failed call, or the reason a call was denied (None when none was given)."""
@@ -133,6 +156,10 @@ class ToolCall:
     """The agent that made the call, when the platform names it."""
     depth: int = 0
     """How many calls this one is nested in (0 at the top)."""
+    agent_text: _StreamedText = _StreamedText("text")
+    """Text a sub-agent streamed inside this call (not part of the run's answer)."""
+    agent_reasoning: _StreamedText = _StreamedText("reasoning")
+    """Reasoning a sub-agent streamed inside this call."""
     sub_agent: str | None = None
     """The agent that ran inside this call (named by its text, reasoning or calls), when the
     platform names it; ``agent`` is the one that made the call."""
@@ -143,35 +170,11 @@ class ToolCall:
     versions: list[CallVersion] = field(default_factory=list, repr=False)
     """Each name and parsed arguments the platform announced for the call (its starts and
     approval requests), in order, a repeat of the last one left out."""
-    streamed: dict[str, Part] = field(default_factory=dict, repr=False, compare=False)
-    """Its streamed texts, kept as chunks (appending stays linear): ``arguments``, and a
-    sub-agent's ``text`` and ``reasoning``."""
-
-    @property
-    def arguments_text(self) -> str:
-        """The arguments as streamed text (empty when they came parsed only)."""
-        return self._streamed("arguments")
-
-    @property
-    def agent_text(self) -> str:
-        """Text a sub-agent streamed inside this call (not part of the run's answer)."""
-        return self._streamed("text")
-
-    @property
-    def agent_reasoning(self) -> str:
-        """Reasoning a sub-agent streamed inside this call."""
-        return self._streamed("reasoning")
 
     def stream(self, kind: str, delta: str) -> None:
-        """Append ``delta`` to the streamed text ``kind`` (see :attr:`streamed`)."""
-        part = self.streamed.get(kind)
-        if part is None:
-            part = self.streamed[kind] = Part("text")
-        part.append(delta)
-
-    def _streamed(self, kind: str) -> str:
-        part = self.streamed.get(kind)
-        return part.text if part is not None else ""
+        """Append ``delta`` to the streamed text ``kind`` (``arguments``, ``text``,
+        ``reasoning``), kept as chunks so appending stays linear."""
+        _streamed(self).setdefault(kind, Part("text")).append(delta)
 
     @property
     def duration(self) -> float | None:
