@@ -135,7 +135,7 @@ def finite_number(value: object, *, whole: bool = False) -> float | None:
 def shown_number(value: object) -> str:
     """``value`` for a message: short, even for an integer of thousands of digits (whose
     ``repr`` Python refuses past 4300)."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
         return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
     shown = repr(value)
     return shown if len(shown) <= 80 else shown[:77] + "..."

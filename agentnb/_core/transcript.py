@@ -140,7 +140,7 @@ class ToolCall:
     call_id: str
     name: str
     arguments: Any = None
-    arguments_text: _StreamedText = _StreamedText("arguments")
+    arguments_text: str = _StreamedText("arguments")  # type: ignore[assignment]
     """The arguments as streamed text (empty when they came parsed only)."""
     output: Any = None
     error: str | None = None
@@ -156,9 +156,9 @@ class ToolCall:
     """The agent that made the call, when the platform names it."""
     depth: int = 0
     """How many calls this one is nested in (0 at the top)."""
-    agent_text: _StreamedText = _StreamedText("text")
+    agent_text: str = _StreamedText("text")  # type: ignore[assignment]
     """Text a sub-agent streamed inside this call (not part of the run's answer)."""
-    agent_reasoning: _StreamedText = _StreamedText("reasoning")
+    agent_reasoning: str = _StreamedText("reasoning")  # type: ignore[assignment]
     """Reasoning a sub-agent streamed inside this call."""
     sub_agent: str | None = None
     """The agent that ran inside this call (named by its text, reasoning or calls), when the

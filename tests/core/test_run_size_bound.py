@@ -137,6 +137,16 @@ def test_a_run_past_its_bound_ends_with_what_it_kept(url: str, scenario: str) ->
         assert ended.value.partial_text == run.text
 
 
+def test_a_stream_iterated_event_by_event_raises_at_the_bound(url: str) -> None:
+    seen = 0
+    with _client(url, max_run_mib=1) as client, client.stream("agent", "reasoning") as stream:
+        with pytest.raises(agentnb.RunTooLargeError):
+            for _ in stream:
+                seen += 1
+    assert stream.run.status == "interrupted" and seen > 100
+    assert MIB // 2 < len(stream.run.reasoning) <= MIB
+
+
 def test_an_endless_stream_with_no_run_timeout_ends_at_the_bound(url: str) -> None:
     endless = _client(url, max_run_mib=2, run_timeout=None, idle_timeout=None)
     with endless as client, pytest.raises(agentnb.RunTooLargeError) as ended:
