@@ -138,12 +138,14 @@ def test_a_run_past_its_bound_ends_with_what_it_kept(url: str, scenario: str) ->
 
 
 def test_a_stream_iterated_event_by_event_raises_at_the_bound(url: str) -> None:
-    seen = 0
-    with _client(url, max_run_mib=1) as client, client.stream("agent", "reasoning") as stream:
-        with pytest.raises(agentnb.RunTooLargeError):
-            for _ in stream:
-                seen += 1
-    assert stream.run.status == "interrupted" and seen > 100
+    seen: list[object] = []
+    with (
+        _client(url, max_run_mib=1) as client,
+        client.stream("agent", "reasoning") as stream,
+        pytest.raises(agentnb.RunTooLargeError),
+    ):
+        seen.extend(stream)  # event by event, until the stream raises
+    assert stream.run.status == "interrupted" and len(seen) > 100
     assert MIB // 2 < len(stream.run.reasoning) <= MIB
 
 
