@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypedDict, Unpack, overload
 
@@ -238,8 +239,14 @@ def checked_number(
     bounds = [(least, "≥", float.__ge__), (above, ">", float.__gt__), (most, "≤", float.__le__)]
     if number is None or not all(b is None or holds(number, b) for b, _, holds in bounds):
         wanted = ["a whole number" if whole else "a finite number"]
-        wanted.append(" and ".join(f"{sign} {b:g}" for b, sign, _ in bounds if b is not None))
+        wanted.append(" and ".join(f"{sign} {_shown(b)}" for b, sign, _ in bounds if b is not None))
         wanted += [unit, "or None" if optional else ""]
         shown = " ".join(w for w in wanted if w)
         raise ConfigurationError(f"{name} must be {shown}, not {shown_number(value)}")
     return int(value) if whole else number  # type: ignore[call-overload]
+
+
+def _shown(bound: float) -> str:
+    """A bound as the docs write it: ``10^15`` for a large power of ten, else ``0.5``."""
+    power = math.log10(abs(bound)) if abs(bound) >= 1e6 else 0.5
+    return f"{'-' if bound < 0 else ''}10^{power:.0f}" if power.is_integer() else f"{bound:g}"
