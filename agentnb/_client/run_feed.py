@@ -114,8 +114,9 @@ class RunFeed:
         stamp(event, self._seq, time.time())
         self._seq += 1
         self._run.apply(event)
-        if self._run.done and not isinstance(event, _TASK_EVENTS):
-            raise error_for_run(self._run) or AssertionError  # it went past its max_size
+        ended_itself = self._run.done and not isinstance(event, _TASK_EVENTS)
+        if ended_itself and (error := error_for_run(self._run)):  # past its max_size
+            raise error
         if not isinstance(event, UnknownEvent):
             self._clock.progress()
         if isinstance(event, _CONTENT_EVENTS):
