@@ -25,7 +25,7 @@ from .._client.stream import AsyncRunStream
 from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError, HistoryError, RateLimitError
 from .._core.loop import in_loop_thread, result_of, submit
-from .._core.request import RunRequest, build_request
+from .._core.request import RunRequest, build_request, checked_number
 from .._core.run import Run
 from .._core.schema import resolve_schema
 from .._display.progress import NoProgress, Progress, make_progress
@@ -139,9 +139,7 @@ def _check_messages(messages: Iterable[str]) -> list[str]:
 
 
 def _check_concurrency(concurrency: int) -> int:
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ConfigurationError(f"concurrency must be a whole number ≥ 1, not {concurrency!r}")
-    return concurrency
+    return checked_number(concurrency, "concurrency", whole=True, least=1)
 
 
 async def run_batch(

@@ -18,10 +18,9 @@ from typing import TypeVar
 
 import httpx
 
-from .._core.exceptions import ConfigurationError
 from .._core.loop import take_turn
 
-__all__ = ["DEFAULT_IDLE_TIMEOUT", "Expired", "RunClock", "Watchdog", "checked_limit", "within"]
+__all__ = ["DEFAULT_IDLE_TIMEOUT", "Expired", "RunClock", "Watchdog", "within"]
 
 DEFAULT_IDLE_TIMEOUT = 120.0
 """Seconds without an event before a run is given up as stalled."""
@@ -35,15 +34,6 @@ class Expired(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-def checked_limit(value: float | None, name: str) -> float | None:
-    """``value`` as a positive number of seconds, or None for no limit."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ConfigurationError(f"{name} must be a positive number of seconds or None")
-    return float(value)
 
 
 class RunClock:

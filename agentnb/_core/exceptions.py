@@ -26,8 +26,9 @@ Exception tree::
     │   ├── RunFailedError          the agent's run failed: the platform reported an error
     │   ├── RunInterruptedError     the stream was cut and could not be resumed, or the
     │   │                           server resumed it with a different answer
-    │   │   └── StreamStallError    no event within the idle timeout, or past the run
-    │   │                           timeout (also a StreamTimeoutError)
+    │   │   ├── StreamStallError    no event within the idle timeout, or past the run
+    │   │   │                       timeout (also a StreamTimeoutError)
+    │   │   └── RunTooLargeError    the run went past what one run may keep (max_run_mib)
     │   └── RunCancelledError       the run was cancelled (Stop, .cancel(), interrupt)
     └── AnswerSchemaError           the answer does not match the requested JSON schema
 
@@ -42,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .run import Run, RunErrorInfo
+from .run import TOO_LARGE, Run, RunErrorInfo
 
 __all__ = [
     "AgentNBError",
@@ -63,6 +64,7 @@ __all__ = [
     "RunError",
     "RunFailedError",
     "RunInterruptedError",
+    "RunTooLargeError",
     "ServerError",
     "StreamStallError",
     "StreamTimeoutError",
@@ -246,6 +248,11 @@ class StreamStallError(RunInterruptedError, StreamTimeoutError):
         self.url = url
 
 
+class RunTooLargeError(RunInterruptedError):
+    """The run went past what one run may keep (the client's ``max_run_mib``): it ends
+    ``interrupted``, with what it kept before the bound."""
+
+
 class RunCancelledError(RunError):
     """The run was cancelled before it ended."""
 
@@ -265,6 +272,8 @@ def error_for_run(run: Run) -> RunError | None:
         text = message or "the stream ended before the run finished"
         if info is not None and info.code == "timeout":
             return StreamStallError(text, partial_text=run.text, run=run)
+        if info is not None and info.code == TOO_LARGE:
+            return RunTooLargeError(text, partial_text=run.text, run=run)
         return RunInterruptedError(text, partial_text=run.text, run=run)
     if run.status == "failed":
         return RunFailedError(

@@ -372,6 +372,10 @@ class TerminalPrinter:
         return self._paint(f"{pad}  ✓ {name}{took}" + (f": {output}" if output else "") + "\n", DIM)
 
 
+MAX_PENDING = 32 * 1024
+"""The most of an open markdown block the printer holds back (and scans per delta)."""
+
+
 class MarkdownBlocks:
     """The answer's markdown, printed rendered (rich) one complete block at a time."""
 
@@ -380,9 +384,13 @@ class MarkdownBlocks:
         self._pending = ""
 
     def add(self, text: str) -> None:
-        """Take more of the answer; print the blocks it completes."""
+        """Take more of the answer; print the blocks it completes (a block still open past
+        ``MAX_PENDING`` characters is printed as it is: it may never end)."""
         self._pending += text
-        done = _complete_blocks(self._pending)
+        if len(self._pending) > MAX_PENDING:
+            self.flush()
+            return
+        done = _complete_blocks(self._pending) if "\n" in text else 0
         if done:
             self._render(self._pending[:done])
             self._pending = self._pending[done:]

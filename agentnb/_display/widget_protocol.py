@@ -279,10 +279,7 @@ class Turn:
     def wire(self) -> dict[str, Any]:
         run = self.run
         return {
-            "parts": [
-                {"kind": p.kind, "text": _suffix(list(p.chunks), p.length, 0), "call_id": p.call_id}
-                for p in run.parts
-            ],
+            "parts": [{"kind": p.kind, "text": p.text, "call_id": p.call_id} for p in run.parts],
             "tools": [tool_wire(c) for c in run.tool_calls],
             "meta": self.meta(),
         }

@@ -75,7 +75,6 @@ class OpenAITranslator(Translator):
         self._calls: dict[int, str] = {}
         """Call ids by the ``index`` their deltas carry."""
         self._usage: Usage | None = None
-        self._text: list[str] = []
         self._followups: list[str] = []
         self._finish_reason: str | None = None
         self._model: str | None = None
@@ -86,7 +85,7 @@ class OpenAITranslator(Translator):
     @property
     def text(self) -> str:
         """The answer text read so far."""
-        return "".join(self._text)
+        return self.history.text
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
         if is_done_marker(sse):
@@ -135,7 +134,6 @@ class OpenAITranslator(Translator):
             events.append(reasoning_delta(reasoning))
         content = delta.get("content")
         if isinstance(content, str) and content:
-            self._text.append(content)
             self.history.content(content)
             events.append(text_delta(content))
         # the calls the server ran, then those a plain model leaves for the client to run
