@@ -14,6 +14,7 @@ from typing import Any
 
 from .._core.exceptions import ConfigurationError
 from .._core.text import terminal_safe
+from .._display.terminal import print_fitted
 from .._history import HistoryStore, RunHistory
 from .._history._location import default_location, expand_path
 from .._history._run_filter import RunFilter
@@ -77,10 +78,10 @@ def main(args: argparse.Namespace) -> int:
     try:
         history, where = _read(args)
     except ConfigurationError as exc:
-        print(f"agentnb runs: error: {exc}", file=sys.stderr)
+        print_fitted(f"agentnb runs: error: {exc}")
         return 2
     if where is None:
-        print("agentnb runs: the run history is off (AGENTNB_HISTORY=off)", file=sys.stderr)
+        print_fitted("agentnb runs: the run history is off (AGENTNB_HISTORY=off)")
         return 0
     if args.json:
         _print_json(history.to_dicts())
@@ -90,7 +91,7 @@ def main(args: argparse.Namespace) -> int:
         print(terminal_safe(text))  # rows hold what servers sent
     noun = "run" if len(history) == 1 else "runs"
     order = "best match first" if args.search is not None else "most recent first"
-    print(f"{len(history)} {noun}, {order}, from {where}", file=sys.stderr)
+    print_fitted(f"{len(history)} {noun}, {order}, from {where}")
     return 0
 
 
