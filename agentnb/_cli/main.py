@@ -17,6 +17,7 @@ from .._app.run_flags import parser_options, unknown_options
 from .._core.exceptions import ConfigurationError
 from .._core.text import did_you_mean
 from .._display.terminal import fit_lines, print_fitted, terminal_width
+from . import analysis
 from . import attach as attach_cli
 from . import run_command as run_cli
 from . import runs as runs_cli
@@ -158,6 +159,10 @@ COMMANDS: dict[str, Command] = {
     "run": Command(run_cli.HELP, run_cli.configure, run_cli.run_command),
     "runs": Command(runs_cli.HELP, runs_cli.configure, runs_cli.main),
     "attach": Command(attach_cli.HELP, attach_cli.configure, attach_cli.attach_command),
+    "summary": Command(analysis.SUMMARY_HELP, analysis.configure_summary, analysis.summary_command),
+    "experiments": Command(
+        analysis.EXPERIMENTS_HELP, analysis.configure_experiments, analysis.experiments_command
+    ),
 }
 
 

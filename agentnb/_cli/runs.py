@@ -16,10 +16,10 @@ from .._core.exceptions import ConfigurationError
 from .._core.text import terminal_safe
 from .._display.terminal import print_fitted
 from .._history import HistoryStore, RunHistory
-from .._history._location import default_location, expand_path
+from .._history._location import HistoryLocation, default_location, expand_path
 from .._history._run_filter import RunFilter
 
-__all__ = ["HELP", "add_parser", "configure", "main"]
+__all__ = ["HELP", "add_parser", "configure", "history_location", "main", "since"]
 
 HELP = "print the recent runs from the run history"
 DEFAULT_LIMIT = 20
@@ -108,12 +108,12 @@ def _read(args: argparse.Namespace) -> tuple[Any, str | None]:
     where = RunFilter.build(
         agent=args.agent,
         status=args.status,
-        since=_since(args.since),
+        since=since(args.since),
         thread=args.thread,
         limit=limit,
         search=args.search,
     )
-    location = expand_path(args.db, "--db") if args.db else default_location()
+    location = history_location(args.db)
     if location is None:
         return RunHistory(), None
     if isinstance(location, Path) and not location.exists():
@@ -124,7 +124,13 @@ def _read(args: argparse.Namespace) -> tuple[Any, str | None]:
         return history, str(location)
 
 
-def _since(text: str | None) -> str | timedelta | None:
+def history_location(db: str | None) -> HistoryLocation:
+    """The history ``--db`` names, else the default one (None: history is off)."""
+    return expand_path(db, "--db") if db else default_location()
+
+
+def since(text: str | None) -> str | timedelta | None:
+    """``--since``: a span (``90m``, ``7d``) or an ISO date or time."""
     if text is None:
         return None
     parts = _DURATION.findall(text)
