@@ -273,8 +273,11 @@ class Turn:
     ``"edit"`` (the last question, edited) or ``"continue"`` (the first message sent under an
     opened past run, on its thread)."""
 
+    verdict: dict[str, Any] | None = None
+    """The person's verdict on the run as kept (``{"value": bool, "comment": str | None}``)."""
+
     def meta(self) -> dict[str, Any]:
-        return {**meta_wire(self.run), "started_as": self.started_as}
+        return {**meta_wire(self.run), "started_as": self.started_as, "verdict": self.verdict}
 
     def wire(self) -> dict[str, Any]:
         run = self.run

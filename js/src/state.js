@@ -55,6 +55,7 @@
  *   execution_time?: number | null, followups?: string[], error?: ErrorState | null,
  *   finish_reason?: string | null, started_as?: string | null, model?: string | null,
  *   cost?: number | null, cost_source?: string | null, cost_reason?: string | null,
+ *   verdict?: { value: boolean, comment: string | null } | null,
  * }} MetaState  status: pending | running | paused | completed | failed | cancelled |
  *   interrupted (paused: waiting for a human to decide on a tool call; not an end)
  * @typedef {{ model?: string | null, cost?: number | null, cost_source?: string | null,
