@@ -412,7 +412,7 @@ export class TurnView {
     }
     const title = h("strong", "anb-error-code", error.code || statusLabel(status));
     const message = h("span", "anb-error-message", error.message || "");
-    const parts = [title, message];
+    const parts = [message, title];  // what the platform said first, then the error's name
     if (typeof error.retry_after === "number") {
       parts.push(h("span", "anb-error-retry", `Retry after ${formatSeconds(error.retry_after)}.`));
     }
