@@ -11,9 +11,10 @@
  * @typedef {{
  *   state: "awaiting" | "approved" | "denied", reason?: string | null,
  *   decision_reason?: string | null, question?: string | null, answer?: string | null,
- *   decided_by?: "user" | "policy" | "server" | null, shown?: ShownCallState | null,
+ *   decided_by?: "user" | "policy" | "server" | null, decided_at?: number | null,
+ *   shown?: ShownCallState | null,
  * }} ApprovalState  a human's decision on a call the platform runs only once approved;
- *   decided_by: who decided (the server's own decision is never the user's)
+ *   decided_by: who decided (the server's own decision is never the user's), decided_at: when
  * @typedef {{
  *   name: string, name_is_plain: boolean, arguments: [string, string, number][],
  *   whole: [string, string][], warnings: string[], others?: OtherVersionState[],
