@@ -5,6 +5,7 @@ the same objects' text (``agentnb.summary()``, ``agentnb.experiments()``,
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from .._app.experiments import experiment, experiments
 from .._core.exceptions import AgentNBError
 from .._core.text import terminal_safe
-from .._display.terminal import print_fitted
+from .._display.terminal import fit_lines, print_fitted, terminal_width
 from .._history import HistoryStore
 from .._history._run_filter import RunFilter
 from .runs import history_location, since
@@ -111,5 +112,6 @@ def _print_from(args: argparse.Namespace, command: str, text: Callable[[Any], st
     except AgentNBError as exc:  # a bad name, option or database
         print_fitted(f"agentnb {command}: error: {terminal_safe(str(exc))}")
         return 2
-    print(terminal_safe(shown))  # questions and answers hold what servers sent
+    # questions and answers hold what servers sent; a note longer than the terminal wraps
+    print(fit_lines(terminal_safe(shown), terminal_width(sys.stdout)))
     return 0

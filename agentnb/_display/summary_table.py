@@ -223,6 +223,27 @@ def period_label(start: Any, every: str | None) -> str:
     return f"{moment:%a} {day}"
 
 
+NO_MODEL_NOTE = (
+    "(no model): runs that ended before the platform named the model that ran (a request it "
+    "refused names none); no model's success counts them"
+)
+
+
+def _notes(
+    frame: pd.DataFrame, shown: Table, columns: str | Sequence[str] | None
+) -> list[str | None]:
+    """What the times count, where runs of no model went, and where the rest is."""
+    names = list(frame.index.names)
+    unnamed = "model" in names and any(
+        _is_missing(value) for value in frame.index.get_level_values("model")
+    )
+    return [
+        frame.attrs.get("timed"),
+        NO_MODEL_NOTE if unnamed else None,
+        _hint(shown.hidden, columns),
+    ]
+
+
 def key_label(key: str | None, value: Any) -> str:
     """A group's key as read: its name (control sequences dropped), ``(no model)``, ``(no
     user)`` (for ``metadata.user``) or ``(none)`` when missing."""
@@ -329,7 +350,7 @@ def summary_text(
     shown = table(frame, columns)
     if not shown.cells:
         return _nothing(frame)
-    notes = [note for note in (frame.attrs.get("timed"), _hint(shown.hidden, columns)) if note]
+    notes = [note for note in _notes(frame, shown, columns) if note]
     return "\n".join([*text_blocks(shown, width or text_width()), *notes])
 
 
@@ -417,7 +438,7 @@ def summary_html(frame: pd.DataFrame, columns: str | Sequence[str] | None = None
     )
     notes = "".join(
         f'<div style="{_MUTED}">{escape(note)}</div>'
-        for note in (frame.attrs.get("timed"), _hint(shown.hidden, columns))
+        for note in _notes(frame, shown, columns)
         if note
     )
     return (

@@ -37,6 +37,8 @@ def db(tmp_path_factory: pytest.TempPathFactory, server: Any) -> Path:
             progress=False,
             evaluators=[long_enough],
         )
+        # a request the platform refuses: a failed run that names no model
+        agentnb.batch("no_such_agent", ["NVDA?"], via="analysis", progress=False)
     return path
 
 
@@ -59,6 +61,7 @@ def test_summary_by_model_and_day(db: Path) -> None:
     assert "EXIT=0" in text, text
     assert "gpt-4o-mini" in text and "agentnb-echo" in text, text
     assert "success" in text and "$" in text, text
+    assert "(no model)" in text and "no model's success counts them" in text, text
 
 
 def test_the_experiments_their_grid_and_a_compare(db: Path) -> None:
