@@ -93,3 +93,11 @@ def test_an_argument_error_at_80_columns_wraps_at_word_boundaries() -> None:
     assert "EXIT=2" in lines, "\n".join(lines)
     assert too_long(lines) == [], "\n".join(lines)
     assert words_whole(lines, " ".join(flags)), "\n".join(lines)
+
+
+def test_the_no_key_note_at_80_columns_wraps_at_word_boundaries() -> None:
+    env = cli_env()
+    env.update(AGENTNB_PROVIDER="operativus", AGENTNB_BASE_URL="http://127.0.0.1:9")
+    lines = printed([sys.executable, "-m", "agentnb", "run", "echo", "hi"], env, "EXIT=")
+    assert too_long(lines) == [], "\n".join(lines)
+    assert words_whole(lines, "has no API key, so its requests go without one"), "\n".join(lines)
