@@ -19,7 +19,7 @@ from .._history import HistoryStore, RunHistory
 from .._history._location import HistoryLocation, default_location, expand_path
 from .._history._run_filter import RunFilter
 
-__all__ = ["HELP", "add_parser", "configure", "history_location", "main", "since"]
+__all__ = ["HELP", "configure", "history_location", "main", "since"]
 
 HELP = "print the recent runs from the run history"
 DEFAULT_LIMIT = 20
@@ -64,14 +64,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", help="history database path (default: $AGENTNB_HISTORY or the per-user one)"
     )
-
-
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``runs`` to an ``argparse`` subparsers object; its handler is :func:`main`."""
-    parser: argparse.ArgumentParser = subparsers.add_parser("runs", help=HELP, description=HELP)
-    configure(parser)
-    parser.set_defaults(handler=main)
-    return parser
 
 
 def main(args: argparse.Namespace) -> int:
