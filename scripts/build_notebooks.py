@@ -100,11 +100,11 @@ trade = agentnb.ask("trader", "Buy 10 NVDA")        # returns at once: click App
 trade.approve(trade.awaiting_approval[0].call_id)   # ... or decide from code
 ```
 
-Leave out `wait=True` / `--wait` there: a cell that waits keeps the kernel busy, so a click
-could not reach it. This notebook runs top to bottom with no one to click, so the cells below
-decide with a policy, `approve=`: `True` approves every call, `False` denies every call, and a
-function gets each `ToolCall` and returns True, False, an `ApprovalDecision` (to give a reason,
-from `agentnb.approvals`)
+When a person is to click, leave out `wait=True` / `--wait`: a cell that waits keeps the
+kernel busy, so a click could not reach it. This notebook runs top to bottom with no one to
+click, so the cells below decide with a policy, `approve=`, and may wait: `True` approves
+every call, `False` denies every call, and a function gets each `ToolCall` and returns True,
+False, an `ApprovalDecision` (to give a reason, from `agentnb.approvals`)
 or None (leave it to a person). The magics take `--approve all` / `--approve none`."""),
     ("code", """from agentnb.approvals import ApprovalDecision
 

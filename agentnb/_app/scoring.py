@@ -4,6 +4,7 @@ store's ``scores`` table, :mod:`agentnb._history._scores`)."""
 from __future__ import annotations
 
 from .._core.exceptions import ConfigurationError
+from .._core.verdicts import verdict_kept
 from .._history import ScoreRecord, ScoreSource, ScoreValue, default_store
 from .compare_runs import names_runs, run_ids
 from .run_like import RunLike
@@ -51,7 +52,10 @@ def score(
             f"agentnb.score() scores one run; {type(run).__name__} names {len(ids)}: "
             "give one row, one record or one run id"
         )
-    return store.add_score(ids[0], name, value, comment=comment, source=source, author=author)
+    kept = store.add_score(ids[0], name, value, comment=comment, source=source, author=author)
+    if name == VERDICT and isinstance(value, bool):
+        verdict_kept(ids[0], value, comment)
+    return kept
 
 
 def scores(

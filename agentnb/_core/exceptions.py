@@ -40,6 +40,8 @@ Messages name the URL, the status and a short excerpt of the body; API keys neve
 
 from __future__ import annotations
 
+import re
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -80,6 +82,16 @@ class AgentNBError(Exception):
 
     run: Run | None = None
     """The run this error ended, with its partial text; None when no run had started."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for the error instead of a traceback: the message a person acts
+        on, the platform's own words first, wrapped at words (a notebook's output breaks a
+        long line anywhere, even mid-word), as IPython shows a magic's ``UsageError``."""
+        said = f"{type(self).__name__}: {platform_first(str(self))}"
+        return [
+            textwrap.fill(line, TRACEBACK_WIDTH, subsequent_indent="  ", break_long_words=False)
+            for line in said.splitlines()
+        ]
 
 
 class ConfigurationError(AgentNBError, ValueError):
@@ -288,12 +300,29 @@ def error_for_run(run: Run) -> RunError | None:
     )
 
 
+TRACEBACK_WIDTH = 80
+"""Columns a notebook's error output is wrapped to (a cell is wider at any usual size)."""
+_STATUS_LINE = re.compile(r"(?P<request>\S+ \S+) → (?P<status>\d{3}[^:]*): (?P<said>.+)", re.DOTALL)
+
+
+def platform_first(message: str) -> str:
+    """An HTTP error's message with what the platform said first, then the status and the
+    request (``field: required (422 Unprocessable Entity from POST https://…)``); any other
+    message as it is."""
+    found = _STATUS_LINE.fullmatch(message)
+    if found is None:
+        return message
+    return f"{found['said']} ({found['status']} from {found['request']})"
+
+
 def error_info(exc: BaseException) -> RunErrorInfo:
     """What a run keeps of the error that ended it: message, code, retry-after. An error
     that is not agentnb's is a bug, and says so (``internal error: KeyError('parts')``)."""
     code = getattr(exc, "code", None)
     return RunErrorInfo(
-        message=str(exc) if isinstance(exc, AgentNBError) else f"internal error: {exc!r}",
+        message=platform_first(str(exc))
+        if isinstance(exc, AgentNBError)
+        else f"internal error: {exc!r}",
         code=code if isinstance(code, str) and code else type(exc).__name__,
         retry_after=getattr(exc, "retry_after", None),
     )

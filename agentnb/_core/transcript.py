@@ -178,10 +178,15 @@ class ToolCall:
 
     @property
     def duration(self) -> float | None:
-        """Seconds from start to finish, or None while running."""
+        """The tool's own seconds from start to finish, the time it waited for a person's
+        decision left out (None while running)."""
         if self.finished_at is None:
             return None
-        return max(0.0, self.finished_at - self.started_at)
+        approval = self.approval
+        waited = 0.0
+        if approval is not None and approval.decided_at is not None:
+            waited = max(0.0, approval.decided_at - approval.requested_at)
+        return max(0.0, self.finished_at - self.started_at - waited)
 
     @property
     def unapproved(self) -> str | None:

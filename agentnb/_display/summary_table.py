@@ -213,6 +213,28 @@ def period_label(start: Any, every: str | None) -> str:
     return f"{moment:%a} {day}"
 
 
+NO_MODEL_NOTE = (
+    "(no model): runs that ended before the platform named the model that ran (a request it "
+    "refused names none); no model's success counts them"
+)
+
+
+def _notes(
+    frame: pd.DataFrame, shown: Table, columns: str | Sequence[str] | None
+) -> list[str | None]:
+    """What the times count, where runs of no model went, and where the rest is."""
+    names = list(frame.index.names)
+    unnamed = "model" in names and any(
+        _is_missing(value) for value in frame.index.get_level_values("model")
+    )
+    return [
+        frame.attrs.get("timed"),
+        frame.attrs.get("evaluation"),
+        NO_MODEL_NOTE if unnamed else None,
+        _hint(shown.hidden, columns),
+    ]
+
+
 def key_label(key: str | None, value: Any) -> str:
     """A group's key as read: its name (control sequences dropped), ``(no model)``, ``(no
     user)`` (for ``metadata.user``) or ``(none)`` when missing."""
@@ -359,15 +381,7 @@ def _drawn(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> Table | 
             rows.append(keys[0])
         labels = [Cell(excerpt(key, NAME_CHARS), key) for key in keys[1 if sections else 0 :]]
         rows.append([*labels, *cells])
-    notes = [
-        n
-        for n in (
-            frame.attrs.get("timed"),
-            frame.attrs.get("evaluation"),
-            _hint(shown.hidden, columns),
-        )
-        if n
-    ]
+    notes = [note for note in _notes(frame, shown, columns) if note]
     return Table([*heads, *figures], rows, notes=notes, name="agentnb-summary")
 
 

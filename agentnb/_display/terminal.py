@@ -51,7 +51,14 @@ from .run_text import (
     summary_line,
 )
 
-__all__ = ["PlainDisplay", "TerminalPrinter", "WordWrap", "fit_lines", "terminal_width"]
+__all__ = [
+    "PlainDisplay",
+    "TerminalPrinter",
+    "WordWrap",
+    "fit_lines",
+    "print_fitted",
+    "terminal_width",
+]
 
 DIM, RED, GREEN, YELLOW, CYAN, RESET = (
     "\x1b[2m",
@@ -97,6 +104,13 @@ def fit_lines(text: str, width: int | None) -> str:
         out.append(" " * lead + rows[0])
         out += [pad + row for row in rows[1:]]
     return "\n".join(out)
+
+
+def print_fitted(text: str, out: IO[str] | None = None) -> None:
+    """Print ``text`` to ``out`` (default: stderr, where warnings and errors go), wrapped at
+    words to its terminal's width."""
+    out = sys.stderr if out is None else out
+    print(fit_lines(text, terminal_width(out)), file=out, flush=True)
 
 
 class WordWrap:

@@ -9,7 +9,7 @@ import {
   spentText, toolStatus, visible, visibleLines,
 } from "./format.js";
 import { button, h, listen, plainButton, spinner } from "./dom.js";
-import { ApprovalBox } from "./approval.js";
+import { ApprovalBox, withDecision } from "./approval.js";
 import { ChildCalls, MAX_INDENT, SubAgentView, markLevel } from "./tree.js";
 
 /** Tool output characters shown before "Show all". */
@@ -311,7 +311,7 @@ export class ToolCardView {
     this.children.label(name);
     this.status.textContent = call.unapproved
       ? `${status.label} · ⚠ without your approval`
-      : status.label;
+      : withDecision(status.label, call.approval);
     this.tokens.textContent = spentText(call);
     this.tokens.title = this.tokens.textContent ? costTitle(call) : "";
     if (call.status === "no_result") this.status.title = NO_RESULT_TITLE;

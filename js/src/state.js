@@ -11,9 +11,10 @@
  * @typedef {{
  *   state: "awaiting" | "approved" | "denied", reason?: string | null,
  *   decision_reason?: string | null, question?: string | null, answer?: string | null,
- *   decided_by?: "user" | "policy" | "server" | null, shown?: ShownCallState | null,
+ *   decided_by?: "user" | "policy" | "server" | null, decided_at?: number | null,
+ *   shown?: ShownCallState | null,
  * }} ApprovalState  a human's decision on a call the platform runs only once approved;
- *   decided_by: who decided (the server's own decision is never the user's)
+ *   decided_by: who decided (the server's own decision is never the user's), decided_at: when
  * @typedef {{
  *   name: string, name_is_plain: boolean, arguments: [string, string, number][],
  *   whole: [string, string][], warnings: string[], others?: OtherVersionState[],
@@ -55,6 +56,7 @@
  *   execution_time?: number | null, followups?: string[], error?: ErrorState | null,
  *   finish_reason?: string | null, started_as?: string | null, model?: string | null,
  *   cost?: number | null, cost_source?: string | null, cost_reason?: string | null,
+ *   verdict?: { value: boolean, comment: string | null } | null,
  * }} MetaState  status: pending | running | paused | completed | failed | cancelled |
  *   interrupted (paused: waiting for a human to decide on a tool call; not an end)
  * @typedef {{ model?: string | null, cost?: number | null, cost_source?: string | null,

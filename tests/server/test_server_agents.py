@@ -259,6 +259,19 @@ def test_finance_agent_defaults_to_nvda_and_offers_followups() -> None:
     assert len(finish.followups) == 3
 
 
+def test_finance_agent_answers_each_follow_up_it_offers() -> None:
+    """A chip a person clicks is a question the agent answers, not one it ignores."""
+    finish = _steps("finance_agent", message="NVDA?", followups=True)[-1]
+    compare, shares, moved = finish.followups
+    answers = {}
+    for question in finish.followups:
+        steps = _steps("finance_agent", message=question)
+        answers[question] = next(s for s in steps if isinstance(s, Text)).text
+    assert "| NVDA |" in answers[compare] and "| AAPL |" in answers[compare]
+    assert "10 shares of **NVDA** cost **$8,754.00**" in answers[shares]
+    assert "moved most this week:" in answers[moved]
+
+
 def test_writer_checks_paragraphs() -> None:
     writer = AGENTS["writer"]
     with pytest.raises(InputProblem, match="between 1 and 200"):

@@ -3,6 +3,7 @@ move with the calculator, then answers with a markdown table."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,9 @@ from ._agent_input import DEFAULT_TICKER, AgentInput, CallIds, tickers_in, tool_
 from ._tools import price_table
 
 __all__ = ["FinanceAgent"]
+
+_MOVED_MOST = re.compile(r"\bmoved (the )?most\b", re.IGNORECASE)
+_SHARES = re.compile(r"\b(\d{1,6})\s+shares?\b", re.IGNORECASE)
 
 
 class FinanceAgent:
@@ -26,7 +30,8 @@ class FinanceAgent:
         return None
 
     def steps(self, request: AgentInput) -> Iterator[Step]:
-        tickers = tickers_in(request.message)
+        everyone = _MOVED_MOST.search(request.message) is not None  # a follow-up it offers
+        tickers = sorted(price_table().quotes) if everyone else tickers_in(request.message)
         ids = CallIds(request.run_id)
         yield Reasoning(_finance_plan(tickers))
         quotes: list[dict[str, Any]] = []
@@ -46,7 +51,24 @@ class FinanceAgent:
             output, _ = yield from tool_call(ids, "calculator", {"expression": expression})
             if output is not None:
                 changes[quote["ticker"]] = float(output["result"])
-        answer = _finance_answer(quotes, changes, failures)
+        costs: dict[str, float] = {}
+        shares = _SHARES.search(request.message)
+        for quote in quotes if shares else ():
+            expression = f"{shares[1]} * {quote['price']}" if shares else ""
+            output, _ = yield from tool_call(ids, "calculator", {"expression": expression})
+            if output is not None:
+                costs[quote["ticker"]] = float(output["result"])
+        if everyone and changes:
+            most = max(changes, key=lambda ticker: abs(changes[ticker]))
+            notes = [f"**{most}** moved most this week: {changes[most]:+.2f}%."]
+        else:
+            notes = []
+        notes += [
+            f"{shares[1]} shares of **{ticker}** cost **{_money(cost)}** at that price."
+            for ticker, cost in costs.items()
+            if shares
+        ]
+        answer = _finance_answer(quotes, changes, failures, notes)
         yield Text(answer)
         first = quotes[0]["ticker"] if quotes else DEFAULT_TICKER
         yield Finish(final_output=answer, followups=_finance_followups(first, request))
@@ -65,7 +87,10 @@ def _money(value: float) -> str:
 
 
 def _finance_answer(
-    quotes: list[dict[str, Any]], changes: dict[str, float], failures: list[tuple[str, str]]
+    quotes: list[dict[str, Any]],
+    changes: dict[str, float],
+    failures: list[tuple[str, str]],
+    notes: list[str],
 ) -> str:
     lines: list[str] = []
     if quotes:
@@ -91,6 +116,8 @@ def _finance_answer(
                 f"{direction} {abs(change):.2f}% on the week."
             )
         lines.append("")
+    if notes:
+        lines += [" ".join(notes), ""]
     for ticker, error in failures:
         lines += [f"I could not look up **{ticker}**: {error}.", ""]
     table = price_table()
