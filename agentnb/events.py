@@ -201,6 +201,8 @@ class ToolCallFinished(_Event):
     model: str | None = None
     """The model the sub-agent inside this call ran, where the platform names it; it prices
     the call's ``usage``."""
+    ran_by: Literal["client"] | None = None
+    """``"client"`` when a notebook function ran the call (a client tool); None: the platform."""
 
 
 class ToolCallProgress(_Event):

@@ -182,6 +182,7 @@ class CallFold:
         call.settle_arguments()
         call.usage = event.usage or call.usage
         call.model = event.model or call.model
+        call.ran_by = event.ran_by or call.ran_by
         call.output = event.output
         call.error = event.error
         call.status = "failed" if event.error is not None else "succeeded"

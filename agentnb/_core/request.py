@@ -8,6 +8,7 @@ from typing import Any, TypedDict, Unpack
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
+from .client_tools import ClientTool, client_tools
 from .exceptions import ConfigurationError
 
 __all__ = [
@@ -100,6 +101,9 @@ class RunRequest(BaseModel):
     """Operativus ``orgId``."""
     extra: dict[str, Any] = Field(default_factory=dict)
     """Dialect-specific body fields, merged into the request body as they are."""
+    tools: tuple[ClientTool, ...] = ()
+    """The notebook's functions (and raw declarations) the agent may call: the client runs
+    them and sends the results back within the run (see :func:`agentnb.tool`)."""
     fork: Fork | None = None
     """The turn this run replaces (a retry or an edit): start from the thread's state before
     it. Set by the chat cell's Retry and Edit; ``thread_id`` is then the thread the replaced
@@ -125,6 +129,7 @@ class RunOptions(TypedDict, total=False):
     user_id: str | None
     org_id: str | None
     extra: Mapping[str, Any] | None
+    tools: Sequence[Any] | None
 
 
 RUN_OPTIONS: frozenset[str] = frozenset(RunOptions.__annotations__)
@@ -155,6 +160,7 @@ def build_request(agent: str, message: str, **options: Unpack[RunOptions]) -> Ru
             metadata=dict(given.pop("metadata", None) or {}),
             media=tuple(given.pop("media", None) or ()),
             extra=dict(given.pop("extra", None) or {}),
+            tools=client_tools(given.pop("tools", None)),
             **given,
         )
     except pydantic.ValidationError as exc:
