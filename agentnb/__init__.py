@@ -19,6 +19,7 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
+from ._core.client_tools import ClientTool, tool
 from ._core.exceptions import (
     AgentNBError,
     AnswerSchemaError,
@@ -79,6 +80,7 @@ __all__ = [
     "AsyncAgentClient",
     "AuthenticationError",
     "ChatCell",
+    "ClientTool",
     "ConfigurationError",
     "ConnectError",
     "Connection",
@@ -128,6 +130,7 @@ __all__ = [
     "show",
     "start_server",
     "summary",
+    "tool",
     "unload_ipython_extension",
 ]
 

@@ -101,7 +101,7 @@ class RunRequest(BaseModel):
     """Operativus ``orgId``."""
     extra: dict[str, Any] = Field(default_factory=dict)
     """Dialect-specific body fields, merged into the request body as they are."""
-    tools: tuple[ClientTool, ...] = ()
+    tools: tuple[pydantic.InstanceOf[ClientTool], ...] = Field(default=(), exclude=True)
     """The notebook's functions (and raw declarations) the agent may call: the client runs
     them and sends the results back within the run (see :func:`agentnb.tool`)."""
     fork: Fork | None = None
