@@ -14,6 +14,8 @@ from agentnb_testing import free_port, sdk_python, serving
 
 import agentnb
 from agentnb import AsyncAgentClient
+from agentnb._app.connections import disconnect
+from agentnb._core.client_tools import MAX_CALLS_PER_ROUND
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -176,4 +178,43 @@ async def test_invalid_arguments_go_back_to_the_agent(
     assert call.status == "failed"
     assert call.error is not None and call.error.startswith(
         "invalid arguments for position_value: shares"
+    )
+
+
+async def test_a_call_storm_runs_only_the_calls_one_step_may_ask_for(
+    responses: AsyncAgentClient,
+) -> None:
+    calls = Calls()
+    run = await responses.run("portfolio", "storm 20", tools=[calls.position_value])
+    assert calls.seen == [("NVDA", n) for n in range(MAX_CALLS_PER_ROUND)]
+    failed = [c for c in run.tool_calls if c.status == "failed"]
+    assert [c.call_id for c in failed] == [f"call_{n}" for n in range(MAX_CALLS_PER_ROUND, 20)]
+    assert {c.error for c in failed} == {"at most 16 client tool calls are run per step"}
+    assert run.status == "completed"
+
+
+async def test_an_argument_bomb_never_reaches_the_function(responses: AsyncAgentClient) -> None:
+    calls = Calls()
+    run = await responses.run("portfolio", "bomb", tools=[calls.position_value])
+    assert calls.seen == []
+    [call] = run.tool_calls
+    assert call.status == "failed" and call.error is not None
+    assert call.error.startswith("the arguments are 200027 characters, over the 100000 allowed")
+    assert run.status == "completed"
+
+
+@pytest.mark.parametrize("dialect", ["a2a", "langgraph", "operativus", "seekrflow"])
+def test_a_dialect_without_client_tools_refuses_them_before_sending(dialect: str) -> None:
+    def position_value(ticker: str) -> float:
+        return 1.0
+
+    agentnb.connect(dialect, base_url="http://127.0.0.1:9", api_key="k", name="no_tools")
+    try:
+        with pytest.raises(agentnb.UnsupportedOptionError) as refused:
+            agentnb.ask("portfolio", "portfolio", via="no_tools", tools=[position_value])
+    finally:
+        disconnect("no_tools")
+    assert refused.value.options == ("tools",)
+    assert "The dialects that send tools: ag-ui, openai, openai-responses, vercel." in str(
+        refused.value
     )
