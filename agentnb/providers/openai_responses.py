@@ -14,9 +14,9 @@ conversation cannot fork.
 
 Approvals: an ``mcp_approval_request`` item is a call awaiting approval; the decisions go back
 as ``mcp_approval_response`` input items of a new response that continues the paused one (it
-streams the rest of the run). Function calls are the client's to run: the run completes with
-them ``no_result`` and finish reason ``tool_calls`` (their outputs go back as
-``function_call_output`` items, e.g. through ``extra={"input": [...]}``).
+streams the rest of the run). Function calls are the client's to run: those of the tools the
+run declared (``tools=``) are run and their ``function_call_output`` items sent in a new
+response of the same run; others end it ``no_result`` with finish reason ``tool_calls``.
 
 The platform's own response: a cut stream resumes with
 ``GET /responses/{id}?stream=true&starting_after=<sequence number>`` (OpenAI streams a stored
