@@ -349,6 +349,12 @@ def m018_metadata_rollup(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+def m019_tool_call_ran_by(db: sqlite3.Connection) -> None:
+    # "client" for a call a notebook function ran (a client tool); NULL: the platform ran it,
+    # or the call was recorded before this column.
+    db.execute("ALTER TABLE tool_calls ADD COLUMN ran_by TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_tool_calls,
@@ -368,6 +374,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m016_experiments,
     m017_sane_figures_and_refused_note,
     m018_metadata_rollup,
+    m019_tool_call_ran_by,
 )
 """Every migration, oldest first. Append only."""
 

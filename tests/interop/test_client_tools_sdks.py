@@ -16,6 +16,7 @@ import agentnb
 from agentnb import AsyncAgentClient
 from agentnb._app.connections import disconnect
 from agentnb._core.client_tools import MAX_CALLS_PER_ROUND
+from agentnb._history import HistoryStore
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -218,3 +219,22 @@ def test_a_dialect_without_client_tools_refuses_them_before_sending(dialect: str
     assert "The dialects that send tools: ag-ui, openai, openai-responses, vercel." in str(
         refused.value
     )
+
+
+async def test_the_history_tells_a_client_call_from_a_platforms(
+    responses_url: str, tmp_path: Path
+) -> None:
+    calls = Calls()
+    with HistoryStore(tmp_path / "history.sqlite3") as store:
+        async with AsyncAgentClient(
+            "openai-responses", base_url=responses_url, recorder=store
+        ) as client:
+            await client.run("portfolio", "portfolio", tools=[calls.position_value])
+            await client.run("portfolio", "weather")  # a function call left to the client
+        recorded = {(r.name, r.status, r.ran_by) for r in store.runs().tool_calls()}
+        frame = store.runs().tool_calls().to_pandas()
+    assert recorded == {
+        ("position_value", "succeeded", "client"),
+        ("get_weather", "no_result", None),
+    }
+    assert (frame["ran_by"] == "client").sum() == 1 and frame["ran_by"].isna().sum() == 1
