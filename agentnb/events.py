@@ -214,6 +214,8 @@ class ToolCallProgress(_Event):
     """The call still running."""
     output: Any = None
     """The interim output (parsed JSON where the platform sent JSON)."""
+    ran_by: Literal["client"] | None = None
+    """``"client"``: a notebook function runs the call now (a client tool)."""
 
 
 class ToolCallDenied(_Event):

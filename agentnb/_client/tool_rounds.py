@@ -21,9 +21,14 @@ from .._core.client_tools import (
 )
 from .._core.transcript import ToolCall
 from .._core.user_code import run_user_code
-from ..events import Event, ToolApprovalRequested, ToolCallFinished
+from ..events import Event, ToolApprovalRequested, ToolCallFinished, ToolCallProgress
 
-__all__ = ["ToolRounds"]
+__all__ = ["STOPPED_WHILE_RUNNING", "ToolRounds"]
+
+STOPPED_WHILE_RUNNING = (
+    "the run was stopped while the notebook ran this call: it was abandoned and the function "
+    "may still be running"
+)
 
 
 class ToolRounds:
@@ -67,7 +72,14 @@ class ToolRounds:
             async for decided in collect_decisions(gate, guard, tick, progress):
                 yield decided
         runnable = [c for c in calls if c.call_id not in refused and c.status == "running"]
-        outcomes = await asyncio.gather(*(self._run(c) for c in runnable))
+        for call in runnable:  # shown running in the notebook before it starts
+            yield ToolCallProgress(call_id=call.call_id, ran_by="client")
+        try:
+            outcomes = await asyncio.gather(*(self._run(c) for c in runnable))
+        except asyncio.CancelledError:  # Stop: the run ends (no event can follow), say why here
+            for call in runnable:
+                call.error = STOPPED_WHILE_RUNNING
+            raise
         finished = dict(zip((c.call_id for c in runnable), outcomes, strict=True))
         for call in calls:
             if call.call_id in refused:

@@ -67,7 +67,9 @@ class CallFold:
                 call.arguments_text += event.arguments_delta
                 note_streamed(call)
             case ToolCallProgress():
-                self._call(event.call_id, event.received_at).output = event.output
+                call = self._call(event.call_id, event.received_at)
+                call.output = event.output
+                call.ran_by = event.ran_by or call.ran_by
             case ToolCallFinished():
                 self._finish(event)
             case ToolCallDenied():

@@ -6,6 +6,8 @@ run ends with the answer that uses it."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from agentnb_testing import free_port, sdk_python, serving
 import agentnb
 from agentnb import AsyncAgentClient
 from agentnb._app.connections import disconnect
+from agentnb._client.tool_rounds import STOPPED_WHILE_RUNNING
 from agentnb._core.client_tools import MAX_CALLS_PER_ROUND
 from agentnb._history import HistoryStore
 
@@ -238,3 +241,38 @@ async def test_the_history_tells_a_client_call_from_a_platforms(
         ("get_weather", "no_result", None),
     }
     assert (frame["ran_by"] == "client").sum() == 1 and frame["ran_by"].isna().sum() == 1
+
+
+async def test_the_call_shows_running_in_the_notebook_before_it_ends(
+    responses: AsyncAgentClient,
+) -> None:
+    calls = Calls()
+    seen: list[tuple[str, str | None]] = []
+    async with responses.stream("portfolio", "portfolio", tools=[calls.position_value]) as stream:
+        async for event in stream:
+            if getattr(event, "call_id", None) == "call_pos_1":
+                seen.append((event.type, getattr(event, "ran_by", None)))
+    assert seen[-2:] == [("tool_call_progress", "client"), ("tool_call_finished", "client")]
+
+
+async def test_stop_during_a_call_ends_the_run_and_says_what_became_of_it(
+    responses: AsyncAgentClient,
+) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def position_value(ticker: str, shares: int = 1) -> float:
+        started.set()
+        release.wait(10)
+        return 1.0
+
+    stream = responses.stream("portfolio", "portfolio", tools=[position_value])
+    reading = asyncio.create_task(stream.consume())
+    await asyncio.to_thread(started.wait, 10)
+    await stream.aclose()
+    await reading
+    release.set()
+    run = stream.run
+    assert run.status == "cancelled"
+    [call] = run.tool_calls
+    assert (call.status, call.ran_by) == ("failed", "client")
+    assert call.error == STOPPED_WHILE_RUNNING
