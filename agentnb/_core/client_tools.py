@@ -166,8 +166,9 @@ def _arguments_model(
     fields: dict[str, Any] = {}
     for position, param in enumerate(signature.parameters.values()):
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.POSITIONAL_ONLY):
+            stars = {param.VAR_POSITIONAL: "*", param.VAR_KEYWORD: "**"}.get(param.kind, "")
             raise ConfigurationError(
-                f"tool {name!r} takes {param}: an agent calls a tool with named arguments "
+                f"tool {name!r} takes {stars}{param.name}: an agent calls a tool with named arguments "
                 f"only, so *args, **kwargs and positional-only parameters cannot be declared"
             )
         default = ... if param.default is param.empty else param.default
