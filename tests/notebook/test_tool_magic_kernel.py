@@ -55,3 +55,30 @@ def test_the_tool_flag_lets_the_agent_call_a_notebook_function(responses_url: st
             if m["content"]["name"] == "stderr"
         )
         assert stderr == "UsageError: --tool seen: 'seen' is a list, not a function\n"
+
+
+def test_an_async_tool_is_awaited_on_the_kernels_loop(responses_url: str) -> None:
+    with running_kernel() as client:
+        session = Session(client)
+        session.execute(
+            f"""
+            import asyncio, threading
+            import agentnb
+            agentnb.connect("openai-responses", base_url={responses_url!r}, api_key="k", name="r")
+            kernel_loop = asyncio.get_running_loop()
+            where = []
+            async def position_value(ticker: str, shares: int = 1) -> float:
+                where.append((asyncio.get_running_loop() is kernel_loop, threading.current_thread().name))
+                await asyncio.sleep(0)
+                return 100.5 * shares
+            h = agentnb.ask("portfolio", "portfolio", via="r", tools=[position_value], display=False)
+            """
+        )
+        shown = session.execute(
+            """
+            while not h.run.done:
+                await asyncio.sleep(0.05)
+            print(where, h.run.text)
+            """
+        )
+        assert session.stdout(shown) == "[(True, 'MainThread')] The position is worth 301.5.\n"
