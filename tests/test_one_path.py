@@ -34,6 +34,8 @@ from agentnb.providers import available_providers
 
 KEY = "sk-capture-key-0123456789"
 MESSAGE = "What is NVDA at?"
+
+
 def position_value(ticker: str, shares: int = 1) -> float:
     """The value of a position."""
     return 1.0

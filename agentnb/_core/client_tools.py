@@ -166,10 +166,12 @@ def _arguments_model(
     fields: dict[str, Any] = {}
     for position, param in enumerate(signature.parameters.values()):
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.POSITIONAL_ONLY):
-            stars = {param.VAR_POSITIONAL: "*", param.VAR_KEYWORD: "**"}.get(param.kind, "")
+            stars = "*" if param.kind == param.VAR_POSITIONAL else ""
+            stars = "**" if param.kind == param.VAR_KEYWORD else stars
             raise ConfigurationError(
-                f"tool {name!r} takes {stars}{param.name}: an agent calls a tool with named arguments "
-                f"only, so *args, **kwargs and positional-only parameters cannot be declared"
+                f"tool {name!r} takes {stars}{param.name}: an agent calls a tool with named "
+                f"arguments only, so *args, **kwargs and positional-only parameters cannot be "
+                f"declared"
             )
         default = ... if param.default is param.empty else param.default
         info = pydantic.Field(default, alias=param.name, description=described.get(param.name))
