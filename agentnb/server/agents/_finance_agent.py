@@ -3,6 +3,7 @@ move with the calculator, then answers with a markdown table."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -119,7 +120,7 @@ def _client_tool_steps(request: AgentInput, ticker: str, ids: CallIds) -> Iterat
     """With tools the client declared: call the first one (a string parameter gets the
     ticker, a number 1), then answer with what the client sent back."""
     if request.tool_results:
-        said = "; ".join(m.content for m in request.tool_results)
+        said = "; ".join(_as_text(m.content) for m in request.tool_results)
         yield Text(f"Your notebook's tool says: {said}")
         yield Finish(final_output=said)
         return
@@ -132,3 +133,12 @@ def _client_tool_steps(request: AgentInput, ticker: str, ids: CallIds) -> Iterat
     yield Reasoning(f"The client declared {declared.get('name')}; I call it.")
     yield ToolStart(ids.next(), str(declared.get("name")), arguments, client=True)
     yield Finish()
+
+
+def _as_text(content: str) -> str:
+    """A result as the client meant it: a JSON string (as UI messages carry one) unquoted."""
+    try:
+        value = json.loads(content)
+    except ValueError:
+        return content
+    return value if isinstance(value, str) else content
