@@ -6,9 +6,14 @@ the loop runs offline."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from agentnb_testing import client_for
 
+import agentnb
+from agentnb._app.connections import disconnect
 from agentnb.server import ServerHandle
 
 
@@ -36,3 +41,38 @@ async def test_without_tools_the_demo_agent_runs_its_own(server: ServerHandle) -
         run = await client.run("finance_agent", "NVDA?")
     assert [c.name for c in run.tool_calls] == ["get_stock_price", "calculator"]
     assert all(c.ran_by is None for c in run.tool_calls)
+
+
+def test_a_batch_calls_the_function_one_call_at_a_time(server: ServerHandle) -> None:
+    lock, running, most = threading.Lock(), [0], [0]
+    seen: list[str] = []
+
+    def position_value(ticker: str, shares: int) -> str:
+        """The value of a position."""
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+            seen.append(ticker)
+        return f"{ticker} held"
+
+    agentnb.connect("openai", local=True, name="tools_batch")
+    try:
+        history = agentnb.batch(
+            "finance_agent",
+            ["My AMD position?", "My NVDA position?", "My AAPL position?"],
+            via="tools_batch",
+            progress=False,
+            tools=[position_value],
+        )
+    finally:
+        disconnect("tools_batch")
+    assert sorted(seen) == ["AAPL", "AMD", "NVDA"]
+    assert most[0] == 1  # the batch runs concurrently, the function never does
+    assert [r.answer for r in history] == [
+        "Your notebook's tool says: AMD held",
+        "Your notebook's tool says: NVDA held",
+        "Your notebook's tool says: AAPL held",
+    ]
