@@ -14,6 +14,8 @@ from agentnb_testing import client_for
 
 import agentnb
 from agentnb._app.connections import disconnect
+from agentnb._display.run_text import run_text
+from agentnb._display.static_copy import static_bundle
 from agentnb.server import ServerHandle
 
 
@@ -76,3 +78,14 @@ def test_a_batch_calls_the_function_one_call_at_a_time(server: ServerHandle) -> 
         "Your notebook's tool says: NVDA held",
         "Your notebook's tool says: AAPL held",
     ]
+
+
+async def test_the_text_views_say_the_notebook_ran_the_call(server: ServerHandle) -> None:
+    def position_value(ticker: str, shares: int) -> str:
+        return "12 shares"
+
+    async with client_for(server, "openai", record=False) as client:
+        run = await client.run("finance_agent", "My AMD position?", tools=[position_value])
+    text = run_text(run)
+    assert '→ position_value(ticker: "AMD", shares: 1)  (in your notebook)' in text
+    assert "(in your notebook)" in static_bundle([run])["text/plain"]
