@@ -563,8 +563,9 @@ async def _begin(request: Request, state: AppState) -> RunStart | Response:
             code="model_not_found",
         )
     results = _tool_outputs(body)
+    earlier: tuple[ChatMessage, ...] = ()
     if results and body.previous_response_id:  # the client's tools ran: the same question
-        earlier, message = (), _stored(state, body.previous_response_id)[0].request.message
+        message = _stored(state, body.previous_response_id)[0].request.message
     else:
         earlier, message = _messages(body)
     conversation = _conversation(state, body)
