@@ -89,3 +89,29 @@ async def test_the_text_views_say_the_notebook_ran_the_call(server: ServerHandle
     text = run_text(run)
     assert '→ position_value(ticker: "AMD", shares: 1)  (in your notebook)' in text
     assert "(in your notebook)" in static_bundle([run])["text/plain"]
+
+
+def test_approve_is_honoured_for_client_tools_on_chat_completions(server: ServerHandle) -> None:
+    seen: list[str] = []
+
+    def position_value(ticker: str, shares: int) -> str:
+        seen.append(ticker)
+        return "12 shares"
+
+    asks = agentnb.tool(position_value, approve=True)
+    agentnb.connect("openai", local=True, name="tools_gate")
+    try:
+        denied = agentnb.ask(
+            "finance_agent", "My AMD position?", via="tools_gate", tools=[asks],
+            approve=False, wait=True, display=False,
+        )  # fmt: skip
+        approved = agentnb.ask(
+            "finance_agent", "My NVDA position?", via="tools_gate", tools=[asks],
+            approve=True, wait=True, display=False,
+        )  # fmt: skip
+    finally:
+        disconnect("tools_gate")
+    assert seen == ["NVDA"]
+    assert denied.run.tool_calls[0].status == "denied"
+    assert denied.run.text.startswith("Your notebook's tool says: the user denied this call")
+    assert approved.run.text == "Your notebook's tool says: 12 shares"
