@@ -19,6 +19,7 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
+from ._core.client_tools import ClientTool, tool
 from ._core.exceptions import (
     AgentNBError,
     AnswerSchemaError,
@@ -82,6 +83,7 @@ __all__ = [
     "AsyncAgentClient",
     "AuthenticationError",
     "ChatCell",
+    "ClientTool",
     "ConfigurationError",
     "ConnectError",
     "Connection",
@@ -136,6 +138,7 @@ __all__ = [
     "show",
     "start_server",
     "summary",
+    "tool",
     "unload_ipython_extension",
 ]
 

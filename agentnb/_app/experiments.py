@@ -494,8 +494,11 @@ def _mean(values: Sequence[object]) -> float | None:
 class Comparisons(list[ExperimentComparison]):
     """An experiment's comparisons of two arms, one per score (each shown as its block)."""
 
-    def __repr__(self) -> str:
+    def to_text(self) -> str:
         return "\n\n".join(comparison.to_text() for comparison in self)
+
+    def __repr__(self) -> str:
+        return self.to_text()
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))

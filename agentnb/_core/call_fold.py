@@ -67,7 +67,9 @@ class CallFold:
                 call.stream("arguments", event.arguments_delta)
                 note_streamed(call)
             case ToolCallProgress():
-                self._call(event.call_id, event.received_at).output = event.output
+                call = self._call(event.call_id, event.received_at)
+                call.output = event.output
+                call.ran_by = event.ran_by or call.ran_by
             case ToolCallFinished():
                 self._finish(event)
             case ToolCallDenied():
@@ -179,6 +181,7 @@ class CallFold:
         call.settle_arguments()
         call.usage = event.usage or call.usage
         call.model = event.model or call.model
+        call.ran_by = event.ran_by or call.ran_by
         call.output = event.output
         call.error = event.error
         call.status = "failed" if event.error is not None else "succeeded"

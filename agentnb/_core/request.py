@@ -9,6 +9,7 @@ from typing import Any, Literal, TypedDict, Unpack, overload
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
+from .client_tools import ClientTool, client_tools
 from .exceptions import ConfigurationError
 from .pricing import finite_number, shown_number
 
@@ -107,6 +108,9 @@ class RunRequest(BaseModel):
     """Operativus ``orgId``."""
     extra: dict[str, Any] = Field(default_factory=dict)
     """Dialect-specific body fields, merged into the request body as they are."""
+    tools: tuple[pydantic.InstanceOf[ClientTool], ...] = Field(default=(), exclude=True)
+    """The notebook's functions (and raw declarations) the agent may call: the client runs
+    them and sends the results back within the run (see :func:`agentnb.tool`)."""
     fork: Fork | None = None
     """The turn this run replaces (a retry or an edit): start from the thread's state before
     it. Set by the chat cell's Retry and Edit; ``thread_id`` is then the thread the replaced
@@ -132,6 +136,7 @@ class RunOptions(TypedDict, total=False):
     user_id: str | None
     org_id: str | None
     extra: Mapping[str, Any] | None
+    tools: Sequence[Any] | None
 
 
 MAX_SECONDS = 1e9
@@ -165,6 +170,7 @@ def build_request(agent: str, message: str, **options: Unpack[RunOptions]) -> Ru
             metadata=dict(given.pop("metadata", None) or {}),
             media=tuple(given.pop("media", None) or ()),
             extra=dict(given.pop("extra", None) or {}),
+            tools=client_tools(given.pop("tools", None)),
             **given,
         )
     except pydantic.ValidationError as exc:

@@ -167,6 +167,8 @@ class ToolCall:
     """Tokens a sub-agent spent inside this call (a ``Usage``), where the platform says."""
     model: str | None = None
     """The model the sub-agent inside this call ran, where the platform names it."""
+    ran_by: str | None = None
+    """``"client"`` when a notebook function ran the call (a client tool); None: the platform."""
     versions: list[CallVersion] = field(default_factory=list, repr=False)
     """Each name and parsed arguments the platform announced for the call (its starts and
     approval requests), in order, a repeat of the last one left out."""

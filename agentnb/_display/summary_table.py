@@ -220,7 +220,7 @@ NO_MODEL_NOTE = (
 
 
 def _notes(
-    frame: pd.DataFrame, shown: Table, columns: str | Sequence[str] | None
+    frame: pd.DataFrame, shown: Figures, columns: str | Sequence[str] | None
 ) -> list[str | None]:
     """What the times count, where runs of no model went, and where the rest is."""
     names = list(frame.index.names)

@@ -151,6 +151,7 @@ def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, 
         "depth": call.depth,
         "usage": usage.model_dump() if usage is not None else None,
         "model": call.model,
+        "ran_by": call.ran_by,
         **_call_cost(call, usage),
     }
     if with_arguments_text:

@@ -363,6 +363,12 @@ def m019_datasets(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE experiments ADD COLUMN dataset_version INTEGER")
 
 
+def m020_tool_call_ran_by(db: sqlite3.Connection) -> None:
+    # "client" for a call a notebook function ran (a client tool); NULL: the platform ran it,
+    # or the call was recorded before this column.
+    db.execute("ALTER TABLE tool_calls ADD COLUMN ran_by TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_tool_calls,
@@ -383,6 +389,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m017_sane_figures_and_refused_note,
     m018_metadata_rollup,
     m019_datasets,
+    m020_tool_call_ran_by,
 )
 """Every migration, oldest first. Append only."""
 

@@ -137,6 +137,7 @@ TOOL_CALL_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("cost_source", "category"),
     ("arguments_changed", "int"),
     ("protocol_error", "text"),
+    ("ran_by", "category"),
 )
 """The tool-call columns. ``agent`` is the agent that made the call: a sub-agent's name for
 a nested call, else the run's agent (also for calls recorded before calls had agents).
@@ -333,6 +334,8 @@ class ToolCallRecord:
     protocol_error: str | None = None
     """Why agentnb denied the call whatever was answered (its approval id also named another
     call, or its arguments changed before the decision was sent); None when it did not."""
+    ran_by: str | None = None
+    """``client`` for a call a notebook function ran (a client tool); None: the platform."""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> ToolCallRecord:
@@ -553,6 +556,7 @@ def _tool_row(run: Run, position: int, call: ToolCall) -> tuple[Any, ...]:
         *_usage_values(call),
         int(call.approval.arguments_changed) if call.approval is not None else None,
         storable_text(call.approval.protocol_error) if call.approval is not None else None,
+        call.ran_by,
     )
 
 

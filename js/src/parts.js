@@ -309,9 +309,10 @@ export class ToolCardView {
     this.agent.textContent = call.agent || "";
     this.el.setAttribute("aria-label", `Tool call ${name}${call.agent ? ` by agent ${call.agent}` : ""}`);
     this.children.label(name);
+    const where = call.ran_by === "client" ? " · in your notebook" : "";
     this.status.textContent = call.unapproved
-      ? `${status.label} · ⚠ without your approval`
-      : withDecision(status.label, call.approval);
+      ? `${status.label}${where} · ⚠ without your approval`
+      : withDecision(`${status.label}${where}`, call.approval);
     this.tokens.textContent = spentText(call);
     this.tokens.title = this.tokens.textContent ? costTitle(call) : "";
     if (call.status === "no_result") this.status.title = NO_RESULT_TITLE;

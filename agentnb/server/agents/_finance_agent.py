@@ -3,11 +3,12 @@ move with the calculator, then answers with a markdown table."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
-from .._steps import Finish, Reasoning, Step, Text
+from .._steps import Finish, Reasoning, Step, Text, ToolStart
 from ._agent_input import DEFAULT_TICKER, AgentInput, CallIds, tickers_in, tool_call
 from ._tools import price_table
 
@@ -33,6 +34,9 @@ class FinanceAgent:
         everyone = _MOVED_MOST.search(request.message) is not None  # a follow-up it offers
         tickers = sorted(price_table().quotes) if everyone else tickers_in(request.message)
         ids = CallIds(request.run_id)
+        if request.tool_results or request.client_tools:
+            yield from _client_tool_steps(request, tickers[0], ids)
+            return
         yield Reasoning(_finance_plan(tickers))
         quotes: list[dict[str, Any]] = []
         failures: list[tuple[str, str]] = []
@@ -137,3 +141,31 @@ def _finance_followups(ticker: str, request: AgentInput) -> tuple[str, ...]:
         f"What would 10 shares of {ticker} cost?",
         "Which stock in the demo table moved most this week?",
     )
+
+
+def _client_tool_steps(request: AgentInput, ticker: str, ids: CallIds) -> Iterator[Step]:
+    """With tools the client declared: call the first one (a string parameter gets the
+    ticker, a number 1), then answer with what the client sent back."""
+    if request.tool_results:
+        said = "; ".join(_as_text(m.content) for m in request.tool_results)
+        yield Text(f"Your notebook's tool says: {said}")
+        yield Finish(final_output=said)
+        return
+    declared = request.client_tools[0]
+    parameters = declared.get("parameters") or {}
+    arguments: dict[str, Any] = {}
+    for name in parameters.get("required") or []:
+        kind = (parameters.get("properties") or {}).get(name, {}).get("type")
+        arguments[name] = ticker if kind == "string" else 1
+    yield Reasoning(f"The client declared {declared.get('name')}; I call it.")
+    yield ToolStart(ids.next(), str(declared.get("name")), arguments, client=True)
+    yield Finish()
+
+
+def _as_text(content: str) -> str:
+    """A result as the client meant it: a JSON string (as UI messages carry one) unquoted."""
+    try:
+        value = json.loads(content)
+    except ValueError:
+        return content
+    return value if isinstance(value, str) else content
