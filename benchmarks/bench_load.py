@@ -32,7 +32,8 @@ CA given to both agentnb (``verify=`` the CA bundle's path) and the naive gather
 ``--smoke``: 5 runs, one round (a few seconds): the test suite runs it.
 
 Beside it: ``bench_stop.py`` (a Stop under this load, to the run ending ``cancelled``) and
-``bench_event_cost.py`` (where the loop's CPU time per event goes).
+the floor: a bare ``asyncio.Protocol`` per run that writes the request by hand and only counts
+frames (the least any asyncio client can spend per event here).
 """
 
 from __future__ import annotations
@@ -49,8 +50,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 os.environ["AGENTNB_HISTORY"] = os.path.join(tempfile.mkdtemp(prefix="agentnb-bench-"), "h.db")
 
@@ -58,7 +61,6 @@ import aiohttp
 import httpx
 import httpx_aiohttp
 import httpx_sse
-from bench_floor import floor_run, rss_growth_per_stream
 
 import agentnb
 from agentnb._app.connections import disconnect
@@ -75,6 +77,75 @@ SERVER_CHILD = (
     "sys.stdin.read()\n"
     "handle.stop()\n"
 )
+
+
+# ---- the floor (a bare asyncio.Protocol that only counts frames) and memory per idle stream
+class FloorProtocol(asyncio.Protocol):
+    """Counts frames until the server closes the connection (the request asks it to)."""
+
+    def __init__(self, request: bytes) -> None:
+        self.request = request
+        self.frames = 0
+        self.done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._last = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        self.frames += (self._last + data).count(b"\n\n") - self._last.count(b"\n\n")
+        self._last = data[-1:]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(self.frames)
+
+
+def _request(url: str, headers: dict[str, str], body: dict[str, str]) -> bytes:
+    parts = urlsplit(url)
+    payload = json.dumps(body).encode()
+    head = [
+        f"POST {parts.path} HTTP/1.1",
+        f"Host: {parts.netloc}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(payload)}",
+        "Connection: close",
+        *(f"{name}: {value}" for name, value in headers.items()),
+    ]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + payload
+
+
+async def floor_run(url: str, headers: dict[str, str], text: str) -> int:
+    """The frames of one run read by :class:`FloorProtocol`."""
+    loop = asyncio.get_running_loop()
+    parts = urlsplit(url)
+    request = _request(url, headers, {"message": text})
+    _, protocol = await loop.create_connection(
+        lambda: FloorProtocol(request), parts.hostname, parts.port
+    )
+    return await protocol.done
+
+
+def rss_growth_per_stream(
+    start: Callable[[], Awaitable[object]], streams: int, idle_s: float
+) -> float:
+    """Bytes of Python heap (tracemalloc, every thread) per stream while ``start()`` (which
+    opens ``streams`` runs that stay idle a while) has had ``idle_s`` seconds to open them."""
+
+    async def measure() -> float:
+        tracemalloc.start()
+        try:
+            before, _ = tracemalloc.get_traced_memory()
+            waiting = asyncio.ensure_future(start())
+            await asyncio.sleep(idle_s)
+            during, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        await waiting
+        return (during - before) / streams
+
+    return asyncio.run(measure())
 
 
 @dataclass
@@ -411,7 +482,7 @@ def tls_server() -> Iterator[tuple[str, str, str]]:
 
 
 def run_floor(base_url: str, api_key: str, texts: list[str], delay_ms: int) -> Result:
-    """The floor: a bare asyncio.Protocol per run that only counts frames (bench_floor)."""
+    """The floor: a bare asyncio.Protocol per run that only counts frames ."""
     url = f"{base_url}/api/agents/echo/runs/stream"
     headers = {"Authorization": f"Bearer {api_key}", "X-AgentNB-Delay-Ms": str(delay_ms)}
     expected = 2 + len(texts[0].split()) // 3 if texts else 0
@@ -509,7 +580,7 @@ def pooled(results: list[Result]) -> Result:
 
 
 def add_load_options(parser: argparse.ArgumentParser, *, words: int = 90) -> None:
-    """The load's shape, the same in bench_load, bench_stop and bench_event_cost."""
+    """The load's shape, the same in bench_load and bench_stop."""
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--words", type=int, default=words, help="message words (3 per chunk)")
     parser.add_argument("--delay-ms", type=int, default=20, help="server delay per chunk")
