@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 from hostile_server import Conn, HostileServer, Request, sse_head
 
 from agentnb._client.async_client import AsyncAgentClient
+from agentnb._client.sync import AgentClient
 from agentnb.events import TextDelta
 
 PIECE = "x" * 4000
@@ -62,3 +64,41 @@ async def test_a_paused_iteration_stops_the_socket_reads_and_loses_nothing() -> 
     assert stream.run.status == "completed"
     assert deltas == written // len(frame(PIECE))
     assert len(stream.run.text) == deltas * len(PIECE)
+
+
+def test_a_paused_sync_iteration_stops_the_socket_reads_too() -> None:
+    """The sync face runs the stream on agentnb's loop: it reads ahead only a few events of a
+    consumer that stopped asking for them."""
+    written = 0
+    batch = frame(PIECE) * 16
+
+    async def flood(conn: Conn, request: Request) -> None:
+        nonlocal written
+        await conn.send(sse_head())
+        while written < FLOOD:
+            await conn.send(batch)
+            written += len(batch)
+        await conn.send(END)
+
+    with (
+        HostileServer(flood) as srv,
+        AgentClient("openai", base_url=srv.url, record=False) as c,
+        c.stream("m", "hi") as stream,
+    ):
+        deltas = 0
+        for event in stream:
+            deltas += isinstance(event, TextDelta)
+            if deltas == 3:
+                break  # the consumer pauses, the stream stays open
+        settled = -1
+        for _ in range(100):  # until the server's writes stop getting anywhere
+            if written == settled:
+                break
+            settled = written
+            time.sleep(0.1)
+        held_back = written
+        for event in stream:
+            deltas += isinstance(event, TextDelta)
+    assert held_back < FLOOD // 4, f"the server wrote {held_back:,} bytes to a paused consumer"
+    assert stream.run.status == "completed"
+    assert deltas == written // len(frame(PIECE))
