@@ -19,9 +19,10 @@ objects at most 100 deep (400) and must arrive within 30 s of their head (408). 
 header (``Last-Event-ID``, ``X-AgentNB-Delay-Ms``, ``X-AgentNB-Fault``) is a 400. Every number
 read from a header, a query or a text option is plain ASCII digits (at most 9): ``²``, ``٣``,
 ``+5``, ``1_0`` or 5,000 digits are refused, never half-understood. A request head is at most
-16 KiB, and at most 1,024 connections are served at once (more get a 503). On the OpenAI paths errors use OpenAI's ``{"error": {"message", "type",
-"param", "code"}}``: an invalid request is a 400 ``invalid_request_error`` whose ``param`` names
-the field as sent (``temperature``, ``messages[0].role``) and whose ``code`` is OpenAI's
+16 KiB, and at most 1,024 connections are served at once (more get a 503). On the OpenAI
+paths errors use OpenAI's ``{"error": {"message", "type", "param", "code"}}``: an invalid
+request is a 400 ``invalid_request_error`` whose ``param`` names the field as sent
+(``temperature``, ``messages[0].role``) and whose ``code`` is OpenAI's
 (``decimal_above_max_value``, ``missing_required_parameter``...), with the field list as
 ``detail``*.
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from agentnb_testing import REPO
 
-from agentnb._client.async_client import AsyncAgentClient
 from agentnb._client import recording
+from agentnb._client.async_client import AsyncAgentClient
 from agentnb._client.recording import _has_answer
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
