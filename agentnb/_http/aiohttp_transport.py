@@ -159,9 +159,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._tls = tls
         self._keepalive_expiry = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._draining: dict[asyncio.Task[None], aiohttp.ClientResponse] = {}
 
     def _new_session(self) -> aiohttp.ClientSession:
+        self._loop = asyncio.get_running_loop()
         tracing = aiohttp.TraceConfig()
         tracing.on_connection_reuseconn.append(_note_reuse)
         connector = aiohttp.TCPConnector(
@@ -225,6 +227,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             },
         )
 
+    def __del__(self) -> None:
+        # a client never closed (a notebook's lives until the kernel exits) is closed on its
+        # loop once it goes, as httpx's own is let go quietly: aiohttp would warn
+        session, loop = self._session, self._loop
+        if session is None or session.closed:
+            return
+        connector = session.connector
+        session.detach()
+        if connector is None or loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(_close_later, connector)
+
     async def aclose(self) -> None:
         for drain, response in list(self._draining.items()):
             drain.cancel()
@@ -232,6 +247,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+_closing: set[asyncio.Future[None]] = set()
+
+
+def _close_later(connector: aiohttp.BaseConnector) -> None:
+    closing = asyncio.ensure_future(connector.close())
+    _closing.add(closing)
+    closing.add_done_callback(_closing.discard)
 
 
 def _body(content: bytes) -> bytes | io.BytesIO | None:
