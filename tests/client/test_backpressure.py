@@ -41,7 +41,7 @@ async def test_a_paused_iteration_stops_the_socket_reads_and_loses_nothing() -> 
         await conn.send(END)
 
     with HostileServer(flood) as srv:
-        client = AsyncAgentClient("openai", base_url=srv.url, record=False)
+        client = AsyncAgentClient("openai", base_url=srv.url, record=False, max_run_mib=None)
         try:
             stream = client.stream("m", "hi")
             deltas = 0
@@ -82,7 +82,7 @@ def test_a_paused_sync_iteration_stops_the_socket_reads_too() -> None:
 
     with (
         HostileServer(flood) as srv,
-        AgentClient("openai", base_url=srv.url, record=False) as c,
+        AgentClient("openai", base_url=srv.url, record=False, max_run_mib=None) as c,
         c.stream("m", "hi") as stream,
     ):
         deltas = 0
