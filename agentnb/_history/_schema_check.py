@@ -21,6 +21,7 @@ where SQLite lacked FTS5 has no search index at all: that file is agentnb's too.
 from __future__ import annotations
 
 import functools
+import re
 import sqlite3
 from collections.abc import Iterable
 
@@ -41,19 +42,40 @@ Schema = dict[SchemaObject, tuple[str, str]]
 """Each object → the table it belongs to and its SQL, spaces folded."""
 
 
-def check_schema(db: sqlite3.Connection, where: str) -> None:
+def check_schema(db: sqlite3.Connection, where: str) -> list[str]:
     """Refuse (HistoryLocationError) a file whose schema is not agentnb's; a new, empty file
-    passes. Reads only: nothing is written to the file."""
+    passes. Returns the triggers and views not agentnb's that act on its tables: the file is
+    then opened read-only. Reads only: nothing is written to the file."""
     found = _schema_of(db, where)
     if not found:
-        return
+        return []
     applied, newer = _applied(db, found, where)
     expected = dict(_made_by(applied))
     if (("table", SEARCH_TABLE) not in found) and ("table", SEARCH_TABLE) in expected:
         expected = {key: value for key, value in expected.items() if not _search_part(key)}
-    problems = _differences(found, expected, newer=newer)
+    acting = _acting_on_ours(found, expected)
+    problems = _differences(
+        {key: value for key, value in found.items() if key not in acting}, expected, newer=newer
+    )
     if problems:
         _refuse(where, problems)
+    return [f"the {kind} {name} on {found[kind, name][0]}" for kind, name in sorted(acting)]
+
+
+def _acting_on_ours(found: Schema, expected: Schema) -> set[SchemaObject]:
+    """The triggers and views agentnb did not make that are on its tables or name one in
+    their SQL (a trigger elsewhere may write to them)."""
+    ours = {name for kind, name in expected if kind == "table"}
+    names = {name for _, name in expected}
+    named = re.compile(r"\b(" + "|".join(map(re.escape, sorted(ours))) + r")\b", re.IGNORECASE)
+    return {
+        (kind, name)
+        for (kind, name), (table, sql) in found.items()
+        if kind in ("trigger", "view")
+        and (kind, name) not in expected
+        and name not in names
+        and (table in ours or named.search(sql) is not None)
+    }
 
 
 def _schema_of(db: sqlite3.Connection, where: str) -> Schema:

@@ -27,6 +27,7 @@ import os
 import sqlite3
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -39,9 +40,15 @@ from .._core.request import RunRequest
 from .._core.run import Run
 from ._data_frames import columns_of
 from ._figures import sane_score_row_sql
-from ._location import MEMORY, expand_path
+from ._location import ENV_VAR, MEMORY, expand_path
 from ._metadata_summary import side_summary_rows, side_table_key
-from ._migrations import applied_migrations, apply_migrations, rebuild_side_tables
+from ._migrations import (
+    MIGRATIONS,
+    _pending,
+    applied_migrations,
+    apply_migrations,
+    rebuild_side_tables,
+)
 from ._records import (
     RUN_COLUMNS,
     SNIPPET_COLUMN,
@@ -142,6 +149,8 @@ class HistoryStore:
         self._connections: list[sqlite3.Connection] = []
         self._shared: sqlite3.Connection | None = None
         self._closed = False
+        self.read_only: str | None = None
+        """Why the file is only read (a file from elsewhere: :meth:`_open_read_only`)."""
         self._next_sweep = time.monotonic() + ORPHAN_SWEEP_SECONDS
         self._recording = RecorderWrites(self._write_now, closed=lambda: self._closed)
         self._unread_results: weakref.WeakSet[RunHistory] = weakref.WeakSet()
@@ -178,6 +187,8 @@ class HistoryStore:
         self._connections.append(db)
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA synchronous = NORMAL")
+        if self.read_only is not None:
+            db.execute("PRAGMA query_only = ON")
         db.set_progress_handler(_let_signals_in, PROGRESS_STEPS)
         return db
 
@@ -268,12 +279,35 @@ class HistoryStore:
     # ---- schema and housekeeping ------------------------------------------------------
     def _prepare(self, db: sqlite3.Connection) -> None:
         if not self._memory:
-            check_schema(db, self._where)  # before any write: the file may be anyone's
+            acting = check_schema(db, self._where)  # before any write: the file may be anyone's
+            if acting:
+                self._open_read_only(db, acting)
+                return
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 logger.warning("agentnb history: %s is not in WAL mode (%s)", self.path, mode)
         apply_migrations(db)
         self._mark_orphans_interrupted(db, other_pids_only=False)
+
+    def _open_read_only(self, db: sqlite3.Connection, acting: list[str]) -> None:
+        """A file whose triggers or views act on agentnb's tables is read, never written:
+        a write would run them (a verdict stored as another)."""
+        objects = ", ".join(acting)
+        self.read_only = (
+            f"the run history at {self._where} is open read-only: {objects} "
+            "not agentnb's, and would act on its tables"
+        )
+        db.execute("PRAGMA query_only = ON")
+        if _pending(applied_migrations(db), MIGRATIONS):
+            raise HistoryLocationError(
+                f"{self.read_only}; it lacks migrations this agentnb needs to read it. "
+                f"agentnb did not change it: move it away, or point {ENV_VAR} elsewhere"
+            )
+        warnings.warn(
+            f"agentnb: {self.read_only}; runs are not recorded there and scores cannot be "
+            f"given (point {ENV_VAR} elsewhere to record)",
+            stacklevel=4,
+        )
 
     def migrations(self) -> list[str]:
         """Names of the schema migrations applied to this database, oldest first."""
@@ -296,7 +330,7 @@ class HistoryStore:
         """Before a read: rows of processes that died since the last look become interrupted
         (at most every ``ORPHAN_SWEEP_SECONDS``; a failure here never fails the read)."""
         now = time.monotonic()
-        if self._memory or now < self._next_sweep:
+        if self._memory or self.read_only is not None or now < self._next_sweep:
             return
         self._next_sweep = now + ORPHAN_SWEEP_SECONDS
         try:
@@ -321,6 +355,8 @@ class HistoryStore:
         return self._write_now(work)
 
     def _write_now(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        if self.read_only is not None:
+            raise HistoryLocationError(self.read_only)
         # The store's lock keeps close() from closing a connection mid-write.
         with self._lock, self._db("write to") as db:
             return self._write_with(db, work)

@@ -61,10 +61,6 @@ NOT_AGENTNBS: dict[str, tuple[list[str], str]] = {
         ],
         "runs is a view",
     ),
-    "an extra trigger": (
-        ["CREATE TRIGGER evil AFTER INSERT ON runs BEGIN DELETE FROM tool_calls; END"],
-        "trigger evil",
-    ),
     "an extra index": (
         ["CREATE INDEX slow ON runs (length(message) * length(answer))"],
         "index slow",
@@ -133,6 +129,56 @@ def test_the_default_history_refuses_it_too_and_runs_go_on_unrecorded(
     finally:
         close_default_stores()
     assert fingerprint(path) == before
+
+
+# ---- a file whose triggers or views act on agentnb's tables opens read-only ------------
+
+FLIP_VERDICTS = (
+    "CREATE TRIGGER flip AFTER INSERT ON scores WHEN new.name = 'verdict' "
+    "BEGIN UPDATE scores SET number = 1 WHERE id = new.id; END"
+)
+ACTING_ON_OURS: dict[str, tuple[list[str], str]] = {
+    "a newer agentnb's file with a trigger on scores": (
+        ["INSERT INTO _migrations VALUES ('m999_from_the_future', 0)", FLIP_VERDICTS],
+        "trigger flip",
+    ),
+    "a trigger on scores": ([FLIP_VERDICTS], "trigger flip"),
+    "a trigger on runs": (
+        ["CREATE TRIGGER evil AFTER INSERT ON runs BEGIN DELETE FROM tool_calls; END"],
+        "trigger evil",
+    ),
+    "a newer file's trigger elsewhere that writes ours": (
+        [
+            "INSERT INTO _migrations VALUES ('m999_from_the_future', 0)",
+            "CREATE TABLE future (x)",
+            "CREATE TRIGGER sneaky AFTER INSERT ON future BEGIN DELETE FROM scores; END",
+        ],
+        "trigger sneaky",
+    ),
+    "a view over runs": (["CREATE VIEW mine AS SELECT local_id FROM runs"], "view mine"),
+}
+
+
+@pytest.mark.parametrize("case", list(ACTING_ON_OURS))
+def test_a_file_acting_on_agentnbs_tables_opens_read_only_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    statements, named = ACTING_ON_OURS[case]
+    path = crafted(legit_file(tmp_path / "shared.sqlite3"), *statements)
+    before = fingerprint(path)
+    close_default_stores()
+    monkeypatch.setenv("AGENTNB_HISTORY", str(path))
+    try:
+        with pytest.warns(UserWarning, match="read-only") as warned:
+            found = agentnb.runs()
+        message = str(warned[0].message)
+        assert str(path) in message and named in message, message
+        assert len(found) == COUNT, "its runs still read"
+        with pytest.raises(HistoryLocationError, match=f"read-only.*{named}"):
+            agentnb.score(found[0].local_id, "verdict", False)
+    finally:
+        close_default_stores()
+    assert fingerprint(path) == before, "no migration, no write, no journal beside it"
 
 
 def test_an_older_agentnb_file_still_opens_and_is_brought_up_to_date(tmp_path: Path) -> None:
