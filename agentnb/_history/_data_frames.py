@@ -107,33 +107,37 @@ ScoreRow = tuple[str, str, str, "float | None", "str | None"]
 """A current score as the store reads it: ``(local_id, name, kind, number, label)``."""
 
 
-def score_columns(local_ids: Sequence[str], rows: Iterable[ScoreRow]) -> dict[str, Any]:
+def score_columns(local_ids: Sequence[str], rows: Sequence[ScoreRow]) -> dict[str, Any]:
     """One column ``score.<name>`` per score name (sorted), aligned with ``local_ids``: floats
     where every value is a number, nullable booleans where every value is a bool, nullable
     strings for labels, objects for a name given values of several kinds; missing where a
-    run has no score of that name."""
+    run has no score of that name. Built by pandas, column by column: no per-row Python."""
     pandas = require_pandas()
-    position = {local_id: i for i, local_id in enumerate(local_ids)}
-    values: dict[str, list[Any]] = {}
-    kinds: dict[str, set[str]] = {}
-    for local_id, name, kind, number, label in rows:
-        i = position.get(local_id)
-        if i is None:
-            continue
-        column = values.setdefault(name, [None] * len(local_ids))
-        column[i] = label if kind == "label" else bool(number) if kind == "bool" else number
-        kinds.setdefault(name, set()).add(kind)
+    import numpy as np  # comes with pandas
+
+    if not rows or not len(local_ids):
+        return {}
+    count = len(local_ids)
+    found = pandas.DataFrame(list(rows), columns=["local_id", "name", "kind", "number", "label"])
+    found["at"] = pandas.Index(local_ids).get_indexer(found["local_id"])
+    found = found[found["at"] >= 0]
     out: dict[str, Any] = {}
-    for name in sorted(values):
-        dtype = {"number": "float64", "bool": "boolean", "label": "string"}
-        (only,) = kinds[name] if len(kinds[name]) == 1 else (None,)
-        column = values[name]
-        if only == "number":
-            out[score_column(name)] = pandas.array(
-                [float("nan") if v is None else v for v in column], dtype="float64"
-            )
-        elif only is not None:
-            out[score_column(name)] = pandas.array(column, dtype=dtype[only])
+    for name, scores in found.groupby("name", sort=True):
+        kinds = set(scores["kind"].unique())
+        (only,) = kinds if len(kinds) == 1 else (None,)
+        if only == "label":
+            column = pandas.array(np.full(count, None, dtype=object), dtype="string")
+            column[scores["at"].to_numpy()] = scores["label"].to_numpy()
+        elif only == "number":
+            column = pandas.array(np.full(count, np.nan), dtype="float64")
+            column[scores["at"].to_numpy()] = scores["number"].to_numpy(dtype="float64")
+        elif only == "bool":
+            column = pandas.arrays.BooleanArray(np.zeros(count, bool), np.ones(count, bool))
+            column[scores["at"].to_numpy()] = scores["number"].to_numpy(dtype="float64") != 0
         else:
-            out[score_column(name)] = pandas.array(column, dtype=object)
+            values = scores["label"].where(scores["kind"] == "label", scores["number"])
+            values = values.where(scores["kind"] != "bool", scores["number"] != 0)
+            column = pandas.array(np.full(count, None, dtype=object), dtype=object)
+            column[scores["at"].to_numpy()] = values.to_numpy(dtype=object)
+        out[score_column(str(name))] = column
     return out

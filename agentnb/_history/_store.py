@@ -36,17 +36,18 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from .._core.exceptions import ConfigurationError, HistoryError, HistoryLocationError
 from .._core.history_drawer import timed_statuses
-from .._core.request import RunRequest
+from .._core.pricing import RunCost, price_run
+from .._core.request import RunRequest, build_request
 from .._core.run import Run
+from ..events import Usage
 from ._data_frames import columns_of
 from ._figures import sane_score_row_sql
 from ._location import ENV_VAR, MEMORY, expand_path
 from ._metadata_summary import side_summary_rows, side_table_key
 from ._migrations import (
-    MIGRATIONS,
-    _pending,
     applied_migrations,
     apply_migrations,
+    pending_migrations,
     rebuild_side_tables,
 )
 from ._records import (
@@ -298,7 +299,7 @@ class HistoryStore:
             "not agentnb's, and would act on its tables"
         )
         db.execute("PRAGMA query_only = ON")
-        if _pending(applied_migrations(db), MIGRATIONS):
+        if pending_migrations(applied_migrations(db)):
             raise HistoryLocationError(
                 f"{self.read_only}; it lacks migrations this agentnb needs to read it. "
                 f"agentnb did not change it: move it away, or point {ENV_VAR} elsewhere"
@@ -319,6 +320,13 @@ class HistoryStore:
         the runs, in one write: for a file from elsewhere, whose side tables may have been
         written by hand (see docs/security.md)."""
         self._write(rebuild_side_tables)
+
+    def fill_models_and_costs(self) -> int:
+        """Fill the model and cost of runs recorded before agentnb kept them (files of 0.1):
+        the model where the run's dialect names it by the request alone (the agent of the
+        OpenAI-compatible dialects), the cost priced from the token counts at the run's start.
+        The rest stay unknown. Returns how many runs got a cost."""
+        return self._write(_fill_models_and_costs)
 
     def _mark_orphans_interrupted(self, db: sqlite3.Connection, *, other_pids_only: bool) -> int:
         gone = gone_owners(db, other_pids_only=other_pids_only)
@@ -708,6 +716,51 @@ def _with_defaults(row: tuple[Any, ...]) -> tuple[Any, ...]:
     if all(row[i] is not None for i in _COUNTS_DEFAULT_ZERO):
         return row
     return tuple(0 if i in _COUNTS_DEFAULT_ZERO and v is None else v for i, v in enumerate(row))
+
+
+def _fill_models_and_costs(db: sqlite3.Connection) -> int:
+    pairs = db.execute(
+        "SELECT DISTINCT provider, agent FROM runs WHERE model IS NULL "
+        "AND provider IS NOT NULL AND agent IS NOT NULL"
+    ).fetchall()
+    for provider, agent in pairs:
+        model = _requested_model(provider, agent)
+        if model is not None:
+            db.execute(
+                "UPDATE runs SET model = ? WHERE provider = ? AND agent = ? AND model IS NULL",
+                (model, provider, agent),
+            )
+    rows = db.execute(
+        "SELECT rowid, model, prompt_tokens, completion_tokens, started_at FROM runs "
+        "WHERE model IS NOT NULL AND prompt_tokens IS NOT NULL "
+        "AND completion_tokens IS NOT NULL AND cost_usd IS NULL"
+    ).fetchall()
+    priced: dict[tuple[str, int, int, int], RunCost] = {}
+    costs: list[tuple[float, str, int]] = []
+    for rowid, model, prompt, completion, started in rows:
+        key = (model, prompt, completion, int((started or 0) // 86_400))
+        cost = priced.get(key)
+        if cost is None:
+            usage = Usage(prompt_tokens=prompt, completion_tokens=completion)
+            cost = priced[key] = price_run(model, usage, started)
+        if cost.usd is not None and cost.source is not None:
+            costs.append((cost.usd, cost.source, rowid))
+    db.executemany("UPDATE runs SET cost_usd = ?, cost_source = ? WHERE rowid = ?", costs)
+    return len(costs)
+
+
+def _requested_model(provider: str, agent: str) -> str | None:
+    """The model a request for ``agent`` names in ``provider``'s dialect (None: it names none,
+    or the dialect is not installed)."""
+    from ..providers import available_providers  # the dialects: only for this
+
+    dialect = available_providers().get(provider)
+    if dialect is None:
+        return None
+    try:
+        return dialect().requested_model(build_request(agent, ""))
+    except (ConfigurationError, TypeError):  # a dialect that needs options to be made
+        return None
 
 
 _ALL_SCORES_PAST: Final = 5_000
