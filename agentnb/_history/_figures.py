@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 from .._core.pricing import MAX_COST_USD, MAX_TOKENS
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 __all__ = [
     "FIGURE_RANGES",
@@ -31,7 +31,6 @@ __all__ = [
     "sane_range_sql",
     "sane_score_row_sql",
     "sane_score_sql",
-    "sane_series",
     "sane_sql",
 ]
 
@@ -104,13 +103,6 @@ def is_sane(column: str, value: Any) -> bool:
     low, high, whole = FIGURE_RANGES[column]
     kinds: tuple[type, ...] = (int,) if whole else (int, float)
     return type(value) in kinds and low <= value <= high
-
-
-def sane_series(column: str, values: pd.Series) -> pd.Series:
-    """``values`` of ``column`` (read and checked: numbers or missing) with each figure that
-    is not sane missing, as :func:`sane_sql` leaves it NULL."""
-    low, high, _ = FIGURE_RANGES[column]
-    return values.where(values.between(low, high))
 
 
 def refused_note(

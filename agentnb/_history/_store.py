@@ -29,7 +29,7 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -40,7 +40,7 @@ from .._core.pricing import RunCost, price_run
 from .._core.request import RunRequest, build_request
 from .._core.run import Run
 from ..events import Usage
-from ._data_frames import columns_of
+from ._data_frames import ScoreRow, columns_of
 from ._figures import sane_score_row_sql
 from ._location import ENV_VAR, MEMORY, expand_path
 from ._metadata_summary import side_summary_rows, side_table_key
@@ -76,7 +76,7 @@ from ._search_sql import (
     ranked_ids_sql,
 )
 from ._sqlite_errors import is_interrupted, retry_busy, store_error
-from ._summary import ShownColumns, summary_keys
+from ._summary import GROUPABLE, ShownColumns, summary_keys
 from ._summary_sql import score_summary_rows, summary_frame, summary_rows
 from ._tables import SHOWN_ROWS, RunHistory, RunsHead, StoreRead
 from ._writer import (
@@ -553,19 +553,8 @@ class HistoryStore:
         runs, computed by SQLite: the rows are not read out (``where.limit`` and
         ``where.search`` do not apply)."""
         keys = summary_keys(by, every)
-        timed = timed_statuses(include)
         with self._reading() as db:
-
-            def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-                return db.execute(sql, params).fetchall()
-
-            where = where or RunFilter()
-            if side_table_key(keys, where) is not None:  # by a metadata key: its side rows
-                rows = side_summary_rows(query, keys, where, every, timed)
-            else:
-                rows = summary_rows(query, keys, where, every, timed)
-            scores = score_summary_rows(query, keys, where, every)
-        return summary_frame(rows, keys, every, timed, scores, columns)
+            return summary_by_sql(db, where or RunFilter(), keys, every, include, columns)
 
     def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory:
         """These runs, in the order given (ids not in the store are left out)."""
@@ -761,6 +750,80 @@ def _requested_model(provider: str, agent: str) -> str | None:
         return dialect().requested_model(build_request(agent, ""))
     except (ConfigurationError, TypeError):  # a dialect that needs options to be made
         return None
+
+
+def summary_by_sql(
+    db: sqlite3.Connection,
+    where: RunFilter,
+    keys: Sequence[str],
+    every: str | None,
+    include: str | Sequence[str],
+    columns: ShownColumns,
+) -> pd.DataFrame:
+    """The summary of ``where``'s runs in ``db``: the one engine of every summary (a file's,
+    and runs held in memory through :func:`summary_in_memory`)."""
+    timed = timed_statuses(include)
+
+    def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return db.execute(sql, params).fetchall()
+
+    if side_table_key(keys, where) is not None:  # by a metadata key: its side rows
+        rows = side_summary_rows(query, keys, where, every, timed)
+    else:
+        rows = summary_rows(query, keys, where, every, timed)
+    scores = score_summary_rows(query, keys, where, every)
+    return summary_frame(rows, keys, every, timed, scores, columns)
+
+
+_SUMMARISED: Final = (
+    "status",
+    "started_at",
+    *GROUPABLE,
+    "metadata",
+    "total_tokens",
+    "cost_usd",
+    "duration",
+    "ttft",
+    "paused_seconds",
+    "tool_call_count",
+)
+"""The run columns a summary reads."""
+
+
+def summary_in_memory(
+    columns: Mapping[str, Sequence[Any]],
+    scores: Sequence[ScoreRow],
+    by: str | Sequence[str] | None,
+    every: str | None,
+    include: str | Sequence[str],
+    shown: ShownColumns,
+    extra: Sequence[str] = (),
+) -> pd.DataFrame:
+    """The summary of runs held in memory (a batch's, a slice, a joined listing): their
+    figures copied into an in-memory SQLite file, summarised by :func:`summary_by_sql`.
+    ``extra``: the table's own groupable columns (a joined history's ``origin``)."""
+    keys = summary_keys(by, every, extra)
+    names = (*_SUMMARISED, *extra)
+    rowid = {local_id: i for i, local_id in enumerate(columns["local_id"])}
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        apply_migrations(db)
+        for name in extra:
+            db.execute(f"ALTER TABLE runs ADD COLUMN {name} TEXT")
+        db.execute("BEGIN")
+        db.executemany(
+            f"INSERT INTO runs (local_id, {', '.join(names)}) VALUES (?, {_marks(names)})",
+            zip(map(str, range(len(rowid))), *(columns[name] for name in names), strict=False),
+        )
+        db.executemany(
+            "INSERT INTO scores (local_id, name, kind, number, label, source, created) "
+            "VALUES (?, ?, ?, ?, ?, 'code', 0)",
+            [(str(rowid[row[0]]), *row[1:]) for row in scores if row[0] in rowid],
+        )
+        db.execute("COMMIT")
+        return summary_by_sql(db, RunFilter(), keys, every, include, shown)
+    finally:
+        db.close()
 
 
 _ALL_SCORES_PAST: Final = 5_000

@@ -1,19 +1,16 @@
-"""``summary()`` over a loaded table, with pandas: usage and reliability per agent (or any
-other column) and per period (:func:`summarize`), and per tool (:func:`summarize_calls`).
-``agentnb.summary()`` computes the same frame in SQLite (:mod:`._summary_sql`), kept equal
-by ``tests/history/test_summary_sql.py``."""
+"""What a summary is: its keys and columns, the DataFrame it is shown as, and the summary of
+tool calls (:func:`summarize_calls`). Runs are summarised by SQLite (:mod:`._summary_sql`)."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_pandas
-from .._core.history_drawer import history_drawer, timed_statuses
-from ._figures import sane_series
-from ._metadata import metadata_key, metadata_text
+from .._core.history_drawer import history_drawer
+from ._metadata import metadata_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,7 +27,6 @@ __all__ = [
     "ShownColumns",
     "as_summary",
     "is_share",
-    "summarize",
     "summarize_calls",
     "summary_class",
     "summary_keys",
@@ -133,118 +129,6 @@ def summary_keys(
     return [PERIOD, *keys]
 
 
-def _period_start(seconds: Any, every: str) -> Any:
-    """The start of the period (unix seconds) each of ``seconds`` falls in."""
-    size, offset = PERIODS[every]
-    return (seconds - offset) // size * size + offset
-
-
-def summarize(
-    frame_of: FrameOf,
-    by: str | Sequence[str] | None,
-    every: str | None = None,
-    include: str | Sequence[str] = "completed",
-    extra: Sequence[str] = (),
-    scores: Mapping[str, Any] | None = None,
-    columns: ShownColumns = None,
-) -> pd.DataFrame:
-    """The summary of the runs whose frame ``frame_of`` gives; ``extra`` names the table's
-    own groupable columns (a joined history's ``origin``); ``scores`` their ``score.<name>``
-    columns, in the frame's row order (:func:`_score_parts` says what it adds); shown with
-    ``columns``."""
-    pandas = require_pandas()
-    keys = summary_keys(by, every, extra)
-    statuses = timed_statuses(include)
-    figures = (
-        "status",
-        "total_tokens",
-        "cost_usd",
-        "duration",
-        "ttft",
-        "paused_seconds",
-        "tool_call_count",
-    )
-    plain = [key for key in keys if key != PERIOD]
-    wanted = [key for key in plain if metadata_key(key) is None]
-    if len(wanted) < len(plain):
-        wanted.append("metadata")
-    wanted += [c for c in (*figures, "started_at") if c not in wanted]
-    frame = frame_of(wanted)
-    for key in plain:
-        name = metadata_key(key)
-        if name is not None:
-            frame[key] = pandas.array(
-                [_metadata_value(m, name) for m in frame["metadata"]], dtype="string"
-            )
-    score_parts = _score_parts(frame, scores or {})
-    if every is not None:
-        started = (frame["started_at"] - pandas.Timestamp(0, tz="UTC")) / pandas.Timedelta(
-            seconds=1
-        )
-        frame[PERIOD] = pandas.to_datetime(_period_start(started, every), unit="s", utc=True)
-    for status in COUNTED_STATUSES:
-        frame[f"_{status}"] = (frame["status"] == status).astype("int64")
-    timed = frame["status"].isin(statuses) if statuses is not None else frame["status"].notna()
-    frame["_timed"] = timed.astype("int64")
-    for column in ("duration", "ttft", "paused_seconds"):
-        frame[column] = frame[column].astype("float64").where(timed)
-    # a figure out of its sane range (a crafted or old row) is no figure: never an inf sum
-    for column in figures[1:]:
-        frame[column] = sane_series(column, frame[column])
-    grouped: Any
-    if keys:
-        # observed=True: only groups that have runs; dropna=False keeps runs with no agent.
-        grouped = frame.groupby(keys, observed=True, dropna=False, sort=True)
-    else:
-        frame["_all"] = "all"
-        grouped = frame.groupby("_all")
-    runs = grouped.size()
-    counts = {status: grouped[f"_{status}"].sum() for status in COUNTED_STATUSES}
-    ended = runs - counts["running"]
-    other = ended - counts["completed"] - counts["cancelled"] - counts["interrupted"]
-    out: pd.DataFrame = pandas.DataFrame(
-        {
-            "runs": runs,
-            "completed": counts["completed"],
-            "failed": other,
-            "cancelled": counts["cancelled"],
-            "interrupted": counts["interrupted"],
-            "running": counts["running"],
-            "success_rate": (counts["completed"] / ended.where(ended > 0)).astype("float64"),
-            "failure_rate": (other / ended.where(ended > 0)).astype("float64"),
-            "tokens_total": grouped["total_tokens"].sum(min_count=1),
-            "tokens_mean": grouped["total_tokens"].mean().astype("float64"),
-            "cost_total": grouped["cost_usd"].sum(min_count=1).astype("float64"),
-            "cost_mean": grouped["cost_usd"].mean().astype("float64"),
-            "unpriced": (runs - grouped["cost_usd"].count()).astype("int64"),
-            "timed_runs": grouped["_timed"].sum(),
-            "duration_p50": grouped["duration"].quantile(0.5),
-            "duration_p95": grouped["duration"].quantile(0.95),
-            "ttft_p50": grouped["ttft"].quantile(0.5),
-            "ttft_p95": grouped["ttft"].quantile(0.95),
-            "paused_total": grouped["paused_seconds"].sum(min_count=1),
-            "tool_calls_per_run": grouped["tool_call_count"].mean().astype("float64"),
-        },
-        columns=list(SUMMARY_COLUMNS),
-    )
-    if score_parts:
-        figures_of_scores = {
-            name: getattr(grouped[helper], how)().astype(dtype)
-            for name, helper, how, dtype in score_parts
-        }
-        out = pandas.concat([out, pandas.DataFrame(figures_of_scores)], axis=1)
-    if not keys:
-        out.index.name = None
-    out.attrs["timed"] = timed_note(statuses)
-    given = scores or {}
-    out.attrs[SHARES] = [
-        column
-        for column in sorted(given)
-        if column in out and is_share(pandas.Series(given[column]).astype(object))
-    ]
-    return as_summary(out, every, columns)
-
-
 def as_summary(frame: pd.DataFrame, every: str | None, columns: ShownColumns) -> pd.DataFrame:
     """``frame`` as the :func:`summary_class` it is shown as, its ``every`` in its attrs (a
     period is labelled as the hour, day or week it is)."""
@@ -300,46 +184,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _metadata_value(metadata: Any, key: str) -> str | None:
-    return metadata_text(metadata.get(key)) if isinstance(metadata, dict) else None
-
-
-def _score_parts(frame: pd.DataFrame, scores: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
-    """Helper columns added to ``frame`` for each score name, and how each becomes a
-    summary column: ``(summary column, helper, "sum" | "mean", dtype)``. Per score name:
-    ``score.<name>_n``, the runs scored; ``score.<name>``, the mean of its numbers and bools
-    (a bool as 1 or 0: the share of True); per label ``score.<name>[<label>]``, how many
-    runs have it."""
-    pandas = require_pandas()
-    parts: list[tuple[str, str, str, str]] = []
-    for column in sorted(scores):
-        values = pandas.Series(scores[column], index=frame.index).astype(object)
-        present = [v is not None and v is not pandas.NA and v == v for v in values]
-        numbers = [_number(v) for v in values]
-        labels = [v if isinstance(v, str) else None for v in values]
-        frame[f"_{column}_n"] = pandas.array([int(p) for p in present], dtype="int64")
-        parts.append((f"{column}_n", f"_{column}_n", "sum", "int64"))
-        if any(n == n for n in numbers):
-            frame[f"_{column}_x"] = pandas.array(numbers, dtype="float64")
-            parts.append((column, f"_{column}_x", "mean", "float64"))
-        for i, label in enumerate(sorted({label for label in labels if label is not None})):
-            frame[f"_{column}_l{i}"] = pandas.array([int(v == label) for v in labels], "int64")
-            parts.append((f"{column}[{label}]", f"_{column}_l{i}", "sum", "int64"))
-    return parts
-
-
 def is_share(values: Iterable[Any]) -> bool:
     """Whether a score's mean is the share of True: it has numbers, and each is a bool (a
     score given numbers too is a number, its bools counting 1 or 0)."""
     numbers = [v for v in values if isinstance(v, bool | int | float) and v == v]  # not NaN
     return bool(numbers) and all(isinstance(value, bool) for value in numbers)
-
-
-def _number(value: Any) -> float:
-    """A score's number (a bool as 1 or 0), else NaN."""
-    if isinstance(value, bool | int | float):
-        return float(value)
-    return float("nan")
 
 
 def timed_note(statuses: tuple[str, ...] | None) -> str:

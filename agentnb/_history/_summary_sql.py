@@ -1,5 +1,5 @@
-"""``summary()`` computed by SQLite: the figures of :func:`._summary.summarize` without reading
-the runs out of the file.
+"""``summary()`` computed by SQLite, the one engine of every summary: a file's without reading
+the runs out of it, and runs held in memory through an in-memory file.
 
 Two kinds of query, so that a million runs are summarised in well under a second where the
 indexes allow it (``m011_summary_and_recent_indexes``):
@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from .._core.extras import require_pandas
-from ._data_frames import empty_run_frame
 from ._figures import (
     FIGURE_RANGES,
     sane_range_sql,
@@ -47,7 +46,6 @@ from ._summary import (
     SUMMARY_COLUMNS,
     ShownColumns,
     as_summary,
-    summarize,
     timed_note,
 )
 
@@ -372,7 +370,7 @@ def summary_rows(
     timed: tuple[str, ...] | None = ("completed",),
 ) -> list[tuple[Any, ...]]:
     """One row per group, ordered by the keys (a missing key last): the keys, then the
-    figures :func:`summary_frame` turns into ``summarize``'s frame."""
+    figures :func:`summary_frame` turns into the summary's frame."""
     sql, params = counts_sql(keys, where, every, rollup_is_sound(query))
     groups: dict[tuple[Any, ...], SummaryGroup] = {}
     width = len(keys)
@@ -728,7 +726,7 @@ def score_summary_rows(
 def _score_columns(
     pandas: Any, keys: Sequence[tuple[Any, ...]], sums: ScoreSums
 ) -> tuple[dict[str, Any], list[str]]:
-    """The ``score.*`` columns of :func:`summarize` for the groups ``keys``, in order, and
+    """The ``score.*`` columns of a summary for the groups ``keys``, in order, and
     those of them that are a bool score's share of True."""
     names = sorted({name for by_name in sums.values() for name in by_name}, key=score_column)
     columns: dict[str, Any] = {}
@@ -759,7 +757,7 @@ def summary_frame(
     scores: ScoreSums | None = None,
     columns: ShownColumns = None,
 ) -> pd.DataFrame:
-    """The frame :func:`summarize` gives, from :func:`summary_rows` (and
+    """The summary's frame from :func:`summary_rows` (and
     :func:`score_summary_rows`); shown with ``columns``."""
     pandas = require_pandas()
     names = [*keys, "runs", *(f"n_{s}" for s in COUNTED_STATUSES), "tokens_total", "tokens_mean"]
@@ -767,12 +765,6 @@ def summary_frame(
     names += ["tool_calls_per_run", "timed_runs", "paused_total"]
     names += [f"{m}_p{round(q * 100)}" for m, q in QUANTILES]
     rows = [row for row in rows if row[len(keys)]]  # without keys: one row, even of none
-    if not rows:
-        given = [key for key in keys if key != PERIOD] or None
-        # the same empty frame, typed the same
-        return summarize(
-            empty_run_frame, given, every, "all" if timed is None else timed, columns=columns
-        )
     raw = pandas.DataFrame.from_records(rows, columns=names)
     runs = raw["runs"].astype("int64")
     counts = {s: raw[f"n_{s}"].fillna(0).astype("int64") for s in COUNTED_STATUSES}
@@ -813,7 +805,7 @@ def summary_frame(
     frame.attrs["timed"] = timed_note(timed)
     frame.attrs[SHARES] = shares
     if not keys:
-        frame.index = pandas.Index(["all"])
+        frame.index = pandas.Index(["all"] * len(frame), dtype=object)
         return as_summary(frame, every, columns)
     index_columns = [_index_column(pandas, raw[key], key) for key in keys]
     if len(keys) == 1:
@@ -824,7 +816,7 @@ def summary_frame(
 
 
 def _index_column(pandas: Any, values: Any, key: str) -> Any:
-    """A key's values typed as ``summarize``'s groupby types them: the period a UTC time, a
+    """A key's values typed as pandas' groupby would type them: the period a UTC time, a
     name a categorical, an id (the thread) text."""
     if key == PERIOD:  # a malformed row's time out of range: no period (NaT)
         return pandas.to_datetime(values, unit="s", utc=True, errors="coerce")

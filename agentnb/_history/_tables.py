@@ -36,7 +36,7 @@ from ._records import (
 from ._remote_join import ORIGINS, join_remote
 from ._row_check import MALFORMED_COLUMN
 from ._run_filter import RunFilter, shown_value
-from ._summary import ShownColumns, summarize, summarize_calls
+from ._summary import ShownColumns, summarize_calls
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -388,8 +388,12 @@ class RunHistory(Sequence[RunRecord]):
         The frame holds plain numbers; a notebook and ``print`` show it formatted (``$``,
         ``%``, ms and s, dates), the columns that answer first: ``columns="all"`` shows
         every one, or name them; ``.to_pandas()`` is the plain DataFrame."""
-        scores = self.score_columns()
-        return summarize(self.to_pandas, by, every, include, self.extra_keys(), scores, columns)
+        from ._store import summary_in_memory  # the store reads this module
+
+        rows = self._columns
+        scores = self._store.current_score_rows(self.local_ids) if self._store and len(self) else []
+        extra = self.extra_keys()
+        return summary_in_memory(rows, scores, by, every, include, columns, extra)
 
     def extra_keys(self) -> list[str]:
         """Columns of this table a summary may group by besides the history's own."""
