@@ -28,7 +28,6 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from ._metadata import METADATA_TABLE, metadata_key
-from ._metadata_rollup import METADATA_ROLLUP
 from ._run_filter import RunFilter
 from ._summary import PERIOD
 from ._summary_sql import (
@@ -53,6 +52,9 @@ from ._summary_sql import (
     weighed,
     window_quantiles_sql,
 )
+
+METADATA_ROLLUP: Final = "run_metadata_rollup"
+"""Each hour's counts and sums per metadata key, value, agent and status (``m018``)."""
 
 __all__ = ["side_summary_rows", "side_table_key"]
 

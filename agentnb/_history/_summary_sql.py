@@ -59,23 +59,16 @@ __all__ = [
     "ROLLUP_TABLE",
     "STOPPED_SQL",
     "SummaryGroup",
-    "counted_in",
     "figures_sql",
-    "order_indexes",
     "place_ranked",
     "ranks",
-    "rollup_figure_columns",
-    "rollup_figure_names",
-    "rollup_fill_figures",
     "rollup_is_sound",
     "rollup_read_figures",
     "rollup_row_sound_sql",
-    "rollup_schema",
     "score_summary_rows",
     "sqlite_order",
     "summary_frame",
     "summary_rows",
-    "taken_out_of",
     "timed_sql",
     "wanted_ranks",
     "weighed",
@@ -93,35 +86,16 @@ MAX_WALKED_GROUPS: Final = 16
 """More groups than this: each walk costs about half the timed runs, so rank them instead."""
 
 
+def day_order_index(metric: str) -> str:
+    """The index of runs by status and the day they started (UTC), then in ``metric``'s
+    order (``m012``): a walk to a rank within one day's runs."""
+    return f"runs_{metric}_by_day"
+
+
 def order_index(metric: str) -> str:
     """The index of runs by status, then in ``metric``'s order (``m011``): a walk to a rank
     over all runs, or filtering each step by model or agent."""
     return f"runs_{metric}_order"
-
-
-def day_order_index(metric: str) -> str:
-    """The index of runs by status and the day they started (UTC), then in ``metric``'s
-    order (``m011``): a walk to a rank within one day's runs, the cost per day's quantiles."""
-    return f"runs_{metric}_by_day"
-
-
-def order_indexes() -> list[str]:
-    """The statements making the walks' indexes (``m011``); ``started_at`` in each, so a
-    ``since`` filter is checked in the index without reading the row. Partial: a run enters
-    them when it has the metric (at its end), so a run's start and checkpoints never touch
-    them; the walks ask ``metric IS NOT NULL``, which lets SQLite use them."""
-    return [
-        f"CREATE INDEX {name} ON runs ({columns}) WHERE {metric} IS NOT NULL"
-        for metric in METRICS
-        for name, columns in (
-            (order_index(metric), f"status, {metric}, agent, model, started_at"),
-            # the day as key_sql writes it: a query uses the index only for the same text
-            (
-                day_order_index(metric),
-                f"status, {key_sql(PERIOD, 'day', table='')}, {metric}, agent, model, started_at",
-            ),
-        )
-    ]
 
 
 # ---- the rollup: each hour's counts and sums per key, kept by triggers -----------------
@@ -154,157 +128,9 @@ few rows, found by the ``runs_running`` index), so its start and checkpoints cos
 rollup nothing and its end one addition."""
 
 
-def rollup_schema(*, guarded: bool) -> list[str]:
-    """The rollup table, its key index, the triggers that keep it and the statement that
-    fills it from the runs already there (``m012``, which summed every figure as it was:
-    ``guarded=False``; :func:`guarded_rollup` remakes the triggers to sum sane figures
-    only)."""
-    keys = ", ".join(ROLLUP_KEYS)
-    return [
-        f"CREATE TABLE {ROLLUP_TABLE} (hour INTEGER NOT NULL, "
-        + "".join(f"{key} TEXT, " for key in ROLLUP_KEYS)
-        + f"runs INTEGER NOT NULL DEFAULT 0, {rollup_figure_columns()})",
-        f"CREATE INDEX {ROLLUP_TABLE}_key ON {ROLLUP_TABLE} (hour, {keys})",
-        _rollup_fill(guarded),
-        *_rollup_triggers(guarded),
-    ]
-
-
-ROLLUP_TRIGGERS: Final = tuple(
-    f"{ROLLUP_TABLE}_{name}" for name in ("insert", "update_old", "update_new", "delete")
-)
-
-
-def guarded_rollup() -> list[str]:
-    """The statements that remake the rollup's triggers to count sane figures only and
-    count the runs again from their rows (``m017``): whatever the rollup held (a figure
-    summed before the guard, a row written by another tool) is gone."""
-    return [
-        *(f"DROP TRIGGER {name}" for name in ROLLUP_TRIGGERS),
-        f"DELETE FROM {ROLLUP_TABLE}",
-        _rollup_fill(guarded=True),
-        *_rollup_triggers(guarded=True),
-    ]
-
-
-def rollup_figure_columns() -> str:
-    """A rollup's figure columns as ``CREATE TABLE`` declares them: per figure its sum (a
-    summed one) and its count."""
-    return "".join(
-        (f"{name}_sum {'REAL' if name in ('cost', 'paused') else 'INTEGER'}, " if summed else "")
-        + f"{name}_n INTEGER NOT NULL DEFAULT 0, "
-        for name, _, summed in _ROLLUP_FIGURES
-    ).rstrip(", ")
-
-
-def rollup_fill_figures(row: str, guarded: bool = True) -> str:
-    """The figures of a rollup row over the ``row`` rows grouped (their names in
-    :func:`rollup_figure_names` order): each summed figure's SUM, and each one's COUNT."""
-    return ", ".join(
-        (f"SUM({_figure(row, column, guarded)}), " if summed else "")
-        + f"COUNT({_figure(row, column, guarded)})"
-        for _, column, summed in _ROLLUP_FIGURES
-    )
-
-
-def _rollup_fill(guarded: bool) -> str:
-    keys = ", ".join(ROLLUP_KEYS)
-    return (
-        f"INSERT INTO {ROLLUP_TABLE} (hour, {keys}, runs, {rollup_figure_names()}) "
-        f"SELECT {HOUR_SQL.format(row='runs')}, {keys}, COUNT(*), "
-        f"{rollup_fill_figures('runs', guarded)} "
-        f"FROM runs WHERE {STOPPED_SQL.format(row='runs')} GROUP BY 1, {keys}"
-    )
-
-
-def _rollup_triggers(guarded: bool) -> list[str]:
-    watched = [*ROLLUP_KEYS, "started_at", *(column for _, column, _ in _ROLLUP_FIGURES)]
-    changed = " OR ".join(f"old.{name} IS NOT new.{name}" for name in watched)
-    on = f"AFTER UPDATE OF {', '.join(watched)} ON runs"
-    insert, update_old, update_new, delete = ROLLUP_TRIGGERS
-    return [
-        f"CREATE TRIGGER {insert} AFTER INSERT ON runs "
-        f"WHEN {STOPPED_SQL.format(row='new')} BEGIN {_added('new', guarded)} END",
-        f"CREATE TRIGGER {update_old} {on} "
-        f"WHEN {STOPPED_SQL.format(row='old')} AND ({changed}) "
-        f"BEGIN {_removed('old', guarded)} END",
-        f"CREATE TRIGGER {update_new} {on} "
-        f"WHEN {STOPPED_SQL.format(row='new')} AND ({changed}) BEGIN {_added('new', guarded)} END",
-        f"CREATE TRIGGER {delete} AFTER DELETE ON runs "
-        f"WHEN {STOPPED_SQL.format(row='old')} BEGIN {_removed('old', guarded)} END",
-    ]
-
-
 def _figure(row: str, column: str, guarded: bool) -> str:
     """``row``'s ``column`` as the rollup counts it: a sane figure only, once guarded."""
     return sane_sql(column, f"{row}.") if guarded else f"{row}.{column}"
-
-
-def rollup_figure_names() -> str:
-    """A rollup's figure columns, named in order."""
-    return ", ".join(
-        (f"{name}_sum, " if summed else "") + f"{name}_n" for name, _, summed in _ROLLUP_FIGURES
-    )
-
-
-def _same_key(row: str) -> str:
-    # IS, not =: a missing key (NULL) is a key like any other; the index serves IS too.
-    keys = " AND ".join(f"{key} IS {row}.{key}" for key in ROLLUP_KEYS)
-    return f"hour = {HOUR_SQL.format(row=row)} AND {keys}"
-
-
-def counted_in(row: str, guarded: bool = True) -> str:
-    """The ``SET`` terms adding ``row``'s figures to a rollup row (a trailing comma: the
-    run's count follows)."""
-    return "".join(
-        (
-            f"{name}_sum = CASE WHEN {figure} IS NULL THEN {name}_sum "
-            f"ELSE COALESCE({name}_sum, 0) + {figure} END, "
-            if summed
-            else ""
-        )
-        + f"{name}_n = {name}_n + ({figure} IS NOT NULL), "
-        for name, column, summed in _ROLLUP_FIGURES
-        for figure in (_figure(row, column, guarded),)
-    )
-
-
-def taken_out_of(row: str, guarded: bool = True) -> str:
-    """The ``SET`` terms taking ``row``'s figures out of a rollup row (a sum of nothing is
-    NULL again, as SUM gives; a trailing comma)."""
-    return "".join(
-        (
-            f"{name}_sum = CASE WHEN {name}_n - ({figure} IS NOT NULL) = 0 THEN NULL "
-            f"ELSE {name}_sum - COALESCE({figure}, 0) END, "
-            if summed
-            else ""
-        )
-        + f"{name}_n = {name}_n - ({figure} IS NOT NULL), "
-        for name, column, summed in _ROLLUP_FIGURES
-        for figure in (_figure(row, column, guarded),)
-    )
-
-
-def _added(row: str, guarded: bool) -> str:
-    """Trigger statements counting ``row`` in its hour's rollup row (made if missing)."""
-    keys = ", ".join(ROLLUP_KEYS)
-    values = ", ".join(f"{row}.{key}" for key in ROLLUP_KEYS)
-    sums = counted_in(row, guarded)
-    return (
-        f"INSERT INTO {ROLLUP_TABLE} (hour, {keys}) SELECT {HOUR_SQL.format(row=row)}, "
-        f"{values} WHERE NOT EXISTS (SELECT 1 FROM {ROLLUP_TABLE} WHERE {_same_key(row)}); "
-        f"UPDATE {ROLLUP_TABLE} SET {sums}runs = runs + 1 WHERE {_same_key(row)};"
-    )
-
-
-def _removed(row: str, guarded: bool) -> str:
-    """Trigger statements taking ``row`` out of its rollup row (gone when it counts none;
-    a sum of nothing is NULL again, as SUM gives)."""
-    sums = taken_out_of(row, guarded)
-    return (
-        f"UPDATE {ROLLUP_TABLE} SET {sums}runs = runs - 1 WHERE {_same_key(row)}; "
-        f"DELETE FROM {ROLLUP_TABLE} WHERE {_same_key(row)} AND runs <= 0;"
-    )
 
 
 @dataclass
