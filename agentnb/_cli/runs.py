@@ -15,7 +15,7 @@ from typing import Any
 from .._core.exceptions import ConfigurationError
 from .._core.text import terminal_safe
 from .._history import HistoryStore, RunHistory
-from .._history._location import default_location, expand_path
+from .._history._file import default_location, expand_path
 from .._history._run_filter import RunFilter
 
 __all__ = ["HELP", "add_parser", "configure", "main"]

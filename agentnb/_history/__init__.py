@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._core.exceptions import HistoryError, HistoryLocationError, HistoryWriteError
 from ._experiment_book import Arm, Example, ExperimentBook, ExperimentRecord, PairRun
-from ._location import ENV_VAR, default_location
+from ._file import ENV_VAR, default_location
 from ._migrations import MIGRATIONS
 from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord, host_of
 from ._run_filter import STATUSES, RunFilter, Since

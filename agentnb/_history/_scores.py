@@ -19,8 +19,7 @@ from datetime import datetime
 from typing import Any, Final, Literal
 
 from .._core.exceptions import ConfigurationError
-from ._figures import MAX_SCORE
-from ._records import storable_text, to_datetime, truncate
+from ._records import MAX_SCORE, storable_text, to_datetime, truncate
 
 __all__ = [
     "SCORE_COLUMNS",

@@ -1,6 +1,6 @@
 """`HistoryStore`: the SQLite database of runs, and the recorder the client writes to.
 
-**Where** it lives: :mod:`._location`. **Schema**: the named, append-only migrations of
+**Where** it lives: :mod:`._file`. **Schema**: the named, append-only migrations of
 :mod:`._migrations`, applied when the store opens.
 
 **Concurrency.** WAL journal, a 30 s busy timeout and short ``BEGIN IMMEDIATE`` write
@@ -40,10 +40,15 @@ from .._core.pricing import RunCost, price_run
 from .._core.request import RunRequest, build_request
 from .._core.run import Run
 from ..events import Usage
-from ._data_frames import ScoreRow, columns_of
-from ._figures import sane_score_row_sql
-from ._location import ENV_VAR, MEMORY, expand_path
-from ._metadata_summary import side_summary_rows, side_table_key
+from ._file import (
+    ENV_VAR,
+    MEMORY,
+    check_schema,
+    expand_path,
+    is_interrupted,
+    retry_busy,
+    store_error,
+)
 from ._migrations import (
     applied_migrations,
     apply_migrations,
@@ -56,11 +61,19 @@ from ._records import (
     TOOL_CALL_COLUMNS,
     RunRecord,
     ToolCallRecord,
+    checked_columns,
+    checked_record,
+    checked_rows,
+    sane_score_row_sql,
     storable_row,
 )
-from ._row_check import checked_columns, checked_record, checked_rows
-from ._run_filter import RunFilter
-from ._schema_check import check_schema
+from ._run_filter import (
+    SEARCH_TABLE,
+    RunFilter,
+    count_sql,
+    matched_rows,
+    ranked_ids_sql,
+)
 from ._scores import (
     SCORE_COLUMNS,
     ScoreRecord,
@@ -69,16 +82,17 @@ from ._scores import (
     checked_score,
     current_scores_sql,
 )
-from ._search_sql import (
-    SEARCH_TABLE,
-    count_sql,
-    matched_rows,
-    ranked_ids_sql,
+from ._summary import (
+    GROUPABLE,
+    ShownColumns,
+    score_summary_rows,
+    side_summary_rows,
+    side_table_key,
+    summary_frame,
+    summary_keys,
+    summary_rows,
 )
-from ._sqlite_errors import is_interrupted, retry_busy, store_error
-from ._summary import GROUPABLE, ShownColumns, summary_keys
-from ._summary_sql import score_summary_rows, summary_frame, summary_rows
-from ._tables import SHOWN_ROWS, RunHistory, RunsHead, StoreRead
+from ._tables import SHOWN_ROWS, RunHistory, RunsHead, ScoreRow, StoreRead, columns_of
 from ._writer import (
     RecorderWrites,
     chunks,
@@ -446,7 +460,7 @@ class HistoryStore:
 
     # ---- reading ---------------------------------------------------------------------
     def run_columns(self, where: RunFilter | None = None) -> dict[str, Sequence[Any]]:
-        """Matching runs, most recent first (a search's: in its order, :mod:`._search_sql`),
+        """Matching runs, most recent first (a search's: in its order, :mod:`._run_filter`),
         as one list per column of ``RUN_COLUMNS`` (and ``snippet`` for a search).
 
         A closed store that has a file opens it again for the read (a ``runs()`` result
