@@ -818,7 +818,10 @@ def summary_in_memory(
     ``extra``: the table's own groupable columns (a joined history's ``origin``)."""
     keys = summary_keys(by, every, extra)
     names = (*_SUMMARISED, *extra)
-    rowid = {local_id: i for i, local_id in enumerate(columns["local_id"])}
+    count = len(columns["local_id"])
+    rowid: dict[str, int] = {}  # a run given twice is counted twice, its scores once
+    for i, local_id in enumerate(columns["local_id"]):
+        rowid.setdefault(local_id, i)
     db = sqlite3.connect(":memory:", isolation_level=None)
     try:
         apply_migrations(db)
@@ -827,7 +830,7 @@ def summary_in_memory(
         db.execute("BEGIN")
         db.executemany(
             f"INSERT INTO runs (local_id, {', '.join(names)}) VALUES (?, {_marks(names)})",
-            zip(map(str, range(len(rowid))), *(columns[name] for name in names), strict=False),
+            zip(map(str, range(count)), *(columns[name] for name in names), strict=False),
         )
         db.executemany(
             "INSERT INTO scores (local_id, name, kind, number, label, source, created) "

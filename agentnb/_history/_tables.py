@@ -395,6 +395,13 @@ class RunHistory(Sequence[RunRecord]):
         every one, or name them; ``.to_pandas()`` is the plain DataFrame."""
         from ._store import summary_in_memory  # the store reads this module
 
+        read = self.read_from
+        if read is not None and read.where.limit is None and read.where.search is None:
+            # a runs() result: summarised in its file, pinned to the runs it holds
+            summary: pd.DataFrame = read.store.summary(
+                read.where, by, every=every, include=include, columns=columns
+            )
+            return summary
         rows = self._columns
         scores = self._store.current_score_rows(self.local_ids) if self._store and len(self) else []
         extra = self.extra_keys()
