@@ -29,17 +29,17 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from .._core.exceptions import ConfigurationError, HistoryError, HistoryLocationError
-from .._core.history_drawer import timed_statuses
 from .._core.pricing import RunCost, price_run
 from .._core.request import RunRequest, build_request
 from .._core.run import Run
 from ..events import Usage
+from ..providers import available_providers
 from ._file import (
     ENV_VAR,
     MEMORY,
@@ -83,16 +83,11 @@ from ._scores import (
     current_scores_sql,
 )
 from ._summary import (
-    GROUPABLE,
     ShownColumns,
-    score_summary_rows,
-    side_summary_rows,
-    side_table_key,
-    summary_frame,
+    summary_by_sql,
     summary_keys,
-    summary_rows,
 )
-from ._tables import SHOWN_ROWS, RunHistory, RunsHead, ScoreRow, StoreRead, columns_of
+from ._tables import SHOWN_ROWS, RunHistory, RunsHead, StoreRead, columns_of
 from ._writer import (
     RecorderWrites,
     chunks,
@@ -755,8 +750,6 @@ def _fill_models_and_costs(db: sqlite3.Connection) -> int:
 def _requested_model(provider: str, agent: str) -> str | None:
     """The model a request for ``agent`` names in ``provider``'s dialect (None: it names none,
     or the dialect is not installed)."""
-    from ..providers import available_providers  # the dialects: only for this
-
     dialect = available_providers().get(provider)
     if dialect is None:
         return None
@@ -764,83 +757,6 @@ def _requested_model(provider: str, agent: str) -> str | None:
         return dialect().requested_model(build_request(agent, ""))
     except (ConfigurationError, TypeError):  # a dialect that needs options to be made
         return None
-
-
-def summary_by_sql(
-    db: sqlite3.Connection,
-    where: RunFilter,
-    keys: Sequence[str],
-    every: str | None,
-    include: str | Sequence[str],
-    columns: ShownColumns,
-) -> pd.DataFrame:
-    """The summary of ``where``'s runs in ``db``: the one engine of every summary (a file's,
-    and runs held in memory through :func:`summary_in_memory`)."""
-    timed = timed_statuses(include)
-
-    def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        return db.execute(sql, params).fetchall()
-
-    if side_table_key(keys, where) is not None:  # by a metadata key: its side rows
-        rows = side_summary_rows(query, keys, where, every, timed)
-    else:
-        rows = summary_rows(query, keys, where, every, timed)
-    scores = score_summary_rows(query, keys, where, every)
-    return summary_frame(rows, keys, every, timed, scores, columns)
-
-
-_SUMMARISED: Final = (
-    "status",
-    "started_at",
-    *GROUPABLE,
-    "metadata",
-    "total_tokens",
-    "cost_usd",
-    "duration",
-    "ttft",
-    "paused_seconds",
-    "tool_call_count",
-)
-"""The run columns a summary reads."""
-
-
-def summary_in_memory(
-    columns: Mapping[str, Sequence[Any]],
-    scores: Sequence[ScoreRow],
-    by: str | Sequence[str] | None,
-    every: str | None,
-    include: str | Sequence[str],
-    shown: ShownColumns,
-    extra: Sequence[str] = (),
-) -> pd.DataFrame:
-    """The summary of runs held in memory (a batch's, a slice, a joined listing): their
-    figures copied into an in-memory SQLite file, summarised by :func:`summary_by_sql`.
-    ``extra``: the table's own groupable columns (a joined history's ``origin``)."""
-    keys = summary_keys(by, every, extra)
-    names = (*_SUMMARISED, *extra)
-    count = len(columns["local_id"])
-    rowid: dict[str, int] = {}  # a run given twice is counted twice, its scores once
-    for i, local_id in enumerate(columns["local_id"]):
-        rowid.setdefault(local_id, i)
-    db = sqlite3.connect(":memory:", isolation_level=None)
-    try:
-        apply_migrations(db)
-        for name in extra:
-            db.execute(f"ALTER TABLE runs ADD COLUMN {name} TEXT")
-        db.execute("BEGIN")
-        db.executemany(
-            f"INSERT INTO runs (local_id, {', '.join(names)}) VALUES (?, {_marks(names)})",
-            zip(map(str, range(count)), *(columns[name] for name in names), strict=False),
-        )
-        db.executemany(
-            "INSERT INTO scores (local_id, name, kind, number, label, source, created) "
-            "VALUES (?, ?, ?, ?, ?, 'code', 0)",
-            [(str(rowid[row[0]]), *row[1:]) for row in scores if row[0] in rowid],
-        )
-        db.execute("COMMIT")
-        return summary_by_sql(db, RunFilter(), keys, every, include, shown)
-    finally:
-        db.close()
 
 
 _ALL_SCORES_PAST: Final = 5_000

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Collection, Iterable, Sequence
+import sqlite3
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_pandas
-from .._core.history_drawer import history_drawer
+from .._core.history_drawer import history_drawer, timed_statuses
+from ._migrations import apply_migrations
 from ._records import (
     FIGURE_RANGES,
     RUN_COLUMNS,
@@ -1138,3 +1140,80 @@ def _side_window_sql(
         f"WINDOW w AS (PARTITION BY {', '.join(columns)} ORDER BY m.{metric})"
     )
     return f"SELECT {key_names}i, n, x FROM ({ranked}) WHERE {wanted_ranks(metric)}", params
+
+
+def summary_by_sql(
+    db: sqlite3.Connection,
+    where: RunFilter,
+    keys: Sequence[str],
+    every: str | None,
+    include: str | Sequence[str],
+    columns: ShownColumns,
+) -> pd.DataFrame:
+    """The summary of ``where``'s runs in ``db``: the one engine of every summary (a file's,
+    and runs held in memory through :func:`summary_in_memory`)."""
+    timed = timed_statuses(include)
+
+    def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return db.execute(sql, params).fetchall()
+
+    if side_table_key(keys, where) is not None:  # by a metadata key: its side rows
+        rows = side_summary_rows(query, keys, where, every, timed)
+    else:
+        rows = summary_rows(query, keys, where, every, timed)
+    scores = score_summary_rows(query, keys, where, every)
+    return summary_frame(rows, keys, every, timed, scores, columns)
+
+
+_SUMMARISED: Final = (
+    "status",
+    "started_at",
+    *GROUPABLE,
+    "metadata",
+    "total_tokens",
+    "cost_usd",
+    "duration",
+    "ttft",
+    "paused_seconds",
+    "tool_call_count",
+)
+"""The run columns a summary reads."""
+
+
+def summary_in_memory(
+    columns: Mapping[str, Sequence[Any]],
+    scores: Sequence[tuple[Any, ...]],
+    by: str | Sequence[str] | None,
+    every: str | None,
+    include: str | Sequence[str],
+    shown: ShownColumns,
+    extra: Sequence[str] = (),
+) -> pd.DataFrame:
+    """The summary of runs held in memory (a batch's, a slice, a joined listing): their
+    figures copied into an in-memory SQLite file, summarised by :func:`summary_by_sql`.
+    ``extra``: the table's own groupable columns (a joined history's ``origin``)."""
+    keys = summary_keys(by, every, extra)
+    names = (*_SUMMARISED, *extra)
+    count = len(columns["local_id"])
+    rowid: dict[str, int] = {}  # a run given twice is counted twice, its scores once
+    for i, local_id in enumerate(columns["local_id"]):
+        rowid.setdefault(local_id, i)
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        apply_migrations(db)
+        for name in extra:
+            db.execute(f"ALTER TABLE runs ADD COLUMN {name} TEXT")
+        db.execute("BEGIN")
+        db.executemany(
+            f"INSERT INTO runs (local_id, {', '.join(names)}) VALUES (?{', ?' * len(names)})",
+            zip(map(str, range(count)), *(columns[name] for name in names), strict=False),
+        )
+        db.executemany(
+            "INSERT INTO scores (local_id, name, kind, number, label, source, created) "
+            "VALUES (?, ?, ?, ?, ?, 'code', 0)",
+            [(str(rowid[row[0]]), *row[1:]) for row in scores if row[0] in rowid],
+        )
+        db.execute("COMMIT")
+        return summary_by_sql(db, RunFilter(), keys, every, include, shown)
+    finally:
+        db.close()

@@ -33,7 +33,7 @@ from ._records import (
 )
 from ._run_filter import RunFilter, shown_value
 from ._scores import score_column
-from ._summary import ShownColumns, summarize_calls
+from ._summary import ShownColumns, summarize_calls, summary_in_memory
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -393,8 +393,6 @@ class RunHistory(Sequence[RunRecord]):
         The frame holds plain numbers; a notebook and ``print`` show it formatted (``$``,
         ``%``, ms and s, dates), the columns that answer first: ``columns="all"`` shows
         every one, or name them; ``.to_pandas()`` is the plain DataFrame."""
-        from ._store import summary_in_memory  # the store reads this module
-
         read = self.read_from
         if read is not None and read.where.limit is None and read.where.search is None:
             # a runs() result: summarised in its file, pinned to the runs it holds
