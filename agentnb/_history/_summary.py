@@ -1,6 +1,6 @@
 """Summaries, by one engine: SQLite. A file's runs are summarised where they are (counts from
 the hourly rollups the triggers keep, quantiles by a walk along an order index or one window
-query); runs held in memory through an in-memory file (``_store.summary_in_memory``). Also
+query); runs held in memory through an in-memory file (:func:`summary_in_memory`). Also
 what a summary frame is, and the summary of tool calls."""
 
 from __future__ import annotations
