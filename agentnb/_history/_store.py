@@ -562,8 +562,13 @@ class HistoryStore:
         runs, computed by SQLite: the rows are not read out (``where.limit`` and
         ``where.search`` do not apply)."""
         keys = summary_keys(by, every)
+        where = where or RunFilter()
         with self._reading() as db:
-            return summary_by_sql(db, where or RunFilter(), keys, every, include, columns)
+            if where.recorded_upto is not None:  # a runs() result's pin: moot if none since
+                (upto,) = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM runs").fetchone()
+                if upto <= where.recorded_upto:
+                    where = dataclasses.replace(where, recorded_upto=None)
+            return summary_by_sql(db, where, keys, every, include, columns)
 
     def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory:
         """These runs, in the order given (ids not in the store are left out)."""
