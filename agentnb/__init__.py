@@ -19,6 +19,7 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
+from ._core.client_tools import ClientTool, tool
 from ._core.exceptions import (
     AgentNBError,
     AnswerSchemaError,
@@ -38,6 +39,7 @@ from ._core.exceptions import (
     RunError,
     RunFailedError,
     RunInterruptedError,
+    RunTooLargeError,
     ServerError,
     StreamStallError,
     StreamTimeoutError,
@@ -58,12 +60,14 @@ if TYPE_CHECKING:
     from ._app.batch_runs import batch
     from ._app.compare_runs import compare
     from ._app.connections import Connection, connect, connections, get_connection
-    from ._app.evaluators import judge
+    from ._app.datasets import dataset
+    from ._app.evaluators import evaluate, judge
     from ._app.experiments import Experiment, experiment, experiments
     from ._app.past_runs import show
     from ._app.remote_runs import remote_runs
     from ._app.runs_browser import browse
-    from ._app.scoring import score
+    from ._app.scoring import score, scores
+    from ._app.trace_export import export_traces
     from ._client.async_client import AsyncAgentClient
     from ._client.sync import AgentClient
     from ._core.handle import RunHandle
@@ -79,6 +83,7 @@ __all__ = [
     "AsyncAgentClient",
     "AuthenticationError",
     "ChatCell",
+    "ClientTool",
     "ConfigurationError",
     "ConnectError",
     "Connection",
@@ -99,6 +104,7 @@ __all__ = [
     "RunFailedError",
     "RunHandle",
     "RunInterruptedError",
+    "RunTooLargeError",
     "ServerError",
     "StreamStallError",
     "StreamTimeoutError",
@@ -116,18 +122,23 @@ __all__ = [
     "configure_tracing",
     "connect",
     "connections",
+    "dataset",
+    "evaluate",
     "experiment",
     "experiments",
+    "export_traces",
     "get_connection",
     "judge",
     "load_ipython_extension",
     "remote_runs",
     "runs",
     "score",
+    "scores",
     "set_prices",
     "show",
     "start_server",
     "summary",
+    "tool",
     "unload_ipython_extension",
 ]
 
@@ -149,7 +160,11 @@ _LAZY: dict[str, str] = {
     "experiment": "._app.experiments",
     "experiments": "._app.experiments",
     "judge": "._app.evaluators",
+    "export_traces": "._app.trace_export",
+    "evaluate": "._app.evaluators",
+    "dataset": "._app.datasets",
     "score": "._app.scoring",
+    "scores": "._app.scoring",
     "browse": "._app.runs_browser",
     "remote_runs": "._app.remote_runs",
     "runs": "._history",
@@ -211,7 +226,16 @@ def _show_histories_as_tables() -> None:
 _show_histories_as_tables()
 
 
-_SUBMODULES = ("types", "history", "approvals", "providers", "events", "sse", "server")
+_SUBMODULES = (
+    "types",
+    "history",
+    "approvals",
+    "evaluators",
+    "providers",
+    "events",
+    "sse",
+    "server",
+)
 """Public submodules, imported on first use: ``agentnb.types.RunRequest`` after ``import
 agentnb`` works as after ``import agentnb.types``."""
 

@@ -201,6 +201,8 @@ class ToolCallFinished(_Event):
     model: str | None = None
     """The model the sub-agent inside this call ran, where the platform names it; it prices
     the call's ``usage``."""
+    ran_by: Literal["client"] | None = None
+    """``"client"`` when a notebook function ran the call (a client tool); None: the platform."""
 
 
 class ToolCallProgress(_Event):
@@ -212,6 +214,8 @@ class ToolCallProgress(_Event):
     """The call still running."""
     output: Any = None
     """The interim output (parsed JSON where the platform sent JSON)."""
+    ran_by: Literal["client"] | None = None
+    """``"client"``: a notebook function runs the call now (a client tool)."""
 
 
 class ToolCallDenied(_Event):

@@ -8,17 +8,20 @@
 - ``RunRecord``, ``ToolCallHistory``, ``ToolCallRecord``: one recorded run, and its tool calls.
 - ``ScoreRecord``: one score given to a run (``agentnb.score``, evaluators, a verdict).
 - ``RunsTable``: the browsable table ``browse()`` returns; ``Comparison``: what ``compare()``
-  returns; ``ExperimentComparison``: what ``Experiment.compare()`` returns.
+  returns; ``ExperimentComparison``: what ``Experiment.compare()`` returns (``Comparisons``:
+  one per score); ``Dataset``: a dataset kept in versions (``agentnb.dataset``).
 - ``RunRecorder``: what records a run (the history is one); pass your own as ``recorder=``.
 """
 
 from __future__ import annotations
 
+from ._app.experiments import Comparisons
 from ._core.recorder import RunRecorder
 from ._display.experiment_views import ExperimentComparison
 from ._display.run_comparison import Comparison
 from ._display.runs_table import RunsTable
 from ._history import (
+    Dataset,
     HistoryStore,
     RunHistory,
     RunRecord,
@@ -29,6 +32,8 @@ from ._history import (
 
 __all__ = [
     "Comparison",
+    "Comparisons",
+    "Dataset",
     "ExperimentComparison",
     "HistoryStore",
     "RunHistory",

@@ -32,7 +32,8 @@ CA given to both agentnb (``verify=`` the CA bundle's path) and the naive gather
 ``--smoke``: 5 runs, one round (a few seconds): the test suite runs it.
 
 Beside it: ``bench_stop.py`` (a Stop under this load, to the run ending ``cancelled``) and
-``bench_event_cost.py`` (where the loop's CPU time per event goes).
+the floor: a bare ``asyncio.Protocol`` per run that writes the request by hand and only counts
+frames (the least any asyncio client can spend per event here).
 """
 
 from __future__ import annotations
@@ -49,15 +50,17 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 os.environ["AGENTNB_HISTORY"] = os.path.join(tempfile.mkdtemp(prefix="agentnb-bench-"), "h.db")
 
 import aiohttp
 import httpx
+import httpx_aiohttp
 import httpx_sse
-from bench_floor import floor_run, rss_growth_per_stream
 
 import agentnb
 from agentnb._app.connections import disconnect
@@ -76,6 +79,75 @@ SERVER_CHILD = (
 )
 
 
+# ---- the floor (a bare asyncio.Protocol that only counts frames) and memory per idle stream
+class FloorProtocol(asyncio.Protocol):
+    """Counts frames until the server closes the connection (the request asks it to)."""
+
+    def __init__(self, request: bytes) -> None:
+        self.request = request
+        self.frames = 0
+        self.done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._last = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        self.frames += (self._last + data).count(b"\n\n") - self._last.count(b"\n\n")
+        self._last = data[-1:]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(self.frames)
+
+
+def _request(url: str, headers: dict[str, str], body: dict[str, str]) -> bytes:
+    parts = urlsplit(url)
+    payload = json.dumps(body).encode()
+    head = [
+        f"POST {parts.path} HTTP/1.1",
+        f"Host: {parts.netloc}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(payload)}",
+        "Connection: close",
+        *(f"{name}: {value}" for name, value in headers.items()),
+    ]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + payload
+
+
+async def floor_run(url: str, headers: dict[str, str], text: str) -> int:
+    """The frames of one run read by :class:`FloorProtocol`."""
+    loop = asyncio.get_running_loop()
+    parts = urlsplit(url)
+    request = _request(url, headers, {"message": text})
+    _, protocol = await loop.create_connection(
+        lambda: FloorProtocol(request), parts.hostname, parts.port
+    )
+    return await protocol.done
+
+
+def rss_growth_per_stream(
+    start: Callable[[], Awaitable[object]], streams: int, idle_s: float
+) -> float:
+    """Bytes of Python heap (tracemalloc, every thread) per stream while ``start()`` (which
+    opens ``streams`` runs that stay idle a while) has had ``idle_s`` seconds to open them."""
+
+    async def measure() -> float:
+        tracemalloc.start()
+        try:
+            before, _ = tracemalloc.get_traced_memory()
+            waiting = asyncio.ensure_future(start())
+            await asyncio.sleep(idle_s)
+            during, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        await waiting
+        return (during - before) / streams
+
+    return asyncio.run(measure())
+
+
 @dataclass
 class Result:
     name: str
@@ -85,6 +157,7 @@ class Result:
     main_lag: list[float]
     loop_lag: list[float] = field(default_factory=list)
     cpu: float = 0.0  # this process's CPU seconds (all threads), less sensitive to load
+    ttft: list[float] = field(default_factory=list)  # seconds from a run's start to its text
 
 
 @contextlib.contextmanager
@@ -171,11 +244,15 @@ def run_agentnb(
     )
     loop_probe = Probe()
     handles: list[agentnb.RunHandle] = []
+    ttft: list[float] = []
 
     async def work() -> int:
         probing = asyncio.run_coroutine_threadsafe(loop_probe.run(), get_loop())
         try:
-            handles.extend(agentnb.ask("echo", text, via="bench", display=False) for text in texts)
+            for text in texts:
+                handle = agentnb.ask("echo", text, via="bench", display=False)
+                handle.add_listener(first_text(time.perf_counter(), ttft))
+                handles.append(handle)
             await asyncio.gather(*handles, return_exceptions=True)
         finally:
             loop_probe.stopped = True
@@ -190,7 +267,20 @@ def run_agentnb(
     ok = sum(h.status == "completed" and h.text == t for h, t in zip(handles, texts, strict=True))
     scheme = base_url.partition(":")[0]
     name = f"agentnb ask, {dialect}, {scheme}"
-    return Result(name, wall, ok, events, main_lag, loop_probe.lag, cpu)
+    return Result(name, wall, ok, events, main_lag, loop_probe.lag, cpu, ttft)
+
+
+def first_text(started: float, into: list[float]) -> Callable[[agentnb.Run, object], None]:
+    """A run listener noting when the run's first text arrived."""
+    seen = False
+
+    def listener(run: agentnb.Run, event: object) -> None:
+        nonlocal seen
+        if not seen and run.text:
+            seen = True
+            into.append(time.perf_counter() - started)
+
+    return listener
 
 
 async def naive_gather(
@@ -200,14 +290,18 @@ async def naive_gather(
     delay_ms: int,
     answers: list[str],
     verify: str | None = None,
+    ttft: list[float] | None = None,
+    on_aiohttp: bool = False,
 ) -> int:
-    """The naive gather's runs; their texts go to ``answers``; returns the events read."""
+    """The naive gather's runs; their texts go to ``answers``; returns the events read.
+    ``on_aiohttp``: httpx on the ``httpx-aiohttp`` transport instead of httpcore."""
     url = f"{base_url}/api/agents/echo/runs/stream"
     headers = {"Authorization": f"Bearer {api_key}", "X-AgentNB-Delay-Ms": str(delay_ms)}
 
     async def one(client: httpx.AsyncClient, text: str) -> tuple[str, int]:
         pieces: list[str] = []
         events = 0
+        started = time.perf_counter()
         async with httpx_sse.aconnect_sse(
             client, "POST", url, json={"message": text}, headers=headers
         ) as source:
@@ -215,6 +309,8 @@ async def naive_gather(
                 events += 1
                 frame = json.loads(sse.data)
                 if frame["event"] == "CONTENT_DELTA":
+                    if not pieces and ttft is not None:
+                        ttft.append(time.perf_counter() - started)
                     pieces.append(frame["data"])
                 elif frame["event"] in ("STOP", "ERROR"):
                     break
@@ -222,22 +318,40 @@ async def naive_gather(
 
     limits = httpx.Limits(max_connections=None)
     tls = True if verify is None else ssl.create_default_context(cafile=verify)
-    async with httpx.AsyncClient(limits=limits, timeout=60, verify=tls) as client:
+    transport = None
+    if on_aiohttp:
+        connector = aiohttp.TCPConnector(limit=0, ssl=tls)
+        session = aiohttp.ClientSession(connector=connector)
+        transport = httpx_aiohttp.AiohttpTransport(client=session)
+    async with httpx.AsyncClient(
+        limits=limits, timeout=60, verify=tls, transport=transport
+    ) as client:
         done = await asyncio.gather(*(one(client, text) for text in texts))
+    if on_aiohttp:
+        await session.close()
     answers.extend(text for text, _ in done)
     return sum(events for _, events in done)
 
 
 def run_naive(
-    base_url: str, api_key: str, texts: list[str], delay_ms: int, verify: str | None = None
+    base_url: str,
+    api_key: str,
+    texts: list[str],
+    delay_ms: int,
+    verify: str | None = None,
+    on_aiohttp: bool = False,
 ) -> Result:
     answers: list[str] = []
-    work = functools.partial(naive_gather, base_url, api_key, texts, delay_ms, answers, verify)
+    ttft: list[float] = []
+    work = functools.partial(
+        naive_gather, base_url, api_key, texts, delay_ms, answers, verify, ttft, on_aiohttp
+    )
     wall, events, main_lag, cpu = asyncio.run(with_main_probe(work))
     ok = sum(a == t for a, t in zip(answers, texts, strict=True))
     scheme = base_url.partition(":")[0]
-    name = f"naive httpx-sse gather, operativus, {scheme}"
-    return Result(name, wall, ok, events, main_lag, cpu=cpu)
+    how = "httpx-aiohttp" if on_aiohttp else "httpx-sse"
+    name = f"naive {how} gather, operativus, {scheme}"
+    return Result(name, wall, ok, events, main_lag, cpu=cpu, ttft=ttft)
 
 
 async def aiohttp_gather(
@@ -368,7 +482,7 @@ def tls_server() -> Iterator[tuple[str, str, str]]:
 
 
 def run_floor(base_url: str, api_key: str, texts: list[str], delay_ms: int) -> Result:
-    """The floor: a bare asyncio.Protocol per run that only counts frames (bench_floor)."""
+    """The floor: a bare asyncio.Protocol per run that only counts frames ."""
     url = f"{base_url}/api/agents/echo/runs/stream"
     headers = {"Authorization": f"Bearer {api_key}", "X-AgentNB-Delay-Ms": str(delay_ms)}
     expected = 2 + len(texts[0].split()) // 3 if texts else 0
@@ -426,14 +540,20 @@ def print_table(results: list[Result], runs: int, rounds: int) -> None:
     lag_head = f"{'p50':>7} {'p95':>7} {'p99':>7} {'max':>7}"
     print()
     print(
-        f"{'':46} {'wall':>6} {'CPU':>5} {'CPU/ev':>6} {'ok':>9} {'runs/s':>7} {'events/s':>9}   "
+        f"{'':48} {'wall':>6} {'CPU':>5} {'CPU/ev':>6} {'CPU/run':>7} {'TTFT p50':>8} "
+        f"{'ok':>9} {'events/s':>9}   "
         f"{'main-thread loop lag, ms':^31}   {'agentnb loop lag, ms':^31}"
     )
-    print(f"{'':46} {'s':>6} {'s':>5} {'µs':>6} {'':>9} {'':>7} {'':>9}   {lag_head}   {lag_head}")
+    print(
+        f"{'':48} {'s':>6} {'s':>5} {'µs':>6} {'µs':>7} {'ms':>8} {'':>9} {'':>9}   "
+        f"{lag_head}   {lag_head}"
+    )
     for r in results:
+        ttft = f"{pct(r.ttft, 0.5):8.1f}" if r.ttft else f"{'—':>8}"
         print(
-            f"{r.name:46} {r.wall:6.2f} {r.cpu:5.2f} {cpu_per_event(r):6.1f} "
-            f"{f'{r.runs_ok}/{runs}':>9} {runs_per_round / r.wall:7.1f} "
+            f"{r.name:48} {r.wall:6.2f} {r.cpu:5.2f} {cpu_per_event(r):6.1f} "
+            f"{r.cpu / runs_per_round * 1e6:7.0f} {ttft} "
+            f"{f'{r.runs_ok}/{runs}':>9} "
             f"{r.events / r.wall:9.0f}   {lag_cells(r.main_lag)}   {lag_cells(r.loop_lag)}"
         )
 
@@ -455,20 +575,40 @@ def pooled(results: list[Result]) -> Result:
         [lag for r in results for lag in r.main_lag],
         [lag for r in results for lag in r.loop_lag],
         statistics.median(r.cpu for r in results),
+        [t for r in results for t in r.ttft],
     )
 
 
 def add_load_options(parser: argparse.ArgumentParser, *, words: int = 90) -> None:
-    """The load's shape, the same in bench_load, bench_stop and bench_event_cost."""
+    """The load's shape, the same in bench_load and bench_stop."""
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--words", type=int, default=words, help="message words (3 per chunk)")
     parser.add_argument("--delay-ms", type=int, default=20, help="server delay per chunk")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of each way")
 
 
+def measure(
+    ways: list[tuple[str, Callable[[str, str, list[str]], Result]]],
+    places: dict[str, tuple[str, str]],
+    runs: int,
+    words: int,
+    repeat: int,
+) -> list[Result]:
+    """Each way ``repeat`` times, interleaved (drift hits every way alike), pooled."""
+    rounds: list[list[Result]] = [[] for _ in ways]
+    for place, way in ways:  # warm up (imports, the background loop, the history file)
+        way(*places[place], messages("warm", 5, words))
+    for round_ in range(repeat):
+        for i, (place, way) in enumerate(ways):
+            texts = messages(f"r{round_}w{i}w{words}", runs, words)
+            rounds[i].append(way(*places[place], texts))
+    return [pooled(r) for r in rounds]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_load_options(parser)
+    parser.add_argument("--short-runs", type=int, default=500, help="runs of the short load")
     parser.add_argument("--in-process", action="store_true", help="server in this process")
     parser.add_argument("--no-https", action="store_true", help="skip the https rows")
     parser.add_argument(
@@ -479,7 +619,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.smoke:
-        args.runs, args.words, args.delay_ms, args.repeat = 5, 9, 1, 1
+        args.runs, args.words, args.delay_ms, args.repeat, args.short_runs = 5, 9, 1, 1, 5
 
     where = "in this process" if args.in_process else "in a child process"
     print(
@@ -491,6 +631,7 @@ def main() -> None:
     Way = Callable[[str, str, list[str]], Result]
     schemes = ["http"] if args.no_https else ["http", "https"]
     ways: list[tuple[str, Way]] = []
+    short_ways: list[tuple[str, Way]] = []
     with contextlib.ExitStack() as servers:
         places = {"http": servers.enter_context(built_in_server(args.in_process))}
         verify: dict[str, str | None] = {"http": None}
@@ -505,25 +646,29 @@ def main() -> None:
                 for dialect in ("operativus", "runagent")
             ]
             ways.append((scheme, functools.partial(run_naive, delay_ms=delay, verify=ca)))
+            naive_aiohttp = functools.partial(run_naive, delay_ms=delay, verify=ca, on_aiohttp=True)
+            ways.append((scheme, naive_aiohttp))
             ways.append((scheme, functools.partial(run_aiohttp, delay_ms=delay, verify=ca)))
+            short_ways += [
+                (scheme, functools.partial(run_agentnb, delay_ms=0, verify=ca)),
+                (scheme, functools.partial(run_naive, delay_ms=0, verify=ca)),
+                (scheme, functools.partial(run_naive, delay_ms=0, verify=ca, on_aiohttp=True)),
+            ]
         ways.append(("http", lambda url, key, texts: run_floor(url, key, texts, delay)))
-        rounds: list[list[Result]] = [[] for _ in ways]
         # first: a heap grown by the load below would hide it
         memory = idle_memory(*places["http"], args.idle_memory) if args.idle_memory else None
-        for place, way in ways:  # warm up (imports, the background loop, the history file)
-            way(*places[place], messages("warm", 5, args.words))
-        for round_ in range(args.repeat):
-            for i, (place, way) in enumerate(ways):  # interleaved: drift hits every way alike
-                texts = messages(f"r{round_}w{i}", args.runs, args.words)
-                rounds[i].append(way(*places[place], texts))
+        streams = measure(ways, places, args.runs, args.words, args.repeat)
+        short = measure(short_ways, places, args.short_runs, 6, args.repeat)
         handshakes = (
             None if args.no_https else handshake_cpu(places["https"][0], ca_path, args.runs)
         )
-    pooled_rounds = [pooled(r) for r in rounds]
-    print_table(pooled_rounds, args.runs * args.repeat, args.repeat)
-    print_summary(pooled_rounds)
+    print_table(streams, args.runs * args.repeat, args.repeat)
+    print_summary(streams)
+    print(f"\n{args.short_runs} short runs at once (2 chunks each, no delay):")
+    print_table(short, args.short_runs * args.repeat, args.repeat)
+    print_short_summary(short)
     if handshakes is not None:
-        https_events = next(r.events for r in pooled_rounds if ", https" in r.name)
+        https_events = next(r.events for r in streams if ", https" in r.name)
         print(
             f"\nTLS handshakes alone: {args.runs} at once cost this process {handshakes:.2f} s "
             f"of CPU ({handshakes / max(https_events, 1) * 1e6:.1f} µs per event of an https "
@@ -536,10 +681,11 @@ def main() -> None:
         )
     print(
         "\nwall: median round; CPU: median round's CPU time of this process (all threads; the"
-        " server is a child process); CPU/ev: that per event.\nagentnb: httpx's interface on"
-        " aiohttp (agentnb._http.aiohttp_transport), bodies pushed from aiohttp's"
-        " connection.\naiohttp alone: aiohttp's reader, frames split on blank lines,"
-        " JSON-decoded."
+        " server is a child process); CPU/ev, CPU/run: that per event, per run; TTFT: a run's"
+        " start to its first text.\nagentnb: httpx's interface on aiohttp"
+        " (agentnb._http.aiohttp_transport), bodies read as the run pulls them."
+        "\nnaive httpx-aiohttp: the naive gather on httpx with the httpx-aiohttp transport."
+        "\naiohttp alone: aiohttp's reader, frames split on blank lines, JSON-decoded."
         "\nlag: how late a 10 ms timer fires (all rounds' samples). agentnb: the main (kernel)"
         " loop only\nawaits the handles; the streams, history writes and (operativus) the usage"
         " requests (one batch for runs ending together) run on agentnb's\nloop. naive:"
@@ -548,23 +694,44 @@ def main() -> None:
     )
 
 
+def print_short_summary(results: list[Result]) -> None:
+    """agentnb's CPU per short run against httpx-aiohttp doing the naive work (the target)."""
+    print()
+    for result in results:
+        if not result.name.startswith("agentnb"):
+            continue
+        scheme = result.name.rpartition(", ")[2]
+        theirs = next(
+            r for r in results if r.name == f"naive httpx-aiohttp gather, operativus, {scheme}"
+        )
+        print(
+            f"{result.name}: CPU per run {result.cpu / theirs.cpu:.2f}x httpx-aiohttp's "
+            f"naive gather (target <= 1.0)"
+        )
+
+
 def print_summary(results: list[Result]) -> None:
     """Each agentnb row against the naive gather on the same scheme (the targets) and the
     floor (plain http)."""
-    naive = {r.name.rpartition(", ")[2]: r for r in results if r.name.startswith("naive")}
+    naive = {r.name.rpartition(", ")[2]: r for r in results if r.name.startswith("naive httpx-sse")}
     floor = next(r for r in results if r.name.startswith("floor"))
     print()
     for result in results:
         if not result.name.startswith("agentnb"):
             continue
-        theirs = naive[result.name.split(", ")[2].split(" ")[0]]
+        scheme = result.name.split(", ")[2].split(" ")[0]
+        theirs = naive[scheme]
         lag = result.loop_lag
+        on_aiohttp = next(
+            r for r in results if r.name.startswith("naive httpx-aiohttp") and scheme in r.name
+        )
         print(
             f"{result.name}: {theirs.wall / result.wall:.2f}x the naive gather's throughput "
             f"(target >= 1.2), {theirs.cpu / result.cpu:.2f}x its events per CPU-second; "
             f"CPU per event {cpu_per_event(result) / cpu_per_event(theirs):.2f}x the naive's "
             f"(target <= 0.5), {cpu_per_event(result) / cpu_per_event(floor):.1f}x the floor's; "
-            f"loop p99 lag {pct(lag, 0.99):.0f} ms (target <= 50)"
+            f"loop p99 lag {pct(lag, 0.99):.0f} ms (target <= 50); CPU per event "
+            f"{cpu_per_event(result) / cpu_per_event(on_aiohttp):.2f}x httpx-aiohttp's"
         )
 
 

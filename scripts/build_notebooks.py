@@ -100,11 +100,11 @@ trade = agentnb.ask("trader", "Buy 10 NVDA")        # returns at once: click App
 trade.approve(trade.awaiting_approval[0].call_id)   # ... or decide from code
 ```
 
-Leave out `wait=True` / `--wait` there: a cell that waits keeps the kernel busy, so a click
-could not reach it. This notebook runs top to bottom with no one to click, so the cells below
-decide with a policy, `approve=`: `True` approves every call, `False` denies every call, and a
-function gets each `ToolCall` and returns True, False, an `ApprovalDecision` (to give a reason,
-from `agentnb.approvals`)
+When a person is to click, leave out `wait=True` / `--wait`: a cell that waits keeps the
+kernel busy, so a click could not reach it. This notebook runs top to bottom with no one to
+click, so the cells below decide with a policy, `approve=`, and may wait: `True` approves
+every call, `False` denies every call, and a function gets each `ToolCall` and returns True,
+False, an `ApprovalDecision` (to give a reason, from `agentnb.approvals`)
 or None (leave it to a person). The magics take `--approve all` / `--approve none`."""),
     ("code", """from agentnb.approvals import ApprovalDecision
 
@@ -123,6 +123,34 @@ for handle in (small, big):
     print(f"{trade.name} {trade.arguments['shares']} shares → {trade.status}{why}")"""),
     ("code", """%%agent trader --wait --approve all
 Sell 2 AAPL"""),
+    ("md", """## Let the agent call your function
+
+Pass your own functions with `tools=` (or `--tool NAME` in a magic): the agent may call them,
+agentnb runs each call here in the kernel, sends the result back and the same run goes on to
+the answer. The schema comes from the type hints and the docstring. The `openai`,
+`openai-responses`, `ag-ui` and `vercel` dialects take tools; the demo `finance_agent` calls
+the first tool you declare when it is spoken to in the `openai` dialect."""),
+    ("code", """agentnb.connect("openai", local=True, name="local_openai")
+
+holdings = {"NVDA": 12, "AAPL": 30}
+
+
+def position_value(ticker: str, shares: int) -> str:
+    \"\"\"The value of my position in a stock at the demo price.
+
+    Args:
+        ticker: The stock symbol.
+        shares: Ignored: the notebook knows the holdings.
+    \"\"\"
+    held = holdings.get(ticker, 0)
+    return f"{held} {ticker} shares, worth ${held * 875.4:,.2f}"
+
+
+mine = agentnb.ask("finance_agent", "What is my NVDA position worth?", via="local_openai",
+                   tools=[position_value], wait=True, display=False)
+call = mine.run.tool_calls[0]
+print(call.name, call.arguments, call.ran_by, "→", call.output)
+print(mine.run.text)"""),
     ("md", """## History
 
 Every run is recorded in a local SQLite history (see `usage_analysis.ipynb`)."""),

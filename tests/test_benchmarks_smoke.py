@@ -18,7 +18,7 @@ SCRIPTS = sorted(
     for path in BENCHMARKS.glob("bench_*.py")
     if 'if __name__ == "__main__":' in path.read_text()
 )
-"""Every benchmark a person runs (a helper module such as bench_floor.py is not one)."""
+"""Every benchmark a person runs (a helper module is not one)."""
 SMOKE = [script for script in SCRIPTS if '"--smoke"' in (BENCHMARKS / script).read_text()]
 IN_A_BROWSER = {"bench_widget_browser.py"}
 """Benchmarks that start JupyterLab and Chromium: a minute even in smoke mode, so they run

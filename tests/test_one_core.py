@@ -137,7 +137,8 @@ def test_one_request_builder() -> None:
         and isinstance(node.func, ast.Attribute)
         and node.func.attr == "errors"
     }
-    assert worded == {"_core/request.py", "_core/schema.py"}  # schema: the answer, not options
+    # schema: the answer; client_tools: the agent's arguments to a notebook function
+    assert worded == {"_core/request.py", "_core/schema.py", "_core/client_tools.py"}
 
 
 def test_one_notebook_check() -> None:

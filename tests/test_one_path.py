@@ -34,6 +34,13 @@ from agentnb.providers import available_providers
 
 KEY = "sk-capture-key-0123456789"
 MESSAGE = "What is NVDA at?"
+
+
+def position_value(ticker: str, shares: int = 1) -> float:
+    """The value of a position."""
+    return 1.0
+
+
 OPTIONS: dict[str, Any] = {
     "temperature": 0.3,
     "top_p": 0.9,
@@ -49,6 +56,7 @@ OPTIONS: dict[str, Any] = {
     "media": [agentnb.Media(type="image/png", data="aGVsbG8=")],
     "extra": {"custom_field": 1},
     "response_format": {"type": "object", "properties": {"n": {"type": "integer"}}},
+    "tools": [position_value],
 }
 INVALID: dict[str, Any] = {"temperature": 5, "top_p": 2.0, "max_tokens": 0}
 """Values out of range: every path must refuse each with the one builder's message."""
@@ -163,6 +171,10 @@ def magic_flags(options: dict[str, Any], namespace: dict[str, Any] | None = None
             flags += [f"--meta {k}={v}" for k, v in value.items()]
         elif name == "followups":
             flags += ["--followups"] if value else []
+        elif name == "tools":
+            assert namespace is not None, "--tool names a function: only the magics take it"
+            namespace.update({fn.__name__: fn for fn in value})
+            flags += [f"--tool {fn.__name__}" for fn in value]
         elif flag == SCHEMA_FLAG or FLAG_OF[name].from_namespace:
             assert namespace is not None, f"{flag} names a variable: only the magics take it"
             namespace[f"capture_{name}"] = value

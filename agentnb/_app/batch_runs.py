@@ -25,12 +25,13 @@ from .._client.stream import AsyncRunStream
 from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError, HistoryError, RateLimitError
 from .._core.loop import in_loop_thread, result_of, submit
-from .._core.request import RunRequest, build_request
+from .._core.request import RunRequest, build_request, checked_number
 from .._core.run import Run
 from .._core.schema import resolve_schema
 from .._display.progress import NoProgress, Progress, make_progress
 from .._history import (
     Arm,
+    Dataset,
     Example,
     ExperimentBook,
     ExperimentRecord,
@@ -43,7 +44,14 @@ from .._history import (
 from .._tracing import batch_span
 from .connections import AnyClient, Connection, resolve_target
 from .datasets import examples_of
-from .evaluators import Evaluator, EvaluatorFunction, evaluate_runs, evaluators_of, run_evaluator
+from .evaluators import (
+    EVALUATOR_TIMEOUT,
+    Evaluator,
+    EvaluatorFunction,
+    evaluate_runs,
+    evaluators_of,
+    run_evaluator,
+)
 
 __all__ = [
     "UNDONE",
@@ -131,9 +139,7 @@ def _check_messages(messages: Iterable[str]) -> list[str]:
 
 
 def _check_concurrency(concurrency: int) -> int:
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ConfigurationError(f"concurrency must be a whole number ≥ 1, not {concurrency!r}")
-    return concurrency
+    return checked_number(concurrency, "concurrency", whole=True, least=1)
 
 
 async def run_batch(
@@ -236,7 +242,7 @@ async def run_requests(
             await asyncio.to_thread(after, index, stream.run)
 
     agents = ", ".join(dict.fromkeys(request.agent for request in requests))
-    with batch_span(agents, runs):  # tracing on: the runs' tasks copy it as their parent
+    with batch_span(agents, runs):  # tracing on: the runs' tasks copy it, each links to it
         tasks = [asyncio.ensure_future(one(index)) for index in range(len(streams))]
         try:
             await asyncio.gather(*tasks)
@@ -298,6 +304,7 @@ def batch(
     variants: Sequence[Mapping[str, Any]] | None = None,
     experiment: str | None = None,
     evaluators: Sequence[EvaluatorFunction] | None = None,
+    evaluator_timeout: float = EVALUATOR_TIMEOUT,
     **options: Any,
 ) -> RunHistory:
     """Run ``agent`` over ``messages`` (e.g. an evaluation set), ``concurrency`` at a time,
@@ -340,12 +347,14 @@ def batch(
     ``expected`` and the other fields) and returns a bool, a number, a label,
     ``(value, comment)``, a dict of those, or None; kept as ``score.<fn name>`` (a dict:
     ``score.<key>``). One that raises keeps the run, and the history keeps that it failed
-    and why. :func:`agentnb.judge` makes an evaluator of an agent.
+    and why; so does one that takes longer than ``evaluator_timeout`` seconds on a run.
+    :func:`agentnb.judge` makes an evaluator of an agent; ``agentnb.evaluators`` has ready
+    ones. The result's table shows the scores.
     """
     if in_loop_thread():
         raise RuntimeError("batch() blocks; on agentnb's loop use `await run_batch(...)`")
     examples = examples_of(messages)
-    checked = evaluators_of(evaluators)
+    checked = evaluators_of(evaluators, evaluator_timeout)
     _check_concurrency(concurrency)
     questions = [example.question for example in examples]
     requests = experiment_requests(agent, questions, options, variants)  # bad options first
@@ -357,7 +366,8 @@ def batch(
     if experiment is not None:
         store = _experiment_store(target)
         arms = experiment_arms(agent, options, variants)
-        record = ExperimentBook(store).begin(experiment, arms, examples, conn.name)
+        dataset = messages if isinstance(messages, Dataset) else None
+        record = ExperimentBook(store).begin(experiment, arms, examples, conn.name, dataset)
         return run_experiment(
             record,
             conn,
@@ -432,16 +442,26 @@ def run_experiment(
         )
 
     after = _evaluating(evaluators, store, [example for example, _ in todo])
-    ran = _run_blocking(
-        target,
-        requests,
-        f"experiment {record.name}",
-        concurrency,
-        progress,
-        approve,
-        after=after,
-        link=link,
-        store=store,
+    if not todo:  # said, and nothing started
+        warnings.warn(
+            f"agentnb: experiment {record.name!r} has nothing left to run: every question has "
+            "its run on every arm (retry_failed=True runs the failed ones again)",
+            stacklevel=3,
+        )
+    ran = (
+        _run_blocking(
+            target,
+            requests,
+            f"experiment {record.name}",
+            concurrency,
+            progress,
+            approve,
+            after=after,
+            link=link,
+            store=store,
+        )
+        if todo
+        else RunHistory()
     )
     current = book.current_runs(record.name)
     order = [

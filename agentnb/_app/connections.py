@@ -200,7 +200,8 @@ class Connection:
         cannot send, or an ``approve`` policy it cannot honour; an unsupported option is
         named with this connection and the agent, and the error says which dialects (and
         which of the user's connections) carry it."""
-        approver_for(approve, self.client().provider)
+        if not request.tools:  # with client tools, the client decides on its own calls
+            approver_for(approve, self.client().provider)
         try:
             self.client().provider.check_request(request)
         except UnsupportedOptionError as exc:

@@ -1,7 +1,6 @@
 """A batch's dataset as examples: a list of questions, a list of dicts or a DataFrame with a
 ``question`` column, and optionally ``expected`` (the reference answer), ``id`` and any other
-fields, kept with each run of an experiment (:class:`~agentnb._history._experiment_book.Example`).
-"""
+fields; and ``agentnb.dataset``, which keeps one in the history by name, in versions."""
 
 from __future__ import annotations
 
@@ -11,9 +10,35 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._core.exceptions import ConfigurationError
-from .._history import Example
+from .._history import Dataset, Example, dataset_names, default_store, keep_dataset, kept_dataset
 
-__all__ = ["examples_of"]
+__all__ = ["dataset", "examples_of"]
+
+_UNSET: Any = object()
+
+
+def dataset(name: str, rows: Any = _UNSET, *, version: int | None = None) -> Dataset:
+    """``dataset(name, rows)`` keeps ``rows`` (what ``batch`` takes: questions, dicts, a
+    DataFrame) in the history as the dataset ``name``: a new version when they differ from
+    every version kept, else the version that has them. ``dataset(name)`` reopens its latest
+    version (``version=``: that one). Hand it to ``batch(..., experiment=...)`` and the
+    experiment records which dataset and version it ran on (``experiment(x).dataset``)."""
+    store = default_store()
+    if store is None:
+        raise ConfigurationError(
+            "datasets are kept in the run history, and history is off (AGENTNB_HISTORY=off)"
+        )
+    if rows is not _UNSET:
+        if version is not None:
+            raise ConfigurationError("dataset(name, rows) makes its version: give no version=")
+        return keep_dataset(store, name, [example.as_dict() for example in examples_of(rows)])
+    found = kept_dataset(store, name, version)
+    if found is None:
+        known = ", ".join(repr(n) for n in dataset_names(store)[:20]) or "none yet"
+        at = "" if version is None else f" version {version}"
+        raise ConfigurationError(f"no dataset {name!r}{at} in the history; it has: {known}")
+    return found
+
 
 QUESTION = "question"
 EXPECTED = "expected"

@@ -21,6 +21,7 @@ from .._display.experiment_views import (
     PairedQuestion,
 )
 from .._history import (
+    Dataset,
     Example,
     ExperimentBook,
     ExperimentRecord,
@@ -34,12 +35,12 @@ from .._history import (
 from .._history._summary import SHARES, as_summary, is_share
 from .batch_runs import completed_work, run_experiment
 from .connections import AnyClient, resolve_target
-from .evaluators import EvaluatorFunction, evaluate_runs, evaluators_of
+from .evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, evaluators_of
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Experiment", "experiment", "experiments"]
+__all__ = ["Comparisons", "Experiment", "experiment", "experiments"]
 
 RESAMPLES = 2000
 """Bootstrap resamples of a comparison's mean difference."""
@@ -68,8 +69,9 @@ def experiment(name: str, *, store: HistoryStore | None = None) -> Experiment:
 
 def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
     """The experiments the history keeps, newest first: name, when, agents, variants,
-    questions, runs done and failed, their cost, and each score's mean (bools: the share
-    true) over the completed runs. A DataFrame of plain values, shown formatted as a
+    questions, runs done and failed, their cost, the runs and cost of their evaluators
+    (judges), and each score's mean (bools: the share true) over the completed runs with
+    ``score.<name>_n``, how many were scored. A DataFrame of plain values, shown formatted as a
     summary is (``$``, dates, ``—`` for a missing figure); ``.to_pandas()`` is the plain
     frame."""
     import pandas as pd  # optional: the listing is a frame
@@ -82,7 +84,18 @@ def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
         for key in _keys(rows)
         if {share.get(key) for _, share in listed} - {None} == {True}  # in every experiment
     ]
-    columns = ["name", "created", "agents", "variants", "questions", "runs", "failed", "cost"]
+    columns = [
+        "name",
+        "created",
+        "agents",
+        "variants",
+        "questions",
+        "runs",
+        "failed",
+        "cost",
+        "evaluation_runs",
+        "evaluation_cost",
+    ]
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys([*columns, *_keys(rows)])))
     frame = frame.set_index("name")
     frame.attrs["of"] = "experiments"
@@ -131,6 +144,12 @@ class Experiment:
         printer.text(repr(self))
 
     # ---- reading -----------------------------------------------------------------------
+    @property
+    def dataset(self) -> Dataset | None:
+        """The kept dataset, at its version, it last ran on (``agentnb.dataset``); None when
+        it ran on a plain list or DataFrame."""
+        return self._book.dataset(self.name)
+
     def examples(self) -> list[dict[str, Any]]:
         """Its questions as the evaluators see them: ``id``, ``question``, ``expected`` and
         the dataset's other fields."""
@@ -227,6 +246,8 @@ class Experiment:
         given = {key: [row[key] for row in done if key in row] for key in _keys(rows)}
         means = {key: _mean(values) for key, values in given.items()}
         shares = {key: is_share(given[key]) for key, mean in means.items() if mean is not None}
+        counts = {f"{key}_n": sum(_number(v) is not None for v in given[key]) for key in means}
+        judged, judging_cost = self._store.evaluation_spend([row["local_id"] for row in done])
         return {
             "name": self.name,
             "created": self.created,
@@ -236,15 +257,24 @@ class Experiment:
             "runs": len(done),
             "failed": sum(row["status"] not in (None, "completed") for row in rows),
             "cost": sum(costs) if costs else None,
+            "evaluation_runs": judged,
+            "evaluation_cost": judging_cost,
             **means,
+            **counts,
         }, shares
 
     # ---- acting ------------------------------------------------------------------------
-    def evaluate(self, *evaluators: EvaluatorFunction, concurrency: int = 8) -> Experiment:
+    def evaluate(
+        self,
+        *evaluators: EvaluatorFunction,
+        concurrency: int = 8,
+        evaluator_timeout: float = EVALUATOR_TIMEOUT,
+    ) -> Experiment:
         """Score every completed current run again with ``evaluators`` (functions
-        ``fn(run, example)``, as ``batch``'s; a later score of a name replaces the earlier,
-        which stays in the score's history). Returns the experiment (shown as its grid)."""
-        checked = evaluators_of(evaluators)
+        ``fn(run, example)``, as ``batch``'s, each bounded by ``evaluator_timeout`` seconds a
+        run; a later score of a name replaces the earlier, which stays in the score's
+        history). Returns the experiment (shown as its grid)."""
+        checked = evaluators_of(evaluators, evaluator_timeout)
         if not checked:
             raise ConfigurationError("evaluate() takes one or more evaluators: .evaluate(fn)")
         examples, current = self._pairs()
@@ -262,18 +292,19 @@ class Experiment:
         progress: bool = True,
         approve: ApprovalPolicy = None,
         retry_failed: bool = False,
+        evaluator_timeout: float = EVALUATOR_TIMEOUT,
     ) -> RunHistory:
         """Run the pairs (question, arm) left undone: never run, stopped, cut by a crash,
         or refused by a rate limit (``retry_failed=True``: failed ones too), on the
         connection the experiment ran on (``via``/``client``: another), then apply
         ``evaluators`` to every completed run they have not scored yet. Returns every pair's
-        current run."""
+        current run. With nothing left to run it says so (a warning) and starts nothing."""
         conn = resolve_target(via or (None if client else self._record.connection), client)
         return run_experiment(
             self._record,
             conn,
             self._store,
-            evaluators_of(evaluators),
+            evaluators_of(evaluators, evaluator_timeout),
             concurrency=concurrency,
             progress=progress,
             approve=approve,
@@ -293,10 +324,11 @@ class Experiment:
         score: str | None = None,
         confidence: float = 0.95,
         seed: int = 0,
-    ) -> ExperimentComparison:
+    ) -> ExperimentComparison | Comparisons:
         """Arm ``a`` against arm ``b`` (an agent's name, an arm's label, or its index) on the
         questions both completed and were scored on: the per-question differences of
-        ``score`` (default: the experiment's only numeric or bool score), wins, ties and
+        ``score`` (default: each numeric or bool score, one comparison each, in a
+        :class:`Comparisons` list when there are several), wins, ties and
         losses, the mean difference with a bootstrap interval (``confidence``, seeded by
         ``seed``: the same call gives the same interval), the ratio of their total cost and
         of their median agent time."""
@@ -306,7 +338,24 @@ class Experiment:
         if not 0 < confidence < 1:
             raise ConfigurationError(f"confidence is between 0 and 1, not {confidence!r}")
         rows = self._table()
-        name = score if score is not None else _only_score(rows, self.name, (a, b))
+        if score is None:
+            names = _numeric_scores(rows, self.name)
+            if len(names) > 1:
+                return Comparisons(
+                    self._compared(rows, first, second, name, confidence, seed) for name in names
+                )
+            score = names[0]
+        return self._compared(rows, first, second, score, confidence, seed)
+
+    def _compared(
+        self,
+        rows: list[dict[str, Any]],
+        first: int,
+        second: int,
+        name: str,
+        confidence: float,
+        seed: int,
+    ) -> ExperimentComparison:
         key = f"score.{name}"
         count = len(self.arms)
         paired = []
@@ -442,9 +491,23 @@ def _mean(values: Sequence[object]) -> float | None:
     return statistics.fmean(numbers) if numbers else None
 
 
-def _only_score(
-    rows: Sequence[dict[str, Any]], name: str, arms: tuple[str | int, str | int]
-) -> str:
+class Comparisons(list[ExperimentComparison]):
+    """An experiment's comparisons of two arms, one per score (each shown as its block)."""
+
+    def to_text(self) -> str:
+        return "\n\n".join(comparison.to_text() for comparison in self)
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        return "".join(comparison._repr_html_() for comparison in self)
+
+
+def _numeric_scores(rows: Sequence[dict[str, Any]], name: str) -> list[str]:
     numeric = sorted(
         {
             key.removeprefix("score.")
@@ -453,18 +516,12 @@ def _only_score(
             if key.startswith("score.") and _number(value) is not None
         }
     )
-    if len(numeric) == 1:
-        return numeric[0]
     if not numeric:
         raise ConfigurationError(
             f"experiment {name!r} has no numeric or bool score to compare on: score its runs "
             "first (.evaluate(fn))"
         )
-    a, b = arms
-    raise ConfigurationError(
-        f"experiment {name!r} has several scores {numeric}: say which, "
-        f".compare({a!r}, {b!r}, score={numeric[0]!r})"
-    )
+    return numeric
 
 
 def _ratio(a: Sequence[Any], b: Sequence[Any], total: Any) -> float | None:

@@ -267,6 +267,15 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
         from_namespace=True,
         metavar="VAR",
     ),
+    RunFlag(
+        "--tool",
+        "a function of the notebook the agent may call (repeatable)",
+        where="magic",
+        option="tools",
+        from_namespace=True,
+        action="append",
+        metavar="NAME",
+    ),
     RunFlag("--approve", APPROVE_HELP, choices=APPROVE_CHOICES, metavar="{ask,all,none}"),
     RunFlag("--out", "also bind the run handle to this variable", where="magic", metavar="VAR"),
     RunFlag(
@@ -321,7 +330,8 @@ def run_options_from(
                 continue
             if resolve is None:
                 raise ConfigurationError(f"{flag.flag} names a variable: only the magics take it")
-            value = resolve(value, flag.flag)
+            names = value if isinstance(value, list) else None
+            value = [resolve(n, flag.flag) for n in names] if names else resolve(value, flag.flag)
         given[flag.option] = flag.convert(value) if flag.convert is not None else value
     return _as_run_options(given)
 

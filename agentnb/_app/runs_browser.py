@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._core.exceptions import ConfigurationError
+from .._core.verdicts import verdict_kept
 from .._display.history_columns import column_heads, page_rows
 from .._display.runs_table import EMPTY_OUTPUT, RunsTable, Shown
 from .._display.static_copy import REOPENED_STYLE, static_root
@@ -96,6 +97,7 @@ class HistorySource:
                 "verdicts are kept in the run history, and history is off (AGENTNB_HISTORY=off)"
             )
         store.add_score(local_id, VERDICT, value, comment=comment, source="person")
+        verdict_kept(local_id, value, comment)
 
     def selected(self, local_ids: Sequence[str]) -> RunHistory:
         return self.pages.history(local_ids)
@@ -108,6 +110,8 @@ class HistorySource:
             raise ConfigurationError("that run is no longer in the history")
         self._close_opened()
         self._opened = past_run_cell(*found[0])
+        for local_id, kept in self._verdicts(local_ids).items():  # the opened cell shows it
+            verdict_kept(local_id, kept["value"], kept["comment"])
         return self._opened.view_bundle(), self._opened.static_bundle()
 
     def compare(self, local_ids: Sequence[str]) -> Shown:

@@ -4,11 +4,12 @@ store's ``scores`` table, :mod:`agentnb._history._scores`)."""
 from __future__ import annotations
 
 from .._core.exceptions import ConfigurationError
+from .._core.verdicts import verdict_kept
 from .._history import ScoreRecord, ScoreSource, ScoreValue, default_store
 from .compare_runs import names_runs, run_ids
 from .run_like import RunLike
 
-__all__ = ["VERDICT", "keep_verdict", "score"]
+__all__ = ["VERDICT", "keep_verdict", "score", "scores"]
 
 VERDICT = "verdict"
 """The score a person's quick verdict is kept as (a chat cell's or a run table's ✓ / ✗):
@@ -51,7 +52,27 @@ def score(
             f"agentnb.score() scores one run; {type(run).__name__} names {len(ids)}: "
             "give one row, one record or one run id"
         )
-    return store.add_score(ids[0], name, value, comment=comment, source=source, author=author)
+    kept = store.add_score(ids[0], name, value, comment=comment, source=source, author=author)
+    if name == VERDICT and isinstance(value, bool):
+        verdict_kept(ids[0], value, comment)
+    return kept
+
+
+def scores(
+    runs: RunLike | None = None, name: str | None = None, *, history: bool = True
+) -> list[ScoreRecord]:
+    """The scores given to ``runs`` (anything :func:`score` takes, or ``agentnb.runs(...)``;
+    None: every run), oldest first: with ``history=True`` (the default) every score given,
+    the replaced ones too (who gave which value when); ``history=False`` each run's current
+    one of each name. ``name`` keeps that score's only. Empty when history is off."""
+    store = default_store()
+    if store is None:
+        return []
+    if runs is not None and not names_runs(runs):
+        raise TypeError(f"agentnb.scores() takes runs, not {type(runs).__name__}")
+    ids = None if runs is None else run_ids(runs)
+    found = store.scores(ids, history=history)
+    return found if name is None else [given for given in found if given.name == name]
 
 
 def keep_verdict(local_id: str, value: bool, comment: str | None) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from .._app.api import attach_connection, start_attach
 from .._app.outcome import HeldSummary
@@ -11,7 +10,7 @@ from .._app.run_flags import approval_policy, flags_for
 from .._core.exceptions import AgentNBError, ConfigurationError
 from .._core.handle import RunHandle
 from .._core.text import terminal_safe
-from .._display.terminal import TerminalPrinter
+from .._display.terminal import TerminalPrinter, print_fitted
 from .run_command import cli_connection
 
 __all__ = ["HELP", "attach_command", "configure"]
@@ -98,11 +97,11 @@ def _refused(exc: AgentNBError) -> int:
     message = str(exc)
     for keyword, flag in CLI_WORDS.items():
         message = message.replace(keyword, flag)
-    print(f"agentnb attach: {terminal_safe(message)}", file=sys.stderr)
+    print_fitted(f"agentnb attach: {terminal_safe(message)}")
     return REFUSED
 
 
 def _failed(exc: AgentNBError) -> int:
     message = terminal_safe(str(exc))  # it may quote the server's answer
-    print(f"agentnb: error: {type(exc).__name__}: {message}", file=sys.stderr)
+    print_fitted(f"agentnb: error: {type(exc).__name__}: {message}")
     return 1

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import shlex
 import stat
-import sys
 from pathlib import Path
 
 from .._core.exceptions import ConfigurationError
+from .._display.terminal import print_fitted
 
 __all__ = ["key_from_file"]
 
@@ -26,10 +26,8 @@ def key_from_file(path: Path, command: str) -> str:
         found = "is empty" if not lines else f"holds {len(lines)} lines"
         raise ConfigurationError(f"the key file {path} {found}: it must hold the key alone")
     if mode & (stat.S_IRGRP | stat.S_IROTH):
-        print(
+        print_fitted(
             f"{command}: warning: the key file {path} is readable by other users "
-            f"(mode {stat.S_IMODE(mode):04o}): chmod 600 {shlex.quote(str(path))}",
-            file=sys.stderr,
-            flush=True,
+            f"(mode {stat.S_IMODE(mode):04o}): chmod 600 {shlex.quote(str(path))}"
         )
     return lines[0].strip()

@@ -10,12 +10,14 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from .._app.connections import close_all
 from .._app.run_flags import parser_options, unknown_options
 from .._core.exceptions import ConfigurationError
 from .._core.text import did_you_mean
-from .._display.terminal import fit_lines, terminal_width
+from .._display.terminal import fit_lines, print_fitted, terminal_width
+from . import analysis
 from . import attach as attach_cli
 from . import run_command as run_cli
 from . import runs as runs_cli
@@ -77,7 +79,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         given, source = _given_key(args)
     except ConfigurationError as exc:
-        print(f"agentnb serve: error: {exc}", file=sys.stderr)
+        print_fitted(f"agentnb serve: error: {exc}")
         return 2
     api_key = given or generate_api_key()
 
@@ -95,7 +97,7 @@ def _serve(args: argparse.Namespace) -> int:
             on_ready=ready,
         )
     except ConfigurationError as exc:
-        print(f"agentnb serve: error: {exc}", file=sys.stderr)
+        print_fitted(f"agentnb serve: error: {exc}")
         return 2
     except KeyboardInterrupt:
         pass
@@ -109,11 +111,9 @@ def _given_key(args: argparse.Namespace) -> tuple[str | None, str | None]:
     if args.api_key_file is not None:
         return key_from_file(Path(args.api_key_file), "agentnb serve"), args.api_key_file
     if args.api_key:
-        print(
+        print_fitted(
             "agentnb serve: warning: a key given with --api-key is visible to every user of "
-            f"this machine (ps, /proc); set ${API_KEY_ENV} or use --api-key-file instead",
-            file=sys.stderr,
-            flush=True,
+            f"this machine (ps, /proc); set ${API_KEY_ENV} or use --api-key-file instead"
         )
         return args.api_key, "--api-key"
     from_env = os.environ.get(API_KEY_ENV)
@@ -135,18 +135,16 @@ def _auth_header_argument(api_key: str, source: str | None) -> str:
 
 def _print_banner(base_url: str, api_key: str, source: str | None, faults: bool) -> None:
     shown_key = api_key if source is None else f"(the one from {source})"
-    example = (
-        f"curl -N {base_url}/v1/agents/finance_agent/stream "
-        f"-H {_auth_header_argument(api_key, source)} "
-        f"-H 'Content-Type: application/json' "
-        f'-d \'{{"query": "What is NVDA trading at?"}}\''
-    )
     lines = [
         f"agentnb local agent server on {base_url}",
         f"API key: {shown_key}",
         "  send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>';",
         f"  OpenAI-compatible clients use base URL {base_url}/v1",
-        f"Try: {example}",
+        "Try:",
+        f"  curl -N {base_url}/v1/agents/finance_agent/stream \\",
+        f"    -H {_auth_header_argument(api_key, source)} \\",
+        "    -H 'Content-Type: application/json' \\",
+        """    -d '{"query": "What is NVDA trading at?"}'""",
     ]
     if faults:
         lines.append("Fault injection is ON (X-AgentNB-Fault headers are honoured).")
@@ -161,13 +159,25 @@ COMMANDS: dict[str, Command] = {
     "run": Command(run_cli.HELP, run_cli.configure, run_cli.run_command),
     "runs": Command(runs_cli.HELP, runs_cli.configure, runs_cli.main),
     "attach": Command(attach_cli.HELP, attach_cli.configure, attach_cli.attach_command),
+    "summary": Command(analysis.SUMMARY_HELP, analysis.configure_summary, analysis.summary_command),
+    "experiments": Command(
+        analysis.EXPERIMENTS_HELP, analysis.configure_experiments, analysis.experiments_command
+    ),
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, its error wrapped at words to the terminal's width (argparse
+    wraps its help, not its errors)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        print_fitted(f"{self.prog}: error: {message}")
+        self.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="agentnb", description="Stream AI agent runs into Jupyter."
-    )
+    parser = _Parser(prog="agentnb", description="Stream AI agent runs into Jupyter.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in COMMANDS.items():
         sub = subparsers.add_parser(name, help=command.help, description=command.help)
@@ -201,10 +211,9 @@ def _close_clients() -> None:
     try:
         close_all()
     except KeyboardInterrupt:
-        print(
+        print_fitted(
             "agentnb: interrupted again: not waiting for the platform to confirm the cancel "
-            "(the run may go on there)",
-            file=sys.stderr,
+            "(the run may go on there)"
         )
         raise SystemExit(130) from None
 

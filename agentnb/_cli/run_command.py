@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from .._app.api import start_run
@@ -18,7 +17,7 @@ from .._app.run_flags import (
 from .._core.exceptions import AgentNBError, ConfigurationError
 from .._core.request import build_request
 from .._core.text import terminal_safe
-from .._display.terminal import TerminalPrinter
+from .._display.terminal import TerminalPrinter, print_fitted
 from .key_file import key_from_file
 
 __all__ = ["HELP", "cli_connection", "configure", "run_command"]
@@ -62,7 +61,7 @@ def run_command(args: argparse.Namespace) -> int:
             return 130  # the run was cancelled; the summary line says so
     except AgentNBError as exc:
         message = terminal_safe(str(exc))  # it may quote the server's answer
-        print(f"agentnb: error: {type(exc).__name__}: {message}", file=sys.stderr)
+        print_fitted(f"agentnb: error: {type(exc).__name__}: {message}")
         return 1
     return 0
 

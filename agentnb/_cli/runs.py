@@ -14,11 +14,12 @@ from typing import Any
 
 from .._core.exceptions import ConfigurationError
 from .._core.text import terminal_safe
+from .._display.terminal import print_fitted
 from .._history import HistoryStore, RunHistory
-from .._history._file import default_location, expand_path
+from .._history._file import HistoryLocation, default_location, expand_path
 from .._history._run_filter import RunFilter
 
-__all__ = ["HELP", "add_parser", "configure", "main"]
+__all__ = ["HELP", "configure", "history_location", "main", "since"]
 
 HELP = "print the recent runs from the run history"
 DEFAULT_LIMIT = 20
@@ -65,22 +66,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``runs`` to an ``argparse`` subparsers object; its handler is :func:`main`."""
-    parser: argparse.ArgumentParser = subparsers.add_parser("runs", help=HELP, description=HELP)
-    configure(parser)
-    parser.set_defaults(handler=main)
-    return parser
-
-
 def main(args: argparse.Namespace) -> int:
     try:
         history, where = _read(args)
     except ConfigurationError as exc:
-        print(f"agentnb runs: error: {exc}", file=sys.stderr)
+        print_fitted(f"agentnb runs: error: {exc}")
         return 2
     if where is None:
-        print("agentnb runs: the run history is off (AGENTNB_HISTORY=off)", file=sys.stderr)
+        print_fitted("agentnb runs: the run history is off (AGENTNB_HISTORY=off)")
         return 0
     if args.json:
         _print_json(history.to_dicts())
@@ -90,7 +83,7 @@ def main(args: argparse.Namespace) -> int:
         print(terminal_safe(text))  # rows hold what servers sent
     noun = "run" if len(history) == 1 else "runs"
     order = "best match first" if args.search is not None else "most recent first"
-    print(f"{len(history)} {noun}, {order}, from {where}", file=sys.stderr)
+    print_fitted(f"{len(history)} {noun}, {order}, from {where}")
     return 0
 
 
@@ -107,12 +100,12 @@ def _read(args: argparse.Namespace) -> tuple[Any, str | None]:
     where = RunFilter.build(
         agent=args.agent,
         status=args.status,
-        since=_since(args.since),
+        since=since(args.since),
         thread=args.thread,
         limit=limit,
         search=args.search,
     )
-    location = expand_path(args.db, "--db") if args.db else default_location()
+    location = history_location(args.db)
     if location is None:
         return RunHistory(), None
     if isinstance(location, Path) and not location.exists():
@@ -123,7 +116,13 @@ def _read(args: argparse.Namespace) -> tuple[Any, str | None]:
         return history, str(location)
 
 
-def _since(text: str | None) -> str | timedelta | None:
+def history_location(db: str | None) -> HistoryLocation:
+    """The history ``--db`` names, else the default one (None: history is off)."""
+    return expand_path(db, "--db") if db else default_location()
+
+
+def since(text: str | None) -> str | timedelta | None:
+    """``--since``: a span (``90m``, ``7d``) or an ISO date or time."""
     if text is None:
         return None
     parts = _DURATION.findall(text)

@@ -48,13 +48,20 @@ import httpx
 from .._core.approvals import CALLER_WAITING, ApprovalPolicy
 from .._core.exceptions import ConfigurationError, NotFoundError
 from .._core.recorder import RunRecorder, default_recorder
-from .._core.request import RunOptions, RunRequest, as_request, build_request
+from .._core.request import (
+    MAX_SECONDS,
+    RunOptions,
+    RunRequest,
+    as_request,
+    build_request,
+    checked_number,
+)
 from .._core.retry import RetryPolicy
-from .._core.run import Run
+from .._core.run import DEFAULT_MAX_RUN_MIB, MIB, Run
 from .._core.secrets import checked_key, mask
 from .._http import Verify, checked_verify
 from ..providers import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, get_provider
-from .clock import DEFAULT_IDLE_TIMEOUT, checked_limit
+from .clock import DEFAULT_IDLE_TIMEOUT
 from .listing_bounds import ListingBounds
 from .origins import checked_origins
 from .reattach import OnceAccepted
@@ -69,9 +76,9 @@ def _as_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
         return DEFAULT_TIMEOUT
     if isinstance(timeout, httpx.Timeout):
         return timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigurationError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    return httpx.Timeout(float(timeout))
+    return httpx.Timeout(
+        checked_number(timeout, "timeout", above=0, most=MAX_SECONDS, unit="seconds")
+    )
 
 
 def _check_base_url(base_url: str) -> str:
@@ -98,7 +105,9 @@ class AsyncAgentClient:
     ``idle_timeout`` (seconds, default 120; None for no limit) ends a run with no event for
     that long (keep-alive comments do not count); ``run_timeout`` (seconds, default None)
     bounds a whole run. Either ends the run ``interrupted`` with :class:`StreamStallError`,
-    its partial answer kept.
+    its partial answer kept. ``max_run_mib`` (default 16; None for no bound) is what one run
+    may keep of what the server sends (answer, reasoning, tool calls, state, events): past
+    it the run ends ``interrupted`` with :class:`RunTooLargeError`, what it kept kept.
 
     ``verify`` checks the server's TLS certificate as httpx does: True (certifi's store, or
     ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``), False (no check), a CA bundle file or directory,
@@ -124,6 +133,7 @@ class AsyncAgentClient:
         timeout: float | httpx.Timeout | None = None,
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
         run_timeout: float | None = None,
+        max_run_mib: float | None = DEFAULT_MAX_RUN_MIB,
         max_retries: int = 3,
         backoff: float = 0.5,
         max_resumes: int = 3,
@@ -146,8 +156,13 @@ class AsyncAgentClient:
         self.base_url = _check_base_url(self.provider.base_url_from(base))
         self._api_key = checked_key(api_key)
         self.timeout = _as_timeout(timeout)
-        self.idle_timeout = checked_limit(idle_timeout, "idle_timeout")
-        self.run_timeout = checked_limit(run_timeout, "run_timeout")
+        self.idle_timeout = checked_number(
+            idle_timeout, "idle_timeout", above=0, most=MAX_SECONDS, unit="seconds", optional=True
+        )
+        self.run_timeout = checked_number(
+            run_timeout, "run_timeout", above=0, most=MAX_SECONDS, unit="seconds", optional=True
+        )
+        self.max_run_mib = checked_number(max_run_mib, "max_run_mib", above=0, optional=True)
         self.retry = RetryPolicy(max_retries=max_retries, backoff=backoff, max_resumes=max_resumes)
         self.record = record
         self._recorder = recorder
@@ -310,6 +325,7 @@ class AsyncAgentClient:
             thread_id=request.thread_id,
             run_id=attach.run_id if attach is not None else None,
             model=self.provider.requested_model(request),
+            max_size=None if self.max_run_mib is None else int(self.max_run_mib * MIB),
         )
         if local_id is not None:
             run.local_id = local_id

@@ -16,12 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import httpx
-
-from .._core.exceptions import ConfigurationError
-from .._core.loop import take_turn
-
-__all__ = ["DEFAULT_IDLE_TIMEOUT", "Expired", "RunClock", "Watchdog", "checked_limit", "within"]
+__all__ = ["DEFAULT_IDLE_TIMEOUT", "Expired", "RunClock", "Watchdog", "within"]
 
 DEFAULT_IDLE_TIMEOUT = 120.0
 """Seconds without an event before a run is given up as stalled."""
@@ -35,15 +30,6 @@ class Expired(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-def checked_limit(value: float | None, name: str) -> float | None:
-    """``value`` as a positive number of seconds, or None for no limit."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ConfigurationError(f"{name} must be a positive number of seconds or None")
-    return float(value)
 
 
 class RunClock:
@@ -92,10 +78,7 @@ class RunClock:
 
 
 async def within(clock: RunClock, start: Callable[[], Awaitable[T]]) -> T:
-    """``await start()``, cut short with :class:`Expired` when the clock's next limit passes.
-    Starting waits for a turn of the loop with budget left (see :func:`agentnb._core.loop.
-    take_turn`): what follows (a request to build and send) is a stream's costliest step."""
-    await take_turn()
+    """``await start()``, cut short with :class:`Expired` when the clock's next limit passes."""
     limit = clock.next_limit()
     if limit is None:
         return await start()
@@ -115,79 +98,52 @@ async def within(clock: RunClock, start: Callable[[], Awaitable[T]]) -> T:
 class Watchdog:
     """The clock's limits over all the reads of one response, with one timer.
 
-    A stream reads thousands of chunks: a cancel scope (or a timer) for each cost more than
-    decoding them. The watchdog's timer is set for the nearest limit; when it fires early
-    (events pushed the idle limit on, data arrived) it is set again, and when the limit has
-    passed it cancels the read in progress, which :meth:`read` turns into :class:`Expired`.
-    Between reads the limit is checked without a timer. ``silence``: the HTTP read timeout,
-    when the reader keeps it instead of the HTTP library (no data for that long is an
-    ``httpx.ReadTimeout``). :meth:`close` when the response is done.
+    A stream reads thousands of chunks: a timer for each cost more than decoding them. The
+    watchdog's timer is set for the nearest limit; when it fires early (events pushed the idle
+    limit on) it is set again, and when the limit has passed it cancels the read in progress,
+    which :meth:`read` turns into :class:`Expired`. :meth:`close` when the response is done.
     """
 
-    def __init__(self, clock: RunClock, silence: float | None = None) -> None:
+    def __init__(self, clock: RunClock) -> None:
         self._clock = clock
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.current_task()
         self._reading = False
         self._cancelled_read = False
-        self._silence = silence
-        self._heard = self._loop.time()  # when the last read returned
-        self._silent = False  # the read was cut for silence, not for the clock
         self._timer: asyncio.TimerHandle | None = None
         self._set_timer()
 
     def _set_timer(self) -> None:
         left = self._clock.seconds_left()
         due = None if left is None else self._loop.time() + max(left, 0.0)
-        if self._silence is not None:
-            quiet = self._heard + self._silence
-            due = quiet if due is None else min(due, quiet)
         self._timer = None if due is None else self._loop.call_at(due, self._check)
 
     def _check(self) -> None:
         left = self._clock.seconds_left()
-        expired = left is not None and left <= 0
-        silent = self._silence is not None and self._loop.time() >= self._heard + self._silence
-        if not expired and not silent:
+        if left is None or left > 0:
             self._set_timer()
         elif self._reading and self._task is not None:
             self._cancelled_read = True
-            self._silent = not expired
             self._task.cancel()
         else:
-            self._timer = None  # the next read sees the limit passed, or sets the timer again
+            self._timer = None  # the next read sees the limit passed
 
     async def read(self, start: Callable[[], Awaitable[T]]) -> T:
-        """``await start()``; :class:`Expired` when the limit passes first
-        (``httpx.ReadTimeout`` for silence)."""
-        self.arm()
-        try:
-            data = await start()
-        except asyncio.CancelledError:
-            self.cut()
-            raise
-        finally:
-            self._reading = False
-        if self._silence is not None:
-            self._heard = self._loop.time()
-            if self._timer is None:
-                self._set_timer()
-        return data
-
-    def heard(self) -> None:
-        """Data arrived outside a read (pushed by the connection): silence starts over."""
-        if self._silence is not None:
-            self._heard = self._loop.time()
-
-    def arm(self) -> None:
-        """Before a read: :class:`Expired` if the limit passed; else the read may be cut."""
+        """``await start()``; :class:`Expired` when the limit passes first."""
         left = self._clock.seconds_left()
         if left is not None and left <= 0:
             raise Expired(self._clock.reason())
         self._task = asyncio.current_task()  # a sync stream reads from a new task each time
         self._reading = True
+        try:
+            return await start()
+        except asyncio.CancelledError:
+            self._cut()
+            raise
+        finally:
+            self._reading = False
 
-    def cut(self) -> None:
+    def _cut(self) -> None:
         """A read was cancelled: :class:`Expired` if the watchdog did it (alone); else return
         (the caller re-raises the cancellation)."""
         if not self._cancelled_read:
@@ -195,9 +151,6 @@ class Watchdog:
         self._cancelled_read = False
         if self._task is not None and self._task.uncancel() > 0:
             return  # cancelled by someone else too: that wins
-        if self._silent:
-            self._silent = False
-            raise httpx.ReadTimeout("timed out reading from the server") from None
         raise Expired(self._clock.reason()) from None
 
     def close(self) -> None:

@@ -1,42 +1,21 @@
 """One response's body read into SSE frames, each handed to the run as it is decoded.
 
-:func:`frame_reader` takes a response's raw body (on agentnb's own client pushed by the
-connection as each socket read brings it, :meth:`agentnb._http.AiohttpBody.push`, so no
-task wakes per read; through httpx's reads on a user's own client), undoes its content
-coding a bounded piece at a time (:class:`agentnb._http.Decoder`), decodes the SSE frames
-and calls ``on_frame`` for each; the task waiting in :meth:`FrameReader.wait` is given back
-the run when ``on_frame`` asks for it (a terminal event, a pause), the turn's budget is
-used, the body ends, or something fails.
-
-- The work of one turn of the event loop is bounded: between two frames the reader gives way
-  once the turn has used agentnb's budget (:mod:`agentnb._core.loop`), and after each
-  ``FEED_SLICE`` bytes given to the decoder (:class:`~agentnb._client.decoding.BodyFrames`)
-  it lets the loop run once, so a body that is all blank lines or comments cannot hold the
-  loop every run and the notebook share.
-- Time is bounded: no data for ``read_timeout`` seconds is a stall, and the run's clock
-  (idle / run timeout, :mod:`agentnb._client.clock`) raises
-  :class:`~agentnb._client.clock.Expired`, with one timer for all the reads of a body
-  (:class:`~agentnb._client.clock.Watchdog`). On agentnb's client the watchdog keeps the
-  read timeout too (aiohttp would re-arm a timer on every socket read); on a user's own
-  httpx client, httpx keeps it.
-- A compressed body is decoded a bounded piece at a time, and a decompression bomb refused.
-- How the body ended goes to the :class:`Outcome`: ``ended``, ``cut`` or ``stalled``, with
-  a detail for the run's error; a body that cannot be decoded raises :class:`ProtocolError`.
+The reader pulls: it reads the body only while its task asks for frames, so a consumer that
+pauses stops the socket's reads (backpressure) instead of buffering the stream. The run's
+clock bounds every read with one timer per body (:class:`~agentnb._client.clock.Watchdog`).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 
 from .._core.exceptions import ProtocolError
-from .._core.loop import take_turn, turns_of
-from .._http import AiohttpBody, RawReads, aiohttp_body, decoder_for, is_event_stream, raw_reads
-from ..sse import ServerSentEvent, SSEDecoder
+from .._http import decoded_body, is_event_stream
+from ..sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
 from .clock import RunClock, Watchdog
-from .decoding import IDLE, NEEDED, OVER_BUDGET, SLICE_FED, BodyFrames, WholeBody
 
 __all__ = ["FrameReader", "OnFrame", "Outcome", "frame_reader"]
 
@@ -57,6 +36,26 @@ class Outcome:
         self.server_retry_ms: int | None = None
 
 
+class WholeBody:
+    """A JSON answer where a stream was asked for (a dialect with ``json_answers``: a
+    JSON-RPC error instead of an event stream), read whole and handed on as one frame."""
+
+    retry: int | None = None
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.body = bytearray()
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        self.body += chunk
+        if len(self.body) > DEFAULT_MAX_EVENT_SIZE:
+            raise ProtocolError(f"{self.where}: the JSON answer is too large to read")
+        return []
+
+    def end(self) -> list[ServerSentEvent]:
+        return [ServerSentEvent(data=self.body.decode("utf-8", "replace"))]
+
+
 def frame_reader(
     response: httpx.Response,
     clock: RunClock,
@@ -67,22 +66,13 @@ def frame_reader(
     read_timeout: float | None,
 ) -> FrameReader:
     """The reader of ``response``'s frames (an event stream's, or a JSON answer's as one
-    frame: a dialect with ``json_answers``). ``where()`` names the request in an error (made
-    only then: it is the request's URL with every known secret taken out)."""
+    frame). ``where()`` names the request in an error (made only then: it is the request's
+    URL with every known secret taken out)."""
     streamed = is_event_stream(response.headers.get("content-type"))
     decoder: SSEDecoder | WholeBody = SSEDecoder() if streamed else WholeBody(where())
-    body = BodyFrames(
-        decoder,
-        decoder_for(response.headers, where),
-        on_frame,
-        turns_of(asyncio.get_running_loop()).over,
-        where,
+    return FrameReader(
+        decoded_body(response, where), decoder, clock, outcome, on_frame, where, read_timeout
     )
-    wire = aiohttp_body(response)  # on agentnb's client the reader keeps the read timeout
-    silence = None if wire is None else wire.keep_read_timeout()
-    reader = FrameReader(raw_reads(response), body, clock, outcome, where, read_timeout, silence)
-    reader.wire = wire
-    return reader
 
 
 class FrameReader:
@@ -90,28 +80,24 @@ class FrameReader:
 
     def __init__(
         self,
-        source: RawReads,
-        body: BodyFrames,
+        pieces: AsyncIterator[bytes],
+        decoder: SSEDecoder | WholeBody,
         clock: RunClock,
         outcome: Outcome,
+        on_frame: OnFrame,
         where: Callable[[], str],
         read_timeout: float | None,
-        silence: float | None = None,
     ) -> None:
-        """``silence``: the read timeout, kept here rather than by the HTTP library."""
-        self._source = source
-        self._body = body
+        self._pieces = pieces
+        self._decoder = decoder
         self._outcome = outcome
+        self._on_frame = on_frame
         self._where = where
         self._read_timeout = read_timeout
-        self._watchdog = Watchdog(clock, silence)
-        self._body_over = False  # nothing more will arrive
-        self._finished = False  # ... and every frame was handed on
-        self._closed = False
-        self.wire: AiohttpBody | None = None
-        """agentnb's own connection's body, which can push its bytes (None: read them)."""
-        self._pushed_state = IDLE  # what the frames pushed stopped at, for the task
-        self._pushed_error: Exception | None = None
+        self._watchdog = Watchdog(clock)
+        self._frames: list[ServerSentEvent] = []  # decoded, not handed on yet
+        self._next = 0
+        self._state = "reading"  # then "ended" (the decoder's last frames), then "done"
 
     async def wait(self) -> bool:
         """Read on until ``on_frame`` asks for the task (True) or the body is over (False:
@@ -132,93 +118,49 @@ class FrameReader:
         except httpx.HTTPError as exc:
             self._outcome.kind = "cut"
             self._outcome.detail = f"the stream failed mid-way ({type(exc).__name__}: {exc})"
-        self._finished = True
+        self._state = "done"
         return False
 
     async def _read_on(self) -> bool:
-        body = self._body
+        on_frame, read = self._on_frame, self._watchdog.read
         while True:
-            if self._finished:
+            frames = self._frames
+            while self._next < len(frames):
+                sse = frames[self._next]
+                self._next += 1
+                if not on_frame(sse):
+                    return True
+            if self._state == "done":
                 return False
-            state, self._pushed_state = self._pushed_state, IDLE
-            if self._pushed_error is not None:
-                error, self._pushed_error = self._pushed_error, None
-                raise error
-            if state == IDLE:
-                state = body.work()
-            if state == NEEDED:
-                return True
-            if state == OVER_BUDGET:
-                await take_turn()
-            elif state == SLICE_FED:
-                await asyncio.sleep(0)
-            elif self._body_over:
-                self._finish()
-            elif self.wire is not None:
-                await self._pushed(self.wire)
-            else:
-                piece = await self._watchdog.read(self._source.read)
-                if piece is None:
-                    self._body_over = True
-                else:
-                    body.add(piece)
-
-    async def _pushed(self, wire: AiohttpBody) -> None:
-        """The body's bytes as they arrive, decoded and handed on in the connection's own
-        callback (:meth:`AiohttpBody.push`): this task waits until they have work for it (a
-        frame it must handle, a turn to give way, a slice fed), or the body ends or fails.
-        The bound on a turn's work and every timeout hold as for a read."""
-        piece = wire.read_now()
-        if piece is not None:
-            self._watchdog.heard()
-            self._body.add(piece)
-            return
-        woken = wire.push(self._take)
-        if woken is None:  # over, or failed: a read says which
-            piece = await self._watchdog.read(self._source.read)
+            if self._state == "ended":
+                self._state = "done"
+                self._outcome.kind = "ended"
+                self._outcome.detail = "the stream ended before the run finished"
+                return False
+            piece = await read(self._next_piece)
             if piece is None:
-                self._body_over = True
+                self._state = "ended"
+                self._frames, self._next = self._decoder.end(), 0
             else:
-                self._body.add(piece)
-            return
-        try:
-            await self._watchdog.read(lambda: woken)
-        finally:
-            wire.stop_push()
+                self._frames, self._next = self._decoder.feed(piece), 0
 
-    def _take(self, piece: bytes) -> bool:
-        """Pushed bytes: handed on at once; False when the task has work (see :meth:`_pushed`)."""
-        self._watchdog.heard()
-        body = self._body
-        body.add(piece)
+    async def _next_piece(self) -> bytes | None:
         try:
-            state = body.work()
-        except Exception as exc:  # raised in the task, where a read's failure would be
-            self._pushed_error = exc
-            return False
-        self._pushed_state = state
-        return state == IDLE
+            return await anext(self._pieces)
+        except StopAsyncIteration:
+            return None
 
     async def aclose(self) -> None:
         """:meth:`close`, and let the body's iteration go."""
         self.close()
-        await self._source.close()
+        aclose = getattr(self._pieces, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()
 
     def close(self) -> None:
         """The response is let go: stop the timer."""
-        if self._closed:
-            return
-        self._closed = True
-        self._outcome.server_retry_ms = self._body.retry or self._outcome.server_retry_ms
-        self._finished = True
+        self._outcome.server_retry_ms = self._decoder.retry or self._outcome.server_retry_ms
+        self._state = "done"
+        self._frames = []
         self._watchdog.close()
-        if self.wire is not None:
-            self.wire.stop_push()
-
-    def _finish(self) -> None:
-        """The body is over: the frames the decoder still holds, then the outcome."""
-        if self._body.end():
-            return
-        self._finished = True
-        self._outcome.kind = "ended"
-        self._outcome.detail = "the stream ended before the run finished"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from .._core.exceptions import error_for_run
 from .._core.run import Run
 from ..events import (
     Event,
@@ -113,6 +114,9 @@ class RunFeed:
         stamp(event, self._seq, time.time())
         self._seq += 1
         self._run.apply(event)
+        ended_itself = self._run.done and not isinstance(event, _TASK_EVENTS)
+        if ended_itself and (error := error_for_run(self._run)):  # past its max_size
+            raise error
         if not isinstance(event, UnknownEvent):
             self._clock.progress()
         if isinstance(event, _CONTENT_EVENTS):

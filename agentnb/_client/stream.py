@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import time
@@ -28,19 +29,22 @@ from .._core.recorder import RunRecorder
 from .._core.request import RunRequest
 from .._core.retry import Retryable
 from .._core.run import Run, RunErrorInfo
+from .._core.transcript import ToolCall
 from ..events import (
     Event,
     RunCompleted,
     RunFailed,
     RunPaused,
+    Usage,
 )
-from ..providers import HttpRequest, RunRef, Translator
+from ..providers import HttpRequest, Provider, RunRef, Translator
 from .clock import DEFAULT_IDLE_TIMEOUT, Expired, RunClock, within
 from .frame_reader import FrameReader, Outcome, frame_reader
 from .platform_cancel import cancel_on_platform
 from .recording import RunRecording
 from .replay import ReplayMismatch
 from .run_feed import RunFeed
+from .tool_rounds import ToolRounds
 
 if TYPE_CHECKING:
     from .transport import Transport
@@ -56,6 +60,28 @@ such as ``approve=True`` answers at once) would otherwise be sent decisions fore
 
 def _ignore(event: Event) -> None:
     pass
+
+
+def _summed(before: Usage | None, usage: Usage | None) -> Usage | None:
+    return usage if before is None else before.plus(usage)
+
+
+@dataclasses.dataclass(frozen=True)
+class _LocalApprovals:
+    """A run with client tools: decisions on them are the client's own, whatever the
+    platform can carry (its own pauses still go through the provider)."""
+
+    platform: Provider
+
+    @property
+    def named(self) -> str:
+        return self.platform.named
+
+    supports_approvals: bool = True
+
+    @property
+    def supports_answers(self) -> bool:
+        return self.platform.supports_answers
 
 
 class AsyncRunStream:
@@ -90,7 +116,11 @@ class AsyncRunStream:
         self.request = request
         self._transport = transport
         self._provider = transport.provider
-        self.approvals = ApprovalGate(run, self._provider)
+        self._tools = ToolRounds(request.tools, transport.redact)
+        self._usage: Usage | None = None  # the steps' usage before the last (client tools)
+        self.approvals = ApprovalGate(
+            run, _LocalApprovals(self._provider) if request.tools else self._provider
+        )
         self._gen: AsyncGenerator[Event, None] | None = None
         self._reader: asyncio.Task[Any] | None = None  # the task inside __anext__
         self._stopped_reader = self._closing = False
@@ -273,7 +303,7 @@ class AsyncRunStream:
                 self._feed.guard.resumed(from_start=http.replays_run)
             for event in translator.on_response(response.headers):
                 yield self._feed.deliver(event)
-            outcome, paused = Outcome(), False
+            outcome, paused, continued = Outcome(), False, None
             reader = self._frame_reader(response, outcome)
             try:
                 while await reader.wait():
@@ -288,13 +318,25 @@ class AsyncRunStream:
                             # free the stream's pooled connection first: at the pool's limit,
                             # runs that all hold one while asking for another would deadlock
                             await self._close_response()
+                            calls = self._tools.pending(self.run.tool_calls)
+                            if calls:  # the agent's step left calls to the client's tools
+                                self._usage = _summed(self._usage, event.usage)
+                                async with contextlib.aclosing(self._tool_round(calls)) as ran:
+                                    async for done in ran:
+                                        yield self._feed.deliver(done)
+                                continued = self._provider.tool_results_request(
+                                    request, translator, self._tools.results
+                                )
+                                if continued is None:
+                                    raise self.approvals.unsupported()
+                                break
                             event = await self._finalize(request, translator, event)
                         yield self._feed.deliver(event)
                         if isinstance(event, RunCompleted | RunFailed):
                             return
                         paused = paused or isinstance(event, RunPaused)
                         self._feed.made_progress(event)
-                    if outcome.kind == "retry" or paused:
+                    if outcome.kind == "retry" or paused or continued:
                         break
             finally:
                 self._feed.queue.clear()
@@ -308,6 +350,10 @@ class AsyncRunStream:
                 translator = self._new_translator(request)
                 http = self._provider.stream_http_request(request)
                 resuming = False
+                continue
+            if continued is not None:  # the tools' results sent: read the agent's next step
+                http, resuming = continued, False
+                self._feed.guard.resumed(strict=False)
                 continue
             if paused:  # wait for the decisions, send them, read on with the same translator
                 self._count_pause()
@@ -336,6 +382,12 @@ class AsyncRunStream:
             resuming = True
 
     # ---- steps -------------------------------------------------------------------------
+    def _tool_round(self, calls: list[ToolCall]) -> AsyncGenerator[Event, None]:
+        """Run the client tools the agent called (see :mod:`.tool_rounds`)."""
+        tick = (self._clock.idle_timeout or 60.0) / 2
+        guard = functools.partial(within, self._clock)
+        return self._tools.run_round(calls, self.approvals, guard, tick, self._clock.progress)
+
     def _new_translator(self, request: RunRequest) -> Translator:
         translator = self._provider.translator(request)
         self._feed.restart(translator)
@@ -444,6 +496,8 @@ class AsyncRunStream:
     async def _finalize(
         self, request: RunRequest, translator: Translator, event: RunCompleted
     ) -> RunCompleted:
+        if self._usage is not None:  # the run's usage: every step's, client tools between
+            event.usage = self._usage.plus(event.usage)
         try:
             return await self._provider.finalize(request, translator, event, self._send_json)
         except AgentNBError as exc:

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Unpack, overload
 
 from .._core.approvals import ApprovalGate, ApprovalPolicy
-from .._core.loop import run_sync, submit, wait_slices
+from .._core.loop import get_loop, run_sync, submit, wait_slices
 from .._core.request import RunOptions, RunRequest, as_request
 from .._core.run import Run
 from ..events import Event
@@ -23,6 +23,8 @@ from .stream import AsyncRunStream
 __all__ = ["AgentClient", "RunStream"]
 
 _END = object()
+AHEAD = 32
+"""Events the loop reads ahead of a sync consumer: one that stops asking stops the reads."""
 
 
 class _Raised:
@@ -45,6 +47,7 @@ class RunStream:
         self._stream = stream
         self.run = stream.run
         self._queue: queue.Queue[Any] = queue.Queue()
+        self._room: asyncio.Semaphore | None = None  # the loop's side of AHEAD
         self._pump: concurrent.futures.Future[None] | None = None
         self._done = threading.Event()
         self._exhausted = False
@@ -84,6 +87,8 @@ class RunStream:
             self._exhausted = True
             raise item.error
         event: Event = item
+        if self._room is not None:
+            get_loop().call_soon_threadsafe(self._room.release)
         return event
 
     def _next_item(self) -> Any:
@@ -97,10 +102,12 @@ class RunStream:
         raise AssertionError("wait_slices() without a timeout never ends")
 
     async def _forward(self) -> None:
+        room = self._room = asyncio.Semaphore(AHEAD)
         try:
             async with self._stream as stream:
                 async for event in stream:
                     self._queue.put(event)
+                    await room.acquire()
         except asyncio.CancelledError:
             self._queue.put(_END)
             raise

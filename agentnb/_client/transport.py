@@ -23,17 +23,16 @@ from .._core.exceptions import (
     RateLimitError,
     TransportError,
 )
-from .._core.loop import take_turn
 from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy, SharedBackOff
 from .._core.secrets import REDACTED, key_advice, redact
 from .._core.version import __version__
 from .._http import (
     SIDE_CONNECTIONS,
     Verify,
+    abort,
     accept_encoding,
-    aiohttp_body,
-    body_pieces,
     content_type_error,
+    decoded_body,
     decoder_for,
     is_event_stream,
     is_json,
@@ -288,9 +287,8 @@ class Transport:
     async def close_response(self, response: httpx.Response, *, keep: bool) -> None:
         """Close a stream's response; ``keep``: its connection may carry another request once
         the body ended (False when the run was stopped: the server must see it go)."""
-        body = aiohttp_body(response)
-        if not keep and body is not None:
-            body.discard()
+        if not keep:
+            abort(response)
         await response.aclose()
 
     async def read_capped(self, response: httpx.Response, limit: int) -> tuple[bytes, bool]:
@@ -298,7 +296,7 @@ class Transport:
         pieces: list[bytes] = []
         size = 0
         more = False
-        body = body_pieces(response, where=self.where(response.request))
+        body = decoded_body(response, self.where(response.request))
         try:
             async with contextlib.aclosing(body):
                 async for piece in body:
@@ -376,7 +374,6 @@ class Transport:
         return response
 
     async def _json_once(self, http: HttpRequest) -> Any:
-        await take_turn()
         request = self.build(http, accept="application/json")
         async with self._side_slots:
             response = await self.send(request, stream=True)

@@ -64,10 +64,12 @@ class CallFold:
                 self._start(event)
             case ToolCallDelta():
                 call = self._call(event.call_id, event.received_at)
-                call.arguments_text += event.arguments_delta
+                call.stream("arguments", event.arguments_delta)
                 note_streamed(call)
             case ToolCallProgress():
-                self._call(event.call_id, event.received_at).output = event.output
+                call = self._call(event.call_id, event.received_at)
+                call.output = event.output
+                call.ran_by = event.ran_by or call.ran_by
             case ToolCallFinished():
                 self._finish(event)
             case ToolCallDenied():
@@ -81,10 +83,7 @@ class CallFold:
         """A sub-agent's text belongs to its call (a path to no known call makes one)."""
         call = self._call(event.parent_call_id or "", event.received_at)
         call.sub_agent = call.sub_agent or event.agent
-        if event.type == "text_delta":
-            call.agent_text += event.delta
-        else:
-            call.agent_reasoning += event.delta
+        call.stream("text" if event.type == "text_delta" else "reasoning", event.delta)
 
     def drop_from(self, position: int) -> None:
         """Forget the calls from ``position`` on (a step the platform discarded)."""
@@ -182,6 +181,7 @@ class CallFold:
         call.settle_arguments()
         call.usage = event.usage or call.usage
         call.model = event.model or call.model
+        call.ran_by = event.ran_by or call.ran_by
         call.output = event.output
         call.error = event.error
         call.status = "failed" if event.error is not None else "succeeded"

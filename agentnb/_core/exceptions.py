@@ -26,8 +26,9 @@ Exception tree::
     │   ├── RunFailedError          the agent's run failed: the platform reported an error
     │   ├── RunInterruptedError     the stream was cut and could not be resumed, or the
     │   │                           server resumed it with a different answer
-    │   │   └── StreamStallError    no event within the idle timeout, or past the run
-    │   │                           timeout (also a StreamTimeoutError)
+    │   │   ├── StreamStallError    no event within the idle timeout, or past the run
+    │   │   │                       timeout (also a StreamTimeoutError)
+    │   │   └── RunTooLargeError    the run went past what one run may keep (max_run_mib)
     │   └── RunCancelledError       the run was cancelled (Stop, .cancel(), interrupt)
     └── AnswerSchemaError           the answer does not match the requested JSON schema
 
@@ -39,10 +40,12 @@ Messages name the URL, the status and a short excerpt of the body; API keys neve
 
 from __future__ import annotations
 
+import re
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from .run import Run, RunErrorInfo
+from .run import TOO_LARGE, Run, RunErrorInfo
 
 __all__ = [
     "AgentNBError",
@@ -63,6 +66,7 @@ __all__ = [
     "RunError",
     "RunFailedError",
     "RunInterruptedError",
+    "RunTooLargeError",
     "ServerError",
     "StreamStallError",
     "StreamTimeoutError",
@@ -78,6 +82,16 @@ class AgentNBError(Exception):
 
     run: Run | None = None
     """The run this error ended, with its partial text; None when no run had started."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for the error instead of a traceback: the message a person acts
+        on, the platform's own words first, wrapped at words (a notebook's output breaks a
+        long line anywhere, even mid-word), as IPython shows a magic's ``UsageError``."""
+        said = f"{type(self).__name__}: {platform_first(str(self))}"
+        return [
+            textwrap.fill(line, TRACEBACK_WIDTH, subsequent_indent="  ", break_long_words=False)
+            for line in said.splitlines()
+        ]
 
 
 class ConfigurationError(AgentNBError, ValueError):
@@ -246,6 +260,11 @@ class StreamStallError(RunInterruptedError, StreamTimeoutError):
         self.url = url
 
 
+class RunTooLargeError(RunInterruptedError):
+    """The run went past what one run may keep (the client's ``max_run_mib``): it ends
+    ``interrupted``, with what it kept before the bound."""
+
+
 class RunCancelledError(RunError):
     """The run was cancelled before it ended."""
 
@@ -265,6 +284,8 @@ def error_for_run(run: Run) -> RunError | None:
         text = message or "the stream ended before the run finished"
         if info is not None and info.code == "timeout":
             return StreamStallError(text, partial_text=run.text, run=run)
+        if info is not None and info.code == TOO_LARGE:
+            return RunTooLargeError(text, partial_text=run.text, run=run)
         return RunInterruptedError(text, partial_text=run.text, run=run)
     if run.status == "failed":
         return RunFailedError(
@@ -279,12 +300,29 @@ def error_for_run(run: Run) -> RunError | None:
     )
 
 
+TRACEBACK_WIDTH = 80
+"""Columns a notebook's error output is wrapped to (a cell is wider at any usual size)."""
+_STATUS_LINE = re.compile(r"(?P<request>\S+ \S+) → (?P<status>\d{3}[^:]*): (?P<said>.+)", re.DOTALL)
+
+
+def platform_first(message: str) -> str:
+    """An HTTP error's message with what the platform said first, then the status and the
+    request (``field: required (422 Unprocessable Entity from POST https://…)``); any other
+    message as it is."""
+    found = _STATUS_LINE.fullmatch(message)
+    if found is None:
+        return message
+    return f"{found['said']} ({found['status']} from {found['request']})"
+
+
 def error_info(exc: BaseException) -> RunErrorInfo:
     """What a run keeps of the error that ended it: message, code, retry-after. An error
     that is not agentnb's is a bug, and says so (``internal error: KeyError('parts')``)."""
     code = getattr(exc, "code", None)
     return RunErrorInfo(
-        message=str(exc) if isinstance(exc, AgentNBError) else f"internal error: {exc!r}",
+        message=platform_first(str(exc))
+        if isinstance(exc, AgentNBError)
+        else f"internal error: {exc!r}",
         code=code if isinstance(code, str) and code else type(exc).__name__,
         retry_after=getattr(exc, "retry_after", None),
     )

@@ -28,6 +28,7 @@ from .exceptions import (
     error_info,
 )
 from .loop import get_loop, in_loop_thread, result_of, wait_for
+from .request import MAX_SECONDS, checked_number
 from .run import Run, ToolCall
 
 __all__ = ["RunHandle", "RunListener", "StreamSource"]
@@ -213,6 +214,7 @@ class RunHandle:
         Without a ``timeout`` nothing can decide on tool calls awaiting approval while this
         blocks (in a notebook, not even the chat cell's buttons): those the run's ``approve=``
         policy leaves undecided are denied, saying no one could approve them."""
+        timeout = _checked_wait(timeout)
         if timeout is None:
             self._nobody_decides(CALLER_WAITING)
         try:
@@ -229,7 +231,7 @@ class RunHandle:
 
     def wait_started(self, timeout: float | None = None) -> bool:
         """Wait until the first event arrived or the run ended; True if so within timeout."""
-        return wait_for(self._started, timeout)
+        return wait_for(self._started, _checked_wait(timeout))
 
     def exception(self) -> BaseException | None:
         """The error the run ended with, or None (also None while running)."""
@@ -340,3 +342,9 @@ def _ended_by(run: Run, exc: Exception) -> Exception:
     if isinstance(exc, AgentNBError):
         exc.run = run
     return exc
+
+
+def _checked_wait(timeout: float | None) -> float | None:
+    return checked_number(
+        timeout, "timeout", least=0, most=MAX_SECONDS, unit="seconds", optional=True
+    )

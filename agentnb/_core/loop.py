@@ -8,36 +8,25 @@ loop, so it works inside a running notebook loop without patching asyncio.
 from __future__ import annotations
 
 import asyncio
-import collections
 import concurrent.futures
-import selectors
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 __all__ = [
-    "TURN_BUDGET",
     "WAIT_SLICE",
     "get_loop",
     "in_loop_thread",
     "result_of",
     "run_sync",
     "submit",
-    "take_turn",
-    "turn_is_over",
-    "turns_of",
     "wait_for",
     "wait_slices",
 ]
 
 T = TypeVar("T")
-
-TURN_BUDGET = 0.004
-"""Seconds of one turn of an event loop that agentnb's streams use before they let the
-loop's timers, I/O and other tasks (a Stop click, a widget message) go first."""
 
 WAIT_SLICE = 0.1
 """Seconds a blocking wait lasts at most before Python's signal handlers get to run. A
@@ -57,7 +46,7 @@ def get_loop() -> asyncio.AbstractEventLoop:
     with _lock:
         if _loop is not None and _thread is not None and _thread.is_alive():
             return _loop
-        loop = _new_loop()
+        loop = asyncio.new_event_loop()
         started = threading.Event()
 
         def run() -> None:
@@ -71,30 +60,6 @@ def get_loop() -> asyncio.AbstractEventLoop:
         started.wait()
         _loop, _thread = loop, thread
         return loop
-
-
-class _TurnSelector(selectors.DefaultSelector):
-    """The platform's selector, which tells the loop's :class:`_Turns` when a turn begins:
-    each turn of a selector loop starts when its select returns."""
-
-    turns: _Turns | None = None
-
-    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        ready = super().select(timeout)
-        if self.turns is not None:
-            self.turns.start()
-        return ready
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    """agentnb's loop: a selector loop whose turns start their budget when they start (see
-    :class:`_Turns`); on Windows, asyncio's default (its turns renewed as anywhere else)."""
-    if sys.platform == "win32":
-        return asyncio.new_event_loop()
-    selector = _TurnSelector()
-    loop = asyncio.SelectorEventLoop(selector)
-    selector.turns = turns_of(loop)
-    return loop
 
 
 def _finalize_async_generators_in_place(loop: asyncio.AbstractEventLoop) -> None:
@@ -172,101 +137,3 @@ def result_of(future: concurrent.futures.Future[T], timeout: float | None = None
             if future.done():
                 raise  # the future's own TimeoutError
     raise concurrent.futures.TimeoutError(f"no result within {timeout} s")
-
-
-# ---- fair turns ----------------------------------------------------------------------------
-class _Turns:
-    """One loop's budget for the turn it is in, and the streams waiting for the next one.
-
-    A turn of an asyncio loop runs every task that is ready: with 200 streams ready at once,
-    their work alone held the loop for hundreds of milliseconds. Streams check
-    :func:`turn_is_over` between two pieces of work and, once the budget is used, queue in
-    :func:`take_turn`. The queue is served like a baton: a new turn wakes the first waiter,
-    and each waiter, once its piece of work is done, wakes the next while the budget lasts.
-    A waiting stream is resumed once, when its time comes, not at every turn of the loop
-    (polling with ``sleep(0)`` resumed each waiter about 20 times per wait at 200 streams)."""
-
-    __slots__ = ("ends", "loop", "renewing", "waiting")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.ends = time.perf_counter() + TURN_BUDGET
-        self.renewing = False
-        self.waiting: collections.deque[asyncio.Future[None]] = collections.deque()
-
-    def over(self) -> bool:
-        return time.perf_counter() > self.ends
-
-    def start(self) -> None:
-        """A turn of the loop begins (agentnb's own loop says so: :class:`_TurnSelector`):
-        its budget starts now. On any other loop a turn's budget starts when a stream that
-        gave way is served (:meth:`_renew`), so the first piece of work after an idle spell
-        may find the last budget used up and give way once."""
-        self.ends = time.perf_counter() + TURN_BUDGET
-
-    def wait(self) -> asyncio.Future[None]:
-        """A place at the end of the queue; a new turn is asked for if none is."""
-        waiter = self.loop.create_future()
-        self.waiting.append(waiter)
-        self._ask_for_a_turn()
-        return waiter
-
-    def pass_on(self) -> None:
-        """A woken waiter's piece of work is done: the next one goes, in this turn while its
-        budget lasts, else in the next."""
-        if self.over():
-            self._ask_for_a_turn()
-        else:
-            self._wake_next()
-
-    def _ask_for_a_turn(self) -> None:
-        if not self.renewing:
-            self.renewing = True
-            self.loop.call_soon(self._renew)  # runs once the loop's I/O has been looked at
-
-    def _renew(self) -> None:
-        self.renewing = False
-        self.ends = time.perf_counter() + TURN_BUDGET
-        self._wake_next()
-
-    def _wake_next(self) -> None:
-        waiting = self.waiting
-        while waiting:
-            waiter = waiting.popleft()
-            if not waiter.done():  # a waiter cancelled while it waited is skipped
-                waiter.set_result(None)
-                return
-
-
-_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Turns] = weakref.WeakKeyDictionary()
-
-
-def turns_of(loop: asyncio.AbstractEventLoop) -> _Turns:
-    """The budget and waiters of ``loop``'s turns."""
-    turns = _turns.get(loop)
-    if turns is None:
-        turns = _turns[loop] = _Turns(loop)
-    return turns
-
-
-def turn_is_over() -> bool:
-    """Whether this turn of the running loop has used agentnb's budget (cheap: call it
-    between two events)."""
-    return turns_of(asyncio.get_running_loop()).over()
-
-
-async def take_turn() -> None:
-    """Wait for this task's place in a turn with budget left (at once if this one has, or
-    when the task is being cancelled: a Stop's cleanup never queues behind other work)."""
-    turns = turns_of(asyncio.get_running_loop())
-    task = asyncio.current_task()
-    if not turns.over() or (task is not None and task.cancelling()):
-        return
-    waiter = turns.wait()
-    try:
-        await waiter
-    finally:
-        if waiter.done() and not waiter.cancelled():
-            # This task holds the baton: the next waiter goes once its piece of work is
-            # done (the callback runs after this task's step, on the loop's next pass).
-            turns.loop.call_soon(turns.pass_on)

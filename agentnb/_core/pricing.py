@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 import tomllib
 from collections.abc import Mapping
@@ -51,6 +52,7 @@ __all__ = [
     "CostSource",
     "PriceTable",
     "RunCost",
+    "finite_number",
     "parse_prices",
     "price_call",
     "price_run",
@@ -60,6 +62,7 @@ __all__ = [
     "refused_list",
     "sane_cost",
     "sane_count",
+    "shown_number",
     "usd",
     "use_prices",
 ]
@@ -114,6 +117,30 @@ def prices_generation() -> tuple[int, str]:
     return _generation, os.environ.get(PRICES_VAR, "")
 
 
+def finite_number(value: object, *, whole: bool = False) -> float | None:
+    """``value`` as a float when it is a finite real number (a whole one with ``whole``);
+    None for a bool, text, NaN, an infinity or an integer too large for a float. The rule
+    for numbers given to agentnb and numbers a server sends alike."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    if whole and not isinstance(value, numbers.Integral):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def shown_number(value: object) -> str:
+    """``value`` for a message: short, even for an integer of thousands of digits (whose
+    ``repr`` Python refuses past 4300)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+    shown = repr(value)
+    return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
 def sane_count(value: Any) -> int | None:
     """``value`` as a token count: a whole number (an int, or a float without a fraction)
     from 0 to :data:`MAX_TOKENS`; None for anything else (a boolean too)."""
@@ -127,10 +154,8 @@ def sane_count(value: Any) -> int | None:
 def sane_cost(value: Any) -> float | None:
     """``value`` as a cost in USD: a finite number from 0 to :data:`MAX_COST_USD`; None for
     anything else (a boolean, NaN, an infinity, a negative)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) and 0 <= number <= MAX_COST_USD else None
+    number = finite_number(value)
+    return number if number is not None and 0 <= number <= MAX_COST_USD else None
 
 
 _COUNTS = (
@@ -186,7 +211,10 @@ def price_run(model: str | None, usage: Usage | None, at: float | None) -> RunCo
     if isinstance(custom, str):
         return RunCost(reason=custom)
     if custom is not None:
-        return RunCost(float(custom.calc_price(_priced_usage(usage))["total_price"]), "custom")
+        cost = sane_cost(float(custom.calc_price(_priced_usage(usage))["total_price"]))
+        if cost is None:
+            return RunCost(reason=f"the custom price of {model} gives a cost past 10^6 USD")
+        return RunCost(cost, "custom")
     return _genai_price(model, usage, at)
 
 
@@ -310,8 +338,9 @@ def _parse_price(entry: Any) -> tuple[dict[str, Decimal], str | None]:
             number = Decimal(str(value)) if not isinstance(value, bool) else None
         except InvalidOperation:
             number = None
-        if number is None or not number.is_finite() or number < 0:
-            return {}, f"{key} = {value!r} is not a price (a number ≥ 0)"
+        if number is None or not number.is_finite() or not 0 <= number <= MAX_COST_USD:
+            shown = shown_number(value) if isinstance(value, int) else repr(value)
+            return {}, f"{key} = {shown} is not a price (a number from 0 to 10^6)"
         prices[key] = number
     if "input_mtok" not in prices or "output_mtok" not in prices:
         return {}, "input_mtok and output_mtok are required"

@@ -19,6 +19,7 @@ __all__ = [
     "RunRecorder",
     "combine_recorders",
     "default_recorder",
+    "record_score",
     "set_default_recorder",
 ]
 
@@ -26,11 +27,13 @@ logger = logging.getLogger("agentnb")
 
 
 class RunRecorder(Protocol):
-    """Records runs. ``record_start`` is called when the request is sent,
-    ``record_progress`` now and then while it streams (a checkpoint of the partial answer),
-    and ``record_end`` once when the run ends (any status). All must be cheap and must never
-    raise into the run. A recorder may also have ``record_cancel_error(run)``, called when a
-    cancelled run's cancel request failed after its end (``run.cancel_error``)."""
+    """Records runs. ``record_start`` is called once a run has gone on for half a second (a
+    shorter run: just before ``record_end``), ``record_progress`` now and then while it
+    streams (a checkpoint of the partial answer), and ``record_end`` once when the run ends
+    (any status). All must be cheap and must never raise into the run. A recorder may also have
+    ``record_cancel_error(run)``, called when a cancelled run's cancel request failed after its
+    end (``run.cancel_error``), and ``record_score(score)``, called when a run is given a
+    score (:func:`record_score`)."""
 
     def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None: ...
 
@@ -52,6 +55,19 @@ def default_recorder() -> RunRecorder | None:
     """The recorder runs go to when none was given: the default history, or None when
     history is off (``AGENTNB_HISTORY=off``) or cannot be opened."""
     return _default_factory()
+
+
+def record_score(score: object) -> None:
+    """Hand a score just kept (the history's ``ScoreRecord``) to the default recorders that
+    take scores (tracing, for a backend that shows them)."""
+    recorder = default_recorder()
+    for each in getattr(recorder, "recorders", (recorder,)):
+        take = getattr(each, "record_score", None)
+        try:
+            if take is not None:
+                take(score)
+        except Exception as exc:
+            logger.warning("agentnb: %r failed to take a score: %r", each, exc)
 
 
 def combine_recorders(*recorders: RunRecorder | None) -> RunRecorder | None:

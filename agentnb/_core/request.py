@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict, Unpack
+from typing import Any, Literal, TypedDict, Unpack, overload
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
+from .client_tools import ClientTool, client_tools
 from .exceptions import ConfigurationError
+from .pricing import finite_number, shown_number
 
 __all__ = [
+    "MAX_SECONDS",
     "RUN_OPTIONS",
     "Fork",
     "Media",
@@ -19,13 +23,17 @@ __all__ = [
     "RunRequest",
     "as_request",
     "build_request",
+    "checked_number",
 ]
 
 
 class ModelSettings(BaseModel):
     """Sampling settings; each dialect sends the ones it supports. Ranges follow SeekrFlow."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, strict=True
+    )
+    """Strict: a bool or text is no number here."""
 
     temperature: float | None = Field(default=None, ge=0, le=2)
     """Sampling temperature, 0 to 2."""
@@ -35,7 +43,7 @@ class ModelSettings(BaseModel):
     """Frequency penalty, -2 to 2."""
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     """Presence penalty, -2 to 2."""
-    max_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1, lt=2**63)
     """Upper bound on generated tokens."""
 
     def as_dict(self) -> dict[str, Any]:
@@ -100,6 +108,9 @@ class RunRequest(BaseModel):
     """Operativus ``orgId``."""
     extra: dict[str, Any] = Field(default_factory=dict)
     """Dialect-specific body fields, merged into the request body as they are."""
+    tools: tuple[pydantic.InstanceOf[ClientTool], ...] = Field(default=(), exclude=True)
+    """The notebook's functions (and raw declarations) the agent may call: the client runs
+    them and sends the results back within the run (see :func:`agentnb.tool`)."""
     fork: Fork | None = None
     """The turn this run replaces (a retry or an edit): start from the thread's state before
     it. Set by the chat cell's Retry and Edit; ``thread_id`` is then the thread the replaced
@@ -125,8 +136,12 @@ class RunOptions(TypedDict, total=False):
     user_id: str | None
     org_id: str | None
     extra: Mapping[str, Any] | None
+    tools: Sequence[Any] | None
 
 
+MAX_SECONDS = 1e9
+"""The longest time limit (some 31 years): the clocks that keep one refuse far larger ones;
+None is how to say no limit."""
 RUN_OPTIONS: frozenset[str] = frozenset(RunOptions.__annotations__)
 _NO_SETTINGS = ModelSettings()
 """Shared by every request that sets none (frozen, so it cannot change under them)."""
@@ -155,6 +170,7 @@ def build_request(agent: str, message: str, **options: Unpack[RunOptions]) -> Ru
             metadata=dict(given.pop("metadata", None) or {}),
             media=tuple(given.pop("media", None) or ()),
             extra=dict(given.pop("extra", None) or {}),
+            tools=client_tools(given.pop("tools", None)),
             **given,
         )
     except pydantic.ValidationError as exc:
@@ -194,3 +210,49 @@ def options_error(exc: pydantic.ValidationError) -> ConfigurationError:
         for err in exc.errors()
     )
     return ConfigurationError(f"invalid run options: {problems}")
+
+
+@overload
+def checked_number(value: object, name: str, *, whole: Literal[True], least: float) -> int: ...
+@overload
+def checked_number(
+    value: object,
+    name: str,
+    *,
+    least: float | None = ...,
+    above: float | None = ...,
+    most: float | None = ...,
+    unit: str = ...,
+    optional: bool = ...,
+) -> float | None: ...
+def checked_number(
+    value: object,
+    name: str,
+    *,
+    whole: bool = False,
+    least: float | None = None,
+    above: float | None = None,
+    most: float | None = None,
+    unit: str = "",
+    optional: bool = False,
+) -> float | None:
+    """The one check of a number a user gives agentnb: ``value`` as a finite number in range
+    (an ``int`` when ``whole``; ``None`` as it is when ``optional``), else a
+    :class:`ConfigurationError` saying what ``name`` takes (never an ``OverflowError``)."""
+    if value is None and optional:
+        return None
+    number = finite_number(value, whole=whole)
+    bounds = [(least, "≥", float.__ge__), (above, ">", float.__gt__), (most, "≤", float.__le__)]
+    if number is None or not all(b is None or holds(number, b) for b, _, holds in bounds):
+        wanted = ["a whole number" if whole else "a finite number"]
+        wanted.append(" and ".join(f"{sign} {_shown(b)}" for b, sign, _ in bounds if b is not None))
+        wanted += [unit, "or None" if optional else ""]
+        shown = " ".join(w for w in wanted if w)
+        raise ConfigurationError(f"{name} must be {shown}, not {shown_number(value)}")
+    return int(value) if whole else number  # type: ignore[call-overload]
+
+
+def _shown(bound: float) -> str:
+    """A bound as the docs write it: ``10^15`` for a large power of ten, else ``0.5``."""
+    power = math.log10(abs(bound)) if abs(bound) >= 1e6 else 0.5
+    return f"{'-' if bound < 0 else ''}10^{power:.0f}" if power.is_integer() else f"{bound:g}"

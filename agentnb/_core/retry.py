@@ -10,7 +10,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from .exceptions import AgentNBError, ConfigurationError
+from .exceptions import AgentNBError
+from .request import MAX_SECONDS, checked_number
 
 __all__ = ["RETRYABLE_STATUS", "RetryPolicy", "Retryable", "SharedBackOff", "parse_retry_after"]
 
@@ -59,15 +60,14 @@ class RetryPolicy:
     """Resumes in one run, however far apart."""
 
     def __post_init__(self) -> None:
-        counts = (self.max_retries, self.max_resumes)
-        if min(counts) < 0:
-            raise ConfigurationError("max_retries and max_resumes must be 0 or more")
-        if min(self.max_resumes_per_minute, self.max_resumes_per_run) < 1:
-            raise ConfigurationError(
-                "max_resumes_per_minute and max_resumes_per_run must be 1 or more"
+        for count in ("max_retries", "max_resumes"):
+            checked_number(getattr(self, count), count, whole=True, least=0)
+        for count in ("max_resumes_per_minute", "max_resumes_per_run"):
+            checked_number(getattr(self, count), count, whole=True, least=1)
+        for seconds in ("backoff", "max_backoff", "max_retry_after"):
+            checked_number(
+                getattr(self, seconds), seconds, least=0, most=MAX_SECONDS, unit="seconds"
             )
-        if self.backoff < 0 or self.max_backoff < 0:
-            raise ConfigurationError("backoff and max_backoff must be 0 or more seconds")
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (0 for the first retry)."""

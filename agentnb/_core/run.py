@@ -23,6 +23,8 @@ from ..events import (
     StepStarted,
     TextDelta,
     ToolApprovalResponded,
+    ToolCallFinished,
+    ToolCallProgress,
     UnknownEvent,
     Usage,
 )
@@ -32,8 +34,11 @@ from .state import AgentState
 from .transcript import CallVersion, Part, RunErrorInfo, ToolApproval, ToolCall, ToolStatus
 
 __all__ = [
+    "DEFAULT_MAX_RUN_MIB",
     "MAX_UNKNOWN_BYTES",
     "MAX_UNKNOWN_EVENTS",
+    "MIB",
+    "TOO_LARGE",
     "CallVersion",
     "Part",
     "Run",
@@ -54,6 +59,13 @@ MAX_UNKNOWN_EVENTS = 1000
 """A run keeps at most this many frames its dialect did not recognise (the rest are counted)."""
 MAX_UNKNOWN_BYTES = 1024 * 1024
 """... and at most this many characters of their data in all."""
+DEFAULT_MAX_RUN_MIB = 16.0
+"""What one run may keep, in MiB (``max_run_mib``): a batch runs 8 at once, so 128 MiB of
+runs at most, about 256 MiB of the process with the views' copies; 16 MiB of text is some
+4 million tokens, past any model's longest answer."""
+MIB = 1024 * 1024
+TOO_LARGE = "too_large"
+"""The error code of a run that went past its ``max_size`` (its error: RunTooLargeError)."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +134,13 @@ class Run:
     _unknown_size: int = field(default=0, repr=False)
     _step: _StepMark = field(default_factory=_StepMark, repr=False)
     _priced: tuple[Any, RunCost] | None = field(default=None, repr=False, compare=False)
+    max_size: int | None = field(default=None, repr=False, compare=False)
+    """How many characters (about bytes) of what the server sent the run may keep: answer,
+    reasoning, tool calls, state, custom events, error (None: no bound). Past it the run
+    ends ``interrupted`` (error code :data:`TOO_LARGE`), keeping what it had, and folds
+    nothing more; its stream raises :class:`~agentnb.RunTooLargeError`."""
+    _size: int = field(default=0, repr=False, compare=False)
+    _replaced: dict[tuple[str, str], int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._calls = CallFold(self.parts, self.tool_calls)
@@ -272,6 +291,8 @@ class Run:
         self.version += 1
         if self.status == "pending":
             self.start(event.received_at or None)
+        if self.max_size is not None and not self._fits(event, self.max_size):
+            return
         fold = _FOLDS.get(type(event)) or _fold_of_subclass(event)
         fold(self, event)
 
@@ -336,6 +357,34 @@ class Run:
 
     def _fold_shared(self, event: StateSnapshot | StateDelta | CustomEvent) -> None:
         self._shared.apply(event)
+
+    # ---- internals: the bound on what a run keeps ------------------------------------------
+    def _fits(self, event: Event, bound: int) -> bool:
+        """Count what ``event`` adds to the run; past ``bound``, end the run instead (False:
+        it and every later event are left out). A snapshot of the state and a call's output
+        replace the last one: they count once."""
+        size = kept_size(event)
+        slot = _replaced_slot(event)
+        if slot is not None:
+            size -= self._replaced.get(slot, 0)
+        if self._size + size > bound:
+            if self._size <= bound:
+                self._size = bound + 1
+                self._too_large(bound)
+            return False
+        self._size += size
+        if slot is not None:
+            self._replaced[slot] = self._replaced.get(slot, 0) + size
+        return True
+
+    def _too_large(self, bound: int) -> None:
+        mib = f"{bound / MIB:g}"
+        message = (
+            f"the run went past {mib} MiB, what one run may keep (max_run_mib): it ended "
+            f"here with what it kept; to keep more, pass max_run_mib= to the client or "
+            f"agentnb.connect()"
+        )
+        self.finish("interrupted", RunErrorInfo(message, code=TOO_LARGE))
 
     # ---- internals: text and steps --------------------------------------------------------
     def _keep_unknown(self, event: UnknownEvent) -> None:
@@ -424,6 +473,42 @@ class Run:
         data["cost_source"] = priced.source
         data["cost_reason"] = priced.reason
         return data
+
+
+def kept_size(event: Event) -> int:
+    """About how many characters ``event`` adds to a run (an unknown frame: none, it has caps
+    of its own)."""
+    if type(event) is TextDelta or type(event) is ReasoningDelta:
+        return len(event.delta)
+    if isinstance(event, UnknownEvent):
+        return 0
+    return json_size([value for name, value in event.__dict__.items() if name != "type"])
+
+
+def json_size(value: Any) -> int:
+    """About how many characters ``value`` holds: its strings' lengths, 8 for any other item
+    (walked without recursion, so no nesting is too deep)."""
+    size, pending = 0, [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            size += len(item)
+        elif isinstance(item, dict):
+            pending += item.keys()
+            pending += item.values()
+        elif isinstance(item, list | tuple):
+            pending += item
+        else:
+            size += 8
+    return size
+
+
+def _replaced_slot(event: Event) -> tuple[str, str] | None:
+    if isinstance(event, StateSnapshot):
+        return ("state", "")
+    if isinstance(event, ToolCallProgress | ToolCallFinished):
+        return ("output", event.call_id)
+    return None
 
 
 _Fold = Callable[[Run, Any], None]

@@ -38,6 +38,8 @@ ToolStatus = Literal["running", "awaiting_approval", "succeeded", "failed", "den
 """
 
 _MERGE_LOCK = threading.Lock()
+MERGE_EVERY = 512
+"""A part joins its last this many chunks into one (an object per token costs ~60 bytes)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,27 @@ class ToolApproval:
         }
 
 
+class _StreamedText:
+    """A text a tool call streams (its arguments, a sub-agent's text): read as a ``str``,
+    kept as a :class:`Part`'s chunks in the call (see :meth:`ToolCall.stream`)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def __get__(self, call: ToolCall | None, owner: type | None = None) -> str:
+        part = _streamed(call).get(self.kind) if call is not None else None
+        return part.text if part is not None else ""
+
+    def __set__(self, call: ToolCall, text: str) -> None:
+        _streamed(call).pop(self.kind, None)
+        if text:
+            call.stream(self.kind, text)
+
+
+def _streamed(call: ToolCall) -> dict[str, Part]:
+    return call.__dict__.setdefault("_streamed", {})  # type: ignore[no-any-return]
+
+
 @dataclass
 class ToolCall:
     """One tool call of a run."""
@@ -117,7 +140,8 @@ class ToolCall:
     call_id: str
     name: str
     arguments: Any = None
-    arguments_text: str = ""
+    arguments_text: str = _StreamedText("arguments")  # type: ignore[assignment]
+    """The arguments as streamed text (empty when they came parsed only)."""
     output: Any = None
     error: str | None = None
     """The error of a failed call, or the reason a call was denied (None when none was given)."""
@@ -132,9 +156,9 @@ class ToolCall:
     """The agent that made the call, when the platform names it."""
     depth: int = 0
     """How many calls this one is nested in (0 at the top)."""
-    agent_text: str = ""
+    agent_text: str = _StreamedText("text")  # type: ignore[assignment]
     """Text a sub-agent streamed inside this call (not part of the run's answer)."""
-    agent_reasoning: str = ""
+    agent_reasoning: str = _StreamedText("reasoning")  # type: ignore[assignment]
     """Reasoning a sub-agent streamed inside this call."""
     sub_agent: str | None = None
     """The agent that ran inside this call (named by its text, reasoning or calls), when the
@@ -143,16 +167,28 @@ class ToolCall:
     """Tokens a sub-agent spent inside this call (a ``Usage``), where the platform says."""
     model: str | None = None
     """The model the sub-agent inside this call ran, where the platform names it."""
+    ran_by: str | None = None
+    """``"client"`` when a notebook function ran the call (a client tool); None: the platform."""
     versions: list[CallVersion] = field(default_factory=list, repr=False)
     """Each name and parsed arguments the platform announced for the call (its starts and
     approval requests), in order, a repeat of the last one left out."""
 
+    def stream(self, kind: str, delta: str) -> None:
+        """Append ``delta`` to the streamed text ``kind`` (``arguments``, ``text``,
+        ``reasoning``), kept as chunks so appending stays linear."""
+        _streamed(self).setdefault(kind, Part("text")).append(delta)
+
     @property
     def duration(self) -> float | None:
-        """Seconds from start to finish, or None while running."""
+        """The tool's own seconds from start to finish, the time it waited for a person's
+        decision left out (None while running)."""
         if self.finished_at is None:
             return None
-        return max(0.0, self.finished_at - self.started_at)
+        approval = self.approval
+        waited = 0.0
+        if approval is not None and approval.decided_at is not None:
+            waited = max(0.0, approval.decided_at - approval.requested_at)
+        return max(0.0, self.finished_at - self.started_at - waited)
 
     @property
     def unapproved(self) -> str | None:
@@ -216,13 +252,15 @@ class Part:
     """One block of the transcript, in arrival order: reasoning, answer text, or a tool call.
 
     Consecutive deltas of one kind extend the same part; text is kept as chunks so appending
-    stays linear however long the answer grows.
+    stays linear however long the answer grows, and every ``MERGE_EVERY`` small chunks are
+    joined into one, so a stream of tiny deltas does not keep an object per delta.
     """
 
     kind: Literal["reasoning", "text", "tool"]
     chunks: list[str] = field(default_factory=list)
     call_id: str | None = None
     length: int = 0
+    _unmerged: int = field(default=0, repr=False, compare=False)
 
     @property
     def text(self) -> str:
@@ -235,12 +273,19 @@ class Part:
             if k > 1:
                 joined = "".join(chunks[:k])
                 chunks[:k] = [joined]
+                self._unmerged = 0  # a lost count only merges later, never the joined text
                 return joined
             return chunks[0] if k else ""
 
     def append(self, delta: str) -> None:
-        self.chunks.append(delta)
+        chunks = self.chunks
+        chunks.append(delta)
         self.length += len(delta)
+        self._unmerged += 1
+        if self._unmerged >= MERGE_EVERY:
+            self._unmerged = 0
+            with _MERGE_LOCK:
+                chunks[-MERGE_EVERY:] = ["".join(chunks[-MERGE_EVERY:])]
 
     def truncate(self, length: int) -> None:
         """Keep only the first ``length`` characters (a step reset cut into this part)."""
@@ -250,6 +295,7 @@ class Part:
         with _MERGE_LOCK:
             self.chunks[:] = [kept] if kept else []
             self.length = length
+            self._unmerged = 0
 
 
 def parse_json_or_text(text: str) -> Any:

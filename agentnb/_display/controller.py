@@ -20,18 +20,18 @@ Protocol (kernel → views, custom widget messages)::
                                            or reasoning ("reasoning") appended inside a call
         {"op": "meta", "t", "meta"}        run-level fields changed (merged)
 
-Views → kernel: ``{"kind": "verdict", "t": k, "value": bool, "comment": s | null}`` (a
-person's ✓ / ✗ on a finished turn, answered to every view with the same message once
-kept), ``{"kind": "hello", "have": n}`` when a view starts, ``{"kind": "resync",
-"have": n}`` on a gap, ``{"kind": "stop", "t": k}``, ``{"kind": "followup", "text": s}``,
-``{"kind": "send", "text": s}`` (the chat cell's input box), and ``{"kind": "approve" |
+Views → kernel: ``{"kind": "verdict", "t": k, "value": bool, "comment": s | null}`` (a person's
+✓ / ✗ on a finished turn; once kept, every view of the run, here or elsewhere, gets it as the
+turn's ``meta.verdict``), ``{"kind": "hello", "have": n}`` when a view starts, ``{"kind":
+"resync", "have": n}`` on a gap, ``{"kind": "stop", "t": k}``, ``{"kind": "followup", "text":
+s}``, ``{"kind": "send", "text": s}`` (the chat cell's input box), and ``{"kind": "approve" |
 "deny", "t": k, "call_id": s, "reason": s | None}`` (a tool call awaiting approval: passed to
 the turn's ``RunHandle.approve`` / ``deny``) and ``{"kind": "answer", "t": k, "call_id": s,
-"text": s}`` (the reply to the agent's question on that call: ``RunHandle.answer``),
-``{"kind": "retry", "t": k}`` / ``{"kind": "edit", "t": k, "text": s}`` (the last turn's
-question again, or edited, through ``start_again``) and ``{"kind": "new"}`` (the next message
-starts a new conversation: ``new_conversation()``). A refusal,
-such as a call decided twice, comes back as a notice.
+"text": s}`` (the reply to the agent's question on that call: ``RunHandle.answer``), ``{"kind":
+"retry", "t": k}`` / ``{"kind": "edit", "t": k, "text": s}`` (the last turn's question again,
+or edited, through ``start_again``) and ``{"kind": "new"}`` (the next message starts a new
+conversation: ``new_conversation()``). A refusal, such as a call decided twice, comes back as a
+notice.
 
 Deltas are numbered; a snapshot carries the number of the last delta it includes, so a view
 that applies the snapshot and then only the deltas numbered after it applies nothing twice.
@@ -56,7 +56,7 @@ from typing import Any, Protocol
 from .._core.handle import RunHandle
 from .._core.loop import get_loop
 from .._core.run import Run
-from .._core.verdicts import VerdictKeeper
+from .._core.verdicts import VerdictKeeper, watch_verdicts
 from ..events import (
     Event,
     RunPaused,
@@ -163,6 +163,7 @@ class ChatController:
         self._closed = False
         self.frames_sent = 0
         """Messages sent to the views (deltas and snapshots), for tests and benchmarks."""
+        watch_verdicts(self)
 
     # ---- any thread --------------------------------------------------------------------
     def add(
@@ -189,6 +190,10 @@ class ChatController:
             self._start_again = actions.again
             self._new_conversation = actions.new
             self._next_started_as = started_as
+
+    def show_verdict(self, local_id: str, value: bool, comment: str | None) -> None:
+        """The verdict kept for run ``local_id``, shown on its turns (any thread)."""
+        self._loop.call_soon_threadsafe(self._show_verdict, local_id, value, comment)
 
     def notice(self, text: str) -> None:
         """Show ``text`` in the cell's notice line (any thread)."""
@@ -327,7 +332,7 @@ class ChatController:
 
     def _verdict(self, content: dict[str, Any]) -> None:
         """A person's ✓ / ✗ (and note) on a finished turn: kept as the run's score
-        ``verdict``; every view of the cell is told, or the person why it was not kept."""
+        ``verdict`` (the keeper tells every view of the run), or the person told why not."""
         index, value, comment = content.get("t"), content.get("value"), content.get("comment")
         if self._keep_verdict is None:
             self._notice("This cell cannot keep a verdict.")
@@ -346,7 +351,14 @@ class ChatController:
         except Exception as exc:  # the history's error, said in the cell, never raised there
             self._notice(f"Could not keep the verdict: {exc}")
             return
-        self._send({"kind": "verdict", "t": index, "value": value, "comment": note})
+        self._notice("Verdict kept: good" if value else "Verdict kept: bad")
+
+    def _show_verdict(self, local_id: str, value: bool, comment: str | None) -> None:
+        for turn in self._turns:
+            if turn.run.local_id == local_id:
+                turn.verdict = {"value": value, "comment": comment}
+                self._transcript_dirty = True
+        self._schedule()
 
     def _again(self, kind: str, content: dict[str, Any]) -> None:
         """Retry the last turn's question, or send it edited, from where that turn started."""

@@ -18,6 +18,7 @@ from .run_comparison import seen_text
 from .safe_markdown import NO_MATH
 from .static_copy import clean
 from .summary_table import cell_text, percent, text_width
+from .table import Cell, Column, Row, Table, table_html
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,7 +33,6 @@ ANSWER_CHARS = 160
 """Characters of an answer a grid cell shows."""
 SHOWN_ROWS = 200
 """Questions a grid shows (the table has them all)."""
-_CELL = ' style="text-align:left;vertical-align:top;padding:2px 8px;overflow-wrap:break-word"'
 _MUTED = "opacity:0.75;font-size:0.9em"
 _FAILED = "color:var(--jp-error-color1, #c62828)"
 
@@ -116,30 +116,25 @@ class ExperimentGrid:
 
     def to_html(self) -> str:
         """The grid as a table that fits the notebook's cell: columns share its width (the
-        question a fifth, the expected answer an eighth), long words break, the answers are
-        the words a reader sees, and MathJax leaves their ``$`` alone."""
+        question a fifth, the expected answer an eighth), words wrap, the answers are the
+        words a reader sees, and MathJax leaves their ``$`` alone."""
         expected = any(row.expected is not None for row in self.rows)
-        head = "".join(f"<th{_CELL}>{_esc(arm)}</th>" for arm in self.arms)
-        body = "".join(
-            f"<tr><td{_CELL}>{_esc(excerpt(row.question, ANSWER_CHARS))}</td>"
-            + (f"<td{_CELL}>{_expected(row.expected)}</td>" if expected else "")
-            + "".join(f"<td{_CELL}>{cell.html()}</td>" for cell in row.cells)
-            + "</tr>"
+        columns = [Column("question", wrap=True, width="20%")]
+        columns += [Column("expected", wrap=True, width="12%")] if expected else []
+        columns += [Column(clean(arm), wrap=True) for arm in self.arms]
+        rows: list[Row] = [
+            [
+                clean(excerpt(row.question, ANSWER_CHARS)),
+                *([_expected(row.expected)] if expected else []),
+                *(Cell(html=cell.html()) for cell in row.cells),
+            ]
             for row in self.rows[:SHOWN_ROWS]
-        )
-        more = (
-            f"<p>… {len(self.rows) - SHOWN_ROWS} more questions (see .to_pandas())</p>"
-            if len(self.rows) > SHOWN_ROWS
-            else ""
-        )
-        columns = '<col style="width:20%">' + ('<col style="width:12%">' if expected else "")
-        return (
-            f'<div class="agentnb-experiment {NO_MATH}" style="max-width:100%;overflow-x:auto">'
-            f"<b>{_esc(self.title)}</b>"
-            '<table style="table-layout:fixed;width:100%;border-collapse:collapse">'
-            f"<colgroup>{columns}</colgroup><thead><tr><th{_CELL}>question</th>"
-            + (f"<th{_CELL}>expected</th>" if expected else "")
-            + f"{head}</tr></thead><tbody>{body}</tbody></table>{more}</div>"
+        ]
+        more = len(self.rows) - SHOWN_ROWS
+        notes = [f"… {more} more questions (see .to_pandas())"] if more > 0 else []
+        name = f"agentnb-experiment {NO_MATH}"
+        return table_html(
+            Table(columns, rows, title=self.title, notes=notes, name=name, fixed=True)
         )
 
     def to_text(self, width: int | None = None) -> str:
@@ -164,7 +159,7 @@ class ExperimentGrid:
 
 
 def _expected(value: object) -> str:
-    return "" if value is None else _esc(excerpt(str(value), ANSWER_CHARS))
+    return "" if value is None else clean(excerpt(str(value), ANSWER_CHARS))
 
 
 def _wrapped(text: str, width: int, indent: int) -> list[str]:
@@ -242,7 +237,7 @@ class ExperimentComparison:
         ]
 
     def _difference(self, value: float) -> str:
-        return percent(value, signed=True) if self.share else f"{value:+.3g}"
+        return percent(value, signed=True) if self.share else f"{value:+.3f}"
 
     def to_text(self) -> str:
         title = f"{self.experiment}: {self.a} against {self.b} on score.{self.score}"
@@ -255,12 +250,6 @@ class ExperimentComparison:
         printer.text(self.to_text())
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th{_CELL}>{_esc(name)}</th><td{_CELL}>{_esc(value)}</td></tr>"
-            for name, value in self._figures()
-        )
         title = f"{self.experiment}: {self.a} against {self.b} on score.{self.score}"
-        return (
-            f'<div class="{NO_MATH}" style="max-width:100%;overflow-x:auto;overflow-wrap:anywhere">'
-            f"<b>{_esc(title)}</b><table>{rows}</table></div>"
-        )
+        columns = [Column("", head=True), Column("")]
+        return table_html(Table(columns, self._figures(), title=title, name=NO_MATH))

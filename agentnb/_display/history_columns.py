@@ -24,24 +24,24 @@ text. No pandas.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from .._core.pricing import usd
-from .._core.text import excerpt, visible
+from .._core.text import visible
+from .table import Cell
 
 __all__ = [
     "TABLE_COLUMNS",
-    "Cell",
     "TableColumn",
     "column_heads",
     "full_time",
     "page_rows",
     "short_time",
     "shown_columns",
-    "text_table",
 ]
 
 EXCERPT = 40
@@ -65,18 +65,6 @@ def short_time(seconds: float, now: float) -> str:
 def full_time(seconds: float) -> str:
     """A moment in local time with its UTC offset: ``2025-11-21 14:03:12+01:00``."""
     return datetime.fromtimestamp(seconds).astimezone().isoformat(sep=" ", timespec="seconds")
-
-
-@dataclass(frozen=True, slots=True)
-class Cell:
-    """One value as a table shows it."""
-
-    text: str = ""
-    """One line: what the table shows (before a column's cut)."""
-    full: str = ""
-    """The whole value (line breaks kept, at most ``HOVER`` characters) for hover text."""
-    key: float | None = None
-    """What sorting compares, for numbers and times (text sorts by ``text``)."""
 
 
 Columns = Mapping[str, Sequence[Any]]
@@ -113,6 +101,41 @@ def _text(value: Any) -> Cell:
     return Cell(visible(" ".join(whole.split()))[:HOVER], full)
 
 
+def _score_title(name: str) -> str:
+    short = name.removeprefix("score.")
+    return name if short in _BY_TITLE else short
+
+
+def _score(name: str) -> CellReader:
+    def read(columns: Columns, i: int, now: float) -> Cell:
+        value = columns[name][i]
+        if isinstance(value, bool):
+            return Cell("✓" if value else "✗", str(value), float(value))
+        if isinstance(value, float):
+            return Cell(f"{value:.3g}", repr(value), value)
+        return _text(value)
+
+    return read
+
+
+_MARKDOWN = re.compile(r"[#*`|>]+|:?-{3,}:?|:?-{2,}:(?=\s|$)")
+"""Markdown's syntax in a snippet of an answer: headings, emphasis, code marks, tables."""
+MATCH_LEAD = 12
+"""Characters of context a match cell shows before the first matched word."""
+
+
+def _match(columns: Columns, i: int, now: float) -> Cell:
+    """A search's snippet as a reader sees it (markdown's syntax left out, each matched word
+    between « and »), starting at the first match when it is further in than
+    :data:`MATCH_LEAD` characters, so a narrow column still shows it; whole on hover."""
+    values = columns.get("snippet")  # only while searching
+    if values is None or not values[i]:
+        return Cell()
+    text = visible(" ".join(_MARKDOWN.sub(" ", str(values[i])).split()))
+    at = text.find("«")
+    return Cell("…" + text[at:] if at > MATCH_LEAD else text, text)
+
+
 def _started(columns: Columns, i: int, now: float) -> Cell:
     seconds = columns["started_at"][i]
     if seconds is None:
@@ -131,7 +154,7 @@ def _error(columns: Columns, i: int, now: float) -> Cell:
     code, message = columns["error_code"][i], columns["error_message"][i]
     cell = _text(message or code)
     if code and message:
-        return Cell(cell.text, f"{code}: {cell.full}")
+        return Cell(cell.text, f"{code}: {cell.title}")
     return cell
 
 
@@ -172,9 +195,7 @@ TABLE_COLUMNS: tuple[TableColumn, ...] = (
     TableColumn("agent", "the agent", _text_cell("agent"), chars=20),
     TableColumn("status", "how the run ended", _text_cell("status")),
     TableColumn("message", "the message sent", _text_cell("message"), chars=EXCERPT),
-    TableColumn(
-        "match", "where the search words are, each between « and »", _text_cell("snippet"), chars=60
-    ),
+    TableColumn("match", "where the search words are, each between « and »", _match, chars=60),
     TableColumn("tokens", "total tokens", _count_cell("total_tokens", thousands=True), right=True),
     TableColumn("model", "the model that ran", _text_cell("model"), chars=18),
     TableColumn("cost", "the cost in USD (its source on hover)", _cost, right=True),
@@ -201,7 +222,11 @@ def shown_columns(
 ) -> list[tuple[TableColumn, list[Cell]]]:
     """Each column some of ``rows`` fills, with its cells."""
     shown = []
-    for column in TABLE_COLUMNS:
+    scores = [  # a run's current scores, where the history handed them (``score.<name>``)
+        TableColumn(_score_title(name), f"the run's {name}", _score(name), right=True)
+        for name in sorted(name for name in columns if name.startswith("score."))
+    ]
+    for column in [*TABLE_COLUMNS[:-2], *scores, *TABLE_COLUMNS[-2:]]:
         cells = [column.read(columns, i, now) for i in rows]
         if any(cell.text for cell in cells):
             shown.append((column, cells))
@@ -230,69 +255,5 @@ def page_rows(columns: Columns, titles: Sequence[str], now: float) -> list[dict[
     rows = []
     for i, local_id in enumerate(columns["local_id"]):
         cells = [column.read(columns, i, now) for column in shown]
-        rows.append({"id": str(local_id), "cells": [[cell.text, cell.full] for cell in cells]})
+        rows.append({"id": str(local_id), "cells": [[cell.text, cell.title] for cell in cells]})
     return rows
-
-
-NARROW_DROPS = ("run", "thread", "tools", "ttft", "match", "tokens", "secs")
-"""The columns a table too wide for its terminal leaves out, first to last."""
-NARROW_CHARS = {"agent": 13, "model": 12, "error": 20, "match": 40}
-"""Tighter caps for a table fitted to a terminal."""
-MIN_MESSAGE = 20
-"""The narrowest message column a fitted table gives before it leaves out more columns."""
-
-
-def text_table(columns: Columns, rows: Sequence[int], now: float, width: int | None = None) -> str:
-    """The given rows of history ``columns`` as an aligned table with a header line. With
-    ``width`` (a terminal's columns) every line fits in it: columns are capped tighter, the
-    least needed are left out (:data:`NARROW_DROPS`) while the message column would get
-    fewer than :data:`MIN_MESSAGE` characters, and the message takes what is left."""
-    shown = shown_columns(columns, rows, now)
-    caps = {column.title: column.chars for column, _ in shown}
-    if width is not None:
-        caps.update({title: chars for title, chars in NARROW_CHARS.items() if title in caps})
-        shown, caps["message"] = _fitted(shown, caps, len(rows), width)
-    titles = [column.title for column, _ in shown]
-    body = [
-        [
-            excerpt(cells[r].text, caps[column.title] or len(cells[r].text))
-            for column, cells in shown
-        ]
-        for r in range(len(rows))
-    ]
-    widths = [max([len(title), *(len(row[c]) for row in body)]) for c, title in enumerate(titles)]
-    right = [column.right for column, _ in shown]
-
-    def line(cells: Sequence[str]) -> str:
-        parts = [
-            cell.rjust(width) if is_right else cell.ljust(width)
-            for cell, width, is_right in zip(cells, widths, right, strict=True)
-        ]
-        return "  ".join(parts).rstrip()
-
-    return "\n".join([line(titles), *(line(row) for row in body)])
-
-
-def _capped(text: str, cap: int) -> str:
-    return excerpt(text, cap or len(text))
-
-
-def _fitted(
-    shown: list[tuple[TableColumn, list[Cell]]], caps: dict[str, int], rows: int, width: int
-) -> tuple[list[tuple[TableColumn, list[Cell]]], int]:
-    """The columns that fit in ``width`` and the message column's width."""
-
-    def column_width(column: TableColumn, cells: list[Cell]) -> int:
-        cap = caps[column.title]
-        texts = [_capped(cells[r].text, cap) for r in range(rows)]
-        return max([len(column.title), *(len(text) for text in texts)])
-
-    drops = list(NARROW_DROPS)
-    while True:
-        others = [column_width(c, cells) for c, cells in shown if c.title != "message"]
-        room = width - sum(others) - 2 * (len(shown) - 1)
-        present = {column.title for column, _ in shown}
-        droppable = [title for title in drops if title in present]
-        if room >= MIN_MESSAGE or not droppable:
-            return shown, max(room, len("message"))
-        shown = [(c, cells) for c, cells in shown if c.title != droppable[0]]

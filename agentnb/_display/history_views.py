@@ -1,65 +1,46 @@
-"""A run history drawn: the text and HTML tables of its runs and of its tool calls, and its
-plots (:mod:`.history_plot`). The package root installs :data:`HISTORY_VIEWS` as the
-history's drawer (:mod:`agentnb._core.history_drawer`); a history hands it its title and
-columns, and draws nothing itself.
-
-The tables show the columns of :mod:`.history_columns`, one line per run. In the notebook's
-HTML table every value is escaped, in cells and in hover titles: runs hold untrusted text.
-The styles are inline (JupyterLab's sanitizer drops ``<style>`` elements from untrusted
-outputs) and every cell sets its own alignment and ``white-space`` (JupyterLab's
-``.jp-RenderedHTMLCommon td`` rule sets both). Colours come from the theme: JupyterLab's
-``--jp-*`` variables with fallbacks that do not assume a light page, and status colours mixed
-with the text colour around them (``currentColor``), so they darken on a light theme and
-lighten on a dark one. A cut value ends in an ellipsis and keeps its whole text on hover; a
-table wider than its output scrolls sideways. Clicking a header sorts the rows (again: the
-other way) through an inline handler on the ``<thead>``; where handlers do not run
-(untrusted or sanitized outputs, GitHub) the table reads the same, unsorted. There is no
-filter box: filter with ``runs(agent=…, status=…, since=…, thread=…)`` or the DataFrame from
-``.to_pandas()``.
-"""
+"""A run history drawn: its runs and tool calls as tables (:mod:`.table`), its summaries
+(:mod:`.summary_table`) and plots (:mod:`.history_plot`). A history hands over its title and
+columns as data and draws nothing itself. No filter box: filter with ``runs(agent=…,
+status=…, since=…, thread=…)`` or the DataFrame from ``.to_pandas()``."""
 
 from __future__ import annotations
 
 import sys
 import time
 from collections import Counter
-from html import escape
 from typing import Any
 
 from .._core.history_drawer import Columns, Plotted
 from .._core.text import excerpt, visible
-from .history_columns import Cell, TableColumn, shown_columns, text_table
-from .history_plot import plot
+from .history_columns import TableColumn, shown_columns
+from .history_plot import plot as draw_plot
 from .summary_table import summary_html, summary_text
+from .table import Cell, Column, Table, table_html, table_text
 from .terminal import terminal_width
 
 __all__ = [
     "HISTORY_VIEWS",
     "HistoryViews",
+    "plot",
     "runs_html",
     "runs_text",
+    "summary_html",
+    "summary_text",
+    "terminal_columns",
     "tool_calls_html",
     "tool_calls_text",
 ]
 
-
-# ---- the runs as text ------------------------------------------------------------------
-
-
-def runs_text(
-    columns: Columns, rows: int, *, title: str | None, more: int, width: int | None
-) -> str:
-    """The first ``rows`` runs of history ``columns`` as an aligned table (fitted to
-    ``width``), under ``title`` and over ``… and {more} more`` when given; a title alone
-    when there are no rows to show."""
-    if title is not None and not rows:
-        return title
-    table = text_table(columns, range(rows), time.time(), width)
-    tail = f"\n… and {more} more" if more > 0 else ""
-    return (f"{title}\n{table}" if title is not None else table) + tail
-
-
-# ---- the runs as the notebook's HTML table ---------------------------------------------
+SCANNED = ("started", "agent", "status", "message", "match", "model", "cost", "unapproved")
+"""The columns the notebook's table shows, as the table to browse does by default
+(js/src/runs_columns.js); the others are on the started time's hover, as they are a row's
+details there."""
+NARROW_DROPS = ("run", "thread", "tools", "ttft", "match", "tokens", "secs")
+"""The columns a text table too wide for its terminal leaves out, first to last."""
+NARROW_CHARS = {"agent": 13, "model": 12, "error": 20, "match": 40}
+"""Tighter caps for a text table fitted to a terminal."""
+MIN_MESSAGE = 20
+"""The narrowest message column a fitted table gives before it leaves out more columns."""
 
 _STATUS_COLOURS = {
     "completed": "var(--jp-success-color1, #388e3c)",
@@ -68,94 +49,91 @@ _STATUS_COLOURS = {
     "cancelled": "var(--jp-warn-color1, #f57c00)",
     "running": "var(--jp-brand-color1, #1976d2)",
 }
-"""The chat cell's colours for each ending (see js/src/widget.css)."""
-_STATUS_MIX = 55
-"""Percent of the status colour mixed with the text colour: ≥ 4.5:1 on JupyterLab's light
-and dark backgrounds and their striped rows."""
+"""The chat cell's colours for each ending (js/src/widget.css), mixed 55% with the text
+colour around them: >= 4.5:1 on JupyterLab's light and dark backgrounds."""
 
-_EM_PER_CHAR = 0.6
-"""A column's ``chars`` in em (the sanitizer of untrusted outputs refuses ``ch``)."""
-_BORDER = "var(--jp-border-color1, rgba(128, 128, 128, 0.5))"
-_PAD = "padding:0.25em 0.6em"
-_TABLE = (
-    "border-collapse:collapse;table-layout:auto;width:auto;margin:0;"
-    "font-size:var(--jp-ui-font-size1, 13px);font-variant-numeric:tabular-nums"
-)
+Shown = list[tuple[TableColumn, list[Cell]]]
 
-# Sorts the body's rows by the clicked column: a cell's data-key (numbers, times) or its
-# text; empty cells last; a second click reverses. Kept in the attribute (no <script>).
-_SORT = (
-    "var th=event.target.closest('th');if(!th)return;"
-    "var head=th.parentNode,i=[].indexOf.call(head.cells,th),"
-    "body=head.closest('table').tBodies[0],up=th.getAttribute('aria-sort')!=='ascending';"
-    "[].forEach.call(head.cells,function(c){c.removeAttribute('aria-sort');"
-    "c.lastChild.textContent=''});"
-    "th.setAttribute('aria-sort',up?'ascending':'descending');"
-    "th.lastChild.textContent=up?' \\u25B2':' \\u25BC';"
-    "var key=function(r){var c=r.cells[i],k=c.getAttribute('data-key');"
-    "return k===null?c.textContent:k};"
-    "var rows=[].slice.call(body.rows);"
-    "rows.sort(function(a,b){var x=key(a),y=key(b);"
-    "if(x===''||y==='')return (x==='')-(y==='');"
-    "var d=(isNaN(x)||isNaN(y))?x.localeCompare(y):x-y;return up?d:-d});"
-    "rows.forEach(function(r){body.appendChild(r)})"
-)
-_POINTER = "this.style.cursor='pointer'"
+
+def _table(shown: Shown, rows: int, caps: dict[str, int] | None = None, **options: Any) -> Table:
+    caps = caps or {}
+    columns = [
+        Column(c.title, c.about, right=c.right, chars=caps.get(c.title, c.chars)) for c, _ in shown
+    ]
+    return Table(columns, [[cells[r] for _, cells in shown] for r in range(rows)], **options)
+
+
+def runs_text(
+    columns: Columns, rows: int, *, title: str | None, more: int, width: int | None
+) -> str:
+    """The first ``rows`` runs of history ``columns`` as an aligned table, under ``title``
+    and over ``… and {more} more`` when given; a title alone when there are no rows. With
+    ``width`` (a terminal's columns) every line fits: columns are capped tighter, the least
+    needed left out (:data:`NARROW_DROPS`) while the message would get fewer than
+    :data:`MIN_MESSAGE` characters, and the message takes what is left."""
+    if title is not None and not rows:
+        return title
+    shown = shown_columns(columns, range(rows), time.time())
+    caps = {column.title: column.chars for column, _ in shown}
+    if width is not None:
+        caps.update({title: chars for title, chars in NARROW_CHARS.items() if title in caps})
+        shown, caps["message"] = _fitted(shown, caps, width)
+    notes = [f"… and {more} more"] if more > 0 else []
+    return table_text(_table(shown, rows, caps, title=title or "", notes=notes), width)
+
+
+def _fitted(shown: Shown, caps: dict[str, int], width: int) -> tuple[Shown, int]:
+    """The columns that fit in ``width`` and the message column's width."""
+
+    def taken(column: TableColumn, cells: list[Cell]) -> int:
+        widest = max([len(column.title), *(len(cell.text) for cell in cells)])
+        cap = caps[column.title]
+        return min(widest, max(cap, len(column.title))) if cap else widest
+
+    drops = list(NARROW_DROPS)
+    while True:
+        others = [taken(c, cells) for c, cells in shown if c.title != "message"]
+        room = width - sum(others) - 2 * (len(shown) - 1)
+        present = {column.title for column, _ in shown}
+        droppable = [title for title in drops if title in present]
+        if room >= MIN_MESSAGE or not droppable:
+            return shown, max(room, len("message"))
+        shown = [(c, cells) for c, cells in shown if c.title != droppable[0]]
 
 
 def runs_html(columns: Columns, rows: int, *, title: str, more: int) -> str:
-    """The first ``rows`` runs of history ``columns`` as a titled HTML table; ``more``
-    counts the rows left out."""
-    heading = f'<div style="font-weight:600;margin:0 0 0.3em">{escape(title)}</div>'
-    tail = f"<div><em>… and {more} more</em></div>" if more > 0 else ""
+    """The first ``rows`` runs of history ``columns`` as a titled HTML table of the columns
+    a person scans (:data:`SCANNED`); ``more`` counts the rows left out."""
     if not rows:
-        return f'<div class="agentnb-runs">{heading}</div>'
-    shown = shown_columns(columns, range(rows), time.time())
-    head = "".join(_header(column) for column, _ in shown)
-    body = "".join(
-        "<tr>" + "".join(_cell(column, cells[r]) for column, cells in shown) + "</tr>"
-        for r in range(rows)
-    )
-    return (
-        f'<div class="agentnb-runs" style="max-width:100%;overflow-x:auto">{heading}'
-        f'<table class="agentnb-runs-table" style="{_TABLE}">'
-        f'<thead onclick="{escape(_SORT)}" onpointerover="{escape(_POINTER)}"><tr>{head}</tr>'
-        f"</thead><tbody>{body}</tbody></table>{tail}</div>"
-    )
-
-
-def _align(column: TableColumn) -> str:
-    return f"text-align:{'right' if column.right else 'left'};white-space:nowrap;{_PAD}"
-
-
-def _header(column: TableColumn) -> str:
-    style = f"{_align(column)};font-weight:600;border-bottom:1px solid {_BORDER}"
-    # The trailing span holds the sort arrow.
-    return (
-        f'<th style="{style}" title="{escape(column.about)}">{escape(column.title)}'
-        "<span></span></th>"
+        return table_html(Table([], [], title=title, name="agentnb-runs"))
+    every = shown_columns(columns, range(rows), time.time())
+    shown = [
+        (c, [_coloured(c, cell) for cell in cells]) for c, cells in every if c.title in SCANNED
+    ]
+    details = [(c, cells) for c, cells in every if c.title not in SCANNED]
+    if shown and shown[0][0].title == "started" and details:
+        started = [_with_details(cell, details, r) for r, cell in enumerate(shown[0][1])]
+        shown[0] = (shown[0][0], started)
+    notes = [f"… and {more} more"] if more > 0 else []
+    return table_html(
+        _table(shown, rows, title=title, notes=notes, name="agentnb-runs", sortable=True)
     )
 
 
-def _cell(column: TableColumn, cell: Cell) -> str:
-    style = _align(column)
-    attrs = ""
-    if column.chars:
-        style += f";max-width:{column.chars * _EM_PER_CHAR:.1f}em;overflow:hidden"
-        style += ";text-overflow:ellipsis"
-    if column.title == "status" and cell.text in _STATUS_COLOURS:
-        mix = f"color-mix(in srgb, {_STATUS_COLOURS[cell.text]} {_STATUS_MIX}%, currentColor)"
-        style += f";color:{mix}"
-    hover = cell.full or (cell.text if column.chars else "")
-    if hover:
-        attrs += f' title="{escape(hover)}"'
-    if cell.key is not None:
-        attrs += f' data-key="{_number(cell.key)}"'
-    return f'<td style="{style}"{attrs}>{escape(cell.text)}</td>'
+def _with_details(cell: Cell, details: Shown, row: int) -> Cell:
+    """The started cell with the row's other columns on hover (ids, figures, the error),
+    as the table to browse shows them in a row's details."""
+    lines = [f"{c.title}: {cells[row].title or cells[row].text}" for c, cells in details]
+    hover = "\n".join([cell.title, *(line for line in lines if not line.endswith(": "))])
+    return Cell(cell.text, hover, cell.key)
 
 
-def _number(value: float) -> str:
-    return str(int(value)) if value.is_integer() else repr(value)
+def _coloured(column: TableColumn, cell: Cell) -> Cell:
+    colour = _STATUS_COLOURS.get(cell.text) if column.title == "status" else None
+    if colour is None:
+        return cell
+    mix = f"color-mix(in srgb, {colour} 55%, currentColor)"
+    return Cell(cell.text, cell.title, cell.key, style=f";color:{mix}")
 
 
 # ---- the tool calls --------------------------------------------------------------------
@@ -184,36 +162,45 @@ def tool_calls_html(columns: Columns, *, title: str) -> str:
     (and a mark for a call that ran without the user's approval), arguments, output or
     error."""
     total = len(columns["name"])
-    rows = "".join(
-        f"<tr><td>{escape(excerpt(columns['name'][i], 30, marked=True))}</td>"
-        f"<td>{escape(str(columns['status'][i] or ''))}{_unapproved_mark(columns, i)}</td>"
-        f"<td>{escape(excerpt(columns['arguments'][i], 60, marked=True))}</td>"
-        f"<td>{escape(excerpt(columns['output'][i] or columns['error'][i], 60, marked=True))}"
-        "</td></tr>"
+    rows = [
+        [
+            excerpt(columns["name"][i], 30, marked=True),
+            str(columns["status"][i] or "")
+            + (f" · ⚠ {columns['unapproved'][i]}" if columns["unapproved"][i] else ""),
+            excerpt(columns["arguments"][i], 60, marked=True),
+            excerpt(columns["output"][i] or columns["error"][i], 60, marked=True),
+        ]
         for i in range(min(total, SHOWN_CALLS))
+    ]
+    more = total - len(rows)
+    headings = ("tool", "status", "arguments", "output / error")
+    return table_html(
+        Table(
+            [Column(heading) for heading in headings],
+            rows,
+            title=title,
+            notes=[f"… and {more} more"] if more else [],
+        )
     )
-    more = total - min(total, SHOWN_CALLS)
-    tail = f"<p><em>… and {more} more</em></p>" if more else ""
-    return (
-        f"<div><p><strong>{escape(title)}</strong></p>"
-        "<table><thead><tr><th>tool</th><th>status</th><th>arguments</th>"
-        f"<th>output / error</th></tr></thead><tbody>{rows}</tbody></table>{tail}</div>"
-    )
 
 
-def _unapproved_mark(columns: Columns, i: int) -> str:
-    """`` · ⚠ approved by the server itself, not by you`` for a call that ran without the
-    user's approval (HTML)."""
-    unapproved = columns["unapproved"][i]
-    return f" · <strong>⚠ {escape(unapproved)}</strong>" if unapproved else ""
+# ---- the rest a history's display calls -----------------------------------------------------
 
 
-# ---- the drawer the package root installs ------------------------------------------------
+def terminal_columns() -> int | None:
+    """The width of the terminal standard output writes to; None for a pipe, a file or a
+    notebook (a history's text then keeps its columns whole)."""
+    return terminal_width(sys.stdout)
+
+
+def plot(history: Plotted, kind: str, ax: Any, options: dict[str, Any]) -> Any:
+    """``RunHistory.plot(kind, ax=ax, **options)``: the Axes drawn on."""
+    return draw_plot(history, kind, ax=ax, **options)
 
 
 class HistoryViews:
     """A history's drawer (:class:`~agentnb._core.history_drawer.HistoryDrawer`): the
-    functions of this module, and the plots."""
+    functions of this module."""
 
     runs_text = staticmethod(runs_text)
     runs_html = staticmethod(runs_html)
@@ -221,14 +208,8 @@ class HistoryViews:
     tool_calls_html = staticmethod(tool_calls_html)
     summary_text = staticmethod(summary_text)
     summary_html = staticmethod(summary_html)
-
-    @staticmethod
-    def terminal_columns() -> int | None:
-        return terminal_width(sys.stdout)
-
-    @staticmethod
-    def plot(history: Plotted, kind: str, ax: Any, options: dict[str, Any]) -> Any:
-        return plot(history, kind, ax=ax, **options)
+    terminal_columns = staticmethod(terminal_columns)
+    plot = staticmethod(plot)
 
 
 HISTORY_VIEWS = HistoryViews()

@@ -1,10 +1,12 @@
-"""Batch progress: a widget in a notebook, one rewritten line on a terminal, or nothing.
+"""Batch progress: a widget in a notebook (with a static copy, for a notebook reopened
+without its kernel), one rewritten line on a terminal, or nothing.
 
 Updates come from agentnb's loop thread and are throttled; the last one always shows.
 """
 
 from __future__ import annotations
 
+import html
 import sys
 import threading
 import time
@@ -13,7 +15,9 @@ from typing import IO, Any, Protocol
 import ipywidgets
 from IPython.display import display
 
+from .display_slot import DisplaySlot
 from .environment import in_notebook
+from .static_copy import REOPENED_STYLE, static_root
 
 __all__ = ["Progress", "make_progress"]
 
@@ -103,21 +107,42 @@ class TextProgress(_Throttled):
         self.out.flush()
 
 
+LIVE_STYLE = (
+    "<style>"
+    ".jp-OutputArea-child:has(> .jp-OutputArea-output .jupyter-widgets)"
+    " + .jp-OutputArea-child:has(> .jp-OutputArea-output > .agentnb-static > .agentnb-progress)"
+    "{display:none}"
+    "</style>"
+)
+"""Hides the copy behind a rendered bar (the widget's own stylesheet is not on the page)."""
+
+
 class WidgetProgress(_Throttled):
+    """The bar and its caption, then their static copy, kept in step: where the widget is
+    not rendered (a notebook reopened without its kernel, nbconvert) the copy is shown."""
+
     def __init__(self, total: int, label: str) -> None:
         super().__init__(total, label)
         self.bar: Any = ipywidgets.IntProgress(value=0, min=0, max=max(total, 1))
         self.caption: Any = ipywidgets.Label(value=self.text(0, 0))
         display(ipywidgets.HBox([self.bar, self.caption]))  # type: ignore[no-untyped-call]
+        self.copy = DisplaySlot.display(self._static(0, self.caption.value))
 
     def _draw(self, done: int, failed: int, cost: float | None) -> None:
         self.bar.value = done
         self.bar.bar_style = "warning" if failed else ""
         self.caption.value = self.text(done, failed, cost)
+        if self.copy is not None:
+            self.copy.update(self._static(done, self.caption.value))
 
     def _finish(self) -> None:
         done, failed, _ = self._counts
         self.bar.bar_style = "success" if done == self.total and not failed else "warning"
+
+    def _static(self, done: int, text: str) -> dict[str, str]:
+        bar = f'<progress value="{done}" max="{max(self.total, 1)}"></progress> '
+        body = f'<div class="agentnb-progress">{bar}{html.escape(text)}</div>'
+        return {"text/html": static_root(body) + REOPENED_STYLE + LIVE_STYLE, "text/plain": text}
 
 
 def make_progress(total: int, label: str, enabled: bool = True) -> Progress:

@@ -32,10 +32,11 @@ from typing import TYPE_CHECKING, Any
 
 from .._core.pricing import usd
 from .._core.run import Run
-from .._core.text import excerpt
+from .._core.text import excerpt, visible
 from .run_text import seconds
 from .safe_markdown import NO_MATH, markdown_html, parse_markdown
 from .static_copy import clean, tool_arguments
+from .table import Cell, Column, Table, table_html
 
 if TYPE_CHECKING:
     from markdown_it.token import Token
@@ -51,15 +52,9 @@ ARGUMENT_CHARS = 80
 """Characters of a tool call's arguments shown in its cell."""
 
 _WORDS = re.compile(r"\s+|[^\s]+")
-_CELL_STYLE = "text-align:left;vertical-align:top;padding:2px 8px"
-_CELL = f' style="{_CELL_STYLE}"'
-"""Inline on every cell: notebook and nbconvert styles right-align table cells, and GitHub
-drops style elements."""
-_TABLE_STYLE = "border-collapse:collapse;table-layout:fixed;width:100%;margin:0"
-"""The view takes the output's width and no more: columns share it, long words wrap."""
-_LABEL_STYLE = f"{_CELL_STYLE};width:7em"
-_ANSWER_STYLE = "overflow-x:auto;overflow-wrap:anywhere"
-"""An answer's wide table or long code line scrolls inside its own cell, never the page."""
+_ANSWER_STYLE = "overflow-x:auto"
+"""An answer's wide table or long code line scrolls inside its own cell, never the page,
+and never breaks a word or a number in two."""
 _MARK_STYLES = {
     "-": "background:rgba(255,80,80,.28);text-decoration:line-through",
     "+": "background:rgba(60,200,90,.28);text-decoration:underline",
@@ -333,47 +328,30 @@ class Comparison:
 
     def to_html(self) -> str:
         """The view as HTML with inline styles and no script (the same live and saved)."""
-        head = "".join(f"<th{_CELL}>{_esc(run.label)}</th>" for run in self.runs)
         figures = [self._figures(run) for run in self.runs]
-        body = [
-            f"<tr><th{_CELL}>{html.escape(name)}</th>"
-            + "".join(f"<td{_CELL}>{_esc(figure[i][1])}</td>" for figure in figures)
-            + "</tr>"
-            for i, (name, _) in enumerate(figures[0])
+        rows: list[list[Cell | str]] = [
+            [name, *(figure[i][1] for figure in figures)] for i, (name, _) in enumerate(figures[0])
         ]
-        body.append(
-            f"<tr><th{_CELL}>message</th>"
-            + "".join(f"<td{_CELL}>{_esc(excerpt(run.message, 300))}</td>" for run in self.runs)
-            + "</tr>"
-        )
-        body.append(f"<tr><th{_CELL}>answer</th>" + self._answers_html() + "</tr>")
-        errors = [run.error for run in self.runs]
-        if any(errors):
-            body.append(
-                f"<tr><th{_CELL}>error</th>"
-                + "".join(f"<td{_CELL}>{_esc(e or '')}</td>" for e in errors)
-                + "</tr>"
-            )
-        for name, row in aligned_calls(self.runs):
-            body.append(
-                f"<tr><th{_CELL}>→ {_esc(name)}</th>" + "".join(map(_call_html, row)) + "</tr>"
-            )
-        return (
-            f'<div class="agentnb-compare {NO_MATH}"><table style="{_TABLE_STYLE}">'
-            f'<thead><tr><th style="{_LABEL_STYLE}"></th>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table></div>"
-        )
+        rows.append(["message", *(excerpt(run.message, 300) for run in self.runs)])
+        rows.append(["answer", *self._answers_html()])
+        if any(run.error for run in self.runs):
+            rows.append(["error", *(run.error or "" for run in self.runs)])
+        rows += [[f"→ {name}", *map(_call_cell, row)] for name, row in aligned_calls(self.runs)]
+        widest = max(len(str(row[0])) for row in rows)
+        label = Column("", head=True, width=f"{widest * 0.62 + 1.4:.1f}em")
+        columns = [label, *(Column(run.label, wrap=True) for run in self.runs)]
+        return table_html(Table(columns, rows, name=f"agentnb-compare {NO_MATH}", fixed=True))
 
-    def _answers_html(self) -> str:
+    def _answers_html(self) -> list[Cell]:
         answers = [_SENTINELS.sub("", clean(answer)) for answer in self._answers()]
         first = parse_markdown(answers[0])
         cells = [markdown_html(first)]
         for answer in answers[1:]:
             cells.append(_marked_html(first, parse_markdown(answer)))
-        return "".join(
-            f'<td{_CELL}><div style="{_ANSWER_STYLE}">{cell}{self._cut(index)}</div></td>'
+        return [
+            Cell(html=f'<div style="{_ANSWER_STYLE}">{cell}{self._cut(index)}</div>')
             for index, cell in enumerate(cells)
-        )
+        ]
 
     def _cut(self, index: int) -> str:
         size = len(self.runs[index].answer)
@@ -416,18 +394,12 @@ class Comparison:
         return "\n".join(lines)
 
 
-def _esc(text: str) -> str:
-    return html.escape(clean(text))
-
-
-def _call_html(call: ComparedCall | None) -> str:
+def _call_cell(call: ComparedCall | None) -> Cell:
     if call is None:
-        return f"<td{_CELL}>—</td>"
+        return Cell("—")
     timing = f" · {seconds(call.duration)}" if call.duration is not None else ""
-    return (
-        f"<td{_CELL}>{_esc(call.status)}{_esc(timing)}<br>"
-        f"<code>{_esc(excerpt(call.arguments, ARGUMENT_CHARS))}</code></td>"
-    )
+    arguments = html.escape(visible(excerpt(call.arguments, ARGUMENT_CHARS)))
+    return Cell(html=f"{html.escape(visible(call.status + timing))}<br><code>{arguments}</code>")
 
 
 def _call_text(call: ComparedCall | None) -> str:

@@ -183,7 +183,8 @@ def call_head(call: ToolCall, level: int) -> str:
     flags += "".join(
         f"  ⚠ also sent, in {other.where}: {other.signature()}" for other in shown.other_versions
     )
-    return f"{indent(level)}{mark}→ {shown.signature()}{flags}"
+    where = "  (in your notebook)" if call.ran_by == "client" else ""
+    return f"{indent(level)}{mark}→ {shown.signature()}{where}{flags}"
 
 
 def run_text(run: Run, *, text_chars: int | None = None) -> str:

@@ -27,6 +27,7 @@ import traitlets
 from IPython.display import display
 
 from .._core.exceptions import AgentNBError
+from .._core.verdicts import watch_verdicts
 from .display_slot import DisplaySlot
 from .widget import STATIC, WIDGET_VIEW_MIME
 
@@ -105,6 +106,7 @@ class RunsTable(anywidget.AnyWidget):
         self._below: list[DisplaySlot] = []
         self._context: contextvars.Context | None = None
         self.on_msg(self._on_view_message)
+        watch_verdicts(self)
 
     @property
     def selected(self) -> Any:
@@ -135,9 +137,13 @@ class RunsTable(anywidget.AnyWidget):
         except AgentNBError as exc:
             self._notice(f"Could not keep the verdict: {exc}", error=True)
             return
-        verdicts = {**self.page.get("verdicts", {}), local_id: {"value": value, "comment": note}}
-        self.page = {**self.page, "verdicts": verdicts}
         self._notice("Verdict kept: good" if value else "Verdict kept: bad")
+
+    def show_verdict(self, local_id: str, value: bool, comment: str | None) -> None:
+        """A verdict kept by any view (or code): shown if its run is on the page."""
+        if any(row.get("id") == local_id for row in self.page.get("rows", ())):
+            kept = {local_id: {"value": value, "comment": comment}}
+            self.page = {**self.page, "verdicts": {**self.page.get("verdicts", {}), **kept}}
 
     def _answer_page(self, content: Mapping[str, Any]) -> None:
         request = content.get("query")

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -240,6 +240,67 @@ def error_line(run: Run) -> str:
     return line
 
 
+# ---- one list of blocks ---------------------------------------------------------------------
+
+Block = tuple[int, str, Any]
+"""``(level, kind, value)``: what a copy says, at a call's depth; each form renders it."""
+
+
+def _blocks(run: Run) -> list[Block]:
+    """What the HTML and markdown copies say of ``run``, in order."""
+    tree = call_tree(run.tool_calls, run.client_tool_calls)
+    out: list[Block] = [(0, "question", run)] if run.agent or run.message else []
+    for part in run.parts:
+        if part.kind in ("text", "reasoning"):
+            out.append((0, part.kind, part.text))
+        elif part.call_id is not None:
+            call = run.tool_call(part.call_id)
+            if call is not None and not tree.is_nested(call):
+                out += [
+                    block
+                    for node, opening in tree.walk(call)
+                    for block in _call(node, tree, opening)
+                ]
+    if not run.done:
+        out.append((0, "em", waiting_line(run)))
+    if unapproved_line(run):
+        out.append((0, "alert", unapproved_line(run)))
+    if error_line(run):
+        out.append((0, "error", error_line(run)))
+    if run.followups:
+        out.append((0, "followups", run.followups))
+    out.append((0, "small", status_line(run)))
+    return out
+
+
+def _call(call: ToolCall, tree: CallTree, opening: bool) -> list[Block]:
+    """A call's card up to the calls made inside it (``opening``: heading, warnings,
+    arguments, notes, its sub-agent's text), or the rest after them (output, error)."""
+    level = tree.level.get(call.call_id, 0)
+    quoted = bool(tree.inside(call)) and level < MAX_INDENT
+    if not opening:
+        out: list[Block] = [(level, "unquote", None)] if quoted else []
+        if call.output is not None:
+            output = excerpt(format_value(call.output), TOOL_OUTPUT_PREVIEW, lines=True)
+            out.append((level, "code", ("Output", output)))
+        error = tool_error(call)
+        if error is not None:
+            out.append((level, "fault", error))
+        return [*out, (level, "end", None)]
+    call_shown = shown(call)
+    out = [(level, "call", (call, tree))]
+    out += [(level, "strong", note) for note in call_warnings(call_shown)]
+    arguments = argument_lines(call_shown)
+    if arguments:
+        out.append((level, "code", ("Arguments", arguments)))
+    if call_shown.clipped:
+        out.append((level, "whole", argument_lines(call_shown, whole=True)))
+    out += [(level, "em", note) for note in approval_notes(call, tree)]
+    if call.agent_text or call.agent_reasoning:
+        out.append((level, "sub", (sub_agent_title(call, tree), sub_agent_body(call))))
+    return [*out, (level, "quote", None)] if quoted else out
+
+
 # ---- HTML ---------------------------------------------------------------------------------
 
 
@@ -253,63 +314,19 @@ def _esc(text: str) -> str:
     return html.escape(clean(text))
 
 
-def _call_open_html(call: ToolCall, tree: CallTree) -> str:
-    """A call's card up to the calls made inside it: heading, arguments, notes, and the text
-    its sub-agent streamed (collapsed). A call waiting for a decision is shown open (its
-    arguments are what must be judged), and so is one still running or with a sub-agent's
-    work inside (the tree shows); a done call is folded to its heading, as in the live cell."""
+def _call_html(call: ToolCall, tree: CallTree) -> str:
+    """A call's heading. A call waiting for a decision is shown open (its arguments are what
+    must be judged), and so is one still running or with a sub-agent's work inside (the tree
+    shows); a done call is folded to its heading, as in the live cell."""
     mark, state = tool_heading(call)
-    inside = tree.inside(call)
-    holds_work = bool(inside or call.agent_text or call.agent_reasoning)
-    live = call.status in ("awaiting_approval", "running")
-    opened = " open" if live or holds_work else ""
+    holds_work = bool(tree.inside(call) or call.agent_text or call.agent_reasoning)
+    opened = " open" if call.status in ("awaiting_approval", "running") or holds_work else ""
     labels = "".join(f" · {_esc(label)}" for label in call_labels(call, tree))
     unapproved = " <strong>⚠ ran without your approval</strong>" if call.unapproved else ""
-    out = [
-        f"<details{opened}><summary>",
-        f"{mark} <code>{_esc(tool_name(call))}</code> {_esc(state)}{unapproved}",
-        f"<small>{labels}</small></summary>" if labels else "</summary>",
-    ]
-    call_shown = shown(call)
-    out += [f"<p><strong>{_esc(note)}</strong></p>" for note in call_warnings(call_shown)]
-    arguments = argument_lines(call_shown)
-    if arguments:
-        out.append(f"<p>Arguments</p><pre><code>{_esc(arguments)}</code></pre>")
-    if call_shown.clipped:
-        whole = _esc(argument_lines(call_shown, whole=True))
-        out.append(f"<details><summary>Show whole call</summary><pre><code>{whole}</code></pre>")
-        out.append("</details>")
-    out += [f"<p><em>{_esc(note)}</em></p>" for note in approval_notes(call, tree)]
-    if call.agent_text or call.agent_reasoning:
-        out.append(
-            f"<details><summary>{_esc(sub_agent_title(call, tree))}</summary>"
-            f"<pre>{_esc(sub_agent_body(call))}</pre></details>"
-        )
-    if inside and tree.level.get(call.call_id, 0) < MAX_INDENT:
-        out.append("<blockquote>")
-    return "".join(out)
-
-
-def _call_close_html(call: ToolCall, tree: CallTree) -> str:
-    """The rest of a call's card, after the calls made inside it: output and error."""
-    out = []
-    if tree.inside(call) and tree.level.get(call.call_id, 0) < MAX_INDENT:
-        out.append("</blockquote>")
-    if call.output is not None:
-        output = excerpt(format_value(call.output), TOOL_OUTPUT_PREVIEW, lines=True)
-        out.append(f"<p>Output</p><pre><code>{_esc(output)}</code></pre>")
-    error = tool_error(call)
-    if error is not None:
-        out.append(f"<p><strong>{error[0]}:</strong> {_esc(error[1])}</p>")
-    out.append("</details>")
-    return "".join(out)
-
-
-def _tool_html(call: ToolCall, tree: CallTree) -> str:
-    """A top-level call with the calls made inside it, as nested ``<details>``."""
-    return "".join(
-        _call_open_html(node, tree) if opening else _call_close_html(node, tree)
-        for node, opening in tree.walk(call)
+    return (
+        f"<details{opened}><summary>{mark} <code>{_esc(tool_name(call))}</code> {_esc(state)}"
+        + unapproved
+        + (f"<small>{labels}</small></summary>" if labels else "</summary>")
     )
 
 
@@ -332,40 +349,41 @@ def _question_html(run: Run) -> str:
     return f"<p><small>{caption}</small></p>{message}"
 
 
-def _run_html(run: Run) -> str:
-    tree = call_tree(run.tool_calls, run.client_tool_calls)
-    out = ['<div class="agentnb-run">']
-    if run.agent or run.message:
-        out.append(_question_html(run))
-    for part in run.parts:
-        if part.kind == "text":
-            out.append(render_markdown_html(part.text))
-        elif part.kind == "reasoning":
-            out.append(
-                f"<details><summary>Reasoning</summary><pre>{_esc(part.text)}</pre></details>"
-            )
-        elif part.call_id is not None:
-            call = run.tool_call(part.call_id)
-            if call is not None and not tree.is_nested(call):
-                out.append(_tool_html(call, tree))
-    if not run.done:
-        out.append(f"<p><em>{_esc(waiting_line(run))}</em></p>")
-    if unapproved_line(run):
-        out.append(f'<p role="alert"><strong>{_esc(unapproved_line(run))}</strong></p>')
-    error = error_line(run)
-    if error:
-        out.append(f'<p role="alert"><strong>Error</strong> {_esc(error)}</p>')
-    if run.followups:
-        items = "".join(f"<li>{_esc(q)}</li>" for q in run.followups)
-        out.append(f"<p>Follow-up questions:</p><ul>{items}</ul>")
-    out.append(f"<p><small>{_esc(status_line(run))}</small></p>")
-    out.append("</div>")
-    return "".join(out)
+_HTML: dict[str, Callable[[Any], str]] = {
+    "question": _question_html,
+    "text": render_markdown_html,
+    "reasoning": lambda t: f"<details><summary>Reasoning</summary><pre>{_esc(t)}</pre></details>",
+    "call": lambda v: _call_html(*v),
+    "strong": lambda t: f"<p><strong>{_esc(t)}</strong></p>",
+    "code": lambda v: f"<p>{v[0]}</p><pre><code>{_esc(v[1])}</code></pre>",
+    "whole": lambda t: (
+        f"<details><summary>Show whole call</summary><pre><code>{_esc(t)}</code></pre></details>"
+    ),
+    "em": lambda t: f"<p><em>{_esc(t)}</em></p>",
+    "sub": lambda v: f"<details><summary>{_esc(v[0])}</summary><pre>{_esc(v[1])}</pre></details>",
+    "quote": lambda _: "<blockquote>",
+    "unquote": lambda _: "</blockquote>",
+    "fault": lambda v: f"<p><strong>{v[0]}:</strong> {_esc(v[1])}</p>",
+    "end": lambda _: "</details>",
+    "alert": lambda t: f'<p role="alert"><strong>{_esc(t)}</strong></p>',
+    "error": lambda t: f'<p role="alert"><strong>Error</strong> {_esc(t)}</p>',
+    "followups": lambda qs: (
+        f"<p>Follow-up questions:</p><ul>{''.join(f'<li>{_esc(q)}</li>' for q in qs)}</ul>"
+    ),
+    "small": lambda t: f"<p><small>{_esc(t)}</small></p>",
+}
 
 
 def static_html(runs: Sequence[Run]) -> str:
     """The sanitized HTML transcript of ``runs`` (one chat cell)."""
-    return static_root("<hr>".join(_run_html(run) for run in runs))
+    return static_root(
+        "<hr>".join(
+            '<div class="agentnb-run">'
+            + "".join(_HTML[kind](value) for _, kind, value in _blocks(run))
+            + "</div>"
+            for run in runs
+        )
+    )
 
 
 def static_root(body: str) -> str:
@@ -387,96 +405,71 @@ def _code(text: str) -> str:
     return code_block(clean(text))
 
 
-def _run_markdown(run: Run) -> str:
-    tree = call_tree(run.tool_calls, run.client_tool_calls)
-    out: list[str] = []
-    if run.agent or run.message:
-        header = f"**{_line(run.agent or 'agent')}**"
-        message = _line(excerpt(run.message, MESSAGE_CHARS, lines=True))
-        out.append(f"{header} — *{message}*" if message else header)
-    for part in run.parts:
-        if part.kind == "text":
-            out.append(safe_markdown(clean(part.text)))
-        elif part.kind == "reasoning":
-            out.append(_reasoning_markdown(part.text))
-        elif part.call_id is not None:
-            call = run.tool_call(part.call_id)
-            if call is not None and not tree.is_nested(call):
-                out.append(_tool_markdown(call, tree))
-    if not run.done:
-        out.append(f"*{_line(waiting_line(run))}*")
-    if unapproved_line(run):
-        out.append(f"**{_line(unapproved_line(run))}**")
-    error = error_line(run)
-    if error:
-        out.append(f"**Error** {_line(error)}")
-    if run.followups:
-        items = "\n".join(f"- {_line(q)}" for q in run.followups if q.strip())
-        out.append(f"Follow-up questions:\n\n{items}")
-    out.append(f"*{_line(status_line(run))}*")
-    return "\n\n".join(part for part in out if part)
+def _question_markdown(run: Run) -> list[str]:
+    header = f"**{_line(run.agent or 'agent')}**"
+    message = _line(excerpt(run.message, MESSAGE_CHARS, lines=True))
+    return [f"{header} — *{message}*" if message else header]
 
 
-def _reasoning_markdown(text: str) -> str:
+def _reasoning_markdown(text: str) -> list[str]:
     lines = [_line(line) for line in clean(text).split("\n")]
     quoted = "\n".join(f"> {line}" if line else ">" for line in lines)
-    return f"> *Reasoning*\n>\n{quoted}"
+    return [f"> *Reasoning*\n>\n{quoted}"]
 
 
-def _quoted(blocks: list[str], level: int) -> list[str]:
-    """``blocks`` inside ``level`` block quotes (capped at ``MAX_INDENT``)."""
-    depth = min(level, MAX_INDENT)
-    if depth == 0:
-        return blocks
-    mark = ">" * depth
-    return ["\n".join(f"{mark} {line}" if line else mark for line in b.split("\n")) for b in blocks]
-
-
-def _call_head_markdown(call: ToolCall, tree: CallTree) -> list[str]:
+def _call_markdown(call: ToolCall, tree: CallTree) -> list[str]:
     mark, state = tool_heading(call)
     nested = "↳ " if tree.is_nested(call) else ""
     labels = "".join(f" · {_line(label)}" for label in call_labels(call, tree))
     unapproved = " · **⚠ ran without your approval**" if call.unapproved else ""
-    blocks = [
-        f"{nested}{mark} tool **{_line(tool_name(call))}** {_line(state)}{labels}{unapproved}"
-    ]
-    call_shown = shown(call)
-    blocks += [f"**{_line(note)}**" for note in call_warnings(call_shown)]
-    arguments = argument_lines(call_shown)
-    if arguments:
-        blocks.append(_code(arguments))
-    blocks += [f"*{_line(note)}*" for note in approval_notes(call, tree)]
-    if call.agent_text or call.agent_reasoning:
-        blocks += [f"*{_line(sub_agent_title(call, tree))}*", _code(sub_agent_body(call))]
-    return blocks
+    return [f"{nested}{mark} tool **{_line(tool_name(call))}** {_line(state)}{labels}{unapproved}"]
 
 
-def _call_tail_markdown(call: ToolCall) -> list[str]:
-    blocks = []
-    if call.output is not None:
-        blocks.append(_code(excerpt(format_value(call.output), TOOL_OUTPUT_PREVIEW, lines=True)))
-    error = tool_error(call)
-    if error is not None:
-        blocks.append(f"{error[0]}:\n\n" + _code(error[1]))
-    return blocks
+def _followups_markdown(questions: list[str]) -> list[str]:
+    items = "\n".join(f"- {_line(q)}" for q in questions if q.strip())
+    return [f"Follow-up questions:\n\n{items}"]
 
 
-def _tool_markdown(call: ToolCall, tree: CallTree) -> str:
-    """A top-level call and, quoted under it, the calls made inside it."""
-    blocks: list[str] = []
-    for node, opening in tree.walk(call):
-        level = tree.level.get(node.call_id, 0)
-        # A call's own lines sit at its level; its output follows the calls inside it.
-        mine = _call_head_markdown(node, tree) if opening else _call_tail_markdown(node)
-        blocks += _quoted(mine, level)
-    return "\n\n".join(blocks)
+_MARKDOWN: dict[str, Callable[[Any], list[str]]] = {
+    "question": _question_markdown,
+    "text": lambda t: [safe_markdown(clean(t))],
+    "reasoning": _reasoning_markdown,
+    "call": lambda v: _call_markdown(*v),
+    "strong": lambda t: [f"**{_line(t)}**"],
+    "code": lambda v: [_code(v[1])],
+    "em": lambda t: [f"*{_line(t)}*"],
+    "sub": lambda v: [f"*{_line(v[0])}*", _code(v[1])],
+    "fault": lambda v: [f"{v[0]}:\n\n" + _code(v[1])],
+    "alert": lambda t: [f"**{_line(t)}**"],
+    "error": lambda t: [f"**Error** {_line(t)}"],
+    "followups": _followups_markdown,
+    "small": lambda t: [f"*{_line(t)}*"],
+}
+"""The markdown of each kind of block (the HTML's ``whole`` call, quotes and ends have
+none: a quote's depth is each block's level)."""
+
+
+def _quoted(block: str, level: int) -> str:
+    """``block`` inside ``level`` block quotes (capped at ``MAX_INDENT``)."""
+    mark = ">" * min(level, MAX_INDENT)
+    if not mark:
+        return block
+    return "\n".join(f"{mark} {line}" if line else mark for line in block.split("\n"))
 
 
 def static_markdown(runs: Sequence[Run]) -> str:
     """The markdown transcript of ``runs``, safe for renderers that allow raw HTML: the
     answer stays markdown (re-written inert by :func:`safe_markdown`), everything else is
     escaped text or fenced code."""
-    return "\n\n---\n\n".join(_run_markdown(run) for run in runs)
+    return "\n\n---\n\n".join(
+        "\n\n".join(
+            _quoted(text, level)
+            for level, kind, value in _blocks(run)
+            for text in _MARKDOWN.get(kind, lambda _: [])(value)
+            if text
+        )
+        for run in runs
+    )
 
 
 # ---- plain text ---------------------------------------------------------------------------

@@ -1,17 +1,7 @@
-"""A summary shown to a person (``summary()`` in a notebook, ``print(summary())``): its
-figures formatted (costs in ``$``, rates and a bool score's share of True in ``%``, times in
-ms or s, counts with thousands separators, periods as dates), missing keys named
-(``(no model)``, ``(none)``), a missing figure as ``—``, and the columns that answer "what
-did it cost, how fast, how reliable" first (:data:`ANSWER_COLUMNS`); the others are one
-argument away (``columns="all"``) and the frame itself keeps plain numbers
-(``.to_pandas()``).
-
-Only the showing is here: the frame is the history's (:mod:`agentnb._history._summary`),
-handed over as data. Styles are inline (JupyterLab's sanitizer drops ``<style>``), colours
-are the page's (``currentColor`` and JupyterLab's variables with neutral fallbacks), every
-cell keeps to one line, and a long name is cut with an ellipsis (its whole text on hover), so
-the table fits a notebook cell at 1280 px in light and dark themes.
-"""
+"""A summary shown to a person (``summary()`` in a notebook, ``print(summary())``): figures
+formatted (``$``, ``%``, ms or s, thousands separators, periods as dates), missing keys named
+(``(no model)``), a missing figure as ``—``, and the columns that answer "what did it cost,
+how fast, how reliable" first; the frame itself keeps plain numbers (``.to_pandas()``)."""
 
 from __future__ import annotations
 
@@ -19,12 +9,12 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 from .._core.pricing import usd
 from .._core.text import excerpt, visible
 from .run_text import seconds
+from .table import Cell, Column, Row, Table, in_blocks, table_html, table_text
 from .terminal import terminal_width
 
 if TYPE_CHECKING:
@@ -223,6 +213,28 @@ def period_label(start: Any, every: str | None) -> str:
     return f"{moment:%a} {day}"
 
 
+NO_MODEL_NOTE = (
+    "(no model): runs that ended before the platform named the model that ran (a request it "
+    "refused names none); no model's success counts them"
+)
+
+
+def _notes(
+    frame: pd.DataFrame, shown: Figures, columns: str | Sequence[str] | None
+) -> list[str | None]:
+    """What the times count, where runs of no model went, and where the rest is."""
+    names = list(frame.index.names)
+    unnamed = "model" in names and any(
+        _is_missing(value) for value in frame.index.get_level_values("model")
+    )
+    return [
+        frame.attrs.get("timed"),
+        frame.attrs.get("evaluation"),
+        NO_MODEL_NOTE if unnamed else None,
+        _hint(shown.hidden, columns),
+    ]
+
+
 def key_label(key: str | None, value: Any) -> str:
     """A group's key as read: its name (control sequences dropped), ``(no model)``, ``(no
     user)`` (for ``metadata.user``) or ``(none)`` when missing."""
@@ -241,7 +253,7 @@ def _is_missing(value: Any) -> bool:
 
 
 @dataclass(frozen=True)
-class Table:
+class Figures:
     """A summary as cells of text: the keys' headings and labels, the figures' columns."""
 
     key_names: list[str]
@@ -257,7 +269,7 @@ class Table:
     ``shares``): percents."""
 
 
-def table(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> Table:
+def table(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> Figures:
     every = frame.attrs.get("every")
     levels = list(frame.index.names)
     key_names = [str(name) if name is not None else "" for name in levels]
@@ -279,7 +291,7 @@ def table(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> Table:
     ]
     words = [_holds_words(frame[name]) for name in shown]
     hidden = len(frame.columns) - len(shown)
-    return Table(key_names, keys, shown, cells, hidden, words, shares)
+    return Figures(key_names, keys, shown, cells, hidden, words, shares)
 
 
 def _holds_words(values: Any) -> bool:
@@ -326,65 +338,11 @@ def summary_text(
     the note of what its times count, and where the rest is. Periods with other keys are
     sections (a line naming the period over its groups, as in the HTML table); the figures
     that do not fit beside the keys go to a block of their own under the same keys."""
-    shown = table(frame, columns)
-    if not shown.cells:
+    shown = _drawn(frame, columns)
+    if shown is None:
         return _nothing(frame)
-    notes = [note for note in (frame.attrs.get("timed"), _hint(shown.hidden, columns)) if note]
-    return "\n".join([*text_blocks(shown, width or text_width()), *notes])
-
-
-def text_blocks(shown: Table, width: int) -> list[str]:
-    """``shown``'s lines: the keys on the left, as many figures as fit ``width`` beside
-    them, the rest in further blocks (a blank line between two)."""
-    sections = len(shown.key_names) > 1 and shown.key_names[0] == "period"
-    indent = "  " if sections else ""
-    key_head = [name if name != "period" else "" for name in shown.key_names]
-    key_rows = [[excerpt(key, NAME_CHARS) for key in keys] for keys in shown.keys]
-    if sections:
-        key_head, key_rows = key_head[1:], [row[1:] for row in key_rows]
-    key_widths = [max(len(row[i]) for row in [key_head, *key_rows]) for i in range(len(key_head))]
-    head = [excerpt(_heading(name), NAME_CHARS) for name in shown.columns]
-    widths = [max(len(row[i]) for row in [head, *shown.cells]) for i in range(len(head))]
-    room = width - len(indent) - sum(key_widths) - 2 * len(key_widths)
-
-    def line(keys: list[str], cells: list[str], block: list[int]) -> str:
-        left = [text.ljust(w) for text, w in zip(keys, key_widths, strict=True)]
-        right = [
-            cells[i].ljust(widths[i]) if shown.words[i] else cells[i].rjust(widths[i])
-            for i in block
-        ]
-        return (indent + "  ".join([*left, *right])).rstrip()
-
-    lines: list[str] = []
-    for block in _column_blocks(widths, room):
-        if lines:
-            lines.append("")
-        lines.append(line(key_head, head, block))
-        for i, (keys, cells) in enumerate(zip(shown.keys, shown.cells, strict=True)):
-            if sections and (i == 0 or keys[0] != shown.keys[i - 1][0]):
-                lines.append(keys[0])
-            lines.append(line(key_rows[i], cells, block))
-    return lines
-
-
-def _column_blocks(widths: list[int], room: int) -> list[list[int]]:
-    """The figures' columns in blocks whose widths (two spaces before each) fit ``room``;
-    a column wider than ``room`` alone is a block of its own."""
-    blocks: list[list[int]] = [[]]
-    used = 0
-    for i, column_width in enumerate(widths):
-        if blocks[-1] and used + 2 + column_width > room:
-            blocks.append([])
-            used = 0
-        blocks[-1].append(i)
-        used += 2 + column_width
-    return blocks
-
-
-_CELL = "padding:0.25em 0.5em;white-space:nowrap;border:none;"
-_RULE = "border-bottom:1px solid var(--jp-border-color2, rgba(127,127,127,0.35));"
-_SECTION = "text-align:left;font-weight:600;padding-top:0.6em;" + _RULE
-_MUTED = "opacity:0.7;font-size:0.9em;margin:0.35em 0 0;"
+    fit = (width or text_width()) - (2 if any(isinstance(r, str) for r in shown.rows) else 0)
+    return "\n\n".join(table_text(block, width) for block in in_blocks(shown, fit))
 
 
 HTML_CHARS = 100
@@ -393,85 +351,41 @@ spare): the figures beyond it go to a further table under the same keys."""
 
 
 def summary_html(frame: pd.DataFrame, columns: str | Sequence[str] | None = None) -> str:
-    """The summary as the notebook's HTML tables (every text escaped). Periods with other
-    keys are sections (a row naming the period over its groups), so the period takes no
-    column of its own; the figures that do not fit a cell beside the keys go to a further
-    table under the same keys, as in the text."""
+    """The summary as the notebook's HTML tables, cut into blocks as the text is."""
+    shown = _drawn(frame, columns)
+    if shown is None:
+        return f"<div><em>{_nothing(frame)}</em></div>"
+    return "".join(table_html(block) for block in in_blocks(shown, HTML_CHARS))
+
+
+def _drawn(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> Table | None:
+    """The summary as one table: its keys as row labels (a period with other keys as a
+    section heading over its groups instead), its figures formatted."""
     shown = table(frame, columns)
     if not shown.cells:
-        return f"<div><em>{_nothing(frame)}</em></div>"
+        return None
     sections = len(shown.key_names) > 1 and shown.key_names[0] == "period"
     key_names = shown.key_names[1:] if sections else shown.key_names
-    keys = [row[1:] if sections else row for row in shown.keys]
-    key_chars = sum(
-        max(len(excerpt(row[i], NAME_CHARS)) for row in [key_names, *keys]) + 2
-        for i in range(len(key_names))
-    )
-    widths = [
-        max(len(excerpt(_heading(name), NAME_CHARS)), *(len(row[i]) for row in shown.cells))
+    heads = [Column(name if name != "period" else "", head=True) for name in key_names]
+    figures = [
+        Column(
+            excerpt(_heading(name), NAME_CHARS),
+            f"{name}: {_meaning(name, shown.shares)}",
+            right=not shown.words[i],
+        )
         for i, name in enumerate(shown.columns)
     ]
-    tables = "".join(
-        _html_table(shown, block, sections)
-        for block in _column_blocks(widths, HTML_CHARS - key_chars)
-    )
-    notes = "".join(
-        f'<div style="{_MUTED}">{escape(note)}</div>'
-        for note in (frame.attrs.get("timed"), _hint(shown.hidden, columns))
-        if note
-    )
-    return (
-        f'<div class="agentnb-summary" style="max-width:100%;overflow-x:auto">{tables}{notes}</div>'
-    )
-
-
-def _side(shown: Table, column: int) -> str:
-    return "left" if shown.words[column] else "right"
-
-
-def _html_table(shown: Table, block: list[int], sections: bool) -> str:
-    """One table of ``shown``: the keys, then the figures numbered in ``block``."""
-    key_names = shown.key_names[1:] if sections else shown.key_names
-    width = len(key_names) + len(block)
-    head = "".join(
-        f'<th style="{_CELL}{_RULE}text-align:left">{escape(name if name != "period" else "")}</th>'
-        for name in key_names
-    )
-    for i in block:
-        name = shown.columns[i]
-        meaning = (
-            COLUMNS[name].meaning
-            if name in COLUMNS
-            else SHARE_MEANING
-            if name in shown.shares
-            else name
-        )
-        head += (
-            f'<th style="{_CELL}{_RULE}text-align:{_side(shown, i)}" '
-            f'title="{escape(name + ": " + meaning)}">'
-            f"{escape(excerpt(_heading(name), NAME_CHARS))}</th>"
-        )
-    rows = []
+    rows: list[Row] = []
     for i, (keys, cells) in enumerate(zip(shown.keys, shown.cells, strict=True)):
         if sections and (i == 0 or keys[0] != shown.keys[i - 1][0]):
-            rows.append(
-                f'<tr><th colspan="{width}" style="{_CELL}{_SECTION}">{escape(keys[0])}</th></tr>'
-            )
-        rows.append(
-            "<tr>"
-            + "".join(
-                f'<th style="{_CELL}text-align:left;font-weight:600" title="{escape(key)}">'
-                f"{escape(excerpt(key, NAME_CHARS))}</th>"
-                for key in (keys[1:] if sections else keys)
-            )
-            + "".join(
-                f'<td style="{_CELL}text-align:{_side(shown, j)}">{escape(cells[j])}</td>'
-                for j in block
-            )
-            + "</tr>"
-        )
-    return (
-        '<table style="border-collapse:collapse;font-variant-numeric:tabular-nums;'
-        'color:inherit;background:transparent;margin:0 0 0.6em">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    )
+            rows.append(keys[0])
+        labels = [Cell(excerpt(key, NAME_CHARS), key) for key in keys[1 if sections else 0 :]]
+        rows.append([*labels, *cells])
+    notes = [note for note in _notes(frame, shown, columns) if note]
+    return Table([*heads, *figures], rows, notes=notes, name="agentnb-summary")
+
+
+def _meaning(name: str, shares: frozenset[str]) -> str:
+    if name in COLUMNS:
+        return COLUMNS[name].meaning
+    return SHARE_MEANING if name in shares else name

@@ -51,7 +51,14 @@ from .run_text import (
     summary_line,
 )
 
-__all__ = ["PlainDisplay", "TerminalPrinter", "WordWrap", "fit_lines", "terminal_width"]
+__all__ = [
+    "PlainDisplay",
+    "TerminalPrinter",
+    "WordWrap",
+    "fit_lines",
+    "print_fitted",
+    "terminal_width",
+]
 
 DIM, RED, GREEN, YELLOW, CYAN, RESET = (
     "\x1b[2m",
@@ -97,6 +104,13 @@ def fit_lines(text: str, width: int | None) -> str:
         out.append(" " * lead + rows[0])
         out += [pad + row for row in rows[1:]]
     return "\n".join(out)
+
+
+def print_fitted(text: str, out: IO[str] | None = None) -> None:
+    """Print ``text`` to ``out`` (default: stderr, where warnings and errors go), wrapped at
+    words to its terminal's width."""
+    out = sys.stderr if out is None else out
+    print(fit_lines(text, terminal_width(out)), file=out, flush=True)
 
 
 class WordWrap:
@@ -372,6 +386,10 @@ class TerminalPrinter:
         return self._paint(f"{pad}  ✓ {name}{took}" + (f": {output}" if output else "") + "\n", DIM)
 
 
+MAX_PENDING = 32 * 1024
+"""The most of an open markdown block the printer holds back (and scans per delta)."""
+
+
 class MarkdownBlocks:
     """The answer's markdown, printed rendered (rich) one complete block at a time."""
 
@@ -380,9 +398,13 @@ class MarkdownBlocks:
         self._pending = ""
 
     def add(self, text: str) -> None:
-        """Take more of the answer; print the blocks it completes."""
+        """Take more of the answer; print the blocks it completes (a block still open past
+        ``MAX_PENDING`` characters is printed as it is: it may never end)."""
         self._pending += text
-        done = _complete_blocks(self._pending)
+        if len(self._pending) > MAX_PENDING:
+            self.flush()
+            return
+        done = _complete_blocks(self._pending) if "\n" in text else 0
         if done:
             self._render(self._pending[:done])
             self._pending = self._pending[done:]

@@ -68,7 +68,8 @@ def approval_wire(
     approval: ToolApproval | None, call: ToolCall | None = None
 ) -> dict[str, Any] | None:
     """A call's approval as the views get it (None when nobody was asked to decide): its
-    state, reason, question and answer, who decided (``decided_by``), and ``shown``, the
+    state, reason, question and answer, who decided (``decided_by``) and when
+    (``decided_at``), and ``shown``, the
     call as a person deciding sees it (:func:`shown_wire`)."""
     if approval is None:
         return None
@@ -79,6 +80,7 @@ def approval_wire(
         "question": approval.question,
         "answer": _answer_text(approval.answer),
         "decided_by": approval.decided_by,
+        "decided_at": approval.decided_at,
         "shown": shown_wire(call) if call is not None else None,
     }
 
@@ -149,6 +151,7 @@ def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, 
         "depth": call.depth,
         "usage": usage.model_dump() if usage is not None else None,
         "model": call.model,
+        "ran_by": call.ran_by,
         **_call_cost(call, usage),
     }
     if with_arguments_text:
@@ -273,16 +276,16 @@ class Turn:
     ``"edit"`` (the last question, edited) or ``"continue"`` (the first message sent under an
     opened past run, on its thread)."""
 
+    verdict: dict[str, Any] | None = None
+    """The person's verdict on the run as kept (``{"value": bool, "comment": str | None}``)."""
+
     def meta(self) -> dict[str, Any]:
-        return {**meta_wire(self.run), "started_as": self.started_as}
+        return {**meta_wire(self.run), "started_as": self.started_as, "verdict": self.verdict}
 
     def wire(self) -> dict[str, Any]:
         run = self.run
         return {
-            "parts": [
-                {"kind": p.kind, "text": _suffix(list(p.chunks), p.length, 0), "call_id": p.call_id}
-                for p in run.parts
-            ],
+            "parts": [{"kind": p.kind, "text": p.text, "call_id": p.call_id} for p in run.parts],
             "tools": [tool_wire(c) for c in run.tool_calls],
             "meta": self.meta(),
         }

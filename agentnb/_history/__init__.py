@@ -16,11 +16,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._core.exceptions import HistoryError, HistoryLocationError, HistoryWriteError
-from ._experiment_book import Arm, Example, ExperimentBook, ExperimentRecord, PairRun
+from ._experiment_book import (
+    Arm,
+    Dataset,
+    Example,
+    ExperimentBook,
+    ExperimentRecord,
+    PairRun,
+    dataset_names,
+    keep_dataset,
+    kept_dataset,
+)
 from ._file import ENV_VAR, default_location
 from ._migrations import MIGRATIONS
 from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord, host_of
-from ._run_filter import STATUSES, RunFilter, Since
+from ._run_filter import EVALUATES, STATUSES, RunFilter, Since, metadata_key
 from ._scores import ScoreRecord, ScoreSource, ScoreValue, checked_score
 from ._store import HistoryStore
 from ._summary import ShownColumns
@@ -31,10 +41,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENV_VAR",
+    "EVALUATES",
     "MIGRATIONS",
     "OUTPUT_LIMIT",
     "STATUSES",
     "Arm",
+    "Dataset",
     "Example",
     "ExperimentBook",
     "ExperimentRecord",
@@ -52,8 +64,11 @@ __all__ = [
     "ToolCallRecord",
     "checked_score",
     "close_default_stores",
+    "dataset_names",
     "default_store",
     "host_of",
+    "keep_dataset",
+    "kept_dataset",
     "runs",
     "summary",
 ]
@@ -122,6 +137,8 @@ def runs(
     search: str | None = None,
     metadata: Mapping[str, Any] | None = None,
     score: Mapping[str, Any] | None = None,
+    tool: str | Iterable[str] | None = None,
+    tool_status: str | None = None,
 ) -> RunHistory:
     """Recorded runs, most recent first.
 
@@ -137,7 +154,12 @@ def runs(
     ``metadata={"user": "alice"}`` keeps the runs whose metadata has that value for each
     key given (a string as itself, another value as its JSON text). ``score={"correct":
     True}`` keeps the runs whose current score of each name given is that value (a bool, a
-    number or a label); ``{"verdict": None}``: the runs not given one.
+    number or a label); ``{"verdict": None}``: the runs not given one. ``tool="search"``
+    keeps the runs that called that tool (a list: any of them), ``tool_status="failed"``
+    (``succeeded``, ``denied``, ...) those whose call of it ended so.
+
+    An evaluator's runs (a judge's, marked with the metadata ``evaluates``: the run it
+    graded) are left out unless ``agent`` names their agent (``runs(agent="judge")``).
     """
     where = RunFilter.build(
         agent=agent,
@@ -148,6 +170,8 @@ def runs(
         search=search,
         metadata=metadata,
         score=score,
+        tool=tool,
+        tool_status=tool_status,
     )
     store = _open_default()
     if store is None:
@@ -166,6 +190,8 @@ def summary(
     include: str | Sequence[str] = "completed",
     metadata: Mapping[str, Any] | None = None,
     score: Mapping[str, Any] | None = None,
+    tool: str | Iterable[str] | None = None,
+    tool_status: str | None = None,
     columns: ShownColumns = None,
 ) -> pd.DataFrame:
     """``runs(...).summary(by, every=..., include=..., columns=...)`` computed by SQLite
@@ -182,11 +208,36 @@ def summary(
 
     The frame holds plain numbers; a notebook and ``print`` show it formatted (``$``, ``%``,
     ms and s, dates), the columns that answer first: ``columns="all"`` shows every one, or
-    name them; ``.to_pandas()`` is the plain DataFrame."""
+    name them; ``.to_pandas()`` is the plain DataFrame. Evaluators' runs are left out
+    (unless ``agent`` names theirs); the frame's note says what they cost."""
     where = RunFilter.build(
-        agent=agent, status=status, since=since, thread=thread, metadata=metadata, score=score
+        agent=agent,
+        status=status,
+        since=since,
+        thread=thread,
+        metadata=metadata,
+        score=score,
+        tool=tool,
+        tool_status=tool_status,
     )
     store = _open_default()
     if store is None:
         return RunHistory().summary(by, every=every, include=include, columns=columns)
+    _say_missing_keys(store, by)
     return store.summary(where, by, every=every, include=include, columns=columns)
+
+
+def _say_missing_keys(store: HistoryStore, by: str | Sequence[str] | None) -> None:
+    """Warn of a ``metadata.<key>`` no run has: its summary is one group of every run."""
+    named = [by] if isinstance(by, str) else list(by or ())
+    keys = {name: metadata_key(name) for name in named if isinstance(name, str)}
+    wanted = [key for key in keys.values() if key is not None]
+    held = set(store.metadata_keys(*wanted)) if wanted else set()
+    for name, key in keys.items():
+        if key is not None and key not in held:
+            have = ", ".join(map(repr, store.metadata_keys())) or "none (no run has metadata)"
+            warnings.warn(
+                f"agentnb: no run has the metadata key {key!r}, so summary by {name!r} is one "
+                f"group of every run; the keys runs have: {have}",
+                stacklevel=3,
+            )

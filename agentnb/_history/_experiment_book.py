@@ -10,6 +10,9 @@ resumed); its *current* run is the latest linked one the history holds. Links ar
 before the runs start, so a run's link survives a crash that its row may not: a link whose
 run never reached the history is a pair left to do.
 
+A dataset is kept by name, in versions (``m019_datasets``): its rows as the JSON list an
+experiment's examples are made of; the same rows under a name are the same version.
+
 An evaluation is one evaluator applied to one run: it either gave scores (the scores
 table's) or raised, and then its error is kept here, so a table can say the evaluator
 failed while a summary's means, reading only scores, leave it out.
@@ -17,22 +20,31 @@ failed while a summary's means, reading only scores, leave it out.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from .._core.exceptions import ConfigurationError
 from ._writer import chunks
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
     "Arm",
+    "Dataset",
     "Example",
     "ExperimentBook",
     "ExperimentRecord",
     "PairRun",
+    "dataset_names",
+    "keep_dataset",
+    "kept_dataset",
 ]
 
 T = TypeVar("T")
@@ -95,6 +107,74 @@ class Arm:
 
 
 @dataclass(frozen=True, slots=True)
+class Dataset:
+    """A dataset kept in the history (``agentnb.dataset``): its name, its version (from 1)
+    and its rows, each a dict with ``question`` and maybe ``expected``, ``id`` and other
+    fields. Hand it to ``batch`` as the questions; iterating gives its rows."""
+
+    name: str
+    version: int
+    rows: tuple[Mapping[str, Any], ...]
+    created: datetime
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (dict(row) for row in self.rows)
+
+    def __repr__(self) -> str:
+        return f"<Dataset {self.name!r} version {self.version}: {len(self.rows)} rows>"
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per row of the dataset."""
+        import pandas as pd  # optional: the frame is the only thing that needs it
+
+        return pd.DataFrame(list(self))
+
+
+def keep_dataset(store: Tables, name: str, rows: Sequence[Mapping[str, Any]]) -> Dataset:
+    """The dataset ``name`` with these rows: the version that has them, else a new one."""
+    checked_name(name)
+    text = _json(list(rows))
+    digest = hashlib.sha256(text.encode()).hexdigest()
+
+    def work(db: sqlite3.Connection) -> tuple[int, float]:
+        found = db.execute(
+            "SELECT version, created FROM datasets WHERE name = ? AND digest = ?", (name, digest)
+        ).fetchone()
+        if found is not None:
+            return int(found[0]), float(found[1])
+        (last,) = db.execute("SELECT MAX(version) FROM datasets WHERE name = ?", (name,)).fetchone()
+        version, created = (last or 0) + 1, time.time()
+        db.execute(
+            "INSERT INTO datasets (name, version, digest, rows, created) VALUES (?, ?, ?, ?, ?)",
+            (name, version, digest, text, created),
+        )
+        return version, created
+
+    version, created = store.transaction(work)
+    return Dataset(name, version, tuple(json.loads(text)), datetime.fromtimestamp(created, UTC))
+
+
+def kept_dataset(store: Tables, name: str, version: int | None = None) -> Dataset | None:
+    """The dataset ``name`` at ``version`` (default: its latest), or None."""
+    rows = store.read_rows(
+        "SELECT version, rows, created FROM datasets WHERE name = ? "
+        + ("AND version = ?" if version is not None else "ORDER BY version DESC LIMIT 1"),
+        (name,) if version is None else (name, version),
+    )
+    if not rows:
+        return None
+    found, text, created = rows[0]
+    return Dataset(name, found, tuple(json.loads(text)), datetime.fromtimestamp(created, UTC))
+
+
+def dataset_names(store: Tables) -> list[str]:
+    return [name for (name,) in store.read_rows("SELECT DISTINCT name FROM datasets", ())]
+
+
+@dataclass(frozen=True, slots=True)
 class ExperimentRecord:
     """An experiment as the history keeps it."""
 
@@ -137,6 +217,7 @@ class ExperimentBook:
         arms: Sequence[Arm],
         examples: Sequence[Example],
         connection: str | None,
+        dataset: Dataset | None = None,
     ) -> ExperimentRecord:
         """The experiment ``name``: a new one, or the one kept under that name when it has
         the same arms and its examples begin the given ones (those past its end are added).
@@ -155,6 +236,11 @@ class ExperimentBook:
             else:
                 _check_same_arms(kept, arms)
                 known = _check_same_start(db, name, examples)
+            if dataset is not None:  # the dataset (version) it ran on last
+                db.execute(
+                    "UPDATE experiments SET dataset = ?, dataset_version = ? WHERE name = ?",
+                    (dataset.name, dataset.version, name),
+                )
             db.executemany(
                 "INSERT INTO experiment_examples "
                 "(experiment, position, example_id, question, expected, extra) "
@@ -211,6 +297,15 @@ class ExperimentBook:
             "SELECT name, created, arms, connection FROM experiments ORDER BY created DESC", ()
         )
         return [_record(row) for row in rows]
+
+    def dataset(self, name: str) -> Dataset | None:
+        """The kept dataset (at its version) the experiment ``name`` last ran on, if any."""
+        rows = self.store.read_rows(
+            "SELECT dataset, dataset_version FROM experiments WHERE name = ?", (name,)
+        )
+        if not rows or rows[0][0] is None:
+            return None
+        return kept_dataset(self.store, rows[0][0], rows[0][1])
 
     def examples(self, name: str) -> list[Example]:
         rows = self.store.read_rows(

@@ -913,6 +913,33 @@ def m018_metadata_rollup(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m019_datasets(db: sqlite3.Connection) -> None:
+    # Datasets kept by name, each version once (agentnb.dataset: different rows under a name
+    # make its next version), and the dataset and version an experiment ran on. No value of a
+    # run changes.
+    _each(
+        db,
+        (
+            (
+                "CREATE TABLE datasets (name TEXT NOT NULL, version INTEGER NOT NULL, "
+                "digest TEXT NOT NULL, rows TEXT NOT NULL, created REAL NOT NULL, "
+                "PRIMARY KEY (name, version))"
+            ),
+            "CREATE UNIQUE INDEX datasets_by_digest ON datasets (name, digest)",
+            "ALTER TABLE experiments ADD COLUMN dataset TEXT",
+            "ALTER TABLE experiments ADD COLUMN dataset_version INTEGER",
+        ),
+    )
+
+
+@migration
+def m020_tool_call_ran_by(db: sqlite3.Connection) -> None:
+    # "client" for a call a notebook function ran (a client tool); NULL: the platform ran it,
+    # or the call was recorded before this column.
+    db.execute("ALTER TABLE tool_calls ADD COLUMN ran_by TEXT")
+
+
 _GUARDED_SIDE_TABLES = (
     "DROP TRIGGER runs_rollup_insert",
     "DROP TRIGGER runs_rollup_update_old",

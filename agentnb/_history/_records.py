@@ -147,6 +147,7 @@ TOOL_CALL_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("cost_source", "category"),
     ("arguments_changed", "int"),
     ("protocol_error", "text"),
+    ("ran_by", "category"),
 )
 """The tool-call columns. ``agent`` is the agent that made the call: a sub-agent's name for
 a nested call, else the run's agent (also for calls recorded before calls had agents).
@@ -260,6 +261,12 @@ class RunRecord:
     """Which fields of the file's row were malformed (text where a number goes, a time out
     of range, JSON that does not parse) and were read as None; None for a sound row."""
 
+    @property
+    def text(self) -> str:
+        """The answer's text, as a ``Run`` and a handle name it (``""`` when none): the one
+        name an evaluator can use on every run it is handed; ``answer`` is the column."""
+        return self.answer or ""
+
     @classmethod
     def from_row(cls, row: Sequence[Any], *, malformed: str | None = None) -> RunRecord:
         """A record from database values in :data:`RUN_COLUMNS` order."""
@@ -337,6 +344,8 @@ class ToolCallRecord:
     protocol_error: str | None = None
     """Why agentnb denied the call whatever was answered (its approval id also named another
     call, or its arguments changed before the decision was sent); None when it did not."""
+    ran_by: str | None = None
+    """``client`` for a call a notebook function ran (a client tool); None: the platform."""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> ToolCallRecord:
@@ -557,6 +566,7 @@ def _tool_row(run: Run, position: int, call: ToolCall) -> tuple[Any, ...]:
         *_usage_values(call),
         int(call.approval.arguments_changed) if call.approval is not None else None,
         storable_text(call.approval.protocol_error) if call.approval is not None else None,
+        call.ran_by,
     )
 
 

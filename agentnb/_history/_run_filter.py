@@ -13,13 +13,15 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 from .._core.exceptions import ConfigurationError
 from .._core.text import excerpt
+from .._core.transcript import ToolStatus
 from ._scores import ScoreMatch, score_condition_sql, score_filter
 
 __all__ = [
+    "EVALUATES",
     "METADATA_PREFIX",
     "METADATA_TABLE",
     "SEARCH_CANDIDATES",
@@ -42,6 +44,15 @@ __all__ = [
 
 STATUSES: Final = ("running", "completed", "failed", "cancelled", "interrupted")
 """The statuses agentnb records."""
+TOOL_STATUSES: Final = get_args(ToolStatus)
+"""A tool call's statuses in the history."""
+
+METADATA_TABLE: Final = "run_metadata"
+EVALUATES: Final = "evaluates"
+"""The metadata key an evaluator's run (a judge's) is marked with: the ``local_id`` of the run
+it graded. Such runs are left out of ``runs()``, ``summary()`` and plots unless their agent is
+named."""
+EVALUATOR_RUNS_SQL: Final = f"SELECT local_id FROM {METADATA_TABLE} WHERE key = '{EVALUATES}'"
 
 SQLITE_MAX_INTEGER: Final = 2**63 - 1
 """The largest integer SQLite stores; a larger ``limit`` means no limit."""
@@ -67,6 +78,11 @@ class RunFilter:
     scores: tuple[ScoreMatch, ...] | None = None
     """Scores each run's current one must match, or that it must lack
     (:func:`~._scores.score_filter`)."""
+    evaluations: bool = True
+    """Whether evaluators' runs (marked :data:`EVALUATES`) are kept; ``build`` keeps them
+    only when agents are named."""
+    tools: tuple[tuple[str, str | None], ...] | None = None
+    """Tool calls each run must hold: a tool's name and, unless None, the call's status."""
     recorded_upto: int | None = None
     """The highest rowid of the runs table when ``runs()`` was called: a result holds the
     runs recorded by then, however late its rows are read (later runs have higher ones)."""
@@ -83,6 +99,8 @@ class RunFilter:
         search: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         score: Mapping[str, Any] | None = None,
+        tool: str | Iterable[str] | None = None,
+        tool_status: str | None = None,
     ) -> RunFilter:
         statuses = _names(status, "status")
         unknown = sorted(set(statuses or ()) - set(STATUSES))
@@ -104,6 +122,8 @@ class RunFilter:
             search=None if search is None else search_query(search),
             metadata=metadata_filter(metadata),
             scores=score_filter(score),
+            evaluations=agent is not None,
+            tools=_tools(tool, tool_status),
         )
 
     def where(self) -> tuple[str, list[Any]]:
@@ -141,6 +161,14 @@ class RunFilter:
                 "WHERE key = ? AND value = ?)"
             )
             params += [key, value]
+        if not self.evaluations:
+            terms.append(f"runs.local_id NOT IN ({EVALUATOR_RUNS_SQL})")
+        for name, status in self.tools or ():
+            terms.append(
+                "runs.local_id IN (SELECT local_id FROM tool_calls WHERE name = ?"
+                + (" AND status = ?)" if status is not None else ")")
+            )
+            params += [name] if status is None else [name, status]
         for match in self.scores or ():
             term, matched = score_condition_sql(match)
             terms.append(term)
@@ -149,6 +177,21 @@ class RunFilter:
             terms.append("runs.rowid <= ?")
             params.append(self.recorded_upto)
         return terms, params
+
+
+def _tools(
+    tool: str | Iterable[str] | None, status: str | None
+) -> tuple[tuple[str, str | None], ...] | None:
+    if status is not None and status not in TOOL_STATUSES:
+        raise ConfigurationError(
+            f"tool_status is one of {', '.join(TOOL_STATUSES)}, not {shown_value(status)}"
+        )
+    names = _names(tool, "tool")
+    if names is None:
+        if status is not None:
+            raise ConfigurationError("tool_status= needs tool= (the tool whose calls to match)")
+        return None
+    return tuple((name, status) for name in names)
 
 
 def search_query(text: str) -> str:
@@ -363,7 +406,6 @@ def count_sql(
     return f"SELECT COUNT(*) {_matches([*terms, *upto_term])}", [search, *params, *pinned]
 
 
-METADATA_TABLE: Final = "run_metadata"
 METADATA_PREFIX: Final = "metadata."
 """A summary key, a plot's ``by`` or a DataFrame column ``metadata.<key>``: that key of
 each run's metadata."""

@@ -10,7 +10,6 @@ kind, so a DataFrame gets floats for numbers, bools for bools and strings for la
 
 from __future__ import annotations
 
-import math
 import numbers
 import time
 from collections.abc import Mapping, Sequence
@@ -19,6 +18,7 @@ from datetime import datetime
 from typing import Any, Final, Literal
 
 from .._core.exceptions import ConfigurationError
+from .._core.request import checked_number
 from ._records import MAX_SCORE, storable_text, to_datetime, truncate
 
 __all__ = [
@@ -255,12 +255,7 @@ def _checked_value(value: object) -> tuple[ScoreKind, float | None, str | None]:
     if isinstance(value, bool) or _is_numpy_bool(value):
         return "bool", 1.0 if value else 0.0, None
     if isinstance(value, numbers.Real):
-        number = float(value)
-        if not math.isfinite(number) or abs(number) > MAX_SCORE:
-            raise ConfigurationError(
-                f"a score must be a finite number from -10^15 to 10^15, not {value!r}"
-            )
-        return "number", number, None
+        return "number", checked_number(value, "a score", least=-MAX_SCORE, most=MAX_SCORE), None
     if isinstance(value, str):
         label = storable_text(value.strip())
         if not label:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from .._core.exceptions import ConfigurationError, HistoryError, HistoryLocationError
 from .._core.pricing import RunCost, price_run
+from .._core.recorder import record_score
 from .._core.request import RunRequest, build_request
 from .._core.run import Run
 from ..events import Usage
@@ -68,6 +69,8 @@ from ._records import (
     storable_row,
 )
 from ._run_filter import (
+    EVALUATES,
+    EVALUATOR_RUNS_SQL,
     SEARCH_TABLE,
     RunFilter,
     count_sql,
@@ -568,7 +571,63 @@ class HistoryStore:
                 (upto,) = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM runs").fetchone()
                 if upto <= where.recorded_upto:
                     where = dataclasses.replace(where, recorded_upto=None)
-            return summary_by_sql(db, where, keys, every, include, columns)
+            spent = None if where.evaluations else self._evaluation_spend(db, where)
+            if spent is None or not spent[0]:  # none to leave out: the rollups answer
+                where = dataclasses.replace(where, evaluations=True)
+            frame = summary_by_sql(db, where, keys, every, include, columns)
+        if spent is not None and spent[0]:
+            cost = "" if spent[1] is None else f", ${spent[1]:.4f}"
+            frame.attrs["evaluation"] = (
+                f"evaluators' runs left out ({spent[0]} runs{cost}): name their agent to see them"
+            )
+        return frame
+
+    def metadata_keys(self, *named: str) -> list[str]:
+        """Of ``named``, the metadata keys some run has; with none named, every key runs
+        have (up to 30, read by skipping along the side table's key order)."""
+        with self._reading() as db:
+            if named:
+                return [
+                    key
+                    for key in named
+                    if db.execute(
+                        "SELECT 1 FROM run_metadata WHERE key = ? LIMIT 1", (key,)
+                    ).fetchone()
+                ]
+            found = db.execute(
+                "WITH RECURSIVE k(key) AS (SELECT MIN(key) FROM run_metadata UNION ALL "
+                "SELECT (SELECT MIN(key) FROM run_metadata WHERE key > k.key) FROM k "
+                "WHERE k.key IS NOT NULL) SELECT key FROM k WHERE key IS NOT NULL LIMIT 30"
+            ).fetchall()
+        return [key for (key,) in found]
+
+    @staticmethod
+    def _evaluation_spend(
+        db: sqlite3.Connection, where: RunFilter, graded: Sequence[str] | None = None
+    ) -> tuple[int, float | None]:
+        terms, params = dataclasses.replace(where, evaluations=True).conditions()
+        terms.append(f"runs.local_id IN ({EVALUATOR_RUNS_SQL})")
+        if graded is not None:
+            terms.append(
+                f"runs.local_id IN (SELECT local_id FROM run_metadata WHERE key = "
+                f"'{EVALUATES}' AND value IN ({_marks(graded)}))"
+            )
+            params += list(graded)
+        count, cost = db.execute(
+            f"SELECT COUNT(*), SUM(cost_usd) FROM runs WHERE {' AND '.join(terms)}", params
+        ).fetchone()
+        return int(count), cost
+
+    def evaluation_spend(self, graded: Sequence[str]) -> tuple[int, float | None]:
+        """How many evaluator runs (a judge's) graded the runs ``graded``, and what they
+        cost (None: none priced)."""
+        count, cost = 0, None
+        with self._reading() as db:
+            for chunk in chunks(graded):
+                n, c = self._evaluation_spend(db, RunFilter(), chunk)
+                count += n
+                cost = c if cost is None else cost if c is None else cost + c
+        return count, cost
 
     def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory:
         """These runs, in the order given (ids not in the store are left out)."""
@@ -653,7 +712,9 @@ class HistoryStore:
             return cursor.lastrowid
 
         row_id = self._write(insert)
-        return ScoreRecord.from_row((row_id, *score.values()))
+        given = ScoreRecord.from_row((row_id, *score.values()))
+        record_score(given)  # tracing shows it, where a backend takes scores
+        return given
 
     def scores(
         self, run_ids: Sequence[str] | None = None, *, history: bool = False

@@ -458,6 +458,8 @@ def counts_sql(
         where.thread is not None
         or where.metadata is not None
         or where.scores is not None
+        or where.tools is not None
+        or not where.evaluations
         or any(key not in ROLLUP_KEYS and key != PERIOD for key in keys)
     )
     if pinned or unrolled or not rollup or (where.since or 0) < 0:
@@ -885,6 +887,7 @@ def side_table_key(keys: Sequence[str], where: RunFilter) -> str | None:
         where.thread is not None
         or where.metadata is not None
         or where.scores is not None
+        or where.tools is not None
         or where.recorded_upto is not None
         or (where.since or 0) < 0
     ):
@@ -1157,7 +1160,7 @@ def summary_by_sql(
     def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return db.execute(sql, params).fetchall()
 
-    if side_table_key(keys, where) is not None:  # by a metadata key: its side rows
+    if where.evaluations and side_table_key(keys, where) is not None:  # its side rows
         rows = side_summary_rows(query, keys, where, every, timed)
     else:
         rows = summary_rows(query, keys, where, every, timed)

@@ -18,6 +18,7 @@ from .._core.history_drawer import history_drawer
 from .._core.pricing import price_run
 from .._core.run import Run
 from ..events import Usage
+from ._experiment_book import Dataset, keep_dataset
 from ._records import (
     MALFORMED_COLUMN,
     ORIGIN_COLUMN,
@@ -31,7 +32,7 @@ from ._records import (
     run_row,
     tool_rows,
 )
-from ._run_filter import RunFilter, shown_value
+from ._run_filter import RunFilter, metadata_text, shown_value
 from ._scores import score_column
 from ._summary import ShownColumns, summarize_calls, summary_in_memory
 
@@ -178,9 +179,25 @@ class RunHistory(Sequence[RunRecord]):
         the total: from the head while the rest are unread and it holds enough."""
         unread = self._unread
         if unread is not None and unread.head is not None and rows <= unread.head.rows:
-            return self._read, rows, unread.head.total
+            return self._with_scores(self._read, rows), rows, unread.head.total
         total = len(self)
-        return self._columns, min(rows, total), total
+        return self._with_scores(self._columns, min(rows, total)), min(rows, total), total
+
+    def _with_scores(
+        self, columns: Mapping[str, Sequence[Any]], rows: int
+    ) -> Mapping[str, Sequence[Any]]:
+        """``columns`` and, for the first ``rows`` runs, their current scores as columns
+        ``score.<name>`` (plain values; None where a run has none): what a table shows."""
+        read = getattr(self._store, "current_score_rows", None)
+        if read is None or not rows:
+            return columns
+        ids = list(columns["local_id"][:rows])
+        scores: dict[str, list[Any]] = {}
+        at = {local_id: i for i, local_id in enumerate(ids)}
+        for local_id, name, kind, number, label in read(ids):
+            value = label if kind == "label" else bool(number) if kind == "bool" else number
+            scores.setdefault(f"score.{name}", [None] * len(ids))[at[local_id]] = value
+        return {**columns, **scores} if scores else columns
 
     # ---- building ------------------------------------------------------------------------
     @classmethod
@@ -326,15 +343,23 @@ class RunHistory(Sequence[RunRecord]):
 
     def to_arrow(self, columns: Sequence[str] | None = None) -> pa.Table:
         """The runs as a pyarrow ``Table``: the columns of :meth:`to_pandas` (the same
-        ``columns=``), times as UTC timestamps, names as dictionaries, ``metadata`` and
-        ``model_settings`` as their JSON text. Needs the ``arrow`` extra
+        ``columns=``), times as UTC timestamps, names as dictionaries, ``metadata`` as a
+        struct of its keys (each value as text, as ``runs(metadata=...)`` compares it:
+        ``pc.struct_field``, polars' ``.struct.field("user")``, DuckDB's ``metadata.user``)
+        and ``model_settings`` as its JSON text. Needs the ``arrow`` extra
         (``pip install "agentnb[arrow]"``)."""
         pyarrow = require_pyarrow()
         frame = self.to_pandas(columns)
+        order = list(frame.columns)
+        structs = {}
+        if "metadata" in frame.columns:
+            structs["metadata"] = _struct(pyarrow, frame.pop("metadata").tolist())
         for name in frame.columns:
             if name in _JSON_COLUMNS or str(frame[name].dtype) == "object":
                 frame[name] = frame[name].map(_json_text, na_action="ignore").astype("string")
         table: pa.Table = pyarrow.Table.from_pandas(frame, preserve_index=False)
+        for name, array in structs.items():  # back in its place
+            table = table.add_column(order.index(name), name, array)
         return table
 
     def to_polars(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
@@ -343,6 +368,28 @@ class RunHistory(Sequence[RunRecord]):
         polars = require_polars()
         frame: pl.DataFrame = polars.from_arrow(self.to_arrow(columns))
         return frame
+
+    def to_dataset(self, name: str) -> Dataset:
+        """Keep these runs as the dataset ``name`` (a new version when its rows differ from
+        the latest): one row per run, ``question`` its message, ``expected`` its answer and
+        ``id`` its ``local_id`` — reviewed runs made into a test set."""
+        if self._store is None:
+            raise ConfigurationError(
+                "to_dataset() keeps a dataset in the history these runs were read from, and "
+                "they were not read from one: use agentnb.dataset(name, rows)"
+            )
+        unasked = [record.local_id for record in self if not record.message]
+        if unasked:
+            raise ConfigurationError(
+                f"{len(unasked)} of these runs have no message to be a question (e.g. "
+                f"{unasked[0]}): leave them out"
+            )
+        rows = [
+            {"id": record.local_id, "question": record.message, "expected": record.answer}
+            for record in self
+        ]
+        store: Any = self._store  # a HistoryStore: it keeps tables too
+        return keep_dataset(store, name, rows)
 
     def score_columns(self) -> dict[str, Any]:
         """The ``score.<name>`` columns of these runs (see :meth:`to_pandas`); none for
@@ -534,6 +581,20 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
 
 
 _JSON_COLUMNS = frozenset(name for name, kind in RUN_COLUMNS if kind == "json")
+
+
+def _struct(pyarrow: Any, values: Sequence[Any]) -> Any:
+    """Dicts as an Arrow struct of their keys, values as text (:func:`metadata_text`)."""
+    dicts = [value if isinstance(value, dict) else None for value in values]
+    keys = sorted({key for value in dicts if value for key in value})
+    if not keys:  # a struct needs a field: no run has a key, so none is a value
+        return pyarrow.nulls(len(dicts), pyarrow.string())
+    kind = pyarrow.struct([(key, pyarrow.string()) for key in keys])
+    texts = [
+        None if value is None else {key: metadata_text(value.get(key)) for key in keys}
+        for value in dicts
+    ]
+    return pyarrow.array(texts, type=kind)
 
 
 def _json_text(value: Any) -> str:

@@ -1,101 +1,45 @@
-"""httpx's interface on aiohttp's wire: an ``httpx.AsyncBaseTransport`` that sends each
-``httpx.Request`` with aiohttp (its C ``llhttp`` parser, its pool, asyncio's TLS) and hands
-back an ``httpx.Response`` whose body has not been read.
+"""httpx's interface on aiohttp's wire, through aiohttp's public API only.
 
-- The body is read undecoded (``auto_decompress=False``): agentnb undoes its codings itself,
-  a bounded piece at a time (:mod:`agentnb._http.content_coding`). :class:`AiohttpBody`
-  gives its raw bytes straight from aiohttp's reader (:meth:`AiohttpBody.read`), pushes
-  them in the connection's own callback as each socket read brings them
-  (:meth:`AiohttpBody.push`), or gives them through httpx's iteration like any body.
-- Failures are httpx's exception types with the request, so the one map
-  (:func:`agentnb._http.error_map.transport_error`) serves this transport and a user's own
-  httpx client alike: a TLS failure is an ``httpx.ConnectError`` raised from the
-  ``ssl.SSLError``; a malformed head a ``RemoteProtocolError`` saying "malformed response
-  head".
-- The keep-alive race: a request whose kept-alive connection closed before any byte of an
-  answer is sent once more on a new connection (aiohttp does it only for idempotent
-  methods); once a byte arrived, never (a run is never started twice).
-- Closing a response before its body ended closes its connection; :meth:`AiohttpBody.discard`
-  aborts it at once (no TLS close_notify exchange), so the server sees a stopped run's
-  reader go.
+One error table decides each failure with the request's progress in view: only a failure
+to connect (the request never left) reads as httpx's connect errors, which may be retried;
+a disconnect once it was sent never does, since a second request would be a second run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import io
 import ssl
-import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
+from types import SimpleNamespace
 
 import aiohttp
 import httpx
-from aiohttp.client_proto import ResponseHandler
-from aiohttp.http_exceptions import PayloadEncodingError
 
-__all__ = ["BODY", "AiohttpBody", "AiohttpTransport", "aiohttp_body", "mapped_errors"]
+__all__ = ["AiohttpTransport", "abort"]
 
-BODY = "agentnb_aiohttp_body"
-"""The response extension that holds its :class:`AiohttpBody` (see :func:`aiohttp_body`)."""
-
+STOP = "agentnb_stop"
+"""The response extension holding its body's :meth:`AiohttpBody.abort`."""
 DRAIN_SECONDS = 1.0
-"""How long a closed response's body may take to end so that its connection is kept (what
-arrives meanwhile is held by aiohttp's reader, which stops reading past its limit)."""
+"""How long a body closed before its end may take to end so that its connection is kept."""
 LARGE_BODY = 1024 * 1024
 """A request body past this size is written from a file object (aiohttp's advice)."""
 MAX_HEADERS = 128
-"""Header lines a response head may have (each at most 8 KiB: aiohttp's limits)."""
+"""Header lines a response head may have, each at most :data:`MAX_LINE` bytes."""
+MAX_LINE = 8190
 
 
-class _Attempt:
-    """What the connector tells one send: whether its connection carried a request before."""
-
-    __slots__ = ("fresh_only", "reused")
-
-    def __init__(self, *, fresh_only: bool) -> None:
-        self.fresh_only = fresh_only
-        self.reused = False
-
-
-_attempt: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar(
-    "agentnb_http_attempt", default=None
-)
-
-
-class _Connector(aiohttp.TCPConnector):
-    """aiohttp's connector, which tells a send whether its connection is a kept-alive one, and
-    hands a retry a new connection only."""
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self._carried: weakref.WeakSet[ResponseHandler] = weakref.WeakSet()
-
-    async def connect(
-        self,
-        req: Any,
-        traces: Any,
-        timeout: Any,  # noqa: ASYNC109  (aiohttp's signature)
-    ) -> aiohttp.connector.Connection:
-        attempt = _attempt.get()
-        while True:
-            connection = await super().connect(req, traces, timeout)
-            protocol = connection.protocol
-            reused = protocol in self._carried
-            if reused and attempt is not None and attempt.fresh_only:
-                connection.close()  # idle connections may all be stale: a new one
-                continue
-            if protocol is not None:
-                self._carried.add(protocol)
-            if attempt is not None:
-                attempt.reused = reused
-            return connection
+def _connect_error(exc: aiohttp.ClientConnectorError) -> httpx.HTTPError:
+    return httpx.ConnectError(str(exc.os_error) or str(exc))
 
 
 def _head_error(exc: BaseException) -> httpx.HTTPError:
-    """An aiohttp failure before the head was read, as httpx's type."""
+    """A failure while the request was sent or its answer's head read."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return httpx.ConnectTimeout(str(exc) or "timed out connecting")
+    if isinstance(exc, aiohttp.ClientConnectorError):  # the request never left
+        return _connect_error(exc)
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         if isinstance(exc.message, str):  # not one byte of a head
             return httpx.RemoteProtocolError("Server disconnected without sending a response.")
@@ -103,32 +47,25 @@ def _head_error(exc: BaseException) -> httpx.HTTPError:
             "the server closed the connection inside the response head"
         )
     if isinstance(exc, aiohttp.ClientResponseError):  # llhttp refused what arrived
-        part = "body" if isinstance(exc.__cause__, PayloadEncodingError) else "head"
-        return httpx.RemoteProtocolError(f"malformed response {part}: {exc.message}")
-    return _error(exc)
+        return httpx.RemoteProtocolError(f"malformed response head: {exc.message}")
+    return _body_error(exc)
 
 
-def _error(exc: BaseException) -> httpx.HTTPError:
-    """An aiohttp failure as httpx's exception type (the cause kept: a TLS error's reason)."""
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return httpx.ConnectTimeout(str(exc) or "timed out connecting")
+def _body_error(exc: BaseException) -> httpx.HTTPError:
+    """A failure once the request was sent: never a connect error."""
     if isinstance(exc, aiohttp.ServerTimeoutError | TimeoutError):
         return httpx.ReadTimeout(str(exc) or "timed out reading from the server")
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return httpx.ConnectError(str(exc.os_error) or str(exc))
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return httpx.RemoteProtocolError(str(exc))
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
+    if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        return httpx.UnsupportedProtocol(str(exc))
+    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
         return httpx.RemoteProtocolError(str(exc))
     if isinstance(exc, aiohttp.ClientResponseError):
         return httpx.RemoteProtocolError(exc.message)
-    if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
-        return httpx.UnsupportedProtocol(str(exc))
     return httpx.ReadError(str(exc) or type(exc).__name__)
 
 
 def _cause(exc: BaseException) -> BaseException:
-    """What the TLS error map looks for: the ``ssl`` error under a connector's failure."""
+    """The ``ssl`` error under a connector's failure (what the TLS error map looks for)."""
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         return exc.certificate_error
     if isinstance(exc, aiohttp.ClientConnectorError):
@@ -137,169 +74,82 @@ def _cause(exc: BaseException) -> BaseException:
 
 
 @contextlib.contextmanager
-def mapped_errors(request: httpx.Request | None = None, *, head: bool = False) -> Iterator[None]:
-    """aiohttp's failures (and OS errors) raised as httpx's types with ``request``."""
+def _mapped(request: httpx.Request, *, head: bool) -> Iterator[None]:
     try:
         yield
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-        mapped = _head_error(exc) if head else _error(exc)
-        if request is not None:
-            mapped.request = request
+        mapped = _head_error(exc) if head else _body_error(exc)
+        mapped.request = request
         raise mapped from _cause(exc)
 
 
 class AiohttpBody(httpx.AsyncByteStream):
-    """A response body on aiohttp's connection: :meth:`read` its raw bytes as they arrive,
-    or iterate it as httpx does."""
-
-    __slots__ = ("_content", "_draining", "_pushed_to", "_request", "_response")
+    """A response body read as it arrives: aiohttp's reader stops reading the socket while
+    nobody reads (backpressure)."""
 
     def __init__(
         self,
         response: aiohttp.ClientResponse,
         request: httpx.Request,
-        draining: set[aiohttp.ClientResponse],
+        draining: dict[asyncio.Task[None], aiohttp.ClientResponse],
     ) -> None:
         self._response = response
-        self._content = response.content
         self._request = request
         self._draining = draining
-        self._pushed_to: ResponseHandler | None = None  # the connection that pushes
-
-    async def read(self) -> bytes | None:
-        """The bytes that arrived since the last read (waiting for some), None at the end."""
-        content = self._content
-        try:
-            data = await content.readany()
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            mapped = _error(exc)
-            mapped.request = self._request
-            raise mapped from exc
-        return data or None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        while (data := await self.read()) is not None:
+        content = self._response.content
+        while True:
+            with _mapped(self._request, head=False):
+                data = await content.readany()
+            if not data:
+                return
             yield data
 
-    def read_now(self) -> bytes | None:
-        """The bytes that arrived and were not read yet, without waiting (None: none, or a
-        failure that :meth:`read` raises)."""
-        content = self._content
-        if content.exception() is not None:
-            return None
-        return content.read_nowait() or None
-
-    def push(self, take: Callable[[bytes], bool]) -> asyncio.Future[None] | None:
-        """Hand the body's bytes to ``take`` in the connection's own callback, as each socket
-        read brings them, instead of waking a reader's task for each: the returned future is
-        done when ``take`` returns False (it has work for the task), the body ends, fails or
-        its connection goes. Pushing stops then, or at :meth:`stop_push`; after it, :meth:`read`
-        gives what is left, the end or the failure, as ever. None: bytes wait to be read, the
-        body is over (:meth:`read_now` / :meth:`read` first), or the loop is not one of
-        asyncio's own (uvloop's transports keep the protocol's methods they were given)."""
-        content, connection = self._content, self._response.connection
-        protocol = None if connection is None else connection.protocol
-        if protocol is None or content.is_eof() or content.exception() is not None:
-            return None
-        loop = asyncio.get_running_loop()
-        if not isinstance(loop, asyncio.BaseEventLoop):
-            return None
-        woken = loop.create_future()
-        received, lost = protocol.data_received, protocol.connection_lost
-
-        taking = False
-
-        def data_received(data: bytes) -> None:
-            nonlocal taking
-            received(data)
-            if taking:  # reading below resumes aiohttp's parser, which comes back here
-                return
-            taking = True
-            try:
-                while content.exception() is None:
-                    piece = content.read_nowait()  # what this read (and a resume) brought
-                    if not piece:
-                        if content.is_eof():
-                            break
-                        return
-                    if not take(piece):
-                        break
-            finally:
-                taking = False
-            wake()
-
-        def connection_lost(exc: BaseException | None) -> None:
-            lost(exc)
-            wake()
-
-        def wake() -> None:
-            self.stop_push()
-            if not woken.done():
-                woken.set_result(None)
-
-        # the instance's own attributes: asyncio looks the methods up at every call
-        protocol.data_received = data_received  # type: ignore[method-assign]
-        protocol.connection_lost = connection_lost  # type: ignore[method-assign]
-        self._pushed_to = protocol
-        return woken
-
-    def stop_push(self) -> None:
-        """The connection's bytes wait in aiohttp's reader again (see :meth:`push`)."""
-        protocol, self._pushed_to = self._pushed_to, None
-        if protocol is not None:
-            del protocol.data_received, protocol.connection_lost
-
-    def keep_read_timeout(self) -> float | None:
-        """Turn aiohttp's read timer off for the rest of this body and return its timeout,
-        for the reader to keep with one timer per body: aiohttp re-arms its timer on every
-        socket read (a tenth of a stream's loop time)."""
-        connection = self._response.connection
-        protocol = None if connection is None else connection.protocol
-        if protocol is None:
-            return None
-        timeout = protocol.read_timeout
-        protocol.read_timeout = None  # the timer armed now is dropped at the next read
-        return timeout
-
-    def discard(self) -> None:
-        """Close the connection now, whatever is left of the body (a run was stopped: the
-        server must see its reader go). A TLS connection is aborted: no close_notify."""
-        self.stop_push()
-        connection = self._response.connection
-        if connection is not None and connection.transport is not None:
-            connection.transport.abort()
+    def abort(self) -> None:
+        """Close the connection now, whatever is left of the body: the server sees the
+        reader go (a stopped run)."""
         self._response.close()
 
     async def aclose(self) -> None:
-        """Give the connection back once the body ended: at once, or when its end arrives
-        within :data:`DRAIN_SECONDS` (a run's stream is closed at its terminal event, often
-        just before the body's last chunk); else close it."""
-        self.stop_push()
-        response, content = self._response, self._content
-        if content.is_eof() or response.closed:
+        """Give the connection back once the body ended, waiting up to
+        :data:`DRAIN_SECONDS` for its end (a run is closed at its terminal event, often just
+        before the body's last bytes); else close it."""
+        response = self._response
+        if response.closed or response.content.at_eof():
             response.release()
             return
-        draining = self._draining
-        draining.add(response)
-
-        def give_up() -> None:
-            draining.discard(response)
-            response.close()
-
-        def ended() -> None:
-            gave_up.cancel()
-            draining.discard(response)
-            response.release()
-
-        gave_up = asyncio.get_running_loop().call_later(DRAIN_SECONDS, give_up)
-        content.on_eof(ended)  # a failure drops the callback: the timer closes it
+        drain = asyncio.get_running_loop().create_task(_drain(response))
+        self._draining[drain] = response
+        drain.add_done_callback(self._draining.pop)
 
 
-def aiohttp_body(response: httpx.Response) -> AiohttpBody | None:
-    """The body of a response this transport made (httpx's client wraps ``response.stream``
-    in its own), else None: a user's own client's response."""
-    body = response.extensions.get(BODY)
-    return body if isinstance(body, AiohttpBody) else None
+async def _drain(response: aiohttp.ClientResponse) -> None:
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            while await response.content.readany():
+                pass
+    except asyncio.CancelledError:
+        response.close()
+        raise
+    except Exception:  # cut, or too slow: the connection goes
+        response.close()
+    else:
+        response.release()
+
+
+def abort(response: httpx.Response) -> None:
+    """Close ``response``'s connection at once if it is on this transport (else nothing:
+    closing the response does what a user's own client does)."""
+    stop = response.extensions.get(STOP)
+    if stop is not None:
+        stop()
+
+
+async def _note_reuse(
+    session: aiohttp.ClientSession, context: SimpleNamespace, params: object
+) -> None:
+    context.trace_request_ctx.reused = True
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -309,27 +159,28 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._tls = tls
         self._keepalive_expiry = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
-        self._draining: set[aiohttp.ClientResponse] = set()
-        """Responses closed before their body's end, waiting for it (:meth:`AiohttpBody.aclose`)."""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._draining: dict[asyncio.Task[None], aiohttp.ClientResponse] = {}
 
     def _new_session(self) -> aiohttp.ClientSession:
-        connector = _Connector(
+        self._loop = asyncio.get_running_loop()
+        tracing = aiohttp.TraceConfig()
+        tracing.on_connection_reuseconn.append(_note_reuse)
+        connector = aiohttp.TCPConnector(
             limit=0,  # a stream holds its connection for its whole run: no cap to queue on
             ssl=self._tls,
             keepalive_timeout=self._keepalive_expiry,
         )
-        session = aiohttp.ClientSession(
+        return aiohttp.ClientSession(
             connector=connector,
-            auto_decompress=False,
+            auto_decompress=False,  # agentnb undoes codings itself, bounded (content_coding)
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
             cookie_jar=aiohttp.DummyCookieJar(),  # httpx's client keeps the cookies
             max_headers=MAX_HEADERS,
+            max_line_size=MAX_LINE,
+            max_field_size=MAX_LINE,
+            trace_configs=[tracing],
         )
-        if hasattr(session, "_retry_connection"):
-            # aiohttp re-sends an idempotent request once after any disconnect; agentnb
-            # decides what is re-sent (the keep-alive race here, retries above): one way
-            session._retry_connection = False
-        return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._session is None:
@@ -338,12 +189,31 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         limits = aiohttp.ClientTimeout(  # connect: the TLS handshake included
             total=None, connect=timeout.get("connect"), sock_read=timeout.get("read")
         )
-        if not isinstance(request.stream, httpx.ByteStream):
-            await request.aread()
-        try:
-            response = await self._send(request, limits, fresh_only=False)
-        except _Stale:
-            response = await self._send(request, limits, fresh_only=True)
+        content = request.content if isinstance(request.stream, httpx.ByteStream) else None
+        if content is None:
+            content = await request.aread()
+        while True:
+            attempt = SimpleNamespace(reused=False)
+            try:
+                with _mapped(request, head=True):
+                    response = await self._session.request(
+                        request.method,
+                        str(request.url),
+                        headers=request.headers.multi_items(),
+                        data=_body(content),
+                        allow_redirects=False,
+                        compress=False,
+                        timeout=limits,
+                        server_hostname=request.extensions.get("sni_hostname"),
+                        trace_request_ctx=attempt,
+                    )
+                break
+            except httpx.RemoteProtocolError as exc:
+                # the keep-alive race: a kept-alive connection closed with no byte of an
+                # answer; each such one leaves the pool, so the last try is on a new one
+                stale = isinstance(exc.__cause__, aiohttp.ServerDisconnectedError)
+                if not (attempt.reused and stale and "without sending" in str(exc)):
+                    raise
         body = AiohttpBody(response, request, self._draining)
         return httpx.Response(
             response.status,
@@ -353,53 +223,39 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             extensions={
                 "http_version": b"HTTP/1.1",
                 "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
-                BODY: body,  # httpx's client wraps the stream: the body stays reachable
+                STOP: body.abort,
             },
         )
 
-    async def _send(
-        self, request: httpx.Request, limits: aiohttp.ClientTimeout, *, fresh_only: bool
-    ) -> aiohttp.ClientResponse:
-        assert self._session is not None
-        attempt = _Attempt(fresh_only=fresh_only)
-        token = _attempt.set(attempt)
-        try:
-            with mapped_errors(request, head=True):
-                try:
-                    return await self._session.request(
-                        request.method,
-                        str(request.url),
-                        headers=request.headers.multi_items(),
-                        data=_body(request.content),
-                        allow_redirects=False,
-                        compress=False,
-                        timeout=limits,
-                        server_hostname=request.extensions.get("sni_hostname"),
-                    )
-                except aiohttp.ServerDisconnectedError as exc:
-                    if attempt.reused and not fresh_only and isinstance(exc.message, str):
-                        raise _Stale from exc
-                    raise
-        finally:
-            _attempt.reset(token)
-
     def __del__(self) -> None:
-        # an httpx client never closed (a notebook's connections live until the kernel
-        # exits) is let go quietly, as httpx's own would be: aiohttp would log an error
-        session = self._session
-        connector = None if session is None or session.closed else session.connector
-        close = getattr(connector, "_close", None)  # the closing that needs no await
-        if close is not None:
-            with contextlib.suppress(Exception):
-                close()
+        # a client never closed (a notebook's lives until the kernel exits) is closed on its
+        # loop once it goes, as httpx's own is let go quietly: aiohttp would warn
+        session, loop = self._session, self._loop
+        if session is None or session.closed:
+            return
+        connector = session.connector
+        session.detach()
+        if connector is None or loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(_close_later, connector)
 
     async def aclose(self) -> None:
-        for response in list(self._draining):
+        for drain, response in list(self._draining.items()):
+            drain.cancel()
             response.close()
-        self._draining.clear()
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+_closing: set[asyncio.Future[None]] = set()
+
+
+def _close_later(connector: aiohttp.BaseConnector) -> None:
+    closing = asyncio.ensure_future(connector.close())
+    _closing.add(closing)
+    closing.add_done_callback(_closing.discard)
 
 
 def _body(content: bytes) -> bytes | io.BytesIO | None:
@@ -408,7 +264,3 @@ def _body(content: bytes) -> bytes | io.BytesIO | None:
     if not content:
         return None
     return io.BytesIO(content) if len(content) > LARGE_BODY else content
-
-
-class _Stale(Exception):
-    """A kept-alive connection closed with no byte of an answer: send on a new one."""

@@ -1,19 +1,14 @@
-"""The HTTP client of one platform: httpx's interface on aiohttp's wire
-(:class:`~agentnb._http.aiohttp_transport.AiohttpTransport`), with one TLS context made from
-the user's ``verify=``, and cookies read only from answers that set some.
-
-One TLS context serves a transport's every connection (:func:`tls_context`: httpx's own
-checks); the default one is made once per process: loading the certificate store takes tens
-of milliseconds, which every new client used to spend on the event loop every stream
-shares. And httpx builds a urllib request and an email message for every response, to look
-for cookies in it: :class:`_Cookies` first checks that there is a ``Set-Cookie`` header.
-"""
+"""The HTTP client of one platform: httpx's interface on aiohttp's wire, with one TLS context
+made from the user's ``verify=`` (the default one made once per process: loading the
+certificate store takes tens of milliseconds of the loop every stream shares)."""
 
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import ssl
+import urllib.request
 from typing import Any
 
 import httpx
@@ -82,7 +77,8 @@ def _http11(context: ssl.SSLContext) -> ssl.SSLContext:
 
 
 class _Cookies(httpx.Cookies):
-    """httpx's cookie jar, which skips responses without cookies."""
+    """httpx's cookie jar, which skips responses without cookies (httpx builds a urllib
+    request and an email message for every response to look for some)."""
 
     def extract_cookies(self, response: httpx.Response) -> None:
         headers = response.headers
@@ -91,18 +87,13 @@ class _Cookies(httpx.Cookies):
 
 
 class _AsyncClient(httpx.AsyncClient):
-    """httpx's client on :class:`AiohttpTransport`, with :class:`_Cookies`. Its transport is
-    made where httpx makes its own (``_init_transport``), so that httpx still mounts its own
-    proxy transports for the proxies the environment names (``HTTP_PROXY``, ``HTTPS_PROXY``,
-    ``ALL_PROXY``, less ``NO_PROXY``): a client given ``transport=`` would ignore them."""
+    """httpx's client on :class:`AiohttpTransport`, with :class:`_Cookies`."""
 
     def __init__(self, timeout: httpx.Timeout, tls: ssl.SSLContext) -> None:
-        self._agentnb_tls = tls
-        super().__init__(timeout=timeout, verify=tls)
+        super().__init__(
+            timeout=timeout, transport=AiohttpTransport(tls), mounts=_proxy_mounts(tls)
+        )
         self.cookies = {}
-
-    def _init_transport(self, *args: Any, **kwargs: Any) -> httpx.AsyncBaseTransport:
-        return AiohttpTransport(self._agentnb_tls)
 
     @property
     def cookies(self) -> httpx.Cookies:
@@ -111,6 +102,41 @@ class _AsyncClient(httpx.AsyncClient):
     @cookies.setter
     def cookies(self, cookies: Any) -> None:
         self._agentnb_cookies = _Cookies(cookies)
+
+
+def _proxy_mounts(tls: ssl.SSLContext) -> dict[str, httpx.AsyncBaseTransport | None]:
+    """httpx's own transports for the proxies the environment names (``HTTP_PROXY``,
+    ``HTTPS_PROXY``, ``ALL_PROXY``), and none for the hosts ``NO_PROXY`` exempts: httpx's
+    rules, which a client given ``transport=`` no longer applies itself."""
+    found = urllib.request.getproxies()
+    if not found or "*" in (host.strip() for host in found.get("no", "").split(",")):
+        return {}
+    mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
+    for scheme in ("http", "https", "all"):
+        url = found.get(scheme)
+        if url:
+            url = url if "://" in url else f"http://{url}"
+            mounts[f"{scheme}://"] = httpx.AsyncHTTPTransport(proxy=url, verify=tls)
+    if not mounts:
+        return {}
+    for host in (host.strip() for host in found.get("no", "").split(",")):
+        if "://" in host:
+            mounts[host] = None
+        elif ":" in host:  # IPv6
+            mounts[f"all://[{host}]"] = None
+        elif host.lower() == "localhost" or _is_ipv4(host):
+            mounts[f"all://{host}"] = None
+        elif host:
+            mounts[f"all://*{host}"] = None
+    return mounts
+
+
+def _is_ipv4(host: str) -> bool:
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def new_http_client(timeout: httpx.Timeout, verify: Verify = True) -> httpx.AsyncClient:

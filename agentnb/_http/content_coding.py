@@ -15,10 +15,11 @@ any other coding is refused naming it, never read as if it were plain.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -34,6 +35,7 @@ __all__ = [
     "accept_encoding",
     "check_ratio",
     "codings",
+    "decoded_body",
     "decoder_for",
 ]
 
@@ -196,10 +198,33 @@ def decoder_for(headers: httpx.Headers, where: str | Callable[[], str]) -> Decod
     return Decoder([known[coding]() for coding in reversed(applied)])
 
 
-def check_ratio(decoded: int, received: int, where: str) -> None:
+def check_ratio(decoded: int, received: int, where: str | Callable[[], str]) -> None:
     if decoded > DECODE_RATIO_FLOOR and decoded > MAX_DECODE_RATIO * max(received, 1):
+        named = where() if callable(where) else where
         raise ProtocolError(
-            f"{where}: the body decompresses to more than {MAX_DECODE_RATIO} times its size "
+            f"{named}: the body decompresses to more than {MAX_DECODE_RATIO} times its size "
             f"on the wire ({decoded:,} bytes from {received:,}); refusing it as a "
             f"decompression bomb"
         )
+
+
+async def decoded_body(
+    response: httpx.Response, where: str | Callable[[], str]
+) -> AsyncGenerator[bytes, None]:
+    """``response``'s body as it arrives, its codings undone at most :data:`PIECE_SIZE` bytes
+    a piece (the loop gets a turn between two pieces of one read); a :class:`ProtocolError`
+    for a coding agentnb cannot undo or a decompression bomb."""
+    decoder = decoder_for(response.headers, where)
+    if decoder is None:
+        async for chunk in response.aiter_raw():
+            yield chunk
+        return
+    received = decoded = 0
+    async for chunk in response.aiter_raw():
+        received += len(chunk)
+        for index, piece in enumerate(decoder.feed(chunk)):
+            if index:
+                await asyncio.sleep(0)
+            decoded += len(piece)
+            check_ratio(decoded, received, where)
+            yield piece

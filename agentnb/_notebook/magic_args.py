@@ -57,6 +57,8 @@ def lookup(ns: dict[str, Any], name: str, option: str) -> Any:
     """The namespace variable an option names."""
     if name not in ns:
         raise UsageError(f"{option} {name}: no variable {name!r} in the notebook namespace")
+    if option == "--tool" and not callable(ns[name]):
+        raise UsageError(f"--tool {name}: {name!r} is a {type(ns[name]).__name__}, not a function")
     return ns[name]
 
 

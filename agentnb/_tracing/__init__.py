@@ -1,5 +1,6 @@
-"""OpenTelemetry traces of every run, opt-in: a span per run, a child span per tool call and
-a parent span per ``batch(...)``, following OpenTelemetry's GenAI semantic conventions.
+"""OpenTelemetry traces of every run, opt-in: a trace per run (a child span per tool call),
+a span per ``batch(...)`` that its runs link to, following OpenTelemetry's GenAI semantic
+conventions; the runs' scores as a backend's annotations, where one is configured.
 
 Off by default and free when off: ``AGENTNB_TRACING`` (see :mod:`._settings`) or
 :func:`configure_tracing` turns it on, and only then is the OpenTelemetry SDK (the
@@ -15,6 +16,7 @@ from ._status import TracingStatus
 from ._switch import (
     batch_span,
     configure_tracing,
+    export_runs,
     flush_tracing,
     tracing_recorder,
     tracing_status,
@@ -27,6 +29,7 @@ __all__ = [
     "TracingStatus",
     "batch_span",
     "configure_tracing",
+    "export_runs",
     "flush_tracing",
     "settings_from_env",
     "tracing_recorder",

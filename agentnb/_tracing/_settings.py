@@ -10,6 +10,9 @@ and the standard ``OTEL_*`` variables say where spans go and whether content is 
 - an ``http://`` or ``https://`` URL: on, exporting over OTLP/HTTP to that collector
   (``AGENTNB_TRACING=http://localhost:6006`` for a local Phoenix).
 
+``AGENTNB_TRACING_SCORES=phoenix`` also sends the scores given to traced runs to Phoenix's
+span annotations (OTLP carries none), at the collector's URL.
+
 ``OTEL_SDK_DISABLED=true`` turns it off whatever the switch says, as for every OpenTelemetry
 SDK. Message and answer text are recorded only with
 ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` (the variable OpenTelemetry's own
@@ -19,11 +22,13 @@ GenAI instrumentations read) or ``configure_tracing(content=True)``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 __all__ = [
     "CONTENT_VAR",
+    "SCORES_BACKENDS",
+    "SCORES_VAR",
     "SWITCH_VAR",
     "TracingSettings",
     "content_from_env",
@@ -33,6 +38,9 @@ __all__ = [
 
 SWITCH_VAR: Final = "AGENTNB_TRACING"
 CONTENT_VAR: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+SCORES_VAR: Final = "AGENTNB_TRACING_SCORES"
+SCORES_BACKENDS: Final = ("phoenix",)
+"""The backends scores can be sent to (OTLP carries none: each takes them its own way)."""
 SDK_DISABLED_VAR: Final = "OTEL_SDK_DISABLED"
 _OFF_WORDS: Final = frozenset({"", "off", "0", "false", "no", "none", "disabled"})
 _ON_WORDS: Final = frozenset({"on", "1", "true", "yes", "enabled", "otlp"})
@@ -51,6 +59,8 @@ class TracingSettings:
     """Record message, answer, tool arguments and results (user data: opt-in)."""
     service_name: str | None = None
     """``service.name`` of agentnb's own spans; None: ``OTEL_SERVICE_NAME``, else agentnb."""
+    scores: str | None = None
+    """The backend scores given to traced runs go to (``phoenix``), or None."""
     problem: str | None = None
     """Why the environment could not be followed (tracing then stays off), if it could not."""
 
@@ -62,12 +72,18 @@ def settings_from_env(environ: Mapping[str, str]) -> TracingSettings:
         return TracingSettings(content=content)
     raw = environ.get(SWITCH_VAR, "").strip()
     word = raw.lower()
+    scores = environ.get(SCORES_VAR, "").strip().lower()
     if word in _OFF_WORDS:
         return TracingSettings(content=content)
+    if scores not in (*SCORES_BACKENDS, *_OFF_WORDS):
+        problem = f"{SCORES_VAR}={scores!r} names no backend scores go to (phoenix, or off)"
+        return TracingSettings(content=content, problem=f"{problem}; tracing stays off")
+    backend = scores if scores in SCORES_BACKENDS else None
+    on = TracingSettings(enabled=True, content=content, scores=backend)
     if word in _ON_WORDS:
-        return TracingSettings(enabled=True, content=content)
+        return on
     if word.startswith(("http://", "https://")):
-        return TracingSettings(enabled=True, endpoint=otlp_traces_url(raw), content=content)
+        return replace(on, endpoint=otlp_traces_url(raw))
     return TracingSettings(
         content=content,
         problem=(

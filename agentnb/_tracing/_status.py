@@ -18,6 +18,8 @@ class TracingStatus:
     content: bool = False
     """Message, answer and tool call content are recorded (user data: opt-in)."""
     service_name: str | None = None
+    scores: str | None = None
+    """The backend scores given to traced runs go to (``phoenix``), or None."""
 
     def describe(self) -> str:
         """One line: ``on → OTLP/HTTP http://…/v1/traces (service agentnb, content off)``."""
@@ -25,7 +27,8 @@ class TracingStatus:
             return "off"
         service = f"service {self.service_name}, " if self.service_name else ""
         content = "content on" if self.content else "content off"
-        return f"on → {self.destination} ({service}{content})"
+        scores = f", scores → {self.scores}" if self.scores else ""
+        return f"on → {self.destination} ({service}{content}{scores})"
 
     def __repr__(self) -> str:
         return f"<agentnb tracing: {self.describe()}>"

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from .._core.exceptions import ConfigurationError
 from .._core.recorder import RunRecorder
+from .._core.request import RunRequest
 from .._core.run import Run
-from ._settings import TracingSettings, otlp_traces_url, settings_from_env
+from ._phoenix_scores import GivenScore
+from ._settings import SCORES_BACKENDS, TracingSettings, otlp_traces_url, settings_from_env
 from ._status import OFF, TracingStatus
 
 if TYPE_CHECKING:
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "batch_span",
     "configure_tracing",
+    "export_runs",
     "flush_tracing",
     "tracing_recorder",
     "tracing_status",
@@ -47,6 +50,7 @@ def configure_tracing(
     content: bool | None = None,
     service_name: str | None = None,
     tracer_provider: Any = None,
+    scores: str | None = None,
 ) -> TracingStatus:
     """Turn tracing of every run on (or off, with ``enabled=False``) and say where spans go.
 
@@ -56,7 +60,11 @@ def configure_tracing(
     also records the message, the answer and tool call arguments and results (default:
     ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``, else off): they are user data.
     ``service_name`` overrides ``OTEL_SERVICE_NAME`` (default ``agentnb``).
-    ``tracer_provider`` sends spans through a provider of yours instead.
+    ``tracer_provider`` sends spans through a provider of yours instead (it makes its own
+    span ids: a run exported later is then sent again under new ones).
+    ``scores="phoenix"`` also sends the scores given to traced runs (``agentnb.score``,
+    evaluators, verdicts) to the run's span as Phoenix's annotations, at the ``endpoint``
+    (default: ``AGENTNB_TRACING_SCORES``, else off).
 
     Needs the OpenTelemetry packages (``pip install "agentnb[otel]"``): without them,
     turning tracing on raises :class:`ConfigurationError`. Returns what is now in effect.
@@ -66,12 +74,15 @@ def configure_tracing(
         return OFF
     if endpoint is not None and tracer_provider is not None:
         raise ConfigurationError("pass an endpoint or a tracer_provider, not both")
+    if scores is not None and scores not in SCORES_BACKENDS:
+        raise ConfigurationError(f"scores go to {' or '.join(SCORES_BACKENDS)}, not {scores!r}")
     env = settings_from_env(os.environ)
     settings = TracingSettings(
         enabled=True,
         endpoint=_checked_endpoint(endpoint) if endpoint is not None else env.endpoint,
         content=env.content if content is None else bool(content),
         service_name=service_name,
+        scores=env.scores if scores is None else scores,
     )
     backend = _start(settings, tracer_provider)
     _install(backend)
@@ -95,6 +106,40 @@ def batch_span(agent: str, runs: Sequence[Run]) -> AbstractContextManager[None]:
     """The parent span of a ``batch(...)`` of ``runs`` while tracing is on; else nothing."""
     backend = _active()
     return nullcontext() if backend is None else backend.batch_span(agent, runs)
+
+
+def export_runs(
+    runs: Sequence[tuple[Run, RunRequest, str]],
+    scores: Sequence[GivenScore] = (),
+    *,
+    endpoint: str | None = None,
+) -> None:
+    """Send runs that have ended (each with its request and base URL) as the traces they
+    would have made, with ids derived from each run: where tracing sends spans (and
+    ``scores`` where it sends scores), or to the collector at ``endpoint``."""
+    active = _active()
+    if endpoint is None:
+        if active is None:
+            raise ConfigurationError(
+                "tracing is off: give an endpoint= (a collector's URL), or turn tracing on "
+                "(agentnb.configure_tracing, AGENTNB_TRACING)"
+            )
+        active.export(runs, scores)
+        return
+    status = active.status if active is not None else None
+    env = settings_from_env(os.environ)
+    settings = TracingSettings(
+        enabled=True,
+        endpoint=_checked_endpoint(endpoint),
+        content=status.content if status is not None else env.content,
+        scores=status.scores if status is not None else env.scores,
+    )
+    once = _start(settings, None)
+    try:
+        once.export(runs, scores)
+        once.flush(30.0)
+    finally:
+        once.close()
 
 
 def flush_tracing(timeout: float = 10.0) -> bool:

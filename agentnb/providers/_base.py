@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from .._core.approvals import ApprovalDecision
+from .._core.client_tools import ToolResult
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
 from ..events import Event, RunCompleted, Usage
@@ -306,6 +307,15 @@ class Provider(abc.ABC):
         """The request that sends the decisions on a paused run's tool calls and streams the
         rest of the run (read by the same ``translator``); None when the dialect cannot send
         decisions (the run then fails, saying so). Default: None."""
+        return None
+
+    def tool_results_request(
+        self, request: RunRequest, translator: Translator, results: Sequence[ToolResult]
+    ) -> HttpRequest | None:
+        """The request that sends the results of the client's tools (the calls the agent's
+        step left to the client) and streams the agent's next step of the same run (read by
+        the same ``translator``); None when the dialect cannot (``carries`` leaves out
+        ``tools``, so no run asks). Default: None."""
         return None
 
     @abc.abstractmethod

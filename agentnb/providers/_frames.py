@@ -7,14 +7,13 @@ JSON is parsed once, by pydantic-core's parser.
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic_core import from_json
 
-from .._core.pricing import sane_cost, sane_count
+from .._core.pricing import finite_number, sane_cost, sane_count, shown_number
 from .._core.text import terminal_safe
 from ..events import RunFailed, UnknownEvent, Usage
 from ..sse import ServerSentEvent
@@ -80,10 +79,9 @@ def first_number(obj: Mapping[str, Any], *keys: str) -> float | None:
     """The first of ``keys`` whose value is a finite number (booleans are not numbers)."""
     for key in keys:
         value = obj.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            number = float(value)
-            if math.isfinite(number):
-                return number
+        number = finite_number(value)
+        if number is not None:
+            return number
     return None
 
 
@@ -96,7 +94,7 @@ def _count(obj: Mapping[str, Any], *keys: str, refused: list[str] | None = None)
         if count is not None:
             return count
         if refused is not None and isinstance(value, int | float):
-            refused.append(f"{key}={value!r}")
+            refused.append(f"{key}={shown_number(value)}")
     return None
 
 
@@ -119,7 +117,7 @@ def parse_usage(value: Any) -> Usage | None:
     total = _count(obj, "total_tokens", "totalTokens", refused=refused)
     cost = sane_cost(obj.get("cost"))
     if obj.get("cost") is not None and cost is None:
-        refused.append(f"cost={obj['cost']!r}")
+        refused.append(f"cost={shown_number(obj['cost'])}")
     if prompt is None and completion is None and total is None and not refused:
         return None
     cached = _detail(obj, _CACHED)

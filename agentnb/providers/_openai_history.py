@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._core.transcript import Part
+
 __all__ = ["TurnHistory"]
 
 
@@ -23,13 +25,14 @@ __all__ = ["TurnHistory"]
 class _Call:
     call_id: str
     name: str
-    arguments: list[str] = field(default_factory=list)
+    arguments: Part = field(default_factory=lambda: Part("text"))
     result: str | None = None
 
 
 @dataclass
 class _Turn:
-    content: list[str] = field(default_factory=list)
+    content: Part = field(default_factory=lambda: Part("text"))
+    """Kept as a run's text is, so a stream of tiny deltas keeps no object per delta."""
     calls: list[_Call] = field(default_factory=list)
     closed: bool = False
 
@@ -45,6 +48,11 @@ class TurnHistory:
         if not self._turns or self._turns[-1].closed:
             self._turns.append(_Turn())
         return self._turns[-1]
+
+    @property
+    def text(self) -> str:
+        """The answer text of every turn so far."""
+        return "".join(turn.content.text for turn in self._turns)
 
     def content(self, text: str) -> None:
         self._open_turn().content.append(text)
@@ -80,7 +88,7 @@ class TurnHistory:
         out: list[dict[str, Any]] = []
         for turn in self._turns:
             answered = [c for c in turn.calls if pending or c.result is not None]
-            text = "".join(turn.content)
+            text = turn.content.text
             if not text and not answered:
                 continue
             message: dict[str, Any] = {"role": "assistant", "content": text or None}
@@ -96,7 +104,7 @@ class TurnHistory:
 
 
 def _tool_call(call: _Call) -> dict[str, Any]:
-    arguments = "".join(call.arguments) or "{}"
+    arguments = call.arguments.text or "{}"
     return {
         "id": call.call_id,
         "type": "function",

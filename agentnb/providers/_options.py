@@ -55,6 +55,7 @@ def _requested_features(request: RunRequest) -> set[str]:
         "team_id": request.team_id is not None,
         "user_id": request.user_id is not None,
         "org_id": request.org_id is not None,
+        "tools": bool(request.tools),
     }
     return {name for name, wanted in asked.items() if wanted}
 

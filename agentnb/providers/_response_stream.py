@@ -147,6 +147,9 @@ class ResponsesTranslator(Translator):
         """Approval requests decided in the response before this one (the MCP call they
         allowed continues their card)."""
         self._refused = False
+        self.sent_items: list[_Obj] = []
+        """The client tools' calls and outputs sent so far (a server that stores nothing is
+        sent them all again)."""
 
     @property
     def cursor(self) -> int | None:

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .._core.approvals import ApprovalDecision
+from .._core.client_tools import ToolResult
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
 from .._core.state import PatchError, apply_patch
@@ -113,13 +114,16 @@ class AGUI(ClientThreadProvider):
 
     Options: ``path`` (below ``base_url``; default ``""``, the endpoint itself; ``/{agent}``
     on a multi-agent server, ``{agent}`` replaced by the agent name),
-    ``state`` (the initial shared state of a new thread), ``tools`` and ``context`` (AG-UI's
-    lists, sent as they are), ``forwarded_props`` (a dict merged into ``forwardedProps``).
+    ``state`` (the initial shared state of a new thread), ``context`` (AG-UI's list, sent as
+    it is), ``forwarded_props`` (a dict merged into ``forwardedProps``). The run option
+    ``tools=`` fills ``tools``.
     """
 
     name: ClassVar[str] = "ag-ui"
     title: ClassVar[str] = "AG-UI"
-    carries: ClassVar[frozenset[str] | None] = carried("metadata", "followups", "response_format")
+    carries: ClassVar[frozenset[str] | None] = carried(
+        "metadata", "followups", "response_format", "tools"
+    )
     supports_approvals = True
     supports_answers = True
 
@@ -127,14 +131,13 @@ class AGUI(ClientThreadProvider):
         super().__init__(**options)
         self.path = str(options.get("path", ""))
         self.initial_state = options.get("state")
-        self.tools = list(options.get("tools") or [])
         self.context = list(options.get("context") or [])
         self.forwarded_props = dict(options.get("forwarded_props") or {})
         self.threads = ClientThreads("thread", _user_message)
 
     @classmethod
     def option_names(cls) -> Sequence[str]:
-        return ("path", "state", "tools", "context", "forwarded_props")
+        return ("path", "state", "context", "forwarded_props")
 
     def state(self, thread_id: str) -> Any:
         """The shared state a thread's next run sends (the agent's last)."""
@@ -161,6 +164,24 @@ class AGUI(ClientThreadProvider):
         extra = {"resume": resume, "state": translator.state}
         return self._run_input(request, thread_id, messages, extra)
 
+    def tool_results_request(
+        self, request: RunRequest, translator: Translator, results: Sequence[ToolResult]
+    ) -> HttpRequest:
+        """The next run of the thread: its messages end with the assistant's tool calls and a
+        ``tool`` message for each result."""
+        if not isinstance(translator, AGUITranslator):
+            raise ConfigurationError("the AG-UI dialect continues only its own runs")
+        for result in results:
+            translator.history.result(result.call_id, output=result.text)
+        translator.done = False
+        thread_id = self.threads.thread_id(request)
+        messages = [
+            *self.threads.messages(thread_id),
+            self.threads.asking(thread_id, request),
+            *agui_messages(translator.history.messages()),
+        ]
+        return self._run_input(request, thread_id, messages, {"state": translator.state})
+
     def _run_input(
         self, request: RunRequest, thread_id: str, messages: list[_Obj], extra: _Obj
     ) -> HttpRequest:
@@ -178,7 +199,7 @@ class AGUI(ClientThreadProvider):
             "runId": local_id("run"),
             "messages": messages,
             "state": self.state(thread_id),
-            "tools": self.tools,
+            "tools": [t.declaration() for t in request.tools],
             "context": self.context,
             "forwardedProps": forwarded,
             **extra,

@@ -28,6 +28,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from .._core.client_tools import ToolResult
 from .._core.exceptions import ConfigurationError
 from .._core.request import Media, RunRequest
 from ..events import (
@@ -74,8 +75,8 @@ class OpenAITranslator(Translator):
         self.run_id: str | None = None
         self._calls: dict[int, str] = {}
         """Call ids by the ``index`` their deltas carry."""
+        self._steps = 0
         self._usage: Usage | None = None
-        self._text: list[str] = []
         self._followups: list[str] = []
         self._finish_reason: str | None = None
         self._model: str | None = None
@@ -86,7 +87,15 @@ class OpenAITranslator(Translator):
     @property
     def text(self) -> str:
         """The answer text read so far."""
-        return "".join(self._text)
+        return self.history.text
+
+    def next_step(self) -> None:
+        """The client's tool results went out: the agent's next step streams as a new
+        completion (its calls numbered from 0 again)."""
+        self.done = False
+        self._steps += 1
+        self._calls.clear()
+        self._finish_reason = self._usage = None
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
         if is_done_marker(sse):
@@ -135,7 +144,6 @@ class OpenAITranslator(Translator):
             events.append(reasoning_delta(reasoning))
         content = delta.get("content")
         if isinstance(content, str) and content:
-            self._text.append(content)
             self.history.content(content)
             events.append(text_delta(content))
         # the calls the server ran, then those a plain model leaves for the client to run
@@ -160,7 +168,8 @@ class OpenAITranslator(Translator):
         events: list[Event] = []
         call_id = self._calls.get(index)
         if call_id is None:
-            call_id = self._calls[index] = first_str(item, "id") or f"call_{index}"
+            made_up = f"call_{index}" if not self._steps else f"call_{self._steps}_{index}"
+            call_id = self._calls[index] = first_str(item, "id") or made_up
             name = first_str(function, "name") or ""
             self.history.call_started(call_id, name)
             events.append(ToolCallStarted(call_id=call_id, name=name))
@@ -248,7 +257,7 @@ class OpenAI(ClientThreadProvider):
     name: ClassVar[str] = "openai"
     title: ClassVar[str] = "OpenAI-compatible"
     carries: ClassVar[frozenset[str] | None] = carried(
-        "response_format", "metadata", "media", "followups"
+        "response_format", "metadata", "media", "followups", "tools"
     )
     default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
     resume_mode = "last-event-id"
@@ -278,13 +287,33 @@ class OpenAI(ClientThreadProvider):
                 raise ConfigurationError(f"{self.named} takes image media only, not {media.type!r}")
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
+        return self._completion(request, [])
+
+    def tool_results_request(
+        self, request: RunRequest, translator: Translator, results: Sequence[ToolResult]
+    ) -> HttpRequest:
+        """The run's messages so far, the assistant's ``tool_calls`` answered by ``tool``
+        messages, in a new completion (Chat Completions keeps nothing between requests)."""
+        if not isinstance(translator, OpenAITranslator):
+            raise ConfigurationError("the OpenAI dialect continues only its own runs")
+        for result in results:
+            translator.history.result(result.call_id, output=result.text)
+        translator.next_step()
+        return self._completion(request, translator.history.messages())
+
+    def _completion(self, request: RunRequest, answered: list[_Obj]) -> HttpRequest:
         messages: list[_Obj] = []
         if self.system:
             messages.append({"role": "system", "content": self.system})
         thread_id = self.threads.thread_id(request)
         messages.extend(self.threads.messages(thread_id))
         messages.append(self.threads.asking(thread_id, request))
+        messages.extend(answered)
         body: dict[str, Any] = {"model": request.agent, "messages": messages, "stream": True}
+        if request.tools:
+            body["tools"] = [
+                {"type": "function", "function": t.declaration()} for t in request.tools
+            ]
         if self.include_usage:
             body["stream_options"] = {"include_usage": True}
         body.update(request.model_settings.as_dict())

@@ -14,9 +14,9 @@ conversation cannot fork.
 
 Approvals: an ``mcp_approval_request`` item is a call awaiting approval; the decisions go back
 as ``mcp_approval_response`` input items of a new response that continues the paused one (it
-streams the rest of the run). Function calls are the client's to run: the run completes with
-them ``no_result`` and finish reason ``tool_calls`` (their outputs go back as
-``function_call_output`` items, e.g. through ``extra={"input": [...]}``).
+streams the rest of the run). Function calls are the client's to run: those of the tools the
+run declared (``tools=``) are run and their ``function_call_output`` items sent in a new
+response of the same run; others end it ``no_result`` with finish reason ``tool_calls``.
 
 The platform's own response: a cut stream resumes with
 ``GET /responses/{id}?stream=true&starting_after=<sequence number>`` (OpenAI streams a stored
@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from .._core.approvals import ApprovalDecision
+from .._core.client_tools import ToolResult
 from .._core.exceptions import ConfigurationError
 from .._core.request import Media, RunRequest
 from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, Translator
@@ -75,6 +76,21 @@ def _text_format(schema: dict[str, Any]) -> _Obj:
     return {"format": {"type": "json_schema", "name": name or "response", "schema": schema}}
 
 
+def _function_call(result: ToolResult) -> _Obj:
+    return {
+        "type": "function_call",
+        "call_id": result.call_id,
+        "name": result.name,
+        "arguments": result.arguments,
+    }
+
+
+def _as_items(given: str | list[_Obj]) -> list[_Obj]:
+    return (
+        [{"type": "message", "role": "user", "content": given}] if isinstance(given, str) else given
+    )
+
+
 class OpenAIResponses(Provider):
     """``POST {base}/responses`` with ``stream: true``.
 
@@ -86,7 +102,7 @@ class OpenAIResponses(Provider):
     name: ClassVar[str] = "openai-responses"
     title: ClassVar[str] = "OpenAI Responses"
     carries: ClassVar[frozenset[str] | None] = carried(
-        "response_format", "metadata", "followups", "media",
+        "response_format", "metadata", "followups", "media", "tools",
         settings=("temperature", "top_p", "max_tokens"),
     )  # fmt: skip
     default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
@@ -136,6 +152,8 @@ class OpenAIResponses(Provider):
         body.update(settings)
         if request.response_format is not None:
             body["text"] = _text_format(request.response_format)
+        if request.tools:
+            body["tools"] = [{"type": "function", **t.declaration()} for t in request.tools]
         metadata = metadata_with_followups(request)
         if metadata:
             body["metadata"] = metadata
@@ -198,6 +216,29 @@ class OpenAIResponses(Provider):
         body = self._body(request, continued or translator.run_id, answers)
         body["input"] = answers  # not the first request's own input, given in ``extra``
         translator.next_response()
+        return HttpRequest("POST", "/responses", json=body, headers=_STREAM)
+
+    def tool_results_request(
+        self, request: RunRequest, translator: Translator, results: Sequence[ToolResult]
+    ) -> HttpRequest:
+        """A new response continuing the last one, its input ``function_call_output`` items;
+        a server told not to store responses (``store=False``) is sent the whole input."""
+        if not isinstance(translator, ResponsesTranslator) or not translator.run_id:
+            raise ConfigurationError("the OpenAI Responses dialect continues only its own runs")
+        outputs = [
+            {"type": "function_call_output", "call_id": r.call_id, "output": r.text}
+            for r in results
+        ]
+        translator.next_response()
+        previous = translator.thread_id
+        if not (previous and previous.startswith(CONVERSATION_PREFIX)):
+            previous = translator.run_id
+        given: list[_Obj] = outputs
+        if self.store is False:  # nothing to continue: the whole input again
+            translator.sent_items += [_function_call(r) for r in results] + outputs
+            previous, given = request.thread_id, _as_items(_input(request)) + translator.sent_items
+        body = self._body(request, previous, given)
+        body["input"] = given  # not the first request's own input, given in ``extra``
         return HttpRequest("POST", "/responses", json=body, headers=_STREAM)
 
     # ---- the platform's own response --------------------------------------------------------

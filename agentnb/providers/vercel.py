@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from .._core.approvals import ApprovalDecision
+from .._core.client_tools import ToolResult
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
 from ..events import RunCompleted
@@ -46,7 +47,9 @@ class Vercel(ClientThreadProvider):
 
     name: ClassVar[str] = "vercel"
     title: ClassVar[str] = "Vercel AI SDK"
-    carries: ClassVar[frozenset[str] | None] = carried("response_format", "metadata", "followups")
+    carries: ClassVar[frozenset[str] | None] = carried(
+        "response_format", "metadata", "followups", "tools"
+    )
     resume_mode = "last-event-id"
     supports_approvals = True
 
@@ -72,6 +75,25 @@ class Vercel(ClientThreadProvider):
         if not isinstance(translator, UIMessageTranslator):
             raise ConfigurationError("the Vercel dialect continues only its own UI message runs")
         translator.record_decisions(decisions)
+        return self._continued(request, translator)
+
+    def tool_results_request(
+        self, request: RunRequest, translator: Translator, results: Sequence[ToolResult]
+    ) -> HttpRequest:
+        """The client tools' outputs in the assistant message's tool parts, as the SDK's
+        ``addToolResult`` puts them (``output-available``, or ``output-error``), sent as
+        ``sendAutomaticallyWhen`` does once every call has its output."""
+        if not isinstance(translator, UIMessageTranslator):
+            raise ConfigurationError("the Vercel dialect continues only its own UI message runs")
+        for result in results:
+            if result.failed:
+                translator.builder.output_error(result.call_id, result.text)
+            else:
+                translator.builder.output(result.call_id, {"output": result.text})
+        translator.done = False
+        return self._continued(request, translator)
+
+    def _continued(self, request: RunRequest, translator: UIMessageTranslator) -> HttpRequest:
         chat_id = self.threads.thread_id(request)
         assistant = translator.message()
         asked = self.threads.asking(chat_id, request)
@@ -97,6 +119,8 @@ class Vercel(ClientThreadProvider):
             body["responseFormat"] = request.response_format
         if request.followups:
             body["followups"] = True
+        if request.tools:
+            body["tools"] = [t.declaration() for t in request.tools]
         body.update(request.extra)
         return HttpRequest("POST", self.path, json=body, headers={"Accept": "text/event-stream"})
 

@@ -18,12 +18,11 @@ it the answer is 401 JSON. Unknown agent: 404. A body that is not JSON (``NaN`` 
 objects at most 100 deep (400) and must arrive within 30 s of their head (408). A malformed
 header (``Last-Event-ID``, ``X-AgentNB-Delay-Ms``, ``X-AgentNB-Fault``) is a 400. Every number
 read from a header, a query or a text option is plain ASCII digits (at most 9): ``²``, ``٣``,
-``+5``, ``1_0`` or 5,000 digits are refused, never half-understood. A connection must send each
-request head within 5 s of starting to wait for it (``start_server(head_timeout_s=...)``), else
-it gets a 408 and is closed (an idle one is just closed), so half-sent heads cannot hold
-connections open. On the OpenAI paths errors use OpenAI's ``{"error": {"message", "type",
-"param", "code"}}``: an invalid request is a 400 ``invalid_request_error`` whose ``param`` names
-the field as sent (``temperature``, ``messages[0].role``) and whose ``code`` is OpenAI's
+``+5``, ``1_0`` or 5,000 digits are refused, never half-understood. A request head is at most
+16 KiB, and at most 1,024 connections are served at once (more get a 503). On the OpenAI
+paths errors use OpenAI's ``{"error": {"message", "type", "param", "code"}}``: an invalid
+request is a 400 ``invalid_request_error`` whose ``param`` names the field as sent
+(``temperature``, ``messages[0].role``) and whose ``code`` is OpenAI's
 (``decimal_above_max_value``, ``missing_required_parameter``...), with the field list as
 ``detail``*.
 

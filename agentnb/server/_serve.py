@@ -17,14 +17,12 @@ from starlette.applications import Starlette
 
 from .._core.exceptions import ConfigurationError
 from ._auth import generate_api_key
-from ._protocol import HEAD_TIMEOUT_S, with_head_timeout
 from ._served_dialects import dialect_for, dialect_providers
 from ._service import AppState
 from ._starlette_app import create_app
 
 __all__ = [
     "DIALECT_PROVIDERS",
-    "HEAD_TIMEOUT_S",
     "ServerHandle",
     "bind_socket",
     "check_host",
@@ -37,6 +35,10 @@ START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
 GRACEFUL_SHUTDOWN_S = 3
 BACKLOG = 2048
+MAX_CONNECTIONS = 1024
+"""Connections and requests served at once; past it uvicorn answers 503 (a client holding
+connections with half-sent heads cannot take more than these: uvicorn has no public deadline
+for a request head)."""
 MAX_PORT = 65535
 
 DIALECT_PROVIDERS = dialect_providers()
@@ -132,14 +134,12 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def make_server(
-    app: Starlette, *, background: bool, head_timeout_s: float = HEAD_TIMEOUT_S
-) -> uvicorn.Server:
-    """A uvicorn server for ``app``. A connection must send each request head within
-    ``head_timeout_s`` (see :mod:`agentnb.server._protocol`)."""
+def make_server(app: Starlette, *, background: bool) -> uvicorn.Server:
+    """A uvicorn server for ``app`` (h11: heads at most 16 KiB; connections bounded)."""
     config = uvicorn.Config(
         app,
-        http=with_head_timeout(head_timeout_s),
+        http="h11",
+        limit_concurrency=MAX_CONNECTIONS,
         log_level="warning",
         access_log=False,
         log_config=None if background else uvicorn.config.LOGGING_CONFIG,
@@ -215,19 +215,16 @@ def start_server(
     faults: bool = False,
     *,
     allow_remote: bool = False,
-    head_timeout_s: float = HEAD_TIMEOUT_S,
 ) -> ServerHandle:
     """Start the server in a daemon thread and return once it accepts connections.
 
     ``port=0`` picks a free port; ``api_key=None`` makes a random per-process key.
-    ``faults=True`` lets requests inject faults (for tests only). A connection that has not
-    sent a whole request head ``head_timeout_s`` seconds after it began waiting for one is
-    closed (with a 408 if it sent part of one).
+    ``faults=True`` lets requests inject faults (for tests only).
     """
     check_host(host, allow_remote)
     key = api_key or generate_api_key()
     app = create_app(key, delay_ms=delay_ms, faults=faults)
-    server = make_server(app, background=True, head_timeout_s=head_timeout_s)
+    server = make_server(app, background=True)
     sock = bind_socket(host, port)
     failures: list[BaseException] = []
 

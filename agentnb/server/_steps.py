@@ -73,6 +73,9 @@ class ToolStart:
     arguments: dict[str, Any]
     delegate: str | None = None
     """The sub-agent this call runs (agent-as-tool); its steps follow as :class:`Nested`."""
+    client: bool = False
+    """A call of a tool the client declared, left for the client to run: no :class:`ToolEnd`
+    follows; the response ends, and the result comes with the client's next request."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -273,6 +273,27 @@ const DECIDERS = /** @type {Record<string, string>} */ ({
   server: " by the server itself, not by you",
 });
 
+/** Who decided, in a finished card's head. */
+const DECIDED_BY = /** @type {Record<string, string>} */ ({
+  user: "by you",
+  policy: "by your approve= policy",
+  server: "by the server",
+});
+
+/**
+ * A decided call's status for its card's head, with who decided and when (`succeeded ·
+ * approved by you 13:40:12`, `denied by you 13:40:12`), so a folded card still says who let
+ * it run; the label alone before a decision.
+ * @param {string} label the call's status @param {ToolState["approval"]} approval
+ */
+export function withDecision(label, approval) {
+  if (!approval || (approval.state !== "approved" && approval.state !== "denied")) return label;
+  const by = DECIDED_BY[approval.decided_by || "user"] ?? "";
+  const at = typeof approval.decided_at === "number"
+    ? ` ${new Date(approval.decided_at * 1000).toLocaleTimeString()}` : "";
+  return label === approval.state ? `${label} ${by}${at}` : `${label} · ${approval.state} ${by}${at}`;
+}
+
 /** @param {HTMLElement} el @param {string} text */
 function setLabel(el, text) {
   el.title = text;

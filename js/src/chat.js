@@ -50,9 +50,7 @@ export class ChatView {
     this.frameBudgetMs = hooks.frameBudgetMs ?? FRAME_BUDGET_MS;
     /** Aborted when the view stops: every DOM listener of the view goes with it. */
     this.lifetime = new AbortController();
-    this.sync = new SyncClient(model, (why, text, verdict) => this.onSync(why, text, verdict));
-    /** Each turn's verdict kept this session (by turn index), shown again on a new view. */
-    this.verdicts = new Map();
+    this.sync = new SyncClient(model, (why, text) => this.onSync(why, text));
     /** @type {Options} */
     this.options = model.get("options") || {};
     this.memory = memoryFor(this.options);
@@ -165,19 +163,9 @@ export class ChatView {
     this.requestRender();
   }
 
-  /**
-   * @param {import("./sync.js").ChangeKind} why @param {string} [text]
-   * @param {import("./sync.js").VerdictMessage} [verdict]
-   */
-  onSync(why, text, verdict) {
+  /** @param {import("./sync.js").ChangeKind} why @param {string} [text] */
+  onSync(why, text) {
     if (this.retireIfReplaced() || why === "ignored") return;
-    if (why === "verdict" && verdict) {
-      this.verdicts.set(verdict.t, verdict);
-      this.turnViews[verdict.t]?.showVerdict(verdict.value, verdict.comment);
-      this.notice.hidden = false;
-      this.notice.textContent = verdict.value ? "Verdict kept: good" : "Verdict kept: bad";
-      return;
-    }
     if (why === "notice") {
       this.notice.hidden = !text;
       this.notice.textContent = text || "";
@@ -208,8 +196,6 @@ export class ChatView {
       const view = new TurnView(this.turnContext, t);
       this.turnViews.push(view);
       this.turnsEl.append(view.el);
-      const kept = this.verdicts.get(t);
-      if (kept) view.showVerdict(kept.value, kept.comment);
     }
     // Only the last turn's chips may start a run: a new turn changes every turn's chips.
     if (added) for (const turn of state.turns) turn.dirtyMeta = true;

@@ -20,7 +20,7 @@ import { button, childController, h, isSendKey, listen } from "./dom.js";
  *   or null; `onNew`: start a new conversation (the "New conversation" button), if the cell can
  */
 
-const DEFAULT_PLACEHOLDER = "Ask a question (Enter to send, Shift+Enter for a new line)";
+const KEYS_HINT = "(Enter to send, Shift+Enter for a new line)";
 
 export class ChatInput {
   /** @param {InputContext} context */
@@ -39,7 +39,7 @@ export class ChatInput {
     this.el = h("form", "anb-input");
     this.input = h("textarea", "anb-input-text");
     this.input.rows = 2;
-    this.input.placeholder = placeholder || DEFAULT_PLACEHOLDER;
+    this.input.placeholder = `${placeholder || "Ask a question"} ${KEYS_HINT}`;
     this.input.setAttribute("aria-label", "Message");
     this.input.value = memory.draft;
     this.sendButton = h("button", "anb-button anb-send", "Send");

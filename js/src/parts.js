@@ -9,7 +9,7 @@ import {
   spentText, toolStatus, visible, visibleLines,
 } from "./format.js";
 import { button, h, listen, plainButton, spinner } from "./dom.js";
-import { ApprovalBox } from "./approval.js";
+import { ApprovalBox, withDecision } from "./approval.js";
 import { ChildCalls, MAX_INDENT, SubAgentView, markLevel } from "./tree.js";
 
 /** Tool output characters shown before "Show all". */
@@ -309,9 +309,10 @@ export class ToolCardView {
     this.agent.textContent = call.agent || "";
     this.el.setAttribute("aria-label", `Tool call ${name}${call.agent ? ` by agent ${call.agent}` : ""}`);
     this.children.label(name);
+    const where = call.ran_by === "client" ? " · in your notebook" : "";
     this.status.textContent = call.unapproved
-      ? `${status.label} · ⚠ without your approval`
-      : status.label;
+      ? `${status.label}${where} · ⚠ without your approval`
+      : withDecision(`${status.label}${where}`, call.approval);
     this.tokens.textContent = spentText(call);
     this.tokens.title = this.tokens.textContent ? costTitle(call) : "";
     if (call.status === "no_result") this.status.title = NO_RESULT_TITLE;

@@ -14,14 +14,15 @@
  * a row's details (its ▸).
  */
 
-/** The columns a person scans: when, agent, status, question, model, cost. */
+/** The columns a person scans: when, agent, status, question, model (while searching: the
+ * words around the match in its place), cost. */
 export const DEFAULT_SHOWN = ["started", "agent", "status", "message", "match", "model", "cost"];
 /** Shown whenever the page has it (a search's snippets), never offered to hide. */
 export const ALWAYS = new Set(["match"]);
 /** Share the width the others leave. */
 export const FLEXIBLE = new Set(["message", "match"]);
 /** The room each flexible column keeps before the table scrolls (em). */
-export const FLEXIBLE_EM = 11;
+export const FLEXIBLE_EM = 10;
 /** @type {Record<string, number>} */
 const WIDTHS_EM = {
   started: 8.4, agent: 8.5, status: 6.8, model: 9.5, tokens: 5.6, cost: 6.8,

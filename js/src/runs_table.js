@@ -57,6 +57,8 @@ const WAITING_MS = 4000;
 const PAGE_SIZES = [20, 50, 100];
 /** The verdict column: ✓, ✗ and the note's box, which wraps a longer note (em). */
 const VERDICT_EM = 10;
+/** Em per character of a figure (tabular digits and `$` at the table's font, with room). */
+const NUMBER_EM = 0.64;
 const NUMBER = new Intl.NumberFormat("en-US");
 
 /** @returns {Query} */
@@ -335,11 +337,15 @@ export class RunsTableView {
       head: byTitle.get(title) || { title, about: "", type: "text", right: false },
       index,
     }));
-    const shown = placed.filter(({ head }) => this.chosen.has(head.title) || ALWAYS.has(head.title));
+    // While searching, the words around the match take the model's room (the model is in a
+    // row's details): the question, cost and the verdict stay in view.
+    const searching = placed.some(({ head }) => head.title === "match");
+    const shown = placed.filter(({ head }) => ALWAYS.has(head.title)
+      || (this.chosen.has(head.title) && !(searching && head.title === "model")));
     const folded = placed.filter((column) => !shown.includes(column));
     this.title.textContent = this.model.get("title") || "";
     this.drawChoices(placed);
-    this.drawHead(shown);
+    this.drawHead(shown, page.rows || []);
     this.drawBody(shown, folded, page.rows || [], page.verdicts || {});
     this.drawPager(page);
     this.drawSelection();
@@ -364,10 +370,17 @@ export class RunsTableView {
     }));
   }
 
-  /** @param {Placed[]} columns */
-  drawHead(columns) {
+  /** @param {Placed[]} columns @param {Row[]} rows */
+  drawHead(columns, rows) {
     const shown = columns.map(({ head }) => head);
-    const key = JSON.stringify([shown.map((head) => head.title), this.query.sort]);
+    /** A number is never cut (a cut number is wrong information): its column is as wide as
+     * the widest figure of the page. @type {Map<string, number>} */
+    const widths = new Map(columns.map(({ head, index }) => {
+      const chars = Math.max(0, ...rows.map((row) => (row.cells[index] || [""])[0].length));
+      const em = head.right ? Math.max(widthEm(head.title), chars * NUMBER_EM + 1.3) : widthEm(head.title);
+      return [head.title, em];
+    }));
+    const key = JSON.stringify([shown.map((head) => head.title), this.query.sort, [...widths]]);
     if (key === this.headKey) return;
     this.headKey = key;
     const focused = /** @type {HTMLElement | null} */ (document.activeElement);
@@ -387,8 +400,9 @@ export class RunsTableView {
       if (FLEXIBLE.has(head.title)) {
         fixedEm += FLEXIBLE_EM;
       } else {
-        th.style.width = `${widthEm(head.title)}em`;
-        fixedEm += widthEm(head.title);
+        const em = widths.get(head.title) || widthEm(head.title);
+        th.style.width = `${em.toFixed(1)}em`;
+        fixedEm += em;
       }
       const sort = this.query.sort;
       const sorted = sort && sort.column === head.title;

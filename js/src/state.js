@@ -11,9 +11,10 @@
  * @typedef {{
  *   state: "awaiting" | "approved" | "denied", reason?: string | null,
  *   decision_reason?: string | null, question?: string | null, answer?: string | null,
- *   decided_by?: "user" | "policy" | "server" | null, shown?: ShownCallState | null,
+ *   decided_by?: "user" | "policy" | "server" | null, decided_at?: number | null,
+ *   shown?: ShownCallState | null,
  * }} ApprovalState  a human's decision on a call the platform runs only once approved;
- *   decided_by: who decided (the server's own decision is never the user's)
+ *   decided_by: who decided (the server's own decision is never the user's), decided_at: when
  * @typedef {{
  *   name: string, name_is_plain: boolean, arguments: [string, string, number][],
  *   whole: [string, string][], warnings: string[], others?: OtherVersionState[],
@@ -34,13 +35,13 @@
  *   approval?: ApprovalState | null, parent_call_id?: string | null, agent?: string | null, sub_agent?: string | null,
  *   depth?: number, usage?: UsageState | null, agent_text?: string, agent_reasoning?: string,
  *   unapproved?: string | null, model?: string | null, cost?: number | null,
- *   cost_source?: string | null, cost_reason?: string | null,
+ *   cost_source?: string | null, cost_reason?: string | null, ran_by?: string | null,
  * }} ToolState  status: running | awaiting_approval | succeeded | failed | denied | no_result;
  *   parent_call_id: the call a sub-agent made this one in; agent: who made it; sub_agent: the
  *   agent that ran inside it, where named; agent_text /
  *   agent_reasoning: what a sub-agent streamed inside this call; unapproved: why it ran
  *   without the user's approval; model and cost: what a sub-agent's model spent inside
- *   it, where the platform says (as a run's)
+ *   it, where the platform says (as a run's); ran_by: "client" when a notebook function ran it
  * @typedef {{ parent: string | null, level: number }} Placement  where a call is drawn: inside
  *   `parent` (null: at the top, where its part is), `level` calls deep
  * @typedef {{ message?: string, code?: string | null, retry_after?: number | null }} ErrorState
@@ -55,6 +56,7 @@
  *   execution_time?: number | null, followups?: string[], error?: ErrorState | null,
  *   finish_reason?: string | null, started_as?: string | null, model?: string | null,
  *   cost?: number | null, cost_source?: string | null, cost_reason?: string | null,
+ *   verdict?: { value: boolean, comment: string | null } | null,
  * }} MetaState  status: pending | running | paused | completed | failed | cancelled |
  *   interrupted (paused: waiting for a human to decide on a tool call; not an end)
  * @typedef {{ model?: string | null, cost?: number | null, cost_source?: string | null,

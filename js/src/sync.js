@@ -19,10 +19,8 @@ import { TranscriptState } from "./state.js";
  * }} WidgetModel
  * @typedef {{ kind: "snapshot", seq: number, now?: number, state: import("./state.js").TranscriptWire }
  *   | { kind: "delta", seq: number, now?: number, ops: import("./state.js").Op[] }
- *   | { kind: "notice", text: string }
- *   | VerdictMessage} KernelMessage
- * @typedef {{ kind: "verdict", t: number, value: boolean, comment: string | null }} VerdictMessage
- * @typedef {"snapshot" | "delta" | "notice" | "verdict" | "ignored"} ChangeKind
+ *   | { kind: "notice", text: string }} KernelMessage
+ * @typedef {"snapshot" | "delta" | "notice" | "ignored"} ChangeKind
  */
 
 const RETRY_MS = [1000, 2000, 4000, 8000];
@@ -30,7 +28,7 @@ const RETRY_MS = [1000, 2000, 4000, 8000];
 export class SyncClient {
   /**
    * @param {WidgetModel} model
-   * @param {(why: ChangeKind, message?: string, verdict?: VerdictMessage) => void} onChange  called for every kernel
+   * @param {(why: ChangeKind, message?: string) => void} onChange  called for every kernel
    *   frame, "ignored" when it changed nothing (already applied, or after a gap)
    */
   constructor(model, onChange) {
@@ -96,8 +94,6 @@ export class SyncClient {
       this.onDelta(msg.seq, msg.ops);
     } else if (msg.kind === "notice") {
       this.onChange("notice", msg.text);
-    } else if (msg.kind === "verdict") {
-      this.onChange("verdict", "", msg);
     }
   }
 

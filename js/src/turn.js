@@ -131,6 +131,8 @@ export class TurnView {
     this.thumbUp = verdict.up;
     this.thumbDown = verdict.down;
     this.verdictNote = verdict.note;
+    /** The verdict last shown (see showVerdict). */
+    this.shownVerdict = "";
     footer.append(this.statusLine, actions, this.verdict);
 
     this.el.append(this.head, this.body, this.waiting, this.errorBanner, this.chips.el, footer);
@@ -305,6 +307,7 @@ export class TurnView {
     this.edit.hidden = !again || !meta.message;
     this.updateRetryNote(again, followups.retryNote || "");
     this.verdict.hidden = !followups.canVerdict || running || !TERMINAL.has(status);
+    this.showVerdict(meta.verdict || null);
     this.updateError(meta, status);
     this.chips.update(meta.followups || [], {
       canRun: followups.canRun,
@@ -335,11 +338,19 @@ export class TurnView {
     return { group, up, down, note };
   }
 
-  /** The verdict the kernel kept. @param {boolean} value @param {string | null} comment */
-  showVerdict(value, comment) {
-    this.thumbUp.setAttribute("aria-pressed", String(value));
-    this.thumbDown.setAttribute("aria-pressed", String(!value));
-    if (comment !== null && !this.verdictNote.value) setNote(this.verdictNote, comment);
+  /**
+   * The verdict kept for the run, by this view or any other (the runs table, code): shown
+   * when it changes, so a note being typed is left alone until one is kept.
+   * @param {{ value: boolean, comment: string | null } | null} kept
+   */
+  showVerdict(kept) {
+    const key = kept ? JSON.stringify([kept.value, kept.comment]) : "";
+    if (key === this.shownVerdict) return;
+    this.shownVerdict = key;
+    if (!kept) return;
+    this.thumbUp.setAttribute("aria-pressed", String(kept.value));
+    this.thumbDown.setAttribute("aria-pressed", String(!kept.value));
+    if (this.verdictNote.value.trim() !== (kept.comment || "")) setNote(this.verdictNote, kept.comment || "");
   }
 
   /** @param {boolean} shown Retry is offered @param {string} note empty where it forks */
@@ -401,7 +412,7 @@ export class TurnView {
     }
     const title = h("strong", "anb-error-code", error.code || statusLabel(status));
     const message = h("span", "anb-error-message", error.message || "");
-    const parts = [title, message];
+    const parts = [message, title];  // what the platform said first, then the error's name
     if (typeof error.retry_after === "number") {
       parts.push(h("span", "anb-error-retry", `Retry after ${formatSeconds(error.retry_after)}.`));
     }

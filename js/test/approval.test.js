@@ -123,6 +123,24 @@ test("Deny sends the typed reason, also from Enter in the reason box", () => {
   assert.deepEqual(second.decisions, [["c2", false, null]], "an empty reason is none");
 });
 
+test("a finished approved call's head says who approved it and when, and the tool's own time", () => {
+  const { view } = card();
+  const decidedAt = 1_700_000_000;
+  view.update(trade({
+    status: "succeeded", duration: 0.4, output: "filled",
+    approval: { state: "approved", reason: ASKED, decided_by: "user", decided_at: decidedAt },
+  }));
+  const at = new Date(decidedAt * 1000).toLocaleTimeString();
+  assert.equal($(view.el, ".anb-tool-status").textContent, `succeeded · approved by you ${at}`);
+  assert.equal($(view.el, ".anb-tool-duration").textContent, "400 ms", "the kernel's figure, as sent");
+  view.update(trade({
+    status: "succeeded", duration: 0.4, output: "filled",
+    approval: { state: "approved", reason: ASKED, decided_by: "policy", decided_at: decidedAt },
+  }));
+  assert.equal($(view.el, ".anb-tool-status").textContent,
+    `succeeded · approved by your approve= policy ${at}`);
+});
+
 test("a denied call shows ⊘, denied and the reason once", () => {
   const { view } = card();
   view.update(trade({
@@ -131,7 +149,7 @@ test("a denied call shows ⊘, denied and the reason once", () => {
   }));
   assert.equal(view.el.dataset.status, "denied");
   assert.equal(view.icon.textContent, "⊘");
-  assert.equal($(view.el, ".anb-tool-status").textContent, "denied");
+  assert.equal($(view.el, ".anb-tool-status").textContent, "denied by you");
   assert.equal($(view.el, ".anb-approval-outcome").textContent, "Denied: too risky");
   assert.equal(view.error.hidden, true, "the reason is said once, by the decision");
 

@@ -36,7 +36,7 @@ function pressEnter(el, shiftKey = false) {
 test("the input sends trimmed text on Enter, not on Shift+Enter, and keeps a draft", () => {
   const { box, submitted, memory } = chatInput({ draft: "from before" });
   assert.equal(box.input.value, "from before");
-  assert.equal(box.input.placeholder, "Message x…");
+  assert.equal(box.input.placeholder, "Message x… (Enter to send, Shift+Enter for a new line)");
   box.input.value = "  hi  ";
   box.input.dispatchEvent(new window.Event("input"));
   assert.equal(memory.draft, "  hi  ");

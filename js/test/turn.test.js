@@ -260,7 +260,12 @@ test("a finished turn offers ✓ / ✗ (thumbs up / down) with a note where the 
   view.thumbUp.click();
   assert.deepEqual(calls, [["verdict", 1, false, "wrong ticker"], ["verdict", 1, true, null]]);
   assert.equal(view.thumbUp.getAttribute("aria-pressed"), "false", "pressed once kept, not on click");
-  view.showVerdict(true, "fine");
+  const kept = (/** @type {any} */ verdict) => {
+    const turn = done();
+    turn.meta.verdict = verdict;
+    view.update(turn, NO_DEADLINE, { canRun: false, busy: false, canVerdict: true });
+  };
+  kept({ value: true, comment: "fine" });  // the run's verdict, kept by this view or another
   assert.equal(view.thumbUp.getAttribute("aria-pressed"), "true");
   assert.equal(view.thumbDown.getAttribute("aria-pressed"), "false");
   assert.equal(view.verdictNote.value, "fine");
@@ -269,4 +274,9 @@ test("a finished turn offers ✓ / ✗ (thumbs up / down) with a note where the 
   view.verdictNote.value = "fine, though slow\nand long";
   view.verdictNote.dispatchEvent(new window.Event("input", { bubbles: true }));
   assert.equal(fit.dataset.note, "fine, though slow\nand long", "the box grows with what is typed");
+  kept({ value: true, comment: "fine" });
+  assert.equal(view.verdictNote.value, "fine, though slow\nand long", "a note being typed stays");
+  kept({ value: false, comment: "too vague" });  // given in the runs table, say
+  assert.equal(view.thumbDown.getAttribute("aria-pressed"), "true");
+  assert.equal(view.verdictNote.value, "too vague");
 });

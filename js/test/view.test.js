@@ -261,7 +261,7 @@ test("an error banner shows code, message and when to retry", () => {
 test("the chat input sends on Enter, keeps Shift+Enter, and is disabled while running", () => {
   const { model, deliver, el } = mount({ options: { input: true, can_followup: true, placeholder: "Message x…" } });
   const input = /** @type {HTMLTextAreaElement} */ (el.querySelector(".anb-input-text"));
-  assert.equal(input.placeholder, "Message x…");
+  assert.equal(input.placeholder, "Message x… (Enter to send, Shift+Enter for a new line)");
   input.value = "Hello there";
   input.dispatchEvent(new window.KeyboardEvent("keydown", { key: "Enter", shiftKey: true }));
   assert.equal(model.sent.filter((m) => m.kind === "send").length, 0);

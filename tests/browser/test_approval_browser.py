@@ -91,6 +91,10 @@ def test_approve_click_continues_the_paused_run_to_the_placed_trade(
     placed = widget.locator(".anb-tool", has_text="place_trade")
     assert placed.get_attribute("data-status") == "succeeded"
     assert placed.locator(".anb-approval-outcome").inner_text() == "Approved"
+    # folded, its head still says a person let it run, and when
+    assert (
+        placed.locator(".anb-tool-status").inner_text().startswith("succeeded · approved by you ")
+    )
     assert placed.locator(".anb-approve").is_hidden(), "no buttons once decided"
     assert "demo_" in placed.locator(".anb-tool-output summary").inner_text()
     assert "Placed a demo order" in widget.locator(".anb-answer").inner_text()
@@ -118,7 +122,7 @@ def test_deny_with_a_reason_typed_from_the_keyboard_ends_the_call_denied(
     widget = widget_at(page, DENY)
     denied = widget.locator(".anb-tool", has_text="place_trade")
     assert denied.get_attribute("data-status") == "denied"
-    assert denied.locator(".anb-tool-status").inner_text() == "denied"
+    assert denied.locator(".anb-tool-status").inner_text().startswith("denied by you ")
     assert denied.locator(".anb-tool-icon").inner_text() == "⊘"
     assert denied.locator(".anb-approval-outcome").inner_text() == "Denied: too risky"
     assert "declined (too risky)" in widget.locator(".anb-answer").inner_text()

@@ -75,21 +75,48 @@ def test_the_exported_comparison_shows_the_diff_and_keeps_the_answer_inert(
 
 
 QUOTES = (
-    "### Demo quotes\n\n| Ticker | Price | Week ago |\n|:--|--:|--:|\n"
-    "| **NVDA** | {nvda} | $855.60 |\n| AMD | $155.60 | $150.10 |\n\n"
+    "### Demo quotes\n\n| Ticker | Price | Week ago | Month ago | Year ago | Exchange |\n"
+    "|:--|--:|--:|--:|--:|:--|\n"
+    "| **NVDA** | {nvda} | $855.60 | $801.25 | $455.72 | NASDAQ |\n"
+    "| AMD | $155.60 | $150.10 | $148.90 | $110.35 | NASDAQ |\n\n"
     "NVDA is {move} on the week; see `get_stock_price`."
 )
 RUNS = f"""import agentnb
-from agentnb.events import RunCompleted, TextDelta
+from agentnb.events import RunCompleted, TextDelta, ToolCallFinished, ToolCallStarted
 
 def answered(text):
     run = agentnb.Run(agent="finance_agent", message="Quote NVDA and AMD")
+    run.apply(ToolCallStarted(call_id="c1", name="get_historical_stock_price", arguments={{"ticker": "NVDA"}}))
+    run.apply(ToolCallFinished(call_id="c1", output="875.40"))
     run.apply(TextDelta(delta=text))
     run.apply(RunCompleted())
     return run
 
 a = answered({QUOTES.format(nvda="$875.40", move="up 2.3%")!r})
 b = answered({QUOTES.format(nvda="$881.10", move="up 3%")!r})"""
+WHOLE = """
+(view) => {
+  // No word or number of an answer's table or of a row label broken across two lines
+  // (Tick|er, $875.|40), and no row label clipped by its cell.
+  const broken = [];
+  for (const cell of view.querySelectorAll("td table th, td table td, tbody > tr > th")) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const word of node.data.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, word.index);
+        range.setEnd(node, word.index + word[0].length);
+        const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+        if (tops.size > 1) broken.push(word[0]);
+      }
+    }
+    if (cell.matches("tbody > tr > th") && cell.scrollWidth > cell.clientWidth + 1) {
+      broken.push(cell.textContent);
+    }
+  }
+  return broken;
+}
+"""
 FITS = """
 (view) => {
   const output = view.closest(".jp-OutputArea-output");
@@ -131,6 +158,8 @@ def test_the_comparison_reads_as_rendered_markdown_with_its_amounts(
     assert view.locator("h3", has_text="Demo quotes").count() == 2
     assert view.locator("del").all_inner_texts() == ["$875.40", "2.3%"]
     assert view.locator("ins").all_inner_texts() == ["$881.10", "3%"]
+    assert view.evaluate(WHOLE) == []
+    assert "→ get_historical_stock_price" in view.locator("tbody > tr > th").all_inner_texts()
     fits = view.evaluate(FITS)
     assert fits["right"] <= fits["room"] + 1 and fits["scroll"] <= fits["width"] + 1, fits
     low = [t for t in view.evaluate(CONTRASTS) if t["ratio"] < 4.5]

@@ -192,7 +192,7 @@ def test_a_question_submitted_through_a_marimo_form_streams_in_its_own_chat_cell
     page: Any,
 ) -> None:
     question = "What is AAPL trading at?"  # not a follow-up chip's: only this cell has it
-    page.get_by_placeholder("Ask the finance agent…").fill(question)
+    page.get_by_placeholder("Ask the finance agent…", exact=False).fill(question)
     page.get_by_role("button", name="Ask", exact=True).click()
     asked = page.locator(".agentnb", has=page.locator(".anb-message", has_text=question))
     wait_for_chat_state(asked, "Completed")

@@ -142,7 +142,8 @@ def test_chat_answers_typed_messages_as_turns_and_is_keyboard_usable(
     send = cell.locator(".anb-send")
     box.wait_for()
     assert box.get_attribute("aria-label") == "Message"
-    assert box.get_attribute("placeholder") == "Message echo…"
+    hint = "(Enter to send, Shift+Enter for a new line)"
+    assert box.get_attribute("placeholder") == f"Message echo… {hint}"
     assert cell.locator(".anb-turn").count() == 0
 
     box.click()

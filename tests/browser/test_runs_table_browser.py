@@ -263,6 +263,11 @@ def test_a_reopened_notebook_shows_the_static_table(
         static.wait_for(timeout=60_000)
         assert static.is_visible()
         assert static.locator("tbody tr").count() == 20
+        # the live table's columns, not every column with the ids: it does not scroll
+        heads = static.locator("thead th").all_inner_texts()
+        assert heads == ["started", "agent", "status", "message", "model", "cost"], heads
+        box = cell_at(page, 1).locator(".agentnb-static .agentnb-runs")
+        assert box.evaluate("(el) => el.scrollWidth <= el.clientWidth + 1")
         text = page.locator(".jp-Notebook").inner_text()
         assert "Error displaying widget" not in text, text[:2000]
         cell_at(page, 1).scroll_into_view_if_needed()

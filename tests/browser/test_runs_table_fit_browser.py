@@ -7,6 +7,7 @@ Screenshots: test-artifacts/runs-table-fit-*.png, runs-table-columns-*.png."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,8 @@ from notebook_pages import (
     widget_errors,
 )
 
-from agentnb._history import HistoryStore
+from agentnb._history import HistoryStore, RunRecord
+from agentnb._history._records import RUN_COLUMNS
 
 pytestmark = pytest.mark.browser
 
@@ -35,8 +37,34 @@ COUNT = 3000
 def history_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("fit") / "history.sqlite3"
     with HistoryStore(path) as store:
-        store.import_records(history_records(COUNT))
+        store.import_records([*history_records(COUNT), demo_record()])
     return path
+
+
+DEMO_ANSWER = (
+    "### Demo quotes\n\n| Ticker | Price | Week ago |\n|:--|--:|--:|\n"
+    "| **NVDA** | $875.40 | $855.60 |\n\nNVDA rose on the week while the broader index "
+    "stayed flat; the zyxquote desk expects more of the same."
+)
+
+
+def demo_record() -> RunRecord:
+    """The newest run: a markdown answer to search, and a cost too small for cents."""
+    row = {
+        "local_id": "demo-run",
+        "run_id": "run_demo",
+        "thread_id": "thread_demo",
+        "agent": "finance_agent",
+        "status": "completed",
+        "message": "Quote NVDA",
+        "answer": DEMO_ANSWER,
+        "started_at": time.time() + 60,
+        "duration": 1.5,
+        "cost_usd": 0.0000726,
+        "cost_source": "genai-prices",
+        "model": "claude-haiku-4-5",
+    }
+    return RunRecord.from_row(tuple(row.get(name) for name, _ in RUN_COLUMNS))
 
 
 def cells_for(history_file: Path) -> list[str]:
@@ -140,6 +168,49 @@ def test_at_1280_by_800_the_table_fits_its_output_with_the_scanned_columns(
     assert after == before, (before, after)
     view.locator(".anb-runs-clear").click()
     assert widget_errors(page.errors) == []
+
+
+MATCH = """
+(view) => {
+  const table = view.querySelector(".anb-runs-table");
+  const room = view.closest(".jp-OutputArea-output").getBoundingClientRect();
+  const index = [...table.querySelectorAll("thead tr:first-child th")]
+    .findIndex((th) => th.dataset.column === "match");
+  const cell = table.querySelector(`tbody tr[data-id] td:nth-child(${index + 1})`);
+  const text = cell.firstChild;
+  const at = text.data.indexOf("«zyxquote»");
+  const range = document.createRange();
+  range.setStart(text, at);
+  range.setEnd(text, at + "«zyxquote»".length);
+  const word = range.getBoundingClientRect(), box = cell.getBoundingClientRect();
+  const verdict = [...table.querySelectorAll("thead tr:first-child th")].at(-1);
+  return {
+    text: text.data, shown: at >= 0 && word.right <= box.right,
+    verdictInView: verdict.getBoundingClientRect().right <= room.right + 1,
+  };
+}
+"""
+
+
+def test_a_search_shows_the_words_around_the_match_and_keeps_cost_and_verdict_in_view(
+    narrow_page: Any, artifacts: Path
+) -> None:
+    page = narrow_page
+    view = the_view(page)
+    assert "$0.0000726" in view.locator("tbody tr[data-id]").first.inner_text()
+    assert view.evaluate(FITS)["cut"] == []  # the small cost whole, never $0.0000…
+    box = view.locator(".anb-runs-search")
+    box.fill("zyxquote")
+    view.locator("tbody tr[data-id]").nth(1).wait_for(state="detached")
+    fits, match = view.evaluate(FITS), view.evaluate(MATCH)
+    page.screenshot(path=str(artifacts / f"runs-table-search-{page.app}.png"))
+    assert fits["heads"] == ["started", "agent", "status", "message", "match", "cost"]
+    assert fits["outside"] == [] and not fits["scrolls"] and fits["cut"] == [], fits
+    assert match["shown"] and match["verdictInView"], match
+    for syntax in ("###", "|", "**", ":--"):
+        assert syntax not in match["text"], match
+    box.fill("")
+    view.locator("tbody tr").nth(19).wait_for()
 
 
 def test_a_click_anywhere_on_a_head_cell_sorts(narrow_page: Any) -> None:

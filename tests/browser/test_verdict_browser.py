@@ -57,6 +57,13 @@ CHAT_NOTE_SHOWN = """
 }
 """
 
+THUMBS = """
+(root, selector) => [...root.querySelectorAll(selector)].map((b) => {
+  const box = b.getBoundingClientRect();
+  return [box.width, box.height, getComputedStyle(b).backgroundColor];
+})
+"""
+
 RESTART_KERNEL = """
 async () => {
   const panel = window.__anbPanel();
@@ -118,6 +125,9 @@ def test_a_thumb_under_a_chat_answer_keeps_the_verdict(page: Any, artifacts: Pat
     )
     assert chat.locator(".anb-notice").inner_text() == "Verdict kept: good"
     assert verdict.locator(".anb-verdict-down").get_attribute("aria-pressed") == "false"
+    looks = chat.evaluate(THUMBS, ".anb-verdict-up, .anb-verdict-down")
+    assert all(w >= 24 and h >= 24 for w, h, _ in looks), looks  # WCAG 2.5.8's target size
+    assert looks[0][2] != looks[1][2], "the chosen ✓ is filled, the other not"
     assert chat.evaluate(CHAT_NOTE_SHOWN) == shown, "the kept verdict leaves the note as typed"
     verdict.scroll_into_view_if_needed()
     chat.screenshot(path=str(artifacts / "verdict-chat.png"))
@@ -155,14 +165,39 @@ def test_a_thumb_on_a_run_table_row_keeps_the_verdict(page: Any, artifacts: Path
     assert view.locator(".anb-runs-selected").inner_text() == "", "a verdict selects no row"
     shown = view.evaluate(NOTES_SHOWN)  # a person reads what they wrote, in a table that fits
     assert shown == {"notes": ["too vague"], "cut": [], "scrolls": False}, shown
+    # the ask cell that first showed bob's run shows the verdict and its note too
+    bobs_cell = widget_at(page, SECOND)
+    page.wait_for_function(
+        "(el) => el.querySelector('.anb-verdict-down').getAttribute('aria-pressed') === 'true'",
+        arg=bobs_cell.element_handle(),
+    )
+    assert bobs_cell.locator(".anb-verdict-note").input_value() == "too vague"
     bob.locator(".anb-runs-note").fill(LONG_NOTE)  # a longer note wraps in its box
     shown = view.evaluate(NOTES_SHOWN)
     assert shown == {"notes": [LONG_NOTE], "cut": [], "scrolls": False}, shown
+    view.locator(".anb-runs-meta").fill("")  # both rows: a chosen ✓ and a chosen ✗
+    page.wait_for_function(
+        "(el) => el.querySelectorAll('tbody tr').length === 2", arg=view.element_handle()
+    )
+    looks = view.evaluate(THUMBS, ".anb-runs-up, .anb-runs-down")
+    assert all(w >= 24 and h >= 24 for w, h, _ in looks), looks  # WCAG 2.5.8's target size
+    bob_up, bob_down, alice_up, alice_down = (fill for _, _, fill in looks)
+    assert bob_up == alice_down, "neither is chosen: the same plain look"
+    assert len({bob_up, bob_down, alice_up}) == 3, "a chosen ✗ and a chosen ✓ look different"
     view.screenshot(path=str(artifacts / "verdict-table.png"))
     set_theme(page, "JupyterLab Dark")
     view.screenshot(path=str(artifacts / "verdict-table-dark.png"))
     widget_at(page, CHAT).screenshot(path=str(artifacts / "verdict-chat-dark.png"))
     set_theme(page, "JupyterLab Light")
+
+    view.locator("tbody tr").first.click()  # bob's run, opened as a chat cell from the table
+    view.locator(".anb-runs-open").click()
+    opened = cell_at(page, TABLE).locator(".agentnb .anb-verdict-down")
+    page.wait_for_function(
+        "(el) => el.getAttribute('aria-pressed') === 'true'", arg=opened.element_handle()
+    )
+    note = cell_at(page, TABLE).locator(".agentnb .anb-verdict-note")
+    assert note.input_value() == "too vague"  # the kept note (the longer one was only typed)
 
     page.evaluate(RESTART_KERNEL)  # the next kernel reads only the history file
     page.evaluate(RUN_CELL, CHECK)

@@ -70,3 +70,34 @@ def test_the_approval_prompt_at_80_columns_wraps_at_word_boundaries(server: Any)
         pane.close()
     assert too_long(lines) == [], "\n".join(lines)
     assert any(line.startswith("Approve") for line in lines), "\n".join(lines)
+
+
+def words_whole(lines: list[str], message: str) -> bool:
+    """Whether ``message``'s words each sit whole on one of ``lines``."""
+    words = {word for line in lines for word in line.split()}
+    return all(word in words for word in message.split())
+
+
+def test_the_key_warning_at_80_columns_wraps_at_word_boundaries() -> None:
+    command = [sys.executable, "-m", "agentnb", "serve", "--port", "0", "--api-key", "k-123"]
+    lines = printed(command, cli_env(), "Press Ctrl-C to stop.")
+    assert too_long(lines) == [], "\n".join(lines)
+    warning = "is visible to every user of this machine (ps, /proc); set"
+    assert words_whole(lines, warning), "\n".join(lines)
+
+
+def test_an_argument_error_at_80_columns_wraps_at_word_boundaries() -> None:
+    flags = ["--a-misspelled-option-that-runs-long", "--and-another-one-after-it-as-well"]
+    command = [sys.executable, "-m", "agentnb", "runs", *flags]
+    lines = printed(command, cli_env(), "EXIT=")
+    assert "EXIT=2" in lines, "\n".join(lines)
+    assert too_long(lines) == [], "\n".join(lines)
+    assert words_whole(lines, " ".join(flags)), "\n".join(lines)
+
+
+def test_the_no_key_note_at_80_columns_wraps_at_word_boundaries() -> None:
+    env = cli_env()
+    env.update(AGENTNB_PROVIDER="operativus", AGENTNB_BASE_URL="http://127.0.0.1:9")
+    lines = printed([sys.executable, "-m", "agentnb", "run", "echo", "hi"], env, "EXIT=")
+    assert too_long(lines) == [], "\n".join(lines)
+    assert words_whole(lines, "has no API key, so its requests go without one"), "\n".join(lines)

@@ -1,6 +1,6 @@
 """The HTTP layer under load: aiohttp under httpx's interface, one pool for streams and side
-requests, one watchdog per response, fair turns of agentnb's loop. Facts, not timings (speed
-is measured by ``benchmarks/bench_load.py``, ``bench_stop.py`` and ``bench_event_cost.py``)."""
+requests, one watchdog per response. Facts, not timings (speed is measured by
+``benchmarks/bench_load.py``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import json
 import shutil
 import ssl
 import subprocess
-import time
-import types
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,18 +18,10 @@ import httpx
 import pytest
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
-import agentnb._core.loop as loop_module
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.exceptions import StreamStallError
-from agentnb._core.loop import get_loop, run_sync, take_turn, turn_is_over
-from agentnb._http import (
-    SIDE_CONNECTIONS,
-    AiohttpTransport,
-    aiohttp_body,
-    new_http_client,
-    raw_reads,
-)
-from agentnb._http.aiohttp_transport import _Connector
+from agentnb._core.loop import get_loop, run_sync
+from agentnb._http import SIDE_CONNECTIONS, new_http_client
 from agentnb.server import ServerHandle
 
 
@@ -46,56 +36,25 @@ def own_client(server: ServerHandle, **options: Any) -> AsyncAgentClient:
 
 
 @contextlib.contextmanager
-def counted_connections() -> Iterator[set[int]]:
-    """The connections the wire's pool hands out meanwhile (each one's identity)."""
-    seen: set[int] = set()
-    original = _Connector.connect
+def counted_connections() -> Iterator[list[object]]:
+    """The connections the running loop opens meanwhile."""
+    loop = asyncio.get_running_loop()
+    opened: list[object] = []
+    original = loop.create_connection
 
-    async def connect(self: _Connector, req: Any, traces: Any, timeout: Any) -> Any:  # noqa: ASYNC109
-        connection = await original(self, req, traces, timeout)
-        seen.add(id(connection.protocol))
-        return connection
+    async def create_connection(*args: Any, **kwargs: Any) -> Any:
+        made = await original(*args, **kwargs)
+        opened.append(made)
+        return made
 
-    _Connector.connect = connect  # type: ignore[method-assign]
+    loop.create_connection = create_connection  # type: ignore[method-assign]
     try:
-        yield seen
+        yield opened
     finally:
-        _Connector.connect = original  # type: ignore[method-assign]
+        del loop.create_connection
 
 
 # ---- the client a transport makes ----------------------------------------------------------------
-async def test_the_client_is_httpx_on_aiohttp() -> None:
-    client = new_http_client(httpx.Timeout(5))
-    try:
-        assert isinstance(client, httpx.AsyncClient)
-        assert isinstance(client._transport, AiohttpTransport)
-    finally:
-        await client.aclose()
-
-
-async def test_a_response_keeps_its_aiohttp_body_for_direct_reads_and_stops() -> None:
-    """httpx's client wraps the body in its own stream: the wire's body stays reachable, so
-    a run reads straight from aiohttp's reader and a Stop aborts the connection."""
-
-    async def answer(conn: Conn, request: Request) -> None:
-        await conn.send(http_head("200 OK", {"Content-Type": "application/json"}) + b"{}")
-
-    with HostileServer(answer) as srv:
-        client = new_http_client(httpx.Timeout(5))
-        try:
-            response = await client.send(client.build_request("GET", srv.url), stream=True)
-            assert aiohttp_body(response) is not None
-            assert await raw_reads(response).read() == b"{}"
-            await response.aclose()
-        finally:
-            await client.aclose()
-        async with httpx.AsyncClient() as theirs:
-            response = await theirs.send(theirs.build_request("GET", srv.url), stream=True)
-            assert aiohttp_body(response) is None  # a user's own client: read through httpx
-            assert await raw_reads(response).read() == b"{}"
-            await response.aclose()
-
-
 async def test_a_cookie_the_server_sets_is_sent_back() -> None:
     seen: list[str] = []
 
@@ -254,124 +213,6 @@ async def test_a_stop_during_a_read_is_a_cancel_not_a_timeout() -> None:
             await reading
         await client.aclose()
     assert stream.run.status == "cancelled"
-
-
-# ---- fair turns of the loop --------------------------------------------------------------------------
-async def test_a_task_past_the_turn_budget_lets_waiting_callbacks_go_first() -> None:
-    loop = asyncio.get_running_loop()
-    order: list[str] = []
-    await take_turn()  # a fresh turn
-    loop.call_soon(order.append, "waiting callback")
-    deadline = time.perf_counter() + 1
-    while not turn_is_over():  # use this turn's budget
-        assert time.perf_counter() < deadline
-    await take_turn()
-    order.append("task")
-    assert order == ["waiting callback", "task"]
-    assert not turn_is_over(), "a new turn starts with a new budget"
-
-
-def test_on_agentnbs_loop_a_turn_starts_its_budget_when_it_starts(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A stream whose bytes arrive after an idle spell is not told to give way at once
-    because a budget ran out long ago: each turn of agentnb's loop starts a new one."""
-    monkeypatch.setattr(loop_module, "TURN_BUDGET", 60.0)  # no turn of this test uses it
-    loop = loop_module._new_loop()
-
-    async def after_an_idle_spell() -> bool:
-        loop_module.turns_of(loop).ends = 0.0  # the last turn's budget, long used up
-        await asyncio.sleep(0.01)  # the loop waits in its select; the next turn begins
-        return turn_is_over()
-
-    try:
-        assert loop.run_until_complete(after_an_idle_spell()) is False
-    finally:
-        loop.close()
-
-
-async def test_within_the_budget_a_task_keeps_its_turn() -> None:
-    loop = asyncio.get_running_loop()
-    order: list[str] = []
-    await take_turn()
-    loop.call_soon(order.append, "waiting callback")
-    await take_turn()  # budget left: no yield
-    order.append("task")
-    await asyncio.sleep(0)
-    assert order == ["task", "waiting callback"]
-
-
-async def test_a_task_being_cancelled_does_not_wait_for_a_turn() -> None:
-    """A Stop's cleanup (closing the connection, ending the run) never queues behind the
-    other streams' work."""
-    order: list[str] = []
-    started = asyncio.Event()
-
-    async def stopped() -> None:
-        started.set()
-        try:
-            await asyncio.sleep(30)
-        finally:
-            loop.call_soon(order.append, "waiting callback")
-            deadline = time.perf_counter() + 1
-            while not turn_is_over():
-                assert time.perf_counter() < deadline
-            await take_turn()  # over budget, but cancelled: no wait
-            order.append("cleanup")
-
-    loop = asyncio.get_running_loop()
-    task = asyncio.ensure_future(stopped())
-    await started.wait()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    await asyncio.sleep(0)
-    assert order == ["cleanup", "waiting callback"]
-
-
-def _burn_the_budget() -> None:
-    deadline = time.perf_counter() + 1
-    while not turn_is_over():
-        assert time.perf_counter() < deadline
-
-
-async def test_a_waiting_task_is_resumed_once_when_its_turn_comes() -> None:
-    """Waiting for a turn costs no work per loop pass: polling with ``sleep(0)`` resumed
-    every waiter (through its whole generator stack) on each pass while the ones ahead of
-    it used the turns' budgets (about 20 times per wait at 200 streams)."""
-    steps = [0] * 10
-
-    @types.coroutine
-    def counted(i: int, awaitable: Any) -> Any:
-        inner = awaitable.__await__()
-        sent: Any = None
-        while True:
-            try:
-                yielded = inner.send(sent)
-            except StopIteration as done:
-                return done.value
-            steps[i] += 1
-            sent = yield yielded
-
-    async def stream(i: int) -> None:
-        _burn_the_budget()
-        await counted(i, take_turn())
-        _burn_the_budget()  # its piece of work uses the whole turn
-
-    await asyncio.gather(*(stream(i) for i in range(10)))
-    assert steps == [1] * 10, f"resumes per waiter: {steps}"
-
-
-async def test_waiters_get_their_turns_in_the_order_they_gave_way() -> None:
-    order: list[int] = []
-
-    async def worker(i: int) -> None:
-        _burn_the_budget()
-        await take_turn()
-        order.append(i)
-
-    await asyncio.gather(*(worker(i) for i in range(5)))
-    assert order == list(range(5))
 
 
 # ---- agentnb's loop ------------------------------------------------------------------------------------

@@ -64,6 +64,18 @@ def test_a_tool_call_collects_streamed_arguments_output_and_duration() -> None:
     assert run.tool_call("c1") is call and run.tool_call("nope") is None
 
 
+def test_a_tool_calls_duration_leaves_out_the_wait_for_a_persons_decision() -> None:
+    run = folded(
+        ToolCallStarted(call_id="c1", name="place_trade", received_at=101.0),
+        ToolApprovalRequested(call_id="c1", name="place_trade", received_at=101.2),
+        ToolApprovalResponded(call_id="c1", approved=True, decided_by="user", received_at=140.2),
+        ToolCallFinished(call_id="c1", output={"filled": True}, received_at=140.7),
+    )
+    (call,) = run.tool_calls
+    assert call.approval is not None and call.approval.decided_at == 140.2
+    assert call.duration is not None and abs(call.duration - 0.7) < 1e-9  # not 39.7 s
+
+
 def test_arguments_too_deep_to_parse_are_kept_as_text() -> None:
     deep = "[" * 1500 + "]" * 1500
     run = folded(

@@ -81,7 +81,7 @@ def test_a_comparison_reads_formatted() -> None:
     )
     text = comparison.to_text()
     assert all(len(line) <= 80 for line in text.splitlines()), text
-    assert "-0.35 (95% interval -0.7 to +0)" in text
+    assert "-0.350 (95% interval -0.700 to +0.000)" in text  # a null result keeps its digits
     assert "cost ratio (total): unknown" in text and "1.08×" in text
     assert NO_MATH in comparison._repr_html_()
 

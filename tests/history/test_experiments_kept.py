@@ -17,6 +17,7 @@ import pytest
 
 import agentnb
 from agentnb._app.batch_runs import batch
+from agentnb._app.experiments import Comparisons
 from agentnb._display.summary_table import table
 from agentnb._history import RunRecord, close_default_stores, default_store, runs
 from agentnb.server import ServerHandle
@@ -121,7 +122,8 @@ def test_an_experiment_is_kept_scored_and_reopened(connection: str) -> None:
 
 def test_a_name_used_again_goes_on_or_says_what_differs(connection: str) -> None:
     first = batch("echo", DATASET[:2], via=connection, progress=False, experiment="grow")
-    again = batch("echo", DATASET[:2], via=connection, progress=False, experiment="grow")
+    with pytest.warns(UserWarning, match="'grow' has nothing left to run"):
+        again = batch("echo", DATASET[:2], via=connection, progress=False, experiment="grow")
     assert again.local_ids == first.local_ids  # nothing left to do: the same runs
     grown = batch("echo", DATASET, via=connection, progress=False, experiment="grow")
     assert grown.local_ids[:2] == first.local_ids and len(grown) == 3
@@ -189,12 +191,15 @@ def test_evaluated_again_later_and_compared(connection: str) -> None:
         return example["expected"] in (run.answer or "")
 
     experiment.evaluate(named)
-    with pytest.raises(
-        agentnb.ConfigurationError,
-        match=r"several scores \['longer', 'named'\]: say which, "
-        r"\.compare\('finance_agent', 'echo', score='longer'\)",
-    ):
-        experiment.compare("finance_agent", "echo")
+    close_default_stores()  # a later kernel
+    each = agentnb.experiment("ab").compare("finance_agent", "echo")  # one block per score
+    assert isinstance(each, Comparisons) and [c.score for c in each] == ["longer", "named"]
+    blocks = repr(each).split("\n\n")
+    assert [block.splitlines()[0] for block in blocks] == [
+        "ab: finance_agent against echo on score.longer",
+        "ab: finance_agent against echo on score.named",
+    ]
+    experiment = agentnb.experiment("ab")
     shared = experiment.compare("finance_agent", "echo", score="named")
     assert shared.win_rate is not None
     low, high = shared.interval  # a bool score's difference reads as a share, as summary's mean
@@ -216,7 +221,17 @@ def test_a_judge_agent_grades_against_the_expected_answer(connection: str) -> No
     judged = {score.local_id: score for score in scores}
     assert all(score.source == "agent" for score in judged.values())
     assert "lacks" in (judged[frame["local_id"][1]].comment or "")
-    assert len(runs(agent="judge")) == 2  # the judge's own runs are in the history too
+    close_default_stores()  # a later kernel: the user's figures are as they were
+    assert {run.agent for run in runs()} == {"echo"}
+    judged_runs = runs(agent="judge")  # naming the agent brings its evaluator runs back
+    assert {run.metadata["evaluates"] for run in judged_runs} == set(frame["local_id"])
+    summary = agentnb.summary()
+    assert list(summary.index) == ["echo"]
+    assert "evaluators' runs left out (2 runs" in repr(summary)
+    assert list(agentnb.summary(agent="judge").index) == ["judge"]
+    listed = agentnb.experiments().to_pandas().loc["judged"]
+    assert (listed["evaluation_runs"], listed["score.judge_n"]) == (2, 2)
+    assert listed["evaluation_cost"] == pytest.approx(sum(r.cost_usd for r in judged_runs))
 
 
 def test_evaluators_are_checked_before_anything_runs(connection: str) -> None:

@@ -59,6 +59,26 @@ def test_the_schema_page_names_every_table_and_column_of_a_fresh_file(tmp_path: 
     assert not gone, f"the page describes tables a fresh file lacks: {gone}"
 
 
+def test_the_schema_page_names_the_tool_call_statuses_a_file_holds(tmp_path: Path) -> None:
+    from agentnb._core.request import RunRequest
+    from agentnb._core.run import Run
+    from agentnb.events import RunCompleted, ToolCallFinished, ToolCallStarted
+
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        run = Run(agent="a", message="q")
+        run.start()
+        run.apply(ToolCallStarted(call_id="c1", name="search"))
+        run.apply(ToolCallFinished(call_id="c1", output="found"))
+        run.apply(ToolCallStarted(call_id="c2", name="search"))
+        run.apply(ToolCallFinished(call_id="c2", error="down"))
+        run.apply(RunCompleted())
+        store.record(run, RunRequest(agent="a", message="q"))
+        held = {row.status for row in store.runs().tool_calls()}
+    assert held == {"succeeded", "failed"}
+    (row,) = re.findall(r"^\| `status` \| TEXT \| (`succeeded`.*) \|$", PAGE.read_text(), re.M)
+    assert held <= set(re.findall(r"`(\w+)`", row))
+
+
 def test_the_schema_page_is_in_the_site() -> None:
     assert "history-schema.md" in (REPO / "mkdocs.yml").read_text()
 
@@ -95,10 +115,14 @@ def test_to_arrow_and_to_polars_are_typed_like_the_frame(scored: HistoryStore) -
     assert types["total_tokens"] == pyarrow.int64()
     assert types["score.correct"] == pyarrow.bool_()
     assert pyarrow.types.is_dictionary(types["agent"])
-    assert pyarrow.types.is_string(types["metadata"]) or pyarrow.types.is_large_string(
-        types["metadata"]
-    )
-    assert table.column("metadata").to_pylist()[0] == '{"user": "u2"}'
+    assert types["metadata"] == pyarrow.struct([("user", pyarrow.string())])
+    assert pyarrow.compute.struct_field(table.column("metadata"), "user").to_pylist() == [
+        "u2",
+        "u1",
+        "u0",
+    ]
+    users = history.to_polars(["agent", "metadata"])["metadata"].struct.field("user")
+    assert users.to_list() == ["u2", "u1", "u0"]
     assert table.column("score.correct").to_pylist() == [True, False, True]
     assert table.column("score.grade").to_pylist() == ["good", "good", "0.5"]
     pl_frame = history.to_polars(["agent", "started_at", "score.correct"])

@@ -133,12 +133,11 @@ def test_ids_are_the_platform_run_ids_falling_back_to_the_local_id() -> None:
         run(run_id=None, local_id="feedfacefeedfacefeedfacefeedface", thread_id=None),
     )
     table = Table(shown._repr_html_())
-    assert [text for text, _ in table.column("run")] == [
-        "run_5f0c2a9be1d34c7a8e6f1b20",
-        "feedfacefeedfacefeedfacefeedface",
-    ]
-    assert [text for text, _ in table.column("thread")] == ["thread_9a8b7c6d5e4f", ""]
-    assert table.column("thread")[0][1]["title"] == "thread_9a8b7c6d5e4f"
+    assert "run" not in table.headers and "thread" not in table.headers  # the live table's 7
+    hovers = [attrs["title"] or "" for _, attrs in table.column("started")]
+    assert "\nrun: run_5f0c2a9be1d34c7a8e6f1b20" in hovers[0]  # a row's details, on hover
+    assert "\nthread: thread_9a8b7c6d5e4f" in hovers[0]
+    assert "\nrun: feedfacefeedfacefeedfacefeedface" in hovers[1] and "thread" not in hovers[1]
     lines = repr(shown).splitlines()
     assert lines[1].split()[-2:] == ["thread", "run"], "ids last: looked up, not read"
     assert lines[2].split()[-2:] == ["thread_9a8b7c…", "run_5f0c2a9b…"]
@@ -149,24 +148,14 @@ def test_columns_no_shown_run_fills_are_dropped() -> None:
     quiet = history(run(), run(started_at=NOW - 60))
     table = Table(quiet._repr_html_())
     assert "error" not in table.headers and "thread" not in table.headers
-    assert table.headers == [
-        "started",
-        "agent",
-        "status",
-        "message",
-        "tokens",
-        "secs",
-        "ttft",
-        "tools",
-        "run",
-    ]
+    assert table.headers == ["started", "agent", "status", "message"]
     header = repr(quiet).splitlines()[1].split()
     assert "error" not in header and "thread" not in header
     failing = history(run(status="failed", error_message="Model overloaded", error_code="E503"))
     table = Table(failing._repr_html_())
-    error, attrs = table.column("error")[0]
-    assert error == "Model overloaded" and attrs["title"] == "E503: Model overloaded"
+    assert "\nerror: E503: Model overloaded" in (table.column("started")[0][1]["title"] or "")
     assert "error" in repr(failing).splitlines()[1].split()
+    assert "Model overloaded" in repr(failing)
 
 
 def test_statuses_stay_apart_and_readable_in_any_theme() -> None:
@@ -209,13 +198,28 @@ def test_every_value_is_escaped_in_cells_and_titles() -> None:
 
 
 def test_headers_sort_with_an_inline_handler_and_cells_carry_sort_keys() -> None:
-    html = history(run(total_tokens=900), run(total_tokens=12_345))._repr_html_()
+    html = history(
+        run(cost_usd=0.5, cost_source="genai-prices"), run(cost_usd=12.0, cost_source="server")
+    )._repr_html_()
     table = Table(html)
     assert "onclick" in table.attrs["thead"], "a click on a header sorts (where handlers run)"
     assert "<script" not in html, "no script element: the table reads the same without it"
-    tokens = table.column("tokens")
-    assert [text for text, _ in tokens] == ["900", "12,345"]
-    assert [attrs["data-key"] for _, attrs in tokens] == ["900", "12345"]
+    cost = table.column("cost")
+    assert [text for text, _ in cost] == ["$0.50", "$12.00"]
+    assert [attrs["data-key"] for _, attrs in cost] == ["0.5", "12"]
+
+
+def test_a_small_cost_is_shown_whole_never_cut() -> None:
+    """A cut number is wrong information: ``$0.0000726`` is never ``$0.0000…``."""
+    small = history(run(cost_usd=0.0000726, cost_source="genai-prices", message="m " * 60))
+    (cell,) = Table(small._repr_html_()).column("cost")
+    assert cell[0] == "$0.0000726"
+    assert "ellipsis" not in (cell[1]["style"] or "") and "max-width" not in (
+        cell[1]["style"] or ""
+    )
+    lines = small.to_text(width=80).splitlines()
+    assert all(len(line) <= 80 for line in lines), lines
+    assert "$0.0000726" in lines[1], lines
 
 
 def test_text_table_rows_are_one_line_each() -> None:
@@ -268,6 +272,7 @@ def test_agent_runs_shows_the_run_id_the_cell_shows(server: Any, tmp_path: Any) 
     assert run_id in shown_by_cell, "the chat cell's static copy names the run"
     (table,) = [o for o in notebook.cells[3].outputs if "text/html" in o.get("data", {})]
     parsed = Table(table["data"]["text/html"])
-    assert [text for text, _ in parsed.column("run")] == [run_id]
-    assert parsed.column("thread")[0][0], "the run's thread is shown"
+    details = parsed.column("started")[0][1]["title"] or ""
+    assert f"\nrun: {run_id}" in details, details
+    assert "\nthread: " in details, "the run's thread is shown"
     assert run_id[:12] in table["data"]["text/plain"]

@@ -93,6 +93,7 @@ SAMPLE_TOOL_CALL: dict[str, Any] = {
     "cost_source": "genai-prices",
     "arguments_changed": 1,
     "protocol_error": "its arguments (or name) changed after they were shown for approval",
+    "ran_by": "client",
 }
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from agentnb_testing import REPO
 
+from agentnb._client import recording
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._client.recording import _has_answer
 from agentnb._core.request import RunRequest
@@ -172,9 +173,24 @@ class Checkpoints:
         self.log.append(("end", run.status))
 
 
-async def test_the_partial_answer_is_checkpointed_at_each_tool_boundary(
-    server: ServerHandle,
+async def test_a_short_run_is_written_once_at_its_end(
+    server: ServerHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(recording, "FIRST_WRITE_SECONDS", 600.0)  # every run is short
+    recorder = Checkpoints()
+    client = AsyncAgentClient(
+        "operativus", base_url=server.url_for("operativus"), api_key=server.api_key,
+        recorder=recorder,
+    )  # fmt: skip
+    async with client:
+        await client.run("echo", "short")
+    assert recorder.log == [("start", None), ("end", "completed")]
+
+
+async def test_the_partial_answer_is_checkpointed_at_each_tool_boundary(
+    server: ServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recording, "FIRST_WRITE_SECONDS", 0.0)  # a long run, from its start
     recorder = Checkpoints()
     client = AsyncAgentClient(
         "operativus", base_url=server.url_for("operativus"), api_key=server.api_key,

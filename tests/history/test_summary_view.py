@@ -200,6 +200,19 @@ def test_a_column_added_to_the_frame_is_shown_as_a_number() -> None:
     assert "0.75" in summary_text(frame, None)
 
 
+def test_a_score_label_with_a_bidi_override_shows_marked_in_every_header() -> None:
+    """A label from a file or a server never reorders the text a person reads: the
+    summary's text and HTML headers write U+202E as the runs table does."""
+    frame = pd.DataFrame(
+        {"runs": [2], "score.good\u202eevil": [0.5], "score.x[\u202ey]": [1]},
+        index=pd.Index(["a\u202eb"], name="agent\u200b"),
+    )
+    for shown in (summary_text(frame, "all"), summary_html(frame, "all")):
+        assert "\u202e" not in shown and "\u200b" not in shown, shown
+        assert "good⟨U+202E⟩evil" in shown and "x[⟨U+202E⟩y]" in shown, shown
+        assert "a⟨U+202E⟩b" in shown and "agent⟨U+200B⟩" in shown, shown
+
+
 def test_an_empty_summary(tmp_path: Path) -> None:
     with HistoryStore(tmp_path / "h.sqlite3") as opened:
         summary = opened.summary(RunFilter(), "agent", every="day")

@@ -105,3 +105,20 @@ async def test_the_turn_after_an_approval_is_valid_history(backend: str) -> None
         second = await c.run("model", "summary please", thread_id=stream.run.thread_id)
     roles = [m["role"] for m in prompt_of(second)]
     assert roles == ["user", "assistant", "tool", "assistant", "user"]
+
+
+async def test_a_tool_without_execute_is_run_by_the_client_within_the_run(backend: str) -> None:
+    seen: list[tuple[str, int]] = []
+
+    def position_value(ticker: str, shares: int = 1) -> float:
+        """The value of a position."""
+        seen.append((ticker, shares))
+        return 100.5 * shares
+
+    async with client(backend) as c:
+        run = await c.run("model", "portfolio", tools=[position_value])
+    assert seen == [("NVDA", 3)]
+    assert run.status == "completed"
+    assert run.text == 'Tool said: {"type":"text","value":"301.5"}'
+    [call] = run.tool_calls
+    assert (call.status, call.output, call.ran_by) == ("succeeded", "301.5", "client")

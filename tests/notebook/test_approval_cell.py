@@ -95,6 +95,7 @@ def test_a_paused_run_shows_the_pending_call_and_approve_from_a_view_completes_i
         "question": None,
         "answer": None,
         "decided_by": None,
+        "decided_at": None,
         "shown": {
             "name": "place_trade",
             "name_is_plain": True,
@@ -142,7 +143,8 @@ def test_deny_from_a_view_ends_the_call_denied_with_the_reason(
     eventually(lambda: transcript_turn(cell)["meta"]["status"] == "completed")
     denied = trade_of(transcript_turn(cell))
     assert (denied["status"], denied["error"]) == ("denied", "too risky")
-    assert {k: v for k, v in denied["approval"].items() if k != "shown"} == {
+    assert isinstance(denied["approval"]["decided_at"], float)  # when the person decided
+    assert {k: v for k, v in denied["approval"].items() if k not in ("shown", "decided_at")} == {
         "state": "denied",
         "reason": APPROVAL_REASON,
         "decision_reason": "too risky",

@@ -51,16 +51,23 @@ def test_a_score_and_a_verdict_given_in_a_cell_are_in_the_next_kernels_frame(
         )
 
         def told() -> list[dict[str, Any]]:
+            """The verdicts the views were sent, as the turn's state (``meta.verdict``)."""
             return [
-                d["content"]
+                op["meta"]["verdict"]
                 for d in session.comm_data(views[0])
-                if d.get("method") == "custom" and d["content"].get("kind") == "verdict"
+                if d.get("method") == "custom" and d["content"].get("kind") == "delta"
+                for op in d["content"]["ops"]
+                if op.get("op") == "meta" and op["meta"].get("verdict")
             ]
 
         session.wait_for(lambda: bool(told()))  # the loop keeps it, then tells every view
-        assert told() == [{"kind": "verdict", "t": 0, "value": True, "comment": "nice"}]
+        assert told() == [{"value": True, "comment": "nice"}]
         send_to_view(kernel, views[0], {"kind": "verdict", "t": 5, "value": True})  # no turn 5
         session.execute("pass")
+        # a verdict kept anywhere else (here: code) is the same fact: the cell shows it too
+        session.execute("agentnb.score(h, 'verdict', False, 'nice, but slow')")
+        session.wait_for(lambda: len(told()) == 2)
+        assert told()[-1] == {"value": False, "comment": "nice, but slow"}
 
     with running_kernel(env) as kernel:
         session = Session(kernel)
@@ -84,11 +91,11 @@ def test_a_score_and_a_verdict_given_in_a_cell_are_in_the_next_kernels_frame(
         found = json.loads(session.stdout(probe))
     assert found["rows"] == [
         {"user": "bob", "team": "red", "correct": None, "verdict": None},
-        {"user": "alice", "team": None, "correct": True, "verdict": True},
+        {"user": "alice", "team": None, "correct": True, "verdict": False},
     ]
     assert found["notes"] == [
         ["correct", "checked by hand", "person"],
-        ["verdict", "nice", "person"],
+        ["verdict", "nice, but slow", "person"],
     ]
     assert found["users"]["alice"] == 1.0
     assert math.isnan(found["users"]["bob"]), "bob's run was not scored: no mean"

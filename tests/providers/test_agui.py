@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from agentnb._core.approvals import ApprovalDecision
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
-from agentnb.events import Event
+from agentnb._core.state import AgentState, PatchError, apply_patch
+from agentnb.events import Event, StateDelta
 from agentnb.providers.agui import AGUI, AGUITranslator
 from agentnb.sse import ServerSentEvent
 
@@ -215,3 +218,19 @@ def test_frames_no_server_should_send_are_kept_or_refused_clearly() -> None:
     bad = fold(START, frame("RUN_FINISHED", threadId="t", runId="r", outcome={"type": "interrupt"}))
     assert bad.status == "failed" and bad.error is not None
     assert bad.error.code == "bad_interrupt"
+
+
+def test_a_patch_applies_all_or_nothing() -> None:
+    """A delta whose second operation fails leaves the state as the first found it."""
+    state = {"items": ["a"], "count": 1}
+    patch = [{"op": "add", "path": "/items/-", "value": "b"}, {"op": "remove", "path": "/nope"}]
+    with pytest.raises(PatchError):
+        apply_patch(state, patch)
+    assert state == {"items": ["a"], "count": 1}
+    assert apply_patch(state, patch[:1]) == {"items": ["a", "b"], "count": 1}
+    assert state == {"items": ["a"], "count": 1}  # the input is never changed
+    kept = AgentState(state={"items": []})
+    for bad in ([{"op": "test", "path": "/items", "value": [1]}], ["x"], [{"op": "bogus"}]):
+        kept.apply(StateDelta(patch=bad))
+    assert kept.state == {"items": []}
+    assert [e.name for e in kept.custom_events] == ["state_delta_rejected"] * 3

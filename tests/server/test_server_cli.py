@@ -182,7 +182,7 @@ def test_serve_honours_the_key_from_the_environment() -> None:
 
 def header_the_shell_sends(banner: str, env: dict[str, str]) -> str:
     """The Authorization header the banner's curl example sends, as bash expands it."""
-    example = re.search(r"^Try: (curl .*)$", banner, re.MULTILINE)
+    example = re.search(r"^Try:\n((?:  .*\\\n)*  .*)$", banner, re.MULTILINE)
     assert example is not None, banner
     script = "curl() { for arg; do printf '%s\\n' \"$arg\"; done; }; " + example.group(1)
     shown = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True)

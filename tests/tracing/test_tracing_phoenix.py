@@ -34,6 +34,7 @@ import agentnb
 from agentnb import AgentClient
 from agentnb._history import HistoryStore, close_default_stores, default_store
 from agentnb._tracing import configure_tracing, flush_tracing
+from agentnb._tracing._ids import run_span_id
 from agentnb.server import start_server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -279,12 +280,51 @@ def test_phoenix_totals_equal_the_historys_for_traces_sessions_and_the_project(
     expected = history_totals(rows)
     assert expected["project cost"] > 0 and expected[f"session {first.thread_id} total"] > 0
 
-    seen = phoenix_totals(phoenix, TOTALS_PROJECT)
-    deadline = time.monotonic() + 60  # Phoenix inserts spans, then their costs, in batches
+    assert settled_totals(phoenix, TOTALS_PROJECT, expected) == pytest.approx(
+        expected, rel=1e-9, abs=1e-12
+    )
+
+
+BATCH_PROJECT = "agentnb-batch"
+TOPICS = ("the market", "bonds", "gold", "oil", "the dollar")
+
+
+@pytest.mark.usefixtures("tracing_seam")
+def test_each_thread_of_a_batch_is_a_session_with_its_own_totals(
+    phoenix: str, fresh_history: HistoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Phoenix files a trace under one session: a batch's runs, each a thread of its own,
+    must be as many traces (linked to the batch's), or their sessions merge."""
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", f"openinference.project.name={BATCH_PROJECT}")
+    agents = start_server(delay_ms=0)
+    try:
+        configure_tracing(endpoint=phoenix)
+        client = AgentClient(
+            "seekrflow", base_url=agents.url_for("seekrflow"), api_key=agents.api_key
+        )
+        questions = [f"Write a haiku about {topic}" for topic in TOPICS]
+        agentnb.batch("writer", questions, client=client, progress=False)
+        assert flush_tracing(timeout=30)
+    finally:
+        agents.stop()
+    assert fresh_history.flush(timeout=30)
+    rows = agentnb.runs().to_dicts()
+    assert len({row["thread_id"] for row in rows}) == len(TOPICS) == len(rows)
+    expected = history_totals(rows)
+    seen = settled_totals(phoenix, BATCH_PROJECT, expected)
+    assert len([key for key in seen if key.startswith("session ")]) == 4 * len(TOPICS)
+    assert seen == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def settled_totals(phoenix: str, project: str, expected: Totals) -> Totals:
+    """Phoenix's totals for ``project`` once they equal ``expected`` (else after 60 s):
+    Phoenix inserts spans, then their costs, in batches."""
+    seen = phoenix_totals(phoenix, project)
+    deadline = time.monotonic() + 60
     while seen != pytest.approx(expected, rel=1e-9, abs=1e-12) and time.monotonic() < deadline:
         time.sleep(1)
-        seen = phoenix_totals(phoenix, TOTALS_PROJECT)
-    assert seen == pytest.approx(expected, rel=1e-9, abs=1e-12)
+        seen = phoenix_totals(phoenix, project)
+    return seen
 
 
 def price_in_phoenix(phoenix: str, model: str, price: dict[str, float]) -> None:
@@ -409,6 +449,8 @@ def phoenix_totals(phoenix: str, project_name: str) -> Totals:
         if span["parentId"] is not None:
             continue
         run_id = json.loads(span["attributes"]).get("agentnb", {}).get("run", {}).get("id")
+        if run_id is None:  # a batch's own span: its runs are traces of their own
+            continue
         add(
             f"trace {run_id}",
             span["cumulativeTokenCountPrompt"],
@@ -417,3 +459,109 @@ def phoenix_totals(phoenix: str, project_name: str) -> Totals:
             span["trace"]["costSummary"]["total"]["cost"],
         )
     return totals
+
+
+EXPORT_PROJECT = "agentnb-export"
+
+
+@pytest.mark.usefixtures("tracing_seam")
+def test_runs_recorded_before_tracing_reach_phoenix_once_with_their_scores(
+    phoenix: str, fresh_history: HistoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs recorded with tracing off are exported with the ids a live run's spans carry: a
+    second export, and the export of a run traced live, leave Phoenix's totals as they
+    were. Every run's current scores, given before tracing, live or after the export, are
+    annotations on its span."""
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", f"openinference.project.name={EXPORT_PROJECT}")
+    agents = start_server(delay_ms=0)
+    try:
+        configure_tracing(False)
+        client = AgentClient(
+            "seekrflow", base_url=agents.url_for("seekrflow"), api_key=agents.api_key
+        )
+        before = [client.run("writer", f"Write a haiku about {topic}") for topic in TOPICS[:3]]
+        assert fresh_history.flush(timeout=30)
+        agentnb.score(before[0].local_id, "correct", True, "a fine haiku")
+        agentnb.score(before[1].local_id, "quality", 0.4, source="code")
+        agentnb.score(before[1].local_id, "quality", 0.6, source="code")  # the current one
+        configure_tracing(endpoint=phoenix, scores="phoenix")
+        live = client.run("writer", "Write a haiku about oil")
+        assert fresh_history.flush(timeout=30)
+        agentnb.score(live.local_id, "verdict", False, "too long")
+        assert agentnb.export_traces(agentnb.runs()) == 4  # the live run too: sent again
+        agentnb.score(before[2].local_id, "tone", "wistful", source="agent", author="judge")
+        assert flush_tracing(timeout=30)
+    finally:
+        agents.stop()
+    rows = agentnb.runs().to_dicts()
+    expected = history_totals(rows)
+    assert len([key for key in expected if key.startswith("session ")]) == 4 * 4
+    assert settled_totals(phoenix, EXPORT_PROJECT, expected) == pytest.approx(
+        expected, rel=1e-9, abs=1e-12
+    )
+    assert agentnb.export_traces(agentnb.runs(), endpoint=phoenix) == 4  # a second send
+    probe_after(phoenix, EXPORT_PROJECT)  # Phoenix took in the second send before the probe
+    assert phoenix_totals(phoenix, EXPORT_PROJECT) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    scores = fresh_history.scores()
+    assert len(scores) == 4
+    assert settled_annotations(phoenix, EXPORT_PROJECT, scores) == {
+        (format(run_span_id(s.local_id), "016x"), s.name): as_annotation(s) for s in scores
+    }
+
+
+def as_annotation(score: Any) -> tuple[Any, ...]:
+    """A score as Phoenix should show it: annotator, score, label, explanation."""
+    value = score.value
+    number = float(value) if isinstance(value, bool | float | int) else None
+    label = str(value).lower() if isinstance(value, bool) else value if number is None else None
+    kind = {"person": "HUMAN", "code": "CODE", "agent": "LLM"}[score.source]
+    return (kind, number, label, score.comment)
+
+
+def phoenix_annotations(phoenix: str, project: str, span_ids: list[str]) -> dict[Any, Any]:
+    reply = httpx.get(
+        f"{phoenix}/v1/projects/{project}/span_annotations",
+        params={"span_ids": span_ids, "limit": 100},
+        timeout=30,
+    )
+    if reply.status_code != 200:
+        return {}
+    found = {}
+    for item in reply.json()["data"]:
+        result = item["result"] or {}
+        found[(item["span_id"], item["name"])] = (
+            item["annotator_kind"],
+            result.get("score"),
+            result.get("label"),
+            result.get("explanation"),
+        )
+    return found
+
+
+def settled_annotations(phoenix: str, project: str, scores: list[Any]) -> dict[Any, Any]:
+    """Phoenix's annotations of the scored runs' spans, once there are as many as scores
+    (Phoenix retries an annotation whose span arrives later every 10 s)."""
+    span_ids = sorted({format(run_span_id(s.local_id), "016x") for s in scores})
+    deadline = time.monotonic() + 90
+    seen = phoenix_annotations(phoenix, project, span_ids)
+    while len(seen) < len(scores) and time.monotonic() < deadline:
+        time.sleep(1)
+        seen = phoenix_annotations(phoenix, project, span_ids)
+    return seen
+
+
+def probe_after(phoenix: str, project: str) -> None:
+    """Send a span of no run to ``project`` and wait until Phoenix lists it: Phoenix inserts
+    spans in the order they came, so what was sent before is in by then."""
+    provider = TracerProvider(resource=Resource.create({"openinference.project.name": project}))
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(f"{phoenix}/v1/traces")))
+    with provider.get_tracer("probe").start_as_current_span("probe") as span:
+        span_id = format(span.get_span_context().span_id, "016x")
+    provider.shutdown()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        page = httpx.get(f"{phoenix}/v1/projects/{project}/spans", params={"limit": 100})
+        if any(s["context"]["span_id"] == span_id for s in page.json()["data"]):
+            return
+        time.sleep(0.5)
+    pytest.fail("Phoenix never listed the probe span")

@@ -9,13 +9,16 @@ import os
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from agentnb_testing import client_for
+from opentelemetry.sdk.trace import TracerProvider
 from tracing_testing import OtlpReceiver
 
-from agentnb import ConfigurationError
+from agentnb import AgentClient, ConfigurationError, export_traces, runs
+from agentnb._history import default_store
 from agentnb._tracing import (
     TracingSettings,
     configure_tracing,
@@ -23,6 +26,8 @@ from agentnb._tracing import (
     settings_from_env,
     tracing_status,
 )
+from agentnb._tracing._phoenix_scores import PhoenixScores
+from agentnb.history import ScoreRecord
 from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.usefixtures("tracing_seam")
@@ -52,6 +57,12 @@ pytestmark = pytest.mark.usefixtures("tracing_seam")
             {"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "span_only"},
             TracingSettings(content=True),
         ),
+        (
+            {"AGENTNB_TRACING": "on", "AGENTNB_TRACING_SCORES": " Phoenix"},
+            TracingSettings(enabled=True, scores="phoenix"),
+        ),
+        ({"AGENTNB_TRACING": "on", "AGENTNB_TRACING_SCORES": "off"}, TracingSettings(enabled=True)),
+        ({"AGENTNB_TRACING_SCORES": "phoenix"}, TracingSettings()),
     ],
 )
 def test_the_environment_decides(environ: dict[str, str], expected: TracingSettings) -> None:
@@ -62,6 +73,9 @@ def test_a_value_it_cannot_follow_leaves_tracing_off_and_says_why() -> None:
     settings = settings_from_env({"AGENTNB_TRACING": "phoenix"})
     assert not settings.enabled
     assert settings.problem is not None and "'phoenix'" in settings.problem
+    settings = settings_from_env({"AGENTNB_TRACING": "on", "AGENTNB_TRACING_SCORES": "langfuse"})
+    assert not settings.enabled
+    assert settings.problem is not None and "'langfuse'" in settings.problem
 
 
 def test_configure_tracing_refuses_what_it_cannot_use() -> None:
@@ -69,6 +83,12 @@ def test_configure_tracing_refuses_what_it_cannot_use() -> None:
         configure_tracing(endpoint="localhost:6006")
     with pytest.raises(ConfigurationError, match="not both"):
         configure_tracing(endpoint="http://localhost:6006", tracer_provider=object())
+    with pytest.raises(ConfigurationError, match="scores go to phoenix, not 'langfuse'"):
+        configure_tracing(endpoint="http://localhost:6006", scores="langfuse")
+    with pytest.raises(ConfigurationError, match="give tracing phoenix's URL as its endpoint"):
+        configure_tracing(tracer_provider=TracerProvider(), scores="phoenix")
+    with pytest.raises(ConfigurationError, match="tracing is off: give an endpoint="):
+        export_traces(runs())
     assert configure_tracing(False) == tracing_status() and not tracing_status().enabled
 
 
@@ -94,6 +114,26 @@ async def test_spans_go_over_otlp_http_to_the_collector_named(server: ServerHand
     ]
 
 
+def test_an_exported_run_carries_the_ids_its_live_spans_carried(server: ServerHandle) -> None:
+    with OtlpReceiver() as collector:
+        configure_tracing(endpoint=collector.url)
+        run = client_for_sync(server).run("finance_agent", "What is NVDA trading at?")
+        assert flush_tracing(timeout=10)
+        live = sorted((s.name, s.trace_id, s.span_id, s.parent_span_id) for s in collector.spans)
+        store = default_store()
+        assert store is not None and store.flush(timeout=10)
+        configure_tracing(False)
+        assert export_traces(runs(), endpoint=collector.url) == len(runs())
+    [root] = [s for s in live if s[0] == "invoke_agent finance_agent"]
+    assert len(live) == 2 + len(run.tool_calls) == len({s[2] for s in live})
+    exported = sorted(
+        (s.name, s.trace_id, s.span_id, s.parent_span_id)
+        for s in collector.spans[len(live) :]
+        if s.trace_id == root[1]
+    )
+    assert exported == live
+
+
 async def test_an_unreachable_collector_is_logged_once_and_runs_go_on(
     server: ServerHandle, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -114,6 +154,26 @@ async def test_an_unreachable_collector_is_logged_once_and_runs_go_on(
     assert f"{closed}/v1/traces ([Errno " in said and "Connection refused)" in said, said
     assert "retrying" not in said
     assert not [r for r in caplog.records if r.name.startswith("opentelemetry")]
+
+
+def test_a_phoenix_that_cannot_take_scores_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    scores = PhoenixScores(closed)
+    given = ScoreRecord("run-1", "correct", True, None, "person", None, datetime.now(UTC))
+    for _ in range(3):
+        scores.send([given])
+    assert scores.flush(timeout=30)
+    scores.close()
+    said = [r.getMessage() for r in caplog.records if r.name == "agentnb.tracing"]
+    assert len(said) == 1 and f"cannot send scores to {closed}/v1/span_annotations" in said[0]
+
+
+def client_for_sync(server: ServerHandle) -> AgentClient:
+    return AgentClient("vercel", base_url=server.url_for("vercel"), api_key=server.api_key)
 
 
 def run_python(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

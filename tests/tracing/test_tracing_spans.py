@@ -307,7 +307,11 @@ def test_a_run_started_inside_the_callers_span_is_its_child(
     assert span.context.trace_id == outer.get_span_context().trace_id
 
 
-def test_a_batch_is_one_trace_under_its_own_span(server: ServerHandle, traced: Traced) -> None:
+def test_each_run_of_a_batch_is_its_own_trace_linked_to_the_batchs(
+    server: ServerHandle, traced: Traced
+) -> None:
+    """Collectors file a trace under one session: a batch's runs (as many threads) are
+    traces of their own, each linked to the batch's span."""
     client = AgentClient("runtools", base_url=server.url_for("runtools"), api_key=server.api_key)
     questions = [QUESTION, "How did AAPL move this week?", "And MSFT?"]
     history = agentnb.batch("finance_agent", questions, client=client, progress=False)
@@ -318,10 +322,12 @@ def test_a_batch_is_one_trace_under_its_own_span(server: ServerHandle, traced: T
     assert batch.name == "invoke_workflow batch finance_agent" and batch.parent is None
     assert attributes["gen_ai.operation.name"] == "invoke_workflow"
     assert (attributes["agentnb.batch.size"], attributes["agentnb.batch.completed"]) == (3, 3)
-    assert len(runs) == 3 and {s.context.trace_id for s in traced.spans()} == {
-        batch.context.trace_id
-    }
-    assert all(s.parent is not None and s.parent.span_id == batch.context.span_id for s in runs)
+    assert len(runs) == 3 and all(span.parent is None for span in runs)
+    assert len({span.context.trace_id for span in runs} | {batch.context.trace_id}) == 4
+    batch_trace = format(batch.context.trace_id, "032x")
+    for span in runs:
+        assert [link.context for link in span.links] == [batch.context]
+        assert (span.attributes or {})["agentnb.batch.trace_id"] == batch_trace
     inputs = summed(traced.named("chat"), "gen_ai.usage.input_tokens")
     assert (
         attributes["agentnb.usage.input_tokens"]

@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from .._settings import TracingSettings, otlp_traces_url
 from ._quiet import LogOnceExporter
+from ._run_ids import RunIds
 
 __all__ = ["ChosenProvider", "choose_provider", "traces_url"]
 
@@ -36,6 +37,8 @@ class ChosenProvider:
     destination: str
     service_name: str | None
     owned: bool
+    url: str | None = None
+    """The OTLP/HTTP traces URL agentnb's own provider exports to."""
 
 
 def choose_provider(
@@ -50,11 +53,11 @@ def choose_provider(
         return ChosenProvider(current, "the application's tracer provider", None, False)
     url = settings.endpoint or traces_url(os.environ)
     resource = _resource(settings.service_name)
-    provider = TracerProvider(resource=resource)
+    provider = TracerProvider(resource=resource, id_generator=RunIds())
     exporter = LogOnceExporter(OTLPSpanExporter(endpoint=url), url)
     provider.add_span_processor(BatchSpanProcessor(exporter))
     service = resource.attributes.get(SERVICE_NAME)
-    return ChosenProvider(provider, f"OTLP/HTTP {url}", str(service), True)
+    return ChosenProvider(provider, f"OTLP/HTTP {url}", str(service), True, url)
 
 
 def traces_url(environ: Mapping[str, str]) -> str:

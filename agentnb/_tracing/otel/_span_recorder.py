@@ -1,12 +1,13 @@
 """`TracingRecorder`: a :class:`~agentnb.history.RunRecorder` that turns every run into spans.
 
 Nothing is traced while the run streams. ``record_start`` only notes the caller's trace
-context (so a run started inside a ``batch(...)`` or any span of the caller's is its child:
-asyncio carries the context to agentnb's loop thread) and the request's attributes;
-``record_end`` emits the whole tree with the run's own timestamps: one ``invoke_agent`` span,
-a ``chat`` child with the model, usage and cost (where the platform reported usage) and an
-``execute_tool`` child per tool call. The batch processor exports it in the
-background, so a run pays a few microseconds per span and never waits on the network.
+context (a run started inside a span of the caller's is its child; one started by a
+``batch(...)`` is linked to the batch's span: asyncio carries both to agentnb's loop thread)
+and the request's attributes; ``record_end`` emits the whole tree with the run's own
+timestamps and ids derived from the run (:mod:`agentnb._tracing._ids`): one ``invoke_agent``
+span, a ``chat`` child with the model, usage and cost (where the platform reported usage) and
+an ``execute_tool`` child per tool call. The batch processor exports it in the background,
+so a run pays a few microseconds per span and never waits on the network.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from ..._core.request import RunRequest
 from ..._core.run import Run, ToolCall
@@ -32,6 +33,10 @@ from .._attributes import (
     tool_attributes,
     tool_span_name,
 )
+from .._ids import run_span_id, run_trace_id, span_id
+from .._phoenix_scores import GivenScore, PhoenixScores
+from ._batch import current_batch
+from ._run_ids import chosen_ids
 
 __all__ = ["TracingRecorder"]
 
@@ -40,20 +45,30 @@ __all__ = ["TracingRecorder"]
 class _Started:
     parent: otel_context.Context
     attributes: Attributes
+    batch: trace.SpanContext | None = None
 
 
 class TracingRecorder:
     """Records each run as a span tree on ``tracer``; ``content`` adds the message, the
     answer and tool arguments and results (user data: opt-in)."""
 
-    def __init__(self, tracer: trace.Tracer, *, content: bool = False) -> None:
+    def __init__(
+        self, tracer: trace.Tracer, *, content: bool = False, scores: PhoenixScores | None = None
+    ) -> None:
         self._tracer = tracer
         self.content = content
+        self._scores = scores
         self._started: dict[str, _Started] = {}
+
+    def record_score(self, score: GivenScore) -> None:
+        """A score given to a run: to the backend that takes scores, if one is configured."""
+        if self._scores is not None:
+            self._scores.send([score])
 
     def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None:
         attributes = request_attributes(run, request, base_url, content=self.content)
-        self._started[run.local_id] = _Started(otel_context.get_current(), attributes)
+        parent = otel_context.get_current()
+        self._started[run.local_id] = _Started(parent, attributes, current_batch())
 
     def record_progress(self, run: Run) -> None:
         """Nothing: spans are made once, when the run ends."""
@@ -63,23 +78,34 @@ class TracingRecorder:
         if started is not None:
             self._emit(run, started)
 
+    def export(self, run: Run, request: RunRequest, *, base_url: str) -> None:
+        """Emit a run that has ended (one recorded before tracing was on) as its own trace."""
+        attributes = request_attributes(run, request, base_url, content=self.content)
+        self._emit(run, _Started(otel_context.Context(), attributes))
+
     def _emit(self, run: Run, started: _Started) -> None:
         start = _nanoseconds(run.started_at or run.created_at)
         end = max(start, _nanoseconds(run.finished_at) if run.finished_at else time.time_ns())
-        span = self._tracer.start_span(
-            run_span_name(run.agent),
-            context=started.parent,
-            kind=SpanKind.CLIENT,
-            attributes=started.attributes,
-            start_time=start,
-        )
+        links = [Link(started.batch)] if started.batch is not None else None
+        with chosen_ids(run_trace_id(run.local_id), run_span_id(run.local_id)):
+            span = self._tracer.start_span(
+                run_span_name(run.agent),
+                context=started.parent,
+                kind=SpanKind.CLIENT,
+                attributes=started.attributes,
+                links=links,
+                start_time=start,
+            )
         span.set_attributes(run_attributes(run, content=self.content))
+        if started.batch is not None:  # collectors that show no links (Phoenix) filter by it
+            span.set_attribute("agentnb.batch.trace_id", format(started.batch.trace_id, "032x"))
         if run.status != "completed":
             span.set_status(Status(StatusCode.ERROR, self._run_message(run)))
         inside = trace.set_span_in_context(span, started.parent)
         self._emit_model_calls(run, inside, start, end)
-        for call in run.tool_calls:
-            self._emit_tool(call, inside, start, end)
+        for position, call in enumerate(run.tool_calls):
+            with chosen_ids(0, span_id(run.local_id, f"tool/{position}")):
+                self._emit_tool(call, inside, start, end)
         span.end(end_time=end)
 
     def _emit_model_calls(
@@ -90,13 +116,14 @@ class TracingRecorder:
         attributes = model_call_attributes(run)
         if attributes is None:
             return
-        span = self._tracer.start_span(
-            model_call_span_name(run.model),
-            context=parent,
-            kind=SpanKind.INTERNAL,
-            attributes=attributes,
-            start_time=run_start,
-        )
+        with chosen_ids(0, span_id(run.local_id, "chat")):
+            span = self._tracer.start_span(
+                model_call_span_name(run.model),
+                context=parent,
+                kind=SpanKind.INTERNAL,
+                attributes=attributes,
+                start_time=run_start,
+            )
         span.end(end_time=run_end)
 
     def _emit_tool(

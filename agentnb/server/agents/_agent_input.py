@@ -81,6 +81,10 @@ class AgentInput:
     response_format: Mapping[str, Any] | None = None
     options: Mapping[str, str] = field(default_factory=dict)
     followups: bool = False
+    client_tools: tuple[Mapping[str, Any], ...] = ()
+    """The tools the client declared (``{name, description, parameters}``), which it runs."""
+    tool_results: tuple[ChatMessage, ...] = ()
+    """The client's results of the calls left to it (``tool`` messages after the question)."""
 
     def prompt_tokens(self) -> int:
         return count_tokens(self.message, *(m.content for m in self.history))

@@ -3,14 +3,19 @@ move with the calculator, then answers with a markdown table."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
-from .._steps import Finish, Reasoning, Step, Text
+from .._steps import Finish, Reasoning, Step, Text, ToolStart
 from ._agent_input import DEFAULT_TICKER, AgentInput, CallIds, tickers_in, tool_call
 from ._tools import price_table
 
 __all__ = ["FinanceAgent"]
+
+_MOVED_MOST = re.compile(r"\bmoved (the )?most\b", re.IGNORECASE)
+_SHARES = re.compile(r"\b(\d{1,6})\s+shares?\b", re.IGNORECASE)
 
 
 class FinanceAgent:
@@ -26,8 +31,12 @@ class FinanceAgent:
         return None
 
     def steps(self, request: AgentInput) -> Iterator[Step]:
-        tickers = tickers_in(request.message)
+        everyone = _MOVED_MOST.search(request.message) is not None  # a follow-up it offers
+        tickers = sorted(price_table().quotes) if everyone else tickers_in(request.message)
         ids = CallIds(request.run_id)
+        if request.tool_results or request.client_tools:
+            yield from _client_tool_steps(request, tickers[0], ids)
+            return
         yield Reasoning(_finance_plan(tickers))
         quotes: list[dict[str, Any]] = []
         failures: list[tuple[str, str]] = []
@@ -46,7 +55,24 @@ class FinanceAgent:
             output, _ = yield from tool_call(ids, "calculator", {"expression": expression})
             if output is not None:
                 changes[quote["ticker"]] = float(output["result"])
-        answer = _finance_answer(quotes, changes, failures)
+        costs: dict[str, float] = {}
+        shares = _SHARES.search(request.message)
+        for quote in quotes if shares else ():
+            expression = f"{shares[1]} * {quote['price']}" if shares else ""
+            output, _ = yield from tool_call(ids, "calculator", {"expression": expression})
+            if output is not None:
+                costs[quote["ticker"]] = float(output["result"])
+        if everyone and changes:
+            most = max(changes, key=lambda ticker: abs(changes[ticker]))
+            notes = [f"**{most}** moved most this week: {changes[most]:+.2f}%."]
+        else:
+            notes = []
+        notes += [
+            f"{shares[1]} shares of **{ticker}** cost **{_money(cost)}** at that price."
+            for ticker, cost in costs.items()
+            if shares
+        ]
+        answer = _finance_answer(quotes, changes, failures, notes)
         yield Text(answer)
         first = quotes[0]["ticker"] if quotes else DEFAULT_TICKER
         yield Finish(final_output=answer, followups=_finance_followups(first, request))
@@ -65,7 +91,10 @@ def _money(value: float) -> str:
 
 
 def _finance_answer(
-    quotes: list[dict[str, Any]], changes: dict[str, float], failures: list[tuple[str, str]]
+    quotes: list[dict[str, Any]],
+    changes: dict[str, float],
+    failures: list[tuple[str, str]],
+    notes: list[str],
 ) -> str:
     lines: list[str] = []
     if quotes:
@@ -91,6 +120,8 @@ def _finance_answer(
                 f"{direction} {abs(change):.2f}% on the week."
             )
         lines.append("")
+    if notes:
+        lines += [" ".join(notes), ""]
     for ticker, error in failures:
         lines += [f"I could not look up **{ticker}**: {error}.", ""]
     table = price_table()
@@ -110,3 +141,31 @@ def _finance_followups(ticker: str, request: AgentInput) -> tuple[str, ...]:
         f"What would 10 shares of {ticker} cost?",
         "Which stock in the demo table moved most this week?",
     )
+
+
+def _client_tool_steps(request: AgentInput, ticker: str, ids: CallIds) -> Iterator[Step]:
+    """With tools the client declared: call the first one (a string parameter gets the
+    ticker, a number 1), then answer with what the client sent back."""
+    if request.tool_results:
+        said = "; ".join(_as_text(m.content) for m in request.tool_results)
+        yield Text(f"Your notebook's tool says: {said}")
+        yield Finish(final_output=said)
+        return
+    declared = request.client_tools[0]
+    parameters = declared.get("parameters") or {}
+    arguments: dict[str, Any] = {}
+    for name in parameters.get("required") or []:
+        kind = (parameters.get("properties") or {}).get(name, {}).get("type")
+        arguments[name] = ticker if kind == "string" else 1
+    yield Reasoning(f"The client declared {declared.get('name')}; I call it.")
+    yield ToolStart(ids.next(), str(declared.get("name")), arguments, client=True)
+    yield Finish()
+
+
+def _as_text(content: str) -> str:
+    """A result as the client meant it: a JSON string (as UI messages carry one) unquoted."""
+    try:
+        value = json.loads(content)
+    except ValueError:
+        return content
+    return value if isinstance(value, str) else content

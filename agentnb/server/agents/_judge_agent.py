@@ -1,11 +1,9 @@
-"""The ``judge`` demo agent: grades an answer against the expected answer, offline and
-deterministically, with a short rationale (what ``agentnb.judge()`` asks an LLM judge for).
+"""The ``judge`` demo agent: an offline, deterministic word-overlap judge that answers what
+``agentnb.judge()`` asks an LLM judge for, so judging can be tried without a model.
 
-It reads the lines ``Question:``, ``Expected answer:`` and ``Answer:`` of its message (a
-value runs to the next label) and answers one JSON object, ``{"score", "verdict",
-"rationale"}``: the score is the share of the expected answer's key terms (its numbers and
-words of three letters or more, less common words) that the answer contains; with no
-expected answer the score is null.
+It reads only the fenced JSON object of ``agentnb.judge()``'s prompt (the first ``DATA-<fence>``
+line to its ``END-<fence>``), never labelled lines an answer could forge; it does not apply the
+rubric and its rationale says so.
 """
 
 from __future__ import annotations
@@ -19,8 +17,7 @@ from ._agent_input import AgentInput
 
 __all__ = ["JudgeAgent", "grade"]
 
-_LABELS = ("Rubric", "Question", "Expected answer", "Answer")
-_LABEL_LINE = re.compile(rf"^({'|'.join(_LABELS)}):[ \t]?", re.M)
+_FENCED = re.compile(r"^DATA-(\w+)\n(.*?)\nEND-\1$", re.M | re.S)
 _TERM = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]{3,}", re.UNICODE)
 _COMMON = frozenset(
     re.findall(
@@ -34,11 +31,18 @@ SHOWN_MISSING = 5
 
 
 def _fields(message: str) -> dict[str, str]:
-    marks = list(_LABEL_LINE.finditer(message))
-    ends = [mark.start() for mark in marks[1:]] + [len(message)] * bool(marks)
+    """The fenced object's ``expected`` and ``answer`` as text ({} when there is none)."""
+    found = _FENCED.search(message)
+    try:
+        data = json.loads(found.group(2)) if found else {}
+    except ValueError:
+        data = {}
+    if not isinstance(data, dict):
+        return {}
     return {
-        mark.group(1): message[mark.end() : end].strip()
-        for mark, end in zip(marks, ends, strict=True)
+        key: value if isinstance(value, str) else json.dumps(value)
+        for key in ("expected", "answer")
+        if (value := data.get(key)) is not None
     }
 
 
@@ -60,7 +64,10 @@ def grade(expected: str, answer: str) -> dict[str, object]:
     missing = [term for term in key if term not in given]
     score = round((len(key) - len(missing)) / len(key), 2)
     verdict = "correct" if score >= 0.8 else "partly correct" if score >= 0.4 else "incorrect"
-    found = f"The answer states {len(key) - len(missing)} of the {len(key)} key terms"
+    found = (
+        "Offline word-overlap judge (the rubric is not applied): the answer states "
+        f"{len(key) - len(missing)} of the {len(key)} key terms"
+    )
     lacking = (
         f"; it lacks {', '.join(missing[:SHOWN_MISSING])}{'...' if len(missing) > 5 else ''}."
         if missing
@@ -74,8 +81,8 @@ class JudgeAgent:
     model = "gpt-4o-mini"
     """The model it reports it ran (a real id, so a judge's runs are priced: judging costs)."""
     description = (
-        "Grades an answer against the expected answer (the lines 'Expected answer:' and "
-        "'Answer:' of its message): a JSON score from 0 to 1 with a short rationale."
+        "Grades an answer against the expected answer by word overlap, offline (the fenced "
+        "data of agentnb.judge()'s prompt): a JSON score from 0 to 1 with a short rationale."
     )
     tools: tuple[str, ...] = ()
     needs_approval = False
@@ -87,7 +94,7 @@ class JudgeAgent:
     def steps(self, request: AgentInput) -> Iterator[Step]:
         fields = _fields(request.message)
         yield Reasoning("I compare the answer's key terms with the expected answer's.")
-        verdict = grade(fields.get("Expected answer", ""), fields.get("Answer", ""))
+        verdict = grade(fields.get("expected", ""), fields.get("answer", ""))
         answer = json.dumps(verdict)
         yield Text(answer)
         yield Finish(final_output=answer)

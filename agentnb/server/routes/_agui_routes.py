@@ -493,6 +493,8 @@ async def _begin(request: Request, state: AppState) -> RunStart | Response:
         response_format=_response_format(props),
         options=options,
         followups=wants_followups(options),
+        client_tools=tuple(body.tools),  # the client's own: their calls end the run unanswered
+        tool_results=tuple(m.chat_message() for m in body.messages[last + 1 :] if m.role == "tool"),
     )
     check_input(agent, agent_input, _LOCATIONS)
     log = RunLog(run_id, AGUI.name, agent.name, agent_input, thread_id=body.threadId)

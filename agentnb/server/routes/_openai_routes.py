@@ -77,6 +77,7 @@ class OpenAIRenderer:
         self.log = log
         self.include_usage = bool(log.details.get("include_usage"))
         self.tool_indexes: dict[str, int] = {}
+        self.left_to_client = False
         self.base = {
             "id": _completion_id(log),
             "object": "chat.completion.chunk",
@@ -111,19 +112,26 @@ class OpenAIRenderer:
         return [Frame(dumps({"error": _error_object(step)})), Frame("[DONE]", terminal=True)]
 
     def _tool_call(self, step: ToolStart) -> list[Frame]:
-        """A call the server runs, streamed as OpenAI streams ``tool_calls``, in the extension."""
+        """A call the server runs, streamed as OpenAI streams ``tool_calls``, in the extension;
+        a call left to the client in standard ``tool_calls``."""
         index = self.tool_indexes.setdefault(step.call_id, len(self.tool_indexes))
+        self.left_to_client = self.left_to_client or step.client
+        wrap = (lambda calls: {"tool_calls": calls}) if step.client else self._server_calls
         head = {
             "index": index,
             "id": step.call_id,
             "type": "function",
             "function": {"name": step.name, "arguments": ""},
         }
-        frames = [self._chunk(_extension(agentnb_tool_calls=[head]))]
+        frames = [self._chunk(wrap([head]))]
         for piece in split_chunks(json.dumps(step.arguments), ARGUMENT_PIECE_CHARS):
             call = {"index": index, "function": {"arguments": piece}}
-            frames.append(self._chunk(_extension(agentnb_tool_calls=[call])))
+            frames.append(self._chunk(wrap([call])))
         return frames
+
+    @staticmethod
+    def _server_calls(calls: list[dict[str, Any]]) -> dict[str, Any]:
+        return _extension(agentnb_tool_calls=calls)
 
     def _tool_result(self, step: ToolEnd) -> dict[str, Any]:
         return {
@@ -138,7 +146,7 @@ class OpenAIRenderer:
         frames = []
         if step.followups:  # their own chunk: LiteLLM splits a finishing chunk that has them
             frames.append(self._chunk(_extension(agentnb_followups=list(step.followups))))
-        frames.append(self._chunk({}, "stop"))
+        frames.append(self._chunk({}, "tool_calls" if self.left_to_client else "stop"))
         if self.include_usage:
             frames.append(
                 Frame(dumps({**self.base, "choices": [], "usage": step.usage.as_snake()}))
@@ -252,6 +260,7 @@ class _Body(BaseModel):
     n: int = Field(default=1, ge=1, le=1)
     response_format: _ResponseFormat | None = None
     metadata: dict[str, str] | None = None
+    tools: list[dict[str, Any]] | None = None
 
 
 _LOCATIONS = {
@@ -287,6 +296,9 @@ async def _begin(request: Request, state: AppState) -> RunStart:
     if last_user is None:
         raise invalid(["body", "messages"], "needs at least one message with role 'user'")
     history = tuple(m.chat_message() for m in body.messages[:last_user])
+    after = body.messages[last_user + 1 :]  # the client's tool results, within the run
+    results = tuple(m.chat_message() for m in after if m.role == "tool")
+    declared = tuple(t["function"] for t in body.tools or () if isinstance(t.get("function"), dict))
     options = scalar_options(body.metadata)
     run_id = new_run_id()
     schema = None
@@ -299,6 +311,8 @@ async def _begin(request: Request, state: AppState) -> RunStart:
         response_format=schema,
         options=options,
         followups=wants_followups(options),
+        client_tools=declared,
+        tool_results=results,
     )
     check_input(agent, agent_input, _LOCATIONS)
     include_usage = body.stream_options is not None and body.stream_options.include_usage

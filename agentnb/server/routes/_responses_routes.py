@@ -453,6 +453,7 @@ class _Body(BaseModel):
     top_p: float | None = Field(default=None, ge=0, le=1)
     max_output_tokens: int | None = Field(default=None, ge=1)
     text: _Text | None = None
+    tools: list[dict[str, Any]] | None = None
 
 
 _INTEGER_PARAMS = frozenset({"max_output_tokens"})
@@ -487,6 +488,17 @@ def _messages(body: _Body) -> tuple[tuple[ChatMessage, ...], str]:
         raise invalid(["body", "input"], "needs a message with role 'user'")
     earlier = tuple(ChatMessage(str(m.role), m.text()) for m in messages[:last_user])
     return earlier, messages[last_user].text()
+
+
+def _tool_outputs(body: _Body) -> tuple[ChatMessage, ...]:
+    """The input's ``function_call_output`` items: the client's results of its tools."""
+    items = body.input if isinstance(body.input, list) else []
+    return tuple(
+        ChatMessage("tool", str(extra.get("output")), tool_call_id=str(extra.get("call_id")))
+        for item in items
+        if item.type == "function_call_output"
+        for extra in (item.model_extra or {},)
+    )
 
 
 def _conversation(state: AppState, body: _Body) -> Conversation:
@@ -550,7 +562,12 @@ async def _begin(request: Request, state: AppState) -> RunStart | Response:
             param="model",
             code="model_not_found",
         )
-    earlier, message = _messages(body)
+    results = _tool_outputs(body)
+    earlier: tuple[ChatMessage, ...] = ()
+    if results and body.previous_response_id:  # the client's tools ran: the same question
+        message = _stored(state, body.previous_response_id)[0].request.message
+    else:
+        earlier, message = _messages(body)
     conversation = _conversation(state, body)
     options = scalar_options(body.metadata)
     run_id = new_run_id()
@@ -562,6 +579,8 @@ async def _begin(request: Request, state: AppState) -> RunStart | Response:
         response_format=schema,
         options=options,
         followups=wants_followups(options),
+        client_tools=tuple(t for t in body.tools or () if t.get("type") == "function"),
+        tool_results=results,
     )
     check_input(agent, agent_input, _LOCATIONS)
     named = body.conversation is not None

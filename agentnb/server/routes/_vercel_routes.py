@@ -340,6 +340,8 @@ class _ChatBody(BaseModel):
     followups: bool = False
     metadata: dict[str, str] | None = None
     responseFormat: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] = Field(default_factory=list)
+    """Tools the client declared (agentnb's ``tools=``): their calls are left to it."""
 
 
 _LOCATIONS = {
@@ -367,6 +369,10 @@ async def _begin_chat(request: Request, state: AppState) -> RunStart | Response:
         response_format=body.responseFormat,
         options=options,
         followups=body.followups or wants_followups(options),
+        client_tools=tuple(body.tools),
+        tool_results=tuple(
+            m for m in history_of(body.messages[last_user + 1 :]) if m.role == "tool"
+        ),
     )
     check_input(agent, agent_input, _LOCATIONS)
     chat_id = body.id or f"chat_{secrets.token_hex(8)}"

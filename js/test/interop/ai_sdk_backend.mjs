@@ -8,6 +8,8 @@
 // What the model does depends on the last user message:
 //   "trade ..."    calls `place_trade`, whose execution needs a human's approval;
 //   "lookup ..."   calls `lookup` (executed at once), then answers;
+//   "portfolio"    calls `position_value`, a tool without `execute` (the client runs it and
+//                  adds its result), then answers with the result;
 //   "summary ..."  answers with the prompt it was given, as JSON (what the history held);
 //   "reset ..."    (no model) a stream written with `createUIMessageStream` whose step is reset;
 //   anything else  answers "Hello from the AI SDK."
@@ -61,6 +63,7 @@ const model = new MockLanguageModelV4({
     if (last.role === "tool") parts = answer(`Tool said: ${JSON.stringify(last.content[0].output)}`);
     else if (text.startsWith("trade")) parts = call("place_trade", { ticker: "NVDA", shares: 10 });
     else if (text.startsWith("lookup")) parts = call("lookup", { q: text });
+    else if (text.startsWith("portfolio")) parts = call("position_value", { ticker: "NVDA", shares: 3 });
     else if (text.startsWith("summary")) parts = answer(JSON.stringify(prompt));
     else parts = answer("Hello from the AI SDK.");
     return { stream: convertArrayToReadableStream(parts) };
@@ -72,6 +75,10 @@ const tools = {
     inputSchema: z.object({ ticker: z.string(), shares: z.number() }),
     needsApproval: true,
     execute: async ({ ticker, shares }) => ({ filled: true, ticker, shares }),
+  }),
+  position_value: tool({
+    description: "The value of a position (the client runs it: no execute).",
+    inputSchema: z.object({ ticker: z.string(), shares: z.number() }),
   }),
   lookup: tool({
     inputSchema: z.object({ q: z.string() }),

@@ -12,6 +12,8 @@ Routes (one agent each, as pydantic-ai mounts them):
   the state the client sent, read through ``StateDeps``, a ``STATE_DELTA`` adding the note and
   a ``CUSTOM`` event), then answers;
 - ``/broken``: the model raises (a ``RUN_ERROR``).
+- ``/portfolio``: calls ``position_value``, a tool the client declared (``RunAgentInput.tools``:
+  pydantic-ai leaves its calls to the client), then answers with the result it was sent;
 - ``/``: the ``quotes`` agent again, mounted at the root as a one-agent server is (the URL a
   user is given is the endpoint itself);
 - ``/health``: 200 once serving.
@@ -89,6 +91,17 @@ async def notes_model(messages: list[ModelMessage], info: AgentInfo) -> AsyncIte
     yield {0: DeltaToolCall(name="remember", json_args='{"note": "milk"}', tool_call_id="c_n1")}
 
 
+async def portfolio_model(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[object]:
+    returns = [p for p in last_request(messages).parts if isinstance(p, ToolReturnPart)]
+    if returns:
+        yield f"The position is worth {returns[0].content}."
+        return
+    declared = [t.name for t in info.function_tools]
+    name = "position_value" if "position_value" in declared else "undeclared_tool"
+    args = '{"ticker": "NVDA", "shares": 3}'
+    yield {0: DeltaToolCall(name=name, json_args=args, tool_call_id="call_p1")}
+
+
 class Notes(BaseModel):
     notes: list[str] = []
 
@@ -105,6 +118,7 @@ trade = Agent(
     output_type=[str, DeferredToolRequests],
 )
 broken = Agent(FunctionModel(stream_function=broken_model), name="broken")
+portfolio = Agent(FunctionModel(stream_function=portfolio_model), name="portfolio")
 notes = Agent(FunctionModel(stream_function=notes_model), name="notes", deps_type=StateDeps[Notes])
 
 
@@ -154,6 +168,7 @@ app = Starlette(
         Route("/quotes", endpoint(quotes), methods=["POST"]),
         Route("/trade", endpoint(trade), methods=["POST"]),
         Route("/broken", endpoint(broken), methods=["POST"]),
+        Route("/portfolio", endpoint(portfolio), methods=["POST"]),
         Route("/notes", serve_notes, methods=["POST"]),
         Route("/health", health),
     ]

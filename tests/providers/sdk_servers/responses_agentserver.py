@@ -10,6 +10,10 @@ What the handler answers depends on the input:
   approved, then a message saying what happened;
 - ``trade``: an ``mcp_approval_request`` for ``place_trade`` (the response ends there);
 - ``weather``: a ``function_call`` for the client to run (``get_weather``);
+- ``storm N``: N ``function_call``s of ``position_value`` in one response; ``bomb``: one whose
+  arguments are 200,000 characters;
+- ``portfolio``: a ``function_call`` of ``position_value`` (a tool the client declared), then,
+  given its ``function_call_output``, an answer quoting the output;
 - ``slow N``: N text deltas, 50 ms apart (to cut, resume, attach to or cancel);
 - ``turns``: how many user messages the conversation holds (history included);
 - ``refuse``: a refusal;
@@ -100,6 +104,25 @@ async def handler(
     elif text == "trade":
         arguments = json.dumps({"ticker": "NVDA", "shares": 10})
         for event in stream.output_item_mcp_approval_request("broker", "place_trade", arguments):
+            yield event
+    elif outputs := [i for i in items if _type(i) == "function_call_output"]:
+        output = outputs[-1].get("output") if isinstance(outputs[-1], dict) else outputs[-1].output
+        async for event in _answered(stream, f"The position is worth {output}."):
+            yield event
+    elif text.startswith("storm"):
+        for n in range(int(text.split()[1])):
+            arguments = json.dumps({"ticker": "NVDA", "shares": n})
+            for event in stream.output_item_function_call("position_value", f"call_{n}", arguments):
+                yield event
+    elif text == "bomb":
+        arguments = json.dumps({"ticker": "N" * 200_000, "shares": 1})
+        for event in stream.output_item_function_call("position_value", "call_bomb", arguments):
+            yield event
+    elif text == "portfolio":
+        declared = [t.get("name") for t in request.get("tools") or []]
+        name = "position_value" if "position_value" in declared else "undeclared_tool"
+        arguments = json.dumps({"ticker": "NVDA", "shares": 3})
+        for event in stream.output_item_function_call(name, "call_pos_1", arguments):
             yield event
     elif text == "weather":
         arguments = json.dumps({"city": "Paris"})

@@ -1,0 +1,159 @@
+"""Ready evaluators (``agentnb.evaluators``): the checks every evaluation writes by hand, as
+pydantic-evals and inspect-ai ship them. Each is an evaluator ``fn(run, example)`` whose
+score is kept as ``score.<its name>``; the ones made with an argument take ``name=``."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .._core.exceptions import AnswerSchemaError, ConfigurationError
+from .._core.schema import resolve_schema
+from .._history import RunRecord, ToolCallRecord, default_store
+
+__all__ = [
+    "contains",
+    "equals",
+    "json_schema",
+    "max_cost",
+    "max_duration",
+    "regex",
+    "tool_called",
+]
+
+Grade = bool | tuple[bool, str] | None
+
+
+def _expected(example: Mapping[str, Any]) -> str | None:
+    expected = example.get("expected")
+    if expected is None:
+        return None
+    return expected if isinstance(expected, str) else json.dumps(expected, ensure_ascii=False)
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def contains(run: RunRecord, example: Mapping[str, Any]) -> bool | None:
+    """Whether the answer contains the example's expected answer (case and spacing
+    ignored); no score for an example without one."""
+    expected = _expected(example)
+    return None if expected is None else _folded(expected) in _folded(run.text)
+
+
+def equals(run: RunRecord, example: Mapping[str, Any]) -> bool | None:
+    """Whether the answer is the example's expected answer (outer spaces ignored); no score
+    for an example without one."""
+    expected = _expected(example)
+    return None if expected is None else run.text.strip() == expected.strip()
+
+
+class _Check:
+    """An evaluator made with arguments: named (its score's column) and shown as made."""
+
+    def __init__(self, name: str, shown: str, check: Callable[[RunRecord], Grade]) -> None:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ConfigurationError(
+                f"an evaluator's name becomes the column score.<name>: give name= (letters, "
+                f"digits, _), not {name!r}"
+            )
+        self.__name__ = name
+        self._shown = shown
+        self._check = check
+
+    def __repr__(self) -> str:
+        return self._shown
+
+    def __call__(self, run: RunRecord, example: Mapping[str, Any]) -> Grade:
+        return self._check(run)
+
+
+def regex(pattern: str, *, name: str = "regex") -> Callable[..., Grade]:
+    """Whether the answer matches ``pattern`` somewhere (``re.search``)."""
+    try:
+        compiled = re.compile(pattern)
+    except (re.error, TypeError) as exc:
+        raise ConfigurationError(f"regex({pattern!r}): not a regular expression ({exc})") from None
+    return _Check(name, f"regex({pattern!r})", lambda run: compiled.search(run.text) is not None)
+
+
+def json_schema(schema: Any, *, name: str = "json_schema") -> Callable[..., Grade]:
+    """Whether the answer is JSON matching ``schema`` (a JSON schema dict or a pydantic
+    model), with why not as the score's comment."""
+    _, validate = resolve_schema(schema)
+    assert validate is not None
+
+    def check(run: RunRecord) -> Grade:
+        try:
+            validate(json.loads(run.text))
+        except ValueError:
+            return False, "the answer is not JSON"
+        except AnswerSchemaError as exc:
+            return False, str(exc)
+        return True
+
+    return _Check(name, f"json_schema({name!r})", check)
+
+
+class _ToolCalled(_Check):
+    reads_tool_calls = True
+    """Handed the run's tool calls (``fn(run, example, calls)``) by whoever evaluates."""
+
+    def __init__(self, name: str, tool: str, status: str | None) -> None:
+        super().__init__(name, f"tool_called({tool!r})", lambda run: None)
+        self._tool, self._status = tool, status
+
+    def __call__(
+        self,
+        run: RunRecord,
+        example: Mapping[str, Any],
+        calls: Sequence[ToolCallRecord] | None = None,
+    ) -> Grade:
+        if calls is None:
+            store = default_store()
+            calls = [] if store is None else store.tool_calls([run.local_id])
+        return any(
+            call.name == self._tool and (self._status is None or call.status == self._status)
+            for call in calls
+        )
+
+
+def tool_called(
+    tool: str, *, status: str | None = None, name: str | None = None
+) -> Callable[..., Grade]:
+    """Whether the run called ``tool`` (with ``status``: a call of it that ended so,
+    ``succeeded`` ...); its score is ``score.called_<tool>`` unless ``name=``."""
+    if not isinstance(tool, str) or not tool:
+        raise ConfigurationError(f"tool_called() takes a tool's name, not {tool!r}")
+    default = f"called_{tool}" if f"called_{tool}".isidentifier() else "tool_called"
+    return _ToolCalled(name or default, tool, status)
+
+
+def _limit(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ConfigurationError(f"{what} takes a number ≥ 0, not {value!r}")
+    return float(value)
+
+
+def max_cost(usd: float, *, name: str = "max_cost") -> Callable[..., Grade]:
+    """Whether the run cost at most ``usd``; no score when its cost is unknown."""
+    limit = _limit(usd, "max_cost")
+    return _Check(
+        name,
+        f"max_cost({usd!r})",
+        lambda run: None if run.cost_usd is None else run.cost_usd <= limit,
+    )
+
+
+def max_duration(seconds: float, *, name: str = "max_duration") -> Callable[..., Grade]:
+    """Whether the agent took at most ``seconds`` (its time, pauses for a person left
+    out); no score when unknown."""
+    limit = _limit(seconds, "max_duration")
+    return _Check(
+        name,
+        f"max_duration({seconds!r})",
+        lambda run: None if run.duration is None else run.duration <= limit,
+    )

@@ -1,0 +1,169 @@
+"""A round of client tools inside one run: the agent's step ended with calls the platform
+left to the client; each is checked (declared, bounded, valid arguments), asked about where
+its tool says so, run by :func:`~agentnb._core.user_code.run_user_code`, and its result
+shown in the run and handed to the dialect, which sends the results and reads on."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncGenerator, Callable
+from typing import Any
+
+from .._core.approvals import ApprovalGate, collect_decisions
+from .._core.client_tools import (
+    MAX_ARGUMENT_CHARS,
+    MAX_CALLS_PER_ROUND,
+    MAX_ROUNDS,
+    ClientTool,
+    ToolResult,
+    result_text,
+)
+from .._core.transcript import ToolCall
+from .._core.user_code import run_user_code
+from ..events import Event, ToolApprovalRequested, ToolCallFinished, ToolCallProgress
+
+__all__ = ["STOPPED_WHILE_RUNNING", "ToolRounds"]
+
+STOPPED_WHILE_RUNNING = (
+    "the run was stopped while the notebook ran this call: it was abandoned and the function "
+    "may still be running"
+)
+
+
+class ToolRounds:
+    """The client tools of one run and its rounds so far."""
+
+    def __init__(
+        self,
+        tools: tuple[ClientTool, ...],
+        redact: Callable[[str], str],
+    ) -> None:
+        self.tools = {t.name: t for t in tools}
+        self.rounds = 0
+        self.results: list[ToolResult] = []
+        self._redact = redact
+
+    def pending(self, calls: list[ToolCall]) -> list[ToolCall]:
+        """The calls the agent left to the client: open at the end of its step (a call to a
+        tool declared without a function is left to whoever owns it)."""
+        if not any(t.function for t in self.tools.values()):
+            return []
+        open_calls = [c for c in calls if c.status == "running" and c.depth == 0]
+        owned = [c for c in open_calls if (t := self.tools.get(c.name)) is None or t.function]
+        return open_calls if owned else []
+
+    async def run_round(
+        self, calls: list[ToolCall], gate: ApprovalGate, guard: Any, tick: float, progress: Any
+    ) -> AsyncGenerator[Event, None]:
+        """Run one round, yielding the events the run shows; ``results`` then holds what
+        goes back. Decisions on tools that ask first are collected through ``gate``."""
+        self.rounds += 1
+        self.results = []
+        refused: dict[str, str] = {}
+        for position, call in enumerate(calls):
+            why = self._refusal(call, position)
+            if why is not None:
+                refused[call.call_id] = why
+        asking = [c for c in calls if c.call_id not in refused and self.tools[c.name].approve]
+        for call in asking:
+            yield ToolApprovalRequested(call_id=call.call_id, reason="asks before it runs")
+        if asking:
+            async for decided in collect_decisions(gate, guard, tick, progress):
+                yield decided
+        runnable = [c for c in calls if c.call_id not in refused and c.status == "running"]
+        for call in runnable:  # shown running in the notebook before it starts
+            yield ToolCallProgress(call_id=call.call_id, ran_by="client")
+        try:
+            outcomes = await asyncio.gather(*(self._run(c) for c in runnable))
+        except asyncio.CancelledError:  # Stop: the run ends (no event can follow), say why here
+            for call in runnable:
+                call.error = STOPPED_WHILE_RUNNING
+            raise
+        finished = dict(zip((c.call_id for c in runnable), outcomes, strict=True))
+        for call in calls:
+            if call.call_id in refused:
+                event = ToolCallFinished(call_id=call.call_id, error=refused[call.call_id])
+                yield _by_client(event)
+            elif call.call_id in finished:
+                yield finished[call.call_id]
+            result = self._result(call)
+            self.results.append(result)
+
+    def _refusal(self, call: ToolCall, position: int) -> str | None:
+        declared = self.tools.get(call.name)
+        if declared is None:
+            names = ", ".join(sorted(self.tools)) or "none"
+            return f"no tool named {call.name!r} was declared by the client (declared: {names})"
+        if declared.function is None:
+            return f"tool {call.name!r} is declared without a function: nothing here runs it"
+        if self.rounds > MAX_ROUNDS:
+            return (
+                f"the client ran its tools in {MAX_ROUNDS} rounds already, the most one run "
+                f"allows: answer with what you have"
+            )
+        if position >= MAX_CALLS_PER_ROUND:
+            return f"at most {MAX_CALLS_PER_ROUND} client tool calls are run per step"
+        size = len(call.arguments_text or json.dumps(call.arguments, default=str))
+        if size > MAX_ARGUMENT_CHARS:
+            return f"the arguments are {size} characters, over the {MAX_ARGUMENT_CHARS} allowed"
+        try:
+            declared.checked_arguments(_parsed(call))
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    async def _run(self, call: ToolCall) -> ToolCallFinished:
+        declared = self.tools[call.name]
+        assert declared.function is not None
+        arguments = declared.checked_arguments(_parsed(call))
+        outcome = await run_user_code(
+            declared.function,
+            kwargs=arguments,
+            time_limit=declared.time_limit,
+            parallel=declared.parallel,
+            user_loop=declared.user_loop,
+        )
+        printed = self._redact(outcome.output)
+        if outcome.status == "timed_out":
+            still = " and may still be running in the notebook" if outcome.abandoned else ""
+            limit = f"{declared.time_limit:g} s"
+            error = f"{call.name} did not finish within {limit}: it was abandoned{still}"
+            return _by_client(
+                ToolCallFinished(call_id=call.call_id, error=error, output=printed or None)
+            )
+        if outcome.status == "error":
+            error = self._redact(f"{type(outcome.error).__name__}: {outcome.error}")
+            return _by_client(
+                ToolCallFinished(call_id=call.call_id, error=error, output=printed or None)
+            )
+        text = self._redact(result_text(outcome.value))
+        output: Any = {"returned": text, "printed": printed} if printed else text
+        return _by_client(ToolCallFinished(call_id=call.call_id, output=output))
+
+    def _result(self, call: ToolCall) -> ToolResult:
+        sent = call.arguments_text or json.dumps(call.arguments or {}, default=str)
+        if call.status == "denied":
+            reason = f": {call.error}" if call.error else ""
+            return ToolResult(
+                call.call_id, call.name, sent, f"the user denied this call{reason}", True
+            )
+        if call.error is not None:
+            return ToolResult(call.call_id, call.name, sent, call.error, True)
+        output = call.output
+        text = output["returned"] if isinstance(output, dict) and "returned" in output else output
+        return ToolResult(call.call_id, call.name, sent, str(text))
+
+
+def _parsed(call: ToolCall) -> Any:
+    if call.arguments is not None:
+        return call.arguments
+    try:
+        return json.loads(call.arguments_text or "{}")
+    except ValueError:
+        return call.arguments_text
+
+
+def _by_client(event: ToolCallFinished) -> ToolCallFinished:
+    event.ran_by = "client"
+    return event

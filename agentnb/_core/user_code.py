@@ -1,0 +1,259 @@
+"""The one runner for the user's own code under a bound: a notebook function the agent calls
+(client tools) and an evaluator applied to a run.
+
+Where it runs: a sync function on a thread of its own, never on agentnb's loop (which reads
+every stream) nor on the kernel's main thread (a cell waiting on a run there would wait for
+itself). An ``async def`` function is awaited on the loop it was handed (the kernel's, where
+the user's objects live) or, with none, on a loop of its own thread. One call at a time per
+process unless ``parallel=True``; what it prints or displays is captured for its caller. A
+thread cannot be killed: past its time limit a sync call is abandoned (it may still be running;
+it no longer holds the line), an async one is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import contextvars
+import inspect
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TextIO
+
+__all__ = ["MAX_OUTPUT_CHARS", "Outcome", "run_user_code"]
+
+MAX_OUTPUT_CHARS = 20_000
+"""What a call's captured output keeps; the rest is counted, not kept."""
+
+_LINE = threading.Semaphore(1)  # one call at a time in this process
+_captured: contextvars.ContextVar[_Output | None] = contextvars.ContextVar(
+    "agentnb_user_output", default=None
+)
+_installed = threading.Lock()
+_active = 0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What came of one call: ``status`` is ``"ok"`` (``value``), ``"error"`` (``error``,
+    raised by the function) or ``"timed_out"`` (``abandoned`` when it may still be running:
+    a sync function past its time; an async one is cancelled)."""
+
+    status: Literal["ok", "error", "timed_out"]
+    value: Any = None
+    error: BaseException | None = None
+    output: str = ""
+    duration: float = 0.0
+    abandoned: bool = False
+
+
+class _Output:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = self.dropped = 0
+
+    def add(self, text: str) -> None:
+        room = MAX_OUTPUT_CHARS - self.size
+        self.parts.append(text[: max(room, 0)])
+        self.size += min(len(text), max(room, 0))
+        self.dropped += max(len(text) - room, 0)
+
+    def text(self) -> str:
+        cut = f"\n[{self.dropped} more characters of output not kept]" if self.dropped else ""
+        return "".join(self.parts) + cut
+
+
+class _Routed:
+    """``sys.stdout`` / ``sys.stderr`` while calls run: a call's writes go to its output,
+    everyone else's to the stream it replaced."""
+
+    def __init__(self, inner: TextIO) -> None:
+        self.inner = inner
+
+    def write(self, text: str) -> int:
+        output = _captured.get()
+        if output is None:
+            return self.inner.write(text)
+        output.add(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if _captured.get() is None:
+            self.inner.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def _publish_routed(publish: Callable[..., Any]) -> Callable[..., Any]:
+    def routed(data: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
+        output = _captured.get()
+        if output is None:
+            return publish(data, *args, **kwargs)
+        text = data.get("text/plain")
+        output.add(f"{text}\n" if isinstance(text, str) else f"[display: {', '.join(data)}]\n")
+        return None
+
+    routed.agentnb_routed = publish  # type: ignore[attr-defined]
+    return routed
+
+
+def _display_publisher() -> Any:
+    """IPython's display publisher when a shell runs (never imports IPython)."""
+    module = sys.modules.get("IPython.core.interactiveshell")
+    shell = getattr(module, "InteractiveShell", None)
+    if shell is None or not shell.initialized():
+        return None
+    return getattr(shell.instance(), "display_pub", None)
+
+
+@contextlib.contextmanager
+def _capturing() -> Iterator[None]:
+    """Route output while any call runs (installed by the first, removed by the last)."""
+    global _active
+    with _installed:
+        _active += 1
+        if _active == 1:
+            sys.stdout, sys.stderr = _Routed(sys.stdout), _Routed(sys.stderr)
+            if (pub := _display_publisher()) is not None:
+                pub.publish = _publish_routed(pub.publish)
+    try:
+        yield
+    finally:
+        with _installed:
+            _active -= 1
+            if _active == 0:
+                if isinstance(sys.stdout, _Routed):
+                    sys.stdout = sys.stdout.inner
+                if isinstance(sys.stderr, _Routed):
+                    sys.stderr = sys.stderr.inner
+                pub = _display_publisher()
+                if pub is not None and hasattr(pub.publish, "agentnb_routed"):
+                    pub.publish = pub.publish.agentnb_routed
+
+
+class _Call:
+    """One call on its thread: takes the line, runs, hands the line back once (by itself
+    when it ends, or by the caller who abandoned it)."""
+
+    def __init__(self, parallel: bool) -> None:
+        self._lock = threading.Lock()
+        self._holds = self.abandoned = False
+        self._parallel = parallel
+
+    def take_line(self) -> bool:
+        if not self._parallel:
+            _LINE.acquire()
+        with self._lock:
+            if self.abandoned:
+                if not self._parallel:
+                    _LINE.release()
+                return False
+            self._holds = not self._parallel
+            return True
+
+    def give_back(self, *, abandon: bool = False) -> None:
+        with self._lock:
+            self.abandoned = self.abandoned or abandon
+            if self._holds:
+                self._holds = False
+                _LINE.release()
+
+
+def _call_on_thread(
+    fn: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    call: _Call,
+    output: _Output,
+    user_loop: asyncio.AbstractEventLoop | None,
+    done: Callable[[str, Any], None],
+) -> None:
+    if not call.take_line():
+        return
+    _captured.set(output)
+    try:
+        if inspect.iscoroutinefunction(fn):
+            if user_loop is not None and user_loop.is_running():
+                # the line is handed back when the coroutine ends
+                done("awaiting", asyncio.run_coroutine_threadsafe(fn(*args, **kwargs), user_loop))
+                return
+            value = asyncio.run(fn(*args, **kwargs))
+        else:
+            value = fn(*args, **kwargs)
+    except BaseException as exc:  # the user's failure is the outcome
+        call.give_back()
+        done("error", exc)
+        return
+    call.give_back()
+    done("ok", value)
+
+
+async def run_user_code(
+    fn: Callable[..., Any],
+    args: Sequence[Any] = (),
+    kwargs: Mapping[str, Any] | None = None,
+    *,
+    time_limit: float | None,
+    parallel: bool = False,
+    user_loop: asyncio.AbstractEventLoop | None = None,
+) -> Outcome:
+    """Call ``fn(*args, **kwargs)`` as this module says, without blocking the caller's loop,
+    and return its :class:`Outcome` (the function's errors are in it, never raised).
+    Cancelling the awaiting task abandons the call (an async one is cancelled)."""
+    loop = asyncio.get_running_loop()
+    result: asyncio.Future[tuple[str, Any]] = loop.create_future()
+    call, output = _Call(parallel), _Output()
+    started = time.monotonic()
+
+    def done(kind: str, payload: Any) -> None:
+        def settle() -> None:
+            if not result.done():
+                result.set_result((kind, payload))
+
+        if call.abandoned:
+            return  # nobody waits for it any more
+        with contextlib.suppress(RuntimeError):  # the caller's loop closed meanwhile
+            loop.call_soon_threadsafe(settle)
+
+    def outcome(status: Any, **fields: Any) -> Outcome:
+        return Outcome(status, output=output.text(), duration=time.monotonic() - started, **fields)
+
+    awaited: concurrent.futures.Future[Any] | None = None
+    with _capturing():
+        threading.Thread(
+            target=_call_on_thread,
+            args=(fn, args, kwargs or {}, call, output, user_loop, done),
+            name=f"agentnb-user-code:{getattr(fn, '__name__', 'function')}",
+            daemon=True,
+        ).start()
+        try:
+            async with asyncio.timeout(time_limit):
+                kind, payload = await asyncio.shield(result)
+                if kind == "awaiting":
+                    awaited = payload
+                    try:
+                        kind, payload = "ok", await asyncio.wrap_future(payload)
+                    except asyncio.CancelledError:
+                        task = asyncio.current_task()
+                        if task is None or task.cancelling():
+                            raise  # this task was cancelled (or timed out), not the coroutine
+                        kind, payload = "error", RuntimeError("the function was cancelled")
+                    except BaseException as exc:
+                        kind, payload = "error", exc
+                    finally:
+                        call.give_back()
+        except (TimeoutError, asyncio.CancelledError) as stopped:
+            if awaited is not None:
+                awaited.cancel()
+            call.give_back(abandon=True)
+            if isinstance(stopped, asyncio.CancelledError):
+                raise
+            return outcome("timed_out", abandoned=awaited is None)
+    if kind == "error":
+        return outcome("error", error=payload)
+    return outcome("ok", value=payload)

@@ -1,0 +1,288 @@
+"""A table kept apart from how it is drawn: :func:`table_html` (the one place agentnb writes
+``<table>``) and :func:`table_text` (rich, fitted to a terminal's width). Tables print what
+servers, files and users sent, so every heading, cell and hover text passes
+:func:`~agentnb._core.text.visible` here, where it becomes output, and nowhere else.
+
+What survives JupyterLab's sanitizer of untrusted outputs is decided here too: no ``<style>``
+or ``<script>``, only inline ``style``, ``title``, ``class``, ``colspan`` and ``data-*``
+(event handlers are dropped there, so sorting is a bonus where they run), no ``ch`` units;
+every cell sets its own alignment and ``white-space`` (JupyterLab's ``td`` rule sets both).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from html import escape
+
+from rich.console import Console
+from rich.table import Column as RichColumn
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from .._core.text import visible
+
+__all__ = ["Cell", "Column", "Row", "Table", "in_blocks", "table_html", "table_text"]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    heading: str
+    about: str = ""
+    """The heading's hover text."""
+    right: bool = False
+    """A number: aligned right, and never cut (a cut number is wrong information)."""
+    chars: int = 0
+    """Words beyond this many characters end in "…" (0: never cut)."""
+    wrap: bool = False
+    """Long text wraps between words (never inside one) instead of keeping to one line."""
+    head: bool = False
+    """The row's label (``<th>``)."""
+    width: str = ""
+    """A CSS width for the HTML column (a fixed layout's share)."""
+    code: bool = False
+    """Set as code."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    text: str = ""
+    """What the cell says (one line unless its column wraps)."""
+    title: str = ""
+    """The whole value, on hover (line breaks kept)."""
+    key: float | None = None
+    """What sorting compares (numbers and times; text sorts by its text)."""
+    html: str = ""
+    """Markup already made safe (rendered markdown) shown in HTML instead of ``text``."""
+    style: str = ""
+
+
+Row = Sequence[Cell | str] | str
+"""A row's cells (a ``str`` is a cell of text), or a ``str`` alone: a section heading over
+the rows that follow, across the table."""
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: Sequence[Column]
+    rows: Sequence[Row]
+    title: str = ""
+    notes: Sequence[str] = ()
+    """Lines under the table (muted)."""
+    name: str = ""
+    """The HTML root's class."""
+    sortable: bool = False
+    """Clicking a heading sorts the rows (again: the other way)."""
+    fixed: bool = False
+    """The HTML takes the output's width and its columns share it (``width`` each)."""
+
+
+def _cell(value: Cell | str) -> Cell:
+    return value if isinstance(value, Cell) else Cell(value)
+
+
+def _hover(text: str) -> str:
+    return "\n".join(visible(line) for line in text.split("\n"))
+
+
+# ---- HTML ----------------------------------------------------------------------------------
+
+_PAD = "padding:0.25em 0.6em;vertical-align:top"
+_RULE = "border-bottom:1px solid var(--jp-border-color1, rgba(128, 128, 128, 0.5))"
+_EM_PER_CHAR = 0.6
+"""A column's ``chars`` in em (the sanitizer refuses ``ch``)."""
+_MUTED = "opacity:0.75;font-size:0.9em;margin:0.35em 0 0"
+# Sorts the body's rows by the clicked column: a cell's data-key (numbers, times) or its
+# text; empty cells last; a second click reverses. Kept in the attribute (no <script>).
+_SORT = (
+    "var th=event.target.closest('th');if(!th)return;"
+    "var head=th.parentNode,i=[].indexOf.call(head.cells,th),"
+    "body=head.closest('table').tBodies[0],up=th.getAttribute('aria-sort')!=='ascending';"
+    "[].forEach.call(head.cells,function(c){c.removeAttribute('aria-sort');"
+    "c.lastChild.textContent=''});"
+    "th.setAttribute('aria-sort',up?'ascending':'descending');"
+    "th.lastChild.textContent=up?' \\u25B2':' \\u25BC';"
+    "var key=function(r){var c=r.cells[i],k=c.getAttribute('data-key');"
+    "return k===null?c.textContent:k};"
+    "var rows=[].slice.call(body.rows);"
+    "rows.sort(function(a,b){var x=key(a),y=key(b);"
+    "if(x===''||y==='')return (x==='')-(y==='');"
+    "var d=(isNaN(x)||isNaN(y))?x.localeCompare(y):x-y;return up?d:-d});"
+    "rows.forEach(function(r){body.appendChild(r)})"
+)
+
+
+def _style(column: Column) -> str:
+    side = "right" if column.right else "left"
+    # Text wraps between words; a word breaks only where it alone is wider than its cell
+    # (``anywhere`` would shrink a table inside to a letter a column: ``Tick|er``).
+    wrapping = "white-space:nowrap"
+    if column.wrap:
+        wrapping = "white-space:normal;overflow-wrap:break-word;word-break:normal"
+    style = f"{_PAD};text-align:{side};{wrapping}"
+    if column.chars and not column.right:
+        style += f";max-width:{column.chars * _EM_PER_CHAR:.1f}em;overflow:hidden"
+        style += ";text-overflow:ellipsis"
+    return style
+
+
+def _heading_html(column: Column, sortable: bool) -> str:
+    style = f"{_PAD};text-align:{'right' if column.right else 'left'};white-space:nowrap"
+    width = f";width:{column.width}" if column.width else ""
+    title = f' title="{escape(_hover(column.about))}"' if column.about else ""
+    arrow = "<span></span>" if sortable else ""  # where the sort arrow goes
+    return (
+        f'<th style="{style};font-weight:600;{_RULE}{width}"{title}>'
+        f"{escape(visible(column.heading))}{arrow}</th>"
+    )
+
+
+def _cell_html(column: Column, value: Cell | str) -> str:
+    cell = _cell(value)
+    tag = "th" if column.head else "td"
+    style = _style(column) + (";font-weight:600" if column.head else "") + cell.style
+    attrs = ""
+    hover = cell.title or (cell.text if column.chars else "")
+    if hover:
+        attrs += f' title="{escape(_hover(hover))}"'
+    if cell.key is not None:
+        key = int(cell.key) if cell.key.is_integer() else cell.key
+        attrs += f' data-key="{key!r}"'
+    body = cell.html or escape(visible(cell.text))
+    if column.code and not cell.html:
+        body = f"<code>{body}</code>"
+    return f'<{tag} style="{style}"{attrs}>{body}</{tag}>'
+
+
+def _row_html(table: Table, row: Row) -> str:
+    if isinstance(row, str):
+        style = f"{_PAD};text-align:left;white-space:nowrap;font-weight:600;padding-top:0.6em"
+        return (
+            f'<tr><th colspan="{len(table.columns)}" style="{style};{_RULE}">'
+            f"{escape(visible(row))}</th></tr>"
+        )
+    cells = zip(table.columns, row, strict=True)
+    return "<tr>" + "".join(_cell_html(column, value) for column, value in cells) + "</tr>"
+
+
+def table_html(table: Table) -> str:
+    """``table`` as HTML that reads the same sanitized, in nbconvert and on GitHub: inline
+    styles, the page's colours, and a table wider than its output scrolls in its own box."""
+    layout = "table-layout:fixed;width:100%" if table.fixed else "table-layout:auto;width:auto"
+    style = (
+        f"border-collapse:collapse;{layout};margin:0 0 0.6em;color:inherit;"
+        "background:transparent;font-variant-numeric:tabular-nums"
+    )
+    head = "".join(_heading_html(column, table.sortable) for column in table.columns)
+    sort = f' onclick="{escape(_SORT)}"' if table.sortable else ""
+    headed = any(column.heading for column in table.columns)
+    thead = f"<thead{sort}><tr>{head}</tr></thead>" if headed else ""
+    body = "".join(_row_html(table, row) for row in table.rows)
+    title = (
+        f'<div style="font-weight:600;margin:0 0 0.3em">{escape(visible(table.title))}</div>'
+        if table.title
+        else ""
+    )
+    notes = "".join(f'<div style="{_MUTED}">{escape(visible(n))}</div>' for n in table.notes)
+    kind = escape(table.name.split(" ")[0])
+    return (
+        f'<div class="{escape(table.name)}" style="max-width:100%;overflow-x:auto">{title}'
+        f'<table class="{kind}-table" style="{style}">{thead}<tbody>{body}</tbody></table>'
+        f"{notes}</div>"
+    )
+
+
+# ---- text ----------------------------------------------------------------------------------
+
+
+def _text_width(column: Column, cells: Sequence[Cell]) -> int:
+    """The characters a column takes in text: its widest line, words capped at ``chars``."""
+    widest = max([len(visible(column.heading)), *(len(visible(c.text)) for c in cells)])
+    return min(widest, max(column.chars, len(column.heading))) if column.chars else widest
+
+
+def _rich_column(column: Column, cells: Sequence[Cell]) -> RichColumn:
+    return RichColumn(
+        Text(visible(column.heading)),
+        justify="right" if column.right else "left",
+        no_wrap=not column.wrap,
+        overflow="ellipsis" if column.chars else "fold",
+        max_width=column.chars or None,
+        min_width=_text_width(column, cells) if column.right else None,
+    )
+
+
+def table_text(table: Table, width: int | None = None) -> str:
+    """``table`` as aligned text (``rich``), at most ``width`` characters a line when given:
+    words are cut with an ellipsis where they must be, numbers never. A section heading is
+    a line of its own over its rows, which are indented under it."""
+    rows = [row for row in table.rows if not isinstance(row, str)]
+    sectioned = len(rows) < len(table.rows)
+    indent = "  " if sectioned else ""
+    columns = enumerate(table.columns)
+    grid = RichTable(
+        *(_rich_column(column, [_cell(row[i]) for row in rows]) for i, column in columns),
+        box=None,
+        pad_edge=False,
+        padding=(0, 1),
+        show_edge=False,
+        header_style="",
+    )
+    for row in rows:
+        grid.add_row(*(Text(visible(_cell(value).text)) for value in row))
+    out = io.StringIO()
+    console = Console(
+        file=out,
+        width=(width - len(indent)) if width else 100_000,
+        color_system=None,
+        force_jupyter=False,  # in a kernel rich would draw into the notebook, not the string
+        force_interactive=False,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        legacy_windows=False,
+    )
+    console.print(grid)
+    drawn = [indent + line.rstrip() for line in out.getvalue().splitlines()]
+    lines = [table.title] if table.title else []
+    lines.append(drawn[0])
+    body = iter(drawn[1:])
+    for row in table.rows:
+        if isinstance(row, str):
+            lines.append(visible(row))
+        else:
+            lines.append(next(body))
+    lines += list(body)  # none, unless a wrapped cell took more than one line
+    return "\n".join([*lines, *(visible(note) for note in table.notes)])
+
+
+def in_blocks(table: Table, chars: int) -> list[Table]:
+    """``table`` as tables whose lines fit ``chars`` characters: the row labels (``head``
+    columns) in each, the other columns in as many blocks as it takes."""
+    rows = [row for row in table.rows if not isinstance(row, str)]
+    keys = [i for i, column in enumerate(table.columns) if column.head]
+    figures = [i for i in range(len(table.columns)) if i not in keys]
+
+    def taken(i: int) -> int:
+        return 2 + _text_width(table.columns[i], [_cell(row[i]) for row in rows])
+
+    room = chars - sum(taken(i) for i in keys)
+    blocks: list[list[int]] = [[]]
+    used = 0
+    for i in figures:
+        if blocks[-1] and used + taken(i) > room:
+            blocks.append([])
+            used = 0
+        blocks[-1].append(i)
+        used += taken(i)
+    return [
+        replace(
+            table,
+            columns=[table.columns[i] for i in shown],
+            rows=[row if isinstance(row, str) else [row[i] for i in shown] for row in table.rows],
+            notes=table.notes if n == len(blocks) - 1 else (),
+            title=table.title if n == 0 else "",
+        )
+        for n, shown in enumerate(keys + block for block in blocks)
+    ]

@@ -1,0 +1,112 @@
+"""Scores given to traced runs, as Phoenix's span annotations: OTLP carries no annotations,
+so they go over Phoenix's REST API (``POST /v1/span_annotations``) to the run's span, named
+by the id derived from the run (:mod:`._ids`) whether it was traced live or exported.
+
+Sent in the background, one request at a time; Phoenix keeps an annotation whose span has not
+arrived yet and retries it. A later score of the same name replaces the span's annotation, as
+it replaces the run's current score. A Phoenix that cannot be reached is logged once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any, Protocol
+
+import httpx
+
+from .._core.secrets import redact
+from ._ids import run_span_id
+
+__all__ = ["GivenScore", "PhoenixScores", "annotation"]
+
+logger = logging.getLogger("agentnb.tracing")
+
+_ANNOTATOR = {"person": "HUMAN", "code": "CODE", "agent": "LLM"}
+_API_KEY_VAR = "PHOENIX_API_KEY"
+
+
+class GivenScore(Protocol):
+    """A score as the history keeps it (``agentnb.history.ScoreRecord``)."""
+
+    @property
+    def local_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> float | bool | str: ...
+    @property
+    def comment(self) -> str | None: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def author(self) -> str | None: ...
+
+
+def annotation(score: GivenScore) -> dict[str, Any]:
+    """``score`` as Phoenix's span annotation: a number as its score, a bool as 1 or 0 and
+    ``true`` / ``false``, a label as its label, the comment as its explanation."""
+    value = score.value
+    result: dict[str, Any] = {}
+    if isinstance(value, bool):
+        result = {"score": float(value), "label": str(value).lower()}
+    elif isinstance(value, str):
+        result = {"label": redact(value)}
+    else:
+        result = {"score": float(value)}
+    if score.comment:
+        result["explanation"] = redact(score.comment)
+    metadata = {"source": "agentnb", **({"author": redact(score.author)} if score.author else {})}
+    return {
+        "span_id": format(run_span_id(score.local_id), "016x"),
+        "name": score.name,
+        "annotator_kind": _ANNOTATOR.get(score.source, "HUMAN"),
+        "result": result,
+        "metadata": metadata,
+    }
+
+
+class PhoenixScores:
+    """Sends scores to the Phoenix at ``base_url`` (``PHOENIX_API_KEY``, if set, as its key)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.url = base_url.rstrip("/") + "/v1/span_annotations"
+        key = os.environ.get(_API_KEY_VAR, "").strip()
+        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="agentnb-scores")
+        self._pending: list[Future[None]] = []
+        self._reported = False
+
+    def send(self, scores: Sequence[GivenScore]) -> None:
+        """Send ``scores`` in the background."""
+        sent = [score for score in scores if score.name != "note"]  # Phoenix's notes' own name
+        if sent:
+            body = {"data": [annotation(score) for score in sent]}
+            self._pending = [f for f in self._pending if not f.done()]
+            self._pending.append(self._worker.submit(self._post, body))
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until the scores handed over so far are sent; False past ``timeout``."""
+        return not wait(self._pending, timeout).not_done
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=False)
+
+    def _post(self, body: dict[str, Any]) -> None:
+        try:
+            reply = httpx.post(self.url, json=body, headers=self._headers, timeout=30)
+            cause = None if reply.is_success else f"HTTP {reply.status_code}: {reply.text[:200]}"
+        except httpx.HTTPError as exc:
+            cause = repr(exc)
+        if cause is None:
+            self._reported = False
+        elif not self._reported:
+            self._reported = True
+            logger.warning(
+                "agentnb tracing: cannot send scores to %s (%s); they stay in the history, "
+                "and are dropped here until it can be reached (said once)",
+                self.url,
+                redact(cause),
+            )

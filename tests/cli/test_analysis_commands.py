@@ -1,0 +1,83 @@
+"""``agentnb summary`` and ``agentnb experiments`` in a real terminal at 80 columns: the
+analysis a notebook gets (a summary by model and day, the experiments, one experiment's grid,
+two arms compared), every line wrapped by agentnb, a mistake one line and exit status 2."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_process import cli_env
+from tmux_pane import Pane
+
+import agentnb
+
+WIDTH = 80
+
+
+def long_enough(run: Any, example: Any) -> bool:
+    return len(run.answer or "") > 30
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory, server: Any) -> Path:
+    path = tmp_path_factory.mktemp("analysis") / "history.sqlite3"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AGENTNB_HISTORY", str(path))
+        agentnb.connect(
+            "operativus", base_url=server.base_url, api_key=server.api_key, name="analysis"
+        )
+        agentnb.batch(
+            ["finance_agent", "echo"],
+            ["What is NVDA trading at?", "Compare AAPL and MSFT"],
+            via="analysis",
+            experiment="quotes",
+            progress=False,
+            evaluators=[long_enough],
+        )
+        # a request the platform refuses: a failed run that names no model
+        agentnb.batch("no_such_agent", ["NVDA?"], via="analysis", progress=False)
+    return path
+
+
+def printed(db: Path, *args: str) -> list[str]:
+    env = cli_env()
+    env["AGENTNB_HISTORY"] = str(db)
+    command = [sys.executable, "-m", "agentnb", *args]
+    pane = Pane(command, env, name="agentnb-analysis", width=WIDTH)
+    try:
+        pane.wait_for(lambda screen: "EXIT=" in screen)
+        lines = pane.everything().splitlines()
+    finally:
+        pane.close()
+    assert [line for line in lines if len(line.rstrip()) > WIDTH] == [], "\n".join(lines)
+    return lines
+
+
+def test_summary_by_model_and_day(db: Path) -> None:
+    text = "\n".join(printed(db, "summary", "model", "--every", "day"))
+    assert "EXIT=0" in text, text
+    assert "gpt-4o-mini" in text and "agentnb-echo" in text, text
+    assert "success" in text and "$" in text, text
+    assert "(no model)" in text and "no model's success counts them" in text, text
+
+
+def test_the_experiments_their_grid_and_a_compare(db: Path) -> None:
+    listed = "\n".join(printed(db, "experiments"))
+    assert "quotes" in listed and "finance_agent, echo" in listed, listed
+    grid = "\n".join(printed(db, "experiments", "quotes"))
+    assert "experiment quotes: 2 questions × 2 arms" in grid, grid
+    assert "- Compare AAPL and MSFT" in grid, grid
+    compared = "\n".join(printed(db, "experiments", "quotes", "--compare", "finance_agent", "echo"))
+    assert "quotes: finance_agent against echo on score." in compared, compared
+    assert "wins / ties / losses" in compared and "EXIT=0" in compared, compared
+
+
+def test_a_mistake_is_one_line_and_status_2(db: Path) -> None:
+    lines = printed(db, "experiments", "no-such-experiment")
+    assert "EXIT=2" in lines, "\n".join(lines)
+    errors = [line for line in lines if line.startswith("agentnb experiments: error:")]
+    assert errors and "'quotes'" in "\n".join(lines), "\n".join(lines)
+    assert not any("Traceback" in line for line in lines), "\n".join(lines)

@@ -1,0 +1,220 @@
+"""What one run keeps is bounded (``max_run_mib``): a real uvicorn server on 127.0.0.1 streams
+an AG-UI run past the bound in every way a run can grow (answer, reasoning, tool arguments,
+tool outputs, custom events, one huge frame, a stream that never ends), and the run ends
+``interrupted`` with :class:`agentnb.RunTooLargeError`, keeping what it had up to the bound;
+the client's memory stays near the bound while it streams and is given back after the run;
+the history keeps no more than the run."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import socket
+import threading
+import tracemalloc
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+import agentnb
+from agentnb.history import HistoryStore
+
+MIB = 1024 * 1024
+PIECE = "x" * 4096
+
+
+def _frame(kind: str, **fields: Any) -> bytes:
+    return f"data: {json.dumps({'type': kind, **fields})}\n\n".encode()
+
+
+def _content(scenario: str) -> Iterator[bytes]:
+    """The frames of each scenario, after RUN_STARTED: each grows the run without end."""
+    n = 0
+    while True:
+        n += 1
+        if scenario == "text":
+            yield _frame("TEXT_MESSAGE_CONTENT", messageId="m1", delta=PIECE)
+        elif scenario == "reasoning":
+            yield _frame("REASONING_MESSAGE_CONTENT", messageId="r1", delta=PIECE)
+        elif scenario == "arguments":
+            if n == 1:
+                yield _frame("TOOL_CALL_START", toolCallId="c1", toolCallName="write")
+            yield _frame("TOOL_CALL_ARGS", toolCallId="c1", delta=PIECE)
+        elif scenario == "outputs":
+            yield _frame("TOOL_CALL_START", toolCallId=f"c{n}", toolCallName="read")
+            yield _frame("TOOL_CALL_RESULT", toolCallId=f"c{n}", messageId=f"t{n}",
+                         content=PIECE * 16)  # fmt: skip
+        elif scenario == "custom":
+            yield _frame("CUSTOM", name="progress", value={"log": [PIECE] * 4})
+        elif scenario == "figures":  # figures no float holds, from the server
+            yield _frame("TEXT_MESSAGE_CONTENT", messageId="m1", delta="hi")
+            usage = {"model": "gpt-4o", "input_tokens": 10**400, "output_tokens": 5,
+                     "cost": -(10**400)}  # fmt: skip
+            yield _frame("RUN_FINISHED", threadId="t1", runId="r1", usage=[usage])
+            return
+        elif scenario == "one_frame":
+            yield _frame("TEXT_MESSAGE_CONTENT", messageId="m1", delta="y" * (3 * MIB))
+            yield _frame("RUN_FINISHED", threadId="t1", runId="r1")
+            return
+
+
+async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    scenario = json.loads(body)["messages"][-1]["content"]
+    head = [(b"content-type", b"text/event-stream")]
+    await send({"type": "http.response.start", "status": 200, "headers": head})
+
+    async def frames() -> AsyncIterator[bytes]:
+        yield _frame("RUN_STARTED", threadId="t1", runId="r1")
+        for frame in _content(scenario):
+            yield frame
+
+    hung_up = asyncio.ensure_future(receive())  # the next message is the client's hang-up
+    async for frame in frames():
+        if hung_up.done():
+            return
+        await send({"type": "http.response.body", "body": frame, "more_body": True})
+        await asyncio.sleep(0)
+    hung_up.cancel()
+    await send({"type": "http.response.body", "body": b""})
+
+
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(_app, log_level="error", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+def _client(url: str, **options: Any) -> agentnb.AgentClient:
+    return agentnb.AgentClient("ag-ui", base_url=url, api_key="k", record=False, **options)
+
+
+def _kept(run: agentnb.Run) -> int:
+    calls = sum(len(c.arguments_text) + len(str(c.output or "")) for c in run.tool_calls)
+    events = sum(len(json.dumps(e.value)) for e in run.custom_events)
+    return len(run.text) + len(run.reasoning) + calls + events
+
+
+@pytest.mark.parametrize(
+    "scenario", ["text", "reasoning", "arguments", "outputs", "custom", "one_frame"]
+)
+def test_a_run_past_its_bound_ends_with_what_it_kept(url: str, scenario: str) -> None:
+    with _client(url, max_run_mib=1) as client, pytest.raises(agentnb.RunTooLargeError) as ended:
+        client.run("agent", scenario)
+    run = ended.value.run
+    assert isinstance(ended.value, agentnb.RunInterruptedError)
+    assert run is not None and run.status == "interrupted"
+    assert run.error is not None and "1 MiB" in run.error.message
+    assert "max_run_mib" in str(ended.value)
+    assert _kept(run) <= MIB
+    if scenario != "one_frame":  # what came before the bound is kept
+        assert _kept(run) > MIB // 2
+        assert ended.value.partial_text == run.text
+
+
+def test_a_stream_iterated_event_by_event_raises_at_the_bound(url: str) -> None:
+    seen: list[object] = []
+    with (
+        _client(url, max_run_mib=1) as client,
+        client.stream("agent", "reasoning") as stream,
+        pytest.raises(agentnb.RunTooLargeError),
+    ):
+        seen.extend(stream)  # event by event, until the stream raises
+    assert stream.run.status == "interrupted" and len(seen) > 100
+    assert MIB // 2 < len(stream.run.reasoning) <= MIB
+
+
+def test_an_endless_stream_with_no_run_timeout_ends_at_the_bound(url: str) -> None:
+    endless = _client(url, max_run_mib=2, run_timeout=None, idle_timeout=None)
+    with endless as client, pytest.raises(agentnb.RunTooLargeError) as ended:
+        client.run("agent", "text")
+    assert ended.value.run is not None
+    assert 1.5 * MIB < len(ended.value.run.text) <= 2 * MIB
+
+
+def test_memory_stays_near_the_bound_and_is_given_back(url: str) -> None:
+    with _client(url, max_run_mib=4) as client:
+        with pytest.raises(agentnb.RunTooLargeError):
+            client.run("agent", "text")  # warm every cache first
+        gc.collect()
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            with pytest.raises(agentnb.RunTooLargeError) as ended:
+                client.run("agent", "text")
+            kept = len(ended.value.run.text) if ended.value.run is not None else 0
+            held = tracemalloc.get_traced_memory()[0] - base
+            del ended
+            peak = tracemalloc.get_traced_memory()[1] - base
+            gc.collect()
+            left = tracemalloc.get_traced_memory()[0] - base
+        finally:
+            tracemalloc.stop()
+    assert kept > 3 * MIB
+    assert held < 3 * 4 * MIB
+    assert peak < 4 * 4 * MIB
+    assert left < MIB // 2
+
+
+def test_the_history_keeps_no_more_than_the_run(url: str, tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path / "history.sqlite3")
+    recorded = agentnb.AgentClient("ag-ui", base_url=url, recorder=store, max_run_mib=1)
+    with recorded as client, pytest.raises(agentnb.RunTooLargeError) as ended:
+        client.run("agent", "text")
+    assert ended.value.run is not None
+    record = store.get(ended.value.run.local_id)
+    assert record is not None
+    assert record.status == "interrupted" and record.error_code == "too_large"
+    assert 0 < len(record.answer or "") <= MIB
+
+
+def test_without_a_bound_a_run_keeps_everything(url: str) -> None:
+    with _client(url, max_run_mib=None) as client:
+        run = client.run("agent", "one_frame")
+    assert len(run.text) == 3 * MIB
+
+
+def test_figures_past_a_float_from_the_server_are_refused_not_a_crash(
+    url: str, tmp_path: Path
+) -> None:
+    store = HistoryStore(tmp_path / "history.sqlite3")
+    with agentnb.AgentClient("ag-ui", base_url=url, recorder=store) as client:
+        run = client.run("agent", "figures")
+    assert run.usage is not None and run.usage.prompt_tokens is None
+    assert run.usage.completion_tokens == 5 and run.usage.cost is None
+    assert run.refused_figures is not None and "input_tokens" in run.refused_figures
+    assert json.loads(json.dumps(run.snapshot()))["refused_figures"] == run.refused_figures
+    record = store.get(run.local_id)
+    assert record is not None and record.refused_figures == run.usage.refused
+    assert "input_tokens=an integer of about 401 digits" in run.refused_figures
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), 10**400, True, "16"])
+def test_a_bad_bound_is_a_configuration_error(bad: object) -> None:
+    with pytest.raises(agentnb.ConfigurationError, match="max_run_mib"):
+        _client("http://127.0.0.1:9", max_run_mib=bad)

@@ -1,0 +1,56 @@
+"""A scripted model for a LiteLLM proxy (``custom_provider_map``): no network, no key. Loaded
+by the proxy of ``tests/interop/test_client_tools_litellm.py`` from its working folder.
+
+Asked with a ``tool`` message last, it answers with that result; asked "portfolio" with a
+``position_value`` tool declared, it calls that tool; otherwise it answers "no tool".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litellm import CustomLLM
+from litellm.types.utils import GenericStreamingChunk
+
+USAGE = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+
+
+def _chunk(text: str = "", *, finish: str = "", tool: dict[str, Any] | None = None) -> Any:
+    chunk: dict[str, Any] = {
+        "text": text,
+        "is_finished": bool(finish),
+        "finish_reason": finish,
+        "usage": USAGE if finish else None,
+        "index": 0,
+        "tool_use": tool,
+    }
+    return GenericStreamingChunk(**chunk)  # type: ignore[typeddict-item]
+
+
+class Scripted(CustomLLM):
+    async def astreaming(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:  # type: ignore[override]
+        messages = kwargs["messages"]
+        tools = (kwargs.get("optional_params") or {}).get("tools") or []
+        declared = [t.get("function", {}).get("name") for t in tools]
+        last = messages[-1]
+        if last.get("role") == "tool":
+            yield _chunk(f"The position is worth {last.get('content')}.")
+            yield _chunk(finish="stop")
+        elif "position_value" in declared:
+            arguments = json.dumps({"ticker": "NVDA", "shares": 3})
+            call = {
+                "id": "call_llm_1",
+                "type": "function",
+                "function": {"name": "position_value", "arguments": arguments},
+                "index": 0,
+            }
+            yield _chunk(tool=call)
+            yield _chunk(finish="tool_calls")
+        else:
+            yield _chunk("no tool")
+            yield _chunk(finish="stop")
+
+
+handler = Scripted()

@@ -1,0 +1,86 @@
+"""Client tools over Chat Completions from a server that is not agentnb's: a LiteLLM proxy
+(``.tools/litellm``) over a scripted model (``litellm/scripted_model.py``, LiteLLM's
+``CustomLLM``). The proxy streams the model's ``tool_calls`` as OpenAI does; agentnb runs the
+notebook's function, sends the assistant ``tool_calls`` message and the ``tool`` message
+back, and the same run ends with the answer that uses the result."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from agentnb_testing import free_port, sdk_python, serving
+
+from agentnb import AsyncAgentClient
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+MASTER_KEY = "sk-agentnb-tools-test"
+CONFIG = f"""model_list:
+  - model_name: portfolio
+    litellm_params:
+      model: scripted/portfolio
+litellm_settings:
+  telemetry: false
+  custom_provider_map:
+    - provider: scripted
+      custom_handler: scripted_model.handler
+general_settings:
+  master_key: {MASTER_KEY}
+"""
+
+
+@pytest.fixture(scope="module")
+def proxy_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    litellm = sdk_python("litellm").parent / "litellm"
+    folder = tmp_path_factory.mktemp("litellm")
+    shutil.copy(Path(__file__).parent / "litellm" / "scripted_model.py", folder)
+    (folder / "config.yaml").write_text(CONFIG)
+    port = free_port()
+    env = {
+        **os.environ,
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "LITELLM_TELEMETRY": "False",
+        "PYTHONPATH": str(folder),
+    }
+    command = [str(litellm), "--config", "config.yaml", "--host", "127.0.0.1", "--port", str(port)]
+    with serving(
+        command,
+        ready_url=f"http://127.0.0.1:{port}/health/liveliness",
+        log_path=folder / "proxy.log",
+        env=env,
+        cwd=folder,
+        startup_seconds=120,
+    ):
+        yield f"http://127.0.0.1:{port}/v1"
+
+
+async def test_the_function_runs_and_the_run_ends_with_its_result(proxy_url: str) -> None:
+    seen: list[tuple[str, int]] = []
+
+    def position_value(ticker: str, shares: int = 1) -> float:
+        """The value of a position."""
+        seen.append((ticker, shares))
+        return 100.5 * shares
+
+    async with AsyncAgentClient(
+        "openai", base_url=proxy_url, api_key=MASTER_KEY, record=False
+    ) as client:
+        run = await client.run("portfolio", "portfolio", tools=[position_value])
+    assert seen == [("NVDA", 3)]
+    assert (run.status, run.text, run.finish_reason) == (
+        "completed",
+        "The position is worth 301.5.",
+        "stop",
+    )
+    [call] = run.tool_calls
+    assert (call.call_id, call.status, call.ran_by, call.output) == (
+        "call_llm_1",
+        "succeeded",
+        "client",
+        "301.5",
+    )
+    assert run.usage is not None and run.usage.total_tokens == 30  # both requests

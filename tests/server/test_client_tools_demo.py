@@ -1,0 +1,117 @@
+"""The built-in server's ``finance_agent`` with tools the client declared, in each dialect
+that takes them: it calls the first one, left to the client (Chat Completions' standard
+``tool_calls``, a Responses ``function_call``, an AG-UI tool call without a result, a UI
+message tool part without output), and answers with the result the client sends back, so
+the loop runs offline."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from agentnb_testing import client_for
+
+import agentnb
+from agentnb._app.connections import disconnect
+from agentnb._display.run_text import run_text
+from agentnb._display.static_copy import static_bundle
+from agentnb.server import ServerHandle
+
+
+@pytest.mark.parametrize("dialect", ["openai", "openai-responses", "ag-ui", "vercel"])
+async def test_the_demo_agent_calls_the_notebooks_function(
+    server: ServerHandle, dialect: str
+) -> None:
+    seen: list[tuple[str, int]] = []
+
+    def position_value(ticker: str, shares: int) -> float:
+        """The value of a position."""
+        seen.append((ticker, shares))
+        return 100.5 * shares
+
+    async with client_for(server, dialect, record=False) as client:
+        run = await client.run("finance_agent", "My AMD position?", tools=[position_value])
+    assert seen == [("AMD", 1)]
+    assert (run.status, run.text) == ("completed", "Your notebook's tool says: 100.5")
+    [call] = run.tool_calls
+    assert (call.name, call.status, call.ran_by) == ("position_value", "succeeded", "client")
+
+
+async def test_without_tools_the_demo_agent_runs_its_own(server: ServerHandle) -> None:
+    async with client_for(server, "openai", record=False) as client:
+        run = await client.run("finance_agent", "NVDA?")
+    assert [c.name for c in run.tool_calls] == ["get_stock_price", "calculator"]
+    assert all(c.ran_by is None for c in run.tool_calls)
+
+
+def test_a_batch_calls_the_function_one_call_at_a_time(server: ServerHandle) -> None:
+    lock, running, most = threading.Lock(), [0], [0]
+    seen: list[str] = []
+
+    def position_value(ticker: str, shares: int) -> str:
+        """The value of a position."""
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+            seen.append(ticker)
+        return f"{ticker} held"
+
+    agentnb.connect("openai", local=True, name="tools_batch")
+    try:
+        history = agentnb.batch(
+            "finance_agent",
+            ["My AMD position?", "My NVDA position?", "My AAPL position?"],
+            via="tools_batch",
+            progress=False,
+            tools=[position_value],
+        )
+    finally:
+        disconnect("tools_batch")
+    assert sorted(seen) == ["AAPL", "AMD", "NVDA"]
+    assert most[0] == 1  # the batch runs concurrently, the function never does
+    assert [r.answer for r in history] == [
+        "Your notebook's tool says: AMD held",
+        "Your notebook's tool says: NVDA held",
+        "Your notebook's tool says: AAPL held",
+    ]
+
+
+async def test_the_text_views_say_the_notebook_ran_the_call(server: ServerHandle) -> None:
+    def position_value(ticker: str, shares: int) -> str:
+        return "12 shares"
+
+    async with client_for(server, "openai", record=False) as client:
+        run = await client.run("finance_agent", "My AMD position?", tools=[position_value])
+    text = run_text(run)
+    assert '→ position_value(ticker: "AMD", shares: 1)  (in your notebook)' in text
+    assert "(in your notebook)" in static_bundle([run])["text/plain"]
+
+
+def test_approve_is_honoured_for_client_tools_on_chat_completions(server: ServerHandle) -> None:
+    seen: list[str] = []
+
+    def position_value(ticker: str, shares: int) -> str:
+        seen.append(ticker)
+        return "12 shares"
+
+    asks = agentnb.tool(position_value, approve=True)
+    agentnb.connect("openai", local=True, name="tools_gate")
+    try:
+        denied = agentnb.ask(
+            "finance_agent", "My AMD position?", via="tools_gate", tools=[asks],
+            approve=False, wait=True, display=False,
+        )  # fmt: skip
+        approved = agentnb.ask(
+            "finance_agent", "My NVDA position?", via="tools_gate", tools=[asks],
+            approve=True, wait=True, display=False,
+        )  # fmt: skip
+    finally:
+        disconnect("tools_gate")
+    assert seen == ["NVDA"]
+    assert denied.run.tool_calls[0].status == "denied"
+    assert denied.run.text.startswith("Your notebook's tool says: the user denied this call")
+    assert approved.run.text == "Your notebook's tool says: 12 shares"
