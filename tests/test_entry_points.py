@@ -32,6 +32,7 @@ READERS = {
     "agentnb.RunHandle.wait": "waits for a run going on",
     "agentnb.ChatCell.wait": "waits for the cell's latest run",
     "agentnb.runs": "reads the history",
+    "agentnb.evaluate": "scores runs already done (a judge's own runs are kept apart)",
     "agentnb.remote_runs": "reads the platform's listing of its runs",
     "agentnb.history.RunHistory.with_remote": "joins read runs with the platform's listing",
     "agentnb.history.HistoryStore.runs": "reads the history",

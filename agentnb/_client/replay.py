@@ -25,7 +25,10 @@ from array import array
 
 from ..sse import ServerSentEvent
 
-__all__ = ["ReplayGuard", "ReplayMismatch"]
+__all__ = ["FRAME_MEMORY", "ReplayGuard", "ReplayMismatch"]
+
+FRAME_MEMORY = 16
+"""Bytes the guard keeps for every frame applied (counted against the run's bound)."""
 
 
 class ReplayMismatch(Exception):

@@ -35,7 +35,7 @@ from ..providers import Translator
 from ..sse import ServerSentEvent
 from .clock import RunClock
 from .recording import RunRecording
-from .replay import ReplayGuard
+from .replay import FRAME_MEMORY, ReplayGuard
 
 __all__ = ["RunFeed"]
 
@@ -86,6 +86,8 @@ class RunFeed:
         self.last_id = sse.id or self.last_id
         if not self.guard.admit(sse):
             return True  # replayed after a resume: applied already
+        if not self._run.keep_overhead(FRAME_MEMORY) and (error := error_for_run(self._run)):
+            raise error
         assert self._translator is not None
         events = self._translator.translate(sse)
         redact, queue, inline = self._redact, self.queue, self.inline

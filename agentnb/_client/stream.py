@@ -17,6 +17,7 @@ import anyio
 import httpx
 
 from .._core.approvals import ApprovalGate, collect_decisions
+from .._core.client_tools import MAX_ROUNDS
 from .._core.exceptions import (
     AgentNBError,
     RunFailedError,
@@ -320,6 +321,7 @@ class AsyncRunStream:
                             await self._close_response()
                             calls = self._tools.pending(self.run.tool_calls)
                             if calls:  # the agent's step left calls to the client's tools
+                                self._count_tool_round()
                                 self._usage = _summed(self._usage, event.usage)
                                 async with contextlib.aclosing(self._tool_round(calls)) as ran:
                                     async for done in ran:
@@ -480,6 +482,16 @@ class AsyncRunStream:
                 f"the platform paused the run for decisions {self._pauses} times: gave up (at "
                 f"most {MAX_PAUSES_PER_RUN} pauses a run; a platform that asks again after "
                 f"every answer would be answered forever). Start a new run to go on"
+            )
+
+    def _count_tool_round(self) -> None:
+        """Past the last round a run allows, the calls are refused with "answer with what you
+        have"; an agent that calls again after that would be answered forever."""
+        if self._tools.rounds > MAX_ROUNDS:
+            self._interrupt(
+                f"the agent called the notebook's tools again after {MAX_ROUNDS} rounds and "
+                f"was told to answer with what it had: gave up (each round is another request "
+                f"to the platform). Start a new run to go on"
             )
 
     def _interrupt(self, reason: str, cause: BaseException | None = None) -> NoReturn:

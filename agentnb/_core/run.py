@@ -367,14 +367,27 @@ class Run:
         slot = _replaced_slot(event)
         if slot is not None:
             size -= self._replaced.get(slot, 0)
+        if not self._count(size, bound):
+            return False
+        if slot is not None:
+            self._replaced[slot] = self._replaced.get(slot, 0) + size
+        return True
+
+    def keep_overhead(self, size: int) -> bool:
+        """Count ``size`` bytes the client keeps for this run outside its fields (the replay
+        guard's memory of every frame, which a stream of frames that add nothing would grow
+        without end) against its bound. False: this ended the run, past its bound."""
+        if self.max_size is None or self.done:
+            return True
+        return self._count(size, self.max_size)
+
+    def _count(self, size: int, bound: int) -> bool:
         if self._size + size > bound:
             if self._size <= bound:
                 self._size = bound + 1
                 self._too_large(bound)
             return False
         self._size += size
-        if slot is not None:
-            self._replaced[slot] = self._replaced.get(slot, 0) + size
         return True
 
     def _too_large(self, bound: int) -> None:

@@ -78,7 +78,7 @@ def test_the_same_line_gives_the_same_request(
     from_magic = run_options_from(magic_parser.parse_args(["echo", *shlex.split(line)]))
     from_cli = run_options_from(cli_parser.parse_args(["echo", "hi", *shlex.split(line)]))
     assert from_magic == from_cli
-    assert set(from_cli) == RUN_OPTIONS - {"response_format", "media", "extra"}
+    assert set(from_cli) == RUN_OPTIONS - {"response_format", "media", "extra", "tools"}
     assert build_request("echo", "hi", **from_cli).metadata == {"a": "b", "c": "d=e"}
 
 

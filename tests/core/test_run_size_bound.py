@@ -50,6 +50,8 @@ def _content(scenario: str) -> Iterator[bytes]:
                          content=PIECE * 16)  # fmt: skip
         elif scenario == "custom":
             yield _frame("CUSTOM", name="progress", value={"log": [PIECE] * 4})
+        elif scenario == "markers":  # frames that add nothing to the run, without end
+            yield _frame("TEXT_MESSAGE_END", messageId="m1")
         elif scenario == "figures":  # figures no float holds, from the server
             yield _frame("TEXT_MESSAGE_CONTENT", messageId="m1", delta="hi")
             usage = {"model": "gpt-4o", "input_tokens": 10**400, "output_tokens": 5,
@@ -155,6 +157,16 @@ def test_an_endless_stream_with_no_run_timeout_ends_at_the_bound(url: str) -> No
         client.run("agent", "text")
     assert ended.value.run is not None
     assert 1.5 * MIB < len(ended.value.run.text) <= 2 * MIB
+
+
+def test_an_endless_stream_of_frames_that_add_nothing_ends_at_the_bound(url: str) -> None:
+    """The client remembers every frame applied (to skip a server's replay after a resume):
+    those bytes count against the bound too, so such a stream cannot grow the client."""
+    endless = _client(url, max_run_mib=1, run_timeout=None, idle_timeout=None)
+    with endless as client, pytest.raises(agentnb.RunTooLargeError) as ended:
+        client.run("agent", "markers")
+    run = ended.value.run
+    assert run is not None and run.status == "interrupted" and run.text == ""
 
 
 def test_memory_stays_near_the_bound_and_is_given_back(url: str) -> None:
