@@ -74,7 +74,7 @@ class RunFilter:
     search: str | None = None
     """An FTS5 query made from the user's words (:func:`search_query`), never their text."""
     metadata: tuple[tuple[str, str], ...] | None = None
-    """Metadata keys and the text each must equal (:func:`~._metadata.metadata_filter`)."""
+    """Metadata keys and the text each must equal (:func:`metadata_filter`)."""
     scores: tuple[ScoreMatch, ...] | None = None
     """Scores each run's current one must match, or that it must lack
     (:func:`~._scores.score_filter`)."""

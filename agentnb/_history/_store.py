@@ -4,14 +4,14 @@
 :mod:`._migrations`, applied when the store opens.
 
 **Concurrency.** WAL journal, a 30 s busy timeout and short ``BEGIN IMMEDIATE`` write
-transactions, so several kernels can write one file at once (:func:`~._sqlite_errors.retry_busy`
+transactions, so several kernels can write one file at once (:func:`~._file.retry_busy`
 waits for the locks SQLite's own busy handler does not). sqlite3 connections are not shared
 between threads: each thread gets its own (the recorder's writes are done on the store's
 writer thread, see :mod:`agentnb._history._writer`; the user reads on the main thread, after
 waiting for the writes queued before). An in-memory database has a single connection
 guarded by a lock, since each connection to ``:memory:`` would be a separate database.
 
-**Errors.** Every read and write goes through :func:`~._sqlite_errors.store_error`, so no
+**Errors.** Every read and write goes through :func:`~._file.store_error`, so no
 raw ``sqlite3`` exception reaches the user: a :class:`HistoryError` says what went wrong with
 which file, and what to do about it.
 """

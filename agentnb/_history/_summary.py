@@ -902,7 +902,7 @@ def side_summary_rows(
     every: str | None,
     timed: tuple[str, ...] | None,
 ) -> list[tuple[Any, ...]]:
-    """:func:`._summary_sql.summary_rows` of a summary :func:`side_table_key` allows."""
+    """:func:`summary_rows` of a summary :func:`side_table_key` allows."""
     name = side_table_key(keys, where)
     assert name is not None
     at = list(keys).index(name)
@@ -969,8 +969,8 @@ def _rollup_counts_sql(
     keys: Sequence[str], name: str, where: RunFilter, every: str | None
 ) -> tuple[str, list[Any]]:
     """Per group and status, the runs with the key ``name`` and their figures (as
-    :func:`._summary_sql.counts_sql`'s rows, then whether a rollup row read is not sound:
-    :func:`._summary_sql.rollup_row_sound_sql`) from the hourly rollup: the stopped runs of whole
+    :func:`counts_sql`'s rows, then whether a rollup row read is not sound:
+    :func:`rollup_row_sound_sql`) from the hourly rollup: the stopped runs of whole
     hours; the running runs (found by the ``runs_running`` index) and the stopped ones of a
     ``since`` inside an hour (by the ``runs_by_started_at`` index) from their side rows."""
     terms, params = where.agent_and_status_sql("r.")
@@ -1127,7 +1127,7 @@ def _side_window_sql(
     metric: str,
 ) -> tuple[str, list[Any]]:
     """Each group's values of ``metric`` at the quantiles' ranks, from the side rows (as
-    :func:`._summary_sql.window_quantiles_sql` reads them from the runs)."""
+    :func:`window_quantiles_sql` reads them from the runs)."""
     terms, params = _side_conditions(name, where)
     terms.append(timed_sql(metric, "m."))
     if timed is not None:
