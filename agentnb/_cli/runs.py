@@ -16,7 +16,7 @@ from .._core.exceptions import ConfigurationError
 from .._core.text import terminal_safe
 from .._display.terminal import print_fitted
 from .._history import HistoryStore, RunHistory
-from .._history._location import HistoryLocation, default_location, expand_path
+from .._history._file import HistoryLocation, default_location, expand_path
 from .._history._run_filter import RunFilter
 
 __all__ = ["HELP", "configure", "history_location", "main", "since"]

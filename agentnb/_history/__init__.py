@@ -27,11 +27,10 @@ from ._experiment_book import (
     keep_dataset,
     kept_dataset,
 )
-from ._location import ENV_VAR, default_location
-from ._metadata import metadata_key
+from ._file import ENV_VAR, default_location
 from ._migrations import MIGRATIONS
 from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord, host_of
-from ._run_filter import EVALUATES, STATUSES, RunFilter, Since
+from ._run_filter import EVALUATES, STATUSES, RunFilter, Since, metadata_key
 from ._scores import ScoreRecord, ScoreSource, ScoreValue, checked_score
 from ._store import HistoryStore
 from ._summary import ShownColumns

@@ -43,7 +43,6 @@ __all__ = [
     "ExperimentRecord",
     "PairRun",
     "dataset_names",
-    "experiments_schema",
     "keep_dataset",
     "kept_dataset",
 ]
@@ -52,53 +51,6 @@ T = TypeVar("T")
 
 ERROR_LIMIT: Final = 4000
 """Characters of an evaluator's error kept (its type and message, then cut)."""
-
-
-def experiments_schema() -> tuple[str, ...]:
-    """The statements that make the experiment tables and their indexes."""
-    return (
-        """
-        CREATE TABLE experiments (
-            name TEXT PRIMARY KEY,
-            created REAL NOT NULL,
-            arms TEXT NOT NULL,
-            connection TEXT
-        )
-        """,
-        """
-        CREATE TABLE experiment_examples (
-            experiment TEXT NOT NULL REFERENCES experiments (name) ON DELETE CASCADE,
-            position INTEGER NOT NULL,
-            example_id TEXT NOT NULL,
-            question TEXT NOT NULL,
-            expected TEXT,
-            extra TEXT,
-            PRIMARY KEY (experiment, position)
-        )
-        """,
-        # No reference to runs: a link is written before its run's row (see the docstring).
-        """
-        CREATE TABLE experiment_runs (
-            id INTEGER PRIMARY KEY,
-            experiment TEXT NOT NULL REFERENCES experiments (name) ON DELETE CASCADE,
-            position INTEGER NOT NULL,
-            arm INTEGER NOT NULL,
-            local_id TEXT NOT NULL
-        )
-        """,
-        "CREATE INDEX experiment_runs_by_pair ON experiment_runs (experiment, position, arm, id)",
-        "CREATE INDEX experiment_runs_by_run ON experiment_runs (local_id)",
-        """
-        CREATE TABLE evaluations (
-            id INTEGER PRIMARY KEY,
-            local_id TEXT NOT NULL,
-            evaluator TEXT NOT NULL,
-            error TEXT,
-            created REAL NOT NULL
-        )
-        """,
-        "CREATE INDEX evaluations_by_run ON evaluations (local_id, evaluator, id)",
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,18 +34,20 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
 
 from .._core.exceptions import ConfigurationError, HistoryError
-from ._data_frames import columns_of
-from ._metadata import METADATA_TABLE, metadata_filter, metadata_text
-from ._records import RUN_COLUMNS, SNIPPET_COLUMN, load_json
-from ._row_check import MALFORMED_COLUMN, checked_columns
-from ._run_filter import RunFilter, search_query, since_seconds
-from ._search_sql import (
+from ._records import MALFORMED_COLUMN, RUN_COLUMNS, SNIPPET_COLUMN, checked_columns, load_json
+from ._run_filter import (
+    METADATA_TABLE,
     SEARCH_TABLE,
+    RunFilter,
     count_sql,
     matched_rows,
+    metadata_filter,
+    metadata_text,
     ranked_ids_sql,
+    search_query,
+    since_seconds,
 )
-from ._tables import RunHistory, RunsHead
+from ._tables import RunHistory, RunsHead, columns_of
 
 __all__ = [
     "MAX_PAGE_SIZE",

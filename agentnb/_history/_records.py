@@ -1,13 +1,8 @@
-"""A run as the history keeps it: the columns, the records, and the rows made from a `Run`
-or from a platform's listing, every value scrubbed on the way in.
-
-Column order and kinds are declared once here (:data:`RUN_COLUMNS`,
-:data:`TOOL_CALL_COLUMNS`); the store selects in this order and the tables convert by kind
-(times are unix seconds in the database and tz-aware UTC datetimes in records and
-DataFrames). Every text that goes into a row passes :func:`storable_text` (secrets redacted, see
-:mod:`agentnb._core.secrets`; text made valid UTF-8) and tool payloads :func:`truncate`
-(cut to :data:`OUTPUT_LIMIT`), so whatever is built here is safe to store or show.
-"""
+"""A run as the history keeps it: the columns, the records, the rows made from a `Run` or a
+platform's listing (every text scrubbed on the way in: secrets redacted, valid UTF-8, tool
+payloads cut to :data:`OUTPUT_LIMIT`), and the one check of what is read back: a malformed
+field is read as empty and its row flagged; a figure outside its sane range
+(:data:`FIGURE_RANGES`, :func:`sane_sql` in every query that sums or ranks) is no figure."""
 
 from __future__ import annotations
 
@@ -20,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urlsplit
 
-from .._core.pricing import price_call, price_run, refused_list
+from .._core.pricing import MAX_COST_USD, MAX_TOKENS, price_call, price_run, refused_list
 from .._core.request import RunRequest
 from .._core.run import TERMINAL_STATUSES, Run, ToolCall
 from .._core.secrets import redact, redact_credentials
@@ -29,7 +24,14 @@ from ..events import Usage
 if TYPE_CHECKING:
     from ..providers import RemoteRun
 
+    pass
+
 __all__ = [
+    "FIGURE_RANGES",
+    "MALFORMED_COLUMN",
+    "MAX_SCORE",
+    "MAX_SECONDS",
+    "MAX_TOOL_CALLS",
     "ORIGIN_COLUMN",
     "OUTPUT_LIMIT",
     "RUN_COLUMNS",
@@ -39,14 +41,23 @@ __all__ = [
     "RunRecord",
     "ToolCallRecord",
     "as_text",
+    "checked_columns",
+    "checked_record",
+    "checked_rows",
     "end_values",
     "host_of",
+    "is_sane",
     "normalize_status",
     "parse_time",
     "progress_values",
     "redact_error",
+    "refused_note",
     "remote_row",
     "run_row",
+    "sane_range_sql",
+    "sane_score_row_sql",
+    "sane_score_sql",
+    "sane_sql",
     "start_values",
     "storable",
     "storable_row",
@@ -54,7 +65,6 @@ __all__ = [
     "tool_rows",
     "truncate",
 ]
-
 
 # ---- the columns and the records -----------------------------------------------------
 
@@ -702,3 +712,252 @@ def _error_text(error: Any) -> str | None:
     if isinstance(error, Mapping):
         return str(error.get("message") or to_json(error))
     return str(error)
+
+
+MAX_SECONDS: Final = 10**9
+"""The longest duration, time to first token or pause taken as a figure (~31 years)."""
+MAX_TOOL_CALLS: Final = 10**6
+"""The most tool calls of one run taken as a figure."""
+
+MAX_SCORE: Final = 10**15
+"""The largest magnitude of a score's number (a sum of a billion of them stays finite)."""
+
+FIGURE_RANGES: Final[Mapping[str, tuple[float, float, bool]]] = {
+    # column: (lowest, highest, whole numbers only)
+    "prompt_tokens": (0, MAX_TOKENS, True),
+    "completion_tokens": (0, MAX_TOKENS, True),
+    "total_tokens": (0, MAX_TOKENS, True),
+    "cost_usd": (0, MAX_COST_USD, False),
+    "tool_call_count": (0, MAX_TOOL_CALLS, True),
+    "paused_seconds": (0, MAX_SECONDS, False),
+    "duration": (0, MAX_SECONDS, False),
+    "ttft": (0, MAX_SECONDS, False),
+}
+"""The figures a summary reads or a run is priced by, and the range each is sane in."""
+
+
+def sane_sql(column: str, row: str = "") -> str:
+    """``row``'s ``column`` (``row`` an alias with its dot, ``new.``, or nothing) as SQL that
+    is the value when it is a sane figure, else NULL: a number of the column's kind (never
+    text, a blob, or a fraction where a count goes) within its range (never negative, never
+    past the bound: an infinity neither)."""
+    low, high, whole = FIGURE_RANGES[column]
+    value = f"{row}{column}"
+    kinds = "'integer'" if whole else "'integer', 'real'"
+    return (
+        f"CASE WHEN typeof({value}) IN ({kinds}) AND {value} BETWEEN {low} AND {high} "
+        f"THEN {value} END"
+    )
+
+
+def sane_range_sql(column: str, row: str = "") -> str:
+    """A condition true when ``row``'s ``column``, a column of fractional figures (REAL
+    affinity: a duration, a time to first token), is sane: the same test as
+    :func:`sane_sql`, written as a range an index can seek to. Exact for such a column,
+    since SQLite orders every number before any text or blob, and keeps no NaN."""
+    low, high, whole = FIGURE_RANGES[column]
+    if whole:
+        raise ValueError(f"{column} holds whole numbers: a range would let a fraction in")
+    return f"{row}{column} BETWEEN {low} AND {high}"
+
+
+def sane_score_sql(alias: str = "s") -> str:
+    """The number of the ``scores`` row ``alias`` as SQL when it is sane, else NULL: a
+    number of at most :data:`MAX_SCORE` in magnitude, a bool's 0 or 1 (a label has none)."""
+    number, kind = f"{alias}.number", f"{alias}.kind"
+    return (
+        f"CASE WHEN {kind} = 'bool' THEN CASE WHEN {number} IN (0, 1) THEN {number} END "
+        f"WHEN typeof({number}) IN ('integer', 'real') AND abs({number}) <= {MAX_SCORE} "
+        f"THEN {number} END"
+    )
+
+
+def sane_score_row_sql(alias: str = "s") -> str:
+    """A condition keeping the ``scores`` rows whose value is sane: a label, or a sane
+    number (:func:`sane_score_sql`); any other row is no score to a read or a summary."""
+    return f"({alias}.kind = 'label' OR {sane_score_sql(alias)} IS NOT NULL)"
+
+
+def is_sane(column: str, value: Any) -> bool:
+    """Whether ``value`` is a sane figure of ``column`` (None is no figure: not refused)."""
+    low, high, whole = FIGURE_RANGES[column]
+    kinds: tuple[type, ...] = (int,) if whole else (int, float)
+    return type(value) in kinds and low <= value <= high
+
+
+def refused_note(
+    row: Mapping[str, Any], columns: Sequence[str] = tuple(FIGURE_RANGES)
+) -> str | None:
+    """Which of ``row``'s figures are outside their sane range and left out of summaries, as
+    the note a run's ``refused_figures`` holds; None when every figure is sane or missing."""
+    refused = [
+        f"{name}={row[name]!r}"
+        for name in columns
+        if name in row and row[name] is not None and not is_sane(name, row[name])
+    ]
+    if not refused:
+        return None
+    return (
+        f"figures in the file outside the sane range, left out of summaries: {', '.join(refused)}"
+    )
+
+
+MALFORMED_COLUMN: tuple[str, ColumnKind] = ("malformed", "text")
+"""The column a read adds when a row holds a malformed value: which fields were left out,
+and why (None in the other rows)."""
+EARLIEST: Final = 0.0
+LATEST: Final = 2.0**33
+"""Times outside 1970 .. 2242 are malformed (pandas' datetimes end in 2262)."""
+LARGEST_COUNT: Final = 2**53
+"""A count past this is malformed (it would not survive a float64)."""
+_TEXT: Final = frozenset({str, type(None)})
+_NUMBER: Final = frozenset({int, float, type(None)})
+_EXPECTED: Final[dict[str, str]] = {
+    "id": "text",
+    "text": "text",
+    "category": "text",
+    "json": "JSON text",
+    "int": "a whole number",
+    "float": "a number",
+    "time": "a time (unix seconds, 1970 to 2242)",
+}
+
+
+def checked_columns(
+    columns: Mapping[str, Sequence[Any]], spec: Sequence[tuple[str, ColumnKind]]
+) -> dict[str, Sequence[Any]]:
+    """``columns`` (one sequence per name of ``spec``) with each malformed value None, and
+    the :data:`MALFORMED_COLUMN` when some row held one."""
+    out: dict[str, Sequence[Any]] = dict(columns)
+    notes: dict[int, list[str]] = {}
+    for name, kind in spec:
+        values = columns.get(name)
+        if values is None:
+            continue
+        bad = _bad_rows(kind, values)
+        if not bad:
+            continue
+        kept = list(values)
+        for i in bad:
+            notes.setdefault(i, []).append(f"{name}: {_shown(kept[i])} is not {_EXPECTED[kind]}")
+            kept[i] = None
+        out[name] = kept
+    if notes:
+        rows = len(next(iter(columns.values()))) if columns else 0
+        out[MALFORMED_COLUMN[0]] = [
+            "; ".join(notes[i]) if i in notes else None for i in range(rows)
+        ]
+    if REFUSED in out:
+        _note_refused(out, [name for name, _ in spec if name in FIGURE_RANGES])
+    return out
+
+
+REFUSED: Final = "refused_figures"
+"""The run column that says which figures were refused: when the run was recorded, and
+(added on reading) those of the row outside their sane range, kept as they are."""
+
+
+def _note_refused(columns: dict[str, Sequence[Any]], figures: Sequence[str]) -> None:
+    """Add to each row's ``refused_figures`` its well-formed figures outside their sane range
+    (a summary leaves them out; the row keeps them, so nothing is lost)."""
+    found: dict[int, list[str]] = {}
+    for name in figures:
+        values = columns.get(name)
+        if values is None:
+            continue
+        tolist = getattr(values, "tolist", None)
+        values = tolist() if tolist is not None else values
+        low, high, _ = FIGURE_RANGES[name]
+        numbers = [value for value in values if value is not None]
+        if not numbers or (low <= min(numbers) and max(numbers) <= high):
+            continue
+        for i, value in enumerate(values):
+            if value is not None and not low <= value <= high:
+                found.setdefault(i, []).append(f"{name}={value!r} (in the file)")
+    if found:
+        kept = list(columns[REFUSED])
+        for i, notes in found.items():
+            kept[i] = ", ".join([*([kept[i]] if kept[i] else []), *notes])
+        columns[REFUSED] = kept
+
+
+def checked_rows(
+    rows: Sequence[tuple[Any, ...]], spec: Sequence[tuple[str, ColumnKind]]
+) -> list[tuple[Any, ...]]:
+    """Rows (in ``spec`` order) with each malformed value None."""
+    if not rows:
+        return list(rows)
+    names = [name for name, _ in spec]
+    columns = dict(zip(names, zip(*rows, strict=True), strict=True))
+    checked = checked_columns(columns, spec)
+    if checked is columns or all(checked[name] is columns[name] for name in names):
+        return list(rows)
+    return list(zip(*(checked[name] for name in names), strict=True))
+
+
+def checked_record(row: Sequence[Any]) -> RunRecord:
+    """A record from one row of ``RUN_COLUMNS``, its malformed values None and noted."""
+    names = [name for name, _ in RUN_COLUMNS]
+    checked = checked_columns(
+        {name: [value] for name, value in zip(names, row, strict=True)}, RUN_COLUMNS
+    )
+    note = checked.get(MALFORMED_COLUMN[0])
+    return RunRecord.from_row(
+        tuple(checked[name][0] for name in names), malformed=note[0] if note else None
+    )
+
+
+def _bad_rows(kind: ColumnKind, values: Sequence[Any]) -> list[int]:
+    """The rows whose value in a column of ``kind`` is malformed (usually none, found fast)."""
+    tolist = getattr(values, "tolist", None)  # a numpy column: its items read once, in C
+    values = tolist() if tolist is not None else values
+    types = set(map(type, values))
+    if kind in ("id", "text", "category"):
+        if types <= _TEXT:
+            return []
+        return [i for i, value in enumerate(values) if type(value) not in _TEXT]
+    if kind == "json":
+        if types <= _TEXT and all(_parses(text) for text in set(values) - {None}):
+            return []
+        return [i for i, value in enumerate(values) if not _is_json(value)]
+    if types <= _NUMBER and _in_range(kind, values, types):
+        return []
+    return [i for i, value in enumerate(values) if not _is_number(kind, value)]
+
+
+def _in_range(kind: ColumnKind, values: Sequence[Any], types: set[type]) -> bool:
+    numbers = [value for value in values if value is not None]
+    if not numbers:
+        return True
+    low, high = min(numbers), max(numbers)
+    if kind == "time":
+        return bool(low >= EARLIEST and high <= LATEST)
+    if kind == "int":
+        whole = float not in types or all(float(value).is_integer() for value in numbers)
+        return bool(whole and low >= -LARGEST_COUNT and high <= LARGEST_COUNT)
+    return math.isfinite(low) and math.isfinite(high)
+
+
+def _is_number(kind: ColumnKind, value: Any) -> bool:
+    if value is None:
+        return True
+    if type(value) not in _NUMBER:
+        return False
+    return _in_range(kind, [value], {type(value)})
+
+
+def _parses(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_json(value: Any) -> bool:
+    return value is None or (type(value) is str and _parses(value))
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"

@@ -1,15 +1,16 @@
 """The filters ``runs()`` takes (agent, status, since, thread, metadata, score, limit, search),
-checked and
-turned into SQL: :class:`RunFilter`. Every bad value is a :class:`ConfigurationError` saying
-what is wrong, before any SQL is made; the user's words reach FTS5 quoted
-(:func:`search_query`), never as its syntax."""
+checked and turned into SQL: :class:`RunFilter`. Every bad value is a
+:class:`ConfigurationError` before any SQL is made; the user's words reach FTS5 quoted
+(:func:`search_query`), never as its syntax; a metadata value is compared as text
+(:func:`metadata_text`), through the side table ``run_metadata``."""
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Final, get_args
@@ -17,14 +18,25 @@ from typing import Any, Final, get_args
 from .._core.exceptions import ConfigurationError
 from .._core.text import excerpt
 from .._core.transcript import ToolStatus
-from ._metadata import METADATA_TABLE, metadata_filter
 from ._scores import ScoreMatch, score_condition_sql, score_filter
 
 __all__ = [
     "EVALUATES",
+    "METADATA_PREFIX",
+    "METADATA_TABLE",
+    "SEARCH_CANDIDATES",
+    "SEARCH_TABLE",
+    "SIDE_FIGURES",
     "STATUSES",
     "RunFilter",
     "Since",
+    "count_sql",
+    "matched_rows",
+    "metadata_filter",
+    "metadata_key",
+    "metadata_key_sql",
+    "metadata_text",
+    "ranked_ids_sql",
     "search_query",
     "shown_value",
     "since_seconds",
@@ -35,6 +47,7 @@ STATUSES: Final = ("running", "completed", "failed", "cancelled", "interrupted")
 TOOL_STATUSES: Final = get_args(ToolStatus)
 """A tool call's statuses in the history."""
 
+METADATA_TABLE: Final = "run_metadata"
 EVALUATES: Final = "evaluates"
 """The metadata key an evaluator's run (a judge's) is marked with: the ``local_id`` of the run
 it graded. Such runs are left out of ``runs()``, ``summary()`` and plots unless their agent is
@@ -61,7 +74,7 @@ class RunFilter:
     search: str | None = None
     """An FTS5 query made from the user's words (:func:`search_query`), never their text."""
     metadata: tuple[tuple[str, str], ...] | None = None
-    """Metadata keys and the text each must equal (:func:`~._metadata.metadata_filter`)."""
+    """Metadata keys and the text each must equal (:func:`metadata_filter`)."""
     scores: tuple[ScoreMatch, ...] | None = None
     """Scores each run's current one must match, or that it must lack
     (:func:`~._scores.score_filter`)."""
@@ -300,3 +313,178 @@ def shown_value(value: object) -> str:
     except ValueError:
         return f"a {type(value).__name__} too long to show"
     return excerpt(text, 60)
+
+
+SEARCH_TABLE: Final = "runs_search"
+"""The full-text index of runs (FTS5): one row per run, with the run's rowid."""
+SEARCH_CANDIDATES: Final = 2000
+"""The most recently recorded matches ranked first (see the module's docstring)."""
+
+_ORDER: Final = "score, started DESC, id DESC"
+
+
+def _matches(terms: Sequence[str]) -> str:
+    return (
+        f"FROM {SEARCH_TABLE} JOIN runs ON runs.rowid = {SEARCH_TABLE}.rowid "
+        f"WHERE {SEARCH_TABLE} MATCH ?" + "".join(f" AND {term}" for term in terms)
+    )
+
+
+def ranked_ids_sql(
+    search: str, terms: Sequence[str], params: Sequence[Any], limit: int | None
+) -> tuple[str, list[Any]]:
+    """The rowids of the runs matching ``search`` (an FTS5 query) and ``terms`` (conditions
+    on ``runs``), in the search's order (the module's docstring), the first ``limit``.
+
+    Up to ``SEARCH_CANDIDATES`` rows, only the latest matches are read and ranked: the
+    index gives them newest first without scoring the rest."""
+    candidates = SEARCH_CANDIDATES
+    scored = (
+        f"{SEARCH_TABLE}.rowid AS id, bm25({SEARCH_TABLE}) AS score, runs.started_at AS started"
+    )
+    if limit is not None and limit <= candidates:
+        hits = f"SELECT {scored} {_matches(terms)} ORDER BY {SEARCH_TABLE}.rowid DESC"
+        sql = f"WITH hits AS ({hits} LIMIT {candidates}) SELECT id FROM hits ORDER BY {_ORDER}"
+        return f"{sql} LIMIT {limit}", [search, *params]
+    # The latest matches are those from the candidates-th newest up (none: all of them).
+    oldest_latest = f"(SELECT id FROM hits ORDER BY id DESC LIMIT 1 OFFSET {candidates - 1})"
+    hits = f"SELECT {scored} {_matches(terms)}"
+    sql = f"WITH hits AS ({hits}) SELECT id FROM hits ORDER BY id < {oldest_latest}, {_ORDER}"
+    return f"{sql} LIMIT {-1 if limit is None else limit}", [search, *params]
+
+
+Query = Callable[[str, Sequence[Any]], Iterable[tuple[Any, ...]]]
+"""Runs one SQL statement with its parameters and gives its rows."""
+
+
+def matched_rows(
+    query: Query, search: str, ids: Sequence[int], fields: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """The ``fields`` (``runs`` columns) of the runs with these rowids, in the order given,
+    each ending with the snippet of ``search``: the matching words in their context.
+
+    One query: the search runs once more over the rowids' range (a snippet needs the match;
+    a query per run would build a prefix's matches each time)."""
+    if not ids:
+        return []
+    sql = (
+        f"SELECT {SEARCH_TABLE}.rowid, "
+        + ", ".join(f"runs.{name}" for name in fields)
+        + f", snippet({SEARCH_TABLE}, -1, '«', '»', '…', 12) FROM {SEARCH_TABLE} CROSS JOIN runs "
+        f"WHERE {SEARCH_TABLE} MATCH ? AND {SEARCH_TABLE}.rowid BETWEEN ? AND ? "
+        # +: not a constraint handed to FTS5, which would run the query once per id
+        f"AND +{SEARCH_TABLE}.rowid IN (SELECT value FROM json_each(?)) "
+        f"AND runs.rowid = {SEARCH_TABLE}.rowid"
+    )
+    params = [search, min(ids), max(ids), json.dumps(list(ids))]
+    found = {row[0]: row[1:] for row in query(sql, params)}
+    return [found[rowid] for rowid in ids if rowid in found]
+
+
+def count_sql(
+    search: str | None,
+    terms: Sequence[str],
+    params: Sequence[Any],
+    *,
+    recorded_upto: int | None = None,
+) -> tuple[str, list[Any]]:
+    """How many runs match ``search`` (or every run, without one) and ``terms``, recorded
+    up to rowid ``recorded_upto``. A search with no other condition is counted by the
+    index alone: no run is looked up per match."""
+    pinned = [] if recorded_upto is None else [recorded_upto]
+    if search is None:
+        where = [*terms, *(["runs.rowid <= ?"] if pinned else [])]
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        return f"SELECT COUNT(*) FROM runs{clause}", [*params, *pinned]
+    if not terms:
+        upto = f" AND {SEARCH_TABLE}.rowid <= ?" if pinned else ""
+        return (
+            f"SELECT COUNT(*) FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH ?{upto}",
+            [search, *pinned],
+        )
+    upto_term = [f"{SEARCH_TABLE}.rowid <= ?"] if pinned else []
+    return f"SELECT COUNT(*) {_matches([*terms, *upto_term])}", [search, *params, *pinned]
+
+
+METADATA_PREFIX: Final = "metadata."
+"""A summary key, a plot's ``by`` or a DataFrame column ``metadata.<key>``: that key of
+each run's metadata."""
+
+_VALUE_SQL: Final = (
+    "CASE j.type WHEN 'text' THEN j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+    "ELSE CAST(j.value AS TEXT) END"
+)
+"""A ``json_each`` row's value as text (:func:`metadata_text`'s rule)."""
+
+
+SIDE_FIGURES: Final = (
+    "status",
+    "started_at",
+    "agent",
+    "total_tokens",
+    "cost_usd",
+    "tool_call_count",
+    "paused_seconds",
+    "duration",
+    "ttft",
+)
+"""The run's columns each side row repeats, so a summary by a metadata key reads the side
+table alone (:mod:`._summary`), in the key's order, never the runs."""
+
+
+def metadata_text(value: Any) -> str | None:
+    """A metadata value as the history compares it: a string as itself, None (JSON null)
+    as no value, anything else as its compact JSON text."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def metadata_key(name: str) -> str | None:
+    """The metadata key ``name`` (``metadata.<key>``) names, or None for another name."""
+    if not name.startswith(METADATA_PREFIX):
+        return None
+    key = name[len(METADATA_PREFIX) :]
+    if not key or "\x00" in key:
+        raise ConfigurationError(f"{name!r} names no metadata key: write metadata.<key>")
+    return key
+
+
+def metadata_key_sql(key: str, table: str = "runs.") -> str:
+    """A run's value of the metadata ``key`` as SQL (NULL when it has none): a lookup in
+    the side table by its primary key."""
+    quoted = "'" + key.replace("'", "''") + "'"
+    return (
+        f"(SELECT m.value FROM {METADATA_TABLE} m "
+        f"WHERE m.local_id = {table}local_id AND m.key = {quoted})"
+    )
+
+
+def metadata_filter(metadata: object) -> tuple[tuple[str, str], ...] | None:
+    """``runs(metadata=...)`` checked: each key and the text its value must equal."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, Mapping) or not metadata:
+        raise ConfigurationError(
+            "metadata must be a dict of key: value that every run kept must hold "
+            f"(e.g. {{'user': 'alice'}}), not {metadata!r}"
+        )
+    pairs: list[tuple[str, str]] = []
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not key or "\x00" in key:
+            raise ConfigurationError(f"a metadata key must be a non-empty str, not {key!r}")
+        text = metadata_text(value)
+        if text is None:
+            raise ConfigurationError(
+                f"metadata={{{key!r}: None}} matches nothing: a run without {key!r} has no "
+                "value to compare; give the value it must have"
+            )
+        for part in (key, text):
+            try:
+                part.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ConfigurationError(
+                    f"metadata {part!r} is not valid text (it holds a lone surrogate)"
+                ) from None
+        pairs.append((key, text))
+    return tuple(pairs)

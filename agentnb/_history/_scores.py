@@ -15,12 +15,11 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final, Literal
 
 from .._core.exceptions import ConfigurationError
 from .._core.request import checked_number
-from ._figures import MAX_SCORE
-from ._records import storable_text, to_datetime, truncate
+from ._records import MAX_SCORE, storable_text, to_datetime, truncate
 
 __all__ = [
     "SCORE_COLUMNS",
@@ -37,7 +36,6 @@ __all__ = [
     "score_column",
     "score_condition_sql",
     "score_filter",
-    "scores_schema",
 ]
 
 ScoreValue = float | int | bool | str
@@ -65,34 +63,6 @@ SCORE_COLUMNS: Final = (
     "created",
 )
 """The ``scores`` table's columns, in the order the store selects them."""
-
-
-def scores_schema() -> tuple[str, ...]:
-    """The statements that make the ``scores`` table and its indexes."""
-    kinds = ", ".join(f"'{kind}'" for kind in get_args(ScoreKind))
-    sources = ", ".join(f"'{source}'" for source in SCORE_SOURCES)
-    return (
-        f"""
-        CREATE TABLE scores (
-            id INTEGER PRIMARY KEY,
-            local_id TEXT NOT NULL REFERENCES runs (local_id) ON DELETE CASCADE,
-            name TEXT NOT NULL,
-            kind TEXT NOT NULL CHECK (kind IN ({kinds})),
-            number REAL,
-            label TEXT,
-            comment TEXT,
-            source TEXT NOT NULL CHECK (source IN ({sources})),
-            author TEXT,
-            created REAL NOT NULL,
-            CHECK ((kind = 'label') = (label IS NOT NULL)),
-            CHECK ((kind <> 'label') = (number IS NOT NULL))
-        )
-        """,
-        # A run's scores, the latest of each name last (and the current-score test below).
-        "CREATE INDEX scores_by_run ON scores (local_id, name, id)",
-        # Every run's score of one name (a column, a summary).
-        "CREATE INDEX scores_by_name ON scores (name, local_id, id)",
-    )
 
 
 def current_scores_sql(alias: str = "s") -> str:

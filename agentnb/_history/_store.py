@@ -1,17 +1,17 @@
 """`HistoryStore`: the SQLite database of runs, and the recorder the client writes to.
 
-**Where** it lives: :mod:`._location`. **Schema**: the named, append-only migrations of
+**Where** it lives: :mod:`._file`. **Schema**: the named, append-only migrations of
 :mod:`._migrations`, applied when the store opens.
 
 **Concurrency.** WAL journal, a 30 s busy timeout and short ``BEGIN IMMEDIATE`` write
-transactions, so several kernels can write one file at once (:func:`~._sqlite_errors.retry_busy`
+transactions, so several kernels can write one file at once (:func:`~._file.retry_busy`
 waits for the locks SQLite's own busy handler does not). sqlite3 connections are not shared
 between threads: each thread gets its own (the recorder's writes are done on the store's
 writer thread, see :mod:`agentnb._history._writer`; the user reads on the main thread, after
 waiting for the writes queued before). An in-memory database has a single connection
 guarded by a lock, since each connection to ``:memory:`` would be a separate database.
 
-**Errors.** Every read and write goes through :func:`~._sqlite_errors.store_error`, so no
+**Errors.** Every read and write goes through :func:`~._file.store_error`, so no
 raw ``sqlite3`` exception reaches the user: a :class:`HistoryError` says what went wrong with
 which file, and what to do about it.
 """
@@ -35,19 +35,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from .._core.exceptions import ConfigurationError, HistoryError, HistoryLocationError
-from .._core.history_drawer import timed_statuses
+from .._core.pricing import RunCost, price_run
 from .._core.recorder import record_score
-from .._core.request import RunRequest
+from .._core.request import RunRequest, build_request
 from .._core.run import Run
-from ._data_frames import columns_of
-from ._figures import sane_score_row_sql
-from ._location import ENV_VAR, MEMORY, expand_path
-from ._metadata_summary import side_summary_rows, side_table_key
+from ..events import Usage
+from ..providers import available_providers
+from ._file import (
+    ENV_VAR,
+    MEMORY,
+    check_schema,
+    expand_path,
+    is_interrupted,
+    retry_busy,
+    store_error,
+)
 from ._migrations import (
-    MIGRATIONS,
-    _pending,
     applied_migrations,
     apply_migrations,
+    pending_migrations,
     rebuild_side_tables,
 )
 from ._records import (
@@ -56,11 +62,21 @@ from ._records import (
     TOOL_CALL_COLUMNS,
     RunRecord,
     ToolCallRecord,
+    checked_columns,
+    checked_record,
+    checked_rows,
+    sane_score_row_sql,
     storable_row,
 )
-from ._row_check import checked_columns, checked_record, checked_rows
-from ._run_filter import EVALUATES, EVALUATOR_RUNS_SQL, RunFilter
-from ._schema_check import check_schema
+from ._run_filter import (
+    EVALUATES,
+    EVALUATOR_RUNS_SQL,
+    SEARCH_TABLE,
+    RunFilter,
+    count_sql,
+    matched_rows,
+    ranked_ids_sql,
+)
 from ._scores import (
     SCORE_COLUMNS,
     ScoreRecord,
@@ -69,16 +85,12 @@ from ._scores import (
     checked_score,
     current_scores_sql,
 )
-from ._search_sql import (
-    SEARCH_TABLE,
-    count_sql,
-    matched_rows,
-    ranked_ids_sql,
+from ._summary import (
+    ShownColumns,
+    summary_by_sql,
+    summary_keys,
 )
-from ._sqlite_errors import is_interrupted, retry_busy, store_error
-from ._summary import ShownColumns, summary_keys
-from ._summary_sql import score_summary_rows, summary_frame, summary_rows
-from ._tables import SHOWN_ROWS, RunHistory, RunsHead, StoreRead
+from ._tables import SHOWN_ROWS, RunHistory, RunsHead, StoreRead, columns_of
 from ._writer import (
     RecorderWrites,
     chunks,
@@ -299,7 +311,7 @@ class HistoryStore:
             "not agentnb's, and would act on its tables"
         )
         db.execute("PRAGMA query_only = ON")
-        if _pending(applied_migrations(db), MIGRATIONS):
+        if pending_migrations(applied_migrations(db)):
             raise HistoryLocationError(
                 f"{self.read_only}; it lacks migrations this agentnb needs to read it. "
                 f"agentnb did not change it: move it away, or point {ENV_VAR} elsewhere"
@@ -320,6 +332,13 @@ class HistoryStore:
         the runs, in one write: for a file from elsewhere, whose side tables may have been
         written by hand (see docs/security.md)."""
         self._write(rebuild_side_tables)
+
+    def fill_models_and_costs(self) -> int:
+        """Fill the model and cost of runs recorded before agentnb kept them (files of 0.1):
+        the model where the run's dialect names it by the request alone (the agent of the
+        OpenAI-compatible dialects), the cost priced from the token counts at the run's start.
+        The rest stay unknown. Returns how many runs got a cost."""
+        return self._write(_fill_models_and_costs)
 
     def _mark_orphans_interrupted(self, db: sqlite3.Connection, *, other_pids_only: bool) -> int:
         gone = gone_owners(db, other_pids_only=other_pids_only)
@@ -439,7 +458,7 @@ class HistoryStore:
 
     # ---- reading ---------------------------------------------------------------------
     def run_columns(self, where: RunFilter | None = None) -> dict[str, Sequence[Any]]:
-        """Matching runs, most recent first (a search's: in its order, :mod:`._search_sql`),
+        """Matching runs, most recent first (a search's: in its order, :mod:`._run_filter`),
         as one list per column of ``RUN_COLUMNS`` (and ``snippet`` for a search).
 
         A closed store that has a file opens it again for the read (a ``runs()`` result
@@ -546,22 +565,16 @@ class HistoryStore:
         runs, computed by SQLite: the rows are not read out (``where.limit`` and
         ``where.search`` do not apply)."""
         keys = summary_keys(by, every)
-        timed = timed_statuses(include)
+        where = where or RunFilter()
         with self._reading() as db:
-
-            def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-                return db.execute(sql, params).fetchall()
-
-            where = where or RunFilter()
+            if where.recorded_upto is not None:  # a runs() result's pin: moot if none since
+                (upto,) = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM runs").fetchone()
+                if upto <= where.recorded_upto:
+                    where = dataclasses.replace(where, recorded_upto=None)
             spent = None if where.evaluations else self._evaluation_spend(db, where)
             if spent is None or not spent[0]:  # none to leave out: the rollups answer
                 where = dataclasses.replace(where, evaluations=True)
-            if where.evaluations and side_table_key(keys, where) is not None:  # its side rows
-                rows = side_summary_rows(query, keys, where, every, timed)
-            else:
-                rows = summary_rows(query, keys, where, every, timed)
-            scores = score_summary_rows(query, keys, where, every)
-        frame = summary_frame(rows, keys, every, timed, scores, columns)
+            frame = summary_by_sql(db, where, keys, every, include, columns)
         if spent is not None and spent[0]:
             cost = "" if spent[1] is None else f", ${spent[1]:.4f}"
             frame.attrs["evaluation"] = (
@@ -767,6 +780,49 @@ def _with_defaults(row: tuple[Any, ...]) -> tuple[Any, ...]:
     if all(row[i] is not None for i in _COUNTS_DEFAULT_ZERO):
         return row
     return tuple(0 if i in _COUNTS_DEFAULT_ZERO and v is None else v for i, v in enumerate(row))
+
+
+def _fill_models_and_costs(db: sqlite3.Connection) -> int:
+    pairs = db.execute(
+        "SELECT DISTINCT provider, agent FROM runs WHERE model IS NULL "
+        "AND provider IS NOT NULL AND agent IS NOT NULL"
+    ).fetchall()
+    for provider, agent in pairs:
+        model = _requested_model(provider, agent)
+        if model is not None:
+            db.execute(
+                "UPDATE runs SET model = ? WHERE provider = ? AND agent = ? AND model IS NULL",
+                (model, provider, agent),
+            )
+    rows = db.execute(
+        "SELECT rowid, model, prompt_tokens, completion_tokens, started_at FROM runs "
+        "WHERE model IS NOT NULL AND prompt_tokens IS NOT NULL "
+        "AND completion_tokens IS NOT NULL AND cost_usd IS NULL"
+    ).fetchall()
+    priced: dict[tuple[str, int, int, int], RunCost] = {}
+    costs: list[tuple[float, str, int]] = []
+    for rowid, model, prompt, completion, started in rows:
+        key = (model, prompt, completion, int((started or 0) // 86_400))
+        cost = priced.get(key)
+        if cost is None:
+            usage = Usage(prompt_tokens=prompt, completion_tokens=completion)
+            cost = priced[key] = price_run(model, usage, started)
+        if cost.usd is not None and cost.source is not None:
+            costs.append((cost.usd, cost.source, rowid))
+    db.executemany("UPDATE runs SET cost_usd = ?, cost_source = ? WHERE rowid = ?", costs)
+    return len(costs)
+
+
+def _requested_model(provider: str, agent: str) -> str | None:
+    """The model a request for ``agent`` names in ``provider``'s dialect (None: it names none,
+    or the dialect is not installed)."""
+    dialect = available_providers().get(provider)
+    if dialect is None:
+        return None
+    try:
+        return dialect().requested_model(build_request(agent, ""))
+    except (ConfigurationError, TypeError):  # a dialect that needs options to be made
+        return None
 
 
 _ALL_SCORES_PAST: Final = 5_000

@@ -1,29 +1,26 @@
 """The run tables: :class:`RunHistory` (runs as a sequence of records that also turns into
-DataFrames, summaries and plots) and :class:`ToolCallHistory`. Local and remote listings
-share the tables, so they analyse the same way.
-
-A table keeps one list per column (what the store reads), so ``to_pandas()`` builds the frame
-column by column (:mod:`._data_frames`); records are made only for the rows you index. A table
-draws nothing: its text, HTML and plots are the drawer's (``_display/history_views.py``),
-which it hands its title and columns (:mod:`agentnb._core.history_drawer`).
-"""
+DataFrames, summaries and plots) and :class:`ToolCallHistory`; local runs and a platform's
+listing share them (:func:`join_remote`). A table keeps one sequence per column, so a frame
+is built column by column, never row by row; records are made only for the rows indexed."""
 
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, overload
 
 from .._core.exceptions import ConfigurationError
-from .._core.extras import require_polars, require_pyarrow
+from .._core.extras import require_pandas, require_polars, require_pyarrow
 from .._core.history_drawer import history_drawer
+from .._core.pricing import price_run
 from .._core.run import Run
-from ._data_frames import ScoreRow, build_frame, empty_columns, score_columns
+from ..events import Usage
 from ._experiment_book import Dataset, keep_dataset
-from ._metadata import metadata_text
 from ._records import (
+    MALFORMED_COLUMN,
     ORIGIN_COLUMN,
     RUN_COLUMNS,
     SNIPPET_COLUMN,
@@ -35,10 +32,9 @@ from ._records import (
     run_row,
     tool_rows,
 )
-from ._remote_join import ORIGINS, join_remote
-from ._row_check import MALFORMED_COLUMN
-from ._run_filter import RunFilter, shown_value
-from ._summary import ShownColumns, summarize, summarize_calls
+from ._run_filter import RunFilter, metadata_text, shown_value
+from ._scores import score_column
+from ._summary import ShownColumns, summarize_calls, summary_in_memory
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,13 +44,21 @@ if TYPE_CHECKING:
     from ..providers._base import RemoteRun
 
 __all__ = [
+    "ORIGINS",
     "SHOWN_ROWS",
+    "Origin",
     "RowSource",
     "RunHistory",
     "RunsHead",
     "StoreRead",
     "ToolCallHistory",
     "ToolCallSource",
+    "build_frame",
+    "columns_of",
+    "empty_columns",
+    "empty_run_frame",
+    "join_remote",
+    "score_columns",
 ]
 
 
@@ -436,8 +440,17 @@ class RunHistory(Sequence[RunRecord]):
         The frame holds plain numbers; a notebook and ``print`` show it formatted (``$``,
         ``%``, ms and s, dates), the columns that answer first: ``columns="all"`` shows
         every one, or name them; ``.to_pandas()`` is the plain DataFrame."""
-        scores = self.score_columns()
-        return summarize(self.to_pandas, by, every, include, self.extra_keys(), scores, columns)
+        read = self.read_from
+        if read is not None and read.where.limit is None and read.where.search is None:
+            # a runs() result: summarised in its file, pinned to the runs it holds
+            summary: pd.DataFrame = read.store.summary(
+                read.where, by, every=every, include=include, columns=columns
+            )
+            return summary
+        rows = self._columns
+        scores = self._store.current_score_rows(self.local_ids) if self._store and len(self) else []
+        extra = self.extra_keys()
+        return summary_in_memory(rows, scores, by, every, include, columns, extra)
 
     def extra_keys(self) -> list[str]:
         """Columns of this table a summary may group by besides the history's own."""
@@ -616,3 +629,216 @@ def _complete_columns(
         raise ValueError(f"history columns differ in length: {sorted(lengths)}")
     n = lengths.pop() if lengths else 0
     return {name: columns.get(name, [None] * n) for name, _ in spec}
+
+
+def build_frame(
+    columns: Mapping[str, Sequence[Any]],
+    spec: Sequence[tuple[str, ColumnKind]],
+    wanted: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """A DataFrame of ``columns`` (raw history values), typed by ``spec``."""
+    pandas = require_pandas()
+    kinds = dict(spec)
+    names = list(wanted) if wanted is not None else [name for name, _ in spec]
+    unknown = [name for name in names if name not in kinds]
+    if unknown:
+        raise KeyError(f"unknown column(s) {unknown}; the columns are {list(kinds)}")
+    data = {name: _convert(pandas, kinds[name], columns[name]) for name in names}
+    frame: pd.DataFrame = pandas.DataFrame(data, columns=names)
+    return frame
+
+
+def empty_columns(spec: Sequence[tuple[str, ColumnKind]]) -> dict[str, list[Any]]:
+    return {name: [] for name, _ in spec}
+
+
+def columns_of(
+    rows: Sequence[tuple[Any, ...]], spec: Sequence[tuple[str, ColumnKind]]
+) -> dict[str, Sequence[Any]]:
+    """Rows turned into one sequence per column (numpy object columns when numpy is there:
+    a 2-D object array transposes three times faster than ``zip(*rows)``)."""
+    names = [name for name, _ in spec]
+    if not rows:
+        return {name: [] for name in names}
+    try:
+        import numpy  # optional (comes with pandas): only to transpose fast
+    except ImportError:
+        return dict(zip(names, zip(*rows, strict=True), strict=True))
+    table: Any = numpy.empty((len(rows), len(names)), dtype=object)
+    table[:] = rows
+    return {name: table[:, i] for i, name in enumerate(names)}
+
+
+def _convert(pandas: Any, kind: ColumnKind, values: Sequence[Any]) -> Any:
+    import numpy as np  # optional (comes with pandas): loaded with the frame
+
+    column = np.asarray(values, dtype=object)
+    if kind == "time":
+        # Whole microseconds: what a float of unix seconds holds, without binary noise.
+        micros = np.round(column.astype("float64") * 1e6)
+        return pandas.to_datetime(micros, unit="us", utc=True)
+    if kind == "float":
+        return column.astype("float64")
+    if kind == "int":
+        floats = column.astype("float64")  # token counts are far below 2**53
+        missing = np.isnan(floats)
+        return pandas.arrays.IntegerArray(np.where(missing, 0, floats).astype("int64"), missing)
+    if kind == "category":
+        codes, names = pandas.factorize(column, sort=True)
+        return pandas.Categorical.from_codes(codes, categories=names)
+    if kind == "json":
+        return _parsed_json(column)
+    return pandas.array(column, dtype="string")
+
+
+def _parsed_json(values: Iterable[Any]) -> list[Any]:
+    # Rows mostly repeat the same settings: parse each distinct text once.
+    parsed: dict[str, Any] = {}
+    out: list[Any] = []
+    for text in values:
+        if text is None:
+            out.append(None)
+            continue
+        value = parsed.get(text)
+        if value is None:
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = text
+            parsed[text] = value
+        out.append(value)
+    return out
+
+
+def empty_run_frame(columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The frame of no runs, typed as every run frame is."""
+    return build_frame(empty_columns(RUN_COLUMNS), RUN_COLUMNS, columns)
+
+
+ScoreRow = tuple[str, str, str, "float | None", "str | None"]
+"""A current score as the store reads it: ``(local_id, name, kind, number, label)``."""
+
+
+def score_columns(local_ids: Sequence[str], rows: Sequence[ScoreRow]) -> dict[str, Any]:
+    """One column ``score.<name>`` per score name (sorted), aligned with ``local_ids``: floats
+    where every value is a number, nullable booleans where every value is a bool, nullable
+    strings for labels, objects for a name given values of several kinds; missing where a
+    run has no score of that name. Built by pandas, column by column: no per-row Python."""
+    pandas = require_pandas()
+    import numpy as np  # comes with pandas
+
+    if not rows or not len(local_ids):
+        return {}
+    count = len(local_ids)
+    found = pandas.DataFrame(list(rows), columns=["local_id", "name", "kind", "number", "label"])
+    found["at"] = pandas.Index(local_ids).get_indexer(found["local_id"])
+    found = found[found["at"] >= 0]
+    out: dict[str, Any] = {}
+    for name, scores in found.groupby("name", sort=True):
+        kinds = set(scores["kind"].unique())
+        (only,) = kinds if len(kinds) == 1 else (None,)
+        if only == "label":
+            column = pandas.array(np.full(count, None, dtype=object), dtype="string")
+            column[scores["at"].to_numpy()] = scores["label"].to_numpy()
+        elif only == "number":
+            column = pandas.array(np.full(count, np.nan), dtype="float64")
+            column[scores["at"].to_numpy()] = scores["number"].to_numpy(dtype="float64")
+        elif only == "bool":
+            column = pandas.arrays.BooleanArray(np.zeros(count, bool), np.ones(count, bool))
+            column[scores["at"].to_numpy()] = scores["number"].to_numpy(dtype="float64") != 0
+        else:
+            values = scores["label"].where(scores["kind"] == "label", scores["number"])
+            values = values.where(scores["kind"] != "bool", scores["number"] != 0)
+            column = pandas.array(np.full(count, None, dtype=object), dtype=object)
+            column[scores["at"].to_numpy()] = values.to_numpy(dtype=object)
+        out[score_column(str(name))] = column
+    return out
+
+
+Origin = Literal["local", "remote", "both"]
+ORIGINS: Final[tuple[Origin, ...]] = ("both", "local", "remote")
+"""Every ``origin`` value: on both sides, recorded here only, on the platform only."""
+
+_LOCAL_ONLY: Final = frozenset({"local_id"})
+"""Columns a listing never fills in (a local row keeps its own id)."""
+
+
+def join_remote(
+    local: Mapping[str, Sequence[Any]], remote: Mapping[str, Sequence[Any]]
+) -> dict[str, list[Any]]:
+    """The columns of ``local`` joined with ``remote`` (both ``RUN_COLUMNS``; ``local`` may
+    have more, which remote-only rows leave empty), ``origin`` last, most recent first.
+    ``local`` may be a joined history already (a second listing): its rows keep whether they
+    were recorded here."""
+    names = [name for name in local if name != ORIGIN_COLUMN[0]]
+    local_rows = _rows(local, names)
+    given = local.get(ORIGIN_COLUMN[0])
+    before: list[Origin] = list(given) if given is not None else ["local"] * len(local_rows)
+    remote_rows = _rows(remote, [name for name, _ in RUN_COLUMNS])
+    by_run_id: dict[str, list[int]] = {}
+    for index, row in enumerate(remote_rows):
+        if row["run_id"] is not None:
+            by_run_id.setdefault(row["run_id"], []).append(index)
+    matched: set[int] = set()
+    joined: list[tuple[dict[str, Any], Origin]] = []
+    for row, was in zip(local_rows, before, strict=True):
+        found = _match(row, remote_rows, by_run_id.get(row["run_id"] or "", []))
+        if found is None:
+            joined.append((row, was))
+            continue
+        matched.add(found)
+        joined.append((_filled(row, remote_rows[found]), "remote" if was == "remote" else "both"))
+    joined += [
+        ({name: row.get(name) for name in names}, "remote")
+        for index, row in enumerate(remote_rows)
+        if index not in matched
+    ]
+    joined.sort(key=_newest_first)
+    columns: dict[str, list[Any]] = {name: [row[name] for row, _ in joined] for name in names}
+    columns[ORIGIN_COLUMN[0]] = [origin for _, origin in joined]
+    return columns
+
+
+def _rows(columns: Mapping[str, Sequence[Any]], names: Sequence[str]) -> list[dict[str, Any]]:
+    count = len(next(iter(columns.values()), ()))
+    return [{name: columns[name][i] for name in names} for i in range(count)]
+
+
+def _match(row: dict[str, Any], remote: list[dict[str, Any]], candidates: list[int]) -> int | None:
+    """The listed run that is ``row``'s: the same run id, and the same host where both say."""
+    for index in candidates:
+        hosts = (row["host"], remote[index]["host"])
+        if None in hosts or hosts[0] == hosts[1]:
+            return index
+    return None
+
+
+def _filled(row: dict[str, Any], listed: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with its missing values taken from the listed run, then priced if it has no
+    cost yet."""
+    filled = {
+        name: listed.get(name) if value is None and name not in _LOCAL_ONLY else value
+        for name, value in row.items()
+    }
+    if row["cost_usd"] is None:
+        usd, source = _cost(row, listed, filled)
+        filled["cost_usd"], filled["cost_source"] = usd, source
+    return filled
+
+
+def _cost(
+    row: dict[str, Any], listed: dict[str, Any], filled: dict[str, Any]
+) -> tuple[float | None, str | None]:
+    if listed["cost_usd"] is not None and row["model"] in (None, listed["model"]):
+        return listed["cost_usd"], listed["cost_source"]
+    usage = Usage(
+        prompt_tokens=filled["prompt_tokens"], completion_tokens=filled["completion_tokens"]
+    )
+    cost = price_run(filled["model"], usage, filled["started_at"])
+    return cost.usd, cost.source
+
+
+def _newest_first(item: tuple[dict[str, Any], Origin]) -> tuple[bool, float]:
+    started = item[0]["started_at"]
+    known = isinstance(started, int | float) and not math.isnan(started)
+    return (not known, -started if known else 0.0)

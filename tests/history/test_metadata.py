@@ -16,8 +16,8 @@ from agentnb_testing import client_for
 import agentnb
 from agentnb._core.exceptions import ConfigurationError
 from agentnb._history import MIGRATIONS, HistoryStore, close_default_stores, default_store, runs
-from agentnb._history._metadata import SIDE_FIGURES, metadata_text
 from agentnb._history._migrations import apply_migrations
+from agentnb._history._run_filter import SIDE_FIGURES, metadata_text
 from agentnb.server import ServerHandle
 
 
@@ -240,7 +240,7 @@ def metadata_rollup_of(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
 
 
 def metadata_rollup_counted_afresh(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
-    from agentnb._history._figures import sane_sql
+    from agentnb._history._records import sane_sql
 
     def figure(column: str) -> str:
         return sane_sql(column, "runs.")

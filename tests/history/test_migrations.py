@@ -21,6 +21,8 @@ from agentnb._history._run_filter import RunFilter
 from agentnb.events import RunCompleted, TextDelta, Usage
 
 ALL = [migration.__name__ for migration in MIGRATIONS]
+SHIPPED_0_3 = Path(__file__).parent / "data" / "history-0.3.0.sql"
+"""The schema agentnb 0.3.0's migrations made, as plain SQL (never edited)."""
 
 SAMPLE_RUN: dict[str, Any] = {
     "local_id": "old-run",
@@ -315,7 +317,7 @@ def read_all(path: Path, sql: str) -> list[tuple[Any, ...]]:
         db.close()
 
 
-def test_model_and_cost_fill_old_rows_where_their_data_allows(tmp_path: Path) -> None:
+def test_model_and_cost_fill_old_rows_when_asked_where_their_data_allows(tmp_path: Path) -> None:
     path = tmp_path / "v7.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
     at = 1_750_000_000.0
@@ -337,6 +339,8 @@ def test_model_and_cost_fill_old_rows_where_their_data_allows(tmp_path: Path) ->
         db.close()
     with HistoryStore(path) as store:
         assert store.migrations() == ALL
+        assert {r.model for r in store.runs()} == {None}, "a migration runs no code of agentnb"
+        assert store.fill_models_and_costs() == 1
         found = {r.local_id: (r.model, r.cost_usd, r.cost_source) for r in store.runs()}
     when = datetime.fromtimestamp(at, UTC)
     usage = PricedUsage(input_tokens=1000, output_tokens=200)
@@ -408,3 +412,43 @@ def test_a_last_release_file_gets_the_summary_rollup(tmp_path: Path) -> None:
         new.start()
         store.record(new, RunRequest(agent="trader", message="new question"))
         assert store.summary(RunFilter(), "agent").loc["trader", "runs"] == before + 1 == 14
+
+
+def schema(path: Path) -> list[tuple[str, str, str, str]]:
+    rows = read_all(path, "SELECT type, name, tbl_name, sql FROM sqlite_master")
+    return sorted(
+        (kind, name, table, " ".join(str(sql).split())) for kind, name, table, sql in rows
+    )
+
+
+def test_a_file_made_by_the_shipped_migrations_upgrades_to_a_fresh_files_schema(
+    tmp_path: Path,
+) -> None:
+    """A migration holds its SQL as shipped: a 0.3.0 file, made here with plain sqlite3 from
+    the schema 0.3.0 wrote, reads back and ends with the schema a fresh file gets."""
+    old = tmp_path / "0.3.0.sqlite3"
+    db = sqlite3.connect(old, isolation_level=None)
+    try:
+        db.executescript(SHIPPED_0_3.read_text())
+        insert_sample(db, "runs", SAMPLE_RUN)
+        insert_sample(db, "tool_calls", SAMPLE_TOOL_CALL)
+        db.execute(
+            "INSERT INTO scores (local_id, name, kind, number, source, created) "
+            "VALUES ('old-run', 'verdict', 'bool', 0, 'person', 1700000003)"
+        )
+    finally:
+        db.close()
+    with HistoryStore(old) as store:
+        assert store.migrations() == ALL
+        (record,) = store.runs()
+        assert (record.answer, record.cost_usd, record.metadata) == (
+            "old answer",
+            0.5,
+            {"case": "a"},
+        )
+        assert [(s.name, s.value) for s in store.scores()] == [("verdict", False)]
+        assert store.runs(RunFilter(search="answer")).local_ids == ["old-run"]
+        by_case = store.summary(RunFilter(), "metadata.case")
+        assert by_case.loc["a", "runs"] == 1 and by_case.loc["a", "cost_total"] == 0.5
+    HistoryStore(tmp_path / "fresh.sqlite3").close()
+    assert schema(old) == schema(tmp_path / "fresh.sqlite3")

@@ -116,7 +116,7 @@ def test_reading_a_file_damaged_in_the_middle_is_a_history_store_error(
 ) -> None:
     monkeypatch.setenv("AGENTNB_HISTORY", str(damaged))
     with pytest.raises(HistoryError, match=DAMAGED) as caught:
-        runs().summary()
+        runs().summary(by="thread_id")  # by thread reads the runs (the rollups answer by agent)
     assert isinstance(caught.value, ConfigurationError)
     assert str(damaged) in str(caught.value)
     with pytest.raises(HistoryError, match=DAMAGED), HistoryStore(damaged) as store:
@@ -128,7 +128,7 @@ READS: dict[str, Callable[[HistoryStore, list[str]], object]] = {
     "tool_calls": lambda store, ids: store.runs().tool_calls().to_pandas(),
     "runs_by_ids": lambda store, ids: store.runs_by_ids([*ids, "x"]),
     "get": lambda store, ids: [store.get(local_id) for local_id in ids],
-    "summary": lambda store, ids: store.runs().summary(),
+    "summary": lambda store, ids: store.runs().summary(by="thread_id"),
 }
 
 

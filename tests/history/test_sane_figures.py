@@ -330,7 +330,7 @@ def test_a_forged_side_row_is_gone_once_the_side_tables_are_rebuilt(tmp_path: Pa
 def test_the_range_a_walk_seeks_is_the_same_test_as_the_guard() -> None:
     """For a column of fractional figures, ``sane_range_sql`` keeps exactly the values
     ``sane_sql`` keeps, whatever a file holds there."""
-    from agentnb._history._figures import sane_range_sql, sane_sql
+    from agentnb._history._records import sane_range_sql, sane_sql
 
     db = sqlite3.connect(":memory:")
     db.execute("CREATE TABLE t (duration REAL)")

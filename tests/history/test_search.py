@@ -236,7 +236,7 @@ def test_a_search_ranks_the_most_recent_matches_first(
     )
     assert found(store, "nvda")[0] == strongest  # fewer matches than candidates
     assert found(store, "nvda", limit=2)[0] == strongest
-    monkeypatch.setattr("agentnb._history._search_sql.SEARCH_CANDIDATES", 3)
+    monkeypatch.setattr("agentnb._history._run_filter.SEARCH_CANDIDATES", 3)
     everything = found(store, "nvda")
     assert set(everything[:3]) == set(recent) and everything[3] == strongest
     assert len(everything) == 4
@@ -256,7 +256,7 @@ def test_a_limit_keeps_the_first_of_the_same_order(
         ),
     )
     for candidates in (3, 5, 2000):
-        monkeypatch.setattr("agentnb._history._search_sql.SEARCH_CANDIDATES", candidates)
+        monkeypatch.setattr("agentnb._history._run_filter.SEARCH_CANDIDATES", candidates)
         everything = found(store, "nvda")
         assert len(everything) == 12
         for n in range(1, 14):

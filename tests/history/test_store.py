@@ -27,9 +27,9 @@ from agentnb._history import (
     default_store,
     runs,
 )
+from agentnb._history._file import store_error
 from agentnb._history._records import RUN_COLUMNS, host_of, redact_error
 from agentnb._history._run_filter import RunFilter
-from agentnb._history._sqlite_errors import store_error
 from agentnb.events import (
     ReasoningDelta,
     RunCompleted,

@@ -23,7 +23,7 @@ from agentnb._core.run import Run
 from agentnb._history import HistoryStore, RunRecord, close_default_stores
 from agentnb._history._records import RUN_COLUMNS
 from agentnb._history._run_filter import RunFilter
-from agentnb._history._summary_sql import ROLLUP_KEYS, ROLLUP_TABLE
+from agentnb._history._summary import ROLLUP_KEYS, ROLLUP_TABLE
 from agentnb.events import RunCompleted, TextDelta, Usage
 
 STATUSES = ("completed", "completed", "failed", "cancelled", "interrupted", "running", "paused")
@@ -400,9 +400,12 @@ def test_a_metadata_summary_from_the_side_table_equals_one_from_the_runs(
 ) -> None:
     """The side table's rows (and the rollup, for the runs without the key) give the very
     figures of a summary that reads every run."""
-    from agentnb._history._metadata_summary import side_summary_rows, side_table_key
-    from agentnb._history._summary import summary_keys
-    from agentnb._history._summary_sql import summary_rows
+    from agentnb._history._summary import (
+        side_summary_rows,
+        side_table_key,
+        summary_keys,
+        summary_rows,
+    )
 
     keys = summary_keys(by, every)
     where = RunFilter.build(**filters)
@@ -428,7 +431,7 @@ def test_a_metadata_summary_from_the_side_table_equals_one_from_the_runs(
 
 
 def test_the_side_table_answers_only_what_it_holds() -> None:
-    from agentnb._history._metadata_summary import side_table_key
+    from agentnb._history._summary import side_table_key
 
     plain = RunFilter()
     assert side_table_key(["metadata.user"], plain) == "metadata.user"

@@ -1,36 +1,155 @@
-"""A history file is outside input: it may come from someone else (a shared folder, a
-repository). Before agentnb writes a byte to a file (a migration, its journal mode) it
-checks that the file's schema is agentnb's: every table, view, trigger and index is one that
-agentnb's migrations make, as they make it, for the migrations the file says it has. A view
-in place of a table (a query over it may never end), a trigger of someone else's (it would
-run on agentnb's writes), an index on an expression, a table with a ``CHECK`` of its own: any
-of them, and the file is refused with a :class:`HistoryLocationError` naming it and what is
-wrong, and left as it was.
-
-A file that names migrations this agentnb does not know was written by a newer agentnb, and
-opens as before (kernels of two versions share one file): what this version knows is
-checked (each of its objects there, its tables' columns first and unchanged, no view
-anywhere), but what the newer migrations made cannot be: a limit written down in
-``docs/security.md``.
-
-The schema agentnb makes is read from an in-memory database the same migrations built (once
-per set of migrations), so a migration added later is checked the same way. A file written
-where SQLite lacked FTS5 has no search index at all: that file is agentnb's too.
-"""
+"""The history file: where it lives (the per-user data directory, or ``AGENTNB_HISTORY``: a
+path, ``:memory:`` or ``off``), whether a file is agentnb's before a byte is written to it
+(a file is outside input: a schema not agentnb's is refused; triggers or views of its own on
+agentnb's tables make it read-only), and what a failing ``sqlite3`` call means to the user."""
 
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sqlite3
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Final, Literal, TypeVar
 
-from .._core.exceptions import HistoryLocationError
-from ._location import ENV_VAR
+import platformdirs
+
+from .._core.exceptions import HistoryError, HistoryLocationError, HistoryWriteError
 from ._migrations import MIGRATIONS, apply_migrations
-from ._search_sql import SEARCH_TABLE
+from ._run_filter import SEARCH_TABLE
 
-__all__ = ["MAX_SCHEMA_OBJECTS", "check_schema"]
+__all__ = [
+    "ENV_VAR",
+    "FILE_NAME",
+    "MAX_SCHEMA_OBJECTS",
+    "MEMORY",
+    "HistoryLocation",
+    "check_schema",
+    "default_location",
+    "expand_path",
+    "is_busy",
+    "is_interrupted",
+    "retry_busy",
+    "store_error",
+]
+
+ENV_VAR: Final = "AGENTNB_HISTORY"
+MEMORY: Final = ":memory:"
+FILE_NAME: Final = "history.sqlite3"
+_OFF_WORDS: Final = frozenset({"off", "0", "false", "no", "none", "disabled"})
+
+HistoryLocation = Path | Literal[":memory:"] | None
+"""A database file, an in-memory database, or None when history is off."""
+
+
+def default_location() -> HistoryLocation:
+    """The history database ``AGENTNB_HISTORY`` names, else the per-user data directory's.
+
+    Raises :class:`HistoryLocationError` when the variable names no usable path."""
+    value = os.environ.get(ENV_VAR, "").strip()
+    if not value:
+        return Path(platformdirs.user_data_dir("agentnb", appauthor=False)) / FILE_NAME
+    if value.lower() in _OFF_WORDS:
+        return None
+    if value == MEMORY:
+        return MEMORY
+    path = expand_path(value, ENV_VAR)
+    return path / FILE_NAME if path.is_dir() else path
+
+
+def expand_path(value: str | os.PathLike[str], what: str) -> Path:
+    """``value`` as a path with ``~`` expanded; a HistoryLocationError naming ``what`` (the
+    setting it came from) when it cannot be a path."""
+    shown = f"{what}={os.fspath(value)!r}"
+    if "\x00" in os.fspath(value):
+        raise HistoryLocationError(f"{shown} is not a usable run history path: it holds a NUL byte")
+    try:
+        return Path(value).expanduser()
+    except RuntimeError as exc:  # "~someone" whose home cannot be found
+        raise HistoryLocationError(
+            f"{shown} is not a usable run history path: {exc} ({str(value).split('/')[0]!r} "
+            "names no user's home); give an absolute path, or ~/… for your own home"
+        ) from None
+
+
+T = TypeVar("T")
+
+_DAMAGED = ("SQLITE_CORRUPT",)
+_NOT_A_DATABASE = ("SQLITE_NOTADB",)
+_READ_ONLY = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")
+_FULL = ("SQLITE_FULL",)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Another connection holds a lock (worth waiting for)."""
+    if _code(exc).startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def is_interrupted(exc: BaseException) -> bool:
+    """A query stopped by a Ctrl-C (its progress handler raised): the user's, not an error."""
+    return _code(exc) == "SQLITE_INTERRUPT" or (
+        isinstance(exc, sqlite3.OperationalError) and str(exc) == "interrupted"
+    )
+
+
+def retry_busy(attempt: Callable[[], T], timeout: float) -> T:
+    """Run ``attempt``, retrying for up to ``timeout`` seconds while another connection holds
+    a lock SQLite's own busy handler does not wait for (changing the journal mode, WAL
+    recovery)."""
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        try:
+            return attempt()
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
+
+
+def store_error(exc: BaseException, where: str, action: str) -> HistoryError:
+    """The error to raise for ``exc``, met while trying to ``action`` the history at ``where``."""
+    code, text = _code(exc), str(exc) or type(exc).__name__
+    lowered = text.lower()
+    if code.startswith(_DAMAGED) or "malformed" in lowered:
+        return HistoryLocationError(
+            f"the run history at {where} is damaged ({text}). Move the file away (agentnb then "
+            f"starts a new one there) or point {ENV_VAR} elsewhere; to save what it still "
+            f"holds: sqlite3 {where} .recover | sqlite3 recovered.sqlite3"
+        )
+    if code.startswith(_NOT_A_DATABASE) or "not a database" in lowered:
+        return HistoryLocationError(
+            f"the run history at {where} is not a usable agentnb database ({text}); move it "
+            f"away or point {ENV_VAR} elsewhere"
+        )
+    if is_busy(exc):
+        return HistoryWriteError(
+            f"could not {action} the run history at {where}: another process kept it locked "
+            f"({text}); try again, or point {ENV_VAR} elsewhere"
+        )
+    if code.startswith(_READ_ONLY) or "readonly" in lowered or "unable to open" in lowered:
+        return HistoryLocationError(
+            f"could not {action} the run history at {where}: {text} (check that the file "
+            f"and its folder are writable, or point {ENV_VAR} elsewhere)"
+        )
+    if code.startswith(_FULL) or "disk is full" in lowered:
+        return HistoryWriteError(
+            f"could not {action} the run history at {where}: the disk is full ({text})"
+        )
+    if "closed database" in lowered:
+        return HistoryError(f"the run history at {where} is closed")
+    return HistoryWriteError(f"could not {action} the run history at {where}: {text}")
+
+
+def _code(exc: BaseException) -> str:
+    return str(getattr(exc, "sqlite_errorname", "") or "")
+
 
 MAX_SCHEMA_OBJECTS = 500
 """More schema objects than this (agentnb makes about 40) and the file is refused unread."""
