@@ -36,7 +36,10 @@ SCANNED = ("started", "agent", "status", "message", "match", "model", "cost", "u
 (js/src/runs_columns.js); the others are on the started time's hover, as they are a row's
 details there."""
 NARROW_DROPS = ("run", "thread", "tools", "ttft", "match", "tokens", "secs")
-"""The columns a text table too wide for its terminal leaves out, first to last."""
+"""The columns a text table too wide for its terminal leaves out, first to last; then its
+scores, the model and the error (a failed run's status still says so), so the question a
+person scans keeps its room."""
+LAST_DROPS = ("model", "error")
 NARROW_CHARS = {"agent": 13, "model": 12, "error": 20, "match": 40}
 """Tighter caps for a text table fitted to a terminal."""
 MIN_MESSAGE = 20
@@ -90,7 +93,8 @@ def _fitted(shown: Shown, caps: dict[str, int], width: int) -> tuple[Shown, int]
         cap = caps[column.title]
         return min(widest, max(cap, len(column.title))) if cap else widest
 
-    drops = list(NARROW_DROPS)
+    scores = [c.title for c, _ in shown if c.about.startswith("the run's score.")]
+    drops = [*NARROW_DROPS, *scores, *LAST_DROPS]
     while True:
         others = [taken(c, cells) for c, cells in shown if c.title != "message"]
         room = width - sum(others) - 2 * (len(shown) - 1)

@@ -106,3 +106,33 @@ def test_at_80_columns_the_message_has_the_room_and_a_long_model_is_cut(tmp_path
     message_room = header.index("model") - header.index("message")
     assert message_room >= 24, "\n".join(table)  # 20 before: the model kept 18
     assert "claude-sonn…" in "\n".join(table)  # cut to 12 characters to give way
+
+
+def test_at_80_columns_a_failed_run_leaves_the_question_readable(tmp_path: Path) -> None:
+    """A failed run's error and its model give way to the question, which a person scans;
+    the start time is never cut."""
+    from agentnb.events import RunFailed
+
+    path = tmp_path / "failed.sqlite3"
+    with HistoryStore(path) as store:
+        for i, fails in enumerate([False, True]):
+            run = Run(agent="finance_agent", message=f"{i} {LONG}", connection="default")
+            run.start()
+            store.record_start(run, RunRequest(agent=run.agent, message=run.message), base_url="")
+            now = time.time()
+            run.apply(RunStarted(run_id=f"run_{i}", model="gpt-4o-mini", received_at=now))
+            if fails:
+                error = "POST http://127.0.0.1:8000/v1/runs → 404 Not Found: unknown agent 'x'"
+                run.apply(RunFailed(message=error, received_at=now))
+            else:
+                run.apply(TextDelta(delta="an answer", received_at=now))
+                run.apply(RunCompleted(usage=Usage(total_tokens=10), received_at=now))
+            store.record_end(run)
+    lines = in_a_pty("--db", str(path), columns=80)
+    assert all(len(line) <= 80 for line in lines), lines
+    head = lines[0]
+    assert "message" in head
+    rows = [line for line in lines[1:3]]
+    for row in rows:
+        assert "Compare NVDA, AMD" in row, row  # at least 20 characters of the question
+    assert all(row.split()[0].count(":") == 2 and len(row.split()[0]) == 8 for row in rows), rows
