@@ -324,7 +324,8 @@ class AsyncAgentClient:
             connection=self.connection,
             thread_id=request.thread_id,
             run_id=attach.run_id if attach is not None else None,
-            model=self.provider.requested_model(request),
+            model=(requested := self.provider.requested_model(request)),
+            requested_model=requested,
             max_size=None if self.max_run_mib is None else int(self.max_run_mib * MIB),
         )
         if local_id is not None:

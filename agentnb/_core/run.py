@@ -96,6 +96,8 @@ class Run:
     usage: Usage | None = None
     model: str | None = None
     """The model that ran: as the stream named it, else as the request set it (None: unknown)."""
+    requested_model: str | None = field(default=None, repr=False, compare=False)
+    """The model as the request set it (the dialect says how), whatever the stream names."""
     execution_time: float | None = None
     followups: list[str] = field(default_factory=list)
     final_output: Any = None

@@ -81,8 +81,8 @@ def request_attributes(
         "agentnb.connection": run.connection,
         "agentnb.run.id": run.local_id,
     }
-    if run.model is not None:  # as the request set it (the dialect says how: requested_model)
-        attributes["gen_ai.request.model"] = run.model
+    if run.requested_model is not None:  # the dialect says how the request sets it
+        attributes["gen_ai.request.model"] = run.requested_model
     attributes.update(_server(base_url))
     for name, value in request.model_settings.as_dict().items():
         attributes[f"gen_ai.request.{name}"] = value
