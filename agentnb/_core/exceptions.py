@@ -41,6 +41,7 @@ Messages name the URL, the status and a short excerpt of the body; API keys neve
 from __future__ import annotations
 
 import re
+import sys
 import textwrap
 from collections.abc import Sequence
 from typing import Any
@@ -86,7 +87,13 @@ class AgentNBError(Exception):
     def _render_traceback_(self) -> list[str]:
         """What IPython shows for the error instead of a traceback: the message a person acts
         on, the platform's own words first, wrapped at words (a notebook's output breaks a
-        long line anywhere, even mid-word), as IPython shows a magic's ``UsageError``."""
+        long line anywhere, even mid-word), as IPython shows a magic's ``UsageError``. After
+        ``%xmode Verbose`` the user asked for every frame and its locals: they get them."""
+        ipython = sys.modules.get("IPython")  # loaded already wherever IPython asks this
+        shell = ipython.get_ipython() if ipython is not None else None
+        if shell is not None and getattr(shell.InteractiveTB, "mode", None) == "Verbose":
+            tb = shell.InteractiveTB.structured_traceback(type(self), self, self.__traceback__)
+            return list(tb)
         said = f"{type(self).__name__}: {platform_first(str(self))}"
         return [
             textwrap.fill(line, TRACEBACK_WIDTH, subsequent_indent="  ", break_long_words=False)

@@ -167,12 +167,19 @@ def test_every_run_option_has_a_magic_option(shell: InteractiveShell) -> None:
         magic,
         "echo --thread t1 --temperature 0.1 --top-p 0.9 --max-tokens 5 "
         "--frequency-penalty 0.5 --presence-penalty -0.5 --meta a=b --followups "
-        "--team-id T --user-id U --org-id O --media pics --extra more",
+        "--team-id T --user-id U --org-id O --media pics --extra more --tool look",
     )
     pics = [Media(type="image/png", data="aGk=")]
-    options = request_options(args, {"pics": pics, "more": {"k": 1}})
+
+    def look(ticker: str) -> str:
+        """Look a ticker up."""
+        return ticker
+
+    options = request_options(args, {"pics": pics, "more": {"k": 1}, "look": look})
     assert set(options) == RUN_OPTIONS - {"response_format"}  # that one is --schema
-    assert build_request("echo", "hi", **options) == build_request(
+    built = build_request("echo", "hi", **options)
+    assert [tool.name for tool in built.tools] == ["look"]
+    assert built.model_copy(update={"tools": ()}) == build_request(
         "echo",
         "hi",
         thread_id="t1",
