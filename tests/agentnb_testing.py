@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
@@ -198,6 +199,39 @@ def serving(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(15)
+
+
+@contextlib.contextmanager
+def serving_asgi(app: Any) -> Iterator[str]:
+    """A raw ASGI ``app`` served by uvicorn on 127.0.0.1 in a thread: its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+async def asgi_body(scope: dict[str, Any], receive: Any, send: Any) -> bytes | None:
+    """The request's whole body; None for the lifespan scope, which this answers."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return None
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
 
 
 def _wait_until_ready(

@@ -6,13 +6,11 @@ run ``MAX_ROUNDS`` times, told once to answer with what it has, and then the run
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
+from agentnb_testing import asgi_body, serving_asgi
 
 import agentnb
 from agentnb._core.client_tools import MAX_ROUNDS
@@ -27,17 +25,9 @@ def _chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
 
 
 async def _always_calls(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] == "lifespan":
-        while (await receive())["type"] != "lifespan.shutdown":
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
+    body = await asgi_body(scope, receive, send)
+    if body is None:
         return
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
     REQUESTS.append(json.loads(body))
     call = {"index": 0, "id": f"call_{len(REQUESTS)}", "type": "function",
             "function": {"name": "lookup", "arguments": "{}"}}  # fmt: skip
@@ -54,19 +44,8 @@ async def _always_calls(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(_always_calls, log_level="error", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        threading.Event().wait(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with serving_asgi(_always_calls) as base:
+        yield f"{base}/v1"
 
 
 def test_an_agent_that_never_stops_calling_ends_after_the_last_round(url: str) -> None:

@@ -10,15 +10,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import socket
-import threading
 import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
+from agentnb_testing import asgi_body, serving_asgi
 
 import agentnb
 from agentnb.history import HistoryStore
@@ -65,17 +63,9 @@ def _content(scenario: str) -> Iterator[bytes]:
 
 
 async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] == "lifespan":
-        while (await receive())["type"] != "lifespan.shutdown":
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
+    body = await asgi_body(scope, receive, send)
+    if body is None:
         return
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
     scenario = json.loads(body)["messages"][-1]["content"]
     head = [(b"content-type", b"text/event-stream")]
     await send({"type": "http.response.start", "status": 200, "headers": head})
@@ -97,19 +87,8 @@ async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(_app, log_level="error", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        threading.Event().wait(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with serving_asgi(_app) as base:
+        yield f"{base}"
 
 
 def _client(url: str, **options: Any) -> agentnb.AgentClient:
