@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import math
 import sqlite3
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
@@ -626,11 +626,7 @@ def _walk_quantiles(
     group: SummaryGroup,
 ) -> None:
     n = group.timed_counts.get(metric, 0)
-    for name, q in QUANTILES:
-        if name != metric or not n:
-            continue
-        low, weight = ranks(n, q)
-        count = 2 if low + 1 < n else 1
+    for q, low, count, weight in _quantile_ranks(metric, n):
         sql, params = ranked_value_sql(keys, every, key, where, status, metric, low, count, n)
         values = [value for (value,) in query(sql, params) if _is_number(value)]
         group.quantiles[(metric, q)] = weighed(values, weight)
@@ -656,16 +652,35 @@ def ranked_value_sql(
         terms.append(f"{key_sql(name, every)} IS ?")
         params.append(value)
     index = day_order_index(metric) if keys and keys[0] == PERIOD else order_index(metric)
+    sql, window = _walk_sql(f"runs.{metric}", f"runs INDEXED BY {index}", terms, low, count, n)
+    return sql, [*params, *window]
+
+
+def _quantile_ranks(metric: str, n: int) -> Iterator[tuple[float, int, int, float]]:
+    """For each quantile of ``metric`` among ``n`` values: ``q``, the lower rank, how many
+    values from it the quantile reads (two, or one at the top) and the next one's weight."""
+    if not n:
+        return
+    for name, q in QUANTILES:
+        if name == metric:
+            low, weight = ranks(n, q)
+            yield q, low, 2 if low + 1 < n else 1, weight
+
+
+def _walk_sql(
+    column: str, source: str, terms: Sequence[str], low: int, count: int, n: int
+) -> tuple[str, list[int]]:
+    """``count`` values of ``column`` from rank ``low`` up, lowest first, walking its order
+    index from the nearer end; the LIMIT and OFFSET to pass after the terms' parameters."""
     from_top = low > n // 2
     direction = "DESC" if from_top else "ASC"
-    offset = n - low - count if from_top else low
     sql = (
-        f"SELECT runs.{metric} FROM runs INDEXED BY {index} "
-        f"WHERE {' AND '.join(terms)} ORDER BY runs.{metric} {direction} LIMIT ? OFFSET ?"
+        f"SELECT {column} FROM {source} "
+        f"WHERE {' AND '.join(terms)} ORDER BY {column} {direction} LIMIT ? OFFSET ?"
     )
     if from_top:  # highest first: put it back in order
         sql = f"SELECT * FROM ({sql}) ORDER BY 1"
-    return sql, [*params, count, offset]
+    return sql, [count, n - low - count if from_top else low]
 
 
 def window_quantiles_sql(
@@ -1097,24 +1112,13 @@ def _walk(
 ) -> None:
     """One value's quantiles of ``metric``: walks along the side index in its order."""
     n = group.timed_counts.get(metric, 0)
-    for wanted, q in QUANTILES:
-        if wanted != metric or not n:
-            continue
-        low, weight = ranks(n, q)
-        count = 2 if low + 1 < n else 1
+    for q, low, count, weight in _quantile_ranks(metric, n):
         terms, params = _side_conditions(name, where)
         terms += ["m.value = ?", "m.status = ?", timed_sql(metric, "m.")]
         params += [value, status]
-        from_top = low > n // 2
-        direction = "DESC" if from_top else "ASC"
-        offset = n - low - count if from_top else low
-        sql = (
-            f"SELECT m.{metric} FROM {METADATA_TABLE} m INDEXED BY {METADATA_TABLE}_{metric}_order "
-            f"WHERE {' AND '.join(terms)} ORDER BY m.{metric} {direction} LIMIT ? OFFSET ?"
-        )
-        if from_top:
-            sql = f"SELECT * FROM ({sql}) ORDER BY 1"
-        values = [found for (found,) in query(sql, [*params, count, offset])]
+        source = f"{METADATA_TABLE} m INDEXED BY {METADATA_TABLE}_{metric}_order"
+        sql, window = _walk_sql(f"m.{metric}", source, terms, low, count, n)
+        values = [found for (found,) in query(sql, [*params, *window])]
         group.quantiles[(metric, q)] = weighed(values, weight)
 
 
