@@ -491,7 +491,7 @@ def bench_loading(path: Path, repeat: int) -> list[tuple[str, float]]:
         ("agentnb: runs().to_pandas() total", both_s),
         ("pandas.read_sql (raw dtypes)", raw_s),
         ("pandas.read_sql + same dtypes", typed_s),
-        ("agentnb: runs().summary(by='agent') (pandas)", summary_s),
+        ("agentnb: runs().summary(by='agent') (its runs, in their file)", summary_s),
         ("agentnb: summary(by='agent') (in SQLite, with score means)", sql_summary_s),
         ("agentnb: summary(by='metadata.user') (in SQLite)", by_user_s),
         ("agentnb: cost per user per day (in SQLite)", user_day_s),
