@@ -22,7 +22,7 @@ from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.exceptions import AgentNBError
 from agentnb._core.loop import run_sync
 from agentnb._display.progress import Progress
-from agentnb._history import HistoryStore, close_default_stores, runs
+from agentnb._history import HistoryStore, runs
 from agentnb.server import ServerHandle
 
 
@@ -244,26 +244,6 @@ def test_batch_bad_input_is_refused_before_anything_runs(store: HistoryStore) ->
     with pytest.raises(agentnb.ConfigurationError, match="unknown run option"):
         batch("echo", ["a"], temprature=0.1, client=object())  # type: ignore[arg-type]
     assert len(store.runs()) == 0
-
-
-@pytest.fixture
-def connection(
-    server: ServerHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[str]:
-    """A named connection to the server, recording into a fresh default store."""
-    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "default.sqlite3"))
-    name = f"hist_{uuid.uuid4().hex[:8]}"
-    agentnb.connect(
-        "operativus", base_url=server.url_for("operativus"), api_key=server.api_key, name=name
-    )
-    try:
-        yield name
-    finally:
-        from agentnb._app.connections import disconnect
-
-        disconnect(name)
-        time.sleep(0.05)  # let the old client close on the loop
-        close_default_stores()
 
 
 def test_sync_batch_via_a_connection_shows_progress(

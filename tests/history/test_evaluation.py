@@ -5,10 +5,6 @@ datasets kept in versions, runs filtered by their tool calls, a score's history.
 from __future__ import annotations
 
 import threading
-import time
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,32 +21,11 @@ from agentnb.evaluators import (
     regex,
     tool_called,
 )
-from agentnb.server import ServerHandle
 
 TICKERS = [
     {"id": "nvda", "question": "What is NVDA trading at?", "expected": "NVDA"},
     {"id": "aapl", "question": "What is AAPL trading at?", "expected": "AAPL"},
 ]
-
-
-@pytest.fixture
-def connection(
-    server: ServerHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[str]:
-    """A named connection to the server, recording into a fresh default store."""
-    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "default.sqlite3"))
-    name = f"ev_{uuid.uuid4().hex[:8]}"
-    agentnb.connect(
-        "operativus", base_url=server.url_for("operativus"), api_key=server.api_key, name=name
-    )
-    try:
-        yield name
-    finally:
-        from agentnb._app.connections import disconnect
-
-        disconnect(name)
-        time.sleep(0.05)  # let the old client close on the loop
-        close_default_stores()
 
 
 def test_ready_evaluators_score_a_batch_whose_table_shows_the_scores(connection: str) -> None:

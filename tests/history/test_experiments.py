@@ -3,40 +3,16 @@ against the built-in server, the result read by ``summary()`` and ``compare()``.
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import agentnb
 from agentnb._app.batch_runs import batch
-from agentnb._history import close_default_stores, runs
+from agentnb._history import runs
 from agentnb.server import ServerHandle
 
 QUESTIONS = ["What is NVDA trading at?", "What is AAPL trading at?", "How is MSFT doing?"]
-
-
-@pytest.fixture
-def connection(
-    server: ServerHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[str]:
-    """A named connection to the server, recording into a fresh default store."""
-    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "default.sqlite3"))
-    name = f"exp_{uuid.uuid4().hex[:8]}"
-    agentnb.connect(
-        "operativus", base_url=server.url_for("operativus"), api_key=server.api_key, name=name
-    )
-    try:
-        yield name
-    finally:
-        from agentnb._app.connections import disconnect
-
-        disconnect(name)
-        time.sleep(0.05)  # let the old client close on the loop
-        close_default_stores()
 
 
 def test_two_agents_on_the_same_questions(connection: str) -> None:

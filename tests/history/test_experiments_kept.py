@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -41,26 +37,6 @@ def explodes_on_msft(run: RunRecord, example: dict[str, Any]) -> float:
     if example["id"] == "msft":
         raise ValueError("cannot grade MSFT")
     return 1.0
-
-
-@pytest.fixture
-def connection(
-    server: ServerHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[str]:
-    """A named connection to the server, recording into a fresh default store."""
-    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "default.sqlite3"))
-    name = f"exp_{uuid.uuid4().hex[:8]}"
-    agentnb.connect(
-        "operativus", base_url=server.url_for("operativus"), api_key=server.api_key, name=name
-    )
-    try:
-        yield name
-    finally:
-        from agentnb._app.connections import disconnect
-
-        disconnect(name)
-        time.sleep(0.05)  # let the old client close on the loop
-        close_default_stores()
 
 
 def test_an_experiment_is_kept_scored_and_reopened(connection: str) -> None:
