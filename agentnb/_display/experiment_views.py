@@ -8,7 +8,6 @@ the HTML only through :func:`~agentnb._display.static_copy.clean` and ``html.esc
 from __future__ import annotations
 
 import html
-import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,7 +17,7 @@ from .run_comparison import seen_text
 from .safe_markdown import NO_MATH
 from .static_copy import clean
 from .summary_table import cell_text, percent, text_width
-from .table import Cell, Column, Row, Table, table_html
+from .table import Cell, Column, Row, Table, in_blocks, table_html, table_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,6 +30,9 @@ and ``b``'s."""
 
 ANSWER_CHARS = 160
 """Characters of an answer a grid cell shows."""
+QUESTION_CHARS = 24
+MIN_ARM_CHARS = 26
+"""The text grid's question column, and the narrowest an arm's column gets (with its gap)."""
 SHOWN_ROWS = 200
 """Questions a grid shows (the table has them all)."""
 _MUTED = "opacity:0.75;font-size:0.9em"
@@ -64,21 +66,15 @@ class GridCell:
     errors: Mapping[str, str] = field(default_factory=dict)
     """Evaluator → what it raised on this run."""
 
-    def text_lines(self) -> list[str]:
-        """The answer's first words, then one line of scores, then each evaluator failed."""
-        if self.status is None:
-            return ["(not run)"]
-        answer = _answer(self.answer) or f"({self.status})"
-        lines = [answer if self.status == "completed" else f"[{self.status}] {answer}"]
-        if self.scores:
-            lines.append(
-                " · ".join(f"{name} {score_text(name, v)}" for name, v in self.scores.items())
-            )
-        lines += [f"{name} failed: {clean(error)}" for name, error in self.errors.items()]
-        return lines
-
     def text(self) -> str:
-        return " · ".join(self.text_lines())
+        """The answer's first words, then the scores, then each evaluator failed."""
+        if self.status is None:
+            return "(not run)"
+        answer = _answer(self.answer) or f"({self.status})"
+        parts = [answer if self.status == "completed" else f"[{self.status}] {answer}"]
+        parts += [f"{name} {score_text(name, v)}" for name, v in self.scores.items()]
+        parts += [f"{name} failed: {clean(error)}" for name, error in self.errors.items()]
+        return " · ".join(parts)
 
     def html(self) -> str:
         if self.status is None:
@@ -130,46 +126,42 @@ class ExperimentGrid:
             ]
             for row in self.rows[:SHOWN_ROWS]
         ]
-        more = len(self.rows) - SHOWN_ROWS
-        notes = [f"… {more} more questions (see .to_pandas())"] if more > 0 else []
         name = f"agentnb-experiment {NO_MATH}"
         return table_html(
-            Table(columns, rows, title=self.title, notes=notes, name=name, fixed=True)
+            Table(columns, rows, title=self.title, notes=self._notes(), name=name, fixed=True)
         )
 
     def to_text(self, width: int | None = None) -> str:
-        """The grid as lines that fit ``width`` (default: the terminal's, else 80): each
-        question, then each arm's answer, scores and failures, wrapped at words."""
+        """The grid as text that fits ``width`` (default: the terminal's, else 80): the
+        question (and its expected answer) beside each arm's answer, scores and failures,
+        wrapped at words, as many arms a block as fit."""
         fit = width or text_width()
-        lines = [self.title]
-        for row in self.rows[:SHOWN_ROWS]:
-            expected = "" if row.expected is None else f"  (expected: {clean(str(row.expected))})"
-            lines += _wrapped(f"- {clean(excerpt(row.question, ANSWER_CHARS))}{expected}", fit, 2)
-            for arm, cell in zip(self.arms, row.cells, strict=True):
-                first, *rest = cell.text_lines()
-                lines += _wrapped(f"    {clean(arm)}: {first}", fit, 6)
-                for line in rest:
-                    lines += _wrapped(f"      {line}", fit, 8)
-        if len(self.rows) > SHOWN_ROWS:
-            lines.append(f"… {len(self.rows) - SHOWN_ROWS} more questions (see .to_pandas())")
-        return "\n".join(lines)
+        arms = max(1, min(len(self.arms), (fit - QUESTION_CHARS - 2) // MIN_ARM_CHARS))
+        chars = (fit - QUESTION_CHARS - 2) // arms - 2
+        columns = [Column("question", wrap=True, chars=QUESTION_CHARS, head=True)]
+        columns += [Column(clean(arm), wrap=True, chars=chars) for arm in self.arms]
+        rows: list[Row] = [
+            [_question(row), *(cell.text() for cell in row.cells)]
+            for row in self.rows[:SHOWN_ROWS]
+        ]
+        table = Table(columns, rows, title=self.title, notes=self._notes())
+        return "\n\n".join(table_text(block, fit) for block in in_blocks(table, fit))
+
+    def _notes(self) -> list[str]:
+        more = len(self.rows) - SHOWN_ROWS
+        return [f"… {more} more questions (see .to_pandas())"] if more > 0 else []
 
     def __repr__(self) -> str:
         return self.to_text()
 
 
+def _question(row: GridRow) -> str:
+    expected = "" if row.expected is None else f" (expected: {_expected(row.expected)})"
+    return clean(excerpt(row.question, ANSWER_CHARS)) + expected
+
+
 def _expected(value: object) -> str:
     return "" if value is None else clean(excerpt(str(value), ANSWER_CHARS))
-
-
-def _wrapped(text: str, width: int, indent: int) -> list[str]:
-    """``text`` wrapped at words to ``width``, its further lines indented by ``indent``."""
-    return textwrap.wrap(
-        text,
-        width=max(width, indent + 20),
-        subsequent_indent=" " * indent,
-        break_on_hyphens=False,
-    ) or [text]
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,9 +231,13 @@ class ExperimentComparison:
     def _difference(self, value: float) -> str:
         return percent(value, signed=True) if self.share else f"{value:+.3f}"
 
-    def to_text(self) -> str:
+    def _table(self) -> Table:
         title = f"{self.experiment}: {self.a} against {self.b} on score.{self.score}"
-        return "\n".join([title, *(f"  {name}: {value}" for name, value in self._figures())])
+        columns = [Column("", head=True), Column("", wrap=True)]
+        return Table(columns, self._figures(), title=title, name=NO_MATH)
+
+    def to_text(self, width: int | None = None) -> str:
+        return table_text(self._table(), width or text_width())
 
     def __repr__(self) -> str:
         return self.to_text()
@@ -250,6 +246,4 @@ class ExperimentComparison:
         printer.text(self.to_text())
 
     def _repr_html_(self) -> str:
-        title = f"{self.experiment}: {self.a} against {self.b} on score.{self.score}"
-        columns = [Column("", head=True), Column("")]
-        return table_html(Table(columns, self._figures(), title=title, name=NO_MATH))
+        return table_html(self._table())

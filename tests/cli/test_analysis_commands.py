@@ -69,7 +69,7 @@ def test_the_experiments_their_grid_and_a_compare(db: Path) -> None:
     assert "quotes" in listed and "finance_agent, echo" in listed, listed
     grid = "\n".join(printed(db, "experiments", "quotes"))
     assert "experiment quotes: 2 questions × 2 arms" in grid, grid
-    assert "- Compare AAPL and MSFT" in grid, grid
+    assert "Compare AAPL and MSFT" in grid, grid
     compared = "\n".join(printed(db, "experiments", "quotes", "--compare", "finance_agent", "echo"))
     assert "quotes: finance_agent against echo on score." in compared, compared
     assert "wins / ties / losses" in compared and "EXIT=0" in compared, compared
