@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .._core.text import excerpt
+from .._core.text import excerpt, visible
 from .run_comparison import seen_text
 from .safe_markdown import NO_MATH
 from .static_copy import clean
@@ -39,10 +39,6 @@ _MUTED = "opacity:0.75;font-size:0.9em"
 _FAILED = "color:var(--jp-error-color1, #c62828)"
 
 
-def _esc(text: object) -> str:
-    return html.escape(clean(str(text)))
-
-
 def score_text(name: str, value: object) -> str:
     """A score as read: ✓ / ✗ for a bool, a number as a summary shows it (``0.8125``,
     ``1,204``), a label as itself; ``—`` when missing."""
@@ -65,31 +61,47 @@ class GridCell:
     scores: Mapping[str, object] = field(default_factory=dict)
     errors: Mapping[str, str] = field(default_factory=dict)
     """Evaluator → what it raised on this run."""
+    local_id: str | None = None
+    """The run's id (``agentnb.show`` opens it)."""
+
+    @property
+    def opens(self) -> bool:
+        return self.status is not None and self.local_id is not None
+
+    def parts(self) -> tuple[str, list[str], list[str]]:
+        """The answer's first words (and its status), its scores, each evaluator failed."""
+        if self.status is None:
+            return "(not run)", [], []
+        answer = _answer(self.answer) or f"({self.status})"
+        first = answer if self.status == "completed" else f"[{self.status}] {answer}"
+        scores = [f"{name} {score_text(name, v)}" for name, v in self.scores.items()]
+        return first, scores, [f"{name} failed: {clean(e)}" for name, e in self.errors.items()]
 
     def text(self) -> str:
-        """The answer's first words, then the scores, then each evaluator failed."""
-        if self.status is None:
-            return "(not run)"
-        answer = _answer(self.answer) or f"({self.status})"
-        parts = [answer if self.status == "completed" else f"[{self.status}] {answer}"]
-        parts += [f"{name} {score_text(name, v)}" for name, v in self.scores.items()]
-        parts += [f"{name} failed: {clean(error)}" for name, error in self.errors.items()]
-        return " · ".join(parts)
+        answer, scores, errors = self.parts()
+        return " · ".join([answer, *scores, *errors])
+
+    def hover(self) -> str:
+        return f"run {self.local_id}: agentnb.show({self.local_id!r})" if self.opens else ""
 
     def html(self) -> str:
         if self.status is None:
             return "<em>not run</em>"
-        status = "" if self.status == "completed" else f"<b>[{_esc(self.status)}]</b> "
-        scores = " · ".join(
-            f"{_esc(name)} <b>{_esc(score_text(name, value))}</b>"
-            for name, value in self.scores.items()
-        )
-        scores = f'<div style="{_MUTED}">{scores}</div>' if scores else ""
-        errors = "".join(
-            f'<div style="{_FAILED}">{_esc(name)} failed: {_esc(error)}</div>'
-            for name, error in self.errors.items()
-        )
-        return f"{status}{html.escape(_answer(self.answer))}{scores}{errors}"
+        answer, scores, errors = self.parts()
+        shown = " · ".join(html.escape(score) for score in scores)
+        muted = f'<div style="{_MUTED}">{shown}</div>' if scores else ""
+        failed = "".join(f'<div style="{_FAILED}">{html.escape(e)}</div>' for e in errors)
+        return f"{html.escape(answer)}{muted}{failed}"
+
+    def wire(self) -> dict[str, Any]:
+        """The cell as the grid's view draws it: plain text, every character visible."""
+        answer, scores, errors = self.parts()
+        return {
+            "id": self.local_id if self.opens else None,
+            "answer": visible(answer),
+            "scores": visible(" · ".join(scores)),
+            "errors": [visible(error) for error in errors],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +109,12 @@ class GridRow:
     question: str
     expected: object
     cells: Sequence[GridCell]
+    id: str = ""
+    """The question's id in the dataset (``exp.run(id, arm)``, ``exp.pair(id)``)."""
+
+    def label(self) -> str:
+        question = clean(excerpt(self.question, ANSWER_CHARS))
+        return f"[{clean(self.id)}] {question}" if self.id else question
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +138,9 @@ class ExperimentGrid:
         columns += [Column(clean(arm), wrap=True) for arm in self.arms]
         rows: list[Row] = [
             [
-                clean(excerpt(row.question, ANSWER_CHARS)),
+                row.label(),
                 *([_expected(row.expected)] if expected else []),
-                *(Cell(html=cell.html()) for cell in row.cells),
+                *(Cell(html=cell.html(), title=cell.hover()) for cell in row.cells),
             ]
             for row in self.rows[:SHOWN_ROWS]
         ]
@@ -141,11 +159,29 @@ class ExperimentGrid:
         columns = [Column("question", wrap=True, chars=QUESTION_CHARS, head=True)]
         columns += [Column(clean(arm), wrap=True, chars=chars) for arm in self.arms]
         rows: list[Row] = [
-            [_question(row), *(cell.text() for cell in row.cells)]
-            for row in self.rows[:SHOWN_ROWS]
+            [_question(row), *(cell.text() for cell in row.cells)] for row in self.rows[:SHOWN_ROWS]
         ]
         table = Table(columns, rows, title=self.title, notes=self._notes())
         return "\n\n".join(table_text(block, fit) for block in in_blocks(table, fit))
+
+    def wire(self) -> dict[str, Any]:
+        """The grid as its view (js/src/runs_table_grid.js) draws it: plain text, every
+        character visible, each cell's run id for its Open button."""
+        rows = self.rows[:SHOWN_ROWS]
+        return {
+            "title": visible(self.title),
+            "arms": [visible(clean(arm)) for arm in self.arms],
+            "expected": any(row.expected is not None for row in rows),
+            "rows": [
+                {
+                    "question": visible(row.label()),
+                    "expected": visible(_expected(row.expected)),
+                    "cells": [cell.wire() for cell in row.cells],
+                }
+                for row in rows
+            ],
+            "notes": self._notes(),
+        }
 
     def _notes(self) -> list[str]:
         more = len(self.rows) - SHOWN_ROWS
@@ -157,7 +193,7 @@ class ExperimentGrid:
 
 def _question(row: GridRow) -> str:
     expected = "" if row.expected is None else f" (expected: {_expected(row.expected)})"
-    return clean(excerpt(row.question, ANSWER_CHARS)) + expected
+    return row.label() + expected
 
 
 def _expected(value: object) -> str:
