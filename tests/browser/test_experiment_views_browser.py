@@ -79,7 +79,7 @@ def test_an_experiments_views_fit_and_read_formatted(
         set_theme(page, theme)
         for index, view in (
             (1, ".agentnb-summary"),
-            (2, ".agentnb-experiment"),
+            (2, ".anb-grid-view"),
             (3, ".agentnb-summary"),
         ):
             run_and_wait(page, index)
@@ -94,7 +94,7 @@ def test_an_experiments_views_fit_and_read_formatted(
         assert re.search(r"\d{1,2} \w{3} 20\d\d \d\d:\d\d", listing), listing  # when, as a date
         assert "NaN" not in listing and "+00:00" not in listing
         assert not re.search(r"(?<![$\d.])\d\.\d{5,}", listing), listing  # no raw float
-        grid = cell_at(page, 2).locator(".agentnb-experiment").inner_text()
+        grid = cell_at(page, 2).locator(".anb-grid-view").inner_text()
         assert "$875.40" in grid  # MathJax left the amounts alone
         assert "###" not in grid and "|:--" not in grid and "**" not in grid
         assert "✓" in grid and "✗" in grid
