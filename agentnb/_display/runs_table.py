@@ -1,18 +1,7 @@
-"""`RunsTable`: runs as a table to browse in a notebook (sort, filter per column, search,
-select, page), whose rows stay in the kernel.
-
-The view (js/src/runs_table.js) asks for one page at a time with a custom message; the table
-hands the request to its :class:`TableSource` (a history's pages: :mod:`agentnb._history._pages`,
-wired up in :mod:`agentnb._app.runs_browser`) and answers in the ``page`` trait, so the
-browser never holds more than a page, and a notebook saved with its widget state keeps the
-page it showed. A bad request (an unknown column, a filter that is not a comparison) is
-answered with its error, shown in the table.
-
-Like a chat cell, a table is displayed as two outputs: the live view, then the static HTML
-table (what places without the widget show: nbconvert offline, GitHub, a notebook reopened
-without its widget state), hidden by the view's stylesheet where the view renders. Open and
-Compare show the run (a chat cell) or the comparison in outputs below the table, added at the
-first click and replaced at the next.
+"""Runs in a notebook view whose rows stay in the kernel: `RunsTable` (a history to browse,
+one page at a time) and `RunsGrid` (an experiment's question × arm grid). Each is displayed
+as two outputs, the live view then its static form (what places without the widget show),
+and its Open and Compare show runs in outputs below it.
 """
 
 from __future__ import annotations
@@ -34,7 +23,6 @@ from .widget import STATIC, WIDGET_VIEW_MIME
 __all__ = [
     "EMPTY_OUTPUT",
     "RunsGrid",
-    "RunsSource",
     "RunsTable",
     "RunsView",
     "Shown",
@@ -49,24 +37,8 @@ its static copy; a comparison and an empty output)."""
 EMPTY_OUTPUT: dict[str, Any] = {"text/plain": ""}
 
 
-class RunsSource(Protocol):
-    """What a view's Open and Compare show, and its static form."""
-
-    def open(self, local_ids: Sequence[str]) -> Shown:
-        """One run, shown to read."""
-        ...
-
-    def compare(self, local_ids: Sequence[str]) -> Shown:
-        """Two or more runs side by side."""
-        ...
-
-    def static(self) -> dict[str, Any]:
-        """The static view's display bundle (HTML and text), for places without the view."""
-        ...
-
-
-class TableSource(RunsSource, Protocol):
-    """Where a :class:`RunsTable` reads its rows and what its buttons show."""
+class TableSource(Protocol):
+    """Where a view of runs reads its rows (a :class:`RunsTable`) and what its buttons show."""
 
     def columns(self) -> list[dict[str, Any]]:
         """Every column's head: ``{"title", "about", "type", "right"}``."""
@@ -81,9 +53,21 @@ class TableSource(RunsSource, Protocol):
         """These runs, as the source's callers read them (a ``RunHistory``)."""
         ...
 
+    def open(self, local_ids: Sequence[str]) -> Shown:
+        """One run, shown to read."""
+        ...
+
+    def compare(self, local_ids: Sequence[str]) -> Shown:
+        """Two or more runs side by side."""
+        ...
+
     def verdict(self, local_id: str, value: bool, comment: str | None) -> None:
         """A person's verdict on one run (thumbs up: True), with a note, kept as its score
         ``verdict``; an `AgentNBError` says why it could not be."""
+        ...
+
+    def static(self) -> dict[str, Any]:
+        """The static view's display bundle (HTML and text), for places without the view."""
         ...
 
 
@@ -94,8 +78,8 @@ class RunsView(anywidget.AnyWidget):
     _esm = STATIC / "runs_table.js"
     _css = STATIC / "runs_table.css"
 
-    def __init__(self, source: RunsSource, **traits: Any) -> None:
-        self._source: RunsSource = source
+    def __init__(self, source: TableSource, **traits: Any) -> None:
+        self._source = source
         super().__init__(**traits)
         self._below: list[DisplaySlot] = []
         self._context: contextvars.Context | None = None
@@ -189,7 +173,6 @@ class RunsTable(RunsView):
     """The ids (``local_id``) of the selected runs, set by the view."""
 
     def __init__(self, source: TableSource, *, title: str = "") -> None:
-        self._table: TableSource = source
         first = {"id": 0, "query": None, "error": None, **source.page({})}
         super().__init__(source, title=title, columns=source.columns(), page=first)
         watch_verdicts(self)
@@ -197,7 +180,7 @@ class RunsTable(RunsView):
     @property
     def selected(self) -> Any:
         """The selected runs (a ``RunHistory``), in the order they were selected."""
-        return self._table.selected(list(self.selection))
+        return self._source.selected(list(self.selection))
 
     # ---- the view's requests -------------------------------------------------------------
     def _on_request(self, content: Mapping[str, Any]) -> None:
@@ -214,7 +197,7 @@ class RunsTable(RunsView):
             return
         note = comment.strip() or None if isinstance(comment, str) else None
         try:
-            self._table.verdict(local_id, value, note)
+            self._source.verdict(local_id, value, note)
         except AgentNBError as exc:
             self._notice(f"Could not keep the verdict: {exc}", error=True)
             return
@@ -234,7 +217,7 @@ class RunsTable(RunsView):
             self.page = {**self.page, **answer, "error": "the view asked for no page"}
             return
         try:
-            answer |= {"query": dict(request), "error": None, **self._table.page(request)}
+            answer |= {"query": dict(request), "error": None, **self._source.page(request)}
         except AgentNBError as exc:
             answer = {**self.page, **answer, "error": str(exc)}
         self.page = answer
