@@ -39,6 +39,7 @@ from .._history._summary import SHARES, as_summary, is_share
 from .batch_runs import completed_work, run_experiment
 from .connections import AnyClient, resolve_target
 from .evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, evaluators_of
+from .runs_browser import grid_view
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -150,8 +151,6 @@ class Experiment:
             bundle = {"text/plain": repr(self), "text/html": self._repr_html_()}
             display(bundle, raw=True)  # type: ignore[no-untyped-call]
             return
-        from .runs_browser import grid_view  # the widget loads at the first grid shown
-
         grid_view(self._grid(), self.runs()).publish()
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
