@@ -1,8 +1,7 @@
-"""An experiment shown: the question × agent grid (:class:`ExperimentGrid`: each cell the
-answer, its status and scores, or that an evaluator failed) and a paired comparison of two
-arms (:class:`ExperimentComparison`). Both are handed plain values, draw HTML without
-script (the same live and saved) and text; answers and questions are untrusted and reach
-the HTML only through :func:`~agentnb._display.static_copy.clean` and ``html.escape``.
+"""An experiment shown: the question × arm grid (:class:`ExperimentGrid`, as a table in HTML
+and text, and as plain values for its view's Open and Compare) and two arms compared
+(:class:`ExperimentComparison`). Questions and answers are untrusted and reach the output
+only through :func:`~agentnb._display.static_copy.clean` and the table's escaping.
 """
 
 from __future__ import annotations

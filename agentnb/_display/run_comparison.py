@@ -1,24 +1,8 @@
-"""Runs side by side: what ``agentnb.compare`` shows.
-
-A :class:`Comparison` holds two or more :class:`ComparedRun` (a run's figures, whether it came
-from a live :class:`~agentnb.Run` or the history) and shows them three ways: ``text/html`` for
-the notebook and nbconvert/GitHub (no script: it is the same view live and saved),
-``text/plain`` for terminals and plain renderers, and :meth:`Comparison.to_pandas`, one row
-per run.
-
-Each answer after the first is a word-level diff against the first (difflib over words and
-the spaces between them): removed words struck through, added ones underlined. In the HTML
-the answers are rendered as markdown by the chat cell's renderer
-(:func:`~agentnb._display.safe_markdown.markdown_html`) and the words compared are the words a
-reader sees (text, inline code and code blocks, never the markdown's syntax); the marks are
-set inside those words' tokens, so they can never cross a paragraph or a table cell. Tool
-calls are aligned by name and order: the k-th call of ``search`` in each run shares a row,
-rows in the order the calls first appear.
-
-Answers and every other field a server sent are untrusted: they reach the HTML only through
-:func:`~agentnb._display.static_copy.clean` and then the safe renderer or ``html.escape``,
-and the text view only through ``clean``. The view's root keeps the notebook's MathJax out
-(:data:`~agentnb._display.safe_markdown.NO_MATH`), so ``$`` amounts stay amounts.
+"""Runs side by side (``agentnb.compare``): figures, answers diffed word by word against the
+first, tool calls aligned by name and order. One table, drawn as HTML (the answers rendered
+as markdown, the marks set inside the words a reader sees, so they never cross a paragraph or
+a cell) and as text; everything a server sent is untrusted and passes
+:func:`~agentnb._display.static_copy.clean` or the safe markdown renderer on its way out.
 """
 
 from __future__ import annotations
