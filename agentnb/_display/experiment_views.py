@@ -68,13 +68,15 @@ class GridCell:
         return self.status is not None and self.local_id is not None
 
     def parts(self) -> tuple[str, list[str], list[str]]:
-        """The answer's first words (and its status), its scores, each evaluator failed."""
+        """The answer's first words (and its status), its scores, each evaluator failed, every
+        character visible."""
         if self.status is None:
             return "(not run)", [], []
         answer = _answer(self.answer) or f"({self.status})"
         first = answer if self.status == "completed" else f"[{self.status}] {answer}"
-        scores = [f"{name} {score_text(name, v)}" for name, v in self.scores.items()]
-        return first, scores, [f"{name} failed: {clean(e)}" for name, e in self.errors.items()]
+        scores = [visible(f"{name} {score_text(name, v)}") for name, v in self.scores.items()]
+        errors = [visible(f"{name} failed: {clean(e)}") for name, e in self.errors.items()]
+        return visible(first), scores, errors
 
     def text(self) -> str:
         answer, scores, errors = self.parts()
@@ -93,14 +95,10 @@ class GridCell:
         return f"{html.escape(answer)}{muted}{failed}"
 
     def wire(self) -> dict[str, Any]:
-        """The cell as the grid's view draws it: plain text, every character visible."""
+        """The cell as the grid's view draws it (plain text)."""
         answer, scores, errors = self.parts()
-        return {
-            "id": self.local_id if self.opens else None,
-            "answer": visible(answer),
-            "scores": visible(" · ".join(scores)),
-            "errors": [visible(error) for error in errors],
-        }
+        run = self.local_id if self.opens else None
+        return {"id": run, "answer": answer, "scores": " · ".join(scores), "errors": errors}
 
 
 @dataclass(frozen=True, slots=True)

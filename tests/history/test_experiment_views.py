@@ -5,6 +5,7 @@ from the notebook's MathJax and within its cell."""
 
 from __future__ import annotations
 
+import html
 import math
 import re
 
@@ -110,3 +111,17 @@ def test_a_comparison_on_a_bool_score_reads_its_difference_as_a_share() -> None:
     for shown in (comparison.to_text(), comparison._repr_html_()):
         assert "+33.3% (95% interval +0.0% to +66.7%)" in shown, shown
         assert "0.333" not in shown and "0.667" not in shown, shown
+
+
+def test_a_hostile_answer_and_score_show_every_character_in_each_form() -> None:
+    """Bidi overrides and line breaks a server sent are written ``⟨U+XXXX⟩`` in the grid's
+    HTML, its text and what its view is sent, so none can reorder or forge what a reader sees."""
+    cell = GridCell("completed", "buy\u202eyub", {"note\u2066": "a\nb"}, {"x": "e\u200bf"}, "r1")
+    hostile = ExperimentGrid("t", ["arm"], [GridRow("q\u202e?", None, [cell], id="i\u2067")])
+    wire = hostile.wire()
+    for shown in (hostile.to_html(), hostile.to_text(width=80), str(wire)):
+        for raw in ("\u202e", "\u2066", "\u2067", "\u200b"):
+            assert raw not in shown, (raw, shown)
+        assert "⟨U+202E⟩" in shown, shown
+    assert wire["rows"][0]["cells"][0]["id"] == "r1"
+    assert "agentnb.show('r1')" in html.unescape(hostile.to_html())  # on the cell's hover
