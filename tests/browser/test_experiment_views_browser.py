@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from notebook_pages import THEMES, cell_at, notebook_page, run_and_wait, set_theme
+from notebook_pages import CONTRASTS, THEMES, cell_at, notebook_page, run_and_wait, set_theme
 
 pytestmark = pytest.mark.browser
 
@@ -99,6 +99,13 @@ def test_an_experiments_views_fit_and_read_formatted(
         assert "###" not in grid and "|:--" not in grid and "**" not in grid
         assert "✓" in grid and "✗" in grid
         assert "explodes failed" in grid
+        view = cell_at(page, 2).locator(".anb-grid-view")
+        low = [t for t in view.evaluate(CONTRASTS) if t["ratio"] < 4.5]
+        assert low == [], [(t["text"], round(t["ratio"], 2)) for t in low]
+        failed = view.locator(".anb-runs-error").first
+        assert failed.evaluate("(el) => getComputedStyle(el).color") != view.evaluate(
+            "(el) => getComputedStyle(el).color"
+        ), "a failed evaluator reads in the error colour"
         summary = "\n".join(cell_at(page, 3).locator(".agentnb-summary").all_inner_texts())
         assert "quality" in summary and "score." not in summary
         assert not page.errors or all("schema" in e for e in page.errors), page.errors
