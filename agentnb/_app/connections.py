@@ -34,7 +34,7 @@ from .._core.request import RunRequest
 from .._core.secrets import env_prefix, mask, no_key_note
 from .._core.text import terminal_safe
 from .._display.environment import note
-from .._display.plain_table import plain_table
+from .._display.plain_table import PlainTable
 from ..providers import Capabilities, RemoteAgent, available_providers
 
 __all__ = [
@@ -263,45 +263,37 @@ class AgentList(list[RemoteAgent]):
     def names(self) -> list[str]:
         return [agent.name for agent in self]
 
-    def __repr__(self) -> str:
-        """One line per agent; the platform's text cannot act on a terminal."""
-        if not self:
-            return f"(connection {self.connection!r} lists no agents)"
-        lines = [f"agents of {self.connection!r}:"]
-        for agent in self:
-            about = " — ".join(x for x in (agent.title, agent.description) if x)
-            skills = f" [skills: {', '.join(agent.skills)}]" if agent.skills else ""
-            line = f"{agent.name}" + (f": {about}" if about else "") + skills
-            lines.append("  " + terminal_safe(" ".join(line.split())))
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
+    def _table(self) -> PlainTable:
         rows = (
             (a.name, " — ".join(x for x in (a.title, a.description) if x), ", ".join(a.skills))
             for a in self
         )
-        return plain_table(("agent", "description", "skills"), rows, code=(0,))
+        title = f"agents of {self.connection!r}:"
+        return PlainTable(("agent", "description", "skills"), rows, code=(0,), title=title)
+
+    def __repr__(self) -> str:
+        return repr(self._table()) if self else f"(connection {self.connection!r} lists no agents)"
+
+    def _repr_html_(self) -> str:
+        return self._table()._repr_html_()
 
 
 class ConnectionList(dict[str, "Connection"]):
     """The connections registered so far (a plain dict of name to :class:`Connection`),
     shown as a table of where each goes and what it supports."""
 
-    def __repr__(self) -> str:
-        if not self:
-            return "(no connections yet)"
-        return "\n".join(
-            f"{c.name}: {c.provider} at {c.describe()['base_url']} "
-            f"(supports {', '.join(c.supports())})"
-            for c in self.values()
-        )
-
-    def _repr_html_(self) -> str:
+    def _table(self) -> PlainTable:
         fields = ("name", "provider", "base_url", "api_key")
         rows = (
             [*(c.describe()[f] for f in fields), ", ".join(c.supports())] for c in self.values()
         )
-        return plain_table((*fields, "supports"), rows)
+        return PlainTable((*fields, "supports"), rows)
+
+    def __repr__(self) -> str:
+        return repr(self._table()) if self else "(no connections yet)"
+
+    def _repr_html_(self) -> str:
+        return self._table()._repr_html_()
 
 
 _by_client: weakref.WeakKeyDictionary[AsyncAgentClient, Connection] = weakref.WeakKeyDictionary()

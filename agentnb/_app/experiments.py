@@ -11,8 +11,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from IPython.display import display
+
 from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError
+from .._display.environment import in_notebook
 from .._display.experiment_views import (
     ExperimentComparison,
     ExperimentGrid,
@@ -36,6 +39,7 @@ from .._history._summary import SHARES, as_summary, is_share
 from .batch_runs import completed_work, run_experiment
 from .connections import AnyClient, resolve_target
 from .evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, evaluators_of
+from .runs_browser import grid_view
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -140,6 +144,15 @@ class Experiment:
     def _repr_html_(self) -> str:
         return self._grid().to_html()
 
+    def _ipython_display_(self) -> None:
+        """In a notebook, the grid to click (**Open** a cell's run, **Compare** a question's
+        runs) over its static table; elsewhere its text and table."""
+        if not in_notebook():
+            bundle = {"text/plain": repr(self), "text/html": self._repr_html_()}
+            display(bundle, raw=True)  # type: ignore[no-untyped-call]
+            return
+        grid_view(self._grid(), self.runs()).publish()
+
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))
 
@@ -168,6 +181,43 @@ class Experiment:
             if (example.position, arm) in current
         ]
         return self._store.runs_by_ids(ids)
+
+    def run(self, question: str | int, arm: str | int) -> RunRecord:
+        """The current run of ``question`` (its id, its place from 0, or its text) on ``arm``
+        (an agent's name, an arm's label or index): what ``agentnb.show`` opens."""
+        example = self._example(question)
+        arm_index = self._arm(arm)
+        pair = self._book.current_runs(self.name).get((example.position, arm_index))
+        record = None if pair is None else self._store.get(pair.local_id)
+        if record is None:
+            raise ConfigurationError(
+                f"{self.arms[arm_index]!r} has no run of question {example.example_id!r} "
+                "yet: .resume() runs it"
+            )
+        return record
+
+    def pair(self, question: str | int, *arms: str | int) -> RunHistory:
+        """The current runs of ``question`` on ``arms`` (default: every arm), in order: what
+        ``agentnb.compare`` sets side by side."""
+        example = self._example(question)
+        chosen = [self._arm(arm) for arm in arms] or list(range(len(self.arms)))
+        current = self._book.current_runs(self.name)
+        pairs = [current.get((example.position, arm)) for arm in chosen]
+        return self._store.runs_by_ids([pair.local_id for pair in pairs if pair is not None])
+
+    def _example(self, question: str | int) -> Example:
+        examples = self._book.examples(self.name)
+        if isinstance(question, int) and not isinstance(question, bool):
+            found = [e for e in examples if e.position == question]
+        else:
+            found = [e for e in examples if e.example_id == question]
+            found = found or [e for e in examples if e.question == question]
+        if not found:
+            raise ConfigurationError(
+                f"experiment {self.name!r} has no question {question!r}: give its id, its "
+                f"place from 0 (up to {len(examples) - 1}) or its text"
+            )
+        return found[0]
 
     def _table(self) -> list[dict[str, Any]]:
         """One dict per question × arm: the pair, its run's figures, scores and errors."""
@@ -227,6 +277,7 @@ class Experiment:
         count = len(self.arms)
         grid_rows = [
             GridRow(
+                id=str(rows[i]["id"]),
                 question=rows[i]["message"],
                 expected=rows[i]["expected"],
                 cells=[_cell(row) for row in rows[i : i + count]],
@@ -461,6 +512,7 @@ def _row(
 def _cell(row: dict[str, Any]) -> GridCell:
     return GridCell(
         status=row["status"],
+        local_id=row["local_id"],
         answer=row["answer"],
         scores={k.removeprefix("score."): v for k, v in row.items() if k.startswith("score.")},
         errors={

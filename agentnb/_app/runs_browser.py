@@ -16,8 +16,9 @@ from typing import Any
 
 from .._core.exceptions import ConfigurationError
 from .._core.verdicts import verdict_kept
+from .._display.experiment_views import ExperimentGrid
 from .._display.history_columns import column_heads, page_rows
-from .._display.runs_table import EMPTY_OUTPUT, RunsTable, Shown
+from .._display.runs_table import EMPTY_OUTPUT, RunsGrid, RunsTable, Shown
 from .._display.static_copy import REOPENED_STYLE, static_root
 from .._display.widget import ChatCell
 from .._history import HistoryStore, RunHistory, default_store, runs
@@ -26,7 +27,7 @@ from .compare_runs import compare, history_records
 from .past_runs import past_run_cell
 from .scoring import VERDICT
 
-__all__ = ["HistorySource", "browse", "display_history"]
+__all__ = ["GridSource", "HistorySource", "browse", "display_history", "grid_view"]
 
 
 def browse(history: RunHistory | None = None) -> RunsTable:
@@ -131,3 +132,22 @@ class HistorySource:
         of it) and its text."""
         html = static_root(self.history._repr_html_()) + REOPENED_STYLE
         return {"text/html": html, "text/plain": repr(self.history)}
+
+
+class GridSource(HistorySource):
+    """An experiment grid's runs: Open and Compare as a `HistorySource`'s, the static form
+    the grid's table."""
+
+    def __init__(self, history: RunHistory, grid: ExperimentGrid) -> None:
+        super().__init__(history)
+        self.grid = grid
+
+    def static(self) -> dict[str, str]:
+        html = static_root(self.grid.to_html()) + REOPENED_STYLE
+        return {"text/html": html, "text/plain": self.grid.to_text()}
+
+
+def grid_view(grid: ExperimentGrid, runs: RunHistory) -> RunsGrid:
+    """``grid`` as a view whose cells open their run and whose questions compare theirs
+    (``runs``: the grid's runs)."""
+    return RunsGrid(GridSource(runs, grid), grid=grid.wire())

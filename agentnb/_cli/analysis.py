@@ -10,9 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .._app.experiments import experiment, experiments
-from .._core.exceptions import AgentNBError
+from .._app.compare_runs import compare
+from .._app.experiments import Experiment, experiment, experiments
+from .._app.past_runs import past_run
+from .._core.exceptions import AgentNBError, ConfigurationError
 from .._core.text import terminal_safe
+from .._display.static_copy import static_text
 from .._display.terminal import fit_lines, print_fitted, terminal_width
 from .._history import HistoryStore
 from .._history._run_filter import RunFilter
@@ -77,12 +80,22 @@ def configure_experiments(parser: argparse.ArgumentParser) -> None:
         help="arm A against arm B question by question (an agent, an arm's label or index)",
     )
     parser.add_argument("--score", help="the score --compare pairs (default: the only one)")
+    parser.add_argument(
+        "--question",
+        metavar="ID",
+        help="one question's runs side by side (its id, shown in [ ] in the grid)",
+    )
+    parser.add_argument("--arm", help="with --question: that arm's run alone (an agent or index)")
     parser.add_argument("--db", help="history database path (default: as `agentnb runs`)")
 
 
 def experiments_command(args: argparse.Namespace) -> int:
-    if args.compare and not args.name:
-        print_fitted("agentnb experiments: error: --compare needs the experiment's name")
+    for option, given in (("--compare", args.compare), ("--question", args.question)):
+        if given and not args.name:
+            print_fitted(f"agentnb experiments: error: {option} needs the experiment's name")
+            return 2
+    if args.arm is not None and args.question is None:
+        print_fitted("agentnb experiments: error: --arm needs --question")
         return 2
 
     def text(store: HistoryStore) -> str:
@@ -91,11 +104,32 @@ def experiments_command(args: argparse.Namespace) -> int:
             return str(listed) if len(listed) else "no experiments yet: batch(..., experiment=)"
         found = experiment(args.name, store=store)
         if args.compare:
-            a, b = (int(arm) if arm.isdigit() else arm for arm in args.compare)
+            a, b = map(_arm, args.compare)
             return found.compare(a, b, score=args.score).to_text()
-        return repr(found)
+        if args.question is not None:
+            return _question_text(store, found, args.question, args.arm)
+        return f"{found!r}\n{OPEN_HINT}"
 
     return _print_from(args, "experiments", text)
+
+
+OPEN_HINT = "Open: --question ID (its runs side by side), --question ID --arm ARM (one)"
+
+
+def _arm(arm: str) -> str | int:
+    return int(arm) if arm.isdigit() else arm
+
+
+def _question_text(store: HistoryStore, found: Experiment, question: str, arm: str | None) -> str:
+    """One question's runs compared, or its run on ``arm`` as ``agentnb.show`` prints it."""
+    if arm is not None:
+        record = found.run(question, _arm(arm))
+        run = past_run(record, store.tool_calls([record.local_id]))
+        return static_text([run], answer_chars=None)
+    runs = found.pair(question)
+    if len(runs) < 2:
+        raise ConfigurationError(f"question {question!r} has {len(runs)} run; give --arm")
+    return compare(runs).to_text()
 
 
 def _print_from(args: argparse.Namespace, command: str, text: Callable[[Any], str]) -> int:

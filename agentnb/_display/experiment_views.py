@@ -1,24 +1,22 @@
-"""An experiment shown: the question × agent grid (:class:`ExperimentGrid`: each cell the
-answer, its status and scores, or that an evaluator failed) and a paired comparison of two
-arms (:class:`ExperimentComparison`). Both are handed plain values, draw HTML without
-script (the same live and saved) and text; answers and questions are untrusted and reach
-the HTML only through :func:`~agentnb._display.static_copy.clean` and ``html.escape``.
+"""An experiment shown: the question × arm grid (:class:`ExperimentGrid`, as a table in HTML
+and text, and as plain values for its view's Open and Compare) and two arms compared
+(:class:`ExperimentComparison`). Questions and answers are untrusted and reach the output
+only through :func:`~agentnb._display.static_copy.clean` and the table's escaping.
 """
 
 from __future__ import annotations
 
 import html
-import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .._core.text import excerpt
+from .._core.text import excerpt, visible
 from .run_comparison import seen_text
 from .safe_markdown import NO_MATH
 from .static_copy import clean
 from .summary_table import cell_text, percent, text_width
-from .table import Cell, Column, Row, Table, table_html
+from .table import Cell, Column, Row, Table, in_blocks, table_html, table_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,14 +29,13 @@ and ``b``'s."""
 
 ANSWER_CHARS = 160
 """Characters of an answer a grid cell shows."""
+QUESTION_CHARS = 24
+MIN_ARM_CHARS = 26
+"""The text grid's question column, and the narrowest an arm's column gets (with its gap)."""
 SHOWN_ROWS = 200
 """Questions a grid shows (the table has them all)."""
 _MUTED = "opacity:0.75;font-size:0.9em"
 _FAILED = "color:var(--jp-error-color1, #c62828)"
-
-
-def _esc(text: object) -> str:
-    return html.escape(clean(str(text)))
 
 
 def score_text(name: str, value: object) -> str:
@@ -63,37 +60,45 @@ class GridCell:
     scores: Mapping[str, object] = field(default_factory=dict)
     errors: Mapping[str, str] = field(default_factory=dict)
     """Evaluator → what it raised on this run."""
+    local_id: str | None = None
+    """The run's id (``agentnb.show`` opens it)."""
 
-    def text_lines(self) -> list[str]:
-        """The answer's first words, then one line of scores, then each evaluator failed."""
+    @property
+    def opens(self) -> bool:
+        return self.status is not None and self.local_id is not None
+
+    def parts(self) -> tuple[str, list[str], list[str]]:
+        """The answer's first words (and its status), its scores, each evaluator failed, every
+        character visible."""
         if self.status is None:
-            return ["(not run)"]
+            return "(not run)", [], []
         answer = _answer(self.answer) or f"({self.status})"
-        lines = [answer if self.status == "completed" else f"[{self.status}] {answer}"]
-        if self.scores:
-            lines.append(
-                " · ".join(f"{name} {score_text(name, v)}" for name, v in self.scores.items())
-            )
-        lines += [f"{name} failed: {clean(error)}" for name, error in self.errors.items()]
-        return lines
+        first = answer if self.status == "completed" else f"[{self.status}] {answer}"
+        scores = [visible(f"{name} {score_text(name, v)}") for name, v in self.scores.items()]
+        errors = [visible(f"{name} failed: {clean(e)}") for name, e in self.errors.items()]
+        return visible(first), scores, errors
 
     def text(self) -> str:
-        return " · ".join(self.text_lines())
+        answer, scores, errors = self.parts()
+        return " · ".join([answer, *scores, *errors])
+
+    def hover(self) -> str:
+        return f"run {self.local_id}: agentnb.show({self.local_id!r})" if self.opens else ""
 
     def html(self) -> str:
         if self.status is None:
             return "<em>not run</em>"
-        status = "" if self.status == "completed" else f"<b>[{_esc(self.status)}]</b> "
-        scores = " · ".join(
-            f"{_esc(name)} <b>{_esc(score_text(name, value))}</b>"
-            for name, value in self.scores.items()
-        )
-        scores = f'<div style="{_MUTED}">{scores}</div>' if scores else ""
-        errors = "".join(
-            f'<div style="{_FAILED}">{_esc(name)} failed: {_esc(error)}</div>'
-            for name, error in self.errors.items()
-        )
-        return f"{status}{html.escape(_answer(self.answer))}{scores}{errors}"
+        answer, scores, errors = self.parts()
+        shown = " · ".join(html.escape(score) for score in scores)
+        muted = f'<div style="{_MUTED}">{shown}</div>' if scores else ""
+        failed = "".join(f'<div style="{_FAILED}">{html.escape(e)}</div>' for e in errors)
+        return f"{html.escape(answer)}{muted}{failed}"
+
+    def wire(self) -> dict[str, Any]:
+        """The cell as the grid's view draws it (plain text)."""
+        answer, scores, errors = self.parts()
+        run = self.local_id if self.opens else None
+        return {"id": run, "answer": answer, "scores": " · ".join(scores), "errors": errors}
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +106,12 @@ class GridRow:
     question: str
     expected: object
     cells: Sequence[GridCell]
+    id: str = ""
+    """The question's id in the dataset (``exp.run(id, arm)``, ``exp.pair(id)``)."""
+
+    def label(self) -> str:
+        question = clean(excerpt(self.question, ANSWER_CHARS))
+        return f"[{clean(self.id)}] {question}" if self.id else question
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,52 +135,66 @@ class ExperimentGrid:
         columns += [Column(clean(arm), wrap=True) for arm in self.arms]
         rows: list[Row] = [
             [
-                clean(excerpt(row.question, ANSWER_CHARS)),
+                row.label(),
                 *([_expected(row.expected)] if expected else []),
-                *(Cell(html=cell.html()) for cell in row.cells),
+                *(Cell(html=cell.html(), title=cell.hover()) for cell in row.cells),
             ]
             for row in self.rows[:SHOWN_ROWS]
         ]
-        more = len(self.rows) - SHOWN_ROWS
-        notes = [f"… {more} more questions (see .to_pandas())"] if more > 0 else []
         name = f"agentnb-experiment {NO_MATH}"
         return table_html(
-            Table(columns, rows, title=self.title, notes=notes, name=name, fixed=True)
+            Table(columns, rows, title=self.title, notes=self._notes(), name=name, fixed=True)
         )
 
     def to_text(self, width: int | None = None) -> str:
-        """The grid as lines that fit ``width`` (default: the terminal's, else 80): each
-        question, then each arm's answer, scores and failures, wrapped at words."""
+        """The grid as text that fits ``width`` (default: the terminal's, else 80): the
+        question (and its expected answer) beside each arm's answer, scores and failures,
+        wrapped at words, as many arms a block as fit."""
         fit = width or text_width()
-        lines = [self.title]
-        for row in self.rows[:SHOWN_ROWS]:
-            expected = "" if row.expected is None else f"  (expected: {clean(str(row.expected))})"
-            lines += _wrapped(f"- {clean(excerpt(row.question, ANSWER_CHARS))}{expected}", fit, 2)
-            for arm, cell in zip(self.arms, row.cells, strict=True):
-                first, *rest = cell.text_lines()
-                lines += _wrapped(f"    {clean(arm)}: {first}", fit, 6)
-                for line in rest:
-                    lines += _wrapped(f"      {line}", fit, 8)
-        if len(self.rows) > SHOWN_ROWS:
-            lines.append(f"… {len(self.rows) - SHOWN_ROWS} more questions (see .to_pandas())")
-        return "\n".join(lines)
+        arms = max(1, min(len(self.arms), (fit - QUESTION_CHARS - 2) // MIN_ARM_CHARS))
+        chars = (fit - QUESTION_CHARS - 2) // arms - 2
+        columns = [Column("question", wrap=True, chars=QUESTION_CHARS, head=True)]
+        columns += [Column(clean(arm), wrap=True, chars=chars) for arm in self.arms]
+        rows: list[Row] = [
+            [_question(row), *(cell.text() for cell in row.cells)] for row in self.rows[:SHOWN_ROWS]
+        ]
+        table = Table(columns, rows, title=self.title, notes=self._notes())
+        return "\n\n".join(table_text(block, fit) for block in in_blocks(table, fit))
+
+    def wire(self) -> dict[str, Any]:
+        """The grid as its view (js/src/runs_table_grid.js) draws it: plain text, every
+        character visible, each cell's run id for its Open button."""
+        rows = self.rows[:SHOWN_ROWS]
+        return {
+            "title": visible(self.title),
+            "arms": [visible(clean(arm)) for arm in self.arms],
+            "expected": any(row.expected is not None for row in rows),
+            "rows": [
+                {
+                    "question": visible(row.label()),
+                    "expected": visible(_expected(row.expected)),
+                    "cells": [cell.wire() for cell in row.cells],
+                }
+                for row in rows
+            ],
+            "notes": self._notes(),
+        }
+
+    def _notes(self) -> list[str]:
+        more = len(self.rows) - SHOWN_ROWS
+        return [f"… {more} more questions (see .to_pandas())"] if more > 0 else []
 
     def __repr__(self) -> str:
         return self.to_text()
 
 
+def _question(row: GridRow) -> str:
+    expected = "" if row.expected is None else f" (expected: {_expected(row.expected)})"
+    return row.label() + expected
+
+
 def _expected(value: object) -> str:
     return "" if value is None else clean(excerpt(str(value), ANSWER_CHARS))
-
-
-def _wrapped(text: str, width: int, indent: int) -> list[str]:
-    """``text`` wrapped at words to ``width``, its further lines indented by ``indent``."""
-    return textwrap.wrap(
-        text,
-        width=max(width, indent + 20),
-        subsequent_indent=" " * indent,
-        break_on_hyphens=False,
-    ) or [text]
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,9 +264,13 @@ class ExperimentComparison:
     def _difference(self, value: float) -> str:
         return percent(value, signed=True) if self.share else f"{value:+.3f}"
 
-    def to_text(self) -> str:
+    def _table(self) -> Table:
         title = f"{self.experiment}: {self.a} against {self.b} on score.{self.score}"
-        return "\n".join([title, *(f"  {name}: {value}" for name, value in self._figures())])
+        columns = [Column("", head=True), Column("", wrap=True)]
+        return Table(columns, self._figures(), title=title, name=NO_MATH)
+
+    def to_text(self, width: int | None = None) -> str:
+        return table_text(self._table(), width or text_width())
 
     def __repr__(self) -> str:
         return self.to_text()
@@ -250,6 +279,4 @@ class ExperimentComparison:
         printer.text(self.to_text())
 
     def _repr_html_(self) -> str:
-        title = f"{self.experiment}: {self.a} against {self.b} on score.{self.score}"
-        columns = [Column("", head=True), Column("")]
-        return table_html(Table(columns, self._figures(), title=title, name=NO_MATH))
+        return table_html(self._table())

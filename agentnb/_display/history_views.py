@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Any
 
 from .._core.history_drawer import Columns, Plotted
-from .._core.text import excerpt, visible
+from .._core.text import excerpt
 from .history_columns import TableColumn, shown_columns
 from .history_plot import plot as draw_plot
 from .summary_table import summary_html, summary_text
@@ -148,17 +148,22 @@ SHOWN_CALLS = 20
 
 def tool_calls_text(columns: Columns, *, title: str) -> str:
     """``title``, then the calls per tool (most called first), then the calls that ran
-    without the user's approval."""
-    lines = [title]
-    counts = Counter(name or "(unnamed)" for name in columns["name"])
-    lines += [f"  {visible(name)}: {n}" for name, n in counts.most_common()]
+    without the user's approval, fitted to the terminal."""
+    width = terminal_columns()
+    counts = Counter(name or "(unnamed)" for name in columns["name"]).most_common()
+    rows = [[name, str(count)] for name, count in counts]
+    tools = Table([Column("tool"), Column("calls", right=True)], rows, title=title)
+    shown = [table_text(tools, width)]
     unapproved = [
-        (name, why) for name, why in zip(columns["name"], columns["unapproved"], strict=True) if why
+        [excerpt(name, 60), why]
+        for name, why in zip(columns["name"], columns["unapproved"], strict=True)
+        if why
     ]
     if unapproved:
-        lines.append(f"⚠ {len(unapproved)} ran without your approval:")
-        lines += [f"  {excerpt(name, 60, marked=True)}: {why}" for name, why in unapproved]
-    return "\n".join(lines)
+        heading = f"⚠ {len(unapproved)} ran without your approval:"
+        why = Table([Column("tool"), Column("why", wrap=True)], unapproved, title=heading)
+        shown.append(table_text(why, width))
+    return "\n".join(shown)
 
 
 def tool_calls_html(columns: Columns, *, title: str) -> str:

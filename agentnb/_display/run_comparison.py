@@ -1,24 +1,8 @@
-"""Runs side by side: what ``agentnb.compare`` shows.
-
-A :class:`Comparison` holds two or more :class:`ComparedRun` (a run's figures, whether it came
-from a live :class:`~agentnb.Run` or the history) and shows them three ways: ``text/html`` for
-the notebook and nbconvert/GitHub (no script: it is the same view live and saved),
-``text/plain`` for terminals and plain renderers, and :meth:`Comparison.to_pandas`, one row
-per run.
-
-Each answer after the first is a word-level diff against the first (difflib over words and
-the spaces between them): removed words struck through, added ones underlined. In the HTML
-the answers are rendered as markdown by the chat cell's renderer
-(:func:`~agentnb._display.safe_markdown.markdown_html`) and the words compared are the words a
-reader sees (text, inline code and code blocks, never the markdown's syntax); the marks are
-set inside those words' tokens, so they can never cross a paragraph or a table cell. Tool
-calls are aligned by name and order: the k-th call of ``search`` in each run shares a row,
-rows in the order the calls first appear.
-
-Answers and every other field a server sent are untrusted: they reach the HTML only through
-:func:`~agentnb._display.static_copy.clean` and then the safe renderer or ``html.escape``,
-and the text view only through ``clean``. The view's root keeps the notebook's MathJax out
-(:data:`~agentnb._display.safe_markdown.NO_MATH`), so ``$`` amounts stay amounts.
+"""Runs side by side (``agentnb.compare``): figures, answers diffed word by word against the
+first, tool calls aligned by name and order. One table, drawn as HTML (the answers rendered
+as markdown, the marks set inside the words a reader sees, so they never cross a paragraph or
+a cell) and as text; everything a server sent is untrusted and passes
+:func:`~agentnb._display.static_copy.clean` or the safe markdown renderer on its way out.
 """
 
 from __future__ import annotations
@@ -27,7 +11,7 @@ import difflib
 import html
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .._core.pricing import usd
@@ -36,7 +20,8 @@ from .._core.text import excerpt, visible
 from .run_text import seconds
 from .safe_markdown import NO_MATH, markdown_html, parse_markdown
 from .static_copy import clean, tool_arguments
-from .table import Cell, Column, Table, table_html
+from .summary_table import text_width
+from .table import Cell, Column, Row, Table, in_blocks, table_html, table_text
 
 if TYPE_CHECKING:
     from markdown_it.token import Token
@@ -50,6 +35,8 @@ ANSWER_CHARS = 20_000
 """Characters of each answer compared and shown (a longer one is cut, and says so)."""
 ARGUMENT_CHARS = 80
 """Characters of a tool call's arguments shown in its cell."""
+RUN_CHARS = 30
+"""A run's column in the text view (two fit beside the labels in 80 columns)."""
 
 _WORDS = re.compile(r"\s+|[^\s]+")
 _ANSWER_STYLE = "overflow-x:auto"
@@ -322,25 +309,31 @@ class Comparison:
             frame[name] = frame[name].astype("Float64")
         return frame
 
+    def _table(self, answers: list[Cell] | None, chars: int = 0) -> Table:
+        """The runs' figures, messages, ``answers`` (when given), errors and aligned tool
+        calls: a row each, a column per run (``chars`` wide in text)."""
+        figures = [self._figures(run) for run in self.runs]
+        rows: list[Row] = [
+            [name, *(figure[i][1] for figure in figures)] for i, (name, _) in enumerate(figures[0])
+        ]
+        rows.append(["message", *(excerpt(run.message, 300) for run in self.runs)])
+        if answers is not None:
+            rows.append(["answer", *answers])
+        if any(run.error for run in self.runs):
+            rows.append(["error", *(run.error or "" for run in self.runs)])
+        rows += [[f"→ {name}", *map(_call_cell, row)] for name, row in aligned_calls(self.runs)]
+        widest = max(len(str(row[0])) for row in rows)
+        label = Column("", head=True, width=f"{widest * 0.62 + 1.4:.1f}em")
+        columns = [label, *(Column(run.label, wrap=True, chars=chars) for run in self.runs)]
+        return Table(columns, rows, name=f"agentnb-compare {NO_MATH}", fixed=True)
+
     # ---- HTML --------------------------------------------------------------------------------
     def _repr_html_(self) -> str:
         return self.to_html()
 
     def to_html(self) -> str:
         """The view as HTML with inline styles and no script (the same live and saved)."""
-        figures = [self._figures(run) for run in self.runs]
-        rows: list[list[Cell | str]] = [
-            [name, *(figure[i][1] for figure in figures)] for i, (name, _) in enumerate(figures[0])
-        ]
-        rows.append(["message", *(excerpt(run.message, 300) for run in self.runs)])
-        rows.append(["answer", *self._answers_html()])
-        if any(run.error for run in self.runs):
-            rows.append(["error", *(run.error or "" for run in self.runs)])
-        rows += [[f"→ {name}", *map(_call_cell, row)] for name, row in aligned_calls(self.runs)]
-        widest = max(len(str(row[0])) for row in rows)
-        label = Column("", head=True, width=f"{widest * 0.62 + 1.4:.1f}em")
-        columns = [label, *(Column(run.label, wrap=True) for run in self.runs)]
-        return table_html(Table(columns, rows, name=f"agentnb-compare {NO_MATH}", fixed=True))
+        return table_html(self._table(self._answers_html()))
 
     def _answers_html(self) -> list[Cell]:
         answers = [_SENTINELS.sub("", clean(answer)) for answer in self._answers()]
@@ -368,13 +361,14 @@ class Comparison:
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(self.to_text())
 
-    def to_text(self) -> str:
-        """The view as plain text: figures, then each answer (``[-removed-]{+added+}``
-        against the first), then the aligned tool calls."""
-        lines = [f"Comparison of {len(self.runs)} runs"]
-        for run in self.runs:
-            figures = " · ".join(f"{name} {value}" for name, value in self._figures(run) if value)
-            lines.append(f"  {clean(run.label)}: {clean(figures)}")
+    def to_text(self, width: int | None = None) -> str:
+        """The view as text fitted to ``width`` (default: the terminal's, else 80): the
+        figures and tool calls side by side (as many runs a block as fit), then each answer
+        (``[-removed-]{+added+}`` against the first)."""
+        fit = width or text_width()
+        table = self._table(None, chars=RUN_CHARS)
+        table = replace(table, title=f"Comparison of {len(self.runs)} runs")
+        lines = ["\n\n".join(table_text(block, fit) for block in in_blocks(table, fit))]
         answers = self._answers()
         for index, run in enumerate(self.runs):
             if index == 0:
@@ -385,24 +379,14 @@ class Comparison:
                     for k, t in word_diff(answers[0], answers[index])
                 )
             lines += ["", f"── answer of {clean(run.label)}" + (" (diff)" if index else ""), text]
-        calls = aligned_calls(self.runs)
-        if calls:
-            lines += ["", "── tool calls"]
-            for name, row in calls:
-                cells = " | ".join(_call_text(call) for call in row)
-                lines.append(f"  {clean(excerpt(name, 40))}: {cells}")
         return "\n".join(lines)
 
 
 def _call_cell(call: ComparedCall | None) -> Cell:
+    """A tool call's status, time and arguments (on a line of their own in HTML)."""
     if call is None:
         return Cell("—")
-    timing = f" · {seconds(call.duration)}" if call.duration is not None else ""
-    arguments = html.escape(visible(excerpt(call.arguments, ARGUMENT_CHARS)))
-    return Cell(html=f"{html.escape(visible(call.status + timing))}<br><code>{arguments}</code>")
-
-
-def _call_text(call: ComparedCall | None) -> str:
-    if call is None:
-        return "—"
-    return f"{clean(call.status)} {clean(excerpt(call.arguments, ARGUMENT_CHARS))}"
+    status = call.status + (f" · {seconds(call.duration)}" if call.duration is not None else "")
+    arguments = excerpt(call.arguments, ARGUMENT_CHARS)
+    markup = f"{html.escape(visible(status))}<br><code>{html.escape(visible(arguments))}</code>"
+    return Cell(f"{status} {arguments}", html=markup)

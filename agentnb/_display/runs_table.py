@@ -1,18 +1,7 @@
-"""`RunsTable`: runs as a table to browse in a notebook (sort, filter per column, search,
-select, page), whose rows stay in the kernel.
-
-The view (js/src/runs_table.js) asks for one page at a time with a custom message; the table
-hands the request to its :class:`TableSource` (a history's pages: :mod:`agentnb._history._pages`,
-wired up in :mod:`agentnb._app.runs_browser`) and answers in the ``page`` trait, so the
-browser never holds more than a page, and a notebook saved with its widget state keeps the
-page it showed. A bad request (an unknown column, a filter that is not a comparison) is
-answered with its error, shown in the table.
-
-Like a chat cell, a table is displayed as two outputs: the live view, then the static HTML
-table (what places without the widget show: nbconvert offline, GitHub, a notebook reopened
-without its widget state), hidden by the view's stylesheet where the view renders. Open and
-Compare show the run (a chat cell) or the comparison in outputs below the table, added at the
-first click and replaced at the next.
+"""Runs in a notebook view whose rows stay in the kernel: `RunsTable` (a history to browse,
+one page at a time) and `RunsGrid` (an experiment's question × arm grid). Each is displayed
+as two outputs, the live view then its static form (what places without the widget show),
+and its Open and Compare show runs in outputs below it.
 """
 
 from __future__ import annotations
@@ -31,7 +20,14 @@ from .._core.verdicts import watch_verdicts
 from .display_slot import DisplaySlot
 from .widget import STATIC, WIDGET_VIEW_MIME
 
-__all__ = ["EMPTY_OUTPUT", "RunsTable", "Shown", "TableSource"]
+__all__ = [
+    "EMPTY_OUTPUT",
+    "RunsGrid",
+    "RunsTable",
+    "RunsView",
+    "Shown",
+    "TableSource",
+]
 
 logger = logging.getLogger("agentnb.display")
 
@@ -42,7 +38,7 @@ EMPTY_OUTPUT: dict[str, Any] = {"text/plain": ""}
 
 
 class TableSource(Protocol):
-    """Where a :class:`RunsTable` reads its rows and what its buttons show."""
+    """Where a view of runs reads its rows (a :class:`RunsTable`) and what its buttons show."""
 
     def columns(self) -> list[dict[str, Any]]:
         """Every column's head: ``{"title", "about", "type", "right"}``."""
@@ -71,11 +67,91 @@ class TableSource(Protocol):
         ...
 
     def static(self) -> dict[str, Any]:
-        """The static table's display bundle (HTML and text), for places without the view."""
+        """The static view's display bundle (HTML and text), for places without the view."""
         ...
 
 
-class RunsTable(anywidget.AnyWidget):
+class RunsView(anywidget.AnyWidget):
+    """Runs shown in a view whose **Open** and **Compare** show them below it, in outputs
+    added at the first click and replaced at the next."""
+
+    _esm = STATIC / "runs_table.js"
+    _css = STATIC / "runs_table.css"
+
+    def __init__(self, source: TableSource, **traits: Any) -> None:
+        self._source = source
+        super().__init__(**traits)
+        self._below: list[DisplaySlot] = []
+        self._context: contextvars.Context | None = None
+        self.on_msg(self._on_view_message)
+
+    def _on_view_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, Mapping) and content.get("kind") in ("open", "compare"):
+            self._show_below(content["kind"], content.get("ids"))
+        elif isinstance(content, Mapping):
+            self._on_request(content)
+
+    def _on_request(self, content: Mapping[str, Any]) -> None:
+        """A message of the view other than Open and Compare."""
+
+    def _show_below(self, kind: str, ids: Any) -> None:
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            self._notice("the view sent no run ids", error=True)
+            return
+        try:
+            shown = self._source.open(ids) if kind == "open" else self._source.compare(ids)
+        except AgentNBError as exc:
+            self._notice(str(exc), error=True)
+            return
+        self._fill_below(shown)
+        self._notice("Opened below." if kind == "open" else "Compared below.")
+
+    def _fill_below(self, shown: Shown) -> None:
+        if self._below:
+            for slot, bundle in zip(self._below, shown, strict=True):
+                slot.update(bundle)
+            return
+        if self._context is None:
+            logger.warning("agentnb: a table not displayed by publish() has nowhere to show runs")
+            return
+        # New outputs of the cell that displayed the table: its parent header is in the
+        # context captured then (the kernel is answering the view's message now).
+        for bundle in shown:
+            added = self._context.copy().run(DisplaySlot.display, bundle)
+            if added is not None:
+                self._below.append(added)
+
+    def _notice(self, text: str, *, error: bool = False) -> None:
+        self.send({"kind": "notice", "text": text, "error": error})
+
+    def view_bundle(self) -> dict[str, Any]:
+        """The live view's output (the static form, displayed after it, is what places
+        without the widget show)."""
+        return {
+            WIDGET_VIEW_MIME: {"version_major": 2, "version_minor": 1, "model_id": self.model_id},
+            "text/plain": "",
+        }
+
+    def _ipython_display_(self) -> None:
+        self.publish()
+
+    def publish(self) -> None:
+        """Display the live view, then the static form, in the cell executing now; the runs
+        Open and Compare show go below them."""
+        display(self.view_bundle(), raw=True)  # type: ignore[no-untyped-call]
+        display(self._source.static(), raw=True)  # type: ignore[no-untyped-call]
+        self._context = contextvars.copy_context()
+
+
+class RunsGrid(RunsView):
+    """An experiment's question × arm grid (:meth:`ExperimentGrid.wire
+    <agentnb._display.experiment_views.ExperimentGrid.wire>`): **Open** on a cell shows its
+    run, **Compare** on a question its runs side by side."""
+
+    grid = traitlets.Dict().tag(sync=True)
+
+
+class RunsTable(RunsView):
     """Runs as a table to browse: click a header to sort (again: the other way, a third
     time: back to the table's order), type in a column's box to filter it, in the search box
     to search, ``key=value`` in the metadata box to keep the runs whose metadata has it, click
@@ -85,9 +161,6 @@ class RunsTable(anywidget.AnyWidget):
 
     :attr:`selected` gives the selected runs. ``agentnb.runs()`` as a cell's last line (and
     ``%agent_runs``) shows one; :func:`agentnb.browse` returns one."""
-
-    _esm = STATIC / "runs_table.js"
-    _css = STATIC / "runs_table.css"
 
     title = traitlets.Unicode().tag(sync=True)
     columns: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
@@ -100,12 +173,8 @@ class RunsTable(anywidget.AnyWidget):
     """The ids (``local_id``) of the selected runs, set by the view."""
 
     def __init__(self, source: TableSource, *, title: str = "") -> None:
-        self._source = source
         first = {"id": 0, "query": None, "error": None, **source.page({})}
-        super().__init__(title=title, columns=source.columns(), page=first)
-        self._below: list[DisplaySlot] = []
-        self._context: contextvars.Context | None = None
-        self.on_msg(self._on_view_message)
+        super().__init__(source, title=title, columns=source.columns(), page=first)
         watch_verdicts(self)
 
     @property
@@ -114,15 +183,10 @@ class RunsTable(anywidget.AnyWidget):
         return self._source.selected(list(self.selection))
 
     # ---- the view's requests -------------------------------------------------------------
-    def _on_view_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, Mapping):
-            return
-        kind = content.get("kind")
-        if kind == "page":
+    def _on_request(self, content: Mapping[str, Any]) -> None:
+        if content.get("kind") == "page":
             self._answer_page(content)
-        elif kind in ("open", "compare"):
-            self._show_below(kind, content.get("ids"))
-        elif kind == "verdict":
+        elif content.get("kind") == "verdict":
             self._keep_verdict(content)
 
     def _keep_verdict(self, content: Mapping[str, Any]) -> None:
@@ -157,52 +221,3 @@ class RunsTable(anywidget.AnyWidget):
         except AgentNBError as exc:
             answer = {**self.page, **answer, "error": str(exc)}
         self.page = answer
-
-    def _show_below(self, kind: str, ids: Any) -> None:
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            self._notice("the view sent no run ids", error=True)
-            return
-        try:
-            shown = self._source.open(ids) if kind == "open" else self._source.compare(ids)
-        except AgentNBError as exc:
-            self._notice(str(exc), error=True)
-            return
-        self._fill_below(shown)
-        self._notice("Opened below." if kind == "open" else "Compared below.")
-
-    def _fill_below(self, shown: Shown) -> None:
-        if self._below:
-            for slot, bundle in zip(self._below, shown, strict=True):
-                slot.update(bundle)
-            return
-        if self._context is None:
-            logger.warning("agentnb: a table not displayed by publish() has nowhere to show runs")
-            return
-        # New outputs of the cell that displayed the table: its parent header is in the
-        # context captured then (the kernel is answering the view's message now).
-        for bundle in shown:
-            added = self._context.copy().run(DisplaySlot.display, bundle)
-            if added is not None:
-                self._below.append(added)
-
-    def _notice(self, text: str, *, error: bool = False) -> None:
-        self.send({"kind": "notice", "text": text, "error": error})
-
-    # ---- display -------------------------------------------------------------------------
-    def view_bundle(self) -> dict[str, Any]:
-        """The live view's output (the static table, displayed after it, is what places
-        without the widget show)."""
-        return {
-            WIDGET_VIEW_MIME: {"version_major": 2, "version_minor": 1, "model_id": self.model_id},
-            "text/plain": "",
-        }
-
-    def _ipython_display_(self) -> None:
-        self.publish()
-
-    def publish(self) -> None:
-        """Display the live view, then the static table, in the cell executing now; the runs
-        Open and Compare show go below them."""
-        display(self.view_bundle(), raw=True)  # type: ignore[no-untyped-call]
-        display(self._source.static(), raw=True)  # type: ignore[no-untyped-call]
-        self._context = contextvars.copy_context()

@@ -34,7 +34,8 @@ class Column:
     right: bool = False
     """A number: aligned right, and never cut (a cut number is wrong information)."""
     chars: int = 0
-    """Words beyond this many characters end in "…" (0: never cut)."""
+    """Words beyond this many characters end in "…" (0: never cut); a wrapped column is this
+    wide in text instead, its lines folded, never cut."""
     wrap: bool = False
     """Long text wraps between words (never inside one) instead of keeping to one line."""
     head: bool = False
@@ -207,7 +208,7 @@ def _rich_column(column: Column, cells: Sequence[Cell]) -> RichColumn:
         Text(visible(column.heading)),
         justify="right" if column.right else "left",
         no_wrap=not column.wrap,
-        overflow="ellipsis" if column.chars else "fold",
+        overflow="ellipsis" if column.chars and not column.wrap else "fold",
         max_width=column.chars or None,
         min_width=_text_width(column, cells) if column.right else None,
     )
@@ -220,6 +221,7 @@ def table_text(table: Table, width: int | None = None) -> str:
     rows = [row for row in table.rows if not isinstance(row, str)]
     sectioned = len(rows) < len(table.rows)
     indent = "  " if sectioned else ""
+    headed = any(column.heading for column in table.columns)
     columns = enumerate(table.columns)
     grid = RichTable(
         *(_rich_column(column, [_cell(row[i]) for row in rows]) for i, column in columns),
@@ -227,6 +229,7 @@ def table_text(table: Table, width: int | None = None) -> str:
         pad_edge=False,
         padding=(0, 1),
         show_edge=False,
+        show_header=headed,
         header_style="",
     )
     for row in rows:
@@ -246,8 +249,8 @@ def table_text(table: Table, width: int | None = None) -> str:
     console.print(grid)
     drawn = [indent + line.rstrip() for line in out.getvalue().splitlines()]
     lines = [table.title] if table.title else []
-    lines.append(drawn[0])
-    body = iter(drawn[1:])
+    lines += drawn[:headed]
+    body = iter(drawn[headed:])
     for row in table.rows:
         if isinstance(row, str):
             lines.append(visible(row))

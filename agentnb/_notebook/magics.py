@@ -17,7 +17,6 @@ import argparse
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from html import escape
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -34,7 +33,7 @@ from .._core.handle import RunHandle
 from .._core.text import terminal_safe
 from .._display.approval_prompt import wait_for_readers
 from .._display.environment import terminal_shell
-from .._display.plain_table import plain_table
+from .._display.plain_table import PlainTable
 from .._history import default_store, runs
 from .._tracing import SWITCH_VAR, configure_tracing, settings_from_env, tracing_status
 from . import magic_input
@@ -292,16 +291,16 @@ class _ConfigView:
     def __init__(self, rows: list[dict[str, str]], defaults: dict[str, Any]) -> None:
         self.rows, self.defaults = rows, defaults
 
+    def _table(self) -> PlainTable:
+        header = ("name", "provider", "base_url", "api_key")
+        defaults = "defaults: " + ", ".join(f"{k}={v}" for k, v in self.defaults.items())
+        return PlainTable(header, (list(row.values()) for row in self.rows), notes=[defaults])
+
     def __repr__(self) -> str:
-        lines = [" ".join(f"{k}={v}" for k, v in row.items()) for row in self.rows]
-        lines.append("defaults: " + ", ".join(f"{k}={v}" for k, v in self.defaults.items()))
-        return "\n".join(lines or ["(no connections yet)"])
+        return repr(self._table())
 
     def _repr_html_(self) -> str:
-        header = ("name", "provider", "base_url", "api_key")
-        table = plain_table(header, (list(row.values()) for row in self.rows))
-        defaults = escape(", ".join(f"{k}={v}" for k, v in self.defaults.items()))
-        return f"{table}<p>defaults: {defaults}</p>"
+        return self._table()._repr_html_()
 
 
 def _switch_tracing(value: str | None, content: bool | None) -> None:

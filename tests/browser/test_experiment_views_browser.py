@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from notebook_pages import THEMES, cell_at, notebook_page, run_and_wait, set_theme
+from notebook_pages import CONTRASTS, THEMES, cell_at, notebook_page, run_and_wait, set_theme
 
 pytestmark = pytest.mark.browser
 
@@ -79,7 +79,7 @@ def test_an_experiments_views_fit_and_read_formatted(
         set_theme(page, theme)
         for index, view in (
             (1, ".agentnb-summary"),
-            (2, ".agentnb-experiment"),
+            (2, ".anb-grid-view"),
             (3, ".agentnb-summary"),
         ):
             run_and_wait(page, index)
@@ -94,11 +94,18 @@ def test_an_experiments_views_fit_and_read_formatted(
         assert re.search(r"\d{1,2} \w{3} 20\d\d \d\d:\d\d", listing), listing  # when, as a date
         assert "NaN" not in listing and "+00:00" not in listing
         assert not re.search(r"(?<![$\d.])\d\.\d{5,}", listing), listing  # no raw float
-        grid = cell_at(page, 2).locator(".agentnb-experiment").inner_text()
+        grid = cell_at(page, 2).locator(".anb-grid-view").inner_text()
         assert "$875.40" in grid  # MathJax left the amounts alone
         assert "###" not in grid and "|:--" not in grid and "**" not in grid
         assert "✓" in grid and "✗" in grid
         assert "explodes failed" in grid
+        view = cell_at(page, 2).locator(".anb-grid-view")
+        low = [t for t in view.evaluate(CONTRASTS) if t["ratio"] < 4.5]
+        assert low == [], [(t["text"], round(t["ratio"], 2)) for t in low]
+        failed = view.locator(".anb-runs-error").first
+        assert failed.evaluate("(el) => getComputedStyle(el).color") != view.evaluate(
+            "(el) => getComputedStyle(el).color"
+        ), "a failed evaluator reads in the error colour"
         summary = "\n".join(cell_at(page, 3).locator(".agentnb-summary").all_inner_texts())
         assert "quality" in summary and "score." not in summary
         assert not page.errors or all("schema" in e for e in page.errors), page.errors

@@ -69,7 +69,8 @@ def test_the_experiments_their_grid_and_a_compare(db: Path) -> None:
     assert "quotes" in listed and "finance_agent, echo" in listed, listed
     grid = "\n".join(printed(db, "experiments", "quotes"))
     assert "experiment quotes: 2 questions × 2 arms" in grid, grid
-    assert "- Compare AAPL and MSFT" in grid, grid
+    assert "Compare AAPL and MSFT" in grid, grid
+    assert "--question ID --arm ARM (one)" in grid, grid  # how to open what the grid shows
     compared = "\n".join(printed(db, "experiments", "quotes", "--compare", "finance_agent", "echo"))
     assert "quotes: finance_agent against echo on score." in compared, compared
     assert "wins / ties / losses" in compared and "EXIT=0" in compared, compared
@@ -81,3 +82,17 @@ def test_a_mistake_is_one_line_and_status_2(db: Path) -> None:
     errors = [line for line in lines if line.startswith("agentnb experiments: error:")]
     assert errors and "'quotes'" in "\n".join(lines), "\n".join(lines)
     assert not any("Traceback" in line for line in lines), "\n".join(lines)
+
+
+def test_one_questions_runs_side_by_side_and_one_run_alone(db: Path) -> None:
+    """What a grid's Compare and Open show in a notebook: a question's runs (by the id the
+    grid shows in [ ]) compared, and one arm's run as agentnb.show prints it."""
+    pair = "\n".join(printed(db, "experiments", "quotes", "--question", "1"))
+    assert "Comparison of 2 runs" in pair and "EXIT=0" in pair, pair
+    assert "finance_agent · " in pair and "echo · " in pair, pair
+    assert "── answer of echo" in pair and "Compare AAPL and MSFT" in pair, pair
+    run = "\n".join(printed(db, "experiments", "quotes", "--question", "0", "--arm", "echo"))
+    assert "What is NVDA trading at?" in run and "Comparison" not in run, run
+    assert "EXIT=0" in run, run
+    wrong = printed(db, "experiments", "quotes", "--question", "nope")
+    assert "EXIT=2" in wrong and any("no question 'nope'" in line for line in wrong), wrong

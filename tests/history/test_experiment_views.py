@@ -5,6 +5,7 @@ from the notebook's MathJax and within its cell."""
 
 from __future__ import annotations
 
+import html
 import math
 import re
 
@@ -42,9 +43,11 @@ def grid() -> ExperimentGrid:
 
 
 def test_the_grid_as_text_fits_80_columns_and_reads_formatted() -> None:
-    text = grid().to_text(width=80)
-    lines = text.splitlines()
-    assert all(len(line) <= 80 for line in lines), "\n".join(lines)
+    narrow = grid().to_text(width=80)
+    assert all(len(line) <= 80 for line in narrow.splitlines()), narrow
+    for word in ("$875.40", "$855.60", "ValueError:", "(not run)", "[failed]"):
+        assert word in narrow, narrow  # wrapped between words, never inside one
+    text = grid().to_text(width=1000)  # each cell on one line
     for syntax in ("###", "|:--", "**", "`"):
         assert syntax not in text, text
     assert "$875.40" in text and "$855.60" in text
@@ -82,7 +85,7 @@ def test_a_comparison_reads_formatted() -> None:
     text = comparison.to_text()
     assert all(len(line) <= 80 for line in text.splitlines()), text
     assert "-0.350 (95% interval -0.700 to +0.000)" in text  # a null result keeps its digits
-    assert "cost ratio (total): unknown" in text and "1.08×" in text
+    assert re.search(r"^cost ratio \(total\) +unknown$", text, re.MULTILINE) and "1.08×" in text
     assert NO_MATH in comparison._repr_html_()
 
 
@@ -108,3 +111,17 @@ def test_a_comparison_on_a_bool_score_reads_its_difference_as_a_share() -> None:
     for shown in (comparison.to_text(), comparison._repr_html_()):
         assert "+33.3% (95% interval +0.0% to +66.7%)" in shown, shown
         assert "0.333" not in shown and "0.667" not in shown, shown
+
+
+def test_a_hostile_answer_and_score_show_every_character_in_each_form() -> None:
+    """Bidi overrides and line breaks a server sent are written ``⟨U+XXXX⟩`` in the grid's
+    HTML, its text and what its view is sent, so none can reorder or forge what a reader sees."""
+    cell = GridCell("completed", "buy\u202eyub", {"note\u2066": "a\nb"}, {"x": "e\u200bf"}, "r1")
+    hostile = ExperimentGrid("t", ["arm"], [GridRow("q\u202e?", None, [cell], id="i\u2067")])
+    wire = hostile.wire()
+    for shown in (hostile.to_html(), hostile.to_text(width=80), str(wire)):
+        for raw in ("\u202e", "\u2066", "\u2067", "\u200b"):
+            assert raw not in shown, (raw, shown)
+        assert "⟨U+202E⟩" in shown, shown
+    assert wire["rows"][0]["cells"][0]["id"] == "r1"
+    assert "agentnb.show('r1')" in html.unescape(hostile.to_html())  # on the cell's hover

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 import agentnb
@@ -92,7 +94,9 @@ def test_an_openai_compatible_servers_models_are_its_agents(server) -> None:  # 
     assert {"echo", "finance_agent", "writer"} <= set(names)
     assert "echo" in repr(conn)  # the listing read is shown from then on
     shown = repr(agentnb.connections())
-    assert "models: openai at" in shown and "(supports streaming, listing, fork)" in shown
+    assert re.search(r"^models +openai +http://127\.0\.0\.1:\d+/", shown, re.MULTILINE), shown
+    assert shown.splitlines()[0].split() == ["name", "provider", "base_url", "api_key", "supports"]
+    assert "streaming, listing, fork" in shown
 
 
 def test_a_connection_that_cannot_list_says_so(server) -> None:  # type: ignore[no-untyped-def]
@@ -143,7 +147,7 @@ def test_a_listing_cannot_act_on_the_terminal() -> None:
     )
     shown = repr(conns.AgentList("x", [hostile]))
     assert "\x1b" not in shown and "\x07" not in shown
-    assert shown.count("\n") == 1  # one line per agent
+    assert len(shown.splitlines()) == 3  # the title, the headings, one line per agent
     html = conns.AgentList("x", [RemoteAgent("<b>", description="<script>")])._repr_html_()
     assert "<script>" not in html and "&lt;b&gt;" in html
 
