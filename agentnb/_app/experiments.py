@@ -27,15 +27,15 @@ from .._history import (
     ExperimentRecord,
     HistoryStore,
     PairRun,
-    RunHistory,
     RunRecord,
     ScoreRecord,
     default_store,
 )
-from .._history._summary import SHARES, as_summary, is_share
+from .._history._summary import SHARES, is_share
 from .batch_runs import completed_work, run_experiment
 from .connections import AnyClient, resolve_target
 from .evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, evaluators_of
+from .history_tables import RunHistory, shown_summary
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -100,7 +100,7 @@ def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
     frame = frame.set_index("name")
     frame.attrs["of"] = "experiments"
     frame.attrs[SHARES] = shares
-    return as_summary(frame, None, "all")
+    return shown_summary(frame, "all")
 
 
 def _keys(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -167,7 +167,7 @@ class Experiment:
             for arm in range(len(self.arms))
             if (example.position, arm) in current
         ]
-        return self._store.runs_by_ids(ids)
+        return self._store.runs_by_ids(ids, table=RunHistory)
 
     def _table(self) -> list[dict[str, Any]]:
         """One dict per question × arm: the pair, its run's figures, scores and errors."""

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from .._app.experiments import experiment, experiments
+from .._app.history_tables import HistoryStore
 from .._core.exceptions import AgentNBError
 from .._core.text import terminal_safe
 from .._display.terminal import fit_lines, print_fitted, terminal_width
-from .._history import HistoryStore
 from .._history._run_filter import RunFilter
 from .runs import history_location, since
 

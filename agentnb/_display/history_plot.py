@@ -1,5 +1,5 @@
 """``RunHistory.plot()``: the common views as report figures, drawn with matplotlib from
-what the history hands over (its frames, summary and tool calls: :class:`Plotted`).
+what a history gives (its frames, summary and tool calls: :class:`Plotted`).
 
 - ``tokens``: one point per run (runs are not a series, so no line joins them) at the time
   it started, coloured by agent with a legend; runs without a token count are counted in a
@@ -37,16 +37,42 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._core.extras import require_pandas, require_pyplot
-from .._core.history_drawer import Plotted, timed_statuses
+from .._core.statuses import timed_statuses
 from .summary_table import key_label
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PLOT_KINDS", "plot", "quiet_axes"]
+__all__ = ["PLOT_KINDS", "Plotted", "plot", "quiet_axes"]
+
+
+class PlottedCalls(Protocol):
+    """What a plot reads of a history's tool calls (``ToolCallHistory``)."""
+
+    def counts(self) -> dict[str, int]: ...
+
+    def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame: ...
+
+
+class Plotted(Protocol):
+    """What a plot reads of a run history (``RunHistory``)."""
+
+    def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame: ...
+
+    def tool_calls(self) -> PlottedCalls: ...
+
+    def summary(
+        self,
+        by: str | Sequence[str] | None = "agent",
+        *,
+        every: str | None = None,
+        include: str | Sequence[str] = "completed",
+    ) -> pd.DataFrame: ...
+
+
 PLOT_KINDS = ("tokens", "latency", "tools", "cost", "failures")
 SERIES_BY = ("agent", "model", "tool")
 SERIES_COLUMN = {
