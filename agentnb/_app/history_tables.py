@@ -84,7 +84,7 @@ class RunHistory(RunsData):
     ``agentnb.runs()`` over a million runs reads 20 of them.
     """
 
-    calls_table: ClassVar[type[CallsData]] = ToolCallHistory
+    _calls_table: ClassVar[type[CallsData]] = ToolCallHistory
 
     def summary(
         self,
@@ -185,9 +185,7 @@ class HistoryStore(StoreData):
     @overload
     def runs(self, where: RunFilter | None = None, *, table: type[Table]) -> Table: ...
 
-    def runs(
-        self, where: RunFilter | None = None, *, table: type[RunsData] = RunHistory
-    ) -> RunsData:
+    def runs(self, where: RunFilter | None = None, *, table: Any = RunHistory) -> Any:
         """Matching runs, most recent first (a search's: best match first), as a
         :class:`RunHistory`: its first rows are read now, the rest at first use, pinned to
         the runs recorded by then."""
@@ -199,9 +197,7 @@ class HistoryStore(StoreData):
     @overload
     def runs_by_ids(self, local_ids: Sequence[str], *, table: type[Table]) -> Table: ...
 
-    def runs_by_ids(
-        self, local_ids: Sequence[str], *, table: type[RunsData] = RunHistory
-    ) -> RunsData:
+    def runs_by_ids(self, local_ids: Sequence[str], *, table: Any = RunHistory) -> Any:
         """These runs, in the order given (ids not in the store are left out)."""
         return super().runs_by_ids(local_ids, table=table)
 

@@ -120,7 +120,7 @@ class RunHistory(Sequence[RunRecord]):
     at first use. ``agentnb.history.RunHistory`` adds how a person sees them.
     """
 
-    calls_table: ClassVar[type[ToolCallHistory]]
+    _calls_table: ClassVar[type[ToolCallHistory]]
     """What :meth:`tool_calls` returns (set below; a subclass that shows runs sets its own)."""
 
     def __init__(
@@ -401,10 +401,10 @@ class RunHistory(Sequence[RunRecord]):
         ids = list(self._columns["local_id"])
         if self._tool_rows is not None:
             wanted = set(ids)
-            return self.calls_table([row for row in self._tool_rows if row[0] in wanted])
+            return self._calls_table([row for row in self._tool_rows if row[0] in wanted])
         if self._store is not None and ids:
-            return self.calls_table(self._store.tool_call_rows(ids))
-        return self.calls_table([])
+            return self._calls_table(self._store.tool_call_rows(ids))
+        return self._calls_table([])
 
     def summary(
         self,
@@ -496,7 +496,7 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
         return _transpose(self._rows, TOOL_CALL_COLUMNS)
 
 
-RunHistory.calls_table = ToolCallHistory
+RunHistory._calls_table = ToolCallHistory
 
 _JSON_COLUMNS = frozenset(name for name, kind in RUN_COLUMNS if kind == "json")
 

@@ -19,8 +19,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from kernel_session import WIDGET_MIME, Session, running_kernel
 
 import agentnb
-from agentnb._history import HistoryStore
-from agentnb.history import RunHistory
+from agentnb.history import HistoryStore, RunHistory
 
 pytestmark = pytest.mark.kernel
 
