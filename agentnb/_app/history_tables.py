@@ -160,10 +160,10 @@ class RunHistory(RunsData):
 
     def _ipython_display_(self) -> None:
         """In a Jupyter kernel (a cell's last line, ``display``, ``%agent_runs``): the
-        table to browse, then its static table; elsewhere (terminal IPython) the text."""
+        table to browse, then its static table. Elsewhere IPython shows the text and the
+        HTML table: ``NotImplementedError`` is how this method says so."""
         if kernel_shell() is None:
-            print(repr(self))
-            return
+            raise NotImplementedError
         browse(self).publish()
 
 
