@@ -16,7 +16,6 @@ modules. Heavy parts
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import TYPE_CHECKING, Any
 
 from ._core.client_tools import ClientTool, tool
@@ -46,12 +45,10 @@ from ._core.exceptions import (
     TransportError,
     UnsupportedOptionError,
 )
-from ._core.history_drawer import HistoryDrawer, set_history_drawer
 from ._core.price_settings import set_prices
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
 from ._core.request import Media
 from ._core.run import Run, ToolCall
-from ._core.verdicts import set_verdict_keeper
 from ._core.version import __version__
 from ._tracing import TracingStatus, configure_tracing, tracing_recorder
 
@@ -63,16 +60,15 @@ if TYPE_CHECKING:
     from ._app.datasets import dataset
     from ._app.evaluators import evaluate, judge
     from ._app.experiments import Experiment, experiment, experiments
+    from ._app.history_tables import browse, runs, summary
     from ._app.past_runs import show
     from ._app.remote_runs import remote_runs
-    from ._app.runs_browser import browse
     from ._app.scoring import score, scores
     from ._app.trace_export import export_traces
     from ._client.async_client import AsyncAgentClient
     from ._client.sync import AgentClient
     from ._core.handle import RunHandle
     from ._display.widget import ChatCell
-    from ._history import runs, summary
     from .server import start_server
 
 
@@ -165,10 +161,10 @@ _LAZY: dict[str, str] = {
     "dataset": "._app.datasets",
     "score": "._app.scoring",
     "scores": "._app.scoring",
-    "browse": "._app.runs_browser",
+    "browse": "._app.history_tables",
     "remote_runs": "._app.remote_runs",
-    "runs": "._history",
-    "summary": "._history",
+    "runs": "._app.history_tables",
+    "summary": "._app.history_tables",
     "ChatCell": "._display.widget",
     "start_server": ".server",
 }
@@ -182,48 +178,6 @@ def _default_recorder() -> RunRecorder | None:
 
 
 set_default_recorder(_default_recorder)
-
-
-def _history_drawer() -> HistoryDrawer:
-    """What draws a history (its tables, its plots): ``_display``'s, handed to the history."""
-    from ._display.history_views import HISTORY_VIEWS  # the tables' drawing: at the first shown
-
-    return HISTORY_VIEWS
-
-
-set_history_drawer(_history_drawer)
-
-
-def _keep_verdict(local_id: str, value: bool, comment: str | None) -> None:
-    """A chat cell's ✓ / ✗: kept in the history as the run's score ``verdict``."""
-    from ._app.scoring import keep_verdict  # the history: at the first verdict given
-
-    keep_verdict(local_id, value, comment)
-
-
-set_verdict_keeper(_keep_verdict)
-
-
-def _display_history(history: Any) -> None:
-    from ._app.runs_browser import display_history  # the widget loads at the first table shown
-
-    display_history(history)
-
-
-def _show_histories_as_tables() -> None:
-    """In a Jupyter kernel, IPython shows a ``RunHistory`` (a cell's result, ``display``) as
-    the table to browse (``agentnb._app.runs_browser``); elsewhere, as before."""
-    if "IPython" not in sys.modules:  # no IPython loaded: no shell, nothing to display in
-        return
-    from ._display.environment import kernel_shell  # IPython is loaded already
-
-    shell = kernel_shell()
-    if shell is not None:
-        formatter = shell.display_formatter.ipython_display_formatter
-        formatter.for_type_by_name("agentnb._history._tables", "RunHistory", _display_history)
-
-
-_show_histories_as_tables()
 
 
 _SUBMODULES = (

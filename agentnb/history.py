@@ -16,19 +16,12 @@
 from __future__ import annotations
 
 from ._app.experiments import Comparisons
+from ._app.history_tables import HistoryStore, RunHistory, ToolCallHistory
 from ._core.recorder import RunRecorder
 from ._display.experiment_views import ExperimentComparison
 from ._display.run_comparison import Comparison
 from ._display.runs_table import RunsTable
-from ._history import (
-    Dataset,
-    HistoryStore,
-    RunHistory,
-    RunRecord,
-    ScoreRecord,
-    ToolCallHistory,
-    ToolCallRecord,
-)
+from ._history import Dataset, RunRecord, ScoreRecord, ToolCallRecord
 
 __all__ = [
     "Comparison",

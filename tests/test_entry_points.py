@@ -68,7 +68,8 @@ def returned_name(function: Callable[..., Any]) -> str:
 
 def public_callables() -> Iterator[tuple[str, Callable[..., Any]]]:
     """Every public function of ``agentnb`` and of its public fronts (``agentnb.types``,
-    ``agentnb.history``, ``agentnb.approvals``), and every public method of a class they export."""
+    ``agentnb.history``, ``agentnb.approvals``), and every public method of a class they export
+    (inherited ones too)."""
     for module in (agentnb, *PUBLIC_FRONTS):
         for name in module.__all__:
             value = getattr(module, name)
@@ -76,7 +77,11 @@ def public_callables() -> Iterator[tuple[str, Callable[..., Any]]]:
             if inspect.isfunction(value):
                 yield dotted, value
             elif inspect.isclass(value) and value.__module__.startswith("agentnb"):
-                for attr, member in vars(value).items():
+                members: dict[str, Any] = {}  # its own and those of agentnb's classes it extends
+                for cls in reversed(value.__mro__):
+                    if cls.__module__.startswith("agentnb"):
+                        members.update(vars(cls))
+                for attr, member in members.items():
                     if not attr.startswith("_") and inspect.isfunction(member):
                         yield f"{dotted}.{attr}", member
 

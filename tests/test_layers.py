@@ -9,8 +9,8 @@ functions and under ``TYPE_CHECKING`` alike).
                          ↖ _tracing (likewise; the root combines the two)  ↗
     _display reads runs and imports only the core; _app (what notebook and CLI share)
     shows its runs with it; the CLI never imports the notebook (the magics).
-    The history keeps records and draws nothing: never history → display (the root hands a
-    history _display's drawer through the core's seam, _core/history_drawer.py).
+    The history keeps records and draws nothing: never history → display (what shows a
+    history is above both: _app/history_tables.py).
     server: apart, it uses nothing above the core's exceptions.
 """
 
@@ -113,19 +113,11 @@ LAZY_ALLOWED = (
     "agentnb._tracing.otel",
     "genai_prices",  # ~0.6-1 s to import: imported at the first cost computed
     "polars",  # RunHistory.to_polars (pyarrow, untyped, is loaded through importlib)
+    "agentnb._app.runs_browser",  # the widget, at the first history browsed
 )
 """Heavy optional parts: the only imports that may sit inside a function (with a reason)."""
-LAZY_ALLOWED_IN_ROOT = (
-    "agentnb._history",
-    "agentnb._app.runs_browser",
-    "agentnb._display.environment",
-    "agentnb._display.history_views",
-    "agentnb._app.scoring",
-)
-"""The package root opens the default history on the first run, not on ``import agentnb``;
-in a kernel it shows a history as the table to browse, whose widget loads at the first; a
-history's drawer (its tables, its plots) loads with the first history shown; what keeps a
-chat cell's verdict, at the first verdict given."""
+LAZY_ALLOWED_IN_ROOT = ("agentnb._history",)
+"""The package root opens the default history on the first run, not on ``import agentnb``."""
 
 
 def module_name(path: Path) -> str:

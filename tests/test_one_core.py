@@ -22,7 +22,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
 from agentnb._core import exceptions
-from agentnb._history import HistoryStore
+from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
 PACKAGE = Path(agentnb.__file__).resolve().parent

@@ -37,7 +37,6 @@ from .._history import (
     ExperimentRecord,
     HistoryStore,
     PairRun,
-    RunHistory,
     RunRecord,
     default_store,
 )
@@ -52,6 +51,7 @@ from .evaluators import (
     evaluators_of,
     run_evaluator,
 )
+from .history_tables import RunHistory
 
 __all__ = [
     "UNDONE",
@@ -279,7 +279,7 @@ def _result(
     by_run = {run.local_id: run for run in runs}
     if store is None or store.closed:
         return RunHistory.from_runs([by_run[i] for i in local_ids if i in by_run])
-    stored = store.runs_by_ids(local_ids)
+    stored = store.runs_by_ids(local_ids, table=RunHistory)
     if len(stored) == len(local_ids):
         return stored
     by_id = {record.local_id: record for record in stored}
@@ -478,7 +478,7 @@ def run_experiment(
 def _every_pair(local_ids: Sequence[str], store: HistoryStore, ran: RunHistory) -> RunHistory:
     """The runs ``local_ids`` from the history; those of this call it could not keep, from
     this call's result."""
-    stored = store.runs_by_ids(local_ids)
+    stored = store.runs_by_ids(local_ids, table=RunHistory)
     if len(stored) == len(local_ids):
         return stored
     by_id = {record.local_id: record for record in [*ran, *stored]}

@@ -27,6 +27,7 @@ from .._display.widget import ChatCell
 from ..events import Event, RunStarted
 from . import interrupts
 from .connections import Connection
+from .scoring import keep_verdict
 
 __all__ = [
     "UNKNOWN",
@@ -195,6 +196,7 @@ def conversation_cell(conversation: Conversation, first: RunHandle | Run | None 
         on_retry=actions.again,
         on_new_conversation=actions.new,
         retry_note=actions.retry_note,
+        keep_verdict=keep_verdict,
     )
 
 

@@ -31,7 +31,6 @@ from .._history import (
     Example,
     ExperimentBook,
     HistoryStore,
-    RunHistory,
     RunRecord,
     ScoreSource,
     checked_score,
@@ -39,6 +38,7 @@ from .._history import (
 )
 from .compare_runs import names_runs, run_ids
 from .connections import AnyClient, resolve_target
+from .history_tables import RunHistory
 
 __all__ = [
     "Evaluator",
@@ -225,7 +225,7 @@ def evaluate(
         for position, record in enumerate(records)
     ]
     evaluate_runs(checked, work, store, concurrency)
-    return store.runs_by_ids(ids)
+    return store.runs_by_ids(ids, table=RunHistory)
 
 
 # ---- a judge ---------------------------------------------------------------------------

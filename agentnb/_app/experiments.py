@@ -30,15 +30,15 @@ from .._history import (
     ExperimentRecord,
     HistoryStore,
     PairRun,
-    RunHistory,
     RunRecord,
     ScoreRecord,
     default_store,
 )
-from .._history._summary import SHARES, as_summary, is_share
+from .._history._summary import SHARES, is_share
 from .batch_runs import completed_work, run_experiment
 from .connections import AnyClient, resolve_target
 from .evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, evaluators_of
+from .history_tables import RunHistory, shown_summary
 from .runs_browser import grid_view
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
     frame = frame.set_index("name")
     frame.attrs["of"] = "experiments"
     frame.attrs[SHARES] = shares
-    return as_summary(frame, None, "all")
+    return shown_summary(frame, "all")
 
 
 def _keys(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -180,7 +180,7 @@ class Experiment:
             for arm in range(len(self.arms))
             if (example.position, arm) in current
         ]
-        return self._store.runs_by_ids(ids)
+        return self._store.runs_by_ids(ids, table=RunHistory)
 
     def run(self, question: str | int, arm: str | int) -> RunRecord:
         """The current run of ``question`` (its id, its place from 0, or its text) on ``arm``
@@ -203,7 +203,9 @@ class Experiment:
         chosen = [self._arm(arm) for arm in arms] or list(range(len(self.arms)))
         current = self._book.current_runs(self.name)
         pairs = [current.get((example.position, arm)) for arm in chosen]
-        return self._store.runs_by_ids([pair.local_id for pair in pairs if pair is not None])
+        return self._store.runs_by_ids(
+            [pair.local_id for pair in pairs if pair is not None], table=RunHistory
+        )
 
     def _example(self, question: str | int) -> Example:
         examples = self._book.examples(self.name)

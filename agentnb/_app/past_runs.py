@@ -39,6 +39,7 @@ from .compare_runs import history_records, names_past_runs
 from .connections import DEFAULT_NAME, Connection, configured_connection
 from .conversation import UNKNOWN, Conversation
 from .run_like import RunLike
+from .scoring import keep_verdict
 
 __all__ = ["continuation", "past_run", "show"]
 
@@ -56,7 +57,7 @@ def show(source: RunLike, **options: Any) -> ChatCell:
     continues it from code. ``on_followup`` as for a live run (see
     :func:`agentnb._display.show.show_live`)."""
     if _is_live(source):
-        return show_live(source, **options)
+        return show_live(source, keep_verdict=keep_verdict, **options)
     if not names_past_runs(source):
         raise TypeError(
             "agentnb.show() takes a RunHandle, an AsyncRunStream (client.stream(...)), a Run, "
@@ -71,7 +72,7 @@ def show(source: RunLike, **options: Any) -> ChatCell:
         )
     record, calls = found[0]
     if options:
-        return show_live(past_run(record, calls), **options)
+        return show_live(past_run(record, calls), keep_verdict=keep_verdict, **options)
     return show_live(past_run_cell(record, calls))
 
 
@@ -84,6 +85,7 @@ def past_run_cell(record: RunRecord, calls: Sequence[ToolCallRecord]) -> ChatCel
         agent=run.agent,
         on_continue=lambda: continuation(record, run).actions(),
         continue_note=_cannot_continue_note(record),
+        keep_verdict=keep_verdict,
     )
 
 

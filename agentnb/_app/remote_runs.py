@@ -11,9 +11,9 @@ from .._client.async_client import AsyncAgentClient
 from .._client.sync import AgentClient
 from .._core.exceptions import ConfigurationError
 from .._core.loop import run_sync
-from .._history import RunHistory
 from .._history._records import host_of
 from .connections import get_connection
+from .history_tables import RunHistory
 
 __all__ = ["fetch_remote_runs", "remote_runs"]
 

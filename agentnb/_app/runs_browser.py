@@ -1,11 +1,6 @@
-"""The run history to browse in a notebook: a `RunHistory` shown as a `RunsTable` whose pages
-come from the history (:mod:`agentnb._history._pages`), whose **Open** shows a run as
-``agentnb.show`` does and whose **Compare** shows ``agentnb.compare``.
-
-In a Jupyter kernel the package root makes this how IPython displays a `RunHistory`
-(:func:`display_history`): ``agentnb.runs()`` as a cell's last line, ``%agent_runs``,
-``display(history)``. Elsewhere (a script, terminal IPython, marimo) a history shows its text
-and static HTML table as before.
+"""The run history to browse in a notebook (``agentnb.browse``, and how a Jupyter kernel
+displays a `RunHistory`): a `RunsTable` whose pages come from the history, whose **Open**
+shows a run as ``agentnb.show`` does and whose **Compare** shows ``agentnb.compare``.
 """
 
 from __future__ import annotations
@@ -15,39 +10,26 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._core.exceptions import ConfigurationError
-from .._core.verdicts import verdict_kept
 from .._display.experiment_views import ExperimentGrid
 from .._display.history_columns import column_heads, page_rows
+from .._display.history_views import runs_html, runs_text
 from .._display.runs_table import EMPTY_OUTPUT, RunsGrid, RunsTable, Shown
 from .._display.static_copy import REOPENED_STYLE, static_root
+from .._display.verdicts import verdict_kept
 from .._display.widget import ChatCell
-from .._history import HistoryStore, RunHistory, default_store, runs
+from .._history import HistoryStore, RunHistory, default_store
 from .._history._pages import PAGE_COLUMNS, PageQuery, RunPages, run_pages
+from .._history._tables import SHOWN_ROWS
 from .compare_runs import compare, history_records
 from .past_runs import past_run_cell
 from .scoring import VERDICT
 
-__all__ = ["GridSource", "HistorySource", "browse", "display_history", "grid_view"]
+__all__ = ["GridSource", "HistorySource", "grid_view", "runs_table"]
 
 
-def browse(history: RunHistory | None = None) -> RunsTable:
-    """``history`` (``agentnb.runs()`` when None) as a table to browse, returned to keep:
-    ``table.selected`` is the `RunHistory` of the rows selected in it.
-
-    A ``runs()`` result is paged from the history file with the filters it was read with
-    (so a table over a million runs reads one page at a time); any other history (a batch, a
-    platform's listing, a slice) from its rows in memory."""
-    if history is None:
-        history = runs()
-    if not isinstance(history, RunHistory):
-        raise TypeError(f"agentnb.browse() takes a RunHistory, not {type(history).__name__}")
-    title = repr(history).split("\n", 1)[0]
-    return RunsTable(HistorySource(history), title=title)
-
-
-def display_history(history: RunHistory) -> None:
-    """Show ``history`` in the notebook: the table to browse, then its static table."""
-    browse(history).publish()
+def runs_table(history: RunHistory) -> RunsTable:
+    """``history`` as a table to browse, over its static table."""
+    return RunsTable(HistorySource(history), title=history.title())
 
 
 class HistorySource:
@@ -130,8 +112,11 @@ class HistorySource:
     def static(self) -> dict[str, str]:
         """The history's HTML table (with the style that hides an unrendered view in front
         of it) and its text."""
-        html = static_root(self.history._repr_html_()) + REOPENED_STYLE
-        return {"text/html": html, "text/plain": repr(self.history)}
+        columns, shown, total = self.history.first_rows(SHOWN_ROWS)
+        title, more = self.history.title(), total - shown
+        html = runs_html(columns, shown, title=title, more=more)
+        text = runs_text(columns, shown, title=title, more=more, width=None)
+        return {"text/html": static_root(html) + REOPENED_STYLE, "text/plain": text}
 
 
 class GridSource(HistorySource):

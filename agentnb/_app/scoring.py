@@ -4,7 +4,7 @@ store's ``scores`` table, :mod:`agentnb._history._scores`)."""
 from __future__ import annotations
 
 from .._core.exceptions import ConfigurationError
-from .._core.verdicts import verdict_kept
+from .._display.verdicts import verdict_kept
 from .._history import ScoreRecord, ScoreSource, ScoreValue, default_store
 from .compare_runs import names_runs, run_ids
 from .run_like import RunLike
@@ -77,5 +77,5 @@ def scores(
 
 def keep_verdict(local_id: str, value: bool, comment: str | None) -> None:
     """A person's verdict on a run (a chat cell's ✓ / ✗ and note), kept as its score
-    :data:`VERDICT` in the default history (installed as the core's verdict keeper)."""
+    :data:`VERDICT` in the default history: what the chat cells agentnb makes keep it with."""
     score(local_id, VERDICT, value, comment, source="person")

@@ -12,12 +12,12 @@ from typing import Any
 
 from .._app.compare_runs import compare
 from .._app.experiments import Experiment, experiment, experiments
+from .._app.history_tables import HistoryStore
 from .._app.past_runs import past_run
 from .._core.exceptions import AgentNBError, ConfigurationError
 from .._core.text import terminal_safe
 from .._display.static_copy import static_text
 from .._display.terminal import fit_lines, print_fitted, terminal_width
-from .._history import HistoryStore
 from .._history._run_filter import RunFilter
 from .runs import history_location, since
 

@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .._app.history_tables import HistoryStore, RunHistory
 from .._core.exceptions import ConfigurationError
 from .._core.text import terminal_safe
 from .._display.terminal import print_fitted
-from .._history import HistoryStore, RunHistory
 from .._history._file import HistoryLocation, default_location, expand_path
 from .._history._run_filter import RunFilter
 

@@ -56,7 +56,6 @@ from typing import Any, Protocol
 from .._core.handle import RunHandle
 from .._core.loop import get_loop
 from .._core.run import Run
-from .._core.verdicts import VerdictKeeper, watch_verdicts
 from ..events import (
     Event,
     RunPaused,
@@ -67,6 +66,7 @@ from ..events import (
     ToolCallFinished,
     ToolCallStarted,
 )
+from .verdicts import VerdictKeeper, watch_verdicts
 from .widget_protocol import Turn
 
 __all__ = ["ChatActions", "ChatController", "ControllerSink", "NewConversation", "StartRun"]

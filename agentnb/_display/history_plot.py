@@ -1,52 +1,50 @@
-"""``RunHistory.plot()``: the common views as report figures, drawn with matplotlib from
-what the history hands over (its frames, summary and tool calls: :class:`Plotted`).
-
-- ``tokens``: one point per run (runs are not a series, so no line joins them) at the time
-  it started, coloured by agent with a legend; runs without a token count are counted in a
-  note. Times are local, labelled by matplotlib's concise date formatter as clock times
-  (``14:03:10``, ``14:03``) with the date beside the axis, never fractions of a second.
-- ``latency``: per agent, a box of run durations (``metric="ttft"``: time to the first
-  token) with every run's point over it, and how many runs under each name.
-- ``tools``: calls per tool as horizontal bars, most called on top, each with its count.
-- Over time (``every="hour" | "day" | "week"``; ``cost`` and ``failures`` always are): one
-  line per agent (``by="model"`` per model, ``by="tool"`` per tool, ``by="metadata.user"``
-  per value of that metadata key) over each period's start
-  (UTC): ``cost`` (USD of the runs whose cost is known), ``tokens`` (total), ``latency``
-  (median agent time of completed runs; a tool's median call time), ``failures`` (failure
-  rate of the runs, or of a tool's calls, that ended). The figures are ``summary(by,
-  every=...)``'s. ``cost`` and ``tokens`` by tool are what the sub-agents inside the calls
-  spent, where the platform reports usage per call; where none does, the plot says so.
-  The axis is ticked at the periods' starts and labelled as the periods (``Tue 24 Nov``,
-  ``wk of 23 Nov``, ``14:00``), with half a period of room each side: a single period is one
-  point over its date.
-
-Every figure reads on a light and a dark notebook: its background is transparent and its
-text, axes and grid one grey (:data:`INK`), since a PNG made in the kernel cannot follow the
-page's theme.
-
-The Axes drawn on is returned. One on a new figure is a :class:`QuietAxes`: a plain Axes that
-IPython does not print as ``<Axes: …>`` under the figure (``ax=`` of your own is returned as
-it is).
-
-pandas and matplotlib are optional extras, imported only when a plot is asked for
-(:mod:`agentnb._core.extras`).
-"""
+"""``RunHistory.plot()``: the common views as report figures, drawn with matplotlib from what a
+history gives (its frames, summary and tool calls: :class:`Plotted`); the kinds are listed on
+``RunHistory.plot``. A figure is a PNG made in the kernel, which cannot know the page's theme:
+its background is transparent and its ink one grey (:data:`INK`), so it reads on a light and
+a dark notebook. pandas and matplotlib are imported only when a plot is asked for."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._core.extras import require_pandas, require_pyplot
-from .._core.history_drawer import Plotted, timed_statuses
+from .._core.statuses import timed_statuses
 from .summary_table import key_label
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PLOT_KINDS", "plot", "quiet_axes"]
+__all__ = ["PLOT_KINDS", "Plotted", "plot", "quiet_axes"]
+
+
+class PlottedCalls(Protocol):
+    """What a plot reads of a history's tool calls (``ToolCallHistory``)."""
+
+    def counts(self) -> dict[str, int]: ...
+
+    def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame: ...
+
+
+class Plotted(Protocol):
+    """What a plot reads of a run history (``RunHistory``)."""
+
+    def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame: ...
+
+    def tool_calls(self) -> PlottedCalls: ...
+
+    def summary(
+        self,
+        by: str | Sequence[str] | None = "agent",
+        *,
+        every: str | None = None,
+        include: str | Sequence[str] = "completed",
+    ) -> pd.DataFrame: ...
+
+
 PLOT_KINDS = ("tokens", "latency", "tools", "cost", "failures")
 SERIES_BY = ("agent", "model", "tool")
 SERIES_COLUMN = {

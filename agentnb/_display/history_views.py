@@ -1,7 +1,6 @@
-"""A run history drawn: its runs and tool calls as tables (:mod:`.table`), its summaries
-(:mod:`.summary_table`) and plots (:mod:`.history_plot`). A history hands over its title and
-columns as data and draws nothing itself. No filter box: filter with ``runs(agent=…,
-status=…, since=…, thread=…)`` or the DataFrame from ``.to_pandas()``."""
+"""A run history's runs and tool calls drawn as tables (:mod:`.table`) from its title and
+columns. No filter box: filter with ``runs(agent=…, status=…, since=…, thread=…)`` or the
+DataFrame from ``.to_pandas()``."""
 
 from __future__ import annotations
 
@@ -10,26 +9,12 @@ import time
 from collections import Counter
 from typing import Any
 
-from .._core.history_drawer import Columns, Plotted
 from .._core.text import excerpt
-from .history_columns import TableColumn, shown_columns
-from .history_plot import plot as draw_plot
-from .summary_table import summary_html, summary_text
+from .history_columns import Columns, TableColumn, shown_columns
 from .table import Cell, Column, Table, table_html, table_text
 from .terminal import terminal_width
 
-__all__ = [
-    "HISTORY_VIEWS",
-    "HistoryViews",
-    "plot",
-    "runs_html",
-    "runs_text",
-    "summary_html",
-    "summary_text",
-    "terminal_columns",
-    "tool_calls_html",
-    "tool_calls_text",
-]
+__all__ = ["runs_html", "runs_text", "tool_calls_html", "tool_calls_text"]
 
 SCANNED = ("started", "agent", "status", "message", "match", "model", "cost", "unapproved")
 """The columns the notebook's table shows, as the table to browse does by default
@@ -149,7 +134,7 @@ SHOWN_CALLS = 20
 def tool_calls_text(columns: Columns, *, title: str) -> str:
     """``title``, then the calls per tool (most called first), then the calls that ran
     without the user's approval, fitted to the terminal."""
-    width = terminal_columns()
+    width = terminal_width(sys.stdout)  # None for a pipe, a file or a notebook
     counts = Counter(name or "(unnamed)" for name in columns["name"]).most_common()
     rows = [[name, str(count)] for name, count in counts]
     tools = Table([Column("tool"), Column("calls", right=True)], rows, title=title)
@@ -191,34 +176,3 @@ def tool_calls_html(columns: Columns, *, title: str) -> str:
             notes=[f"… and {more} more"] if more else [],
         )
     )
-
-
-# ---- the rest a history's display calls -----------------------------------------------------
-
-
-def terminal_columns() -> int | None:
-    """The width of the terminal standard output writes to; None for a pipe, a file or a
-    notebook (a history's text then keeps its columns whole)."""
-    return terminal_width(sys.stdout)
-
-
-def plot(history: Plotted, kind: str, ax: Any, options: dict[str, Any]) -> Any:
-    """``RunHistory.plot(kind, ax=ax, **options)``: the Axes drawn on."""
-    return draw_plot(history, kind, ax=ax, **options)
-
-
-class HistoryViews:
-    """A history's drawer (:class:`~agentnb._core.history_drawer.HistoryDrawer`): the
-    functions of this module."""
-
-    runs_text = staticmethod(runs_text)
-    runs_html = staticmethod(runs_html)
-    tool_calls_text = staticmethod(tool_calls_text)
-    tool_calls_html = staticmethod(tool_calls_html)
-    summary_text = staticmethod(summary_text)
-    summary_html = staticmethod(summary_html)
-    terminal_columns = staticmethod(terminal_columns)
-    plot = staticmethod(plot)
-
-
-HISTORY_VIEWS = HistoryViews()

@@ -16,8 +16,8 @@ import traitlets
 from IPython.display import display
 
 from .._core.exceptions import AgentNBError
-from .._core.verdicts import watch_verdicts
 from .display_slot import DisplaySlot
+from .verdicts import watch_verdicts
 from .widget import STATIC, WIDGET_VIEW_MIME
 
 __all__ = [

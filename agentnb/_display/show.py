@@ -13,6 +13,7 @@ from .environment import kernel_shell
 from .marimo import in_marimo, show_in_marimo
 from .static_copy import static_text
 from .terminal import TerminalPrinter
+from .verdicts import VerdictKeeper
 from .widget import ChatCell
 
 __all__ = ["show_live"]
@@ -39,7 +40,10 @@ def _as_source(value: Any) -> RunHandle | Run:
 
 
 def show_live(
-    source: RunHandle | Run | StreamSource | ChatCell, *, on_followup: StartRun | None = None
+    source: RunHandle | Run | StreamSource | ChatCell,
+    *,
+    on_followup: StartRun | None = None,
+    keep_verdict: VerdictKeeper | None = None,
 ) -> ChatCell:
     """Display a run as a live chat cell and return the `ChatCell`.
 
@@ -48,7 +52,8 @@ def show_live(
     ``cell.handle``), a finished `Run` (shown as it is) or a `ChatCell`.
     ``on_followup(text) -> RunHandle | None`` lets the follow-up chips start the next run of
     the conversation, shown as the cell's next turn (so it must not display the run itself);
-    without it the chips copy the question.
+    without it the chips copy the question. ``keep_verdict`` as for `ChatCell` (a `ChatCell`
+    given keeps its own).
 
     In a notebook the display holds the live view plus a static copy (HTML, markdown, text)
     that is refreshed when the run ends, so saved notebooks show the final answer. A cell
@@ -60,7 +65,7 @@ def show_live(
             raise TypeError("on_followup is set when the ChatCell is built, not by show()")
         cell = source
     else:
-        cell = ChatCell(_as_source(source), on_followup=on_followup)
+        cell = ChatCell(_as_source(source), on_followup=on_followup, keep_verdict=keep_verdict)
     shell = kernel_shell()
     if shell is None:
         if in_marimo():

@@ -32,12 +32,12 @@ from IPython.display import display
 from .._core.handle import RunHandle
 from .._core.loop import get_loop, in_loop_thread
 from .._core.run import Run
-from .._core.verdicts import verdict_keeper
 from .controller import ChatActions, ChatController, NewConversation, StartRun
 from .display_slot import DisplaySlot
 from .environment import kernel_shell
 from .marimo import in_marimo, self_contained_front_end
 from .static_copy import static_bundle
+from .verdicts import VerdictKeeper
 
 __all__ = ["AgentRuntime", "ChatCell"]
 
@@ -123,6 +123,8 @@ class ChatCell(anywidget.AnyWidget):
     them before they are used (that they continue the thread, where the platform cannot
     start it again from before a turn). ``on_new_conversation()``
     adds a "New conversation" control: the next message starts a new thread.
+    ``keep_verdict(local_id, value, note)`` adds ✓ / ✗ and a note under a finished answer
+    (the cells ``agentnb`` makes keep it in the history as the run's score ``verdict``).
 
     A tool call awaiting approval shows its arguments with **Approve** and **Deny** (with an
     optional reason); a click goes to the run's ``RunHandle.approve`` / ``deny``, and a
@@ -140,8 +142,7 @@ class ChatCell(anywidget.AnyWidget):
     options = traitlets.Dict().tag(sync=True)
     """View options: ``can_followup``, ``input``, ``placeholder``, ``can_retry``,
     ``can_reset``, ``retry_note``, ``can_continue``, ``continue_note``, ``can_verdict`` (✓ / ✗,
-    thumbs up or down, and a note under a finished answer, kept by the core's verdict
-    keeper)."""
+    thumbs up or down, and a note under a finished answer, kept by ``keep_verdict``)."""
 
     def __init__(
         self,
@@ -157,6 +158,7 @@ class ChatCell(anywidget.AnyWidget):
         retry_note: str | Callable[[], str] = "",
         on_continue: Callable[[], ChatActions] | None = None,
         continue_note: str = "",
+        keep_verdict: VerdictKeeper | None = None,
     ) -> None:
         start_run = on_followup
         if input and start_run is None:
@@ -181,7 +183,7 @@ class ChatCell(anywidget.AnyWidget):
                 "retry_note": "",
                 "can_continue": start_run is None and on_continue is not None,
                 "continue_note": continue_note,
-                "can_verdict": verdict_keeper() is not None,
+                "can_verdict": keep_verdict is not None,
             },
         )
         self.agent = agent
@@ -195,7 +197,7 @@ class ChatCell(anywidget.AnyWidget):
             start_again=on_retry,
             new_conversation=on_new_conversation,
             on_turn=self._refresh_retry_note,
-            keep_verdict=verdict_keeper(),
+            keep_verdict=keep_verdict,
             max_fps=max_fps,
         )
         self.on_msg(self._on_view_message)

@@ -377,7 +377,9 @@ class RowReader(Protocol):
 
     def read_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]: ...
 
-    def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory: ...
+    def runs_by_ids(
+        self, local_ids: Sequence[str], *, table: type[RunHistory] = ...
+    ) -> RunHistory: ...
 
 
 # ---- in SQLite ---------------------------------------------------------------------------
@@ -394,6 +396,8 @@ class StorePages:
     where: RunFilter = field(default_factory=RunFilter)
     head: RunsHead | None = None
     """The rows the ``runs()`` call read: the first page shown, if it is the default one."""
+    table: type[RunHistory] = RunHistory
+    """What :meth:`history` returns: the kind of the ``runs()`` result paged."""
 
     def page(self, query: PageQuery) -> Page:
         search = " ".join(q for q in (self.where.search, query.search) if q) or None
@@ -471,7 +475,7 @@ class StorePages:
         return self.store.read_rows(sql, [*outer, query.limit, query.offset])
 
     def history(self, local_ids: Sequence[str]) -> RunHistory:
-        return self.store.runs_by_ids(list(local_ids))
+        return self.store.runs_by_ids(list(local_ids), table=self.table)
 
     def _count(
         self, search: str | None, query: PageQuery, terms: list[str], params: list[Any]
@@ -619,5 +623,5 @@ def run_pages(history: RunHistory) -> RunPages:
     when it is a ``runs()`` result; else from its rows in memory."""
     read_from = history.read_from
     if read_from is not None:
-        return StorePages(read_from.store, read_from.where, read_from.head)
+        return StorePages(read_from.store, read_from.where, read_from.head, type(history))
     return MemoryPages(history)

@@ -32,7 +32,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 from .._core.exceptions import ConfigurationError, HistoryError, HistoryLocationError
 from .._core.pricing import RunCost, price_run
@@ -85,11 +85,7 @@ from ._scores import (
     checked_score,
     current_scores_sql,
 )
-from ._summary import (
-    ShownColumns,
-    summary_by_sql,
-    summary_keys,
-)
+from ._summary import summary_by_sql, summary_keys
 from ._tables import SHOWN_ROWS, RunHistory, RunsHead, StoreRead, columns_of
 from ._writer import (
     RecorderWrites,
@@ -108,6 +104,7 @@ if TYPE_CHECKING:
 __all__ = ["HistoryStore"]
 
 logger = logging.getLogger("agentnb.history")
+Table = TypeVar("Table", bound=RunHistory)
 
 T = TypeVar("T")
 
@@ -505,11 +502,20 @@ class HistoryStore:
                 f"({sqlite3.sqlite_version}) was built without FTS5, the full-text index"
             )
 
-    def runs(self, where: RunFilter | None = None) -> RunHistory:
-        """Matching runs, most recent first (a search's: best match first). The call reads
-        how many there are and the first ``HEAD_ROWS`` (what a table shows), in one read
-        transaction; the result reads the rest at first use, pinned to the runs recorded
-        by then (:class:`RunHistory`)."""
+    @overload
+    def runs(self, where: RunFilter | None = None) -> RunHistory: ...
+
+    @overload
+    def runs(self, where: RunFilter | None = None, *, table: type[Table]) -> Table: ...
+
+    def runs(
+        self, where: RunFilter | None = None, *, table: type[RunHistory] = RunHistory
+    ) -> RunHistory:
+        """Matching runs, most recent first (a search's: best match first), as a ``table``
+        (a subclass that shows them, or the data). The call reads how many there are and
+        the first ``HEAD_ROWS`` (what a table shows), in one read transaction; the result
+        reads the rest at first use, pinned to the runs recorded by then
+        (:class:`RunHistory`)."""
         where = where or RunFilter()
         with self._reading() as db:
             began = not db.in_transaction
@@ -522,7 +528,7 @@ class HistoryStore:
             finally:
                 if began and db.in_transaction:  # an error may have ended it already
                     db.execute("COMMIT")
-        history = RunHistory.read_from_store(StoreRead(self, pinned, head))
+        history = table.read_from_store(StoreRead(self, pinned, head))
         if not head.complete and self._memory:
             self._unread_results.add(history)
         return history
@@ -559,9 +565,8 @@ class HistoryStore:
         *,
         every: str | None = None,
         include: str | Sequence[str] = "completed",
-        columns: ShownColumns = None,
     ) -> pd.DataFrame:
-        """``RunHistory.summary(by, every=..., include=..., columns=...)`` of the matching
+        """``RunHistory.summary(by, every=..., include=...)`` of the matching
         runs, computed by SQLite: the rows are not read out (``where.limit`` and
         ``where.search`` do not apply)."""
         keys = summary_keys(by, every)
@@ -574,7 +579,7 @@ class HistoryStore:
             spent = None if where.evaluations else self._evaluation_spend(db, where)
             if spent is None or not spent[0]:  # none to leave out: the rollups answer
                 where = dataclasses.replace(where, evaluations=True)
-            frame = summary_by_sql(db, where, keys, every, include, columns)
+            frame = summary_by_sql(db, where, keys, every, include)
         if spent is not None and spent[0]:
             cost = "" if spent[1] is None else f", ${spent[1]:.4f}"
             frame.attrs["evaluation"] = (
@@ -629,8 +634,17 @@ class HistoryStore:
                 cost = c if cost is None else cost if c is None else cost + c
         return count, cost
 
-    def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory:
-        """These runs, in the order given (ids not in the store are left out)."""
+    @overload
+    def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory: ...
+
+    @overload
+    def runs_by_ids(self, local_ids: Sequence[str], *, table: type[Table]) -> Table: ...
+
+    def runs_by_ids(
+        self, local_ids: Sequence[str], *, table: type[RunHistory] = RunHistory
+    ) -> RunHistory:
+        """These runs, in the order given (ids not in the store are left out), as a
+        ``table``."""
         found: dict[str, tuple[Any, ...]] = {}
         with self._reading() as db:
             for chunk in chunks(local_ids):
@@ -640,7 +654,7 @@ class HistoryStore:
                 ):
                     found[row[0]] = row
         rows = [found[local_id] for local_id in local_ids if local_id in found]
-        return RunHistory(checked_columns(columns_of(rows, RUN_COLUMNS), RUN_COLUMNS), store=self)
+        return table(checked_columns(columns_of(rows, RUN_COLUMNS), RUN_COLUMNS), store=self)
 
     def get(self, local_id: str) -> RunRecord | None:
         """One run by its ``local_id``, or None."""

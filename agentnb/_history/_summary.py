@@ -1,20 +1,19 @@
 """Summaries, by one engine: SQLite. A file's runs are summarised where they are (counts from
 the hourly rollups the triggers keep, quantiles by a walk along an order index or one window
 query); runs held in memory through an in-memory file (:func:`summary_in_memory`). Also
-what a summary frame is, and the summary of tool calls."""
+the summary of tool calls. A summary is a plain frame: what shows it is above."""
 
 from __future__ import annotations
 
-import functools
 import math
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_pandas
-from .._core.history_drawer import history_drawer, timed_statuses
+from .._core.statuses import timed_statuses
 from ._migrations import apply_migrations
 from ._records import (
     FIGURE_RANGES,
@@ -44,7 +43,6 @@ __all__ = [
     "STOPPED_SQL",
     "SUMMARY_COLUMNS",
     "FrameOf",
-    "ShownColumns",
     "SummaryGroup",
     "as_summary",
     "figures_sql",
@@ -59,7 +57,6 @@ __all__ = [
     "side_table_key",
     "sqlite_order",
     "summarize_calls",
-    "summary_class",
     "summary_frame",
     "summary_keys",
     "summary_rows",
@@ -68,10 +65,6 @@ __all__ = [
     "wanted_ranks",
     "weighed",
 ]
-
-ShownColumns = str | Sequence[str] | None
-"""The columns a summary shows (``columns=``): None the ones that answer the question
-first, ``"all"`` every one, or those named. The frame keeps all of them either way."""
 
 FrameOf = Callable[[Sequence[str]], "pd.DataFrame"]
 """A table's ``to_pandas``: the frame of the columns named."""
@@ -165,59 +158,11 @@ def summary_keys(
     return [PERIOD, *keys]
 
 
-def as_summary(frame: pd.DataFrame, every: str | None, columns: ShownColumns) -> pd.DataFrame:
-    """``frame`` as the :func:`summary_class` it is shown as, its ``every`` in its attrs (a
-    period is labelled as the hour, day or week it is)."""
+def as_summary(frame: pd.DataFrame, every: str | None) -> pd.DataFrame:
+    """``frame`` as a summary: its ``every`` in its attrs (a period is labelled as the hour,
+    day or week it is)."""
     frame.attrs["every"] = every
-    summary = summary_class()(frame)
-    summary.shown_columns = columns  # type: ignore[attr-defined]
-    summary.attrs = dict(frame.attrs)
-    return summary
-
-
-@functools.cache
-def summary_class() -> type[pd.DataFrame]:
-    """``Summary``: the DataFrame a summary is (made on first use: pandas is optional).
-
-    It is a DataFrame in every use (indexing, ``.loc``, ``len``, arithmetic, plotting,
-    ``isinstance``) and keeps plain numbers; only its display differs: a notebook and
-    ``repr``/``print`` show it formatted by the history's drawer (``$``, ``%``, ms and s,
-    dates, the columns that answer first). Whatever is made from it (a column, a slice, a
-    sorted copy) is a plain DataFrame or Series, so nothing computed from it looks
-    formatted; ``to_pandas()`` is the plain frame itself."""
-    pandas = require_pandas()
-    base: Any = pandas.DataFrame
-
-    class Summary(base):  # type: ignore[misc]
-        _metadata: ClassVar[list[str]] = ["shown_columns"]
-        shown_columns: ShownColumns = None
-
-        @property
-        def _constructor(self) -> Any:
-            return pandas.DataFrame
-
-        def to_pandas(self) -> pd.DataFrame:
-            """The summary as a plain DataFrame (a copy): numbers, not text."""
-            frame: pd.DataFrame = pandas.DataFrame(self, copy=True)
-            frame.attrs = dict(self.attrs)
-            return frame
-
-        def _repr_html_(self) -> str:
-            return history_drawer().summary_html(self.to_pandas(), self.shown_columns)
-
-        def __repr__(self) -> str:
-            return history_drawer().summary_text(self.to_pandas(), self.shown_columns)
-
-    Summary.__module__ = __name__
-    Summary.__qualname__ = "Summary"
-    return Summary
-
-
-def __getattr__(name: str) -> Any:
-    # Unpickling a summary looks its class up here by name.
-    if name == "Summary":
-        return summary_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return frame
 
 
 def is_share(values: Iterable[Any]) -> bool:
@@ -250,11 +195,9 @@ _CALL_FAILED = ("failed", "denied", "no_result")
 _CALL_PENDING = ("running", "awaiting_approval")
 
 
-def summarize_calls(
-    frame_of: FrameOf, by: str | Sequence[str], columns: ShownColumns = None
-) -> pd.DataFrame:
+def summarize_calls(frame_of: FrameOf, by: str | Sequence[str]) -> pd.DataFrame:
     """The summary of the tool calls whose frame ``frame_of`` gives (``ToolCallHistory``),
-    a :func:`summary_class` shown with ``columns`` (its ``of`` attr: ``"tool calls"``)."""
+    its ``of`` attr ``"tool calls"``."""
     pandas = require_pandas()
     keys = [by] if isinstance(by, str) else list(by)
     bad = [key for key in keys if key not in _CALL_KEYS]
@@ -287,7 +230,7 @@ def summarize_calls(
     )
     out = out.sort_values("calls", ascending=False, kind="stable")
     out.attrs["of"] = "tool calls"
-    return as_summary(out, None, columns)
+    return as_summary(out, None)
 
 
 Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
@@ -814,10 +757,8 @@ def summary_frame(
     every: str | None = None,
     timed: tuple[str, ...] | None = ("completed",),
     scores: ScoreSums | None = None,
-    columns: ShownColumns = None,
 ) -> pd.DataFrame:
-    """The summary's frame from :func:`summary_rows` (and
-    :func:`score_summary_rows`); shown with ``columns``."""
+    """The summary's frame from :func:`summary_rows` (and :func:`score_summary_rows`)."""
     pandas = require_pandas()
     names = [*keys, "runs", *(f"n_{s}" for s in COUNTED_STATUSES), "tokens_total", "tokens_mean"]
     names += ["cost_total", "cost_mean", "priced"]
@@ -865,13 +806,13 @@ def summary_frame(
     frame.attrs[SHARES] = shares
     if not keys:
         frame.index = pandas.Index(["all"] * len(frame), dtype=object)
-        return as_summary(frame, every, columns)
+        return as_summary(frame, every)
     index_columns = [_index_column(pandas, raw[key], key) for key in keys]
     if len(keys) == 1:
         frame.index = pandas.Index(index_columns[0], name=keys[0])
     else:
         frame.index = pandas.MultiIndex.from_arrays(index_columns, names=list(keys))
-    return as_summary(frame, every, columns)
+    return as_summary(frame, every)
 
 
 def _index_column(pandas: Any, values: Any, key: str) -> Any:
@@ -1155,7 +1096,6 @@ def summary_by_sql(
     keys: Sequence[str],
     every: str | None,
     include: str | Sequence[str],
-    columns: ShownColumns,
 ) -> pd.DataFrame:
     """The summary of ``where``'s runs in ``db``: the one engine of every summary (a file's,
     and runs held in memory through :func:`summary_in_memory`)."""
@@ -1169,7 +1109,7 @@ def summary_by_sql(
     else:
         rows = summary_rows(query, keys, where, every, timed)
     scores = score_summary_rows(query, keys, where, every)
-    return summary_frame(rows, keys, every, timed, scores, columns)
+    return summary_frame(rows, keys, every, timed, scores)
 
 
 _SUMMARISED: Final = (
@@ -1193,7 +1133,6 @@ def summary_in_memory(
     by: str | Sequence[str] | None,
     every: str | None,
     include: str | Sequence[str],
-    shown: ShownColumns,
     extra: Sequence[str] = (),
 ) -> pd.DataFrame:
     """The summary of runs held in memory (a batch's, a slice, a joined listing): their
@@ -1221,6 +1160,6 @@ def summary_in_memory(
             [(str(rowid[row[0]]), *row[1:]) for row in scores if row[0] in rowid],
         )
         db.execute("COMMIT")
-        return summary_by_sql(db, RunFilter(), keys, every, include, shown)
+        return summary_by_sql(db, RunFilter(), keys, every, include)
     finally:
         db.close()

@@ -1,7 +1,7 @@
 """The run tables: :class:`RunHistory` (runs as a sequence of records that also turns into
-DataFrames, summaries and plots) and :class:`ToolCallHistory`; local runs and a platform's
-listing share them (:func:`join_remote`). A table keeps one sequence per column, so a frame
-is built column by column, never row by row; records are made only for the rows indexed."""
+DataFrames and summaries) and :class:`ToolCallHistory`, data only: what shows them is above
+(``agentnb.history``'s tables). A table keeps one sequence per column, so a frame is built
+column by column, never row by row; records are made only for the rows indexed."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Protocol, Self, overload
 
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_pandas, require_polars, require_pyarrow
-from .._core.history_drawer import history_drawer
 from .._core.pricing import price_run
 from .._core.run import Run
 from ..events import Usage
@@ -34,7 +33,7 @@ from ._records import (
 )
 from ._run_filter import RunFilter, metadata_text, shown_value
 from ._scores import score_column
-from ._summary import ShownColumns, summarize_calls, summary_in_memory
+from ._summary import summarize_calls, summary_in_memory
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -116,15 +115,13 @@ class StoreRead:
 
 
 class RunHistory(Sequence[RunRecord]):
-    """Runs, most recent first (a search's: best match first; a batch: in input order).
-
-    ``history[0]`` is a :class:`RunRecord`; ``history[:10]`` another ``RunHistory``.
-
-    A ``runs()`` result of more rows than a table shows first holds those rows and the
-    count; the rest are read from the history file at first use (``len()``, iterating,
-    ``to_pandas()``...), and are the runs recorded when ``runs()`` was called. So showing
-    ``agentnb.runs()`` over a million runs reads 20 of them.
+    """Runs as data, most recent first (a search's: best match first; a batch: in input
+    order): records, columns and frames; a ``runs()`` result reads the rows past its head
+    at first use. ``agentnb.history.RunHistory`` adds how a person sees them.
     """
+
+    _calls_table: ClassVar[type[ToolCallHistory]]
+    """What :meth:`tool_calls` returns (set below; a subclass that shows runs sets its own)."""
 
     def __init__(
         self,
@@ -154,7 +151,7 @@ class RunHistory(Sequence[RunRecord]):
         batch, ``from_runs``, a listing, a joined history, a slice)."""
 
     @classmethod
-    def read_from_store(cls, read: StoreRead) -> RunHistory:
+    def read_from_store(cls, read: StoreRead) -> Self:
         """A ``runs()`` result: the rows its head holds, the others read at first use."""
         head = read.head
         history = cls(head.columns if head else None, store=read.store, read_from=read)
@@ -174,7 +171,7 @@ class RunHistory(Sequence[RunRecord]):
             self._unread = None
         return self._read
 
-    def _shown(self, rows: int) -> tuple[Mapping[str, Sequence[Any]], int, int]:
+    def first_rows(self, rows: int) -> tuple[Mapping[str, Sequence[Any]], int, int]:
         """The columns holding the first ``rows`` rows, how many of them there are, and
         the total: from the head while the rest are unread and it holds enough."""
         unread = self._unread
@@ -203,12 +200,12 @@ class RunHistory(Sequence[RunRecord]):
     @classmethod
     def from_records(
         cls, records: Iterable[RunRecord], *, tool_calls: Iterable[ToolCallRecord] = ()
-    ) -> RunHistory:
+    ) -> Self:
         rows = [record.to_row() for record in records]
         return cls(_transpose(rows, RUN_COLUMNS), tool_rows=[call.to_row() for call in tool_calls])
 
     @classmethod
-    def from_runs(cls, runs: Iterable[Run]) -> RunHistory:
+    def from_runs(cls, runs: Iterable[Run]) -> Self:
         """A history of in-memory runs (when nothing was recorded, e.g. history is off)."""
         runs = list(runs)
         return cls(
@@ -224,7 +221,7 @@ class RunHistory(Sequence[RunRecord]):
         provider: str | None = None,
         connection: str | None = None,
         host: str | None = None,
-    ) -> RunHistory:
+    ) -> Self:
         """A platform's run listing in the same shape as the local history."""
         rows = [
             remote_row(run, provider=provider, connection=connection, host=host) for run in remote
@@ -239,9 +236,9 @@ class RunHistory(Sequence[RunRecord]):
     def __getitem__(self, index: int) -> RunRecord: ...
 
     @overload
-    def __getitem__(self, index: slice) -> RunHistory: ...
+    def __getitem__(self, index: slice) -> Self: ...
 
-    def __getitem__(self, index: int | slice) -> RunRecord | RunHistory:
+    def __getitem__(self, index: int | slice) -> RunRecord | Self:
         if isinstance(index, slice):
             known = (
                 (index.start or 0) >= 0
@@ -251,7 +248,7 @@ class RunHistory(Sequence[RunRecord]):
             )
             rows = self._read if known else self._columns
             columns = {name: values[index] for name, values in rows.items()}
-            return RunHistory(
+            return type(self)(
                 columns, store=self._store, tool_rows=self._tool_rows, source=self.source
             )
         rows = self._read if index >= 0 and self._head_holds(index + 1) else self._columns
@@ -266,11 +263,11 @@ class RunHistory(Sequence[RunRecord]):
         unread = self._unread
         return unread is None or (unread.head is not None and 0 <= stop <= unread.head.rows)
 
-    def rows_at(self, indices: Iterable[int]) -> RunHistory:
+    def rows_at(self, indices: Iterable[int]) -> Self:
         """The runs at these positions, in the order given, as a history held in memory."""
         picked = list(indices)
         columns = {name: [values[i] for i in picked] for name, values in self._columns.items()}
-        return RunHistory(columns, store=self._store, tool_rows=self._tool_rows, source=self.source)
+        return type(self)(columns, store=self._store, tool_rows=self._tool_rows, source=self.source)
 
     @property
     def column_names(self) -> list[str]:
@@ -296,7 +293,7 @@ class RunHistory(Sequence[RunRecord]):
                 row[name] = value
         return dicts
 
-    def with_remote(self, remote: RunHistory) -> RunHistory:
+    def with_remote(self, remote: RunHistory) -> Self:
         """These runs joined with a platform's own listing (:func:`agentnb.remote_runs`), so
         runs made from another notebook or the platform's UI are analysed beside these.
 
@@ -318,7 +315,7 @@ class RunHistory(Sequence[RunRecord]):
                 "agentnb.runs(...), not on another listing"
             )
         local = {name: self._columns[name] for name, _ in self._spec}
-        return RunHistory(
+        return type(self)(
             join_remote(local, remote._columns),
             store=self._store,
             tool_rows=self._tool_rows,
@@ -404,10 +401,10 @@ class RunHistory(Sequence[RunRecord]):
         ids = list(self._columns["local_id"])
         if self._tool_rows is not None:
             wanted = set(ids)
-            return ToolCallHistory([row for row in self._tool_rows if row[0] in wanted])
+            return self._calls_table([row for row in self._tool_rows if row[0] in wanted])
         if self._store is not None and ids:
-            return ToolCallHistory(self._store.tool_call_rows(ids))
-        return ToolCallHistory([])
+            return self._calls_table(self._store.tool_call_rows(ids))
+        return self._calls_table([])
 
     def summary(
         self,
@@ -415,74 +412,26 @@ class RunHistory(Sequence[RunRecord]):
         *,
         every: str | None = None,
         include: str | Sequence[str] = "completed",
-        columns: ShownColumns = None,
     ) -> pd.DataFrame:
-        """Per group (``agent`` by default, or ``model``, ``provider``...; None for one
-        overall row): runs; how many completed, failed, were cancelled, interrupted or are
-        still running (each run in exactly one of the five); success rate: completed / runs
-        that ended (completed, failed, cancelled or interrupted; a run still going is not
-        counted) and failure rate (failed / runs that ended); tokens total and mean; cost
-        total and mean in USD over the runs whose cost is known, and ``unpriced``, how many
-        are not; the agent's duration and TTFT p50/p95 and the time paused for a person,
-        over the runs ``include`` names (``"completed"`` by default, a status, a list of
-        them, or ``"all"``; ``timed_runs`` says how many; a cancelled run's missing TTFT is
-        left out, not counted as 0); tool calls per run.
-
-        ``every="hour" | "day" | "week"`` adds a first index level, ``period``: the start
-        (UTC) of the hour, day or week (from Monday) each run started in, so
-        ``summary(every="day")["cost_total"]`` is the cost per day.
-        ``by="metadata.user"`` (any key of the runs' metadata; in a list too:
-        ``["agent", "metadata.team"]``) groups by that key. Each score given to these runs
-        adds ``score.<name>_n`` (runs scored), ``score.<name>`` (the mean of its numbers and
-        bools: for a bool, the share of True) and ``score.<name>[<label>]`` per label (how
-        many runs have it).
-
-        The frame holds plain numbers; a notebook and ``print`` show it formatted (``$``,
-        ``%``, ms and s, dates), the columns that answer first: ``columns="all"`` shows
-        every one, or name them; ``.to_pandas()`` is the plain DataFrame."""
+        """Per group: the figures of :meth:`agentnb.history.RunHistory.summary`, as data."""
         read = self.read_from
         if read is not None and read.where.limit is None and read.where.search is None:
             # a runs() result: summarised in its file, pinned to the runs it holds
-            summary: pd.DataFrame = read.store.summary(
-                read.where, by, every=every, include=include, columns=columns
-            )
+            summary: pd.DataFrame = read.store.summary(read.where, by, every=every, include=include)
             return summary
         rows = self._columns
         scores = self._store.current_score_rows(self.local_ids) if self._store and len(self) else []
         extra = self.extra_keys()
-        return summary_in_memory(rows, scores, by, every, include, columns, extra)
+        return summary_in_memory(rows, scores, by, every, include, extra)
 
     def extra_keys(self) -> list[str]:
         """Columns of this table a summary may group by besides the history's own."""
         return [ORIGIN_COLUMN[0]] if ORIGIN_COLUMN in self._spec else []
 
-    def plot(self, kind: str = "tokens", *, ax: Any = None, **options: Any) -> Any:
-        """Draw a common view as a report figure with matplotlib; return the Axes drawn on.
-
-        ``kind``: ``"tokens"`` (one point per run over its start time, local, coloured by
-        agent; ``column="prompt_tokens"`` or ``"completion_tokens"`` for one side),
-        ``"latency"`` (per agent, a box of the agent's durations with each run's point;
-        ``metric="ttft"`` for time to first token; completed runs only unless
-        ``include="all"`` or statuses, and the title says which), ``"tools"`` (calls per
-        tool; ``top=20``).
-
-        Over time: ``plot("cost" | "tokens" | "latency" | "failures", by="agent" | "model" |
-        "tool", every="hour" | "day" | "week")`` draws one line per agent, model or tool
-        over each period's start (UTC), from ``summary(by, every=...)``'s figures (cost:
-        known costs in USD; latency: median agent time of completed runs; failures: failure
-        rate). ``cost`` and ``failures`` are always over time (``every="day"`` unless
-        given); ``by="tool"`` draws the tool calls' median time or failure rate. ``figsize``
-        sizes a new figure. Pass ``ax=`` to draw into a figure of your own: that Axes is
-        returned. Otherwise the new figure's Axes is returned, a plain Axes that IPython does
-        not print as ``<Axes: …>`` under the figure.
-        """
-        return history_drawer().plot(self, kind, ax, options)
-
-    # ---- display -------------------------------------------------------------------------
-    def _title(self) -> str:
+    def title(self) -> str:
         """``RunHistory: 5 runs — 3 completed, 2 failed``: the statuses once every row is
         read (a ``runs()`` result of more rows than its head says only how many)."""
-        columns, _, total = self._shown(0)
+        columns, _, total = self.first_rows(0)
         noun = "run" if total == 1 else "runs"
         where = " (remote)" if self.source == "remote" else self._origins()
         if self._unread is not None:
@@ -499,25 +448,8 @@ class RunHistory(Sequence[RunRecord]):
         shown = ", ".join(f"{origins[o]} {o}" for o in ORIGINS if origins[o])
         return f" ({shown})" if shown else ""
 
-    def to_text(self, limit: int | None = None, *, width: int | None = None) -> str:
-        """The runs (the first ``limit`` of them; None: all) as an aligned plain-text table,
-        one line per run, with the columns of the notebook's table; with ``width`` (a
-        terminal's columns) fitted to it: columns shortened or left out, the message
-        taking what is left."""
-        columns, shown, _ = self._shown(len(self) if limit is None else limit)
-        return history_drawer().runs_text(columns, shown, title=None, more=0, width=width)
-
     def __repr__(self) -> str:
-        columns, shown, total = self._shown(SHOWN_ROWS)
-        drawer = history_drawer()
-        width = drawer.terminal_columns()
-        return drawer.runs_text(
-            columns, shown, title=self._title(), more=total - shown, width=width
-        )
-
-    def _repr_html_(self) -> str:
-        columns, shown, total = self._shown(SHOWN_ROWS)
-        return history_drawer().runs_html(columns, shown, title=self._title(), more=total - shown)
+        return self.title()
 
 
 class ToolCallHistory(Sequence[ToolCallRecord]):
@@ -533,11 +465,11 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
     def __getitem__(self, index: int) -> ToolCallRecord: ...
 
     @overload
-    def __getitem__(self, index: slice) -> ToolCallHistory: ...
+    def __getitem__(self, index: slice) -> Self: ...
 
-    def __getitem__(self, index: int | slice) -> ToolCallRecord | ToolCallHistory:
+    def __getitem__(self, index: int | slice) -> ToolCallRecord | Self:
         if isinstance(index, slice):
-            return ToolCallHistory(self._rows[index])
+            return type(self)(self._rows[index])
         return ToolCallRecord.from_row(self._rows[index])
 
     def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -549,36 +481,22 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
         names = Counter(row[4] or "(unnamed)" for row in self._rows)
         return dict(names.most_common())
 
-    def summary(
-        self, by: str | Sequence[str] = "name", *, columns: ShownColumns = None
-    ) -> pd.DataFrame:
-        """Per tool (``by="name"``), per agent that made the calls (``"agent"``: the run's
-        agent or the sub-agent inside it), or both: ``calls``; ``failed`` and
-        ``failure_rate`` (of the calls that ended: failed, denied and those with no result
-        count against it); ``time_total`` (seconds spent in calls), ``duration_p50`` and
-        ``duration_p95``; ``tokens_total`` and ``cost_total`` (USD), what the sub-agents
-        inside the calls spent, where the platform reports usage per call (missing, not 0,
-        where it does not), and ``priced_calls``, how many calls that cost counts; ``runs``
-        (how many runs made such a call). Busiest first.
+    def summary(self, by: str | Sequence[str] = "name") -> pd.DataFrame:
+        """Per tool or agent: the figures of ``ToolCallHistory.summary``, as data."""
+        return summarize_calls(self.to_pandas, by)
 
-        The frame holds plain numbers; a notebook and ``print`` show it formatted (``$``,
-        ``%``, ms and s), the columns that answer first: ``columns="all"`` shows every one,
-        or name them; ``.to_pandas()`` is the plain DataFrame."""
-        return summarize_calls(self.to_pandas, by, columns)
-
-    def _title(self) -> str:
+    def title(self) -> str:
         noun = "call" if len(self) == 1 else "calls"
         return f"ToolCallHistory: {len(self)} tool {noun}"
 
     def __repr__(self) -> str:
-        return history_drawer().tool_calls_text(self._columns(), title=self._title())
+        return self.title()
 
-    def _repr_html_(self) -> str:
-        return history_drawer().tool_calls_html(self._columns(), title=self._title())
-
-    def _columns(self) -> dict[str, list[Any]]:
+    def columns(self) -> dict[str, list[Any]]:
         return _transpose(self._rows, TOOL_CALL_COLUMNS)
 
+
+RunHistory._calls_table = ToolCallHistory
 
 _JSON_COLUMNS = frozenset(name for name, kind in RUN_COLUMNS if kind == "json")
 

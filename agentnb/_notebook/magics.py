@@ -27,6 +27,7 @@ from traitlets import Bool, Float, Unicode
 from .._app import api as _api
 from .._app import interrupts
 from .._app.connections import connect, connections, get_connection
+from .._app.history_tables import runs
 from .._app.run_flags import AGENT_HELP, approval_policy, parser_options, unknown_options
 from .._core.exceptions import AgentNBError
 from .._core.handle import RunHandle
@@ -34,7 +35,7 @@ from .._core.text import terminal_safe
 from .._display.approval_prompt import wait_for_readers
 from .._display.environment import terminal_shell
 from .._display.plain_table import PlainTable
-from .._history import default_store, runs
+from .._history import default_store
 from .._tracing import SWITCH_VAR, configure_tracing, settings_from_env, tracing_status
 from . import magic_input
 from .interpolate import interpolate

@@ -33,7 +33,7 @@ from notebook_pages import (
     widget_errors,
 )
 
-from agentnb._history import HistoryStore
+from agentnb.history import HistoryStore
 
 pytestmark = pytest.mark.browser
 

@@ -25,8 +25,9 @@ from notebook_pages import (
     widget_errors,
 )
 
-from agentnb._history import HistoryStore, RunRecord
+from agentnb._history import RunRecord
 from agentnb._history._records import RUN_COLUMNS
+from agentnb.history import HistoryStore
 
 pytestmark = pytest.mark.browser
 

@@ -16,7 +16,7 @@ import pytest
 from agentnb_testing import history_records
 from notebook_pages import APPS, THEMES, cell_at, notebook_page, run_and_wait, set_theme
 
-from agentnb._history import HistoryStore
+from agentnb.history import HistoryStore
 
 pytestmark = pytest.mark.browser
 

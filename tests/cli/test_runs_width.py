@@ -14,8 +14,8 @@ import pytest
 
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
-from agentnb._history import HistoryStore
 from agentnb.events import RunCompleted, RunStarted, TextDelta, Usage
+from agentnb.history import HistoryStore
 
 pexpect = pytest.importorskip("pexpect")
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from agentnb._history import HistoryStore, RunRecord
+from agentnb._history import RunRecord
 from agentnb._history._records import RUN_COLUMNS
+from agentnb.history import HistoryStore
 
 pexpect = pytest.importorskip("pexpect")
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")

@@ -40,7 +40,7 @@ from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.run import Run, ToolCall
 from agentnb._display.approval_prompt import question, whole_call
 from agentnb._display.static_copy import static_bundle
-from agentnb._history import HistoryStore
+from agentnb.history import HistoryStore
 
 pytestmark = pytest.mark.timeout(60)
 

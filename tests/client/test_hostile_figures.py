@@ -20,7 +20,7 @@ from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.pricing import MAX_COST_USD
 from agentnb._core.run import Run
 from agentnb._history._records import RunRecord, run_row
-from agentnb._history._tables import RunHistory
+from agentnb.history import RunHistory
 
 pytest.importorskip("pandas")
 

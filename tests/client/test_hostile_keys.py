@@ -31,7 +31,7 @@ from agentnb._core.run import Run
 from agentnb._core.secrets import MIN_SECRET_LENGTH
 from agentnb._display.static_copy import static_html, static_markdown, static_text
 from agentnb._display.widget_protocol import meta_wire
-from agentnb._history import HistoryStore
+from agentnb.history import HistoryStore
 
 KEY = "sk-hostile/0123456789/abcdef"
 """Has a ``/`` so that servers escaping it (``\\/``, ``\\u002f``) are covered."""

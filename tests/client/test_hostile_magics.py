@@ -20,8 +20,9 @@ import agentnb
 from agentnb._app import connections as conns
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
-from agentnb._history import HistoryStore, close_default_stores
+from agentnb._history import close_default_stores
 from agentnb.events import RunCompleted, TextDelta
+from agentnb.history import HistoryStore
 
 KEY = "sk-magic/0123456789/abcdef"
 ESCAPED = KEY.replace("/", "\\/")

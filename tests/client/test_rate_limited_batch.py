@@ -16,7 +16,8 @@ from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 import agentnb
 from agentnb._app.batch_runs import batch
 from agentnb._client.async_client import AsyncAgentClient
-from agentnb._history import HistoryStore, close_default_stores
+from agentnb._history import close_default_stores
+from agentnb.history import HistoryStore
 
 RETRY_AFTER = 1.0
 

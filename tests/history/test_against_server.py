@@ -16,13 +16,14 @@ import pytest
 from agentnb_testing import client_for
 
 import agentnb
+from agentnb import runs
 from agentnb._app.batch_runs import batch, run_batch
 from agentnb._app.remote_runs import fetch_remote_runs, remote_runs
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.exceptions import AgentNBError
 from agentnb._core.loop import run_sync
 from agentnb._display.progress import Progress
-from agentnb._history import HistoryStore, runs
+from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
 

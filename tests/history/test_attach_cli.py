@@ -15,7 +15,7 @@ from killed_runs import start_and_kill
 
 import agentnb
 import agentnb.history
-from agentnb._history import HistoryStore
+from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
 pytestmark = [

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from agentnb_testing import client_for
 
-from agentnb._history import HistoryStore
+from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from agentnb_testing import client_for
 
+from agentnb import runs
 from agentnb._app.compare_runs import compare
 from agentnb._core.exceptions import ConfigurationError
 from agentnb._display.run_comparison import (
@@ -20,7 +21,8 @@ from agentnb._display.run_comparison import (
     aligned_calls,
     word_diff,
 )
-from agentnb._history import HistoryStore, close_default_stores, default_store, runs
+from agentnb._history import close_default_stores, default_store
+from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
 HOSTILE = (

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 import agentnb
+from agentnb import runs
 from agentnb._app.batch_runs import batch
-from agentnb._history import RunRecord, close_default_stores, runs
+from agentnb._history import RunRecord, close_default_stores
 from agentnb.evaluators import (
     contains,
     equals,

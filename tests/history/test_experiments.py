@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 import agentnb
+from agentnb import runs
 from agentnb._app.batch_runs import batch
-from agentnb._history import runs
 from agentnb.server import ServerHandle
 
 QUESTIONS = ["What is NVDA trading at?", "What is AAPL trading at?", "How is MSFT doing?"]
@@ -120,7 +120,7 @@ def test_tool_calls_summary_per_tool_and_per_sub_agent(
 
 def test_failed_denied_and_unreported_calls_count_as_failures() -> None:
     from agentnb._history import ToolCallRecord
-    from agentnb._history._tables import ToolCallHistory
+    from agentnb.history import ToolCallHistory
 
     statuses = ["succeeded", "failed", "denied", "no_result", "running"]
     calls = ToolCallHistory(

@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 
 import agentnb
+from agentnb import runs
 from agentnb._app.batch_runs import batch
 from agentnb._app.experiments import Comparisons
 from agentnb._display.summary_table import table
-from agentnb._history import RunRecord, close_default_stores, default_store, runs
+from agentnb._history import RunRecord, close_default_stores, default_store
 from agentnb.server import ServerHandle
 
 DATASET = [

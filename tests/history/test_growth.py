@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from agentnb_testing import history_id, history_records
 
-from agentnb._history import HistoryStore
 from agentnb._history._run_filter import RunFilter
+from agentnb.history import HistoryStore
 
 SMALL = 400
 GROWTH = 4

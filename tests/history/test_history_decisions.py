@@ -18,7 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "client"))
 from hostile_server import Conn, HostileServer, Request, sse_head
 
-from agentnb._history import HistoryStore
+from agentnb.history import HistoryStore
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from agentnb_testing import REPO
 
-from agentnb._history import HistoryStore
+from agentnb.history import HistoryStore
 
 PAGE = REPO / "docs" / "history-schema.md"
 

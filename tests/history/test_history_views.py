@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from agentnb._display.history_columns import full_time, short_time
-from agentnb._history import RunHistory
+from agentnb.history import RunHistory
 
 NOW = time.time()
 

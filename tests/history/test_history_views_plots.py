@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from agentnb._history import RunHistory, ToolCallRecord
+from agentnb._history import ToolCallRecord
+from agentnb.history import RunHistory
 
 matplotlib = pytest.importorskip("matplotlib")
 pytest.importorskip("pandas")

@@ -18,9 +18,9 @@ from agentnb_testing import REPO
 
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
-from agentnb._history import HistoryStore
 from agentnb._history._writer import HistoryWriter, PendingWrite, coalesced
 from agentnb.events import RunCompleted, TextDelta
+from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
 

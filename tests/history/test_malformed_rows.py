@@ -19,7 +19,8 @@ from agentnb_testing import REPO, history_id, history_records
 
 import agentnb
 from agentnb._app.runs_browser import HistorySource
-from agentnb._history import HistoryStore, close_default_stores
+from agentnb._history import close_default_stores
+from agentnb.history import HistoryStore
 
 NOW = time.time()
 COUNT = 3

@@ -14,10 +14,12 @@ import pytest
 from agentnb_testing import client_for
 
 import agentnb
+from agentnb import runs
 from agentnb._core.exceptions import ConfigurationError
-from agentnb._history import MIGRATIONS, HistoryStore, close_default_stores, default_store, runs
+from agentnb._history import MIGRATIONS, close_default_stores, default_store
 from agentnb._history._migrations import apply_migrations
 from agentnb._history._run_filter import SIDE_FIGURES, metadata_text
+from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
 

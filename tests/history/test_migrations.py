@@ -15,10 +15,11 @@ from genai_prices import calc_price
 
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
-from agentnb._history import MIGRATIONS, HistoryStore
+from agentnb._history import MIGRATIONS
 from agentnb._history._migrations import applied_migrations, apply_migrations
 from agentnb._history._run_filter import RunFilter
 from agentnb.events import RunCompleted, TextDelta, Usage
+from agentnb.history import HistoryStore
 
 ALL = [migration.__name__ for migration in MIGRATIONS]
 SHIPPED_0_3 = Path(__file__).parent / "data" / "history-0.3.0.sql"

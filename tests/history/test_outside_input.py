@@ -17,8 +17,9 @@ from agentnb_testing import REPO, history_id, history_records
 
 import agentnb
 from agentnb import HistoryLocationError
-from agentnb._history import MIGRATIONS, HistoryStore, close_default_stores
+from agentnb._history import MIGRATIONS, close_default_stores
 from agentnb._history._migrations import apply_migrations
+from agentnb.history import HistoryStore
 
 NOW = time.time()
 COUNT = 3

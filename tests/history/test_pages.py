@@ -15,7 +15,6 @@ from agentnb_testing import history_id, history_records
 
 from agentnb import ConfigurationError
 from agentnb._display.history_columns import page_rows
-from agentnb._history import HistoryStore
 from agentnb._history._pages import (
     MAX_PAGE_SIZE,
     PAGE_COLUMNS,
@@ -26,7 +25,7 @@ from agentnb._history._pages import (
     run_pages,
 )
 from agentnb._history._run_filter import RunFilter
-from agentnb.history import RunHistory
+from agentnb.history import HistoryStore, RunHistory
 
 NOW = time.time()
 COUNT = 120

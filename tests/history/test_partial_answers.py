@@ -20,7 +20,6 @@ from agentnb._client.async_client import AsyncAgentClient
 from agentnb._client.recording import _has_answer
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
-from agentnb._history import HistoryStore
 from agentnb.events import (
     ReasoningDelta,
     RunCompleted,
@@ -30,13 +29,14 @@ from agentnb.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
+from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
 STREAMER = textwrap.dedent(
     """
     import asyncio, sys
     from agentnb._client.async_client import AsyncAgentClient
-    from agentnb._history import HistoryStore
+    from agentnb.history import HistoryStore
 
     url, key, path = sys.argv[1:4]
 
@@ -64,7 +64,7 @@ EXITER = textwrap.dedent(
     import logging, sys, time
     import agentnb
     from agentnb._client.async_client import AsyncAgentClient
-    from agentnb._history import HistoryStore
+    from agentnb.history import HistoryStore
 
     logging.basicConfig(level=logging.WARNING)
     url, key, own_store = sys.argv[1:4]

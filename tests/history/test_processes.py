@@ -16,13 +16,13 @@ import pytest
 from agentnb_testing import REPO
 
 import agentnb
-from agentnb._history import HistoryStore
 from agentnb._history._writer import current_owner
+from agentnb.history import HistoryStore
 
 HOLDER = textwrap.dedent(
     """
     import sys, time
-    from agentnb._history import HistoryStore
+    from agentnb.history import HistoryStore
     from agentnb._core.request import RunRequest
     from agentnb._core.run import Run
 
@@ -40,7 +40,7 @@ WRITER = textwrap.dedent(
     """
     import logging, sys, time
     from pathlib import Path
-    from agentnb._history import HistoryStore
+    from agentnb.history import HistoryStore
     from agentnb._core.request import RunRequest
     from agentnb._core.run import Run
     from agentnb.events import RunCompleted, TextDelta, ToolCallFinished, ToolCallStarted, Usage

@@ -19,7 +19,8 @@ from genai_prices import calc_price
 
 import agentnb
 from agentnb._app.remote_runs import fetch_remote_runs
-from agentnb._history import HistoryStore, RunFilter, RunHistory
+from agentnb._history import RunFilter
+from agentnb.history import HistoryStore, RunHistory
 from agentnb.server import ServerHandle
 
 _RUN_ID = re.compile(r"\b(run_[0-9a-f]{24}|resp_[0-9a-f]{24})\b")

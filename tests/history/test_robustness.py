@@ -23,12 +23,13 @@ import pytest
 from agentnb_testing import REPO
 
 import agentnb
+from agentnb import runs
 from agentnb._cli.runs import configure
 from agentnb._cli.runs import main as cli_main
 from agentnb._core.exceptions import ConfigurationError
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run, RunErrorInfo
-from agentnb._history import HistoryError, HistoryStore, close_default_stores, runs
+from agentnb._history import HistoryError, close_default_stores
 from agentnb._history._run_filter import RunFilter
 from agentnb.events import (
     RunCompleted,
@@ -38,6 +39,7 @@ from agentnb.events import (
     ToolCallStarted,
     Usage,
 )
+from agentnb.history import HistoryStore
 
 PAGE_SIZE = 4096
 TABLE_LEAF = 0x0D
@@ -256,7 +258,7 @@ def test_numpy_integers_are_accepted_as_a_limit(tmp_path: Path) -> None:
 HOLDER = textwrap.dedent(
     """
     import sys, time
-    from agentnb._history import HistoryStore
+    from agentnb.history import HistoryStore
     from agentnb._core.request import RunRequest
     from agentnb._core.run import Run
     from agentnb.events import TextDelta

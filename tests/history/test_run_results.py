@@ -15,11 +15,10 @@ from agentnb_testing import history_id, history_records
 
 from agentnb import HistoryError
 from agentnb._display.history_columns import page_rows
-from agentnb._history import HistoryStore
 from agentnb._history._pages import Page, PageQuery, StorePages, run_pages
 from agentnb._history._run_filter import RunFilter
-from agentnb._history._tables import SHOWN_ROWS, RunHistory
-from agentnb.history import RunRecord
+from agentnb._history._tables import SHOWN_ROWS
+from agentnb.history import HistoryStore, RunHistory, RunRecord
 
 NOW = time.time()
 COUNT = 45

@@ -19,9 +19,10 @@ import pandas as pd
 import pytest
 
 import agentnb
-from agentnb._history import MIGRATIONS, HistoryStore, close_default_stores
+from agentnb._history import MIGRATIONS, close_default_stores
 from agentnb._history._migrations import apply_migrations
 from agentnb._history._run_filter import RunFilter
+from agentnb.history import HistoryStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "client"))
 from hostile_server import Conn, HostileServer, Request, sse_head

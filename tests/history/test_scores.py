@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 
 import agentnb
+from agentnb import runs
 from agentnb._core.exceptions import ConfigurationError
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
-from agentnb._history import HistoryStore, ScoreRecord, close_default_stores, default_store, runs
+from agentnb._history import ScoreRecord, close_default_stores, default_store
 from agentnb.events import RunCompleted, RunStarted, TextDelta
+from agentnb.history import HistoryStore
 
 
 @pytest.fixture

@@ -21,10 +21,11 @@ import agentnb
 from agentnb._core.exceptions import ConfigurationError
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
-from agentnb._history import MIGRATIONS, HistoryError, HistoryStore, close_default_stores
+from agentnb._history import MIGRATIONS, HistoryError, close_default_stores
 from agentnb._history._migrations import apply_migrations
 from agentnb._history._run_filter import RunFilter, search_query
 from agentnb.events import RunCompleted, RunStarted, TextDelta, ToolCallFinished, ToolCallStarted
+from agentnb.history import HistoryStore
 
 BEFORE_SEARCH = [m.__name__ for m in MIGRATIONS].index("m007_search")
 

@@ -12,7 +12,8 @@ import pytest
 import agentnb
 from agentnb import ConfigurationError
 from agentnb._app.past_runs import past_run
-from agentnb._history import HistoryStore, close_default_stores
+from agentnb._history import close_default_stores
+from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from agentnb import runs
 from agentnb._core.exceptions import ConfigurationError
 from agentnb._core.request import ModelSettings, RunRequest
 from agentnb._core.run import Run, RunErrorInfo
@@ -20,12 +21,10 @@ from agentnb._history import (
     OUTPUT_LIMIT,
     HistoryError,
     HistoryLocationError,
-    HistoryStore,
     HistoryWriteError,
     RunRecord,
     close_default_stores,
     default_store,
-    runs,
 )
 from agentnb._history._file import store_error
 from agentnb._history._records import RUN_COLUMNS, host_of, redact_error
@@ -41,6 +40,7 @@ from agentnb.events import (
     ToolCallStarted,
     Usage,
 )
+from agentnb.history import HistoryStore
 
 BASE_URL = "http://127.0.0.1:8123/v1"
 

@@ -20,11 +20,12 @@ import pytest
 import agentnb
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
-from agentnb._history import HistoryStore, RunRecord, close_default_stores
+from agentnb._history import RunRecord, close_default_stores
 from agentnb._history._records import RUN_COLUMNS
 from agentnb._history._run_filter import RunFilter
 from agentnb._history._summary import ROLLUP_KEYS, ROLLUP_TABLE
 from agentnb.events import RunCompleted, TextDelta, Usage
+from agentnb.history import HistoryStore
 
 STATUSES = ("completed", "completed", "failed", "cancelled", "interrupted", "running", "paused")
 

@@ -12,7 +12,6 @@ from typing import Any
 import pandas as pd
 import pytest
 
-import agentnb  # noqa: F401  (installs the history's drawer)
 from agentnb._display.summary_table import (
     cell_text,
     key_label,
@@ -23,10 +22,11 @@ from agentnb._display.summary_table import (
     table,
     time_taken,
 )
-from agentnb._history import HistoryStore, RunRecord
+from agentnb._history import RunRecord
 from agentnb._history._records import RUN_COLUMNS
 from agentnb._history._run_filter import RunFilter
 from agentnb._history._summary import SUMMARY_COLUMNS
+from agentnb.history import HistoryStore
 
 MONDAY = datetime(2026, 11, 23, tzinfo=UTC).timestamp()
 
@@ -240,7 +240,7 @@ def call_row(i: int, **values: Any) -> tuple[Any, ...]:
 def test_a_tool_call_summary_reads_formatted() -> None:
     """``tool_calls().summary()`` is shown as ``summary()`` is: figures formatted, the
     columns that answer first, the rest one argument away; the frame keeps plain numbers."""
-    from agentnb._history import ToolCallHistory
+    from agentnb.history import ToolCallHistory
 
     rows = [call_row(i) for i in range(6)] + [call_row(6, status="failed", name=None)]
     calls = ToolCallHistory(rows)

@@ -14,8 +14,8 @@ import pytest
 from agentnb._cli.runs import main as cli_main
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run, RunErrorInfo
-from agentnb._history import HistoryStore, RunHistory
 from agentnb.events import RunCompleted, TextDelta, ToolCallFinished, ToolCallStarted, Usage
+from agentnb.history import HistoryStore, RunHistory
 from agentnb.providers._base import RemoteRun
 
 T0 = 1_700_000_000.0

@@ -14,7 +14,7 @@ from agentnb_testing import client_for
 from genai_prices import Usage as PricedUsage
 from genai_prices import calc_price
 
-from agentnb._history import HistoryStore
+from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
 SUB_AGENT_MODELS = {"analyst": "gpt-4o-mini", "quant": "claude-haiku-4-5"}

@@ -19,7 +19,7 @@ from agentnb import AsyncAgentClient
 from agentnb._app.connections import disconnect
 from agentnb._client.tool_rounds import STOPPED_WHILE_RUNNING
 from agentnb._core.client_tools import MAX_CALLS_PER_ROUND
-from agentnb._history import HistoryStore
+from agentnb.history import HistoryStore
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from kernel_session import Session
 
-from agentnb._history import ExperimentBook, HistoryStore
+from agentnb._history import ExperimentBook
+from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
 jupyter_client = pytest.importorskip("jupyter_client")

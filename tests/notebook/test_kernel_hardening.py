@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from agentnb._history import HistoryStore
 from agentnb._history._writer import ORPHAN_MESSAGE
+from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
 pytestmark = [

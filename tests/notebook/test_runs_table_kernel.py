@@ -18,9 +18,7 @@ from agentnb_testing import history_records
 from IPython.core.interactiveshell import InteractiveShell
 from kernel_session import WIDGET_MIME, Session, running_kernel
 
-import agentnb
-from agentnb._history import HistoryStore
-from agentnb.history import RunHistory
+from agentnb.history import HistoryStore, RunHistory
 
 pytestmark = pytest.mark.kernel
 
@@ -178,7 +176,6 @@ def test_nbclient_keeps_the_first_page_in_the_widget_state(history_file: Path) -
 
 def test_outside_a_kernel_a_history_shows_as_before() -> None:
     shell = InteractiveShell.instance()
-    agentnb._show_histories_as_tables()  # what `import agentnb` does: no kernel here
     history = RunHistory.from_records(history_records(3))
     data, _ = shell.display_formatter.format(history)
     assert WIDGET_MIME not in data

@@ -16,8 +16,8 @@ from agentnb_testing import client_for
 from agentnb import ConfigurationError, InvalidRequestError
 from agentnb._core.handle import RunHandle
 from agentnb._core.run import Run
-from agentnb._history import HistoryStore
 from agentnb.events import RunPaused, ToolApprovalResponded
+from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 from agentnb.server.agents._planner_agent import QUESTION
 

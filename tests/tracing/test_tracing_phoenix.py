@@ -32,9 +32,10 @@ from playwright.sync_api import sync_playwright
 
 import agentnb
 from agentnb import AgentClient
-from agentnb._history import HistoryStore, close_default_stores, default_store
+from agentnb._history import close_default_stores, default_store
 from agentnb._tracing import configure_tracing, flush_tracing
 from agentnb._tracing._ids import run_span_id
+from agentnb.history import HistoryStore
 from agentnb.server import start_server
 
 REPO = Path(__file__).resolve().parents[2]
