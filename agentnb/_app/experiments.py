@@ -39,7 +39,6 @@ from .batch_runs import completed_work, run_experiment
 from .connections import AnyClient, resolve_target
 from .evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, evaluators_of
 from .history_tables import RunHistory, shown_summary
-from .runs_browser import grid_view
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -151,6 +150,8 @@ class Experiment:
             bundle = {"text/plain": repr(self), "text/html": self._repr_html_()}
             display(bundle, raw=True)  # type: ignore[no-untyped-call]
             return
+        from .runs_browser import grid_view  # the widget: only in a notebook
+
         grid_view(self._grid(), self.runs()).publish()
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
