@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import math
 import re
 import time
 from pathlib import Path
@@ -42,7 +43,7 @@ Image = pytest.importorskip("PIL.Image", reason="Pillow comes with matplotlib (t
 
 pytestmark = pytest.mark.browser
 
-SETUP, FAILED, TRADE = 0, 1, 2
+SETUP, FAILED, TRADE, ROOM = 0, 1, 2, 3
 
 WORD_BREAKS = """
 (root) => {
@@ -95,9 +96,9 @@ CUT_LINES = """
   const edge = box.bottom;
   const after = getComputedStyle(head, "::after");
   const from = box.top + parseFloat(after.top);
-  // linear-gradient(COLOUR STOPpx, transparent): opaque from its border down to the stop
-  const stop = /\\) ([\\d.]+)px,/.exec(after.backgroundImage);
-  const opaqueBottom = from + parseFloat(after.borderTopWidth) + (stop ? parseFloat(stop[1]) : 0);
+  // linear-gradient(LINE 1px, COLOUR 1px, COLOUR STOPpx, transparent): opaque down to STOP
+  const stops = [...after.backgroundImage.matchAll(/([\\d.]+)px/g)].map((m) => parseFloat(m[1]));
+  const opaqueBottom = from + Math.max(0, ...stops);
   const cut = [];
   const walker = document.createTreeWalker(turn, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
@@ -175,13 +176,14 @@ def check_pinned_head(page: Any, app: str, theme: str, artifacts: Path) -> None:
     assert all(line["bottom"] <= shown["opaqueBottom"] for line in shown["cut"]), shown
     behind = head.evaluate(UNDER_THE_HEAD)
     assert shown["headBackground"] == behind, f"the pinned head is the page's colour: {shown}"
-    assert shown["fade"].startswith(f"linear-gradient({behind}"), shown
-    # and on screen: the band from the line under the edge down to the fade is that colour
+    assert f"{behind} 1px" in shown["fade"], shown
+    # and on screen: every pixel row from the head's edge down to the fade is that colour
+    top = math.ceil(shown["edge"])
     band = {
-        "x": shown["left"],
-        "y": shown["edge"] + 1,
-        "width": shown["right"] - shown["left"],
-        "height": shown["opaqueBottom"] - shown["edge"] - 2,
+        "x": math.ceil(shown["left"]),
+        "y": top,
+        "width": math.floor(shown["right"]) - math.ceil(shown["left"]),
+        "height": math.floor(shown["opaqueBottom"]) - top,
     }
     shot = Image.open(io.BytesIO(page.screenshot(clip=band))).convert("RGB")
     colours = {colour for _, colour in shot.getcolors(maxcolors=1 << 16)}
@@ -224,9 +226,11 @@ def test_error_banner_pinned_head_and_decided_card_read_in_every_theme(
         f'api_key="{agent_server.api_key}", name="trading")',
         'typo = agentnb.ask("finance_agnet", "What is NVDA trading at?")',
         'buy = agentnb.ask("trader", "buy 10 NVDA", via="trading", new_thread=True)',
+        "\n".join(f"# room to scroll the trade's head away: {i}" for i in range(30)),
     ]
     with notebook_page(browser, server, name, cells, app=app, height=800) as page:
         run_and_wait(page, FAILED)
+        run_and_wait(page, ROOM)
         wait_for_state(page, FAILED, "Failed")
         page.evaluate(RUN_CELL, TRADE)
         wait_for_state(page, TRADE, PAUSED)
