@@ -84,12 +84,12 @@ export function placeHead(turn, head, pinned) {
       visibleTop,
     });
   }
-  if (Math.abs(offset - current) < 0.5) return;
-  head.dataset.pin = String(offset);
-  if (offset > 0 && !head.classList.contains("anb-pinned")) {
-    const seen = backdrop(turn);
+  if (offset > 0) {
+    const seen = backdrop(turn);  // read at each placement: the theme may have changed
     if (seen) head.style.setProperty("--anb-pin-bg", seen);
   }
+  if (Math.abs(offset - current) < 0.5) return;
+  head.dataset.pin = String(offset);
   head.classList.toggle("anb-pinned", offset > 0);
   head.style.transform = offset > 0 ? `translateY(${offset}px)` : "";
 }

@@ -241,19 +241,21 @@ def test_error_banner_pinned_head_and_decided_card_read_in_every_theme(
         page.evaluate(RUN_CELL, TRADE)
         wait_for_state(page, TRADE, PAUSED)
         paused_at = time.monotonic()
-        for theme in THEMES:
+        for theme in THEMES:  # the second is switched to while the head is pinned
+            set_theme(page, theme)
+            check_pinned_head(page, app, theme, artifacts)
+        for theme in reversed(THEMES):
             set_theme(page, theme)
             check_error_banner(page, theme)
             widget_at(page, FAILED).scroll_into_view_if_needed()
             page.screenshot(path=str(artifacts / f"states-error-{app}-{shade(theme)}.png"))
-            check_pinned_head(page, app, theme, artifacts)
 
         card = cell_at(page, TRADE).locator('.anb-tool[data-status="awaiting_approval"]')
         card.get_by_role("button", name="Approve place_trade: let it run").click()
         waited = time.monotonic() - paused_at
         wait_for_state(page, TRADE, "Completed")
         wait_for_final_view(page, TRADE, "No real trade was made")
-        for theme in reversed(THEMES):
+        for theme in THEMES:
             set_theme(page, theme)
             check_decided_card(page, app, theme, waited, artifacts)
         assert widget_errors(page.errors) == []  # type: ignore[attr-defined]
