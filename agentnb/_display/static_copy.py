@@ -134,9 +134,29 @@ def call_warnings(call: ShownCall) -> list[str]:
 
 
 def tool_heading(call: ToolCall) -> tuple[str, str]:
-    """The call's glyph, and its status with its duration (``denied · 2 ms``)."""
+    """The call's glyph, and its status with who decided on it and when, and the tool's own
+    time (``succeeded · approved by you 14:01:52 · 2 ms``), as the live card's head says."""
     duration = f" · {seconds(call.duration)}" if call.duration is not None else ""
-    return TOOL_MARKS.get(call.status, "…"), TOOL_LABELS.get(call.status, call.status) + duration
+    label = TOOL_LABELS.get(call.status, call.status)
+    decided = decision(call)
+    if decided:
+        label = decided if decided.startswith(f"{label} ") else f"{label} · {decided}"
+    return TOOL_MARKS.get(call.status, "…"), label + duration
+
+
+def decision(call: ToolCall) -> str:
+    """``approved by you 14:01:52``: who decided on the call and when; empty before a decision
+    and for a call that ran without the user's approval (its own mark says so)."""
+    approval = call.approval
+    if approval is None or approval.approved is None or call.unapproved:
+        return ""
+    verb = "denied" if not approval.approved else "answered" if approval.answer else "approved"
+    at = approval.decided_at
+    when = f" {datetime.fromtimestamp(at).astimezone():%H:%M:%S}" if at is not None else ""
+    return f"{verb} {_DECIDED_BY[approval.decided_by or 'user']}{when}"
+
+
+_DECIDED_BY = {"user": "by you", "policy": "by your approve= policy", "server": "by the server"}
 
 
 def call_labels(call: ToolCall, tree: CallTree) -> list[str]:
@@ -234,9 +254,9 @@ def error_line(run: Run) -> str:
     error = run.error
     if error is None or run.status not in ("failed", "interrupted"):
         return ""
-    line = f"{error.code or run.status}: {error.message}"
+    line = f"{error.message} · {error.code or run.status}"  # the platform's words first
     if error.retry_after is not None:
-        line += f" (retry after {seconds(error.retry_after)})"
+        line += f" · retry after {seconds(error.retry_after)}"
     return line
 
 

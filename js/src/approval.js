@@ -291,7 +291,8 @@ export function withDecision(label, approval) {
   const by = DECIDED_BY[approval.decided_by || "user"] ?? "";
   const at = typeof approval.decided_at === "number"
     ? ` ${new Date(approval.decided_at * 1000).toLocaleTimeString()}` : "";
-  return label === approval.state ? `${label} ${by}${at}` : `${label} · ${approval.state} ${by}${at}`;
+  const verb = approval.state === "approved" && approval.answer ? "answered" : approval.state;
+  return label === verb ? `${label} ${by}${at}` : `${label} · ${verb} ${by}${at}`;
 }
 
 /** @param {HTMLElement} el @param {string} text */

@@ -70,6 +70,8 @@ export class ChatView {
     this.cancelFrame = null;
     /** @type {(() => void) | null} */
     this.cancelPin = null;
+    /** @type {MutationObserver | null} */
+    this.themes = null;
     /** @type {ReturnType<typeof setInterval> | null} */
     this.ticker = null;
     /** @type {ChatInput | null} */
@@ -111,6 +113,10 @@ export class ChatView {
     // Scroll events do not bubble: caught on the way down, from whatever scrolls the page.
     document.addEventListener("scroll", () => this.requestPin(),
       { capture: true, passive: true, signal: this.lifetime.signal });
+    // A theme switched while a head is pinned (JupyterLab marks the theme on <body>): its
+    // colour is read again.
+    this.themes = new MutationObserver(() => this.requestPin());
+    this.themes.observe(document.body, { attributes: true });
     this.sync.start();
     this.renderNow();
     this.chatInput?.restoreFocus();
@@ -129,6 +135,7 @@ export class ChatView {
     this.cancelPin = null;
     this.chatInput?.dispose();
     this.setTicking(false);
+    this.themes?.disconnect();
     for (const view of this.turnViews) view.dispose();
     this.lifetime.abort();
   }

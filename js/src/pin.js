@@ -6,7 +6,8 @@
  * notebooks wrap each output in elements with `overflow: auto` or `hidden` (JupyterLab's
  * output area), which become the sticky box's scroller though they never scroll. So the head
  * is moved with a transform (no layout change), measured against the nearest ancestor that
- * really scrolls, or the window.
+ * really scrolls, or the window. Pinned, the head is painted with the colour behind the cell
+ * (read from the page: a host's page need not be the theme colour the view is drawn on).
  */
 
 /** @param {Element} el @returns {Element | null} the nearest ancestor that scrolls vertically */
@@ -18,6 +19,40 @@ export function scrollerOf(el) {
     if ((y === "auto" || y === "scroll") && node.scrollHeight > node.clientHeight + 1) return node;
   }
   return null;
+}
+
+/** @param {string} css @returns {number[] | null} r, g, b, a of an `rgb()` / `rgba()` colour */
+function rgba(css) {
+  const m = /^rgba?\(([^)]+)\)$/.exec(css);
+  if (!m) return null;
+  const [r, g, b, a = 1] = m[1].split(/[\s,/]+/).filter(Boolean).map(Number);
+  return [r, g, b, a];
+}
+
+/**
+ * The colour a person sees behind `el`: its ancestors' backgrounds (across a shadow root's
+ * host) laid over each other up to the first opaque one; null where the page has none.
+ * @param {Element} el @returns {string | null}
+ */
+export function backdrop(el) {
+  const view = el.ownerDocument.defaultView;
+  if (!view) return null;
+  /** @type {number[][]} */
+  const layers = [];
+  /** @type {Element | null} */
+  let node = el;
+  while (node && (layers.length === 0 || layers[layers.length - 1][3] < 1)) {
+    const colour = rgba(view.getComputedStyle(node).backgroundColor);
+    if (colour && colour[3] > 0) layers.push(colour);
+    const root = node.getRootNode();
+    node = node.parentElement ?? (root instanceof view.ShadowRoot ? root.host : null);
+  }
+  if (layers.length === 0) return null;
+  let seen = [255, 255, 255];
+  for (const [r, g, b, a] of layers.reverse()) {
+    seen = [r, g, b].map((v, i) => Math.round(v * a + seen[i] * (1 - a)));
+  }
+  return `rgb(${seen.join(", ")})`;
 }
 
 /**
@@ -48,6 +83,10 @@ export function placeHead(turn, head, pinned) {
       turnBottom: turn.getBoundingClientRect().bottom,
       visibleTop,
     });
+  }
+  if (offset > 0) {
+    const seen = backdrop(turn);  // read at each placement: the theme may have changed
+    if (seen) head.style.setProperty("--anb-pin-bg", seen);
   }
   if (Math.abs(offset - current) < 0.5) return;
   head.dataset.pin = String(offset);

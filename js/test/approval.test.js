@@ -139,6 +139,11 @@ test("a finished approved call's head says who approved it and when, and the too
   }));
   assert.equal($(view.el, ".anb-tool-status").textContent,
     `succeeded · approved by your approve= policy ${at}`);
+  view.update(trade({
+    status: "succeeded", duration: 0.4, output: "filled",
+    approval: { state: "approved", question: "How many?", answer: "10", decided_at: decidedAt },
+  }));
+  assert.equal($(view.el, ".anb-tool-status").textContent, `succeeded · answered by you ${at}`);
 });
 
 test("a denied call shows ⊘, denied and the reason once", () => {

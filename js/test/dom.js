@@ -12,6 +12,7 @@ g.document = dom.window.document;
 g.Node = dom.window.Node;
 g.HTMLElement = dom.window.HTMLElement;
 g.DocumentFragment = dom.window.DocumentFragment;
+g.MutationObserver = dom.window.MutationObserver;
 // The views pass AbortSignals to addEventListener: jsdom accepts only its own.
 g.AbortController = dom.window.AbortController;
 g.AbortSignal = dom.window.AbortSignal;

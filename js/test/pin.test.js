@@ -2,7 +2,7 @@
 import "./dom.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { pinOffset } from "../src/pin.js";
+import { backdrop, pinOffset } from "../src/pin.js";
 
 test("a head in view stays in its place; above the view it comes down to the view's top", () => {
   const box = { headHeight: 30, turnBottom: 5000 };
@@ -14,4 +14,19 @@ test("a head in view stays in its place; above the view it comes down to the vie
 test("a pinned head never leaves its turn: it goes with the turn's end", () => {
   assert.equal(pinOffset({ headTop: -900, headHeight: 30, turnBottom: 50, visibleTop: 100 }), 920);
   assert.equal(pinOffset({ headTop: -900, headHeight: 30, turnBottom: -880, visibleTop: 100 }), 0);
+});
+
+test("a pinned head's colour is what shows behind its turn: layers laid over the first opaque one", () => {
+  const page = document.createElement("div");
+  page.style.backgroundColor = "rgb(17, 17, 17)";
+  const tint = page.appendChild(document.createElement("div"));
+  tint.style.backgroundColor = "rgba(255, 255, 255, 0.5)";
+  const turn = tint.appendChild(document.createElement("div"));
+  document.body.append(page);
+  assert.equal(backdrop(turn), "rgb(136, 136, 136)");
+  tint.style.backgroundColor = "transparent";
+  assert.equal(backdrop(turn), "rgb(17, 17, 17)", "the dark page, not the theme's layout colour");
+  document.body.append(tint);
+  page.remove();
+  assert.equal(backdrop(turn), null, "nothing painted: the stylesheet's colour stays");
 });

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import time
+from datetime import datetime
 from html.parser import HTMLParser
 
 import pytest
@@ -193,13 +194,14 @@ def test_html_copy_has_tools_reasoning_usage_followups_and_escapes_them() -> Non
     assert "run run-42" in html_text
 
 
-def test_failed_run_shows_code_message_and_retry() -> None:
+def test_failed_run_shows_message_first_then_code_and_retry() -> None:
     run = Run(agent="a", message="m")
     run.apply(TextDelta(delta="partial", received_at=time.time()))
     run.apply(RunFailed(message="over capacity", code="CAPACITY_ERROR", retry_after=30))
     bundle = static_bundle([run])
-    assert "CAPACITY_ERROR: over capacity (retry after 30.0 s)" in bundle["text/html"]
-    assert "CAPACITY_ERROR: over capacity" in render_with_html_on(bundle["text/markdown"])
+    said = "<strong>Error</strong> over capacity · CAPACITY_ERROR · retry after 30.0 s"
+    assert said in bundle["text/html"]
+    assert said in render_with_html_on(bundle["text/markdown"])
     assert "error: [CAPACITY_ERROR] over capacity (retry after 30.0 s)" in bundle["text/plain"]
     assert "partial" in bundle["text/plain"]
 
@@ -372,7 +374,11 @@ def test_a_paused_run_shows_the_call_waiting_for_a_human_in_every_copy() -> None
 
 def test_an_approved_call_says_so_with_its_output() -> None:
     bundle = static_bundle([trader_run(decision=True)])
-    assert "✓ <code>place_trade</code> succeeded" in bundle["text/html"]
+    # folded, the card's head still says who let it run, and when
+    at = datetime.fromtimestamp(1000.5).astimezone().strftime("%H:%M:%S")
+    head = f"✓ <code>place_trade</code> succeeded · approved by you {at} · 0 ms</summary>"
+    assert head in bundle["text/html"]
+    assert f"succeeded · approved by you {at}" in render_with_html_on(bundle["text/markdown"])
     assert "<p><em>Approved.</em></p>" in bundle["text/html"]
     assert "demo_1" in bundle["text/html"]
     assert "*Approved\\.*" in bundle["text/markdown"]
@@ -383,7 +389,8 @@ def test_a_denied_call_says_denied_and_its_reason_once() -> None:
     bundle = static_bundle([trader_run(decision=False, reason="too <i>risky</i>")])
     html_text = bundle["text/html"]
     assert_safe(html_text)
-    assert "⊘ <code>place_trade</code> denied" in html_text
+    at = datetime.fromtimestamp(1000.5).astimezone().strftime("%H:%M:%S")
+    assert f"⊘ <code>place_trade</code> denied by you {at} · 0 ms" in html_text
     assert html_text.count("too &lt;i&gt;risky&lt;/i&gt;") == 1
     assert "Denied: too &lt;i&gt;risky&lt;/i&gt;" in html_text
     assert "Error" not in html_text
@@ -472,10 +479,11 @@ def test_a_servers_own_approval_is_the_servers_in_every_copy() -> None:
 
 
 def test_a_users_and_a_policys_approval_mark_nothing() -> None:
-    for decided_by, said in (
-        ("user", "Approved."),
-        ("policy", "Approved by your approve= policy."),
+    for decided_by, said, by in (
+        ("user", "Approved.", "by you"),
+        ("policy", "Approved by your approve= policy.", "by your approve= policy"),
     ):
         bundle = static_bundle([trader_run(decision=True, decided_by=decided_by)])
         assert f"<p><em>{said}</em></p>" in bundle["text/html"]
+        assert f"succeeded · approved {by} " in bundle["text/html"]
         assert "without your approval" not in "".join(bundle.values())
