@@ -167,9 +167,7 @@ class A2A(Provider):
         path = fill_agent(self.path, agent) if self.path is not None else self._endpoint or ""
         return HttpRequest("POST", path, json=body, headers=headers)
 
-    def _message(
-        self, text: str, *, context_id: str | None, task_id: str | None, extra: _Obj
-    ) -> _Obj:
+    def _message(self, text: str, *, context_id: str | None, task_id: str | None) -> _Obj:
         message: _Obj
         if self.version == "0.3":
             message = {"kind": "message", "role": "user", "parts": [{"kind": "text", "text": text}]}
@@ -180,12 +178,12 @@ class A2A(Provider):
             message["contextId"] = context_id
         if task_id:
             message["taskId"] = task_id
-        return {"message": message, **extra}
+        return {"message": message}
 
     # ---- runs -------------------------------------------------------------------------------
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
-        params = self._message(
-            request.message, context_id=request.thread_id, task_id=None, extra=request.extra
+        params = request.with_extra(
+            self._message(request.message, context_id=request.thread_id, task_id=None)
         )
         metadata: _Obj = dict(metadata_with_followups(request))
         if request.response_format is not None:
@@ -227,9 +225,7 @@ class A2A(Provider):
             translator.approving = None
         else:
             translator.answer = text
-        params = self._message(
-            text, context_id=translator.context_id, task_id=translator.task_id, extra={}
-        )
+        params = self._message(text, context_id=translator.context_id, task_id=translator.task_id)
         params["message"]["parts"].extend(parts)
         return self._rpc(request.agent, "stream", params, stream=True)
 

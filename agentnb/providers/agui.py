@@ -204,7 +204,7 @@ class AGUI(ClientThreadProvider):
             "forwardedProps": forwarded,
             **extra,
         }
-        body.update(request.extra)
+        body = request.with_extra(body)
         path = fill_agent(self.path, request.agent)
         return HttpRequest("POST", path, json=body, headers={"Accept": "text/event-stream"})
 

@@ -149,7 +149,7 @@ class LangGraph(Provider):
             body["context"] = self.context
         if self.on_disconnect is not None:
             body["on_disconnect"] = self.on_disconnect
-        body.update(request.extra)
+        body = request.with_extra(body)
         path = f"{_thread_path(_thread(request))}/runs/stream"
         return HttpRequest("POST", path, json=body, headers=_SSE)
 

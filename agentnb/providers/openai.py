@@ -326,7 +326,7 @@ class OpenAI(ClientThreadProvider):
         metadata = metadata_with_followups(request)
         if metadata:
             body["metadata"] = metadata
-        body.update(request.extra)
+        body = request.with_extra(body)
         return HttpRequest(
             "POST", "/chat/completions", json=body, headers={"Accept": "text/event-stream"}
         )

@@ -157,8 +157,7 @@ class OpenAIResponses(Provider):
         metadata = metadata_with_followups(request)
         if metadata:
             body["metadata"] = metadata
-        body.update(request.extra)
-        return body
+        return request.with_extra(body)
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
         body = self._body(request, request.thread_id, _input(request))

@@ -235,7 +235,7 @@ class Operativus(Provider):
             body["responseFormat"] = request.response_format
         if request.metadata:
             body["metadata"] = dict(request.metadata)
-        body.update(request.extra)
+        body = request.with_extra(body)
         path = self._agent_path(request.agent) + "/runs/stream"
         return HttpRequest("POST", path, json=body, headers={"Accept": "text/event-stream"})
 

@@ -212,7 +212,7 @@ class RunTools(Provider):
         metadata = metadata_with_followups(request)
         if metadata:
             body["metadata"] = metadata
-        body.update(request.extra)
+        body = request.with_extra(body)
         return HttpRequest("POST", "/v1/run", json=body, headers={"Accept": "text/event-stream"})
 
     def translator(self, request: RunRequest) -> Translator:

@@ -218,7 +218,7 @@ class SeekrFlow(Provider):
         metadata = metadata_with_followups(request)
         if metadata:
             body["metadata"] = metadata
-        body.update(request.extra)
+        body = request.with_extra(body)
         path = _thread_path(request.thread_id or "") + self.stream_suffix
         headers = {"Accept": "text/event-stream", **self._headers(request)}
         return HttpRequest("POST", path, json=body, headers=headers)

@@ -121,7 +121,7 @@ class Vercel(ClientThreadProvider):
             body["followups"] = True
         if request.tools:
             body["tools"] = [t.declaration() for t in request.tools]
-        body.update(request.extra)
+        body = request.with_extra(body)
         return HttpRequest("POST", self.path, json=body, headers={"Accept": "text/event-stream"})
 
     def translator(self, request: RunRequest) -> Translator:

@@ -24,7 +24,9 @@ SEND: SendJson = _no_io  # type: ignore[assignment]
 
 def one_run(provider: OpenAI, message: str, thread_id: str | None = None) -> str:
     """A whole run as the client drives it: prepare, the request, the frames, finalize."""
-    request = asyncio.run(provider.prepare(build_request("gpt", message, thread_id=thread_id), SEND))
+    request = asyncio.run(
+        provider.prepare(build_request("gpt", message, thread_id=thread_id), SEND)
+    )
     provider.stream_http_request(request)
     translator = provider.translator(request)
     chunk = {"id": f"run-{message}", "choices": [{"index": 0, "delta": {"content": "ok"}}]}
