@@ -30,6 +30,7 @@ __all__ = [
     "model_name",
     "parse_json",
     "parse_usage",
+    "reported_failure",
     "str_list",
     "unknown",
 ]
@@ -220,3 +221,21 @@ def failure(message: str, code: Any = None, retry_after: float | None = None) ->
     normalized = (code_text or "").upper().replace("-", "_")
     transient = retry_after is not None or any(m in normalized for m in _TRANSIENT_MARKERS)
     return RunFailed(message=message, code=code_text, retry_after=retry_after, retryable=transient)
+
+
+def reported_failure(
+    value: Any, keys: tuple[str, ...] = ("message", "error"), codes: tuple[str, ...] = ("code",)
+) -> RunFailed:
+    """The failure an error frame reports: a text as its message; an object's first of
+    ``keys`` (looked for in its ``error`` object first, when it has one), its first of
+    ``codes`` and its ``retry_after``."""
+    if isinstance(value, str):
+        return failure(value or _REPORTED)
+    obj = as_dict(value) or {}
+    inner = as_dict(obj.get("error")) or obj
+    message = first_str(inner, *keys) or first_str(obj, *keys) or _REPORTED
+    code = next((c for c in (*map(inner.get, codes), obj.get("code")) if c is not None), None)
+    return failure(message, code, first_number(inner, "retry_after", "retryAfter"))
+
+
+_REPORTED = "the agent reported an error"

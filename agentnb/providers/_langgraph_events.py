@@ -114,10 +114,7 @@ class LangGraphTranslator(Translator):
     """One run's stream (and, after a pause, the runs that resume it)."""
 
     def __init__(self, thread_id: str | None) -> None:
-        self.done = False
         self.thread_id = thread_id
-        self.run_id: str | None = None
-        """The platform's id of the run being read (a resumed run's id once it starts)."""
         self.interrupts: dict[str, Interrupt] = {}
         """The interrupts of the last pause, by id."""
         self.answered: dict[str, Any] = {}

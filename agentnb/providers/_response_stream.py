@@ -61,6 +61,7 @@ from ._frames import (
     model_name,
     parse_json,
     parse_usage,
+    reported_failure,
     str_list,
     unknown,
 )
@@ -122,8 +123,6 @@ class ResponsesTranslator(Translator):
     decisions (each numbers its events from 0)."""
 
     def __init__(self, thread_id: str | None) -> None:
-        self.done = False
-        self.run_id: str | None = None
         self.thread_id = thread_id
         self._last: int | None = None
         """The sequence number of the last frame applied."""
@@ -492,8 +491,7 @@ class ResponsesTranslator(Translator):
 
     def _error(self, error: _Obj) -> list[Event]:
         self.done = True
-        message = first_str(error, "message") or "the platform reported an error"
-        return [failure(message, error.get("code") or error.get("type"))]
+        return [reported_failure(error, ("message",), ("code", "type"))]
 
 
 def _text_key(body: _Obj, kind: str, index_key: str) -> tuple[str, str, int]:

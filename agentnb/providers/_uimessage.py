@@ -50,11 +50,11 @@ from ..sse import ServerSentEvent
 from ._base import Translator
 from ._frames import (
     as_dict,
-    failure,
     first_number,
     first_str,
     is_done_marker,
     parse_json,
+    reported_failure,
     str_list,
 )
 from ._frames import unknown as keep_unknown
@@ -75,10 +75,8 @@ class UIMessageTranslator(Translator):
     """One run's UI message stream. ``finish`` (or a bare ``[DONE]``) completes the run."""
 
     def __init__(self, thread_id: str | None = None) -> None:
-        self.done = False
         self.paused = False
         self._thread_id = thread_id
-        self.run_id: str | None = None
         self.builder = UIMessageBuilder()
         self._usage: Usage | None = None
         self._model: str | None = None
@@ -294,9 +292,7 @@ class UIMessageTranslator(Translator):
 
     def _error(self, frame: _Frame) -> list[Event]:
         self.done = True
-        message = first_str(frame, "errorText", "error", "message") or "the agent reported an error"
-        retry_after = first_number(frame, "retryAfter", "retry_after")
-        return [failure(message, frame.get("code"), retry_after)]
+        return [reported_failure(frame, ("errorText", "error", "message"))]
 
     def _abort(self, frame: _Frame) -> list[Event]:
         self.done = True

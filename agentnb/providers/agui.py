@@ -81,6 +81,7 @@ from ._frames import (
     model_name,
     parse_json,
     parse_usage,
+    reported_failure,
     str_list,
 )
 from ._frames import unknown as keep_unknown
@@ -308,9 +309,7 @@ class AGUITranslator(Translator):
     """One run's AG-UI events (and, after a pause, the runs that resume it)."""
 
     def __init__(self, thread_id: str | None, state: Any = None) -> None:
-        self.done = False
         self.thread_id = thread_id
-        self.run_id: str | None = None
         self.state: Any = state
         """The shared state as the agent last gave it (sent back with the next run)."""
         self.history = TurnHistory()
@@ -383,8 +382,7 @@ class AGUITranslator(Translator):
 
     def _run_error(self, event: _Obj) -> list[Event]:
         self.done = True
-        message = first_str(event, "message") or "the agent reported an error"
-        return [failure(message, event.get("code"))]
+        return [reported_failure(event, ("message",))]
 
     def _paused(self, entries: Any) -> list[Event]:
         self.interrupts = {}

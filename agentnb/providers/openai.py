@@ -47,14 +47,13 @@ from ._base import HttpRequest, RemoteAgent, SendJson, Translator
 from ._client_threads import ClientThreadProvider, ClientThreads
 from ._frames import (
     as_dict,
-    failure,
-    first_number,
     first_str,
     is_done_marker,
     json_or_text,
     model_name,
     parse_json,
     parse_usage,
+    reported_failure,
     str_list,
 )
 from ._frames import unknown as keep_unknown
@@ -70,9 +69,7 @@ class OpenAITranslator(Translator):
     """``chat.completion.chunk`` frames of one run (choice 0), ended by ``[DONE]``."""
 
     def __init__(self, thread_id: str | None) -> None:
-        self.done = False
         self.thread_id = thread_id
-        self.run_id: str | None = None
         self._calls: dict[int, str] = {}
         """Call ids by the ``index`` their deltas carry."""
         self._steps = 0
@@ -205,14 +202,7 @@ class OpenAITranslator(Translator):
 
     def _error(self, error: Any) -> list[Event]:
         self.done = True
-        detail = as_dict(error) or {}
-        message = (
-            (error if isinstance(error, str) else None)
-            or first_str(detail, "message")
-            or "the server reported an error"
-        )
-        code = detail.get("code") or detail.get("type")
-        return [failure(message, code, first_number(detail, "retry_after", "retryAfter"))]
+        return [reported_failure(error, ("message",), ("code", "type"))]
 
     def _complete(self) -> list[Event]:
         """The end. Calls still open stay so: the run marks them ``no_result``."""

@@ -35,13 +35,12 @@ from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, RemoteRun, SendJson, Translator
 from ._frames import (
     as_dict,
-    failure,
-    first_number,
     first_str,
     json_or_text,
     model_name,
     parse_json,
     parse_usage,
+    reported_failure,
     str_list,
 )
 from ._frames import unknown as keep_unknown
@@ -78,9 +77,7 @@ class OperativusTranslator(Translator):
     """One run's ``AgentStreamEvent`` frames."""
 
     def __init__(self, session_id: str | None) -> None:
-        self.done = False
         self.session_id = session_id
-        self.run_id: str | None = None
         self._tools = ToolFrames()
         self._handlers: dict[str, Callable[[Any], list[Event] | None]] = {
             "START": self._start,
@@ -166,13 +163,7 @@ class OperativusTranslator(Translator):
 
     def _error(self, data: Any) -> list[Event]:
         self.done = True
-        detail = as_dict(json_or_text(data))
-        if detail is None:
-            message = data if isinstance(data, str) and data else "the agent reported an error"
-            return [failure(message)]
-        message = first_str(detail, "message", "error") or "the agent reported an error"
-        retry_after = first_number(detail, "retryAfter", "retry_after")
-        return [failure(message, detail.get("code"), retry_after)]
+        return [reported_failure(json_or_text(data))]
 
 
 class Operativus(Provider):

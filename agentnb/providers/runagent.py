@@ -15,7 +15,7 @@ from .._core.request import RunRequest
 from ..events import Event, RunCompleted, RunStarted, reasoning_delta, text_delta
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, Translator
-from ._frames import failure, first_number, first_str, model_name, parse_json, str_list
+from ._frames import first_number, first_str, model_name, parse_json, reported_failure, str_list
 from ._frames import parse_usage as read_usage
 from ._frames import unknown as keep_unknown
 from ._options import carried
@@ -38,9 +38,7 @@ class RunAgentTranslator(Translator):
     """One run's frames; ``cursor`` is the index of the next chunk expected."""
 
     def __init__(self, session_id: str | None) -> None:
-        self.done = False
         self.session_id = session_id
-        self.run_id: str | None = None
         self.started = False
         self._next_index = 0
         self._tools = ToolFrames()
@@ -93,9 +91,7 @@ class RunAgentTranslator(Translator):
 
     def _error(self, payload: _Payload) -> list[Event]:
         self.done = True
-        message = first_str(payload, "error", "message") or "the agent reported an error"
-        retry_after = first_number(payload, "retry_after", "retryAfter")
-        return [failure(message, payload.get("code"), retry_after)]
+        return [reported_failure(payload, ("error", "message"))]
 
     def _done(self, payload: _Payload) -> list[Event]:
         self.done = True

@@ -27,12 +27,11 @@ from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, RemoteRun, RunRef, SendJson, Translator
 from ._frames import (
     as_dict,
-    failure,
-    first_number,
     first_str,
     is_done_marker,
     model_name,
     parse_json,
+    reported_failure,
     str_list,
 )
 from ._frames import parse_usage as read_usage
@@ -59,9 +58,7 @@ class SeekrFlowTranslator(Translator):
     """Legacy frames: ``{"type": "streaming_chunk", "data": {...}, "meta_data": {...}}``."""
 
     def __init__(self, thread_id: str | None) -> None:
-        self.done = False
         self.thread_id = thread_id
-        self.run_id: str | None = None
         self._announced = False
         self._handlers: dict[str, Callable[[_Chunk], list[Event] | None]] = {
             "text_delta": self._text,
@@ -144,21 +141,11 @@ class SeekrFlowTranslator(Translator):
 
     def _inner_error(self, chunk: _Chunk) -> list[Event]:
         self.done = True
-        message = first_str(chunk, "message", "error", "detail") or "the agent reported an error"
-        return [failure(message, chunk.get("code"), first_number(chunk, "retry_after"))]
+        return [reported_failure(chunk, ("message", "error", "detail"))]
 
     def _error(self, frame: _Chunk) -> list[Event]:
         self.done = True
-        detail = frame.get("error")
-        inner = as_dict(detail) or {}
-        message = (
-            (detail if isinstance(detail, str) else None)
-            or first_str(inner, "message", "detail")
-            or first_str(frame, "message", "detail")
-            or "the agent reported an error"
-        )
-        code = inner.get("code", frame.get("code"))
-        return [failure(message, code)]
+        return [reported_failure(frame, ("error", "message", "detail"))]
 
 
 class _SeekrFlowVercelTranslator(UIMessageTranslator):
