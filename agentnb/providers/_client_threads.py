@@ -96,6 +96,12 @@ class ClientThreads:
         self._used(forked).turns = [_Turn(t.run_id, list(t.messages), t.state) for t in kept]
         return forked
 
+    def conversation(self, request: RunRequest) -> tuple[str, list[_Obj]]:
+        """The request's thread id, and what its run sends: the thread's earlier messages
+        and the run's user message."""
+        thread_id = self.thread_id(request)
+        return thread_id, [*self.messages(thread_id), self.asking(thread_id, request)]
+
     def messages(self, thread_id: str) -> list[_Obj]:
         """The thread's earlier messages (the kept ones, not copies: for a request body)."""
         thread = self._threads.get(thread_id)

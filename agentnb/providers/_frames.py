@@ -13,10 +13,12 @@ from typing import Any
 
 from pydantic_core import from_json
 
+from .._core.exceptions import ProtocolError
 from .._core.pricing import finite_number, sane_cost, sane_count, shown_number
 from .._core.text import terminal_safe
 from ..events import RunFailed, UnknownEvent, Usage
 from ..sse import ServerSentEvent
+from ._base import RemoteRun
 
 __all__ = [
     "INVALID",
@@ -26,6 +28,7 @@ __all__ = [
     "first_str",
     "is_done_marker",
     "json_or_text",
+    "listed_runs",
     "local_id",
     "model_name",
     "parse_json",
@@ -239,3 +242,38 @@ def reported_failure(
 
 
 _REPORTED = "the agent reported an error"
+
+
+def listed_runs(body: Any, platform: str) -> list[RemoteRun]:
+    """The run objects a platform's status or listing answers (SeekrFlow's, Operativus'):
+    one run, a JSON array of runs or ``{"data": [...]}``, fields in snake_case or camelCase."""
+    single = as_dict(body)
+    items = body if single is None else single.get("data") if "data" in single else [single]
+    if not isinstance(items, list):
+        raise ProtocolError(f"{platform}'s run list is not JSON runs: {str(body)[:200]}")
+    return [run for run in map(_listed_run, items) if run is not None]
+
+
+def _listed_run(item: Any) -> RemoteRun | None:
+    obj = as_dict(item)
+    run_id = first_str(obj, "id", "runId") if obj is not None else None
+    if obj is None or run_id is None:
+        return None
+    usage = parse_usage(obj.get("usage"))
+    return RemoteRun(
+        run_id=run_id,
+        agent=first_str(obj, "agent_id", "agentId"),
+        thread_id=first_str(obj, "thread_id", "sessionId", "session_id"),
+        status=first_str(obj, "status") or "unknown",
+        created_at=first_str(obj, "created_at", "createdAt"),
+        started_at=first_str(obj, "started_at", "startedAt"),
+        finished_at=first_str(
+            obj, "completed_at", "completedAt", "finishedAt", "failed_at", "cancelled_at"
+        ),
+        prompt_tokens=usage.prompt_tokens if usage else None,
+        completion_tokens=usage.completion_tokens if usage else None,
+        total_tokens=usage.total_tokens if usage else None,
+        model=model_name(obj.get("model")),
+        raw=obj,
+        usage=usage,
+    )

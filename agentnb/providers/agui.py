@@ -145,25 +145,17 @@ class AGUI(ClientThreadProvider):
         return self.threads.state(thread_id, self.initial_state)
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
-        thread_id = self.threads.thread_id(request)
-        messages = [*self.threads.messages(thread_id), self.threads.asking(thread_id, request)]
-        return self._run_input(request, thread_id, messages, {})
+        return self._run_input(request, [], {})
 
     def approval_request(
         self, request: RunRequest, translator: Translator, decisions: Sequence[ApprovalDecision]
     ) -> HttpRequest:
         if not isinstance(translator, AGUITranslator):
             raise ConfigurationError("the AG-UI dialect resumes only its own runs")
-        thread_id = self.threads.thread_id(request)
-        messages = [
-            *self.threads.messages(thread_id),
-            self.threads.asking(thread_id, request),
-            *agui_messages(translator.history.messages(pending=True)),
-        ]
+        answered = agui_messages(translator.history.messages(pending=True))
         resume = [_resume_entry(translator.interrupts.get(d.call_id), d) for d in decisions]
         translator.denied.update(d.call_id for d in decisions if not d.approved)
-        extra = {"resume": resume, "state": translator.state}
-        return self._run_input(request, thread_id, messages, extra)
+        return self._run_input(request, answered, {"resume": resume, "state": translator.state})
 
     def tool_results_request(
         self, request: RunRequest, translator: Translator, results: Sequence[ToolResult]
@@ -175,17 +167,13 @@ class AGUI(ClientThreadProvider):
         for result in results:
             translator.history.result(result.call_id, output=result.text)
         translator.done = False
-        thread_id = self.threads.thread_id(request)
-        messages = [
-            *self.threads.messages(thread_id),
-            self.threads.asking(thread_id, request),
-            *agui_messages(translator.history.messages()),
-        ]
-        return self._run_input(request, thread_id, messages, {"state": translator.state})
+        answered = agui_messages(translator.history.messages())
+        return self._run_input(request, answered, {"state": translator.state})
 
-    def _run_input(
-        self, request: RunRequest, thread_id: str, messages: list[_Obj], extra: _Obj
-    ) -> HttpRequest:
+    def _run_input(self, request: RunRequest, answered: list[_Obj], extra: _Obj) -> HttpRequest:
+        """The one body builder: a thread's run, and the runs that resume or continue it
+        (``answered``: the paused run's messages so far)."""
+        thread_id, messages = self.threads.conversation(request)
         forwarded = dict(self.forwarded_props)
         if request.metadata:
             forwarded["metadata"] = dict(request.metadata)
@@ -198,7 +186,7 @@ class AGUI(ClientThreadProvider):
         body: _Obj = {
             "threadId": thread_id,
             "runId": local_id("run"),
-            "messages": messages,
+            "messages": [*messages, *answered],
             "state": self.state(thread_id),
             "tools": [t.declaration() for t in request.tools],
             "context": self.context,

@@ -216,25 +216,33 @@ class OpenAITranslator(Translator):
         return [completed]
 
 
-def _media_part(media: Media) -> _Obj:
-    url = media.data
-    if not url.startswith(("http://", "https://", "data:")):
-        url = f"data:{media.type};base64,{media.data}"
-    return {"type": "image_url", "image_url": {"url": url}}
+def image_url(media: Media) -> str:
+    """An image as OpenAI's APIs take it: its URL, or its base64 data as a ``data:`` URL."""
+    if media.data.startswith(("http://", "https://", "data:")):
+        return media.data
+    return f"data:{media.type};base64,{media.data}"
+
+
+def check_images_only(request: RunRequest, named: str) -> None:
+    """OpenAI's APIs take image media only."""
+    for media in request.media:
+        if not media.type.startswith("image/"):
+            raise ConfigurationError(f"{named} takes image media only, not {media.type!r}")
+
+
+def schema_name(schema: dict[str, Any]) -> str:
+    """A JSON schema's ``title`` as OpenAI's ``json_schema.name`` allows it."""
+    title = schema.get("title")
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", title)[:64] if isinstance(title, str) else ""
+    return name or "response"
 
 
 def _user_message(request: RunRequest) -> _Obj:
     if not request.media:
         return {"role": "user", "content": request.message}
     parts: list[_Obj] = [{"type": "text", "text": request.message}]
-    parts.extend(_media_part(m) for m in request.media)
+    parts.extend({"type": "image_url", "image_url": {"url": image_url(m)}} for m in request.media)
     return {"role": "user", "content": parts}
-
-
-def _schema_name(schema: dict[str, Any]) -> str:
-    title = schema.get("title")
-    name = re.sub(r"[^A-Za-z0-9_-]", "_", title)[:64] if isinstance(title, str) else ""
-    return name or "response"
 
 
 class OpenAI(ClientThreadProvider):
@@ -272,9 +280,7 @@ class OpenAI(ClientThreadProvider):
 
     def check_request(self, request: RunRequest) -> None:
         super().check_request(request)
-        for media in request.media:
-            if not media.type.startswith("image/"):
-                raise ConfigurationError(f"{self.named} takes image media only, not {media.type!r}")
+        check_images_only(request, self.named)
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
         return self._completion(request, [])
@@ -295,9 +301,7 @@ class OpenAI(ClientThreadProvider):
         messages: list[_Obj] = []
         if self.system:
             messages.append({"role": "system", "content": self.system})
-        thread_id = self.threads.thread_id(request)
-        messages.extend(self.threads.messages(thread_id))
-        messages.append(self.threads.asking(thread_id, request))
+        messages.extend(self.threads.conversation(request)[1])
         messages.extend(answered)
         body: dict[str, Any] = {"model": request.agent, "messages": messages, "stream": True}
         if request.tools:
@@ -311,7 +315,7 @@ class OpenAI(ClientThreadProvider):
             schema = request.response_format
             body["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": _schema_name(schema), "schema": schema},
+                "json_schema": {"name": schema_name(schema), "schema": schema},
             }
         metadata = metadata_with_followups(request)
         if metadata:

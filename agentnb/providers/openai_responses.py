@@ -39,13 +39,13 @@ from typing import Any, ClassVar
 from .._core.approvals import ApprovalDecision
 from .._core.client_tools import ToolResult
 from .._core.exceptions import ConfigurationError
-from .._core.request import Media, RunRequest
+from .._core.request import RunRequest
 from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, Translator
 from ._frames import as_dict, first_number, first_str, model_name, parse_usage
 from ._options import carried, metadata_with_followups
 from ._paths import segment
 from ._response_stream import ResponsesTranslator, response_status
-from .openai import agents_from_models, models_request
+from .openai import agents_from_models, check_images_only, image_url, models_request, schema_name
 
 __all__ = ["OpenAIResponses", "ResponsesTranslator"]
 
@@ -55,25 +55,12 @@ CONVERSATION_PREFIX = "conv"
 """Thread ids that name a conversation (OpenAI's ``conv_...``); others are response ids."""
 
 
-def _image(media: Media) -> _Obj:
-    url = media.data
-    if not url.startswith(("http://", "https://", "data:")):
-        url = f"data:{media.type};base64,{media.data}"
-    return {"type": "input_image", "image_url": url}
-
-
 def _input(request: RunRequest) -> str | list[_Obj]:
     if not request.media:
         return request.message
     content = [{"type": "input_text", "text": request.message}]
-    content.extend(_image(m) for m in request.media)
+    content.extend({"type": "input_image", "image_url": image_url(m)} for m in request.media)
     return [{"type": "message", "role": "user", "content": content}]
-
-
-def _text_format(schema: dict[str, Any]) -> _Obj:
-    title = schema.get("title")
-    name = "".join(c if c.isalnum() or c in "_-" else "_" for c in title)[:64] if title else ""
-    return {"format": {"type": "json_schema", "name": name or "response", "schema": schema}}
 
 
 def _function_call(result: ToolResult) -> _Obj:
@@ -128,9 +115,7 @@ class OpenAIResponses(Provider):
 
     def check_request(self, request: RunRequest) -> None:
         super().check_request(request)
-        for media in request.media:
-            if not media.type.startswith("image/"):
-                raise ConfigurationError(f"{self.named} takes image media only, not {media.type!r}")
+        check_images_only(request, self.named)
 
     # ---- runs -----------------------------------------------------------------------------
     def _body(self, request: RunRequest, thread_id: str | None, given: Any) -> _Obj:
@@ -151,7 +136,10 @@ class OpenAIResponses(Provider):
             settings["max_output_tokens"] = settings.pop("max_tokens")
         body.update(settings)
         if request.response_format is not None:
-            body["text"] = _text_format(request.response_format)
+            schema = request.response_format
+            body["text"] = {
+                "format": {"type": "json_schema", "name": schema_name(schema), "schema": schema}
+            }
         if request.tools:
             body["tools"] = [{"type": "function", **t.declaration()} for t in request.tools]
         metadata = metadata_with_followups(request)

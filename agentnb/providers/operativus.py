@@ -37,6 +37,7 @@ from ._frames import (
     as_dict,
     first_str,
     json_or_text,
+    listed_runs,
     model_name,
     parse_json,
     parse_usage,
@@ -49,7 +50,7 @@ from ._paths import segment
 from ._status_batch import StatusBatches
 from ._toolframes import ToolFrames
 
-__all__ = ["Operativus", "OperativusTranslator", "parse_operativus_runs"]
+__all__ = ["Operativus", "OperativusTranslator"]
 
 _FOLLOWUP_KEYS = ("followups", "followUps", "followupQuestions", "suggestions", "questions")
 
@@ -65,12 +66,6 @@ def _followups(data: Any) -> list[str]:
         if key in obj:
             return str_list(obj[key])
     return []
-
-
-def _frame_name(frame: dict[str, Any]) -> str | None:
-    """``first_str(frame, "event", "type")``, the usual case without its loop."""
-    name = frame.get("event")
-    return name if isinstance(name, str) else first_str(frame, "type")
 
 
 class OperativusTranslator(Translator):
@@ -93,11 +88,10 @@ class OperativusTranslator(Translator):
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
         frame = parse_json(sse.data)
-        name = _frame_name(frame) if isinstance(frame, dict) else None
+        name = first_str(frame, "event", "type") if isinstance(frame, dict) else None
         if name is None:
             return [keep_unknown(sse)]
-        # names come upper-case: one that is a key is its own upper() (saves the call)
-        handler = self._handlers.get(name) or self._handlers.get(name.upper())
+        handler = self._handlers.get(name.upper())
         events = handler(frame.get("data")) if handler is not None else None
         return [keep_unknown(sse)] if events is None else events
 
@@ -283,39 +277,7 @@ class Operativus(Provider):
         return HttpRequest("GET", path, params={"runIds": ",".join(run_ids)})
 
     def parse_runs(self, body: Any) -> list[RemoteRun]:
-        return parse_operativus_runs(body)
-
-
-def parse_operativus_runs(body: Any) -> list[RemoteRun]:
-    """``AgentRun`` entities: one object (single status) or a list (batch status)."""
-    items = [body] if isinstance(body, dict) else body
-    if not isinstance(items, list):
-        raise ProtocolError(f"Operativus' run status is not JSON runs: {str(body)[:200]}")
-    runs: list[RemoteRun] = []
-    for item in items:
-        obj = as_dict(item)
-        run_id = first_str(obj, "id", "runId") if obj is not None else None
-        if obj is None or run_id is None:
-            continue
-        usage = parse_usage(obj.get("usage"))
-        runs.append(
-            RemoteRun(
-                run_id=run_id,
-                agent=first_str(obj, "agentId", "agent_id"),
-                thread_id=first_str(obj, "sessionId", "session_id"),
-                status=first_str(obj, "status") or "UNKNOWN",
-                created_at=first_str(obj, "createdAt", "created_at"),
-                started_at=first_str(obj, "startedAt", "started_at"),
-                finished_at=first_str(obj, "completedAt", "finishedAt", "completed_at"),
-                prompt_tokens=usage.prompt_tokens if usage else None,
-                completion_tokens=usage.completion_tokens if usage else None,
-                total_tokens=usage.total_tokens if usage else None,
-                model=model_name(obj.get("model")),
-                raw=obj,
-                usage=usage,
-            )
-        )
-    return runs
+        return listed_runs(body, self.named)
 
 
 def _question(value: Any) -> str | None:

@@ -29,7 +29,7 @@ from ._frames import (
     as_dict,
     first_str,
     is_done_marker,
-    model_name,
+    listed_runs,
     parse_json,
     reported_failure,
     str_list,
@@ -40,7 +40,7 @@ from ._options import carried, metadata_with_followups
 from ._paths import segment
 from ._uimessage import UIMessageTranslator
 
-__all__ = ["SeekrFlow", "SeekrFlowTranslator", "SeekrFlowVercel", "parse_seekrflow_runs"]
+__all__ = ["SeekrFlow", "SeekrFlowTranslator", "SeekrFlowVercel"]
 
 _Chunk = dict[str, Any]
 _STRUCTURAL = frozenset(
@@ -279,7 +279,7 @@ class SeekrFlow(Provider):
         return HttpRequest("GET", f"{_thread_path(thread_id)}/runs", params=params)
 
     def parse_runs(self, body: Any) -> list[RemoteRun]:
-        return parse_seekrflow_runs(body)
+        return listed_runs(body, self.named)
 
 
 class SeekrFlowVercel(SeekrFlow):
@@ -291,39 +291,3 @@ class SeekrFlowVercel(SeekrFlow):
 
     def translator(self, request: RunRequest) -> Translator:
         return _SeekrFlowVercelTranslator(request.thread_id)
-
-
-def parse_seekrflow_runs(body: Any) -> list[RemoteRun]:
-    """The run objects of ``GET /v1/threads/{id}/runs`` (a bare JSON array), or the one run
-    object of ``GET /v1/threads/{id}/runs/{run}``."""
-    single = as_dict(body)
-    if single is not None and "id" in single and "data" not in single:
-        body = [single]
-    items = body if isinstance(body, list) else (as_dict(body) or {}).get("data")
-    if not isinstance(items, list):
-        raise ProtocolError(f"SeekrFlow's run list is not a JSON array: {str(body)[:200]}")
-    runs: list[RemoteRun] = []
-    for item in items:
-        obj = as_dict(item)
-        run_id = first_str(obj, "id") if obj is not None else None
-        if obj is None or run_id is None:
-            continue
-        usage = read_usage(obj.get("usage"))
-        runs.append(
-            RemoteRun(
-                run_id=run_id,
-                agent=first_str(obj, "agent_id"),
-                thread_id=first_str(obj, "thread_id"),
-                status=first_str(obj, "status") or "unknown",
-                created_at=first_str(obj, "created_at"),
-                started_at=first_str(obj, "started_at"),
-                finished_at=first_str(obj, "completed_at", "failed_at", "cancelled_at"),
-                prompt_tokens=usage.prompt_tokens if usage else None,
-                completion_tokens=usage.completion_tokens if usage else None,
-                total_tokens=usage.total_tokens if usage else None,
-                model=model_name(obj.get("model")),
-                raw=obj,
-                usage=usage,
-            )
-        )
-    return runs

@@ -65,9 +65,7 @@ class Vercel(ClientThreadProvider):
         return ("path", "agent_field")
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
-        chat_id = self.threads.thread_id(request)
-        messages = [*self.threads.messages(chat_id), self.threads.asking(chat_id, request)]
-        return self._chat_request(request, chat_id, messages, {})
+        return self._chat_request(request, [], {})
 
     def approval_request(
         self, request: RunRequest, translator: Translator, decisions: Sequence[ApprovalDecision]
@@ -94,21 +92,15 @@ class Vercel(ClientThreadProvider):
         return self._continued(request, translator)
 
     def _continued(self, request: RunRequest, translator: UIMessageTranslator) -> HttpRequest:
-        chat_id = self.threads.thread_id(request)
         assistant = translator.message()
-        asked = self.threads.asking(chat_id, request)
-        messages = [*self.threads.messages(chat_id), asked, assistant]
         trigger = {"trigger": "submit-message", "messageId": assistant["id"]}
-        return self._chat_request(request, chat_id, messages, trigger)
+        return self._chat_request(request, [assistant], trigger)
 
     def _chat_request(
-        self,
-        request: RunRequest,
-        chat_id: str,
-        messages: list[dict[str, Any]],
-        trigger: dict[str, Any],
+        self, request: RunRequest, answered: list[dict[str, Any]], trigger: dict[str, Any]
     ) -> HttpRequest:
-        body: dict[str, Any] = {"id": chat_id, "messages": messages, **trigger}
+        chat_id, messages = self.threads.conversation(request)
+        body: dict[str, Any] = {"id": chat_id, "messages": [*messages, *answered], **trigger}
         if self.agent_field:
             body[self.agent_field] = request.agent
         if request.model_settings.as_dict():
