@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from .._core.exceptions import UnsupportedOptionError
-from .._core.request import RunRequest
+from .._core.request import ModelSettings, RunRequest
 
 __all__ = [
     "ALL_SETTINGS",
@@ -18,9 +18,7 @@ __all__ = [
     "requested_options",
 ]
 
-ALL_SETTINGS = frozenset(
-    {"temperature", "top_p", "frequency_penalty", "presence_penalty", "max_tokens"}
-)
+ALL_SETTINGS = frozenset(ModelSettings.model_fields)
 
 
 def metadata_with_followups(request: RunRequest) -> dict[str, str]:

@@ -202,10 +202,7 @@ class A2A(Provider):
         if not isinstance(translator, A2ATranslator) or not translator.task_id:
             return None
         sent = self._rpc(request.agent, "subscribe", {"id": translator.task_id}, stream=True)
-        if not last_event_id:
-            return sent
-        headers = {**sent.headers, "Last-Event-ID": last_event_id}  # where a server keeps ids
-        return HttpRequest(sent.method, sent.path, json=sent.json, headers=headers)
+        return sent.after(last_event_id)  # where a server keeps event ids
 
     def approval_request(
         self, request: RunRequest, translator: Translator, decisions: Sequence[ApprovalDecision]

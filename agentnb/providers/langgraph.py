@@ -193,9 +193,8 @@ class LangGraph(Provider):
     def attach_request(self, ref: RunRef, last_event_id: str | None) -> HttpRequest | None:
         if ref.thread_id is None:
             return None
-        headers = {**_SSE, **({"Last-Event-ID": last_event_id} if last_event_id else {})}
         path = f"{_run_path(ref.thread_id, ref.run_id)}/stream"
-        return HttpRequest("GET", path, headers=headers)
+        return HttpRequest("GET", path, headers=_SSE).after(last_event_id)
 
     def list_agents_request(self) -> HttpRequest:
         return HttpRequest("POST", "/assistants/search", json={"limit": 1000, "offset": 0})

@@ -258,7 +258,6 @@ class OpenAI(ClientThreadProvider):
         "response_format", "metadata", "media", "followups", "tools"
     )
     default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
-    resume_mode = "last-event-id"
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

@@ -180,7 +180,6 @@ class Operativus(Provider):
         "metadata",
         settings=("temperature", "max_tokens"),
     )
-    resume_mode = "last-event-id"
     supports_approvals = True
     supports_answers = True
 

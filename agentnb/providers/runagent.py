@@ -8,7 +8,7 @@ a resume is skipped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .._core.request import RunRequest
@@ -120,10 +120,6 @@ class RunAgent(Provider):
     default_base_url: ClassVar[str | None] = "https://api.run-agent.ai"
     resume_mode = "cursor"
 
-    @classmethod
-    def option_names(cls) -> Sequence[str]:
-        return ()
-
     def _body(self, request: RunRequest, session_id: str | None) -> dict[str, Any]:
         parameters: dict[str, Any] = {**request.metadata, **request.model_settings.as_dict()}
         if request.response_format is not None:
@@ -152,8 +148,7 @@ class RunAgent(Provider):
         else the chunk cursor, once the ``start`` frame has named the run's session."""
         first = self.stream_http_request(request)
         if last_event_id:
-            headers = {**first.headers, "Last-Event-ID": last_event_id}
-            return HttpRequest(first.method, first.path, json=first.json, headers=headers)
+            return first.after(last_event_id)
         if not isinstance(translator, RunAgentTranslator):
             return None
         if not translator.started or not translator.session_id:

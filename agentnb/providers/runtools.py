@@ -189,7 +189,6 @@ class RunTools(Provider):
     title: ClassVar[str] = "runtools.ai"
     carries: ClassVar[frozenset[str] | None] = carried("response_format", "metadata", "followups")
     default_base_url: ClassVar[str | None] = "https://api.runtools.ai"
-    resume_mode = "last-event-id"
     auth_scheme = "x-api-key"
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:

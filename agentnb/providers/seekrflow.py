@@ -172,7 +172,6 @@ class SeekrFlow(Provider):
         "response_format", "metadata", "team_id", "followups"
     )
     default_base_url: ClassVar[str | None] = "https://flow.seekr.com"
-    resume_mode = "last-event-id"
     attach_replays_run = True  # the platform streams data-only frames: a cut attaches again
     stream_suffix: ClassVar[str] = "/runs/stream"
 
@@ -226,11 +225,10 @@ class SeekrFlow(Provider):
         (the ``seekrai`` SDK's ``attach``), after ``Last-Event-ID`` when one was received."""
         if not ref.thread_id:
             return None
-        headers = {"Accept": "text/event-stream"}
-        if last_event_id:
-            headers["Last-Event-ID"] = last_event_id
         path = f"{_thread_path(ref.thread_id)}/runs/{segment(ref.run_id, 'run id')}/attach"
-        return HttpRequest("GET", path, headers=headers, replays_run=not last_event_id)
+        headers = {"Accept": "text/event-stream"}
+        attach = HttpRequest("GET", path, headers=headers, replays_run=not last_event_id)
+        return attach.after(last_event_id)
 
     def retrieve_run_request(self, ref: RunRef) -> HttpRequest | None:
         """``GET /v1/threads/{thread}/runs/{run}``: one run object (the ``seekrai`` SDK's

@@ -50,7 +50,6 @@ class Vercel(ClientThreadProvider):
     carries: ClassVar[frozenset[str] | None] = carried(
         "response_format", "metadata", "followups", "tools"
     )
-    resume_mode = "last-event-id"
     supports_approvals = True
 
     def __init__(self, **options: Any) -> None:
