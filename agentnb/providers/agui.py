@@ -1,43 +1,7 @@
-"""AG-UI, the Agent-User Interaction protocol (``ag-ui-protocol`` 1.0), as pydantic-ai
-(``AGUIAdapter``), LangGraph (``ag-ui-langgraph``), CrewAI, Mastra, Google ADK and
-CopilotKit back ends serve it.
-
-``base_url`` is the agent's endpoint, the URL a user is given: a run is ``POST {base_url}``
-exactly as given (the SDKs mount one agent per URL), or, on a server with several agents
-under one base (agentnb's built-in ``/ag-ui/{agent}``), ``POST {base_url}{path}`` with option
-``path="/{agent}"``, the agent name in place of ``{agent}``. The body is a ``RunAgentInput``:
-``threadId``, a fresh ``runId``, the whole conversation as AG-UI ``messages`` (the server
-keeps nothing: the provider keeps each thread's messages client-side, tool calls and results
-included), the thread's last shared ``state``, ``tools``, ``context`` and ``forwardedProps``
-(option ``forwarded_props``, plus agentnb's ``metadata``, ``modelSettings``,
-``responseFormat`` and ``followups``, which agentnb's built-in server reads and others may).
-The answer is an SSE stream of AG-UI events, which :class:`AGUITranslator` reads:
-
-Each frame is one JSON event whose ``type`` names it. Text and reasoning arrive as
-``*_CONTENT`` / ``*_CHUNK`` deltas between start and end markers (the markers carry nothing
-agentnb shows); tool calls as ``TOOL_CALL_START`` / ``ARGS`` / ``END`` (or ``TOOL_CALL_CHUNK``)
-and ``TOOL_CALL_RESULT``; shared state as ``STATE_SNAPSHOT`` and JSON Patch ``STATE_DELTA``;
-application events as ``CUSTOM`` (``RAW`` and ``ACTIVITY_*`` are kept the same way). A
-sub-agent's events carry ``subagentRunId``, announced by ``SUBAGENT_STARTED`` with its name and
-the tool call that started it: they become events of that call's sub-agent. The deprecated
-``THINKING_*`` names of earlier protocol versions are read as reasoning.
-
-``RUN_FINISHED`` ends the run: ``outcome.type`` ``success`` (or none) completes it,
-``interrupt`` pauses it on its ``interrupts`` (each one a call awaiting a human: a tool call
-to approve, or a free-form question), ``cancelled`` ends it failed with code ``cancelled``.
-``RUN_ERROR`` fails it. A frame of an unknown type is kept verbatim.
-
-Human in the loop: a run that ends with an ``interrupt`` outcome pauses; each interrupt is a
-call awaiting approval (a tool call, or a free-form question: an ``input_required`` interrupt,
-on the call that asks it, or one that names no tool call).
-Decisions go back as AG-UI defines resuming: a new run of the same thread whose ``resume``
-entries answer the interrupts (``status`` ``resolved`` with ``payload`` ``{approved,
-reason}``, or the answer given to a question; ``cancelled`` for a question declined) and whose
-messages include the paused run's assistant message with its pending tool calls.
-
-AG-UI has no operation to cancel a run on the server, nor to stream a running one again:
-Stop closes the connection (the SDKs stop the agent when the client goes away).
-"""
+"""AG-UI (``ag-ui-protocol`` 1.0), as pydantic-ai, LangGraph, CrewAI, Mastra, Google ADK and
+CopilotKit serve it. The server keeps nothing, so each run posts the thread's whole
+conversation and shared state; an ``interrupt`` outcome pauses the run and a new run of the
+thread resumes it. What maps to what: docs/providers.md, ``ag-ui``."""
 
 from __future__ import annotations
 

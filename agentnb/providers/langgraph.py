@@ -1,28 +1,7 @@
-"""The LangGraph Agent Server (``langgraph-api``: ``langgraph dev``, every LangGraph
-deployment).
-
-The agent name is the assistant id (or graph id); the agents a connection lists are the
-server's assistants (``POST /assistants/search``): each graph's default assistant by its graph
-id, every other assistant by its id, with its name and description. A run is ``POST
-/threads/{thread_id}/runs/stream`` with ``{"assistant_id", "input": {"messages": [user]},
-"stream_mode": ["messages-tuple", "updates", "values", "custom"], "stream_subgraphs": true,
-"stream_resumable": true}`` on the thread the connection gives, or a new one (``POST
-/threads``); the server keeps the conversation in the thread's checkpoints. Frames are read
-by :class:`~agentnb.providers._langgraph_events.LangGraphTranslator`.
-
-Human in the loop: an ``interrupt()`` pauses the run; each interrupt is a call awaiting a
-human (a free-form question when its value is text). Decisions go back as a new run of the
-thread with ``command: {"resume": …}`` (a question's answer as it is, otherwise
-``{"approved", "reason"}``; several interrupts: a map of interrupt id to value).
-
-The platform's run: ``POST /threads/{tid}/runs/{rid}/cancel`` stops it, ``GET
-/threads/{tid}/runs/{rid}/stream`` (with ``Last-Event-ID``) joins it while it runs, also to
-resume a cut stream, and ``GET /threads/{tid}/runs`` lists a thread's runs.
-
-A retry forks the thread (time travel): ``POST /threads/{tid}/history`` finds the checkpoint
-before the replaced turn (the parent of the checkpoint its run wrote the input in), and the
-run is sent with ``checkpoint_id``, so the thread branches there.
-"""
+"""The LangGraph Agent Server (``langgraph-api``: ``langgraph dev`` and every deployment).
+The server keeps the conversation in the thread's checkpoints: a retry branches the thread at
+the checkpoint before the replaced turn, and a cut stream joins the run again, never posts it
+twice. Details: docs/providers.md, ``langgraph``."""
 
 from __future__ import annotations
 

@@ -1,25 +1,10 @@
 """OpenAI-compatible Chat Completions (OpenAI, vLLM, Ollama, LM Studio, LiteLLM ...).
 
-The base URL includes the API prefix (``https://api.openai.com/v1``). The agent name is sent
-as the model; follow-ups are asked for as ``metadata: {"followups": "true"}``. Chat
-Completions is stateless, so the provider keeps each thread's messages client-side (a thread
-id is made locally) and sends them with every run; a thread lives as long as its client.
-
-Tool call deltas are gathered by ``index``: the first names the call (id and function name),
-later ones carry pieces of the arguments JSON. A server that runs the tools itself (agentnb's
-built-in server) sends them the same way but in ``delta.provider_specific_fields``, the object
-LiteLLM keeps for fields outside the OpenAI spec, so OpenAI clients, which would execute
-standard ``tool_calls``, leave them alone and a LiteLLM proxy relays them: there
-``agentnb_tool_calls`` holds the calls, ``agentnb_tool_result`` ({id, index, output, error})
-each outcome and ``agentnb_followups`` the follow-ups. ``role: "tool"`` deltas
-(``tool_call_id``, ``content``) are read too. A call whose outcome never arrives (a proxy that
-drops the extension; a plain model leaves its calls for the client to run) ends ``no_result``
-when the run completes: its arguments are known, its result is not.
-
-Each thread's history holds the whole of every turn, as Chat Completions defines it: the
-assistant messages with their ``tool_calls`` and the ``tool`` messages with the results (see
-:mod:`agentnb.providers._openai_history`).
-"""
+Chat Completions is stateless: the client keeps each thread's messages, whole turns with
+their ``tool_calls`` and ``tool`` results, and sends them with every run. A server that runs
+its tools itself (agentnb's built-in one) reports them in ``provider_specific_fields``, where
+OpenAI clients leave them alone and a LiteLLM proxy relays them. Details:
+docs/providers.md, ``openai``."""
 
 from __future__ import annotations
 

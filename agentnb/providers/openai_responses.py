@@ -1,34 +1,7 @@
-"""The OpenAI Responses API (``POST /v1/responses``): OpenAI, Azure AI Foundry's agent
-service, the OpenAI Agents SDK's servers and the growing set of compatible servers.
-
-The base URL includes the API prefix (``https://api.openai.com/v1``); the agent name is sent
-as the model. The stream's events are read by
-:mod:`agentnb.providers._response_stream`.
-
-Conversations are kept by the server. A run's thread is the response's ``conversation`` when
-it belongs to one, else the response itself: the next run of the thread sends
-``previous_response_id`` (so a chain of responses moves its thread id along, one response at a
-time), or ``conversation`` for a thread id that names a conversation (``conv_...``). A retry
-forks a chain (its ``previous_response_id`` is the response before the turn it replaces); a
-conversation cannot fork.
-
-Approvals: an ``mcp_approval_request`` item is a call awaiting approval; the decisions go back
-as ``mcp_approval_response`` input items of a new response that continues the paused one (it
-streams the rest of the run). Function calls are the client's to run: those of the tools the
-run declared (``tools=``) are run and their ``function_call_output`` items sent in a new
-response of the same run; others end it ``no_result`` with finish reason ``tool_calls``.
-
-The platform's own response: a cut stream resumes with
-``GET /responses/{id}?stream=true&starting_after=<sequence number>`` (OpenAI streams a stored
-response again only for ``background`` runs: option ``background=True``); ``attach`` streams a
-response again from its start (a history row's run after a restart); Stop sends
-``POST /responses/{id}/cancel`` for a background response (the API cancels no other kind;
-a foreground response stops with its stream, which Stop closes); ``GET /responses/{id}``
-retrieves it (``remote_runs``).
-
-Follow-ups are asked for in ``metadata`` (``followups: "true"``); agentnb's built-in server
-answers them in the completed response's ``agentnb_followups`` (an extension).
-"""
+"""The OpenAI Responses API (``POST /responses``): OpenAI, Azure AI Foundry and compatible
+servers. The server keeps the conversation (``previous_response_id`` or ``conversation``), so
+a retry forks a chain of responses; approvals and the client's tool results go back as a new
+response continuing the run. Details: docs/responses.md."""
 
 from __future__ import annotations
 

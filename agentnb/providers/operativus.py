@@ -1,18 +1,6 @@
-"""Operativus: data-only frames ``{"event", "data", "timestamp"}``.
-
-The event type is inside the JSON, and ``data`` is a string: for ``START``, ``TOOL_START`` and
-``TOOL_END`` it holds JSON again (decoded twice). ``STOP`` carries the follow-up questions.
-Usage is not in the stream: it is read from the run's status after the stream ends.
-
-Approval (agentnb's extension, spoken by its built-in server: Operativus documents the
-``PAUSED`` run status, not how a stream says so): ``APPROVAL_REQUIRED`` {id, name, approvalId,
-reason, question?} marks a call awaiting a human (``question``: a free-form question the
-agent asks), ``PAUSED`` {runId, pending} pauses the run, and
-``POST /api/agents/{agentId}/runs/{runId}/approvals`` {decisions: [{toolCallId, approved,
-reason, answer?}]} sends the decisions (``answer``: the reply to the question) and streams the
-rest of the run. A ``TOOL_END`` with
-``denied: true`` is a call that was not run.
-"""
+"""Operativus: data-only frames whose event type is inside the JSON (``data`` may hold JSON
+again). Usage is not in the stream: it is read from the run's status once the stream ends.
+Approvals are agentnb's extension (``APPROVAL_REQUIRED`` / ``PAUSED``), spoken by its server."""
 
 from __future__ import annotations
 

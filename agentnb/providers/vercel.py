@@ -1,17 +1,7 @@
 """The Vercel AI SDK UI message stream, spoken by any AI SDK chat route (``/api/chat``).
-
-The body is what ``useChat`` posts: the chat id and the conversation as UI messages. A chat
-route is stateless, so the provider keeps each chat's messages client-side and sends them
-all, as the AI SDK does: each assistant message whole, as the stream built it (step, text,
-reasoning and tool parts, in the SDK's ``UIMessage`` shape). The first run of a chat gets a
-fresh chat id.
-
-Human approval, as the SDK's ``addToolApprovalResponse`` + ``sendAutomaticallyWhen`` do it:
-when the stream finishes with tool calls in ``approval-requested``, the run pauses; once each
-is decided, the next request (``trigger: "submit-message"``, ``messageId``) sends the same
-messages with the assistant message's parts in ``approval-responded`` (``approval {id,
-approved, reason}``), and its stream continues the same assistant message.
-"""
+A chat route is stateless: the client keeps each chat's UI messages and posts them all, as
+``useChat`` does, and sends approvals and tool results the way the SDK's
+``sendAutomaticallyWhen`` does."""
 
 from __future__ import annotations
 
