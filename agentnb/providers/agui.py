@@ -50,7 +50,7 @@ from ._frames import (
 )
 from ._frames import unknown as keep_unknown
 from ._openai_history import TurnHistory
-from ._options import carried
+from ._options import carried, decision_value
 from ._paths import fill_agent
 
 __all__ = ["AGUI", "AGUITranslator"]
@@ -185,14 +185,10 @@ def _resume_entry(interrupt: Interrupt | None, decision: ApprovalDecision) -> _O
     """One ``resume`` entry: a tool call's approval as ``{approved, reason}``; a question's
     answer as the payload itself (declined: ``cancelled``)."""
     interrupt_id = interrupt.interrupt_id if interrupt else decision.call_id
-    if interrupt is not None and interrupt.is_question:
-        if decision.answer is not None:
-            return {"interruptId": interrupt_id, "status": "resolved", "payload": decision.answer}
-        if not decision.approved:
-            return {"interruptId": interrupt_id, "status": "cancelled"}
-    payload: _Obj = {"approved": decision.approved}
-    if decision.reason:
-        payload["reason"] = decision.reason
+    is_question = interrupt is not None and interrupt.is_question
+    if is_question and decision.answer is None and not decision.approved:
+        return {"interruptId": interrupt_id, "status": "cancelled"}
+    payload = decision_value(decision, is_question=is_question)
     return {"interruptId": interrupt_id, "status": "resolved", "payload": payload}
 
 

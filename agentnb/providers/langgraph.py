@@ -13,8 +13,8 @@ from .._core.exceptions import ConfigurationError, ProtocolError
 from .._core.request import RunRequest
 from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, SendJson, Translator
 from ._frames import as_dict, first_str
-from ._langgraph_events import Interrupt, LangGraphTranslator
-from ._options import carried, metadata_with_followups
+from ._langgraph_events import LangGraphTranslator
+from ._options import carried, decision_value, metadata_with_followups
 from ._paths import segment
 
 __all__ = ["LangGraph", "LangGraphTranslator"]
@@ -150,7 +150,7 @@ class LangGraph(Provider):
         values: _Obj = {}
         for decision in decisions:
             interrupt = translator.interrupts.get(decision.call_id)
-            value = _resume_value(interrupt, decision)
+            value = decision_value(decision, is_question=bool(interrupt and interrupt.is_question))
             values[interrupt.interrupt_id if interrupt else decision.call_id] = value
             if not decision.approved:
                 translator.denied.add(decision.call_id)
@@ -248,16 +248,6 @@ def _checkpoint_before(states: list[Any], run_id: str | None) -> str | None:
             parent = as_dict(state.get("parent_checkpoint")) or {}
             return first_str(parent, "checkpoint_id") or ""
     return None
-
-
-def _resume_value(interrupt: Interrupt | None, decision: ApprovalDecision) -> Any:
-    """A question's answer as it is; otherwise the decision as ``{approved, reason}``."""
-    if interrupt is not None and interrupt.is_question and decision.answer is not None:
-        return decision.answer
-    value: _Obj = {"approved": decision.approved}
-    if decision.reason:
-        value["reason"] = decision.reason
-    return value
 
 
 def _remote_run(run: _Obj) -> RemoteRun:
