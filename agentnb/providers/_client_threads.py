@@ -4,6 +4,7 @@ memory stays bounded), turn by turn, so a retry can fork one."""
 
 from __future__ import annotations
 
+import abc
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -11,7 +12,8 @@ from typing import Any
 
 from .._core.exceptions import ConfigurationError
 from .._core.request import Fork, Media, RunRequest
-from ._base import Provider, SendJson
+from ..events import RunCompleted
+from ._base import Provider, SendJson, Translator
 from ._frames import local_id
 
 __all__ = ["MAX_KEPT_THREADS", "ClientThreadProvider", "ClientThreads"]
@@ -152,6 +154,20 @@ class ClientThreadProvider(Provider):
 
     async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
         return self.threads.with_thread(request)
+
+    @abc.abstractmethod
+    def answer(self, translator: Translator) -> tuple[list[_Obj], Any] | None:
+        """A finished run's part of its thread: the answer's messages and the dialect's
+        state after it; None for a translator of another dialect."""
+
+    async def finalize(
+        self, request: RunRequest, translator: Translator, completed: RunCompleted, send: SendJson
+    ) -> RunCompleted:
+        """The run joins its thread."""
+        answer = self.answer(translator)
+        if answer is not None:
+            self.threads.finish(request, answer[0], run_id=translator.run_id, state=answer[1])
+        return completed
 
     def history(self, thread_id: str) -> list[_Obj]:
         """The messages kept for a thread, in the dialect's shape (copies)."""

@@ -34,7 +34,7 @@ from ..events import (
     attributed_delta,
 )
 from ..sse import ServerSentEvent
-from ._base import HttpRequest, SendJson, Translator
+from ._base import HttpRequest, Translator
 from ._client_threads import ClientThreadProvider, ClientThreads
 from ._frames import (
     as_dict,
@@ -164,17 +164,10 @@ class AGUI(ClientThreadProvider):
     def translator(self, request: RunRequest) -> Translator:
         return AGUITranslator(request.thread_id, self.state(request.thread_id or ""))
 
-    async def finalize(
-        self,
-        request: RunRequest,
-        translator: Translator,
-        completed: RunCompleted,
-        send: SendJson,
-    ) -> RunCompleted:
-        if request.thread_id and isinstance(translator, AGUITranslator):
-            messages = agui_messages(translator.history.messages())
-            self.threads.finish(request, messages, run_id=translator.run_id, state=translator.state)
-        return completed
+    def answer(self, translator: Translator) -> tuple[list[_Obj], Any] | None:
+        if not isinstance(translator, AGUITranslator):
+            return None
+        return agui_messages(translator.history.messages()), translator.state
 
 
 def _user_message(request: RunRequest) -> _Obj:

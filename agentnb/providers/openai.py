@@ -28,7 +28,7 @@ from ..events import (
     text_delta,
 )
 from ..sse import ServerSentEvent
-from ._base import HttpRequest, RemoteAgent, SendJson, Translator
+from ._base import HttpRequest, RemoteAgent, Translator
 from ._client_threads import ClientThreadProvider, ClientThreads
 from ._frames import (
     as_dict,
@@ -315,16 +315,10 @@ class OpenAI(ClientThreadProvider):
     def translator(self, request: RunRequest) -> Translator:
         return OpenAITranslator(request.thread_id)
 
-    async def finalize(
-        self,
-        request: RunRequest,
-        translator: Translator,
-        completed: RunCompleted,
-        send: SendJson,
-    ) -> RunCompleted:
-        if isinstance(translator, OpenAITranslator):
-            self.threads.finish(request, translator.history.messages(), run_id=translator.run_id)
-        return completed
+    def answer(self, translator: Translator) -> tuple[list[_Obj], Any] | None:
+        if not isinstance(translator, OpenAITranslator):
+            return None
+        return translator.history.messages(), None
 
 
 def models_request() -> HttpRequest:

@@ -12,8 +12,7 @@ from .._core.approvals import ApprovalDecision
 from .._core.client_tools import ToolResult
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
-from ..events import RunCompleted
-from ._base import HttpRequest, SendJson, Translator
+from ._base import HttpRequest, Translator
 from ._client_threads import ClientThreadProvider, ClientThreads
 from ._frames import local_id
 from ._options import carried
@@ -108,13 +107,7 @@ class Vercel(ClientThreadProvider):
     def translator(self, request: RunRequest) -> Translator:
         return UIMessageTranslator(thread_id=request.thread_id)
 
-    async def finalize(
-        self,
-        request: RunRequest,
-        translator: Translator,
-        completed: RunCompleted,
-        send: SendJson,
-    ) -> RunCompleted:
-        if isinstance(translator, UIMessageTranslator):
-            self.threads.finish(request, [translator.message()], run_id=translator.run_id)
-        return completed
+    def answer(self, translator: Translator) -> tuple[list[dict[str, Any]], Any] | None:
+        if not isinstance(translator, UIMessageTranslator):
+            return None
+        return [translator.message()], None
