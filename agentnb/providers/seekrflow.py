@@ -248,7 +248,8 @@ class SeekrFlow(Provider):
     ) -> RunCompleted:
         if not request.thread_id:
             return completed
-        runs = self.parse_runs(await send(self._runs_request(request.thread_id, 5, 0, "desc")))
+        latest = self.list_runs_request(request.thread_id, limit=5, offset=0, order="desc")
+        runs = self.parse_runs(await send(latest))
         run_id = translator.run_id
         mine = [r for r in runs if r.run_id == run_id] if run_id else runs[:1]
         if not mine:
@@ -269,10 +270,7 @@ class SeekrFlow(Provider):
         order: str,
         agent: str | None = None,
         page_token: str | None = None,
-    ) -> HttpRequest | None:
-        return self._runs_request(thread_id, limit, offset, order)
-
-    def _runs_request(self, thread_id: str, limit: int, offset: int, order: str) -> HttpRequest:
+    ) -> HttpRequest:
         params = {"limit": str(limit), "offset": str(offset), "order": order}
         return HttpRequest("GET", f"{_thread_path(thread_id)}/runs", params=params)
 
