@@ -87,8 +87,8 @@ class ClientThreads:
         if thread is None or not thread.turns:
             raise ConfigurationError(
                 f"cannot start thread {fork.thread_id!r} again from before a turn: its messages "
-                f"are not kept by this process (the client keeps this dialect's conversations, "
-                f"and only while it lives)"
+                f"are not kept by this process (the client keeps this dialect's conversations "
+                f"while it lives, the {MAX_KEPT_THREADS} most recently used)"
             )
         ids = [turn.run_id for turn in thread.turns]
         if fork.run_id is None or fork.run_id not in ids:
