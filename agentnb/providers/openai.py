@@ -28,7 +28,7 @@ from ..events import (
     text_delta,
 )
 from ..sse import ServerSentEvent
-from ._base import HttpRequest, RemoteAgent, Translator
+from ._base import HttpRequest, Provider, RemoteAgent, Translator
 from ._client_threads import ClientThreadProvider, ClientThreads
 from ._frames import (
     as_dict,
@@ -45,7 +45,7 @@ from ._frames import unknown as keep_unknown
 from ._openai_history import TurnHistory
 from ._options import carried, metadata_with_followups
 
-__all__ = ["OpenAI", "OpenAITranslator", "agents_from_models", "models_request"]
+__all__ = ["OpenAI", "OpenAIAPI", "OpenAITranslator", "image_url", "schema_name"]
 
 _Obj = dict[str, Any]
 
@@ -208,13 +208,6 @@ def image_url(media: Media) -> str:
     return f"data:{media.type};base64,{media.data}"
 
 
-def check_images_only(request: RunRequest, named: str) -> None:
-    """OpenAI's APIs take image media only."""
-    for media in request.media:
-        if not media.type.startswith("image/"):
-            raise ConfigurationError(f"{named} takes image media only, not {media.type!r}")
-
-
 def schema_name(schema: dict[str, Any]) -> str:
     """A JSON schema's ``title`` as OpenAI's ``json_schema.name`` allows it."""
     title = schema.get("title")
@@ -230,7 +223,33 @@ def _user_message(request: RunRequest) -> _Obj:
     return {"role": "user", "content": parts}
 
 
-class OpenAI(ClientThreadProvider):
+class OpenAIAPI(Provider):
+    """What both OpenAI APIs share: the agent is the model, the models ``GET {base}/models``
+    lists are the agents a connection offers, and media are images."""
+
+    def requested_model(self, request: RunRequest) -> str | None:
+        return request.agent
+
+    def check_request(self, request: RunRequest) -> None:
+        super().check_request(request)
+        for media in request.media:
+            if not media.type.startswith("image/"):
+                raise ConfigurationError(f"{self.named} takes image media only, not {media.type!r}")
+
+    def list_agents_request(self) -> HttpRequest:
+        return HttpRequest("GET", "/models")
+
+    def parse_agents(self, body: Any) -> list[RemoteAgent]:
+        models = (as_dict(body) or {}).get("data")
+        found = [as_dict(m) or {} for m in models] if isinstance(models, list) else []
+        return [
+            RemoteAgent(name=model_id, description=first_str(model, "owned_by"), raw=model)
+            for model in found
+            if (model_id := first_str(model, "id"))
+        ]
+
+
+class OpenAI(ClientThreadProvider, OpenAIAPI):
     """``POST {base}/chat/completions`` with ``stream: true``.
 
     Options: ``system`` (a system message put first in every thread), ``include_usage``
@@ -254,17 +273,6 @@ class OpenAI(ClientThreadProvider):
     @classmethod
     def option_names(cls) -> Sequence[str]:
         return ("system", "include_usage")
-
-    def list_agents_request(self) -> HttpRequest:
-        """``GET {base}/models``: the models a server lists are the agents it offers."""
-        return models_request()
-
-    def parse_agents(self, body: Any) -> list[RemoteAgent]:
-        return agents_from_models(body)
-
-    def check_request(self, request: RunRequest) -> None:
-        super().check_request(request)
-        check_images_only(request, self.named)
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
         return self._completion(request, [])
@@ -309,9 +317,6 @@ class OpenAI(ClientThreadProvider):
             "POST", "/chat/completions", json=body, headers={"Accept": "text/event-stream"}
         )
 
-    def requested_model(self, request: RunRequest) -> str | None:
-        return request.agent  # Chat Completions: the agent is the model
-
     def translator(self, request: RunRequest) -> Translator:
         return OpenAITranslator(request.thread_id)
 
@@ -319,19 +324,3 @@ class OpenAI(ClientThreadProvider):
         if not isinstance(translator, OpenAITranslator):
             return None
         return translator.history.messages(), None
-
-
-def models_request() -> HttpRequest:
-    """``GET {base}/models``: an OpenAI API's model listing (Chat Completions and Responses)."""
-    return HttpRequest("GET", "/models")
-
-
-def agents_from_models(body: Any) -> list[RemoteAgent]:
-    """The models of a ``/models`` answer, as the agents a connection offers."""
-    models = (as_dict(body) or {}).get("data")
-    found = [as_dict(m) or {} for m in models] if isinstance(models, list) else []
-    return [
-        RemoteAgent(name=model_id, description=first_str(model, "owned_by"), raw=model)
-        for model in found
-        if (model_id := first_str(model, "id"))
-    ]

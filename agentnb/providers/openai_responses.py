@@ -13,12 +13,12 @@ from .._core.approvals import ApprovalDecision
 from .._core.client_tools import ToolResult
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
-from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, Translator
+from ._base import HttpRequest, RemoteRun, RunRef, Translator
 from ._frames import as_dict, first_number, first_str, model_name, parse_usage
 from ._options import carried, metadata_with_followups
 from ._paths import segment
 from ._response_stream import ResponsesTranslator, response_status
-from .openai import agents_from_models, check_images_only, image_url, models_request, schema_name
+from .openai import OpenAIAPI, image_url, schema_name
 
 __all__ = ["OpenAIResponses", "ResponsesTranslator"]
 
@@ -51,7 +51,7 @@ def _as_items(given: str | list[_Obj]) -> list[_Obj]:
     )
 
 
-class OpenAIResponses(Provider):
+class OpenAIResponses(OpenAIAPI):
     """``POST {base}/responses`` with ``stream: true``.
 
     Options: ``instructions`` (the system prompt of every run), ``background`` (run as a
@@ -86,10 +86,6 @@ class OpenAIResponses(Provider):
     def option_names(cls) -> Sequence[str]:
         return ("instructions", "background", "store")
 
-    def check_request(self, request: RunRequest) -> None:
-        super().check_request(request)
-        check_images_only(request, self.named)
-
     # ---- runs -----------------------------------------------------------------------------
     def _body(self, request: RunRequest, thread_id: str | None, given: Any) -> _Obj:
         """The one body builder: a run's first response and the responses that continue it."""
@@ -123,9 +119,6 @@ class OpenAIResponses(Provider):
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
         body = self._body(request, request.thread_id, _input(request))
         return HttpRequest("POST", "/responses", json=body, headers=_STREAM)
-
-    def requested_model(self, request: RunRequest) -> str | None:
-        return request.agent  # the Responses API: the agent is the model
 
     def cannot_fork(self, thread_id: str | None) -> str | None:
         """A chain of responses forks by itself: a retry's ``previous_response_id`` is the
@@ -202,13 +195,6 @@ class OpenAIResponses(Provider):
         return HttpRequest("POST", "/responses", json=body, headers=_STREAM)
 
     # ---- the platform's own response --------------------------------------------------------
-    def list_agents_request(self) -> HttpRequest:
-        """``GET {base}/models``: the models the API lists are the agents it offers."""
-        return models_request()
-
-    def parse_agents(self, body: Any) -> list[RemoteAgent]:
-        return agents_from_models(body)
-
     def cancel_request(self, ref: RunRef) -> HttpRequest | None:
         """``POST /responses/{id}/cancel`` for a background response, the only kind the API
         cancels (OpenAI's reference: "Only responses created with the background parameter
