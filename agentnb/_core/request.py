@@ -107,7 +107,8 @@ class RunRequest(BaseModel):
     org_id: str | None = None
     """Operativus ``orgId``."""
     extra: dict[str, Any] = Field(default_factory=dict)
-    """Dialect-specific body fields, merged into the request body as they are."""
+    """Dialect-specific body fields, merged into the request body as they are (a ``tools``
+    list after the declared ``tools``: see :meth:`with_extra`)."""
     tools: tuple[pydantic.InstanceOf[ClientTool], ...] = Field(default=(), exclude=True)
     """The notebook's functions (and raw declarations) the agent may call: the client runs
     them and sends the results back within the run (see :func:`agentnb.tool`)."""
@@ -115,6 +116,16 @@ class RunRequest(BaseModel):
     """The turn this run replaces (a retry or an edit): start from the thread's state before
     it. Set by the chat cell's Retry and Edit; ``thread_id`` is then the thread the replaced
     turn was asked on."""
+
+    def with_extra(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A dialect's ``body`` with :attr:`extra` merged in: each field replaces the body's,
+        but a ``tools`` list follows the tools the body declares (a platform's hosted tools
+        beside the notebook's functions, as openai-python sends both in one list)."""
+        merged = {**body, **self.extra}
+        declared, added = body.get("tools"), self.extra.get("tools")
+        if isinstance(declared, list) and isinstance(added, list):
+            merged["tools"] = [*declared, *added]
+        return merged
 
 
 class RunOptions(TypedDict, total=False):
@@ -145,7 +156,6 @@ None is how to say no limit."""
 RUN_OPTIONS: frozenset[str] = frozenset(RunOptions.__annotations__)
 _NO_SETTINGS = ModelSettings()
 """Shared by every request that sets none (frozen, so it cannot change under them)."""
-_SETTINGS = ("temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty")
 
 
 def build_request(agent: str, message: str, **options: Unpack[RunOptions]) -> RunRequest:
@@ -161,7 +171,10 @@ def build_request(agent: str, message: str, **options: Unpack[RunOptions]) -> Ru
             f"{', '.join(sorted(RUN_OPTIONS))} (put dialect-specific body fields in extra={{...}})"
         )
     given: dict[str, Any] = dict(options)
-    settings = {name: given.pop(name) for name in _SETTINGS if name in given}
+    settings = {name: given.pop(name) for name in ModelSettings.model_fields if name in given}
+    extra = dict(given.pop("extra", None) or {})
+    tools = client_tools(given.pop("tools", None))
+    _check_extra_tools(tools, extra.get("tools"))
     try:
         return RunRequest(
             agent=agent,
@@ -169,12 +182,40 @@ def build_request(agent: str, message: str, **options: Unpack[RunOptions]) -> Ru
             model_settings=ModelSettings(**settings) if settings else _NO_SETTINGS,
             metadata=dict(given.pop("metadata", None) or {}),
             media=tuple(given.pop("media", None) or ()),
-            extra=dict(given.pop("extra", None) or {}),
-            tools=client_tools(given.pop("tools", None)),
+            extra=extra,
+            tools=tools,
             **given,
         )
     except pydantic.ValidationError as exc:
         raise options_error(exc) from None
+
+
+def _check_extra_tools(tools: Sequence[ClientTool], added: Any) -> None:
+    """``extra={"tools": [...]}`` is sent after ``tools=``: it must be a list, and declare
+    none of the names ``tools=`` does (the agent would be told of two tools of one name)."""
+    if not tools or added is None:
+        return
+    if not isinstance(added, list):
+        raise ConfigurationError(
+            f"extra={{'tools': ...}} must be a list to be sent after tools=, not a "
+            f"{type(added).__name__}"
+        )
+    declared = {tool.name for tool in tools}
+    twice = sorted(declared & {name for item in added if (name := _tool_name(item))})
+    if twice:
+        raise ConfigurationError(
+            f"tool(s) {', '.join(map(repr, twice))} declared both in tools= and in "
+            f"extra={{'tools': [...]}}: declare each once"
+        )
+
+
+def _tool_name(declaration: Any) -> str | None:
+    """The name a raw tool declaration gives (``name``, or Chat Completions' ``function.name``)."""
+    if not isinstance(declaration, dict):
+        return None
+    function = declaration.get("function")
+    name = function.get("name") if isinstance(function, dict) else declaration.get("name")
+    return name if isinstance(name, str) else None
 
 
 def as_request(

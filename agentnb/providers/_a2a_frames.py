@@ -1,24 +1,6 @@
-"""A2A stream frames -> agentnb events.
-
-Each SSE frame carries one JSON-RPC 2.0 response. Its ``result`` is one of A2A's stream
-responses, in either wire form:
-
-- A2A 1.0 (``a2a-sdk`` 1.x): an object with one key, ``task``, ``message``,
-  ``statusUpdate`` or ``artifactUpdate``; task states are ``TASK_STATE_WORKING``...; roles
-  ``ROLE_AGENT``; a part is ``{text}``, ``{data}``, ``{url}`` or ``{raw}``;
-- A2A 0.3 (``a2a-sdk`` 0.3, fasta2a): the object itself, tagged by ``kind`` (``task``,
-  ``message``, ``status-update``, ``artifact-update``); states ``working``...; parts tagged
-  ``kind`` ``text`` / ``data`` / ``file``.
-
-What they mean: the task is the run (task id = run id, context id = thread id); ``working``
-status messages are progress notes (shown as reasoning, not mixed into the answer); text
-parts of artifacts are the answer (``append`` continues an artifact); data and file parts are
-kept as ``a2a.artifact`` custom events; ``input-required`` / ``auth-required`` pause the run
-on a question (an approval with ``question``); ``completed`` completes it (its status message,
-if any, is part of the answer); ``failed``, ``rejected`` and ``canceled`` fail it with codes
-``failed``, ``rejected`` and ``cancelled``. A JSON-RPC ``error`` fails the run with the error's
-code named. Anything else is kept as an ``UnknownEvent``.
-"""
+"""A2A stream frames (one JSON-RPC response each, in A2A 1.0's or 0.3's wire form) as
+agentnb events: the task is the run, artifacts' text the answer, working notes reasoning,
+``input-required`` / ``auth-required`` a pause on a question."""
 
 from __future__ import annotations
 

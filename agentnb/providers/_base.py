@@ -9,6 +9,7 @@ through :meth:`Provider.prepare`, which is handed a ``send`` function by the cli
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -50,6 +51,13 @@ class HttpRequest:
     replays_run: bool = False
     """The response streams the run again from its first frame (an attach without
     ``Last-Event-ID``): a resume through it must match what was applied, frame by frame."""
+
+    def after(self, last_event_id: str | None) -> HttpRequest:
+        """This request asking for the stream after ``last_event_id`` (``Last-Event-ID``);
+        as it is without one."""
+        if not last_event_id:
+            return self
+        return dataclasses.replace(self, headers={**self.headers, "Last-Event-ID": last_event_id})
 
 
 SendJson = Callable[[HttpRequest], Awaitable[Any]]
@@ -292,14 +300,7 @@ class Provider(abc.ABC):
                 ref = RunRef(request.agent, translator.run_id, request.thread_id)
                 return self.attach_request(ref, None)
             return None
-        first = self.stream_http_request(request)
-        return HttpRequest(
-            first.method,
-            first.path,
-            json=first.json,
-            params=first.params,
-            headers={**first.headers, "Last-Event-ID": last_event_id},
-        )
+        return self.stream_http_request(request).after(last_event_id)
 
     def approval_request(
         self, request: RunRequest, translator: Translator, decisions: Sequence[ApprovalDecision]

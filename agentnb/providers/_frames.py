@@ -13,10 +13,12 @@ from typing import Any
 
 from pydantic_core import from_json
 
+from .._core.exceptions import ProtocolError
 from .._core.pricing import finite_number, sane_cost, sane_count, shown_number
 from .._core.text import terminal_safe
 from ..events import RunFailed, UnknownEvent, Usage
 from ..sse import ServerSentEvent
+from ._base import RemoteRun
 
 __all__ = [
     "INVALID",
@@ -26,10 +28,12 @@ __all__ = [
     "first_str",
     "is_done_marker",
     "json_or_text",
+    "listed_runs",
     "local_id",
     "model_name",
     "parse_json",
     "parse_usage",
+    "reported_failure",
     "str_list",
     "unknown",
 ]
@@ -220,3 +224,56 @@ def failure(message: str, code: Any = None, retry_after: float | None = None) ->
     normalized = (code_text or "").upper().replace("-", "_")
     transient = retry_after is not None or any(m in normalized for m in _TRANSIENT_MARKERS)
     return RunFailed(message=message, code=code_text, retry_after=retry_after, retryable=transient)
+
+
+def reported_failure(
+    value: Any, keys: tuple[str, ...] = ("message", "error"), codes: tuple[str, ...] = ("code",)
+) -> RunFailed:
+    """The failure an error frame reports: a text as its message; an object's first of
+    ``keys`` (looked for in its ``error`` object first, when it has one), its first of
+    ``codes`` and its ``retry_after``."""
+    if isinstance(value, str):
+        return failure(value or _REPORTED)
+    obj = as_dict(value) or {}
+    inner = as_dict(obj.get("error")) or obj
+    message = first_str(inner, *keys) or first_str(obj, *keys) or _REPORTED
+    code = next((c for c in (*map(inner.get, codes), obj.get("code")) if c is not None), None)
+    return failure(message, code, first_number(inner, "retry_after", "retryAfter"))
+
+
+_REPORTED = "the agent reported an error"
+
+
+def listed_runs(body: Any, platform: str) -> list[RemoteRun]:
+    """The run objects a platform's status or listing answers (SeekrFlow's, Operativus'):
+    one run, a JSON array of runs or ``{"data": [...]}``, fields in snake_case or camelCase."""
+    single = as_dict(body)
+    items = body if single is None else single.get("data") if "data" in single else [single]
+    if not isinstance(items, list):
+        raise ProtocolError(f"{platform}'s run list is not JSON runs: {str(body)[:200]}")
+    return [run for run in map(_listed_run, items) if run is not None]
+
+
+def _listed_run(item: Any) -> RemoteRun | None:
+    obj = as_dict(item)
+    run_id = first_str(obj, "id", "runId") if obj is not None else None
+    if obj is None or run_id is None:
+        return None
+    usage = parse_usage(obj.get("usage"))
+    return RemoteRun(
+        run_id=run_id,
+        agent=first_str(obj, "agent_id", "agentId"),
+        thread_id=first_str(obj, "thread_id", "sessionId", "session_id"),
+        status=first_str(obj, "status") or "unknown",
+        created_at=first_str(obj, "created_at", "createdAt"),
+        started_at=first_str(obj, "started_at", "startedAt"),
+        finished_at=first_str(
+            obj, "completed_at", "completedAt", "finishedAt", "failed_at", "cancelled_at"
+        ),
+        prompt_tokens=usage.prompt_tokens if usage else None,
+        completion_tokens=usage.completion_tokens if usage else None,
+        total_tokens=usage.total_tokens if usage else None,
+        model=model_name(obj.get("model")),
+        raw=obj,
+        usage=usage,
+    )

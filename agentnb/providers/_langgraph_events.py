@@ -1,28 +1,6 @@
-"""LangGraph Agent Server (``langgraph-api``) stream events of one run as agentnb events.
-
-The event name is the stream mode, followed by the subgraph's namespace when the run streams
-subgraphs (``messages|tools:3f2a…``, ``updates|outer:1|inner:2``). The modes read here:
-
-- ``metadata`` ``{run_id}``: the run started (a resumed run's own id replaces the first);
-- ``messages`` ``[message, metadata]`` (stream mode ``messages-tuple``): AI message chunks
-  carry text (``content`` as a string or text blocks), reasoning (``reasoning`` / ``thinking``
-  blocks, ``additional_kwargs.reasoning_content``), ``tool_call_chunks`` (or whole
-  ``tool_calls``) and ``usage_metadata``; a ``tool`` message is a call's result;
-- ``updates`` ``{node: update}``: ``__interrupt__`` pauses the run (each interrupt is a call
-  awaiting a human: a free-form question when its value is text); a root update of a node
-  that ran a subgraph ends that subgraph's call, with the ``usage_metadata`` its own messages
-  carried (and their ``response_metadata`` model): the sub-agent's usage per call;
-- ``values``: the graph's state (:class:`StateSnapshot`); ``custom``: :class:`CustomEvent`;
-- ``error`` ``{error, message}`` fails the run; ``end`` completes it (agentnb's server sends
-  it; ``langgraph-api`` closes the stream instead, see :meth:`LangGraphTranslator.ended`).
-
-The completed run's ``final_output`` is the state's ``structured_response`` (LangGraph's key
-for a structured answer) and its follow-ups the state's ``followups``.
-
-A subgraph is shown as a call of the node that ran it (id: its namespace entry, name: the
-node), and the subgraph's text, reasoning and tool calls are events of that call's agent, so a
-run reads as a tree. Any other frame is kept verbatim.
-"""
+"""LangGraph Agent Server stream events (``mode|namespace``) as agentnb events. A subgraph
+reads as a call of the node that ran it, so a run is a tree; ``langgraph-api`` ends a stream
+by closing it, which :meth:`LangGraphTranslator.ended` tells from a cut."""
 
 from __future__ import annotations
 
@@ -114,10 +92,7 @@ class LangGraphTranslator(Translator):
     """One run's stream (and, after a pause, the runs that resume it)."""
 
     def __init__(self, thread_id: str | None) -> None:
-        self.done = False
         self.thread_id = thread_id
-        self.run_id: str | None = None
-        """The platform's id of the run being read (a resumed run's id once it starts)."""
         self.interrupts: dict[str, Interrupt] = {}
         """The interrupts of the last pause, by id."""
         self.answered: dict[str, Any] = {}

@@ -1,20 +1,7 @@
 """Sub-agent chunks wrapped in ``data-nestedToolEvent`` parts (SeekrFlow's agent-as-tool).
-
-A part ``{"type": "data-nestedToolEvent", "data": {"toolCallPath": [...], "depth": n,
-"sourceToolName": ..., "chunk": {...}}}`` carries one UI message chunk a sub-agent streamed.
-As in the ``seekrai`` SDK (``utils/streaming_helpers.get_tool_key``), a nested call is keyed
-by its whole path, so parallel nested calls that reuse an id under different parents stay
-apart: the call id is the path joined with ``/`` and its parent is the path without its last
-id. Text and reasoning belong to the call their path ends at. The agent is read from
-``providerMetadata.metadata.agent_id``, else ``messageMetadata.metadata.agent_id``.
-A chunk this module does not know is kept verbatim, so nothing is lost.
-
-A sub-agent's own ``start`` / ``message-metadata`` / ``finish`` chunks say what it spent
-where the platform puts that in their ``messageMetadata`` (``usage``, ``model``), as the top
-agent's say the run's: that is the usage of the call that ran the sub-agent (its path), given
-with the call's end (:attr:`ToolCallFinished.usage` / ``.model``). A sub-agent's figures are
-its own model calls: a sub-agent it delegated to reports its own under its own call.
-"""
+As in the ``seekrai`` SDK, a nested call is keyed by its whole tool-call path, so parallel
+nested calls that reuse an id under different parents stay apart; what a sub-agent says it
+spent is the usage of the call that ran it."""
 
 from __future__ import annotations
 

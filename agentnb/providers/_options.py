@@ -6,21 +6,22 @@ An option a dialect has no field for is an error before any I/O, never silently 
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
+from .._core.approvals import ApprovalDecision
 from .._core.exceptions import UnsupportedOptionError
-from .._core.request import RunRequest
+from .._core.request import ModelSettings, RunRequest
 
 __all__ = [
     "ALL_SETTINGS",
     "carried",
+    "decision_value",
     "metadata_with_followups",
     "reject_unsupported",
     "requested_options",
 ]
 
-ALL_SETTINGS = frozenset(
-    {"temperature", "top_p", "frequency_penalty", "presence_penalty", "max_tokens"}
-)
+ALL_SETTINGS = frozenset(ModelSettings.model_fields)
 
 
 def metadata_with_followups(request: RunRequest) -> dict[str, str]:
@@ -33,6 +34,17 @@ def metadata_with_followups(request: RunRequest) -> dict[str, str]:
     if request.followups:
         metadata.setdefault("followups", "true")
     return metadata
+
+
+def decision_value(decision: ApprovalDecision, *, is_question: bool) -> Any:
+    """What resumes an interrupt (AG-UI, LangGraph): a question's answer as it is; otherwise
+    the decision as ``{approved, reason}``."""
+    if is_question and decision.answer is not None:
+        return decision.answer
+    value: dict[str, Any] = {"approved": decision.approved}
+    if decision.reason:
+        value["reason"] = decision.reason
+    return value
 
 
 def carried(*features: str, settings: Collection[str] = ALL_SETTINGS) -> frozenset[str]:

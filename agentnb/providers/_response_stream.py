@@ -1,39 +1,8 @@
-"""OpenAI Responses API stream frames -> agentnb events.
+"""OpenAI Responses API stream events as agentnb events.
 
-Every frame is one typed event, ``{"type": ..., "sequence_number": n, ...}``, numbered from 0
-within its response. What they mean:
-
-- ``response.created`` / ``queued`` / ``in_progress``: the run started (the response id is
-  the run id; the thread is the response's ``conversation`` when it has one, else the
-  response itself: the next turn continues it with ``previous_response_id``);
-- ``response.output_text.delta`` and ``response.refusal.delta``: the answer (a refusal is
-  what the model answered; the run's finish reason says ``refusal``);
-  ``response.reasoning_summary_text.delta`` and ``response.reasoning_text.delta``: reasoning,
-  never the answer. Their ``*.done`` events and ``response.output_item.done`` carry the whole
-  text: what the deltas missed is added from them, never doubled;
-- output items that are calls: ``function_call`` (arguments streamed by
-  ``response.function_call_arguments.delta``; the server leaves it to the client to run, so
-  it stays open and the completed run marks it ``no_result``, finish reason ``tool_calls``),
-  and the hosted tools the platform runs itself, ``web_search_call``, ``file_search_call``,
-  ``code_interpreter_call``, ``mcp_call``, ``mcp_list_tools``, ``image_generation_call`` and
-  any other ``*_call``: a tool-call card each, started when the item is added and finished
-  (output or error) when it is done;
-- ``mcp_approval_request``: a call awaiting a human's approval; a response that completes
-  with one undecided pauses the run (the decision goes back as an ``mcp_approval_response``
-  item in a new response, see :class:`~agentnb.providers.openai_responses.OpenAIResponses`);
-  the ``mcp_call`` that follows names it by ``approval_request_id`` and continues its card;
-- ``response.completed`` / ``response.incomplete``: the end, with usage (cached and
-  reasoning tokens too) and the finish reason (``incomplete_details.reason``);
-  ``response.failed`` and ``error`` fail the run with the platform's code (a cancelled
-  response fails with ``cancelled``).
-
-Sequence numbers make the stream safe to resume: a frame numbered at or below the last one
-applied is a repeat and is skipped; one that runs ahead of the next expected number is held
-until the missing ones arrive, so frames out of order are applied in order. A gap still open
-when the stream ends (or is cut) is closed by resuming after the last number applied, which
-the platform's retrieve stream sends again (``starting_after``): nothing is lost or doubled.
-Unrecognised frames become ``UnknownEvent``.
-"""
+Sequence numbers make the stream safe to resume: a repeated frame is skipped, one ahead of a
+gap is held until the gap fills, and a gap left at the end is closed by resuming after the
+last number applied (``starting_after``). What maps to what: docs/responses.md."""
 
 from __future__ import annotations
 
@@ -61,6 +30,7 @@ from ._frames import (
     model_name,
     parse_json,
     parse_usage,
+    reported_failure,
     str_list,
     unknown,
 )
@@ -122,8 +92,6 @@ class ResponsesTranslator(Translator):
     decisions (each numbers its events from 0)."""
 
     def __init__(self, thread_id: str | None) -> None:
-        self.done = False
-        self.run_id: str | None = None
         self.thread_id = thread_id
         self._last: int | None = None
         """The sequence number of the last frame applied."""
@@ -492,8 +460,7 @@ class ResponsesTranslator(Translator):
 
     def _error(self, error: _Obj) -> list[Event]:
         self.done = True
-        message = first_str(error, "message") or "the platform reported an error"
-        return [failure(message, error.get("code") or error.get("type"))]
+        return [reported_failure(error, ("message",), ("code", "type"))]
 
 
 def _text_key(body: _Obj, kind: str, index_key: str) -> tuple[str, str, int]:

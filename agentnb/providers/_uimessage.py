@@ -1,25 +1,6 @@
-"""The Vercel AI SDK "UI message stream": data-only frames of typed JSON objects.
-
-Shared by the generic ``vercel`` dialect and SeekrFlow's ``/runs/stream/vercel``. Each chunk
-type of the ``ai`` package's schema (ai 7, ``uiMessageChunkSchema``) is read as the SDK's own
-reader (``processUIMessageStream``) reads it, and the message it builds is kept
-(:class:`~agentnb.providers._uimessage_parts.UIMessageBuilder`) to be sent back as history:
-
-- ``start`` / ``message-metadata`` / ``finish``: ids, usage and execution time from
-  ``messageMetadata``; ``finish.finishReason`` is kept (``interrupted`` ends the run
-  interrupted). A ``finish`` while tool calls await approval pauses the run (``RunPaused``).
-- ``start-step`` / ``reset-step``: ``StepStarted`` / ``StepReset`` (the step's parts are
-  discarded); ``finish-step`` and the ``*-start``/``*-end`` brackets only delimit.
-- ``text-delta``, ``reasoning-delta``; ``tool-input-start/delta/available/error``;
-  ``tool-output-available`` (``preliminary``: ``ToolCallProgress``), ``tool-output-error``,
-  ``tool-output-denied``; ``tool-approval-request`` / ``tool-approval-response``.
-- ``error`` and ``abort`` (its ``reason`` kept) fail the run; ``[DONE]`` ends the stream.
-- ``data-followups`` holds follow-up questions; ``data-nestedToolEvent`` wraps a sub-agent's
-  chunk (SeekrFlow's shape, also the built-in server's on ``/api/chat``: see
-  :mod:`~agentnb.providers._nested`), read as the call tree. Other ``data-*`` parts, ``source-url``,
-  ``source-document``, ``file``, ``reasoning-file``, ``custom`` and ``steering-message``
-  have no place in a run: they are kept as ``UnknownEvent`` and in the message.
-"""
+"""The Vercel AI SDK UI message stream (ai 7's ``uiMessageChunkSchema``), shared by ``vercel``
+and ``seekrflow-vercel``. Chunks are read as the SDK's ``processUIMessageStream`` reads them,
+and the message they build is kept to be sent back as history."""
 
 from __future__ import annotations
 
@@ -50,11 +31,11 @@ from ..sse import ServerSentEvent
 from ._base import Translator
 from ._frames import (
     as_dict,
-    failure,
     first_number,
     first_str,
     is_done_marker,
     parse_json,
+    reported_failure,
     str_list,
 )
 from ._frames import unknown as keep_unknown
@@ -75,10 +56,8 @@ class UIMessageTranslator(Translator):
     """One run's UI message stream. ``finish`` (or a bare ``[DONE]``) completes the run."""
 
     def __init__(self, thread_id: str | None = None) -> None:
-        self.done = False
         self.paused = False
         self._thread_id = thread_id
-        self.run_id: str | None = None
         self.builder = UIMessageBuilder()
         self._usage: Usage | None = None
         self._model: str | None = None
@@ -294,9 +273,7 @@ class UIMessageTranslator(Translator):
 
     def _error(self, frame: _Frame) -> list[Event]:
         self.done = True
-        message = first_str(frame, "errorText", "error", "message") or "the agent reported an error"
-        retry_after = first_number(frame, "retryAfter", "retry_after")
-        return [failure(message, frame.get("code"), retry_after)]
+        return [reported_failure(frame, ("errorText", "error", "message"))]
 
     def _abort(self, frame: _Frame) -> list[Event]:
         self.done = True

@@ -1,35 +1,8 @@
-"""A2A, the Agent2Agent protocol over JSON-RPC 2.0, as the ``a2a-sdk`` server, Google ADK and
-pydantic-ai's ``to_a2a()`` (fasta2a) serve it.
-
-``base_url`` is the URL a user is given: the agent's base URL, its agent card's URL
-(``.../.well-known/agent-card.json``) or its JSON-RPC endpoint. Before the first request the
-card is read (``{base}/.well-known/agent-card.json``, then 0.2's ``agent.json``) and the
-endpoint taken from the interface it offers for JSON-RPC (A2A 1.0's ``supportedInterfaces``
-``protocolBinding: JSONRPC``; 0.3's ``url`` with ``preferredTransport`` or
-``additionalInterfaces``), with the protocol version that interface names; without a card
-(404) the base URL is the endpoint. A run is ``POST {endpoint}`` with a JSON-RPC request:
-A2A 1.0's ``SendStreamingMessage`` (``a2a-sdk`` 1.x; header ``A2A-Version: 1.0``), or A2A
-0.3's ``message/stream`` (``a2a-sdk`` 0.3, fasta2a). The answer is SSE whose every frame is
-one JSON-RPC response (see :mod:`agentnb.providers._a2a_frames`). The card's name,
-description and skills are what the connection lists as its agent; the agent name a run
-gives is not sent (one card, one agent), unless option ``path`` names it (``/{agent}``:
-agentnb's built-in server, one agent per path).
-
-Ids: the task is the run (task id = run id); its context id is the thread, sent with the next
-message of a thread so the agent keeps the conversation (the server keeps the history).
-
-Human in the loop: a task in ``input-required`` or ``auth-required`` pauses the run on a
-question; the answer goes back as a new message to the same task and context
-(``decision.answer``; approved without an answer: ``yes``; denied: the reason, or ``no``).
-agentnb's server asks about a tool call (a data part ``approval`` naming it); the decision
-then also goes as a data part ``decision`` ``{callId, approved, reason}``.
-
-The platform's own task: Stop sends ``CancelTask`` (``tasks/cancel``); a running task is
-streamed again with ``SubscribeToTask`` (``tasks/resubscribe``), which is also how a cut
-stream resumes (A2A streams carry no event ids); ``GetTask`` (``tasks/get``) reads a task's
-status for ``remote_runs``, and A2A 1.0's ``ListTasks`` lists a context's tasks (the thread's
-runs), a page at a time by ``pageToken``.
-"""
+"""A2A, the Agent2Agent protocol over JSON-RPC 2.0 (``a2a-sdk`` 0.3 and 1.x, Google ADK,
+pydantic-ai's fasta2a). The agent card names the JSON-RPC endpoint and the protocol version;
+the task is the run and its context the thread, which the server keeps. A cut stream resumes
+by subscribing to the task again (A2A streams carry no event ids). Details:
+docs/providers.md, ``a2a``."""
 
 from __future__ import annotations
 
@@ -167,9 +140,7 @@ class A2A(Provider):
         path = fill_agent(self.path, agent) if self.path is not None else self._endpoint or ""
         return HttpRequest("POST", path, json=body, headers=headers)
 
-    def _message(
-        self, text: str, *, context_id: str | None, task_id: str | None, extra: _Obj
-    ) -> _Obj:
+    def _message(self, text: str, *, context_id: str | None, task_id: str | None) -> _Obj:
         message: _Obj
         if self.version == "0.3":
             message = {"kind": "message", "role": "user", "parts": [{"kind": "text", "text": text}]}
@@ -180,12 +151,12 @@ class A2A(Provider):
             message["contextId"] = context_id
         if task_id:
             message["taskId"] = task_id
-        return {"message": message, **extra}
+        return {"message": message}
 
     # ---- runs -------------------------------------------------------------------------------
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
-        params = self._message(
-            request.message, context_id=request.thread_id, task_id=None, extra=request.extra
+        params = request.with_extra(
+            self._message(request.message, context_id=request.thread_id, task_id=None)
         )
         metadata: _Obj = dict(metadata_with_followups(request))
         if request.response_format is not None:
@@ -204,10 +175,7 @@ class A2A(Provider):
         if not isinstance(translator, A2ATranslator) or not translator.task_id:
             return None
         sent = self._rpc(request.agent, "subscribe", {"id": translator.task_id}, stream=True)
-        if not last_event_id:
-            return sent
-        headers = {**sent.headers, "Last-Event-ID": last_event_id}  # where a server keeps ids
-        return HttpRequest(sent.method, sent.path, json=sent.json, headers=headers)
+        return sent.after(last_event_id)  # where a server keeps event ids
 
     def approval_request(
         self, request: RunRequest, translator: Translator, decisions: Sequence[ApprovalDecision]
@@ -227,9 +195,7 @@ class A2A(Provider):
             translator.approving = None
         else:
             translator.answer = text
-        params = self._message(
-            text, context_id=translator.context_id, task_id=translator.task_id, extra={}
-        )
+        params = self._message(text, context_id=translator.context_id, task_id=translator.task_id)
         params["message"]["parts"].extend(parts)
         return self._rpc(request.agent, "stream", params, stream=True)
 

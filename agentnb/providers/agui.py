@@ -1,43 +1,7 @@
-"""AG-UI, the Agent-User Interaction protocol (``ag-ui-protocol`` 1.0), as pydantic-ai
-(``AGUIAdapter``), LangGraph (``ag-ui-langgraph``), CrewAI, Mastra, Google ADK and
-CopilotKit back ends serve it.
-
-``base_url`` is the agent's endpoint, the URL a user is given: a run is ``POST {base_url}``
-exactly as given (the SDKs mount one agent per URL), or, on a server with several agents
-under one base (agentnb's built-in ``/ag-ui/{agent}``), ``POST {base_url}{path}`` with option
-``path="/{agent}"``, the agent name in place of ``{agent}``. The body is a ``RunAgentInput``:
-``threadId``, a fresh ``runId``, the whole conversation as AG-UI ``messages`` (the server
-keeps nothing: the provider keeps each thread's messages client-side, tool calls and results
-included), the thread's last shared ``state``, ``tools``, ``context`` and ``forwardedProps``
-(option ``forwarded_props``, plus agentnb's ``metadata``, ``modelSettings``,
-``responseFormat`` and ``followups``, which agentnb's built-in server reads and others may).
-The answer is an SSE stream of AG-UI events, which :class:`AGUITranslator` reads:
-
-Each frame is one JSON event whose ``type`` names it. Text and reasoning arrive as
-``*_CONTENT`` / ``*_CHUNK`` deltas between start and end markers (the markers carry nothing
-agentnb shows); tool calls as ``TOOL_CALL_START`` / ``ARGS`` / ``END`` (or ``TOOL_CALL_CHUNK``)
-and ``TOOL_CALL_RESULT``; shared state as ``STATE_SNAPSHOT`` and JSON Patch ``STATE_DELTA``;
-application events as ``CUSTOM`` (``RAW`` and ``ACTIVITY_*`` are kept the same way). A
-sub-agent's events carry ``subagentRunId``, announced by ``SUBAGENT_STARTED`` with its name and
-the tool call that started it: they become events of that call's sub-agent. The deprecated
-``THINKING_*`` names of earlier protocol versions are read as reasoning.
-
-``RUN_FINISHED`` ends the run: ``outcome.type`` ``success`` (or none) completes it,
-``interrupt`` pauses it on its ``interrupts`` (each one a call awaiting a human: a tool call
-to approve, or a free-form question), ``cancelled`` ends it failed with code ``cancelled``.
-``RUN_ERROR`` fails it. A frame of an unknown type is kept verbatim.
-
-Human in the loop: a run that ends with an ``interrupt`` outcome pauses; each interrupt is a
-call awaiting approval (a tool call, or a free-form question: an ``input_required`` interrupt,
-on the call that asks it, or one that names no tool call).
-Decisions go back as AG-UI defines resuming: a new run of the same thread whose ``resume``
-entries answer the interrupts (``status`` ``resolved`` with ``payload`` ``{approved,
-reason}``, or the answer given to a question; ``cancelled`` for a question declined) and whose
-messages include the paused run's assistant message with its pending tool calls.
-
-AG-UI has no operation to cancel a run on the server, nor to stream a running one again:
-Stop closes the connection (the SDKs stop the agent when the client goes away).
-"""
+"""AG-UI (``ag-ui-protocol`` 1.0), as pydantic-ai, LangGraph, CrewAI, Mastra, Google ADK and
+CopilotKit serve it. The server keeps nothing, so each run posts the thread's whole
+conversation and shared state; an ``interrupt`` outcome pauses the run and a new run of the
+thread resumes it. What maps to what: docs/providers.md, ``ag-ui``."""
 
 from __future__ import annotations
 
@@ -70,7 +34,7 @@ from ..events import (
     attributed_delta,
 )
 from ..sse import ServerSentEvent
-from ._base import HttpRequest, SendJson, Translator
+from ._base import HttpRequest, Translator
 from ._client_threads import ClientThreadProvider, ClientThreads
 from ._frames import (
     as_dict,
@@ -81,11 +45,12 @@ from ._frames import (
     model_name,
     parse_json,
     parse_usage,
+    reported_failure,
     str_list,
 )
 from ._frames import unknown as keep_unknown
 from ._openai_history import TurnHistory
-from ._options import carried
+from ._options import carried, decision_value
 from ._paths import fill_agent
 
 __all__ = ["AGUI", "AGUITranslator"]
@@ -144,25 +109,17 @@ class AGUI(ClientThreadProvider):
         return self.threads.state(thread_id, self.initial_state)
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
-        thread_id = self.threads.thread_id(request)
-        messages = [*self.threads.messages(thread_id), self.threads.asking(thread_id, request)]
-        return self._run_input(request, thread_id, messages, {})
+        return self._run_input(request, [], {})
 
     def approval_request(
         self, request: RunRequest, translator: Translator, decisions: Sequence[ApprovalDecision]
     ) -> HttpRequest:
         if not isinstance(translator, AGUITranslator):
             raise ConfigurationError("the AG-UI dialect resumes only its own runs")
-        thread_id = self.threads.thread_id(request)
-        messages = [
-            *self.threads.messages(thread_id),
-            self.threads.asking(thread_id, request),
-            *agui_messages(translator.history.messages(pending=True)),
-        ]
+        answered = agui_messages(translator.history.messages(pending=True))
         resume = [_resume_entry(translator.interrupts.get(d.call_id), d) for d in decisions]
         translator.denied.update(d.call_id for d in decisions if not d.approved)
-        extra = {"resume": resume, "state": translator.state}
-        return self._run_input(request, thread_id, messages, extra)
+        return self._run_input(request, answered, {"resume": resume, "state": translator.state})
 
     def tool_results_request(
         self, request: RunRequest, translator: Translator, results: Sequence[ToolResult]
@@ -174,17 +131,13 @@ class AGUI(ClientThreadProvider):
         for result in results:
             translator.history.result(result.call_id, output=result.text)
         translator.done = False
-        thread_id = self.threads.thread_id(request)
-        messages = [
-            *self.threads.messages(thread_id),
-            self.threads.asking(thread_id, request),
-            *agui_messages(translator.history.messages()),
-        ]
-        return self._run_input(request, thread_id, messages, {"state": translator.state})
+        answered = agui_messages(translator.history.messages())
+        return self._run_input(request, answered, {"state": translator.state})
 
-    def _run_input(
-        self, request: RunRequest, thread_id: str, messages: list[_Obj], extra: _Obj
-    ) -> HttpRequest:
+    def _run_input(self, request: RunRequest, answered: list[_Obj], extra: _Obj) -> HttpRequest:
+        """The one body builder: a thread's run, and the runs that resume or continue it
+        (``answered``: the paused run's messages so far)."""
+        thread_id, messages = self.threads.conversation(request)
         forwarded = dict(self.forwarded_props)
         if request.metadata:
             forwarded["metadata"] = dict(request.metadata)
@@ -197,31 +150,24 @@ class AGUI(ClientThreadProvider):
         body: _Obj = {
             "threadId": thread_id,
             "runId": local_id("run"),
-            "messages": messages,
+            "messages": [*messages, *answered],
             "state": self.state(thread_id),
             "tools": [t.declaration() for t in request.tools],
             "context": self.context,
             "forwardedProps": forwarded,
             **extra,
         }
-        body.update(request.extra)
+        body = request.with_extra(body)
         path = fill_agent(self.path, request.agent)
         return HttpRequest("POST", path, json=body, headers={"Accept": "text/event-stream"})
 
     def translator(self, request: RunRequest) -> Translator:
         return AGUITranslator(request.thread_id, self.state(request.thread_id or ""))
 
-    async def finalize(
-        self,
-        request: RunRequest,
-        translator: Translator,
-        completed: RunCompleted,
-        send: SendJson,
-    ) -> RunCompleted:
-        if request.thread_id and isinstance(translator, AGUITranslator):
-            messages = agui_messages(translator.history.messages())
-            self.threads.finish(request, messages, run_id=translator.run_id, state=translator.state)
-        return completed
+    def answer(self, translator: Translator) -> tuple[list[_Obj], Any] | None:
+        if not isinstance(translator, AGUITranslator):
+            return None
+        return agui_messages(translator.history.messages()), translator.state
 
 
 def _user_message(request: RunRequest) -> _Obj:
@@ -232,14 +178,10 @@ def _resume_entry(interrupt: Interrupt | None, decision: ApprovalDecision) -> _O
     """One ``resume`` entry: a tool call's approval as ``{approved, reason}``; a question's
     answer as the payload itself (declined: ``cancelled``)."""
     interrupt_id = interrupt.interrupt_id if interrupt else decision.call_id
-    if interrupt is not None and interrupt.is_question:
-        if decision.answer is not None:
-            return {"interruptId": interrupt_id, "status": "resolved", "payload": decision.answer}
-        if not decision.approved:
-            return {"interruptId": interrupt_id, "status": "cancelled"}
-    payload: _Obj = {"approved": decision.approved}
-    if decision.reason:
-        payload["reason"] = decision.reason
+    is_question = interrupt is not None and interrupt.is_question
+    if is_question and decision.answer is None and not decision.approved:
+        return {"interruptId": interrupt_id, "status": "cancelled"}
+    payload = decision_value(decision, is_question=is_question)
     return {"interruptId": interrupt_id, "status": "resolved", "payload": payload}
 
 
@@ -308,9 +250,7 @@ class AGUITranslator(Translator):
     """One run's AG-UI events (and, after a pause, the runs that resume it)."""
 
     def __init__(self, thread_id: str | None, state: Any = None) -> None:
-        self.done = False
         self.thread_id = thread_id
-        self.run_id: str | None = None
         self.state: Any = state
         """The shared state as the agent last gave it (sent back with the next run)."""
         self.history = TurnHistory()
@@ -383,8 +323,7 @@ class AGUITranslator(Translator):
 
     def _run_error(self, event: _Obj) -> list[Event]:
         self.done = True
-        message = first_str(event, "message") or "the agent reported an error"
-        return [failure(message, event.get("code"))]
+        return [reported_failure(event, ("message",))]
 
     def _paused(self, entries: Any) -> list[Event]:
         self.interrupts = {}

@@ -1,28 +1,7 @@
-"""The LangGraph Agent Server (``langgraph-api``: ``langgraph dev``, every LangGraph
-deployment).
-
-The agent name is the assistant id (or graph id); the agents a connection lists are the
-server's assistants (``POST /assistants/search``): each graph's default assistant by its graph
-id, every other assistant by its id, with its name and description. A run is ``POST
-/threads/{thread_id}/runs/stream`` with ``{"assistant_id", "input": {"messages": [user]},
-"stream_mode": ["messages-tuple", "updates", "values", "custom"], "stream_subgraphs": true,
-"stream_resumable": true}`` on the thread the connection gives, or a new one (``POST
-/threads``); the server keeps the conversation in the thread's checkpoints. Frames are read
-by :class:`~agentnb.providers._langgraph_events.LangGraphTranslator`.
-
-Human in the loop: an ``interrupt()`` pauses the run; each interrupt is a call awaiting a
-human (a free-form question when its value is text). Decisions go back as a new run of the
-thread with ``command: {"resume": …}`` (a question's answer as it is, otherwise
-``{"approved", "reason"}``; several interrupts: a map of interrupt id to value).
-
-The platform's run: ``POST /threads/{tid}/runs/{rid}/cancel`` stops it, ``GET
-/threads/{tid}/runs/{rid}/stream`` (with ``Last-Event-ID``) joins it while it runs, also to
-resume a cut stream, and ``GET /threads/{tid}/runs`` lists a thread's runs.
-
-A retry forks the thread (time travel): ``POST /threads/{tid}/history`` finds the checkpoint
-before the replaced turn (the parent of the checkpoint its run wrote the input in), and the
-run is sent with ``checkpoint_id``, so the thread branches there.
-"""
+"""The LangGraph Agent Server (``langgraph-api``: ``langgraph dev`` and every deployment).
+The server keeps the conversation in the thread's checkpoints: a retry branches the thread at
+the checkpoint before the replaced turn, and a cut stream joins the run again, never posts it
+twice. Details: docs/providers.md, ``langgraph``."""
 
 from __future__ import annotations
 
@@ -34,8 +13,8 @@ from .._core.exceptions import ConfigurationError, ProtocolError
 from .._core.request import RunRequest
 from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, SendJson, Translator
 from ._frames import as_dict, first_str
-from ._langgraph_events import Interrupt, LangGraphTranslator
-from ._options import carried, metadata_with_followups
+from ._langgraph_events import LangGraphTranslator
+from ._options import carried, decision_value, metadata_with_followups
 from ._paths import segment
 
 __all__ = ["LangGraph", "LangGraphTranslator"]
@@ -149,7 +128,7 @@ class LangGraph(Provider):
             body["context"] = self.context
         if self.on_disconnect is not None:
             body["on_disconnect"] = self.on_disconnect
-        body.update(request.extra)
+        body = request.with_extra(body)
         path = f"{_thread_path(_thread(request))}/runs/stream"
         return HttpRequest("POST", path, json=body, headers=_SSE)
 
@@ -171,7 +150,7 @@ class LangGraph(Provider):
         values: _Obj = {}
         for decision in decisions:
             interrupt = translator.interrupts.get(decision.call_id)
-            value = _resume_value(interrupt, decision)
+            value = decision_value(decision, is_question=bool(interrupt and interrupt.is_question))
             values[interrupt.interrupt_id if interrupt else decision.call_id] = value
             if not decision.approved:
                 translator.denied.add(decision.call_id)
@@ -193,9 +172,8 @@ class LangGraph(Provider):
     def attach_request(self, ref: RunRef, last_event_id: str | None) -> HttpRequest | None:
         if ref.thread_id is None:
             return None
-        headers = {**_SSE, **({"Last-Event-ID": last_event_id} if last_event_id else {})}
         path = f"{_run_path(ref.thread_id, ref.run_id)}/stream"
-        return HttpRequest("GET", path, headers=headers)
+        return HttpRequest("GET", path, headers=_SSE).after(last_event_id)
 
     def list_agents_request(self) -> HttpRequest:
         return HttpRequest("POST", "/assistants/search", json={"limit": 1000, "offset": 0})
@@ -270,16 +248,6 @@ def _checkpoint_before(states: list[Any], run_id: str | None) -> str | None:
             parent = as_dict(state.get("parent_checkpoint")) or {}
             return first_str(parent, "checkpoint_id") or ""
     return None
-
-
-def _resume_value(interrupt: Interrupt | None, decision: ApprovalDecision) -> Any:
-    """A question's answer as it is; otherwise the decision as ``{approved, reason}``."""
-    if interrupt is not None and interrupt.is_question and decision.answer is not None:
-        return decision.answer
-    value: _Obj = {"approved": decision.approved}
-    if decision.reason:
-        value["reason"] = decision.reason
-    return value
 
 
 def _remote_run(run: _Obj) -> RemoteRun:

@@ -1,25 +1,10 @@
 """OpenAI-compatible Chat Completions (OpenAI, vLLM, Ollama, LM Studio, LiteLLM ...).
 
-The base URL includes the API prefix (``https://api.openai.com/v1``). The agent name is sent
-as the model; follow-ups are asked for as ``metadata: {"followups": "true"}``. Chat
-Completions is stateless, so the provider keeps each thread's messages client-side (a thread
-id is made locally) and sends them with every run; a thread lives as long as its client.
-
-Tool call deltas are gathered by ``index``: the first names the call (id and function name),
-later ones carry pieces of the arguments JSON. A server that runs the tools itself (agentnb's
-built-in server) sends them the same way but in ``delta.provider_specific_fields``, the object
-LiteLLM keeps for fields outside the OpenAI spec, so OpenAI clients, which would execute
-standard ``tool_calls``, leave them alone and a LiteLLM proxy relays them: there
-``agentnb_tool_calls`` holds the calls, ``agentnb_tool_result`` ({id, index, output, error})
-each outcome and ``agentnb_followups`` the follow-ups. ``role: "tool"`` deltas
-(``tool_call_id``, ``content``) are read too. A call whose outcome never arrives (a proxy that
-drops the extension; a plain model leaves its calls for the client to run) ends ``no_result``
-when the run completes: its arguments are known, its result is not.
-
-Each thread's history holds the whole of every turn, as Chat Completions defines it: the
-assistant messages with their ``tool_calls`` and the ``tool`` messages with the results (see
-:mod:`agentnb.providers._openai_history`).
-"""
+Chat Completions is stateless: the client keeps each thread's messages, whole turns with
+their ``tool_calls`` and ``tool`` results, and sends them with every run. A server that runs
+its tools itself (agentnb's built-in one) reports them in ``provider_specific_fields``, where
+OpenAI clients leave them alone and a LiteLLM proxy relays them. Details:
+docs/providers.md, ``openai``."""
 
 from __future__ import annotations
 
@@ -43,25 +28,24 @@ from ..events import (
     text_delta,
 )
 from ..sse import ServerSentEvent
-from ._base import HttpRequest, RemoteAgent, SendJson, Translator
+from ._base import HttpRequest, Provider, RemoteAgent, Translator
 from ._client_threads import ClientThreadProvider, ClientThreads
 from ._frames import (
     as_dict,
-    failure,
-    first_number,
     first_str,
     is_done_marker,
     json_or_text,
     model_name,
     parse_json,
     parse_usage,
+    reported_failure,
     str_list,
 )
 from ._frames import unknown as keep_unknown
 from ._openai_history import TurnHistory
 from ._options import carried, metadata_with_followups
 
-__all__ = ["OpenAI", "OpenAITranslator", "agents_from_models", "models_request"]
+__all__ = ["OpenAI", "OpenAIAPI", "OpenAITranslator", "image_url", "schema_name"]
 
 _Obj = dict[str, Any]
 
@@ -70,9 +54,7 @@ class OpenAITranslator(Translator):
     """``chat.completion.chunk`` frames of one run (choice 0), ended by ``[DONE]``."""
 
     def __init__(self, thread_id: str | None) -> None:
-        self.done = False
         self.thread_id = thread_id
-        self.run_id: str | None = None
         self._calls: dict[int, str] = {}
         """Call ids by the ``index`` their deltas carry."""
         self._steps = 0
@@ -205,14 +187,7 @@ class OpenAITranslator(Translator):
 
     def _error(self, error: Any) -> list[Event]:
         self.done = True
-        detail = as_dict(error) or {}
-        message = (
-            (error if isinstance(error, str) else None)
-            or first_str(detail, "message")
-            or "the server reported an error"
-        )
-        code = detail.get("code") or detail.get("type")
-        return [failure(message, code, first_number(detail, "retry_after", "retryAfter"))]
+        return [reported_failure(error, ("message",), ("code", "type"))]
 
     def _complete(self) -> list[Event]:
         """The end. Calls still open stay so: the run marks them ``no_result``."""
@@ -226,28 +201,55 @@ class OpenAITranslator(Translator):
         return [completed]
 
 
-def _media_part(media: Media) -> _Obj:
-    url = media.data
-    if not url.startswith(("http://", "https://", "data:")):
-        url = f"data:{media.type};base64,{media.data}"
-    return {"type": "image_url", "image_url": {"url": url}}
+def image_url(media: Media) -> str:
+    """An image as OpenAI's APIs take it: its URL, or its base64 data as a ``data:`` URL."""
+    if media.data.startswith(("http://", "https://", "data:")):
+        return media.data
+    return f"data:{media.type};base64,{media.data}"
+
+
+def schema_name(schema: dict[str, Any]) -> str:
+    """A JSON schema's ``title`` as OpenAI's ``json_schema.name`` allows it."""
+    title = schema.get("title")
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", title)[:64] if isinstance(title, str) else ""
+    return name or "response"
 
 
 def _user_message(request: RunRequest) -> _Obj:
     if not request.media:
         return {"role": "user", "content": request.message}
     parts: list[_Obj] = [{"type": "text", "text": request.message}]
-    parts.extend(_media_part(m) for m in request.media)
+    parts.extend({"type": "image_url", "image_url": {"url": image_url(m)}} for m in request.media)
     return {"role": "user", "content": parts}
 
 
-def _schema_name(schema: dict[str, Any]) -> str:
-    title = schema.get("title")
-    name = re.sub(r"[^A-Za-z0-9_-]", "_", title)[:64] if isinstance(title, str) else ""
-    return name or "response"
+class OpenAIAPI(Provider):
+    """What both OpenAI APIs share: the agent is the model, the models ``GET {base}/models``
+    lists are the agents a connection offers, and media are images."""
+
+    def requested_model(self, request: RunRequest) -> str | None:
+        return request.agent
+
+    def check_request(self, request: RunRequest) -> None:
+        super().check_request(request)
+        for media in request.media:
+            if not media.type.startswith("image/"):
+                raise ConfigurationError(f"{self.named} takes image media only, not {media.type!r}")
+
+    def list_agents_request(self) -> HttpRequest:
+        return HttpRequest("GET", "/models")
+
+    def parse_agents(self, body: Any) -> list[RemoteAgent]:
+        models = (as_dict(body) or {}).get("data")
+        found = [as_dict(m) or {} for m in models] if isinstance(models, list) else []
+        return [
+            RemoteAgent(name=model_id, description=first_str(model, "owned_by"), raw=model)
+            for model in found
+            if (model_id := first_str(model, "id"))
+        ]
 
 
-class OpenAI(ClientThreadProvider):
+class OpenAI(ClientThreadProvider, OpenAIAPI):
     """``POST {base}/chat/completions`` with ``stream: true``.
 
     Options: ``system`` (a system message put first in every thread), ``include_usage``
@@ -260,7 +262,6 @@ class OpenAI(ClientThreadProvider):
         "response_format", "metadata", "media", "followups", "tools"
     )
     default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
-    resume_mode = "last-event-id"
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -272,19 +273,6 @@ class OpenAI(ClientThreadProvider):
     @classmethod
     def option_names(cls) -> Sequence[str]:
         return ("system", "include_usage")
-
-    def list_agents_request(self) -> HttpRequest:
-        """``GET {base}/models``: the models a server lists are the agents it offers."""
-        return models_request()
-
-    def parse_agents(self, body: Any) -> list[RemoteAgent]:
-        return agents_from_models(body)
-
-    def check_request(self, request: RunRequest) -> None:
-        super().check_request(request)
-        for media in request.media:
-            if not media.type.startswith("image/"):
-                raise ConfigurationError(f"{self.named} takes image media only, not {media.type!r}")
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
         return self._completion(request, [])
@@ -305,9 +293,7 @@ class OpenAI(ClientThreadProvider):
         messages: list[_Obj] = []
         if self.system:
             messages.append({"role": "system", "content": self.system})
-        thread_id = self.threads.thread_id(request)
-        messages.extend(self.threads.messages(thread_id))
-        messages.append(self.threads.asking(thread_id, request))
+        messages.extend(self.threads.conversation(request)[1])
         messages.extend(answered)
         body: dict[str, Any] = {"model": request.agent, "messages": messages, "stream": True}
         if request.tools:
@@ -321,45 +307,20 @@ class OpenAI(ClientThreadProvider):
             schema = request.response_format
             body["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": _schema_name(schema), "schema": schema},
+                "json_schema": {"name": schema_name(schema), "schema": schema},
             }
         metadata = metadata_with_followups(request)
         if metadata:
             body["metadata"] = metadata
-        body.update(request.extra)
+        body = request.with_extra(body)
         return HttpRequest(
             "POST", "/chat/completions", json=body, headers={"Accept": "text/event-stream"}
         )
 
-    def requested_model(self, request: RunRequest) -> str | None:
-        return request.agent  # Chat Completions: the agent is the model
-
     def translator(self, request: RunRequest) -> Translator:
         return OpenAITranslator(request.thread_id)
 
-    async def finalize(
-        self,
-        request: RunRequest,
-        translator: Translator,
-        completed: RunCompleted,
-        send: SendJson,
-    ) -> RunCompleted:
-        if isinstance(translator, OpenAITranslator):
-            self.threads.finish(request, translator.history.messages(), run_id=translator.run_id)
-        return completed
-
-
-def models_request() -> HttpRequest:
-    """``GET {base}/models``: an OpenAI API's model listing (Chat Completions and Responses)."""
-    return HttpRequest("GET", "/models")
-
-
-def agents_from_models(body: Any) -> list[RemoteAgent]:
-    """The models of a ``/models`` answer, as the agents a connection offers."""
-    models = (as_dict(body) or {}).get("data")
-    found = [as_dict(m) or {} for m in models] if isinstance(models, list) else []
-    return [
-        RemoteAgent(name=model_id, description=first_str(model, "owned_by"), raw=model)
-        for model in found
-        if (model_id := first_str(model, "id"))
-    ]
+    def answer(self, translator: Translator) -> tuple[list[_Obj], Any] | None:
+        if not isinstance(translator, OpenAITranslator):
+            return None
+        return translator.history.messages(), None

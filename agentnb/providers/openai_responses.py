@@ -1,34 +1,7 @@
-"""The OpenAI Responses API (``POST /v1/responses``): OpenAI, Azure AI Foundry's agent
-service, the OpenAI Agents SDK's servers and the growing set of compatible servers.
-
-The base URL includes the API prefix (``https://api.openai.com/v1``); the agent name is sent
-as the model. The stream's events are read by
-:mod:`agentnb.providers._response_stream`.
-
-Conversations are kept by the server. A run's thread is the response's ``conversation`` when
-it belongs to one, else the response itself: the next run of the thread sends
-``previous_response_id`` (so a chain of responses moves its thread id along, one response at a
-time), or ``conversation`` for a thread id that names a conversation (``conv_...``). A retry
-forks a chain (its ``previous_response_id`` is the response before the turn it replaces); a
-conversation cannot fork.
-
-Approvals: an ``mcp_approval_request`` item is a call awaiting approval; the decisions go back
-as ``mcp_approval_response`` input items of a new response that continues the paused one (it
-streams the rest of the run). Function calls are the client's to run: those of the tools the
-run declared (``tools=``) are run and their ``function_call_output`` items sent in a new
-response of the same run; others end it ``no_result`` with finish reason ``tool_calls``.
-
-The platform's own response: a cut stream resumes with
-``GET /responses/{id}?stream=true&starting_after=<sequence number>`` (OpenAI streams a stored
-response again only for ``background`` runs: option ``background=True``); ``attach`` streams a
-response again from its start (a history row's run after a restart); Stop sends
-``POST /responses/{id}/cancel`` for a background response (the API cancels no other kind;
-a foreground response stops with its stream, which Stop closes); ``GET /responses/{id}``
-retrieves it (``remote_runs``).
-
-Follow-ups are asked for in ``metadata`` (``followups: "true"``); agentnb's built-in server
-answers them in the completed response's ``agentnb_followups`` (an extension).
-"""
+"""The OpenAI Responses API (``POST /responses``): OpenAI, Azure AI Foundry and compatible
+servers. The server keeps the conversation (``previous_response_id`` or ``conversation``), so
+a retry forks a chain of responses; approvals and the client's tool results go back as a new
+response continuing the run. Details: docs/responses.md."""
 
 from __future__ import annotations
 
@@ -39,13 +12,13 @@ from typing import Any, ClassVar
 from .._core.approvals import ApprovalDecision
 from .._core.client_tools import ToolResult
 from .._core.exceptions import ConfigurationError
-from .._core.request import Media, RunRequest
-from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, Translator
+from .._core.request import RunRequest
+from ._base import HttpRequest, RemoteRun, RunRef, Translator
 from ._frames import as_dict, first_number, first_str, model_name, parse_usage
 from ._options import carried, metadata_with_followups
 from ._paths import segment
 from ._response_stream import ResponsesTranslator, response_status
-from .openai import agents_from_models, models_request
+from .openai import OpenAIAPI, image_url, schema_name
 
 __all__ = ["OpenAIResponses", "ResponsesTranslator"]
 
@@ -55,25 +28,12 @@ CONVERSATION_PREFIX = "conv"
 """Thread ids that name a conversation (OpenAI's ``conv_...``); others are response ids."""
 
 
-def _image(media: Media) -> _Obj:
-    url = media.data
-    if not url.startswith(("http://", "https://", "data:")):
-        url = f"data:{media.type};base64,{media.data}"
-    return {"type": "input_image", "image_url": url}
-
-
 def _input(request: RunRequest) -> str | list[_Obj]:
     if not request.media:
         return request.message
     content = [{"type": "input_text", "text": request.message}]
-    content.extend(_image(m) for m in request.media)
+    content.extend({"type": "input_image", "image_url": image_url(m)} for m in request.media)
     return [{"type": "message", "role": "user", "content": content}]
-
-
-def _text_format(schema: dict[str, Any]) -> _Obj:
-    title = schema.get("title")
-    name = "".join(c if c.isalnum() or c in "_-" else "_" for c in title)[:64] if title else ""
-    return {"format": {"type": "json_schema", "name": name or "response", "schema": schema}}
 
 
 def _function_call(result: ToolResult) -> _Obj:
@@ -91,7 +51,7 @@ def _as_items(given: str | list[_Obj]) -> list[_Obj]:
     )
 
 
-class OpenAIResponses(Provider):
+class OpenAIResponses(OpenAIAPI):
     """``POST {base}/responses`` with ``stream: true``.
 
     Options: ``instructions`` (the system prompt of every run), ``background`` (run as a
@@ -126,12 +86,6 @@ class OpenAIResponses(Provider):
     def option_names(cls) -> Sequence[str]:
         return ("instructions", "background", "store")
 
-    def check_request(self, request: RunRequest) -> None:
-        super().check_request(request)
-        for media in request.media:
-            if not media.type.startswith("image/"):
-                raise ConfigurationError(f"{self.named} takes image media only, not {media.type!r}")
-
     # ---- runs -----------------------------------------------------------------------------
     def _body(self, request: RunRequest, thread_id: str | None, given: Any) -> _Obj:
         """The one body builder: a run's first response and the responses that continue it."""
@@ -151,21 +105,20 @@ class OpenAIResponses(Provider):
             settings["max_output_tokens"] = settings.pop("max_tokens")
         body.update(settings)
         if request.response_format is not None:
-            body["text"] = _text_format(request.response_format)
+            schema = request.response_format
+            body["text"] = {
+                "format": {"type": "json_schema", "name": schema_name(schema), "schema": schema}
+            }
         if request.tools:
             body["tools"] = [{"type": "function", **t.declaration()} for t in request.tools]
         metadata = metadata_with_followups(request)
         if metadata:
             body["metadata"] = metadata
-        body.update(request.extra)
-        return body
+        return request.with_extra(body)
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
         body = self._body(request, request.thread_id, _input(request))
         return HttpRequest("POST", "/responses", json=body, headers=_STREAM)
-
-    def requested_model(self, request: RunRequest) -> str | None:
-        return request.agent  # the Responses API: the agent is the model
 
     def cannot_fork(self, thread_id: str | None) -> str | None:
         """A chain of responses forks by itself: a retry's ``previous_response_id`` is the
@@ -242,13 +195,6 @@ class OpenAIResponses(Provider):
         return HttpRequest("POST", "/responses", json=body, headers=_STREAM)
 
     # ---- the platform's own response --------------------------------------------------------
-    def list_agents_request(self) -> HttpRequest:
-        """``GET {base}/models``: the models the API lists are the agents it offers."""
-        return models_request()
-
-    def parse_agents(self, body: Any) -> list[RemoteAgent]:
-        return agents_from_models(body)
-
     def cancel_request(self, ref: RunRef) -> HttpRequest | None:
         """``POST /responses/{id}/cancel`` for a background response, the only kind the API
         cancels (OpenAI's reference: "Only responses created with the background parameter

@@ -1,18 +1,6 @@
-"""Operativus: data-only frames ``{"event", "data", "timestamp"}``.
-
-The event type is inside the JSON, and ``data`` is a string: for ``START``, ``TOOL_START`` and
-``TOOL_END`` it holds JSON again (decoded twice). ``STOP`` carries the follow-up questions.
-Usage is not in the stream: it is read from the run's status after the stream ends.
-
-Approval (agentnb's extension, spoken by its built-in server: Operativus documents the
-``PAUSED`` run status, not how a stream says so): ``APPROVAL_REQUIRED`` {id, name, approvalId,
-reason, question?} marks a call awaiting a human (``question``: a free-form question the
-agent asks), ``PAUSED`` {runId, pending} pauses the run, and
-``POST /api/agents/{agentId}/runs/{runId}/approvals`` {decisions: [{toolCallId, approved,
-reason, answer?}]} sends the decisions (``answer``: the reply to the question) and streams the
-rest of the run. A ``TOOL_END`` with
-``denied: true`` is a call that was not run.
-"""
+"""Operativus: data-only frames whose event type is inside the JSON (``data`` may hold JSON
+again). Usage is not in the stream: it is read from the run's status once the stream ends.
+Approvals are agentnb's extension (``APPROVAL_REQUIRED`` / ``PAUSED``), spoken by its server."""
 
 from __future__ import annotations
 
@@ -35,13 +23,13 @@ from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, RemoteRun, SendJson, Translator
 from ._frames import (
     as_dict,
-    failure,
-    first_number,
     first_str,
     json_or_text,
+    listed_runs,
     model_name,
     parse_json,
     parse_usage,
+    reported_failure,
     str_list,
 )
 from ._frames import unknown as keep_unknown
@@ -50,7 +38,7 @@ from ._paths import segment
 from ._status_batch import StatusBatches
 from ._toolframes import ToolFrames
 
-__all__ = ["Operativus", "OperativusTranslator", "parse_operativus_runs"]
+__all__ = ["Operativus", "OperativusTranslator"]
 
 _FOLLOWUP_KEYS = ("followups", "followUps", "followupQuestions", "suggestions", "questions")
 
@@ -68,19 +56,11 @@ def _followups(data: Any) -> list[str]:
     return []
 
 
-def _frame_name(frame: dict[str, Any]) -> str | None:
-    """``first_str(frame, "event", "type")``, the usual case without its loop."""
-    name = frame.get("event")
-    return name if isinstance(name, str) else first_str(frame, "type")
-
-
 class OperativusTranslator(Translator):
     """One run's ``AgentStreamEvent`` frames."""
 
     def __init__(self, session_id: str | None) -> None:
-        self.done = False
         self.session_id = session_id
-        self.run_id: str | None = None
         self._tools = ToolFrames()
         self._handlers: dict[str, Callable[[Any], list[Event] | None]] = {
             "START": self._start,
@@ -96,11 +76,10 @@ class OperativusTranslator(Translator):
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
         frame = parse_json(sse.data)
-        name = _frame_name(frame) if isinstance(frame, dict) else None
+        name = first_str(frame, "event", "type") if isinstance(frame, dict) else None
         if name is None:
             return [keep_unknown(sse)]
-        # names come upper-case: one that is a key is its own upper() (saves the call)
-        handler = self._handlers.get(name) or self._handlers.get(name.upper())
+        handler = self._handlers.get(name.upper())
         events = handler(frame.get("data")) if handler is not None else None
         return [keep_unknown(sse)] if events is None else events
 
@@ -166,13 +145,7 @@ class OperativusTranslator(Translator):
 
     def _error(self, data: Any) -> list[Event]:
         self.done = True
-        detail = as_dict(json_or_text(data))
-        if detail is None:
-            message = data if isinstance(data, str) and data else "the agent reported an error"
-            return [failure(message)]
-        message = first_str(detail, "message", "error") or "the agent reported an error"
-        retry_after = first_number(detail, "retryAfter", "retry_after")
-        return [failure(message, detail.get("code"), retry_after)]
+        return [reported_failure(json_or_text(data))]
 
 
 class Operativus(Provider):
@@ -195,7 +168,6 @@ class Operativus(Provider):
         "metadata",
         settings=("temperature", "max_tokens"),
     )
-    resume_mode = "last-event-id"
     supports_approvals = True
     supports_answers = True
 
@@ -235,7 +207,7 @@ class Operativus(Provider):
             body["responseFormat"] = request.response_format
         if request.metadata:
             body["metadata"] = dict(request.metadata)
-        body.update(request.extra)
+        body = request.with_extra(body)
         path = self._agent_path(request.agent) + "/runs/stream"
         return HttpRequest("POST", path, json=body, headers={"Accept": "text/event-stream"})
 
@@ -292,39 +264,7 @@ class Operativus(Provider):
         return HttpRequest("GET", path, params={"runIds": ",".join(run_ids)})
 
     def parse_runs(self, body: Any) -> list[RemoteRun]:
-        return parse_operativus_runs(body)
-
-
-def parse_operativus_runs(body: Any) -> list[RemoteRun]:
-    """``AgentRun`` entities: one object (single status) or a list (batch status)."""
-    items = [body] if isinstance(body, dict) else body
-    if not isinstance(items, list):
-        raise ProtocolError(f"Operativus' run status is not JSON runs: {str(body)[:200]}")
-    runs: list[RemoteRun] = []
-    for item in items:
-        obj = as_dict(item)
-        run_id = first_str(obj, "id", "runId") if obj is not None else None
-        if obj is None or run_id is None:
-            continue
-        usage = parse_usage(obj.get("usage"))
-        runs.append(
-            RemoteRun(
-                run_id=run_id,
-                agent=first_str(obj, "agentId", "agent_id"),
-                thread_id=first_str(obj, "sessionId", "session_id"),
-                status=first_str(obj, "status") or "UNKNOWN",
-                created_at=first_str(obj, "createdAt", "created_at"),
-                started_at=first_str(obj, "startedAt", "started_at"),
-                finished_at=first_str(obj, "completedAt", "finishedAt", "completed_at"),
-                prompt_tokens=usage.prompt_tokens if usage else None,
-                completion_tokens=usage.completion_tokens if usage else None,
-                total_tokens=usage.total_tokens if usage else None,
-                model=model_name(obj.get("model")),
-                raw=obj,
-                usage=usage,
-            )
-        )
-    return runs
+        return listed_runs(body, self.named)
 
 
 def _question(value: Any) -> str | None:

@@ -8,14 +8,14 @@ a resume is skipped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .._core.request import RunRequest
 from ..events import Event, RunCompleted, RunStarted, reasoning_delta, text_delta
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, Translator
-from ._frames import failure, first_number, first_str, model_name, parse_json, str_list
+from ._frames import first_number, first_str, model_name, parse_json, reported_failure, str_list
 from ._frames import parse_usage as read_usage
 from ._frames import unknown as keep_unknown
 from ._options import carried
@@ -38,9 +38,7 @@ class RunAgentTranslator(Translator):
     """One run's frames; ``cursor`` is the index of the next chunk expected."""
 
     def __init__(self, session_id: str | None) -> None:
-        self.done = False
         self.session_id = session_id
-        self.run_id: str | None = None
         self.started = False
         self._next_index = 0
         self._tools = ToolFrames()
@@ -93,9 +91,7 @@ class RunAgentTranslator(Translator):
 
     def _error(self, payload: _Payload) -> list[Event]:
         self.done = True
-        message = first_str(payload, "error", "message") or "the agent reported an error"
-        retry_after = first_number(payload, "retry_after", "retryAfter")
-        return [failure(message, payload.get("code"), retry_after)]
+        return [reported_failure(payload, ("error", "message"))]
 
     def _done(self, payload: _Payload) -> list[Event]:
         self.done = True
@@ -123,10 +119,6 @@ class RunAgent(Provider):
     carries: ClassVar[frozenset[str] | None] = carried("response_format", "metadata", "followups")
     default_base_url: ClassVar[str | None] = "https://api.run-agent.ai"
     resume_mode = "cursor"
-
-    @classmethod
-    def option_names(cls) -> Sequence[str]:
-        return ()
 
     def _body(self, request: RunRequest, session_id: str | None) -> dict[str, Any]:
         parameters: dict[str, Any] = {**request.metadata, **request.model_settings.as_dict()}
@@ -156,8 +148,7 @@ class RunAgent(Provider):
         else the chunk cursor, once the ``start`` frame has named the run's session."""
         first = self.stream_http_request(request)
         if last_event_id:
-            headers = {**first.headers, "Last-Event-ID": last_event_id}
-            return HttpRequest(first.method, first.path, json=first.json, headers=headers)
+            return first.after(last_event_id)
         if not isinstance(translator, RunAgentTranslator):
             return None
         if not translator.started or not translator.session_id:

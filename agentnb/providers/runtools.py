@@ -20,13 +20,13 @@ from ._base import HttpRequest, Provider, Translator
 from ._frames import (
     INVALID,
     as_dict,
-    failure,
     first_number,
     first_str,
     is_done_marker,
     model_name,
     parse_json,
     parse_usage,
+    reported_failure,
     str_list,
 )
 from ._frames import unknown as keep_unknown
@@ -95,8 +95,6 @@ class RunToolsTranslator(Translator):
     """Generic frames for one run."""
 
     def __init__(self, thread_id: str | None) -> None:
-        self.done = False
-        self.run_id: str | None = None
         self.thread_id = thread_id
         self._tools = ToolFrames()
         self._handlers: dict[str, Callable[[Any], list[Event] | None]] = {
@@ -161,18 +159,10 @@ class RunToolsTranslator(Translator):
 
     def _error(self, payload: Any) -> list[Event]:
         self.done = True
-        if isinstance(payload, str):
-            return [failure(payload or "the agent reported an error")]
-        obj = as_dict(payload) or {}
-        detail = obj.get("error")
-        inner = as_dict(detail) or _body(obj)
-        message = (
-            (detail if isinstance(detail, str) else None)
-            or first_str(inner, "message", "error", "detail")
-            or "the agent reported an error"
-        )
-        retry_after = first_number(inner, "retry_after", "retryAfter")
-        return [failure(message, inner.get("code", obj.get("code")), retry_after)]
+        obj = as_dict(payload)
+        if obj is not None and "error" not in obj:
+            payload = {"code": obj.get("code"), **_body(obj)}
+        return [reported_failure(payload, ("error", "message", "detail"))]
 
     def _complete(self, payload: Any) -> list[Event]:
         self.done = True
@@ -199,7 +189,6 @@ class RunTools(Provider):
     title: ClassVar[str] = "runtools.ai"
     carries: ClassVar[frozenset[str] | None] = carried("response_format", "metadata", "followups")
     default_base_url: ClassVar[str | None] = "https://api.runtools.ai"
-    resume_mode = "last-event-id"
     auth_scheme = "x-api-key"
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
@@ -212,7 +201,7 @@ class RunTools(Provider):
         metadata = metadata_with_followups(request)
         if metadata:
             body["metadata"] = metadata
-        body.update(request.extra)
+        body = request.with_extra(body)
         return HttpRequest("POST", "/v1/run", json=body, headers={"Accept": "text/event-stream"})
 
     def translator(self, request: RunRequest) -> Translator:

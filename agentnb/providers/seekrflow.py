@@ -27,12 +27,11 @@ from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, RemoteRun, RunRef, SendJson, Translator
 from ._frames import (
     as_dict,
-    failure,
-    first_number,
     first_str,
     is_done_marker,
-    model_name,
+    listed_runs,
     parse_json,
+    reported_failure,
     str_list,
 )
 from ._frames import parse_usage as read_usage
@@ -41,7 +40,7 @@ from ._options import carried, metadata_with_followups
 from ._paths import segment
 from ._uimessage import UIMessageTranslator
 
-__all__ = ["SeekrFlow", "SeekrFlowTranslator", "SeekrFlowVercel", "parse_seekrflow_runs"]
+__all__ = ["SeekrFlow", "SeekrFlowTranslator", "SeekrFlowVercel"]
 
 _Chunk = dict[str, Any]
 _STRUCTURAL = frozenset(
@@ -59,9 +58,7 @@ class SeekrFlowTranslator(Translator):
     """Legacy frames: ``{"type": "streaming_chunk", "data": {...}, "meta_data": {...}}``."""
 
     def __init__(self, thread_id: str | None) -> None:
-        self.done = False
         self.thread_id = thread_id
-        self.run_id: str | None = None
         self._announced = False
         self._handlers: dict[str, Callable[[_Chunk], list[Event] | None]] = {
             "text_delta": self._text,
@@ -144,21 +141,11 @@ class SeekrFlowTranslator(Translator):
 
     def _inner_error(self, chunk: _Chunk) -> list[Event]:
         self.done = True
-        message = first_str(chunk, "message", "error", "detail") or "the agent reported an error"
-        return [failure(message, chunk.get("code"), first_number(chunk, "retry_after"))]
+        return [reported_failure(chunk, ("message", "error", "detail"))]
 
     def _error(self, frame: _Chunk) -> list[Event]:
         self.done = True
-        detail = frame.get("error")
-        inner = as_dict(detail) or {}
-        message = (
-            (detail if isinstance(detail, str) else None)
-            or first_str(inner, "message", "detail")
-            or first_str(frame, "message", "detail")
-            or "the agent reported an error"
-        )
-        code = inner.get("code", frame.get("code"))
-        return [failure(message, code)]
+        return [reported_failure(frame, ("error", "message", "detail"))]
 
 
 class _SeekrFlowVercelTranslator(UIMessageTranslator):
@@ -185,7 +172,6 @@ class SeekrFlow(Provider):
         "response_format", "metadata", "team_id", "followups"
     )
     default_base_url: ClassVar[str | None] = "https://flow.seekr.com"
-    resume_mode = "last-event-id"
     attach_replays_run = True  # the platform streams data-only frames: a cut attaches again
     stream_suffix: ClassVar[str] = "/runs/stream"
 
@@ -218,7 +204,7 @@ class SeekrFlow(Provider):
         metadata = metadata_with_followups(request)
         if metadata:
             body["metadata"] = metadata
-        body.update(request.extra)
+        body = request.with_extra(body)
         path = _thread_path(request.thread_id or "") + self.stream_suffix
         headers = {"Accept": "text/event-stream", **self._headers(request)}
         return HttpRequest("POST", path, json=body, headers=headers)
@@ -239,11 +225,10 @@ class SeekrFlow(Provider):
         (the ``seekrai`` SDK's ``attach``), after ``Last-Event-ID`` when one was received."""
         if not ref.thread_id:
             return None
-        headers = {"Accept": "text/event-stream"}
-        if last_event_id:
-            headers["Last-Event-ID"] = last_event_id
         path = f"{_thread_path(ref.thread_id)}/runs/{segment(ref.run_id, 'run id')}/attach"
-        return HttpRequest("GET", path, headers=headers, replays_run=not last_event_id)
+        headers = {"Accept": "text/event-stream"}
+        attach = HttpRequest("GET", path, headers=headers, replays_run=not last_event_id)
+        return attach.after(last_event_id)
 
     def retrieve_run_request(self, ref: RunRef) -> HttpRequest | None:
         """``GET /v1/threads/{thread}/runs/{run}``: one run object (the ``seekrai`` SDK's
@@ -263,7 +248,8 @@ class SeekrFlow(Provider):
     ) -> RunCompleted:
         if not request.thread_id:
             return completed
-        runs = self.parse_runs(await send(self._runs_request(request.thread_id, 5, 0, "desc")))
+        latest = self.list_runs_request(request.thread_id, limit=5, offset=0, order="desc")
+        runs = self.parse_runs(await send(latest))
         run_id = translator.run_id
         mine = [r for r in runs if r.run_id == run_id] if run_id else runs[:1]
         if not mine:
@@ -284,15 +270,12 @@ class SeekrFlow(Provider):
         order: str,
         agent: str | None = None,
         page_token: str | None = None,
-    ) -> HttpRequest | None:
-        return self._runs_request(thread_id, limit, offset, order)
-
-    def _runs_request(self, thread_id: str, limit: int, offset: int, order: str) -> HttpRequest:
+    ) -> HttpRequest:
         params = {"limit": str(limit), "offset": str(offset), "order": order}
         return HttpRequest("GET", f"{_thread_path(thread_id)}/runs", params=params)
 
     def parse_runs(self, body: Any) -> list[RemoteRun]:
-        return parse_seekrflow_runs(body)
+        return listed_runs(body, self.named)
 
 
 class SeekrFlowVercel(SeekrFlow):
@@ -304,39 +287,3 @@ class SeekrFlowVercel(SeekrFlow):
 
     def translator(self, request: RunRequest) -> Translator:
         return _SeekrFlowVercelTranslator(request.thread_id)
-
-
-def parse_seekrflow_runs(body: Any) -> list[RemoteRun]:
-    """The run objects of ``GET /v1/threads/{id}/runs`` (a bare JSON array), or the one run
-    object of ``GET /v1/threads/{id}/runs/{run}``."""
-    single = as_dict(body)
-    if single is not None and "id" in single and "data" not in single:
-        body = [single]
-    items = body if isinstance(body, list) else (as_dict(body) or {}).get("data")
-    if not isinstance(items, list):
-        raise ProtocolError(f"SeekrFlow's run list is not a JSON array: {str(body)[:200]}")
-    runs: list[RemoteRun] = []
-    for item in items:
-        obj = as_dict(item)
-        run_id = first_str(obj, "id") if obj is not None else None
-        if obj is None or run_id is None:
-            continue
-        usage = read_usage(obj.get("usage"))
-        runs.append(
-            RemoteRun(
-                run_id=run_id,
-                agent=first_str(obj, "agent_id"),
-                thread_id=first_str(obj, "thread_id"),
-                status=first_str(obj, "status") or "unknown",
-                created_at=first_str(obj, "created_at"),
-                started_at=first_str(obj, "started_at"),
-                finished_at=first_str(obj, "completed_at", "failed_at", "cancelled_at"),
-                prompt_tokens=usage.prompt_tokens if usage else None,
-                completion_tokens=usage.completion_tokens if usage else None,
-                total_tokens=usage.total_tokens if usage else None,
-                model=model_name(obj.get("model")),
-                raw=obj,
-                usage=usage,
-            )
-        )
-    return runs

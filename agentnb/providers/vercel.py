@@ -1,17 +1,7 @@
 """The Vercel AI SDK UI message stream, spoken by any AI SDK chat route (``/api/chat``).
-
-The body is what ``useChat`` posts: the chat id and the conversation as UI messages. A chat
-route is stateless, so the provider keeps each chat's messages client-side and sends them
-all, as the AI SDK does: each assistant message whole, as the stream built it (step, text,
-reasoning and tool parts, in the SDK's ``UIMessage`` shape). The first run of a chat gets a
-fresh chat id.
-
-Human approval, as the SDK's ``addToolApprovalResponse`` + ``sendAutomaticallyWhen`` do it:
-when the stream finishes with tool calls in ``approval-requested``, the run pauses; once each
-is decided, the next request (``trigger: "submit-message"``, ``messageId``) sends the same
-messages with the assistant message's parts in ``approval-responded`` (``approval {id,
-approved, reason}``), and its stream continues the same assistant message.
-"""
+A chat route is stateless: the client keeps each chat's UI messages and posts them all, as
+``useChat`` does, and sends approvals and tool results the way the SDK's
+``sendAutomaticallyWhen`` does."""
 
 from __future__ import annotations
 
@@ -22,8 +12,7 @@ from .._core.approvals import ApprovalDecision
 from .._core.client_tools import ToolResult
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
-from ..events import RunCompleted
-from ._base import HttpRequest, SendJson, Translator
+from ._base import HttpRequest, Translator
 from ._client_threads import ClientThreadProvider, ClientThreads
 from ._frames import local_id
 from ._options import carried
@@ -50,7 +39,6 @@ class Vercel(ClientThreadProvider):
     carries: ClassVar[frozenset[str] | None] = carried(
         "response_format", "metadata", "followups", "tools"
     )
-    resume_mode = "last-event-id"
     supports_approvals = True
 
     def __init__(self, **options: Any) -> None:
@@ -65,9 +53,7 @@ class Vercel(ClientThreadProvider):
         return ("path", "agent_field")
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
-        chat_id = self.threads.thread_id(request)
-        messages = [*self.threads.messages(chat_id), self.threads.asking(chat_id, request)]
-        return self._chat_request(request, chat_id, messages, {})
+        return self._chat_request(request, [], {})
 
     def approval_request(
         self, request: RunRequest, translator: Translator, decisions: Sequence[ApprovalDecision]
@@ -94,21 +80,15 @@ class Vercel(ClientThreadProvider):
         return self._continued(request, translator)
 
     def _continued(self, request: RunRequest, translator: UIMessageTranslator) -> HttpRequest:
-        chat_id = self.threads.thread_id(request)
         assistant = translator.message()
-        asked = self.threads.asking(chat_id, request)
-        messages = [*self.threads.messages(chat_id), asked, assistant]
         trigger = {"trigger": "submit-message", "messageId": assistant["id"]}
-        return self._chat_request(request, chat_id, messages, trigger)
+        return self._chat_request(request, [assistant], trigger)
 
     def _chat_request(
-        self,
-        request: RunRequest,
-        chat_id: str,
-        messages: list[dict[str, Any]],
-        trigger: dict[str, Any],
+        self, request: RunRequest, answered: list[dict[str, Any]], trigger: dict[str, Any]
     ) -> HttpRequest:
-        body: dict[str, Any] = {"id": chat_id, "messages": messages, **trigger}
+        chat_id, messages = self.threads.conversation(request)
+        body: dict[str, Any] = {"id": chat_id, "messages": [*messages, *answered], **trigger}
         if self.agent_field:
             body[self.agent_field] = request.agent
         if request.model_settings.as_dict():
@@ -121,19 +101,13 @@ class Vercel(ClientThreadProvider):
             body["followups"] = True
         if request.tools:
             body["tools"] = [t.declaration() for t in request.tools]
-        body.update(request.extra)
+        body = request.with_extra(body)
         return HttpRequest("POST", self.path, json=body, headers={"Accept": "text/event-stream"})
 
     def translator(self, request: RunRequest) -> Translator:
         return UIMessageTranslator(thread_id=request.thread_id)
 
-    async def finalize(
-        self,
-        request: RunRequest,
-        translator: Translator,
-        completed: RunCompleted,
-        send: SendJson,
-    ) -> RunCompleted:
-        if isinstance(translator, UIMessageTranslator):
-            self.threads.finish(request, [translator.message()], run_id=translator.run_id)
-        return completed
+    def answer(self, translator: Translator) -> tuple[list[dict[str, Any]], Any] | None:
+        if not isinstance(translator, UIMessageTranslator):
+            return None
+        return [translator.message()], None

@@ -11,7 +11,7 @@ from agentnb_testing import client_for
 
 from agentnb.providers import HttpRequest, RemoteRun
 from agentnb.providers._status_batch import StatusBatches
-from agentnb.providers.operativus import parse_operativus_runs
+from agentnb.providers.operativus import Operativus
 from agentnb.server import ServerHandle
 
 
@@ -38,7 +38,7 @@ class Platform:
 
 
 def batches(limit: int = 100) -> StatusBatches:
-    return StatusBatches(status_request, parse_operativus_runs, limit=limit)
+    return StatusBatches(status_request, Operativus().parse_runs, limit=limit)
 
 
 async def test_a_lone_run_asks_at_once_for_itself() -> None:
