@@ -16,6 +16,7 @@ retitle the window or clear the screen through the answer."""
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 from .._core.pricing import price_call, usd
 from .._core.run import Run, ToolCall
@@ -205,13 +206,32 @@ def run_text(run: Run, *, text_chars: int | None = None) -> str:
     return "\n".join(lines)
 
 
+def decision(call: ToolCall) -> str:
+    """``approved by you 14:01:52``: who decided on the call and when; empty before a decision
+    and for a call that ran without the user's approval (its own mark says so)."""
+    approval = call.approval
+    if approval is None or approval.approved is None or call.unapproved:
+        return ""
+    verb = "denied" if not approval.approved else "answered" if approval.answer else "approved"
+    at = approval.decided_at
+    when = f" {datetime.fromtimestamp(at).astimezone():%H:%M:%S}" if at is not None else ""
+    return f"{verb} {_DECIDED_BY[approval.decided_by or 'user']}{when}"
+
+
+_DECIDED_BY = {"user": "by you", "policy": "by your approve= policy", "server": "by the server"}
+
+
 def _call_lines(call: ToolCall, level: int) -> list[str]:
     """A call's line (with what was spent inside it, where the platform says) and one line
     of what its sub-agent wrote (named as the live printer names it)."""
     spent = call_spent(call)
     spent = f" [{spent}]" if spent else ""
     unapproved = f"  ⚠ {call.unapproved}" if call.unapproved else ""
-    lines = [f"{call_head(call, level)}{spent} {_outcome(call)}{unapproved}"]
+    decided = decision(call)
+    if call.status == "denied":  # its outcome already says denied
+        decided = decided.removeprefix("denied ")
+    decided = f" · {decided}" if decided else ""
+    lines = [f"{call_head(call, level)}{spent} {_outcome(call)}{decided}{unapproved}"]
     if call.agent_text:
         who = excerpt(call.sub_agent, 40, marked=True) if call.sub_agent else "sub-agent"
         lines.append(f"{indent(level + 1)}┆ {who}: {excerpt(call.agent_text, 160, marked=True)}")

@@ -44,6 +44,7 @@ from .run_text import (
     NO_RESULT_NOTE,
     TOOL_MARKS,
     call_spent,
+    decision,
     run_text,
     seconds,
     status_line,
@@ -142,21 +143,6 @@ def tool_heading(call: ToolCall) -> tuple[str, str]:
     if decided:
         label = decided if decided.startswith(f"{label} ") else f"{label} · {decided}"
     return TOOL_MARKS.get(call.status, "…"), label + duration
-
-
-def decision(call: ToolCall) -> str:
-    """``approved by you 14:01:52``: who decided on the call and when; empty before a decision
-    and for a call that ran without the user's approval (its own mark says so)."""
-    approval = call.approval
-    if approval is None or approval.approved is None or call.unapproved:
-        return ""
-    verb = "denied" if not approval.approved else "answered" if approval.answer else "approved"
-    at = approval.decided_at
-    when = f" {datetime.fromtimestamp(at).astimezone():%H:%M:%S}" if at is not None else ""
-    return f"{verb} {_DECIDED_BY[approval.decided_by or 'user']}{when}"
-
-
-_DECIDED_BY = {"user": "by you", "policy": "by your approve= policy", "server": "by the server"}
 
 
 def call_labels(call: ToolCall, tree: CallTree) -> list[str]:

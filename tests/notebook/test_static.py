@@ -382,7 +382,11 @@ def test_an_approved_call_says_so_with_its_output() -> None:
     assert "<p><em>Approved.</em></p>" in bundle["text/html"]
     assert "demo_1" in bundle["text/html"]
     assert "*Approved\\.*" in bundle["text/markdown"]
-    assert '→ place_trade(ticker: "NVDA") ✓ {"order_id": "demo_1"}' in bundle["text/plain"]
+    # the terminal's line too, after the output
+    assert (
+        f'→ place_trade(ticker: "NVDA") ✓ {{"order_id": "demo_1"}} · approved by you {at}'
+        in (bundle["text/plain"])
+    )
 
 
 def test_a_denied_call_says_denied_and_its_reason_once() -> None:
@@ -396,7 +400,8 @@ def test_a_denied_call_says_denied_and_its_reason_once() -> None:
     assert "Error" not in html_text
     rendered = render_with_html_on(bundle["text/markdown"])
     assert "<i>" not in rendered and "Denied: too &lt;i&gt;risky&lt;/i&gt;" in rendered
-    assert 'place_trade(ticker: "NVDA") ⊘ denied: too <i>risky</i>' in bundle["text/plain"]
+    denied = f'place_trade(ticker: "NVDA") ⊘ denied: too <i>risky</i> · by you {at}'
+    assert denied in bundle["text/plain"]
 
     silent = static_bundle([trader_run(decision=False)])
     assert "<p><em>Denied.</em></p>" in silent["text/html"]
