@@ -39,6 +39,7 @@ READERS = {
     "agentnb.history.HistoryStore.runs_by_ids": "reads the history",
     "agentnb.history.RunHistory.rows_at": "picks runs a history already holds",
     "agentnb.Experiment.runs": "reads the history",
+    "agentnb.Experiment.pair": "reads the history (one question's runs)",
 }
 """Public callables returning a ``Run`` or a ``RunHistory`` of runs already going or done."""
 ENGINE_DOOR = "_open"
