@@ -7,6 +7,7 @@ field is read as empty and its row flagged; a figure outside its sane range
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -42,6 +43,7 @@ __all__ = [
     "ToolCallRecord",
     "as_text",
     "checked_columns",
+    "checked_flagged",
     "checked_record",
     "checked_rows",
     "end_values",
@@ -62,6 +64,7 @@ __all__ = [
     "storable",
     "storable_row",
     "storable_text",
+    "suspect_sql",
     "tool_rows",
     "truncate",
 ]
@@ -849,6 +852,59 @@ def checked_columns(
         ]
     if REFUSED in out:
         _note_refused(out, [name for name, _ in spec if name in FIGURE_RANGES])
+    return out
+
+
+def suspect_sql(spec: Sequence[tuple[str, ColumnKind]], table: str = "") -> str:
+    """SQL that is true for a row of ``table`` (an alias with its dot, or nothing) whose
+    ``spec`` columns may hold a malformed value or a figure outside its sane range: SQLite
+    looks at every value in C, and :func:`checked_flagged` checks only those rows."""
+    terms = []
+    for name, kind in spec:
+        value = f"{table}{name}"
+        if kind in ("id", "text", "category"):
+            terms.append(f"typeof({value}) NOT IN ('text', 'null')")
+        elif kind == "json":
+            terms.append(
+                f"CASE typeof({value}) WHEN 'null' THEN 0 WHEN 'text' THEN NOT json_valid({value}) "
+                "ELSE 1 END"
+            )
+        else:
+            whole, real = {
+                "int": (f"{value} NOT BETWEEN {-LARGEST_COUNT} AND {LARGEST_COUNT}", "1"),
+                "float": ("0", f"{value} IN (9e999, -9e999)"),  # an infinity
+            }.get(kind, (f"{value} NOT BETWEEN {EARLIEST} AND {LATEST}",) * 2)
+            terms.append(
+                f"CASE typeof({value}) WHEN 'null' THEN 0 WHEN 'integer' THEN {whole} "
+                f"WHEN 'real' THEN {real} ELSE 1 END"
+            )
+        if name in FIGURE_RANGES:
+            low, high, _ = FIGURE_RANGES[name]
+            terms.append(f"COALESCE({value} NOT BETWEEN {low} AND {high}, 0)")
+    return f"({' OR '.join(terms)})"
+
+
+def checked_flagged(
+    columns: Mapping[str, Sequence[Any]],
+    flags: Iterable[Any],
+    spec: Sequence[tuple[str, ColumnKind]],
+) -> dict[str, Sequence[Any]]:
+    """:func:`checked_columns` of ``columns`` whose rows :func:`suspect_sql` flagged (the
+    others are returned as they are, without a value looked at in Python)."""
+    flagged = list(itertools.compress(itertools.count(), flags))
+    if not flagged:
+        return dict(columns)
+    subset = {name: [values[i] for i in flagged] for name, values in columns.items()}
+    checked = checked_columns(subset, spec)
+    out = dict(columns)
+    rows = len(next(iter(columns.values())))
+    for name, values in checked.items():
+        if values is subset.get(name):
+            continue
+        full = list(columns[name]) if name in columns else [None] * rows
+        for i, value in zip(flagged, values, strict=True):
+            full[i] = value
+        out[name] = full
     return out
 
 

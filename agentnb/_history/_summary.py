@@ -110,12 +110,12 @@ status (``failed`` also holds any other status a platform reported, so the five 
 interrupted run counts against it, a run still going does not. ``failure_rate`` is failed /
 runs that ended. ``cost_total`` and ``cost_mean`` (USD) are over the runs whose cost is known;
 the others are ``unpriced`` (the run reported its usage, but no price is known for its model)
-or ``no_usage`` (the run reported no usage): an unknown cost is never counted as 0. The timing figures
-(``duration_*``, ``ttft_*``: the agent's time, pauses for a person left out; ``paused_total``:
-seconds spent waiting for a person) count only the runs ``include`` names, completed ones by
-default (a run that failed fast or was cancelled does not make the agent look quick), and
-``timed_runs`` says how many those are; a missing TTFT (no token came) is left out, never
-counted as 0."""
+or ``no_usage`` (the run reported no usage): an unknown cost is never counted as 0. The
+timing figures (``duration_*``, ``ttft_*``: the agent's time, pauses for a person left out;
+``paused_total``: seconds spent waiting for a person) count only the runs ``include`` names,
+completed ones by default (a run that failed fast or was cancelled does not make the agent
+look quick), and ``timed_runs`` says how many those are; a missing TTFT (no token came) is left
+out, never counted as 0."""
 
 COUNTED_STATUSES: Final = ("completed", "cancelled", "interrupted", "running")
 """The statuses a summary counts in a column of their own (``failed`` holds the rest)."""
