@@ -60,16 +60,13 @@ from ._records import (
     RUN_COLUMNS,
     SNIPPET_COLUMN,
     TOOL_CALL_COLUMNS,
-    ColumnKind,
     RunRecord,
     ToolCallRecord,
     checked_columns,
-    checked_flagged,
     checked_record,
     checked_rows,
     sane_score_row_sql,
     storable_row,
-    suspect_sql,
 )
 from ._run_filter import (
     EVALUATES,
@@ -124,8 +121,6 @@ ORPHAN_SWEEP_SECONDS = 1.0
 """At most this often, a read first marks interrupted the rows of processes that have ended."""
 RUN_NAMES: Final = tuple(name for name, _ in RUN_COLUMNS)
 _RUN_SELECT = ", ".join(RUN_NAMES)
-_SUSPECT: Final[tuple[str, ColumnKind]] = ("suspect", "int")
-"""The flag a read adds after the run columns: :func:`suspect_sql`."""
 SEARCH_COLUMNS = (*RUN_COLUMNS, SNIPPET_COLUMN)
 HEAD_ROWS: Final = SHOWN_ROWS
 """Rows a ``runs()`` call reads at once (what its table shows first); the rest at first use."""
@@ -481,13 +476,13 @@ class HistoryStore:
             self._require_search_index(db)
             return self._search(db, where)
         clause, params = where.where()
-        sql = f"SELECT {_RUN_SELECT}, {suspect_sql(RUN_COLUMNS)} FROM runs {clause} "
-        sql += "ORDER BY started_at DESC, rowid DESC"
+        sql = f"SELECT {_RUN_SELECT} FROM runs {clause} ORDER BY started_at DESC, rowid DESC"
         if where.limit is not None:
             sql += " LIMIT ?"
             params.append(where.limit)
-        columns = columns_of(db.execute(sql, params).fetchall(), [*RUN_COLUMNS, _SUSPECT])
-        return checked_flagged(columns, columns.pop(_SUSPECT[0]), RUN_COLUMNS)
+        return checked_columns(
+            columns_of(db.execute(sql, params).fetchall(), RUN_COLUMNS), RUN_COLUMNS
+        )
 
     @staticmethod
     def _search(db: sqlite3.Connection, where: RunFilter) -> dict[str, Sequence[Any]]:
