@@ -951,7 +951,7 @@ def _types(values: Sequence[Any]) -> frozenset[type]:
 
 def _items(values: Sequence[Any]) -> Sequence[Any]:
     tolist = getattr(values, "tolist", None)  # a numpy column: its items read once, in C
-    return tolist() if tolist is not None else values  # type: ignore[no-any-return]
+    return tolist() if tolist is not None else values
 
 
 Ranges = dict[int, "tuple[Any, Any] | None"]
