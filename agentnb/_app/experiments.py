@@ -72,7 +72,8 @@ def experiment(name: str, *, store: HistoryStore | None = None) -> Experiment:
 
 def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
     """The experiments the history keeps, newest first: name, when, agents, variants,
-    questions, runs done and failed, their cost, the runs and cost of their evaluators
+    questions, runs done and failed, their cost and the runs of unknown cost (``unpriced``:
+    usage but no price; ``no_usage``: no usage reported), the runs and cost of their evaluators
     (judges), and each score's mean (bools: the share true) over the completed runs with
     ``score.<name>_n``, how many were scored. A DataFrame of plain values, shown formatted as a
     summary is (``$``, dates, ``—`` for a missing figure); ``.to_pandas()`` is the plain
@@ -96,6 +97,8 @@ def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
         "runs",
         "failed",
         "cost",
+        "unpriced",
+        "no_usage",
         "evaluation_runs",
         "evaluation_cost",
     ]
@@ -249,10 +252,10 @@ class Experiment:
     def to_pandas(self) -> pd.DataFrame:
         """One row per question × arm, in the dataset's order: ``id``, ``agent``, ``arm``
         (the agent, or the agent with its variant), ``message``, ``expected``, the dataset's
-        other fields, ``answer``, ``status``, ``cost_usd``, ``duration`` (agent time),
-        ``local_id``, every ``score.<name>`` (the run's current score; NaN when none), and
-        ``evaluator_error.<evaluator>`` where an evaluator raised on a run (its error; the
-        run's scores from it are missing, so no mean counts it)."""
+        other fields, ``answer``, ``status``, ``cost_usd``, ``total_tokens``, ``duration``
+        (agent time), ``local_id``, every ``score.<name>`` (the run's current score; NaN
+        when none), and ``evaluator_error.<evaluator>`` where an evaluator raised on a run
+        (its error; the run's scores from it are missing, so no mean counts it)."""
         import pandas as pd  # optional: the table is a frame
 
         rows = self._table()
@@ -265,6 +268,7 @@ class Experiment:
             "answer",
             "status",
             "cost_usd",
+            "total_tokens",
             "duration",
             "local_id",
         ]
@@ -296,6 +300,8 @@ class Experiment:
         rows = self._table()
         done = [row for row in rows if row["status"] == "completed"]
         costs = [row["cost_usd"] for row in rows if row["cost_usd"] is not None]
+        unknown = [row for row in rows if row["status"] is not None and row["cost_usd"] is None]
+        unpriced = sum(row["total_tokens"] is not None for row in unknown)
         variants = {arm.label for arm in self._record.arms if arm.variant is not None}
         given = {key: [row[key] for row in done if key in row] for key in _keys(rows)}
         means = {key: _mean(values) for key, values in given.items()}
@@ -311,6 +317,8 @@ class Experiment:
             "runs": len(done),
             "failed": sum(row["status"] not in (None, "completed") for row in rows),
             "cost": sum(costs) if costs else None,
+            "unpriced": unpriced,
+            "no_usage": len(unknown) - unpriced,
             "evaluation_runs": judged,
             "evaluation_cost": judging_cost,
             **means,
@@ -507,6 +515,7 @@ def _row(
         "answer": None if record is None else record.answer,
         "status": None if record is None else record.status,
         "cost_usd": None if record is None else record.cost_usd,
+        "total_tokens": None if record is None else record.total_tokens,
         "duration": None if record is None else record.duration,
         "local_id": _id(pair),
     }

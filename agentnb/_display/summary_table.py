@@ -81,7 +81,8 @@ COLUMNS: dict[str, Shown] = {
     "tokens_mean": Shown("tokens / run", "mean tokens of a run", count),
     "cost_total": Shown("cost", "USD, over the runs whose cost is known", usd),
     "cost_mean": Shown("per run", "mean USD of a priced run", usd),
-    "unpriced": Shown("unpriced", "runs whose cost is not known (not counted as $0)", count),
+    "unpriced": Shown("unpriced", "runs with usage but no known price (not counted as $0)", count),
+    "no_usage": Shown("no usage", "runs that reported no usage (their cost is not known)", count),
     "timed_runs": Shown("timed", "runs the times count", count),
     "duration_p50": Shown("time p50", "median agent time (pauses left out)", time_taken),
     "duration_p95": Shown("time p95", "95th percentile of the agent time", time_taken),
@@ -118,7 +119,7 @@ CALL_ANSWER_COLUMNS = (
     "runs",
 )
 """The columns a tool calls' summary (``tool_calls().summary()``) shows first."""
-SHOWN_WHEN_ANY = ("unpriced", "running")
+SHOWN_WHEN_ANY = ("unpriced", "no_usage", "running")
 """Shown beside :data:`ANSWER_COLUMNS` when any group has one: a cost total that leaves
 runs out, or runs not yet ended, must not pass unseen."""
 

@@ -830,11 +830,12 @@ def checked_columns(
     the :data:`MALFORMED_COLUMN` when some row held one."""
     out: dict[str, Sequence[Any]] = dict(columns)
     notes: dict[int, list[str]] = {}
+    ranges: Ranges = {}
     for name, kind in spec:
         values = columns.get(name)
         if values is None:
             continue
-        bad = _bad_rows(kind, values)
+        bad = _bad_rows(kind, values, ranges)
         if not bad:
             continue
         kept = list(values)
@@ -848,7 +849,7 @@ def checked_columns(
             "; ".join(notes[i]) if i in notes else None for i in range(rows)
         ]
     if REFUSED in out:
-        _note_refused(out, [name for name, _ in spec if name in FIGURE_RANGES])
+        _note_refused(out, [name for name, _ in spec if name in FIGURE_RANGES], ranges)
     return out
 
 
@@ -857,7 +858,9 @@ REFUSED: Final = "refused_figures"
 (added on reading) those of the row outside their sane range, kept as they are."""
 
 
-def _note_refused(columns: dict[str, Sequence[Any]], figures: Sequence[str]) -> None:
+def _note_refused(
+    columns: dict[str, Sequence[Any]], figures: Sequence[str], ranges: Ranges
+) -> None:
     """Add to each row's ``refused_figures`` its well-formed figures outside their sane range
     (a summary leaves them out; the row keeps them, so nothing is lost)."""
     found: dict[int, list[str]] = {}
@@ -865,13 +868,11 @@ def _note_refused(columns: dict[str, Sequence[Any]], figures: Sequence[str]) -> 
         values = columns.get(name)
         if values is None:
             continue
-        tolist = getattr(values, "tolist", None)
-        values = tolist() if tolist is not None else values
         low, high, _ = FIGURE_RANGES[name]
-        numbers = [value for value in values if value is not None]
-        if not numbers or (low <= min(numbers) and max(numbers) <= high):
+        bounds = _bounds(values, ranges)
+        if bounds is None or (low <= bounds[0] and bounds[1] <= high):
             continue
-        for i, value in enumerate(values):
+        for i, value in enumerate(_items(values)):
             if value is not None and not low <= value <= high:
                 found.setdefault(i, []).append(f"{name}={value!r} (in the file)")
     if found:
@@ -907,33 +908,96 @@ def checked_record(row: Sequence[Any]) -> RunRecord:
     )
 
 
-def _bad_rows(kind: ColumnKind, values: Sequence[Any]) -> list[int]:
+def _bad_rows(kind: ColumnKind, values: Sequence[Any], ranges: Ranges) -> list[int]:
     """The rows whose value in a column of ``kind`` is malformed (usually none, found fast)."""
-    tolist = getattr(values, "tolist", None)  # a numpy column: its items read once, in C
-    values = tolist() if tolist is not None else values
-    types = set(map(type, values))
+    types = _types(values)
     if kind in ("id", "text", "category"):
         if types <= _TEXT:
             return []
-        return [i for i, value in enumerate(values) if type(value) not in _TEXT]
+        return [i for i, value in enumerate(_items(values)) if type(value) not in _TEXT]
     if kind == "json":
-        if types <= _TEXT and all(_parses(text) for text in set(values) - {None}):
+        if types <= _TEXT and all(_parses(text) for text in set(_items(values)) - {None}):
             return []
-        return [i for i, value in enumerate(values) if not _is_json(value)]
-    if types <= _NUMBER and _in_range(kind, values, types):
+        return [i for i, value in enumerate(_items(values)) if not _is_json(value)]
+    if types <= _NUMBER and _in_range(kind, values, types, ranges):
         return []
-    return [i for i, value in enumerate(values) if not _is_number(kind, value)]
+    return [i for i, value in enumerate(_items(values)) if not _is_number(kind, value)]
 
 
-def _in_range(kind: ColumnKind, values: Sequence[Any], types: set[type]) -> bool:
-    numbers = [value for value in values if value is not None]
-    if not numbers:
+_INFERRED_FROM: Final = 10_000
+_INFERRED: Final[Mapping[str, frozenset[type]]] = {
+    "empty": frozenset(),
+    "string": frozenset({str}),
+    "integer": frozenset({int}),
+    "floating": frozenset({float}),
+    "mixed-integer-float": frozenset({int, float}),
+}
+
+
+def _types(values: Sequence[Any]) -> frozenset[type]:
+    """The types of a column's values (a missing one left out, or as ``NoneType``): for a
+    large numpy column, by pandas' type inference (one pass in C, no call per value)."""
+    if len(values) >= _INFERRED_FROM and hasattr(values, "dtype"):
+        try:
+            from pandas.api.types import infer_dtype  # optional: only to look faster
+        except ImportError:
+            pass
+        else:
+            found = _INFERRED.get(infer_dtype(values, skipna=True))
+            if found is not None:
+                return found
+    return frozenset(map(type, _items(values)))
+
+
+def _items(values: Sequence[Any]) -> Sequence[Any]:
+    tolist = getattr(values, "tolist", None)  # a numpy column: its items read once, in C
+    return tolist() if tolist is not None else values
+
+
+Ranges = dict[int, "tuple[Any, Any] | None"]
+"""The bounds of the columns of numbers a check has read, by the column's id."""
+
+
+def _bounds(column: Sequence[Any], ranges: Ranges) -> tuple[Any, Any] | None:
+    """The lowest and highest of a column of numbers and None (None: no number): in C for a
+    numpy column whose numbers a float holds exactly (counts and times far below 2**53);
+    kept in ``ranges``, read once."""
+    if id(column) not in ranges:
+        ranges[id(column)] = _read_bounds(column)
+    return ranges[id(column)]
+
+
+def _read_bounds(column: Sequence[Any]) -> tuple[Any, Any] | None:
+    if hasattr(column, "astype"):
+        import numpy as np  # a numpy column: numpy is there
+
+        try:
+            floats = column.astype("float64")
+        except OverflowError:  # an int past a float's range: compared exactly below
+            floats = None
+        if floats is not None:
+            if np.isnan(floats).all():
+                return None
+            low, high = np.nanmin(floats), np.nanmax(floats)
+            if low > -LARGEST_COUNT and high < LARGEST_COUNT:
+                return float(low), float(high)
+    numbers = [value for value in _items(column) if value is not None]
+    return (min(numbers), max(numbers)) if numbers else None
+
+
+def _in_range(
+    kind: ColumnKind, column: Sequence[Any], types: frozenset[type], ranges: Ranges
+) -> bool:
+    bounds = _bounds(column, ranges)
+    if bounds is None:
         return True
-    low, high = min(numbers), max(numbers)
+    low, high = bounds
     if kind == "time":
         return bool(low >= EARLIEST and high <= LATEST)
     if kind == "int":
-        whole = float not in types or all(float(value).is_integer() for value in numbers)
+        whole = float not in types or all(
+            float(value).is_integer() for value in _items(column) if value is not None
+        )
         return bool(whole and low >= -LARGEST_COUNT and high <= LARGEST_COUNT)
     return math.isfinite(low) and math.isfinite(high)
 
@@ -943,7 +1007,7 @@ def _is_number(kind: ColumnKind, value: Any) -> bool:
         return True
     if type(value) not in _NUMBER:
         return False
-    return _in_range(kind, [value], {type(value)})
+    return _in_range(kind, [value], frozenset({type(value)}), {})
 
 
 def _parses(text: str) -> bool:

@@ -88,6 +88,7 @@ SUMMARY_COLUMNS = (
     "cost_total",
     "cost_mean",
     "unpriced",
+    "no_usage",
     "timed_runs",
     "duration_p50",
     "duration_p95",
@@ -101,12 +102,13 @@ status (``failed`` also holds any other status a platform reported, so the five 
 ``runs``). ``success_rate`` is completed / all runs that ended: every failed, cancelled or
 interrupted run counts against it, a run still going does not. ``failure_rate`` is failed /
 runs that ended. ``cost_total`` and ``cost_mean`` (USD) are over the runs whose cost is known;
-``unpriced`` counts the others (an unknown cost is never counted as 0). The timing figures
-(``duration_*``, ``ttft_*``: the agent's time, pauses for a person left out; ``paused_total``:
-seconds spent waiting for a person) count only the runs ``include`` names, completed ones by
-default (a run that failed fast or was cancelled does not make the agent look quick), and
-``timed_runs`` says how many those are; a missing TTFT (no token came) is left out, never
-counted as 0."""
+the others are ``unpriced`` (the run reported its usage, but no price is known for its model)
+or ``no_usage`` (the run reported no usage): an unknown cost is never counted as 0. The
+timing figures (``duration_*``, ``ttft_*``: the agent's time, pauses for a person left out;
+``paused_total``: seconds spent waiting for a person) count only the runs ``include`` names,
+completed ones by default (a run that failed fast or was cancelled does not make the agent
+look quick), and ``timed_runs`` says how many those are; a missing TTFT (no token came) is left
+out, never counted as 0."""
 
 COUNTED_STATUSES: Final = ("completed", "cancelled", "interrupted", "running")
 """The statuses a summary counts in a column of their own (``failed`` holds the rest)."""
@@ -265,6 +267,8 @@ ROLLUP_KEYS: Final = tuple(key for key in GROUPABLE if key != "thread_id")
 (threads are too many to roll up)."""
 HOUR: Final = 3600
 HOUR_SQL: Final = "CAST({row}.started_at / 3600 AS INTEGER) * 3600"
+UNPRICED: Final = "unpriced"
+"""The figure counting the runs with a token count and no cost (the rollups' ``unpriced_n``)."""
 """The hour a run started in (as ``key_sql``'s periods: every period is whole hours)."""
 _ROLLUP_FIGURES: Final = (
     # (rollup column, runs column, summed: else only counted)
@@ -274,6 +278,7 @@ _ROLLUP_FIGURES: Final = (
     ("paused", "paused_seconds", True),
     ("duration", "duration", False),
     ("ttft", "ttft", False),
+    ("unpriced", UNPRICED, False),
 )
 _KINDS: Final = dict(RUN_COLUMNS)
 _COUNTED: Final = tuple(column for _, column, _ in _ROLLUP_FIGURES)
@@ -285,11 +290,6 @@ STOPPED_SQL: Final = "{row}.status IS NOT 'running'"
 """A run the rollup counts: one that has stopped. A running run is counted from its row (a
 few rows, found by the ``runs_running`` index), so its start and checkpoints cost the
 rollup nothing and its end one addition."""
-
-
-def _figure(row: str, column: str, guarded: bool) -> str:
-    """``row``'s ``column`` as the rollup counts it: a sane figure only, once guarded."""
-    return sane_sql(column, f"{row}.") if guarded else f"{row}.{column}"
 
 
 @dataclass
@@ -304,6 +304,7 @@ class SummaryGroup:
     paused: Any = None
     paused_count: int = 0
     timed_counts: dict[str, int] = field(default_factory=dict)
+    unpriced: int = 0
     quantiles: dict[tuple[str, float], float | None] = field(default_factory=dict)
 
     def add(self, status: str, runs: int, figures: Sequence[Any], timed: bool) -> None:
@@ -316,6 +317,7 @@ class SummaryGroup:
             if count:
                 self.sums[name] = total if name not in self.sums else self.sums[name] + total
                 self.counts[name] = self.counts.get(name, 0) + count
+        self.unpriced += values[UNPRICED][1]
         if timed:
             self.timed_runs += runs
             total, count = values["paused_seconds"]
@@ -340,6 +342,7 @@ class SummaryGroup:
             self.sums.get("cost_usd"),
             self.mean("cost_usd"),
             self.counts.get("cost_usd", 0),
+            self.unpriced,
             self.mean("tool_call_count"),
             self.timed_runs,
             self.paused,
@@ -474,9 +477,16 @@ def figures_sql(table: str) -> str:
     sane values only."""
     return ", ".join(
         (f"SUM({sane_sql(column, table)}), " if summed else "NULL, ")
-        + f"COUNT({sane_sql(column, table)})"
+        + f"COUNT({_counted_sql(column, table)})"
         for _, column, summed in _ROLLUP_FIGURES
     )
+
+
+def _counted_sql(column: str, table: str) -> str:
+    if column == UNPRICED:  # a token count and no cost: no price was known
+        tokens, cost = sane_sql("total_tokens", table), sane_sql("cost_usd", table)
+        return f"CASE WHEN {tokens} IS NOT NULL AND {cost} IS NULL THEN 1 END"
+    return sane_sql(column, table)
 
 
 def timed_sql(metric: str, table: str = "runs.") -> str:
@@ -761,7 +771,7 @@ def summary_frame(
     """The summary's frame from :func:`summary_rows` (and :func:`score_summary_rows`)."""
     pandas = require_pandas()
     names = [*keys, "runs", *(f"n_{s}" for s in COUNTED_STATUSES), "tokens_total", "tokens_mean"]
-    names += ["cost_total", "cost_mean", "priced"]
+    names += ["cost_total", "cost_mean", "priced", "unpriced"]
     names += ["tool_calls_per_run", "timed_runs", "paused_total"]
     names += [f"{m}_p{round(q * 100)}" for m, q in QUANTILES]
     rows = [row for row in rows if row[len(keys)]]  # without keys: one row, even of none
@@ -784,7 +794,8 @@ def summary_frame(
             "tokens_mean": raw["tokens_mean"].astype("float64"),
             "cost_total": raw["cost_total"].astype("float64"),
             "cost_mean": raw["cost_mean"].astype("float64"),
-            "unpriced": runs - raw["priced"].fillna(0).astype("int64"),
+            "unpriced": raw["unpriced"].astype("int64"),
+            "no_usage": runs - raw["priced"].astype("int64") - raw["unpriced"].astype("int64"),
             "timed_runs": raw["timed_runs"].fillna(0).astype("int64"),
             "paused_total": raw["paused_total"].astype("float64"),
             **{

@@ -62,6 +62,7 @@ def test_summary_by_model_and_day(db: Path) -> None:
     assert "gpt-4o-mini" in text and "agentnb-echo" in text, text
     assert "success" in text and "$" in text, text
     assert "(no model)" in text and "no model's success counts them" in text, text
+    assert "unpriced" in text and "no usage" in text, text  # echo's model; the refused run
 
 
 def test_the_experiments_their_grid_and_a_compare(db: Path) -> None:

@@ -81,6 +81,7 @@ def test_an_experiment_is_kept_scored_and_reopened(connection: str) -> None:
     assert listed.loc["tickers", "score.explodes_on_msft"] == 1.0
     assert listed.loc["tickers", "score.names_ticker"] == 1.0
     assert listed.loc["tickers", "cost"] == pytest.approx(frame["cost_usd"].sum())
+    assert listed.loc["tickers", ["unpriced", "no_usage"]].tolist() == [3, 0]  # echo's tokens
     shown = table(listed, "all")  # a bool score's mean is the share of True: a percent
     cells = dict(zip(shown.columns, shown.cells[0], strict=True))
     assert (cells["score.names_ticker"], cells["score.explodes_on_msft"]) == ("100.0%", "1")

@@ -453,3 +453,21 @@ def test_a_file_made_by_the_shipped_migrations_upgrades_to_a_fresh_files_schema(
         assert by_case.loc["a", "runs"] == 1 and by_case.loc["a", "cost_total"] == 0.5
     HistoryStore(tmp_path / "fresh.sqlite3").close()
     assert schema(old) == schema(tmp_path / "fresh.sqlite3")
+
+
+def test_an_upgraded_file_tells_unpriced_runs_from_runs_without_usage(tmp_path: Path) -> None:
+    """The rollups written before they counted unpriced runs are filled again on upgrade:
+    a summary read from them splits the runs of unknown cost as the runs themselves do."""
+    path = tmp_path / "before.sqlite3"
+    build_version(path, ALL.index("m021_unpriced_runs"))
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        for i, (tokens, cost) in enumerate([(12, None), (12, None), (None, None), (12, 0.5)]):
+            row = {**SAMPLE_RUN, "local_id": f"r{i}", "total_tokens": tokens, "cost_usd": cost}
+            insert_sample(db, "runs", row)
+    finally:
+        db.close()
+    with HistoryStore(path) as store:
+        for by in (None, "metadata.case"):
+            got = store.summary(RunFilter(), by, include="all")
+            assert got[["runs", "unpriced", "no_usage"]].iloc[-1].tolist() == [5, 2, 1]

@@ -166,7 +166,7 @@ async def test_langgraph_thread_listing_joins(server: ServerHandle, store: Histo
     assert made_elsewhere.total_tokens is None and made_elsewhere.cost_usd is None
     assert joined[1].cost_usd == run.cost and joined[1].cost_usd is not None
     summary = joined.summary(by="origin")
-    assert summary.loc["remote", "unpriced"] == 1
+    assert summary.loc["remote", ["unpriced", "no_usage"]].tolist() == [0, 1]  # no usage listed
 
 
 @pytest.mark.parametrize(
@@ -210,9 +210,12 @@ async def test_a_model_genai_prices_does_not_know_stays_unpriced(
             path, body = run_request(http, "operativus", "echo", "hello")
             elsewhere = stream_over_http(http, path, body)
         listing = await fetch_remote_runs(client, agent="echo", run_ids=[elsewhere])
-    row = store.runs().with_remote(listing)[0]
+    joined = store.runs().with_remote(listing)
+    row = joined[0]
     assert row.model == "agentnb-echo" and row.total_tokens
     assert row.cost_usd is None and row.cost_source is None
+    summary = joined.summary(by="origin")
+    assert summary.loc["remote", ["unpriced", "no_usage"]].tolist() == [1, 0]  # usage, no price
 
 
 def test_the_platforms_own_cost_wins() -> None:

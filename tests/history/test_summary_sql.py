@@ -45,8 +45,8 @@ def record_values(i: int, rng: random.Random, now: float) -> dict[str, Any]:
         "ttft": rng.uniform(0.01, 2) if i % 4 else None,
         "tool_call_count": i % 3 if i % 7 else None,
         "model": ("gpt-4.1", "gpt-4o-mini", None)[i % 3],
-        "cost_usd": rng.uniform(0, 0.05) if i % 6 else None,  # some unknown, none counted 0
-        "cost_source": "genai-prices" if i % 6 else None,
+        "cost_usd": rng.uniform(0, 0.05) if i % 4 else None,  # some unknown, none counted 0
+        "cost_source": "genai-prices" if i % 4 else None,
         "paused_seconds": rng.uniform(0, 60) if i % 3 == 1 else None,
         "thread_id": f"thread-{i % 5}",
         "metadata": None if metadata_of(i) is None else json.dumps(metadata_of(i)),
@@ -143,11 +143,11 @@ def test_cost_per_day_is_the_sum_of_each_days_known_costs(store: HistoryStore) -
     frame = store.runs().to_pandas(["started_at", "cost_usd"])
     days = frame["started_at"].dt.floor("D")
     want = frame.groupby(days)["cost_usd"].sum(min_count=1)
-    unpriced = frame["cost_usd"].isna().groupby(days).sum()
+    unknown = frame["cost_usd"].isna().groupby(days).sum()
     got = store.summary(RunFilter(), None, every="day")
     assert list(got.index) == list(want.index)
     assert list(got["cost_total"]) == pytest.approx(list(want), nan_ok=True)  # no known cost
-    assert list(got["unpriced"]) == list(unpriced)
+    assert list(got["unpriced"] + got["no_usage"]) == list(unknown)
     assert got["runs"].sum() == len(frame)
 
 
@@ -442,3 +442,62 @@ def test_the_side_table_answers_only_what_it_holds() -> None:
     assert side_table_key(["agent"], plain) is None
     for filters in ({"thread": "t"}, {"metadata": {"a": "b"}}, {"score": {"x": True}}):
         assert side_table_key(["metadata.user"], RunFilter.build(**filters)) is None
+
+
+@pytest.mark.parametrize("every", [None, "day"])
+@pytest.mark.parametrize("by", [None, "model", "agent", "metadata.user"])
+def test_unpriced_runs_had_usage_and_no_usage_runs_reported_none(
+    store: HistoryStore, by: str | None, every: str | None
+) -> None:
+    """Two counts, never mixed: ``unpriced`` runs reported their tokens but no price was
+    known; ``no_usage`` runs reported no usage. With the priced runs they are every run."""
+    frame = store.runs().to_pandas(["started_at", "model", "agent", "total_tokens", "cost_usd"])
+    metadata = store.runs().to_pandas(["metadata"])["metadata"]
+    frame["metadata.user"] = [(m or {}).get("user", "(none)") for m in metadata]
+    frame["model"] = frame["model"].astype(object).fillna("(none)")
+    frame["agent"] = frame["agent"].astype(object).fillna("(none)")
+    unknown = frame["cost_usd"].isna()
+    frame["unpriced"] = frame["total_tokens"].notna() & unknown
+    frame["no_usage"] = frame["total_tokens"].isna() & unknown
+    keys = ([frame["started_at"].dt.floor("D")] if every else []) + ([frame[by]] if by else [])
+    want = frame.groupby(keys or (lambda _: "all"))[["unpriced", "no_usage"]].sum()
+    assert want["unpriced"].sum() > 0 and want["no_usage"].sum() > 0
+    for got in (store.summary(RunFilter(), by, every=every), store.runs().summary(by, every=every)):
+        priced = got["runs"] - got["unpriced"] - got["no_usage"]
+        assert priced.tolist() == got["cost_total"].notna().astype(int).mul(priced).tolist()
+        assert counted(got) == counted(want)
+
+
+def counted(frame: pd.DataFrame) -> dict[tuple[str, ...], tuple[int, int]]:
+    """Each group's (unpriced, no_usage), its key as text (a missing key "(none)")."""
+    keys = [key if isinstance(key, tuple) else (key,) for key in frame.index]
+    return {
+        tuple("(none)" if pd.isna(k) else str(k) for k in key): (int(u), int(n))
+        for key, u, n in zip(keys, frame["unpriced"], frame["no_usage"], strict=True)
+    }
+
+
+def test_a_recorded_run_without_a_price_is_unpriced_and_one_without_usage_is_not(
+    tmp_path: Path,
+) -> None:
+    def record(store: HistoryStore, model: str, usage: Usage | None, user: str) -> None:
+        run = Run(agent="echo", message="q", model=model)
+        run.start()
+        request = RunRequest(agent="echo", message="q", metadata={"user": user})
+        store.record_start(run, request, base_url="")
+        run.apply(RunCompleted(usage=usage, received_at=time.time()))
+        store.record_end(run)
+
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        tokens = Usage(prompt_tokens=10, completion_tokens=5)
+        record(store, "gpt-4o", tokens, "ann")  # priced by genai-prices
+        record(store, "my-llama", tokens, "ann")  # no price known for the model
+        record(store, "gpt-4o", None, "bob")  # the platform reported no usage
+        for got in (store.summary(RunFilter(), "model"), store.runs().summary("model")):
+            assert got.loc["gpt-4o", ["runs", "unpriced", "no_usage"]].tolist() == [2, 0, 1]
+            assert got.loc["my-llama", ["runs", "unpriced", "no_usage"]].tolist() == [1, 1, 0]
+        by_user = store.summary(RunFilter(), "metadata.user")
+        assert by_user.loc["ann", ["unpriced", "no_usage"]].tolist() == [1, 0]
+        assert by_user.loc["bob", ["unpriced", "no_usage"]].tolist() == [0, 1]
+        store.rebuild_side_tables()
+        pd.testing.assert_frame_equal(store.summary(RunFilter(), "metadata.user"), by_user)
