@@ -160,6 +160,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._keepalive_expiry = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closer: asyncio.Task[None] | None = None
         self._draining: dict[asyncio.Task[None], aiohttp.ClientResponse] = {}
 
     def _new_session(self) -> aiohttp.ClientSession:
@@ -171,7 +172,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             ssl=self._tls,
             keepalive_timeout=self._keepalive_expiry,
         )
-        return aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             connector=connector,
             auto_decompress=False,  # agentnb undoes codings itself, bounded (content_coding)
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
@@ -181,9 +182,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             max_field_size=MAX_LINE,
             trace_configs=[tracing],
         )
+        self._closer = self._loop.create_task(_close_with_loop(session))
+        return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._session is None:
+        if self._session is None or self._session.closed:  # closed: its loop ended
             self._session = self._new_session()
         timeout = request.extensions.get("timeout", {})
         limits = aiohttp.ClientTimeout(  # connect: the TLS handshake included
@@ -228,34 +231,32 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     def __del__(self) -> None:
-        # a client never closed (a notebook's lives until the kernel exits) is closed on its
-        # loop once it goes, as httpx's own is let go quietly: aiohttp would warn
-        session, loop = self._session, self._loop
-        if session is None or session.closed:
-            return
-        connector = session.connector
-        session.detach()
-        if connector is None or loop is None or loop.is_closed():
-            return
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-            loop.call_soon_threadsafe(_close_later, connector)
+        # a client never closed (a notebook's lives until the kernel exits) closes its
+        # connections on its loop once it goes, as httpx's own is let go quietly
+        closer, loop = self._closer, self._loop
+        if closer is not None and loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(closer.cancel)
 
     async def aclose(self) -> None:
         for drain, response in list(self._draining.items()):
             drain.cancel()
             response.close()
         session, self._session = self._session, None
+        if self._closer is not None:
+            self._closer.cancel()
         if session is not None:
             await session.close()
 
 
-_closing: set[asyncio.Future[None]] = set()
-
-
-def _close_later(connector: aiohttp.BaseConnector) -> None:
-    closing = asyncio.ensure_future(connector.close())
-    _closing.add(closing)
-    closing.add_done_callback(_closing.discard)
+async def _close_with_loop(session: aiohttp.ClientSession) -> None:
+    """Close ``session`` when this task is cancelled: by its transport's ``aclose`` or
+    collection, or by the end of its loop (``asyncio.run`` cancels the tasks left and runs
+    them out), so a client never closed leaves no connection to a closed loop."""
+    try:
+        await asyncio.get_running_loop().create_future()
+    finally:
+        await session.close()
 
 
 def _body(content: bytes) -> bytes | io.BytesIO | None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -278,3 +280,24 @@ def raise_cancelled(client: AgentClient) -> None:
     error = error_for_run(stream.run)
     assert error is not None
     raise error
+
+
+def test_a_client_left_open_closes_its_pooled_connections_with_its_event_loop(
+    server: ServerHandle,
+) -> None:
+    """A client never closed, whose event loop ended (``asyncio.run`` in a script or a
+    test): its kept-alive connections close as the loop ends, with nothing left for the
+    garbage collector to warn about."""
+
+    async def one_run() -> object:
+        client = client_for(server)
+        run = await client.run("echo", "left open")
+        assert run.status == "completed"
+        return client
+
+    client = asyncio.run(one_run())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del client
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
