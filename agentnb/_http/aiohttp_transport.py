@@ -17,10 +17,13 @@ from types import SimpleNamespace
 import aiohttp
 import httpx
 
-__all__ = ["AiohttpTransport", "abort"]
+__all__ = ["BODY", "AiohttpTransport", "abort"]
 
 STOP = "agentnb_stop"
 """The response extension holding its body's :meth:`AiohttpBody.abort`."""
+BODY = "agentnb_body"
+"""The response extension holding its :class:`AiohttpBody`, read without httpx's iterators
+(three async generators a body, each left for the collector to close with a task)."""
 DRAIN_SECONDS = 1.0
 """How long a body closed before its end may take to end so that its connection is kept."""
 LARGE_BODY = 1024 * 1024
@@ -97,14 +100,15 @@ class AiohttpBody(httpx.AsyncByteStream):
         self._request = request
         self._draining = draining
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        content = self._response.content
-        while True:
-            with _mapped(self._request, head=False):
-                data = await content.readany()
-            if not data:
-                return
-            yield data
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self  # not a generator: nothing is left to close when a reader stops early
+
+    async def __anext__(self) -> bytes:
+        with _mapped(self._request, head=False):
+            data = await self._response.content.readany()
+        if not data:
+            raise StopAsyncIteration
+        return data
 
     def abort(self) -> None:
         """Close the connection now, whatever is left of the body: the server sees the
@@ -227,6 +231,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 "http_version": b"HTTP/1.1",
                 "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
                 STOP: body.abort,
+                BODY: body,
             },
         )
 

@@ -19,13 +19,14 @@ import asyncio
 import functools
 import importlib
 import zlib
-from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any, Protocol
 
 import httpx
 
 from .._core.exceptions import ProtocolError
+from .aiohttp_transport import BODY
 
 __all__ = [
     "DECODE_RATIO_FLOOR",
@@ -215,12 +216,13 @@ async def decoded_body(
     a piece (the loop gets a turn between two pieces of one read); a :class:`ProtocolError`
     for a coding agentnb cannot undo or a decompression bomb."""
     decoder = decoder_for(response.headers, where)
+    raw: AsyncIterator[bytes] = response.extensions.get(BODY) or response.aiter_raw()
     if decoder is None:
-        async for chunk in response.aiter_raw():
+        async for chunk in raw:
             yield chunk
         return
     received = decoded = 0
-    async for chunk in response.aiter_raw():
+    async for chunk in raw:
         received += len(chunk)
         for index, piece in enumerate(decoder.feed(chunk)):
             if index:
