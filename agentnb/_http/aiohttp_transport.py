@@ -186,7 +186,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             max_field_size=MAX_LINE,
             trace_configs=[tracing],
         )
-        self._closer = self._loop.create_task(_close_with_loop(session))
+        self._closer = closer = self._loop.create_task(_close_with_loop(session))
+        _closers.add(closer)  # a task only its transport holds would be collected with it
+        closer.add_done_callback(_closers.discard)
         return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -254,14 +256,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             await session.close()
 
 
+_closers: set[asyncio.Task[None]] = set()
+
+
 async def _close_with_loop(session: aiohttp.ClientSession) -> None:
     """Close ``session`` when this task is cancelled: by its transport's ``aclose`` or
     collection, or by the end of its loop (``asyncio.run`` cancels the tasks left and runs
     them out), so a client never closed leaves no connection to a closed loop."""
     try:
         await asyncio.get_running_loop().create_future()
-    finally:
+    except asyncio.CancelledError:
         await session.close()
+        raise
 
 
 def _body(content: bytes) -> bytes | io.BytesIO | None:
