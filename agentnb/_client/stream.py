@@ -284,7 +284,8 @@ class AsyncRunStream:
         translator = self._new_translator(request)
         http = self._first_request(request)
         resuming = False
-        await within(self._clock, self._transport.paced)  # a 429 to another run holds this one
+        if self._transport.back_off.left() > 0:  # a 429 to another run holds this one
+            await within(self._clock, self._transport.paced)
         while True:
             try:
                 opening = functools.partial(self._transport.open_stream, http, idempotent=resuming)

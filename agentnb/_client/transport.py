@@ -127,6 +127,7 @@ class Transport:
         self._verify = verify
         self._http: httpx.AsyncClient | None = None
         self._urls: dict[str, httpx.URL] = {}
+        self._headers: dict[tuple[bool, str], dict[str, str]] = {}
         self._side_slots = asyncio.Semaphore(SIDE_CONNECTIONS)
         self._closed = False
         self._discovered = False
@@ -207,6 +208,19 @@ class Transport:
             url = self._urls[path] = httpx.URL(self.url(path))
         return url
 
+    def _headers_for(self, keyed: bool, accept: str) -> dict[str, str]:
+        """The headers every request of this transport sends (made once per kind)."""
+        headers = self._headers.get((keyed, accept))
+        if headers is None:
+            headers = self._headers[keyed, accept] = {
+                "User-Agent": user_agent(),
+                "Accept": accept,
+                "Accept-Encoding": accept_encoding(),
+                **(self.provider.auth_headers(self._api_key) if keyed else {}),
+                **(self._extra_headers if keyed else {}),
+            }
+        return headers
+
     def build(self, http: HttpRequest, *, accept: str) -> httpx.Request:
         """The request ``http`` describes, with the key and the connection's headers only
         when its URL is on the base URL's origin or a trusted one (:class:`KeyScope`)."""
@@ -214,14 +228,7 @@ class Transport:
         try:
             url = self._parsed_url(http.path)
             keyed = self.keys.allows(url)
-            headers = {
-                "User-Agent": user_agent(),
-                "Accept": accept,
-                "Accept-Encoding": accept_encoding(),
-                **(self.provider.auth_headers(self._api_key) if keyed else {}),
-                **(self._extra_headers if keyed else {}),
-                **http.headers,
-            }
+            headers = {**self._headers_for(keyed, accept), **http.headers}
             if self._given_http is not None or http.params:
                 request = client.build_request(
                     http.method,

@@ -11,6 +11,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import json
+import os
 import threading
 import warnings
 from collections.abc import AsyncIterator, Callable, Generator
@@ -93,7 +94,13 @@ class RunHandle:
         return handle
 
     def _begin_threadsafe(self) -> None:
-        get_loop().call_soon_threadsafe(self._begin)
+        """Begin on the loop: runs started together (a batch, a loop of ``ask``) wake it
+        once, the first scheduling the start of all that come before the loop gets to it."""
+        with _starting_lock:
+            _starting.append(self)
+            wake = len(_starting) == 1
+        if wake:
+            get_loop().call_soon_threadsafe(_begin_waiting)
 
     def _begin(self) -> None:
         if self._cancel_requested:
@@ -306,6 +313,28 @@ class RunHandle:
             f"<RunHandle agent={r.agent!r} status={r.status} run_id={r.run_id!r} "
             f"chars={len(r.text)} tools={len(r.tool_calls)}>"
         )
+
+
+_starting: list[RunHandle] = []
+_starting_lock = threading.Lock()
+
+
+def _forget_starts() -> None:
+    """In a forked child: the parent's loop is not there, and its lock may be held."""
+    global _starting_lock
+    _starting_lock = threading.Lock()
+    _starting.clear()
+
+
+os.register_at_fork(after_in_child=_forget_starts)
+
+
+def _begin_waiting() -> None:
+    with _starting_lock:
+        handles = _starting.copy()
+        _starting.clear()
+    for handle in handles:
+        handle._begin()
 
 
 def _retrieved(ended: asyncio.Future[Run]) -> None:

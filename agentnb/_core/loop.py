@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import sys
 import threading
 import time
 from collections.abc import Coroutine, Iterator
@@ -51,7 +50,6 @@ def get_loop() -> asyncio.AbstractEventLoop:
 
         def run() -> None:
             asyncio.set_event_loop(loop)
-            loop.call_soon(_finalize_async_generators_in_place, loop)
             loop.call_soon(started.set)
             loop.run_forever()
 
@@ -60,28 +58,6 @@ def get_loop() -> asyncio.AbstractEventLoop:
         started.wait()
         _loop, _thread = loop, thread
         return loop
-
-
-def _finalize_async_generators_in_place(loop: asyncio.AbstractEventLoop) -> None:
-    """Async generators left unfinished are closed by a task on their loop. asyncio schedules
-    it with ``call_soon_threadsafe``, which writes to the loop's wake-up pipe: a system call
-    for each of the several generators httpx leaves behind every response. On this loop's
-    own thread (where they are almost always collected) a plain ``call_soon`` does."""
-    thread = threading.current_thread()
-
-    def finalize(agen: Any) -> None:
-        if loop.is_closed():
-            return
-        if threading.current_thread() is thread:
-            loop.call_soon(_close_async_generator, loop, agen)
-        else:
-            loop.call_soon_threadsafe(_close_async_generator, loop, agen)
-
-    sys.set_asyncgen_hooks(firstiter=None, finalizer=finalize)
-
-
-def _close_async_generator(loop: asyncio.AbstractEventLoop, agen: Any) -> None:
-    loop.create_task(agen.aclose())
 
 
 def in_loop_thread() -> bool:

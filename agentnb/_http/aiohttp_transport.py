@@ -17,10 +17,13 @@ from types import SimpleNamespace
 import aiohttp
 import httpx
 
-__all__ = ["AiohttpTransport", "abort"]
+__all__ = ["BODY", "AiohttpTransport", "abort"]
 
 STOP = "agentnb_stop"
 """The response extension holding its body's :meth:`AiohttpBody.abort`."""
+BODY = "agentnb_body"
+"""The response extension holding its :class:`AiohttpBody`, read without httpx's iterators
+(three async generators a body, each left for the collector to close with a task)."""
 DRAIN_SECONDS = 1.0
 """How long a body closed before its end may take to end so that its connection is kept."""
 LARGE_BODY = 1024 * 1024
@@ -97,14 +100,15 @@ class AiohttpBody(httpx.AsyncByteStream):
         self._request = request
         self._draining = draining
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        content = self._response.content
-        while True:
-            with _mapped(self._request, head=False):
-                data = await content.readany()
-            if not data:
-                return
-            yield data
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self  # not a generator: nothing is left to close when a reader stops early
+
+    async def __anext__(self) -> bytes:
+        with _mapped(self._request, head=False):
+            data = await self._response.content.readany()
+        if not data:
+            raise StopAsyncIteration
+        return data
 
     def abort(self) -> None:
         """Close the connection now, whatever is left of the body: the server sees the
@@ -160,6 +164,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._keepalive_expiry = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closer: asyncio.Task[None] | None = None
         self._draining: dict[asyncio.Task[None], aiohttp.ClientResponse] = {}
 
     def _new_session(self) -> aiohttp.ClientSession:
@@ -171,7 +176,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             ssl=self._tls,
             keepalive_timeout=self._keepalive_expiry,
         )
-        return aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             connector=connector,
             auto_decompress=False,  # agentnb undoes codings itself, bounded (content_coding)
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
@@ -181,9 +186,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             max_field_size=MAX_LINE,
             trace_configs=[tracing],
         )
+        self._closer = closer = self._loop.create_task(_close_with_loop(session))
+        _closers.add(closer)  # a task only its transport holds would be collected with it
+        closer.add_done_callback(_closers.discard)
+        return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._session is None:
+        if self._session is None or self._session.closed:  # closed: its loop ended
             self._session = self._new_session()
         timeout = request.extensions.get("timeout", {})
         limits = aiohttp.ClientTimeout(  # connect: the TLS handshake included
@@ -224,38 +233,41 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 "http_version": b"HTTP/1.1",
                 "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
                 STOP: body.abort,
+                BODY: body,
             },
         )
 
     def __del__(self) -> None:
-        # a client never closed (a notebook's lives until the kernel exits) is closed on its
-        # loop once it goes, as httpx's own is let go quietly: aiohttp would warn
-        session, loop = self._session, self._loop
-        if session is None or session.closed:
-            return
-        connector = session.connector
-        session.detach()
-        if connector is None or loop is None or loop.is_closed():
-            return
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-            loop.call_soon_threadsafe(_close_later, connector)
+        # a client never closed (a notebook's lives until the kernel exits) closes its
+        # connections on its loop once it goes, as httpx's own is let go quietly
+        closer, loop = self._closer, self._loop
+        if closer is not None and loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(closer.cancel)
 
     async def aclose(self) -> None:
         for drain, response in list(self._draining.items()):
             drain.cancel()
             response.close()
         session, self._session = self._session, None
+        if self._closer is not None:
+            self._closer.cancel()
         if session is not None:
             await session.close()
 
 
-_closing: set[asyncio.Future[None]] = set()
+_closers: set[asyncio.Task[None]] = set()
 
 
-def _close_later(connector: aiohttp.BaseConnector) -> None:
-    closing = asyncio.ensure_future(connector.close())
-    _closing.add(closing)
-    closing.add_done_callback(_closing.discard)
+async def _close_with_loop(session: aiohttp.ClientSession) -> None:
+    """Close ``session`` when this task is cancelled: by its transport's ``aclose`` or
+    collection, or by the end of its loop (``asyncio.run`` cancels the tasks left and runs
+    them out), so a client never closed leaves no connection to a closed loop."""
+    try:
+        await asyncio.get_running_loop().create_future()
+    except asyncio.CancelledError:
+        await session.close()
+        raise
 
 
 def _body(content: bytes) -> bytes | io.BytesIO | None:

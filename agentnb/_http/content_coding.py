@@ -1,16 +1,10 @@
 """A response body's ``Content-Encoding`` undone a bounded piece at a time, whatever the coding
 and however many are stacked.
 
-A library decoding a body inflates each piece it reads in one call: 1 KB of ``gzip, gzip``
-(or of ``br``) becomes gigabytes in a single step of the event loop every run and the
-notebook share. agentnb reads bodies undecoded and undoes each coding itself
-(:class:`Decoder`): at most :data:`PIECE_SIZE` bytes come out of one step of any coding,
-a stacked coding's pieces are fed on one at a time, and a body that expands past
-:data:`MAX_DECODE_RATIO` times its size on the wire (once past :data:`DECODE_RATIO_FLOOR`)
-is refused. The codings: gzip, deflate (zlib-wrapped, or raw as some servers send it), br
-with the ``brotli`` module, zstd with ``compression.zstd`` (Python 3.14) or
-``backports.zstd``; a request offers exactly those (:func:`accept_encoding`), and a body in
-any other coding is refused naming it, never read as if it were plain.
+A library inflating each piece in one call turns 1 KB of ``gzip, gzip`` into gigabytes in a
+single step of the loop every run and the notebook share; here a step yields at most
+:data:`PIECE_SIZE` bytes, a bomb is refused, and a coding agentnb cannot undo is refused by
+name, never read as plain text (docs/http.md lists the codings).
 """
 
 from __future__ import annotations
@@ -19,13 +13,14 @@ import asyncio
 import functools
 import importlib
 import zlib
-from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any, Protocol
 
 import httpx
 
 from .._core.exceptions import ProtocolError
+from .aiohttp_transport import BODY
 
 __all__ = [
     "DECODE_RATIO_FLOOR",
@@ -215,12 +210,13 @@ async def decoded_body(
     a piece (the loop gets a turn between two pieces of one read); a :class:`ProtocolError`
     for a coding agentnb cannot undo or a decompression bomb."""
     decoder = decoder_for(response.headers, where)
+    raw: AsyncIterator[bytes] = response.extensions.get(BODY) or response.aiter_raw()
     if decoder is None:
-        async for chunk in response.aiter_raw():
+        async for chunk in raw:
             yield chunk
         return
     received = decoded = 0
-    async for chunk in response.aiter_raw():
+    async for chunk in raw:
         received += len(chunk)
         for index, piece in enumerate(decoder.feed(chunk)):
             if index:

@@ -249,7 +249,7 @@ class Operativus(Provider):
         if not isinstance(run_id, str) or completed.usage is not None:
             return completed
         status = await self._statuses.fetch(request.agent, run_id, send)
-        usage = parse_usage(status.raw.get("usage")) if status is not None else None
+        usage = status.usage if status is not None else None
         model = completed.model or (status.model if status is not None else None)
         if usage is None:
             return completed.model_copy(update={"model": model})

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,6 +18,7 @@ from agentnb_testing import client_for
 from agentnb import AgentClient, RunCancelledError, RunFailedError
 from agentnb._client import recording
 from agentnb._core.exceptions import error_for_run
+from agentnb._core.loop import run_sync
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
 from agentnb.events import TextDelta
@@ -278,3 +281,44 @@ def raise_cancelled(client: AgentClient) -> None:
     error = error_for_run(stream.run)
     assert error is not None
     raise error
+
+
+def test_a_client_left_open_closes_its_pooled_connections_with_its_event_loop(
+    server: ServerHandle,
+) -> None:
+    """A client never closed, whose event loop ended (``asyncio.run`` in a script or a
+    test): its kept-alive connections close as the loop ends, with nothing left for the
+    garbage collector to warn about."""
+
+    async def one_run() -> object:
+        client = client_for(server)
+        run = await client.run("echo", "left open")
+        assert run.status == "completed"
+        return client
+
+    client = asyncio.run(one_run())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del client
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def test_a_client_dropped_while_its_loop_runs_closes_its_pooled_connections(
+    server: ServerHandle,
+) -> None:
+    """A client used on agentnb's own loop (which never ends) and dropped without closing,
+    inside a reference cycle (as a traceback holds it): its connections close once the
+    collector takes it."""
+    client = client_for(server)
+    run = run_sync(client.run("echo", "dropped"))
+    assert run.status == "completed"
+    cycle: list[object] = [client]
+    cycle.append(cycle)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del client, cycle
+        gc.collect()
+        run_sync(asyncio.sleep(0.1))  # the loop closes the connections
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
