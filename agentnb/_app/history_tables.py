@@ -141,6 +141,13 @@ class RunHistory(RunsData):
         """
         return draw_plot(self, kind, ax=ax, **options)
 
+    def export_traces(self, endpoint: str | None = None) -> int:
+        """Send these runs to a tracing collector as the traces they would have made live:
+        ``agentnb.export_traces(self, endpoint)`` (see there). Returns how many were sent."""
+        from .trace_export import export_traces  # the exporter and past runs: when sending
+
+        return export_traces(self, endpoint)
+
     def to_text(self, limit: int | None = None, *, width: int | None = None) -> str:
         """The runs (the first ``limit`` of them; None: all) as an aligned plain-text table,
         one line per run, with the columns of the notebook's table; with ``width`` (a

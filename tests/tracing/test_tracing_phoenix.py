@@ -500,7 +500,7 @@ def test_runs_recorded_before_tracing_reach_phoenix_once_with_their_scores(
     assert settled_totals(phoenix, EXPORT_PROJECT, expected) == pytest.approx(
         expected, rel=1e-9, abs=1e-12
     )
-    assert agentnb.export_traces(agentnb.runs(), endpoint=phoenix) == 4  # a second send
+    assert agentnb.runs().export_traces(endpoint=phoenix) == 4  # a second send, as a method
     probe_after(phoenix, EXPORT_PROJECT)  # Phoenix took in the second send before the probe
     assert phoenix_totals(phoenix, EXPORT_PROJECT) == pytest.approx(expected, rel=1e-9, abs=1e-12)
     scores = fresh_history.scores()
