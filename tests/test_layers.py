@@ -114,6 +114,7 @@ LAZY_ALLOWED = (
     "genai_prices",  # ~0.6-1 s to import: imported at the first cost computed
     "polars",  # RunHistory.to_polars (pyarrow, untyped, is loaded through importlib)
     "agentnb._app.runs_browser",  # the widget, at the first history browsed
+    "agentnb._app.trace_export",  # past runs (and the widget with them), at the first export
 )
 """Heavy optional parts: the only imports that may sit inside a function (with a reason)."""
 LAZY_ALLOWED_IN_ROOT = ("agentnb._history",)
