@@ -16,11 +16,12 @@ or when a notebook shows the connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -202,11 +203,18 @@ class Connection:
         which of the user's connections) carry it."""
         if not request.tools:  # with client tools, the client decides on its own calls
             approver_for(approve, self.client().provider)
-        try:
+        with self.naming_options(request.agent):
             self.client().provider.check_request(request)
+
+    @contextlib.contextmanager
+    def naming_options(self, agent: str) -> Iterator[None]:
+        """An option this connection cannot send, named with it and ``agent`` (see
+        :meth:`check`)."""
+        try:
+            yield
         except UnsupportedOptionError as exc:
             raise UnsupportedOptionError(
-                self._cannot_carry(exc, request.agent),
+                self._cannot_carry(exc, agent),
                 options=exc.options,
                 supported=exc.supported,
                 dialect=exc.dialect,

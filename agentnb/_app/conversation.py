@@ -163,8 +163,8 @@ def start_run(
         if event is None and run.thread_id:
             conn.turns.setdefault(run.thread_id, []).append(run.local_id)
 
-    conn.check(request)
-    stream = conn.client().stream(request, record=record, approve=approve)
+    with conn.naming_options(request.agent):  # the stream checks the request
+        stream = conn.client().stream(request, record=record, approve=approve)
     handle = RunHandle.start(
         lambda: stream,
         run=stream.run,

@@ -191,9 +191,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         closer.add_done_callback(_closers.discard)
         return session
 
+    def _session_for(self, request: httpx.Request) -> aiohttp.ClientSession:
+        session = self._session
+        if session is not None and session.closed and self._loop is asyncio.get_running_loop():
+            # its closer ran on this loop, which ends (asyncio.run cancels what is left, and a
+            # run cancelled then asks the platform to stop it): a pool opened now would be
+            # left open when the loop closes
+            raise httpx.TransportError("the event loop is ending", request=request)
+        if session is None or session.closed:  # closed: its loop ended
+            session = self._new_session()
+        return session
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._session is None or self._session.closed:  # closed: its loop ended
-            self._session = self._new_session()
+        self._session = self._session_for(request)
         timeout = request.extensions.get("timeout", {})
         limits = aiohttp.ClientTimeout(  # connect: the TLS handshake included
             total=None, connect=timeout.get("connect"), sock_read=timeout.get("read")

@@ -12,10 +12,12 @@ import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
+import psutil
 import pytest
 from agentnb_testing import client_for
 
-from agentnb import AgentClient, RunCancelledError, RunFailedError
+from agentnb import AgentClient, AsyncAgentClient, RunCancelledError, RunFailedError
 from agentnb._client import recording
 from agentnb._core.exceptions import error_for_run
 from agentnb._core.loop import run_sync
@@ -302,6 +304,45 @@ def test_a_client_left_open_closes_its_pooled_connections_with_its_event_loop(
         del client
         gc.collect()
     assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def connections_to(server: ServerHandle) -> set[str]:
+    """This process's open sockets whose far end is ``server``."""
+    port = httpx.URL(server.base_url).port
+    return {
+        f"{c.laddr} -> {c.raddr}"
+        for c in psutil.Process().net_connections(kind="tcp")
+        if c.raddr and c.raddr.port == port
+    }
+
+
+def test_a_run_left_going_when_its_loop_ends_leaves_no_connection_open(
+    server: ServerHandle,
+) -> None:
+    """A script's ``asyncio.run`` returns while a run still streams on a client never closed:
+    the loop's end cancels the run, whose cancel request to the platform is asked for while
+    the loop ends; no connection is opened then that nothing would close."""
+
+    async def leave_a_run_going() -> AsyncAgentClient:
+        client = client_for(server, "seekrflow", delay_ms=50, record=False)
+        started = asyncio.Event()
+
+        async def read() -> None:
+            async for event in client.stream(
+                "writer", "story", extra={"metadata": {"paragraphs": "40"}}
+            ):
+                if isinstance(event, TextDelta):
+                    started.set()
+
+        reader = asyncio.get_running_loop().create_task(read())
+        await started.wait()
+        assert not reader.done()
+        return client
+
+    before = connections_to(server)  # other tests' clients on agentnb's own loop
+    client = asyncio.run(leave_a_run_going())
+    assert connections_to(server) - before == set()
+    del client
 
 
 def test_a_client_dropped_while_its_loop_runs_closes_its_pooled_connections(
