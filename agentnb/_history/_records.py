@@ -554,8 +554,7 @@ def run_row(
 def tool_rows(run: Run) -> list[tuple[Any, ...]]:
     """The run's tool calls in ``TOOL_CALL_COLUMNS`` order, storable."""
     return [
-        storable_row(_tool_row(run, position, call))
-        for position, call in enumerate(run.tool_calls)
+        storable_row(_tool_row(run, position, call)) for position, call in enumerate(run.tool_calls)
     ]
 
 
