@@ -1,25 +1,13 @@
 """Recording: how a run's row gets written, by whom, and what becomes of it when its
 process dies.
 
-**The writer thread.** A run's recorder writes leave agentnb's event loop at once. A write
-is queued (microseconds) and done in order on one thread per store, with whatever else
-queued meanwhile in the same transaction, so 200 streams finishing together cost one commit
-instead of 200 and never stall the loop every stream and the notebook share. Before any read
-the store waits for what is queued (:meth:`HistoryWriter.flush`), so a read right after a
-run sees it; at exit and at ``close()`` the queue is flushed too, so nothing is lost. The
-values of a write are taken when it is done, not when it is queued: a checkpoint is the
-run's state at that moment, and of several checkpoints of one run queued together only the
-last is done (the run's end, if queued too, replaces them all).
-
-**The writes.** The SQL of one run's row: at its start, at checkpoints while it streams, at
-its end (values from :mod:`._records`, scrubbed there).
-
-**Ownership and orphans.** A running row is stamped with the host name, the pid and a start
-token (on Linux the boot id and the process's start time from ``/proc``), so a pid reused by
-a new process is told apart from the process that wrote the row. Rows left ``running`` by a
-process that no longer exists (a killed kernel) become ``interrupted``, keeping the partial
-answer their last checkpoint saved. Rows of other hosts are never judged: their processes
-cannot be seen from here.
+Writes leave agentnb's event loop at once: queued, then done in order on one thread per
+store, many in one transaction, so streams ending together cost one commit and never stall
+the loop; a read waits for what is queued, and exit and ``close()`` flush it. A write's
+values are taken when it is done, so a checkpoint another write of its run in the same
+batch carries is left out. A running row names its process (host, pid, start token), so
+rows left ``running`` by a process that has ended become ``interrupted`` with their partial
+answer; other hosts' rows are never judged.
 """
 
 from __future__ import annotations
