@@ -2,11 +2,12 @@
 
     python benchmarks/bench_history_writer.py [--runs 200] [--rounds 7] [--profile]
 
-Each round makes ``--runs`` runs of 32 events (the built-in ``echo`` agent's: run started,
-30 text deltas, completed) and records them as a client does: ``record_start``, a
-checkpoint at the first answer text, ``record_end``; then waits for the writer thread and
-prints its CPU time per run (the median of the rounds too). ``--profile`` does the same
-writes as one batch on the calling thread under cProfile instead.
+Each round makes ``--runs`` runs of 32 events (the built-in ``echo`` agent's: run started
+naming its model, 30 text deltas, completed with usage) and records them as a client does a
+run going on past its first write: ``record_start`` and a checkpoint of what it holds, queued
+together; a checkpoint at its first answer text; ``record_end``. Then it waits for the writer
+thread and prints its CPU time per run (the median of the rounds too). ``--profile`` does
+the same writes as batches on the calling thread under cProfile instead.
 """
 
 from __future__ import annotations
@@ -28,12 +29,15 @@ from agentnb.events import RunCompleted, RunStarted, TextDelta, Usage
 
 WORDS = 90
 DELTAS = 30
+MODEL = "agentnb-echo"
+"""The model the built-in echo agent reports (one genai-prices has no price for)."""
 
 
 def recorded_runs(store: HistoryStore, tag: str, count: int, settle: Callable[[], None]) -> None:
     """``count`` runs through the store's recorder API, as the client calls it when they all
-    stream at once: every start, ``settle()``, every first checkpoint, ``settle()``, every
-    end (so each kind of write is done in batches of its own, as under load)."""
+    stream at once: every first write (start and checkpoint), ``settle()``, every checkpoint
+    at the first answer text, ``settle()``, every end (so each kind of write is done in
+    batches of its own, as under load)."""
     filler = " ".join(f"w{j}" for j in range(WORDS - 1))
     runs = [
         Run(
@@ -48,10 +52,15 @@ def recorded_runs(store: HistoryStore, tag: str, count: int, settle: Callable[[]
     for run in runs:
         request = RunRequest(agent="echo", message=run.message, model_settings=ModelSettings())
         run.start(now)
+        run.apply(
+            RunStarted(
+                run_id=f"run_{run.local_id[:12]}", thread_id="t", model=MODEL, received_at=now
+            )
+        )
         store.record_start(run, request, base_url="http://127.0.0.1:8000")
+        store.record_progress(run)
     settle()
     for run in runs:
-        run.apply(RunStarted(run_id=f"run_{run.local_id[:12]}", thread_id="t", received_at=now))
         run.apply(TextDelta(delta=run.message[:12], received_at=now + 0.01))
         store.record_progress(run)
     settle()

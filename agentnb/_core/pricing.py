@@ -32,7 +32,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -227,23 +227,34 @@ def price_call(call: ToolCall) -> RunCost:
     return price_run(call.model, usage, call.started_at or None)
 
 
+_UNPRICED: set[tuple[str, str | None, date]] = set()
+"""The model references genai-prices had no price for, by UTC day: a lookup of a model is
+pure for a day, and a model it does not know (a private one) is then known at a glance."""
+_UNPRICED_KEPT: Final = 1024
+
+
 def _genai_price(model: str, usage: Usage, at: float | None) -> RunCost:
     from genai_prices import calc_price  # slow to import (see the module docstring)
 
     when = datetime.fromtimestamp(at, UTC) if at else None
+    day = (when or datetime.now(UTC)).date()
     refs: list[tuple[str, str | None]] = [(model, None)]
     if "/" in model:  # "openai/gpt-4o" (OpenRouter, LiteLLM): the provider, then the model
         provider, _, name = model.partition("/")
         refs.append((name, provider))
+    priced_usage = None
     for ref, provider_id in refs:
+        if (ref, provider_id, day) in _UNPRICED:
+            continue
+        priced_usage = priced_usage or _priced_usage(usage)
         try:
             price = calc_price(
-                _priced_usage(usage),
-                model_ref=ref,
-                provider_id=provider_id,
-                genai_request_timestamp=when,
+                priced_usage, model_ref=ref, provider_id=provider_id, genai_request_timestamp=when
             )
         except LookupError:
+            if len(_UNPRICED) >= _UNPRICED_KEPT:
+                _UNPRICED.clear()
+            _UNPRICED.add((ref, provider_id, day))
             continue
         return RunCost(float(price.total_price), "genai-prices", provider=price.provider.id)
     return RunCost(

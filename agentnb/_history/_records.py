@@ -51,6 +51,7 @@ __all__ = [
     "parse_time",
     "progress_values",
     "redact_error",
+    "redacted",
     "refused_note",
     "remote_row",
     "run_row",
@@ -369,7 +370,8 @@ def _jsonable(value: Any) -> Any:
 
 OUTPUT_LIMIT: Final = 64 * 1024
 """Tool-call arguments and outputs are stored up to this many UTF-8 bytes, then cut."""
-_SQLITE_INTEGER: Final = range(-(2**63), 2**63)
+_INT64_LOW: Final = -(2**63)
+_INT64_HIGH: Final = 2**63 - 1
 
 
 def redact_error(text: str | None) -> str | None:
@@ -421,14 +423,23 @@ def storable_text(text: str | None) -> str | None:
     return clean_text(redact(text))
 
 
+def redacted(text: str | None) -> str | None:
+    """``text`` without known secrets, for a row whose values :func:`storable_row` binds
+    (which repairs the text: it is cleaned there once, not twice)."""
+    return redact(text) if text else text
+
+
 def storable(value: Any) -> Any:
     """A value SQLite can bind: an integer past its 64 bits or a NaN/infinite float (a
     server's nonsense usage figures) becomes None, text with lone surrogates is repaired,
     so one odd figure never costs the whole row."""
-    if isinstance(value, bool) or value is None:
+    kind = type(value)
+    if kind is str:
+        return clean_text(value)
+    if value is None or kind is bool:
         return value
     if isinstance(value, int):
-        return value if value in _SQLITE_INTEGER else None
+        return value if _INT64_LOW <= value <= _INT64_HIGH else None
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, str):
@@ -437,11 +448,13 @@ def storable(value: Any) -> Any:
 
 
 def storable_row(values: Iterable[Any]) -> tuple[Any, ...]:
-    return tuple(storable(value) for value in values)
+    return tuple(map(storable, values))
 
 
 def clean_text(text: str) -> str:
     """``text`` with lone surrogates (invalid UTF-8) replaced."""
+    if text.isascii():
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -464,11 +477,11 @@ def start_values(run: Run, request: RunRequest | None, base_url: str | None) -> 
         "host": host_of(base_url),
         "agent": run.agent or (request.agent if request is not None else None),
         "thread_id": run.thread_id or (request.thread_id if request is not None else None),
-        "message": storable_text(run.message or (request.message if request is not None else "")),
+        "message": redacted(run.message or (request.message if request is not None else "")),
         "status": "running",
         "started_at": run.started_at or run.created_at,
         "model_settings": to_json(settings) if settings else None,
-        "metadata": storable_text(to_json(metadata)) if metadata else None,
+        "metadata": redacted(to_json(metadata)) if metadata else None,
         "model": run.model,
         "event_count": 0,
         "retries": 0,
@@ -481,8 +494,8 @@ def progress_values(run: Run) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
         "thread_id": run.thread_id,
-        "answer": storable_text(run.text) or None,
-        "reasoning": storable_text(run.reasoning) or None,
+        "answer": redacted(run.text) or None,
+        "reasoning": redacted(run.reasoning) or None,
         "first_token_at": run.first_token_at,
         "event_count": run.event_count,
         "retries": run.retries,
@@ -498,8 +511,8 @@ def end_values(run: Run) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
         "thread_id": run.thread_id,
-        "answer": storable_text(run.text) or None,
-        "reasoning": storable_text(run.reasoning) or None,
+        "answer": redacted(run.text) or None,
+        "reasoning": redacted(run.reasoning) or None,
         "status": run.status if run.status in TERMINAL_STATUSES else "interrupted",
         "error_code": redact_error(error.code) if error else None,
         "error_message": redact_error(error.message) if error else None,
@@ -524,7 +537,7 @@ def end_values(run: Run) -> dict[str, Any]:
         "cost_usd": run.cost,
         "cost_source": run.cost_source,
         "unapproved_calls": len(run.unapproved_calls),
-        "refused_figures": storable_text(refused_list(usage)) if usage else None,
+        "refused_figures": redacted(refused_list(usage)) if usage else None,
     }
 
 
@@ -535,12 +548,14 @@ def run_row(
     values = start_values(run, request, base_url)
     if run.done:
         values.update({k: v for k, v in end_values(run).items() if v is not None})
-    return tuple(values.get(name) for name, _ in RUN_COLUMNS)
+    return storable_row(values.get(name) for name, _ in RUN_COLUMNS)
 
 
 def tool_rows(run: Run) -> list[tuple[Any, ...]]:
-    """The run's tool calls in ``TOOL_CALL_COLUMNS`` order."""
-    return [_tool_row(run, position, call) for position, call in enumerate(run.tool_calls)]
+    """The run's tool calls in ``TOOL_CALL_COLUMNS`` order, storable."""
+    return [
+        storable_row(_tool_row(run, position, call)) for position, call in enumerate(run.tool_calls)
+    ]
 
 
 def _tool_row(run: Run, position: int, call: ToolCall) -> tuple[Any, ...]:
@@ -549,11 +564,11 @@ def _tool_row(run: Run, position: int, call: ToolCall) -> tuple[Any, ...]:
         run.local_id,
         call.call_id,
         position,
-        truncate(storable_text(call.agent)) if call.agent else run.agent or None,
+        truncate(redacted(call.agent)) if call.agent else run.agent or None,
         call.name or None,
         call.status,
-        truncate(storable_text(as_text(arguments))),
-        truncate(storable_text(as_text(call.output))),
+        truncate(redacted(as_text(arguments))),
+        truncate(redacted(as_text(call.output))),
         truncate(redact_error(call.error)),
         call.started_at or None,
         call.finished_at,
@@ -565,7 +580,7 @@ def _tool_row(run: Run, position: int, call: ToolCall) -> tuple[Any, ...]:
         call.unapproved,
         *_usage_values(call),
         int(call.approval.arguments_changed) if call.approval is not None else None,
-        storable_text(call.approval.protocol_error) if call.approval is not None else None,
+        redacted(call.approval.protocol_error) if call.approval is not None else None,
         call.ran_by,
     )
 
@@ -591,8 +606,8 @@ def _question_and_answer(call: ToolCall) -> tuple[str | None, str | None]:
     approval = call.approval
     if approval is None or approval.question is None:
         return None, None
-    answer = None if approval.answer is None else truncate(storable_text(as_text(approval.answer)))
-    return truncate(storable_text(approval.question)), answer
+    answer = None if approval.answer is None else truncate(redacted(as_text(approval.answer)))
+    return truncate(redacted(approval.question)), answer
 
 
 def _ended(run: Run) -> bool:

@@ -1,25 +1,13 @@
 """Recording: how a run's row gets written, by whom, and what becomes of it when its
 process dies.
 
-**The writer thread.** A run's recorder writes leave agentnb's event loop at once. A write
-is queued (microseconds) and done in order on one thread per store, with whatever else
-queued meanwhile in the same transaction, so 200 streams finishing together cost one commit
-instead of 200 and never stall the loop every stream and the notebook share. Before any read
-the store waits for what is queued (:meth:`HistoryWriter.flush`), so a read right after a
-run sees it; at exit and at ``close()`` the queue is flushed too, so nothing is lost. The
-values of a write are taken when it is done, not when it is queued: a checkpoint is the
-run's state at that moment, and of several checkpoints of one run queued together only the
-last is done (the run's end, if queued too, replaces them all).
-
-**The writes.** The SQL of one run's row: at its start, at checkpoints while it streams, at
-its end (values from :mod:`._records`, scrubbed there).
-
-**Ownership and orphans.** A running row is stamped with the host name, the pid and a start
-token (on Linux the boot id and the process's start time from ``/proc``), so a pid reused by
-a new process is told apart from the process that wrote the row. Rows left ``running`` by a
-process that no longer exists (a killed kernel) become ``interrupted``, keeping the partial
-answer their last checkpoint saved. Rows of other hosts are never judged: their processes
-cannot be seen from here.
+Writes leave agentnb's event loop at once: queued, then done in order on one thread per
+store, many in one transaction, so streams ending together cost one commit and never stall
+the loop; a read waits for what is queued, and exit and ``close()`` flush it. A write's
+values are taken when it is done, so a checkpoint another write of its run in the same
+batch carries is left out. A running row names its process (host, pid, start token), so
+rows left ``running`` by a process that has ended become ``interrupted`` with their partial
+answer; other hosts' rows are never judged.
 """
 
 from __future__ import annotations
@@ -95,12 +83,16 @@ class PendingWrite:
 
 
 def coalesced(writes: Sequence[PendingWrite]) -> list[PendingWrite]:
-    """``writes`` without the checkpoints a later write of the same run makes useless."""
+    """``writes`` without the checkpoints another write of the same run in them makes
+    useless: a later checkpoint, its end, or its start (which writes what the run holds when
+    it is done, the checkpoint's values included)."""
     last_write = {id(write.run): index for index, write in enumerate(writes)}
+    carried = {id(write.run) for write in writes if write.kind != "progress"}
     return [
         write
         for index, write in enumerate(writes)
-        if write.kind != "progress" or last_write[id(write.run)] == index
+        if write.kind != "progress"
+        or (id(write.run) not in carried and last_write[id(write.run)] == index)
     ]
 
 
@@ -310,9 +302,17 @@ _INSERT_TOOL_CALL = (
 _REOPEN = (
     "DO UPDATE SET status = 'running', error_code = NULL, error_message = NULL, "
     "finished_at = NULL, owner_host = excluded.owner_host, owner_pid = excluded.owner_pid, "
-    "owner_token = excluded.owner_token WHERE runs.status IN ('running', 'interrupted')"
+    "owner_token = excluded.owner_token, "
+    "run_id = coalesce(excluded.run_id, run_id), thread_id = coalesce(excluded.thread_id, "
+    "thread_id), answer = coalesce(excluded.answer, answer), reasoning = "
+    "coalesce(excluded.reasoning, reasoning), first_token_at = coalesce(excluded.first_token_at, "
+    "first_token_at), event_count = excluded.event_count, retries = excluded.retries, "
+    "resumes = excluded.resumes, tool_call_count = excluded.tool_call_count, "
+    "unapproved_calls = excluded.unapproved_calls "
+    "WHERE runs.status IN ('running', 'interrupted')"
 )
-"""A start of a run whose row exists (reattached) reopens it."""
+"""A start of a run whose row exists (reattached) reopens it, keeping its partial answer
+until the stream brings more."""
 
 
 def _owner_values() -> dict[str, Any]:
@@ -321,20 +321,26 @@ def _owner_values() -> dict[str, Any]:
 
 
 def insert_start(db: sqlite3.Connection, run: Run, request: RunRequest, base_url: str) -> None:
-    """The run's row as ``running``. A run reattached to its row (``agentnb.attach`` of a run
-    still going when its process died) reopens it: running again, owned by this process,
-    its partial answer kept until the stream's checkpoints bring more."""
-    values = {**start_values(run, request, base_url), **_owner_values()}
+    """The run's row as ``running``, with what it holds so far (a checkpoint queued with the
+    start is left out: see :func:`coalesced`). A run reattached to its row (``agentnb.attach``
+    of a run still going when its process died) reopens it: running again, owned by this
+    process, its partial answer kept until the stream brings more."""
+    values = {**start_values(run, request, base_url), **_progress(run), **_owner_values()}
     db.execute(_insert_sql(tuple(values), _REOPEN), storable_row(values.values()))
 
 
-def write_progress(db: sqlite3.Connection, run: Run) -> None:
-    """Checkpoint a running run's partial answer, so a killed process loses little."""
-    values = {
+def _progress(run: Run) -> dict[str, Any]:
+    """:func:`progress_values` without the ids the run does not know yet."""
+    return {
         name: value
         for name, value in progress_values(run).items()
         if value is not None or name not in ("run_id", "thread_id")
     }
+
+
+def write_progress(db: sqlite3.Connection, run: Run) -> None:
+    """Checkpoint a running run's partial answer, so a killed process loses little."""
+    values = _progress(run)
     db.execute(
         _update_sql(tuple(values), "local_id = ? AND status = 'running'"),
         storable_row((*values.values(), run.local_id)),
@@ -348,7 +354,7 @@ def write_end(db: sqlite3.Connection, run: Run) -> None:
     for keep_known in ("run_id", "thread_id", "started_at"):
         if values[keep_known] is None:
             del values[keep_known]
-    calls = [storable_row(row) for row in tool_rows(run)]
+    calls = tool_rows(run)
     db.execute("DELETE FROM tool_calls WHERE local_id = ?", storable_row((run.local_id,)))
     if calls:
         _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})

@@ -11,15 +11,18 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from agentnb_testing import REPO
 
+from agentnb._core.pricing import price_run
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
 from agentnb._history._writer import HistoryWriter, PendingWrite, coalesced
-from agentnb.events import RunCompleted, TextDelta
+from agentnb.events import RunCompleted, TextDelta, Usage
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
@@ -107,6 +110,53 @@ def test_of_several_checkpoints_of_a_run_queued_together_only_the_last_is_done()
         ("end", "a"),
         ("progress", "b"),
     ]
+
+
+def test_a_checkpoint_queued_with_its_runs_start_is_written_by_the_start(tmp_path: Path) -> None:
+    a, b = Run(agent="a", message="a"), Run(agent="b", message="b")
+    writes = [
+        PendingWrite("start", a, "start", lambda db: None),
+        PendingWrite("progress", a, "progress", lambda db: None),
+        PendingWrite("progress", b, "progress", lambda db: None),
+    ]
+    assert [(w.kind, w.run.agent) for w in coalesced(writes)] == [("start", "a"), ("progress", "b")]
+
+    path = tmp_path / "h.sqlite3"
+    with HistoryStore(path) as store:
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN EXCLUSIVE")  # both writes wait in one batch
+        run = Run(agent="echo", message="long")
+        run.start()
+        run.apply(TextDelta(delta="partial"))
+        store.record_start(run, RunRequest(agent="echo", message="long"), base_url="")
+        store.record_progress(run)
+        run.apply(TextDelta(delta=" answer"))  # a write's values are taken when it is done
+        other.execute("ROLLBACK")
+        other.close()
+        record = store.get(run.local_id)
+    assert record is not None and record.status == "running"
+    assert record.answer == "partial answer"
+
+
+def test_a_model_without_a_price_is_looked_up_once_a_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    import genai_prices
+
+    looked_up: list[str] = []
+    calc_price = genai_prices.calc_price
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        looked_up.append(kwargs["model_ref"])
+        return calc_price(*args, **kwargs)
+
+    monkeypatch.setattr(genai_prices, "calc_price", counted)
+    usage = Usage(prompt_tokens=10, completion_tokens=20)
+    costs = [price_run("no-such-model-anywhere", usage, time.time()) for _ in range(3)]
+    assert looked_up == ["no-such-model-anywhere"]
+    assert {cost.usd for cost in costs} == {None}
+    assert all("genai-prices has no price" in (cost.reason or "") for cost in costs)
+    known = [price_run("gpt-4o", usage, time.time()) for _ in range(2)]
+    assert looked_up.count("gpt-4o") == 2 and known[0] == known[1]
+    assert known[0].source == "genai-prices" and known[0].usd
 
 
 def test_writes_are_done_in_order_and_flush_waits_for_them() -> None:
