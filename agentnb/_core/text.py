@@ -136,6 +136,8 @@ def visible(text: str) -> str:
     line breaks, tabs, controls (escape sequences lose their ESC), format characters
     (bidi overrides and isolates, zero-width characters, the BOM), separators and invisible
     fillers. Printable text, accents and scripts other than Latin are kept as they are."""
-    if text.isascii() and text.isprintable():
+    # isprintable() is False for every category marked and for spaces other than " "; the
+    # fillers are printable letters, checked apart.
+    if text.isprintable() and _INVISIBLE_EXTRA.isdisjoint(text):
         return text
     return "".join(f"⟨U+{ord(c):04X}⟩" if _needs_marking(c) else c for c in text)

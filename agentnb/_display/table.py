@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from html import escape
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Column as RichColumn
 from rich.table import Table as RichTable
@@ -203,14 +204,26 @@ def _text_width(column: Column, cells: Sequence[Cell]) -> int:
     return min(widest, max(column.chars, len(column.heading))) if column.chars else widest
 
 
-def _rich_column(column: Column, cells: Sequence[Cell]) -> RichColumn:
+def _rich_column(
+    column: Column, cells: Sequence[Cell], *, headed: bool, fitted: bool
+) -> RichColumn:
+    max_width = column.chars or None
+    min_width = _text_width(column, cells) if column.right else None
+    # Unfitted, a column is as wide as rich would measure it (its widest line, clamped):
+    # given, rich skips measuring every cell again.
+    width: int | None = None
+    if not fitted:
+        texts = [column.heading] if headed else []
+        width = max([0, *(cell_len(visible(text)) for text in [*texts, *(c.text for c in cells)])])
+        width = max(1, min(max(width, min_width or 0), max_width or width))
     return RichColumn(
         Text(visible(column.heading)),
         justify="right" if column.right else "left",
         no_wrap=not column.wrap,
         overflow="ellipsis" if column.chars and not column.wrap else "fold",
-        max_width=column.chars or None,
-        min_width=_text_width(column, cells) if column.right else None,
+        max_width=max_width,
+        min_width=min_width,
+        width=width,
     )
 
 
@@ -224,7 +237,10 @@ def table_text(table: Table, width: int | None = None) -> str:
     headed = any(column.heading for column in table.columns)
     columns = enumerate(table.columns)
     grid = RichTable(
-        *(_rich_column(column, [_cell(row[i]) for row in rows]) for i, column in columns),
+        *(
+            _rich_column(column, [_cell(row[i]) for row in rows], headed=headed, fitted=bool(width))
+            for i, column in columns
+        ),
         box=None,
         pad_edge=False,
         padding=(0, 1),

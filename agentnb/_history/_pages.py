@@ -398,6 +398,13 @@ class StorePages:
     """The rows the ``runs()`` call read: the first page shown, if it is the default one."""
     table: type[RunHistory] = RunHistory
     """What :meth:`history` returns: the kind of the ``runs()`` result paged."""
+    own_total: int | None = None
+    """How many runs the history holds, counted by the ``runs()`` call (its head's total):
+    a page with no filter of its own says so without counting every match again."""
+
+    def __post_init__(self) -> None:
+        if self.head is not None and self.where.limit is None:
+            self.own_total = self.head.total
 
     def page(self, query: PageQuery) -> Page:
         search = " ".join(q for q in (self.where.search, query.search) if q) or None
@@ -481,6 +488,8 @@ class StorePages:
         self, search: str | None, query: PageQuery, terms: list[str], params: list[Any]
     ) -> int:
         if not query.filters and not query.metadata and self.where.limit is None:
+            if not query.search and self.own_total is not None:
+                return self.own_total
             # the history's filters alone: the pin goes where the index reads it
             terms, params = self.where.conditions(pinned=False)
             sql, params = count_sql(search, terms, params, recorded_upto=self.where.recorded_upto)
