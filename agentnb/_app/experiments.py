@@ -15,6 +15,7 @@ from IPython.display import display
 
 from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError
+from .._core.extras import require_pandas
 from .._display.environment import in_notebook
 from .._display.experiment_views import (
     ExperimentComparison,
@@ -78,6 +79,7 @@ def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
     ``score.<name>_n``, how many were scored. A DataFrame of plain values, shown formatted as a
     summary is (``$``, dates, ``—`` for a missing figure); ``.to_pandas()`` is the plain
     frame."""
+    require_pandas()  # says which extra to install when it is missing
     import pandas as pd  # optional: the listing is a frame
 
     kept = _store(store)
@@ -256,6 +258,7 @@ class Experiment:
         (agent time), ``local_id``, every ``score.<name>`` (the run's current score; NaN
         when none), and ``evaluator_error.<evaluator>`` where an evaluator raised on a run
         (its error; the run's scores from it are missing, so no mean counts it)."""
+        require_pandas()  # says which extra to install when it is missing
         import pandas as pd  # optional: the table is a frame
 
         rows = self._table()

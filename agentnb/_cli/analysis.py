@@ -15,6 +15,7 @@ from .._app.experiments import Experiment, experiment, experiments
 from .._app.history_tables import HistoryStore
 from .._app.past_runs import past_run
 from .._core.exceptions import AgentNBError, ConfigurationError
+from .._core.extras import MissingExtraError
 from .._core.text import terminal_safe
 from .._display.static_copy import static_text
 from .._display.terminal import fit_lines, print_fitted, terminal_width
@@ -143,7 +144,7 @@ def _print_from(args: argparse.Namespace, command: str, text: Callable[[Any], st
             return 0
         with HistoryStore(location) as store:
             shown = text(store)
-    except AgentNBError as exc:  # a bad name, option or database
+    except (AgentNBError, MissingExtraError) as exc:  # a bad name or option; pandas missing
         print_fitted(f"agentnb {command}: error: {terminal_safe(str(exc))}")
         return 2
     # questions and answers hold what servers sent; a note longer than the terminal wraps

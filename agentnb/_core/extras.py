@@ -7,14 +7,24 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-__all__ = ["require_pandas", "require_polars", "require_pyarrow", "require_pyplot"]
+__all__ = [
+    "MissingExtraError",
+    "require_pandas",
+    "require_polars",
+    "require_pyarrow",
+    "require_pyplot",
+]
+
+
+class MissingExtraError(ImportError):
+    """An optional extra is not installed; the message names the ``pip install`` for it."""
 
 
 def require_pandas() -> ModuleType:
     try:
         import pandas  # optional extra, heavy: loaded on first use
     except ImportError:
-        raise ImportError(
+        raise MissingExtraError(
             'this needs pandas, which is not installed: pip install "agentnb[pandas]"'
         ) from None
     return pandas
@@ -24,7 +34,7 @@ def require_pyplot() -> ModuleType:
     try:
         import matplotlib.pyplot  # optional extra, heavy: loaded on first plot
     except ImportError:
-        raise ImportError(
+        raise MissingExtraError(
             'plotting needs matplotlib, which is not installed: pip install "agentnb[plot]"'
         ) from None
     return matplotlib.pyplot
@@ -35,7 +45,7 @@ def require_pyarrow() -> ModuleType:
         # optional extra, heavy: loaded on the first to_arrow() (untyped: a module, as is)
         pyarrow = importlib.import_module("pyarrow")
     except ImportError:
-        raise ImportError(
+        raise MissingExtraError(
             'to_arrow() needs pyarrow, which is not installed: pip install "agentnb[arrow]"'
         ) from None
     return pyarrow
@@ -45,7 +55,7 @@ def require_polars() -> ModuleType:
     try:
         import polars  # optional extra, heavy: loaded on the first to_polars()
     except ImportError:
-        raise ImportError(
+        raise MissingExtraError(
             'to_polars() needs polars, which is not installed: pip install "agentnb[polars]"'
         ) from None
     return polars

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._core.extras import require_pandas
 from .._core.text import excerpt, visible
 from .run_comparison import seen_text
 from .safe_markdown import NO_MATH
@@ -232,6 +233,7 @@ class ExperimentComparison:
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per question: its id, the question, both scores and the difference."""
+        require_pandas()  # says which extra to install when it is missing
         import pandas as pd  # optional: the frame is the only thing that needs it
 
         return pd.DataFrame(

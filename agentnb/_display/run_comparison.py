@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from .._core.extras import require_pandas
 from .._core.pricing import usd
 from .._core.run import Run
 from .._core.text import excerpt, visible
@@ -279,6 +280,7 @@ class Comparison:
     def to_pandas(self) -> pd.DataFrame:
         """One row per run: its ids, agent, model, status, tokens, cost, agent time, tool
         calls, answer, and ``similarity`` (0 to 1) of its answer's words to the first run's."""
+        require_pandas()  # says which extra to install when it is missing
         import pandas as pd  # optional: the frame is the only thing that needs it
 
         answers = self._answers()

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from .._core.exceptions import ConfigurationError
+from .._core.extras import require_pandas
 from ._writer import chunks
 
 if TYPE_CHECKING:
@@ -128,6 +129,7 @@ class Dataset:
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per row of the dataset."""
+        require_pandas()  # says which extra to install when it is missing
         import pandas as pd  # optional: the frame is the only thing that needs it
 
         return pd.DataFrame(list(self))

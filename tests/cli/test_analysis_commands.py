@@ -4,6 +4,7 @@ two arms compared), every line wrapped by agentnb, a mistake one line and exit s
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -97,3 +98,20 @@ def test_one_questions_runs_side_by_side_and_one_run_alone(db: Path) -> None:
     assert "EXIT=0" in run, run
     wrong = printed(db, "experiments", "quotes", "--question", "nope")
     assert "EXIT=2" in wrong and any("no question 'nope'" in line for line in wrong), wrong
+
+
+@pytest.mark.parametrize("command", [["summary"], ["experiments"]])
+def test_without_pandas_the_analysis_says_which_extra_in_one_line(
+    db: Path, command: list[str]
+) -> None:
+    """The base install has no pandas: the commands that need it say how to get it."""
+    env = cli_env()
+    env["AGENTNB_HISTORY"] = str(db)
+    blocked = "import sys; sys.modules['pandas'] = None; from agentnb._cli.main import main"
+    code = f"{blocked}; sys.exit(main({command!r}))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    said = done.stdout + done.stderr
+    assert done.returncode == 2 and "Traceback" not in said, said
+    assert f"agentnb {command[0]}: error: " in said and 'pip install "agentnb[pandas]"' in said
