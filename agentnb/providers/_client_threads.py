@@ -139,8 +139,8 @@ class ClientThreads:
         turn, with the dialect's ``state`` after it."""
         if not request.thread_id:
             return
-        asked = self.asking(request.thread_id, request)
-        thread = self._used(request.thread_id)
+        asked = self.asking(request.thread_id, request)  # the thread, now the latest used
+        thread = self._threads[request.thread_id]
         thread.asking = None
         thread.turns.append(_Turn(run_id, [asked, *answer], state))
 
