@@ -10,9 +10,26 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
-__all__ = ["WIDGET_MIME", "Session", "running_kernel"]
+__all__ = ["WIDGET_MIME", "Session", "executed_cell", "running_kernel"]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def executed_cell(code: str, env: Mapping[str, str]) -> tuple[list[Any], dict[str, Any]]:
+    """``code`` run by nbclient as a one-cell notebook saved with its widgets' state, as
+    "Save widget state" keeps it: the cell's outputs, and each widget's state by model id."""
+    import pytest  # only these tests need nbformat and nbclient
+
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(code)]
+    client = nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3", store_widget_state=True
+    )
+    client.execute(env=dict(env))
+    states = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    return nb.cells[0].outputs, {model_id: saved["state"] for model_id, saved in states.items()}
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kernel_session import WIDGET_MIME, Session, running_kernel
+from kernel_session import WIDGET_MIME, Session, executed_cell, running_kernel
 
 import agentnb
 from agentnb.server import ServerHandle
@@ -105,16 +105,7 @@ def test_the_grid_opens_a_cells_run_and_compares_a_questions_runs_below(kernel: 
 
 
 def test_nbclient_keeps_the_grid_and_its_static_table(history_file: Path) -> None:
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import agentnb\nagentnb.experiment('quotes')")]
-    client = nbclient.NotebookClient(
-        nb, timeout=120, kernel_name="python3", store_widget_state=True
-    )
-    client.execute(env={**os.environ, "AGENTNB_HISTORY": str(history_file)})
-    view, static = nb.cells[0].outputs
+    env = {**os.environ, "AGENTNB_HISTORY": str(history_file)}
+    (view, static), state = executed_cell("import agentnb\nagentnb.experiment('quotes')", env)
     assert "run " in static.data["text/html"] and "agentnb.show(" in static.data["text/html"]
-    model_id = view.data[WIDGET_MIME]["model_id"]
-    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    assert len(state[model_id]["state"]["grid"]["rows"]) == 2
+    assert len(state[view.data[WIDGET_MIME]["model_id"]]["grid"]["rows"]) == 2

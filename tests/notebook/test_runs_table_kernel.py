@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from agentnb_testing import history_records
 from IPython.core.interactiveshell import InteractiveShell
-from kernel_session import WIDGET_MIME, Session, running_kernel
+from kernel_session import WIDGET_MIME, Session, executed_cell, running_kernel
 
 from agentnb.history import HistoryStore, RunHistory
 
@@ -156,19 +156,10 @@ def test_the_view_asks_for_pages_and_opens_and_compares_runs_below(kernel: Any) 
 
 
 def test_nbclient_keeps_the_first_page_in_the_widget_state(history_file: Path) -> None:
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import agentnb\nagentnb.runs(status='failed')")]
-    client = nbclient.NotebookClient(
-        nb, timeout=120, kernel_name="python3", store_widget_state=True
-    )
-    client.execute(env={**os.environ, "AGENTNB_HISTORY": str(history_file)})
-    view, static = nb.cells[0].outputs
+    env = {**os.environ, "AGENTNB_HISTORY": str(history_file)}
+    (view, static), state = executed_cell("import agentnb\nagentnb.runs(status='failed')", env)
     assert static.data["text/plain"].startswith(f"RunHistory: {COUNT // 5} runs")
-    model_id = view.data[WIDGET_MIME]["model_id"]
-    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    page = state[model_id]["state"]["page"]
+    page = state[view.data[WIDGET_MIME]["model_id"]]["page"]
     assert page["total"] == COUNT // 5 and len(page["rows"]) == COUNT // 5
     statuses = {row["cells"][page["columns"].index("status")][0] for row in page["rows"]}
     assert statuses == {"failed"}
