@@ -123,18 +123,32 @@ def base_url_of(sock: socket.socket) -> str:
 
 
 class _Server(uvicorn.Server):
-    """Ends every stream before uvicorn waits for connections to close, so stopping is quick."""
+    """Ends every stream before uvicorn waits for connections to close, so stopping is quick;
+    tells ``on_started`` once it accepts connections and handles Ctrl-C."""
 
-    def __init__(self, config: uvicorn.Config, state: AppState) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        state: AppState,
+        on_started: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(config)
         self.agentnb_state = state
+        self.on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.on_started is not None:
+            self.on_started()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         await self.agentnb_state.runs.shutdown()
         await super().shutdown(sockets)
 
 
-def make_server(app: Starlette, *, background: bool) -> uvicorn.Server:
+def make_server(
+    app: Starlette, *, background: bool, on_started: Callable[[], None] | None = None
+) -> uvicorn.Server:
     """A uvicorn server for ``app`` (h11: heads at most 16 KiB; connections bounded)."""
     config = uvicorn.Config(
         app,
@@ -147,7 +161,7 @@ def make_server(app: Starlette, *, background: bool) -> uvicorn.Server:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     state: AppState = app.state.agentnb
-    return _Server(config, state)
+    return _Server(config, state, on_started)
 
 
 class ServerHandle:
@@ -278,12 +292,14 @@ def run_foreground(
     allow_remote: bool,
     on_ready: Callable[[str], None],
 ) -> None:
-    """Serve in this thread until interrupted (Ctrl-C stops it gracefully)."""
+    """Serve in this thread until interrupted (Ctrl-C stops it gracefully). ``on_ready`` is
+    told the base URL once the server accepts connections and Ctrl-C is its own: a Ctrl-C
+    sent earlier, while uvicorn still imports its protocol modules, can be swallowed by an
+    import-lock callback and leave the server running."""
     check_host(host, allow_remote)
     app = create_app(api_key, delay_ms=delay_ms, faults=faults)
-    server = make_server(app, background=False)
     sock = bind_socket(host, port)
-    on_ready(base_url_of(sock))
+    server = make_server(app, background=False, on_started=lambda: on_ready(base_url_of(sock)))
     try:
         server.run(sockets=[sock])
     finally:
