@@ -119,12 +119,17 @@ class RunRequest(BaseModel):
 
     def with_extra(self, body: dict[str, Any]) -> dict[str, Any]:
         """A dialect's ``body`` with :attr:`extra` merged in: each field replaces the body's,
-        but a ``tools`` list follows the tools the body declares (a platform's hosted tools
-        beside the notebook's functions, as openai-python sends both in one list)."""
+        except that an object merges into the body's object (``extra={"metadata": ...}``
+        beside ``metadata=`` sends both, the extra's keys winning) and a ``tools`` list
+        follows the tools the body declares (hosted tools beside the notebook's functions,
+        as openai-python sends both in one list)."""
         merged = {**body, **self.extra}
-        declared, added = body.get("tools"), self.extra.get("tools")
-        if isinstance(declared, list) and isinstance(added, list):
-            merged["tools"] = [*declared, *added]
+        for field, added in self.extra.items():
+            declared = body.get(field)
+            if isinstance(declared, dict) and isinstance(added, dict):
+                merged[field] = {**declared, **added}
+            elif field == "tools" and isinstance(declared, list) and isinstance(added, list):
+                merged[field] = [*declared, *added]
         return merged
 
 

@@ -50,3 +50,15 @@ def test_a_tool_named_in_both_is_refused_naming_both() -> None:
 def test_extra_tools_that_are_no_list_are_refused_beside_declared_tools() -> None:
     with pytest.raises(ConfigurationError, match=r"extra.*tools.*list"):
         build_request("gpt", "hi", tools=[price], extra={"tools": WEB_SEARCH})
+
+
+@pytest.mark.parametrize("dialect", ["openai", "openai-responses", "operativus", "runtools"])
+def test_extra_metadata_merges_with_the_metadata_option(dialect: str) -> None:
+    """``extra={"metadata": ...}`` beside ``metadata=`` sends both (it replaced the option's
+    keys without a word); on a key given twice the extra's value wins, as its fields do."""
+    request = build_request(
+        "agent", "hi", metadata={"user": "ana", "team": "a"}, extra={"metadata": {"team": "b"}}
+    )
+    body = get_provider(dialect).stream_http_request(request).json
+    found = body.get("metadata") or body.get("config", {}).get("metadata")
+    assert found is not None and {"user": "ana", "team": "b"}.items() <= found.items()
