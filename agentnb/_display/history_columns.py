@@ -35,6 +35,7 @@ from .._core.text import visible
 from .table import Cell
 
 __all__ = [
+    "MONTHS",
     "TABLE_COLUMNS",
     "TableColumn",
     "column_heads",
@@ -47,7 +48,7 @@ __all__ = [
 EXCERPT = 40
 HOVER = 500
 """Characters of a value kept for its hover text."""
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def short_time(seconds: float, now: float) -> str:
@@ -58,7 +59,7 @@ def short_time(seconds: float, now: float) -> str:
     if moment.date() == today.date():
         return f"{moment:%H:%M:%S}"
     if moment.year == today.year:
-        return f"{_MONTHS[moment.month - 1]} {moment.day:>2} {moment:%H:%M}"
+        return f"{MONTHS[moment.month - 1]} {moment.day:>2} {moment:%H:%M}"
     return f"{moment:%Y-%m-%d}"
 
 

@@ -39,6 +39,7 @@ from .._core.run import Run, ToolCall
 from .._core.shown_call import ShownCall, shown_call
 from .._core.text import excerpt, terminal_safe, visible
 from .call_tree import MAX_INDENT, CallTree, call_tree, sub_agent_name
+from .history_columns import MONTHS
 from .run_text import (
     CLIENT_TOOL_NOTE,
     NO_RESULT_NOTE,
@@ -336,6 +337,14 @@ def _call_html(call: ToolCall, tree: CallTree) -> str:
     )
 
 
+def _turn_time(when: datetime) -> str:
+    """``16:05`` today, ``Nov 23, 16:05`` another day: the live head's words (format.js
+    ``turnTime``), in English and on a 24-hour clock in every locale."""
+    if when.date() == datetime.now(when.tzinfo).date():
+        return f"{when:%H:%M}"
+    return f"{MONTHS[when.month - 1]} {when.day}, {when:%H:%M}"
+
+
 def _question_html(run: Run) -> str:
     """The person's question as the live cell shows it: "You → agent · time" (the full date
     on hover), then the question at the answer's size, in a quote of its own."""
@@ -346,7 +355,7 @@ def _question_html(run: Run) -> str:
         when = datetime.fromtimestamp(run.started_at).astimezone()
         caption += (
             f' · <time datetime="{when.isoformat(timespec="seconds")}"'
-            f' title="{when.strftime("%A %d %B %Y, %H:%M:%S %Z")}">{when.strftime("%H:%M")}</time>'
+            f' title="{when.strftime("%A %d %B %Y, %H:%M:%S %Z")}">{_turn_time(when)}</time>'
         )
     text = excerpt(run.message, MESSAGE_CHARS, lines=True)
     message = (

@@ -21,7 +21,7 @@
  * approval is marked.
  */
 import { button, h, isSendKey, listen } from "./dom.js";
-import { formatCount, visible } from "./format.js";
+import { clockTime, formatCount, visible } from "./format.js";
 
 /**
  * @typedef {import("./state.js").ToolState} ToolState
@@ -290,7 +290,7 @@ export function withDecision(label, approval) {
   if (!approval || (approval.state !== "approved" && approval.state !== "denied")) return label;
   const by = DECIDED_BY[approval.decided_by || "user"] ?? "";
   const at = typeof approval.decided_at === "number"
-    ? ` ${new Date(approval.decided_at * 1000).toLocaleTimeString()}` : "";
+    ? ` ${clockTime(new Date(approval.decided_at * 1000), true)}` : "";
   const verb = approval.state === "approved" && approval.answer ? "answered" : approval.state;
   return label === verb ? `${label} ${by}${at}` : `${label} · ${verb} ${by}${at}`;
 }

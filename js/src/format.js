@@ -209,19 +209,34 @@ export function tokenText(usage) {
   return bits.length ? `tokens ${bits.join(" · ")}` : "";
 }
 
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** @param {number} n */
+const twoDigits = (n) => String(n).padStart(2, "0");
+
 /**
- * When a turn started, for its head: the time of day (with the date when not today), the
- * full date and time for the hover, and the ISO form for `<time datetime>`.
+ * A local time of day on a 24-hour clock (`14:03`, or `14:03:12` with seconds), the same in
+ * every locale, as the kernel's saved copy and text views print it.
+ * @param {Date} date @param {boolean} [seconds]
+ */
+export function clockTime(date, seconds = false) {
+  const clock = `${twoDigits(date.getHours())}:${twoDigits(date.getMinutes())}`;
+  return seconds ? `${clock}:${twoDigits(date.getSeconds())}` : clock;
+}
+
+/**
+ * When a turn started, for its head: the time of day (with the date when not today, `Nov 21,
+ * 14:03`, as the saved copy prints it), the full date and time for the hover, and the ISO
+ * form for `<time datetime>`.
  * @param {number} epochSeconds
  * @param {Date} [now]
  */
 export function turnTime(epochSeconds, now = new Date()) {
   const date = new Date(epochSeconds * 1000);
-  const clock = date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
   const today = date.toDateString() === now.toDateString();
-  const day = date.toLocaleDateString(undefined, { month: "short", day: "numeric" });
+  const day = `${MONTHS[date.getMonth()]} ${date.getDate()}`;
   return {
-    short: today ? clock : `${day}, ${clock}`,
+    short: today ? clockTime(date) : `${day}, ${clockTime(date)}`,
     full: date.toLocaleString(undefined, { dateStyle: "full", timeStyle: "medium" }),
     iso: date.toISOString(),
   };

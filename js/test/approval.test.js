@@ -130,8 +130,11 @@ test("a finished approved call's head says who approved it and when, and the too
     status: "succeeded", duration: 0.4, output: "filled",
     approval: { state: "approved", reason: ASKED, decided_by: "user", decided_at: decidedAt },
   }));
-  const at = new Date(decidedAt * 1000).toLocaleTimeString();
-  assert.equal($(view.el, ".anb-tool-status").textContent, `succeeded · approved by you ${at}`);
+  const decided = new Date(decidedAt * 1000);
+  const at = [decided.getHours(), decided.getMinutes(), decided.getSeconds()]
+    .map((n) => String(n).padStart(2, "0")).join(":");
+  assert.equal($(view.el, ".anb-tool-status").textContent, `succeeded · approved by you ${at}`,
+    "a 24-hour clock in every locale, as the saved copy and the terminal say it");
   assert.equal($(view.el, ".anb-tool-duration").textContent, "400 ms", "the kernel's figure, as sent");
   view.update(trade({
     status: "succeeded", duration: 0.4, output: "filled",

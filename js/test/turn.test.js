@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { renderMarkdown } from "../src/markdown.js";
 import { TranscriptState } from "../src/state.js";
 import { PROMPT_CHARS, TurnView, tokenText } from "../src/turn.js";
-import { conversationTotal, formatUsd } from "../src/format.js";
+import { clockTime, conversationTotal, formatUsd, turnTime } from "../src/format.js";
 
 const NO_DEADLINE = Number.POSITIVE_INFINITY;
 const IDLE = { canRun: false, busy: false };
@@ -90,6 +90,15 @@ test("the question reads as the person's: You, the agent, the time (full date on
   assert.equal(view.when.dateTime, "2026-11-23T16:05:00.000Z");
   assert.match(view.when.title, /2026/);
   assert.ok(view.when.textContent && !view.when.hidden);
+});
+
+test("a turn's time reads on a 24-hour clock in every locale, with the day when not today", () => {
+  const afternoon = new Date(2026, 10, 23, 16, 5, 9);
+  const epoch = afternoon.getTime() / 1000;
+  assert.equal(turnTime(epoch, new Date(2026, 10, 23, 18)).short, "16:05");
+  assert.equal(turnTime(epoch, new Date(2026, 10, 24, 9)).short, "Nov 23, 16:05");
+  assert.equal(clockTime(afternoon, true), "16:05:09");
+  assert.equal(clockTime(new Date(2026, 0, 2, 3, 4, 5), true), "03:04:05");
 });
 
 test("an earlier turn's chips are spent, and the one asked next is marked", () => {

@@ -317,6 +317,20 @@ def test_multi_turn_copy_separates_turns() -> None:
     assert bundle["text/plain"].count("agentnb · finance_agent") == 2
 
 
+def test_the_question_says_when_as_the_live_head_does() -> None:
+    """``16:05`` today and ``Nov 23, 16:05`` another day, on a 24-hour clock in every locale
+    (format.js ``turnTime``): the saved copy printed ``%H:%M`` alone, so a notebook opened
+    the next week could not say which day a run was asked."""
+    today = Run(agent="finance_agent", message="Now?")
+    today.start(at=time.time())
+    shown = datetime.fromtimestamp(today.started_at or 0).astimezone()
+    assert f">{shown:%H:%M}</time>" in static_html([today])
+    long_ago = finished_run("done")  # started 1970-01-01 (epoch 1000)
+    when = datetime.fromtimestamp(1000.0).astimezone()
+    month = "Jan" if when.month == 1 else "Dec"  # west of Greenwich it is 31 Dec 1969
+    assert f">{month} {when.day}, {when:%H:%M}</time>" in static_html([long_ago])
+
+
 # ---- tool approval and the new tool states ------------------------------------------------
 
 ASKED = "Placing a <b>trade</b> needs a human's approval."
