@@ -18,14 +18,14 @@ import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
 from .._client.async_client import AsyncAgentClient
 from .._client.stream import AsyncRunStream
 from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError, HistoryError, RateLimitError
 from .._core.loop import in_loop_thread, result_of, submit
-from .._core.request import RunRequest, build_request, checked_number
+from .._core.request import RunOptions, RunRequest, build_request, checked_number
 from .._core.run import Run
 from .._core.schema import resolve_schema
 from .._display.progress import NoProgress, Progress, make_progress
@@ -42,7 +42,7 @@ from .._history import (
 )
 from .._tracing import batch_span
 from .connections import AnyClient, Connection, resolve_target
-from .datasets import examples_of
+from .datasets import DatasetRows, examples_of
 from .evaluators import (
     EVALUATOR_TIMEOUT,
     Evaluator,
@@ -151,7 +151,7 @@ async def run_batch(
     store: HistoryStore | None = None,
     progress: Progress | None = None,
     approve: ApprovalPolicy = None,
-    **options: Any,
+    **options: Unpack[BatchOptions],
 ) -> RunHistory:
     """Run ``agent`` on every message, at most ``concurrency`` at once, and return the runs
     in input order. Each run is built, recorded and streamed by the client's run engine
@@ -292,9 +292,15 @@ def _result(
     return RunHistory.from_records(records, tool_calls=tool_calls)
 
 
+class BatchOptions(RunOptions, total=False):
+    """The options a batch takes: every run's, and ``schema`` (as :func:`agentnb.ask`'s)."""
+
+    schema: Any
+
+
 def batch(
     agent: str | Sequence[str],
-    messages: Any,
+    messages: DatasetRows,
     concurrency: int = 8,
     via: str | None = None,
     *,
@@ -305,7 +311,7 @@ def batch(
     experiment: str | None = None,
     evaluators: Sequence[EvaluatorFunction] | None = None,
     evaluator_timeout: float = EVALUATOR_TIMEOUT,
-    **options: Any,
+    **options: Unpack[BatchOptions],
 ) -> RunHistory:
     """Run ``agent`` over ``messages`` (e.g. an evaluation set), ``concurrency`` at a time,
     with a progress bar (done, failed, left, the cost so far), and return their

@@ -7,17 +7,25 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .._core.exceptions import ConfigurationError
 from .._history import Dataset, Example, dataset_names, default_store, keep_dataset, kept_dataset
 
-__all__ = ["dataset", "examples_of"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DatasetRows", "dataset", "examples_of"]
+
+DatasetRows: TypeAlias = "Iterable[str] | Iterable[Mapping[str, Any]] | pd.DataFrame"
+"""What a batch and a dataset take: questions, dicts with a ``question`` key (and maybe
+``expected``, ``id`` and other fields), a DataFrame with those columns, or a kept
+:class:`~agentnb.Dataset`."""
 
 _UNSET: Any = object()
 
 
-def dataset(name: str, rows: Any = _UNSET, *, version: int | None = None) -> Dataset:
+def dataset(name: str, rows: DatasetRows = _UNSET, *, version: int | None = None) -> Dataset:
     """``dataset(name, rows)`` keeps ``rows`` (what ``batch`` takes: questions, dicts, a
     DataFrame) in the history as the dataset ``name``: a new version when they differ from
     every version kept, else the version that has them. ``dataset(name)`` reopens its latest
@@ -45,7 +53,7 @@ EXPECTED = "expected"
 EXAMPLE_ID = "id"
 
 
-def examples_of(dataset: Any) -> list[Example]:
+def examples_of(dataset: DatasetRows) -> list[Example]:
     """The examples of ``dataset``, in order; a clear :class:`ConfigurationError` for an item
     that is no question."""
     if isinstance(dataset, str):
