@@ -56,6 +56,10 @@ EVALUATES: Final = "evaluates"
 it graded. Such runs are left out of ``runs()``, ``summary()`` and plots unless their agent is
 named."""
 EVALUATOR_RUNS_SQL: Final = f"SELECT local_id FROM {METADATA_TABLE} WHERE key = '{EVALUATES}'"
+_NOT_EVALUATOR: Final = f"runs.local_id NOT IN ({EVALUATOR_RUNS_SQL})"
+_EVALUATOR_ROWIDS: Final = (
+    f"SELECT e.rowid FROM runs AS e WHERE e.local_id IN ({EVALUATOR_RUNS_SQL})"
+)
 
 SQLITE_MAX_INTEGER: Final = 2**63 - 1
 """The largest integer SQLite stores; a larger ``limit`` means no limit."""
@@ -165,7 +169,7 @@ class RunFilter:
             )
             params += [key, value]
         if not self.evaluations:
-            terms.append(f"runs.local_id NOT IN ({EVALUATOR_RUNS_SQL})")
+            terms.append(_NOT_EVALUATOR)
         for name, status in self.tools or ():
             terms.append(
                 "runs.local_id IN (SELECT local_id FROM tool_calls WHERE name = ?"
@@ -400,8 +404,10 @@ def count_sql(
         where = [*terms, *(["runs.rowid <= ?"] if pinned else [])]
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         source, params = f"FROM runs{clause}", [*params, *pinned]
-    elif not terms:
+    elif list(terms) in ([], [_NOT_EVALUATOR]):
+        # evaluators' runs are left out by rowid: no run is read per match
         upto = f" AND {SEARCH_TABLE}.rowid <= ?" if pinned else ""
+        upto += f" AND {SEARCH_TABLE}.rowid NOT IN ({_EVALUATOR_ROWIDS})" if terms else ""
         source = f"FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH ?{upto}"
         params = [search, *pinned]
     else:

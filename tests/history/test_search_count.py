@@ -5,6 +5,7 @@ lowered on the store (its documented attribute) so a few hundred runs cross it."
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -146,6 +147,24 @@ def test_the_cap_must_be_a_whole_number_above_a_page(store: HistoryStore) -> Non
     for bad in (0, 20, -5, 2.5, "100", True):
         with pytest.raises(ValueError, match="search_count_cap"):
             store.search_count_cap = bad  # type: ignore[assignment]
+
+
+def test_evaluators_runs_are_not_counted(db: Path) -> None:
+    """A judge's runs (metadata ``evaluates``) stay out of a search's count, capped or not,
+    as they stay out of its rows."""
+    judged = [
+        dataclasses.replace(record, local_id=f"judge{i:03d}", metadata={"evaluates": "x"})
+        for i, record in enumerate(history_records(15, start=time.time() + 3600))
+    ]
+    with HistoryStore(db) as store:
+        assert store.import_records(judged) == 15
+        history = searched(store, "question")
+        assert history.title() == f"RunHistory: {COUNT} runs" and len(history) == COUNT
+        store.search_count_cap = COUNT - 1
+        assert searched(store, "question").title() == f"RunHistory: {COUNT - 1}+ runs"
+        store.search_count_cap = COUNT
+        assert searched(store, "question").title() == f"RunHistory: {COUNT} runs"
+        assert len(searched(store, "question", agent=["judge", "analyst"])) < COUNT + 15
 
 
 def test_the_cli_counts_a_search_exactly(db: Path) -> None:
