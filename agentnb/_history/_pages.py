@@ -1,26 +1,9 @@
-"""One page of a run table at a time: what the notebook's browsable table asks for.
+"""One page of a run table at a time, so a table over a million runs sends the browser 20.
 
-A view asks for a :class:`PageQuery` (a column to sort by and its direction, a filter per
-column, words to search, an offset and a page size) and gets a :class:`Page`: that many rows
-(their values: the view's cells show them as the static table does, by
-``_display/history_columns.py``) and how many rows match in all. Two sources answer the same way:
-
-- :class:`StorePages`: a ``runs()`` result read from the history. Each page is one SQLite
-  query over the filters the history was read with (``agent``, ``status``, ``since``,
-  ``thread``, ``limit``, ``search``) and the page's own: ``ORDER BY`` / ``LIMIT`` /
-  ``OFFSET``, a count for the total (a search's up to a cap), FTS5 for the words. No page
-  reads every row into Python, so a table over a million runs sends the browser 20 at a time.
-- :class:`MemoryPages`: a history held in memory (a batch's runs, ``RunHistory.from_runs``, a
-  platform's listing, a slice), paged over its lists the same way.
-
-The two agree on everything but search: the store ranks with FTS5 (whole words, ``word*``
-for a prefix) and shows where the words are; in memory a word matches where it occurs in the
-question, answer or reasoning (accents and case ignored), in the table's order.
-
-A column's filter is text: for a text column, the runs whose value holds it (ASCII letters
-in either case, as SQLite's ``LIKE``); for a number, a comparison (``>1000``, ``<=0.5``,
-``=3``, ``!=0``; a bare number means ``=``); for ``started``, a comparison with an ISO 8601
-date or time (``>=2025-11-01``). Empty values never pass a filter and sort first going up.
+:class:`StorePages` reads each page of a ``runs()`` result with one SQLite query (its filters,
+sort and FTS5 search; a count for the total, a search's up to a cap); :class:`MemoryPages`
+pages a history held in memory the same way, searching by words without ranking. A column's
+filter syntax is the table's (docs/run-history.md, "Browse the history in a notebook").
 """
 
 from __future__ import annotations
