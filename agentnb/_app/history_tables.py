@@ -159,11 +159,15 @@ class RunHistory(RunsData):
     def __repr__(self) -> str:
         columns, shown, total = self.first_rows(SHOWN_ROWS)
         width = terminal_width(sys.stdout)  # None for a pipe, a file or a notebook
-        return runs_text(columns, shown, title=self.title(), more=total - shown, width=width)
+        more, at_least = total.n - shown, not total.exact
+        return runs_text(
+            columns, shown, title=self.title(), more=more, width=width, at_least=at_least
+        )
 
     def _repr_html_(self) -> str:
         columns, shown, total = self.first_rows(SHOWN_ROWS)
-        return runs_html(columns, shown, title=self.title(), more=total - shown)
+        more, at_least = total.n - shown, not total.exact
+        return runs_html(columns, shown, title=self.title(), more=more, at_least=at_least)
 
     def _ipython_display_(self) -> None:
         """In a Jupyter kernel (a cell's last line, ``display``, ``%agent_runs``): the

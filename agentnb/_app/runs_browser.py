@@ -52,6 +52,7 @@ class HistorySource:
         return {
             "rows": page_rows(page.values, page.columns, time.time()),
             "total": page.total,
+            "exact": page.exact,
             "offset": page.offset,
             "columns": page.columns,
             "verdicts": self._verdicts(page.local_ids),
@@ -113,9 +114,9 @@ class HistorySource:
         """The history's HTML table (with the style that hides an unrendered view in front
         of it) and its text."""
         columns, shown, total = self.history.first_rows(SHOWN_ROWS)
-        title, more = self.history.title(), total - shown
-        html = runs_html(columns, shown, title=title, more=more)
-        text = runs_text(columns, shown, title=title, more=more, width=None)
+        title, more, at_least = self.history.title(), total.n - shown, not total.exact
+        html = runs_html(columns, shown, title=title, more=more, at_least=at_least)
+        text = runs_text(columns, shown, title=title, more=more, width=None, at_least=at_least)
         return {"text/html": static_root(html) + REOPENED_STYLE, "text/plain": text}
 
 

@@ -52,10 +52,17 @@ def _table(shown: Shown, rows: int, caps: dict[str, int] | None = None, **option
 
 
 def runs_text(
-    columns: Columns, rows: int, *, title: str | None, more: int, width: int | None
+    columns: Columns,
+    rows: int,
+    *,
+    title: str | None,
+    more: int,
+    width: int | None,
+    at_least: bool = False,
 ) -> str:
     """The first ``rows`` runs of history ``columns`` as an aligned table, under ``title``
-    and over ``… and {more} more`` when given; a title alone when there are no rows. With
+    and over ``… and {more} more`` when given (``{more}+`` when ``at_least``: a search
+    counted up to a cap); a title alone when there are no rows. With
     ``width`` (a terminal's columns) every line fits: columns are capped tighter, the least
     needed left out (:data:`NARROW_DROPS`) while the message would get fewer than
     :data:`MIN_MESSAGE` characters, and the message takes what is left."""
@@ -66,8 +73,12 @@ def runs_text(
     if width is not None:
         caps.update({title: chars for title, chars in NARROW_CHARS.items() if title in caps})
         shown, caps["message"] = _fitted(shown, caps, width)
-    notes = [f"… and {more} more"] if more > 0 else []
+    notes = _more(more, at_least)
     return table_text(_table(shown, rows, caps, title=title or "", notes=notes), width)
+
+
+def _more(more: int, at_least: bool) -> list[str]:
+    return [f"… and {more:,}{'+' if at_least else ''} more"] if more > 0 else []
 
 
 def _fitted(shown: Shown, caps: dict[str, int], width: int) -> tuple[Shown, int]:
@@ -90,9 +101,10 @@ def _fitted(shown: Shown, caps: dict[str, int], width: int) -> tuple[Shown, int]
         shown = [(c, cells) for c, cells in shown if c.title != droppable[0]]
 
 
-def runs_html(columns: Columns, rows: int, *, title: str, more: int) -> str:
+def runs_html(columns: Columns, rows: int, *, title: str, more: int, at_least: bool = False) -> str:
     """The first ``rows`` runs of history ``columns`` as a titled HTML table of the columns
-    a person scans (:data:`SCANNED`); ``more`` counts the rows left out."""
+    a person scans (:data:`SCANNED`); ``more`` counts the rows left out (as
+    :func:`runs_text`)."""
     if not rows:
         return table_html(Table([], [], title=title, name="agentnb-runs"))
     every = shown_columns(columns, range(rows), time.time())
@@ -103,7 +115,7 @@ def runs_html(columns: Columns, rows: int, *, title: str, more: int) -> str:
     if shown and shown[0][0].title == "started" and details:
         started = [_with_details(cell, details, r) for r, cell in enumerate(shown[0][1])]
         shown[0] = (shown[0][0], started)
-    notes = [f"… and {more} more"] if more > 0 else []
+    notes = _more(more, at_least)
     return table_html(
         _table(shown, rows, title=title, notes=notes, name="agentnb-runs", sortable=True)
     )

@@ -1,30 +1,14 @@
-"""One page of a run table at a time: what the notebook's browsable table asks for.
+"""One page of a run table at a time, so a table over a million runs sends the browser 20.
 
-A view asks for a :class:`PageQuery` (a column to sort by and its direction, a filter per
-column, words to search, an offset and a page size) and gets a :class:`Page`: that many rows
-(their values: the view's cells show them as the static table does, by
-``_display/history_columns.py``) and how many rows match in all. Two sources answer the same way:
-
-- :class:`StorePages`: a ``runs()`` result read from the history. Each page is one SQLite
-  query over the filters the history was read with (``agent``, ``status``, ``since``,
-  ``thread``, ``limit``, ``search``) and the page's own: ``ORDER BY`` / ``LIMIT`` /
-  ``OFFSET``, a ``COUNT(*)`` for the total, FTS5 for the words. No page reads every row into
-  Python, so a table over a million runs sends the browser 20 at a time.
-- :class:`MemoryPages`: a history held in memory (a batch's runs, ``RunHistory.from_runs``, a
-  platform's listing, a slice), paged over its lists the same way.
-
-The two agree on everything but search: the store ranks with FTS5 (whole words, ``word*``
-for a prefix) and shows where the words are; in memory a word matches where it occurs in the
-question, answer or reasoning (accents and case ignored), in the table's order.
-
-A column's filter is text: for a text column, the runs whose value holds it (ASCII letters
-in either case, as SQLite's ``LIKE``); for a number, a comparison (``>1000``, ``<=0.5``,
-``=3``, ``!=0``; a bare number means ``=``); for ``started``, a comparison with an ISO 8601
-date or time (``>=2025-11-01``). Empty values never pass a filter and sort first going up.
+:class:`StorePages` reads each page of a ``runs()`` result with one SQLite query (its filters,
+sort and FTS5 search; a count for the total, a search's up to a cap); :class:`MemoryPages`
+pages a history held in memory the same way, searching by words without ranking. A column's
+filter syntax is the table's (docs/run-history.md, "Browse the history in a notebook").
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 import re
@@ -38,8 +22,9 @@ from ._records import MALFORMED_COLUMN, RUN_COLUMNS, SNIPPET_COLUMN, checked_col
 from ._run_filter import (
     METADATA_TABLE,
     SEARCH_TABLE,
+    Count,
     RunFilter,
-    count_sql,
+    counted,
     matched_rows,
     metadata_filter,
     metadata_text,
@@ -196,6 +181,9 @@ class PageQuery:
     """Metadata keys and the text each must equal (typed ``user=alice team=red``)."""
     offset: int = 0
     limit: int = PAGE_SIZE
+    last: bool = False
+    """The last page, wherever it starts: the matches counted to the end (``offset``
+    unused)."""
 
     @classmethod
     def build(
@@ -208,6 +196,7 @@ class PageQuery:
         metadata: str | None = None,
         offset: int = 0,
         limit: int = PAGE_SIZE,
+        last: bool = False,
     ) -> PageQuery:
         """A query from what a view (or a caller) sends; ConfigurationError names what is
         wrong: an unknown column, a filter that is not a comparison, an offset below 0, a
@@ -216,6 +205,8 @@ class PageQuery:
             _column(sort, "sort by")
         if not isinstance(descending, bool):
             raise ConfigurationError(f"descending must be True or False, not {descending!r}")
+        if not isinstance(last, bool):
+            raise ConfigurationError(f"last must be True or False, not {last!r}")
         checked: list[tuple[str, Filter]] = []
         if filters is not None and not isinstance(filters, Mapping):
             raise ConfigurationError(f"filters must map column titles to text, not {filters!r}")
@@ -244,12 +235,13 @@ class PageQuery:
             metadata=_metadata_pairs(metadata),
             offset=_whole(offset, "offset", 0),
             limit=_page_size(limit),
+            last=last,
         )
 
     @classmethod
     def from_message(cls, message: Mapping[str, Any]) -> PageQuery:
         """A query from a view's message ``{"sort": {"column", "descending"} | null,
-        "filters": {title: text}, "search": text, "offset", "limit"}``."""
+        "filters": {title: text}, "search": text, "offset", "limit", "last"}``."""
         sort = message.get("sort")
         if sort is not None and not isinstance(sort, Mapping):
             raise ConfigurationError(f"sort must be {{column, descending}} or null, not {sort!r}")
@@ -261,6 +253,7 @@ class PageQuery:
             metadata=message.get("metadata"),
             offset=message.get("offset", 0),
             limit=message.get("limit", PAGE_SIZE),
+            last=message.get("last", False),
         )
 
 
@@ -336,13 +329,15 @@ def _parsed_filter(column: PageColumn, text: str) -> Filter:
 @dataclass(frozen=True, slots=True)
 class Page:
     """The runs of one page, in order, as one sequence per history column (what the view's
-    cells show), how many rows match in all and where the page starts."""
+    cells show), how many rows match in all (``exact`` False: more than ``total``, a search
+    counted up to its cap) and where the page starts."""
 
     values: Mapping[str, Sequence[Any]]
     total: int
     offset: int
     columns: list[str]
     """The titles of the columns shown (``match`` only while searching)."""
+    exact: bool = True
 
     @property
     def local_ids(self) -> list[str]:
@@ -353,13 +348,17 @@ def _page(
     columns: Mapping[str, Sequence[Any]],
     indices: Sequence[int],
     *,
-    total: int,
+    total: Count,
     offset: int,
     searching: bool,
 ) -> Page:
     shown = [column.title for column in PAGE_COLUMNS if searching or column.title != MATCH]
     values = {name: [column[i] for i in indices] for name, column in columns.items()}
-    return Page(values, total, offset, shown)
+    return Page(values, total.n, offset, shown, total.exact)
+
+
+def _last_offset(total: int, limit: int) -> int:
+    return (max(total, 1) - 1) // limit * limit
 
 
 class RunPages(Protocol):
@@ -374,6 +373,9 @@ class RunPages(Protocol):
 
 class RowReader(Protocol):
     """What :class:`StorePages` reads with (a :class:`~._store.HistoryStore`)."""
+
+    @property
+    def search_count_cap(self) -> int: ...
 
     def read_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]: ...
 
@@ -398,13 +400,13 @@ class StorePages:
     """The rows the ``runs()`` call read: the first page shown, if it is the default one."""
     table: type[RunHistory] = RunHistory
     """What :meth:`history` returns: the kind of the ``runs()`` result paged."""
-    own_total: int | None = None
+    own_total: Count | None = None
     """How many runs the history holds, counted by the ``runs()`` call (its head's total):
     a page with no filter of its own says so without counting every match again."""
 
     def __post_init__(self) -> None:
         if self.head is not None and self.where.limit is None:
-            self.own_total = self.head.total
+            self.own_total = self.head.count
 
     def page(self, query: PageQuery) -> Page:
         search = " ".join(q for q in (self.where.search, query.search) if q) or None
@@ -415,6 +417,8 @@ class StorePages:
         if search is not None:
             self._check_search_index()
         total = self._count(search, query, terms, params)
+        if query.last:
+            query = dataclasses.replace(query, offset=_last_offset(total.n, query.limit))
         if search is not None and query.sort in (None, MATCH):
             rows = self._ranked_page(query, search, terms, params)
         else:
@@ -435,12 +439,12 @@ class StorePages:
         default = (
             query.sort is None and not query.filters and query.search is None and not query.metadata
         )
-        if head is None or not default or query.offset:
+        if head is None or not default or query.offset or query.last:
             return None
         if query.limit > head.rows and not head.complete:
             return None
         shown = range(min(query.limit, head.rows))
-        return _page(head.columns, shown, total=head.total, offset=0, searching=bool(search))
+        return _page(head.columns, shown, total=head.count, offset=0, searching=bool(search))
 
     def _ranked_page(
         self, query: PageQuery, search: str, terms: list[str], params: list[Any]
@@ -486,16 +490,25 @@ class StorePages:
 
     def _count(
         self, search: str | None, query: PageQuery, terms: list[str], params: list[Any]
-    ) -> int:
-        if not query.filters and not query.metadata and self.where.limit is None:
-            if not query.search and self.own_total is not None:
-                return self.own_total
-            # the history's filters alone: the pin goes where the index reads it
+    ) -> Count:
+        """The matches, counted (a search up to the store's cap, or past it to cover the
+        page; to the end for the last page), or the count made before when it says enough."""
+        unfiltered = not query.filters and not query.metadata and self.where.limit is None
+        own = unfiltered and not query.search
+        known = self.own_total if own else None
+        covered = query.offset + query.limit
+        if known is not None and (known.exact or (not query.last and covered <= known.n)):
+            return known
+        cap = None if query.last else max(self.store.search_count_cap, covered)
+        read, upto = self.store.read_rows, self.where.recorded_upto
+        if unfiltered:  # the history's filters alone: the pin goes where the index reads it
             terms, params = self.where.conditions(pinned=False)
-            sql, params = count_sql(search, terms, params, recorded_upto=self.where.recorded_upto)
+            total = counted(read, search, terms, params, recorded_upto=upto, cap=cap)
         else:
-            sql, params = count_sql(search, terms, params)
-        return int(self.store.read_rows(sql, params)[0][0])
+            total = counted(read, search, terms, params, limit=self.where.limit, cap=cap)
+        if own:
+            self.own_total = total
+        return total
 
     def _conditions(self, query: PageQuery) -> tuple[list[str], list[Any]]:
         terms, params = self.where.conditions()
@@ -563,14 +576,9 @@ class MemoryPages:
         if query.sort is not None and query.sort != MATCH:
             read = _BY_TITLE[query.sort].raw
             matching.sort(key=lambda i: _sort_key(read(columns, i)), reverse=query.descending)
-        shown = matching[query.offset : query.offset + query.limit]
-        return _page(
-            columns,
-            shown,
-            total=len(matching),
-            offset=query.offset,
-            searching=False,
-        )
+        offset = _last_offset(len(matching), query.limit) if query.last else query.offset
+        shown = matching[offset : offset + query.limit]
+        return _page(columns, shown, total=Count(len(matching)), offset=offset, searching=False)
 
     def history(self, local_ids: Sequence[str]) -> RunHistory:
         position = {local_id: i for i, local_id in enumerate(self.source.local_ids)}

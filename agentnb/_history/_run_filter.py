@@ -25,12 +25,15 @@ __all__ = [
     "METADATA_PREFIX",
     "METADATA_TABLE",
     "SEARCH_CANDIDATES",
+    "SEARCH_COUNT_CAP",
     "SEARCH_TABLE",
     "SIDE_FIGURES",
     "STATUSES",
+    "Count",
     "RunFilter",
     "Since",
     "count_sql",
+    "counted",
     "matched_rows",
     "metadata_filter",
     "metadata_key",
@@ -53,6 +56,10 @@ EVALUATES: Final = "evaluates"
 it graded. Such runs are left out of ``runs()``, ``summary()`` and plots unless their agent is
 named."""
 EVALUATOR_RUNS_SQL: Final = f"SELECT local_id FROM {METADATA_TABLE} WHERE key = '{EVALUATES}'"
+_NOT_EVALUATOR: Final = f"runs.local_id NOT IN ({EVALUATOR_RUNS_SQL})"
+_EVALUATOR_ROWIDS: Final = (
+    f"SELECT e.rowid FROM runs AS e WHERE e.local_id IN ({EVALUATOR_RUNS_SQL})"
+)
 
 SQLITE_MAX_INTEGER: Final = 2**63 - 1
 """The largest integer SQLite stores; a larger ``limit`` means no limit."""
@@ -162,7 +169,7 @@ class RunFilter:
             )
             params += [key, value]
         if not self.evaluations:
-            terms.append(f"runs.local_id NOT IN ({EVALUATOR_RUNS_SQL})")
+            terms.append(_NOT_EVALUATOR)
         for name, status in self.tools or ():
             terms.append(
                 "runs.local_id IN (SELECT local_id FROM tool_calls WHERE name = ?"
@@ -387,23 +394,65 @@ def count_sql(
     params: Sequence[Any],
     *,
     recorded_upto: int | None = None,
+    most: int | None = None,
 ) -> tuple[str, list[Any]]:
     """How many runs match ``search`` (or every run, without one) and ``terms``, recorded
-    up to rowid ``recorded_upto``. A search with no other condition is counted by the
-    index alone: no run is looked up per match."""
+    up to rowid ``recorded_upto``, counting no further than ``most``. A search with no
+    other condition is counted by the index alone: no run is looked up per match."""
     pinned = [] if recorded_upto is None else [recorded_upto]
     if search is None:
         where = [*terms, *(["runs.rowid <= ?"] if pinned else [])]
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        return f"SELECT COUNT(*) FROM runs{clause}", [*params, *pinned]
-    if not terms:
+        source, params = f"FROM runs{clause}", [*params, *pinned]
+    elif list(terms) in ([], [_NOT_EVALUATOR]):
+        # evaluators' runs are left out by rowid: no run is read per match
         upto = f" AND {SEARCH_TABLE}.rowid <= ?" if pinned else ""
-        return (
-            f"SELECT COUNT(*) FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH ?{upto}",
-            [search, *pinned],
-        )
-    upto_term = [f"{SEARCH_TABLE}.rowid <= ?"] if pinned else []
-    return f"SELECT COUNT(*) {_matches([*terms, *upto_term])}", [search, *params, *pinned]
+        upto += f" AND {SEARCH_TABLE}.rowid NOT IN ({_EVALUATOR_ROWIDS})" if terms else ""
+        source = f"FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH ?{upto}"
+        params = [search, *pinned]
+    else:
+        upto_term = [f"{SEARCH_TABLE}.rowid <= ?"] if pinned else []
+        source, params = _matches([*terms, *upto_term]), [search, *params, *pinned]
+    if most is None:
+        return f"SELECT COUNT(*) {source}", params
+    return f"SELECT COUNT(*) FROM (SELECT 1 {source} LIMIT ?)", [*params, most]
+
+
+SEARCH_COUNT_CAP: Final = 10_000
+"""The matches a search counts before it says "more than" (``HistoryStore.search_count_cap``):
+counting every one of 44,000 matches took three times as long as ranking the best 20."""
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """How many runs a result holds: ``n``, or (not ``exact``) more than ``n``."""
+
+    n: int
+    exact: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.n:,}" if self.exact else f"{self.n:,}+"
+
+
+def counted(
+    query: Query,
+    search: str | None,
+    terms: Sequence[str],
+    params: Sequence[Any],
+    *,
+    recorded_upto: int | None = None,
+    limit: int | None = None,
+    cap: int | None = None,
+) -> Count:
+    """:func:`count_sql`'s count, at most ``limit``; a search matching more than ``cap``
+    runs (when ``limit`` does not bound it below) is counted only that far."""
+    capped = search is not None and cap is not None and (limit is None or limit > cap)
+    most = cap + 1 if capped and cap is not None else limit
+    sql, params = count_sql(search, terms, params, recorded_upto=recorded_upto, most=most)
+    ((n,),) = query(sql, params)
+    if capped and cap is not None and n > cap:
+        return Count(cap, exact=False)
+    return Count(int(n))
 
 
 METADATA_PREFIX: Final = "metadata."

@@ -71,9 +71,10 @@ from ._records import (
 from ._run_filter import (
     EVALUATES,
     EVALUATOR_RUNS_SQL,
+    SEARCH_COUNT_CAP,
     SEARCH_TABLE,
     RunFilter,
-    count_sql,
+    counted,
     matched_rows,
     ranked_ids_sql,
 )
@@ -163,6 +164,7 @@ class HistoryStore:
         """Why the file is only read (a file from elsewhere: :meth:`_open_read_only`)."""
         self._next_sweep = time.monotonic() + ORPHAN_SWEEP_SECONDS
         self._recording = RecorderWrites(self._write_now, closed=lambda: self._closed)
+        self._search_count_cap = SEARCH_COUNT_CAP
         self._unread_results: weakref.WeakSet[RunHistory] = weakref.WeakSet()
         """An in-memory store's ``runs()`` results whose rows are not all read yet: read
         when it closes, as its data goes with it."""
@@ -180,6 +182,21 @@ class HistoryStore:
         except BaseException:
             self._close_connections()
             raise
+
+    @property
+    def search_count_cap(self) -> int:
+        """How many matches a search counts before its title says "more than" (``10,000+
+        runs``): ``len()`` of the result counts them all. Lower it to see that form."""
+        return self._search_count_cap
+
+    @search_count_cap.setter
+    def search_count_cap(self, cap: int) -> None:
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap <= HEAD_ROWS:
+            raise ValueError(
+                f"search_count_cap must be a whole number above {HEAD_ROWS} (a table's first "
+                f"rows), not {cap!r}"
+            )
+        self._search_count_cap = cap
 
     def __repr__(self) -> str:
         where = MEMORY if self.path is None else str(self.path)
@@ -542,11 +559,11 @@ class HistoryStore:
         if rows < first:
             return RunsHead(rows, columns)
         terms, params = where.conditions(pinned=False)
-        sql, params = count_sql(where.search, terms, params)  # the snapshot is the pin
-        total = int(db.execute(sql, params).fetchone()[0])
-        if where.limit is not None:
-            total = min(total, where.limit)
-        return RunsHead(total, {name: values[:HEAD_ROWS] for name, values in columns.items()})
+        total = counted(  # the snapshot is the pin
+            db.execute, where.search, terms, params, limit=where.limit, cap=self.search_count_cap
+        )
+        head = {name: values[:HEAD_ROWS] for name, values in columns.items()}
+        return RunsHead(total.n, head, total.exact)
 
     def read_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """The rows a read-only query gives (a browsable table's pages: :mod:`._pages`)."""

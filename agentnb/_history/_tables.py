@@ -31,7 +31,7 @@ from ._records import (
     run_row,
     tool_rows,
 )
-from ._run_filter import RunFilter, metadata_text, shown_value
+from ._run_filter import Count, RunFilter, metadata_text, shown_value
 from ._scores import score_column
 from ._summary import summarize_calls, summary_in_memory
 
@@ -85,6 +85,9 @@ class RunsHead:
     columns: Mapping[str, Sequence[Any]]
     """The first rows, one sequence per column (``RUN_COLUMNS``, then a search's
     ``snippet``)."""
+    exact: bool = True
+    """False when a search counted its matches only up to a cap: there are more than
+    ``total``."""
 
     @property
     def rows(self) -> int:
@@ -93,7 +96,11 @@ class RunsHead:
     @property
     def complete(self) -> bool:
         """Whether the head is every row of the result."""
-        return self.rows >= self.total
+        return self.exact and self.rows >= self.total
+
+    @property
+    def count(self) -> Count:
+        return Count(self.total, self.exact)
 
 
 class RowSource(Protocol):
@@ -171,14 +178,16 @@ class RunHistory(Sequence[RunRecord]):
             self._unread = None
         return self._read
 
-    def first_rows(self, rows: int) -> tuple[Mapping[str, Sequence[Any]], int, int]:
+    def first_rows(self, rows: int) -> tuple[Mapping[str, Sequence[Any]], int, Count]:
         """The columns holding the first ``rows`` rows, how many of them there are, and
-        the total: from the head while the rest are unread and it holds enough."""
+        the total: from the head while the rest are unread and it holds enough (a
+        search's total may then be a lower bound; ``len()`` is exact)."""
         unread = self._unread
         if unread is not None and unread.head is not None and rows <= unread.head.rows:
-            return self._with_scores(self._read, rows), rows, unread.head.total
+            return self._with_scores(self._read, rows), rows, unread.head.count
         total = len(self)
-        return self._with_scores(self._columns, min(rows, total)), min(rows, total), total
+        shown = min(rows, total)
+        return self._with_scores(self._columns, shown), shown, Count(total)
 
     def _with_scores(
         self, columns: Mapping[str, Sequence[Any]], rows: int
@@ -430,9 +439,10 @@ class RunHistory(Sequence[RunRecord]):
 
     def title(self) -> str:
         """``RunHistory: 5 runs — 3 completed, 2 failed``: the statuses once every row is
-        read (a ``runs()`` result of more rows than its head says only how many)."""
+        read (a ``runs()`` result of more rows than its head says only how many: a search
+        past its count's cap ``RunHistory: 10,000+ runs``)."""
         columns, _, total = self.first_rows(0)
-        noun = "run" if total == 1 else "runs"
+        noun = "run" if total == Count(1) else "runs"
         where = " (remote)" if self.source == "remote" else self._origins()
         if self._unread is not None:
             return f"RunHistory: {total} {noun}{where}"

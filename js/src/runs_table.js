@@ -3,11 +3,14 @@
  * The run history as a table to browse (`RunsTable`): the kernel holds the rows and sends one
  * page at a time. The view asks for a page with a custom message
  *   { kind: "page", id, query: { sort: {column, descending} | null, filters: {title: text},
- *     search, offset, limit } }
- * and the kernel answers in the `page` trait ({ id, rows, total, offset, columns, query,
- * error }), which a saved notebook keeps: reopened with its widget state, the table shows the
- * last page it showed. Rows are `{ id, cells: [[text, whole], ...] }` in the order of
- * `page.columns`; every value goes in as text (`textContent`, `title`), never as markup.
+ *     search, offset, limit, last? } }
+ * and the kernel answers in the `page` trait ({ id, rows, total, exact, offset, columns,
+ * query, error }), which a saved notebook keeps: reopened with its widget state, the table
+ * shows the last page it showed. `exact: false` says more than `total` runs match (a search
+ * counted up to a cap): the pager shows "of 10,000+" and asks for the last page with
+ * `last: true`, the kernel counting to the end and answering where that page starts. Rows
+ * are `{ id, cells: [[text, whole], ...] }` in the order of `page.columns`; every value goes
+ * in as text (`textContent`, `title`), never as markup.
  *
  * Selected rows (kept across pages, by run id) are the `selection` trait, which Python reads
  * (`table.selected`). Open (one row) and Compare (two or more) ask the kernel, which shows the
@@ -35,11 +38,11 @@ import {
  * @typedef {{ head: Head, index: number }} Placed a column and its cells' place in a row
  * @typedef {{ sort: { column: string, descending: boolean } | null,
  *   filters: Record<string, string>, search: string, metadata?: string, offset: number,
- *   limit: number }} Query
+ *   limit: number, last?: boolean }} Query
  * @typedef {{ value: boolean, comment: string | null }} Verdict
  * @typedef {{ id: string, cells: [string, string][] }} Row
- * @typedef {{ id?: number, rows?: Row[], total?: number, offset?: number, columns?: string[],
- *   query?: Query, error?: string | null, verdicts?: Record<string, Verdict> }} PageWire
+ * @typedef {{ id?: number, rows?: Row[], total?: number, exact?: boolean, offset?: number,
+ *   columns?: string[], query?: Query, error?: string | null, verdicts?: Record<string, Verdict> }} PageWire
  * @typedef {{
  *   get(name: string): any,
  *   set(name: string, value: any): void,
@@ -185,7 +188,13 @@ export class RunsTableView {
     listen(this.previous, "click", () => this.goTo(this.query.offset - this.query.limit), signal);
     listen(this.next, "click", () => this.goTo(this.query.offset + this.query.limit), signal);
     listen(this.last, "click", () => {
-      const total = this.page().total || 0;
+      const page = this.page();
+      if (page.exact === false) {  // more than the total counted: the kernel finds the end
+        this.query = { ...this.query, last: true };
+        this.ask();
+        return;
+      }
+      const total = page.total || 0;
       this.goTo(Math.floor(Math.max(total - 1, 0) / this.query.limit) * this.query.limit);
     }, signal);
     listen(this.size, "change", () => {
@@ -242,10 +251,11 @@ export class RunsTableView {
 
   /** @param {number} offset */
   goTo(offset) {
-    const total = this.page().total || 0;
-    const clamped = Math.max(0, Math.min(offset, Math.max(total - 1, 0)));
-    if (clamped === this.query.offset) return;
-    this.query = { ...this.query, offset: clamped };
+    const page = this.page();
+    const end = page.exact === false ? Infinity : Math.max((page.total || 0) - 1, 0);
+    const clamped = Math.max(0, Math.min(offset, end));
+    if (clamped === this.query.offset && !this.query.last) return;
+    this.query = { ...this.query, offset: clamped, last: false };
     this.ask();
   }
 
@@ -329,6 +339,9 @@ export class RunsTableView {
 
   draw() {
     const page = this.page();
+    if (this.query.last && page.id === this.sent && !page.error) {  // where the last page starts
+      this.query = { ...this.query, offset: page.offset || 0, last: false };
+    }
     /** @type {Head[]} */
     const heads = this.model.get("columns") || [];
     const byTitle = new Map(heads.map((head) => [head.title, head]));
@@ -529,11 +542,12 @@ export class RunsTableView {
     const total = page.total || 0;
     const offset = page.offset || 0;
     const count = (page.rows || []).length;
+    const more = page.exact === false;
     this.range.textContent = total
-      ? `${NUMBER.format(offset + 1)}–${NUMBER.format(offset + count)} of ${NUMBER.format(total)}`
+      ? `${NUMBER.format(offset + 1)}–${NUMBER.format(offset + count)} of ${NUMBER.format(total)}${more ? "+" : ""}`
       : "0 runs";
     this.first.disabled = this.previous.disabled = offset <= 0;
-    this.next.disabled = this.last.disabled = offset + count >= total;
+    this.next.disabled = this.last.disabled = more ? count < this.query.limit : offset + count >= total;
   }
 
   drawSelection() {

@@ -121,6 +121,29 @@ test("keys typed in the table's inputs stay in the table", () => {
   cleanup();
 });
 
+test("a total counted up to a cap reads N+, pages on past it, and Last asks the kernel for the end", () => {
+  const { model, $, cleanup } = mount({ total: 30, exact: false });
+  const range = $(".anb-runs-range");
+  const next = /** @type {HTMLButtonElement} */ ($(".anb-runs-next"));
+  const last = /** @type {HTMLButtonElement} */ ($(".anb-runs-last"));
+  assert.equal(range.textContent, "1–20 of 30+");
+  next.click();
+  assert.equal(model.sent.at(-1).query.offset, 20);
+  model.set("page", { id: model.sent.at(-1).id, rows: rows(20, 20), total: 40, exact: false, offset: 20, columns: TITLES, query: model.sent.at(-1).query, error: null });
+  assert.equal(range.textContent, "21–40 of 40+");
+  assert.ok(!next.disabled && !last.disabled);  // more than 40 match: the pager goes on
+  last.click();
+  const asked = model.sent.at(-1);
+  assert.equal(asked.query.last, true);
+  model.set("page", { id: asked.id, rows: rows(100, 20), total: 120, exact: true, offset: 100, columns: TITLES, query: asked.query, error: null });
+  assert.equal(range.textContent, "101–120 of 120");
+  assert.ok(next.disabled && last.disabled);
+  $(".anb-runs-previous").click();
+  assert.equal(model.sent.at(-1).query.offset, 80);
+  assert.equal(model.sent.at(-1).query.last, false);
+  cleanup();
+});
+
 test("rows are selected by a click, kept across pages, and Open and Compare send them", () => {
   const { model, el, $, saved, cleanup } = mount();
   const open = /** @type {HTMLButtonElement} */ ($(".anb-runs-open"));

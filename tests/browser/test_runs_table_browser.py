@@ -119,7 +119,7 @@ def test_the_table_shows_a_page_and_hides_the_static_table(lab_page: Any, artifa
     view = the_view(page)
     assert view.locator("tbody tr").count() == 20
     assert range_text(view) == f"1–20 of {COUNT:,}"
-    assert view.locator(".anb-runs-title").inner_text().startswith(f"RunHistory: {COUNT} runs")
+    assert view.locator(".anb-runs-title").inner_text().startswith(f"RunHistory: {COUNT:,} runs")
     static = cell_at(page, 1).locator(".agentnb-static")
     assert static.count() == 1 and not static.is_visible(), "the live view hides the copy"
     assert details_of(view, 0)["run"] == "run_000000", "latest first"
