@@ -192,7 +192,7 @@ class HistoryStore:
     @search_count_cap.setter
     def search_count_cap(self, cap: int) -> None:
         if isinstance(cap, bool) or not isinstance(cap, int) or cap <= HEAD_ROWS:
-            raise ValueError(
+            raise ConfigurationError(
                 f"search_count_cap must be a whole number above {HEAD_ROWS} (a table's first "
                 f"rows), not {cap!r}"
             )

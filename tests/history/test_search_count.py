@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from agentnb_testing import history_records
 
+from agentnb import ConfigurationError
 from agentnb._app.runs_browser import HistorySource
 from agentnb._history._pages import PageQuery, StorePages, run_pages
 from agentnb._history._run_filter import RunFilter
@@ -145,7 +146,7 @@ def test_the_last_page_of_an_exact_count_and_of_no_runs(store: HistoryStore) -> 
 
 def test_the_cap_must_be_a_whole_number_above_a_page(store: HistoryStore) -> None:
     for bad in (0, 20, -5, 2.5, "100", True):
-        with pytest.raises(ValueError, match="search_count_cap"):
+        with pytest.raises(ConfigurationError, match="search_count_cap"):
             store.search_count_cap = bad  # type: ignore[assignment]
 
 
