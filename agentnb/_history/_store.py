@@ -86,7 +86,7 @@ from ._scores import (
     current_scores_sql,
 )
 from ._summary import summary_by_sql, summary_keys
-from ._tables import SHOWN_ROWS, RunHistory, RunsHead, StoreRead, columns_of
+from ._tables import SHOWN_ROWS, JsonTexts, RunHistory, RunsHead, StoreRead, columns_of
 from ._writer import (
     RecorderWrites,
     chunks,
@@ -470,10 +470,10 @@ class HistoryStore:
         with self._reading() as db:
             return self._read_columns(db, where)
 
-    def run_chunks(self, where: RunFilter) -> Iterator[dict[str, Sequence[Any]]]:
+    def run_chunks(self, where: RunFilter) -> Iterator[tuple[dict[str, Sequence[Any]], JsonTexts]]:
         """The runs of :meth:`run_columns` (not a search's) in chunks of ``READ_CHUNK``
-        rows, each checked as it is read: a DataFrame converts them while their values are
-        still in the CPU's cache, and never holds every row's Python objects at once."""
+        rows, each checked as it is read, with its JSON texts' values: a DataFrame converts
+        them while they are still in the CPU's cache, and never holds every row at once."""
         if where.search is not None:
             raise ValueError("a search's runs are read whole (run_columns)")
         if self._closed and self.path is not None:
@@ -484,7 +484,9 @@ class HistoryStore:
             cursor = db.execute(*_runs_sql(where))
             try:
                 while rows := cursor.fetchmany(READ_CHUNK):
-                    yield checked_columns(columns_of(rows, RUN_COLUMNS), RUN_COLUMNS)
+                    parsed: JsonTexts = {}
+                    columns = checked_columns(columns_of(rows, RUN_COLUMNS), RUN_COLUMNS, parsed)
+                    yield columns, parsed
             finally:
                 cursor.close()
 

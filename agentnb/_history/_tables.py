@@ -97,12 +97,18 @@ class RunsHead:
         return self.rows >= self.total
 
 
+JsonTexts = dict[str, Any]
+"""JSON texts a read parsed, each with its value."""
+
+
 class RowSource(Protocol):
     """Where a ``runs()`` result reads its rows (a :class:`~._store.HistoryStore`)."""
 
     def run_columns(self, where: RunFilter) -> dict[str, Sequence[Any]]: ...
 
-    def run_chunks(self, where: RunFilter) -> Iterable[Mapping[str, Sequence[Any]]]: ...
+    def run_chunks(
+        self, where: RunFilter
+    ) -> Iterable[tuple[Mapping[str, Sequence[Any]], JsonTexts]]: ...
 
 
 @dataclass(frozen=True)
@@ -583,11 +589,12 @@ def build_frame(
 
 
 def frame_in_chunks(
-    chunks: Iterable[Mapping[str, Sequence[Any]]], wanted: Sequence[str] | None = None
+    chunks: Iterable[tuple[Mapping[str, Sequence[Any]], JsonTexts]],
+    wanted: Sequence[str] | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The frame :func:`build_frame` makes of runs' columns, from the runs' checked columns
-    in chunks (:meth:`~._store.HistoryStore.run_chunks`), each converted as it comes; and
-    the runs' ``local_id``."""
+    in chunks, with their JSON texts' values (:meth:`~._store.HistoryStore.run_chunks`),
+    each converted as it comes; and the runs' ``local_id``."""
     pandas = require_pandas()
     kinds = dict((*RUN_COLUMNS, MALFORMED_COLUMN))
     names = list(kinds) if wanted is None else list(wanted)
@@ -597,11 +604,11 @@ def frame_in_chunks(
     parts: dict[str, list[Any]] = {name: [] for name in names if name != MALFORMED_COLUMN[0]}
     notes: list[Any] = []
     ids: list[str] = []
-    for chunk in chunks:
+    for chunk, parsed in chunks:
         local_ids = list(chunk["local_id"])
         ids += local_ids
         for name, converted in parts.items():
-            converted.append(_convert(pandas, kinds[name], chunk[name]))
+            converted.append(_convert(pandas, kinds[name], chunk[name], parsed))
         found = chunk.get(MALFORMED_COLUMN[0])
         notes += [None] * len(local_ids) if found is None else found
     if any(note is not None for note in notes):
@@ -659,7 +666,9 @@ def columns_of(
     return {name: table[:, i] for i, name in enumerate(names)}
 
 
-def _convert(pandas: Any, kind: ColumnKind, values: Sequence[Any]) -> Any:
+def _convert(
+    pandas: Any, kind: ColumnKind, values: Sequence[Any], parsed: JsonTexts | None = None
+) -> Any:
     import numpy as np  # optional (comes with pandas): loaded with the frame
 
     column = np.asarray(values, dtype=object)
@@ -677,13 +686,12 @@ def _convert(pandas: Any, kind: ColumnKind, values: Sequence[Any]) -> Any:
         codes, names = pandas.factorize(column, sort=True)
         return pandas.Categorical.from_codes(codes, categories=names)
     if kind == "json":
-        return _parsed_json(column)
+        return _parsed_json(column, {} if parsed is None else parsed)
     return pandas.array(column, dtype="string")
 
 
-def _parsed_json(values: Iterable[Any]) -> list[Any]:
-    # Rows mostly repeat the same settings: parse each distinct text once.
-    parsed: dict[str, Any] = {}
+def _parsed_json(values: Iterable[Any], parsed: JsonTexts) -> list[Any]:
+    # Each distinct text parsed once (rows mostly repeat the same settings), if not already.
     out: list[Any] = []
     for text in values:
         if text is None:
