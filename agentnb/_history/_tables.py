@@ -637,8 +637,6 @@ def _joined(pandas: Any, kind: ColumnKind, parts: list[Any]) -> Any:
         return pandas.Categorical.from_codes(
             np.concatenate(codes), categories=categories.astype(object)
         )
-    if kind == "json":
-        return [value for part in parts for value in part]
     if isinstance(parts[0], np.ndarray):
         return np.concatenate(parts)
     series = [pandas.Series(part, copy=False) for part in parts]
@@ -686,26 +684,25 @@ def _convert(
         codes, names = pandas.factorize(column, sort=True)
         return pandas.Categorical.from_codes(codes, categories=names)
     if kind == "json":
-        return _parsed_json(column, {} if parsed is None else parsed)
+        return _parsed_json(pandas, column, {} if parsed is None else parsed)
     return pandas.array(column, dtype="string")
 
 
-def _parsed_json(values: Iterable[Any], parsed: JsonTexts) -> list[Any]:
-    # Each distinct text parsed once (rows mostly repeat the same settings), if not already.
-    out: list[Any] = []
-    for text in values:
-        if text is None:
-            out.append(None)
-            continue
-        value = parsed.get(text)
-        if value is None:
+def _parsed_json(pandas: Any, column: Any, parsed: JsonTexts) -> Any:
+    """Each row's value: each distinct text parsed once (rows mostly repeat the same
+    settings), if the read's check has not already."""
+    import numpy as np  # comes with pandas
+
+    codes, texts = pandas.factorize(column)
+    values = np.empty(len(texts) + 1, dtype=object)  # the last: None, for code -1
+    for i, text in enumerate(texts):
+        if text not in parsed:
             try:
-                value = json.loads(text)
+                parsed[text] = json.loads(text)
             except ValueError:
-                value = text
-            parsed[text] = value
-        out.append(value)
-    return out
+                parsed[text] = text
+        values[i] = parsed[text]
+    return values[codes]
 
 
 def empty_run_frame(columns: Sequence[str] | None = None) -> pd.DataFrame:
