@@ -1041,16 +1041,8 @@ def _all_parse(texts: Iterable[str], parsed: dict[str, Any]) -> bool:
     return True
 
 
-def _parses(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _is_json(value: Any) -> bool:
-    return value is None or (type(value) is str and _parses(value))
+    return value is None or (type(value) is str and _all_parse([value], {}))
 
 
 def _shown(value: Any) -> str:

@@ -474,8 +474,6 @@ class HistoryStore:
         """The runs of :meth:`run_columns` (not a search's) in chunks of ``READ_CHUNK``
         rows, each checked as it is read, with its JSON texts' values: a DataFrame converts
         them while they are still in the CPU's cache, and never holds every row at once."""
-        if where.search is not None:
-            raise ValueError("a search's runs are read whole (run_columns)")
         if self._closed and self.path is not None:
             with HistoryStore(self.path, busy_timeout=self.busy_timeout) as reopened:
                 yield from reopened.run_chunks(where)

@@ -93,3 +93,14 @@ def test_an_unknown_column_is_named_before_any_row_is_read(crafted: Path) -> Non
         for unknown in ("tokens", "score.nope"):
             with pytest.raises(KeyError, match="unknown column"):
                 store.runs().to_pandas(["agent", unknown])
+
+
+def test_a_result_of_a_closed_store_reads_its_frame_from_the_file_again(
+    crafted: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = read_whole(crafted)
+    monkeypatch.setattr(_store, "READ_CHUNK", CHUNK)
+    with HistoryStore(crafted) as store:
+        history = store.runs()
+    pd.testing.assert_frame_equal(history.to_pandas(), whole)
+    assert len(history) == RUNS  # its rows, read again at this use
