@@ -1,7 +1,7 @@
 """Run-history speed at a million runs: recording, loading into pandas, summaries, search.
 
     python benchmarks/bench_history.py [--rows 1000000] [--runs 2000] [--queries 100]
-        [--repeat 2] [--scans 3] [--cache DIR] [--smoke] [--search-only]
+        [--repeat 2] [--scans 3] [--cache DIR] [--only frames] [--smoke] [--search-only]
 
 1. Generates a ``--rows`` history file once (realistic questions, answers and tool calls,
    bulk-inserted in the store's own schema: ``executemany``, one transaction per chunk; the
@@ -13,8 +13,9 @@
 2. Records ``--runs`` runs (start and end with two tool calls, the writer thread's SQL) into
    a file of 1,000 runs and into the large one: µs per run at each size.
 3. Reads the large file into pandas with ``runs().to_pandas()`` and with pandas' own
-   ``read_sql`` (raw, and converted to the very dtypes ``to_pandas`` gives: checked equal);
-   the summary per agent by pandas and in SQLite (with the means of 50,000 scores); by a
+   ``read_sql`` converted to the very dtypes and score columns ``to_pandas`` gives (checked
+   equal), and raw: the loads take turns, warm, best of ``--repeat``, in wall and CPU seconds
+   (``--only frames``: only these). Then the summary per agent by pandas and in SQLite (with the means of 50,000 scores); by a
    metadata key (50 users, five teams on every run), per user and day, per agent and team;
    the runs scored ``correct``; a user's last 1,000 runs; the cost per day (overall, and per
    model) in SQLite beside ``read_sql`` + ``groupby``; an agent's last 1,000 runs of the past week;
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import hashlib
 import json
 import math
@@ -409,8 +411,8 @@ def read_sql_cost_per_day(path: Path) -> pd.Series:
 
 
 def read_sql_typed(path: Path) -> pd.DataFrame:
-    """read_sql, then the dtypes RunHistory.to_pandas() gives, done the usual pandas way
-    (the benchmark checks the dtypes are the same)."""
+    """read_sql, then the dtypes RunHistory.to_pandas() gives and its ``score.<name>``
+    columns, done the usual pandas way (the benchmark checks the frames are the same)."""
     frame = read_sql_raw(path)
     for column, kind in RUN_COLUMNS:
         values = frame[column]
@@ -426,41 +428,96 @@ def read_sql_typed(path: Path) -> pd.DataFrame:
             frame[column] = values.map(json.loads, na_action="ignore").astype(object)
         else:
             frame[column] = values.astype("string")
+    db = sqlite3.connect(path)
+    try:
+        scores = pd.read_sql(
+            "SELECT local_id, name, kind, number, label FROM scores ORDER BY id", db
+        )
+    finally:
+        db.close()
+    current = scores.drop_duplicates(["local_id", "name"], keep="last")  # each run's latest
+    runs = frame["local_id"].to_numpy()
+    for name, given in current.groupby("name", sort=True):
+        kind = given["kind"].iloc[0]  # one kind per name in this file
+        if kind == "label":
+            values = given["label"].astype("string")
+        elif kind == "bool":
+            values = (given["number"] != 0).astype("boolean")
+        else:
+            values = given["number"].astype("float64")
+        by_run = pd.Series(values.array, index=given["local_id"].to_numpy())
+        frame[f"score.{name}"] = by_run.reindex(runs).array
     return frame
 
 
-def bench_loading(path: Path, repeat: int) -> list[tuple[str, float]]:
-    """The whole-file loads, agentnb's and read_sql's taken in turn ``repeat`` times (best
-    kept: on a shared machine each sees the same load); the summaries, best of 3; an
-    agent's last 1,000 runs, the median of 7."""
+def best_of(
+    loads: dict[str, Callable[[], Any]],
+    repeat: int,
+    check: Callable[[str, Any], None] = lambda name, loaded: None,
+) -> dict[str, tuple[float, float]]:
+    """Each load's best wall-clock and best CPU seconds (``time.process_time``: the load of
+    other jobs on the machine does not count) over ``repeat`` rounds, after one warm-up
+    round (the file in the page cache, imports done). The loads take turns within a round,
+    in another order each round, so each sees the same machine; ``check`` sees each result
+    (outside the timing) before it is freed."""
+    for name, load in loads.items():
+        print(f"  … warm-up: {name}", file=sys.stderr, flush=True)
+        check(name, load())
+    best = {name: (math.inf, math.inf) for name in loads}
+    names = list(loads)
+    for round_ in range(repeat):
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            gc.collect()  # the previous load's garbage is not this one's
+            wall, cpu = time.perf_counter(), time.process_time()
+            loaded = loads[name]()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            print(f"  … {name}: {wall:.2f} s, {cpu:.2f} s CPU", file=sys.stderr, flush=True)
+            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
+            check(name, loaded)
+            del loaded
+    return best
+
+
+def bench_frames(path: Path, repeat: int) -> list[tuple[str, tuple[float, float]]]:
+    """The whole file into pandas: ``runs().to_pandas()`` beside ``read_sql`` converted to
+    the same dtypes with the same score columns (checked equal), and raw ``read_sql`` of the
+    run columns; wall and CPU seconds, best of ``repeat``, interleaved and warm."""
+    shape: dict[str, Any] = {}
+
+    def check(name: str, frame: pd.DataFrame) -> None:
+        if name == "agentnb":
+            shape.update(rows=len(frame), dtypes=frame.dtypes, head=frame.head(2000))
+        elif name == "typed":
+            assert len(frame) == shape["rows"]
+            assert shape["dtypes"].equals(frame.dtypes), (shape["dtypes"], frame.dtypes)
+            pd.testing.assert_frame_equal(shape["head"], frame.head(2000))
+
+    with HistoryStore(path) as store:
+        best = best_of(
+            {
+                "agentnb": lambda: store.runs().to_pandas(),
+                "typed": lambda: read_sql_typed(path),
+                "raw": lambda: read_sql_raw(path),
+            },
+            repeat,
+            check,
+        )
+    return [
+        ("agentnb: runs().to_pandas(), scores included", best["agentnb"]),
+        ("pandas.read_sql + the same dtypes and score columns", best["typed"]),
+        ("pandas.read_sql, raw dtypes, run columns only", best["raw"]),
+    ]
+
+
+def bench_loading(path: Path) -> list[tuple[str, float]]:
+    """The runs shown at once and the rest at first use, once each; the summaries, best of
+    3; an agent's last 1,000 runs, the median of 7 (the whole-file loads: :func:`bench_frames`)."""
     with HistoryStore(path) as store:
         rows = store.count()
         shown_s, history = timed(store.runs, repeat=1)
         read_s, _ = timed(lambda: len(history), repeat=1)
-        frame_s, frame = timed(history.to_pandas, repeat=1)
         summary_s, _ = timed(history.summary, repeat=1)
         history = RunHistory()  # the million runs' columns freed
-        assert len(frame) == rows
-        run_frame = frame[list(RUN_NAMES)]  # read_sql reads no score columns
-        head, dtypes = run_frame.head(2000), run_frame.dtypes
-        del run_frame
-        del frame  # one million-run frame in memory at a time
-        loads = {
-            "agentnb": lambda: store.runs().to_pandas(),
-            "raw": lambda: read_sql_raw(path),
-            "typed": lambda: read_sql_typed(path),
-        }
-        best = dict.fromkeys(loads, math.inf)
-        for _ in range(repeat):
-            for name, load in loads.items():
-                seconds, loaded = timed(load, repeat=1)
-                best[name] = min(best[name], seconds)
-                if name == "typed":
-                    assert len(loaded) == rows
-                    assert dtypes.equals(loaded.dtypes), (dtypes, loaded.dtypes)
-                    pd.testing.assert_frame_equal(head, loaded.head(2000))
-                del loaded
-        both_s, raw_s, typed_s = best["agentnb"], best["raw"], best["typed"]
         sql_summary_s, by_agent = timed(lambda: store.summary(RunFilter(), "agent"))
         assert by_agent["score.correct_n"].sum() == rows // SCORED_EVERY + (rows % SCORED_EVERY > 0)
         by_user_s, by_user = timed(lambda: store.summary(RunFilter(), "metadata.user"))
@@ -488,10 +545,6 @@ def bench_loading(path: Path, repeat: int) -> list[tuple[str, float]]:
     return [
         ("agentnb: runs() shown: the count and first 20 rows", shown_s),
         ("agentnb: the rest read at first use (len())", read_s),
-        ("agentnb: RunHistory.to_pandas()", frame_s),
-        ("agentnb: runs().to_pandas() total", both_s),
-        ("pandas.read_sql (raw dtypes)", raw_s),
-        ("pandas.read_sql + same dtypes", typed_s),
         ("agentnb: runs().summary(by='agent') (its runs, in their file)", summary_s),
         ("agentnb: summary(by='agent') (in SQLite, with score means)", sql_summary_s),
         ("agentnb: summary(by='metadata.user') (in SQLite)", by_user_s),
@@ -609,7 +662,9 @@ def main() -> None:
         "--smoke", action="store_true", help="a few hundred rows, once: the test suite's check"
     )
     parser.add_argument("--queries", type=int, default=100, help="searches to time")
-    parser.add_argument("--repeat", type=int, default=2, help="times each whole-file load runs")
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="rounds of the whole-file loads (after a warm-up)"
+    )
     parser.add_argument("--scans", type=int, default=3, help="LIKE scans to time")
     parser.add_argument(
         "--cache",
@@ -622,6 +677,11 @@ def main() -> None:
         action="store_true",
         help="only the searches, over the file already in --cache (never generated)",
     )
+    parser.add_argument(
+        "--only",
+        choices=["frames"],
+        help="frames: only the whole-file loads into pandas (the cached file made if missing)",
+    )
     args = parser.parse_args()
     scans = args.scans
     if args.search_only:
@@ -629,17 +689,24 @@ def main() -> None:
         return
     if args.smoke:
         args.runs, args.rows, args.queries, scans = 50, 300, 8, 2
+    repeat = 1 if args.smoke else args.repeat
     with tempfile.TemporaryDirectory() as folder:
+        cache = Path(folder) if args.smoke else args.cache
+        if args.only == "frames":
+            loaded, _ = cached_history(cache, args.rows)
+            print_frames(args.rows, repeat, bench_frames(loaded, repeat))
+            return
         small = Path(folder) / "small.sqlite3"
         build_history(small, min(1_000, args.rows))
         small_recording = bench_recording(small, args.runs)
-        cache = Path(folder) if args.smoke else args.cache
         loaded, steps = cached_history(cache, args.rows)
         large_recording = bench_recording(loaded, args.runs)
-        loading = steps + bench_loading(loaded, 1 if args.smoke else args.repeat)
+        frames = bench_frames(loaded, repeat)
+        loading = steps + bench_loading(loaded)
         size = file_size(loaded)
         searching = bench_search(loaded, args.queries, scans=scans)
     print_tables(args, small_recording, large_recording, loading, size, searching)
+    print_frames(args.rows, repeat, frames)
 
 
 def search_only(args: argparse.Namespace) -> None:
@@ -672,20 +739,36 @@ def print_tables(
             f" {figures['p95_us']:>9.0f}"
         )
 
-    print(f"\nLoading {args.rows:,} runs into pandas (loads: best of {args.repeat})")
-    typed = dict(loading)["pandas.read_sql + same dtypes"]
-    raw = dict(loading)["pandas.read_sql (raw dtypes)"]
-    total = dict(loading)["agentnb: runs().to_pandas() total"]
+    print(f"\nThe {args.rows:,}-run file")
     print(f"  {'step':<60} {'seconds':>9}")
     for name, seconds in loading:
         print(f"  {name:<60} {seconds:>9.3f}")
-    print(f"  {'agentnb total / read_sql raw':<60} {total / raw:>8.2f}x")
-    print(f"  {'agentnb total / read_sql + same dtypes':<60} {total / typed:>8.2f}x")
     print(f"  {'file size per run (with the search index)':<60} {size / args.rows:>8.0f} B")
 
     print(f"\nSearching {args.rows:,} runs ({args.queries} queries; ms p50 / p95)")
     for name, figures in searching:
         print(f"  {name:<60} {figures}")
+
+
+def load_average() -> str:
+    """The machine's load over 1, 5 and 15 minutes (other jobs share its cores)."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def print_frames(rows: int, repeat: int, frames: list[tuple[str, tuple[float, float]]]) -> None:
+    print(
+        f"\nLoading {rows:,} runs into pandas (interleaved, warm, best of {repeat}; "
+        f"load average {load_average()})"
+    )
+    print(f"  {'load':<60} {'wall s':>9} {'CPU s':>9}")
+    for name, (wall, cpu) in frames:
+        print(f"  {name:<60} {wall:>9.3f} {cpu:>9.3f}")
+    (_, (wall, cpu)), (_, (typed_wall, typed_cpu)) = frames[0], frames[1]
+    ratio = "agentnb / read_sql + the same dtypes and score columns"
+    print(f"  {ratio:<60} {wall / typed_wall:>8.2f}x {cpu / typed_cpu:>8.2f}x")
 
 
 if __name__ == "__main__":

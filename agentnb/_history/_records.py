@@ -839,10 +839,13 @@ _EXPECTED: Final[dict[str, str]] = {
 
 
 def checked_columns(
-    columns: Mapping[str, Sequence[Any]], spec: Sequence[tuple[str, ColumnKind]]
+    columns: Mapping[str, Sequence[Any]],
+    spec: Sequence[tuple[str, ColumnKind]],
+    parsed: dict[str, Any] | None = None,
 ) -> dict[str, Sequence[Any]]:
     """``columns`` (one sequence per name of ``spec``) with each malformed value None, and
-    the :data:`MALFORMED_COLUMN` when some row held one."""
+    the :data:`MALFORMED_COLUMN` when some row held one. ``parsed`` gets the JSON texts
+    read, each with its value (a frame takes them there instead of parsing them again)."""
     out: dict[str, Sequence[Any]] = dict(columns)
     notes: dict[int, list[str]] = {}
     ranges: Ranges = {}
@@ -850,7 +853,7 @@ def checked_columns(
         values = columns.get(name)
         if values is None:
             continue
-        bad = _bad_rows(kind, values, ranges)
+        bad = _bad_rows(kind, values, ranges, {} if parsed is None else parsed)
         if not bad:
             continue
         kept = list(values)
@@ -923,7 +926,9 @@ def checked_record(row: Sequence[Any]) -> RunRecord:
     )
 
 
-def _bad_rows(kind: ColumnKind, values: Sequence[Any], ranges: Ranges) -> list[int]:
+def _bad_rows(
+    kind: ColumnKind, values: Sequence[Any], ranges: Ranges, parsed: dict[str, Any]
+) -> list[int]:
     """The rows whose value in a column of ``kind`` is malformed (usually none, found fast)."""
     types = _types(values)
     if kind in ("id", "text", "category"):
@@ -931,7 +936,7 @@ def _bad_rows(kind: ColumnKind, values: Sequence[Any], ranges: Ranges) -> list[i
             return []
         return [i for i, value in enumerate(_items(values)) if type(value) not in _TEXT]
     if kind == "json":
-        if types <= _TEXT and all(_parses(text) for text in set(_items(values)) - {None}):
+        if types <= _TEXT and _all_parse(set(_items(values)) - {None}, parsed):
             return []
         return [i for i, value in enumerate(_items(values)) if not _is_json(value)]
     if types <= _NUMBER and _in_range(kind, values, types, ranges):
@@ -1025,16 +1030,19 @@ def _is_number(kind: ColumnKind, value: Any) -> bool:
     return _in_range(kind, [value], frozenset({type(value)}), {})
 
 
-def _parses(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
+def _all_parse(texts: Iterable[str], parsed: dict[str, Any]) -> bool:
+    """Whether every text is JSON; ``parsed`` gets their values."""
+    for text in texts:
+        if text not in parsed:
+            try:
+                parsed[text] = json.loads(text)
+            except ValueError:
+                return False
     return True
 
 
 def _is_json(value: Any) -> bool:
-    return value is None or (type(value) is str and _parses(value))
+    return value is None or (type(value) is str and _all_parse([value], {}))
 
 
 def _shown(value: Any) -> str:

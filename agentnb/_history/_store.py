@@ -87,7 +87,7 @@ from ._scores import (
     current_scores_sql,
 )
 from ._summary import summary_by_sql, summary_keys
-from ._tables import SHOWN_ROWS, RunHistory, RunsHead, StoreRead, columns_of
+from ._tables import SHOWN_ROWS, JsonTexts, RunHistory, RunsHead, StoreRead, columns_of
 from ._writer import (
     RecorderWrites,
     chunks,
@@ -120,6 +120,8 @@ ORPHAN_SWEEP_SECONDS = 1.0
 RUN_NAMES: Final = tuple(name for name, _ in RUN_COLUMNS)
 _RUN_SELECT = ", ".join(RUN_NAMES)
 SEARCH_COLUMNS = (*RUN_COLUMNS, SNIPPET_COLUMN)
+READ_CHUNK: Final = 10_000
+"""Rows a frame's read fetches and converts at a time (:meth:`HistoryStore.run_chunks`)."""
 HEAD_ROWS: Final = SHOWN_ROWS
 """Rows a ``runs()`` call reads at once (what its table shows first); the rest at first use."""
 _TOOL_SELECT = ", ".join(
@@ -485,18 +487,30 @@ class HistoryStore:
         with self._reading() as db:
             return self._read_columns(db, where)
 
+    def run_chunks(self, where: RunFilter) -> Iterator[tuple[dict[str, Sequence[Any]], JsonTexts]]:
+        """The runs of :meth:`run_columns` (not a search's) in chunks of ``READ_CHUNK``
+        rows, each checked as it is read, with its JSON texts' values: a DataFrame converts
+        them while they are still in the CPU's cache, and never holds every row at once."""
+        if self._closed and self.path is not None:
+            with HistoryStore(self.path, busy_timeout=self.busy_timeout) as reopened:
+                yield from reopened.run_chunks(where)
+            return
+        with self._reading() as db:
+            cursor = db.execute(*_runs_sql(where))
+            try:
+                while rows := cursor.fetchmany(READ_CHUNK):
+                    parsed: JsonTexts = {}
+                    columns = checked_columns(columns_of(rows, RUN_COLUMNS), RUN_COLUMNS, parsed)
+                    yield columns, parsed
+            finally:
+                cursor.close()
+
     def _read_columns(self, db: sqlite3.Connection, where: RunFilter) -> dict[str, Sequence[Any]]:
         if where.search is not None:
             self._require_search_index(db)
             return self._search(db, where)
-        clause, params = where.where()
-        sql = f"SELECT {_RUN_SELECT} FROM runs {clause} ORDER BY started_at DESC, rowid DESC"
-        if where.limit is not None:
-            sql += " LIMIT ?"
-            params.append(where.limit)
-        return checked_columns(
-            columns_of(db.execute(sql, params).fetchall(), RUN_COLUMNS), RUN_COLUMNS
-        )
+        rows = db.execute(*_runs_sql(where)).fetchall()
+        return checked_columns(columns_of(rows, RUN_COLUMNS), RUN_COLUMNS)
 
     @staticmethod
     def _search(db: sqlite3.Connection, where: RunFilter) -> dict[str, Sequence[Any]]:
@@ -805,6 +819,16 @@ _COUNTS_DEFAULT_ZERO = tuple(
     i for i, (name, _) in enumerate(RUN_COLUMNS) if name in ("event_count", "retries")
 )
 """The run columns the table fills with 0 when a row is written without them."""
+
+
+def _runs_sql(where: RunFilter) -> tuple[str, list[Any]]:
+    """The query of the runs of ``where`` (not a search), most recent first."""
+    clause, params = where.where()
+    sql = f"SELECT {_RUN_SELECT} FROM runs {clause} ORDER BY started_at DESC, rowid DESC"
+    if where.limit is not None:
+        sql += " LIMIT ?"
+        params.append(where.limit)
+    return sql, params
 
 
 def _with_defaults(row: tuple[Any, ...]) -> tuple[Any, ...]:

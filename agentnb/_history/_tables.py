@@ -32,7 +32,7 @@ from ._records import (
     tool_rows,
 )
 from ._run_filter import Count, RunFilter, metadata_text, shown_value
-from ._scores import score_column
+from ._scores import SCORE_PREFIX, score_column
 from ._summary import summarize_calls, summary_in_memory
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ __all__ = [
     "columns_of",
     "empty_columns",
     "empty_run_frame",
+    "frame_in_chunks",
     "join_remote",
     "score_columns",
 ]
@@ -103,10 +104,18 @@ class RunsHead:
         return Count(self.total, self.exact)
 
 
+JsonTexts = dict[str, Any]
+"""JSON texts a read parsed, each with its value."""
+
+
 class RowSource(Protocol):
     """Where a ``runs()`` result reads its rows (a :class:`~._store.HistoryStore`)."""
 
     def run_columns(self, where: RunFilter) -> dict[str, Sequence[Any]]: ...
+
+    def run_chunks(
+        self, where: RunFilter
+    ) -> Iterable[tuple[Mapping[str, Sequence[Any]], JsonTexts]]: ...
 
 
 @dataclass(frozen=True)
@@ -339,13 +348,26 @@ class RunHistory(Sequence[RunRecord]):
         runs (:func:`agentnb.score`), each run's current one: floats for numbers, nullable
         booleans for bools, strings for labels, missing where a run has none. ``columns``
         picks columns (score ones too). Needs pandas (``pip install "agentnb[pandas]"``)."""
-        scores = self.score_columns()
-        named = None if columns is None else [c for c in columns if c not in scores]
-        frame = build_frame(self._columns, self._spec, named)
-        for name, values in scores.items():
-            if columns is None or name in columns:
-                frame[name] = values
-        return frame if columns is None else frame[list(columns)]
+        named = None if columns is None else [c for c in columns if not c.startswith(SCORE_PREFIX)]
+        unread = self._unread
+        if unread is not None and unread.where.search is None:
+            # converted as they are read, and not kept: a later use reads them again
+            store: RowSource = unread.store
+            frame, ids = frame_in_chunks(store.run_chunks(unread.where), named)
+        else:
+            frame = build_frame(self._columns, self._spec, named)
+            ids = self.local_ids
+        if named is not None and len(named) == len(columns or ()):
+            return frame  # no score column asked for: none read
+        store_scores = self._store.current_score_rows if self._store and ids else None
+        scores = score_columns(ids, store_scores(ids)) if store_scores else {}
+        frame = frame.assign(**scores)
+        if columns is None:
+            return frame
+        unknown = [name for name in columns if name not in frame.columns]
+        if unknown:
+            raise KeyError(f"unknown column(s) {unknown}; the scores are {list(scores)}")
+        return frame[list(columns)]
 
     def to_arrow(self, columns: Sequence[str] | None = None) -> pa.Table:
         """The runs as a pyarrow ``Table``: the columns of :meth:`to_pandas` (the same
@@ -576,6 +598,61 @@ def build_frame(
     return frame
 
 
+def frame_in_chunks(
+    chunks: Iterable[tuple[Mapping[str, Sequence[Any]], JsonTexts]],
+    wanted: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The frame :func:`build_frame` makes of runs' columns, from the runs' checked columns
+    in chunks, with their JSON texts' values (:meth:`~._store.HistoryStore.run_chunks`),
+    each converted as it comes; and the runs' ``local_id``."""
+    pandas = require_pandas()
+    kinds = dict((*RUN_COLUMNS, MALFORMED_COLUMN))
+    names = list(kinds) if wanted is None else list(wanted)
+    unknown = [name for name in names if name not in kinds]
+    if unknown:
+        raise KeyError(f"unknown column(s) {unknown}; the columns are {list(kinds)}")
+    parts: dict[str, list[Any]] = {name: [] for name in names if name != MALFORMED_COLUMN[0]}
+    notes: list[Any] = []
+    ids: list[str] = []
+    for chunk, parsed in chunks:
+        local_ids = list(chunk["local_id"])
+        ids += local_ids
+        for name, converted in parts.items():
+            converted.append(_convert(pandas, kinds[name], chunk[name], parsed))
+        found = chunk.get(MALFORMED_COLUMN[0])
+        notes += [None] * len(local_ids) if found is None else found
+    if any(note is not None for note in notes):
+        parts[MALFORMED_COLUMN[0]] = [_convert(pandas, "text", notes)]
+    elif wanted is None:
+        names.remove(MALFORMED_COLUMN[0])
+    if not ids or (MALFORMED_COLUMN[0] in names and MALFORMED_COLUMN[0] not in parts):
+        return build_frame(empty_columns(RUN_COLUMNS), RUN_COLUMNS, wanted), ids
+    data = {name: _joined(pandas, kinds[name], parts[name]) for name in names}
+    frame: pd.DataFrame = pandas.DataFrame(data, columns=names)
+    return frame, ids
+
+
+def _joined(pandas: Any, kind: ColumnKind, parts: list[Any]) -> Any:
+    """One column of a frame from its chunks' converted columns."""
+    import numpy as np  # comes with pandas
+
+    if len(parts) == 1:
+        return parts[0]
+    if kind == "category":  # one sorted set of categories, each chunk's codes moved to it
+        categories = np.array(sorted({name for part in parts for name in part.categories}))
+        codes = [
+            np.append(np.searchsorted(categories, part.categories), -1)[part.codes]
+            for part in parts
+        ]
+        return pandas.Categorical.from_codes(
+            np.concatenate(codes), categories=categories.astype(object)
+        )
+    if isinstance(parts[0], np.ndarray):
+        return np.concatenate(parts)
+    series = [pandas.Series(part, copy=False) for part in parts]
+    return pandas.concat(series, ignore_index=True).array
+
+
 def empty_columns(spec: Sequence[tuple[str, ColumnKind]]) -> dict[str, list[Any]]:
     return {name: [] for name, _ in spec}
 
@@ -597,7 +674,9 @@ def columns_of(
     return {name: table[:, i] for i, name in enumerate(names)}
 
 
-def _convert(pandas: Any, kind: ColumnKind, values: Sequence[Any]) -> Any:
+def _convert(
+    pandas: Any, kind: ColumnKind, values: Sequence[Any], parsed: JsonTexts | None = None
+) -> Any:
     import numpy as np  # optional (comes with pandas): loaded with the frame
 
     column = np.asarray(values, dtype=object)
@@ -615,27 +694,25 @@ def _convert(pandas: Any, kind: ColumnKind, values: Sequence[Any]) -> Any:
         codes, names = pandas.factorize(column, sort=True)
         return pandas.Categorical.from_codes(codes, categories=names)
     if kind == "json":
-        return _parsed_json(column)
+        return _parsed_json(pandas, column, {} if parsed is None else parsed)
     return pandas.array(column, dtype="string")
 
 
-def _parsed_json(values: Iterable[Any]) -> list[Any]:
-    # Rows mostly repeat the same settings: parse each distinct text once.
-    parsed: dict[str, Any] = {}
-    out: list[Any] = []
-    for text in values:
-        if text is None:
-            out.append(None)
-            continue
-        value = parsed.get(text)
-        if value is None:
+def _parsed_json(pandas: Any, column: Any, parsed: JsonTexts) -> Any:
+    """Each row's value: each distinct text parsed once (rows mostly repeat the same
+    settings), if the read's check has not already."""
+    import numpy as np  # comes with pandas
+
+    codes, texts = pandas.factorize(column)
+    values = np.empty(len(texts) + 1, dtype=object)  # the last: None, for code -1
+    for i, text in enumerate(texts):
+        if text not in parsed:
             try:
-                value = json.loads(text)
+                parsed[text] = json.loads(text)
             except ValueError:
-                value = text
-            parsed[text] = value
-        out.append(value)
-    return out
+                parsed[text] = text
+        values[i] = parsed[text]
+    return values[codes]
 
 
 def empty_run_frame(columns: Sequence[str] | None = None) -> pd.DataFrame:
