@@ -187,6 +187,47 @@ async def test_a_short_run_is_written_once_at_its_end(
     assert recorder.log == [("start", None), ("end", "completed")]
 
 
+async def test_a_run_written_at_its_start_is_not_checkpointed_before_one_is_due(
+    server: ServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run written at its start (here at once) and ending before a checkpoint is due (here
+    never) is written twice: its start and its end. Its next event and its first answer do
+    not write it again in between (they did: a checkpoint at once after the start, another
+    at the first answer, on every run of a burst that queued past half a second)."""
+    monkeypatch.setattr(recording, "FIRST_WRITE_SECONDS", 0.0)
+    monkeypatch.setattr(recording, "FIRST_ANSWER_SECONDS", 600.0, raising=False)
+    monkeypatch.setattr(recording, "CHECKPOINT_SECONDS", 600.0)
+    recorder = Checkpoints()
+    client = AsyncAgentClient(
+        "operativus", base_url=server.url_for("operativus"), api_key=server.api_key,
+        recorder=recorder, headers={"X-AgentNB-Delay-Ms": "20"},
+    )  # fmt: skip
+    async with client:
+        run = await client.run("echo", "one two three four five six seven eight nine")
+    assert run.text
+    assert recorder.log == [("start", None), ("end", "completed")]
+
+
+async def test_the_first_answer_is_saved_while_the_run_goes_on(
+    server: ServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run written at its start saves its first answer without waiting for a periodic
+    checkpoint (here: never due), even when no event follows it for a while."""
+    monkeypatch.setattr(recording, "FIRST_WRITE_SECONDS", 0.0)
+    monkeypatch.setattr(recording, "FIRST_ANSWER_SECONDS", 0.0, raising=False)
+    monkeypatch.setattr(recording, "CHECKPOINT_SECONDS", 600.0)
+    recorder = Checkpoints()
+    client = AsyncAgentClient(
+        "operativus", base_url=server.url_for("operativus"), api_key=server.api_key,
+        recorder=recorder, headers={"X-AgentNB-Delay-Ms": "300"},
+    )  # fmt: skip
+    async with client:
+        await client.run("echo", "one two three four five six")
+    checkpoints = [state for kind, state in recorder.log if kind == "checkpoint"]
+    assert checkpoints and checkpoints[0][0], recorder.log  # type: ignore[index]
+    assert recorder.log[0] == ("start", None) and recorder.log[-1] == ("end", "completed")
+
+
 async def test_the_partial_answer_is_checkpointed_at_each_tool_boundary(
     server: ServerHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
