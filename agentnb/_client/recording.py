@@ -1,5 +1,5 @@
 """A run's trace in the history while it streams. A short run is written once, at its end; a
-run still going after :data:`FIRST_WRITE_SECONDS` is written then (its row, what it holds so
+run still going :data:`FIRST_WRITE_SECONDS` after its response began is written then (its row, what it holds so
 far), then checkpointed by a timer when it has changed: its first answer soon, the rest now
 and then, and at once at tool call boundaries, so a process that dies keeps its partial
 answer. A recorder that fails is logged, never raised."""
@@ -19,7 +19,9 @@ __all__ = ["CHECKPOINT_SECONDS", "FIRST_ANSWER_SECONDS", "FIRST_WRITE_SECONDS", 
 logger = logging.getLogger("agentnb")
 
 FIRST_WRITE_SECONDS = 0.5
-"""How long a run goes before its row is written (a shorter one is written at its end)."""
+"""How long a run's response goes before its row is written (a shorter one is written at its
+end). Counted from the response, not the request: runs started together wait for their
+connections on agentnb's loop, and a run waiting there has not reached the platform."""
 FIRST_ANSWER_SECONDS = 0.5
 """How soon after it arrives a written run's first answer is saved (a run ending sooner
 writes it with its end)."""
@@ -52,8 +54,12 @@ class RunRecording:
             return
         self._open = True
         self._unwritten = (request, base_url)
-        loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(FIRST_WRITE_SECONDS, self._first_write)
+
+    def responded(self) -> None:
+        """The platform answered the run's request: its first write is due soon."""
+        if self._unwritten is not None and self._timer is None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(FIRST_WRITE_SECONDS, self._first_write)
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
