@@ -234,7 +234,7 @@ async def test_the_first_answer_is_saved_while_the_run_goes_on(
     )  # fmt: skip
     async with client:
         run = await client.run("echo", "one two three four five six")
-    assert [kind for kind, _ in saved][0::len(saved) - 1] == ["start", "end"], saved
+    assert [kind for kind, _ in saved][0 :: len(saved) - 1] == ["start", "end"], saved
     before_the_end = [text for _, text in saved[:-1] if text]
     assert before_the_end and before_the_end[0] != run.text, saved
 
