@@ -57,7 +57,11 @@ class RunRecording:
 
     def responded(self) -> None:
         """The platform answered the run's request: its first write is due soon."""
-        if self._unwritten is not None and self._timer is None:
+        if self._unwritten is None or self._timer is not None:
+            return
+        if FIRST_WRITE_SECONDS <= 0:
+            self._first_write()  # before the response's first event
+        else:
             loop = asyncio.get_running_loop()
             self._timer = loop.call_later(FIRST_WRITE_SECONDS, self._first_write)
 
