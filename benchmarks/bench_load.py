@@ -65,6 +65,7 @@ import httpx_sse
 import agentnb
 from agentnb._app.connections import disconnect
 from agentnb._core.loop import get_loop, run_sync
+from agentnb._history import default_store
 
 PROBE_S = 0.010
 SERVER_CHILD = (
@@ -500,7 +501,9 @@ def run_floor(base_url: str, api_key: str, texts: list[str], delay_ms: int) -> R
 
 def idle_memory(base_url: str, api_key: str, streams: int) -> tuple[float, float]:
     """Python heap bytes per idle open stream: (agentnb, naive gather); each run waits 3 s
-    between its two chunks."""
+    between its two chunks. Each way makes a few whole runs first, so what the first runs of
+    a process pay once (lazy imports, genai-prices' table read at the first cost, the
+    history's writer thread) is not counted per stream."""
     delay_ms, texts = 3000, messages("idle", streams, 6)
     agentnb.connect(
         "operativus",
@@ -510,15 +513,20 @@ def idle_memory(base_url: str, api_key: str, streams: int) -> tuple[float, float
         headers={"X-AgentNB-Delay-Ms": str(delay_ms)},
     )
 
-    async def agentnb_runs() -> object:
+    async def agentnb_runs(texts: list[str]) -> object:
         handles = [agentnb.ask("echo", t, via="idle", display=False) for t in texts]
         return await asyncio.gather(*handles, return_exceptions=True)
 
     try:
-        ours = rss_growth_per_stream(agentnb_runs, streams, 2.0)
+        asyncio.run(agentnb_runs(messages("idle-warm", 3, 6)))  # 3 s
+        store = default_store()
+        if store is not None:
+            store.flush()
+        ours = rss_growth_per_stream(functools.partial(agentnb_runs, texts), streams, 2.0)
     finally:
         run_sync(agentnb.get_connection("idle").client().aclose())
         disconnect("idle")
+    asyncio.run(naive_gather(base_url, api_key, messages("naive-warm", 3, 6), delay_ms, []))
     naive = functools.partial(naive_gather, base_url, api_key, texts, delay_ms, [])
     theirs = rss_growth_per_stream(naive, streams, 2.0)
     return ours, theirs

@@ -1,28 +1,32 @@
 """A run's trace in the history while it streams. A short run is written once, at its end; a
-run still going after :data:`FIRST_WRITE_SECONDS` is written then (its row, what it holds so
-far), checkpointed now and then and at tool call boundaries, so a process that dies keeps its
-partial answer. A recorder that fails is logged, never raised."""
+run still going :data:`FIRST_WRITE_SECONDS` after its response began is written then (its
+row, what it holds so far), then checkpointed by a timer when it has changed: its first
+answer soon, the rest now and then, and at once at tool call boundaries, so a process that
+dies keeps its partial answer. A recorder that fails is logged, never raised."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 from .._core.recorder import RunRecorder
 from .._core.request import RunRequest
 from .._core.run import Run
 from ..events import Event, RunPaused, ToolCallFinished, ToolCallStarted
 
-__all__ = ["CHECKPOINT_SECONDS", "FIRST_WRITE_SECONDS", "RunRecording"]
+__all__ = ["CHECKPOINT_SECONDS", "FIRST_ANSWER_SECONDS", "FIRST_WRITE_SECONDS", "RunRecording"]
 
 logger = logging.getLogger("agentnb")
 
 FIRST_WRITE_SECONDS = 0.5
-"""How long a run goes before its row is written (a shorter one is written at its end)."""
+"""How long a run's response goes before its row is written (a shorter one is written at its
+end). Counted from the response, not the request: runs started together wait for their
+connections on agentnb's loop, and a run waiting there has not reached the platform."""
+FIRST_ANSWER_SECONDS = 0.5
+"""How soon after it arrives a written run's first answer is saved (a run ending sooner
+writes it with its end)."""
 CHECKPOINT_SECONDS = 2.0
-"""How often a streaming run's partial answer is saved (also when the first answer text
-arrives, and at every tool call boundary)."""
+"""How long after its last write a written run that has changed since is saved again."""
 
 
 _BOUNDARIES = (ToolCallStarted, ToolCallFinished, RunPaused)
@@ -41,8 +45,8 @@ class RunRecording:
         self._run = run
         self._open = False
         self._unwritten: tuple[RunRequest, str] | None = None  # the start, not written yet
-        self._timer: asyncio.TimerHandle | None = None
-        self._checkpointed_at = 0.0
+        self._timer: asyncio.TimerHandle | None = None  # the first write, or the next checkpoint
+        self._written_at = 0.0  # the loop's time of the last write
         self._answer_saved = False
 
     def start(self, request: RunRequest, base_url: str) -> None:
@@ -50,13 +54,24 @@ class RunRecording:
             return
         self._open = True
         self._unwritten = (request, base_url)
-        loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(FIRST_WRITE_SECONDS, self._first_write)
 
-    def _write_start(self) -> None:
+    def responded(self) -> None:
+        """The platform answered the run's request: its first write is due soon."""
+        if self._unwritten is None or self._timer is not None:
+            return
+        if FIRST_WRITE_SECONDS <= 0:
+            self._first_write()  # before the response's first event
+        else:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(FIRST_WRITE_SECONDS, self._first_write)
+
+    def _cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+    def _write_start(self) -> None:
+        self._cancel_timer()
         unwritten, self._unwritten = self._unwritten, None
         if self._recorder is None or unwritten is None:
             return
@@ -67,30 +82,40 @@ class RunRecording:
             logger.warning("agentnb: the run recorder failed at the start of a run: %r", exc)
 
     def _first_write(self) -> None:
-        """The run goes on: its row, and what it holds so far."""
+        """The run goes on: its row, with what it holds so far (the store takes the values
+        when it writes them)."""
         self._timer = None
         if not self._open:
             return
         self._write_start()
-        run = self._run
-        if run.parts or run.tool_calls:
-            self._answer_saved = _has_answer(run)
-            self._checkpoint()
+        self._written_at = asyncio.get_running_loop().time()
+        self._answer_saved = _has_answer(self._run)
 
     def after(self, event: Event) -> None:
-        """Checkpoint after ``event`` when it is time, or at a tool call boundary."""
+        """A written run changed: checkpoint it at once at a tool call boundary, else see
+        that a checkpoint is due (soon for its first answer)."""
         if not self._open or self._unwritten is not None:
             return  # nothing written yet: the run may end before it must be
-        now = time.monotonic()
-        boundary = isinstance(event, _BOUNDARIES)
-        first_answer = not self._answer_saved and _has_answer(self._run)
-        if not (boundary or first_answer) and now - self._checkpointed_at < CHECKPOINT_SECONDS:
+        if isinstance(event, _BOUNDARIES):
+            self._checkpoint()
+        elif not self._answer_saved and _has_answer(self._run):
+            self._answer_saved = True
+            self._checkpoint_by(asyncio.get_running_loop().time() + FIRST_ANSWER_SECONDS)
+        elif self._timer is None:
+            self._checkpoint_by(self._written_at + CHECKPOINT_SECONDS)
+
+    def _checkpoint_by(self, due: float) -> None:
+        """A checkpoint at ``due`` (the loop's time) at the latest."""
+        if self._timer is not None and self._timer.when() <= due:
             return
-        self._answer_saved = self._answer_saved or first_answer
-        self._checkpoint()
+        self._cancel_timer()
+        self._timer = asyncio.get_running_loop().call_at(due, self._checkpoint)
 
     def _checkpoint(self) -> None:
-        self._checkpointed_at = time.monotonic()
+        self._cancel_timer()
+        if not self._open:
+            return
+        self._written_at = asyncio.get_running_loop().time()
         checkpoint = getattr(self._recorder, "record_progress", None)
         if checkpoint is None:  # a recorder written before checkpoints existed
             return
@@ -112,7 +137,7 @@ class RunRecording:
     def end(self) -> None:
         if self._recorder is None or not self._open:
             return
-        self._write_start()
+        self._write_start()  # a short run's start, written with its end
         self._open = False
         try:
             self._recorder.record_end(self._run)

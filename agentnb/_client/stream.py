@@ -301,6 +301,7 @@ class AsyncRunStream:
                     self._interrupt(f"the stream was cut and resuming it failed: {exc}", exc)
                 raise
             self._response = response
+            self._recording.responded()
             if resuming:
                 self._feed.guard.resumed(from_start=http.replays_run)
             for event in translator.on_response(response.headers):

@@ -27,13 +27,13 @@ logger = logging.getLogger("agentnb")
 
 
 class RunRecorder(Protocol):
-    """Records runs. ``record_start`` is called once a run has gone on for half a second (a
-    shorter run: just before ``record_end``), ``record_progress`` now and then while it
-    streams (a checkpoint of the partial answer), and ``record_end`` once when the run ends
-    (any status). All must be cheap and must never raise into the run. A recorder may also have
-    ``record_cancel_error(run)``, called when a cancelled run's cancel request failed after its
-    end (``run.cancel_error``), and ``record_score(score)``, called when a run is given a
-    score (:func:`record_score`)."""
+    """Records runs. ``record_start`` is called once a run's response has gone on for half a
+    second (a shorter run: just before ``record_end``), ``record_progress`` now and then
+    while it streams (a checkpoint of the partial answer), and ``record_end`` once when the
+    run ends (any status). All must be cheap and must never raise into the run. A recorder
+    may also have ``record_cancel_error(run)``, called when a cancelled run's cancel request
+    failed after its end (``run.cancel_error``), and ``record_score(score)``, called when a
+    run is given a score (:func:`record_score`)."""
 
     def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None: ...
 

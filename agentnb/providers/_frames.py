@@ -7,7 +7,6 @@ JSON is parsed once, by pydantic-core's parser.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +14,7 @@ from pydantic_core import from_json
 
 from .._core.exceptions import ProtocolError
 from .._core.pricing import finite_number, sane_cost, sane_count, shown_number
+from .._core.run import fresh_id
 from .._core.text import terminal_safe
 from ..events import RunFailed, UnknownEvent, Usage
 from ..sse import ServerSentEvent
@@ -197,7 +197,7 @@ def unknown(sse: ServerSentEvent) -> UnknownEvent:
 
 def local_id(prefix: str) -> str:
     """A fresh client-side id (threads of stateless dialects, calls without ids)."""
-    return f"{prefix}_{uuid.uuid4().hex}"
+    return f"{prefix}_{fresh_id()}"
 
 
 _TRANSIENT_MARKERS = (

@@ -187,6 +187,58 @@ async def test_a_short_run_is_written_once_at_its_end(
     assert recorder.log == [("start", None), ("end", "completed")]
 
 
+async def test_a_run_written_at_its_start_is_not_checkpointed_before_one_is_due(
+    server: ServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run written at its start (here at once) and ending before a checkpoint is due (here
+    never) is written twice: its start and its end. Its next event and its first answer do
+    not write it again in between (they did: a checkpoint at once after the start, another
+    at the first answer, on every run of a burst that queued past half a second)."""
+    monkeypatch.setattr(recording, "FIRST_WRITE_SECONDS", 0.0)
+    monkeypatch.setattr(recording, "FIRST_ANSWER_SECONDS", 600.0, raising=False)
+    monkeypatch.setattr(recording, "CHECKPOINT_SECONDS", 600.0)
+    recorder = Checkpoints()
+    client = AsyncAgentClient(
+        "operativus", base_url=server.url_for("operativus"), api_key=server.api_key,
+        recorder=recorder, headers={"X-AgentNB-Delay-Ms": "20"},
+    )  # fmt: skip
+    async with client:
+        run = await client.run("echo", "one two three four five six seven eight nine")
+    assert run.text
+    assert recorder.log == [("start", None), ("end", "completed")]
+
+
+async def test_the_first_answer_is_saved_while_the_run_goes_on(
+    server: ServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A written run saves its first answer without waiting for a periodic checkpoint (here:
+    never due), while the run goes on: with its start, or soon after."""
+    monkeypatch.setattr(recording, "FIRST_WRITE_SECONDS", 0.0)
+    monkeypatch.setattr(recording, "FIRST_ANSWER_SECONDS", 0.0, raising=False)
+    monkeypatch.setattr(recording, "CHECKPOINT_SECONDS", 600.0)
+    saved: list[tuple[str, str]] = []
+
+    class Saved(Checkpoints):
+        def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None:
+            saved.append(("start", run.text))
+
+        def record_progress(self, run: Run) -> None:
+            saved.append(("checkpoint", run.text))
+
+        def record_end(self, run: Run) -> None:
+            saved.append(("end", run.text))
+
+    client = AsyncAgentClient(
+        "operativus", base_url=server.url_for("operativus"), api_key=server.api_key,
+        recorder=Saved(), headers={"X-AgentNB-Delay-Ms": "300"},
+    )  # fmt: skip
+    async with client:
+        run = await client.run("echo", "one two three four five six")
+    assert [kind for kind, _ in saved][0 :: len(saved) - 1] == ["start", "end"], saved
+    before_the_end = [text for _, text in saved[:-1] if text]
+    assert before_the_end and before_the_end[0] != run.text, saved
+
+
 async def test_the_partial_answer_is_checkpointed_at_each_tool_boundary(
     server: ServerHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:

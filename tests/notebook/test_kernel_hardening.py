@@ -163,7 +163,7 @@ def test_a_killed_kernel_leaves_its_run_interrupted_and_a_live_kernels_run_is_le
         assert wait_streaming(victim) >= 20
         assert wait_streaming(survivor) >= 20
 
-        # the row was written once the run had gone on for half a second, by the kernel's process
+        # the row was written once its response had gone on for half a second, by the kernel's process
         before = wait_status(history, victim_id, "running")
         assert before["owner_pid"] == victim.pid != os.getpid()
         assert wait_status(history, survivor_id, "running")["owner_pid"] == survivor.pid
