@@ -1,9 +1,8 @@
 """A run's trace in the history while it streams. A short run is written once, at its end; a
 run still going :data:`FIRST_WRITE_SECONDS` after its response began (or waiting
-:data:`UNANSWERED_WRITE_SECONDS` for one) is written then, with what it holds so far, then
-checkpointed by a timer when it has changed (its first answer soon, the rest now and then,
-tool call boundaries at once), so a process that dies keeps its partial answer. A recorder
-that fails is logged, never raised."""
+:data:`UNANSWERED_WRITE_SECONDS` for one) is written then (its row, what it holds so far), then checkpointed by a timer when it has changed: its first
+answer soon, the rest now and then, and at once at tool call boundaries, so a process that
+dies keeps its partial answer. A recorder that fails is logged, never raised."""
 
 from __future__ import annotations
 
