@@ -1,6 +1,6 @@
 """A run's trace in the history while it streams. A short run is written once, at its end; a
-run still going :data:`FIRST_WRITE_SECONDS` after its response began (or waiting
-:data:`UNANSWERED_WRITE_SECONDS` for one) is written then (its row, what it holds so far), then checkpointed by a timer when it has changed: its first
+run still going :data:`FIRST_WRITE_SECONDS` after its response began is written then (its
+row, what it holds so far), then checkpointed by a timer when it has changed: its first
 answer soon, the rest now and then, and at once at tool call boundaries, so a process that
 dies keeps its partial answer. A recorder that fails is logged, never raised."""
 
@@ -14,13 +14,7 @@ from .._core.request import RunRequest
 from .._core.run import Run
 from ..events import Event, RunPaused, ToolCallFinished, ToolCallStarted
 
-__all__ = [
-    "CHECKPOINT_SECONDS",
-    "FIRST_ANSWER_SECONDS",
-    "FIRST_WRITE_SECONDS",
-    "UNANSWERED_WRITE_SECONDS",
-    "RunRecording",
-]
+__all__ = ["CHECKPOINT_SECONDS", "FIRST_ANSWER_SECONDS", "FIRST_WRITE_SECONDS", "RunRecording"]
 
 logger = logging.getLogger("agentnb")
 
@@ -28,10 +22,6 @@ FIRST_WRITE_SECONDS = 0.5
 """How long a run's response goes before its row is written (a shorter one is written at its
 end). Counted from the response, not the request: runs started together wait for their
 connections on agentnb's loop, and a run waiting there has not reached the platform."""
-UNANSWERED_WRITE_SECONDS = 5.0
-"""How long a run whose request has no answer yet waits before its row is written all the
-same, so a process killed while it waits (a platform that never answers) keeps the question;
-long enough that runs queued for a connection in a burst are not written while they queue."""
 FIRST_ANSWER_SECONDS = 0.5
 """How soon after it arrives a written run's first answer is saved (a run ending sooner
 writes it with its end)."""
@@ -64,14 +54,11 @@ class RunRecording:
             return
         self._open = True
         self._unwritten = (request, base_url)
-        loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(UNANSWERED_WRITE_SECONDS, self._first_write)
 
     def responded(self) -> None:
         """The platform answered the run's request: its first write is due soon."""
-        if self._unwritten is None:
+        if self._unwritten is None or self._timer is not None:
             return
-        self._cancel_timer()
         if FIRST_WRITE_SECONDS <= 0:
             self._first_write()  # before the response's first event
         else:

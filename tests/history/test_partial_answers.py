@@ -4,8 +4,6 @@ the partial answer is checkpointed at every tool call boundary, not at every eve
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import signal
 import subprocess
@@ -293,34 +291,3 @@ def test_the_first_answer_is_seen_without_joining_the_text() -> None:
     completed_without_text = Run()
     completed_without_text.apply(RunCompleted(final_output="from the final output"))
     assert _has_answer(completed_without_text)
-
-
-async def test_a_run_its_platform_never_answers_is_written_while_it_waits(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A run whose request gets no answer (a platform that takes the connection and says
-    nothing) is written after a while all the same: a process killed while it waits keeps
-    the question in the history. Runs queued for a connection are not written at once."""
-    monkeypatch.setattr(recording, "UNANSWERED_WRITE_SECONDS", 0.2, raising=False)
-    held: list[asyncio.StreamWriter] = []
-
-    async def say_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-
-    silent = await asyncio.start_server(say_nothing, "127.0.0.1", 0)
-    port = silent.sockets[0].getsockname()[1]
-    recorder = Checkpoints()
-    client = AsyncAgentClient(
-        "operativus", base_url=f"http://127.0.0.1:{port}", api_key="k", recorder=recorder,
-        timeout=30, max_retries=0,
-    )  # fmt: skip
-    async with silent, client:
-        waiting = asyncio.ensure_future(client.run("echo", "anyone there?"))
-        await asyncio.sleep(1.0)
-        assert recorder.log == [("start", None)], "the question was not kept while it waited"
-        waiting.cancel()
-        with contextlib.suppress(BaseException):
-            await waiting
-        for writer in held:
-            writer.close()
-    assert recorder.log[0] == ("start", None) and recorder.log[-1][0] == "end"
