@@ -359,8 +359,7 @@ class RunHistory(Sequence[RunRecord]):
             ids = self.local_ids
         if named is not None and len(named) == len(columns or ()):
             return frame  # no score column asked for: none read
-        store_scores = self._store.current_score_rows if self._store and ids else None
-        scores = score_columns(ids, store_scores(ids)) if store_scores else {}
+        scores = self._scores_of(ids)
         frame = frame.assign(**scores)
         if columns is None:
             return frame
@@ -422,9 +421,12 @@ class RunHistory(Sequence[RunRecord]):
     def score_columns(self) -> dict[str, Any]:
         """The ``score.<name>`` columns of these runs (see :meth:`to_pandas`); none for
         runs not read from a history."""
-        if self._store is None or not len(self):
+        return self._scores_of(self.local_ids)
+
+    def _scores_of(self, ids: Sequence[str]) -> dict[str, Any]:
+        """The ``score.<name>`` columns of the runs ``ids`` (none without a store)."""
+        if self._store is None or not ids:
             return {}
-        ids = self.local_ids
         return score_columns(ids, self._store.current_score_rows(ids))
 
     def tool_calls(self) -> ToolCallHistory:
