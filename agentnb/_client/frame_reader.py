@@ -8,7 +8,7 @@ clock bounds every read with one timer per body (:class:`~agentnb._client.clock.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 import httpx
 
@@ -17,7 +17,7 @@ from .._http import decoded_body, is_event_stream
 from ..sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
 from .clock import RunClock, Watchdog
 
-__all__ = ["FrameReader", "OnFrame", "Outcome", "frame_reader"]
+__all__ = ["FrameReader", "OnFrame", "Outcome", "frame_reader", "frames_after_stop"]
 
 OnFrame = Callable[[ServerSentEvent], bool]
 """Called with each frame; returns False when the task waiting in :meth:`FrameReader.wait`
@@ -158,9 +158,28 @@ class FrameReader:
             with contextlib.suppress(Exception):
                 await aclose()
 
+    @property
+    def decoder(self) -> SSEDecoder | WholeBody:
+        """What turns the body into frames (it may hold the start of the next one)."""
+        return self._decoder
+
     def close(self) -> None:
         """The response is let go: stop the timer."""
         self._outcome.server_retry_ms = self._decoder.retry or self._outcome.server_retry_ms
         self._state = "done"
         self._frames = []
         self._watchdog.close()
+
+
+async def frames_after_stop(
+    response: httpx.Response, reader: FrameReader | None, where: Callable[[], str]
+) -> AsyncGenerator[ServerSentEvent, None]:
+    """The frames of the rest of a body whose reading was stopped, decoded by its reader's
+    decoder (it holds a frame begun) or a new one (nothing was read yet). The body is
+    iterated anew: a read cancelled inside ``decoded_body`` ended that iterator."""
+    decoder = reader.decoder if reader is not None else SSEDecoder()
+    if isinstance(decoder, WholeBody):
+        return
+    async for piece in decoded_body(response, where):
+        for sse in decoder.feed(piece):
+            yield sse

@@ -74,6 +74,11 @@ class RunFeed:
         """Resumes since the last event that was progress."""
         self._seq = 0
 
+    @property
+    def translator(self) -> Translator | None:
+        """The dialect's translator of the stream being read."""
+        return self._translator
+
     def restart(self, translator: Translator) -> None:
         """A new translator: the run's stream starts over (a retry), nothing seen yet."""
         self._translator = translator

@@ -10,7 +10,7 @@ import dataclasses
 import functools
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import anyio
@@ -36,11 +36,13 @@ from ..events import (
     RunCompleted,
     RunFailed,
     RunPaused,
+    RunStarted,
     Usage,
 )
 from ..providers import HttpRequest, Provider, RunRef, Translator
+from ..sse import ServerSentEvent
 from .clock import DEFAULT_IDLE_TIMEOUT, Expired, RunClock, within
-from .frame_reader import FrameReader, Outcome, frame_reader
+from .frame_reader import FrameReader, Outcome, frame_reader, frames_after_stop
 from .platform_cancel import cancel_on_platform
 from .recording import RunRecording
 from .replay import ReplayMismatch
@@ -54,9 +56,25 @@ __all__ = ["AsyncRunStream"]
 
 logger = logging.getLogger("agentnb")
 
+RUN_ID_SECONDS = 2.0
+"""How long a run stopped before the platform named it reads on for the name, to cancel it
+there as well."""
 MAX_PAUSES_PER_RUN = 100
 """Pauses for decisions in one run: a platform that asks again after every answer (a policy
 such as ``approve=True`` answers at once) would otherwise be sent decisions forever."""
+
+
+async def _named_run(
+    frames: AsyncIterator[ServerSentEvent], translator: Translator
+) -> tuple[str | None, str | None]:
+    """The run id (and thread) the first frame naming the run gives."""
+    async for sse in frames:
+        for event in translator.translate(sse):
+            if isinstance(event, RunStarted) and event.run_id:
+                return event.run_id, event.thread_id
+        if translator.run_id:
+            return translator.run_id, None
+    return None, None
 
 
 def _ignore(event: Event) -> None:
@@ -130,8 +148,8 @@ class AsyncRunStream:
         self._retries = 0
         self._server_retry_ms: int | None = None
         self._resumed_at: list[float] = []
-        self._pauses = 0
         """When each resume of the last minute went out (time.monotonic)."""
+        self._pauses = 0
         self._body_reader: FrameReader | None = None
 
     @property
@@ -256,6 +274,8 @@ class AsyncRunStream:
             run.finish("failed", error_info(exc))
             raise
         finally:
+            if run.status == "cancelled" and run.run_id is None:
+                await self._read_for_run_id()
             await self._close_response(keep=False)
             if not run.done:
                 run.finish("cancelled" if self._closing else "interrupted")
@@ -263,6 +283,26 @@ class AsyncRunStream:
                 cancel_on_platform(self._transport, run, self._recording.cancel_failed)
             self._recording.end()
             self._finished.set()
+
+    async def _read_for_run_id(self) -> None:
+        """A run stopped after the platform answered but before it named the run: read on,
+        for at most :data:`RUN_ID_SECONDS`, until a frame names it, so that the platform can
+        be told to stop it too (else it runs on there). What the frames say besides is
+        dropped: the run has stopped."""
+        run, response, translator = self.run, self._response, self._feed.translator
+        probe = RunRef(run.agent, "probe", run.thread_id)
+        if response is None or translator is None or not self._provider.cancel_request(probe):
+            return
+        run_id, thread_id = translator.run_id, None
+        if run_id is None:
+            where = functools.partial(self._transport.where, response.request)
+            frames = frames_after_stop(response, self._body_reader, where)
+            with contextlib.suppress(Exception):  # out of time, cut, malformed: no name
+                async with contextlib.aclosing(frames), asyncio.timeout(RUN_ID_SECONDS):
+                    run_id, thread_id = await _named_run(frames, translator)
+        if run_id is not None:
+            run.run_id, run.thread_id = run_id, run.thread_id or thread_id
+            run.version += 1
 
     async def _prepare(self, request: RunRequest) -> RunRequest:
         """What the platform says about itself (read once per client), then the dialect's

@@ -19,7 +19,8 @@ from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 import agentnb
 from agentnb import AsyncAgentClient, Run
 from agentnb._client import platform_cancel
-from agentnb.events import TextDelta
+from agentnb._client import stream as stream_module
+from agentnb.events import RunStarted, TextDelta
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
@@ -236,3 +237,93 @@ def test_run_handle_cancel_reaches_the_platform(server: ServerHandle) -> None:
     while server_status(server, handle.run.run_id) != "cancelled":
         assert time.monotonic() < deadline, "the platform was not told to stop"
         time.sleep(0.02)
+
+
+# ---- a run stopped before the platform named it -------------------------------------------
+
+
+def naming_late_server(names_after: float | None) -> HostileServer:
+    """A SeekrFlow server whose stream answers at once but names its run (``run_1``) only
+    ``names_after`` seconds later (never, for None), then streams on; cancels answer 200."""
+
+    async def handle(conn: Conn, request: Request) -> None:
+        if request.path == "/v1/threads":
+            await conn.send(json_answer({"id": "thread_1"}))
+        elif request.path.endswith("/messages"):
+            await conn.send(json_answer({"id": "msg_1"}))
+        elif request.path.endswith("/cancel"):
+            await conn.send(json_answer({"status": "cancelled"}))
+        else:
+            await conn.send(sse_head())
+            if names_after is None:
+                await asyncio.sleep(60)
+            await asyncio.sleep(names_after)
+            chunk = {"type": "text_delta", "text": "Once upon a time"}
+            frame = {"type": "streaming_chunk", "data": chunk, "meta_data": {"run_id": "run_1"}}
+            while True:
+                await conn.send(f"data: {json.dumps(frame)}\n\n".encode())
+                await asyncio.sleep(0.05)
+
+    return HostileServer(handle)
+
+
+def cancels(srv: HostileServer) -> list[str]:
+    return [r.path for r in srv.requests if r.path.endswith("/cancel")]
+
+
+async def test_a_stream_closed_before_the_platform_named_its_run_still_stops_it_there(
+    tmp_path: Path,
+) -> None:
+    """Closed right after the response's head (SeekrFlow's first event, from the head, has
+    no run id): the stream reads on until the platform names the run, then cancels it, and
+    the history keeps the id."""
+    store = HistoryStore(tmp_path / "history.db")
+    with naming_late_server(names_after=0.3) as srv:
+        async with AsyncAgentClient("seekrflow", base_url=srv.url, recorder=store) as client:
+            stream = client.stream("agent", "hello")
+            async for event in stream:
+                assert isinstance(event, RunStarted) and event.run_id is None
+                break
+            await stream.aclose()
+            assert stream.run.status == "cancelled" and stream.run.text == ""
+            assert stream.run.run_id == "run_1"
+            await asyncio.gather(*client.transport.background)
+    assert cancels(srv) == ["/v1/threads/thread_1/runs/run_1/cancel"]
+    assert stream.run.cancel_error is None
+    store.flush()
+    record = store.get(stream.run.local_id)
+    assert record is not None and record.run_id == "run_1" and record.status == "cancelled"
+    store.close()
+
+
+async def test_a_task_cancelled_before_the_platform_named_its_run_still_stops_it_there() -> None:
+    """The same when the task consuming the run is cancelled (a Stop, a kernel interrupt)
+    while it waits for the first frame."""
+    with naming_late_server(names_after=0.3) as srv:
+        async with AsyncAgentClient("seekrflow", base_url=srv.url, record=False) as client:
+            answered = asyncio.Event()
+            stream = client.stream("agent", "hello")
+            task = asyncio.create_task(stream.consume(lambda event: answered.set()))
+            await answered.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert stream.run.status == "cancelled" and stream.run.run_id == "run_1"
+            await asyncio.gather(*client.transport.background)
+    assert cancels(srv) == ["/v1/threads/thread_1/runs/run_1/cancel"]
+
+
+async def test_a_platform_that_never_names_the_run_holds_a_stop_only_briefly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(stream_module, "RUN_ID_SECONDS", 0.3)
+    with naming_late_server(names_after=None) as srv:
+        async with AsyncAgentClient("seekrflow", base_url=srv.url, record=False) as client:
+            stream = client.stream("agent", "hello")
+            async for _ in stream:
+                break
+            started = time.monotonic()
+            await stream.aclose()
+            assert time.monotonic() - started < 5  # bounded by RUN_ID_SECONDS, not the stream
+            assert stream.run.status == "cancelled" and stream.run.run_id is None
+    assert cancels(srv) == []
