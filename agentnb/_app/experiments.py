@@ -159,9 +159,6 @@ class Experiment:
 
         grid_view(self._grid(), self.runs()).publish()
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(repr(self))
-
     # ---- reading -----------------------------------------------------------------------
     @property
     def dataset(self) -> Dataset | None:

@@ -277,8 +277,5 @@ class ExperimentComparison:
     def __repr__(self) -> str:
         return self.to_text()
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(self.to_text())
-
     def _repr_html_(self) -> str:
         return table_html(self._table())

@@ -360,9 +360,6 @@ class Comparison:
     def __repr__(self) -> str:
         return self.to_text()
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(self.to_text())
-
     def to_text(self, width: int | None = None) -> str:
         """The view as text fitted to ``width`` (default: the terminal's, else 80): the
         figures and tool calls side by side (as many runs a block as fit), then each answer
