@@ -8,13 +8,13 @@ console, which redraws its own prompt: a run printed there must stream in the fo
 
 from __future__ import annotations
 
-import shutil
 import sys
-import textwrap
 from typing import Any
 
 from IPython import get_ipython
 from IPython.display import display
+
+from .terminal import print_fitted
 
 __all__ = ["in_notebook", "kernel_shell", "note", "terminal_shell"]
 
@@ -50,13 +50,7 @@ def note(text: str, markdown: str | None = None) -> None:
     neither drawn as a red stderr box nor saved as one; elsewhere it is a line on stderr, so
     a command's stdout stays its result (in a terminal wrapped at words to its width)."""
     if not in_notebook():
-        if sys.stderr.isatty():
-            width = max(shutil.get_terminal_size().columns, 20)
-            text = "\n".join(
-                textwrap.fill(line, width, subsequent_indent="  ", break_long_words=False)
-                for line in text.splitlines()
-            )
-        print(text, file=sys.stderr, flush=True)
+        print_fitted(text)
         return
     bundle = {"text/plain": text}
     if markdown is not None:
