@@ -53,14 +53,8 @@ SERIES_COLUMN = {
     "latency": ("duration_p50", "seconds (median)"),
     "failures": ("failure_rate", "failure rate"),
 }
-"""Each kind over time: the summary column drawn and its axis label."""
-_TOOL_SERIES = {
-    "cost": "cost_total",
-    "tokens": "tokens_total",
-    "latency": "duration_p50",
-    "failures": "failure_rate",
-}
-"""Each kind over time by tool: the column of :func:`_tool_summary` drawn."""
+"""Each kind over time: the column drawn (of the summary, or of :func:`_tool_summary` by
+tool) and its axis label."""
 _NO_TOOL_USAGE = (
     "no tool call has usage: this platform reports none per call\n"
     "(some report a sub-agent's usage inside the call that ran it)"
@@ -144,11 +138,7 @@ def _check_series(kind: str, options: dict[str, Any]) -> None:
 
 def _series(history: Plotted, ax: Any, kind: str, by: str = "agent", every: str = "day") -> None:
     column, unit = SERIES_COLUMN[kind]
-    if by == "tool":
-        frame = _tool_summary(history, every)
-        column = _TOOL_SERIES[kind]
-    else:
-        frame = history.summary(by, every=every)
+    frame = _tool_summary(history, every) if by == "tool" else history.summary(by, every=every)
     what = {"cost": "Cost", "tokens": "Tokens", "latency": "Agent time", "failures": "Failures"}
     ax.set_title(f"{what[kind]} per {every} by {by}", loc="left")
     ax.set_ylabel(unit)
