@@ -11,7 +11,7 @@ from typing import Any
 
 from .._core.text import excerpt
 from .history_columns import Columns, TableColumn, shown_columns
-from .table import Cell, Column, Table, table_html, table_text
+from .table import Cell, Column, Table, table_html, table_text, text_chars
 from .terminal import terminal_width
 
 __all__ = ["runs_html", "runs_text", "tool_calls_html", "tool_calls_text"]
@@ -85,9 +85,7 @@ def _fitted(shown: Shown, caps: dict[str, int], width: int) -> tuple[Shown, int]
     """The columns that fit in ``width`` and the message column's width."""
 
     def taken(column: TableColumn, cells: list[Cell]) -> int:
-        widest = max([len(column.title), *(len(cell.text) for cell in cells)])
-        cap = caps[column.title]
-        return min(widest, max(cap, len(column.title))) if cap else widest
+        return text_chars(Column(column.title, chars=caps[column.title]), cells)
 
     scores = [c.title for c, _ in shown if c.about.startswith("the run's score.")]
     drops = [*NARROW_DROPS, *scores, *LAST_DROPS]

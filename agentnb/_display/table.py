@@ -24,7 +24,7 @@ from rich.text import Text
 
 from .._core.text import visible
 
-__all__ = ["Cell", "Column", "Row", "Table", "in_blocks", "table_html", "table_text"]
+__all__ = ["Cell", "Column", "Row", "Table", "in_blocks", "table_html", "table_text", "text_chars"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +198,7 @@ def table_html(table: Table) -> str:
 # ---- text ----------------------------------------------------------------------------------
 
 
-def _text_width(column: Column, cells: Sequence[Cell]) -> int:
+def text_chars(column: Column, cells: Sequence[Cell]) -> int:
     """The characters a column takes in text: its widest line, words capped at ``chars``."""
     widest = max([len(visible(column.heading)), *(len(visible(c.text)) for c in cells)])
     return min(widest, max(column.chars, len(column.heading))) if column.chars else widest
@@ -208,7 +208,7 @@ def _rich_column(
     column: Column, cells: Sequence[Cell], *, headed: bool, fitted: bool
 ) -> RichColumn:
     max_width = column.chars or None
-    min_width = _text_width(column, cells) if column.right else None
+    min_width = text_chars(column, cells) if column.right else None
     # Unfitted, a column is as wide as rich would measure it (its widest line, clamped):
     # given, rich skips measuring every cell again.
     width: int | None = None
@@ -284,7 +284,7 @@ def in_blocks(table: Table, chars: int) -> list[Table]:
     figures = [i for i in range(len(table.columns)) if i not in keys]
 
     def taken(i: int) -> int:
-        return 2 + _text_width(table.columns[i], [_cell(row[i]) for row in rows])
+        return 2 + text_chars(table.columns[i], [_cell(row[i]) for row in rows])
 
     room = chars - sum(taken(i) for i in keys)
     blocks: list[list[int]] = [[]]
