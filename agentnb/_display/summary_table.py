@@ -220,9 +220,7 @@ NO_MODEL_NOTE = (
 )
 
 
-def _notes(
-    frame: pd.DataFrame, shown: Figures, columns: str | Sequence[str] | None
-) -> list[str | None]:
+def _notes(frame: pd.DataFrame, hidden: int) -> list[str | None]:
     """What the times count, where runs of no model went, and where the rest is."""
     names = list(frame.index.names)
     unnamed = "model" in names and any(
@@ -232,7 +230,7 @@ def _notes(
         frame.attrs.get("timed"),
         frame.attrs.get("evaluation"),
         NO_MODEL_NOTE if unnamed else None,
-        _hint(shown.hidden, columns),
+        _hint(hidden),
     ]
 
 
@@ -251,48 +249,6 @@ def _is_missing(value: Any) -> bool:
         return bool(value != value)  # NaN, NaT
     except (TypeError, ValueError):  # pandas.NA has no truth value
         return True
-
-
-@dataclass(frozen=True)
-class Figures:
-    """A summary as cells of text: the keys' headings and labels, the figures' columns."""
-
-    key_names: list[str]
-    keys: list[list[str]]
-    columns: list[str]
-    cells: list[list[str]]
-    hidden: int
-    """Columns of the frame not shown."""
-    words: list[bool]
-    """Whether each shown column holds words (aligned left), not figures (aligned right)."""
-    shares: frozenset[str] = frozenset()
-    """The shown columns that are a bool score's share of True (the frame's attr
-    ``shares``): percents."""
-
-
-def table(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> Figures:
-    every = frame.attrs.get("every")
-    levels = list(frame.index.names)
-    key_names = [str(name) if name is not None else "" for name in levels]
-    rows = list(frame.index)
-    keys = []
-    for row in rows:
-        values = row if isinstance(row, tuple) else (row,)
-        keys.append(
-            [
-                period_label(value, every) if name == "period" else key_label(name, value)
-                for name, value in zip(key_names, values, strict=True)
-            ]
-        )
-    shown = shown_columns(frame, columns)
-    shares = frozenset(frame.attrs.get("shares", ())).intersection(shown)
-    cells = [
-        [cell_text(name, value, name in shares) for name, value in zip(shown, values, strict=True)]
-        for values in frame[shown].itertuples(index=False, name=None)
-    ]
-    words = [_holds_words(frame[name]) for name in shown]
-    hidden = len(frame.columns) - len(shown)
-    return Figures(key_names, keys, shown, cells, hidden, words, shares)
 
 
 def _holds_words(values: Any) -> bool:
@@ -315,7 +271,7 @@ def _heading(column: str) -> str:
     return column
 
 
-def _hint(hidden: int, columns: str | Sequence[str] | None) -> str:
+def _hint(hidden: int) -> str:
     if not hidden:
         return ".to_pandas() is the frame of plain numbers"
     noun = "column" if hidden == 1 else "columns"
@@ -339,7 +295,7 @@ def summary_text(
     the note of what its times count, and where the rest is. Periods with other keys are
     sections (a line naming the period over its groups, as in the HTML table); the figures
     that do not fit beside the keys go to a block of their own under the same keys."""
-    shown = _drawn(frame, columns)
+    shown = table(frame, columns)
     if shown is None:
         return _nothing(frame)
     fit = (width or text_width()) - (2 if any(isinstance(r, str) for r in shown.rows) else 0)
@@ -353,36 +309,45 @@ spare): the figures beyond it go to a further table under the same keys."""
 
 def summary_html(frame: pd.DataFrame, columns: str | Sequence[str] | None = None) -> str:
     """The summary as the notebook's HTML tables, cut into blocks as the text is."""
-    shown = _drawn(frame, columns)
+    shown = table(frame, columns)
     if shown is None:
         return f"<div><em>{_nothing(frame)}</em></div>"
     return "".join(table_html(block) for block in in_blocks(shown, HTML_CHARS))
 
 
-def _drawn(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> Table | None:
+def table(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> Table | None:
     """The summary as one table: its keys as row labels (a period with other keys as a
-    section heading over its groups instead), its figures formatted."""
-    shown = table(frame, columns)
-    if not shown.cells:
+    section heading over its groups instead), its figures formatted (a bool score's mean,
+    named in the frame's attr ``shares``, as a percent)."""
+    if not len(frame):
         return None
-    sections = len(shown.key_names) > 1 and shown.key_names[0] == "period"
-    key_names = shown.key_names[1:] if sections else shown.key_names
-    heads = [Column(name if name != "period" else "", head=True) for name in key_names]
+    every = frame.attrs.get("every")
+    key_names = [str(name) if name is not None else "" for name in frame.index.names]
+    shown = shown_columns(frame, columns)
+    shares = frozenset(frame.attrs.get("shares", ())).intersection(shown)
+    skip = 1 if len(key_names) > 1 and key_names[0] == "period" else 0
+    heads = [Column(name if name != "period" else "", head=True) for name in key_names[skip:]]
     figures = [
         Column(
             excerpt(_heading(name), NAME_CHARS),
-            f"{name}: {_meaning(name, shown.shares)}",
-            right=not shown.words[i],
+            f"{name}: {_meaning(name, shares)}",
+            right=not _holds_words(frame[name]),
         )
-        for i, name in enumerate(shown.columns)
+        for name in shown
     ]
     rows: list[Row] = []
-    for i, (keys, cells) in enumerate(zip(shown.keys, shown.cells, strict=True)):
-        if sections and (i == 0 or keys[0] != shown.keys[i - 1][0]):
-            rows.append(keys[0])
-        labels = [Cell(excerpt(key, NAME_CHARS), key) for key in keys[1 if sections else 0 :]]
+    section: str | None = None
+    numbers = frame[shown].itertuples(index=False, name=None)
+    for index, values in zip(frame.index, numbers, strict=True):
+        keyed = zip(key_names, index if isinstance(index, tuple) else (index,), strict=True)
+        keys = [period_label(v, every) if k == "period" else key_label(k, v) for k, v in keyed]
+        if skip and keys[0] != section:
+            section = keys[0]
+            rows.append(section)
+        labels = [Cell(excerpt(key, NAME_CHARS), key) for key in keys[skip:]]
+        cells = [cell_text(n, v, n in shares) for n, v in zip(shown, values, strict=True)]
         rows.append([*labels, *cells])
-    notes = [note for note in _notes(frame, shown, columns) if note]
+    notes = [note for note in _notes(frame, len(frame.columns) - len(shown)) if note]
     return Table([*heads, *figures], rows, notes=notes, name="agentnb-summary")
 
 

@@ -83,7 +83,9 @@ def test_an_experiment_is_kept_scored_and_reopened(connection: str) -> None:
     assert listed.loc["tickers", "cost"] == pytest.approx(frame["cost_usd"].sum())
     assert listed.loc["tickers", ["unpriced", "no_usage"]].tolist() == [3, 0]  # echo's tokens
     shown = table(listed, "all")  # a bool score's mean is the share of True: a percent
-    cells = dict(zip(shown.columns, shown.cells[0], strict=True))
+    assert shown is not None
+    names = [column.about.split(": ")[0] for column in shown.columns]
+    cells = dict(zip(names, shown.rows[0], strict=True))
     assert (cells["score.names_ticker"], cells["score.explodes_on_msft"]) == ("100.0%", "1")
     assert "100.0%" in repr(listed) and listed.to_pandas()["score.names_ticker"].dtype == float
 
