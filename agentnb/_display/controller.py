@@ -1,46 +1,6 @@
-"""The kernel side of the chat cell: reads each `Run` and sends the views only what changed.
-
-Everything here runs on agentnb's background loop (a daemon thread), so a cell returns at
-once, the stream goes on while other cells run, and a Stop click is handled while the kernel
-is idle. Entry points called from other threads (the kernel's comm handler, the notebook
-code that attaches a run) hop onto the loop with ``call_soon_threadsafe``.
-
-Protocol (kernel → views, custom widget messages)::
-
-    {"kind": "delta", "seq": n, "now": t, "ops": [op, ...]}   at most ``max_fps`` a second
-    {"kind": "snapshot", "seq": n, "now": t, "state": {"turns": [...]}}
-    {"kind": "notice", "text": "..."}                           a request was refused
-
-    op: {"op": "turn", "t", "turn"}        a new turn (its whole state, usually empty)
-        {"op": "part", "t", "i", "kind", "call_id", "text"}   part i appears
-        {"op": "text", "t", "i", "text"}   text appended to part i
-        {"op": "tool", "t", "call"}        a tool call's fields changed (merged)
-        {"op": "args", "t", "call_id", "text"}  streamed argument text appended
-        {"op": "agent_text", "t", "call_id", "kind", "text"}  a sub-agent's text ("text")
-                                           or reasoning ("reasoning") appended inside a call
-        {"op": "meta", "t", "meta"}        run-level fields changed (merged)
-
-Views → kernel: ``{"kind": "verdict", "t": k, "value": bool, "comment": s | null}`` (a person's
-✓ / ✗ on a finished turn; once kept, every view of the run, here or elsewhere, gets it as the
-turn's ``meta.verdict``), ``{"kind": "hello", "have": n}`` when a view starts, ``{"kind":
-"resync", "have": n}`` on a gap, ``{"kind": "stop", "t": k}``, ``{"kind": "followup", "text":
-s}``, ``{"kind": "send", "text": s}`` (the chat cell's input box), and ``{"kind": "approve" |
-"deny", "t": k, "call_id": s, "reason": s | None}`` (a tool call awaiting approval: passed to
-the turn's ``RunHandle.approve`` / ``deny``) and ``{"kind": "answer", "t": k, "call_id": s,
-"text": s}`` (the reply to the agent's question on that call: ``RunHandle.answer``), ``{"kind":
-"retry", "t": k}`` / ``{"kind": "edit", "t": k, "text": s}`` (the last turn's question again,
-or edited, through ``start_again``) and ``{"kind": "new"}`` (the next message starts a new
-conversation: ``new_conversation()``). A refusal, such as a call decided twice, comes back as a
-notice.
-
-Deltas are numbered; a snapshot carries the number of the last delta it includes, so a view
-that applies the snapshot and then only the deltas numbered after it applies nothing twice.
-The last frame of a run goes out as soon as the run ends, even inside the rate limit, so
-``wait()`` returns after the views and the static copy are final.
-The structured transcript (same shape as a snapshot's state, plus ``seq``) is also written to
-the synced ``transcript`` trait when a turn starts, at tool-call boundaries and when a run
-ends — never per token — so a view created later, or a notebook saved with widget state,
-starts from it.
+"""The kernel side of the chat cell: reads each `Run` and sends the views only what changed,
+from agentnb's background loop, so a cell returns at once and Stop works while the kernel is
+idle. The messages both ways are described on the Development page ("The chat cell's wire").
 """
 
 from __future__ import annotations

@@ -1,27 +1,5 @@
 """The chat cell's wire format: a run's state as the views receive it, and the ops that turn
-one version of a turn into the next (see :mod:`agentnb._display.controller`).
-
-A tool call carries its ``status`` (``running``, ``awaiting_approval``, ``succeeded``,
-``failed``, ``denied``, ``no_result``) and, when the platform asked a human to decide on it,
-its ``approval``: ``{"state": "awaiting" | "approved" | "denied", "reason",
-"decision_reason", "question", "answer", "decided_by", "shown"}`` (``question``: the agent's
-free-form question, the view then offers an answer box; ``answer``: the reply given, as text;
-``decided_by``: ``user``, ``policy`` or ``server``; ``shown``: the call as
-:func:`~agentnb._core.shown_call.shown_call` shows it, every key with its clipped value and the
-whole call). ``unapproved`` says why a call ran without the user's approval (None when it
-did not). The view shows the server's texts (reason, question, decision reason) through its
-own ``visible()``, the mirror of :func:`~agentnb._core.text.visible`.
-
-A call a sub-agent made inside another carries ``parent_call_id`` (the call it was made in),
-``agent`` (who made it) and ``depth``; any call carries ``sub_agent`` (the agent that ran
-inside it, where named), ``usage`` (the tokens spent inside it, where the platform says)
-and, when sent whole, ``agent_text`` / ``agent_reasoning``: what a sub-agent streamed inside
-it, which then grows by ``agent_text`` ops (never by resending the call). A view draws a
-call inside its parent when the parent came first (the order of ``tools``), as
-:mod:`agentnb._display.call_tree` does for the static copy.
-
-A step reset (the platform discarding what a step streamed) can shorten parts and drop tool
-calls, which the append-only ops cannot say: the whole turn is sent again."""
+one version of a turn into the next (the Development page, "The chat cell's wire")."""
 
 from __future__ import annotations
 
