@@ -1,10 +1,6 @@
-"""Where agentnb is running: the one check every display decision uses.
-
-A *notebook* here is an IPython shell attached to a Jupyter kernel (JupyterLab, Notebook 7,
-VS Code, nbclient, papermill): there a widget can be displayed. Anything else — a plain
-script, terminal IPython, the CLI — gets text. A *terminal shell* is ``ipython`` at a
-console, which redraws its own prompt: a run printed there must stream in the foreground.
-"""
+"""Where agentnb is running, the one check every display decision uses: a notebook (an
+IPython shell in a Jupyter kernel: a widget can be shown), terminal IPython (a run printed
+there streams in the foreground), or anywhere else (text)."""
 
 from __future__ import annotations
 

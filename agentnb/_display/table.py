@@ -1,13 +1,7 @@
-"""A table kept apart from how it is drawn: :func:`table_html` (the one place agentnb writes
-``<table>``) and :func:`table_text` (rich, fitted to a terminal's width). Tables print what
-servers, files and users sent, so every heading, cell and hover text passes
-:func:`~agentnb._core.text.visible` here, where it becomes output, and nowhere else.
-
-What survives JupyterLab's sanitizer of untrusted outputs is decided here too: no ``<style>``
-or ``<script>``, only inline ``style``, ``title``, ``class``, ``colspan`` and ``data-*``
-(event handlers are dropped there, so sorting is a bonus where they run), no ``ch`` units;
-every cell sets its own alignment and ``white-space`` (JupyterLab's ``td`` rule sets both).
-"""
+"""A table kept apart from how it is drawn: the one place agentnb writes ``<table>``
+(:func:`table_html`, inline styles only, as JupyterLab's sanitizer of untrusted outputs keeps)
+and its text (:func:`table_text`, rich). Cells print what servers sent, so every text passes
+:func:`~agentnb._core.text.visible` here, where it becomes output."""
 
 from __future__ import annotations
 
@@ -89,6 +83,10 @@ def _hover(text: str) -> str:
 
 
 # ---- HTML ----------------------------------------------------------------------------------
+# JupyterLab's sanitizer of untrusted outputs keeps no <style> or <script>, only inline
+# style, title, class, colspan and data-* (event handlers are dropped, so sorting is a bonus
+# where they run), and no ch units; its td rule sets alignment and white-space, so every
+# cell sets its own.
 
 _PAD = "padding:0.25em 0.6em;vertical-align:top"
 _RULE = "border-bottom:1px solid var(--jp-border-color1, rgba(128, 128, 128, 0.5))"

@@ -1,23 +1,7 @@
-"""What tracing should do, read from the environment: ``AGENTNB_TRACING`` is the one switch,
-and the standard ``OTEL_*`` variables say where spans go and whether content is recorded.
-
-``AGENTNB_TRACING``:
-
-- unset, empty, ``off``/``0``/``false``/``no``: tracing is off (the default);
-- ``on``/``1``/``true``/``yes``: on, exporting where the ``OTEL_*`` variables say
-  (``OTEL_EXPORTER_OTLP_ENDPOINT``..., default ``http://localhost:4318``), or through the
-  application's own OpenTelemetry setup when it has one;
-- an ``http://`` or ``https://`` URL: on, exporting over OTLP/HTTP to that collector
-  (``AGENTNB_TRACING=http://localhost:6006`` for a local Phoenix).
-
-``AGENTNB_TRACING_SCORES=phoenix`` also sends the scores given to traced runs to Phoenix's
-span annotations (OTLP carries none), at the collector's URL.
-
-``OTEL_SDK_DISABLED=true`` turns it off whatever the switch says, as for every OpenTelemetry
-SDK. Message and answer text are recorded only with
-``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` (the variable OpenTelemetry's own
-GenAI instrumentations read) or ``configure_tracing(content=True)``.
-"""
+"""What tracing should do, read from the environment: ``AGENTNB_TRACING`` is the one switch
+(off, on, or a collector's URL), ``AGENTNB_TRACING_SCORES`` where scores go, and the standard
+``OTEL_*`` variables where spans go and whether content is recorded (the Tracing page lists
+the values)."""
 
 from __future__ import annotations
 
