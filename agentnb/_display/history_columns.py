@@ -1,26 +1,9 @@
-"""What the run tables show of each run, and the plain text table (reprs, ``agentnb runs``).
-
-One column model serves the text table, the notebook's HTML (:mod:`.history_views`) and the
-table to browse (:func:`page_rows`, :func:`column_heads`), so all show the same columns, the
-same way:
-
-- ``started``: local time, short: ``14:03:12`` today, ``Nov 21 14:03`` earlier this year,
-  ``2023-11-14`` before; the HTML shows the full time with its UTC offset on hover.
-- ``agent``, ``status``, ``message``, ``match`` (a search's snippet), ``tokens``, ``model``,
-  ``cost`` (USD), ``secs`` (duration), ``ttft`` (seconds to the first token), ``tools``
-  (calls), ``unapproved`` (``⚠ 1``: calls that ran without the user's approval), ``error``,
-  ``thread``.
-- ``run``: the platform's run id (what the chat cell and ``agentnb run`` print), or
-  agentnb's local id when the platform gave none. Ids come last: they are for looking a run
-  up, and what is read at a glance stays in view in a narrow output.
-
-A column no shown run fills is left out. Each run is one line: text is flattened, and cut
-with an ellipsis (the text table at a column's ``chars``; the HTML by CSS, with the whole
-text on hover). Texts come from servers as often as from the user, so every character that
-would not show as itself (controls, bidi overrides, zero-width characters) is written
-``⟨U+202E⟩`` (:func:`~agentnb._core.text.visible`): nothing in a cell can reorder or hide
-text. No pandas.
-"""
+"""What the run tables show of each run: one column model for the text table, the notebook's
+HTML (:mod:`.history_views`) and the table to browse (:func:`page_rows`, :func:`column_heads`),
+so all three show the same columns the same way (the columns: the Run history page, "The
+static table"). Cells hold what servers sent: every character that would not show as itself
+is written ``⟨U+202E⟩`` (:func:`~agentnb._core.text.visible`), so nothing in a cell can
+reorder or hide text. No pandas."""
 
 from __future__ import annotations
 

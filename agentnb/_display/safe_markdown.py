@@ -4,25 +4,8 @@ The ``text/markdown`` copy of a chat cell is read by renderers that allow raw HT
 (JupyterLab's markdown-it, nbconvert's mistune). Patching the agent's markdown in place
 cannot be made safe: every renderer finds code spans, fences and links a little differently,
 and each difference lets HTML through. So the answer is *parsed* (CommonMark, markdown-it-py,
-HTML off) and written back out in one canonical form:
-
-* text escapes every ASCII punctuation character, so it can start no HTML, link, entity,
-  emphasis or block, whatever parser reads it;
-* code is fenced with a backtick run longer than any inside it, so nothing closes it early,
-  and every fence is closed (one the agent left open ends with its text);
-* links keep only ``http``, ``https``, ``mailto`` and relative targets; images only inline
-  ``data:image`` ones (a remote image becomes a link, as in the HTML copy).
-
-Structure (headings, lists, quotes, tables, emphasis) is kept, so the answer still renders
-as markdown. Fields that are not markdown (tool names, arguments, outputs, errors,
-follow-ups) use :func:`escape_text`, :func:`one_line` or :func:`code_block`.
-
-The HTML views (the chat cell's static copy, a comparison of runs) render the same parse with
-:func:`markdown_html`: raw HTML off, script links refused (markdown-it's ``validateLink``),
-remote images turned into links (an image URL is an exfiltration channel). Their root carries
-:data:`NO_MATH`, so a notebook's MathJax leaves the dollar signs of ``$875.40 | $855.60``
-alone.
-"""
+HTML off) and written back out in one canonical form (:func:`safe_markdown`); the HTML views
+render the same parse (:func:`markdown_html`)."""
 
 from __future__ import annotations
 

@@ -1,31 +1,12 @@
-"""The static copy of a chat cell: what a notebook shows where the widget cannot run.
+"""The static copy of a chat cell, for where the widget cannot run (a notebook reopened
+without widget state, nbconvert, GitHub): sanitized ``text/html``, inert ``text/markdown`` and
+``text/plain`` (:mod:`.run_text`), built from one list of blocks per run.
 
-JupyterLab does not save widget state by default, and nbconvert, GitHub and VS Code without
-the widget renderer show only plain outputs, so the display bundle also carries a sanitized
-``text/html`` transcript, a ``text/markdown`` one and a ``text/plain`` one (the run as
-:mod:`.run_text` writes it for every text view, under a line naming the agent and message).
-The HTML and markdown copies say the same things about a run and its tool calls (the helpers
-before the two writers), each in its own form.
-
-Agent output is untrusted. Every string a server sent reaches a copy only through
-:func:`clean` (the escaping helpers call it), so control characters and terminal sequences
-never reach a saved notebook, whichever field carried them. The HTML copy renders markdown
-with raw HTML off (markdown-it-py's ``commonmark`` preset with ``html=False``; its default
-preset would pass HTML through), refuses script links (``validateLink``), turns remote images
-into links (an image URL is an exfiltration channel) and escapes everything else. The markdown
-copy is read by renderers that allow raw HTML (JupyterLab, nbconvert): the answer is re-written
-inert by :func:`~agentnb._display.safe_markdown.safe_markdown` and every other field is escaped
-text or fenced code. A call made inside another is drawn inside it (nested ``<details>``, one
-more level of block quote, up to ``MAX_INDENT`` levels) and names its agent.
-
-A call is shown as a person deciding on it sees it
-(:func:`~agentnb._core.shown_call.shown_call`): its name and every argument key with its value,
-characters that would not show as themselves written ``⟨U+202E⟩``, long values clipped one by
-one with the count of what is hidden (the HTML copy keeps the whole call one click away), a
-name that is not a plain identifier flagged. So are the approval's reason and question. A
-decision the server made itself is said to be the server's, and a call that ran without the
-user's approval is marked on its card and in a line under the run.
-"""
+Agent output is untrusted: every string a server sent reaches a copy only through
+:func:`clean`, the HTML renders markdown with raw HTML off (:mod:`.safe_markdown`), and the
+markdown copy, read by renderers that allow raw HTML, re-writes the answer inert. A call is
+shown as a person deciding on it sees it (:func:`~agentnb._core.shown_call.shown_call`). The
+Security page says what each copy defends against."""
 
 from __future__ import annotations
 
