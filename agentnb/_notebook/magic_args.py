@@ -62,15 +62,13 @@ def lookup(ns: dict[str, Any], name: str, option: str) -> Any:
     return ns[name]
 
 
-def split_line(parser: argparse.ArgumentParser, line: str) -> tuple[str, str]:
+def split_line(line: str) -> tuple[str, str]:
     """Split an ``%agent`` line into (options and agent, message), keeping the message verbatim.
 
     Options may come before or right after the agent name; the message is everything from the
     first word that is neither an option, an option's value nor the agent.
     """
-    takes_value = {
-        opt for action in parser._actions if action.nargs != 0 for opt in action.option_strings
-    }
+    takes_value = {flag.flag for flag in flags_for("magic") if flag.action != "store_true"}
     pos, seen_agent, expect_value = 0, False, False
     while pos < len(line):
         while pos < len(line) and line[pos].isspace():

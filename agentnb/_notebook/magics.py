@@ -92,7 +92,7 @@ class AgentMagics(Magics):
         if listing is not None:
             with _usage_errors():
                 return get_connection(listing.group(1) or self.default_via).agents()
-        prefix, message = split_line(self.agent_line.parser, line)
+        prefix, message = split_line(line)
         args = self._parse(self.agent_line, prefix)
         if args is None:
             return None
