@@ -206,7 +206,7 @@ class AgentMagics(Magics):
             self.plain = bool(args.plain)
         if args.wait or args.no_wait:
             self.wait = bool(args.wait)
-        return _ConfigView(
+        return _config_table(
             [c.describe() for c in connections().values()],
             {
                 "default_via": self.default_via,
@@ -288,20 +288,11 @@ class AgentMagics(Magics):
         )
 
 
-class _ConfigView:
-    def __init__(self, rows: list[dict[str, str]], defaults: dict[str, Any]) -> None:
-        self.rows, self.defaults = rows, defaults
-
-    def _table(self) -> PlainTable:
-        header = ("name", "provider", "base_url", "api_key")
-        defaults = "defaults: " + ", ".join(f"{k}={v}" for k, v in self.defaults.items())
-        return PlainTable(header, (list(row.values()) for row in self.rows), notes=[defaults])
-
-    def __repr__(self) -> str:
-        return repr(self._table())
-
-    def _repr_html_(self) -> str:
-        return self._table()._repr_html_()
+def _config_table(rows: list[dict[str, str]], defaults: dict[str, Any]) -> PlainTable:
+    """What ``%agent_config`` shows: the connections (keys masked), then the defaults."""
+    header = ("name", "provider", "base_url", "api_key")
+    note = "defaults: " + ", ".join(f"{k}={v}" for k, v in defaults.items())
+    return PlainTable(header, (list(row.values()) for row in rows), notes=[note])
 
 
 def _switch_tracing(value: str | None, content: bool | None) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agentnb._app.connections import Connection, ConnectionList
-from agentnb._notebook.magics import _ConfigView
+from agentnb._notebook.magics import _config_table
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +18,7 @@ MIN_GAP_PX = 6
 
 def _tables() -> dict[str, str]:
     planning = Connection(name="planning", provider="operativus", base_url="http://127.0.0.1:9")
-    config = _ConfigView(
+    config = _config_table(
         [{"name": "planning", "provider": "operativus", "base_url": "http://x", "api_key": "-"}],
         {"agent": "finance_agent"},
     )
