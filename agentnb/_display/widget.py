@@ -16,21 +16,20 @@ shows the final answer.
 from __future__ import annotations
 
 import base64
-import concurrent.futures
 import contextvars
 import functools
 import gzip
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import anywidget
 import traitlets
 from IPython.display import display
 
 from .._core.handle import RunHandle
-from .._core.loop import get_loop, in_loop_thread
+from .._core.loop import get_loop, in_loop_thread, submit
 from .._core.run import Run
 from .controller import ChatActions, ChatController, NewConversation, StartRun
 from .display_slot import DisplaySlot
@@ -43,24 +42,6 @@ __all__ = ["AgentRuntime", "ChatCell"]
 
 STATIC = Path(__file__).parent.parent / "static"
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
-
-T = TypeVar("T")
-
-
-def _on_loop(fn: Callable[[], T]) -> T:
-    """Run ``fn`` on the background loop (where runs change) and return its result."""
-    if in_loop_thread():
-        return fn()
-    future: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-    def call() -> None:
-        try:
-            future.set_result(fn())
-        except BaseException as exc:
-            future.set_exception(exc)
-
-    get_loop().call_soon_threadsafe(call)
-    return future.result(timeout=10)
 
 
 class AgentRuntime(anywidget.AnyWidget):
@@ -312,8 +293,15 @@ class ChatCell(anywidget.AnyWidget):
 
     # ---- display ---------------------------------------------------------------------------
     def static_bundle(self) -> dict[str, str]:
-        """The static copy (``text/html``, ``text/markdown``, ``text/plain``) as of now."""
-        return _on_loop(lambda: static_bundle(self.runs))
+        """The static copy (``text/html``, ``text/markdown``, ``text/plain``) as of now, made
+        on the background loop, where the runs change."""
+        if in_loop_thread():
+            return static_bundle(self.runs)
+
+        async def copy() -> dict[str, str]:
+            return static_bundle(self.runs)
+
+        return submit(copy()).result(timeout=10)
 
     def view_bundle(self) -> dict[str, Any]:
         """The live view's output: the widget view, with an empty text fallback (the static
