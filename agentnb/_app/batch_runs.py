@@ -13,7 +13,6 @@ the reason "no one could approve it: batch runs are unattended", so no run waits
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
@@ -614,15 +613,10 @@ def _run_blocking(
 
     future = submit(main())
     try:
-        return _wait(future, ended)
-    finally:
-        bar.close()
-
-
-def _wait(future: concurrent.futures.Future[RunHistory], ended: threading.Event) -> RunHistory:
-    try:
         return result_of(future)
     except KeyboardInterrupt:
         future.cancel()
         ended.wait(CANCEL_GRACE)
         raise
+    finally:
+        bar.close()
