@@ -1,5 +1,5 @@
-"""Which runs a figure counts by status, as ``include=`` names them: one reading for the
-history's summaries and the latency plot."""
+"""Which runs and tool calls a figure counts by status: one reading for the history's
+summaries and the plots."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ from collections.abc import Sequence
 
 from .exceptions import ConfigurationError
 
-__all__ = ["timed_statuses"]
+__all__ = ["CALL_FAILED", "CALL_PENDING", "timed_statuses"]
+
+CALL_FAILED = ("failed", "denied", "no_result")
+"""The tool calls a failure rate counts against their tool."""
+CALL_PENDING = ("running", "awaiting_approval")
+"""The tool calls that have not ended: a failure rate counts them neither way."""
 
 
 def timed_statuses(include: str | Sequence[str]) -> tuple[str, ...] | None:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .._core.extras import require_pandas, require_pyplot
-from .._core.statuses import timed_statuses
+from .._core.statuses import CALL_FAILED, CALL_PENDING, timed_statuses
 from .summary_table import key_label
 
 if TYPE_CHECKING:
@@ -168,7 +168,8 @@ def _series(history: Plotted, ax: Any, kind: str, by: str = "agent", every: str 
 
 
 def _tool_summary(history: Plotted, every: str) -> pd.DataFrame:
-    """Per period and tool: the median call time and the share of ended calls that failed."""
+    """Per period and tool: the median call time and the share of ended calls that failed
+    (denied and left without a result count too, as in the tool calls' summary)."""
     pandas = require_pandas()
     wanted = ["name", "status", "started_at", "duration", "total_tokens", "cost_usd"]
     calls = history.tool_calls().to_pandas(wanted)
@@ -180,8 +181,8 @@ def _tool_summary(history: Plotted, every: str) -> pd.DataFrame:
         if floor
         else (starts.dt.floor("D") - pandas.to_timedelta(starts.dt.weekday, unit="D"))
     )
-    calls["failed"] = calls["status"].isin(["failed"]).astype("float64")
-    calls.loc[calls["status"].isin(["running", "awaiting_approval"]), "failed"] = float("nan")
+    calls["failed"] = calls["status"].isin(CALL_FAILED).astype("float64")
+    calls.loc[calls["status"].isin(CALL_PENDING), "failed"] = float("nan")
     grouped = calls.groupby(["period", "name"], observed=True, sort=True)
     frame: pd.DataFrame = pandas.DataFrame(
         {

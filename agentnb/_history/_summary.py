@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_pandas
-from .._core.statuses import timed_statuses
+from .._core.statuses import CALL_FAILED, CALL_PENDING, timed_statuses
 from ._migrations import apply_migrations
 from ._records import (
     FIGURE_RANGES,
@@ -193,8 +193,6 @@ CALL_SUMMARY_COLUMNS = (
     "runs",
 )
 _CALL_KEYS = ("name", "agent", "status")
-_CALL_FAILED = ("failed", "denied", "no_result")
-_CALL_PENDING = ("running", "awaiting_approval")
 
 
 def summarize_calls(frame_of: FrameOf, by: str | Sequence[str]) -> pd.DataFrame:
@@ -211,8 +209,8 @@ def summarize_calls(frame_of: FrameOf, by: str | Sequence[str]) -> pd.DataFrame:
         ["local_id", "name", "agent", "status", "duration", "total_tokens", "cost_usd"]
     )
     status = frame["status"].astype("object")
-    frame["_failed"] = status.isin(_CALL_FAILED).astype("int64")
-    frame["_ended"] = (~status.isin(_CALL_PENDING)).astype("int64")
+    frame["_failed"] = status.isin(CALL_FAILED).astype("int64")
+    frame["_ended"] = (~status.isin(CALL_PENDING)).astype("int64")
     grouped = frame.groupby(keys, observed=True, dropna=False, sort=True)
     failed, ended = grouped["_failed"].sum(), grouped["_ended"].sum()
     out: pd.DataFrame = pandas.DataFrame(

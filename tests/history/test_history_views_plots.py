@@ -285,6 +285,26 @@ def test_tool_failures_and_times_over_time(drawn: list[Any]) -> None:
     assert times == {"calculator": [0.1], "get_stock_price": pytest.approx([0.3])}
 
 
+def test_tool_failures_over_time_count_what_the_tool_summary_counts(drawn: list[Any]) -> None:
+    """A call denied or left without a result counted against its tool, over time as in
+    ``tool_calls().summary()``; a call still running or awaiting a decision not at all."""
+    at = datetime.fromtimestamp((NOW // DAY - 1) * DAY + 60, tz=UTC)
+    statuses = ["succeeded", "failed", "denied", "no_result", "running", "awaiting_approval"]
+    history = RunHistory(
+        {"local_id": ["r"], "agent": ["a"], "status": ["completed"]},
+        tool_rows=[
+            ToolCallRecord(
+                "r", f"c{i}", i, "a", "get_stock_price", status, None, None, None, at, None, None
+            ).to_row()
+            for i, status in enumerate(statuses)
+        ],
+    )
+    summary = history.tool_calls().summary().to_pandas()
+    assert summary.loc["get_stock_price", "failure_rate"] == 0.75
+    failures = lines(draw(drawn, history, "failures", by="tool", every="hour"))
+    assert failures == {"get_stock_price": [0.75]}
+
+
 @pytest.mark.parametrize(
     ("kind", "options", "error"),
     [
