@@ -15,6 +15,7 @@ from typing import IO, Any, Protocol
 import ipywidgets
 from IPython.display import display
 
+from .._core.pricing import usd
 from .display_slot import DisplaySlot
 from .environment import in_notebook
 from .static_copy import REOPENED_STYLE, static_root
@@ -83,7 +84,7 @@ class _Throttled:
         failures = f", {failed} failed" if failed else ""
         left = self.total - done
         waiting = f", {left} left" if left else ""
-        spent = "" if cost is None else f", ${cost:.4f} so far"
+        spent = "" if cost is None else f", {usd(cost)} so far"
         return f"{self.label}: {done}/{self.total} runs{failures}{waiting}{spent} ({elapsed:.1f} s)"
 
     def _draw(self, done: int, failed: int, cost: float | None) -> None:
