@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import math
 import re
 import secrets
 import sys
@@ -24,7 +23,7 @@ from typing import Any, Final
 
 from .._core.exceptions import ConfigurationError
 from .._core.loop import in_loop_thread, result_of, run_sync
-from .._core.request import build_request
+from .._core.request import build_request, checked_number
 from .._core.user_code import run_user_code
 from .._history import (
     EVALUATES,
@@ -85,10 +84,7 @@ def evaluators_of(
         return []
     if callable(evaluators):
         raise ConfigurationError("evaluators= takes a list of functions: evaluators=[fn]")
-    if isinstance(time_limit, bool) or not isinstance(time_limit, int | float):
-        raise ConfigurationError(f"evaluator_timeout is seconds > 0, not {time_limit!r}")
-    if not 0 < time_limit < math.inf:
-        raise ConfigurationError(f"evaluator_timeout is seconds > 0, not {time_limit!r}")
+    checked_number(time_limit, "evaluator_timeout", above=0, unit="seconds")
     checked = [replace(_evaluator(fn), time_limit=float(time_limit)) for fn in evaluators]
     names = [evaluator.name for evaluator in checked]
     if len(set(names)) != len(names):

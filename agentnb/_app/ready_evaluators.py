@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._core.exceptions import AnswerSchemaError, ConfigurationError
+from .._core.request import checked_number
 from .._core.schema import resolve_schema
 from .._history import RunRecord, ToolCallRecord, default_store
 
@@ -132,9 +133,8 @@ def tool_called(
     return _ToolCalled(name or default, tool, status)
 
 
-def _limit(value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise ConfigurationError(f"{what} takes a number ≥ 0, not {value!r}")
+def _limit(value: float, what: str) -> float:
+    checked_number(value, what, least=0)
     return float(value)
 
 

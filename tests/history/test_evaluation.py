@@ -64,7 +64,7 @@ def test_ready_evaluators_score_a_batch_whose_table_shows_the_scores(connection:
 def test_ready_evaluators_refuse_bad_arguments() -> None:
     with pytest.raises(agentnb.ConfigurationError, match="not a regular expression"):
         regex("(")
-    with pytest.raises(agentnb.ConfigurationError, match="number ≥ 0"):
+    with pytest.raises(agentnb.ConfigurationError, match="max_cost must be a finite number ≥ 0"):
         max_cost(-1)
     with pytest.raises(agentnb.ConfigurationError, match="give name="):
         regex("x", name="a b")
@@ -185,7 +185,10 @@ def test_an_evaluator_that_never_returns_is_a_failed_evaluation(connection: str)
         frame = experiment.to_pandas()
         assert frame["evaluator_error.hangs"].str.startswith("TimeoutError: no result").all()
         assert frame["score.quick"].tolist() == [True, True]
-        with pytest.raises(agentnb.ConfigurationError, match="evaluator_timeout is seconds"):
+        with pytest.raises(
+            agentnb.ConfigurationError,
+            match="evaluator_timeout must be a finite number > 0 seconds",
+        ):
             agentnb.evaluate(runs(), quick, evaluator_timeout=0)
     finally:
         release.set()
