@@ -5,6 +5,7 @@ cannot. Against the built-in server (real uvicorn), on what its agents received.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ import agentnb
 from agentnb import ConfigurationError
 from agentnb._app import connections as conns
 from agentnb._app.conversation import Conversation, conversation_cell
-from agentnb._display.widget import _on_loop
+from agentnb._core.loop import run_sync
 from agentnb._history import close_default_stores
 from agentnb.server import ServerHandle
 from agentnb.server._run_log import RunLog
@@ -221,7 +222,7 @@ def cannot(cell: Any, why: str) -> None:
     with pytest.raises(ConfigurationError, match=why):
         cell.ask("next")
     view(cell, kind="continue")
-    _on_loop(lambda: None)
+    run_sync(asyncio.sleep(0))
     assert cell.options["input"] is False
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -17,7 +18,7 @@ from IPython.core.interactiveshell import InteractiveShell
 import agentnb
 from agentnb import RunCancelledError
 from agentnb._app import connections as conns
-from agentnb._display.widget import _on_loop
+from agentnb._core.loop import run_sync
 
 
 @pytest.fixture(scope="module")
@@ -346,7 +347,7 @@ def test_chat_retries_edits_and_starts_new_conversations_from_the_view(server: A
     assert follow.thread_id == edited.thread_id, "a plain message continues the thread"
     widget._on_view_message(widget, {"kind": "retry", "t": 1}, [])  # not the last turn
     widget._on_view_message(widget, {"kind": "new"}, [])
-    _on_loop(lambda: None)  # the view's messages are handled on the loop, in order
+    run_sync(asyncio.sleep(0))  # the view's messages are handled on the loop, in order
     widget.ask("fresh start")
     fresh = widget.wait(30)
     assert fresh.thread_id and fresh.thread_id != follow.thread_id
