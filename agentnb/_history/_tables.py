@@ -56,7 +56,6 @@ __all__ = [
     "columns_of",
     "empty_columns",
     "empty_run_frame",
-    "frame_in_chunks",
     "join_remote",
     "score_columns",
 ]
@@ -353,9 +352,11 @@ class RunHistory(Sequence[RunRecord]):
         if unread is not None and unread.where.search is None:
             # converted as they are read, and not kept: a later use reads them again
             store: RowSource = unread.store
-            frame, ids = frame_in_chunks(store.run_chunks(unread.where), named)
+            ids: list[str] = []
+            spec = (*RUN_COLUMNS, MALFORMED_COLUMN)
+            frame = build_frame(store.run_chunks(unread.where), spec, named, ids)
         else:
-            frame = build_frame(self._columns, self._spec, named)
+            frame = build_frame([(self._columns, {})], self._spec, named)
             ids = self.local_ids
         if named is not None and len(named) == len(columns or ()):
             return frame  # no score column asked for: none read
@@ -508,7 +509,8 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
 
     def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """A DataFrame, one row per call (``local_id`` joins it to the runs' frame)."""
-        return build_frame(_transpose(self._rows, TOOL_CALL_COLUMNS), TOOL_CALL_COLUMNS, columns)
+        calls = _transpose(self._rows, TOOL_CALL_COLUMNS)
+        return build_frame([(calls, {})], TOOL_CALL_COLUMNS, columns)
 
     def counts(self) -> dict[str, int]:
         """Calls per tool name, most called first."""
@@ -584,54 +586,52 @@ def _complete_columns(
 
 
 def build_frame(
-    columns: Mapping[str, Sequence[Any]],
+    chunks: Iterable[tuple[Mapping[str, Sequence[Any]], JsonTexts]],
     spec: Sequence[tuple[str, ColumnKind]],
     wanted: Sequence[str] | None = None,
+    ids: list[str] | None = None,
 ) -> pd.DataFrame:
-    """A DataFrame of ``columns`` (raw history values), typed by ``spec``."""
+    """A DataFrame typed by ``spec`` of raw history columns given in chunks, each with the
+    values of the JSON texts its check parsed, and converted as it comes: the store's
+    :meth:`~._store.HistoryStore.run_chunks` never holds every row at once. The malformed
+    rows' note stands only when a row has one. ``ids`` gathers the rows' ``local_id``."""
     pandas = require_pandas()
     kinds = dict(spec)
-    names = list(wanted) if wanted is not None else [name for name, _ in spec]
+    names = [name for name, _ in spec] if wanted is None else list(wanted)
     unknown = [name for name in names if name not in kinds]
     if unknown:
         raise KeyError(f"unknown column(s) {unknown}; the columns are {list(kinds)}")
-    data = {name: _convert(pandas, kinds[name], columns[name]) for name in names}
+    parts: dict[str, list[Any]] = {name: [] for name in names}
+    note, noted, seen = MALFORMED_COLUMN[0], False, False
+    for columns, parsed in chunks:
+        seen, noted = True, noted or note in columns
+        _convert_chunk(pandas, kinds, parts, columns, parsed)
+        if ids is not None:
+            ids += list(columns.get("local_id", ()))
+    if not seen:  # no rows: each column empty, typed
+        _convert_chunk(pandas, kinds, parts, {}, {})
+    if not noted and note in parts:
+        if wanted is not None:
+            raise KeyError(f"unknown column(s) {[note]}; no row is malformed")
+        names.remove(note)
+    data = {name: _joined(pandas, kinds[name], parts[name]) for name in names}
     frame: pd.DataFrame = pandas.DataFrame(data, columns=names)
     return frame
 
 
-def frame_in_chunks(
-    chunks: Iterable[tuple[Mapping[str, Sequence[Any]], JsonTexts]],
-    wanted: Sequence[str] | None = None,
-) -> tuple[pd.DataFrame, list[str]]:
-    """The frame :func:`build_frame` makes of runs' columns, from the runs' checked columns
-    in chunks, with their JSON texts' values (:meth:`~._store.HistoryStore.run_chunks`),
-    each converted as it comes; and the runs' ``local_id``."""
-    pandas = require_pandas()
-    kinds = dict((*RUN_COLUMNS, MALFORMED_COLUMN))
-    names = list(kinds) if wanted is None else list(wanted)
-    unknown = [name for name in names if name not in kinds]
-    if unknown:
-        raise KeyError(f"unknown column(s) {unknown}; the columns are {list(kinds)}")
-    parts: dict[str, list[Any]] = {name: [] for name in names if name != MALFORMED_COLUMN[0]}
-    notes: list[Any] = []
-    ids: list[str] = []
-    for chunk, parsed in chunks:
-        local_ids = list(chunk["local_id"])
-        ids += local_ids
-        for name, converted in parts.items():
-            converted.append(_convert(pandas, kinds[name], chunk[name], parsed))
-        found = chunk.get(MALFORMED_COLUMN[0])
-        notes += [None] * len(local_ids) if found is None else found
-    if any(note is not None for note in notes):
-        parts[MALFORMED_COLUMN[0]] = [_convert(pandas, "text", notes)]
-    elif wanted is None:
-        names.remove(MALFORMED_COLUMN[0])
-    if not ids or (MALFORMED_COLUMN[0] in names and MALFORMED_COLUMN[0] not in parts):
-        return build_frame(empty_columns(RUN_COLUMNS), RUN_COLUMNS, wanted), ids
-    data = {name: _joined(pandas, kinds[name], parts[name]) for name in names}
-    frame: pd.DataFrame = pandas.DataFrame(data, columns=names)
-    return frame, ids
+def _convert_chunk(
+    pandas: Any,
+    kinds: Mapping[str, ColumnKind],
+    parts: dict[str, list[Any]],
+    columns: Mapping[str, Sequence[Any]],
+    parsed: JsonTexts,
+) -> None:
+    """Each wanted column of one chunk converted, appended to its parts (missing: None)."""
+    rows = len(next(iter(columns.values()), ()))
+    for name, converted in parts.items():
+        values = columns.get(name)
+        raw = [None] * rows if values is None else values
+        converted.append(_convert(pandas, kinds[name], raw, parsed))
 
 
 def _joined(pandas: Any, kind: ColumnKind, parts: list[Any]) -> Any:
@@ -719,7 +719,7 @@ def _parsed_json(pandas: Any, column: Any, parsed: JsonTexts) -> Any:
 
 def empty_run_frame(columns: Sequence[str] | None = None) -> pd.DataFrame:
     """The frame of no runs, typed as every run frame is."""
-    return build_frame(empty_columns(RUN_COLUMNS), RUN_COLUMNS, columns)
+    return build_frame([], RUN_COLUMNS, columns)
 
 
 ScoreRow = tuple[str, str, str, "float | None", "str | None"]
