@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import json
 import os
 import threading
@@ -74,7 +75,8 @@ class RunHandle:
         self._task: asyncio.Task[Run] | None = None
         self._future: concurrent.futures.Future[Run] = concurrent.futures.Future()
         self._cancel_requested = False
-        self._started = threading.Event()
+        self._started = False  # the first event arrived, or the run ended
+        self._start_waiter: threading.Event | None = None  # made only when someone waits
 
     # ---- starting --------------------------------------------------------------------
     @classmethod
@@ -109,7 +111,7 @@ class RunHandle:
             self._future.set_exception(
                 RunCancelledError("the run was cancelled before it started", run=self.run)
             )
-            self._started.set()
+            self._mark_started()
             return
         self._task = asyncio.get_running_loop().create_task(self._consume())
 
@@ -137,7 +139,7 @@ class RunHandle:
             self._future.set_exception(error)
         else:
             self._future.set_result(self.run)
-        self._started.set()
+        self._mark_started()
         return self.run
 
     # ---- listeners -------------------------------------------------------------------
@@ -151,8 +153,8 @@ class RunHandle:
             get_loop().call_soon_threadsafe(listener, self.run, None)
 
     def _notify(self, event: Event | None) -> None:
-        if event is not None and not self._started.is_set():
-            self._started.set()
+        if event is not None and not self._started:
+            self._mark_started()
         for listener in self._listeners:
             try:
                 listener(self.run, event)
@@ -238,7 +240,21 @@ class RunHandle:
 
     def wait_started(self, timeout: float | None = None) -> bool:
         """Wait until the first event arrived or the run ended; True if so within timeout."""
-        return wait_for(self._started, _checked_wait(timeout))
+        timeout = _checked_wait(timeout)
+        with self._lock:
+            if self._started:
+                return True
+            if self._start_waiter is None:
+                self._start_waiter = threading.Event()
+            waiter = self._start_waiter
+        return wait_for(waiter, timeout)
+
+    def _mark_started(self) -> None:
+        with self._lock:
+            self._started = True
+            waiter = self._start_waiter
+        if waiter is not None:
+            waiter.set()
 
     def exception(self) -> BaseException | None:
         """The error the run ended with, or None (also None while running)."""
@@ -254,15 +270,18 @@ class RunHandle:
         return self._awaited().__await__()
 
     async def _awaited(self) -> Run:
-        ended = asyncio.wrap_future(self._future)
-        try:
-            # shielded: a cancelled await must not cancel the handle's own future, which the
-            # run's end sets (and every other waiter reads)
-            return await asyncio.shield(ended)
-        except asyncio.CancelledError:
-            ended.add_done_callback(_retrieved)
-            self.cancel()
-            raise
+        if not self._future.done():
+            # a future of the awaiting loop, woken by the run's end; cancelling it leaves the
+            # handle's own future (which every other waiter reads) alone
+            loop = asyncio.get_running_loop()
+            ended: asyncio.Future[None] = loop.create_future()
+            self._future.add_done_callback(functools.partial(_wake, loop, ended))
+            try:
+                await ended
+            except asyncio.CancelledError:
+                self.cancel()
+                raise
+        return self._future.result()
 
     def _nobody_decides(self, why: str) -> None:
         with self._lock:
@@ -337,10 +356,16 @@ def _begin_waiting() -> None:
         handle._begin()
 
 
-def _retrieved(ended: asyncio.Future[Run]) -> None:
-    """The run's end, left unawaited by a cancelled await: read, so asyncio does not log it."""
-    if not ended.cancelled():
-        ended.exception()
+def _wake(
+    loop: asyncio.AbstractEventLoop, ended: asyncio.Future[None], _: concurrent.futures.Future[Run]
+) -> None:
+    with contextlib.suppress(RuntimeError):  # the awaiting loop closed meanwhile
+        loop.call_soon_threadsafe(_settle, ended)
+
+
+def _settle(ended: asyncio.Future[None]) -> None:
+    if not ended.done():
+        ended.set_result(None)
 
 
 async def _consume_source(
