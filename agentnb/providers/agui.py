@@ -6,7 +6,7 @@ thread resumes it. What maps to what: docs/providers.md, ``ag-ui``."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -249,6 +249,9 @@ class _Calls:
 class AGUITranslator(Translator):
     """One run's AG-UI events (and, after a pause, the runs that resume it)."""
 
+    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event]]]]
+    """What each frame kind is translated by (made once, not per run)."""
+
     def __init__(self, thread_id: str | None, state: Any = None) -> None:
         self.thread_id = thread_id
         self.state: Any = state
@@ -261,26 +264,6 @@ class AGUITranslator(Translator):
         self._calls = _Calls()
         self._subagents: dict[str, _Subagent] = {}
         self._roles: dict[str, str] = {}
-        self._handlers = {
-            "RUN_STARTED": self._run_started,
-            "TEXT_MESSAGE_START": self._message_started,
-            "TEXT_MESSAGE_CONTENT": self._text,
-            "TEXT_MESSAGE_CHUNK": self._text,
-            "REASONING_MESSAGE_CONTENT": self._reasoning,
-            "REASONING_MESSAGE_CHUNK": self._reasoning,
-            "THINKING_TEXT_MESSAGE_CONTENT": self._reasoning,
-            "TOOL_CALL_START": self._tool_start,
-            "TOOL_CALL_ARGS": self._tool_args,
-            "TOOL_CALL_CHUNK": self._tool_chunk,
-            "TOOL_CALL_RESULT": self._tool_result,
-            "STATE_SNAPSHOT": self._state_snapshot,
-            "STATE_DELTA": self._state_delta,
-            "MESSAGES_SNAPSHOT": lambda event: [],
-            "CUSTOM": self._custom,
-            "SUBAGENT_STARTED": self._subagent_started,
-            "RUN_FINISHED": self._run_finished,
-            "RUN_ERROR": self._run_error,
-        }
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
         event = as_dict(parse_json(sse.data))
@@ -293,10 +276,10 @@ class AGUITranslator(Translator):
             return []
         if kind in _KEPT_AS_CUSTOM:
             return [CustomEvent(name=_KEPT_AS_CUSTOM[kind], value=_without_type(event))]
-        handler = self._handlers.get(kind)
+        handler = self._HANDLERS.get(kind)
         if handler is None:
             return [keep_unknown(sse)]
-        return handler(event)
+        return handler(self, event)
 
     # ---- run -------------------------------------------------------------------------------
     def _run_started(self, event: _Obj) -> list[Event]:
@@ -456,6 +439,28 @@ class AGUITranslator(Translator):
         if subagent is None:
             return None, None
         return subagent.parent_call_id, subagent.name
+
+
+AGUITranslator._HANDLERS = {
+    "RUN_STARTED": AGUITranslator._run_started,
+    "TEXT_MESSAGE_START": AGUITranslator._message_started,
+    "TEXT_MESSAGE_CONTENT": AGUITranslator._text,
+    "TEXT_MESSAGE_CHUNK": AGUITranslator._text,
+    "REASONING_MESSAGE_CONTENT": AGUITranslator._reasoning,
+    "REASONING_MESSAGE_CHUNK": AGUITranslator._reasoning,
+    "THINKING_TEXT_MESSAGE_CONTENT": AGUITranslator._reasoning,
+    "TOOL_CALL_START": AGUITranslator._tool_start,
+    "TOOL_CALL_ARGS": AGUITranslator._tool_args,
+    "TOOL_CALL_CHUNK": AGUITranslator._tool_chunk,
+    "TOOL_CALL_RESULT": AGUITranslator._tool_result,
+    "STATE_SNAPSHOT": AGUITranslator._state_snapshot,
+    "STATE_DELTA": AGUITranslator._state_delta,
+    "MESSAGES_SNAPSHOT": lambda self, event: [],
+    "CUSTOM": AGUITranslator._custom,
+    "SUBAGENT_STARTED": AGUITranslator._subagent_started,
+    "RUN_FINISHED": AGUITranslator._run_finished,
+    "RUN_ERROR": AGUITranslator._run_error,
+}
 
 
 def _interrupt(entry: _Obj | None) -> Interrupt | None:

@@ -59,28 +59,20 @@ def _followups(data: Any) -> list[str]:
 class OperativusTranslator(Translator):
     """One run's ``AgentStreamEvent`` frames."""
 
+    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]]
+    """What each frame kind is translated by (made once, not per run)."""
+
     def __init__(self, session_id: str | None) -> None:
         self.session_id = session_id
         self._tools = ToolFrames()
-        self._handlers: dict[str, Callable[[Any], list[Event] | None]] = {
-            "START": self._start,
-            "REASONING_DELTA": self._reasoning,
-            "CONTENT_DELTA": self._content,
-            "TOOL_START": self._tool_start,
-            "TOOL_END": self._tool_end,
-            "APPROVAL_REQUIRED": self._approval_required,
-            "PAUSED": self._paused,
-            "STOP": self._stop,
-            "ERROR": self._error,
-        }
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
         frame = parse_json(sse.data)
         name = first_str(frame, "event", "type") if isinstance(frame, dict) else None
         if name is None:
             return [keep_unknown(sse)]
-        handler = self._handlers.get(name.upper())
-        events = handler(frame.get("data")) if handler is not None else None
+        handler = self._HANDLERS.get(name.upper())
+        events = handler(self, frame.get("data")) if handler is not None else None
         return [keep_unknown(sse)] if events is None else events
 
     def _start(self, data: Any) -> list[Event]:
@@ -146,6 +138,19 @@ class OperativusTranslator(Translator):
     def _error(self, data: Any) -> list[Event]:
         self.done = True
         return [reported_failure(json_or_text(data))]
+
+
+OperativusTranslator._HANDLERS = {
+    "START": OperativusTranslator._start,
+    "REASONING_DELTA": OperativusTranslator._reasoning,
+    "CONTENT_DELTA": OperativusTranslator._content,
+    "TOOL_START": OperativusTranslator._tool_start,
+    "TOOL_END": OperativusTranslator._tool_end,
+    "APPROVAL_REQUIRED": OperativusTranslator._approval_required,
+    "PAUSED": OperativusTranslator._paused,
+    "STOP": OperativusTranslator._stop,
+    "ERROR": OperativusTranslator._error,
+}
 
 
 class Operativus(Provider):

@@ -57,17 +57,12 @@ def _thread_path(thread_id: str) -> str:
 class SeekrFlowTranslator(Translator):
     """Legacy frames: ``{"type": "streaming_chunk", "data": {...}, "meta_data": {...}}``."""
 
+    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]]
+    """What each frame kind is translated by (made once, not per run)."""
+
     def __init__(self, thread_id: str | None) -> None:
         self.thread_id = thread_id
         self._announced = False
-        self._handlers: dict[str, Callable[[_Chunk], list[Event] | None]] = {
-            "text_delta": self._text,
-            "stream_reasoning": self._reasoning,
-            "streaming_tool_request": self._tool_request,
-            "streaming_tool_response": self._tool_response,
-            "end_node": self._end,
-            "error": self._inner_error,
-        }
 
     def on_response(self, headers: Mapping[str, str]) -> list[Event]:
         if self._announced:
@@ -90,8 +85,8 @@ class SeekrFlowTranslator(Translator):
         events = self._run_id_from(frame, chunk)
         if kind in _STRUCTURAL:
             return events
-        handler = self._handlers.get(kind)
-        found = handler(chunk) if handler is not None else None
+        handler = self._HANDLERS.get(kind)
+        found = handler(self, chunk) if handler is not None else None
         return events + ([keep_unknown(sse)] if found is None else found)
 
     def _run_id_from(self, frame: _Chunk, chunk: _Chunk) -> list[Event]:
@@ -146,6 +141,16 @@ class SeekrFlowTranslator(Translator):
     def _error(self, frame: _Chunk) -> list[Event]:
         self.done = True
         return [reported_failure(frame, ("error", "message", "detail"))]
+
+
+SeekrFlowTranslator._HANDLERS = {
+    "text_delta": SeekrFlowTranslator._text,
+    "stream_reasoning": SeekrFlowTranslator._reasoning,
+    "streaming_tool_request": SeekrFlowTranslator._tool_request,
+    "streaming_tool_response": SeekrFlowTranslator._tool_response,
+    "end_node": SeekrFlowTranslator._end,
+    "error": SeekrFlowTranslator._inner_error,
+}
 
 
 class _SeekrFlowVercelTranslator(UIMessageTranslator):
