@@ -8,9 +8,7 @@ terminal printer) are called on the background loop after every event and once a
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
-import functools
 import json
 import os
 import threading
@@ -29,7 +27,7 @@ from .exceptions import (
     error_for_run,
     error_info,
 )
-from .loop import get_loop, in_loop_thread, result_of, wait_for
+from .loop import get_loop, in_loop_thread, wait_for
 from .request import MAX_SECONDS, checked_number
 from .run import Run, ToolCall
 
@@ -73,7 +71,12 @@ class RunHandle:
         self._listeners: tuple[RunListener, ...] = ()
         self._lock = threading.Lock()
         self._task: asyncio.Task[Run] | None = None
-        self._future: concurrent.futures.Future[Run] = concurrent.futures.Future()
+        # the run's end, set once on the loop; what waits on it from elsewhere is made only
+        # when something waits (a thread's event, an awaiting loop's future)
+        self._ended = False
+        self._error: BaseException | None = None
+        self._end_waiter: threading.Event | None = None
+        self._awaiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._cancel_requested = False
         self._started = False  # the first event arrived, or the run ended
         self._start_waiter: threading.Event | None = None  # made only when someone waits
@@ -108,10 +111,7 @@ class RunHandle:
         if self._cancel_requested:
             self.run.finish("cancelled")
             self._notify(None)
-            self._future.set_exception(
-                RunCancelledError("the run was cancelled before it started", run=self.run)
-            )
-            self._mark_started()
+            self._end(RunCancelledError("the run was cancelled before it started", run=self.run))
             return
         self._task = asyncio.get_running_loop().create_task(self._consume())
 
@@ -134,12 +134,23 @@ class RunHandle:
         if not self.run.done:
             self.run.finish("interrupted")
         self._notify(None)
-        error = error or error_for_run(self.run)
-        if error is not None:
-            self._future.set_exception(error)
-        else:
-            self._future.set_result(self.run)
+        self._end(error or error_for_run(self.run))
+        return self.run
+
+    def _end(self, error: BaseException | None) -> None:
+        with self._lock:
+            self._error, self._ended = error, True
+            waiter, awaiting, self._awaiting = self._end_waiter, self._awaiting, []
+        if waiter is not None:
+            waiter.set()
+        for loop, ended in awaiting:
+            with contextlib.suppress(RuntimeError):  # the awaiting loop closed meanwhile
+                loop.call_soon_threadsafe(_settle, ended)
         self._mark_started()
+
+    def _outcome(self) -> Run:
+        if self._error is not None:
+            raise self._error
         return self.run
 
     # ---- listeners -------------------------------------------------------------------
@@ -149,7 +160,7 @@ class RunHandle:
         A listener added after the run ended is called once at once (on the loop)."""
         with self._lock:
             self._listeners = (*self._listeners, listener)
-        if self._future.done():
+        if self._ended:
             get_loop().call_soon_threadsafe(listener, self.run, None)
 
     def _notify(self, event: Event | None) -> None:
@@ -227,16 +238,23 @@ class RunHandle:
         if timeout is None:
             self._nobody_decides(CALLER_WAITING)
         try:
-            return result_of(self._future, timeout)
+            ended = self._wait_end(timeout)
         except KeyboardInterrupt:
             self.cancel()
-            with contextlib.suppress(concurrent.futures.TimeoutError):
-                self._future.exception(timeout=10)
+            self._wait_end(10)
             raise
-        except concurrent.futures.TimeoutError:
-            if self._future.done():  # the run's own StreamTimeoutError (also a TimeoutError)
-                raise
-            raise TimeoutError(f"the run did not end within {timeout} s") from None
+        if not ended:
+            raise TimeoutError(f"the run did not end within {timeout} s")
+        return self._outcome()
+
+    def _wait_end(self, timeout: float | None) -> bool:
+        with self._lock:
+            if self._ended:
+                return True
+            if self._end_waiter is None:
+                self._end_waiter = threading.Event()
+            waiter = self._end_waiter
+        return wait_for(waiter, timeout)
 
     def wait_started(self, timeout: float | None = None) -> bool:
         """Wait until the first event arrived or the run ended; True if so within timeout."""
@@ -258,9 +276,7 @@ class RunHandle:
 
     def exception(self) -> BaseException | None:
         """The error the run ended with, or None (also None while running)."""
-        if not self._future.done():
-            return None
-        return self._future.exception()
+        return self._error if self._ended else None
 
     def __await__(self) -> Generator[Any, None, Run]:
         """``await handle``: like :meth:`wait` without a timeout, also for approvals. An
@@ -270,18 +286,19 @@ class RunHandle:
         return self._awaited().__await__()
 
     async def _awaited(self) -> Run:
-        if not self._future.done():
-            # a future of the awaiting loop, woken by the run's end; cancelling it leaves the
-            # handle's own future (which every other waiter reads) alone
-            loop = asyncio.get_running_loop()
-            ended: asyncio.Future[None] = loop.create_future()
-            self._future.add_done_callback(functools.partial(_wake, loop, ended))
+        with self._lock:
+            ended = None
+            if not self._ended:  # a future of the awaiting loop, set by the run's end
+                loop = asyncio.get_running_loop()
+                ended = loop.create_future()
+                self._awaiting.append((loop, ended))
+        if ended is not None:
             try:
                 await ended
             except asyncio.CancelledError:
                 self.cancel()
                 raise
-        return self._future.result()
+        return self._outcome()
 
     def _nobody_decides(self, why: str) -> None:
         with self._lock:
@@ -293,7 +310,7 @@ class RunHandle:
     # ---- reading ---------------------------------------------------------------------
     @property
     def done(self) -> bool:
-        return self._future.done()
+        return self._ended
 
     @property
     def status(self) -> str:
@@ -354,13 +371,6 @@ def _begin_waiting() -> None:
         _starting.clear()
     for handle in handles:
         handle._begin()
-
-
-def _wake(
-    loop: asyncio.AbstractEventLoop, ended: asyncio.Future[None], _: concurrent.futures.Future[Run]
-) -> None:
-    with contextlib.suppress(RuntimeError):  # the awaiting loop closed meanwhile
-        loop.call_soon_threadsafe(_settle, ended)
 
 
 def _settle(ended: asyncio.Future[None]) -> None:
