@@ -122,7 +122,7 @@ class FrameReader:
         return False
 
     async def _read_on(self) -> bool:
-        on_frame, read = self._on_frame, self._watchdog.read
+        on_frame, read, next_piece = self._on_frame, self._watchdog.read, self._pieces.__anext__
         while True:
             frames = self._frames
             while self._next < len(frames):
@@ -137,18 +137,13 @@ class FrameReader:
                 self._outcome.kind = "ended"
                 self._outcome.detail = "the stream ended before the run finished"
                 return False
-            piece = await read(self._next_piece)
-            if piece is None:
+            try:
+                piece = await read(next_piece)
+            except StopAsyncIteration:
                 self._state = "ended"
                 self._frames, self._next = self._decoder.end(), 0
             else:
                 self._frames, self._next = self._decoder.feed(piece), 0
-
-    async def _next_piece(self) -> bytes | None:
-        try:
-            return await anext(self._pieces)
-        except StopAsyncIteration:
-            return None
 
     async def aclose(self) -> None:
         """:meth:`close`, and let the body's iteration go."""
