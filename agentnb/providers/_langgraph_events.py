@@ -91,9 +91,6 @@ def _add(total: Usage | None, usage: Usage | None) -> Usage | None:
 class LangGraphTranslator(Translator):
     """One run's stream (and, after a pause, the runs that resume it)."""
 
-    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event]]]]
-    """What each frame kind is translated by (made once, not per run)."""
-
     def __init__(self, thread_id: str | None) -> None:
         self.thread_id = thread_id
         self.interrupts: dict[str, Interrupt] = {}
@@ -370,13 +367,13 @@ class LangGraphTranslator(Translator):
         name = "|".join(["custom", *namespace])
         return [CustomEvent(name=name, value=data)]
 
-
-LangGraphTranslator._HANDLERS = {
-    "metadata": LangGraphTranslator._metadata,
-    "messages": LangGraphTranslator._messages,
-    "updates": LangGraphTranslator._updates,
-    "values": LangGraphTranslator._values,
-    "custom": LangGraphTranslator._custom,
-    "error": LangGraphTranslator._error,
-    "end": LangGraphTranslator._end,
-}
+    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event]]]] = {
+        "metadata": _metadata,
+        "messages": _messages,
+        "updates": _updates,
+        "values": _values,
+        "custom": _custom,
+        "error": _error,
+        "end": _end,
+    }
+    """What each frame kind is translated by (made once, not per run)."""

@@ -54,9 +54,6 @@ _KEPT_PARTS = frozenset(
 class UIMessageTranslator(Translator):
     """One run's UI message stream. ``finish`` (or a bare ``[DONE]``) completes the run."""
 
-    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]]
-    """What each frame kind is translated by (made once, not per run)."""
-
     def __init__(self, thread_id: str | None = None) -> None:
         self.paused = False
         self._thread_id = thread_id
@@ -279,32 +276,32 @@ class UIMessageTranslator(Translator):
             )
         ]
 
-
-UIMessageTranslator._HANDLERS = {
-    "start": UIMessageTranslator._start,
-    "start-step": UIMessageTranslator._step_start,
-    "reset-step": UIMessageTranslator._step_reset,
-    "finish-step": lambda self, frame: [],
-    "text-start": lambda self, frame: self._block_start("text", frame),
-    "text-delta": lambda self, frame: self._block_delta("text", frame),
-    "text-end": lambda self, frame: self._block_end("text", frame),
-    "reasoning-start": lambda self, frame: self._block_start("reasoning", frame),
-    "reasoning-delta": lambda self, frame: self._block_delta("reasoning", frame),
-    "reasoning-end": lambda self, frame: self._block_end("reasoning", frame),
-    "reasoning": lambda self, frame: self._block_delta("reasoning", frame),
-    "tool-input-start": UIMessageTranslator._tool_input_start,
-    "tool-input-delta": UIMessageTranslator._tool_input_delta,
-    "tool-input-available": UIMessageTranslator._tool_input_available,
-    "tool-input-error": UIMessageTranslator._tool_input_error,
-    "tool-approval-request": UIMessageTranslator._approval_request,
-    "tool-approval-response": UIMessageTranslator._approval_response,
-    "tool-output-available": UIMessageTranslator._tool_output,
-    "tool-output-error": UIMessageTranslator._tool_output_error,
-    "tool-output-denied": UIMessageTranslator._tool_output_denied,
-    "message-metadata": UIMessageTranslator._metadata,
-    "error": UIMessageTranslator._error,
-    "abort": UIMessageTranslator._abort,
-    "finish": UIMessageTranslator._finish,
-    "data-followups": UIMessageTranslator._followup_part,
-    NESTED_PART: lambda self, frame: self._nested.translate(frame),
-}
+    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]] = {
+        "start": _start,
+        "start-step": _step_start,
+        "reset-step": _step_reset,
+        "finish-step": lambda self, frame: [],
+        "text-start": lambda self, frame: self._block_start("text", frame),
+        "text-delta": lambda self, frame: self._block_delta("text", frame),
+        "text-end": lambda self, frame: self._block_end("text", frame),
+        "reasoning-start": lambda self, frame: self._block_start("reasoning", frame),
+        "reasoning-delta": lambda self, frame: self._block_delta("reasoning", frame),
+        "reasoning-end": lambda self, frame: self._block_end("reasoning", frame),
+        "reasoning": lambda self, frame: self._block_delta("reasoning", frame),
+        "tool-input-start": _tool_input_start,
+        "tool-input-delta": _tool_input_delta,
+        "tool-input-available": _tool_input_available,
+        "tool-input-error": _tool_input_error,
+        "tool-approval-request": _approval_request,
+        "tool-approval-response": _approval_response,
+        "tool-output-available": _tool_output,
+        "tool-output-error": _tool_output_error,
+        "tool-output-denied": _tool_output_denied,
+        "message-metadata": _metadata,
+        "error": _error,
+        "abort": _abort,
+        "finish": _finish,
+        "data-followups": _followup_part,
+        NESTED_PART: lambda self, frame: self._nested.translate(frame),
+    }
+    """What each frame kind is translated by (made once, not per run)."""

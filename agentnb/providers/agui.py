@@ -249,9 +249,6 @@ class _Calls:
 class AGUITranslator(Translator):
     """One run's AG-UI events (and, after a pause, the runs that resume it)."""
 
-    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event]]]]
-    """What each frame kind is translated by (made once, not per run)."""
-
     def __init__(self, thread_id: str | None, state: Any = None) -> None:
         self.thread_id = thread_id
         self.state: Any = state
@@ -440,27 +437,27 @@ class AGUITranslator(Translator):
             return None, None
         return subagent.parent_call_id, subagent.name
 
-
-AGUITranslator._HANDLERS = {
-    "RUN_STARTED": AGUITranslator._run_started,
-    "TEXT_MESSAGE_START": AGUITranslator._message_started,
-    "TEXT_MESSAGE_CONTENT": AGUITranslator._text,
-    "TEXT_MESSAGE_CHUNK": AGUITranslator._text,
-    "REASONING_MESSAGE_CONTENT": AGUITranslator._reasoning,
-    "REASONING_MESSAGE_CHUNK": AGUITranslator._reasoning,
-    "THINKING_TEXT_MESSAGE_CONTENT": AGUITranslator._reasoning,
-    "TOOL_CALL_START": AGUITranslator._tool_start,
-    "TOOL_CALL_ARGS": AGUITranslator._tool_args,
-    "TOOL_CALL_CHUNK": AGUITranslator._tool_chunk,
-    "TOOL_CALL_RESULT": AGUITranslator._tool_result,
-    "STATE_SNAPSHOT": AGUITranslator._state_snapshot,
-    "STATE_DELTA": AGUITranslator._state_delta,
-    "MESSAGES_SNAPSHOT": lambda self, event: [],
-    "CUSTOM": AGUITranslator._custom,
-    "SUBAGENT_STARTED": AGUITranslator._subagent_started,
-    "RUN_FINISHED": AGUITranslator._run_finished,
-    "RUN_ERROR": AGUITranslator._run_error,
-}
+    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event]]]] = {
+        "RUN_STARTED": _run_started,
+        "TEXT_MESSAGE_START": _message_started,
+        "TEXT_MESSAGE_CONTENT": _text,
+        "TEXT_MESSAGE_CHUNK": _text,
+        "REASONING_MESSAGE_CONTENT": _reasoning,
+        "REASONING_MESSAGE_CHUNK": _reasoning,
+        "THINKING_TEXT_MESSAGE_CONTENT": _reasoning,
+        "TOOL_CALL_START": _tool_start,
+        "TOOL_CALL_ARGS": _tool_args,
+        "TOOL_CALL_CHUNK": _tool_chunk,
+        "TOOL_CALL_RESULT": _tool_result,
+        "STATE_SNAPSHOT": _state_snapshot,
+        "STATE_DELTA": _state_delta,
+        "MESSAGES_SNAPSHOT": lambda self, event: [],
+        "CUSTOM": _custom,
+        "SUBAGENT_STARTED": _subagent_started,
+        "RUN_FINISHED": _run_finished,
+        "RUN_ERROR": _run_error,
+    }
+    """What each frame kind is translated by (made once, not per run)."""
 
 
 def _interrupt(entry: _Obj | None) -> Interrupt | None:

@@ -59,9 +59,6 @@ def _followups(data: Any) -> list[str]:
 class OperativusTranslator(Translator):
     """One run's ``AgentStreamEvent`` frames."""
 
-    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]]
-    """What each frame kind is translated by (made once, not per run)."""
-
     def __init__(self, session_id: str | None) -> None:
         self.session_id = session_id
         self._tools = ToolFrames()
@@ -139,18 +136,18 @@ class OperativusTranslator(Translator):
         self.done = True
         return [reported_failure(json_or_text(data))]
 
-
-OperativusTranslator._HANDLERS = {
-    "START": OperativusTranslator._start,
-    "REASONING_DELTA": OperativusTranslator._reasoning,
-    "CONTENT_DELTA": OperativusTranslator._content,
-    "TOOL_START": OperativusTranslator._tool_start,
-    "TOOL_END": OperativusTranslator._tool_end,
-    "APPROVAL_REQUIRED": OperativusTranslator._approval_required,
-    "PAUSED": OperativusTranslator._paused,
-    "STOP": OperativusTranslator._stop,
-    "ERROR": OperativusTranslator._error,
-}
+    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]] = {
+        "START": _start,
+        "REASONING_DELTA": _reasoning,
+        "CONTENT_DELTA": _content,
+        "TOOL_START": _tool_start,
+        "TOOL_END": _tool_end,
+        "APPROVAL_REQUIRED": _approval_required,
+        "PAUSED": _paused,
+        "STOP": _stop,
+        "ERROR": _error,
+    }
+    """What each frame kind is translated by (made once, not per run)."""
 
 
 class Operativus(Provider):

@@ -37,9 +37,6 @@ def _index(payload: _Payload) -> int | None:
 class RunAgentTranslator(Translator):
     """One run's frames; ``cursor`` is the index of the next chunk expected."""
 
-    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]]
-    """What each frame kind is translated by (made once, not per run)."""
-
     def __init__(self, session_id: str | None) -> None:
         self.session_id = session_id
         self.started = False
@@ -97,18 +94,18 @@ class RunAgentTranslator(Translator):
             )
         ]
 
-
-RunAgentTranslator._HANDLERS = {
-    "start": RunAgentTranslator._start,
-    "chunk": RunAgentTranslator._chunk,
-    "reasoning": RunAgentTranslator._reasoning,
-    "error": RunAgentTranslator._error,
-    "done": RunAgentTranslator._done,
-    "tool_call": lambda self, frame: self._tools.started(frame),
-    "tool_start": lambda self, frame: self._tools.started(frame),
-    "tool_result": lambda self, frame: self._tools.finished(frame),
-    "tool_end": lambda self, frame: self._tools.finished(frame),
-}
+    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]] = {
+        "start": _start,
+        "chunk": _chunk,
+        "reasoning": _reasoning,
+        "error": _error,
+        "done": _done,
+        "tool_call": lambda self, frame: self._tools.started(frame),
+        "tool_start": lambda self, frame: self._tools.started(frame),
+        "tool_result": lambda self, frame: self._tools.finished(frame),
+        "tool_end": lambda self, frame: self._tools.finished(frame),
+    }
+    """What each frame kind is translated by (made once, not per run)."""
 
 
 class RunAgent(Provider):

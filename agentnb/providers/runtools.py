@@ -94,9 +94,6 @@ def _body(payload: dict[str, Any]) -> dict[str, Any]:
 class RunToolsTranslator(Translator):
     """Generic frames for one run."""
 
-    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]]
-    """What each frame kind is translated by (made once, not per run)."""
-
     def __init__(self, thread_id: str | None) -> None:
         self.thread_id = thread_id
         self._tools = ToolFrames()
@@ -174,16 +171,16 @@ class RunToolsTranslator(Translator):
             )
         ]
 
-
-RunToolsTranslator._HANDLERS = {
-    "start": RunToolsTranslator._start,
-    "reasoning": RunToolsTranslator._reasoning,
-    "text": RunToolsTranslator._text,
-    "tool_start": RunToolsTranslator._tool_start,
-    "tool_end": RunToolsTranslator._tool_end,
-    "error": RunToolsTranslator._error,
-    "complete": RunToolsTranslator._complete,
-}
+    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]] = {
+        "start": _start,
+        "reasoning": _reasoning,
+        "text": _text,
+        "tool_start": _tool_start,
+        "tool_end": _tool_end,
+        "error": _error,
+        "complete": _complete,
+    }
+    """What each frame kind is translated by (made once, not per run)."""
 
 
 class RunTools(Provider):

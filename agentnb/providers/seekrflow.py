@@ -57,9 +57,6 @@ def _thread_path(thread_id: str) -> str:
 class SeekrFlowTranslator(Translator):
     """Legacy frames: ``{"type": "streaming_chunk", "data": {...}, "meta_data": {...}}``."""
 
-    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]]
-    """What each frame kind is translated by (made once, not per run)."""
-
     def __init__(self, thread_id: str | None) -> None:
         self.thread_id = thread_id
         self._announced = False
@@ -142,15 +139,15 @@ class SeekrFlowTranslator(Translator):
         self.done = True
         return [reported_failure(frame, ("error", "message", "detail"))]
 
-
-SeekrFlowTranslator._HANDLERS = {
-    "text_delta": SeekrFlowTranslator._text,
-    "stream_reasoning": SeekrFlowTranslator._reasoning,
-    "streaming_tool_request": SeekrFlowTranslator._tool_request,
-    "streaming_tool_response": SeekrFlowTranslator._tool_response,
-    "end_node": SeekrFlowTranslator._end,
-    "error": SeekrFlowTranslator._inner_error,
-}
+    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]] = {
+        "text_delta": _text,
+        "stream_reasoning": _reasoning,
+        "streaming_tool_request": _tool_request,
+        "streaming_tool_response": _tool_response,
+        "end_node": _end,
+        "error": _inner_error,
+    }
+    """What each frame kind is translated by (made once, not per run)."""
 
 
 class _SeekrFlowVercelTranslator(UIMessageTranslator):
