@@ -69,6 +69,7 @@ class RunHandle:
         self._validate_result = validate_result
         # replaced, never changed in place: each event reads it without taking the lock
         self._listeners: tuple[RunListener, ...] = ()
+        self._end_listeners: tuple[RunListener, ...] = ()
         self._lock = threading.Lock()
         self._task: asyncio.Task[Run] | None = None
         # the run's end, set once on the loop; what waits on it from elsewhere is made only
@@ -154,19 +155,24 @@ class RunHandle:
         return self.run
 
     # ---- listeners -------------------------------------------------------------------
-    def add_listener(self, listener: RunListener) -> None:
-        """Call ``listener`` on the background loop after each event and once at the end.
+    def add_listener(self, listener: RunListener, *, end_only: bool = False) -> None:
+        """Call ``listener`` on the background loop after each event and once at the end
+        (``end_only``: only at the end, costing the events nothing).
 
         A listener added after the run ended is called once at once (on the loop)."""
         with self._lock:
-            self._listeners = (*self._listeners, listener)
+            if end_only:
+                self._end_listeners = (*self._end_listeners, listener)
+            else:
+                self._listeners = (*self._listeners, listener)
         if self._ended:
             get_loop().call_soon_threadsafe(listener, self.run, None)
 
     def _notify(self, event: Event | None) -> None:
         if event is not None and not self._started:
             self._mark_started()
-        for listener in self._listeners:
+        listeners = self._listeners if event is not None else self._listeners + self._end_listeners
+        for listener in listeners:
             try:
                 listener(self.run, event)
             except Exception as exc:  # a display bug must not kill the run
