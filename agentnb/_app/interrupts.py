@@ -45,10 +45,9 @@ def track(handle: RunHandle) -> None:
     _live[key] = (handle, _cells[-1])
 
     def forget(run: Run, event: Event | None) -> None:
-        if event is None:
-            _live.pop(key, None)
+        _live.pop(key, None)
 
-    handle.add_listener(forget)
+    handle.add_listener(forget, end_only=True)
 
 
 def cancel_streaming(cell: int | None = None, *, paused_too: bool = True) -> int:

@@ -4,9 +4,8 @@
   nothing and a body trickling in a byte at a time do not count as progress.
 - ``run_timeout``: the whole run, from the request to the terminal event (None: no limit).
 
-Every wait of a run's stream goes through :func:`within` or, for the reads of a response's
-body, its :class:`Watchdog`, so neither a server that never stops sending nor one that never
-sends an event can hold a run forever.
+Every wait of a run's stream goes through its :class:`Watchdog`, so neither a server that
+never stops sending nor one that never sends an event can hold a run forever.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-__all__ = ["DEFAULT_IDLE_TIMEOUT", "Expired", "RunClock", "Watchdog", "within"]
+__all__ = ["DEFAULT_IDLE_TIMEOUT", "Expired", "RunClock", "Watchdog"]
 
 DEFAULT_IDLE_TIMEOUT = 120.0
 """Seconds without an event before a run is given up as stalled."""
@@ -71,52 +70,31 @@ class RunClock:
             f"count): the stream stalled"
         )
 
-    def next_limit(self) -> tuple[float, str] | None:
-        """Seconds left until the nearest limit, and what that limit says; None: no limit."""
-        left = self.seconds_left()
-        return None if left is None else (left, self.reason())
-
-
-async def within(clock: RunClock, start: Callable[[], Awaitable[T]]) -> T:
-    """``await start()``, cut short with :class:`Expired` when the clock's next limit passes."""
-    limit = clock.next_limit()
-    if limit is None:
-        return await start()
-    seconds, reason = limit
-    if seconds <= 0:
-        raise Expired(reason)
-    deadline = asyncio.timeout(seconds)  # asyncio's own: anyio's scope cost a run ~3% of its CPU
-    try:
-        async with deadline:
-            return await start()
-    except TimeoutError:
-        if deadline.expired():
-            raise Expired(reason) from None
-        raise
-
 
 class Watchdog:
-    """The clock's limits over all the reads of one response, with one timer.
+    """The clock's limits over every wait of one run (the request, each read of its body,
+    the waits for decisions and between attempts), with one timer.
 
     A stream reads thousands of chunks: a timer for each cost more than decoding them. The
     watchdog's timer is set for the nearest limit; when it fires early (events pushed the idle
-    limit on) it is set again, and when the limit has passed it cancels the read in progress,
-    which :meth:`read` turns into :class:`Expired`. :meth:`close` when the response is done.
+    limit on) it is set again, and when the limit has passed it cancels the wait in progress,
+    which :meth:`read` turns into :class:`Expired`. :meth:`close` when the run is done.
     """
 
     def __init__(self, clock: RunClock) -> None:
         self._clock = clock
-        self._loop = asyncio.get_running_loop()
-        self._task = asyncio.current_task()
+        self._task: asyncio.Task[object] | None = None
         self._reading = False
         self._cancelled_read = False
         self._timer: asyncio.TimerHandle | None = None
-        self._set_timer()
 
     def _set_timer(self) -> None:
         left = self._clock.seconds_left()
-        due = None if left is None else self._loop.time() + max(left, 0.0)
-        self._timer = None if due is None else self._loop.call_at(due, self._check)
+        if left is None:
+            self._timer = None
+            return
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_at(loop.time() + max(left, 0.0), self._check)
 
     def _check(self) -> None:
         left = self._clock.seconds_left()
@@ -124,15 +102,18 @@ class Watchdog:
             self._set_timer()
         elif self._reading and self._task is not None:
             self._cancelled_read = True
+            self._timer = None
             self._task.cancel()
         else:
-            self._timer = None  # the next read sees the limit passed
+            self._timer = None  # the next wait sees the limit passed, or sets it again
 
     async def read(self, start: Callable[[], Awaitable[T]]) -> T:
         """``await start()``; :class:`Expired` when the limit passes first."""
         left = self._clock.seconds_left()
         if left is not None and left <= 0:
             raise Expired(self._clock.reason())
+        if self._timer is None:
+            self._set_timer()
         self._task = asyncio.current_task()  # a sync stream reads from a new task each time
         self._reading = True
         try:
@@ -144,7 +125,7 @@ class Watchdog:
             self._reading = False
 
     def _cut(self) -> None:
-        """A read was cancelled: :class:`Expired` if the watchdog did it (alone); else return
+        """A wait was cancelled: :class:`Expired` if the watchdog did it (alone); else return
         (the caller re-raises the cancellation)."""
         if not self._cancelled_read:
             return

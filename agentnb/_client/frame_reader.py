@@ -2,7 +2,7 @@
 
 The reader pulls: it reads the body only while its task asks for frames, so a consumer that
 pauses stops the socket's reads (backpressure) instead of buffering the stream. The run's
-clock bounds every read with one timer per body (:class:`~agentnb._client.clock.Watchdog`).
+:class:`~agentnb._client.clock.Watchdog` bounds every read.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import httpx
 from .._core.exceptions import ProtocolError
 from .._http import decoded_body, is_event_stream
 from ..sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
-from .clock import RunClock, Watchdog
+from .clock import Watchdog
 
 __all__ = ["FrameReader", "OnFrame", "Outcome", "frame_reader", "frames_after_stop"]
 
@@ -58,7 +58,7 @@ class WholeBody:
 
 def frame_reader(
     response: httpx.Response,
-    clock: RunClock,
+    watchdog: Watchdog,
     outcome: Outcome,
     on_frame: OnFrame,
     *,
@@ -71,7 +71,7 @@ def frame_reader(
     streamed = is_event_stream(response.headers.get("content-type"))
     decoder: SSEDecoder | WholeBody = SSEDecoder() if streamed else WholeBody(where())
     return FrameReader(
-        decoded_body(response, where), decoder, clock, outcome, on_frame, where, read_timeout
+        decoded_body(response, where), decoder, watchdog, outcome, on_frame, where, read_timeout
     )
 
 
@@ -82,7 +82,7 @@ class FrameReader:
         self,
         pieces: AsyncIterator[bytes],
         decoder: SSEDecoder | WholeBody,
-        clock: RunClock,
+        watchdog: Watchdog,
         outcome: Outcome,
         on_frame: OnFrame,
         where: Callable[[], str],
@@ -94,7 +94,7 @@ class FrameReader:
         self._on_frame = on_frame
         self._where = where
         self._read_timeout = read_timeout
-        self._watchdog = Watchdog(clock)
+        self._watchdog = watchdog
         self._frames: list[ServerSentEvent] = []  # decoded, not handed on yet
         self._next = 0
         self._state = "reading"  # then "ended" (the decoder's last frames), then "done"
@@ -122,7 +122,7 @@ class FrameReader:
         return False
 
     async def _read_on(self) -> bool:
-        on_frame, read = self._on_frame, self._watchdog.read
+        on_frame, read, next_piece = self._on_frame, self._watchdog.read, self._pieces.__anext__
         while True:
             frames = self._frames
             while self._next < len(frames):
@@ -137,18 +137,13 @@ class FrameReader:
                 self._outcome.kind = "ended"
                 self._outcome.detail = "the stream ended before the run finished"
                 return False
-            piece = await read(self._next_piece)
-            if piece is None:
+            try:
+                piece = await read(next_piece)
+            except StopAsyncIteration:
                 self._state = "ended"
                 self._frames, self._next = self._decoder.end(), 0
             else:
                 self._frames, self._next = self._decoder.feed(piece), 0
-
-    async def _next_piece(self) -> bytes | None:
-        try:
-            return await anext(self._pieces)
-        except StopAsyncIteration:
-            return None
 
     async def aclose(self) -> None:
         """:meth:`close`, and let the body's iteration go."""
@@ -164,11 +159,10 @@ class FrameReader:
         return self._decoder
 
     def close(self) -> None:
-        """The response is let go: stop the timer."""
+        """The response is let go: no frame of it is handed on."""
         self._outcome.server_retry_ms = self._decoder.retry or self._outcome.server_retry_ms
         self._state = "done"
         self._frames = []
-        self._watchdog.close()
 
 
 async def frames_after_stop(

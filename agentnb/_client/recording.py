@@ -137,8 +137,17 @@ class RunRecording:
     def end(self) -> None:
         if self._recorder is None or not self._open:
             return
-        self._write_start()  # a short run's start, written with its end
         self._open = False
+        whole = getattr(self._recorder, "record_run", None)
+        if self._unwritten is not None and whole is not None:
+            self._cancel_timer()
+            (request, base_url), self._unwritten = self._unwritten, None
+            try:
+                whole(self._run, request, base_url=base_url)  # a short run: one write
+            except Exception as exc:
+                logger.warning("agentnb: the run recorder failed to record a run: %r", exc)
+            return
+        self._write_start()  # a short run's start, written with its end
         try:
             self._recorder.record_end(self._run)
         except Exception as exc:

@@ -41,7 +41,7 @@ from ..events import (
 )
 from ..providers import HttpRequest, Provider, RunRef, Translator
 from ..sse import ServerSentEvent
-from .clock import DEFAULT_IDLE_TIMEOUT, Expired, RunClock, within
+from .clock import DEFAULT_IDLE_TIMEOUT, Expired, RunClock, Watchdog
 from .frame_reader import FrameReader, Outcome, frame_reader, frames_after_stop
 from .platform_cancel import cancel_on_platform
 from .recording import RunRecording
@@ -130,6 +130,7 @@ class AsyncRunStream:
         self.run = run
         self._attach = attach  # a run already going on the platform, streamed again
         self._clock = RunClock(idle_timeout, run_timeout)
+        self._watchdog = Watchdog(self._clock)  # bounds every wait of the run, with one timer
         self._recording = RunRecording(recorder, run)
         self._feed = RunFeed(run, self._clock, self._recording, transport.redact_event)
         self.request = request
@@ -282,6 +283,7 @@ class AsyncRunStream:
             if run.status == "cancelled":
                 cancel_on_platform(self._transport, run, self._recording.cancel_failed)
             self._recording.end()
+            self._watchdog.close()
             self._finished.set()
 
     async def _read_for_run_id(self) -> None:
@@ -315,7 +317,7 @@ class AsyncRunStream:
             return await self._provider.prepare(request, self._send_json)
 
         try:
-            return await within(self._clock, steps)
+            return await self._watchdog.read(steps)
         except Expired as expired:
             self._stall(expired.reason)
 
@@ -325,11 +327,11 @@ class AsyncRunStream:
         http = self._first_request(request)
         resuming = False
         if self._transport.back_off.left() > 0:  # a 429 to another run holds this one
-            await within(self._clock, self._transport.paced)
+            await self._watchdog.read(self._transport.paced)
         while True:
             try:
                 opening = functools.partial(self._transport.open_stream, http, idempotent=resuming)
-                response = await within(self._clock, opening)
+                response = await self._watchdog.read(opening)
             except Retryable as failure:
                 if resuming:
                     await self._before_resume(f"resuming failed: {failure.error}")
@@ -402,7 +404,7 @@ class AsyncRunStream:
             if paused:  # wait for the decisions, send them, read on with the same translator
                 self._count_pause()
                 tick = (self._clock.idle_timeout or 60.0) / 2
-                guard = functools.partial(within, self._clock)
+                guard = self._watchdog.read
                 decided = collect_decisions(self.approvals, guard, tick, self._clock.progress)
                 async with contextlib.aclosing(decided) as decisions:
                     async for event in decisions:
@@ -429,7 +431,7 @@ class AsyncRunStream:
     def _tool_round(self, calls: list[ToolCall]) -> AsyncGenerator[Event, None]:
         """Run the client tools the agent called (see :mod:`.tool_rounds`)."""
         tick = (self._clock.idle_timeout or 60.0) / 2
-        guard = functools.partial(within, self._clock)
+        guard = self._watchdog.read
         return self._tools.run_round(calls, self.approvals, guard, tick, self._clock.progress)
 
     def _new_translator(self, request: RunRequest) -> Translator:
@@ -441,7 +443,7 @@ class AsyncRunStream:
         self._feed.queue.clear()
         self._body_reader = frame_reader(
             response,
-            self._clock,
+            self._watchdog,
             outcome,
             self._feed.on_frame,
             where=functools.partial(self._transport.where, response.request),
@@ -458,7 +460,7 @@ class AsyncRunStream:
         return event.retry_after is None or event.retry_after <= policy.max_retry_after
 
     async def _before_retry(self, failure: Retryable) -> None:
-        await within(self._clock, lambda: self._transport.wait_to_retry(failure, self._retries))
+        await self._watchdog.read(lambda: self._transport.wait_to_retry(failure, self._retries))
         self._retries += 1
         self.run.retries += 1
 
@@ -513,7 +515,7 @@ class AsyncRunStream:
             )
         waited = max(len(recent), self._feed.resumes_in_a_row - 1)
         delay = policy.resume_delay(waited, self._server_retry_ms)
-        await within(self._clock, lambda: self._transport.sleep(delay))
+        await self._watchdog.read(lambda: self._transport.sleep(delay))
         self._resumed_at.append(time.monotonic())
         self.run.resumes += 1
 

@@ -8,7 +8,6 @@ terminal printer) are called on the background loop after every event and once a
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import json
 import os
@@ -28,7 +27,7 @@ from .exceptions import (
     error_for_run,
     error_info,
 )
-from .loop import get_loop, in_loop_thread, result_of, wait_for
+from .loop import get_loop, in_loop_thread, wait_for
 from .request import MAX_SECONDS, checked_number
 from .run import Run, ToolCall
 
@@ -70,11 +69,18 @@ class RunHandle:
         self._validate_result = validate_result
         # replaced, never changed in place: each event reads it without taking the lock
         self._listeners: tuple[RunListener, ...] = ()
+        self._end_listeners: tuple[RunListener, ...] = ()
         self._lock = threading.Lock()
         self._task: asyncio.Task[Run] | None = None
-        self._future: concurrent.futures.Future[Run] = concurrent.futures.Future()
+        # the run's end, set once on the loop; what waits on it from elsewhere is made only
+        # when something waits (a thread's event, an awaiting loop's future)
+        self._ended = False
+        self._error: BaseException | None = None
+        self._end_waiter: threading.Event | None = None
+        self._awaiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._cancel_requested = False
-        self._started = threading.Event()
+        self._started = False  # the first event arrived, or the run ended
+        self._start_waiter: threading.Event | None = None  # made only when someone waits
 
     # ---- starting --------------------------------------------------------------------
     @classmethod
@@ -106,10 +112,7 @@ class RunHandle:
         if self._cancel_requested:
             self.run.finish("cancelled")
             self._notify(None)
-            self._future.set_exception(
-                RunCancelledError("the run was cancelled before it started", run=self.run)
-            )
-            self._started.set()
+            self._end(RunCancelledError("the run was cancelled before it started", run=self.run))
             return
         self._task = asyncio.get_running_loop().create_task(self._consume())
 
@@ -132,28 +135,44 @@ class RunHandle:
         if not self.run.done:
             self.run.finish("interrupted")
         self._notify(None)
-        error = error or error_for_run(self.run)
-        if error is not None:
-            self._future.set_exception(error)
-        else:
-            self._future.set_result(self.run)
-        self._started.set()
+        self._end(error or error_for_run(self.run))
+        return self.run
+
+    def _end(self, error: BaseException | None) -> None:
+        with self._lock:
+            self._error, self._ended = error, True
+            waiter, awaiting, self._awaiting = self._end_waiter, self._awaiting, []
+        if waiter is not None:
+            waiter.set()
+        for loop, ended in awaiting:
+            with contextlib.suppress(RuntimeError):  # the awaiting loop closed meanwhile
+                loop.call_soon_threadsafe(_settle, ended)
+        self._mark_started()
+
+    def _outcome(self) -> Run:
+        if self._error is not None:
+            raise self._error
         return self.run
 
     # ---- listeners -------------------------------------------------------------------
-    def add_listener(self, listener: RunListener) -> None:
-        """Call ``listener`` on the background loop after each event and once at the end.
+    def add_listener(self, listener: RunListener, *, end_only: bool = False) -> None:
+        """Call ``listener`` on the background loop after each event and once at the end
+        (``end_only``: only at the end, costing the events nothing).
 
         A listener added after the run ended is called once at once (on the loop)."""
         with self._lock:
-            self._listeners = (*self._listeners, listener)
-        if self._future.done():
+            if end_only:
+                self._end_listeners = (*self._end_listeners, listener)
+            else:
+                self._listeners = (*self._listeners, listener)
+        if self._ended:
             get_loop().call_soon_threadsafe(listener, self.run, None)
 
     def _notify(self, event: Event | None) -> None:
-        if event is not None and not self._started.is_set():
-            self._started.set()
-        for listener in self._listeners:
+        if event is not None and not self._started:
+            self._mark_started()
+        listeners = self._listeners if event is not None else self._listeners + self._end_listeners
+        for listener in listeners:
             try:
                 listener(self.run, event)
             except Exception as exc:  # a display bug must not kill the run
@@ -225,26 +244,45 @@ class RunHandle:
         if timeout is None:
             self._nobody_decides(CALLER_WAITING)
         try:
-            return result_of(self._future, timeout)
+            ended = self._wait_end(timeout)
         except KeyboardInterrupt:
             self.cancel()
-            with contextlib.suppress(concurrent.futures.TimeoutError):
-                self._future.exception(timeout=10)
+            self._wait_end(10)
             raise
-        except concurrent.futures.TimeoutError:
-            if self._future.done():  # the run's own StreamTimeoutError (also a TimeoutError)
-                raise
-            raise TimeoutError(f"the run did not end within {timeout} s") from None
+        if not ended:
+            raise TimeoutError(f"the run did not end within {timeout} s")
+        return self._outcome()
+
+    def _wait_end(self, timeout: float | None) -> bool:
+        with self._lock:
+            if self._ended:
+                return True
+            if self._end_waiter is None:
+                self._end_waiter = threading.Event()
+            waiter = self._end_waiter
+        return wait_for(waiter, timeout)
 
     def wait_started(self, timeout: float | None = None) -> bool:
         """Wait until the first event arrived or the run ended; True if so within timeout."""
-        return wait_for(self._started, _checked_wait(timeout))
+        timeout = _checked_wait(timeout)
+        with self._lock:
+            if self._started:
+                return True
+            if self._start_waiter is None:
+                self._start_waiter = threading.Event()
+            waiter = self._start_waiter
+        return wait_for(waiter, timeout)
+
+    def _mark_started(self) -> None:
+        with self._lock:
+            self._started = True
+            waiter = self._start_waiter
+        if waiter is not None:
+            waiter.set()
 
     def exception(self) -> BaseException | None:
         """The error the run ended with, or None (also None while running)."""
-        if not self._future.done():
-            return None
-        return self._future.exception()
+        return self._error if self._ended else None
 
     def __await__(self) -> Generator[Any, None, Run]:
         """``await handle``: like :meth:`wait` without a timeout, also for approvals. An
@@ -254,15 +292,19 @@ class RunHandle:
         return self._awaited().__await__()
 
     async def _awaited(self) -> Run:
-        ended = asyncio.wrap_future(self._future)
-        try:
-            # shielded: a cancelled await must not cancel the handle's own future, which the
-            # run's end sets (and every other waiter reads)
-            return await asyncio.shield(ended)
-        except asyncio.CancelledError:
-            ended.add_done_callback(_retrieved)
-            self.cancel()
-            raise
+        with self._lock:
+            ended = None
+            if not self._ended:  # a future of the awaiting loop, set by the run's end
+                loop = asyncio.get_running_loop()
+                ended = loop.create_future()
+                self._awaiting.append((loop, ended))
+        if ended is not None:
+            try:
+                await ended
+            except asyncio.CancelledError:
+                self.cancel()
+                raise
+        return self._outcome()
 
     def _nobody_decides(self, why: str) -> None:
         with self._lock:
@@ -274,7 +316,7 @@ class RunHandle:
     # ---- reading ---------------------------------------------------------------------
     @property
     def done(self) -> bool:
-        return self._future.done()
+        return self._ended
 
     @property
     def status(self) -> str:
@@ -337,10 +379,9 @@ def _begin_waiting() -> None:
         handle._begin()
 
 
-def _retrieved(ended: asyncio.Future[Run]) -> None:
-    """The run's end, left unawaited by a cancelled await: read, so asyncio does not log it."""
-    if not ended.cancelled():
-        ended.exception()
+def _settle(ended: asyncio.Future[None]) -> None:
+    if not ended.done():
+        ended.set_result(None)
 
 
 async def _consume_source(

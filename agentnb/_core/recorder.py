@@ -32,8 +32,9 @@ class RunRecorder(Protocol):
     while it streams (a checkpoint of the partial answer), and ``record_end`` once when the
     run ends (any status). All must be cheap and must never raise into the run. A recorder
     may also have ``record_cancel_error(run)``, called when a cancelled run's cancel request
-    failed after its end (``run.cancel_error``), and ``record_score(score)``, called when a
-    run is given a score (:func:`record_score`)."""
+    failed after its end (``run.cancel_error``), ``record_run(run, request, *, base_url)``,
+    called instead of its start and end for a run that ended before its start was due, and
+    ``record_score(score)``, called when a run is given a score (:func:`record_score`)."""
 
     def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None: ...
 
@@ -108,6 +109,18 @@ class RecorderGroup:
                 recorder.record_end(run)
             except Exception as exc:
                 logger.warning("agentnb: %r failed at the end of a run: %r", recorder, exc)
+
+    def record_run(self, run: Run, request: RunRequest, *, base_url: str) -> None:
+        for recorder in self.recorders:
+            whole = getattr(recorder, "record_run", None)
+            if whole is None:
+                RecorderGroup((recorder,)).record_start(run, request, base_url=base_url)
+                RecorderGroup((recorder,)).record_end(run)
+                continue
+            try:
+                whole(run, request, base_url=base_url)
+            except Exception as exc:
+                logger.warning("agentnb: %r failed to record a run: %r", recorder, exc)
 
     def record_cancel_error(self, run: Run) -> None:
         for recorder in self.recorders:

@@ -507,7 +507,7 @@ def progress_values(run: Run) -> dict[str, Any]:
 
 def end_values(run: Run) -> dict[str, Any]:
     """The columns known when the run has ended (a run still going counts as interrupted)."""
-    usage, error = run.usage, run.error
+    usage, error, priced = run.usage, run.error, run.priced
     return {
         "run_id": run.run_id,
         "thread_id": run.thread_id,
@@ -534,8 +534,8 @@ def end_values(run: Run) -> dict[str, Any]:
         "tool_call_count": len(run.tool_calls),
         "cancel_error": redact_error(run.cancel_error),
         "model": run.model,
-        "cost_usd": run.cost,
-        "cost_source": run.cost_source,
+        "cost_usd": priced.usd,
+        "cost_source": priced.source,
         "unapproved_calls": len(run.unapproved_calls),
         "refused_figures": redacted(refused_list(usage)) if usage else None,
     }

@@ -95,6 +95,7 @@ from ._writer import (
     insert_start,
     mark_interrupted,
     write_end,
+    write_ended,
     write_interrupted,
     write_progress,
 )
@@ -424,6 +425,12 @@ class HistoryStore:
         work = functools.partial(write_end, run=run)
         self._recording.queue("end", run, "the end of a run", work)
 
+    def record_run(self, run: Run, request: RunRequest, *, base_url: str) -> None:
+        """Queue a run that ended before its start was written, as one row (``RunRecorder``).
+        Never raises."""
+        work = functools.partial(write_ended, run=run, request=request, base_url=base_url)
+        self._recording.queue("end", run, "a run", work)
+
     def record_progress(self, run: Run) -> None:
         """Queue a checkpoint of a running run's partial answer (``RunRecorder``). Never
         raises."""
@@ -440,8 +447,9 @@ class HistoryStore:
 
         def write(db: sqlite3.Connection) -> None:
             if request is not None:
-                insert_start(db, run, request, base_url)
-            write_end(db, run)
+                write_ended(db, run, request, base_url)
+            else:
+                write_end(db, run)
 
         self._write(write)
 

@@ -51,6 +51,7 @@ __all__ = [
     "mark_interrupted",
     "owner_is_gone",
     "write_end",
+    "write_ended",
     "write_interrupted",
     "write_progress",
 ]
@@ -350,10 +351,7 @@ def write_progress(db: sqlite3.Connection, run: Run) -> None:
 def write_end(db: sqlite3.Connection, run: Run) -> None:
     """The run's end. Its tool calls are written before its row leaves ``running``, so the
     search index reads row and calls once, when the status changes (see ``m007_search``)."""
-    values = end_values(run)
-    for keep_known in ("run_id", "thread_id", "started_at"):
-        if values[keep_known] is None:
-            del values[keep_known]
+    values = _known_end(run)
     calls = tool_rows(run)
     db.execute("DELETE FROM tool_calls WHERE local_id = ?", storable_row((run.local_id,)))
     if calls:
@@ -365,6 +363,30 @@ def write_end(db: sqlite3.Connection, run: Run) -> None:
         # A run whose start was not recorded still gets its row.
         _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
         db.execute(update, row)
+
+
+def write_ended(db: sqlite3.Connection, run: Run, request: RunRequest, base_url: str) -> None:
+    """A run that ended before its row was first written: its final row in one INSERT
+    (the rollup, metadata and search triggers count an inserted ended row as they count a
+    row that ends). A run with tool calls, or whose row exists already, is written as a
+    start and an end, so the search index reads its calls once."""
+    if not run.tool_calls:
+        values = {**start_values(run, request, base_url), **_owner_values(), **_known_end(run)}
+        sql = _insert_sql(tuple(values), "DO NOTHING")
+        if db.execute(sql, storable_row(values.values())).rowcount:
+            return
+    insert_start(db, run, request, base_url)
+    write_end(db, run)
+
+
+def _known_end(run: Run) -> dict[str, Any]:
+    """:func:`end_values` without the ids and start the run does not know (an end keeps
+    what its row holds)."""
+    values = end_values(run)
+    for keep_known in ("run_id", "thread_id", "started_at"):
+        if values[keep_known] is None:
+            del values[keep_known]
+    return values
 
 
 def write_interrupted(db: sqlite3.Connection, runs: Sequence[Run]) -> None:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import io
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
 import aiohttp
@@ -76,14 +76,14 @@ def _cause(exc: BaseException) -> BaseException:
     return exc
 
 
-@contextlib.contextmanager
-def _mapped(request: httpx.Request, *, head: bool) -> Iterator[None]:
-    try:
-        yield
-    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-        mapped = _head_error(exc) if head else _body_error(exc)
-        mapped.request = request
-        raise mapped from _cause(exc)
+_FAILURES = (aiohttp.ClientError, OSError, TimeoutError)
+"""What aiohttp raises for a failure on the wire (each mapped to httpx's errors)."""
+
+
+def _mapped(exc: BaseException, request: httpx.Request, *, head: bool) -> httpx.HTTPError:
+    mapped = _head_error(exc) if head else _body_error(exc)
+    mapped.request = request
+    return mapped
 
 
 class AiohttpBody(httpx.AsyncByteStream):
@@ -104,8 +104,10 @@ class AiohttpBody(httpx.AsyncByteStream):
         return self  # not a generator: nothing is left to close when a reader stops early
 
     async def __anext__(self) -> bytes:
-        with _mapped(self._request, head=False):
+        try:
             data = await self._response.content.readany()
+        except _FAILURES as exc:
+            raise _mapped(exc, self._request, head=False) from _cause(exc)
         if not data:
             raise StopAsyncIteration
         return data
@@ -214,25 +216,25 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         while True:
             attempt = SimpleNamespace(reused=False)
             try:
-                with _mapped(request, head=True):
-                    response = await self._session.request(
-                        request.method,
-                        str(request.url),
-                        headers=request.headers.multi_items(),
-                        data=_body(content),
-                        allow_redirects=False,
-                        compress=False,
-                        timeout=limits,
-                        server_hostname=request.extensions.get("sni_hostname"),
-                        trace_request_ctx=attempt,
-                    )
+                response = await self._session.request(
+                    request.method,
+                    str(request.url),
+                    headers=request.headers.multi_items(),
+                    data=_body(content),
+                    allow_redirects=False,
+                    compress=False,
+                    timeout=limits,
+                    server_hostname=request.extensions.get("sni_hostname"),
+                    trace_request_ctx=attempt,
+                )
                 break
-            except httpx.RemoteProtocolError as exc:
+            except _FAILURES as exc:
+                mapped = _mapped(exc, request, head=True)
                 # the keep-alive race: a kept-alive connection closed with no byte of an
                 # answer; each such one leaves the pool, so the last try is on a new one
-                stale = isinstance(exc.__cause__, aiohttp.ServerDisconnectedError)
-                if not (attempt.reused and stale and "without sending" in str(exc)):
-                    raise
+                stale = isinstance(exc, aiohttp.ServerDisconnectedError)
+                if not (attempt.reused and stale and "without sending" in str(mapped)):
+                    raise mapped from _cause(exc)
         body = AiohttpBody(response, request, self._draining)
         return httpx.Response(
             response.status,

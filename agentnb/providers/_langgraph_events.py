@@ -4,9 +4,9 @@ by closing it, which :meth:`LangGraphTranslator.ended` tells from a cut."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..events import (
     CustomEvent,
@@ -107,24 +107,15 @@ class LangGraphTranslator(Translator):
         self._responses = 0
         self._frames_here = 0
         self._state: Any = None
-        self._handlers = {
-            "metadata": self._metadata,
-            "messages": self._messages,
-            "updates": self._updates,
-            "values": self._values,
-            "custom": self._custom,
-            "error": self._error,
-            "end": self._end,
-        }
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
         self._frames_here += 1
         mode, _, namespace = (sse.event or "message").partition("|")
-        handler = self._handlers.get(mode)
+        handler = self._HANDLERS.get(mode)
         data = parse_json(sse.data) if sse.data else None
         if handler is None or data is INVALID:
             return [keep_unknown(sse)]
-        return handler(data, namespace.split("|") if namespace else [], sse)
+        return handler(self, data, namespace.split("|") if namespace else [], sse)
 
     # ---- run -------------------------------------------------------------------------------
     def _metadata(self, data: Any, namespace: list[str], sse: ServerSentEvent) -> list[Event]:
@@ -375,3 +366,14 @@ class LangGraphTranslator(Translator):
     def _custom(self, data: Any, namespace: list[str], sse: ServerSentEvent) -> list[Event]:
         name = "|".join(["custom", *namespace])
         return [CustomEvent(name=name, value=data)]
+
+    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event]]]] = {
+        "metadata": _metadata,
+        "messages": _messages,
+        "updates": _updates,
+        "values": _values,
+        "custom": _custom,
+        "error": _error,
+        "end": _end,
+    }
+    """What each frame kind is translated by (made once, not per run)."""

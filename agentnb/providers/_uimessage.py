@@ -5,7 +5,7 @@ and the message they build is kept to be sent back as history."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from .._core.approvals import ApprovalDecision
 from ..events import (
@@ -45,7 +45,6 @@ from ._uimessage_parts import UIMessageBuilder
 __all__ = ["UIMessageTranslator"]
 
 _Frame = dict[str, Any]
-_Handler = Callable[[_Frame], list[Event] | None]
 _KEPT_PARTS = frozenset(
     {"source-url", "source-document", "file", "reasoning-file", "custom", "steering-message"}
 )
@@ -64,34 +63,6 @@ class UIMessageTranslator(Translator):
         self._execution_time: float | None = None
         self._followups: list[str] = []
         self._nested = NestedCalls()
-        self._handlers: dict[str, _Handler] = {
-            "start": self._start,
-            "start-step": self._step_start,
-            "reset-step": self._step_reset,
-            "finish-step": lambda frame: [],
-            "text-start": lambda frame: self._block_start("text", frame),
-            "text-delta": lambda frame: self._block_delta("text", frame),
-            "text-end": lambda frame: self._block_end("text", frame),
-            "reasoning-start": lambda frame: self._block_start("reasoning", frame),
-            "reasoning-delta": lambda frame: self._block_delta("reasoning", frame),
-            "reasoning-end": lambda frame: self._block_end("reasoning", frame),
-            "reasoning": lambda frame: self._block_delta("reasoning", frame),
-            "tool-input-start": self._tool_input_start,
-            "tool-input-delta": self._tool_input_delta,
-            "tool-input-available": self._tool_input_available,
-            "tool-input-error": self._tool_input_error,
-            "tool-approval-request": self._approval_request,
-            "tool-approval-response": self._approval_response,
-            "tool-output-available": self._tool_output,
-            "tool-output-error": self._tool_output_error,
-            "tool-output-denied": self._tool_output_denied,
-            "message-metadata": self._metadata,
-            "error": self._error,
-            "abort": self._abort,
-            "finish": self._finish,
-            "data-followups": self._followup_part,
-            NESTED_PART: self._nested.translate,
-        }
 
     @property
     def text(self) -> str:
@@ -120,10 +91,10 @@ class UIMessageTranslator(Translator):
         kind = first_str(frame, "type") if frame is not None else None
         if frame is None or kind is None:
             return [keep_unknown(sse)]
-        handler = self._handlers.get(kind)
+        handler = self._HANDLERS.get(kind)
         if handler is None:
             return self._kept_part(kind, frame, sse)
-        events = handler(frame)
+        events = handler(self, frame)
         return [keep_unknown(sse)] if events is None else events
 
     def _kept_part(self, kind: str, frame: _Frame, sse: ServerSentEvent) -> list[Event]:
@@ -304,3 +275,33 @@ class UIMessageTranslator(Translator):
                 model=self._model,
             )
         ]
+
+    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]] = {
+        "start": _start,
+        "start-step": _step_start,
+        "reset-step": _step_reset,
+        "finish-step": lambda self, frame: [],
+        "text-start": lambda self, frame: self._block_start("text", frame),
+        "text-delta": lambda self, frame: self._block_delta("text", frame),
+        "text-end": lambda self, frame: self._block_end("text", frame),
+        "reasoning-start": lambda self, frame: self._block_start("reasoning", frame),
+        "reasoning-delta": lambda self, frame: self._block_delta("reasoning", frame),
+        "reasoning-end": lambda self, frame: self._block_end("reasoning", frame),
+        "reasoning": lambda self, frame: self._block_delta("reasoning", frame),
+        "tool-input-start": _tool_input_start,
+        "tool-input-delta": _tool_input_delta,
+        "tool-input-available": _tool_input_available,
+        "tool-input-error": _tool_input_error,
+        "tool-approval-request": _approval_request,
+        "tool-approval-response": _approval_response,
+        "tool-output-available": _tool_output,
+        "tool-output-error": _tool_output_error,
+        "tool-output-denied": _tool_output_denied,
+        "message-metadata": _metadata,
+        "error": _error,
+        "abort": _abort,
+        "finish": _finish,
+        "data-followups": _followup_part,
+        NESTED_PART: lambda self, frame: self._nested.translate(frame),
+    }
+    """What each frame kind is translated by (made once, not per run)."""

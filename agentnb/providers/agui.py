@@ -6,7 +6,7 @@ thread resumes it. What maps to what: docs/providers.md, ``ag-ui``."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -261,26 +261,6 @@ class AGUITranslator(Translator):
         self._calls = _Calls()
         self._subagents: dict[str, _Subagent] = {}
         self._roles: dict[str, str] = {}
-        self._handlers = {
-            "RUN_STARTED": self._run_started,
-            "TEXT_MESSAGE_START": self._message_started,
-            "TEXT_MESSAGE_CONTENT": self._text,
-            "TEXT_MESSAGE_CHUNK": self._text,
-            "REASONING_MESSAGE_CONTENT": self._reasoning,
-            "REASONING_MESSAGE_CHUNK": self._reasoning,
-            "THINKING_TEXT_MESSAGE_CONTENT": self._reasoning,
-            "TOOL_CALL_START": self._tool_start,
-            "TOOL_CALL_ARGS": self._tool_args,
-            "TOOL_CALL_CHUNK": self._tool_chunk,
-            "TOOL_CALL_RESULT": self._tool_result,
-            "STATE_SNAPSHOT": self._state_snapshot,
-            "STATE_DELTA": self._state_delta,
-            "MESSAGES_SNAPSHOT": lambda event: [],
-            "CUSTOM": self._custom,
-            "SUBAGENT_STARTED": self._subagent_started,
-            "RUN_FINISHED": self._run_finished,
-            "RUN_ERROR": self._run_error,
-        }
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
         event = as_dict(parse_json(sse.data))
@@ -293,10 +273,10 @@ class AGUITranslator(Translator):
             return []
         if kind in _KEPT_AS_CUSTOM:
             return [CustomEvent(name=_KEPT_AS_CUSTOM[kind], value=_without_type(event))]
-        handler = self._handlers.get(kind)
+        handler = self._HANDLERS.get(kind)
         if handler is None:
             return [keep_unknown(sse)]
-        return handler(event)
+        return handler(self, event)
 
     # ---- run -------------------------------------------------------------------------------
     def _run_started(self, event: _Obj) -> list[Event]:
@@ -456,6 +436,28 @@ class AGUITranslator(Translator):
         if subagent is None:
             return None, None
         return subagent.parent_call_id, subagent.name
+
+    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event]]]] = {
+        "RUN_STARTED": _run_started,
+        "TEXT_MESSAGE_START": _message_started,
+        "TEXT_MESSAGE_CONTENT": _text,
+        "TEXT_MESSAGE_CHUNK": _text,
+        "REASONING_MESSAGE_CONTENT": _reasoning,
+        "REASONING_MESSAGE_CHUNK": _reasoning,
+        "THINKING_TEXT_MESSAGE_CONTENT": _reasoning,
+        "TOOL_CALL_START": _tool_start,
+        "TOOL_CALL_ARGS": _tool_args,
+        "TOOL_CALL_CHUNK": _tool_chunk,
+        "TOOL_CALL_RESULT": _tool_result,
+        "STATE_SNAPSHOT": _state_snapshot,
+        "STATE_DELTA": _state_delta,
+        "MESSAGES_SNAPSHOT": lambda self, event: [],
+        "CUSTOM": _custom,
+        "SUBAGENT_STARTED": _subagent_started,
+        "RUN_FINISHED": _run_finished,
+        "RUN_ERROR": _run_error,
+    }
+    """What each frame kind is translated by (made once, not per run)."""
 
 
 def _interrupt(entry: _Obj | None) -> Interrupt | None:

@@ -62,25 +62,14 @@ class OperativusTranslator(Translator):
     def __init__(self, session_id: str | None) -> None:
         self.session_id = session_id
         self._tools = ToolFrames()
-        self._handlers: dict[str, Callable[[Any], list[Event] | None]] = {
-            "START": self._start,
-            "REASONING_DELTA": self._reasoning,
-            "CONTENT_DELTA": self._content,
-            "TOOL_START": self._tool_start,
-            "TOOL_END": self._tool_end,
-            "APPROVAL_REQUIRED": self._approval_required,
-            "PAUSED": self._paused,
-            "STOP": self._stop,
-            "ERROR": self._error,
-        }
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
         frame = parse_json(sse.data)
         name = first_str(frame, "event", "type") if isinstance(frame, dict) else None
         if name is None:
             return [keep_unknown(sse)]
-        handler = self._handlers.get(name.upper())
-        events = handler(frame.get("data")) if handler is not None else None
+        handler = self._HANDLERS.get(name.upper())
+        events = handler(self, frame.get("data")) if handler is not None else None
         return [keep_unknown(sse)] if events is None else events
 
     def _start(self, data: Any) -> list[Event]:
@@ -146,6 +135,19 @@ class OperativusTranslator(Translator):
     def _error(self, data: Any) -> list[Event]:
         self.done = True
         return [reported_failure(json_or_text(data))]
+
+    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]] = {
+        "START": _start,
+        "REASONING_DELTA": _reasoning,
+        "CONTENT_DELTA": _content,
+        "TOOL_START": _tool_start,
+        "TOOL_END": _tool_end,
+        "APPROVAL_REQUIRED": _approval_required,
+        "PAUSED": _paused,
+        "STOP": _stop,
+        "ERROR": _error,
+    }
+    """What each frame kind is translated by (made once, not per run)."""
 
 
 class Operativus(Provider):

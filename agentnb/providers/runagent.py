@@ -42,17 +42,6 @@ class RunAgentTranslator(Translator):
         self.started = False
         self._next_index = 0
         self._tools = ToolFrames()
-        self._handlers: dict[str, Callable[[_Payload], list[Event] | None]] = {
-            "start": self._start,
-            "chunk": self._chunk,
-            "reasoning": self._reasoning,
-            "error": self._error,
-            "done": self._done,
-            "tool_call": self._tools.started,
-            "tool_start": self._tools.started,
-            "tool_result": self._tools.finished,
-            "tool_end": self._tools.finished,
-        }
 
     @property
     def cursor(self) -> int | None:
@@ -65,8 +54,8 @@ class RunAgentTranslator(Translator):
         name = sse.event
         if name == "message" and isinstance(payload.get("content"), str):
             name = "chunk"  # the docs' own example reads any frame with content as a chunk
-        handler = self._handlers.get(name)
-        events = handler(payload) if handler is not None else None
+        handler = self._HANDLERS.get(name)
+        events = handler(self, payload) if handler is not None else None
         return [keep_unknown(sse)] if events is None else events
 
     def _start(self, payload: _Payload) -> list[Event]:
@@ -104,6 +93,19 @@ class RunAgentTranslator(Translator):
                 followups=str_list(payload.get("followups")),
             )
         ]
+
+    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]] = {
+        "start": _start,
+        "chunk": _chunk,
+        "reasoning": _reasoning,
+        "error": _error,
+        "done": _done,
+        "tool_call": lambda self, frame: self._tools.started(frame),
+        "tool_start": lambda self, frame: self._tools.started(frame),
+        "tool_result": lambda self, frame: self._tools.finished(frame),
+        "tool_end": lambda self, frame: self._tools.finished(frame),
+    }
+    """What each frame kind is translated by (made once, not per run)."""
 
 
 class RunAgent(Provider):

@@ -97,15 +97,6 @@ class RunToolsTranslator(Translator):
     def __init__(self, thread_id: str | None) -> None:
         self.thread_id = thread_id
         self._tools = ToolFrames()
-        self._handlers: dict[str, Callable[[Any], list[Event] | None]] = {
-            "start": self._start,
-            "reasoning": self._reasoning,
-            "text": self._text,
-            "tool_start": self._tool_start,
-            "tool_end": self._tool_end,
-            "error": self._error,
-            "complete": self._complete,
-        }
 
     def on_response(self, headers: Mapping[str, str]) -> list[Event]:
         run_id = _header(headers, "X-Run-ID")
@@ -120,8 +111,8 @@ class RunToolsTranslator(Translator):
         if is_done_marker(sse):
             return [] if self.done else self._complete({})
         payload, kind = _payload_and_kind(sse)
-        handler = self._handlers.get(kind) if kind is not None else None
-        events = handler(payload) if handler is not None else None
+        handler = self._HANDLERS.get(kind) if kind is not None else None
+        events = handler(self, payload) if handler is not None else None
         return [keep_unknown(sse)] if events is None else events
 
     def _delta_text(self, payload: Any) -> str | None:
@@ -179,6 +170,17 @@ class RunToolsTranslator(Translator):
                 final_output=final,
             )
         ]
+
+    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]] = {
+        "start": _start,
+        "reasoning": _reasoning,
+        "text": _text,
+        "tool_start": _tool_start,
+        "tool_end": _tool_end,
+        "error": _error,
+        "complete": _complete,
+    }
+    """What each frame kind is translated by (made once, not per run)."""
 
 
 class RunTools(Provider):

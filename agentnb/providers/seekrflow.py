@@ -60,14 +60,6 @@ class SeekrFlowTranslator(Translator):
     def __init__(self, thread_id: str | None) -> None:
         self.thread_id = thread_id
         self._announced = False
-        self._handlers: dict[str, Callable[[_Chunk], list[Event] | None]] = {
-            "text_delta": self._text,
-            "stream_reasoning": self._reasoning,
-            "streaming_tool_request": self._tool_request,
-            "streaming_tool_response": self._tool_response,
-            "end_node": self._end,
-            "error": self._inner_error,
-        }
 
     def on_response(self, headers: Mapping[str, str]) -> list[Event]:
         if self._announced:
@@ -90,8 +82,8 @@ class SeekrFlowTranslator(Translator):
         events = self._run_id_from(frame, chunk)
         if kind in _STRUCTURAL:
             return events
-        handler = self._handlers.get(kind)
-        found = handler(chunk) if handler is not None else None
+        handler = self._HANDLERS.get(kind)
+        found = handler(self, chunk) if handler is not None else None
         return events + ([keep_unknown(sse)] if found is None else found)
 
     def _run_id_from(self, frame: _Chunk, chunk: _Chunk) -> list[Event]:
@@ -146,6 +138,16 @@ class SeekrFlowTranslator(Translator):
     def _error(self, frame: _Chunk) -> list[Event]:
         self.done = True
         return [reported_failure(frame, ("error", "message", "detail"))]
+
+    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]] = {
+        "text_delta": _text,
+        "stream_reasoning": _reasoning,
+        "streaming_tool_request": _tool_request,
+        "streaming_tool_response": _tool_response,
+        "end_node": _end,
+        "error": _inner_error,
+    }
+    """What each frame kind is translated by (made once, not per run)."""
 
 
 class _SeekrFlowVercelTranslator(UIMessageTranslator):

@@ -27,6 +27,7 @@ from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.exceptions import StreamStallError
 from agentnb._core.run import MAX_UNKNOWN_BYTES, MAX_UNKNOWN_EVENTS
 from agentnb._http.content_coding import DECODE_RATIO_FLOOR
+from agentnb.events import TextDelta
 from agentnb.providers import HttpRequest
 
 DEEP = "[" * 1500 + "]" * 1500
@@ -154,6 +155,28 @@ async def test_idle_timeout_ends_a_stream_that_sends_no_event(handler: Any) -> N
     assert isinstance(error, RunInterruptedError) and isinstance(error, StreamTimeoutError)
     assert error.partial_text == "partial " and error.run is not None
     assert error.run.status == "interrupted" and "idle_timeout" in str(error)
+
+
+async def two_events_then_silence(conn: Conn, request: Request) -> None:
+    await conn.send(sse_head() + chunk("one ") + chunk("two "))
+    await asyncio.sleep(60)
+
+
+async def test_idle_timeout_still_holds_after_a_consumer_slower_than_it() -> None:
+    """The idle limit passes while the code iterating holds the first event (nothing reads);
+    the second, read already, starts it over; then nothing comes: the limit ends the run (it
+    used to be left without a timer, and the run waited for the read timeout)."""
+
+    async def read_slowly(c: AsyncAgentClient) -> None:
+        async with asyncio.timeout(10), c.stream("m", "hi") as stream:
+            async for event in stream:
+                if isinstance(event, TextDelta) and event.delta == "one ":
+                    await asyncio.sleep(0.8)
+
+    with HostileServer(two_events_then_silence) as srv:
+        async with client("openai", srv.url, timeout=30, idle_timeout=0.5) as c:
+            with pytest.raises(StreamStallError, match="idle_timeout"):
+                await read_slowly(c)
 
 
 async def test_run_timeout_ends_a_run_that_never_finishes() -> None:

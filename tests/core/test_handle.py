@@ -130,6 +130,17 @@ def test_listener_added_after_the_end_is_called_once() -> None:
     assert called.wait(5)
 
 
+def test_an_end_only_listener_is_called_once_at_the_end_and_never_per_event() -> None:
+    source = Scripted(agent="finance_agent", events=SCRIPT, pause_after=2)
+    handle = start(source)
+    seen: list[tuple[str, Any]] = []
+    handle.add_listener(lambda run, event: seen.append((run.status, event)), end_only=True)
+    assert source.paused.wait(5)
+    source.resume()
+    handle.wait(timeout=10)
+    assert seen == [("completed", None)]
+
+
 def test_result_parses_json_with_a_schema() -> None:
     source = Scripted(agent="finance_agent", events=[TextDelta(delta='{"n": 3}'), RunCompleted()])
     handle = start(source, schema={"type": "object"})

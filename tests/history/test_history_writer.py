@@ -21,8 +21,9 @@ from agentnb_testing import REPO
 from agentnb._core.pricing import price_run
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
+from agentnb._history._run_filter import RunFilter
 from agentnb._history._writer import HistoryWriter, PendingWrite, coalesced
-from agentnb.events import RunCompleted, TextDelta, Usage
+from agentnb.events import RunCompleted, RunFailed, TextDelta, Usage
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
@@ -77,6 +78,41 @@ def test_a_second_store_of_the_same_file_sees_the_first_ones_writes(tmp_path: Pa
         writer.record_start(run, RunRequest(agent="echo", message="shared"), base_url="")
         writer.record_end(run)
         assert reader.get(run.local_id) is not None
+
+
+def every_table(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table's rows (the search index read through its table, not its shadow ones)."""
+    with sqlite3.connect(path) as db:
+        names = [
+            name
+            for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not name.startswith(("sqlite_", "runs_search_", "_migrations"))
+        ]
+        tables = {name: sorted(map(repr, db.execute(f"SELECT * FROM {name}"))) for name in names}
+    db.close()
+    return tables  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("status", ["completed", "failed"])
+def test_a_run_written_as_one_row_reads_as_one_started_then_ended(
+    tmp_path: Path, status: str
+) -> None:
+    request = RunRequest(agent="echo", message="m", metadata={"team": "a", "n": "2"})
+    run = Run(agent="echo", message="m", provider="operativus", model="gpt-4o")
+    run.start()
+    run.apply(TextDelta(delta="an answer"))
+    if status == "completed":
+        run.apply(RunCompleted(usage=Usage(prompt_tokens=3, completion_tokens=4, total_tokens=7)))
+    else:
+        run.apply(RunFailed(code="boom", message="it broke"))
+    with HistoryStore(tmp_path / "two.sqlite3") as store:
+        store.record_start(run, request, base_url="http://127.0.0.1:1")
+        store.record_end(run)
+    with HistoryStore(tmp_path / "one.sqlite3") as store:
+        store.record_run(run, request, base_url="http://127.0.0.1:1")
+        assert store.runs(RunFilter.build(search="answer")).local_ids == [run.local_id]
+    one, two = every_table(tmp_path / "one.sqlite3"), every_table(tmp_path / "two.sqlite3")
+    assert one == two and one["runs_rollup"] and one["run_metadata"]
 
 
 def test_close_finishes_the_queue(tmp_path: Path) -> None:
