@@ -56,10 +56,10 @@ def stop_agentnb(base_url: str, api_key: str, texts: list[str], stops: int, dela
         for handle in victims:
             stopped_at = time.perf_counter()
 
-            def done(_: object, started: float = stopped_at) -> None:
+            def done(run: object, event: object, started: float = stopped_at) -> None:
                 latencies.append(time.perf_counter() - started)
 
-            handle._future.add_done_callback(done)
+            handle.add_listener(done, end_only=True)
             handle.cancel()
             await asyncio.sleep(STOP_EVERY_S)
         await asyncio.gather(*handles, return_exceptions=True)
