@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, get_args
 
 from .._core.exceptions import ConfigurationError
 from .._core.handle import RunHandle, StreamSource
+from .._core.pricing import CostSource, RunCost
 from .._core.run import TERMINAL_STATUSES, Run, RunErrorInfo
 from .._core.transcript import parse_json_or_text
 from .._display.show import show_live
@@ -179,6 +180,11 @@ def past_run(record: RunRecord, calls: Sequence[ToolCallRecord]) -> Run:
         why = record.error_message or f"the run ended {status}"
         run.finish(status, RunErrorInfo(why, record.error_code))  # type: ignore[arg-type]
         run.finished_at = _seconds(record.finished_at) or run.finished_at
+    run.model = run.model or record.model
+    run.usage = run.usage or _usage(record)
+    if record.cost_usd is not None:  # as priced then, not by today's prices or without cache
+        source = record.cost_source if record.cost_source in get_args(CostSource) else None
+        run.recorded_cost = RunCost(record.cost_usd, source)  # type: ignore[arg-type]
     if record.refused_figures:  # the run still says what it refused
         run.usage = (run.usage or Usage()).model_copy(update={"refused": record.refused_figures})
     return run
@@ -248,14 +254,21 @@ def _end(record: RunRecord, at: float) -> Event | None:
         return RunFailed(message=message, code=record.error_code, received_at=at)
     if record.status != "completed":
         return None
-    usage = Usage(
-        prompt_tokens=record.prompt_tokens,
-        completion_tokens=record.completion_tokens,
-        total_tokens=record.total_tokens,
-    )
     return RunCompleted(
-        usage=usage, model=record.model, execution_time=record.execution_time, received_at=at
+        usage=_usage(record),
+        model=record.model,
+        execution_time=record.execution_time,
+        received_at=at,
     )
+
+
+def _usage(record: RunRecord) -> Usage | None:
+    """The token counts the history kept (None: it kept none)."""
+    counts = (record.prompt_tokens, record.completion_tokens, record.total_tokens)
+    if all(count is None for count in counts):
+        return None
+    prompt, completion, total = counts
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
 
 
 def _seconds(moment: datetime | None) -> float | None:

@@ -149,6 +149,10 @@ class Run:
     _unknown_size: int = field(default=0, repr=False)
     _step: _StepMark = field(default_factory=_StepMark, repr=False)
     _priced: tuple[Any, RunCost] | None = field(default=None, repr=False, compare=False)
+    recorded_cost: RunCost | None = field(default=None, repr=False, compare=False)
+    """For a run read back from the history: the cost it kept, as the run was priced then (a
+    prompt cache's discount included, which the history keeps in the cost alone); the run
+    is not priced again."""
     max_size: int | None = field(default=None, repr=False, compare=False)
     """How many characters (about bytes) of what the server sent the run may keep: answer,
     reasoning, tool calls, state, custom events, error (None: no bound). Past it the run
@@ -258,6 +262,8 @@ class Run:
     @property
     def priced(self) -> RunCost:
         """The run's cost, its source and, when it is missing, why (see :attr:`cost`)."""
+        if self.recorded_cost is not None:
+            return self.recorded_cost
         key = (self.model, self.usage, self.started_at or self.created_at, prices_generation())
         if self._priced is None or self._priced[0] != key:
             self._priced = (key, price_run(self.model, self.usage, key[2]))

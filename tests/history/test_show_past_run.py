@@ -86,3 +86,36 @@ def test_a_store_can_be_read_directly(recorded: agentnb.Run, tmp_path: Path) -> 
         assert store.find(recorded.local_id) is not None
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("status", ["completed", "failed", "cancelled"])
+def test_a_past_run_shows_the_usage_model_and_cost_the_history_kept(
+    tmp_path: Path, status: str
+) -> None:
+    """The cost is the one recorded (a prompt cache's discount included, which the history
+    keeps in the cost and not as a token count), and a run that did not complete keeps its
+    usage and model: ``show()`` reads what ``runs()`` reads."""
+    from agentnb._core.request import RunRequest
+    from agentnb._core.run import RunErrorInfo
+    from agentnb.events import RunStarted, Usage
+
+    run = agentnb.Run(agent="finance_agent", message="NVDA?", provider="openai")
+    run.start()
+    run.apply(RunStarted(run_id="run_1", model="gpt-4o-mini"))
+    run.usage = Usage(prompt_tokens=90_000, completion_tokens=500, cached_tokens=80_000)
+    if status == "completed":
+        run.finish("completed")
+    else:
+        run.finish(status, RunErrorInfo("stopped", code=status))  # type: ignore[arg-type]
+    assert run.cost is not None and run.cost_source == "genai-prices"
+    with HistoryStore(tmp_path / "history.sqlite3") as store:
+        store.record(run, RunRequest(agent=run.agent, message=run.message))
+        store.flush()
+        [record] = store.runs()
+    assert record.cost_usd == pytest.approx(run.cost)
+    again = past_run(record, [])
+    assert again.status == status
+    assert (again.model, again.cost_source) == ("gpt-4o-mini", "genai-prices")
+    assert again.cost == pytest.approx(record.cost_usd)
+    assert again.usage is not None
+    assert (again.usage.prompt_tokens, again.usage.completion_tokens) == (90_000, 500)
