@@ -45,12 +45,13 @@ Start = Callable[[ServerHandle, dict[str, Any]], None]
 def client_options(server: ServerHandle, spec: str) -> dict[str, Any]:
     """A client's options for one call: a fault header of its own (one-shot faults count per
     exact header value), a short idle timeout for a stall (only there: on a loaded machine
-    a 401 once took longer than 0.5 s to come), no retry waits, no history."""
+    a 401 once took longer than 0.5 s to come, and the first of a stalling stream's events
+    once came after 0.5 s, so the run stalled with no text), no retry waits, no history."""
     return {
         "base_url": server.url_for(DIALECT),
         "api_key": server.api_key,
         "headers": {"X-AgentNB-Fault": f"{spec};tag={uuid.uuid4().hex}"},
-        "idle_timeout": 0.5 if spec.startswith("stall") else 30.0,
+        "idle_timeout": 2.0 if spec.startswith("stall") else 30.0,
         "backoff": 0.0,
         "record": False,
         "connection": "errmap",  # a refused key's advice names it: the same for every way
