@@ -102,8 +102,12 @@ async def test_a_dialect_without_a_cancel_operation_sends_nothing(server: Server
 # ---- a platform that will not be stopped ---------------------------------------------------
 
 
-def seekrflow_server(cancel: Callable[[Conn], object]) -> HostileServer:
-    """A SeekrFlow server that streams a run forever and answers its cancel with ``cancel``."""
+def seekrflow_server(
+    cancel: Callable[[Conn], object], names_after: float | None = 0.0
+) -> HostileServer:
+    """A SeekrFlow server whose stream answers at once, names its run (``run_1``) with its
+    first text ``names_after`` seconds later (never, for None) and then holds the stream
+    open; it answers a cancel with ``cancel``."""
 
     async def handle(conn: Conn, request: Request) -> None:
         if request.path == "/v1/threads":
@@ -113,9 +117,13 @@ def seekrflow_server(cancel: Callable[[Conn], object]) -> HostileServer:
         elif request.path.endswith("/cancel"):
             await cancel(conn)  # type: ignore[misc]
         else:
-            chunk = {"type": "text_delta", "text": "Once upon a time"}
-            frame = {"type": "streaming_chunk", "data": chunk, "meta_data": {"run_id": "run_1"}}
-            await conn.send(sse_head() + f"data: {json.dumps(frame)}\n\n".encode())
+            await conn.send(sse_head())
+            if names_after is not None:
+                await asyncio.sleep(names_after)
+                chunk = {"type": "text_delta", "text": "Once upon a time"}
+                meta = {"run_id": "run_1"}
+                frame = {"type": "streaming_chunk", "data": chunk, "meta_data": meta}
+                await conn.send(f"data: {json.dumps(frame)}\n\n".encode())
             await asyncio.sleep(60)
 
     return HostileServer(handle)
@@ -242,29 +250,8 @@ def test_run_handle_cancel_reaches_the_platform(server: ServerHandle) -> None:
 # ---- a run stopped before the platform named it -------------------------------------------
 
 
-def naming_late_server(names_after: float | None) -> HostileServer:
-    """A SeekrFlow server whose stream answers at once but names its run (``run_1``) only
-    ``names_after`` seconds later (never, for None), then streams on; cancels answer 200."""
-
-    async def handle(conn: Conn, request: Request) -> None:
-        if request.path == "/v1/threads":
-            await conn.send(json_answer({"id": "thread_1"}))
-        elif request.path.endswith("/messages"):
-            await conn.send(json_answer({"id": "msg_1"}))
-        elif request.path.endswith("/cancel"):
-            await conn.send(json_answer({"status": "cancelled"}))
-        else:
-            await conn.send(sse_head())
-            if names_after is None:
-                await asyncio.sleep(60)
-            await asyncio.sleep(names_after)
-            chunk = {"type": "text_delta", "text": "Once upon a time"}
-            frame = {"type": "streaming_chunk", "data": chunk, "meta_data": {"run_id": "run_1"}}
-            while True:
-                await conn.send(f"data: {json.dumps(frame)}\n\n".encode())
-                await asyncio.sleep(0.05)
-
-    return HostileServer(handle)
+async def accept(conn: Conn) -> None:
+    await conn.send(json_answer({"status": "cancelled"}))
 
 
 def cancels(srv: HostileServer) -> list[str]:
@@ -278,7 +265,7 @@ async def test_a_stream_closed_before_the_platform_named_its_run_still_stops_it_
     no run id): the stream reads on until the platform names the run, then cancels it, and
     the history keeps the id."""
     store = HistoryStore(tmp_path / "history.db")
-    with naming_late_server(names_after=0.3) as srv:
+    with seekrflow_server(accept, names_after=0.3) as srv:
         async with AsyncAgentClient("seekrflow", base_url=srv.url, recorder=store) as client:
             stream = client.stream("agent", "hello")
             async for event in stream:
@@ -299,7 +286,7 @@ async def test_a_stream_closed_before_the_platform_named_its_run_still_stops_it_
 async def test_a_task_cancelled_before_the_platform_named_its_run_still_stops_it_there() -> None:
     """The same when the task consuming the run is cancelled (a Stop, a kernel interrupt)
     while it waits for the first frame."""
-    with naming_late_server(names_after=0.3) as srv:
+    with seekrflow_server(accept, names_after=0.3) as srv:
         async with AsyncAgentClient("seekrflow", base_url=srv.url, record=False) as client:
             answered = asyncio.Event()
             stream = client.stream("agent", "hello")
@@ -317,7 +304,7 @@ async def test_a_platform_that_never_names_the_run_holds_a_stop_only_briefly(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(stream_module, "RUN_ID_SECONDS", 0.3)
-    with naming_late_server(names_after=None) as srv:
+    with seekrflow_server(accept, names_after=None) as srv:
         async with AsyncAgentClient("seekrflow", base_url=srv.url, record=False) as client:
             stream = client.stream("agent", "hello")
             async for _ in stream:
