@@ -7,16 +7,13 @@ dies keeps its partial answer. A recorder that fails is logged, never raised."""
 from __future__ import annotations
 
 import asyncio
-import logging
 
-from .._core.recorder import RunRecorder
+from .._core.recorder import RunRecorder, call_recorder, record_whole_run
 from .._core.request import RunRequest
 from .._core.run import Run
 from ..events import Event, RunPaused, ToolCallFinished, ToolCallStarted
 
 __all__ = ["CHECKPOINT_SECONDS", "FIRST_ANSWER_SECONDS", "FIRST_WRITE_SECONDS", "RunRecording"]
-
-logger = logging.getLogger("agentnb")
 
 FIRST_WRITE_SECONDS = 0.5
 """How long a run's response goes before its row is written (a shorter one is written at its
@@ -76,10 +73,14 @@ class RunRecording:
         if self._recorder is None or unwritten is None:
             return
         request, base_url = unwritten
-        try:
-            self._recorder.record_start(self._run, request, base_url=base_url)
-        except Exception as exc:
-            logger.warning("agentnb: the run recorder failed at the start of a run: %r", exc)
+        call_recorder(
+            self._recorder,
+            "record_start",
+            "at the start of a run",
+            self._run,
+            request,
+            base_url=base_url,
+        )
 
     def _first_write(self) -> None:
         """The run goes on: its row, with what it holds so far (the store takes the values
@@ -116,39 +117,19 @@ class RunRecording:
         if not self._open:
             return
         self._written_at = asyncio.get_running_loop().time()
-        checkpoint = getattr(self._recorder, "record_progress", None)
-        if checkpoint is None:  # a recorder written before checkpoints existed
-            return
-        try:
-            checkpoint(self._run)
-        except Exception as exc:
-            logger.warning("agentnb: the run recorder failed to checkpoint a run: %r", exc)
+        call_recorder(self._recorder, "record_progress", "to checkpoint a run", self._run)
 
     def cancel_failed(self) -> None:
         """The run's cancel request failed after its end: keep ``run.cancel_error`` too."""
-        amend = getattr(self._recorder, "record_cancel_error", None)
-        if amend is None:
-            return
-        try:
-            amend(self._run)
-        except Exception as exc:
-            logger.warning("agentnb: the run recorder failed to keep a cancel's error: %r", exc)
+        call_recorder(self._recorder, "record_cancel_error", "to keep a cancel's error", self._run)
 
     def end(self) -> None:
         if self._recorder is None or not self._open:
             return
         self._open = False
-        whole = getattr(self._recorder, "record_run", None)
-        if self._unwritten is not None and whole is not None:
-            self._cancel_timer()
-            (request, base_url), self._unwritten = self._unwritten, None
-            try:
-                whole(self._run, request, base_url=base_url)  # a short run: one write
-            except Exception as exc:
-                logger.warning("agentnb: the run recorder failed to record a run: %r", exc)
-            return
-        self._write_start()  # a short run's start, written with its end
-        try:
-            self._recorder.record_end(self._run)
-        except Exception as exc:
-            logger.warning("agentnb: the run recorder failed at the end of a run: %r", exc)
+        self._cancel_timer()
+        unwritten, self._unwritten = self._unwritten, None
+        if unwritten is not None:  # a short run: one write where the recorder can
+            record_whole_run(self._recorder, self._run, *unwritten)
+        else:
+            call_recorder(self._recorder, "record_end", "at the end of a run", self._run)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from .request import RunRequest
 from .run import Run
@@ -17,9 +17,11 @@ from .run import Run
 __all__ = [
     "RecorderGroup",
     "RunRecorder",
+    "call_recorder",
     "combine_recorders",
     "default_recorder",
     "record_score",
+    "record_whole_run",
     "set_default_recorder",
 ]
 
@@ -63,12 +65,31 @@ def record_score(score: object) -> None:
     take scores (tracing, for a backend that shows them)."""
     recorder = default_recorder()
     for each in getattr(recorder, "recorders", (recorder,)):
-        take = getattr(each, "record_score", None)
-        try:
-            if take is not None:
-                take(score)
-        except Exception as exc:
-            logger.warning("agentnb: %r failed to take a score: %r", each, exc)
+        call_recorder(each, "record_score", "to take a score", score)
+
+
+def call_recorder(recorder: object, method: str, failed: str, *args: Any, **kwargs: Any) -> None:
+    """``recorder.method(*args, **kwargs)`` when the recorder has the method (one written
+    before it existed has not); an error is logged as ``failed``, never raised into the run."""
+    call = getattr(recorder, method, None)
+    if call is None:
+        return
+    try:
+        call(*args, **kwargs)
+    except Exception as exc:
+        logger.warning("agentnb: the run recorder failed %s: %r (%r)", failed, exc, recorder)
+
+
+def record_whole_run(recorder: RunRecorder, run: Run, request: RunRequest, base_url: str) -> None:
+    """A run that ended before its start was written: ``record_run`` where the recorder has
+    it (one write), else its start and its end."""
+    if getattr(recorder, "record_run", None) is not None:
+        call_recorder(recorder, "record_run", "to record a run", run, request, base_url=base_url)
+        return
+    call_recorder(
+        recorder, "record_start", "at the start of a run", run, request, base_url=base_url
+    )
+    call_recorder(recorder, "record_end", "at the end of a run", run)
 
 
 def combine_recorders(*recorders: RunRecorder | None) -> RunRecorder | None:
@@ -88,45 +109,23 @@ class RecorderGroup:
         self.recorders = recorders
 
     def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None:
-        for recorder in self.recorders:
-            try:
-                recorder.record_start(run, request, base_url=base_url)
-            except Exception as exc:
-                logger.warning("agentnb: %r failed at the start of a run: %r", recorder, exc)
+        for each in self.recorders:
+            call_recorder(
+                each, "record_start", "at the start of a run", run, request, base_url=base_url
+            )
 
     def record_progress(self, run: Run) -> None:
-        for recorder in self.recorders:
-            checkpoint = getattr(recorder, "record_progress", None)
-            try:
-                if checkpoint is not None:  # a recorder written before checkpoints existed
-                    checkpoint(run)
-            except Exception as exc:
-                logger.warning("agentnb: %r failed to checkpoint a run: %r", recorder, exc)
+        for each in self.recorders:
+            call_recorder(each, "record_progress", "to checkpoint a run", run)
 
     def record_end(self, run: Run) -> None:
-        for recorder in self.recorders:
-            try:
-                recorder.record_end(run)
-            except Exception as exc:
-                logger.warning("agentnb: %r failed at the end of a run: %r", recorder, exc)
+        for each in self.recorders:
+            call_recorder(each, "record_end", "at the end of a run", run)
 
     def record_run(self, run: Run, request: RunRequest, *, base_url: str) -> None:
-        for recorder in self.recorders:
-            whole = getattr(recorder, "record_run", None)
-            if whole is None:
-                RecorderGroup((recorder,)).record_start(run, request, base_url=base_url)
-                RecorderGroup((recorder,)).record_end(run)
-                continue
-            try:
-                whole(run, request, base_url=base_url)
-            except Exception as exc:
-                logger.warning("agentnb: %r failed to record a run: %r", recorder, exc)
+        for each in self.recorders:
+            record_whole_run(each, run, request, base_url)
 
     def record_cancel_error(self, run: Run) -> None:
-        for recorder in self.recorders:
-            amend = getattr(recorder, "record_cancel_error", None)
-            try:
-                if amend is not None:
-                    amend(run)
-            except Exception as exc:
-                logger.warning("agentnb: %r failed to keep a cancel's error: %r", recorder, exc)
+        for each in self.recorders:
+            call_recorder(each, "record_cancel_error", "to keep a cancel's error", run)
