@@ -35,9 +35,9 @@ from .._history import (
     checked_score,
     default_store,
 )
-from .compare_runs import names_runs, run_ids
 from .connections import AnyClient, resolve_target
 from .history_tables import RunHistory
+from .run_like import names_runs, run_ids
 
 __all__ = [
     "Evaluator",

@@ -6,8 +6,7 @@ from __future__ import annotations
 from .._core.exceptions import ConfigurationError
 from .._display.verdicts import verdict_kept
 from .._history import ScoreRecord, ScoreSource, ScoreValue, default_store
-from .compare_runs import names_runs, run_ids
-from .run_like import RunLike
+from .run_like import RunLike, names_runs, run_ids
 
 __all__ = ["VERDICT", "keep_verdict", "score", "scores"]
 

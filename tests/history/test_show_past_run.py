@@ -119,3 +119,19 @@ def test_a_past_run_shows_the_usage_model_and_cost_the_history_kept(
     assert again.cost == pytest.approx(record.cost_usd)
     assert again.usage is not None
     assert (again.usage.prompt_tokens, again.usage.completion_tokens) == (90_000, 500)
+
+
+def test_a_run_whose_process_died_has_no_agent_time_and_one_still_running_says_so(
+    recorded: agentnb.Run,
+) -> None:
+    """The history marks a dead process's run interrupted and keeps no end: its agent time is
+    unknown, not the time since it started (which grew while one looked)."""
+    from dataclasses import replace
+
+    [record] = agentnb.runs()
+    orphan = replace(record, status="interrupted", finished_at=None, duration=None)
+    again = past_run(orphan, [])
+    assert again.status == "interrupted" and again.duration is None and again.elapsed is None
+    running = past_run(replace(record, status="running", finished_at=None, error_message=None), [])
+    assert running.error is not None and running.error.message == "it was still running when read"
+    assert running.duration is None
