@@ -229,12 +229,13 @@ def _call_events(call: ToolCallRecord) -> list[Event]:
             )
         )
     if call.decided_by is not None or call.answer is not None:
+        known = call.decided_by in get_args(DecidedBy)  # a file's row may say anything
         events.append(
             ToolApprovalResponded(
                 call_id=call.call_id,
                 approved=call.status != "denied",
                 answer=parse_json_or_text(call.answer) if call.answer is not None else None,
-                decided_by=call.decided_by if call.decided_by in get_args(DecidedBy) else "user",  # type: ignore[arg-type]
+                decided_by=call.decided_by if known else "user",
                 received_at=done - (call.duration or 0.0),  # the call's own time came after
             )
         )
