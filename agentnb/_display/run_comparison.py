@@ -190,7 +190,9 @@ def aligned_calls(runs: Sequence[Run]) -> list[tuple[str, list[ToolCall | None]]
 
 class Comparison:
     """Two or more runs side by side (``agentnb.compare(a, b, ...)``): answers diffed word
-    by word against the first, tool calls aligned, tokens, cost, agent time and status."""
+    by word against the first, tool calls aligned, tokens, cost, agent time and status.
+    ``runs``: the runs compared, each a :class:`~agentnb.Run` (a past one as ``show()``
+    opens it)."""
 
     def __init__(self, runs: Sequence[Run]) -> None:
         if len(runs) < 2:
