@@ -72,7 +72,7 @@ class ToolCallHistory(CallsData):
         return shown_summary(super().summary(by, every=every), columns)
 
     def __repr__(self) -> str:
-        return tool_calls_text(self.columns(), title=self.title())
+        return tool_calls_text(self.columns(), self.counts(), title=self.title())
 
     def _repr_html_(self) -> str:
         return tool_calls_html(self.columns(), title=self.title())
