@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .._core.exceptions import ConfigurationError
-from .._history import Dataset, Example, dataset_names, default_store, keep_dataset, kept_dataset
+from .._history import Dataset, Example, dataset_names, keep_dataset, kept_dataset, kept_store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,11 +31,7 @@ def dataset(name: str, rows: DatasetRows = _UNSET, *, version: int | None = None
     every version kept, else the version that has them. ``dataset(name)`` reopens its latest
     version (``version=``: that one). Hand it to ``batch(..., experiment=...)`` and the
     experiment records which dataset and version it ran on (``experiment(x).dataset``)."""
-    store = default_store()
-    if store is None:
-        raise ConfigurationError(
-            "datasets are kept in the run history, and history is off (AGENTNB_HISTORY=off)"
-        )
+    store = kept_store("datasets")
     if rows is not _UNSET:
         if version is not None:
             raise ConfigurationError("dataset(name, rows) makes its version: give no version=")

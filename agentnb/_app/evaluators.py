@@ -33,11 +33,11 @@ from .._history import (
     RunRecord,
     ScoreSource,
     checked_score,
-    default_store,
+    kept_store,
 )
-from .compare_runs import names_runs, run_ids
 from .connections import AnyClient, resolve_target
 from .history_tables import RunHistory
+from .run_like import names_runs, run_ids
 
 __all__ = [
     "Evaluator",
@@ -209,11 +209,7 @@ def evaluate(
             f"evaluate() takes runs (agentnb.runs(...), a record, a run id...), not "
             f"{type(runs).__name__}"
         )
-    store = default_store()
-    if store is None:
-        raise ConfigurationError(
-            "scores are kept in the run history, and history is off (AGENTNB_HISTORY=off)"
-        )
+    store = kept_store("scores")
     ids = run_ids(runs)
     records = store.runs_by_ids(ids)
     work = [

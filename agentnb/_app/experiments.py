@@ -33,7 +33,7 @@ from .._history import (
     PairRun,
     RunRecord,
     ScoreRecord,
-    default_store,
+    kept_store,
 )
 from .._history._summary import SHARES, is_share
 from .batch_runs import completed_work, run_experiment
@@ -51,12 +51,7 @@ RESAMPLES = 2000
 
 
 def _store(store: HistoryStore | None) -> HistoryStore:
-    found = store if store is not None else default_store()
-    if found is None:
-        raise ConfigurationError(
-            "experiments are kept in the run history, and history is off (AGENTNB_HISTORY=off)"
-        )
-    return found
+    return store if store is not None else kept_store("experiments")
 
 
 def experiment(name: str, *, store: HistoryStore | None = None) -> Experiment:

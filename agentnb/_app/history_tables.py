@@ -49,7 +49,11 @@ class ToolCallHistory(CallsData):
     """Tool calls of a set of runs; ``to_pandas()`` makes a DataFrame of them."""
 
     def summary(
-        self, by: str | Sequence[str] = "name", *, columns: ShownColumns = None
+        self,
+        by: str | Sequence[str] = "name",
+        *,
+        every: str | None = None,
+        columns: ShownColumns = None,
     ) -> pd.DataFrame:
         """Per tool (``by="name"``), per agent that made the calls (``"agent"``: the run's
         agent or the sub-agent inside it), or both: ``calls``; ``failed`` and
@@ -58,15 +62,17 @@ class ToolCallHistory(CallsData):
         ``duration_p95``; ``tokens_total`` and ``cost_total`` (USD), what the sub-agents
         inside the calls spent, where the platform reports usage per call (missing, not 0,
         where it does not), and ``priced_calls``, how many calls that cost counts; ``runs``
-        (how many runs made such a call). Busiest first.
+        (how many runs made such a call). Busiest first. ``every="hour" | "day" | "week"``
+        adds a first index level, ``period``, as ``RunHistory.summary`` does (by the calls'
+        start).
 
         The frame holds plain numbers; a notebook and ``print`` show it formatted (``$``,
         ``%``, ms and s, dates), the columns that answer first: ``columns="all"`` shows
         every one, or name them; ``.to_pandas()`` is the plain DataFrame."""
-        return shown_summary(super().summary(by), columns)
+        return shown_summary(super().summary(by, every=every), columns)
 
     def __repr__(self) -> str:
-        return tool_calls_text(self.columns(), title=self.title())
+        return tool_calls_text(self.columns(), self.counts(), title=self.title())
 
     def _repr_html_(self) -> str:
         return tool_calls_html(self.columns(), title=self.title())

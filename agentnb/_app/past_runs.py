@@ -19,7 +19,7 @@ from .._core.exceptions import ConfigurationError
 from .._core.handle import RunHandle, StreamSource
 from .._core.pricing import CostSource, RunCost
 from .._core.run import TERMINAL_STATUSES, Run, RunErrorInfo
-from .._core.transcript import parse_json_or_text
+from .._core.transcript import DecidedBy, parse_json_or_text
 from .._display.show import show_live
 from .._display.widget import ChatCell
 from .._history import RunRecord, ToolCallRecord, host_of
@@ -36,10 +36,9 @@ from ..events import (
     ToolCallStarted,
     Usage,
 )
-from .compare_runs import history_records, names_past_runs
 from .connections import DEFAULT_NAME, Connection, configured_connection
 from .conversation import UNKNOWN, Conversation
-from .run_like import RunLike
+from .run_like import RunLike, history_records, names_past_runs
 from .scoring import keep_verdict
 
 __all__ = ["continuation", "past_run", "show"]
@@ -175,12 +174,14 @@ def past_run(record: RunRecord, calls: Sequence[ToolCallRecord]) -> Run:
     run.start(at=_seconds(record.started_at))
     for event in _events(record, calls):
         run.apply(event)
-    if not run.done:  # cancelled, interrupted, or a run that never ended here (a crash)
-        status = record.status if record.status in TERMINAL_STATUSES else "interrupted"
-        why = record.error_message or f"the run ended {status}"
-        run.finish(status, RunErrorInfo(why, record.error_code))  # type: ignore[arg-type]
-        run.finished_at = _seconds(record.finished_at) or run.finished_at
+    if not run.done:  # cancelled, interrupted, or still running when read
+        ended = record.status in TERMINAL_STATUSES
+        why = record.error_message or ("" if ended else "it was still running when read")
+        error = RunErrorInfo(why, record.error_code) if why or record.error_code else None
+        run.finish(record.status if ended else "interrupted", error)  # type: ignore[arg-type]
+        run.finished_at = _seconds(record.finished_at)  # None: its process died, when unknown
     run.model = run.model or record.model
+    run.paused_seconds = record.paused_seconds or 0.0  # the agent's time leaves it out
     run.usage = run.usage or _usage(record)
     if record.cost_usd is not None:  # as priced then, not by today's prices or without cache
         source = record.cost_source if record.cost_source in get_args(CostSource) else None
@@ -221,22 +222,23 @@ def _call_events(call: ToolCallRecord) -> list[Event]:
             received_at=at,
         )
     ]
-    if call.question is not None:
+    if call.question is not None or call.decided_by is not None:  # it asked for a decision
         events.append(
             ToolApprovalRequested(
                 call_id=call.call_id, name=call.name or "", question=call.question, received_at=at
             )
         )
-        if call.answer is not None:
-            events.append(
-                ToolApprovalResponded(
-                    call_id=call.call_id,
-                    approved=True,
-                    answer=parse_json_or_text(call.answer),
-                    decided_by="user",
-                    received_at=done,
-                )
+    if call.decided_by is not None or call.answer is not None:
+        known = call.decided_by in get_args(DecidedBy)  # a file's row may say anything
+        events.append(
+            ToolApprovalResponded(
+                call_id=call.call_id,
+                approved=call.status != "denied",
+                answer=parse_json_or_text(call.answer) if call.answer is not None else None,
+                decided_by=call.decided_by if known else "user",
+                received_at=done - (call.duration or 0.0),  # the call's own time came after
             )
+        )
     if call.status in ("succeeded", "failed"):
         output = parse_json_or_text(call.output) if call.output is not None else None
         events.append(

@@ -20,8 +20,9 @@ from .._display.widget import ChatCell
 from .._history import HistoryStore, RunHistory, default_store
 from .._history._pages import PAGE_COLUMNS, PageQuery, RunPages, run_pages
 from .._history._tables import SHOWN_ROWS
-from .compare_runs import compare, history_records
+from .compare_runs import compare
 from .past_runs import past_run_cell
+from .run_like import history_records
 from .scoring import VERDICT
 
 __all__ = ["GridSource", "HistorySource", "grid_view", "runs_table"]

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from .._core.exceptions import ConfigurationError
 from .._display.verdicts import verdict_kept
-from .._history import ScoreRecord, ScoreSource, ScoreValue, default_store
-from .compare_runs import names_runs, run_ids
-from .run_like import RunLike
+from .._history import ScoreRecord, ScoreSource, ScoreValue, default_store, kept_store
+from .run_like import RunLike, names_runs, run_ids
 
 __all__ = ["VERDICT", "keep_verdict", "score", "scores"]
 
@@ -41,11 +40,7 @@ def score(
             "history record or runs() row, a pandas row, or a run id, "
             f"not {type(run).__name__}"
         )
-    store = default_store()
-    if store is None:
-        raise ConfigurationError(
-            "scores are kept in the run history, and history is off (AGENTNB_HISTORY=off)"
-        )
+    store = kept_store("scores")
     ids = run_ids(run)
     if len(ids) != 1:
         raise ConfigurationError(

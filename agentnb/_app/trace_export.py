@@ -8,9 +8,8 @@ from .._core.request import RunRequest, build_request
 from .._core.run import TERMINAL_STATUSES
 from .._history import RunRecord, default_store
 from .._tracing import export_runs
-from .compare_runs import history_records
 from .past_runs import past_run
-from .run_like import RunLike
+from .run_like import RunLike, history_records
 
 __all__ = ["export_traces"]
 

@@ -234,8 +234,9 @@ class Run:
 
     @property
     def elapsed(self) -> float | None:
-        """Wall-clock seconds from the request to the end (or to now), pauses included."""
-        if self.started_at is None:
+        """Wall-clock seconds from the request to the end (or to now), pauses included; None
+        for a run read back from the history that ended when no one knows (its process died)."""
+        if self.started_at is None or (self.done and self.finished_at is None):
             return None
         end = self.finished_at if self.finished_at is not None else time.time()
         return max(0.0, end - self.started_at)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .._core.extras import require_pandas, require_pyplot
-from .._core.statuses import CALL_FAILED, CALL_PENDING, timed_statuses
+from .._core.statuses import timed_statuses
 from .summary_table import key_label
 
 if TYPE_CHECKING:
@@ -27,6 +27,8 @@ class PlottedCalls(Protocol):
     def counts(self) -> dict[str, int]: ...
 
     def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame: ...
+
+    def summary(self, by: str = "name", *, every: str | None = None) -> pd.DataFrame: ...
 
 
 class Plotted(Protocol):
@@ -53,8 +55,8 @@ SERIES_COLUMN = {
     "latency": ("duration_p50", "seconds (median)"),
     "failures": ("failure_rate", "failure rate"),
 }
-"""Each kind over time: the column drawn (of the summary, or of :func:`_tool_summary` by
-tool) and its axis label."""
+"""Each kind over time: the column drawn (of the runs' summary, or by tool of the tool calls')
+and its axis label."""
 _NO_TOOL_USAGE = (
     "no tool call has usage: this platform reports none per call\n"
     "(some report a sub-agent's usage inside the call that ran it)"
@@ -138,7 +140,10 @@ def _check_series(kind: str, options: dict[str, Any]) -> None:
 
 def _series(history: Plotted, ax: Any, kind: str, by: str = "agent", every: str = "day") -> None:
     column, unit = SERIES_COLUMN[kind]
-    frame = _tool_summary(history, every) if by == "tool" else history.summary(by, every=every)
+    if by == "tool":
+        frame = history.tool_calls().summary("name", every=every)
+    else:
+        frame = history.summary(by, every=every)
     what = {"cost": "Cost", "tokens": "Tokens", "latency": "Agent time", "failures": "Failures"}
     ax.set_title(f"{what[kind]} per {every} by {by}", loc="left")
     ax.set_ylabel(unit)
@@ -153,47 +158,19 @@ def _series(history: Plotted, ax: Any, kind: str, by: str = "agent", every: str 
         )
         return
     starts: list[datetime] = []
-    for name, group in values.groupby(level=by, observed=True, dropna=False, sort=True):
+    level = "name" if by == "tool" else by
+    for name, group in values.groupby(level=level, observed=True, dropna=False, sort=True):
         times = [
             moment.to_pydatetime().replace(tzinfo=None)
             for moment in group.index.get_level_values(0)
         ]
         starts += times
-        label = key_label(by, name)
+        label = key_label(level, name)
         ax.plot(times, list(group), marker="o", label=label, zorder=3)
     _period_axis(ax, starts, every)
     ax.set_ylim(bottom=0)
     _report_style(ax, grid="y")
     ax.legend(title=by, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-
-
-def _tool_summary(history: Plotted, every: str) -> pd.DataFrame:
-    """Per period and tool: the median call time and the share of ended calls that failed
-    (denied and left without a result count too, as in the tool calls' summary)."""
-    pandas = require_pandas()
-    wanted = ["name", "status", "started_at", "duration", "total_tokens", "cost_usd"]
-    calls = history.tool_calls().to_pandas(wanted)
-    calls = calls.dropna(subset=["started_at"])
-    floor = {"hour": "h", "day": "D"}.get(every)
-    starts = calls["started_at"].dt.tz_convert("UTC")
-    calls["period"] = (
-        starts.dt.floor(floor)
-        if floor
-        else (starts.dt.floor("D") - pandas.to_timedelta(starts.dt.weekday, unit="D"))
-    )
-    calls["failed"] = calls["status"].isin(CALL_FAILED).astype("float64")
-    calls.loc[calls["status"].isin(CALL_PENDING), "failed"] = float("nan")
-    grouped = calls.groupby(["period", "name"], observed=True, sort=True)
-    frame: pd.DataFrame = pandas.DataFrame(
-        {
-            "duration_p50": grouped["duration"].median(),
-            "failure_rate": grouped["failed"].mean(),
-            "cost_total": grouped["cost_usd"].sum(min_count=1),
-            "tokens_total": grouped["total_tokens"].sum(min_count=1),
-        }
-    )
-    frame.index = frame.index.set_names(["period", "tool"])
-    return frame
 
 
 def _check_options(kind: str, options: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from .._core.text import excerpt
@@ -141,12 +141,11 @@ SHOWN_CALLS = 20
 """Tool calls the HTML table shows; the rest are counted."""
 
 
-def tool_calls_text(columns: Columns, *, title: str) -> str:
-    """``title``, then the calls per tool (most called first), then the calls that ran
-    without the user's approval, fitted to the terminal."""
+def tool_calls_text(columns: Columns, counts: Mapping[str, int], *, title: str) -> str:
+    """``title``, then the ``counts`` of calls per tool, then the calls that ran without the
+    user's approval, fitted to the terminal."""
     width = terminal_width(sys.stdout)  # None for a pipe, a file or a notebook
-    counts = Counter(name or "(unnamed)" for name in columns["name"]).most_common()
-    rows = [[name, str(count)] for name, count in counts]
+    rows = [[name, str(count)] for name, count in counts.items()]
     tools = Table([Column("tool"), Column("calls", right=True)], rows, title=title)
     shown = [table_text(tools, width)]
     unapproved = [

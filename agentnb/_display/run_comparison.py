@@ -11,16 +11,16 @@ import difflib
 import html
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .._core.extras import require_pandas
 from .._core.pricing import usd
-from .._core.run import Run
+from .._core.run import Run, ToolCall
 from .._core.text import excerpt, visible
 from .run_text import seconds
 from .safe_markdown import NO_MATH, markdown_html, parse_markdown
-from .static_copy import clean, tool_arguments
+from .static_copy import clean
 from .summary_table import text_width
 from .table import Cell, Column, Row, Table, in_blocks, table_html, table_text
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ComparedCall", "ComparedRun", "Comparison", "run_label", "word_diff"]
+__all__ = ["Comparison", "word_diff"]
 
 ANSWER_CHARS = 20_000
 """Characters of each answer compared and shown (a longer one is cut, and says so)."""
@@ -54,66 +54,9 @@ tags in the rendered HTML (an answer's own are dropped first)."""
 _SENTINELS = re.compile("[\ue000-\ue003]")
 
 
-@dataclass(frozen=True, slots=True)
-class ComparedCall:
-    """One tool call as a comparison shows it."""
-
-    name: str
-    status: str
-    arguments: str
-    """The arguments as text (JSON for an object)."""
-    duration: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ComparedRun:
-    """The figures of one run a comparison reads."""
-
-    label: str
-    """How the run is named in the view: its agent and short id."""
-    local_id: str
-    agent: str | None
-    model: str | None
-    status: str
-    message: str
-    answer: str
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    total_tokens: int | None = None
-    cost: float | None = None
-    """USD, or None when unknown (never 0 for unknown)."""
-    duration: float | None = None
-    """The agent's time in seconds (time waiting for a person left out where known)."""
-    error: str | None = None
-    calls: tuple[ComparedCall, ...] = field(default=())
-
-    @classmethod
-    def from_run(cls, run: Run) -> ComparedRun:
-        usage = run.usage
-        return cls(
-            label=run_label(run.agent, run.local_id),
-            local_id=run.local_id,
-            agent=run.agent or None,
-            model=run.model,
-            status=run.status,
-            message=run.message,
-            answer=run.text,
-            prompt_tokens=usage.prompt_tokens if usage else None,
-            completion_tokens=usage.completion_tokens if usage else None,
-            total_tokens=usage.total_tokens if usage else None,
-            cost=run.cost,
-            duration=run.duration if run.done else None,
-            error=run.error.message if run.error is not None else None,
-            calls=tuple(
-                ComparedCall(call.name, call.status, tool_arguments(call), call.duration)
-                for call in run.tool_calls
-            ),
-        )
-
-
-def run_label(agent: str | None, local_id: str) -> str:
+def run_label(run: Run) -> str:
     """``agent · 1a2b3c4d``: how a run is named in a comparison."""
-    return f"{agent or 'run'} · {local_id[:8]}"
+    return f"{run.agent or 'run'} · {run.local_id[:8]}"
 
 
 def word_diff(before: str, after: str) -> list[tuple[str, str]]:
@@ -231,13 +174,13 @@ def _similarity(before: str, after: str) -> float:
     ).ratio()
 
 
-def aligned_calls(runs: Sequence[ComparedRun]) -> list[tuple[str, list[ComparedCall | None]]]:
+def aligned_calls(runs: Sequence[Run]) -> list[tuple[str, list[ToolCall | None]]]:
     """Rows of tool calls, one per (name, k-th call of that name): each run's call there or
     None, rows in the order the calls first appear (run by run)."""
-    rows: dict[tuple[str, int], list[ComparedCall | None]] = {}
+    rows: dict[tuple[str, int], list[ToolCall | None]] = {}
     for index, run in enumerate(runs):
         seen: dict[str, int] = {}
-        for call in run.calls:
+        for call in run.tool_calls:
             k = seen.get(call.name, 0)
             seen[call.name] = k + 1
             row = rows.setdefault((call.name, k), [None] * len(runs))
@@ -247,34 +190,37 @@ def aligned_calls(runs: Sequence[ComparedRun]) -> list[tuple[str, list[ComparedC
 
 class Comparison:
     """Two or more runs side by side (``agentnb.compare(a, b, ...)``): answers diffed word
-    by word against the first, tool calls aligned, tokens, cost, agent time and status."""
+    by word against the first, tool calls aligned, tokens, cost, agent time and status.
+    ``runs``: the runs compared, each a :class:`~agentnb.Run` (a past one as ``show()``
+    opens it)."""
 
-    def __init__(self, runs: Sequence[ComparedRun]) -> None:
+    def __init__(self, runs: Sequence[Run]) -> None:
         if len(runs) < 2:
             raise ValueError(f"compare needs two or more runs, got {len(runs)}")
-        self.runs: tuple[ComparedRun, ...] = tuple(runs)
+        self.runs: tuple[Run, ...] = tuple(runs)
 
     def __len__(self) -> int:
         return len(self.runs)
 
     # ---- the figures -----------------------------------------------------------------------
     def _answers(self) -> list[str]:
-        return [run.answer[:ANSWER_CHARS] for run in self.runs]
+        return [run.text[:ANSWER_CHARS] for run in self.runs]
 
-    def _figures(self, run: ComparedRun) -> list[tuple[str, str]]:
+    def _figures(self, run: Run) -> list[tuple[str, str]]:
+        prompt, completion, _ = _counts(run).values()
         tokens = (
-            f"{run.prompt_tokens if run.prompt_tokens is not None else '?'} in · "
-            f"{run.completion_tokens if run.completion_tokens is not None else '?'} out"
-            if run.prompt_tokens is not None or run.completion_tokens is not None
+            f"{prompt if prompt is not None else '?'} in · "
+            f"{completion if completion is not None else '?'} out"
+            if prompt is not None or completion is not None
             else ""
         )
         return [
             ("status", run.status),
             ("model", run.model or ""),
-            ("agent time", seconds(run.duration)),
+            ("agent time", seconds(_agent_time(run))),
             ("tokens", tokens),
             ("cost", usd(run.cost) if run.cost is not None else "unknown"),
-            ("tool calls", str(len(run.calls))),
+            ("tool calls", str(len(run.tool_calls))),
         ]
 
     def to_pandas(self) -> pd.DataFrame:
@@ -287,20 +233,18 @@ class Comparison:
         rows: list[dict[str, Any]] = [
             {
                 "local_id": run.local_id,
-                "agent": run.agent,
+                "agent": run.agent or None,
                 "model": run.model,
                 "status": run.status,
-                "prompt_tokens": run.prompt_tokens,
-                "completion_tokens": run.completion_tokens,
-                "total_tokens": run.total_tokens,
+                **_counts(run),
                 "cost_usd": run.cost,
-                "duration": run.duration,
-                "tool_calls": len(run.calls),
-                "tool_names": [call.name for call in run.calls],
+                "duration": _agent_time(run),
+                "tool_calls": len(run.tool_calls),
+                "tool_names": [call.name for call in run.tool_calls],
                 "message": run.message,
-                "answer": run.answer,
+                "answer": run.text,
                 "similarity": _similarity(answers[0], answer),
-                "error": run.error,
+                "error": _error(run),
             }
             for run, answer in zip(self.runs, answers, strict=True)
         ]
@@ -321,12 +265,12 @@ class Comparison:
         rows.append(["message", *(excerpt(run.message, 300) for run in self.runs)])
         if answers is not None:
             rows.append(["answer", *answers])
-        if any(run.error for run in self.runs):
-            rows.append(["error", *(run.error or "" for run in self.runs)])
+        if any(_error(run) for run in self.runs):
+            rows.append(["error", *(_error(run) or "" for run in self.runs)])
         rows += [[f"→ {name}", *map(_call_cell, row)] for name, row in aligned_calls(self.runs)]
         widest = max(len(str(row[0])) for row in rows)
         label = Column("", head=True, width=f"{widest * 0.62 + 1.4:.1f}em")
-        columns = [label, *(Column(run.label, wrap=True, chars=chars) for run in self.runs)]
+        columns = [label, *(Column(run_label(run), wrap=True, chars=chars) for run in self.runs)]
         return Table(columns, rows, name=f"agentnb-compare {NO_MATH}", fixed=True)
 
     # ---- HTML --------------------------------------------------------------------------------
@@ -349,7 +293,7 @@ class Comparison:
         ]
 
     def _cut(self, index: int) -> str:
-        size = len(self.runs[index].answer)
+        size = len(self.runs[index].text)
         return (
             f" <em>(cut at {ANSWER_CHARS:,} of {size:,} characters)</em>"
             if size > ANSWER_CHARS
@@ -377,15 +321,34 @@ class Comparison:
                     clean(t) if k == "=" else f"[-{clean(t)}-]" if k == "-" else f"{{+{clean(t)}+}}"
                     for k, t in word_diff(answers[0], answers[index])
                 )
-            lines += ["", f"── answer of {clean(run.label)}" + (" (diff)" if index else ""), text]
+            title = f"── answer of {clean(run_label(run))}" + (" (diff)" if index else "")
+            lines += ["", title, text]
         return "\n".join(lines)
 
 
-def _call_cell(call: ComparedCall | None) -> Cell:
+def _counts(run: Run) -> dict[str, int | None]:
+    usage = run.usage
+    return {
+        "prompt_tokens": usage.prompt_tokens if usage else None,
+        "completion_tokens": usage.completion_tokens if usage else None,
+        "total_tokens": usage.total_tokens if usage else None,
+    }
+
+
+def _agent_time(run: Run) -> float | None:
+    return run.duration if run.done else None
+
+
+def _error(run: Run) -> str | None:
+    return run.error.message if run.error is not None else None
+
+
+def _call_cell(call: ToolCall | None) -> Cell:
     """A tool call's status, time and arguments (on a line of their own in HTML)."""
     if call is None:
         return Cell("—")
     status = call.status + (f" · {seconds(call.duration)}" if call.duration is not None else "")
-    arguments = excerpt(call.arguments, ARGUMENT_CHARS)
+    given = call.arguments if call.arguments is not None else call.arguments_text
+    arguments = excerpt(given, ARGUMENT_CHARS)
     markup = f"{html.escape(visible(status))}<br><code>{html.escape(visible(arguments))}</code>"
     return Cell(f"{status} {arguments}", html=markup)

@@ -86,13 +86,6 @@ def shown(call: ToolCall) -> ShownCall:
     return shown_call(call, value_chars=ARGUMENT_VALUE_CHARS)
 
 
-def tool_arguments(call: ToolCall) -> str:
-    """The call's arguments as text (indented JSON), as a comparison of runs diffs them."""
-    if call.arguments is not None:
-        return format_value(call.arguments)
-    return call.arguments_text
-
-
 def argument_lines(call: ShownCall, *, whole: bool = False) -> str:
     """Every argument of a shown call on a line of its own, ``key: value``, then the
     platform's other versions of the call, flagged."""

@@ -11,7 +11,12 @@ import os
 import threading
 import warnings
 
-from .._core.exceptions import HistoryError, HistoryLocationError, HistoryWriteError
+from .._core.exceptions import (
+    ConfigurationError,
+    HistoryError,
+    HistoryLocationError,
+    HistoryWriteError,
+)
 from ._experiment_book import (
     Arm,
     Dataset,
@@ -63,6 +68,7 @@ __all__ = [
     "host_of",
     "keep_dataset",
     "kept_dataset",
+    "kept_store",
     "metadata_key",
     "open_default_store",
 ]
@@ -89,6 +95,17 @@ def default_store() -> HistoryStore | None:
             _failed[key] = str(exc)
             warnings.warn(f"agentnb: runs are not being recorded: {exc}", stacklevel=2)
         return None
+
+
+def kept_store(what: str) -> HistoryStore:
+    """The default store, where ``what`` (``"scores"``, ``"datasets"``...) is kept; a
+    :class:`ConfigurationError` saying so when history is off."""
+    store = default_store()
+    if store is None:
+        raise ConfigurationError(
+            f"{what} are kept in the run history, and history is off (AGENTNB_HISTORY=off)"
+        )
+    return store
 
 
 def open_default_store() -> HistoryStore | None:

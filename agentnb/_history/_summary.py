@@ -195,9 +195,11 @@ CALL_SUMMARY_COLUMNS = (
 _CALL_KEYS = ("name", "agent", "status")
 
 
-def summarize_calls(frame_of: FrameOf, by: str | Sequence[str]) -> pd.DataFrame:
+def summarize_calls(
+    frame_of: FrameOf, by: str | Sequence[str], every: str | None = None
+) -> pd.DataFrame:
     """The summary of the tool calls whose frame ``frame_of`` gives (``ToolCallHistory``),
-    its ``of`` attr ``"tool calls"``."""
+    its ``of`` attr ``"tool calls"``; ``every``: per period first, as the runs' summary."""
     pandas = require_pandas()
     keys = [by] if isinstance(by, str) else list(by)
     bad = [key for key in keys if key not in _CALL_KEYS]
@@ -205,9 +207,16 @@ def summarize_calls(frame_of: FrameOf, by: str | Sequence[str]) -> pd.DataFrame:
         raise ConfigurationError(
             f"cannot summarise tool calls by {bad or keys}; choose from {list(_CALL_KEYS)}"
         )
+    if every is not None and every not in PERIODS:
+        raise ConfigurationError(f"every must be one of {list(PERIODS)}, not {every!r}")
     frame = frame_of(
         ["local_id", "name", "agent", "status", "duration", "total_tokens", "cost_usd"]
+        + (["started_at"] if every else [])
     )
+    if every is not None:  # the period each call started in, UTC (weeks from Monday)
+        length, offset = (pandas.Timedelta(seconds=n) for n in PERIODS[every])
+        frame[PERIOD] = (frame.pop("started_at") - offset).dt.floor(length) + offset
+        keys = [PERIOD, *keys]
     status = frame["status"].astype("object")
     frame["_failed"] = status.isin(CALL_FAILED).astype("int64")
     frame["_ended"] = (~status.isin(CALL_PENDING)).astype("int64")
@@ -228,9 +237,12 @@ def summarize_calls(frame_of: FrameOf, by: str | Sequence[str]) -> pd.DataFrame:
         },
         columns=list(CALL_SUMMARY_COLUMNS),
     )
-    out = out.sort_values("calls", ascending=False, kind="stable")
+    if every is None:
+        out = out.sort_values("calls", ascending=False, kind="stable")
+    else:  # each period's busiest first
+        out = out.sort_values([PERIOD, "calls"], ascending=[True, False], kind="stable")
     out.attrs["of"] = "tool calls"
-    return as_summary(out, None)
+    return as_summary(out, every)
 
 
 Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]

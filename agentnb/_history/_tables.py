@@ -517,9 +517,11 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
         names = Counter(row[4] or "(unnamed)" for row in self._rows)
         return dict(names.most_common())
 
-    def summary(self, by: str | Sequence[str] = "name") -> pd.DataFrame:
+    def summary(
+        self, by: str | Sequence[str] = "name", *, every: str | None = None
+    ) -> pd.DataFrame:
         """Per tool or agent: the figures of ``ToolCallHistory.summary``, as data."""
-        return summarize_calls(self.to_pandas, by)
+        return summarize_calls(self.to_pandas, by, every)
 
     def title(self) -> str:
         noun = "call" if len(self) == 1 else "calls"

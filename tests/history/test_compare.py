@@ -14,14 +14,22 @@ from agentnb_testing import client_for
 from agentnb import runs
 from agentnb._app.compare_runs import compare
 from agentnb._core.exceptions import ConfigurationError
-from agentnb._display.run_comparison import (
-    ComparedCall,
-    ComparedRun,
-    Comparison,
-    aligned_calls,
-    word_diff,
-)
+from agentnb._core.request import RunRequest
+from agentnb._core.run import Run
+from agentnb._display.run_comparison import Comparison, aligned_calls, word_diff
 from agentnb._history import close_default_stores, default_store
+from agentnb.events import (
+    RunCompleted,
+    RunFailed,
+    RunPaused,
+    RunStarted,
+    TextDelta,
+    ToolApprovalRequested,
+    ToolApprovalResponded,
+    ToolCallFinished,
+    ToolCallStarted,
+    Usage,
+)
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
@@ -44,17 +52,14 @@ def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[History
         close_default_stores()
 
 
-def compared(label: str, answer: str, *calls: str) -> ComparedRun:
-    return ComparedRun(
-        label=label,
-        local_id=label,
-        agent=label,
-        model=None,
-        status="completed",
-        message="m",
-        answer=answer,
-        calls=tuple(ComparedCall(name, "succeeded", "{}") for name in calls),
-    )
+def compared(label: str, answer: str, *calls: str) -> Run:
+    run = Run(agent=label, local_id=label, message="m")
+    for index, name in enumerate(calls):
+        run.apply(ToolCallStarted(call_id=str(index), name=name, arguments={}))
+        run.apply(ToolCallFinished(call_id=str(index), output="ok"))
+    run.apply(TextDelta(delta=answer))
+    run.apply(RunCompleted())
+    return run
 
 
 # ---- the pieces ------------------------------------------------------------------------------
@@ -216,7 +221,7 @@ async def test_two_agents_compared_from_runs_records_ids_and_frames(
         assert got[columns[1:-1]].equals(want[columns[1:-1]])
         assert list(got["duration"]) == pytest.approx(list(want["duration"]), abs=0.05)
     names = [call.name for call in finance.tool_calls]
-    assert [call.name for call in by_id.runs[0].calls] == names
+    assert [call.name for call in by_id.runs[0].tool_calls] == names
 
 
 async def test_an_unknown_id_or_value_is_a_clear_error(
@@ -275,3 +280,100 @@ def test_in_a_notebook_and_its_nbconvert_copy(
     assert re.search(r"<del [^>]*>up 2%</del>", page)
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)" in page
+
+
+def _made_runs() -> list[Run]:
+    """Runs as they end live: one that waited for approvals (one call denied by the user's
+    policy), one cancelled with a call open, one failed."""
+    t = 1_700_000_000.0
+    approved = [
+        ToolCallStarted(call_id="a1", name="buy", arguments={"qty": 10}, received_at=t + 0.3),
+        ToolApprovalRequested(call_id="a1", name="buy", received_at=t + 0.3),
+        RunPaused(received_at=t + 0.35),
+        ToolApprovalResponded(call_id="a1", approved=True, decided_by="user", received_at=t + 5),
+        ToolCallFinished(call_id="a1", output="bought", received_at=t + 5.5),
+        ToolCallStarted(call_id="a2", name="sell", arguments={"ticker": "AMD"}, received_at=t + 6),
+        ToolApprovalRequested(call_id="a2", name="sell", received_at=t + 6),
+        RunPaused(received_at=t + 6.05),
+        ToolApprovalResponded(call_id="a2", approved=False, decided_by="policy", received_at=t + 7),
+        TextDelta(delta="Bought 10.", received_at=t + 7.2),
+        RunCompleted(usage=Usage(prompt_tokens=200, completion_tokens=4), received_at=t + 7.5),
+    ]
+    opened = [
+        ToolCallStarted(call_id="c1", name="quote", arguments={"t": "NVDA"}, received_at=t + 0.3),
+        TextDelta(delta="NVDA is", received_at=t + 0.5),
+    ]
+    failed = [*opened, RunFailed(message="upstream 500", code="server_error", received_at=t + 2)]
+    made = []
+    for events in (approved, opened, failed):
+        run = Run(agent="finance_agent", message="NVDA?", provider="openai", connection="c")
+        run.start(at=t)
+        run.apply(RunStarted(run_id="r1", model="gpt-4o-mini", received_at=t + 0.1))
+        for event in events:
+            run.apply(event)
+        run.finish("cancelled")  # the one left open: stopped, as a Stop click does
+        made.append(run)
+    return made
+
+
+class _Rows(HTMLParser):
+    """The rows of a view's own table (not an answer's): a heading, then each cell's markup."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.rows: list[list[str]] = []
+        self._depth = 0
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._depth += tag == "table"
+        if self._depth == 1 and tag == "tr":
+            self.rows.append([])
+        elif self._depth == 1 and tag in ("th", "td"):
+            self._cell = []
+        elif self._cell is not None:
+            self._cell.append(self.get_starttag_text() or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._depth == 1 and tag in ("th", "td") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell))
+            self._cell = None
+        elif self._cell is not None:
+            self._cell.append(f"</{tag}>")
+        self._depth -= tag == "table"
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        self.handle_data(f"&{name};")
+
+    def handle_charref(self, name: str) -> None:
+        self.handle_data(f"&#{name};")
+
+
+def _cells(view: Comparison) -> dict[str, list[str]]:
+    parsed = _Rows()
+    parsed.feed(view.to_html())
+    return {heading: cells for heading, *cells in parsed.rows[1:]}
+
+
+async def test_a_run_and_its_history_record_compare_the_same(
+    server: ServerHandle, history: HistoryStore
+) -> None:
+    async with client_for(server, "operativus", recorder=history) as client:
+        live = [await client.run("finance_agent", "What is NVDA trading at?")]
+    for run in _made_runs():
+        history.record(run, RunRequest(agent=run.agent, message=run.message))
+        live.append(run)
+    history.flush()
+    for run in live:
+        view = compare(run, run.local_id)
+        rows = _cells(view)
+        assert [name for name in rows if name.startswith("→")], rows
+        for name, (shown, recorded) in rows.items():
+            if name != "agent time":  # its own clock readings, kept to the microsecond
+                assert shown == recorded, (run.status, name)
+        durations = list(view.to_pandas()["duration"])
+        assert durations[1] == pytest.approx(durations[0], abs=1e-3)

@@ -35,8 +35,8 @@ def test_two_agents_on_the_same_questions(connection: str) -> None:
     first = agentnb.compare(result[0:2])
     assert [run.agent for run in first.runs] == ["finance_agent", "echo"]
     assert {run.message for run in first.runs} == {QUESTIONS[0]}
-    assert first.runs[1].answer == QUESTIONS[0]  # the echo
-    assert "NVDA" in first.runs[0].answer
+    assert first.runs[1].text == QUESTIONS[0]  # the echo
+    assert "NVDA" in first.runs[0].text
 
 
 def test_variants_of_the_options(connection: str) -> None:

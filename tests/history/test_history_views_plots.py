@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from agentnb._core.exceptions import ConfigurationError
 from agentnb._history import ToolCallRecord
 from agentnb.history import RunHistory
 
@@ -303,6 +304,46 @@ def test_tool_failures_over_time_count_what_the_tool_summary_counts(drawn: list[
     assert summary.loc["get_stock_price", "failure_rate"] == 0.75
     failures = lines(draw(drawn, history, "failures", by="tool", every="hour"))
     assert failures == {"get_stock_price": [0.75]}
+
+
+def test_tool_series_are_the_tool_summary_per_period_a_nameless_call_included(
+    drawn: list[Any],
+) -> None:
+    """The plot by tool draws ``tool_calls().summary(every=...)``: a call the platform named
+    nothing is its own line, ``(unnamed)``, as the summary counts it (it was left out)."""
+    day = (NOW // DAY - 1) * DAY
+    calls = [
+        ("quote", "succeeded", 0.2, 60),
+        (None, "failed", 0.4, 60),
+        ("quote", "failed", 1.0, DAY),
+    ]
+    history = RunHistory(
+        {"local_id": ["r"], "agent": ["a"], "status": ["completed"]},
+        tool_rows=[
+            ToolCallRecord(
+                "r",
+                f"c{i}",
+                i,
+                "a",
+                name,
+                status,
+                None,
+                None,
+                None,
+                datetime.fromtimestamp(day + offset, tz=UTC),
+                None,
+                duration,
+            ).to_row()
+            for i, (name, status, duration, offset) in enumerate(calls)
+        ],
+    )
+    summary = history.tool_calls().summary(every="day").to_pandas()
+    assert list(summary.index.names) == ["period", "name"]
+    assert list(summary["calls"]) == [1, 1, 1]
+    failures = lines(draw(drawn, history, "failures", by="tool", every="day"))
+    assert failures == {"quote": [0.0, 1.0], "(unnamed)": [1.0]}
+    with pytest.raises(ConfigurationError, match="every must be one of"):
+        history.tool_calls().summary(every="month")
 
 
 @pytest.mark.parametrize(

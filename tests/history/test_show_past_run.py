@@ -119,3 +119,54 @@ def test_a_past_run_shows_the_usage_model_and_cost_the_history_kept(
     assert again.cost == pytest.approx(record.cost_usd)
     assert again.usage is not None
     assert (again.usage.prompt_tokens, again.usage.completion_tokens) == (90_000, 500)
+
+
+def test_a_run_whose_process_died_has_no_agent_time_and_one_still_running_says_so(
+    recorded: agentnb.Run,
+) -> None:
+    """The history marks a dead process's run interrupted and keeps no end: its agent time is
+    unknown, not the time since it started (which grew while one looked)."""
+    from dataclasses import replace
+
+    [record] = agentnb.runs()
+    orphan = replace(record, status="interrupted", finished_at=None, duration=None)
+    again = past_run(orphan, [])
+    assert again.status == "interrupted" and again.duration is None and again.elapsed is None
+    running = past_run(replace(record, status="running", finished_at=None, error_message=None), [])
+    assert running.error is not None and running.error.message == "it was still running when read"
+    assert running.duration is None
+
+
+def test_a_past_runs_decisions_read_as_they_were_made(tmp_path: Path) -> None:
+    """A call the server approved on its own is flagged as it was live, a call a policy
+    denied reads denied (it read as failed), and the waits for them are not the calls' time."""
+    from agentnb._core.request import RunRequest
+    from agentnb.events import (
+        RunCompleted,
+        ToolApprovalRequested,
+        ToolApprovalResponded,
+        ToolCallFinished,
+        ToolCallStarted,
+    )
+
+    t = 1_700_000_000.0
+    run = agentnb.Run(agent="trader", message="Buy NVDA", provider="openai")
+    run.start(at=t)
+    for call_id, decided_by, approved in (("a", "server", True), ("b", "policy", False)):
+        run.apply(ToolCallStarted(call_id=call_id, name="buy", arguments={}, received_at=t))
+        run.apply(ToolApprovalRequested(call_id=call_id, name="buy", received_at=t))
+        run.apply(
+            ToolApprovalResponded(
+                call_id=call_id, approved=approved, decided_by=decided_by, received_at=t + 4
+            )
+        )
+    run.apply(ToolCallFinished(call_id="a", output="bought", received_at=t + 5))
+    run.apply(RunCompleted(received_at=t + 6))
+    with HistoryStore(tmp_path / "history.sqlite3") as store:
+        store.record(run, RunRequest(agent=run.agent, message=run.message))
+        store.flush()
+        [record] = store.runs()
+        again = past_run(record, store.tool_calls([record.local_id]))
+    shown = [(c.status, c.unapproved, c.duration) for c in again.tool_calls]
+    assert shown == [(c.status, c.unapproved, c.duration) for c in run.tool_calls]
+    assert shown[0][1] is not None and shown[1][0] == "denied"
