@@ -85,8 +85,8 @@ def url_of(server: Any, app: str, name: str, *, reset: bool = True) -> str:
     """The URL of notebook ``name`` on ``server`` (the ``app`` fixture's value); in
     JupyterLab with ``reset``, a fresh workspace (no tab left open by an earlier test)."""
     if app == "jupyterlab":
-        return f"{server.url}/lab/tree/{name}{'?reset' if reset else ''}"
-    return f"{server.url}/notebooks/{name}"
+        return f"{server.url}/lab/tree/{server.folder}/{name}{'?reset' if reset else ''}"
+    return f"{server.url}/notebooks/{server.folder}/{name}"
 
 
 def new_notebook(path: Path, sources: list[str]) -> None:
