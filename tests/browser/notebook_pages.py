@@ -80,6 +80,16 @@ NOTEBOOK_STATE = """
 }
 """
 
+REOPENED = """
+() => {
+  const outputs = [...document.querySelectorAll(".jp-Notebook .jp-OutputArea-output")];
+  const copies = document.querySelectorAll(".jp-Notebook .agentnb-static");
+  return copies.length === 2 && !outputs.some((el) => el.textContent.startsWith("Loading widget"));
+}
+"""
+"""A reopened notebook's two chat cells show their static copies and the widget manager has
+given up on the widgets' missing models (no output says "Loading widget")."""
+
 
 def url_of(server: Any, app: str, name: str, *, reset: bool = True) -> str:
     """The URL of notebook ``name`` on ``server`` (the ``app`` fixture's value); in
