@@ -134,10 +134,10 @@ def open_notebook_at(page: Any, url: str) -> None:
     """Open ``url`` (a notebook in JupyterLab or Notebook 7) and wait for an idle kernel."""
     load_jupyter_app(page, url)
     deadline = time.monotonic() + 90
-    status = ""
+    status = page.evaluate(WAIT_READY)
     while status != "idle":
         assert time.monotonic() < deadline, f"the notebook's kernel is not ready: {status}"
-        page.wait_for_timeout(250)
+        page.wait_for_timeout(50)
         status = page.evaluate(WAIT_READY)
 
 
