@@ -12,9 +12,9 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -35,6 +35,7 @@ __all__ = [
     "REPO",
     "RecordedSleeps",
     "Scripted",
+    "SharedServers",
     "client_for",
     "connection_env",
     "free_port",
@@ -171,6 +172,36 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+T = TypeVar("T")
+
+
+class SharedServers:
+    """Servers that take seconds to start, shared by the test modules of one ``folder`` while
+    its tests run back to back: each started on first use, all stopped when the next test is
+    elsewhere (``after``, from the folder conftest's ``pytest_runtest_teardown``) or the
+    session ends (``close``). A module fixture hands a module the shared server; what one
+    module changes in it, the fixture puts back."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._stack = contextlib.ExitStack()
+        self._started: dict[str, Any] = {}
+
+    def get(self, name: str, start: Callable[[], contextlib.AbstractContextManager[T]]) -> T:
+        if name not in self._started:
+            self._started[name] = self._stack.enter_context(start())
+        value: T = self._started[name]
+        return value
+
+    def after(self, nextitem: pytest.Item | None) -> None:
+        if nextitem is None or self.folder not in nextitem.path.parents:
+            self.close()
+
+    def close(self) -> None:
+        self._started.clear()
+        self._stack.close()
 
 
 @contextlib.contextmanager

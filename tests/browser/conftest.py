@@ -1,21 +1,26 @@
-"""Fixtures for the browser tests: the demo agent server, JupyterLab on 127.0.0.1 with an
-empty token, and Debian's Chromium driven by Playwright (no browser download)."""
+"""Fixtures for the browser tests: the demo agent server, JupyterLab and Notebook 7 on
+127.0.0.1 with an empty token, and Debian's Chromium driven by Playwright (no browser download)."""
 
 from __future__ import annotations
 
+import json
+import shutil
 import sys
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import connection_env, free_port, serving
+from agentnb_testing import SharedServers, connection_env, free_port, serving
 
 from agentnb.server import ServerHandle, start_server
 
+HERE = Path(__file__).resolve().parent
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = HERE.parents[1] / "test-artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -26,9 +31,23 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 
+# The browser is module-scoped: Playwright's sync API keeps an event loop running on the main
+# thread until it stops, which would break every asyncio test after it. The servers (the
+# paced agent server, the Jupyter servers) are shared: each module gets a folder of its own
+# on a Jupyter server (its kernels start there, so each module has its own run history) and
+# leaves no kernel, setting or workspace behind (``module_folder``).
+SHARED = SharedServers(HERE)
 
-# Fixtures are module-scoped, not session-scoped: Playwright's sync API keeps an event loop
-# running on the main thread until it stops, which would break every asyncio test after it.
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None]:
+    result = yield
+    SHARED.after(nextitem)
+    return result
+
+
+def pytest_sessionfinish() -> None:
+    SHARED.close()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -46,9 +65,8 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="module")
-def agent_server() -> Iterator[ServerHandle]:
-    """The demo agents, paced so that a run visibly streams in the browser."""
+@contextmanager
+def paced_agent_server() -> Iterator[ServerHandle]:
     handle = start_server(delay_ms=40)
     try:
         yield handle
@@ -56,10 +74,30 @@ def agent_server() -> Iterator[ServerHandle]:
         handle.stop()
 
 
+@pytest.fixture(scope="module")
+def agent_server() -> ServerHandle:
+    """The demo agents, paced so that a run visibly streams in the browser."""
+    return SHARED.get("agent_server", paced_agent_server)
+
+
 class Lab:
-    def __init__(self, url: str, root: Path) -> None:
+    """A Jupyter server as one module sees it: its URL, and the module's folder (``root``,
+    ``folder`` relative to the server's root)."""
+
+    def __init__(self, url: str, root: Path, folder: str = "") -> None:
         self.url = url
         self.root = root
+        self.folder = folder
+
+
+def quiet_settings(base: Path) -> None:
+    """The user settings a fresh Jupyter starts with: never fetch the Jupyter news, and so
+    never ask (the consent toast covers the page); the rest (the theme...) defaults."""
+    shutil.rmtree(base / "settings", ignore_errors=True)
+    shutil.rmtree(base / "workspaces", ignore_errors=True)
+    notification = base / "settings" / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True)
+    (notification / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
 
 
 @contextmanager
@@ -67,13 +105,15 @@ def serve_jupyter(
     module: str, app_args: list[str], agent_server: ServerHandle, base: Path
 ) -> Iterator[Lab]:
     """``python -m MODULE`` (a Jupyter server app) on a free 127.0.0.1 port with an empty
-    token, its kernels' default connection pointing at ``agent_server``."""
+    token, its kernels' default connection pointing at ``agent_server`` and their history
+    in the folder they start in (the notebook's)."""
     root = base / "notebooks"
     root.mkdir()
     port = free_port()
     env = connection_env(
         agent_server,
         base,
+        AGENTNB_HISTORY="history.sqlite3",
         JUPYTER_CONFIG_DIR=str(base / "config"),
         JUPYTER_RUNTIME_DIR=str(base / "runtime"),
         JUPYTERLAB_SETTINGS_DIR=str(base / "settings"),
@@ -81,10 +121,7 @@ def serve_jupyter(
         JUPYTER_PLATFORM_DIRS="1",
         PYTHONUNBUFFERED="1",
     )
-    # Never fetch the Jupyter news, and so never ask: the consent toast covers the page.
-    notification = base / "settings" / "@jupyterlab" / "apputils-extension"
-    notification.mkdir(parents=True)
-    (notification / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    quiet_settings(base)
     url = f"http://127.0.0.1:{port}"
     with serving(
         [
@@ -107,29 +144,67 @@ def serve_jupyter(
         yield Lab(url, root)
 
 
+def jupyter_api(lab: Lab, method: str, path: str) -> Any:
+    request = urllib.request.Request(f"{lab.url}/api/{path}", method=method)
+    with urllib.request.urlopen(request, timeout=60) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
+@contextmanager
+def module_folder(server: Lab, request: pytest.FixtureRequest) -> Iterator[Lab]:
+    """The test module's own folder on the shared ``server``; at the module's end its kernels
+    are shut down and the settings and workspaces it changed (a theme, open tabs) reset."""
+    folder = request.module.__name__
+    (server.root / folder).mkdir(exist_ok=True)
+    try:
+        yield Lab(server.url, server.root / folder, folder)
+    finally:
+        for kind in ("sessions", "kernels"):  # a session's kernel goes with it
+            paths = [f"{kind}/{item['id']}" for item in jupyter_api(server, "GET", kind)]
+            with ThreadPoolExecutor() as pool:  # each waits for its kernel to exit
+                list(pool.map(lambda path: jupyter_api(server, "DELETE", path), paths))
+        quiet_settings(server.root.parent)
+
+
+LAB_ARGS = [
+    "--LabApp.expose_app_in_browser=True",
+    "--LabApp.news_url=None",
+    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+]
+
+
 @pytest.fixture(scope="module")
 def jupyterlab(
-    agent_server: ServerHandle, tmp_path_factory: pytest.TempPathFactory
+    agent_server: ServerHandle,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Lab]:
-    lab_args = [
-        "--LabApp.expose_app_in_browser=True",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
-    with serve_jupyter("jupyterlab", lab_args, agent_server, tmp_path_factory.mktemp("lab")) as lab:
+    server = SHARED.get(
+        "jupyterlab",
+        lambda: serve_jupyter("jupyterlab", LAB_ARGS, agent_server, tmp_path_factory.mktemp("lab")),
+    )
+    with module_folder(server, request) as lab:
         yield lab
 
 
 @pytest.fixture(scope="module")
 def notebook7(
-    agent_server: ServerHandle, tmp_path_factory: pytest.TempPathFactory
+    agent_server: ServerHandle,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Lab]:
     """Jupyter Notebook 7 (``python -m notebook``), with ``window.jupyterapp`` exposed."""
     pytest.importorskip("notebook", minversion="7", reason="needs notebook>=7 (the dev extra)")
     notebook_args = ["--JupyterNotebookApp.expose_app_in_browser=True"]
-    base = tmp_path_factory.mktemp("nb7")
-    with serve_jupyter("notebook", notebook_args, agent_server, base) as server:
-        yield server
+    server = SHARED.get(
+        "notebook7",
+        lambda: serve_jupyter(
+            "notebook", notebook_args, agent_server, tmp_path_factory.mktemp("nb7")
+        ),
+    )
+    with module_folder(server, request) as lab:
+        yield lab
 
 
 @pytest.fixture(scope="module")

@@ -80,13 +80,23 @@ NOTEBOOK_STATE = """
 }
 """
 
+REOPENED = """
+() => {
+  const outputs = [...document.querySelectorAll(".jp-Notebook .jp-OutputArea-output")];
+  const copies = document.querySelectorAll(".jp-Notebook .agentnb-static");
+  return copies.length === 2 && !outputs.some((el) => el.textContent.startsWith("Loading widget"));
+}
+"""
+"""A reopened notebook's two chat cells show their static copies and the widget manager has
+given up on the widgets' missing models (no output says "Loading widget")."""
+
 
 def url_of(server: Any, app: str, name: str, *, reset: bool = True) -> str:
     """The URL of notebook ``name`` on ``server`` (the ``app`` fixture's value); in
     JupyterLab with ``reset``, a fresh workspace (no tab left open by an earlier test)."""
     if app == "jupyterlab":
-        return f"{server.url}/lab/tree/{name}{'?reset' if reset else ''}"
-    return f"{server.url}/notebooks/{name}"
+        return f"{server.url}/lab/tree/{server.folder}/{name}{'?reset' if reset else ''}"
+    return f"{server.url}/notebooks/{server.folder}/{name}"
 
 
 def new_notebook(path: Path, sources: list[str]) -> None:
@@ -124,10 +134,10 @@ def open_notebook_at(page: Any, url: str) -> None:
     """Open ``url`` (a notebook in JupyterLab or Notebook 7) and wait for an idle kernel."""
     load_jupyter_app(page, url)
     deadline = time.monotonic() + 90
-    status = ""
+    status = page.evaluate(WAIT_READY)
     while status != "idle":
         assert time.monotonic() < deadline, f"the notebook's kernel is not ready: {status}"
-        page.wait_for_timeout(250)
+        page.wait_for_timeout(50)
         status = page.evaluate(WAIT_READY)
 
 

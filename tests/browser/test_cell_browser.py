@@ -25,6 +25,7 @@ from notebook_pages import (
     NOTEBOOK_STATE,
     PAUSED,
     RECORD_ESCAPED,
+    REOPENED,
     RUN_CELL,
     SHUTDOWN_KERNEL,
     THEMES,
@@ -37,6 +38,7 @@ from notebook_pages import (
     set_theme,
     setup_cell,
     url_of,
+    wait_for_final_view,
     wait_for_state,
     widget_errors,
 )
@@ -171,15 +173,6 @@ def test_stop_is_in_the_viewport_at_the_end_of_a_long_streaming_answer(
 
 # ---- a reopened notebook ----------------------------------------------------------------
 
-REOPENED = """
-() => {
-  const outputs = [...document.querySelectorAll(".jp-Notebook .jp-OutputArea-output")];
-  const copies = document.querySelectorAll(".jp-Notebook .agentnb-static");
-  return copies.length === 2 && !outputs.some((el) => el.textContent.startsWith("Loading widget"));
-}
-"""
-
-
 # Why no error shows: trusted, ipywidgets writes its error and the copy's style (kept) hides
 # it; untrusted, ipywidgets' renderer (registered unsafe) is not used, the widget output shows
 # its empty text, and the sanitizer drops the copy's style.
@@ -250,8 +243,8 @@ def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
         box.click()
         box.type("Hello from the chat box")
         box.press("Enter")
-        wait_for_state(page, 2, "Completed")
-        page.wait_for_timeout(1000)  # the static copies' refresh
+        wait_for_final_view(page, 1, "NVDA")  # the static copies, refreshed, are saved
+        wait_for_final_view(page, 2, "Hello from the chat box")
         page.evaluate(SHUTDOWN_KERNEL)
         saved = json.loads((server.root / name).read_text())
         assert "application/vnd.jupyter.widget-view+json" in json.dumps(saved["cells"][1])

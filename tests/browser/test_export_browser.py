@@ -24,6 +24,7 @@ from typing import Any
 import nbformat
 import pytest
 from notebook_pages import (
+    REOPENED,
     kernel_env,
     nbconvert,
     new_notebook,
@@ -199,7 +200,7 @@ def test_a_notebook_reopened_without_widget_state_shows_the_static_copy(
     try:
         open_notebook_at(page, url_of(jupyterlab, "jupyterlab", "without_state.ipynb"))
         page.locator(".agentnb-static >> visible=true").first.wait_for(timeout=30_000)
-        page.wait_for_timeout(3000)  # the widget manager gives up on the missing models
+        page.wait_for_function(REOPENED)  # the widget manager gives up on the missing models
         page.screenshot(path=str(artifacts / "reopened-without-state.png"))
         copies = visible_static_copies(page)
         assert len(copies) == 2

@@ -1,13 +1,40 @@
 """Fixtures of the interop tests: the real SDKs (the ``openai`` Python package, the ``ai`` and
-``eventsource-parser`` npm packages) against agentnb and its built-in server."""
+``eventsource-parser`` npm packages, a LiteLLM proxy) against agentnb and its built-in server."""
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from pathlib import Path
+
 import pytest
-from interop_testing import node_or_skip
+from agentnb_testing import SharedServers
+from interop_testing import node_or_skip, serve_litellm
+
+from agentnb.server import ServerHandle
+
+# The LiteLLM proxy takes tens of seconds to start: one serves every module here.
+SHARED = SharedServers(Path(__file__).resolve().parent)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None]:
+    result = yield
+    SHARED.after(nextitem)
+    return result
+
+
+def pytest_sessionfinish() -> None:
+    SHARED.close()
 
 
 @pytest.fixture(scope="session")
 def node() -> str:
     """The Node.js binary; the test is skipped (saying why) without Node or the packages."""
     return node_or_skip()
+
+
+@pytest.fixture(scope="module")
+def proxy_url(server: ServerHandle, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A LiteLLM proxy's base URL (its key: ``LITELLM_KEY``), routing the demo agents to the
+    built-in server, with a scripted model (``portfolio``) that calls the client's tool."""
+    return SHARED.get("litellm", lambda: serve_litellm(server, tmp_path_factory.mktemp("litellm")))

@@ -1,5 +1,5 @@
 """Running the interop scripts of ``js/test/interop`` (the ``ai``, ``eventsource-parser`` and
-``zod`` npm packages) from pytest.
+``zod`` npm packages) from pytest; the LiteLLM proxy (``.tools/litellm``) the interop tests share.
 
 Node.js: ``AGENTNB_NODE`` when set, else ``node`` on PATH when it is new enough for the ``ai``
 package, else the project-local one ``scripts/test.sh`` installs under ``.tools/``. Without
@@ -13,10 +13,15 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+from agentnb_testing import free_port, sdk_python, serving
+
+from agentnb.server import ServerHandle
 
 ROOT = Path(__file__).resolve().parents[2]
 JS = ROOT / "js"
@@ -27,13 +32,70 @@ MIN_NODE = 22
 
 __all__ = [
     "JS",
+    "LITELLM_KEY",
     "MIN_NODE",
     "SCRIPTS",
     "declared_min_node",
     "node_or_skip",
     "run_script",
+    "serve_litellm",
     "unavailable",
 ]
+
+LITELLM_KEY = "sk-agentnb-litellm-test"
+"""The LiteLLM proxy's master key: its clients' API key."""
+LITELLM_MODELS = ("finance_agent", "echo")
+"""The demo agents the proxy routes to the built-in server's OpenAI dialect."""
+
+
+def litellm_config(server: ServerHandle) -> str:
+    """The demo agents on ``server`` as OpenAI models, and ``portfolio``, a scripted model
+    (``litellm/scripted_model.py``, LiteLLM's ``CustomLLM``)."""
+    entries = "".join(
+        f"""
+  - model_name: {name}
+    litellm_params:
+      model: openai/{name}
+      api_base: {server.url_for("openai")}
+      api_key: {server.api_key}"""
+        for name in LITELLM_MODELS
+    )
+    return f"""model_list:{entries}
+  - model_name: portfolio
+    litellm_params:
+      model: scripted/portfolio
+litellm_settings:
+  telemetry: false
+  custom_provider_map:
+    - provider: scripted
+      custom_handler: scripted_model.handler
+general_settings:
+  master_key: {LITELLM_KEY}
+"""
+
+
+@contextmanager
+def serve_litellm(server: ServerHandle, folder: Path) -> Iterator[str]:
+    """A LiteLLM proxy on 127.0.0.1 (``litellm_config``) working in ``folder``: its base URL."""
+    litellm = sdk_python("litellm").parent / "litellm"
+    (folder / "config.yaml").write_text(litellm_config(server))
+    port = free_port()
+    env = {
+        **os.environ,
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no download of the price list
+        "LITELLM_TELEMETRY": "False",
+        "PYTHONPATH": str(Path(__file__).resolve().parent / "litellm"),
+    }
+    command = [str(litellm), "--config", "config.yaml", "--host", "127.0.0.1", "--port", str(port)]
+    with serving(
+        command,
+        ready_url=f"http://127.0.0.1:{port}/health/liveliness",
+        log_path=folder / "proxy.log",
+        env=env,
+        cwd=folder,
+        startup_seconds=120,
+    ):
+        yield f"http://127.0.0.1:{port}/v1"
 
 
 def declared_min_node() -> int | None:

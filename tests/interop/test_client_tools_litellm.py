@@ -6,56 +6,12 @@ back, and the same run ends with the answer that uses the result."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from agentnb_testing import free_port, sdk_python, serving
+from interop_testing import LITELLM_KEY
 
 from agentnb import AsyncAgentClient
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
-
-MASTER_KEY = "sk-agentnb-tools-test"
-CONFIG = f"""model_list:
-  - model_name: portfolio
-    litellm_params:
-      model: scripted/portfolio
-litellm_settings:
-  telemetry: false
-  custom_provider_map:
-    - provider: scripted
-      custom_handler: scripted_model.handler
-general_settings:
-  master_key: {MASTER_KEY}
-"""
-
-
-@pytest.fixture(scope="module")
-def proxy_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    litellm = sdk_python("litellm").parent / "litellm"
-    folder = tmp_path_factory.mktemp("litellm")
-    shutil.copy(Path(__file__).parent / "litellm" / "scripted_model.py", folder)
-    (folder / "config.yaml").write_text(CONFIG)
-    port = free_port()
-    env = {
-        **os.environ,
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        "LITELLM_TELEMETRY": "False",
-        "PYTHONPATH": str(folder),
-    }
-    command = [str(litellm), "--config", "config.yaml", "--host", "127.0.0.1", "--port", str(port)]
-    with serving(
-        command,
-        ready_url=f"http://127.0.0.1:{port}/health/liveliness",
-        log_path=folder / "proxy.log",
-        env=env,
-        cwd=folder,
-        startup_seconds=120,
-    ):
-        yield f"http://127.0.0.1:{port}/v1"
 
 
 async def test_the_function_runs_and_the_run_ends_with_its_result(proxy_url: str) -> None:
@@ -67,7 +23,7 @@ async def test_the_function_runs_and_the_run_ends_with_its_result(proxy_url: str
         return 100.5 * shares
 
     async with AsyncAgentClient(
-        "openai", base_url=proxy_url, api_key=MASTER_KEY, record=False
+        "openai", base_url=proxy_url, api_key=LITELLM_KEY, record=False
     ) as client:
         run = await client.run("portfolio", "portfolio", tools=[position_value])
     assert seen == [("NVDA", 3)]

@@ -12,61 +12,18 @@ or without the proxy. Pinned here, so a LiteLLM release that changes this shows 
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
-from agentnb_testing import free_port, sdk_python, serving
+from interop_testing import LITELLM_KEY
 
 from agentnb import AsyncAgentClient, ToolCall
 from agentnb.server import ServerHandle
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-MASTER_KEY = "sk-agentnb-proxy-test"
 NVDA = [{"role": "user", "content": "What is NVDA trading at, and how did it move this week?"}]
-MODELS = ("finance_agent", "echo")
-
-
-def proxy_config(server: ServerHandle) -> str:
-    entries = "".join(
-        f"""
-  - model_name: {name}
-    litellm_params:
-      model: openai/{name}
-      api_base: {server.url_for("openai")}
-      api_key: {server.api_key}"""
-        for name in MODELS
-    )
-    return f"model_list:{entries}\nlitellm_settings:\n  telemetry: false\n"
-
-
-@pytest.fixture(scope="module")
-def proxy_url(server: ServerHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A LiteLLM proxy on 127.0.0.1 routing the demo agents to the built-in server."""
-    litellm = sdk_python("litellm").parent / "litellm"
-    folder = tmp_path_factory.mktemp("litellm")
-    config = folder / "config.yaml"
-    config.write_text(proxy_config(server) + f"general_settings:\n  master_key: {MASTER_KEY}\n")
-    port = free_port()
-    env = {
-        **os.environ,
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no download of the price list
-        "LITELLM_TELEMETRY": "False",
-    }
-    command = [str(litellm), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
-    with serving(
-        command,
-        ready_url=f"http://127.0.0.1:{port}/health/liveliness",
-        log_path=Path(folder) / "proxy.log",
-        env=env,
-        cwd=folder,
-        startup_seconds=120,
-    ):
-        yield f"http://127.0.0.1:{port}/v1"
 
 
 def sdk(base_url: str, api_key: str) -> openai.OpenAI:
@@ -115,7 +72,7 @@ def direct(server: ServerHandle) -> dict[str, Any]:
 def test_the_sdk_gets_the_whole_answer_and_usage_through_the_proxy(
     proxy_url: str, direct: dict[str, Any]
 ) -> None:
-    with sdk(proxy_url, MASTER_KEY) as client:
+    with sdk(proxy_url, LITELLM_KEY) as client:
         proxied = streamed(client)
     assert "| NVDA |" in direct["text"] and len(direct["text"]) > 200
     assert proxied["text"] == direct["text"]
@@ -132,7 +89,7 @@ def test_a_non_streamed_answer_is_whole_through_the_proxy(
 ) -> None:
     with sdk(server.url_for("openai"), server.api_key) as client:
         plain = client.chat.completions.create(model="finance_agent", messages=NVDA)  # type: ignore[arg-type]
-    with sdk(proxy_url, MASTER_KEY) as client:
+    with sdk(proxy_url, LITELLM_KEY) as client:
         proxied = client.chat.completions.create(model="finance_agent", messages=NVDA)  # type: ignore[arg-type]
     message, expected = proxied.choices[0].message, plain.choices[0].message
     assert message.content == expected.content and "| NVDA |" in (message.content or "")
@@ -158,7 +115,7 @@ async def test_agentnb_gets_the_whole_run_through_the_proxy(
     ) as client:
         plain = await client.run("finance_agent", NVDA[0]["content"])
     async with AsyncAgentClient(
-        "openai", base_url=proxy_url, api_key=MASTER_KEY, record=False
+        "openai", base_url=proxy_url, api_key=LITELLM_KEY, record=False
     ) as client:
         proxied = await client.run("finance_agent", NVDA[0]["content"])
         follow_up = await client.run(

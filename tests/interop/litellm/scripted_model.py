@@ -1,5 +1,5 @@
 """A scripted model for a LiteLLM proxy (``custom_provider_map``): no network, no key. Loaded
-by the proxy of ``tests/interop/test_client_tools_litellm.py`` from its working folder.
+by the interop tests' proxy (``interop_testing.serve_litellm``), on its ``PYTHONPATH``.
 
 Asked with a ``tool`` message last, it answers with that result; asked "portfolio" with a
 ``position_value`` tool declared, it calls that tool; otherwise it answers "no tool".
