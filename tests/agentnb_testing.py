@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 import pytest
@@ -180,14 +180,18 @@ T = TypeVar("T")
 class SharedServers:
     """Servers that take seconds to start, shared by the test modules of one ``folder`` while
     its tests run back to back: each started on first use, all stopped when the next test is
-    elsewhere (``after``, from the folder conftest's ``pytest_runtest_teardown``) or the
+    elsewhere (``after``, from the root conftest's ``pytest_runtest_teardown``) or the
     session ends (``close``). A module fixture hands a module the shared server; what one
     module changes in it, the fixture puts back."""
+
+    everywhere: ClassVar[list[SharedServers]] = []
+    """Every folder's shared servers (the root conftest's hooks stop them)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._stack = contextlib.ExitStack()
         self._started: dict[str, Any] = {}
+        SharedServers.everywhere.append(self)
 
     def get(self, name: str, start: Callable[[], contextlib.AbstractContextManager[T]]) -> T:
         if name not in self._started:

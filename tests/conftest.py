@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -22,6 +22,8 @@ os.environ.setdefault(
 # kernel's interrupt, the CLI's) would see nothing arrive. Restored to Python's own.
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+from agentnb_testing import SharedServers
 
 from agentnb.server import ServerHandle, start_server
 
@@ -59,3 +61,17 @@ def server_url(server: ServerHandle) -> str:
 def api_key(server: ServerHandle) -> str:
     """The server's API key."""
     return server.api_key
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None]:
+    """Servers a folder's modules share stop once the next test is elsewhere."""
+    result = yield
+    for shared in SharedServers.everywhere:
+        shared.after(nextitem)
+    return result
+
+
+def pytest_sessionfinish() -> None:
+    for shared in SharedServers.everywhere:
+        shared.close()

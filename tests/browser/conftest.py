@@ -7,7 +7,7 @@ import json
 import shutil
 import sys
 import urllib.request
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,17 +37,6 @@ CHROMIUM_ARGS = [
 # on a Jupyter server (its kernels start there, so each module has its own run history) and
 # leaves no kernel, setting or workspace behind (``module_folder``).
 SHARED = SharedServers(HERE)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None]:
-    result = yield
-    SHARED.after(nextitem)
-    return result
-
-
-def pytest_sessionfinish() -> None:
-    SHARED.close()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -14,17 +13,6 @@ from agentnb.server import ServerHandle
 
 # The LiteLLM proxy takes tens of seconds to start: one serves every module here.
 SHARED = SharedServers(Path(__file__).resolve().parent)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None]:
-    result = yield
-    SHARED.after(nextitem)
-    return result
-
-
-def pytest_sessionfinish() -> None:
-    SHARED.close()
 
 
 @pytest.fixture(scope="session")
