@@ -153,11 +153,14 @@ def summary_keys(
         )
     if len(set(keys)) < len(keys):
         raise ConfigurationError(f"cannot summarise by {keys}: a key is named twice")
-    if every is None:
-        return keys
-    if every not in PERIODS:
+    return keys if checked_every(every) is None else [PERIOD, *keys]
+
+
+def checked_every(every: str | None) -> str | None:
+    """``every`` when it is None or a period the summaries know (``PERIODS``)."""
+    if every is not None and every not in PERIODS:
         raise ConfigurationError(f"every must be one of {list(PERIODS)}, not {every!r}")
-    return [PERIOD, *keys]
+    return every
 
 
 def as_summary(frame: pd.DataFrame, every: str | None) -> pd.DataFrame:
@@ -207,8 +210,7 @@ def summarize_calls(
         raise ConfigurationError(
             f"cannot summarise tool calls by {bad or keys}; choose from {list(_CALL_KEYS)}"
         )
-    if every is not None and every not in PERIODS:
-        raise ConfigurationError(f"every must be one of {list(PERIODS)}, not {every!r}")
+    checked_every(every)
     frame = frame_of(
         ["local_id", "name", "agent", "status", "duration", "total_tokens", "cost_usd"]
         + (["started_at"] if every else [])
