@@ -13,6 +13,8 @@ it: the magics and the CLI offer what ``RUN_FLAGS`` declares for them (the magic
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
 import os
 import re
@@ -29,6 +31,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
 from agentnb._app.run_flags import RUN_FLAGS, RunFlag
+from agentnb._cli.main import main as cli_main
 from agentnb._core.request import RUN_OPTIONS
 from agentnb.providers import available_providers
 
@@ -196,11 +199,43 @@ def via_magic(dialect: str, url: str, agent: str, options: dict[str, Any]) -> No
         raise agentnb.AgentNBError(str(exc)) from None
 
 
+def cli_args(dialect: str, url: str, agent: str, options: dict[str, Any]) -> list[str]:
+    args = ["run", agent, MESSAGE, "--provider", dialect, "--base-url", url, "--no-color"]
+    return args + magic_flags(options).split()
+
+
+@contextlib.contextmanager
+def key_in_environment() -> Iterator[None]:
+    before = os.environ.get("AGENTNB_API_KEY")
+    os.environ["AGENTNB_API_KEY"] = KEY
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["AGENTNB_API_KEY"]
+        else:
+            os.environ["AGENTNB_API_KEY"] = before
+
+
 def via_cli(dialect: str, url: str, agent: str, options: dict[str, Any]) -> None:
+    """``agentnb run`` in this process (as its own process once per dialect, below)."""
+    errors = io.StringIO()
+    with (
+        key_in_environment(),
+        contextlib.redirect_stderr(errors),
+        contextlib.redirect_stdout(io.StringIO()),
+    ):
+        try:
+            code = cli_main(cli_args(dialect, url, agent, options))
+        except SystemExit as exc:
+            code = exc.code
+    if code != 0:
+        raise agentnb.AgentNBError(errors.getvalue())
+
+
+def via_cli_process(dialect: str, url: str, agent: str, options: dict[str, Any]) -> None:
     env = {**os.environ, "AGENTNB_API_KEY": KEY}
-    args = [sys.executable, "-m", "agentnb", "run", agent, MESSAGE]
-    args += ["--provider", dialect, "--base-url", url, "--no-color"]
-    args += magic_flags(options).split()
+    args = [sys.executable, "-m", "agentnb", *cli_args(dialect, url, agent, options)]
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
     if done.returncode != 0:
         raise agentnb.AgentNBError(done.stderr)
@@ -291,3 +326,15 @@ def test_an_unknown_option_is_refused_alike_on_every_python_path(capture: str, p
     expected = outcome(via_async_client, "openai", capture, token + "-ref", options)
     assert expected == ([], expected[1]) and "unknown run option(s) 'temprature'" in expected[1]
     assert outcome(PATHS[path], "openai", capture, token, options) == expected
+
+
+@pytest.mark.parametrize("dialect", sorted(available_providers()))
+def test_agentnb_run_as_its_own_process_sends_what_it_sends_in_process(
+    capture: str, dialect: str
+) -> None:
+    token = f"process-{dialect}"
+    options = {"temperature": OPTIONS["temperature"], "metadata": OPTIONS["metadata"]}
+    expected = outcome(via_cli, dialect, capture, token + "-ref", options)
+    assert outcome(via_cli_process, dialect, capture, token, options) == expected
+    requests, refused = expected
+    assert refused or requests, "the reference path neither sent nor refused anything"
