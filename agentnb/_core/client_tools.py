@@ -275,20 +275,28 @@ def client_tools(items: Iterable[Any] | None) -> tuple[ClientTool, ...]:
 def result_text(value: Any) -> str:
     """A function's return value as the agent gets it: a string as itself, a DataFrame as a
     text table of its first rows, anything else as JSON (its ``repr`` when it has none); cut
-    at :data:`MAX_RESULT_CHARS` with a note."""
+    at :data:`MAX_RESULT_CHARS` with a note. A value that cannot be written as text (its
+    ``repr`` raises, or it nests past Python's recursion limit) is named by its type."""
+    try:
+        text = _as_text(value)
+    except Exception as broken:  # the run goes on all the same
+        text = f"{type(value).__name__} (it could not be written as text: {type(broken).__name__})"
+    return _cut(text)
+
+
+def _as_text(value: Any) -> str:
     if isinstance(value, str):
-        text = value
-    elif hasattr(value, "to_string") and hasattr(value, "head") and hasattr(value, "shape"):
+        return value
+    if hasattr(value, "to_string") and hasattr(value, "head") and hasattr(value, "shape"):
         rows = value.shape[0]
-        text = value.head(_TABLE_ROWS).to_string()
+        text = str(value.head(_TABLE_ROWS).to_string())
         if rows > _TABLE_ROWS:
             text += f"\n[{_TABLE_ROWS} of {rows} rows shown]"
-    else:
-        try:
-            text = json.dumps(pydantic.TypeAdapter(Any).dump_python(value, mode="json"))
-        except (pydantic_core.PydanticSerializationError, TypeError, ValueError):
-            text = repr(value)
-    return _cut(text)
+        return text
+    try:
+        return json.dumps(pydantic.TypeAdapter(Any).dump_python(value, mode="json"))
+    except (pydantic_core.PydanticSerializationError, TypeError, ValueError):
+        return repr(value)
 
 
 def error_text(error: BaseException) -> str:

@@ -192,3 +192,29 @@ def test_an_exception_that_cannot_say_what_it_is_is_still_an_error(url: str) -> 
     assert run.status == "completed" and run.text == "done"
     assert sent == "Unreadable (its message could not be read: RuntimeError)"
     assert run.tool_calls[0].status == "failed"
+
+
+class UnreadableResult:
+    def __repr__(self) -> str:
+        raise RuntimeError("repr broke")
+
+
+def test_a_result_that_cannot_be_written_as_text_is_still_a_result(url: str) -> None:
+    deep: list[Any] = []
+    inner = deep
+    for _ in range(100_000):
+        inner.append([])
+        inner = inner[0]
+    given: list[Any] = []
+
+    def give() -> Any:
+        """Give back something."""
+        return given[-1]
+
+    for returned, said in (
+        (UnreadableResult(), "UnreadableResult (it could not be written as text: RuntimeError)"),
+        (deep, "list (it could not be written as text: RecursionError)"),
+    ):
+        given.append(returned)
+        run, sent = _call(url, give, "{}")
+        assert (run.status, run.text, sent) == ("completed", "done", said)
