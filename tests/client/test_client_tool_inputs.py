@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import pydantic
 import pytest
 from agentnb_testing import asgi_body, serving_asgi
+from chat_chunks import chat_chunk
 
 import agentnb
 from agentnb._core.client_tools import MAX_ARGUMENT_CHARS, MAX_RESULT_CHARS
@@ -23,21 +24,17 @@ CALLS: list[list[Any]] = []
 SENT_BACK: list[str] = []
 
 
-def _chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
-    choice = {"index": 0, "delta": delta, "finish_reason": finish}
-    body = {"id": "c1", "object": "chat.completion.chunk", "model": "m", "choices": [choice]}
-    return f"data: {json.dumps(body)}\n\n".encode()
-
-
 def _frames(request: dict[str, Any]) -> list[bytes]:
     last = request["messages"][-1]
     if last["role"] == "tool":
         SENT_BACK.append(last["content"])
-        return [_chunk({"role": "assistant", "content": "done"}), _chunk({}, "stop")]
+        return [chat_chunk({"role": "assistant", "content": "done"}), chat_chunk({}, "stop")]
     name = request["tools"][0]["function"]["name"]
     pieces = [{"index": 0, "id": "call_1", "type": "function", "function": {"name": name}}]
     pieces += [{"index": 0, "function": {"arguments": piece}} for piece in CALLS.pop(0)]
-    return [_chunk({"tool_calls": [piece]}) for piece in pieces] + [_chunk({}, "tool_calls")]
+    return [chat_chunk({"tool_calls": [piece]}) for piece in pieces] + [
+        chat_chunk({}, "tool_calls")
+    ]
 
 
 async def _calls_the_tool(scope: dict[str, Any], receive: Any, send: Any) -> None:
