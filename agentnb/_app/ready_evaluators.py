@@ -93,7 +93,7 @@ def json_schema(schema: Any, *, name: str = "json_schema") -> Callable[..., Grad
         except ValueError:
             return False, "the answer is not JSON"
         except AnswerSchemaError as exc:
-            return False, str(exc)
+            return False, exc.rule  # the answer itself may not leave the process: never quoted
         return True
 
     return _Check(name, f"json_schema({name!r})", check)

@@ -6,17 +6,17 @@ shown in the run and handed to the dialect, which sends the results and reads on
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from .._core.approvals import ApprovalGate, collect_decisions
 from .._core.client_tools import (
-    MAX_ARGUMENT_CHARS,
     MAX_CALLS_PER_ROUND,
     MAX_ROUNDS,
     ClientTool,
     ToolResult,
+    arguments_json,
+    error_text,
     result_text,
 )
 from .._core.transcript import ToolCall
@@ -61,10 +61,12 @@ class ToolRounds:
         self.rounds += 1
         self.results = []
         refused: dict[str, str] = {}
+        arguments: dict[str, dict[str, Any]] = {}
         for position, call in enumerate(calls):
-            why = self._refusal(call, position)
-            if why is not None:
-                refused[call.call_id] = why
+            try:
+                arguments[call.call_id] = self._checked(call, position)
+            except ValueError as why:
+                refused[call.call_id] = str(why)
         asking = [c for c in calls if c.call_id not in refused and self.tools[c.name].approve]
         for call in asking:
             yield ToolApprovalRequested(call_id=call.call_id, reason="asks before it runs")
@@ -75,7 +77,7 @@ class ToolRounds:
         for call in runnable:  # shown running in the notebook before it starts
             yield ToolCallProgress(call_id=call.call_id, ran_by="client")
         try:
-            outcomes = await asyncio.gather(*(self._run(c) for c in runnable))
+            outcomes = await asyncio.gather(*(self._run(c, arguments[c.call_id]) for c in runnable))
         except asyncio.CancelledError:  # Stop: the run ends (no event can follow), say why here
             for call in runnable:
                 call.error = STOPPED_WHILE_RUNNING
@@ -90,33 +92,30 @@ class ToolRounds:
             result = self._result(call)
             self.results.append(result)
 
-    def _refusal(self, call: ToolCall, position: int) -> str | None:
+    def _checked(self, call: ToolCall, position: int) -> dict[str, Any]:
+        """The arguments the call's function gets; a ``ValueError`` saying why it is not run."""
         declared = self.tools.get(call.name)
         if declared is None:
             names = ", ".join(sorted(self.tools)) or "none"
-            return f"no tool named {call.name!r} was declared by the client (declared: {names})"
+            raise ValueError(
+                f"no tool named {call.name!r} was declared by the client (declared: {names})"
+            )
         if declared.function is None:
-            return f"tool {call.name!r} is declared without a function: nothing here runs it"
+            raise ValueError(
+                f"tool {call.name!r} is declared without a function: nothing here runs it"
+            )
         if self.rounds > MAX_ROUNDS:
-            return (
+            raise ValueError(
                 f"the client ran its tools in {MAX_ROUNDS} rounds already, the most one run "
                 f"allows: answer with what you have"
             )
         if position >= MAX_CALLS_PER_ROUND:
-            return f"at most {MAX_CALLS_PER_ROUND} client tool calls are run per step"
-        size = len(call.arguments_text or json.dumps(call.arguments, default=str))
-        if size > MAX_ARGUMENT_CHARS:
-            return f"the arguments are {size} characters, over the {MAX_ARGUMENT_CHARS} allowed"
-        try:
-            declared.checked_arguments(_parsed(call))
-        except ValueError as exc:
-            return str(exc)
-        return None
+            raise ValueError(f"at most {MAX_CALLS_PER_ROUND} client tool calls are run per step")
+        return declared.checked_arguments(call.arguments, call.arguments_text)
 
-    async def _run(self, call: ToolCall) -> ToolCallFinished:
+    async def _run(self, call: ToolCall, arguments: dict[str, Any]) -> ToolCallFinished:
         declared = self.tools[call.name]
         assert declared.function is not None
-        arguments = declared.checked_arguments(_parsed(call))
         outcome = await run_user_code(
             declared.function,
             kwargs=arguments,
@@ -133,7 +132,8 @@ class ToolRounds:
                 ToolCallFinished(call_id=call.call_id, error=error, output=printed or None)
             )
         if outcome.status == "error":
-            error = self._redact(f"{type(outcome.error).__name__}: {outcome.error}")
+            assert outcome.error is not None
+            error = self._redact(error_text(outcome.error))
             return _by_client(
                 ToolCallFinished(call_id=call.call_id, error=error, output=printed or None)
             )
@@ -142,7 +142,7 @@ class ToolRounds:
         return _by_client(ToolCallFinished(call_id=call.call_id, output=output))
 
     def _result(self, call: ToolCall) -> ToolResult:
-        sent = call.arguments_text or json.dumps(call.arguments or {}, default=str)
+        sent = call.arguments_text or _sent(call.arguments)
         if call.status == "denied":
             reason = f": {call.error}" if call.error else ""
             return ToolResult(
@@ -155,13 +155,11 @@ class ToolRounds:
         return ToolResult(call.call_id, call.name, sent, str(text))
 
 
-def _parsed(call: ToolCall) -> Any:
-    if call.arguments is not None:
-        return call.arguments
+def _sent(arguments: Any) -> str:
     try:
-        return json.loads(call.arguments_text or "{}")
+        return arguments_json(arguments, "")
     except ValueError:
-        return call.arguments_text
+        return "{}"
 
 
 def _by_client(event: ToolCallFinished) -> ToolCallFinished:

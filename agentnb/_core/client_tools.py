@@ -29,7 +29,9 @@ __all__ = [
     "TOOL_TIME_LIMIT",
     "ClientTool",
     "ToolResult",
+    "arguments_json",
     "client_tools",
+    "error_text",
     "result_text",
     "tool",
 ]
@@ -46,6 +48,9 @@ TOOL_TIME_LIMIT = 120.0
 """Seconds a call may take (``tool(fn, time_limit=...)`` changes it for one tool)."""
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 _TABLE_ROWS = 50
+_STRICT_JSON = pydantic.ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+"""Arguments as JSON Schema means them: no other type converted, no NaN or infinity (a
+parameter may say ``Field(allow_inf_nan=True)``), no argument the function does not take."""
 
 
 @dataclass(frozen=True)
@@ -64,20 +69,42 @@ class ClientTool:
     user_loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
     """The loop running where the tool was declared (a notebook's): an ``async def`` tool is
     awaited there."""
+    takes_non_finite: bool = field(default=False, repr=False)
+    """Whether a parameter's annotation lets NaN or infinity in (``allow_inf_nan=True``):
+    only then may the arguments hold them."""
 
     def declaration(self) -> dict[str, Any]:
         """``{name, description, parameters}``: what every dialect's declaration is made of."""
         return {"name": self.name, "description": self.description, "parameters": self.parameters}
 
-    def checked_arguments(self, arguments: Any) -> dict[str, Any]:
-        """The arguments as the function takes them; a ``ValueError`` saying what is wrong
-        (sent to the agent, which can correct its call)."""
-        if not isinstance(arguments, dict):
-            raise ValueError(f"the arguments must be a JSON object, not {arguments!r:.200}")
-        if self.arguments is None:
-            return arguments
+    def checked_arguments(self, arguments: Any, text: str = "") -> dict[str, Any]:
+        """The arguments as the function takes them, read from the call's parsed
+        ``arguments`` (when the platform sent them parsed) or else its ``text``; a
+        ``ValueError`` saying what is wrong (sent to the agent, which can correct its call).
+
+        They are held to the JSON Schema the function declares, as JSON Schema means it:
+        strict types (``true`` is not an int, ``"5"`` not a number), no NaN or infinity
+        unless a parameter's annotation allows them, at most :data:`MAX_ARGUMENT_CHARS` of
+        JSON, measured on what the function would receive."""
+        received = arguments_json(arguments, text)
+        if len(received) > MAX_ARGUMENT_CHARS:
+            raise ValueError(
+                f"the arguments are {len(received)} characters, over the "
+                f"{MAX_ARGUMENT_CHARS} allowed"
+            )
         try:
-            checked = self.arguments.model_validate(arguments)
+            parsed = pydantic_core.from_json(received, allow_inf_nan=self.takes_non_finite)
+        except ValueError as exc:
+            raise ValueError(
+                f"invalid arguments for {self.name}: not standard JSON (no NaN or Infinity) "
+                f"or nested too deep ({exc})"
+            ) from None
+        if not isinstance(parsed, dict):
+            raise ValueError(f"the arguments must be a JSON object, not {received:.200}")
+        if self.arguments is None:
+            return parsed
+        try:
+            checked = self.arguments.model_validate_json(received)
         except pydantic.ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors()
@@ -87,6 +114,20 @@ class ClientTool:
             info.alias or key: getattr(checked, key)
             for key, info in type(checked).model_fields.items()
         }
+
+
+def arguments_json(arguments: Any, text: str) -> str:
+    """A call's arguments as the JSON text the function's are read from: its parsed
+    ``arguments`` when the platform sent them so (they are what the call shows), else the
+    streamed ``text``; a ``ValueError`` when they cannot be written as JSON."""
+    if arguments is None:
+        return text or "{}"
+    if isinstance(arguments, str):  # text that did not parse: kept as it came
+        return arguments
+    try:
+        return pydantic_core.to_json(arguments, inf_nan_mode="constants").decode()
+    except pydantic_core.PydanticSerializationError:
+        raise ValueError("the arguments are nested too deep to be read as JSON") from None
 
 
 @dataclass(frozen=True)
@@ -143,7 +184,22 @@ def tool(
         time_limit=float(time_limit),
         arguments=model,
         user_loop=_callers_loop(),
+        takes_non_finite=_allows_non_finite(model.__pydantic_core_schema__),
     )
+
+
+def _allows_non_finite(schema: Any) -> bool:
+    """Whether pydantic's schema of the arguments lets NaN or infinity into any float."""
+    stack = [schema]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("allow_inf_nan") is True:
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
 
 
 def _callers_loop() -> asyncio.AbstractEventLoop | None:
@@ -159,7 +215,7 @@ def _arguments_model(
 ) -> type[pydantic.BaseModel]:
     try:
         signature = inspect.signature(fn)
-        hints = typing.get_type_hints(fn)
+        hints = typing.get_type_hints(fn, include_extras=True)
     except (TypeError, ValueError, NameError) as exc:
         raise ConfigurationError(f"cannot read the parameters of tool {name!r}: {exc}") from None
     described = {p.arg_name: p.description for p in docs.params}
@@ -177,9 +233,7 @@ def _arguments_model(
         info = pydantic.Field(default, alias=param.name, description=described.get(param.name))
         fields[f"p{position}"] = (hints.get(param.name, Any), info)
     try:
-        model = pydantic.create_model(
-            f"{name}_arguments", __config__=pydantic.ConfigDict(extra="forbid"), **fields
-        )
+        model = pydantic.create_model(f"{name}_arguments", __config__=_STRICT_JSON, **fields)
         typing.cast(type[pydantic.BaseModel], model).model_json_schema(by_alias=True)
     except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError) as exc:
         raise ConfigurationError(
@@ -221,19 +275,42 @@ def client_tools(items: Iterable[Any] | None) -> tuple[ClientTool, ...]:
 def result_text(value: Any) -> str:
     """A function's return value as the agent gets it: a string as itself, a DataFrame as a
     text table of its first rows, anything else as JSON (its ``repr`` when it has none); cut
-    at :data:`MAX_RESULT_CHARS` with a note."""
+    at :data:`MAX_RESULT_CHARS` with a note. A value that cannot be written as text (its
+    ``repr`` raises, or it nests past Python's recursion limit) is named by its type."""
+    try:
+        text = _as_text(value)
+    except Exception as broken:  # the run goes on all the same
+        text = f"{type(value).__name__} (it could not be written as text: {type(broken).__name__})"
+    return _cut(text)
+
+
+def _as_text(value: Any) -> str:
     if isinstance(value, str):
-        text = value
-    elif hasattr(value, "to_string") and hasattr(value, "head") and hasattr(value, "shape"):
+        return value
+    if hasattr(value, "to_string") and hasattr(value, "head") and hasattr(value, "shape"):
         rows = value.shape[0]
-        text = value.head(_TABLE_ROWS).to_string()
+        text = str(value.head(_TABLE_ROWS).to_string())
         if rows > _TABLE_ROWS:
             text += f"\n[{_TABLE_ROWS} of {rows} rows shown]"
-    else:
-        try:
-            text = json.dumps(pydantic.TypeAdapter(Any).dump_python(value, mode="json"))
-        except (pydantic_core.PydanticSerializationError, TypeError, ValueError):
-            text = repr(value)
+        return text
+    try:
+        return json.dumps(pydantic.TypeAdapter(Any).dump_python(value, mode="json"))
+    except (pydantic_core.PydanticSerializationError, TypeError, ValueError):
+        return repr(value)
+
+
+def error_text(error: BaseException) -> str:
+    """What a function raised, as the agent gets it: ``Type: message``, cut like a result;
+    an exception whose message cannot be read is still named."""
+    kind = type(error).__name__
+    try:
+        text = f"{kind}: {error}"
+    except Exception as broken:  # its __str__ raised: the run goes on all the same
+        text = f"{kind} (its message could not be read: {type(broken).__name__})"
+    return _cut(text)
+
+
+def _cut(text: str) -> str:
     if len(text) > MAX_RESULT_CHARS:
         cut = len(text) - MAX_RESULT_CHARS
         text = f"{text[:MAX_RESULT_CHARS]}\n[cut: {cut} more characters not sent]"

@@ -337,3 +337,9 @@ def error_info(exc: BaseException) -> RunErrorInfo:
 
 class AnswerSchemaError(AgentNBError):
     """The answer is not valid JSON for the requested schema."""
+
+    def __init__(self, message: str, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.rule = message if rule is None else rule
+        """What the answer fails in the schema's own terms, quoting no part of the answer
+        (what a score's comment says: it may leave the process where the answer may not)."""

@@ -71,12 +71,20 @@ def _model_schema(model: type[pydantic.BaseModel]) -> dict[str, Any]:
 
 
 def _pydantic_validator(model: type[pydantic.BaseModel]) -> Validator:
+    names = _property_names(_model_schema(model))
+
     def validate(value: Any) -> Any:
         try:
             return model.model_validate(value)
         except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(
+                str(p) if p in names or isinstance(p, int) else "*" for p in first["loc"]
+            )
             raise AnswerSchemaError(
-                f"the answer does not match {model.__name__}: {_short(exc)}"
+                f"the answer does not match {model.__name__}: {_short(exc)}",
+                f"the answer does not match {model.__name__}: {first['type']} at "
+                f"{excerpt(where or '(root)', QUOTED)}",
             ) from None
         except RecursionError:
             raise AnswerSchemaError(f"the answer is {_TOO_DEEP} to validate") from None
@@ -106,9 +114,11 @@ def _json_schema_validator(schema: dict[str, Any]) -> Validator:
             raise AnswerSchemaError(f"the schema's $ref cannot be resolved: {exc}") from None
         if errors:
             where = "/".join(str(p) for p in errors[0].path) or "(root)"
+            rule = "/".join(str(p) for p in errors[0].schema_path) or "(root)"
             raise AnswerSchemaError(
                 f"the answer does not match the schema at {excerpt(where, QUOTED)}: "
-                f"{excerpt(errors[0].message, QUOTED)}"
+                f"{excerpt(errors[0].message, QUOTED)}",
+                f"the answer does not match the schema: {excerpt(rule, QUOTED)}",
             )
         return value
 
@@ -188,6 +198,23 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
         )
         stack.extend((child, depth + 1) for child in children)
     return False
+
+
+def _property_names(schema: Any) -> set[str]:
+    """Every property a JSON schema names, at any depth (a path made of them is the
+    schema's, not the answer's)."""
+    names: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            properties = node.get("properties")
+            if isinstance(properties, dict):
+                names.update(properties)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return names
 
 
 def _short(exc: pydantic.ValidationError) -> str:

@@ -33,6 +33,9 @@ _LINE = threading.Semaphore(1)  # one call at a time in this process
 _captured: contextvars.ContextVar[_Output | None] = contextvars.ContextVar(
     "agentnb_user_output", default=None
 )
+_enclosing: contextvars.ContextVar[_Call | None] = contextvars.ContextVar(
+    "agentnb_enclosing_call", default=None
+)
 _installed = threading.Lock()
 _active = 0
 
@@ -138,22 +141,34 @@ def _capturing() -> Iterator[None]:
 
 class _Call:
     """One call on its thread: takes the line, runs, hands the line back once (by itself
-    when it ends, or by the caller who abandoned it)."""
+    when it ends, or by the caller who abandoned it).
 
-    def __init__(self, parallel: bool) -> None:
+    A call made inside another (a tool that starts a run with tools of its own) shares the
+    line its enclosing call holds: that call waits for this one, so taking the line would
+    wait for ever."""
+
+    def __init__(self, parallel: bool, enclosing: _Call | None) -> None:
         self._lock = threading.Lock()
         self._holds = self.abandoned = False
         self._parallel = parallel
+        self._enclosing = enclosing
+
+    @property
+    def holds_line(self) -> bool:
+        return self._holds or (self._enclosing is not None and self._enclosing.holds_line)
 
     def take_line(self) -> bool:
-        if not self._parallel:
+        needs_line = not self._parallel and not (
+            self._enclosing is not None and self._enclosing.holds_line
+        )
+        if needs_line:
             _LINE.acquire()
         with self._lock:
             if self.abandoned:
-                if not self._parallel:
+                if needs_line:
                     _LINE.release()
                 return False
-            self._holds = not self._parallel
+            self._holds = needs_line
             return True
 
     def give_back(self, *, abandon: bool = False) -> None:
@@ -176,6 +191,7 @@ def _call_on_thread(
     if not call.take_line():
         return
     _captured.set(output)
+    _enclosing.set(call)  # what this call starts (a run, its tools) knows it runs inside it
     try:
         if inspect.iscoroutinefunction(fn):
             if user_loop is not None and user_loop.is_running():
@@ -207,7 +223,7 @@ async def run_user_code(
     Cancelling the awaiting task abandons the call (an async one is cancelled)."""
     loop = asyncio.get_running_loop()
     result: asyncio.Future[tuple[str, Any]] = loop.create_future()
-    call, output = _Call(parallel), _Output()
+    call, output = _Call(parallel, _enclosing.get()), _Output()
     started = time.monotonic()
 
     def done(kind: str, payload: Any) -> None:

@@ -5,6 +5,10 @@ by the id derived from the run (:mod:`._ids`) whether it was traced live or expo
 Sent in the background, one request at a time; Phoenix keeps an annotation whose span has not
 arrived yet and retries it. A later score of the same name replaces the span's annotation, as
 it replaces the run's current score. A Phoenix that cannot be reached is logged once.
+
+With content capture off, a score's comment stays in the history: whoever wrote it (an
+evaluator, a judge, a person) may have quoted the answer, and content off means no answer
+text leaves the process.
 """
 
 from __future__ import annotations
@@ -45,9 +49,10 @@ class GivenScore(Protocol):
     def author(self) -> str | None: ...
 
 
-def annotation(score: GivenScore) -> dict[str, Any]:
+def annotation(score: GivenScore, *, content: bool) -> dict[str, Any]:
     """``score`` as Phoenix's span annotation: a number as its score, a bool as 1 or 0 and
-    ``true`` / ``false``, a label as its label, the comment as its explanation."""
+    ``true`` / ``false``, a label as its label, the comment as its explanation (with
+    ``content`` only)."""
     value = score.value
     result: dict[str, Any] = {}
     if isinstance(value, bool):
@@ -56,7 +61,7 @@ def annotation(score: GivenScore) -> dict[str, Any]:
         result = {"label": redact(value)}
     else:
         result = {"score": float(value)}
-    if score.comment:
+    if content and score.comment:
         result["explanation"] = redact(score.comment)
     metadata = {"source": "agentnb", **({"author": redact(score.author)} if score.author else {})}
     return {
@@ -69,9 +74,11 @@ def annotation(score: GivenScore) -> dict[str, Any]:
 
 
 class PhoenixScores:
-    """Sends scores to the Phoenix at ``base_url`` (``PHOENIX_API_KEY``, if set, as its key)."""
+    """Sends scores to the Phoenix at ``base_url`` (``PHOENIX_API_KEY``, if set, as its key);
+    their comments only with ``content``."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, *, content: bool = False) -> None:
+        self.content = content
         self.url = base_url.rstrip("/") + "/v1/span_annotations"
         key = os.environ.get(_API_KEY_VAR, "").strip()
         self._headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -83,7 +90,7 @@ class PhoenixScores:
         """Send ``scores`` in the background."""
         sent = [score for score in scores if score.name != "note"]  # Phoenix's notes' own name
         if sent:
-            body = {"data": [annotation(score) for score in sent]}
+            body = {"data": [annotation(score, content=self.content) for score in sent]}
             self._pending = [f for f in self._pending if not f.done()]
             self._pending.append(self._worker.submit(self._post, body))
 

@@ -11,17 +11,12 @@ from typing import Any
 
 import pytest
 from agentnb_testing import asgi_body, serving_asgi
+from chat_chunks import chat_chunk
 
 import agentnb
 from agentnb._core.client_tools import MAX_ROUNDS
 
 REQUESTS: list[dict[str, Any]] = []
-
-
-def _chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
-    choice = {"index": 0, "delta": delta, "finish_reason": finish}
-    body = {"id": "c1", "object": "chat.completion.chunk", "model": "m", "choices": [choice]}
-    return f"data: {json.dumps(body)}\n\n".encode()
 
 
 async def _always_calls(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -34,8 +29,8 @@ async def _always_calls(scope: dict[str, Any], receive: Any, send: Any) -> None:
     head = [(b"content-type", b"text/event-stream")]
     await send({"type": "http.response.start", "status": 200, "headers": head})
     for frame in (
-        _chunk({"role": "assistant", "tool_calls": [call]}),
-        _chunk({}, "tool_calls"),
+        chat_chunk({"role": "assistant", "tool_calls": [call]}),
+        chat_chunk({}, "tool_calls"),
         b"data: [DONE]\n\n",
     ):
         await send({"type": "http.response.body", "body": frame, "more_body": True})

@@ -197,3 +197,38 @@ def test_an_answer_with_a_huge_number_is_a_schema_error() -> None:
     handle = handle_with_answer("1" * 5000, {"type": "number"})
     with pytest.raises(AnswerSchemaError, match="not valid JSON"):
         _ = handle.result
+
+
+class Quote(pydantic.BaseModel, extra="forbid"):
+    price: float
+    tags: dict[str, int] = {}
+
+
+@pytest.mark.parametrize(
+    ("schema", "answer", "rule"),
+    [
+        (
+            {"type": "object", "properties": {"price": {"type": "number"}}},
+            {"price": "SECRET"},
+            "the answer does not match the schema: properties/price/type",
+        ),
+        (
+            {"type": "object", "additionalProperties": False},
+            {"SECRET": 1},
+            "the answer does not match the schema: additionalProperties",
+        ),
+        (Quote, {"price": "SECRET"}, "the answer does not match Quote: float_parsing at price"),
+        (Quote, {"price": 1, "SECRET": 1}, "the answer does not match Quote: extra_forbidden at *"),
+        (
+            Quote,
+            {"price": 1, "tags": {"SECRET": "x"}},
+            "the answer does not match Quote: int_parsing at tags.*",
+        ),
+    ],
+)
+def test_the_rule_an_answer_fails_quotes_no_part_of_it(schema: Any, answer: Any, rule: str) -> None:
+    _, validate = resolve_schema(schema)
+    assert validate is not None
+    with pytest.raises(AnswerSchemaError) as failed:
+        validate(answer)
+    assert failed.value.rule == rule

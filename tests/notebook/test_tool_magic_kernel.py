@@ -82,3 +82,30 @@ def test_an_async_tool_is_awaited_on_the_kernels_loop(responses_url: str) -> Non
             """
         )
         assert session.stdout(shown) == "[(True, 'MainThread')] The position is worth 301.5.\n"
+
+
+def test_a_tool_may_ask_the_agent_again_with_a_tool_of_its_own() -> None:
+    with running_kernel() as client:
+        session = Session(client)
+        session.execute(
+            """
+            %load_ext agentnb
+            import agentnb
+            agentnb.connect("openai", local=True, name="local")
+            def share_price(ticker: str, shares: int = 1) -> str:
+                return "7 per share"
+            def position_value(ticker: str, shares: int = 1) -> str:
+                inner = agentnb.ask("finance_agent", f"My {ticker} position?", via="local",
+                                    tools=[share_price], wait=True, display=False)
+                return f"{inner.run.status}: {inner.run.text}"
+            """
+        )
+        session.execute(
+            "%%agent finance_agent --via local --tool position_value --wait --no-record --out h\n"
+            "My NVDA position?"
+        )
+        shown = session.execute("print(h.run.tool_calls[0].status, '|', h.run.text)")
+        assert session.stdout(shown) == (
+            "succeeded | Your notebook's tool says: completed: "
+            "Your notebook's tool says: 7 per share\n"
+        )

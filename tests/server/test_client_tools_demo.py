@@ -115,3 +115,61 @@ def test_approve_is_honoured_for_client_tools_on_chat_completions(server: Server
     assert denied.run.tool_calls[0].status == "denied"
     assert denied.run.text.startswith("Your notebook's tool says: the user denied this call")
     assert approved.run.text == "Your notebook's tool says: 12 shares"
+
+
+def test_a_tool_may_start_a_run_with_tools_of_its_own(server: ServerHandle) -> None:
+    ran: list[str] = []
+
+    def share_price(ticker: str, shares: int) -> str:
+        """The price of a share, from a second run's own tool."""
+        ran.append(f"inner {ticker}")
+        return "7 per share"
+
+    def position_value(ticker: str, shares: int) -> str:
+        """The value of a position, asked of another agent run."""
+        inner = agentnb.ask(
+            "finance_agent", f"My {ticker} position?", via="tools_nested",
+            tools=[share_price], wait=True, display=False,
+        )  # fmt: skip
+        with agentnb.AgentClient(
+            "openai", base_url=f"{server.base_url}/v1", api_key=server.api_key, record=False
+        ) as client:
+            again = client.run("finance_agent", "My AMD position?", tools=[share_price])
+        ran.append(f"outer {ticker}")
+        return f"{inner.run.status}: {inner.run.text} / {again.status}: {again.text}"
+
+    agentnb.connect("openai", local=True, name="tools_nested")
+    try:
+        outer = agentnb.ask(
+            "finance_agent", "My NVDA position?", via="tools_nested",
+            tools=[agentnb.tool(position_value, time_limit=30)], wait=True, display=False,
+        )  # fmt: skip
+    finally:
+        disconnect("tools_nested")
+    assert ran == ["inner NVDA", "inner AMD", "outer NVDA"]
+    [call] = outer.run.tool_calls
+    assert (call.status, call.error) == ("succeeded", None)
+    said = "Your notebook's tool says: 7 per share"
+    assert outer.run.text == f"Your notebook's tool says: completed: {said} / completed: {said}"
+
+
+async def test_an_async_tool_may_start_a_run_with_tools_of_its_own(
+    server: ServerHandle,
+) -> None:
+    def share_price(ticker: str, shares: int) -> str:
+        """The price of a share."""
+        return "7 per share"
+
+    async def position_value(ticker: str, shares: int) -> str:
+        """The value of a position, asked of another agent run."""
+        async with client_for(server, "openai", record=False) as client:
+            inner = await client.run("finance_agent", "My AMD position?", tools=[share_price])
+        return f"{inner.status}: {inner.text}"
+
+    async with client_for(server, "openai", record=False) as client:
+        tool = agentnb.tool(position_value, time_limit=30)
+        run = await client.run("finance_agent", "My NVDA position?", tools=[tool])
+    assert run.tool_calls[0].status == "succeeded"
+    assert (
+        run.text == "Your notebook's tool says: completed: Your notebook's tool says: 7 per share"
+    )

@@ -506,17 +506,19 @@ def test_runs_recorded_before_tracing_reach_phoenix_once_with_their_scores(
     scores = fresh_history.scores()
     assert len(scores) == 4
     assert settled_annotations(phoenix, EXPORT_PROJECT, scores) == {
-        (format(run_span_id(s.local_id), "016x"), s.name): as_annotation(s) for s in scores
+        (format(run_span_id(s.local_id), "016x"), s.name): as_annotation(s, content=False)
+        for s in scores
     }
 
 
-def as_annotation(score: Any) -> tuple[Any, ...]:
-    """A score as Phoenix should show it: annotator, score, label, explanation."""
+def as_annotation(score: Any, *, content: bool) -> tuple[Any, ...]:
+    """A score as Phoenix should show it: annotator, score, label, explanation (its comment,
+    with content capture on only)."""
     value = score.value
     number = float(value) if isinstance(value, bool | float | int) else None
     label = str(value).lower() if isinstance(value, bool) else value if number is None else None
     kind = {"person": "HUMAN", "code": "CODE", "agent": "LLM"}[score.source]
-    return (kind, number, label, score.comment)
+    return (kind, number, label, score.comment if content else None)
 
 
 def phoenix_annotations(phoenix: str, project: str, span_ids: list[str]) -> dict[Any, Any]:

@@ -3,6 +3,7 @@ with tracing added (until the package root adds it itself), and a local OTLP col
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,20 +90,30 @@ class ReceivedSpan:
 
 class OtlpReceiver:
     """A minimal OTLP/HTTP traces collector on 127.0.0.1 (protobuf, ``POST /v1/traces``),
-    keeping what it receives: enough to prove spans really leave over the wire."""
+    keeping what it receives: enough to prove spans really leave over the wire. It takes
+    Phoenix's annotations too (JSON, ``POST /v1/span_annotations``, on the same port as
+    Phoenix serves them); ``bodies`` holds every request body, as sent."""
 
     def __init__(self) -> None:
         self.spans: list[ReceivedSpan] = []
+        self.annotations: list[dict[str, Any]] = []
+        self.bodies: list[bytes] = []
         self.requests = 0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                receiver.receive(self.path, body)
-                reply = ExportTraceServiceResponse().SerializeToString()
+                receiver.bodies.append(body)
+                if self.path == "/v1/span_annotations":
+                    receiver.annotations.extend(json.loads(body)["data"])
+                    kind, reply = "application/json", b'{"data": []}'
+                else:
+                    receiver.receive(self.path, body)
+                    kind = "application/x-protobuf"
+                    reply = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
                 self.wfile.write(reply)

@@ -38,7 +38,7 @@ class TracingBackend:
     def __init__(self, chosen: ChosenProvider, settings: TracingSettings) -> None:
         self._chosen = chosen
         self._tracer = chosen.provider.get_tracer(INSTRUMENTATION_NAME, __version__)
-        self.scores = _scores_sender(chosen, settings.scores)
+        self.scores = _scores_sender(chosen, settings)
         self.recorder = TracingRecorder(self._tracer, content=settings.content, scores=self.scores)
         self.status = TracingStatus(
             enabled=True,
@@ -88,8 +88,9 @@ def start_backend(
     return TracingBackend(choose_provider(settings, tracer_provider), settings)
 
 
-def _scores_sender(chosen: ChosenProvider, backend: str | None) -> PhoenixScores | None:
+def _scores_sender(chosen: ChosenProvider, settings: TracingSettings) -> PhoenixScores | None:
     """Phoenix's annotations at the collector's URL (Phoenix serves both on one port)."""
+    backend = settings.scores
     if backend is None:
         return None
     if chosen.url is None or not chosen.url.endswith("/v1/traces"):
@@ -97,4 +98,4 @@ def _scores_sender(chosen: ChosenProvider, backend: str | None) -> PhoenixScores
             f"scores go to {backend} at the collector's URL, and spans go to "
             f"{chosen.destination}: give tracing {backend}'s URL as its endpoint"
         )
-    return PhoenixScores(chosen.url.removesuffix("/v1/traces"))
+    return PhoenixScores(chosen.url.removesuffix("/v1/traces"), content=settings.content)
