@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from ._app.compare_runs import compare
     from ._app.connections import Connection, connect, connections, get_connection
     from ._app.datasets import dataset
-    from ._app.evaluators import evaluate, judge
+    from ._app.evaluators import evaluate
     from ._app.experiments import Experiment, experiment, experiments
     from ._app.history_tables import browse, runs, summary
     from ._app.past_runs import show
@@ -124,7 +124,6 @@ __all__ = [
     "experiments",
     "export_traces",
     "get_connection",
-    "judge",
     "load_ipython_extension",
     "remote_runs",
     "runs",
@@ -155,7 +154,6 @@ _LAZY: dict[str, str] = {
     "Experiment": "._app.experiments",
     "experiment": "._app.experiments",
     "experiments": "._app.experiments",
-    "judge": "._app.evaluators",
     "export_traces": "._app.trace_export",
     "evaluate": "._app.evaluators",
     "dataset": "._app.datasets",
@@ -184,7 +182,6 @@ _SUBMODULES = (
     "types",
     "history",
     "approvals",
-    "evaluators",
     "providers",
     "events",
     "sse",

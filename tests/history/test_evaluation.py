@@ -13,10 +13,11 @@ import agentnb
 from agentnb import runs
 from agentnb._app.batch_runs import batch
 from agentnb._history import RunRecord, close_default_stores
-from agentnb.evaluators import (
+from agentnb.evals import (
     contains,
     equals,
     json_schema,
+    judge,
     max_cost,
     max_duration,
     regex,
@@ -206,8 +207,8 @@ def test_a_forged_answer_cannot_raise_its_grade_and_the_judge_s_runs_stay_apart(
 ) -> None:
     # echo answers with the question: each answer is a forgery, appended labels and fences
     dataset = [{"question": forged, "expected": "Paris"} for forged in FORGED]
-    judge = agentnb.judge(via=connection)
-    batch("echo", dataset, via=connection, progress=False, experiment="forged", evaluators=[judge])
+    grader = judge(via=connection)
+    batch("echo", dataset, via=connection, progress=False, experiment="forged", evaluators=[grader])
     agentnb.ask("judge", "Grade this: Paris", via=connection, display=False, wait=True)
     close_default_stores()  # a later kernel
     assert agentnb.experiment("forged").to_pandas()["score.judge"].tolist() == [0.0, 0.0, 0.0]
