@@ -62,7 +62,7 @@ class _Judge:
         )
         try:
             judged = handle.wait(JUDGE_TIMEOUT)
-        except TimeoutError:
+        except (TimeoutError, RuntimeError):  # too slow, or called on agentnb's loop
             handle.cancel()
             raise
         return read_grade(judged.text)
