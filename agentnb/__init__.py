@@ -7,8 +7,9 @@
 The public API is listed in ``__all__`` (what a notebook names, and every error), with the
 types a user rarely names in public submodules: ``agentnb.types`` (a run's request, streams
 and parts), ``agentnb.history`` and ``agentnb.approvals``; ``agentnb.providers`` holds
-``RemoteRun``, ``agentnb.server`` the ``ServerHandle``. Everything else lives in private
-modules. Heavy parts
+``RemoteRun``, ``agentnb.server`` the ``ServerHandle``; evaluation (ready evaluators, the
+judge) is its own package, ``agentnb.evals``, which nothing here imports. Everything else
+lives in private modules. Heavy parts
 (the widget, the history's pandas tables, the built-in server) are imported on first use, so
 ``import agentnb`` stays fast.
 """

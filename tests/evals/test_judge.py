@@ -4,8 +4,6 @@ agentnb's loop it refuses at once instead of hanging the loop its own run needs.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from agentnb import AgentClient
@@ -13,17 +11,6 @@ from agentnb._core.loop import run_sync
 from agentnb._history import RunFilter
 from agentnb.evals import judge
 from agentnb.history import EVALUATES, HistoryStore
-from agentnb.server import ServerHandle
-
-
-@pytest.fixture
-def client(server: ServerHandle, tmp_path: Path) -> AgentClient:
-    return AgentClient(
-        "operativus",
-        base_url=server.url_for("operativus"),
-        api_key=server.api_key,
-        recorder=HistoryStore(tmp_path / "history.sqlite3"),
-    )
 
 
 def test_a_judge_given_a_client_grades_and_marks_its_run(client: AgentClient) -> None:
