@@ -5,6 +5,8 @@ costs its commands only."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -40,6 +42,20 @@ def test_evaluation_s_command_comes_from_its_entry_point() -> None:
     points = {point.name: point.value for point in entry_points(group=PLUGINS)}
     assert points.get("evals") == "agentnb.evals._commands"
     assert "experiments" in commands()
+
+
+def test_agentnb_s_own_commands_load_no_plugin(tmp_path: Path) -> None:
+    """``agentnb run`` starts without importing evaluation: plugins load for their own
+    commands, an unknown one and the help only."""
+    code = (
+        "import sys; from agentnb._cli.main import main; "
+        f"main(['runs', '--db', {str(tmp_path / 'h.sqlite3')!r}]); "
+        "print('evals loaded' if 'agentnb.evals' in sys.modules else 'evals not loaded')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip().endswith("evals not loaded"), done.stdout + done.stderr
 
 
 def test_a_plugin_adds_a_command_read_from_the_history(
