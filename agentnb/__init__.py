@@ -7,8 +7,9 @@
 The public API is listed in ``__all__`` (what a notebook names, and every error), with the
 types a user rarely names in public submodules: ``agentnb.types`` (a run's request, streams
 and parts), ``agentnb.history`` and ``agentnb.approvals``; ``agentnb.providers`` holds
-``RemoteRun``, ``agentnb.server`` the ``ServerHandle``. Everything else lives in private
-modules. Heavy parts
+``RemoteRun``, ``agentnb.server`` the ``ServerHandle``; evaluation (ready evaluators, the
+judge) is its own package, ``agentnb.evals``, which nothing here imports. Everything else
+lives in private modules. Heavy parts
 (the widget, the history's pandas tables, the built-in server) are imported on first use, so
 ``import agentnb`` stays fast.
 """
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
     from ._app.compare_runs import compare
     from ._app.connections import Connection, connect, connections, get_connection
     from ._app.datasets import dataset
-    from ._app.evaluators import evaluate, judge
+    from ._app.evaluators import evaluate
     from ._app.experiments import Experiment, experiment, experiments
     from ._app.history_tables import browse, runs, summary
     from ._app.past_runs import show
@@ -124,7 +125,6 @@ __all__ = [
     "experiments",
     "export_traces",
     "get_connection",
-    "judge",
     "load_ipython_extension",
     "remote_runs",
     "runs",
@@ -155,7 +155,6 @@ _LAZY: dict[str, str] = {
     "Experiment": "._app.experiments",
     "experiment": "._app.experiments",
     "experiments": "._app.experiments",
-    "judge": "._app.evaluators",
     "export_traces": "._app.trace_export",
     "evaluate": "._app.evaluators",
     "dataset": "._app.datasets",
@@ -184,7 +183,6 @@ _SUBMODULES = (
     "types",
     "history",
     "approvals",
-    "evaluators",
     "providers",
     "events",
     "sse",

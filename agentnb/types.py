@@ -12,6 +12,7 @@ types around a run live here:
 - What a ``Run`` is made of: ``RunStatus``, ``Part``, ``ToolStatus`` (``ToolCall.status``),
   ``RunErrorInfo`` (``Run.error``) and ``RunCost`` (``Run.cost``).
 - What names a run to ``show``, ``compare`` and ``attach``: ``RunLike``.
+- What checks an answer against a schema as ``ask(schema=...)`` does: ``answer_validator``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ._client.sync import RunStream
 from ._core.pricing import RunCost
 from ._core.request import Fork, ModelSettings, RunOptions, RunRequest
 from ._core.run import Part, RunErrorInfo, RunStatus, ToolStatus
+from ._core.schema import answer_validator
 
 __all__ = [
     "AsyncRunStream",
@@ -36,4 +38,5 @@ __all__ = [
     "RunStatus",
     "RunStream",
     "ToolStatus",
+    "answer_validator",
 ]

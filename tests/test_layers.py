@@ -32,7 +32,6 @@ LAYER_OF_PREFIX = {
     "agentnb.types": "root",  # public front modules: re-export what the root's layers hold
     "agentnb.history": "root",
     "agentnb.approvals": "root",
-    "agentnb.evaluators": "root",
     "agentnb._core": "core",
     "agentnb.providers": "providers",
     "agentnb._http": "http",
@@ -45,6 +44,7 @@ LAYER_OF_PREFIX = {
     "agentnb._cli": "cli",
     "agentnb.__main__": "cli",
     "agentnb.server": "server",
+    "agentnb.evals": "evals",
 }
 MAY_IMPORT = {
     "core": {"core"},
@@ -89,6 +89,7 @@ MAY_IMPORT = {
         "server",
     },
     "server": {"core", "server"},
+    "evals": {"root", "core", "providers", "evals"},  # public modules only: test_evals_public_api
     "root": {
         "core",
         "providers",
@@ -386,7 +387,7 @@ def plain_names() -> dict[str, list[str]]:
     return found
 
 
-PUBLIC_FRONTS = ("types.py", "history.py", "approvals.py", "evaluators.py")
+PUBLIC_FRONTS = ("types.py", "history.py", "approvals.py", "evals/__init__.py")
 """Public submodules that only re-export what private rooms hold (``agentnb.history`` fronts
 ``agentnb._history``; ``agentnb.types`` a run's types from the core, the client and the app):
 one idea, its public door and its rooms."""

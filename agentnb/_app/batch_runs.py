@@ -353,8 +353,8 @@ def batch(
     ``(value, comment)``, a dict of those, or None; kept as ``score.<fn name>`` (a dict:
     ``score.<key>``). One that raises keeps the run, and the history keeps that it failed
     and why; so does one that takes longer than ``evaluator_timeout`` seconds on a run.
-    :func:`agentnb.judge` makes an evaluator of an agent; ``agentnb.evaluators`` has ready
-    ones. The result's table shows the scores.
+    ``agentnb.evals`` has ready ones, and ``judge``, which makes an evaluator of an agent.
+    The result's table shows the scores.
     """
     if in_loop_thread():
         raise RuntimeError("batch() blocks; on agentnb's loop use `await run_batch(...)`")

@@ -1,6 +1,7 @@
-"""``agentnb summary`` and ``agentnb experiments``: the analysis a notebook gets, printed as
-the same objects' text (``agentnb.summary()``, ``agentnb.experiments()``,
-``agentnb.experiment(name)`` and its ``compare``)."""
+"""``agentnb summary``: the analysis a notebook gets, printed as ``agentnb.summary()``'s text;
+and :func:`print_from`, which prints what a command reads from the history (the summary, a
+plugin's command such as ``agentnb experiments``) fitted to the terminal, its mistakes one
+line and status 2."""
 
 from __future__ import annotations
 
@@ -10,29 +11,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .._app.compare_runs import compare
-from .._app.experiments import Experiment, experiment, experiments
 from .._app.history_tables import HistoryStore
-from .._app.past_runs import past_run
-from .._core.exceptions import AgentNBError, ConfigurationError
+from .._core.exceptions import AgentNBError
 from .._core.extras import MissingExtraError
 from .._core.text import terminal_safe
-from .._display.static_copy import static_text
 from .._display.terminal import fit_lines, print_fitted, terminal_width
 from .._history._run_filter import RunFilter
 from .runs import history_location, since
 
-__all__ = [
-    "EXPERIMENTS_HELP",
-    "SUMMARY_HELP",
-    "configure_experiments",
-    "configure_summary",
-    "experiments_command",
-    "summary_command",
-]
+__all__ = ["SUMMARY_HELP", "configure_summary", "print_from", "summary_command"]
 
 SUMMARY_HELP = "print the runs' figures by agent, model or day, as agentnb.summary() does"
-EXPERIMENTS_HELP = "print the experiments, one experiment's grid, or two of its arms compared"
 
 
 def configure_summary(parser: argparse.ArgumentParser) -> None:
@@ -69,71 +58,10 @@ def summary_command(args: argparse.Namespace) -> int:
         )
         return str(frame)
 
-    return _print_from(args, "summary", text)
+    return print_from(args, "summary", text)
 
 
-def configure_experiments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", nargs="?", help="one experiment: its question × arm grid")
-    parser.add_argument(
-        "--compare",
-        nargs=2,
-        metavar=("A", "B"),
-        help="arm A against arm B question by question (an agent, an arm's label or index)",
-    )
-    parser.add_argument("--score", help="the score --compare pairs (default: the only one)")
-    parser.add_argument(
-        "--question",
-        metavar="ID",
-        help="one question's runs side by side (its id, shown in [ ] in the grid)",
-    )
-    parser.add_argument("--arm", help="with --question: that arm's run alone (an agent or index)")
-    parser.add_argument("--db", help="history database path (default: as `agentnb runs`)")
-
-
-def experiments_command(args: argparse.Namespace) -> int:
-    for option, given in (("--compare", args.compare), ("--question", args.question)):
-        if given and not args.name:
-            print_fitted(f"agentnb experiments: error: {option} needs the experiment's name")
-            return 2
-    if args.arm is not None and args.question is None:
-        print_fitted("agentnb experiments: error: --arm needs --question")
-        return 2
-
-    def text(store: HistoryStore) -> str:
-        if args.name is None:
-            listed = experiments(store=store)
-            return str(listed) if len(listed) else "no experiments yet: batch(..., experiment=)"
-        found = experiment(args.name, store=store)
-        if args.compare:
-            a, b = map(_arm, args.compare)
-            return found.compare(a, b, score=args.score).to_text()
-        if args.question is not None:
-            return _question_text(store, found, args.question, args.arm)
-        return f"{found!r}\n{OPEN_HINT}"
-
-    return _print_from(args, "experiments", text)
-
-
-OPEN_HINT = "Open: --question ID (its runs side by side), --question ID --arm ARM (one)"
-
-
-def _arm(arm: str) -> str | int:
-    return int(arm) if arm.isdigit() else arm
-
-
-def _question_text(store: HistoryStore, found: Experiment, question: str, arm: str | None) -> str:
-    """One question's runs compared, or its run on ``arm`` as ``agentnb.show`` prints it."""
-    if arm is not None:
-        record = found.run(question, _arm(arm))
-        run = past_run(record, store.tool_calls([record.local_id]))
-        return static_text([run], answer_chars=None)
-    runs = found.pair(question)
-    if len(runs) < 2:
-        raise ConfigurationError(f"question {question!r} has {len(runs)} run; give --arm")
-    return compare(runs).to_text()
-
-
-def _print_from(args: argparse.Namespace, command: str, text: Callable[[Any], str]) -> int:
+def print_from(args: argparse.Namespace, command: str, text: Callable[[Any], str]) -> int:
     try:
         location = history_location(args.db)
         if location is None:

@@ -1,5 +1,6 @@
 """The ``agentnb`` command line. Each subcommand is one small function pair (configure the
-parser, run) registered in :data:`COMMANDS`."""
+parser, run) registered in :data:`COMMANDS`; a package adds its own through the
+:data:`PLUGINS` entry-point group (evaluation adds ``agentnb experiments``)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import argparse
 import os
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import NoReturn
 
 from .._app.connections import close_all
+from .._app.history_tables import HistoryStore
 from .._app.run_flags import parser_options, unknown_options
 from .._core.exceptions import ConfigurationError
 from .._core.text import did_you_mean
@@ -23,7 +26,7 @@ from . import run_command as run_cli
 from . import runs as runs_cli
 from .key_file import key_from_file
 
-__all__ = ["COMMANDS", "Command", "main"]
+__all__ = ["COMMANDS", "PLUGINS", "Command", "commands", "main"]
 
 API_KEY_ENV = "AGENTNB_SERVER_API_KEY"
 
@@ -160,10 +163,52 @@ COMMANDS: dict[str, Command] = {
     "runs": Command(runs_cli.HELP, runs_cli.configure, runs_cli.main),
     "attach": Command(attach_cli.HELP, attach_cli.configure, attach_cli.attach_command),
     "summary": Command(analysis.SUMMARY_HELP, analysis.configure_summary, analysis.summary_command),
-    "experiments": Command(
-        analysis.EXPERIMENTS_HELP, analysis.configure_experiments, analysis.experiments_command
-    ),
 }
+
+
+PLUGINS = "agentnb.plugins"
+"""The entry-point group of modules that add commands, as simonw/llm's plugins do: each
+module's ``register_commands(add)`` calls ``add(name, help, configure, text)``, and the
+command prints ``text(args, store)``, read from the history ``--db`` names (the default
+one otherwise), made safe for and fitted to the terminal."""
+
+CommandText = Callable[[argparse.Namespace, HistoryStore], str]
+
+
+def commands() -> dict[str, Command]:
+    """:data:`COMMANDS` and the commands the installed plugins add."""
+    found = dict(COMMANDS)
+
+    def add(
+        name: str,
+        help: str,
+        configure: Callable[[argparse.ArgumentParser], None],
+        text: CommandText,
+    ) -> None:
+        if name in found:
+            raise ConfigurationError(f"a plugin adds the command {name!r}, which exists")
+        found[name] = Command(help, _with_db(configure), _printing(name, text))
+
+    for point in entry_points(group=PLUGINS):
+        try:
+            point.load().register_commands(add)
+        except Exception as exc:  # a broken plugin costs its commands, not the CLI
+            print_fitted(f"agentnb: plugin {point.name!r} adds no command: {exc}")
+    return found
+
+
+def _with_db(
+    configure: Callable[[argparse.ArgumentParser], None],
+) -> Callable[[argparse.ArgumentParser], None]:
+    def configured(parser: argparse.ArgumentParser) -> None:
+        configure(parser)
+        parser.add_argument("--db", help="history database path (default: as `agentnb runs`)")
+
+    return configured
+
+
+def _printing(name: str, text: CommandText) -> Callable[[argparse.Namespace], int]:
+    return lambda args: analysis.print_from(args, name, lambda store: text(args, store))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -176,10 +221,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(known: Mapping[str, Command] | None = None) -> argparse.ArgumentParser:
+    known = commands() if known is None else known
     parser = _Parser(prog="agentnb", description="Stream AI agent runs into Jupyter.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, command in COMMANDS.items():
+    for name, command in known.items():
         sub = subparsers.add_parser(name, help=command.help, description=command.help)
         command.configure(sub)
         sub.set_defaults(handler=command.run, parser=sub)
@@ -188,11 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
-        close = did_you_mean(argv[0], COMMANDS)
+    # agentnb's own command needs no plugin loaded (their imports cost a start ~0.1 s)
+    known = COMMANDS if argv and argv[0] in COMMANDS else commands()
+    parser = build_parser(known)
+    if argv and not argv[0].startswith("-") and argv[0] not in known:
+        close = did_you_mean(argv[0], known)
         hint = f": did you mean {close!r}?" if close else ""
-        parser.error(f"unknown command {argv[0]!r}{hint} (commands: {', '.join(COMMANDS)})")
+        parser.error(f"unknown command {argv[0]!r}{hint} (commands: {', '.join(known)})")
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # a misspelled option gets its did-you-mean (exits 2, as argparse does)
         sub: argparse.ArgumentParser = args.parser

@@ -240,6 +240,11 @@ class RunHandle:
         Without a ``timeout`` nothing can decide on tool calls awaiting approval while this
         blocks (in a notebook, not even the chat cell's buttons): those the run's ``approve=``
         policy leaves undecided are denied, saying no one could approve them."""
+        if in_loop_thread():
+            raise RuntimeError(
+                "RunHandle.wait() would block agentnb's loop, which the run needs: "
+                "await the handle there"
+            )
         timeout = _checked_wait(timeout)
         if timeout is None:
             self._nobody_decides(CALLER_WAITING)

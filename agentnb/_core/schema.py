@@ -20,7 +20,7 @@ from jsonschema_specifications import REGISTRY as META_SCHEMAS  # type: ignore[i
 from .exceptions import AnswerSchemaError, ConfigurationError
 from .text import excerpt
 
-__all__ = ["resolve_schema"]
+__all__ = ["answer_validator", "resolve_schema"]
 
 Validator = Callable[[Any], Any]
 
@@ -57,6 +57,18 @@ def resolve_schema(schema: Any) -> tuple[dict[str, Any] | None, Validator | None
         f"a schema must be a JSON schema dict or a pydantic model class, not "
         f"{type(schema).__name__}"
     )
+
+
+def answer_validator(schema: Any) -> Validator:
+    """A function that checks a parsed answer against ``schema`` (a JSON schema dict or a
+    pydantic model class, as ``ask(schema=...)`` takes) and returns it validated, raising
+    :class:`AnswerSchemaError` when it does not fit."""
+    _, validate = resolve_schema(schema)
+    if validate is None:
+        raise ConfigurationError(
+            "a schema is a JSON schema dict or a pydantic model class, not None"
+        )
+    return validate
 
 
 def _model_schema(model: type[pydantic.BaseModel]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from agentnb_testing import Scripted
 
 from agentnb import Run, RunCancelledError, RunFailedError, RunInterruptedError
 from agentnb._core.handle import RunHandle
+from agentnb._core.loop import run_sync
 from agentnb._display.run_text import run_text
 from agentnb._display.terminal import TerminalPrinter
 from agentnb.events import (
@@ -184,3 +185,17 @@ async def test_an_await_cut_short_stops_the_run_and_leaves_the_handle_whole() ->
     assert stopped.value.run is handle.run
     assert handle.done and handle.status == "cancelled"
     assert isinstance(handle.exception(), RunCancelledError)
+
+
+def test_wait_on_agentnb_s_loop_says_to_await_instead_of_hanging() -> None:
+    """The run needs the loop that ``wait`` would block: on it (an async tool, a judge called
+    from a coroutine) it raises at once, as ``batch`` does, and the run goes on."""
+    source = Scripted(agent="finance_agent", events=SCRIPT)
+    handle = start(source)
+
+    async def on_the_loop() -> Run:
+        return handle.wait(timeout=5)
+
+    with pytest.raises(RuntimeError, match="await the handle"):
+        run_sync(on_the_loop(), 30)
+    assert handle.wait(timeout=10).status == "completed"

@@ -13,61 +13,12 @@ import agentnb
 from agentnb import runs
 from agentnb._app.batch_runs import batch
 from agentnb._history import RunRecord, close_default_stores
-from agentnb.evaluators import (
-    contains,
-    equals,
-    json_schema,
-    max_cost,
-    max_duration,
-    regex,
-    tool_called,
-)
+from agentnb.evals import contains, judge
 
 TICKERS = [
     {"id": "nvda", "question": "What is NVDA trading at?", "expected": "NVDA"},
     {"id": "aapl", "question": "What is AAPL trading at?", "expected": "AAPL"},
 ]
-
-
-def test_ready_evaluators_score_a_batch_whose_table_shows_the_scores(connection: str) -> None:
-    ready = [
-        contains,
-        equals,
-        regex(r"\$\d"),
-        json_schema({"type": "object"}),
-        tool_called("get_stock_price"),
-        tool_called("calculator", status="failed", name="calculator_failed"),
-        max_cost(1.0),
-        max_duration(600),
-    ]
-    result = batch("finance_agent", TICKERS, via=connection, progress=False, evaluators=ready)
-    shown = repr(result)
-    for heading in ("contains", "regex", "called_get_stock_price", "max_cost"):
-        assert heading in shown.splitlines()[1], shown
-    close_default_stores()  # a later kernel
-    frame = runs().to_pandas().set_index("message")
-    row = frame.loc["What is NVDA trading at?"].filter(like="score.").to_dict()
-    assert row == {
-        "score.calculator_failed": False,
-        "score.called_get_stock_price": True,
-        "score.contains": True,
-        "score.equals": False,
-        "score.json_schema": False,  # markdown, not JSON
-        "score.max_cost": True,
-        "score.max_duration": True,
-        "score.regex": True,  # the demo answer quotes a price
-    }
-    why = agentnb.scores(runs(limit=1), "json_schema")
-    assert why[0].comment == "the answer is not JSON"
-
-
-def test_ready_evaluators_refuse_bad_arguments() -> None:
-    with pytest.raises(agentnb.ConfigurationError, match="not a regular expression"):
-        regex("(")
-    with pytest.raises(agentnb.ConfigurationError, match="max_cost must be a finite number ≥ 0"):
-        max_cost(-1)
-    with pytest.raises(agentnb.ConfigurationError, match="give name="):
-        regex("x", name="a b")
 
 
 def test_past_runs_scored_later_give_quality_per_user_per_day(connection: str) -> None:
@@ -206,8 +157,8 @@ def test_a_forged_answer_cannot_raise_its_grade_and_the_judge_s_runs_stay_apart(
 ) -> None:
     # echo answers with the question: each answer is a forgery, appended labels and fences
     dataset = [{"question": forged, "expected": "Paris"} for forged in FORGED]
-    judge = agentnb.judge(via=connection)
-    batch("echo", dataset, via=connection, progress=False, experiment="forged", evaluators=[judge])
+    grader = judge(via=connection)
+    batch("echo", dataset, via=connection, progress=False, experiment="forged", evaluators=[grader])
     agentnb.ask("judge", "Grade this: Paris", via=connection, display=False, wait=True)
     close_default_stores()  # a later kernel
     assert agentnb.experiment("forged").to_pandas()["score.judge"].tolist() == [0.0, 0.0, 0.0]

@@ -17,6 +17,7 @@ from agentnb._app.batch_runs import batch
 from agentnb._app.experiments import Comparisons
 from agentnb._display.summary_table import table
 from agentnb._history import RunRecord, close_default_stores, default_store
+from agentnb.evals import judge
 from agentnb.server import ServerHandle
 
 DATASET = [
@@ -192,8 +193,8 @@ def test_a_judge_agent_grades_against_the_expected_answer(connection: str) -> No
         {"question": "What is NVDA trading at?", "expected": "NVDA trades at about $1,000"},
         {"question": "Say hello", "expected": "hello world"},
     ]
-    judge = agentnb.judge(via=connection)
-    batch("echo", dataset, via=connection, progress=False, experiment="judged", evaluators=[judge])
+    grader = judge(via=connection)
+    batch("echo", dataset, via=connection, progress=False, experiment="judged", evaluators=[grader])
     frame = agentnb.experiment("judged").to_pandas()
     # The echo answers the question: the judge finds part of each expected answer in it.
     assert frame["score.judge"].tolist() == [pytest.approx(1 / 3, abs=0.01), 0.5]

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, Field, TypeAdapter
 
 import agentnb.server.agents
-from agentnb._app.evaluators import judge_prompt, read_grade
+from agentnb.evals._judge import judge_prompt, read_grade
 from agentnb.server._steps import Finish, Reasoning, Text, ToolEnd, ToolStart
 from agentnb.server._tokens import count_tokens, split_chunks
 from agentnb.server.agents import AGENTS, AgentInput, InputProblem

@@ -1,9 +1,9 @@
 """The ``judge`` demo agent: an offline, deterministic word-overlap judge that answers what
-``agentnb.judge()`` asks an LLM judge for, so judging can be tried without a model.
+``agentnb.evals.judge()`` asks an LLM judge for, so judging can be tried without a model.
 
-It reads only the fenced JSON object of ``agentnb.judge()``'s prompt (the first ``DATA-<fence>``
-line to its ``END-<fence>``), never labelled lines an answer could forge; it does not apply the
-rubric and its rationale says so.
+It reads only the fenced JSON object of ``agentnb.evals.judge()``'s prompt (the first
+``DATA-<fence>`` line to its ``END-<fence>``), never labelled lines an answer could forge; it
+does not apply the rubric and its rationale says so.
 """
 
 from __future__ import annotations
@@ -82,7 +82,8 @@ class JudgeAgent:
     """The model it reports it ran (a real id, so a judge's runs are priced: judging costs)."""
     description = (
         "Grades an answer against the expected answer by word overlap, offline (the fenced "
-        "data of agentnb.judge()'s prompt): a JSON score from 0 to 1 with a short rationale."
+        "data of agentnb.evals.judge()'s prompt): a JSON score from 0 to 1 with a short "
+        "rationale."
     )
     tools: tuple[str, ...] = ()
     needs_approval = False

@@ -1,17 +1,20 @@
-"""Evaluators ready to use in ``batch(..., evaluators=[...])``, ``Experiment.evaluate`` and
-``agentnb.evaluate``: each is ``fn(run, example)``, its score kept as ``score.<name>``.
+"""Evaluation, on agentnb's public API: evaluators to hand ``batch(..., evaluators=[...])``,
+``Experiment.evaluate`` and ``agentnb.evaluate``. Each is ``fn(run, example)``, its score kept
+as ``score.<name>``.
 
 - ``contains``, ``equals``: the answer against the example's ``expected``.
 - ``regex(pattern)``, ``json_schema(schema)``: the answer's form.
 - ``tool_called(name)``: whether the run called a tool.
 - ``max_cost(usd)``, ``max_duration(seconds)``: what the run cost and took.
+- ``judge(agent, rubric)``: an agent grades the answer (an LLM judge).
 
-``agentnb.judge(agent, rubric)`` makes one of an agent (an LLM judge).
+    from agentnb.evals import contains, judge, max_cost
 """
 
 from __future__ import annotations
 
-from ._app.ready_evaluators import (
+from ._judge import judge
+from ._ready import (
     contains,
     equals,
     json_schema,
@@ -25,6 +28,7 @@ __all__ = [
     "contains",
     "equals",
     "json_schema",
+    "judge",
     "max_cost",
     "max_duration",
     "regex",

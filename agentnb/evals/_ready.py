@@ -1,18 +1,18 @@
-"""Ready evaluators (``agentnb.evaluators``): the checks every evaluation writes by hand, as
+"""Ready evaluators (``agentnb.evals``): the checks every evaluation writes by hand, as
 pydantic-evals and inspect-ai ship them. Each is an evaluator ``fn(run, example)`` whose
 score is kept as ``score.<its name>``; the ones made with an argument take ``name=``."""
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .._core.exceptions import AnswerSchemaError, ConfigurationError
-from .._core.request import checked_number
-from .._core.schema import resolve_schema
-from .._history import RunRecord, ToolCallRecord, default_store
+from agentnb import AnswerSchemaError, ConfigurationError
+from agentnb.history import RunRecord, ToolCallRecord, default_store
+from agentnb.types import answer_validator
 
 __all__ = [
     "contains",
@@ -84,8 +84,7 @@ def regex(pattern: str, *, name: str = "regex") -> Callable[..., Grade]:
 def json_schema(schema: Any, *, name: str = "json_schema") -> Callable[..., Grade]:
     """Whether the answer is JSON matching ``schema`` (a JSON schema dict or a pydantic
     model), with why not as the score's comment."""
-    _, validate = resolve_schema(schema)
-    assert validate is not None
+    validate = answer_validator(schema)
 
     def check(run: RunRecord) -> Grade:
         try:
@@ -134,7 +133,8 @@ def tool_called(
 
 
 def _limit(value: float, what: str) -> float:
-    checked_number(value, what, least=0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise ConfigurationError(f"{what} must be a finite number ≥ 0, not {value!r}")
     return float(value)
 
 

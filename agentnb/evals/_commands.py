@@ -1,0 +1,85 @@
+"""``agentnb experiments``: the experiments the history keeps, one experiment's grid, two of
+its arms compared, one question's runs. agentnb's command line finds it through the
+``agentnb.plugins`` entry point (``register_commands``), as simonw/llm finds its plugins'
+commands: the command line never imports evaluation."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+from collections.abc import Callable
+
+import agentnb
+from agentnb import ConfigurationError, Experiment
+from agentnb.history import HistoryStore, RunRecord
+
+__all__ = ["register_commands"]
+
+HELP = "print the experiments, one experiment's grid, or two of its arms compared"
+OPEN_HINT = "Open: --question ID (its runs side by side), --question ID --arm ARM (one)"
+
+Add = Callable[..., None]
+"""What registers a command: ``add(name, help, configure, text)``, where ``text(args,
+store)`` returns what the command prints, read from the history store ``--db`` names."""
+
+
+def register_commands(add: Add) -> None:
+    add("experiments", HELP, configure, experiments_text)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", help="one experiment: its question × arm grid")
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("A", "B"),
+        help="arm A against arm B question by question (an agent, an arm's label or index)",
+    )
+    parser.add_argument("--score", help="the score --compare pairs (default: the only one)")
+    parser.add_argument(
+        "--question",
+        metavar="ID",
+        help="one question's runs side by side (its id, shown in [ ] in the grid)",
+    )
+    parser.add_argument("--arm", help="with --question: that arm's run alone (an agent or index)")
+
+
+def experiments_text(args: argparse.Namespace, store: HistoryStore) -> str:
+    for option, given in (("--compare", args.compare), ("--question", args.question)):
+        if given and not args.name:
+            raise ConfigurationError(f"{option} needs the experiment's name")
+    if args.arm is not None and args.question is None:
+        raise ConfigurationError("--arm needs --question")
+    if args.name is None:
+        listed = agentnb.experiments(store=store)
+        return str(listed) if len(listed) else "no experiments yet: batch(..., experiment=)"
+    found = agentnb.experiment(args.name, store=store)
+    if args.compare:
+        a, b = map(_arm, args.compare)
+        return found.compare(a, b, score=args.score).to_text()
+    if args.question is not None:
+        return _question_text(found, args.question, args.arm)
+    return f"{found!r}\n{OPEN_HINT}"
+
+
+def _arm(arm: str) -> str | int:
+    return int(arm) if arm.isdigit() else arm
+
+
+def _question_text(found: Experiment, question: str, arm: str | None) -> str:
+    """One question's runs compared, or its run on ``arm`` as ``agentnb.show`` prints it."""
+    if arm is not None:
+        return _shown(found.run(question, _arm(arm)))
+    runs = found.pair(question)
+    if len(runs) < 2:
+        raise ConfigurationError(f"question {question!r} has {len(runs)} run; give --arm")
+    return agentnb.compare(runs).to_text()
+
+
+def _shown(record: RunRecord) -> str:
+    """The run as ``agentnb.show`` prints it outside a notebook."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        agentnb.show(record)
+    return printed.getvalue().rstrip("\n")
