@@ -17,7 +17,7 @@ import agentnb
 from agentnb import AgentClient
 from agentnb._history import close_default_stores, default_store
 from agentnb._tracing import configure_tracing, flush_tracing
-from agentnb.evaluators import json_schema
+from agentnb.evals import json_schema
 from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.usefixtures("tracing_seam")
