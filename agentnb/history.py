@@ -10,8 +10,7 @@
 - ``RunsTable``: the browsable table ``browse()`` returns; ``Comparison``: what ``compare()``
   returns; ``ExperimentComparison``: what ``Experiment.compare()`` returns (``Comparisons``:
   one per score); ``Dataset``: a dataset kept in versions (``agentnb.dataset``).
-- ``default_store()``: the store runs are recorded in (None when history is off);
-  ``EVALUATES``: the metadata key that marks an evaluator's run (a judge's) with the run it
+- ``EVALUATES``: the metadata key that marks an evaluator's run (a judge's) with the run it
   grades, which keeps it out of listings that do not name its agent.
 - ``RunRecorder``: what records a run (the history is one); pass your own as ``recorder=``.
 """
@@ -19,7 +18,7 @@
 from __future__ import annotations
 
 from ._app.experiments import Comparisons
-from ._app.history_tables import HistoryStore, RunHistory, ToolCallHistory, default_store
+from ._app.history_tables import HistoryStore, RunHistory, ToolCallHistory
 from ._core.recorder import RunRecorder
 from ._display.experiment_views import ExperimentComparison
 from ._display.run_comparison import Comparison
@@ -40,5 +39,4 @@ __all__ = [
     "ScoreRecord",
     "ToolCallHistory",
     "ToolCallRecord",
-    "default_store",
 ]

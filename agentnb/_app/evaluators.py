@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
+from .._core.client_tools import error_text
 from .._core.exceptions import ConfigurationError
 from .._core.loop import result_of, run_sync
 from .._core.request import checked_number
@@ -120,7 +121,7 @@ def run_evaluator(
         for name, value, comment in scores:  # every one checked before any is stored
             checked_score(record.local_id, name, value, comment=comment)
     except Exception as exc:  # the evaluator's failure is kept with the run, not raised
-        book.record_evaluation(record.local_id, evaluator.name, f"{type(exc).__name__}: {exc}")
+        book.record_evaluation(record.local_id, evaluator.name, error_text(exc))
         return
     for name, value, comment in scores:
         store.add_score(

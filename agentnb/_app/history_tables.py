@@ -34,7 +34,6 @@ __all__ = [
     "ShownColumns",
     "ToolCallHistory",
     "browse",
-    "default_store",
     "runs",
     "shown_summary",
     "summary",
@@ -233,18 +232,6 @@ class HistoryStore(StoreData):
         ``where.search`` do not apply)."""
         frame = super().summary(where, by, every=every, include=include)
         return shown_summary(frame, columns)
-
-
-def default_store() -> HistoryStore | None:
-    """The store every run is recorded in (``AGENTNB_HISTORY``, else the per-user file),
-    its tables shown as ``agentnb.runs()``'s are; None when history is off. A file that
-    cannot be opened raises its :class:`~agentnb.HistoryError`."""
-    store = open_default_store()
-    if store is None:
-        return None
-    shown = HistoryStore.__new__(HistoryStore)
-    shown.__dict__ = store.__dict__  # the same store (connections, lock, writes): one state
-    return shown
 
 
 def runs(

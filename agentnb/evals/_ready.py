@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from agentnb import AnswerSchemaError, ConfigurationError
-from agentnb.history import RunRecord, ToolCallRecord, default_store
+from agentnb.history import RunRecord, ToolCallRecord
 from agentnb.types import answer_validator
 
 __all__ = [
@@ -113,8 +113,11 @@ class _ToolCalled(_Check):
         calls: Sequence[ToolCallRecord] | None = None,
     ) -> Grade:
         if calls is None:
-            store = default_store()
-            calls = [] if store is None else store.tool_calls([run.local_id])
+            raise ConfigurationError(
+                f"{self._shown} reads the run's tool calls: apply it with "
+                "agentnb.evaluate(...) or batch(..., evaluators=[...]), or pass them third "
+                "(agentnb.runs(...).tool_calls())"
+            )
         return any(
             call.name == self._tool and (self._status is None or call.status == self._status)
             for call in calls

@@ -74,3 +74,41 @@ def test_ready_evaluators_refuse_bad_arguments() -> None:
         regex("x", name="a b")
     with pytest.raises(agentnb.ConfigurationError, match="a schema is a JSON schema dict"):
         json_schema(None)
+
+
+class _Unreadable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no message")
+
+
+def _unreadable_failure(run: object, example: object) -> bool:
+    raise _Unreadable
+
+
+def test_an_evaluator_whose_error_cannot_be_read_is_kept_as_failed_and_the_batch_goes_on(
+    client: AgentClient, history: Path
+) -> None:
+    agentnb.batch(
+        "finance_agent",
+        TICKERS,
+        client=client,
+        progress=False,
+        experiment="unreadable",
+        evaluators=[_unreadable_failure, contains],
+    )
+    with HistoryStore(history) as store:
+        table = agentnb.experiment("unreadable", store=store).to_pandas()
+    assert table["score.contains"].tolist() == [True, True]
+    assert set(table["evaluator_error._unreadable_failure"]) == {
+        "_Unreadable (its message could not be read: RuntimeError)"
+    }
+
+
+def test_tool_called_by_hand_without_the_calls_says_how_to_apply_it(
+    client: AgentClient, history: Path
+) -> None:
+    client.run("finance_agent", "What is NVDA trading at?")
+    with HistoryStore(history) as store:
+        record = store.runs()[0]
+    with pytest.raises(agentnb.ConfigurationError, match=r"agentnb\.evaluate"):
+        tool_called("get_stock_price")(record, {})
