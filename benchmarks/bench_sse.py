@@ -33,10 +33,11 @@
    per-call costs and the rate is set by the server anyway; there even the floor stays under 2x,
    because building the TextDelta models costs more than the framing.
 
-Targets: agentnb's decoder >= 2x httpx-sse on each of the four shapes, >= 1x on the 8 MiB event;
-in the pipeline, >= 2x on 100k small events (a), >= 1x on the 8 MiB event (b). Times are the best
-of --repeats rounds, the contenders taking turns in each round, so that a busy machine slows
-both alike; ratio = httpx-sse's time / agentnb's time.
+No targets: the decoder was once held to 2x httpx-sse with a regex fast path; that target is
+retired, since decoding is under 1% of what an event costs end to end (``bench_load.py``). The
+tables show the plain spec loop's cost beside httpx-sse's. Times are the best of --repeats
+rounds, the contenders taking turns in each round, so that a busy machine slows both alike;
+ratio = httpx-sse's time / agentnb's time.
 """
 
 from __future__ import annotations
@@ -67,10 +68,10 @@ REPEATS = 7
 
 SHAPE_EVENTS = 100_000
 SHAPE_CHUNK = 4 * 1024
-SHAPE_TARGET = 2.0
+SHAPE_TARGET = None  # retired: see the module's docstring
 BIG_EVENT_BYTES = 8 * 1024 * 1024
 BIG_EVENT_CHUNK = 1024
-BIG_TARGET = 1.0
+BIG_TARGET = None
 
 # The deltas of a streamed answer: short, mostly ASCII, the odd JSON escape.
 WORDS = (
@@ -263,7 +264,7 @@ def _ms(seconds: float) -> str:
 
 SMALL_EVENTS = 100_000
 NETWORK_CHUNK = 16 * 1024
-SMALL_TARGET = 2.0
+SMALL_TARGET = None
 
 # --- what a user of httpx-sse would write: a pydantic model per frame shape -----------------
 
