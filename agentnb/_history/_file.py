@@ -186,7 +186,11 @@ def check_schema(db: sqlite3.Connection, where: str) -> list[str]:
         for (kind, name), added in sorted(_added_columns(found, expected).items())
         if newer and not _PLAIN_COLUMNS.fullmatch(added)
     ]
-    objects = [f"the {kind} {name} on {found[kind, name][0]}" for kind, name in sorted(acting)]
+    objects = [
+        f"the {kind} {name}" + ("" if table == name else f" on {table}")
+        for kind, name in sorted(acting)
+        for table in [found[kind, name][0]]
+    ]
     return objects + clauses
 
 
