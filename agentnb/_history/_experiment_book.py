@@ -470,17 +470,19 @@ def _record(row: Sequence[Any]) -> ExperimentRecord:
     name, created, arms, connection = row
     what = f"the experiment {name!r:.60}"
     found = read_json(arms, what)
-    if not isinstance(found, list) or not all(
-        isinstance(arm, dict) and arm.keys() >= _ARM_FIELDS for arm in found
-    ):
+    if not isinstance(found, list) or not all(map(_is_arm, found)):
         raise HistoryError(f"{what} in the run history has arms that are not agentnb's")
     started = read_time(created, what).timestamp()
-    return ExperimentRecord(
-        name,
-        started,
-        tuple(Arm(arm["agent"], arm["variant"], arm["request"]) for arm in found),
-        connection,
+    kept = tuple(Arm(arm["agent"], arm["variant"], arm["request"]) for arm in found)
+    return ExperimentRecord(name, started, kept, connection)
+
+
+def _is_arm(value: Any) -> bool:
+    """Whether ``value`` is an arm as :meth:`Arm.to_json` writes it."""
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("agent"), str)
+        and "variant" in value
+        and isinstance(value["variant"], dict | None)
+        and isinstance(value.get("request"), str)
     )
-
-
-_ARM_FIELDS: Final = frozenset({"agent", "variant", "request"})

@@ -392,6 +392,38 @@ def test_a_dataset_row_with_an_impossible_time_raises_the_historys_error(
         close_default_stores()
 
 
+ARM = '{"agent": "echo", "variant": null, "request": "{}"}'
+EXPERIMENT_ROWS = {
+    "arms not JSON": ("[{", 0.0),
+    "arms nested past any sane depth": (DEEP, 0.0),
+    "arms a number": ("5", 0.0),
+    "an arm without its request": ('[{"agent": "echo", "variant": null}]', 0.0),
+    "an arm whose agent is a number": ('[{"agent": 7, "variant": null, "request": "{}"}]', 0.0),
+    "a time past any date": (f"[{ARM}]", 1e300),
+}
+
+
+@pytest.mark.parametrize("case", list(EXPERIMENT_ROWS))
+def test_a_malformed_experiment_row_raises_the_historys_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    arms, created = EXPERIMENT_ROWS[case]
+    path = legit_file(tmp_path / "history.sqlite3")
+    db = sqlite3.connect(path, isolation_level=None)
+    insert = "INSERT INTO experiments (name, created, arms) VALUES (?, ?, ?)"
+    db.execute(insert, ("bad", created, arms))
+    db.execute(insert, ("good", NOW, f"[{ARM}]"))
+    db.close()
+    close_default_stores()
+    monkeypatch.setenv("AGENTNB_HISTORY", str(path))
+    try:
+        with pytest.raises(HistoryError, match="experiment 'bad'"):
+            agentnb.experiment("bad")
+        assert agentnb.experiment("good").arms == ["echo"], "the others read on"
+    finally:
+        close_default_stores()
+
+
 def test_a_run_whose_json_is_nested_past_any_sane_depth_is_flagged_malformed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
