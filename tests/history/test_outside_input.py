@@ -424,6 +424,29 @@ def test_a_malformed_experiment_row_raises_the_historys_error(
         close_default_stores()
 
 
+@pytest.mark.parametrize(
+    ("expected", "extra"), [(DEEP, None), ("{not json", None), ('"a"', "[1]"), ('"a"', "7")]
+)
+def test_a_malformed_experiment_example_raises_the_historys_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, expected: str, extra: str | None
+) -> None:
+    path = legit_file(tmp_path / "history.sqlite3")
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("INSERT INTO experiments (name, created, arms) VALUES (?, ?, ?)", ("x", NOW, "[]"))
+    db.execute(
+        "INSERT INTO experiment_examples VALUES ('x', 0, 'q0', 'What is 2 + 2?', ?, ?)",
+        (expected, extra),
+    )
+    db.close()
+    close_default_stores()
+    monkeypatch.setenv("AGENTNB_HISTORY", str(path))
+    try:
+        with pytest.raises(HistoryError, match="example at 0 of an experiment"):
+            agentnb.experiment("x").examples()
+    finally:
+        close_default_stores()
+
+
 def test_a_run_whose_json_is_nested_past_any_sane_depth_is_flagged_malformed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
