@@ -181,10 +181,10 @@ def check_schema(db: sqlite3.Connection, where: str) -> list[str]:
     )
     if problems:
         _refuse(where, problems)
-    clauses = [
+    clauses = [  # (only a newer agentnb's file gets here with columns added)
         f"the columns {added.removeprefix(', ')[:_SHOWN_SQL]} added to the table {name}"
-        for (kind, name), added in sorted(_added_columns(found, expected).items())
-        if newer and not _PLAIN_COLUMNS.fullmatch(added)
+        for (_, name), added in sorted(_added_columns(found, expected).items())
+        if not _PLAIN_COLUMNS.fullmatch(added)
     ]
     objects = [
         f"the {kind} {name}" + ("" if table == name else f" on {table}")
@@ -302,13 +302,12 @@ def _added_to(found: tuple[str, str], expected: tuple[str, str]) -> bool:
 
 def _added_columns(found: Schema, expected: Schema) -> dict[SchemaObject, str]:
     """The column definitions added to agentnb's tables, each table's as one text."""
-    added = {}
-    for key, (_, sql) in found.items():
-        if key in expected and key[0] == "table" and found[key] != expected[key]:
-            inserted = _inserted(sql, expected[key][1])
-            if inserted is not None:
-                added[key] = inserted
-    return added
+    inserted = {
+        key: _inserted(sql, expected[key][1])
+        for key, (_, sql) in found.items()
+        if key in expected and found[key] != expected[key]
+    }
+    return {key: text for key, text in inserted.items() if text is not None}
 
 
 # SQLite's ADD COLUMN puts a column after the last one, before any table constraint.
