@@ -148,7 +148,10 @@ def keep_dataset(store: Tables, name: str, rows: Sequence[Mapping[str, Any]]) ->
         ).fetchone()
         if found is not None:
             return found[0], found[1]
-        (last,) = db.execute("SELECT MAX(version) FROM datasets WHERE name = ?", (name,)).fetchone()
+        (last,) = db.execute(
+            "SELECT MAX(version) FROM datasets WHERE name = ? AND typeof(version) = 'integer'",
+            (name,),
+        ).fetchone()
         version, created = (last or 0) + 1, time.time()
         db.execute(
             "INSERT INTO datasets (name, version, digest, rows, created) VALUES (?, ?, ?, ?, ?)",
@@ -176,6 +179,8 @@ def kept_dataset(store: Tables, name: str, version: int | None = None) -> Datase
 def _dataset(name: str, version: int, text: object, created: object) -> Dataset:
     """The dataset from its row; a HistoryError when the row is not what agentnb wrote."""
     what = f"the dataset {name!r} (version {version!r:.20})"
+    if type(version) is not int:
+        raise HistoryError(f"{what} in the run history has a version that is not a number")
     rows = read_json(text, what)
     if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
         raise HistoryError(f"{what} in the run history is not a list of rows (JSON objects)")

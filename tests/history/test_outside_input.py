@@ -392,6 +392,27 @@ def test_a_dataset_row_with_an_impossible_time_raises_the_historys_error(
         close_default_stores()
 
 
+def test_a_dataset_row_whose_version_is_text_raises_and_new_versions_are_still_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "history.sqlite3"
+    close_default_stores()
+    monkeypatch.setenv("AGENTNB_HISTORY", str(path))
+    try:
+        agentnb.dataset("qa", ["What is 2 + 2?"])
+        agentnb.dataset("qa", ["What is 3 + 3?"])
+        close_default_stores()
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("UPDATE datasets SET version = 'latest' WHERE version = 1")
+        db.close()
+        with pytest.raises(HistoryError, match="dataset 'qa'"):
+            agentnb.dataset("qa")
+        assert agentnb.dataset("qa", version=2).rows[0]["question"] == "What is 3 + 3?"
+        assert agentnb.dataset("qa", ["What is 4 + 4?"]).version == 3
+    finally:
+        close_default_stores()
+
+
 ARM = '{"agent": "echo", "variant": null, "request": "{}"}'
 EXPERIMENT_ROWS = {
     "arms not JSON": ("[{", 0.0),
