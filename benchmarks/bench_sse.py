@@ -29,14 +29,15 @@
      ``TextDelta`` as agentnb: what is left when the decoder does nothing.
 
    Small events are timed as they arrive from a fast stream (reads of 16 KiB holding many events)
-   and, without a target, one event per chunk (a'): a paced stream, where every chunk pays the
-   per-call costs and the rate is set by the server anyway; there even the floor stays under 2x,
-   because building the TextDelta models costs more than the framing.
+   and one event per chunk (a'): a paced stream, where every chunk pays the per-call costs and
+   the rate is set by the server anyway; there even the floor stays under 2x, because building
+   the TextDelta models costs more than the framing.
 
-Targets: agentnb's decoder >= 2x httpx-sse on each of the four shapes, >= 1x on the 8 MiB event;
-in the pipeline, >= 2x on 100k small events (a), >= 1x on the 8 MiB event (b). Times are the best
-of --repeats rounds, the contenders taking turns in each round, so that a busy machine slows
-both alike; ratio = httpx-sse's time / agentnb's time.
+No targets: the decoder is a plain loop over the spec's lines, as httpx-sse's is; the target of
+2x httpx-sse its regex fast paths once met is retired, since decoding is a few percent at most
+of what an event costs end to end (``bench_load.py``). Times are the best of --repeats
+rounds, the contenders taking turns in each round, so that a busy machine slows both alike;
+ratio = httpx-sse's time / agentnb's time.
 """
 
 from __future__ import annotations
@@ -67,10 +68,8 @@ REPEATS = 7
 
 SHAPE_EVENTS = 100_000
 SHAPE_CHUNK = 4 * 1024
-SHAPE_TARGET = 2.0
 BIG_EVENT_BYTES = 8 * 1024 * 1024
 BIG_EVENT_CHUNK = 1024
-BIG_TARGET = 1.0
 
 # The deltas of a streamed answer: short, mostly ASCII, the odd JSON escape.
 WORDS = (
@@ -123,7 +122,6 @@ SHAPES = (data_frame, id_data_frame, event_data_frame, id_event_data_frame)
 class Shape:
     name: str
     chunks: list[bytes]
-    target: float | None
 
     @property
     def size(self) -> int:
@@ -141,22 +139,15 @@ def shapes() -> list[Shape]:
     big_payload = {"type": "text-delta", "id": "t", "delta": "x" * (BIG_EVENT_BYTES - 60)}
     big = b"data: " + json.dumps(big_payload, separators=(",", ":")).encode() + b"\n\n"
     return [
-        Shape("`data:` only (Vercel, OpenAI)", stream(data_frame), SHAPE_TARGET),
-        Shape(
-            "`id:` + `data:` (Operativus, SeekrFlow with resume)",
-            stream(id_data_frame),
-            SHAPE_TARGET,
-        ),
-        Shape(
-            "`event:` + `data:` (run-agent.ai, runtools)", stream(event_data_frame), SHAPE_TARGET
-        ),
-        Shape("`id:` + `event:` + `data:`", stream(id_event_data_frame), SHAPE_TARGET),
-        Shape("mix of the four, round robin", stream(mixed_frame), None),
-        Shape("`id:` + `event:` + `data:`, CRLF line ends", stream(crlf_frame), None),
+        Shape("`data:` only (Vercel, OpenAI)", stream(data_frame)),
+        Shape("`id:` + `data:` (Operativus, SeekrFlow with resume)", stream(id_data_frame)),
+        Shape("`event:` + `data:` (run-agent.ai, runtools)", stream(event_data_frame)),
+        Shape("`id:` + `event:` + `data:`", stream(id_event_data_frame)),
+        Shape("mix of the four, round robin", stream(mixed_frame)),
+        Shape("`id:` + `event:` + `data:`, CRLF line ends", stream(crlf_frame)),
         Shape(
             f"one {BIG_EVENT_BYTES // 2**20} MiB `data:` event, {BIG_EVENT_CHUNK // 1024} KiB chunks",
             split_every(big, BIG_EVENT_CHUNK),
-            BIG_TARGET,
         ),
     ]
 
@@ -229,30 +220,21 @@ def decoder_times(shape: Shape, events: int, repeats: int) -> dict[str, float]:
     return best
 
 
-def bench_decoder(repeats: int) -> bool:
+def bench_decoder(repeats: int) -> None:
     print(
         f"## Decoder: bytes -> events ({SHAPE_EVENTS // 1000}k small JSON events in "
         f"{SHAPE_CHUNK // 1024} KiB chunks unless said)\n"
     )
-    print("| frame shape (who sends it) | agentnb | httpx-sse | agentnb vs httpx-sse | target |")
-    print("|---|---:|---:|---:|---|")
-    all_pass = True
+    print("| frame shape (who sends it) | agentnb | httpx-sse | agentnb vs httpx-sse |")
+    print("|---|---:|---:|---:|")
     for shape in shapes():
         events = same_events(shape)
         times = decoder_times(shape, events, repeats)
         ratio = times["httpx-sse"] / times["agentnb"]
-        if shape.target is None:
-            verdict = "-"
-        else:
-            passed = ratio >= shape.target
-            all_pass &= passed
-            verdict = f"≥ {shape.target:g}×: {'PASS' if passed else 'FAIL'}"
         print(
-            f"| {shape.name} | {_ms(times['agentnb'])} | {_ms(times['httpx-sse'])} "
-            f"| {ratio:.2f}× | {verdict} |"
+            f"| {shape.name} | {_ms(times['agentnb'])} | {_ms(times['httpx-sse'])} | {ratio:.2f}× |"
         )
-    print(f"\ndecoder: {'PASS' if all_pass else 'FAIL'}\n")
-    return all_pass
+    print()
 
 
 def _ms(seconds: float) -> str:
@@ -263,7 +245,6 @@ def _ms(seconds: float) -> str:
 
 SMALL_EVENTS = 100_000
 NETWORK_CHUNK = 16 * 1024
-SMALL_TARGET = 2.0
 
 # --- what a user of httpx-sse would write: a pydantic model per frame shape -----------------
 
@@ -301,7 +282,6 @@ class Workload:
     name: str
     chunks: list[bytes]
     events: int
-    target: float | None
     user_model: type[BaseModel]
     delta_of_dict: Callable[[Any], str]
     delta_of_model: Callable[[Any], str]
@@ -345,7 +325,6 @@ def workloads() -> list[Workload]:
             f"(a) {SMALL_EVENTS // 1000}k Vercel text-delta, {NETWORK_CHUNK // 1024} KiB chunks",
             split_every(vercel, NETWORK_CHUNK),
             SMALL_EVENTS,
-            SMALL_TARGET,
             VercelTextDeltaFrame,
             vercel_delta,
             lambda m: str(m.delta),
@@ -354,7 +333,6 @@ def workloads() -> list[Workload]:
             f"(a') {SMALL_EVENTS // 1000}k Vercel text-delta, one chunk per event",
             [vercel_frame(n) for n in range(SMALL_EVENTS)],
             SMALL_EVENTS,
-            None,
             VercelTextDeltaFrame,
             vercel_delta,
             lambda m: str(m.delta),
@@ -364,7 +342,6 @@ def workloads() -> list[Workload]:
             f"{NETWORK_CHUNK // 1024} KiB chunks",
             split_every(openai, NETWORK_CHUNK),
             SMALL_EVENTS,
-            SMALL_TARGET,
             ChatCompletionChunk,
             openai_delta,
             lambda m: str(m.choices[0].delta.content),
@@ -373,7 +350,6 @@ def workloads() -> list[Workload]:
             f"(b) one {BIG_EVENT_BYTES // 2**20} MiB event, {BIG_EVENT_CHUNK // 1024} KiB chunks",
             split_every(big, BIG_EVENT_CHUNK),
             1,
-            BIG_TARGET,
             VercelTextDeltaFrame,
             vercel_delta,
             lambda m: str(m.delta),
@@ -484,11 +460,10 @@ def check_same_output(work: Workload) -> None:
         raise SystemExit(f"agentnb and httpx-sse disagree on {work.name}")
 
 
-def bench_pipeline(repeats: int) -> bool:
+def bench_pipeline(repeats: int) -> None:
     print("## Pipeline: bytes -> typed events")
     print("MB = 10^6 input bytes; ratio = httpx-sse's time / this pipeline's time\n")
     header = f"{'pipeline':<16} {'seconds':>8} {'events/s':>12} {'MB/s':>8} {'vs httpx-sse':>13}"
-    all_pass = True
     for work in workloads():
         check_same_output(work)
         times = best_times(work, repeats)
@@ -500,16 +475,7 @@ def bench_pipeline(repeats: int) -> bool:
                 f"{name:<16} {seconds:>8.3f} {work.events / seconds:>12,.0f} "
                 f"{work.size / seconds / 1e6:>8.1f} {httpx_time / seconds:>12.2f}×"
             )
-        ratio = httpx_time / times["agentnb"]
-        if work.target is None:
-            print(f"=> agentnb {ratio:.2f}× httpx-sse (no target: see the note above)\n")
-            continue
-        passed = ratio >= work.target
-        all_pass &= passed
-        verdict = "PASS" if passed else "FAIL"
-        print(f"=> agentnb {ratio:.2f}× httpx-sse, target ≥ {work.target:g}×: {verdict}\n")
-    print(f"pipeline: {'PASS' if all_pass else 'FAIL'}\n")
-    return all_pass
+        print(f"=> agentnb {httpx_time / times['agentnb']:.2f}× httpx-sse\n")
 
 
 def main() -> None:
@@ -520,7 +486,7 @@ def main() -> None:
         "--smoke", action="store_true", help="a small load, once: the test suite's check"
     )
     args = parser.parse_args()
-    if args.smoke:  # a small load: the verdicts mean nothing, the code runs
+    if args.smoke:  # a small load: the figures mean nothing, the code runs
         global SHAPE_EVENTS, SMALL_EVENTS, BIG_EVENT_BYTES
         args.repeats, SHAPE_EVENTS, SMALL_EVENTS, BIG_EVENT_BYTES = 1, 2_000, 2_000, 2**20
     started = time.perf_counter()
@@ -528,12 +494,11 @@ def main() -> None:
         f"httpx-sse {version('httpx-sse')}, pydantic {version('pydantic')}, "
         f"best of {args.repeats} rounds\n"
     )
-    passed = True
     if args.only != "pipeline":
-        passed &= bench_decoder(args.repeats)
+        bench_decoder(args.repeats)
     if args.only != "decoder":
-        passed &= bench_pipeline(args.repeats)
-    print(f"overall: {'PASS' if passed else 'FAIL'} ({time.perf_counter() - started:.1f} s)")
+        bench_pipeline(args.repeats)
+    print(f"done in {time.perf_counter() - started:.1f} s")
 
 
 if __name__ == "__main__":

@@ -26,11 +26,12 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
-from .._core.exceptions import ConfigurationError
+from .._core.exceptions import ConfigurationError, HistoryError
 from .._core.extras import require_pandas
+from ._records import read_json, read_time
 from ._writer import chunks
 
 if TYPE_CHECKING:
@@ -141,13 +142,16 @@ def keep_dataset(store: Tables, name: str, rows: Sequence[Mapping[str, Any]]) ->
     text = _json(list(rows))
     digest = hashlib.sha256(text.encode()).hexdigest()
 
-    def work(db: sqlite3.Connection) -> tuple[int, float]:
+    def work(db: sqlite3.Connection) -> tuple[int, object]:
         found = db.execute(
             "SELECT version, created FROM datasets WHERE name = ? AND digest = ?", (name, digest)
         ).fetchone()
         if found is not None:
-            return int(found[0]), float(found[1])
-        (last,) = db.execute("SELECT MAX(version) FROM datasets WHERE name = ?", (name,)).fetchone()
+            return found[0], found[1]
+        (last,) = db.execute(
+            "SELECT MAX(version) FROM datasets WHERE name = ? AND typeof(version) = 'integer'",
+            (name,),
+        ).fetchone()
         version, created = (last or 0) + 1, time.time()
         db.execute(
             "INSERT INTO datasets (name, version, digest, rows, created) VALUES (?, ?, ?, ?, ?)",
@@ -156,7 +160,7 @@ def keep_dataset(store: Tables, name: str, rows: Sequence[Mapping[str, Any]]) ->
         return version, created
 
     version, created = store.transaction(work)
-    return Dataset(name, version, tuple(json.loads(text)), datetime.fromtimestamp(created, UTC))
+    return _dataset(name, version, text, created)
 
 
 def kept_dataset(store: Tables, name: str, version: int | None = None) -> Dataset | None:
@@ -169,7 +173,18 @@ def kept_dataset(store: Tables, name: str, version: int | None = None) -> Datase
     if not rows:
         return None
     found, text, created = rows[0]
-    return Dataset(name, found, tuple(json.loads(text)), datetime.fromtimestamp(created, UTC))
+    return _dataset(name, found, text, created)
+
+
+def _dataset(name: str, version: int, text: object, created: object) -> Dataset:
+    """The dataset from its row; a HistoryError when the row is not what agentnb wrote."""
+    what = f"the dataset {name!r} (version {version!r:.20})"
+    if type(version) is not int:
+        raise HistoryError(f"{what} in the run history has a version that is not a number")
+    rows = read_json(text, what)
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise HistoryError(f"{what} in the run history is not a list of rows (JSON objects)")
+    return Dataset(name, version, tuple(rows), read_time(created, what))
 
 
 def dataset_names(store: Tables) -> list[str]:
@@ -441,13 +456,12 @@ def _example_row(name: str, example: Example) -> tuple[Any, ...]:
 
 def _example(row: Sequence[Any]) -> Example:
     position, example_id, question, expected, extra = row
-    return Example(
-        position,
-        example_id,
-        question,
-        None if expected is None else json.loads(expected),
-        {} if extra is None else json.loads(extra),
-    )
+    what = f"the example at {position!r:.20} of an experiment"
+    extras = {} if extra is None else read_json(extra, what)
+    if not isinstance(extras, dict):
+        raise HistoryError(f"{what} in the run history has extra fields that are not an object")
+    expected_value = None if expected is None else read_json(expected, what)
+    return Example(position, example_id, question, expected_value, extras)
 
 
 def _load(db: sqlite3.Connection, name: str) -> ExperimentRecord | None:
@@ -459,9 +473,21 @@ def _load(db: sqlite3.Connection, name: str) -> ExperimentRecord | None:
 
 def _record(row: Sequence[Any]) -> ExperimentRecord:
     name, created, arms, connection = row
-    return ExperimentRecord(
-        name,
-        float(created),
-        tuple(Arm(arm["agent"], arm["variant"], arm["request"]) for arm in json.loads(arms)),
-        connection,
+    what = f"the experiment {name!r:.60}"
+    found = read_json(arms, what)
+    if not isinstance(found, list) or not all(map(_is_arm, found)):
+        raise HistoryError(f"{what} in the run history has arms that are not agentnb's")
+    started = read_time(created, what).timestamp()
+    kept = tuple(Arm(arm["agent"], arm["variant"], arm["request"]) for arm in found)
+    return ExperimentRecord(name, started, kept, connection)
+
+
+def _is_arm(value: Any) -> bool:
+    """Whether ``value`` is an arm as :meth:`Arm.to_json` writes it."""
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("agent"), str)
+        and "variant" in value
+        and isinstance(value["variant"], dict | None)
+        and isinstance(value.get("request"), str)
     )

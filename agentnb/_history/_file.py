@@ -1,7 +1,8 @@
 """The history file: where it lives (the per-user data directory, or ``AGENTNB_HISTORY``: a
 path, ``:memory:`` or ``off``), whether a file is agentnb's before a byte is written to it
-(a file is outside input: a schema not agentnb's is refused; triggers or views of its own on
-agentnb's tables make it read-only), and what a failing ``sqlite3`` call means to the user."""
+(a file is outside input: a schema not agentnb's is refused; what it holds that agentnb did
+not make and that would act on agentnb's writes makes it read-only), and what a failing
+``sqlite3`` call means to the user."""
 
 from __future__ import annotations
 
@@ -163,8 +164,10 @@ Schema = dict[SchemaObject, tuple[str, str]]
 
 def check_schema(db: sqlite3.Connection, where: str) -> list[str]:
     """Refuse (HistoryLocationError) a file whose schema is not agentnb's; a new, empty file
-    passes. Returns the triggers and views not agentnb's that act on its tables: the file is
-    then opened read-only. Reads only: nothing is written to the file."""
+    passes. Returns what the file holds that agentnb did not make and that would act on its
+    writes (triggers, views; in a newer agentnb's file also indexes, tables naming agentnb's
+    and clauses of added columns): the file is then opened read-only. Reads only: nothing
+    is written to the file."""
     found = _schema_of(db, where)
     if not found:
         return []
@@ -172,25 +175,36 @@ def check_schema(db: sqlite3.Connection, where: str) -> list[str]:
     expected = dict(_made_by(applied))
     if (("table", SEARCH_TABLE) not in found) and ("table", SEARCH_TABLE) in expected:
         expected = {key: value for key, value in expected.items() if not _search_part(key)}
-    acting = _acting_on_ours(found, expected)
+    acting = _acting_on_ours(found, expected, newer=newer)
     problems = _differences(
         {key: value for key, value in found.items() if key not in acting}, expected, newer=newer
     )
     if problems:
         _refuse(where, problems)
-    return [f"the {kind} {name} on {found[kind, name][0]}" for kind, name in sorted(acting)]
+    clauses = [  # (only a newer agentnb's file gets here with columns added)
+        f"the columns {added.removeprefix(', ')[:_SHOWN_SQL]} added to the table {name}"
+        for (_, name), added in sorted(_added_columns(found, expected).items())
+        if not _PLAIN_COLUMNS.fullmatch(added)
+    ]
+    objects = [
+        f"the {kind} {name}" + ("" if table == name else f" on {table}")
+        for kind, name in sorted(acting)
+        for table in [found[kind, name][0]]
+    ]
+    return objects + clauses
 
 
-def _acting_on_ours(found: Schema, expected: Schema) -> set[SchemaObject]:
-    """The triggers and views agentnb did not make that are on its tables or name one in
-    their SQL (a trigger elsewhere may write to them)."""
+def _acting_on_ours(found: Schema, expected: Schema, *, newer: bool) -> set[SchemaObject]:
+    """The objects agentnb did not make that are on its tables or name one in their SQL (a
+    trigger elsewhere may write to them, a foreign key hold them): triggers and views, and
+    in a ``newer`` agentnb's file (whose objects of its own are let through) any kind."""
     ours = {name for kind, name in expected if kind == "table"}
     names = {name for _, name in expected}
     named = re.compile(r"\b(" + "|".join(map(re.escape, sorted(ours))) + r")\b", re.IGNORECASE)
     return {
         (kind, name)
         for (kind, name), (table, sql) in found.items()
-        if kind in ("trigger", "view")
+        if (newer or kind in ("trigger", "view"))
         and (kind, name) not in expected
         and name not in names
         and (table in ours or named.search(sql) is not None)
@@ -282,13 +296,42 @@ def _differences(found: Schema, expected: Schema, *, newer: bool) -> list[str]:
 
 
 def _added_to(found: tuple[str, str], expected: tuple[str, str]) -> bool:
-    """Whether ``found`` is the ``expected`` table with columns added at its end."""
-    (table, sql), (expected_table, expected_sql) = found, expected
-    return (
-        table == expected_table
-        and expected_sql.startswith("CREATE TABLE")
-        and sql.startswith(expected_sql.removesuffix(")").rstrip() + ",")
-    )
+    """Whether ``found`` is the ``expected`` table with columns added to it."""
+    return found[0] == expected[0] and _inserted(found[1], expected[1]) is not None
+
+
+def _added_columns(found: Schema, expected: Schema) -> dict[SchemaObject, str]:
+    """The column definitions added to agentnb's tables, each table's as one text."""
+    inserted = {
+        key: _inserted(sql, expected[key][1])
+        for key, (_, sql) in found.items()
+        if key in expected and found[key] != expected[key]
+    }
+    return {key: text for key, text in inserted.items() if text is not None}
+
+
+# SQLite's ADD COLUMN puts a column after the last one, before any table constraint.
+_TABLE_CONSTRAINT = re.compile(r", (?:CONSTRAINT|PRIMARY KEY|UNIQUE|CHECK|FOREIGN KEY)\b", re.I)
+# Added columns that change nothing agentnb writes: a name, a type, a constant default.
+_PLAIN_COLUMNS = re.compile(
+    r"""(?:, (?!(?:CONSTRAINT|PRIMARY|UNIQUE|CHECK|FOREIGN)\b)(?:\w+|"[^"]+")"""
+    r"(?: (?:TEXT|INTEGER|INT|REAL|BLOB|NUMERIC))?"
+    r"(?: DEFAULT (?:NULL|[+-]?\d+(?:\.\d+)?|'(?:[^']|'')*'))?)+",
+    re.IGNORECASE,
+)
+_SHOWN_SQL = 160
+
+
+def _inserted(sql: str, expected_sql: str) -> str | None:
+    """The text (", a TEXT, ...") ADD COLUMN put into ``expected_sql`` to make ``sql``."""
+    if not expected_sql.startswith("CREATE TABLE"):
+        return None
+    constraint = _TABLE_CONSTRAINT.search(expected_sql)
+    at = constraint.start() if constraint else len(expected_sql.removesuffix(")").rstrip())
+    head, tail = expected_sql[:at], expected_sql[at:]
+    inserted = sql[len(head) : len(sql) - len(tail)]
+    fits = sql.startswith(head) and sql.endswith(tail) and len(sql) > len(expected_sql)
+    return inserted if fits and inserted.startswith(",") else None
 
 
 def _refuse(where: str, problems: list[str]) -> None:

@@ -15,6 +15,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urlsplit
 
+from pydantic_core import from_json
+
+from .._core.exceptions import HistoryError
 from .._core.pricing import MAX_COST_USD, MAX_TOKENS, price_call, price_run, refused_list
 from .._core.request import RunRequest
 from .._core.run import TERMINAL_STATUSES, Run, ToolCall
@@ -50,6 +53,8 @@ __all__ = [
     "normalize_status",
     "parse_time",
     "progress_values",
+    "read_json",
+    "read_time",
     "redact_error",
     "redacted",
     "refused_note",
@@ -168,12 +173,37 @@ def to_seconds(value: datetime | None) -> float | None:
     return None if value is None else value.timestamp()
 
 
+def read_json(value: object, what: str) -> Any:
+    """``value`` from a JSON column, parsed: the one reader of every JSON column. A
+    :class:`HistoryError` saying ``what`` it is when it is not the JSON agentnb writes: not
+    text, not JSON, nested past 200 levels or a number past 4,300 digits (the parser's
+    bounds, so no file can make it recurse or work without end)."""
+    if type(value) is not str:
+        raise HistoryError(f"{what} in the run history is {type(value).__name__}, not JSON text")
+    try:
+        return from_json(value)
+    except ValueError as exc:
+        raise HistoryError(
+            f"{what} in the run history is not the JSON agentnb writes: {exc}"
+        ) from None
+
+
+def read_time(value: object, what: str) -> datetime:
+    """Unix seconds from the file as a UTC datetime; a HistoryError saying ``what`` it is
+    when it is no time agentnb writes (see :data:`EARLIEST`, :data:`LATEST`)."""
+    if isinstance(value, int | float) and type(value) is not bool and EARLIEST <= value <= LATEST:
+        return datetime.fromtimestamp(value, UTC)
+    raise HistoryError(f"{what} in the run history is no time agentnb writes: {value!r:.40}")
+
+
 def load_json(text: str | None) -> Any:
+    """A run's JSON field: its value, or the text itself when it is not JSON (the row's check
+    flags it malformed)."""
     if text is None:
         return None
     try:
-        return json.loads(text)
-    except ValueError:
+        return read_json(text, "a run's field")
+    except HistoryError:
         return text
 
 
@@ -1035,8 +1065,8 @@ def _all_parse(texts: Iterable[str], parsed: dict[str, Any]) -> bool:
     for text in texts:
         if text not in parsed:
             try:
-                parsed[text] = json.loads(text)
-            except ValueError:
+                parsed[text] = read_json(text, "a run's field")
+            except HistoryError:
                 return False
     return True
 

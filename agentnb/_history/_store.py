@@ -320,12 +320,12 @@ class HistoryStore:
         self._mark_orphans_interrupted(db, other_pids_only=False)
 
     def _open_read_only(self, db: sqlite3.Connection, acting: list[str]) -> None:
-        """A file whose triggers or views act on agentnb's tables is read, never written:
-        a write would run them (a verdict stored as another)."""
-        objects = ", ".join(acting)
+        """A file holding what agentnb did not make and that would act on its writes
+        (a trigger storing a verdict as another, a clause dropping a write) is read, never
+        written."""
         self.read_only = (
-            f"the run history at {self._where} is open read-only: {objects} "
-            "not agentnb's, and would act on its tables"
+            f"the run history at {self._where} is open read-only: it holds what agentnb did "
+            f"not make that would act on its writes: {'; '.join(acting)}"
         )
         db.execute("PRAGMA query_only = ON")
         if pending_migrations(applied_migrations(db)):

@@ -27,6 +27,7 @@ from ._records import (
     ColumnKind,
     RunRecord,
     ToolCallRecord,
+    load_json,
     remote_row,
     run_row,
     tool_rows,
@@ -711,10 +712,7 @@ def _parsed_json(pandas: Any, column: Any, parsed: JsonTexts) -> Any:
     values = np.empty(len(texts) + 1, dtype=object)  # the last: None, for code -1
     for i, text in enumerate(texts):
         if text not in parsed:
-            try:
-                parsed[text] = json.loads(text)
-            except ValueError:
-                parsed[text] = text
+            parsed[text] = load_json(text)
         values[i] = parsed[text]
     return values[codes]
 

@@ -734,43 +734,24 @@ def check_cap(stream: bytes, cuts: Sequence[int], cap: int) -> None:
         assert got == expected.events
 
 
-# --- the fast paths: runs of whole blocks taken in bulk ---------------------------------------
+# --- runs of blocks in the forms servers send ----------------------------------------------
 #
-# A chunk's whole blocks are decoded together: lone data lines by one split, blocks that all have
-# the same fields in the same order (id / event / data, the forms servers send) as columns cut out
-# by one regular expression, other runs block by block with the general loop for the odd ones.
-# Each test below checks a fast path against the spec transcription and against the general
-# per-line loop on the same bytes.
-
-
-class PerLineDecoder(SSEDecoder):
-    """The decoder with its bulk paths swapped for the general per-line loop."""
-
-    def _dispatch_region(self, region: bytes, events: list[ServerSentEvent]) -> None:
-        self._interpret(region.split(b"\n")[:-1], events)  # whole lines, the last one blank
-
-
-def per_line(stream: bytes, cuts: Sequence[int] = ()) -> Decoded:
-    decoder = PerLineDecoder()
-    got: list[ServerSentEvent] = []
-    for start, stop in itertools.pairwise([0, *cuts, len(stream)]):
-        got += decoder.feed(stream[start:stop])
-    return Decoded(got, decoder.last_event_id, decoder.retry)
+# Chunks holding many whole blocks, one block a chunk, or cut anywhere: each checked against the
+# spec transcription, whole, cut and byte by byte.
 
 
 def check_every_way(stream: bytes, cuts: Sequence[int] = ()) -> Decoded:
-    """``stream`` decoded whole, cut at ``cuts``, byte by byte and per line all agree with the
-    spec transcription; returns the whole decoding."""
+    """``stream`` decoded whole, cut at ``cuts`` and byte by byte all agree with the spec
+    transcription; returns the whole decoding."""
     expected = spec_decode(stream)
     whole = decode(stream)
-    for got in (whole, decode(stream, cuts), bytewise_decoded(stream), per_line(stream, cuts)):
+    for got in (whole, decode(stream, cuts), bytewise_decoded(stream)):
         assert got.events == expected.events
         assert (got.last_event_id, got.retry) == (expected.last_event_id, expected.retry)
     return whole
 
 
 def bytewise_decoded(stream: bytes) -> Decoded:
-    # One byte a chunk never holds a blank line: every byte goes through the per-line loop.
     return decode(stream, range(1, len(stream)))
 
 
@@ -826,27 +807,12 @@ ODD_BLOCKS = [
 """Blocks not of the usual form (comments, retry, several data lines, ...), or not blocks."""
 
 
-def decode_counting_lines(
-    stream: bytes, cuts: Sequence[int], monkeypatch: pytest.MonkeyPatch
-) -> tuple[list[ServerSentEvent], int]:
-    """The events of ``stream`` cut at ``cuts``, and how many lines the per-line loop read."""
-    per_line_calls: list[int] = []
-    interpret = SSEDecoder._interpret
-
-    def spy(self: SSEDecoder, lines: list[bytes], events: list[ServerSentEvent]) -> None:
-        per_line_calls.append(len(lines))
-        interpret(self, lines, events)
-
-    monkeypatch.setattr(SSEDecoder, "_interpret", spy)
-    return decode(stream, cuts).events, sum(per_line_calls)
-
-
 def block_ends(stream: bytes) -> list[int]:
     """Where each block of ``stream`` ends (after its blank line): one block a chunk."""
     return [m.end() for m in re.finditer(rb"(?:\r\n|\r|\n){2}", stream)]
 
 
-class TestFastPaths:
+class TestRunsOfBlocks:
     @pytest.mark.parametrize("names", FIELD_ORDERS, ids="+".join)
     @pytest.mark.parametrize("end", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
     @pytest.mark.parametrize("space", [" ", ""], ids=["spaced", "unspaced"])
@@ -862,28 +828,11 @@ class TestFastPaths:
     @pytest.mark.parametrize(
         "names", [("data",), ("id", "data"), ("event", "data"), ("id", "event", "data")]
     )
-    def test_the_platforms_frame_shapes_are_taken_in_bulk(
-        self, names: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        # Not a timing test: it fails if these shapes fall back to the per-line loop.
-        stream = "".join(block(names, n, end="\r\n") for n in range(3000)).encode()
-        got, per_line = decode_counting_lines(stream, range(4096, len(stream), 4096), monkeypatch)
-        assert got == expected_events(names, 3000)
-        assert per_line == 0
-
-    @pytest.mark.parametrize(
-        "names", [("data",), ("id", "data"), ("event", "data"), ("id", "event", "data")]
-    )
-    def test_the_platforms_frame_shapes_one_block_a_chunk_skip_the_per_line_loop(
-        self, names: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        # Not a timing test: it fails if a chunk of one such block falls back to the loop.
+    def test_the_platforms_frame_shapes_one_block_a_chunk(self, names: tuple[str, ...]) -> None:
         stream = "".join(block(names, n) for n in range(50)).encode()
-        got, per_line = decode_counting_lines(stream, block_ends(stream), monkeypatch)
-        assert got == expected_events(names, 50)
-        assert per_line == 0
+        assert decode(stream, block_ends(stream)).events == expected_events(names, 50)
 
-    def test_id_and_last_event_id_carry_across_chunks_and_bulk_runs(self) -> None:
+    def test_id_and_last_event_id_carry_across_chunks(self) -> None:
         stream = b"id: 1\ndata: a\n\n" + b"data: b\n\n" * 40 + b"event: e\ndata: c\n\n" * 40
         decoder = SSEDecoder()
         got = decoder.feed(stream[:300]) + decoder.feed(stream[300:])
@@ -947,12 +896,10 @@ class TestFastPaths:
         ],
     )
     def test_a_few_blocks_with_blank_lines_and_odd_ones(self, stream: bytes) -> None:
-        # Whole blocks under a few hundred bytes are taken one by one, not in bulk.
         check_every_way(stream)
         check_every_way(stream * 20)
 
-    def test_a_run_alike_where_sampled_but_not_between(self) -> None:
-        # The blocks looked at before trying the columns (first, quarters, last) all agree.
+    def test_a_run_of_one_form_with_blocks_of_another_between(self) -> None:
         blocks = [block(("id", "data"), n) for n in range(41)]
         for at in (3, 17, 33):
             blocks[at] = block(("event", "data"), at)
@@ -1001,7 +948,7 @@ class TestFastPaths:
 # --- differential: random runs of blocks in the forms servers send ------------------------------
 
 _RARELY = st.integers(0, 15).map(lambda n: n == 0)
-_FAST_VALUES = st.lists(
+_USUAL_VALUES = st.lists(
     st.sampled_from(
         ["a", "b", " ", ":", "é", "😀", '"', "{}", "data: ", "id:", "\t", "\x85", "\ufeff"]
     ),
@@ -1013,7 +960,7 @@ _ODD_LINES = st.sampled_from(
 
 
 @st.composite
-def _fast_streams(draw: st.DrawFn) -> bytes:
+def _usual_streams(draw: st.DrawFn) -> bytes:
     """Blocks of the usual forms, now and then an odd line: all of one field order, or mixed."""
     one_order = draw(st.sampled_from(FIELD_ORDERS))
     mixed = draw(st.booleans())
@@ -1024,7 +971,7 @@ def _fast_streams(draw: st.DrawFn) -> bytes:
         names = draw(st.sampled_from(FIELD_ORDERS)) if mixed else one_order
         lines = []
         for name in names:
-            value = draw(_FAST_VALUES)
+            value = draw(_USUAL_VALUES)
             if name == "id" and draw(_RARELY):
                 value += "\0"
             if name == "event" and draw(_RARELY):
@@ -1039,31 +986,31 @@ def _fast_streams(draw: st.DrawFn) -> bytes:
 
 
 @st.composite
-def _fast_streams_and_cuts(draw: st.DrawFn) -> tuple[bytes, list[int]]:
-    stream = draw(_fast_streams())
-    if draw(st.booleans()):  # chunks of a few blocks each, as a fast stream arrives
+def _usual_streams_and_cuts(draw: st.DrawFn) -> tuple[bytes, list[int]]:
+    stream = draw(_usual_streams())
+    if draw(st.booleans()):  # chunks of a few blocks each, as a busy stream arrives
         size = draw(st.integers(8, 200))
         return stream, list(range(size, len(stream), size))
     return stream, sorted(set(draw(st.lists(st.integers(0, len(stream)), max_size=8))))
 
 
 @settings(max_examples=200, deadline=None)
-@given(_fast_streams())
-def test_one_block_a_chunk_agrees_with_the_per_line_loop_and_the_spec(stream: bytes) -> None:
+@given(_usual_streams())
+def test_one_block_a_chunk_agrees_with_the_spec(stream: bytes) -> None:
     check_every_way(stream, block_ends(stream))
 
 
 @settings(max_examples=400, deadline=None)
-@given(_fast_streams_and_cuts())
-def test_fast_paths_agree_with_the_per_line_loop_and_the_spec(
+@given(_usual_streams_and_cuts())
+def test_runs_of_blocks_agree_with_the_spec(
     stream_and_cuts: tuple[bytes, list[int]],
 ) -> None:
     check_every_way(*stream_and_cuts)
 
 
 @settings(max_examples=200, deadline=None)
-@given(_fast_streams_and_cuts(), st.integers(min_value=3, max_value=80))
-def test_fast_paths_trip_the_cap_where_the_spec_says(
+@given(_usual_streams_and_cuts(), st.integers(min_value=3, max_value=80))
+def test_runs_of_blocks_trip_the_cap_where_the_spec_says(
     stream_and_cuts: tuple[bytes, list[int]], cap: int
 ) -> None:
     check_cap(*stream_and_cuts, cap)
@@ -1100,7 +1047,7 @@ def _agreed_streams_and_cuts(draw: st.DrawFn) -> tuple[bytes, list[int]]:
     for _ in range(draw(st.integers(1, 30))):
         names = draw(st.permutations([*draw(st.lists(fields, max_size=3)), "data"]))
         space = draw(st.sampled_from([" ", ""]))
-        text.append(end.join(f"{name}:{space}{draw(_FAST_VALUES)}" for name in names))
+        text.append(end.join(f"{name}:{space}{draw(_USUAL_VALUES)}" for name in names))
     stream = (end + end).join(text).encode() + b"\n\n"
     size = draw(st.integers(1, 300))
     return stream, list(range(size, len(stream), size))

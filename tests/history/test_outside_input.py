@@ -10,16 +10,19 @@ import signal
 import sqlite3
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from agentnb_testing import REPO, history_id, history_records
 
 import agentnb
-from agentnb import HistoryLocationError
+from agentnb import HistoryError, HistoryLocationError
 from agentnb._history import MIGRATIONS, close_default_stores
 from agentnb._history._migrations import apply_migrations
 from agentnb.history import HistoryStore
+from agentnb.server import ServerHandle
 
 NOW = time.time()
 COUNT = 3
@@ -200,6 +203,287 @@ def test_a_file_without_the_search_index_still_opens(tmp_path: Path) -> None:
     db.close()
     with HistoryStore(path) as store:
         assert store.count() == COUNT
+
+
+# ---- a newer agentnb's file: additions that would change agentnb's writes make it read-only ----
+
+FUTURE = "INSERT INTO _migrations VALUES ('m999_from_the_future', 0)"
+EDIT_SCHEMA = "PRAGMA writable_schema = ON"
+
+
+def runs_sql(old: str, new: str) -> str:
+    """A statement (under ``EDIT_SCHEMA``) that rewrites part of the runs table's SQL."""
+    return f"UPDATE sqlite_master SET sql = replace(sql, '{old}', '{new}') WHERE name = 'runs'"
+
+
+WRITES_CHANGED: dict[str, tuple[list[str], str]] = {
+    "a generated column that drops a failed run's final write": (
+        [
+            "ALTER TABLE runs ADD COLUMN flag INTEGER AS (CASE WHEN status = 'failed' "
+            "THEN NULL ELSE 1 END) VIRTUAL NOT NULL ON CONFLICT IGNORE"
+        ],
+        "flag INTEGER AS",
+    ),
+    "a unique column whose conflict clause deletes the previous run": (
+        [
+            "ALTER TABLE runs ADD COLUMN k INTEGER DEFAULT 1",
+            "UPDATE runs SET k = rowid",
+            "CREATE UNIQUE INDEX made_unique ON runs (k)",
+            EDIT_SCHEMA,
+            runs_sql("k INTEGER DEFAULT 1", "k INTEGER DEFAULT 1 UNIQUE ON CONFLICT REPLACE"),
+            "UPDATE sqlite_master SET name = 'sqlite_autoindex_runs_2', sql = NULL "
+            "WHERE name = 'made_unique'",
+        ],
+        "ON CONFLICT REPLACE",
+    ),
+    "a unique index of its own on runs": (
+        [
+            "ALTER TABLE runs ADD COLUMN k INTEGER DEFAULT 1",
+            "UPDATE runs SET k = rowid",
+            "CREATE UNIQUE INDEX one_k ON runs (k)",
+        ],
+        "index one_k",
+    ),
+    "a check constraint on runs": (
+        [
+            EDIT_SCHEMA,
+            runs_sql("refused_figures TEXT", "refused_figures TEXT, CHECK (length(local_id) > 0)"),
+        ],
+        "CHECK (length(local_id) > 0)",
+    ),
+    "a collation on an added column": (
+        ["ALTER TABLE runs ADD COLUMN c TEXT COLLATE NOCASE"],
+        "COLLATE NOCASE",
+    ),
+    "a table of its own whose foreign key holds runs": (
+        [
+            "CREATE TABLE notes (run TEXT REFERENCES runs (local_id) ON DELETE RESTRICT)",
+            f"INSERT INTO notes VALUES ('{BAD}')",
+        ],
+        "table notes",
+    ),
+}
+
+
+@pytest.fixture
+def failing_connection(server: ServerHandle) -> Iterator[str]:
+    """A connection to the built-in server whose runs fail mid-stream (each run its own)."""
+    name = f"failing_{uuid.uuid4().hex[:8]}"
+    fault = f"stream-error=500;times=1000;tag={name}"
+    agentnb.connect(
+        "operativus",
+        base_url=server.url_for("operativus"),
+        api_key=server.api_key,
+        name=name,
+        headers={"X-AgentNB-Fault": fault},
+    )
+    try:
+        yield name
+    finally:
+        from agentnb._app.connections import disconnect
+
+        disconnect(name)
+
+
+@pytest.mark.parametrize("case", list(WRITES_CHANGED))
+def test_a_newer_file_that_would_change_agentnbs_writes_opens_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing_connection: str, case: str
+) -> None:
+    statements, named = WRITES_CHANGED[case]
+    path = crafted(legit_file(tmp_path / "shared.sqlite3"), FUTURE, *statements)
+    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    before = fingerprint(path)
+    close_default_stores()
+    monkeypatch.setenv("AGENTNB_HISTORY", str(path))
+    try:
+        with pytest.warns(UserWarning, match="read-only") as warned:
+            handle = agentnb.ask("echo", "hello", via=failing_connection, display=False)
+        with pytest.raises(agentnb.RunFailedError):
+            handle.wait(60)
+        message = str(warned[0].message)
+        assert str(path) in message and named in message, message
+        found = agentnb.runs()
+        assert len(found) == COUNT, "its runs still read; the failed run is not recorded there"
+        assert BAD in {run.local_id for run in found}
+        with pytest.raises(HistoryLocationError, match="read-only"):
+            agentnb.score(found[0].local_id, "verdict", False)
+    finally:
+        close_default_stores()
+    assert fingerprint(path) == before, "no migration, no write, no journal beside it"
+
+
+HARMLESS_ADDITIONS = [
+    "ALTER TABLE runs ADD COLUMN note TEXT",
+    "ALTER TABLE runs ADD COLUMN weight REAL DEFAULT 1.5",
+    "ALTER TABLE scores ADD COLUMN \"by whom\" TEXT DEFAULT 'me, myself'",
+    "CREATE TABLE future (x)",
+    "CREATE INDEX future_by_x ON future (x)",
+]
+
+
+def test_a_newer_file_with_plain_additions_still_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing_connection: str
+) -> None:
+    path = crafted(legit_file(tmp_path / "shared.sqlite3"), FUTURE, *HARMLESS_ADDITIONS)
+    close_default_stores()
+    monkeypatch.setenv("AGENTNB_HISTORY", str(path))
+    try:
+        handle = agentnb.ask("echo", "hello", via=failing_connection, display=False)
+        with pytest.raises(agentnb.RunFailedError):
+            handle.wait(60)
+        found = agentnb.runs()
+        assert len(found) == COUNT + 1
+        assert {run.local_id: run.status for run in found}[handle.run.local_id] == "failed"
+    finally:
+        close_default_stores()
+
+
+# ---- a JSON column that is not the JSON agentnb wrote raises the history's error -----------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+DATASET_ROWS = {
+    "not JSON": "{not json",
+    "nested past any sane depth": DEEP,
+    "a number": "5",
+    "an object, not a list": '{"question": "q"}',
+    "a list of numbers": "[1, 2]",
+    "a number past the parser's digits": "[" + "9" * 5000 + "]",
+    "a blob": b"[]",
+}
+
+
+@pytest.mark.parametrize("case", list(DATASET_ROWS))
+def test_a_malformed_dataset_row_raises_the_historys_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    path = tmp_path / "history.sqlite3"
+    close_default_stores()
+    monkeypatch.setenv("AGENTNB_HISTORY", str(path))
+    try:
+        agentnb.dataset("qa", ["What is 2 + 2?"])
+        agentnb.dataset("ok", ["Is this kept?"])
+        close_default_stores()
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("UPDATE datasets SET rows = ? WHERE name = 'qa'", (DATASET_ROWS[case],))
+        db.close()
+        with pytest.raises(HistoryError, match="dataset 'qa'"):
+            agentnb.dataset("qa")
+        assert agentnb.dataset("ok").rows[0]["question"] == "Is this kept?", "the rest reads"
+    finally:
+        close_default_stores()
+
+
+@pytest.mark.parametrize("created", [1e300, -1e300, "yesterday"])
+def test_a_dataset_row_with_an_impossible_time_raises_the_historys_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, created: object
+) -> None:
+    path = tmp_path / "history.sqlite3"
+    close_default_stores()
+    monkeypatch.setenv("AGENTNB_HISTORY", str(path))
+    try:
+        agentnb.dataset("qa", ["What is 2 + 2?"])
+        close_default_stores()
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("UPDATE datasets SET created = ?", (created,))
+        db.close()
+        with pytest.raises(HistoryError, match="dataset 'qa'"):
+            agentnb.dataset("qa")
+    finally:
+        close_default_stores()
+
+
+def test_a_dataset_row_whose_version_is_text_raises_and_new_versions_are_still_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "history.sqlite3"
+    close_default_stores()
+    monkeypatch.setenv("AGENTNB_HISTORY", str(path))
+    try:
+        agentnb.dataset("qa", ["What is 2 + 2?"])
+        agentnb.dataset("qa", ["What is 3 + 3?"])
+        close_default_stores()
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("UPDATE datasets SET version = 'latest' WHERE version = 1")
+        db.close()
+        with pytest.raises(HistoryError, match="dataset 'qa'"):
+            agentnb.dataset("qa")
+        assert agentnb.dataset("qa", version=2).rows[0]["question"] == "What is 3 + 3?"
+        assert agentnb.dataset("qa", ["What is 4 + 4?"]).version == 3
+    finally:
+        close_default_stores()
+
+
+ARM = '{"agent": "echo", "variant": null, "request": "{}"}'
+EXPERIMENT_ROWS = {
+    "arms not JSON": ("[{", 0.0),
+    "arms nested past any sane depth": (DEEP, 0.0),
+    "arms a number": ("5", 0.0),
+    "an arm without its request": ('[{"agent": "echo", "variant": null}]', 0.0),
+    "an arm whose agent is a number": ('[{"agent": 7, "variant": null, "request": "{}"}]', 0.0),
+    "a time past any date": (f"[{ARM}]", 1e300),
+}
+
+
+@pytest.mark.parametrize("case", list(EXPERIMENT_ROWS))
+def test_a_malformed_experiment_row_raises_the_historys_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    arms, created = EXPERIMENT_ROWS[case]
+    path = legit_file(tmp_path / "history.sqlite3")
+    db = sqlite3.connect(path, isolation_level=None)
+    insert = "INSERT INTO experiments (name, created, arms) VALUES (?, ?, ?)"
+    db.execute(insert, ("bad", created, arms))
+    db.execute(insert, ("good", NOW, f"[{ARM}]"))
+    db.close()
+    close_default_stores()
+    monkeypatch.setenv("AGENTNB_HISTORY", str(path))
+    try:
+        with pytest.raises(HistoryError, match="experiment 'bad'"):
+            agentnb.experiment("bad")
+        assert agentnb.experiment("good").arms == ["echo"], "the others read on"
+    finally:
+        close_default_stores()
+
+
+@pytest.mark.parametrize(
+    ("expected", "extra"), [(DEEP, None), ("{not json", None), ('"a"', "[1]"), ('"a"', "7")]
+)
+def test_a_malformed_experiment_example_raises_the_historys_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, expected: str, extra: str | None
+) -> None:
+    path = legit_file(tmp_path / "history.sqlite3")
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("INSERT INTO experiments (name, created, arms) VALUES (?, ?, ?)", ("x", NOW, "[]"))
+    db.execute(
+        "INSERT INTO experiment_examples VALUES ('x', 0, 'q0', 'What is 2 + 2?', ?, ?)",
+        (expected, extra),
+    )
+    db.close()
+    close_default_stores()
+    monkeypatch.setenv("AGENTNB_HISTORY", str(path))
+    try:
+        with pytest.raises(HistoryError, match="example at 0 of an experiment"):
+            agentnb.experiment("x").examples()
+    finally:
+        close_default_stores()
+
+
+def test_a_run_whose_json_is_nested_past_any_sane_depth_is_flagged_malformed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = legit_file(tmp_path / "history.sqlite3")
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("UPDATE runs SET metadata = ? WHERE local_id = ?", (DEEP, BAD))
+    db.close()
+    close_default_stores()
+    monkeypatch.setenv("AGENTNB_HISTORY", str(path))
+    try:
+        found = agentnb.runs()
+        assert len(found) == COUNT
+        assert "malformed" in repr(found)
+        assert {run.local_id: run.metadata for run in found}[BAD] is None
+    finally:
+        close_default_stores()
 
 
 # ---- every query can be interrupted --------------------------------------------------
