@@ -345,9 +345,9 @@ class HistoryStore:
             return applied_migrations(db)
 
     def rebuild_side_tables(self) -> None:
-        """Fill the tables the triggers keep (``runs_rollup``, ``run_metadata``) again from
-        the runs, in one write: for a file from elsewhere, whose side tables may have been
-        written by hand (see docs/security.md)."""
+        """Fill the side table the triggers keep (``run_metadata``) again from the runs, in
+        one write: for a file from elsewhere, whose side table may have been written by hand
+        (see docs/security.md)."""
         self._write(rebuild_side_tables)
 
     def fill_models_and_costs(self) -> int:
@@ -616,7 +616,7 @@ class HistoryStore:
                 if upto <= where.recorded_upto:
                     where = dataclasses.replace(where, recorded_upto=None)
             spent = None if where.evaluations else self._evaluation_spend(db, where)
-            if spent is None or not spent[0]:  # none to leave out: the rollups answer
+            if spent is None or not spent[0]:  # none to leave out: no filter to add
                 where = dataclasses.replace(where, evaluations=True)
             frame = summary_by_sql(db, where, keys, every, include)
         if spent is not None and spent[0]:
