@@ -495,6 +495,20 @@ class HistoryStore:
         with self._reading() as db:
             return self._read_columns(db, where)
 
+    def run_count(self, where: RunFilter) -> int:
+        """How many runs :meth:`run_columns` would read: a ``COUNT(*)`` of the same filter
+        (a search's every match, never capped)."""
+        if self._closed and self.path is not None:
+            with HistoryStore(self.path, busy_timeout=self.busy_timeout) as reopened:
+                return reopened.run_count(where)
+        terms, params = where.conditions(pinned=False)
+        upto = where.recorded_upto
+        with self._reading() as db:
+            found = counted(
+                db.execute, where.search, terms, params, recorded_upto=upto, limit=where.limit
+            )
+        return found.n
+
     def run_chunks(self, where: RunFilter) -> Iterator[tuple[dict[str, Sequence[Any]], JsonTexts]]:
         """The runs of :meth:`run_columns` (not a search's) in chunks of ``READ_CHUNK``
         rows, each checked as it is read, with its JSON texts' values: a DataFrame converts
