@@ -1,7 +1,8 @@
 """Summaries, by one engine: SQLite. A file's runs are summarised where they are (one
-``GROUP BY`` over the runs for the counts and sums, one window query per timed metric for the
-quantiles); runs held in memory through an in-memory file (:func:`summary_in_memory`). Also
-the summary of tool calls. A summary is a plain frame: what shows it is above."""
+``GROUP BY`` over the runs for the counts and sums; one read of the timed runs' durations and
+TTFTs, ranked by pandas, for the quantiles); runs held in memory through an in-memory file
+(:func:`summary_in_memory`). Also the summary of tool calls. A summary is a plain frame: what
+shows it is above."""
 
 from __future__ import annotations
 
@@ -318,7 +319,7 @@ def summary_rows(
 ) -> list[tuple[Any, ...]]:
     """One row per group, ordered by the keys (a missing key last): the keys, then the
     figures :func:`summary_frame` turns into the summary's frame. Two reads of the runs:
-    their counts and sums per group and status, and the values at each quantile's ranks."""
+    their counts and sums per group and status, and the timed runs' values to rank."""
     sql, params = counts_sql(keys, where, every)
     groups: dict[tuple[Any, ...], SummaryGroup] = {}
     width = len(keys)
@@ -326,12 +327,8 @@ def summary_rows(
         status, runs = row[width], row[width + 1]
         group = groups.setdefault(tuple(row[:width]), SummaryGroup())
         group.add(status, runs, row[width + 2 :], timed is None or status in timed)
-    for metric in METRICS:
-        sql, params = window_quantiles_sql(keys, where, every, timed, metric)
-        for row in query(sql, params):
-            ranked = groups.get(tuple(row[:width]))
-            if ranked is not None:  # None: a malformed row's period, out of any range
-                place_ranked(ranked, metric, *row[width:])
+    sql, params = timed_values_sql(keys, where, every, timed)
+    add_quantiles(query(sql, params), width, groups)
     ordered = sorted(groups, key=lambda key: tuple(sqlite_order(value) for value in key))
     return [groups[key].row(key) for key in ordered]
 
@@ -384,71 +381,63 @@ def timed_sql(metric: str) -> str:
     return f"runs.{metric} IS NOT NULL AND {sane_range_sql(metric, 'runs.')}"
 
 
-def ranks(n: int, q: float) -> tuple[int, float]:
-    """The lower rank of pandas' linear ``q`` quantile of ``n`` sorted values, and the
-    weight of the next one."""
-    position = q * (n - 1)
-    low = int(position)
-    return low, position - low
-
-
-def window_quantiles_sql(
-    keys: Sequence[str],
-    where: RunFilter,
-    every: str | None,
-    timed: tuple[str, ...] | None,
-    metric: str,
-    extra: tuple[Sequence[str], Sequence[Any]] = ((), ()),
+def timed_values_sql(
+    keys: Sequence[str], where: RunFilter, every: str | None, timed: tuple[str, ...] | None
 ) -> tuple[str, list[Any]]:
-    """Each group's values of ``metric`` at the quantiles' ranks: the keys, the rank, the
-    group's count of values and the value. One sort: the count shares the rank's window.
-    ``extra``: more conditions on the runs, and their parameters."""
+    """The keys and each timed metric's sane value (else NULL) of every timed run with one:
+    what the quantiles rank."""
     terms, params = where.conditions()
-    terms += extra[0]
-    params += extra[1]
-    terms.append(timed_sql(metric))
+    terms.append("(" + " OR ".join(f"({timed_sql(metric)})" for metric in METRICS) + ")")
     if timed is not None:
         terms.append(f"runs.status IN ({', '.join('?' * len(timed))})")
         params.extend(timed)
-    columns = [key_sql(key, every) for key in keys]
-    select_keys = "".join(f"{column} AS k{i}, " for i, column in enumerate(columns))
-    key_names = "".join(f"k{i}, " for i in range(len(keys)))
-    partition = f"PARTITION BY {', '.join(columns)} " if keys else ""
-    window = f"({partition}ORDER BY runs.{metric})"
-    everything = "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
-    ranked = (
-        f"SELECT {select_keys}ROW_NUMBER() OVER w - 1 AS i, COUNT(*) OVER (w {everything}) AS n, "
-        f"runs.{metric} AS x FROM runs WHERE {' AND '.join(terms)} WINDOW w AS {window}"
-    )
-    return f"SELECT {key_names}i, n, x FROM ({ranked}) WHERE {wanted_ranks(metric)}", params
+    values = [f"CASE WHEN {timed_sql(metric)} THEN runs.{metric} END" for metric in METRICS]
+    columns = ", ".join([*(key_sql(key, every) for key in keys), *values])
+    return f"SELECT {columns} FROM runs WHERE {' AND '.join(terms)}", params
 
 
-def wanted_ranks(metric: str) -> str:
-    """The condition on ``i`` (a value's rank) and ``n`` (its group's count) keeping the
-    ranks the quantiles of ``metric`` read."""
-    return " OR ".join(
-        f"i = CAST({q} * (n - 1) AS INTEGER) OR i = CAST({q} * (n - 1) AS INTEGER) + 1"
-        for q in sorted({q for name, q in QUANTILES if name == metric})
-    )
-
-
-def place_ranked(group: SummaryGroup, metric: str, rank: int, n: int, value: float) -> None:
-    """A value the window query found at ``rank`` of ``n``: its share of each quantile."""
-    if not _is_number(value):
+def add_quantiles(
+    rows: Sequence[tuple[Any, ...]], width: int, groups: Mapping[tuple[Any, ...], SummaryGroup]
+) -> None:
+    """Each group's quantiles (pandas' linear ones) of the values :func:`timed_values_sql`
+    read: its ``width`` keys, then one value per metric. A group is ranked by the codes of
+    its keys (a key is any SQLite value: text, a number, NULL), never by comparing them."""
+    if not rows:
         return
-    for name, q in QUANTILES:
-        if name != metric:
+    pandas = require_pandas()
+    import numpy
+
+    columns = list(zip(*rows, strict=True))
+    frame = pandas.DataFrame(
+        {
+            metric: numpy.array(columns[width + i], dtype="float64")
+            for i, metric in enumerate(METRICS)
+        }
+    )
+    uniques = []
+    for i in range(width):
+        codes, found = pandas.factorize(
+            numpy.array(columns[i], dtype=object), use_na_sentinel=False
+        )
+        frame[f"k{i}"] = codes
+        uniques.append([None if pandas.isna(value) else value for value in found])
+    qs = sorted({q for _, q in QUANTILES})
+    if width:
+        by = [f"k{i}" for i in range(width)]
+        found_q = frame.groupby(by, sort=False)[list(METRICS)].quantile(qs)
+        places = [tuple(index) for index in found_q.index]
+    else:
+        found_q = frame[list(METRICS)].quantile(qs)
+        places = [(q,) for q in found_q.index]
+    values = found_q.to_numpy(dtype="float64")
+    for place, row in zip(places, values, strict=True):
+        *codes, q = place
+        group = groups.get(tuple(uniques[i][code] for i, code in enumerate(codes)))
+        if group is None:  # a malformed row's period, out of any range
             continue
-        low, weight = ranks(n, q)
-        share = value * (1 - weight) if rank == low else value * weight if rank == low + 1 else None
-        if share is not None:
-            known = group.quantiles.get((metric, q))
-            group.quantiles[(metric, q)] = share if known is None else known + share
-
-
-def _is_number(value: Any) -> bool:
-    """A figure of a malformed row (text where a number goes) is left out of a quantile."""
-    return type(value) in (int, float)
+        for metric, value in zip(METRICS, row, strict=True):
+            if (metric, q) in QUANTILES and value == value:  # not NaN: a value was ranked
+                group.quantiles[(metric, q)] = float(value)
 
 
 ScoreSums = dict[tuple[Any, ...], dict[str, tuple[int, float | None, dict[str, int], bool]]]
