@@ -407,18 +407,16 @@ def add_quantiles(
     pandas = require_pandas()
     import numpy
 
-    columns = list(zip(*rows, strict=True))
+    table = numpy.array(rows, dtype=object)  # one column per key, then per metric
     frame = pandas.DataFrame(
         {
-            metric: numpy.array(columns[width + i], dtype="float64")
-            for i, metric in enumerate(METRICS)
+            metric: numpy.where(pandas.isna(values), numpy.nan, values).astype("float64")
+            for metric, values in zip(METRICS, table[:, width:].T, strict=True)
         }
     )
     uniques = []
     for i in range(width):
-        codes, found = pandas.factorize(
-            numpy.array(columns[i], dtype=object), use_na_sentinel=False
-        )
+        codes, found = pandas.factorize(table[:, i], use_na_sentinel=False)
         frame[f"k{i}"] = codes
         uniques.append([None if pandas.isna(value) else value for value in found])
     qs = sorted({q for _, q in QUANTILES})
