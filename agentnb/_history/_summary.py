@@ -17,6 +17,7 @@ from .._core.extras import require_pandas
 from .._core.statuses import CALL_FAILED, CALL_PENDING, timed_statuses
 from ._migrations import apply_migrations
 from ._records import (
+    FIGURE_RANGES,
     RUN_COLUMNS,
     sane_range_sql,
     sane_score_row_sql,
@@ -347,10 +348,11 @@ def counts_sql(keys: Sequence[str], where: RunFilter, every: str | None) -> tupl
     only."""
     terms, params = where.conditions()
     where_sql = f"WHERE {' AND '.join(terms)}" if terms else ""
-    group = ", ".join([*(key_sql(key, every) for key in keys), "runs.status"])
+    # "+": a key is grouped by a sort of the rows read in the table's order, never by a walk
+    # along an index in the key's order (runs_by_agent: a row looked up per run, twice the work)
+    group = ", ".join([*(f"+{key_sql(key, every)}" for key in keys), "runs.status"])
     figures = ", ".join(
-        (f"SUM({sane_sql(column, 'runs.')}), " if summed else "NULL, ")
-        + f"COUNT({_counted_sql(column)})"
+        (f"SUM({_sane(column)}), " if summed else "NULL, ") + f"COUNT({_counted_sql(column)})"
         for column, summed in _FIGURES
     )
     return f"SELECT {group}, COUNT(*), {figures} FROM runs {where_sql} GROUP BY {group}", params
@@ -358,9 +360,17 @@ def counts_sql(keys: Sequence[str], where: RunFilter, every: str | None) -> tupl
 
 def _counted_sql(column: str) -> str:
     if column == UNPRICED:  # a token count and no cost: no price was known
-        tokens, cost = sane_sql("total_tokens", "runs."), sane_sql("cost_usd", "runs.")
+        tokens, cost = _sane("total_tokens"), _sane("cost_usd")
         return f"CASE WHEN {tokens} IS NOT NULL AND {cost} IS NULL THEN 1 END"
-    return sane_sql(column, "runs.")
+    return _sane(column)
+
+
+def _sane(column: str) -> str:
+    """``sane_sql`` of a run's figure; for a column of fractions as the range alone
+    (``sane_range_sql``: the same test there, a tenth cheaper over every run)."""
+    if FIGURE_RANGES[column][2]:  # whole numbers: their kind is part of the test
+        return sane_sql(column, "runs.")
+    return f"CASE WHEN {sane_range_sql(column, 'runs.')} THEN runs.{column} END"
 
 
 def key_sql(key: str, every: str | None) -> str:
