@@ -415,18 +415,16 @@ def add_quantiles(
     if not rows:
         return
     pandas = require_pandas()
-    import numpy
-
-    table = numpy.array(rows, dtype=object)  # one column per key, then per metric
+    table = pandas.DataFrame(rows, dtype=object)  # one column per key, then per metric
     frame = pandas.DataFrame(
         {
-            metric: numpy.where(pandas.isna(values), numpy.nan, values).astype("float64")
-            for metric, values in zip(METRICS, table[:, width:].T, strict=True)
+            metric: pandas.to_numeric(table[width + i]).astype("float64")
+            for i, metric in enumerate(METRICS)
         }
     )
     uniques = []
     for i in range(width):
-        codes, found = pandas.factorize(table[:, i], use_na_sentinel=False)
+        codes, found = pandas.factorize(table[i], use_na_sentinel=False)
         frame[f"k{i}"] = codes
         uniques.append([None if pandas.isna(value) else value for value in found])
     qs = sorted({q for _, q in QUANTILES})
