@@ -5,7 +5,7 @@
 
 1. Generates a ``--rows`` history file once (realistic questions, answers and tool calls,
    bulk-inserted in the store's own schema: ``executemany``, one transaction per chunk; the
-   search index and the summary rollup filled by the store's triggers) and keeps it in
+   search index filled by the store's triggers) and keeps it in
    ``--cache`` (``/tmp/agentnb-bench-history``, named by the generation of its rows and the
    list of migrations, so a file made by another schema is made again); a later run reuses
    it, and a file made before the latest migrations were added is upgraded rather than made
@@ -20,8 +20,8 @@
    the runs scored ``correct``; a user's last 1,000 runs; the cost per day (overall, and per
    model) in SQLite beside ``read_sql`` + ``groupby``; an agent's last 1,000 runs of the past week;
    the file's size per run.
-3b. ``runs()`` as a cell shows it: the count and the first 20 rows, read at once; the rest
-   at first use (``len()``).
+3b. ``runs()`` as a cell shows it: the count and the first 20 rows, read at once; and
+   ``len()`` of it (counted, no row read).
 4. Searches it, p50 / p95 of the wall clock and of CPU time: ``runs(search=...)`` as a cell
    shows it (the call, the table's first page and its static copy), the table's next page,
    ``limit=20``, and every match read; beside a LIKE scan of the same text. ``--search-only``
@@ -544,7 +544,7 @@ def bench_loading(path: Path) -> list[tuple[str, float]]:
     assert len(recent_runs) == len(recent_sql)
     return [
         ("agentnb: runs() shown: the count and first 20 rows", shown_s),
-        ("agentnb: the rest read at first use (len())", read_s),
+        ("agentnb: len(runs()) (counted, no row read)", read_s),
         ("agentnb: runs().summary(by='agent') (its runs, in their file)", summary_s),
         ("agentnb: summary(by='agent') (in SQLite, with score means)", sql_summary_s),
         ("agentnb: summary(by='metadata.user') (in SQLite)", by_user_s),

@@ -661,7 +661,9 @@ def m018_metadata_rollup(db: sqlite3.Connection) -> None:
     # summary(by="metadata.<key>") at a million runs (see _metadata_rollup): each hour's
     # counts and sums per metadata key, value, agent and status in a table kept by triggers
     # from the runs' metadata, filled here from the side table (refilled from the runs by
-    # m017). No value of a run changes.
+    # m017). No value of a run changes. The triggers' SQL is as 0.3.0 wrote it (see
+    # tests/history/data/history-0.3.0.sqlite3): a copy frozen later named the columns in
+    # another order, and a file 0.3.0 wrote was refused as not agentnb's.
     _each(
         db,
         (
@@ -752,17 +754,17 @@ def m018_metadata_rollup(db: sqlite3.Connection) -> None:
                 "new.metadata ELSE '{}' END) j WHERE j.type <> 'null'); END"
             ),
             (
-                "CREATE TRIGGER run_metadata_rollup_update_old AFTER UPDATE OF metadata, status, "
-                "started_at, agent, total_tokens, cost_usd, tool_call_count, paused_seconds, "
+                "CREATE TRIGGER run_metadata_rollup_update_old AFTER UPDATE OF metadata, agent, "
+                "status, started_at, total_tokens, cost_usd, tool_call_count, paused_seconds, "
                 "duration, ttft ON runs WHEN old.metadata IS NOT NULL AND old.status IS NOT "
-                "'running' AND (old.metadata IS NOT new.metadata OR old.status IS NOT new.status "
-                "OR old.started_at IS NOT new.started_at OR old.agent IS NOT new.agent OR "
+                "'running' AND (old.metadata IS NOT new.metadata OR old.agent IS NOT new.agent OR"
+                " old.status IS NOT new.status OR old.started_at IS NOT new.started_at OR "
                 "old.total_tokens IS NOT new.total_tokens OR old.cost_usd IS NOT new.cost_usd OR "
                 "old.tool_call_count IS NOT new.tool_call_count OR old.paused_seconds IS NOT "
                 "new.paused_seconds OR old.duration IS NOT new.duration OR old.ttft IS NOT "
-                "new.ttft) BEGIN UPDATE run_metadata_rollup SET tokens_sum = CASE WHEN tokens_n - "
-                "(CASE WHEN typeof(old.total_tokens) IN ('integer') AND old.total_tokens BETWEEN "
-                "0 AND 1000000000000 THEN old.total_tokens END IS NOT NULL) = 0 THEN NULL ELSE "
+                "new.ttft) BEGIN UPDATE run_metadata_rollup SET tokens_sum = CASE WHEN tokens_n -"
+                " (CASE WHEN typeof(old.total_tokens) IN ('integer') AND old.total_tokens BETWEEN"
+                " 0 AND 1000000000000 THEN old.total_tokens END IS NOT NULL) = 0 THEN NULL ELSE "
                 "tokens_sum - COALESCE(CASE WHEN typeof(old.total_tokens) IN ('integer') AND "
                 "old.total_tokens BETWEEN 0 AND 1000000000000 THEN old.total_tokens END, 0) END, "
                 "tokens_n = tokens_n - (CASE WHEN typeof(old.total_tokens) IN ('integer') AND "
@@ -781,8 +783,8 @@ def m018_metadata_rollup(db: sqlite3.Connection) -> None:
                 "END, tools_n = tools_n - (CASE WHEN typeof(old.tool_call_count) IN ('integer') "
                 "AND old.tool_call_count BETWEEN 0 AND 1000000 THEN old.tool_call_count END IS "
                 "NOT NULL), paused_sum = CASE WHEN paused_n - (CASE WHEN "
-                "typeof(old.paused_seconds) IN ('integer', 'real') AND old.paused_seconds BETWEEN "
-                "0 AND 1000000000 THEN old.paused_seconds END IS NOT NULL) = 0 THEN NULL ELSE "
+                "typeof(old.paused_seconds) IN ('integer', 'real') AND old.paused_seconds BETWEEN"
+                " 0 AND 1000000000 THEN old.paused_seconds END IS NOT NULL) = 0 THEN NULL ELSE "
                 "paused_sum - COALESCE(CASE WHEN typeof(old.paused_seconds) IN ('integer', "
                 "'real') AND old.paused_seconds BETWEEN 0 AND 1000000000 THEN old.paused_seconds "
                 "END, 0) END, paused_n = paused_n - (CASE WHEN typeof(old.paused_seconds) IN "
@@ -791,8 +793,8 @@ def m018_metadata_rollup(db: sqlite3.Connection) -> None:
                 "typeof(old.duration) IN ('integer', 'real') AND old.duration BETWEEN 0 AND "
                 "1000000000 THEN old.duration END IS NOT NULL), ttft_n = ttft_n - (CASE WHEN "
                 "typeof(old.ttft) IN ('integer', 'real') AND old.ttft BETWEEN 0 AND 1000000000 "
-                "THEN old.ttft END IS NOT NULL), runs = runs - 1 WHERE hour = CAST(old.started_at "
-                "/ 3600 AS INTEGER) * 3600 AND agent IS old.agent AND status IS old.status AND "
+                "THEN old.ttft END IS NOT NULL), runs = runs - 1 WHERE hour = CAST(old.started_at"
+                " / 3600 AS INTEGER) * 3600 AND agent IS old.agent AND status IS old.status AND "
                 "(key, value) IN (SELECT DISTINCT j.key AS key, CASE j.type WHEN 'text' THEN "
                 "j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS "
                 "TEXT) END AS value FROM json_each(CASE WHEN json_valid(old.metadata) AND "
@@ -806,11 +808,11 @@ def m018_metadata_rollup(db: sqlite3.Connection) -> None:
                 "old.metadata ELSE '{}' END) j WHERE j.type <> 'null') AND runs <= 0; END"
             ),
             (
-                "CREATE TRIGGER run_metadata_rollup_update_new AFTER UPDATE OF metadata, status, "
-                "started_at, agent, total_tokens, cost_usd, tool_call_count, paused_seconds, "
+                "CREATE TRIGGER run_metadata_rollup_update_new AFTER UPDATE OF metadata, agent, "
+                "status, started_at, total_tokens, cost_usd, tool_call_count, paused_seconds, "
                 "duration, ttft ON runs WHEN new.metadata IS NOT NULL AND new.status IS NOT "
-                "'running' AND (old.metadata IS NOT new.metadata OR old.status IS NOT new.status "
-                "OR old.started_at IS NOT new.started_at OR old.agent IS NOT new.agent OR "
+                "'running' AND (old.metadata IS NOT new.metadata OR old.agent IS NOT new.agent OR"
+                " old.status IS NOT new.status OR old.started_at IS NOT new.started_at OR "
                 "old.total_tokens IS NOT new.total_tokens OR old.cost_usd IS NOT new.cost_usd OR "
                 "old.tool_call_count IS NOT new.tool_call_count OR old.paused_seconds IS NOT "
                 "new.paused_seconds OR old.duration IS NOT new.duration OR old.ttft IS NOT "
@@ -820,10 +822,10 @@ def m018_metadata_rollup(db: sqlite3.Connection) -> None:
                 "'text' THEN j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE "
                 "CAST(j.value AS TEXT) END AS value FROM json_each(CASE WHEN "
                 "json_valid(new.metadata) AND json_type(new.metadata) = 'object' THEN "
-                "new.metadata ELSE '{}' END) j WHERE j.type <> 'null') p WHERE NOT EXISTS (SELECT "
-                "1 FROM run_metadata_rollup WHERE key = p.key AND hour = CAST(new.started_at / "
-                "3600 AS INTEGER) * 3600 AND value = p.value AND agent IS new.agent AND status IS "
-                "new.status); UPDATE run_metadata_rollup SET tokens_sum = CASE WHEN CASE WHEN "
+                "new.metadata ELSE '{}' END) j WHERE j.type <> 'null') p WHERE NOT EXISTS (SELECT"
+                " 1 FROM run_metadata_rollup WHERE key = p.key AND hour = CAST(new.started_at / "
+                "3600 AS INTEGER) * 3600 AND value = p.value AND agent IS new.agent AND status IS"
+                " new.status); UPDATE run_metadata_rollup SET tokens_sum = CASE WHEN CASE WHEN "
                 "typeof(new.total_tokens) IN ('integer') AND new.total_tokens BETWEEN 0 AND "
                 "1000000000000 THEN new.total_tokens END IS NULL THEN tokens_sum ELSE "
                 "COALESCE(tokens_sum, 0) + CASE WHEN typeof(new.total_tokens) IN ('integer') AND "
@@ -846,13 +848,13 @@ def m018_metadata_rollup(db: sqlite3.Connection) -> None:
                 "CASE WHEN CASE WHEN typeof(new.paused_seconds) IN ('integer', 'real') AND "
                 "new.paused_seconds BETWEEN 0 AND 1000000000 THEN new.paused_seconds END IS NULL "
                 "THEN paused_sum ELSE COALESCE(paused_sum, 0) + CASE WHEN "
-                "typeof(new.paused_seconds) IN ('integer', 'real') AND new.paused_seconds BETWEEN "
-                "0 AND 1000000000 THEN new.paused_seconds END END, paused_n = paused_n + (CASE "
+                "typeof(new.paused_seconds) IN ('integer', 'real') AND new.paused_seconds BETWEEN"
+                " 0 AND 1000000000 THEN new.paused_seconds END END, paused_n = paused_n + (CASE "
                 "WHEN typeof(new.paused_seconds) IN ('integer', 'real') AND new.paused_seconds "
                 "BETWEEN 0 AND 1000000000 THEN new.paused_seconds END IS NOT NULL), duration_n = "
                 "duration_n + (CASE WHEN typeof(new.duration) IN ('integer', 'real') AND "
-                "new.duration BETWEEN 0 AND 1000000000 THEN new.duration END IS NOT NULL), ttft_n "
-                "= ttft_n + (CASE WHEN typeof(new.ttft) IN ('integer', 'real') AND new.ttft "
+                "new.duration BETWEEN 0 AND 1000000000 THEN new.duration END IS NOT NULL), ttft_n"
+                " = ttft_n + (CASE WHEN typeof(new.ttft) IN ('integer', 'real') AND new.ttft "
                 "BETWEEN 0 AND 1000000000 THEN new.ttft END IS NOT NULL), runs = runs + 1 WHERE "
                 "hour = CAST(new.started_at / 3600 AS INTEGER) * 3600 AND agent IS new.agent AND "
                 "status IS new.status AND (key, value) IN (SELECT DISTINCT j.key AS key, CASE "
@@ -957,6 +959,63 @@ def m021_unpriced_runs(db: sqlite3.Connection) -> None:
                 "paused_sum, paused_n, duration_n, ttft_n, unpriced_n)"
             ),
             *_UNPRICED_ROLLUPS,
+        ),
+    )
+
+
+@migration
+def m022_summaries_from_runs(db: sqlite3.Connection) -> None:
+    # summary() groups the runs themselves: the hourly rollups, the triggers that kept them,
+    # the quantile order indexes and the side table's copies of each run's figures go. The
+    # side table keeps each run's metadata keys (runs(metadata=...)). No value of a run changes.
+    _each(
+        db,
+        (
+            "DROP TRIGGER IF EXISTS runs_rollup_insert",
+            "DROP TRIGGER IF EXISTS runs_rollup_update_old",
+            "DROP TRIGGER IF EXISTS runs_rollup_update_new",
+            "DROP TRIGGER IF EXISTS runs_rollup_delete",
+            "DROP TRIGGER IF EXISTS run_metadata_rollup_insert",
+            "DROP TRIGGER IF EXISTS run_metadata_rollup_update_old",
+            "DROP TRIGGER IF EXISTS run_metadata_rollup_update_new",
+            "DROP TRIGGER IF EXISTS run_metadata_rollup_delete",
+            "DROP TABLE IF EXISTS runs_rollup",
+            "DROP TABLE IF EXISTS run_metadata_rollup",
+            "DROP INDEX IF EXISTS runs_duration_order",
+            "DROP INDEX IF EXISTS runs_duration_by_day",
+            "DROP INDEX IF EXISTS runs_ttft_order",
+            "DROP INDEX IF EXISTS runs_ttft_by_day",
+            "DROP INDEX IF EXISTS run_metadata_duration_order",
+            "DROP INDEX IF EXISTS run_metadata_ttft_order",
+            "DROP TRIGGER run_metadata_insert",
+            "DROP TRIGGER run_metadata_update",
+            "ALTER TABLE run_metadata DROP COLUMN status",
+            "ALTER TABLE run_metadata DROP COLUMN started_at",
+            "ALTER TABLE run_metadata DROP COLUMN agent",
+            "ALTER TABLE run_metadata DROP COLUMN total_tokens",
+            "ALTER TABLE run_metadata DROP COLUMN cost_usd",
+            "ALTER TABLE run_metadata DROP COLUMN tool_call_count",
+            "ALTER TABLE run_metadata DROP COLUMN paused_seconds",
+            "ALTER TABLE run_metadata DROP COLUMN duration",
+            "ALTER TABLE run_metadata DROP COLUMN ttft",
+            (
+                "CREATE TRIGGER run_metadata_insert AFTER INSERT ON runs WHEN new.metadata IS NOT "
+                "NULL BEGIN INSERT OR REPLACE INTO run_metadata (key, value, local_id) SELECT "
+                "j.key, CASE j.type WHEN 'text' THEN j.value WHEN 'true' THEN 'true' WHEN 'false' "
+                "THEN 'false' ELSE CAST(j.value AS TEXT) END, new.local_id FROM json_each(CASE "
+                "WHEN json_valid(new.metadata) AND json_type(new.metadata) = 'object' THEN "
+                "new.metadata ELSE '{}' END) j WHERE j.type <> 'null'; END"
+            ),
+            (
+                "CREATE TRIGGER run_metadata_update AFTER UPDATE OF metadata, local_id ON runs "
+                "WHEN old.local_id IS NOT new.local_id OR old.metadata IS NOT new.metadata BEGIN "
+                "DELETE FROM run_metadata WHERE local_id = old.local_id; INSERT OR REPLACE INTO "
+                "run_metadata (key, value, local_id) SELECT j.key, CASE j.type WHEN 'text' THEN "
+                "j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS "
+                "TEXT) END, new.local_id FROM json_each(CASE WHEN json_valid(new.metadata) AND "
+                "json_type(new.metadata) = 'object' THEN new.metadata ELSE '{}' END) j WHERE "
+                "j.type <> 'null'; END"
+            ),
         ),
     )
 
@@ -1707,10 +1766,21 @@ from the runs (``m021``)."""
 
 
 def rebuild_side_tables(db: sqlite3.Connection) -> None:
-    """Remake the triggers that keep the side tables and fill the tables again from the runs
-    (what ``m017``, ``m018`` and ``m021`` did; ``HistoryStore.rebuild_side_tables`` does it
-    again)."""
-    _each(db, (*_GUARDED_SIDE_TABLES, *_UNPRICED_ROLLUPS))
+    """Fill the side table the triggers keep (``run_metadata``: each run's metadata keys)
+    again from the runs (``HistoryStore.rebuild_side_tables``)."""
+    _each(
+        db,
+        (
+            "DELETE FROM run_metadata",
+            (
+                "INSERT OR REPLACE INTO run_metadata (key, value, local_id) SELECT j.key, CASE "
+                "j.type WHEN 'text' THEN j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+                "ELSE CAST(j.value AS TEXT) END, runs.local_id FROM runs, json_each(CASE WHEN "
+                "json_valid(runs.metadata) AND json_type(runs.metadata) = 'object' THEN "
+                "runs.metadata ELSE '{}' END) j WHERE j.type <> 'null'"
+            ),
+        ),
+    )
 
 
 def applied_migrations(db: sqlite3.Connection) -> list[str]:

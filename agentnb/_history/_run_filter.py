@@ -27,7 +27,6 @@ __all__ = [
     "SEARCH_CANDIDATES",
     "SEARCH_COUNT_CAP",
     "SEARCH_TABLE",
-    "SIDE_FIGURES",
     "STATUSES",
     "Count",
     "RunFilter",
@@ -464,21 +463,6 @@ _VALUE_SQL: Final = (
     "ELSE CAST(j.value AS TEXT) END"
 )
 """A ``json_each`` row's value as text (:func:`metadata_text`'s rule)."""
-
-
-SIDE_FIGURES: Final = (
-    "status",
-    "started_at",
-    "agent",
-    "total_tokens",
-    "cost_usd",
-    "tool_call_count",
-    "paused_seconds",
-    "duration",
-    "ttft",
-)
-"""The run's columns each side row repeats, so a summary by a metadata key reads the side
-table alone (:mod:`._summary`), in the key's order, never the runs."""
 
 
 def metadata_text(value: Any) -> str | None:

@@ -345,9 +345,9 @@ class HistoryStore:
             return applied_migrations(db)
 
     def rebuild_side_tables(self) -> None:
-        """Fill the tables the triggers keep (``runs_rollup``, ``run_metadata``) again from
-        the runs, in one write: for a file from elsewhere, whose side tables may have been
-        written by hand (see docs/security.md)."""
+        """Fill the side table the triggers keep (``run_metadata``) again from the runs, in
+        one write: for a file from elsewhere, whose side table may have been written by hand
+        (see docs/security.md)."""
         self._write(rebuild_side_tables)
 
     def fill_models_and_costs(self) -> int:
@@ -495,6 +495,20 @@ class HistoryStore:
         with self._reading() as db:
             return self._read_columns(db, where)
 
+    def run_count(self, where: RunFilter) -> int:
+        """How many runs :meth:`run_columns` would read: a ``COUNT(*)`` of the same filter
+        (a search's every match, never capped)."""
+        if self._closed and self.path is not None:
+            with HistoryStore(self.path, busy_timeout=self.busy_timeout) as reopened:
+                return reopened.run_count(where)
+        terms, params = where.conditions(pinned=False)
+        upto = where.recorded_upto
+        with self._reading() as db:
+            found = counted(
+                db.execute, where.search, terms, params, recorded_upto=upto, limit=where.limit
+            )
+        return found.n
+
     def run_chunks(self, where: RunFilter) -> Iterator[tuple[dict[str, Sequence[Any]], JsonTexts]]:
         """The runs of :meth:`run_columns` (not a search's) in chunks of ``READ_CHUNK``
         rows, each checked as it is read, with its JSON texts' values: a DataFrame converts
@@ -616,7 +630,7 @@ class HistoryStore:
                 if upto <= where.recorded_upto:
                     where = dataclasses.replace(where, recorded_upto=None)
             spent = None if where.evaluations else self._evaluation_spend(db, where)
-            if spent is None or not spent[0]:  # none to leave out: the rollups answer
+            if spent is None or not spent[0]:  # none to leave out: no filter to add
                 where = dataclasses.replace(where, evaluations=True)
             frame = summary_by_sql(db, where, keys, every, include)
         if spent is not None and spent[0]:

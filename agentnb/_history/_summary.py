@@ -1,13 +1,14 @@
-"""Summaries, by one engine: SQLite. A file's runs are summarised where they are (counts from
-the hourly rollups the triggers keep, quantiles by a walk along an order index or one window
-query); runs held in memory through an in-memory file (:func:`summary_in_memory`). Also
-the summary of tool calls. A summary is a plain frame: what shows it is above."""
+"""Summaries, by one engine: SQLite. A file's runs are summarised where they are (one
+``GROUP BY`` over the runs for the counts and sums; one read of the timed runs' durations and
+TTFTs, ranked by pandas, for the quantiles); runs held in memory through an in-memory file
+(:func:`summary_in_memory`). Also the summary of tool calls. A summary is a plain frame: what
+shows it is above."""
 
 from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -23,7 +24,7 @@ from ._records import (
     sane_score_sql,
     sane_sql,
 )
-from ._run_filter import METADATA_TABLE, RunFilter, metadata_key, metadata_key_sql
+from ._run_filter import RunFilter, metadata_key, metadata_key_sql
 from ._scores import current_scores_sql, score_column
 
 if TYPE_CHECKING:
@@ -33,37 +34,23 @@ __all__ = [
     "CALL_SUMMARY_COLUMNS",
     "COUNTED_STATUSES",
     "GROUPABLE",
-    "HOUR",
-    "HOUR_SQL",
     "PERIOD",
     "PERIODS",
     "QUANTILES",
-    "ROLLUP_TABLE",
     "SHARES",
-    "STOPPED_SQL",
     "SUMMARY_COLUMNS",
     "FrameOf",
     "SummaryGroup",
     "as_summary",
-    "figures_sql",
     "is_share",
-    "place_ranked",
-    "ranks",
-    "rollup_is_sound",
-    "rollup_read_figures",
-    "rollup_row_sound_sql",
     "score_summary_rows",
-    "side_summary_rows",
-    "side_table_key",
-    "sqlite_order",
     "summarize_calls",
+    "summary_by_sql",
     "summary_frame",
+    "summary_in_memory",
     "summary_keys",
     "summary_rows",
     "timed_note",
-    "timed_sql",
-    "wanted_ranks",
-    "weighed",
 ]
 
 FrameOf = Callable[[Sequence[str]], "pd.DataFrame"]
@@ -253,55 +240,22 @@ Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 QUANTILES: Final = (("duration", 0.5), ("duration", 0.95), ("ttft", 0.5), ("ttft", 0.95))
 """The quantile columns of a summary, in order: ``duration_p50`` ... ``ttft_p95``."""
 METRICS: Final = ("duration", "ttft")
-WALKED_KEYS: Final = frozenset({"agent", "model"})
-"""Keys whose groups' quantiles may be picked by a walk along a metric's order index."""
-MAX_WALKED_GROUPS: Final = 16
-"""More groups than this: each walk costs about half the timed runs, so rank them instead."""
-
-
-def day_order_index(metric: str) -> str:
-    """The index of runs by status and the day they started (UTC), then in ``metric``'s
-    order (``m012``): a walk to a rank within one day's runs."""
-    return f"runs_{metric}_by_day"
-
-
-def order_index(metric: str) -> str:
-    """The index of runs by status, then in ``metric``'s order (``m011``): a walk to a rank
-    over all runs, or filtering each step by model or agent."""
-    return f"runs_{metric}_order"
-
-
-# ---- the rollup: each hour's counts and sums per key, kept by triggers -----------------
-
-ROLLUP_TABLE: Final = "runs_rollup"
-ROLLUP_KEYS: Final = tuple(key for key in GROUPABLE if key != "thread_id")
-"""What the rollup keeps apart within an hour: every key a summary groups by but the thread
-(threads are too many to roll up)."""
-HOUR: Final = 3600
-HOUR_SQL: Final = "CAST({row}.started_at / 3600 AS INTEGER) * 3600"
 UNPRICED: Final = "unpriced"
-"""The figure counting the runs with a token count and no cost (the rollups' ``unpriced_n``)."""
-"""The hour a run started in (as ``key_sql``'s periods: every period is whole hours)."""
-_ROLLUP_FIGURES: Final = (
-    # (rollup column, runs column, summed: else only counted)
-    ("tokens", "total_tokens", True),
-    ("cost", "cost_usd", True),
-    ("tools", "tool_call_count", True),
-    ("paused", "paused_seconds", True),
-    ("duration", "duration", False),
-    ("ttft", "ttft", False),
-    ("unpriced", UNPRICED, False),
+"""The figure counting the runs with a token count and no cost: no price was known."""
+_FIGURES: Final = (
+    # (runs column, summed: else only counted)
+    ("total_tokens", True),
+    ("cost_usd", True),
+    ("tool_call_count", True),
+    ("paused_seconds", True),
+    ("duration", False),
+    ("ttft", False),
+    (UNPRICED, False),
 )
 _KINDS: Final = dict(RUN_COLUMNS)
-_COUNTED: Final = tuple(column for _, column, _ in _ROLLUP_FIGURES)
+_COUNTED: Final = tuple(column for column, _ in _FIGURES)
 """The runs columns a summary counts (each pair of a counts row: SUM, COUNT)."""
-_SUMMED: Final = tuple(column for _, column, summed in _ROLLUP_FIGURES if summed)
-
-
-STOPPED_SQL: Final = "{row}.status IS NOT 'running'"
-"""A run the rollup counts: one that has stopped. A running run is counted from its row (a
-few rows, found by the ``runs_running`` index), so its start and checkpoints cost the
-rollup nothing and its end one addition."""
+_SUMMED: Final = tuple(column for column, summed in _FIGURES if summed)
 
 
 @dataclass
@@ -314,8 +268,6 @@ class SummaryGroup:
     counts: dict[str, int] = field(default_factory=dict)
     timed_runs: int = 0
     paused: Any = None
-    paused_count: int = 0
-    timed_counts: dict[str, int] = field(default_factory=dict)
     unpriced: int = 0
     quantiles: dict[tuple[str, float], float | None] = field(default_factory=dict)
 
@@ -335,9 +287,6 @@ class SummaryGroup:
             total, count = values["paused_seconds"]
             if count:
                 self.paused = total if self.paused is None else self.paused + total
-                self.paused_count += count
-            for metric in METRICS:
-                self.timed_counts[metric] = self.timed_counts.get(metric, 0) + values[metric][1]
 
     def mean(self, name: str) -> float | None:
         count = self.counts.get(name, 0)
@@ -370,26 +319,17 @@ def summary_rows(
     timed: tuple[str, ...] | None = ("completed",),
 ) -> list[tuple[Any, ...]]:
     """One row per group, ordered by the keys (a missing key last): the keys, then the
-    figures :func:`summary_frame` turns into the summary's frame."""
-    sql, params = counts_sql(keys, where, every, rollup_is_sound(query))
+    figures :func:`summary_frame` turns into the summary's frame. Two reads of the runs:
+    their counts and sums per group and status, and the timed runs' values to rank."""
+    sql, params = counts_sql(keys, where, every)
     groups: dict[tuple[Any, ...], SummaryGroup] = {}
     width = len(keys)
     for row in query(sql, params):
         status, runs = row[width], row[width + 1]
         group = groups.setdefault(tuple(row[:width]), SummaryGroup())
         group.add(status, runs, row[width + 2 :], timed is None or status in timed)
-    if _walkable(keys, where, every, timed, groups):
-        assert timed is not None  # _walkable: exactly one timed status
-        for key, group in groups.items():
-            for metric in METRICS:
-                _walk_quantiles(query, keys, every, key, where, timed[0], metric, group)
-    else:
-        for metric in METRICS:
-            sql, params = window_quantiles_sql(keys, where, every, timed, metric)
-            for row in query(sql, params):
-                ranked = groups.get(tuple(row[:width]))
-                if ranked is not None:  # None: a malformed row's period, out of any range
-                    place_ranked(ranked, metric, *row[width:])
+    sql, params = timed_values_sql(keys, where, every, timed)
+    add_quantiles(query(sql, params), width, groups)
     ordered = sorted(groups, key=lambda key: tuple(sqlite_order(value) for value in key))
     return [groups[key].row(key) for key in ordered]
 
@@ -402,317 +342,108 @@ def sqlite_order(value: Any) -> tuple[int, int, Any]:
     return (0, 1, value) if isinstance(value, str) else (0, 0, value)
 
 
-def counts_sql(
-    keys: Sequence[str], where: RunFilter, every: str | None, rollup: bool = True
-) -> tuple[str, list[Any]]:
+def counts_sql(keys: Sequence[str], where: RunFilter, every: str | None) -> tuple[str, list[Any]]:
     """Per group and status: the keys, the status, the runs, then for each figure of
-    ``_COUNTED`` its SUM (NULL for the metrics: only counted) and COUNT (a group may come
-    in several rows: they add up). From the rollup where it can answer (every key and
-    filter but the thread and ``recorded_upto``, and ``rollup``: it is sound): the stopped
-    runs of whole hours, and from ``runs`` the stopped runs since ``where.since`` up to the
-    next whole hour and the running runs. Else all from ``runs``."""
-    pinned = where.recorded_upto is not None  # the rollup has no rowids
-    unrolled = (  # what the rollup does not keep apart
-        where.thread is not None
-        or where.metadata is not None
-        or where.scores is not None
-        or where.tools is not None
-        or not where.evaluations
-        or any(key not in ROLLUP_KEYS and key != PERIOD for key in keys)
-    )
-    if pinned or unrolled or not rollup or (where.since or 0) < 0:
-        return _runs_counts_sql(keys, where, every, where.conditions())
-    terms: list[str] = []
-    params: list[Any] = []
-    for column, values in (("agent", where.agents), ("status", where.statuses)):
-        if values is not None:
-            terms.append(f"{column} IN ({', '.join('?' * len(values))})")
-            params.extend(values)
-    if where.since is not None:
-        whole = math.ceil(where.since / HOUR) * HOUR  # the first hour entirely after since
-        terms.append("hour >= ?")
-        params.append(whole)
-    group = ", ".join([*(key_sql(key, every, "hour", "") for key in keys), "status"])
-    figures = rollup_read_figures()
+    ``_COUNTED`` its SUM (NULL for the metrics: only counted) and COUNT, of its sane values
+    only."""
+    terms, params = where.conditions()
     where_sql = f"WHERE {' AND '.join(terms)}" if terms else ""
-    parts = [
-        f"SELECT {group}, SUM(runs), {figures} FROM {ROLLUP_TABLE} {where_sql} GROUP BY {group}"
-    ]
-    running_terms, running_params = where.conditions()
-    running, running_params = _runs_counts_sql(
-        keys,
-        where,
-        every,
-        ([*running_terms, "runs.status = 'running'"], running_params),
-        "runs INDEXED BY runs_running",  # the few running rows (not an index in key order)
+    # "+": a key is grouped by a sort of the rows read in the table's order, never by a walk
+    # along an index in the key's order (runs_by_agent: a row looked up per run, twice the work)
+    group = ", ".join([*(f"+{key_sql(key, every)}" for key in keys), "runs.status"])
+    figures = ", ".join(
+        (f"SUM({_sane(column)}), " if summed else "NULL, ") + f"COUNT({_counted_sql(column)})"
+        for column, summed in _FIGURES
     )
-    parts.append(running)
-    params += running_params
-    if where.since is not None:
-        raw_terms, raw_params = where.conditions()
-        raw_terms += ["runs.started_at < ?", STOPPED_SQL.format(row="runs")]
-        raw, raw_params = _runs_counts_sql(keys, where, every, (raw_terms, [*raw_params, whole]))
-        parts.append(raw)
-        params += raw_params
-    return " UNION ALL ".join(parts), params
+    return f"SELECT {group}, COUNT(*), {figures} FROM runs {where_sql} GROUP BY {group}", params
 
 
-def _runs_counts_sql(
-    keys: Sequence[str],
-    where: RunFilter,
-    every: str | None,
-    conditions: tuple[list[str], list[Any]],
-    source: str = "runs",
-) -> tuple[str, list[Any]]:
-    terms, params = conditions
-    where_sql = f"WHERE {' AND '.join(terms)}" if terms else ""
-    group = ", ".join([*(key_sql(key, every) for key in keys), "runs.status"])
-    return (
-        f"SELECT {group}, COUNT(*), {figures_sql('runs.')} FROM {source} {where_sql} "
-        f"GROUP BY {group}",
-        params,
-    )
-
-
-def rollup_read_figures(table: str = "") -> str:
-    """The figures of a counts row (see :func:`counts_sql`) over rollup rows of ``table``
-    (an alias with its dot, or nothing) grouped: their sums and counts added up."""
-    return ", ".join(
-        (f"SUM({table}{name}_sum), " if summed else "NULL, ") + f"SUM({table}{name}_n)"
-        for name, _, summed in _ROLLUP_FIGURES
-    )
-
-
-def figures_sql(table: str) -> str:
-    """The figures of a counts row (see :func:`counts_sql`) over the rows of ``table`` (an
-    alias with its dot): each summed figure's SUM (NULL for the metrics) and COUNT, of its
-    sane values only."""
-    return ", ".join(
-        (f"SUM({sane_sql(column, table)}), " if summed else "NULL, ")
-        + f"COUNT({_counted_sql(column, table)})"
-        for _, column, summed in _ROLLUP_FIGURES
-    )
-
-
-def _counted_sql(column: str, table: str) -> str:
+def _counted_sql(column: str) -> str:
     if column == UNPRICED:  # a token count and no cost: no price was known
-        tokens, cost = sane_sql("total_tokens", table), sane_sql("cost_usd", table)
+        tokens, cost = _sane("total_tokens"), _sane("cost_usd")
         return f"CASE WHEN {tokens} IS NOT NULL AND {cost} IS NULL THEN 1 END"
-    return sane_sql(column, table)
+    return _sane(column)
 
 
-def timed_sql(metric: str, table: str = "runs.") -> str:
-    """The condition keeping a row whose ``metric`` is a sane figure (a quantile ranks
-    those alone): ``metric IS NOT NULL`` lets SQLite use the partial order indexes, and the
-    range lets a walk seek to the first sane value."""
-    return f"{table}{metric} IS NOT NULL AND {sane_range_sql(metric, table)}"
+def _sane(column: str) -> str:
+    """``sane_sql`` of a run's figure; for a column of fractions as the range alone
+    (``sane_range_sql``: the same test there, a tenth cheaper over every run)."""
+    if FIGURE_RANGES[column][2]:  # whole numbers: their kind is part of the test
+        return sane_sql(column, "runs.")
+    return f"CASE WHEN {sane_range_sql(column, 'runs.')} THEN runs.{column} END"
 
 
-def rollup_is_sound(query: Query, table: str = ROLLUP_TABLE) -> bool:
-    """Whether every row of the rollup ``table`` is one its guarded triggers could have
-    made: at least one run, each figure counted at most once per run, each sum within what
-    that many sane figures add up to (a float's rounding aside). A row written by another
-    tool that breaks this is evidence the table was edited: a summary then reads the runs."""
-    return not query(f"SELECT 1 FROM {table} WHERE NOT {rollup_row_sound_sql()} LIMIT 1", [])
-
-
-def rollup_row_sound_sql(table: str = "") -> str:
-    """The condition :func:`rollup_is_sound` asks of each rollup row (of ``table``: an alias
-    with its dot, or nothing)."""
-    terms = [f"typeof({table}runs) = 'integer' AND {table}runs >= 1"]
-    for name, column, summed in _ROLLUP_FIGURES:
-        count, total = f"{table}{name}_n", f"{table}{name}_sum"
-        terms.append(f"typeof({count}) = 'integer' AND {count} BETWEEN 0 AND {table}runs")
-        if summed:
-            high = FIGURE_RANGES[column][1]
-            terms.append(
-                f"CASE WHEN {count} = 0 THEN {total} IS NULL "
-                f"ELSE typeof({total}) IN ('integer', 'real') "
-                f"AND {total} BETWEEN -1e-6 AND {count} * {high} * 1.000001 END"
-            )
-    return f"({' AND '.join(terms)})"
-
-
-def key_sql(
-    key: str, every: str | None, time_column: str = "started_at", table: str = "runs."
-) -> str:
+def key_sql(key: str, every: str | None) -> str:
     """A summary key as SQL: a column, a key of the run's metadata, or the start of the
-    period a run started in (read from ``time_column``: ``started_at``, or the rollup's
-    ``hour``)."""
+    period a run started in."""
     name = metadata_key(key)
     if name is not None:
-        return metadata_key_sql(name, table)
+        return metadata_key_sql(name)
     if key != PERIOD or every is None:
-        return f"{table}{key}"
+        return f"runs.{key}"
     size, offset = PERIODS[every]
-    return f"(CAST(({table}{time_column} - {offset}) / {size} AS INTEGER) * {size} + {offset})"
+    return f"(CAST((runs.started_at - {offset}) / {size} AS INTEGER) * {size} + {offset})"
 
 
-def _walkable(
-    keys: Sequence[str],
-    where: RunFilter,
-    every: str | None,
-    timed: tuple[str, ...] | None,
-    groups: Collection[tuple[Any, ...]],
-) -> bool:
-    """Whether an index walks to each group's ranks: keys among agent and model (and the
-    day: each walk stays within its day), one timed status, no thread filter (the thread is
-    in no order index: each step would read the row), and few groups (a walk filtering by
-    a key costs about half the runs it passes: per group, or per group of a day)."""
-    daily = every == "day" and bool(keys) and keys[0] == PERIOD
-    plain = keys[1:] if daily else keys
-    per = len({key[0] for key in groups}) if daily else 1
-    return (
-        WALKED_KEYS.issuperset(plain)
-        and (every is None or daily)
-        and where.thread is None
-        and timed is not None
-        and len(timed) == 1
-        and len(groups) <= MAX_WALKED_GROUPS * per
-    )
+def timed_sql(metric: str) -> str:
+    """The condition keeping a run whose ``metric`` is a sane figure: a quantile ranks those
+    alone."""
+    return f"runs.{metric} IS NOT NULL AND {sane_range_sql(metric, 'runs.')}"
 
 
-def ranks(n: int, q: float) -> tuple[int, float]:
-    """The lower rank of pandas' linear ``q`` quantile of ``n`` sorted values, and the
-    weight of the next one."""
-    position = q * (n - 1)
-    low = int(position)
-    return low, position - low
-
-
-def _walk_quantiles(
-    query: Query,
-    keys: Sequence[str],
-    every: str | None,
-    key: tuple[Any, ...],
-    where: RunFilter,
-    status: str,
-    metric: str,
-    group: SummaryGroup,
-) -> None:
-    n = group.timed_counts.get(metric, 0)
-    for q, low, count, weight in _quantile_ranks(metric, n):
-        sql, params = ranked_value_sql(keys, every, key, where, status, metric, low, count, n)
-        values = [value for (value,) in query(sql, params) if _is_number(value)]
-        group.quantiles[(metric, q)] = weighed(values, weight)
-
-
-def ranked_value_sql(
-    keys: Sequence[str],
-    every: str | None,
-    key: tuple[Any, ...],
-    where: RunFilter,
-    status: str,
-    metric: str,
-    low: int,
-    count: int,
-    n: int,
+def timed_values_sql(
+    keys: Sequence[str], where: RunFilter, every: str | None, timed: tuple[str, ...] | None
 ) -> tuple[str, list[Any]]:
-    """The ``count`` values of ``metric`` from rank ``low`` up in one group's timed runs,
-    lowest first: a walk along the metric's order index from the nearer end."""
+    """The keys and each timed metric's sane value (else NULL) of every timed run with one:
+    what the quantiles rank."""
     terms, params = where.conditions()
-    terms += ["runs.status = ?", timed_sql(metric)]
-    params.append(status)
-    for name, value in zip(keys, key, strict=True):
-        terms.append(f"{key_sql(name, every)} IS ?")
-        params.append(value)
-    index = day_order_index(metric) if keys and keys[0] == PERIOD else order_index(metric)
-    sql, window = _walk_sql(f"runs.{metric}", f"runs INDEXED BY {index}", terms, low, count, n)
-    return sql, [*params, *window]
-
-
-def _quantile_ranks(metric: str, n: int) -> Iterator[tuple[float, int, int, float]]:
-    """For each quantile of ``metric`` among ``n`` values: ``q``, the lower rank, how many
-    values from it the quantile reads (two, or one at the top) and the next one's weight."""
-    if not n:
-        return
-    for name, q in QUANTILES:
-        if name == metric:
-            low, weight = ranks(n, q)
-            yield q, low, 2 if low + 1 < n else 1, weight
-
-
-def _walk_sql(
-    column: str, source: str, terms: Sequence[str], low: int, count: int, n: int
-) -> tuple[str, list[int]]:
-    """``count`` values of ``column`` from rank ``low`` up, lowest first, walking its order
-    index from the nearer end; the LIMIT and OFFSET to pass after the terms' parameters."""
-    from_top = low > n // 2
-    direction = "DESC" if from_top else "ASC"
-    sql = (
-        f"SELECT {column} FROM {source} "
-        f"WHERE {' AND '.join(terms)} ORDER BY {column} {direction} LIMIT ? OFFSET ?"
-    )
-    if from_top:  # highest first: put it back in order
-        sql = f"SELECT * FROM ({sql}) ORDER BY 1"
-    return sql, [count, n - low - count if from_top else low]
-
-
-def window_quantiles_sql(
-    keys: Sequence[str],
-    where: RunFilter,
-    every: str | None,
-    timed: tuple[str, ...] | None,
-    metric: str,
-    extra: tuple[Sequence[str], Sequence[Any]] = ((), ()),
-) -> tuple[str, list[Any]]:
-    """Each group's values of ``metric`` at the quantiles' ranks: the keys, the rank, the
-    group's count of values and the value. One sort: the count shares the rank's window.
-    ``extra``: more conditions on the runs, and their parameters."""
-    terms, params = where.conditions()
-    terms += extra[0]
-    params += extra[1]
-    terms.append(timed_sql(metric))
+    terms.append("(" + " OR ".join(f"({timed_sql(metric)})" for metric in METRICS) + ")")
     if timed is not None:
         terms.append(f"runs.status IN ({', '.join('?' * len(timed))})")
         params.extend(timed)
-    columns = [key_sql(key, every) for key in keys]
-    select_keys = "".join(f"{column} AS k{i}, " for i, column in enumerate(columns))
-    key_names = "".join(f"k{i}, " for i in range(len(keys)))
-    partition = f"PARTITION BY {', '.join(columns)} " if keys else ""
-    window = f"({partition}ORDER BY runs.{metric})"
-    everything = "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
-    ranked = (
-        f"SELECT {select_keys}ROW_NUMBER() OVER w - 1 AS i, COUNT(*) OVER (w {everything}) AS n, "
-        f"runs.{metric} AS x FROM runs WHERE {' AND '.join(terms)} WINDOW w AS {window}"
-    )
-    return f"SELECT {key_names}i, n, x FROM ({ranked}) WHERE {wanted_ranks(metric)}", params
+    values = [f"CASE WHEN {timed_sql(metric)} THEN runs.{metric} END" for metric in METRICS]
+    columns = ", ".join([*(key_sql(key, every) for key in keys), *values])
+    return f"SELECT {columns} FROM runs WHERE {' AND '.join(terms)}", params
 
 
-def wanted_ranks(metric: str) -> str:
-    """The condition on ``i`` (a value's rank) and ``n`` (its group's count) keeping the
-    ranks the quantiles of ``metric`` read."""
-    return " OR ".join(
-        f"i = CAST({q} * (n - 1) AS INTEGER) OR i = CAST({q} * (n - 1) AS INTEGER) + 1"
-        for q in sorted({q for name, q in QUANTILES if name == metric})
-    )
-
-
-def place_ranked(group: SummaryGroup, metric: str, rank: int, n: int, value: float) -> None:
-    """A value the window query found at ``rank`` of ``n``: its share of each quantile."""
-    if not _is_number(value):
+def add_quantiles(
+    rows: Sequence[tuple[Any, ...]], width: int, groups: Mapping[tuple[Any, ...], SummaryGroup]
+) -> None:
+    """Each group's quantiles (pandas' linear ones) of the values :func:`timed_values_sql`
+    read: its ``width`` keys, then one value per metric. A group is ranked by the codes of
+    its keys (a key is any SQLite value: text, a number, NULL), never by comparing them."""
+    if not rows:
         return
-    for name, q in QUANTILES:
-        if name != metric:
+    pandas = require_pandas()
+    table = pandas.DataFrame(rows, dtype=object)  # one column per key, then per metric
+    frame = pandas.DataFrame(
+        {
+            metric: pandas.to_numeric(table[width + i]).astype("float64")
+            for i, metric in enumerate(METRICS)
+        }
+    )
+    uniques = []
+    for i in range(width):
+        codes, found = pandas.factorize(table[i], use_na_sentinel=False)
+        frame[f"k{i}"] = codes
+        uniques.append([None if pandas.isna(value) else value for value in found])
+    qs = sorted({q for _, q in QUANTILES})
+    if width:
+        by = [f"k{i}" for i in range(width)]
+        found_q = frame.groupby(by, sort=False)[list(METRICS)].quantile(qs)
+        places = [tuple(index) for index in found_q.index]
+    else:
+        found_q = frame[list(METRICS)].quantile(qs)
+        places = [(q,) for q in found_q.index]
+    values = found_q.to_numpy(dtype="float64")
+    for place, row in zip(places, values, strict=True):
+        *codes, q = place
+        group = groups.get(tuple(uniques[i][code] for i, code in enumerate(codes)))
+        if group is None:  # a malformed row's period, out of any range
             continue
-        low, weight = ranks(n, q)
-        share = value * (1 - weight) if rank == low else value * weight if rank == low + 1 else None
-        if share is not None:
-            known = group.quantiles.get((metric, q))
-            group.quantiles[(metric, q)] = share if known is None else known + share
-
-
-def _is_number(value: Any) -> bool:
-    """A figure of a malformed row (text where a number goes) is left out of a quantile."""
-    return type(value) in (int, float)
-
-
-def weighed(values: Sequence[float], weight: float) -> float | None:
-    """The linear quantile from the value at the lower rank and the next (if any)."""
-    if not values:
-        return None
-    low = values[0] * (1 - weight)
-    return low + values[1] * weight if len(values) > 1 else low
+        for metric, value in zip(METRICS, row, strict=True):
+            if (metric, q) in QUANTILES and value == value:  # not NaN: a value was ranked
+                group.quantiles[(metric, q)] = float(value)
 
 
 ScoreSums = dict[tuple[Any, ...], dict[str, tuple[int, float | None, dict[str, int], bool]]]
@@ -848,271 +579,6 @@ def _index_column(pandas: Any, values: Any, key: str) -> Any:
     return pandas.array(values, dtype="string")
 
 
-METADATA_ROLLUP: Final = "run_metadata_rollup"
-"""Each hour's counts and sums per metadata key, value, agent and status (``m018``)."""
-
-
-SIDE_KEYS: Final = frozenset({"agent", PERIOD})
-"""Keys a side row holds besides its metadata key's value."""
-
-
-def side_table_key(keys: Sequence[str], where: RunFilter) -> str | None:
-    """The metadata key whose side rows answer a summary by ``keys`` of ``where``'s runs,
-    or None when the runs must be read."""
-    named = [key for key in keys if metadata_key(key) is not None]
-    if len(named) != 1 or any(key not in SIDE_KEYS for key in keys if key != named[0]):
-        return None
-    if (
-        where.thread is not None
-        or where.metadata is not None
-        or where.scores is not None
-        or where.tools is not None
-        or where.recorded_upto is not None
-        or (where.since or 0) < 0
-    ):
-        return None
-    return named[0]
-
-
-def side_summary_rows(
-    query: Query,
-    keys: Sequence[str],
-    where: RunFilter,
-    every: str | None,
-    timed: tuple[str, ...] | None,
-) -> list[tuple[Any, ...]]:
-    """:func:`summary_rows` of a summary :func:`side_table_key` allows."""
-    name = side_table_key(keys, where)
-    assert name is not None
-    at = list(keys).index(name)
-    others = [key for key in keys if key != name]
-    groups: dict[tuple[Any, ...], SummaryGroup] = {}
-    counted: dict[tuple[Any, ...], list[Any]] = {}
-    """Per other keys and status: the runs and figures the side rows counted."""
-    sql, params = _rollup_counts_sql(keys, name, where, every)
-    rows = query(sql, params)
-    if any(row[-1] for row in rows):  # a rollup row edited by hand: read the runs
-        return summary_rows(query, keys, where, every, timed)
-    for row in rows:
-        key, status, runs, figures = (
-            tuple(row[: len(keys)]),
-            row[len(keys)],
-            row[len(keys) + 1],
-            row[len(keys) + 2 : -1],
-        )
-        groups.setdefault(key, SummaryGroup()).add(status, runs, figures, _timed(timed, status))
-        other = (*key[:at], *key[at + 1 :], status)
-        counted[other] = _summed(counted.get(other), [runs, *figures])
-    _add_runs_without_the_key(query, others, at, where, every, timed, groups, counted)
-    _side_quantiles(query, keys, name, at, where, every, timed, groups)
-    ordered = sorted(groups, key=lambda key: tuple(sqlite_order(value) for value in key))
-    return [groups[key].row(key) for key in ordered]
-
-
-def _timed(timed: tuple[str, ...] | None, status: str) -> bool:
-    return timed is None or status in timed
-
-
-def _summed(total: list[Any] | None, values: Sequence[Any]) -> list[Any]:
-    if total is None:
-        return list(values)
-    return [
-        a if b is None else b if a is None else a + b for a, b in zip(total, values, strict=True)
-    ]
-
-
-def _side_conditions(name: str, where: RunFilter) -> tuple[list[str], list[Any]]:
-    """The side rows of key ``name`` that ``where`` keeps (its agent, status and since)."""
-    terms, params = where.agent_and_status_sql("m.")
-    terms.insert(0, "m.key = ?")
-    params.insert(0, _key_name(name))
-    if where.since is not None:
-        terms.append("m.started_at >= ?")
-        params.append(where.since)
-    return terms, params
-
-
-def _key_name(name: str) -> str:
-    key = metadata_key(name)
-    assert key is not None
-    return key
-
-
-def _side_key_sql(key: str, name: str, every: str | None) -> str:
-    if key == name:
-        return "m.value"
-    return key_sql(key, every, table="m.")
-
-
-def _rollup_counts_sql(
-    keys: Sequence[str], name: str, where: RunFilter, every: str | None
-) -> tuple[str, list[Any]]:
-    """Per group and status, the runs with the key ``name`` and their figures (as
-    :func:`counts_sql`'s rows, then whether a rollup row read is not sound:
-    :func:`rollup_row_sound_sql`) from the hourly rollup: the stopped runs of whole
-    hours; the running runs (found by the ``runs_running`` index) and the stopped ones of a
-    ``since`` inside an hour (by the ``runs_by_started_at`` index) from their side rows."""
-    terms, params = where.agent_and_status_sql("r.")
-    terms.insert(0, "r.key = ?")
-    params.insert(0, _key_name(name))
-    whole = None
-    if where.since is not None:
-        whole = math.ceil(where.since / HOUR) * HOUR  # the first hour entirely after since
-        terms.append("r.hour >= ?")
-        params.append(whole)
-    columns = ["r.value" if key == name else key_sql(key, every, "hour", "r.") for key in keys]
-    group = ", ".join([*columns, "r.status"])
-    unsound = f"MAX(NOT {rollup_row_sound_sql('r.')})"  # checked in the same scan
-    parts = [
-        f"SELECT {group}, SUM(r.runs), {rollup_read_figures('r.')}, {unsound} "
-        f"FROM {METADATA_ROLLUP} r WHERE {' AND '.join(terms)} GROUP BY {group}"
-    ]
-    running: tuple[list[str], list[Any], str] = (
-        ["runs.status = 'running'"],
-        [],
-        "runs INDEXED BY runs_running",
-    )
-    rest = [running]
-    if whole is not None:
-        partial = (
-            ["runs.started_at < ?", STOPPED_SQL.format(row="runs")],
-            [whole],
-            "runs INDEXED BY runs_by_started_at",
-        )
-        rest.append(partial)
-    side_terms, side_params = _side_conditions(name, where)
-    side_group = ", ".join([*(_side_key_sql(key, name, every) for key in keys), "m.status"])
-    for run_terms, run_params, source in rest:
-        if where.since is not None:
-            run_terms = [*run_terms, "runs.started_at >= ?"]
-            run_params = [*run_params, where.since]
-        parts.append(
-            f"SELECT {side_group}, COUNT(*), {figures_sql('m.')}, 0 FROM {source} "
-            f"JOIN {METADATA_TABLE} m ON m.local_id = runs.local_id "
-            f"WHERE {' AND '.join([*run_terms, *side_terms])} GROUP BY {side_group}"
-        )
-        params += [*run_params, *side_params]
-    return " UNION ALL ".join(parts), params
-
-
-def _add_runs_without_the_key(
-    query: Query,
-    others: Sequence[str],
-    at: int,
-    where: RunFilter,
-    every: str | None,
-    timed: tuple[str, ...] | None,
-    groups: dict[tuple[Any, ...], SummaryGroup],
-    counted: dict[tuple[Any, ...], list[Any]],
-) -> None:
-    """The group of the runs without the key: every run's counts (read as a summary by the
-    other keys reads them: the hourly rollup) less those of the side rows."""
-    sql, params = counts_sql(others, where, every, rollup_is_sound(query))
-    totals: dict[tuple[Any, ...], list[Any]] = {}
-    for row in query(sql, params):
-        other = (*row[: len(others)], row[len(others)])
-        totals[other] = _summed(totals.get(other), row[len(others) + 1 :])
-    for other, total in totals.items():
-        side = counted.get(other)
-        runs = total[0] - (side[0] if side else 0)
-        if runs <= 0:
-            continue
-        figures: list[Any] = []
-        for i in range(1, len(total), 2):
-            count = total[i + 1] - (side[i + 1] if side else 0)
-            known = None if total[i] is None else total[i] - ((side[i] or 0) if side else 0)
-            figures += [known if count else None, count]
-        *plain, status = other
-        key = (*plain[:at], None, *plain[at:])
-        groups.setdefault(key, SummaryGroup()).add(status, runs, figures, _timed(timed, status))
-
-
-def _side_quantiles(
-    query: Query,
-    keys: Sequence[str],
-    name: str,
-    at: int,
-    where: RunFilter,
-    every: str | None,
-    timed: tuple[str, ...] | None,
-    groups: dict[tuple[Any, ...], SummaryGroup],
-) -> None:
-    walk = len(keys) == 1 and timed is not None and len(timed) == 1
-    for metric in METRICS:
-        if walk:
-            assert timed is not None
-            for key, group in groups.items():
-                if key[0] is not None:
-                    _walk(query, name, key[0], where, timed[0], metric, group)
-        else:
-            sql, params = _side_window_sql(keys, name, where, every, timed, metric)
-            for row in query(sql, params):
-                place_ranked(groups[tuple(row[: len(keys)])], metric, *row[len(keys) :])
-        without = [
-            (k, g) for k, g in groups.items() if k[at] is None and g.timed_counts.get(metric)
-        ]
-        if without:
-            others = [key for key in keys if key != name]
-            missing = (
-                [f"NOT EXISTS (SELECT 1 FROM {METADATA_TABLE} m WHERE m.key = ? "
-                 "AND m.local_id = runs.local_id)"],
-                [_key_name(name)],
-            )  # fmt: skip
-            sql, params = window_quantiles_sql(others, where, every, timed, metric, missing)
-            for row in query(sql, params):
-                plain = tuple(row[: len(others)])
-                key = (*plain[:at], None, *plain[at:])
-                place_ranked(groups[key], metric, *row[len(others) :])
-
-
-def _walk(
-    query: Query,
-    name: str,
-    value: Any,
-    where: RunFilter,
-    status: str,
-    metric: str,
-    group: SummaryGroup,
-) -> None:
-    """One value's quantiles of ``metric``: walks along the side index in its order."""
-    n = group.timed_counts.get(metric, 0)
-    for q, low, count, weight in _quantile_ranks(metric, n):
-        terms, params = _side_conditions(name, where)
-        terms += ["m.value = ?", "m.status = ?", timed_sql(metric, "m.")]
-        params += [value, status]
-        source = f"{METADATA_TABLE} m INDEXED BY {METADATA_TABLE}_{metric}_order"
-        sql, window = _walk_sql(f"m.{metric}", source, terms, low, count, n)
-        values = [found for (found,) in query(sql, [*params, *window])]
-        group.quantiles[(metric, q)] = weighed(values, weight)
-
-
-def _side_window_sql(
-    keys: Sequence[str],
-    name: str,
-    where: RunFilter,
-    every: str | None,
-    timed: tuple[str, ...] | None,
-    metric: str,
-) -> tuple[str, list[Any]]:
-    """Each group's values of ``metric`` at the quantiles' ranks, from the side rows (as
-    :func:`window_quantiles_sql` reads them from the runs)."""
-    terms, params = _side_conditions(name, where)
-    terms.append(timed_sql(metric, "m."))
-    if timed is not None:
-        terms.append(f"m.status IN ({', '.join('?' * len(timed))})")
-        params.extend(timed)
-    columns = [_side_key_sql(key, name, every) for key in keys]
-    select_keys = "".join(f"{column} AS k{i}, " for i, column in enumerate(columns))
-    key_names = "".join(f"k{i}, " for i in range(len(keys)))
-    everything = "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
-    ranked = (
-        f"SELECT {select_keys}ROW_NUMBER() OVER w - 1 AS i, COUNT(*) OVER (w {everything}) AS n, "
-        f"m.{metric} AS x FROM {METADATA_TABLE} m WHERE {' AND '.join(terms)} "
-        f"WINDOW w AS (PARTITION BY {', '.join(columns)} ORDER BY m.{metric})"
-    )
-    return f"SELECT {key_names}i, n, x FROM ({ranked}) WHERE {wanted_ranks(metric)}", params
-
-
 def summary_by_sql(
     db: sqlite3.Connection,
     where: RunFilter,
@@ -1127,10 +593,7 @@ def summary_by_sql(
     def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return db.execute(sql, params).fetchall()
 
-    if where.evaluations and side_table_key(keys, where) is not None:  # its side rows
-        rows = side_summary_rows(query, keys, where, every, timed)
-    else:
-        rows = summary_rows(query, keys, where, every, timed)
+    rows = summary_rows(query, keys, where, every, timed)
     scores = score_summary_rows(query, keys, where, every)
     return summary_frame(rows, keys, every, timed, scores)
 

@@ -113,6 +113,8 @@ class RowSource(Protocol):
 
     def run_columns(self, where: RunFilter) -> dict[str, Sequence[Any]]: ...
 
+    def run_count(self, where: RunFilter) -> int: ...
+
     def run_chunks(
         self, where: RunFilter
     ) -> Iterable[tuple[Mapping[str, Sequence[Any]], JsonTexts]]: ...
@@ -248,7 +250,15 @@ class RunHistory(Sequence[RunRecord]):
 
     # ---- sequence ------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._columns["local_id"])
+        """How many runs: counted (the head's count, or a ``COUNT(*)`` of the same filter),
+        not read, while the rows past the head are unread."""
+        unread = self._unread
+        if unread is None:
+            return len(self._read["local_id"])
+        if unread.head is not None and unread.head.exact:
+            return unread.head.total
+        store: RowSource = unread.store
+        return store.run_count(unread.where)
 
     @overload
     def __getitem__(self, index: int) -> RunRecord: ...

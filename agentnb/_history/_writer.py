@@ -367,7 +367,7 @@ def write_end(db: sqlite3.Connection, run: Run) -> None:
 
 def write_ended(db: sqlite3.Connection, run: Run, request: RunRequest, base_url: str) -> None:
     """A run that ended before its row was first written: its final row in one INSERT
-    (the rollup, metadata and search triggers count an inserted ended row as they count a
+    (the metadata and search triggers read an inserted ended row as they read a
     row that ends). A run with tool calls, or whose row exists already, is written as a
     start and an end, so the search index reads its calls once."""
     if not run.tool_calls:

@@ -115,3 +115,33 @@ def test_a_read_costs_about_four_times_the_work_at_four_times_the_runs(
         counts = f"{at_n:,} {figure} at {SMALL} runs, {at_2n:,} at twice, {at_4n:,} at {GROWTH}x"
         assert ratio is None or ratio < HELD, counts
         assert at_4n / at_n < HELD, counts
+
+
+COUNTS: dict[str, Callable[[HistoryStore], int]] = {
+    "len(runs())": lambda store: len(store.runs()),
+    "len(runs(status=...))": lambda store: len(store.runs(RunFilter(statuses=("completed",)))),
+    "len(runs(search=...)) past its cap": lambda store: len(store.runs(RunFilter(search="moved"))),
+}
+
+
+@pytest.mark.parametrize("read", list(COUNTS))
+def test_a_results_length_is_counted_not_read(tmp_path: Path, read: str) -> None:
+    """``len(runs(...))`` is a ``COUNT(*)`` with the same filter: its work is the same at
+    ``n`` runs and at ``4n``, and it equals the rows the result then reads."""
+    costs = []
+    for size in (SMALL, SMALL * GROWTH):
+        with HistoryStore(history(tmp_path / f"{size}.sqlite3", size)) as store:
+            store.search_count_cap = 50  # a search counts its first page's total up to this
+            COUNTS[read](store)  # imports and caches warmed: the same for every size
+            costs.append(work(lambda store=store: COUNTS[read](store)))
+            counted = COUNTS[read](store)
+            assert counted > 50 and counted == len(list(store.runs(PINNED[read])))
+    for figure, at_n, at_4n in zip(("calls", "bytes"), *costs, strict=True):
+        assert at_4n < at_n * 1.2, f"{read}: {at_n:,} {figure} at {SMALL} runs, {at_4n:,} at 4x"
+
+
+PINNED = {
+    "len(runs())": RunFilter(),
+    "len(runs(status=...))": RunFilter(statuses=("completed",)),
+    "len(runs(search=...)) past its cap": RunFilter(search="moved"),
+}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import time
 from datetime import UTC, datetime
@@ -22,8 +23,6 @@ from agentnb.events import RunCompleted, TextDelta, Usage
 from agentnb.history import HistoryStore
 
 ALL = [migration.__name__ for migration in MIGRATIONS]
-SHIPPED_0_3 = Path(__file__).parent / "data" / "history-0.3.0.sql"
-"""The schema agentnb 0.3.0's migrations made, as plain SQL (never edited)."""
 
 SAMPLE_RUN: dict[str, Any] = {
     "local_id": "old-run",
@@ -372,47 +371,51 @@ def test_a_new_run_records_its_model_and_cost(tmp_path: Path) -> None:
     assert (frame_row["model"], frame_row["cost_usd"]) == ("gpt-4o", 0.125)
 
 
-def test_a_last_release_file_gets_the_summary_rollup(tmp_path: Path) -> None:
-    """A history as the last release left it (m011, no rollup): opening it fills the hourly
-    rollup from its runs and makes the quantile indexes, so summary() reads them and gives
-    pandas' figures for the old runs, and keeps them for new ones."""
-    path = tmp_path / "v10.sqlite3"
-    last_release = ALL.index("m012_summary_rollup")
-    build_version(path, last_release)
-    db = sqlite3.connect(path, isolation_level=None)
-    try:
-        for i in range(40):
-            row = {
-                **SAMPLE_RUN,
-                "local_id": f"old-{i}",
-                "agent": ("analyst", "trader", None)[i % 3],
-                "model": ("gpt-4o", None)[i % 2],
-                "status": ("completed", "failed", "completed", "cancelled")[i % 4],
-                "started_at": 1_700_000_000.25 + i * 1700.0,
-                "duration": 1.0 + i if i % 5 else None,
-                "ttft": 0.1 * i,
-                "cost_usd": 0.01 * i if i % 3 else None,
-                "total_tokens": 10 * i,
-            }
-            insert_sample(db, "runs", row)
-    finally:
-        db.close()
-    with HistoryStore(path) as store:
-        assert store.migrations() == ALL
-        names = {name for (name,) in read_all(path, "SELECT name FROM sqlite_master")}
-        assert {"runs_rollup", "runs_duration_order", "runs_ttft_by_day"} <= names
-        for by, every in (("agent", None), (None, None), ("model", None), ("model", "day")):
-            pd.testing.assert_frame_equal(
-                store.summary(RunFilter(), by, every=every),
-                store.runs().summary(by, every=every),
-                check_exact=False,
-                rtol=1e-9,
+SHIPPED_FILES = sorted((Path(__file__).parent / "data").glob("history-*.sqlite3"))
+"""A history file each shipped version wrote (``data/make_history.py`` run with it)."""
+
+
+@pytest.mark.parametrize("shipped", SHIPPED_FILES, ids=lambda path: path.stem)
+def test_a_file_of_every_shipped_version_upgrades_to_a_fresh_files_schema(
+    tmp_path: Path, shipped: Path
+) -> None:
+    """A file agentnb 0.1, 0.2 or 0.3 wrote (its rollups and their triggers included) opens
+    with every migration, keeps every run's values, loses the rollups and ends with the
+    schema a fresh file gets; its summaries are those of its runs."""
+    old = tmp_path / shipped.name
+    shutil.copyfile(shipped, old)
+    before = read_all(old, "SELECT * FROM runs ORDER BY local_id")
+    assert len(before) == 24
+    scored = "scores" in {name for (name,) in read_all(old, "SELECT name FROM sqlite_master")}
+    if scored:  # 0.3.0 kept scores
+        db = sqlite3.connect(old, isolation_level=None)
+        try:
+            db.execute(
+                "INSERT INTO scores (local_id, name, kind, number, source, created) "
+                "SELECT local_id, 'verdict', 'bool', 0, 'person', 1700000003 FROM runs LIMIT 1"
             )
-        before = store.summary(RunFilter(), "agent").loc["trader", "runs"]
-        new = Run(agent="trader", message="new question")
-        new.start()
-        store.record(new, RunRequest(agent="trader", message="new question"))
-        assert store.summary(RunFilter(), "agent").loc["trader", "runs"] == before + 1 == 14
+        finally:
+            db.close()
+    with HistoryStore(old) as store:
+        assert store.migrations() == ALL
+        history = store.runs()
+        assert sorted(history.local_ids) == sorted(row[0] for row in before)
+        assert {record.answer for record in history} == {f"answer {i}" for i in range(24)}
+        assert len(store.runs(RunFilter.build(metadata={"case": "a"}))) == 12
+        assert len(store.runs(RunFilter(search="answer"))) == 24
+        assert [(s.name, s.value) for s in store.scores()] == ([("verdict", False)] * scored)
+        for by, every in (("agent", None), (None, None), ("model", "day"), ("metadata.case", None)):
+            pd.testing.assert_frame_equal(
+                store.summary(RunFilter(), by, every=every, include="all"),
+                history.summary(by, every=every, include="all"),
+            )
+        by_agent = store.summary(RunFilter(), "agent", include="all")
+        assert by_agent["runs"].sum() == 24 and by_agent["failed"].sum() == 4
+    after = read_all(old, "SELECT * FROM runs ORDER BY local_id")
+    assert [row[: len(before[0])] for row in after] == before
+    HistoryStore(tmp_path / "fresh.sqlite3").close()
+    assert schema(old) == schema(tmp_path / "fresh.sqlite3")
+    assert not [row for row in schema(old) if "rollup" in row[1] or "rollup" in row[3]]
 
 
 def schema(path: Path) -> list[tuple[str, str, str, str]]:
@@ -422,42 +425,9 @@ def schema(path: Path) -> list[tuple[str, str, str, str]]:
     )
 
 
-def test_a_file_made_by_the_shipped_migrations_upgrades_to_a_fresh_files_schema(
-    tmp_path: Path,
-) -> None:
-    """A migration holds its SQL as shipped: a 0.3.0 file, made here with plain sqlite3 from
-    the schema 0.3.0 wrote, reads back and ends with the schema a fresh file gets."""
-    old = tmp_path / "0.3.0.sqlite3"
-    db = sqlite3.connect(old, isolation_level=None)
-    try:
-        db.executescript(SHIPPED_0_3.read_text())
-        insert_sample(db, "runs", SAMPLE_RUN)
-        insert_sample(db, "tool_calls", SAMPLE_TOOL_CALL)
-        db.execute(
-            "INSERT INTO scores (local_id, name, kind, number, source, created) "
-            "VALUES ('old-run', 'verdict', 'bool', 0, 'person', 1700000003)"
-        )
-    finally:
-        db.close()
-    with HistoryStore(old) as store:
-        assert store.migrations() == ALL
-        (record,) = store.runs()
-        assert (record.answer, record.cost_usd, record.metadata) == (
-            "old answer",
-            0.5,
-            {"case": "a"},
-        )
-        assert [(s.name, s.value) for s in store.scores()] == [("verdict", False)]
-        assert store.runs(RunFilter(search="answer")).local_ids == ["old-run"]
-        by_case = store.summary(RunFilter(), "metadata.case")
-        assert by_case.loc["a", "runs"] == 1 and by_case.loc["a", "cost_total"] == 0.5
-    HistoryStore(tmp_path / "fresh.sqlite3").close()
-    assert schema(old) == schema(tmp_path / "fresh.sqlite3")
-
-
 def test_an_upgraded_file_tells_unpriced_runs_from_runs_without_usage(tmp_path: Path) -> None:
-    """The rollups written before they counted unpriced runs are filled again on upgrade:
-    a summary read from them splits the runs of unknown cost as the runs themselves do."""
+    """A file written before the summaries told the two apart: once upgraded, a summary
+    splits the runs of unknown cost into unpriced ones and ones without usage."""
     path = tmp_path / "before.sqlite3"
     build_version(path, ALL.index("m021_unpriced_runs"))
     db = sqlite3.connect(path, isolation_level=None)

@@ -5,7 +5,6 @@ platform made up, filters, an empty history)."""
 from __future__ import annotations
 
 import json
-import math
 import random
 import sqlite3
 import time
@@ -23,7 +22,6 @@ from agentnb._core.run import Run
 from agentnb._history import RunRecord, close_default_stores
 from agentnb._history._records import RUN_COLUMNS
 from agentnb._history._run_filter import RunFilter
-from agentnb._history._summary import ROLLUP_KEYS, ROLLUP_TABLE
 from agentnb.events import RunCompleted, TextDelta, Usage
 from agentnb.history import HistoryStore
 
@@ -201,11 +199,11 @@ def test_filters_apply_as_in_runs(store: HistoryStore, filters: dict[str, Any]) 
 )
 @pytest.mark.parametrize("every", [None, "hour", "day"])
 @pytest.mark.parametrize("include", ["completed", "all"])
-def test_a_summary_by_a_metadata_key_from_its_rollup_equals_pandas(
+def test_a_summary_by_a_metadata_key_equals_pandas(
     store: HistoryStore, filters: dict[str, Any], every: str | None, include: str
 ) -> None:
-    """The rollup by metadata key (whole hours), the running runs and a since's partial hour
-    (their side rows), and the runs without the key give pandas' figures."""
+    """By a metadata key, alone or with another, with or without a period: pandas' figures,
+    the runs without the key in a group of their own."""
     where = RunFilter.build(**filters)
     for by in ("metadata.user", ["agent", "metadata.team"], "metadata.beta"):
         sql = store.summary(where, by, every=every, include=include)
@@ -283,60 +281,15 @@ def test_agentnb_summary_reads_the_default_history(
         close_default_stores()
 
 
-ROLLUP_FIGURES = ("total_tokens", "cost_usd", "tool_call_count", "paused_seconds")
+def assert_summary_is_the_runs(store: HistoryStore) -> None:
+    for by in ("agent", None, "model", "metadata.user"):
+        for every in (None, "hour"):
+            same(store.summary(RunFilter(), by, every=every), store.runs().summary(by, every=every))
 
 
-def expected_rollup(path: Path) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-    """What the rollup must hold, counted here from the runs themselves: the stopped ones
-    (a running run is counted from its row)."""
-    db = sqlite3.connect(path)
-    try:
-        rows = db.execute(
-            f"SELECT started_at, {', '.join(ROLLUP_KEYS)}, {', '.join(ROLLUP_FIGURES)}, "
-            "duration, ttft FROM runs WHERE status <> 'running'"
-        ).fetchall()
-    finally:
-        db.close()
-    groups: dict[tuple[Any, ...], list[Any]] = {}
-    for started, *rest in rows:
-        key = (int(started // 3600) * 3600, *rest[: len(ROLLUP_KEYS)])
-        values = rest[len(ROLLUP_KEYS) :]
-        figures = groups.setdefault(key, [0] + [None, 0] * len(ROLLUP_FIGURES) + [0, 0])
-        figures[0] += 1
-        for i, value in enumerate(values[: len(ROLLUP_FIGURES)]):
-            if value is not None:
-                figures[1 + 2 * i] = (figures[1 + 2 * i] or 0) + value
-                figures[2 + 2 * i] += 1
-        figures[-2] += values[-2] is not None
-        figures[-1] += values[-1] is not None
-    return {key: tuple(figures) for key, figures in groups.items()}
-
-
-def stored_rollup(path: Path) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-    db = sqlite3.connect(path)
-    try:
-        rows = db.execute(
-            f"SELECT hour, {', '.join(ROLLUP_KEYS)}, runs, tokens_sum, tokens_n, cost_sum, "
-            f"cost_n, tools_sum, tools_n, paused_sum, paused_n, duration_n, ttft_n "
-            f"FROM {ROLLUP_TABLE}"
-        ).fetchall()
-    finally:
-        db.close()
-    return {tuple(row[: 1 + len(ROLLUP_KEYS)]): row[1 + len(ROLLUP_KEYS) :] for row in rows}
-
-
-def assert_rollup_is_the_runs(path: Path) -> None:
-    stored, expected = stored_rollup(path), expected_rollup(path)
-    assert stored.keys() == expected.keys()
-    for key, figures in expected.items():
-        for got, want in zip(stored[key], figures, strict=True):
-            assert got == (None if want is None else pytest.approx(want, rel=1e-12)), key
-
-
-def test_the_rollup_follows_every_write(tmp_path: Path) -> None:
+def test_the_summary_follows_every_write(tmp_path: Path) -> None:
     """Inserted, checkpointed, ended, written again, moved to another hour, deleted, imported:
-    the hourly rollup the summary reads always equals the runs counted afresh, and so does
-    the summary."""
+    the summary always equals the runs counted afresh, and the file keeps no rollup."""
     path = tmp_path / "h.sqlite3"
     with HistoryStore(path) as store:
         now = time.time()
@@ -349,15 +302,13 @@ def test_the_rollup_follows_every_write(tmp_path: Path) -> None:
             store.record_progress(run)
             runs.append(run)
         store.flush()
-        assert_rollup_is_the_runs(path)  # empty: every run is still running
-        for by in ("agent", None):
-            same(store.summary(RunFilter(), by), store.runs().summary(by))
+        assert_summary_is_the_runs(store)  # every run is still running
         for i, run in enumerate(runs[:4]):
             run.apply(RunCompleted(usage=Usage(total_tokens=10 * i), received_at=now + i))
             store.record_end(run)
         store.record_cancel_error(runs[0])  # the same end written again: counted once
         store.flush()
-        assert_rollup_is_the_runs(path)
+        assert_summary_is_the_runs(store)
         db = sqlite3.connect(path, isolation_level=None)
         try:
             db.execute(
@@ -368,80 +319,23 @@ def test_the_rollup_follows_every_write(tmp_path: Path) -> None:
             db.execute("DELETE FROM runs WHERE local_id = ?", (runs[2].local_id,))
         finally:
             db.close()
-        assert_rollup_is_the_runs(path)
+        assert_summary_is_the_runs(store)
         history = store.runs()
         with HistoryStore(tmp_path / "copy.sqlite3") as copy:
             copy.import_records(history, history.tool_calls())
-            assert_rollup_is_the_runs(tmp_path / "copy.sqlite3")
+            assert_summary_is_the_runs(copy)
             same(copy.summary(RunFilter(), "agent"), store.summary(RunFilter(), "agent"))
-        for by in ("agent", None):
-            same(store.summary(RunFilter(), by), store.runs().summary(by))
         db = sqlite3.connect(path, isolation_level=None)
         try:
             db.execute("DELETE FROM runs")
-            assert db.execute(f"SELECT COUNT(*) FROM {ROLLUP_TABLE}").fetchone() == (0,)
+            kept = db.execute(
+                "SELECT name FROM sqlite_master WHERE name LIKE '%rollup%' OR type = 'trigger' "
+                "AND sql LIKE '%rollup%'"
+            ).fetchall()
         finally:
             db.close()
-
-
-@pytest.mark.parametrize(
-    "by", [["metadata.user"], ["agent", "metadata.team"], ["metadata.beta"], ["metadata.nobody"]]
-)
-@pytest.mark.parametrize("every", [None, "day"])
-@pytest.mark.parametrize("timed", [("completed",), None, ("completed", "failed")])
-@pytest.mark.parametrize(
-    "filters", [{}, {"agent": ["analyst", "trader"]}, {"since": timedelta(hours=20)}]
-)
-def test_a_metadata_summary_from_the_side_table_equals_one_from_the_runs(
-    store: HistoryStore,
-    by: list[str],
-    every: str | None,
-    timed: tuple[str, ...] | None,
-    filters: dict[str, Any],
-) -> None:
-    """The side table's rows (and the rollup, for the runs without the key) give the very
-    figures of a summary that reads every run."""
-    from agentnb._history._summary import (
-        side_summary_rows,
-        side_table_key,
-        summary_keys,
-        summary_rows,
-    )
-
-    keys = summary_keys(by, every)
-    where = RunFilter.build(**filters)
-    assert side_table_key(keys, where) is not None
-    assert store.path is not None
-    db = sqlite3.connect(store.path)
-    try:
-
-        def query(sql: str, params: Any) -> list[tuple[Any, ...]]:
-            return db.execute(sql, params).fetchall()
-
-        side = side_summary_rows(query, keys, where, every, timed)
-        runs = summary_rows(query, keys, where, every, timed)
-    finally:
-        db.close()
-    assert [row[: len(keys)] for row in side] == [row[: len(keys)] for row in runs]
-    for got, want in zip(side, runs, strict=True):
-        for a, b in zip(got, want, strict=True):
-            same_value = a == b or (
-                isinstance(a, float) and isinstance(b, float) and math.isclose(a, b, rel_tol=1e-9)
-            )
-            assert same_value, (got, want)
-
-
-def test_the_side_table_answers_only_what_it_holds() -> None:
-    from agentnb._history._summary import side_table_key
-
-    plain = RunFilter()
-    assert side_table_key(["metadata.user"], plain) == "metadata.user"
-    assert side_table_key(["period", "agent", "metadata.user"], plain) == "metadata.user"
-    assert side_table_key(["model", "metadata.user"], plain) is None
-    assert side_table_key(["metadata.a", "metadata.b"], plain) is None
-    assert side_table_key(["agent"], plain) is None
-    for filters in ({"thread": "t"}, {"metadata": {"a": "b"}}, {"score": {"x": True}}):
-        assert side_table_key(["metadata.user"], RunFilter.build(**filters)) is None
+        assert kept == []
+        assert store.summary(RunFilter(), None).empty
 
 
 @pytest.mark.parametrize("every", [None, "day"])
