@@ -112,7 +112,7 @@ def _read(args: argparse.Namespace) -> tuple[Any, str | None]:
         return RunHistory(), f"{location} (no runs recorded yet)"
     with HistoryStore(location) as store:
         history = store.runs(where)
-        len(history)  # every row read now, while the store is open and its errors reported
+        history.read_rows()  # its errors reported while the store is open
         return history, str(location)
 
 

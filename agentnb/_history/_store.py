@@ -282,7 +282,7 @@ class HistoryStore:
     def _read_unread_results(self) -> None:
         for history in list(self._unread_results):
             try:
-                len(history)  # reads its rows
+                history.read_rows()
             except HistoryError as exc:
                 logger.warning("agentnb history: a runs() result could not be read: %s", exc)
         self._unread_results.clear()

@@ -189,6 +189,10 @@ class RunHistory(Sequence[RunRecord]):
             self._unread = None
         return self._read
 
+    def read_rows(self) -> None:
+        """Read every row now, while its store is open (a result reads them when used)."""
+        self._columns  # noqa: B018 (the property reads them)
+
     def first_rows(self, rows: int) -> tuple[Mapping[str, Sequence[Any]], int, Count]:
         """The columns holding the first ``rows`` rows, how many of them there are, and
         the total: from the head while the rest are unread and it holds enough (a

@@ -112,7 +112,7 @@ def test_a_run_written_as_one_row_reads_as_one_started_then_ended(
         store.record_run(run, request, base_url="http://127.0.0.1:1")
         assert store.runs(RunFilter.build(search="answer")).local_ids == [run.local_id]
     one, two = every_table(tmp_path / "one.sqlite3"), every_table(tmp_path / "two.sqlite3")
-    assert one == two and one["runs_rollup"] and one["run_metadata"]
+    assert one == two and one["runs"] and one["run_metadata"]
 
 
 def test_close_finishes_the_queue(tmp_path: Path) -> None:

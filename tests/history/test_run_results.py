@@ -84,8 +84,8 @@ def test_a_result_shows_what_reading_every_row_shows(store: HistoryStore, where:
     assert unread(history), "showing it read only its first rows"
     assert history[3] == whole[3] and history[:5].local_ids == whole[:5].local_ids
     assert unread(history)
-    assert len(history) == len(whole) and not unread(history)
-    assert history.local_ids == whole.local_ids
+    assert len(history) == len(whole) and unread(history), "its length is counted, not read"
+    assert history.local_ids == whole.local_ids and not unread(history)
     assert repr(history) == repr(whole)
     if where.search is not None:
         assert history.column("snippet") == whole.column("snippet")
@@ -103,7 +103,8 @@ def test_the_title_counts_the_runs_before_they_are_read(store: HistoryStore) -> 
     assert repr(history).splitlines()[0] == f"RunHistory: {COUNT} runs"
     assert repr(history).splitlines()[-1] == f"… and {COUNT - SHOWN_ROWS} more"
     assert unread(history)
-    len(history)
+    assert len(history) == COUNT and unread(history)
+    history.read_rows()
     assert repr(history).splitlines()[0].startswith(f"RunHistory: {COUNT} runs — ")
 
 
@@ -169,5 +170,5 @@ def test_a_result_read_later_from_a_damaged_file_says_so(tmp_path: Path) -> None
         history = store.runs()
     path.write_bytes(b"not a database" * 100)
     with pytest.raises(HistoryError, match=str(path)):
-        len(history)
+        history.read_rows()
     assert unread(history), "nothing half-read: reading again tries again"
