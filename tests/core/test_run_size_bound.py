@@ -273,3 +273,47 @@ def test_a_delta_is_counted_by_what_it_leaves_in_the_state() -> None:
     assert run.status != "interrupted" and "b" not in run.state
     run.apply(agentnb.events.StateDelta(patch=[DOUBLING] * 10))
     assert run.status == "interrupted" and json.dumps(run.state).count("seed") == 2**10
+
+
+TINY_DELTAS = 200_000
+
+
+def _ui_frame(**chunk: str) -> str:
+    return f"data: {json.dumps(chunk)}\n\n"
+
+
+async def _vercel_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A Vercel AI SDK UI message stream of 200,000 deltas of 8 characters, each its own."""
+    if await asgi_body(scope, receive, send) is None:
+        return
+    head = [(b"content-type", b"text/event-stream"), (b"x-vercel-ai-ui-message-stream", b"v1")]
+    await send({"type": "http.response.start", "status": 200, "headers": head})
+    start = _ui_frame(type="start", messageId="m1") + _ui_frame(type="text-start", id="t1")
+    await send({"type": "http.response.body", "body": start.encode(), "more_body": True})
+    for at in range(0, TINY_DELTAS, 1000):
+        batch = "".join(_ui_frame(type="text-delta", id="t1", delta=f"{n:07d} ")
+                        for n in range(at, at + 1000))  # fmt: skip
+        await send({"type": "http.response.body", "body": batch.encode(), "more_body": True})
+    end = _ui_frame(type="finish") + "data: [DONE]\n\n"
+    await send({"type": "http.response.body", "body": end.encode()})
+
+
+def test_a_thread_keeps_its_answer_without_an_object_per_delta() -> None:
+    """The Vercel dialect keeps the answer for the thread's next turn beside the run's own:
+    gathered as the run gathers it, not as 200,000 small strings (~60 bytes each for 8
+    characters), so a run of tiny deltas holds a small multiple of its text."""
+    with (
+        serving_asgi(_vercel_app) as base,
+        agentnb.AgentClient("vercel", base_url=base, api_key="k", record=False) as client,
+    ):
+        client.run("agent", "warm")  # every cache warm first
+        gc.collect()
+        tracemalloc.start()
+        try:
+            base_memory = tracemalloc.get_traced_memory()[0]
+            run = client.run("agent", "tiny deltas")
+            peak = tracemalloc.get_traced_memory()[1] - base_memory
+        finally:
+            tracemalloc.stop()
+    assert len(run.text) == 8 * TINY_DELTAS
+    assert peak < 8 * len(run.text)
