@@ -78,12 +78,6 @@ def _ignore(event: Event) -> None:
     pass
 
 
-def _retrieved(future: asyncio.Future[Any]) -> None:
-    """Its failure is not the run's (the run ended before): read so as not to be logged."""
-    if not future.cancelled():
-        future.exception()
-
-
 def _summed(before: Usage | None, usage: Usage | None) -> Usage | None:
     return usage if before is None else before.plus(usage)
 
@@ -377,11 +371,22 @@ class AsyncRunStream:
         return None
 
     def _let_go_of_request(self) -> None:
-        """A request still waiting for its answer that no Stop took over is cancelled."""
+        """A request still waiting for its answer that no Stop took over is cancelled; an
+        answer that came all the same is closed."""
         opening, self._unanswered = self._unanswered, None
         if opening is not None:
             opening.cancel()
-            opening.add_done_callback(_retrieved)
+            opening.add_done_callback(self._close_unread)
+
+    def _close_unread(self, opening: asyncio.Future[httpx.Response | None]) -> None:
+        if opening.cancelled() or opening.exception() is not None:
+            return  # read: the failure is not the run's, which ended before it
+        response = opening.result()
+        if response is not None:
+            closing = self._transport.close_response(response, keep=False)
+            task = asyncio.get_running_loop().create_task(closing)
+            self._transport.background.add(task)
+            task.add_done_callback(self._transport.background.discard)
 
     async def _prepare(self, request: RunRequest) -> RunRequest:
         """What the platform says about itself (read once per client), then the dialect's
