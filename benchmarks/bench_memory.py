@@ -1,7 +1,7 @@
 """A run's memory: how much the process grows while one big run streams, and what it keeps
 after the run is dropped, beside the naive httpx-sse client doing the same work.
 
-    python benchmarks/bench_memory.py [--mib 100] [--delta 1024] [--repeat 1]
+    python benchmarks/bench_memory.py [--mib 100] [--delta 1024] [--repeat 1] [--smoke]
 
 A raw server in a child process streams ``--mib`` MiB of answer text in ``--delta``-character
 deltas, as Operativus (``CONTENT_DELTA`` frames) or as the Vercel AI SDK (``text-delta`` parts).
@@ -204,10 +204,8 @@ def child(args: argparse.Namespace) -> None:
 
 
 # ---- the driver -------------------------------------------------------------------------------
-CASES = [
-    ("operativus", 16.0, "operativus, cut at the default 16 MiB"),
-    ("vercel", 0.0, "vercel, all of it (max_run_mib=None)"),
-]
+CASES = [("operativus", 16.0), ("vercel", 0.0)]
+"""Each run: its dialect and ``max_run_mib`` (0: None, all of it)."""
 
 
 def measure(url: str, client: str, dialect: str, bound: float) -> dict[str, int]:
@@ -227,15 +225,20 @@ def main() -> None:
     parser.add_argument("--dialect", default="operativus")
     parser.add_argument("--url", default="")
     parser.add_argument("--bound", type=float, default=16.0)
+    parser.add_argument("--smoke", action="store_true", help="2 MiB, cut at 1 MiB: does it run")
     args = parser.parse_args()
     if args.child:
         child(args)
         return
+    cases = CASES
+    if args.smoke:
+        args.mib, cases = 2, [(dialect, 1.0 if bound else 0.0) for dialect, bound in CASES]
     print(f"{args.mib} MiB of answer in {args.delta}-character deltas; MB of RSS")
     print("| run | client | kept (MiB) | while streaming | after dropped |")
     print("|---|---|---|---|---|")
     with raw_server(args.mib, args.delta) as url:
-        for dialect, bound, title in CASES:
+        for dialect, bound in cases:
+            title = f"{dialect}, " + (f"cut at {bound:g} MiB" if bound else "all of it")
             for _ in range(args.repeat):
                 for client in ("agentnb", "unrecorded", "naive"):
                     r = measure(url, client, dialect, bound)
