@@ -155,7 +155,9 @@ class Run:
     is not priced again."""
     max_size: int | None = field(default=None, repr=False, compare=False)
     """How many characters (about bytes) of what the server sent the run may keep: answer,
-    reasoning, tool calls, state, custom events, error (None: no bound). Past it the run
+    reasoning, tool calls, state, custom events, error (None: no bound), counted as kept
+    (:func:`~agentnb._core.state.json_size`: a list or object costs bytes even empty; the
+    state as it is after each delta, a delta past the bound refused unbuilt). Past it the run
     ends ``interrupted`` (error code :data:`TOO_LARGE`), keeping what it had, and folds
     nothing more; its stream raises :class:`~agentnb.RunTooLargeError`."""
     _size: int = field(default=0, repr=False, compare=False)
