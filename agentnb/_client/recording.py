@@ -119,8 +119,9 @@ class RunRecording:
         self._written_at = asyncio.get_running_loop().time()
         call_recorder(self._recorder, "record_progress", "to checkpoint a run", self._run)
 
-    def cancel_failed(self) -> None:
-        """The run's cancel request failed after its end: keep ``run.cancel_error`` too."""
+    def end_changed(self) -> None:
+        """The run learned its platform id, or its cancel request failed, after its end was
+        written: keep ``run.run_id`` and ``run.cancel_error`` too."""
         call_recorder(self._recorder, "record_cancel_error", "to keep a cancel's error", self._run)
 
     def end(self) -> None:

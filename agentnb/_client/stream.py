@@ -43,7 +43,7 @@ from ..providers import HttpRequest, Provider, RunRef, Translator
 from ..sse import ServerSentEvent
 from .clock import DEFAULT_IDLE_TIMEOUT, Expired, RunClock, Watchdog
 from .frame_reader import FrameReader, Outcome, frame_reader, frames_after_stop
-from .platform_cancel import cancel_on_platform
+from .platform_cancel import Naming, can_cancel, cancel_on_platform
 from .recording import RunRecording
 from .replay import ReplayMismatch
 from .run_feed import RunFeed
@@ -56,9 +56,6 @@ __all__ = ["AsyncRunStream"]
 
 logger = logging.getLogger("agentnb")
 
-RUN_ID_SECONDS = 2.0
-"""How long a run stopped before the platform named it reads on for the name, to cancel it
-there as well."""
 MAX_PAUSES_PER_RUN = 100
 """Pauses for decisions in one run: a platform that asks again after every answer (a policy
 such as ``approve=True`` answers at once) would otherwise be sent decisions forever."""
@@ -152,6 +149,8 @@ class AsyncRunStream:
         """When each resume of the last minute went out (time.monotonic)."""
         self._pauses = 0
         self._body_reader: FrameReader | None = None
+        self._unanswered: asyncio.Future[httpx.Response | None] | None = None
+        """The stream's request, still waiting for its answer when a Stop came."""
 
     @property
     def last_event_id(self) -> str | None:
@@ -275,36 +274,119 @@ class AsyncRunStream:
             run.finish("failed", error_info(exc))
             raise
         finally:
-            if run.status == "cancelled" and run.run_id is None:
-                await self._read_for_run_id()
-            await self._close_response(keep=False)
             if not run.done:
                 run.finish("cancelled" if self._closing else "interrupted")
+            naming = self._naming() if run.status == "cancelled" else None
+            await self._close_response(keep=False)
+            self._let_go_of_request()
             if run.status == "cancelled":
-                cancel_on_platform(self._transport, run, self._recording.cancel_failed)
+                cancel_on_platform(self._transport, run, self._recording.end_changed, naming)
             self._recording.end()
             self._watchdog.close()
             self._finished.set()
 
-    async def _read_for_run_id(self) -> None:
-        """A run stopped after the platform answered but before it named the run: read on,
-        for at most :data:`RUN_ID_SECONDS`, until a frame names it, so that the platform can
-        be told to stop it too (else it runs on there). What the frames say besides is
-        dropped: the run has stopped."""
-        run, response, translator = self.run, self._response, self._feed.translator
-        probe = RunRef(run.agent, "probe", run.thread_id)
-        if response is None or translator is None or not self._provider.cancel_request(probe):
-            return
-        run_id, thread_id = translator.run_id, None
-        if run_id is None:
+    def _naming(self) -> Naming | None:
+        """A run stopped before the platform named it: what reads on, in the background,
+        until it does (:mod:`.platform_cancel`), taking over the request still going or the
+        response being read. None when the run has its id or the dialect cannot cancel."""
+        translator = self._feed.translator
+        if self.run.run_id is not None or translator is None:
+            return None
+        if translator.run_id is not None:
+            self.run.run_id = translator.run_id
+            return None
+        if not can_cancel(self._transport, self.run):
+            return None
+        opening, self._unanswered = self._unanswered, None
+        response, self._response = self._response, None
+        reader, self._body_reader = self._body_reader, None
+        if opening is None and response is None:
+            return None
+        return functools.partial(self._named_after_stop, translator, opening, response, reader)
+
+    async def _named_after_stop(
+        self,
+        translator: Translator,
+        opening: asyncio.Future[httpx.Response | None] | None,
+        response: httpx.Response | None,
+        reader: FrameReader | None,
+    ) -> tuple[str | None, str | None]:
+        """The platform's answer to a stopped run's request, read until it names the run.
+        What the frames say besides is dropped: the run has stopped."""
+        try:
+            if response is None:
+                assert opening is not None
+                response = await opening
+                if response is None:  # the stream took it: nothing was left to name
+                    return None, None
+                for event in translator.on_response(response.headers):
+                    if isinstance(event, RunStarted) and event.run_id:
+                        return event.run_id, event.thread_id
             where = functools.partial(self._transport.where, response.request)
-            frames = frames_after_stop(response, self._body_reader, where)
-            with contextlib.suppress(Exception):  # out of time, cut, malformed: no name
-                async with contextlib.aclosing(frames), asyncio.timeout(RUN_ID_SECONDS):
-                    run_id, thread_id = await _named_run(frames, translator)
-        if run_id is not None:
-            run.run_id, run.thread_id = run_id, run.thread_id or thread_id
-            run.version += 1
+            async with contextlib.aclosing(frames_after_stop(response, reader, where)) as frames:
+                return await _named_run(frames, translator)
+        finally:
+            if opening is not None and not opening.done():
+                opening.cancel()
+            if reader is not None:
+                reader.close()
+            if response is not None:
+                with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                    await self._transport.close_response(response, keep=False)
+
+    async def _open(self, http: HttpRequest, resuming: bool) -> httpx.Response:
+        """Send the stream's request. A Stop while it waits for the answer leaves the request
+        going (the platform may have started the run): :meth:`_naming` takes it over."""
+        answer: asyncio.Future[httpx.Response] = asyncio.get_running_loop().create_future()
+        opening = asyncio.ensure_future(self._send(http, resuming, answer))
+        try:
+            return await self._watchdog.read(lambda: answer)
+        except asyncio.CancelledError:
+            if answer.cancelled():
+                self._unanswered = opening
+            elif answer.exception() is None:
+                self._response = answer.result()  # answered as the Stop came
+            raise
+        finally:
+            if not opening.done() and self._unanswered is not opening:
+                opening.cancel()
+
+    async def _send(
+        self, http: HttpRequest, resuming: bool, answer: asyncio.Future[httpx.Response]
+    ) -> httpx.Response | None:
+        """The request, in a task of its own: its answer goes to ``answer``, or, when a Stop
+        left no one waiting there, is the task's (:meth:`_named_after_stop` reads it). Not
+        :func:`asyncio.shield`: its extra turn of the loop lets a cut that came with the
+        body's first bytes reach aiohttp first, and aiohttp then drops what it buffered."""
+        try:
+            response = await self._transport.open_stream(http, idempotent=resuming)
+        except Exception as exc:
+            if answer.cancelled():
+                raise
+            answer.set_exception(exc)
+            return None
+        if answer.cancelled():
+            return response
+        answer.set_result(response)
+        return None
+
+    def _let_go_of_request(self) -> None:
+        """A request still waiting for its answer that no Stop took over is cancelled; an
+        answer that came all the same is closed."""
+        opening, self._unanswered = self._unanswered, None
+        if opening is not None:
+            opening.cancel()
+            opening.add_done_callback(self._close_unread)
+
+    def _close_unread(self, opening: asyncio.Future[httpx.Response | None]) -> None:
+        if opening.cancelled() or opening.exception() is not None:
+            return  # read: the failure is not the run's, which ended before it
+        response = opening.result()
+        if response is not None:
+            closing = self._transport.close_response(response, keep=False)
+            task = asyncio.get_running_loop().create_task(closing)
+            self._transport.background.add(task)
+            task.add_done_callback(self._transport.background.discard)
 
     async def _prepare(self, request: RunRequest) -> RunRequest:
         """What the platform says about itself (read once per client), then the dialect's
@@ -330,8 +412,7 @@ class AsyncRunStream:
             await self._watchdog.read(self._transport.paced)
         while True:
             try:
-                opening = functools.partial(self._transport.open_stream, http, idempotent=resuming)
-                response = await self._watchdog.read(opening)
+                response = await self._open(http, resuming)
             except Retryable as failure:
                 if resuming:
                     await self._before_resume(f"resuming failed: {failure.error}")

@@ -31,7 +31,7 @@ from ..events import (
 )
 from .call_fold import CallEvent, CallFold
 from .pricing import CostSource, RunCost, price_run, prices_generation, refused_figures
-from .state import AgentState
+from .state import AgentState, PatchTooLarge, json_size
 from .transcript import CallVersion, Part, RunErrorInfo, ToolApproval, ToolCall, ToolStatus
 
 __all__ = [
@@ -155,7 +155,9 @@ class Run:
     is not priced again."""
     max_size: int | None = field(default=None, repr=False, compare=False)
     """How many characters (about bytes) of what the server sent the run may keep: answer,
-    reasoning, tool calls, state, custom events, error (None: no bound). Past it the run
+    reasoning, tool calls, state, custom events, error (None: no bound), counted as kept
+    (:func:`~agentnb._core.state.json_size`: a list or object costs bytes even empty; the
+    state as it is after each delta, a delta past the bound refused unbuilt). Past it the run
     ends ``interrupted`` (error code :data:`TOO_LARGE`), keeping what it had, and folds
     nothing more; its stream raises :class:`~agentnb.RunTooLargeError`."""
     _size: int = field(default=0, repr=False, compare=False)
@@ -378,13 +380,24 @@ class Run:
         self._finish("failed", event.received_at)
 
     def _fold_shared(self, event: StateSnapshot | StateDelta | CustomEvent) -> None:
-        self._shared.apply(event)
+        """The state and the custom events count what they keep once folded (a delta's
+        result, not its operations), and a fold past the room left is refused unbuilt."""
+        bound = self.max_size
+        kept = self._shared.size
+        try:
+            self._shared.apply(event, None if bound is None else bound - self._size)
+        except PatchTooLarge:
+            assert bound is not None  # only a bound refuses
+            self._count(bound + 1, bound)
+            return
+        self._size += self._shared.size - kept
 
     # ---- internals: the bound on what a run keeps ------------------------------------------
     def _fits(self, event: Event, bound: int) -> bool:
         """Count what ``event`` adds to the run; past ``bound``, end the run instead (False:
         it and every later event are left out). A snapshot of the state and a call's output
-        replace the last one: they count once."""
+        replace the last one: they count once. The shared state and custom events count
+        as they are folded (:meth:`_fold_shared`)."""
         size = kept_size(event)
         slot = _replaced_slot(event)
         if slot is not None:
@@ -511,36 +524,17 @@ class Run:
 
 
 def kept_size(event: Event) -> int:
-    """About how many characters ``event`` adds to a run (an unknown frame: none, it has caps
-    of its own)."""
+    """About how many bytes ``event`` adds to a run (:func:`~agentnb._core.state.json_size`;
+    an unknown frame: none, it has caps of its own; the shared state and custom events: none
+    here, they count as they are folded)."""
     if type(event) is TextDelta or type(event) is ReasoningDelta:
         return len(event.delta)
-    if isinstance(event, UnknownEvent):
+    if isinstance(event, UnknownEvent | StateSnapshot | StateDelta | CustomEvent):
         return 0
-    return json_size([value for name, value in event.__dict__.items() if name != "type"])
-
-
-def json_size(value: Any) -> int:
-    """About how many characters ``value`` holds: its strings' lengths, 8 for any other item
-    (walked without recursion, so no nesting is too deep)."""
-    size, pending = 0, [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str):
-            size += len(item)
-        elif isinstance(item, dict):
-            pending += item.keys()
-            pending += item.values()
-        elif isinstance(item, list | tuple):
-            pending += item
-        else:
-            size += 8
-    return size
+    return sum(json_size(value) for name, value in event.__dict__.items() if name != "type")
 
 
 def _replaced_slot(event: Event) -> tuple[str, str] | None:
-    if isinstance(event, StateSnapshot):
-        return ("state", "")
     if isinstance(event, ToolCallProgress | ToolCallFinished):
         return ("output", event.call_id)
     return None

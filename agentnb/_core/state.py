@@ -1,23 +1,72 @@
 """The agent's shared state as a run sees it: snapshots replace it, RFC 6902 JSON Patch
-deltas change it (AG-UI ``STATE_DELTA``), and custom events are kept beside it."""
+deltas change it (AG-UI ``STATE_DELTA``), and custom events are kept beside it.
+
+What the state keeps is counted as it changes (:func:`json_size`), and a patch is applied
+under a bound: an operation that would grow the state past it is refused before it is
+built. A patch copies only the containers on the paths it changes and shares the rest with
+the state before it (which it never changes), so one small delta to a large state costs
+little, and a ``copy`` costs what it adds, counted, not a copy of the whole state."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonpatch
-
 from ..events import CustomEvent, StateDelta, StateSnapshot
 
-__all__ = ["MAX_CUSTOM_EVENTS", "AgentState", "PatchError", "apply_patch"]
+__all__ = [
+    "CONTAINER_SIZE",
+    "MAX_CUSTOM_EVENTS",
+    "AgentState",
+    "PatchError",
+    "PatchTooLarge",
+    "apply_patch",
+    "json_size",
+]
 
 MAX_CUSTOM_EVENTS = 10_000
 """Custom events kept per run; later ones are counted in ``custom_dropped``."""
+CONTAINER_SIZE = 64
+"""What a list or an object counts besides its items: an empty one costs memory too (an
+empty Python list is 56 bytes, a dict 64)."""
+_SCALAR_SIZE = 8
+_INDEX = re.compile(r"0|[1-9][0-9]*")
+_BAD_ESCAPE = re.compile(r"~(?![01])")
 
 
 class PatchError(ValueError):
     """A JSON Patch operation that cannot apply to the state (RFC 6902 section 5)."""
+
+
+class PatchTooLarge(PatchError):
+    """A patch whose result would pass the room it was given (or whose sizes would cost more
+    to measure than that room): refused before it is built."""
+
+
+def json_size(value: Any, limit: int | None = None) -> int:
+    """About how many bytes ``value`` keeps: its strings' lengths, 8 for any other scalar,
+    :data:`CONTAINER_SIZE` for each list or object (walked without recursion, so no nesting
+    is too deep). With ``limit``, the walk stops once the size passes it (the result is then
+    past ``limit``, not exact), so a value that shares its parts many times is never walked
+    whole."""
+    size, pending = 0, [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            size += len(item)
+        elif isinstance(item, dict):
+            size += CONTAINER_SIZE
+            pending += item.keys()
+            pending += item.values()
+        elif isinstance(item, list | tuple):
+            size += CONTAINER_SIZE
+            pending += item
+        else:
+            size += _SCALAR_SIZE
+        if limit is not None and size > limit:
+            break
+    return size
 
 
 @dataclass
@@ -29,44 +78,257 @@ class AgentState:
     custom_events: list[CustomEvent] = field(default_factory=list)
     """Application events (and deltas that could not apply, as ``state_delta_rejected``)."""
     custom_dropped: int = 0
+    size: int = 0
+    """About how many bytes the state and the kept custom events hold (:func:`json_size`)."""
+    _state_size: int = 0
 
-    def apply(self, event: StateSnapshot | StateDelta | CustomEvent) -> None:
+    def apply(self, event: StateSnapshot | StateDelta | CustomEvent, room: int | None) -> None:
+        """Fold ``event``, growing :attr:`size` by at most ``room`` (None: no bound). Raises
+        :class:`PatchTooLarge`, keeping everything as it was, when it would grow more."""
         if isinstance(event, StateSnapshot):
-            self.state = event.state
+            self._replace(event.state, json_size(event.state, _limit(room, self._state_size)), room)
         elif isinstance(event, StateDelta):
-            try:
-                self.state = apply_patch(self.state, event.patch)
-            except PatchError as exc:
-                # The state stays as it was; the delta is kept, with why, so nothing is lost.
-                self.keep(
-                    CustomEvent(
-                        name="state_delta_rejected",
-                        value={"patch": event.patch, "error": str(exc)},
-                        seq=event.seq,
-                        received_at=event.received_at,
-                    )
-                )
+            self._patch(event, room)
         else:
-            self.keep(event)
+            self.keep(event, room)
 
-    def keep(self, event: CustomEvent) -> None:
+    def keep(self, event: CustomEvent, room: int | None) -> None:
         if len(self.custom_events) >= MAX_CUSTOM_EVENTS:
             self.custom_dropped += 1
             return
+        cost = json_size(event.name) + json_size(event.value, room)
+        _check_room(cost, room)
         self.custom_events.append(event)
+        self.size += cost
+
+    def _patch(self, event: StateDelta, room: int | None) -> None:
+        work = None if room is None else room + self._state_size
+        try:
+            state, grown = apply_patch(self.state, event.patch, room, work)
+        except PatchTooLarge:
+            raise
+        except PatchError as exc:
+            # The state stays as it was; the delta is kept, with why, so nothing is lost.
+            rejected = {"patch": event.patch, "error": str(exc)}
+            self.keep(
+                CustomEvent(
+                    name="state_delta_rejected",
+                    value=rejected,
+                    seq=event.seq,
+                    received_at=event.received_at,
+                ),
+                room,
+            )
+            return
+        self.state = state
+        self._state_size += grown
+        self.size += grown
+
+    def _replace(self, state: Any, new_size: int, room: int | None) -> None:
+        _check_room(new_size - self._state_size, room)
+        self.size += new_size - self._state_size
+        self.state, self._state_size = state, new_size
 
 
-def apply_patch(document: Any, operations: list[Any]) -> Any:
+def _limit(room: int | None, freed: int) -> int | None:
+    return None if room is None else room + freed
+
+
+def _check_room(grown: int, room: int | None) -> None:
+    if room is not None and grown > room:
+        raise PatchTooLarge(f"it would keep {grown:,} bytes more, {room:,} left")
+
+
+def apply_patch(
+    document: Any, operations: Any, room: int | None = None, work: int | None = None
+) -> tuple[Any, int]:
     """``document`` with ``operations`` applied in order, all or nothing (the input is not
-    changed). Raises :class:`PatchError` saying why the patch cannot apply."""
-    try:
-        return jsonpatch.apply_patch(document, operations, in_place=False)
-    except (
-        jsonpatch.JsonPatchException,
-        jsonpatch.JsonPointerException,
-        TypeError,
-        KeyError,
-        IndexError,
-        AttributeError,
-    ) as exc:
-        raise PatchError(str(exc) or type(exc).__name__) from None
+    changed), and how much it grew (:func:`json_size`, negative when it shrank). Raises
+    :class:`PatchError` saying why the patch cannot apply, :class:`PatchTooLarge` when it
+    would grow by more than ``room`` or walk more than ``work`` bytes of values to measure
+    them (None: no bound)."""
+    if not isinstance(operations, list):
+        raise PatchError("a patch is a list of operations")
+    patch = _Patch(document, room, work)
+    for operation in operations:
+        patch.apply(operation)
+    return patch.document, patch.grown
+
+
+class _Patch:
+    """One patch being applied: the document so far, what it grew by, and the containers it
+    made (copies on a changed path, its own to change in place)."""
+
+    def __init__(self, document: Any, room: int | None, work: int | None) -> None:
+        self.document = document
+        self.room = room
+        self.work = work
+        self.grown = 0
+        self.walked = 0
+        self._own: dict[int, Any] = {}
+
+    def apply(self, operation: Any) -> None:
+        if not isinstance(operation, dict):
+            raise PatchError(f"an operation is an object, not {operation!r:.80}")
+        name = operation.get("op")
+        path = _pointer(operation.get("path"), "path")
+        if name == "add":
+            self._add(path, _value(operation))
+        elif name == "remove":
+            self._remove(path)
+        elif name == "replace":
+            value = _value(operation)
+            self._get(path)  # it must be there
+            if path and isinstance(self._get(path[:-1]), list):
+                self._remove(path)  # an object's member is replaced where it stands
+            self._add(path, value)
+        elif name == "move":
+            source = _pointer(operation.get("from"), "from")
+            if path[: len(source)] == source and len(path) > len(source):
+                raise PatchError("'move' cannot move a value into itself")
+            value = self._get(source)
+            if source != path:
+                self._remove(source)
+                self._add(path, value)
+        elif name == "copy":
+            value = self._get(_pointer(operation.get("from"), "from"))
+            self._own.clear()  # the copy shares its parts: none of them may change in place
+            self._add(path, value)
+        elif name == "test":
+            self._test(path, _value(operation))
+        else:
+            raise PatchError(f"unknown operation {name!r:.80}")
+
+    # ---- the operations ---------------------------------------------------------------------
+    def _add(self, path: list[str], value: Any) -> None:
+        added = self._measure(value)
+        if not path:
+            self._count(added - self._measure(self.document))
+            self.document = value
+            return
+        parent, token = self._parent(path)
+        if isinstance(parent, list):
+            index = _index(parent, token, insert=True)
+            self._count(added)
+            parent.insert(index, value)
+        else:
+            if token in parent:
+                self._count(added - self._measure(parent[token]))
+            else:
+                self._count(added + len(token))
+            parent[token] = value
+
+    def _remove(self, path: list[str]) -> None:
+        if not path:
+            raise PatchError("'remove' cannot remove the whole state")
+        parent, token = self._parent(path)
+        if isinstance(parent, list):
+            removed = parent.pop(_index(parent, token, insert=False))
+        elif token in parent:
+            removed = parent.pop(token)
+            self._count(-len(token))
+        else:
+            raise PatchError(f"no member {token!r:.80} to remove")
+        self._count(-self._measure(removed))
+
+    def _test(self, path: list[str], expected: Any) -> None:
+        try:
+            same = _same(self._get(path), expected)
+        except RecursionError:
+            raise PatchError("'test' compares values nested too deeply") from None
+        if not same:
+            raise PatchError(f"'test' failed at /{'/'.join(path)[:80]}")
+
+    # ---- sizes --------------------------------------------------------------------------------
+    def _measure(self, value: Any) -> int:
+        """``value``'s size. What the patch walks to measure sizes is bounded by ``work``, so
+        no patch makes the loop walk more than that, however its values share their parts."""
+        left = None if self.work is None else self.work - self.walked
+        size = json_size(value, left)
+        self.walked += size
+        if left is not None and size > left:
+            raise PatchTooLarge(f"the patch would walk more than the {self.work:,} bytes it may")
+        return size
+
+    def _count(self, grown: int) -> None:
+        self.grown += grown
+        _check_room(self.grown, self.room)
+
+    # ---- paths ---------------------------------------------------------------------------------
+    def _get(self, path: list[str]) -> Any:
+        node = self.document
+        for token in path:
+            node = _child(node, token)
+        return node
+
+    def _parent(self, path: list[str]) -> tuple[Any, str]:
+        """The container holding ``path``'s last token, made the patch's own (copied once)
+        along with every container above it, so the document before is never changed."""
+        self.document = self._owned(self.document)
+        node = self.document
+        for token in path[:-1]:
+            key: Any = _index(node, token, insert=False) if isinstance(node, list) else token
+            child = self._owned(_child(node, token))
+            node[key] = child
+            node = child
+        if not isinstance(node, dict | list):
+            raise PatchError(f"/{'/'.join(path[:-1])[:80]} is not an object or an array")
+        return node, path[-1]
+
+    def _owned(self, node: Any) -> Any:
+        if id(node) in self._own or not isinstance(node, dict | list):
+            return node
+        copy: Any = dict(node) if isinstance(node, dict) else list(node)
+        self._own[id(copy)] = copy
+        return copy
+
+
+def _pointer(text: Any, member: str) -> list[str]:
+    """An RFC 6901 JSON Pointer as its tokens."""
+    if not isinstance(text, str) or (text and not text.startswith("/")):
+        raise PatchError(f"{member!r} is not a JSON Pointer: {text!r:.80}")
+    if _BAD_ESCAPE.search(text):
+        raise PatchError(f"{member!r} has a '~' that is not '~0' or '~1': {text!r:.80}")
+    if not text:
+        return []
+    return [token.replace("~1", "/").replace("~0", "~") for token in text[1:].split("/")]
+
+
+def _value(operation: dict[str, Any]) -> Any:
+    if "value" not in operation:
+        raise PatchError(f"{operation.get('op')!r:.20} has no 'value'")
+    return operation["value"]
+
+
+def _index(array: list[Any], token: str, *, insert: bool) -> int:
+    if insert and token == "-":
+        return len(array)
+    if not _INDEX.fullmatch(token):
+        raise PatchError(f"{token!r:.80} is not an array index")
+    index = int(token)
+    if index > len(array) or (index == len(array) and not insert):
+        raise PatchError(f"index {index} is past the array's end ({len(array)})")
+    return index
+
+
+def _child(node: Any, token: str) -> Any:
+    if isinstance(node, list):
+        return node[_index(node, token, insert=False)]
+    if isinstance(node, dict):
+        if token not in node:
+            raise PatchError(f"no member {token!r:.80}")
+        return node[token]
+    raise PatchError(f"{token!r:.80} is inside a value that is not an object or an array")
+
+
+def _same(left: Any, right: Any) -> bool:
+    """JSON equality: ``true`` is not ``1`` (Python's ``==`` says it is)."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_same(left[k], right[k]) for k in left)
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(map(_same, left, right))
+    if isinstance(left, dict | list) or isinstance(right, dict | list):
+        return False
+    return bool(left == right)

@@ -146,6 +146,9 @@ class Translator(abc.ABC):
     """True once the dialect's terminal frame (done, stop, finish, [DONE]) was read."""
     run_id: str | None = None
     """The platform's run id, once the stream named it (dialects that read one set it)."""
+    max_size: int | None = None
+    """What the run may keep, in bytes (the client sets the run's ``max_size``; None: no
+    bound): what a translator keeps of its own (AG-UI's shared state) stays under it too."""
 
     def on_response(self, headers: Mapping[str, str]) -> list[Event]:
         """Events found in the response headers (runtools' ``X-Run-ID``). Default: none."""

@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic_core import from_json
 
+from .._core.transcript import Part
+
 __all__ = ["UIMessageBuilder"]
 
 _Part = dict[str, Any]
@@ -45,9 +47,10 @@ class UIMessageBuilder:
         self.parts: list[_Part] = []
         self._text: dict[str, _Part] = {}
         self._reasoning: dict[str, _Part] = {}
-        self._chunks: dict[int, tuple[_Part, list[str]]] = {}
-        """Each text and reasoning part's deltas, joined only when read (appending to the
-        part's string would copy it on every delta)."""
+        self._chunks: dict[int, tuple[_Part, Part]] = {}
+        """Each text and reasoning part's deltas, gathered as a run's parts gather theirs
+        (appending to the part's string would copy it on every delta; an object per delta
+        would keep ~60 bytes per token)."""
         self._input_text: dict[str, list[str]] = {}
 
     def message(self) -> dict[str, Any]:
@@ -67,10 +70,8 @@ class UIMessageBuilder:
     def _settle(self) -> None:
         """Write the gathered deltas into the parts: texts, and the input of calls whose
         arguments are still streaming."""
-        for part, chunks in self._chunks.values():
-            if len(chunks) > 1:
-                chunks[:] = ["".join(chunks)]
-            part["text"] = chunks[0] if chunks else ""
+        for part, text in self._chunks.values():
+            part["text"] = text.text
         for part in self.parts:
             if part.get("state") == "input-streaming":
                 pieces = self._input_text.get(str(part.get("toolCallId")))
@@ -96,7 +97,7 @@ class UIMessageBuilder:
         if kind == "reasoning":
             part["id"] = block_id
         self._blocks(kind)[block_id] = part
-        self._chunks[id(part)] = (part, [])
+        self._chunks[id(part)] = (part, Part("text"))
         self.parts.append(part)
 
     def block_delta(self, kind: str, block_id: str, delta: str) -> None:

@@ -14,7 +14,7 @@ from .._core.approvals import ApprovalDecision
 from .._core.client_tools import ToolResult
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
-from .._core.state import PatchError, apply_patch
+from .._core.state import PatchError, apply_patch, json_size
 from ..events import (
     CustomEvent,
     Event,
@@ -253,6 +253,7 @@ class AGUITranslator(Translator):
         self.thread_id = thread_id
         self.state: Any = state
         """The shared state as the agent last gave it (sent back with the next run)."""
+        self._state_size: int | None = None
         self.history = TurnHistory()
         self.interrupts: dict[str, Interrupt] = {}
         """The interrupts of the last pause, by call id."""
@@ -406,6 +407,7 @@ class AGUITranslator(Translator):
     # ---- state, custom events, sub-agents -------------------------------------------------------
     def _state_snapshot(self, event: _Obj) -> list[Event]:
         self.state = event.get("snapshot")
+        self._state_size = None
         return [StateSnapshot(state=self.state)]
 
     def _state_delta(self, event: _Obj) -> list[Event]:
@@ -413,8 +415,17 @@ class AGUITranslator(Translator):
         if not isinstance(patch, list):
             return [CustomEvent(name="state_delta_rejected", value=_without_type(event))]
         with contextlib.suppress(PatchError):  # the run records it when it applies the delta
-            self.state = apply_patch(self.state, patch)
+            self._patch(patch)
         return [StateDelta(patch=patch)]
+
+    def _patch(self, patch: list[Any]) -> None:
+        """The state kept for the next run, under the run's bound like the run's own."""
+        bound = self.max_size
+        if self._state_size is None:
+            self._state_size = json_size(self.state, bound)
+        room = None if bound is None else bound - self._state_size
+        self.state, grown = apply_patch(self.state, patch, room, bound)
+        self._state_size += grown
 
     def _custom(self, event: _Obj) -> list[Event]:
         name = first_str(event, "name") or "custom"

@@ -6,6 +6,7 @@ cancelled at once, with the failure kept on it and nothing raised."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -19,7 +20,6 @@ from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 import agentnb
 from agentnb import AsyncAgentClient, Run
 from agentnb._client import platform_cancel
-from agentnb._client import stream as stream_module
 from agentnb.events import RunStarted, TextDelta
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
@@ -103,11 +103,15 @@ async def test_a_dialect_without_a_cancel_operation_sends_nothing(server: Server
 
 
 def seekrflow_server(
-    cancel: Callable[[Conn], object], names_after: float | None = 0.0
+    cancel: Callable[[Conn], object],
+    names_after: float | None = 0.0,
+    head_after: float | None = 0.0,
+    asked: threading.Event | None = None,
 ) -> HostileServer:
-    """A SeekrFlow server whose stream answers at once, names its run (``run_1``) with its
-    first text ``names_after`` seconds later (never, for None) and then holds the stream
-    open; it answers a cancel with ``cancel``."""
+    """A SeekrFlow server whose stream answers ``head_after`` seconds after the request
+    (never, for None), names its run (``run_1``) with its first text ``names_after`` seconds
+    later (never, for None) and then holds the stream open; it answers a cancel with
+    ``cancel``. ``asked`` is set when the run's request arrives."""
 
     async def handle(conn: Conn, request: Request) -> None:
         if request.path == "/v1/threads":
@@ -117,6 +121,9 @@ def seekrflow_server(
         elif request.path.endswith("/cancel"):
             await cancel(conn)  # type: ignore[misc]
         else:
+            if asked is not None:
+                asked.set()
+            await asyncio.sleep(60 if head_after is None else head_after)
             await conn.send(sse_head())
             if names_after is not None:
                 await asyncio.sleep(names_after)
@@ -273,8 +280,8 @@ async def test_a_stream_closed_before_the_platform_named_its_run_still_stops_it_
                 break
             await stream.aclose()
             assert stream.run.status == "cancelled" and stream.run.text == ""
-            assert stream.run.run_id == "run_1"
             await asyncio.gather(*client.transport.background)
+            assert stream.run.run_id == "run_1"
     assert cancels(srv) == ["/v1/threads/thread_1/runs/run_1/cancel"]
     assert stream.run.cancel_error is None
     store.flush()
@@ -295,22 +302,83 @@ async def test_a_task_cancelled_before_the_platform_named_its_run_still_stops_it
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            assert stream.run.status == "cancelled" and stream.run.run_id == "run_1"
+            assert stream.run.status == "cancelled"
             await asyncio.gather(*client.transport.background)
+            assert stream.run.run_id == "run_1"
     assert cancels(srv) == ["/v1/threads/thread_1/runs/run_1/cancel"]
 
 
-async def test_a_platform_that_never_names_the_run_holds_a_stop_only_briefly(
-    monkeypatch: pytest.MonkeyPatch,
+# ---- a Stop before the platform answered or named the run (issue 53) ------------------------
+
+
+async def stopped_at(srv: HostileServer, asked: threading.Event, stop_after: float) -> Run:
+    """A run stopped ``stop_after`` seconds after its request reached the server, its
+    consuming task cancelled (the Stop button, a kernel interrupt); the client is closed
+    once every request the Stop left to send went out."""
+    async with AsyncAgentClient("seekrflow", base_url=srv.url, record=False) as client:
+        stream = client.stream("agent", "hello")
+        task = asyncio.create_task(stream.consume())
+        await asyncio.to_thread(asked.wait, 10)
+        await asyncio.sleep(stop_after)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert stream.run.status == "cancelled"  # at once, whatever the platform does next
+    return stream.run
+
+
+@pytest.mark.parametrize("stop_after", [0.0, 0.1, 0.2, 0.3])
+async def test_a_stop_before_the_response_head_still_stops_the_run_there(
+    stop_after: float,
 ) -> None:
-    monkeypatch.setattr(stream_module, "RUN_ID_SECONDS", 0.3)
-    with seekrflow_server(accept, names_after=None) as srv:
-        async with AsyncAgentClient("seekrflow", base_url=srv.url, record=False) as client:
+    """The head comes 400 ms after the request: the request goes on after the Stop, and
+    once the platform names the run, it is told to stop it."""
+    asked = threading.Event()
+    with seekrflow_server(accept, head_after=0.4, asked=asked) as srv:
+        run = await stopped_at(srv, asked, stop_after)
+    assert cancels(srv) == ["/v1/threads/thread_1/runs/run_1/cancel"]
+    assert run.run_id == "run_1" and run.cancel_error is None
+
+
+@pytest.mark.parametrize("stop_after", [0.1, 1.0, 2.0])
+async def test_a_stop_long_before_the_platform_names_the_run_still_stops_it_there(
+    stop_after: float,
+) -> None:
+    """The run is named 2.5 s after the head (a platform that creates it slowly): read on
+    after the Stop, the name arrives and the cancel goes out."""
+    asked = threading.Event()
+    with seekrflow_server(accept, names_after=2.5, asked=asked) as srv:
+        run = await stopped_at(srv, asked, stop_after)
+    assert cancels(srv) == ["/v1/threads/thread_1/runs/run_1/cancel"]
+    assert run.run_id == "run_1" and run.cancel_error is None
+
+
+@pytest.mark.parametrize("head_after", [None, 0.0], ids=["no-head", "no-name"])
+async def test_a_run_never_named_says_the_platform_was_not_told(
+    head_after: float | None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No head, or no name, within the bound after the Stop: nothing can be cancelled, and
+    the run (and its history row) says so instead of a silent ``cancelled``."""
+    monkeypatch.setattr(platform_cancel, "NAMING_TIMEOUT_S", 0.5)
+    asked = threading.Event()
+    store = HistoryStore(tmp_path / "history.db")
+    with seekrflow_server(accept, names_after=None, head_after=head_after, asked=asked) as srv:
+        async with AsyncAgentClient("seekrflow", base_url=srv.url, recorder=store) as client:
             stream = client.stream("agent", "hello")
-            async for _ in stream:
-                break
+            task = asyncio.create_task(stream.consume())
+            await asyncio.to_thread(asked.wait, 10)
+            await asyncio.sleep(0.1)
             started = time.monotonic()
             await stream.aclose()
-            assert time.monotonic() - started < 5  # bounded by RUN_ID_SECONDS, not the stream
-            assert stream.run.status == "cancelled" and stream.run.run_id is None
+            assert time.monotonic() - started < 5  # the Stop does not wait for the platform
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    run = stream.run
     assert cancels(srv) == []
+    assert run.status == "cancelled" and run.run_id is None
+    assert run.cancel_error is not None and "not told to stop" in run.cancel_error
+    assert "had not named the run" in run.cancel_error
+    store.flush()
+    record = store.get(run.local_id)
+    assert record is not None and record.cancel_error == run.cancel_error
+    store.close()

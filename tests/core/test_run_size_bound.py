@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from agentnb_testing import asgi_body, serving_asgi
 
@@ -23,6 +24,10 @@ from agentnb.history import HistoryStore
 
 MIB = 1024 * 1024
 PIECE = "x" * 4096
+DOUBLING = {"op": "copy", "from": "/a", "path": "/a/-"}
+"""Copies the list at ``/a`` into itself: each operation doubles the state."""
+EMPTY_LISTS = 100_000
+EMPTY_LIST_EVENTS = 20
 
 
 def _frame(kind: str, **fields: Any) -> bytes:
@@ -55,6 +60,16 @@ def _content(scenario: str) -> Iterator[bytes]:
             usage = {"model": "gpt-4o", "input_tokens": 10**400, "output_tokens": 5,
                      "cost": -(10**400)}  # fmt: skip
             yield _frame("RUN_FINISHED", threadId="t1", runId="r1", usage=[usage])
+            return
+        elif scenario == "copy_doubling":  # issue 53: 2,254 bytes that double the state 50 times
+            yield _frame("STATE_SNAPSHOT", snapshot={"a": ["seed"]})
+            yield _frame("STATE_DELTA", delta=[DOUBLING] * 50)
+            yield _frame("RUN_FINISHED", threadId="t1", runId="r1")
+            return
+        elif scenario == "empty_lists":  # containers that hold nothing still cost memory
+            for _ in range(EMPTY_LIST_EVENTS):
+                yield _frame("CUSTOM", name="noise", value=[[]] * EMPTY_LISTS)
+            yield _frame("RUN_FINISHED", threadId="t1", runId="r1")
             return
         elif scenario == "one_frame":
             yield _frame("TEXT_MESSAGE_CONTENT", messageId="m1", delta="y" * (3 * MIB))
@@ -209,3 +224,96 @@ def test_figures_past_a_float_from_the_server_are_refused_not_a_crash(
 def test_a_bad_bound_is_a_configuration_error(bad: object) -> None:
     with pytest.raises(agentnb.ConfigurationError, match="max_run_mib"):
         _client("http://127.0.0.1:9", max_run_mib=bad)
+
+
+@pytest.mark.parametrize("scenario", ["copy_doubling", "empty_lists"])
+def test_what_the_state_and_custom_events_hold_counts_not_their_wire_size(
+    url: str, scenario: str
+) -> None:
+    """Issue 53: 2,254 bytes of ``copy`` operations double the state 50 times, and events of
+    a hundred thousand empty lists (400 KB each) hold 6 MB each: the run counts what it
+    would keep, ends at its bound, and the process stays near it."""
+    bound = 4 * MIB
+    process = psutil.Process()
+    with _client(url, max_run_mib=4) as client:
+        with pytest.raises(agentnb.RunTooLargeError):
+            client.run("agent", "text")  # warm every cache first
+        gc.collect()
+        rss = process.memory_info().rss
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            with pytest.raises(agentnb.RunTooLargeError) as ended:
+                client.run("agent", scenario)
+            held = tracemalloc.get_traced_memory()[0] - base
+            peak = tracemalloc.get_traced_memory()[1] - base
+        finally:
+            tracemalloc.stop()
+        grew = process.memory_info().rss - rss
+    run = ended.value.run
+    assert run is not None and run.status == "interrupted"
+    assert run.error is not None and run.error.code == "too_large"
+    assert len(json.dumps(run.state)) < 100  # the delta was refused whole, unbuilt
+    assert held < 2 * bound and peak < 3 * bound
+    assert grew < 3 * bound + 16 * MIB  # RSS: loosely, allocator slack included
+
+
+def test_a_delta_is_counted_by_what_it_leaves_in_the_state() -> None:
+    """Under the bound, the run keeps the doubled state; a delta that shrinks the state gives
+    its room back (a long run of small changes never reaches the bound)."""
+    run = agentnb.Run(max_size=MIB)
+    run.apply(agentnb.events.StateSnapshot(state={"a": ["seed"]}))
+    run.apply(agentnb.events.StateDelta(patch=[DOUBLING] * 10))
+    assert json.dumps(run.state).count("seed") == 2**10 and run.status != "interrupted"
+    for _ in range(1000):  # each adds ~8 KB and takes it away again
+        run.apply(
+            agentnb.events.StateDelta(patch=[{"op": "add", "path": "/b", "value": PIECE * 2}])
+        )
+        run.apply(agentnb.events.StateDelta(patch=[{"op": "remove", "path": "/b"}]))
+    assert run.status != "interrupted" and "b" not in run.state
+    run.apply(agentnb.events.StateDelta(patch=[DOUBLING] * 10))
+    assert run.status == "interrupted" and json.dumps(run.state).count("seed") == 2**10
+
+
+TINY_DELTAS = 200_000
+
+
+def _ui_frame(**chunk: str) -> str:
+    return f"data: {json.dumps(chunk)}\n\n"
+
+
+async def _vercel_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A Vercel AI SDK UI message stream of 200,000 deltas of 8 characters, each its own."""
+    if await asgi_body(scope, receive, send) is None:
+        return
+    head = [(b"content-type", b"text/event-stream"), (b"x-vercel-ai-ui-message-stream", b"v1")]
+    await send({"type": "http.response.start", "status": 200, "headers": head})
+    start = _ui_frame(type="start", messageId="m1") + _ui_frame(type="text-start", id="t1")
+    await send({"type": "http.response.body", "body": start.encode(), "more_body": True})
+    for at in range(0, TINY_DELTAS, 1000):
+        batch = "".join(_ui_frame(type="text-delta", id="t1", delta=f"{n:07d} ")
+                        for n in range(at, at + 1000))  # fmt: skip
+        await send({"type": "http.response.body", "body": batch.encode(), "more_body": True})
+    end = _ui_frame(type="finish") + "data: [DONE]\n\n"
+    await send({"type": "http.response.body", "body": end.encode()})
+
+
+def test_a_thread_keeps_its_answer_without_an_object_per_delta() -> None:
+    """The Vercel dialect keeps the answer for the thread's next turn beside the run's own:
+    gathered as the run gathers it, not as 200,000 small strings (~60 bytes each for 8
+    characters), so a run of tiny deltas holds a small multiple of its text."""
+    with (
+        serving_asgi(_vercel_app) as base,
+        agentnb.AgentClient("vercel", base_url=base, api_key="k", record=False) as client,
+    ):
+        client.run("agent", "warm")  # every cache warm first
+        gc.collect()
+        tracemalloc.start()
+        try:
+            base_memory = tracemalloc.get_traced_memory()[0]
+            run = client.run("agent", "tiny deltas")
+            peak = tracemalloc.get_traced_memory()[1] - base_memory
+        finally:
+            tracemalloc.stop()
+    assert len(run.text) == 8 * TINY_DELTAS
+    assert peak < 8 * len(run.text)

@@ -227,10 +227,10 @@ def test_a_patch_applies_all_or_nothing() -> None:
     with pytest.raises(PatchError):
         apply_patch(state, patch)
     assert state == {"items": ["a"], "count": 1}
-    assert apply_patch(state, patch[:1]) == {"items": ["a", "b"], "count": 1}
+    assert apply_patch(state, patch[:1])[0] == {"items": ["a", "b"], "count": 1}
     assert state == {"items": ["a"], "count": 1}  # the input is never changed
     kept = AgentState(state={"items": []})
     for bad in ([{"op": "test", "path": "/items", "value": [1]}], ["x"], [{"op": "bogus"}]):
-        kept.apply(StateDelta(patch=bad))
+        kept.apply(StateDelta(patch=bad), None)
     assert kept.state == {"items": []}
     assert [e.name for e in kept.custom_events] == ["state_delta_rejected"] * 3
