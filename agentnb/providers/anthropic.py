@@ -85,8 +85,10 @@ class _Block:
         if self.kind in _CALLS:
             streamed = "".join(self.pieces)
             arguments = parse_json(streamed) if streamed else self.start.get("input")
-            return {**self.start, "input": arguments if isinstance(arguments, dict) else {}}
-        return self.start  # redacted thinking, a server tool's result: sent back as they came
+            sent = {**self.start, "input": arguments if isinstance(arguments, dict) else {}}
+        else:  # redacted thinking, a server tool's result: sent back as they came
+            sent = self.start
+        return {key: value for key, value in sent.items() if value is not None}
 
 
 class AnthropicTranslator(Translator):
