@@ -1,7 +1,7 @@
 """The ``anthropic`` dialect against servers not written here.
 
-A scripted Messages server (``anthropic/scripted_messages.py``) run by the ``anthropic`` SDK's
-own venv (``.tools/anthropic``, pinned in ``tests/sdk_envs/anthropic.txt``): every frame it
+A scripted Messages server (``messages_server/scripted_messages.py``) run by the ``anthropic``
+SDK's own venv (``.tools/anthropic``, pinned in ``tests/sdk_envs/anthropic.txt``): every frame it
 streams is one of the SDK's event models serialised, and every request agentnb sends must pass
 the SDK's ``MessageCreateParamsStreaming`` and carry Anthropic's headers. The SDK's own client
 reads the same server, so both readers are held to the same frames. Then a LiteLLM proxy's
@@ -26,7 +26,7 @@ from agentnb._core.run import Run
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-SCRIPT = Path(__file__).resolve().parent / "anthropic" / "scripted_messages.py"
+SCRIPT = Path(__file__).resolve().parent / "messages_server" / "scripted_messages.py"
 KEY = "sk-ant-agentnb-test"
 
 

@@ -1,7 +1,7 @@
 """Microsoft Agent Framework's DevUI (``agent-framework-devui``, ``.tools/devui``, pinned in
 ``tests/sdk_envs/devui.txt``), started as its docs start it (``devui ./agents``), serving an
-agent on a scripted chat client (``devui/finance``): its ``/v1/responses`` routes a response
-to an agent by ``metadata.entity_id``, and streams the result of a tool the framework ran
+agent on a scripted chat client (``devui_agents/finance``): its ``/v1/responses`` routes a
+response to an agent by ``metadata.entity_id``, and streams the result of a tool the framework ran
 itself as its own ``response.function_result.complete`` event."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from agentnb import AsyncAgentClient, InvalidRequestError
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-AGENTS = Path(__file__).resolve().parent / "devui"
+AGENTS = Path(__file__).resolve().parent / "devui_agents"
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
-"""A Microsoft Agent Framework agent for DevUI (``devui tests/interop/devui``), on a scripted
-chat client (no network, no key): asked anything, the model calls ``position_value``, which
-the framework runs itself; given its result, it answers with it."""
+"""A Microsoft Agent Framework agent for DevUI (``devui tests/interop/devui_agents``), on a
+scripted chat client (no network, no key): asked anything, the model calls ``position_value``,
+which the framework runs itself; given its result, it answers with it."""
 
 from __future__ import annotations
 
