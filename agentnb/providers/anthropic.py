@@ -52,8 +52,12 @@ DEFAULT_MAX_TOKENS = 4096
 requires one."""
 _CALLS = ("tool_use", "server_tool_use", "mcp_tool_use")
 """Blocks that are a tool call: ``tool_use`` is left to the client, the others the server runs."""
-_PIECES = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}
-"""Where each delta carries its piece of the block."""
+_PIECES = {
+    "text_delta": (("text",), "text"),
+    "thinking_delta": (("thinking",), "thinking"),
+    "input_json_delta": (_CALLS, "partial_json"),
+}
+"""The blocks each delta belongs to, and the key of its piece."""
 _MEDIA = {"image/": "image", "application/pdf": "document"}
 
 
@@ -145,33 +149,27 @@ class AnthropicTranslator(Translator):
 
     def _block_start(self, frame: _Obj) -> list[Event] | None:
         start, index = as_dict(frame.get("content_block")), frame.get("index")
-        if start is None or not isinstance(index, int):
+        if start is None or type(index) is not int:
             return None
-        block = self._blocks[index] = _Block(start)
-        kind = block.kind
-        if kind == "text" and first_str(start, "text"):
-            return [text_delta(start["text"])]
-        if kind == "thinking" and first_str(start, "thinking"):
-            return [reasoning_delta(start["thinking"])]
-        if kind in _CALLS:
-            call_id, name = first_str(start, "id"), first_str(start, "name")
-            if call_id is None or name is None:
-                return None
-            given = as_dict(start.get("input")) or None
-            return [ToolCallStarted(call_id=call_id, name=name, arguments=given)]
-        if kind.endswith("_tool_result"):
-            return _server_result(start)
-        return [] if kind in ("text", "thinking", "redacted_thinking") else None
+        events = _started(start)
+        if events is not None:  # a block it cannot read is kept as a frame, never sent back
+            self._blocks[index] = _Block(start)
+        return events
+
+    def _block(self, frame: _Obj) -> _Block | None:
+        index = frame.get("index")
+        return self._blocks.get(index) if type(index) is int else None
 
     def _block_delta(self, frame: _Obj) -> list[Event] | None:
-        delta, block = as_dict(frame.get("delta")), self._blocks.get(frame.get("index", -1))
+        delta, block = as_dict(frame.get("delta")), self._block(frame)
         if delta is None or block is None:
             return None
-        kind = first_str(delta, "type")
-        if kind == "signature_delta":
+        kind = first_str(delta, "type") or ""
+        if kind == "signature_delta" and block.kind == "thinking":
             block.signature += first_str(delta, "signature") or ""
             return []
-        piece = first_str(delta, _PIECES.get(kind or "", ""))
+        kinds, key = _PIECES.get(kind, ((), ""))
+        piece = first_str(delta, key) if block.kind in kinds else None
         if piece is None:
             return None
         block.pieces.append(piece)
@@ -184,7 +182,7 @@ class AnthropicTranslator(Translator):
         return [ToolCallDelta(call_id=block.start["id"], arguments_delta=piece)]
 
     def _block_stop(self, frame: _Obj) -> list[Event] | None:
-        return [] if frame.get("index") in self._blocks else None
+        return [] if self._block(frame) is not None else None
 
     def _message_delta(self, frame: _Obj) -> list[Event] | None:
         delta = as_dict(frame.get("delta")) or {}
@@ -217,6 +215,24 @@ class AnthropicTranslator(Translator):
         "ping": _ping,
         "error": _error,
     }
+
+
+def _started(start: _Obj) -> list[Event] | None:
+    """What a block's start shows; None for a block it cannot read."""
+    kind = first_str(start, "type") or ""
+    if kind == "text" and first_str(start, "text"):
+        return [text_delta(start["text"])]
+    if kind == "thinking" and first_str(start, "thinking"):
+        return [reasoning_delta(start["thinking"])]
+    if kind in _CALLS:
+        call_id, name = first_str(start, "id"), first_str(start, "name")
+        if call_id is None or name is None:
+            return None
+        given = as_dict(start.get("input")) or None
+        return [ToolCallStarted(call_id=call_id, name=name, arguments=given)]
+    if kind.endswith("_tool_result"):
+        return _server_result(start)
+    return [] if kind in ("text", "thinking", "redacted_thinking") else None
 
 
 def _server_result(block: _Obj) -> list[Event] | None:

@@ -138,3 +138,21 @@ def test_frames_it_cannot_read_are_kept() -> None:
     for sse in odd:
         assert [type(e) for e in translator.translate(sse)] == [UnknownEvent]
     assert translator.translate(ServerSentEvent(event="ping", data='{"type": "ping"}')) == []
+
+
+def test_a_delta_that_does_not_fit_its_block_is_kept_not_read() -> None:
+    translator = AnthropicTranslator("t")
+    frames(
+        translator,
+        start(),
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "name": "f"}},
+    )  # fmt: skip
+    odd = [
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{"}},
+        {"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{"}},
+        {"type": "content_block_delta", "index": [0], "delta": {"type": "text_delta", "text": "x"}},
+        {"type": "content_block_stop", "index": {"a": 1}},
+    ]  # fmt: skip
+    for event in odd:
+        assert [type(e) for e in frames(translator, event)] == [UnknownEvent], event
