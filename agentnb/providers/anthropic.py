@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from .._core.client_tools import ToolResult
 from .._core.exceptions import ConfigurationError
 from .._core.request import Media, RunRequest
+from .._core.transcript import Part
 from ..events import (
     Event,
     RunCompleted,
@@ -66,7 +67,8 @@ class _Block:
     """One content block as it streams: what ``content_block_start`` gave, and its pieces."""
 
     start: _Obj
-    pieces: list[str] = field(default_factory=list)
+    pieces: Part = field(default_factory=lambda: Part("text"))
+    """Kept as a run's text is, so a stream of tiny deltas keeps no object per delta."""
     signature: str = ""
 
     @property
@@ -76,7 +78,7 @@ class _Block:
     def finished(self) -> _Obj | None:
         """The block as the next request sends it back; None for one it cannot send."""
         given = first_str(self.start, self.kind) or ""
-        text = given + "".join(self.pieces)
+        text = given + self.pieces.text
         if self.kind == "text":
             return {"type": "text", "text": text} if text else None
         if self.kind == "thinking":  # the API takes thinking back only with its signature
@@ -87,7 +89,7 @@ class _Block:
                 else None
             )
         if self.kind in _CALLS:
-            streamed = "".join(self.pieces)
+            streamed = self.pieces.text
             arguments = parse_json(streamed) if streamed else self.start.get("input")
             sent = {**self.start, "input": arguments if isinstance(arguments, dict) else {}}
         else:  # redacted thinking, a server tool's result: sent back as they came
@@ -172,9 +174,9 @@ class AnthropicTranslator(Translator):
         piece = first_str(delta, key) if block.kind in kinds else None
         if piece is None:
             return None
-        block.pieces.append(piece)
         if not piece:
             return []
+        block.pieces.append(piece)
         if kind == "text_delta":
             return [text_delta(piece)]
         if kind == "thinking_delta":
