@@ -19,11 +19,11 @@ import httpx
 
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.request import RunRequest
-from agentnb.providers import available_providers, get_provider
-from agentnb.server import ServerHandle, start_server
+from agentnb.providers import get_provider
+from agentnb.server import DIALECT_PROVIDERS, ServerHandle, start_server
 from agentnb.sse import SSEDecoder
 
-DIALECTS = sorted(available_providers())
+DIALECTS = sorted(DIALECT_PROVIDERS)  # the dialects the built-in server speaks
 
 
 async def record(server: ServerHandle, dialect: str, paragraphs: int) -> bytes:

@@ -176,21 +176,21 @@ agentnb.connect("openai", base_url="http://localhost:11434/v1", name="ollama")  
 agentnb.connect("vercel", base_url="https://my.app", path="/api/chat", name="myapp")  # AI SDK UI message stream
 ```
 
-Here every connection points at agentnb's built-in server, which speaks all of them on the
-real paths, so the notebook runs offline."""),
+Here every connection points at agentnb's built-in server, which speaks the platforms' dialects
+(`DIALECT_PROVIDERS`) on the real paths, so the notebook runs offline."""),
     ("code", """import agentnb
-from agentnb.providers import available_providers
+from agentnb.server import DIALECT_PROVIDERS
 
 server = agentnb.start_server(delay_ms=0)
-sorted(available_providers())"""),
-    ("code", """for name in sorted(available_providers()):
+sorted(DIALECT_PROVIDERS)"""),
+    ("code", """for name in sorted(DIALECT_PROVIDERS):
     agentnb.connect(name, **server.client_settings(name), api_key=server.api_key, name=name.replace("-", "_"))
 agentnb.connections()["seekrflow"]"""),
     ("md", """The same question through every dialect: each platform's frames are translated into the
 same typed events, so the answers and token counts agree, and so do the tool calls wherever
 the platform streams them (run-agent.ai's documented stream has no tool frames: 0 there)."""),
     ("code", """rows = []
-for via in [name.replace("-", "_") for name in sorted(available_providers())]:
+for via in [name.replace("-", "_") for name in sorted(DIALECT_PROVIDERS)]:
     handle = agentnb.ask("finance_agent", "What is NVDA trading at?", via=via, new_thread=True, display=False)
     run = handle.wait(timeout=60)
     rows.append((via, run.status, len(run.tool_calls), run.usage.total_tokens if run.usage else None, run.text == first_text if rows else True))

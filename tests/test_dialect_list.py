@@ -110,8 +110,15 @@ def test_no_file_spells_out_the_dialect_list(relative: str) -> None:
     assert not lines, f"{relative}:{lines} names the dialects: ask available_providers()"
 
 
-def test_the_built_in_server_speaks_every_built_in_dialect() -> None:
-    assert sorted(DIALECT_PROVIDERS) == BUILTINS
+SERVED_ELSEWHERE = {"anthropic": "tests/interop/test_anthropic_messages.py"}
+"""Built-in dialects the built-in server does not speak (a model API adds no route there),
+each with the tests that run it against another project's real server."""
+
+
+def test_the_built_in_server_speaks_every_built_in_dialect_but_those_served_elsewhere() -> None:
+    assert sorted([*DIALECT_PROVIDERS, *SERVED_ELSEWHERE]) == BUILTINS
+    for tests in SERVED_ELSEWHERE.values():
+        assert (REPO / tests).is_file()
 
 
 def provider_help() -> str:

@@ -202,6 +202,8 @@ class ResponsesTranslator(Translator):
                 return self._summary_part(body)
             case "response.function_call_arguments.delta" | "response.mcp_call_arguments.delta":
                 return self._arguments(body)
+            case "response.function_result.complete":  # DevUI's: a call the server ran
+                return self._function_output(body)
             case "response.completed" | "response.incomplete":
                 return self._completed(as_dict(body.get("response")) or {})
             case "response.failed" | "response.cancelled":

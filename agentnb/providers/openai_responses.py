@@ -56,7 +56,10 @@ class OpenAIResponses(OpenAIAPI):
 
     Options: ``instructions`` (the system prompt of every run), ``background`` (run as a
     background response, which survives a cut and can be attached to and cancelled; implies
-    ``store``), ``store`` (keep responses on the server; the server's default when unset).
+    ``store``), ``store`` (keep responses on the server; the server's default when unset),
+    ``agent_metadata`` (a metadata key the agent's name is sent under, for a server that
+    routes a response to its agent by metadata: ``"entity_id"`` for Microsoft Agent
+    Framework's DevUI).
     """
 
     name: ClassVar[str] = "openai-responses"
@@ -77,6 +80,8 @@ class OpenAIResponses(OpenAIAPI):
         self.background = bool(options.get("background", False))
         store = options.get("store")
         self.store = None if store is None else bool(store)
+        agent_metadata = options.get("agent_metadata")
+        self.agent_metadata = None if agent_metadata is None else str(agent_metadata)
         if self.background and self.store is False:
             raise ConfigurationError(
                 "OpenAI Responses: background=True needs the response stored; drop store=False"
@@ -84,7 +89,7 @@ class OpenAIResponses(OpenAIAPI):
 
     @classmethod
     def option_names(cls) -> Sequence[str]:
-        return ("instructions", "background", "store")
+        return ("instructions", "background", "store", "agent_metadata")
 
     # ---- runs -----------------------------------------------------------------------------
     def _body(self, request: RunRequest, thread_id: str | None, given: Any) -> _Obj:
@@ -112,6 +117,8 @@ class OpenAIResponses(OpenAIAPI):
         if request.tools:
             body["tools"] = [{"type": "function", **t.declaration()} for t in request.tools]
         metadata = metadata_with_followups(request)
+        if self.agent_metadata:
+            metadata.setdefault(self.agent_metadata, request.agent)
         if metadata:
             body["metadata"] = metadata
         return request.with_extra(body)

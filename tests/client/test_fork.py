@@ -12,11 +12,11 @@ import pytest
 from agentnb import AsyncAgentClient, ConfigurationError, InvalidRequestError, Run
 from agentnb._core.request import build_request
 from agentnb.providers import available_providers, get_provider
-from agentnb.server import ServerHandle
+from agentnb.server import DIALECT_PROVIDERS, ServerHandle
 from agentnb.server._run_log import RunLog
 from agentnb.types import Fork
 
-FORKING = ("vercel", "ag-ui", "openai", "openai-responses", "langgraph")
+FORKING = ("vercel", "ag-ui", "openai", "openai-responses", "langgraph", "anthropic")
 NOT_FORKING = ("operativus", "runagent", "runtools", "seekrflow", "seekrflow-vercel", "a2a")
 
 
@@ -50,7 +50,7 @@ async def retry(
     return await client.run(request.model_copy(update={"fork": fork}))
 
 
-@pytest.mark.parametrize("provider", FORKING)
+@pytest.mark.parametrize("provider", [p for p in FORKING if p in DIALECT_PROVIDERS])
 async def test_a_retry_is_given_the_thread_before_the_turn_it_replaces(
     server: ServerHandle, provider: str
 ) -> None:

@@ -1,0 +1,227 @@
+"""A scripted Anthropic Messages server, run by ``.tools/anthropic``'s Python: every frame it
+streams is one of the ``anthropic`` SDK's own event models (``RawMessageStartEvent``, ...)
+serialised as the SDK serialises them, and every request is checked against the SDK's
+``MessageCreateParamsStreaming`` and Anthropic's headers first (a 400 or 401 in Anthropic's
+error shape otherwise; the SDK 2.10 itself sends its key as ``Authorization: Bearer`` and
+``anthropic-version: 2026-10-21``, agentnb ``x-api-key`` and ``2023-06-01``: both are taken). Usage: ``python scripted_messages.py PORT KEY``.
+
+The model names the script: ``claude-sonnet-4-5`` thinks then answers (a second turn says how
+many messages it was sent), ``search`` runs a web search itself, ``tools`` calls the
+notebook's ``position_value`` and answers with its ``tool_result``, ``overloaded`` fails
+mid-stream with an ``error`` event, ``status-529`` / ``status-400`` answer with that status,
+``slow`` streams until the client goes (``GET /gone`` then says whether it went).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pydantic
+from anthropic import types as t
+from anthropic.types.message_create_params import MessageCreateParamsStreaming
+
+CHECK = pydantic.TypeAdapter(MessageCreateParamsStreaming)
+KEY = sys.argv[2] if len(sys.argv) > 2 else "sk-ant-test"
+GONE: list[str] = []
+"""The scripts whose client went away mid-stream."""
+
+
+def start(model: str, message_id: str, input_tokens: int) -> t.RawMessageStartEvent:
+    usage = t.Usage(input_tokens=input_tokens, output_tokens=1, cache_read_input_tokens=0)
+    message = t.Message(
+        id=message_id, type="message", role="assistant", content=[], model=model, usage=usage
+    )
+    return t.RawMessageStartEvent(type="message_start", message=message)
+
+
+def block(index: int, content: Any) -> t.RawContentBlockStartEvent:
+    return t.RawContentBlockStartEvent(
+        type="content_block_start", index=index, content_block=content
+    )
+
+
+def delta(index: int, piece: Any) -> t.RawContentBlockDeltaEvent:
+    return t.RawContentBlockDeltaEvent(type="content_block_delta", index=index, delta=piece)
+
+
+def stop(index: int) -> t.RawContentBlockStopEvent:
+    return t.RawContentBlockStopEvent(type="content_block_stop", index=index)
+
+
+def text(index: int, *pieces: str) -> list[Any]:
+    deltas = [delta(index, t.TextDelta(type="text_delta", text=p)) for p in pieces]
+    return [block(index, t.TextBlock(type="text", text="")), *deltas, stop(index)]
+
+
+def end(reason: str, output_tokens: int) -> list[Any]:
+    usage = t.MessageDeltaUsage(output_tokens=output_tokens)
+    message_delta = t.RawMessageDeltaEvent(
+        type="message_delta", delta={"stop_reason": reason, "stop_sequence": None}, usage=usage
+    )
+    return [message_delta, t.RawMessageStopEvent(type="message_stop")]
+
+
+def ping() -> Any:
+    return {"type": "ping"}  # the SDK has no model for it: the frame as Anthropic documents it
+
+
+def thinking(body: dict[str, Any]) -> list[Any]:
+    turns = len(body["messages"])
+    answer = ("The answer", " is 4.") if turns == 1 else (f"Turn with {turns} messages.",)
+    return [
+        start(body["model"], f"msg_think_{turns}", 12),
+        ping(),
+        block(0, t.ThinkingBlock(type="thinking", thinking="", signature="")),
+        delta(0, t.ThinkingDelta(type="thinking_delta", thinking="Two plus two")),
+        delta(0, t.ThinkingDelta(type="thinking_delta", thinking=" is four.")),
+        delta(0, t.SignatureDelta(type="signature_delta", signature="sig-abc")),
+        stop(0),
+        *text(1, *answer),
+        *end("end_turn", 20),
+    ]
+
+
+def search(body: dict[str, Any]) -> list[Any]:
+    query = {"query": "NVDA price"}
+    result = t.WebSearchResultBlock(
+        type="web_search_result",
+        title="NVDA",
+        url="https://example.com/nvda",
+        encrypted_content="e",
+    )
+    return [
+        start(body["model"], "msg_search", 30),
+        block(
+            0,
+            t.ServerToolUseBlock(
+                type="server_tool_use", id="srvtoolu_1", name="web_search", input={}
+            ),
+        ),
+        delta(0, t.InputJSONDelta(type="input_json_delta", partial_json=json.dumps(query))),
+        stop(0),
+        block(
+            1,
+            t.WebSearchToolResultBlock(
+                type="web_search_tool_result", tool_use_id="srvtoolu_1", content=[result]
+            ),
+        ),
+        stop(1),
+        *text(2, "NVDA is at 100."),
+        *end("end_turn", 9),
+    ]
+
+
+def tools(body: dict[str, Any]) -> list[Any]:
+    last = body["messages"][-1]
+    answers = (
+        [b for b in last["content"] if isinstance(b, dict) and b.get("type") == "tool_result"]
+        if isinstance(last["content"], list)
+        else []
+    )
+    if answers:
+        return [
+            start(body["model"], "msg_tools_2", 40),
+            *text(0, f"The position is worth {answers[0]['content']}."),
+            *end("end_turn", 8),
+        ]
+    declared = [tool["name"] for tool in body.get("tools", [])]
+    assert declared == ["position_value"], declared
+    arguments = json.dumps({"ticker": "NVDA", "shares": 3})
+    return [
+        start(body["model"], "msg_tools_1", 25),
+        *text(0, "Let me look."),
+        block(1, t.ToolUseBlock(type="tool_use", id="toolu_1", name="position_value", input={})),
+        delta(1, t.InputJSONDelta(type="input_json_delta", partial_json=arguments[:10])),
+        delta(1, t.InputJSONDelta(type="input_json_delta", partial_json=arguments[10:])),
+        stop(1),
+        *end("tool_use", 15),
+    ]
+
+
+def overloaded(body: dict[str, Any]) -> list[Any]:
+    error = t.ErrorResponse(
+        type="error", error=t.OverloadedError(type="overloaded_error", message="Overloaded")
+    )
+    return [start(body["model"], "msg_over", 5), *text(0, "Part")[:2], error]
+
+
+SCRIPTS = {"search": search, "tools": tools, "overloaded": overloaded}
+
+
+def frame(event: Any) -> bytes:
+    data = event if isinstance(event, dict) else json.loads(event.to_json(indent=None))
+    return f"event: {data['type']}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def answer(self, status: int, body: Any) -> None:
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def error(self, status: int, kind: str, message: str) -> None:
+        self.answer(status, {"type": "error", "error": {"type": kind, "message": message}})
+
+    def do_GET(self) -> None:
+        if self.path == "/health":
+            self.answer(200, {"ok": True})
+        elif self.path == "/gone":
+            self.answer(200, GONE)
+        else:
+            self.error(404, "not_found_error", self.path)
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.path != "/v1/messages":
+            return self.error(404, "not_found_error", self.path)
+        # the key in either header, as the SDK's credential code takes it (2.10 sends Bearer)
+        if KEY not in (self.headers.get("x-api-key"), self.headers.get("authorization", "")[7:]):
+            return self.error(401, "authentication_error", "invalid x-api-key")
+        if not self.headers.get("anthropic-version"):
+            return self.error(400, "invalid_request_error", "anthropic-version: header is required")
+        try:
+            CHECK.validate_python(body)
+        except pydantic.ValidationError as exc:
+            return self.error(400, "invalid_request_error", str(exc))
+        model = body["model"]
+        if model.startswith("status-"):
+            status = int(model.removeprefix("status-"))
+            kind = "overloaded_error" if status == 529 else "invalid_request_error"
+            return self.error(status, kind, f"scripted {status}")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if model == "slow":
+            return self.slow(body)
+        for event in SCRIPTS.get(model, thinking)(body):
+            self.wfile.write(frame(event))
+            self.wfile.flush()
+
+    def slow(self, body: dict[str, Any]) -> None:
+        try:
+            self.wfile.write(
+                frame(start("slow", "msg_slow", 3)) + b"".join(map(frame, text(0)[:1]))
+            )
+            for _ in range(6000):
+                self.wfile.write(frame(delta(0, t.TextDelta(type="text_delta", text="word "))))
+                self.wfile.flush()
+                time.sleep(0.05)
+        except (BrokenPipeError, ConnectionResetError):
+            GONE.append("slow")
+
+
+if __name__ == "__main__":
+    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()

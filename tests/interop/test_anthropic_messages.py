@@ -1,0 +1,205 @@
+"""The ``anthropic`` dialect against servers not written here.
+
+A scripted Messages server (``messages_server/scripted_messages.py``) run by the ``anthropic``
+SDK's own venv (``.tools/anthropic``, pinned in ``tests/sdk_envs/anthropic.txt``): every frame it
+streams is one of the SDK's event models serialised, and every request agentnb sends must pass
+the SDK's ``MessageCreateParamsStreaming`` and carry Anthropic's headers. The SDK's own client
+reads the same server, so both readers are held to the same frames. Then a LiteLLM proxy's
+``/v1/messages`` (``.tools/litellm``) over its scripted model: Anthropic's wire as a gateway
+speaks it, with a notebook tool round trip."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from agentnb_testing import free_port, sdk_python, serving
+from interop_testing import LITELLM_KEY
+
+from agentnb import AsyncAgentClient, InvalidRequestError, RunFailedError, ServerError
+from agentnb._core.run import Run
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+SCRIPT = Path(__file__).resolve().parent / "messages_server" / "scripted_messages.py"
+KEY = "sk-ant-agentnb-test"
+
+
+@pytest.fixture(scope="module")
+def messages_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    python, port = sdk_python("anthropic"), free_port()
+    log = tmp_path_factory.mktemp("anthropic") / "server.log"
+    command = [str(python), str(SCRIPT), str(port), KEY]
+    with serving(command, ready_url=f"http://127.0.0.1:{port}/health", log_path=log):
+        yield f"http://127.0.0.1:{port}"
+
+
+def client(url: str, key: str = KEY, **options: object) -> AsyncAgentClient:
+    return AsyncAgentClient("anthropic", base_url=url, api_key=key, record=False, **options)
+
+
+async def test_thinking_text_usage_and_cost_then_a_second_turn(messages_url: str) -> None:
+    async with client(messages_url) as anthropic:
+        run = await anthropic.run("claude-sonnet-4-5", "What is 2 + 2?")
+        again = await anthropic.run("claude-sonnet-4-5", "And again?", thread_id=run.thread_id)
+    assert (run.status, run.text, run.reasoning) == (
+        "completed",
+        "The answer is 4.",
+        "Two plus two is four.",
+    )
+    assert (run.run_id, run.model, run.finish_reason) == (
+        "msg_think_1",
+        "claude-sonnet-4-5",
+        "end_turn",
+    )
+    assert run.usage is not None
+    assert (run.usage.prompt_tokens, run.usage.completion_tokens) == (12, 20)
+    assert run.cost is not None and run.cost > 0 and run.cost_source == "genai-prices"
+    # the thread went back whole, the thinking block with its signature (the server checks it)
+    assert again.text == "Turn with 3 messages."
+
+
+async def test_a_tool_the_server_ran_is_a_finished_call(messages_url: str) -> None:
+    async with client(messages_url) as anthropic:
+        run = await anthropic.run("search", "NVDA?")
+    [call] = run.tool_calls
+    assert (call.call_id, call.name, call.arguments, call.status) == (
+        "srvtoolu_1",
+        "web_search",
+        {"query": "NVDA price"},
+        "succeeded",
+    )
+    assert call.ran_by != "client" and call.output[0]["url"] == "https://example.com/nvda"
+    assert run.text == "NVDA is at 100."
+
+
+async def test_a_notebook_tool_answers_in_the_same_run(messages_url: str) -> None:
+    seen: list[tuple[str, int]] = []
+
+    def position_value(ticker: str, shares: int = 1) -> float:
+        """The value of a position."""
+        seen.append((ticker, shares))
+        return 100.5 * shares
+
+    async with client(messages_url) as anthropic:
+        run = await anthropic.run("tools", "portfolio", tools=[position_value])
+        again = await anthropic.run(
+            "tools", "more", thread_id=run.thread_id, tools=[position_value]
+        )
+    assert seen == [("NVDA", 3), ("NVDA", 3)]
+    assert (run.status, run.text, run.finish_reason) == (
+        "completed",
+        "Let me look.The position is worth 301.5.",
+        "end_turn",
+    )
+    [call] = run.tool_calls
+    assert (call.call_id, call.ran_by, call.output, call.status) == (
+        "toolu_1",
+        "client",
+        "301.5",
+        "succeeded",
+    )
+    assert run.usage is not None and run.usage.prompt_tokens == 25 + 40  # both requests
+    assert again.status == "completed"  # the thread's tool_use and tool_result went back valid
+
+
+async def test_an_error_event_fails_the_run_with_its_type(messages_url: str) -> None:
+    async with client(messages_url) as anthropic:
+        with pytest.raises(RunFailedError) as failed:
+            await anthropic.run("overloaded", "hi")
+    assert "Overloaded" in str(failed.value)
+    run: Run | None = failed.value.run
+    assert run is not None and run.error is not None and run.error.code == "overloaded_error"
+    assert run.text == "Part"
+
+
+async def test_error_statuses_are_typed(messages_url: str) -> None:
+    async with client(messages_url, max_retries=0) as anthropic:
+        with pytest.raises(ServerError) as overloaded:
+            await anthropic.run("status-529", "hi")
+        with pytest.raises(InvalidRequestError) as invalid:
+            await anthropic.run("status-400", "hi")
+    assert overloaded.value.status_code == 529 and "scripted 529" in str(overloaded.value)
+    assert invalid.value.status_code == 400 and "scripted 400" in str(invalid.value)
+    async with client(messages_url, key="wrong") as anthropic:
+        with pytest.raises(Exception, match="invalid x-api-key"):
+            await anthropic.run("claude-sonnet-4-5", "hi")
+
+
+async def test_stop_closes_the_stream_and_the_server_sees_it_go(messages_url: str) -> None:
+    async with client(messages_url) as anthropic, anthropic.stream("slow", "go on") as stream:
+        async for event in stream:
+            if event.type == "text_delta":
+                break  # Stop
+    assert stream.run.status == "cancelled" and stream.run.text.startswith("word")
+    async with httpx.AsyncClient(base_url=messages_url) as probe:
+        for _ in range(200):  # the server notices at its next write
+            if (await probe.get("/gone")).json() == ["slow"]:
+                break
+            await asyncio.sleep(0.05)
+        assert (await probe.get("/gone")).json() == ["slow"]
+
+
+SDK_READS = """
+import json, sys
+import anthropic
+client = anthropic.Anthropic(base_url=sys.argv[1], api_key=sys.argv[2])
+with client.messages.stream(model=sys.argv[3], max_tokens=64, messages=[{"role": "user", "content": "hi"}]) as stream:
+    message = stream.get_final_message()
+print(message.model_dump_json())
+"""
+
+
+def sdk_message(url: str, key: str, model: str) -> dict[str, object]:
+    """The message the ``anthropic`` SDK's own stream accumulator reads from ``url``."""
+    python = sdk_python("anthropic")
+    done = subprocess.run(
+        [str(python), "-c", SDK_READS, url, key, model], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    message: dict[str, object] = json.loads(done.stdout)
+    return message
+
+
+async def test_the_sdk_reads_what_agentnb_reads(messages_url: str) -> None:
+    message = sdk_message(messages_url, KEY, "claude-sonnet-4-5")
+    async with client(messages_url) as anthropic:
+        run = await anthropic.run("claude-sonnet-4-5", "hi")
+    thinking, text = message["content"]  # type: ignore[misc]
+    assert (thinking["thinking"], thinking["signature"]) == (run.reasoning, "sig-abc")
+    assert text["text"] == run.text
+    assert message["usage"]["output_tokens"] == run.usage.completion_tokens  # type: ignore[index,union-attr]
+
+
+async def test_litellm_messages_streams_a_notebook_tool_round(proxy_url: str) -> None:
+    base = proxy_url.removesuffix("/v1")
+    seen: list[tuple[str, int]] = []
+
+    def position_value(ticker: str, shares: int = 1) -> float:
+        """The value of a position."""
+        seen.append((ticker, shares))
+        return 100.5 * shares
+
+    async with client(base, key=LITELLM_KEY) as anthropic:
+        run = await anthropic.run("portfolio", "portfolio", tools=[position_value])
+    assert seen == [("NVDA", 3)]
+    assert (run.status, run.text) == ("completed", "The position is worth 301.5.")
+    [call] = run.tool_calls
+    assert (call.call_id, call.ran_by, call.output) == ("call_llm_1", "client", "301.5")
+    assert run.usage is not None and run.usage.completion_tokens == 10  # both requests
+
+
+async def test_litellm_messages_as_the_sdk_reads_it(proxy_url: str) -> None:
+    base = proxy_url.removesuffix("/v1")
+    message = sdk_message(base, LITELLM_KEY, "portfolio")
+    async with client(base, key=LITELLM_KEY) as anthropic:
+        run = await anthropic.run("portfolio", "hi")
+    [text] = message["content"]  # type: ignore[misc]
+    assert text["text"] == run.text == "no tool"
+    assert (run.finish_reason, message["stop_reason"]) == ("end_turn", "end_turn")
+    assert run.usage is not None and run.usage.completion_tokens == 5
