@@ -71,6 +71,25 @@ def _describe_field_errors(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts) + more
 
 
+_KNOWN_SERVERS = (("Google ADK", "adk", {("body", "userId"), ("body", "sessionId")}),)
+"""Frameworks whose request models name their own fields when another dialect's body reaches
+them: the server, the dialect that reads it, the fields its 422 says are missing (ADK's
+``/run`` and ``/run_sse``: ``RunAgentRequest``)."""
+
+
+def _known_server(errors: list[dict[str, Any]]) -> str:
+    """Which dialect to use, when a validation error reads like a known framework's own."""
+    missing = {
+        tuple(item["loc"])
+        for item in errors
+        if item.get("type") == "missing" and isinstance(item.get("loc"), list)
+    }
+    for server, dialect, fields in _KNOWN_SERVERS:
+        if fields <= missing:
+            return f" (this looks like a {server} server: use the `{dialect}` dialect)"
+    return ""
+
+
 def _summary(parsed: Any, body: str) -> str:
     """The server's own message (``detail``, ``error.message``, ``message``), else an excerpt."""
     if isinstance(parsed, dict):
@@ -117,6 +136,7 @@ def status_error(
     parsed = _json_body(safe_body, secrets)
     errors = _field_errors(parsed)
     summary = _describe_field_errors(errors) if errors else _summary(parsed, safe_body)
+    summary += _known_server(errors)
     message = f"{method} {safe_url} → {status} {_reason(status)}: {summary}"
     common: dict[str, Any] = {"url": safe_url, "status_code": status, "body": excerpt(safe_body)}
     if status in (401, 403):

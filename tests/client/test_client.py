@@ -22,10 +22,9 @@ from agentnb import (
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.request import build_request
 from agentnb.events import RunCompleted, RunStarted, TextDelta
-from agentnb.providers import available_providers
-from agentnb.server import ServerHandle
+from agentnb.server import DIALECT_PROVIDERS, ServerHandle
 
-PROVIDERS = sorted(available_providers())
+PROVIDERS = sorted(DIALECT_PROVIDERS)  # the dialects the built-in server speaks
 QUESTION = "What is NVDA trading at, and how did it move this week?"
 
 

@@ -15,10 +15,9 @@ from agentnb._client.async_client import AsyncAgentClient
 from agentnb._client.stream import AsyncRunStream
 from agentnb._core.run import Run
 from agentnb.events import Event, RunCompleted, RunStarted
-from agentnb.providers import available_providers
-from agentnb.server import ServerHandle
+from agentnb.server import DIALECT_PROVIDERS, ServerHandle
 
-PROVIDERS = sorted(available_providers())
+PROVIDERS = sorted(DIALECT_PROVIDERS)  # the dialects the built-in server speaks
 AGENTS = ["finance_agent", "research_team"]
 
 

@@ -17,10 +17,9 @@ import agentnb
 from agentnb import AgentClient, RunCancelledError, RunFailedError
 from agentnb._core.pricing import price_call
 from agentnb.events import ToolCallStarted
-from agentnb.providers import available_providers
-from agentnb.server import ServerHandle
+from agentnb.server import DIALECT_PROVIDERS, ServerHandle
 
-PROVIDERS = sorted(available_providers())
+PROVIDERS = sorted(DIALECT_PROVIDERS)  # the dialects the built-in server speaks
 QUESTION = "What is NVDA trading at, and how did it move this week?"
 CONTENT_KEYS = {
     "gen_ai.input.messages",
