@@ -152,3 +152,34 @@ async def test_another_dialect_at_adks_run_endpoint_is_told_to_use_adk(adk_url: 
             await other.run("calc", "hello")
     assert "this looks like a Google ADK server: use the `adk` dialect" in str(caught.value)
 
+
+@pytest.fixture(scope="module")
+def adk_a2a_url(agents_dir: Path) -> Iterator[str]:
+    """The same agent over A2A, served by ADK's own ``to_a2a()``."""
+    python = sdk_python("google-adk")
+    port = free_port()
+    command = [str(python), str(AGENTS.parent / "adk_a2a.py"), str(port), str(agents_dir)]
+    ready = f"http://127.0.0.1:{port}/.well-known/agent-card.json"
+    with serving(command, ready_url=ready, log_path=agents_dir.parent / "a2a.log"):
+        yield f"http://127.0.0.1:{port}"
+
+
+async def test_over_a2a_adks_tool_call_is_a_tool_call_and_the_answer_shows_once(
+    adk_a2a_url: str,
+) -> None:
+    async with AsyncAgentClient("a2a", base_url=adk_a2a_url, record=False) as a2a:
+        run = await a2a.run("calc", "please add 2 and 2")
+    assert run.status == "completed", run.error
+    [call] = run.tool_calls
+    assert (call.name, call.arguments, call.output, call.status) == (
+        "add",
+        {"a": 2, "b": 2},  # 2.0 on the wire: A2A 1.0 data is a protobuf Struct
+        4,
+        "succeeded",
+    )
+    assert call.call_id.startswith("adk-")
+    assert run.text == "The answer is 4."  # the artifact, once
+    assert run.reasoning == "Thinking it over."  # not the answer again
+    assert [p.kind for p in run.parts] == ["tool", "reasoning", "text"]
+    assert run.usage is not None and run.usage.total_tokens == 47  # adk_usage_metadata
+    assert not run.custom_events
