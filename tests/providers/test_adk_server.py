@@ -14,7 +14,7 @@ import httpx
 import pytest
 from agentnb_testing import free_port, sdk_python, serving
 
-from agentnb import AsyncAgentClient
+from agentnb import AsyncAgentClient, ToolCall
 from agentnb._core.exceptions import (
     InvalidRequestError,
     RunFailedError,
@@ -183,3 +183,41 @@ async def test_over_a2a_adks_tool_call_is_a_tool_call_and_the_answer_shows_once(
     assert [p.kind for p in run.parts] == ["tool", "reasoning", "text"]
     assert run.usage is not None and run.usage.total_tokens == 47  # adk_usage_metadata
     assert not run.custom_events
+
+
+@pytest.fixture(scope="module")
+def adk_agui_url(agents_dir: Path) -> Iterator[str]:
+    """The agent behind ``ag-ui-adk``, its ``add`` needing confirmation."""
+    python = sdk_python("google-adk")
+    port = free_port()
+    command = [str(python), str(AGENTS.parent / "adk_agui.py"), str(port), str(agents_dir)]
+    ready = f"http://127.0.0.1:{port}/health"
+    with serving(command, ready_url=ready, log_path=agents_dir.parent / "agui.log"):
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.parametrize("path", ["", "/interrupts"])
+@pytest.mark.parametrize(
+    ("approve", "status", "answer"),
+    [(True, "succeeded", "The answer is 4."), (False, "denied", "rejected")],
+)
+async def test_over_ag_ui_adks_confirmation_is_the_approval_of_its_call(
+    adk_agui_url: str, path: str, approve: bool, status: str, answer: str
+) -> None:
+    """``ag-ui-adk`` streams ADK's ``adk_request_confirmation`` as a tool call (and, with
+    ``emit_interrupt_outcome``, an interrupt on it): the person decides on ``add`` itself."""
+    shown: list[tuple[str, object]] = []
+
+    def decide(call: ToolCall) -> bool:
+        shown.append((call.name, call.arguments))
+        return approve
+
+    async with AsyncAgentClient("ag-ui", base_url=adk_agui_url + path, record=False) as agui:
+        run = await agui.run("calc", "please add 2 and 2", approve=decide)
+    assert run.status == "completed", run.error
+    assert shown == [("add", {"a": 2, "b": 2})]
+    [call] = run.tool_calls  # no call of adk_request_confirmation, no call without a result
+    assert (call.name, call.arguments, call.status) == ("add", {"a": 2, "b": 2}, status)
+    assert call.approval is not None and call.approval.approved is approve
+    assert call.approval.asked is not None and call.approval.asked.name == "add"
+    assert answer in run.text
