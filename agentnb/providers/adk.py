@@ -9,19 +9,27 @@ in one event that is not partial: the pieces are shown, the whole is not shown a
 
 ADK has no cancel endpoint: Stop closes the stream, which ADK's server reads as the end of
 the run. The tools are the agent's own; ``/run_sse`` has no field for a tool the client
-declares, so notebook tools are refused (:attr:`ADK.carries`).
+declares, so notebook tools are refused (:attr:`ADK.carries`). A tool that needs a person's
+confirmation (``require_confirmation=True``) makes ADK call ``adk_request_confirmation``
+with the call it holds back and end the run: that is the approval of the call, and the
+decision goes back on the session as that call's response (``{confirmed}``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from .._core.approvals import ApprovalDecision
 from .._core.exceptions import HTTPStatusError, ProtocolError
 from .._core.request import RunRequest
 from ..events import (
     Event,
     RunCompleted,
+    RunPaused,
     RunStarted,
+    ToolApprovalRequested,
+    ToolCallDenied,
     ToolCallFinished,
     ToolCallStarted,
     Usage,
@@ -37,6 +45,9 @@ from ._options import carried
 from ._paths import segment
 
 __all__ = ["ADK", "ADKTranslator"]
+
+CONFIRMATION = "adk_request_confirmation"
+"""The call ADK makes to have a tool call confirmed, its arguments holding that call."""
 
 _Obj = dict[str, Any]
 DEFAULT_USER = "agentnb"
@@ -70,6 +81,9 @@ class ADKTranslator(Translator):
         self._calls: set[str] = set()
         self._usage: Usage | None = None
         self._model: str | None = None
+        self.awaiting: dict[str, str] = {}
+        """The calls held back for a person's decision: their confirmation call's id."""
+        self.denied: set[str] = set()
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
         event = as_dict(parse_json(sse.data))
@@ -95,9 +109,11 @@ class ADKTranslator(Translator):
         return events
 
     def ended(self) -> list[Event]:
-        """ADK's server ends the stream when the run is over: that is its end."""
+        """ADK's server ends the stream when the run is over (or waits for a confirmation)."""
         if self.done:
             return []
+        if self.awaiting:
+            return [RunPaused(reason="confirmation", usage=self._usage)]
         self.done = True
         return [RunCompleted(usage=self._usage, model=self._model)]
 
@@ -135,13 +151,33 @@ class ADKTranslator(Translator):
         if not call_id or name is None or call_id in self._calls:
             return []
         self._calls.add(call_id)
+        if name == CONFIRMATION and (asked := self._confirmation(call_id, call)) is not None:
+            return [asked]
         return [ToolCallStarted(call_id=call_id, name=name, arguments=call.get("args"))]
+
+    def _confirmation(self, confirmation_id: str, call: _Obj) -> Event | None:
+        """The approval ADK asks for the call its confirmation call holds."""
+        asked = as_dict(call.get("args")) or {}
+        original = as_dict(asked.get("originalFunctionCall")) or {}
+        call_id, name = first_str(original, "id"), first_str(original, "name")
+        if not call_id or name is None:
+            return None
+        self.awaiting[call_id] = confirmation_id
+        return ToolApprovalRequested(
+            call_id=call_id,
+            approval_id=confirmation_id,
+            name=name,
+            arguments=original.get("args"),
+            reason=first_str(as_dict(asked.get("toolConfirmation")) or {}, "hint"),
+        )
 
     def _response(self, response: _Obj) -> list[Event]:
         call_id = first_str(response, "id")
-        if not call_id:
-            return []
+        if not call_id or call_id in self.awaiting:
+            return []  # ADK's placeholder while the call waits for its confirmation
         output, error = _result(response.get("response"))
+        if call_id in self.denied:
+            return [ToolCallDenied(call_id=call_id, reason=error)]
         return [ToolCallFinished(call_id=call_id, output=output, error=error)]
 
     def _add_usage(self, event: _Obj) -> None:
@@ -167,6 +203,7 @@ class ADK(Provider):
     name: ClassVar[str] = "adk"
     title: ClassVar[str] = "Google ADK"
     resume_mode = "none"  # a cut run cannot be streamed again: ADK has no event ids
+    supports_approvals = True
     carries: ClassVar[frozenset[str] | None] = carried("user_id", "metadata", settings=())
 
     def __init__(self, **options: Any) -> None:
@@ -201,11 +238,15 @@ class ADK(Provider):
         return request.model_copy(update={"thread_id": session_id})
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
+        return self._run(request, {"role": "user", "parts": [{"text": request.message}]})
+
+    def _run(self, request: RunRequest, message: _Obj) -> HttpRequest:
+        """The one ``/run_sse`` body: the question, or the decisions that resume it."""
         body: _Obj = {
             "appName": request.agent,
             "userId": self._user(request),
             "sessionId": request.thread_id,
-            "newMessage": {"role": "user", "parts": [{"text": request.message}]},
+            "newMessage": message,
             "streaming": True,
         }
         if request.metadata:
@@ -214,6 +255,33 @@ class ADK(Provider):
 
     def translator(self, request: RunRequest) -> Translator:
         return ADKTranslator(request.thread_id)
+
+    def approval_request(
+        self, request: RunRequest, translator: Translator, decisions: Sequence[ApprovalDecision]
+    ) -> HttpRequest | None:
+        """The decisions as the responses of ADK's confirmation calls, on the same session."""
+        if not isinstance(translator, ADKTranslator):
+            return None
+        parts = []
+        for decision in decisions:
+            confirmation_id = translator.awaiting.pop(decision.call_id, None)
+            if confirmation_id is None:
+                continue
+            if not decision.approved:
+                translator.denied.add(decision.call_id)
+            response = {"confirmed": decision.approved}
+            parts.append(
+                {
+                    "functionResponse": {
+                        "id": confirmation_id,
+                        "name": CONFIRMATION,
+                        "response": response,
+                    }
+                }
+            )
+        if not parts or translator.awaiting:
+            return None
+        return self._run(request, {"role": "user", "parts": parts})
 
     def list_agents_request(self) -> HttpRequest | None:
         return HttpRequest("GET", "/list-apps")

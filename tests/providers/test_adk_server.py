@@ -137,13 +137,39 @@ async def test_an_error_event_fails_the_run_with_its_code(client: AsyncAgentClie
     assert run.error.code == "RESOURCE_EXHAUSTED"
 
 
+@pytest.mark.parametrize(
+    ("approve", "status", "answer"),
+    [(True, "succeeded", "The answer is 4."), (False, "denied", "rejected")],
+)
+async def test_a_tool_adk_asks_to_confirm_is_an_approval_of_that_call(
+    client: AsyncAgentClient, approve: bool, status: str, answer: str
+) -> None:
+    """``require_confirmation=True``: ADK calls ``adk_request_confirmation`` and ends the
+    stream; the person decides on ``add`` and the decision resumes the same run."""
+    shown: list[tuple[str, object]] = []
+
+    def decide(call: ToolCall) -> bool:
+        shown.append((call.name, call.arguments))
+        return approve
+
+    run = await client.run("confirm", "please add 2 and 2", approve=decide)
+    assert run.status == "completed", run.error
+    assert shown == [("add", {"a": 2, "b": 2})]
+    [call] = run.tool_calls  # neither ADK's confirmation call nor its placeholder result
+    assert (call.name, call.status) == ("add", status)
+    assert call.output == (4 if approve else None)
+    assert call.approval is not None and call.approval.approved is approve
+    assert answer in run.text
+    assert run.usage is not None and run.usage.total_tokens == 47  # both streams
+
+
 async def test_notebook_tools_are_refused_before_any_request(client: AsyncAgentClient) -> None:
     with pytest.raises(UnsupportedOptionError, match="does not support tools"):
         await client.run("calc", "please add", tools=[add])
 
 
 async def test_the_connection_lists_adks_apps(client: AsyncAgentClient) -> None:
-    assert [agent.name for agent in await client.list_agents()] == ["calc"]
+    assert [agent.name for agent in await client.list_agents()] == ["calc", "confirm"]
 
 
 async def test_another_dialect_at_adks_run_endpoint_is_told_to_use_adk(adk_url: str) -> None:
