@@ -20,6 +20,7 @@ from .._core.approvals import ApprovalGate, collect_decisions
 from .._core.client_tools import MAX_ROUNDS
 from .._core.exceptions import (
     AgentNBError,
+    NotFoundError,
     RunFailedError,
     RunInterruptedError,
     StreamStallError,
@@ -314,7 +315,10 @@ class AsyncRunStream:
             await self._transport.discover()
             if self._attach:
                 return request
-            return await self._provider.prepare(request, self._send_json)
+            try:
+                return await self._provider.prepare(request, self._send_json)
+            except NotFoundError as error:
+                raise await self._transport.framework_named(error) from None
 
         try:
             return await self._watchdog.read(steps)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -31,7 +32,15 @@ from .._core.retry import Retryable, parse_retry_after
 from .._core.secrets import redact
 from .._core.text import excerpt
 
-__all__ = ["content_type_error", "is_event_stream", "is_json", "status_error", "transport_error"]
+__all__ = [
+    "KNOWN_SERVERS",
+    "KnownServer",
+    "content_type_error",
+    "is_event_stream",
+    "is_json",
+    "status_error",
+    "transport_error",
+]
 
 
 def _reason(status: int) -> str:
@@ -71,10 +80,38 @@ def _describe_field_errors(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts) + more
 
 
-_KNOWN_SERVERS = (("Google ADK", "adk", {("body", "userId"), ("body", "sessionId")}),)
-"""Frameworks whose request models name their own fields when another dialect's body reaches
-them: the server, the dialect that reads it, the fields its 422 says are missing (ADK's
-``/run`` and ``/run_sse``: ``RunAgentRequest``)."""
+@dataclass(frozen=True)
+class KnownServer:
+    """A framework's own server, which a URL given to another dialect may turn out to be."""
+
+    name: str
+    dialect: str
+    """The dialect that reads it."""
+    fields: frozenset[tuple[str, str]]
+    """The fields its 422 says are missing when another dialect's body reaches its run
+    endpoint."""
+    listing: str
+    """The path on its origin that answers a GET with the JSON list of its agents' names."""
+
+    @property
+    def hint(self) -> str:
+        return f" (this looks like a {self.name} server: use the `{self.dialect}` dialect)"
+
+    def lists_agents(self, body: str) -> bool:
+        """Whether ``body``, the answer to a GET of :attr:`listing`, is its list of agents."""
+        parsed = _json_body(body, [])
+        return isinstance(parsed, list) and all(isinstance(name, str) for name in parsed)
+
+
+KNOWN_SERVERS = (
+    KnownServer(
+        "Google ADK",
+        "adk",
+        frozenset({("body", "userId"), ("body", "sessionId")}),  # ADK's RunAgentRequest
+        "/list-apps",
+    ),
+)
+"""The frameworks a 404 or a 422 from another dialect's request is checked against."""
 
 
 def _known_server(errors: list[dict[str, Any]]) -> str:
@@ -84,10 +121,7 @@ def _known_server(errors: list[dict[str, Any]]) -> str:
         for item in errors
         if item.get("type") == "missing" and isinstance(item.get("loc"), list)
     }
-    for server, dialect, fields in _KNOWN_SERVERS:
-        if fields <= missing:
-            return f" (this looks like a {server} server: use the `{dialect}` dialect)"
-    return ""
+    return next((server.hint for server in KNOWN_SERVERS if server.fields <= missing), "")
 
 
 def _summary(parsed: Any, body: str) -> str:

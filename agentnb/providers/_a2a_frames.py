@@ -40,6 +40,7 @@ from ._frames import (
     str_list,
     unknown,
 )
+from .adk import function_result
 
 __all__ = ["A2ATranslator", "jsonrpc_failure", "state_name", "stream_result"]
 
@@ -140,11 +141,8 @@ def _adk_tool_event(part: _Obj) -> Event | None:
         return ToolCallStarted(call_id=call_id, name=name, arguments=data.get("args"))
     if kind != "function_response":
         return None
-    response = as_dict(data.get("response"))
-    error = first_str(response, "error") if response is not None else None
-    if response is not None and set(response) == {"result"}:
-        return ToolCallFinished(call_id=call_id, output=response["result"])
-    return ToolCallFinished(call_id=call_id, output=None if error else response, error=error)
+    output, error = function_result(data.get("response"))
+    return ToolCallFinished(call_id=call_id, output=output, error=error)
 
 
 def _approval_part(message: _Obj) -> _Obj | None:

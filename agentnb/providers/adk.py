@@ -44,7 +44,7 @@ from ._frames import unknown as keep_unknown
 from ._options import carried
 from ._paths import segment
 
-__all__ = ["ADK", "ADKTranslator"]
+__all__ = ["ADK", "ADKTranslator", "function_result"]
 
 CONFIRMATION = "adk_request_confirmation"
 """The call ADK makes to have a tool call confirmed, its arguments holding that call."""
@@ -58,7 +58,7 @@ def _sessions_path(app: str, user: str) -> str:
     return f"/apps/{segment(app, 'app name')}/users/{segment(user, 'user id')}/sessions"
 
 
-def _result(response: Any) -> tuple[Any, str | None]:
+def function_result(response: Any) -> tuple[Any, str | None]:
     """A function response's output and error: ADK wraps a value that is not an object as
     ``{"result": value}`` and a failure as ``{"error": message}``."""
     body = as_dict(response)
@@ -68,6 +68,12 @@ def _result(response: Any) -> tuple[Any, str | None]:
     if isinstance(error, str) and error:
         return None, error
     return (body["result"] if set(body) == {"result"} else body), None
+
+
+def _confirmed(confirmation_id: str, approved: bool) -> _Obj:
+    """The response to ADK's confirmation call: the person's decision."""
+    response = {"id": confirmation_id, "name": CONFIRMATION, "response": {"confirmed": approved}}
+    return {"functionResponse": response}
 
 
 class ADKTranslator(Translator):
@@ -175,7 +181,7 @@ class ADKTranslator(Translator):
         call_id = first_str(response, "id")
         if not call_id or call_id in self.awaiting:
             return []  # ADK's placeholder while the call waits for its confirmation
-        output, error = _result(response.get("response"))
+        output, error = function_result(response.get("response"))
         if call_id in self.denied:
             return [ToolCallDenied(call_id=call_id, reason=error)]
         return [ToolCallFinished(call_id=call_id, output=output, error=error)]
@@ -269,16 +275,7 @@ class ADK(Provider):
                 continue
             if not decision.approved:
                 translator.denied.add(decision.call_id)
-            response = {"confirmed": decision.approved}
-            parts.append(
-                {
-                    "functionResponse": {
-                        "id": confirmation_id,
-                        "name": CONFIRMATION,
-                        "response": response,
-                    }
-                }
-            )
+            parts.append(_confirmed(confirmation_id, decision.approved))
         if not parts or translator.awaiting:
             return None
         return self._run(request, {"role": "user", "parts": parts})

@@ -17,6 +17,7 @@ from agentnb_testing import free_port, sdk_python, serving
 from agentnb import AsyncAgentClient, ToolCall
 from agentnb._core.exceptions import (
     InvalidRequestError,
+    NotFoundError,
     RunFailedError,
     UnsupportedOptionError,
 )
@@ -247,3 +248,23 @@ async def test_over_ag_ui_adks_confirmation_is_the_approval_of_its_call(
     assert call.approval is not None and call.approval.approved is approve
     assert call.approval.asked is not None and call.approval.asked.name == "add"
     assert answer in run.text
+
+
+@pytest.mark.parametrize("dialect", ["openai", "seekrflow", "a2a"])
+async def test_another_dialect_given_adks_url_is_told_to_use_adk(
+    adk_url: str, dialect: str
+) -> None:
+    """Its run's request answers 404 there; ADK's ``GET /list-apps`` says what it is."""
+    async with AsyncAgentClient(dialect, base_url=adk_url, record=False) as other:
+        with pytest.raises(NotFoundError) as caught:
+            await other.run("calc", "hello")
+    assert str(caught.value).endswith(
+        " (this looks like a Google ADK server: use the `adk` dialect)"
+    )
+
+
+async def test_a_404_elsewhere_says_nothing_of_adk(adk_agui_url: str) -> None:
+    async with AsyncAgentClient("openai", base_url=adk_agui_url, record=False) as other:
+        with pytest.raises(NotFoundError) as caught:
+            await other.run("calc", "hello")
+    assert "ADK" not in str(caught.value)
