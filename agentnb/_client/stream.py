@@ -20,6 +20,7 @@ from .._core.approvals import ApprovalGate, collect_decisions
 from .._core.client_tools import MAX_ROUNDS
 from .._core.exceptions import (
     AgentNBError,
+    NotFoundError,
     RunFailedError,
     RunInterruptedError,
     StreamStallError,
@@ -396,7 +397,10 @@ class AsyncRunStream:
             await self._transport.discover()
             if self._attach:
                 return request
-            return await self._provider.prepare(request, self._send_json)
+            try:
+                return await self._provider.prepare(request, self._send_json)
+            except NotFoundError as error:
+                raise await self._transport.framework_named(error) from None
 
         try:
             return await self._watchdog.read(steps)
@@ -482,6 +486,12 @@ class AsyncRunStream:
                 http, resuming = continued, False
                 self._feed.guard.resumed(strict=False)
                 continue
+            if outcome.kind == "ended" and not paused:  # a clean end: for some dialects, the
+                for event in translator.ended():  # run's end, or its pause (Google ADK's)
+                    if isinstance(event, RunCompleted):
+                        event = await self._finalize(request, translator, event)
+                    yield self._feed.deliver(event)
+                    paused = paused or isinstance(event, RunPaused)
             if paused:  # wait for the decisions, send them, read on with the same translator
                 self._count_pause()
                 tick = (self._clock.idle_timeout or 60.0) / 2
@@ -497,11 +507,6 @@ class AsyncRunStream:
                 http, resuming = sent, False
                 self._feed.guard.resumed(strict=False)  # its answer may start the run over
                 continue
-            if outcome.kind == "ended":  # a clean end: for some dialects, the run's end
-                for event in translator.ended():
-                    if isinstance(event, RunCompleted):
-                        event = await self._finalize(request, translator, event)
-                    yield self._feed.deliver(event)
             if translator.done:  # a terminal frame without a terminal event
                 return
             http = self._resume_request(request, translator, outcome)

@@ -18,7 +18,9 @@ import httpx
 from pydantic_core import from_json
 
 from .._core.exceptions import (
+    AgentNBError,
     ConfigurationError,
+    NotFoundError,
     ProtocolError,
     RateLimitError,
     TransportError,
@@ -27,7 +29,9 @@ from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy, SharedBackOf
 from .._core.secrets import REDACTED, key_advice, redact
 from .._core.version import __version__
 from .._http import (
+    KNOWN_SERVERS,
     SIDE_CONNECTIONS,
+    KnownServer,
     Verify,
     abort,
     accept_encoding,
@@ -132,6 +136,8 @@ class Transport:
         self._closed = False
         self._discovered = False
         self._discovering = asyncio.Lock()
+        self._known_server: str | None = None
+        """What a 404 of a run's request adds: which dialect the origin answers like."""
         self.back_off = SharedBackOff()
         """Held by an answer saying "not now" (429, Retry-After): every request of this
         transport waits for it before its first attempt (:meth:`paced`) and its retries."""
@@ -359,7 +365,10 @@ class Transport:
         ``idempotent``: a resume, which may be re-sent after the connection broke."""
         request = self.build(http, accept="text/event-stream")
         response = await self.send(request, stream=True, idempotent=idempotent)
-        await self.check_status(response)
+        try:
+            await self.check_status(response)
+        except NotFoundError as error:
+            raise await self.framework_named(error) from None
         content_type = response.headers.get("content-type")
         try:
             decoder_for(response.headers, lambda: self.where(request))  # one it can undo
@@ -379,6 +388,31 @@ class Transport:
                 (self._api_key,),
             )
         return response
+
+    async def framework_named(self, error: NotFoundError) -> NotFoundError:
+        """A 404 of a run's request (or a step before it), saying which dialect to use when
+        the origin answers a known framework's listing (Google ADK's ``GET /list-apps``);
+        the origin is asked once per connection, and any other answer adds nothing."""
+        if self._known_server is None:
+            self._known_server = ""
+            for server in KNOWN_SERVERS:
+                if server.dialect != self.provider.name and await self._lists(server, error):
+                    self._known_server = server.hint
+                    break
+        if self._known_server:
+            error.args = (f"{error}{self._known_server}",)
+        return error
+
+    async def _lists(self, server: KnownServer, error: NotFoundError) -> bool:
+        with contextlib.suppress(AgentNBError, Retryable, httpx.HTTPError, ValueError):
+            url = httpx.URL(error.url or "").copy_with(path=server.listing, query=None)
+            listing = HttpRequest("GET", str(url))
+            response = await self.send(self.build(listing, accept="application/json"), stream=True)
+            body, _ = await self.read_capped(response, ERROR_BODY_LIMIT)
+            return response.status_code == 200 and server.lists_agents(
+                body.decode("utf-8", "replace")
+            )
+        return False
 
     async def _json_once(self, http: HttpRequest) -> Any:
         request = self.build(http, accept="application/json")

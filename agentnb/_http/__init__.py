@@ -20,14 +20,24 @@ from .content_coding import (
     decoded_body,
     decoder_for,
 )
-from .error_map import content_type_error, is_event_stream, is_json, status_error, transport_error
+from .error_map import (
+    KNOWN_SERVERS,
+    KnownServer,
+    content_type_error,
+    is_event_stream,
+    is_json,
+    status_error,
+    transport_error,
+)
 
 __all__ = [
     "DECODE_RATIO_FLOOR",
+    "KNOWN_SERVERS",
     "PIECE_SIZE",
     "SIDE_CONNECTIONS",
     "AiohttpTransport",
     "Decoder",
+    "KnownServer",
     "Verify",
     "abort",
     "accept_encoding",

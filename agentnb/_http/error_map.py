@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -31,7 +32,15 @@ from .._core.retry import Retryable, parse_retry_after
 from .._core.secrets import redact
 from .._core.text import excerpt
 
-__all__ = ["content_type_error", "is_event_stream", "is_json", "status_error", "transport_error"]
+__all__ = [
+    "KNOWN_SERVERS",
+    "KnownServer",
+    "content_type_error",
+    "is_event_stream",
+    "is_json",
+    "status_error",
+    "transport_error",
+]
 
 
 def _reason(status: int) -> str:
@@ -69,6 +78,50 @@ def _describe_field_errors(errors: list[dict[str, Any]]) -> str:
         parts.append(f"{where}: {msg}" if where else str(msg))
     more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
     return "; ".join(parts) + more
+
+
+@dataclass(frozen=True)
+class KnownServer:
+    """A framework's own server, which a URL given to another dialect may turn out to be."""
+
+    name: str
+    dialect: str
+    """The dialect that reads it."""
+    fields: frozenset[tuple[str, str]]
+    """The fields its 422 says are missing when another dialect's body reaches its run
+    endpoint."""
+    listing: str
+    """The path on its origin that answers a GET with the JSON list of its agents' names."""
+
+    @property
+    def hint(self) -> str:
+        return f" (this looks like a {self.name} server: use the `{self.dialect}` dialect)"
+
+    def lists_agents(self, body: str) -> bool:
+        """Whether ``body``, the answer to a GET of :attr:`listing`, is its list of agents."""
+        parsed = _json_body(body, [])
+        return isinstance(parsed, list) and all(isinstance(name, str) for name in parsed)
+
+
+KNOWN_SERVERS = (
+    KnownServer(
+        "Google ADK",
+        "adk",
+        frozenset({("body", "userId"), ("body", "sessionId")}),  # ADK's RunAgentRequest
+        "/list-apps",
+    ),
+)
+"""The frameworks a 404 or a 422 from another dialect's request is checked against."""
+
+
+def _known_server(errors: list[dict[str, Any]]) -> str:
+    """Which dialect to use, when a validation error reads like a known framework's own."""
+    missing = {
+        tuple(item["loc"])
+        for item in errors
+        if item.get("type") == "missing" and isinstance(item.get("loc"), list)
+    }
+    return next((server.hint for server in KNOWN_SERVERS if server.fields <= missing), "")
 
 
 def _summary(parsed: Any, body: str) -> str:
@@ -117,6 +170,7 @@ def status_error(
     parsed = _json_body(safe_body, secrets)
     errors = _field_errors(parsed)
     summary = _describe_field_errors(errors) if errors else _summary(parsed, safe_body)
+    summary += _known_server(errors)
     message = f"{method} {safe_url} → {status} {_reason(status)}: {summary}"
     common: dict[str, Any] = {"url": safe_url, "status_code": status, "body": excerpt(safe_body)}
     if status in (401, 403):

@@ -1,6 +1,14 @@
 """A2A stream frames (one JSON-RPC response each, in A2A 1.0's or 0.3's wire form) as
 agentnb events: the task is the run, artifacts' text the answer, working notes reasoning,
-``input-required`` / ``auth-required`` a pause on a question."""
+``input-required`` / ``auth-required`` a pause on a question.
+
+Google ADK's A2A (``to_a2a()``) marks its parts in their metadata:
+a text part with ``adk_thought`` is the model's thinking, a data part with ``adk_type``
+``function_call`` / ``function_response`` a tool call (``{id, name, args}``) or its result
+(``{id, name, response}``); its status metadata carries each model call's
+``adk_usage_metadata``. It also sends the answer twice, as a working note and then as the
+artifact: a note is held until the next frame shows it was not the answer.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +24,7 @@ from ..events import (
     ToolCallDenied,
     ToolCallFinished,
     ToolCallStarted,
+    Usage,
     reasoning_delta,
     text_delta,
 )
@@ -31,6 +40,7 @@ from ._frames import (
     str_list,
     unknown,
 )
+from .adk import function_result
 
 __all__ = ["A2ATranslator", "jsonrpc_failure", "state_name", "stream_result"]
 
@@ -99,8 +109,17 @@ def _parts(parts: Any) -> list[_Obj]:
     return [part for part in parts if isinstance(part, dict)] if isinstance(parts, list) else []
 
 
-def _text_of(parts: Any) -> str:
-    return "".join(part["text"] for part in _parts(parts) if isinstance(part.get("text"), str))
+def _is_thought(part: _Obj) -> bool:
+    return (as_dict(part.get("metadata")) or {}).get("adk_thought") is True
+
+
+def _text_of(parts: Any, *, thoughts: bool = False) -> str:
+    """The text of the parts that are not thoughts (``thoughts``: of those that are)."""
+    return "".join(
+        part["text"]
+        for part in _parts(parts)
+        if isinstance(part.get("text"), str) and _is_thought(part) == thoughts
+    )
 
 
 def _message_text(message: Any) -> str:
@@ -109,6 +128,21 @@ def _message_text(message: Any) -> str:
 
 def _other_parts(parts: Any) -> list[_Obj]:
     return [part for part in _parts(parts) if not isinstance(part.get("text"), str)]
+
+
+def _adk_tool_event(part: _Obj) -> Event | None:
+    """A tool call or result in ADK's data part, else None."""
+    kind = (as_dict(part.get("metadata")) or {}).get("adk_type")
+    data = as_dict(part.get("data")) or {}
+    call_id, name = first_str(data, "id"), first_str(data, "name")
+    if not call_id or name is None:
+        return None
+    if kind == "function_call":
+        return ToolCallStarted(call_id=call_id, name=name, arguments=data.get("args"))
+    if kind != "function_response":
+        return None
+    output, error = function_result(data.get("response"))
+    return ToolCallFinished(call_id=call_id, output=output, error=error)
 
 
 def _approval_part(message: _Obj) -> _Obj | None:
@@ -137,6 +171,9 @@ class A2ATranslator(Translator):
         self._artifact_text: dict[str, str] = {}
         self._last_artifact: str | None = None
         self._notes = 0
+        self._held = ""
+        """A working note not shown yet: it may be the answer the artifact repeats."""
+        self._usage: Usage | None = None
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
         body = as_dict(parse_json(sse.data))
@@ -149,6 +186,10 @@ class A2ATranslator(Translator):
         if found is None:
             return [unknown(sse)]
         kind, obj = found
+        held = self._shown_note() if kind != "artifact-update" else []
+        return [*held, *self._result(kind, obj)]
+
+    def _result(self, kind: str, obj: _Obj) -> list[Event]:
         if kind == "task":
             return self._task(obj)
         if kind == "status-update":
@@ -187,15 +228,19 @@ class A2ATranslator(Translator):
         self.state = state or self.state
         events = self._answered() if state not in _PAUSED else []
         text = _message_text(status.get("message"))
+        self._add_usage(metadata.get("adk_usage_metadata"))
         if state in ("submitted", "working"):
             message = as_dict(status.get("message")) or {}
-            return [*events, *self._note(text, metadata), *self._progress(message)]
+            thought = _text_of(message.get("parts"), thoughts=True)
+            notes = [*self._note(thought, {}), *self._note(text, metadata, hold=True)]
+            return [*events, *notes, *self._progress(message)]
         if state == "completed":
             self.done = True
             answer: list[Event] = [text_delta(text)] if text else []
+            usage = parse_usage(metadata.get("usage"))
             completed = RunCompleted(
                 finish_reason="completed",
-                usage=parse_usage(metadata.get("usage")),
+                usage=usage.merged(self._usage) if usage else self._usage,
                 model=model_name(metadata.get("model")),
                 followups=str_list(metadata.get("followups")),
                 final_output=metadata.get("finalOutput"),
@@ -209,14 +254,34 @@ class A2ATranslator(Translator):
             return [*events, failure(text or default, metadata.get("code") or _FAILED[state])]
         return [*events, CustomEvent(name="a2a.status", value=status)]
 
-    def _note(self, text: str, metadata: _Obj) -> list[Event]:
+    def _note(self, text: str, metadata: _Obj, *, hold: bool = False) -> list[Event]:
         """A progress note; agentnb's server marks streamed reasoning (``agentnbDelta``),
-        which is kept verbatim, while other agents' notes go one a line."""
+        which is kept verbatim, while other agents' notes go one a line, each held
+        (``hold``) until the next frame."""
         if not text:
             return []
+        if metadata.get("agentnbDelta") is True:
+            self._notes += 1
+            return [reasoning_delta(text)]
+        if hold:
+            self._held = text
+            return []
         self._notes += 1
-        verbatim = metadata.get("agentnbDelta") is True or self._notes == 1
-        return [reasoning_delta(text if verbatim else f"\n{text}")]
+        return [reasoning_delta(text if self._notes == 1 else f"\n{text}")]
+
+    def _shown_note(self, answer: str | None = None) -> list[Event]:
+        """The held note as reasoning, unless it is ``answer``, the artifact's text so far
+        (ADK's working note that the artifact repeats: the answer is shown once)."""
+        held, said = self._held.strip(), (answer or "").strip()
+        if said and held != said and held.startswith(said):
+            return []  # the artifact's first chunks: it may yet be the whole note
+        note, self._held = self._held, ""
+        return [] if said and held == said else self._note(note, {})
+
+    def _add_usage(self, value: Any) -> None:
+        usage = parse_usage(value)
+        if usage is not None:
+            self._usage = usage.plus(self._usage)
 
     def _progress(self, message: _Obj) -> list[Event]:
         """Data parts of a working status: agentnb's server shows the tools its agent runs
@@ -225,7 +290,9 @@ class A2ATranslator(Translator):
         for part in _other_parts(message.get("parts")):
             data = as_dict(part.get("data")) or {}
             call, result = as_dict(data.get("toolCall")), as_dict(data.get("toolResult"))
-            if call is not None and first_str(call, "id", "name") is not None:
+            if (adk := _adk_tool_event(part)) is not None:
+                events.append(adk)
+            elif call is not None and first_str(call, "id", "name") is not None:
                 call_id = first_str(call, "id") or ""
                 name = first_str(call, "name") or ""
                 events.append(
@@ -286,7 +353,8 @@ class A2ATranslator(Translator):
         if update.get("append") is not True:
             seen = ""
         self._artifact_text[artifact_id] = seen + text
-        return [*self._text(artifact_id, text), *self._kept_parts(artifact)]
+        held = self._shown_note(answer=seen + text)
+        return [*held, *self._text(artifact_id, text), *self._kept_parts(artifact)]
 
     def _artifact_snapshot(self, artifact: _Obj) -> list[Event]:
         artifact_id = first_str(artifact, "artifactId") or "artifact"

@@ -106,19 +106,21 @@ def parse_usage(value: Any) -> Usage | None:
     """Token counts in any of the usual spellings (snake_case, camelCase, input/output), with
     the cached and reasoning tokens of their details (OpenAI's ``*_tokens_details``,
     LangChain's ``*_token_details``, the AI SDK's ``cachedInputTokens``, Anthropic's
-    ``cache_read_input_tokens``) and a cost in USD the platform reports (``cost``)."""
+    ``cache_read_input_tokens``, Gemini's ``usageMetadata`` as Google ADK sends it) and a cost
+    in USD the platform reports (``cost``)."""
     obj = as_dict(value)
     if obj is None:
         return None
     refused: list[str] = []
     prompt = _count(
-        obj, "prompt_tokens", "input_tokens", "promptTokens", "inputTokens", refused=refused
-    )
-    completion = _count(
-        obj, "completion_tokens", "output_tokens", "completionTokens", "outputTokens",
+        obj, "prompt_tokens", "input_tokens", "promptTokens", "inputTokens", "promptTokenCount",
         refused=refused,
     )  # fmt: skip
-    total = _count(obj, "total_tokens", "totalTokens", refused=refused)
+    completion = _count(
+        obj, "completion_tokens", "output_tokens", "completionTokens", "outputTokens",
+        "candidatesTokenCount", refused=refused,
+    )  # fmt: skip
+    total = _count(obj, "total_tokens", "totalTokens", "totalTokenCount", refused=refused)
     cost = sane_cost(obj.get("cost"))
     if obj.get("cost") is not None and cost is None:
         refused.append(f"cost={shown_number(obj['cost'])}")
@@ -131,6 +133,10 @@ def parse_usage(value: Any) -> Usage | None:
         prompt = sane_count(
             prompt + (cached or 0) + (_count(obj, "cache_creation_input_tokens") or 0)
         )
+    thoughts = _count(obj, "thoughtsTokenCount")
+    if completion is not None and thoughts is not None and "candidatesTokenCount" in obj:
+        # Gemini counts thinking apart from the answer; agentnb's completion tokens hold both.
+        completion = sane_count(completion + thoughts)
     return Usage(
         prompt_tokens=prompt,
         completion_tokens=completion,
@@ -151,6 +157,7 @@ _CACHED = (
     (None, "cachedInputTokens"),
     (None, "cache_read_input_tokens"),
     (None, "cached_tokens"),
+    (None, "cachedContentTokenCount"),
 )
 _REASONING = (
     ("completion_tokens_details", "reasoning_tokens"),
@@ -160,6 +167,7 @@ _REASONING = (
     ("output_token_details", "reasoning"),
     (None, "reasoningTokens"),
     (None, "reasoning_tokens"),
+    (None, "thoughtsTokenCount"),
 )
 
 

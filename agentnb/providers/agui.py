@@ -232,6 +232,27 @@ class Interrupt:
     message: str | None
     is_question: bool
     """Not a tool call to approve: the answer is free-form."""
+    name: str | None = None
+    """The call's name and the arguments it will run with, when the interrupt says them
+    (Google ADK's confirmation); else the streamed call's."""
+    arguments: Any = None
+
+
+ADK_CONFIRMATION = "adk_request_confirmation"
+"""The call Google ADK makes to have a tool call confirmed: ``ag-ui-adk`` streams it as a tool
+call whose arguments hold the call (``originalFunctionCall``); it is read as that call's
+approval, answered by a ``resume`` entry for its own id."""
+
+
+def _confirmation(call_id: str, arguments: str) -> Interrupt | None:
+    """The approval an ``adk_request_confirmation`` call (``call_id``) asks, or None."""
+    asked = as_dict(json_or_text(arguments)) or {}
+    original = as_dict(asked.get("originalFunctionCall")) or {}
+    original_id, name = first_str(original, "id"), first_str(original, "name")
+    if not original_id or name is None:
+        return None
+    hint = first_str(as_dict(asked.get("toolConfirmation")) or {}, "hint")
+    return Interrupt(call_id, original_id, "confirmation", hint, False, name, original.get("args"))
 
 
 @dataclass
@@ -260,6 +281,7 @@ class AGUITranslator(Translator):
         self.denied: set[str] = set()
         """Calls a human denied: their result is the denial the agent was told."""
         self._calls = _Calls()
+        self._confirmations_asked: set[str] = set()
         self._subagents: dict[str, _Subagent] = {}
         self._roles: dict[str, str] = {}
 
@@ -290,6 +312,10 @@ class AGUITranslator(Translator):
         kind = outcome.get("type", "success")
         if kind == "interrupt":
             return self._paused(outcome.get("interrupts"))
+        if confirmations := self._open_confirmations():  # ag-ui-adk without interrupts
+            return self._paused(
+                [{"id": c, "toolCallId": c, "reason": "confirmation"} for c in confirmations]
+            )
         self.done = True
         if kind == "cancelled":
             return [failure("the agent cancelled the run", "cancelled")]
@@ -310,7 +336,7 @@ class AGUITranslator(Translator):
         self.interrupts = {}
         events: list[Event] = []
         for entry in entries if isinstance(entries, list) else []:
-            interrupt = _interrupt(as_dict(entry))
+            interrupt = self._adk_confirmation(as_dict(entry)) or _interrupt(as_dict(entry))
             if interrupt is None:
                 continue
             self.interrupts[interrupt.call_id] = interrupt
@@ -320,14 +346,28 @@ class AGUITranslator(Translator):
             return [failure("the agent paused on an interrupt without an id", "bad_interrupt")]
         return [*events, RunPaused()]
 
+    def _open_confirmations(self) -> list[str]:
+        """ADK's confirmation calls of this run not yet asked of a person."""
+        asked = self._confirmations_asked
+        return [c for c, n in self._calls.names.items() if n == ADK_CONFIRMATION and c not in asked]
+
+    def _adk_confirmation(self, entry: _Obj | None) -> Interrupt | None:
+        """The approval an interrupt on ADK's confirmation call (or that call) asks."""
+        call_id = first_str(entry or {}, "toolCallId", "id")
+        if call_id is None or self._calls.names.get(call_id) != ADK_CONFIRMATION:
+            return None
+        self._confirmations_asked.add(call_id)
+        return _confirmation(call_id, "".join(self._calls.arguments.get(call_id, [])))
+
     def _approval_requested(self, interrupt: Interrupt) -> ToolApprovalRequested:
         call_id = interrupt.call_id
-        arguments = "".join(self._calls.arguments.get(call_id, []))
+        streamed = "".join(self._calls.arguments.get(call_id, []))
+        arguments = json_or_text(streamed) if streamed else None
         return ToolApprovalRequested(
             call_id=call_id,
             approval_id=interrupt.interrupt_id,
-            name=self._calls.names.get(call_id, interrupt.reason),
-            arguments=json_or_text(arguments) if arguments else None,
+            name=interrupt.name or self._calls.names.get(call_id, interrupt.reason),
+            arguments=interrupt.arguments if interrupt.name else arguments,
             reason=interrupt.message,
             question=interrupt.message or interrupt.reason if interrupt.is_question else None,
         )
@@ -369,6 +409,8 @@ class AGUITranslator(Translator):
         parent, agent = self._attribution(event)
         if parent is None:
             self.history.call_started(call_id, name)
+        if name == ADK_CONFIRMATION:
+            return []  # shown as the approval of the call it names, at the pause
         return [ToolCallStarted(call_id=call_id, name=name, parent_call_id=parent, agent=agent)]
 
     def _tool_args(self, event: _Obj) -> list[Event]:
@@ -377,6 +419,8 @@ class AGUITranslator(Translator):
             return []
         self._calls.arguments.setdefault(call_id, []).append(delta)
         self.history.call_arguments(call_id, delta)
+        if self._calls.names.get(call_id) == ADK_CONFIRMATION:
+            return []
         return [ToolCallDelta(call_id=call_id, arguments_delta=delta)]
 
     def _tool_chunk(self, event: _Obj) -> list[Event]:
@@ -400,6 +444,8 @@ class AGUITranslator(Translator):
         output = json_or_text(event.get("content"))
         self.interrupts.pop(call_id, None)
         self.history.result(call_id, output=output)
+        if self._calls.names.get(call_id) == ADK_CONFIRMATION:
+            return []
         if call_id in self.denied:
             return [ToolCallDenied(call_id=call_id, reason=_text_of(output))]
         return [ToolCallFinished(call_id=call_id, output=output)]

@@ -158,3 +158,45 @@ def test_a_jsonrpc_error_frame_names_the_error() -> None:
     assert isinstance(failed, RunFailed)
     assert (failed.code, failed.message) == ("task_not_cancelable", "Task cannot be canceled")
     assert translator.done
+
+
+def working(text: str) -> dict[str, Any]:
+    message = {"messageId": text, "role": "ROLE_AGENT", "parts": [{"text": text}]}
+    return {"statusUpdate": {"taskId": "t", "contextId": "c", "status": {
+        "state": "TASK_STATE_WORKING", "message": message}}}  # fmt: skip
+
+
+def chunk(text: str, *, append: bool) -> dict[str, Any]:
+    artifact = {"artifactId": "a", "parts": [{"text": text}]}
+    return {"artifactUpdate": {"taskId": "t", "contextId": "c", "artifact": artifact,
+            "append": append}}  # fmt: skip
+
+
+COMPLETED = {"statusUpdate": {"taskId": "t", "status": {"state": "TASK_STATE_COMPLETED"}}}
+
+
+def shown(events: list[Event]) -> list[tuple[str, str]]:
+    return [(e.type, e.delta) for e in events if e.type in ("reasoning_delta", "text_delta")]
+
+
+def test_a_note_the_chunked_artifact_repeats_is_the_answer_once() -> None:
+    events = translate(
+        A2ATranslator(),
+        working("Looking it up."),
+        working("The answer is 4."),
+        chunk("The answer ", append=False),
+        chunk("is 4.", append=True),
+        COMPLETED,
+    )
+    assert shown(events) == [
+        ("reasoning_delta", "Looking it up."),
+        ("text_delta", "The answer "),
+        ("text_delta", "is 4."),
+    ]
+
+
+def test_a_note_that_is_not_the_answer_stays_reasoning() -> None:
+    events = translate(A2ATranslator(), working("Checking."), chunk("4", append=False), COMPLETED)
+    assert shown(events) == [("reasoning_delta", "Checking."), ("text_delta", "4")]
+    events = translate(A2ATranslator(), working("Checking."), COMPLETED)
+    assert shown(events) == [("reasoning_delta", "Checking.")]

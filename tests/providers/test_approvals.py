@@ -27,10 +27,14 @@ from agentnb._core.request import build_request
 from agentnb._core.run import Run, ToolCall
 from agentnb.events import Event, RunPaused, ToolApprovalRequested, ToolApprovalResponded
 from agentnb.providers import available_providers
-from agentnb.server import ServerHandle
+from agentnb.server import DIALECT_PROVIDERS, ServerHandle
 
 ORDER = "Buy 10 NVDA"
-APPROVING = sorted(name for name, p in available_providers().items() if p.supports_approvals)
+APPROVING = sorted(
+    name
+    for name, p in available_providers().items()
+    if p.supports_approvals and name in DIALECT_PROVIDERS  # the built-in server's trader
+)
 
 
 def trade(run: Run) -> ToolCall:
