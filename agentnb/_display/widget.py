@@ -29,7 +29,7 @@ import traitlets
 from IPython.display import display
 
 from .._core.handle import RunHandle
-from .._core.loop import get_loop, in_loop_thread, submit
+from .._core.loop import get_loop, in_loop_thread
 from .._core.run import Run
 from .controller import ChatActions, ChatController, NewConversation, StartRun
 from .display_slot import DisplaySlot
@@ -293,16 +293,12 @@ class ChatCell(anywidget.AnyWidget):
 
     # ---- display ---------------------------------------------------------------------------
     def static_bundle(self) -> dict[str, str]:
-        """The static copy (``text/html``, ``text/markdown``, ``text/plain``) as of now, made
-        on the background loop, where the runs change."""
+        """The static copy (``text/html``, ``text/markdown``, ``text/plain``) as of now. Off
+        the background loop (where the runs change) a run still going is shown as started:
+        its question, running; the loop refreshes the copy when it ends or pauses."""
         if in_loop_thread():
             return static_bundle(self.runs)
-
-        async def copy() -> dict[str, str]:
-            return static_bundle(self.runs)
-
-        return submit(copy()).result(timeout=10)
-
+        return static_bundle([run if run.done else _as_started(run) for run in self.runs])
     def view_bundle(self) -> dict[str, Any]:
         """The live view's output: the widget view, with an empty text fallback (the static
         copy, displayed next to it, is what places without the widget show)."""
@@ -331,13 +327,14 @@ class ChatCell(anywidget.AnyWidget):
         reopened notebook whose widget state was not saved shows only "model not found".
         """
         display(self.view_bundle(), raw=True)  # type: ignore[no-untyped-call]
+        going = [run for run in self.runs if not run.done]
         slot = DisplaySlot.display(self.static_bundle())
         if slot is not None:
             self._displays.append(slot)
-            if any(run.done for run in self.runs):
-                # a run may have ended between building the bundle and registering the
-                # slot, when its refresh found no display to update
-                self._refresh_displays()
+            if any(run.done or run.status == "paused" for run in going):
+                # it ended or paused before its refresh had this display to update; the loop
+                # builds the copy, and this thread does not wait for it
+                get_loop().call_soon_threadsafe(self._refresh_displays)
 
     def _refresh_displays(self) -> None:
         if not self._displays:
@@ -371,3 +368,17 @@ class ChatCell(anywidget.AnyWidget):
             raise TypeError(f"start_run returned {type(handle).__name__}, not a RunHandle")
         self.add(handle)
         return handle
+
+
+def _as_started(run: Run) -> Run:
+    """What a run still going shows before the loop's refresh: its question, running. Read
+    off the loop, so only fields set before it started: the loop is changing the rest."""
+    return Run(
+        agent=run.agent,
+        message=run.message,
+        local_id=run.local_id,
+        provider=run.provider,
+        connection=run.connection,
+        status="running",
+        created_at=run.created_at,
+    )
