@@ -265,3 +265,29 @@ def test_a_cell_displays_runs_while_agentnb_s_loop_is_busy_and_their_copies_end_
         return finals
 
     session.wait_for(lambda: len(final_copies()) == 3)
+
+
+def test_a_handle_ending_a_cell_that_shows_its_run_live_prints_no_stale_status(
+    kernel: Any, paced_server: ServerHandle
+) -> None:
+    """``agentnb.ask(...)`` as a cell's last line: the chat cell above follows the run, so the
+    handle's text (``status=running chars=0``, stale at once) is not printed under it; a
+    handle not shown live still prints."""
+    session = Session(kernel)
+    session.execute(setup_code(paced_server))
+    shown = session.execute(
+        'agentnb.ask("finance_agent", "What is NVDA trading at?", client=client)'
+    )
+    assert session.of(shown, "execute_result") == []
+    texts = [d["content"]["data"].get("text/plain", "") for d in session.of(shown, "display_data")]
+    assert len(texts) == 2 and not any("<RunHandle" in text for text in texts)
+
+    hidden = session.execute(
+        'h = agentnb.ask("finance_agent", "And AMD?", client=client, display=False); h.wait(60)\nh'
+    )
+    printed = [
+        m["content"]["data"]["text/plain"]
+        for m in session.of(hidden, "execute_result") + session.of(hidden, "display_data")
+    ]
+    assert any("<RunHandle" in text and "status=completed" in text for text in printed), printed
+    session.execute("_ = None")
