@@ -243,7 +243,11 @@ def _call_events(call: ToolCallRecord) -> list[Event]:
         output = parse_json_or_text(call.output) if call.output is not None else None
         events.append(
             ToolCallFinished(
-                call_id=call.call_id, output=output, error=call.error, received_at=done
+                call_id=call.call_id,
+                output=output,
+                error=call.error,
+                ran_by="client" if call.ran_by == "client" else None,
+                received_at=done,
             )
         )
     return events
