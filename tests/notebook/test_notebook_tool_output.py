@@ -6,6 +6,7 @@ the call ran in the notebook."""
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,3 +67,29 @@ def test_a_tool_that_prints_and_returns_a_table_reads_as_it_would_in_the_noteboo
     assert kept.ran_by == "client", "a past run still says the call ran in your notebook"
     assert tool_wire(kept)["output"] == readable
     assert "in your notebook" in static_bundle([again])["text/html"]
+
+
+def test_a_notebook_tool_that_asks_first_pauses_the_run_and_the_wait_is_not_the_agent_s_time(
+    history: HistoryStore,
+) -> None:
+    handle = agentnb.ask(
+        "finance_agent",
+        "My NVDA position?",
+        via="tools_here",
+        tools=[agentnb.tool(positions, approve=True)],
+        display=False,
+    )
+    deadline = time.monotonic() + 60
+    while not handle.run.awaiting_approval:
+        assert time.monotonic() < deadline and not handle.run.done, handle.run.status
+        time.sleep(0.01)
+    assert handle.run.status == "paused", "it waits for you, as a platform's approval does"
+    time.sleep(0.2)  # a person reading the call
+    [call] = handle.run.awaiting_approval
+    handle.approve(call.call_id)
+    run = handle.wait(60)
+    assert run.status == "completed"
+    assert run.paused_seconds >= 0.2
+    assert run.finished_at is not None and run.started_at is not None
+    wall = run.finished_at - run.started_at
+    assert run.duration is not None and run.duration <= wall - run.paused_seconds + 1e-6
