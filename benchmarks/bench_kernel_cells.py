@@ -9,8 +9,9 @@ and its static copy), timed from the request to the kernel's reply; then ``1+1``
 after another for ``--probe-s`` seconds, each timed the same way, while the runs stream. A
 kernel that answers ``1+1`` alone is the floor.
 
-- paced: ``finance_agent`` (a tool call, then its answer) on a built-in server in this
-  process with 20 ms between chunks, so the runs outlive the cell;
+- paced: ``writer`` (a long markdown answer, a few seconds of chunks) on a built-in server in
+  this process with 20 ms between chunks, so the first runs stream while the cell shows the
+  later ones;
 - echo: the ``echo`` agent on the default connection (the built-in server the kernel starts).
 
 First answer: a fresh kernel runs ``%load_ext agentnb`` then ``%%agent echo`` and the time
@@ -107,7 +108,7 @@ def many_runs(runs: int, probe_s: float, paced_url: str, paced_key: str) -> list
         " name='paced')\n"
     )
     cases = [
-        ("paced", "finance_agent", ", via='paced'"),
+        ("paced", "writer", ", via='paced'"),
         ("echo", "echo", ""),
     ]
     for label, agent, via in cases:

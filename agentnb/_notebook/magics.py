@@ -362,9 +362,9 @@ def _usage_errors() -> Iterator[None]:
         raise UsageError(terminal_safe(_said(exc))) from None
 
 
-OUTPUT_COLUMNS = 88
-"""Where an error's lines are cut, between words: a notebook's output breaks a longer line
-anywhere, even inside a word."""
+OUTPUT_COLUMNS = 78
+"""Where an error's lines are cut, between words, so that a terminal of 80 columns holds
+them: a notebook's output and a terminal break a longer line anywhere, even inside a word."""
 
 
 def _said(exc: AgentNBError) -> str:

@@ -25,7 +25,9 @@ from notebook_pages import (
 pytestmark = pytest.mark.browser
 
 CELLS = [
-    "%load_ext agentnb\nimport agentnb",
+    # nothing configured, as in the README (this server's kernels get a default connection)
+    "import os\nfor key in [k for k in os.environ if k.startswith('AGENTNB_')"
+    " and k != 'AGENTNB_HISTORY']:\n    del os.environ[key]\n%load_ext agentnb\nimport agentnb",
     "def position_value(ticker: str, shares: int) -> str:\n"
     '    """The value of my position in a stock."""\n'
     '    return f"{shares} {ticker} shares, worth ${shares * 875.4:,.2f}"',
@@ -33,9 +35,9 @@ CELLS = [
     "def positions(ticker: str) -> str:\n"
     '    """The positions I hold in a stock, as a table."""\n'
     '    print(f"looking up {ticker}...")\n'
-    '    return f"  ticker  shares\\n0   {ticker}      10"\n'
-    "asking = agentnb.tool(positions, approve=True)",
-    "%%agent finance_agent --tool asking\nMy NVDA position?",
+    '    return f"  ticker  shares\\n0   {ticker}      10"',
+    'agentnb.ask("finance_agent", "My NVDA position?",\n'
+    "            tools=[agentnb.tool(positions, approve=True)])",
 ]
 README_TOOL, ASKING = 2, 4
 

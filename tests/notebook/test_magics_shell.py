@@ -17,6 +17,7 @@ from agentnb import Media
 from agentnb._app import connections as conns
 from agentnb._core.request import RUN_OPTIONS, build_request
 from agentnb._notebook.magic_args import request_options
+from agentnb._notebook.magics import OUTPUT_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -207,9 +208,10 @@ def test_a_refused_run_leads_with_the_server_s_reason_in_whole_words(
     class after it; lines are cut between words, so a notebook's output never breaks one."""
     result = shell.run_cell("%%agent writer --via test --meta paragraphs=lots\nhi")
     said = str(result.error_in_exec)
-    assert said.startswith(
+    assert " ".join(said.split()).startswith(
         "The server refused the request: body.metadata.paragraphs: paragraphs must be an "
+        "integer, got 'lots' (422 Unprocessable Entity from POST http://"
     ), said
     assert said.rstrip().endswith("InvalidRequestError)") and "→" not in said
     for line in said.splitlines():
-        assert len(line) <= 88 or " " not in line, line
+        assert len(line) <= OUTPUT_COLUMNS or " " not in line, line
