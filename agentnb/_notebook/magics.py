@@ -377,10 +377,14 @@ def _said(exc: AgentNBError) -> str:
         text = f"The server refused the request: {reason}\n({status} from {where}; {_class(exc)})"
     else:
         text = f"{text} ({_class(exc)})"
-    return "\n".join(
-        textwrap.fill(line, OUTPUT_COLUMNS, break_long_words=False, break_on_hyphens=False)
-        for line in text.splitlines()
-    )
+    # the first line follows IPython's "UsageError: "
+    lines = textwrap.wrap(text.splitlines()[0], OUTPUT_COLUMNS, initial_indent=" " * 12, **_WHOLE)
+    for line in text.splitlines()[1:]:
+        lines += textwrap.wrap(line, OUTPUT_COLUMNS, **_WHOLE)
+    return "\n".join(lines).lstrip()
+
+
+_WHOLE: dict[str, Any] = {"break_long_words": False, "break_on_hyphens": False}
 
 
 def _class(exc: AgentNBError) -> str:

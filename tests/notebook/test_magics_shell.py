@@ -147,7 +147,7 @@ def test_penalties_reach_the_request(shell: InteractiveShell, server: Any) -> No
         ("echo --via sf --presence-penalty -2.5", "presence_penalty"),
         (
             "echo --via test --presence-penalty 1",
-            "connection .test. .* cannot send\\s+presence_penalty",
+            r"(?s)connection .test. .*\scannot send\s+presence_penalty",
         ),
     ]:
         with pytest.raises(UsageError, match=match):
@@ -213,5 +213,5 @@ def test_a_refused_run_leads_with_the_server_s_reason_in_whole_words(
         "integer, got 'lots' (422 Unprocessable Entity from POST http://"
     ), said
     assert said.rstrip().endswith("InvalidRequestError)") and "→" not in said
-    for line in said.splitlines():
+    for line in f"UsageError: {said}".splitlines():  # as IPython prints it
         assert len(line) <= OUTPUT_COLUMNS or " " not in line, line
