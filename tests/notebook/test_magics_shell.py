@@ -215,3 +215,20 @@ def test_a_refused_run_leads_with_the_server_s_reason_in_whole_words(
     assert said.rstrip().endswith("InvalidRequestError)") and "→" not in said
     for line in f"UsageError: {said}".splitlines():  # as IPython prints it
         assert len(line) <= OUTPUT_COLUMNS or " " not in line, line
+
+
+def test_a_tool_made_with_agentnb_tool_is_taken_by_the_magic(shell: InteractiveShell) -> None:
+    """``asking = agentnb.tool(fn, approve=True)`` then ``--tool asking``: the tool with its
+    settings, as ``tools=[asking]`` takes it (not "is a ClientTool, not a function")."""
+    magic = shell.magics_manager.magics["line"]["agent"]
+
+    def look(ticker: str) -> str:
+        """Look a ticker up."""
+        return ticker
+
+    asking = agentnb.tool(look, name="look_up", approve=True)
+    options = request_options(parse_argstring(magic, "echo --tool asking"), {"asking": asking})
+    [made] = build_request("echo", "hi", **options).tools
+    assert (made.name, made.approve) == ("look_up", True)
+    with pytest.raises(UsageError, match="--tool n: 'n' is a int, not a function"):
+        request_options(parse_argstring(magic, "echo --tool n"), {"n": 3})
