@@ -195,8 +195,10 @@ def via_magic(dialect: str, url: str, agent: str, options: dict[str, Any]) -> No
     line = f"{agent} --via capture --wait --no-record {flags} {MESSAGE}"
     try:
         shell.run_line_magic("agent", line)
-    except UsageError as exc:
-        raise agentnb.AgentNBError(str(exc)) from None
+    except UsageError as exc:  # its lines joined again, its class back in front
+        words = " ".join(str(exc).split())
+        said = re.fullmatch(r"(.*) \((\w+Error)\)", words)
+        raise agentnb.AgentNBError(f"{said[2]}: {said[1]}" if said else words) from None
 
 
 def cli_args(dialect: str, url: str, agent: str, options: dict[str, Any]) -> list[str]:

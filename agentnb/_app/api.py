@@ -28,7 +28,13 @@ from .._display.widget import ChatCell
 from .._history import RunRecord, default_store
 from ..providers import RunRef
 from .attach_targets import AttachTarget, attach_target, refuse_if_ended
-from .connections import AnyClient, Connection, connections, resolve_target
+from .connections import (
+    AnyClient,
+    Connection,
+    carrying_tools,
+    connections,
+    resolve_target,
+)
 from .conversation import (
     UNKNOWN,
     Conversation,
@@ -88,7 +94,7 @@ def ask(
     Whenever ``ask`` raises the run's error, the run is shown without it (the raised error
     is what says it, once), and a run that ended before sending anything is not shown.
     """
-    conn = resolve_target(via, client)
+    conn = carrying_tools(resolve_target(via, client), bool(options.get("tools")))
     response_format, validate = resolve_schema(schema)
     if response_format is not None:
         options["response_format"] = response_format

@@ -342,6 +342,32 @@ def resolve_target(via: str | None, client: AnyClient | None) -> Connection:
     return get_connection(via)
 
 
+LOCAL_TOOLS_NAME = "local_openai"
+"""The connection a run with notebook tools takes on the built-in server when the default
+connection's dialect cannot send tools: the same server and agents, in the openai dialect."""
+
+
+def carrying_tools(conn: Connection, tools: bool) -> Connection:
+    """``conn``; or, for a run with notebook tools (``tools``) on the default built-in
+    connection, whose dialect sends none, the built-in server's ``local_openai`` connection
+    (made on first use), so that ``%%agent finance_agent --tool f`` works with nothing set up.
+    A connection of the person's own under that name is never replaced."""
+    if not (tools and conn.local and conn.name == DEFAULT_NAME):
+        return conn
+    if _carries_tools(conn):
+        return conn
+    with _lock:
+        found = _connections.get(LOCAL_TOOLS_NAME)
+    if found is None:
+        return connect("openai", local=True, name=LOCAL_TOOLS_NAME)
+    return found if found.local and _carries_tools(found) else conn
+
+
+def _carries_tools(conn: Connection) -> bool:
+    carries = type(conn.client().provider).carries
+    return carries is None or "tools" in carries
+
+
 def connect(
     provider: str | None = None,
     *,

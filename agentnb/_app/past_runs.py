@@ -118,6 +118,12 @@ def _cannot_continue_note(record: RunRecord) -> str:
     return ""
 
 
+_EARLIER_SERVER = (
+    "it ran on the built-in local server of an earlier kernel, whose threads ended with it: "
+    "ask again in a new cell to start a new conversation"
+)
+
+
 def _connection_to_continue(record: RunRecord) -> Connection:
     """The connection ``record``'s thread goes on through; raises ConfigurationError saying
     why it cannot go on from this kernel (no I/O)."""
@@ -130,10 +136,7 @@ def _connection_to_continue(record: RunRecord) -> Connection:
     conn = configured_connection(record.connection)
     if conn is None:
         if record.connection == DEFAULT_NAME:
-            raise ConfigurationError(
-                "it ran on the built-in local server of an earlier kernel, and that server's "
-                "threads ended with it"
-            )
+            raise ConfigurationError(_EARLIER_SERVER)
         raise ConfigurationError(
             f"connection {record.connection!r} does not exist in this kernel: register it "
             f"again with agentnb.connect(..., name={record.connection!r}) (its key comes from "
@@ -146,9 +149,12 @@ def _connection_to_continue(record: RunRecord) -> Connection:
         )
     now = host_of(conn.base_url)
     if record.host and now != record.host:
+        if conn.local:  # another built-in server: an earlier kernel's, gone with its threads
+            raise ConfigurationError(_EARLIER_SERVER)
         raise ConfigurationError(
-            f"connection {conn.name!r} now points at {now}, but the run was made on "
-            f"{record.host}, which holds its thread"
+            f"its thread is on {record.host}: point connection {conn.name!r} back there "
+            f"(agentnb.connect(..., name={conn.name!r})) to continue it, or ask again to "
+            f"start a new conversation; the connection now points at {now}"
         )
     why = conn.client().provider.cannot_continue(record.thread_id)
     if why is not None:
@@ -243,7 +249,11 @@ def _call_events(call: ToolCallRecord) -> list[Event]:
         output = parse_json_or_text(call.output) if call.output is not None else None
         events.append(
             ToolCallFinished(
-                call_id=call.call_id, output=output, error=call.error, received_at=done
+                call_id=call.call_id,
+                output=output,
+                error=call.error,
+                ran_by="client" if call.ran_by == "client" else None,
+                received_at=done,
             )
         )
     return events

@@ -21,7 +21,13 @@ from .._core.client_tools import (
 )
 from .._core.transcript import ToolCall
 from .._core.user_code import run_user_code
-from ..events import Event, ToolApprovalRequested, ToolCallFinished, ToolCallProgress
+from ..events import (
+    Event,
+    RunPaused,
+    ToolApprovalRequested,
+    ToolCallFinished,
+    ToolCallProgress,
+)
 
 __all__ = ["STOPPED_WHILE_RUNNING", "ToolRounds"]
 
@@ -70,7 +76,8 @@ class ToolRounds:
         asking = [c for c in calls if c.call_id not in refused and self.tools[c.name].approve]
         for call in asking:
             yield ToolApprovalRequested(call_id=call.call_id, reason="asks before it runs")
-        if asking:
+        if asking:  # the run waits for a person, as at a platform's approval, on no one's clock
+            yield RunPaused(reason="a notebook tool asks before it runs")
             async for decided in collect_decisions(gate, guard, tick, progress):
                 yield decided
         runnable = [c for c in calls if c.call_id not in refused and c.status == "running"]

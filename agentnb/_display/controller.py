@@ -9,6 +9,7 @@ import asyncio
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -63,6 +64,17 @@ _BOUNDARIES = (
     StepReset,
 )
 """Events after which the synced transcript is rewritten (never per token)."""
+
+
+ALL_CELLS_FPS = 200.0
+"""Frames a second all chat cells together send at most while their runs stream: a cell
+sends at its own ``max_fps`` while few stream, and its share of this as more do (200 cells
+streaming at once: one frame a second each), so that many runs at once do not flood the
+kernel's output channel (Jupyter's server drops what passes 1000 messages a second) nor hold
+up the kernel's own replies behind it."""
+
+_streaming: weakref.WeakSet[ChatController] = weakref.WeakSet()
+"""The controllers following a run still going (read and changed on the loop thread only)."""
 
 
 class ControllerSink(Protocol):
@@ -196,6 +208,8 @@ class ChatController:
                 self._copy_pending = True
         else:
             turn.ended = turn.run.done
+        if turn.handle is not None and not turn.run.done:
+            _streaming.add(self)
         self._schedule()
 
     def _on_event(self, index: int, run: Run, event: Event | None) -> None:
@@ -207,6 +221,8 @@ class ChatController:
             self._copy_pending = True
         if event is None and not turn.ended:
             turn.ended = True
+            if all(turn.ended for turn in self._turns):
+                _streaming.discard(self)
             self._transcript_dirty = True
             self._copy_pending = True
             # The end goes out at once, before the handle's waiters wake: a cell that waited
@@ -220,7 +236,8 @@ class ChatController:
     def _schedule(self) -> None:
         if self._flush_handle is not None or self._closed:
             return
-        delay = max(0.0, self._last_flush + self._interval - self._loop.time())
+        interval = max(self._interval, len(_streaming) / ALL_CELLS_FPS)
+        delay = max(0.0, self._last_flush + interval - self._loop.time())
         self._flush_handle = self._loop.call_later(delay, self._flush)
 
     def _flush(self) -> None:
@@ -432,6 +449,7 @@ class ChatController:
 
     def _close(self) -> None:
         self._closed = True
+        _streaming.discard(self)
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None

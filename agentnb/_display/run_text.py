@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from typing import Any
 
 from .._core.pricing import price_call, usd
 from .._core.run import Run, ToolCall
@@ -39,6 +40,7 @@ __all__ = [
     "status_line",
     "summary_line",
     "tokens_text",
+    "tool_output",
 ]
 
 TOOL_MARKS = {
@@ -188,6 +190,20 @@ def call_head(call: ToolCall, level: int) -> str:
     return f"{indent(level)}{mark}→ {shown.signature()}{where}{flags}"
 
 
+def tool_output(call: ToolCall) -> Any:
+    """A call's output as a person reads it. A notebook tool that printed keeps
+    ``{"returned": ..., "printed": ...}`` (the agent receives the returned value alone): shown
+    as that value, then what it printed, each with its own line breaks. Any other output as
+    it is."""
+    output = call.output
+    if call.ran_by == "client" and isinstance(output, dict) and set(output) == _RETURNED_PRINTED:
+        return f"{output['returned']}\n\nPrinted:\n{output['printed']}"
+    return output
+
+
+_RETURNED_PRINTED = {"returned", "printed"}
+
+
 def run_text(run: Run, *, text_chars: int | None = None) -> str:
     """The whole run as plain text; ``text_chars`` cuts its reasoning and its answer (None
     keeps them whole)."""
@@ -254,4 +270,4 @@ def _outcome(call: ToolCall) -> str:
             return f"{mark} no result (the platform never reported it)"
         case "failed":
             return f"{mark} {excerpt(call.error, 120, marked=True)}".rstrip()
-    return f"{mark} {excerpt(call.output, 120, marked=True)}".rstrip()
+    return f"{mark} {excerpt(tool_output(call), 120, marked=True)}".rstrip()

@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import sys
+import weakref
 from typing import IO, Any
+
+from IPython.display import display
 
 from .._core.handle import RunHandle, StreamSource
 from .._core.run import Run
@@ -75,7 +78,24 @@ def show_live(
         return cell
     cell.publish()
     cell._echo_guard = shell.execution_count
+    if cell.handle is not None:
+        _shown_live[cell.handle] = shell.execution_count
+        shell.display_formatter.ipython_display_formatter.for_type(RunHandle, _echo_handle)
     return cell
+
+
+_shown_live: weakref.WeakKeyDictionary[RunHandle, int] = weakref.WeakKeyDictionary()
+"""Each handle a chat cell follows, with the execution count of the cell that showed it."""
+
+
+def _echo_handle(handle: RunHandle) -> None:
+    """A handle a cell ends with (``agentnb.ask(...)`` as its last line): nothing where the
+    cell shows its run live above, whose status the handle's text would contradict at once
+    (``status=running chars=0`` under a finished answer); its text anywhere else."""
+    shell = kernel_shell()
+    if shell is not None and _shown_live.get(handle) == shell.execution_count:
+        return
+    display({"text/plain": repr(handle)}, raw=True)  # type: ignore[no-untyped-call]
 
 
 # ---- outside a notebook -------------------------------------------------------------------

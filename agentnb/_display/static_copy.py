@@ -30,6 +30,7 @@ from .run_text import (
     run_text,
     seconds,
     status_line,
+    tool_output,
 )
 from .safe_markdown import NO_MATH, code_block, markdown_html, one_line, safe_markdown
 
@@ -117,6 +118,8 @@ def tool_heading(call: ToolCall) -> tuple[str, str]:
     decided = decision(call)
     if decided:
         label = decided if decided.startswith(f"{label} ") else f"{label} · {decided}"
+    if call.ran_by == "client":
+        label += " · in your notebook"
     return TOOL_MARKS.get(call.status, "…"), label + duration
 
 
@@ -262,7 +265,7 @@ def _call(call: ToolCall, tree: CallTree, opening: bool) -> list[Block]:
     if not opening:
         out: list[Block] = [(level, "unquote", None)] if quoted else []
         if call.output is not None:
-            output = excerpt(format_value(call.output), TOOL_OUTPUT_PREVIEW, lines=True)
+            output = excerpt(format_value(tool_output(call)), TOOL_OUTPUT_PREVIEW, lines=True)
             out.append((level, "code", ("Output", output)))
         error = tool_error(call)
         if error is not None:

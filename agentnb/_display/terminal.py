@@ -49,6 +49,7 @@ from .run_text import (
     no_result_note,
     run_text,
     summary_line,
+    tool_output,
 )
 
 __all__ = [
@@ -382,7 +383,7 @@ class TerminalPrinter:
             return self._paint(
                 f"{pad}  ✗ {name}{took}: {excerpt(event.error, 120, marked=True)}\n", RED
             )
-        output = excerpt(event.output, 120, marked=True)
+        output = excerpt(tool_output(call) if call else event.output, 120, marked=True)
         return self._paint(f"{pad}  ✓ {name}{took}" + (f": {output}" if output else "") + "\n", DIM)
 
 

@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
+import ipywidgets
 import traitlets
 from IPython.display import display
 
 from .._core.handle import RunHandle
-from .._core.loop import get_loop, in_loop_thread, submit
+from .._core.loop import get_loop, in_loop_thread, result_of, submit
 from .._core.run import Run
 from .controller import ChatActions, ChatController, NewConversation, StartRun
 from .display_slot import DisplaySlot
@@ -83,11 +84,25 @@ def shared_runtime() -> AgentRuntime:
         return _runtime
 
 
-def _front_end() -> dict[str, str]:
-    """Where a new cell's code comes from: the kernel's runtime, or in marimo its own copy."""
+_layout: ipywidgets.Layout | None = None
+
+
+def shared_layout() -> ipywidgets.Layout:
+    """The one (empty) layout every chat cell shares: a widget made without one makes its
+    own, a second comm and model per cell, opened on the kernel's main thread."""
+    global _layout
+    with _runtime_lock:
+        if _layout is None or _layout.comm is None:
+            _layout = ipywidgets.Layout()
+        return _layout
+
+
+def _front_end() -> dict[str, Any]:
+    """Where a new cell's code comes from: the kernel's runtime, or in marimo its own copy;
+    and its layout."""
     if in_marimo():
         return self_contained_front_end(STATIC)
-    return {"runtime": shared_runtime().model_id}
+    return {"runtime": shared_runtime().model_id, "layout": shared_layout()}
 
 
 class ChatCell(anywidget.AnyWidget):
@@ -294,14 +309,21 @@ class ChatCell(anywidget.AnyWidget):
     # ---- display ---------------------------------------------------------------------------
     def static_bundle(self) -> dict[str, str]:
         """The static copy (``text/html``, ``text/markdown``, ``text/plain``) as of now, made
-        on the background loop, where the runs change."""
-        if in_loop_thread():
-            return static_bundle(self.runs)
+        on the background loop where a run still changes (this waits for the loop)."""
+        runs = self.runs
+        if in_loop_thread() or all(run.done for run in runs):
+            return static_bundle(runs)
 
         async def copy() -> dict[str, str]:
             return static_bundle(self.runs)
 
-        return submit(copy()).result(timeout=10)
+        return result_of(submit(copy()))
+
+    def _first_copy(self) -> dict[str, str]:
+        """The static copy a display starts with, made here without waiting for the loop: a
+        run still going is shown as started (its question, running) until the loop
+        refreshes the copy, when the run ends or pauses."""
+        return static_bundle([run if run.done else _as_started(run) for run in self.runs])
 
     def view_bundle(self) -> dict[str, Any]:
         """The live view's output: the widget view, with an empty text fallback (the static
@@ -331,13 +353,14 @@ class ChatCell(anywidget.AnyWidget):
         reopened notebook whose widget state was not saved shows only "model not found".
         """
         display(self.view_bundle(), raw=True)  # type: ignore[no-untyped-call]
-        slot = DisplaySlot.display(self.static_bundle())
+        going = [run for run in self.runs if not run.done]
+        slot = DisplaySlot.display(self._first_copy())
         if slot is not None:
             self._displays.append(slot)
-            if any(run.done for run in self.runs):
-                # a run may have ended between building the bundle and registering the
-                # slot, when its refresh found no display to update
-                self._refresh_displays()
+            if any(run.done or run.status == "paused" for run in going):
+                # it ended or paused before its refresh had this display to update; the loop
+                # builds the copy, and this thread does not wait for it
+                get_loop().call_soon_threadsafe(self._refresh_displays)
 
     def _refresh_displays(self) -> None:
         if not self._displays:
@@ -371,3 +394,17 @@ class ChatCell(anywidget.AnyWidget):
             raise TypeError(f"start_run returned {type(handle).__name__}, not a RunHandle")
         self.add(handle)
         return handle
+
+
+def _as_started(run: Run) -> Run:
+    """What a run still going shows before the loop's refresh: its question, running. Read
+    off the loop, so only fields set before it started: the loop is changing the rest."""
+    return Run(
+        agent=run.agent,
+        message=run.message,
+        local_id=run.local_id,
+        provider=run.provider,
+        connection=run.connection,
+        status="running",
+        created_at=run.created_at,
+    )

@@ -12,6 +12,7 @@ from .._core.pricing import price_call
 from .._core.run import Run, ToolApproval, ToolCall
 from .._core.shown_call import shown_call
 from ..events import Usage
+from .run_text import tool_output
 
 __all__ = [
     "MAX_TOOL_OUTPUT_CHARS",
@@ -136,7 +137,7 @@ def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, 
         wire["arguments_text"] = call.arguments_text
         wire["agent_text"] = call.agent_text
         wire["agent_reasoning"] = call.agent_reasoning
-    output = _jsonable(call.output)
+    output = _jsonable(tool_output(call))
     text = output if isinstance(output, str) else json.dumps(output, indent=2)
     if len(text) > MAX_TOOL_OUTPUT_CHARS:
         wire["output"] = text[:MAX_TOOL_OUTPUT_CHARS]

@@ -16,6 +16,7 @@ from IPython.core import magic_arguments
 from IPython.core.error import UsageError
 
 from .._app.run_flags import flags_for, run_options_from
+from .._core.client_tools import ClientTool
 from .._core.request import RunOptions
 
 __all__ = [
@@ -57,7 +58,7 @@ def lookup(ns: dict[str, Any], name: str, option: str) -> Any:
     """The namespace variable an option names."""
     if name not in ns:
         raise UsageError(f"{option} {name}: no variable {name!r} in the notebook namespace")
-    if option == "--tool" and not callable(ns[name]):
+    if option == "--tool" and not (callable(ns[name]) or isinstance(ns[name], ClientTool)):
         raise UsageError(f"--tool {name}: {name!r} is a {type(ns[name]).__name__}, not a function")
     return ns[name]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,7 +30,7 @@ from .._app import interrupts
 from .._app.connections import connect, connections, get_connection
 from .._app.history_tables import runs
 from .._app.run_flags import AGENT_HELP, approval_policy, parser_options, unknown_options
-from .._core.exceptions import AgentNBError
+from .._core.exceptions import AgentNBError, HTTPStatusError
 from .._core.handle import RunHandle
 from .._core.text import terminal_safe
 from .._display.approval_prompt import wait_for_readers
@@ -358,7 +359,36 @@ def _usage_errors() -> Iterator[None]:
     except UsageError:
         raise
     except AgentNBError as exc:
-        raise UsageError(terminal_safe(f"{type(exc).__name__}: {exc}")) from None
+        raise UsageError(terminal_safe(_said(exc))) from None
+
+
+OUTPUT_COLUMNS = 78
+"""Where an error's lines are cut, between words, so that a terminal of 80 columns holds
+them: a notebook's output and a terminal break a longer line anywhere, even inside a word."""
+
+
+def _said(exc: AgentNBError) -> str:
+    """An error as a cell says it: what a person can act on first (a server's own reason for
+    refusing), where it came from and the error's class after it, in whole words."""
+    text = str(exc)
+    where, arrow, answer = text.partition(" → ")
+    status, colon, reason = answer.partition(": ")
+    if isinstance(exc, HTTPStatusError) and arrow and colon and exc.status_code < 500:
+        text = f"The server refused the request: {reason}\n({status} from {where}; {_class(exc)})"
+    else:
+        text = f"{text} ({_class(exc)})"
+    # the first line follows IPython's "UsageError: "
+    lines = textwrap.wrap(text.splitlines()[0], OUTPUT_COLUMNS, initial_indent=" " * 12, **_WHOLE)
+    for line in text.splitlines()[1:]:
+        lines += textwrap.wrap(line, OUTPUT_COLUMNS, **_WHOLE)
+    return "\n".join(lines).lstrip()
+
+
+_WHOLE: dict[str, Any] = {"break_long_words": False, "break_on_hyphens": False}
+
+
+def _class(exc: AgentNBError) -> str:
+    return type(exc).__name__
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -178,3 +178,26 @@ def test_a_connection_keeps_the_key_its_client_sends() -> None:
     client = agentnb.AsyncAgentClient("openai", base_url="http://127.0.0.1:9", api_key="k-12345678")
     assert conns.connection_for(client).describe()["api_key"] == "***"
     assert conns.connection_for(client).api_key == "k-12345678"
+
+
+def _position_value(ticker: str, shares: int) -> str:
+    """The value of my position in a stock."""
+    return f"{shares} {ticker} shares, worth ${shares * 875.4:,.2f}"
+
+
+def test_a_run_with_notebook_tools_on_the_default_built_in_server_goes_in_a_dialect_that_carries_them() -> (
+    None
+):
+    handle = agentnb.ask(
+        "finance_agent", "What is my NVDA position worth?", tools=[_position_value], display=False
+    )
+    run = handle.wait(60)
+    assert run.connection == conns.LOCAL_TOOLS_NAME
+    assert [c.name for c in run.tool_calls if c.status == "succeeded"] == ["_position_value"]
+    assert agentnb.get_connection(conns.LOCAL_TOOLS_NAME).local
+
+
+def test_a_connection_of_the_person_s_own_under_the_tools_name_is_never_replaced() -> None:
+    agentnb.connect("operativus", local=True, name=conns.LOCAL_TOOLS_NAME)
+    with pytest.raises(agentnb.UnsupportedOptionError, match="cannot send tools"):
+        agentnb.ask("finance_agent", "What is it worth?", tools=[_position_value], display=False)

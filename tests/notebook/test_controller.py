@@ -21,12 +21,14 @@ from chat_cell_views import (
     follow,
     matches_run,
     play,
+    replica_of,
     settle,
     start,
 )
 
 from agentnb._core.handle import RunHandle
 from agentnb._core.run import Run
+from agentnb._display.controller import ALL_CELLS_FPS
 from agentnb._display.widget import ChatCell
 from agentnb._display.widget_protocol import MAX_TOOL_OUTPUT_CHARS
 from agentnb.events import (
@@ -331,3 +333,27 @@ def test_huge_tool_output_is_cut_and_marked() -> None:
 def test_max_fps_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_fps"):
         ChatCell(max_fps=0)
+
+
+def test_many_cells_streaming_at_once_share_one_frame_budget() -> None:
+    """Each cell sends up to 30 frames a second; 60 cells streaming at once send, together,
+    about ALL_CELLS_FPS a second (not 60 × 30), so many runs do not flood the kernel's output
+    channel. Counted against the time the streams took, measured here."""
+    cells = [ChatCell() for _ in range(60)]
+    recorders = [capture(cell) for cell in cells]
+    streams = [
+        Scripted([*(TextDelta(delta=f"{i} ") for i in range(3000)), RunCompleted()], pace_every=5)
+        for _ in cells
+    ]
+    started = time.monotonic()
+    handles = [follow(cell, stream) for cell, stream in zip(cells, streams, strict=True)]
+    for handle in handles:
+        handle.wait(120)
+    took = time.monotonic() - started
+    for cell, recorder in zip(cells, recorders, strict=True):
+        settle(cell, recorder)
+    frames = sum(len(recorder.of_kind("delta")) for recorder in recorders)
+    # each cell's first frame goes at once and its end at once, whatever the budget
+    assert frames <= ALL_CELLS_FPS * took + 3 * len(cells), (frames, took)
+    for recorder, handle in zip(recorders, handles, strict=True):
+        assert replica_of(recorder).turns[0]["parts"][0]["text"] == handle.run.text

@@ -297,3 +297,18 @@ def test_retrying_a_stopped_turn_starts_from_before_it(server: ServerHandle) -> 
     ]
     assert contents(log) == [first_q, first_q]
     widget.close()
+
+
+def test_a_run_of_an_earlier_kernel_s_built_in_server_says_to_ask_again(
+    server: ServerHandle, history: Path
+) -> None:
+    """The default connection made the run on an earlier kernel's built-in server (another
+    port): the cell says what a person can do, not which ports differ."""
+    past = record_run(server, "operativus", "default", tagged("q", "earlier kernel"))
+    conns.disconnect("default")
+    cell = agentnb.show(past.local_id)  # before this kernel made a run of its own
+    assert "ask again" in cell.options["continue_note"]
+    agentnb.get_connection()  # this kernel's default: its own built-in server, on another port
+    note = agentnb.show(past.local_id).options["continue_note"]
+    assert "ask again" in note and "earlier kernel" in note, note
+    assert server.base_url.rsplit(":", 1)[-1].strip("/") not in note, "no ports"

@@ -36,11 +36,12 @@ def connections(server: Any) -> Iterator[None]:
 
 
 def typed(shell: InteractiveShell, source: str) -> tuple[str, str]:
-    """What the cell printed, and its error's text ("" when it succeeded)."""
+    """What the cell printed, and its error's text ("" when it succeeded) with the lines it
+    is cut into joined again."""
     with capture_output() as out:
         result = shell.run_cell(source)
     error = result.error_before_exec or result.error_in_exec
-    return out.stdout, "" if error is None else str(error)
+    return out.stdout, "" if error is None else " ".join(str(error).split())
 
 
 @pytest.mark.parametrize("source", ["%%agent --help\n", "%%agent --help\n\n  \n", "%%agent -h"])

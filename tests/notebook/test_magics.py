@@ -165,7 +165,9 @@ def test_empty_body_is_a_usage_error(shell: InteractiveShell) -> None:
 
 
 def test_unknown_agent_is_raised_by_the_cell(shell: InteractiveShell) -> None:
-    with pytest.raises(UsageError, match=r"NotFoundError.*404"):
+    with pytest.raises(
+        UsageError, match=r"(?s)^The server refused the request: .*404 Not Found.*NotFoundError\)$"
+    ):
         shell.run_cell_magic("agent", "no_such_agent --via test", "hi")
 
 

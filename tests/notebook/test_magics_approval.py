@@ -69,7 +69,7 @@ def test_a_run_that_returns_at_once_waits_for_a_human(shell: InteractiveShell) -
 def test_bad_approve_values_are_usage_errors(shell: InteractiveShell) -> None:
     with pytest.raises(UsageError, match="invalid choice: 'maybe'"):
         trade(shell, "--approve maybe")
-    with pytest.raises(UsageError, match="cannot carry tool approval decisions"):
+    with pytest.raises(UsageError, match=r"cannot carry tool approval\sdecisions"):
         shell.run_cell_magic("agent", "echo --via plain --wait --approve all", "hi")
     shell.run_cell_magic("agent", "echo --via plain --wait", "the default asks nobody here")
     assert shell.user_ns["_agent"].status == "completed"

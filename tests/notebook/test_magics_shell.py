@@ -17,6 +17,7 @@ from agentnb import Media
 from agentnb._app import connections as conns
 from agentnb._core.request import RUN_OPTIONS, build_request
 from agentnb._notebook.magic_args import request_options
+from agentnb._notebook.magics import OUTPUT_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +131,8 @@ def test_a_run_failing_midway_with_wait_is_reported_once(
     assert handle.status == "interrupted" and handle.text  # the partial answer was shown
     out, err = capsys.readouterr()
     assert handle.text[:20] in out
-    reason = handle.run.error.message
-    assert (out + err).count(reason) == 1, out + err
+    reason = " ".join(handle.run.error.message.split())
+    assert " ".join((out + err).split()).count(reason) == 1, out + err  # wrapped between words
 
 
 # ---- every request option -----------------------------------------------------------------
@@ -146,7 +147,7 @@ def test_penalties_reach_the_request(shell: InteractiveShell, server: Any) -> No
         ("echo --via sf --presence-penalty -2.5", "presence_penalty"),
         (
             "echo --via test --presence-penalty 1",
-            "connection .test. .* cannot send presence_penalty",
+            r"(?s)connection .test. .*\scannot send\s+presence_penalty",
         ),
     ]:
         with pytest.raises(UsageError, match=match):
@@ -198,3 +199,36 @@ def test_every_run_option_has_a_magic_option(shell: InteractiveShell) -> None:
     )
     with pytest.raises(UsageError, match="--media nothing: no variable 'nothing'"):
         request_options(parse_argstring(magic, "echo --media nothing"), {})
+
+
+def test_a_refused_run_leads_with_the_server_s_reason_in_whole_words(
+    shell: InteractiveShell,
+) -> None:
+    """What the person can act on comes first (the server's reason), the URL and the error's
+    class after it; lines are cut between words, so a notebook's output never breaks one."""
+    result = shell.run_cell("%%agent writer --via test --meta paragraphs=lots\nhi")
+    said = str(result.error_in_exec)
+    assert " ".join(said.split()).startswith(
+        "The server refused the request: body.metadata.paragraphs: paragraphs must be an "
+        "integer, got 'lots' (422 Unprocessable Entity from POST http://"
+    ), said
+    assert said.rstrip().endswith("InvalidRequestError)") and "→" not in said
+    for line in f"UsageError: {said}".splitlines():  # as IPython prints it
+        assert len(line) <= OUTPUT_COLUMNS or " " not in line, line
+
+
+def test_a_tool_made_with_agentnb_tool_is_taken_by_the_magic(shell: InteractiveShell) -> None:
+    """``asking = agentnb.tool(fn, approve=True)`` then ``--tool asking``: the tool with its
+    settings, as ``tools=[asking]`` takes it (not "is a ClientTool, not a function")."""
+    magic = shell.magics_manager.magics["line"]["agent"]
+
+    def look(ticker: str) -> str:
+        """Look a ticker up."""
+        return ticker
+
+    asking = agentnb.tool(look, name="look_up", approve=True)
+    options = request_options(parse_argstring(magic, "echo --tool asking"), {"asking": asking})
+    [made] = build_request("echo", "hi", **options).tools
+    assert (made.name, made.approve) == ("look_up", True)
+    with pytest.raises(UsageError, match="--tool n: 'n' is a int, not a function"):
+        request_options(parse_argstring(magic, "echo --tool n"), {"n": 3})

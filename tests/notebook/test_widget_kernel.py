@@ -215,3 +215,79 @@ def test_the_widget_code_goes_to_the_page_once_and_later_cells_open_small(
     runtimes = set(session.stdout(ids).split())
     assert len(runtimes) == 1 and runtimes != {""}, "every cell loads the one runtime"
     session.execute("a.wait(60); b.wait(60); c.wait(60)")
+
+
+def test_a_cell_displays_runs_while_agentnb_s_loop_is_busy_and_their_copies_end_final(
+    kernel: Any, paced_server: ServerHandle
+) -> None:
+    """What a cell displays is built without waiting on agentnb's loop: with the loop held
+    (as when it streams hundreds of earlier runs), displaying runs neither waits for it nor
+    raises; each copy is refreshed to its final answer once the loop is free."""
+    session = Session(kernel)
+    session.execute(setup_code(paced_server))
+    show_id = session.execute(
+        """
+        import threading
+        from agentnb._core.loop import get_loop
+        gate = threading.Event()
+        get_loop().call_soon_threadsafe(gate.wait, 60)  # the loop busy for up to a minute
+        try:
+            cells = [
+                agentnb.show(client.stream("finance_agent", f"Question {i} on NVDA"))
+                for i in range(3)
+            ]
+            print("returned while busy:", not gate.is_set())
+        finally:
+            gate.set()
+        """
+    )
+    assert session.stdout(show_id).strip() == "returned while busy: True"
+    copies = [d["content"] for d in session.of(show_id, "display_data")][1::2]
+    assert len(copies) == 3
+    for i, copy in enumerate(copies):
+        assert f"Question {i} on NVDA" in copy["data"]["text/plain"], "the copy names its question"
+    display_ids = [copy["transient"]["display_id"] for copy in copies]
+
+    session.execute("for cell in cells: cell.wait(60)")
+
+    def final_copies() -> list[str]:
+        finals = []
+        for display_id in display_ids:
+            updates = [
+                m["content"]["data"]["text/html"]
+                for m in session.messages
+                if m["msg_type"] == "update_display_data"
+                and m["content"]["transient"]["display_id"] == display_id
+                and m["parent_header"]["msg_id"] == show_id
+            ]
+            if updates and "get_stock_price" in updates[-1]:
+                finals.append(updates[-1])
+        return finals
+
+    session.wait_for(lambda: len(final_copies()) == 3)
+
+
+def test_a_handle_ending_a_cell_that_shows_its_run_live_prints_no_stale_status(
+    kernel: Any, paced_server: ServerHandle
+) -> None:
+    """``agentnb.ask(...)`` as a cell's last line: the chat cell above follows the run, so the
+    handle's text (``status=running chars=0``, stale at once) is not printed under it; a
+    handle not shown live still prints."""
+    session = Session(kernel)
+    session.execute(setup_code(paced_server))
+    shown = session.execute(
+        'agentnb.ask("finance_agent", "What is NVDA trading at?", client=client)'
+    )
+    assert session.of(shown, "execute_result") == []
+    texts = [d["content"]["data"].get("text/plain", "") for d in session.of(shown, "display_data")]
+    assert len(texts) == 2 and not any("<RunHandle" in text for text in texts)
+
+    hidden = session.execute(
+        'h = agentnb.ask("finance_agent", "And AMD?", client=client, display=False); h.wait(60)\nh'
+    )
+    printed = [
+        m["content"]["data"]["text/plain"]
+        for m in session.of(hidden, "execute_result") + session.of(hidden, "display_data")
+    ]
+    assert any("<RunHandle" in text and "status=completed" in text for text in printed), printed
+    session.execute("_ = None")

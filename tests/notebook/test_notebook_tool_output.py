@@ -1,0 +1,95 @@
+"""A notebook tool's output reads as it would in the notebook: what it returned, then what it
+printed, with their own line breaks (not a JSON object with escaped ``\\n``), in the live
+card, the static copy and the terminal; and a past run read back from the history still says
+the call ran in the notebook."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import agentnb
+from agentnb._app import connections as conns
+from agentnb._app.past_runs import past_run
+from agentnb._display.static_copy import static_bundle
+from agentnb._display.terminal import TerminalPrinter
+from agentnb._display.widget_protocol import tool_wire
+from agentnb._history import HistoryStore
+from agentnb.events import ToolCallFinished
+
+
+def positions(ticker: str) -> str:
+    """The positions I hold in a stock, as a table."""
+    print(f"looking up {ticker}...")
+    return f"  ticker  shares\n0   {ticker}      10"
+
+
+@pytest.fixture
+def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HistoryStore]:
+    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "history.sqlite3"))
+    agentnb.connect("openai", local=True, name="tools_here")
+    try:
+        yield HistoryStore(tmp_path / "history.sqlite3")
+    finally:
+        conns.disconnect("tools_here")
+
+
+def test_a_tool_that_prints_and_returns_a_table_reads_as_it_would_in_the_notebook(
+    history: HistoryStore,
+) -> None:
+    handle = agentnb.ask(
+        "finance_agent", "My NVDA position?", via="tools_here", tools=[positions], display=False
+    )
+    run = handle.wait(60)
+    [call] = [c for c in run.tool_calls if c.name == "positions"]
+    assert call.output == {
+        "returned": "  ticker  shares\n0   NVDA      10",
+        "printed": "looking up NVDA...\n",
+    }, "the run keeps both, as data"
+    readable = "  ticker  shares\n0   NVDA      10\n\nPrinted:\nlooking up NVDA...\n"
+    assert tool_wire(call)["output"] == readable, "the live card"
+    bundle = static_bundle([run])
+    assert readable.strip() in bundle["text/markdown"]
+    assert '"returned"' not in bundle["text/markdown"] + bundle["text/html"]
+    out = io.StringIO()
+    printer = TerminalPrinter(out, color=False)
+    printer(run, ToolCallFinished(call_id=call.call_id, output=call.output, ran_by="client"))
+    assert '"returned"' not in out.getvalue() and "looking up NVDA" in out.getvalue()
+
+    [record] = [r for r in agentnb.runs() if r.local_id == run.local_id]
+    calls = [c for c in agentnb.runs().tool_calls() if c.local_id == run.local_id]
+    again = past_run(record, calls)
+    [kept] = [c for c in again.tool_calls if c.name == "positions"]
+    assert kept.ran_by == "client", "a past run still says the call ran in your notebook"
+    assert tool_wire(kept)["output"] == readable
+    assert "in your notebook" in static_bundle([again])["text/html"]
+
+
+def test_a_notebook_tool_that_asks_first_pauses_the_run_and_the_wait_is_not_the_agent_s_time(
+    history: HistoryStore,
+) -> None:
+    handle = agentnb.ask(
+        "finance_agent",
+        "My NVDA position?",
+        via="tools_here",
+        tools=[agentnb.tool(positions, approve=True)],
+        display=False,
+    )
+    deadline = time.monotonic() + 60
+    while not handle.run.awaiting_approval:
+        assert time.monotonic() < deadline and not handle.run.done, handle.run.status
+        time.sleep(0.01)
+    assert handle.run.status == "paused", "it waits for you, as a platform's approval does"
+    time.sleep(0.2)  # a person reading the call
+    [call] = handle.run.awaiting_approval
+    handle.approve(call.call_id)
+    run = handle.wait(60)
+    assert run.status == "completed"
+    assert run.paused_seconds >= 0.2
+    assert run.finished_at is not None and run.started_at is not None
+    wall = run.finished_at - run.started_at
+    assert run.duration is not None and run.duration <= wall - run.paused_seconds + 1e-6
