@@ -114,6 +114,20 @@ KNOWN_SERVERS = (
 """The frameworks a 404 or a 422 from another dialect's request is checked against."""
 
 
+KNOWN_REFUSALS = (
+    (
+        "Provide metadata.entity_id",  # DevUI's 400 when the body does not name the agent
+        " (this looks like Microsoft Agent Framework's DevUI: connect with "
+        'agent_metadata="entity_id" to name the agent in the metadata)',
+    ),
+)
+"""A framework's own words for a request another dialect's options can fix, and the fix."""
+
+
+def _known_refusal(summary: str) -> str:
+    return next((fix for words, fix in KNOWN_REFUSALS if words in summary), "")
+
+
 def _known_server(errors: list[dict[str, Any]]) -> str:
     """Which dialect to use, when a validation error reads like a known framework's own."""
     missing = {
@@ -170,7 +184,7 @@ def status_error(
     parsed = _json_body(safe_body, secrets)
     errors = _field_errors(parsed)
     summary = _describe_field_errors(errors) if errors else _summary(parsed, safe_body)
-    summary += _known_server(errors)
+    summary += _known_server(errors) or _known_refusal(summary)
     message = f"{method} {safe_url} → {status} {_reason(status)}: {summary}"
     common: dict[str, Any] = {"url": safe_url, "status_code": status, "body": excerpt(safe_body)}
     if status in (401, 403):

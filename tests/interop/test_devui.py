@@ -52,5 +52,5 @@ async def test_the_agent_named_runs_and_its_own_tool_call_is_finished(devui_url:
 
 async def test_without_the_agent_in_metadata_devui_says_what_it_needs(devui_url: str) -> None:
     async with client(devui_url) as devui:
-        with pytest.raises(InvalidRequestError, match="entity_id"):
+        with pytest.raises(InvalidRequestError, match=r'DevUI.*agent_metadata="entity_id"'):
             await devui.run("finance", "hi")
