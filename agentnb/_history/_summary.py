@@ -240,22 +240,11 @@ Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 QUANTILES: Final = (("duration", 0.5), ("duration", 0.95), ("ttft", 0.5), ("ttft", 0.95))
 """The quantile columns of a summary, in order: ``duration_p50`` ... ``ttft_p95``."""
 METRICS: Final = ("duration", "ttft")
-UNPRICED: Final = "unpriced"
-"""The figure counting the runs with a token count and no cost: no price was known."""
-_FIGURES: Final = (
-    # (runs column, summed: else only counted)
-    ("total_tokens", True),
-    ("cost_usd", True),
-    ("tool_call_count", True),
-    ("paused_seconds", True),
-    ("duration", False),
-    ("ttft", False),
-    (UNPRICED, False),
-)
+_SUMMED: Final = ("total_tokens", "cost_usd", "tool_call_count", "paused_seconds")
+"""The runs columns a summary sums (each pair of a counts row: SUM, COUNT); after them the
+count of the runs unpriced (:func:`_unpriced_sql`). The metrics are only ranked: no sum or
+count of theirs is read."""
 _KINDS: Final = dict(RUN_COLUMNS)
-_COUNTED: Final = tuple(column for column, _ in _FIGURES)
-"""The runs columns a summary counts (each pair of a counts row: SUM, COUNT)."""
-_SUMMED: Final = tuple(column for column, summed in _FIGURES if summed)
 
 
 @dataclass
@@ -274,14 +263,14 @@ class SummaryGroup:
     def add(self, status: str, runs: int, figures: Sequence[Any], timed: bool) -> None:
         self.runs += runs
         self.statuses[status] = self.statuses.get(status, 0) + runs
-        pairs = zip(figures[0::2], figures[1::2], strict=True)
-        values = dict(zip(_COUNTED, pairs, strict=True))
+        pairs = zip(figures[0:-1:2], figures[1:-1:2], strict=True)
+        values = dict(zip(_SUMMED, pairs, strict=True))
         for name in _SUMMED:
             total, count = values[name]
             if count:
                 self.sums[name] = total if name not in self.sums else self.sums[name] + total
                 self.counts[name] = self.counts.get(name, 0) + count
-        self.unpriced += values[UNPRICED][1]
+        self.unpriced += figures[-1]
         if timed:
             self.timed_runs += runs
             total, count = values["paused_seconds"]
@@ -343,26 +332,22 @@ def sqlite_order(value: Any) -> tuple[int, int, Any]:
 
 
 def counts_sql(keys: Sequence[str], where: RunFilter, every: str | None) -> tuple[str, list[Any]]:
-    """Per group and status: the keys, the status, the runs, then for each figure of
-    ``_COUNTED`` its SUM (NULL for the metrics: only counted) and COUNT, of its sane values
-    only."""
+    """Per group and status: the keys, the status, the runs, then for each column of
+    ``_SUMMED`` the SUM and COUNT of its sane values, then the runs unpriced."""
     terms, params = where.conditions()
     where_sql = f"WHERE {' AND '.join(terms)}" if terms else ""
     # "+": a key is grouped by a sort of the rows read in the table's order, never by a walk
     # along an index in the key's order (runs_by_agent: a row looked up per run, twice the work)
     group = ", ".join([*(f"+{key_sql(key, every)}" for key in keys), "runs.status"])
-    figures = ", ".join(
-        (f"SUM({_sane(column)}), " if summed else "NULL, ") + f"COUNT({_counted_sql(column)})"
-        for column, summed in _FIGURES
-    )
+    sums = (f"SUM({_sane(column)}), COUNT({_sane(column)})" for column in _SUMMED)
+    figures = ", ".join([*sums, f"COUNT({_unpriced_sql()})"])
     return f"SELECT {group}, COUNT(*), {figures} FROM runs {where_sql} GROUP BY {group}", params
 
 
-def _counted_sql(column: str) -> str:
-    if column == UNPRICED:  # a token count and no cost: no price was known
-        tokens, cost = _sane("total_tokens"), _sane("cost_usd")
-        return f"CASE WHEN {tokens} IS NOT NULL AND {cost} IS NULL THEN 1 END"
-    return _sane(column)
+def _unpriced_sql() -> str:
+    """1 for a run with a token count and no cost: no price was known."""
+    tokens, cost = _sane("total_tokens"), _sane("cost_usd")
+    return f"CASE WHEN {tokens} IS NOT NULL AND {cost} IS NULL THEN 1 END"
 
 
 def _sane(column: str) -> str:
