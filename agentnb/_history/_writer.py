@@ -29,6 +29,7 @@ from typing import Any, Literal
 from .._core.request import RunRequest
 from .._core.run import Run
 from ._records import (
+    CHECKPOINT_TEXT_LIMIT,
     TOOL_CALL_COLUMNS,
     end_values,
     progress_values,
@@ -330,18 +331,23 @@ def insert_start(db: sqlite3.Connection, run: Run, request: RunRequest, base_url
     db.execute(_insert_sql(tuple(values), _REOPEN), storable_row(values.values()))
 
 
-def _progress(run: Run) -> dict[str, Any]:
-    """:func:`progress_values` without the ids the run does not know yet."""
+def _progress(run: Run, text_limit: int | None = CHECKPOINT_TEXT_LIMIT) -> dict[str, Any]:
+    """:func:`progress_values` without the ids the run does not know yet (a long answer only
+    when ``text_limit`` is None)."""
     return {
         name: value
-        for name, value in progress_values(run).items()
+        for name, value in progress_values(run, text_limit).items()
         if value is not None or name not in ("run_id", "thread_id")
     }
 
 
-def write_progress(db: sqlite3.Connection, run: Run) -> None:
-    """Checkpoint a running run's partial answer, so a killed process loses little."""
-    values = _progress(run)
+def write_progress(
+    db: sqlite3.Connection, run: Run, text_limit: int | None = CHECKPOINT_TEXT_LIMIT
+) -> None:
+    """Checkpoint a running run's partial answer, so a killed process loses little: an
+    answer longer than ``text_limit`` is left as the row holds it, written whole at the end
+    (see :data:`~agentnb._history._records.CHECKPOINT_TEXT_LIMIT`)."""
+    values = _progress(run, text_limit)
     db.execute(
         _update_sql(tuple(values), "local_id = ? AND status = 'running'"),
         storable_row((*values.values(), run.local_id)),
@@ -392,7 +398,7 @@ def _known_end(run: Run) -> dict[str, Any]:
 def write_interrupted(db: sqlite3.Connection, runs: Sequence[Run]) -> None:
     """Runs still going when the store closes (the process is exiting): keep what arrived."""
     for run in runs:
-        write_progress(db, run)
+        write_progress(db, run, text_limit=None)
         db.execute(
             "UPDATE runs SET status = 'interrupted', error_code = 'process_exited', "
             "error_message = ? WHERE status = 'running' AND local_id = ?",
