@@ -69,6 +69,7 @@ __all__ = [
     "storable",
     "storable_row",
     "storable_text",
+    "text_length",
     "tool_rows",
     "truncate",
 ]
@@ -541,14 +542,15 @@ def progress_values(run: Run, text_limit: int | None = None) -> dict[str, Any]:
         "tool_call_count": len(run.tool_calls),
         "unapproved_calls": len(run.unapproved_calls),
     }
-    if text_limit is None or _text_length(run, "text") <= text_limit:
+    if text_limit is None or text_length(run, "text") <= text_limit:
         values["answer"] = redacted(run.text) or None
-    if text_limit is None or _text_length(run, "reasoning") <= text_limit:
+    if text_limit is None or text_length(run, "reasoning") <= text_limit:
         values["reasoning"] = redacted(run.reasoning) or None
     return values
 
 
-def _text_length(run: Run, kind: str) -> int:
+def text_length(run: Run, kind: Literal["text", "reasoning"]) -> int:
+    """How long the run's answer (``text``) or reasoning is, without joining it."""
     return sum(part.length for part in run.parts if part.kind == kind)
 
 

@@ -35,6 +35,7 @@ from ._records import (
     progress_values,
     start_values,
     storable_row,
+    text_length,
     tool_rows,
 )
 
@@ -190,15 +191,16 @@ class HistoryWriter:
 
     def _work(self) -> None:
         while batch := self._next_batch():
+            count = len(batch)
             try:
                 self._do_batch(batch)
             except Exception:  # the store reports its own failures: this is a bug
                 logger.exception("agentnb history: the writer thread failed a batch")
-            finally:
-                with self._changed:
-                    self._done += len(batch)
-                    if self._flushing:
-                        self._changed.notify_all()
+            del batch  # its runs are let go before a flush waiting for them returns
+            with self._changed:
+                self._done += count
+                if self._flushing:
+                    self._changed.notify_all()
 
 
 class RecorderWrites:
@@ -369,6 +371,10 @@ def write_end(db: sqlite3.Connection, run: Run) -> None:
         # A run whose start was not recorded still gets its row.
         _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
         db.execute(update, row)
+    if text_length(run, "text") + text_length(run, "reasoning") > CHECKPOINT_TEXT_LIMIT:
+        # The connection's cached statement keeps SQLite's copy of the values it last bound
+        # until it runs again: bound to nothing (matching no row), it lets the answer go.
+        db.execute(update, (None,) * len(row))
 
 
 def write_ended(db: sqlite3.Connection, run: Run, request: RunRequest, base_url: str) -> None:

@@ -5,7 +5,11 @@ all (memory counted with tracemalloc, which sees the copies Python makes)."""
 
 from __future__ import annotations
 
+import _sqlite3
+import ctypes
+import gc
 import tracemalloc
+import weakref
 from pathlib import Path
 
 from agentnb._core.request import RunRequest
@@ -75,3 +79,45 @@ def test_a_checkpoint_keeps_the_answer_while_it_is_short_and_the_last_one_after(
         record = reopened.get(run.local_id)
     assert record is not None and record.status == "interrupted"
     assert record.answer == short + "z" * 100
+
+
+def test_a_recorded_run_is_let_go_once_written(tmp_path: Path) -> None:
+    """The history holds no run it has written: dropped by its user, the run and its answer
+    are freed while the store stays open (the writer thread kept its last batch, runs
+    included, until the next write came)."""
+    store = HistoryStore(tmp_path / "history.sqlite3")
+    run = long_run(1)
+    store.record_start(run, RunRequest(agent="writer", message="write at length"), base_url="")
+    run.apply(RunCompleted())
+    store.record_end(run)
+    assert store.flush(30)
+    written = weakref.ref(run)
+    del run
+    gc.collect()
+    assert written() is None
+    store.close()
+
+
+def sqlite_memory() -> int:
+    """The bytes SQLite itself holds (its own count: tracemalloc sees only Python's)."""
+    used = ctypes.CDLL(_sqlite3.__file__).sqlite3_memory_used
+    used.restype = ctypes.c_int64
+    return int(used())
+
+
+def test_sqlite_keeps_at_most_one_copy_of_a_long_answer_once_written(tmp_path: Path) -> None:
+    """The cached UPDATE of a run's end kept SQLite's copy of the answer it bound until the
+    next run's end, beside the search index's own copy (its insert statement keeps its
+    values the same way): two copies of the answer, kept after the run was dropped. The
+    UPDATE's now goes at once; the search index's stays until the next run's end."""
+    store = HistoryStore(tmp_path / "history.sqlite3")
+    run = long_run(16)
+    store.record_start(run, RunRequest(agent="writer", message="write at length"), base_url="")
+    assert store.flush(30)
+    before = sqlite_memory()
+    run.apply(RunCompleted())
+    store.record_end(run)
+    assert store.flush(30)
+    del run
+    assert sqlite_memory() - before < 24 * MIB  # was > 32 MiB, for 16 MiB of answer
+    store.close()
