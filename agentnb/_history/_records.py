@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     pass
 
 __all__ = [
+    "CHECKPOINT_TEXT_LIMIT",
     "FIGURE_RANGES",
     "MALFORMED_COLUMN",
     "MAX_SCORE",
@@ -68,6 +69,7 @@ __all__ = [
     "storable",
     "storable_row",
     "storable_text",
+    "text_length",
     "tool_rows",
     "truncate",
 ]
@@ -519,13 +521,20 @@ def start_values(run: Run, request: RunRequest | None, base_url: str | None) -> 
     }
 
 
-def progress_values(run: Run) -> dict[str, Any]:
-    """The columns a checkpoint of a running run refreshes."""
-    return {
+CHECKPOINT_TEXT_LIMIT: Final = 1024 * 1024
+"""The longest answer (and reasoning), in characters, a checkpoint writes. Past it a
+checkpoint leaves the row's text as the last one wrote it and the run's end writes it whole:
+rewriting a long answer every few seconds made a copy of all of it each time (Python's join,
+SQLite's bound value and record), which the process kept after the run."""
+
+
+def progress_values(run: Run, text_limit: int | None = None) -> dict[str, Any]:
+    """The columns a checkpoint of a running run refreshes: the answer and the reasoning
+    only while they are no longer than ``text_limit`` characters (None: at any length),
+    measured without joining them."""
+    values = {
         "run_id": run.run_id,
         "thread_id": run.thread_id,
-        "answer": redacted(run.text) or None,
-        "reasoning": redacted(run.reasoning) or None,
         "first_token_at": run.first_token_at,
         "event_count": run.event_count,
         "retries": run.retries,
@@ -533,6 +542,16 @@ def progress_values(run: Run) -> dict[str, Any]:
         "tool_call_count": len(run.tool_calls),
         "unapproved_calls": len(run.unapproved_calls),
     }
+    if text_limit is None or text_length(run, "text") <= text_limit:
+        values["answer"] = redacted(run.text) or None
+    if text_limit is None or text_length(run, "reasoning") <= text_limit:
+        values["reasoning"] = redacted(run.reasoning) or None
+    return values
+
+
+def text_length(run: Run, kind: Literal["text", "reasoning"]) -> int:
+    """How long the run's answer (``text``) or reasoning is, without joining it."""
+    return sum(part.length for part in run.parts if part.kind == kind)
 
 
 def end_values(run: Run) -> dict[str, Any]:

@@ -29,11 +29,13 @@ from typing import Any, Literal
 from .._core.request import RunRequest
 from .._core.run import Run
 from ._records import (
+    CHECKPOINT_TEXT_LIMIT,
     TOOL_CALL_COLUMNS,
     end_values,
     progress_values,
     start_values,
     storable_row,
+    text_length,
     tool_rows,
 )
 
@@ -189,15 +191,16 @@ class HistoryWriter:
 
     def _work(self) -> None:
         while batch := self._next_batch():
+            count = len(batch)
             try:
                 self._do_batch(batch)
             except Exception:  # the store reports its own failures: this is a bug
                 logger.exception("agentnb history: the writer thread failed a batch")
-            finally:
-                with self._changed:
-                    self._done += len(batch)
-                    if self._flushing:
-                        self._changed.notify_all()
+            del batch  # its runs are let go before a flush waiting for them returns
+            with self._changed:
+                self._done += count
+                if self._flushing:
+                    self._changed.notify_all()
 
 
 class RecorderWrites:
@@ -330,18 +333,23 @@ def insert_start(db: sqlite3.Connection, run: Run, request: RunRequest, base_url
     db.execute(_insert_sql(tuple(values), _REOPEN), storable_row(values.values()))
 
 
-def _progress(run: Run) -> dict[str, Any]:
-    """:func:`progress_values` without the ids the run does not know yet."""
+def _progress(run: Run, text_limit: int | None = CHECKPOINT_TEXT_LIMIT) -> dict[str, Any]:
+    """:func:`progress_values` without the ids the run does not know yet (a long answer only
+    when ``text_limit`` is None)."""
     return {
         name: value
-        for name, value in progress_values(run).items()
+        for name, value in progress_values(run, text_limit).items()
         if value is not None or name not in ("run_id", "thread_id")
     }
 
 
-def write_progress(db: sqlite3.Connection, run: Run) -> None:
-    """Checkpoint a running run's partial answer, so a killed process loses little."""
-    values = _progress(run)
+def write_progress(
+    db: sqlite3.Connection, run: Run, text_limit: int | None = CHECKPOINT_TEXT_LIMIT
+) -> None:
+    """Checkpoint a running run's partial answer, so a killed process loses little: an
+    answer longer than ``text_limit`` is left as the row holds it, written whole at the end
+    (see :data:`~agentnb._history._records.CHECKPOINT_TEXT_LIMIT`)."""
+    values = _progress(run, text_limit)
     db.execute(
         _update_sql(tuple(values), "local_id = ? AND status = 'running'"),
         storable_row((*values.values(), run.local_id)),
@@ -363,6 +371,10 @@ def write_end(db: sqlite3.Connection, run: Run) -> None:
         # A run whose start was not recorded still gets its row.
         _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
         db.execute(update, row)
+    if text_length(run, "text") + text_length(run, "reasoning") > CHECKPOINT_TEXT_LIMIT:
+        # The connection's cached statement keeps SQLite's copy of the values it last bound
+        # until it runs again: bound to nothing (matching no row), it lets the answer go.
+        db.execute(update, (None,) * len(row))
 
 
 def write_ended(db: sqlite3.Connection, run: Run, request: RunRequest, base_url: str) -> None:
@@ -392,7 +404,7 @@ def _known_end(run: Run) -> dict[str, Any]:
 def write_interrupted(db: sqlite3.Connection, runs: Sequence[Run]) -> None:
     """Runs still going when the store closes (the process is exiting): keep what arrived."""
     for run in runs:
-        write_progress(db, run)
+        write_progress(db, run, text_limit=None)
         db.execute(
             "UPDATE runs SET status = 'interrupted', error_code = 'process_exited', "
             "error_message = ? WHERE status = 'running' AND local_id = ?",
