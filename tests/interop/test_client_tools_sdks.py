@@ -222,8 +222,9 @@ def test_a_dialect_without_client_tools_refuses_them_before_sending(dialect: str
     finally:
         disconnect("no_tools")
     assert refused.value.options == ("tools",)
-    assert "The dialects that send tools: ag-ui, openai, openai-responses, vercel." in str(
-        refused.value
+    assert (
+        "The dialects that send tools: ag-ui, anthropic, openai, openai-responses, vercel."
+        in str(refused.value)
     )
 
 
