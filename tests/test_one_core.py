@@ -145,6 +145,21 @@ def test_one_notebook_check() -> None:
     assert set(_calls("get_ipython")) == {"_display/environment.py"}
 
 
+def test_one_way_to_warn() -> None:
+    """Every warning goes through ``warn``, which words it in lines a terminal of 80 columns
+    and a notebook's output hold without cutting a word (a raw ``warnings.warn`` did not)."""
+    warned = {
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute)
+        and node.attr == "warn"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "warnings"
+    }
+    assert warned == {"_core/warning.py"}
+
+
 def test_one_home_for_secrets() -> None:
     defined = {
         str(path.relative_to(PACKAGE))

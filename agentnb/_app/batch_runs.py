@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any, Final, Unpack
@@ -27,6 +26,7 @@ from .._core.loop import in_loop_thread, result_of, submit
 from .._core.request import RunOptions, RunRequest, build_request, checked_number
 from .._core.run import Run
 from .._core.schema import resolve_schema
+from .._core.warning import warn
 from .._display.progress import NoProgress, Progress, make_progress
 from .._history import (
     Arm,
@@ -448,7 +448,7 @@ def run_experiment(
 
     after = _evaluating(evaluators, store, [example for example, _ in todo])
     if not todo:  # said, and nothing started
-        warnings.warn(
+        warn(
             f"agentnb: experiment {record.name!r} has nothing left to run: every question has "
             "its run on every arm (retry_failed=True runs the failed ones again)",
             stacklevel=3,
@@ -560,7 +560,7 @@ def _evaluating(
                 for evaluator in evaluators:
                     run_evaluator(evaluator, record, examples[index], store, book)
         except HistoryError as exc:  # the batch goes on; a resume scores the run later
-            warnings.warn(
+            warn(
                 f"agentnb: run {run.local_id}'s scores could not be kept ({exc}); "
                 "an experiment's resume(evaluators=[...]) scores it later",
                 stacklevel=1,

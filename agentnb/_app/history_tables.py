@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import functools
 import sys
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from .._core.extras import require_pandas
+from .._core.warning import warn
 from .._display.environment import kernel_shell
 from .._display.history_plot import plot as draw_plot
 from .._display.history_views import runs_html, runs_text, tool_calls_html, tool_calls_text
@@ -342,7 +342,7 @@ def _say_missing_keys(store: StoreData, by: str | Sequence[str] | None) -> None:
     for name, key in keys.items():
         if key is not None and key not in held:
             have = ", ".join(map(repr, store.metadata_keys())) or "none (no run has metadata)"
-            warnings.warn(
+            warn(
                 f"agentnb: no run has the metadata key {key!r}, so summary by {name!r} is one "
                 f"group of every run; the keys runs have: {have}",
                 stacklevel=3,

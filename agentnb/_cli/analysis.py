@@ -72,7 +72,11 @@ def print_from(args: argparse.Namespace, command: str, text: Callable[[Any], str
             return 0
         with HistoryStore(location) as store:
             shown = text(store)
-    except (AgentNBError, MissingExtraError) as exc:  # a bad name or option; pandas missing
+    except MissingExtraError as exc:  # the command apart, whole: to copy at any width
+        print_fitted(f"agentnb {command}: error: {exc.needs}, which is not installed:")
+        print_fitted(f"  {exc.command}")
+        return 2
+    except AgentNBError as exc:  # a bad name or option
         print_fitted(f"agentnb {command}: error: {terminal_safe(str(exc))}")
         return 2
     # questions and answers hold what servers sent; a note longer than the terminal wraps

@@ -17,16 +17,20 @@ __all__ = [
 
 
 class MissingExtraError(ImportError):
-    """An optional extra is not installed; the message names the ``pip install`` for it."""
+    """An optional extra is not installed; the message names the ``pip install`` for it,
+    which :attr:`command` holds alone (a terminal prints it whole, on a line of its own)."""
+
+    def __init__(self, needs: str, extra: str) -> None:
+        self.needs = needs
+        self.command = f'pip install "agentnb[{extra}]"'
+        super().__init__(f"{needs}, which is not installed: {self.command}")
 
 
 def require_pandas() -> ModuleType:
     try:
         import pandas  # optional extra, heavy: loaded on first use
     except ImportError:
-        raise MissingExtraError(
-            'this needs pandas, which is not installed: pip install "agentnb[pandas]"'
-        ) from None
+        raise MissingExtraError("this needs pandas", "pandas") from None
     return pandas
 
 
@@ -34,9 +38,7 @@ def require_pyplot() -> ModuleType:
     try:
         import matplotlib.pyplot  # optional extra, heavy: loaded on first plot
     except ImportError:
-        raise MissingExtraError(
-            'plotting needs matplotlib, which is not installed: pip install "agentnb[plot]"'
-        ) from None
+        raise MissingExtraError("plotting needs matplotlib", "plot") from None
     return matplotlib.pyplot
 
 
@@ -45,9 +47,7 @@ def require_pyarrow() -> ModuleType:
         # optional extra, heavy: loaded on the first to_arrow() (untyped: a module, as is)
         pyarrow = importlib.import_module("pyarrow")
     except ImportError:
-        raise MissingExtraError(
-            'to_arrow() needs pyarrow, which is not installed: pip install "agentnb[arrow]"'
-        ) from None
+        raise MissingExtraError("to_arrow() needs pyarrow", "arrow") from None
     return pyarrow
 
 
@@ -55,7 +55,5 @@ def require_polars() -> ModuleType:
     try:
         import polars  # optional extra, heavy: loaded on the first to_polars()
     except ImportError:
-        raise MissingExtraError(
-            'to_polars() needs polars, which is not installed: pip install "agentnb[polars]"'
-        ) from None
+        raise MissingExtraError("to_polars() needs polars", "polars") from None
     return polars

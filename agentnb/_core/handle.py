@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import threading
-import warnings
 from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
@@ -30,6 +29,7 @@ from .exceptions import (
 from .loop import get_loop, in_loop_thread, wait_for
 from .request import MAX_SECONDS, checked_number
 from .run import Run, ToolCall
+from .warning import warn
 
 __all__ = ["RunHandle", "RunListener", "StreamSource"]
 
@@ -176,7 +176,7 @@ class RunHandle:
             try:
                 listener(self.run, event)
             except Exception as exc:  # a display bug must not kill the run
-                warnings.warn(f"agentnb: run listener failed: {exc!r}", stacklevel=1)
+                warn(f"agentnb: run listener failed: {exc!r}", stacklevel=1)
 
     def _attach_approvals(self, stream: StreamSource) -> None:
         gate = getattr(stream, "approvals", None)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import warnings
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any, Protocol
 from .._core.handle import RunHandle
 from .._core.loop import get_loop
 from .._core.run import Run
+from .._core.warning import warn
 from ..events import (
     Event,
     RunPaused,
@@ -278,7 +278,7 @@ class ChatController:
         try:
             fn(*args)
         except Exception as exc:  # a closed comm must not break the run or the loop
-            warnings.warn(f"agentnb: chat widget update failed: {exc!r}", stacklevel=1)
+            warn(f"agentnb: chat widget update failed: {exc!r}", stacklevel=1)
 
     def _notice(self, text: str) -> None:
         self._send({"kind": "notice", "text": text})

@@ -230,8 +230,9 @@ Block = tuple[int, str, Any]
 """``(level, kind, value)``: what a copy says, at a call's depth; each form renders it."""
 
 
-def _blocks(run: Run) -> list[Block]:
-    """What the HTML and markdown copies say of ``run``, in order."""
+def _blocks(run: Run, asked: frozenset[str] = frozenset()) -> list[Block]:
+    """What the HTML and markdown copies say of ``run``, in order; its follow-ups leave out
+    the questions in ``asked``."""
     tree = call_tree(run.tool_calls, run.client_tool_calls)
     out: list[Block] = [(0, "question", run)] if run.agent or run.message else []
     for part in run.parts:
@@ -251,8 +252,9 @@ def _blocks(run: Run) -> list[Block]:
         out.append((0, "alert", unapproved_line(run)))
     if error_line(run):
         out.append((0, "error", error_line(run)))
-    if run.followups:
-        out.append((0, "followups", run.followups))
+    offered = [question for question in run.followups if question.strip() not in asked]
+    if offered:
+        out.append((0, "followups", offered))
     out.append((0, "small", status_line(run)))
     return out
 
@@ -366,14 +368,21 @@ _HTML: dict[str, Callable[[Any], str]] = {
 }
 
 
+def _turns(runs: Sequence[Run]) -> list[tuple[Run, frozenset[str]]]:
+    """Each run with the questions its follow-ups leave out: the last turn does not offer
+    again what the conversation has asked (as the live chat cell does not)."""
+    asked = frozenset(run.message.strip() for run in runs)
+    return [(run, asked if run is runs[-1] else frozenset()) for run in runs]
+
+
 def static_html(runs: Sequence[Run]) -> str:
     """The sanitized HTML transcript of ``runs`` (one chat cell)."""
     return static_root(
         "<hr>".join(
             '<div class="agentnb-run">'
-            + "".join(_HTML[kind](value) for _, kind, value in _blocks(run))
+            + "".join(_HTML[kind](value) for _, kind, value in _blocks(run, asked))
             + "</div>"
-            for run in runs
+            for run, asked in _turns(runs)
         )
     )
 
@@ -456,11 +465,11 @@ def static_markdown(runs: Sequence[Run]) -> str:
     return "\n\n---\n\n".join(
         "\n\n".join(
             _quoted(text, level)
-            for level, kind, value in _blocks(run)
+            for level, kind, value in _blocks(run, asked)
             for text in _MARKDOWN.get(kind, lambda _: [])(value)
             if text
         )
-        for run in runs
+        for run, asked in _turns(runs)
     )
 
 

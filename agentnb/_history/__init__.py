@@ -9,7 +9,6 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-import warnings
 
 from .._core.exceptions import (
     ConfigurationError,
@@ -17,6 +16,7 @@ from .._core.exceptions import (
     HistoryLocationError,
     HistoryWriteError,
 )
+from .._core.warning import warn
 from ._experiment_book import (
     Arm,
     Dataset,
@@ -93,7 +93,7 @@ def default_store() -> HistoryStore | None:
         key = os.environ.get(ENV_VAR, "")
         if _failed.get(key) != str(exc):
             _failed[key] = str(exc)
-            warnings.warn(f"agentnb: runs are not being recorded: {exc}", stacklevel=2)
+            warn(f"agentnb: runs are not being recorded: {exc}", stacklevel=2)
         return None
 
 

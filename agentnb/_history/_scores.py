@@ -14,7 +14,7 @@ import numbers
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from .._core.exceptions import ConfigurationError
@@ -44,6 +44,8 @@ ScoreSource = Literal["person", "code", "agent"]
 SCORE_SOURCES: Final[tuple[ScoreSource, ...]] = ("person", "code", "agent")
 SCORE_PREFIX: Final = "score."
 """A score's column in a DataFrame is ``score.<name>``."""
+REPR_COMMENT: Final = 40
+"""A record's repr shows this many characters of its comment."""
 LABEL_LIMIT: Final = 200
 """A label is a category, not a text: at most this many characters (a note goes in the
 comment)."""
@@ -108,6 +110,15 @@ class ScoreRecord:
         if isinstance(self.value, bool):
             return "bool"
         return "label" if isinstance(self.value, str) else "number"
+
+    def __repr__(self) -> str:
+        who = self.source if self.author is None else f"{self.source} {self.author!r}"
+        comment = self.comment
+        if comment is not None and len(comment) > REPR_COMMENT:
+            comment = comment[: REPR_COMMENT - 1] + "…"
+        note = "" if comment is None else f": {comment!r}"
+        when = self.created.astimezone(UTC)
+        return f"<ScoreRecord {self.name}={self.value!r} by {who}, {when:%Y-%m-%d %H:%M} UTC{note}>"
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> ScoreRecord:

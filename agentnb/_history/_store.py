@@ -27,7 +27,6 @@ import os
 import sqlite3
 import threading
 import time
-import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ from .._core.pricing import RunCost, price_run
 from .._core.recorder import record_score
 from .._core.request import RunRequest, build_request
 from .._core.run import Run
+from .._core.warning import warn
 from ..events import Usage
 from ..providers import available_providers
 from ._file import (
@@ -333,7 +333,7 @@ class HistoryStore:
                 f"{self.read_only}; it lacks migrations this agentnb needs to read it. "
                 f"agentnb did not change it: move it away, or point {ENV_VAR} elsewhere"
             )
-        warnings.warn(
+        warn(
             f"agentnb: {self.read_only}; runs are not recorded there and scores cannot be "
             f"given (point {ENV_VAR} elsewhere to record)",
             stacklevel=4,

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import functools
-import warnings
 from importlib.metadata import entry_points
 from typing import Any
 
 from .._core.exceptions import ConfigurationError
+from .._core.warning import warn
 from ._base import (
     Capabilities,
     HttpRequest,
@@ -63,9 +63,7 @@ def _installed() -> dict[str, type[Provider]]:
         try:
             loaded = ep.load()
         except Exception as exc:  # a broken plugin must not break agentnb
-            warnings.warn(
-                f"agentnb: provider plugin {ep.name!r} failed to load: {exc}", stacklevel=2
-            )
+            warn(f"agentnb: provider plugin {ep.name!r} failed to load: {exc}", stacklevel=2)
             continue
         if isinstance(loaded, type) and issubclass(loaded, Provider):
             found[ep.name] = loaded

@@ -210,6 +210,8 @@ export class ChatView {
     const canFollowup = this.options.can_followup === true;
     const last = state.turns.length - 1;
     const busy = state.running;
+    // The last turn's chips leave out what this conversation has asked already.
+    const askedSoFar = state.turns.map((turn) => (turn.meta.message || "").trim());
     let finished = true;
     state.turns.forEach((turn, t) => {
       const asked = state.turns[t + 1]?.meta.message ?? null;
@@ -218,6 +220,7 @@ export class ChatView {
       const canVerdict = this.options.can_verdict === true;
       const followups = {
         canRun: canFollowup && t === last, busy, asked, canRetry, retryNote, canVerdict,
+        askedBefore: t === last ? askedSoFar : [],
       };
       if (!this.turnViews[t].update(turn, deadline, followups)) finished = false;
     });

@@ -63,6 +63,8 @@ const VERDICT_EM = 10;
 /** Em per character of a figure (tabular digits and `$` at the table's font, with room). */
 const NUMBER_EM = 0.64;
 const NUMBER = new Intl.NumberFormat("en-US");
+/** A row's controls: details, select, ✓, ✗ and the note. */
+const ROW_CONTROLS = "button, input, textarea";
 
 /** @returns {Query} */
 function emptyQuery() {
@@ -94,6 +96,8 @@ export class RunsTableView {
     this.chosen = new Set(loadChoice() || DEFAULT_SHOWN);
     /** The rows whose details are open, by run id. @type {Set<string>} */
     this.expanded = new Set();
+    /** @type {string | null} the row whose controls are in the tab order */
+    this.currentRow = null;
 
     this.root = h("div", "agentnb-runs-view");
     keepKeys(this.root, signal);
@@ -223,6 +227,11 @@ export class RunsTableView {
       this.askSoon();
     }, signal);
     fitNotes(this.body, signal);
+    listen(this.body, "keydown", (/** @type {KeyboardEvent} */ event) => this.moveBetweenRows(event), signal);
+    listen(this.body, "focusin", (/** @type {FocusEvent} */ event) => {
+      const tr = /** @type {Element} */ (event.target).closest("tr[data-id]");
+      if (tr instanceof HTMLElement && tr.dataset.id !== this.currentRow) this.rove(tr.dataset.id || null);
+    }, signal);
     listen(this.body, "click", (/** @type {MouseEvent} */ event) => {
       const target = /** @type {Element} */ (event.target);
       if (target.closest(".anb-runs-verdict")) {  // a verdict, not a selection
@@ -492,6 +501,41 @@ export class RunsTableView {
       body.push(tr);
     }
     this.body.replaceChildren(...body);
+    this.rove(this.currentRow);
+  }
+
+  /**
+   * The rows are one tab stop, so Tab passes a table on its way down the notebook: only the
+   * current row's controls (the first row's until one is focused) are in the tab order.
+   * @param {string | null} id
+   */
+  rove(id) {
+    const rows = /** @type {HTMLElement[]} */ ([...this.body.querySelectorAll("tr[data-id]")]);
+    const current = rows.find((tr) => tr.dataset.id === id) || rows[0];
+    this.currentRow = current?.dataset.id || null;
+    for (const tr of rows) {
+      for (const control of /** @type {NodeListOf<HTMLElement>} */ (tr.querySelectorAll(ROW_CONTROLS))) {
+        control.tabIndex = tr === current ? 0 : -1;
+      }
+    }
+  }
+
+  /** ArrowUp / ArrowDown on a row's control: the same control a row up or down.
+   * @param {KeyboardEvent} event */
+  moveBetweenRows(event) {
+    const control = /** @type {HTMLElement} */ (event.target);
+    if (control.tagName === "TEXTAREA" || !control.matches(ROW_CONTROLS)) return;
+    const step = { ArrowDown: "nextElementSibling", ArrowUp: "previousElementSibling" }[event.key];
+    const tr = control.closest("tr[data-id]");
+    if (!step || !tr) return;
+    let next = /** @type {Element | null} */ (/** @type {any} */ (tr)[step]);
+    while (next && !next.matches("tr[data-id]")) next = /** @type {any} */ (next)[step];
+    const index = [...tr.querySelectorAll(ROW_CONTROLS)].indexOf(control);
+    const target = /** @type {HTMLElement | undefined} */ (next?.querySelectorAll(ROW_CONTROLS)[index]);
+    if (!next || !target) return;
+    event.preventDefault();
+    this.rove(/** @type {HTMLElement} */ (next).dataset.id || null);
+    target.focus();
   }
 
   /** ✓ / ✗ and a note. @param {Verdict | undefined} kept @param {string} typed */

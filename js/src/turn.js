@@ -59,9 +59,10 @@ function clipPrompt(message) {
  * `canRetry`: this turn may be retried or edited (the last turn of a chat that can);
  * `retryNote`: said beside Retry and Edit before they are used, where they continue the
  * thread instead of forking it (empty where they fork); `canVerdict`: ✓ / ✗ and a note under
- * the finished answer, kept in the kernel as the run's score `verdict`.
+ * the finished answer, kept in the kernel as the run's score `verdict`; `askedBefore`: the
+ * questions the conversation has asked, which this turn's chips leave out.
  * @typedef {{ canRun: boolean, busy: boolean, asked?: string | null, canRetry?: boolean,
- *   retryNote?: string, canVerdict?: boolean }} FollowupMode
+ *   retryNote?: string, canVerdict?: boolean, askedBefore?: string[] }} FollowupMode
  */
 
 const FORK_TITLE = "from the state before this turn: the answer it replaces is left out";
@@ -309,7 +310,9 @@ export class TurnView {
     this.verdict.hidden = !followups.canVerdict || running || !TERMINAL.has(status);
     this.showVerdict(meta.verdict || null);
     this.updateError(meta, status);
-    this.chips.update(meta.followups || [], {
+    const askedBefore = followups.askedBefore || [];
+    const offered = (meta.followups || []).filter((q) => !askedBefore.includes(q.trim()));
+    this.chips.update(offered, {
       canRun: followups.canRun,
       disabled: followups.canRun && (running || followups.busy),
       asked: followups.asked,

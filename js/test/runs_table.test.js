@@ -264,3 +264,25 @@ test("a row's ✓ / ✗ (thumbs up / down) sends its verdict with the note typed
   assert.equal(model.sent.at(-1).query.offset, 0);
   cleanup();
 });
+
+test("the rows are one tab stop: Tab passes the table, arrows move between its rows", () => {
+  const { el, cleanup } = mount();
+  const tabbable = () => /** @type {HTMLElement[]} */ ([...el.querySelectorAll("tbody button, tbody input, tbody textarea")])
+    .filter((control) => control.tabIndex >= 0);
+  const rowOf = (/** @type {Element} */ control) => /** @type {HTMLElement} */ (control.closest("tr")).dataset.id;
+  assert.deepEqual([...new Set(tabbable().map(rowOf))], ["id0"], "only the first row's controls");
+  assert.equal(tabbable().length, 5, "details, select, ✓, ✗ and the note");
+  const box = /** @type {HTMLInputElement} */ (el.querySelector("tr[data-id=id0] input"));
+  box.focus();
+  box.dispatchEvent(new window.KeyboardEvent("keydown", { key: "ArrowDown", bubbles: true }));
+  assert.equal(document.activeElement, el.querySelector("tr[data-id=id1] input"), "the same control a row down");
+  assert.deepEqual([...new Set(tabbable().map(rowOf))], ["id1"]);
+  const up = /** @type {HTMLElement} */ (el.querySelector("tr[data-id=id1] .anb-runs-up"));
+  up.dispatchEvent(new window.KeyboardEvent("keydown", { key: "ArrowUp", bubbles: true }));
+  assert.equal(document.activeElement, el.querySelector("tr[data-id=id0] .anb-runs-up"));
+  const note = /** @type {HTMLElement} */ (el.querySelector("tr[data-id=id0] .anb-runs-note"));
+  note.focus();
+  note.dispatchEvent(new window.KeyboardEvent("keydown", { key: "ArrowDown", bubbles: true }));
+  assert.equal(document.activeElement, note, "in a note the arrows move in its text");
+  cleanup();
+});

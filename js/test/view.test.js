@@ -524,3 +524,30 @@ test("a refusal after the click replaces the button with the reason", () => {
   assert.equal($(".anb-continue-button").hidden, true);
   assert.equal(text($(".anb-continue-note")), "Cannot continue this conversation: gone");
 });
+
+test("a follow-up turn does not offer again a question the conversation has asked", () => {
+  const { deliver, el } = mount({ options: { input: true, can_followup: true } });
+  /** @param {string} message @param {string[]} followups */
+  const turn = (message, followups) => ({
+    parts: [{ kind: "text", text: "An answer.", call_id: null }],
+    tools: [],
+    meta: { status: "completed", agent: "finance_agent", message, followups },
+  });
+  const offered = ["How did AMD do?", "Plot the week", "What about TSMC?"];
+  deliver({
+    kind: "snapshot",
+    seq: 1,
+    state: {
+      turns: [
+        turn("What is NVDA at?", offered),
+        turn("How did AMD do?", ["What is NVDA at?", ...offered]),
+      ],
+    },
+  });
+  const [first, last] = Array.from(el.querySelectorAll(".anb-followups"));
+  const chips = (/** @type {Element} */ box) =>
+    Array.from(box.querySelectorAll(".anb-chip")).map((c) => text(/** @type {HTMLElement} */ (c)));
+  assert.deepEqual(chips(first), offered, "an earlier turn keeps what it offered, the asked one marked");
+  assert.deepEqual(chips(last), ["Plot the week", "What about TSMC?"]);
+  assert.equal(last.querySelectorAll(".anb-chip-copy").length, 0, "the last turn's chips ask");
+});

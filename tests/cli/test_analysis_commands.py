@@ -4,7 +4,7 @@ two arms compared), every line wrapped by agentnb, a mistake one line and exit s
 
 from __future__ import annotations
 
-import subprocess
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -100,18 +100,23 @@ def test_one_questions_runs_side_by_side_and_one_run_alone(db: Path) -> None:
     assert "EXIT=2" in wrong and any("no question 'nope'" in line for line in wrong), wrong
 
 
-@pytest.mark.parametrize("command", [["summary"], ["experiments"]])
-def test_without_pandas_the_analysis_says_which_extra_in_one_line(
-    db: Path, command: list[str]
+@pytest.mark.parametrize("command", ["summary", "experiments"])
+def test_without_pandas_the_analysis_says_which_extra_with_the_command_whole(
+    db: Path, command: str
 ) -> None:
-    """The base install has no pandas: the commands that need it say how to get it."""
+    """The base install has no pandas: the commands that need it say how to get it, the
+    install command whole on a line of its own at 80 columns, ready to copy."""
     env = cli_env()
     env["AGENTNB_HISTORY"] = str(db)
     blocked = "import sys; sys.modules['pandas'] = None; from agentnb._cli.main import main"
-    code = f"{blocked}; sys.exit(main({command!r}))"
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
-    )
-    said = done.stdout + done.stderr
-    assert done.returncode == 2 and "Traceback" not in said, said
-    assert f"agentnb {command[0]}: error: " in said and 'pip install "agentnb[pandas]"' in said
+    code = f"{blocked}; sys.exit(main([{command!r}]))"
+    pane = Pane([sys.executable, "-c", shlex.quote(code)], env, name="agentnb-extra", width=WIDTH)
+    try:
+        pane.wait_for(lambda screen: "EXIT=" in screen)
+        lines = [line.rstrip() for line in pane.everything().splitlines()]
+    finally:
+        pane.close()
+    said = "\n".join(lines)
+    assert "EXIT=2" in lines and "Traceback" not in said, said
+    assert lines[0].startswith(f"agentnb {command}: error: this needs pandas"), said
+    assert '  pip install "agentnb[pandas]"' in lines, said

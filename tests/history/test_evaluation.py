@@ -47,7 +47,7 @@ def test_past_runs_scored_later_give_quality_per_user_per_day(connection: str) -
 
 def test_a_metadata_key_no_run_has_is_said(connection: str) -> None:
     batch("echo", ["hi"], via=connection, progress=False, metadata={"user": "alice"})
-    with pytest.warns(UserWarning, match=r"no run has the metadata key 'usr'.*'user'"):
+    with pytest.warns(UserWarning, match=r"(?s)no run has the metadata key 'usr'.*'user'"):
         agentnb.summary("metadata.usr")
 
 

@@ -205,3 +205,19 @@ def test_deleting_a_run_deletes_its_scores(store: HistoryStore) -> None:
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("DELETE FROM runs WHERE local_id = ?", (run.local_id,))
         assert db.execute("SELECT COUNT(*) FROM scores").fetchone() == (0,)
+
+
+def test_a_score_reads_as_who_gave_what_and_when_in_a_cell(store: HistoryStore) -> None:
+    from IPython.lib.pretty import pretty  # what a notebook cell's output shows
+
+    run = recorded(store)
+    given = agentnb.score(run, "correct", True, "matches the reference", author="alice")
+    when = f"{given.created:%Y-%m-%d %H:%M} UTC"
+    assert pretty(given) == repr(given)
+    assert repr(given) == (
+        f"<ScoreRecord correct=True by person 'alice', {when}: 'matches the reference'>"
+    )
+    bare = store.add_score(run.local_id, "accuracy", 0.75, source="code")
+    assert repr(bare) == f"<ScoreRecord accuracy=0.75 by code, {bare.created:%Y-%m-%d %H:%M} UTC>"
+    long = store.add_score(run.local_id, "tone", "friendly", comment="x" * 200)
+    assert len(repr(long)) < 120 and repr(long).endswith("…'>")

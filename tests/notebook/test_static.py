@@ -506,3 +506,20 @@ def test_a_users_and_a_policys_approval_mark_nothing() -> None:
         assert f"<p><em>{said}</em></p>" in bundle["text/html"]
         assert f"succeeded · approved {by} " in bundle["text/html"]
         assert "without your approval" not in "".join(bundle.values())
+
+
+def test_the_last_turns_copy_does_not_offer_a_question_the_conversation_asked() -> None:
+    first = finished_run("one", tools=False)
+    second = Run(agent="finance_agent", message="And <AMD>?")
+    second.start(at=1002.0)
+    second.apply(TextDelta(delta="two", received_at=1002.1))
+    offered = ["What is NVDA at?", "And <AMD>?", "Plot the week"]
+    second.apply(RunCompleted(followups=offered, received_at=1002.5))
+    html_copy, markdown = static_html([first, second]), static_markdown([first, second])
+    first_html, last_html = html_copy.split("<hr>")
+    assert "<li>And &lt;AMD&gt;?</li>" in first_html  # what an earlier turn offered stays
+    assert "<li>Plot the week</li>" in last_html
+    assert "<li>What is NVDA at?</li>" not in last_html
+    assert "<li>And &lt;AMD&gt;?</li>" not in last_html
+    last_markdown = markdown.split("\n\n---\n\n")[1]
+    assert "Plot the week" in last_markdown and "What is NVDA at" not in last_markdown
