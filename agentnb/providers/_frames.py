@@ -28,6 +28,7 @@ __all__ = [
     "first_str",
     "is_done_marker",
     "json_or_text",
+    "listed_models",
     "listed_runs",
     "local_id",
     "model_name",
@@ -77,6 +78,14 @@ def first_str(obj: Mapping[str, Any], *keys: str) -> str | None:
         if isinstance(value, str):
             return value
     return None
+
+
+def listed_models(body: Any) -> list[tuple[str, dict[str, Any]]]:
+    """``(id, model)`` for each model of a ``{"data": [{"id": ...}, ...]}`` listing (OpenAI's
+    and Anthropic's ``/models``); an entry without an id is left out."""
+    models = (as_dict(body) or {}).get("data")
+    found = [as_dict(m) or {} for m in models] if isinstance(models, list) else []
+    return [(model_id, model) for model in found if (model_id := first_str(model, "id"))]
 
 
 def first_number(obj: Mapping[str, Any], *keys: str) -> float | None:

@@ -34,6 +34,7 @@ from ._client_threads import ClientThreadProvider, ClientThreads
 from ._frames import (
     as_dict,
     first_str,
+    listed_models,
     model_name,
     parse_json,
     parse_usage,
@@ -364,10 +365,7 @@ class Anthropic(ClientThreadProvider):
         return HttpRequest("GET", "/v1/models", headers={"anthropic-version": API_VERSION})
 
     def parse_agents(self, body: Any) -> list[RemoteAgent]:
-        models = (as_dict(body) or {}).get("data")
-        found = [as_dict(m) or {} for m in models] if isinstance(models, list) else []
         return [
             RemoteAgent(name=model_id, title=first_str(model, "display_name"), raw=model)
-            for model in found
-            if (model_id := first_str(model, "id"))
+            for model_id, model in listed_models(body)
         ]

@@ -35,6 +35,7 @@ from ._frames import (
     first_str,
     is_done_marker,
     json_or_text,
+    listed_models,
     model_name,
     parse_json,
     parse_usage,
@@ -240,12 +241,9 @@ class OpenAIAPI(Provider):
         return HttpRequest("GET", "/models")
 
     def parse_agents(self, body: Any) -> list[RemoteAgent]:
-        models = (as_dict(body) or {}).get("data")
-        found = [as_dict(m) or {} for m in models] if isinstance(models, list) else []
         return [
             RemoteAgent(name=model_id, description=first_str(model, "owned_by"), raw=model)
-            for model in found
-            if (model_id := first_str(model, "id"))
+            for model_id, model in listed_models(body)
         ]
 
 
