@@ -28,6 +28,7 @@ from .._display.widget import ChatCell
 from .._history import RunRecord, default_store
 from ..providers import RunRef
 from .attach_targets import AttachTarget, attach_target, refuse_if_ended
+from .attachments import notebook_context
 from .connections import (
     AnyClient,
     Connection,
@@ -65,6 +66,7 @@ def ask(
     on_started: Callable[[RunHandle], None] | None = None,
     start_timeout: float | None = None,
     approve: ApprovalPolicy = None,
+    context: bool = False,
     **options: Unpack[RunOptions],
 ) -> RunHandle:
     """Start a run in the background and return its handle at once.
@@ -91,9 +93,16 @@ def ask(
     ``handle.deny``; with ``wait=True`` nothing can decide while ``ask`` blocks, so they are
     denied, saying no one could approve them. Follow-ups from the cell use the same policy.
 
+    In a notebook, ``@name`` in ``message`` attaches a summary of that variable (``@error``,
+    ``@In[3]``, ``@Out[3]``, ``@df.column``; ``@@`` is a literal ``@``) and ``context=True``
+    offers the agent read-only tools over the kernel (see docs/context.md).
+
     Whenever ``ask`` raises the run's error, the run is shown without it (the raised error
     is what says it, once), and a run that ended before sending anything is not shown.
     """
+    message, tools = notebook_context(message, options.get("tools"), context=context)
+    if tools:
+        options["tools"] = tools
     conn = carrying_tools(resolve_target(via, client), bool(options.get("tools")))
     response_format, validate = resolve_schema(schema)
     if response_format is not None:
@@ -266,18 +275,20 @@ def chat(
     *,
     client: AnyClient | None = None,
     approve: ApprovalPolicy = None,
+    context: bool = False,
     **options: Unpack[RunOptions],
 ) -> ChatCell:
     """Display a chat cell with an input box for ``agent``: each message sent from it (or a
     follow-up chip) starts a run on the same thread and appends a turn. Options are those of
     ``client.stream``; follow-up suggestions are asked for unless ``followups=False``.
     ``approve`` decides on every turn's tool calls awaiting approval, as in :func:`ask`; what
-    it leaves undecided waits for the cell's Approve / Deny buttons."""
-    conn = resolve_target(via, client)
+    it leaves undecided waits for the cell's Approve / Deny buttons. ``@name`` attachments
+    and ``context=True`` as in :func:`ask`, for every message."""
+    conn = carrying_tools(resolve_target(via, client), bool(options.get("tools")) or context)
     options.setdefault("followups", True)
     # a bad option or policy fails now, not at the first run
     conn.check(build_request(agent, "", **options), approve)
-    conversation = Conversation(conn, agent, dict(options), approve=approve)
+    conversation = Conversation(conn, agent, dict(options), approve=approve, context=context)
     cell = conversation_cell(conversation)
     show_live(cell)
     return cell

@@ -26,6 +26,7 @@ from .._display.environment import kernel_shell
 from .._display.widget import ChatCell
 from ..events import Event, RunStarted
 from . import interrupts
+from .attachments import notebook_context
 from .connections import Connection
 from .scoring import keep_verdict
 
@@ -68,8 +69,10 @@ class Conversation:
         options: dict[str, Any],
         *,
         approve: ApprovalPolicy = None,
+        context: bool = False,
     ) -> None:
         self.conn, self.agent, self.approve = conn, agent, approve
+        self.context = context
         self.options = dict(options)
         self.thread_id: str | None = self.options.pop("thread_id", None)
         self._turns: list[_Turn] = []
@@ -101,7 +104,8 @@ class Conversation:
 
     def send(self, text: str) -> RunHandle:
         """Start ``text`` as the next turn of the thread (a new one if there is none)."""
-        request = build_request(self.agent, text, thread_id=self.thread_id, **self.options)
+        text, options = self._turn(text)
+        request = build_request(self.agent, text, thread_id=self.thread_id, **options)
         return self._start(request)
 
     def again(self, text: str) -> RunHandle:
@@ -115,7 +119,8 @@ class Conversation:
                 "Retry and Edit replace a turn asked from this cell or this ask; this run was "
                 "not (it was attached or opened from the history): send the question again"
             )
-        request = build_request(self.agent, text, thread_id=last.started_from, **self.options)
+        text, options = self._turn(text)
+        request = build_request(self.agent, text, thread_id=last.started_from, **options)
         replaced = _run_of(last.run)
         provider = self.conn.client().provider
         if last.started_from is None:
@@ -127,6 +132,14 @@ class Conversation:
             fork = Fork(thread_id=replaced.thread_id, run_id=replaced.run_id)
             request = request.model_copy(update={"fork": fork})
         return self._start(request)
+
+    def _turn(self, text: str) -> tuple[str, dict[str, Any]]:
+        """A message as sent from a kernel (attachments, context tools) and its options."""
+        options = dict(self.options)
+        text, tools = notebook_context(text, options.get("tools"), context=self.context)
+        if tools:
+            options["tools"] = tools
+        return text, options
 
     def new(self) -> None:
         """The next message starts a new thread."""

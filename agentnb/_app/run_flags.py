@@ -276,6 +276,13 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
         action="append",
         metavar="NAME",
     ),
+    RunFlag(
+        "--context",
+        "offer the agent read-only tools over the notebook's variables, cells, last error and "
+        "files (see docs/context.md)",
+        where="magic",
+        action="store_true",
+    ),
     RunFlag("--approve", APPROVE_HELP, choices=APPROVE_CHOICES, metavar="{ask,all,none}"),
     RunFlag("--out", "also bind the run handle to this variable", where="magic", metavar="VAR"),
     RunFlag(

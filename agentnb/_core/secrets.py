@@ -39,7 +39,9 @@ __all__ = [
     "no_key_note",
     "redact",
     "redact_credentials",
+    "redact_key_shapes",
     "register_secret",
+    "secret_name",
 ]
 
 REDACTED: Final = "***"
@@ -57,6 +59,15 @@ _CREDENTIAL_SHAPES = re.compile(
     r"['\"]?)"
     r"(?P<value>[^\s'\",;&]{4,})",
     re.IGNORECASE,
+)
+_KEY_SHAPES = re.compile(
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)"
+    r"|\bsk-[A-Za-z0-9_-]{16,}"  # OpenAI, Anthropic (sk-ant-...)
+    r"|\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}"
+    r"|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"  # AWS access key ids
+    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}"  # Slack
+    r"|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",  # JWTs
+    re.DOTALL,
 )
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 
@@ -194,6 +205,20 @@ def redact_credentials(text: str) -> str:
     if not text:
         return text
     return redact(_CREDENTIAL_SHAPES.sub(lambda m: m.group("label") + REDACTED, text))
+
+
+def redact_key_shapes(text: str) -> str:
+    """:func:`redact_credentials`, and anything shaped like a known kind of key (``sk-…``,
+    ``ghp_…``, ``AKIA…``, ``xox…-…``, a JWT, a PEM private key block), registered or not."""
+    if not text:
+        return text
+    return redact_credentials(_KEY_SHAPES.sub(REDACTED, text))
+
+
+def secret_name(name: str) -> bool:
+    """Whether ``name`` (a variable, a dict key, a column, an environment variable) looks
+    like it holds a secret: it says key, token, secret or password."""
+    return bool(_SECRET_NAME.search(name))
 
 
 def mask(secret: str | None) -> str:

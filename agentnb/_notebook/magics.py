@@ -29,6 +29,7 @@ from .._app import api as _api
 from .._app import interrupts
 from .._app.connections import connect, connections, get_connection
 from .._app.history_tables import runs
+from .._app.interpolate import interpolate
 from .._app.run_flags import AGENT_HELP, approval_policy, parser_options, unknown_options
 from .._core.exceptions import AgentNBError, HTTPStatusError
 from .._core.handle import RunHandle
@@ -39,7 +40,6 @@ from .._display.plain_table import PlainTable
 from .._history import default_store
 from .._tracing import SWITCH_VAR, configure_tracing, settings_from_env, tracing_status
 from . import magic_input
-from .interpolate import interpolate
 from .magic_args import attach_options, lookup, request_options, run_options, split_line
 
 __all__ = ["AgentMagics", "load_ipython_extension", "unload_ipython_extension"]
@@ -285,6 +285,7 @@ class AgentMagics(Magics):
             on_started=bind,
             start_timeout=self.start_timeout,
             approve=approval_policy(args.approve, get_connection(via), waiting=wait),
+            context=args.context,
             **request_options(args, ns),
         )
 

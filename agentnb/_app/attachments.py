@@ -1,0 +1,143 @@
+"""``@name`` in a message sent from a notebook attaches a summary of what it names in the
+live kernel (the syntax beside :mod:`.interpolate`'s ``{{name}}``, which sends ``str()``).
+
+- ``@df`` a variable, ``@df.revenue`` one column of a frame (or one attribute);
+- ``@error`` the last exception, ``@In[3]`` / ``@Out[3]`` a cell and its output;
+- ``@@`` sends a literal ``@``; an ``@`` inside a word (``a@b.com``) or inside backticks is
+  left alone.
+
+An unknown name is refused before anything is sent, naming the near ones. The summaries come
+from the one summarizer (:mod:`.context_summary`) and go after the message, inside the
+run's nonced data block.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .._core.exceptions import ConfigurationError
+from .._core.text import did_you_mean
+from .._display.environment import kernel_shell
+from .context_summary import (
+    ContextSettings,
+    context_settings,
+    data_block,
+    new_nonce,
+    redacted,
+    summarize,
+    within_turn,
+)
+from .context_tools import Kernel, cell_source, context_tools, last_error, user_variables
+
+__all__ = ["attach_context", "notebook_context"]
+
+_CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.DOTALL)
+_MENTION = re.compile(
+    r"(?<![\w@])@(?:(?P<at>@)|(?P<cells>In|Out)\[(?P<number>\d{1,9})\]"
+    r"|(?P<name>[A-Za-z_]\w*)(?:\.(?P<attr>[A-Za-z_]\w*))?)"
+)
+
+
+def notebook_context(message: str, tools: Any, *, context: bool) -> tuple[str, Any]:
+    """One turn sent from a kernel: ``message`` with its attachments, and ``tools`` (a run's
+    ``tools=``) with, for ``context``, the context tools after them, both under one new
+    nonce. Outside a kernel they go as they are, and ``context`` is refused: there is
+    nothing to read."""
+    shell = kernel_shell()
+    if shell is None:
+        if context:
+            raise ConfigurationError(
+                "context=True gives the agent tools over a notebook's kernel, and none runs "
+                "here: use it in a notebook"
+            )
+        return message, tools
+    kernel, nonce = Kernel.of(shell), new_nonce()
+    if context:
+        tools = [*(tools or ()), *context_tools(kernel, nonce)]
+    return attach_context(message, kernel, nonce), tools
+
+
+def attach_context(
+    message: str, kernel: Kernel, nonce: str, settings: ContextSettings | None = None
+) -> str:
+    """``message`` as sent: ``@@`` written ``@``, and each mention's summary after it in the
+    data block marked ``nonce``; a :class:`ConfigurationError` for a name the kernel lacks."""
+    settings = settings or context_settings()
+    parts = _CODE.split(message)
+    summaries: dict[str, str] = {}
+    for index in range(0, len(parts), 2):  # the odd parts are code spans, left as they are
+        parts[index] = _MENTION.sub(
+            lambda m: _resolved(m, kernel, settings, summaries), parts[index]
+        )
+    text = "".join(parts)
+    if not summaries:
+        return text
+    items = within_turn(list(summaries.values()), settings.turn_chars)
+    return f"{text}\n\n{data_block(chr(10).join(items), nonce)}"
+
+
+def _resolved(
+    match: re.Match[str], kernel: Kernel, settings: ContextSettings, summaries: dict[str, str]
+) -> str:
+    if match.group("at"):
+        return "@"
+    mention = match.group(0)
+    if mention not in summaries:
+        summaries[mention] = _summary(match, kernel, settings)
+    return mention
+
+
+def _summary(match: re.Match[str], kernel: Kernel, settings: ContextSettings) -> str:
+    mention = match.group(0)
+    if match.group("cells"):
+        number = int(match.group("number"))
+        if match.group("cells") == "In":
+            return f"{mention}:\n" + redacted(cell_source(kernel, number))
+        return summarize(_output(kernel, number), mention, settings)
+    name, attr = match.group("name"), match.group("attr")
+    if name == "error" and "error" not in kernel.namespace:
+        return f"{mention}:\n{last_error(kernel)}"
+    value = _variable(name, kernel, settings)
+    if attr is not None:
+        value = _part(value, name, attr)
+    return summarize(value, mention, settings)
+
+
+def _variable(name: str, kernel: Kernel, settings: ContextSettings) -> Any:
+    if name in settings.deny:
+        raise ConfigurationError(f"@{name}: this name is on the context deny list")
+    if name not in kernel.namespace:
+        near = did_you_mean(name, user_variables(kernel, settings))
+        hint = f": did you mean @{near}?" if near else ""
+        raise ConfigurationError(
+            f"@{name}: no variable {name!r} in the notebook{hint} (nothing was sent; "
+            f"write @@ for a literal @)"
+        )
+    return kernel.namespace[name]
+
+
+def _part(value: Any, name: str, attr: str) -> Any:
+    """``@name.attr``: a frame's column, else a public attribute."""
+    columns = getattr(value, "columns", None)
+    try:
+        if columns is not None and attr in list(columns):
+            return value[attr]
+    except Exception:  # a columns attribute of another kind: try the attribute
+        pass
+    if attr.startswith("_") or not hasattr(value, attr):
+        raise ConfigurationError(
+            f"@{name}.{attr}: {name} has no column or public attribute {attr!r} (nothing was sent)"
+        )
+    return getattr(value, attr)
+
+
+def _output(kernel: Kernel, number: int) -> Any:
+    outputs = kernel.namespace.get("Out")
+    if not isinstance(outputs, Mapping) or number not in outputs:
+        raise ConfigurationError(
+            f"@Out[{number}]: cell {number} has no output value (it printed or returned "
+            f"nothing; nothing was sent)"
+        )
+    return outputs[number]

@@ -1,0 +1,277 @@
+"""The ready read-only tools over the live kernel that ``context=True`` offers the agent:
+the variables (paged), one variable described, the recent cells and their outputs, the last
+error, the files under the working directory and the head of one.
+
+They run as the notebook's own tools do (:mod:`agentnb._core.client_tools`, through the
+run's approval gate: each read asks first unless ``configure(ask_first=False)``). They
+read and never write; what they read passes the one summarizer and its redaction
+(:mod:`.context_summary`) and reaches the agent inside the run's nonced data block. Files:
+nothing outside the working directory (a symlink is followed before it is judged), and
+files that may hold secrets (``.env``, keys, credentials) are listed but never read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import traceback
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from .._core.client_tools import ClientTool, tool
+from .context_summary import (
+    ContextSettings,
+    bounded,
+    context_settings,
+    cut,
+    data_block,
+    redacted,
+    summarize,
+)
+
+__all__ = [
+    "FILE_LINES",
+    "PAGE_SIZE",
+    "Kernel",
+    "cell_source",
+    "context_tools",
+    "last_error",
+    "user_variables",
+]
+
+PAGE_SIZE: Final = 50
+"""Variables one page of the listing names."""
+RECENT_CELLS: Final = 5
+FILE_LINES: Final = 50
+"""Lines the head of a file reads at most (and at most the item budget of characters)."""
+_IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
+_PRIVATE_FILE = re.compile(
+    r"^\.env(\..*)?$|\.env$|^\.(netrc|pgpass|npmrc|pypirc|git-credentials)$|^id_[a-z0-9]+$"
+    r"|\.(pem|key|p12|pfx|keystore)$|secret|credential|passw|token",
+    re.IGNORECASE,
+)
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_CELL_FILE = re.compile(r"^<ipython-input-|ipykernel_\d+[/\\]\d+\.py$")
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """What the context reads: the user's namespace, the names IPython put there itself,
+    and the working directory files are read under."""
+
+    namespace: Mapping[str, Any]
+    hidden: Collection[str] = frozenset()
+    cwd: Path = field(default_factory=Path.cwd)
+
+    @classmethod
+    def of(cls, shell: Any) -> Kernel:
+        """The kernel of an IPython ``shell``."""
+        return cls(shell.user_ns, frozenset(getattr(shell, "user_ns_hidden", ())), Path.cwd())
+
+
+def user_variables(kernel: Kernel, settings: ContextSettings) -> list[str]:
+    """The user's own names, sorted: not modules, IPython's or agentnb's objects, ``_``
+    names or denied names."""
+    names = []
+    for name, value in list(kernel.namespace.items()):
+        if name.startswith("_") or name in _IPYTHON_NAMES or name in kernel.hidden:
+            continue
+        if name in settings.deny or type(value).__name__ == "module":
+            continue
+        if type(value).__module__.split(".")[0] == "agentnb":
+            continue
+        names.append(name)
+    return sorted(names)
+
+
+def cell_source(kernel: Kernel, number: int) -> str:
+    """The source of cell ``number`` (``In[number]``)."""
+    cells = kernel.namespace.get("In")
+    if not isinstance(cells, list) or not 0 < number < len(cells):
+        raise ValueError(f"In[{number}]: there is no cell {number} in this kernel")
+    return cut(str(cells[number]), context_settings().item_chars)
+
+
+def last_error(kernel: Kernel) -> str:
+    """The last exception a cell raised: type, message, the user's frames and the last
+    library frame, without colour codes, the home directory as ``~``."""
+    error = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    if error is None:
+        return "no cell has raised an exception in this kernel"
+    frames = traceback.extract_tb(error.__traceback__)
+    user = [f for f in frames if _CELL_FILE.search(f.filename)]
+    library = [f for f in frames if not _CELL_FILE.search(f.filename)]
+    kept = [f for f in frames if f in user or (library and f is library[-1])]
+    lines = [f"{type(error).__name__}: {_ANSI.sub('', _message(error))}"]
+    for frame in kept:
+        where = "cell" if frame in user else _home(frame.filename)
+        lines.append(f"  {where}, line {frame.lineno}, in {frame.name}")
+        if frame.line:
+            lines.append(f"    {frame.line.strip()}")
+    if len(kept) < len(frames):
+        lines.append(f"  [{len(frames) - len(kept)} library frames left out]")
+    return redacted(cut("\n".join(lines), context_settings().item_chars))
+
+
+def _message(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception as broken:  # its own __str__ failed
+        return f"<message failed: {type(broken).__name__}>"
+
+
+def _home(path: str) -> str:
+    home = os.path.expanduser("~")
+    return "~" + path[len(home) :] if home != "~" and path.startswith(home) else path
+
+
+def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
+    """The context tools over ``kernel``, their results in the data block marked ``nonce``."""
+    settings = context_settings()
+
+    def as_data(read: Callable[[], str]) -> str:
+        return data_block(cut(redacted(bounded(read)), settings.item_chars), nonce)
+
+    def notebook_variables(page: int = 1) -> str:
+        """List the variables in the user's notebook, a page at a time.
+
+        :param page: the page to list, from 1
+        """
+        return as_data(lambda: _variables_page(kernel, settings, page))
+
+    def notebook_describe(name: str) -> str:
+        """Describe one variable of the user's notebook (a frame's columns, dtypes, nulls,
+        statistics and a few rows; a value in a form that fits it).
+
+        :param name: the variable's name
+        """
+        if name not in user_variables(kernel, settings):
+            raise ValueError(f"no variable {name!r} in the notebook (see notebook_variables)")
+        return data_block(summarize(kernel.namespace[name], name, settings), nonce)
+
+    def notebook_cells(count: int = RECENT_CELLS) -> str:
+        """The notebook's most recent cells and the values they returned.
+
+        :param count: how many cells, the latest last
+        """
+        return as_data(lambda: _recent_cells(kernel, settings, count))
+
+    def notebook_error() -> str:
+        """The last exception a cell of the notebook raised, with its traceback."""
+        return as_data(lambda: last_error(kernel))
+
+    def notebook_files(path: str = ".") -> str:
+        """List the files of a folder under the notebook's working directory.
+
+        :param path: a folder relative to the working directory
+        """
+        return as_data(lambda: _files(kernel.cwd, path))
+
+    def notebook_read_file(path: str, lines: int = FILE_LINES) -> str:
+        """Read the first lines of a text file under the notebook's working directory.
+
+        :param path: the file, relative to the working directory
+        :param lines: how many lines from its start
+        """
+        return as_data(lambda: _head(kernel.cwd, path, lines))
+
+    functions = (
+        notebook_variables,
+        notebook_describe,
+        notebook_cells,
+        notebook_error,
+        notebook_files,
+        notebook_read_file,
+    )
+    return tuple(tool(fn, approve=settings.ask_first, time_limit=10) for fn in functions)
+
+
+def _short(value: Any) -> str:
+    kind = type(value)
+    module = kind.__module__.split(".")[0]
+    text = kind.__qualname__ if module == "builtins" else f"{module} {kind.__qualname__}"
+    shape = getattr(value, "shape", None)
+    if isinstance(shape, tuple):
+        return f"{text} {'×'.join(f'{n:,}' for n in shape)}"
+    if isinstance(value, str | list | tuple | dict | set):
+        return (
+            f"{text}, {len(value):,} items"
+            if not isinstance(value, str)
+            else f"str, {len(value):,} characters"
+        )
+    return text
+
+
+def _variables_page(kernel: Kernel, settings: ContextSettings, page: int) -> str:
+    names = user_variables(kernel, settings)
+    pages = max(1, -(-len(names) // PAGE_SIZE))
+    if not 1 <= page <= pages:
+        raise ValueError(f"page {page} does not exist: there are {pages} pages")
+    shown = names[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    head = f"{len(names):,} variables; page {page} of {pages}"
+    if page < pages:
+        head += f" (call again with page={page + 1} for more)"
+    lines = [head, *(f"{name}: {_short(kernel.namespace[name])}" for name in shown)]
+    return "\n".join(lines)
+
+
+def _recent_cells(kernel: Kernel, settings: ContextSettings, count: int) -> str:
+    cells = kernel.namespace.get("In")
+    outputs = kernel.namespace.get("Out")
+    if not isinstance(cells, list) or len(cells) < 2:
+        return "no cell has run in this kernel"
+    count = max(1, min(count, 20))
+    lines = []
+    for number in range(max(1, len(cells) - count), len(cells)):
+        lines.append(f"In[{number}]:\n{cut(str(cells[number]), 1_000)}")
+        if isinstance(outputs, Mapping) and number in outputs:
+            lines.append(cut(summarize(outputs[number], f"Out[{number}]", settings), 1_000))
+    return "\n".join(lines)
+
+
+def _inside(cwd: Path, path: str) -> Path:
+    """``path`` under ``cwd``, symlinks followed; a ``ValueError`` for anything outside."""
+    root = cwd.resolve()
+    target = (root / path).resolve()
+    if target != root and not target.is_relative_to(root):
+        raise ValueError(f"{path!r} is outside the working directory: only files under it are read")
+    return target
+
+
+def _files(cwd: Path, path: str) -> str:
+    folder = _inside(cwd, path)
+    if not folder.is_dir():
+        raise ValueError(f"{path!r} is not a folder under the working directory")
+    entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    lines = [f"{len(entries):,} entries in {path!r}:"]
+    for entry in entries[:200]:
+        if entry.is_symlink() and not entry.resolve().is_relative_to(cwd.resolve()):
+            lines.append(f"  {entry.name} (a link outside the working directory: not read)")
+        elif entry.is_dir():
+            lines.append(f"  {entry.name}/")
+        elif _PRIVATE_FILE.search(entry.name):
+            lines.append(f"  {entry.name} (may hold secrets: listed, never read)")
+        else:
+            lines.append(f"  {entry.name} ({entry.stat().st_size:,} bytes)")
+    if len(entries) > 200:
+        lines.append(f"  [{len(entries) - 200:,} more entries]")
+    return "\n".join(lines)
+
+
+def _head(cwd: Path, path: str, lines: int) -> str:
+    target = _inside(cwd, path)
+    if _PRIVATE_FILE.search(target.name):
+        raise ValueError(f"{target.name!r} may hold secrets: it is never read")
+    if not target.is_file():
+        raise ValueError(f"{path!r} is not a file under the working directory")
+    limit = context_settings().item_chars
+    with target.open("rb") as file:
+        start = file.read(limit * 4)
+    if b"\x00" in start:
+        raise ValueError(f"{path!r} is a binary file: only text files are read")
+    text = start.decode("utf-8", errors="replace")
+    kept = text.splitlines()[: max(1, min(lines, 1_000))]
+    return f"{path} (first {len(kept)} lines):\n" + "\n".join(kept)
