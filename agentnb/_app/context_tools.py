@@ -16,7 +16,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -132,15 +132,19 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
     """The context tools over ``kernel``, their results in the data block marked ``nonce``."""
     settings = context_settings()
 
-    def as_data(read: Callable[[], str]) -> str:
-        return data_block(cut(redacted(bounded(read)), settings.item_chars), nonce)
+    def as_data(text: str) -> str:
+        return data_block(cut(redacted(text), settings.item_chars), nonce)
 
     def notebook_variables(page: int = 1) -> str:
         """List the variables in the user's notebook, a page at a time.
 
         :param page: the page to list, from 1
         """
-        return as_data(lambda: _variables_page(kernel, settings, page))
+        names = user_variables(kernel, settings)
+        pages = max(1, -(-len(names) // PAGE_SIZE))
+        if not 1 <= page <= pages:
+            raise ValueError(f"page {page} does not exist: there are {pages} pages")
+        return as_data(bounded(lambda: _variables_page(kernel, names, page, pages)))
 
     def notebook_describe(name: str) -> str:
         """Describe one variable of the user's notebook (a frame's columns, dtypes, nulls,
@@ -157,18 +161,18 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
 
         :param count: how many cells, the latest last
         """
-        return as_data(lambda: _recent_cells(kernel, settings, count))
+        return as_data(bounded(lambda: _recent_cells(kernel, settings, count)))
 
     def notebook_error() -> str:
         """The last exception a cell of the notebook raised, with its traceback."""
-        return as_data(lambda: last_error(kernel))
+        return as_data(last_error(kernel))
 
     def notebook_files(path: str = ".") -> str:
         """List the files of a folder under the notebook's working directory.
 
         :param path: a folder relative to the working directory
         """
-        return as_data(lambda: _files(kernel.cwd, path))
+        return as_data(_files(kernel.cwd, path))
 
     def notebook_read_file(path: str, lines: int = FILE_LINES) -> str:
         """Read the first lines of a text file under the notebook's working directory.
@@ -176,7 +180,7 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         :param path: the file, relative to the working directory
         :param lines: how many lines from its start
         """
-        return as_data(lambda: _head(kernel.cwd, path, lines))
+        return as_data(_head(kernel.cwd, path, lines))
 
     functions = (
         notebook_variables,
@@ -205,11 +209,7 @@ def _short(value: Any) -> str:
     return text
 
 
-def _variables_page(kernel: Kernel, settings: ContextSettings, page: int) -> str:
-    names = user_variables(kernel, settings)
-    pages = max(1, -(-len(names) // PAGE_SIZE))
-    if not 1 <= page <= pages:
-        raise ValueError(f"page {page} does not exist: there are {pages} pages")
+def _variables_page(kernel: Kernel, names: list[str], page: int, pages: int) -> str:
     shown = names[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     head = f"{len(names):,} variables; page {page} of {pages}"
     if page < pages:
