@@ -17,7 +17,7 @@ import re
 import sys
 import traceback
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -190,7 +190,8 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         notebook_files,
         notebook_read_file,
     )
-    return tuple(tool(fn, approve=settings.ask_first, time_limit=10) for fn in functions)
+    made = (tool(fn, approve=settings.ask_first, time_limit=10) for fn in functions)
+    return tuple(replace(t, reads_notebook=True) for t in made)
 
 
 def _short(value: Any) -> str:

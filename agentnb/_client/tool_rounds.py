@@ -49,6 +49,7 @@ class ToolRounds:
         self.rounds = 0
         self.results: list[ToolResult] = []
         self._redact = redact
+        self._reads_allowed = False
 
     def pending(self, calls: list[ToolCall]) -> list[ToolCall]:
         """The calls the agent left to the client: open at the end of its step (a call to a
@@ -73,18 +74,26 @@ class ToolRounds:
                 arguments[call.call_id] = self._checked(call, position)
             except ValueError as why:
                 refused[call.call_id] = str(why)
-        asking = [c for c in calls if c.call_id not in refused and self.tools[c.name].approve]
+        asking = [c for c in calls if c.call_id not in refused and self._asks(self.tools[c.name])]
+        read: dict[str, ToolCallFinished] = {}
         for call in asking:
-            yield ToolApprovalRequested(call_id=call.call_id, reason="asks before it runs")
+            reason = "asks before it runs"
+            if self.tools[call.name].reads_notebook:
+                read[call.call_id] = await self._run(call, arguments[call.call_id])
+                reason = _would_send(read[call.call_id])
+            yield ToolApprovalRequested(call_id=call.call_id, reason=reason)
         if asking:  # the run waits for a person, as at a platform's approval, on no one's clock
             yield RunPaused(reason="a notebook tool asks before it runs")
             async for decided in collect_decisions(gate, guard, tick, progress):
                 yield decided
         runnable = [c for c in calls if c.call_id not in refused and c.status == "running"]
+        self._reads_allowed |= any(c.call_id in read for c in runnable)
         for call in runnable:  # shown running in the notebook before it starts
             yield ToolCallProgress(call_id=call.call_id, ran_by="client")
         try:
-            outcomes = await asyncio.gather(*(self._run(c, arguments[c.call_id]) for c in runnable))
+            outcomes = await asyncio.gather(
+                *(self._read_or_run(c, arguments[c.call_id], read) for c in runnable)
+            )
         except asyncio.CancelledError:  # Stop: the run ends (no event can follow), say why here
             for call in runnable:
                 call.error = STOPPED_WHILE_RUNNING
@@ -98,6 +107,17 @@ class ToolRounds:
                 yield finished[call.call_id]
             result = self._result(call)
             self.results.append(result)
+
+    def _asks(self, declared: ClientTool) -> bool:
+        return declared.approve and not (declared.reads_notebook and self._reads_allowed)
+
+    async def _read_or_run(
+        self, call: ToolCall, arguments: dict[str, Any], read: dict[str, ToolCallFinished]
+    ) -> ToolCallFinished:
+        """The result read before the person was asked (what they approved), else a run."""
+        if call.call_id in read:
+            return read[call.call_id]
+        return await self._run(call, arguments)
 
     def _checked(self, call: ToolCall, position: int) -> dict[str, Any]:
         """The arguments the call's function gets; a ``ValueError`` saying why it is not run."""
@@ -160,6 +180,15 @@ class ToolRounds:
         output = call.output
         text = output["returned"] if isinstance(output, dict) and "returned" in output else output
         return ToolResult(call.call_id, call.name, sent, str(text))
+
+
+def _would_send(read: ToolCallFinished) -> str:
+    """What an approval of a notebook read shows: the exact text it sends once approved."""
+    if read.error is not None:
+        return f"reads the notebook; it would send this error:\n{read.error}"
+    output = read.output
+    text = output["returned"] if isinstance(output, dict) else output
+    return f"reads the notebook; it would send:\n{text}"
 
 
 def _sent(arguments: Any) -> str:
