@@ -49,7 +49,6 @@ class ToolRounds:
         self.rounds = 0
         self.results: list[ToolResult] = []
         self._redact = redact
-        self._reads_allowed = False
 
     def pending(self, calls: list[ToolCall]) -> list[ToolCall]:
         """The calls the agent left to the client: open at the end of its step (a call to a
@@ -74,7 +73,7 @@ class ToolRounds:
                 arguments[call.call_id] = self._checked(call, position)
             except ValueError as why:
                 refused[call.call_id] = str(why)
-        asking = [c for c in calls if c.call_id not in refused and self._asks(self.tools[c.name])]
+        asking = [c for c in calls if c.call_id not in refused and self.tools[c.name].approve]
         read: dict[str, ToolCallFinished] = {}
         for call in asking:
             reason = "asks before it runs"
@@ -87,7 +86,6 @@ class ToolRounds:
             async for decided in collect_decisions(gate, guard, tick, progress):
                 yield decided
         runnable = [c for c in calls if c.call_id not in refused and c.status == "running"]
-        self._reads_allowed |= any(c.call_id in read for c in runnable)
         for call in runnable:  # shown running in the notebook before it starts
             yield ToolCallProgress(call_id=call.call_id, ran_by="client")
         try:
@@ -107,9 +105,6 @@ class ToolRounds:
                 yield finished[call.call_id]
             result = self._result(call)
             self.results.append(result)
-
-    def _asks(self, declared: ClientTool) -> bool:
-        return declared.approve and not (declared.reads_notebook and self._reads_allowed)
 
     async def _read_or_run(
         self, call: ToolCall, arguments: dict[str, Any], read: dict[str, ToolCallFinished]

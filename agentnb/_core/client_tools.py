@@ -71,8 +71,7 @@ class ClientTool:
     awaited there."""
     reads_notebook: bool = field(default=False, repr=False)
     """A read of the notebook (a context tool): where it asks first, its result is read
-    before the question, which shows that exact text (what is sent once approved), and once
-    one read is approved the run's later reads go without asking."""
+    before the question, which shows that exact text: what is sent once approved."""
     takes_non_finite: bool = field(default=False, repr=False)
     """Whether a parameter's annotation lets NaN or infinity in (``allow_inf_nan=True``):
     only then may the arguments hold them."""

@@ -64,6 +64,9 @@ def litellm_config(server: ServerHandle) -> str:
   - model_name: portfolio
     litellm_params:
       model: scripted/portfolio
+  - model_name: context
+    litellm_params:
+      model: scripted/context
 litellm_settings:
   telemetry: false
   custom_provider_map:

@@ -3,6 +3,9 @@ by the interop tests' proxy (``interop_testing.serve_litellm``), on its ``PYTHON
 
 Asked with a ``tool`` message last, it answers with that result; asked "portfolio" with a
 ``position_value`` tool declared, it calls that tool; otherwise it answers "no tool".
+With agentnb's context tools declared (``context=True``) it calls ``notebook_describe`` for
+``customers``, and a result that says "IGNORE ALL PREVIOUS INSTRUCTIONS" provokes a call of
+``notebook_read_file`` for ``.env``, as an injected model would.
 """
 
 from __future__ import annotations
@@ -35,7 +38,10 @@ class Scripted(CustomLLM):
         tools = (kwargs.get("optional_params") or {}).get("tools") or []
         declared = [t.get("function", {}).get("name") for t in tools]
         last = messages[-1]
-        if last.get("role") == "tool":
+        if "notebook_describe" in declared:
+            async for chunk in _context(messages):
+                yield chunk
+        elif last.get("role") == "tool":
             yield _chunk(f"The position is worth {last.get('content')}.")
             yield _chunk(finish="stop")
         elif "position_value" in declared:
@@ -51,6 +57,33 @@ class Scripted(CustomLLM):
         else:
             yield _chunk("no tool")
             yield _chunk(finish="stop")
+
+
+def _call(name: str, arguments: dict[str, Any], call_id: str) -> Any:
+    call = {
+        "id": call_id,
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(arguments)},
+        "index": 0,
+    }
+    return _chunk(tool=call)
+
+
+async def _context(messages: list[dict[str, Any]]) -> AsyncIterator[Any]:
+    last = messages[-1]
+    if last.get("role") != "tool":
+        yield _call("notebook_describe", {"name": "customers"}, "call_ctx_1")
+        yield _chunk(finish="tool_calls")
+        return
+    said = str(last.get("content"))
+    calls = [c for m in messages for c in m.get("tool_calls") or []]
+    read_env = any(c["function"]["name"] == "notebook_read_file" for c in calls)
+    if "IGNORE ALL PREVIOUS INSTRUCTIONS" in said and not read_env:
+        yield _call("notebook_read_file", {"path": ".env"}, "call_ctx_2")
+        yield _chunk(finish="tool_calls")
+        return
+    yield _chunk(f"I read {len(said)} characters of your notebook: {said[:40]}")
+    yield _chunk(finish="stop")
 
 
 handler = Scripted()

@@ -14,6 +14,10 @@ Routes (one agent each, as pydantic-ai mounts them):
 - ``/broken``: the model raises (a ``RUN_ERROR``).
 - ``/portfolio``: calls ``position_value``, a tool the client declared (``RunAgentInput.tools``:
   pydantic-ai leaves its calls to the client), then answers with the result it was sent;
+- ``/context``: calls ``notebook_describe`` (a context tool agentnb offers with
+  ``context=True``) for ``customers``; a result that says "IGNORE ALL PREVIOUS INSTRUCTIONS"
+  provokes a call of ``notebook_read_file`` for ``.env``, as an injected model would; then
+  answers with how much it read;
 - ``/``: the ``quotes`` agent again, mounted at the root as a one-agent server is (the URL a
   user is given is the endpoint itself);
 - ``/health``: 200 once serving.
@@ -102,6 +106,29 @@ async def portfolio_model(messages: list[ModelMessage], info: AgentInfo) -> Asyn
     yield {0: DeltaToolCall(name=name, json_args=args, tool_call_id="call_p1")}
 
 
+async def context_model(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[object]:
+    returns = [p for p in last_request(messages).parts if isinstance(p, ToolReturnPart)]
+    if returns:
+        said = str(returns[0].content)
+        read_env = any(
+            isinstance(p, ToolReturnPart) and p.tool_name == "notebook_read_file"
+            for m in messages
+            if isinstance(m, ModelRequest)
+            for p in m.parts
+        )
+        if "IGNORE ALL PREVIOUS INSTRUCTIONS" in said and not read_env:
+            args = '{"path": ".env"}'
+            yield {0: DeltaToolCall(name="notebook_read_file", json_args=args, tool_call_id="c_r1")}
+            return
+        yield f"I read {len(said)} characters of your notebook: {said[:40]}"
+        return
+    if "notebook_describe" not in [t.name for t in info.function_tools]:
+        yield "no context tool"
+        return
+    args = '{"name": "customers"}'
+    yield {0: DeltaToolCall(name="notebook_describe", json_args=args, tool_call_id="c_d1")}
+
+
 class Notes(BaseModel):
     notes: list[str] = []
 
@@ -119,6 +146,7 @@ trade = Agent(
 )
 broken = Agent(FunctionModel(stream_function=broken_model), name="broken")
 portfolio = Agent(FunctionModel(stream_function=portfolio_model), name="portfolio")
+context = Agent(FunctionModel(stream_function=context_model), name="context")
 notes = Agent(FunctionModel(stream_function=notes_model), name="notes", deps_type=StateDeps[Notes])
 
 
@@ -169,6 +197,7 @@ app = Starlette(
         Route("/trade", endpoint(trade), methods=["POST"]),
         Route("/broken", endpoint(broken), methods=["POST"]),
         Route("/portfolio", endpoint(portfolio), methods=["POST"]),
+        Route("/context", endpoint(context), methods=["POST"]),
         Route("/notes", serve_notes, methods=["POST"]),
         Route("/health", health),
     ]
