@@ -23,6 +23,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
 import agentnb.approvals
+import agentnb.context
 import agentnb.evals
 import agentnb.history
 import agentnb.types
@@ -45,7 +46,13 @@ __all__ = [
 
 REPO = Path(agentnb.__file__).resolve().parent.parent
 
-PUBLIC_FRONTS = (agentnb.types, agentnb.history, agentnb.approvals, agentnb.evals)
+PUBLIC_FRONTS = (
+    agentnb.types,
+    agentnb.history,
+    agentnb.approvals,
+    agentnb.context,
+    agentnb.evals,
+)
 """The public submodules that hold the types a user rarely names (each with its ``__all__``);
 the root's ``__all__`` holds the rest."""
 """The checkout under test: a child process given it as ``PYTHONPATH`` imports this agentnb."""

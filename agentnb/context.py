@@ -1,0 +1,15 @@
+"""What the notebook gives an agent as context: ``@name`` attachments and the read-only
+tools ``context=True`` offers (see the "The notebook as context" page).
+
+- ``configure``: the privacy level (``schema`` / ``stats`` / ``sample``), the names never
+  read (``deny``), whether a read asks first (``ask_first``).
+- ``settings``: the settings in force, a ``ContextSettings``.
+- ``summarize``: what a value becomes as context (bounded, redacted, within its budget).
+"""
+
+from __future__ import annotations
+
+from ._app.context_summary import ContextSettings, configure, summarize
+from ._app.context_summary import context_settings as settings
+
+__all__ = ["ContextSettings", "configure", "settings", "summarize"]
