@@ -21,6 +21,7 @@ neither listed nor described.
 from __future__ import annotations
 
 import inspect
+import random
 import re
 import secrets
 import sys
@@ -63,7 +64,7 @@ TURN_CHARS: Final = 16_000
 ITEM_TIME_LIMIT: Final = 1.5
 """Seconds one summary may take; past them it is ``<repr timed out>``."""
 SAMPLE_ROWS: Final = 10_000
-"""Rows a frame's statistics are computed from (evenly spaced through it)."""
+"""Rows a frame's statistics are computed from (drawn through it, the same each time)."""
 EXACT_NULLS_ROWS: Final = 1_000_000
 """Up to this many rows, null counts are exact; past them they are counted in the sample."""
 SHOWN_ROWS: Final = 5
@@ -241,11 +242,12 @@ def _of(module: str, name: str) -> Callable[[Any], bool]:
 
 
 def _spaced(length: int) -> list[int]:
-    """At most :data:`SAMPLE_ROWS` positions spread evenly through ``length`` rows."""
+    """At most :data:`SAMPLE_ROWS` positions drawn through ``length`` rows, in order: the
+    same draw each time (a summary does not change between two asks), and at random, so a
+    periodic column is not read at one phase of its period."""
     if length <= SAMPLE_ROWS:
         return list(range(length))
-    step = length / SAMPLE_ROWS
-    return [int(i * step) for i in range(SAMPLE_ROWS)]
+    return sorted(random.Random(length).sample(range(length), SAMPLE_ROWS))
 
 
 def _pandas_frame(df: Any, level: Level) -> str:

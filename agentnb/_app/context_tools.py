@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import FunctionType
 from typing import Any, Final
 
 from .._core.client_tools import ClientTool, tool
@@ -81,10 +82,16 @@ def user_variables(kernel: Kernel, settings: ContextSettings) -> list[str]:
             continue
         if name in settings.deny or type(value).__name__ == "module":
             continue
-        if type(value).__module__.split(".")[0] == "agentnb":
+        if _of_agentnb(value):
             continue
         names.append(name)
     return sorted(names)
+
+
+def _of_agentnb(value: Any) -> bool:
+    """agentnb's own objects: its functions, classes and their instances."""
+    owner = value.__module__ if isinstance(value, type | FunctionType) else type(value).__module__
+    return str(owner).split(".")[0] == "agentnb"
 
 
 def cell_source(kernel: Kernel, number: int) -> str:

@@ -179,3 +179,26 @@ def test_context_tools_ask_with_the_exact_payload_and_send_it(
     sent = wire.bodies[before + 1]
     payload = preview.split("it would send:\n", 1)[1].rstrip("\n")
     assert payload.replace('"', '\\"').replace("\n", "\\n") in sent
+
+
+def test_error_and_cells_and_the_magics_context_flag(
+    session: Session, tap: tuple[WireTap, str, str]
+) -> None:
+    wire = tap[0]
+    with pytest.raises(AssertionError, match="KeyError"):
+        session.execute("customers.merge(df, on='nowhere')")
+    before = len(wire.bodies)
+    session.execute("%%agent finance_agent --via t --wait\nWhy did @error happen in @In[3]?")
+    body = wire.bodies[before]
+    assert "@error:\\nKeyError: 'nowhere'\\n  cell, line 1, in <module>" in body
+    assert "library frames left out]" in body
+    assert "@In[3]:\\ncustomers.merge(df, on='nowhere')" in body
+    before = len(wire.bodies)
+    ran = session.execute(
+        "%%agent finance_agent --via t --context --approve all --wait --out m\nWhat is here?"
+    )
+    assert stderr(session, ran) == ""
+    shown = session.execute("print(m.run.status, [c.name for c in m.run.tool_calls])")
+    assert session.stdout(shown) == "completed ['notebook_variables']\n"
+    assert '"notebook_read_file"' in wire.bodies[before]
+    assert "customers: pandas DataFrame 2×3" in wire.bodies[before + 1]
