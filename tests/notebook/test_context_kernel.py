@@ -3,7 +3,7 @@ a proxy that keeps every request body: ``@df`` on a 10,000,000-row frame arrives
 summary saying so, a repr that raises or hangs is named and the next cell runs, ``@dff``
 is refused with ``df`` suggested and nothing sent, an injected instruction stays inside the
 data block, and secrets put in the environment, a variable, a dict, a column and a cell's
-output reach no request body, no approval preview and no history file."""
+output reach no request body, no approval preview, no trace and no history file."""
 
 from __future__ import annotations
 
@@ -56,6 +56,15 @@ def session(tap: tuple[WireTap, str, str], tmp_path: Path) -> Iterator[Session]:
             import numpy as np, pandas as pd
             import agentnb
             agentnb.connect("openai", base_url={url!r}, api_key={key!r}, name="t")
+            from opentelemetry.sdk.trace import TracerProvider
+            from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+            from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+                InMemorySpanExporter,
+            )
+            spans = InMemorySpanExporter()
+            provider = TracerProvider()
+            provider.add_span_processor(SimpleSpanProcessor(spans))
+            agentnb.configure_tracing(tracer_provider=provider, content=True)
             n = 10_000_000
             df = pd.DataFrame({{
                 "region": pd.Categorical.from_codes(np.arange(n) % 2, ["north", "south"]),
@@ -74,6 +83,14 @@ def session(tap: tuple[WireTap, str, str], tmp_path: Path) -> Iterator[Session]:
         kernel.execute(f"{SECRETS['output']!r}")  # Out[2]
         yield kernel
         kernel.execute("agentnb.runs()")  # every run written
+        traced = kernel.stdout(
+            kernel.execute(
+                "import json; agentnb.configure_tracing(False)\n"
+                "print(json.dumps([dict(s.attributes) for s in spans.get_finished_spans()]))"
+            )
+        )
+    for kind, secret in SECRETS.items():
+        assert secret not in traced, f"the {kind} secret is in a trace"
     history = b"".join(path.read_bytes() for path in tmp_path.glob("history.db*"))
     for kind, secret in SECRETS.items():
         assert secret.encode() not in history, f"the {kind} secret is in the history file"
@@ -112,8 +129,11 @@ def test_attachments_arrive_summarized_redacted_and_inside_the_data_block(
     assert "IGNORE ALL PREVIOUS INSTRUCTIONS" in inside
     assert body.count("IGNORE ALL PREVIOUS INSTRUCTIONS") == 1
     assert "‹/notebook-data>" in inside
-    kept = session.execute("print('10,000,000 rows' in agentnb.runs(limit=1)[0].message)")
-    assert session.stdout(kept) == "True\n"  # the history keeps what was attached
+    kept = session.execute(
+        "print('10,000,000 rows' in agentnb.runs(limit=1)[0].message,"
+        " any('10,000,000 rows' in str(s.attributes) for s in spans.get_finished_spans()))"
+    )
+    assert session.stdout(kept) == "True True\n"  # the history and the trace keep it
 
 
 def test_an_unknown_name_is_refused_and_nothing_is_sent(
