@@ -262,7 +262,7 @@ def _pandas_frame(df: Any, level: Level) -> str:
     shown = min(columns, SHOWN_COLUMNS)
     for position in range(shown):
         nulls = int(counted.iloc[:, position].isna().sum())
-        lines.append(f"  {df.columns[position]} ({df.dtypes.iloc[position]}, {nulls:,} null)")
+        lines.append(f"  {df.columns[position]} — {df.dtypes.iloc[position]}, {nulls:,} null")
     if columns > shown:
         lines.append(f"  [{columns - shown:,} more columns not listed]")
     readable = [p for p in range(shown) if not secret_name(str(df.columns[p]))]
@@ -306,7 +306,7 @@ def _polars_frame(df: Any, level: Level) -> str:
     lines = [f"polars DataFrame, {rows:,} rows × {columns:,} columns", "columns (dtype, nulls):"]
     names = df.columns[:SHOWN_COLUMNS]
     for position, column in enumerate(names):
-        lines.append(f"  {column} ({df.dtypes[position]}, {nulls[position]:,} null)")
+        lines.append(f"  {column} — {df.dtypes[position]}, {nulls[position]:,} null")
     if columns > len(names):
         lines.append(f"  [{columns - len(names):,} more columns not listed]")
     readable = [c for c in names if not secret_name(c)]

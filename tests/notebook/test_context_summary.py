@@ -53,9 +53,9 @@ def test_a_frame_at_each_level() -> None:
     assert schema == (
         "df: pandas DataFrame, 3 rows × 3 columns\n"
         "columns (dtype, nulls):\n"
-        "  region (str, 1 null)\n"
-        "  revenue (float64, 0 null)\n"
-        "  password (str, 0 null)\n"
+        "  region — str, 1 null\n"
+        "  revenue — float64, 0 null\n"
+        "  password — str, 0 null\n"
         "values not read (their names look secret): password"
     )
     assert "describe()" not in schema and "north" not in schema
@@ -212,3 +212,19 @@ def test_files_stay_under_the_working_directory(tmp_path: Path) -> None:
     for path, why in [(".env", "never read"), ("link.txt", "outside"), ("../x", "outside")]:
         with pytest.raises(ValueError, match=why):
             read(path)
+
+
+def test_a_polars_frame_and_a_numpy_array() -> None:
+    pl = pytest.importorskip("polars")
+    text = summarize(pl.DataFrame({"a": [1, None, 3], "token": ["x", "y", "z"]}), "pf")
+    assert text.startswith(
+        "pf: polars DataFrame, 3 rows × 2 columns\ncolumns (dtype, nulls):\n"
+        "  a — Int64, 1 null\n  token — String, 0 null\n"
+        "values not read (their names look secret): token"
+    )
+    assert "first rows (a):\n  1\n  None\n  3" in text
+    array = summarize(np.arange(20).reshape(4, 5), "arr")
+    assert array == (
+        "arr: numpy ndarray, shape (4, 5), dtype int64\nmin 0, max 19, mean 9.5\n"
+        "first values: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9"
+    )
