@@ -48,6 +48,7 @@ __all__ = [
     "context_settings",
     "cut",
     "data_block",
+    "kind_of",
     "new_nonce",
     "redacted",
     "summarize",
@@ -174,7 +175,7 @@ def summarize(value: Any, name: str, settings: ContextSettings | None = None) ->
     """``name``'s ``value`` as the agent gets it: bounded, redacted, within the item budget."""
     settings = settings or _settings
     if secret_name(name.rsplit(".", 1)[-1]):
-        text = f"{name}: {_kind(value)} = {REDACTED} (its name looks secret: not read)"
+        text = f"{name}: {kind_of(value)} = {REDACTED} (its name looks secret: not read)"
     else:
         described = bounded(lambda: _describe(value, settings.level))
         text = f"{name}: {described}"
@@ -203,7 +204,8 @@ def bounded(describe: Callable[[], str], limit: float = ITEM_TIME_LIMIT) -> str:
     return str(box["text"])
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """A value's type as a summary names it: ``int``, ``pandas DataFrame``."""
     kind = type(value)
     module = kind.__module__.split(".")[0]
     return kind.__qualname__ if module == "builtins" else f"{module} {kind.__qualname__}"
@@ -216,7 +218,7 @@ def _describe(value: Any, level: Level) -> str:
     for test, describe in _DESCRIBERS:
         if test(value):
             return describe(value, level)
-    text = f"{_kind(value)}"
+    text = f"{kind_of(value)}"
     if level != "schema":
         text += f": {excerpt(repr(value), 500)}"
     return text
@@ -340,7 +342,7 @@ def _numpy_array(array: Any, level: Level) -> str:
 
 
 def _mapping(value: dict[Any, Any], level: Level) -> str:
-    lines = [f"{_kind(value)}, {len(value):,} keys"]
+    lines = [f"{kind_of(value)}, {len(value):,} keys"]
     for position, (key, item) in enumerate(value.items()):
         if position == SHOWN_ITEMS * 2:
             lines.append(f"  [{len(value) - position:,} more keys]")
@@ -348,9 +350,9 @@ def _mapping(value: dict[Any, Any], level: Level) -> str:
         if secret_name(str(key)):
             shown = REDACTED
         elif level == "schema":
-            shown = _kind(item)
+            shown = kind_of(item)
         else:
-            shown = f"{_kind(item)} {excerpt(repr(item), CELL_CHARS)}"
+            shown = f"{kind_of(item)} {excerpt(repr(item), CELL_CHARS)}"
         lines.append(f"  {excerpt(repr(key), CELL_CHARS)}: {shown}")
     return "\n".join(lines)
 
@@ -358,9 +360,9 @@ def _mapping(value: dict[Any, Any], level: Level) -> str:
 def _collection(value: Any, level: Level) -> str:
     kinds: dict[str, int] = {}
     for item in list(value)[:SAMPLE_ROWS]:
-        kinds[_kind(item)] = kinds.get(_kind(item), 0) + 1
+        kinds[kind_of(item)] = kinds.get(kind_of(item), 0) + 1
     counts = ", ".join(f"{kind} ×{count:,}" for kind, count in kinds.items())
-    text = f"{_kind(value)}, {len(value):,} items" + (f" ({counts})" if counts else "")
+    text = f"{kind_of(value)}, {len(value):,} items" + (f" ({counts})" if counts else "")
     if level == "sample" and len(value):
         first = [excerpt(repr(item), CELL_CHARS) for item in list(value)[:SHOWN_ITEMS]]
         text += "\nfirst items: " + ", ".join(first)
@@ -373,7 +375,7 @@ def _string(value: str, level: Level) -> str:
 
 
 def _scalar(value: Any, level: Level) -> str:
-    return _kind(value) if level == "schema" else f"{_kind(value)} {value!r}"
+    return kind_of(value) if level == "schema" else f"{kind_of(value)} {value!r}"
 
 
 def _code(value: Any, level: Level) -> str:

@@ -29,6 +29,7 @@ from .context_summary import (
     context_settings,
     cut,
     data_block,
+    kind_of,
     redacted,
     summarize,
 )
@@ -202,18 +203,14 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
 
 
 def _short(value: Any) -> str:
-    kind = type(value)
-    module = kind.__module__.split(".")[0]
-    text = kind.__qualname__ if module == "builtins" else f"{module} {kind.__qualname__}"
+    text = kind_of(value)
     shape = getattr(value, "shape", None)
     if isinstance(shape, tuple):
         return f"{text} {'×'.join(f'{n:,}' for n in shape)}"
-    if isinstance(value, str | list | tuple | dict | set):
-        return (
-            f"{text}, {len(value):,} items"
-            if not isinstance(value, str)
-            else f"str, {len(value):,} characters"
-        )
+    if isinstance(value, str):
+        return f"str, {len(value):,} characters"
+    if isinstance(value, list | tuple | dict | set):
+        return f"{text}, {len(value):,} items"
     return text
 
 

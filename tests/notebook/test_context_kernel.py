@@ -196,6 +196,7 @@ def test_context_tools_ask_with_the_exact_payload_and_send_it(
     assert first == "completed 1 notebook_variables"
     assert preview.startswith("reads the notebook; it would send:\n<notebook-data id=")
     assert "customers: pandas DataFrame 2×3" in preview and "db_password: str" in preview
+    assert not any(secret in out for secret in SECRETS.values())  # the approval preview
     sent = wire.bodies[before + 1]
     payload = preview.split("it would send:\n", 1)[1].rstrip("\n")
     assert payload.replace('"', '\\"').replace("\n", "\\n") in sent
@@ -222,3 +223,17 @@ def test_error_and_cells_and_the_magics_context_flag(
     assert session.stdout(shown) == "completed ['notebook_variables']\n"
     assert '"notebook_read_file"' in wire.bodies[before]
     assert "customers: pandas DataFrame 2×3" in wire.bodies[before + 1]
+
+
+def test_a_chat_cells_message_attaches_too(session: Session, tap: tuple[WireTap, str, str]) -> None:
+    wire = tap[0]
+    before = len(wire.bodies)
+    ran = session.execute(
+        """
+        cell = agentnb.chat("finance_agent", via="t")
+        cell.ask("What does @cfg say?").wait()
+        """
+    )
+    assert stderr(session, ran) == ""
+    body = wire.bodies[before]
+    assert "@cfg: dict, 2 keys\\n  'host': str 'db'\\n  'token': ***" in body
