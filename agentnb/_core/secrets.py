@@ -7,7 +7,9 @@ writes anywhere — exception messages, the static copy, widget state, the histo
 terminal, logs — in each form a server may echo it back in (raw, JSON-escaped with or
 without ``\\/`` or ``\\u002f``, URL-encoded, HTML-escaped, as a Python or bytes repr).
 Values of secret-looking environment variables (``*KEY*``, ``*TOKEN*``, ``*SECRET*``,
-``*PASSW*``) are redacted too.
+``*PASSW*``) are redacted too; what the notebook gives an agent as context is also cleared
+of anything shaped like a known kind of key (:func:`redact_key_shapes`), and a value under
+a secret-looking name (:func:`secret_name`) is not read at all.
 
 One rule for length: a registered key of :data:`MIN_SECRET_LENGTH` characters or more is
 redacted everywhere. Environment values are only a guess (``TOKENIZERS_PARALLELISM=true``), so
