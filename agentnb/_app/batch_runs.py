@@ -40,6 +40,7 @@ from .._history import (
     default_store,
 )
 from .._tracing import batch_span
+from .attachments import notebook_context
 from .connections import AnyClient, Connection, resolve_target
 from .datasets import DatasetRows, examples_of
 from .evaluators import (
@@ -310,6 +311,7 @@ def batch(
     experiment: str | None = None,
     evaluators: Sequence[EvaluatorFunction] | None = None,
     evaluator_timeout: float = EVALUATOR_TIMEOUT,
+    context: bool = False,
     **options: Unpack[BatchOptions],
 ) -> RunHistory:
     """Run ``agent`` over ``messages`` (e.g. an evaluation set), ``concurrency`` at a time,
@@ -355,9 +357,16 @@ def batch(
     and why; so does one that takes longer than ``evaluator_timeout`` seconds on a run.
     ``agentnb.evals`` has ready ones, and ``judge``, which makes an evaluator of an agent.
     The result's table shows the scores.
+
+    ``context=True`` (in a notebook) offers every run the read-only tools over the kernel
+    (see docs/context.md); nobody can approve a read in a batch, so they go only with
+    ``approve=`` deciding them or ``agentnb.context.configure(ask_first=False)``.
     """
     if in_loop_thread():
         raise RuntimeError("batch() blocks; on agentnb's loop use `await run_batch(...)`")
+    if context:
+        _, tools = notebook_context("", options.get("tools"), context=True)
+        options["tools"] = tools
     examples = examples_of(messages)
     checked = evaluators_of(evaluators, evaluator_timeout)
     _check_concurrency(concurrency)

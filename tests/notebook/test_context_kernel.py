@@ -237,3 +237,15 @@ def test_a_chat_cells_message_attaches_too(session: Session, tap: tuple[WireTap,
     assert stderr(session, ran) == ""
     body = wire.bodies[before]
     assert "@cfg: dict, 2 keys\\n  'host': str 'db'\\n  'token': ***" in body
+
+
+def test_a_batch_offers_the_context_tools_to_every_run(session: Session) -> None:
+    ran = session.execute(
+        """
+        table = agentnb.batch("finance_agent", ["first?", "second?"], via="t", context=True,
+                              approve=True, progress=False)
+        print([(r.status, r.tool_call_count, r.answer[:40]) for r in table])
+        """
+    )
+    said = "Your notebook's tool says: <notebook-dat"
+    assert session.stdout(ran) == f"[('completed', 1, {said!r}), ('completed', 1, {said!r})]\n"
