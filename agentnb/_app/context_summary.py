@@ -46,6 +46,7 @@ __all__ = [
     "Level",
     "configure",
     "context_settings",
+    "counted",
     "cut",
     "data_block",
     "kind_of",
@@ -204,6 +205,11 @@ def bounded(describe: Callable[[], str], limit: float = ITEM_TIME_LIMIT) -> str:
     return str(box["text"])
 
 
+def counted(number: int, word: str) -> str:
+    """``1 key``, ``3 keys``."""
+    return f"{number:,} {word}" if number == 1 else f"{number:,} {word}s"
+
+
 def kind_of(value: Any) -> str:
     """A value's type as a summary names it: ``int``, ``pandas DataFrame``."""
     kind = type(value)
@@ -342,7 +348,7 @@ def _numpy_array(array: Any, level: Level) -> str:
 
 
 def _mapping(value: dict[Any, Any], level: Level) -> str:
-    lines = [f"{kind_of(value)}, {len(value):,} keys"]
+    lines = [f"{kind_of(value)}, {counted(len(value), 'key')}"]
     for position, (key, item) in enumerate(value.items()):
         if position == SHOWN_ITEMS * 2:
             lines.append(f"  [{len(value) - position:,} more keys]")
@@ -362,7 +368,7 @@ def _collection(value: Any, level: Level) -> str:
     for item in list(value)[:SAMPLE_ROWS]:
         kinds[kind_of(item)] = kinds.get(kind_of(item), 0) + 1
     counts = ", ".join(f"{kind} ×{count:,}" for kind, count in kinds.items())
-    text = f"{kind_of(value)}, {len(value):,} items" + (f" ({counts})" if counts else "")
+    text = f"{kind_of(value)}, {counted(len(value), 'item')}" + (f" ({counts})" if counts else "")
     if level == "sample" and len(value):
         first = [excerpt(repr(item), CELL_CHARS) for item in list(value)[:SHOWN_ITEMS]]
         text += "\nfirst items: " + ", ".join(first)

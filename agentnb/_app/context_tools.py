@@ -27,6 +27,7 @@ from .context_summary import (
     ContextSettings,
     bounded,
     context_settings,
+    counted,
     cut,
     data_block,
     kind_of,
@@ -210,7 +211,7 @@ def _short(value: Any) -> str:
     if isinstance(value, str):
         return f"str, {len(value):,} characters"
     if isinstance(value, list | tuple | dict | set):
-        return f"{text}, {len(value):,} items"
+        return f"{text}, {counted(len(value), 'item')}"
     return text
 
 
