@@ -112,8 +112,12 @@ class RunFeed:
         return True
 
     def frame_past_cap(self, cap: int) -> None:
-        """A frame went past ``cap``, the decoder's cap: where the run's bound set it, the run
-        ends past its bound (:class:`~agentnb.RunTooLargeError`), as a run that kept too much."""
+        """A frame went past ``cap``, the decoder's cap: when it is no less than the run's
+        bound, the run ends past its bound (:class:`~agentnb.RunTooLargeError`), as a run
+        that kept too much; else the decoder's error stands."""
+        bound = self._run.max_size
+        if bound is None or cap < bound:
+            return
         if not self._run.keep_overhead(cap + 1) and (error := error_for_run(self._run)):
             raise error from None
 

@@ -79,6 +79,9 @@ def _content(scenario: str) -> Iterator[bytes]:
             yield EMPTY_LISTS_FRAME
             yield _frame("RUN_FINISHED", threadId="t1", runId="r1")
             return
+        elif scenario == "one_huge_frame":
+            yield _frame("TEXT_MESSAGE_CONTENT", messageId="m1", delta="y" * (17 * MIB))
+            return
         elif scenario == "one_frame":
             yield _frame("TEXT_MESSAGE_CONTENT", messageId="m1", delta="y" * (3 * MIB))
             yield _frame("RUN_FINISHED", threadId="t1", runId="r1")
@@ -286,6 +289,11 @@ def test_one_frame_past_the_bound_is_refused_before_it_is_parsed(url: str) -> No
     assert run is not None and run.status == "interrupted" and run.custom_events == []
     assert run.error is not None and run.error.code == "too_large"
     assert peak < 8 * MIB
+
+
+def test_a_frame_past_16_mib_under_a_larger_bound_is_the_decoders_error(url: str) -> None:
+    with _client(url, max_run_mib=20) as client, pytest.raises(agentnb.EventTooLargeError):
+        client.run("agent", "one_huge_frame")
 
 
 def test_a_delta_is_counted_by_what_it_leaves_in_the_state() -> None:
