@@ -17,7 +17,14 @@ from .._http import decoded_body, is_event_stream
 from ..sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
 from .clock import Watchdog
 
-__all__ = ["FrameReader", "OnFrame", "Outcome", "frame_reader", "frames_after_stop"]
+__all__ = [
+    "FrameReader",
+    "OnFrame",
+    "Outcome",
+    "frame_cap",
+    "frame_reader",
+    "frames_after_stop",
+]
 
 OnFrame = Callable[[ServerSentEvent], bool]
 """Called with each frame; returns False when the task waiting in :meth:`FrameReader.wait`
@@ -64,15 +71,28 @@ def frame_reader(
     *,
     where: Callable[[], str],
     read_timeout: float | None,
+    max_run_size: int | None,
 ) -> FrameReader:
     """The reader of ``response``'s frames (an event stream's, or a JSON answer's as one
     frame). ``where()`` names the request in an error (made only then: it is the request's
-    URL with every known secret taken out)."""
+    URL with every known secret taken out). One frame may hold at most :func:`frame_cap`
+    of a run that may keep ``max_run_size`` bytes."""
     streamed = is_event_stream(response.headers.get("content-type"))
-    decoder: SSEDecoder | WholeBody = SSEDecoder() if streamed else WholeBody(where())
+    cap = frame_cap(max_run_size)
+    decoder: SSEDecoder | WholeBody = SSEDecoder(cap) if streamed else WholeBody(where())
     return FrameReader(
         decoded_body(response, where), decoder, watchdog, outcome, on_frame, where, read_timeout
     )
+
+
+def frame_cap(max_run_size: int | None) -> int:
+    """The bytes one frame may hold, for a run that may keep ``max_run_size``: twice that (a
+    frame's JSON escapes its text, and some dialects repeat an answer whole at its end), never
+    more than the decoder's own cap. A frame is refused before it is parsed: parsing a few MB
+    of JSON can build tens of MB of objects before the run can count what it keeps."""
+    if max_run_size is None:
+        return DEFAULT_MAX_EVENT_SIZE
+    return max(1, min(DEFAULT_MAX_EVENT_SIZE, 2 * max_run_size))
 
 
 class FrameReader:

@@ -111,6 +111,16 @@ class RunFeed:
             inline(event)
         return True
 
+    def frame_past_cap(self, cap: int) -> None:
+        """A frame went past ``cap``, the decoder's cap: when it is no less than the run's
+        bound, the run ends past its bound (:class:`~agentnb.RunTooLargeError`), as a run
+        that kept too much; else the decoder's error stands."""
+        bound = self._run.max_size
+        if bound is None or cap < bound:
+            return
+        if not self._run.keep_overhead(cap + 1) and (error := error_for_run(self._run)):
+            raise error from None
+
     def made_progress(self, event: Event) -> None:
         """A resume counts as progress only when the run advanced: an opening frame, a step
         marker or an unknown frame sent again after every cut does not."""

@@ -20,6 +20,7 @@ from .._core.approvals import ApprovalGate, collect_decisions
 from .._core.client_tools import MAX_ROUNDS
 from .._core.exceptions import (
     AgentNBError,
+    EventTooLargeError,
     NotFoundError,
     RunFailedError,
     RunInterruptedError,
@@ -43,7 +44,7 @@ from ..events import (
 from ..providers import HttpRequest, Provider, RunRef, Translator
 from ..sse import ServerSentEvent
 from .clock import DEFAULT_IDLE_TIMEOUT, Expired, RunClock, Watchdog
-from .frame_reader import FrameReader, Outcome, frame_reader, frames_after_stop
+from .frame_reader import FrameReader, Outcome, frame_cap, frame_reader, frames_after_stop
 from .platform_cancel import Naming, can_cancel, cancel_on_platform
 from .recording import RunRecording
 from .replay import ReplayMismatch
@@ -469,6 +470,9 @@ class AsyncRunStream:
                         self._feed.made_progress(event)
                     if outcome.kind == "retry" or paused or continued:
                         break
+            except EventTooLargeError:
+                self._feed.frame_past_cap(frame_cap(self.run.max_size))
+                raise
             finally:
                 self._feed.queue.clear()
                 await reader.aclose()
@@ -534,6 +538,7 @@ class AsyncRunStream:
             self._feed.on_frame,
             where=functools.partial(self._transport.where, response.request),
             read_timeout=self._transport.timeout.read,
+            max_run_size=self.run.max_size,
         )
         return self._body_reader
 

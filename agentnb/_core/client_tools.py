@@ -53,6 +53,67 @@ _STRICT_JSON = pydantic.ConfigDict(extra="forbid", strict=True, allow_inf_nan=Fa
 parameter may say ``Field(allow_inf_nan=True)``), no argument the function does not take."""
 
 
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "null" if value is None else "an array" if isinstance(value, list) else "an object"
+
+
+def _same_kind_as(expected: list[Any]) -> Callable[[Any], Any]:
+    kinds = list(dict.fromkeys(_json_kind(value) for value in expected))
+    shown = ", ".join(json.dumps(value) for value in expected)
+    wanted = f"{' or '.join(kinds)} ({'one of ' if len(expected) > 1 else ''}{shown})"
+
+    def same_kind(value: Any) -> Any:
+        if _json_kind(value) not in kinds:
+            raise pydantic_core.PydanticCustomError(
+                "json_kind",
+                "Input should be {wanted}, not {received}",
+                {"wanted": wanted, "received": _json_kind(value)},
+            )
+        return value
+
+    return same_kind
+
+
+def _kinds_held(schema: Any, handler: pydantic.GetCoreSchemaHandler) -> Any:
+    if isinstance(schema, list):
+        return [_kinds_held(item, handler) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    held = {key: _kinds_held(value, handler) for key, value in schema.items()}
+    named: Any = schema
+    if schema.get("type") == "definition-ref":  # an enum is defined once, used by reference
+        named = handler.resolve_ref_schema(typing.cast(pydantic_core.CoreSchema, schema))
+    if named.get("type") == "literal":
+        expected = list(named["expected"])
+    elif named.get("type") == "enum":
+        expected = [member.value for member in named["members"]]
+    else:
+        return held
+    return pydantic_core.core_schema.no_info_before_validator_function(
+        _same_kind_as(expected), typing.cast(pydantic_core.CoreSchema, held)
+    )
+
+
+class _Arguments(pydantic.BaseModel):
+    """A tool's arguments: strict JSON (:data:`_STRICT_JSON`), and each literal and enum takes
+    only a JSON value of its own kind: pydantic's strict mode takes ``true`` for ``Literal[1]``
+    or an ``IntEnum`` and ``1`` for ``Literal[True]`` (pydantic#9991)."""
+
+    model_config = _STRICT_JSON
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[pydantic.BaseModel], handler: pydantic.GetCoreSchemaHandler
+    ) -> pydantic_core.CoreSchema:
+        return typing.cast(pydantic_core.CoreSchema, _kinds_held(handler(source), handler))
+
+
 @dataclass(frozen=True)
 class ClientTool:
     """One tool the client declares: ``function`` is run when the agent calls ``name``
@@ -236,7 +297,7 @@ def _arguments_model(
         info = pydantic.Field(default, alias=param.name, description=described.get(param.name))
         fields[f"p{position}"] = (hints.get(param.name, Any), info)
     try:
-        model = pydantic.create_model(f"{name}_arguments", __config__=_STRICT_JSON, **fields)
+        model = pydantic.create_model(f"{name}_arguments", __base__=_Arguments, **fields)
         typing.cast(type[pydantic.BaseModel], model).model_json_schema(by_alias=True)
     except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError) as exc:
         raise ConfigurationError(

@@ -1020,6 +1020,96 @@ def m022_summaries_from_runs(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m023_search_reads_the_runs(db: sqlite3.Connection) -> None:
+    # The search index reads each run's text from runs (an external-content FTS5 table over
+    # the view runs_search_text) instead of holding its own copy of every answer: the file
+    # shrinks by that copy, and a run's end writes its answer once. The index holds exactly
+    # the runs of the view, those not running; an entry is taken out while the view still
+    # shows what it indexed (BEFORE triggers), then put back from the new values. A file
+    # whose SQLite lacked FTS5 when m007 ran has no index, and gets none.
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs_search'").fetchone() is None:
+        return
+    tools = (
+        "(SELECT group_concat(coalesce(name, '') || ' ' || coalesce(arguments, ''), ' ') FROM "
+        "tool_calls WHERE local_id = {run}.local_id)"
+    )
+    index_run = (
+        "INSERT INTO runs_search (rowid, message, answer, reasoning, tools) SELECT rowid, "
+        "message, answer, reasoning, " + tools.format(run="runs") + " FROM runs WHERE "
+        "local_id = {call}.local_id AND status IS NOT 'running'"
+    )
+    unindex_run = (
+        "DELETE FROM runs_search WHERE rowid = (SELECT rowid FROM runs WHERE local_id = "
+        "{call}.local_id AND status IS NOT 'running')"
+    )
+    changed = (
+        "old.message IS NOT new.message OR old.answer IS NOT new.answer OR old.reasoning IS "
+        "NOT new.reasoning"
+    )
+    _each(
+        db,
+        (
+            "DROP TRIGGER runs_search_insert",
+            "DROP TRIGGER runs_search_update",
+            "DROP TRIGGER runs_search_reopen",
+            "DROP TRIGGER runs_search_delete",
+            "DROP TRIGGER runs_search_tools_insert",
+            "DROP TRIGGER runs_search_tools_delete",
+            "DROP TRIGGER runs_search_tools_update",
+            "DROP TABLE runs_search",
+            (
+                "CREATE VIEW runs_search_text AS SELECT rowid AS id, message, answer, "
+                "reasoning, " + tools.format(run="runs") + " AS tools FROM runs WHERE status "
+                "IS NOT 'running'"
+            ),
+            (
+                "CREATE VIRTUAL TABLE runs_search USING fts5(message, answer, reasoning, tools, "
+                "content = 'runs_search_text', content_rowid = 'id', "
+                "tokenize = 'unicode61 remove_diacritics 2')"
+            ),
+            "INSERT INTO runs_search (runs_search) VALUES ('rebuild')",
+            (
+                "CREATE TRIGGER runs_search_insert AFTER INSERT ON runs WHEN new.status IS NOT "
+                "'running' BEGIN INSERT INTO runs_search (rowid, message, answer, reasoning, "
+                "tools) VALUES (new.rowid, new.message, new.answer, new.reasoning, "
+                + tools.format(run="new")
+                + "); END"
+            ),
+            (
+                "CREATE TRIGGER runs_search_unindex BEFORE UPDATE OF message, answer, "
+                "reasoning, status ON runs WHEN old.status IS NOT 'running' AND (new.status IS "
+                "'running' OR " + changed + ") BEGIN DELETE FROM runs_search WHERE rowid = "
+                "old.rowid; END"
+            ),
+            (
+                "CREATE TRIGGER runs_search_index AFTER UPDATE OF message, answer, reasoning, "
+                "status ON runs WHEN new.status IS NOT 'running' AND (old.status IS 'running' "
+                "OR " + changed + ") BEGIN INSERT INTO runs_search (rowid, message, answer, "
+                "reasoning, tools) VALUES (new.rowid, new.message, new.answer, new.reasoning, "
+                + tools.format(run="new")
+                + "); END"
+            ),
+            (
+                "CREATE TRIGGER runs_search_delete BEFORE DELETE ON runs WHEN old.status IS NOT "
+                "'running' BEGIN DELETE FROM runs_search WHERE rowid = old.rowid; END"
+            ),
+            *(
+                f"CREATE TRIGGER runs_search_tools_{when.lower()}_{what.split()[0].lower()} "
+                f"{when} {what} ON tool_calls BEGIN "
+                + (unindex_run if when == "BEFORE" else index_run).format(call=row)
+                + "; END"
+                for what, row in (
+                    ("INSERT", "new"),
+                    ("DELETE", "old"),
+                    ("UPDATE OF name, arguments", "new"),
+                )
+                for when in ("BEFORE", "AFTER")
+            ),
+        ),
+    )
+
+
 _GUARDED_SIDE_TABLES = (
     "DROP TRIGGER runs_rollup_insert",
     "DROP TRIGGER runs_rollup_update_old",

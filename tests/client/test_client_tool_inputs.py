@@ -6,10 +6,11 @@ result and readable even when the exception cannot say what it is."""
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pydantic
 import pytest
@@ -91,6 +92,51 @@ def test_json_that_is_not_the_declared_type_never_reaches_the_function(url: str)
     assert received == []
     run, sent = _call(url, pay, '{"amount": 5, "times": 2}')  # an int is a JSON number
     assert (sent, received) == ("paid", [(5.0, 2)]) and type(received[0][0]) is float
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+    HIGH = 2
+
+
+class Mode(enum.Enum):
+    OFF = 0
+    ON = 1
+
+
+def test_a_boolean_is_not_a_number_a_literal_or_an_enum_holds(url: str) -> None:
+    # pydantic's strict mode takes JSON true for Literal[1] and an IntEnum (pydantic#9991)
+    received: list[Any] = []
+
+    def set_level(
+        level: Level,
+        mode: Mode = Mode.OFF,
+        one: Literal[1] = 1,
+        flag: Literal[True] = True,
+        either: Literal[1, "x"] = "x",
+        many: list[Literal[0, 1]] | None = None,
+    ) -> str:
+        """Set a level."""
+        received.append((level, mode, one, flag, either, many))
+        return "set"
+
+    for arguments, wrong in (
+        ('{"level": true}', "level: Input should be a number (one of 1, 2), not a boolean"),
+        ('{"level": 1, "mode": true}', "mode: Input should be a number (one of 0, 1)"),
+        ('{"level": 1, "mode": false}', "mode: Input should be a number (one of 0, 1)"),
+        ('{"level": 1, "one": true}', "one: Input should be a number (1), not a boolean"),
+        ('{"level": 1, "flag": 1}', "flag: Input should be a boolean (true), not a number"),
+        ('{"level": 1, "either": true}', "either: Input should be a number or a string"),
+        ('{"level": 1, "many": [0, false]}', "many.1: Input should be a number (one of 0, 1)"),
+    ):
+        run, sent = _call(url, set_level, arguments)
+        [call] = run.tool_calls
+        assert call.status == "failed" and wrong in sent, (arguments, sent)
+    assert received == []
+    arguments = '{"level": 2, "mode": 1, "one": 1, "flag": true, "either": 1, "many": [1, 0]}'
+    assert _call(url, set_level, arguments)[1] == "set"
+    assert received == [(Level.HIGH, Mode.ON, 1, True, 1, [1, 0])]
+    assert type(received[0][4]) is int
 
 
 def test_nan_arrives_only_where_the_annotation_allows_it(url: str) -> None:

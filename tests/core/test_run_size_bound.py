@@ -28,6 +28,10 @@ DOUBLING = {"op": "copy", "from": "/a", "path": "/a/-"}
 """Copies the list at ``/a`` into itself: each operation doubles the state."""
 EMPTY_LISTS = 100_000
 EMPTY_LIST_EVENTS = 20
+EMPTY_LISTS_FRAME = (
+    b'data: {"type":"CUSTOM","name":"noise","value":[' + b"[]," * 999_999 + b"[]]}\n\n"
+)
+"""Made once: the server's own copies are not what the test measures."""
 
 
 def _frame(kind: str, **fields: Any) -> bytes:
@@ -70,6 +74,13 @@ def _content(scenario: str) -> Iterator[bytes]:
             for _ in range(EMPTY_LIST_EVENTS):
                 yield _frame("CUSTOM", name="noise", value=[[]] * EMPTY_LISTS)
             yield _frame("RUN_FINISHED", threadId="t1", runId="r1")
+            return
+        elif scenario == "one_frame_of_empty_lists":  # 3 MB on the wire, ~64 MB parsed
+            yield EMPTY_LISTS_FRAME
+            yield _frame("RUN_FINISHED", threadId="t1", runId="r1")
+            return
+        elif scenario == "one_huge_frame":
+            yield _frame("TEXT_MESSAGE_CONTENT", messageId="m1", delta="y" * (17 * MIB))
             return
         elif scenario == "one_frame":
             yield _frame("TEXT_MESSAGE_CONTENT", messageId="m1", delta="y" * (3 * MIB))
@@ -256,6 +267,33 @@ def test_what_the_state_and_custom_events_hold_counts_not_their_wire_size(
     assert len(json.dumps(run.state)) < 100  # the delta was refused whole, unbuilt
     assert held < 2 * bound and peak < 3 * bound
     assert grew < 3 * bound + 16 * MIB  # RSS: loosely, allocator slack included
+
+
+def test_one_frame_past_the_bound_is_refused_before_it_is_parsed(url: str) -> None:
+    """Issue 53: the decoder's cap on one event was 16 MiB whatever the run's bound, so a 3 MB
+    frame of empty lists was parsed (~64 MB) before the run could count it: the run's bound
+    caps the frame too, and the run ends as any run past its bound does."""
+    with _client(url, max_run_mib=1) as client:
+        with pytest.raises(agentnb.RunTooLargeError):
+            client.run("agent", "text")  # warm every cache first
+        gc.collect()
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            with pytest.raises(agentnb.RunTooLargeError) as ended:
+                client.run("agent", "one_frame_of_empty_lists")
+            peak = tracemalloc.get_traced_memory()[1] - base
+        finally:
+            tracemalloc.stop()
+    run = ended.value.run
+    assert run is not None and run.status == "interrupted" and run.custom_events == []
+    assert run.error is not None and run.error.code == "too_large"
+    assert peak < 8 * MIB
+
+
+def test_a_frame_past_16_mib_under_a_larger_bound_is_the_decoders_error(url: str) -> None:
+    with _client(url, max_run_mib=20) as client, pytest.raises(agentnb.EventTooLargeError):
+        client.run("agent", "one_huge_frame")
 
 
 def test_a_delta_is_counted_by_what_it_leaves_in_the_state() -> None:

@@ -23,7 +23,7 @@ from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
 from agentnb._history import MIGRATIONS, HistoryError, close_default_stores
 from agentnb._history._migrations import apply_migrations
-from agentnb._history._run_filter import RunFilter, search_query
+from agentnb._history._run_filter import RunFilter, matched_rows, ranked_ids_sql, search_query
 from agentnb.events import RunCompleted, RunStarted, TextDelta, ToolCallFinished, ToolCallStarted
 from agentnb.history import HistoryStore
 
@@ -345,6 +345,7 @@ def test_a_file_without_the_index_says_why(tmp_path: Path) -> None:
     ).fetchall():
         db.execute(f"DROP TRIGGER {name}")
     db.execute("DROP TABLE runs_search")
+    db.execute("DROP VIEW runs_search_text")
     db.close()
     with HistoryStore(path) as store:
         record(store, make_run("still recorded", "yes"))
@@ -402,3 +403,89 @@ def test_the_cli_searches(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "search is empty" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _search_index_problems(path: Path) -> list[str]:
+    """What keeps the index from holding exactly the stopped runs' text as ``runs`` has it
+    (FTS5's integrity check against its content), and any copy of the text of its own."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("INSERT INTO runs_search (runs_search, rank) VALUES ('integrity-check', 1)")
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    finally:
+        db.close()
+    return sorted(tables & {"runs_search_content"})
+
+
+def test_the_index_keeps_no_copy_and_follows_a_runs_whole_life(store: HistoryStore) -> None:
+    path = Path(str(store.path))
+    run = Run(agent="analyst", message="life question")
+    run.start()
+    store.record_start(run, RunRequest(agent="analyst", message=run.message), base_url="")
+    run.apply(TextDelta(delta="partial HOOD answer", received_at=time.time()))
+    store.record_progress(run)
+    run.apply(ToolCallStarted(call_id="c", name="lookup", arguments={"q": "okapi"}))
+    run.apply(RunCompleted(received_at=time.time()))
+    store.record_end(run)
+    assert _search_index_problems(path) == [] and found(store, "okapi") == [run.local_id]
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        for change in (
+            'UPDATE tool_calls SET arguments = \'{"q": "tapir"}\'',
+            "UPDATE runs SET status = 'running'",  # reopened (attached again)
+            "UPDATE runs SET answer = 'whole HOOD answer', status = 'interrupted'",
+            "DELETE FROM tool_calls",
+            "UPDATE runs SET reasoning = 'thought'",
+        ):
+            db.execute(change)
+            assert _search_index_problems(path) == [], change
+    finally:
+        db.close()
+    assert found(store, "tapir") == [] and found(store, "whole thought") == [run.local_id]
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("DELETE FROM runs")
+    finally:
+        db.close()
+    assert _search_index_problems(path) == [] and found(store, "hood") == []
+
+
+def test_the_index_reading_the_runs_finds_what_its_copy_found(tmp_path: Path) -> None:
+    """m023_search_reads_the_runs: a file indexed with its own copy of the text, upgraded,
+    gives every search the same runs in the same order, with the same snippets."""
+    db = sqlite3.connect(tmp_path / "h.sqlite3", isolation_level=None)
+    upgrade = [m.__name__ for m in MIGRATIONS].index("m023_search_reads_the_runs")
+    apply_migrations(db, MIGRATIONS[:upgrade])
+    words = ["NVDA", "earnings", "beat", "weather", "rain", "AMD", "quote", "ÉCOLE", "株価"]
+    for i in range(60):
+        text = " ".join(words[(i * k) % len(words)] for k in (1, 3, 5, 7)[: 1 + i % 4])
+        db.execute(
+            "INSERT INTO runs (local_id, message, answer, reasoning, status, started_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (f"r{i:02d}", f"question {i} {text}", f"answer {text} " * (1 + i % 3),
+             words[i % len(words)], "completed", 1e9 + i),
+        )  # fmt: skip
+        if i % 4 == 0:
+            db.execute(
+                "INSERT INTO tool_calls (local_id, position, call_id, name, arguments) "
+                "VALUES (?, 0, 'c', 'get_quote', ?)",
+                (f"r{i:02d}", json.dumps({"symbol": words[(i + 2) % len(words)]})),
+            )
+    queries = ["nvda", "earnings beat", "rain", "amd quote", "ecole", "株価", "get_quote", "be*"]
+
+    def searches() -> list[list[tuple[Any, ...]]]:
+        results = []
+        for query in queries:
+            search = search_query(query)
+            sql, params = ranked_ids_sql(search, [], [], None)
+            ids = [rowid for (rowid,) in db.execute(sql, params)]
+            results.append(matched_rows(db.execute, search, ids, ["local_id"]))
+        return results
+
+    try:
+        before = searches()
+        apply_migrations(db)
+        assert searches() == before
+    finally:
+        db.close()
+    assert all(before) and len(before[0]) > 5
