@@ -56,7 +56,6 @@ def ask(
     via: str | None = None,
     client: AnyClient | None = None,
     continue_thread: bool = False,
-    new_thread: bool = False,
     schema: Any = None,
     display: bool = True,
     plain: bool = False,
@@ -70,7 +69,7 @@ def ask(
     """Start a run in the background and return its handle at once.
 
     Each call starts a new conversation, so running a cell again is a fresh try from the same
-    starting point, never a hidden follow-up (``new_thread=True`` says so explicitly).
+    starting point, never a hidden follow-up.
     ``continue_thread=True`` continues the last conversation with the same agent on the same
     connection, and ``thread_id`` picks one; a displayed run then says, above it, which
     thread it continues, at which turn, after which run.
@@ -98,8 +97,6 @@ def ask(
     response_format, validate = resolve_schema(schema)
     if response_format is not None:
         options["response_format"] = response_format
-    if continue_thread and new_thread:
-        raise ConfigurationError("continue_thread and new_thread contradict each other")
     if continue_thread and options.get("thread_id") is None:
         options["thread_id"] = conn.threads.get(agent)
     request = build_request(agent, message, **options)
