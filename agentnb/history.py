@@ -5,6 +5,9 @@
 
 - ``HistoryStore``: the SQLite file every run is recorded in (``AGENTNB_HISTORY``).
 - ``RunHistory``: the table ``runs()`` returns (filter it, turn it into pandas).
+- ``RunFilters``: the filter keywords ``runs()`` and ``summary()`` both take (agent, status,
+  since, thread, metadata, score, tool, tool_status), for a function of your own that passes
+  them on: ``def mine(**filters: Unpack[RunFilters])``.
 - ``RunRecord``, ``ToolCallHistory``, ``ToolCallRecord``: one recorded run, and its tool calls.
 - ``ScoreRecord``: one score given to a run (``agentnb.score``, evaluators, a verdict).
 - ``RunsTable``: the browsable table ``browse()`` returns; ``Comparison``: what ``compare()``
@@ -23,7 +26,7 @@ from ._core.recorder import RunRecorder
 from ._display.experiment_views import ExperimentComparison
 from ._display.run_comparison import Comparison
 from ._display.runs_table import RunsTable
-from ._history import EVALUATES, Dataset, RunRecord, ScoreRecord, ToolCallRecord
+from ._history import EVALUATES, Dataset, RunFilters, RunRecord, ScoreRecord, ToolCallRecord
 
 __all__ = [
     "EVALUATES",
@@ -32,6 +35,7 @@ __all__ = [
     "Dataset",
     "ExperimentComparison",
     "HistoryStore",
+    "RunFilters",
     "RunHistory",
     "RunRecord",
     "RunRecorder",

@@ -3,6 +3,8 @@
 A notebook names a run's functions and its ``Run`` (``agentnb.ask``, ``agentnb.Run``); the
 types around a run live here:
 
+- What makes a client: ``ClientOptions`` (the keywords ``connect``, ``AgentClient`` and
+  ``AsyncAgentClient`` take besides the provider, its URL and key).
 - What starts a run: ``RunRequest`` (the message and every option, what ``client.run`` and
   ``client.stream`` also take), ``RunOptions`` (the options every entry point takes, as
   keywords), ``ModelSettings`` (``model_settings=``) and ``Fork`` (``fork=``: go on from an
@@ -18,6 +20,7 @@ types around a run live here:
 from __future__ import annotations
 
 from ._app.run_like import RunLike
+from ._client.options import ClientOptions
 from ._client.stream import AsyncRunStream
 from ._client.sync import RunStream
 from ._core.pricing import RunCost
@@ -27,6 +30,7 @@ from ._core.schema import answer_validator
 
 __all__ = [
     "AsyncRunStream",
+    "ClientOptions",
     "Fork",
     "ModelSettings",
     "Part",

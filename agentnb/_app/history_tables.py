@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, Unpack, overload
 
 from .._core.extras import require_pandas
 from .._core.warning import warn
@@ -18,7 +18,7 @@ from .._display.history_views import runs_html, runs_text, tool_calls_html, tool
 from .._display.summary_table import summary_html, summary_text
 from .._display.terminal import terminal_width
 from .._history import HistoryStore as StoreData
-from .._history import RunFilter, Since, metadata_key, open_default_store
+from .._history import RunFilter, RunFilters, metadata_key, open_default_store
 from .._history import RunHistory as RunsData
 from .._history import ToolCallHistory as CallsData
 from .._history._tables import SHOWN_ROWS
@@ -235,16 +235,7 @@ class HistoryStore(StoreData):
 
 
 def runs(
-    agent: str | Iterable[str] | None = None,
-    status: str | Iterable[str] | None = None,
-    since: Since | None = None,
-    thread: str | None = None,
-    limit: int | None = None,
-    search: str | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    score: Mapping[str, Any] | None = None,
-    tool: str | Iterable[str] | None = None,
-    tool_status: str | None = None,
+    *, limit: int | None = None, search: str | None = None, **filters: Unpack[RunFilters]
 ) -> RunHistory:
     """Recorded runs, most recent first.
 
@@ -267,18 +258,7 @@ def runs(
     An evaluator's runs (a judge's, marked with the metadata ``evaluates``: the run it
     graded) are left out unless ``agent`` names their agent (``runs(agent="judge")``).
     """
-    where = RunFilter.build(
-        agent=agent,
-        status=status,
-        since=since,
-        thread=thread,
-        limit=limit,
-        search=search,
-        metadata=metadata,
-        score=score,
-        tool=tool,
-        tool_status=tool_status,
-    )
+    where = RunFilter.build(limit=limit, search=search, **filters)
     store = open_default_store()
     if store is None:
         return RunHistory()
@@ -289,16 +269,9 @@ def summary(
     by: str | Sequence[str] | None = "agent",
     *,
     every: str | None = None,
-    agent: str | Iterable[str] | None = None,
-    status: str | Iterable[str] | None = None,
-    since: Since | None = None,
-    thread: str | None = None,
     include: str | Sequence[str] = "completed",
-    metadata: Mapping[str, Any] | None = None,
-    score: Mapping[str, Any] | None = None,
-    tool: str | Iterable[str] | None = None,
-    tool_status: str | None = None,
     columns: ShownColumns = None,
+    **filters: Unpack[RunFilters],
 ) -> pd.DataFrame:
     """``runs(...).summary(by, every=..., include=..., columns=...)`` computed by SQLite
     without reading the runs out: the same frame (runs and outcomes, success and failure
@@ -316,16 +289,7 @@ def summary(
     ms and s, dates), the columns that answer first: ``columns="all"`` shows every one, or
     name them; ``.to_pandas()`` is the plain DataFrame. Evaluators' runs are left out
     (unless ``agent`` names theirs); the frame's note says what they cost."""
-    where = RunFilter.build(
-        agent=agent,
-        status=status,
-        since=since,
-        thread=thread,
-        metadata=metadata,
-        score=score,
-        tool=tool,
-        tool_status=tool_status,
-    )
+    where = RunFilter.build(**filters)
     store = open_default_store()
     if store is None:
         return RunHistory().summary(by, every=every, include=include, columns=columns)

@@ -225,7 +225,9 @@ async def test_the_documented_recipe_works_when_the_cards_url_has_a_path(sdk_url
         card = (await http.get(card_url)).json()
     endpoint = card["supportedInterfaces"][0]["url"]
     assert endpoint == f"{sdk_url}/agents/scripted"
-    async with AsyncAgentClient("a2a", base_url=endpoint, path="", record=False) as client:
+    async with AsyncAgentClient(
+        "a2a", base_url=endpoint, provider_options={"path": ""}, record=False
+    ) as client:
         run = await client.run("scripted", "What is NVDA at?")
     assert run.text == "NVDA trades at 875.4"
 

@@ -1,0 +1,139 @@
+"""The front door: what a user passes in is typed (no ``Any`` on a public input), the
+history's filters are written once, a thread goes on one way, and the root names stay few."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import typing
+from collections.abc import Callable, Iterator
+from types import ModuleType
+
+import pytest
+from agentnb_testing import PUBLIC_FRONTS
+
+import agentnb
+import agentnb.events
+import agentnb.providers
+import agentnb.server
+import agentnb.sse
+from agentnb.history import RunFilters
+
+MAX_ROOT_NAMES = 55
+
+EVALUATION_MODULES = (
+    "agentnb.evals",
+    "agentnb._app.experiments",
+    "agentnb._app.evaluators",
+    "agentnb._app.datasets",
+)
+"""Evaluation's own package (and the modules still moving into it), whose inputs it types."""
+
+
+def _public_modules() -> tuple[ModuleType, ...]:
+    return (
+        agentnb,
+        *PUBLIC_FRONTS,
+        agentnb.events,
+        agentnb.providers,
+        agentnb.sse,
+        agentnb.server,
+    )
+
+
+def _functions_of(owner: str, value: object) -> Iterator[tuple[str, Callable[..., object]]]:
+    if inspect.isfunction(value):
+        yield owner, value
+    if not inspect.isclass(value) or issubclass(value, BaseException):
+        return
+    for attr, member in vars(value).items():
+        if attr.startswith("_") and attr != "__init__":
+            continue
+        if isinstance(member, classmethod | staticmethod):
+            member = member.__func__
+        if inspect.isfunction(member):
+            yield f"{owner}.{attr}", member
+
+
+def _public_functions() -> Iterator[tuple[str, Callable[..., object]]]:
+    """Every public function, and every public method (``__init__`` too) of a public class,
+    of the root and every public module, evaluation's apart."""
+    seen: set[object] = set()
+    for module in _public_modules():
+        for name in module.__all__:
+            value = getattr(module, name)
+            if getattr(value, "__module__", "").startswith(EVALUATION_MODULES):
+                continue
+            for owner, fn in _functions_of(f"{module.__name__}.{name}", value):
+                if fn not in seen:
+                    seen.add(fn)
+                    yield owner, fn
+
+
+def _names_any(annotation: object) -> bool:
+    if annotation is typing.Any:
+        return True
+    if isinstance(annotation, str):
+        return re.search(r"\bAny\b", annotation) is not None
+    return any(_names_any(arg) for arg in typing.get_args(annotation))
+
+
+def _hints(fn: Callable[..., object]) -> dict[str, object]:
+    """``fn``'s annotations evaluated; one naming a type imported only for type checking
+    is kept as its text (``Any`` is never imported so)."""
+    import pandas as pd
+
+    public = {n: getattr(m, n) for m in _public_modules() for n in m.__all__}
+    namespace = {"pd": pd, **public, **vars(inspect.getmodule(fn))}
+    hints = {}
+    for name, annotation in inspect.get_annotations(fn).items():
+        try:
+            hints[name] = eval(annotation, namespace) if isinstance(annotation, str) else annotation
+        except NameError:
+            hints[name] = annotation
+    return hints
+
+
+def test_no_public_input_is_typed_any() -> None:
+    """A parameter takes what it names (``object`` where it takes anything and checks it);
+    ``Any`` would switch off the caller's type checker for it."""
+    found = sorted(
+        f"{owner}({parameter})"
+        for owner, fn in _public_functions()
+        for parameter, annotation in _hints(fn).items()
+        if parameter != "return" and _names_any(annotation)
+    )
+    assert not found, found
+
+
+def test_runs_and_summary_take_the_one_filter_signature() -> None:
+    filters = set(RunFilters.__annotations__)
+    for fn in (agentnb.runs, agentnb.summary):
+        parameters = inspect.signature(fn).parameters
+        assert not filters & set(parameters), f"{fn.__name__} writes a filter of its own"
+        assert _hints(fn)["filters"] == typing.Unpack[RunFilters]
+
+
+@pytest.mark.parametrize("read", ["runs", "summary"])
+def test_a_misspelled_filter_is_an_error_naming_the_filters(read: str) -> None:
+    with pytest.raises(agentnb.ConfigurationError, match=r"unknown run filter 'agnet'.*agent"):
+        getattr(agentnb, read)(agnet="finance_agent")
+
+
+def test_a_run_goes_on_with_a_thread_one_way() -> None:
+    """``continue_thread=True`` (the last thread with that agent) or ``thread_id=`` (a given
+    one); a fresh conversation is what every ``ask`` starts, with no flag for it."""
+    parameters = inspect.signature(agentnb.ask).parameters
+    assert "new_thread" not in parameters
+    assert "continue_thread" in parameters
+    assert "thread_id" in _hints(agentnb.ask)["options"].__args__[0].__annotations__
+
+
+def test_the_root_names_stay_few() -> None:
+    """What a notebook names; types named only in annotations live in ``agentnb.types``."""
+    evaluation = {
+        name
+        for name in agentnb.__all__
+        if getattr(getattr(agentnb, name), "__module__", "").startswith(EVALUATION_MODULES)
+    }
+    assert len(set(agentnb.__all__) - evaluation) <= MAX_ROOT_NAMES
