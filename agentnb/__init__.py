@@ -54,6 +54,8 @@ from ._core.version import __version__
 from ._tracing import TracingStatus, configure_tracing, tracing_recorder
 
 if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
     from ._app.api import ask, attach, chat
     from ._app.batch_runs import batch
     from ._app.compare_runs import compare
@@ -207,14 +209,14 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-def load_ipython_extension(ipython: Any) -> None:
+def load_ipython_extension(ipython: InteractiveShell) -> None:
     """``%load_ext agentnb``: register the ``%%agent`` family of magics."""
     from ._notebook.magics import load_ipython_extension as load  # IPython magics: on %load_ext
 
     load(ipython)
 
 
-def unload_ipython_extension(ipython: Any) -> None:
+def unload_ipython_extension(ipython: InteractiveShell) -> None:
     from ._notebook.magics import unload_ipython_extension as unload  # as above
 
     unload(ipython)

@@ -354,13 +354,15 @@ def _evaluated(annotation: object, module: str) -> object:
 
 def _namespace(module: str) -> dict[str, object]:
     """What an annotation may name: the module's globals, every public module's names, and
-    pandas, pyarrow and polars (annotations under ``TYPE_CHECKING`` name ``pd``, ``pa``, ``pl``)."""
+    pandas, pyarrow, polars and matplotlib's ``Axes`` (annotations under ``TYPE_CHECKING``
+    name ``pd``, ``pa``, ``pl``, ``Axes``)."""
     import pandas as pd
     import polars as pl
     import pyarrow as pa
+    from matplotlib.axes import Axes
 
     public = {name: getattr(front, name) for front in _public_modules() for name in front.__all__}
-    return {**public, "pd": pd, "pa": pa, "pl": pl, **vars(sys.modules[module])}
+    return {**public, "pd": pd, "pa": pa, "pl": pl, "Axes": Axes, **vars(sys.modules[module])}
 
 
 def _public_modules() -> list[ModuleType]:

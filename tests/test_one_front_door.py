@@ -3,8 +3,11 @@ history's filters are written once, a thread goes on one way, and the root names
 
 from __future__ import annotations
 
+import collections.abc
+import functools
 import inspect
 import re
+import sys
 import typing
 from collections.abc import Callable, Iterator
 from types import ModuleType
@@ -71,20 +74,47 @@ def _public_functions() -> Iterator[tuple[str, Callable[..., object]]]:
 
 
 def _names_any(annotation: object) -> bool:
+    """Whether ``Any`` types what the caller gives: what agentnb hands a function of the
+    caller's (a ``Callable``'s parameters) is the function's to read, and not looked at."""
     if annotation is typing.Any:
         return True
     if isinstance(annotation, str):
         return re.search(r"\bAny\b", annotation) is not None
+    if typing.get_origin(annotation) is collections.abc.Callable:
+        return _names_any(typing.get_args(annotation)[-1])
     return any(_names_any(arg) for arg in typing.get_args(annotation))
+
+
+def _hands_a_plugin(owner: str) -> bool:
+    """A provider's hook (``Provider.prepare(request, send)``, ...): agentnb calls it, and
+    what it passes (the platform's JSON) is the plugin's to read."""
+    cls, _, method = owner.rpartition(".")
+    return cls == "agentnb.providers.Provider" and method != "__init__"
+
+
+def _makes_a_record(fn: Callable[..., object]) -> bool:
+    """A dataclass's generated ``__init__``: a record's fields (a run's tool arguments, a
+    platform's raw listing) are typed for the code reading them, and agentnb makes it."""
+    return fn.__code__.co_filename == "<string>"
+
+
+@functools.cache
+def _every_agentnb_name() -> dict[str, object]:
+    """The names of every agentnb module (an annotation may name one imported only for type
+    checking), and pandas as ``pd``."""
+    import pandas as pd
+
+    names: dict[str, object] = {"pd": pd}
+    for module_name, module in sorted(sys.modules.items()):
+        if module_name.startswith("agentnb"):
+            names.update(vars(module))
+    return names
 
 
 def _hints(fn: Callable[..., object]) -> dict[str, object]:
     """``fn``'s annotations evaluated; one naming a type imported only for type checking
     is kept as its text (``Any`` is never imported so)."""
-    import pandas as pd
-
-    public = {n: getattr(m, n) for m in _public_modules() for n in m.__all__}
-    namespace = {"pd": pd, **public, **vars(inspect.getmodule(fn))}
+    namespace = {**_every_agentnb_name(), **vars(inspect.getmodule(fn))}
     hints = {}
     for name, annotation in inspect.get_annotations(fn).items():
         try:
@@ -100,6 +130,7 @@ def test_no_public_input_is_typed_any() -> None:
     found = sorted(
         f"{owner}({parameter})"
         for owner, fn in _public_functions()
+        if not (_makes_a_record(fn) or _hands_a_plugin(owner))
         for parameter, annotation in _hints(fn).items()
         if parameter != "return" and _names_any(annotation)
     )

@@ -10,7 +10,7 @@ What it leaves undecided waits for a human — the chat cell's Approve / Deny bu
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Unpack
+from typing import Unpack
 
 from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError, NotFoundError
@@ -18,7 +18,7 @@ from .._core.handle import RunHandle, RunListener
 from .._core.loop import run_sync
 from .._core.request import RunOptions, RunRequest, build_request
 from .._core.run import Run
-from .._core.schema import resolve_schema
+from .._core.schema import AnswerSchema, resolve_schema
 from .._display.environment import in_notebook, note
 from .._display.marimo import in_marimo
 from .._display.run_text import run_text
@@ -56,7 +56,7 @@ def ask(
     via: str | None = None,
     client: AnyClient | None = None,
     continue_thread: bool = False,
-    schema: Any = None,
+    schema: AnswerSchema | None = None,
     display: bool = True,
     plain: bool = False,
     wait: bool = False,

@@ -306,7 +306,7 @@ def batch(
     client: AnyClient | None = None,
     progress: bool = True,
     approve: ApprovalPolicy = None,
-    variants: Sequence[Mapping[str, Any]] | None = None,
+    variants: Sequence[RunOptions] | None = None,
     experiment: str | None = None,
     evaluators: Sequence[EvaluatorFunction] | None = None,
     evaluator_timeout: float = EVALUATOR_TIMEOUT,

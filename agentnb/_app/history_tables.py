@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, Unpack, overload
 from .._core.extras import require_pandas
 from .._core.warning import warn
 from .._display.environment import kernel_shell
+from .._display.history_plot import PlotOptions
 from .._display.history_plot import plot as draw_plot
 from .._display.history_views import runs_html, runs_text, tool_calls_html, tool_calls_text
 from .._display.summary_table import summary_html, summary_text
@@ -25,6 +26,7 @@ from .._history._tables import SHOWN_ROWS
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.axes import Axes
 
     from .._display.runs_table import RunsTable
 
@@ -125,7 +127,9 @@ class RunHistory(RunsData):
         every one, or name them; ``.to_pandas()`` is the plain DataFrame."""
         return shown_summary(super().summary(by, every=every, include=include), columns)
 
-    def plot(self, kind: str = "tokens", *, ax: Any = None, **options: Any) -> Any:
+    def plot(
+        self, kind: str = "tokens", *, ax: Axes | None = None, **options: Unpack[PlotOptions]
+    ) -> Axes:
         """Draw a common view as a report figure with matplotlib; return the Axes drawn on.
 
         ``kind``: ``"tokens"`` (one point per run over its start time, local, coloured by
@@ -145,7 +149,8 @@ class RunHistory(RunsData):
         returned. Otherwise the new figure's Axes is returned, a plain Axes that IPython does
         not print as ``<Axes: …>`` under the figure.
         """
-        return draw_plot(self, kind, ax=ax, **options)
+        drawn: Axes = draw_plot(self, kind, ax=ax, **options)
+        return drawn
 
     def export_traces(self, endpoint: str | None = None) -> int:
         """Send these runs to a tracing collector as the traces they would have made live:
@@ -202,7 +207,9 @@ class HistoryStore(StoreData):
     @overload
     def runs(self, where: RunFilter | None = None, *, table: type[Table]) -> Table: ...
 
-    def runs(self, where: RunFilter | None = None, *, table: Any = RunHistory) -> Any:
+    def runs(
+        self, where: RunFilter | None = None, *, table: type[RunsData] = RunHistory
+    ) -> RunsData:
         """Matching runs, most recent first (a search's: best match first), as a
         :class:`RunHistory`: its first rows are read now, the rest at first use, pinned to
         the runs recorded by then."""
@@ -214,7 +221,9 @@ class HistoryStore(StoreData):
     @overload
     def runs_by_ids(self, local_ids: Sequence[str], *, table: type[Table]) -> Table: ...
 
-    def runs_by_ids(self, local_ids: Sequence[str], *, table: Any = RunHistory) -> Any:
+    def runs_by_ids(
+        self, local_ids: Sequence[str], *, table: type[RunsData] = RunHistory
+    ) -> RunsData:
         """These runs, in the order given (ids not in the store are left out)."""
         return super().runs_by_ids(local_ids, table=table)
 

@@ -70,12 +70,12 @@ class ApprovalDecision:
     """True: the platform may run the tool; False: it must not."""
     reason: str | None = None
     """A reason sent with the decision (the AI SDK passes it to the model)."""
-    answer: Any = None
+    answer: object = None
     """The human's answer to the call's free-form ``question`` (an interrupt's resume value),
     when it asked one; None otherwise."""
 
 
-Approver = Callable[[ToolCall], Any]
+Approver = Callable[[ToolCall], object]
 """A policy: gets a call awaiting approval, returns True, False, an :class:`ApprovalDecision`
 or None (leave it to a human), or an awaitable of one of those."""
 
@@ -221,7 +221,7 @@ class ApprovalGate:
         )
 
     # ---- deciding (any thread) ------------------------------------------------------------
-    def approve(self, call_id: str, reason: str | None = None, *, answer: Any = None) -> None:
+    def approve(self, call_id: str, reason: str | None = None, *, answer: object = None) -> None:
         """Let the platform run the call; ``answer`` replies to the call's free-form
         ``question`` (an interrupt's resume value: any JSON, where the dialect carries one)."""
         self.decide(ApprovalDecision(call_id, True, reason, answer))

@@ -70,7 +70,7 @@ def _installed() -> dict[str, type[Provider]]:
     return found
 
 
-def get_provider(name: str | Provider, **options: Any) -> Provider:
+def get_provider(name: str | Provider, **options: object) -> Provider:
     """A provider instance by registry name (or the instance itself)."""
     if isinstance(name, Provider):
         if options:
