@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 from importlib.metadata import entry_points
-from typing import Any
 
 from .._core.exceptions import ConfigurationError
 from .._core.warning import warn
