@@ -173,7 +173,7 @@ agentnb.connect("runagent", api_key=os.environ["RUNAGENT_API_KEY"], name="runage
 agentnb.connect("operativus", base_url="http://localhost:8080", api_key=..., name="operativus")
 agentnb.connect("runtools", api_key=os.environ["RUNTOOLS_API_KEY"], name="runtools")  # X-API-Key header
 agentnb.connect("openai", base_url="http://localhost:11434/v1", name="ollama")         # any OpenAI-compatible server
-agentnb.connect("vercel", base_url="https://my.app", path="/api/chat", name="myapp")  # AI SDK UI message stream
+agentnb.connect("vercel", base_url="https://my.app", provider_options={"path": "/api/chat"}, name="myapp")  # AI SDK UI message stream
 ```
 
 Here every connection points at agentnb's built-in server, which speaks the platforms' dialects

@@ -84,7 +84,7 @@ def ask(
     (:class:`~agentnb.types.RunOptions`).
 
     ``approve`` decides on tool calls the platform runs only once approved: True approves
-    each, False denies each, a callable gets the :class:`~agentnb.ToolCall` and returns True,
+    each, False denies each, a callable gets the :class:`~agentnb.types.ToolCall` and returns True,
     False, an :class:`~agentnb.approvals.ApprovalDecision` or None (leave it to a human; it may be
     async). Calls left to a human wait for the chat cell's buttons or ``handle.approve`` /
     ``handle.deny``; with ``wait=True`` nothing can decide while ``ask`` blocks, so they are

@@ -27,7 +27,7 @@ from html import escape
 from typing import Any, Unpack
 
 from .._client.async_client import AsyncAgentClient
-from .._client.options import ClientOptions
+from .._client.client_options import ClientOptions
 from .._client.sync import AgentClient
 from .._core.approvals import ApprovalPolicy, approver_for
 from .._core.exceptions import ConfigurationError, UnsupportedOptionError

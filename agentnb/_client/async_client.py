@@ -61,9 +61,9 @@ from .._core.run import DEFAULT_MAX_RUN_MIB, MIB, Run
 from .._core.secrets import checked_key, mask
 from .._http import checked_verify
 from ..providers import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, get_provider
+from .client_options import ClientOptions, provider_options_of
 from .clock import DEFAULT_IDLE_TIMEOUT
 from .listing_bounds import ListingBounds
-from .options import ClientOptions, provider_options_of
 from .origins import checked_origins
 from .reattach import OnceAccepted
 from .stream import AsyncRunStream
@@ -261,7 +261,7 @@ class AsyncAgentClient:
         names, and whether the dialect can send them — before any I/O; a bad one raises
         :class:`ConfigurationError`. Dialect-specific body fields go in ``extra={...}``.
         ``approve`` decides on tool calls awaiting approval (True, False, a callable taking
-        the :class:`~agentnb.ToolCall`); what it leaves undecided waits, at a
+        the :class:`~agentnb.types.ToolCall`); what it leaves undecided waits, at a
         :class:`~agentnb.events.RunPaused`, for ``stream.approvals.approve/deny``.
         ``record=False`` keeps this run out of the history.
         """

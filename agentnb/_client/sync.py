@@ -18,7 +18,7 @@ from .._core.run import Run
 from ..events import Event
 from ..providers import Provider, RemoteAgent, RemoteRun
 from .async_client import AsyncAgentClient
-from .options import ClientOptions
+from .client_options import ClientOptions
 from .stream import AsyncRunStream
 
 __all__ = ["AgentClient", "RunStream"]

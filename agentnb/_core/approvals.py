@@ -12,7 +12,7 @@ an approving decision that carries the answer, or denies it.
 A decision comes from :meth:`ApprovalGate.approve` / :meth:`ApprovalGate.deny` /
 :meth:`ApprovalGate.answer` (any thread: ``RunHandle.approve``, a widget button) or from an
 *approver*, a policy consulted when the run pauses: ``True`` approves every call, ``False``
-denies every call, a callable gets the :class:`~agentnb.ToolCall` and returns True, False, a
+denies every call, a callable gets the :class:`~agentnb.types.ToolCall` and returns True, False, a
 string (the answer to the call's question), an :class:`ApprovalDecision` (to give a reason),
 or None to leave the call to a human; it may be async (a plain function runs in a
 worker thread, so it may block, e.g. to prompt on a terminal).
