@@ -20,6 +20,7 @@ import agentnb.events
 import agentnb.providers
 import agentnb.server
 import agentnb.sse
+import agentnb.types
 from agentnb.history import RunFilters
 
 MAX_ROOT_NAMES = 55
@@ -168,3 +169,11 @@ def test_the_root_names_stay_few() -> None:
         if getattr(getattr(agentnb, name), "__module__", "").startswith(EVALUATION_MODULES)
     }
     assert len(set(agentnb.__all__) - evaluation) <= MAX_ROOT_NAMES
+
+
+@pytest.mark.parametrize("name", ["ChatCell", "Connection", "RunHandle", "ToolCall"])
+def test_a_type_moved_to_types_is_reached_at_the_root_for_one_release(name: str) -> None:
+    with pytest.warns(FutureWarning, match=rf"agentnb\.{name} is agentnb\.types\.{name}"):
+        moved = getattr(agentnb, name)
+    assert moved is getattr(agentnb.types, name)
+    assert name not in agentnb.__all__
