@@ -57,15 +57,15 @@ def provider_options_of(
     provider: str | Provider, options: Mapping[str, object]
 ) -> dict[str, object]:
     """``options["provider_options"]``, with a dialect's option given as a keyword of its own
-    (``connect("vercel", path=...)``, the spelling before 0.5) moved into it and warned of.
+    (``connect("vercel", path=...)``, the spelling of 0.4) moved into it and warned of.
     Any other name that is not a client option is an error that names the options (a type
     checker says so before the code runs; this says it to code that is not checked)."""
     flat = {name: value for name, value in options.items() if name not in _OPTION_NAMES}
-    if set(flat) - _dialect_option_names(provider):
-        unknown = ", ".join(map(repr, sorted(flat)))
+    unknown = sorted(set(flat) - _dialect_option_names(provider)) if flat else []
+    if unknown:
         raise ConfigurationError(
-            f"unknown client option {unknown}; the options are {', '.join(_OPTION_NAMES)} "
-            "(a dialect's own options go in provider_options={...})"
+            f"unknown client option {', '.join(map(repr, unknown))}; the options are "
+            f"{', '.join(_OPTION_NAMES)} (a dialect's own options go in provider_options={{...}})"
         )
     if flat:
         moved = ", ".join(f"{name!r}: ..." for name in flat)
@@ -75,7 +75,12 @@ def provider_options_of(
             category=FutureWarning,
             stacklevel=4,
         )
-    return {**flat, **dict(options.get("provider_options") or {})}  # type: ignore[call-overload]
+    given = options.get("provider_options") or {}
+    if not isinstance(given, Mapping):
+        raise ConfigurationError(
+            f"provider_options must be a dict of the dialect's options, not {type(given).__name__}"
+        )
+    return {**flat, **given}
 
 
 _OPTION_NAMES = tuple(ClientOptions.__annotations__)

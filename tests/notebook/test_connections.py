@@ -178,6 +178,8 @@ def test_a_misspelled_client_option_is_an_error_naming_the_options() -> None:
         agentnb.connect("openai", base_url=url, idle_timout=5, name="bad")  # type: ignore[call-arg]
     with pytest.raises(ConfigurationError, match=r"OpenAI.*does not take option.*'path'"):
         agentnb.connect("openai", base_url=url, provider_options={"path": "/x"}, name="bad")
+    with pytest.raises(ConfigurationError, match=r"provider_options must be a dict.*not str"):
+        agentnb.connect("vercel", base_url=url, provider_options="/x", name="bad")  # type: ignore[typeddict-item]
     assert "bad" not in agentnb.connections()
 
 
