@@ -5,8 +5,9 @@
     What is NVDA trading at, and how did it move this week?
 
 The public API is listed in ``__all__`` (what a notebook names, and every error), with the
-types a user rarely names in public submodules: ``agentnb.types`` (a run's request, streams
-and parts), ``agentnb.history`` and ``agentnb.approvals``; ``agentnb.providers`` holds
+types a user rarely names in public submodules: ``agentnb.types`` (what ``ask``, ``chat``,
+``connect`` and ``configure_tracing`` return, a run's request, streams and parts),
+``agentnb.history`` and ``agentnb.approvals``; ``agentnb.providers`` holds
 ``RemoteRun``, ``agentnb.server`` the ``ServerHandle``; evaluation (ready evaluators, the
 judge) is its own package, ``agentnb.evals``, which nothing here imports. Everything else
 lives in private modules. Heavy parts
@@ -49,15 +50,18 @@ from ._core.exceptions import (
 from ._core.price_settings import set_prices
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
 from ._core.request import Media
-from ._core.run import Run, ToolCall
+from ._core.run import Run
 from ._core.version import __version__
-from ._tracing import TracingStatus, configure_tracing, tracing_recorder
+from ._core.warning import warn
+from ._tracing import configure_tracing, tracing_recorder
 
 if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
     from ._app.api import ask, attach, chat
     from ._app.batch_runs import batch
     from ._app.compare_runs import compare
-    from ._app.connections import Connection, connect, connections, get_connection
+    from ._app.connections import connect, connections, get_connection
     from ._app.datasets import dataset
     from ._app.evaluators import evaluate
     from ._app.experiments import Experiment, experiment, experiments
@@ -68,8 +72,6 @@ if TYPE_CHECKING:
     from ._app.trace_export import export_traces
     from ._client.async_client import AsyncAgentClient
     from ._client.sync import AgentClient
-    from ._core.handle import RunHandle
-    from ._display.widget import ChatCell
     from .server import start_server
 
 
@@ -79,11 +81,9 @@ __all__ = [
     "AnswerSchemaError",
     "AsyncAgentClient",
     "AuthenticationError",
-    "ChatCell",
     "ClientTool",
     "ConfigurationError",
     "ConnectError",
-    "Connection",
     "EventTooLargeError",
     "Experiment",
     "HTTPStatusError",
@@ -99,14 +99,11 @@ __all__ = [
     "RunCancelledError",
     "RunError",
     "RunFailedError",
-    "RunHandle",
     "RunInterruptedError",
     "RunTooLargeError",
     "ServerError",
     "StreamStallError",
     "StreamTimeoutError",
-    "ToolCall",
-    "TracingStatus",
     "TransportError",
     "UnsupportedOptionError",
     "__version__",
@@ -125,7 +122,6 @@ __all__ = [
     "experiments",
     "export_traces",
     "get_connection",
-    "load_ipython_extension",
     "remote_runs",
     "runs",
     "score",
@@ -135,7 +131,6 @@ __all__ = [
     "start_server",
     "summary",
     "tool",
-    "unload_ipython_extension",
 ]
 
 _LAZY: dict[str, str] = {
@@ -144,12 +139,10 @@ _LAZY: dict[str, str] = {
     "ask": "._app.api",
     "attach": "._app.api",
     "chat": "._app.api",
-    "Connection": "._app.connections",
     "connect": "._app.connections",
     "connections": "._app.connections",
     "get_connection": "._app.connections",
     "show": "._app.past_runs",
-    "RunHandle": "._core.handle",
     "batch": "._app.batch_runs",
     "compare": "._app.compare_runs",
     "Experiment": "._app.experiments",
@@ -164,7 +157,6 @@ _LAZY: dict[str, str] = {
     "remote_runs": "._app.remote_runs",
     "runs": "._app.history_tables",
     "summary": "._app.history_tables",
-    "ChatCell": "._display.widget",
     "start_server": ".server",
 }
 
@@ -192,9 +184,22 @@ _SUBMODULES = (
 agentnb`` works as after ``import agentnb.types``."""
 
 
+_MOVED = ("ChatCell", "Connection", "RunHandle", "ToolCall", "TracingStatus")
+"""Types named only in annotations, now in ``agentnb.types``: the old spelling works, warned
+of, for one release."""
+
+
 def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
+    if name in _MOVED:
+        warn(
+            f"agentnb.{name} is agentnb.types.{name} (from agentnb.types import {name}); "
+            f"agentnb.{name} stops working in the next release",
+            category=FutureWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(".types", __name__), name)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'agentnb' has no attribute {name!r}")
@@ -207,14 +212,14 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-def load_ipython_extension(ipython: Any) -> None:
+def load_ipython_extension(ipython: InteractiveShell) -> None:
     """``%load_ext agentnb``: register the ``%%agent`` family of magics."""
     from ._notebook.magics import load_ipython_extension as load  # IPython magics: on %load_ext
 
     load(ipython)
 
 
-def unload_ipython_extension(ipython: Any) -> None:
+def unload_ipython_extension(ipython: InteractiveShell) -> None:
     from ._notebook.magics import unload_ipython_extension as unload  # as above
 
     unload(ipython)

@@ -317,7 +317,7 @@ class RunPaused(_Event):
     """The platform paused the run until a human decides on the tool calls awaiting approval.
 
     Not an end: once every such call is decided the client sends the decisions and the same
-    run goes on (see :meth:`agentnb.RunHandle.approve`)."""
+    run goes on (see :meth:`agentnb.types.RunHandle.approve`)."""
 
     type: Literal["run_paused"] = "run_paused"
     reason: str | None = None

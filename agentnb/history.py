@@ -5,6 +5,10 @@
 
 - ``HistoryStore``: the SQLite file every run is recorded in (``AGENTNB_HISTORY``).
 - ``RunHistory``: the table ``runs()`` returns (filter it, turn it into pandas).
+- ``PlotOptions``: what ``RunHistory.plot(kind, ...)`` takes besides ``ax``.
+- ``RunFilters``: the filter keywords ``runs()`` and ``summary()`` both take (agent, status,
+  since, thread, metadata, score, tool, tool_status), for a function of your own that passes
+  them on: ``def mine(**filters: Unpack[RunFilters])``.
 - ``RunRecord``, ``ToolCallHistory``, ``ToolCallRecord``: one recorded run, and its tool calls.
 - ``ScoreRecord``: one score given to a run (``agentnb.score``, evaluators, a verdict).
 - ``RunsTable``: the browsable table ``browse()`` returns; ``Comparison``: what ``compare()``
@@ -21,9 +25,10 @@ from ._app.experiments import Comparisons
 from ._app.history_tables import HistoryStore, RunHistory, ToolCallHistory
 from ._core.recorder import RunRecorder
 from ._display.experiment_views import ExperimentComparison
+from ._display.history_plot import PlotOptions
 from ._display.run_comparison import Comparison
 from ._display.runs_table import RunsTable
-from ._history import EVALUATES, Dataset, RunRecord, ScoreRecord, ToolCallRecord
+from ._history import EVALUATES, Dataset, RunFilters, RunRecord, ScoreRecord, ToolCallRecord
 
 __all__ = [
     "EVALUATES",
@@ -32,6 +37,8 @@ __all__ = [
     "Dataset",
     "ExperimentComparison",
     "HistoryStore",
+    "PlotOptions",
+    "RunFilters",
     "RunHistory",
     "RunRecord",
     "RunRecorder",

@@ -3,6 +3,11 @@
 A notebook names a run's functions and its ``Run`` (``agentnb.ask``, ``agentnb.Run``); the
 types around a run live here:
 
+- What the entry points return: ``RunHandle`` (``ask``), ``ChatCell`` (``chat``, ``show``),
+  ``Connection`` (``connect``), ``TracingStatus`` (``configure_tracing``), and
+  ``ToolCall``, a run's tool call (what an ``approve=`` policy is given).
+- What makes a client: ``ClientOptions`` (the keywords ``connect``, ``AgentClient`` and
+  ``AsyncAgentClient`` take besides the provider, its URL and key).
 - What starts a run: ``RunRequest`` (the message and every option, what ``client.run`` and
   ``client.stream`` also take), ``RunOptions`` (the options every entry point takes, as
   keywords), ``ModelSettings`` (``model_settings=``) and ``Fork`` (``fork=``: go on from an
@@ -17,26 +22,37 @@ types around a run live here:
 
 from __future__ import annotations
 
+from ._app.connections import Connection
 from ._app.run_like import RunLike
+from ._client.client_options import ClientOptions
 from ._client.stream import AsyncRunStream
 from ._client.sync import RunStream
+from ._core.handle import RunHandle
 from ._core.pricing import RunCost
 from ._core.request import Fork, ModelSettings, RunOptions, RunRequest
-from ._core.run import Part, RunErrorInfo, RunStatus, ToolStatus
+from ._core.run import Part, RunErrorInfo, RunStatus, ToolCall, ToolStatus
 from ._core.schema import answer_validator
+from ._display.widget import ChatCell
+from ._tracing import TracingStatus
 
 __all__ = [
     "AsyncRunStream",
+    "ChatCell",
+    "ClientOptions",
+    "Connection",
     "Fork",
     "ModelSettings",
     "Part",
     "RunCost",
     "RunErrorInfo",
+    "RunHandle",
     "RunLike",
     "RunOptions",
     "RunRequest",
     "RunStatus",
     "RunStream",
+    "ToolCall",
     "ToolStatus",
+    "TracingStatus",
     "answer_validator",
 ]

@@ -244,7 +244,7 @@ def run_agentnb(
         **({} if verify is None else {"verify": verify}),
     )
     loop_probe = Probe()
-    handles: list[agentnb.RunHandle] = []
+    handles: list[agentnb.types.RunHandle] = []
     ttft: list[float] = []
 
     async def work() -> int:

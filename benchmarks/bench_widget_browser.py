@@ -84,9 +84,9 @@ def finished_cell(i: int) -> str:
     if i % 2:
         return (
             "agentnb.ask('writer', 'Streaming in notebooks', metadata={'paragraphs': '30'}, "
-            "new_thread=True, wait=True)"
+            "wait=True)"
         )
-    return "agentnb.ask('finance_agent', 'How did NVDA and MSFT do this week?', new_thread=True, wait=True)"
+    return "agentnb.ask('finance_agent', 'How did NVDA and MSFT do this week?', wait=True)"
 
 
 def notebook_cells(words: str, plain_every_ms: int, turns: int) -> list[str]:

@@ -80,7 +80,7 @@ once its answer passes 300 characters, and `agentnb.show` displays the stopped r
     ("code", """import agentnb
 
 long_run = agentnb.ask("writer", "Write a long report on chip supply chains.",
-                       new_thread=True, display=False, metadata={"paragraphs": "200"})
+                       display=False, metadata={"paragraphs": "200"})
 long_run.add_listener(lambda run, event: long_run.cancel() if len(run.text) > 300 else None)
 try:
     long_run.wait(timeout=60)
@@ -115,8 +115,8 @@ def small_orders_only(call):
     return ApprovalDecision(call.call_id, False, "over the 5-share limit")
 
 
-small = agentnb.ask("trader", "Buy 3 NVDA", approve=small_orders_only, wait=True, new_thread=True)"""),
-    ("code", """big = agentnb.ask("trader", "Buy 50 NVDA", approve=small_orders_only, wait=True, new_thread=True)
+small = agentnb.ask("trader", "Buy 3 NVDA", approve=small_orders_only, wait=True)"""),
+    ("code", """big = agentnb.ask("trader", "Buy 50 NVDA", approve=small_orders_only, wait=True)
 for handle in (small, big):
     trade = handle.run.tool_calls[-1]
     why = f" ({trade.error})" if trade.error else ""
@@ -173,7 +173,7 @@ agentnb.connect("runagent", api_key=os.environ["RUNAGENT_API_KEY"], name="runage
 agentnb.connect("operativus", base_url="http://localhost:8080", api_key=..., name="operativus")
 agentnb.connect("runtools", api_key=os.environ["RUNTOOLS_API_KEY"], name="runtools")  # X-API-Key header
 agentnb.connect("openai", base_url="http://localhost:11434/v1", name="ollama")         # any OpenAI-compatible server
-agentnb.connect("vercel", base_url="https://my.app", path="/api/chat", name="myapp")  # AI SDK UI message stream
+agentnb.connect("vercel", base_url="https://my.app", provider_options={"path": "/api/chat"}, name="myapp")  # AI SDK UI message stream
 ```
 
 Here every connection points at agentnb's built-in server, which speaks the platforms' dialects
@@ -191,7 +191,7 @@ same typed events, so the answers and token counts agree, and so do the tool cal
 the platform streams them (run-agent.ai's documented stream has no tool frames: 0 there)."""),
     ("code", """rows = []
 for via in [name.replace("-", "_") for name in sorted(DIALECT_PROVIDERS)]:
-    handle = agentnb.ask("finance_agent", "What is NVDA trading at?", via=via, new_thread=True, display=False)
+    handle = agentnb.ask("finance_agent", "What is NVDA trading at?", via=via, display=False)
     run = handle.wait(timeout=60)
     rows.append((via, run.status, len(run.tool_calls), run.usage.total_tokens if run.usage else None, run.text == first_text if rows else True))
     if len(rows) == 1:
@@ -208,7 +208,7 @@ Hello from runtools.ai's dialect"""),
 Where a platform lists its runs, `agentnb.remote_runs` returns them in the same table shape as
 the local history: SeekrFlow's list runs (paginated), Operativus's batch status (100 ids a
 request)."""),
-    ("code", """seekr_run = agentnb.ask("echo", "one", via="seekrflow", new_thread=True, display=False).wait()
+    ("code", """seekr_run = agentnb.ask("echo", "one", via="seekrflow", display=False).wait()
 agentnb.ask("echo", "two", via="seekrflow", thread_id=seekr_run.thread_id, display=False).wait()
 remote = agentnb.remote_runs("seekrflow", thread_id=seekr_run.thread_id)
 [(r.agent, r.status, r.total_tokens) for r in remote]"""),

@@ -292,7 +292,7 @@ def _wait_until_ready(
     raise RuntimeError(f"{name} did not answer {url} within {seconds:g} s")
 
 
-def run_echo_every_way(url: str, key: str, name: str) -> agentnb.Connection:
+def run_echo_every_way(url: str, key: str, name: str) -> agentnb.types.Connection:
     """One ``echo`` run of the runagent server at ``url`` started each way a user can start
     one in Python: async and sync client, a sync stream, ``ask`` with ``client=`` and with
     ``via=`` (a connection named ``name``, returned), ``batch``, ``chat`` and the magic

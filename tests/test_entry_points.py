@@ -29,8 +29,8 @@ the history's table of its finished runs."""
 LIVE = {"RunHandle", "AsyncRunStream", "RunStream", "ChatCell"}
 """A public callable returning one of these starts (or shows) a run going on."""
 READERS = {
-    "agentnb.RunHandle.wait": "waits for a run going on",
-    "agentnb.ChatCell.wait": "waits for the cell's latest run",
+    "agentnb.types.RunHandle.wait": "waits for a run going on",
+    "agentnb.types.ChatCell.wait": "waits for the cell's latest run",
     "agentnb.runs": "reads the history",
     "agentnb.evaluate": "scores runs already done (a judge's own runs are kept apart)",
     "agentnb.remote_runs": "reads the platform's listing of its runs",

@@ -298,7 +298,7 @@ def test_one_chat_cell_with_the_input_as_an_option(server: ServerHandle) -> None
     )
     with client:
         cell = agentnb.chat("echo", client=client)
-    assert isinstance(cell, agentnb.ChatCell) and cell.options["input"] is True
+    assert isinstance(cell, agentnb.types.ChatCell) and cell.options["input"] is True
 
 
 @pytest.mark.parametrize("start", ["ask", "chat", "batch"])
@@ -354,13 +354,17 @@ def _evaluated(annotation: object, module: str) -> object:
 
 def _namespace(module: str) -> dict[str, object]:
     """What an annotation may name: the module's globals, every public module's names, and
-    pandas, pyarrow and polars (annotations under ``TYPE_CHECKING`` name ``pd``, ``pa``, ``pl``)."""
+    pandas, pyarrow, polars, matplotlib's ``Axes`` and OpenTelemetry's ``trace``
+    (annotations under ``TYPE_CHECKING`` name ``pd``, ``pa``, ``pl``, ``Axes``, ``trace``)."""
     import pandas as pd
     import polars as pl
     import pyarrow as pa
+    from matplotlib.axes import Axes
+    from opentelemetry import trace
 
     public = {name: getattr(front, name) for front in _public_modules() for name in front.__all__}
-    return {**public, "pd": pd, "pa": pa, "pl": pl, **vars(sys.modules[module])}
+    optional = {"pd": pd, "pa": pa, "pl": pl, "Axes": Axes, "trace": trace}
+    return {**public, **optional, **vars(sys.modules[module])}
 
 
 def _public_modules() -> list[ModuleType]:
@@ -384,19 +388,20 @@ def _named_types(annotation: object) -> Iterator[type]:
 
 def _exported(cls: type) -> bool:
     """Exported by a public module (``_public_modules``) whose ``__all__`` names it."""
-    public = _public_modules()
-    return any(getattr(module, cls.__name__, None) is cls for module in public) and any(
-        cls.__name__ in module.__all__ for module in public
+    return any(
+        cls.__name__ in module.__all__ and getattr(module, cls.__name__) is cls
+        for module in _public_modules()
     )
 
 
 def test_every_type_a_public_function_returns_is_exported() -> None:
     missing = set()
     for name, fn in _public_callables():
-        hints = typing.get_type_hints(fn, _namespace(fn.__module__))
-        for cls in _named_types(hints.get("return")):
-            if cls.__module__.startswith("agentnb") and not _exported(cls):
-                missing.add(f"{name} -> {cls.__module__}.{cls.__name__}")
+        for shown in typing.get_overloads(fn) or [fn]:  # what a caller sees of an overload
+            hints = typing.get_type_hints(shown, _namespace(fn.__module__))
+            for cls in _named_types(hints.get("return")):
+                if cls.__module__.startswith("agentnb") and not _exported(cls):
+                    missing.add(f"{name} -> {cls.__module__}.{cls.__name__}")
     assert not missing, sorted(missing)
 
 

@@ -10,7 +10,7 @@ What it leaves undecided waits for a human — the chat cell's Approve / Deny bu
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Unpack
+from typing import Unpack
 
 from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError, NotFoundError
@@ -18,7 +18,7 @@ from .._core.handle import RunHandle, RunListener
 from .._core.loop import run_sync
 from .._core.request import RunOptions, RunRequest, build_request
 from .._core.run import Run
-from .._core.schema import resolve_schema
+from .._core.schema import AnswerSchema, resolve_schema
 from .._display.environment import in_notebook, note
 from .._display.marimo import in_marimo
 from .._display.run_text import run_text
@@ -57,8 +57,7 @@ def ask(
     via: str | None = None,
     client: AnyClient | None = None,
     continue_thread: bool = False,
-    new_thread: bool = False,
-    schema: Any = None,
+    schema: AnswerSchema | None = None,
     display: bool = True,
     plain: bool = False,
     wait: bool = False,
@@ -72,7 +71,7 @@ def ask(
     """Start a run in the background and return its handle at once.
 
     Each call starts a new conversation, so running a cell again is a fresh try from the same
-    starting point, never a hidden follow-up (``new_thread=True`` says so explicitly).
+    starting point, never a hidden follow-up.
     ``continue_thread=True`` continues the last conversation with the same agent on the same
     connection, and ``thread_id`` picks one; a displayed run then says, above it, which
     thread it continues, at which turn, after which run.
@@ -87,7 +86,7 @@ def ask(
     (:class:`~agentnb.types.RunOptions`).
 
     ``approve`` decides on tool calls the platform runs only once approved: True approves
-    each, False denies each, a callable gets the :class:`~agentnb.ToolCall` and returns True,
+    each, False denies each, a callable gets the :class:`~agentnb.types.ToolCall` and returns True,
     False, an :class:`~agentnb.approvals.ApprovalDecision` or None (leave it to a human; it may be
     async). Calls left to a human wait for the chat cell's buttons or ``handle.approve`` /
     ``handle.deny``; with ``wait=True`` nothing can decide while ``ask`` blocks, so they are
@@ -107,8 +106,6 @@ def ask(
     response_format, validate = resolve_schema(schema)
     if response_format is not None:
         options["response_format"] = response_format
-    if continue_thread and new_thread:
-        raise ConfigurationError("continue_thread and new_thread contradict each other")
     if continue_thread and options.get("thread_id") is None:
         options["thread_id"] = conn.threads.get(agent)
     request = build_request(agent, message, **options)

@@ -24,9 +24,10 @@ import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import Any, Unpack
 
 from .._client.async_client import AsyncAgentClient
+from .._client.client_options import ClientOptions
 from .._client.sync import AgentClient
 from .._core.approvals import ApprovalPolicy, approver_for
 from .._core.exceptions import ConfigurationError, UnsupportedOptionError
@@ -86,7 +87,7 @@ class Connection:
     provider: str
     base_url: str | None
     api_key: str | None = field(default=None, repr=False)
-    options: dict[str, Any] = field(default_factory=dict)
+    options: ClientOptions = field(default_factory=lambda: ClientOptions())
     local: bool = False
     """True when this connection uses agentnb's built-in local server."""
     threads: dict[str, str] = field(default_factory=dict, repr=False)
@@ -375,7 +376,7 @@ def connect(
     api_key: str | None = None,
     name: str = DEFAULT_NAME,
     local: bool = False,
-    **options: Any,
+    **options: Unpack[ClientOptions],
 ) -> Connection:
     """Register (or replace) the named connection and return it.
 
@@ -391,7 +392,7 @@ def connect(
     _check_name(name)
     env = _env_settings(name)
     if local:
-        conn = _local_connection(name, {**options, "provider": provider})
+        conn = _local_connection(name, options, provider)
     elif (provider := provider or env.get("provider")) is None:
         conn = _local_connection(name, options)
     else:
@@ -400,7 +401,7 @@ def connect(
             provider=provider,
             base_url=base_url or env.get("base_url") or _default_base_url(provider),
             api_key=api_key if api_key is not None else env.get("api_key"),
-            options=dict(options),
+            options=options,
         )
     with _lock:
         _replace(name, conn)
@@ -515,15 +516,17 @@ def _env_settings(name: str) -> dict[str, str]:
     return settings
 
 
-def _local_connection(name: str, options: Mapping[str, Any]) -> Connection:
+def _local_connection(name: str, options: ClientOptions, provider: str | None = None) -> Connection:
     from ..server import local_server  # starlette and uvicorn load only if it is used
 
     global _local_note_shown
     server = local_server()
-    provider = str(options.get("provider") or DEFAULT_LOCAL_PROVIDER)
+    provider = provider or DEFAULT_LOCAL_PROVIDER
     settings = server.client_settings(provider)
     base_url = settings.pop("base_url")
-    opts = {**settings, **{k: v for k, v in options.items() if k != "provider"}}
+    served = dict(settings.get("provider_options") or {})
+    opts = ClientOptions(**options)
+    opts["provider_options"] = {**served, **(options.get("provider_options") or {})}
     if not _local_note_shown:
         _local_note_shown = True
         _note_local_server(server.base_url)

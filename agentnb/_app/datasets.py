@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DatasetRows", "dataset", "examples_of"]
 
-DatasetRows: TypeAlias = "Iterable[str] | Iterable[Mapping[str, Any]] | pd.DataFrame"
+DatasetRows: TypeAlias = "Iterable[str] | Iterable[Mapping[str, object]] | pd.DataFrame"
 """What a batch and a dataset take: questions, dicts with a ``question`` key (and maybe
 ``expected``, ``id`` and other fields), a DataFrame with those columns, or a kept
 :class:`~agentnb.Dataset`."""

@@ -42,7 +42,7 @@ __all__ = [
     "run_evaluator",
 ]
 
-EvaluatorFunction = Callable[[RunRecord, dict[str, Any]], Any]
+EvaluatorFunction = Callable[[RunRecord, dict[str, Any]], object]
 """``fn(run, example)``: ``run`` is the run's history record, ``example`` a dict with
 ``id``, ``question``, ``expected`` and the dataset's other fields."""
 

@@ -7,24 +7,26 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, Unpack, overload
 
 from .._core.extras import require_pandas
 from .._core.warning import warn
 from .._display.environment import kernel_shell
+from .._display.history_plot import PlotOptions
 from .._display.history_plot import plot as draw_plot
 from .._display.history_views import runs_html, runs_text, tool_calls_html, tool_calls_text
 from .._display.summary_table import summary_html, summary_text
 from .._display.terminal import terminal_width
 from .._history import HistoryStore as StoreData
-from .._history import RunFilter, Since, metadata_key, open_default_store
+from .._history import RunFilter, RunFilters, metadata_key, open_default_store
 from .._history import RunHistory as RunsData
 from .._history import ToolCallHistory as CallsData
 from .._history._tables import SHOWN_ROWS
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.axes import Axes
 
     from .._display.runs_table import RunsTable
 
@@ -125,7 +127,9 @@ class RunHistory(RunsData):
         every one, or name them; ``.to_pandas()`` is the plain DataFrame."""
         return shown_summary(super().summary(by, every=every, include=include), columns)
 
-    def plot(self, kind: str = "tokens", *, ax: Any = None, **options: Any) -> Any:
+    def plot(
+        self, kind: str = "tokens", *, ax: Axes | None = None, **options: Unpack[PlotOptions]
+    ) -> Axes:
         """Draw a common view as a report figure with matplotlib; return the Axes drawn on.
 
         ``kind``: ``"tokens"`` (one point per run over its start time, local, coloured by
@@ -145,7 +149,8 @@ class RunHistory(RunsData):
         returned. Otherwise the new figure's Axes is returned, a plain Axes that IPython does
         not print as ``<Axes: …>`` under the figure.
         """
-        return draw_plot(self, kind, ax=ax, **options)
+        drawn: Axes = draw_plot(self, kind, ax=ax, **options)
+        return drawn
 
     def export_traces(self, endpoint: str | None = None) -> int:
         """Send these runs to a tracing collector as the traces they would have made live:
@@ -202,7 +207,9 @@ class HistoryStore(StoreData):
     @overload
     def runs(self, where: RunFilter | None = None, *, table: type[Table]) -> Table: ...
 
-    def runs(self, where: RunFilter | None = None, *, table: Any = RunHistory) -> Any:
+    def runs(
+        self, where: RunFilter | None = None, *, table: type[RunsData] = RunHistory
+    ) -> RunsData:
         """Matching runs, most recent first (a search's: best match first), as a
         :class:`RunHistory`: its first rows are read now, the rest at first use, pinned to
         the runs recorded by then."""
@@ -214,7 +221,9 @@ class HistoryStore(StoreData):
     @overload
     def runs_by_ids(self, local_ids: Sequence[str], *, table: type[Table]) -> Table: ...
 
-    def runs_by_ids(self, local_ids: Sequence[str], *, table: Any = RunHistory) -> Any:
+    def runs_by_ids(
+        self, local_ids: Sequence[str], *, table: type[RunsData] = RunHistory
+    ) -> RunsData:
         """These runs, in the order given (ids not in the store are left out)."""
         return super().runs_by_ids(local_ids, table=table)
 
@@ -235,16 +244,7 @@ class HistoryStore(StoreData):
 
 
 def runs(
-    agent: str | Iterable[str] | None = None,
-    status: str | Iterable[str] | None = None,
-    since: Since | None = None,
-    thread: str | None = None,
-    limit: int | None = None,
-    search: str | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    score: Mapping[str, Any] | None = None,
-    tool: str | Iterable[str] | None = None,
-    tool_status: str | None = None,
+    *, limit: int | None = None, search: str | None = None, **filters: Unpack[RunFilters]
 ) -> RunHistory:
     """Recorded runs, most recent first.
 
@@ -267,18 +267,7 @@ def runs(
     An evaluator's runs (a judge's, marked with the metadata ``evaluates``: the run it
     graded) are left out unless ``agent`` names their agent (``runs(agent="judge")``).
     """
-    where = RunFilter.build(
-        agent=agent,
-        status=status,
-        since=since,
-        thread=thread,
-        limit=limit,
-        search=search,
-        metadata=metadata,
-        score=score,
-        tool=tool,
-        tool_status=tool_status,
-    )
+    where = RunFilter.build(limit=limit, search=search, **filters)
     store = open_default_store()
     if store is None:
         return RunHistory()
@@ -289,16 +278,9 @@ def summary(
     by: str | Sequence[str] | None = "agent",
     *,
     every: str | None = None,
-    agent: str | Iterable[str] | None = None,
-    status: str | Iterable[str] | None = None,
-    since: Since | None = None,
-    thread: str | None = None,
     include: str | Sequence[str] = "completed",
-    metadata: Mapping[str, Any] | None = None,
-    score: Mapping[str, Any] | None = None,
-    tool: str | Iterable[str] | None = None,
-    tool_status: str | None = None,
     columns: ShownColumns = None,
+    **filters: Unpack[RunFilters],
 ) -> pd.DataFrame:
     """``runs(...).summary(by, every=..., include=..., columns=...)`` computed by SQLite
     without reading the runs out: the same frame (runs and outcomes, success and failure
@@ -316,16 +298,7 @@ def summary(
     ms and s, dates), the columns that answer first: ``columns="all"`` shows every one, or
     name them; ``.to_pandas()`` is the plain DataFrame. Evaluators' runs are left out
     (unless ``agent`` names theirs); the frame's note says what they cost."""
-    where = RunFilter.build(
-        agent=agent,
-        status=status,
-        since=since,
-        thread=thread,
-        metadata=metadata,
-        score=score,
-        tool=tool,
-        tool_status=tool_status,
-    )
+    where = RunFilter.build(**filters)
     store = open_default_store()
     if store is None:
         return RunHistory().summary(by, every=every, include=include, columns=columns)

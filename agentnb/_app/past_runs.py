@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeGuard, get_args
+from typing import TypeGuard, get_args
 
 from .._core.exceptions import ConfigurationError
 from .._core.handle import RunHandle, StreamSource
 from .._core.pricing import CostSource, RunCost
 from .._core.run import TERMINAL_STATUSES, Run, RunErrorInfo
 from .._core.transcript import DecidedBy, parse_json_or_text
+from .._display.controller import StartRun
 from .._display.show import show_live
 from .._display.widget import ChatCell
 from .._history import RunRecord, ToolCallRecord, host_of
@@ -44,7 +45,7 @@ from .scoring import keep_verdict
 __all__ = ["continuation", "past_run", "show"]
 
 
-def show(source: RunLike, **options: Any) -> ChatCell:
+def show(source: RunLike, *, on_followup: StartRun | None = None) -> ChatCell:
     """Display a run as a chat cell and return the `ChatCell`.
 
     ``source`` may be a live or finished run (a `RunHandle`, a stream from
@@ -57,7 +58,7 @@ def show(source: RunLike, **options: Any) -> ChatCell:
     continues it from code. ``on_followup`` as for a live run (see
     :func:`agentnb._display.show.show_live`)."""
     if _is_live(source):
-        return show_live(source, keep_verdict=keep_verdict, **options)
+        return show_live(source, keep_verdict=keep_verdict, on_followup=on_followup)
     if not names_past_runs(source):
         raise TypeError(
             "agentnb.show() takes a RunHandle, an AsyncRunStream (client.stream(...)), a Run, "
@@ -71,8 +72,10 @@ def show(source: RunLike, **options: Any) -> ChatCell:
             "give one row, one record or one run id"
         )
     record, calls = found[0]
-    if options:
-        return show_live(past_run(record, calls), keep_verdict=keep_verdict, **options)
+    if on_followup is not None:
+        return show_live(
+            past_run(record, calls), keep_verdict=keep_verdict, on_followup=on_followup
+        )
     return show_live(past_run_cell(record, calls))
 
 

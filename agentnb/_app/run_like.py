@@ -50,7 +50,7 @@ RunLike: TypeAlias = Union[
     RemoteRun,
     PandasRow,
     "pd.DataFrame",
-    Mapping[str, Any],
+    Mapping[str, object],
     str,
 ]
 """A run, or what names one: see the module's docstring."""

@@ -40,7 +40,7 @@ leaves undecided are denied, saying no one could approve them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Unpack, overload
 
 import httpx
@@ -59,8 +59,9 @@ from .._core.request import (
 from .._core.retry import RetryPolicy
 from .._core.run import DEFAULT_MAX_RUN_MIB, MIB, Run
 from .._core.secrets import checked_key, mask
-from .._http import Verify, checked_verify
+from .._http import checked_verify
 from ..providers import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, get_provider
+from .client_options import ClientOptions, provider_options_of
 from .clock import DEFAULT_IDLE_TIMEOUT
 from .listing_bounds import ListingBounds
 from .origins import checked_origins
@@ -99,7 +100,9 @@ class AsyncAgentClient:
     ``provider`` is a registry name (e.g. ``"openai"``; all of them:
     ``agentnb.providers.available_providers()``) or a :class:`~agentnb.providers.Provider`.
     ``base_url`` may carry a path prefix; it defaults to the provider's public URL.
-    Extra keyword arguments are the provider's options (e.g. ``path`` for ``vercel``).
+    The other keywords are :class:`~agentnb.types.ClientOptions`, the same for ``AgentClient``
+    and ``agentnb.connect``; ``provider_options`` holds the dialect's own (e.g.
+    ``{"path": "/api/chat"}`` for ``vercel``).
 
     ``timeout`` is httpx's (a number sets them all; default: connect 10 s, read 60 s).
     ``idle_timeout`` (seconds, default 120; None for no limit) ends a run with no event for
@@ -130,23 +133,10 @@ class AsyncAgentClient:
         *,
         base_url: str | None = None,
         api_key: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
-        run_timeout: float | None = None,
-        max_run_mib: float | None = DEFAULT_MAX_RUN_MIB,
-        max_retries: int = 3,
-        backoff: float = 0.5,
-        max_resumes: int = 3,
-        record: bool = True,
-        recorder: RunRecorder | None = None,
         connection: str = "default",
-        headers: Mapping[str, str] | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        verify: Verify = True,
-        trusted_origins: Iterable[str] | None = None,
-        **provider_options: Any,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        self.provider = get_provider(provider, **provider_options)
+        self.provider = get_provider(provider, **provider_options_of(provider, options))
         base = base_url or self.provider.default_base_url
         if not base:
             raise ConfigurationError(
@@ -155,20 +145,37 @@ class AsyncAgentClient:
             )
         self.base_url = _check_base_url(self.provider.base_url_from(base))
         self._api_key = checked_key(api_key)
-        self.timeout = _as_timeout(timeout)
+        self.timeout = _as_timeout(options.get("timeout"))
         self.idle_timeout = checked_number(
-            idle_timeout, "idle_timeout", above=0, most=MAX_SECONDS, unit="seconds", optional=True
+            options.get("idle_timeout", DEFAULT_IDLE_TIMEOUT),
+            "idle_timeout",
+            above=0,
+            most=MAX_SECONDS,
+            unit="seconds",
+            optional=True,
         )
         self.run_timeout = checked_number(
-            run_timeout, "run_timeout", above=0, most=MAX_SECONDS, unit="seconds", optional=True
+            options.get("run_timeout"),
+            "run_timeout",
+            above=0,
+            most=MAX_SECONDS,
+            unit="seconds",
+            optional=True,
         )
-        self.max_run_mib = checked_number(max_run_mib, "max_run_mib", above=0, optional=True)
-        self.retry = RetryPolicy(max_retries=max_retries, backoff=backoff, max_resumes=max_resumes)
-        self.record = record
-        self._recorder = recorder
+        self.max_run_mib = checked_number(
+            options.get("max_run_mib", DEFAULT_MAX_RUN_MIB), "max_run_mib", above=0, optional=True
+        )
+        self.retry = RetryPolicy(
+            max_retries=options.get("max_retries", 3),
+            backoff=options.get("backoff", 0.5),
+            max_resumes=options.get("max_resumes", 3),
+        )
+        self.record = options.get("record", True)
+        self._recorder = options.get("recorder")
         self.connection = connection
         if connection != "default":  # messages name the connection the caller named
             self.provider.known_as = f"connection {connection!r} ({self.provider.title})"
+        http_client, verify = options.get("http_client"), options.get("verify", True)
         if http_client is not None and verify is not True:
             raise ConfigurationError(
                 "verify= applies to agentnb's own HTTP clients: set it on the http_client "
@@ -180,10 +187,10 @@ class AsyncAgentClient:
             api_key=self._api_key,
             timeout=self.timeout,
             retry=self.retry,
-            headers=headers,
+            headers=options.get("headers"),
             http_client=http_client,
             verify=checked_verify(verify),
-            trusted_origins=checked_origins(trusted_origins),
+            trusted_origins=checked_origins(options.get("trusted_origins")),
             connection=connection,
         )
 
@@ -254,7 +261,7 @@ class AsyncAgentClient:
         names, and whether the dialect can send them — before any I/O; a bad one raises
         :class:`ConfigurationError`. Dialect-specific body fields go in ``extra={...}``.
         ``approve`` decides on tool calls awaiting approval (True, False, a callable taking
-        the :class:`~agentnb.ToolCall`); what it leaves undecided waits, at a
+        the :class:`~agentnb.types.ToolCall`); what it leaves undecided waits, at a
         :class:`~agentnb.events.RunPaused`, for ``stream.approvals.approve/deny``.
         ``record=False`` keeps this run out of the history.
         """

@@ -229,7 +229,7 @@ class AsyncRunStream:
         error that says why the run did not complete (None if it did) instead of raising it.
 
         The one place a run's end becomes its outcome: ``client.run`` raises what this
-        returns, a :class:`~agentnb.RunHandle` keeps it for ``wait()`` and ``await``, and
+        returns, a :class:`~agentnb.types.RunHandle` keeps it for ``wait()`` and ``await``, and
         ``batch`` keeps going. A transport or HTTP error keeps its type and gains ``.run``;
         otherwise the error is :func:`~agentnb._core.exceptions.error_for_run`'s. Cancelling
         the task that waits here cancels the run and is raised."""

@@ -18,6 +18,7 @@ from .._core.run import Run
 from ..events import Event
 from ..providers import Provider, RemoteAgent, RemoteRun
 from .async_client import AsyncAgentClient
+from .client_options import ClientOptions
 from .stream import AsyncRunStream
 
 __all__ = ["AgentClient", "RunStream"]
@@ -138,9 +139,19 @@ class AgentClient:
     the run.
     """
 
-    def __init__(self, provider: str | Provider, **options: Any) -> None:
+    def __init__(
+        self,
+        provider: str | Provider,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        connection: str = "default",
+        **options: Unpack[ClientOptions],
+    ) -> None:
         async def make() -> AsyncAgentClient:
-            return AsyncAgentClient(provider, **options)
+            return AsyncAgentClient(
+                provider, base_url=base_url, api_key=api_key, connection=connection, **options
+            )
 
         self._async = run_sync(make())
 

@@ -12,7 +12,7 @@ an approving decision that carries the answer, or denies it.
 A decision comes from :meth:`ApprovalGate.approve` / :meth:`ApprovalGate.deny` /
 :meth:`ApprovalGate.answer` (any thread: ``RunHandle.approve``, a widget button) or from an
 *approver*, a policy consulted when the run pauses: ``True`` approves every call, ``False``
-denies every call, a callable gets the :class:`~agentnb.ToolCall` and returns True, False, a
+denies every call, a callable gets the :class:`~agentnb.types.ToolCall` and returns True, False, a
 string (the answer to the call's question), an :class:`ApprovalDecision` (to give a reason),
 or None to leave the call to a human; it may be async (a plain function runs in a
 worker thread, so it may block, e.g. to prompt on a terminal).
@@ -70,12 +70,12 @@ class ApprovalDecision:
     """True: the platform may run the tool; False: it must not."""
     reason: str | None = None
     """A reason sent with the decision (the AI SDK passes it to the model)."""
-    answer: Any = None
+    answer: object = None
     """The human's answer to the call's free-form ``question`` (an interrupt's resume value),
     when it asked one; None otherwise."""
 
 
-Approver = Callable[[ToolCall], Any]
+Approver = Callable[[ToolCall], object]
 """A policy: gets a call awaiting approval, returns True, False, an :class:`ApprovalDecision`
 or None (leave it to a human), or an awaitable of one of those."""
 
@@ -221,7 +221,7 @@ class ApprovalGate:
         )
 
     # ---- deciding (any thread) ------------------------------------------------------------
-    def approve(self, call_id: str, reason: str | None = None, *, answer: Any = None) -> None:
+    def approve(self, call_id: str, reason: str | None = None, *, answer: object = None) -> None:
         """Let the platform run the call; ``answer`` replies to the call's free-form
         ``question`` (an interrupt's resume value: any JSON, where the dialect carries one)."""
         self.decide(ApprovalDecision(call_id, True, reason, answer))

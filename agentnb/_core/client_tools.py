@@ -121,8 +121,8 @@ class ClientTool:
 
     name: str
     description: str
-    parameters: dict[str, Any]
-    function: Callable[..., Any] | None = None
+    parameters: dict[str, object]
+    function: Callable[..., object] | None = None
     approve: bool = False
     parallel: bool = False
     time_limit: float = TOOL_TIME_LIMIT
@@ -141,7 +141,7 @@ class ClientTool:
         """``{name, description, parameters}``: what every dialect's declaration is made of."""
         return {"name": self.name, "description": self.description, "parameters": self.parameters}
 
-    def checked_arguments(self, arguments: Any, text: str = "") -> dict[str, Any]:
+    def checked_arguments(self, arguments: object, text: str = "") -> dict[str, Any]:
         """The arguments as the function takes them, read from the call's parsed
         ``arguments`` (when the platform sent them parsed) or else its ``text``; a
         ``ValueError`` saying what is wrong (sent to the agent, which can correct its call).
@@ -208,7 +208,7 @@ class ToolResult:
 
 
 def tool(
-    fn: Callable[..., Any],
+    fn: Callable[..., object],
     *,
     name: str | None = None,
     description: str | None = None,

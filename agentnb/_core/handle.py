@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
@@ -58,8 +58,8 @@ class RunHandle:
         make_stream: Callable[[], StreamSource],
         *,
         run: Run,
-        schema: dict[str, Any] | None = None,
-        validate_result: Callable[[Any], Any] | None = None,
+        schema: Mapping[str, object] | None = None,
+        validate_result: Callable[[object], object] | None = None,
     ) -> None:
         self._make_stream = make_stream
         self._gate: ApprovalGate | None = None
@@ -90,8 +90,8 @@ class RunHandle:
         *,
         run: Run,
         listeners: tuple[RunListener, ...] = (),
-        schema: dict[str, Any] | None = None,
-        validate_result: Callable[[Any], Any] | None = None,
+        schema: Mapping[str, object] | None = None,
+        validate_result: Callable[[object], object] | None = None,
     ) -> RunHandle:
         """Create the handle and start streaming on the background loop at once."""
         handle = cls(make_stream, run=run, schema=schema, validate_result=validate_result)
@@ -195,7 +195,7 @@ class RunHandle:
         decided with :meth:`approve` or :meth:`deny`, or by the run's ``approve=`` policy)."""
         return self.run.awaiting_approval
 
-    def approve(self, call_id: str, reason: str | None = None, *, answer: Any = None) -> None:
+    def approve(self, call_id: str, reason: str | None = None, *, answer: object = None) -> None:
         """Let the platform run a tool call awaiting approval; ``answer`` replies to an
         agent's free-form question (AG-UI interrupts). Safe from any thread."""
         self._approvals().approve(call_id, reason, answer=answer)

@@ -117,13 +117,13 @@ class RunRequest(BaseModel):
     it. Set by the chat cell's Retry and Edit; ``thread_id`` is then the thread the replaced
     turn was asked on."""
 
-    def with_extra(self, body: dict[str, Any]) -> dict[str, Any]:
+    def with_extra(self, body: Mapping[str, object]) -> dict[str, Any]:
         """A dialect's ``body`` with :attr:`extra` merged in: each field replaces the body's,
         except that an object merges into the body's object (``extra={"metadata": ...}``
         beside ``metadata=`` sends both, the extra's keys winning) and a ``tools`` list
         follows the tools the body declares (hosted tools beside the notebook's functions,
         as openai-python sends both in one list)."""
-        merged = {**body, **self.extra}
+        merged: dict[str, Any] = {**body, **self.extra}
         for field, added in self.extra.items():
             declared = body.get(field)
             if isinstance(declared, dict) and isinstance(added, dict):

@@ -20,7 +20,10 @@ from jsonschema_specifications import REGISTRY as META_SCHEMAS  # type: ignore[i
 from .exceptions import AnswerSchemaError, ConfigurationError
 from .text import excerpt
 
-__all__ = ["answer_validator", "resolve_schema"]
+__all__ = ["AnswerSchema", "answer_validator", "resolve_schema"]
+
+AnswerSchema = type[pydantic.BaseModel] | dict[str, object]
+"""What ``schema=`` takes: a pydantic model class or a JSON schema dict."""
 
 Validator = Callable[[Any], Any]
 
@@ -45,7 +48,7 @@ _REGISTRY: referencing.Registry[Any] = META_SCHEMAS.combine(
 )
 
 
-def resolve_schema(schema: Any) -> tuple[dict[str, Any] | None, Validator | None]:
+def resolve_schema(schema: object) -> tuple[dict[str, Any] | None, Validator | None]:
     """The JSON schema to send and a function validating the parsed answer against it."""
     if schema is None:
         return None, None
@@ -59,7 +62,7 @@ def resolve_schema(schema: Any) -> tuple[dict[str, Any] | None, Validator | None
     )
 
 
-def answer_validator(schema: Any) -> Validator:
+def answer_validator(schema: AnswerSchema) -> Validator:
     """A function that checks a parsed answer against ``schema`` (a JSON schema dict or a
     pydantic model class, as ``ask(schema=...)`` takes) and returns it validated, raising
     :class:`AnswerSchemaError` when it does not fit."""

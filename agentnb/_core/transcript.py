@@ -70,7 +70,7 @@ class ToolApproval:
     """The reason given with the decision, if any."""
     question: str | None = None
     """A free-form question the agent asks (the decision then carries an ``answer``)."""
-    answer: Any = None
+    answer: object = None
     """The human's answer to ``question``, once given."""
     requested_at: float = 0.0
     decided_at: float | None = None

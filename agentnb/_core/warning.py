@@ -17,8 +17,8 @@ WARNING_COLUMNS: Final = 78
 them."""
 
 
-def warn(message: str, *, stacklevel: int = 1) -> None:
-    """``warnings.warn(message)`` as a ``UserWarning`` in lines of whole words;
-    ``stacklevel`` counts from the caller, as ``warnings.warn``'s does."""
+def warn(message: str, *, stacklevel: int = 1, category: type[Warning] = UserWarning) -> None:
+    """``warnings.warn(message)`` (a ``UserWarning`` unless ``category`` says otherwise) in
+    lines of whole words; ``stacklevel`` counts from the caller, as ``warnings.warn``'s does."""
     lines = textwrap.wrap(message, WARNING_COLUMNS, break_long_words=False, break_on_hyphens=False)
-    warnings.warn("\n" + "\n".join(lines), stacklevel=stacklevel + 1)
+    warnings.warn("\n" + "\n".join(lines), category, stacklevel=stacklevel + 1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from .._core.extras import require_pandas, require_pyplot
 from .._core.statuses import timed_statuses
@@ -18,7 +18,7 @@ from .summary_table import key_label
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PLOT_KINDS", "Plotted", "plot", "quiet_axes"]
+__all__ = ["PLOT_KINDS", "PlotOptions", "Plotted", "plot", "quiet_axes"]
 
 
 class PlottedCalls(Protocol):
@@ -86,6 +86,25 @@ THEME_NEUTRAL = {
 """The rcParams a plot is drawn under (:data:`INK`)."""
 _MIN_SPAN = timedelta(seconds=60)
 """The narrowest time axis: runs seconds apart still get whole-second ticks."""
+
+
+class PlotOptions(TypedDict, total=False):
+    """What ``RunHistory.plot(kind, ...)`` takes besides ``ax``; each kind reads its own."""
+
+    column: str
+    """``tokens``: ``total_tokens`` (default), ``prompt_tokens`` or ``completion_tokens``."""
+    metric: str
+    """``latency``: ``duration`` (default) or ``ttft``."""
+    include: str | Sequence[str]
+    """``latency``: the statuses timed (``completed`` by default, or ``all``)."""
+    top: int
+    """``tools``: how many tools (default 20)."""
+    by: str
+    """Over time: one line per ``agent`` (default), ``model``, ``tool`` or ``metadata.<key>``."""
+    every: str
+    """Over time: ``hour``, ``day`` (default) or ``week``."""
+    figsize: tuple[float, float]
+    """A new figure's size in inches (default ``(8, 4)``)."""
 
 
 def plot(history: Plotted, kind: str, *, ax: Any = None, **options: Any) -> Any:

@@ -20,7 +20,7 @@ import contextvars
 import functools
 import gzip
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -246,10 +246,10 @@ class ChatCell(anywidget.AnyWidget):
     # Comm traffic goes out from an empty context, so the kernel stamps it with the parent
     # header of the cell executing now: JupyterLab routes comm messages by comm id whatever
     # their parent, and nbclient records widget state only from the executing cell's messages.
-    def send(self, content: Any, buffers: Any = None) -> None:
+    def send(self, content: object, buffers: Sequence[bytes] | None = None) -> None:
         contextvars.Context().run(super().send, content, buffers)
 
-    def set_transcript(self, transcript: dict[str, Any]) -> None:
+    def set_transcript(self, transcript: dict[str, object]) -> None:
         contextvars.Context().run(setattr, self, "transcript", transcript)
 
     def refresh_copies(self) -> None:

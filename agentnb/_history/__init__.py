@@ -31,7 +31,7 @@ from ._experiment_book import (
 from ._file import ENV_VAR, default_location
 from ._migrations import MIGRATIONS
 from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord, host_of
-from ._run_filter import EVALUATES, STATUSES, RunFilter, Since, metadata_key
+from ._run_filter import EVALUATES, STATUSES, RunFilter, RunFilters, Since, metadata_key
 from ._scores import ScoreRecord, ScoreSource, ScoreValue, checked_score
 from ._store import HistoryStore
 from ._tables import RunHistory, ToolCallHistory
@@ -53,6 +53,7 @@ __all__ = [
     "HistoryWriteError",
     "PairRun",
     "RunFilter",
+    "RunFilters",
     "RunHistory",
     "RunRecord",
     "ScoreRecord",

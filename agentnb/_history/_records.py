@@ -301,7 +301,7 @@ class RunRecord:
         return self.answer or ""
 
     @classmethod
-    def from_row(cls, row: Sequence[Any], *, malformed: str | None = None) -> RunRecord:
+    def from_row(cls, row: Sequence[object], *, malformed: str | None = None) -> RunRecord:
         """A record from database values in :data:`RUN_COLUMNS` order."""
         values = [_convert(kind, value) for (_, kind), value in zip(RUN_COLUMNS, row, strict=True)]
         record = cls(*values)
@@ -381,7 +381,7 @@ class ToolCallRecord:
     """``client`` for a call a notebook function ran (a client tool); None: the platform."""
 
     @classmethod
-    def from_row(cls, row: Sequence[Any]) -> ToolCallRecord:
+    def from_row(cls, row: Sequence[object]) -> ToolCallRecord:
         values = [
             _convert(kind, value) for (_, kind), value in zip(TOOL_CALL_COLUMNS, row, strict=True)
         ]

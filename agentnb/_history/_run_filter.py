@@ -1,4 +1,5 @@
-"""The filters ``runs()`` takes (agent, status, since, thread, metadata, score, limit, search),
+"""The filters ``runs()`` and ``summary()`` take, written once (:class:`RunFilters`: agent,
+status, since, thread, metadata, score, tool, tool_status; ``runs()`` adds limit and search),
 checked and turned into SQL: :class:`RunFilter`. Every bad value is a
 :class:`ConfigurationError` before any SQL is made; the user's words reach FTS5 quoted
 (:func:`search_query`), never as its syntax; a metadata value is compared as text
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Final, get_args
+from typing import Any, Final, TypedDict, Unpack, get_args
 
 from .._core.exceptions import ConfigurationError
 from .._core.text import excerpt
@@ -30,6 +31,7 @@ __all__ = [
     "STATUSES",
     "Count",
     "RunFilter",
+    "RunFilters",
     "Since",
     "count_sql",
     "counted",
@@ -68,6 +70,30 @@ Since = datetime | date | str | timedelta | float | int
 last that long. Naive datetimes and dates are local time."""
 
 
+class RunFilters(TypedDict, total=False):
+    """Which runs ``runs()``, ``summary()`` and the history's other readers keep, as
+    keywords (every one left out means all): the one signature of a history filter."""
+
+    agent: str | Iterable[str] | None
+    """An agent's name or a list of them (an evaluator's runs only when its agent is named)."""
+    status: str | Iterable[str] | None
+    """A run status or a list of them."""
+    since: Since | None
+    """A datetime, date, ISO 8601 string or unix seconds, or a timedelta: within the last."""
+    thread: str | None
+    """A thread or session id."""
+    metadata: Mapping[str, object] | None
+    """Keys and the value each run's metadata must hold (a string as itself, another value
+    as its JSON text)."""
+    score: Mapping[str, object] | None
+    """Score names and the value each run's current one must be (a bool, a number, a label;
+    None: not scored by that name)."""
+    tool: str | Iterable[str] | None
+    """A tool (or a list: any of them) the runs called."""
+    tool_status: str | None
+    """How that tool's call ended (``succeeded``, ``failed``, ``denied``...)."""
+
+
 @dataclass(frozen=True)
 class RunFilter:
     """Which runs to read; every field None means all."""
@@ -97,18 +123,14 @@ class RunFilter:
     def build(
         cls,
         *,
-        agent: str | Iterable[str] | None = None,
-        status: str | Iterable[str] | None = None,
-        since: Since | None = None,
-        thread: str | None = None,
         limit: int | None = None,
         search: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        score: Mapping[str, Any] | None = None,
-        tool: str | Iterable[str] | None = None,
-        tool_status: str | None = None,
+        **filters: Unpack[RunFilters],
     ) -> RunFilter:
-        statuses = _names(status, "status")
+        """The filter of ``runs(limit=..., search=..., **filters)``, every value checked."""
+        _check_filter_names(filters)
+        agent, thread = filters.get("agent"), filters.get("thread")
+        statuses = _names(filters.get("status"), "status")
         unknown = sorted(set(statuses or ()) - set(STATUSES))
         if unknown:
             raise ConfigurationError(
@@ -122,14 +144,14 @@ class RunFilter:
         return cls(
             agents=_names(agent, "agent"),
             statuses=statuses,
-            since=since_seconds(since),
+            since=since_seconds(filters.get("since")),
             thread=thread,
             limit=_limit(limit),
             search=None if search is None else search_query(search),
-            metadata=metadata_filter(metadata),
-            scores=score_filter(score),
+            metadata=metadata_filter(filters.get("metadata")),
+            scores=score_filter(filters.get("score")),
             evaluations=agent is not None,
-            tools=_tools(tool, tool_status),
+            tools=_tools(filters.get("tool"), filters.get("tool_status")),
         )
 
     def where(self) -> tuple[str, list[Any]]:
@@ -183,6 +205,15 @@ class RunFilter:
             terms.append("runs.rowid <= ?")
             params.append(self.recorded_upto)
         return terms, params
+
+
+def _check_filter_names(filters: Mapping[str, object]) -> None:
+    unknown = sorted(set(filters) - set(RunFilters.__annotations__))
+    if unknown:
+        raise ConfigurationError(
+            f"unknown run filter {', '.join(map(repr, unknown))}; the filters are "
+            f"{', '.join(RunFilters.__annotations__)} (and limit, search for runs())"
+        )
 
 
 def _tools(

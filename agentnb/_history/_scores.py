@@ -36,6 +36,7 @@ __all__ = [
     "score_column",
     "score_condition_sql",
     "score_filter",
+    "score_record",
 ]
 
 ScoreValue = float | int | bool | str
@@ -120,15 +121,6 @@ class ScoreRecord:
         when = self.created.astimezone(UTC)
         return f"<ScoreRecord {self.name}={self.value!r} by {who}, {when:%Y-%m-%d %H:%M} UTC{note}>"
 
-    @classmethod
-    def from_row(cls, row: Sequence[Any]) -> ScoreRecord:
-        """A record from database values in :data:`SCORE_COLUMNS` order."""
-        row_id, local_id, name, kind, number, label, comment, source, author, created = row
-        value: float | bool | str = (
-            label if kind == "label" else bool(number) if kind == "bool" else float(number)
-        )
-        return cls(local_id, name, value, comment, source, author, _when(created), row_id)
-
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the time as an ISO 8601 string)."""
         return {
@@ -141,6 +133,15 @@ class ScoreRecord:
             "created": self.created.isoformat(),
             "id": self.id,
         }
+
+
+def score_record(row: Sequence[Any]) -> ScoreRecord:
+    """A record from database values in :data:`SCORE_COLUMNS` order."""
+    row_id, local_id, name, kind, number, label, comment, source, author, created = row
+    value: float | bool | str = (
+        label if kind == "label" else bool(number) if kind == "bool" else float(number)
+    )
+    return ScoreRecord(local_id, name, value, comment, source, author, _when(created), row_id)
 
 
 def _when(seconds: float) -> datetime:

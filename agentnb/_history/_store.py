@@ -85,6 +85,7 @@ from ._scores import (
     ScoreValue,
     checked_score,
     current_scores_sql,
+    score_record,
 )
 from ._summary import summary_by_sql, summary_keys
 from ._tables import SHOWN_ROWS, JsonTexts, RunHistory, RunsHead, StoreRead, columns_of
@@ -779,7 +780,7 @@ class HistoryStore:
             return cursor.lastrowid
 
         row_id = self._write(insert)
-        given = ScoreRecord.from_row((row_id, *score.values()))
+        given = score_record((row_id, *score.values()))
         record_score(given)  # tracing shows it, where a backend takes scores
         return given
 
@@ -800,7 +801,7 @@ class HistoryStore:
                     terms = [f"s.local_id IN ({_marks(chunk)})", *kept]
                     rows += db.execute(f"{select} WHERE {' AND '.join(terms)}", chunk).fetchall()
                 rows.sort(key=lambda row: int(row[0]))
-        return [ScoreRecord.from_row(row) for row in rows]
+        return [score_record(row) for row in rows]
 
     def current_score_rows(
         self, local_ids: Sequence[str] | None = None

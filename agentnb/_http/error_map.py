@@ -118,7 +118,7 @@ KNOWN_REFUSALS = (
     (
         "Provide metadata.entity_id",  # DevUI's 400 when the body does not name the agent
         " (this looks like Microsoft Agent Framework's DevUI: connect with "
-        'agent_metadata="entity_id" to name the agent in the metadata)',
+        'provider_options={"agent_metadata": "entity_id"} to name the agent in the metadata)',
     ),
 )
 """A framework's own words for a request another dialect's options can fix, and the fix."""

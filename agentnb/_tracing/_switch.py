@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._core.exceptions import ConfigurationError
 from .._core.recorder import RunRecorder
@@ -22,6 +22,8 @@ from ._settings import SCORES_BACKENDS, TracingSettings, otlp_traces_url, settin
 from ._status import OFF, TracingStatus
 
 if TYPE_CHECKING:
+    from opentelemetry import trace
+
     from .otel import TracingBackend
 
 __all__ = [
@@ -49,7 +51,7 @@ def configure_tracing(
     endpoint: str | None = None,
     content: bool | None = None,
     service_name: str | None = None,
-    tracer_provider: Any = None,
+    tracer_provider: trace.TracerProvider | None = None,
     scores: str | None = None,
 ) -> TracingStatus:
     """Turn tracing of every run on (or off, with ``enabled=False``) and say where spans go.
@@ -174,7 +176,9 @@ def _follow_environment() -> None:
         _set(backend)
 
 
-def _start(settings: TracingSettings, tracer_provider: Any) -> TracingBackend:
+def _start(
+    settings: TracingSettings, tracer_provider: trace.TracerProvider | None
+) -> TracingBackend:
     try:
         from .otel import start_backend  # the OpenTelemetry SDK: optional, only once tracing is on
     except ImportError as exc:

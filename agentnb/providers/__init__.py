@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 from importlib.metadata import entry_points
-from typing import Any
 
 from .._core.exceptions import ConfigurationError
 from .._core.warning import warn
@@ -70,7 +69,7 @@ def _installed() -> dict[str, type[Provider]]:
     return found
 
 
-def get_provider(name: str | Provider, **options: Any) -> Provider:
+def get_provider(name: str | Provider, **options: object) -> Provider:
     """A provider instance by registry name (or the instance itself)."""
     if isinstance(name, Provider):
         if options:

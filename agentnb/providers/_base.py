@@ -45,7 +45,7 @@ class HttpRequest:
 
     method: str
     path: str
-    json: Any = None
+    json: object = None
     params: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     replays_run: bool = False
@@ -214,7 +214,7 @@ class Provider(abc.ABC):
     pages_by_token: ClassVar[bool] = False
     """The run listing pages by a token each page gives (A2A's ``ListTasks``), not by offset."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, **options: object) -> None:
         unknown = set(options) - set(self.option_names())
         if unknown:
             raise ConfigurationError(
@@ -392,7 +392,7 @@ class Provider(abc.ABC):
         or None when it has no such listing."""
         return None
 
-    def parse_agents(self, body: Any) -> list[RemoteAgent]:
+    def parse_agents(self, body: object) -> list[RemoteAgent]:
         return []
 
     def list_runs_request(
@@ -411,7 +411,7 @@ class Provider(abc.ABC):
         the token :meth:`next_page_token` read from the page before, others ``offset``."""
         return None
 
-    def next_page_token(self, body: Any) -> str | None:
+    def next_page_token(self, body: object) -> str | None:
         """The token that asks a run listing's next page, from a page's body; None on the
         last page (and always for a dialect that pages by offset)."""
         return None
@@ -419,5 +419,5 @@ class Provider(abc.ABC):
     def run_status_request(self, agent: str, run_ids: Sequence[str]) -> HttpRequest | None:
         return None
 
-    def parse_runs(self, body: Any) -> list[RemoteRun]:
+    def parse_runs(self, body: object) -> list[RemoteRun]:
         return []

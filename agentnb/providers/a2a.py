@@ -314,7 +314,8 @@ def _jsonrpc_interface(card: _Obj) -> tuple[str, str | None]:
     kinds = ", ".join(sorted({t for t, _, _ in offered if t})) or "none"
     raise ConfigurationError(
         f"the A2A card of {name} offers no JSON-RPC interface (it offers: {kinds}); agentnb "
-        f"speaks A2A over JSON-RPC. Give the endpoint as base_url with path=''"
+        f"speaks A2A over JSON-RPC. Give the endpoint as base_url with "
+        "provider_options={'path': ''}"
     )
 
 

@@ -192,11 +192,14 @@ class ServerHandle:
         return self.base_url + dialect_for(provider).prefix
 
     def client_settings(self, provider: str) -> dict[str, Any]:
-        """``base_url`` and the options a provider's client of this server needs (AG-UI and
-        A2A: ``path="/{agent}"``, one agent per path), as keyword arguments for
-        ``AsyncAgentClient`` or ``agentnb.connect``."""
+        """``base_url`` and the ``provider_options`` a provider's client of this server needs
+        (AG-UI and A2A: ``{"path": "/{agent}"}``, one agent per path), as keyword arguments
+        for ``AsyncAgentClient`` or ``agentnb.connect``."""
         dialect = dialect_for(provider)
-        return {"base_url": self.base_url + dialect.prefix, **dialect.client_options}
+        settings: dict[str, Any] = {"base_url": self.base_url + dialect.prefix}
+        if dialect.client_options:
+            settings["provider_options"] = dict(dialect.client_options)
+        return settings
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """Stop serving and wait for the thread to end. Safe to call more than once."""

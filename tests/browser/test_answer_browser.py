@@ -41,7 +41,7 @@ def cells(server: ServerHandle) -> list[str]:
         for provider, cell in ASKS.items()
     )
     asks = [
-        f'trip = agentnb.ask("planner", "plan a trip", via="planning_{cell}", new_thread=True)'
+        f'trip = agentnb.ask("planner", "plan a trip", via="planning_{cell}")'
         for cell in ASKS.values()
     ]
     return [setup, *asks]

@@ -40,8 +40,8 @@ def cells(server: ServerHandle) -> list[str]:
         "%load_ext agentnb\nimport agentnb\n"
         f'agentnb.connect("vercel", base_url="{server.url_for("vercel")}", '
         f'api_key="{server.api_key}", name="trading")',
-        'buy = agentnb.ask("trader", "buy 10 NVDA", via="trading", new_thread=True)',
-        'sell = agentnb.ask("trader", "sell 3 NVDA", via="trading", new_thread=True)',
+        'buy = agentnb.ask("trader", "buy 10 NVDA", via="trading")',
+        'sell = agentnb.ask("trader", "sell 3 NVDA", via="trading")',
         "%%agent trader --via trading\nBuy 5 AAPL",
     ]
 

@@ -65,7 +65,7 @@ def page(browser: Any, jupyterlab: Any, server: HostileServer) -> Iterator[Any]:
     cells = [
         f'%load_ext agentnb\nimport agentnb\nagentnb.connect("vercel", base_url="{server.url}", '
         'name="hostile")',
-        'h = agentnb.ask("ops", "Pay the invoice", via="hostile", new_thread=True)',
+        'h = agentnb.ask("ops", "Pay the invoice", via="hostile")',
     ]
     with notebook_page(browser, jupyterlab, "approval-versions.ipynb", cells) as page:
         yield page

@@ -66,7 +66,7 @@ def test_keys_typed_in_the_cell_stay_in_the_cell(
     cells = [
         setup_cell(agent_server),
         'w = agentnb.chat("echo")',
-        'trade = agentnb.ask("trader", "buy 10 NVDA", via="trading", new_thread=True)',
+        'trade = agentnb.ask("trader", "buy 10 NVDA", via="trading")',
     ]
     with notebook_page(browser, server, f"keys_{app}.ipynb", cells, app=app) as page:
         page.evaluate(RECORD_ESCAPED)

@@ -231,7 +231,7 @@ def test_error_banner_pinned_head_and_decided_card_read_in_every_theme(
         f'agentnb.connect("vercel", base_url="{agent_server.url_for("vercel")}", '
         f'api_key="{agent_server.api_key}", name="trading")',
         'typo = agentnb.ask("finance_agnet", "What is NVDA trading at?")',
-        'buy = agentnb.ask("trader", "buy 10 NVDA", via="trading", new_thread=True)',
+        'buy = agentnb.ask("trader", "buy 10 NVDA", via="trading")',
         "\n".join(f"# room to scroll the trade's head away: {i}" for i in range(30)),
     ]
     with notebook_page(browser, server, name, cells, app=app, height=800) as page:

@@ -90,13 +90,13 @@ def _(agentnb):
 
 @app.cell
 def _(agentnb):
-    trade = agentnb.ask("trader", "buy 10 NVDA", via="trading", new_thread=True)
+    trade = agentnb.ask("trader", "buy 10 NVDA", via="trading")
     return (trade,)
 
 
 @app.cell
 def _(agentnb):
-    trip = agentnb.ask("planner", "plan a trip", via="planning", new_thread=True)
+    trip = agentnb.ask("planner", "plan a trip", via="planning")
     return (trip,)
 
 

@@ -274,7 +274,9 @@ async def test_operativus_run_status_in_batches_of_100(
 
 
 async def test_openai_threads_are_kept_client_side(server: ServerHandle) -> None:
-    async with client_for(server, "openai", system="You are terse.") as client:
+    async with client_for(
+        server, "openai", provider_options={"system": "You are terse."}
+    ) as client:
         first = await client.run("echo", "first")
         second = await client.run("echo", "second", thread_id=first.thread_id)
         other = await client.run("echo", "elsewhere")

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from agentnb_testing import client_for
 
-from agentnb import AgentClient, ConfigurationError, Run, ToolCall
+from agentnb import AgentClient, ConfigurationError, Run
 from agentnb.approvals import ApprovalDecision
 from agentnb.events import RunPaused, ToolApprovalResponded
 from agentnb.server import ServerHandle
+from agentnb.types import ToolCall
 
 ORDER = "Buy 10 NVDA"
 APPROVING = ["vercel", "operativus", "langgraph"]

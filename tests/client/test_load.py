@@ -74,7 +74,7 @@ def percentile(values: list[float], q: float) -> float:
 
 async def start_and_await(
     via: str, texts: list[str]
-) -> tuple[list[agentnb.RunHandle], dict[str, Any]]:
+) -> tuple[list[agentnb.types.RunHandle], dict[str, Any]]:
     """Start every run from this (main-thread) loop, then await them while a probe ticks."""
     handles = [agentnb.ask("echo", text, via=via, display=False) for text in texts]
     started_all = sum(not h.done for h in handles)

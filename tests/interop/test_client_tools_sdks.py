@@ -48,7 +48,9 @@ def responses_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 async def agui(agui_url: str) -> AsyncIterator[AsyncAgentClient]:
-    async with AsyncAgentClient("ag-ui", base_url=agui_url, path="/{agent}", record=False) as c:
+    async with AsyncAgentClient(
+        "ag-ui", base_url=agui_url, provider_options={"path": "/{agent}"}, record=False
+    ) as c:
         yield c
 
 

@@ -37,7 +37,7 @@ def client(url: str, **options: object) -> AsyncAgentClient:
 
 
 async def test_the_agent_named_runs_and_its_own_tool_call_is_finished(devui_url: str) -> None:
-    async with client(devui_url, agent_metadata="entity_id") as devui:
+    async with client(devui_url, provider_options={"agent_metadata": "entity_id"}) as devui:
         run = await devui.run("finance", "What is my NVDA position worth?")
     assert (run.status, run.text) == ("completed", "The position is worth 301.5.")
     [call] = run.tool_calls
@@ -52,5 +52,5 @@ async def test_the_agent_named_runs_and_its_own_tool_call_is_finished(devui_url:
 
 async def test_without_the_agent_in_metadata_devui_says_what_it_needs(devui_url: str) -> None:
     async with client(devui_url) as devui:
-        with pytest.raises(InvalidRequestError, match=r'DevUI.*agent_metadata="entity_id"'):
+        with pytest.raises(InvalidRequestError, match=r'DevUI.*"agent_metadata": "entity_id"'):
             await devui.run("finance", "hi")

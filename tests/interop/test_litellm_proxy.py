@@ -18,8 +18,9 @@ import openai
 import pytest
 from interop_testing import LITELLM_KEY
 
-from agentnb import AsyncAgentClient, ToolCall
+from agentnb import AsyncAgentClient
 from agentnb.server import ServerHandle
+from agentnb.types import ToolCall
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

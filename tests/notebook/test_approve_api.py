@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 
 import agentnb
-from agentnb import AgentClient, ConfigurationError, Connection, Run, RunHandle, ToolCall
+from agentnb import AgentClient, ConfigurationError, Run
 from agentnb._app import connections as conns
 from agentnb._app.api import start_run
 from agentnb._core.request import build_request
 from agentnb.approvals import ApprovalDecision
 from agentnb.server import ServerHandle
+from agentnb.types import Connection, RunHandle, ToolCall
 
 ORDER = "Buy 10 NVDA"
 APPROVING = ["vercel", "operativus"]

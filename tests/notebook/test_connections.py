@@ -170,6 +170,38 @@ def test_connect_fails_at_once_for_what_its_client_would_refuse() -> None:
     assert "bad" not in agentnb.connections()
 
 
+def test_a_misspelled_client_option_is_an_error_naming_the_options() -> None:
+    url = "http://127.0.0.1:9"
+    with pytest.raises(
+        ConfigurationError, match=r"unknown client option 'idle_timout'.*run_timeout"
+    ):
+        agentnb.connect("openai", base_url=url, idle_timout=5, name="bad")  # type: ignore[call-arg]
+    with pytest.raises(ConfigurationError, match=r"OpenAI.*does not take option.*'path'"):
+        agentnb.connect("openai", base_url=url, provider_options={"path": "/x"}, name="bad")
+    with pytest.raises(ConfigurationError, match=r"provider_options must be a dict.*not str"):
+        agentnb.connect("vercel", base_url=url, provider_options="/x", name="bad")  # type: ignore[typeddict-item]
+    assert "bad" not in agentnb.connections()
+
+
+def test_a_dialect_s_options_go_in_provider_options() -> None:
+    url = "http://127.0.0.1:9"
+    conn = agentnb.connect("vercel", base_url=url, provider_options={"path": "/chat"}, name="v")
+    assert conn.client().provider.path == "/chat"
+
+
+def test_a_dialect_s_option_as_a_keyword_of_its_own_still_works_for_one_release() -> None:
+    url = "http://127.0.0.1:9"
+    with pytest.warns(FutureWarning, match=r"provider_options=\{'path': ...\}"):
+        conn = agentnb.connect("vercel", base_url=url, path="/chat", name="v")  # type: ignore[call-arg]
+    assert conn.client().provider.path == "/chat"
+
+
+def test_the_built_in_server_s_path_is_kept_beside_a_dialect_option_of_one_s_own() -> None:
+    conn = agentnb.connect("a2a", local=True, provider_options={"version": "0.3"}, name="local_a2a")
+    provider = conn.client().provider
+    assert (provider.options["path"], provider.version) == ("/{agent}", "0.3")
+
+
 def test_a_connection_keeps_the_key_its_client_sends() -> None:
     """A key read from a file ends in a newline: the connection keeps it as the client sends
     it; a connection around a client given as ``client=`` shows that client's key, masked."""

@@ -10,7 +10,6 @@ import json
 import threading
 from typing import Any
 
-from agentnb import ToolCall
 from agentnb._app import connections as conns
 from agentnb._app.api import start_run
 from agentnb._core.pricing import usd
@@ -31,6 +30,7 @@ from agentnb.events import (
 from agentnb.providers.openai import OpenAITranslator
 from agentnb.server import ServerHandle
 from agentnb.sse import ServerSentEvent
+from agentnb.types import ToolCall
 
 ASKS = "  ‖ place_trade awaits approval: Placing a trade needs a human's approval."
 PAUSED = "‖ paused: waiting for a decision on place_trade"

@@ -218,14 +218,17 @@ async def test_a_jsonrpc_error_answered_as_plain_json_is_a_typed_error(
 
 
 async def test_the_documented_recipe_works_when_the_cards_url_has_a_path(sdk_url: str) -> None:
-    """``base_url=<the card's url>, path=""`` with a card URL that has a path: the run posts
-    to that URL exactly (a trailing slash would get a 307 from the server and fail)."""
+    """``base_url=<the card's url>, provider_options={"path": ""}`` with a card URL that has
+    a path: the run posts to that URL exactly (a trailing slash would get a 307 from the
+    server and fail)."""
     async with httpx.AsyncClient() as http:
         card_url = f"{sdk_url}/agents/scripted/.well-known/agent-card.json"
         card = (await http.get(card_url)).json()
     endpoint = card["supportedInterfaces"][0]["url"]
     assert endpoint == f"{sdk_url}/agents/scripted"
-    async with AsyncAgentClient("a2a", base_url=endpoint, path="", record=False) as client:
+    async with AsyncAgentClient(
+        "a2a", base_url=endpoint, provider_options={"path": ""}, record=False
+    ) as client:
         run = await client.run("scripted", "What is NVDA at?")
     assert run.text == "NVDA trades at 875.4"
 

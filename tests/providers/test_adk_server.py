@@ -14,13 +14,14 @@ import httpx
 import pytest
 from agentnb_testing import free_port, sdk_python, serving
 
-from agentnb import AsyncAgentClient, ToolCall
+from agentnb import AsyncAgentClient
 from agentnb._core.exceptions import (
     InvalidRequestError,
     NotFoundError,
     RunFailedError,
     UnsupportedOptionError,
 )
+from agentnb.types import ToolCall
 
 pytestmark = pytest.mark.timeout(300)
 

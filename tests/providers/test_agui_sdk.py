@@ -42,7 +42,7 @@ def pydantic_ai_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 async def client(pydantic_ai_url: str) -> AsyncIterator[AsyncAgentClient]:
     """A client of the multi-agent server: one agent per path, named by ``path="/{agent}"``."""
     async with AsyncAgentClient(
-        "ag-ui", base_url=pydantic_ai_url, path="/{agent}", record=False
+        "ag-ui", base_url=pydantic_ai_url, provider_options={"path": "/{agent}"}, record=False
     ) as agent_client:
         yield agent_client
 
@@ -130,7 +130,9 @@ def test_the_url_a_user_is_given_is_the_endpoint(pydantic_ai_url: str, pasted: s
 
 
 def test_connect_and_ask_continue_the_thread(pydantic_ai_url: str) -> None:
-    conn = agentnb.connect("ag-ui", base_url=pydantic_ai_url, path="/{agent}", name="agui-sdk")
+    conn = agentnb.connect(
+        "ag-ui", base_url=pydantic_ai_url, provider_options={"path": "/{agent}"}, name="agui-sdk"
+    )
     try:
         first = agentnb.ask(
             "quotes", "What is NVDA at?", via=conn.name, display=False, wait=True, record=False

@@ -10,10 +10,11 @@ from __future__ import annotations
 import pytest
 from agentnb_testing import client_for
 
-from agentnb import Run, ToolCall
+from agentnb import Run
 from agentnb.server import ServerHandle
 from agentnb.server._steps import Finish, Nested, Reasoning, Text, ToolEnd, ToolStart
 from agentnb.server.agents import AGENTS, AgentInput
+from agentnb.types import ToolCall
 
 QUESTION = "Compare NVDA and AAPL this week"
 NESTING = ["seekrflow-vercel", "vercel", "ag-ui", "langgraph"]
