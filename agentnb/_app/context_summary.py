@@ -172,7 +172,7 @@ def data_block(text: str, nonce: str) -> str:
     )
 
 
-def summarize(value: Any, name: str, settings: ContextSettings | None = None) -> str:
+def summarize(value: object, name: str, settings: ContextSettings | None = None) -> str:
     """``name``'s ``value`` as the agent gets it: bounded, redacted, within the item budget."""
     settings = settings or _settings
     if secret_name(name.rsplit(".", 1)[-1]):
