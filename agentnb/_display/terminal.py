@@ -23,6 +23,7 @@ from typing import IO
 from IPython.display import display
 from rich.cells import cell_len
 from rich.console import Console
+from rich.markdown import Markdown
 from rich.text import Text
 
 from .._core.run import Run, ToolCall
@@ -416,8 +417,6 @@ class MarkdownBlocks:
         self._pending = ""
 
     def _render(self, text: str) -> None:
-        from rich.markdown import Markdown  # markdown-it loads only in a terminal that prints
-
         width = shutil.get_terminal_size().columns
         console = Console(file=self._out, force_terminal=True, width=width, soft_wrap=False)
         console.print(Markdown(text.strip("\n")))
