@@ -46,7 +46,7 @@ class Usage(BaseModel):
     """Token counts for one run (or one sub-agent's call), as far as the platform reports
     them, and its cost when the platform reports that too."""
 
-    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(frozen=True)
 
     prompt_tokens: int | None = None
     """Tokens in the prompt (input), cached ones included, or None when the platform does not
@@ -111,7 +111,7 @@ class Usage(BaseModel):
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
+    model_config = ConfigDict(extra="forbid")
 
     seq: int = 0
     """Position of the event in its run, counting from 0; stamped by the client."""

@@ -37,7 +37,7 @@ from .._core.secrets import env_prefix, mask, no_key_note
 from .._core.text import terminal_safe
 from .._display.environment import note
 from .._display.plain_table import PlainTable
-from ..providers import Capabilities, RemoteAgent, available_providers
+from ..providers import Capabilities, RemoteAgent, available_providers, provider_class
 
 __all__ = [
     "BUILTIN_AGENTS",
@@ -493,7 +493,7 @@ def _dialects_carrying(options: tuple[str, ...]) -> list[str]:
 
 
 def _default_base_url(provider: str) -> str | None:
-    cls = available_providers().get(provider)
+    cls = provider_class(provider)
     return cls.default_base_url if cls is not None else None
 
 

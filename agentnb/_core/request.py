@@ -30,9 +30,7 @@ __all__ = [
 class ModelSettings(BaseModel):
     """Sampling settings; each dialect sends the ones it supports. Ranges follow SeekrFlow."""
 
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", use_attribute_docstrings=True, strict=True
-    )
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
     """Strict: a bool or text is no number here."""
 
     temperature: float | None = Field(default=None, ge=0, le=2)
@@ -54,7 +52,7 @@ class ModelSettings(BaseModel):
 class Media(BaseModel):
     """One multimodal input (Operativus ``media``)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     type: str
     """MIME type, e.g. ``image/png``."""
@@ -68,7 +66,7 @@ class Fork(BaseModel):
     thread it forked from keeps it. Each dialect forks its own way, or says it cannot
     (:meth:`agentnb.providers.Provider.cannot_fork`)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     thread_id: str
     """The thread the replaced turn ran on (its run's ``thread_id``)."""
@@ -82,7 +80,7 @@ class Fork(BaseModel):
 class RunRequest(BaseModel):
     """One run to start: the agent, the user's message and the options every dialect maps."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     agent: str = Field(min_length=1)
     """The agent (or model, for OpenAI-compatible servers) to run."""

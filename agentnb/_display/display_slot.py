@@ -8,6 +8,8 @@ from typing import Any
 
 from IPython.display import display
 
+from .environment import kernel_shell
+
 __all__ = ["DisplaySlot"]
 
 
@@ -32,9 +34,20 @@ class DisplaySlot:
 
     def update(self, bundle: dict[str, Any]) -> None:
         """Show ``bundle`` in the slot instead of what it holds."""
-        # Twice: under the displaying cell's parent header (JupyterLab routes an update only
-        # to the output area of the request it answers), and under the kernel's current one,
-        # from an empty context (nbclient, and so nbconvert --execute and papermill, only
-        # read the messages of the cell executing now).
+        # Under the displaying cell's parent header (JupyterLab routes an update only to the
+        # output area of the request it answers), and under the kernel's current one, from an
+        # empty context (nbclient, and so nbconvert --execute and papermill, only read the
+        # messages of the cell executing now): once where the two are the same request.
+        shown_under = self._context.run(_parent_id)
         self._context.copy().run(self._handle.update, bundle, raw=True)
-        contextvars.Context().run(self._handle.update, bundle, raw=True)
+        if shown_under is None or contextvars.Context().run(_parent_id) != shown_under:
+            contextvars.Context().run(self._handle.update, bundle, raw=True)
+
+
+def _parent_id() -> str | None:
+    """The id of the request the kernel's display messages answer in this context (None:
+    not known here)."""
+    publisher = getattr(kernel_shell(), "display_pub", None)
+    header = getattr(publisher, "parent_header", None)
+    msg_id = header.get("msg_id") if isinstance(header, dict) else None
+    return msg_id if isinstance(msg_id, str) and msg_id else None

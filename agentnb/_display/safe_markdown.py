@@ -104,9 +104,11 @@ def markdown_html(source: str | Sequence[Token]) -> str:
 
 
 # ---- the answer ------------------------------------------------------------------------
-def safe_markdown(source: str) -> str:
-    """The agent's markdown, parsed and written back out in the canonical, inert form."""
-    return _blocks(SyntaxTreeNode(_PARSER.parse(source)).children, tight=False)
+def safe_markdown(source: str | Sequence[Token]) -> str:
+    """The agent's markdown (or its tokens), parsed and written back out in the canonical,
+    inert form."""
+    tokens = parse_markdown(source) if isinstance(source, str) else source
+    return _blocks(SyntaxTreeNode(tokens).children, tight=False)
 
 
 def _blocks(nodes: Sequence[SyntaxTreeNode], *, tight: bool) -> str:

@@ -10,11 +10,14 @@ Security page says what each copy defends against."""
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
+
+from markdown_it.token import Token
 
 from .._core.run import Run, ToolCall
 from .._core.shown_call import ShownCall, shown_call
@@ -32,7 +35,14 @@ from .run_text import (
     status_line,
     tool_output,
 )
-from .safe_markdown import NO_MATH, code_block, markdown_html, one_line, safe_markdown
+from .safe_markdown import (
+    NO_MATH,
+    code_block,
+    markdown_html,
+    one_line,
+    parse_markdown,
+    safe_markdown,
+)
 
 __all__ = [
     "PLAIN_ANSWER_CHARS",
@@ -230,14 +240,28 @@ Block = tuple[int, str, Any]
 """``(level, kind, value)``: what a copy says, at a call's depth; each form renders it."""
 
 
+class _Answer:
+    """An answer's text, its markdown parsed once for the HTML and the markdown copies (the
+    parse is most of a long answer's copy)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @functools.cached_property
+    def tokens(self) -> list[Token]:
+        return parse_markdown(clean(self.text))
+
+
 def _blocks(run: Run, asked: frozenset[str] = frozenset()) -> list[Block]:
     """What the HTML and markdown copies say of ``run``, in order; its follow-ups leave out
     the questions in ``asked``."""
     tree = call_tree(run.tool_calls, run.client_tool_calls)
     out: list[Block] = [(0, "question", run)] if run.agent or run.message else []
     for part in run.parts:
-        if part.kind in ("text", "reasoning"):
-            out.append((0, part.kind, part.text))
+        if part.kind == "text":
+            out.append((0, "text", _Answer(part.text)))
+        elif part.kind == "reasoning":
+            out.append((0, "reasoning", part.text))
         elif part.call_id is not None:
             call = run.tool_call(part.call_id)
             if call is not None and not tree.is_nested(call):
@@ -345,7 +369,7 @@ def _question_html(run: Run) -> str:
 
 _HTML: dict[str, Callable[[Any], str]] = {
     "question": _question_html,
-    "text": render_markdown_html,
+    "text": lambda answer: markdown_html(answer.tokens),
     "reasoning": lambda t: f"<details><summary>Reasoning</summary><pre>{_esc(t)}</pre></details>",
     "call": lambda v: _call_html(*v),
     "strong": lambda t: f"<p><strong>{_esc(t)}</strong></p>",
@@ -377,12 +401,21 @@ def _turns(runs: Sequence[Run]) -> list[tuple[Run, frozenset[str]]]:
 
 def static_html(runs: Sequence[Run]) -> str:
     """The sanitized HTML transcript of ``runs`` (one chat cell)."""
+    return _html_of(_transcript(runs))
+
+
+def _transcript(runs: Sequence[Run]) -> list[list[Block]]:
+    """Each run's blocks, made once for every form of the copy."""
+    return [_blocks(run, asked) for run, asked in _turns(runs)]
+
+
+def _html_of(transcript: list[list[Block]]) -> str:
     return static_root(
         "<hr>".join(
             '<div class="agentnb-run">'
-            + "".join(_HTML[kind](value) for _, kind, value in _blocks(run, asked))
+            + "".join(_HTML[kind](value) for _, kind, value in blocks)
             + "</div>"
-            for run, asked in _turns(runs)
+            for blocks in transcript
         )
     )
 
@@ -433,7 +466,7 @@ def _followups_markdown(questions: list[str]) -> list[str]:
 
 _MARKDOWN: dict[str, Callable[[Any], list[str]]] = {
     "question": _question_markdown,
-    "text": lambda t: [safe_markdown(clean(t))],
+    "text": lambda answer: [safe_markdown(answer.tokens)],
     "reasoning": _reasoning_markdown,
     "call": lambda v: _call_markdown(*v),
     "strong": lambda t: [f"**{_line(t)}**"],
@@ -462,14 +495,18 @@ def static_markdown(runs: Sequence[Run]) -> str:
     """The markdown transcript of ``runs``, safe for renderers that allow raw HTML: the
     answer stays markdown (re-written inert by :func:`safe_markdown`), everything else is
     escaped text or fenced code."""
+    return _markdown_of(_transcript(runs))
+
+
+def _markdown_of(transcript: list[list[Block]]) -> str:
     return "\n\n---\n\n".join(
         "\n\n".join(
             _quoted(text, level)
-            for level, kind, value in _blocks(run, asked)
+            for level, kind, value in blocks
             for text in _MARKDOWN.get(kind, lambda _: [])(value)
             if text
         )
-        for run, asked in _turns(runs)
+        for blocks in transcript
     )
 
 
@@ -512,8 +549,9 @@ shows its empty text fallback."""
 def static_bundle(runs: Sequence[Run]) -> dict[str, str]:
     """``text/html``, ``text/markdown`` and ``text/plain`` for a display bundle (the HTML with
     `REOPENED_STYLE`, for the notebook a display lands in)."""
+    transcript = _transcript(runs)
     return {
-        "text/html": static_html(runs) + REOPENED_STYLE,
-        "text/markdown": static_markdown(runs),
+        "text/html": _html_of(transcript) + REOPENED_STYLE,
+        "text/markdown": _markdown_of(transcript),
         "text/plain": static_text(runs),
     }

@@ -40,7 +40,7 @@ from .._core.request import RunRequest, build_request
 from .._core.run import Run
 from .._core.warning import warn
 from ..events import Usage
-from ..providers import available_providers
+from ..providers import provider_class
 from ._file import (
     ENV_VAR,
     MEMORY,
@@ -894,7 +894,7 @@ def _fill_models_and_costs(db: sqlite3.Connection) -> int:
 def _requested_model(provider: str, agent: str) -> str | None:
     """The model a request for ``agent`` names in ``provider``'s dialect (None: it names none,
     or the dialect is not installed)."""
-    dialect = available_providers().get(provider)
+    dialect = provider_class(provider)
     if dialect is None:
         return None
     try:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import functools
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 from .._core.exceptions import ConfigurationError
 from .._core.warning import warn
@@ -33,6 +33,7 @@ __all__ = [
     "Translator",
     "available_providers",
     "get_provider",
+    "provider_class",
     "register_provider",
 ]
 
@@ -50,23 +51,36 @@ def register_provider(cls: type[Provider]) -> type[Provider]:
 def available_providers() -> dict[str, type[Provider]]:
     """Every provider: installed through the entry-point group (agentnb's own are
     registered there too, in its ``pyproject.toml``), then those registered at runtime."""
-    return {**_installed(), **_registered}
+    installed = {name: _load(name) for name in _entry_points()}
+    return {**{name: cls for name, cls in installed.items() if cls is not None}, **_registered}
+
+
+def provider_class(name: str) -> type[Provider] | None:
+    """The provider registered under ``name`` (None: there is none), loading only its own
+    module: a run of one dialect does not import every dialect's."""
+    key = name.lower().strip()
+    return _registered.get(key) or _load(key)
 
 
 @functools.cache
-def _installed() -> dict[str, type[Provider]]:
-    found: dict[str, type[Provider]] = {}
+def _entry_points() -> dict[str, EntryPoint]:
+    found: dict[str, EntryPoint] = {}
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):
-        if ep.name in found:
-            continue
-        try:
-            loaded = ep.load()
-        except Exception as exc:  # a broken plugin must not break agentnb
-            warn(f"agentnb: provider plugin {ep.name!r} failed to load: {exc}", stacklevel=2)
-            continue
-        if isinstance(loaded, type) and issubclass(loaded, Provider):
-            found[ep.name] = loaded
+        found.setdefault(ep.name, ep)
     return found
+
+
+@functools.cache
+def _load(name: str) -> type[Provider] | None:
+    ep = _entry_points().get(name)
+    if ep is None:
+        return None
+    try:
+        loaded = ep.load()
+    except Exception as exc:  # a broken plugin must not break agentnb
+        warn(f"agentnb: provider plugin {ep.name!r} failed to load: {exc}", stacklevel=2)
+        return None
+    return loaded if isinstance(loaded, type) and issubclass(loaded, Provider) else None
 
 
 def get_provider(name: str | Provider, **options: object) -> Provider:
@@ -75,9 +89,9 @@ def get_provider(name: str | Provider, **options: object) -> Provider:
         if options:
             raise ConfigurationError("options cannot be given with a provider instance")
         return name
-    providers = available_providers()
-    cls = providers.get(name.lower().strip())
+    cls = provider_class(name)
     if cls is None:
+        providers = available_providers()
         if not providers:
             raise ConfigurationError(
                 f"unknown provider {name!r}: no provider is installed. agentnb's own are "

@@ -317,6 +317,22 @@ def test_multi_turn_copy_separates_turns() -> None:
     assert bundle["text/plain"].count("agentnb · finance_agent") == 2
 
 
+def test_a_copy_parses_each_answer_once_for_its_html_and_markdown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The parse is most of a long answer's copy, made for every run ending in a cell."""
+    from agentnb._display import static_copy
+
+    parsed: list[str] = []
+    parse = static_copy.parse_markdown
+    monkeypatch.setattr(static_copy, "parse_markdown", lambda s: parsed.append(s) or parse(s))
+    first, second = finished_run("one", tools=False), finished_run("two", tools=False)
+    bundle = static_bundle([first, second])
+    assert parsed == [first.text, second.text]
+    assert bundle["text/html"] == static_html([first, second]) + REOPENED_STYLE
+    assert bundle["text/markdown"] == static_markdown([first, second])
+
+
 def test_the_question_says_when_as_the_live_head_does() -> None:
     """``16:05`` today and ``Nov 23, 16:05`` another day, on a 24-hour clock in every locale
     (format.js ``turnTime``): the saved copy printed ``%H:%M`` alone, so a notebook opened

@@ -267,6 +267,32 @@ def test_a_cell_displays_runs_while_agentnb_s_loop_is_busy_and_their_copies_end_
     session.wait_for(lambda: len(final_copies()) == 3)
 
 
+def test_a_copy_refreshed_while_its_own_cell_runs_is_sent_once(
+    kernel: Any, paced_server: ServerHandle
+) -> None:
+    """The refresh goes to the displaying cell and to the cell executing now: one message
+    where they are the same cell (a cell that waits for the run it shows)."""
+    session = Session(kernel)
+    session.execute(setup_code(paced_server))
+    show_id = session.execute(
+        """
+        cell = agentnb.show(client.stream("finance_agent", "What is NVDA trading at?"))
+        print(cell.wait(60).status)
+        """
+    )
+    assert session.stdout(show_id).strip() == "completed"
+    session.drain(0.5)
+    copy = [d["content"] for d in session.of(show_id, "display_data")][1]
+    updates = [
+        m
+        for m in session.messages
+        if m["msg_type"] == "update_display_data"
+        and m["content"]["transient"]["display_id"] == copy["transient"]["display_id"]
+    ]
+    assert [m["parent_header"]["msg_id"] for m in updates] == [show_id]
+    assert "get_stock_price" in updates[0]["content"]["data"]["text/html"]
+
+
 def test_a_handle_ending_a_cell_that_shows_its_run_live_prints_no_stale_status(
     kernel: Any, paced_server: ServerHandle
 ) -> None:
