@@ -11,13 +11,19 @@ types around a run live here:
   gives, async and sync).
 - What a ``Run`` is made of: ``RunStatus``, ``Part``, ``ToolStatus`` (``ToolCall.status``),
   ``RunErrorInfo`` (``Run.error``) and ``RunCost`` (``Run.cost``).
-- What names a run to ``show``, ``compare`` and ``attach``: ``RunLike``.
+- What names a run to ``show``, ``compare`` and ``attach``: ``RunLike``; ``run_ids`` gives
+  the ``local_id`` of each run one names.
+- What a batch takes and sends: ``DatasetRows`` (questions, dicts, a DataFrame), read as
+  ``Example``s by ``examples_of``; ``batch_requests`` builds its requests, checked, which
+  ``send_batch`` runs as ``batch`` does (with a hook as each run starts and ends).
 - What checks an answer against a schema as ``ask(schema=...)`` does: ``answer_validator``.
 """
 
 from __future__ import annotations
 
-from ._app.run_like import RunLike
+from ._app.batch_runs import batch_requests, send_batch
+from ._app.examples import DatasetRows, Example, examples_of
+from ._app.run_like import RunLike, run_ids
 from ._client.stream import AsyncRunStream
 from ._client.sync import RunStream
 from ._core.pricing import RunCost
@@ -27,6 +33,8 @@ from ._core.schema import answer_validator
 
 __all__ = [
     "AsyncRunStream",
+    "DatasetRows",
+    "Example",
     "Fork",
     "ModelSettings",
     "Part",
@@ -39,4 +47,8 @@ __all__ = [
     "RunStream",
     "ToolStatus",
     "answer_validator",
+    "batch_requests",
+    "examples_of",
+    "run_ids",
+    "send_batch",
 ]

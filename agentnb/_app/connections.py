@@ -36,6 +36,7 @@ from .._core.secrets import env_prefix, mask, no_key_note
 from .._core.text import terminal_safe
 from .._display.environment import note
 from .._display.plain_table import PlainTable
+from .._history import HistoryStore, default_store
 from ..providers import Capabilities, RemoteAgent, available_providers
 
 __all__ = [
@@ -305,6 +306,14 @@ class ConnectionList(dict[str, "Connection"]):
 
 
 _by_client: weakref.WeakKeyDictionary[AsyncAgentClient, Connection] = weakref.WeakKeyDictionary()
+
+
+def store_of(client: AsyncAgentClient) -> HistoryStore | None:
+    """The history ``client`` records its runs in (None: it records none)."""
+    recorder = client.recorder
+    if isinstance(recorder, HistoryStore):
+        return recorder
+    return default_store() if client.record else None
 
 
 def connection_for(client: AsyncAgentClient) -> Connection:

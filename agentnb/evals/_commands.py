@@ -11,8 +11,10 @@ import io
 from collections.abc import Callable
 
 import agentnb
-from agentnb import ConfigurationError, Experiment
+from agentnb import ConfigurationError
 from agentnb.history import HistoryStore, RunRecord
+
+from ._experiment import Experiment, experiment, experiments
 
 __all__ = ["register_commands"]
 
@@ -52,9 +54,9 @@ def experiments_text(args: argparse.Namespace, store: HistoryStore) -> str:
     if args.arm is not None and args.question is None:
         raise ConfigurationError("--arm needs --question")
     if args.name is None:
-        listed = agentnb.experiments(store=store)
-        return str(listed) if len(listed) else "no experiments yet: batch(..., experiment=)"
-    found = agentnb.experiment(args.name, store=store)
+        listed = experiments(store=store)
+        return str(listed) if len(listed) else "no experiments yet: agentnb.evals.experiment(...)"
+    found = experiment(args.name, store=store)
     if args.compare:
         a, b = map(_arm, args.compare)
         return found.compare(a, b, score=args.score).to_text()

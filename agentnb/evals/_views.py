@@ -1,7 +1,7 @@
 """An experiment shown: the question × arm grid (:class:`ExperimentGrid`, as a table in HTML
 and text, and as plain values for its view's Open and Compare) and two arms compared
 (:class:`ExperimentComparison`). Questions and answers are untrusted and reach the output
-only through :func:`~agentnb._display.static_copy.clean` and the table's escaping.
+only through :func:`agentnb.display.clean` and the table's escaping.
 """
 
 from __future__ import annotations
@@ -11,13 +11,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .._core.extras import require_pandas
-from .._core.text import excerpt, visible
-from .run_comparison import seen_text
-from .safe_markdown import NO_MATH
-from .static_copy import clean
-from .summary_table import cell_text, percent, text_width
-from .table import Cell, Column, Row, Table, in_blocks, table_html, table_text
+from agentnb.display import (
+    NO_MATH,
+    Cell,
+    Column,
+    Row,
+    Table,
+    cell_text,
+    clean,
+    excerpt,
+    in_blocks,
+    percent,
+    seen_text,
+    table_html,
+    table_text,
+    text_width,
+    visible,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -233,7 +243,6 @@ class ExperimentComparison:
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per question: its id, the question, both scores and the difference."""
-        require_pandas()  # says which extra to install when it is missing
         import pandas as pd  # optional: the frame is the only thing that needs it
 
         return pd.DataFrame(

@@ -1,45 +1,29 @@
-"""Experiments reopened: ``agentnb.experiments()`` lists those the history keeps and
-``agentnb.experiment("name")`` gives one back as an :class:`Experiment` (its table, its
-question × agent grid, evaluated again, resumed, two arms compared), in any later kernel.
-``batch(..., experiment="name")`` makes them (:mod:`agentnb._app.batch_runs`)."""
+"""Experiments: ``experiment(name, agents, dataset)`` runs several agents (or variants of the
+options) over a dataset and keeps it in the history; ``experiment(name)`` gives it back as
+an :class:`Experiment` (its table, its question × agent grid, evaluated again, resumed, two
+arms compared) in any later kernel, and ``experiments()`` lists them."""
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from IPython.display import display
 
-from .._core.approvals import ApprovalPolicy
-from .._core.exceptions import ConfigurationError
-from .._core.extras import require_pandas
-from .._display.environment import in_notebook
-from .._display.experiment_views import (
-    ExperimentComparison,
-    ExperimentGrid,
-    GridCell,
-    GridRow,
-    PairedQuestion,
-)
-from .._history import (
-    Dataset,
-    Example,
-    ExperimentBook,
-    ExperimentRecord,
-    HistoryStore,
-    PairRun,
-    RunRecord,
-    ScoreRecord,
-    kept_store,
-)
-from .._history._summary import SHARES, is_share
-from .batch_runs import completed_work, run_experiment
-from .connections import AnyClient, resolve_target
-from .evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, evaluators_of
-from .history_tables import RunHistory, shown_summary
+import agentnb
+from agentnb import ConfigurationError, Connection
+from agentnb.display import in_notebook, is_share, show_grid, shown_summary
+from agentnb.history import HistoryStore, RunHistory, RunRecord, ScoreRecord
+from agentnb.types import DatasetRows, Example, examples_of
+
+from ._book import ExperimentBook, ExperimentRecord, PairRun
+from ._datasets import Dataset, kept_store
+from ._evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, evaluators_of
+from ._experiment_runs import check_store, completed_work, experiment_arms, run_experiment
+from ._views import ExperimentComparison, ExperimentGrid, GridCell, GridRow, PairedQuestion
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,19 +34,65 @@ RESAMPLES = 2000
 """Bootstrap resamples of a comparison's mean difference."""
 
 
-def _store(store: HistoryStore | None) -> HistoryStore:
-    return store if store is not None else kept_store("experiments")
+def experiment(
+    name: str,
+    agents: str | Sequence[str] | None = None,
+    dataset: DatasetRows | None = None,
+    *,
+    variants: Sequence[Mapping[str, Any]] | None = None,
+    evaluators: Sequence[EvaluatorFunction] | None = None,
+    via: str | Connection | None = None,
+    concurrency: int = 8,
+    progress: bool = True,
+    approve: Any = None,
+    evaluator_timeout: float = EVALUATOR_TIMEOUT,
+    store: HistoryStore | None = None,
+    **options: Any,
+) -> Experiment:
+    """``experiment(name)``: the experiment ``name`` the history keeps (the default one, or
+    ``store``), in any later kernel.
 
-
-def experiment(name: str, *, store: HistoryStore | None = None) -> Experiment:
-    """The experiment ``name`` a ``batch(..., experiment=name)`` kept in the history (the
-    default one, or ``store``)."""
-    kept = _store(store)
-    record = ExperimentBook(kept).get(name)
-    if record is None:
-        known = [found.name for found in ExperimentBook(kept).all()]
-        listed = ", ".join(repr(n) for n in known[:20]) if known else "none yet"
-        raise ConfigurationError(f"no experiment {name!r} in the history; it has: {listed}")
+    ``experiment(name, agents, dataset)``: run ``agents`` (a name or a list; ``variants``, a
+    list of option dicts over ``options``, makes an arm of each agent and variant) over
+    ``dataset`` (a kept :func:`dataset`, a list of questions, of dicts with ``question`` and
+    maybe ``expected``, ``id`` and other fields, or a DataFrame) as ``agentnb.batch`` runs
+    them, on the connection ``via`` (a name or a Connection; default: the default one),
+    and keep it in the history: its questions, its arms and which run answered which.
+    ``evaluators=[fn, ...]`` score each completed run as it ends (``fn(run, example)``,
+    each bounded by ``evaluator_timeout`` seconds a run; an evaluator that raises keeps the
+    run and its failure). A name already used goes on with that experiment when the arms
+    and their options are the same and the dataset begins with its questions: the questions
+    it has not answered yet (stopped, crashed, new at the dataset's end) run. Otherwise it is
+    an error saying what differs. Returns the experiment (shown as its grid)."""
+    if agents is None and dataset is None:
+        kept = kept_store("experiments", store)
+        record = ExperimentBook(kept).get(name)
+        if record is None:
+            known = [found.name for found in ExperimentBook(kept).all()]
+            listed = ", ".join(repr(n) for n in known[:20]) if known else "none yet"
+            raise ConfigurationError(f"no experiment {name!r} in the history; it has: {listed}")
+        return Experiment(record, kept)
+    if agents is None or dataset is None:
+        raise ConfigurationError(
+            "experiment(name) reopens one; experiment(name, agents, dataset) runs one: "
+            "give both the agents and the dataset"
+        )
+    examples = examples_of(dataset)
+    checked = evaluators_of(evaluators, evaluator_timeout)
+    arms = experiment_arms(agents, options, variants)  # bad options first
+    conn = via if isinstance(via, Connection) else agentnb.get_connection(via)
+    kept = store if store is not None else check_store(conn)
+    kept_dataset = dataset if isinstance(dataset, Dataset) else None
+    record = ExperimentBook(kept).begin(name, arms, examples, conn.name, kept_dataset)
+    run_experiment(
+        record,
+        conn,
+        kept,
+        checked,
+        concurrency=concurrency,
+        progress=progress,
+        approve=approve,
+    )
     return Experiment(record, kept)
 
 
@@ -74,10 +104,9 @@ def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
     ``score.<name>_n``, how many were scored. A DataFrame of plain values, shown formatted as a
     summary is (``$``, dates, ``—`` for a missing figure); ``.to_pandas()`` is the plain
     frame."""
-    require_pandas()  # says which extra to install when it is missing
     import pandas as pd  # optional: the listing is a frame
 
-    kept = _store(store)
+    kept = kept_store("experiments", store)
     listed = [Experiment(record, kept).overview() for record in ExperimentBook(kept).all()]
     rows = [row for row, _ in listed]
     shares = [
@@ -102,8 +131,7 @@ def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys([*columns, *_keys(rows)])))
     frame = frame.set_index("name")
     frame.attrs["of"] = "experiments"
-    frame.attrs[SHARES] = shares
-    return shown_summary(frame, "all")
+    return shown_summary(frame, "all", shares=shares)
 
 
 def _keys(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -150,9 +178,7 @@ class Experiment:
             bundle = {"text/plain": repr(self), "text/html": self._repr_html_()}
             display(bundle, raw=True)  # type: ignore[no-untyped-call]
             return
-        from .runs_browser import grid_view  # the widget: only in a notebook
-
-        grid_view(self._grid(), self.runs()).publish()
+        show_grid(self._grid(), self.runs())
 
     # ---- reading -----------------------------------------------------------------------
     @property
@@ -250,7 +276,6 @@ class Experiment:
         (agent time), ``local_id``, every ``score.<name>`` (the run's current score; NaN
         when none), and ``evaluator_error.<evaluator>`` where an evaluator raised on a run
         (its error; the run's scores from it are missing, so no mean counts it)."""
-        require_pandas()  # says which extra to install when it is missing
         import pandas as pd  # optional: the table is a frame
 
         rows = self._table()
@@ -342,21 +367,22 @@ class Experiment:
     def resume(
         self,
         *,
-        via: str | None = None,
-        client: AnyClient | None = None,
+        via: str | Connection | None = None,
         evaluators: Sequence[EvaluatorFunction] | None = None,
         concurrency: int = 8,
         progress: bool = True,
-        approve: ApprovalPolicy = None,
+        approve: Any = None,
         retry_failed: bool = False,
         evaluator_timeout: float = EVALUATOR_TIMEOUT,
     ) -> RunHistory:
         """Run the pairs (question, arm) left undone: never run, stopped, cut by a crash,
         or refused by a rate limit (``retry_failed=True``: failed ones too), on the
-        connection the experiment ran on (``via``/``client``: another), then apply
-        ``evaluators`` to every completed run they have not scored yet. Returns every pair's
-        current run. With nothing left to run it says so (a warning) and starts nothing."""
-        conn = resolve_target(via or (None if client else self._record.connection), client)
+        connection the experiment ran on (``via``: another, a name or a Connection), then
+        apply ``evaluators`` to every completed run they have not scored yet. Returns every
+        pair's current run. With nothing left to run it says so (a warning) and starts
+        nothing."""
+        given = via or self._record.connection
+        conn = given if isinstance(given, Connection) else agentnb.get_connection(given)
         return run_experiment(
             self._record,
             conn,
