@@ -7,6 +7,7 @@ types around a run live here:
   ``client.stream`` also take), ``RunOptions`` (the options every entry point takes, as
   keywords), ``ModelSettings`` (``model_settings=``) and ``Fork`` (``fork=``: go on from an
   earlier turn). ``Media`` (``media=``) stays at the top: ``%%agent --media`` asks for it.
+- Where runs go: ``Via`` (a connection's name, a ``Connection`` or a client).
 - What reads a run as it goes: ``AsyncRunStream`` and ``RunStream`` (what ``client.stream``
   gives, async and sync).
 - What a ``Run`` is made of: ``RunStatus``, ``Part``, ``ToolStatus`` (``ToolCall.status``),
@@ -22,6 +23,7 @@ types around a run live here:
 from __future__ import annotations
 
 from ._app.batch_runs import batch_requests, send_batch
+from ._app.connections import Via
 from ._app.examples import DatasetRows, Example, examples_of
 from ._app.run_like import RunLike, run_ids
 from ._client.stream import AsyncRunStream
@@ -46,6 +48,7 @@ __all__ = [
     "RunStatus",
     "RunStream",
     "ToolStatus",
+    "Via",
     "answer_validator",
     "batch_requests",
     "examples_of",

@@ -16,7 +16,7 @@ from .._core.request import RunOptions, RunRequest, build_request
 from .._core.schema import resolve_schema
 from .._display.progress import Progress
 from .._history import HistoryStore
-from .connections import AnyClient, Connection, resolve_target
+from .connections import AnyClient, Via, connection_of, resolve_target
 from .examples import DatasetRows, examples_of
 from .history_tables import RunHistory
 from .run_many import (
@@ -192,7 +192,7 @@ def batch(
 def send_batch(
     requests: Sequence[RunRequest],
     *,
-    via: str | Connection | None = None,
+    via: Via = None,
     concurrency: int = 8,
     progress: bool = True,
     approve: ApprovalPolicy = None,
@@ -201,13 +201,13 @@ def send_batch(
     on_end: AfterRun | None = None,
 ) -> RunHistory:
     """Run ``requests`` (:func:`batch_requests` builds them) on the connection ``via`` (a
-    name or a Connection; default: the default one) as :func:`agentnb.batch` does:
+    name, a Connection or a client; default: the default connection) as :func:`agentnb.batch` does:
     ``concurrency`` at a time, with a progress bar named ``label``, blocking until they end;
     their runs in order. ``on_start`` is handed ``[(index, run), ...]`` for runs about to
     start (a question the platform refused with 429 starts again as a new run), ``on_end``
     ``(index, run)`` once a run ended for good, each in a worker thread: what a package built
     on agentnb (``agentnb.evals``) links and scores runs with."""
-    conn = via if isinstance(via, Connection) else resolve_target(via, None)
+    conn = connection_of(via)
     for request in one_per_agent_and_settings(requests):
         conn.check(request, approve)
     return run_on(

@@ -351,6 +351,19 @@ def resolve_target(via: str | None, client: AnyClient | None) -> Connection:
     return get_connection(via)
 
 
+Via = str | Connection | AnyClient | None
+"""Where runs go: a connection's name (None: the default one), a Connection, or a client."""
+
+
+def connection_of(via: Via) -> Connection:
+    """The connection ``via`` names or is, or the one around the client it is."""
+    if isinstance(via, Connection):
+        return via
+    if isinstance(via, str | None):
+        return resolve_target(via, None)
+    return resolve_target(None, via)
+
+
 LOCAL_TOOLS_NAME = "local_openai"
 """The connection a run with notebook tools takes on the built-in server when the default
 connection's dialect cannot send tools: the same server and agents, in the openai dialect."""

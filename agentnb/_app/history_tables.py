@@ -25,7 +25,7 @@ from .._history import ToolCallHistory as CallsData
 from .._history import default_store as open_default_store_quietly
 from .._history._summary import SHARES
 from .._history._tables import SHOWN_ROWS
-from .connections import Connection, get_connection, store_of
+from .connections import Via, connection_of, store_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -360,11 +360,10 @@ def default_store() -> HistoryStore | None:
     return cast("HistoryStore | None", open_default_store_quietly())
 
 
-def history_of(via: str | Connection | None = None) -> HistoryStore | None:
-    """The history the connection ``via`` (a name or a Connection; default: the default
-    one) records its runs in; None when it records none."""
-    conn = via if isinstance(via, Connection) else get_connection(via)
-    return cast("HistoryStore | None", store_of(conn.client()))
+def history_of(via: Via = None) -> HistoryStore | None:
+    """The history the connection ``via`` (a name, a Connection or a client; default: the
+    default connection) records its runs in; None when it records none."""
+    return cast("HistoryStore | None", store_of(connection_of(via).client()))
 
 
 def show_grid(grid: ShownGrid, runs: RunHistory) -> None:

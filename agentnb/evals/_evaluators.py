@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import math
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -63,15 +64,19 @@ def evaluators_of(
         return []
     if callable(evaluators):
         raise ConfigurationError("evaluators= takes a list of functions: evaluators=[fn]")
-    if isinstance(time_limit, bool) or not isinstance(time_limit, int | float) or time_limit <= 0:
+    if not _seconds(time_limit):
         raise ConfigurationError(
-            f"evaluator_timeout is a number of seconds above 0, not {time_limit!r}"
+            f"evaluator_timeout must be a finite number > 0 seconds, not {time_limit!r}"
         )
     checked = [replace(_evaluator(fn), time_limit=float(time_limit)) for fn in evaluators]
     names = [evaluator.name for evaluator in checked]
     if len(set(names)) != len(names):
         raise ConfigurationError(f"two evaluators share a name: {names}; rename one")
     return checked
+
+
+def _seconds(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < math.inf
 
 
 def _evaluator(fn: Any) -> Evaluator:

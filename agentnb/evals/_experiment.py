@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.display import display
 
-import agentnb
 from agentnb import ConfigurationError, Connection
 from agentnb.display import in_notebook, is_share, show_grid, shown_summary
 from agentnb.history import HistoryStore, RunHistory, RunRecord, ScoreRecord
-from agentnb.types import DatasetRows, Example, examples_of
+from agentnb.types import DatasetRows, Example, Via, examples_of
 
 from ._book import ExperimentBook, ExperimentRecord, PairRun
 from ._datasets import Dataset, kept_store
@@ -41,7 +40,7 @@ def experiment(
     *,
     variants: Sequence[Mapping[str, Any]] | None = None,
     evaluators: Sequence[EvaluatorFunction] | None = None,
-    via: str | Connection | None = None,
+    via: Via = None,
     concurrency: int = 8,
     progress: bool = True,
     approve: Any = None,
@@ -56,7 +55,8 @@ def experiment(
     list of option dicts over ``options``, makes an arm of each agent and variant) over
     ``dataset`` (a kept :func:`dataset`, a list of questions, of dicts with ``question`` and
     maybe ``expected``, ``id`` and other fields, or a DataFrame) as ``agentnb.batch`` runs
-    them, on the connection ``via`` (a name or a Connection; default: the default one),
+    them, on the connection ``via`` (a name, a Connection or a client; default: the default
+    connection),
     and keep it in the history: its questions, its arms and which run answered which.
     ``evaluators=[fn, ...]`` score each completed run as it ends (``fn(run, example)``,
     each bounded by ``evaluator_timeout`` seconds a run; an evaluator that raises keeps the
@@ -80,13 +80,12 @@ def experiment(
     examples = examples_of(dataset)
     checked = evaluators_of(evaluators, evaluator_timeout)
     arms = experiment_arms(agents, options, variants)  # bad options first
-    conn = via if isinstance(via, Connection) else agentnb.get_connection(via)
-    kept = store if store is not None else check_store(conn)
+    kept = store if store is not None else check_store(via)
     kept_dataset = dataset if isinstance(dataset, Dataset) else None
-    record = ExperimentBook(kept).begin(name, arms, examples, conn.name, kept_dataset)
+    record = ExperimentBook(kept).begin(name, arms, examples, _name_of(via), kept_dataset)
     run_experiment(
         record,
-        conn,
+        via,
         kept,
         checked,
         concurrency=concurrency,
@@ -132,6 +131,13 @@ def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
     frame = frame.set_index("name")
     frame.attrs["of"] = "experiments"
     return shown_summary(frame, "all", shares=shares)
+
+
+def _name_of(via: Via) -> str | None:
+    """The connection an experiment is resumed on by default (a client's: the default)."""
+    if isinstance(via, Connection):
+        return via.name
+    return via if isinstance(via, str) else None
 
 
 def _keys(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -367,7 +373,7 @@ class Experiment:
     def resume(
         self,
         *,
-        via: str | Connection | None = None,
+        via: Via = None,
         evaluators: Sequence[EvaluatorFunction] | None = None,
         concurrency: int = 8,
         progress: bool = True,
@@ -377,15 +383,13 @@ class Experiment:
     ) -> RunHistory:
         """Run the pairs (question, arm) left undone: never run, stopped, cut by a crash,
         or refused by a rate limit (``retry_failed=True``: failed ones too), on the
-        connection the experiment ran on (``via``: another, a name or a Connection), then
+        connection the experiment ran on (``via``: another, a name, a Connection or a client), then
         apply ``evaluators`` to every completed run they have not scored yet. Returns every
         pair's current run. With nothing left to run it says so (a warning) and starts
         nothing."""
-        given = via or self._record.connection
-        conn = given if isinstance(given, Connection) else agentnb.get_connection(given)
         return run_experiment(
             self._record,
-            conn,
+            via or self._record.connection,
             self._store,
             evaluators_of(evaluators, evaluator_timeout),
             concurrency=concurrency,

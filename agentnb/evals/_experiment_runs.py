@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence, Set
 from typing import Any, Final
 
-from agentnb import ConfigurationError, Connection, HistoryError, RateLimitError, Run
+from agentnb import ConfigurationError, HistoryError, RateLimitError, Run
 from agentnb.display import warn
 from agentnb.history import HistoryStore, RunHistory, RunRecord, history_of
-from agentnb.types import Example, RunRequest, batch_requests, send_batch
+from agentnb.types import Example, RunRequest, Via, batch_requests, send_batch
 
 from ._book import Arm, ExperimentBook, ExperimentRecord, PairRun
 from ._evaluators import Evaluator, evaluate_runs, run_evaluator
@@ -43,7 +43,7 @@ def experiment_arms(
 
 def run_experiment(
     record: ExperimentRecord,
-    conn: Connection,
+    via: Via,
     store: HistoryStore,
     evaluators: Sequence[Evaluator],
     *,
@@ -52,7 +52,7 @@ def run_experiment(
     approve: Any = None,
     retry_failed: bool = False,
 ) -> RunHistory:
-    """Run the experiment's pairs (question, arm) left to do on ``conn`` (see
+    """Run the experiment's pairs (question, arm) left to do on ``via`` (see
     :data:`UNDONE`; ``retry_failed``: failed ones too), each linked to its pair before it
     starts; then apply ``evaluators`` to every completed run they have not evaluated yet.
     Return every pair's current run, in the experiment's order."""
@@ -81,7 +81,7 @@ def run_experiment(
     if todo:
         ran = send_batch(
             requests,
-            via=conn,
+            via=via,
             concurrency=concurrency,
             progress=progress,
             approve=approve,
@@ -191,9 +191,9 @@ def _evaluating(
     return after
 
 
-def check_store(conn: Connection) -> HistoryStore:
-    """The history ``conn`` records in, where an experiment is kept."""
-    store = history_of(conn)
+def check_store(via: Via) -> HistoryStore:
+    """The history ``via`` records in, where an experiment is kept."""
+    store = history_of(via)
     if store is None:
         raise ConfigurationError(
             "an experiment is kept in the run history, and this connection records no runs "

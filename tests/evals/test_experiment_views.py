@@ -9,13 +9,13 @@ import html
 import math
 import re
 
-from agentnb._display.experiment_views import (
+from agentnb._display.safe_markdown import NO_MATH
+from agentnb.evals._views import (
     ExperimentComparison,
     ExperimentGrid,
     GridCell,
     GridRow,
 )
-from agentnb._display.safe_markdown import NO_MATH
 
 QUESTION = (
     "Compare NVDA, AMD and INTC over the last five years: revenue growth, gross margins, "
