@@ -10,6 +10,7 @@ way (``agentnb.evals``): ``from agentnb.display import Table, Column, table_html
 - Figures as a summary shows them: ``cell_text`` (``$1.25``, ``350 ms``), ``percent``;
   ``is_share`` (a score's mean is a share of True), ``shown_summary`` (a frame shown as a
   summary is, ``shares=`` its bool scores' columns).
+- ``require_pandas()``: pandas, or an error saying which extra to install.
 - ``warn``: a warning worded in lines a terminal and a notebook hold.
 - ``in_notebook``, and ``show_grid``: a question × arm grid shown as the clickable view an
   experiment is (``ShownGrid``).
@@ -18,6 +19,7 @@ way (``agentnb.evals``): ``from agentnb.display import Table, Column, table_html
 from __future__ import annotations
 
 from ._app.history_tables import show_grid, shown_summary
+from ._core.extras import require_pandas
 from ._core.text import excerpt, visible
 from ._core.warning import warn
 from ._display.environment import in_notebook
@@ -51,6 +53,7 @@ __all__ = [
     "in_notebook",
     "is_share",
     "percent",
+    "require_pandas",
     "seen_text",
     "show_grid",
     "shown_summary",

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from agentnb import ConfigurationError, HistoryError
+from agentnb.display import require_pandas
 from agentnb.history import HistoryStore, RunHistory, default_store
 from agentnb.types import DatasetRows, examples_of
 
@@ -57,6 +58,7 @@ class Dataset:
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per row of the dataset."""
+        require_pandas()  # says which extra to install when it is missing
         import pandas as pd  # optional: the frame is the only thing that needs it
 
         return pd.DataFrame(list(self))

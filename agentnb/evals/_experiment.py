@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.display import display
 
 from agentnb import ConfigurationError, Connection
-from agentnb.display import in_notebook, is_share, show_grid, shown_summary
+from agentnb.display import in_notebook, is_share, require_pandas, show_grid, shown_summary
 from agentnb.history import HistoryStore, RunHistory, RunRecord, ScoreRecord
 from agentnb.types import DatasetRows, Example, Via, examples_of
 
@@ -103,6 +103,7 @@ def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
     ``score.<name>_n``, how many were scored. A DataFrame of plain values, shown formatted as a
     summary is (``$``, dates, ``—`` for a missing figure); ``.to_pandas()`` is the plain
     frame."""
+    require_pandas()  # says which extra to install when it is missing
     import pandas as pd  # optional: the listing is a frame
 
     kept = kept_store("experiments", store)
@@ -282,6 +283,7 @@ class Experiment:
         (agent time), ``local_id``, every ``score.<name>`` (the run's current score; NaN
         when none), and ``evaluator_error.<evaluator>`` where an evaluator raised on a run
         (its error; the run's scores from it are missing, so no mean counts it)."""
+        require_pandas()  # says which extra to install when it is missing
         import pandas as pd  # optional: the table is a frame
 
         rows = self._table()

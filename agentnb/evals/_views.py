@@ -22,6 +22,7 @@ from agentnb.display import (
     excerpt,
     in_blocks,
     percent,
+    require_pandas,
     seen_text,
     table_html,
     table_text,
@@ -243,6 +244,7 @@ class ExperimentComparison:
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per question: its id, the question, both scores and the difference."""
+        require_pandas()  # says which extra to install when it is missing
         import pandas as pd  # optional: the frame is the only thing that needs it
 
         return pd.DataFrame(

@@ -14,6 +14,7 @@ from cli_process import cli_env
 from tmux_pane import Pane
 
 import agentnb
+import agentnb.evals
 
 WIDTH = 80
 
@@ -30,11 +31,11 @@ def db(tmp_path_factory: pytest.TempPathFactory, server: Any) -> Path:
         agentnb.connect(
             "operativus", base_url=server.base_url, api_key=server.api_key, name="analysis"
         )
-        agentnb.batch(
+        agentnb.evals.experiment(
+            "quotes",
             ["finance_agent", "echo"],
             ["What is NVDA trading at?", "Compare AAPL and MSFT"],
             via="analysis",
-            experiment="quotes",
             progress=False,
             evaluators=[long_enough],
         )
