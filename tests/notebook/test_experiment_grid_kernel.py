@@ -108,7 +108,7 @@ def test_the_grid_opens_a_cells_run_and_compares_a_questions_runs_below(kernel: 
 def test_nbclient_keeps_the_grid_and_its_static_table(history_file: Path) -> None:
     env = {**os.environ, "AGENTNB_HISTORY": str(history_file)}
     (view, static), state = executed_cell(
-        "import agentnb, agentnb.evals\nagentnb.experiment('quotes')", env
+        "import agentnb, agentnb.evals\nagentnb.evals.experiment('quotes')", env
     )
     assert "run " in static.data["text/html"] and "agentnb.show(" in static.data["text/html"]
     assert len(state[view.data[WIDGET_MIME]["model_id"]]["grid"]["rows"]) == 2
