@@ -4,8 +4,8 @@ evaluators, each ``fn(run, example)``, its score kept as ``score.<name>``.
 
 - ``dataset(name, rows)``: a dataset kept by name, a new version when its rows change.
 - ``experiment(name, agents, dataset, evaluators=[...])`` runs one; ``experiment(name)``
-  reopens it (``.compare(a, b)``, ``.resume()``, ``.evaluate(fn)``); ``experiments()``
-  lists them.
+  reopens it (``.compare(a, b)``, ``.check(baseline, candidate, score=...)``, a gate for
+  CI, ``.resume()``, ``.evaluate(fn)``); ``experiments()`` lists them.
 - ``evaluate(runs, fn, ...)``: score past runs (``agentnb.runs(...)``, a batch's result).
 - ``contains``, ``equals``: the answer against the example's ``expected``.
 - ``regex(pattern)``, ``json_schema(schema)``: the answer's form.
@@ -31,13 +31,14 @@ from ._ready import (
     regex,
     tool_called,
 )
-from ._views import ExperimentComparison
+from ._views import ExperimentComparison, Verdict
 
 __all__ = [
     "Comparisons",
     "Dataset",
     "Experiment",
     "ExperimentComparison",
+    "Verdict",
     "contains",
     "dataset",
     "equals",

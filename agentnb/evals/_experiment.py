@@ -9,7 +9,7 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from IPython.display import display
 
@@ -22,12 +22,12 @@ from ._book import ExperimentBook, ExperimentRecord, PairRun
 from ._datasets import Dataset, kept_store
 from ._evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, evaluators_of
 from ._experiment_runs import check_store, completed_work, experiment_arms, run_experiment
-from ._views import ExperimentComparison, ExperimentGrid, GridCell, GridRow, PairedQuestion
+from ._views import ExperimentComparison, ExperimentGrid, GridCell, GridRow, PairedQuestion, Verdict
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Comparisons", "Experiment", "experiment", "experiments"]
+__all__ = ["Comparisons", "Experiment", "experiment", "experiments", "paired_comparison"]
 
 RESAMPLES = 2000
 """Bootstrap resamples of a comparison's mean difference."""
@@ -445,44 +445,76 @@ class Experiment:
         confidence: float,
         seed: int,
     ) -> ExperimentComparison:
-        key = f"score.{name}"
-        count = len(self.arms)
-        paired = []
-        for i in range(0, len(rows), count):
-            left, right = rows[i + first], rows[i + second]
-            x, y = _number(left.get(key)), _number(right.get(key))
-            if x is not None and y is not None:
-                paired.append((left, right, (left["id"], left["message"], x, y)))
-        if not paired:
+        return paired_comparison(
+            self.name,
+            (self.arms[first], self._side(rows, first)),
+            (self.arms[second], self._side(rows, second)),
+            name,
+            confidence,
+            seed,
+        )
+
+    def _side(self, rows: list[dict[str, Any]], arm: int) -> list[dict[str, Any]]:
+        """The rows of arm ``arm``, question by question."""
+        return rows[arm :: len(self.arms)]
+
+    def check(
+        self,
+        baseline: str | int | Experiment | None = None,
+        candidate: str | int | None = None,
+        *,
+        score: str,
+        fail_if: Literal["worse", "not better"] = "worse",
+        confidence: float = 0.95,
+        seed: int = 0,
+    ) -> Verdict:
+        """A gate for CI: does arm ``candidate`` (default: the last arm) pass against
+        ``baseline`` on ``score``, question by question? ``baseline`` is another arm of this
+        experiment (its label, agent or index) or another experiment (its arm of the same
+        label, or its only arm); None: the last experiment before this one on the same
+        dataset version. It fails when the candidate is significantly worse (the interval
+        of the mean difference lies below 0), or, with ``fail_if="not better"``, when it is
+        not significantly better. ``assert exp.check(...)`` passes or says why."""
+        if fail_if not in ("worse", "not better"):
+            raise ConfigurationError(f"fail_if is 'worse' or 'not better', not {fail_if!r}")
+        if not 0 < confidence < 1:
+            raise ConfigurationError(f"confidence is between 0 and 1, not {confidence!r}")
+        chosen = self._arm(candidate if candidate is not None else len(self.arms) - 1)
+        rows = self._table()
+        label = self.arms[chosen]
+        if isinstance(baseline, str | int) and not isinstance(baseline, bool):
+            other, other_rows, other_arm = self, rows, self._arm(baseline)
+        else:
+            other = baseline if isinstance(baseline, Experiment) else self._baseline()
+            other_rows = other._table()
+            other_arm = other._arm(label if label in other.arms or len(other.arms) > 1 else 0)
+        base_label = other.arms[other_arm]
+        comparison = paired_comparison(
+            self.name,
+            (label, self._side(rows, chosen)),
+            (base_label if other is self else f"{base_label} ({other.name})",
+             other._side(other_rows, other_arm)),
+            score,
+            confidence,
+            seed,
+        )  # fmt: skip
+        return Verdict(comparison, fail_if)
+
+    def _baseline(self) -> Experiment:
+        """The last experiment before this one on the same dataset version."""
+        ran_on = self.dataset
+        if ran_on is None:
             raise ConfigurationError(
-                f"no question has a score.{name} for both {self.arms[first]!r} and "
-                f"{self.arms[second]!r}: score the runs first (.evaluate(fn))"
+                f"experiment {self.name!r} ran on no kept dataset, so it has no baseline by "
+                "default: name one (check(baseline=an arm or an experiment))"
             )
-        questions: list[PairedQuestion] = [question for _, _, question in paired]
-        differences = [a_score - b_score for _, _, a_score, b_score in questions]
-        return ExperimentComparison(
-            experiment=self.name,
-            a=self.arms[first],
-            b=self.arms[second],
-            score=name,
-            questions=questions,
-            wins=sum(d > 0 for d in differences),
-            ties=sum(d == 0 for d in differences),
-            losses=sum(d < 0 for d in differences),
-            mean_difference=statistics.fmean(differences),
-            interval=bootstrap_interval(differences, confidence, seed),
-            confidence=confidence,
-            cost_ratio=_ratio(
-                [left["cost_usd"] for left, _, _ in paired],
-                [right["cost_usd"] for _, right, _ in paired],
-                sum,
-            ),
-            latency_ratio=_ratio(
-                [left["duration"] for left, _, _ in paired],
-                [right["duration"] for _, right, _ in paired],
-                statistics.median,
-            ),
-            share=is_share([row[key] for left, right, _ in paired for row in (left, right)]),
+        for record in ExperimentBook(self._store).all():  # the newest first
+            found = Experiment(record, self._store)
+            if record.created < self._record.created and _same_version(found.dataset, ran_on):
+                return found
+        raise ConfigurationError(
+            f"no experiment ran on dataset {ran_on.name!r} version {ran_on.version} before "
+            f"{self.name!r}: name the baseline (an arm or an experiment)"
         )
 
     def _arm(self, arm: str | int) -> int:
@@ -504,6 +536,62 @@ class Experiment:
             f"experiment {self.name!r} has no arm {arm!r}; its arms are {self.arms} "
             "(give a label, an agent's name or an index)"
         )
+
+
+def paired_comparison(
+    experiment: str,
+    a: tuple[str, Sequence[dict[str, Any]]],
+    b: tuple[str, Sequence[dict[str, Any]]],
+    name: str,
+    confidence: float,
+    seed: int,
+) -> ExperimentComparison:
+    """Arm ``a`` against arm ``b`` (each its label and its rows) on the questions both
+    answered and were scored ``name`` on, paired by the question's id."""
+    key = f"score.{name}"
+    by_id = {row["id"]: row for row in b[1]}
+    paired = []
+    for left in a[1]:
+        right = by_id.get(left["id"])
+        x = _number(left.get(key))
+        y = None if right is None else _number(right.get(key))
+        if right is not None and x is not None and y is not None:
+            paired.append((left, right, (left["id"], left["message"], x, y)))
+    if not paired:
+        raise ConfigurationError(
+            f"no question has a score.{name} for both {a[0]!r} and {b[0]!r}: score the runs "
+            "first (.evaluate(fn))"
+        )
+    questions: list[PairedQuestion] = [question for _, _, question in paired]
+    differences = [a_score - b_score for _, _, a_score, b_score in questions]
+    return ExperimentComparison(
+        experiment=experiment,
+        a=a[0],
+        b=b[0],
+        score=name,
+        questions=questions,
+        wins=sum(d > 0 for d in differences),
+        ties=sum(d == 0 for d in differences),
+        losses=sum(d < 0 for d in differences),
+        mean_difference=statistics.fmean(differences),
+        interval=bootstrap_interval(differences, confidence, seed),
+        confidence=confidence,
+        cost_ratio=_ratio(
+            [left["cost_usd"] for left, _, _ in paired],
+            [right["cost_usd"] for _, right, _ in paired],
+            sum,
+        ),
+        latency_ratio=_ratio(
+            [left["duration"] for left, _, _ in paired],
+            [right["duration"] for _, right, _ in paired],
+            statistics.median,
+        ),
+        share=is_share([row[key] for left, right, _ in paired for row in (left, right)]),
+    )
+
+
+def _same_version(found: Dataset | None, ran_on: Dataset) -> bool:
+    return found is not None and (found.name, found.version) == (ran_on.name, ran_on.version)
 
 
 def bootstrap_interval(

@@ -33,7 +33,14 @@ from agentnb.display import (
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ExperimentComparison", "ExperimentGrid", "GridCell", "GridRow", "PairedQuestion"]
+__all__ = [
+    "ExperimentComparison",
+    "ExperimentGrid",
+    "GridCell",
+    "GridRow",
+    "PairedQuestion",
+    "Verdict",
+]
 
 PairedQuestion = tuple[str, str, float, float]
 """One question both arms answered and were scored on: its id, the question, ``a``'s score
@@ -238,6 +245,20 @@ class ExperimentComparison:
     percent as a summary shows the mean (``+33.3%``)."""
 
     @property
+    def significant(self) -> bool:
+        """Whether the interval of the mean difference leaves out 0 (at ``confidence``)."""
+        low, high = self.interval
+        return low > 0 or high < 0
+
+    def finding(self) -> str:
+        """In words: ``a`` significantly better or worse than ``b``, or no significant
+        difference, at the comparison's confidence."""
+        if not self.significant:
+            return f"no significant difference ({self.confidence:.0%} interval includes 0)"
+        better = "better" if self.interval[0] > 0 else "worse"
+        return f"{self.a} significantly {better} than {self.b} (at {self.confidence:.0%})"
+
+    @property
     def win_rate(self) -> float:
         """Wins over questions, a tie counting half."""
         return (self.wins + self.ties / 2) / len(self.questions) if self.questions else 0.0
@@ -290,3 +311,48 @@ class ExperimentComparison:
 
     def _repr_html_(self) -> str:
         return table_html(self._table())
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What ``Experiment.check`` says of a candidate against its baseline: ``passed`` (also
+    its truth: ``assert exp.check(...)``), why, and the comparison it read
+    (``comparison.a`` the candidate, ``.b`` the baseline)."""
+
+    comparison: ExperimentComparison
+    fail_if: str
+    """``"worse"``: it fails when significantly worse; ``"not better"``: unless significantly
+    better."""
+
+    @property
+    def worse(self) -> bool:
+        """The candidate is significantly worse than the baseline."""
+        return self.comparison.interval[1] < 0
+
+    @property
+    def better(self) -> bool:
+        """The candidate is significantly better than the baseline."""
+        return self.comparison.interval[0] > 0
+
+    @property
+    def passed(self) -> bool:
+        return not self.worse if self.fail_if == "worse" else self.better
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def to_text(self, width: int | None = None) -> str:
+        shown = self.comparison
+        gate = "fails if significantly worse" if self.fail_if == "worse" else (
+            "fails unless significantly better"
+        )  # fmt: skip
+        head = f"{'PASS' if self.passed else 'FAIL'}: {shown.finding()} on score.{shown.score}"
+        return f"{head} ({gate})\n{shown.to_text(width)}"
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        shown = self.comparison
+        head = f"{'PASS' if self.passed else 'FAIL'}: {shown.finding()} on score.{shown.score}"
+        return f"<p><strong>{html.escape(clean(head))}</strong></p>{shown._repr_html_()}"
