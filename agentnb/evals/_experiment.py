@@ -96,13 +96,13 @@ def experiment(
 
 
 def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
-    """The experiments the history keeps, newest first: name, when, agents, variants,
-    questions, runs done and failed, their cost and the runs of unknown cost (``unpriced``:
-    usage but no price; ``no_usage``: no usage reported), the runs and cost of their evaluators
-    (judges), and each score's mean (bools: the share true) over the completed runs with
-    ``score.<name>_n``, how many were scored. A DataFrame of plain values, shown formatted as a
-    summary is (``$``, dates, ``—`` for a missing figure); ``.to_pandas()`` is the plain
-    frame."""
+    """The experiments the history keeps, newest first: name, when, agents, arms (its
+    agents, each with each variant of the options), questions, runs done and failed, their
+    cost and the runs of unknown cost (``unpriced``: usage but no price; ``no_usage``: no
+    usage reported), the runs and cost of their evaluators (judges, apart), and each score's
+    mean (bools: the share true) over the completed runs with ``score.<name>_n``, how many
+    were scored. A DataFrame of plain values, shown formatted as a summary is (``$``, dates,
+    ``—`` for a missing figure); ``.to_pandas()`` is the plain frame."""
     require_pandas()  # says which extra to install when it is missing
     import pandas as pd  # optional: the listing is a frame
 
@@ -118,7 +118,7 @@ def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
         "name",
         "created",
         "agents",
-        "variants",
+        "arms",
         "questions",
         "runs",
         "failed",
@@ -330,7 +330,6 @@ class Experiment:
         costs = [row["cost_usd"] for row in rows if row["cost_usd"] is not None]
         unknown = [row for row in rows if row["status"] is not None and row["cost_usd"] is None]
         unpriced = sum(row["total_tokens"] is not None for row in unknown)
-        variants = {arm.label for arm in self._record.arms if arm.variant is not None}
         given = {key: [row[key] for row in done if key in row] for key in _keys(rows)}
         means = {key: _mean(values) for key, values in given.items()}
         shares = {key: is_share(given[key]) for key, mean in means.items() if mean is not None}
@@ -340,7 +339,7 @@ class Experiment:
             "name": self.name,
             "created": self.created,
             "agents": ", ".join(self.agents),
-            "variants": len(variants),
+            "arms": len(self.arms),
             "questions": len(rows) // max(1, len(self.arms)),
             "runs": len(done),
             "failed": sum(row["status"] not in (None, "completed") for row in rows),
@@ -674,7 +673,7 @@ class Comparisons(list[ExperimentComparison]):
     """An experiment's comparisons of two arms, one per score (each shown as its block)."""
 
     def to_text(self) -> str:
-        return "\n\n".join(comparison.to_text() for comparison in self)
+        return "\n\n".join(c.to_text(costs=self._costs_shown(i)) for i, c in enumerate(self))
 
     def __repr__(self) -> str:
         return self.to_text()
@@ -683,7 +682,12 @@ class Comparisons(list[ExperimentComparison]):
         printer.text(repr(self))
 
     def _repr_html_(self) -> str:
-        return "".join(comparison._repr_html_() for comparison in self)
+        return "".join(c._repr_html_(costs=self._costs_shown(i)) for i, c in enumerate(self))
+
+    def _costs_shown(self, index: int) -> bool:
+        """A block shows the cost and latency lines unless an earlier block showed the
+        same."""
+        return not any(earlier.same_costs(self[index]) for earlier in self[:index])
 
 
 def _numeric_scores(rows: Sequence[dict[str, Any]], name: str) -> list[str]:

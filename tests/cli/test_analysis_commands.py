@@ -75,7 +75,7 @@ def test_the_experiments_their_grid_and_a_compare(db: Path) -> None:
     assert "Compare AAPL and MSFT" in grid, grid
     assert "--question ID --arm ARM (one)" in grid, grid  # how to open what the grid shows
     compared = "\n".join(printed(db, "experiments", "quotes", "--compare", "finance_agent", "echo"))
-    assert "quotes: finance_agent against echo on score." in compared, compared
+    assert "quotes: finance_agent (A) against echo (B) on score." in compared, compared
     assert "wins / ties / losses" in compared and "EXIT=0" in compared, compared
 
 

@@ -37,6 +37,8 @@ def test_past_runs_scored_later_give_quality_per_user_per_day(connection: str) -
 
     scored = evals.evaluate(runs(metadata={"user": "alice"}), greets)
     assert sorted(r.text for r in scored) == ["hello world", "say nothing"]
+    assert "greets" in repr(scored).splitlines()[1], "the table shows the scores just computed"
+    assert ">greets<" in scored._repr_html_()
     evals.evaluate(runs(metadata={"user": "bob"}), greets, contains)  # no expected: no score
     close_default_stores()
     per_user = agentnb.summary("metadata.user", every="day").to_pandas()

@@ -78,6 +78,7 @@ def test_an_experiment_is_kept_scored_and_reopened(connection: str) -> None:
     listed = evals.experiments()
     assert listed.loc["tickers", "questions"] == 3 and listed.loc["tickers", "runs"] == 6
     assert listed.loc["tickers", "agents"] == "finance_agent, echo"
+    assert listed.loc["tickers", "arms"] == 2, "two agents, no variants: two arms"
     assert listed.loc["tickers", "score.explodes_on_msft"] == 1.0
     assert listed.loc["tickers", "score.names_ticker"] == 1.0
     assert listed.loc["tickers", "cost"] == pytest.approx(frame["cost_usd"].sum())
@@ -87,6 +88,7 @@ def test_an_experiment_is_kept_scored_and_reopened(connection: str) -> None:
     names = [column.about.split(": ")[0] for column in shown.columns]
     cells = dict(zip(names, shown.rows[0], strict=True))
     assert (cells["score.names_ticker"], cells["score.explodes_on_msft"]) == ("100.0%", "1")
+    assert cells["arms"] == "2" and "variants" not in names
     assert "100.0%" in repr(listed) and listed.to_pandas()["score.names_ticker"].dtype == float
 
     scores = default_store().scores(list(frame["local_id"]))  # type: ignore[union-attr]
@@ -153,8 +155,9 @@ def test_evaluated_again_later_and_compared(connection: str) -> None:
     low, high = comparison.interval
     assert low <= comparison.mean_difference <= high
     assert comparison.interval == experiment.compare("finance_agent", "echo").interval  # seeded
-    assert comparison.wins == int((a > b).sum()) and comparison.win_rate == pytest.approx(
-        ((a > b).sum() + (a == b).sum() / 2) / len(a)
+    decided = int((a != b).sum())
+    assert comparison.wins == int((a > b).sum()) and comparison.win_rate == (
+        pytest.approx((a > b).sum() / decided) if decided else None
     )
     assert comparison.cost_ratio is None  # echo's cost is unknown
     durations = frame.groupby("agent")["duration"].median()
@@ -176,14 +179,14 @@ def test_evaluated_again_later_and_compared(connection: str) -> None:
     assert isinstance(each, evals.Comparisons) and [c.score for c in each] == ["longer", "named"]
     blocks = repr(each).split("\n\n")
     assert [block.splitlines()[0] for block in blocks] == [
-        "ab: finance_agent against echo on score.longer",
-        "ab: finance_agent against echo on score.named",
+        "ab: finance_agent (A) against echo (B) on score.longer",
+        "ab: finance_agent (A) against echo (B) on score.named",
     ]
     experiment = evals.experiment("ab")
     shared = experiment.compare("finance_agent", "echo", score="named")
-    assert shared.win_rate is not None
     low, high = shared.interval  # a bool score's difference reads as a share, as summary's mean
-    assert f"{shared.mean_difference * 100:+.1f}% (95% interval {low * 100:+.1f}%" in repr(shared)
+    spread = "no spread" if low == high else f"95% interval {low * 100:+.1f}%"
+    assert f"{shared.mean_difference * 100:+.1f}% ({spread}" in repr(shared)
     assert experiment.compare("finance_agent", "echo", score="longer").share is False
 
 
@@ -212,6 +215,10 @@ def test_a_judge_agent_grades_against_the_expected_answer(connection: str) -> No
     listed = evals.experiments().to_pandas().loc["judged"]
     assert (listed["evaluation_runs"], listed["score.judge_n"]) == (2, 2)
     assert listed["evaluation_cost"] == pytest.approx(sum(r.cost_usd for r in judged_runs))
+    shown = table(evals.experiments(), "all")
+    assert shown is not None
+    cells = dict(zip([c.about.split(": ")[0] for c in shown.columns], shown.rows[0], strict=True))
+    assert cells["evaluation_cost"].startswith("$"), "formatted as the cost beside it is"
 
 
 def test_evaluators_are_checked_before_anything_runs(connection: str) -> None:
