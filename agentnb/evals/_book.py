@@ -254,7 +254,7 @@ def _check_same_arms(kept: ExperimentRecord, arms: Sequence[Arm]) -> None:
     was = ", ".join(arm.label for arm in kept.arms)
     now = ", ".join(arm.label for arm in arms)
     detail = (
-        f"it ran {was}; this batch runs {now}"
+        f"it ran {was}; this run has {now}"
         if was != now
         else f"the agents are the same ({now}) but the run options differ"
     )
@@ -286,15 +286,15 @@ def _check_same_start(db: sqlite3.Connection, name: str, examples: Sequence[Exam
         raise ConfigurationError(
             f"experiment {name!r} already exists with {len(kept)} questions; this dataset has "
             f"{len(examples)}. To resume it, pass its whole dataset (or call "
-            f"agentnb.experiment({name!r}).resume()). {_fresh(name)}"
+            f"agentnb.evals.experiment({name!r}).resume()). {_fresh(name)}"
         )
     return len(kept)
 
 
 def _fresh(name: str) -> str:
     return (
-        f"Give the batch another experiment= name, or start {name!r} afresh with "
-        f"agentnb.experiment({name!r}).delete() (its runs stay in the history)."
+        f"Give the experiment another name, or start {name!r} afresh with "
+        f"agentnb.evals.experiment({name!r}).delete() (its runs stay in the history)."
     )
 
 

@@ -111,5 +111,5 @@ def test_tool_called_by_hand_without_the_calls_says_how_to_apply_it(
     client.run("finance_agent", "What is NVDA trading at?")
     with HistoryStore(history) as store:
         record = store.runs()[0]
-    with pytest.raises(agentnb.ConfigurationError, match=r"agentnb\.evaluate"):
+    with pytest.raises(agentnb.ConfigurationError, match=r"agentnb\.evals\.evaluate"):
         tool_called("get_stock_price")(record, {})
