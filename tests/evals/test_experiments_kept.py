@@ -111,7 +111,7 @@ def test_a_name_used_again_goes_on_or_says_what_differs(connection: str) -> None
     assert grown.local_ids[:2] == first.local_ids and len(grown) == 3
     assert len(runs()) == 3  # only the new question ran
 
-    with pytest.raises(agentnb.ConfigurationError, match="it ran echo; this batch runs writer"):
+    with pytest.raises(agentnb.ConfigurationError, match="it ran echo; this run has writer"):
         evals.experiment("grow", "writer", DATASET, via=connection, progress=False)
     with pytest.raises(agentnb.ConfigurationError, match="run options differ"):
         evals.experiment("grow", "echo", DATASET, via=connection, progress=False, temperature=1)
