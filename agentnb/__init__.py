@@ -8,11 +8,10 @@ The public API is listed in ``__all__`` (what a notebook names, and every error)
 types a user rarely names in public submodules: ``agentnb.types`` (what ``ask``, ``chat``,
 ``connect`` and ``configure_tracing`` return, a run's request, streams and parts),
 ``agentnb.history`` and ``agentnb.approvals``; ``agentnb.providers`` holds
-``RemoteRun``, ``agentnb.server`` the ``ServerHandle``; evaluation (ready evaluators, the
-judge) is its own package, ``agentnb.evals``, which nothing here imports. Everything else
-lives in private modules. Heavy parts
-(the widget, the history's pandas tables, the built-in server) are imported on first use, so
-``import agentnb`` stays fast.
+``RemoteRun``, ``agentnb.server`` the ``ServerHandle``; evaluation (datasets, experiments,
+evaluators, the judge) is its own package, ``agentnb.evals``, which nothing here imports.
+Everything else lives in private modules. Heavy parts (the widget, the history's pandas
+tables, the built-in server) are imported on first use, so ``import agentnb`` stays fast.
 """
 
 from __future__ import annotations
@@ -62,9 +61,6 @@ if TYPE_CHECKING:
     from ._app.batch_runs import batch
     from ._app.compare_runs import compare
     from ._app.connections import connect, connections, get_connection
-    from ._app.datasets import dataset
-    from ._app.evaluators import evaluate
-    from ._app.experiments import Experiment, experiment, experiments
     from ._app.history_tables import browse, runs, summary
     from ._app.past_runs import show
     from ._app.remote_runs import remote_runs
@@ -85,7 +81,6 @@ __all__ = [
     "ConfigurationError",
     "ConnectError",
     "EventTooLargeError",
-    "Experiment",
     "HTTPStatusError",
     "HistoryError",
     "HistoryLocationError",
@@ -116,10 +111,6 @@ __all__ = [
     "configure_tracing",
     "connect",
     "connections",
-    "dataset",
-    "evaluate",
-    "experiment",
-    "experiments",
     "export_traces",
     "get_connection",
     "remote_runs",
@@ -145,12 +136,7 @@ _LAZY: dict[str, str] = {
     "show": "._app.past_runs",
     "batch": "._app.batch_runs",
     "compare": "._app.compare_runs",
-    "Experiment": "._app.experiments",
-    "experiment": "._app.experiments",
-    "experiments": "._app.experiments",
     "export_traces": "._app.trace_export",
-    "evaluate": "._app.evaluators",
-    "dataset": "._app.datasets",
     "score": "._app.scoring",
     "scores": "._app.scoring",
     "browse": "._app.history_tables",
@@ -189,6 +175,10 @@ _MOVED = ("ChatCell", "Connection", "RunHandle", "ToolCall", "TracingStatus")
 of, for one release."""
 
 
+_EVALUATION = frozenset({"Experiment", "dataset", "evaluate", "experiment", "experiments"})
+"""Names evaluation's package holds since 0.5 (the root names no module of it)."""
+
+
 def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
@@ -201,6 +191,11 @@ def __getattr__(name: str) -> Any:
         )
         return getattr(importlib.import_module(".types", __name__), name)
     module = _LAZY.get(name)
+    if name in _EVALUATION:
+        raise AttributeError(
+            f"agentnb.{name} is evaluation's: from agentnb.evals import {name} (its package "
+            "since 0.5; batch(experiment=...) is agentnb.evals.experiment(name, agents, dataset))"
+        )
     if module is None:
         raise AttributeError(f"module 'agentnb' has no attribute {name!r}")
     value = getattr(importlib.import_module(module, __name__), name)

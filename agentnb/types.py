@@ -12,18 +12,25 @@ types around a run live here:
   ``client.stream`` also take), ``RunOptions`` (the options every entry point takes, as
   keywords), ``ModelSettings`` (``model_settings=``) and ``Fork`` (``fork=``: go on from an
   earlier turn). ``Media`` (``media=``) stays at the top: ``%%agent --media`` asks for it.
+- Where runs go: ``Via`` (a connection's name, a ``Connection`` or a client).
 - What reads a run as it goes: ``AsyncRunStream`` and ``RunStream`` (what ``client.stream``
   gives, async and sync).
 - What a ``Run`` is made of: ``RunStatus``, ``Part``, ``ToolStatus`` (``ToolCall.status``),
   ``RunErrorInfo`` (``Run.error``) and ``RunCost`` (``Run.cost``).
-- What names a run to ``show``, ``compare`` and ``attach``: ``RunLike``.
+- What names a run to ``show``, ``compare`` and ``attach``: ``RunLike``; ``run_ids`` gives
+  the ``local_id`` of each run one names.
+- What a batch takes and sends: ``DatasetRows`` (questions, dicts, a DataFrame), read as
+  ``Example``s by ``examples_of``; ``batch_requests`` builds its requests, checked, which
+  ``send_batch`` runs as ``batch`` does (with a hook as each run starts and ends).
 - What checks an answer against a schema as ``ask(schema=...)`` does: ``answer_validator``.
 """
 
 from __future__ import annotations
 
-from ._app.connections import Connection
-from ._app.run_like import RunLike
+from ._app.batch_runs import batch_requests, send_batch
+from ._app.connections import Connection, Via
+from ._app.examples import DatasetRows, Example, examples_of
+from ._app.run_like import RunLike, run_ids
 from ._client.client_options import ClientOptions
 from ._client.stream import AsyncRunStream
 from ._client.sync import RunStream
@@ -40,6 +47,8 @@ __all__ = [
     "ChatCell",
     "ClientOptions",
     "Connection",
+    "DatasetRows",
+    "Example",
     "Fork",
     "ModelSettings",
     "Part",
@@ -54,5 +63,10 @@ __all__ = [
     "ToolCall",
     "ToolStatus",
     "TracingStatus",
+    "Via",
     "answer_validator",
+    "batch_requests",
+    "examples_of",
+    "run_ids",
+    "send_batch",
 ]

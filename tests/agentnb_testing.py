@@ -51,6 +51,7 @@ PUBLIC_FRONTS = (
     agentnb.history,
     agentnb.approvals,
     agentnb.context,
+    agentnb.display,
     agentnb.evals,
 )
 """The public submodules that hold the types a user rarely names (each with its ``__all__``);

@@ -33,6 +33,7 @@ LAYER_OF_PREFIX = {
     "agentnb.history": "root",
     "agentnb.approvals": "root",
     "agentnb.context": "root",
+    "agentnb.display": "root",
     "agentnb._core": "core",
     "agentnb.providers": "providers",
     "agentnb._http": "http",
@@ -388,7 +389,14 @@ def plain_names() -> dict[str, list[str]]:
     return found
 
 
-PUBLIC_FRONTS = ("types.py", "history.py", "approvals.py", "context.py", "evals/__init__.py")
+PUBLIC_FRONTS = (
+    "types.py",
+    "history.py",
+    "approvals.py",
+    "context.py",
+    "display.py",
+    "evals/__init__.py",
+)
 """Public submodules that only re-export what private rooms hold (``agentnb.history`` fronts
 ``agentnb._history``; ``agentnb.types`` a run's types from the core, the client and the app):
 one idea, its public door and its rooms."""

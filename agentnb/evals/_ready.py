@@ -115,7 +115,8 @@ class _ToolCalled(_Check):
         if calls is None:
             raise ConfigurationError(
                 f"{self._shown} reads the run's tool calls: apply it with "
-                "agentnb.evaluate(...) or batch(..., evaluators=[...]), or pass them third "
+                "agentnb.evals.evaluate(...) or experiment(..., evaluators=[...]), or pass them "
+                "third "
                 "(agentnb.runs(...).tool_calls())"
             )
         return any(
