@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -399,36 +399,61 @@ def add_quantiles(
     its keys (a key is any SQLite value: text, a number, NULL), never by comparing them."""
     if not rows:
         return
-    pandas = require_pandas()
-    table = pandas.DataFrame(rows, dtype=object)  # one column per key, then per metric
-    frame = pandas.DataFrame(
-        {
-            metric: pandas.to_numeric(table[width + i]).astype("float64")
-            for i, metric in enumerate(METRICS)
-        }
-    )
-    uniques = []
-    for i in range(width):
-        codes, found = pandas.factorize(table[i], use_na_sentinel=False)
-        frame[f"k{i}"] = codes
-        uniques.append([None if pandas.isna(value) else value for value in found])
+    import numpy as np  # comes with pandas, which a summary needs
+
+    table = np.array(rows, dtype=object)  # a column per key, then per metric
+    codes, keys = _group_codes(np, [table[:, i] for i in range(width)], len(rows))
     qs = sorted({q for _, q in QUANTILES})
-    if width:
-        by = [f"k{i}" for i in range(width)]
-        found_q = frame.groupby(by, sort=False)[list(METRICS)].quantile(qs)
-        places = [tuple(index) for index in found_q.index]
-    else:
-        found_q = frame[list(METRICS)].quantile(qs)
-        places = [(q,) for q in found_q.index]
-    values = found_q.to_numpy(dtype="float64")
-    for place, row in zip(places, values, strict=True):
-        *codes, q = place
-        group = groups.get(tuple(uniques[i][code] for i, code in enumerate(codes)))
-        if group is None:  # a malformed row's period, out of any range
-            continue
-        for metric, value in zip(METRICS, row, strict=True):
-            if (metric, q) in QUANTILES and value == value:  # not NaN: a value was ranked
-                group.quantiles[(metric, q)] = float(value)
+    for i, metric in enumerate(METRICS):
+        # a NULL (not timed) is NaN: left out
+        ranked = np.array(table[:, width + i].tolist(), dtype="float64")
+        for code, found in _quantiles(np, codes, ranked, qs):
+            group = groups.get(keys[code])
+            if group is None:  # a malformed row's period, out of any range
+                continue
+            for q, value in zip(qs, found, strict=True):
+                if (metric, q) in QUANTILES:
+                    group.quantiles[(metric, q)] = value
+
+
+def _group_codes(
+    np: Any, keys: Sequence[Sequence[Any]], rows: int
+) -> tuple[Any, list[tuple[Any, ...]]]:
+    """Each row's group as a number, and each number's key: key column by key column,
+    factorized (pandas' hashing, so text, numbers and NULL each stay themselves) and
+    combined with the groups so far."""
+    pandas = require_pandas()
+    codes, named = np.zeros(rows, dtype="int64"), [()]
+    for column in keys:
+        found, uniques = pandas.factorize(column, use_na_sentinel=False)
+        values = [None if pandas.isna(value) else value for value in uniques]
+        present, codes = np.unique(codes * len(values) + found, return_inverse=True)
+        named = [(*named[at // len(values)], values[at % len(values)]) for at in present.tolist()]
+    return codes, named
+
+
+def _quantiles(
+    np: Any, codes: Any, values: Any, qs: Sequence[float]
+) -> Iterator[tuple[int, list[float]]]:
+    """Each group's quantiles ``qs`` of its values that are not NaN, as pandas computes
+    them (linear: between the two ranks around ``q * (n - 1)``): one sort of every value
+    by group, then each group's ranks read at its offset."""
+    known = ~np.isnan(values)
+    codes, values = codes[known], values[known]
+    if not len(values):
+        return
+    order = np.lexsort((values, codes))
+    codes, values = codes[order], values[order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    last = np.r_[starts[1:], len(values)] - 1
+    found = []
+    for q in qs:
+        rank = q * (last - starts)
+        below = starts + np.floor(rank).astype("int64")
+        low, high = values[below], values[np.minimum(below + 1, last)]
+        found.append(low + (high - low) * (rank - np.floor(rank)))
+    for i, code in enumerate(codes[starts].tolist()):
+        yield code, [float(column[i]) for column in found]
 
 
 ScoreSums = dict[tuple[Any, ...], dict[str, tuple[int, float | None, dict[str, int], bool]]]
