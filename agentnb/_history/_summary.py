@@ -417,7 +417,7 @@ def add_quantiles(
 
 
 def _group_codes(
-    np: Any, keys: Sequence[Sequence[Any]], rows: int
+    np: Any, keys: Sequence[Any], rows: int
 ) -> tuple[Any, list[tuple[Any, ...]]]:
     """Each row's group as a number, and each number's key: key column by key column,
     factorized (pandas' hashing, so text, numbers and NULL each stay themselves) and
