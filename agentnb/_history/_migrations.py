@@ -1020,16 +1020,6 @@ def m022_summaries_from_runs(db: sqlite3.Connection) -> None:
     )
 
 
-@migration
-def m024_summary_index(db: sqlite3.Connection) -> None:
-    # summary() reads each run's status, keys and figures from this narrow copy of them
-    # instead of walking the wide rows (the messages and answers): a tenth of the pages
-    db.execute(
-        "CREATE INDEX runs_summary ON runs (status, agent, model, started_at, total_tokens, "
-        "cost_usd, tool_call_count, paused_seconds, duration, ttft, local_id)"
-    )
-
-
 _GUARDED_SIDE_TABLES = (
     "DROP TRIGGER runs_rollup_insert",
     "DROP TRIGGER runs_rollup_update_old",
