@@ -373,10 +373,14 @@ def _group_codes(np: Any, keys: Sequence[Any], rows: int) -> tuple[Any, list[tup
     factorized (pandas' hashing, so text, numbers and NULL each stay themselves) and
     combined with the groups so far."""
     pandas = require_pandas()
-    codes, named = np.zeros(rows, dtype="int64"), [()]
-    for column in keys:
+    codes = np.zeros(rows, dtype="int64")
+    named: list[tuple[Any, ...]] = [()]
+    for i, column in enumerate(keys):
         found, uniques = pandas.factorize(column, use_na_sentinel=False)
         values = [None if pandas.isna(value) else value for value in uniques]
+        if i == 0:  # the first key: its codes are the groups
+            codes, named = found, [(value,) for value in values]
+            continue
         present, codes = np.unique(codes * len(values) + found, return_inverse=True)
         named = [(*named[at // len(values)], values[at % len(values)]) for at in present.tolist()]
     return codes, named
@@ -392,7 +396,8 @@ def _quantiles(
     codes, values = codes[known], values[known]
     if not len(values):
         return
-    order = np.lexsort((values, codes))
+    order = np.argsort(values)
+    order = order[np.argsort(codes[order], kind="stable")]  # by group, each in value order
     codes, values = codes[order], values[order]
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     last = np.r_[starts[1:], len(values)] - 1
