@@ -1,7 +1,7 @@
 """Summaries, by one engine: SQLite. A file's runs are summarised where they are (one
 ``GROUP BY`` over the runs for the counts and sums; one read of the timed runs' durations and
-TTFTs, ranked by one numpy sort, for the quantiles); runs held in memory through an in-memory file
-(:func:`summary_in_memory`). Also the summary of tool calls. A summary is a plain frame: what
+TTFTs, ranked by one numpy sort, for the quantiles); runs held in memory through an in-memory
+file (:func:`summary_in_memory`). Also the summary of tool calls. A summary is a plain frame: what
 shows it is above."""
 
 from __future__ import annotations
