@@ -1,15 +1,14 @@
 """Summaries, by one engine: SQLite. A file's runs are summarised where they are (one
 ``GROUP BY`` over the runs for the counts and sums; one read of the timed runs' durations and
-TTFTs, ranked by pandas, for the quantiles); runs held in memory through an in-memory file
-(:func:`summary_in_memory`). Also the summary of tool calls. A summary is a plain frame: what
+TTFTs, ranked by one numpy sort, for the quantiles); runs held in memory through an in-memory
+file (:func:`summary_in_memory`). Also the summary of tool calls. A summary is a plain frame: what
 shows it is above."""
 
 from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from .._core.exceptions import ConfigurationError
@@ -40,7 +39,6 @@ __all__ = [
     "SHARES",
     "SUMMARY_COLUMNS",
     "FrameOf",
-    "SummaryGroup",
     "as_summary",
     "is_share",
     "score_summary_rows",
@@ -240,64 +238,7 @@ Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 QUANTILES: Final = (("duration", 0.5), ("duration", 0.95), ("ttft", 0.5), ("ttft", 0.95))
 """The quantile columns of a summary, in order: ``duration_p50`` ... ``ttft_p95``."""
 METRICS: Final = ("duration", "ttft")
-_SUMMED: Final = ("total_tokens", "cost_usd", "tool_call_count", "paused_seconds")
-"""The runs columns a summary sums (each pair of a counts row: SUM, COUNT); after them the
-count of the runs unpriced (:func:`_unpriced_sql`). The metrics are only ranked: no sum or
-count of theirs is read."""
 _KINDS: Final = dict(RUN_COLUMNS)
-
-
-@dataclass
-class SummaryGroup:
-    """One group's figures, summed over its per-status rows."""
-
-    runs: int = 0
-    statuses: dict[str, int] = field(default_factory=dict)
-    sums: dict[str, Any] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
-    timed_runs: int = 0
-    paused: Any = None
-    unpriced: int = 0
-    quantiles: dict[tuple[str, float], float | None] = field(default_factory=dict)
-
-    def add(self, status: str, runs: int, figures: Sequence[Any], timed: bool) -> None:
-        self.runs += runs
-        self.statuses[status] = self.statuses.get(status, 0) + runs
-        pairs = zip(figures[0:-1:2], figures[1:-1:2], strict=True)
-        values = dict(zip(_SUMMED, pairs, strict=True))
-        for name in _SUMMED:
-            total, count = values[name]
-            if count:
-                self.sums[name] = total if name not in self.sums else self.sums[name] + total
-                self.counts[name] = self.counts.get(name, 0) + count
-        self.unpriced += figures[-1]
-        if timed:
-            self.timed_runs += runs
-            total, count = values["paused_seconds"]
-            if count:
-                self.paused = total if self.paused is None else self.paused + total
-
-    def mean(self, name: str) -> float | None:
-        count = self.counts.get(name, 0)
-        return self.sums[name] / count if count else None
-
-    def row(self, key: tuple[Any, ...]) -> tuple[Any, ...]:
-        """The row :func:`summary_frame` reads."""
-        return (
-            *key,
-            self.runs,
-            *(self.statuses.get(status, 0) for status in COUNTED_STATUSES),
-            self.sums.get("total_tokens"),
-            self.mean("total_tokens"),
-            self.sums.get("cost_usd"),
-            self.mean("cost_usd"),
-            self.counts.get("cost_usd", 0),
-            self.unpriced,
-            self.mean("tool_call_count"),
-            self.timed_runs,
-            self.paused,
-            *(self.quantiles.get(wanted) for wanted in QUANTILES),
-        )
 
 
 def summary_rows(
@@ -309,39 +250,53 @@ def summary_rows(
 ) -> list[tuple[Any, ...]]:
     """One row per group, ordered by the keys (a missing key last): the keys, then the
     figures :func:`summary_frame` turns into the summary's frame. Two reads of the runs:
-    their counts and sums per group and status, and the timed runs' values to rank."""
-    sql, params = counts_sql(keys, where, every)
-    groups: dict[tuple[Any, ...], SummaryGroup] = {}
+    their counts and sums per group, and the timed runs' values to rank."""
+    sql, params = counts_sql(keys, where, every, timed)
+    rows = query(sql, params)
     width = len(keys)
-    for row in query(sql, params):
-        status, runs = row[width], row[width + 1]
-        group = groups.setdefault(tuple(row[:width]), SummaryGroup())
-        group.add(status, runs, row[width + 2 :], timed is None or status in timed)
+    at = {tuple(row[:width]): i for i, row in enumerate(rows)}
+    quantiles: list[list[float | None]] = [[None] * len(QUANTILES) for _ in rows]
     sql, params = timed_values_sql(keys, where, every, timed)
-    add_quantiles(query(sql, params), width, groups)
-    ordered = sorted(groups, key=lambda key: tuple(sqlite_order(value) for value in key))
-    return [groups[key].row(key) for key in ordered]
+    for key, metric, q, value in ranked_values(query(sql, params), width):
+        i = at.get(key)
+        if i is not None:  # else a malformed row's period, out of any range
+            quantiles[i][QUANTILES.index((metric, q))] = value
+    return [(*row, *found) for row, found in zip(rows, quantiles, strict=True)]
 
 
-def sqlite_order(value: Any) -> tuple[int, int, Any]:
-    """SQLite's ``ORDER BY k IS NULL, k``: numbers, then text (by code point, as SQLite's
-    byte order of UTF-8 is), a missing key last."""
-    if value is None:
-        return (1, 0, 0)
-    return (0, 1, value) if isinstance(value, str) else (0, 0, value)
-
-
-def counts_sql(keys: Sequence[str], where: RunFilter, every: str | None) -> tuple[str, list[Any]]:
-    """Per group and status: the keys, the status, the runs, then for each column of
-    ``_SUMMED`` the SUM and COUNT of its sane values, then the runs unpriced."""
+def counts_sql(
+    keys: Sequence[str], where: RunFilter, every: str | None, timed: tuple[str, ...] | None
+) -> tuple[str, list[Any]]:
+    """Per group, ordered as :func:`summary_rows` says: the keys, the runs, those of each of
+    ``COUNTED_STATUSES``, then the figures of the sane values (tokens: total, mean; cost:
+    total, mean, runs priced; runs unpriced; tool calls per run; timed runs, their pauses)."""
     terms, params = where.conditions()
     where_sql = f"WHERE {' AND '.join(terms)}" if terms else ""
-    # "+": a key is grouped by a sort of the rows read in the table's order, never by a walk
-    # along an index in the key's order (runs_by_agent: a row looked up per run, twice the work)
-    group = ", ".join([*(f"+{key_sql(key, every)}" for key in keys), "runs.status"])
-    sums = (f"SUM({_sane(column)}), COUNT({_sane(column)})" for column in _SUMMED)
-    figures = ", ".join([*sums, f"COUNT({_unpriced_sql()})"])
-    return f"SELECT {group}, COUNT(*), {figures} FROM runs {where_sql} GROUP BY {group}", params
+    is_timed = "1" if timed is None else f"runs.status IN ({', '.join('?' * len(timed))})"
+    tokens, cost, paused = _sane("total_tokens"), _sane("cost_usd"), _sane("paused_seconds")
+    figures = [
+        "COUNT(*)",
+        *(f"COUNT(CASE WHEN runs.status = '{status}' THEN 1 END)" for status in COUNTED_STATUSES),
+        f"SUM({tokens})",
+        f"AVG({tokens})",
+        f"SUM({cost})",
+        f"AVG({cost})",
+        f"COUNT({cost})",
+        f"COUNT({_unpriced_sql()})",
+        f"AVG({_sane('tool_call_count')})",
+        f"COUNT(CASE WHEN {is_timed} THEN 1 END)",
+        f"SUM(CASE WHEN {is_timed} THEN {paused} END)",
+    ]
+    # "+": a key is grouped by a sort of the rows read in the index's order, never by a walk
+    # along another index in the key's order (runs_by_agent: a row looked up per run)
+    named = [f"+{key_sql(key, every)} AS k{i}" for i, key in enumerate(keys)]
+    sql = f"SELECT {', '.join([*named, *figures])} FROM runs {where_sql}"
+    if keys:
+        groups = [f"k{i}" for i in range(len(keys))]
+        order = ", ".join(f"{group} IS NULL, {group}" for group in groups)
+        sql += f" GROUP BY {', '.join(groups)} ORDER BY {order}"
+    timed_params = [] if timed is None else list(timed)
+    return sql, [*timed_params, *timed_params, *params]
 
 
 def _unpriced_sql() -> str:
@@ -391,44 +346,69 @@ def timed_values_sql(
     return f"SELECT {columns} FROM runs WHERE {' AND '.join(terms)}", params
 
 
-def add_quantiles(
-    rows: Sequence[tuple[Any, ...]], width: int, groups: Mapping[tuple[Any, ...], SummaryGroup]
-) -> None:
+def ranked_values(
+    rows: Sequence[tuple[Any, ...]], width: int
+) -> Iterator[tuple[tuple[Any, ...], str, float, float]]:
     """Each group's quantiles (pandas' linear ones) of the values :func:`timed_values_sql`
-    read: its ``width`` keys, then one value per metric. A group is ranked by the codes of
-    its keys (a key is any SQLite value: text, a number, NULL), never by comparing them."""
+    read: its ``width`` keys, then one value per metric; as (key, metric, q, value). A
+    group is ranked by the codes of its keys (a key is any SQLite value: text, a number,
+    NULL), never by comparing them."""
     if not rows:
         return
+    import numpy as np  # comes with pandas, which a summary needs
+
+    table = np.array(rows, dtype=object)  # a column per key, then per metric
+    codes, keys = _group_codes(np, [table[:, i] for i in range(width)], len(rows))
+    for i, metric in enumerate(METRICS):
+        # a NULL (not timed) is NaN: left out
+        values = np.array(table[:, width + i].tolist(), dtype="float64")
+        wanted = [q for name, q in QUANTILES if name == metric]
+        for code, found in _quantiles(np, codes, values, wanted):
+            for q, value in zip(wanted, found, strict=True):
+                yield keys[code], metric, q, value
+
+
+def _group_codes(np: Any, keys: Sequence[Any], rows: int) -> tuple[Any, list[tuple[Any, ...]]]:
+    """Each row's group as a number, and each number's key: key column by key column,
+    factorized (pandas' hashing, so text, numbers and NULL each stay themselves) and
+    combined with the groups so far."""
     pandas = require_pandas()
-    table = pandas.DataFrame(rows, dtype=object)  # one column per key, then per metric
-    frame = pandas.DataFrame(
-        {
-            metric: pandas.to_numeric(table[width + i]).astype("float64")
-            for i, metric in enumerate(METRICS)
-        }
-    )
-    uniques = []
-    for i in range(width):
-        codes, found = pandas.factorize(table[i], use_na_sentinel=False)
-        frame[f"k{i}"] = codes
-        uniques.append([None if pandas.isna(value) else value for value in found])
-    qs = sorted({q for _, q in QUANTILES})
-    if width:
-        by = [f"k{i}" for i in range(width)]
-        found_q = frame.groupby(by, sort=False)[list(METRICS)].quantile(qs)
-        places = [tuple(index) for index in found_q.index]
-    else:
-        found_q = frame[list(METRICS)].quantile(qs)
-        places = [(q,) for q in found_q.index]
-    values = found_q.to_numpy(dtype="float64")
-    for place, row in zip(places, values, strict=True):
-        *codes, q = place
-        group = groups.get(tuple(uniques[i][code] for i, code in enumerate(codes)))
-        if group is None:  # a malformed row's period, out of any range
+    codes = np.zeros(rows, dtype="int64")
+    named: list[tuple[Any, ...]] = [()]
+    for i, column in enumerate(keys):
+        found, uniques = pandas.factorize(column, use_na_sentinel=False)
+        values = [None if pandas.isna(value) else value for value in uniques]
+        if i == 0:  # the first key: its codes are the groups
+            codes, named = found, [(value,) for value in values]
             continue
-        for metric, value in zip(METRICS, row, strict=True):
-            if (metric, q) in QUANTILES and value == value:  # not NaN: a value was ranked
-                group.quantiles[(metric, q)] = float(value)
+        present, codes = np.unique(codes * len(values) + found, return_inverse=True)
+        named = [(*named[at // len(values)], values[at % len(values)]) for at in present.tolist()]
+    return codes, named
+
+
+def _quantiles(
+    np: Any, codes: Any, values: Any, qs: Sequence[float]
+) -> Iterator[tuple[int, list[float]]]:
+    """Each group's quantiles ``qs`` of its values that are not NaN, as pandas computes
+    them (linear: between the two ranks around ``q * (n - 1)``): one sort of every value
+    by group, then each group's ranks read at its offset."""
+    known = ~np.isnan(values)
+    codes, values = codes[known], values[known]
+    if not len(values):
+        return
+    order = np.argsort(values)
+    order = order[np.argsort(codes[order], kind="stable")]  # by group, each in value order
+    codes, values = codes[order], values[order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    last = np.r_[starts[1:], len(values)] - 1
+    found = []
+    for q in qs:
+        rank = q * (last - starts)
+        below = starts + np.floor(rank).astype("int64")
+        low, high = values[below], values[np.minimum(below + 1, last)]
+        found.append(low + (high - low) * (rank - np.floor(rank)))
+    for i, code in enumerate(codes[starts].tolist()):
+        yield code, [float(column[i]) for column in found]
 
 
 ScoreSums = dict[tuple[Any, ...], dict[str, tuple[int, float | None, dict[str, int], bool]]]

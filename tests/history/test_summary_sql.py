@@ -395,3 +395,30 @@ def test_a_recorded_run_without_a_price_is_unpriced_and_one_without_usage_is_not
         assert by_user.loc["bob", ["unpriced", "no_usage"]].tolist() == [0, 1]
         store.rebuild_side_tables()
         pd.testing.assert_frame_equal(store.summary(RunFilter(), "metadata.user"), by_user)
+
+
+def test_quantiles_equal_pandas_own_for_groups_of_every_size(tmp_path: Path) -> None:
+    """Each group's quantiles are pandas' linear ones over its timed runs, for groups of
+    one to five runs and the runs with no thread, some runs without a duration or TTFT."""
+    rng, now = random.Random(5), time.time()
+    threads = ["one", *["two"] * 2, *["three"] * 3, *["four"] * 4, *["five"] * 5, *[None] * 6]
+    records = []
+    for i, thread in enumerate(threads):
+        values = {**record_values(i, rng, now), "status": "completed", "thread_id": thread}
+        records.append(RunRecord.from_row(tuple(values.get(n) for n, _ in RUN_COLUMNS)))
+    with HistoryStore(tmp_path / "history.sqlite3") as store:
+        store.import_records(records)
+        summary = store.summary(RunFilter(), "thread_id")
+        runs = store.runs().to_pandas()
+    keys = runs["thread_id"].astype(object).where(runs["thread_id"].notna(), None)
+    for thread in set(threads):
+        mine = runs[[key == thread for key in keys]]
+        row = summary.loc[thread] if thread is not None else summary[summary.index.isna()].iloc[0]
+        for metric in ("duration", "ttft"):
+            for q in (0.5, 0.95):
+                expected = mine[metric].dropna().quantile(q)
+                found = row[f"{metric}_p{round(q * 100)}"]
+                if pd.isna(expected):  # no run of it timed: none ranked
+                    assert pd.isna(found), (thread, metric, q)
+                else:
+                    assert found == pytest.approx(expected, rel=1e-12), (thread, metric, q)
