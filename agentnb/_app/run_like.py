@@ -97,7 +97,7 @@ def names_runs(value: Any) -> bool:
     return run_of(value) is not None or names_past_runs(value)
 
 
-def run_ids(value: Any) -> list[str]:
+def run_ids(value: object) -> list[str]:
     """The ``local_id`` of each run ``value`` names (see :func:`names_runs`), an id looked up
     in the history (agentnb's ``local_id`` or the platform's ``run_id``)."""
     run = run_of(value)

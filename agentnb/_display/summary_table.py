@@ -177,7 +177,7 @@ def _any(values: Any) -> bool:
     return bool((values.fillna(0) != 0).any())
 
 
-def cell_text(column: str, value: Any, share: bool = False) -> str:
+def cell_text(column: str, value: object, share: bool = False) -> str:
     """A figure as read: ``$1.25``, ``95%``, ``350 ms``, ``1,204``, a time as
     ``24 Nov 2026 14:05``, a text cut to :data:`NAME_CHARS`; ``—`` when missing. ``share``:
     the figure is a bool score's mean, the share of True (``66.7%``)."""
@@ -188,7 +188,7 @@ def cell_text(column: str, value: Any, share: bool = False) -> str:
     if isinstance(value, str):
         return excerpt(visible(value), NAME_CHARS)
     try:
-        number = float(value)
+        number = float(value)  # type: ignore[arg-type]  # anything float() takes; else shown as text
     except (TypeError, ValueError):
         return excerpt(visible(str(value)), NAME_CHARS)
     if share:

@@ -155,7 +155,7 @@ def as_summary(frame: pd.DataFrame, every: str | None) -> pd.DataFrame:
     return frame
 
 
-def is_share(values: Iterable[Any]) -> bool:
+def is_share(values: Iterable[object]) -> bool:
     """Whether a score's mean is the share of True: it has numbers, and each is a bool (a
     score given numbers too is a number, its bools counting 1 or 0)."""
     numbers = [v for v in values if isinstance(v, bool | int | float) and v == v]  # not NaN
