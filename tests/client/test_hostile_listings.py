@@ -80,7 +80,7 @@ LISTING_DIALECTS = {
     "seekrflow": {},
     "seekrflow-vercel": {},
     "langgraph": {},
-    "a2a": {"path": "", "version": "1.0"},
+    "a2a": {"provider_options": {"path": "", "version": "1.0"}},
 }
 
 
@@ -158,7 +158,7 @@ def test_a_platform_that_pauses_after_every_answer_is_given_up(dialect: str) -> 
         await conn.send(sse_head() + (paused if n < GIVES_UP_AFTER else ended))
 
     async def go(url: str) -> None:
-        options = {"path": "", "version": "0.3"} if dialect == "a2a" else {}
+        options = {"provider_options": {"path": "", "version": "0.3"}} if dialect == "a2a" else {}
         async with AsyncAgentClient(dialect, base_url=url, record=False, **options) as client:
             await client.run("agent", "hi", approve=True)
 

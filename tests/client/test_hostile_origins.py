@@ -145,7 +145,7 @@ def test_plain_http_named_by_an_https_card_gets_no_key(
     assert f"the key was not sent to {other.url}" in str(error)
 
 
-OPTIONS: dict[str, dict[str, Any]] = {"a2a": {"path": ""}}
+OPTIONS: dict[str, dict[str, Any]] = {"a2a": {"provider_options": {"path": ""}}}
 
 
 @pytest.mark.parametrize("name", sorted(available_providers()))

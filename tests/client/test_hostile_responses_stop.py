@@ -64,6 +64,6 @@ def test_stop_of_a_foreground_response_sends_no_cancel_and_reports_no_failure() 
 
 def test_stop_of_a_background_response_cancels_it_on_the_platform() -> None:
     with HostileServer(_platform) as server:
-        run = _stopped(server.url, background=True)
+        run = _stopped(server.url, provider_options={"background": True})
     assert [r.path for r in server.requests] == ["/responses", "/responses/resp_1/cancel"]
     assert run.cancel_error is not None and "404" in run.cancel_error  # the server refused

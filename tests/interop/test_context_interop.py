@@ -119,7 +119,11 @@ def test_the_same_context_tools_on_ag_ui_and_an_openai_compatible_proxy(
 ) -> None:
     results = []
     for name, upstream, connect in [
-        ("agui", agui_url, 'agentnb.connect("ag-ui", base_url=URL, path="/{agent}", name="x")'),
+        (
+            "agui",
+            agui_url,
+            'agentnb.connect("ag-ui", base_url=URL, provider_options={"path": "/{agent}"}, name="x")',
+        ),
         (
             "litellm",
             proxy_url.removesuffix("/v1"),

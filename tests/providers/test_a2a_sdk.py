@@ -50,7 +50,7 @@ def card_endpoint(sdk_url: str) -> str:
 @pytest.fixture(params=["1.0", "0.3"])
 async def client(sdk_url: str, request: pytest.FixtureRequest) -> AsyncIterator[AsyncAgentClient]:
     base_url = card_endpoint(sdk_url)
-    options = {"path": "", "version": request.param}
+    options = {"provider_options": {"path": "", "version": request.param}}
     async with AsyncAgentClient("a2a", base_url=base_url, record=False, **options) as agent_client:
         yield agent_client
 

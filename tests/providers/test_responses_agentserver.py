@@ -125,7 +125,7 @@ async def test_a_background_run_cut_mid_stream_resumes_after_its_last_event(
 ) -> None:
     relay = CuttingRelay(agentserver_url, cut_after=12)
     with HostileServer(relay) as hostile:
-        async with client_of(hostile.url, background=True) as agent_client:
+        async with client_of(hostile.url, provider_options={"background": True}) as agent_client:
             run = await agent_client.run("scripted", "slow 30")
     assert run.status == "completed", run.error
     assert run.text == "".join(f"{n} " for n in range(30))  # nothing lost, nothing twice
@@ -138,7 +138,7 @@ async def test_a_background_run_cut_mid_stream_resumes_after_its_last_event(
 async def started_elsewhere(url: str, message: str) -> str:
     """A background response started and left after its first text (a kernel that died):
     its id, as a history row keeps it."""
-    provider = client_of(url, background=True).provider
+    provider = client_of(url, provider_options={"background": True}).provider
     first = provider.stream_http_request(RunRequest(agent="scripted", message=message))
     async with (
         httpx.AsyncClient(base_url=url) as http,
@@ -154,7 +154,7 @@ async def started_elsewhere(url: str, message: str) -> str:
 
 async def test_attach_streams_a_background_run_after_a_restart(agentserver_url: str) -> None:
     response_id = await started_elsewhere(agentserver_url, "slow 20")
-    async with client_of(agentserver_url, background=True) as agent_client:
+    async with client_of(agentserver_url, provider_options={"background": True}) as agent_client:
         attached = agent_client.attach("scripted", response_id)
         async with attached:
             await attached.consume()
@@ -167,7 +167,7 @@ async def test_attach_streams_a_background_run_after_a_restart(agentserver_url: 
 
 
 async def test_stop_cancels_the_response_on_the_server(agentserver_url: str) -> None:
-    async with client_of(agentserver_url, background=True) as agent_client:
+    async with client_of(agentserver_url, provider_options={"background": True}) as agent_client:
         async with agent_client.stream("scripted", "slow 200") as stream:
             async for event in stream:
                 if event.type == "text_delta":

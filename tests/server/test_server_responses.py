@@ -71,7 +71,9 @@ async def test_a_background_run_cut_by_the_network_resumes(
     relay = CuttingRelay(server.base_url, cut_after=20)
     with HostileServer(relay) as hostile:
         url = hostile.url + "/v1"
-        async with client_of(url, server.api_key, background=True) as agent_client:
+        async with client_of(
+            url, server.api_key, provider_options={"background": True}
+        ) as agent_client:
             run = await agent_client.run("finance_agent", QUESTION)
             whole = await client.run("finance_agent", QUESTION)
     assert run.status == "completed" and run.resumes == 1
@@ -106,7 +108,9 @@ async def test_stop_cancels_the_response_on_the_server(server: ServerHandle) -> 
     slow = {"X-AgentNB-Delay-Ms": "40"}
     url = server.url_for("openai-responses")
     async with (
-        client_of(url, server.api_key, background=True, headers=slow) as agent_client,
+        client_of(
+            url, server.api_key, provider_options={"background": True}, headers=slow
+        ) as agent_client,
         agent_client.stream("writer", "write") as stream,
     ):
         async for event in stream:
