@@ -17,6 +17,11 @@ os.environ.setdefault(
     "AGENTNB_HISTORY", os.path.join(tempfile.mkdtemp(prefix="agentnb-test-"), "history.db")
 )
 
+# A terminal's size is its own (a pty's, or a test's COLUMNS): an inherited COLUMNS or LINES
+# (pytest-xdist's workers set 80x24) would override every child's terminal size.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+
 # A suite started in the background by a shell without job control (`cmd &` in a script)
 # inherits SIGINT ignored, and so does every process it starts: the tests of Ctrl-C (a
 # kernel's interrupt, the CLI's) would see nothing arrive. Restored to Python's own.
@@ -61,6 +66,19 @@ def server_url(server: ServerHandle) -> str:
 def api_key(server: ServerHandle) -> str:
     """The server's API key."""
     return server.api_key
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With pytest-xdist's ``--dist loadgroup`` (scripts/test.sh): a folder whose modules
+    share servers runs on one worker, back to back, and so does each other module (its
+    module fixtures start once)."""
+    if config.getoption("dist", None) != "loadgroup":
+        return
+    folders = [shared.folder for shared in SharedServers.everywhere]
+    for item in items:
+        group = next((f for f in folders if f in item.path.parents), item.path)
+        item.add_marker(pytest.mark.xdist_group(str(group.relative_to(config.rootpath))))
 
 
 @pytest.hookimpl(wrapper=True)
