@@ -70,15 +70,17 @@ def api_key(server: ServerHandle) -> str:
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With pytest-xdist's ``--dist loadgroup`` (scripts/test.sh): a folder whose modules
-    share servers runs on one worker, back to back, and so does each other module (its
-    module fixtures start once)."""
+    """With pytest-xdist's ``--dist loadgroup`` (scripts/test.sh): every test that drives a
+    browser runs on one worker (two Chromiums with their Jupyter servers starve each other on
+    two cores), back to back; so does a folder whose modules share servers, and each other
+    module (its module fixtures start once)."""
     if config.getoption("dist", None) != "loadgroup":
         return
     folders = [shared.folder for shared in SharedServers.everywhere]
     for item in items:
         group = next((f for f in folders if f in item.path.parents), item.path)
-        item.add_marker(pytest.mark.xdist_group(str(group.relative_to(config.rootpath))))
+        name = "browser" if "browser" in item.keywords else str(group.relative_to(config.rootpath))
+        item.add_marker(pytest.mark.xdist_group(name))
 
 
 @pytest.hookimpl(wrapper=True)
