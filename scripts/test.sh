@@ -103,7 +103,7 @@ step "docs site (mkdocs build --strict into site/: a broken link or anchor, a pa
 NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --clean
 
 step "pytest, on two workers (a folder whose modules share servers stays on one: tests/conftest.py)"
-python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder "$@"
+python -m pytest -n 2 --dist loadfile --no-loadscope-reorder "$@"
 
 step "notebooks (nbval: executed top to bottom, outputs compared with ids and clocks sanitized)"
 python -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider

@@ -7,6 +7,7 @@ import os
 import signal
 import tempfile
 from collections.abc import Generator, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -31,6 +32,9 @@ if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
 from agentnb_testing import SharedServers
 
 from agentnb.server import ServerHandle, start_server
+
+SHARING_FOLDERS = ("tests/browser", "tests/interop")
+"""The folders whose conftest shares servers among its modules (``SharedServers``)."""
 
 # Hypothesis's health checks on how fast or how large generated inputs are judge the generator,
 # not the code under test; on a loaded machine they fail a random seed now and then. Every
@@ -68,19 +72,24 @@ def api_key(server: ServerHandle) -> str:
     return server.api_key
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With pytest-xdist's ``--dist loadgroup`` (scripts/test.sh): every test that drives a
-    browser runs on one worker (two Chromiums with their Jupyter servers starve each other on
-    two cores), back to back; so does a folder whose modules share servers, and each other
-    module (its module fixtures start once)."""
-    if config.getoption("dist", None) != "loadgroup":
-        return
-    folders = [shared.folder for shared in SharedServers.everywhere]
-    for item in items:
-        group = next((f for f in folders if f in item.path.parents), item.path)
-        name = "browser" if "browser" in item.keywords else str(group.relative_to(config.rootpath))
-        item.add_marker(pytest.mark.xdist_group(name))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist's ``--dist loadfile`` (scripts/test.sh), with wider work units: every
+    test that drives a browser (``*_browser`` by name) on one worker, back to back (two
+    Chromiums with their Jupyter servers starve each other on two cores), and so every folder
+    whose modules share servers (``SharedServers``); each other module is a unit of its own."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedServersScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            if "_browser" in nodeid:
+                return "browser"
+            folder = path.rsplit("/", 1)[0]
+            return folder if folder in SHARING_FOLDERS else path
+
+    return SharedServersScheduling(config, log)
 
 
 @pytest.hookimpl(wrapper=True)
