@@ -22,7 +22,7 @@ install_venv() {
   local dir=$1 source=$2 stamp
   shift 2
   stamp=$dir/installed-$(basename "$source")
-  [ -x "$dir/bin/python" ] || "$PY" -m venv "$dir"
+  [ -x "$dir/bin/python" ] || "$UV" venv --quiet --python "$PY" "$dir"
   cmp -s "$source" "$stamp" && return 0
   echo "installing $dir ($*)"
   "$UV" pip install --quiet --python "$dir/bin/python" "$@"
