@@ -9,36 +9,36 @@ VENV=${AGENTNB_VENV:-.venv}
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "Python environment ($VENV)"
+step "Python environment ($VENV), installed by uv (from PyPI by pip, the one thing pip installs)"
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+[ -x "$VENV/bin/uv" ] || "$VENV/bin/python" -m pip install --quiet uv
+UV=$PWD/$VENV/bin/uv
+"$UV" pip install --quiet --python "$VENV/bin/python" -e ".[dev]"
 export PATH="$PWD/$VENV/bin:$PATH"
 
-step "Other projects' servers and SDKs the tests run, each in a venv of its own (tests/sdk_envs/NAME.txt -> .tools/NAME)"
-# Their pins clash with the dev extras and with each other. A venv is (re)installed when its
-# requirements file changed since the last install.
-for req in tests/sdk_envs/*.txt; do
-  name=$(basename "$req" .txt)
-  dir=.tools/$name
-  [ -x "$dir/bin/python" ] || "$PY" -m venv "$dir"
-  if ! cmp -s "$req" "$dir/installed.txt"; then
-    echo "installing $name from $req"
-    "$dir/bin/python" -m pip install --quiet --upgrade pip
-    "$dir/bin/python" -m pip install --quiet -r "$req"
-    cp "$req" "$dir/installed.txt"
-  fi
-done
+# install_venv DIR STAMP_SOURCE UV_PIP_ARGS...: (re)install venv DIR when STAMP_SOURCE changed
+# since its last install (a copy of it is kept in DIR as the stamp).
+install_venv() {
+  local dir=$1 source=$2 stamp
+  shift 2
+  stamp=$dir/installed-$(basename "$source")
+  [ -x "$dir/bin/python" ] || "$UV" venv --quiet --python "$PY" "$dir"
+  cmp -s "$source" "$stamp" && return 0
+  echo "installing $dir ($*)"
+  "$UV" pip install --quiet --python "$dir/bin/python" "$@"
+  cp "$source" "$stamp"
+}
 
-step "A plain install, no extras, for the shipped notebooks (.tools/plain, made again when pyproject.toml changes)"
-plain=.tools/plain
-[ -x "$plain/bin/python" ] || "$PY" -m venv "$plain"
-if ! cmp -s pyproject.toml "$plain/installed-pyproject.toml"; then
-  echo "installing agentnb without extras into $plain"
-  "$plain/bin/python" -m pip install --quiet --upgrade pip
-  "$plain/bin/python" -m pip install --quiet -e . nbclient ipykernel
-  cp pyproject.toml "$plain/installed-pyproject.toml"
-fi
+step "Other projects' servers and SDKs the tests run, each in a venv of its own (tests/sdk_envs/NAME.txt -> .tools/NAME), and a plain install, no extras, for the shipped notebooks (.tools/plain): all at once"
+# Their pins clash with the dev extras and with each other.
+pids=()
+for req in tests/sdk_envs/*.txt; do
+  install_venv ".tools/$(basename "$req" .txt)" "$req" -r "$req" &
+  pids+=($!)
+done
+install_venv .tools/plain pyproject.toml -e . nbclient ipykernel &
+pids+=($!)
+for pid in "${pids[@]}"; do wait "$pid"; done
 
 step "Debian packages: chromium (browser tests), tmux (terminal tests)"
 missing=()
@@ -102,8 +102,8 @@ mypy
 step "docs site (mkdocs build --strict into site/: a broken link or anchor, a page missing from the build or an API name that does not resolve fails)"
 NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --clean
 
-step "pytest"
-python -m pytest "$@"
+step "pytest, on two workers (a folder whose modules share servers stays on one: tests/conftest.py)"
+python -m pytest -n 2 --dist loadfile --no-loadscope-reorder "$@"
 
 step "notebooks (nbval: executed top to bottom, outputs compared with ids and clocks sanitized)"
 python -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider

@@ -7,6 +7,7 @@ import os
 import signal
 import tempfile
 from collections.abc import Generator, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -17,6 +18,11 @@ os.environ.setdefault(
     "AGENTNB_HISTORY", os.path.join(tempfile.mkdtemp(prefix="agentnb-test-"), "history.db")
 )
 
+# A terminal's size is its own (a pty's, or a test's COLUMNS): an inherited COLUMNS or LINES
+# (pytest-xdist's workers set 80x24) would override every child's terminal size.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+
 # A suite started in the background by a shell without job control (`cmd &` in a script)
 # inherits SIGINT ignored, and so does every process it starts: the tests of Ctrl-C (a
 # kernel's interrupt, the CLI's) would see nothing arrive. Restored to Python's own.
@@ -26,6 +32,9 @@ if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
 from agentnb_testing import SharedServers
 
 from agentnb.server import ServerHandle, start_server
+
+SHARING_FOLDERS = ("tests/browser", "tests/interop")
+"""The folders whose conftest shares servers among its modules (``SharedServers``)."""
 
 # Hypothesis's health checks on how fast or how large generated inputs are judge the generator,
 # not the code under test; on a loaded machine they fail a random seed now and then. Every
@@ -61,6 +70,26 @@ def server_url(server: ServerHandle) -> str:
 def api_key(server: ServerHandle) -> str:
     """The server's API key."""
     return server.api_key
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist's ``--dist loadfile`` (scripts/test.sh), with wider work units: every
+    test that drives a browser (``*_browser`` by name) on one worker, back to back (two
+    Chromiums with their Jupyter servers starve each other on two cores), and so every folder
+    whose modules share servers (``SharedServers``); each other module is a unit of its own."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedServersScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            if "_browser" in nodeid:
+                return "browser"
+            folder = path.rsplit("/", 1)[0]
+            return folder if folder in SHARING_FOLDERS else path
+
+    return SharedServersScheduling(config, log)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from agentnb_testing import REPO, history_id, history_records
@@ -508,6 +509,16 @@ def test_a_long_query_stops_at_ctrl_c_and_the_store_reads_on(tmp_path: Path) -> 
         assert store.count() == COUNT
 
 
+def wait_for_output(client: Any, msg_id: str, text: str) -> None:
+    """Until the cell ``msg_id`` has printed ``text``."""
+    while True:
+        message = client.get_iopub_msg(timeout=60)
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        if message["msg_type"] == "stream" and text in message["content"]["text"]:
+            return
+
+
 def test_a_kernel_interrupt_stops_a_long_query(tmp_path: Path) -> None:
     jupyter_client = pytest.importorskip("jupyter_client")
     path = legit_file(tmp_path / "history.sqlite3")
@@ -522,14 +533,17 @@ def test_a_kernel_interrupt_stops_a_long_query(tmp_path: Path) -> None:
             timeout=60,
         )
         assert opened["content"]["status"] == "ok"
-        msg_id = client.execute(f"store.read_rows('SELECT count(*) FROM ({ENDLESS})', [])")
-        time.sleep(1.5)  # the query is running
+        msg_id = client.execute(
+            f"print('querying', flush=True); store.read_rows('SELECT count(*) FROM ({ENDLESS})', [])"
+        )
+        wait_for_output(client, msg_id, "querying")  # the cell is past its print: in the query
         manager.interrupt_kernel()
         reply = client.get_shell_msg(timeout=30)
         while reply["parent_header"].get("msg_id") != msg_id:
             reply = client.get_shell_msg(timeout=30)
         assert reply["content"]["status"] == "error"
         assert reply["content"]["ename"] == "KeyboardInterrupt"
+        assert "read_rows" in "".join(reply["content"]["traceback"])
         after = client.execute_interactive("assert store.count() == 3", timeout=30)
         assert after["content"]["status"] == "ok"
     finally:
