@@ -102,8 +102,8 @@ mypy
 step "docs site (mkdocs build --strict into site/: a broken link or anchor, a page missing from the build or an API name that does not resolve fails)"
 NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --clean
 
-step "pytest, on two workers (a folder whose modules share servers stays on one: tests/conftest.py)"
-python -m pytest -n 2 --dist loadfile --no-loadscope-reorder "$@"
+step "pytest"
+python -m pytest "$@"
 
 step "notebooks (nbval: executed top to bottom, outputs compared with ids and clocks sanitized)"
 python -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider

@@ -19,7 +19,7 @@ os.environ.setdefault(
 )
 
 # A terminal's size is its own (a pty's, or a test's COLUMNS): an inherited COLUMNS or LINES
-# (pytest-xdist's workers set 80x24) would override every child's terminal size.
+# (a CI runner's 80x24) would override every child's terminal size.
 os.environ.pop("COLUMNS", None)
 os.environ.pop("LINES", None)
 
@@ -32,9 +32,6 @@ if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
 from agentnb_testing import SharedServers
 
 from agentnb.server import ServerHandle, start_server
-
-SHARING_FOLDERS = ("tests/browser", "tests/interop")
-"""The folders whose conftest shares servers among its modules (``SharedServers``)."""
 
 # Hypothesis's health checks on how fast or how large generated inputs are judge the generator,
 # not the code under test; on a loaded machine they fail a random seed now and then. Every
@@ -70,26 +67,6 @@ def server_url(server: ServerHandle) -> str:
 def api_key(server: ServerHandle) -> str:
     """The server's API key."""
     return server.api_key
-
-
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """pytest-xdist's ``--dist loadfile`` (scripts/test.sh), with wider work units: every
-    test that drives a browser (``*_browser`` by name) on one worker, back to back (two
-    Chromiums with their Jupyter servers starve each other on two cores), and so every folder
-    whose modules share servers (``SharedServers``); each other module is a unit of its own."""
-    if config.getoption("dist") != "loadfile":
-        return None
-    from xdist.scheduler import LoadFileScheduling
-
-    class SharedServersScheduling(LoadFileScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            if "_browser" in nodeid:
-                return "browser"
-            folder = path.rsplit("/", 1)[0]
-            return folder if folder in SHARING_FOLDERS else path
-
-    return SharedServersScheduling(config, log)
 
 
 @pytest.hookimpl(wrapper=True)
