@@ -7,7 +7,6 @@ import os
 import signal
 import tempfile
 from collections.abc import Generator, Iterator
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
