@@ -4,7 +4,8 @@ as ``score.<name>``.
 
 - ``contains``, ``equals``: the answer against the example's ``expected``.
 - ``regex(pattern)``, ``json_schema(schema)``: the answer's form.
-- ``tool_called(name)``: whether the run called a tool.
+- ``tool_called(name, arguments=)``, ``tool_sequence(*names)``, ``no_tool_called()``: the
+  agent's steps, which tools it called, with which arguments, in which order.
 - ``max_cost(usd)``, ``max_duration(seconds)``: what the run cost and took.
 - ``judge(agent, rubric)``: an agent grades the answer (an LLM judge).
 
@@ -21,8 +22,8 @@ from ._ready import (
     max_cost,
     max_duration,
     regex,
-    tool_called,
 )
+from ._tool_steps import no_tool_called, tool_called, tool_sequence
 
 __all__ = [
     "contains",
@@ -31,6 +32,8 @@ __all__ = [
     "judge",
     "max_cost",
     "max_duration",
+    "no_tool_called",
     "regex",
     "tool_called",
+    "tool_sequence",
 ]
