@@ -12,14 +12,15 @@
   one per score); ``Dataset``: a dataset kept in versions (``agentnb.dataset``).
 - ``EVALUATES``: the metadata key that marks an evaluator's run (a judge's) with the run it
   grades, which keeps it out of listings that do not name its agent.
-- ``RunRecorder``: what records a run (the history is one); pass your own as ``recorder=``.
+- ``RunRecorder``: what records a run (the history is one); pass your own as ``recorder=``,
+  or hand it every run recorded by default with ``add_recorder`` (``remove_recorder``).
 """
 
 from __future__ import annotations
 
 from ._app.experiments import Comparisons
 from ._app.history_tables import HistoryStore, RunHistory, ToolCallHistory
-from ._core.recorder import RunRecorder
+from ._core.recorder import RunRecorder, add_recorder, remove_recorder
 from ._display.experiment_views import ExperimentComparison
 from ._display.run_comparison import Comparison
 from ._display.runs_table import RunsTable
@@ -39,4 +40,6 @@ __all__ = [
     "ScoreRecord",
     "ToolCallHistory",
     "ToolCallRecord",
+    "add_recorder",
+    "remove_recorder",
 ]

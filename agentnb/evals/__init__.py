@@ -8,6 +8,7 @@ as ``score.<name>``.
   agent's steps, which tools it called, with which arguments, in which order.
 - ``max_cost(usd)``, ``max_duration(seconds)``: what the run cost and took.
 - ``judge(agent, rubric)``: an agent grades the answer (an LLM judge).
+- ``live(evaluators, via=, sample=, max_cost=)``: score runs as they end, in the background.
 
     from agentnb.evals import contains, judge, max_cost
 """
@@ -15,6 +16,7 @@ as ``score.<name>``.
 from __future__ import annotations
 
 from ._judge import judge
+from ._live import LiveEvaluation, live
 from ._ready import (
     contains,
     equals,
@@ -26,10 +28,12 @@ from ._ready import (
 from ._tool_steps import no_tool_called, tool_called, tool_sequence
 
 __all__ = [
+    "LiveEvaluation",
     "contains",
     "equals",
     "json_schema",
     "judge",
+    "live",
     "max_cost",
     "max_duration",
     "no_tool_called",
