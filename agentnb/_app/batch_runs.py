@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Unpack
 
 from .._client.async_client import AsyncAgentClient
@@ -41,7 +41,7 @@ from .._history import (
 )
 from .._tracing import batch_span
 from .connections import AnyClient, Connection, resolve_target
-from .datasets import DatasetRows, examples_of
+from .datasets import DatasetRows, examples_of, in_split
 from .evaluators import (
     EVALUATOR_TIMEOUT,
     Evaluator,
@@ -310,6 +310,7 @@ def batch(
     experiment: str | None = None,
     evaluators: Sequence[EvaluatorFunction] | None = None,
     evaluator_timeout: float = EVALUATOR_TIMEOUT,
+    split: str | None = None,
     **options: Unpack[BatchOptions],
 ) -> RunHistory:
     """Run ``agent`` over ``messages`` (e.g. an evaluation set), ``concurrency`` at a time,
@@ -355,10 +356,17 @@ def batch(
     and why; so does one that takes longer than ``evaluator_timeout`` seconds on a run.
     ``agentnb.evals`` has ready ones, and ``judge``, which makes an evaluator of an agent.
     The result's table shows the scores.
+
+    **Splits.** A row's ``split`` field names the split it is in (``"train"``, ``"test"``);
+    ``split="test"`` runs only that split's rows (their ids stay the whole dataset's), and
+    an experiment keeps each question's split (``exp.compare(a, b, split="test")``).
     """
     if in_loop_thread():
         raise RuntimeError("batch() blocks; on agentnb's loop use `await run_batch(...)`")
-    examples = examples_of(messages)
+    examples = [  # a split's questions are numbered in it; their ids stay the dataset's
+        replace(example, position=place)
+        for place, example in enumerate(in_split(examples_of(messages), split))
+    ]
     checked = evaluators_of(evaluators, evaluator_timeout)
     _check_concurrency(concurrency)
     questions = [example.question for example in examples]

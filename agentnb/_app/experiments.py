@@ -38,6 +38,7 @@ from .._history import (
 from .._history._summary import SHARES, is_share
 from .batch_runs import completed_work, run_experiment
 from .connections import AnyClient, resolve_target
+from .datasets import SPLIT, in_split
 from .evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, evaluators_of
 from .history_tables import RunHistory, shown_summary
 
@@ -326,15 +327,20 @@ class Experiment:
         *evaluators: EvaluatorFunction,
         concurrency: int = 8,
         evaluator_timeout: float = EVALUATOR_TIMEOUT,
+        split: str | None = None,
     ) -> Experiment:
         """Score every completed current run again with ``evaluators`` (functions
         ``fn(run, example)``, as ``batch``'s, each bounded by ``evaluator_timeout`` seconds a
         run; a later score of a name replaces the earlier, which stays in the score's
-        history). Returns the experiment (shown as its grid)."""
+        history); ``split``: the runs of that split's questions only. Returns the experiment
+        (shown as its grid)."""
         checked = evaluators_of(evaluators, evaluator_timeout)
         if not checked:
             raise ConfigurationError("evaluate() takes one or more evaluators: .evaluate(fn)")
         examples, current = self._pairs()
+        examples = in_split(examples, split)
+        kept = {example.position for example in examples}
+        current = {pair: run for pair, run in current.items() if pair[0] in kept}
         work = completed_work(self._store, examples, current)
         evaluate_runs(checked, work, self._store, concurrency)
         return self
@@ -381,6 +387,7 @@ class Experiment:
         score: str | None = None,
         confidence: float = 0.95,
         seed: int = 0,
+        split: str | None = None,
     ) -> ExperimentComparison | Comparisons:
         """Arm ``a`` against arm ``b`` (an agent's name, an arm's label, or its index) on the
         questions both completed and were scored on: the per-question differences of
@@ -388,13 +395,16 @@ class Experiment:
         :class:`Comparisons` list when there are several), wins, ties and
         losses, the mean difference with a bootstrap interval (``confidence``, seeded by
         ``seed``: the same call gives the same interval), the ratio of their total cost and
-        of their median agent time."""
+        of their median agent time. ``split``: on that split's questions only (the
+        dataset's ``split`` field)."""
         first, second = self._arm(a), self._arm(b)
         if first == second:
             raise ConfigurationError(f"compare two different arms, not {self.arms[first]!r} twice")
         if not 0 < confidence < 1:
             raise ConfigurationError(f"confidence is between 0 and 1, not {confidence!r}")
         rows = self._table()
+        if split is not None:
+            rows = self._in_split(rows, split)
         if score is None:
             names = _numeric_scores(rows, self.name)
             if len(names) > 1:
@@ -403,6 +413,23 @@ class Experiment:
                 )
             score = names[0]
         return self._compared(rows, first, second, score, confidence, seed)
+
+    def _in_split(self, rows: list[dict[str, Any]], split: str) -> list[dict[str, Any]]:
+        """The rows of the questions in ``split`` (each question's rows, one per arm)."""
+        count = len(self.arms)
+        kept = [
+            row
+            for at in range(0, len(rows), count)
+            if rows[at].get(SPLIT) == split
+            for row in rows[at : at + count]
+        ]
+        if not kept:
+            known = sorted({str(row[SPLIT]) for row in rows if row.get(SPLIT)})
+            raise ConfigurationError(
+                f"no question of experiment {self.name!r} is in split {split!r}; its splits: "
+                f"{', '.join(map(repr, known)) or 'none'}"
+            )
+        return kept
 
     def _compared(
         self,
