@@ -417,6 +417,16 @@ def experiment_arms(
     ]
 
 
+def _experiment_marks(name: str, dataset: Dataset | None) -> dict[str, str]:
+    """The metadata every run of experiment ``name`` carries (beside its arm and question):
+    the experiment and, for a kept dataset, its name and version; so its runs are found by
+    ``runs(metadata=...)`` and their traces carry them."""
+    marks = {"experiment": name}
+    if dataset is not None:
+        marks |= {"dataset": dataset.name, "dataset_version": str(dataset.version)}
+    return marks
+
+
 def run_experiment(
     record: ExperimentRecord,
     conn: Connection,
@@ -443,8 +453,20 @@ def run_experiment(
         if _left_to_do(store, current.get((example.position, arm)), retry_failed)
     ]
     templates = [RunRequest.model_validate_json(arm.request) for arm in arms]
+    marks = _experiment_marks(record.name, book.dataset(record.name))
     requests = [
-        templates[arm].model_copy(update={"message": example.question}) for example, arm in todo
+        templates[arm].model_copy(
+            update={
+                "message": example.question,
+                "metadata": {
+                    **templates[arm].metadata,
+                    **marks,
+                    "arm": arms[arm].label,
+                    "question_id": example.example_id,
+                },
+            }
+        )
+        for example, arm in todo
     ]
     target = conn.client()
 

@@ -9,6 +9,7 @@ as ``score.<name>``.
 - ``max_cost(usd)``, ``max_duration(seconds)``: what the run cost and took.
 - ``judge(agent, rubric)``: an agent grades the answer (an LLM judge).
 - ``live(evaluators, via=, sample=, max_cost=)``: score runs as they end, in the background.
+- ``to_phoenix(experiment, endpoint)``: an experiment as Phoenix's own dataset and experiments.
 
     from agentnb.evals import contains, judge, max_cost
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from ._judge import judge
 from ._live import LiveEvaluation, live
+from ._phoenix import PhoenixExport, to_phoenix
 from ._ready import (
     contains,
     equals,
@@ -29,6 +31,7 @@ from ._tool_steps import no_tool_called, tool_called, tool_sequence
 
 __all__ = [
     "LiveEvaluation",
+    "PhoenixExport",
     "contains",
     "equals",
     "json_schema",
@@ -38,6 +41,7 @@ __all__ = [
     "max_duration",
     "no_tool_called",
     "regex",
+    "to_phoenix",
     "tool_called",
     "tool_sequence",
 ]
