@@ -165,6 +165,46 @@ def _grader_trace(score: ScoreRecord, graders: Mapping[str, str]) -> str | None:
     return found if found is not None or len(graders) > 1 else next(iter(graders.values()))
 
 
+def _scores_by_run(runs: Any) -> dict[str, list[ScoreRecord]]:
+    scores: dict[str, list[ScoreRecord]] = {}
+    for score in agentnb.scores(runs, history=False) if len(runs) else []:
+        scores.setdefault(score.local_id, []).append(score)
+    return scores
+
+
+@dataclass(frozen=True)
+class _Sending:
+    """One export under way: Phoenix, its example ids by question id, the experiment's runs
+    and their current scores."""
+
+    phoenix: _Phoenix
+    url: str
+    examples: dict[str, str]
+    records: dict[str, RunRecord]
+    scores: dict[str, list[ScoreRecord]]
+
+    def arm(self, path: str, body: dict[str, Any], rows: Sequence[Mapping[Any, Any]]) -> str:
+        """The arm's Phoenix experiment made at ``path`` with its runs and evaluations
+        (``rows``: the arm's rows of ``exp.to_pandas()``); its id."""
+        made = self.phoenix.call("POST", path, json=body)
+        for row in rows:
+            record = self.records.get(_plain(row["local_id"]) or "")
+            if record is not None:  # else a question this arm has not answered yet
+                self._run(made, record, self.examples[str(row["id"])])
+        return str(made["id"])
+
+    def _run(self, experiment: Mapping[str, Any], record: RunRecord, example_id: str) -> None:
+        graders = _graders(record, self.url, experiment["project_name"])
+        ran = self.phoenix.call(
+            "POST",
+            f"/v1/experiments/{experiment['id']}/runs",
+            json=_run_body(record, example_id, record.trace_id),
+        )
+        for score in self.scores.get(record.local_id, []):
+            evaluation = _evaluation(ran["id"], score, graders)
+            self.phoenix.call("POST", "/v1/experiment_evaluations", json=evaluation)
+
+
 def to_phoenix(
     experiment: Experiment | str,
     endpoint: str | None = None,
@@ -193,49 +233,33 @@ def to_phoenix(
         )
     url = (endpoint or DEFAULT_ENDPOINT).rstrip("/")
     key = api_key if api_key is not None else os.environ.get(_API_KEY_VAR)
+    kept = exp.dataset
+    name, version = (kept.name, kept.version) if kept else (exp.name, None)
+    marks = {"agentnb_experiment": exp.name, "dataset": name, "dataset_version": version}
+    runs = exp.runs()
     with _Phoenix(url, key) as phoenix:
-        kept = exp.dataset
-        rows = exp.examples()
-        made = _dataset(
-            phoenix, kept.name if kept else exp.name, kept.version if kept else None, rows
-        )
+        made = _dataset(phoenix, name, version, exp.examples())
         dataset_id, version_id = made["dataset_id"], made["version_id"]
-        examples = _example_ids(phoenix, dataset_id, version_id)
+        sending = _Sending(
+            phoenix,
+            url,
+            _example_ids(phoenix, dataset_id, version_id),
+            {record.local_id: record for record in runs},
+            _scores_by_run(runs),
+        )
+        agentnb.export_traces(runs, endpoint=url)  # into the project, with their marks
         table = exp.to_pandas()
-        records = {record.local_id: record for record in exp.runs()}
-        scores: dict[str, list[ScoreRecord]] = {}
-        for score in agentnb.scores(exp.runs(), history=False) if records else []:
-            scores.setdefault(score.local_id, []).append(score)
-        agentnb.export_traces(exp.runs(), endpoint=url)  # into the project, with their marks
-        experiments: dict[str, str] = {}
-        for arm in exp.arms:
-            made_arm = phoenix.call(
-                "POST",
+        experiments = {
+            arm: sending.arm(
                 f"/v1/datasets/{dataset_id}/experiments",
-                json={
+                {
                     "name": f"{exp.name} · {arm}",
                     "description": f"agentnb experiment {exp.name!r}, arm {arm!r}",
-                    "metadata": {
-                        "agentnb_experiment": exp.name,
-                        "arm": arm,
-                        "dataset": kept.name if kept else exp.name,
-                        "dataset_version": kept.version if kept else None,
-                    },
+                    "metadata": {**marks, "arm": arm},
                     "version_id": version_id,
                 },
+                table[table["arm"] == arm].to_dict("records"),
             )
-            experiments[arm] = made_arm["id"]
-            for row in table[table["arm"] == arm].to_dict("records"):
-                record = records.get(_plain(row["local_id"]) or "")
-                if record is None:  # a question this arm has not answered yet
-                    continue
-                graders = _graders(record, url, made_arm["project_name"])
-                ran = phoenix.call(
-                    "POST",
-                    f"/v1/experiments/{made_arm['id']}/runs",
-                    json=_run_body(record, examples[str(row["id"])], record.trace_id),
-                )
-                for score in scores.get(record.local_id, []):
-                    evaluation = _evaluation(ran["id"], score, graders)
-                    phoenix.call("POST", "/v1/experiment_evaluations", json=evaluation)
+            for arm in exp.arms
+        }
     return PhoenixExport(url, dataset_id, version_id, experiments)
