@@ -7,11 +7,10 @@
 The public API is listed in ``__all__`` (what a notebook names, and every error), with the
 types a user rarely names in public submodules: ``agentnb.types`` (a run's request, streams
 and parts), ``agentnb.history`` and ``agentnb.approvals``; ``agentnb.providers`` holds
-``RemoteRun``, ``agentnb.server`` the ``ServerHandle``; evaluation (ready evaluators, the
-judge) is its own package, ``agentnb.evals``, which nothing here imports. Everything else
-lives in private modules. Heavy parts
-(the widget, the history's pandas tables, the built-in server) are imported on first use, so
-``import agentnb`` stays fast.
+``RemoteRun``, ``agentnb.server`` the ``ServerHandle``; evaluation (datasets, experiments,
+evaluators, the judge) is its own package, ``agentnb.evals``, which nothing here imports.
+Everything else lives in private modules. Heavy parts (the widget, the history's pandas
+tables, the built-in server) are imported on first use, so ``import agentnb`` stays fast.
 """
 
 from __future__ import annotations
@@ -58,9 +57,6 @@ if TYPE_CHECKING:
     from ._app.batch_runs import batch
     from ._app.compare_runs import compare
     from ._app.connections import Connection, connect, connections, get_connection
-    from ._app.datasets import dataset
-    from ._app.evaluators import evaluate
-    from ._app.experiments import Experiment, experiment, experiments
     from ._app.history_tables import browse, runs, summary
     from ._app.past_runs import show
     from ._app.remote_runs import remote_runs
@@ -85,7 +81,6 @@ __all__ = [
     "ConnectError",
     "Connection",
     "EventTooLargeError",
-    "Experiment",
     "HTTPStatusError",
     "HistoryError",
     "HistoryLocationError",
@@ -119,10 +114,6 @@ __all__ = [
     "configure_tracing",
     "connect",
     "connections",
-    "dataset",
-    "evaluate",
-    "experiment",
-    "experiments",
     "export_traces",
     "get_connection",
     "load_ipython_extension",
@@ -152,12 +143,7 @@ _LAZY: dict[str, str] = {
     "RunHandle": "._core.handle",
     "batch": "._app.batch_runs",
     "compare": "._app.compare_runs",
-    "Experiment": "._app.experiments",
-    "experiment": "._app.experiments",
-    "experiments": "._app.experiments",
     "export_traces": "._app.trace_export",
-    "evaluate": "._app.evaluators",
-    "dataset": "._app.datasets",
     "score": "._app.scoring",
     "scores": "._app.scoring",
     "browse": "._app.history_tables",

@@ -8,8 +8,9 @@
 - ``RunRecord``, ``ToolCallHistory``, ``ToolCallRecord``: one recorded run, and its tool calls.
 - ``ScoreRecord``: one score given to a run (``agentnb.score``, evaluators, a verdict).
 - ``RunsTable``: the browsable table ``browse()`` returns; ``Comparison``: what ``compare()``
-  returns; ``ExperimentComparison``: what ``Experiment.compare()`` returns (``Comparisons``:
-  one per score); ``Dataset``: a dataset kept in versions (``agentnb.dataset``).
+  returns.
+- ``default_store()``: the history agentnb records in (None when ``AGENTNB_HISTORY=off``);
+  ``history_of(via)``: the one a connection records in.
 - ``EVALUATES``: the metadata key that marks an evaluator's run (a judge's) with the run it
   grades, which keeps it out of listings that do not name its agent.
 - ``RunRecorder``: what records a run (the history is one); pass your own as ``recorder=``,
@@ -18,20 +19,21 @@
 
 from __future__ import annotations
 
-from ._app.experiments import Comparisons
-from ._app.history_tables import HistoryStore, RunHistory, ToolCallHistory
+from ._app.history_tables import (
+    HistoryStore,
+    RunHistory,
+    ToolCallHistory,
+    default_store,
+    history_of,
+)
 from ._core.recorder import RunRecorder, add_recorder, remove_recorder
-from ._display.experiment_views import ExperimentComparison
 from ._display.run_comparison import Comparison
 from ._display.runs_table import RunsTable
-from ._history import EVALUATES, Dataset, RunRecord, ScoreRecord, ToolCallRecord
+from ._history import EVALUATES, RunRecord, ScoreRecord, ToolCallRecord
 
 __all__ = [
     "EVALUATES",
     "Comparison",
-    "Comparisons",
-    "Dataset",
-    "ExperimentComparison",
     "HistoryStore",
     "RunHistory",
     "RunRecord",
@@ -41,5 +43,7 @@ __all__ = [
     "ToolCallHistory",
     "ToolCallRecord",
     "add_recorder",
+    "default_store",
+    "history_of",
     "remove_recorder",
 ]

@@ -7,17 +7,26 @@ types around a run live here:
   ``client.stream`` also take), ``RunOptions`` (the options every entry point takes, as
   keywords), ``ModelSettings`` (``model_settings=``) and ``Fork`` (``fork=``: go on from an
   earlier turn). ``Media`` (``media=``) stays at the top: ``%%agent --media`` asks for it.
+- Where runs go: ``Via`` (a connection's name, a ``Connection`` or a client).
 - What reads a run as it goes: ``AsyncRunStream`` and ``RunStream`` (what ``client.stream``
   gives, async and sync).
 - What a ``Run`` is made of: ``RunStatus``, ``Part``, ``ToolStatus`` (``ToolCall.status``),
   ``RunErrorInfo`` (``Run.error``) and ``RunCost`` (``Run.cost``).
-- What names a run to ``show``, ``compare`` and ``attach``: ``RunLike``.
+- What names a run to ``show``, ``compare`` and ``attach``: ``RunLike``; ``run_ids`` gives
+  the ``local_id`` of each run one names.
+- What a batch takes and sends: ``DatasetRows`` (questions, dicts, a DataFrame), read as
+  ``Example``s by ``examples_of`` (``in_split``: those of one ``split``);
+  ``batch_requests`` builds its requests, checked, which ``send_batch`` runs as ``batch``
+  does (with a hook as each run starts and ends).
 - What checks an answer against a schema as ``ask(schema=...)`` does: ``answer_validator``.
 """
 
 from __future__ import annotations
 
-from ._app.run_like import RunLike
+from ._app.batch_runs import batch_requests, send_batch
+from ._app.connections import Via
+from ._app.examples import DatasetRows, Example, examples_of, in_split
+from ._app.run_like import RunLike, run_ids
 from ._client.stream import AsyncRunStream
 from ._client.sync import RunStream
 from ._core.pricing import RunCost
@@ -27,6 +36,8 @@ from ._core.schema import answer_validator
 
 __all__ = [
     "AsyncRunStream",
+    "DatasetRows",
+    "Example",
     "Fork",
     "ModelSettings",
     "Part",
@@ -38,5 +49,11 @@ __all__ = [
     "RunStatus",
     "RunStream",
     "ToolStatus",
+    "Via",
     "answer_validator",
+    "batch_requests",
+    "examples_of",
+    "in_split",
+    "run_ids",
+    "send_batch",
 ]

@@ -45,7 +45,7 @@ __all__ = [
 
 REPO = Path(agentnb.__file__).resolve().parent.parent
 
-PUBLIC_FRONTS = (agentnb.types, agentnb.history, agentnb.approvals, agentnb.evals)
+PUBLIC_FRONTS = (agentnb.types, agentnb.history, agentnb.approvals, agentnb.display, agentnb.evals)
 """The public submodules that hold the types a user rarely names (each with its ``__all__``);
 the root's ``__all__`` holds the rest."""
 """The checkout under test: a child process given it as ``PYTHONPATH`` imports this agentnb."""

@@ -32,14 +32,14 @@ READERS = {
     "agentnb.RunHandle.wait": "waits for a run going on",
     "agentnb.ChatCell.wait": "waits for the cell's latest run",
     "agentnb.runs": "reads the history",
-    "agentnb.evaluate": "scores runs already done (a judge's own runs are kept apart)",
+    "agentnb.evals.evaluate": "scores runs already done (a judge's own runs are kept apart)",
     "agentnb.remote_runs": "reads the platform's listing of its runs",
     "agentnb.history.RunHistory.with_remote": "joins read runs with the platform's listing",
     "agentnb.history.HistoryStore.runs": "reads the history",
     "agentnb.history.HistoryStore.runs_by_ids": "reads the history",
     "agentnb.history.RunHistory.rows_at": "picks runs a history already holds",
-    "agentnb.Experiment.runs": "reads the history",
-    "agentnb.Experiment.pair": "reads the history (one question's runs)",
+    "agentnb.evals.Experiment.runs": "reads the history",
+    "agentnb.evals.Experiment.pair": "reads the history (one question's runs)",
 }
 """Public callables returning a ``Run`` or a ``RunHistory`` of runs already going or done."""
 ENGINE_DOOR = "_open"

@@ -32,6 +32,7 @@ LAYER_OF_PREFIX = {
     "agentnb.types": "root",  # public front modules: re-export what the root's layers hold
     "agentnb.history": "root",
     "agentnb.approvals": "root",
+    "agentnb.display": "root",
     "agentnb._core": "core",
     "agentnb.providers": "providers",
     "agentnb._http": "http",
@@ -387,7 +388,7 @@ def plain_names() -> dict[str, list[str]]:
     return found
 
 
-PUBLIC_FRONTS = ("types.py", "history.py", "approvals.py", "evals/__init__.py")
+PUBLIC_FRONTS = ("types.py", "history.py", "approvals.py", "display.py", "evals/__init__.py")
 """Public submodules that only re-export what private rooms hold (``agentnb.history`` fronts
 ``agentnb._history``; ``agentnb.types`` a run's types from the core, the client and the app):
 one idea, its public door and its rooms."""

@@ -36,6 +36,7 @@ from .._core.secrets import env_prefix, mask, no_key_note
 from .._core.text import terminal_safe
 from .._display.environment import note
 from .._display.plain_table import PlainTable
+from .._history import HistoryStore, default_store
 from ..providers import Capabilities, RemoteAgent, available_providers
 
 __all__ = [
@@ -307,6 +308,14 @@ class ConnectionList(dict[str, "Connection"]):
 _by_client: weakref.WeakKeyDictionary[AsyncAgentClient, Connection] = weakref.WeakKeyDictionary()
 
 
+def store_of(client: AsyncAgentClient) -> HistoryStore | None:
+    """The history ``client`` records its runs in (None: it records none)."""
+    recorder = client.recorder
+    if isinstance(recorder, HistoryStore):
+        return recorder
+    return default_store() if client.record else None
+
+
 def connection_for(client: AsyncAgentClient) -> Connection:
     """An unnamed connection around a client given as ``client=``: it keeps that client's
     conversation threads, so consecutive ``ask(..., client=c)`` calls continue them."""
@@ -340,6 +349,19 @@ def resolve_target(via: str | None, client: AnyClient | None) -> Connection:
             f"client= takes an AgentClient or AsyncAgentClient, not {type(client).__name__}"
         )
     return get_connection(via)
+
+
+Via = str | Connection | AnyClient | None
+"""Where runs go: a connection's name (None: the default one), a Connection, or a client."""
+
+
+def connection_of(via: Via) -> Connection:
+    """The connection ``via`` names or is, or the one around the client it is."""
+    if isinstance(via, Connection):
+        return via
+    if isinstance(via, str | None):
+        return resolve_target(via, None)
+    return resolve_target(None, via)
 
 
 LOCAL_TOOLS_NAME = "local_openai"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast, overload
 
 from .._core.extras import require_pandas
 from .._core.warning import warn
@@ -16,12 +16,16 @@ from .._display.environment import kernel_shell
 from .._display.history_plot import plot as draw_plot
 from .._display.history_views import runs_html, runs_text, tool_calls_html, tool_calls_text
 from .._display.summary_table import summary_html, summary_text
+from .._display.table import ShownGrid
 from .._display.terminal import terminal_width
 from .._history import HistoryStore as StoreData
 from .._history import RunFilter, Since, metadata_key, open_default_store
 from .._history import RunHistory as RunsData
 from .._history import ToolCallHistory as CallsData
+from .._history import default_store as open_default_store_quietly
+from .._history._summary import SHARES
 from .._history._tables import SHOWN_ROWS
+from .connections import Via, connection_of, store_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -349,6 +353,27 @@ def _say_missing_keys(store: StoreData, by: str | Sequence[str] | None) -> None:
             )
 
 
+def default_store() -> HistoryStore | None:
+    """The history agentnb records in by default (``AGENTNB_HISTORY``; None when it is
+    off). Its data methods are the store's; its ``runs()`` and ``summary()`` are read as
+    the history's tables (``agentnb.runs()`` shows them)."""
+    return cast("HistoryStore | None", open_default_store_quietly())
+
+
+def history_of(via: Via = None) -> HistoryStore | None:
+    """The history the connection ``via`` (a name, a Connection or a client; default: the
+    default connection) records its runs in; None when it records none."""
+    return cast("HistoryStore | None", store_of(connection_of(via).client()))
+
+
+def show_grid(grid: ShownGrid, runs: RunHistory) -> None:
+    """Show ``grid`` in a notebook as a view whose cells open their run (``runs``: the
+    grid's runs) and whose questions compare theirs, over its static table."""
+    from .runs_browser import grid_view  # the widget: only in a notebook
+
+    grid_view(grid, runs).publish()
+
+
 def browse(history: RunHistory | None = None) -> RunsTable:
     """``history`` (``agentnb.runs()`` when None) as a table to browse, returned to keep:
     ``table.selected`` is the `RunHistory` of the rows selected in it.
@@ -365,8 +390,14 @@ def browse(history: RunHistory | None = None) -> RunsTable:
     return runs_table(history)
 
 
-def shown_summary(frame: pd.DataFrame, columns: ShownColumns = None) -> pd.DataFrame:
-    """A history's summary frame as the :func:`summary_class` a person is shown."""
+def shown_summary(
+    frame: pd.DataFrame, columns: ShownColumns = None, *, shares: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """A history's summary frame (or any frame of its figures) as the :func:`summary_class`
+    a person is shown (``$``, dates, ``—`` for a missing figure); ``shares``: its
+    ``score.<name>`` columns that are a bool score's share of True (shown as a percent)."""
+    if shares is not None:
+        frame.attrs[SHARES] = list(shares)
     summary = summary_class()(frame)
     summary.shown_columns = columns  # type: ignore[attr-defined]
     summary.attrs = dict(frame.attrs)

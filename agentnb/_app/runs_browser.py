@@ -10,11 +10,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._core.exceptions import ConfigurationError
-from .._display.experiment_views import ExperimentGrid
 from .._display.history_columns import column_heads, page_rows
 from .._display.history_views import runs_html, runs_text
 from .._display.runs_table import EMPTY_OUTPUT, RunsGrid, RunsTable, Shown
 from .._display.static_copy import REOPENED_STYLE, static_root
+from .._display.table import ShownGrid
 from .._display.verdicts import verdict_kept
 from .._display.widget import ChatCell
 from .._history import HistoryStore, RunHistory, default_store
@@ -125,7 +125,7 @@ class GridSource(HistorySource):
     """An experiment grid's runs: Open and Compare as a `HistorySource`'s, the static form
     the grid's table."""
 
-    def __init__(self, history: RunHistory, grid: ExperimentGrid) -> None:
+    def __init__(self, history: RunHistory, grid: ShownGrid) -> None:
         super().__init__(history)
         self.grid = grid
 
@@ -134,7 +134,7 @@ class GridSource(HistorySource):
         return {"text/html": html, "text/plain": self.grid.to_text()}
 
 
-def grid_view(grid: ExperimentGrid, runs: RunHistory) -> RunsGrid:
+def grid_view(grid: ShownGrid, runs: RunHistory) -> RunsGrid:
     """``grid`` as a view whose cells open their run and whose questions compare theirs
     (``runs``: the grid's runs)."""
     return RunsGrid(GridSource(runs, grid), grid=grid.wire())

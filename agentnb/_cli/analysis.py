@@ -1,7 +1,7 @@
 """``agentnb summary``: the analysis a notebook gets, printed as ``agentnb.summary()``'s text;
 and :func:`print_from`, which prints what a command reads from the history (the summary, a
 plugin's command such as ``agentnb experiments``) fitted to the terminal, its mistakes one
-line and status 2."""
+line and status 2; a command may give its own status with its text (a failed gate: 1)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,9 @@ def summary_command(args: argparse.Namespace) -> int:
     return print_from(args, "summary", text)
 
 
-def print_from(args: argparse.Namespace, command: str, text: Callable[[Any], str]) -> int:
+def print_from(
+    args: argparse.Namespace, command: str, text: Callable[[Any], str | tuple[str, int]]
+) -> int:
     try:
         location = history_location(args.db)
         if location is None:
@@ -71,7 +73,7 @@ def print_from(args: argparse.Namespace, command: str, text: Callable[[Any], str
             print_fitted(f"agentnb {command}: no runs recorded yet in {location}")
             return 0
         with HistoryStore(location) as store:
-            shown = text(store)
+            given = text(store)
     except MissingExtraError as exc:  # the command apart, whole: to copy at any width
         print_fitted(f"agentnb {command}: error: {exc.needs}, which is not installed:")
         print_fitted(f"  {exc.command}")
@@ -79,6 +81,7 @@ def print_from(args: argparse.Namespace, command: str, text: Callable[[Any], str
     except AgentNBError as exc:  # a bad name or option
         print_fitted(f"agentnb {command}: error: {terminal_safe(str(exc))}")
         return 2
+    shown, status = given if isinstance(given, tuple) else (given, 0)
     # questions and answers hold what servers sent; a note longer than the terminal wraps
     print(fit_lines(terminal_safe(shown), terminal_width(sys.stdout)))
-    return 0
+    return status

@@ -170,9 +170,10 @@ PLUGINS = "agentnb.plugins"
 """The entry-point group of modules that add commands, as simonw/llm's plugins do: each
 module's ``register_commands(add)`` calls ``add(name, help, configure, text)``, and the
 command prints ``text(args, store)``, read from the history ``--db`` names (the default
-one otherwise), made safe for and fitted to the terminal."""
+one otherwise), made safe for and fitted to the terminal; ``(text, status)`` exits with
+``status``."""
 
-CommandText = Callable[[argparse.Namespace, HistoryStore], str]
+CommandText = Callable[[argparse.Namespace, HistoryStore], str | tuple[str, int]]
 
 
 def commands() -> dict[str, Command]:

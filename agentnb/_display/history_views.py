@@ -101,15 +101,13 @@ def _fitted(shown: Shown, caps: dict[str, int], width: int) -> tuple[Shown, int]
 
 def runs_html(columns: Columns, rows: int, *, title: str, more: int, at_least: bool = False) -> str:
     """The first ``rows`` runs of history ``columns`` as a titled HTML table of the columns
-    a person scans (:data:`SCANNED`); ``more`` counts the rows left out (as
+    a person scans (:data:`SCANNED`, and the runs' scores); ``more`` counts the rows left out (as
     :func:`runs_text`)."""
     if not rows:
         return table_html(Table([], [], title=title, name="agentnb-runs"))
     every = shown_columns(columns, range(rows), time.time())
-    shown = [
-        (c, [_coloured(c, cell) for cell in cells]) for c, cells in every if c.title in SCANNED
-    ]
-    details = [(c, cells) for c, cells in every if c.title not in SCANNED]
+    shown = [(c, [_coloured(c, cell) for cell in cells]) for c, cells in every if _scanned(c)]
+    details = [(c, cells) for c, cells in every if not _scanned(c)]
     if shown and shown[0][0].title == "started" and details:
         started = [_with_details(cell, details, r) for r, cell in enumerate(shown[0][1])]
         shown[0] = (shown[0][0], started)
@@ -117,6 +115,11 @@ def runs_html(columns: Columns, rows: int, *, title: str, more: int, at_least: b
     return table_html(
         _table(shown, rows, title=title, notes=notes, name="agentnb-runs", sortable=True)
     )
+
+
+def _scanned(column: TableColumn) -> bool:
+    """A column of :data:`SCANNED`, or a score (what an evaluation just computed shows)."""
+    return column.title in SCANNED or column.about.startswith("the run's score.")
 
 
 def _with_details(cell: Cell, details: Shown, row: int) -> Cell:

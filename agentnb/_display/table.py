@@ -9,6 +9,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from html import escape
+from typing import Any, Protocol
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -18,7 +19,17 @@ from rich.text import Text
 
 from .._core.text import visible
 
-__all__ = ["Cell", "Column", "Row", "Table", "in_blocks", "table_html", "table_text", "text_chars"]
+__all__ = [
+    "Cell",
+    "Column",
+    "Row",
+    "ShownGrid",
+    "Table",
+    "in_blocks",
+    "table_html",
+    "table_text",
+    "text_chars",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,3 +314,16 @@ def in_blocks(table: Table, chars: int) -> list[Table]:
         )
         for n, shown in enumerate(keys + block for block in blocks)
     ]
+
+
+class ShownGrid(Protocol):
+    """A question × arm grid: its static HTML and text, and ``wire()``, the plain values its
+    view (js/src/runs_table_grid.js) draws: ``title``, ``arms``, ``expected``, ``rows`` of
+    ``question``, ``expected`` and ``cells`` (each ``id``, ``answer``, ``scores``,
+    ``errors``), and ``notes``."""
+
+    def to_html(self) -> str: ...
+
+    def to_text(self) -> str: ...
+
+    def wire(self) -> dict[str, Any]: ...

@@ -17,17 +17,6 @@ from .._core.exceptions import (
     HistoryWriteError,
 )
 from .._core.warning import warn
-from ._experiment_book import (
-    Arm,
-    Dataset,
-    Example,
-    ExperimentBook,
-    ExperimentRecord,
-    PairRun,
-    dataset_names,
-    keep_dataset,
-    kept_dataset,
-)
 from ._file import ENV_VAR, default_location
 from ._migrations import MIGRATIONS
 from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord, host_of
@@ -42,16 +31,10 @@ __all__ = [
     "MIGRATIONS",
     "OUTPUT_LIMIT",
     "STATUSES",
-    "Arm",
-    "Dataset",
-    "Example",
-    "ExperimentBook",
-    "ExperimentRecord",
     "HistoryError",
     "HistoryLocationError",
     "HistoryStore",
     "HistoryWriteError",
-    "PairRun",
     "RunFilter",
     "RunHistory",
     "RunRecord",
@@ -63,11 +46,8 @@ __all__ = [
     "ToolCallRecord",
     "checked_score",
     "close_default_stores",
-    "dataset_names",
     "default_store",
     "host_of",
-    "keep_dataset",
-    "kept_dataset",
     "kept_store",
     "metadata_key",
     "open_default_store",

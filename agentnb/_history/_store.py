@@ -761,27 +761,49 @@ class HistoryStore:
         score of ``name``; an earlier one stays in the score's history. Raises
         :class:`~agentnb.ConfigurationError` for a bad name, value or source, or a run the
         history does not hold (nothing is stored then)."""
-        score = checked_score(run_id, name, value, comment=comment, source=source, author=author)
+        (given,) = self.add_scores(run_id, [(name, value, comment)], source=source, author=author)
+        return given
+
+    def add_scores(
+        self,
+        run_id: str,
+        scores: Sequence[tuple[str, ScoreValue, str | None]],
+        *,
+        source: ScoreSource = "person",
+        author: str | None = None,
+    ) -> list[ScoreRecord]:
+        """Give the run several scores at once, each ``(name, value, comment)`` as
+        :meth:`add_score`'s: every one is checked before any is stored."""
+        checked = [
+            checked_score(run_id, name, value, comment=comment, source=source, author=author)
+            for name, value, comment in scores
+        ]
         columns = ", ".join(SCORE_COLUMNS[1:])
 
-        def insert(db: sqlite3.Connection) -> int:
-            found = db.execute("SELECT 1 FROM runs WHERE local_id = ?", (score.local_id,))
-            if found.fetchone() is None:
+        def insert(db: sqlite3.Connection) -> list[int]:
+            found = db.execute("SELECT 1 FROM runs WHERE local_id = ?", (run_id,))
+            if checked and found.fetchone() is None:
                 raise ConfigurationError(
-                    f"no run {score.local_id!r} in the history at {self._where}: "
+                    f"no run {run_id!r} in the history at {self._where}: "
                     "a score is given to a recorded run"
                 )
-            cursor = db.execute(
-                f"INSERT INTO scores ({columns}) VALUES ({_marks(SCORE_COLUMNS[1:])})",
-                score.values(),
-            )
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
+            row_ids = []
+            for score in checked:
+                cursor = db.execute(
+                    f"INSERT INTO scores ({columns}) VALUES ({_marks(SCORE_COLUMNS[1:])})",
+                    score.values(),
+                )
+                assert cursor.lastrowid is not None
+                row_ids.append(cursor.lastrowid)
+            return row_ids
 
-        row_id = self._write(insert)
-        given = ScoreRecord.from_row((row_id, *score.values()))
-        record_score(given)  # tracing shows it, where a backend takes scores
-        return given
+        row_ids = self._write(insert)
+        kept = [
+            ScoreRecord.from_row((i, *s.values())) for i, s in zip(row_ids, checked, strict=True)
+        ]
+        for given in kept:
+            record_score(given)  # tracing shows it, where a backend takes scores
+        return kept
 
     def scores(
         self, run_ids: Sequence[str] | None = None, *, history: bool = False

@@ -17,7 +17,6 @@ from .._core.extras import require_pandas, require_polars, require_pyarrow
 from .._core.pricing import price_run
 from .._core.run import Run
 from ..events import Usage
-from ._experiment_book import Dataset, keep_dataset
 from ._records import (
     MALFORMED_COLUMN,
     ORIGIN_COLUMN,
@@ -411,28 +410,6 @@ class RunHistory(Sequence[RunRecord]):
         polars = require_polars()
         frame: pl.DataFrame = polars.from_arrow(self.to_arrow(columns))
         return frame
-
-    def to_dataset(self, name: str) -> Dataset:
-        """Keep these runs as the dataset ``name`` (a new version when its rows differ from
-        the latest): one row per run, ``question`` its message, ``expected`` its answer and
-        ``id`` its ``local_id`` — reviewed runs made into a test set."""
-        if self._store is None:
-            raise ConfigurationError(
-                "to_dataset() keeps a dataset in the history these runs were read from, and "
-                "they were not read from one: use agentnb.dataset(name, rows)"
-            )
-        unasked = [record.local_id for record in self if not record.message]
-        if unasked:
-            raise ConfigurationError(
-                f"{len(unasked)} of these runs have no message to be a question (e.g. "
-                f"{unasked[0]}): leave them out"
-            )
-        rows = [
-            {"id": record.local_id, "question": record.message, "expected": record.answer}
-            for record in self
-        ]
-        store: Any = self._store  # a HistoryStore: it keeps tables too
-        return keep_dataset(store, name, rows)
 
     def score_columns(self) -> dict[str, Any]:
         """The ``score.<name>`` columns of these runs (see :meth:`to_pandas`); none for

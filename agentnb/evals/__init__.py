@@ -1,7 +1,12 @@
-"""Evaluation, on agentnb's public API: evaluators to hand ``batch(..., evaluators=[...])``,
-``Experiment.evaluate`` and ``agentnb.evaluate``. Each is ``fn(run, example)``, its score kept
-as ``score.<name>``.
+"""Evaluation, on agentnb's public API: datasets kept in versions, experiments (agents or
+variants over a dataset, kept in the history, reopened, resumed, two arms compared), and
+evaluators, each ``fn(run, example)``, its score kept as ``score.<name>``.
 
+- ``dataset(name, rows)``: a dataset kept by name, a new version when its rows change.
+- ``experiment(name, agents, dataset, evaluators=[...])`` runs one; ``experiment(name)``
+  reopens it (``.compare(a, b)``, ``.check(baseline, candidate, score=...)``, a gate for
+  CI, ``.resume()``, ``.evaluate(fn)``); ``experiments()`` lists them.
+- ``evaluate(runs, fn, ...)``: score past runs (``agentnb.runs(...)``, a batch's result).
 - ``contains``, ``equals``: the answer against the example's ``expected``.
 - ``regex(pattern)``, ``json_schema(schema)``: the answer's form.
 - ``tool_called(name, arguments=)``, ``tool_sequence(*names)``, ``no_tool_called()``: the
@@ -11,11 +16,14 @@ as ``score.<name>``.
 - ``live(evaluators, via=, sample=, max_cost=)``: score runs as they end, in the background.
 - ``to_phoenix(experiment, endpoint)``: an experiment as Phoenix's own dataset and experiments.
 
-    from agentnb.evals import contains, judge, max_cost
+    from agentnb.evals import contains, dataset, experiment, judge
 """
 
 from __future__ import annotations
 
+from ._datasets import Dataset, dataset
+from ._evaluators import evaluate
+from ._experiment import Comparisons, Experiment, experiment, experiments
 from ._judge import judge
 from ._live import LiveEvaluation, live
 from ._phoenix import PhoenixExport, to_phoenix
@@ -28,12 +36,22 @@ from ._ready import (
     regex,
 )
 from ._tool_steps import no_tool_called, tool_called, tool_sequence
+from ._views import ExperimentComparison, Verdict
 
 __all__ = [
+    "Comparisons",
+    "Dataset",
+    "Experiment",
+    "ExperimentComparison",
     "LiveEvaluation",
     "PhoenixExport",
+    "Verdict",
     "contains",
+    "dataset",
     "equals",
+    "evaluate",
+    "experiment",
+    "experiments",
     "json_schema",
     "judge",
     "live",

@@ -11,8 +11,10 @@ import io
 from collections.abc import Callable
 
 import agentnb
-from agentnb import ConfigurationError, Experiment
+from agentnb import ConfigurationError
 from agentnb.history import HistoryStore, RunRecord
+
+from ._experiment import Experiment, experiment, experiments
 
 __all__ = ["register_commands"]
 
@@ -21,7 +23,11 @@ OPEN_HINT = "Open: --question ID (its runs side by side), --question ID --arm AR
 
 Add = Callable[..., None]
 """What registers a command: ``add(name, help, configure, text)``, where ``text(args,
-store)`` returns what the command prints, read from the history store ``--db`` names."""
+store)`` returns what the command prints, read from the history store ``--db`` names (or
+that and the status to exit with)."""
+
+FAILED_GATE = 1
+"""The status ``--check`` exits with when the candidate fails."""
 
 
 def register_commands(add: Add) -> None:
@@ -43,24 +49,67 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="one question's runs side by side (its id, shown in [ ] in the grid)",
     )
     parser.add_argument("--arm", help="with --question: that arm's run alone (an agent or index)")
+    parser.add_argument(
+        "--check",
+        nargs="+",
+        metavar="ARM",
+        help="a gate for CI: [BASELINE] CANDIDATE; exits 1 when the candidate is significantly "
+        "worse on --score (BASELINE: an arm or another experiment; none: the last experiment "
+        "on the same dataset version)",
+    )
+    parser.add_argument(
+        "--fail-if",
+        choices=["worse", "not-better"],
+        default="worse",
+        help="with --check: fail when significantly worse (the default) or not significantly "
+        "better",
+    )
 
 
-def experiments_text(args: argparse.Namespace, store: HistoryStore) -> str:
-    for option, given in (("--compare", args.compare), ("--question", args.question)):
+def experiments_text(args: argparse.Namespace, store: HistoryStore) -> str | tuple[str, int]:
+    for option, given in (
+        ("--compare", args.compare),
+        ("--question", args.question),
+        ("--check", args.check),
+    ):
         if given and not args.name:
             raise ConfigurationError(f"{option} needs the experiment's name")
     if args.arm is not None and args.question is None:
         raise ConfigurationError("--arm needs --question")
     if args.name is None:
-        listed = agentnb.experiments(store=store)
-        return str(listed) if len(listed) else "no experiments yet: batch(..., experiment=)"
-    found = agentnb.experiment(args.name, store=store)
+        listed = experiments(store=store)
+        return str(listed) if len(listed) else "no experiments yet: agentnb.evals.experiment(...)"
+    found = experiment(args.name, store=store)
+    if args.check:
+        return _checked(found, args.check, args.score, args.fail_if, store)
     if args.compare:
         a, b = map(_arm, args.compare)
         return found.compare(a, b, score=args.score).to_text()
     if args.question is not None:
         return _question_text(found, args.question, args.arm)
     return f"{found!r}\n{OPEN_HINT}"
+
+
+def _checked(
+    found: Experiment, arms: list[str], score: str | None, fail_if: str, store: HistoryStore
+) -> tuple[str, int]:
+    if len(arms) > 2:
+        raise ConfigurationError("--check takes [BASELINE] CANDIDATE: one or two arms")
+    if score is None:
+        raise ConfigurationError("--check needs --score: the score the gate reads")
+    *given, candidate = arms
+    baseline: str | int | Experiment | None = None
+    if given:
+        named = given[0]
+        is_arm = named in found.arms or named in found.agents or named.isdigit()
+        baseline = _arm(named) if is_arm else experiment(named, store=store)
+    verdict = found.check(
+        baseline,
+        _arm(candidate),
+        score=score,
+        fail_if="worse" if fail_if == "worse" else "not better",
+    )
+    return verdict.to_text(), 0 if verdict.passed else FAILED_GATE
 
 
 def _arm(arm: str) -> str | int:

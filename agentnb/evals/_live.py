@@ -17,6 +17,8 @@ from agentnb import ConfigurationError, Run
 from agentnb.history import EVALUATES, add_recorder, remove_recorder
 from agentnb.types import RunRequest
 
+from ._evaluators import EVALUATOR_TIMEOUT, Evaluator, evaluate, evaluators_of
+
 __all__ = ["LiveEvaluation", "live"]
 
 logger = logging.getLogger("agentnb.evals")
@@ -39,7 +41,7 @@ class LiveEvaluation:
 
     def __init__(
         self,
-        evaluators: list[Callable[..., Any]],
+        evaluators: list[Evaluator],
         via: str | None,
         sample: float,
         max_cost: float | None,
@@ -109,7 +111,12 @@ class LiveEvaluation:
 
     def _score(self, run: Run) -> None:
         try:
-            agentnb.evaluate(run, *self.evaluators, concurrency=len(self.evaluators))
+            evaluate(
+                run,
+                *(evaluator.function for evaluator in self.evaluators),
+                concurrency=len(self.evaluators),
+                evaluator_timeout=self.evaluators[0].time_limit,
+            )
         except Exception as exc:  # the run is kept; its scores are what is lost: said
             logger.warning("agentnb: live evaluation could not score run %s: %s", run.local_id, exc)
             return
@@ -168,13 +175,15 @@ def _bound(max_cost: float | None) -> float | None:
     return float(max_cost)
 
 
-def _evaluators(given: Iterable[Callable[..., Any]]) -> list[Callable[..., Any]]:
+def _evaluators(given: Iterable[Callable[..., Any]], time_limit: float) -> list[Evaluator]:
+    """The evaluators checked now (each a function with a usable name, none sharing one), so
+    a bad one is refused here rather than failing on every run's end."""
     if callable(given) or isinstance(given, str):
         raise ConfigurationError("live() takes a list of evaluators: live([fn, ...])")
-    listed = list(given)
-    if not listed:
+    checked = evaluators_of(list(given), time_limit)
+    if not checked:
         raise ConfigurationError("live() takes one or more evaluators: live([fn, ...])")
-    return listed
+    return checked
 
 
 def live(
@@ -186,16 +195,17 @@ def live(
 ) -> LiveEvaluation:
     """Score runs as they end, in the background: each completed run through connection
     ``via`` (None: every run this process records, whichever connection) is handed to
-    ``evaluators`` (as in ``batch(..., evaluators=[...])``: ``fn(run, example)``, the ready
-    ones, a ``judge``), its scores kept in the history as ``score.<name>``. The run itself
-    never waits: it ends, its handle answers, and the scoring follows in a worker thread.
+    ``evaluators`` (as an ``experiment``'s: ``fn(run, example)``, the ready ones, a
+    ``judge``; each a function with a usable name, checked now), its scores kept in the
+    history as ``score.<name>``. The run itself never waits: it ends, its handle answers,
+    and the scoring follows in a worker thread.
 
     ``sample``: the share of runs scored (0.2: one in five), chosen by each run's id.
     ``max_cost``: USD the evaluation may spend (its judges' runs, where priced); once spent,
     no more runs are scored (those under way finish). A judge's own runs are never scored.
     Runs given a ``recorder=`` of their own are not seen. Returns a :class:`LiveEvaluation`
     (``.wait()``, ``.stop()``; a ``with`` block stops it at its end)."""
-    checked = _evaluators(evaluators)
+    checked = _evaluators(evaluators, EVALUATOR_TIMEOUT)
     if via is not None:
         agentnb.get_connection(via)  # an unknown connection fails now, not at a run's end
     watching = LiveEvaluation(checked, via, _fraction(sample), _bound(max_cost))

@@ -16,8 +16,11 @@ from typing import Any
 import httpx
 
 import agentnb
-from agentnb import ConfigurationError, Experiment
+from agentnb import ConfigurationError
 from agentnb.history import EVALUATES, RunRecord, ScoreRecord
+
+from ._experiment import Experiment
+from ._experiment import experiment as kept_experiment
 
 __all__ = ["PhoenixExport", "to_phoenix"]
 
@@ -211,7 +214,7 @@ def to_phoenix(
     *,
     api_key: str | None = None,
 ) -> PhoenixExport:
-    """Send ``experiment`` (an :class:`~agentnb.Experiment` or its name) to Arize Phoenix at
+    """Send ``experiment`` (an :class:`~agentnb.evals.Experiment` or its name) to Arize Phoenix at
     ``endpoint`` (default ``http://localhost:6006``; ``api_key``: ``PHOENIX_API_KEY``) as
     Phoenix's own dataset and experiments: its questions as a new version of the Phoenix
     dataset named like its kept dataset (the experiment's name for a plain list), each row
@@ -226,7 +229,7 @@ def to_phoenix(
     own project (as Phoenix's experiments keep their evaluators'), out of the user's project
     totals, each linked to the run it graded and opened by its evaluation. Returns where it
     all went."""
-    exp = agentnb.experiment(experiment) if isinstance(experiment, str) else experiment
+    exp = kept_experiment(experiment) if isinstance(experiment, str) else experiment
     if not isinstance(exp, Experiment):
         raise ConfigurationError(
             f"to_phoenix() takes an experiment or its name, not {type(exp).__name__}"

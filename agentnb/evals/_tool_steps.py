@@ -1,6 +1,6 @@
 """Ready evaluators for the agent's steps (``agentnb.evals``): which tools it called, with
 which arguments, in which order. Each reads the run's tool calls, handed to it third by
-whoever evaluates (``batch(..., evaluators=)``, ``exp.evaluate``, ``agentnb.evaluate``), in
+whoever evaluates (``experiment(..., evaluators=)``, ``exp.evaluate``, ``evaluate``), in
 the order the run made them (a sub-agent's calls among them)."""
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ class _StepCheck(_Check):
         if calls is None:
             raise ConfigurationError(
                 f"{self._shown} reads the run's tool calls: apply it with "
-                "agentnb.evaluate(...) or batch(..., evaluators=[...]), or pass them third "
-                "(agentnb.runs(...).tool_calls())"
+                "agentnb.evals.evaluate(...) or experiment(..., evaluators=[...]), or pass "
+                "them third (agentnb.runs(...).tool_calls())"
             )
         return self._calls_check(calls)
 

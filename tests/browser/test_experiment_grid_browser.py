@@ -27,14 +27,13 @@ MAKE = """
 import os, sys
 os.environ["AGENTNB_HISTORY"] = sys.argv[1]
 import agentnb
+import agentnb.evals
 from agentnb.server import start_server
 server = start_server(delay_ms=0)
 agentnb.connect("operativus", base_url=server.url_for("operativus"), api_key=server.api_key,
                 name="local")
-agentnb.batch(["finance_agent", "echo"],
-              [{"id": "nvda", "question": "What is NVDA trading at?"},
-               {"id": "pair", "question": "Compare AAPL and MSFT"}],
-              via="local", progress=False, experiment="quotes")
+agentnb.evals.experiment("quotes", ["finance_agent", "echo"], [{"id": "nvda", "question": "What is NVDA trading at?"},
+               {"id": "pair", "question": "Compare AAPL and MSFT"}], via="local", progress=False)
 """
 FITS = "(el) => el.closest('.jp-OutputArea-output').scrollWidth - el.clientWidth"
 
@@ -48,8 +47,8 @@ def history_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def cells_for(history_file: Path) -> list[str]:
     return [
-        f"import os\nos.environ['AGENTNB_HISTORY'] = {str(history_file)!r}\nimport agentnb",
-        "agentnb.experiment('quotes')",
+        f"import os\nos.environ['AGENTNB_HISTORY'] = {str(history_file)!r}\nimport agentnb, agentnb.evals",
+        "agentnb.evals.experiment('quotes')",
     ]
 
 

@@ -1,5 +1,5 @@
 """An experiment's views as a person reads them in JupyterLab at 1280×800 on Debian's
-Chromium, light and dark: the listing (``agentnb.experiments()``), the question × agent grid
+Chromium, light and dark: the listing (``agentnb.evals.experiments()``), the question × agent grid
 (a long question, four agents, four evaluators, one of which failed on a question) and a
 summary with score columns fit their cell without sideways scrolling, and show formatted
 figures: dates, ``$`` amounts kept from MathJax, ✓ / ✗, no ``NaN``, no markdown syntax.
@@ -26,7 +26,7 @@ LONG = (
 MAKE = f"""
 import os, sys
 os.environ["AGENTNB_HISTORY"] = sys.argv[1]
-import agentnb, pandas as pd
+import agentnb, agentnb.evals, pandas as pd
 from agentnb.server import start_server
 server = start_server(delay_ms=0)
 agentnb.connect("operativus", base_url=server.url_for("operativus"), api_key=server.api_key,
@@ -43,11 +43,8 @@ def explodes(run, example):
     if example["id"] == "msft":
         raise ValueError("cannot grade MSFT: the reference answer is missing from the dataset")
     return 1.0
-agentnb.batch(["finance_agent", "echo", "research_team", "writer"], pd.DataFrame(DATA),
-              via="local", progress=False, experiment={NAME!r},
-              evaluators=[names_ticker, quality, label, explodes])
-agentnb.batch(["finance_agent", "echo"], pd.DataFrame(DATA[:1]), via="local", progress=False,
-              experiment="small")
+agentnb.evals.experiment({NAME!r}, ["finance_agent", "echo", "research_team", "writer"], pd.DataFrame(DATA), via="local", progress=False, evaluators=[names_ticker, quality, label, explodes])
+agentnb.evals.experiment("small", ["finance_agent", "echo"], pd.DataFrame(DATA[:1]), via="local", progress=False)
 """
 FITS = """
 (el) => {
@@ -69,9 +66,9 @@ def test_an_experiments_views_fit_and_read_formatted(
     browser: Any, jupyterlab: Any, history_file: Path, artifacts: Path, theme: str
 ) -> None:
     cells = [
-        f"import os\nos.environ['AGENTNB_HISTORY'] = {str(history_file)!r}\nimport agentnb",
-        "agentnb.experiments()",
-        f"agentnb.experiment({NAME!r})",
+        f"import os\nos.environ['AGENTNB_HISTORY'] = {str(history_file)!r}\nimport agentnb, agentnb.evals",
+        "agentnb.evals.experiments()",
+        f"agentnb.evals.experiment({NAME!r})",
         "agentnb.summary('agent')",
     ]
     shade = theme.split()[-1].lower()

@@ -14,6 +14,7 @@ from cli_process import cli_env
 from tmux_pane import Pane
 
 import agentnb
+import agentnb.evals
 
 WIDTH = 80
 
@@ -30,11 +31,11 @@ def db(tmp_path_factory: pytest.TempPathFactory, server: Any) -> Path:
         agentnb.connect(
             "operativus", base_url=server.base_url, api_key=server.api_key, name="analysis"
         )
-        agentnb.batch(
+        agentnb.evals.experiment(
+            "quotes",
             ["finance_agent", "echo"],
             ["What is NVDA trading at?", "Compare AAPL and MSFT"],
             via="analysis",
-            experiment="quotes",
             progress=False,
             evaluators=[long_enough],
         )
@@ -74,7 +75,7 @@ def test_the_experiments_their_grid_and_a_compare(db: Path) -> None:
     assert "Compare AAPL and MSFT" in grid, grid
     assert "--question ID --arm ARM (one)" in grid, grid  # how to open what the grid shows
     compared = "\n".join(printed(db, "experiments", "quotes", "--compare", "finance_agent", "echo"))
-    assert "quotes: finance_agent against echo on score." in compared, compared
+    assert "quotes: finance_agent (A) against echo (B) on score." in compared, compared
     assert "wins / ties / losses" in compared and "EXIT=0" in compared, compared
 
 

@@ -28,6 +28,7 @@ SCRIPT = textwrap.dedent(
     import json, signal, socket, sys, threading
     import polars  # noqa: F401  (its SIGINT handler is the point)
     import agentnb
+    import agentnb.evals
 
     url, key, case = sys.argv[1:4]
     agentnb.connect("operativus", base_url=url, api_key=key, name="slow",
@@ -44,9 +45,7 @@ SCRIPT = textwrap.dedent(
             def stop_after_the_first(run, example):
                 if example["id"] == "0":
                     stop()
-            agentnb.batch("writer", [f"story {i}" for i in range(6)], 1, via="slow",
-                          progress=False, experiment="stopped",
-                          evaluators=[stop_after_the_first], **STORY)
+            agentnb.evals.experiment("stopped", "writer", [f"story {i}" for i in range(6)], concurrency=1, via="slow", progress=False, evaluators=[stop_after_the_first], **STORY)
         elif case == "wait":
             handle = agentnb.ask("writer", "a story", via="slow", display=False, **STORY)
             seen = []
@@ -59,18 +58,17 @@ SCRIPT = textwrap.dedent(
             handle.add_listener(stop_at_the_fifth_event)
             handle.wait()
         elif case == "evaluate":
-            agentnb.batch("echo", [f"q {i}" for i in range(6)], via="slow", progress=False,
-                          experiment="kept")
+            agentnb.evals.experiment("kept", "echo", [f"q {i}" for i in range(6)], via="slow", progress=False)
             def stop_at_the_second(run, example):  # in an evaluator's worker thread
                 if example["id"] == "1":  # evaluate() is waiting by now
                     stop()
                 threading.Event().wait(0.5)  # a judge waiting for its agent
                 return 1
             try:
-                agentnb.experiment("kept").evaluate(stop_at_the_second, concurrency=1)
+                agentnb.evals.experiment("kept").evaluate(stop_at_the_second, concurrency=1)
             finally:
                 outcome["scored"] = int(
-                    agentnb.experiment("kept").to_pandas()["score.stop_at_the_second"].count())
+                    agentnb.evals.experiment("kept").to_pandas()["score.stop_at_the_second"].count())
         elif case == "started":  # a platform that accepts and never answers
             silent = socket.create_server(("127.0.0.1", 0))
             agentnb.connect("operativus", base_url=f"http://127.0.0.1:{silent.getsockname()[1]}",

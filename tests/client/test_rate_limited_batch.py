@@ -14,7 +14,7 @@ import pytest
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
 import agentnb
-from agentnb._app.batch_runs import batch
+import agentnb.evals
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._history import close_default_stores
 from agentnb.history import HistoryStore
@@ -124,9 +124,9 @@ def test_a_thousand_questions_finish_against_a_rate_limit(
         with HostileServer(limit) as server:
             client = agentnb.AgentClient("openai", base_url=server.url, api_key="k", max_retries=1)
             with client:
-                result = batch(
-                    "m", questions, 32, client=client, experiment="thousand", progress=True
-                )
+                result = agentnb.evals.experiment(
+                    "thousand", "m", questions, concurrency=32, via=client, progress=True
+                ).runs()
     finally:
         close_default_stores()
     assert limit.refused > 0  # the limit was hit ...
@@ -135,7 +135,7 @@ def test_a_thousand_questions_finish_against_a_rate_limit(
     assert sorted(limit.answered) == sorted(questions)  # each question answered once
 
     with HistoryStore(tmp_path / "history.sqlite3") as store:
-        frame = agentnb.experiment("thousand", store=store).to_pandas()
+        frame = agentnb.evals.experiment("thousand", store=store).to_pandas()
         assert frame["status"].eq("completed").all() and len(frame) == len(questions)
         every = store.runs().to_pandas()
     refused = every[every["status"] == "failed"]

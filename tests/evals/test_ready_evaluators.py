@@ -13,6 +13,7 @@ from agentnb import AgentClient
 from agentnb.evals import (
     contains,
     equals,
+    experiment,
     json_schema,
     max_cost,
     max_duration,
@@ -40,9 +41,9 @@ def test_ready_evaluators_score_a_batch_whose_table_shows_the_scores(
         max_cost(1.0),
         max_duration(600),
     ]
-    result = agentnb.batch(
-        "finance_agent", TICKERS, client=client, progress=False, evaluators=ready
-    )
+    result = experiment(
+        "ready", "finance_agent", TICKERS, via=client, progress=False, evaluators=ready
+    ).runs()
     shown = repr(result)
     for heading in ("contains", "regex", "called_get_stock_price", "max_cost"):
         assert heading in shown.splitlines()[1], shown
@@ -88,16 +89,16 @@ def _unreadable_failure(run: object, example: object) -> bool:
 def test_an_evaluator_whose_error_cannot_be_read_is_kept_as_failed_and_the_batch_goes_on(
     client: AgentClient, history: Path
 ) -> None:
-    agentnb.batch(
+    experiment(
+        "unreadable",
         "finance_agent",
         TICKERS,
-        client=client,
+        via=client,
         progress=False,
-        experiment="unreadable",
         evaluators=[_unreadable_failure, contains],
     )
     with HistoryStore(history) as store:
-        table = agentnb.experiment("unreadable", store=store).to_pandas()
+        table = experiment("unreadable", store=store).to_pandas()
     assert table["score.contains"].tolist() == [True, True]
     assert set(table["evaluator_error._unreadable_failure"]) == {
         "_Unreadable (its message could not be read: RuntimeError)"
@@ -110,5 +111,5 @@ def test_tool_called_by_hand_without_the_calls_says_how_to_apply_it(
     client.run("finance_agent", "What is NVDA trading at?")
     with HistoryStore(history) as store:
         record = store.runs()[0]
-    with pytest.raises(agentnb.ConfigurationError, match=r"agentnb\.evaluate"):
+    with pytest.raises(agentnb.ConfigurationError, match=r"agentnb\.evals\.evaluate"):
         tool_called("get_stock_price")(record, {})

@@ -18,6 +18,7 @@ import pytest
 from agentnb_testing import REPO, history_id, history_records
 
 import agentnb
+import agentnb.evals
 from agentnb import HistoryError, HistoryLocationError
 from agentnb._history import MIGRATIONS, close_default_stores
 from agentnb._history._migrations import apply_migrations
@@ -360,15 +361,15 @@ def test_a_malformed_dataset_row_raises_the_historys_error(
     close_default_stores()
     monkeypatch.setenv("AGENTNB_HISTORY", str(path))
     try:
-        agentnb.dataset("qa", ["What is 2 + 2?"])
-        agentnb.dataset("ok", ["Is this kept?"])
+        agentnb.evals.dataset("qa", ["What is 2 + 2?"])
+        agentnb.evals.dataset("ok", ["Is this kept?"])
         close_default_stores()
         db = sqlite3.connect(path, isolation_level=None)
         db.execute("UPDATE datasets SET rows = ? WHERE name = 'qa'", (DATASET_ROWS[case],))
         db.close()
         with pytest.raises(HistoryError, match="dataset 'qa'"):
-            agentnb.dataset("qa")
-        assert agentnb.dataset("ok").rows[0]["question"] == "Is this kept?", "the rest reads"
+            agentnb.evals.dataset("qa")
+        assert agentnb.evals.dataset("ok").rows[0]["question"] == "Is this kept?", "the rest reads"
     finally:
         close_default_stores()
 
@@ -381,13 +382,13 @@ def test_a_dataset_row_with_an_impossible_time_raises_the_historys_error(
     close_default_stores()
     monkeypatch.setenv("AGENTNB_HISTORY", str(path))
     try:
-        agentnb.dataset("qa", ["What is 2 + 2?"])
+        agentnb.evals.dataset("qa", ["What is 2 + 2?"])
         close_default_stores()
         db = sqlite3.connect(path, isolation_level=None)
         db.execute("UPDATE datasets SET created = ?", (created,))
         db.close()
         with pytest.raises(HistoryError, match="dataset 'qa'"):
-            agentnb.dataset("qa")
+            agentnb.evals.dataset("qa")
     finally:
         close_default_stores()
 
@@ -399,16 +400,16 @@ def test_a_dataset_row_whose_version_is_text_raises_and_new_versions_are_still_k
     close_default_stores()
     monkeypatch.setenv("AGENTNB_HISTORY", str(path))
     try:
-        agentnb.dataset("qa", ["What is 2 + 2?"])
-        agentnb.dataset("qa", ["What is 3 + 3?"])
+        agentnb.evals.dataset("qa", ["What is 2 + 2?"])
+        agentnb.evals.dataset("qa", ["What is 3 + 3?"])
         close_default_stores()
         db = sqlite3.connect(path, isolation_level=None)
         db.execute("UPDATE datasets SET version = 'latest' WHERE version = 1")
         db.close()
         with pytest.raises(HistoryError, match="dataset 'qa'"):
-            agentnb.dataset("qa")
-        assert agentnb.dataset("qa", version=2).rows[0]["question"] == "What is 3 + 3?"
-        assert agentnb.dataset("qa", ["What is 4 + 4?"]).version == 3
+            agentnb.evals.dataset("qa")
+        assert agentnb.evals.dataset("qa", version=2).rows[0]["question"] == "What is 3 + 3?"
+        assert agentnb.evals.dataset("qa", ["What is 4 + 4?"]).version == 3
     finally:
         close_default_stores()
 
@@ -439,8 +440,8 @@ def test_a_malformed_experiment_row_raises_the_historys_error(
     monkeypatch.setenv("AGENTNB_HISTORY", str(path))
     try:
         with pytest.raises(HistoryError, match="experiment 'bad'"):
-            agentnb.experiment("bad")
-        assert agentnb.experiment("good").arms == ["echo"], "the others read on"
+            agentnb.evals.experiment("bad")
+        assert agentnb.evals.experiment("good").arms == ["echo"], "the others read on"
     finally:
         close_default_stores()
 
@@ -463,7 +464,7 @@ def test_a_malformed_experiment_example_raises_the_historys_error(
     monkeypatch.setenv("AGENTNB_HISTORY", str(path))
     try:
         with pytest.raises(HistoryError, match="example at 0 of an experiment"):
-            agentnb.experiment("x").examples()
+            agentnb.evals.experiment("x").examples()
     finally:
         close_default_stores()
 

@@ -29,7 +29,7 @@ def error_lines(server: ServerHandle, history: Path, code: str, **headers: str) 
     """The error output of ``code`` run in a fresh kernel, as its lines without colour."""
     setup = (
         f"import os\nos.environ['AGENTNB_HISTORY'] = {str(history)!r}\n"
-        "%load_ext agentnb\nimport agentnb\n"
+        "%load_ext agentnb\nimport agentnb, agentnb.evals\n"
         f"agentnb.connect('operativus', base_url={server.base_url!r}, "
         f"api_key={server.api_key!r}, name='test', headers={headers!r});"
     )
@@ -62,8 +62,8 @@ def test_a_refused_request_shows_the_platforms_words_first(
 
 def test_a_usage_error_of_an_experiment_is_one_line(server: ServerHandle, tmp_path: Any) -> None:
     code = (
-        "agentnb.batch(['echo', 'finance_agent'], ['NVDA?'], via='test', experiment='e', "
-        "progress=False)\nagentnb.experiment('e').compare('echo', 'echo')"
+        "agentnb.evals.experiment('e', ['echo', 'finance_agent'], ['NVDA?'], via='test', "
+        "progress=False)\nagentnb.evals.experiment('e').compare('echo', 'echo')"
     )
     lines = error_lines(server, tmp_path / "h.sqlite3", code)
     assert lines == ["ConfigurationError: compare two different arms, not 'echo' twice"], lines

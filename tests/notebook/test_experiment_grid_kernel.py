@@ -1,4 +1,4 @@
-"""An experiment's question × arm grid in a real Jupyter kernel: ``agentnb.experiment(name)``
+"""An experiment's question × arm grid in a real Jupyter kernel: ``agentnb.evals.experiment(name)``
 as a cell's last line displays the grid's view (each cell's run id for its Open) and then its
 static table; the view's Open shows that cell's run below the grid, its Compare the
 question's runs side by side, as the run table's buttons do; ``exp.run(question, arm)`` and
@@ -18,6 +18,7 @@ import pytest
 from kernel_session import WIDGET_MIME, Session, executed_cell, running_kernel
 
 import agentnb
+import agentnb.evals
 from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.kernel
@@ -36,8 +37,8 @@ def history_file(tmp_path_factory: pytest.TempPathFactory, server: ServerHandle)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AGENTNB_HISTORY", str(path))
         agentnb.connect("operativus", base_url=server.base_url, api_key=server.api_key, name="grid")
-        agentnb.batch(
-            ["finance_agent", "echo"], QUESTIONS, via="grid", experiment="quotes", progress=False
+        agentnb.evals.experiment(
+            "quotes", ["finance_agent", "echo"], QUESTIONS, via="grid", progress=False
         )
     return path
 
@@ -57,8 +58,8 @@ def send_to_view(kernel: Any, comm_id: str, content: dict[str, Any]) -> None:
 
 def test_the_grid_opens_a_cells_run_and_compares_a_questions_runs_below(kernel: Any) -> None:
     session = Session(kernel)
-    session.execute("import agentnb")
-    shown = session.execute("exp = agentnb.experiment('quotes')\nexp")
+    session.execute("import agentnb, agentnb.evals")
+    shown = session.execute("exp = agentnb.evals.experiment('quotes')\nexp")
     assert session.of(shown, "execute_result") == [], "shown once, not echoed"
     view, static = (m["content"]["data"] for m in session.of(shown, "display_data"))
     assert set(view) == {WIDGET_MIME, "text/plain"}
@@ -106,6 +107,8 @@ def test_the_grid_opens_a_cells_run_and_compares_a_questions_runs_below(kernel: 
 
 def test_nbclient_keeps_the_grid_and_its_static_table(history_file: Path) -> None:
     env = {**os.environ, "AGENTNB_HISTORY": str(history_file)}
-    (view, static), state = executed_cell("import agentnb\nagentnb.experiment('quotes')", env)
+    (view, static), state = executed_cell(
+        "import agentnb, agentnb.evals\nagentnb.evals.experiment('quotes')", env
+    )
     assert "run " in static.data["text/html"] and "agentnb.show(" in static.data["text/html"]
     assert len(state[view.data[WIDGET_MIME]["model_id"]]["grid"]["rows"]) == 2

@@ -1,5 +1,5 @@
 """An experiment in a real kernel, killed mid-way (SIGKILL: nothing runs at exit), resumed by
-``agentnb.experiment(name).resume()`` in a new kernel: every question ends answered once, the
+``agentnb.evals.experiment(name).resume()`` in a new kernel: every question ends answered once, the
 runs done before the kill are kept, not run again, and the evaluator scores each run once."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from kernel_session import Session
 
-from agentnb._history import ExperimentBook
+from agentnb.evals._book import ExperimentBook
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
@@ -24,6 +24,7 @@ QUESTIONS = 12
 
 SETUP = """
 import agentnb
+import agentnb.evals
 agentnb.connect("operativus", base_url={url!r}, api_key={key!r}, name="far",
                 headers={{"X-AgentNB-Delay-Ms": "15"}})
 
@@ -33,12 +34,11 @@ def words(run, example):
 
 START = """
 questions = [f"Write about stock number {i}" for i in range(12)]
-agentnb.batch("writer", questions, 2, via="far", experiment="killed", evaluators=[words],
-              progress=False, metadata={"paragraphs": "4"})
+agentnb.evals.experiment("killed", "writer", questions, concurrency=2, via="far", evaluators=[words], progress=False, metadata={"paragraphs": "4"})
 """
 
 RESUME = """
-resumed = agentnb.experiment("killed").resume(evaluators=[words], progress=False)
+resumed = agentnb.evals.experiment("killed").resume(evaluators=[words], progress=False)
 print(json.dumps([run.status for run in resumed]))
 """
 

@@ -17,8 +17,9 @@ pytest.importorskip("jupyter_client")
 
 SETUP = """
 import agentnb
+import agentnb.evals
 agentnb.connect("operativus", base_url={url!r}, api_key={key!r}, name="here")
-agentnb.batch("echo", ["What is NVDA at?"], via="here", experiment="done", progress=False)
+agentnb.evals.experiment("done", "echo", ["What is NVDA at?"], via="here", progress=False)
 """
 
 
@@ -29,7 +30,7 @@ def test_an_experiment_resumed_with_nothing_left_warns_in_whole_words(
     with running_kernel(env) as client:
         session = Session(client)
         session.execute(SETUP.format(url=server.url_for("operativus"), key=server.api_key))
-        resumed = session.execute('agentnb.experiment("done").resume(progress=False)')
+        resumed = session.execute('agentnb.evals.experiment("done").resume(progress=False)')
         said = "".join(
             m["content"]["text"]
             for m in session.of(resumed, "stream")

@@ -14,6 +14,7 @@ import pytest
 from tracing_testing import OtlpReceiver
 
 import agentnb
+import agentnb.evals
 from agentnb import AgentClient
 from agentnb._history import close_default_stores, default_store
 from agentnb._tracing import configure_tracing, flush_tracing
@@ -51,7 +52,7 @@ def scored_run(server: ServerHandle, phoenix: OtlpReceiver, *, content: bool) ->
     assert run.text == ANSWER
     store = default_store()
     assert store is not None and store.flush(timeout=30)
-    agentnb.evaluate(agentnb.runs(limit=1), json_schema(SCHEMA))
+    agentnb.evals.evaluate(agentnb.runs(limit=1), json_schema(SCHEMA))
     agentnb.score(run.local_id, "verdict", False, f"it gave away {SECRET}")
     assert flush_tracing(timeout=30)
     [score] = agentnb.scores(agentnb.runs(limit=1), "json_schema")

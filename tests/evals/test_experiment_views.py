@@ -9,13 +9,14 @@ import html
 import math
 import re
 
-from agentnb._display.experiment_views import (
+from agentnb._display.safe_markdown import NO_MATH
+from agentnb.evals import Comparisons
+from agentnb.evals._views import (
     ExperimentComparison,
     ExperimentGrid,
     GridCell,
     GridRow,
 )
-from agentnb._display.safe_markdown import NO_MATH
 
 QUESTION = (
     "Compare NVDA, AMD and INTC over the last five years: revenue growth, gross margins, "
@@ -85,7 +86,9 @@ def test_a_comparison_reads_formatted() -> None:
     text = comparison.to_text()
     assert all(len(line) <= 80 for line in text.splitlines()), text
     assert "-0.350 (95% interval -0.700 to +0.000)" in text  # a null result keeps its digits
-    assert re.search(r"^cost ratio \(total\) +unknown$", text, re.MULTILINE) and "1.08×" in text
+    assert (
+        re.search(r"^cost ratio \(A ÷ B, total\) +unknown$", text, re.MULTILINE) and "1.08×" in text
+    )
     assert NO_MATH in comparison._repr_html_()
 
 
@@ -125,3 +128,59 @@ def test_a_hostile_answer_and_score_show_every_character_in_each_form() -> None:
         assert "⟨U+202E⟩" in shown, shown
     assert wire["rows"][0]["cells"][0]["id"] == "r1"
     assert "agentnb.show('r1')" in html.unescape(hostile.to_html())  # on the cell's hover
+
+
+def test_a_comparison_on_one_tied_question_reads_right() -> None:
+    """One question, a tie: no win rate of 50%, an interval of no width said to be one, whether
+    the difference is significant said, and which arm each ratio divides by named."""
+    comparison = ExperimentComparison(
+        experiment="e",
+        a="finance_agent",
+        b="echo",
+        score="contains",
+        questions=[("nvda", QUESTION, 1.0, 1.0)],
+        wins=0,
+        ties=1,
+        losses=0,
+        mean_difference=0.0,
+        interval=(0.0, 0.0),
+        confidence=0.95,
+        cost_ratio=2.0,
+        latency_ratio=0.5,
+    )
+    text = comparison.to_text(100)
+    assert "50%" not in text and comparison.win_rate is None
+    assert re.search(r"^win rate +— \(no question decided: 1 tie\)$", text, re.MULTILINE), text
+    assert "+0.000 (no spread: the same difference on every question)" in text
+    assert re.search(r"^significant +no: the 95% interval includes 0$", text, re.MULTILINE), text
+    assert text.splitlines()[0] == "e: finance_agent (A) against echo (B) on score.contains"
+    assert re.search(r"^cost ratio \(A ÷ B, total\) +2×$", text, re.MULTILINE), text
+    assert "latency ratio (A ÷ B, median agent time)" in text
+    for shown in (text, comparison._repr_html_()):
+        assert "significant" in shown and "÷" in shown
+
+
+def test_several_scores_show_cost_and_latency_once() -> None:
+    """Comparisons on several scores of the same questions: the cost and latency lines, which
+    do not depend on the score, are shown in the first block only."""
+    blocks = [
+        ExperimentComparison(
+            experiment="e",
+            a="a",
+            b="b",
+            score=score,
+            questions=[("nvda", QUESTION, 1.0, 0.0)],
+            wins=1,
+            ties=0,
+            losses=0,
+            mean_difference=1.0,
+            interval=(1.0, 1.0),
+            confidence=0.95,
+            cost_ratio=2.0,
+            latency_ratio=0.5,
+        )
+        for score in ("contains", "words")
+    ]
+    text = Comparisons(blocks).to_text()
+    assert text.count("cost ratio") == 1 and text.count("latency ratio") == 1, text
+    assert "win rate" in text.split("\n\n")[1], "each score keeps its own figures"

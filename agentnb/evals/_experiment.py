@@ -1,84 +1,119 @@
-"""Experiments reopened: ``agentnb.experiments()`` lists those the history keeps and
-``agentnb.experiment("name")`` gives one back as an :class:`Experiment` (its table, its
-question × agent grid, evaluated again, resumed, two arms compared), in any later kernel.
-``batch(..., experiment="name")`` makes them (:mod:`agentnb._app.batch_runs`)."""
+"""Experiments: ``experiment(name, agents, dataset)`` runs several agents (or variants of the
+options) over a dataset and keeps it in the history; ``experiment(name)`` gives it back as
+an :class:`Experiment` (its table, its question × agent grid, evaluated again, resumed, two
+arms compared) in any later kernel, and ``experiments()`` lists them."""
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from IPython.display import display
 
-from .._core.approvals import ApprovalPolicy
-from .._core.exceptions import ConfigurationError
-from .._core.extras import require_pandas
-from .._display.environment import in_notebook
-from .._display.experiment_views import (
-    ExperimentComparison,
-    ExperimentGrid,
-    GridCell,
-    GridRow,
-    PairedQuestion,
-)
-from .._history import (
-    Dataset,
-    Example,
-    ExperimentBook,
-    ExperimentRecord,
-    HistoryStore,
-    PairRun,
-    RunRecord,
-    ScoreRecord,
-    kept_store,
-)
-from .._history._summary import SHARES, is_share
-from .batch_runs import completed_work, run_experiment
-from .connections import AnyClient, resolve_target
-from .datasets import SPLIT, in_split
-from .evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, evaluators_of
-from .history_tables import RunHistory, shown_summary
+from agentnb import ConfigurationError, Connection
+from agentnb.display import in_notebook, is_share, require_pandas, show_grid, shown_summary
+from agentnb.history import HistoryStore, RunHistory, RunRecord, ScoreRecord
+from agentnb.types import DatasetRows, Example, Via, examples_of, in_split
+
+from ._book import ExperimentBook, ExperimentRecord, PairRun
+from ._datasets import Dataset, kept_store
+from ._evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, evaluators_of
+from ._experiment_runs import check_store, completed_work, experiment_arms, run_experiment
+from ._views import ExperimentComparison, ExperimentGrid, GridCell, GridRow, PairedQuestion, Verdict
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Comparisons", "Experiment", "experiment", "experiments"]
+__all__ = ["Comparisons", "Experiment", "experiment", "experiments", "paired_comparison"]
 
 RESAMPLES = 2000
 """Bootstrap resamples of a comparison's mean difference."""
 
 
-def _store(store: HistoryStore | None) -> HistoryStore:
-    return store if store is not None else kept_store("experiments")
+def experiment(
+    name: str,
+    agents: str | Sequence[str] | None = None,
+    dataset: DatasetRows | None = None,
+    *,
+    variants: Sequence[Mapping[str, Any]] | None = None,
+    evaluators: Sequence[EvaluatorFunction] | None = None,
+    via: Via = None,
+    concurrency: int = 8,
+    progress: bool = True,
+    approve: Any = None,
+    evaluator_timeout: float = EVALUATOR_TIMEOUT,
+    split: str | None = None,
+    store: HistoryStore | None = None,
+    **options: Any,
+) -> Experiment:
+    """``experiment(name)``: the experiment ``name`` the history keeps (the default one, or
+    ``store``), in any later kernel.
 
-
-def experiment(name: str, *, store: HistoryStore | None = None) -> Experiment:
-    """The experiment ``name`` a ``batch(..., experiment=name)`` kept in the history (the
-    default one, or ``store``)."""
-    kept = _store(store)
-    record = ExperimentBook(kept).get(name)
-    if record is None:
-        known = [found.name for found in ExperimentBook(kept).all()]
-        listed = ", ".join(repr(n) for n in known[:20]) if known else "none yet"
-        raise ConfigurationError(f"no experiment {name!r} in the history; it has: {listed}")
+    ``experiment(name, agents, dataset)``: run ``agents`` (a name or a list; ``variants``, a
+    list of option dicts over ``options``, makes an arm of each agent and variant) over
+    ``dataset`` (a kept :func:`dataset`, a list of questions, of dicts with ``question`` and
+    maybe ``expected``, ``id`` and other fields, or a DataFrame) as ``agentnb.batch`` runs
+    them, on the connection ``via`` (a name, a Connection or a client; default: the default
+    connection),
+    and keep it in the history: its questions, its arms and which run answered which.
+    ``evaluators=[fn, ...]`` score each completed run as it ends (``fn(run, example)``,
+    each bounded by ``evaluator_timeout`` seconds a run; an evaluator that raises keeps the
+    run and its failure). A name already used goes on with that experiment when the arms
+    and their options are the same and the dataset begins with its questions: the questions
+    it has not answered yet (stopped, crashed, new at the dataset's end) run. Otherwise it is
+    an error saying what differs. ``split``: only the rows whose ``split`` field is that
+    (``"test"``); each question keeps its split (``exp.compare(a, b, split="test")``).
+    Returns the experiment (shown as its grid)."""
+    if agents is None and dataset is None:
+        kept = kept_store("experiments", store)
+        record = ExperimentBook(kept).get(name)
+        if record is None:
+            known = [found.name for found in ExperimentBook(kept).all()]
+            listed = ", ".join(repr(n) for n in known[:20]) if known else "none yet"
+            raise ConfigurationError(f"no experiment {name!r} in the history; it has: {listed}")
+        return Experiment(record, kept)
+    if agents is None or dataset is None:
+        raise ConfigurationError(
+            "experiment(name) reopens one; experiment(name, agents, dataset) runs one: "
+            "give both the agents and the dataset"
+        )
+    examples = [  # a split's questions are numbered in it; their ids stay the dataset's
+        replace(example, position=place)
+        for place, example in enumerate(in_split(examples_of(dataset), split))
+    ]
+    checked = evaluators_of(evaluators, evaluator_timeout)
+    arms = experiment_arms(agents, options, variants)  # bad options first
+    kept = store if store is not None else check_store(via)
+    kept_dataset = dataset if isinstance(dataset, Dataset) else None
+    record = ExperimentBook(kept).begin(name, arms, examples, _name_of(via), kept_dataset)
+    run_experiment(
+        record,
+        via,
+        kept,
+        checked,
+        concurrency=concurrency,
+        progress=progress,
+        approve=approve,
+    )
     return Experiment(record, kept)
 
 
 def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
-    """The experiments the history keeps, newest first: name, when, agents, variants,
-    questions, runs done and failed, their cost and the runs of unknown cost (``unpriced``:
-    usage but no price; ``no_usage``: no usage reported), the runs and cost of their evaluators
-    (judges), and each score's mean (bools: the share true) over the completed runs with
-    ``score.<name>_n``, how many were scored. A DataFrame of plain values, shown formatted as a
-    summary is (``$``, dates, ``—`` for a missing figure); ``.to_pandas()`` is the plain
-    frame."""
+    """The experiments the history keeps, newest first: name, when, agents, arms (its
+    agents, each with each variant of the options), questions, runs done and failed, their
+    cost and the runs of unknown cost (``unpriced``: usage but no price; ``no_usage``: no
+    usage reported), the runs and cost of their evaluators (judges, apart), and each score's
+    mean (bools: the share true) over the completed runs with ``score.<name>_n``, how many
+    were scored. A DataFrame of plain values, shown formatted as a summary is (``$``, dates,
+    ``—`` for a missing figure); ``.to_pandas()`` is the plain frame."""
     require_pandas()  # says which extra to install when it is missing
     import pandas as pd  # optional: the listing is a frame
 
-    kept = _store(store)
+    kept = kept_store("experiments", store)
     listed = [Experiment(record, kept).overview() for record in ExperimentBook(kept).all()]
     rows = [row for row, _ in listed]
     shares = [
@@ -90,7 +125,7 @@ def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
         "name",
         "created",
         "agents",
-        "variants",
+        "arms",
         "questions",
         "runs",
         "failed",
@@ -103,8 +138,14 @@ def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys([*columns, *_keys(rows)])))
     frame = frame.set_index("name")
     frame.attrs["of"] = "experiments"
-    frame.attrs[SHARES] = shares
-    return shown_summary(frame, "all")
+    return shown_summary(frame, "all", shares=shares)
+
+
+def _name_of(via: Via) -> str | None:
+    """The connection an experiment is resumed on by default (a client's: the default)."""
+    if isinstance(via, Connection):
+        return via.name
+    return via if isinstance(via, str) else None
 
 
 def _keys(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -151,9 +192,7 @@ class Experiment:
             bundle = {"text/plain": repr(self), "text/html": self._repr_html_()}
             display(bundle, raw=True)  # type: ignore[no-untyped-call]
             return
-        from .runs_browser import grid_view  # the widget: only in a notebook
-
-        grid_view(self._grid(), self.runs()).publish()
+        show_grid(self._grid(), self.runs())
 
     # ---- reading -----------------------------------------------------------------------
     @property
@@ -220,9 +259,11 @@ class Experiment:
             )
         return found[0]
 
-    def _table(self) -> list[dict[str, Any]]:
-        """One dict per question × arm: the pair, its run's figures, scores and errors."""
+    def _table(self, split: str | None = None) -> list[dict[str, Any]]:
+        """One dict per question × arm (``split``: its questions only): the pair, its run's
+        figures, scores and errors."""
         examples, current = self._pairs()
+        examples = in_split(examples, split)
         ids = [pair.local_id for pair in current.values()]
         records = {record.local_id: record for record in self._store.runs_by_ids(ids)}
         scores = _scores_by_run(self._store.scores(ids) if ids else [])
@@ -298,7 +339,6 @@ class Experiment:
         costs = [row["cost_usd"] for row in rows if row["cost_usd"] is not None]
         unknown = [row for row in rows if row["status"] is not None and row["cost_usd"] is None]
         unpriced = sum(row["total_tokens"] is not None for row in unknown)
-        variants = {arm.label for arm in self._record.arms if arm.variant is not None}
         given = {key: [row[key] for row in done if key in row] for key in _keys(rows)}
         means = {key: _mean(values) for key, values in given.items()}
         shares = {key: is_share(given[key]) for key, mean in means.items() if mean is not None}
@@ -308,7 +348,7 @@ class Experiment:
             "name": self.name,
             "created": self.created,
             "agents": ", ".join(self.agents),
-            "variants": len(variants),
+            "arms": len(self.arms),
             "questions": len(rows) // max(1, len(self.arms)),
             "runs": len(done),
             "failed": sum(row["status"] not in (None, "completed") for row in rows),
@@ -339,8 +379,6 @@ class Experiment:
             raise ConfigurationError("evaluate() takes one or more evaluators: .evaluate(fn)")
         examples, current = self._pairs()
         examples = in_split(examples, split)
-        kept = {example.position for example in examples}
-        current = {pair: run for pair, run in current.items() if pair[0] in kept}
         work = completed_work(self._store, examples, current)
         evaluate_runs(checked, work, self._store, concurrency)
         return self
@@ -348,24 +386,23 @@ class Experiment:
     def resume(
         self,
         *,
-        via: str | None = None,
-        client: AnyClient | None = None,
+        via: Via = None,
         evaluators: Sequence[EvaluatorFunction] | None = None,
         concurrency: int = 8,
         progress: bool = True,
-        approve: ApprovalPolicy = None,
+        approve: Any = None,
         retry_failed: bool = False,
         evaluator_timeout: float = EVALUATOR_TIMEOUT,
     ) -> RunHistory:
         """Run the pairs (question, arm) left undone: never run, stopped, cut by a crash,
         or refused by a rate limit (``retry_failed=True``: failed ones too), on the
-        connection the experiment ran on (``via``/``client``: another), then apply
-        ``evaluators`` to every completed run they have not scored yet. Returns every pair's
-        current run. With nothing left to run it says so (a warning) and starts nothing."""
-        conn = resolve_target(via or (None if client else self._record.connection), client)
+        connection the experiment ran on (``via``: another, a name, a Connection or a client), then
+        apply ``evaluators`` to every completed run they have not scored yet. Returns every
+        pair's current run. With nothing left to run it says so (a warning) and starts
+        nothing."""
         return run_experiment(
             self._record,
-            conn,
+            via or self._record.connection,
             self._store,
             evaluators_of(evaluators, evaluator_timeout),
             concurrency=concurrency,
@@ -402,9 +439,7 @@ class Experiment:
             raise ConfigurationError(f"compare two different arms, not {self.arms[first]!r} twice")
         if not 0 < confidence < 1:
             raise ConfigurationError(f"confidence is between 0 and 1, not {confidence!r}")
-        rows = self._table()
-        if split is not None:
-            rows = self._in_split(rows, split)
+        rows = self._table(split)
         if score is None:
             names = _numeric_scores(rows, self.name)
             if len(names) > 1:
@@ -413,23 +448,6 @@ class Experiment:
                 )
             score = names[0]
         return self._compared(rows, first, second, score, confidence, seed)
-
-    def _in_split(self, rows: list[dict[str, Any]], split: str) -> list[dict[str, Any]]:
-        """The rows of the questions in ``split`` (each question's rows, one per arm)."""
-        count = len(self.arms)
-        kept = [
-            row
-            for at in range(0, len(rows), count)
-            if rows[at].get(SPLIT) == split
-            for row in rows[at : at + count]
-        ]
-        if not kept:
-            known = sorted({str(row[SPLIT]) for row in rows if row.get(SPLIT)})
-            raise ConfigurationError(
-                f"no question of experiment {self.name!r} is in split {split!r}; its splits: "
-                f"{', '.join(map(repr, known)) or 'none'}"
-            )
-        return kept
 
     def _compared(
         self,
@@ -440,44 +458,76 @@ class Experiment:
         confidence: float,
         seed: int,
     ) -> ExperimentComparison:
-        key = f"score.{name}"
-        count = len(self.arms)
-        paired = []
-        for i in range(0, len(rows), count):
-            left, right = rows[i + first], rows[i + second]
-            x, y = _number(left.get(key)), _number(right.get(key))
-            if x is not None and y is not None:
-                paired.append((left, right, (left["id"], left["message"], x, y)))
-        if not paired:
+        return paired_comparison(
+            self.name,
+            (self.arms[first], self._side(rows, first)),
+            (self.arms[second], self._side(rows, second)),
+            name,
+            confidence,
+            seed,
+        )
+
+    def _side(self, rows: list[dict[str, Any]], arm: int) -> list[dict[str, Any]]:
+        """The rows of arm ``arm``, question by question."""
+        return rows[arm :: len(self.arms)]
+
+    def check(
+        self,
+        baseline: str | int | Experiment | None = None,
+        candidate: str | int | None = None,
+        *,
+        score: str,
+        fail_if: Literal["worse", "not better"] = "worse",
+        confidence: float = 0.95,
+        seed: int = 0,
+    ) -> Verdict:
+        """A gate for CI: does arm ``candidate`` (default: the last arm) pass against
+        ``baseline`` on ``score``, question by question? ``baseline`` is another arm of this
+        experiment (its label, agent or index) or another experiment (its arm of the same
+        label, or its only arm); None: the last experiment before this one on the same
+        dataset version. It fails when the candidate is significantly worse (the interval
+        of the mean difference lies below 0), or, with ``fail_if="not better"``, when it is
+        not significantly better. ``assert exp.check(...)`` passes or says why."""
+        if fail_if not in ("worse", "not better"):
+            raise ConfigurationError(f"fail_if is 'worse' or 'not better', not {fail_if!r}")
+        if not 0 < confidence < 1:
+            raise ConfigurationError(f"confidence is between 0 and 1, not {confidence!r}")
+        chosen = self._arm(candidate if candidate is not None else len(self.arms) - 1)
+        rows = self._table()
+        label = self.arms[chosen]
+        if isinstance(baseline, str | int) and not isinstance(baseline, bool):
+            other, other_rows, other_arm = self, rows, self._arm(baseline)
+        else:
+            other = baseline if isinstance(baseline, Experiment) else self._baseline()
+            other_rows = other._table()
+            other_arm = other._arm(label if label in other.arms or len(other.arms) > 1 else 0)
+        base_label = other.arms[other_arm]
+        comparison = paired_comparison(
+            self.name,
+            (label, self._side(rows, chosen)),
+            (base_label if other is self else f"{base_label} ({other.name})",
+             other._side(other_rows, other_arm)),
+            score,
+            confidence,
+            seed,
+        )  # fmt: skip
+        return Verdict(comparison, fail_if)
+
+    def _baseline(self) -> Experiment:
+        """The last experiment before this one on the same dataset version."""
+        ran_on = self.dataset
+        if ran_on is None:
             raise ConfigurationError(
-                f"no question has a score.{name} for both {self.arms[first]!r} and "
-                f"{self.arms[second]!r}: score the runs first (.evaluate(fn))"
+                f"experiment {self.name!r} ran on no kept dataset, so it has no baseline by "
+                "default: name one (check(baseline=an arm or an experiment))"
             )
-        questions: list[PairedQuestion] = [question for _, _, question in paired]
-        differences = [a_score - b_score for _, _, a_score, b_score in questions]
-        return ExperimentComparison(
-            experiment=self.name,
-            a=self.arms[first],
-            b=self.arms[second],
-            score=name,
-            questions=questions,
-            wins=sum(d > 0 for d in differences),
-            ties=sum(d == 0 for d in differences),
-            losses=sum(d < 0 for d in differences),
-            mean_difference=statistics.fmean(differences),
-            interval=bootstrap_interval(differences, confidence, seed),
-            confidence=confidence,
-            cost_ratio=_ratio(
-                [left["cost_usd"] for left, _, _ in paired],
-                [right["cost_usd"] for _, right, _ in paired],
-                sum,
-            ),
-            latency_ratio=_ratio(
-                [left["duration"] for left, _, _ in paired],
-                [right["duration"] for _, right, _ in paired],
-                statistics.median,
-            ),
-            share=is_share([row[key] for left, right, _ in paired for row in (left, right)]),
+        for record in ExperimentBook(self._store).all():  # the newest first
+            found = Experiment(record, self._store)
+            if record.created < self._record.created and _same_version(found.dataset, ran_on):
+                return found
+        raise ConfigurationError(
+            f"no experiment ran on dataset {ran_on.name!r} version {ran_on.version} before "
+            f"{self.name!r}: name the baseline (an arm or an experiment)"
         )
 
     def _arm(self, arm: str | int) -> int:
@@ -499,6 +549,62 @@ class Experiment:
             f"experiment {self.name!r} has no arm {arm!r}; its arms are {self.arms} "
             "(give a label, an agent's name or an index)"
         )
+
+
+def paired_comparison(
+    experiment: str,
+    a: tuple[str, Sequence[dict[str, Any]]],
+    b: tuple[str, Sequence[dict[str, Any]]],
+    name: str,
+    confidence: float,
+    seed: int,
+) -> ExperimentComparison:
+    """Arm ``a`` against arm ``b`` (each its label and its rows) on the questions both
+    answered and were scored ``name`` on, paired by the question's id."""
+    key = f"score.{name}"
+    by_id = {row["id"]: row for row in b[1]}
+    paired = []
+    for left in a[1]:
+        right = by_id.get(left["id"])
+        x = _number(left.get(key))
+        y = None if right is None else _number(right.get(key))
+        if right is not None and x is not None and y is not None:
+            paired.append((left, right, (left["id"], left["message"], x, y)))
+    if not paired:
+        raise ConfigurationError(
+            f"no question has a score.{name} for both {a[0]!r} and {b[0]!r}: score the runs "
+            "first (.evaluate(fn))"
+        )
+    questions: list[PairedQuestion] = [question for _, _, question in paired]
+    differences = [a_score - b_score for _, _, a_score, b_score in questions]
+    return ExperimentComparison(
+        experiment=experiment,
+        a=a[0],
+        b=b[0],
+        score=name,
+        questions=questions,
+        wins=sum(d > 0 for d in differences),
+        ties=sum(d == 0 for d in differences),
+        losses=sum(d < 0 for d in differences),
+        mean_difference=statistics.fmean(differences),
+        interval=bootstrap_interval(differences, confidence, seed),
+        confidence=confidence,
+        cost_ratio=_ratio(
+            [left["cost_usd"] for left, _, _ in paired],
+            [right["cost_usd"] for _, right, _ in paired],
+            sum,
+        ),
+        latency_ratio=_ratio(
+            [left["duration"] for left, _, _ in paired],
+            [right["duration"] for _, right, _ in paired],
+            statistics.median,
+        ),
+        share=is_share([row[key] for left, right, _ in paired for row in (left, right)]),
+    )
+
+
+def _same_version(found: Dataset | None, ran_on: Dataset) -> bool:
+    return found is not None and (found.name, found.version) == (ran_on.name, ran_on.version)
 
 
 def bootstrap_interval(
@@ -581,7 +687,7 @@ class Comparisons(list[ExperimentComparison]):
     """An experiment's comparisons of two arms, one per score (each shown as its block)."""
 
     def to_text(self) -> str:
-        return "\n\n".join(comparison.to_text() for comparison in self)
+        return "\n\n".join(c.to_text(costs=self._costs_shown(i)) for i, c in enumerate(self))
 
     def __repr__(self) -> str:
         return self.to_text()
@@ -590,7 +696,12 @@ class Comparisons(list[ExperimentComparison]):
         printer.text(repr(self))
 
     def _repr_html_(self) -> str:
-        return "".join(comparison._repr_html_() for comparison in self)
+        return "".join(c._repr_html_(costs=self._costs_shown(i)) for i, c in enumerate(self))
+
+    def _costs_shown(self, index: int) -> bool:
+        """A block shows the cost and latency lines unless an earlier block showed the
+        same."""
+        return not any(earlier.same_costs(self[index]) for earlier in self[:index])
 
 
 def _numeric_scores(rows: Sequence[dict[str, Any]], name: str) -> list[str]:

@@ -1,6 +1,6 @@
-"""Experiments kept in the history: the tables (:func:`experiments_schema`), their rows as
-records (:class:`ExperimentRecord`, :class:`Example`, :class:`Arm`), and
-:class:`ExperimentBook`, which reads and writes them through a :class:`HistoryStore`.
+"""Experiments kept in the history: their tables' rows as records (:class:`ExperimentRecord`,
+:class:`Arm`, :class:`PairRun`), and :class:`ExperimentBook`, which reads and writes them
+through a :class:`~agentnb.history.HistoryStore` (its ``read_rows`` and ``transaction``).
 
 An experiment is a name, its arms (an agent, or an agent with a variant of the options: each
 with the request every question is sent with), its examples (the dataset's questions, in
@@ -10,78 +10,39 @@ resumed); its *current* run is the latest linked one the history holds. Links ar
 before the runs start, so a run's link survives a crash that its row may not: a link whose
 run never reached the history is a pair left to do.
 
-A dataset is kept by name, in versions (``m019_datasets``): its rows as the JSON list an
-experiment's examples are made of; the same rows under a name are the same version.
-
 An evaluation is one evaluator applied to one run: it either gave scores (the scores
 table's) or raised, and then its error is kept here, so a table can say the evaluator
 failed while a summary's means, reading only scores, leave it out.
+
+The tables are made by the history's frozen migrations (m019 and before); their SQL lives
+here, evaluation's own.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
 
-from .._core.exceptions import ConfigurationError, HistoryError
-from .._core.extras import require_pandas
-from ._records import read_json, read_time
-from ._writer import chunks
+from agentnb import ConfigurationError, HistoryError
+from agentnb.history import HistoryStore
+from agentnb.types import Example
 
-if TYPE_CHECKING:
-    import pandas as pd
+from ._columns import chunks, read_json, read_time
+from ._datasets import Dataset, checked_name, kept_dataset
 
 __all__ = [
     "Arm",
-    "Dataset",
-    "Example",
     "ExperimentBook",
     "ExperimentRecord",
     "PairRun",
-    "dataset_names",
-    "keep_dataset",
-    "kept_dataset",
 ]
-
-T = TypeVar("T")
 
 ERROR_LIMIT: Final = 4000
 """Characters of an evaluator's error kept (its type and message, then cut)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Example:
-    """One question of an experiment's dataset."""
-
-    position: int
-    """Its place in the dataset, from 0."""
-    example_id: str
-    """The dataset's ``id`` for it, else its position."""
-    question: str
-    expected: Any = None
-    """The reference answer (any JSON value), or None."""
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    """The dataset's other fields for it (JSON values)."""
-
-    def as_dict(self) -> dict[str, Any]:
-        """What an evaluator is handed: ``id``, ``question``, ``expected`` and the other
-        fields."""
-        fields = {"id": self.example_id, "question": self.question, "expected": self.expected}
-        return {**self.extra, **fields}
-
-    def same_as(self, other: Example) -> bool:
-        return (self.example_id, self.question, _json(self.expected), _json(self.extra)) == (
-            other.example_id,
-            other.question,
-            _json(other.expected),
-            _json(other.extra),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,89 +70,6 @@ class Arm:
 
 
 @dataclass(frozen=True, slots=True)
-class Dataset:
-    """A dataset kept in the history (``agentnb.dataset``): its name, its version (from 1)
-    and its rows, each a dict with ``question`` and maybe ``expected``, ``id`` and other
-    fields. Hand it to ``batch`` as the questions; iterating gives its rows."""
-
-    name: str
-    version: int
-    rows: tuple[Mapping[str, Any], ...]
-    created: datetime
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return (dict(row) for row in self.rows)
-
-    def __repr__(self) -> str:
-        return f"<Dataset {self.name!r} version {self.version}: {len(self.rows)} rows>"
-
-    def to_pandas(self) -> pd.DataFrame:
-        """One row per row of the dataset."""
-        require_pandas()  # says which extra to install when it is missing
-        import pandas as pd  # optional: the frame is the only thing that needs it
-
-        return pd.DataFrame(list(self))
-
-
-def keep_dataset(store: Tables, name: str, rows: Sequence[Mapping[str, Any]]) -> Dataset:
-    """The dataset ``name`` with these rows: the version that has them, else a new one."""
-    checked_name(name)
-    text = _json(list(rows))
-    digest = hashlib.sha256(text.encode()).hexdigest()
-
-    def work(db: sqlite3.Connection) -> tuple[int, object]:
-        found = db.execute(
-            "SELECT version, created FROM datasets WHERE name = ? AND digest = ?", (name, digest)
-        ).fetchone()
-        if found is not None:
-            return found[0], found[1]
-        (last,) = db.execute(
-            "SELECT MAX(version) FROM datasets WHERE name = ? AND typeof(version) = 'integer'",
-            (name,),
-        ).fetchone()
-        version, created = (last or 0) + 1, time.time()
-        db.execute(
-            "INSERT INTO datasets (name, version, digest, rows, created) VALUES (?, ?, ?, ?, ?)",
-            (name, version, digest, text, created),
-        )
-        return version, created
-
-    version, created = store.transaction(work)
-    return _dataset(name, version, text, created)
-
-
-def kept_dataset(store: Tables, name: str, version: int | None = None) -> Dataset | None:
-    """The dataset ``name`` at ``version`` (default: its latest), or None."""
-    rows = store.read_rows(
-        "SELECT version, rows, created FROM datasets WHERE name = ? "
-        + ("AND version = ?" if version is not None else "ORDER BY version DESC LIMIT 1"),
-        (name,) if version is None else (name, version),
-    )
-    if not rows:
-        return None
-    found, text, created = rows[0]
-    return _dataset(name, found, text, created)
-
-
-def _dataset(name: str, version: int, text: object, created: object) -> Dataset:
-    """The dataset from its row; a HistoryError when the row is not what agentnb wrote."""
-    what = f"the dataset {name!r} (version {version!r:.20})"
-    if type(version) is not int:
-        raise HistoryError(f"{what} in the run history has a version that is not a number")
-    rows = read_json(text, what)
-    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-        raise HistoryError(f"{what} in the run history is not a list of rows (JSON objects)")
-    return Dataset(name, version, tuple(rows), read_time(created, what))
-
-
-def dataset_names(store: Tables) -> list[str]:
-    return [name for (name,) in store.read_rows("SELECT DISTINCT name FROM datasets", ())]
-
-
-@dataclass(frozen=True, slots=True)
 class ExperimentRecord:
     """An experiment as the history keeps it."""
 
@@ -213,18 +91,10 @@ class PairRun:
     status: str | None
 
 
-class Tables(Protocol):
-    """What the book needs of a :class:`~agentnb.HistoryStore` (which imports this module)."""
-
-    def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T: ...
-
-    def read_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]: ...
-
-
 class ExperimentBook:
     """The experiments of one :class:`~agentnb.HistoryStore`."""
 
-    def __init__(self, store: Tables) -> None:
+    def __init__(self, store: HistoryStore) -> None:
         self.store = store
 
     # ---- writing ---------------------------------------------------------------------
@@ -378,19 +248,13 @@ class ExperimentBook:
         return found
 
 
-def checked_name(name: object) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigurationError(f"an experiment's name is a non-empty string, not {name!r}")
-    return name
-
-
 def _check_same_arms(kept: ExperimentRecord, arms: Sequence[Arm]) -> None:
     if [arm.to_json() for arm in kept.arms] == [arm.to_json() for arm in arms]:
         return
     was = ", ".join(arm.label for arm in kept.arms)
     now = ", ".join(arm.label for arm in arms)
     detail = (
-        f"it ran {was}; this batch runs {now}"
+        f"it ran {was}; this run has {now}"
         if was != now
         else f"the agents are the same ({now}) but the run options differ"
     )
@@ -411,7 +275,7 @@ def _check_same_start(db: sqlite3.Connection, name: str, examples: Sequence[Exam
         )
     ]
     for old, new in zip(kept, examples, strict=False):
-        if not old.same_as(new):
+        if not _same(old, new):
             raise ConfigurationError(
                 f"experiment {name!r} already exists with another dataset: its question "
                 f"{old.position} is {_short(old.question)} (expected {_short(old.expected)}), "
@@ -422,15 +286,15 @@ def _check_same_start(db: sqlite3.Connection, name: str, examples: Sequence[Exam
         raise ConfigurationError(
             f"experiment {name!r} already exists with {len(kept)} questions; this dataset has "
             f"{len(examples)}. To resume it, pass its whole dataset (or call "
-            f"agentnb.experiment({name!r}).resume()). {_fresh(name)}"
+            f"agentnb.evals.experiment({name!r}).resume()). {_fresh(name)}"
         )
     return len(kept)
 
 
 def _fresh(name: str) -> str:
     return (
-        f"Give the batch another experiment= name, or start {name!r} afresh with "
-        f"agentnb.experiment({name!r}).delete() (its runs stay in the history)."
+        f"Give the experiment another name, or start {name!r} afresh with "
+        f"agentnb.evals.experiment({name!r}).delete() (its runs stay in the history)."
     )
 
 
@@ -490,4 +354,13 @@ def _is_arm(value: Any) -> bool:
         and "variant" in value
         and isinstance(value["variant"], dict | None)
         and isinstance(value.get("request"), str)
+    )
+
+
+def _same(old: Example, new: Example) -> bool:
+    return (old.example_id, old.question, _json(old.expected), _json(old.extra)) == (
+        new.example_id,
+        new.question,
+        _json(new.expected),
+        _json(new.extra),
     )

@@ -1,38 +1,31 @@
 """Evaluators: functions ``fn(run, example)`` that score a run against its example (ready
-ones and a judge are in :mod:`agentnb.evals`).
+ones and a judge are beside this module).
 
 An evaluator returns a bool, a number, a label, ``(value, comment)``, a dict of those (one
 score per key), or None (no score). Its scores are kept in the history as ``score.<fn
 name>`` (a dict's: ``score.<key>``), given by ``code`` (a judge: by an ``agent``). One that
 raises, or returns what is not a score, keeps the run: the history keeps that it failed
-and why (:meth:`ExperimentBook.record_evaluation`), shown by the experiment's table, left
+and why (``ExperimentBook.record_evaluation``), shown by the experiment's table, left
 out of every mean.
 """
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
-import sys
+import inspect
+import math
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Any, Final, Literal
 
-from .._core.client_tools import error_text
-from .._core.exceptions import ConfigurationError
-from .._core.loop import result_of, run_sync
-from .._core.request import checked_number
-from .._core.user_code import run_user_code
-from .._history import (
-    Example,
-    ExperimentBook,
-    HistoryStore,
-    RunRecord,
-    ScoreSource,
-    checked_score,
-    kept_store,
-)
-from .history_tables import RunHistory
-from .run_like import names_runs, run_ids
+from agentnb import ConfigurationError
+from agentnb.history import HistoryStore, RunHistory, RunRecord
+from agentnb.types import Example, RunLike, run_ids
+
+from ._book import ExperimentBook
+from ._datasets import kept_store
 
 __all__ = [
     "Evaluator",
@@ -57,7 +50,7 @@ class Evaluator:
 
     name: str
     function: EvaluatorFunction
-    source: ScoreSource
+    source: Literal["code", "agent"]
     time_limit: float = EVALUATOR_TIMEOUT
 
 
@@ -71,12 +64,19 @@ def evaluators_of(
         return []
     if callable(evaluators):
         raise ConfigurationError("evaluators= takes a list of functions: evaluators=[fn]")
-    checked_number(time_limit, "evaluator_timeout", above=0, unit="seconds")
+    if not _seconds(time_limit):
+        raise ConfigurationError(
+            f"evaluator_timeout must be a finite number > 0 seconds, not {time_limit!r}"
+        )
     checked = [replace(_evaluator(fn), time_limit=float(time_limit)) for fn in evaluators]
     names = [evaluator.name for evaluator in checked]
     if len(set(names)) != len(names):
         raise ConfigurationError(f"two evaluators share a name: {names}; rename one")
     return checked
+
+
+def _seconds(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < math.inf
 
 
 def _evaluator(fn: Any) -> Evaluator:
@@ -107,32 +107,50 @@ def run_evaluator(
     given: tuple[Any, ...] = (record, example.as_dict())
     if getattr(evaluator.function, "reads_tool_calls", False):
         given += (store.tool_calls([record.local_id]),)
-    outcome = run_sync(
-        run_user_code(evaluator.function, given, time_limit=evaluator.time_limit, parallel=True)
-    )
-    if outcome.output:  # what it printed shows, as it would have without the runner
-        sys.stdout.write(outcome.output)
     try:
-        if outcome.status == "timed_out":
-            raise TimeoutError(f"no result within {evaluator.time_limit:g} s (evaluator_timeout)")
-        if outcome.error is not None:
-            raise outcome.error
-        scores = _scores_of(evaluator, outcome.value)
-        for name, value, comment in scores:  # every one checked before any is stored
-            checked_score(record.local_id, name, value, comment=comment)
-    except Exception as exc:  # the evaluator's failure is kept with the run, not raised
-        book.record_evaluation(record.local_id, evaluator.name, error_text(exc))
-        return
-    for name, value, comment in scores:
-        store.add_score(
+        value = _bounded(evaluator, given)
+        scores = _scores_of(evaluator, value)
+        store.add_scores(  # every one checked before any is stored
             record.local_id,
-            name,
-            value,
-            comment=comment,
+            scores,
             source=evaluator.source,
             author=evaluator.name,
         )
+    except Exception as exc:  # the evaluator's failure is kept with the run, not raised
+        book.record_evaluation(record.local_id, evaluator.name, _error_text(exc))
+        return
     book.record_evaluation(record.local_id, evaluator.name, None)
+
+
+def _bounded(evaluator: Evaluator, given: tuple[Any, ...]) -> Any:
+    """What ``evaluator`` returns on ``given``, run in a thread of its own so that one that
+    never returns is given up after its time limit (its thread is left to end)."""
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def call() -> None:
+        try:
+            value = evaluator.function(*given)
+            box["value"] = asyncio.run(value) if inspect.iscoroutine(value) else value
+        except BaseException as exc:  # kept as the evaluation's failure
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=call, name=f"agentnb-evaluator:{evaluator.name}", daemon=True).start()
+    if not done.wait(evaluator.time_limit):
+        raise TimeoutError(f"no result within {evaluator.time_limit:g} s (evaluator_timeout)")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _error_text(error: BaseException) -> str:
+    kind = type(error).__name__
+    try:
+        return f"{kind}: {error}"
+    except Exception as broken:  # its __str__ raised: the evaluation is kept all the same
+        return f"{kind} (its message could not be read: {type(broken).__name__})"
 
 
 def _scores_of(evaluator: Evaluator, returned: Any) -> list[tuple[str, Any, str | None]]:
@@ -169,7 +187,7 @@ def evaluate_runs(
     futures = [pool.submit(run_evaluator, *task, store, book) for task in tasks]
     try:
         for future in futures:
-            result_of(future)
+            future.result()
     except KeyboardInterrupt:  # a Stop: no new evaluation starts; those going keep theirs
         pool.shutdown(wait=False, cancel_futures=True)
         raise
@@ -177,31 +195,27 @@ def evaluate_runs(
 
 
 def evaluate(
-    runs: Any,
+    runs: RunLike,
     *evaluators: EvaluatorFunction,
     concurrency: int = 8,
     evaluator_timeout: float = EVALUATOR_TIMEOUT,
+    store: HistoryStore | None = None,
 ) -> RunHistory:
-    """Score past runs (``agentnb.runs(...)``, or anything naming runs) with ``evaluators``,
-    as a batch's are: each ``fn(run, example)`` is handed the run's record and an example
-    whose ``question`` is the run's message (``expected``: None); its scores are kept in
-    the history (``runs(...).to_pandas()``, ``summary()``), an evaluator that raises, or
-    takes longer than ``evaluator_timeout`` seconds on a run, is kept as its failure.
-    Returns the runs, read again with their scores."""
+    """Score runs (``agentnb.runs(...)``, a batch's result, or anything naming runs) with
+    ``evaluators``, as an experiment's are: each ``fn(run, example)`` is handed the run's
+    record and an example whose ``question`` is the run's message (``expected``: None); its
+    scores are kept in the history (``runs(...).to_pandas()``, ``summary()``), an evaluator
+    that raises, or takes longer than ``evaluator_timeout`` seconds on a run, is kept as its
+    failure. Returns the runs, read again with their scores."""
     checked = evaluators_of(evaluators, evaluator_timeout)
     if not checked:
         raise ConfigurationError("evaluate() takes runs and one or more evaluators: (runs, fn)")
-    if not names_runs(runs):
-        raise ConfigurationError(
-            f"evaluate() takes runs (agentnb.runs(...), a record, a run id...), not "
-            f"{type(runs).__name__}"
-        )
-    store = kept_store("scores")
+    kept = kept_store("scores", store)
     ids = run_ids(runs)
-    records = store.runs_by_ids(ids)
+    records = kept.runs_by_ids(ids)
     work = [
         (record, Example(position, record.local_id, record.message or ""))
         for position, record in enumerate(records)
     ]
-    evaluate_runs(checked, work, store, concurrency)
-    return store.runs_by_ids(ids, table=RunHistory)
+    evaluate_runs(checked, work, kept, concurrency)
+    return kept.runs_by_ids(ids, table=RunHistory)

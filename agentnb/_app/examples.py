@@ -1,47 +1,47 @@
 """A batch's dataset as examples: a list of questions, a list of dicts or a DataFrame with a
 ``question`` column, and optionally ``expected`` (the reference answer), ``id`` and any other
-fields; and ``agentnb.dataset``, which keeps one in the history by name, in versions."""
+fields (``agentnb.types.examples_of``: what ``agentnb.evals`` keeps of a dataset too)."""
 
 from __future__ import annotations
 
 import json
 import math
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias, Union
 
 from .._core.exceptions import ConfigurationError
-from .._history import Dataset, Example, dataset_names, keep_dataset, kept_dataset, kept_store
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DatasetRows", "dataset", "examples_of", "in_split"]
+__all__ = ["DatasetRows", "Example", "examples_of", "in_split"]
 
-DatasetRows: TypeAlias = "Iterable[str] | Iterable[Mapping[str, Any]] | pd.DataFrame"
-"""What a batch and a dataset take: questions, dicts with a ``question`` key (and maybe
-``expected``, ``id`` and other fields), a DataFrame with those columns, or a kept
-:class:`~agentnb.Dataset`."""
-
-_UNSET: Any = object()
+DatasetRows: TypeAlias = Union[Iterable[str], Iterable[Mapping[str, Any]], "pd.DataFrame"]
+"""What a batch takes: questions, dicts with a ``question`` key (and maybe ``expected``,
+``id`` and other fields), a DataFrame with those columns, or any iterable of those (a kept
+``agentnb.evals`` dataset)."""
 
 
-def dataset(name: str, rows: DatasetRows = _UNSET, *, version: int | None = None) -> Dataset:
-    """``dataset(name, rows)`` keeps ``rows`` (what ``batch`` takes: questions, dicts, a
-    DataFrame) in the history as the dataset ``name``: a new version when they differ from
-    every version kept, else the version that has them. ``dataset(name)`` reopens its latest
-    version (``version=``: that one). Hand it to ``batch(..., experiment=...)`` and the
-    experiment records which dataset and version it ran on (``experiment(x).dataset``)."""
-    store = kept_store("datasets")
-    if rows is not _UNSET:
-        if version is not None:
-            raise ConfigurationError("dataset(name, rows) makes its version: give no version=")
-        return keep_dataset(store, name, [example.as_dict() for example in examples_of(rows)])
-    found = kept_dataset(store, name, version)
-    if found is None:
-        known = ", ".join(repr(n) for n in dataset_names(store)[:20]) or "none yet"
-        at = "" if version is None else f" version {version}"
-        raise ConfigurationError(f"no dataset {name!r}{at} in the history; it has: {known}")
-    return found
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One question of a dataset."""
+
+    position: int
+    """Its place in the dataset, from 0."""
+    example_id: str
+    """The dataset's ``id`` for it, else its position."""
+    question: str
+    expected: Any = None
+    """The reference answer (any JSON value), or None."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """The dataset's other fields for it (JSON values)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """What an evaluator is handed: ``id``, ``question``, ``expected`` and the other
+        fields."""
+        fields = {"id": self.example_id, "question": self.question, "expected": self.expected}
+        return {**self.extra, **fields}
 
 
 QUESTION = "question"

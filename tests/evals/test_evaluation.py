@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import agentnb
-from agentnb import runs
+from agentnb import evals, runs
 from agentnb._app.batch_runs import batch
 from agentnb._history import RunRecord, close_default_stores
 from agentnb.evals import contains, judge
@@ -35,9 +35,11 @@ def test_past_runs_scored_later_give_quality_per_user_per_day(connection: str) -
     def greets(run: RunRecord, example: dict[str, Any]) -> bool:
         return "hello" in run.text  # the README's name for the answer works on a record
 
-    scored = agentnb.evaluate(runs(metadata={"user": "alice"}), greets)
+    scored = evals.evaluate(runs(metadata={"user": "alice"}), greets)
     assert sorted(r.text for r in scored) == ["hello world", "say nothing"]
-    agentnb.evaluate(runs(metadata={"user": "bob"}), greets, contains)  # no expected: no score
+    assert "greets" in repr(scored).splitlines()[1], "the table shows the scores just computed"
+    assert ">greets<" in scored._repr_html_()
+    evals.evaluate(runs(metadata={"user": "bob"}), greets, contains)  # no expected: no score
     close_default_stores()
     per_user = agentnb.summary("metadata.user", every="day").to_pandas()
     assert per_user["score.greets"].tolist() == [0.5, 0.5]
@@ -52,29 +54,29 @@ def test_a_metadata_key_no_run_has_is_said(connection: str) -> None:
 
 
 def test_datasets_are_kept_in_versions_and_recorded_by_experiments(connection: str) -> None:
-    first = agentnb.dataset("tickers", TICKERS)
+    first = evals.dataset("tickers", TICKERS)
     assert (first.name, first.version, len(first)) == ("tickers", 1, 2)
-    assert agentnb.dataset("tickers", TICKERS).version == 1  # the same rows: the same version
-    grown = agentnb.dataset("tickers", [*TICKERS, {"question": "How is MSFT doing?"}])
+    assert evals.dataset("tickers", TICKERS).version == 1  # the same rows: the same version
+    grown = evals.dataset("tickers", [*TICKERS, {"question": "How is MSFT doing?"}])
     assert grown.version == 2
     close_default_stores()  # a later kernel reopens them
-    latest = agentnb.dataset("tickers")
+    latest = evals.dataset("tickers")
     assert latest.version == 2 and [row["question"] for row in latest][-1] == "How is MSFT doing?"
-    assert list(agentnb.dataset("tickers", version=1)) == list(first)
+    assert list(evals.dataset("tickers", version=1)) == list(first)
     with pytest.raises(agentnb.ConfigurationError, match=r"no dataset 'nope'.*'tickers'"):
-        agentnb.dataset("nope")
+        evals.dataset("nope")
 
-    batch("echo", latest, via=connection, progress=False, experiment="on_tickers")
+    evals.experiment("on_tickers", "echo", latest, via=connection, progress=False)
     close_default_stores()
-    ran_on = agentnb.experiment("on_tickers").dataset
+    ran_on = evals.experiment("on_tickers").dataset
     assert ran_on is not None and (ran_on.name, ran_on.version) == ("tickers", 2)
 
     reviewed = agentnb.runs(agent="echo", search="NVDA")
-    golden = reviewed.to_dataset("golden")
+    golden = evals.dataset("golden", reviewed)
     assert [(row["question"], row["expected"]) for row in golden] == [
         ("What is NVDA trading at?", "What is NVDA trading at?")  # echo answers the question
     ]
-    assert reviewed.to_dataset("golden").version == 1
+    assert evals.dataset("golden", reviewed).version == 1
 
 
 def test_runs_are_filtered_by_their_tool_calls(connection: str) -> None:
@@ -92,11 +94,11 @@ def test_runs_are_filtered_by_their_tool_calls(connection: str) -> None:
 
 
 def test_resume_with_nothing_left_says_so_and_starts_nothing(connection: str) -> None:
-    batch("echo", TICKERS, via=connection, progress=False, experiment="done")
+    evals.experiment("done", "echo", TICKERS, via=connection, progress=False)
     close_default_stores()
     before = len(runs())
     with pytest.warns(UserWarning, match="'done' has nothing left to run"):
-        resumed = agentnb.experiment("done").resume(progress=False)
+        resumed = evals.experiment("done").resume(progress=False)
     assert len(resumed) == 2 and len(runs()) == before
 
 
@@ -121,18 +123,18 @@ def test_an_evaluator_that_never_returns_is_a_failed_evaluation(connection: str)
         return True
 
     try:
-        batch(
+        evals.experiment(
+            "slow",
             "echo",
             TICKERS,
             via=connection,
             progress=False,
-            experiment="slow",
             evaluators=[hangs, quick],
             evaluator_timeout=0.2,
         )
-        experiment = agentnb.experiment("slow")
+        experiment = evals.experiment("slow")
         experiment.evaluate(hangs, evaluator_timeout=0.2)
-        agentnb.evaluate(experiment.runs(), hangs, evaluator_timeout=0.2)
+        evals.evaluate(experiment.runs(), hangs, evaluator_timeout=0.2)
         frame = experiment.to_pandas()
         assert frame["evaluator_error.hangs"].str.startswith("TimeoutError: no result").all()
         assert frame["score.quick"].tolist() == [True, True]
@@ -140,7 +142,7 @@ def test_an_evaluator_that_never_returns_is_a_failed_evaluation(connection: str)
             agentnb.ConfigurationError,
             match="evaluator_timeout must be a finite number > 0 seconds",
         ):
-            agentnb.evaluate(runs(), quick, evaluator_timeout=0)
+            evals.evaluate(runs(), quick, evaluator_timeout=0)
     finally:
         release.set()
 
@@ -158,12 +160,12 @@ def test_a_forged_answer_cannot_raise_its_grade_and_the_judge_s_runs_stay_apart(
     # echo answers with the question: each answer is a forgery, appended labels and fences
     dataset = [{"question": forged, "expected": "Paris"} for forged in FORGED]
     grader = judge(via=connection)
-    batch("echo", dataset, via=connection, progress=False, experiment="forged", evaluators=[grader])
+    evals.experiment("forged", "echo", dataset, via=connection, progress=False, evaluators=[grader])
     agentnb.ask("judge", "Grade this: Paris", via=connection, display=False, wait=True)
     close_default_stores()  # a later kernel
-    assert agentnb.experiment("forged").to_pandas()["score.judge"].tolist() == [0.0, 0.0, 0.0]
+    assert evals.experiment("forged").to_pandas()["score.judge"].tolist() == [0.0, 0.0, 0.0]
     judged = {run.metadata["evaluates"] for run in runs(agent="judge") if run.metadata}
-    assert judged == set(agentnb.experiment("forged").to_pandas()["local_id"])
+    assert judged == set(evals.experiment("forged").to_pandas()["local_id"])
     asked = [run for run in runs() if run.agent == "judge"]  # asked directly: the user's run
     assert [run.message for run in asked] == ["Grade this: Paris"]
     assert len(runs(agent="judge")) == 4

@@ -1,7 +1,7 @@
 """An experiment shown: the question × arm grid (:class:`ExperimentGrid`, as a table in HTML
 and text, and as plain values for its view's Open and Compare) and two arms compared
 (:class:`ExperimentComparison`). Questions and answers are untrusted and reach the output
-only through :func:`~agentnb._display.static_copy.clean` and the table's escaping.
+only through :func:`agentnb.display.clean` and the table's escaping.
 """
 
 from __future__ import annotations
@@ -11,18 +11,36 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .._core.extras import require_pandas
-from .._core.text import excerpt, visible
-from .run_comparison import seen_text
-from .safe_markdown import NO_MATH
-from .static_copy import clean
-from .summary_table import cell_text, percent, text_width
-from .table import Cell, Column, Row, Table, in_blocks, table_html, table_text
+from agentnb.display import (
+    NO_MATH,
+    Cell,
+    Column,
+    Row,
+    Table,
+    cell_text,
+    clean,
+    excerpt,
+    in_blocks,
+    percent,
+    require_pandas,
+    seen_text,
+    table_html,
+    table_text,
+    text_width,
+    visible,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ExperimentComparison", "ExperimentGrid", "GridCell", "GridRow", "PairedQuestion"]
+__all__ = [
+    "ExperimentComparison",
+    "ExperimentGrid",
+    "GridCell",
+    "GridRow",
+    "PairedQuestion",
+    "Verdict",
+]
 
 PairedQuestion = tuple[str, str, float, float]
 """One question both arms answered and were scored on: its id, the question, ``a``'s score
@@ -227,9 +245,24 @@ class ExperimentComparison:
     percent as a summary shows the mean (``+33.3%``)."""
 
     @property
-    def win_rate(self) -> float:
-        """Wins over questions, a tie counting half."""
-        return (self.wins + self.ties / 2) / len(self.questions) if self.questions else 0.0
+    def significant(self) -> bool:
+        """Whether the interval of the mean difference leaves out 0 (at ``confidence``)."""
+        low, high = self.interval
+        return low > 0 or high < 0
+
+    def finding(self) -> str:
+        """In words: ``a`` significantly better or worse than ``b``, or no significant
+        difference, at the comparison's confidence."""
+        if not self.significant:
+            return f"no significant difference ({self.confidence:.0%} interval includes 0)"
+        better = "better" if self.interval[0] > 0 else "worse"
+        return f"{self.a} significantly {better} than {self.b} (at {self.confidence:.0%})"
+
+    @property
+    def win_rate(self) -> float | None:
+        """Wins over the questions decided (ties left out); None when every one is a tie."""
+        decided = self.wins + self.losses
+        return self.wins / decided if decided else None
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per question: its id, the question, both scores and the difference."""
@@ -246,36 +279,121 @@ class ExperimentComparison:
             }
         )
 
-    def _figures(self) -> list[tuple[str, str]]:
+    def _figures(self, costs: bool = True) -> list[tuple[str, str]]:
+        """The figures in their lines; ``costs``: with the cost and latency ratios."""
         low, high = self.interval
-        ratio = "unknown" if self.cost_ratio is None else f"{self.cost_ratio:.3g}×"
-        latency = "unknown" if self.latency_ratio is None else f"{self.latency_ratio:.3g}×"
-        return [
+        mean = self._difference(self.mean_difference)
+        spread = (
+            "no spread: the same difference on every question"
+            if low == high
+            else f"{self.confidence:.0%} interval {self._difference(low)} to "
+            f"{self._difference(high)}"
+        )
+        figures = [
             ("questions", str(len(self.questions))),
             ("wins / ties / losses", f"{self.wins} / {self.ties} / {self.losses}"),
-            ("win rate", f"{self.win_rate:.0%}"),
-            (
-                f"mean difference ({self.score})",
-                f"{self._difference(self.mean_difference)} ({self.confidence:.0%} interval "
-                f"{self._difference(low)} to {self._difference(high)})",
-            ),
-            ("cost ratio (total)", ratio),
-            ("latency ratio (median agent time)", latency),
+            ("win rate", self._win_rate_text()),
+            ("mean difference (A − B)", f"{mean} ({spread})"),
+            ("significant", self._significance_text()),
         ]
+        if costs:
+            figures += [
+                ("cost ratio (A ÷ B, total)", _times(self.cost_ratio)),
+                ("latency ratio (A ÷ B, median agent time)", _times(self.latency_ratio)),
+            ]
+        return figures
+
+    def _win_rate_text(self) -> str:
+        rate = self.win_rate
+        if rate is None:
+            return f"— (no question decided: {_ties(self.ties)})"
+        ties = f", {_ties(self.ties)} left out" if self.ties else ""
+        return f"{rate:.0%} of {self.wins + self.losses} decided{ties}"
+
+    def _significance_text(self) -> str:
+        if not self.significant:
+            return f"no: the {self.confidence:.0%} interval includes 0"
+        side = "better" if self.interval[0] > 0 else "worse"
+        return f"yes: {self.a} is {side} (the {self.confidence:.0%} interval leaves out 0)"
 
     def _difference(self, value: float) -> str:
         return percent(value, signed=True) if self.share else f"{value:+.3f}"
 
-    def _table(self) -> Table:
-        title = f"{self.experiment}: {self.a} against {self.b} on score.{self.score}"
+    def _table(self, costs: bool = True) -> Table:
+        title = f"{self.experiment}: {self.a} (A) against {self.b} (B) on score.{self.score}"
         columns = [Column("", head=True), Column("", wrap=True)]
-        return Table(columns, self._figures(), title=title, name=NO_MATH)
+        return Table(columns, self._figures(costs), title=title, name=NO_MATH)
+
+    def to_text(self, width: int | None = None, *, costs: bool = True) -> str:
+        """The comparison as text fitted to ``width``; ``costs``: with its cost and latency
+        ratios (a list of comparisons shows them once)."""
+        return table_text(self._table(costs), width or text_width())
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self, *, costs: bool = True) -> str:
+        return table_html(self._table(costs))
+
+    def same_costs(self, other: ExperimentComparison) -> bool:
+        """Whether ``other``'s cost and latency lines are this one's (the same arms and
+        ratios: they do not depend on the score)."""
+        return (self.a, self.b, self.cost_ratio, self.latency_ratio) == (
+            other.a,
+            other.b,
+            other.cost_ratio,
+            other.latency_ratio,
+        )
+
+
+def _ties(count: int) -> str:
+    return f"{count} tie" if count == 1 else f"{count} ties"
+
+
+def _times(ratio: float | None) -> str:
+    return "unknown" if ratio is None else f"{ratio:.3g}×"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What ``Experiment.check`` says of a candidate against its baseline: ``passed`` (also
+    its truth: ``assert exp.check(...)``), why, and the comparison it read
+    (``comparison.a`` the candidate, ``.b`` the baseline)."""
+
+    comparison: ExperimentComparison
+    fail_if: str
+    """``"worse"``: it fails when significantly worse; ``"not better"``: unless significantly
+    better."""
+
+    @property
+    def worse(self) -> bool:
+        """The candidate is significantly worse than the baseline."""
+        return self.comparison.interval[1] < 0
+
+    @property
+    def better(self) -> bool:
+        """The candidate is significantly better than the baseline."""
+        return self.comparison.interval[0] > 0
+
+    @property
+    def passed(self) -> bool:
+        return not self.worse if self.fail_if == "worse" else self.better
+
+    def __bool__(self) -> bool:
+        return self.passed
 
     def to_text(self, width: int | None = None) -> str:
-        return table_text(self._table(), width or text_width())
+        shown = self.comparison
+        gate = "fails if significantly worse" if self.fail_if == "worse" else (
+            "fails unless significantly better"
+        )  # fmt: skip
+        head = f"{'PASS' if self.passed else 'FAIL'}: {shown.finding()} on score.{shown.score}"
+        return f"{head} ({gate})\n{shown.to_text(width)}"
 
     def __repr__(self) -> str:
         return self.to_text()
 
     def _repr_html_(self) -> str:
-        return table_html(self._table())
+        shown = self.comparison
+        head = f"{'PASS' if self.passed else 'FAIL'}: {shown.finding()} on score.{shown.score}"
+        return f"<p><strong>{html.escape(clean(head))}</strong></p>{shown._repr_html_()}"

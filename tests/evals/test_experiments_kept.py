@@ -1,4 +1,4 @@
-"""Experiments kept in the history: ``batch(..., experiment=, evaluators=)`` against the
+"""Experiments kept in the history: ``evals.experiment(name, agents, dataset, evaluators=)`` against the
 built-in server, reopened with ``agentnb.experiment``, listed, evaluated again, extended,
 compared; evaluators that raise; a judge agent; questions refused by a rate limit."""
 
@@ -12,9 +12,8 @@ import pandas as pd
 import pytest
 
 import agentnb
-from agentnb import runs
+from agentnb import evals, runs
 from agentnb._app.batch_runs import batch
-from agentnb._app.experiments import Comparisons
 from agentnb._display.summary_table import table
 from agentnb._history import RunRecord, close_default_stores, default_store
 from agentnb.evals import judge
@@ -42,21 +41,21 @@ def explodes_on_msft(run: RunRecord, example: dict[str, Any]) -> float:
 
 
 def test_an_experiment_is_kept_scored_and_reopened(connection: str) -> None:
-    result = batch(
+    result = evals.experiment(
+        "tickers",
         ["finance_agent", "echo"],
         pd.DataFrame(DATASET),
         via=connection,
         progress=False,
-        experiment="tickers",
         evaluators=[names_ticker, answer_size, explodes_on_msft],
-    )
+    ).runs()
     assert [(r.message, r.agent) for r in result] == [
         (row["question"], agent) for row in DATASET for agent in ("finance_agent", "echo")
     ]
     assert all(r.status == "completed" for r in result)
     close_default_stores()  # a later kernel: only the file is left
 
-    experiment = agentnb.experiment("tickers")
+    experiment = evals.experiment("tickers")
     assert experiment.agents == ["finance_agent", "echo"]
     frame = experiment.to_pandas()
     assert list(frame[["id", "agent"]].itertuples(index=False, name=None)) == [
@@ -76,9 +75,10 @@ def test_an_experiment_is_kept_scored_and_reopened(connection: str) -> None:
     assert failed.iloc[4] == "ValueError: cannot grade MSFT"
     assert frame["status"].eq("completed").all()
     assert frame["score.explodes_on_msft"].isna().tolist() == [False] * 4 + [True] * 2
-    listed = agentnb.experiments()
+    listed = evals.experiments()
     assert listed.loc["tickers", "questions"] == 3 and listed.loc["tickers", "runs"] == 6
     assert listed.loc["tickers", "agents"] == "finance_agent, echo"
+    assert listed.loc["tickers", "arms"] == 2, "two agents, no variants: two arms"
     assert listed.loc["tickers", "score.explodes_on_msft"] == 1.0
     assert listed.loc["tickers", "score.names_ticker"] == 1.0
     assert listed.loc["tickers", "cost"] == pytest.approx(frame["cost_usd"].sum())
@@ -88,6 +88,7 @@ def test_an_experiment_is_kept_scored_and_reopened(connection: str) -> None:
     names = [column.about.split(": ")[0] for column in shown.columns]
     cells = dict(zip(names, shown.rows[0], strict=True))
     assert (cells["score.names_ticker"], cells["score.explodes_on_msft"]) == ("100.0%", "1")
+    assert cells["arms"] == "2" and "variants" not in names
     assert "100.0%" in repr(listed) and listed.to_pandas()["score.names_ticker"].dtype == float
 
     scores = default_store().scores(list(frame["local_id"]))  # type: ignore[union-attr]
@@ -102,30 +103,30 @@ def test_an_experiment_is_kept_scored_and_reopened(connection: str) -> None:
 
 
 def test_a_name_used_again_goes_on_or_says_what_differs(connection: str) -> None:
-    first = batch("echo", DATASET[:2], via=connection, progress=False, experiment="grow")
+    first = evals.experiment("grow", "echo", DATASET[:2], via=connection, progress=False).runs()
     with pytest.warns(UserWarning, match="'grow' has nothing left to run"):
-        again = batch("echo", DATASET[:2], via=connection, progress=False, experiment="grow")
+        again = evals.experiment("grow", "echo", DATASET[:2], via=connection, progress=False).runs()
     assert again.local_ids == first.local_ids  # nothing left to do: the same runs
-    grown = batch("echo", DATASET, via=connection, progress=False, experiment="grow")
+    grown = evals.experiment("grow", "echo", DATASET, via=connection, progress=False).runs()
     assert grown.local_ids[:2] == first.local_ids and len(grown) == 3
     assert len(runs()) == 3  # only the new question ran
 
-    with pytest.raises(agentnb.ConfigurationError, match="it ran echo; this batch runs writer"):
-        batch("writer", DATASET, via=connection, progress=False, experiment="grow")
+    with pytest.raises(agentnb.ConfigurationError, match="it ran echo; this run has writer"):
+        evals.experiment("grow", "writer", DATASET, via=connection, progress=False)
     with pytest.raises(agentnb.ConfigurationError, match="run options differ"):
-        batch("echo", DATASET, via=connection, progress=False, experiment="grow", temperature=1)
+        evals.experiment("grow", "echo", DATASET, via=connection, progress=False, temperature=1)
     other = [{**DATASET[0], "expected": "nvidia"}, *DATASET[1:]]
     with pytest.raises(agentnb.ConfigurationError, match="another dataset: its question 0"):
-        batch("echo", other, via=connection, progress=False, experiment="grow")
+        evals.experiment("grow", "echo", other, via=connection, progress=False)
     with pytest.raises(agentnb.ConfigurationError, match="with 3 questions; this dataset has 2"):
-        batch("echo", DATASET[:2], via=connection, progress=False, experiment="grow")
+        evals.experiment("grow", "echo", DATASET[:2], via=connection, progress=False)
     assert len(runs()) == 3  # refused before anything ran
 
-    agentnb.experiment("grow").delete()  # a fresh start under the same name
-    fresh = batch("writer", DATASET[:1], via=connection, progress=False, experiment="grow")
+    evals.experiment("grow").delete()  # a fresh start under the same name
+    fresh = evals.experiment("grow", "writer", DATASET[:1], via=connection, progress=False).runs()
     assert [r.agent for r in fresh] == ["writer"] and len(runs()) == 4  # old runs kept
     with pytest.raises(agentnb.ConfigurationError, match=r"no experiment 'gone'.*'grow'"):
-        agentnb.experiment("gone")
+        evals.experiment("gone")
 
 
 def test_evaluated_again_later_and_compared(connection: str) -> None:
@@ -133,8 +134,8 @@ def test_evaluated_again_later_and_compared(connection: str) -> None:
         {"question": f"What is {ticker} trading at?", "expected": ticker}
         for ticker in ("NVDA", "AAPL", "MSFT", "GOOGL", "AMZN", "TSLA")
     ]
-    batch(["finance_agent", "echo"], dataset, via=connection, progress=False, experiment="ab")
-    experiment = agentnb.experiment("ab")
+    evals.experiment("ab", ["finance_agent", "echo"], dataset, via=connection, progress=False)
+    experiment = evals.experiment("ab")
     with pytest.raises(agentnb.ConfigurationError, match="no numeric or bool score"):
         experiment.compare("finance_agent", "echo")
 
@@ -154,8 +155,9 @@ def test_evaluated_again_later_and_compared(connection: str) -> None:
     low, high = comparison.interval
     assert low <= comparison.mean_difference <= high
     assert comparison.interval == experiment.compare("finance_agent", "echo").interval  # seeded
-    assert comparison.wins == int((a > b).sum()) and comparison.win_rate == pytest.approx(
-        ((a > b).sum() + (a == b).sum() / 2) / len(a)
+    decided = int((a != b).sum())
+    assert comparison.wins == int((a > b).sum()) and comparison.win_rate == (
+        pytest.approx((a > b).sum() / decided) if decided else None
     )
     assert comparison.cost_ratio is None  # echo's cost is unknown
     durations = frame.groupby("agent")["duration"].median()
@@ -173,18 +175,18 @@ def test_evaluated_again_later_and_compared(connection: str) -> None:
 
     experiment.evaluate(named)
     close_default_stores()  # a later kernel
-    each = agentnb.experiment("ab").compare("finance_agent", "echo")  # one block per score
-    assert isinstance(each, Comparisons) and [c.score for c in each] == ["longer", "named"]
+    each = evals.experiment("ab").compare("finance_agent", "echo")  # one block per score
+    assert isinstance(each, evals.Comparisons) and [c.score for c in each] == ["longer", "named"]
     blocks = repr(each).split("\n\n")
     assert [block.splitlines()[0] for block in blocks] == [
-        "ab: finance_agent against echo on score.longer",
-        "ab: finance_agent against echo on score.named",
+        "ab: finance_agent (A) against echo (B) on score.longer",
+        "ab: finance_agent (A) against echo (B) on score.named",
     ]
-    experiment = agentnb.experiment("ab")
+    experiment = evals.experiment("ab")
     shared = experiment.compare("finance_agent", "echo", score="named")
-    assert shared.win_rate is not None
     low, high = shared.interval  # a bool score's difference reads as a share, as summary's mean
-    assert f"{shared.mean_difference * 100:+.1f}% (95% interval {low * 100:+.1f}%" in repr(shared)
+    spread = "no spread" if low == high else f"95% interval {low * 100:+.1f}%"
+    assert f"{shared.mean_difference * 100:+.1f}% ({spread}" in repr(shared)
     assert experiment.compare("finance_agent", "echo", score="longer").share is False
 
 
@@ -194,8 +196,8 @@ def test_a_judge_agent_grades_against_the_expected_answer(connection: str) -> No
         {"question": "Say hello", "expected": "hello world"},
     ]
     grader = judge(via=connection)
-    batch("echo", dataset, via=connection, progress=False, experiment="judged", evaluators=[grader])
-    frame = agentnb.experiment("judged").to_pandas()
+    evals.experiment("judged", "echo", dataset, via=connection, progress=False, evaluators=[grader])
+    frame = evals.experiment("judged").to_pandas()
     # The echo answers the question: the judge finds part of each expected answer in it.
     assert frame["score.judge"].tolist() == [pytest.approx(1 / 3, abs=0.01), 0.5]
     scores = default_store().scores(list(frame["local_id"]))  # type: ignore[union-attr]
@@ -210,16 +212,24 @@ def test_a_judge_agent_grades_against_the_expected_answer(connection: str) -> No
     assert list(summary.index) == ["echo"]
     assert "evaluators' runs left out (2 runs" in repr(summary)
     assert list(agentnb.summary(agent="judge").index) == ["judge"]
-    listed = agentnb.experiments().to_pandas().loc["judged"]
+    listed = evals.experiments().to_pandas().loc["judged"]
     assert (listed["evaluation_runs"], listed["score.judge_n"]) == (2, 2)
     assert listed["evaluation_cost"] == pytest.approx(sum(r.cost_usd for r in judged_runs))
+    shown = table(evals.experiments(), "all")
+    assert shown is not None
+    cells = dict(zip([c.about.split(": ")[0] for c in shown.columns], shown.rows[0], strict=True))
+    assert cells["evaluation_cost"].startswith("$"), "formatted as the cost beside it is"
 
 
 def test_evaluators_are_checked_before_anything_runs(connection: str) -> None:
     with pytest.raises(agentnb.ConfigurationError, match="write it with def"):
-        batch("echo", DATASET, via=connection, progress=False, evaluators=[lambda r, e: 1])
+        evals.experiment(
+            "x", "echo", DATASET, via=connection, progress=False, evaluators=[lambda r, e: 1]
+        )
     with pytest.raises(agentnb.ConfigurationError, match="a list of functions"):
-        batch("echo", DATASET, via=connection, progress=False, evaluators=names_ticker)  # type: ignore[arg-type]
+        evals.experiment(
+            "x", "echo", DATASET, via=connection, progress=False, evaluators=names_ticker
+        )  # type: ignore[arg-type]
     with pytest.raises(
         agentnb.ConfigurationError, match=r"no 'question' key; its keys: \['prompt'\]"
     ):
@@ -235,9 +245,8 @@ def test_an_evaluator_returning_no_score_is_a_failure_kept_with_the_run(connecti
     def returns_a_list(run: RunRecord, example: dict[str, Any]) -> Any:
         return [1, 2]
 
-    batch("echo", DATASET[:1], via=connection, progress=False, experiment="odd",
-          evaluators=[returns_a_list])  # fmt: skip
-    frame = agentnb.experiment("odd").to_pandas()
+    evals.experiment("odd", "echo", DATASET[:1], via=connection, progress=False, evaluators=[returns_a_list])  # fmt: skip
+    frame = evals.experiment("odd").to_pandas()
     assert frame["status"].tolist() == ["completed"]
     assert "a score is a number, a bool or a label" in frame["evaluator_error.returns_a_list"][0]
 
@@ -261,22 +270,22 @@ def test_a_stopped_experiment_is_resumed(server: ServerHandle, connection: str) 
             signal.pthread_kill(main, signal.SIGINT)
 
     with pytest.raises(KeyboardInterrupt):
-        batch(
+        evals.experiment(
+            "stopped",
             "writer",
             questions,
-            1,
+            concurrency=1,
             via=slow,
             progress=False,
-            experiment="stopped",
             evaluators=[stop_after_the_first],
             metadata={"paragraphs": "6"},
         )
-    stopped = agentnb.experiment("stopped").to_pandas()
+    stopped = evals.experiment("stopped").to_pandas()
     done = set(stopped.loc[stopped["status"] == "completed", "local_id"])
     assert 1 <= len(done) < len(questions)
     assert set(stopped["status"].dropna()) <= {"completed", "cancelled"}
 
-    resumed = agentnb.experiment("stopped").resume(progress=False)
+    resumed = evals.experiment("stopped").resume(progress=False)
     assert [run.status for run in resumed] == ["completed"] * len(questions)
     assert done <= set(resumed.local_ids)
     assert "cancelled" in set(runs().to_pandas()["status"])  # the stopped runs are kept

@@ -1,0 +1,65 @@
+"""What agentnb's own views draw with, public for a package that shows its results the same
+way (``agentnb.evals``): ``from agentnb.display import Table, Column, table_html``.
+
+- The one table model: ``Table`` of ``Column`` and rows (``Row``: a row's cells, each text
+  or a ``Cell`` with HTML of its own), drawn by ``table_html`` and ``table_text`` (fitted to
+  a width; ``in_blocks`` splits a wide one), ``text_width`` the terminal's.
+- Untrusted text made safe and short: ``clean`` (no control characters or terminal
+  sequences), ``visible`` (every invisible character shown), ``excerpt``, ``seen_text`` (the
+  words a reader sees of markdown); ``NO_MATH``, the class that keeps MathJax off a view.
+- Figures as a summary shows them: ``cell_text`` (``$1.25``, ``350 ms``), ``percent``;
+  ``is_share`` (a score's mean is a share of True), ``shown_summary`` (a frame shown as a
+  summary is, ``shares=`` its bool scores' columns).
+- ``require_pandas()``: pandas, or an error saying which extra to install.
+- ``warn``: a warning worded in lines a terminal and a notebook hold.
+- ``in_notebook``, and ``show_grid``: a question × arm grid shown as the clickable view an
+  experiment is (``ShownGrid``).
+"""
+
+from __future__ import annotations
+
+from ._app.history_tables import show_grid, shown_summary
+from ._core.extras import require_pandas
+from ._core.text import excerpt, visible
+from ._core.warning import warn
+from ._display.environment import in_notebook
+from ._display.run_comparison import seen_text
+from ._display.safe_markdown import NO_MATH
+from ._display.static_copy import clean
+from ._display.summary_table import cell_text, percent, text_width
+from ._display.table import (
+    Cell,
+    Column,
+    Row,
+    ShownGrid,
+    Table,
+    in_blocks,
+    table_html,
+    table_text,
+)
+from ._history._summary import is_share
+
+__all__ = [
+    "NO_MATH",
+    "Cell",
+    "Column",
+    "Row",
+    "ShownGrid",
+    "Table",
+    "cell_text",
+    "clean",
+    "excerpt",
+    "in_blocks",
+    "in_notebook",
+    "is_share",
+    "percent",
+    "require_pandas",
+    "seen_text",
+    "show_grid",
+    "shown_summary",
+    "table_html",
+    "table_text",
+    "text_width",
+    "visible",
+    "warn",
+]
