@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import agentnb
-from agentnb import AgentClient
+from agentnb import AgentClient, evals
 from agentnb._history import close_default_stores
 from agentnb.evals import contains
 from agentnb.history import HistoryStore, RunRecord
@@ -26,12 +26,20 @@ ROWS = [
 @pytest.fixture
 def kept(history: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("AGENTNB_HISTORY", str(history))
-    yield agentnb.dataset("tickers", ROWS)
+    yield evals.dataset("tickers", ROWS)
     close_default_stores()
 
 
-def test_a_batch_runs_one_split_of_a_kept_dataset_and_its_evaluators_see_it(
-    client: AgentClient, kept: Any, history: Path
+def test_a_batch_runs_one_split_of_a_kept_dataset(client: AgentClient, kept: Any) -> None:
+    result = agentnb.batch("echo", kept, client=client, progress=False, split="train")
+    assert [run.message for run in result] == [
+        "What is AAPL trading at?",
+        "What is AMD trading at?",
+    ]
+
+
+def test_an_experiment_on_one_split_hands_its_evaluators_that_split_s_examples(
+    client: AgentClient, kept: Any
 ) -> None:
     seen: list[dict[str, Any]] = []
 
@@ -39,10 +47,11 @@ def test_a_batch_runs_one_split_of_a_kept_dataset_and_its_evaluators_see_it(
         seen.append(example)
         return True
 
-    result = agentnb.batch(
-        "echo", kept, client=client, progress=False, split="train", evaluators=[split_seen]
-    )
-    assert [run.message for run in result] == [
+    ran = evals.experiment(
+        "train_only", "echo", kept, via=client, progress=False, split="train",
+        evaluators=[split_seen],
+    )  # fmt: skip
+    assert [run.message for run in ran.runs()] == [
         "What is AAPL trading at?",
         "What is AMD trading at?",
     ]
@@ -52,28 +61,23 @@ def test_a_batch_runs_one_split_of_a_kept_dataset_and_its_evaluators_see_it(
 def test_an_experiment_keeps_each_question_s_split_and_compares_or_scores_one(
     client: AgentClient, kept: Any, history: Path
 ) -> None:
-    agentnb.batch(
+    evals.experiment(
+        "split_arms",
         ["finance_agent", "echo"],
         kept,
-        client=client,
+        via=client,
         progress=False,
-        experiment="split_arms",
         evaluators=[contains],
     )
-    agentnb.batch(
-        ["finance_agent", "echo"],
-        kept,
-        client=client,
-        progress=False,
-        experiment="test_only",
-        split="test",
+    evals.experiment(
+        "test_only", ["finance_agent", "echo"], kept, via=client, progress=False, split="test"
     )
 
     def long_answer(run: RunRecord, example: dict[str, Any]) -> bool:
         return len(run.text) > 40
 
     with HistoryStore(history) as store:  # a later process
-        whole = agentnb.experiment("split_arms", store=store)
+        whole = evals.experiment("split_arms", store=store)
         table = whole.to_pandas()
         assert table[["id", "split"]].drop_duplicates().values.tolist() == [
             ["nvda", "test"], ["1", "train"], ["msft", "test"], ["3", "train"]
@@ -92,7 +96,7 @@ def test_an_experiment_keeps_each_question_s_split_and_compares_or_scores_one(
         }  # fmt: skip
         with pytest.raises(agentnb.ConfigurationError, match=r"its splits: 'test', 'train'"):
             whole.compare("finance_agent", "echo", score="contains", split="validation")
-        only = agentnb.experiment("test_only", store=store).to_pandas()
+        only = evals.experiment("test_only", store=store).to_pandas()
     assert only[["id", "split"]].drop_duplicates().values.tolist() == [
         ["nvda", "test"], ["msft", "test"]
     ]  # fmt: skip

@@ -157,6 +157,12 @@ def test_live_refuses_what_it_cannot_do(via: str) -> None:
         live([contains], max_cost=-1)
     with pytest.raises(agentnb.ConfigurationError, match="unknown connection 'nowhere'"):
         live([contains], via="nowhere")
+    with pytest.raises(agentnb.ConfigurationError, match=r"has none usable \('<lambda>'\)"):
+        live([lambda run, example: True])
+    with pytest.raises(agentnb.ConfigurationError, match="two evaluators share a name"):
+        live([contains, contains])
+    with pytest.raises(agentnb.ConfigurationError, match=r"a function fn\(run, example\), not int"):
+        live([contains, 3])  # type: ignore[list-item]
 
 
 def test_only_a_recorder_can_be_added() -> None:

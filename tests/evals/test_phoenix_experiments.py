@@ -16,6 +16,7 @@ import pytest
 from phoenix_testing import running_phoenix
 
 import agentnb
+from agentnb import evals
 from agentnb._history import close_default_stores
 from agentnb.evals import contains, judge, to_phoenix
 from agentnb.server import ServerHandle
@@ -36,15 +37,14 @@ def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def experiment(
     server: ServerHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[agentnb.Experiment]:
+) -> Iterator[evals.Experiment]:
     monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "history.sqlite3"))
     agentnb.connect(
         "operativus", base_url=server.url_for("operativus"), api_key=server.api_key, name="px"
     )
-    kept = agentnb.dataset("tickers", ROWS)
-    agentnb.batch(["finance_agent", "echo"], kept, via="px", progress=False,
-                  experiment="tickers_px", evaluators=[contains, judge(via="px")])  # fmt: skip
-    yield agentnb.experiment("tickers_px")
+    kept = evals.dataset("tickers", ROWS)
+    yield evals.experiment("tickers_px", ["finance_agent", "echo"], kept, via="px",
+                           progress=False, evaluators=[contains, judge(via="px")])  # fmt: skip
     close_default_stores()
 
 
@@ -67,7 +67,7 @@ def spans(phoenix: str, project: str, expected: int) -> list[dict[str, Any]]:
 
 
 def test_an_experiment_is_a_phoenix_dataset_and_one_phoenix_experiment_per_arm(
-    phoenix: str, experiment: agentnb.Experiment
+    phoenix: str, experiment: evals.Experiment
 ) -> None:
     sent = to_phoenix(experiment, phoenix)
     table = experiment.to_pandas()

@@ -1,6 +1,7 @@
 """The step evaluators of ``agentnb.evals`` (which tools, with which arguments, in which
-order) on real tool calls: the built-in finance agent's own tools in a batch, a notebook's
-function the agent called scored later by ``agentnb.evaluate``; a miss says what was called."""
+order) on real tool calls: the built-in finance agent's own tools in an experiment, a
+notebook's function the agent called scored later by ``agentnb.evals.evaluate``; a miss says
+what was called."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import agentnb
-from agentnb import AgentClient
+from agentnb import AgentClient, evals
 from agentnb.evals import no_tool_called, tool_called, tool_sequence
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
@@ -42,9 +43,9 @@ def scores_of(history: Path, agent: str) -> dict[str, object]:
 def test_step_evaluators_score_a_batch_on_the_agents_real_tool_calls(
     client: AgentClient, history: Path
 ) -> None:
-    result = agentnb.batch(
-        ["finance_agent", "echo"], QUESTIONS, client=client, progress=False, evaluators=STEPS
-    )
+    result = evals.experiment(
+        "steps", ["finance_agent", "echo"], QUESTIONS, via=client, progress=False, evaluators=STEPS
+    ).runs()
     assert "called_get_stock_price" in repr(result).splitlines()[1]
     assert scores_of(history, "finance_agent") == {
         "called_get_stock_price": True,
@@ -97,7 +98,7 @@ def test_agentnb_evaluate_scores_the_notebooks_function_the_agent_called(
     ) as tools_client:
         tools_client.run("finance_agent", "My AMD position?", tools=[position_value])
     store.close()
-    scored = agentnb.evaluate(
+    scored = evals.evaluate(
         agentnb.runs(),
         tool_called("position_value", arguments={"ticker": "AMD"}),
         tool_called("position_value", arguments={"ticker": "NVDA"}, name="nvda_valued"),
@@ -126,6 +127,6 @@ def test_step_evaluators_refuse_what_they_cannot_check(client: AgentClient, hist
     with HistoryStore(history) as store:
         record = store.runs()[0]
         calls = store.tool_calls([record.local_id])
-    with pytest.raises(agentnb.ConfigurationError, match=r"agentnb\.evaluate"):
+    with pytest.raises(agentnb.ConfigurationError, match=r"agentnb\.evals\.evaluate"):
         tool_sequence("calculator")(record, {})
     assert tool_sequence("get_stock_price", "calculator")(record, {}, calls) is True
