@@ -178,10 +178,19 @@ _SUBMODULES = (
 agentnb`` works as after ``import agentnb.types``."""
 
 
+_EVALUATION = frozenset({"Experiment", "dataset", "evaluate", "experiment", "experiments"})
+"""Names evaluation's package holds since 0.5 (the root names no module of it)."""
+
+
 def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     module = _LAZY.get(name)
+    if name in _EVALUATION:
+        raise AttributeError(
+            f"agentnb.{name} is evaluation's: from agentnb.evals import {name} (its package "
+            "since 0.5; batch(experiment=...) is agentnb.evals.experiment(name, agents, dataset))"
+        )
     if module is None:
         raise AttributeError(f"module 'agentnb' has no attribute {name!r}")
     value = getattr(importlib.import_module(module, __name__), name)

@@ -169,3 +169,9 @@ def test_a_forged_answer_cannot_raise_its_grade_and_the_judge_s_runs_stay_apart(
     asked = [run for run in runs() if run.agent == "judge"]  # asked directly: the user's run
     assert [run.message for run in asked] == ["Grade this: Paris"]
     assert len(runs(agent="judge")) == 4
+
+
+@pytest.mark.parametrize("name", ["experiment", "experiments", "dataset", "evaluate", "Experiment"])
+def test_evaluation_s_old_top_level_names_say_where_they_went(name: str) -> None:
+    with pytest.raises(AttributeError, match=rf"from agentnb\.evals import {name} "):
+        getattr(agentnb, name)
