@@ -17,7 +17,8 @@
   ``history_of(via)``: the one a connection records in.
 - ``EVALUATES``: the metadata key that marks an evaluator's run (a judge's) with the run it
   grades, which keeps it out of listings that do not name its agent.
-- ``RunRecorder``: what records a run (the history is one); pass your own as ``recorder=``.
+- ``RunRecorder``: what records a run (the history is one); pass your own as ``recorder=``,
+  or hand it every run recorded by default with ``add_recorder`` (``remove_recorder``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ._app.history_tables import (
     default_store,
     history_of,
 )
-from ._core.recorder import RunRecorder
+from ._core.recorder import RunRecorder, add_recorder, remove_recorder
 from ._display.history_plot import PlotOptions
 from ._display.run_comparison import Comparison
 from ._display.runs_table import RunsTable
@@ -48,6 +49,8 @@ __all__ = [
     "ScoreRecord",
     "ToolCallHistory",
     "ToolCallRecord",
+    "add_recorder",
     "default_store",
     "history_of",
+    "remove_recorder",
 ]

@@ -20,8 +20,9 @@ types around a run live here:
 - What names a run to ``show``, ``compare`` and ``attach``: ``RunLike``; ``run_ids`` gives
   the ``local_id`` of each run one names.
 - What a batch takes and sends: ``DatasetRows`` (questions, dicts, a DataFrame), read as
-  ``Example``s by ``examples_of``; ``batch_requests`` builds its requests, checked, which
-  ``send_batch`` runs as ``batch`` does (with a hook as each run starts and ends).
+  ``Example``s by ``examples_of`` (``in_split``: those of one ``split``);
+  ``batch_requests`` builds its requests, checked, which ``send_batch`` runs as ``batch``
+  does (with a hook as each run starts and ends).
 - What checks an answer against a schema as ``ask(schema=...)`` does: ``answer_validator``.
 """
 
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 from ._app.batch_runs import batch_requests, send_batch
 from ._app.connections import Connection, Via
-from ._app.examples import DatasetRows, Example, examples_of
+from ._app.examples import DatasetRows, Example, examples_of, in_split
 from ._app.run_like import RunLike, run_ids
 from ._client.client_options import ClientOptions
 from ._client.stream import AsyncRunStream
@@ -67,6 +68,7 @@ __all__ = [
     "answer_validator",
     "batch_requests",
     "examples_of",
+    "in_split",
     "run_ids",
     "send_batch",
 ]

@@ -18,7 +18,7 @@ from .._display.progress import Progress
 from .._history import HistoryStore
 from .attachments import notebook_context
 from .connections import AnyClient, Via, connection_of, resolve_target
-from .examples import DatasetRows, examples_of
+from .examples import DatasetRows, examples_of, in_split
 from .history_tables import RunHistory
 from .run_many import (
     AfterRun,
@@ -139,6 +139,7 @@ def batch(
     progress: bool = True,
     approve: ApprovalPolicy = None,
     variants: Sequence[RunOptions] | None = None,
+    split: str | None = None,
     context: bool = False,
     **options: Unpack[BatchOptions],
 ) -> RunHistory:
@@ -168,6 +169,9 @@ def batch(
     ``options``): every message then runs once per agent and variant, and the result holds,
     for each message in turn, its runs in that order (agents outer).
 
+    **Splits.** A row's ``split`` field names the split it is in (``"train"``, ``"test"``);
+    ``split="test"`` runs only that split's rows.
+
     Evaluation (datasets kept in versions, experiments, evaluators, arms compared) is
     :mod:`agentnb.evals`: ``experiment(name, agents, dataset, evaluators=[...])``.
 
@@ -180,7 +184,7 @@ def batch(
     if context:
         _, tools = notebook_context("", options.get("tools"), context=True)
         options["tools"] = tools
-    questions = [example.question for example in examples_of(messages)]
+    questions = [example.question for example in in_split(examples_of(messages), split)]
     check_concurrency(concurrency)
     requests = batch_requests(agent, questions, variants=variants, **options)  # bad options first
     conn = resolve_target(via, client)

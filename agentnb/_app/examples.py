@@ -15,7 +15,7 @@ from .._core.exceptions import ConfigurationError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DatasetRows", "Example", "examples_of"]
+__all__ = ["DatasetRows", "Example", "examples_of", "in_split"]
 
 DatasetRows: TypeAlias = Union[Iterable[str], Iterable[Mapping[str, object]], "pd.DataFrame"]
 """What a batch takes: questions, dicts with a ``question`` key (and maybe ``expected``,
@@ -47,6 +47,7 @@ class Example:
 QUESTION = "question"
 EXPECTED = "expected"
 EXAMPLE_ID = "id"
+SPLIT = "split"
 
 
 def examples_of(dataset: DatasetRows) -> list[Example]:
@@ -107,6 +108,12 @@ def _example(position: int, item: Any) -> Example:
             f"item {position} of the dataset needs a 'question' that is a str, not "
             f"{type(question).__name__}"
         )
+    split = fields.get(SPLIT)
+    if split is not None and (not isinstance(split, str) or not split):
+        raise ConfigurationError(
+            f"item {position} of the dataset: its 'split' names the split it is in (a str "
+            f"such as 'test'), not {split!r}"
+        )
     raw_id = fields.pop(EXAMPLE_ID, None)
     expected = fields.pop(EXPECTED, None)
     for name, value in {EXPECTED: expected, **fields}.items():
@@ -135,3 +142,19 @@ def _check_json(position: int, name: str, value: Any) -> None:
             f"item {position} of the dataset: {name!r} is kept with the run as JSON, and "
             f"{type(value).__name__} is not JSON ({exc})"
         ) from None
+
+
+def in_split(examples: list[Example], split: str | None) -> list[Example]:
+    """The examples whose ``split`` field is ``split`` (all of them for None), with their
+    ids and places in the whole dataset; a clear error naming the dataset's splits when none
+    is in it."""
+    if split is None:
+        return examples
+    found = [example for example in examples if example.extra.get(SPLIT) == split]
+    if not found:
+        known = sorted({str(e.extra[SPLIT]) for e in examples if e.extra.get(SPLIT)})
+        raise ConfigurationError(
+            f"no question of the dataset is in split {split!r}; its splits: "
+            f"{', '.join(map(repr, known)) or 'none (give rows a split field)'}"
+        )
+    return found

@@ -8,6 +8,7 @@ so the client is *handed* a recorder and no layer imports one above it.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -17,11 +18,13 @@ from .run import Run
 __all__ = [
     "RecorderGroup",
     "RunRecorder",
+    "add_recorder",
     "call_recorder",
     "combine_recorders",
     "default_recorder",
     "record_score",
     "record_whole_run",
+    "remove_recorder",
     "set_default_recorder",
 ]
 
@@ -54,10 +57,39 @@ def set_default_recorder(factory: Callable[[], RunRecorder | None]) -> None:
     _default_factory = factory
 
 
+_added: tuple[RunRecorder, ...] = ()
+_added_lock = threading.Lock()
+
+
 def default_recorder() -> RunRecorder | None:
-    """The recorder runs go to when none was given: the default history, or None when
-    history is off (``AGENTNB_HISTORY=off``) or cannot be opened."""
-    return _default_factory()
+    """The recorder runs go to when none was given: the default history and the recorders
+    added with :func:`add_recorder`; None when there are none (history off,
+    ``AGENTNB_HISTORY=off``, or it cannot be opened, and none added)."""
+    made = _default_factory()
+    if not _added:
+        return made
+    return combine_recorders(*getattr(made, "recorders", (made,)), *_added)
+
+
+def add_recorder(recorder: RunRecorder) -> None:
+    """Hand every run recorded by default (every run not given a ``recorder=`` of its own)
+    to ``recorder`` as well, after the history: what ``agentnb.evals.live`` scores runs
+    with as they end. Its methods run on agentnb's loop, so they must be quick and never
+    raise (one that raises is logged); :func:`remove_recorder` stops it."""
+    global _added
+    for method in ("record_start", "record_progress", "record_end"):
+        if not callable(getattr(recorder, method, None)):
+            raise TypeError(f"add_recorder() takes a RunRecorder; {recorder!r} has no {method}()")
+    with _added_lock:
+        _added = (*(kept for kept in _added if kept is not recorder), recorder)
+
+
+def remove_recorder(recorder: RunRecorder) -> None:
+    """Stop handing runs to a recorder :func:`add_recorder` added (runs under way go on
+    being recorded by it to their end); nothing for one never added."""
+    global _added
+    with _added_lock:
+        _added = tuple(kept for kept in _added if kept is not recorder)
 
 
 def record_score(score: object) -> None:

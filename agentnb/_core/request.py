@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, TypedDict, Unpack, overload
+from typing import Any, Final, Literal, TypedDict, Unpack, overload
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +14,7 @@ from .exceptions import ConfigurationError
 from .pricing import finite_number, shown_number
 
 __all__ = [
+    "EVALUATES",
     "MAX_SECONDS",
     "RUN_OPTIONS",
     "Fork",
@@ -25,6 +26,11 @@ __all__ = [
     "build_request",
     "checked_number",
 ]
+
+EVALUATES: Final = "evaluates"
+"""The metadata key an evaluator's run (a judge's) is marked with: the ``local_id`` of the run
+it graded. Such runs are left out of ``runs()``, ``summary()`` and plots unless their agent is
+named, and their traces link to the graded run's."""
 
 
 class ModelSettings(BaseModel):

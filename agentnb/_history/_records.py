@@ -22,6 +22,7 @@ from .._core.pricing import MAX_COST_USD, MAX_TOKENS, price_call, price_run, ref
 from .._core.request import RunRequest
 from .._core.run import TERMINAL_STATUSES, Run, ToolCall
 from .._core.secrets import redact, redact_credentials
+from .._core.trace_ids import run_trace_id
 from ..events import Usage
 
 if TYPE_CHECKING:
@@ -293,6 +294,13 @@ class RunRecord:
     malformed: str | None = None
     """Which fields of the file's row were malformed (text where a number goes, a time out
     of range, JSON that does not parse) and were read as None; None for a sound row."""
+
+    @property
+    def trace_id(self) -> str:
+        """The id of the trace this run is exported as (``export_traces``; traced live too
+        unless it ran inside a span of the caller's), 32 hex digits: what a collector finds
+        it by."""
+        return f"{run_trace_id(self.local_id):032x}"
 
     @property
     def text(self) -> str:

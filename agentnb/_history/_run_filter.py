@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final, TypedDict, Unpack, get_args
 
 from .._core.exceptions import ConfigurationError
+from .._core.request import EVALUATES
 from .._core.text import excerpt
 from .._core.transcript import ToolStatus
 from ._scores import ScoreMatch, score_condition_sql, score_filter
@@ -52,10 +53,6 @@ TOOL_STATUSES: Final = get_args(ToolStatus)
 """A tool call's statuses in the history."""
 
 METADATA_TABLE: Final = "run_metadata"
-EVALUATES: Final = "evaluates"
-"""The metadata key an evaluator's run (a judge's) is marked with: the ``local_id`` of the run
-it graded. Such runs are left out of ``runs()``, ``summary()`` and plots unless their agent is
-named."""
 EVALUATOR_RUNS_SQL: Final = f"SELECT local_id FROM {METADATA_TABLE} WHERE key = '{EVALUATES}'"
 _NOT_EVALUATOR: Final = f"runs.local_id NOT IN ({EVALUATOR_RUNS_SQL})"
 _EVALUATOR_ROWIDS: Final = (
@@ -112,7 +109,7 @@ class RunFilter:
     (:func:`~._scores.score_filter`)."""
     evaluations: bool = True
     """Whether evaluators' runs (marked :data:`EVALUATES`) are kept; ``build`` keeps them
-    only when agents are named."""
+    only when agents are named, or the metadata asked for is what they evaluate."""
     tools: tuple[tuple[str, str | None], ...] | None = None
     """Tool calls each run must hold: a tool's name and, unless None, the call's status."""
     recorded_upto: int | None = None
@@ -150,7 +147,7 @@ class RunFilter:
             search=None if search is None else search_query(search),
             metadata=metadata_filter(filters.get("metadata")),
             scores=score_filter(filters.get("score")),
-            evaluations=agent is not None,
+            evaluations=agent is not None or EVALUATES in (filters.get("metadata") or {}),
             tools=_tools(filters.get("tool"), filters.get("tool_status")),
         )
 

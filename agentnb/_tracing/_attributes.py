@@ -88,6 +88,8 @@ def request_attributes(
         attributes[f"gen_ai.request.{name}"] = value
     if request.response_format is not None:
         attributes["gen_ai.output.type"] = "json"
+    if request.metadata:  # the run's own dimensions (a user, an experiment's arm): no content
+        attributes["metadata"] = _json(request.metadata)
     if content:
         attributes["gen_ai.input.messages"] = _json(
             [{"role": "user", "parts": [{"type": "text", "content": request.message}]}]

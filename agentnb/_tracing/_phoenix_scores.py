@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import httpx
 
 from .._core.secrets import redact
-from ._ids import run_span_id
+from .._core.trace_ids import run_span_id
 
 __all__ = ["GivenScore", "PhoenixScores", "annotation"]
 

@@ -45,6 +45,9 @@ class TracingSettings:
     """``service.name`` of agentnb's own spans; None: ``OTEL_SERVICE_NAME``, else agentnb."""
     scores: str | None = None
     """The backend scores given to traced runs go to (``phoenix``), or None."""
+    project: str | None = None
+    """The Phoenix project the spans go to (``openinference.project.name``); None: the
+    ``OTEL_RESOURCE_ATTRIBUTES``' one, else Phoenix's default."""
     problem: str | None = None
     """Why the environment could not be followed (tracing then stays off), if it could not."""
 

@@ -115,11 +115,15 @@ def export_runs(
     scores: Sequence[GivenScore] = (),
     *,
     endpoint: str | None = None,
+    project: str | None = None,
 ) -> None:
     """Send runs that have ended (each with its request and base URL) as the traces they
     would have made, with ids derived from each run: where tracing sends spans (and
-    ``scores`` where it sends scores), or to the collector at ``endpoint``."""
+    ``scores`` where it sends scores), or to the collector at ``endpoint``; ``project``:
+    into that Phoenix project at ``endpoint``."""
     active = _active()
+    if project is not None and endpoint is None:
+        raise ConfigurationError("export_traces(project=...) sends to a collector: give endpoint=")
     if endpoint is None:
         if active is None:
             raise ConfigurationError(
@@ -135,6 +139,7 @@ def export_runs(
         endpoint=_checked_endpoint(endpoint),
         content=status.content if status is not None else env.content,
         scores=status.scores if status is not None else env.scores,
+        project=project,
     )
     once = _start(settings, None)
     try:

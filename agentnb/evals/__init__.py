@@ -9,9 +9,12 @@ evaluators, each ``fn(run, example)``, its score kept as ``score.<name>``.
 - ``evaluate(runs, fn, ...)``: score past runs (``agentnb.runs(...)``, a batch's result).
 - ``contains``, ``equals``: the answer against the example's ``expected``.
 - ``regex(pattern)``, ``json_schema(schema)``: the answer's form.
-- ``tool_called(name)``: whether the run called a tool.
+- ``tool_called(name, arguments=)``, ``tool_sequence(*names)``, ``no_tool_called()``: the
+  agent's steps, which tools it called, with which arguments, in which order.
 - ``max_cost(usd)``, ``max_duration(seconds)``: what the run cost and took.
 - ``judge(agent, rubric)``: an agent grades the answer (an LLM judge).
+- ``live(evaluators, via=, sample=, max_cost=)``: score runs as they end, in the background.
+- ``to_phoenix(experiment, endpoint)``: an experiment as Phoenix's own dataset and experiments.
 
     from agentnb.evals import contains, dataset, experiment, judge
 """
@@ -22,6 +25,8 @@ from ._datasets import Dataset, dataset
 from ._evaluators import evaluate
 from ._experiment import Comparisons, Experiment, experiment, experiments
 from ._judge import judge
+from ._live import LiveEvaluation, live
+from ._phoenix import PhoenixExport, to_phoenix
 from ._ready import (
     contains,
     equals,
@@ -29,8 +34,8 @@ from ._ready import (
     max_cost,
     max_duration,
     regex,
-    tool_called,
 )
+from ._tool_steps import no_tool_called, tool_called, tool_sequence
 from ._views import ExperimentComparison, Verdict
 
 __all__ = [
@@ -38,6 +43,8 @@ __all__ = [
     "Dataset",
     "Experiment",
     "ExperimentComparison",
+    "LiveEvaluation",
+    "PhoenixExport",
     "Verdict",
     "contains",
     "dataset",
@@ -47,8 +54,12 @@ __all__ = [
     "experiments",
     "json_schema",
     "judge",
+    "live",
     "max_cost",
     "max_duration",
+    "no_tool_called",
     "regex",
+    "to_phoenix",
     "tool_called",
+    "tool_sequence",
 ]

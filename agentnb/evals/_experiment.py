@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -16,7 +17,7 @@ from IPython.display import display
 from agentnb import ConfigurationError
 from agentnb.display import in_notebook, is_share, require_pandas, show_grid, shown_summary
 from agentnb.history import HistoryStore, RunHistory, RunRecord, ScoreRecord
-from agentnb.types import Connection, DatasetRows, Example, RunOptions, Via, examples_of
+from agentnb.types import Connection, DatasetRows, Example, RunOptions, Via, examples_of, in_split
 
 from ._book import ExperimentBook, ExperimentRecord, PairRun
 from ._datasets import Dataset, kept_store
@@ -45,6 +46,7 @@ def experiment(
     progress: bool = True,
     approve: Any = None,
     evaluator_timeout: float = EVALUATOR_TIMEOUT,
+    split: str | None = None,
     store: HistoryStore | None = None,
     **options: Any,
 ) -> Experiment:
@@ -63,7 +65,9 @@ def experiment(
     run and its failure). A name already used goes on with that experiment when the arms
     and their options are the same and the dataset begins with its questions: the questions
     it has not answered yet (stopped, crashed, new at the dataset's end) run. Otherwise it is
-    an error saying what differs. Returns the experiment (shown as its grid)."""
+    an error saying what differs. ``split``: only the rows whose ``split`` field is that
+    (``"test"``); each question keeps its split (``exp.compare(a, b, split="test")``).
+    Returns the experiment (shown as its grid)."""
     if agents is None and dataset is None:
         kept = kept_store("experiments", store)
         record = ExperimentBook(kept).get(name)
@@ -77,7 +81,10 @@ def experiment(
             "experiment(name) reopens one; experiment(name, agents, dataset) runs one: "
             "give both the agents and the dataset"
         )
-    examples = examples_of(dataset)
+    examples = [  # a split's questions are numbered in it; their ids stay the dataset's
+        replace(example, position=place)
+        for place, example in enumerate(in_split(examples_of(dataset), split))
+    ]
     checked = evaluators_of(evaluators, evaluator_timeout)
     arms = experiment_arms(agents, options, variants)  # bad options first
     kept = store if store is not None else check_store(via)
@@ -252,9 +259,11 @@ class Experiment:
             )
         return found[0]
 
-    def _table(self) -> list[dict[str, Any]]:
-        """One dict per question × arm: the pair, its run's figures, scores and errors."""
+    def _table(self, split: str | None = None) -> list[dict[str, Any]]:
+        """One dict per question × arm (``split``: its questions only): the pair, its run's
+        figures, scores and errors."""
         examples, current = self._pairs()
+        examples = in_split(examples, split)
         ids = [pair.local_id for pair in current.values()]
         records = {record.local_id: record for record in self._store.runs_by_ids(ids)}
         scores = _scores_by_run(self._store.scores(ids) if ids else [])
@@ -358,15 +367,18 @@ class Experiment:
         *evaluators: EvaluatorFunction,
         concurrency: int = 8,
         evaluator_timeout: float = EVALUATOR_TIMEOUT,
+        split: str | None = None,
     ) -> Experiment:
         """Score every completed current run again with ``evaluators`` (functions
         ``fn(run, example)``, as ``batch``'s, each bounded by ``evaluator_timeout`` seconds a
         run; a later score of a name replaces the earlier, which stays in the score's
-        history). Returns the experiment (shown as its grid)."""
+        history); ``split``: the runs of that split's questions only. Returns the experiment
+        (shown as its grid)."""
         checked = evaluators_of(evaluators, evaluator_timeout)
         if not checked:
             raise ConfigurationError("evaluate() takes one or more evaluators: .evaluate(fn)")
         examples, current = self._pairs()
+        examples = in_split(examples, split)
         work = completed_work(self._store, examples, current)
         evaluate_runs(checked, work, self._store, concurrency)
         return self
@@ -412,6 +424,7 @@ class Experiment:
         score: str | None = None,
         confidence: float = 0.95,
         seed: int = 0,
+        split: str | None = None,
     ) -> ExperimentComparison | Comparisons:
         """Arm ``a`` against arm ``b`` (an agent's name, an arm's label, or its index) on the
         questions both completed and were scored on: the per-question differences of
@@ -419,13 +432,14 @@ class Experiment:
         :class:`Comparisons` list when there are several), wins, ties and
         losses, the mean difference with a bootstrap interval (``confidence``, seeded by
         ``seed``: the same call gives the same interval), the ratio of their total cost and
-        of their median agent time."""
+        of their median agent time. ``split``: on that split's questions only (the
+        dataset's ``split`` field)."""
         first, second = self._arm(a), self._arm(b)
         if first == second:
             raise ConfigurationError(f"compare two different arms, not {self.arms[first]!r} twice")
         if not 0 < confidence < 1:
             raise ConfigurationError(f"confidence is between 0 and 1, not {confidence!r}")
-        rows = self._table()
+        rows = self._table(split)
         if score is None:
             names = _numeric_scores(rows, self.name)
             if len(names) > 1:

@@ -14,6 +14,7 @@ from agentnb.history import HistoryStore, RunHistory, RunRecord, history_of
 from agentnb.types import Example, RunOptions, RunRequest, Via, batch_requests, send_batch
 
 from ._book import Arm, ExperimentBook, ExperimentRecord, PairRun
+from ._datasets import Dataset
 from ._evaluators import Evaluator, evaluate_runs, run_evaluator
 
 __all__ = ["UNDONE", "completed_work", "experiment_arms", "run_experiment"]
@@ -39,6 +40,16 @@ def experiment_arms(
             [(name, variant) for name in names for variant in kinds], templates, strict=True
         )
     ]
+
+
+def _experiment_marks(name: str, dataset: Dataset | None) -> dict[str, str]:
+    """The metadata every run of experiment ``name`` carries (beside its arm and question):
+    the experiment and, for a kept dataset, its name and version; so its runs are found by
+    ``runs(metadata=...)`` and their traces carry them."""
+    marks = {"experiment": name}
+    if dataset is not None:
+        marks |= {"dataset": dataset.name, "dataset_version": str(dataset.version)}
+    return marks
 
 
 def run_experiment(
@@ -67,8 +78,20 @@ def run_experiment(
         if _left_to_do(store, current.get((example.position, arm)), retry_failed)
     ]
     templates = [RunRequest.model_validate_json(arm.request) for arm in arms]
+    marks = _experiment_marks(record.name, book.dataset(record.name))
     requests = [
-        templates[arm].model_copy(update={"message": example.question}) for example, arm in todo
+        templates[arm].model_copy(
+            update={
+                "message": example.question,
+                "metadata": {
+                    **templates[arm].metadata,
+                    **marks,
+                    "arm": arms[arm].label,
+                    "question_id": example.example_id,
+                },
+            }
+        )
+        for example, arm in todo
     ]
 
     def link(runs: Sequence[tuple[int, Run]]) -> None:
@@ -158,7 +181,9 @@ def completed_work(
     completed = {
         pair.local_id: by_position[pair.position]
         for pair in current.values()
-        if pair.status == "completed" and pair.local_id not in leaving_out
+        if pair.status == "completed"
+        and pair.position in by_position  # a question of the examples given (one split's)
+        and pair.local_id not in leaving_out
     }
     records = store.runs_by_ids(list(completed))
     return [(record, completed[record.local_id]) for record in records]

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from agentnb import AnswerSchemaError, ConfigurationError
-from agentnb.history import RunRecord, ToolCallRecord
+from agentnb.history import RunRecord
 from agentnb.types import answer_validator
 
 __all__ = [
@@ -21,7 +21,6 @@ __all__ = [
     "max_cost",
     "max_duration",
     "regex",
-    "tool_called",
 ]
 
 Grade = bool | tuple[bool, str] | None
@@ -96,44 +95,6 @@ def json_schema(schema: Any, *, name: str = "json_schema") -> Callable[..., Grad
         return True
 
     return _Check(name, f"json_schema({name!r})", check)
-
-
-class _ToolCalled(_Check):
-    reads_tool_calls = True
-    """Handed the run's tool calls (``fn(run, example, calls)``) by whoever evaluates."""
-
-    def __init__(self, name: str, tool: str, status: str | None) -> None:
-        super().__init__(name, f"tool_called({tool!r})", lambda run: None)
-        self._tool, self._status = tool, status
-
-    def __call__(
-        self,
-        run: RunRecord,
-        example: Mapping[str, Any],
-        calls: Sequence[ToolCallRecord] | None = None,
-    ) -> Grade:
-        if calls is None:
-            raise ConfigurationError(
-                f"{self._shown} reads the run's tool calls: apply it with "
-                "agentnb.evals.evaluate(...) or experiment(..., evaluators=[...]), or pass them "
-                "third "
-                "(agentnb.runs(...).tool_calls())"
-            )
-        return any(
-            call.name == self._tool and (self._status is None or call.status == self._status)
-            for call in calls
-        )
-
-
-def tool_called(
-    tool: str, *, status: str | None = None, name: str | None = None
-) -> Callable[..., Grade]:
-    """Whether the run called ``tool`` (with ``status``: a call of it that ended so,
-    ``succeeded`` ...); its score is ``score.called_<tool>`` unless ``name=``."""
-    if not isinstance(tool, str) or not tool:
-        raise ConfigurationError(f"tool_called() takes a tool's name, not {tool!r}")
-    default = f"called_{tool}" if f"called_{tool}".isidentifier() else "tool_called"
-    return _ToolCalled(name or default, tool, status)
 
 
 def _limit(value: float, what: str) -> float:

@@ -23,81 +23,32 @@ from typing import Any
 
 import httpx
 import pytest
-from agentnb_testing import free_port, serving
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from phoenix_testing import running_phoenix
 from playwright.sync_api import sync_playwright
 
 import agentnb
 from agentnb import AgentClient
+from agentnb._core.trace_ids import run_span_id
 from agentnb._history import close_default_stores, default_store
 from agentnb._tracing import configure_tracing, flush_tracing
-from agentnb._tracing._ids import run_span_id
 from agentnb.history import HistoryStore
 from agentnb.server import start_server
 
 REPO = Path(__file__).resolve().parents[2]
-PHOENIX = REPO / ".tools" / "phoenix" / "bin" / "phoenix"
 ARTIFACTS = REPO / "test-artifacts"
 DOCS_IMAGE = REPO / "docs" / "img" / "phoenix-trace.png"
 QUESTION = "What is NVDA trading at, and how did it move this week?"
-STARTUP_SECONDS = 240.0
-STARTS = 3
-"""Phoenix binds two ports picked free beforehand (HTTP and OTLP/gRPC, the latter on every
-interface: it cannot be turned off); another process may take one first, and Phoenix then
-exits at startup: it is started again on other ports, at most this many times in all."""
-
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
-
-
-def phoenix_env(working_dir: Path, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHOENIX_", "OTEL_"))}
-    env.update(
-        PHOENIX_WORKING_DIR=str(working_dir),
-        PHOENIX_HOST="127.0.0.1",
-        PHOENIX_PORT=str(port),
-        PHOENIX_GRPC_PORT=str(free_port()),
-        PHOENIX_TELEMETRY_ENABLED="false",
-        PHOENIX_ALLOW_EXTERNAL_RESOURCES="false",
-        PHOENIX_DISABLE_AGENT_ASSISTANT="true",
-        PHOENIX_AGENTS_DISABLE_GITHUB="true",
-        PHOENIX_ENABLE_MCP_SERVER="false",
-    )
-    return env
 
 
 @pytest.fixture(scope="module")
 def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Phoenix server's base URL (OTLP/HTTP at ``/v1/traces``, REST at ``/v1/...``)."""
-    if not PHOENIX.exists():
-        reason = f"Arize Phoenix is not installed at {PHOENIX.parent.parent} (scripts/test.sh)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}: CI must run the real-collector test")
-        pytest.skip(reason)
-    for attempt in range(1, STARTS + 1):
-        working_dir = tmp_path_factory.mktemp("phoenix")
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        server = serving(
-            [str(PHOENIX), "serve"],
-            ready_url=f"{url}/healthz",
-            log_path=working_dir / "phoenix.log",
-            env=phoenix_env(working_dir, port),
-            startup_seconds=STARTUP_SECONDS,
-        )
-        try:
-            server.__enter__()
-        except RuntimeError as exc:  # a free port taken by someone else before Phoenix bound it
-            if attempt == STARTS or " exited " not in str(exc):
-                raise
-            continue
-        try:
-            yield url
-        finally:
-            server.__exit__(None, None, None)
-        return
+    yield from running_phoenix(tmp_path_factory)
 
 
 def spans_of_trace(phoenix: str, trace_id: str, expected: int) -> list[dict[str, Any]]:

@@ -16,7 +16,9 @@ from tracing_testing import Traced
 import agentnb
 from agentnb import AgentClient, RunCancelledError, RunFailedError
 from agentnb._core.pricing import price_call
+from agentnb._core.trace_ids import run_span_id, run_trace_id
 from agentnb.events import ToolCallStarted
+from agentnb.history import EVALUATES
 from agentnb.server import DIALECT_PROVIDERS, ServerHandle
 
 PROVIDERS = sorted(DIALECT_PROVIDERS)  # the dialects the built-in server speaks
@@ -388,3 +390,35 @@ async def test_a_sub_agents_call_span_carries_its_model_usage_and_cost(
         ("llm.token_count.total", run.usage.total_tokens),
     ):
         assert summed(traced.spans(), name) == whole
+
+
+def test_a_runs_metadata_goes_with_it_and_a_judges_run_links_to_the_run_it_graded(
+    server: ServerHandle, traced: Traced
+) -> None:
+    client = AgentClient(
+        "operativus", base_url=server.url_for("operativus"), api_key=server.api_key
+    )
+    graded = agentnb.ask(
+        "echo", "hello", client=client, display=False, wait=True, metadata={"user": "ada"}
+    )
+    agentnb.ask("judge", "grade it", client=client, display=False, wait=True,
+                metadata={EVALUATES: graded.run.local_id})  # fmt: skip
+    user_run, judge_run = sorted(traced.named("invoke_agent"), key=lambda span: span.name)
+    assert json.loads(str((user_run.attributes or {})["metadata"])) == {"user": "ada"}
+    assert user_run.links == ()
+    # the ids agentnb's own provider gives the graded run's span (this test's provider
+    # gives its own: the link names the run as an export or agentnb's provider does)
+    graded_id = graded.run.local_id
+    [link] = judge_run.links
+    assert (link.context.trace_id, link.context.span_id) == (
+        run_trace_id(graded_id),
+        run_span_id(graded_id),
+    )
+    assert (judge_run.attributes or {})[
+        "agentnb.evaluates.trace_id"
+    ] == f"{run_trace_id(graded_id):032x}"
+
+
+def test_runs_sent_into_a_project_need_the_collector_named(traced: Traced) -> None:
+    with pytest.raises(agentnb.ConfigurationError, match=r"project=\.\.\.\) .* give endpoint="):
+        agentnb.export_traces(agentnb.runs(limit=1), project="evaluations")

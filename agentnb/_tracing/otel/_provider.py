@@ -52,7 +52,7 @@ def choose_provider(
     if settings.endpoint is None and configured:
         return ChosenProvider(current, "the application's tracer provider", None, False)
     url = settings.endpoint or traces_url(os.environ)
-    resource = _resource(settings.service_name)
+    resource = _resource(settings.service_name, settings.project)
     provider = TracerProvider(resource=resource, id_generator=RunIds())
     exporter = LogOnceExporter(OTLPSpanExporter(endpoint=url), url)
     provider.add_span_processor(BatchSpanProcessor(exporter))
@@ -69,9 +69,13 @@ def traces_url(environ: Mapping[str, str]) -> str:
     return otlp_traces_url(environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "") or _DEFAULT_COLLECTOR)
 
 
-def _resource(service_name: str | None) -> Resource:
+def _resource(service_name: str | None, project: str | None = None) -> Resource:
     """``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES`` as the SDK reads them; the
-    service is ``agentnb`` unless they (or ``service_name``) name one."""
+    service is ``agentnb`` unless they (or ``service_name``) name one; ``project``: the
+    Phoenix project, over theirs."""
+    if project:
+        base = _resource(service_name)
+        return base.merge(Resource({"openinference.project.name": project}))
     if service_name:
         return Resource.create({SERVICE_NAME: service_name})
     resource = Resource.create()

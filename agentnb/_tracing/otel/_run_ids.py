@@ -1,5 +1,5 @@
 """The id generator of agentnb's own tracer provider: the ids a run's span must carry
-(:mod:`agentnb._tracing._ids`) are chosen just before the span starts; any other span (the
+(:mod:`agentnb._core.trace_ids`) are chosen just before the span starts; any other span (the
 batch's, a span of the application's through this provider) gets random ones."""
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Nothing is traced while the run streams. ``record_start`` only notes the caller'
 context (a run started inside a span of the caller's is its child; one started by a
 ``batch(...)`` is linked to the batch's span: asyncio carries both to agentnb's loop thread)
 and the request's attributes; ``record_end`` emits the whole tree with the run's own
-timestamps and ids derived from the run (:mod:`agentnb._tracing._ids`): one ``invoke_agent``
+timestamps and ids derived from the run (:mod:`agentnb._core.trace_ids`): one ``invoke_agent``
 span, a ``chat`` child with the model, usage and cost (where the platform reported usage) and
 an ``execute_tool`` child per tool call. The batch processor exports it in the background,
 so a run pays a few microseconds per span and never waits on the network.
@@ -19,9 +19,10 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
-from ..._core.request import RunRequest
+from ..._core.request import EVALUATES, RunRequest
 from ..._core.run import Run, ToolCall
 from ..._core.secrets import redact
+from ..._core.trace_ids import run_span_id, run_trace_id, span_id
 from .._attributes import (
     Attributes,
     error_type,
@@ -33,7 +34,6 @@ from .._attributes import (
     tool_attributes,
     tool_span_name,
 )
-from .._ids import run_span_id, run_trace_id, span_id
 from .._phoenix_scores import GivenScore, PhoenixScores
 from ._batch import current_batch
 from ._run_ids import chosen_ids
@@ -46,6 +46,18 @@ class _Started:
     parent: otel_context.Context
     attributes: Attributes
     batch: trace.SpanContext | None = None
+    graded: str | None = None
+    """The run an evaluator's run grades (its ``evaluates`` metadata)."""
+
+
+def _run_context(local_id: str) -> trace.SpanContext:
+    """The span context of a run's own span, derived from its id (traced or exported)."""
+    return trace.SpanContext(
+        run_trace_id(local_id),
+        run_span_id(local_id),
+        is_remote=True,
+        trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+    )
 
 
 class TracingRecorder:
@@ -68,7 +80,8 @@ class TracingRecorder:
     def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None:
         attributes = request_attributes(run, request, base_url, content=self.content)
         parent = otel_context.get_current()
-        self._started[run.local_id] = _Started(parent, attributes, current_batch())
+        graded = request.metadata.get(EVALUATES)
+        self._started[run.local_id] = _Started(parent, attributes, current_batch(), graded)
 
     def record_progress(self, run: Run) -> None:
         """Nothing: spans are made once, when the run ends."""
@@ -81,24 +94,30 @@ class TracingRecorder:
     def export(self, run: Run, request: RunRequest, *, base_url: str) -> None:
         """Emit a run that has ended (one recorded before tracing was on) as its own trace."""
         attributes = request_attributes(run, request, base_url, content=self.content)
-        self._emit(run, _Started(otel_context.Context(), attributes))
+        graded = request.metadata.get(EVALUATES)
+        self._emit(run, _Started(otel_context.Context(), attributes, graded=graded))
 
     def _emit(self, run: Run, started: _Started) -> None:
         start = _nanoseconds(run.started_at or run.created_at)
         end = max(start, _nanoseconds(run.finished_at) if run.finished_at else time.time_ns())
-        links = [Link(started.batch)] if started.batch is not None else None
+        links = [Link(started.batch)] if started.batch is not None else []
+        graded = started.graded
+        if graded is not None:  # an evaluator's run: linked to the run it grades
+            links.append(Link(_run_context(graded)))
         with chosen_ids(run_trace_id(run.local_id), run_span_id(run.local_id)):
             span = self._tracer.start_span(
                 run_span_name(run.agent),
                 context=started.parent,
                 kind=SpanKind.CLIENT,
                 attributes=started.attributes,
-                links=links,
+                links=links or None,
                 start_time=start,
             )
         span.set_attributes(run_attributes(run, content=self.content))
         if started.batch is not None:  # collectors that show no links (Phoenix) filter by it
             span.set_attribute("agentnb.batch.trace_id", format(started.batch.trace_id, "032x"))
+        if graded is not None:
+            span.set_attribute("agentnb.evaluates.trace_id", f"{run_trace_id(graded):032x}")
         if run.status != "completed":
             span.set_status(Status(StatusCode.ERROR, self._run_message(run)))
         inside = trace.set_span_in_context(span, started.parent)

@@ -1,0 +1,114 @@
+"""An experiment sent to a real Arize Phoenix on 127.0.0.1 (``tests/phoenix_testing.py``) with
+``agentnb.evals.to_phoenix``, read back through Phoenix's REST API: a Phoenix dataset version
+holding the questions (their splits as Phoenix's), one Phoenix experiment per arm holding each
+run and its evaluations, each run's trace in the default project carrying the experiment's
+marks, the judge's traces in the arm's experiment project, linked to the runs they graded."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from phoenix_testing import running_phoenix
+
+import agentnb
+from agentnb import evals
+from agentnb._history import close_default_stores
+from agentnb.evals import contains, judge, to_phoenix
+from agentnb.server import ServerHandle
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+ROWS = [
+    {"id": "nvda", "question": "What is NVDA trading at?", "expected": "NVDA", "split": "test"},
+    {"id": "aapl", "question": "What is AAPL trading at?", "expected": "AAPL", "split": "train"},
+]
+
+
+@pytest.fixture(scope="module")
+def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from running_phoenix(tmp_path_factory)
+
+
+@pytest.fixture
+def experiment(
+    server: ServerHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[evals.Experiment]:
+    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "history.sqlite3"))
+    agentnb.connect(
+        "operativus", base_url=server.url_for("operativus"), api_key=server.api_key, name="px"
+    )
+    kept = evals.dataset("tickers", ROWS)
+    yield evals.experiment("tickers_px", ["finance_agent", "echo"], kept, via="px",
+                           progress=False, evaluators=[contains, judge(via="px")])  # fmt: skip
+    close_default_stores()
+
+
+def get(phoenix: str, path: str, **params: Any) -> Any:
+    answer = httpx.get(f"{phoenix}{path}", params=params)
+    answer.raise_for_status()
+    return answer.json()
+
+
+def spans(phoenix: str, project: str, expected: int) -> list[dict[str, Any]]:
+    """The project's ``invoke_agent`` spans, once ``expected`` of them arrived."""
+    deadline, found = time.monotonic() + 60, []
+    while time.monotonic() < deadline:
+        data = get(phoenix, f"/v1/projects/{project}/spans", limit=1000)["data"]
+        found = [span for span in data if span["name"].startswith("invoke_agent")]
+        if len(found) >= expected:
+            return found
+        time.sleep(0.5)
+    pytest.fail(f"Phoenix's project {project!r} holds {len(found)} of {expected} run spans")
+
+
+def test_an_experiment_is_a_phoenix_dataset_and_one_phoenix_experiment_per_arm(
+    phoenix: str, experiment: evals.Experiment
+) -> None:
+    sent = to_phoenix(experiment, phoenix)
+    table = experiment.to_pandas()
+
+    [version] = get(phoenix, f"/v1/datasets/{sent.dataset_id}/versions")["data"]
+    assert version["version_id"] == sent.version_id
+    [dataset] = get(phoenix, "/v1/datasets", name="tickers")["data"]
+    assert dataset["id"] == sent.dataset_id
+    tested = get(phoenix, f"/v1/datasets/{sent.dataset_id}/examples", split="test")["data"]
+    assert [e["input"]["question"] for e in tested["examples"]] == ["What is NVDA trading at?"]
+    assert tested["examples"][0]["output"] == {"expected": "NVDA"}
+
+    assert list(sent.experiments) == ["finance_agent", "echo"]
+    user_runs = {s["context"]["trace_id"]: s for s in spans(phoenix, "default", len(table))}
+    for arm, experiment_id in sent.experiments.items():
+        made = get(phoenix, f"/v1/experiments/{experiment_id}")["data"]
+        assert made["dataset_version_id"] == sent.version_id
+        assert (made["successful_run_count"], made["failed_run_count"]) == (2, 0)
+        assert made["metadata"]["dataset_version"] == 1
+        mine = table[table["arm"] == arm].set_index("message")
+        runs = get(phoenix, f"/v1/experiments/{experiment_id}/json")
+        judged = {s["context"]["trace_id"]: s for s in spans(phoenix, made["project_name"], 2)}
+        for run in runs:
+            row = mine.loc[run["input"]["question"]]
+            assert run["output"] == {"answer": row["answer"]}
+            notes = {a["name"]: a for a in run["annotations"]}
+            assert notes["contains"]["score"] == float(row["score.contains"])
+            assert (notes["judge"]["score"], notes["judge"]["annotator_kind"]) == (
+                row["score.judge"],
+                "LLM",
+            )
+            # the run's trace, in the user's project, carries the experiment's marks
+            marks = user_runs[run["trace_id"]]["attributes"]
+            assert {k: v for k, v in marks.items() if k.startswith("metadata.")} == {
+                "metadata.experiment": "tickers_px",
+                "metadata.arm": arm,
+                "metadata.question_id": row["id"],
+                "metadata.dataset": "tickers",
+                "metadata.dataset_version": "1",
+            }
+            # the judge's trace: in the arm's experiment project, linked to the run it graded
+            grader = judged[notes["judge"]["trace_id"]]
+            assert grader["attributes"]["agentnb.evaluates.trace_id"] == run["trace_id"]
+    assert not [s for s in user_runs.values() if s["attributes"]["gen_ai.agent.name"] == "judge"]

@@ -1,0 +1,71 @@
+"""A real Arize Phoenix for the tests that send it traces or experiments: its own venv
+(``.tools/phoenix``, made by ``scripts/test.sh``) started on 127.0.0.1 with local storage and
+nothing leaving the machine (telemetry, external resources, assistant and MCP server off).
+
+Skipped when ``.tools/phoenix`` is absent, except under CI (``CI`` set), where that fails."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from agentnb_testing import REPO, free_port, serving
+
+__all__ = ["PHOENIX", "phoenix_env", "running_phoenix"]
+
+PHOENIX = REPO / ".tools" / "phoenix" / "bin" / "phoenix"
+STARTUP_SECONDS = 240.0
+STARTS = 3
+"""Phoenix binds two ports picked free beforehand (HTTP and OTLP/gRPC, the latter on every
+interface: it cannot be turned off); another process may take one first, and Phoenix then
+exits at startup: it is started again on other ports, at most this many times in all."""
+
+
+def phoenix_env(working_dir: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHOENIX_", "OTEL_"))}
+    env.update(
+        PHOENIX_WORKING_DIR=str(working_dir),
+        PHOENIX_HOST="127.0.0.1",
+        PHOENIX_PORT=str(port),
+        PHOENIX_GRPC_PORT=str(free_port()),
+        PHOENIX_TELEMETRY_ENABLED="false",
+        PHOENIX_ALLOW_EXTERNAL_RESOURCES="false",
+        PHOENIX_DISABLE_AGENT_ASSISTANT="true",
+        PHOENIX_AGENTS_DISABLE_GITHUB="true",
+        PHOENIX_ENABLE_MCP_SERVER="false",
+    )
+    return env
+
+
+def running_phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Phoenix server's base URL (OTLP/HTTP at ``/v1/traces``, REST at ``/v1/...``) while
+    the generator is open: what a module-scoped fixture yields from."""
+    if not PHOENIX.exists():
+        reason = f"Arize Phoenix is not installed at {PHOENIX.parent.parent} (scripts/test.sh)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}: CI must run the real-collector test")
+        pytest.skip(reason)
+    for attempt in range(1, STARTS + 1):
+        working_dir = tmp_path_factory.mktemp("phoenix")
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = serving(
+            [str(PHOENIX), "serve"],
+            ready_url=f"{url}/healthz",
+            log_path=working_dir / "phoenix.log",
+            env=phoenix_env(working_dir, port),
+            startup_seconds=STARTUP_SECONDS,
+        )
+        try:
+            server.__enter__()
+        except RuntimeError as exc:  # a free port taken by someone else before Phoenix bound it
+            if attempt == STARTS or " exited " not in str(exc):
+                raise
+            continue
+        try:
+            yield url
+        finally:
+            server.__exit__(None, None, None)
+        return
