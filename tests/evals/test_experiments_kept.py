@@ -1,5 +1,5 @@
 """Experiments kept in the history: ``evals.experiment(name, agents, dataset, evaluators=)`` against the
-built-in server, reopened with ``agentnb.experiment``, listed, evaluated again, extended,
+built-in server, reopened with ``evals.experiment(name)``, listed, evaluated again, extended,
 compared; evaluators that raise; a judge agent; questions refused by a rate limit."""
 
 from __future__ import annotations
