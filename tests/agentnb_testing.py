@@ -40,6 +40,7 @@ __all__ = [
     "client_for",
     "connection_env",
     "free_port",
+    "recording_connection",
     "run_echo_every_way",
     "serving",
 ]
@@ -108,6 +109,28 @@ def connection_env(server: ServerHandle, base: Path, **extra: str) -> dict[str, 
         "AGENTNB_HISTORY": str(base / "history.sqlite3"),
         **extra,
     }
+
+
+@contextlib.contextmanager
+def recording_connection(
+    server: ServerHandle, history: Path, monkeypatch: pytest.MonkeyPatch, prefix: str
+) -> Iterator[str]:
+    """A connection named ``prefix_<random>`` to ``server``'s Operativus dialect, whose runs
+    go to ``history`` made the default store; disconnected and the stores closed after."""
+    monkeypatch.setenv("AGENTNB_HISTORY", str(history))
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    agentnb.connect(
+        "operativus", base_url=server.url_for("operativus"), api_key=server.api_key, name=name
+    )
+    try:
+        yield name
+    finally:
+        from agentnb._app.connections import disconnect
+        from agentnb._history import close_default_stores
+
+        disconnect(name)
+        time.sleep(0.05)  # let the old client close on the loop
+        close_default_stores()
 
 
 class Scripted:

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import recording_connection
 from scripted_judge import JUDGE_MODEL, JUDGE_RUN_COST, scripted_judge
 
 import agentnb
 from agentnb._app.connections import disconnect
-from agentnb._history import close_default_stores
 from agentnb.evals import contains, judge, live, tool_called
 from agentnb.history import HistoryStore, RunRecord, add_recorder
 from agentnb.server import ServerHandle
@@ -25,16 +25,8 @@ from agentnb.server import ServerHandle
 def via(server: ServerHandle, history: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A connection to the built-in server whose runs go to a default history of the test's
     own (``history``)."""
-    monkeypatch.setenv("AGENTNB_HISTORY", str(history))
-    name = f"live_{uuid.uuid4().hex[:8]}"
-    agentnb.connect(
-        "operativus", base_url=server.url_for("operativus"), api_key=server.api_key, name=name
-    )
-    try:
+    with recording_connection(server, history, monkeypatch, "live") as name:
         yield name
-    finally:
-        disconnect(name)
-        close_default_stores()
 
 
 @pytest.fixture
