@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._core.exceptions import ConfigurationError
+from .._core.secrets import redact_key_shapes
 from .._core.text import did_you_mean
 from .._display.environment import kernel_shell
 from .context_summary import (
@@ -25,7 +26,6 @@ from .context_summary import (
     context_settings,
     data_block,
     new_nonce,
-    redacted,
     summarize,
     within_turn,
 )
@@ -94,7 +94,7 @@ def _summary(match: re.Match[str], kernel: Kernel, settings: ContextSettings) ->
     if match.group("cells"):
         number = int(match.group("number"))
         if match.group("cells") == "In":
-            return f"{mention}:\n" + redacted(cell_source(kernel, number))
+            return f"{mention}:\n" + redact_key_shapes(cell_source(kernel, number))
         return summarize(_output(kernel, number), mention, settings)
     name, attr = match.group("name"), match.group("attr")
     if name == "error" and "error" not in kernel.namespace:

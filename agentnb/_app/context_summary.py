@@ -12,7 +12,7 @@ shows depends on the privacy level (:data:`LEVELS`):
 - ``stats``: and ``describe()`` of the sample, a number's value, a string's text;
 - ``sample``: and a few rows or items (the default).
 
-Every text is redacted on its way out (:func:`redacted`): registered keys, values of
+Every text is redacted on its way out (``redact_key_shapes``): registered keys, values of
 secret-looking environment variables, known key shapes; and a value under a secret-looking
 name (a variable, a dict key, a column) is never read at all. Names on the deny list are
 neither listed nor described.
@@ -51,7 +51,6 @@ __all__ = [
     "data_block",
     "kind_of",
     "new_nonce",
-    "redacted",
     "summarize",
     "within_turn",
 ]
@@ -126,11 +125,6 @@ def configure(
     return _settings
 
 
-def redacted(text: str) -> str:
-    """``text`` with every secret agentnb knows of or recognizes replaced by ``***``."""
-    return redact_key_shapes(text)
-
-
 def cut(text: str, limit: int, what: str = "per item") -> str:
     """``text`` within ``limit`` characters, with a note saying how much was cut."""
     if len(text) <= limit:
@@ -180,7 +174,7 @@ def summarize(value: object, name: str, settings: ContextSettings | None = None)
     else:
         described = bounded(lambda: _describe(value, settings.level))
         text = f"{name}: {described}"
-    return cut(redacted(text), settings.item_chars)
+    return cut(redact_key_shapes(text), settings.item_chars)
 
 
 def bounded(describe: Callable[[], str], limit: float = ITEM_TIME_LIMIT) -> str:

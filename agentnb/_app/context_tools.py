@@ -23,6 +23,7 @@ from types import FunctionType
 from typing import Any, Final
 
 from .._core.client_tools import ClientTool, tool
+from .._core.secrets import redact_key_shapes
 from .context_summary import (
     ContextSettings,
     bounded,
@@ -31,7 +32,6 @@ from .context_summary import (
     cut,
     data_block,
     kind_of,
-    redacted,
     summarize,
 )
 
@@ -122,7 +122,7 @@ def last_error(kernel: Kernel) -> str:
             lines.append(f"    {frame.line.strip()}")
     if len(kept) < len(frames):
         lines.append(f"  [{len(frames) - len(kept)} library frames left out]")
-    return redacted(cut("\n".join(lines), context_settings().item_chars))
+    return redact_key_shapes(cut("\n".join(lines), context_settings().item_chars))
 
 
 def _message(error: BaseException) -> str:
@@ -142,7 +142,7 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
     settings = context_settings()
 
     def as_data(text: str) -> str:
-        return data_block(cut(redacted(text), settings.item_chars), nonce)
+        return data_block(cut(redact_key_shapes(text), settings.item_chars), nonce)
 
     def notebook_variables(page: int = 1) -> str:
         """List the variables in the user's notebook, a page at a time.
