@@ -70,8 +70,15 @@ def drain(client: Any) -> list[dict[str, Any]]:
 
 def timed(client: Any, code: str, timeout: float = 120) -> float:
     """Seconds from sending ``code`` to the kernel's reply; raises if the cell raised."""
+    return timed_reply(client, code, timeout)[0]
+
+
+def timed_reply(
+    client: Any, code: str, timeout: float = 120, expressions: dict[str, str] | None = None
+) -> tuple[float, dict[str, Any]]:
+    """Seconds from sending ``code`` to the kernel's reply, and the reply's user expressions."""
     started = time.perf_counter()
-    msg_id = client.execute(code)
+    msg_id = client.execute(code, user_expressions=expressions or {})
     while True:
         reply = client.get_shell_msg(timeout=timeout)
         if reply["parent_header"].get("msg_id") == msg_id:
@@ -80,7 +87,7 @@ def timed(client: Any, code: str, timeout: float = 120) -> float:
     if reply["content"]["status"] != "ok":
         raise RuntimeError(f"{code!r} failed: {reply['content'].get('evalue')}")
     drain(client)
-    return took
+    return took, reply["content"].get("user_expressions", {})
 
 
 def probe(client: Any, seconds: float) -> list[float]:
@@ -91,9 +98,30 @@ def probe(client: Any, seconds: float) -> list[float]:
     return samples
 
 
+def probe_while_streaming(client: Any, runs: int, seconds: float) -> list[float]:
+    """``1+1`` timed until every run has ended (or ``seconds`` pass): only the cells whose
+    reply found a run still going are kept, so cells after the streams end do not dilute it."""
+    samples: list[float] = []
+    deadline = time.perf_counter() + seconds
+    done = {"done": "sum(h.run.done for h in handles)"}
+    while time.perf_counter() < deadline:
+        took, reply = timed_reply(client, "1+1", expressions=done)
+        ended = int(reply["done"]["data"]["text/plain"])
+        if ended == runs:
+            break
+        samples.append(took)
+    return samples
+
+
 def pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def streaming_figures(samples: list[float]) -> str:
+    if not samples:
+        return "(every run ended before the cell returned)"
+    return f"{ms(statistics.median(samples))} / {ms(pct(samples, 0.99))} ({len(samples)})"
 
 
 def ms(seconds: float) -> str:
@@ -121,7 +149,7 @@ def many_runs(runs: int, probe_s: float, paced_url: str, paced_key: str) -> list
                 f"handles = [agentnb.ask({agent!r}, f'Question {{i}} on NVDA'{via})"
                 f" for i in range({runs})]",
             )
-            during = probe(client, probe_s)
+            during = probe_while_streaming(client, runs, probe_s)
             msg_id = client.execute("print(sum(h.run.done for h in handles))")
             done_after = ""
             while not done_after:
@@ -130,7 +158,7 @@ def many_runs(runs: int, probe_s: float, paced_url: str, paced_key: str) -> list
                     done_after = msg["content"]["text"].strip()
             rows.append(
                 f"| {label} | {runs} | {cell:.2f} s | {ms(pct(floor, 0.5))} / {ms(pct(floor, 0.99))}"
-                f" | {ms(statistics.median(during))} / {ms(pct(during, 0.99))} ({len(during)})"
+                f" | {streaming_figures(during)}"
                 f" | {done_after} |"
             )
     return rows
