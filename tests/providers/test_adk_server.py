@@ -254,7 +254,7 @@ async def test_a_notebook_function_that_raises_tells_the_agent(client: AsyncAgen
     assert run.text == "The tool failed: ValueError: no adding today."
 
 
-async def test_stop_while_the_notebook_runs_the_call_ends_the_run(
+async def test_stop_while_the_notebook_runs_the_call_ends_the_run_and_the_session_goes_on(
     client: AsyncAgentClient,
 ) -> None:
     started, release = threading.Event(), threading.Event()
@@ -275,6 +275,8 @@ async def test_stop_while_the_notebook_runs_the_call_ends_the_run(
     assert run.status == "cancelled"
     [call] = run.tool_calls
     assert (call.status, call.ran_by, call.error) == ("failed", "client", STOPPED_WHILE_RUNNING)
+    after = await client.run("notebook", "again?", thread_id=run.thread_id, tools=[add])
+    assert after.text == "This session holds 2 questions."  # the session goes on
 
 
 async def test_a_long_running_call_no_notebook_function_has_is_told_so(
