@@ -133,22 +133,29 @@ async def test_an_error_event_fails_the_run_with_its_code(client: AsyncAgentClie
     assert run.error.code == "RESOURCE_EXHAUSTED"
 
 
+def multiply(a: int, b: int) -> int:
+    """Multiplies two numbers in the notebook."""
+    return a * b
+
+
+@pytest.mark.parametrize("tools", [[], [multiply]])
 @pytest.mark.parametrize(
     ("approve", "status", "answer"),
     [(True, "succeeded", "The answer is 4."), (False, "denied", "rejected")],
 )
 async def test_a_tool_adk_asks_to_confirm_is_an_approval_of_that_call(
-    client: AsyncAgentClient, approve: bool, status: str, answer: str
+    client: AsyncAgentClient, approve: bool, status: str, answer: str, tools: list[object]
 ) -> None:
     """``require_confirmation=True``: ADK calls ``adk_request_confirmation`` and ends the
-    stream; the person decides on ``add`` and the decision resumes the same run."""
+    stream; the person decides on ``add`` and the decision resumes the same run (notebook
+    tools given or not: the decision is still ADK's confirmation)."""
     shown: list[tuple[str, object]] = []
 
     def decide(call: ToolCall) -> bool:
         shown.append((call.name, call.arguments))
         return approve
 
-    run = await client.run("confirm", "please add 2 and 2", approve=decide)
+    run = await client.run("confirm", "please add 2 and 2", approve=decide, tools=tools)
     assert run.status == "completed", run.error
     assert shown == [("add", {"a": 2, "b": 2})]
     [call] = run.tool_calls  # neither ADK's confirmation call nor its placeholder result
@@ -282,10 +289,6 @@ async def test_stop_while_the_notebook_runs_the_call_ends_the_run_and_the_sessio
 async def test_a_long_running_call_no_notebook_function_has_is_told_so(
     client: AsyncAgentClient,
 ) -> None:
-    def multiply(a: int, b: int) -> int:
-        """Multiplies two numbers in the notebook."""
-        return a * b
-
     run = await client.run("notebook", "please add 2 and 2", tools=[multiply])
     assert run.status == "completed", run.error
     [call] = run.tool_calls
