@@ -18,8 +18,10 @@ from agentnb_testing import free_port, sdk_python, serving
 
 import agentnb
 from agentnb import AsyncAgentClient
+from agentnb._app.connections import disconnect
 from agentnb._client.tool_rounds import STOPPED_WHILE_RUNNING
 from agentnb._core.exceptions import InvalidRequestError, NotFoundError, RunFailedError
+from agentnb._history import close_default_stores
 from agentnb.types import ToolCall
 
 pytestmark = pytest.mark.timeout(300)
@@ -211,6 +213,31 @@ async def test_a_notebook_function_answers_adks_long_running_call(
     assert second.status == "completed", second.error
     assert second.text == "This session holds 2 questions."
     assert second.tool_calls == [] and seen == [(2, 2)]
+
+
+def test_connect_and_ask_run_a_notebook_tool_the_history_keeps(
+    adk_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The front door: ``connect("adk", base_url=URL)``, then ``ask(..., tools=[fn])``."""
+    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "history.sqlite3"))
+
+    def add(a: int, b: int) -> int:
+        """Adds two numbers in the notebook."""
+        return a + b
+
+    agentnb.connect("adk", base_url=adk_url, name="adk_notebook")
+    try:
+        handle = agentnb.ask(
+            "notebook", "please add 2 and 2", via="adk_notebook", tools=[add], display=False
+        )
+        run = handle.wait()
+        recorded = agentnb.runs(agent="notebook").tool_calls()
+        rows = [(c.name, c.status, c.ran_by) for c in recorded]
+    finally:
+        disconnect("adk_notebook")
+        close_default_stores()
+    assert run.text == "The answer is 4."
+    assert rows == [("add", "succeeded", "client")]
 
 
 @pytest.mark.parametrize("approve", [True, False])
