@@ -19,6 +19,7 @@ from .clock import Watchdog
 
 __all__ = [
     "FrameReader",
+    "OnEnd",
     "OnFrame",
     "Outcome",
     "frame_cap",
@@ -29,6 +30,10 @@ __all__ = [
 OnFrame = Callable[[ServerSentEvent], bool]
 """Called with each frame; returns False when the task waiting in :meth:`FrameReader.wait`
 has something to do (the frames after it wait until it calls again)."""
+OnEnd = Callable[[], bool]
+"""Called once when the body ended cleanly, after its last frame; returns False, as
+:data:`OnFrame` does, when that end means something for the task to do (a dialect's run
+ends, or pauses, where its stream ends)."""
 
 
 class Outcome:
@@ -68,6 +73,7 @@ def frame_reader(
     watchdog: Watchdog,
     outcome: Outcome,
     on_frame: OnFrame,
+    on_end: OnEnd,
     *,
     where: Callable[[], str],
     read_timeout: float | None,
@@ -81,7 +87,14 @@ def frame_reader(
     cap = frame_cap(max_run_size)
     decoder: SSEDecoder | WholeBody = SSEDecoder(cap) if streamed else WholeBody(where())
     return FrameReader(
-        decoded_body(response, where), decoder, watchdog, outcome, on_frame, where, read_timeout
+        decoded_body(response, where),
+        decoder,
+        watchdog,
+        outcome,
+        on_frame,
+        on_end,
+        where,
+        read_timeout,
     )
 
 
@@ -105,6 +118,7 @@ class FrameReader:
         watchdog: Watchdog,
         outcome: Outcome,
         on_frame: OnFrame,
+        on_end: OnEnd,
         where: Callable[[], str],
         read_timeout: float | None,
     ) -> None:
@@ -112,6 +126,7 @@ class FrameReader:
         self._decoder = decoder
         self._outcome = outcome
         self._on_frame = on_frame
+        self._on_end = on_end
         self._where = where
         self._read_timeout = read_timeout
         self._watchdog = watchdog
@@ -120,9 +135,10 @@ class FrameReader:
         self._state = "reading"  # then "ended" (the decoder's last frames), then "done"
 
     async def wait(self) -> bool:
-        """Read on until ``on_frame`` asks for the task (True) or the body is over (False:
-        the outcome says how). Raises :class:`Expired` when the run's clock runs out and
-        :class:`ProtocolError` for a body that cannot be an event stream."""
+        """Read on until ``on_frame`` (or, at a clean end, ``on_end``) asks for the task
+        (True) or the body is over (False: the outcome says how). Raises :class:`Expired`
+        when the run's clock runs out and :class:`ProtocolError` for a body that cannot be an
+        event stream."""
         try:
             return await self._read_on()
         except httpx.TimeoutException:
@@ -156,7 +172,7 @@ class FrameReader:
                 self._state = "done"
                 self._outcome.kind = "ended"
                 self._outcome.detail = "the stream ended before the run finished"
-                return False
+                return not self._on_end()
             try:
                 piece = await read(next_piece)
             except StopAsyncIteration:

@@ -111,6 +111,14 @@ class RunFeed:
             inline(event)
         return True
 
+    def on_end(self) -> bool:
+        """The stream ended cleanly: what that means to the dialect (its run's end or pause
+        where the stream ends: Google ADK's, a LangGraph join), queued for the stream's task
+        as a frame's events are. False: the queue holds events for it."""
+        assert self._translator is not None
+        self.queue.extend(map(self._redact, self._translator.ended()))
+        return not self.queue
+
     def frame_past_cap(self, cap: int) -> None:
         """A frame went past ``cap``, the decoder's cap: when it is no less than the run's
         bound, the run ends past its bound (:class:`~agentnb.RunTooLargeError`), as a run

@@ -490,12 +490,6 @@ class AsyncRunStream:
                 http, resuming = continued, False
                 self._feed.guard.resumed(strict=False)
                 continue
-            if outcome.kind == "ended" and not paused:  # a clean end: for some dialects, the
-                for event in translator.ended():  # run's end, or its pause (Google ADK's)
-                    if isinstance(event, RunCompleted):
-                        event = await self._finalize(request, translator, event)
-                    yield self._feed.deliver(event)
-                    paused = paused or isinstance(event, RunPaused)
             if paused:  # wait for the decisions, send them, read on with the same translator
                 self._count_pause()
                 tick = (self._clock.idle_timeout or 60.0) / 2
@@ -536,6 +530,7 @@ class AsyncRunStream:
             self._watchdog,
             outcome,
             self._feed.on_frame,
+            self._feed.on_end,
             where=functools.partial(self._transport.where, response.request),
             read_timeout=self._transport.timeout.read,
             max_run_size=self.run.max_size,

@@ -155,9 +155,11 @@ class Translator(abc.ABC):
         return []
 
     def ended(self) -> list[Event]:
-        """The events a stream that ended cleanly, before any terminal frame, means; a
-        terminal event here ends the run (set :attr:`done`). Default: none, so the stream is
-        resumed (LangGraph ends a run's stream by closing it)."""
+        """The events a stream that ended cleanly, before any terminal frame, means, handled
+        as a frame's are: a terminal event here ends the run (set :attr:`done`), or the
+        agent's step when it left calls to the notebook's tools (Google ADK pauses its run at
+        a long-running call). Default: none, so the stream is resumed (LangGraph ends a run's
+        stream by closing it)."""
         return []
 
     @abc.abstractmethod

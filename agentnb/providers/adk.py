@@ -8,11 +8,15 @@ ends with the run. A model's turn streams as ``partial`` events and then repeats
 in one event that is not partial: the pieces are shown, the whole is not shown again.
 
 ADK has no cancel endpoint: Stop closes the stream, which ADK's server reads as the end of
-the run. The tools are the agent's own; ``/run_sse`` has no field for a tool the client
-declares, so notebook tools are refused (:attr:`ADK.carries`). A tool that needs a person's
+the run. The tools are the agent's own: ``/run_sse`` has no field for a tool the client
+declares. A notebook function answers the agent's long-running function tool of its name
+(``LongRunningFunctionTool`` whose function returns None): ADK pauses the run at that call
+and ends the stream with it open, the client runs the function (``tools=``, the client's
+tool rounds) and its result goes back on the session as that call's ``functionResponse``
+(``{result}`` or ``{error}``), which resumes the run. A tool that needs a person's
 confirmation (``require_confirmation=True``) makes ADK call ``adk_request_confirmation``
 with the call it holds back and end the run: that is the approval of the call, and the
-decision goes back on the session as that call's response (``{confirmed}``).
+decision goes back on the session the same way, as that call's response (``{confirmed}``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from .._core.approvals import ApprovalDecision
+from .._core.client_tools import ToolResult
 from .._core.exceptions import HTTPStatusError, ProtocolError
 from .._core.request import RunRequest
 from ..events import (
@@ -70,10 +75,17 @@ def function_result(response: Any) -> tuple[Any, str | None]:
     return (body["result"] if set(body) == {"result"} else body), None
 
 
-def _confirmed(confirmation_id: str, approved: bool) -> _Obj:
-    """The response to ADK's confirmation call: the person's decision."""
-    response = {"id": confirmation_id, "name": CONFIRMATION, "response": {"confirmed": approved}}
-    return {"functionResponse": response}
+def _answer(call_id: str, name: str, response: _Obj) -> _Obj:
+    """The part that answers one of ADK's calls the run waits on."""
+    return {"functionResponse": {"id": call_id, "name": name, "response": response}}
+
+
+def _result(result: ToolResult) -> _Obj:
+    """A notebook function's result, as ADK's own function tools answer (``{"result": ...}``,
+    a failure ``{"error": ...}``)."""
+    return _answer(
+        result.call_id, result.name, {"error" if result.failed else "result": result.text}
+    )
 
 
 class ADKTranslator(Translator):
@@ -122,6 +134,12 @@ class ADKTranslator(Translator):
             return [RunPaused(reason="confirmation", usage=self._usage)]
         self.done = True
         return [RunCompleted(usage=self._usage, model=self._model)]
+
+    def next_step(self) -> None:
+        """The notebook answered the calls the run paused on: ADK's next step streams, its
+        usage counted on its own (the client adds the steps up)."""
+        self.done = False
+        self._usage = None
 
     def _start(self, event: _Obj) -> list[Event]:
         if self._announced:
@@ -210,7 +228,7 @@ class ADK(Provider):
     title: ClassVar[str] = "Google ADK"
     resume_mode = "none"  # a cut run cannot be streamed again: ADK has no event ids
     supports_approvals = True
-    carries: ClassVar[frozenset[str] | None] = carried("user_id", "metadata", settings=())
+    carries: ClassVar[frozenset[str] | None] = carried("user_id", "metadata", "tools", settings=())
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -275,10 +293,20 @@ class ADK(Provider):
                 continue
             if not decision.approved:
                 translator.denied.add(decision.call_id)
-            parts.append(_confirmed(confirmation_id, decision.approved))
+            parts.append(_answer(confirmation_id, CONFIRMATION, {"confirmed": decision.approved}))
         if not parts or translator.awaiting:
             return None
         return self._run(request, {"role": "user", "parts": parts})
+
+    def tool_results_request(
+        self, request: RunRequest, translator: Translator, results: Sequence[ToolResult]
+    ) -> HttpRequest | None:
+        """The notebook's results as the responses of the long-running calls ADK paused the
+        run on, on the same session: ADK resumes the run with them."""
+        if not isinstance(translator, ADKTranslator):
+            return None
+        translator.next_step()
+        return self._run(request, {"role": "user", "parts": [_result(r) for r in results]})
 
     def list_agents_request(self) -> HttpRequest | None:
         return HttpRequest("GET", "/list-apps")

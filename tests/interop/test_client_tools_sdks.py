@@ -225,7 +225,7 @@ def test_a_dialect_without_client_tools_refuses_them_before_sending(dialect: str
         disconnect("no_tools")
     assert refused.value.options == ("tools",)
     assert (
-        "The dialects that send tools: ag-ui, anthropic, openai, openai-responses, vercel."
+        "The dialects that send tools: adk, ag-ui, anthropic, openai, openai-responses, vercel."
         in str(refused.value)
     )
 

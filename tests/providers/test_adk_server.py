@@ -1,12 +1,14 @@
 """The ``adk`` dialect against Google ADK's own REST server: ``adk api_server`` started the way
 ADK's docs start it, on a folder of agents (``sdk_servers/adk_agents``: ``calc``, one tool
-``add`` and a scripted ``BaseLlm``, no network, no key), from the ``.tools/google-adk`` venv
-pinned by ``tests/sdk_envs/google-adk.txt``."""
+``add``; ``confirm``, its ``add`` confirmed first; ``notebook``, its ``add`` a long-running
+function tool the notebook answers; all on a scripted ``BaseLlm``, no network, no key), from
+the ``.tools/google-adk`` venv pinned by ``tests/sdk_envs/google-adk.txt``."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,23 +16,17 @@ import httpx
 import pytest
 from agentnb_testing import free_port, sdk_python, serving
 
+import agentnb
 from agentnb import AsyncAgentClient
-from agentnb._core.exceptions import (
-    InvalidRequestError,
-    NotFoundError,
-    RunFailedError,
-    UnsupportedOptionError,
-)
+from agentnb._app.connections import disconnect
+from agentnb._client.tool_rounds import STOPPED_WHILE_RUNNING
+from agentnb._core.exceptions import InvalidRequestError, NotFoundError, RunFailedError
+from agentnb._history import close_default_stores
 from agentnb.types import ToolCall
 
 pytestmark = pytest.mark.timeout(300)
 
 AGENTS = Path(__file__).parent / "sdk_servers" / "adk_agents"
-
-
-def add(a: int, b: int) -> int:
-    """Adds two numbers in the notebook."""
-    return a + b
 
 
 @pytest.fixture(scope="module")
@@ -139,22 +135,29 @@ async def test_an_error_event_fails_the_run_with_its_code(client: AsyncAgentClie
     assert run.error.code == "RESOURCE_EXHAUSTED"
 
 
+def multiply(a: int, b: int) -> int:
+    """Multiplies two numbers in the notebook."""
+    return a * b
+
+
+@pytest.mark.parametrize("tools", [[], [multiply]])
 @pytest.mark.parametrize(
     ("approve", "status", "answer"),
     [(True, "succeeded", "The answer is 4."), (False, "denied", "rejected")],
 )
 async def test_a_tool_adk_asks_to_confirm_is_an_approval_of_that_call(
-    client: AsyncAgentClient, approve: bool, status: str, answer: str
+    client: AsyncAgentClient, approve: bool, status: str, answer: str, tools: list[object]
 ) -> None:
     """``require_confirmation=True``: ADK calls ``adk_request_confirmation`` and ends the
-    stream; the person decides on ``add`` and the decision resumes the same run."""
+    stream; the person decides on ``add`` and the decision resumes the same run (notebook
+    tools given or not: the decision is still ADK's confirmation)."""
     shown: list[tuple[str, object]] = []
 
     def decide(call: ToolCall) -> bool:
         shown.append((call.name, call.arguments))
         return approve
 
-    run = await client.run("confirm", "please add 2 and 2", approve=decide)
+    run = await client.run("confirm", "please add 2 and 2", approve=decide, tools=tools)
     assert run.status == "completed", run.error
     assert shown == [("add", {"a": 2, "b": 2})]
     [call] = run.tool_calls  # neither ADK's confirmation call nor its placeholder result
@@ -165,13 +168,195 @@ async def test_a_tool_adk_asks_to_confirm_is_an_approval_of_that_call(
     assert run.usage is not None and run.usage.total_tokens == 47  # both streams
 
 
-async def test_notebook_tools_are_refused_before_any_request(client: AsyncAgentClient) -> None:
-    with pytest.raises(UnsupportedOptionError, match="does not support tools"):
-        await client.run("calc", "please add", tools=[add])
+async def _session_events(adk_url: str, app: str, session_id: str | None) -> list[dict]:
+    async with httpx.AsyncClient() as http:
+        session = await http.get(f"{adk_url}/apps/{app}/users/agentnb/sessions/{session_id}")
+    events: list[dict] = session.json()["events"]
+    return events
+
+
+async def test_a_notebook_function_answers_adks_long_running_call(
+    client: AsyncAgentClient, adk_url: str
+) -> None:
+    """``notebook``'s ``add`` is a ``LongRunningFunctionTool``: ADK pauses the run at its call,
+    the notebook's ``add`` runs it, and its result resumes the same run on the session."""
+    seen: list[tuple[int, int]] = []
+
+    def add(a: int, b: int) -> int:
+        """Adds two numbers in the notebook."""
+        seen.append((a, b))
+        return a + b
+
+    run = await client.run("notebook", "please add 2 and 2", tools=[add])
+    assert run.status == "completed", run.error
+    assert seen == [(2, 2)]
+    [call] = run.tool_calls
+    assert (call.name, call.arguments, call.output, call.status, call.ran_by) == (
+        "add",
+        {"a": 2, "b": 2},
+        "4",
+        "succeeded",
+        "client",
+    )
+    assert run.text == "The answer is 4."
+    assert run.usage is not None and run.usage.total_tokens == 47  # both of ADK's steps
+    assert run.model == "scripted-model-1"
+    assert run.run_id and run.run_id.startswith("e-")  # one run: ADK's one invocation
+    events = await _session_events(adk_url, "notebook", run.thread_id)
+    assert [e["author"] for e in events] == ["user", "notebook", "user", "notebook"]
+    assert events[1]["longRunningToolIds"] == [call.call_id]
+    answered = {"id": call.call_id, "name": "add", "response": {"result": "4"}}
+    assert events[2]["content"]["parts"] == [{"functionResponse": answered}]
+    assert {e["invocationId"] for e in events} == {run.run_id}
+
+    second = await client.run("notebook", "again?", thread_id=run.thread_id, tools=[add])
+    assert second.status == "completed", second.error
+    assert second.text == "This session holds 2 questions."
+    assert second.tool_calls == [] and seen == [(2, 2)]
+
+
+def test_connect_and_ask_run_a_notebook_tool_the_history_keeps(
+    adk_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The front door: ``connect("adk", base_url=URL)``, then ``ask(..., tools=[fn])``."""
+    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "history.sqlite3"))
+
+    def add(a: int, b: int) -> int:
+        """Adds two numbers in the notebook."""
+        return a + b
+
+    agentnb.connect("adk", base_url=adk_url, name="adk_notebook")
+    try:
+        handle = agentnb.ask(
+            "notebook", "please add 2 and 2", via="adk_notebook", tools=[add], display=False
+        )
+        run = handle.wait()
+        recorded = agentnb.runs(agent="notebook").tool_calls()
+        rows = [(c.name, c.status, c.ran_by) for c in recorded]
+    finally:
+        disconnect("adk_notebook")
+        close_default_stores()
+    assert run.text == "The answer is 4."
+    assert rows == [("add", "succeeded", "client")]
+
+
+@pytest.mark.parametrize("approve", [True, False])
+async def test_a_notebook_tool_that_asks_first_is_approved_or_denied(
+    client: AsyncAgentClient, approve: bool
+) -> None:
+    ran: list[int] = []
+
+    def add(a: int, b: int) -> int:
+        """Adds two numbers in the notebook."""
+        ran.append(a + b)
+        return a + b
+
+    asked: list[tuple[str, object]] = []
+
+    def decide(call: ToolCall) -> bool:
+        asked.append((call.name, call.arguments))
+        return approve
+
+    run = await client.run(
+        "notebook", "please add 2 and 2", tools=[agentnb.tool(add, approve=True)], approve=decide
+    )
+    assert run.status == "completed", run.error
+    assert asked == [("add", {"a": 2, "b": 2})]
+    [call] = run.tool_calls
+    assert call.approval is not None and call.approval.approved is approve
+    if approve:
+        assert (ran, call.status, call.output) == ([4], "succeeded", "4")
+        assert run.text == "The answer is 4."
+    else:
+        assert (ran, call.status) == ([], "denied")
+        assert run.text == "The tool failed: the user denied this call."
+
+
+async def test_a_notebook_function_that_raises_tells_the_agent(client: AsyncAgentClient) -> None:
+    def add(a: int, b: int) -> int:
+        """Adds two numbers in the notebook."""
+        raise ValueError("no adding today")
+
+    run = await client.run("notebook", "please add 2 and 2", tools=[add])
+    assert run.status == "completed", run.error
+    [call] = run.tool_calls
+    assert (call.status, call.error, call.ran_by) == (
+        "failed",
+        "ValueError: no adding today",
+        "client",
+    )
+    assert run.text == "The tool failed: ValueError: no adding today."
+
+
+async def test_stop_while_the_notebook_runs_the_call_ends_the_run_and_the_session_goes_on(
+    client: AsyncAgentClient,
+) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def add(a: int, b: int) -> int:
+        """Adds two numbers in the notebook."""
+        started.set()
+        release.wait(10)
+        return a + b
+
+    stream = client.stream("notebook", "please add 2 and 2", tools=[add])
+    reading = asyncio.create_task(stream.consume())
+    await asyncio.to_thread(started.wait, 10)
+    await stream.aclose()
+    await reading
+    release.set()
+    run = stream.run
+    assert run.status == "cancelled"
+    [call] = run.tool_calls
+    assert (call.status, call.ran_by, call.error) == ("failed", "client", STOPPED_WHILE_RUNNING)
+    after = await client.run("notebook", "again?", thread_id=run.thread_id, tools=[add])
+    assert after.text == "This session holds 2 questions."  # the session goes on
+
+
+async def test_a_long_running_call_no_notebook_function_has_is_told_so(
+    client: AsyncAgentClient,
+) -> None:
+    run = await client.run("notebook", "please add 2 and 2", tools=[multiply])
+    assert run.status == "completed", run.error
+    [call] = run.tool_calls
+    refused = "no tool named 'add' was declared by the client (declared: multiply)"
+    assert (call.name, call.status, call.error) == ("add", "failed", refused)
+    assert run.text == f"The tool failed: {refused}."
+
+
+async def test_without_notebook_tools_a_long_running_call_is_left_open(
+    client: AsyncAgentClient,
+) -> None:
+    run = await client.run("notebook", "please add 2 and 2")
+    assert run.status == "completed", run.error
+    [call] = run.tool_calls
+    assert (call.name, call.status, call.output) == ("add", "no_result", None)
+    assert run.text == ""
+
+
+async def test_a_notebook_function_the_agent_does_not_declare_long_running_is_not_run(
+    client: AsyncAgentClient,
+) -> None:
+    """``calc``'s ``add`` is ADK's own: ADK runs it, and the notebook's ``add`` is never
+    called (ADK's agent declares its tools; a notebook function only answers a long-running
+    one of its name)."""
+    called: list[int] = []
+
+    def add(a: int, b: int) -> int:
+        """Adds two numbers in the notebook."""
+        called.append(a + b)
+        return a + b
+
+    run = await client.run("calc", "please add 2 and 2", tools=[add])
+    assert run.status == "completed", run.error
+    [call] = run.tool_calls
+    assert (call.output, call.status, call.ran_by) == (4, "succeeded", None)
+    assert called == []
 
 
 async def test_the_connection_lists_adks_apps(client: AsyncAgentClient) -> None:
-    assert [agent.name for agent in await client.list_agents()] == ["calc", "confirm"]
+    names = [agent.name for agent in await client.list_agents()]
+    assert names == ["calc", "confirm", "notebook"]
 
 
 async def test_another_dialect_at_adks_run_endpoint_is_told_to_use_adk(adk_url: str) -> None:

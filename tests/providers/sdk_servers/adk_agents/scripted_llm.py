@@ -2,7 +2,7 @@
 
 It reads the conversation ADK sends it and answers by a script: a question with "add" calls
 the agent's ``add`` tool with ``a=2, b=2``; a function response is answered "The answer is
-N." streamed in pieces (partial chunks, then the whole turn, as ADK's models stream);
+N." (a failed one "The tool failed: ERROR.") streamed in pieces (partial chunks, then the whole turn, as ADK's models stream);
 "count" streams numbers slowly until the client goes (then writes
 ``stopped.log`` beside this file); "again?" says how many questions the
 session holds; "break" answers with an error code. Every model turn reports usage.
@@ -58,7 +58,10 @@ class ScriptedLlm(BaseLlm):
     ) -> AsyncGenerator[LlmResponse, None]:
         result = _last_result(llm_request)
         question = (_texts(llm_request) or [""])[-1]
-        if result is not None:
+        if isinstance(result, dict) and set(result) == {"error"}:
+            async for response in self._say(["The tool failed: ", f"{result['error']}."], stream):
+                yield response
+        elif result is not None:
             async for response in self._say(["The answer ", "is ", f"{result}."], stream):
                 yield response
         elif "break" in question:
