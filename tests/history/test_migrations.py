@@ -16,7 +16,7 @@ from genai_prices import calc_price
 
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
-from agentnb._history import MIGRATIONS
+from agentnb._history import MIGRATIONS, HistoryLocationError
 from agentnb._history._migrations import applied_migrations, apply_migrations
 from agentnb._history._run_filter import RunFilter
 from agentnb.events import RunCompleted, TextDelta, Usage
@@ -434,6 +434,53 @@ def test_a_file_of_every_shipped_version_upgrades_to_a_fresh_files_schema(
     HistoryStore(tmp_path / "fresh.sqlite3").close()
     assert schema(old) == schema(tmp_path / "fresh.sqlite3")
     assert not [row for row in schema(old) if "rollup" in row[1] or "rollup" in row[3]]
+
+
+def shipped(version: str) -> Path:
+    return Path(__file__).parent / "data" / f"history-{version}.sqlite3"
+
+
+def rollup_objects_of_0_3() -> list[str]:
+    return [
+        sql
+        for (sql,) in read_all(
+            shipped("0.3.0"),
+            "SELECT sql FROM sqlite_master WHERE name LIKE 'runs_rollup%' ORDER BY type DESC",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("version", "statements", "named"),
+    [
+        (  # the name a shipped version used, SQL of its own
+            "0.3.0",
+            [
+                "DROP TRIGGER runs_rollup_delete",
+                "CREATE TRIGGER runs_rollup_delete AFTER DELETE ON runs "
+                "BEGIN DELETE FROM tool_calls; END",
+            ],
+            "trigger runs_rollup_delete",
+        ),
+        ("0.4.0", rollup_objects_of_0_3(), "runs_rollup"),  # 0.3.0's rollups, after m022
+    ],
+    ids=["a forged rollup trigger", "rollups after they were dropped"],
+)
+def test_rollup_objects_agentnb_did_not_make_there_keep_the_file_unchanged(
+    tmp_path: Path, version: str, statements: list[str], named: str
+) -> None:
+    """An object a shipped version made with a step now empty is known by its SQL's digest,
+    and only in a file m022 has not yet dropped it from: any other is not agentnb's."""
+    path = tmp_path / "shared.sqlite3"
+    shutil.copyfile(shipped(version), path)
+    db = sqlite3.connect(path, isolation_level=None)
+    for statement in statements:
+        db.execute(statement)
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(HistoryLocationError, match=named):
+        HistoryStore(path)
+    assert path.read_bytes() == before
 
 
 def schema(path: Path) -> list[tuple[str, str, str, str]]:
