@@ -41,8 +41,8 @@ def _each(db: sqlite3.Connection, statements: Sequence[str]) -> None:
 
 
 def _emptied(name: str) -> None:
-    """Append the shipped step ``name`` as one that does nothing now: all it made (the hourly
-    rollups, their triggers) a later step drops, and the files that applied it still name it."""
+    """Append the shipped step ``name`` as one that does nothing now: all it made a later step
+    drops (:data:`_DROPPED_BY`), and the files that applied it still name it."""
 
     def step(_: sqlite3.Connection) -> None:
         """Nothing, now that a later step drops what it made."""
@@ -168,83 +168,7 @@ def m006_call_tree(db: sqlite3.Connection) -> None:
     )
 
 
-@migration
-def m007_search(db: sqlite3.Connection) -> None:
-    # Questions, answers, reasoning, and tool names with their arguments, indexed with FTS5;
-    # triggers keep the index whichever agentnb version writes the file. A run is indexed
-    # once, when it stops running (ends, or is found interrupted): indexing it at its start
-    # and at every checkpoint too tripled the writer thread's CPU per run. A Python whose
-    # SQLite lacks FTS5 gets no index: search then says so.
-    # The calls of a running run are indexed when it stops (above), of a run not written yet
-    # when it is; later changes at once.
-    try:
-        db.execute(
-            "CREATE VIRTUAL TABLE runs_search USING fts5(message, answer, reasoning, tools, "
-            "tokenize = 'unicode61 remove_diacritics 2')"
-        )
-    except sqlite3.OperationalError as exc:
-        if "no such module" in str(exc):
-            return
-        raise
-    _each(
-        db,
-        (
-            (
-                "INSERT INTO runs_search (rowid, message, answer, reasoning, tools) SELECT rowid, "
-                "message, answer, reasoning, (SELECT group_concat(coalesce(name, '') || ' ' || "
-                "coalesce(arguments, ''), ' ') FROM tool_calls WHERE local_id = runs.local_id) "
-                "FROM runs"
-            ),
-            (
-                "CREATE TRIGGER runs_search_insert AFTER INSERT ON runs WHEN new.status IS NOT "
-                "'running' BEGIN INSERT OR REPLACE INTO runs_search (rowid, message, answer, "
-                "reasoning, tools) VALUES (new.rowid, new.message, new.answer, new.reasoning, "
-                "(SELECT group_concat(coalesce(name, '') || ' ' || coalesce(arguments, ''), ' ') "
-                "FROM tool_calls WHERE local_id = new.local_id)); END"
-            ),
-            (
-                "CREATE TRIGGER runs_search_update AFTER UPDATE OF message, answer, reasoning, "
-                "status ON runs WHEN new.status IS NOT 'running' AND (old.status IS 'running' OR "
-                "old.message IS NOT new.message OR old.answer IS NOT new.answer OR old.reasoning "
-                "IS NOT new.reasoning) BEGIN INSERT OR REPLACE INTO runs_search (rowid, message, "
-                "answer, reasoning, tools) VALUES (new.rowid, new.message, new.answer, "
-                "new.reasoning, (SELECT group_concat(coalesce(name, '') || ' ' || "
-                "coalesce(arguments, ''), ' ') FROM tool_calls WHERE local_id = new.local_id)); "
-                "END"
-            ),
-            (
-                "CREATE TRIGGER runs_search_reopen AFTER UPDATE OF status ON runs WHEN new.status "
-                "IS 'running' AND old.status IS NOT 'running' BEGIN DELETE FROM runs_search WHERE "
-                "rowid = old.rowid; END"
-            ),
-            (
-                "CREATE TRIGGER runs_search_delete AFTER DELETE ON runs BEGIN DELETE FROM "
-                "runs_search WHERE rowid = old.rowid; END"
-            ),
-            (
-                "CREATE TRIGGER runs_search_tools_insert AFTER INSERT ON tool_calls WHEN (SELECT "
-                "status FROM runs WHERE local_id = new.local_id) <> 'running' BEGIN UPDATE "
-                "runs_search SET tools = (SELECT group_concat(coalesce(name, '') || ' ' || "
-                "coalesce(arguments, ''), ' ') FROM tool_calls WHERE local_id = new.local_id) "
-                "WHERE rowid = (SELECT rowid FROM runs WHERE local_id = new.local_id); END"
-            ),
-            (
-                "CREATE TRIGGER runs_search_tools_delete AFTER DELETE ON tool_calls WHEN (SELECT "
-                "status FROM runs WHERE local_id = old.local_id) <> 'running' BEGIN UPDATE "
-                "runs_search SET tools = (SELECT group_concat(coalesce(name, '') || ' ' || "
-                "coalesce(arguments, ''), ' ') FROM tool_calls WHERE local_id = old.local_id) "
-                "WHERE rowid = (SELECT rowid FROM runs WHERE local_id = old.local_id); END"
-            ),
-            (
-                "CREATE TRIGGER runs_search_tools_update AFTER UPDATE OF name, arguments ON "
-                "tool_calls WHEN (SELECT status FROM runs WHERE local_id = new.local_id) <> "
-                "'running' BEGIN UPDATE runs_search SET tools = (SELECT "
-                "group_concat(coalesce(name, '') || ' ' || coalesce(arguments, ''), ' ') FROM "
-                "tool_calls WHERE local_id = new.local_id) WHERE rowid = (SELECT rowid FROM runs "
-                "WHERE local_id = new.local_id); END"
-            ),
-        ),
-    )
+_emptied("m007_search")
 
 
 @migration
@@ -581,16 +505,38 @@ def m022_summaries_from_runs(db: sqlite3.Connection) -> None:
     )
 
 
+_M007_TRIGGERS = (
+    "insert",
+    "update",
+    "reopen",
+    "delete",
+    "tools_insert",
+    "tools_delete",
+    "tools_update",
+)
+
+
 @migration
 def m023_search_reads_the_runs(db: sqlite3.Connection) -> None:
     # The search index reads each run's text from runs (an external-content FTS5 table over
     # the view runs_search_text) instead of holding its own copy of every answer: the file
     # shrinks by that copy, and a run's end writes its answer once. The index holds exactly
     # the runs of the view, those not running; an entry is taken out while the view still
-    # shows what it indexed (BEFORE triggers), then put back from the new values. A file
-    # whose SQLite lacked FTS5 when m007 ran has no index, and gets none.
-    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs_search'").fetchone() is None:
-        return
+    # shows what it indexed (BEFORE triggers), then put back from the new values. (m007's
+    # index, with its own copy of the text, goes.) A Python whose SQLite lacks FTS5 gets no
+    # index: search then says so.
+    _each(db, [f"DROP TRIGGER IF EXISTS runs_search_{name}" for name in _M007_TRIGGERS])
+    db.execute("DROP TABLE IF EXISTS runs_search")
+    try:
+        db.execute(
+            "CREATE VIRTUAL TABLE runs_search USING fts5(message, answer, reasoning, tools, "
+            "content = 'runs_search_text', content_rowid = 'id', "
+            "tokenize = 'unicode61 remove_diacritics 2')"
+        )
+    except sqlite3.OperationalError as exc:
+        if "no such module" in str(exc):
+            return
+        raise
     tools = (
         "(SELECT group_concat(coalesce(name, '') || ' ' || coalesce(arguments, ''), ' ') FROM "
         "tool_calls WHERE local_id = {run}.local_id)"
@@ -611,23 +557,10 @@ def m023_search_reads_the_runs(db: sqlite3.Connection) -> None:
     _each(
         db,
         (
-            "DROP TRIGGER runs_search_insert",
-            "DROP TRIGGER runs_search_update",
-            "DROP TRIGGER runs_search_reopen",
-            "DROP TRIGGER runs_search_delete",
-            "DROP TRIGGER runs_search_tools_insert",
-            "DROP TRIGGER runs_search_tools_delete",
-            "DROP TRIGGER runs_search_tools_update",
-            "DROP TABLE runs_search",
             (
                 "CREATE VIEW runs_search_text AS SELECT rowid AS id, message, answer, "
                 "reasoning, " + tools.format(run="runs") + " AS tools FROM runs WHERE status "
                 "IS NOT 'running'"
-            ),
-            (
-                "CREATE VIRTUAL TABLE runs_search USING fts5(message, answer, reasoning, tools, "
-                "content = 'runs_search_text', content_rowid = 'id', "
-                "tokenize = 'unicode61 remove_diacritics 2')"
             ),
             "INSERT INTO runs_search (runs_search) VALUES ('rebuild')",
             (
@@ -671,59 +604,77 @@ def m023_search_reads_the_runs(db: sqlite3.Connection) -> None:
     )
 
 
-_SHIPPED_THEN_DROPPED: Final = frozenset(
-    [
-        "00040c5bdd6858dbfb7a8c7ea377301d",
-        "04ec2519f7c0aeec2c650ed7acd2b4b7",
-        "159745590ec3f5c4e1052a0c5b8687f8",
-        "1a0bf83ffb6cf53d2f23ac69fe52e5f2",
-        "1a1caf9a3764cf5eb72d98f298d22456",
-        "1e7b90902a4998c232edd844861e0315",
-        "21b8332184c5867d4eecf41792f94353",
-        "27ede601b73a0d0f95f4d22f5acc5e68",
-        "2a2e4f1bcfd65a4369bf0024a2878627",
-        "2bfd22964180a5b45379f2c5d2c8d5bb",
-        "342aa472623e13b1e97ad4e494a83ea0",
-        "477927a35c4dcce0159a2855ff6ebb11",
-        "49afc3ada4c15e327cfaacc35d6b8c50",
-        "730aeb00930eb4d9126a76316f0e3432",
-        "7c508be04d6cf47d334524cc27092258",
-        "8065806c070f71d1aca7f0106db637cd",
-        "8191028d84abed2497a0bca70f5a002d",
-        "8744cddffb22b4203b5fbb1738fefd4c",
-        "a0875669a478adb2543add4b0b2839ff",
-        "a2f33466792d2f7ca2a0df5c1d25e0ae",
-        "ace560fb18134a477519f0975f25d047",
-        "bebdd3220739b0fe949f02746703c233",
-        "d098384b96b73c71aa553afe11c0b99f",
-        "d3c6d06a612764f69d7d8792a57d6c6d",
-        "d4064a349d9eca013efb41750a1e827b",
-        "d72b3e6c18cd0a65e2e2cad77e6096da",
-        "d828d5ff82d2580777eb3e8eb623cfbb",
-        "d84f6ce4161f8f968aa3dacf93d8f44d",
-        "ec7ec170706ad3af2aa04e8ad856d3f2",
-        "ee4206d5d95798e840de6838f38b49c6",
-        "eebcf6b5e334543a48b215fa89469aef",
-        "f0db7f8ea327ed5efd8ab4ab9793cb75",
-        "f28e638b6ed8be690fd9de0e429a90bd",
-        "f6c414e23c331f0badaa3a9678e96d3b",
-        "f725294d875a6f72096358ce1677082b",
-    ]
-)
-"""What the emptied steps made in shipped versions' files (the hourly rollups, their triggers
-and indexes, the quantile order indexes, the side table's triggers copying each run's
-figures, as each version wrote them), by :func:`_digest`: the SQL itself is gone."""
+_DROPPED_BY: Final = {
+    "m022_summaries_from_runs": frozenset(
+        [
+            "00040c5bdd6858dbfb7a8c7ea377301d",
+            "04ec2519f7c0aeec2c650ed7acd2b4b7",
+            "159745590ec3f5c4e1052a0c5b8687f8",
+            "1a0bf83ffb6cf53d2f23ac69fe52e5f2",
+            "1a1caf9a3764cf5eb72d98f298d22456",
+            "1e7b90902a4998c232edd844861e0315",
+            "21b8332184c5867d4eecf41792f94353",
+            "27ede601b73a0d0f95f4d22f5acc5e68",
+            "2a2e4f1bcfd65a4369bf0024a2878627",
+            "2bfd22964180a5b45379f2c5d2c8d5bb",
+            "342aa472623e13b1e97ad4e494a83ea0",
+            "477927a35c4dcce0159a2855ff6ebb11",
+            "49afc3ada4c15e327cfaacc35d6b8c50",
+            "730aeb00930eb4d9126a76316f0e3432",
+            "7c508be04d6cf47d334524cc27092258",
+            "8065806c070f71d1aca7f0106db637cd",
+            "8191028d84abed2497a0bca70f5a002d",
+            "8744cddffb22b4203b5fbb1738fefd4c",
+            "a0875669a478adb2543add4b0b2839ff",
+            "a2f33466792d2f7ca2a0df5c1d25e0ae",
+            "ace560fb18134a477519f0975f25d047",
+            "bebdd3220739b0fe949f02746703c233",
+            "d098384b96b73c71aa553afe11c0b99f",
+            "d3c6d06a612764f69d7d8792a57d6c6d",
+            "d4064a349d9eca013efb41750a1e827b",
+            "d72b3e6c18cd0a65e2e2cad77e6096da",
+            "d828d5ff82d2580777eb3e8eb623cfbb",
+            "d84f6ce4161f8f968aa3dacf93d8f44d",
+            "ec7ec170706ad3af2aa04e8ad856d3f2",
+            "ee4206d5d95798e840de6838f38b49c6",
+            "eebcf6b5e334543a48b215fa89469aef",
+            "f0db7f8ea327ed5efd8ab4ab9793cb75",
+            "f28e638b6ed8be690fd9de0e429a90bd",
+            "f6c414e23c331f0badaa3a9678e96d3b",
+            "f725294d875a6f72096358ce1677082b",
+        ]
+    ),
+    "m023_search_reads_the_runs": frozenset(
+        [
+            "17f9d087ebc81e82971d2f16fb76bcb3",
+            "1ca401fa180d5e46af7afc7cee5f9333",
+            "356f2e3f087146c329eead1c709fcc34",
+            "41f58f1299af1fa84e9371825a857ce3",
+            "5d3fb5f4547493cae1c5cc3ac9d4beb3",
+            "615b40443e547e7aa2b43b1efc00bbf3",
+            "8fefe263edd5a21c623a04dd0beaf42d",
+            "983ad00b4b305b24b204674d367b7544",
+            "9df6ff740d02fa36c0cc2d78d6fb8a70",
+            "a9a1e79f21dfe2300692d7a2ea955bc9",
+            "cee0e7056b2065d238b11a4525fa73ba",
+            "d9096a6d6d472749787b258ab7f7aa68",
+            "f84e4f5c78c3420c747cb77ccbe8ce37",
+        ]
+    ),
+}
+"""What the emptied steps made in shipped versions' files, by :func:`_digest` (the SQL itself
+is gone), under the step that drops it: the hourly rollups, their triggers and indexes, the
+quantile order indexes and the side table's triggers copying each run's figures (m012, m015,
+m017, m018, m021), as each version wrote them; the search index with its own copy (m007)."""
 
 
 def shipped_then_dropped(
     applied: Collection[str], kind: str, name: str, table: str, sql: str
 ) -> bool:
-    """Whether a file's object is one an emptied step made as shipped, in a file
-    ``m022_summaries_from_runs`` (which drops them all) has not run on yet."""
-    return (
-        "m022_summaries_from_runs" not in applied
-        and _digest(kind, name, table, sql) in _SHIPPED_THEN_DROPPED
-    )
+    """Whether a file's object is one an emptied step made as shipped, in a file the step
+    that drops it (see :data:`_DROPPED_BY`) has not run on yet."""
+    digest = _digest(kind, name, table, sql)
+    return any(step not in applied and digest in made for step, made in _DROPPED_BY.items())
 
 
 def _digest(kind: str, name: str, table: str, sql: str) -> str:

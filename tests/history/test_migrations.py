@@ -463,10 +463,19 @@ def rollup_objects_of_0_3() -> list[str]:
             "trigger runs_rollup_delete",
         ),
         ("0.4.0", rollup_objects_of_0_3(), "runs_rollup"),  # 0.3.0's rollups, after m022
+        (  # the search index's trigger as m007 named it, SQL of its own
+            "0.4.0",
+            [
+                "DROP TRIGGER runs_search_reopen",
+                "CREATE TRIGGER runs_search_reopen AFTER UPDATE OF status ON runs "
+                "BEGIN DELETE FROM scores; END",
+            ],
+            "trigger runs_search_reopen",
+        ),
     ],
-    ids=["a forged rollup trigger", "rollups after they were dropped"],
+    ids=["a forged rollup trigger", "rollups after they were dropped", "a forged search trigger"],
 )
-def test_rollup_objects_agentnb_did_not_make_there_keep_the_file_unchanged(
+def test_objects_of_emptied_steps_agentnb_did_not_make_there_keep_the_file_unchanged(
     tmp_path: Path, version: str, statements: list[str], named: str
 ) -> None:
     """An object a shipped version made with a step now empty is known by its SQL's digest,
