@@ -18,7 +18,7 @@ from typing import Final, Literal, TypeVar
 import platformdirs
 
 from .._core.exceptions import HistoryError, HistoryLocationError, HistoryWriteError
-from ._migrations import MIGRATIONS, apply_migrations
+from ._migrations import MIGRATIONS, apply_migrations, shipped_then_dropped
 from ._run_filter import SEARCH_TABLE
 
 __all__ = [
@@ -173,6 +173,7 @@ def check_schema(db: sqlite3.Connection, where: str) -> list[str]:
         return []
     applied, newer = _applied(db, found, where)
     expected = dict(_made_by(applied))
+    found = _as_the_steps_make_it(found, expected, applied)
     if (("table", SEARCH_TABLE) not in found) and ("table", SEARCH_TABLE) in expected:
         expected = {key: value for key, value in expected.items() if not _search_part(key)}
     acting = _acting_on_ours(found, expected, newer=newer)
@@ -192,6 +193,21 @@ def check_schema(db: sqlite3.Connection, where: str) -> list[str]:
         for table in [found[kind, name][0]]
     ]
     return objects + clauses
+
+
+def _as_the_steps_make_it(found: Schema, expected: Schema, applied: tuple[str, ...]) -> Schema:
+    """``found`` with what a shipped version made by a step now emptied (a later step drops
+    it) read as the steps make it now: gone, or as an earlier step left it."""
+    shipped = {
+        key
+        for key, (table, sql) in found.items()
+        if found[key] != expected.get(key) and shipped_then_dropped(applied, *key, table, sql)
+    }
+    return {
+        key: expected[key] if key in shipped else value
+        for key, value in found.items()
+        if key not in shipped or key in expected
+    }
 
 
 def _acting_on_ours(found: Schema, expected: Schema, *, newer: bool) -> set[SchemaObject]:

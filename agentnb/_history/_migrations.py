@@ -2,13 +2,17 @@
 recorded by name in ``_migrations`` once applied. Each holds its SQL as shipped and imports
 nothing of agentnb, so a fresh file and an upgraded one end the same whatever the code around
 them becomes. Append only: never rename, edit or reorder a migration that has shipped (the files
-on users' disks name them); add a new one at the end, as literal SQL."""
+on users' disks name them); add a new one at the end, as literal SQL. The one exception: a step
+whose every object a later step drops may be emptied (:func:`_emptied`), its objects then known
+to the schema check by their SQL's digest (:func:`shipped_then_dropped`)."""
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from typing import Final
 
 __all__ = [
     "MIGRATIONS",
@@ -17,6 +21,7 @@ __all__ = [
     "apply_migrations",
     "pending_migrations",
     "rebuild_side_tables",
+    "shipped_then_dropped",
 ]
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -33,6 +38,17 @@ def migration(function: Migration) -> Migration:
 def _each(db: sqlite3.Connection, statements: Sequence[str]) -> None:
     for statement in statements:
         db.execute(statement)
+
+
+def _emptied(name: str) -> None:
+    """Append the shipped step ``name`` as one that does nothing now: all it made a later step
+    drops (:data:`_DROPPED_BY`), and the files that applied it still name it."""
+
+    def step(_: sqlite3.Connection) -> None:
+        """Nothing, now that a later step drops what it made."""
+
+    step.__name__ = step.__qualname__ = name
+    migration(step)
 
 
 @migration
@@ -152,83 +168,7 @@ def m006_call_tree(db: sqlite3.Connection) -> None:
     )
 
 
-@migration
-def m007_search(db: sqlite3.Connection) -> None:
-    # Questions, answers, reasoning, and tool names with their arguments, indexed with FTS5;
-    # triggers keep the index whichever agentnb version writes the file. A run is indexed
-    # once, when it stops running (ends, or is found interrupted): indexing it at its start
-    # and at every checkpoint too tripled the writer thread's CPU per run. A Python whose
-    # SQLite lacks FTS5 gets no index: search then says so.
-    # The calls of a running run are indexed when it stops (above), of a run not written yet
-    # when it is; later changes at once.
-    try:
-        db.execute(
-            "CREATE VIRTUAL TABLE runs_search USING fts5(message, answer, reasoning, tools, "
-            "tokenize = 'unicode61 remove_diacritics 2')"
-        )
-    except sqlite3.OperationalError as exc:
-        if "no such module" in str(exc):
-            return
-        raise
-    _each(
-        db,
-        (
-            (
-                "INSERT INTO runs_search (rowid, message, answer, reasoning, tools) SELECT rowid, "
-                "message, answer, reasoning, (SELECT group_concat(coalesce(name, '') || ' ' || "
-                "coalesce(arguments, ''), ' ') FROM tool_calls WHERE local_id = runs.local_id) "
-                "FROM runs"
-            ),
-            (
-                "CREATE TRIGGER runs_search_insert AFTER INSERT ON runs WHEN new.status IS NOT "
-                "'running' BEGIN INSERT OR REPLACE INTO runs_search (rowid, message, answer, "
-                "reasoning, tools) VALUES (new.rowid, new.message, new.answer, new.reasoning, "
-                "(SELECT group_concat(coalesce(name, '') || ' ' || coalesce(arguments, ''), ' ') "
-                "FROM tool_calls WHERE local_id = new.local_id)); END"
-            ),
-            (
-                "CREATE TRIGGER runs_search_update AFTER UPDATE OF message, answer, reasoning, "
-                "status ON runs WHEN new.status IS NOT 'running' AND (old.status IS 'running' OR "
-                "old.message IS NOT new.message OR old.answer IS NOT new.answer OR old.reasoning "
-                "IS NOT new.reasoning) BEGIN INSERT OR REPLACE INTO runs_search (rowid, message, "
-                "answer, reasoning, tools) VALUES (new.rowid, new.message, new.answer, "
-                "new.reasoning, (SELECT group_concat(coalesce(name, '') || ' ' || "
-                "coalesce(arguments, ''), ' ') FROM tool_calls WHERE local_id = new.local_id)); "
-                "END"
-            ),
-            (
-                "CREATE TRIGGER runs_search_reopen AFTER UPDATE OF status ON runs WHEN new.status "
-                "IS 'running' AND old.status IS NOT 'running' BEGIN DELETE FROM runs_search WHERE "
-                "rowid = old.rowid; END"
-            ),
-            (
-                "CREATE TRIGGER runs_search_delete AFTER DELETE ON runs BEGIN DELETE FROM "
-                "runs_search WHERE rowid = old.rowid; END"
-            ),
-            (
-                "CREATE TRIGGER runs_search_tools_insert AFTER INSERT ON tool_calls WHEN (SELECT "
-                "status FROM runs WHERE local_id = new.local_id) <> 'running' BEGIN UPDATE "
-                "runs_search SET tools = (SELECT group_concat(coalesce(name, '') || ' ' || "
-                "coalesce(arguments, ''), ' ') FROM tool_calls WHERE local_id = new.local_id) "
-                "WHERE rowid = (SELECT rowid FROM runs WHERE local_id = new.local_id); END"
-            ),
-            (
-                "CREATE TRIGGER runs_search_tools_delete AFTER DELETE ON tool_calls WHEN (SELECT "
-                "status FROM runs WHERE local_id = old.local_id) <> 'running' BEGIN UPDATE "
-                "runs_search SET tools = (SELECT group_concat(coalesce(name, '') || ' ' || "
-                "coalesce(arguments, ''), ' ') FROM tool_calls WHERE local_id = old.local_id) "
-                "WHERE rowid = (SELECT rowid FROM runs WHERE local_id = old.local_id); END"
-            ),
-            (
-                "CREATE TRIGGER runs_search_tools_update AFTER UPDATE OF name, arguments ON "
-                "tool_calls WHEN (SELECT status FROM runs WHERE local_id = new.local_id) <> "
-                "'running' BEGIN UPDATE runs_search SET tools = (SELECT "
-                "group_concat(coalesce(name, '') || ' ' || coalesce(arguments, ''), ' ') FROM "
-                "tool_calls WHERE local_id = new.local_id) WHERE rowid = (SELECT rowid FROM runs "
-                "WHERE local_id = new.local_id); END"
-            ),
-        ),
-    )
+_emptied("m007_search")
 
 
 @migration
@@ -300,176 +240,7 @@ def m011_tool_call_usage(db: sqlite3.Connection) -> None:
     )
 
 
-@migration
-def m012_summary_rollup(db: sqlite3.Connection) -> None:
-    # summary() at a million runs (see _summary_sql): each hour's counts and sums per key in
-    # a table kept by triggers (filled here from the runs already recorded), so the counts
-    # read a row per hour and key instead of a row per run; and indexes of the runs in each
-    # timed metric's order, so a quantile is a walk to its rank instead of a sort. No
-    # value of a run changes.
-    _each(
-        db,
-        (
-            (
-                "CREATE TABLE runs_rollup (hour INTEGER NOT NULL, agent TEXT, model TEXT, "
-                "provider TEXT, connection TEXT, host TEXT, status TEXT, error_code TEXT, "
-                "cost_source TEXT, runs INTEGER NOT NULL DEFAULT 0, tokens_sum INTEGER, tokens_n "
-                "INTEGER NOT NULL DEFAULT 0, cost_sum REAL, cost_n INTEGER NOT NULL DEFAULT 0, "
-                "tools_sum INTEGER, tools_n INTEGER NOT NULL DEFAULT 0, paused_sum REAL, paused_n "
-                "INTEGER NOT NULL DEFAULT 0, duration_n INTEGER NOT NULL DEFAULT 0, ttft_n "
-                "INTEGER NOT NULL DEFAULT 0)"
-            ),
-            (
-                "CREATE INDEX runs_rollup_key ON runs_rollup (hour, agent, model, provider, "
-                "connection, host, status, error_code, cost_source)"
-            ),
-            (
-                "INSERT INTO runs_rollup (hour, agent, model, provider, connection, host, status, "
-                "error_code, cost_source, runs, tokens_sum, tokens_n, cost_sum, cost_n, "
-                "tools_sum, tools_n, paused_sum, paused_n, duration_n, ttft_n) SELECT "
-                "CAST(runs.started_at / 3600 AS INTEGER) * 3600, agent, model, provider, "
-                "connection, host, status, error_code, cost_source, COUNT(*), "
-                "SUM(runs.total_tokens), COUNT(runs.total_tokens), SUM(runs.cost_usd), "
-                "COUNT(runs.cost_usd), SUM(runs.tool_call_count), COUNT(runs.tool_call_count), "
-                "SUM(runs.paused_seconds), COUNT(runs.paused_seconds), COUNT(runs.duration), "
-                "COUNT(runs.ttft) FROM runs WHERE runs.status IS NOT 'running' GROUP BY 1, agent, "
-                "model, provider, connection, host, status, error_code, cost_source"
-            ),
-            (
-                "CREATE TRIGGER runs_rollup_insert AFTER INSERT ON runs WHEN new.status IS NOT "
-                "'running' BEGIN INSERT INTO runs_rollup (hour, agent, model, provider, "
-                "connection, host, status, error_code, cost_source) SELECT CAST(new.started_at / "
-                "3600 AS INTEGER) * 3600, new.agent, new.model, new.provider, new.connection, "
-                "new.host, new.status, new.error_code, new.cost_source WHERE NOT EXISTS (SELECT 1 "
-                "FROM runs_rollup WHERE hour = CAST(new.started_at / 3600 AS INTEGER) * 3600 AND "
-                "agent IS new.agent AND model IS new.model AND provider IS new.provider AND "
-                "connection IS new.connection AND host IS new.host AND status IS new.status AND "
-                "error_code IS new.error_code AND cost_source IS new.cost_source); UPDATE "
-                "runs_rollup SET tokens_sum = CASE WHEN new.total_tokens IS NULL THEN tokens_sum "
-                "ELSE COALESCE(tokens_sum, 0) + new.total_tokens END, tokens_n = tokens_n + "
-                "(new.total_tokens IS NOT NULL), cost_sum = CASE WHEN new.cost_usd IS NULL THEN "
-                "cost_sum ELSE COALESCE(cost_sum, 0) + new.cost_usd END, cost_n = cost_n + "
-                "(new.cost_usd IS NOT NULL), tools_sum = CASE WHEN new.tool_call_count IS NULL "
-                "THEN tools_sum ELSE COALESCE(tools_sum, 0) + new.tool_call_count END, tools_n = "
-                "tools_n + (new.tool_call_count IS NOT NULL), paused_sum = CASE WHEN "
-                "new.paused_seconds IS NULL THEN paused_sum ELSE COALESCE(paused_sum, 0) + "
-                "new.paused_seconds END, paused_n = paused_n + (new.paused_seconds IS NOT NULL), "
-                "duration_n = duration_n + (new.duration IS NOT NULL), ttft_n = ttft_n + "
-                "(new.ttft IS NOT NULL), runs = runs + 1 WHERE hour = CAST(new.started_at / 3600 "
-                "AS INTEGER) * 3600 AND agent IS new.agent AND model IS new.model AND provider IS "
-                "new.provider AND connection IS new.connection AND host IS new.host AND status IS "
-                "new.status AND error_code IS new.error_code AND cost_source IS new.cost_source; "
-                "END"
-            ),
-            (
-                "CREATE TRIGGER runs_rollup_update_old AFTER UPDATE OF agent, model, provider, "
-                "connection, host, status, error_code, cost_source, started_at, total_tokens, "
-                "cost_usd, tool_call_count, paused_seconds, duration, ttft ON runs WHEN "
-                "old.status IS NOT 'running' AND (old.agent IS NOT new.agent OR old.model IS NOT "
-                "new.model OR old.provider IS NOT new.provider OR old.connection IS NOT "
-                "new.connection OR old.host IS NOT new.host OR old.status IS NOT new.status OR "
-                "old.error_code IS NOT new.error_code OR old.cost_source IS NOT new.cost_source "
-                "OR old.started_at IS NOT new.started_at OR old.total_tokens IS NOT "
-                "new.total_tokens OR old.cost_usd IS NOT new.cost_usd OR old.tool_call_count IS "
-                "NOT new.tool_call_count OR old.paused_seconds IS NOT new.paused_seconds OR "
-                "old.duration IS NOT new.duration OR old.ttft IS NOT new.ttft) BEGIN UPDATE "
-                "runs_rollup SET tokens_sum = CASE WHEN tokens_n - (old.total_tokens IS NOT NULL) "
-                "= 0 THEN NULL ELSE tokens_sum - COALESCE(old.total_tokens, 0) END, tokens_n = "
-                "tokens_n - (old.total_tokens IS NOT NULL), cost_sum = CASE WHEN cost_n - "
-                "(old.cost_usd IS NOT NULL) = 0 THEN NULL ELSE cost_sum - COALESCE(old.cost_usd, "
-                "0) END, cost_n = cost_n - (old.cost_usd IS NOT NULL), tools_sum = CASE WHEN "
-                "tools_n - (old.tool_call_count IS NOT NULL) = 0 THEN NULL ELSE tools_sum - "
-                "COALESCE(old.tool_call_count, 0) END, tools_n = tools_n - (old.tool_call_count "
-                "IS NOT NULL), paused_sum = CASE WHEN paused_n - (old.paused_seconds IS NOT NULL) "
-                "= 0 THEN NULL ELSE paused_sum - COALESCE(old.paused_seconds, 0) END, paused_n = "
-                "paused_n - (old.paused_seconds IS NOT NULL), duration_n = duration_n - "
-                "(old.duration IS NOT NULL), ttft_n = ttft_n - (old.ttft IS NOT NULL), runs = "
-                "runs - 1 WHERE hour = CAST(old.started_at / 3600 AS INTEGER) * 3600 AND agent IS "
-                "old.agent AND model IS old.model AND provider IS old.provider AND connection IS "
-                "old.connection AND host IS old.host AND status IS old.status AND error_code IS "
-                "old.error_code AND cost_source IS old.cost_source; DELETE FROM runs_rollup WHERE "
-                "hour = CAST(old.started_at / 3600 AS INTEGER) * 3600 AND agent IS old.agent AND "
-                "model IS old.model AND provider IS old.provider AND connection IS old.connection "
-                "AND host IS old.host AND status IS old.status AND error_code IS old.error_code "
-                "AND cost_source IS old.cost_source AND runs <= 0; END"
-            ),
-            (
-                "CREATE TRIGGER runs_rollup_update_new AFTER UPDATE OF agent, model, provider, "
-                "connection, host, status, error_code, cost_source, started_at, total_tokens, "
-                "cost_usd, tool_call_count, paused_seconds, duration, ttft ON runs WHEN "
-                "new.status IS NOT 'running' AND (old.agent IS NOT new.agent OR old.model IS NOT "
-                "new.model OR old.provider IS NOT new.provider OR old.connection IS NOT "
-                "new.connection OR old.host IS NOT new.host OR old.status IS NOT new.status OR "
-                "old.error_code IS NOT new.error_code OR old.cost_source IS NOT new.cost_source "
-                "OR old.started_at IS NOT new.started_at OR old.total_tokens IS NOT "
-                "new.total_tokens OR old.cost_usd IS NOT new.cost_usd OR old.tool_call_count IS "
-                "NOT new.tool_call_count OR old.paused_seconds IS NOT new.paused_seconds OR "
-                "old.duration IS NOT new.duration OR old.ttft IS NOT new.ttft) BEGIN INSERT INTO "
-                "runs_rollup (hour, agent, model, provider, connection, host, status, error_code, "
-                "cost_source) SELECT CAST(new.started_at / 3600 AS INTEGER) * 3600, new.agent, "
-                "new.model, new.provider, new.connection, new.host, new.status, new.error_code, "
-                "new.cost_source WHERE NOT EXISTS (SELECT 1 FROM runs_rollup WHERE hour = "
-                "CAST(new.started_at / 3600 AS INTEGER) * 3600 AND agent IS new.agent AND model "
-                "IS new.model AND provider IS new.provider AND connection IS new.connection AND "
-                "host IS new.host AND status IS new.status AND error_code IS new.error_code AND "
-                "cost_source IS new.cost_source); UPDATE runs_rollup SET tokens_sum = CASE WHEN "
-                "new.total_tokens IS NULL THEN tokens_sum ELSE COALESCE(tokens_sum, 0) + "
-                "new.total_tokens END, tokens_n = tokens_n + (new.total_tokens IS NOT NULL), "
-                "cost_sum = CASE WHEN new.cost_usd IS NULL THEN cost_sum ELSE COALESCE(cost_sum, "
-                "0) + new.cost_usd END, cost_n = cost_n + (new.cost_usd IS NOT NULL), tools_sum = "
-                "CASE WHEN new.tool_call_count IS NULL THEN tools_sum ELSE COALESCE(tools_sum, 0) "
-                "+ new.tool_call_count END, tools_n = tools_n + (new.tool_call_count IS NOT "
-                "NULL), paused_sum = CASE WHEN new.paused_seconds IS NULL THEN paused_sum ELSE "
-                "COALESCE(paused_sum, 0) + new.paused_seconds END, paused_n = paused_n + "
-                "(new.paused_seconds IS NOT NULL), duration_n = duration_n + (new.duration IS NOT "
-                "NULL), ttft_n = ttft_n + (new.ttft IS NOT NULL), runs = runs + 1 WHERE hour = "
-                "CAST(new.started_at / 3600 AS INTEGER) * 3600 AND agent IS new.agent AND model "
-                "IS new.model AND provider IS new.provider AND connection IS new.connection AND "
-                "host IS new.host AND status IS new.status AND error_code IS new.error_code AND "
-                "cost_source IS new.cost_source; END"
-            ),
-            (
-                "CREATE TRIGGER runs_rollup_delete AFTER DELETE ON runs WHEN old.status IS NOT "
-                "'running' BEGIN UPDATE runs_rollup SET tokens_sum = CASE WHEN tokens_n - "
-                "(old.total_tokens IS NOT NULL) = 0 THEN NULL ELSE tokens_sum - "
-                "COALESCE(old.total_tokens, 0) END, tokens_n = tokens_n - (old.total_tokens IS "
-                "NOT NULL), cost_sum = CASE WHEN cost_n - (old.cost_usd IS NOT NULL) = 0 THEN "
-                "NULL ELSE cost_sum - COALESCE(old.cost_usd, 0) END, cost_n = cost_n - "
-                "(old.cost_usd IS NOT NULL), tools_sum = CASE WHEN tools_n - (old.tool_call_count "
-                "IS NOT NULL) = 0 THEN NULL ELSE tools_sum - COALESCE(old.tool_call_count, 0) "
-                "END, tools_n = tools_n - (old.tool_call_count IS NOT NULL), paused_sum = CASE "
-                "WHEN paused_n - (old.paused_seconds IS NOT NULL) = 0 THEN NULL ELSE paused_sum - "
-                "COALESCE(old.paused_seconds, 0) END, paused_n = paused_n - (old.paused_seconds "
-                "IS NOT NULL), duration_n = duration_n - (old.duration IS NOT NULL), ttft_n = "
-                "ttft_n - (old.ttft IS NOT NULL), runs = runs - 1 WHERE hour = "
-                "CAST(old.started_at / 3600 AS INTEGER) * 3600 AND agent IS old.agent AND model "
-                "IS old.model AND provider IS old.provider AND connection IS old.connection AND "
-                "host IS old.host AND status IS old.status AND error_code IS old.error_code AND "
-                "cost_source IS old.cost_source; DELETE FROM runs_rollup WHERE hour = "
-                "CAST(old.started_at / 3600 AS INTEGER) * 3600 AND agent IS old.agent AND model "
-                "IS old.model AND provider IS old.provider AND connection IS old.connection AND "
-                "host IS old.host AND status IS old.status AND error_code IS old.error_code AND "
-                "cost_source IS old.cost_source AND runs <= 0; END"
-            ),
-            (
-                "CREATE INDEX runs_duration_order ON runs (status, duration, agent, model, "
-                "started_at) WHERE duration IS NOT NULL"
-            ),
-            (
-                "CREATE INDEX runs_duration_by_day ON runs (status, (CAST((started_at - 0) / "
-                "86400 AS INTEGER) * 86400 + 0), duration, agent, model, started_at) WHERE "
-                "duration IS NOT NULL"
-            ),
-            (
-                "CREATE INDEX runs_ttft_order ON runs (status, ttft, agent, model, started_at) "
-                "WHERE ttft IS NOT NULL"
-            ),
-            (
-                "CREATE INDEX runs_ttft_by_day ON runs (status, (CAST((started_at - 0) / 86400 AS "
-                "INTEGER) * 86400 + 0), ttft, agent, model, started_at) WHERE ttft IS NOT NULL"
-            ),
-        ),
-    )
+_emptied("m012_summary_rollup")
 
 
 @migration
@@ -531,14 +302,6 @@ def m015_run_metadata(db: sqlite3.Connection) -> None:
                 "REAL, PRIMARY KEY (key, value, local_id)) WITHOUT ROWID"
             ),
             "CREATE INDEX run_metadata_by_run ON run_metadata (local_id)",
-            (
-                "CREATE INDEX run_metadata_duration_order ON run_metadata (key, value, status, "
-                "duration, started_at) WHERE duration IS NOT NULL"
-            ),
-            (
-                "CREATE INDEX run_metadata_ttft_order ON run_metadata (key, value, status, ttft, "
-                "started_at) WHERE ttft IS NOT NULL"
-            ),
             (
                 "INSERT OR REPLACE INTO run_metadata (key, value, local_id, status, started_at, "
                 "agent, total_tokens, cost_usd, tool_call_count, paused_seconds, duration, ttft) "
@@ -646,273 +409,13 @@ def m016_experiments(db: sqlite3.Connection) -> None:
 
 @migration
 def m017_sane_figures_and_refused_note(db: sqlite3.Connection) -> None:
-    # A history file is outside input: the triggers that keep runs_rollup and run_metadata
-    # now count and copy sane figures only (see _figures: a token count of 10^30, a
-    # negative cost, text where a number goes is no figure), and both are filled again from
-    # the runs, so nothing summed before the guard, or written into them by another tool,
-    # is left. And the run's note of the figures it refused (Run.refused_figures), NULL for
-    # runs recorded before and for runs that refused none. No value of a run changes.
-    _each(db, _GUARDED_SIDE_TABLES)
+    # The run's note of the figures it refused (Run.refused_figures), NULL for runs recorded
+    # before and for runs that refused none. (As shipped, it also remade the rollups' and
+    # the side table's triggers to copy sane figures only: what m022 drops.)
     db.execute("ALTER TABLE runs ADD COLUMN refused_figures TEXT")
 
 
-@migration
-def m018_metadata_rollup(db: sqlite3.Connection) -> None:
-    # summary(by="metadata.<key>") at a million runs (see _metadata_rollup): each hour's
-    # counts and sums per metadata key, value, agent and status in a table kept by triggers
-    # from the runs' metadata, filled here from the side table (refilled from the runs by
-    # m017). No value of a run changes. The triggers' SQL is as 0.3.0 wrote it (see
-    # tests/history/data/history-0.3.0.sqlite3): a copy frozen later named the columns in
-    # another order, and a file 0.3.0 wrote was refused as not agentnb's.
-    _each(
-        db,
-        (
-            (
-                "CREATE TABLE run_metadata_rollup (hour INTEGER NOT NULL, key TEXT NOT NULL, "
-                "value TEXT NOT NULL, agent TEXT, status TEXT, runs INTEGER NOT NULL DEFAULT 0, "
-                "tokens_sum INTEGER, tokens_n INTEGER NOT NULL DEFAULT 0, cost_sum REAL, cost_n "
-                "INTEGER NOT NULL DEFAULT 0, tools_sum INTEGER, tools_n INTEGER NOT NULL DEFAULT "
-                "0, paused_sum REAL, paused_n INTEGER NOT NULL DEFAULT 0, duration_n INTEGER NOT "
-                "NULL DEFAULT 0, ttft_n INTEGER NOT NULL DEFAULT 0)"
-            ),
-            (
-                "CREATE INDEX run_metadata_rollup_key ON run_metadata_rollup (key, hour, value, "
-                "agent, status, runs, tokens_sum, tokens_n, cost_sum, cost_n, tools_sum, tools_n, "
-                "paused_sum, paused_n, duration_n, ttft_n)"
-            ),
-            (
-                "INSERT INTO run_metadata_rollup (hour, key, value, agent, status, runs, "
-                "tokens_sum, tokens_n, cost_sum, cost_n, tools_sum, tools_n, paused_sum, "
-                "paused_n, duration_n, ttft_n) SELECT CAST(m.started_at / 3600 AS INTEGER) * "
-                "3600, m.key, m.value, m.agent, m.status, COUNT(*), SUM(CASE WHEN "
-                "typeof(m.total_tokens) IN ('integer') AND m.total_tokens BETWEEN 0 AND "
-                "1000000000000 THEN m.total_tokens END), COUNT(CASE WHEN typeof(m.total_tokens) "
-                "IN ('integer') AND m.total_tokens BETWEEN 0 AND 1000000000000 THEN "
-                "m.total_tokens END), SUM(CASE WHEN typeof(m.cost_usd) IN ('integer', 'real') AND "
-                "m.cost_usd BETWEEN 0 AND 1000000.0 THEN m.cost_usd END), COUNT(CASE WHEN "
-                "typeof(m.cost_usd) IN ('integer', 'real') AND m.cost_usd BETWEEN 0 AND 1000000.0 "
-                "THEN m.cost_usd END), SUM(CASE WHEN typeof(m.tool_call_count) IN ('integer') AND "
-                "m.tool_call_count BETWEEN 0 AND 1000000 THEN m.tool_call_count END), COUNT(CASE "
-                "WHEN typeof(m.tool_call_count) IN ('integer') AND m.tool_call_count BETWEEN 0 "
-                "AND 1000000 THEN m.tool_call_count END), SUM(CASE WHEN typeof(m.paused_seconds) "
-                "IN ('integer', 'real') AND m.paused_seconds BETWEEN 0 AND 1000000000 THEN "
-                "m.paused_seconds END), COUNT(CASE WHEN typeof(m.paused_seconds) IN ('integer', "
-                "'real') AND m.paused_seconds BETWEEN 0 AND 1000000000 THEN m.paused_seconds "
-                "END), COUNT(CASE WHEN typeof(m.duration) IN ('integer', 'real') AND m.duration "
-                "BETWEEN 0 AND 1000000000 THEN m.duration END), COUNT(CASE WHEN typeof(m.ttft) IN "
-                "('integer', 'real') AND m.ttft BETWEEN 0 AND 1000000000 THEN m.ttft END) FROM "
-                "run_metadata m WHERE m.status IS NOT 'running' GROUP BY 1, m.key, m.value, "
-                "m.agent, m.status"
-            ),
-            (
-                "CREATE TRIGGER run_metadata_rollup_insert AFTER INSERT ON runs WHEN new.metadata "
-                "IS NOT NULL AND new.status IS NOT 'running' BEGIN INSERT INTO "
-                "run_metadata_rollup (hour, key, value, agent, status) SELECT CAST(new.started_at "
-                "/ 3600 AS INTEGER) * 3600, p.key, p.value, new.agent, new.status FROM (SELECT "
-                "DISTINCT j.key AS key, CASE j.type WHEN 'text' THEN j.value WHEN 'true' THEN "
-                "'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS TEXT) END AS value FROM "
-                "json_each(CASE WHEN json_valid(new.metadata) AND json_type(new.metadata) = "
-                "'object' THEN new.metadata ELSE '{}' END) j WHERE j.type <> 'null') p WHERE NOT "
-                "EXISTS (SELECT 1 FROM run_metadata_rollup WHERE key = p.key AND hour = "
-                "CAST(new.started_at / 3600 AS INTEGER) * 3600 AND value = p.value AND agent IS "
-                "new.agent AND status IS new.status); UPDATE run_metadata_rollup SET tokens_sum = "
-                "CASE WHEN CASE WHEN typeof(new.total_tokens) IN ('integer') AND new.total_tokens "
-                "BETWEEN 0 AND 1000000000000 THEN new.total_tokens END IS NULL THEN tokens_sum "
-                "ELSE COALESCE(tokens_sum, 0) + CASE WHEN typeof(new.total_tokens) IN ('integer') "
-                "AND new.total_tokens BETWEEN 0 AND 1000000000000 THEN new.total_tokens END END, "
-                "tokens_n = tokens_n + (CASE WHEN typeof(new.total_tokens) IN ('integer') AND "
-                "new.total_tokens BETWEEN 0 AND 1000000000000 THEN new.total_tokens END IS NOT "
-                "NULL), cost_sum = CASE WHEN CASE WHEN typeof(new.cost_usd) IN ('integer', "
-                "'real') AND new.cost_usd BETWEEN 0 AND 1000000.0 THEN new.cost_usd END IS NULL "
-                "THEN cost_sum ELSE COALESCE(cost_sum, 0) + CASE WHEN typeof(new.cost_usd) IN "
-                "('integer', 'real') AND new.cost_usd BETWEEN 0 AND 1000000.0 THEN new.cost_usd "
-                "END END, cost_n = cost_n + (CASE WHEN typeof(new.cost_usd) IN ('integer', "
-                "'real') AND new.cost_usd BETWEEN 0 AND 1000000.0 THEN new.cost_usd END IS NOT "
-                "NULL), tools_sum = CASE WHEN CASE WHEN typeof(new.tool_call_count) IN "
-                "('integer') AND new.tool_call_count BETWEEN 0 AND 1000000 THEN "
-                "new.tool_call_count END IS NULL THEN tools_sum ELSE COALESCE(tools_sum, 0) + "
-                "CASE WHEN typeof(new.tool_call_count) IN ('integer') AND new.tool_call_count "
-                "BETWEEN 0 AND 1000000 THEN new.tool_call_count END END, tools_n = tools_n + "
-                "(CASE WHEN typeof(new.tool_call_count) IN ('integer') AND new.tool_call_count "
-                "BETWEEN 0 AND 1000000 THEN new.tool_call_count END IS NOT NULL), paused_sum = "
-                "CASE WHEN CASE WHEN typeof(new.paused_seconds) IN ('integer', 'real') AND "
-                "new.paused_seconds BETWEEN 0 AND 1000000000 THEN new.paused_seconds END IS NULL "
-                "THEN paused_sum ELSE COALESCE(paused_sum, 0) + CASE WHEN "
-                "typeof(new.paused_seconds) IN ('integer', 'real') AND new.paused_seconds BETWEEN "
-                "0 AND 1000000000 THEN new.paused_seconds END END, paused_n = paused_n + (CASE "
-                "WHEN typeof(new.paused_seconds) IN ('integer', 'real') AND new.paused_seconds "
-                "BETWEEN 0 AND 1000000000 THEN new.paused_seconds END IS NOT NULL), duration_n = "
-                "duration_n + (CASE WHEN typeof(new.duration) IN ('integer', 'real') AND "
-                "new.duration BETWEEN 0 AND 1000000000 THEN new.duration END IS NOT NULL), ttft_n "
-                "= ttft_n + (CASE WHEN typeof(new.ttft) IN ('integer', 'real') AND new.ttft "
-                "BETWEEN 0 AND 1000000000 THEN new.ttft END IS NOT NULL), runs = runs + 1 WHERE "
-                "hour = CAST(new.started_at / 3600 AS INTEGER) * 3600 AND agent IS new.agent AND "
-                "status IS new.status AND (key, value) IN (SELECT DISTINCT j.key AS key, CASE "
-                "j.type WHEN 'text' THEN j.value WHEN 'true' THEN 'true' WHEN 'false' THEN "
-                "'false' ELSE CAST(j.value AS TEXT) END AS value FROM json_each(CASE WHEN "
-                "json_valid(new.metadata) AND json_type(new.metadata) = 'object' THEN "
-                "new.metadata ELSE '{}' END) j WHERE j.type <> 'null'); END"
-            ),
-            (
-                "CREATE TRIGGER run_metadata_rollup_update_old AFTER UPDATE OF metadata, agent, "
-                "status, started_at, total_tokens, cost_usd, tool_call_count, paused_seconds, "
-                "duration, ttft ON runs WHEN old.metadata IS NOT NULL AND old.status IS NOT "
-                "'running' AND (old.metadata IS NOT new.metadata OR old.agent IS NOT new.agent OR"
-                " old.status IS NOT new.status OR old.started_at IS NOT new.started_at OR "
-                "old.total_tokens IS NOT new.total_tokens OR old.cost_usd IS NOT new.cost_usd OR "
-                "old.tool_call_count IS NOT new.tool_call_count OR old.paused_seconds IS NOT "
-                "new.paused_seconds OR old.duration IS NOT new.duration OR old.ttft IS NOT "
-                "new.ttft) BEGIN UPDATE run_metadata_rollup SET tokens_sum = CASE WHEN tokens_n -"
-                " (CASE WHEN typeof(old.total_tokens) IN ('integer') AND old.total_tokens BETWEEN"
-                " 0 AND 1000000000000 THEN old.total_tokens END IS NOT NULL) = 0 THEN NULL ELSE "
-                "tokens_sum - COALESCE(CASE WHEN typeof(old.total_tokens) IN ('integer') AND "
-                "old.total_tokens BETWEEN 0 AND 1000000000000 THEN old.total_tokens END, 0) END, "
-                "tokens_n = tokens_n - (CASE WHEN typeof(old.total_tokens) IN ('integer') AND "
-                "old.total_tokens BETWEEN 0 AND 1000000000000 THEN old.total_tokens END IS NOT "
-                "NULL), cost_sum = CASE WHEN cost_n - (CASE WHEN typeof(old.cost_usd) IN "
-                "('integer', 'real') AND old.cost_usd BETWEEN 0 AND 1000000.0 THEN old.cost_usd "
-                "END IS NOT NULL) = 0 THEN NULL ELSE cost_sum - COALESCE(CASE WHEN "
-                "typeof(old.cost_usd) IN ('integer', 'real') AND old.cost_usd BETWEEN 0 AND "
-                "1000000.0 THEN old.cost_usd END, 0) END, cost_n = cost_n - (CASE WHEN "
-                "typeof(old.cost_usd) IN ('integer', 'real') AND old.cost_usd BETWEEN 0 AND "
-                "1000000.0 THEN old.cost_usd END IS NOT NULL), tools_sum = CASE WHEN tools_n - "
-                "(CASE WHEN typeof(old.tool_call_count) IN ('integer') AND old.tool_call_count "
-                "BETWEEN 0 AND 1000000 THEN old.tool_call_count END IS NOT NULL) = 0 THEN NULL "
-                "ELSE tools_sum - COALESCE(CASE WHEN typeof(old.tool_call_count) IN ('integer') "
-                "AND old.tool_call_count BETWEEN 0 AND 1000000 THEN old.tool_call_count END, 0) "
-                "END, tools_n = tools_n - (CASE WHEN typeof(old.tool_call_count) IN ('integer') "
-                "AND old.tool_call_count BETWEEN 0 AND 1000000 THEN old.tool_call_count END IS "
-                "NOT NULL), paused_sum = CASE WHEN paused_n - (CASE WHEN "
-                "typeof(old.paused_seconds) IN ('integer', 'real') AND old.paused_seconds BETWEEN"
-                " 0 AND 1000000000 THEN old.paused_seconds END IS NOT NULL) = 0 THEN NULL ELSE "
-                "paused_sum - COALESCE(CASE WHEN typeof(old.paused_seconds) IN ('integer', "
-                "'real') AND old.paused_seconds BETWEEN 0 AND 1000000000 THEN old.paused_seconds "
-                "END, 0) END, paused_n = paused_n - (CASE WHEN typeof(old.paused_seconds) IN "
-                "('integer', 'real') AND old.paused_seconds BETWEEN 0 AND 1000000000 THEN "
-                "old.paused_seconds END IS NOT NULL), duration_n = duration_n - (CASE WHEN "
-                "typeof(old.duration) IN ('integer', 'real') AND old.duration BETWEEN 0 AND "
-                "1000000000 THEN old.duration END IS NOT NULL), ttft_n = ttft_n - (CASE WHEN "
-                "typeof(old.ttft) IN ('integer', 'real') AND old.ttft BETWEEN 0 AND 1000000000 "
-                "THEN old.ttft END IS NOT NULL), runs = runs - 1 WHERE hour = CAST(old.started_at"
-                " / 3600 AS INTEGER) * 3600 AND agent IS old.agent AND status IS old.status AND "
-                "(key, value) IN (SELECT DISTINCT j.key AS key, CASE j.type WHEN 'text' THEN "
-                "j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS "
-                "TEXT) END AS value FROM json_each(CASE WHEN json_valid(old.metadata) AND "
-                "json_type(old.metadata) = 'object' THEN old.metadata ELSE '{}' END) j WHERE "
-                "j.type <> 'null'); DELETE FROM run_metadata_rollup WHERE hour = "
-                "CAST(old.started_at / 3600 AS INTEGER) * 3600 AND agent IS old.agent AND status "
-                "IS old.status AND (key, value) IN (SELECT DISTINCT j.key AS key, CASE j.type "
-                "WHEN 'text' THEN j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE "
-                "CAST(j.value AS TEXT) END AS value FROM json_each(CASE WHEN "
-                "json_valid(old.metadata) AND json_type(old.metadata) = 'object' THEN "
-                "old.metadata ELSE '{}' END) j WHERE j.type <> 'null') AND runs <= 0; END"
-            ),
-            (
-                "CREATE TRIGGER run_metadata_rollup_update_new AFTER UPDATE OF metadata, agent, "
-                "status, started_at, total_tokens, cost_usd, tool_call_count, paused_seconds, "
-                "duration, ttft ON runs WHEN new.metadata IS NOT NULL AND new.status IS NOT "
-                "'running' AND (old.metadata IS NOT new.metadata OR old.agent IS NOT new.agent OR"
-                " old.status IS NOT new.status OR old.started_at IS NOT new.started_at OR "
-                "old.total_tokens IS NOT new.total_tokens OR old.cost_usd IS NOT new.cost_usd OR "
-                "old.tool_call_count IS NOT new.tool_call_count OR old.paused_seconds IS NOT "
-                "new.paused_seconds OR old.duration IS NOT new.duration OR old.ttft IS NOT "
-                "new.ttft) BEGIN INSERT INTO run_metadata_rollup (hour, key, value, agent, "
-                "status) SELECT CAST(new.started_at / 3600 AS INTEGER) * 3600, p.key, p.value, "
-                "new.agent, new.status FROM (SELECT DISTINCT j.key AS key, CASE j.type WHEN "
-                "'text' THEN j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE "
-                "CAST(j.value AS TEXT) END AS value FROM json_each(CASE WHEN "
-                "json_valid(new.metadata) AND json_type(new.metadata) = 'object' THEN "
-                "new.metadata ELSE '{}' END) j WHERE j.type <> 'null') p WHERE NOT EXISTS (SELECT"
-                " 1 FROM run_metadata_rollup WHERE key = p.key AND hour = CAST(new.started_at / "
-                "3600 AS INTEGER) * 3600 AND value = p.value AND agent IS new.agent AND status IS"
-                " new.status); UPDATE run_metadata_rollup SET tokens_sum = CASE WHEN CASE WHEN "
-                "typeof(new.total_tokens) IN ('integer') AND new.total_tokens BETWEEN 0 AND "
-                "1000000000000 THEN new.total_tokens END IS NULL THEN tokens_sum ELSE "
-                "COALESCE(tokens_sum, 0) + CASE WHEN typeof(new.total_tokens) IN ('integer') AND "
-                "new.total_tokens BETWEEN 0 AND 1000000000000 THEN new.total_tokens END END, "
-                "tokens_n = tokens_n + (CASE WHEN typeof(new.total_tokens) IN ('integer') AND "
-                "new.total_tokens BETWEEN 0 AND 1000000000000 THEN new.total_tokens END IS NOT "
-                "NULL), cost_sum = CASE WHEN CASE WHEN typeof(new.cost_usd) IN ('integer', "
-                "'real') AND new.cost_usd BETWEEN 0 AND 1000000.0 THEN new.cost_usd END IS NULL "
-                "THEN cost_sum ELSE COALESCE(cost_sum, 0) + CASE WHEN typeof(new.cost_usd) IN "
-                "('integer', 'real') AND new.cost_usd BETWEEN 0 AND 1000000.0 THEN new.cost_usd "
-                "END END, cost_n = cost_n + (CASE WHEN typeof(new.cost_usd) IN ('integer', "
-                "'real') AND new.cost_usd BETWEEN 0 AND 1000000.0 THEN new.cost_usd END IS NOT "
-                "NULL), tools_sum = CASE WHEN CASE WHEN typeof(new.tool_call_count) IN "
-                "('integer') AND new.tool_call_count BETWEEN 0 AND 1000000 THEN "
-                "new.tool_call_count END IS NULL THEN tools_sum ELSE COALESCE(tools_sum, 0) + "
-                "CASE WHEN typeof(new.tool_call_count) IN ('integer') AND new.tool_call_count "
-                "BETWEEN 0 AND 1000000 THEN new.tool_call_count END END, tools_n = tools_n + "
-                "(CASE WHEN typeof(new.tool_call_count) IN ('integer') AND new.tool_call_count "
-                "BETWEEN 0 AND 1000000 THEN new.tool_call_count END IS NOT NULL), paused_sum = "
-                "CASE WHEN CASE WHEN typeof(new.paused_seconds) IN ('integer', 'real') AND "
-                "new.paused_seconds BETWEEN 0 AND 1000000000 THEN new.paused_seconds END IS NULL "
-                "THEN paused_sum ELSE COALESCE(paused_sum, 0) + CASE WHEN "
-                "typeof(new.paused_seconds) IN ('integer', 'real') AND new.paused_seconds BETWEEN"
-                " 0 AND 1000000000 THEN new.paused_seconds END END, paused_n = paused_n + (CASE "
-                "WHEN typeof(new.paused_seconds) IN ('integer', 'real') AND new.paused_seconds "
-                "BETWEEN 0 AND 1000000000 THEN new.paused_seconds END IS NOT NULL), duration_n = "
-                "duration_n + (CASE WHEN typeof(new.duration) IN ('integer', 'real') AND "
-                "new.duration BETWEEN 0 AND 1000000000 THEN new.duration END IS NOT NULL), ttft_n"
-                " = ttft_n + (CASE WHEN typeof(new.ttft) IN ('integer', 'real') AND new.ttft "
-                "BETWEEN 0 AND 1000000000 THEN new.ttft END IS NOT NULL), runs = runs + 1 WHERE "
-                "hour = CAST(new.started_at / 3600 AS INTEGER) * 3600 AND agent IS new.agent AND "
-                "status IS new.status AND (key, value) IN (SELECT DISTINCT j.key AS key, CASE "
-                "j.type WHEN 'text' THEN j.value WHEN 'true' THEN 'true' WHEN 'false' THEN "
-                "'false' ELSE CAST(j.value AS TEXT) END AS value FROM json_each(CASE WHEN "
-                "json_valid(new.metadata) AND json_type(new.metadata) = 'object' THEN "
-                "new.metadata ELSE '{}' END) j WHERE j.type <> 'null'); END"
-            ),
-            (
-                "CREATE TRIGGER run_metadata_rollup_delete AFTER DELETE ON runs WHEN old.metadata "
-                "IS NOT NULL AND old.status IS NOT 'running' BEGIN UPDATE run_metadata_rollup SET "
-                "tokens_sum = CASE WHEN tokens_n - (CASE WHEN typeof(old.total_tokens) IN "
-                "('integer') AND old.total_tokens BETWEEN 0 AND 1000000000000 THEN "
-                "old.total_tokens END IS NOT NULL) = 0 THEN NULL ELSE tokens_sum - COALESCE(CASE "
-                "WHEN typeof(old.total_tokens) IN ('integer') AND old.total_tokens BETWEEN 0 AND "
-                "1000000000000 THEN old.total_tokens END, 0) END, tokens_n = tokens_n - (CASE "
-                "WHEN typeof(old.total_tokens) IN ('integer') AND old.total_tokens BETWEEN 0 AND "
-                "1000000000000 THEN old.total_tokens END IS NOT NULL), cost_sum = CASE WHEN "
-                "cost_n - (CASE WHEN typeof(old.cost_usd) IN ('integer', 'real') AND old.cost_usd "
-                "BETWEEN 0 AND 1000000.0 THEN old.cost_usd END IS NOT NULL) = 0 THEN NULL ELSE "
-                "cost_sum - COALESCE(CASE WHEN typeof(old.cost_usd) IN ('integer', 'real') AND "
-                "old.cost_usd BETWEEN 0 AND 1000000.0 THEN old.cost_usd END, 0) END, cost_n = "
-                "cost_n - (CASE WHEN typeof(old.cost_usd) IN ('integer', 'real') AND old.cost_usd "
-                "BETWEEN 0 AND 1000000.0 THEN old.cost_usd END IS NOT NULL), tools_sum = CASE "
-                "WHEN tools_n - (CASE WHEN typeof(old.tool_call_count) IN ('integer') AND "
-                "old.tool_call_count BETWEEN 0 AND 1000000 THEN old.tool_call_count END IS NOT "
-                "NULL) = 0 THEN NULL ELSE tools_sum - COALESCE(CASE WHEN "
-                "typeof(old.tool_call_count) IN ('integer') AND old.tool_call_count BETWEEN 0 AND "
-                "1000000 THEN old.tool_call_count END, 0) END, tools_n = tools_n - (CASE WHEN "
-                "typeof(old.tool_call_count) IN ('integer') AND old.tool_call_count BETWEEN 0 AND "
-                "1000000 THEN old.tool_call_count END IS NOT NULL), paused_sum = CASE WHEN "
-                "paused_n - (CASE WHEN typeof(old.paused_seconds) IN ('integer', 'real') AND "
-                "old.paused_seconds BETWEEN 0 AND 1000000000 THEN old.paused_seconds END IS NOT "
-                "NULL) = 0 THEN NULL ELSE paused_sum - COALESCE(CASE WHEN "
-                "typeof(old.paused_seconds) IN ('integer', 'real') AND old.paused_seconds BETWEEN "
-                "0 AND 1000000000 THEN old.paused_seconds END, 0) END, paused_n = paused_n - "
-                "(CASE WHEN typeof(old.paused_seconds) IN ('integer', 'real') AND "
-                "old.paused_seconds BETWEEN 0 AND 1000000000 THEN old.paused_seconds END IS NOT "
-                "NULL), duration_n = duration_n - (CASE WHEN typeof(old.duration) IN ('integer', "
-                "'real') AND old.duration BETWEEN 0 AND 1000000000 THEN old.duration END IS NOT "
-                "NULL), ttft_n = ttft_n - (CASE WHEN typeof(old.ttft) IN ('integer', 'real') AND "
-                "old.ttft BETWEEN 0 AND 1000000000 THEN old.ttft END IS NOT NULL), runs = runs - "
-                "1 WHERE hour = CAST(old.started_at / 3600 AS INTEGER) * 3600 AND agent IS "
-                "old.agent AND status IS old.status AND (key, value) IN (SELECT DISTINCT j.key AS "
-                "key, CASE j.type WHEN 'text' THEN j.value WHEN 'true' THEN 'true' WHEN 'false' "
-                "THEN 'false' ELSE CAST(j.value AS TEXT) END AS value FROM json_each(CASE WHEN "
-                "json_valid(old.metadata) AND json_type(old.metadata) = 'object' THEN "
-                "old.metadata ELSE '{}' END) j WHERE j.type <> 'null'); DELETE FROM "
-                "run_metadata_rollup WHERE hour = CAST(old.started_at / 3600 AS INTEGER) * 3600 "
-                "AND agent IS old.agent AND status IS old.status AND (key, value) IN (SELECT "
-                "DISTINCT j.key AS key, CASE j.type WHEN 'text' THEN j.value WHEN 'true' THEN "
-                "'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS TEXT) END AS value FROM "
-                "json_each(CASE WHEN json_valid(old.metadata) AND json_type(old.metadata) = "
-                "'object' THEN old.metadata ELSE '{}' END) j WHERE j.type <> 'null') AND runs <= "
-                "0; END"
-            ),
-        ),
-    )
+_emptied("m018_metadata_rollup")
 
 
 @migration
@@ -942,25 +445,7 @@ def m020_tool_call_ran_by(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE tool_calls ADD COLUMN ran_by TEXT")
 
 
-@migration
-def m021_unpriced_runs(db: sqlite3.Connection) -> None:
-    # A summary tells "no price for the model" (unpriced) from "the run reported no usage":
-    # both rollups count the runs with a token count and no cost (unpriced_n), kept by their
-    # triggers, remade here, and filled again from the runs. No value of a run changes.
-    _each(
-        db,
-        (
-            "ALTER TABLE runs_rollup ADD COLUMN unpriced_n INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE run_metadata_rollup ADD COLUMN unpriced_n INTEGER NOT NULL DEFAULT 0",
-            "DROP INDEX run_metadata_rollup_key",
-            (
-                "CREATE INDEX run_metadata_rollup_key ON run_metadata_rollup (key, hour, value, "
-                "agent, status, runs, tokens_sum, tokens_n, cost_sum, cost_n, tools_sum, tools_n, "
-                "paused_sum, paused_n, duration_n, ttft_n, unpriced_n)"
-            ),
-            *_UNPRICED_ROLLUPS,
-        ),
-    )
+_emptied("m021_unpriced_runs")
 
 
 @migration
@@ -1020,16 +505,38 @@ def m022_summaries_from_runs(db: sqlite3.Connection) -> None:
     )
 
 
+_M007_TRIGGERS = (
+    "insert",
+    "update",
+    "reopen",
+    "delete",
+    "tools_insert",
+    "tools_delete",
+    "tools_update",
+)
+
+
 @migration
 def m023_search_reads_the_runs(db: sqlite3.Connection) -> None:
     # The search index reads each run's text from runs (an external-content FTS5 table over
     # the view runs_search_text) instead of holding its own copy of every answer: the file
     # shrinks by that copy, and a run's end writes its answer once. The index holds exactly
     # the runs of the view, those not running; an entry is taken out while the view still
-    # shows what it indexed (BEFORE triggers), then put back from the new values. A file
-    # whose SQLite lacked FTS5 when m007 ran has no index, and gets none.
-    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs_search'").fetchone() is None:
-        return
+    # shows what it indexed (BEFORE triggers), then put back from the new values. (m007's
+    # index, with its own copy of the text, goes.) A Python whose SQLite lacks FTS5 gets no
+    # index: search then says so.
+    _each(db, [f"DROP TRIGGER IF EXISTS runs_search_{name}" for name in _M007_TRIGGERS])
+    db.execute("DROP TABLE IF EXISTS runs_search")
+    try:
+        db.execute(
+            "CREATE VIRTUAL TABLE runs_search USING fts5(message, answer, reasoning, tools, "
+            "content = 'runs_search_text', content_rowid = 'id', "
+            "tokenize = 'unicode61 remove_diacritics 2')"
+        )
+    except sqlite3.OperationalError as exc:
+        if "no such module" in str(exc):
+            return
+        raise
     tools = (
         "(SELECT group_concat(coalesce(name, '') || ' ' || coalesce(arguments, ''), ' ') FROM "
         "tool_calls WHERE local_id = {run}.local_id)"
@@ -1050,23 +557,10 @@ def m023_search_reads_the_runs(db: sqlite3.Connection) -> None:
     _each(
         db,
         (
-            "DROP TRIGGER runs_search_insert",
-            "DROP TRIGGER runs_search_update",
-            "DROP TRIGGER runs_search_reopen",
-            "DROP TRIGGER runs_search_delete",
-            "DROP TRIGGER runs_search_tools_insert",
-            "DROP TRIGGER runs_search_tools_delete",
-            "DROP TRIGGER runs_search_tools_update",
-            "DROP TABLE runs_search",
             (
                 "CREATE VIEW runs_search_text AS SELECT rowid AS id, message, answer, "
                 "reasoning, " + tools.format(run="runs") + " AS tools FROM runs WHERE status "
                 "IS NOT 'running'"
-            ),
-            (
-                "CREATE VIRTUAL TABLE runs_search USING fts5(message, answer, reasoning, tools, "
-                "content = 'runs_search_text', content_rowid = 'id', "
-                "tokenize = 'unicode61 remove_diacritics 2')"
             ),
             "INSERT INTO runs_search (runs_search) VALUES ('rebuild')",
             (
@@ -1110,749 +604,82 @@ def m023_search_reads_the_runs(db: sqlite3.Connection) -> None:
     )
 
 
-_GUARDED_SIDE_TABLES = (
-    "DROP TRIGGER runs_rollup_insert",
-    "DROP TRIGGER runs_rollup_update_old",
-    "DROP TRIGGER runs_rollup_update_new",
-    "DROP TRIGGER runs_rollup_delete",
-    "DELETE FROM runs_rollup",
-    (
-        "INSERT INTO runs_rollup (hour, agent, model, provider, connection, host, status, "
-        "error_code, cost_source, runs, tokens_sum, tokens_n, cost_sum, cost_n, tools_sum, "
-        "tools_n, paused_sum, paused_n, duration_n, ttft_n) SELECT CAST(runs.started_at / 3600 AS "
-        "INTEGER) * 3600, agent, model, provider, connection, host, status, error_code, "
-        "cost_source, COUNT(*), SUM(CASE WHEN typeof(runs.total_tokens) IN ('integer') AND "
-        "runs.total_tokens BETWEEN 0 AND 1000000000000 THEN runs.total_tokens END), COUNT(CASE "
-        "WHEN typeof(runs.total_tokens) IN ('integer') AND runs.total_tokens BETWEEN 0 AND "
-        "1000000000000 THEN runs.total_tokens END), SUM(CASE WHEN typeof(runs.cost_usd) IN "
-        "('integer', 'real') AND runs.cost_usd BETWEEN 0 AND 1000000.0 THEN runs.cost_usd END), "
-        "COUNT(CASE WHEN typeof(runs.cost_usd) IN ('integer', 'real') AND runs.cost_usd BETWEEN 0 "
-        "AND 1000000.0 THEN runs.cost_usd END), SUM(CASE WHEN typeof(runs.tool_call_count) IN "
-        "('integer') AND runs.tool_call_count BETWEEN 0 AND 1000000 THEN runs.tool_call_count "
-        "END), COUNT(CASE WHEN typeof(runs.tool_call_count) IN ('integer') AND "
-        "runs.tool_call_count BETWEEN 0 AND 1000000 THEN runs.tool_call_count END), SUM(CASE WHEN "
-        "typeof(runs.paused_seconds) IN ('integer', 'real') AND runs.paused_seconds BETWEEN 0 AND "
-        "1000000000 THEN runs.paused_seconds END), COUNT(CASE WHEN typeof(runs.paused_seconds) IN "
-        "('integer', 'real') AND runs.paused_seconds BETWEEN 0 AND 1000000000 THEN "
-        "runs.paused_seconds END), COUNT(CASE WHEN typeof(runs.duration) IN ('integer', 'real') "
-        "AND runs.duration BETWEEN 0 AND 1000000000 THEN runs.duration END), COUNT(CASE WHEN "
-        "typeof(runs.ttft) IN ('integer', 'real') AND runs.ttft BETWEEN 0 AND 1000000000 THEN "
-        "runs.ttft END) FROM runs WHERE runs.status IS NOT 'running' GROUP BY 1, agent, model, "
-        "provider, connection, host, status, error_code, cost_source"
+_DROPPED_BY: Final = {
+    "m022_summaries_from_runs": frozenset(
+        [
+            "00040c5bdd6858dbfb7a8c7ea377301d",
+            "04ec2519f7c0aeec2c650ed7acd2b4b7",
+            "159745590ec3f5c4e1052a0c5b8687f8",
+            "1a0bf83ffb6cf53d2f23ac69fe52e5f2",
+            "1a1caf9a3764cf5eb72d98f298d22456",
+            "1e7b90902a4998c232edd844861e0315",
+            "21b8332184c5867d4eecf41792f94353",
+            "27ede601b73a0d0f95f4d22f5acc5e68",
+            "2a2e4f1bcfd65a4369bf0024a2878627",
+            "2bfd22964180a5b45379f2c5d2c8d5bb",
+            "342aa472623e13b1e97ad4e494a83ea0",
+            "477927a35c4dcce0159a2855ff6ebb11",
+            "49afc3ada4c15e327cfaacc35d6b8c50",
+            "730aeb00930eb4d9126a76316f0e3432",
+            "7c508be04d6cf47d334524cc27092258",
+            "8065806c070f71d1aca7f0106db637cd",
+            "8191028d84abed2497a0bca70f5a002d",
+            "8744cddffb22b4203b5fbb1738fefd4c",
+            "a0875669a478adb2543add4b0b2839ff",
+            "a2f33466792d2f7ca2a0df5c1d25e0ae",
+            "ace560fb18134a477519f0975f25d047",
+            "bebdd3220739b0fe949f02746703c233",
+            "d098384b96b73c71aa553afe11c0b99f",
+            "d3c6d06a612764f69d7d8792a57d6c6d",
+            "d4064a349d9eca013efb41750a1e827b",
+            "d72b3e6c18cd0a65e2e2cad77e6096da",
+            "d828d5ff82d2580777eb3e8eb623cfbb",
+            "d84f6ce4161f8f968aa3dacf93d8f44d",
+            "ec7ec170706ad3af2aa04e8ad856d3f2",
+            "ee4206d5d95798e840de6838f38b49c6",
+            "eebcf6b5e334543a48b215fa89469aef",
+            "f0db7f8ea327ed5efd8ab4ab9793cb75",
+            "f28e638b6ed8be690fd9de0e429a90bd",
+            "f6c414e23c331f0badaa3a9678e96d3b",
+            "f725294d875a6f72096358ce1677082b",
+        ]
     ),
-    (
-        "CREATE TRIGGER runs_rollup_insert AFTER INSERT ON runs WHEN new.status IS NOT 'running' "
-        "BEGIN INSERT INTO runs_rollup (hour, agent, model, provider, connection, host, status, "
-        "error_code, cost_source) SELECT CAST(new.started_at / 3600 AS INTEGER) * 3600, "
-        "new.agent, new.model, new.provider, new.connection, new.host, new.status, "
-        "new.error_code, new.cost_source WHERE NOT EXISTS (SELECT 1 FROM runs_rollup WHERE hour = "
-        "CAST(new.started_at / 3600 AS INTEGER) * 3600 AND agent IS new.agent AND model IS "
-        "new.model AND provider IS new.provider AND connection IS new.connection AND host IS "
-        "new.host AND status IS new.status AND error_code IS new.error_code AND cost_source IS "
-        "new.cost_source); UPDATE runs_rollup SET tokens_sum = CASE WHEN CASE WHEN "
-        "typeof(new.total_tokens) IN ('integer') AND new.total_tokens BETWEEN 0 AND 1000000000000 "
-        "THEN new.total_tokens END IS NULL THEN tokens_sum ELSE COALESCE(tokens_sum, 0) + CASE "
-        "WHEN typeof(new.total_tokens) IN ('integer') AND new.total_tokens BETWEEN 0 AND "
-        "1000000000000 THEN new.total_tokens END END, tokens_n = tokens_n + (CASE WHEN "
-        "typeof(new.total_tokens) IN ('integer') AND new.total_tokens BETWEEN 0 AND 1000000000000 "
-        "THEN new.total_tokens END IS NOT NULL), cost_sum = CASE WHEN CASE WHEN "
-        "typeof(new.cost_usd) IN ('integer', 'real') AND new.cost_usd BETWEEN 0 AND 1000000.0 "
-        "THEN new.cost_usd END IS NULL THEN cost_sum ELSE COALESCE(cost_sum, 0) + CASE WHEN "
-        "typeof(new.cost_usd) IN ('integer', 'real') AND new.cost_usd BETWEEN 0 AND 1000000.0 "
-        "THEN new.cost_usd END END, cost_n = cost_n + (CASE WHEN typeof(new.cost_usd) IN "
-        "('integer', 'real') AND new.cost_usd BETWEEN 0 AND 1000000.0 THEN new.cost_usd END IS "
-        "NOT NULL), tools_sum = CASE WHEN CASE WHEN typeof(new.tool_call_count) IN ('integer') "
-        "AND new.tool_call_count BETWEEN 0 AND 1000000 THEN new.tool_call_count END IS NULL THEN "
-        "tools_sum ELSE COALESCE(tools_sum, 0) + CASE WHEN typeof(new.tool_call_count) IN "
-        "('integer') AND new.tool_call_count BETWEEN 0 AND 1000000 THEN new.tool_call_count END "
-        "END, tools_n = tools_n + (CASE WHEN typeof(new.tool_call_count) IN ('integer') AND "
-        "new.tool_call_count BETWEEN 0 AND 1000000 THEN new.tool_call_count END IS NOT NULL), "
-        "paused_sum = CASE WHEN CASE WHEN typeof(new.paused_seconds) IN ('integer', 'real') AND "
-        "new.paused_seconds BETWEEN 0 AND 1000000000 THEN new.paused_seconds END IS NULL THEN "
-        "paused_sum ELSE COALESCE(paused_sum, 0) + CASE WHEN typeof(new.paused_seconds) IN "
-        "('integer', 'real') AND new.paused_seconds BETWEEN 0 AND 1000000000 THEN "
-        "new.paused_seconds END END, paused_n = paused_n + (CASE WHEN typeof(new.paused_seconds) "
-        "IN ('integer', 'real') AND new.paused_seconds BETWEEN 0 AND 1000000000 THEN "
-        "new.paused_seconds END IS NOT NULL), duration_n = duration_n + (CASE WHEN "
-        "typeof(new.duration) IN ('integer', 'real') AND new.duration BETWEEN 0 AND 1000000000 "
-        "THEN new.duration END IS NOT NULL), ttft_n = ttft_n + (CASE WHEN typeof(new.ttft) IN "
-        "('integer', 'real') AND new.ttft BETWEEN 0 AND 1000000000 THEN new.ttft END IS NOT "
-        "NULL), runs = runs + 1 WHERE hour = CAST(new.started_at / 3600 AS INTEGER) * 3600 AND "
-        "agent IS new.agent AND model IS new.model AND provider IS new.provider AND connection IS "
-        "new.connection AND host IS new.host AND status IS new.status AND error_code IS "
-        "new.error_code AND cost_source IS new.cost_source; END"
+    "m023_search_reads_the_runs": frozenset(
+        [
+            "17f9d087ebc81e82971d2f16fb76bcb3",
+            "1ca401fa180d5e46af7afc7cee5f9333",
+            "356f2e3f087146c329eead1c709fcc34",
+            "41f58f1299af1fa84e9371825a857ce3",
+            "5d3fb5f4547493cae1c5cc3ac9d4beb3",
+            "615b40443e547e7aa2b43b1efc00bbf3",
+            "8fefe263edd5a21c623a04dd0beaf42d",
+            "983ad00b4b305b24b204674d367b7544",
+            "9df6ff740d02fa36c0cc2d78d6fb8a70",
+            "a9a1e79f21dfe2300692d7a2ea955bc9",
+            "cee0e7056b2065d238b11a4525fa73ba",
+            "d9096a6d6d472749787b258ab7f7aa68",
+            "f84e4f5c78c3420c747cb77ccbe8ce37",
+        ]
     ),
-    (
-        "CREATE TRIGGER runs_rollup_update_old AFTER UPDATE OF agent, model, provider, "
-        "connection, host, status, error_code, cost_source, started_at, total_tokens, cost_usd, "
-        "tool_call_count, paused_seconds, duration, ttft ON runs WHEN old.status IS NOT 'running' "
-        "AND (old.agent IS NOT new.agent OR old.model IS NOT new.model OR old.provider IS NOT "
-        "new.provider OR old.connection IS NOT new.connection OR old.host IS NOT new.host OR "
-        "old.status IS NOT new.status OR old.error_code IS NOT new.error_code OR old.cost_source "
-        "IS NOT new.cost_source OR old.started_at IS NOT new.started_at OR old.total_tokens IS "
-        "NOT new.total_tokens OR old.cost_usd IS NOT new.cost_usd OR old.tool_call_count IS NOT "
-        "new.tool_call_count OR old.paused_seconds IS NOT new.paused_seconds OR old.duration IS "
-        "NOT new.duration OR old.ttft IS NOT new.ttft) BEGIN UPDATE runs_rollup SET tokens_sum = "
-        "CASE WHEN tokens_n - (CASE WHEN typeof(old.total_tokens) IN ('integer') AND "
-        "old.total_tokens BETWEEN 0 AND 1000000000000 THEN old.total_tokens END IS NOT NULL) = 0 "
-        "THEN NULL ELSE tokens_sum - COALESCE(CASE WHEN typeof(old.total_tokens) IN ('integer') "
-        "AND old.total_tokens BETWEEN 0 AND 1000000000000 THEN old.total_tokens END, 0) END, "
-        "tokens_n = tokens_n - (CASE WHEN typeof(old.total_tokens) IN ('integer') AND "
-        "old.total_tokens BETWEEN 0 AND 1000000000000 THEN old.total_tokens END IS NOT NULL), "
-        "cost_sum = CASE WHEN cost_n - (CASE WHEN typeof(old.cost_usd) IN ('integer', 'real') AND "
-        "old.cost_usd BETWEEN 0 AND 1000000.0 THEN old.cost_usd END IS NOT NULL) = 0 THEN NULL "
-        "ELSE cost_sum - COALESCE(CASE WHEN typeof(old.cost_usd) IN ('integer', 'real') AND "
-        "old.cost_usd BETWEEN 0 AND 1000000.0 THEN old.cost_usd END, 0) END, cost_n = cost_n - "
-        "(CASE WHEN typeof(old.cost_usd) IN ('integer', 'real') AND old.cost_usd BETWEEN 0 AND "
-        "1000000.0 THEN old.cost_usd END IS NOT NULL), tools_sum = CASE WHEN tools_n - (CASE WHEN "
-        "typeof(old.tool_call_count) IN ('integer') AND old.tool_call_count BETWEEN 0 AND 1000000 "
-        "THEN old.tool_call_count END IS NOT NULL) = 0 THEN NULL ELSE tools_sum - COALESCE(CASE "
-        "WHEN typeof(old.tool_call_count) IN ('integer') AND old.tool_call_count BETWEEN 0 AND "
-        "1000000 THEN old.tool_call_count END, 0) END, tools_n = tools_n - (CASE WHEN "
-        "typeof(old.tool_call_count) IN ('integer') AND old.tool_call_count BETWEEN 0 AND 1000000 "
-        "THEN old.tool_call_count END IS NOT NULL), paused_sum = CASE WHEN paused_n - (CASE WHEN "
-        "typeof(old.paused_seconds) IN ('integer', 'real') AND old.paused_seconds BETWEEN 0 AND "
-        "1000000000 THEN old.paused_seconds END IS NOT NULL) = 0 THEN NULL ELSE paused_sum - "
-        "COALESCE(CASE WHEN typeof(old.paused_seconds) IN ('integer', 'real') AND "
-        "old.paused_seconds BETWEEN 0 AND 1000000000 THEN old.paused_seconds END, 0) END, "
-        "paused_n = paused_n - (CASE WHEN typeof(old.paused_seconds) IN ('integer', 'real') AND "
-        "old.paused_seconds BETWEEN 0 AND 1000000000 THEN old.paused_seconds END IS NOT NULL), "
-        "duration_n = duration_n - (CASE WHEN typeof(old.duration) IN ('integer', 'real') AND "
-        "old.duration BETWEEN 0 AND 1000000000 THEN old.duration END IS NOT NULL), ttft_n = "
-        "ttft_n - (CASE WHEN typeof(old.ttft) IN ('integer', 'real') AND old.ttft BETWEEN 0 AND "
-        "1000000000 THEN old.ttft END IS NOT NULL), runs = runs - 1 WHERE hour = "
-        "CAST(old.started_at / 3600 AS INTEGER) * 3600 AND agent IS old.agent AND model IS "
-        "old.model AND provider IS old.provider AND connection IS old.connection AND host IS "
-        "old.host AND status IS old.status AND error_code IS old.error_code AND cost_source IS "
-        "old.cost_source; DELETE FROM runs_rollup WHERE hour = CAST(old.started_at / 3600 AS "
-        "INTEGER) * 3600 AND agent IS old.agent AND model IS old.model AND provider IS "
-        "old.provider AND connection IS old.connection AND host IS old.host AND status IS "
-        "old.status AND error_code IS old.error_code AND cost_source IS old.cost_source AND runs "
-        "<= 0; END"
-    ),
-    (
-        "CREATE TRIGGER runs_rollup_update_new AFTER UPDATE OF agent, model, provider, "
-        "connection, host, status, error_code, cost_source, started_at, total_tokens, cost_usd, "
-        "tool_call_count, paused_seconds, duration, ttft ON runs WHEN new.status IS NOT 'running' "
-        "AND (old.agent IS NOT new.agent OR old.model IS NOT new.model OR old.provider IS NOT "
-        "new.provider OR old.connection IS NOT new.connection OR old.host IS NOT new.host OR "
-        "old.status IS NOT new.status OR old.error_code IS NOT new.error_code OR old.cost_source "
-        "IS NOT new.cost_source OR old.started_at IS NOT new.started_at OR old.total_tokens IS "
-        "NOT new.total_tokens OR old.cost_usd IS NOT new.cost_usd OR old.tool_call_count IS NOT "
-        "new.tool_call_count OR old.paused_seconds IS NOT new.paused_seconds OR old.duration IS "
-        "NOT new.duration OR old.ttft IS NOT new.ttft) BEGIN INSERT INTO runs_rollup (hour, "
-        "agent, model, provider, connection, host, status, error_code, cost_source) SELECT "
-        "CAST(new.started_at / 3600 AS INTEGER) * 3600, new.agent, new.model, new.provider, "
-        "new.connection, new.host, new.status, new.error_code, new.cost_source WHERE NOT EXISTS "
-        "(SELECT 1 FROM runs_rollup WHERE hour = CAST(new.started_at / 3600 AS INTEGER) * 3600 "
-        "AND agent IS new.agent AND model IS new.model AND provider IS new.provider AND "
-        "connection IS new.connection AND host IS new.host AND status IS new.status AND "
-        "error_code IS new.error_code AND cost_source IS new.cost_source); UPDATE runs_rollup SET "
-        "tokens_sum = CASE WHEN CASE WHEN typeof(new.total_tokens) IN ('integer') AND "
-        "new.total_tokens BETWEEN 0 AND 1000000000000 THEN new.total_tokens END IS NULL THEN "
-        "tokens_sum ELSE COALESCE(tokens_sum, 0) + CASE WHEN typeof(new.total_tokens) IN "
-        "('integer') AND new.total_tokens BETWEEN 0 AND 1000000000000 THEN new.total_tokens END "
-        "END, tokens_n = tokens_n + (CASE WHEN typeof(new.total_tokens) IN ('integer') AND "
-        "new.total_tokens BETWEEN 0 AND 1000000000000 THEN new.total_tokens END IS NOT NULL), "
-        "cost_sum = CASE WHEN CASE WHEN typeof(new.cost_usd) IN ('integer', 'real') AND "
-        "new.cost_usd BETWEEN 0 AND 1000000.0 THEN new.cost_usd END IS NULL THEN cost_sum ELSE "
-        "COALESCE(cost_sum, 0) + CASE WHEN typeof(new.cost_usd) IN ('integer', 'real') AND "
-        "new.cost_usd BETWEEN 0 AND 1000000.0 THEN new.cost_usd END END, cost_n = cost_n + (CASE "
-        "WHEN typeof(new.cost_usd) IN ('integer', 'real') AND new.cost_usd BETWEEN 0 AND "
-        "1000000.0 THEN new.cost_usd END IS NOT NULL), tools_sum = CASE WHEN CASE WHEN "
-        "typeof(new.tool_call_count) IN ('integer') AND new.tool_call_count BETWEEN 0 AND 1000000 "
-        "THEN new.tool_call_count END IS NULL THEN tools_sum ELSE COALESCE(tools_sum, 0) + CASE "
-        "WHEN typeof(new.tool_call_count) IN ('integer') AND new.tool_call_count BETWEEN 0 AND "
-        "1000000 THEN new.tool_call_count END END, tools_n = tools_n + (CASE WHEN "
-        "typeof(new.tool_call_count) IN ('integer') AND new.tool_call_count BETWEEN 0 AND 1000000 "
-        "THEN new.tool_call_count END IS NOT NULL), paused_sum = CASE WHEN CASE WHEN "
-        "typeof(new.paused_seconds) IN ('integer', 'real') AND new.paused_seconds BETWEEN 0 AND "
-        "1000000000 THEN new.paused_seconds END IS NULL THEN paused_sum ELSE COALESCE(paused_sum, "
-        "0) + CASE WHEN typeof(new.paused_seconds) IN ('integer', 'real') AND new.paused_seconds "
-        "BETWEEN 0 AND 1000000000 THEN new.paused_seconds END END, paused_n = paused_n + (CASE "
-        "WHEN typeof(new.paused_seconds) IN ('integer', 'real') AND new.paused_seconds BETWEEN 0 "
-        "AND 1000000000 THEN new.paused_seconds END IS NOT NULL), duration_n = duration_n + (CASE "
-        "WHEN typeof(new.duration) IN ('integer', 'real') AND new.duration BETWEEN 0 AND "
-        "1000000000 THEN new.duration END IS NOT NULL), ttft_n = ttft_n + (CASE WHEN "
-        "typeof(new.ttft) IN ('integer', 'real') AND new.ttft BETWEEN 0 AND 1000000000 THEN "
-        "new.ttft END IS NOT NULL), runs = runs + 1 WHERE hour = CAST(new.started_at / 3600 AS "
-        "INTEGER) * 3600 AND agent IS new.agent AND model IS new.model AND provider IS "
-        "new.provider AND connection IS new.connection AND host IS new.host AND status IS "
-        "new.status AND error_code IS new.error_code AND cost_source IS new.cost_source; END"
-    ),
-    (
-        "CREATE TRIGGER runs_rollup_delete AFTER DELETE ON runs WHEN old.status IS NOT 'running' "
-        "BEGIN UPDATE runs_rollup SET tokens_sum = CASE WHEN tokens_n - (CASE WHEN "
-        "typeof(old.total_tokens) IN ('integer') AND old.total_tokens BETWEEN 0 AND 1000000000000 "
-        "THEN old.total_tokens END IS NOT NULL) = 0 THEN NULL ELSE tokens_sum - COALESCE(CASE "
-        "WHEN typeof(old.total_tokens) IN ('integer') AND old.total_tokens BETWEEN 0 AND "
-        "1000000000000 THEN old.total_tokens END, 0) END, tokens_n = tokens_n - (CASE WHEN "
-        "typeof(old.total_tokens) IN ('integer') AND old.total_tokens BETWEEN 0 AND 1000000000000 "
-        "THEN old.total_tokens END IS NOT NULL), cost_sum = CASE WHEN cost_n - (CASE WHEN "
-        "typeof(old.cost_usd) IN ('integer', 'real') AND old.cost_usd BETWEEN 0 AND 1000000.0 "
-        "THEN old.cost_usd END IS NOT NULL) = 0 THEN NULL ELSE cost_sum - COALESCE(CASE WHEN "
-        "typeof(old.cost_usd) IN ('integer', 'real') AND old.cost_usd BETWEEN 0 AND 1000000.0 "
-        "THEN old.cost_usd END, 0) END, cost_n = cost_n - (CASE WHEN typeof(old.cost_usd) IN "
-        "('integer', 'real') AND old.cost_usd BETWEEN 0 AND 1000000.0 THEN old.cost_usd END IS "
-        "NOT NULL), tools_sum = CASE WHEN tools_n - (CASE WHEN typeof(old.tool_call_count) IN "
-        "('integer') AND old.tool_call_count BETWEEN 0 AND 1000000 THEN old.tool_call_count END "
-        "IS NOT NULL) = 0 THEN NULL ELSE tools_sum - COALESCE(CASE WHEN "
-        "typeof(old.tool_call_count) IN ('integer') AND old.tool_call_count BETWEEN 0 AND 1000000 "
-        "THEN old.tool_call_count END, 0) END, tools_n = tools_n - (CASE WHEN "
-        "typeof(old.tool_call_count) IN ('integer') AND old.tool_call_count BETWEEN 0 AND 1000000 "
-        "THEN old.tool_call_count END IS NOT NULL), paused_sum = CASE WHEN paused_n - (CASE WHEN "
-        "typeof(old.paused_seconds) IN ('integer', 'real') AND old.paused_seconds BETWEEN 0 AND "
-        "1000000000 THEN old.paused_seconds END IS NOT NULL) = 0 THEN NULL ELSE paused_sum - "
-        "COALESCE(CASE WHEN typeof(old.paused_seconds) IN ('integer', 'real') AND "
-        "old.paused_seconds BETWEEN 0 AND 1000000000 THEN old.paused_seconds END, 0) END, "
-        "paused_n = paused_n - (CASE WHEN typeof(old.paused_seconds) IN ('integer', 'real') AND "
-        "old.paused_seconds BETWEEN 0 AND 1000000000 THEN old.paused_seconds END IS NOT NULL), "
-        "duration_n = duration_n - (CASE WHEN typeof(old.duration) IN ('integer', 'real') AND "
-        "old.duration BETWEEN 0 AND 1000000000 THEN old.duration END IS NOT NULL), ttft_n = "
-        "ttft_n - (CASE WHEN typeof(old.ttft) IN ('integer', 'real') AND old.ttft BETWEEN 0 AND "
-        "1000000000 THEN old.ttft END IS NOT NULL), runs = runs - 1 WHERE hour = "
-        "CAST(old.started_at / 3600 AS INTEGER) * 3600 AND agent IS old.agent AND model IS "
-        "old.model AND provider IS old.provider AND connection IS old.connection AND host IS "
-        "old.host AND status IS old.status AND error_code IS old.error_code AND cost_source IS "
-        "old.cost_source; DELETE FROM runs_rollup WHERE hour = CAST(old.started_at / 3600 AS "
-        "INTEGER) * 3600 AND agent IS old.agent AND model IS old.model AND provider IS "
-        "old.provider AND connection IS old.connection AND host IS old.host AND status IS "
-        "old.status AND error_code IS old.error_code AND cost_source IS old.cost_source AND runs "
-        "<= 0; END"
-    ),
-    "DROP TRIGGER run_metadata_insert",
-    "DROP TRIGGER run_metadata_update",
-    "DELETE FROM run_metadata",
-    (
-        "INSERT OR REPLACE INTO run_metadata (key, value, local_id, status, started_at, agent, "
-        "total_tokens, cost_usd, tool_call_count, paused_seconds, duration, ttft) SELECT j.key, "
-        "CASE j.type WHEN 'text' THEN j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
-        "ELSE CAST(j.value AS TEXT) END, runs.local_id, runs.status, runs.started_at, runs.agent, "
-        "CASE WHEN typeof(runs.total_tokens) IN ('integer') AND runs.total_tokens BETWEEN 0 AND "
-        "1000000000000 THEN runs.total_tokens END, CASE WHEN typeof(runs.cost_usd) IN ('integer', "
-        "'real') AND runs.cost_usd BETWEEN 0 AND 1000000.0 THEN runs.cost_usd END, CASE WHEN "
-        "typeof(runs.tool_call_count) IN ('integer') AND runs.tool_call_count BETWEEN 0 AND "
-        "1000000 THEN runs.tool_call_count END, CASE WHEN typeof(runs.paused_seconds) IN "
-        "('integer', 'real') AND runs.paused_seconds BETWEEN 0 AND 1000000000 THEN "
-        "runs.paused_seconds END, CASE WHEN typeof(runs.duration) IN ('integer', 'real') AND "
-        "runs.duration BETWEEN 0 AND 1000000000 THEN runs.duration END, CASE WHEN "
-        "typeof(runs.ttft) IN ('integer', 'real') AND runs.ttft BETWEEN 0 AND 1000000000 THEN "
-        "runs.ttft END FROM runs, json_each(CASE WHEN json_valid(runs.metadata) AND "
-        "json_type(runs.metadata) = 'object' THEN runs.metadata ELSE '{}' END) j WHERE j.type <> "
-        "'null'"
-    ),
-    (
-        "CREATE TRIGGER run_metadata_insert AFTER INSERT ON runs WHEN new.metadata IS NOT NULL "
-        "BEGIN INSERT OR REPLACE INTO run_metadata (key, value, local_id, status, started_at, "
-        "agent, total_tokens, cost_usd, tool_call_count, paused_seconds, duration, ttft) SELECT "
-        "j.key, CASE j.type WHEN 'text' THEN j.value WHEN 'true' THEN 'true' WHEN 'false' THEN "
-        "'false' ELSE CAST(j.value AS TEXT) END, new.local_id, new.status, new.started_at, "
-        "new.agent, CASE WHEN typeof(new.total_tokens) IN ('integer') AND new.total_tokens "
-        "BETWEEN 0 AND 1000000000000 THEN new.total_tokens END, CASE WHEN typeof(new.cost_usd) IN "
-        "('integer', 'real') AND new.cost_usd BETWEEN 0 AND 1000000.0 THEN new.cost_usd END, CASE "
-        "WHEN typeof(new.tool_call_count) IN ('integer') AND new.tool_call_count BETWEEN 0 AND "
-        "1000000 THEN new.tool_call_count END, CASE WHEN typeof(new.paused_seconds) IN "
-        "('integer', 'real') AND new.paused_seconds BETWEEN 0 AND 1000000000 THEN "
-        "new.paused_seconds END, CASE WHEN typeof(new.duration) IN ('integer', 'real') AND "
-        "new.duration BETWEEN 0 AND 1000000000 THEN new.duration END, CASE WHEN typeof(new.ttft) "
-        "IN ('integer', 'real') AND new.ttft BETWEEN 0 AND 1000000000 THEN new.ttft END FROM "
-        "json_each(CASE WHEN json_valid(new.metadata) AND json_type(new.metadata) = 'object' THEN "
-        "new.metadata ELSE '{}' END) j WHERE j.type <> 'null'; END"
-    ),
-    (
-        "CREATE TRIGGER run_metadata_update AFTER UPDATE OF metadata, local_id, status, "
-        "started_at, agent, total_tokens, cost_usd, tool_call_count, paused_seconds, duration, "
-        "ttft ON runs WHEN old.local_id IS NOT new.local_id OR (new.metadata IS NOT NULL AND "
-        "(old.metadata IS NOT new.metadata OR old.status IS NOT new.status OR old.started_at IS "
-        "NOT new.started_at OR old.agent IS NOT new.agent OR old.total_tokens IS NOT "
-        "new.total_tokens OR old.cost_usd IS NOT new.cost_usd OR old.tool_call_count IS NOT "
-        "new.tool_call_count OR old.paused_seconds IS NOT new.paused_seconds OR old.duration IS "
-        "NOT new.duration OR old.ttft IS NOT new.ttft)) OR old.metadata IS NOT new.metadata BEGIN "
-        "DELETE FROM run_metadata WHERE local_id = old.local_id; INSERT OR REPLACE INTO "
-        "run_metadata (key, value, local_id, status, started_at, agent, total_tokens, cost_usd, "
-        "tool_call_count, paused_seconds, duration, ttft) SELECT j.key, CASE j.type WHEN 'text' "
-        "THEN j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS "
-        "TEXT) END, new.local_id, new.status, new.started_at, new.agent, CASE WHEN "
-        "typeof(new.total_tokens) IN ('integer') AND new.total_tokens BETWEEN 0 AND 1000000000000 "
-        "THEN new.total_tokens END, CASE WHEN typeof(new.cost_usd) IN ('integer', 'real') AND "
-        "new.cost_usd BETWEEN 0 AND 1000000.0 THEN new.cost_usd END, CASE WHEN "
-        "typeof(new.tool_call_count) IN ('integer') AND new.tool_call_count BETWEEN 0 AND 1000000 "
-        "THEN new.tool_call_count END, CASE WHEN typeof(new.paused_seconds) IN ('integer', "
-        "'real') AND new.paused_seconds BETWEEN 0 AND 1000000000 THEN new.paused_seconds END, "
-        "CASE WHEN typeof(new.duration) IN ('integer', 'real') AND new.duration BETWEEN 0 AND "
-        "1000000000 THEN new.duration END, CASE WHEN typeof(new.ttft) IN ('integer', 'real') AND "
-        "new.ttft BETWEEN 0 AND 1000000000 THEN new.ttft END FROM json_each(CASE WHEN "
-        "json_valid(new.metadata) AND json_type(new.metadata) = 'object' THEN new.metadata ELSE "
-        "'{}' END) j WHERE j.type <> 'null'; END"
-    ),
-)
-"""The triggers that keep the side tables counting sane figures only, and their refill
-from the runs (``m017``)."""
-_UNPRICED_ROLLUPS = (
-    "DROP TRIGGER runs_rollup_insert",
-    "DROP TRIGGER runs_rollup_update_old",
-    "DROP TRIGGER runs_rollup_update_new",
-    "DROP TRIGGER runs_rollup_delete",
-    "DROP TRIGGER run_metadata_rollup_insert",
-    "DROP TRIGGER run_metadata_rollup_update_old",
-    "DROP TRIGGER run_metadata_rollup_update_new",
-    "DROP TRIGGER run_metadata_rollup_delete",
-    (
-        "CREATE TRIGGER runs_rollup_insert AFTER INSERT ON runs WHEN new.status IS NOT 'running' "
-        "BEGIN INSERT INTO runs_rollup (hour, agent, model, provider, connection, host, status, "
-        "error_code, cost_source) SELECT CAST(new.started_at / 3600 AS INTEGER) * 3600, "
-        "new.agent, new.model, new.provider, new.connection, new.host, new.status, "
-        "new.error_code, new.cost_source WHERE NOT EXISTS (SELECT 1 FROM runs_rollup WHERE hour ="
-        " CAST(new.started_at / 3600 AS INTEGER) * 3600 AND agent IS new.agent AND model IS "
-        "new.model AND provider IS new.provider AND connection IS new.connection AND host IS "
-        "new.host AND status IS new.status AND error_code IS new.error_code AND cost_source IS "
-        "new.cost_source); UPDATE runs_rollup SET tokens_sum = CASE WHEN CASE WHEN "
-        "typeof(new.total_tokens) IN ('integer') AND new.total_tokens BETWEEN 0 AND 1000000000000"
-        " THEN new.total_tokens END IS NULL THEN tokens_sum ELSE COALESCE(tokens_sum, 0) + CASE "
-        "WHEN typeof(new.total_tokens) IN ('integer') AND new.total_tokens BETWEEN 0 AND "
-        "1000000000000 THEN new.total_tokens END END, tokens_n = tokens_n + (CASE WHEN "
-        "typeof(new.total_tokens) IN ('integer') AND new.total_tokens BETWEEN 0 AND 1000000000000"
-        " THEN new.total_tokens END IS NOT NULL), cost_sum = CASE WHEN CASE WHEN "
-        "typeof(new.cost_usd) IN ('integer', 'real') AND new.cost_usd BETWEEN 0 AND 1000000.0 "
-        "THEN new.cost_usd END IS NULL THEN cost_sum ELSE COALESCE(cost_sum, 0) + CASE WHEN "
-        "typeof(new.cost_usd) IN ('integer', 'real') AND new.cost_usd BETWEEN 0 AND 1000000.0 "
-        "THEN new.cost_usd END END, cost_n = cost_n + (CASE WHEN typeof(new.cost_usd) IN "
-        "('integer', 'real') AND new.cost_usd BETWEEN 0 AND 1000000.0 THEN new.cost_usd END IS "
-        "NOT NULL), tools_sum = CASE WHEN CASE WHEN typeof(new.tool_call_count) IN ('integer') "
-        "AND new.tool_call_count BETWEEN 0 AND 1000000 THEN new.tool_call_count END IS NULL THEN "
-        "tools_sum ELSE COALESCE(tools_sum, 0) + CASE WHEN typeof(new.tool_call_count) IN "
-        "('integer') AND new.tool_call_count BETWEEN 0 AND 1000000 THEN new.tool_call_count END "
-        "END, tools_n = tools_n + (CASE WHEN typeof(new.tool_call_count) IN ('integer') AND "
-        "new.tool_call_count BETWEEN 0 AND 1000000 THEN new.tool_call_count END IS NOT NULL), "
-        "paused_sum = CASE WHEN CASE WHEN typeof(new.paused_seconds) IN ('integer', 'real') AND "
-        "new.paused_seconds BETWEEN 0 AND 1000000000 THEN new.paused_seconds END IS NULL THEN "
-        "paused_sum ELSE COALESCE(paused_sum, 0) + CASE WHEN typeof(new.paused_seconds) IN "
-        "('integer', 'real') AND new.paused_seconds BETWEEN 0 AND 1000000000 THEN "
-        "new.paused_seconds END END, paused_n = paused_n + (CASE WHEN typeof(new.paused_seconds) "
-        "IN ('integer', 'real') AND new.paused_seconds BETWEEN 0 AND 1000000000 THEN "
-        "new.paused_seconds END IS NOT NULL), duration_n = duration_n + (CASE WHEN "
-        "typeof(new.duration) IN ('integer', 'real') AND new.duration BETWEEN 0 AND 1000000000 "
-        "THEN new.duration END IS NOT NULL), ttft_n = ttft_n + (CASE WHEN typeof(new.ttft) IN "
-        "('integer', 'real') AND new.ttft BETWEEN 0 AND 1000000000 THEN new.ttft END IS NOT "
-        "NULL), unpriced_n = unpriced_n + (CASE WHEN typeof(new.total_tokens) IN ('integer') AND "
-        "new.total_tokens BETWEEN 0 AND 1000000000000 THEN new.total_tokens END IS NOT NULL AND "
-        "CASE WHEN typeof(new.cost_usd) IN ('integer', 'real') AND new.cost_usd BETWEEN 0 AND "
-        "1000000.0 THEN new.cost_usd END IS NULL), runs = runs + 1 WHERE hour = "
-        "CAST(new.started_at / 3600 AS INTEGER) * 3600 AND agent IS new.agent AND model IS "
-        "new.model AND provider IS new.provider AND connection IS new.connection AND host IS "
-        "new.host AND status IS new.status AND error_code IS new.error_code AND cost_source IS "
-        "new.cost_source; END"
-    ),
-    (
-        "CREATE TRIGGER runs_rollup_update_old AFTER UPDATE OF agent, model, provider, "
-        "connection, host, status, error_code, cost_source, started_at, total_tokens, cost_usd, "
-        "tool_call_count, paused_seconds, duration, ttft ON runs WHEN old.status IS NOT 'running'"
-        " AND (old.agent IS NOT new.agent OR old.model IS NOT new.model OR old.provider IS NOT "
-        "new.provider OR old.connection IS NOT new.connection OR old.host IS NOT new.host OR "
-        "old.status IS NOT new.status OR old.error_code IS NOT new.error_code OR old.cost_source "
-        "IS NOT new.cost_source OR old.started_at IS NOT new.started_at OR old.total_tokens IS "
-        "NOT new.total_tokens OR old.cost_usd IS NOT new.cost_usd OR old.tool_call_count IS NOT "
-        "new.tool_call_count OR old.paused_seconds IS NOT new.paused_seconds OR old.duration IS "
-        "NOT new.duration OR old.ttft IS NOT new.ttft) BEGIN UPDATE runs_rollup SET tokens_sum = "
-        "CASE WHEN tokens_n - (CASE WHEN typeof(old.total_tokens) IN ('integer') AND "
-        "old.total_tokens BETWEEN 0 AND 1000000000000 THEN old.total_tokens END IS NOT NULL) = 0 "
-        "THEN NULL ELSE tokens_sum - COALESCE(CASE WHEN typeof(old.total_tokens) IN ('integer') "
-        "AND old.total_tokens BETWEEN 0 AND 1000000000000 THEN old.total_tokens END, 0) END, "
-        "tokens_n = tokens_n - (CASE WHEN typeof(old.total_tokens) IN ('integer') AND "
-        "old.total_tokens BETWEEN 0 AND 1000000000000 THEN old.total_tokens END IS NOT NULL), "
-        "cost_sum = CASE WHEN cost_n - (CASE WHEN typeof(old.cost_usd) IN ('integer', 'real') AND"
-        " old.cost_usd BETWEEN 0 AND 1000000.0 THEN old.cost_usd END IS NOT NULL) = 0 THEN NULL "
-        "ELSE cost_sum - COALESCE(CASE WHEN typeof(old.cost_usd) IN ('integer', 'real') AND "
-        "old.cost_usd BETWEEN 0 AND 1000000.0 THEN old.cost_usd END, 0) END, cost_n = cost_n - "
-        "(CASE WHEN typeof(old.cost_usd) IN ('integer', 'real') AND old.cost_usd BETWEEN 0 AND "
-        "1000000.0 THEN old.cost_usd END IS NOT NULL), tools_sum = CASE WHEN tools_n - (CASE WHEN"
-        " typeof(old.tool_call_count) IN ('integer') AND old.tool_call_count BETWEEN 0 AND "
-        "1000000 THEN old.tool_call_count END IS NOT NULL) = 0 THEN NULL ELSE tools_sum - "
-        "COALESCE(CASE WHEN typeof(old.tool_call_count) IN ('integer') AND old.tool_call_count "
-        "BETWEEN 0 AND 1000000 THEN old.tool_call_count END, 0) END, tools_n = tools_n - (CASE "
-        "WHEN typeof(old.tool_call_count) IN ('integer') AND old.tool_call_count BETWEEN 0 AND "
-        "1000000 THEN old.tool_call_count END IS NOT NULL), paused_sum = CASE WHEN paused_n - "
-        "(CASE WHEN typeof(old.paused_seconds) IN ('integer', 'real') AND old.paused_seconds "
-        "BETWEEN 0 AND 1000000000 THEN old.paused_seconds END IS NOT NULL) = 0 THEN NULL ELSE "
-        "paused_sum - COALESCE(CASE WHEN typeof(old.paused_seconds) IN ('integer', 'real') AND "
-        "old.paused_seconds BETWEEN 0 AND 1000000000 THEN old.paused_seconds END, 0) END, "
-        "paused_n = paused_n - (CASE WHEN typeof(old.paused_seconds) IN ('integer', 'real') AND "
-        "old.paused_seconds BETWEEN 0 AND 1000000000 THEN old.paused_seconds END IS NOT NULL), "
-        "duration_n = duration_n - (CASE WHEN typeof(old.duration) IN ('integer', 'real') AND "
-        "old.duration BETWEEN 0 AND 1000000000 THEN old.duration END IS NOT NULL), ttft_n = "
-        "ttft_n - (CASE WHEN typeof(old.ttft) IN ('integer', 'real') AND old.ttft BETWEEN 0 AND "
-        "1000000000 THEN old.ttft END IS NOT NULL), unpriced_n = unpriced_n - (CASE WHEN "
-        "typeof(old.total_tokens) IN ('integer') AND old.total_tokens BETWEEN 0 AND 1000000000000"
-        " THEN old.total_tokens END IS NOT NULL AND CASE WHEN typeof(old.cost_usd) IN ('integer',"
-        " 'real') AND old.cost_usd BETWEEN 0 AND 1000000.0 THEN old.cost_usd END IS NULL), runs ="
-        " runs - 1 WHERE hour = CAST(old.started_at / 3600 AS INTEGER) * 3600 AND agent IS "
-        "old.agent AND model IS old.model AND provider IS old.provider AND connection IS "
-        "old.connection AND host IS old.host AND status IS old.status AND error_code IS "
-        "old.error_code AND cost_source IS old.cost_source; DELETE FROM runs_rollup WHERE hour = "
-        "CAST(old.started_at / 3600 AS INTEGER) * 3600 AND agent IS old.agent AND model IS "
-        "old.model AND provider IS old.provider AND connection IS old.connection AND host IS "
-        "old.host AND status IS old.status AND error_code IS old.error_code AND cost_source IS "
-        "old.cost_source AND runs <= 0; END"
-    ),
-    (
-        "CREATE TRIGGER runs_rollup_update_new AFTER UPDATE OF agent, model, provider, "
-        "connection, host, status, error_code, cost_source, started_at, total_tokens, cost_usd, "
-        "tool_call_count, paused_seconds, duration, ttft ON runs WHEN new.status IS NOT 'running'"
-        " AND (old.agent IS NOT new.agent OR old.model IS NOT new.model OR old.provider IS NOT "
-        "new.provider OR old.connection IS NOT new.connection OR old.host IS NOT new.host OR "
-        "old.status IS NOT new.status OR old.error_code IS NOT new.error_code OR old.cost_source "
-        "IS NOT new.cost_source OR old.started_at IS NOT new.started_at OR old.total_tokens IS "
-        "NOT new.total_tokens OR old.cost_usd IS NOT new.cost_usd OR old.tool_call_count IS NOT "
-        "new.tool_call_count OR old.paused_seconds IS NOT new.paused_seconds OR old.duration IS "
-        "NOT new.duration OR old.ttft IS NOT new.ttft) BEGIN INSERT INTO runs_rollup (hour, "
-        "agent, model, provider, connection, host, status, error_code, cost_source) SELECT "
-        "CAST(new.started_at / 3600 AS INTEGER) * 3600, new.agent, new.model, new.provider, "
-        "new.connection, new.host, new.status, new.error_code, new.cost_source WHERE NOT EXISTS "
-        "(SELECT 1 FROM runs_rollup WHERE hour = CAST(new.started_at / 3600 AS INTEGER) * 3600 "
-        "AND agent IS new.agent AND model IS new.model AND provider IS new.provider AND "
-        "connection IS new.connection AND host IS new.host AND status IS new.status AND "
-        "error_code IS new.error_code AND cost_source IS new.cost_source); UPDATE runs_rollup SET"
-        " tokens_sum = CASE WHEN CASE WHEN typeof(new.total_tokens) IN ('integer') AND "
-        "new.total_tokens BETWEEN 0 AND 1000000000000 THEN new.total_tokens END IS NULL THEN "
-        "tokens_sum ELSE COALESCE(tokens_sum, 0) + CASE WHEN typeof(new.total_tokens) IN "
-        "('integer') AND new.total_tokens BETWEEN 0 AND 1000000000000 THEN new.total_tokens END "
-        "END, tokens_n = tokens_n + (CASE WHEN typeof(new.total_tokens) IN ('integer') AND "
-        "new.total_tokens BETWEEN 0 AND 1000000000000 THEN new.total_tokens END IS NOT NULL), "
-        "cost_sum = CASE WHEN CASE WHEN typeof(new.cost_usd) IN ('integer', 'real') AND "
-        "new.cost_usd BETWEEN 0 AND 1000000.0 THEN new.cost_usd END IS NULL THEN cost_sum ELSE "
-        "COALESCE(cost_sum, 0) + CASE WHEN typeof(new.cost_usd) IN ('integer', 'real') AND "
-        "new.cost_usd BETWEEN 0 AND 1000000.0 THEN new.cost_usd END END, cost_n = cost_n + (CASE "
-        "WHEN typeof(new.cost_usd) IN ('integer', 'real') AND new.cost_usd BETWEEN 0 AND "
-        "1000000.0 THEN new.cost_usd END IS NOT NULL), tools_sum = CASE WHEN CASE WHEN "
-        "typeof(new.tool_call_count) IN ('integer') AND new.tool_call_count BETWEEN 0 AND 1000000"
-        " THEN new.tool_call_count END IS NULL THEN tools_sum ELSE COALESCE(tools_sum, 0) + CASE "
-        "WHEN typeof(new.tool_call_count) IN ('integer') AND new.tool_call_count BETWEEN 0 AND "
-        "1000000 THEN new.tool_call_count END END, tools_n = tools_n + (CASE WHEN "
-        "typeof(new.tool_call_count) IN ('integer') AND new.tool_call_count BETWEEN 0 AND 1000000"
-        " THEN new.tool_call_count END IS NOT NULL), paused_sum = CASE WHEN CASE WHEN "
-        "typeof(new.paused_seconds) IN ('integer', 'real') AND new.paused_seconds BETWEEN 0 AND "
-        "1000000000 THEN new.paused_seconds END IS NULL THEN paused_sum ELSE COALESCE(paused_sum,"
-        " 0) + CASE WHEN typeof(new.paused_seconds) IN ('integer', 'real') AND new.paused_seconds"
-        " BETWEEN 0 AND 1000000000 THEN new.paused_seconds END END, paused_n = paused_n + (CASE "
-        "WHEN typeof(new.paused_seconds) IN ('integer', 'real') AND new.paused_seconds BETWEEN 0 "
-        "AND 1000000000 THEN new.paused_seconds END IS NOT NULL), duration_n = duration_n + (CASE"
-        " WHEN typeof(new.duration) IN ('integer', 'real') AND new.duration BETWEEN 0 AND "
-        "1000000000 THEN new.duration END IS NOT NULL), ttft_n = ttft_n + (CASE WHEN "
-        "typeof(new.ttft) IN ('integer', 'real') AND new.ttft BETWEEN 0 AND 1000000000 THEN "
-        "new.ttft END IS NOT NULL), unpriced_n = unpriced_n + (CASE WHEN typeof(new.total_tokens)"
-        " IN ('integer') AND new.total_tokens BETWEEN 0 AND 1000000000000 THEN new.total_tokens "
-        "END IS NOT NULL AND CASE WHEN typeof(new.cost_usd) IN ('integer', 'real') AND "
-        "new.cost_usd BETWEEN 0 AND 1000000.0 THEN new.cost_usd END IS NULL), runs = runs + 1 "
-        "WHERE hour = CAST(new.started_at / 3600 AS INTEGER) * 3600 AND agent IS new.agent AND "
-        "model IS new.model AND provider IS new.provider AND connection IS new.connection AND "
-        "host IS new.host AND status IS new.status AND error_code IS new.error_code AND "
-        "cost_source IS new.cost_source; END"
-    ),
-    (
-        "CREATE TRIGGER runs_rollup_delete AFTER DELETE ON runs WHEN old.status IS NOT 'running' "
-        "BEGIN UPDATE runs_rollup SET tokens_sum = CASE WHEN tokens_n - (CASE WHEN "
-        "typeof(old.total_tokens) IN ('integer') AND old.total_tokens BETWEEN 0 AND 1000000000000"
-        " THEN old.total_tokens END IS NOT NULL) = 0 THEN NULL ELSE tokens_sum - COALESCE(CASE "
-        "WHEN typeof(old.total_tokens) IN ('integer') AND old.total_tokens BETWEEN 0 AND "
-        "1000000000000 THEN old.total_tokens END, 0) END, tokens_n = tokens_n - (CASE WHEN "
-        "typeof(old.total_tokens) IN ('integer') AND old.total_tokens BETWEEN 0 AND 1000000000000"
-        " THEN old.total_tokens END IS NOT NULL), cost_sum = CASE WHEN cost_n - (CASE WHEN "
-        "typeof(old.cost_usd) IN ('integer', 'real') AND old.cost_usd BETWEEN 0 AND 1000000.0 "
-        "THEN old.cost_usd END IS NOT NULL) = 0 THEN NULL ELSE cost_sum - COALESCE(CASE WHEN "
-        "typeof(old.cost_usd) IN ('integer', 'real') AND old.cost_usd BETWEEN 0 AND 1000000.0 "
-        "THEN old.cost_usd END, 0) END, cost_n = cost_n - (CASE WHEN typeof(old.cost_usd) IN "
-        "('integer', 'real') AND old.cost_usd BETWEEN 0 AND 1000000.0 THEN old.cost_usd END IS "
-        "NOT NULL), tools_sum = CASE WHEN tools_n - (CASE WHEN typeof(old.tool_call_count) IN "
-        "('integer') AND old.tool_call_count BETWEEN 0 AND 1000000 THEN old.tool_call_count END "
-        "IS NOT NULL) = 0 THEN NULL ELSE tools_sum - COALESCE(CASE WHEN "
-        "typeof(old.tool_call_count) IN ('integer') AND old.tool_call_count BETWEEN 0 AND 1000000"
-        " THEN old.tool_call_count END, 0) END, tools_n = tools_n - (CASE WHEN "
-        "typeof(old.tool_call_count) IN ('integer') AND old.tool_call_count BETWEEN 0 AND 1000000"
-        " THEN old.tool_call_count END IS NOT NULL), paused_sum = CASE WHEN paused_n - (CASE WHEN"
-        " typeof(old.paused_seconds) IN ('integer', 'real') AND old.paused_seconds BETWEEN 0 AND "
-        "1000000000 THEN old.paused_seconds END IS NOT NULL) = 0 THEN NULL ELSE paused_sum - "
-        "COALESCE(CASE WHEN typeof(old.paused_seconds) IN ('integer', 'real') AND "
-        "old.paused_seconds BETWEEN 0 AND 1000000000 THEN old.paused_seconds END, 0) END, "
-        "paused_n = paused_n - (CASE WHEN typeof(old.paused_seconds) IN ('integer', 'real') AND "
-        "old.paused_seconds BETWEEN 0 AND 1000000000 THEN old.paused_seconds END IS NOT NULL), "
-        "duration_n = duration_n - (CASE WHEN typeof(old.duration) IN ('integer', 'real') AND "
-        "old.duration BETWEEN 0 AND 1000000000 THEN old.duration END IS NOT NULL), ttft_n = "
-        "ttft_n - (CASE WHEN typeof(old.ttft) IN ('integer', 'real') AND old.ttft BETWEEN 0 AND "
-        "1000000000 THEN old.ttft END IS NOT NULL), unpriced_n = unpriced_n - (CASE WHEN "
-        "typeof(old.total_tokens) IN ('integer') AND old.total_tokens BETWEEN 0 AND 1000000000000"
-        " THEN old.total_tokens END IS NOT NULL AND CASE WHEN typeof(old.cost_usd) IN ('integer',"
-        " 'real') AND old.cost_usd BETWEEN 0 AND 1000000.0 THEN old.cost_usd END IS NULL), runs ="
-        " runs - 1 WHERE hour = CAST(old.started_at / 3600 AS INTEGER) * 3600 AND agent IS "
-        "old.agent AND model IS old.model AND provider IS old.provider AND connection IS "
-        "old.connection AND host IS old.host AND status IS old.status AND error_code IS "
-        "old.error_code AND cost_source IS old.cost_source; DELETE FROM runs_rollup WHERE hour = "
-        "CAST(old.started_at / 3600 AS INTEGER) * 3600 AND agent IS old.agent AND model IS "
-        "old.model AND provider IS old.provider AND connection IS old.connection AND host IS "
-        "old.host AND status IS old.status AND error_code IS old.error_code AND cost_source IS "
-        "old.cost_source AND runs <= 0; END"
-    ),
-    (
-        "CREATE TRIGGER run_metadata_rollup_insert AFTER INSERT ON runs WHEN new.metadata IS NOT "
-        "NULL AND new.status IS NOT 'running' BEGIN INSERT INTO run_metadata_rollup (hour, key, "
-        "value, agent, status) SELECT CAST(new.started_at / 3600 AS INTEGER) * 3600, p.key, "
-        "p.value, new.agent, new.status FROM (SELECT DISTINCT j.key AS key, CASE j.type WHEN "
-        "'text' THEN j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value "
-        "AS TEXT) END AS value FROM json_each(CASE WHEN json_valid(new.metadata) AND "
-        "json_type(new.metadata) = 'object' THEN new.metadata ELSE '{}' END) j WHERE j.type <> "
-        "'null') p WHERE NOT EXISTS (SELECT 1 FROM run_metadata_rollup WHERE key = p.key AND hour"
-        " = CAST(new.started_at / 3600 AS INTEGER) * 3600 AND value = p.value AND agent IS "
-        "new.agent AND status IS new.status); UPDATE run_metadata_rollup SET tokens_sum = CASE "
-        "WHEN CASE WHEN typeof(new.total_tokens) IN ('integer') AND new.total_tokens BETWEEN 0 "
-        "AND 1000000000000 THEN new.total_tokens END IS NULL THEN tokens_sum ELSE "
-        "COALESCE(tokens_sum, 0) + CASE WHEN typeof(new.total_tokens) IN ('integer') AND "
-        "new.total_tokens BETWEEN 0 AND 1000000000000 THEN new.total_tokens END END, tokens_n = "
-        "tokens_n + (CASE WHEN typeof(new.total_tokens) IN ('integer') AND new.total_tokens "
-        "BETWEEN 0 AND 1000000000000 THEN new.total_tokens END IS NOT NULL), cost_sum = CASE WHEN"
-        " CASE WHEN typeof(new.cost_usd) IN ('integer', 'real') AND new.cost_usd BETWEEN 0 AND "
-        "1000000.0 THEN new.cost_usd END IS NULL THEN cost_sum ELSE COALESCE(cost_sum, 0) + CASE "
-        "WHEN typeof(new.cost_usd) IN ('integer', 'real') AND new.cost_usd BETWEEN 0 AND "
-        "1000000.0 THEN new.cost_usd END END, cost_n = cost_n + (CASE WHEN typeof(new.cost_usd) "
-        "IN ('integer', 'real') AND new.cost_usd BETWEEN 0 AND 1000000.0 THEN new.cost_usd END IS"
-        " NOT NULL), tools_sum = CASE WHEN CASE WHEN typeof(new.tool_call_count) IN ('integer') "
-        "AND new.tool_call_count BETWEEN 0 AND 1000000 THEN new.tool_call_count END IS NULL THEN "
-        "tools_sum ELSE COALESCE(tools_sum, 0) + CASE WHEN typeof(new.tool_call_count) IN "
-        "('integer') AND new.tool_call_count BETWEEN 0 AND 1000000 THEN new.tool_call_count END "
-        "END, tools_n = tools_n + (CASE WHEN typeof(new.tool_call_count) IN ('integer') AND "
-        "new.tool_call_count BETWEEN 0 AND 1000000 THEN new.tool_call_count END IS NOT NULL), "
-        "paused_sum = CASE WHEN CASE WHEN typeof(new.paused_seconds) IN ('integer', 'real') AND "
-        "new.paused_seconds BETWEEN 0 AND 1000000000 THEN new.paused_seconds END IS NULL THEN "
-        "paused_sum ELSE COALESCE(paused_sum, 0) + CASE WHEN typeof(new.paused_seconds) IN "
-        "('integer', 'real') AND new.paused_seconds BETWEEN 0 AND 1000000000 THEN "
-        "new.paused_seconds END END, paused_n = paused_n + (CASE WHEN typeof(new.paused_seconds) "
-        "IN ('integer', 'real') AND new.paused_seconds BETWEEN 0 AND 1000000000 THEN "
-        "new.paused_seconds END IS NOT NULL), duration_n = duration_n + (CASE WHEN "
-        "typeof(new.duration) IN ('integer', 'real') AND new.duration BETWEEN 0 AND 1000000000 "
-        "THEN new.duration END IS NOT NULL), ttft_n = ttft_n + (CASE WHEN typeof(new.ttft) IN "
-        "('integer', 'real') AND new.ttft BETWEEN 0 AND 1000000000 THEN new.ttft END IS NOT "
-        "NULL), unpriced_n = unpriced_n + (CASE WHEN typeof(new.total_tokens) IN ('integer') AND "
-        "new.total_tokens BETWEEN 0 AND 1000000000000 THEN new.total_tokens END IS NOT NULL AND "
-        "CASE WHEN typeof(new.cost_usd) IN ('integer', 'real') AND new.cost_usd BETWEEN 0 AND "
-        "1000000.0 THEN new.cost_usd END IS NULL), runs = runs + 1 WHERE hour = "
-        "CAST(new.started_at / 3600 AS INTEGER) * 3600 AND agent IS new.agent AND status IS "
-        "new.status AND (key, value) IN (SELECT DISTINCT j.key AS key, CASE j.type WHEN 'text' "
-        "THEN j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS "
-        "TEXT) END AS value FROM json_each(CASE WHEN json_valid(new.metadata) AND "
-        "json_type(new.metadata) = 'object' THEN new.metadata ELSE '{}' END) j WHERE j.type <> "
-        "'null'); END"
-    ),
-    (
-        "CREATE TRIGGER run_metadata_rollup_update_old AFTER UPDATE OF metadata, status, "
-        "started_at, agent, total_tokens, cost_usd, tool_call_count, paused_seconds, duration, "
-        "ttft ON runs WHEN old.metadata IS NOT NULL AND old.status IS NOT 'running' AND "
-        "(old.metadata IS NOT new.metadata OR old.status IS NOT new.status OR old.started_at IS "
-        "NOT new.started_at OR old.agent IS NOT new.agent OR old.total_tokens IS NOT "
-        "new.total_tokens OR old.cost_usd IS NOT new.cost_usd OR old.tool_call_count IS NOT "
-        "new.tool_call_count OR old.paused_seconds IS NOT new.paused_seconds OR old.duration IS "
-        "NOT new.duration OR old.ttft IS NOT new.ttft) BEGIN UPDATE run_metadata_rollup SET "
-        "tokens_sum = CASE WHEN tokens_n - (CASE WHEN typeof(old.total_tokens) IN ('integer') AND"
-        " old.total_tokens BETWEEN 0 AND 1000000000000 THEN old.total_tokens END IS NOT NULL) = 0"
-        " THEN NULL ELSE tokens_sum - COALESCE(CASE WHEN typeof(old.total_tokens) IN ('integer') "
-        "AND old.total_tokens BETWEEN 0 AND 1000000000000 THEN old.total_tokens END, 0) END, "
-        "tokens_n = tokens_n - (CASE WHEN typeof(old.total_tokens) IN ('integer') AND "
-        "old.total_tokens BETWEEN 0 AND 1000000000000 THEN old.total_tokens END IS NOT NULL), "
-        "cost_sum = CASE WHEN cost_n - (CASE WHEN typeof(old.cost_usd) IN ('integer', 'real') AND"
-        " old.cost_usd BETWEEN 0 AND 1000000.0 THEN old.cost_usd END IS NOT NULL) = 0 THEN NULL "
-        "ELSE cost_sum - COALESCE(CASE WHEN typeof(old.cost_usd) IN ('integer', 'real') AND "
-        "old.cost_usd BETWEEN 0 AND 1000000.0 THEN old.cost_usd END, 0) END, cost_n = cost_n - "
-        "(CASE WHEN typeof(old.cost_usd) IN ('integer', 'real') AND old.cost_usd BETWEEN 0 AND "
-        "1000000.0 THEN old.cost_usd END IS NOT NULL), tools_sum = CASE WHEN tools_n - (CASE WHEN"
-        " typeof(old.tool_call_count) IN ('integer') AND old.tool_call_count BETWEEN 0 AND "
-        "1000000 THEN old.tool_call_count END IS NOT NULL) = 0 THEN NULL ELSE tools_sum - "
-        "COALESCE(CASE WHEN typeof(old.tool_call_count) IN ('integer') AND old.tool_call_count "
-        "BETWEEN 0 AND 1000000 THEN old.tool_call_count END, 0) END, tools_n = tools_n - (CASE "
-        "WHEN typeof(old.tool_call_count) IN ('integer') AND old.tool_call_count BETWEEN 0 AND "
-        "1000000 THEN old.tool_call_count END IS NOT NULL), paused_sum = CASE WHEN paused_n - "
-        "(CASE WHEN typeof(old.paused_seconds) IN ('integer', 'real') AND old.paused_seconds "
-        "BETWEEN 0 AND 1000000000 THEN old.paused_seconds END IS NOT NULL) = 0 THEN NULL ELSE "
-        "paused_sum - COALESCE(CASE WHEN typeof(old.paused_seconds) IN ('integer', 'real') AND "
-        "old.paused_seconds BETWEEN 0 AND 1000000000 THEN old.paused_seconds END, 0) END, "
-        "paused_n = paused_n - (CASE WHEN typeof(old.paused_seconds) IN ('integer', 'real') AND "
-        "old.paused_seconds BETWEEN 0 AND 1000000000 THEN old.paused_seconds END IS NOT NULL), "
-        "duration_n = duration_n - (CASE WHEN typeof(old.duration) IN ('integer', 'real') AND "
-        "old.duration BETWEEN 0 AND 1000000000 THEN old.duration END IS NOT NULL), ttft_n = "
-        "ttft_n - (CASE WHEN typeof(old.ttft) IN ('integer', 'real') AND old.ttft BETWEEN 0 AND "
-        "1000000000 THEN old.ttft END IS NOT NULL), unpriced_n = unpriced_n - (CASE WHEN "
-        "typeof(old.total_tokens) IN ('integer') AND old.total_tokens BETWEEN 0 AND 1000000000000"
-        " THEN old.total_tokens END IS NOT NULL AND CASE WHEN typeof(old.cost_usd) IN ('integer',"
-        " 'real') AND old.cost_usd BETWEEN 0 AND 1000000.0 THEN old.cost_usd END IS NULL), runs ="
-        " runs - 1 WHERE hour = CAST(old.started_at / 3600 AS INTEGER) * 3600 AND agent IS "
-        "old.agent AND status IS old.status AND (key, value) IN (SELECT DISTINCT j.key AS key, "
-        "CASE j.type WHEN 'text' THEN j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
-        "ELSE CAST(j.value AS TEXT) END AS value FROM json_each(CASE WHEN "
-        "json_valid(old.metadata) AND json_type(old.metadata) = 'object' THEN old.metadata ELSE "
-        "'{}' END) j WHERE j.type <> 'null'); DELETE FROM run_metadata_rollup WHERE hour = "
-        "CAST(old.started_at / 3600 AS INTEGER) * 3600 AND agent IS old.agent AND status IS "
-        "old.status AND (key, value) IN (SELECT DISTINCT j.key AS key, CASE j.type WHEN 'text' "
-        "THEN j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS "
-        "TEXT) END AS value FROM json_each(CASE WHEN json_valid(old.metadata) AND "
-        "json_type(old.metadata) = 'object' THEN old.metadata ELSE '{}' END) j WHERE j.type <> "
-        "'null') AND runs <= 0; END"
-    ),
-    (
-        "CREATE TRIGGER run_metadata_rollup_update_new AFTER UPDATE OF metadata, status, "
-        "started_at, agent, total_tokens, cost_usd, tool_call_count, paused_seconds, duration, "
-        "ttft ON runs WHEN new.metadata IS NOT NULL AND new.status IS NOT 'running' AND "
-        "(old.metadata IS NOT new.metadata OR old.status IS NOT new.status OR old.started_at IS "
-        "NOT new.started_at OR old.agent IS NOT new.agent OR old.total_tokens IS NOT "
-        "new.total_tokens OR old.cost_usd IS NOT new.cost_usd OR old.tool_call_count IS NOT "
-        "new.tool_call_count OR old.paused_seconds IS NOT new.paused_seconds OR old.duration IS "
-        "NOT new.duration OR old.ttft IS NOT new.ttft) BEGIN INSERT INTO run_metadata_rollup "
-        "(hour, key, value, agent, status) SELECT CAST(new.started_at / 3600 AS INTEGER) * 3600, "
-        "p.key, p.value, new.agent, new.status FROM (SELECT DISTINCT j.key AS key, CASE j.type "
-        "WHEN 'text' THEN j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE "
-        "CAST(j.value AS TEXT) END AS value FROM json_each(CASE WHEN json_valid(new.metadata) AND"
-        " json_type(new.metadata) = 'object' THEN new.metadata ELSE '{}' END) j WHERE j.type <> "
-        "'null') p WHERE NOT EXISTS (SELECT 1 FROM run_metadata_rollup WHERE key = p.key AND hour"
-        " = CAST(new.started_at / 3600 AS INTEGER) * 3600 AND value = p.value AND agent IS "
-        "new.agent AND status IS new.status); UPDATE run_metadata_rollup SET tokens_sum = CASE "
-        "WHEN CASE WHEN typeof(new.total_tokens) IN ('integer') AND new.total_tokens BETWEEN 0 "
-        "AND 1000000000000 THEN new.total_tokens END IS NULL THEN tokens_sum ELSE "
-        "COALESCE(tokens_sum, 0) + CASE WHEN typeof(new.total_tokens) IN ('integer') AND "
-        "new.total_tokens BETWEEN 0 AND 1000000000000 THEN new.total_tokens END END, tokens_n = "
-        "tokens_n + (CASE WHEN typeof(new.total_tokens) IN ('integer') AND new.total_tokens "
-        "BETWEEN 0 AND 1000000000000 THEN new.total_tokens END IS NOT NULL), cost_sum = CASE WHEN"
-        " CASE WHEN typeof(new.cost_usd) IN ('integer', 'real') AND new.cost_usd BETWEEN 0 AND "
-        "1000000.0 THEN new.cost_usd END IS NULL THEN cost_sum ELSE COALESCE(cost_sum, 0) + CASE "
-        "WHEN typeof(new.cost_usd) IN ('integer', 'real') AND new.cost_usd BETWEEN 0 AND "
-        "1000000.0 THEN new.cost_usd END END, cost_n = cost_n + (CASE WHEN typeof(new.cost_usd) "
-        "IN ('integer', 'real') AND new.cost_usd BETWEEN 0 AND 1000000.0 THEN new.cost_usd END IS"
-        " NOT NULL), tools_sum = CASE WHEN CASE WHEN typeof(new.tool_call_count) IN ('integer') "
-        "AND new.tool_call_count BETWEEN 0 AND 1000000 THEN new.tool_call_count END IS NULL THEN "
-        "tools_sum ELSE COALESCE(tools_sum, 0) + CASE WHEN typeof(new.tool_call_count) IN "
-        "('integer') AND new.tool_call_count BETWEEN 0 AND 1000000 THEN new.tool_call_count END "
-        "END, tools_n = tools_n + (CASE WHEN typeof(new.tool_call_count) IN ('integer') AND "
-        "new.tool_call_count BETWEEN 0 AND 1000000 THEN new.tool_call_count END IS NOT NULL), "
-        "paused_sum = CASE WHEN CASE WHEN typeof(new.paused_seconds) IN ('integer', 'real') AND "
-        "new.paused_seconds BETWEEN 0 AND 1000000000 THEN new.paused_seconds END IS NULL THEN "
-        "paused_sum ELSE COALESCE(paused_sum, 0) + CASE WHEN typeof(new.paused_seconds) IN "
-        "('integer', 'real') AND new.paused_seconds BETWEEN 0 AND 1000000000 THEN "
-        "new.paused_seconds END END, paused_n = paused_n + (CASE WHEN typeof(new.paused_seconds) "
-        "IN ('integer', 'real') AND new.paused_seconds BETWEEN 0 AND 1000000000 THEN "
-        "new.paused_seconds END IS NOT NULL), duration_n = duration_n + (CASE WHEN "
-        "typeof(new.duration) IN ('integer', 'real') AND new.duration BETWEEN 0 AND 1000000000 "
-        "THEN new.duration END IS NOT NULL), ttft_n = ttft_n + (CASE WHEN typeof(new.ttft) IN "
-        "('integer', 'real') AND new.ttft BETWEEN 0 AND 1000000000 THEN new.ttft END IS NOT "
-        "NULL), unpriced_n = unpriced_n + (CASE WHEN typeof(new.total_tokens) IN ('integer') AND "
-        "new.total_tokens BETWEEN 0 AND 1000000000000 THEN new.total_tokens END IS NOT NULL AND "
-        "CASE WHEN typeof(new.cost_usd) IN ('integer', 'real') AND new.cost_usd BETWEEN 0 AND "
-        "1000000.0 THEN new.cost_usd END IS NULL), runs = runs + 1 WHERE hour = "
-        "CAST(new.started_at / 3600 AS INTEGER) * 3600 AND agent IS new.agent AND status IS "
-        "new.status AND (key, value) IN (SELECT DISTINCT j.key AS key, CASE j.type WHEN 'text' "
-        "THEN j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS "
-        "TEXT) END AS value FROM json_each(CASE WHEN json_valid(new.metadata) AND "
-        "json_type(new.metadata) = 'object' THEN new.metadata ELSE '{}' END) j WHERE j.type <> "
-        "'null'); END"
-    ),
-    (
-        "CREATE TRIGGER run_metadata_rollup_delete AFTER DELETE ON runs WHEN old.metadata IS NOT "
-        "NULL AND old.status IS NOT 'running' BEGIN UPDATE run_metadata_rollup SET tokens_sum = "
-        "CASE WHEN tokens_n - (CASE WHEN typeof(old.total_tokens) IN ('integer') AND "
-        "old.total_tokens BETWEEN 0 AND 1000000000000 THEN old.total_tokens END IS NOT NULL) = 0 "
-        "THEN NULL ELSE tokens_sum - COALESCE(CASE WHEN typeof(old.total_tokens) IN ('integer') "
-        "AND old.total_tokens BETWEEN 0 AND 1000000000000 THEN old.total_tokens END, 0) END, "
-        "tokens_n = tokens_n - (CASE WHEN typeof(old.total_tokens) IN ('integer') AND "
-        "old.total_tokens BETWEEN 0 AND 1000000000000 THEN old.total_tokens END IS NOT NULL), "
-        "cost_sum = CASE WHEN cost_n - (CASE WHEN typeof(old.cost_usd) IN ('integer', 'real') AND"
-        " old.cost_usd BETWEEN 0 AND 1000000.0 THEN old.cost_usd END IS NOT NULL) = 0 THEN NULL "
-        "ELSE cost_sum - COALESCE(CASE WHEN typeof(old.cost_usd) IN ('integer', 'real') AND "
-        "old.cost_usd BETWEEN 0 AND 1000000.0 THEN old.cost_usd END, 0) END, cost_n = cost_n - "
-        "(CASE WHEN typeof(old.cost_usd) IN ('integer', 'real') AND old.cost_usd BETWEEN 0 AND "
-        "1000000.0 THEN old.cost_usd END IS NOT NULL), tools_sum = CASE WHEN tools_n - (CASE WHEN"
-        " typeof(old.tool_call_count) IN ('integer') AND old.tool_call_count BETWEEN 0 AND "
-        "1000000 THEN old.tool_call_count END IS NOT NULL) = 0 THEN NULL ELSE tools_sum - "
-        "COALESCE(CASE WHEN typeof(old.tool_call_count) IN ('integer') AND old.tool_call_count "
-        "BETWEEN 0 AND 1000000 THEN old.tool_call_count END, 0) END, tools_n = tools_n - (CASE "
-        "WHEN typeof(old.tool_call_count) IN ('integer') AND old.tool_call_count BETWEEN 0 AND "
-        "1000000 THEN old.tool_call_count END IS NOT NULL), paused_sum = CASE WHEN paused_n - "
-        "(CASE WHEN typeof(old.paused_seconds) IN ('integer', 'real') AND old.paused_seconds "
-        "BETWEEN 0 AND 1000000000 THEN old.paused_seconds END IS NOT NULL) = 0 THEN NULL ELSE "
-        "paused_sum - COALESCE(CASE WHEN typeof(old.paused_seconds) IN ('integer', 'real') AND "
-        "old.paused_seconds BETWEEN 0 AND 1000000000 THEN old.paused_seconds END, 0) END, "
-        "paused_n = paused_n - (CASE WHEN typeof(old.paused_seconds) IN ('integer', 'real') AND "
-        "old.paused_seconds BETWEEN 0 AND 1000000000 THEN old.paused_seconds END IS NOT NULL), "
-        "duration_n = duration_n - (CASE WHEN typeof(old.duration) IN ('integer', 'real') AND "
-        "old.duration BETWEEN 0 AND 1000000000 THEN old.duration END IS NOT NULL), ttft_n = "
-        "ttft_n - (CASE WHEN typeof(old.ttft) IN ('integer', 'real') AND old.ttft BETWEEN 0 AND "
-        "1000000000 THEN old.ttft END IS NOT NULL), unpriced_n = unpriced_n - (CASE WHEN "
-        "typeof(old.total_tokens) IN ('integer') AND old.total_tokens BETWEEN 0 AND 1000000000000"
-        " THEN old.total_tokens END IS NOT NULL AND CASE WHEN typeof(old.cost_usd) IN ('integer',"
-        " 'real') AND old.cost_usd BETWEEN 0 AND 1000000.0 THEN old.cost_usd END IS NULL), runs ="
-        " runs - 1 WHERE hour = CAST(old.started_at / 3600 AS INTEGER) * 3600 AND agent IS "
-        "old.agent AND status IS old.status AND (key, value) IN (SELECT DISTINCT j.key AS key, "
-        "CASE j.type WHEN 'text' THEN j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
-        "ELSE CAST(j.value AS TEXT) END AS value FROM json_each(CASE WHEN "
-        "json_valid(old.metadata) AND json_type(old.metadata) = 'object' THEN old.metadata ELSE "
-        "'{}' END) j WHERE j.type <> 'null'); DELETE FROM run_metadata_rollup WHERE hour = "
-        "CAST(old.started_at / 3600 AS INTEGER) * 3600 AND agent IS old.agent AND status IS "
-        "old.status AND (key, value) IN (SELECT DISTINCT j.key AS key, CASE j.type WHEN 'text' "
-        "THEN j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS "
-        "TEXT) END AS value FROM json_each(CASE WHEN json_valid(old.metadata) AND "
-        "json_type(old.metadata) = 'object' THEN old.metadata ELSE '{}' END) j WHERE j.type <> "
-        "'null') AND runs <= 0; END"
-    ),
-    "DELETE FROM runs_rollup",
-    (
-        "INSERT INTO runs_rollup (hour, agent, model, provider, connection, host, status, "
-        "error_code, cost_source, runs, tokens_sum, tokens_n, cost_sum, cost_n, tools_sum, "
-        "tools_n, paused_sum, paused_n, duration_n, ttft_n, unpriced_n) SELECT "
-        "CAST(runs.started_at / 3600 AS INTEGER) * 3600, agent, model, provider, connection, "
-        "host, status, error_code, cost_source, COUNT(*), SUM(CASE WHEN typeof(runs.total_tokens)"
-        " IN ('integer') AND runs.total_tokens BETWEEN 0 AND 1000000000000 THEN runs.total_tokens"
-        " END), COUNT(CASE WHEN typeof(runs.total_tokens) IN ('integer') AND runs.total_tokens "
-        "BETWEEN 0 AND 1000000000000 THEN runs.total_tokens END), SUM(CASE WHEN "
-        "typeof(runs.cost_usd) IN ('integer', 'real') AND runs.cost_usd BETWEEN 0 AND 1000000.0 "
-        "THEN runs.cost_usd END), COUNT(CASE WHEN typeof(runs.cost_usd) IN ('integer', 'real') "
-        "AND runs.cost_usd BETWEEN 0 AND 1000000.0 THEN runs.cost_usd END), SUM(CASE WHEN "
-        "typeof(runs.tool_call_count) IN ('integer') AND runs.tool_call_count BETWEEN 0 AND "
-        "1000000 THEN runs.tool_call_count END), COUNT(CASE WHEN typeof(runs.tool_call_count) IN "
-        "('integer') AND runs.tool_call_count BETWEEN 0 AND 1000000 THEN runs.tool_call_count "
-        "END), SUM(CASE WHEN typeof(runs.paused_seconds) IN ('integer', 'real') AND "
-        "runs.paused_seconds BETWEEN 0 AND 1000000000 THEN runs.paused_seconds END), COUNT(CASE "
-        "WHEN typeof(runs.paused_seconds) IN ('integer', 'real') AND runs.paused_seconds BETWEEN "
-        "0 AND 1000000000 THEN runs.paused_seconds END), COUNT(CASE WHEN typeof(runs.duration) IN"
-        " ('integer', 'real') AND runs.duration BETWEEN 0 AND 1000000000 THEN runs.duration END),"
-        " COUNT(CASE WHEN typeof(runs.ttft) IN ('integer', 'real') AND runs.ttft BETWEEN 0 AND "
-        "1000000000 THEN runs.ttft END), COUNT(CASE WHEN CASE WHEN typeof(runs.total_tokens) IN "
-        "('integer') AND runs.total_tokens BETWEEN 0 AND 1000000000000 THEN runs.total_tokens END"
-        " IS NOT NULL AND CASE WHEN typeof(runs.cost_usd) IN ('integer', 'real') AND "
-        "runs.cost_usd BETWEEN 0 AND 1000000.0 THEN runs.cost_usd END IS NULL THEN 1 END) FROM "
-        "runs WHERE runs.status IS NOT 'running' GROUP BY 1, agent, model, provider, connection, "
-        "host, status, error_code, cost_source"
-    ),
-    "DELETE FROM run_metadata_rollup",
-    (
-        "INSERT INTO run_metadata_rollup (hour, key, value, agent, status, runs, tokens_sum, "
-        "tokens_n, cost_sum, cost_n, tools_sum, tools_n, paused_sum, paused_n, duration_n, "
-        "ttft_n, unpriced_n) SELECT CAST(m.started_at / 3600 AS INTEGER) * 3600, m.key, m.value, "
-        "m.agent, m.status, COUNT(*), SUM(CASE WHEN typeof(m.total_tokens) IN ('integer') AND "
-        "m.total_tokens BETWEEN 0 AND 1000000000000 THEN m.total_tokens END), COUNT(CASE WHEN "
-        "typeof(m.total_tokens) IN ('integer') AND m.total_tokens BETWEEN 0 AND 1000000000000 "
-        "THEN m.total_tokens END), SUM(CASE WHEN typeof(m.cost_usd) IN ('integer', 'real') AND "
-        "m.cost_usd BETWEEN 0 AND 1000000.0 THEN m.cost_usd END), COUNT(CASE WHEN "
-        "typeof(m.cost_usd) IN ('integer', 'real') AND m.cost_usd BETWEEN 0 AND 1000000.0 THEN "
-        "m.cost_usd END), SUM(CASE WHEN typeof(m.tool_call_count) IN ('integer') AND "
-        "m.tool_call_count BETWEEN 0 AND 1000000 THEN m.tool_call_count END), COUNT(CASE WHEN "
-        "typeof(m.tool_call_count) IN ('integer') AND m.tool_call_count BETWEEN 0 AND 1000000 "
-        "THEN m.tool_call_count END), SUM(CASE WHEN typeof(m.paused_seconds) IN ('integer', "
-        "'real') AND m.paused_seconds BETWEEN 0 AND 1000000000 THEN m.paused_seconds END), "
-        "COUNT(CASE WHEN typeof(m.paused_seconds) IN ('integer', 'real') AND m.paused_seconds "
-        "BETWEEN 0 AND 1000000000 THEN m.paused_seconds END), COUNT(CASE WHEN typeof(m.duration) "
-        "IN ('integer', 'real') AND m.duration BETWEEN 0 AND 1000000000 THEN m.duration END), "
-        "COUNT(CASE WHEN typeof(m.ttft) IN ('integer', 'real') AND m.ttft BETWEEN 0 AND "
-        "1000000000 THEN m.ttft END), COUNT(CASE WHEN CASE WHEN typeof(m.total_tokens) IN "
-        "('integer') AND m.total_tokens BETWEEN 0 AND 1000000000000 THEN m.total_tokens END IS "
-        "NOT NULL AND CASE WHEN typeof(m.cost_usd) IN ('integer', 'real') AND m.cost_usd BETWEEN "
-        "0 AND 1000000.0 THEN m.cost_usd END IS NULL THEN 1 END) FROM run_metadata m WHERE "
-        "m.status IS NOT 'running' GROUP BY 1, m.key, m.value, m.agent, m.status"
-    ),
-)
-"""The triggers that keep both rollups, counting the unpriced runs too, and their refill
-from the runs (``m021``)."""
+}
+"""What the emptied steps made in shipped versions' files, by :func:`_digest` (the SQL itself
+is gone), under the step that drops it: the hourly rollups, their triggers and indexes, the
+quantile order indexes and the side table's triggers copying each run's figures (m012, m015,
+m017, m018, m021), as each version wrote them; the search index with its own copy (m007)."""
+
+
+def shipped_then_dropped(
+    applied: Collection[str], kind: str, name: str, table: str, sql: str
+) -> bool:
+    """Whether a file's object is one an emptied step made as shipped, in a file the step
+    that drops it (see :data:`_DROPPED_BY`) has not run on yet."""
+    digest = _digest(kind, name, table, sql)
+    return any(step not in applied and digest in made for step, made in _DROPPED_BY.items())
+
+
+def _digest(kind: str, name: str, table: str, sql: str) -> str:
+    folded = " ".join(sql.split())
+    return hashlib.sha256("\n".join((kind, name, table, folded)).encode()).hexdigest()[:32]
 
 
 def rebuild_side_tables(db: sqlite3.Connection) -> None:

@@ -16,7 +16,7 @@ from genai_prices import calc_price
 
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
-from agentnb._history import MIGRATIONS
+from agentnb._history import MIGRATIONS, HistoryLocationError
 from agentnb._history._migrations import applied_migrations, apply_migrations
 from agentnb._history._run_filter import RunFilter
 from agentnb.events import RunCompleted, TextDelta, Usage
@@ -375,19 +375,32 @@ SHIPPED_FILES = sorted((Path(__file__).parent / "data").glob("history-*.sqlite3"
 """A history file each shipped version wrote (``data/make_history.py`` run with it)."""
 
 
+KEPT_ROWS = {
+    "runs": "SELECT * FROM runs ORDER BY local_id",
+    "tool_calls": "SELECT * FROM tool_calls ORDER BY local_id, position",
+    "scores": "SELECT * FROM scores ORDER BY id",
+    "run_metadata": "SELECT key, value, local_id FROM run_metadata ORDER BY local_id, key",
+}
+"""What a shipped file keeps: every row of each table, its columns as that version wrote them."""
+
+
+def kept_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    tables = {name for (name,) in read_all(path, "SELECT name FROM sqlite_master")}
+    return {table: read_all(path, sql) for table, sql in KEPT_ROWS.items() if table in tables}
+
+
 @pytest.mark.parametrize("shipped", SHIPPED_FILES, ids=lambda path: path.stem)
 def test_a_file_of_every_shipped_version_upgrades_to_a_fresh_files_schema(
     tmp_path: Path, shipped: Path
 ) -> None:
-    """A file agentnb 0.1, 0.2 or 0.3 wrote (its rollups and their triggers included) opens
-    with every migration, keeps every run's values, loses the rollups and ends with the
-    schema a fresh file gets; its summaries are those of its runs."""
+    """A file agentnb 0.1, 0.2, 0.3 or 0.4 wrote (its rollups and their triggers included)
+    opens with every migration, keeps every run, tool call, score and metadata key, loses the
+    rollups and ends with the schema a fresh file gets; its summaries are those of its runs."""
     old = tmp_path / shipped.name
     shutil.copyfile(shipped, old)
-    before = read_all(old, "SELECT * FROM runs ORDER BY local_id")
-    assert len(before) == 24
-    scored = "scores" in {name for (name,) in read_all(old, "SELECT name FROM sqlite_master")}
-    if scored:  # 0.3.0 kept scores
+    before = kept_rows(old)
+    assert len(before["runs"]) == 24 and len(before["tool_calls"]) == 6
+    if "scores" in before:
         db = sqlite3.connect(old, isolation_level=None)
         try:
             db.execute(
@@ -396,14 +409,17 @@ def test_a_file_of_every_shipped_version_upgrades_to_a_fresh_files_schema(
             )
         finally:
             db.close()
+        before["scores"] = read_all(old, KEPT_ROWS["scores"])
     with HistoryStore(old) as store:
         assert store.migrations() == ALL
         history = store.runs()
-        assert sorted(history.local_ids) == sorted(row[0] for row in before)
+        assert sorted(history.local_ids) == sorted(row[0] for row in before["runs"])
         assert {record.answer for record in history} == {f"answer {i}" for i in range(24)}
         assert len(store.runs(RunFilter.build(metadata={"case": "a"}))) == 12
         assert len(store.runs(RunFilter(search="answer"))) == 24
-        assert [(s.name, s.value) for s in store.scores()] == ([("verdict", False)] * scored)
+        assert len(history.tool_calls()) == 6
+        given = [(s.name, s.value) for s in store.scores(history=True)]
+        assert given == [(row[2], row[5] or row[4]) for row in before.get("scores", [])]
         for by, every in (("agent", None), (None, None), ("model", "day"), ("metadata.case", None)):
             pd.testing.assert_frame_equal(
                 store.summary(RunFilter(), by, every=every, include="all"),
@@ -411,11 +427,69 @@ def test_a_file_of_every_shipped_version_upgrades_to_a_fresh_files_schema(
             )
         by_agent = store.summary(RunFilter(), "agent", include="all")
         assert by_agent["runs"].sum() == 24 and by_agent["failed"].sum() == 4
-    after = read_all(old, "SELECT * FROM runs ORDER BY local_id")
-    assert [row[: len(before[0])] for row in after] == before
+    after = kept_rows(old)
+    assert len(after["run_metadata"]) == 24
+    for table, rows in before.items():
+        assert [row[: len(rows[0])] for row in after[table]] == rows, table
     HistoryStore(tmp_path / "fresh.sqlite3").close()
     assert schema(old) == schema(tmp_path / "fresh.sqlite3")
     assert not [row for row in schema(old) if "rollup" in row[1] or "rollup" in row[3]]
+
+
+def shipped(version: str) -> Path:
+    return Path(__file__).parent / "data" / f"history-{version}.sqlite3"
+
+
+def rollup_objects_of_0_3() -> list[str]:
+    return [
+        sql
+        for (sql,) in read_all(
+            shipped("0.3.0"),
+            "SELECT sql FROM sqlite_master WHERE name LIKE 'runs_rollup%' ORDER BY type DESC",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("version", "statements", "named"),
+    [
+        (  # the name a shipped version used, SQL of its own
+            "0.3.0",
+            [
+                "DROP TRIGGER runs_rollup_delete",
+                "CREATE TRIGGER runs_rollup_delete AFTER DELETE ON runs "
+                "BEGIN DELETE FROM tool_calls; END",
+            ],
+            "trigger runs_rollup_delete",
+        ),
+        ("0.4.0", rollup_objects_of_0_3(), "runs_rollup"),  # 0.3.0's rollups, after m022
+        (  # the search index's trigger as m007 named it, SQL of its own
+            "0.4.0",
+            [
+                "DROP TRIGGER runs_search_reopen",
+                "CREATE TRIGGER runs_search_reopen AFTER UPDATE OF status ON runs "
+                "BEGIN DELETE FROM scores; END",
+            ],
+            "trigger runs_search_reopen",
+        ),
+    ],
+    ids=["a forged rollup trigger", "rollups after they were dropped", "a forged search trigger"],
+)
+def test_objects_of_emptied_steps_agentnb_did_not_make_there_keep_the_file_unchanged(
+    tmp_path: Path, version: str, statements: list[str], named: str
+) -> None:
+    """An object a shipped version made with a step now empty is known by its SQL's digest,
+    and only in a file m022 has not yet dropped it from: any other is not agentnb's."""
+    path = tmp_path / "shared.sqlite3"
+    shutil.copyfile(shipped(version), path)
+    db = sqlite3.connect(path, isolation_level=None)
+    for statement in statements:
+        db.execute(statement)
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(HistoryLocationError, match=named):
+        HistoryStore(path)
+    assert path.read_bytes() == before
 
 
 def schema(path: Path) -> list[tuple[str, str, str, str]]:

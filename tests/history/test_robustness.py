@@ -118,7 +118,7 @@ def test_reading_a_file_damaged_in_the_middle_is_a_history_store_error(
 ) -> None:
     monkeypatch.setenv("AGENTNB_HISTORY", str(damaged))
     with pytest.raises(HistoryError, match=DAMAGED) as caught:
-        runs().summary(by="thread_id")  # by thread reads the runs (the rollups answer by agent)
+        runs().summary(by="thread_id")
     assert isinstance(caught.value, ConfigurationError)
     assert str(damaged) in str(caught.value)
     with pytest.raises(HistoryError, match=DAMAGED), HistoryStore(damaged) as store:

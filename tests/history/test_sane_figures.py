@@ -12,6 +12,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +100,19 @@ CRAFTED_RUNS = [
     ),
 ]
 
+SHIPPED_0_3 = Path(__file__).parent / "data" / "history-0.3.0.sqlite3"
+
+
+def shipped_sql(path: Path, name: str) -> str:
+    with closing(sqlite3.connect(path)) as db:
+        (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone()
+    return str(sql)
+
+
 FORGED_ROLLUP = [
-    # a rollup row no run made: a thousand runs and an absurd cost in this hour
+    # the rollup table as 0.3.0 made it (the step that made it is empty now), holding a row
+    # no run made: a thousand runs and an absurd cost in this hour
+    shipped_sql(SHIPPED_0_3, "runs_rollup"),
     "INSERT INTO runs_rollup (hour, agent, status, runs, tokens_sum, tokens_n, cost_sum, "
     f"cost_n) VALUES ({HOUR}, 'analyst', 'completed', 1000, -5, 1000, 1e300, 1000)",
 ]

@@ -1,5 +1,7 @@
 """Writes a small history file with the agentnb version installed in this venv (run once per
-shipped version; the files are committed as test fixtures)."""
+shipped version; the files are committed as test fixtures). A version that keeps scores (0.4.0
+on; the 0.3.0 file was written before this script gave any) gets a number, a bool and a label,
+one of them replaced."""
 
 import sys
 
@@ -53,4 +55,9 @@ with HistoryStore(path) as store:
             usage = Usage(prompt_tokens=10 + i, completion_tokens=5, total_tokens=15 + i)
             run.apply(RunCompleted(usage=usage, received_at=at + 1.0 + i * 0.1))
         store.record(run, request)
+    if hasattr(store, "add_score"):
+        store.add_score(run.local_id, "quality", 0.25, source="code")
+        store.add_score(run.local_id, "quality", 0.75, comment="second look", author="ana")
+        store.add_score(run.local_id, "correct", True)
+        store.add_score(run.local_id, "topic", "pricing", source="agent")
     print(len(store.runs()), store.migrations()[-1])
