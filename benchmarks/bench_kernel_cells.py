@@ -7,7 +7,9 @@ A ``python3`` Jupyter kernel (jupyter_client) runs, for each agent below, one ce
 ``handles = [agentnb.ask(agent, ...) for i in range(runs)]`` (each run displayed: a chat cell
 and its static copy), timed from the request to the kernel's reply; then ``1+1`` cells one
 after another for ``--probe-s`` seconds, each timed the same way, while the runs stream. A
-kernel that answers ``1+1`` alone is the floor.
+kernel that answers ``1+1`` alone is the floor. The CPU seconds the kernel's threads spent
+while the cell ran (its main thread, and all of them: agentnb's loop, the built-in server's
+thread, ipykernel's output thread) move less with the machine's load than its wall time.
 
 - paced: ``writer`` (a long markdown answer, a few seconds of chunks) on a built-in server in
   this process with 20 ms between chunks, so the first runs stream while the cell shows the
@@ -25,6 +27,7 @@ keeps bytecode as an installed package does, even where ``PYTHONDONTWRITEBYTECOD
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import queue
 import statistics
@@ -90,6 +93,26 @@ def timed_reply(
     return took, reply["content"].get("user_expressions", {})
 
 
+THREADS_CPU = (
+    "{t.name: __import__('time').clock_gettime(__import__('time').pthread_getcpuclockid(t.ident))"
+    " for t in __import__('threading').enumerate()}"
+)
+"""CPU seconds each of the kernel's threads has used (Linux): its main thread, agentnb's
+loop, the built-in server's thread, ipykernel's output thread (IOPub)."""
+
+
+def threads_cpu(client: Any) -> dict[str, float]:
+    _, reply = timed_reply(client, "pass", expressions={"cpu": THREADS_CPU})
+    cpu: dict[str, float] = ast.literal_eval(reply["cpu"]["data"]["text/plain"])
+    return cpu
+
+
+def cpu_figures(before: dict[str, float], after: dict[str, float]) -> str:
+    """The main thread's CPU during the cell, and all threads' together."""
+    spent = {name: seconds - before.get(name, 0.0) for name, seconds in after.items()}
+    return f"{spent.get('MainThread', 0.0):.2f} / {sum(spent.values()):.2f} s"
+
+
 def probe(client: Any, seconds: float) -> list[float]:
     samples: list[float] = []
     deadline = time.perf_counter() + seconds
@@ -144,11 +167,13 @@ def many_runs(runs: int, probe_s: float, paced_url: str, paced_key: str) -> list
             timed(client, setup)
             floor = probe(client, min(probe_s, 2.0))
             timed(client, f"agentnb.ask({agent!r}, 'warm up'{via}, display=False).wait(60)")
+            before = threads_cpu(client)
             cell = timed(
                 client,
                 f"handles = [agentnb.ask({agent!r}, f'Question {{i}} on NVDA'{via})"
                 f" for i in range({runs})]",
             )
+            cpu = cpu_figures(before, threads_cpu(client))
             during = probe_while_streaming(client, runs, probe_s)
             msg_id = client.execute("print(sum(h.run.done for h in handles))")
             done_after = ""
@@ -157,7 +182,8 @@ def many_runs(runs: int, probe_s: float, paced_url: str, paced_key: str) -> list
                 if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream":
                     done_after = msg["content"]["text"].strip()
             rows.append(
-                f"| {label} | {runs} | {cell:.2f} s | {ms(pct(floor, 0.5))} / {ms(pct(floor, 0.99))}"
+                f"| {label} | {runs} | {cell:.2f} s | {cpu}"
+                f" | {ms(pct(floor, 0.5))} / {ms(pct(floor, 0.99))}"
                 f" | {streaming_figures(during)}"
                 f" | {done_after} |"
             )
@@ -192,10 +218,11 @@ def main() -> None:
     finally:
         server.stop()
     print(
-        "| agent | runs | cell returns | `1+1` alone p50 / p99 "
-        "| `1+1` while they stream p50 / p99 (cells) | runs done after the probe |"
+        "| agent | runs | cell returns | kernel CPU in the cell: main thread / all threads "
+        "| `1+1` alone p50 / p99 | `1+1` while they stream p50 / p99 (cells) "
+        "| runs done after the probe |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     print()
     print("| `%load_ext agentnb` | first `%%agent echo` answer text, from the first cell sent |")

@@ -127,8 +127,12 @@ class ChatCell(anywidget.AnyWidget):
     refusal (a call already decided, a run no longer live) is shown in the cell.
     """
 
-    _esm = STATIC / "loader.js"
-    _css = ""  # set only where the cell carries its own code and style (marimo)
+    # anywidget adds its front-end traits to each instance it makes (add_traits), and each
+    # time traitlets builds a new class: declared here, a cell only sets their values.
+    _esm = traitlets.Unicode((STATIC / "loader.js").read_text(encoding="utf-8")).tag(sync=True)
+    _css = traitlets.Unicode("").tag(sync=True)
+    """Empty but where the cell carries its own code and style (marimo)."""
+    _anywidget_id = traitlets.Unicode(f"{__module__}.ChatCell").tag(sync=True)
 
     runtime = traitlets.Unicode().tag(sync=True)
     """The model id of the `AgentRuntime` whose code renders this cell."""
@@ -199,6 +203,15 @@ class ChatCell(anywidget.AnyWidget):
         self.on_msg(self._on_view_message)
         if source is not None:
             self.add(source)
+
+    def add_traits(self, **traits: Any) -> None:
+        """Set the value of a trait this class declares (anywidget's front-end traits); add
+        the others (a new class per call, as traitlets does)."""
+        declared = {name for name in traits if self.has_trait(name)}
+        for name in declared:
+            self.set_trait(name, traits[name].default_value)
+        if undeclared := {name: traits[name] for name in traits.keys() - declared}:
+            super().add_traits(**undeclared)
 
     # ---- runs ----------------------------------------------------------------------------
     def add(self, source: RunHandle | Run) -> None:

@@ -166,3 +166,16 @@ def test_the_cells_of_a_kernel_share_one_runtime_holding_the_code() -> None:
     third = ChatCell()
     assert third.runtime not in ("", first.runtime), "a closed runtime is made again"
     assert shared_runtime().comm is not None
+
+
+def test_a_cell_is_made_without_a_class_of_its_own() -> None:
+    """anywidget adds its front-end traits to each widget it makes, and traitlets builds a
+    class for every such call (most of a chat cell's cost on the kernel's main thread): a
+    ChatCell declares them, so it only sets their values, which still reach the page."""
+    first, second = ChatCell(), ChatCell()
+    assert type(first) is ChatCell and type(second) is ChatCell
+    assert first._esm == (STATIC / "loader.js").read_text(encoding="utf-8")
+    assert first._anywidget_id == "agentnb._display.widget.ChatCell"
+    assert {"_esm", "_css", "_anywidget_id"} <= set(first.keys), "synced to the views"
+    state = first.get_state()
+    assert state["_esm"] == first._esm and state["_anywidget_id"] == first._anywidget_id
