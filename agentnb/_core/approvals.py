@@ -270,8 +270,7 @@ class ApprovalGate:
         self._check_answerable(decision)
         with self._lock:
             self._check_decidable(decision)
-            self._decided[decision.call_id] = decision
-            self._allow_for_run(decision)
+            self._decided[decision.call_id] = self._allowing(decision)
         self._wake()
 
     def _check_answerable(self, decision: ApprovalDecision) -> None:
@@ -396,16 +395,19 @@ class ApprovalGate:
         """Record a policy's decision unless a human's came first."""
         with self._lock:
             if decision.call_id not in self._decided:
-                self._decided[decision.call_id] = decision
+                self._decided[decision.call_id] = self._allowing(decision)
                 self._by_policy.add(decision.call_id)
-                self._allow_for_run(decision)
 
-    def _allow_for_run(self, decision: ApprovalDecision) -> None:
-        """Keep what an approval ``for_run`` allows (the first decision that allows it)."""
+    def _allowing(self, decision: ApprovalDecision) -> ApprovalDecision:
+        """Keep what an approval ``for_run`` allows (the first decision that allows it); the
+        decision, saying so when it gives no reason of its own."""
         call = self.run.tool_call(decision.call_id)
         allowed = _run_scope(call) if call is not None else None
-        if decision.approved and decision.for_run and allowed is not None:
-            self._for_run.setdefault(allowed, decision)
+        if not (decision.approved and decision.for_run and allowed is not None):
+            return decision
+        self._for_run.setdefault(allowed, decision)
+        reason = decision.reason or f"{allowed} allowed for this run"
+        return dataclasses.replace(decision, reason=reason)
 
     def allows_for_run(self, call: ToolCall) -> bool:
         """Whether ``call`` offers what was allowed for the run already (it passes unasked)."""

@@ -377,7 +377,8 @@ class ChatController:
                 turn.handle.cancel()
 
     def _decide(self, approved: bool, content: dict[str, Any]) -> None:
-        """Pass a view's Approve / Deny to the run's handle; say why when it cannot be."""
+        """Pass a view's Approve / Allow for this run / Deny to the run's handle; say why when
+        it cannot be."""
         call_id, reason = content.get("call_id"), content.get("reason")
         if not isinstance(call_id, str) or not (reason is None or isinstance(reason, str)):
             return
@@ -386,9 +387,12 @@ class ChatController:
         if turn is None or turn.handle is None:
             self._notice(f"Cannot {verb} tool call {call_id}: this cell shows no live run.")
             return
-        decide = turn.handle.approve if approved else turn.handle.deny
+        handle, reason = turn.handle, (reason or "").strip() or None
         try:
-            decide(call_id, (reason or "").strip() or None)
+            if approved:
+                handle.approve(call_id, reason, for_run=content.get("for_run") is True)
+            else:
+                handle.deny(call_id, reason)
         except Exception as exc:  # the handle says why (decided twice, not waiting, ...)
             self._notice(f"Could not {verb} tool call {call_id}: {exc}")
 

@@ -97,10 +97,12 @@ export class ChatView {
       onRetry: (t) => this.send({ kind: "retry", t }),
       onVerdict: (t, value, comment) => this.send({ kind: "verdict", t, value, comment }),
       onEdit: (t, text) => this.chatInput?.edit(t, text),
-      onDecide: (t, callId, approved, reason, answer) =>
+      onDecide: (t, callId, approved, reason, answer, forRun) =>
         this.send(answer !== undefined
           ? { kind: "answer", t, call_id: callId, text: answer }
-          : { kind: approved ? "approve" : "deny", t, call_id: callId, reason }),
+          : forRun
+            ? { kind: "approve", t, call_id: callId, reason, for_run: true }
+            : { kind: approved ? "approve" : "deny", t, call_id: callId, reason }),
       renderMarkdown,
       remember: (key) => this.memory.disclosure(key),
     };

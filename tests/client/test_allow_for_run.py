@@ -1,17 +1,16 @@
 """Allow for this run: a read of the notebook approved with ``for_run=True`` lets the run's
 later reads pass without asking, each recorded as approved by that decision. A scripted
-Chat Completions server on 127.0.0.1 calls ``notebook_variables``, then ``notebook_describe``
-and ``notebook_error`` in one step, then answers; the request bodies say what was sent."""
+Chat Completions agent on 127.0.0.1 (``tests/reading_agent.py``) calls ``notebook_variables``,
+then ``notebook_describe`` and ``notebook_error`` in one step, then answers; the request
+bodies say what was sent."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from agentnb_testing import asgi_body, serving_asgi
-from chat_chunks import chat_chunk
+from agentnb_testing import serving_asgi
+from reading_agent import BODIES, reading_agent
 
 import agentnb
 from agentnb._app.context_tools import Kernel, context_tools
@@ -22,42 +21,10 @@ from agentnb._display.approval_prompt import question
 from agentnb.approvals import ApprovalDecision
 from agentnb.events import RunPaused, ToolApprovalRequested
 
-REQUESTS: list[dict[str, Any]] = []
-STEPS = [
-    [("notebook_variables", {})],
-    [("notebook_describe", {"name": "cfg"}), ("notebook_error", {})],
-]
-
-
-def _call(index: int, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    return {"index": index, "id": f"call_{len(REQUESTS)}_{index}", "type": "function",
-            "function": {"name": name, "arguments": json.dumps(arguments)}}  # fmt: skip
-
-
-async def _reads_then_answers(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    body = await asgi_body(scope, receive, send)
-    if body is None:
-        return
-    REQUESTS.append(json.loads(body))
-    step = len(REQUESTS) - 1
-    if step < len(STEPS):
-        calls = [_call(i, name, arguments) for i, (name, arguments) in enumerate(STEPS[step])]
-        frames = [
-            chat_chunk({"role": "assistant", "tool_calls": calls}),
-            chat_chunk({}, "tool_calls"),
-        ]
-    else:
-        frames = [chat_chunk({"role": "assistant", "content": "done"}), chat_chunk({}, "stop")]
-    head = [(b"content-type", b"text/event-stream")]
-    await send({"type": "http.response.start", "status": 200, "headers": head})
-    for frame in [*frames, b"data: [DONE]\n\n"]:
-        await send({"type": "http.response.body", "body": frame, "more_body": True})
-    await send({"type": "http.response.body", "body": b""})
-
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    with serving_asgi(_reads_then_answers) as base:
+    with serving_asgi(reading_agent) as base:
         yield f"{base}/v1"
 
 
@@ -66,7 +33,7 @@ def _kernel() -> Kernel:
 
 
 async def test_reads_after_one_allowed_for_the_run_pass_without_asking(url: str) -> None:
-    REQUESTS.clear()
+    BODIES.clear()
     asked: list[str] = []
     pauses = 0
     tools = context_tools(_kernel(), "0123456789abcdef")
@@ -90,18 +57,19 @@ async def test_reads_after_one_allowed_for_the_run_pass_without_asking(url: str)
     ]
     first, *later = run.tool_calls
     assert first.approval is not None and first.approval.decided_by == "user"
+    assert first.approval.decision_reason == "reads of the notebook allowed for this run"
     for call in later:
         assert call.approval is not None and call.approval.decided_by == "user"
         assert call.approval.decision_reason == (
             f"reads of the notebook allowed for this run (with the decision on {first.call_id})"
         )
-    results = [m for m in REQUESTS[-1]["messages"] if m["role"] == "tool"]
+    results = [m for m in BODIES[-1]["messages"] if m["role"] == "tool"]
     assert "'host': str 'db.internal'" in results[1]["content"]  # the reads' results were sent
     assert "no cell has raised an exception" in results[2]["content"]
 
 
 async def test_a_policy_that_allows_for_the_run_is_asked_once(url: str) -> None:
-    REQUESTS.clear()
+    BODIES.clear()
     consulted: list[str] = []
 
     def once(call: agentnb.types.ToolCall) -> ApprovalDecision:
@@ -118,7 +86,7 @@ async def test_a_policy_that_allows_for_the_run_is_asked_once(url: str) -> None:
 
 
 async def test_a_call_that_offers_nothing_for_the_run_is_approved_alone(url: str) -> None:
-    REQUESTS.clear()
+    BODIES.clear()
 
     def notebook_variables() -> str:
         """A function of the user's own that asks first."""
@@ -135,7 +103,7 @@ async def test_a_call_that_offers_nothing_for_the_run_is_approved_alone(url: str
                     stream.approvals.approve(event.call_id, for_run=True)
                 refused.append(str(error.value))
                 stream.approvals.approve(event.call_id)
-            if len(REQUESTS) > 1:
+            if len(BODIES) > 1:
                 break
     assert refused and "can only be approved on its own" in refused[0]
 
