@@ -3,7 +3,9 @@
  * The human decision on a tool call the platform runs only once approved: Approve and Deny
  * (with an optional reason) while the call waits, then what was decided. A call that offers
  * to be allowed for the rest of the run (a read of the notebook: `approval.for_run` names
- * what) also has "Allow for this run": the run's later such calls then pass without asking. When the agent asks
+ * what) also has "Allow for this run": the run's later such calls then pass without asking;
+ * the lines of its reason after the first (what the read would send, read by the kernel
+ * itself) are shown as lines in a block of their own, each made visible. When the agent asks
  * a free-form question, the box shows it with an answer box, Send and Deny instead (Enter
  * sends); the answer goes to the kernel the way Approve does. A click disables the
  * controls at once; what the kernel reports next (the call approved, denied, or no longer
@@ -45,6 +47,9 @@ export class ApprovalBox {
     this.el.setAttribute("role", "group");
     this.el.hidden = true;
     this.ask = h("div", "anb-approval-ask");
+    /** What a read of the notebook would send, line by line (hidden for other calls). */
+    this.sends = h("pre", "anb-approval-sends");
+    this.sends.hidden = true;
     this.shownCall = h("div", "anb-approval-call");
     this.callText = h("pre", "anb-approval-call-text");
     /** The platform's other versions of the call, flagged (hidden when there are none). */
@@ -98,7 +103,7 @@ export class ApprovalBox {
     this.disagrees = false;
     this.outcome = h("div", "anb-approval-outcome");
     this.outcome.setAttribute("role", "status");
-    this.el.append(this.ask, this.shownCall, this.actions, this.outcome);
+    this.el.append(this.ask, this.sends, this.shownCall, this.actions, this.outcome);
   }
 
   /** @param {ToolState} call */
@@ -115,7 +120,11 @@ export class ApprovalBox {
     if (!waiting) this.sent = null;
     this.question = typeof approval.question === "string" ? approval.question : null;
     this.showQuestion(this.question !== null);
-    this.ask.textContent = askText(approval, this.name, waiting);
+    const [reason, ...sends] = this.forRun !== null ? (approval.reason ?? "").split("\n") : [];
+    this.ask.textContent = askText(sends.length ? { ...approval, reason } : approval, this.name,
+      waiting);
+    this.sends.hidden = sends.length === 0;
+    this.sends.textContent = sends.map(visible).join("\n");
     this.actions.hidden = !waiting;
     const pending = waiting && this.sent !== null;
     for (const control of this.controls()) control.disabled = pending;

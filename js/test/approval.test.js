@@ -368,3 +368,19 @@ test("a call that offers nothing for the run has no Allow for this run", () => {
   view.update(trade());
   assert.equal(buttonIn(view.el, ".anb-approve-run").hidden, true);
 });
+
+test("what a read of the notebook would send shows as lines in its own block", () => {
+  const { view } = card();
+  view.update(trade({ name: "notebook_cells", arguments: {}, approval: {
+    state: "awaiting", for_run: "reads of the notebook",
+    reason: "reads the notebook; it would send:\nIn[1]:\nx = 1\u202e" } }));
+  assert.equal($(view.el, ".anb-approval-ask").textContent,
+    "Approval needed: reads the notebook; it would send:");
+  const sends = $(view.el, ".anb-approval-sends");
+  assert.equal(sends.hidden, false);
+  assert.equal(sends.textContent, "In[1]:\nx = 1⟨U+202E⟩");
+  view.update(trade({ approval: { state: "awaiting", reason: "line one\nline two" } }));
+  assert.equal(sends.hidden, true, "another call's reason stays one visible line");
+  assert.equal($(view.el, ".anb-approval-ask").textContent,
+    "Approval needed: line one⟨U+000A⟩line two");
+});
