@@ -44,6 +44,10 @@ async def reading_agent(scope: dict[str, Any], receive: Any, send: Any) -> None:
     raw = await asgi_body(scope, receive, send)
     if raw is None:
         return
+    if scope["method"] != "POST":  # a listing of models: it has none
+        await send({"type": "http.response.start", "status": 404, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+        return
     body = json.loads(raw)
     BODIES.append(body)
     head = [(b"content-type", b"text/event-stream")]

@@ -24,7 +24,6 @@ from typing import Any, Final
 from .._core.exceptions import ConfigurationError
 from .._core.secrets import redact_key_shapes
 from .._core.text import did_you_mean
-from .._display.environment import kernel_shell
 from .context_summary import (
     ContextSettings,
     context_settings,
@@ -33,7 +32,15 @@ from .context_summary import (
     summarize,
     within_turn,
 )
-from .context_tools import Kernel, cell_source, context_tools, last_error, user_variables
+from .context_tools import (
+    NO_KERNEL,
+    Kernel,
+    cell_source,
+    context_tools,
+    last_error,
+    running_kernel,
+    user_variables,
+)
 
 __all__ = ["PREVIEW_CHARS", "KernelAttachments", "attach_context", "notebook_context"]
 
@@ -48,19 +55,16 @@ _MENTION = re.compile(
 
 
 def notebook_context(message: str, tools: Any, *, context: bool) -> tuple[str, Any]:
-    """One turn sent from a kernel: ``message`` with its attachments, and ``tools`` (a run's
-    ``tools=``) with, for ``context``, the context tools after them, both under one new
-    nonce. Outside a kernel they go as they are, and ``context`` is refused: there is
-    nothing to read."""
-    shell = kernel_shell()
-    if shell is None:
+    """One turn sent from an IPython session (a notebook's kernel or terminal IPython):
+    ``message`` with its attachments, and ``tools`` (a run's ``tools=``) with, for
+    ``context``, the context tools after them, both under one new nonce. Outside one they
+    go as they are, and ``context`` is refused: there is nothing to read."""
+    kernel = running_kernel()
+    if kernel is None:
         if context:
-            raise ConfigurationError(
-                "context=True gives the agent tools over a notebook's kernel, and none runs "
-                "here: use it in a notebook"
-            )
+            raise ConfigurationError(f"context=True: {NO_KERNEL}")
         return message, tools
-    kernel, nonce = Kernel.of(shell), new_nonce()
+    nonce = new_nonce()
     if context:
         tools = [*(tools or ()), *context_tools(kernel, nonce)]
     return attach_context(message, kernel, nonce), tools
@@ -107,15 +111,15 @@ class KernelAttachments:
     def preview(self, message: str) -> list[tuple[str, str]]:
         """Each mention of ``message`` and the exact text it attaches; a
         :class:`ConfigurationError` for a name the kernel lacks (as sending would)."""
-        shell = kernel_shell()
-        if shell is None or "@" not in message:
+        kernel = running_kernel()
+        if kernel is None or "@" not in message:
             return []
         if len(message) > PREVIEW_CHARS:
             raise ConfigurationError(
                 f"the message is {len(message):,} characters: its attachments are shown for "
                 f"messages of up to {PREVIEW_CHARS:,} (they are still attached when sent)"
             )
-        return list(_attachments(message, Kernel.of(shell), context_settings())[1].items())
+        return list(_attachments(message, kernel, context_settings())[1].items())
 
     def without(self, message: str, mentions: Collection[str]) -> str:
         """``message`` with each of ``mentions`` written as a literal (``@df`` → ``@@df``):

@@ -301,3 +301,38 @@ def test_the_chat_inputs_attachments_are_shown_and_one_removed_is_not_sent(
     assert "Compare @cfg with @customers.name and `@df`" in body  # @cfg as written
     assert json.dumps(name["text"])[1:-1] in body  # the exact text the chip showed
     assert "@cfg: dict" not in body  # removed in the input: not attached
+
+
+def test_a_client_takes_the_context_tools_as_tools(
+    session: Session, tap: tuple[WireTap, str, str]
+) -> None:
+    wire, url, key = tap
+    before = len(wire.bodies)
+    ran = session.execute(
+        f"""
+        client = agentnb.AgentClient("openai", base_url={url!r}, api_key={key!r})
+        run = client.run("finance_agent", "What is in my notebook?",
+                         tools=agentnb.context.tools(), approve=True)
+        print([c.name for c in run.tool_calls], run.status)
+        try:
+            client.run("finance_agent", "What is in my notebook?", context=True)
+        except agentnb.ConfigurationError as refused:
+            print(refused)
+        """
+    )
+    assert stderr(session, ran) == ""
+    printed = session.stdout(ran).splitlines()
+    assert printed[0] == "['notebook_variables'] completed"
+    assert printed[1].endswith("tools=agentnb.context.tools() (one call a run)")
+    first, answered = wire.bodies[before : before + 2]
+    declared = re.findall(r'"name":\s*"(notebook_\w+)"', first)
+    assert declared == [
+        "notebook_variables",
+        "notebook_describe",
+        "notebook_cells",
+        "notebook_error",
+        "notebook_files",
+        "notebook_read_file",
+    ]
+    assert "cfg: dict, 2 items" in answered and "notebook-data id=" in answered
+    assert len(wire.bodies) == before + 2  # context=True on a client sent nothing
