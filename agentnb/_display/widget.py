@@ -126,7 +126,8 @@ class ChatCell(anywidget.AnyWidget):
     sending (see :mod:`.attachment_preview`).
 
     A tool call awaiting approval shows its arguments with **Approve** and **Deny** (with an
-    optional reason); a click goes to the run's ``RunHandle.approve`` / ``deny``, and a
+    optional reason), and a read of the notebook **Allow for this run** too; a click goes to
+    the run's ``RunHandle.approve`` (``for_run=True``) / ``deny``, and a
     refusal (a call already decided, a run no longer live) is shown in the cell.
     """
 
