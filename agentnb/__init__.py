@@ -165,6 +165,7 @@ _SUBMODULES = (
     "events",
     "sse",
     "server",
+    "context",
 )
 """Public submodules, imported on first use: ``agentnb.types.RunRequest`` after ``import
 agentnb`` works as after ``import agentnb.types``."""

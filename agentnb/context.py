@@ -5,11 +5,14 @@ tools ``context=True`` offers (see the "The notebook as context" page).
   read (``deny``), whether a read asks first (``ask_first``).
 - ``settings``: the settings in force, a ``ContextSettings``.
 - ``summarize``: what a value becomes as context (bounded, redacted, within its budget).
+- ``tools``: the read-only tools over this session, for a client's ``tools=``
+  (``client.run(agent, message, tools=agentnb.context.tools(), approve=...)``).
 """
 
 from __future__ import annotations
 
 from ._app.context_summary import ContextSettings, configure, summarize
 from ._app.context_summary import context_settings as settings
+from ._app.context_tools import kernel_tools as tools
 
-__all__ = ["ContextSettings", "configure", "settings", "summarize"]
+__all__ = ["ContextSettings", "configure", "settings", "summarize", "tools"]

@@ -249,6 +249,10 @@ class ToolApprovalRequested(_Event):
     """A free-form question the agent asks a human (an interrupt's prompt, A2A's
     ``input-required``): the human replies with ``RunHandle.answer(call_id, text)`` (or
     ``approve(call_id, answer=...)`` for a JSON answer). None for a plain yes/no approval."""
+    for_run: str | None = None
+    """What approving this call "for this run" would allow with it (``"reads of the
+    notebook"``: the later ones in the run then pass without asking), when the client offers
+    that; None: the call is decided alone."""
 
 
 class ToolApprovalResponded(_Event):

@@ -9,18 +9,21 @@ live kernel (the syntax beside :mod:`.interpolate`'s ``{{name}}``, which sends `
 An unknown name is refused before anything is sent, naming the near ones. The summaries come
 from the one summarizer (:mod:`.context_summary`) and go after the message, inside the
 run's nonced data block.
+
+The chat cell's input shows them before sending (:class:`KernelAttachments`: each mention's
+exact text, what the message would carry) and a mention removed there is sent as written
+without its summary (``@df`` becomes ``@@df``, a literal ``@df``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Collection, Mapping
+from typing import Any, Final
 
 from .._core.exceptions import ConfigurationError
 from .._core.secrets import redact_key_shapes
 from .._core.text import did_you_mean
-from .._display.environment import kernel_shell
 from .context_summary import (
     ContextSettings,
     context_settings,
@@ -29,9 +32,20 @@ from .context_summary import (
     summarize,
     within_turn,
 )
-from .context_tools import Kernel, cell_source, context_tools, last_error, user_variables
+from .context_tools import (
+    NO_KERNEL,
+    Kernel,
+    cell_source,
+    context_tools,
+    last_error,
+    running_kernel,
+    user_variables,
+)
 
-__all__ = ["attach_context", "notebook_context"]
+__all__ = ["PREVIEW_CHARS", "KernelAttachments", "attach_context", "notebook_context"]
+
+PREVIEW_CHARS: Final = 20_000
+"""The longest message the chat cell's input has its attachments shown for."""
 
 _CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.DOTALL)
 _MENTION = re.compile(
@@ -41,19 +55,16 @@ _MENTION = re.compile(
 
 
 def notebook_context(message: str, tools: Any, *, context: bool) -> tuple[str, Any]:
-    """One turn sent from a kernel: ``message`` with its attachments, and ``tools`` (a run's
-    ``tools=``) with, for ``context``, the context tools after them, both under one new
-    nonce. Outside a kernel they go as they are, and ``context`` is refused: there is
-    nothing to read."""
-    shell = kernel_shell()
-    if shell is None:
+    """One turn sent from an IPython session (a notebook's kernel or terminal IPython):
+    ``message`` with its attachments, and ``tools`` (a run's ``tools=``) with, for
+    ``context``, the context tools after them, both under one new nonce. Outside one they
+    go as they are, and ``context`` is refused: there is nothing to read."""
+    kernel = running_kernel()
+    if kernel is None:
         if context:
-            raise ConfigurationError(
-                "context=True gives the agent tools over a notebook's kernel, and none runs "
-                "here: use it in a notebook"
-            )
+            raise ConfigurationError(f"context=True: {NO_KERNEL}")
         return message, tools
-    kernel, nonce = Kernel.of(shell), new_nonce()
+    nonce = new_nonce()
     if context:
         tools = [*(tools or ()), *context_tools(kernel, nonce)]
     return attach_context(message, kernel, nonce), tools
@@ -64,18 +75,62 @@ def attach_context(
 ) -> str:
     """``message`` as sent: ``@@`` written ``@``, and each mention's summary after it in the
     data block marked ``nonce``; a :class:`ConfigurationError` for a name the kernel lacks."""
-    settings = settings or context_settings()
-    parts = _CODE.split(message)
-    summaries: dict[str, str] = {}
-    for index in range(0, len(parts), 2):  # the odd parts are code spans, left as they are
-        parts[index] = _MENTION.sub(
-            lambda m: _resolved(m, kernel, settings, summaries), parts[index]
-        )
-    text = "".join(parts)
-    if not summaries:
+    text, attached = _attachments(message, kernel, settings or context_settings())
+    if not attached:
         return text
+    return f"{text}\n\n{data_block(chr(10).join(attached.values()), nonce)}"
+
+
+def _attachments(
+    message: str, kernel: Kernel, settings: ContextSettings
+) -> tuple[str, dict[str, str]]:
+    """``message`` with ``@@`` written ``@``, and each mention's text as sent (within the
+    turn's budget)."""
+    summaries: dict[str, str] = {}
+
+    def resolved(match: re.Match[str]) -> str:
+        return _resolved(match, kernel, settings, summaries)
+
+    text = _outside_code(message, lambda part: _MENTION.sub(resolved, part))
     items = within_turn(list(summaries.values()), settings.turn_chars)
-    return f"{text}\n\n{data_block(chr(10).join(items), nonce)}"
+    return text, dict(zip(summaries, items, strict=True))
+
+
+def _outside_code(message: str, change: Any) -> str:
+    """``message`` with ``change`` applied to its text outside code spans."""
+    parts = _CODE.split(message)
+    for index in range(0, len(parts), 2):  # the odd parts are code spans, left as they are
+        parts[index] = change(parts[index])
+    return "".join(parts)
+
+
+class KernelAttachments:
+    """What the chat cell's input shows of a message's ``@`` mentions before it is sent,
+    read in the kernel this runs in (none outside one)."""
+
+    def preview(self, message: str) -> list[tuple[str, str]]:
+        """Each mention of ``message`` and the exact text it attaches; a
+        :class:`ConfigurationError` for a name the kernel lacks (as sending would)."""
+        kernel = running_kernel()
+        if kernel is None or "@" not in message:
+            return []
+        if len(message) > PREVIEW_CHARS:
+            raise ConfigurationError(
+                f"the message is {len(message):,} characters: its attachments are shown for "
+                f"messages of up to {PREVIEW_CHARS:,} (they are still attached when sent)"
+            )
+        return list(_attachments(message, kernel, context_settings())[1].items())
+
+    def without(self, message: str, mentions: Collection[str]) -> str:
+        """``message`` with each of ``mentions`` written as a literal (``@df`` → ``@@df``):
+        sent as written, attaching nothing."""
+        dropped = set(mentions)
+
+        def literal(match: re.Match[str]) -> str:
+            mention = match.group(0)
+            return f"@{mention}" if mention in dropped else mention
+
+        return _outside_code(message, lambda part: _MENTION.sub(literal, part))
 
 
 def _resolved(

@@ -23,7 +23,9 @@ from types import FunctionType
 from typing import Any, Final
 
 from .._core.client_tools import ClientTool, tool
+from .._core.exceptions import ConfigurationError
 from .._core.secrets import redact_key_shapes
+from .._display.environment import user_shell
 from .context_summary import (
     ContextSettings,
     bounded,
@@ -32,16 +34,20 @@ from .context_summary import (
     cut,
     data_block,
     kind_of,
+    new_nonce,
     summarize,
 )
 
 __all__ = [
     "FILE_LINES",
+    "NO_KERNEL",
     "PAGE_SIZE",
     "Kernel",
     "cell_source",
     "context_tools",
+    "kernel_tools",
     "last_error",
+    "running_kernel",
     "user_variables",
 ]
 
@@ -50,6 +56,10 @@ PAGE_SIZE: Final = 50
 RECENT_CELLS: Final = 5
 FILE_LINES: Final = 50
 """Lines the head of a file reads at most (and at most the item budget of characters)."""
+NO_KERNEL = (
+    "the context tools read the variables of an IPython session (a notebook's kernel or "
+    "terminal IPython), and none runs here"
+)
 _IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
 _PRIVATE_FILE = re.compile(
     r"^\.env(\..*)?$|\.env$|^\.(netrc|pgpass|npmrc|pypirc|git-credentials)$|^id_[a-z0-9]+$"
@@ -73,6 +83,22 @@ class Kernel:
     def of(cls, shell: Any) -> Kernel:
         """The kernel of an IPython ``shell``."""
         return cls(shell.user_ns, frozenset(getattr(shell, "user_ns_hidden", ())), Path.cwd())
+
+
+def running_kernel() -> Kernel | None:
+    """The kernel of the IPython session this runs in (a notebook's or terminal IPython's),
+    else None."""
+    shell = user_shell()
+    return Kernel.of(shell) if shell is not None else None
+
+
+def kernel_tools() -> tuple[ClientTool, ...]:
+    """The context tools over the running session, their results under a new nonce: what a
+    client takes as ``tools=`` (one call per run); a :class:`ConfigurationError` outside one."""
+    kernel = running_kernel()
+    if kernel is None:
+        raise ConfigurationError(NO_KERNEL)
+    return context_tools(kernel, new_nonce())
 
 
 def user_variables(kernel: Kernel, settings: ContextSettings) -> list[str]:

@@ -26,7 +26,7 @@ from .._display.environment import kernel_shell
 from .._display.widget import ChatCell
 from ..events import Event, RunStarted
 from . import interrupts
-from .attachments import notebook_context
+from .attachments import KernelAttachments, notebook_context
 from .connections import Connection
 from .scoring import keep_verdict
 
@@ -100,7 +100,8 @@ class Conversation:
 
     def actions(self) -> ChatActions:
         """What a chat cell's controls do with this conversation."""
-        return ChatActions(self.send, self.again, self.new, self.retry_note)
+        attachments = KernelAttachments() if kernel_shell() is not None else None
+        return ChatActions(self.send, self.again, self.new, self.retry_note, attachments)
 
     def send(self, text: str) -> RunHandle:
         """Start ``text`` as the next turn of the thread (a new one if there is none)."""
@@ -210,6 +211,7 @@ def conversation_cell(conversation: Conversation, first: RunHandle | Run | None 
         on_new_conversation=actions.new,
         retry_note=actions.retry_note,
         keep_verdict=keep_verdict,
+        attachments=actions.attachments,
     )
 
 

@@ -150,11 +150,15 @@ BUSY_KERNEL = (
 BY_POLICY = "the --approve none policy"
 
 
-def approval_policy(choice: str | None, conn: Connection, *, waiting: bool) -> ApprovalPolicy:
+def approval_policy(
+    choice: str | None, conn: Connection, *, waiting: bool, local_tools: bool = False
+) -> ApprovalPolicy:
     """The ``approve=`` of a run on ``conn`` for ``--approve CHOICE`` (None: ``ask``).
 
     ``all`` and ``none`` decide every call (a dialect that cannot carry decisions refuses
-    them). ``ask`` asks a person, where the dialect can pause a run at all: at a ``[y/N]``
+    them). ``ask`` asks a person, where the dialect can pause a run at all or the run
+    carries the notebook's own tools (``local_tools``: their calls are decided here,
+    whatever the dialect carries): at a ``[y/N]``
     prompt when the run blocks a terminal; with the chat cell's buttons in a notebook cell
     that returns at once (None: nothing decides for them); and denies with
     :data:`BUSY_KERNEL` in a notebook cell that waits, whose kernel cannot take a click
@@ -163,7 +167,7 @@ def approval_policy(choice: str | None, conn: Connection, *, waiting: bool) -> A
         return True
     if choice == "none":
         return _deny_with(BY_POLICY)
-    if not waiting or not conn.client().provider.supports_approvals:
+    if not waiting or not (local_tools or conn.client().provider.supports_approvals):
         return None
     if in_notebook():
         return _deny_with(BUSY_KERNEL)

@@ -11,6 +11,7 @@ import httpx
 
 from .._core.exceptions import ConfigurationError
 from .._core.recorder import RunRecorder
+from .._core.request import CONTEXT_ON_A_CLIENT
 from .._core.warning import warn
 from .._http import Verify
 from ..providers import Provider, available_providers
@@ -62,6 +63,8 @@ def provider_options_of(
     checker says so before the code runs; this says it to code that is not checked)."""
     flat = {name: value for name, value in options.items() if name not in _OPTION_NAMES}
     unknown = sorted(set(flat) - _dialect_option_names(provider)) if flat else []
+    if "context" in unknown:
+        raise ConfigurationError(CONTEXT_ON_A_CLIENT)
     if unknown:
         raise ConfigurationError(
             f"unknown client option {', '.join(map(repr, unknown))}; the options are "

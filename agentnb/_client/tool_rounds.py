@@ -29,7 +29,10 @@ from ..events import (
     ToolCallProgress,
 )
 
-__all__ = ["STOPPED_WHILE_RUNNING", "ToolRounds"]
+__all__ = ["NOTEBOOK_READS", "STOPPED_WHILE_RUNNING", "ToolRounds"]
+
+NOTEBOOK_READS = "reads of the notebook"
+"""What approving one read of the notebook for the run allows: the run's later reads."""
 
 STOPPED_WHILE_RUNNING = (
     "the run was stopped while the notebook ran this call: it was abandoned and the function "
@@ -76,13 +79,14 @@ class ToolRounds:
         asking = [c for c in calls if c.call_id not in refused and self.tools[c.name].approve]
         read: dict[str, ToolCallFinished] = {}
         for call in asking:
-            reason = "asks before it runs"
+            reason, for_run = "asks before it runs", None
             if self.tools[call.name].reads_notebook:
                 read[call.call_id] = await self._run(call, arguments[call.call_id])
-                reason = _would_send(read[call.call_id])
-            yield ToolApprovalRequested(call_id=call.call_id, reason=reason)
+                reason, for_run = _would_send(read[call.call_id]), NOTEBOOK_READS
+            yield ToolApprovalRequested(call_id=call.call_id, reason=reason, for_run=for_run)
         if asking:  # the run waits for a person, as at a platform's approval, on no one's clock
-            yield RunPaused(reason="a notebook tool asks before it runs")
+            if not all(gate.allows_for_run(c) for c in asking):
+                yield RunPaused(reason="a notebook tool asks before it runs")
             async for decided in collect_decisions(gate, guard, tick, progress):
                 yield decided
         runnable = [c for c in calls if c.call_id not in refused and c.status == "running"]

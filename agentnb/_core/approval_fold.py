@@ -78,6 +78,7 @@ def open_approval(call: ToolCall, event: ToolApprovalRequested) -> None:
         requested_at=at,
         asked=asked,
         other_versions=_disagreeing(call, asked),
+        for_run=event.for_run,
     )
     call.status = "awaiting_approval"
 

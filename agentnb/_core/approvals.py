@@ -9,6 +9,11 @@ A call may carry the agent's free-form question (``call.approval.question``: an 
 prompt, A2A's ``input-required``); the human then replies with :meth:`ApprovalGate.answer`,
 an approving decision that carries the answer, or denies it.
 
+A call may offer to be allowed "for this run" (``call.approval.for_run`` names what, e.g. the
+reads of the notebook): approving it with ``for_run=True`` approves, from then on, every
+later call of the run that offers the same, without asking, each recorded as the user's (or
+the policy's) approval by that decision (:func:`allowed_for_run`).
+
 A decision comes from :meth:`ApprovalGate.approve` / :meth:`ApprovalGate.deny` /
 :meth:`ApprovalGate.answer` (any thread: ``RunHandle.approve``, a widget button) or from an
 *approver*, a policy consulted when the run pauses: ``True`` approves every call, ``False``
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -51,6 +57,7 @@ __all__ = [
     "ApprovalPolicy",
     "ApprovalSupport",
     "Approver",
+    "allowed_for_run",
     "approver_for",
     "as_approver",
     "collect_decisions",
@@ -73,6 +80,9 @@ class ApprovalDecision:
     answer: object = None
     """The human's answer to the call's free-form ``question`` (an interrupt's resume value),
     when it asked one; None otherwise."""
+    for_run: bool = False
+    """Approve, with this call, what its approval offers to allow for the rest of the run
+    (``call.approval.for_run``): the later such calls are approved without asking."""
 
 
 Approver = Callable[[ToolCall], object]
@@ -152,6 +162,12 @@ def no_one_could_approve(why: str) -> str:
     return f"no one could approve it: {why} (pass approve= to decide)"
 
 
+def allowed_for_run(allowed: str, call_id: str) -> str:
+    """The reason recorded with a call approved because ``allowed`` was allowed for the run
+    with the decision on ``call_id``."""
+    return f"{allowed} allowed for this run (with the decision on {call_id})"
+
+
 def refused(why: str) -> str:
     """The reason sent with a call agentnb denies because no decision can be bound to it."""
     return f"agentnb denied it, whatever was answered: {why}"
@@ -191,6 +207,8 @@ class ApprovalGate:
         self._approver: Approver | None = None
         self._lock = threading.Lock()
         self._decided: dict[str, ApprovalDecision] = {}
+        self._for_run: dict[str, ApprovalDecision] = {}
+        """What was allowed for the run (``call.approval.for_run``), by which decision."""
         self._by_policy: set[str] = set()
         """Calls the approver (or the rule for calls no one can decide) decided."""
         self._delivered: set[str] = set()
@@ -221,10 +239,18 @@ class ApprovalGate:
         )
 
     # ---- deciding (any thread) ------------------------------------------------------------
-    def approve(self, call_id: str, reason: str | None = None, *, answer: object = None) -> None:
+    def approve(
+        self,
+        call_id: str,
+        reason: str | None = None,
+        *,
+        answer: object = None,
+        for_run: bool = False,
+    ) -> None:
         """Let the platform run the call; ``answer`` replies to the call's free-form
-        ``question`` (an interrupt's resume value: any JSON, where the dialect carries one)."""
-        self.decide(ApprovalDecision(call_id, True, reason, answer))
+        ``question`` (an interrupt's resume value: any JSON, where the dialect carries one);
+        ``for_run`` also allows what the call offers to allow for the rest of the run."""
+        self.decide(ApprovalDecision(call_id, True, reason, answer, for_run))
 
     def answer(self, call_id: str | None, text: str) -> None:
         """Answer the question the agent asks on ``call_id`` (None: the one call whose
@@ -244,7 +270,7 @@ class ApprovalGate:
         self._check_answerable(decision)
         with self._lock:
             self._check_decidable(decision)
-            self._decided[decision.call_id] = decision
+            self._decided[decision.call_id] = self._allowing(decision)
         self._wake()
 
     def _check_answerable(self, decision: ApprovalDecision) -> None:
@@ -288,6 +314,11 @@ class ApprovalGate:
         why = call.approval.protocol_error if call and call.approval else None
         if why is not None and decision.approved:
             raise ConfigurationError(f"tool call {call_id!r} cannot be approved: {why}")
+        if decision.for_run and (call is None or _run_scope(call) is None):
+            raise ConfigurationError(
+                f"tool call {call_id!r} can only be approved on its own: it offers nothing to "
+                "allow for the rest of the run"
+            )
         if call is None or call.status != "awaiting_approval":
             waiting = ", ".join(repr(c.call_id) for c in self.run.awaiting_approval) or "none"
             state = "is not a call of this run" if call is None else f"is {call.status}"
@@ -325,14 +356,21 @@ class ApprovalGate:
 
     async def _consult(self) -> None:
         for call in self.undecided():
-            if self._approver is None or call.call_id in self._consulted:
+            self._approve_allowed()  # an earlier answer may have allowed this call for the run
+            if self._approver is None or call.call_id in self._consulted or self._has(call):
                 continue
             self._consulted.add(call.call_id)
             verdict = await _ask(self._approver, call)
             decision = _decision_of(call, verdict)
             if decision is not None:
                 self._check_answerable(decision)
+                if decision.for_run and _run_scope(call) is None:
+                    decision = dataclasses.replace(decision, for_run=False)
                 self._settle(decision)
+
+    def _has(self, call: ToolCall) -> bool:
+        with self._lock:
+            return call.call_id in self._decided
 
     def _deny_unbound(self) -> None:
         """Deny every call no decision can be bound to, over any approval not sent yet."""
@@ -357,8 +395,39 @@ class ApprovalGate:
         """Record a policy's decision unless a human's came first."""
         with self._lock:
             if decision.call_id not in self._decided:
-                self._decided[decision.call_id] = decision
+                self._decided[decision.call_id] = self._allowing(decision)
                 self._by_policy.add(decision.call_id)
+
+    def _allowing(self, decision: ApprovalDecision) -> ApprovalDecision:
+        """Keep what an approval ``for_run`` allows (the first decision that allows it); the
+        decision, saying so when it gives no reason of its own."""
+        call = self.run.tool_call(decision.call_id)
+        allowed = _run_scope(call) if call is not None else None
+        if not (decision.approved and decision.for_run and allowed is not None):
+            return decision
+        self._for_run.setdefault(allowed, decision)
+        reason = decision.reason or f"{allowed} allowed for this run"
+        return dataclasses.replace(decision, reason=reason)
+
+    def allows_for_run(self, call: ToolCall) -> bool:
+        """Whether ``call`` offers what was allowed for the run already (it passes unasked)."""
+        allowed = _run_scope(call)
+        with self._lock:
+            return allowed is not None and allowed in self._for_run
+
+    def _approve_allowed(self) -> None:
+        """Approve every undecided call that offers what was allowed for the run, as by the
+        decision that allowed it."""
+        for call in self.undecided():
+            allowed = _run_scope(call)
+            with self._lock:
+                by = self._for_run.get(allowed) if allowed is not None else None
+                if by is None or call.call_id in self._decided:
+                    continue
+                reason = allowed_for_run(str(allowed), by.call_id)
+                self._decided[call.call_id] = ApprovalDecision(call.call_id, True, reason)
+                if by.call_id in self._by_policy:
+                    self._by_policy.add(call.call_id)
 
     def decided_by(self, call_id: str) -> DecidedBy:
         """Who made the decision on ``call_id``: the user or the user's policy."""
@@ -404,6 +473,7 @@ async def collect_decisions(
     await gate._consult()
     while True:
         gate._deny_unbound()
+        gate._approve_allowed()
         gate._deny_if_unattended()
         for decision in gate._new_decisions():
             gate._collected.append(decision)
@@ -420,6 +490,10 @@ async def collect_decisions(
             return
         progress()
         await guard(lambda: gate._wait(tick))
+
+
+def _run_scope(call: ToolCall) -> str | None:
+    return call.approval.for_run if call.approval is not None else None
 
 
 async def _ask(approver: Approver, call: ToolCall) -> Any:

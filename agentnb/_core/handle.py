@@ -195,10 +195,19 @@ class RunHandle:
         decided with :meth:`approve` or :meth:`deny`, or by the run's ``approve=`` policy)."""
         return self.run.awaiting_approval
 
-    def approve(self, call_id: str, reason: str | None = None, *, answer: object = None) -> None:
+    def approve(
+        self,
+        call_id: str,
+        reason: str | None = None,
+        *,
+        answer: object = None,
+        for_run: bool = False,
+    ) -> None:
         """Let the platform run a tool call awaiting approval; ``answer`` replies to an
-        agent's free-form question (AG-UI interrupts). Safe from any thread."""
-        self._approvals().approve(call_id, reason, answer=answer)
+        agent's free-form question (AG-UI interrupts); ``for_run=True`` also allows, for the
+        rest of the run, what the call offers (``call.approval.for_run``: a read of the
+        notebook allows the later reads). Safe from any thread."""
+        self._approvals().approve(call_id, reason, answer=answer, for_run=for_run)
 
     def deny(self, call_id: str, reason: str | None = None) -> None:
         """Tell the platform not to run a tool call awaiting approval; ``reason`` goes with

@@ -14,6 +14,7 @@ from .exceptions import ConfigurationError
 from .pricing import finite_number, shown_number
 
 __all__ = [
+    "CONTEXT_ON_A_CLIENT",
     "EVALUATES",
     "MAX_SECONDS",
     "RUN_OPTIONS",
@@ -167,6 +168,13 @@ _NO_SETTINGS = ModelSettings()
 """Shared by every request that sets none (frozen, so it cannot change under them)."""
 
 
+CONTEXT_ON_A_CLIENT = (
+    "context= is an option of ask, chat, batch and the magics; a client takes the notebook's "
+    "context tools as tools: tools=agentnb.context.tools() (one call a run)"
+)
+"""Why ``context=`` is refused where a client is made or run, and what to write instead."""
+
+
 def build_request(agent: str, message: str, **options: Unpack[RunOptions]) -> RunRequest:
     """The one request builder: options → a validated :class:`RunRequest`.
 
@@ -174,6 +182,8 @@ def build_request(agent: str, message: str, **options: Unpack[RunOptions]) -> Ru
     :class:`ConfigurationError` naming every problem. Dialect-specific body fields go in
     ``extra={...}``; nothing unknown is sent silently."""
     unknown = sorted(set(options) - RUN_OPTIONS)
+    if "context" in unknown:
+        raise ConfigurationError(CONTEXT_ON_A_CLIENT)
     if unknown:
         raise ConfigurationError(
             f"unknown run option(s) {', '.join(map(repr, unknown))}; the options are "

@@ -90,6 +90,9 @@ class ToolApproval:
     """Why no decision can be bound to this call, so agentnb denies it whatever anyone
     answers: its approval id also names another call, or its arguments changed after they
     were shown and before the decision was sent. None when the call can be decided."""
+    for_run: str | None = None
+    """What approving the call "for this run" allows with it (``"reads of the notebook"``),
+    when that is offered; None: the call is decided alone."""
 
     @property
     def asked_arguments(self) -> Any:
@@ -109,6 +112,7 @@ class ToolApproval:
             "decided_by": self.decided_by,
             "arguments_changed": self.arguments_changed,
             "protocol_error": self.protocol_error,
+            "for_run": self.for_run,
         }
 
 

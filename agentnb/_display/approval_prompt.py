@@ -7,7 +7,8 @@ its value, long values clipped one by one (the prompt then says so, and ``v`` pr
 whole call before asking again), and nothing the server sent can start a line or move the
 cursor. A short call is one line, ``Approve name(key: value)? [y/N]``. A call the platform
 sent in versions that disagree shows the one it acts on, then the others flagged; Enter (or
-anything but ``y``) denies.
+anything but ``y``) denies. A call that offers to be allowed for the rest of the run (a read
+of the notebook) shows what it would send and takes ``a`` too: ``[y/a/N]``.
 
 The prompt runs when the platform pauses the run (the approver is consulted on agentnb's
 loop, see :mod:`agentnb._core.approvals`). It reads the terminal from a helper thread that
@@ -48,6 +49,8 @@ MAX_QUESTION = 2000
 """Characters of an agent's question the ``Answer:`` prompt shows before ``v`` is needed."""
 ONE_LINE = 100
 """A call whose whole signature is this short (and needs no warning) is asked on one line."""
+FOR_RUN = "a"
+"""What to type to approve a call and, for the rest of the run, what it offers (the reads)."""
 WHOLE = "v"
 """What to type at the prompt to see the whole call (or question) before deciding."""
 
@@ -101,8 +104,12 @@ class TerminalApprover:
             if not answer.strip():
                 return ApprovalDecision(call.call_id, False, NO_REPLY)
             return ApprovalDecision(call.call_id, True, answer=answer)
-        approved = answer.strip().lower() in ("y", "yes")
-        return ApprovalDecision(call.call_id, approved, None if approved else AT_PROMPT)
+        said = answer.strip().lower()
+        for_run = _for_run(call) is not None and said == FOR_RUN
+        approved = for_run or said in ("y", "yes")
+        return ApprovalDecision(
+            call.call_id, approved, None if approved else AT_PROMPT, for_run=for_run
+        )
 
 
 class _Readers:
@@ -143,24 +150,47 @@ def question(call: ToolCall) -> str:
     shown = _shown(call)
     notes = shown.warnings()
     signature = shown.signature()
+    sends, choices = _sends(call), _choices(call)
     if not notes and not shown.clipped and len(signature) <= ONE_LINE:
-        return f"Approve {signature}? [y/N] "
+        return "\n".join([*sends, f"Approve {signature}? {choices}] "])
     lines = [f"{shown.name} wants to run:", *shown.lines()[1:-1], *shown.other_lines()]
     lines += [f"⚠ {note}" for note in notes]
     if shown.clipped:
         count = shown.hidden_values
         clipped = f"{count} value{'s are' if count > 1 else ' is'} clipped"
-        lines.append(f"Approve {shown.name}? ({clipped}: {WHOLE} shows the whole call) [y/N/v] ")
+        lines.append(
+            f"Approve {shown.name}? ({clipped}: {WHOLE} shows the whole call) {choices}/v] "
+        )
     else:
-        lines.append(f"Approve {shown.name}? [y/N] ")
-    return "\n".join(lines)
+        lines.append(f"Approve {shown.name}? {choices}] ")
+    return "\n".join([*sends, *lines])
+
+
+def _sends(call: ToolCall) -> list[str]:
+    """What a read of the notebook would send (the approval's reason says it exactly)."""
+    reason = call.approval.reason if call.approval is not None else None
+    if _for_run(call) is None or not reason:
+        return []
+    return [visible(line) for line in reason.splitlines()]
+
+
+def _choices(call: ToolCall) -> str:
+    """``[y/N`` or, for a call that offers to be allowed for the run, what ``a`` does too."""
+    allowed = _for_run(call)
+    if allowed is None:
+        return "[y/N"
+    return f"({FOR_RUN}: approve, and the later {visible(allowed)} in this run) [y/{FOR_RUN}/N"
+
+
+def _for_run(call: ToolCall) -> str | None:
+    return call.approval.for_run if call.approval is not None else None
 
 
 def whole_call(call: ToolCall) -> str:
     """The whole call, no value clipped, then the prompt again."""
     shown = _shown(call)
     lines = [*shown.whole(), *shown.other_lines(whole=True)]
-    return "\n".join([*lines, f"Approve {shown.name}? [y/N] "])
+    return "\n".join([*lines, f"Approve {shown.name}? {_choices(call)}] "])
 
 
 def answer_prompt(call: ToolCall, asked: str) -> str:

@@ -27,6 +27,7 @@ from ..events import (
     ToolCallFinished,
     ToolCallStarted,
 )
+from .attachment_preview import AttachmentPreview, Attachments
 from .verdicts import VerdictKeeper, watch_verdicts
 from .widget_protocol import Turn
 
@@ -52,6 +53,8 @@ class ChatActions:
     retry_note: Callable[[], str] = lambda: ""
     """What to say beside Retry and Edit of the last turn before they are used (that they
     continue the thread); asked again each time a turn is added."""
+    attachments: Attachments | None = None
+    """How the input's ``@`` mentions are shown before sending and left out when removed."""
 
 
 _BOUNDARIES = (
@@ -109,6 +112,7 @@ class ChatController:
         new_conversation: NewConversation | None = None,
         on_turn: Callable[[], None] | None = None,
         keep_verdict: VerdictKeeper | None = None,
+        attachments: Attachments | None = None,
         max_fps: float = 30.0,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
@@ -123,6 +127,7 @@ class ChatController:
         self._next_started_as: str | None = None
         self._interval = 1.0 / max_fps
         self._loop = loop or get_loop()
+        self._preview = self._previewing(attachments)
         self._turns: list[Turn] = []
         self._lock = threading.Lock()
         self._seq = 0
@@ -162,6 +167,12 @@ class ChatController:
             self._start_again = actions.again
             self._new_conversation = actions.new
             self._next_started_as = started_as
+            self._preview = self._previewing(actions.attachments)
+
+    def _previewing(self, attachments: Attachments | None) -> AttachmentPreview | None:
+        if attachments is None:
+            return None
+        return AttachmentPreview(attachments, self._send, self._loop)
 
     def show_verdict(self, local_id: str, value: bool, comment: str | None) -> None:
         """The verdict kept for run ``local_id``, shown on its turns (any thread)."""
@@ -299,13 +310,22 @@ class ChatController:
         elif kind in ("followup", "send"):
             text = content.get("text")
             if isinstance(text, str) and text.strip():
-                self._begin_next(text.strip())
+                self._begin_next(self._detached(text, content.get("detach")).strip())
+        elif kind == "preview":
+            if self._preview is not None:
+                self._preview.request(content)
         elif kind in ("retry", "edit"):
             self._again(kind, content)
         elif kind == "new":
             self._new()
         elif kind == "verdict":
             self._verdict(content)
+
+    def _detached(self, text: str, mentions: Any) -> str:
+        """``text`` without the attachments removed in the view (``detach``: their mentions)."""
+        if self._preview is None or not isinstance(mentions, list) or not mentions:
+            return text
+        return self._preview.attachments.without(text, [m for m in mentions if isinstance(m, str)])
 
     def _verdict(self, content: dict[str, Any]) -> None:
         """A person's ✓ / ✗ (and note) on a finished turn: kept as the run's score
@@ -350,7 +370,7 @@ class ChatController:
             text = self._turns[-1].run.message
         if not isinstance(text, str) or not text.strip():
             return
-        self._begin_next(text.strip(), again=kind)
+        self._begin_next(self._detached(text, content.get("detach")).strip(), again=kind)
 
     def _new(self) -> None:
         """The next message starts a new conversation (a new thread on the platform)."""
@@ -377,7 +397,8 @@ class ChatController:
                 turn.handle.cancel()
 
     def _decide(self, approved: bool, content: dict[str, Any]) -> None:
-        """Pass a view's Approve / Deny to the run's handle; say why when it cannot be."""
+        """Pass a view's Approve / Allow for this run / Deny to the run's handle; say why when
+        it cannot be."""
         call_id, reason = content.get("call_id"), content.get("reason")
         if not isinstance(call_id, str) or not (reason is None or isinstance(reason, str)):
             return
@@ -386,9 +407,12 @@ class ChatController:
         if turn is None or turn.handle is None:
             self._notice(f"Cannot {verb} tool call {call_id}: this cell shows no live run.")
             return
-        decide = turn.handle.approve if approved else turn.handle.deny
+        handle, reason = turn.handle, (reason or "").strip() or None
         try:
-            decide(call_id, (reason or "").strip() or None)
+            if approved:
+                handle.approve(call_id, reason, for_run=content.get("for_run") is True)
+            else:
+                handle.deny(call_id, reason)
         except Exception as exc:  # the handle says why (decided twice, not waiting, ...)
             self._notice(f"Could not {verb} tool call {call_id}: {exc}")
 

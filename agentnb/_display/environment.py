@@ -12,7 +12,7 @@ from IPython.display import display
 
 from .terminal import print_fitted
 
-__all__ = ["in_notebook", "kernel_shell", "note", "terminal_shell"]
+__all__ = ["in_notebook", "kernel_shell", "note", "terminal_shell", "user_shell"]
 
 
 def kernel_shell() -> Any:
@@ -32,6 +32,12 @@ def terminal_shell() -> Any:
     if shell is None or module is None:
         return None
     return shell if isinstance(shell, module.TerminalInteractiveShell) else None
+
+
+def user_shell() -> Any:
+    """The IPython shell a person types into, a notebook's kernel or terminal IPython (what
+    ``@name`` and the context tools read), else None."""
+    return kernel_shell() or terminal_shell()
 
 
 def in_notebook() -> bool:

@@ -309,7 +309,10 @@ class TerminalPrinter:
         pad = indent(self._level_of(run, event.call_id))
         if isinstance(event, ToolApprovalRequested):
             self._show_start(run, event.call_id)
-            why = f": {excerpt(event.reason, 200, marked=True)}" if event.reason else ""
+            reason = event.reason
+            if reason and event.for_run is not None:  # a read: its text is the prompt's to show
+                reason = reason.split("\n", 1)[0]
+            why = f": {excerpt(reason, 200, marked=True)}" if reason else ""
             if event.question is not None:
                 why = f" asks: {excerpt(event.question, 500, marked=True)}"
             else:

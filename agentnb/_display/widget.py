@@ -32,6 +32,7 @@ from IPython.display import display
 from .._core.handle import RunHandle
 from .._core.loop import get_loop, in_loop_thread, result_of, submit
 from .._core.run import Run
+from .attachment_preview import Attachments
 from .controller import ChatActions, ChatController, NewConversation, StartRun
 from .display_slot import DisplaySlot
 from .environment import kernel_shell
@@ -121,9 +122,12 @@ class ChatCell(anywidget.AnyWidget):
     adds a "New conversation" control: the next message starts a new thread.
     ``keep_verdict(local_id, value, note)`` adds ✓ / ✗ and a note under a finished answer
     (the cells ``agentnb`` makes keep it in the history as the run's score ``verdict``).
+    ``attachments`` shows the ``@`` mentions typed in the input as removable chips before
+    sending (see :mod:`.attachment_preview`).
 
     A tool call awaiting approval shows its arguments with **Approve** and **Deny** (with an
-    optional reason); a click goes to the run's ``RunHandle.approve`` / ``deny``, and a
+    optional reason), and a read of the notebook **Allow for this run** too; a click goes to
+    the run's ``RunHandle.approve`` (``for_run=True``) / ``deny``, and a
     refusal (a call already decided, a run no longer live) is shown in the cell.
     """
 
@@ -142,7 +146,8 @@ class ChatCell(anywidget.AnyWidget):
     options = traitlets.Dict().tag(sync=True)
     """View options: ``can_followup``, ``input``, ``placeholder``, ``can_retry``,
     ``can_reset``, ``retry_note``, ``can_continue``, ``continue_note``, ``can_verdict`` (✓ / ✗,
-    thumbs up or down, and a note under a finished answer, kept by ``keep_verdict``)."""
+    thumbs up or down, and a note under a finished answer, kept by ``keep_verdict``),
+    ``can_attach`` (the input shows its ``@`` mentions' attachments before sending)."""
 
     def __init__(
         self,
@@ -159,6 +164,7 @@ class ChatCell(anywidget.AnyWidget):
         on_continue: Callable[[], ChatActions] | None = None,
         continue_note: str = "",
         keep_verdict: VerdictKeeper | None = None,
+        attachments: Attachments | None = None,
     ) -> None:
         start_run = on_followup
         if input and start_run is None:
@@ -184,6 +190,7 @@ class ChatCell(anywidget.AnyWidget):
                 "can_continue": start_run is None and on_continue is not None,
                 "continue_note": continue_note,
                 "can_verdict": keep_verdict is not None,
+                "can_attach": attachments is not None,
             },
         )
         self.agent = agent
@@ -198,6 +205,7 @@ class ChatCell(anywidget.AnyWidget):
             new_conversation=on_new_conversation,
             on_turn=self._refresh_retry_note,
             keep_verdict=keep_verdict,
+            attachments=attachments,
             max_fps=max_fps,
         )
         self.on_msg(self._on_view_message)
@@ -297,6 +305,7 @@ class ChatCell(anywidget.AnyWidget):
             "retry_note": "",
             "can_continue": False,
             "continue_note": "",
+            "can_attach": actions.attachments is not None,
             "placeholder": f"Continue the conversation with {self.agent}…" if self.agent else "",
         }
         contextvars.Context().run(setattr, self, "options", options)

@@ -48,7 +48,7 @@ def approval_wire(
 ) -> dict[str, Any] | None:
     """A call's approval as the views get it (None when nobody was asked to decide): its
     state, reason, question and answer, who decided (``decided_by``) and when
-    (``decided_at``), and ``shown``, the
+    (``decided_at``), what approving it for the run allows (``for_run``), and ``shown``, the
     call as a person deciding sees it (:func:`shown_wire`)."""
     if approval is None:
         return None
@@ -60,6 +60,7 @@ def approval_wire(
         "answer": _answer_text(approval.answer),
         "decided_by": approval.decided_by,
         "decided_at": approval.decided_at,
+        "for_run": approval.for_run,
         "shown": shown_wire(call) if call is not None else None,
     }
 

@@ -273,6 +273,8 @@ class AgentMagics(Magics):
         if not message.strip():
             raise UsageError("the message is empty: write it in the cell body")
         via = args.via or self.default_via
+        options = request_options(args, ns)
+        local_tools = bool(args.context or options.get("tools"))
         _api.ask(
             args.agent,
             message.strip("\n"),
@@ -284,9 +286,11 @@ class AgentMagics(Magics):
             record=not args.no_record,
             on_started=bind,
             start_timeout=self.start_timeout,
-            approve=approval_policy(args.approve, get_connection(via), waiting=wait),
+            approve=approval_policy(
+                args.approve, get_connection(via), waiting=wait, local_tools=local_tools
+            ),
             context=args.context,
-            **request_options(args, ns),
+            **options,
         )
 
 

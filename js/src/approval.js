@@ -1,7 +1,11 @@
 // @ts-check
 /**
  * The human decision on a tool call the platform runs only once approved: Approve and Deny
- * (with an optional reason) while the call waits, then what was decided. When the agent asks
+ * (with an optional reason) while the call waits, then what was decided. A call that offers
+ * to be allowed for the rest of the run (a read of the notebook: `approval.for_run` names
+ * what) also has "Allow for this run": the run's later such calls then pass without asking;
+ * the lines of its reason after the first (what the read would send, read by the kernel
+ * itself) are shown as lines in a block of their own, each made visible. When the agent asks
  * a free-form question, the box shows it with an answer box, Send and Deny instead (Enter
  * sends); the answer goes to the kernel the way Approve does. A click disables the
  * controls at once; what the kernel reports next (the call approved, denied, or no longer
@@ -25,8 +29,9 @@ import { clockTime, formatCount, visible } from "./format.js";
 
 /**
  * @typedef {import("./state.js").ToolState} ToolState
- * @typedef {(callId: string, approved: boolean, reason: string | null, answer?: string) => void}
- *   Decide  `answer`: the reply to the call's question (with approved true)
+ * @typedef {(callId: string, approved: boolean, reason: string | null, answer?: string,
+ *   forRun?: boolean) => void} Decide  `answer`: the reply to the call's question (with
+ *   approved true); `forRun`: approve what the call offers for the rest of the run too
  */
 
 export class ApprovalBox {
@@ -42,6 +47,9 @@ export class ApprovalBox {
     this.el.setAttribute("role", "group");
     this.el.hidden = true;
     this.ask = h("div", "anb-approval-ask");
+    /** What a read of the notebook would send, line by line (hidden for other calls). */
+    this.sends = h("pre", "anb-approval-sends");
+    this.sends.hidden = true;
     this.shownCall = h("div", "anb-approval-call");
     this.callText = h("pre", "anb-approval-call-text");
     /** The platform's other versions of the call, flagged (hidden when there are none). */
@@ -60,6 +68,11 @@ export class ApprovalBox {
     this.actions = h("div", "anb-approval-actions");
     this.approveButton = button("Approve", "anb-approve", () => this.send(true),
       { signal, title: "Approve" });
+    this.runButton = button("Allow for this run", "anb-approve-run", () => this.send(true, true),
+      { signal, title: "Allow for this run" });
+    /** What "Allow for this run" allows with this call, when it offers that. */
+    /** @type {string | null} */
+    this.forRun = null;
     this.reason = h("input", "anb-deny-reason");
     this.reason.type = "text";
     this.reason.placeholder = "Reason (optional)";
@@ -84,13 +97,13 @@ export class ApprovalBox {
     /** The agent's question on this call, if it asks one. */
     /** @type {string | null} */
     this.question = null;
-    this.actions.append(this.answer, this.sendButton, this.approveButton, this.reason,
-      this.denyButton);
+    this.actions.append(this.answer, this.sendButton, this.approveButton, this.runButton,
+      this.reason, this.denyButton);
     /** Whether the platform sent versions of the call that disagree (Deny then leads). */
     this.disagrees = false;
     this.outcome = h("div", "anb-approval-outcome");
     this.outcome.setAttribute("role", "status");
-    this.el.append(this.ask, this.shownCall, this.actions, this.outcome);
+    this.el.append(this.ask, this.sends, this.shownCall, this.actions, this.outcome);
   }
 
   /** @param {ToolState} call */
@@ -100,13 +113,18 @@ export class ApprovalBox {
     if (!approval) return;
     this.callId = call.call_id;
     this.name = approval.shown?.name || visible(call.name || "tool");
+    this.forRun = typeof approval.for_run === "string" ? approval.for_run : null;
     this.label(this.name);
     this.showCall(approval.shown ?? null);
     const waiting = approval.state === "awaiting" && call.status === "awaiting_approval";
     if (!waiting) this.sent = null;
     this.question = typeof approval.question === "string" ? approval.question : null;
     this.showQuestion(this.question !== null);
-    this.ask.textContent = askText(approval, this.name, waiting);
+    const [reason, ...sends] = this.forRun !== null ? (approval.reason ?? "").split("\n") : [];
+    this.ask.textContent = askText(sends.length ? { ...approval, reason } : approval, this.name,
+      waiting);
+    this.sends.hidden = sends.length === 0;
+    this.sends.textContent = sends.map(visible).join("\n");
     this.actions.hidden = !waiting;
     const pending = waiting && this.sent !== null;
     for (const control of this.controls()) control.disabled = pending;
@@ -172,12 +190,14 @@ export class ApprovalBox {
     this.answer.hidden = !asking;
     this.sendButton.hidden = !asking;
     this.approveButton.hidden = asking;
+    this.runButton.hidden = asking || this.forRun === null;
     this.reason.hidden = asking;
   }
 
   /** @returns {(HTMLInputElement | HTMLButtonElement)[]} */
   controls() {
-    return [this.approveButton, this.denyButton, this.reason, this.answer, this.sendButton];
+    return [this.approveButton, this.runButton, this.denyButton, this.reason, this.answer,
+      this.sendButton];
   }
 
   /** @param {string} name */
@@ -187,6 +207,8 @@ export class ApprovalBox {
       ? `Approve ${name} anyway: run the version shown first`
       : `Approve ${name}: let it run`);
     this.approveButton.textContent = this.disagrees ? "Approve anyway" : "Approve";
+    setLabel(this.runButton, `Approve ${name}, and the later ${
+      visible(this.forRun ?? "such calls")} in this run without asking`);
     setLabel(this.denyButton, `Deny ${name}: do not run it`);
     this.reason.setAttribute("aria-label", `Reason for denying ${name} (optional)`);
     this.answer.setAttribute("aria-label", `Your answer to ${name}'s question`);
@@ -208,15 +230,22 @@ export class ApprovalBox {
     this.decide(this.callId, true, null, text);
   }
 
-  /** @param {boolean} approved */
-  send(approved) {
+  /**
+   * @param {boolean} approved
+   * @param {boolean} [forRun]  also allow what the call offers for the rest of the run
+   */
+  send(approved, forRun = false) {
     if (this.sent !== null || !this.callId) return;
     this.sent = approved;
     const reason = approved ? null : this.reason.value.trim() || null;
     for (const control of this.controls()) control.disabled = true;
     this.el.dataset.state = "sending";
     this.outcome.textContent = approved ? "Approving…" : "Denying…";
-    this.decide(this.callId, approved, reason);
+    if (forRun) {
+      this.decide(this.callId, true, null, undefined, true);
+    } else {
+      this.decide(this.callId, approved, reason);
+    }
   }
 }
 

@@ -16,6 +16,7 @@ import { animationFrame, copyToClipboard, flash, h, keepKeys } from "./dom.js";
 import { memoryFor, rememberUnder } from "./memory.js";
 import { TurnView } from "./turn.js";
 import { conversationTotal } from "./format.js";
+import { AttachmentChips } from "./attachments.js";
 import { ChatInput, ContinueControl } from "./input.js";
 
 /** Milliseconds of markdown rendering per animation frame before yielding to the page. */
@@ -28,7 +29,7 @@ const TICK_MS = 250;
  * @typedef {import("./turn.js").TurnContext} TurnContext
  * @typedef {{ can_followup?: boolean, input?: boolean, placeholder?: string,
  *   can_retry?: boolean, can_reset?: boolean, retry_note?: string, can_verdict?: boolean,
- *   can_continue?: boolean, continue_note?: string }} Options
+ *   can_continue?: boolean, continue_note?: string, can_attach?: boolean }} Options
  * @typedef {{
  *   schedule?: (cb: () => void) => () => void,
  *   copy?: (text: string) => Promise<void>,
@@ -97,10 +98,12 @@ export class ChatView {
       onRetry: (t) => this.send({ kind: "retry", t }),
       onVerdict: (t, value, comment) => this.send({ kind: "verdict", t, value, comment }),
       onEdit: (t, text) => this.chatInput?.edit(t, text),
-      onDecide: (t, callId, approved, reason, answer) =>
+      onDecide: (t, callId, approved, reason, answer, forRun) =>
         this.send(answer !== undefined
           ? { kind: "answer", t, call_id: callId, text: answer }
-          : { kind: approved ? "approve" : "deny", t, call_id: callId, reason }),
+          : forRun
+            ? { kind: "approve", t, call_id: callId, reason, for_run: true }
+            : { kind: approved ? "approve" : "deny", t, call_id: callId, reason }),
       renderMarkdown,
       remember: (key) => this.memory.disclosure(key),
     };
@@ -286,20 +289,27 @@ export class ChatView {
       signal: this.lifetime.signal,
       memory: this.memory,
       placeholder: this.options.placeholder,
-      onSubmit: (text, editing) => this.submit(text, editing),
+      onSubmit: (text, editing, detach) => this.submit(text, editing, detach),
       onNew: this.options.can_reset === true ? () => this.send({ kind: "new" }) : null,
       schedule: this.schedule,
+      attachments: this.options.can_attach === true
+        ? new AttachmentChips({ signal: this.lifetime.signal, model: this.model })
+        : null,
     });
     this.root.append(this.chatInput.el);
   }
 
   /**
    * @param {string} text @param {number | null} editing  the turn whose question this edits
+   * @param {string[]} [detach]  the mentions sent without their attachments
    * @returns {boolean} whether it was sent
    */
-  submit(text, editing) {
+  submit(text, editing, detach = []) {
     if (this.sync.state.running) return false;
-    this.send(editing === null ? { kind: "send", text } : { kind: "edit", t: editing, text });
+    const removed = detach.length > 0 ? { detach } : {};
+    this.send(editing === null
+      ? { kind: "send", text, ...removed }
+      : { kind: "edit", t: editing, text, ...removed });
     return true;
   }
 

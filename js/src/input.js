@@ -12,19 +12,22 @@ import { button, childController, h, isSendKey, listen } from "./dom.js";
  *   signal: AbortSignal,
  *   memory: { draft: string, focused: boolean },
  *   placeholder?: string,
- *   onSubmit: (text: string, editing: number | null) => boolean,
+ *   onSubmit: (text: string, editing: number | null, detach: string[]) => boolean,
  *   onNew?: (() => void) | null,
  *   schedule: (cb: () => void) => () => void,
+ *   attachments?: import("./attachments.js").AttachmentChips | null,
  * }} InputContext
- *   `onSubmit(text, editing)`: `editing` is the turn whose question the text replaces (Edit),
- *   or null; `onNew`: start a new conversation (the "New conversation" button), if the cell can
+ *   `onSubmit(text, editing, detach)`: `editing` is the turn whose question the text replaces
+ *   (Edit), or null; `detach`: the mentions removed from its attachments; `onNew`: start a
+ *   new conversation (the "New conversation" button), if the cell can; `attachments`: the
+ *   chips of what the message would attach, when the cell shows them
  */
 
 const KEYS_HINT = "(Enter to send, Shift+Enter for a new line)";
 
 export class ChatInput {
   /** @param {InputContext} context */
-  constructor({ signal, memory, placeholder, onSubmit, onNew, schedule }) {
+  constructor({ signal, memory, placeholder, onSubmit, onNew, schedule, attachments = null }) {
     this.lifetime = childController(signal);
     /** The turn whose question is being edited here, if any. @type {number | null} */
     this.editing = null;
@@ -57,8 +60,10 @@ export class ChatInput {
       });
       row.append(this.newButton);
     }
-    this.el.append(this.editNote, row);
+    this.attachments = attachments;
+    this.el.append(this.editNote, ...(attachments ? [attachments.el] : []), row);
     this.listen();
+    attachments?.typed(this.input.value);
   }
 
   /** Put the question of turn `t` in the box, to be edited and sent again. @param {number} t @param {string} text */
@@ -66,6 +71,7 @@ export class ChatInput {
     this.editing = t;
     this.input.value = text;
     this.memory.draft = text;
+    this.attachments?.typed(text);
     this.editNote.hidden = false;
     this.el.dataset.editing = "true";
     this.input.focus();
@@ -82,6 +88,7 @@ export class ChatInput {
     const signal = this.lifetime.signal;
     listen(input, "input", () => {
       memory.draft = input.value;
+      this.attachments?.typed(input.value);
     }, signal);
     listen(input, "focus", () => {
       memory.focused = true;
@@ -111,9 +118,10 @@ export class ChatInput {
 
   submit() {
     const text = this.input.value.trim();
-    if (!text || !this.onSubmit(text, this.editing)) return;
+    if (!text || !this.onSubmit(text, this.editing, this.attachments?.detached() ?? [])) return;
     this.input.value = "";
     this.memory.draft = "";
+    this.attachments?.sent();
     this.cancelEdit();
   }
 
@@ -143,6 +151,7 @@ export class ChatInput {
 
   /** Stop listening and waiting; the box stays on the page until removed. */
   dispose() {
+    this.attachments?.stop();
     if (this.cancelFocus) this.cancelFocus();
     this.cancelFocus = null;
     this.lifetime.abort();

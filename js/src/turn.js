@@ -30,7 +30,7 @@ export { tokenText };
  *   onVerdict: (t: number, value: boolean, comment: string | null) => void,
  *   onEdit: (t: number, text: string) => void,
  *   onDecide: (t: number, callId: string, approved: boolean, reason: string | null,
- *     answer?: string) => void,
+ *     answer?: string, forRun?: boolean) => void,
  *   renderMarkdown: (source: string) => DocumentFragment,
  *   remember: (key: string) => Disclosure,
  * }} TurnContext
@@ -238,8 +238,8 @@ export class TurnView {
   /** @param {string} key the card's memory */
   newCard(key) {
     /** @type {import("./approval.js").Decide} */
-    const decide = (callId, approved, reason, answer) =>
-      this.context.onDecide(this.index, callId, approved, reason, answer);
+    const decide = (callId, approved, reason, answer, forRun) =>
+      this.context.onDecide(this.index, callId, approved, reason, answer, forRun);
     return new ToolCardView({
       signal: this.partsLifetime.signal,
       remembered: this.remember(key),

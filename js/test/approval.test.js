@@ -331,3 +331,56 @@ test("a policy's decision names the policy; a user's says only what was decided"
   assert.equal($(view.el, ".anb-approval-outcome").textContent, "Approved");
   assert.equal($(view.el, ".anb-approval").dataset.unapproved, "false");
 });
+
+test("a read of the notebook offers Allow for this run, which sends one decision for the run", () => {
+  /** @type {unknown[][]} */
+  const decisions = [];
+  const view = new ToolCardView({
+    signal: new AbortController().signal,
+    remembered: { open: null, full: false },
+    decide: (...decision) => decisions.push(decision),
+  });
+  const read = {
+    state: /** @type {const} */ ("awaiting"),
+    reason: "reads the notebook; it would send:\n2 variables",
+    for_run: "reads of the notebook",
+  };
+  view.update(trade({ name: "notebook_variables", arguments: {}, approval: read }));
+  const forRun = buttonIn(view.el, ".anb-approve-run");
+  assert.equal(forRun.hidden, false);
+  assert.equal(forRun.textContent, "Allow for this run");
+  assert.equal(forRun.getAttribute("aria-label"),
+    "Approve notebook_variables, and the later reads of the notebook in this run without asking");
+  forRun.click();
+  buttonIn(view.el, ".anb-approve").click();
+  assert.deepEqual(decisions, [["c2", true, null, undefined, true]], "one decision, for the run");
+  assert.equal(buttonIn(view.el, ".anb-deny").disabled, true);
+
+  view.update(trade({ name: "notebook_variables", arguments: {}, status: "running", approval: {
+    ...read, state: "approved", decided_by: "user",
+    decision_reason: "reads of the notebook allowed for this run" } }));
+  assert.equal($(view.el, ".anb-approval-outcome").textContent,
+    "Approved: reads of the notebook allowed for this run");
+});
+
+test("a call that offers nothing for the run has no Allow for this run", () => {
+  const { view } = card();
+  view.update(trade());
+  assert.equal(buttonIn(view.el, ".anb-approve-run").hidden, true);
+});
+
+test("what a read of the notebook would send shows as lines in its own block", () => {
+  const { view } = card();
+  view.update(trade({ name: "notebook_cells", arguments: {}, approval: {
+    state: "awaiting", for_run: "reads of the notebook",
+    reason: "reads the notebook; it would send:\nIn[1]:\nx = 1\u202e" } }));
+  assert.equal($(view.el, ".anb-approval-ask").textContent,
+    "Approval needed: reads the notebook; it would send:");
+  const sends = $(view.el, ".anb-approval-sends");
+  assert.equal(sends.hidden, false);
+  assert.equal(sends.textContent, "In[1]:\nx = 1⟨U+202E⟩");
+  view.update(trade({ approval: { state: "awaiting", reason: "line one\nline two" } }));
+  assert.equal(sends.hidden, true, "another call's reason stays one visible line");
+  assert.equal($(view.el, ".anb-approval-ask").textContent,
+    "Approval needed: line one⟨U+000A⟩line two");
+});

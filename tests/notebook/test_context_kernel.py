@@ -7,6 +7,7 @@ output reach no request body, no approval preview, no trace and no history file.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -249,3 +250,89 @@ def test_a_batch_offers_the_context_tools_to_every_run(session: Session) -> None
     )
     said = "Your notebook's tool says: <notebook-dat"
     assert session.stdout(ran) == f"[('completed', 1, {said!r}), ('completed', 1, {said!r})]\n"
+
+
+def _view_says(session: Session, model_id: str, content: dict[str, object]) -> None:
+    """``content`` sent by a view of widget ``model_id``: a comm message, as a browser sends."""
+    data = {"method": "custom", "content": content}
+    msg = session.client.session.msg("comm_msg", {"comm_id": model_id, "data": data})
+    session.client.shell_channel.send(msg)
+
+
+def _widget_message(session: Session, model_id: str, kind: str) -> dict[str, object]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        msg = session.client.get_iopub_msg(timeout=30)
+        content = msg["content"]
+        if msg["msg_type"] == "comm_msg" and content.get("comm_id") == model_id:
+            said = content["data"].get("content") or {}
+            if said.get("kind") == kind:
+                return dict(said)
+    raise AssertionError(f"no {kind!r} message from the widget")
+
+
+def test_the_chat_inputs_attachments_are_shown_and_one_removed_is_not_sent(
+    session: Session, tap: tuple[WireTap, str, str]
+) -> None:
+    wire = tap[0]
+    model_id = session.stdout(
+        session.execute('cell = agentnb.chat("finance_agent", via="t")\nprint(cell.model_id)')
+    ).strip()
+    _view_says(session, model_id, {"kind": "preview", "n": 1, "text": "Is @cfg like @dff?"})
+    refused = _widget_message(session, model_id, "attachments")
+    assert refused["n"] == 1 and refused["items"] == []
+    assert "did you mean @df?" in str(refused["error"])
+
+    message = "Compare @cfg with @customers.name and `@df`"
+    _view_says(session, model_id, {"kind": "preview", "n": 2, "text": message})
+    shown = _widget_message(session, model_id, "attachments")
+    assert shown["error"] is None
+    cfg, name = shown["items"]  # type: ignore[misc]
+    assert cfg == {
+        "mention": "@cfg",
+        "text": "@cfg: dict, 2 keys\n  'host': str 'db'\n  'token': ***",
+    }
+    assert name["mention"] == "@customers.name"
+    assert name["text"].startswith("@customers.name: pandas Series 'name', 2 values")
+    before = len(wire.bodies)
+    _view_says(session, model_id, {"kind": "send", "text": message, "detach": ["@cfg"]})
+    session.execute("while not cell.runs:\n    time.sleep(0.05)\ncell.wait(60)")
+    body = wire.bodies[before]
+    assert "Compare @cfg with @customers.name and `@df`" in body  # @cfg as written
+    assert json.dumps(name["text"])[1:-1] in body  # the exact text the chip showed
+    assert "@cfg: dict" not in body  # removed in the input: not attached
+
+
+def test_a_client_takes_the_context_tools_as_tools(
+    session: Session, tap: tuple[WireTap, str, str]
+) -> None:
+    wire, url, key = tap
+    before = len(wire.bodies)
+    ran = session.execute(
+        f"""
+        client = agentnb.AgentClient("openai", base_url={url!r}, api_key={key!r})
+        run = client.run("finance_agent", "What is in my notebook?",
+                         tools=agentnb.context.tools(), approve=True)
+        print([c.name for c in run.tool_calls], run.status)
+        try:
+            client.run("finance_agent", "What is in my notebook?", context=True)
+        except agentnb.ConfigurationError as refused:
+            print(refused)
+        """
+    )
+    assert stderr(session, ran) == ""
+    printed = session.stdout(ran).splitlines()
+    assert printed[0] == "['notebook_variables'] completed"
+    assert printed[1].endswith("tools=agentnb.context.tools() (one call a run)")
+    first, answered = wire.bodies[before : before + 2]
+    declared = re.findall(r'"name":\s*"(notebook_\w+)"', first)
+    assert declared == [
+        "notebook_variables",
+        "notebook_describe",
+        "notebook_cells",
+        "notebook_error",
+        "notebook_files",
+        "notebook_read_file",
+    ]
+    assert "cfg: dict, 2 items" in answered and "notebook-data id=" in answered
+    assert len(wire.bodies) == before + 2  # context=True on a client sent nothing

@@ -16,7 +16,7 @@ import pytest
 
 from agentnb import ConfigurationError
 from agentnb._app import context_summary
-from agentnb._app.attachments import attach_context
+from agentnb._app.attachments import KernelAttachments, attach_context
 from agentnb._app.context_summary import (
     ContextSettings,
     configure,
@@ -169,6 +169,17 @@ def test_mentions_attach_summaries_in_one_block() -> None:
     assert "@df.revenue: pandas Series 'revenue', 3 values" in column
     assert "@In[1]:\ndf = load()" in attach_context("@In[1]", k, "n1")
     assert attach_context("no mention", k, "n1") == "no mention"
+
+
+def test_a_mention_removed_in_the_input_is_sent_as_written_and_attaches_nothing() -> None:
+    k = kernel(df=frame(), cfg={"a": 1})
+    message = "why @df and @cfg, @df.revenue? a@b.com @@home `@cfg`"
+    without = KernelAttachments().without(message, ["@cfg", "@df.revenue"])
+    assert without == "why @df and @@cfg, @@df.revenue? a@b.com @@home `@cfg`"
+    head, block = attach_context(without, k, "n1").split("\n\n", 1)
+    assert head == "why @df and @cfg, @df.revenue? a@b.com @home `@cfg`"
+    assert "@df: pandas DataFrame" in block
+    assert "@cfg:" not in block and "@df.revenue:" not in block
 
 
 def test_an_unknown_name_is_refused_with_the_near_one() -> None:

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from agentnb_testing import serving_asgi
+from reading_agent import reading_agent
 
 import agentnb
 import agentnb.history
@@ -241,3 +243,46 @@ def test_keys_typed_before_the_question_do_not_answer_it(ipython: Terminal) -> N
 def after(screen: str, line: str) -> str:
     """The screen after the last ``line`` typed ("" before it shows)."""
     return screen[screen.rindex(line) :] if line in screen else ""
+
+
+def test_a_mention_attaches_a_summary_in_terminal_ipython(ipython: Terminal) -> None:
+    ipython.run('cfg = {"host": "db.internal", "api_token": "tok-not-for-the-agent"}')
+    printed = ipython.run("%agent echo What does @cfg say?")
+    assert "What does @cfg say?" in printed
+    assert "@cfg: dict, 2 keys" in printed and "'api_token': ***" in printed
+    assert "tok-not-for-the-agent" not in printed
+    assert 'notebook-data id="' in printed
+    refused = ipython.run("%agent echo What does @cfgg say?")
+    assert "@cfgg: no variable 'cfgg' in the notebook: did you mean @cfg?" in refused
+    assert "completed · " not in refused  # nothing was sent
+
+
+@pytest.fixture
+def reader(ipython: Terminal) -> Iterator[Terminal]:
+    with serving_asgi(reading_agent) as base:
+        ipython.run(f"agentnb.connect('openai', base_url='{base}/v1', api_key='k', name='reads')")
+        yield ipython
+
+
+def test_a_for_the_run_at_the_prompt_lets_the_later_reads_pass(reader: Terminal) -> None:
+    reader.run('cfg = {"host": "db.internal"}')
+    line = "%agent m --via reads --context What is in my notebook?"
+    before = reader.prompts()
+    reader.type(line)
+    reader.wait_for(lambda screen: "[y/a/N]" in after(screen, line))
+    reader.type("a")
+    screen = reader.wait_for(lambda s: len(PROMPT.findall(s)) > before)
+    printed = output_of(screen, line)
+    assert "‖ notebook_variables awaits approval: reads the notebook; it would send:\n" in printed
+    asked_part = printed[printed.index("‖ paused") : printed.index("[y/a/N]")]
+    assert "⟨U+000A⟩" not in asked_part  # the text read goes line by line, in the prompt
+    assert "cfg: dict, 1 item" in printed  # the exact text, shown before the answer
+    asked = "Approve notebook_variables()? (a: approve, and the later reads of the notebook in"
+    assert asked in " ".join(printed.split())
+    assert printed.count("[y/a/N]") == 1  # the later reads did not ask
+    assert last_line(printed).startswith("completed · ")
+    statuses = reader.run("print([(c.name, c.status) for c in _agent.run.tool_calls])")
+    assert statuses == (
+        "[('notebook_variables', 'succeeded'), ('notebook_describe', 'succeeded'), "
+        "('notebook_error', 'succeeded')]"
+    )
