@@ -212,12 +212,14 @@ class ChatCell(anywidget.AnyWidget):
         if source is not None:
             self.add(source)
 
-    def add_traits(self, **traits: Any) -> None:
+    def add_traits(self, **traits: object) -> None:
         """Set the value of a trait this class declares (anywidget's front-end traits); add
         the others (a new class per call, as traitlets does)."""
         declared = {name for name in traits if self.has_trait(name)}
         for name in declared:
-            self.set_trait(name, traits[name].default_value)
+            trait = traits[name]
+            value = trait.default_value if isinstance(trait, traitlets.TraitType) else trait
+            self.set_trait(name, value)
         if undeclared := {name: traits[name] for name in traits.keys() - declared}:
             super().add_traits(**undeclared)
 
