@@ -536,12 +536,14 @@ def summary_frame(
 
 def _index_column(pandas: Any, values: Any, key: str) -> Any:
     """A key's values typed as pandas' groupby would type them: the period a UTC time, a
-    name a categorical, an id (the thread) text."""
+    name a categorical, an id (the thread) text; a name or id that is not text (a malformed
+    row's) is none."""
     if key == PERIOD:  # a malformed row's time out of range: no period (NaT)
         return pandas.to_datetime(values, unit="s", utc=True, errors="coerce")
+    texts = values.where(values.map(lambda value: isinstance(value, str)))  # else malformed
     if _KINDS.get(key) == "category":
-        return pandas.Categorical(values, categories=sorted(values.dropna().unique()))
-    return pandas.array(values, dtype="string")
+        return pandas.Categorical(texts, categories=sorted(texts.dropna().unique()))
+    return pandas.array(texts, dtype="string")
 
 
 def summary_by_sql(

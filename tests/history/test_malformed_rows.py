@@ -127,3 +127,14 @@ def test_agentnb_runs_lists_every_run(malformed: Path) -> None:
         )
         assert done.returncode == 0, done.stderr
         assert all(f"run_{i:06d}" in done.stdout for i in range(COUNT)), done.stdout
+
+
+@pytest.mark.parametrize("key", ["agent", "model", "provider", "thread_id"])
+def test_a_name_that_is_not_text_is_summarized_as_no_name(malformed: Path, key: str) -> None:
+    db = sqlite3.connect(malformed, isolation_level=None)
+    db.execute(f"UPDATE runs SET {key} = x'00ff' WHERE local_id = ?", (BAD,))
+    db.execute(f"UPDATE runs SET {key} = 42 WHERE local_id = ?", (history_id(2),))
+    db.close()
+    for summarized in (agentnb.summary(key), agentnb.runs().summary(key)):
+        assert int(summarized["runs"].sum()) == COUNT
+        assert all(isinstance(name, str) for name in summarized.index.dropna())
