@@ -31,6 +31,7 @@ from .._core.run import Run
 from ._records import (
     CHECKPOINT_TEXT_LIMIT,
     TOOL_CALL_COLUMNS,
+    LongText,
     end_values,
     progress_values,
     start_values,
@@ -330,7 +331,7 @@ def insert_start(db: sqlite3.Connection, run: Run, request: RunRequest, base_url
     of a run still going when its process died) reopens it: running again, owned by this
     process, its partial answer kept until the stream brings more."""
     values = {**start_values(run, request, base_url), **_progress(run), **_owner_values()}
-    db.execute(_insert_sql(tuple(values), _REOPEN), storable_row(values.values()))
+    db.execute(_insert_sql(_columns(values), _REOPEN), _bound(values))
 
 
 def _progress(run: Run, text_limit: int | None = CHECKPOINT_TEXT_LIMIT) -> dict[str, Any]:
@@ -350,10 +351,9 @@ def write_progress(
     answer longer than ``text_limit`` is left as the row holds it, written whole at the end
     (see :data:`~agentnb._history._records.CHECKPOINT_TEXT_LIMIT`)."""
     values = _progress(run, text_limit)
-    db.execute(
-        _update_sql(tuple(values), "local_id = ? AND status = 'running'"),
-        storable_row((*values.values(), run.local_id)),
-    )
+    update = _update_sql(_columns(values), "local_id = ? AND status = 'running'")
+    if db.execute(update, _bound(values, run.local_id)).rowcount:
+        _write_long_texts(db, run.local_id, values)
 
 
 def write_end(db: sqlite3.Connection, run: Run) -> None:
@@ -365,12 +365,13 @@ def write_end(db: sqlite3.Connection, run: Run) -> None:
     if calls:
         _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
         db.executemany(_INSERT_TOOL_CALL, calls)
-    update = _update_sql(tuple(values), "local_id = ?")
-    row = storable_row((*values.values(), run.local_id))
+    update = _update_sql(_columns(values), "local_id = ?")
+    row = _bound(values, run.local_id)
     if db.execute(update, row).rowcount == 0:
         # A run whose start was not recorded still gets its row.
         _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
         db.execute(update, row)
+    _write_long_texts(db, run.local_id, values)
     if text_length(run, "text") + text_length(run, "reasoning") > CHECKPOINT_TEXT_LIMIT:
         # The connection's cached statement keeps SQLite's copy of the values it last bound
         # until it runs again: bound to nothing (matching no row), it lets the answer go.
@@ -384,8 +385,9 @@ def write_ended(db: sqlite3.Connection, run: Run, request: RunRequest, base_url:
     start and an end, so the search index reads its calls once."""
     if not run.tool_calls:
         values = {**start_values(run, request, base_url), **_owner_values(), **_known_end(run)}
-        sql = _insert_sql(tuple(values), "DO NOTHING")
-        if db.execute(sql, storable_row(values.values())).rowcount:
+        sql = _insert_sql(_columns(values), "DO NOTHING")
+        if db.execute(sql, _bound(values)).rowcount:
+            _write_long_texts(db, run.local_id, values)
             return
     insert_start(db, run, request, base_url)
     write_end(db, run)
@@ -394,7 +396,7 @@ def write_ended(db: sqlite3.Connection, run: Run, request: RunRequest, base_url:
 def _known_end(run: Run) -> dict[str, Any]:
     """:func:`end_values` without the ids and start the run does not know (an end keeps
     what its row holds)."""
-    values = end_values(run)
+    values = end_values(run, long_text=True)
     for keep_known in ("run_id", "thread_id", "started_at"):
         if values[keep_known] is None:
             del values[keep_known]
@@ -413,22 +415,78 @@ def write_interrupted(db: sqlite3.Connection, runs: Sequence[Run]) -> None:
 
 
 def _insert_if_missing(db: sqlite3.Connection, values: dict[str, Any]) -> None:
-    db.execute(_insert_sql(tuple(values), "DO NOTHING"), storable_row(values.values()))
+    db.execute(_insert_sql(_columns(values), "DO NOTHING"), _bound(values))
+
+
+# ---- a long answer: written in pieces into a placeholder ------------------------------
+
+_Columns = tuple[tuple[str, bool], ...]
+PLACEHOLDER = "CAST(zeroblob(?) AS TEXT)"
+"""A long text's value until its pieces are written into it (:class:`LongText`): as many
+zero bytes as its UTF-8, made text, so the column holds text, as for any other run."""
+
+
+def _columns(values: dict[str, Any]) -> _Columns:
+    """The columns of ``values``, each with whether it is a long text's placeholder."""
+    return tuple((name, isinstance(value, LongText)) for name, value in values.items())
+
+
+def _bound(values: dict[str, Any], *more: Any) -> tuple[Any, ...]:
+    """What a statement of ``values`` binds: a long text, its size."""
+    sized = (value.size if isinstance(value, LongText) else value for value in values.values())
+    return storable_row((*sized, *more))
+
+
+def _write_long_texts(db: sqlite3.Connection, local_id: str, values: dict[str, Any]) -> None:
+    """Write the long texts of ``values`` into their row's placeholders, piece by piece,
+    in the statement's transaction (a process dying midway leaves the row as it was). A row
+    that has ended is then searched by them: the search triggers indexed the placeholders,
+    whose zero bytes hold no word, so the entry is put back as the row now holds it."""
+    long = [name for name, value in values.items() if isinstance(value, LongText)]
+    if not long:
+        return
+    rowid, status = db.execute(
+        "SELECT rowid, status FROM runs WHERE local_id = ?", (local_id,)
+    ).fetchone()
+    for column in long:
+        with db.blobopen("runs", column, rowid) as blob:
+            for piece in values[column].encoded():
+                blob.write(piece)
+    if status != "running" and _has_search(db):
+        indexed = ", ".join("NULL" if name in long else name for name in _SEARCHED)
+        db.execute(
+            f"INSERT INTO runs_search (runs_search, rowid, {', '.join(_SEARCHED)}) "
+            f"SELECT 'delete', id, {indexed} FROM runs_search_text WHERE id = ?",
+            (rowid,),
+        )
+        db.execute(
+            f"INSERT INTO runs_search (rowid, {', '.join(_SEARCHED)}) "
+            f"SELECT id, {', '.join(_SEARCHED)} FROM runs_search_text WHERE id = ?",
+            (rowid,),
+        )
+
+
+_SEARCHED = ("message", "answer", "reasoning", "tools")
+"""The search index's columns (``m023_search_reads_the_runs``)."""
+
+
+def _has_search(db: sqlite3.Connection) -> bool:
+    """Whether the file has the search index (one whose SQLite lacked FTS5 has none)."""
+    found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs_search'")
+    return found.fetchone() is not None
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_sql(columns: tuple[str, ...], on_conflict: str) -> str:
+def _insert_sql(columns: _Columns, on_conflict: str) -> str:
     """The INSERT of a row of ``columns`` (the few column sets in use are built once)."""
-    marks = ", ".join("?" * len(columns))
-    return (
-        f"INSERT INTO runs ({', '.join(columns)}) VALUES ({marks}) "
-        f"ON CONFLICT (local_id) {on_conflict}"
-    )
+    names = ", ".join(name for name, _ in columns)
+    marks = ", ".join(PLACEHOLDER if long else "?" for _, long in columns)
+    return f"INSERT INTO runs ({names}) VALUES ({marks}) ON CONFLICT (local_id) {on_conflict}"
 
 
 @functools.lru_cache(maxsize=64)
-def _update_sql(columns: tuple[str, ...], where: str) -> str:
-    assignments = ", ".join(f"{name} = ?" for name in columns)
+def _update_sql(columns: _Columns, where: str) -> str:
+    assignments = ", ".join(f"{name} = {PLACEHOLDER if long else '?'}" for name, long in columns)
     return f"UPDATE runs SET {assignments} WHERE {where}"
 
 
