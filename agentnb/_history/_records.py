@@ -563,7 +563,10 @@ def text_length(run: Run, kind: Literal["text", "reasoning"]) -> int:
     return sum(part.length for part in run.parts if part.kind == kind)
 
 
-_TEXT_COLUMNS: Final = (("answer", "text"), ("reasoning", "reasoning"))
+_TEXT_COLUMNS: Final[tuple[tuple[str, Literal["text", "reasoning"]], ...]] = (
+    ("answer", "text"),
+    ("reasoning", "reasoning"),
+)
 WRITE_PIECE: Final = 256 * 1024
 """Characters of a long text redacted, encoded and written at a time."""
 
