@@ -352,8 +352,11 @@ def write_progress(
     (see :data:`~agentnb._history._records.CHECKPOINT_TEXT_LIMIT`)."""
     values = _progress(run, text_limit)
     update = _update_sql(_columns(values), "local_id = ? AND status = 'running'")
+    waits = _search_waits(db, run.local_id, values)
     if db.execute(update, _bound(values, run.local_id)).rowcount:
-        _write_long_texts(db, run.local_id, values)
+        _write_long_texts(db, run.local_id, values, waits)
+    elif waits:
+        db.execute("DELETE FROM runs_search_pending WHERE local_id = ?", (run.local_id,))
 
 
 def write_end(db: sqlite3.Connection, run: Run) -> None:
@@ -367,11 +370,12 @@ def write_end(db: sqlite3.Connection, run: Run) -> None:
         db.executemany(_INSERT_TOOL_CALL, calls)
     update = _update_sql(_columns(values), "local_id = ?")
     row = _bound(values, run.local_id)
+    waits = _search_waits(db, run.local_id, values)
     if db.execute(update, row).rowcount == 0:
         # A run whose start was not recorded still gets its row.
         _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
         db.execute(update, row)
-    _write_long_texts(db, run.local_id, values)
+    _write_long_texts(db, run.local_id, values, waits)
     if text_length(run, "text") + text_length(run, "reasoning") > CHECKPOINT_TEXT_LIMIT:
         # The connection's cached statement keeps SQLite's copy of the values it last bound
         # until it runs again: bound to nothing (matching no row), it lets the answer go.
@@ -386,9 +390,12 @@ def write_ended(db: sqlite3.Connection, run: Run, request: RunRequest, base_url:
     if not run.tool_calls:
         values = {**start_values(run, request, base_url), **_owner_values(), **_known_end(run)}
         sql = _insert_sql(_columns(values), "DO NOTHING")
+        waits = _search_waits(db, run.local_id, values)
         if db.execute(sql, _bound(values)).rowcount:
-            _write_long_texts(db, run.local_id, values)
+            _write_long_texts(db, run.local_id, values, waits)
             return
+        if waits:
+            db.execute("DELETE FROM runs_search_pending WHERE local_id = ?", (run.local_id,))
     insert_start(db, run, request, base_url)
     write_end(db, run)
 
@@ -437,37 +444,41 @@ def _bound(values: dict[str, Any], *more: Any) -> tuple[Any, ...]:
     return storable_row((*sized, *more))
 
 
-def _write_long_texts(db: sqlite3.Connection, local_id: str, values: dict[str, Any]) -> None:
+def _long_texts(values: dict[str, Any]) -> list[str]:
+    return [name for name, value in values.items() if isinstance(value, LongText)]
+
+
+def _search_waits(db: sqlite3.Connection, local_id: str, values: dict[str, Any]) -> bool:
+    """Before a statement leaves long texts' placeholders in a row: hold the search index's
+    triggers off the row (``m024_search_waits_for_long_texts``). False: nothing to hold (no
+    long text, or a file without the search index)."""
+    if not _long_texts(values) or not _has_search(db):
+        return False
+    db.execute("INSERT OR IGNORE INTO runs_search_pending (local_id) VALUES (?)", (local_id,))
+    return True
+
+
+def _write_long_texts(
+    db: sqlite3.Connection, local_id: str, values: dict[str, Any], search_waits: bool
+) -> None:
     """Write the long texts of ``values`` into their row's placeholders, piece by piece,
-    in the statement's transaction (a process dying midway leaves the row as it was). A row
-    that has ended is then searched by them: the search triggers indexed the placeholders,
-    whose zero bytes hold no word, so the entry is put back as the row now holds it."""
-    long = [name for name, value in values.items() if isinstance(value, LongText)]
-    if not long:
-        return
-    rowid, status = db.execute(
-        "SELECT rowid, status FROM runs WHERE local_id = ?", (local_id,)
-    ).fetchone()
-    for column in long:
-        with db.blobopen("runs", column, rowid) as blob:
-            for piece in values[column].encoded():
-                blob.write(piece)
-    if status != "running" and _has_search(db):
-        indexed = ", ".join("NULL" if name in long else name for name in _SEARCHED)
+    in the statement's transaction (a process dying midway leaves the row as it was); then
+    the search index reads the row, if it has ended, as it now is."""
+    long = _long_texts(values)
+    if long:
+        (rowid,) = db.execute("SELECT rowid FROM runs WHERE local_id = ?", (local_id,)).fetchone()
+        for column in long:
+            with db.blobopen("runs", column, rowid) as blob:
+                for piece in values[column].encoded():
+                    blob.write(piece)
+    if search_waits:
         db.execute(
-            f"INSERT INTO runs_search (runs_search, rowid, {', '.join(_SEARCHED)}) "
-            f"SELECT 'delete', id, {indexed} FROM runs_search_text WHERE id = ?",
-            (rowid,),
+            "INSERT INTO runs_search (rowid, message, answer, reasoning, tools) SELECT id, "
+            "message, answer, reasoning, tools FROM runs_search_text WHERE id = "
+            "(SELECT rowid FROM runs WHERE local_id = ?)",
+            (local_id,),
         )
-        db.execute(
-            f"INSERT INTO runs_search (rowid, {', '.join(_SEARCHED)}) "
-            f"SELECT id, {', '.join(_SEARCHED)} FROM runs_search_text WHERE id = ?",
-            (rowid,),
-        )
-
-
-_SEARCHED = ("message", "answer", "reasoning", "tools")
-"""The search index's columns (``m023_search_reads_the_runs``)."""
+        db.execute("DELETE FROM runs_search_pending WHERE local_id = ?", (local_id,))
 
 
 def _has_search(db: sqlite3.Connection) -> bool:
