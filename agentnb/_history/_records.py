@@ -534,8 +534,9 @@ def start_values(run: Run, request: RunRequest | None, base_url: str | None) -> 
 CHECKPOINT_TEXT_LIMIT: Final = 1024 * 1024
 """The longest answer (and reasoning), in characters, a checkpoint writes. Past it a
 checkpoint leaves the row's text as the last one wrote it and the run's end writes it whole,
-in pieces (:class:`LongText`): rewriting a long answer every few seconds made a copy of all of it each time (Python's join,
-SQLite's bound value and record), which the process kept after the run."""
+in pieces (:class:`LongText`): rewriting a long answer every few seconds made a copy of all
+of it each time (Python's join, SQLite's bound value and record), which the process kept
+after the run."""
 
 
 def progress_values(run: Run, text_limit: int | None = None) -> dict[str, Any]:
