@@ -331,7 +331,7 @@ def insert_start(db: sqlite3.Connection, run: Run, request: RunRequest, base_url
     of a run still going when its process died) reopens it: running again, owned by this
     process, its partial answer kept until the stream brings more."""
     values = {**start_values(run, request, base_url), **_progress(run), **_owner_values()}
-    db.execute(_insert_sql(_columns(values), _REOPEN), _bound(values))
+    db.execute(_insert_sql(tuple(values), _REOPEN, ()), _bound(values, ()))
 
 
 def _progress(run: Run, text_limit: int | None = CHECKPOINT_TEXT_LIMIT) -> dict[str, Any]:
@@ -351,10 +351,11 @@ def write_progress(
     answer longer than ``text_limit`` is left as the row holds it, written whole at the end
     (see :data:`~agentnb._history._records.CHECKPOINT_TEXT_LIMIT`)."""
     values = _progress(run, text_limit)
-    update = _update_sql(_columns(values), "local_id = ? AND status = 'running'")
-    waits = _search_waits(db, run.local_id, values)
-    if db.execute(update, _bound(values, run.local_id)).rowcount:
-        _write_long_texts(db, run.local_id, values, waits)
+    long = _long_texts(values)
+    update = _update_sql(tuple(values), "local_id = ? AND status = 'running'", long)
+    waits = _search_waits(db, run.local_id, long)
+    if db.execute(update, _bound(values, long, run.local_id)).rowcount:
+        _write_long_texts(db, run.local_id, values, long, waits)
     elif waits:
         db.execute("DELETE FROM runs_search_pending WHERE local_id = ?", (run.local_id,))
 
@@ -368,14 +369,15 @@ def write_end(db: sqlite3.Connection, run: Run) -> None:
     if calls:
         _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
         db.executemany(_INSERT_TOOL_CALL, calls)
-    update = _update_sql(_columns(values), "local_id = ?")
-    row = _bound(values, run.local_id)
-    waits = _search_waits(db, run.local_id, values)
+    long = _long_texts(values)
+    update = _update_sql(tuple(values), "local_id = ?", long)
+    row = _bound(values, long, run.local_id)
+    waits = _search_waits(db, run.local_id, long)
     if db.execute(update, row).rowcount == 0:
         # A run whose start was not recorded still gets its row.
         _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
         db.execute(update, row)
-    _write_long_texts(db, run.local_id, values, waits)
+    _write_long_texts(db, run.local_id, values, long, waits)
     if text_length(run, "text") + text_length(run, "reasoning") > CHECKPOINT_TEXT_LIMIT:
         # The connection's cached statement keeps SQLite's copy of the values it last bound
         # until it runs again: bound to nothing (matching no row), it lets the answer go.
@@ -389,10 +391,11 @@ def write_ended(db: sqlite3.Connection, run: Run, request: RunRequest, base_url:
     start and an end, so the search index reads its calls once."""
     if not run.tool_calls:
         values = {**start_values(run, request, base_url), **_owner_values(), **_known_end(run)}
-        sql = _insert_sql(_columns(values), "DO NOTHING")
-        waits = _search_waits(db, run.local_id, values)
-        if db.execute(sql, _bound(values)).rowcount:
-            _write_long_texts(db, run.local_id, values, waits)
+        long = _long_texts(values)
+        sql = _insert_sql(tuple(values), "DO NOTHING", long)
+        waits = _search_waits(db, run.local_id, long)
+        if db.execute(sql, _bound(values, long)).rowcount:
+            _write_long_texts(db, run.local_id, values, long, waits)
             return
         if waits:
             db.execute("DELETE FROM runs_search_pending WHERE local_id = ?", (run.local_id,))
@@ -422,55 +425,59 @@ def write_interrupted(db: sqlite3.Connection, runs: Sequence[Run]) -> None:
 
 
 def _insert_if_missing(db: sqlite3.Connection, values: dict[str, Any]) -> None:
-    db.execute(_insert_sql(_columns(values), "DO NOTHING"), _bound(values))
+    db.execute(_insert_sql(tuple(values), "DO NOTHING", ()), _bound(values, ()))
 
 
 # ---- a long answer: written in pieces into a placeholder ------------------------------
 
-_Columns = tuple[tuple[str, bool], ...]
 PLACEHOLDER = "CAST(zeroblob(?) AS TEXT)"
 """A long text's value until its pieces are written into it (:class:`LongText`): as many
 zero bytes as its UTF-8, made text, so the column holds text, as for any other run."""
 
 
-def _columns(values: dict[str, Any]) -> _Columns:
-    """The columns of ``values``, each with whether it is a long text's placeholder."""
-    return tuple((name, isinstance(value, LongText)) for name, value in values.items())
+def _long_texts(values: dict[str, Any]) -> tuple[str, ...]:
+    """The columns of ``values`` that are long texts (:class:`LongText`)."""
+    return tuple(name for name in _TEXTS if isinstance(values.get(name), LongText))
 
 
-def _bound(values: dict[str, Any], *more: Any) -> tuple[Any, ...]:
-    """What a statement of ``values`` binds: a long text, its size."""
+_TEXTS = ("answer", "reasoning")
+
+
+def _bound(values: dict[str, Any], long: tuple[str, ...], *more: Any) -> tuple[Any, ...]:
+    """What a statement of ``values`` binds: for a long text, its size."""
+    if not long:
+        return storable_row((*values.values(), *more))
     sized = (value.size if isinstance(value, LongText) else value for value in values.values())
     return storable_row((*sized, *more))
 
 
-def _long_texts(values: dict[str, Any]) -> list[str]:
-    return [name for name, value in values.items() if isinstance(value, LongText)]
-
-
-def _search_waits(db: sqlite3.Connection, local_id: str, values: dict[str, Any]) -> bool:
+def _search_waits(db: sqlite3.Connection, local_id: str, long: tuple[str, ...]) -> bool:
     """Before a statement leaves long texts' placeholders in a row: hold the search index's
     triggers off the row (``m024_search_waits_for_long_texts``). False: nothing to hold (no
     long text, or a file without the search index)."""
-    if not _long_texts(values) or not _has_search(db):
+    if not long or not _has_search(db):
         return False
     db.execute("INSERT OR IGNORE INTO runs_search_pending (local_id) VALUES (?)", (local_id,))
     return True
 
 
 def _write_long_texts(
-    db: sqlite3.Connection, local_id: str, values: dict[str, Any], search_waits: bool
+    db: sqlite3.Connection,
+    local_id: str,
+    values: dict[str, Any],
+    long: tuple[str, ...],
+    search_waits: bool,
 ) -> None:
-    """Write the long texts of ``values`` into their row's placeholders, piece by piece,
+    """Write the ``long`` texts of ``values`` into their row's placeholders, piece by piece,
     in the statement's transaction (a process dying midway leaves the row as it was); then
     the search index reads the row, if it has ended, as it now is."""
-    long = _long_texts(values)
-    if long:
-        (rowid,) = db.execute("SELECT rowid FROM runs WHERE local_id = ?", (local_id,)).fetchone()
-        for column in long:
-            with db.blobopen("runs", column, rowid) as blob:
-                for piece in values[column].encoded():
-                    blob.write(piece)
+    if not long:
+        return
+    (rowid,) = db.execute("SELECT rowid FROM runs WHERE local_id = ?", (local_id,)).fetchone()
+    for column in long:
+        with db.blobopen("runs", column, rowid) as blob:
+            for piece in values[column].encoded():
+                blob.write(piece)
     if search_waits:
         db.execute(
             "INSERT INTO runs_search (rowid, message, answer, reasoning, tools) SELECT id, "
@@ -488,16 +495,20 @@ def _has_search(db: sqlite3.Connection) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_sql(columns: _Columns, on_conflict: str) -> str:
-    """The INSERT of a row of ``columns`` (the few column sets in use are built once)."""
-    names = ", ".join(name for name, _ in columns)
-    marks = ", ".join(PLACEHOLDER if long else "?" for _, long in columns)
-    return f"INSERT INTO runs ({names}) VALUES ({marks}) ON CONFLICT (local_id) {on_conflict}"
+def _insert_sql(columns: tuple[str, ...], on_conflict: str, long: tuple[str, ...]) -> str:
+    """The INSERT of a row of ``columns``, the ``long`` ones as placeholders (the few
+    column sets in use are built once)."""
+    marks = ", ".join(PLACEHOLDER if name in long else "?" for name in columns)
+    return (
+        f"INSERT INTO runs ({', '.join(columns)}) VALUES ({marks}) "
+        f"ON CONFLICT (local_id) {on_conflict}"
+    )
 
 
 @functools.lru_cache(maxsize=64)
-def _update_sql(columns: _Columns, where: str) -> str:
-    assignments = ", ".join(f"{name} = {PLACEHOLDER if long else '?'}" for name, long in columns)
+def _update_sql(columns: tuple[str, ...], where: str, long: tuple[str, ...]) -> str:
+    marks = (PLACEHOLDER if name in long else "?" for name in columns)
+    assignments = ", ".join(f"{name} = {mark}" for name, mark in zip(columns, marks, strict=True))
     return f"UPDATE runs SET {assignments} WHERE {where}"
 
 
