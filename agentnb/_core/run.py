@@ -177,6 +177,24 @@ class Run:
         """The reasoning so far."""
         return "".join(p.text for p in self.parts if p.kind == "reasoning")
 
+    def text_span(self, kind: Literal["text", "reasoning"], start: int, end: int) -> str:
+        """Characters ``start:end`` of the answer (``text``) or the reasoning: a part's own
+        string when they are the whole of one part (nothing is copied), so a reader of the
+        run's text (a thread's copy of the answer) can hold it without a copy of its own."""
+        pieces: list[str] = []
+        at = 0
+        for part in self.parts:
+            if part.kind != kind:
+                continue
+            part_end = at + part.length
+            if at < end and part_end > start:
+                whole = start <= at and part_end <= end
+                pieces.append(part.text if whole else part.text[max(start - at, 0) : end - at])
+            at = part_end
+            if at >= end:
+                break
+        return "".join(pieces)
+
     @property
     def state(self) -> Any:
         """The agent's shared state: its last snapshot with later deltas applied (None when
@@ -482,7 +500,7 @@ class Run:
         self.followups = list(event.followups)
         self.final_output = event.final_output
         self.finish_reason = event.finish_reason
-        if not self.text and isinstance(event.final_output, str):
+        if isinstance(event.final_output, str) and not self._has_text():
             self._append_delta(
                 "text",
                 TextDelta(delta=event.final_output, seq=event.seq, received_at=event.received_at),
@@ -496,6 +514,10 @@ class Run:
             self._finish("interrupted", event.received_at)
             return
         self._finish("completed", event.received_at)
+
+    def _has_text(self) -> bool:
+        """Whether any answer arrived (its length read, not the answer joined)."""
+        return any(part.length for part in self.parts if part.kind == "text")
 
     def _finish(self, status: RunStatus, at: float | None) -> None:
         self.status = status

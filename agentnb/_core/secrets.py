@@ -24,7 +24,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
 from urllib.parse import quote, quote_plus
 
@@ -42,6 +42,7 @@ __all__ = [
     "redact",
     "redact_credentials",
     "redact_key_shapes",
+    "redact_pieces",
     "register_secret",
     "secret_name",
 ]
@@ -192,6 +193,40 @@ def redact(text: str, extra: Iterable[str | None] = ()) -> str:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text
+
+
+def redact_pieces(pieces: Iterable[str]) -> Iterator[str]:
+    """:func:`redact` of the text ``pieces`` make together, a piece at a time: a secret cut
+    across two pieces is found all the same, and the text is never joined into one string.
+    Each piece yielded is a piece given or a part of one (with a secret's tail held over)."""
+    secrets = known_secrets()
+    if not secrets:
+        yield from pieces
+        return
+    longest = len(secrets[0])
+    held = ""
+    for piece in pieces:
+        text = held + piece if held else piece
+        cut = _cut_outside_secrets(text, secrets, len(text) - longest + 1)
+        if cut > 0:
+            yield redact(text[:cut])
+        held = text[cut:]
+    if held:
+        yield redact(held)
+
+
+def _cut_outside_secrets(text: str, secrets: Sequence[str], cut: int) -> int:
+    """The last place at or before ``cut`` that no secret in ``text`` straddles (anything
+    after ``cut`` may be the start of a secret the next piece completes)."""
+    cut = max(cut, 0)
+    moved = True
+    while moved and cut > 0:
+        moved = False
+        for secret in secrets:
+            start = text.find(secret, max(cut - len(secret) + 1, 0), cut + len(secret) - 1)
+            if start != -1 and start < cut:
+                cut, moved = start, True
+    return cut
 
 
 def _extra_forms(extra: Iterable[str | None]) -> list[str]:

@@ -281,6 +281,12 @@ class Part:
                 return joined
             return chunks[0] if k else ""
 
+    def pieces(self) -> list[str]:
+        """The text as the chunks it is kept in now (a copy of the list, never of the text):
+        to write a long text without joining it."""
+        with _MERGE_LOCK:
+            return list(self.chunks)
+
     def append(self, delta: str) -> None:
         chunks = self.chunks
         chunks.append(delta)

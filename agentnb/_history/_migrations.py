@@ -604,6 +604,43 @@ def m023_search_reads_the_runs(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m024_search_waits_for_long_texts(db: sqlite3.Connection) -> None:
+    # A run's answer or reasoning past 1 MiB is written into its row in pieces, after the
+    # statement that ends the run has left a placeholder of its size: the search triggers
+    # skip a run named in runs_search_pending (they would index the placeholder, and reading
+    # it costs the process a copy of the answer), and the writer indexes it once written.
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs_search'").fetchone() is None:
+        return
+    _each(
+        db,
+        (
+            "CREATE TABLE runs_search_pending (local_id TEXT PRIMARY KEY) WITHOUT ROWID",
+            "DROP TRIGGER runs_search_insert",
+            "DROP TRIGGER runs_search_index",
+            (
+                "CREATE TRIGGER runs_search_insert AFTER INSERT ON runs WHEN new.status IS NOT "
+                "'running' AND NOT EXISTS (SELECT 1 FROM runs_search_pending WHERE local_id = "
+                "new.local_id) BEGIN INSERT INTO runs_search (rowid, message, answer, reasoning, "
+                "tools) VALUES (new.rowid, new.message, new.answer, new.reasoning, (SELECT "
+                "group_concat(coalesce(name, '') || ' ' || coalesce(arguments, ''), ' ') FROM "
+                "tool_calls WHERE local_id = new.local_id)); END"
+            ),
+            (
+                "CREATE TRIGGER runs_search_index AFTER UPDATE OF message, answer, reasoning, "
+                "status ON runs WHEN new.status IS NOT 'running' AND NOT EXISTS (SELECT 1 FROM "
+                "runs_search_pending WHERE local_id = new.local_id) AND (old.status IS 'running' "
+                "OR old.message IS NOT new.message OR old.answer IS NOT new.answer OR "
+                "old.reasoning IS NOT new.reasoning) BEGIN INSERT INTO runs_search (rowid, "
+                "message, answer, reasoning, tools) VALUES (new.rowid, new.message, new.answer, "
+                "new.reasoning, (SELECT group_concat(coalesce(name, '') || ' ' || "
+                "coalesce(arguments, ''), ' ') FROM tool_calls WHERE local_id = new.local_id)); "
+                "END"
+            ),
+        ),
+    )
+
+
 _DROPPED_BY: Final = {
     "m022_summaries_from_runs": frozenset(
         [

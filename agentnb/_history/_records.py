@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -21,7 +21,7 @@ from .._core.exceptions import HistoryError
 from .._core.pricing import MAX_COST_USD, MAX_TOKENS, price_call, price_run, refused_list
 from .._core.request import RunRequest
 from .._core.run import TERMINAL_STATUSES, Run, ToolCall
-from .._core.secrets import redact, redact_credentials
+from .._core.secrets import redact, redact_credentials, redact_pieces
 from .._core.trace_ids import run_trace_id
 from ..events import Usage
 
@@ -43,6 +43,7 @@ __all__ = [
     "SNIPPET_COLUMN",
     "TOOL_CALL_COLUMNS",
     "ColumnKind",
+    "LongText",
     "RunRecord",
     "ToolCallRecord",
     "as_text",
@@ -70,6 +71,7 @@ __all__ = [
     "storable",
     "storable_row",
     "storable_text",
+    "stored_text",
     "text_length",
     "tool_rows",
     "truncate",
@@ -531,9 +533,10 @@ def start_values(run: Run, request: RunRequest | None, base_url: str | None) -> 
 
 CHECKPOINT_TEXT_LIMIT: Final = 1024 * 1024
 """The longest answer (and reasoning), in characters, a checkpoint writes. Past it a
-checkpoint leaves the row's text as the last one wrote it and the run's end writes it whole:
-rewriting a long answer every few seconds made a copy of all of it each time (Python's join,
-SQLite's bound value and record), which the process kept after the run."""
+checkpoint leaves the row's text as the last one wrote it and the run's end writes it whole,
+in pieces (:class:`LongText`): rewriting a long answer every few seconds made a copy of all
+of it each time (Python's join, SQLite's bound value and record), which the process kept
+after the run."""
 
 
 def progress_values(run: Run, text_limit: int | None = None) -> dict[str, Any]:
@@ -550,10 +553,9 @@ def progress_values(run: Run, text_limit: int | None = None) -> dict[str, Any]:
         "tool_call_count": len(run.tool_calls),
         "unapproved_calls": len(run.unapproved_calls),
     }
-    if text_limit is None or text_length(run, "text") <= text_limit:
-        values["answer"] = redacted(run.text) or None
-    if text_limit is None or text_length(run, "reasoning") <= text_limit:
-        values["reasoning"] = redacted(run.reasoning) or None
+    for column, kind in _TEXT_COLUMNS:
+        if text_limit is None or text_length(run, kind) <= text_limit:
+            values[column] = stored_text(run, kind, long_text=True)
     return values
 
 
@@ -562,14 +564,57 @@ def text_length(run: Run, kind: Literal["text", "reasoning"]) -> int:
     return sum(part.length for part in run.parts if part.kind == kind)
 
 
-def end_values(run: Run) -> dict[str, Any]:
-    """The columns known when the run has ended (a run still going counts as interrupted)."""
+_TEXT_COLUMNS: Final[tuple[tuple[str, Literal["text", "reasoning"]], ...]] = (
+    ("answer", "text"),
+    ("reasoning", "reasoning"),
+)
+WRITE_PIECE: Final = 256 * 1024
+"""Characters of a long text redacted, encoded and written at a time."""
+
+
+class LongText:
+    """A run's answer or reasoning longer than :data:`CHECKPOINT_TEXT_LIMIT`, as the history
+    stores it (secrets redacted, lone surrogates replaced, UTF-8) and writes it: piece by
+    piece into a placeholder of its size, never joined into one string (a joined answer,
+    and SQLite's copy of it bound as one value, cost the process two copies of it)."""
+
+    __slots__ = ("_pieces", "size")
+
+    def __init__(self, pieces: list[str]) -> None:
+        self._pieces = pieces
+        self.size = sum(map(len, self.encoded()))
+        """Its length in UTF-8 bytes."""
+
+    def encoded(self) -> Iterator[bytes]:
+        """The stored text's UTF-8 bytes, a piece at a time."""
+        windows = (
+            piece[start : start + WRITE_PIECE]
+            for piece in self._pieces
+            for start in range(0, len(piece), WRITE_PIECE)
+        )
+        for text in redact_pieces(windows):
+            yield text.encode("utf-8", "replace")  # as clean_text repairs it
+
+
+def stored_text(run: Run, kind: Literal["text", "reasoning"], *, long_text: bool) -> Any:
+    """The run's answer (``text``) or reasoning as a row stores it (None when empty); with
+    ``long_text``, a :class:`LongText` when it is longer than :data:`CHECKPOINT_TEXT_LIMIT`."""
+    if long_text and text_length(run, kind) > CHECKPOINT_TEXT_LIMIT:
+        return LongText(
+            [piece for part in run.parts if part.kind == kind for piece in part.pieces()]
+        )
+    return redacted(run.text if kind == "text" else run.reasoning) or None
+
+
+def end_values(run: Run, *, long_text: bool = False) -> dict[str, Any]:
+    """The columns known when the run has ended (a run still going counts as interrupted);
+    with ``long_text``, a long answer or reasoning is a :class:`LongText` (the writer's)."""
     usage, error, priced = run.usage, run.error, run.priced
     return {
         "run_id": run.run_id,
         "thread_id": run.thread_id,
-        "answer": redacted(run.text) or None,
-        "reasoning": redacted(run.reasoning) or None,
+        "answer": stored_text(run, "text", long_text=long_text),
+        "reasoning": stored_text(run, "reasoning", long_text=long_text),
         "status": run.status if run.status in TERMINAL_STATUSES else "interrupted",
         "error_code": redact_error(error.code) if error else None,
         "error_message": redact_error(error.message) if error else None,

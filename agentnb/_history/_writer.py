@@ -31,6 +31,7 @@ from .._core.run import Run
 from ._records import (
     CHECKPOINT_TEXT_LIMIT,
     TOOL_CALL_COLUMNS,
+    LongText,
     end_values,
     progress_values,
     start_values,
@@ -330,7 +331,7 @@ def insert_start(db: sqlite3.Connection, run: Run, request: RunRequest, base_url
     of a run still going when its process died) reopens it: running again, owned by this
     process, its partial answer kept until the stream brings more."""
     values = {**start_values(run, request, base_url), **_progress(run), **_owner_values()}
-    db.execute(_insert_sql(tuple(values), _REOPEN), storable_row(values.values()))
+    db.execute(_insert_sql(tuple(values), _REOPEN, ()), _bound(values, ()))
 
 
 def _progress(run: Run, text_limit: int | None = CHECKPOINT_TEXT_LIMIT) -> dict[str, Any]:
@@ -350,10 +351,13 @@ def write_progress(
     answer longer than ``text_limit`` is left as the row holds it, written whole at the end
     (see :data:`~agentnb._history._records.CHECKPOINT_TEXT_LIMIT`)."""
     values = _progress(run, text_limit)
-    db.execute(
-        _update_sql(tuple(values), "local_id = ? AND status = 'running'"),
-        storable_row((*values.values(), run.local_id)),
-    )
+    long = _long_texts(values)
+    update = _update_sql(tuple(values), "local_id = ? AND status = 'running'", long)
+    waits = _search_waits(db, run.local_id, long)
+    if db.execute(update, _bound(values, long, run.local_id)).rowcount:
+        _write_long_texts(db, run.local_id, values, long, waits)
+    elif waits:
+        db.execute("DELETE FROM runs_search_pending WHERE local_id = ?", (run.local_id,))
 
 
 def write_end(db: sqlite3.Connection, run: Run) -> None:
@@ -365,12 +369,15 @@ def write_end(db: sqlite3.Connection, run: Run) -> None:
     if calls:
         _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
         db.executemany(_INSERT_TOOL_CALL, calls)
-    update = _update_sql(tuple(values), "local_id = ?")
-    row = storable_row((*values.values(), run.local_id))
+    long = _long_texts(values)
+    update = _update_sql(tuple(values), "local_id = ?", long)
+    row = _bound(values, long, run.local_id)
+    waits = _search_waits(db, run.local_id, long)
     if db.execute(update, row).rowcount == 0:
         # A run whose start was not recorded still gets its row.
         _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
         db.execute(update, row)
+    _write_long_texts(db, run.local_id, values, long, waits)
     if text_length(run, "text") + text_length(run, "reasoning") > CHECKPOINT_TEXT_LIMIT:
         # The connection's cached statement keeps SQLite's copy of the values it last bound
         # until it runs again: bound to nothing (matching no row), it lets the answer go.
@@ -384,9 +391,14 @@ def write_ended(db: sqlite3.Connection, run: Run, request: RunRequest, base_url:
     start and an end, so the search index reads its calls once."""
     if not run.tool_calls:
         values = {**start_values(run, request, base_url), **_owner_values(), **_known_end(run)}
-        sql = _insert_sql(tuple(values), "DO NOTHING")
-        if db.execute(sql, storable_row(values.values())).rowcount:
+        long = _long_texts(values)
+        sql = _insert_sql(tuple(values), "DO NOTHING", long)
+        waits = _search_waits(db, run.local_id, long)
+        if db.execute(sql, _bound(values, long)).rowcount:
+            _write_long_texts(db, run.local_id, values, long, waits)
             return
+        if waits:
+            db.execute("DELETE FROM runs_search_pending WHERE local_id = ?", (run.local_id,))
     insert_start(db, run, request, base_url)
     write_end(db, run)
 
@@ -394,7 +406,7 @@ def write_ended(db: sqlite3.Connection, run: Run, request: RunRequest, base_url:
 def _known_end(run: Run) -> dict[str, Any]:
     """:func:`end_values` without the ids and start the run does not know (an end keeps
     what its row holds)."""
-    values = end_values(run)
+    values = end_values(run, long_text=True)
     for keep_known in ("run_id", "thread_id", "started_at"):
         if values[keep_known] is None:
             del values[keep_known]
@@ -413,13 +425,80 @@ def write_interrupted(db: sqlite3.Connection, runs: Sequence[Run]) -> None:
 
 
 def _insert_if_missing(db: sqlite3.Connection, values: dict[str, Any]) -> None:
-    db.execute(_insert_sql(tuple(values), "DO NOTHING"), storable_row(values.values()))
+    db.execute(_insert_sql(tuple(values), "DO NOTHING", ()), _bound(values, ()))
+
+
+# ---- a long answer: written in pieces into a placeholder ------------------------------
+
+PLACEHOLDER = "CAST(zeroblob(?) AS TEXT)"
+"""A long text's value until its pieces are written into it (:class:`LongText`): as many
+zero bytes as its UTF-8, made text, so the column holds text, as for any other run."""
+
+
+def _long_texts(values: dict[str, Any]) -> tuple[str, ...]:
+    """The columns of ``values`` that are long texts (:class:`LongText`)."""
+    return tuple(name for name in _TEXTS if isinstance(values.get(name), LongText))
+
+
+_TEXTS = ("answer", "reasoning")
+
+
+def _bound(values: dict[str, Any], long: tuple[str, ...], *more: Any) -> tuple[Any, ...]:
+    """What a statement of ``values`` binds: for a long text, its size."""
+    if not long:
+        return storable_row((*values.values(), *more))
+    sized = (value.size if isinstance(value, LongText) else value for value in values.values())
+    return storable_row((*sized, *more))
+
+
+def _search_waits(db: sqlite3.Connection, local_id: str, long: tuple[str, ...]) -> bool:
+    """Before a statement leaves long texts' placeholders in a row: hold the search index's
+    triggers off the row (``m024_search_waits_for_long_texts``). False: nothing to hold (no
+    long text, or a file without the search index)."""
+    if not long or not _has_search(db):
+        return False
+    db.execute("INSERT OR IGNORE INTO runs_search_pending (local_id) VALUES (?)", (local_id,))
+    return True
+
+
+def _write_long_texts(
+    db: sqlite3.Connection,
+    local_id: str,
+    values: dict[str, Any],
+    long: tuple[str, ...],
+    search_waits: bool,
+) -> None:
+    """Write the ``long`` texts of ``values`` into their row's placeholders, piece by piece,
+    in the statement's transaction (a process dying midway leaves the row as it was); then
+    the search index reads the row, if it has ended, as it now is."""
+    if not long:
+        return
+    (rowid,) = db.execute("SELECT rowid FROM runs WHERE local_id = ?", (local_id,)).fetchone()
+    for column in long:
+        with db.blobopen("runs", column, rowid) as blob:
+            for piece in values[column].encoded():
+                blob.write(piece)
+    if search_waits:
+        db.execute(
+            "INSERT INTO runs_search (rowid, message, answer, reasoning, tools) SELECT id, "
+            "message, answer, reasoning, tools FROM runs_search_text WHERE id = "
+            "(SELECT rowid FROM runs WHERE local_id = ?)",
+            (local_id,),
+        )
+        db.execute("DELETE FROM runs_search_pending WHERE local_id = ?", (local_id,))
+
+
+def _has_search(db: sqlite3.Connection) -> bool:
+    """Whether the file has the search index (one whose SQLite lacked FTS5 has none)."""
+    found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs_search'")
+    return found.fetchone() is not None
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_sql(columns: tuple[str, ...], on_conflict: str) -> str:
-    """The INSERT of a row of ``columns`` (the few column sets in use are built once)."""
-    marks = ", ".join("?" * len(columns))
+def _insert_sql(columns: tuple[str, ...], on_conflict: str, long: tuple[str, ...]) -> str:
+    """The INSERT of a row of ``columns``, the ``long`` ones as placeholders (the few
+    column sets in use are built once)."""
+    marks = ", ".join(PLACEHOLDER if name in long else "?" for name in columns)
     return (
         f"INSERT INTO runs ({', '.join(columns)}) VALUES ({marks}) "
         f"ON CONFLICT (local_id) {on_conflict}"
@@ -427,8 +506,9 @@ def _insert_sql(columns: tuple[str, ...], on_conflict: str) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _update_sql(columns: tuple[str, ...], where: str) -> str:
-    assignments = ", ".join(f"{name} = ?" for name in columns)
+def _update_sql(columns: tuple[str, ...], where: str, long: tuple[str, ...]) -> str:
+    marks = (PLACEHOLDER if name in long else "?" for name in columns)
+    assignments = ", ".join(f"{name} = {mark}" for name, mark in zip(columns, marks, strict=True))
     return f"UPDATE runs SET {assignments} WHERE {where}"
 
 

@@ -18,6 +18,7 @@ from .._core.approvals import ApprovalDecision
 from .._core.client_tools import ToolResult
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
+from .._core.run import Run
 from ..events import Event, RunCompleted, Usage
 from ..sse import ServerSentEvent
 from ._options import reject_unsupported
@@ -149,6 +150,12 @@ class Translator(abc.ABC):
     max_size: int | None = None
     """What the run may keep, in bytes (the client sets the run's ``max_size``; None: no
     bound): what a translator keeps of its own (AG-UI's shared state) stays under it too."""
+
+    def follow(self, run: Run) -> None:
+        """``run`` is the run this translator's events fold into (the client says so before
+        the first frame): a translator may read what the run keeps rather than keep a copy of
+        its own (the Vercel dialect's UI message reads the run's answer). Default: nothing."""
+        return None
 
     def on_response(self, headers: Mapping[str, str]) -> list[Event]:
         """Events found in the response headers (runtools' ``X-Run-ID``). Default: none."""

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from .._core.approvals import ApprovalDecision
+from .._core.run import Run
 from ..events import (
     Event,
     RunCompleted,
@@ -68,6 +69,9 @@ class UIMessageTranslator(Translator):
     def text(self) -> str:
         """The answer text read so far."""
         return self.builder.text_of("text")
+
+    def follow(self, run: Run) -> None:
+        self.builder.read_from(run)
 
     def message(self) -> dict[str, Any]:
         """The assistant message so far, in the SDK's ``UIMessage`` shape (history)."""

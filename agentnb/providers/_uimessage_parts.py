@@ -12,15 +12,17 @@ output-available | output-error | output-denied), ``source-*``, ``file``, ``cust
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Literal
 
 from pydantic_core import from_json
 
-from .._core.transcript import Part
+from .._core.run import Run
+from ..events import StepReset, StepStarted, reasoning_delta, text_delta
 
 __all__ = ["UIMessageBuilder"]
 
 _Part = dict[str, Any]
+_TextKind = Literal["text", "reasoning"]
 
 
 def _set(part: _Part, **fields: Any) -> None:
@@ -39,7 +41,12 @@ def _is_tool(part: _Part) -> bool:
 
 
 class UIMessageBuilder:
-    """One assistant message, built from its stream's chunks."""
+    """One assistant message, built from its stream's chunks.
+
+    Its text and reasoning parts keep no text of their own: each knows which characters of
+    the run's answer (or reasoning) it holds, and reads them from the run its stream's events
+    fold into (:meth:`read_from`), so a run and its thread hold the answer once. A builder
+    read alone folds its text into a run of its own."""
 
     def __init__(self, message_id: str | None = None) -> None:
         self.id = message_id or ""
@@ -47,11 +54,19 @@ class UIMessageBuilder:
         self.parts: list[_Part] = []
         self._text: dict[str, _Part] = {}
         self._reasoning: dict[str, _Part] = {}
-        self._chunks: dict[int, tuple[_Part, Part]] = {}
-        """Each text and reasoning part's deltas, gathered as a run's parts gather theirs
-        (appending to the part's string would copy it on every delta; an object per delta
-        would keep ~60 bytes per token)."""
+        self._run = Run()
+        self._keeps_text = True
+        self._at = {"text": 0, "reasoning": 0}
+        """How many characters of answer and reasoning the stream has brought: where the
+        run's text and reasoning end, once its events are folded."""
+        self._step_at = dict(self._at)
+        self._spans: dict[int, tuple[_Part, _TextKind, list[list[int]]]] = {}
+        """Each text and reasoning part's ranges of the run's answer or reasoning."""
         self._input_text: dict[str, list[str]] = {}
+
+    def read_from(self, run: Run) -> None:
+        """Read the text from ``run``, which this stream's events fold into, before any."""
+        self._run, self._keeps_text = run, False
 
     def message(self) -> dict[str, Any]:
         """A copy of the message as the SDK would send it back."""
@@ -70,8 +85,8 @@ class UIMessageBuilder:
     def _settle(self) -> None:
         """Write the gathered deltas into the parts: texts, and the input of calls whose
         arguments are still streaming."""
-        for part, text in self._chunks.values():
-            part["text"] = text.text
+        for part, kind, spans in self._spans.values():
+            part["text"] = "".join(self._run.text_span(kind, a, b) for a, b in spans)
         for part in self.parts:
             if part.get("state") == "input-streaming":
                 pieces = self._input_text.get(str(part.get("toolCallId")))
@@ -80,13 +95,19 @@ class UIMessageBuilder:
     # ---- steps --------------------------------------------------------------------------
     def step_start(self) -> None:
         self.parts.append({"type": "step-start"})
+        self._step_at = dict(self._at)
+        if self._keeps_text:
+            self._run.apply(StepStarted())
 
     def reset_step(self) -> None:
         """Remove every part after the last ``step-start`` (all of them when there is none)."""
         last = max((i for i, p in enumerate(self.parts) if p["type"] == "step-start"), default=-1)
         del self.parts[last + 1 :]
         kept = {id(part) for part in self.parts}
-        self._chunks = {key: value for key, value in self._chunks.items() if key in kept}
+        self._spans = {key: value for key, value in self._spans.items() if key in kept}
+        self._at = dict(self._step_at)
+        if self._keeps_text:
+            self._run.apply(StepReset())
         self._text.clear()
         self._reasoning.clear()
         self._input_text.clear()
@@ -97,7 +118,7 @@ class UIMessageBuilder:
         if kind == "reasoning":
             part["id"] = block_id
         self._blocks(kind)[block_id] = part
-        self._chunks[id(part)] = (part, Part("text"))
+        self._spans[id(part)] = (part, "text" if kind == "text" else "reasoning", [])
         self.parts.append(part)
 
     def block_delta(self, kind: str, block_id: str, delta: str) -> None:
@@ -105,7 +126,15 @@ class UIMessageBuilder:
         if part is None:
             self.block_start(kind, block_id)
             part = self._blocks(kind)[block_id]
-        self._chunks[id(part)][1].append(delta)
+        start = self._at[kind]
+        end = self._at[kind] = start + len(delta)
+        spans = self._spans[id(part)][2]
+        if spans and spans[-1][1] == start:
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
+        if self._keeps_text:
+            self._run.apply(text_delta(delta) if kind == "text" else reasoning_delta(delta))
 
     def block_end(self, kind: str, block_id: str) -> None:
         part = self._blocks(kind).pop(block_id, None)

@@ -202,6 +202,7 @@ def test_a_file_without_the_search_index_still_opens(tmp_path: Path) -> None:
     ).fetchall():
         db.execute(f"DROP TRIGGER {name}")
     db.execute("DROP TABLE runs_search")
+    db.execute("DROP TABLE runs_search_pending")
     db.execute("DROP VIEW runs_search_text")
     db.close()
     with HistoryStore(path) as store:

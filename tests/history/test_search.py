@@ -346,6 +346,7 @@ def test_a_file_without_the_index_says_why(tmp_path: Path) -> None:
     ).fetchall():
         db.execute(f"DROP TRIGGER {name}")
     db.execute("DROP TABLE runs_search")
+    db.execute("DROP TABLE runs_search_pending")
     db.execute("DROP VIEW runs_search_text")
     db.close()
     with HistoryStore(path) as store:
