@@ -246,7 +246,9 @@ def test_counts_of_one_are_singular(tmp_path: Path) -> None:
     tools = context_tools(k, "n")
     assert "1 variable; page 1 of 1\n" in tool_named(tools, "notebook_variables")()
     assert "1 entry in '.':" in tool_named(tools, "notebook_files")()
-    assert "one.txt (first 1 line):\nonly line" in tool_named(tools, "notebook_read_file")("one.txt")
+    assert "one.txt (first 1 line):\nonly line" in tool_named(tools, "notebook_read_file")(
+        "one.txt"
+    )
     frame = summarize(pd.DataFrame({"a": [1.0]}), "df")
     assert frame.startswith("df: pandas DataFrame, 1 row × 1 column\n")
     assert "describe() of 1 row:" in frame and "first 1 row:" in frame
