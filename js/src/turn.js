@@ -86,9 +86,9 @@ export class TurnView {
     this.startedAs = h("span", "anb-started-as");
     caption.append(h("span", "anb-you", "You"), this.agent, this.when, this.startedAs);
     this.message = h("div", "anb-message");
-    // What a message with `@` attachments went as (its data block too), closed by default.
+    // What a message with `@` mentions went as (`@@` written `@`, the data block), closed.
     this.sent = h("details", "anb-sent");
-    this.sent.append(h("summary", "", "Sent with its attachments"));
+    this.sent.append(h("summary", "", "As sent"));
     this.sentText = h("pre", "anb-sent-text");
     this.sent.append(this.sentText);
     this.sent.hidden = true;
