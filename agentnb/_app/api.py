@@ -99,6 +99,7 @@ def ask(
     Whenever ``ask`` raises the run's error, the run is shown without it (the raised error
     is what says it, once), and a run that ended before sending anything is not shown.
     """
+    typed = message
     message, tools = notebook_context(message, options.get("tools"), context=context)
     if tools:
         options["tools"] = tools
@@ -126,6 +127,7 @@ def ask(
         validate=validate,
         record=record,
         approve=approve,
+        typed=typed,
     )
     if on_started is not None:
         on_started(handle)

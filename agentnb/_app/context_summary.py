@@ -131,7 +131,8 @@ def cut(text: str, limit: int, what: str = "per item") -> str:
         return text
     left = len(text) - limit
     return (
-        f"{text[:limit]}\n[truncated: {left:,} more characters not sent (budget {limit:,} {what})]"
+        f"{text[:limit]}\n[truncated: {counted(left, 'more character')} not sent "
+        f"(budget {limit:,} {what})]"
     )
 
 
@@ -199,9 +200,9 @@ def bounded(describe: Callable[[], str], limit: float = ITEM_TIME_LIMIT) -> str:
     return str(box["text"])
 
 
-def counted(number: int, word: str) -> str:
-    """``1 key``, ``3 keys``."""
-    return f"{number:,} {word}" if number == 1 else f"{number:,} {word}s"
+def counted(number: int, word: str, plural: str | None = None) -> str:
+    """``1 key``, ``3 keys`` (``plural`` where it is not ``word`` + s: ``2 entries``)."""
+    return f"{number:,} {word}" if number == 1 else f"{number:,} {plural or word + 's'}"
 
 
 def kind_of(value: Any) -> str:
@@ -255,18 +256,18 @@ def _spaced(length: int) -> list[int]:
 def _pandas_frame(df: Any, level: Level) -> str:
     rows, columns = df.shape
     sample = df.iloc[_spaced(rows)]
-    counted = df if rows <= EXACT_NULLS_ROWS else sample
-    where = "" if counted is df else f" in a sample of {len(sample):,} rows"
+    nulls_of = df if rows <= EXACT_NULLS_ROWS else sample
+    where = "" if nulls_of is df else f" in a sample of {counted(len(sample), 'row')}"
     lines = [
-        f"pandas DataFrame, {rows:,} rows × {columns:,} columns",
+        f"pandas DataFrame, {counted(rows, 'row')} × {counted(columns, 'column')}",
         f"columns (dtype, nulls{where}):",
     ]
     shown = min(columns, SHOWN_COLUMNS)
     for position in range(shown):
-        nulls = int(counted.iloc[:, position].isna().sum())
+        nulls = int(nulls_of.iloc[:, position].isna().sum())
         lines.append(f"  {df.columns[position]} — {df.dtypes.iloc[position]}, {nulls:,} null")
     if columns > shown:
-        lines.append(f"  [{columns - shown:,} more columns not listed]")
+        lines.append(f"  [{counted(columns - shown, 'more column')} not listed]")
     readable = [p for p in range(shown) if not secret_name(str(df.columns[p]))]
     hidden = [str(df.columns[p]) for p in range(shown) if p not in readable]
     if hidden:
@@ -276,41 +277,44 @@ def _pandas_frame(df: Any, level: Level) -> str:
     numbers = sample.iloc[:, readable].select_dtypes("number")
     if numbers.shape[1]:
         stats = numbers.describe().T.to_string(float_format=lambda x: f"{x:.4g}")
-        lines += [f"describe() of {len(sample):,} rows:", stats]
+        lines += [f"describe() of {counted(len(sample), 'row')}:", stats]
     if level == "sample":
         head = df.iloc[:SHOWN_ROWS, readable].map(lambda v: excerpt(str(v), CELL_CHARS))
-        lines += [f"first {len(head)} rows:", head.to_string()]
+        lines += [f"first {counted(len(head), 'row')}:", head.to_string()]
     return "\n".join(lines)
 
 
 def _pandas_series(series: Any, level: Level) -> str:
     rows = len(series)
     sample = series.iloc[_spaced(rows)]
-    counted = series if rows <= EXACT_NULLS_ROWS else sample
-    where = "" if counted is series else f" in a sample of {len(sample):,}"
-    nulls = int(counted.isna().sum())
-    lines = [f"pandas Series {series.name!r}, {rows:,} values, dtype {series.dtype}"]
+    nulls_of = series if rows <= EXACT_NULLS_ROWS else sample
+    where = "" if nulls_of is series else f" in a sample of {len(sample):,}"
+    nulls = int(nulls_of.isna().sum())
+    lines = [f"pandas Series {series.name!r}, {counted(rows, 'value')}, dtype {series.dtype}"]
     lines[0] += f", {nulls:,} null{where}"
     if series.name is not None and secret_name(str(series.name)):
         return lines[0] + "; values not read (its name looks secret)"
     if level == "schema":
         return lines[0]
-    lines += [f"describe() of {len(sample):,} values:", sample.describe().to_string()]
+    lines += [f"describe() of {counted(len(sample), 'value')}:", sample.describe().to_string()]
     if level == "sample":
         head = series.iloc[:SHOWN_ROWS].map(lambda v: excerpt(str(v), CELL_CHARS))
-        lines += [f"first {len(head)} values:", head.to_string()]
+        lines += [f"first {counted(len(head), 'value')}:", head.to_string()]
     return "\n".join(lines)
 
 
 def _polars_frame(df: Any, level: Level) -> str:
     rows, columns = df.shape
     nulls = df.null_count().row(0)  # polars keeps null counts: nothing is scanned
-    lines = [f"polars DataFrame, {rows:,} rows × {columns:,} columns", "columns (dtype, nulls):"]
+    lines = [
+        f"polars DataFrame, {counted(rows, 'row')} × {counted(columns, 'column')}",
+        "columns (dtype, nulls):",
+    ]
     names = df.columns[:SHOWN_COLUMNS]
     for position, column in enumerate(names):
         lines.append(f"  {column} — {df.dtypes[position]}, {nulls[position]:,} null")
     if columns > len(names):
-        lines.append(f"  [{columns - len(names):,} more columns not listed]")
+        lines.append(f"  [{counted(columns - len(names), 'more column')} not listed]")
     readable = [c for c in names if not secret_name(c)]
     hidden = [c for c in names if c not in readable]
     if hidden:
@@ -318,7 +322,7 @@ def _polars_frame(df: Any, level: Level) -> str:
     if level == "schema" or not readable:
         return "\n".join(lines)
     sample = df.select(readable)[_spaced(rows)]
-    lines += [f"describe() of {len(sample):,} rows:", str(sample.describe())]
+    lines += [f"describe() of {counted(len(sample), 'row')}:", str(sample.describe())]
     if level == "sample":
         lines.append(f"first rows ({', '.join(readable)}):")
         for row in df.select(readable).head(SHOWN_ROWS).rows():
@@ -334,7 +338,7 @@ def _numpy_array(array: Any, level: Level) -> str:
     if array.dtype.kind in "iufb":
         text += f"\nmin {flat.min():.6g}, max {flat.max():.6g}, mean {flat.mean():.6g}"
         if len(flat) < array.size:
-            text += f" (of {len(flat):,} values spread through it)"
+            text += f" (of {counted(len(flat), 'value')} spread through it)"
     if level == "sample":
         first = ", ".join(excerpt(str(v), CELL_CHARS) for v in array.reshape(-1)[:SHOWN_ITEMS])
         text += f"\nfirst values: {first}"
@@ -345,7 +349,7 @@ def _mapping(value: dict[Any, Any], level: Level) -> str:
     lines = [f"{kind_of(value)}, {counted(len(value), 'key')}"]
     for position, (key, item) in enumerate(value.items()):
         if position == SHOWN_ITEMS * 2:
-            lines.append(f"  [{len(value) - position:,} more keys]")
+            lines.append(f"  [{counted(len(value) - position, 'more key')}]")
             break
         if secret_name(str(key)):
             shown = REDACTED
@@ -370,7 +374,7 @@ def _collection(value: Any, level: Level) -> str:
 
 
 def _string(value: str, level: Level) -> str:
-    text = f"str, {len(value):,} characters"
+    text = f"str, {counted(len(value), 'character')}"
     return text if level == "schema" else f"{text}:\n{cut(value, ITEM_CHARS - 200)}"
 
 

@@ -147,7 +147,7 @@ def last_error(kernel: Kernel) -> str:
         if frame.line:
             lines.append(f"    {frame.line.strip()}")
     if len(kept) < len(frames):
-        lines.append(f"  [{len(frames) - len(kept)} library frames left out]")
+        lines.append(f"  [{counted(len(frames) - len(kept), 'library frame')} left out]")
     return redact_key_shapes(cut("\n".join(lines), context_settings().item_chars))
 
 
@@ -178,7 +178,7 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         names = user_variables(kernel, settings)
         pages = max(1, -(-len(names) // PAGE_SIZE))
         if not 1 <= page <= pages:
-            raise ValueError(f"page {page} does not exist: there are {pages} pages")
+            raise ValueError(f"page {page} does not exist: there are {counted(pages, 'page')}")
         return as_data(bounded(lambda: _variables_page(kernel, names, page, pages)))
 
     def notebook_describe(name: str) -> str:
@@ -235,7 +235,7 @@ def _short(value: Any) -> str:
     if isinstance(shape, tuple):
         return f"{text} {'×'.join(f'{n:,}' for n in shape)}"
     if isinstance(value, str):
-        return f"str, {len(value):,} characters"
+        return f"str, {counted(len(value), 'character')}"
     if isinstance(value, list | tuple | dict | set):
         return f"{text}, {counted(len(value), 'item')}"
     return text
@@ -243,7 +243,7 @@ def _short(value: Any) -> str:
 
 def _variables_page(kernel: Kernel, names: list[str], page: int, pages: int) -> str:
     shown = names[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    head = f"{len(names):,} variables; page {page} of {pages}"
+    head = f"{counted(len(names), 'variable')}; page {page} of {pages}"
     if page < pages:
         head += f" (call again with page={page + 1} for more)"
     lines = [head, *(f"{name}: {_short(kernel.namespace[name])}" for name in shown)]
@@ -278,7 +278,7 @@ def _files(cwd: Path, path: str) -> str:
     if not folder.is_dir():
         raise ValueError(f"{path!r} is not a folder under the working directory")
     entries = sorted(folder.iterdir(), key=lambda p: p.name)
-    lines = [f"{len(entries):,} entries in {path!r}:"]
+    lines = [f"{counted(len(entries), 'entry', 'entries')} in {path!r}:"]
     for entry in entries[:200]:
         if entry.is_symlink() and not entry.resolve().is_relative_to(cwd.resolve()):
             lines.append(f"  {entry.name} (a link outside the working directory: not read)")
@@ -287,9 +287,9 @@ def _files(cwd: Path, path: str) -> str:
         elif _PRIVATE_FILE.search(entry.name):
             lines.append(f"  {entry.name} (may hold secrets: listed, never read)")
         else:
-            lines.append(f"  {entry.name} ({entry.stat().st_size:,} bytes)")
+            lines.append(f"  {entry.name} ({counted(entry.stat().st_size, 'byte')})")
     if len(entries) > 200:
-        lines.append(f"  [{len(entries) - 200:,} more entries]")
+        lines.append(f"  [{counted(len(entries) - 200, 'more entry', 'more entries')}]")
     return "\n".join(lines)
 
 
@@ -306,4 +306,4 @@ def _head(cwd: Path, path: str, lines: int) -> str:
         raise ValueError(f"{path!r} is a binary file: only text files are read")
     text = start.decode("utf-8", errors="replace")
     kept = text.splitlines()[: max(1, min(lines, 1_000))]
-    return f"{path} (first {len(kept)} lines):\n" + "\n".join(kept)
+    return f"{path} (first {counted(len(kept), 'line')}):\n" + "\n".join(kept)

@@ -105,9 +105,9 @@ class Conversation:
 
     def send(self, text: str) -> RunHandle:
         """Start ``text`` as the next turn of the thread (a new one if there is none)."""
-        text, options = self._turn(text)
-        request = build_request(self.agent, text, thread_id=self.thread_id, **options)
-        return self._start(request)
+        sent, options = self._turn(text)
+        request = build_request(self.agent, sent, thread_id=self.thread_id, **options)
+        return self._start(request, text)
 
     def again(self, text: str) -> RunHandle:
         """Start ``text`` in place of the last turn: from the state before it (a fork) where
@@ -120,8 +120,8 @@ class Conversation:
                 "Retry and Edit replace a turn asked from this cell or this ask; this run was "
                 "not (it was attached or opened from the history): send the question again"
             )
-        text, options = self._turn(text)
-        request = build_request(self.agent, text, thread_id=last.started_from, **options)
+        sent, options = self._turn(text)
+        request = build_request(self.agent, sent, thread_id=last.started_from, **options)
         replaced = _run_of(last.run)
         provider = self.conn.client().provider
         if last.started_from is None:
@@ -132,7 +132,7 @@ class Conversation:
         elif replaced.thread_id:
             fork = Fork(thread_id=replaced.thread_id, run_id=replaced.run_id)
             request = request.model_copy(update={"fork": fork})
-        return self._start(request)
+        return self._start(request, text)
 
     def _turn(self, text: str) -> tuple[str, dict[str, Any]]:
         """A message as sent from a kernel (attachments, context tools) and its options."""
@@ -146,8 +146,14 @@ class Conversation:
         """The next message starts a new thread."""
         self.thread_id = None
 
-    def _start(self, request: RunRequest) -> RunHandle:
-        handle = start_run(self.conn, request, listeners=(self._keep_thread,), approve=self.approve)
+    def _start(self, request: RunRequest, typed: str) -> RunHandle:
+        handle = start_run(
+            self.conn,
+            request,
+            listeners=(self._keep_thread,),
+            approve=self.approve,
+            typed=typed,
+        )
         self._turns.append(_Turn(request.thread_id, handle))
         return handle
 
@@ -164,12 +170,14 @@ def start_run(
     validate: Callable[[Any], Any] | None = None,
     record: bool = True,
     approve: ApprovalPolicy = None,
+    typed: str | None = None,
 ) -> RunHandle:
     """Start ``request`` on ``conn`` in the background and keep its thread for next time.
 
     The stream is made here, in the caller's thread, so an option the dialect cannot send
     (or an ``approve`` it cannot honour) raises :class:`ConfigurationError` at once instead
-    of failing in the background. ``approve`` as in :func:`agentnb.ask`."""
+    of failing in the background. ``approve`` as in :func:`agentnb.ask`; ``typed`` the message
+    as the person wrote it, where the request's differs (see :attr:`Run.typed`)."""
 
     def remember_thread(run: Run, event: Event | None) -> None:
         if (isinstance(event, RunStarted) or event is None) and run.thread_id:
@@ -179,6 +187,8 @@ def start_run(
 
     with conn.naming_options(request.agent):  # the stream checks the request
         stream = conn.client().stream(request, record=record, approve=approve)
+    if typed is not None and typed != request.message:
+        stream.run.typed = typed
     handle = RunHandle.start(
         lambda: stream,
         run=stream.run,

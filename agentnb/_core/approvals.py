@@ -83,6 +83,10 @@ class ApprovalDecision:
     for_run: bool = False
     """Approve, with this call, what its approval offers to allow for the rest of the run
     (``call.approval.for_run``): the later such calls are approved without asking."""
+    by_user: bool = False
+    """A policy that asked a person (a terminal's prompt) returns their answer with this
+    True: it is recorded as the user's decision, as a click on the chat cell's buttons is
+    (``decided_by="user"``), not as the policy's."""
 
 
 Approver = Callable[[ToolCall], object]
@@ -396,7 +400,8 @@ class ApprovalGate:
         with self._lock:
             if decision.call_id not in self._decided:
                 self._decided[decision.call_id] = self._allowing(decision)
-                self._by_policy.add(decision.call_id)
+                if not decision.by_user:
+                    self._by_policy.add(decision.call_id)
 
     def _allowing(self, decision: ApprovalDecision) -> ApprovalDecision:
         """Keep what an approval ``for_run`` allows (the first decision that allows it); the

@@ -97,6 +97,11 @@ class Run:
 
     agent: str = ""
     message: str = ""
+    """The message as sent (in a notebook, with its ``@name`` attachments' data block)."""
+    typed: str | None = None
+    """The message as the person wrote it, where the one sent differs (``@name``
+    attachments added, ``@@`` written ``@``): what a retry or an edit sends again. None:
+    :attr:`message` is what they wrote."""
     local_id: str = field(default_factory=fresh_id)
     """agentnb's own id for the run (the history's key); ``run_id`` is the platform's."""
     provider: str = ""
@@ -167,6 +172,12 @@ class Run:
         self._calls = CallFold(self.parts, self.tool_calls)
 
     # ---- reading -------------------------------------------------------------------------
+    @property
+    def asked(self) -> str:
+        """The question as the person wrote it (:attr:`typed`, else :attr:`message`): what a
+        chat cell shows, resends and leaves out of the follow-ups it offers."""
+        return self.message if self.typed is None else self.typed
+
     @property
     def text(self) -> str:
         """The answer so far (markdown)."""
@@ -601,6 +612,7 @@ _SNAPSHOT_FIELDS = (
     "local_id",
     "agent",
     "message",
+    "typed",
     "provider",
     "connection",
     "run_id",

@@ -59,8 +59,9 @@ class TerminalApprover:
     """Asks ``Approve NAME(ARGS)? [y/N]`` for each call awaiting approval; ``y``/``yes``
     approves, anything else (or Enter) denies. A call whose agent asks a question gets the
     question and an ``Answer:`` prompt instead: the line typed is the answer (an empty line
-    denies). Without a terminal on stdin, or at the end of
-    input, the call is denied with a reason saying so."""
+    denies). What the person answers is recorded as theirs (``decided_by="user"``). Without a
+    terminal on stdin, or at the end of input, the call is denied with a reason saying so
+    (by the policy)."""
 
     poll = 0.05
     """Seconds between two checks whether the run was cancelled while the question waits."""
@@ -102,14 +103,13 @@ class TerminalApprover:
             return ApprovalDecision(call.call_id, False, NO_ANSWER)
         if asked is not None:
             if not answer.strip():
-                return ApprovalDecision(call.call_id, False, NO_REPLY)
-            return ApprovalDecision(call.call_id, True, answer=answer)
+                return ApprovalDecision(call.call_id, False, NO_REPLY, by_user=True)
+            return ApprovalDecision(call.call_id, True, answer=answer, by_user=True)
         said = answer.strip().lower()
         for_run = _for_run(call) is not None and said == FOR_RUN
         approved = for_run or said in ("y", "yes")
-        return ApprovalDecision(
-            call.call_id, approved, None if approved else AT_PROMPT, for_run=for_run
-        )
+        reason = None if approved else AT_PROMPT
+        return ApprovalDecision(call.call_id, approved, reason, for_run=for_run, by_user=True)
 
 
 class _Readers:

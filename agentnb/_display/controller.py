@@ -367,7 +367,7 @@ class ChatController:
             self._notice("Only the last turn can be retried or edited.")
             return
         if kind == "retry":
-            text = self._turns[-1].run.message
+            text = self._turns[-1].run.asked
         if not isinstance(text, str) or not text.strip():
             return
         self._begin_next(self._detached(text, content.get("detach")).strip(), again=kind)

@@ -256,7 +256,7 @@ def _blocks(run: Run, asked: frozenset[str] = frozenset()) -> list[Block]:
     """What the HTML and markdown copies say of ``run``, in order; its follow-ups leave out
     the questions in ``asked``."""
     tree = call_tree(run.tool_calls, run.client_tool_calls)
-    out: list[Block] = [(0, "question", run)] if run.agent or run.message else []
+    out: list[Block] = [(0, "question", run)] if run.agent or run.asked else []
     for part in run.parts:
         if part.kind == "text":
             out.append((0, "text", _Answer(part.text)))
@@ -360,7 +360,7 @@ def _question_html(run: Run) -> str:
             f' · <time datetime="{when.isoformat(timespec="seconds")}"'
             f' title="{when.strftime("%A %d %B %Y, %H:%M:%S %Z")}">{_turn_time(when)}</time>'
         )
-    text = excerpt(run.message, MESSAGE_CHARS, lines=True)
+    text = excerpt(run.asked, MESSAGE_CHARS, lines=True)
     message = (
         f'<blockquote class="agentnb-question"><p>{_esc(text)}</p></blockquote>' if text else ""
     )
@@ -395,7 +395,7 @@ _HTML: dict[str, Callable[[Any], str]] = {
 def _turns(runs: Sequence[Run]) -> list[tuple[Run, frozenset[str]]]:
     """Each run with the questions its follow-ups leave out: the last turn does not offer
     again what the conversation has asked (as the live chat cell does not)."""
-    asked = frozenset(run.message.strip() for run in runs)
+    asked = frozenset(run.asked.strip() for run in runs)
     return [(run, asked if run is runs[-1] else frozenset()) for run in runs]
 
 
@@ -441,7 +441,7 @@ def _code(text: str) -> str:
 
 def _question_markdown(run: Run) -> list[str]:
     header = f"**{_line(run.agent or 'agent')}**"
-    message = _line(excerpt(run.message, MESSAGE_CHARS, lines=True))
+    message = _line(excerpt(run.asked, MESSAGE_CHARS, lines=True))
     return [f"{header} — *{message}*" if message else header]
 
 
@@ -522,7 +522,7 @@ def static_text(runs: Sequence[Run], *, answer_chars: int | None = PLAIN_ANSWER_
 
 
 def _plain_header(run: Run) -> str:
-    message = excerpt(run.message, 200)
+    message = excerpt(run.asked, 200)
     return f"agentnb · {excerpt(run.agent, 80) or 'agent'}" + (f": {message}" if message else "")
 
 

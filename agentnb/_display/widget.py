@@ -426,6 +426,7 @@ def _as_started(run: Run) -> Run:
     return Run(
         agent=run.agent,
         message=run.message,
+        typed=run.typed,
         local_id=run.local_id,
         provider=run.provider,
         connection=run.connection,

@@ -154,7 +154,8 @@ def meta_wire(run: Run) -> dict[str, Any]:
     return {
         "status": run.status,
         "agent": run.agent,
-        "message": run.message,
+        "message": run.asked,
+        "sent": run.message if run.typed is not None else None,
         "run_id": run.run_id,
         "thread_id": run.thread_id,
         "usage": run.usage.model_dump() if run.usage else None,

@@ -50,7 +50,8 @@
  *   total_tokens?: number | null, cached_tokens?: number | null,
  *   reasoning_tokens?: number | null, cost?: number | null }} UsageState
  * @typedef {{
- *   status?: string, agent?: string, message?: string, run_id?: string | null,
+ *   status?: string, agent?: string, message?: string, sent?: string | null,
+ *   run_id?: string | null,
  *   thread_id?: string | null, usage?: UsageState | null, ttft?: number | null,
  *   started_at?: number | null, first_token_at?: number | null, finished_at?: number | null,
  *   duration?: number | null, tokens_per_second?: number | null,

@@ -86,7 +86,13 @@ export class TurnView {
     this.startedAs = h("span", "anb-started-as");
     caption.append(h("span", "anb-you", "You"), this.agent, this.when, this.startedAs);
     this.message = h("div", "anb-message");
-    this.prompt.append(caption, this.message);
+    // What a message with `@` mentions went as (`@@` written `@`, the data block), closed.
+    this.sent = h("details", "anb-sent");
+    this.sent.append(h("summary", "", "As sent"));
+    this.sentText = h("pre", "anb-sent-text");
+    this.sent.append(this.sentText);
+    this.sent.hidden = true;
+    this.prompt.append(caption, this.message, this.sent);
     this.stop = button("Stop", "anb-stop", () => this.onStop(), { signal, title: "Stop the run" });
     this.head.append(this.prompt, this.stop);
 
@@ -285,6 +291,9 @@ export class TurnView {
     // Rewritten only when it changed: a new text node is laid out again.
     const message = clipPrompt(meta.message || "");
     if (this.message.textContent !== message) this.message.textContent = message;
+    const sent = meta.sent || "";
+    if (this.sentText.textContent !== sent) this.sentText.textContent = sent;
+    this.sent.hidden = !sent;
     this.prompt.hidden = !meta.agent && !meta.message;
 
     this.state.dataset.status = status;

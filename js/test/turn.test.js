@@ -289,3 +289,21 @@ test("a finished turn offers ✓ / ✗ (thumbs up / down) with a note where the 
   assert.equal(view.thumbDown.getAttribute("aria-pressed"), "true");
   assert.equal(view.verdictNote.value, "too vague");
 });
+
+test("a turn that attached something shows what was typed, Edit takes that, and what was sent opens below it", () => {
+  const { view, calls } = turnView(0);
+  const sent = 'Is @cfg like @home?\n\n<notebook-data id="n1">\n@cfg: dict, 1 key\n</notebook-data id="n1">';
+  const turn = turnOf({
+    parts: [], tools: [],
+    meta: { status: "completed", message: "Is @cfg like @@home?", sent },
+  });
+  view.update(turn, NO_DEADLINE, { canRun: true, busy: false, canRetry: true });
+  assert.equal(view.message.textContent, "Is @cfg like @@home?");
+  assert.equal(view.sent.hidden, false);
+  assert.equal(view.sentText.textContent, sent);
+  view.edit.click();
+  assert.deepEqual(calls, [["edit", 0, "Is @cfg like @@home?"]]);
+  const plain = turnOf({ parts: [], tools: [], meta: { status: "completed", message: "Why?" } });
+  view.update(plain, NO_DEADLINE, IDLE);
+  assert.equal(view.sent.hidden, true, "nothing attached: nothing more to open");
+});

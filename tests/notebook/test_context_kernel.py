@@ -336,3 +336,44 @@ def test_a_client_takes_the_context_tools_as_tools(
     ]
     assert "cfg: dict, 2 items" in answered and "notebook-data id=" in answered
     assert len(wire.bodies) == before + 2  # context=True on a client sent nothing
+
+
+def test_retry_and_edit_resend_what_was_typed_attaching_afresh(
+    session: Session, tap: tuple[WireTap, str, str]
+) -> None:
+    wire = tap[0]
+    model_id = session.stdout(
+        session.execute('cell = agentnb.chat("finance_agent", via="t")\nprint(cell.model_id)')
+    ).strip()
+    typed = "Is @cfg like @@home or @customers.name?"
+    _view_says(session, model_id, {"kind": "send", "text": typed, "detach": ["@customers.name"]})
+    session.execute("while not cell.runs:\n    time.sleep(0.05)\ncell.wait(60)")
+    kept = "Is @cfg like @@home or @@customers.name?"  # the removed attachment stays removed
+    shown = session.stdout(
+        session.execute('print(cell.transcript["turns"][-1]["meta"]["message"])')
+    )
+    assert shown == kept + "\n"  # what Edit puts in the box and the chips leave out
+
+    session.execute("cfg['host'] = 'replica'")  # a resend reads the kernel afresh
+    before = len(wire.bodies)
+    _view_says(session, model_id, {"kind": "retry", "t": 0})
+    session.execute("while len(cell.runs) < 2:\n    time.sleep(0.05)\ncell.wait(60)")
+    retried = wire.bodies[before]
+    assert retried.count("<notebook-data id=") == 1
+    assert "Is @cfg like @home or @customers.name?" in retried
+    assert "'host': str 'replica'" in retried and "'host': str 'db'" not in retried
+    assert "@customers.name: pandas" not in retried
+
+    before = len(wire.bodies)
+    _view_says(session, model_id, {"kind": "edit", "t": 1, "text": kept + " Briefly."})
+    session.execute("while len(cell.runs) < 3:\n    time.sleep(0.05)\ncell.wait(60)")
+    edited = wire.bodies[before]
+    assert edited.count("<notebook-data id=") == 1
+    assert "Is @cfg like @home or @customers.name? Briefly." in edited
+    said = session.stdout(
+        session.execute(
+            "print([r.status for r in cell.runs])\n"
+            'print(cell.transcript["turns"][-1]["meta"]["message"])'
+        )
+    )
+    assert said == f"['completed', 'completed', 'completed']\n{kept} Briefly.\n"

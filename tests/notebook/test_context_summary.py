@@ -69,7 +69,7 @@ def test_a_frame_at_each_level() -> None:
 def test_a_ten_million_row_frame_is_summarized_from_a_sample() -> None:
     big = pd.DataFrame({"x": np.arange(10_000_000, dtype=np.float64)})
     text = summarize(big, "big")
-    assert text.startswith("big: pandas DataFrame, 10,000,000 rows × 1 columns")
+    assert text.startswith("big: pandas DataFrame, 10,000,000 rows × 1 column\n")
     assert "nulls in a sample of 10,000 rows" in text
     assert "describe() of 10,000 rows:" in text
     assert len(text) <= context_summary.ITEM_CHARS
@@ -238,3 +238,27 @@ def test_a_polars_frame_and_a_numpy_array() -> None:
         "arr: numpy ndarray, shape (4, 5), dtype int64\nmin 0, max 19, mean 9.5\n"
         "first values: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9"
     )
+
+
+def test_counts_of_one_are_singular(tmp_path: Path) -> None:
+    (tmp_path / "one.txt").write_text("only line\n")
+    k = Kernel({"x": 1}, cwd=tmp_path)
+    tools = context_tools(k, "n")
+    assert "1 variable; page 1 of 1\n" in tool_named(tools, "notebook_variables")()
+    assert "1 entry in '.':" in tool_named(tools, "notebook_files")()
+    assert "one.txt (first 1 line):\nonly line" in tool_named(tools, "notebook_read_file")(
+        "one.txt"
+    )
+    frame = summarize(pd.DataFrame({"a": [1.0]}), "df")
+    assert frame.startswith("df: pandas DataFrame, 1 row × 1 column\n")
+    assert "describe() of 1 row:" in frame and "first 1 row:" in frame
+    series = summarize(pd.Series([1.0], name="a"), "s")
+    assert series.startswith("s: pandas Series 'a', 1 value, dtype float64")
+    assert "describe() of 1 value:" in series and "first 1 value:" in series
+    columns = context_summary.SHOWN_COLUMNS + 1
+    wide = summarize(pd.DataFrame({f"c{i}": [1] for i in range(columns)}), "wide")
+    assert "[1 more column not listed]" in wide
+    keys = summarize({i: i for i in range(context_summary.SHOWN_ITEMS * 2 + 1)}, "d")
+    assert keys.endswith("[1 more key]")
+    assert summarize("x", "s").startswith("s: str, 1 character:")
+    assert "[truncated: 1 more character not sent" in context_summary.cut("ab", 1)

@@ -539,3 +539,14 @@ def test_the_last_turns_copy_does_not_offer_a_question_the_conversation_asked() 
     assert "<li>And &lt;AMD&gt;?</li>" not in last_html
     last_markdown = markdown.split("\n\n---\n\n")[1]
     assert "Plot the week" in last_markdown and "What is NVDA at" not in last_markdown
+
+
+def test_a_turn_that_attached_something_shows_the_question_as_typed() -> None:
+    run = finished_run("done", tools=False)
+    run.typed = run.message.replace("NVDA", "@@NVDA @df")
+    run.message += '\n\n<notebook-data id="n1">\n@df: pandas DataFrame\n</notebook-data id="n1">'
+    bundle = static_bundle([run])
+    for mime in ("text/html", "text/markdown", "text/plain"):
+        assert "notebook-data" not in bundle[mime], mime
+    assert "@@NVDA @df" in bundle["text/html"] and "@@NVDA @df" in bundle["text/plain"]
+    assert r"\@\@NVDA \@df" in bundle["text/markdown"]

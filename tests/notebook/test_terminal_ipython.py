@@ -196,6 +196,8 @@ def test_a_call_awaiting_approval_is_asked_about_and_approved(ipython: Terminal)
     assert "✓ place_trade approved" in printed
     assert "Placed a **demo** order" in printed
     assert last_line(printed).startswith("completed · ")
+    said = ipython.run("print(_agent.run.tool_calls[-1].approval.decided_by)")
+    assert said == "user"  # the person's answer, not an approve= policy's
 
 
 def test_enter_at_the_approval_prompt_denies(ipython: Terminal) -> None:
@@ -286,3 +288,5 @@ def test_a_for_the_run_at_the_prompt_lets_the_later_reads_pass(reader: Terminal)
         "[('notebook_variables', 'succeeded'), ('notebook_describe', 'succeeded'), "
         "('notebook_error', 'succeeded')]"
     )
+    deciders = reader.run("print({c.approval.decided_by for c in _agent.run.tool_calls})")
+    assert deciders == "{'user'}"
