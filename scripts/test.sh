@@ -81,27 +81,32 @@ ensure_node() {
   export PATH="$dir/node_modules/$pkg/bin:$PATH"
 }
 
-# The tests that drive Chromium (tests/browser and one notebook test) run in a pytest process
-# of their own, started here and left to run beside the checks and the other tests: on two
-# cores the two halves wait on different things, and their output is printed at the end.
-# Given pytest arguments, the script runs only what they name, in one process.
-BROWSER_TESTS=(tests/browser tests/notebook/test_static_markdown_browser.py)
+if [ -f js/package.json ]; then
+  step "Node.js for the widget and the interop tests"
+  ensure_node
+  echo "node $(node --version) at $(command -v node)"
+
+  step "Widget bundle: install"
+  npm --prefix js ci --no-audit --no-fund --loglevel=error
+fi
+
+# The tests that drive Chromium or a kernel (tests/browser, tests/notebook) run in a pytest
+# process of their own, started once everything they need is installed and left to run beside
+# the checks and the other tests: on two cores the two halves wait on different things. Its
+# output is printed at the end. Given pytest arguments, the script runs only what they name,
+# in one process.
+BROWSER_TESTS=(tests/browser tests/notebook)
 browser_pid=
 if [ $# -eq 0 ]; then
   browser_log=$(mktemp)
   python -m pytest -p no:cacheprovider "${BROWSER_TESTS[@]}" >"$browser_log" 2>&1 &
   browser_pid=$!
   trap '[ -n "$browser_pid" ] && kill "$browser_pid" 2>/dev/null; rm -f "$browser_log"' EXIT
-  step "pytest: the browser tests started beside the rest (pid $browser_pid, output at the end)"
+  step "pytest: ${BROWSER_TESTS[*]} started beside the rest (pid $browser_pid, output at the end)"
 fi
 
 if [ -f js/package.json ]; then
-  step "Node.js for the widget and the interop tests"
-  ensure_node
-  echo "node $(node --version) at $(command -v node)"
-
-  step "Widget bundle: install, type-check, unit tests, and prove agentnb/static matches js/src"
-  npm --prefix js ci --no-audit --no-fund --loglevel=error
+  step "Widget bundle: type-check, unit tests, and prove agentnb/static matches js/src"
   npm --prefix js run check
   npm --prefix js test
 fi
@@ -121,14 +126,14 @@ if [ $# -gt 0 ]; then
   python -m pytest "$@"
 else
   rest=0
-  python -m pytest --ignore=tests/browser --deselect tests/notebook/test_static_markdown_browser.py || rest=$?
+  python -m pytest --ignore=tests/browser --ignore=tests/notebook || rest=$?
   browser=0
   wait "$browser_pid" || browser=$?
   browser_pid=
-  step "pytest: the browser tests (${BROWSER_TESTS[*]}), run beside the rest"
+  step "pytest: ${BROWSER_TESTS[*]}, run beside the rest"
   cat "$browser_log"
   if [ "$rest" -ne 0 ] || [ "$browser" -ne 0 ]; then
-    echo "pytest failed: the rest exited $rest, the browser tests $browser" >&2
+    echo "pytest failed: the rest exited $rest, ${BROWSER_TESTS[*]} $browser" >&2
     exit 1
   fi
 fi
