@@ -3,7 +3,8 @@ a large state, then a JSON Patch whose operations each cost as much as the state
 the head of a large list, copies of a list whose items count nothing), or more operations
 than one delta may hold. The run ends ``interrupted`` with :class:`agentnb.RunTooLargeError`
 saying the state change was too much work, keeping the state as it was and what came
-before; a small change to a large state stays cheap."""
+before; a small change to a large state stays cheap, and the state's deltas apply once, to
+the state the run was sent."""
 
 from __future__ import annotations
 
@@ -116,6 +117,19 @@ def test_a_small_change_to_a_large_state_stays_cheap(url: str) -> None:
     state, delta = _state_and_delta("small_copies_and_appends")
     result, _ = apply_patch(state, delta, work=LONG + 20 * len(delta))  # the list copied once
     assert result == run.state
+
+
+def test_a_delta_applies_to_the_state_the_run_was_sent(url: str) -> None:
+    """An AG-UI agent may send a delta to the state it was given, without a snapshot first:
+    the run shows that state changed, and the thread's next run sends it."""
+    SENT_STATES.clear()
+    with _client(url) as client:
+        first = client.run("agent", "first_turn")
+        second = client.run("agent", "delta_only", thread_id=first.thread_id)
+        third = client.run("agent", "first_turn", thread_id=first.thread_id)
+    assert second.state == {"notes": ["one", "two"]} and second.custom_events == []
+    assert SENT_STATES == [None, {"notes": ["one"]}, {"notes": ["one", "two"]}]
+    assert third.state == {"notes": ["one"]}
 
 
 def test_a_patch_is_refused_before_the_work_that_would_pass_its_budget() -> None:
