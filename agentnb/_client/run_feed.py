@@ -82,7 +82,6 @@ class RunFeed:
     def restart(self, translator: Translator) -> None:
         """A new translator: the run's stream starts over (a retry), nothing seen yet."""
         self._translator = translator
-        translator.max_size = self._run.max_size
         translator.follow(self._run)
         self.guard = ReplayGuard()
         self.last_id = None

@@ -31,7 +31,7 @@ from ..events import (
 )
 from .call_fold import CallEvent, CallFold
 from .pricing import CostSource, RunCost, price_run, prices_generation, refused_figures
-from .state import AgentState, PatchTooLarge, json_size
+from .state import AgentState, PatchTooLarge, PatchTooMuchWork, json_size, patch_work
 from .transcript import CallVersion, Part, RunErrorInfo, ToolApproval, ToolCall, ToolStatus
 
 __all__ = [
@@ -164,7 +164,8 @@ class Run:
     (:func:`~agentnb._core.state.json_size`: a list or object costs bytes even empty; the
     state as it is after each delta, a delta past the bound refused unbuilt). Past it the run
     ends ``interrupted`` (error code :data:`TOO_LARGE`), keeping what it had, and folds
-    nothing more; its stream raises :class:`~agentnb.RunTooLargeError`."""
+    nothing more; its stream raises :class:`~agentnb.RunTooLargeError`. It also bounds one
+    delta's work (:func:`~agentnb._core.state.patch_work`): a delta past it ends the run so."""
     _size: int = field(default=0, repr=False, compare=False)
     _replaced: dict[tuple[str, str], int] = field(default_factory=dict, repr=False, compare=False)
 
@@ -414,9 +415,14 @@ class Run:
         bound = self.max_size
         kept = self._shared.size
         try:
-            self._shared.apply(event, None if bound is None else bound - self._size)
-        except PatchTooLarge:
+            room = None if bound is None else bound - self._size
+            self._shared.apply(event, room, patch_work(bound))
+        except PatchTooMuchWork as refused:
             assert bound is not None  # only a bound refuses
+            self._too_much_work(bound, refused)
+            return
+        except PatchTooLarge:
+            assert bound is not None
             self._count(bound + 1, bound)
             return
         self._size += self._shared.size - kept
@@ -460,6 +466,15 @@ class Run:
             f"the run went past {mib} MiB, what one run may keep (max_run_mib): it ended "
             f"here with what it kept; to keep more, pass max_run_mib= to the client or "
             f"agentnb.connect()"
+        )
+        self.finish("interrupted", RunErrorInfo(message, code=TOO_LARGE))
+
+    def _too_much_work(self, bound: int, refused: PatchTooMuchWork) -> None:
+        self._size = bound + 1  # nothing more is folded
+        message = (
+            f"a STATE_DELTA was more work than one event may do ({refused}): the run ended "
+            f"here with what it kept, its state as before that delta; one delta may do more "
+            f"under a larger max_run_mib= (None: no bound)"
         )
         self.finish("interrupted", RunErrorInfo(message, code=TOO_LARGE))
 

@@ -2,10 +2,13 @@
 deltas change it (AG-UI ``STATE_DELTA``), and custom events are kept beside it.
 
 What the state keeps is counted as it changes (:func:`json_size`), and a patch is applied
-under a bound: an operation that would grow the state past it is refused before it is
-built. A patch copies only the containers on the paths it changes and shares the rest with
-the state before it (which it never changes), so one small delta to a large state costs
-little, and a ``copy`` costs what it adds, counted, not a copy of the whole state."""
+under two bounds: an operation that would grow the state past its room is refused before it
+is built, and so is one that would do more work than one delta may
+(:data:`MAX_PATCH_OPERATIONS` operations; :func:`patch_work` items copied, shifted, walked
+or compared), each checked before that work is done. A patch copies only the containers on
+the paths it changes, once, and shares the rest with the state before it (which it never
+changes), so one small delta to a large state costs little, and a ``copy`` costs what it
+adds, counted, not a copy of the whole state."""
 
 from __future__ import annotations
 
@@ -18,11 +21,14 @@ from ..events import CustomEvent, StateDelta, StateSnapshot
 __all__ = [
     "CONTAINER_SIZE",
     "MAX_CUSTOM_EVENTS",
+    "MAX_PATCH_OPERATIONS",
     "AgentState",
     "PatchError",
     "PatchTooLarge",
+    "PatchTooMuchWork",
     "apply_patch",
     "json_size",
+    "patch_work",
 ]
 
 MAX_CUSTOM_EVENTS = 10_000
@@ -30,6 +36,11 @@ MAX_CUSTOM_EVENTS = 10_000
 CONTAINER_SIZE = 64
 """What a list or an object counts besides its items: an empty one costs memory too (an
 empty Python list is 56 bytes, a dict 64)."""
+MAX_PATCH_OPERATIONS = 10_000
+"""Operations one patch (one AG-UI ``STATE_DELTA``) may hold, under a bound."""
+BYTES_PER_ITEM_OF_WORK = 8
+"""One patch may touch one item per this many bytes its run may keep (:func:`patch_work`):
+2 M items under the default 16 MiB, some tenths of a second at most."""
 _SCALAR_SIZE = 8
 _INDEX = re.compile(r"0|[1-9][0-9]*")
 _BAD_ESCAPE = re.compile(r"~(?![01])")
@@ -40,8 +51,17 @@ class PatchError(ValueError):
 
 
 class PatchTooLarge(PatchError):
-    """A patch whose result would pass the room it was given (or whose sizes would cost more
-    to measure than that room): refused before it is built."""
+    """A patch whose result would pass the room it was given: refused before it is built."""
+
+
+class PatchTooMuchWork(PatchTooLarge):
+    """A patch that would do more work than one patch may (more operations, or more items
+    copied, shifted, walked or compared): refused before that work is done."""
+
+
+def patch_work(bound: int | None) -> int | None:
+    """The items one patch may touch in a run that may keep ``bound`` bytes (None: no bound)."""
+    return None if bound is None else max(1, bound // BYTES_PER_ITEM_OF_WORK)
 
 
 def json_size(value: Any, limit: int | None = None) -> int:
@@ -50,23 +70,50 @@ def json_size(value: Any, limit: int | None = None) -> int:
     is too deep). With ``limit``, the walk stops once the size passes it (the result is then
     past ``limit``, not exact), so a value that shares its parts many times is never walked
     whole."""
-    size, pending = 0, [value]
+    return _walk(value, limit, None)[0]
+
+
+def _walk(value: Any, limit: int | None, items: int | None) -> tuple[int, int]:
+    """:func:`json_size` and the items it walked; it stops once the size passes ``limit`` or
+    the items pass ``items`` (an empty string counts no bytes, yet is an item to walk)."""
+    size, walked, pending = 0, 0, [value]
+    pop, extend = pending.pop, pending.extend
     while pending:
-        item = pending.pop()
-        if isinstance(item, str):
+        item = pop()
+        walked += 1
+        kind = type(item)
+        if kind not in _JSON_TYPES:
+            kind = _json_type(item)
+        if kind is str:
             size += len(item)
-        elif isinstance(item, dict):
+        elif kind is list:
             size += CONTAINER_SIZE
-            pending += item.keys()
-            pending += item.values()
-        elif isinstance(item, list | tuple):
+            extend(item)
+        elif kind is dict:
             size += CONTAINER_SIZE
-            pending += item
+            extend(item.keys())
+            extend(item.values())
         else:
             size += _SCALAR_SIZE
-        if limit is not None and size > limit:
+        if (limit is not None and size > limit) or (items is not None and walked > items):
             break
-    return size
+    return size, walked
+
+
+_JSON_TYPES = frozenset({str, list, dict, int, float, bool, type(None)})
+"""The types JSON parses to: the walk tells them apart by their type alone (twice as fast)."""
+
+
+def _json_type(item: Any) -> type:
+    """What ``item`` of another type counts as: a subclass of str, dict or list as its base,
+    a tuple as a list, anything else as a scalar."""
+    if isinstance(item, str):
+        return str
+    if isinstance(item, dict):
+        return dict
+    if isinstance(item, list | tuple):
+        return list
+    return int
 
 
 @dataclass
@@ -82,13 +129,20 @@ class AgentState:
     """About how many bytes the state and the kept custom events hold (:func:`json_size`)."""
     _state_size: int = 0
 
-    def apply(self, event: StateSnapshot | StateDelta | CustomEvent, room: int | None) -> None:
-        """Fold ``event``, growing :attr:`size` by at most ``room`` (None: no bound). Raises
-        :class:`PatchTooLarge`, keeping everything as it was, when it would grow more."""
+    def apply(
+        self,
+        event: StateSnapshot | StateDelta | CustomEvent,
+        room: int | None,
+        work: int | None = None,
+    ) -> None:
+        """Fold ``event``, growing :attr:`size` by at most ``room`` (None: no bound); a delta
+        may touch at most ``work`` items, in at most :data:`MAX_PATCH_OPERATIONS` operations
+        (None: no bound on either). Raises :class:`PatchTooLarge` (:class:`PatchTooMuchWork`
+        for the work), keeping everything as it was, when it would grow or work more."""
         if isinstance(event, StateSnapshot):
             self._replace(event.state, json_size(event.state, _limit(room, self._state_size)), room)
         elif isinstance(event, StateDelta):
-            self._patch(event, room)
+            self._patch(event, room, work)
         else:
             self.keep(event, room)
 
@@ -101,10 +155,10 @@ class AgentState:
         self.custom_events.append(event)
         self.size += cost
 
-    def _patch(self, event: StateDelta, room: int | None) -> None:
-        work = None if room is None else room + self._state_size
+    def _patch(self, event: StateDelta, room: int | None, work: int | None) -> None:
+        most = None if work is None else MAX_PATCH_OPERATIONS
         try:
-            state, grown = apply_patch(self.state, event.patch, room, work)
+            state, grown = apply_patch(self.state, event.patch, room, work, max_operations=most)
         except PatchTooLarge:
             raise
         except PatchError as exc:
@@ -140,15 +194,27 @@ def _check_room(grown: int, room: int | None) -> None:
 
 
 def apply_patch(
-    document: Any, operations: Any, room: int | None = None, work: int | None = None
+    document: Any,
+    operations: Any,
+    room: int | None = None,
+    work: int | None = None,
+    *,
+    max_operations: int | None = None,
 ) -> tuple[Any, int]:
     """``document`` with ``operations`` applied in order, all or nothing (the input is not
     changed), and how much it grew (:func:`json_size`, negative when it shrank). Raises
     :class:`PatchError` saying why the patch cannot apply, :class:`PatchTooLarge` when it
-    would grow by more than ``room`` or walk more than ``work`` bytes of values to measure
-    them (None: no bound)."""
+    would grow by more than ``room``, :class:`PatchTooMuchWork` when it holds more than
+    ``max_operations`` operations or would touch more than ``work`` items: containers'
+    items copied, list items shifted by an insert or a removal, values walked to measure or
+    compare them, path steps followed (None: no bound). Each is checked before that work."""
     if not isinstance(operations, list):
         raise PatchError("a patch is a list of operations")
+    if max_operations is not None and len(operations) > max_operations:
+        raise PatchTooMuchWork(
+            f"it holds {len(operations):,} operations, more than the {max_operations:,} "
+            f"one delta may"
+        )
     patch = _Patch(document, room, work)
     for operation in operations:
         patch.apply(operation)
@@ -156,15 +222,16 @@ def apply_patch(
 
 
 class _Patch:
-    """One patch being applied: the document so far, what it grew by, and the containers it
-    made (copies on a changed path, its own to change in place)."""
+    """One patch being applied: the document so far, what it grew by, the work it did, and
+    the containers it made (copies on a changed path, its own to change in place). Only a
+    container the patch made holds one it made: each is copied along with the path above it."""
 
     def __init__(self, document: Any, room: int | None, work: int | None) -> None:
         self.document = document
         self.room = room
         self.work = work
         self.grown = 0
-        self.walked = 0
+        self.worked = 0
         self._own: dict[int, Any] = {}
 
     def apply(self, operation: Any) -> None:
@@ -173,82 +240,111 @@ class _Patch:
         name = operation.get("op")
         path = _pointer(operation.get("path"), "path")
         if name == "add":
-            self._add(path, _value(operation))
+            value = _value(operation)
+            self._put(path, value, self._measure(value), insert=True)
         elif name == "remove":
-            self._remove(path)
+            self._remove(path, measured=True)
         elif name == "replace":
             value = _value(operation)
             self._get(path)  # it must be there
-            if path and isinstance(self._get(path[:-1]), list):
-                self._remove(path)  # an object's member is replaced where it stands
-            self._add(path, value)
+            self._put(path, value, self._measure(value), insert=False)
         elif name == "move":
             source = _pointer(operation.get("from"), "from")
             if path[: len(source)] == source and len(path) > len(source):
                 raise PatchError("'move' cannot move a value into itself")
             value = self._get(source)
-            if source != path:
-                self._remove(source)
-                self._add(path, value)
+            if source != path:  # what moves is neither added nor removed: it is not walked
+                self._remove(source, measured=False)
+                self._put(path, value, 0, insert=True)
         elif name == "copy":
             value = self._get(_pointer(operation.get("from"), "from"))
-            self._own.clear()  # the copy shares its parts: none of them may change in place
-            self._add(path, value)
+            size = self._measure(value)
+            self._disown(value)
+            self._put(path, value, size, insert=True)
         elif name == "test":
             self._test(path, _value(operation))
         else:
             raise PatchError(f"unknown operation {name!r:.80}")
 
     # ---- the operations ---------------------------------------------------------------------
-    def _add(self, path: list[str], value: Any) -> None:
-        added = self._measure(value)
+    def _put(self, path: list[str], value: Any, size: int, *, insert: bool) -> None:
+        """Put ``value`` (``size`` bytes) at ``path``: inserted into a list, or in place of
+        what is there (``insert`` False: a list's item must be there)."""
         if not path:
-            self._count(added - self._measure(self.document))
+            self._count(size - self._measure(self.document))
             self.document = value
             return
         parent, token = self._parent(path)
         if isinstance(parent, list):
-            index = _index(parent, token, insert=True)
-            self._count(added)
-            parent.insert(index, value)
+            index = _index(parent, token, insert=insert)
+            if insert:
+                self._count(size)
+                self._spend(len(parent) - index)  # the items after it move
+                parent.insert(index, value)
+            else:
+                self._count(size - self._measure(parent[index]))
+                parent[index] = value
         else:
             if token in parent:
-                self._count(added - self._measure(parent[token]))
+                self._count(size - self._measure(parent[token]))
             else:
-                self._count(added + len(token))
+                self._count(size + len(token))
             parent[token] = value
 
-    def _remove(self, path: list[str]) -> None:
+    def _remove(self, path: list[str], *, measured: bool) -> None:
         if not path:
             raise PatchError("'remove' cannot remove the whole state")
         parent, token = self._parent(path)
         if isinstance(parent, list):
-            removed = parent.pop(_index(parent, token, insert=False))
+            index = _index(parent, token, insert=False)
+            self._spend(len(parent) - index)  # the items after it move
+            removed = parent.pop(index)
         elif token in parent:
             removed = parent.pop(token)
             self._count(-len(token))
         else:
             raise PatchError(f"no member {token!r:.80} to remove")
-        self._count(-self._measure(removed))
+        if measured:
+            self._count(-self._measure(removed))
 
     def _test(self, path: list[str], expected: Any) -> None:
+        actual = self._get(path)
+        self._measure(expected)  # comparing walks no more of either value than of this one
         try:
-            same = _same(self._get(path), expected)
+            same = _same(actual, expected)
         except RecursionError:
             raise PatchError("'test' compares values nested too deeply") from None
         if not same:
             raise PatchError(f"'test' failed at /{'/'.join(path)[:80]}")
 
-    # ---- sizes --------------------------------------------------------------------------------
+    def _disown(self, value: Any) -> None:
+        """``value`` is copied: it will be in two places, so no container the patch made in it
+        may change in place any more. Only those are walked (no more than measuring ``value``
+        just walked); every other container the patch made stays its own, so a copy does not
+        make the operations after it copy their paths again."""
+        pending = [value]
+        while pending:
+            node = pending.pop()
+            if self._own.pop(id(node), None) is not None:
+                pending += node.values() if isinstance(node, dict) else node
+
+    # ---- sizes and work -----------------------------------------------------------------------
     def _measure(self, value: Any) -> int:
-        """``value``'s size. What the patch walks to measure sizes is bounded by ``work``, so
-        no patch makes the loop walk more than that, however its values share their parts."""
-        left = None if self.work is None else self.work - self.walked
-        size = json_size(value, left)
-        self.walked += size
-        if left is not None and size > left:
-            raise PatchTooLarge(f"the patch would walk more than the {self.work:,} bytes it may")
+        """``value``'s size, its walk spent from the work (and stopped where the work ends, so
+        however its value shares its parts, a patch walks no more than its work)."""
+        left = None if self.work is None else self.work - self.worked
+        size, walked = _walk(value, None, left)
+        self._spend(walked)
         return size
+
+    def _spend(self, items: int) -> None:
+        """Spend ``items`` of the work, before the work is done."""
+        self.worked += items
+        if self.work is not None and self.worked > self.work:
+            raise PatchTooMuchWork(
+                f"it would touch more than the {self.work:,} items (copied, shifted, walked "
+                f"or compared) one delta may"
+            )
 
     def _count(self, grown: int) -> None:
         self.grown += grown
@@ -256,6 +352,7 @@ class _Patch:
 
     # ---- paths ---------------------------------------------------------------------------------
     def _get(self, path: list[str]) -> Any:
+        self._spend(len(path))
         node = self.document
         for token in path:
             node = _child(node, token)
@@ -264,6 +361,7 @@ class _Patch:
     def _parent(self, path: list[str]) -> tuple[Any, str]:
         """The container holding ``path``'s last token, made the patch's own (copied once)
         along with every container above it, so the document before is never changed."""
+        self._spend(len(path))
         self.document = self._owned(self.document)
         node = self.document
         for token in path[:-1]:
@@ -278,6 +376,7 @@ class _Patch:
     def _owned(self, node: Any) -> Any:
         if id(node) in self._own or not isinstance(node, dict | list):
             return node
+        self._spend(len(node))
         copy: Any = dict(node) if isinstance(node, dict) else list(node)
         self._own[id(copy)] = copy
         return copy

@@ -147,14 +147,12 @@ class Translator(abc.ABC):
     """True once the dialect's terminal frame (done, stop, finish, [DONE]) was read."""
     run_id: str | None = None
     """The platform's run id, once the stream named it (dialects that read one set it)."""
-    max_size: int | None = None
-    """What the run may keep, in bytes (the client sets the run's ``max_size``; None: no
-    bound): what a translator keeps of its own (AG-UI's shared state) stays under it too."""
 
     def follow(self, run: Run) -> None:
         """``run`` is the run this translator's events fold into (the client says so before
         the first frame): a translator may read what the run keeps rather than keep a copy of
-        its own (the Vercel dialect's UI message reads the run's answer). Default: nothing."""
+        its own (the Vercel dialect's UI message reads the run's answer, AG-UI's thread its
+        state). Default: nothing."""
         return None
 
     def on_response(self, headers: Mapping[str, str]) -> list[Event]:

@@ -5,7 +5,6 @@ thread resumes it. What maps to what: docs/providers.md, ``ag-ui``."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -14,7 +13,7 @@ from .._core.approvals import ApprovalDecision
 from .._core.client_tools import ToolResult
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
-from .._core.state import PatchError, apply_patch, json_size
+from .._core.run import Run
 from ..events import (
     CustomEvent,
     Event,
@@ -272,9 +271,10 @@ class AGUITranslator(Translator):
 
     def __init__(self, thread_id: str | None, state: Any = None) -> None:
         self.thread_id = thread_id
-        self.state: Any = state
-        """The shared state as the agent last gave it (sent back with the next run)."""
-        self._state_size: int | None = None
+        self._sent_state: Any = state
+        self._run: Run | None = None
+        self._state_given = False
+        """Whether this stream gave the run a state (a snapshot, or the state it was sent)."""
         self.history = TurnHistory()
         self.interrupts: dict[str, Interrupt] = {}
         """The interrupts of the last pause, by call id."""
@@ -284,6 +284,17 @@ class AGUITranslator(Translator):
         self._confirmations_asked: set[str] = set()
         self._subagents: dict[str, _Subagent] = {}
         self._roles: dict[str, str] = {}
+
+    def follow(self, run: Run) -> None:
+        self._run = run
+
+    @property
+    def state(self) -> Any:
+        """The shared state as the agent last gave it (sent back with the next run): the
+        run's, which applied its deltas, once this stream gave it one; else the state sent."""
+        if self._state_given and self._run is not None:
+            return self._run.state
+        return self._sent_state
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
         event = as_dict(parse_json(sse.data))
@@ -452,26 +463,21 @@ class AGUITranslator(Translator):
 
     # ---- state, custom events, sub-agents -------------------------------------------------------
     def _state_snapshot(self, event: _Obj) -> list[Event]:
-        self.state = event.get("snapshot")
-        self._state_size = None
-        return [StateSnapshot(state=self.state)]
+        self._state_given = True
+        return [StateSnapshot(state=event.get("snapshot"))]
 
     def _state_delta(self, event: _Obj) -> list[Event]:
+        """A delta, applied once, by the run. AG-UI's first delta may change the state the
+        run was sent: the run is given that state first, as a snapshot, unless it holds it."""
         patch = event.get("delta")
         if not isinstance(patch, list):
             return [CustomEvent(name="state_delta_rejected", value=_without_type(event))]
-        with contextlib.suppress(PatchError):  # the run records it when it applies the delta
-            self._patch(patch)
-        return [StateDelta(patch=patch)]
-
-    def _patch(self, patch: list[Any]) -> None:
-        """The state kept for the next run, under the run's bound like the run's own."""
-        bound = self.max_size
-        if self._state_size is None:
-            self._state_size = json_size(self.state, bound)
-        room = None if bound is None else bound - self._state_size
-        self.state, grown = apply_patch(self.state, patch, room, bound)
-        self._state_size += grown
+        events: list[Event] = [StateDelta(patch=patch)]
+        held = None if self._run is None else self._run.state
+        if not self._state_given and held is not self._sent_state:
+            events.insert(0, StateSnapshot(state=self._sent_state))
+        self._state_given = True
+        return events
 
     def _custom(self, event: _Obj) -> list[Event]:
         name = first_str(event, "name") or "custom"

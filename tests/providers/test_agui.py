@@ -25,6 +25,7 @@ def frame(kind: str, **fields: Any) -> ServerSentEvent:
 def fold(*frames: ServerSentEvent, translator: AGUITranslator | None = None) -> Run:
     translator = translator or AGUITranslator("thread_1")
     run = Run(agent="a", message="m")
+    translator.follow(run)
     for sse in frames:
         for event in translator.translate(sse):
             run.apply(event)
