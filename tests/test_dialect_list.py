@@ -154,3 +154,35 @@ def test_the_fuzz_test_covers_every_dialects_translator() -> None:
     fuzzed = {name for name in needed if re.search(rf"\b{name}\(", source)}
     asks_the_registry = "available_providers()" in source
     assert asks_the_registry or fuzzed == needed, sorted(needed - fuzzed)
+
+
+FRONT_PAGES = ("README.md", "docs/index.md")
+"""The pages whose table of platforms and protocols has a row per dialect."""
+SERVER_CLAIM = re.compile(
+    r"(?:speaks (?:every dialect|all of them)|every dialect but)([^;]*?)(?:\.\s|;|\|)"
+)
+"""A sentence saying what the built-in server speaks, up to its end: the dialects it leaves
+out are named in it."""
+
+
+@pytest.mark.parametrize("page", FRONT_PAGES)
+def test_a_front_pages_table_has_a_row_for_each_built_in_dialect(page: str) -> None:
+    rows = set(re.findall(r"^\| `([\w-]+)` \|", (REPO / page).read_text(), flags=re.M))
+    assert set(BUILTINS) <= rows, sorted(set(BUILTINS) - rows)
+
+
+def claims() -> list[tuple[str, str]]:
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    return [
+        (str(page.relative_to(REPO)), " ".join(claim.group(0).split()))
+        for page in pages
+        for claim in SERVER_CLAIM.finditer(page.read_text())
+    ]
+
+
+def test_the_docs_say_the_built_in_server_speaks_every_dialect_but_those_served_elsewhere() -> None:
+    found = claims()
+    assert len(found) >= 5, found
+    for page, claim in found:
+        left_out = set(re.findall(r"`([\w-]+)`", claim)) & set(BUILTINS)
+        assert left_out == set(SERVED_ELSEWHERE), f"{page}: {claim!r}"

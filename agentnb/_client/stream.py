@@ -21,6 +21,7 @@ from .._core.client_tools import MAX_ROUNDS
 from .._core.exceptions import (
     AgentNBError,
     EventTooLargeError,
+    HTTPStatusError,
     NotFoundError,
     RunFailedError,
     RunInterruptedError,
@@ -150,6 +151,7 @@ class AsyncRunStream:
         self._resumed_at: list[float] = []
         """When each resume of the last minute went out (time.monotonic)."""
         self._pauses = 0
+        self._refusal_answered = False  # a refused request is sent again, changed, once
         self._body_reader: FrameReader | None = None
         self._unanswered: asyncio.Future[httpx.Response | None] | None = None
         """The stream's request, still waiting for its answer when a Stop came."""
@@ -427,7 +429,8 @@ class AsyncRunStream:
             except AgentNBError as exc:
                 if resuming:
                     self._interrupt(f"the stream was cut and resuming it failed: {exc}", exc)
-                raise
+                http = self._refused(request, http, exc)
+                continue
             self._response = response
             self._recording.responded()
             if resuming:
@@ -549,6 +552,17 @@ class AsyncRunStream:
         await self._watchdog.read(lambda: self._transport.wait_to_retry(failure, self._retries))
         self._retries += 1
         self.run.retries += 1
+
+    def _refused(self, request: RunRequest, sent: HttpRequest, error: AgentNBError) -> HttpRequest:
+        """The refused request once more, as the dialect changes it to be taken (once a run,
+        see :meth:`Provider.refused`); else the refusal is raised."""
+        fixed = None
+        if isinstance(error, HTTPStatusError) and not self._refusal_answered:
+            self._refusal_answered = True
+            fixed = self._provider.refused(request, sent, error)
+        if fixed is None:
+            raise error
+        return fixed
 
     def _first_request(self, request: RunRequest) -> HttpRequest:
         if self._attach is None:

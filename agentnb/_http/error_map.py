@@ -117,8 +117,8 @@ KNOWN_SERVERS = (
 KNOWN_REFUSALS = (
     (
         "Provide metadata.entity_id",  # DevUI's 400 when the body does not name the agent
-        " (this looks like Microsoft Agent Framework's DevUI: connect with "
-        'provider_options={"agent_metadata": "entity_id"} to name the agent in the metadata)',
+        " (this looks like Microsoft Agent Framework's DevUI, which reads the agent's name "
+        "from metadata.entity_id: the `openai-responses` dialect sends it there)",
     ),
 )
 """A framework's own words for a request another dialect's options can fix, and the fix."""

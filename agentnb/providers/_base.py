@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 
 from .._core.approvals import ApprovalDecision
 from .._core.client_tools import ToolResult
-from .._core.exceptions import ConfigurationError
+from .._core.exceptions import ConfigurationError, HTTPStatusError
 from .._core.request import RunRequest
 from .._core.run import Run
 from ..events import Event, RunCompleted, Usage
@@ -294,6 +294,16 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
         """The request that starts the run's event stream."""
+
+    def refused(
+        self, request: RunRequest, sent: HttpRequest, error: HTTPStatusError
+    ) -> HttpRequest | None:
+        """``sent`` again, made so the server takes it, when the server's refusal of it
+        (``error``) names what the dialect left out and can add (DevUI's 400 for a response
+        whose ``metadata`` does not name the agent); None, the default, raises the refusal.
+        Asked at most once a run: a refused request made no run, so sending it again makes
+        one run, not a second."""
+        return None
 
     def resume_request(
         self, request: RunRequest, last_event_id: str | None, translator: Translator

@@ -21,6 +21,7 @@ from .._core.transcript import Part
 from ..events import (
     Event,
     RunCompleted,
+    RunFailed,
     RunStarted,
     ToolCallDelta,
     ToolCallFinished,
@@ -61,6 +62,8 @@ _PIECES = {
 }
 """The blocks each delta belongs to, and the key of its piece."""
 _MEDIA = {"image/": "image", "application/pdf": "document"}
+_CUT = ("max_tokens", "model_context_window_exceeded", "pause_turn")
+"""Stop reasons that end a step before it was whole: its calls without a result are unfinished."""
 
 
 @dataclass
@@ -84,11 +87,9 @@ class _Block:
             return {"type": "text", "text": text} if text else None
         if self.kind == "thinking":  # the API takes thinking back only with its signature
             signature = self.signature or first_str(self.start, "signature")
-            return (
-                {"type": "thinking", "thinking": text, "signature": signature}
-                if signature
-                else None
-            )
+            if not signature:
+                return None
+            return {"type": "thinking", "thinking": text, "signature": signature}
         if self.kind in _CALLS:
             streamed = self.pieces.text
             arguments = parse_json(streamed) if streamed else self.start.get("input")
@@ -109,6 +110,7 @@ class AnthropicTranslator(Translator):
         self._blocks: dict[int, _Block] = {}
         self._usage: _Obj = {}
         self._stop_reason: str | None = None
+        self._stop_details: _Obj = {}
         self._model: str | None = None
 
     def next_step(self, results: Sequence[ToolResult]) -> None:
@@ -120,10 +122,12 @@ class AnthropicTranslator(Translator):
 
     def answered(self) -> list[_Obj]:
         """The run's messages as its thread keeps them: a last step's calls nobody answered
-        are left out (the API refuses a ``tool_use`` that no ``tool_result`` follows)."""
+        are left out (the API refuses a ``tool_use`` that no ``tool_result`` follows, and a
+        server's call paused before its result)."""
         messages = list(self.messages)
         if messages and messages[-1]["role"] == "assistant":
-            kept = [b for b in messages[-1]["content"] if b.get("type") != "tool_use"]
+            left = _unanswered(messages[-1]["content"])
+            kept = [b for b in messages[-1]["content"] if b.get("id") not in left]
             messages[-1] = {"role": "assistant", "content": kept}
         return [m for m in messages if m["content"]]
 
@@ -190,16 +194,28 @@ class AnthropicTranslator(Translator):
     def _message_delta(self, frame: _Obj) -> list[Event] | None:
         delta = as_dict(frame.get("delta")) or {}
         self._stop_reason = first_str(delta, "stop_reason") or self._stop_reason
+        self._stop_details = as_dict(delta.get("stop_details")) or self._stop_details
         self._usage.update(as_dict(frame.get("usage")) or {})
         return []
 
     def _message_stop(self, frame: _Obj) -> list[Event] | None:
+        """The step's end. A refusal fails the run, so its turn never joins the thread (the
+        API refuses again until it goes); in a step cut short (``_CUT``), a call without its
+        result fails saying why, never left to the notebook's tools."""
         self.done = True
         ordered = [self._blocks[i].finished() for i in sorted(self._blocks)]
-        self.messages.append({"role": "assistant", "content": [b for b in ordered if b]})
+        content = [b for b in ordered if b]
+        self.messages.append({"role": "assistant", "content": content})
         self._blocks.clear()
+        if self._stop_reason == "refusal":
+            said = first_str(self._stop_details, "explanation", "category") or "no reason given"
+            return [RunFailed(message=f"the model refused to go on: {said}", code="refusal")]
+        left = _unanswered(content) if self._stop_reason in _CUT else []
+        why = f"unfinished: the answer stopped ({self._stop_reason}) before this call was whole"
+        events: list[Event] = [ToolCallFinished(call_id=i, error=why) for i in left]
         usage = parse_usage({k: v for k, v in self._usage.items() if v is not None})
-        return [RunCompleted(usage=usage, finish_reason=self._stop_reason, model=self._model)]
+        completed = RunCompleted(usage=usage, finish_reason=self._stop_reason, model=self._model)
+        return [*events, completed]
 
     def _ping(self, frame: _Obj) -> list[Event] | None:
         return []
@@ -218,6 +234,12 @@ class AnthropicTranslator(Translator):
         "ping": _ping,
         "error": _error,
     }
+
+
+def _unanswered(content: list[_Obj]) -> list[str]:
+    """The calls of an assistant message that no result block in it answers, in its order."""
+    results = {b.get("tool_use_id") for b in content}
+    return [b["id"] for b in content if b.get("type") in _CALLS and b["id"] not in results]
 
 
 def _started(start: _Obj) -> list[Event] | None:

@@ -5,13 +5,14 @@ response continuing the run. Details: docs/responses.md."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from .._core.approvals import ApprovalDecision
 from .._core.client_tools import ToolResult
-from .._core.exceptions import ConfigurationError
+from .._core.exceptions import ConfigurationError, HTTPStatusError
 from .._core.request import RunRequest
 from ._base import HttpRequest, RemoteRun, RunRef, Translator
 from ._frames import as_dict, first_number, first_str, model_name, parse_usage
@@ -24,6 +25,9 @@ __all__ = ["OpenAIResponses", "ResponsesTranslator"]
 
 _Obj = dict[str, Any]
 _STREAM = {"Accept": "text/event-stream"}
+DEVUI_KEY = "entity_id"
+DEVUI_REFUSAL = "Missing entity_id in metadata"
+"""Microsoft Agent Framework's DevUI's words for a response that does not name its agent."""
 CONVERSATION_PREFIX = "conv"
 """Thread ids that name a conversation (OpenAI's ``conv_...``); others are response ids."""
 
@@ -58,8 +62,9 @@ class OpenAIResponses(OpenAIAPI):
     background response, which survives a cut and can be attached to and cancelled; implies
     ``store``), ``store`` (keep responses on the server; the server's default when unset),
     ``agent_metadata`` (a metadata key the agent's name is sent under, for a server that
-    routes a response to its agent by metadata: ``"entity_id"`` for Microsoft Agent
-    Framework's DevUI).
+    routes a response to its agent by metadata). Microsoft Agent Framework's DevUI needs no
+    option: its refusal of a response that does not name the agent (:meth:`refused`) names
+    it in ``metadata.entity_id`` from then on.
     """
 
     name: ClassVar[str] = "openai-responses"
@@ -82,6 +87,8 @@ class OpenAIResponses(OpenAIAPI):
         self.store = None if store is None else bool(store)
         agent_metadata = options.get("agent_metadata")
         self.agent_metadata = None if agent_metadata is None else str(agent_metadata)
+        self.routed_by: str | None = None
+        """The metadata key a server's refusal said names the agent (DevUI's ``entity_id``)."""
         if self.background and self.store is False:
             raise ConfigurationError(
                 "OpenAI Responses: background=True needs the response stored; drop store=False"
@@ -117,8 +124,9 @@ class OpenAIResponses(OpenAIAPI):
         if request.tools:
             body["tools"] = [{"type": "function", **t.declaration()} for t in request.tools]
         metadata = metadata_with_followups(request)
-        if self.agent_metadata:
-            metadata.setdefault(self.agent_metadata, request.agent)
+        for key in (self.agent_metadata, self.routed_by):
+            if key:
+                metadata.setdefault(key, request.agent)
         if metadata:
             body["metadata"] = metadata
         return request.with_extra(body)
@@ -126,6 +134,22 @@ class OpenAIResponses(OpenAIAPI):
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
         body = self._body(request, request.thread_id, _input(request))
         return HttpRequest("POST", "/responses", json=body, headers=_STREAM)
+
+    def refused(
+        self, request: RunRequest, sent: HttpRequest, error: HTTPStatusError
+    ) -> HttpRequest | None:
+        """DevUI's 400 ``Missing entity_id in metadata``: ``sent`` again with the agent's
+        name there, as every later request of this connection names it. Sending it to every
+        Responses server instead would store a key of agentnb's on OpenAI's responses and take
+        one of the 16 metadata entries it allows."""
+        body = sent.json
+        if error.status_code != 400 or DEVUI_REFUSAL not in error.body:
+            return None
+        if not isinstance(body, dict) or DEVUI_KEY in (as_dict(body.get("metadata")) or {}):
+            return None
+        self.routed_by = DEVUI_KEY
+        metadata = {**(as_dict(body.get("metadata")) or {}), DEVUI_KEY: request.agent}
+        return dataclasses.replace(sent, json={**body, "metadata": metadata})
 
     def cannot_fork(self, thread_id: str | None) -> str | None:
         """A chain of responses forks by itself: a retry's ``previous_response_id`` is the

@@ -1,4 +1,5 @@
-"""The built-in local agent server: every dialect agentnb speaks, offline, with no account.
+"""The built-in local agent server: every dialect agentnb speaks but a model API's and a
+framework's own server's (``anthropic``, ``adk``), offline, with no account.
 
 Start it from Python (a daemon thread, a free port, a random key)::
 

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
-from agentnb import AsyncAgentClient, Run, RunInterruptedError
+from agentnb import AsyncAgentClient, InvalidRequestError, Run, RunInterruptedError
 
 RESPONSE = "resp_hostile"
 _Obj = dict[str, Any]
@@ -310,3 +310,71 @@ async def test_reasoning_summary_is_reasoning_never_the_answer() -> None:
     assert run.reasoning == "First\n\nSecond thought"
     assert run.text == "I can't help."  # the rest of the refusal came with the response
     assert run.finish_reason == "refusal"
+
+
+DEVUI_REFUSAL = {
+    "error": {
+        "message": "Missing entity_id in metadata. Provide metadata.entity_id in request.",
+        "type": "invalid_request_error",
+        "code": None,
+    }
+}
+"""Microsoft Agent Framework's DevUI's 400 (agent-framework-devui 1.0.0b261022, _server.py)."""
+
+
+class RoutedByMetadata:
+    """POST /responses as DevUI answers it: a 400 unless ``metadata.entity_id`` names the
+    agent (``always_refuse``: whatever the body says), else the answer. Every body is kept."""
+
+    def __init__(self, *, refuses: bool = True, always_refuse: bool = False) -> None:
+        self.refuses, self.always_refuse = refuses, always_refuse
+        self.bodies: list[_Obj] = []
+
+    async def __call__(self, conn: Conn, request: Request) -> None:
+        body = json.loads(request.body)
+        self.bodies.append(body)
+        named = (body.get("metadata") or {}).get("entity_id")
+        if self.always_refuse or (self.refuses and not named):
+            head = http_head("400 Bad Request", {"Content-Type": "application/json"})
+            await conn.send(head + json.dumps(DEVUI_REFUSAL).encode())
+            return
+        await conn.send(sse_head() + frames(answer(["Routed."])))
+
+
+async def runs_against(server: RoutedByMetadata, count: int, **options: Any) -> list[Run]:
+    with HostileServer(server) as srv:
+        async with AsyncAgentClient(
+            "openai-responses", base_url=srv.url, record=False, max_retries=0, **options
+        ) as client:
+            return [await client.run("finance", f"question {n}") for n in range(count)]
+
+
+def sent_metadata(server: RoutedByMetadata) -> list[object]:
+    return [body.get("metadata") for body in server.bodies]
+
+
+async def test_devui_refusing_a_run_without_its_agent_gets_it_again_named_once() -> None:
+    server = RoutedByMetadata()
+    first, second = await runs_against(server, 2)
+    assert (first.status, first.text, second.text) == ("completed", "Routed.", "Routed.")
+    # the refused request made no run: sent again once with the agent named; the connection
+    # then names it from the start
+    assert sent_metadata(server) == [None, {"entity_id": "finance"}, {"entity_id": "finance"}]
+    assert [body["input"] for body in server.bodies] == ["question 0", "question 0", "question 1"]
+    assert first.retries == 0
+
+
+async def test_a_server_that_takes_the_run_is_sent_no_metadata_it_was_not_given() -> None:
+    server = RoutedByMetadata(refuses=False)  # OpenAI's API: no key of agentnb's in metadata
+    [run] = await runs_against(server, 1)
+    assert run.status == "completed" and sent_metadata(server) == [None]
+    server = RoutedByMetadata(refuses=False)
+    [run] = await runs_against(server, 1, provider_options={"agent_metadata": "entity_id"})
+    assert sent_metadata(server) == [{"entity_id": "finance"}]  # the option, sent at once
+
+
+async def test_a_refusal_the_agents_name_does_not_end_is_raised_after_one_more_try() -> None:
+    server = RoutedByMetadata(always_refuse=True)
+    with pytest.raises(InvalidRequestError, match="Missing entity_id in metadata"):
+        await runs_against(server, 1)
+    assert sent_metadata(server) == [None, {"entity_id": "finance"}]

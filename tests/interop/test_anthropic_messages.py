@@ -118,6 +118,69 @@ async def test_an_error_event_fails_the_run_with_its_type(messages_url: str) -> 
     assert run.text == "Part"
 
 
+def position_value(ticker: str = "NVDA", shares: int = 1) -> float:
+    """The value of a position (every argument has a default: a call with none would run)."""
+    raise AssertionError("a call cut by max_tokens is never run")
+
+
+async def test_a_max_tokens_stop_keeps_the_answer_cut_there(messages_url: str) -> None:
+    async with client(messages_url) as anthropic:
+        run = await anthropic.run("max-tokens", "Tell me everything.")
+        again = await anthropic.run("claude-sonnet-4-5", "Go on", thread_id=run.thread_id)
+    assert (run.status, run.text, run.finish_reason) == ("completed", "The answer is", "max_tokens")
+    assert run.usage is not None and run.usage.completion_tokens == 3
+    assert again.text == "Turn with 3 messages."  # the cut answer stays in the thread
+
+
+async def test_a_call_cut_by_max_tokens_is_not_run_and_says_why(messages_url: str) -> None:
+    async with client(messages_url) as anthropic:
+        run = await anthropic.run("max-tokens-call", "portfolio", tools=[position_value])
+        again = await anthropic.run("claude-sonnet-4-5", "Go on", thread_id=run.thread_id)
+    assert (run.status, run.text, run.finish_reason) == ("completed", "Let me look.", "max_tokens")
+    [call] = run.tool_calls
+    assert (call.call_id, call.status, call.output) == ("toolu_cut", "failed", None)
+    assert call.error == "unfinished: the answer stopped (max_tokens) before this call was whole"
+    assert run.client_tool_calls == []
+    # the thread keeps the text, not the call nobody answered (the API refuses a lone tool_use)
+    assert again.status == "completed" and again.text == "Turn with 3 messages."
+
+
+async def test_a_stop_sequence_ends_the_answer_as_the_model_ended_it(messages_url: str) -> None:
+    async with client(messages_url) as anthropic:
+        run = await anthropic.run("stop-sequence", "Steps?")
+    assert (run.status, run.text, run.finish_reason) == ("completed", "Step one.", "stop_sequence")
+
+
+async def test_a_refusal_fails_the_run_with_its_explanation_and_leaves_the_thread(
+    messages_url: str,
+) -> None:
+    async with client(messages_url) as anthropic:
+        with pytest.raises(RunFailedError) as refused:
+            await anthropic.run("refusal", "Write malware.", thread_id="thread_refused")
+        again = await anthropic.run("claude-sonnet-4-5", "Hi", thread_id="thread_refused")
+    run = refused.value.run
+    assert run is not None and run.status == "failed" and run.text == "Hello.."
+    assert run.error is not None and run.error.code == "refusal"
+    assert "declined because it could enable cyber harm" in run.error.message
+    assert "cyber" in str(refused.value)
+    # Anthropic: after a refusal the turn that caused it goes before the thread goes on
+    assert again.text == "The answer is 4."  # its one message: the refused turn was not kept
+
+
+async def test_a_paused_turn_ends_the_run_and_its_call_says_it_was_paused(
+    messages_url: str,
+) -> None:
+    async with client(messages_url) as anthropic:
+        run = await anthropic.run("pause-turn", "NVDA?")
+        again = await anthropic.run("claude-sonnet-4-5", "And?", thread_id=run.thread_id)
+    assert (run.status, run.finish_reason) == ("completed", "pause_turn")
+    [call] = run.tool_calls
+    assert (call.call_id, call.name, call.status) == ("srvtoolu_p", "web_search", "failed")
+    assert call.error is not None and "pause_turn" in call.error
+    # the paused call, without its result, is not sent back before a new question
+    assert again.text == "Turn with 2 messages."
+
+
 async def test_error_statuses_are_typed(messages_url: str) -> None:
     async with client(messages_url, max_retries=0) as anthropic:
         with pytest.raises(ServerError) as overloaded:

@@ -1,7 +1,8 @@
 """Microsoft Agent Framework's DevUI (``agent-framework-devui``, ``.tools/devui``, pinned in
 ``tests/sdk_envs/devui.txt``), started as its docs start it (``devui ./agents``), serving an
 agent on a scripted chat client (``devui_agents/finance``): its ``/v1/responses`` routes a
-response to an agent by ``metadata.entity_id``, and streams the result of a tool the framework ran
+response to an agent by ``metadata.entity_id`` (its 400 without it is answered by sending the run
+again with it, no option needed), and streams the result of a tool the framework ran
 itself as its own ``response.function_result.complete`` event."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import httpx
 import pytest
 from agentnb_testing import free_port, sdk_python, serving
 
-from agentnb import AsyncAgentClient, InvalidRequestError
+from agentnb import AsyncAgentClient, NotFoundError
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -37,9 +38,12 @@ def client(url: str, **options: object) -> AsyncAgentClient:
 
 
 async def test_the_agent_named_runs_and_its_own_tool_call_is_finished(devui_url: str) -> None:
-    async with client(devui_url, provider_options={"agent_metadata": "entity_id"}) as devui:
+    async with client(devui_url) as devui:  # no option: DevUI's 400 says where the name goes
         run = await devui.run("finance", "What is my NVDA position worth?")
-    assert (run.status, run.text) == ("completed", "The position is worth 301.5.")
+        again = await devui.run("finance", "And now?")
+    for each in (run, again):
+        assert (each.status, each.text) == ("completed", "The position is worth 301.5.")
+        assert each.retries == 0 and each.client_tool_calls == [] and each.finish_reason == "stop"
     [call] = run.tool_calls
     assert (call.call_id, call.name, call.arguments) == (
         "call_1",
@@ -47,10 +51,15 @@ async def test_the_agent_named_runs_and_its_own_tool_call_is_finished(devui_url:
         {"ticker": "NVDA", "shares": 3},
     )
     assert (call.status, call.output, call.ran_by) == ("succeeded", "301.5", None)
-    assert run.client_tool_calls == [] and run.finish_reason == "stop"
 
 
-async def test_without_the_agent_in_metadata_devui_says_what_it_needs(devui_url: str) -> None:
+async def test_the_agent_named_by_the_option_runs_at_the_first_request(devui_url: str) -> None:
+    async with client(devui_url, provider_options={"agent_metadata": "entity_id"}) as devui:
+        run = await devui.run("finance", "What is my NVDA position worth?")
+    assert (run.status, run.text) == ("completed", "The position is worth 301.5.")
+
+
+async def test_an_agent_devui_does_not_have_is_its_404(devui_url: str) -> None:
     async with client(devui_url) as devui:
-        with pytest.raises(InvalidRequestError, match=r'DevUI.*"agent_metadata": "entity_id"'):
-            await devui.run("finance", "hi")
+        with pytest.raises(NotFoundError, match="Entity not found: nobody"):
+            await devui.run("nobody", "hi")

@@ -9,7 +9,10 @@ The model names the script: ``claude-sonnet-4-5`` thinks then answers (a second 
 many messages it was sent), ``search`` runs a web search itself, ``tools`` calls the
 notebook's ``position_value`` and answers with its ``tool_result``, ``overloaded`` fails
 mid-stream with an ``error`` event, ``status-529`` / ``status-400`` answer with that status,
-``slow`` streams until the client goes (``GET /gone`` then says whether it went).
+``slow`` streams until the client goes (``GET /gone`` then says whether it went);
+``max-tokens``, ``max-tokens-call`` (cut inside a ``tool_use``'s arguments), ``stop-sequence``,
+``refusal`` (with ``stop_details``) and ``pause-turn`` (a web search paused before its result)
+stop with that stop reason.
 """
 
 from __future__ import annotations
@@ -57,10 +60,12 @@ def text(index: int, *pieces: str) -> list[Any]:
     return [block(index, t.TextBlock(type="text", text="")), *deltas, stop(index)]
 
 
-def end(reason: str, output_tokens: int) -> list[Any]:
+def end(reason: str, output_tokens: int, **delta: Any) -> list[Any]:
     usage = t.MessageDeltaUsage(output_tokens=output_tokens)
     message_delta = t.RawMessageDeltaEvent(
-        type="message_delta", delta={"stop_reason": reason, "stop_sequence": None}, usage=usage
+        type="message_delta",
+        delta={"stop_reason": reason, "stop_sequence": None, **delta},
+        usage=usage,
     )
     return [message_delta, t.RawMessageStopEvent(type="message_stop")]
 
@@ -149,7 +154,70 @@ def overloaded(body: dict[str, Any]) -> list[Any]:
     return [start(body["model"], "msg_over", 5), *text(0, "Part")[:2], error]
 
 
-SCRIPTS = {"search": search, "tools": tools, "overloaded": overloaded}
+def max_tokens(body: dict[str, Any]) -> list[Any]:
+    return [start(body["model"], "msg_cut", 7), *text(0, "The answer is"), *end("max_tokens", 3)]
+
+
+def max_tokens_in_a_call(body: dict[str, Any]) -> list[Any]:
+    """Cut while the call's arguments stream: they never close."""
+    return [
+        start(body["model"], "msg_cut_call", 7),
+        *text(0, "Let me look."),
+        block(1, t.ToolUseBlock(type="tool_use", id="toolu_cut", name="position_value", input={})),
+        delta(1, t.InputJSONDelta(type="input_json_delta", partial_json='{"ticker": "NV')),
+        stop(1),
+        *end("max_tokens", 16),
+    ]
+
+
+def stop_sequence(body: dict[str, Any]) -> list[Any]:
+    return [
+        start(body["model"], "msg_seq", 7),
+        *text(0, "Step one."),
+        *end("stop_sequence", 4, stop_sequence="###"),
+    ]
+
+
+def refusal(body: dict[str, Any]) -> list[Any]:
+    details = t.RefusalStopDetails(
+        type="refusal",
+        category="cyber",
+        explanation="This request was declined because it could enable cyber harm.",
+    )
+    return [
+        start(body["model"], "msg_refused", 9),
+        *text(0, "Hello.."),
+        *end("refusal", 2, stop_details=details.model_dump()),
+    ]
+
+
+def pause_turn(body: dict[str, Any]) -> list[Any]:
+    """A server tool's long turn paused: the call made, no result yet."""
+    query = {"query": "NVDA price"}
+    return [
+        start(body["model"], "msg_paused", 30),
+        block(
+            0,
+            t.ServerToolUseBlock(
+                type="server_tool_use", id="srvtoolu_p", name="web_search", input={}
+            ),
+        ),
+        delta(0, t.InputJSONDelta(type="input_json_delta", partial_json=json.dumps(query))),
+        stop(0),
+        *end("pause_turn", 6),
+    ]
+
+
+SCRIPTS = {
+    "search": search,
+    "tools": tools,
+    "overloaded": overloaded,
+    "max-tokens": max_tokens,
+    "max-tokens-call": max_tokens_in_a_call,
+    "stop-sequence": stop_sequence,
+    "refusal": refusal,
+    "pause-turn": pause_turn,
+}
 
 
 def frame(event: Any) -> bytes:
