@@ -241,7 +241,7 @@ class AsyncRunStream:
                 await self.consume(on_event)
         except AgentNBError as exc:
             exc.run = self.run
-            error = exc
+            error = _without_stream_frames(exc)
         except Exception as exc:  # a bug: the run ended failed saying so (see _events)
             error = exc
         if not self.run.done:
@@ -675,3 +675,16 @@ class AsyncRunStream:
         if response is not None:
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
                 await self._transport.close_response(response, keep=keep)
+
+
+def _without_stream_frames(error: AgentNBError) -> AgentNBError:
+    """``error`` as the run's outcome, without the frames of the stream's loop it was raised
+    through: their locals hold the frame and the events that ended the run (a refused event
+    past ``max_run_mib`` among them), which a caller keeping the error would keep too. Its
+    cause keeps its own traceback."""
+    error.__traceback__ = None
+    context = error.__context__
+    while isinstance(context, AgentNBError) and context.__traceback__ is not None:
+        context.__traceback__ = None
+        context = context.__context__
+    return error

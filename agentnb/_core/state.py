@@ -20,8 +20,10 @@ from ..events import CustomEvent, StateDelta, StateSnapshot
 
 __all__ = [
     "CONTAINER_SIZE",
+    "ITEM_SIZE",
     "MAX_CUSTOM_EVENTS",
     "MAX_PATCH_OPERATIONS",
+    "STRING_SIZE",
     "AgentState",
     "PatchError",
     "PatchTooLarge",
@@ -36,12 +38,19 @@ MAX_CUSTOM_EVENTS = 10_000
 CONTAINER_SIZE = 64
 """What a list or an object counts besides its items: an empty one costs memory too (an
 empty Python list is 56 bytes, a dict 64)."""
+ITEM_SIZE = 16
+"""What each item of a list or an object counts besides its value: the container's slot for it
+(8 bytes a list's, about 24 a dict's)."""
+STRING_SIZE = 48
+"""What a string counts besides its characters: a Python string object is 49 bytes and up, and
+JSON's parser makes one per string, even a short one."""
 MAX_PATCH_OPERATIONS = 10_000
 """Operations one patch (one AG-UI ``STATE_DELTA``) may hold, under a bound."""
 BYTES_PER_ITEM_OF_WORK = 8
 """One patch may touch one item per this many bytes its run may keep (:func:`patch_work`):
 2 M items under the default 16 MiB, some tenths of a second at most."""
-_SCALAR_SIZE = 8
+_SCALAR_SIZE = 32
+"""A number (a Python int is 28 bytes, a float 24), true, false or null."""
 _INDEX = re.compile(r"0|[1-9][0-9]*")
 _BAD_ESCAPE = re.compile(r"~(?![01])")
 
@@ -65,17 +74,18 @@ def patch_work(bound: int | None) -> int | None:
 
 
 def json_size(value: Any, limit: int | None = None) -> int:
-    """About how many bytes ``value`` keeps: its strings' lengths, 8 for any other scalar,
-    :data:`CONTAINER_SIZE` for each list or object (walked without recursion, so no nesting
-    is too deep). With ``limit``, the walk stops once the size passes it (the result is then
-    past ``limit``, not exact), so a value that shares its parts many times is never walked
-    whole."""
+    """About how many bytes ``value`` keeps in memory once parsed: a string its length and
+    :data:`STRING_SIZE`, any other scalar 32, a list or object :data:`CONTAINER_SIZE` and
+    :data:`ITEM_SIZE` per item, so a list of a million ``""`` counts what it holds, not the
+    nothing its characters are (walked without recursion, so no nesting is too deep). With
+    ``limit``, the walk stops once the size passes it (the result is then past ``limit``, not
+    exact), so a value that shares its parts many times is never walked whole."""
     return _walk(value, limit, None)[0]
 
 
 def _walk(value: Any, limit: int | None, items: int | None) -> tuple[int, int]:
     """:func:`json_size` and the items it walked; it stops once the size passes ``limit`` or
-    the items pass ``items`` (an empty string counts no bytes, yet is an item to walk)."""
+    the items pass ``items``."""
     size, walked, pending = 0, 0, [value]
     pop, extend = pending.pop, pending.extend
     while pending:
@@ -85,12 +95,12 @@ def _walk(value: Any, limit: int | None, items: int | None) -> tuple[int, int]:
         if kind not in _JSON_TYPES:
             kind = _json_type(item)
         if kind is str:
-            size += len(item)
+            size += STRING_SIZE + len(item)
         elif kind is list:
-            size += CONTAINER_SIZE
+            size += CONTAINER_SIZE + ITEM_SIZE * len(item)
             extend(item)
         elif kind is dict:
-            size += CONTAINER_SIZE
+            size += CONTAINER_SIZE + ITEM_SIZE * len(item)
             extend(item.keys())
             extend(item.values())
         else:
@@ -188,6 +198,11 @@ def _limit(room: int | None, freed: int) -> int | None:
     return None if room is None else room + freed
 
 
+def _member_size(key: str) -> int:
+    """What an object's member counts besides its value: its slot and its key (a string)."""
+    return ITEM_SIZE + STRING_SIZE + len(key)
+
+
 def _check_room(grown: int, room: int | None) -> None:
     if room is not None and grown > room:
         raise PatchTooLarge(f"it would keep {grown:,} bytes more, {room:,} left")
@@ -278,7 +293,7 @@ class _Patch:
         if isinstance(parent, list):
             index = _index(parent, token, insert=insert)
             if insert:
-                self._count(size)
+                self._count(size + ITEM_SIZE)
                 self._spend(len(parent) - index)  # the items after it move
                 parent.insert(index, value)
             else:
@@ -288,7 +303,7 @@ class _Patch:
             if token in parent:
                 self._count(size - self._measure(parent[token]))
             else:
-                self._count(size + len(token))
+                self._count(size + _member_size(token))
             parent[token] = value
 
     def _remove(self, path: list[str], *, measured: bool) -> None:
@@ -299,9 +314,10 @@ class _Patch:
             index = _index(parent, token, insert=False)
             self._spend(len(parent) - index)  # the items after it move
             removed = parent.pop(index)
+            self._count(-ITEM_SIZE)
         elif token in parent:
             removed = parent.pop(token)
-            self._count(-len(token))
+            self._count(-_member_size(token))
         else:
             raise PatchError(f"no member {token!r:.80} to remove")
         if measured:

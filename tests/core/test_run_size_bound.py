@@ -28,6 +28,9 @@ DOUBLING = {"op": "copy", "from": "/a", "path": "/a/-"}
 """Copies the list at ``/a`` into itself: each operation doubles the state."""
 EMPTY_LISTS = 100_000
 EMPTY_LIST_EVENTS = 20
+SMALL_VALUES: dict[str, Any] = {"empty_strings": "", "short_strings": "ab", "numbers": 1000}
+"""A value of each kind that JSON writes in a few bytes and Python holds in many more (a
+string object, a number object, and the list's reference to each)."""
 EMPTY_LISTS_FRAME = (
     b'data: {"type":"CUSTOM","name":"noise","value":[' + b"[]," * 999_999 + b"[]]}\n\n"
 )
@@ -73,6 +76,11 @@ def _content(scenario: str) -> Iterator[bytes]:
         elif scenario == "empty_lists":  # containers that hold nothing still cost memory
             for _ in range(EMPTY_LIST_EVENTS):
                 yield _frame("CUSTOM", name="noise", value=[[]] * EMPTY_LISTS)
+            yield _frame("RUN_FINISHED", threadId="t1", runId="r1")
+            return
+        elif scenario in SMALL_VALUES:  # each value costs memory beyond its characters
+            for _ in range(EMPTY_LIST_EVENTS * 4):
+                yield _frame("CUSTOM", name="noise", value=[SMALL_VALUES[scenario]] * EMPTY_LISTS)
             yield _frame("RUN_FINISHED", threadId="t1", runId="r1")
             return
         elif scenario == "one_frame_of_empty_lists":  # 3 MB on the wire, ~64 MB parsed
@@ -237,13 +245,14 @@ def test_a_bad_bound_is_a_configuration_error(bad: object) -> None:
         _client("http://127.0.0.1:9", max_run_mib=bad)
 
 
-@pytest.mark.parametrize("scenario", ["copy_doubling", "empty_lists"])
+@pytest.mark.parametrize("scenario", ["copy_doubling", "empty_lists", *SMALL_VALUES])
 def test_what_the_state_and_custom_events_hold_counts_not_their_wire_size(
     url: str, scenario: str
 ) -> None:
     """Issue 53: 2,254 bytes of ``copy`` operations double the state 50 times, and events of
-    a hundred thousand empty lists (400 KB each) hold 6 MB each: the run counts what it
-    would keep, ends at its bound, and the process stays near it."""
+    a hundred thousand empty lists (400 KB each) hold 6 MB each, and a hundred thousand empty
+    or short strings or small numbers hold 0.8–6 MB where the strings' characters are 0–200 KB:
+    the run counts what it would keep, ends at its bound, and the process stays near it."""
     bound = 4 * MIB
     process = psutil.Process()
     with _client(url, max_run_mib=4) as client:

@@ -21,9 +21,9 @@ import agentnb
 from agentnb._core.state import MAX_PATCH_OPERATIONS, PatchTooMuchWork, apply_patch
 
 LONG = 100_000
-"""Items of the state's long list: 800 KB of the 4 MiB the runs here may keep."""
-SHORT_STRINGS = 400_000
-"""Empty strings count no bytes, but each is an item to walk or copy."""
+"""Items of the state's long list: 4.8 MB of the 32 MiB the runs here may keep."""
+SHORT_STRINGS = 200_000
+"""Empty strings: 12.8 MB of the bound, their copy 12.8 MB more, each an item to walk or copy."""
 REPEATS = 2_000
 
 
@@ -37,7 +37,7 @@ def _state_and_delta(scenario: str) -> tuple[Any, list[Any]]:
         return {"a": [0] * LONG}, pair * REPEATS
     if scenario == "copies_of_empty_strings":  # each pair walks the list twice
         pair = [{"op": "copy", "from": "/a", "path": "/b"}, {"op": "remove", "path": "/b"}]
-        return {"a": [""] * SHORT_STRINGS}, pair * 10
+        return {"a": [""] * SHORT_STRINGS}, pair * 40
     if scenario == "many_operations":  # each costs little, but there are too many
         return {"a": 0}, [{"op": "test", "path": "/a", "value": 0}] * (MAX_PATCH_OPERATIONS + 1)
     if scenario == "small_copies_and_appends":  # a small change to a large state, many times
@@ -89,7 +89,7 @@ def url() -> Iterator[str]:
 
 
 def _client(url: str) -> agentnb.AgentClient:
-    return agentnb.AgentClient("ag-ui", base_url=url, api_key="k", record=False, max_run_mib=4)
+    return agentnb.AgentClient("ag-ui", base_url=url, api_key="k", record=False, max_run_mib=32)
 
 
 @pytest.mark.parametrize("scenario", ["head_inserts", "copies_of_empty_strings", "many_operations"])
