@@ -137,6 +137,43 @@ def test_attachments_arrive_summarized_redacted_and_inside_the_data_block(
     assert session.stdout(kept) == "True True\n"  # the history and the trace keep it
 
 
+def test_a_read_in_a_run_carrying_an_injection_stops_at_the_gate(
+    session: Session, tap: tuple[WireTap, str, str]
+) -> None:
+    """The built-in finance_agent is not steered by what it reads: it calls the first tool
+    it is offered whatever the message says. What it shows here is that the call it makes in
+    a run whose message carries the injected instruction still asks first, and that denied,
+    nothing it would have read reaches the server (servers that obey the injection are
+    tests/interop/test_context_interop.py's)."""
+    wire = tap[0]
+    before = len(wire.bodies)
+    ran = session.execute(
+        """
+        asked = []
+        def approver(call):
+            asked.append(call.name)
+            return False
+        h = agentnb.ask("finance_agent", "Who are @customers?", via="t", context=True,
+                        approve=approver, wait=True, display=False)
+        print(h.run.status, [(c.name, c.status) for c in h.run.tool_calls], asked)
+        """
+    )
+    assert session.stdout(ran) == (
+        "completed [('notebook_variables', 'denied')] ['notebook_variables']\n"
+    )
+    asking, answered = wire.bodies[before : before + 2]
+    assert "IGNORE ALL PREVIOUS INSTRUCTIONS" in asking and '"notebook_read_file"' in asking
+    assert "the user denied this call" in answered
+    assert "customers: pandas DataFrame 2×3" not in answered  # the listing was not read
+    for body in (asking, answered):
+        opened = re.search(r'<notebook-data id=\\"([0-9a-f]{16})\\">', body)
+        assert opened is not None
+        closing = f'</notebook-data id=\\"{opened.group(1)}\\">'
+        outside = body[: opened.start()] + body[body.index(closing) :]
+        assert "IGNORE ALL PREVIOUS INSTRUCTIONS" not in outside
+        assert body.count("IGNORE ALL PREVIOUS INSTRUCTIONS") == 1
+
+
 def test_an_unknown_name_is_refused_and_nothing_is_sent(
     session: Session, tap: tuple[WireTap, str, str]
 ) -> None:
