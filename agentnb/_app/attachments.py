@@ -22,7 +22,6 @@ from collections.abc import Collection, Mapping
 from typing import Any, Final
 
 from .._core.exceptions import ConfigurationError
-from .._core.secrets import redact_key_shapes
 from .._core.text import did_you_mean
 from .context_summary import (
     ContextSettings,
@@ -37,6 +36,7 @@ from .context_tools import (
     Kernel,
     cell_source,
     context_tools,
+    kernel_secrets,
     last_error,
     running_kernel,
     user_variables,
@@ -87,9 +87,15 @@ def _attachments(
     """``message`` with ``@@`` written ``@``, and each mention's text as sent (within the
     turn's budget)."""
     summaries: dict[str, str] = {}
+    secrets = kernel_secrets(kernel) if "@" in message else ()
 
     def resolved(match: re.Match[str]) -> str:
-        return _resolved(match, kernel, settings, summaries)
+        if match.group("at"):
+            return "@"
+        mention = match.group(0)
+        if mention not in summaries:
+            summaries[mention] = _summary(match, kernel, settings, secrets)
+        return mention
 
     text = _outside_code(message, lambda part: _MENTION.sub(resolved, part))
     items = within_turn(list(summaries.values()), settings.turn_chars)
@@ -133,31 +139,23 @@ class KernelAttachments:
         return _outside_code(message, lambda part: _MENTION.sub(literal, part))
 
 
-def _resolved(
-    match: re.Match[str], kernel: Kernel, settings: ContextSettings, summaries: dict[str, str]
+def _summary(
+    match: re.Match[str], kernel: Kernel, settings: ContextSettings, secrets: tuple[str, ...]
 ) -> str:
-    if match.group("at"):
-        return "@"
-    mention = match.group(0)
-    if mention not in summaries:
-        summaries[mention] = _summary(match, kernel, settings)
-    return mention
-
-
-def _summary(match: re.Match[str], kernel: Kernel, settings: ContextSettings) -> str:
+    """A mention's text as sent, redacted of the kernel's ``secrets`` among the rest."""
     mention = match.group(0)
     if match.group("cells"):
         number = int(match.group("number"))
         if match.group("cells") == "In":
-            return f"{mention}:\n" + redact_key_shapes(cell_source(kernel, number))
-        return summarize(_output(kernel, number), mention, settings)
+            return f"{mention}:\n" + cell_source(kernel, number, secrets)
+        return summarize(_output(kernel, number), mention, settings, secrets)
     name, attr = match.group("name"), match.group("attr")
     if name == "error" and "error" not in kernel.namespace:
-        return f"{mention}:\n{last_error(kernel)}"
+        return f"{mention}:\n{last_error(kernel, secrets)}"
     value = _variable(name, kernel, settings)
     if attr is not None:
         value = _part(value, name, attr)
-    return summarize(value, mention, settings)
+    return summarize(value, mention, settings, secrets)
 
 
 def _variable(name: str, kernel: Kernel, settings: ContextSettings) -> Any:

@@ -12,9 +12,10 @@ shows depends on the privacy level (:data:`LEVELS`):
 - ``stats``: and ``describe()`` of the sample, a number's value, a string's text;
 - ``sample``: and a few rows or items (the default).
 
-Every text is redacted on its way out (``redact_key_shapes``): registered keys, values of
-secret-looking environment variables, known key shapes; and a value under a secret-looking
-name (a variable, a dict key, a column) is never read at all. Names on the deny list are
+Every text is redacted on its way out (:func:`redacted`): registered keys, values of
+secret-looking environment variables, known key shapes, and the values the kernel holds under
+secret-looking names (:func:`secret_values`) wherever else they show; such a value (a
+variable, a dict key, a column) is never read for a summary at all. Names on the deny list are
 neither listed nor described.
 """
 
@@ -27,12 +28,18 @@ import secrets
 import sys
 import threading
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, get_args
 
 from .._core.exceptions import ConfigurationError
-from .._core.secrets import REDACTED, redact_key_shapes, secret_name
+from .._core.secrets import (
+    MIN_ENV_SECRET_LENGTH,
+    REDACTED,
+    redact,
+    redact_key_shapes,
+    secret_name,
+)
 from .._core.text import excerpt
 
 __all__ = [
@@ -51,6 +58,8 @@ __all__ = [
     "data_block",
     "kind_of",
     "new_nonce",
+    "redacted",
+    "secret_values",
     "summarize",
     "within_turn",
 ]
@@ -72,6 +81,13 @@ SHOWN_ROWS: Final = 5
 SHOWN_ITEMS: Final = 10
 SHOWN_COLUMNS: Final = 50
 CELL_CHARS: Final = 80
+SECRET_VALUES: Final = 1_000
+"""Values under secret-looking names gathered at most to redact elsewhere."""
+SECRET_SEARCH_ITEMS: Final = 20_000
+"""Items (variables, dict and list items, a secret-looking column's rows) the search for
+them looks at in all: it is bounded however much the namespace holds."""
+SECRET_SEARCH_ITEMS_EACH: Final = 2_000
+"""Items it looks at inside one variable at most (a long list does not use up the search)."""
 
 
 @dataclass(frozen=True)
@@ -167,15 +183,108 @@ def data_block(text: str, nonce: str) -> str:
     )
 
 
-def summarize(value: object, name: str, settings: ContextSettings | None = None) -> str:
-    """``name``'s ``value`` as the agent gets it: bounded, redacted, within the item budget."""
+def summarize(
+    value: object,
+    name: str,
+    settings: ContextSettings | None = None,
+    secrets: Iterable[str] = (),
+) -> str:
+    """``name``'s ``value`` as the agent gets it: bounded, redacted (``secrets`` too), within
+    the item budget."""
     settings = settings or _settings
     if secret_name(name.rsplit(".", 1)[-1]):
         text = f"{name}: {kind_of(value)} = {REDACTED} (its name looks secret: not read)"
     else:
         described = bounded(lambda: _describe(value, settings.level))
         text = f"{name}: {described}"
-    return cut(redact_key_shapes(text), settings.item_chars)
+    return cut(redacted(text, secrets), settings.item_chars)
+
+
+def redacted(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` as it may leave the kernel: without ``secrets`` (a kernel's
+    :func:`secret_values`), registered keys, secret-looking environment values or anything
+    shaped like a key. Redact before cutting, so no secret is cut in two and half sent."""
+    return redact_key_shapes(redact(text, secrets))
+
+
+def secret_values(namespace: Mapping[str, Any]) -> tuple[str, ...]:
+    """The strings ``namespace`` holds under secret-looking names, of 8 characters or more:
+    a variable's (or the strings in its list, tuple, set or dict), a dict key's (nested dicts
+    searched too) and a frame column's first rows. A summary never reads them; this finds
+    them to redact wherever else they show: in a cell's source (where the secret was typed),
+    in a cell's output, inside another value, in an error's message. The search is bounded
+    (:data:`SECRET_SEARCH_ITEMS`): the variables named like secrets are looked at first,
+    lists, tuples and sets last."""
+    search = _SecretSearch()
+    for name, value in sorted(namespace.items(), key=_search_order):
+        if search.full():
+            break
+        search.here = SECRET_SEARCH_ITEMS_EACH
+        search.visit(value, secret=secret_name(name), depth=0)
+    return tuple(search.found)
+
+
+def _search_order(item: tuple[str, Any]) -> int:
+    name, value = item
+    if secret_name(name):
+        return 0
+    return 2 if isinstance(value, list | tuple | set | frozenset) else 1
+
+
+class _SecretSearch:
+    """What :func:`secret_values` has found, and how many items it may still look at."""
+
+    def __init__(self) -> None:
+        self.found: set[str] = set()
+        self.left = SECRET_SEARCH_ITEMS
+        self.here = SECRET_SEARCH_ITEMS_EACH
+
+    def full(self) -> bool:
+        return self.left <= 0 or len(self.found) >= SECRET_VALUES
+
+    def done(self) -> bool:
+        """Whether this variable has been looked through as far as it may be."""
+        return self.here <= 0 or self.full()
+
+    def visit(self, value: Any, *, secret: bool, depth: int) -> None:
+        """``value``, held under a secret-looking name if ``secret``."""
+        self.left -= 1
+        self.here -= 1
+        if isinstance(value, str):
+            if secret and len(value) >= MIN_ENV_SECRET_LENGTH:
+                self.found.add(value)
+        elif isinstance(value, dict) and depth < 3:
+            self._items(value.items(), secret, depth)
+        elif isinstance(value, list | tuple | set | frozenset) and depth < 3:
+            self._items(((None, item) for item in value), secret, depth)
+        elif _of("pandas", "DataFrame")(value) or _of("polars", "DataFrame")(value):
+            self._columns(value)
+
+    def _items(self, items: Iterable[tuple[Any, Any]], secret: bool, depth: int) -> None:
+        try:
+            for key, item in items:
+                if self.done():
+                    return
+                named = isinstance(key, str) and secret_name(key)
+                self.visit(item, secret=secret or named, depth=depth + 1)
+        except RuntimeError:  # changed by another thread while read: searched as far as it got
+            pass
+
+    def _columns(self, frame: Any) -> None:
+        """The first rows of ``frame``'s columns with secret-looking names."""
+        polars = _of("polars", "DataFrame")(frame)
+        try:
+            for position, column in enumerate(list(frame.columns)[:SHOWN_COLUMNS]):
+                if self.done() or not (isinstance(column, str) and secret_name(column)):
+                    continue
+                rows = max(min(self.left, self.here), 0)
+                if polars:
+                    head = frame.get_column(column).head(rows).to_list()
+                else:
+                    head = frame.iloc[:rows, position].tolist()
+                self._items(((None, v) for v in head), True, 2)
+        except Exception:  # a frame of an unexpected kind: its columns are still never read
+            pass
 
 
 def bounded(describe: Callable[[], str], limit: float = ITEM_TIME_LIMIT) -> str:

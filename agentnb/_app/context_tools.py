@@ -16,7 +16,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FunctionType
@@ -24,7 +24,6 @@ from typing import Any, Final
 
 from .._core.client_tools import ClientTool, tool
 from .._core.exceptions import ConfigurationError
-from .._core.secrets import redact_key_shapes
 from .._display.environment import user_shell
 from .context_summary import (
     ContextSettings,
@@ -35,6 +34,8 @@ from .context_summary import (
     data_block,
     kind_of,
     new_nonce,
+    redacted,
+    secret_values,
     summarize,
 )
 
@@ -45,6 +46,7 @@ __all__ = [
     "Kernel",
     "cell_source",
     "context_tools",
+    "kernel_secrets",
     "kernel_tools",
     "last_error",
     "running_kernel",
@@ -116,23 +118,33 @@ def user_variables(kernel: Kernel, settings: ContextSettings) -> list[str]:
     return sorted(names)
 
 
+def kernel_secrets(kernel: Kernel) -> tuple[str, ...]:
+    """The values the user's names hold under secret-looking names (a variable, a dict key,
+    a column): redacted from everything read from ``kernel``, wherever they show."""
+    names = kernel.namespace.items()
+    return secret_values(
+        {n: v for n, v in list(names) if not n.startswith("_") and n not in kernel.hidden}
+    )
+
+
 def _of_agentnb(value: Any) -> bool:
     """agentnb's own objects: its functions, classes and their instances."""
     owner = value.__module__ if isinstance(value, type | FunctionType) else type(value).__module__
     return str(owner).split(".")[0] == "agentnb"
 
 
-def cell_source(kernel: Kernel, number: int) -> str:
-    """The source of cell ``number`` (``In[number]``)."""
+def cell_source(kernel: Kernel, number: int, secrets: Iterable[str]) -> str:
+    """The source of cell ``number`` (``In[number]``), redacted (``secrets`` too)."""
     cells = kernel.namespace.get("In")
     if not isinstance(cells, list) or not 0 < number < len(cells):
         raise ValueError(f"In[{number}]: there is no cell {number} in this kernel")
-    return cut(str(cells[number]), context_settings().item_chars)
+    return cut(redacted(str(cells[number]), secrets), context_settings().item_chars)
 
 
-def last_error(kernel: Kernel) -> str:
+def last_error(kernel: Kernel, secrets: Iterable[str]) -> str:
     """The last exception a cell raised: type, message, the user's frames and the last
-    library frame, without colour codes, the home directory as ``~``."""
+    library frame, without colour codes, the home directory as ``~``; redacted
+    (``secrets`` too)."""
     error = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
     if error is None:
         return "no cell has raised an exception in this kernel"
@@ -148,7 +160,7 @@ def last_error(kernel: Kernel) -> str:
             lines.append(f"    {frame.line.strip()}")
     if len(kept) < len(frames):
         lines.append(f"  [{counted(len(frames) - len(kept), 'library frame')} left out]")
-    return redact_key_shapes(cut("\n".join(lines), context_settings().item_chars))
+    return cut(redacted("\n".join(lines), secrets), context_settings().item_chars)
 
 
 def _message(error: BaseException) -> str:
@@ -167,8 +179,11 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
     """The context tools over ``kernel``, their results in the data block marked ``nonce``."""
     settings = context_settings()
 
-    def as_data(text: str) -> str:
-        return data_block(cut(redact_key_shapes(text), settings.item_chars), nonce)
+    def as_data(read: Callable[[tuple[str, ...]], str]) -> str:
+        """What ``read`` gives, given the kernel's secrets as they are now, redacted of them
+        (again, as a whole), within the item budget, in the data block."""
+        secrets = kernel_secrets(kernel)
+        return data_block(cut(redacted(read(secrets), secrets), settings.item_chars), nonce)
 
     def notebook_variables(page: int = 1) -> str:
         """List the variables in the user's notebook, a page at a time.
@@ -179,7 +194,7 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         pages = max(1, -(-len(names) // PAGE_SIZE))
         if not 1 <= page <= pages:
             raise ValueError(f"page {page} does not exist: there are {counted(pages, 'page')}")
-        return as_data(bounded(lambda: _variables_page(kernel, names, page, pages)))
+        return as_data(lambda _: bounded(lambda: _variables_page(kernel, names, page, pages)))
 
     def notebook_describe(name: str) -> str:
         """Describe one variable of the user's notebook (a frame's columns, dtypes, nulls,
@@ -189,25 +204,28 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         """
         if name not in user_variables(kernel, settings):
             raise ValueError(f"no variable {name!r} in the notebook (see notebook_variables)")
-        return data_block(summarize(kernel.namespace[name], name, settings), nonce)
+        value = kernel.namespace[name]
+        return as_data(lambda secrets: summarize(value, name, settings, secrets))
 
     def notebook_cells(count: int = RECENT_CELLS) -> str:
         """The notebook's most recent cells and the values they returned.
 
         :param count: how many cells, the latest last
         """
-        return as_data(bounded(lambda: _recent_cells(kernel, settings, count)))
+        return as_data(
+            lambda secrets: bounded(lambda: _recent_cells(kernel, settings, count, secrets))
+        )
 
     def notebook_error() -> str:
         """The last exception a cell of the notebook raised, with its traceback."""
-        return as_data(last_error(kernel))
+        return as_data(lambda secrets: last_error(kernel, secrets))
 
     def notebook_files(path: str = ".") -> str:
         """List the files of a folder under the notebook's working directory.
 
         :param path: a folder relative to the working directory
         """
-        return as_data(_files(kernel.cwd, path))
+        return as_data(lambda _: _files(kernel.cwd, path))
 
     def notebook_read_file(path: str, lines: int = FILE_LINES) -> str:
         """Read the first lines of a text file under the notebook's working directory.
@@ -215,7 +233,7 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         :param path: the file, relative to the working directory
         :param lines: how many lines from its start
         """
-        return as_data(_head(kernel.cwd, path, lines))
+        return as_data(lambda _: _head(kernel.cwd, path, lines))
 
     functions = (
         notebook_variables,
@@ -250,7 +268,9 @@ def _variables_page(kernel: Kernel, names: list[str], page: int, pages: int) -> 
     return "\n".join(lines)
 
 
-def _recent_cells(kernel: Kernel, settings: ContextSettings, count: int) -> str:
+def _recent_cells(
+    kernel: Kernel, settings: ContextSettings, count: int, secrets: Iterable[str]
+) -> str:
     cells = kernel.namespace.get("In")
     outputs = kernel.namespace.get("Out")
     if not isinstance(cells, list) or len(cells) < 2:
@@ -258,9 +278,10 @@ def _recent_cells(kernel: Kernel, settings: ContextSettings, count: int) -> str:
     count = max(1, min(count, 20))
     lines = []
     for number in range(max(1, len(cells) - count), len(cells)):
-        lines.append(f"In[{number}]:\n{cut(str(cells[number]), 1_000)}")
+        lines.append(f"In[{number}]:\n{cut(redacted(str(cells[number]), secrets), 1_000)}")
         if isinstance(outputs, Mapping) and number in outputs:
-            lines.append(cut(summarize(outputs[number], f"Out[{number}]", settings), 1_000))
+            output = summarize(outputs[number], f"Out[{number}]", settings, secrets)
+            lines.append(cut(output, 1_000))
     return "\n".join(lines)
 
 

@@ -31,6 +31,7 @@ from urllib.parse import quote, quote_plus
 from .exceptions import ConfigurationError
 
 __all__ = [
+    "MIN_ENV_SECRET_LENGTH",
     "MIN_SECRET_LENGTH",
     "REDACTED",
     "checked_key",

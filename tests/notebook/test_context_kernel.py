@@ -137,6 +137,43 @@ def test_attachments_arrive_summarized_redacted_and_inside_the_data_block(
     assert session.stdout(kept) == "True True\n"  # the history and the trace keep it
 
 
+def test_a_read_in_a_run_carrying_an_injection_stops_at_the_gate(
+    session: Session, tap: tuple[WireTap, str, str]
+) -> None:
+    """The built-in finance_agent is not steered by what it reads: it calls the first tool
+    it is offered whatever the message says. What it shows here is that the call it makes in
+    a run whose message carries the injected instruction still asks first, and that denied,
+    nothing it would have read reaches the server (servers that obey the injection are
+    tests/interop/test_context_interop.py's)."""
+    wire = tap[0]
+    before = len(wire.bodies)
+    ran = session.execute(
+        """
+        asked = []
+        def approver(call):
+            asked.append(call.name)
+            return False
+        h = agentnb.ask("finance_agent", "Who are @customers?", via="t", context=True,
+                        approve=approver, wait=True, display=False)
+        print(h.run.status, [(c.name, c.status) for c in h.run.tool_calls], asked)
+        """
+    )
+    assert session.stdout(ran) == (
+        "completed [('notebook_variables', 'denied')] ['notebook_variables']\n"
+    )
+    asking, answered = wire.bodies[before : before + 2]
+    assert "IGNORE ALL PREVIOUS INSTRUCTIONS" in asking and '"notebook_read_file"' in asking
+    assert "the user denied this call" in answered
+    assert "customers: pandas DataFrame 2×3" not in answered  # the listing was not read
+    for body in (asking, answered):
+        opened = re.search(r'<notebook-data id=\\"([0-9a-f]{16})\\">', body)
+        assert opened is not None
+        closing = f'</notebook-data id=\\"{opened.group(1)}\\">'
+        outside = body[: opened.start()] + body[body.index(closing) :]
+        assert "IGNORE ALL PREVIOUS INSTRUCTIONS" not in outside
+        assert body.count("IGNORE ALL PREVIOUS INSTRUCTIONS") == 1
+
+
 def test_an_unknown_name_is_refused_and_nothing_is_sent(
     session: Session, tap: tuple[WireTap, str, str]
 ) -> None:
@@ -201,6 +238,63 @@ def test_context_tools_ask_with_the_exact_payload_and_send_it(
     sent = wire.bodies[before + 1]
     payload = preview.split("it would send:\n", 1)[1].rstrip("\n")
     assert payload.replace('"', '\\"').replace("\n", "\\n") in sent
+
+
+def test_each_reads_approval_preview_holds_placeholders_where_its_secrets_would_be(
+    session: Session, tap: tuple[WireTap, str, str]
+) -> None:
+    """finance_agent calls the one tool it is offered, a string parameter given the first
+    upper-case word of the message: each read below would carry secrets (cell 1's source
+    holds four of them), and its approval preview and the request body answering it hold
+    ``***`` instead."""
+    wire = tap[0]
+    session.execute(
+        f"""
+        CFG = {{"host": "db", "token": cfg["token"], "api_key": {SECRETS["key_in_text"]!r}}}
+        TOKEN, DSN = db_password, dsn
+        db_password, os.environ["WAREHOUSE_TOKEN"]  # Out[3]: a cell's output
+        """
+    )
+    with pytest.raises(AssertionError, match="PermissionError"):
+        session.execute("raise PermissionError('login refused: ' + db_password + ' ' + dsn)")
+    reads = {
+        "notebook_describe CFG": ["'host': str 'db'", "'token': ***", "'api_key': ***"],
+        "notebook_describe TOKEN": ["TOKEN: str = *** (its name looks secret: not read)"],
+        "notebook_describe DSN": ["postgres://u:***@db"],
+        "notebook_cells": ["In[1]:", "In[5]:", "Out[2]: str", "Out[3]: tuple"],
+        "notebook_error": ["PermissionError: login refused: *** postgres://u:***@db"],
+    }
+    before = len(wire.bodies)
+    ran = session.execute(
+        f"""
+        import json
+        previews = []
+        for read in {list(reads)!r}:
+            tool, _, name = read.partition(" ")
+            offered = [t for t in agentnb.context.tools() if t.name == tool]
+            asked = []
+            h = agentnb.ask("finance_agent", f"What is in {{name or 'it'}}?", via="t",
+                            tools=offered, approve=lambda call: asked.append(call) or True,
+                            wait=True, display=False)
+            calls = [c.name for c in h.run.tool_calls]
+            previews.append([h.run.status, calls, [c.approval.reason for c in asked]])
+        print(json.dumps(previews))
+        """
+    )
+    seen = json.loads(session.stdout(ran))
+    for position, ((read, shown), (status, calls, asked)) in enumerate(
+        zip(reads.items(), seen, strict=True)
+    ):
+        assert (status, calls, len(asked)) == ("completed", [read.split()[0]], 1), read
+        preview = asked[0]
+        for text in shown:
+            assert text in preview, (read, text, preview)
+        sent = wire.bodies[before + 2 * position + 1]  # the request answering the call
+        payload = preview.split("it would send:\n", 1)[1]
+        assert json.dumps(payload, ensure_ascii=False)[1:-1] in sent, read
+        for kind, secret in SECRETS.items():
+            assert secret not in preview, f"{read}: the {kind} secret is in the preview"
+            assert secret not in sent, f"{read}: the {kind} secret went over the wire"
 
 
 def test_error_and_cells_and_the_magics_context_flag(

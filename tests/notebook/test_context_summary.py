@@ -224,6 +224,46 @@ def test_files_stay_under_the_working_directory(tmp_path: Path) -> None:
             read(path)
 
 
+def test_values_under_secret_looking_names_are_redacted_wherever_else_they_show() -> None:
+    pl = pytest.importorskip("polars")
+    typed = (
+        "db_password = 'hunter2-horse'\n"
+        "cfg = {'db': {'token': 'nested-token-1'}}\n"
+        "keys = ['list-secret-1']\n"
+        "users = pd.DataFrame({'api_key': ['column-secret']})\n"
+        "pf = pl.DataFrame({'token': ['polars-secret']})\n"
+        "print(records, 'record-secret')"
+    )
+    secret = ["hunter2-horse", "nested-token-1", "list-secret-1", "column-secret", "polars-secret"]
+    secret.append("record-secret")
+    k = Kernel(
+        {
+            "big": list(range(1_000_000)),  # does not use up the search
+            "records": [{"id": 1, "token": "record-secret"}],
+            "In": ["", typed, "db_password, 'short'"],
+            "Out": {2: ("login", "hunter2-horse", "short")},
+            "db_password": "hunter2-horse",
+            "cfg": {"db": {"token": "nested-token-1"}, "sort_key": "short"},
+            "api_keys": ["list-secret-1"],
+            "users": pd.DataFrame({"api_key": ["column-secret"], "name": ["ann"]}),
+            "pf": pl.DataFrame({"token": ["polars-secret"]}),
+            "note": "mail hunter2-horse to polars-secret",
+        }
+    )
+    tools = context_tools(k, "n")
+    reads = [
+        tool_named(tools, "notebook_cells")(),
+        tool_named(tools, "notebook_describe")("note"),
+        attach_context("@In[1] @Out[2] @note @users.name", k, "n"),
+    ]
+    for read in reads:
+        assert not any(value in read for value in secret), read
+    assert "cfg = {'db': {'token': '***'}}" in reads[0]
+    assert "Out[2]: tuple, 3 items (str ×3)\nfirst items: 'login', '***', 'short'" in reads[0]
+    assert "mail *** to ***" in reads[1]
+    assert "0    ann" in reads[2]  # a column not named like a secret is read
+
+
 def test_a_polars_frame_and_a_numpy_array() -> None:
     pl = pytest.importorskip("polars")
     text = summarize(pl.DataFrame({"a": [1, None, 3], "token": ["x", "y", "z"]}), "pf")
