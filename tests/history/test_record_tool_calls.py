@@ -1,7 +1,8 @@
 """A history record's ``.tool_calls`` reads as a run's ``run.tool_calls`` does (names, parsed
 arguments and outputs, statuses, durations, a notebook tool's ``ran_by``), read from the file
 the record came from: in this process, in a fresh one, and for each record of a table
-iterated, a block of runs per read."""
+iterated, a block of runs per read. ``agentnb.show`` of such a record says a notebook tool's
+call ran in your notebook."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +25,7 @@ from agentnb import ConfigurationError
 from agentnb._history import close_default_stores
 from agentnb.history import HistoryStore, RunHistory, RunRecord, ToolCallRecord
 from agentnb.server import ServerHandle
+from agentnb.types import ChatCell
 
 
 def positions(ticker: str) -> str:
@@ -102,6 +105,50 @@ def test_a_record_in_a_fresh_process_reads_its_tool_calls(
     )
     expected = [[c.name, c.arguments, c.output, c.status] for c in run.tool_calls]
     assert json.loads(done.stdout) == json.loads(json.dumps(expected))
+
+
+def test_a_notebook_tool_s_call_read_back_says_it_ran_in_your_notebook(
+    server: ServerHandle,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "tools.sqlite3"
+    run = _recorded(server, path, "openai", "My NVDA position?", tools=[positions])
+    [ran] = [c for c in run.tool_calls if c.name == "positions"]
+    close_default_stores()  # the default history is another file: the record says which
+    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "default.sqlite3"))
+    try:
+        with HistoryStore(path) as store:
+            [record] = store.runs()
+            [kept] = [c for c in record.tool_calls if c.name == "positions"]
+            assert kept.ran_by == "client"
+            assert (
+                kept.output
+                == ran.output
+                == {
+                    "returned": "  ticker  shares\n0   NVDA      10",
+                    "printed": "looking up NVDA...\n",
+                }
+            )
+            capsys.readouterr()
+            cell = agentnb.show(record)
+        assert "(in your notebook)" in capsys.readouterr().out, "the text a terminal shows"
+        assert "in your notebook" in cell.static_bundle()["text/html"], "the static copy"
+        [card] = [c for c in _turns(cell)[0]["tools"] if c["name"] == "positions"]
+        assert card["ran_by"] == "client", "the widget's card"
+    finally:
+        close_default_stores()
+
+
+def _turns(cell: ChatCell) -> list[dict[str, Any]]:
+    """The turns of the cell's widget state, once agentnb's loop has written them."""
+    deadline = time.monotonic() + 30
+    while not cell.transcript.get("turns"):
+        assert time.monotonic() < deadline, "the widget state was never written"
+        time.sleep(0.01)
+    turns: list[dict[str, Any]] = cell.transcript["turns"]
+    return turns
 
 
 def test_iterating_a_large_table_reads_the_calls_a_block_of_runs_at_a_time(
