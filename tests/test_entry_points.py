@@ -144,7 +144,7 @@ def test_every_listed_entry_point_reaches_the_engine() -> None:
     assert not missing, missing
 
 
-NOT_STREAMED = ("_app/past_runs.py", "_display/widget.py", "providers/_uimessage_parts.py")
+NOT_STREAMED = ("_history/_past_run.py", "_display/widget.py", "providers/_uimessage_parts.py")
 """The other ``Run(`` calls build one that never streams: a past run rebuilt from its history
 row (``agentnb.show``), a chat cell's copy of a run still going, its question only, shown
 before agentnb's loop refreshes it (the kernel never waits on that loop to show a run), and

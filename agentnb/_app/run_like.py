@@ -19,7 +19,14 @@ from .._core.exceptions import ConfigurationError
 from .._core.handle import RunHandle
 from .._core.run import Run
 from .._display.widget import ChatCell
-from .._history import HistoryStore, RunHistory, RunRecord, ToolCallRecord, default_store
+from .._history import (
+    HistoryStore,
+    RunHistory,
+    RunRecord,
+    ToolCallRecord,
+    call_records_of,
+    default_store,
+)
 from ..providers import RemoteRun
 
 if TYPE_CHECKING:
@@ -112,6 +119,10 @@ def _records_of(value: RunLike, index: int, store: list[HistoryStore | None]) ->
         for call in value.tool_calls():
             by_run.setdefault(call.local_id, []).append(call)
         return [(record, by_run.get(record.local_id, [])) for record in value]
+    if isinstance(value, RunRecord):
+        own = call_records_of(value)  # read where the record came from
+        if own is not None:
+            return [(value, own)]
     records = _found_records(value, index, store)
     found = _history(store).tool_calls([record.local_id for record in records])
     return [(r, [c for c in found if c.local_id == r.local_id]) for r in records]

@@ -19,7 +19,8 @@ from .._core.exceptions import (
 from .._core.warning import warn
 from ._file import ENV_VAR, default_location
 from ._migrations import MIGRATIONS
-from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord, host_of
+from ._past_run import past_run
+from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord, call_records_of, host_of
 from ._run_filter import EVALUATES, STATUSES, RunFilter, RunFilters, Since, metadata_key
 from ._scores import ScoreRecord, ScoreSource, ScoreValue, checked_score
 from ._store import HistoryStore
@@ -45,6 +46,7 @@ __all__ = [
     "Since",
     "ToolCallHistory",
     "ToolCallRecord",
+    "call_records_of",
     "checked_score",
     "close_default_stores",
     "default_store",
@@ -52,6 +54,7 @@ __all__ = [
     "kept_store",
     "metadata_key",
     "open_default_store",
+    "past_run",
 ]
 
 _lock = threading.Lock()

@@ -10,14 +10,14 @@ import functools
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 from urllib.parse import urlsplit
 
 from pydantic_core import from_json
 
-from .._core.exceptions import HistoryError
+from .._core.exceptions import ConfigurationError, HistoryError
 from .._core.pricing import MAX_COST_USD, MAX_TOKENS, price_call, price_run, refused_list
 from .._core.request import RunRequest
 from .._core.run import TERMINAL_STATUSES, Run, ToolCall
@@ -42,11 +42,13 @@ __all__ = [
     "RUN_COLUMNS",
     "SNIPPET_COLUMN",
     "TOOL_CALL_COLUMNS",
+    "CallSource",
     "ColumnKind",
     "LongText",
     "RunRecord",
     "ToolCallRecord",
     "as_text",
+    "call_records_of",
     "checked_columns",
     "checked_record",
     "checked_rows",
@@ -296,6 +298,40 @@ class RunRecord:
     malformed: str | None = None
     """Which fields of the file's row were malformed (text where a number goes, a time out
     of range, JSON that does not parse) and were read as None; None for a sound row."""
+    _calls: CallSource | None = field(default=None, repr=False, compare=False)
+    """Where the run's tool calls are read: the history (a table, a store) the record came
+    from; None for a record made by hand."""
+    _tool_calls: list[ToolCall] | None = field(default=None, init=False, repr=False, compare=False)
+    """The calls, once read."""
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        """The run's tool calls as its ``Run`` has them (``run.tool_calls``): each call's
+        name, arguments and output (parsed where they are JSON), status, error, duration,
+        approval, and ``ran_by="client"`` for a call a notebook function ran. Read from the
+        history the record came from the first time they are asked for, then kept; a
+        table's record reads those of every run of its block of 500 rows at once, so
+        iterating a table reads them a block at a time. A platform's listing has none."""
+        calls = self._tool_calls
+        if calls is None:
+            if self._calls is None:
+                raise ConfigurationError(
+                    "this record was not read from a history, so its tool calls are not "
+                    "known: read it with agentnb.runs(...) or HistoryStore(path).get(local_id)"
+                )
+            calls = self._calls.tool_calls(self)
+            object.__setattr__(self, "_tool_calls", calls)
+        return calls
+
+    def __getstate__(self) -> list[Any]:
+        # where the calls are read (a store) stays in this process: the calls go instead
+        if self._calls is not None:
+            self.tool_calls  # noqa: B018 (the property reads them)
+        return [None if f.name == "_calls" else getattr(self, f.name) for f in fields(self)]
+
+    def __setstate__(self, state: list[Any]) -> None:
+        for f, value in zip(fields(self), state, strict=True):
+            object.__setattr__(self, f.name, value)
 
     @property
     def trace_id(self) -> str:
@@ -311,11 +347,20 @@ class RunRecord:
         return self.answer or ""
 
     @classmethod
-    def from_row(cls, row: Sequence[object], *, malformed: str | None = None) -> RunRecord:
-        """A record from database values in :data:`RUN_COLUMNS` order."""
-        values = [_convert(kind, value) for (_, kind), value in zip(RUN_COLUMNS, row, strict=True)]
-        record = cls(*values)
-        return record if malformed is None else replace(record, malformed=malformed)
+    def from_row(
+        cls,
+        row: Sequence[object],
+        *,
+        malformed: str | None = None,
+        calls: CallSource | None = None,
+    ) -> RunRecord:
+        """A record from database values in :data:`RUN_COLUMNS` order, whose tool calls
+        ``calls`` gives."""
+        values = {
+            name: _convert(kind, value)
+            for (name, kind), value in zip(RUN_COLUMNS, row, strict=True)
+        }
+        return cls(**values, malformed=malformed, _calls=calls)
 
     def to_row(self) -> tuple[Any, ...]:
         """Database values in :data:`RUN_COLUMNS` order."""
@@ -324,7 +369,9 @@ class RunRecord:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (times as ISO 8601 strings; ``malformed`` only for a row that
         was)."""
-        values = {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+        values = {
+            f.name: _jsonable(getattr(self, f.name)) for f in fields(self) if f.name[0] != "_"
+        }
         if self.malformed is None:
             del values["malformed"]
         return values
@@ -402,6 +449,25 @@ class ToolCallRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+
+
+class CallSource(Protocol):
+    """Where a record reads its run's tool calls (the history it came from)."""
+
+    def call_records(self, local_id: str) -> list[ToolCallRecord]:
+        """The run's calls as the history keeps them."""
+        ...
+
+    def tool_calls(self, record: RunRecord) -> list[ToolCall]:
+        """The run's calls as its ``Run`` has them."""
+        ...
+
+
+def call_records_of(record: RunRecord) -> list[ToolCallRecord] | None:
+    """``record``'s tool calls as the history keeps them (``runs().tool_calls()``'s rows),
+    read where the record came from; None for a record that does not say where."""
+    source = record._calls
+    return None if source is None else source.call_records(record.local_id)
 
 
 def _jsonable(value: Any) -> Any:
@@ -1016,15 +1082,18 @@ def checked_rows(
     return list(zip(*(checked[name] for name in names), strict=True))
 
 
-def checked_record(row: Sequence[Any]) -> RunRecord:
-    """A record from one row of ``RUN_COLUMNS``, its malformed values None and noted."""
+def checked_record(row: Sequence[Any], calls: CallSource | None = None) -> RunRecord:
+    """A record from one row of ``RUN_COLUMNS``, its malformed values None and noted, whose
+    tool calls ``calls`` reads."""
     names = [name for name, _ in RUN_COLUMNS]
     checked = checked_columns(
         {name: [value] for name, value in zip(names, row, strict=True)}, RUN_COLUMNS
     )
     note = checked.get(MALFORMED_COLUMN[0])
     return RunRecord.from_row(
-        tuple(checked[name][0] for name in names), malformed=note[0] if note else None
+        tuple(checked[name][0] for name in names),
+        malformed=note[0] if note else None,
+        calls=calls,
     )
 
 

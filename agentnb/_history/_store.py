@@ -88,7 +88,15 @@ from ._scores import (
     score_record,
 )
 from ._summary import summary_by_sql, summary_keys
-from ._tables import SHOWN_ROWS, JsonTexts, RunHistory, RunsHead, StoreRead, columns_of
+from ._tables import (
+    SHOWN_ROWS,
+    CallsBlock,
+    JsonTexts,
+    RunHistory,
+    RunsHead,
+    StoreRead,
+    columns_of,
+)
 from ._writer import (
     RecorderWrites,
     chunks,
@@ -716,7 +724,7 @@ class HistoryStore:
             row = db.execute(
                 f"SELECT {_RUN_SELECT} FROM runs WHERE local_id = ?", (local_id,)
             ).fetchone()
-        return None if row is None else checked_record(row)
+        return self._record(row)
 
     def find(self, run_id: str) -> RunRecord | None:
         """The run whose ``local_id`` or platform ``run_id`` is ``run_id`` (the latest)."""
@@ -724,7 +732,13 @@ class HistoryStore:
             sql = f"SELECT {_RUN_SELECT} FROM runs WHERE local_id = ? OR run_id = ? "
             order = "ORDER BY local_id = ? DESC, started_at DESC LIMIT 1"
             row = db.execute(sql + order, (run_id, run_id, run_id)).fetchone()
-        return None if row is None else checked_record(row)
+        return self._record(row)
+
+    def _record(self, row: tuple[Any, ...] | None) -> RunRecord | None:
+        """The record of a row read (None for none), which reads its tool calls here."""
+        if row is None:
+            return None
+        return checked_record(row, CallsBlock([row[0]], self.tool_call_rows))
 
     def tool_call_rows(self, local_ids: Sequence[str]) -> list[tuple[Any, ...]]:
         """Tool-call rows (``TOOL_CALL_COLUMNS`` order) of these runs, in the runs' order."""

@@ -8,15 +8,16 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Protocol, Self, overload
 
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_pandas, require_polars, require_pyarrow
 from .._core.pricing import price_run
-from .._core.run import Run
+from .._core.run import Run, ToolCall
 from ..events import Usage
+from ._past_run import past_run
 from ._records import (
     MALFORMED_COLUMN,
     ORIGIN_COLUMN,
@@ -43,8 +44,10 @@ if TYPE_CHECKING:
     from ..providers._base import RemoteRun
 
 __all__ = [
+    "CALLS_BLOCK",
     "ORIGINS",
     "SHOWN_ROWS",
+    "CallsBlock",
     "Origin",
     "RowSource",
     "RunHistory",
@@ -68,6 +71,42 @@ class ToolCallSource(Protocol):
     def tool_call_rows(self, local_ids: Sequence[str]) -> list[tuple[Any, ...]]: ...
 
     def current_score_rows(self, local_ids: Sequence[str] | None = None) -> list[ScoreRow]: ...
+
+
+CALLS_BLOCK: Final = 500
+"""How many runs' tool calls one read gives a table's records: the block a record is in."""
+
+CallRows = Callable[[Sequence[str]], Sequence[tuple[Any, ...]]]
+"""What reads the tool-call rows (``TOOL_CALL_COLUMNS`` order) of runs by their ids."""
+
+
+class CallsBlock:
+    """Where the records of a block of runs (a table's rows, a store's one run) read their
+    tool calls: every run's of the block in one read, the first time one of them asks."""
+
+    __slots__ = ("_found", "_ids", "_read")
+
+    def __init__(self, local_ids: Sequence[str], read: CallRows) -> None:
+        self._ids = list(local_ids)
+        self._read = read
+        self._found: dict[str, list[ToolCallRecord]] | None = None
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def call_records(self, local_id: str) -> list[ToolCallRecord]:
+        found = self._found
+        if found is None:
+            found = {run: [] for run in self._ids}
+            for row in self._read(self._ids):
+                found.setdefault(row[0], []).append(ToolCallRecord.from_row(row))
+            self._found = found
+        if local_id in found:
+            return list(found[local_id])
+        return [ToolCallRecord.from_row(row) for row in self._read([local_id])]
+
+    def tool_calls(self, record: RunRecord) -> list[ToolCall]:
+        return past_run(record, self.call_records(record.local_id)).tool_calls
 
 
 SHOWN_ROWS = 20
@@ -166,6 +205,9 @@ class RunHistory(Sequence[RunRecord]):
         self.read_from = read_from
         """The store and filters of a ``runs()`` result (None for runs held in memory: a
         batch, ``from_runs``, a listing, a joined history, a slice)."""
+        self._calls_block: tuple[int, CallsBlock] | None = None
+        """Where the records of the block of rows last indexed read their tool calls, and
+        the block's first row."""
 
     @classmethod
     def read_from_store(cls, read: StoreRead) -> Self:
@@ -284,10 +326,24 @@ class RunHistory(Sequence[RunRecord]):
             )
         rows = self._read if index >= 0 and self._head_holds(index + 1) else self._columns
         malformed = rows.get(MALFORMED_COLUMN[0])
+        values = tuple(rows[name][index] for name, _ in RUN_COLUMNS)
+        ids = rows["local_id"]
         return RunRecord.from_row(
-            tuple(rows[name][index] for name, _ in RUN_COLUMNS),
+            values,
             malformed=None if malformed is None else malformed[index],
+            calls=self._calls_of_block(ids, index % len(ids)),
         )
+
+    def _calls_of_block(self, ids: Sequence[str], index: int) -> CallsBlock:
+        """Where the record at ``index`` reads its tool calls: with the other runs of its
+        block of :data:`CALLS_BLOCK` rows (of those read: ``ids``), in one read."""
+        start = index - index % CALLS_BLOCK
+        stop = min(start + CALLS_BLOCK, len(ids))
+        last = self._calls_block
+        if last is None or last[0] != start or len(last[1]) != stop - start:
+            block = CallsBlock(ids[start:stop], self._tool_call_rows)
+            last = self._calls_block = (start, block)
+        return last[1]
 
     def _head_holds(self, stop: int) -> bool:
         """Whether the rows before ``stop`` are read (all are, once the rest are)."""
@@ -424,13 +480,17 @@ class RunHistory(Sequence[RunRecord]):
 
     def tool_calls(self) -> ToolCallHistory:
         """The tool calls of these runs, in run order."""
-        ids = list(self._columns["local_id"])
+        return self._calls_table(self._tool_call_rows(list(self._columns["local_id"])))
+
+    def _tool_call_rows(self, ids: Sequence[str]) -> list[tuple[Any, ...]]:
+        """The tool-call rows of the runs ``ids``: this history's own, else its store's
+        (none for a platform's listing)."""
         if self._tool_rows is not None:
             wanted = set(ids)
-            return self._calls_table([row for row in self._tool_rows if row[0] in wanted])
-        if self._store is not None and ids:
-            return self._calls_table(self._store.tool_call_rows(ids))
-        return self._calls_table([])
+            return [row for row in self._tool_rows if row[0] in wanted]
+        if self._store is not None and len(ids):
+            return self._store.tool_call_rows(ids)
+        return []
 
     def summary(
         self,
