@@ -21,8 +21,12 @@ export const DEFAULT_SHOWN = ["started", "agent", "status", "message", "match", 
 export const ALWAYS = new Set(["match"]);
 /** Share the width the others leave. */
 export const FLEXIBLE = new Set(["message", "match"]);
-/** The room each flexible column keeps before the table scrolls (em). */
+/** The room a flexible column keeps before the table scrolls (em): alone, and beside the
+ * other while searching. The message and the match then keep 5.5em less than the message and
+ * the model did, more than the widest cost adds (4.1em), so a search needs no more width than
+ * the scanned columns before it, whatever cost its page finds. */
 export const FLEXIBLE_EM = 10;
+export const SHARED_FLEXIBLE_EM = 7;
 /** @type {Record<string, number>} */
 const WIDTHS_EM = {
   started: 8.4, agent: 8.5, status: 6.8, model: 9.5, tokens: 5.6, cost: 6.8,

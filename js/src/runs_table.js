@@ -30,7 +30,8 @@
 import { h, keepKeys, listen, plainButton } from "./dom.js";
 import { fitNotes, noteBox } from "./note.js";
 import {
-  ALWAYS, DEFAULT_SHOWN, FLEXIBLE, FLEXIBLE_EM, PICK_EM, loadChoice, saveChoice, widthEm,
+  ALWAYS, DEFAULT_SHOWN, FLEXIBLE, FLEXIBLE_EM, PICK_EM, SHARED_FLEXIBLE_EM, loadChoice, saveChoice,
+  widthEm,
 } from "./runs_columns.js";
 
 /**
@@ -415,12 +416,13 @@ export class RunsTableView {
     titles.append(pick);
     filters.append(h("th"));
     let fixedEm = PICK_EM;
+    const sharing = shown.filter((head) => FLEXIBLE.has(head.title)).length > 1;
     for (const head of shown) {
       const th = h("th", head.right ? "anb-runs-right" : "");
       th.title = head.about;
       th.dataset.column = head.title;
       if (FLEXIBLE.has(head.title)) {
-        fixedEm += FLEXIBLE_EM;
+        fixedEm += sharing ? SHARED_FLEXIBLE_EM : FLEXIBLE_EM;
       } else {
         const em = widths.get(head.title) || widthEm(head.title);
         th.style.width = `${em.toFixed(1)}em`;

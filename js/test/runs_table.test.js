@@ -286,3 +286,27 @@ test("the rows are one tab stop: Tab passes the table, arrows move between its r
   assert.equal(document.activeElement, note, "in a note the arrows move in its text");
   cleanup();
 });
+
+test("a search's page needs no more width than the scanned columns before it, whatever cost it finds", () => {
+  window.localStorage.clear();
+  const scanned = ["started", "agent", "status", "message", "model", "cost"];
+  const searched = ["started", "agent", "status", "message", "match", "model", "cost"];
+  const heads = searched.map((title) => ({
+    title, about: title, type: title === "cost" ? "number" : "text", right: title === "cost",
+  }));
+  const row = (/** @type {string[]} */ texts) => ({ id: "a", cells: texts.map((text) => [text, ""]) });
+  const model = fakeModel({
+    title: "t", columns: heads, selection: [],
+    page: { id: 0, rows: [row(["12:00:00", "echo", "completed", "q", "m", "$0.01"])], total: 1, offset: 0, columns: scanned },
+  });
+  const el = document.createElement("div");
+  const cleanup = widget.render({ model: /** @type {any} */ (model.proxy()), el });
+  const table = /** @type {HTMLElement} */ (el.querySelector(".anb-runs-table"));
+  const before = parseFloat(table.style.minWidth);
+  const widest = row(["12:00:00", "echo", "completed", "q", "…«w»", "m", "$0.000000000726"]);
+  model.set("page", { id: 0, rows: [widest], total: 1, offset: 0, columns: searched });
+  const shown = [...el.querySelectorAll("thead tr:first-child th[data-column]")].map((th) => th.textContent);
+  assert.deepEqual(shown, ["started", "agent", "status", "message", "match", "cost"]);
+  assert.ok(parseFloat(table.style.minWidth) <= before, `${table.style.minWidth} > ${before}em`);
+  cleanup();
+});

@@ -1,9 +1,11 @@
 """The run table at 1280×800 in JupyterLab and Notebook 7, light and dark, over a history of
 3,000 runs: it fits its output with the columns a person scans (no sideways scrolling, no
-figure cut short), a click anywhere on a head cell sorts, ticking a row moves nothing, a
-row's ▸ shows its ids, and a column chosen in Columns stays chosen in the next table (a
-Jupyter server of this module's own: the browsing tests' pages and workspace stay apart).
-Screenshots: test-artifacts/runs-table-fit-*.png, runs-table-columns-*.png."""
+figure cut short), a search keeps it and its note boxes inside the output (a found run's tiny
+cost included), a click anywhere on a head cell sorts, ticking a row moves nothing, a row's ▸
+shows its ids, and a column chosen in Columns stays chosen in the next table (a Jupyter
+server of this module's own: the browsing tests' pages and workspace stay apart).
+Screenshots: test-artifacts/runs-table-fit-*.png, runs-table-search-*.png,
+runs-table-columns-*.png."""
 
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ COUNT = 3000
 def history_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("fit") / "history.sqlite3"
     with HistoryStore(path) as store:
-        store.import_records([*history_records(COUNT), demo_record()])
+        store.import_records([*history_records(COUNT), demo_record(), tiny_cost_record()])
     return path
 
 
@@ -64,6 +66,26 @@ def demo_record() -> RunRecord:
         "cost_usd": 0.0000726,
         "cost_source": "genai-prices",
         "model": "claude-haiku-4-5",
+    }
+    return RunRecord.from_row(tuple(row.get(name) for name, _ in RUN_COLUMNS))
+
+
+def tiny_cost_record() -> RunRecord:
+    """A run of a month ago (on no page of the table before a search) that the demo run's
+    search finds: its cost of a few millionths of a dollar is the widest figure of that page."""
+    row = {
+        "local_id": "tiny-cost-run",
+        "run_id": "run_tiny",
+        "thread_id": "thread_tiny",
+        "agent": "finance_agent",
+        "status": "completed",
+        "message": "Quote AMD",
+        "answer": "AMD held its price; the zyxquote desk sees no change.",
+        "started_at": time.time() - 30 * 86400,
+        "duration": 0.4,
+        "cost_usd": 0.00000726,
+        "cost_source": "genai-prices",
+        "model": "gemini-2.0-flash-lite",
     }
     return RunRecord.from_row(tuple(row.get(name) for name, _ in RUN_COLUMNS))
 
@@ -193,25 +215,67 @@ MATCH = """
 """
 
 
+PAST_THE_EDGE = """
+(view) => {
+  const output = view.closest(".jp-OutputArea-output");
+  const edge = output.getBoundingClientRect().right + 1;
+  const name = (el) => `${el.tagName.toLowerCase()}.${String(el.className).replace(/ /g, ".")}`;
+  const shown = [output, ...output.querySelectorAll("*")].filter((el) => el.checkVisibility());
+  // a cell's text cut short with an ellipsis (overflow hidden) is meant; nothing else scrolls
+  const cut = (el) => /hidden|clip/.test(getComputedStyle(el).overflowX);
+  return {
+    scrolls: shown.filter((el) => el.scrollWidth > el.clientWidth + 1 && !cut(el)).map(name),
+    past: shown.filter((el) => el.getBoundingClientRect().right > edge).map(name),
+    notes: [...view.querySelectorAll(".anb-runs-note")].map((note) => note.checkVisibility()
+      && note.getBoundingClientRect().right <= edge),
+  };
+}
+"""
+"""What of the table's output scrolls sideways or reaches past its right edge, and whether
+each note box is inside it."""
+
+
+@pytest.mark.parametrize("theme", THEMES)
 def test_a_search_shows_the_words_around_the_match_and_keeps_cost_and_verdict_in_view(
-    narrow_page: Any, artifacts: Path
+    narrow_page: Any, theme: str, artifacts: Path
 ) -> None:
     page = narrow_page
+    set_theme(page, theme)
     view = the_view(page)
     assert "$0.0000726" in view.locator("tbody tr[data-id]").first.inner_text()
     assert view.evaluate(FITS)["cut"] == []  # the small cost whole, never $0.0000…
     box = view.locator(".anb-runs-search")
     box.fill("zyxquote")
-    view.locator("tbody tr[data-id]").nth(1).wait_for(state="detached")
-    fits, match = view.evaluate(FITS), view.evaluate(MATCH)
-    page.screenshot(path=str(artifacts / f"runs-table-search-{page.app}.png"))
+    page.wait_for_function(
+        "(el) => el.querySelector('.anb-runs-range').textContent === '1–2 of 2'",
+        arg=view.element_handle(),
+    )
+    view.scroll_into_view_if_needed()
+    fits, match, edge = view.evaluate(FITS), view.evaluate(MATCH), view.evaluate(PAST_THE_EDGE)
+    shade = theme.split()[-1].lower()
+    page.screenshot(path=str(artifacts / f"runs-table-search-{page.app}-{shade}.png"))
+    assert "$0.00000726" in column_texts(view, "cost"), "the found run's tiny cost, whole"
     assert fits["heads"] == ["started", "agent", "status", "message", "match", "cost"]
     assert fits["outside"] == [] and not fits["scrolls"] and fits["cut"] == [], fits
+    assert edge == {"scrolls": [], "past": [], "notes": [True, True]}, edge
     assert match["shown"] and match["verdictInView"], match
     for syntax in ("###", "|", "**", ":--"):
         assert syntax not in match["text"], match
     box.fill("")
     view.locator("tbody tr").nth(19).wait_for()
+    assert widget_errors(page.errors) == []
+
+
+def column_texts(view: Any, title: str) -> list[str]:
+    texts: list[str] = view.evaluate(
+        """(root, title) => {
+          const heads = [...root.querySelectorAll("thead tr:first-child th")];
+          const i = heads.findIndex((th) => th.dataset.column === title);
+          return [...root.querySelectorAll("tbody tr[data-id]")].map((tr) => tr.cells[i].textContent);
+        }""",
+        title,
+    )
+    return texts
 
 
 def test_a_click_anywhere_on_a_head_cell_sorts(narrow_page: Any) -> None:
