@@ -159,11 +159,11 @@ def summary_line(run: Run) -> str:
         if run.unapproved_calls:
             odd.append(f"{len(run.unapproved_calls)} without your approval")
         bits.append(f"{len(run.tool_calls)} tool call(s)" + (f" ({', '.join(odd)})" if odd else ""))
-    if run.error is not None:
-        code = f"[{run.error.code}] " if run.error.code else ""
+    if run.error is not None:  # what the platform said first, the error's name after it
         retry = run.error.retry_after
         after = f" (retry after {seconds(retry)})" if retry is not None else ""
-        bits.append(f"error: {code}{run.error.message}{after}")
+        code = f" [{run.error.code}]" if run.error.code else ""
+        bits.append(f"error: {run.error.message}{after}{code}")
     return terminal_safe(" · ".join(bits))
 
 

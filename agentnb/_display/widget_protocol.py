@@ -150,7 +150,9 @@ def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, 
 
 
 def meta_wire(run: Run) -> dict[str, Any]:
-    """Run-level fields shown in the status line, error banner and chips."""
+    """Run-level fields shown in the status line, error banner and chips. A view's clock
+    ticks the agent's time of a run going on from ``started_at``, ``paused_seconds`` (ended
+    pauses) and ``paused_at`` (a pause going on, where it stands still)."""
     return {
         "status": run.status,
         "agent": run.agent,
@@ -166,6 +168,8 @@ def meta_wire(run: Run) -> dict[str, Any]:
         "first_token_at": run.first_token_at,
         "finished_at": run.finished_at,
         "duration": run.duration if run.done else None,
+        "paused_seconds": run.paused_seconds,
+        "paused_at": run.paused_at,
         "tokens_per_second": run.tokens_per_second,
         "execution_time": run.execution_time,
         "followups": list(run.followups),

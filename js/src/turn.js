@@ -394,7 +394,9 @@ export class TurnView {
     const running = !TERMINAL.has(meta.status || "pending");
     let seconds = meta.duration ?? null;
     if (running && typeof meta.started_at === "number") {
-      seconds = Math.max(0, this.context.kernelNow() - meta.started_at);
+      // the agent's time: a wait for a person is left out, and the clock stands still in one
+      const end = meta.paused_at ?? this.context.kernelNow();
+      seconds = Math.max(0, end - meta.started_at - (meta.paused_seconds ?? 0));
     }
     this.elapsed.textContent = seconds !== null ? formatSeconds(seconds) : "";
   }

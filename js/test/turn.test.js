@@ -69,6 +69,20 @@ test("a running turn: prompt, parts, elapsed time on the kernel clock, Stop thro
   assert.equal(view.stop.disabled, true);
 });
 
+test("the run's clock is the agent's time: it stands still while the run waits for a person", () => {
+  const { view } = turnView();  // the kernel's clock reads 110
+  const meta = { agent: "finance_agent", message: "NVDA?", started_at: 100 };
+  view.update(turnOf({ parts: [], tools: [], meta: { ...meta, status: "paused", paused_at: 101, paused_seconds: 0 } }),
+    NO_DEADLINE, IDLE);
+  assert.equal(view.elapsed.textContent, "1.0 s", "paused a second in: the 9 s waited do not count");
+  view.update(turnOf({ parts: [], tools: [], meta: { ...meta, status: "running", paused_at: null, paused_seconds: 7 } }),
+    NO_DEADLINE, IDLE);
+  assert.equal(view.elapsed.textContent, "3.0 s", "approved after 7 s: 10 s since the request, 3 of them the agent's");
+  view.update(turnOf({ parts: [], tools: [], meta: { ...meta, status: "paused", paused_at: 108, paused_seconds: 7 } }),
+    NO_DEADLINE, IDLE);
+  assert.equal(view.elapsed.textContent, "1.0 s", "a second pause stops it again");
+});
+
 test("tool cards and reasoning get their remembered state by turn and call id", () => {
   const { view, remembered } = turnView(3);
   view.update(RUNNING, NO_DEADLINE, IDLE);

@@ -1,8 +1,10 @@
 """A notebook tool in a real JupyterLab and Notebook 7 (Playwright, Debian's Chromium): the
 README's ``%%agent finance_agent --tool position_value`` as printed (no connection set up),
 then a tool that asks first, prints and returns a table: the run reads ``Paused — waiting for
-your approval`` until Approve is clicked, and the card shows the returned table, then what it
-printed, with their line breaks. Light and dark screenshots go to test-artifacts/."""
+your approval`` until Approve is clicked, its clock standing still while a person reads the
+call, and the time and tokens per second it then shows are the kernel's, the wait left out; the
+card shows the returned table, then what it printed, with their line breaks. Light and dark
+screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from notebook_pages import (
     THEMES,
     cell_at,
     notebook_page,
+    run_and_wait,
     set_theme,
     wait_for_state,
     widget_at,
@@ -36,10 +39,15 @@ CELLS = [
     '    """The positions I hold in a stock, as a table."""\n'
     '    print(f"looking up {ticker}...")\n'
     '    return f"  ticker  shares\\n0   {ticker}      10"',
-    'agentnb.ask("finance_agent", "My NVDA position?",\n'
-    "            tools=[agentnb.tool(positions, approve=True)])",
+    'asked = agentnb.ask("finance_agent", "My NVDA position?",\n'
+    "                    tools=[agentnb.tool(positions, approve=True)])",
+    "from agentnb._display.run_text import seconds\n"
+    "print(asked.run.paused_seconds >= 2, seconds(asked.run.duration),"
+    ' f"{asked.run.tokens_per_second:.1f} tok/s", sep="|")',
 ]
-README_TOOL, ASKING = 2, 4
+README_TOOL, ASKING, FIGURES = 2, 4, 5
+A_PERSON_READS_MS = 2_000
+"""How long the test reads the call before approving it."""
 
 
 @pytest.mark.parametrize("app", ["jupyterlab", "notebook7"])
@@ -61,8 +69,18 @@ def test_a_notebook_tool_pauses_for_approval_and_its_output_reads_as_printed(
         pending = widget.locator('.anb-tool[data-status="awaiting_approval"]')
         pending.scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / f"notebook-tool-paused-{app}.png"))
+        clock = widget.locator(".anb-elapsed")
+        paused_at = clock.inner_text()
+        page.wait_for_timeout(A_PERSON_READS_MS)  # a person reads the call
+        assert clock.inner_text() == paused_at, "the agent's clock stands still while you read"
         pending.locator(".anb-approve").click()
         wait_for_state(page, ASKING, "Completed")
+        run_and_wait(page, FIGURES)
+        printed = cell_at(page, FIGURES).locator(".jp-OutputArea-output").inner_text()
+        waited, took, rate = printed.strip().split("|")
+        assert waited == "True", printed
+        # the kernel's figures, the wait left out (tests/notebook/test_notebook_tool_output.py)
+        assert (clock.inner_text(), widget.locator(".anb-tps").inner_text()) == (took, rate)
         done = widget.locator(".anb-tool", has_text="positions")
         if done.get_attribute("data-folded") == "true":
             done.locator(".anb-tool-fold").click()

@@ -101,3 +101,30 @@ def test_the_no_key_note_at_80_columns_wraps_at_word_boundaries() -> None:
     lines = printed([sys.executable, "-m", "agentnb", "run", "echo", "hi"], env, "EXIT=")
     assert too_long(lines) == [], "\n".join(lines)
     assert words_whole(lines, "has no API key, so its requests go without one"), "\n".join(lines)
+
+
+REASON = "paragraphs must be an integer, got 'lots'"
+"""The built-in writer's reason for refusing ``paragraphs=lots`` (a 422)."""
+
+
+def reads_as_the_server_s_reason(first: str) -> None:
+    """A refusal's first line: what the server said is wrong, not where it came from, nor
+    the class of the error the client raised."""
+    assert "paragraphs must be" in first, first
+    assert "http://" not in first and "Error" not in first, first
+
+
+def test_a_refused_run_at_80_columns_leads_with_the_server_s_reason_in_whole_words(
+    server: Any,
+) -> None:
+    env = cli_env(server)
+    command = [
+        sys.executable, "-m", "agentnb", "run", "writer", "hi", "--meta", "paragraphs=lots",
+        *on(server),
+    ]  # fmt: skip
+    lines = printed(command, env, "EXIT=")
+    assert "EXIT=1" in lines, "\n".join(lines)
+    assert too_long(lines) == [], "\n".join(lines)
+    [first] = [line for line in lines if " error: " in line]
+    reads_as_the_server_s_reason(first.split(" error: ", 1)[1])
+    assert words_whole(lines, f"{REASON} (422 Unprocessable Entity from POST"), "\n".join(lines)

@@ -202,7 +202,7 @@ def test_failed_run_shows_message_first_then_code_and_retry() -> None:
     said = "<strong>Error</strong> over capacity · CAPACITY_ERROR · retry after 30.0 s"
     assert said in bundle["text/html"]
     assert said in render_with_html_on(bundle["text/markdown"])
-    assert "error: [CAPACITY_ERROR] over capacity (retry after 30.0 s)" in bundle["text/plain"]
+    assert "error: over capacity (retry after 30.0 s) [CAPACITY_ERROR]" in bundle["text/plain"]
     assert "partial" in bundle["text/plain"]
 
 

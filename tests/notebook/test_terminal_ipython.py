@@ -40,11 +40,11 @@ WAIT = 30.0
 class Terminal:
     """An ``ipython`` session in a detached tmux session on a private tmux server."""
 
-    def __init__(self, socket: str, env: dict[str, str]) -> None:
+    def __init__(self, socket: str, env: dict[str, str], *, width: int = 200) -> None:
         self.socket = socket
         command = [sys.executable, "-m", "IPython", "--no-banner", "--colors=nocolor"]
         self._tmux(
-            "new-session", "-d", "-s", "t", "-x", "200", "-y", "50",
+            "new-session", "-d", "-s", "t", "-x", str(width), "-y", "50",
             *(f"-e{key}={value}" for key, value in env.items()),
             " ".join(command),
         )  # fmt: skip
@@ -112,9 +112,9 @@ def history(tmp_path: Path) -> Path:
     return tmp_path / "history.sqlite3"
 
 
-@pytest.fixture
-def ipython(server: ServerHandle, tmp_path: Path, history: Path) -> Iterator[Terminal]:
-    env = {
+def terminal_env(server: ServerHandle, tmp_path: Path, history: Path) -> dict[str, str]:
+    """IPython's environment: the built-in server as the default connection."""
+    return {
         "AGENTNB_HISTORY": str(history),
         "AGENTNB_PROVIDER": "operativus",
         "AGENTNB_BASE_URL": server.base_url,
@@ -124,6 +124,11 @@ def ipython(server: ServerHandle, tmp_path: Path, history: Path) -> Iterator[Ter
         "TERM": "xterm-256color",
         "PYTHONPATH": os.pathsep.join(sys.path),
     }
+
+
+@pytest.fixture
+def ipython(server: ServerHandle, tmp_path: Path, history: Path) -> Iterator[Terminal]:
+    env = terminal_env(server, tmp_path, history)
     terminal = Terminal(f"agentnb-{uuid.uuid4().hex[:8]}", env)
     try:
         terminal.run("%load_ext agentnb")
@@ -165,6 +170,42 @@ def test_ctrl_c_cancels_the_run_and_the_prompt_comes_back(ipython: Terminal, his
     assert ipython.run("print(_agent.status)") == "cancelled"
     run_id = ipython.run("print(_agent.run.local_id)")
     assert recorded_status(history, run_id) == "cancelled"
+
+
+WIDTH = 80
+
+
+def test_a_refused_cell_at_80_columns_leads_with_the_server_s_reason_in_whole_words(
+    server: ServerHandle, tmp_path: Path, history: Path
+) -> None:
+    """A ``%%agent`` cell the server refuses (a 422 for the writer's ``paragraphs``): what the
+    server said comes first, the URL and the error's class after it, every line wrapped by
+    agentnb between words (a line the terminal wrapped is longer than the pane once joined)."""
+    env = terminal_env(server, tmp_path, history)
+    terminal = Terminal(f"agentnb-{uuid.uuid4().hex[:8]}", env, width=WIDTH)
+    try:
+        terminal.run("%load_ext agentnb")
+        before = terminal.prompts()
+        terminal.type("%%agent writer --meta paragraphs=lots")
+        terminal.type("write about NVDA")
+        terminal.keys("Enter")  # a cell magic's cell ends at a blank line
+        terminal.keys("Enter")
+        screen = terminal.wait_for(lambda s: len(PROMPT.findall(s)) > before)
+    finally:
+        terminal.close()
+    lines = output_of(screen, "write about NVDA").splitlines()
+    printed = "\n".join(lines)
+    assert [line for line in lines if len(line.rstrip()) > WIDTH] == [], printed
+    error = next(i for i, line in enumerate(lines) if line.startswith("UsageError: "))
+    first = lines[error].removeprefix("UsageError: ")  # IPython's name for a magic's error
+    assert first.startswith("The server refused the request: "), printed
+    assert "http://" not in first and "Error" not in first, printed
+    words = {word for line in lines for word in line.split()}
+    said = "paragraphs must be an integer, got 'lots' (422 Unprocessable Entity from POST"
+    assert all(word in words for word in said.split()), printed
+    url = f"{server.base_url}/api/agents/writer/runs/stream;"
+    assert url in words, printed  # whole on its line
+    assert lines[-1].endswith("InvalidRequestError)"), printed
 
 
 def recorded_status(history: Path, local_id: str) -> str | None:
