@@ -12,6 +12,7 @@ files that may hold secrets (``.env``, keys, credentials) are listed but never r
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import sys
@@ -24,6 +25,7 @@ from typing import Any, Final
 
 from .._core.client_tools import ClientTool, tool
 from .._core.exceptions import ConfigurationError
+from .._core.secrets import without_a_cut_secret
 from .._display.environment import user_shell
 from .context_summary import (
     ContextSettings,
@@ -34,7 +36,6 @@ from .context_summary import (
     data_block,
     kind_of,
     new_nonce,
-    redacted,
     secret_values,
     summarize,
 )
@@ -138,7 +139,7 @@ def cell_source(kernel: Kernel, number: int, secrets: Iterable[str]) -> str:
     cells = kernel.namespace.get("In")
     if not isinstance(cells, list) or not 0 < number < len(cells):
         raise ValueError(f"In[{number}]: there is no cell {number} in this kernel")
-    return cut(redacted(str(cells[number]), secrets), context_settings().item_chars)
+    return cut(str(cells[number]), context_settings().item_chars, secrets=secrets)
 
 
 def last_error(kernel: Kernel, secrets: Iterable[str]) -> str:
@@ -160,7 +161,7 @@ def last_error(kernel: Kernel, secrets: Iterable[str]) -> str:
             lines.append(f"    {frame.line.strip()}")
     if len(kept) < len(frames):
         lines.append(f"  [{counted(len(frames) - len(kept), 'library frame')} left out]")
-    return cut(redacted("\n".join(lines), secrets), context_settings().item_chars)
+    return cut("\n".join(lines), context_settings().item_chars, secrets=secrets)
 
 
 def _message(error: BaseException) -> str:
@@ -183,7 +184,7 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         """What ``read`` gives, given the kernel's secrets as they are now, redacted of them
         (again, as a whole), within the item budget, in the data block."""
         secrets = kernel_secrets(kernel)
-        return data_block(cut(redacted(read(secrets), secrets), settings.item_chars), nonce)
+        return data_block(cut(read(secrets), settings.item_chars, secrets=secrets), nonce)
 
     def notebook_variables(page: int = 1) -> str:
         """List the variables in the user's notebook, a page at a time.
@@ -233,7 +234,7 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         :param path: the file, relative to the working directory
         :param lines: how many lines from its start
         """
-        return as_data(lambda _: _head(kernel.cwd, path, lines))
+        return as_data(lambda secrets: _head(kernel.cwd, path, lines, secrets))
 
     functions = (
         notebook_variables,
@@ -278,10 +279,10 @@ def _recent_cells(
     count = max(1, min(count, 20))
     lines = []
     for number in range(max(1, len(cells) - count), len(cells)):
-        lines.append(f"In[{number}]:\n{cut(redacted(str(cells[number]), secrets), 1_000)}")
+        lines.append(f"In[{number}]:\n{cut(str(cells[number]), 1_000, secrets=secrets)}")
         if isinstance(outputs, Mapping) and number in outputs:
             output = summarize(outputs[number], f"Out[{number}]", settings, secrets)
-            lines.append(cut(output, 1_000))
+            lines.append(cut(output, 1_000, secrets=secrets))
     return "\n".join(lines)
 
 
@@ -314,17 +315,20 @@ def _files(cwd: Path, path: str) -> str:
     return "\n".join(lines)
 
 
-def _head(cwd: Path, path: str, lines: int) -> str:
+def _head(cwd: Path, path: str, lines: int, secrets: Iterable[str]) -> str:
     target = _inside(cwd, path)
     if _PRIVATE_FILE.search(target.name):
         raise ValueError(f"{target.name!r} may hold secrets: it is never read")
     if not target.is_file():
         raise ValueError(f"{path!r} is not a file under the working directory")
-    limit = context_settings().item_chars
+    read = context_settings().item_chars * 4
     with target.open("rb") as file:
-        start = file.read(limit * 4)
+        start = file.read(read + 1)
     if b"\x00" in start:
         raise ValueError(f"{path!r} is a binary file: only text files are read")
-    text = start.decode("utf-8", errors="replace")
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    text = decoder.decode(start[:read], final=len(start) <= read)  # a cut character waits
+    if len(start) > read:  # the read stopped inside the file: maybe inside a secret
+        text = without_a_cut_secret(text, secrets)
     kept = text.splitlines()[: max(1, min(lines, 1_000))]
     return f"{path} (first {counted(len(kept), 'line')}):\n" + "\n".join(kept)
