@@ -17,7 +17,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FunctionType
@@ -76,16 +76,28 @@ _CELL_FILE = re.compile(r"^<ipython-input-|ipykernel_\d+[/\\]\d+\.py$")
 @dataclass(frozen=True)
 class Kernel:
     """What the context reads: the user's namespace, the names IPython put there itself,
-    and the working directory files are read under."""
+    the working directory files are read under, and the cells as they were typed (IPython's
+    raw input history; without it, the namespace's ``In``)."""
 
     namespace: Mapping[str, Any]
     hidden: Collection[str] = frozenset()
     cwd: Path = field(default_factory=Path.cwd)
+    typed: Sequence[str] | None = None
 
     @classmethod
     def of(cls, shell: Any) -> Kernel:
         """The kernel of an IPython ``shell``."""
-        return cls(shell.user_ns, frozenset(getattr(shell, "user_ns_hidden", ())), Path.cwd())
+        hidden = frozenset(getattr(shell, "user_ns_hidden", ()))
+        typed = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
+        return cls(shell.user_ns, hidden, Path.cwd(), typed if isinstance(typed, list) else None)
+
+    def cells(self) -> Sequence[str] | None:
+        """Each cell's source as it was typed, by its number (``In[N]`` holds a magic cell as
+        IPython turned it into Python: ``get_ipython().run_line_magic(...)``)."""
+        if self.typed is not None:
+            return self.typed
+        cells = self.namespace.get("In")
+        return cells if isinstance(cells, list) else None
 
 
 def running_kernel() -> Kernel | None:
@@ -135,9 +147,9 @@ def _of_agentnb(value: Any) -> bool:
 
 
 def cell_source(kernel: Kernel, number: int, secrets: Iterable[str]) -> str:
-    """The source of cell ``number`` (``In[number]``), redacted (``secrets`` too)."""
-    cells = kernel.namespace.get("In")
-    if not isinstance(cells, list) or not 0 < number < len(cells):
+    """The source of cell ``number`` as it was typed, redacted (``secrets`` too)."""
+    cells = kernel.cells()
+    if cells is None or not 0 < number < len(cells):
         raise ValueError(f"In[{number}]: there is no cell {number} in this kernel")
     return cut(str(cells[number]), context_settings().item_chars, secrets=secrets)
 
@@ -272,9 +284,9 @@ def _variables_page(kernel: Kernel, names: list[str], page: int, pages: int) -> 
 def _recent_cells(
     kernel: Kernel, settings: ContextSettings, count: int, secrets: Iterable[str]
 ) -> str:
-    cells = kernel.namespace.get("In")
+    cells = kernel.cells()
     outputs = kernel.namespace.get("Out")
-    if not isinstance(cells, list) or len(cells) < 2:
+    if cells is None or len(cells) < 2:
         return "no cell has run in this kernel"
     count = max(1, min(count, 20))
     lines = []
