@@ -221,7 +221,8 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         return as_data(lambda secrets: summarize(value, name, settings, secrets))
 
     def notebook_cells(count: int = RECENT_CELLS) -> str:
-        """The notebook's most recent cells and the values they returned.
+        """Show the notebook's most recent cells as they were typed, and the values they
+        returned.
 
         :param count: how many cells, the latest last
         """
@@ -230,7 +231,7 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         )
 
     def notebook_error() -> str:
-        """The last exception a cell of the notebook raised, with its traceback."""
+        """Show the last exception a cell of the notebook raised, with its traceback."""
         return as_data(lambda secrets: last_error(kernel, secrets))
 
     def notebook_files(path: str = ".") -> str:
