@@ -12,11 +12,12 @@ shows depends on the privacy level (:data:`LEVELS`):
 - ``stats``: and ``describe()`` of the sample, a number's value, a string's text;
 - ``sample``: and a few rows or items (the default).
 
-Every text is redacted on its way out (:func:`redacted`): registered keys, values of
-secret-looking environment variables, known key shapes, and the values the kernel holds under
-secret-looking names (:func:`secret_values`) wherever else they show; such a value (a
-variable, a dict key, a column) is never read for a summary at all. Names on the deny list are
-neither listed nor described.
+Every text is redacted on its way out (:func:`redacted`), before it is cut (:func:`cut` and
+each excerpt of a summary redact first: a secret across a cut is not sent in part):
+registered keys, values of secret-looking environment variables, known key shapes, and the
+values the kernel holds under secret-looking names (:func:`secret_values`) wherever else
+they show; such a value (a variable, a dict key, a column) is never read for a summary at
+all. Names on the deny list are neither listed nor described.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from .._core.secrets import (
     redact_key_shapes,
     secret_name,
 )
-from .._core.text import excerpt
+from .._core.text import compact_json, excerpt
 
 __all__ = [
     "DEFAULT_LEVEL",
@@ -141,8 +142,11 @@ def configure(
     return _settings
 
 
-def cut(text: str, limit: int, what: str = "per item") -> str:
-    """``text`` within ``limit`` characters, with a note saying how much was cut."""
+def cut(text: str, limit: int, what: str = "per item", *, secrets: Iterable[str] = ()) -> str:
+    """``text`` redacted (of ``secrets`` too), within ``limit`` characters, with a note saying
+    how much was cut. Redacted before it is cut: a secret the cut went through would no longer
+    be found, and its first part would be sent."""
+    text = redacted(text, secrets)
     if len(text) <= limit:
         return text
     left = len(text) - limit
@@ -195,15 +199,16 @@ def summarize(
     if secret_name(name.rsplit(".", 1)[-1]):
         text = f"{name}: {kind_of(value)} = {REDACTED} (its name looks secret: not read)"
     else:
-        described = bounded(lambda: _describe(value, settings.level))
-        text = f"{name}: {described}"
-    return cut(redacted(text, secrets), settings.item_chars)
+        reading = _Reading(settings.level, tuple(secrets))
+        text = f"{name}: {bounded(lambda: _describe(value, reading))}"
+    return cut(text, settings.item_chars, secrets=secrets)
 
 
 def redacted(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` as it may leave the kernel: without ``secrets`` (a kernel's
     :func:`secret_values`), registered keys, secret-looking environment values or anything
-    shaped like a key. Redact before cutting, so no secret is cut in two and half sent."""
+    shaped like a key. Redact before cutting (:func:`cut` does), so no secret is cut in two
+    and half sent."""
     return redact_key_shapes(redact(text, secrets))
 
 
@@ -321,26 +326,44 @@ def kind_of(value: Any) -> str:
     return kind.__qualname__ if module == "builtins" else f"{module} {kind.__qualname__}"
 
 
-def _describe(value: Any, level: Level) -> str:
+@dataclass(frozen=True)
+class _Reading:
+    """How one summary reads a value: at a privacy ``level``, each piece it cuts (a cell, an
+    item, a ``repr``) redacted first, of ``secrets`` too."""
+
+    level: Level
+    secrets: tuple[str, ...] = ()
+
+    def excerpt(self, value: object, limit: int) -> str:
+        """``value``'s text on one line within ``limit`` characters, redacted first."""
+        text = value if isinstance(value, str) else compact_json(value)
+        return excerpt(redacted(text, self.secrets), limit)
+
+    def cut(self, text: str, limit: int) -> str:
+        """:func:`cut` of ``text``, redacted of the summary's secrets too."""
+        return cut(text, limit, secrets=self.secrets)
+
+
+def _describe(value: Any, reading: _Reading) -> str:
     own = getattr(type(value), "_ai_repr_", None)
     if callable(own) and not isinstance(value, type):
-        return _ai_repr(own(value))
+        return _ai_repr(own(value), reading)
     for test, describe in _DESCRIBERS:
         if test(value):
-            return describe(value, level)
+            return describe(value, reading)
     text = f"{kind_of(value)}"
-    if level != "schema":
-        text += f": {excerpt(repr(value), 500)}"
+    if reading.level != "schema":
+        text += f": {reading.excerpt(repr(value), 500)}"
     return text
 
 
-def _ai_repr(result: Any) -> str:
+def _ai_repr(result: Any, reading: _Reading) -> str:
     """An object's ``_ai_repr_()``: a string, or a mime bundle (its text is taken)."""
     if isinstance(result, dict):
         for key in ("text/markdown", "text/plain"):
             if isinstance(result.get(key), str):
                 return str(result[key])
-        return excerpt(result, 2_000)
+        return reading.excerpt(result, 2_000)
     return str(result)
 
 
@@ -362,7 +385,7 @@ def _spaced(length: int) -> list[int]:
     return sorted(random.Random(length).sample(range(length), SAMPLE_ROWS))
 
 
-def _pandas_frame(df: Any, level: Level) -> str:
+def _pandas_frame(df: Any, reading: _Reading) -> str:
     rows, columns = df.shape
     sample = df.iloc[_spaced(rows)]
     nulls_of = df if rows <= EXACT_NULLS_ROWS else sample
@@ -381,19 +404,19 @@ def _pandas_frame(df: Any, level: Level) -> str:
     hidden = [str(df.columns[p]) for p in range(shown) if p not in readable]
     if hidden:
         lines.append(f"values not read (their names look secret): {', '.join(hidden)}")
-    if level == "schema" or not readable:
+    if reading.level == "schema" or not readable:
         return "\n".join(lines)
     numbers = sample.iloc[:, readable].select_dtypes("number")
     if numbers.shape[1]:
         stats = numbers.describe().T.to_string(float_format=lambda x: f"{x:.4g}")
         lines += [f"describe() of {counted(len(sample), 'row')}:", stats]
-    if level == "sample":
-        head = df.iloc[:SHOWN_ROWS, readable].map(lambda v: excerpt(str(v), CELL_CHARS))
+    if reading.level == "sample":
+        head = df.iloc[:SHOWN_ROWS, readable].map(lambda v: reading.excerpt(str(v), CELL_CHARS))
         lines += [f"first {counted(len(head), 'row')}:", head.to_string()]
     return "\n".join(lines)
 
 
-def _pandas_series(series: Any, level: Level) -> str:
+def _pandas_series(series: Any, reading: _Reading) -> str:
     rows = len(series)
     sample = series.iloc[_spaced(rows)]
     nulls_of = series if rows <= EXACT_NULLS_ROWS else sample
@@ -403,16 +426,19 @@ def _pandas_series(series: Any, level: Level) -> str:
     lines[0] += f", {nulls:,} null{where}"
     if series.name is not None and secret_name(str(series.name)):
         return lines[0] + "; values not read (its name looks secret)"
-    if level == "schema":
+    if reading.level == "schema":
         return lines[0]
-    lines += [f"describe() of {counted(len(sample), 'value')}:", sample.describe().to_string()]
-    if level == "sample":
-        head = series.iloc[:SHOWN_ROWS].map(lambda v: excerpt(str(v), CELL_CHARS))
+    stats = sample.describe()
+    if stats.dtype == object:  # it names the most frequent value, which pandas would cut
+        stats = stats.map(lambda v: reading.excerpt(str(v), CELL_CHARS))
+    lines += [f"describe() of {counted(len(sample), 'value')}:", stats.to_string()]
+    if reading.level == "sample":
+        head = series.iloc[:SHOWN_ROWS].map(lambda v: reading.excerpt(str(v), CELL_CHARS))
         lines += [f"first {counted(len(head), 'value')}:", head.to_string()]
     return "\n".join(lines)
 
 
-def _polars_frame(df: Any, level: Level) -> str:
+def _polars_frame(df: Any, reading: _Reading) -> str:
     rows, columns = df.shape
     nulls = df.null_count().row(0)  # polars keeps null counts: nothing is scanned
     lines = [
@@ -428,33 +454,37 @@ def _polars_frame(df: Any, level: Level) -> str:
     hidden = [c for c in names if c not in readable]
     if hidden:
         lines.append(f"values not read (their names look secret): {', '.join(hidden)}")
-    if level == "schema" or not readable:
+    if reading.level == "schema" or not readable:
         return "\n".join(lines)
-    sample = df.select(readable)[_spaced(rows)]
-    lines += [f"describe() of {counted(len(sample), 'row')}:", str(sample.describe())]
-    if level == "sample":
+    numbers = [c for c in readable if df.schema[c].is_numeric()]  # as pandas describes
+    if numbers:  # (a text column's min and max would be its values, cut by polars)
+        sample = df.select(numbers)[_spaced(rows)]
+        lines += [f"describe() of {counted(len(sample), 'row')}:", str(sample.describe())]
+    if reading.level == "sample":
         lines.append(f"first rows ({', '.join(readable)}):")
         for row in df.select(readable).head(SHOWN_ROWS).rows():
-            lines.append("  " + " | ".join(excerpt(str(v), CELL_CHARS) for v in row))
+            lines.append("  " + " | ".join(reading.excerpt(str(v), CELL_CHARS) for v in row))
     return "\n".join(lines)
 
 
-def _numpy_array(array: Any, level: Level) -> str:
+def _numpy_array(array: Any, reading: _Reading) -> str:
     text = f"numpy ndarray, shape {array.shape}, dtype {array.dtype}"
-    if level == "schema" or array.size == 0:
+    if reading.level == "schema" or array.size == 0:
         return text
     flat = array.reshape(-1)[_spaced(array.size)]
     if array.dtype.kind in "iufb":
         text += f"\nmin {flat.min():.6g}, max {flat.max():.6g}, mean {flat.mean():.6g}"
         if len(flat) < array.size:
             text += f" (of {counted(len(flat), 'value')} spread through it)"
-    if level == "sample":
-        first = ", ".join(excerpt(str(v), CELL_CHARS) for v in array.reshape(-1)[:SHOWN_ITEMS])
+    if reading.level == "sample":
+        first = ", ".join(
+            reading.excerpt(str(v), CELL_CHARS) for v in array.reshape(-1)[:SHOWN_ITEMS]
+        )
         text += f"\nfirst values: {first}"
     return text
 
 
-def _mapping(value: dict[Any, Any], level: Level) -> str:
+def _mapping(value: dict[Any, Any], reading: _Reading) -> str:
     lines = [f"{kind_of(value)}, {counted(len(value), 'key')}"]
     for position, (key, item) in enumerate(value.items()):
         if position == SHOWN_ITEMS * 2:
@@ -462,36 +492,36 @@ def _mapping(value: dict[Any, Any], level: Level) -> str:
             break
         if secret_name(str(key)):
             shown = REDACTED
-        elif level == "schema":
+        elif reading.level == "schema":
             shown = kind_of(item)
         else:
-            shown = f"{kind_of(item)} {excerpt(repr(item), CELL_CHARS)}"
-        lines.append(f"  {excerpt(repr(key), CELL_CHARS)}: {shown}")
+            shown = f"{kind_of(item)} {reading.excerpt(repr(item), CELL_CHARS)}"
+        lines.append(f"  {reading.excerpt(repr(key), CELL_CHARS)}: {shown}")
     return "\n".join(lines)
 
 
-def _collection(value: Any, level: Level) -> str:
+def _collection(value: Any, reading: _Reading) -> str:
     kinds: dict[str, int] = {}
     for item in list(value)[:SAMPLE_ROWS]:
         kinds[kind_of(item)] = kinds.get(kind_of(item), 0) + 1
     counts = ", ".join(f"{kind} ×{count:,}" for kind, count in kinds.items())
     text = f"{kind_of(value)}, {counted(len(value), 'item')}" + (f" ({counts})" if counts else "")
-    if level == "sample" and len(value):
-        first = [excerpt(repr(item), CELL_CHARS) for item in list(value)[:SHOWN_ITEMS]]
+    if reading.level == "sample" and len(value):
+        first = [reading.excerpt(repr(item), CELL_CHARS) for item in list(value)[:SHOWN_ITEMS]]
         text += "\nfirst items: " + ", ".join(first)
     return text
 
 
-def _string(value: str, level: Level) -> str:
+def _string(value: str, reading: _Reading) -> str:
     text = f"str, {counted(len(value), 'character')}"
-    return text if level == "schema" else f"{text}:\n{cut(value, ITEM_CHARS - 200)}"
+    return text if reading.level == "schema" else f"{text}:\n{reading.cut(value, ITEM_CHARS - 200)}"
 
 
-def _scalar(value: Any, level: Level) -> str:
-    return kind_of(value) if level == "schema" else f"{kind_of(value)} {value!r}"
+def _scalar(value: Any, reading: _Reading) -> str:
+    return kind_of(value) if reading.level == "schema" else f"{kind_of(value)} {value!r}"
 
 
-def _code(value: Any, level: Level) -> str:
+def _code(value: Any, reading: _Reading) -> str:
     try:
         signature = str(inspect.signature(value))
     except (TypeError, ValueError):
@@ -499,10 +529,10 @@ def _code(value: Any, level: Level) -> str:
     doc = (inspect.getdoc(value) or "").split("\n\n")[0]
     kind = "class" if isinstance(value, type) else "function"
     name = getattr(value, "__qualname__", type(value).__name__)
-    return f"{kind} {name}{signature}" + (f"\n{excerpt(doc, 500)}" if doc else "")
+    return f"{kind} {name}{signature}" + (f"\n{reading.excerpt(doc, 500)}" if doc else "")
 
 
-def _module(value: Any, level: Level) -> str:
+def _module(value: Any, reading: _Reading) -> str:
     version = getattr(value, "__version__", None)
     return f"module {value.__name__}" + (f" {version}" if isinstance(version, str) else "")
 
@@ -516,7 +546,7 @@ def _is_module(value: Any) -> bool:
     return isinstance(value, types.ModuleType)
 
 
-_DESCRIBERS: tuple[tuple[Callable[[Any], bool], Callable[[Any, Level], str]], ...] = (
+_DESCRIBERS: tuple[tuple[Callable[[Any], bool], Callable[[Any, _Reading], str]], ...] = (
     (_of("pandas", "DataFrame"), _pandas_frame),
     (_of("pandas", "Series"), _pandas_series),
     (_of("polars", "DataFrame"), _polars_frame),

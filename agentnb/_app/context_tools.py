@@ -12,11 +12,12 @@ files that may hold secrets (``.env``, keys, credentials) are listed but never r
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FunctionType
@@ -24,6 +25,7 @@ from typing import Any, Final
 
 from .._core.client_tools import ClientTool, tool
 from .._core.exceptions import ConfigurationError
+from .._core.secrets import without_a_cut_secret
 from .._display.environment import user_shell
 from .context_summary import (
     ContextSettings,
@@ -34,7 +36,6 @@ from .context_summary import (
     data_block,
     kind_of,
     new_nonce,
-    redacted,
     secret_values,
     summarize,
 )
@@ -75,16 +76,28 @@ _CELL_FILE = re.compile(r"^<ipython-input-|ipykernel_\d+[/\\]\d+\.py$")
 @dataclass(frozen=True)
 class Kernel:
     """What the context reads: the user's namespace, the names IPython put there itself,
-    and the working directory files are read under."""
+    the working directory files are read under, and the cells as they were typed (IPython's
+    raw input history; without it, the namespace's ``In``)."""
 
     namespace: Mapping[str, Any]
     hidden: Collection[str] = frozenset()
     cwd: Path = field(default_factory=Path.cwd)
+    typed: Sequence[str] | None = None
 
     @classmethod
     def of(cls, shell: Any) -> Kernel:
         """The kernel of an IPython ``shell``."""
-        return cls(shell.user_ns, frozenset(getattr(shell, "user_ns_hidden", ())), Path.cwd())
+        hidden = frozenset(getattr(shell, "user_ns_hidden", ()))
+        typed = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
+        return cls(shell.user_ns, hidden, Path.cwd(), typed if isinstance(typed, list) else None)
+
+    def cells(self) -> Sequence[str] | None:
+        """Each cell's source as it was typed, by its number (``In[N]`` holds a magic cell as
+        IPython turned it into Python: ``get_ipython().run_line_magic(...)``)."""
+        if self.typed is not None:
+            return self.typed
+        cells = self.namespace.get("In")
+        return cells if isinstance(cells, list) else None
 
 
 def running_kernel() -> Kernel | None:
@@ -134,11 +147,11 @@ def _of_agentnb(value: Any) -> bool:
 
 
 def cell_source(kernel: Kernel, number: int, secrets: Iterable[str]) -> str:
-    """The source of cell ``number`` (``In[number]``), redacted (``secrets`` too)."""
-    cells = kernel.namespace.get("In")
-    if not isinstance(cells, list) or not 0 < number < len(cells):
+    """The source of cell ``number`` as it was typed, redacted (``secrets`` too)."""
+    cells = kernel.cells()
+    if cells is None or not 0 < number < len(cells):
         raise ValueError(f"In[{number}]: there is no cell {number} in this kernel")
-    return cut(redacted(str(cells[number]), secrets), context_settings().item_chars)
+    return cut(str(cells[number]), context_settings().item_chars, secrets=secrets)
 
 
 def last_error(kernel: Kernel, secrets: Iterable[str]) -> str:
@@ -160,7 +173,7 @@ def last_error(kernel: Kernel, secrets: Iterable[str]) -> str:
             lines.append(f"    {frame.line.strip()}")
     if len(kept) < len(frames):
         lines.append(f"  [{counted(len(frames) - len(kept), 'library frame')} left out]")
-    return cut(redacted("\n".join(lines), secrets), context_settings().item_chars)
+    return cut("\n".join(lines), context_settings().item_chars, secrets=secrets)
 
 
 def _message(error: BaseException) -> str:
@@ -183,7 +196,7 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         """What ``read`` gives, given the kernel's secrets as they are now, redacted of them
         (again, as a whole), within the item budget, in the data block."""
         secrets = kernel_secrets(kernel)
-        return data_block(cut(redacted(read(secrets), secrets), settings.item_chars), nonce)
+        return data_block(cut(read(secrets), settings.item_chars, secrets=secrets), nonce)
 
     def notebook_variables(page: int = 1) -> str:
         """List the variables in the user's notebook, a page at a time.
@@ -208,7 +221,8 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         return as_data(lambda secrets: summarize(value, name, settings, secrets))
 
     def notebook_cells(count: int = RECENT_CELLS) -> str:
-        """The notebook's most recent cells and the values they returned.
+        """Show the notebook's most recent cells as they were typed, and the values they
+        returned.
 
         :param count: how many cells, the latest last
         """
@@ -217,7 +231,7 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         )
 
     def notebook_error() -> str:
-        """The last exception a cell of the notebook raised, with its traceback."""
+        """Show the last exception a cell of the notebook raised, with its traceback."""
         return as_data(lambda secrets: last_error(kernel, secrets))
 
     def notebook_files(path: str = ".") -> str:
@@ -233,7 +247,7 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         :param path: the file, relative to the working directory
         :param lines: how many lines from its start
         """
-        return as_data(lambda _: _head(kernel.cwd, path, lines))
+        return as_data(lambda secrets: _head(kernel.cwd, path, lines, secrets))
 
     functions = (
         notebook_variables,
@@ -271,17 +285,17 @@ def _variables_page(kernel: Kernel, names: list[str], page: int, pages: int) -> 
 def _recent_cells(
     kernel: Kernel, settings: ContextSettings, count: int, secrets: Iterable[str]
 ) -> str:
-    cells = kernel.namespace.get("In")
+    cells = kernel.cells()
     outputs = kernel.namespace.get("Out")
-    if not isinstance(cells, list) or len(cells) < 2:
+    if cells is None or len(cells) < 2:
         return "no cell has run in this kernel"
     count = max(1, min(count, 20))
     lines = []
     for number in range(max(1, len(cells) - count), len(cells)):
-        lines.append(f"In[{number}]:\n{cut(redacted(str(cells[number]), secrets), 1_000)}")
+        lines.append(f"In[{number}]:\n{cut(str(cells[number]), 1_000, secrets=secrets)}")
         if isinstance(outputs, Mapping) and number in outputs:
             output = summarize(outputs[number], f"Out[{number}]", settings, secrets)
-            lines.append(cut(output, 1_000))
+            lines.append(cut(output, 1_000, secrets=secrets))
     return "\n".join(lines)
 
 
@@ -314,17 +328,20 @@ def _files(cwd: Path, path: str) -> str:
     return "\n".join(lines)
 
 
-def _head(cwd: Path, path: str, lines: int) -> str:
+def _head(cwd: Path, path: str, lines: int, secrets: Iterable[str]) -> str:
     target = _inside(cwd, path)
     if _PRIVATE_FILE.search(target.name):
         raise ValueError(f"{target.name!r} may hold secrets: it is never read")
     if not target.is_file():
         raise ValueError(f"{path!r} is not a file under the working directory")
-    limit = context_settings().item_chars
+    read = context_settings().item_chars * 4
     with target.open("rb") as file:
-        start = file.read(limit * 4)
+        start = file.read(read + 1)
     if b"\x00" in start:
         raise ValueError(f"{path!r} is a binary file: only text files are read")
-    text = start.decode("utf-8", errors="replace")
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    text = decoder.decode(start[:read], final=len(start) <= read)  # a cut character waits
+    if len(start) > read:  # the read stopped inside the file: maybe inside a secret
+        text = without_a_cut_secret(text, secrets)
     kept = text.splitlines()[: max(1, min(lines, 1_000))]
     return f"{path} (first {counted(len(kept), 'line')}):\n" + "\n".join(kept)

@@ -237,10 +237,9 @@ def tool(
     for prop in schema.get("properties", {}).values():
         prop.pop("title", None)
     schema.setdefault("required", [])
-    summary = "\n\n".join(p for p in (docs.short_description, docs.long_description) if p)
     return ClientTool(
         name=tool_name,
-        description=description if description is not None else summary.split("\n\n")[0],
+        description=description if description is not None else _first_paragraph(docs),
         parameters=schema,
         function=fn,
         approve=approve,
@@ -250,6 +249,15 @@ def tool(
         user_loop=_callers_loop(),
         takes_non_finite=_allows_non_finite(model.__pydantic_core_schema__),
     )
+
+
+def _first_paragraph(docs: docstring_parser.Docstring) -> str:
+    """The docstring's first paragraph, on one line: the parser ends its short description at
+    the first line break, mid-sentence when the paragraph goes on."""
+    text = docs.short_description or ""
+    if docs.long_description and not docs.blank_after_short_description:
+        text += " " + docs.long_description.split("\n\n")[0]
+    return " ".join(text.split())
 
 
 def _allows_non_finite(schema: Any) -> bool:

@@ -18,6 +18,7 @@ they count from :data:`MIN_ENV_SECRET_LENGTH`.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -46,6 +47,7 @@ __all__ = [
     "redact_pieces",
     "register_secret",
     "secret_name",
+    "without_a_cut_secret",
 ]
 
 REDACTED: Final = "***"
@@ -74,6 +76,7 @@ _KEY_SHAPES = re.compile(
     re.DOTALL,
 )
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
+_KEY_CHARACTERS_REVERSED = re.compile(r"[A-Za-z0-9_+/=.-]*")
 
 _lock = threading.Lock()
 _registered: set[str] = set()
@@ -190,7 +193,7 @@ def redact(text: str, extra: Iterable[str | None] = ()) -> str:
     """``text`` with every known secret (and each of ``extra``) replaced by ``***``."""
     if not text:
         return text
-    for secret in (*_extra_forms(extra), *known_secrets()):
+    for secret in (*_extra_forms(tuple(extra)), *known_secrets()):
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text
@@ -230,12 +233,38 @@ def _cut_outside_secrets(text: str, secrets: Sequence[str], cut: int) -> int:
     return cut
 
 
-def _extra_forms(extra: Iterable[str | None]) -> list[str]:
+@functools.lru_cache(maxsize=8)
+def _extra_forms(extra: tuple[str | None, ...]) -> tuple[str, ...]:
+    """The forms of ``extra``, worked out once for the many texts redacted of the same ones
+    (each piece of one summary)."""
     forms: set[str] = set()
     for secret in extra:
         if secret and len(secret) >= MIN_SECRET_LENGTH:
             forms.update(_echo_forms(secret))
-    return sorted(forms, key=len, reverse=True)
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def without_a_cut_secret(text: str, extra: Iterable[str | None] = ()) -> str:
+    """``text``, the start of a longer text, without its end where a secret the rest goes on
+    with may start: a run of the characters keys are written in, or the first part of a
+    known secret (or one of ``extra``). A secret cut in two is not found by :func:`redact`;
+    what is left is redacted whole."""
+    run = _KEY_CHARACTERS_REVERSED.match(text[::-1])  # backwards: the run that ends it, at once
+    end = len(text) - (run.end() if run else 0)
+    for secret in (*_extra_forms(tuple(extra)), *known_secrets()):
+        end = min(end, _where_a_first_part_starts(text, secret))
+    return text[:end]
+
+
+def _where_a_first_part_starts(text: str, secret: str) -> int:
+    """Where the first part of ``secret`` that ``text`` ends with starts (``len(text)`` if
+    none does)."""
+    start = text.find(secret[0], max(len(text) - len(secret) + 1, 0))
+    while start != -1:
+        if secret.startswith(text[start:]):
+            return start
+        start = text.find(secret[0], start + 1)
+    return len(text)
 
 
 def redact_credentials(text: str) -> str:

@@ -47,6 +47,38 @@ def test_the_schema_of_a_plain_function() -> None:
     }
 
 
+def test_the_description_is_the_docstrings_whole_first_paragraph() -> None:
+    def reST(name: str) -> str:
+        """Describe one variable (its columns, dtypes,
+        nulls and a few rows).
+
+        Not sent.
+
+        :param name: the variable
+        """
+        return name
+
+    def google(name: str) -> str:
+        """Describe one variable (its columns, dtypes,
+        nulls and a few rows).
+
+        Args:
+            name: the variable
+        """
+        return name
+
+    def one_paragraph(name: str) -> str:
+        """Describe one variable (its columns, dtypes,
+        nulls and a few rows)."""
+        return name
+
+    for fn in (reST, google, one_paragraph):
+        declared = agentnb.tool(fn)
+        assert declared.description == (
+            "Describe one variable (its columns, dtypes, nulls and a few rows)."
+        ), fn.__name__
+
+
 class Side(enum.Enum):
     BUY = "buy"
     SELL = "sell"

@@ -1,13 +1,20 @@
 """The same context tools and the same results on every dialect the built-in server serves
-that carries the notebook's tools: its ``finance_agent`` calls the first tool it is offered
+that carries the notebook's tools: each tool declared with the description docs/context.md
+gives it, whole sentences; its ``finance_agent`` calls the first tool it is offered
 (``notebook_variables``) and answers with what the tool sent back, the same text each time."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+from agentnb_testing import serving_asgi
+from wire_tap import WireTap
 
 from agentnb import AsyncAgentClient
 from agentnb._app.context_tools import Kernel, context_tools
@@ -23,10 +30,36 @@ CARRYING = [
 ]
 
 
+PAGE = Path(__file__).parents[2] / "docs" / "context.md"
+DOCUMENTED = dict(re.findall(r"^(notebook_\w+): (.+)$", PAGE.read_text(), re.MULTILINE))
+"""What the page says the agent is told of each tool."""
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerHandle]:
     with start_server(delay_ms=0) as handle:
         yield handle
+
+
+@pytest.fixture(scope="module")
+def tap(server: ServerHandle) -> Iterator[tuple[WireTap, str]]:
+    wire = WireTap(server.base_url)
+    with serving_asgi(wire) as url:
+        yield wire, url
+
+
+def declared(body: object) -> dict[str, str]:
+    """Each context tool's description in a request body, whatever the dialect's shape."""
+    found: dict[str, str] = {}
+    if isinstance(body, dict):
+        name, description = body.get("name"), body.get("description")
+        if isinstance(name, str) and name.startswith("notebook_") and description is not None:
+            found[name] = description
+        body = list(body.values())
+    if isinstance(body, list):
+        for item in body:
+            found.update(declared(item))
+    return found
 
 
 def test_tools_are_carried_by_more_than_one_dialect() -> None:
@@ -35,11 +68,14 @@ def test_tools_are_carried_by_more_than_one_dialect() -> None:
 
 @pytest.mark.parametrize("provider", CARRYING)
 async def test_the_same_result_on_every_dialect_that_carries_tools(
-    server: ServerHandle, provider: str
+    server: ServerHandle, tap: tuple[WireTap, str], provider: str
 ) -> None:
+    wire, url = tap
     kernel = Kernel({"sales": pd.DataFrame({"region": ["north"]}), "cfg": {"token": "t-1234"}})
     tools = context_tools(kernel, "0123456789abcdef")
-    settings = server.client_settings(provider)
+    settings: dict[str, Any] = server.client_settings(provider)
+    settings["base_url"] = url + settings["base_url"].removeprefix(server.base_url)
+    before = len(wire.bodies)
     async with AsyncAgentClient(provider, api_key=server.api_key, record=False, **settings) as c:
         run = await c.run("finance_agent", "what is in my notebook?", tools=tools, approve=True)
     assert [(call.name, call.status) for call in run.tool_calls] == [
@@ -53,3 +89,6 @@ async def test_the_same_result_on_every_dialect_that_carries_tools(
         "2 variables; page 1 of 1\ncfg: dict, 1 item\nsales: pandas DataFrame 1×1\n"
         '</notebook-data id="0123456789abcdef">'
     )
+    descriptions = declared(json.loads(wire.bodies[before]))
+    assert descriptions == DOCUMENTED
+    assert all(d.endswith(".") and "\n" not in d for d in descriptions.values()), descriptions

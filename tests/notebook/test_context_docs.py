@@ -60,3 +60,8 @@ def test_the_pages_out_describe_and_cells_examples_are_what_is_sent() -> None:
     assert attach_context("Is @Out[3] what you expect?", kernel, NONCE) in shown
     assert tools["notebook_describe"]("regions") in shown
     assert without_the_block(tools["notebook_cells"](count=3)) in shown
+
+
+def test_the_pages_tool_descriptions_are_what_the_agent_is_told() -> None:
+    told = "\n".join(f"{t.name}: {t.description}" for t in context_tools(Kernel({}), NONCE))
+    assert told in page_blocks()

@@ -471,3 +471,24 @@ def test_retry_and_edit_resend_what_was_typed_attaching_afresh(
         )
     )
     assert said == f"['completed', 'completed', 'completed']\n{kept} Briefly.\n"
+
+
+def test_a_magic_cell_is_shown_as_it_was_typed(
+    session: Session, tap: tuple[WireTap, str, str]
+) -> None:
+    wire = tap[0]
+    timed = "%timeit -n1 -r1 sum(range(3))"
+    session.execute(timed)  # In[3]
+    before = len(wire.bodies)
+    asked = "%%agent finance_agent --via t --wait\nHow long did @In[3] take?"
+    session.execute(asked)  # In[4]
+    assert f"@In[3]:\\n{timed}" in wire.bodies[before]
+    listed = session.stdout(
+        session.execute(
+            "read = {t.name: t.function for t in agentnb.context.tools()}\n"
+            'print(read["notebook_cells"](count=3))'
+        )
+    )
+    assert f"In[3]:\n{timed}\nIn[4]:\n{asked}\nIn[5]:\nread = " in listed
+    for shown in (wire.bodies[before], listed):
+        assert "get_ipython()" not in shown and "run_line_magic" not in shown
