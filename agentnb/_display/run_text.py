@@ -33,6 +33,7 @@ __all__ = [
     "call_head",
     "call_spent",
     "cost_text",
+    "cut_note",
     "indent",
     "no_result_note",
     "run_text",
@@ -56,6 +57,12 @@ NO_RESULT_NOTE = (
     "known, its output is not."
 )
 """What ``no_result`` means, said next to such a call."""
+TOKEN_LIMIT_REASONS = frozenset(
+    {"length", "max_tokens", "max_output_tokens", "model_context_window_exceeded"}
+)
+"""The finish reasons of an answer the model's token limit cut: Chat Completions', the AI
+SDK's and the Responses API's (``incomplete_details``, normalised) ``length``, Anthropic's
+``max_tokens`` and its full context window. The widget's ``format.js`` lists the same."""
 CLIENT_TOOL_NOTE = (
     "The agent left this call for the client to run and waits for its output: send the "
     "output with the next turn."
@@ -121,12 +128,25 @@ def cost_text(run: Run) -> str:
     return " · ".join(bits)
 
 
+def cut_note(run: Run) -> str:
+    """``answer cut at the token limit (length)`` for a completed run whose answer the model's
+    token limit ended, in the platform's word (empty otherwise); every view says these words."""
+    reason = run.finish_reason
+    if run.status != "completed" or reason not in TOKEN_LIMIT_REASONS:
+        return ""
+    return f"answer cut at the token limit ({reason})"
+
+
 def status_line(run: Run) -> str:
-    """One line: status, duration, time to first token, tokens, rate, model and cost, run id."""
+    """One line: status (and an answer cut at the token limit), duration, time to first
+    token, tokens, rate, model and cost, run id."""
     status: str = "paused — waiting for approval" if run.status == "paused" else run.status
     if run.client_tool_calls:
         status = "completed — waiting for the client's tool output"
     bits: list[str] = [status]
+    cut = cut_note(run)
+    if cut:
+        bits.append(cut)
     if run.done and run.duration is not None:
         bits.append(seconds(run.duration))
     if run.ttft is not None:

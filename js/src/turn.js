@@ -7,7 +7,7 @@
  * turn reaches the rest of the widget only through its context.
  */
 import { TERMINAL, answerText } from "./state.js";
-import { costText, costTitle, formatSeconds, statusLabel, tokenText, turnTime } from "./format.js";
+import { costText, costTitle, formatSeconds, statusLabel, statusText, tokenText, turnTime } from "./format.js";
 import { button, childController, h, spinner } from "./dom.js";
 import { fitNotes, noteBox, setNote } from "./note.js";
 import { ReasoningPartView, TextPartView, ToolCardView } from "./parts.js";
@@ -297,7 +297,8 @@ export class TurnView {
     this.prompt.hidden = !meta.agent && !meta.message;
 
     this.state.dataset.status = status;
-    this.state.textContent = this.stopRequested && running ? "Stopping…" : statusLabel(status);
+    this.state.textContent =
+      this.stopRequested && running ? "Stopping…" : statusText(status, meta.finish_reason);
     this.updateElapsed();
     this.ttft.textContent =
       meta.ttft !== null && meta.ttft !== undefined ? `first token ${formatSeconds(meta.ttft)}` : "";

@@ -149,6 +149,27 @@ test("a finished turn copies its answer and run id, and its chips follow the mod
   assert.ok(view.el.querySelector(".anb-chip-copy"), "not the last turn: the chip copies");
 });
 
+test("an answer the token limit cut says so in the status line, in the platform's word", () => {
+  for (const [reason, shown] of [
+    ["length", "Completed · answer cut at the token limit (length)"],
+    ["max_tokens", "Completed · answer cut at the token limit (max_tokens)"],
+    ["max_output_tokens", "Completed · answer cut at the token limit (max_output_tokens)"],
+    ["model_context_window_exceeded", "Completed · answer cut at the token limit (model_context_window_exceeded)"],
+    ["stop", "Completed"],
+    ["end_turn", "Completed"],
+    [null, "Completed"],
+  ]) {
+    const { view } = turnView();
+    const turn = turnOf({
+      parts: [{ kind: "text", text: "The three reasons are: first, the", call_id: null }],
+      tools: [],
+      meta: { status: "completed", finish_reason: reason },
+    });
+    view.update(turn, NO_DEADLINE, IDLE);
+    assert.equal(view.state.textContent, shown, String(reason));
+  }
+});
+
 test("Stop sits in the turn's head, above the answer that grows under it", () => {
   const { view } = turnView();
   view.update(RUNNING, NO_DEADLINE, IDLE);
