@@ -22,6 +22,7 @@ from notebook_pages import (
     CONTRASTS,
     NOTEBOOK_STATE,
     SHUTDOWN_KERNEL,
+    STATIC_COPY,
     THEMES,
     cell_at,
     nbconvert,
@@ -251,6 +252,8 @@ def test_a_reopened_notebook_shows_the_static_table(
     cells = cells_for(history_file)[:2]
     with notebook_page(browser, jupyterlab, name, cells, run_first=2) as page:
         the_view(page)
+        # the static form is the cell's second output: the save must hold it
+        page.wait_for_function(STATIC_COPY, arg=[1, 'class="agentnb-runs-table"'], timeout=60_000)
         page.evaluate(SHUTDOWN_KERNEL)
         open_notebook_at(page, url_of(jupyterlab, "jupyterlab", name, reset=False))
         static = cell_at(page, 1).locator(".agentnb-static .agentnb-runs-table")
