@@ -91,11 +91,12 @@ REOPENED = """
 given up on the widgets' missing models (no output says "Loading widget")."""
 
 
-def url_of(server: Any, app: str, name: str, *, reset: bool = True) -> str:
+def url_of(server: Any, app: str, name: str) -> str:
     """The URL of notebook ``name`` on ``server`` (the ``app`` fixture's value); in
-    JupyterLab with ``reset``, a fresh workspace (no tab left open by an earlier test)."""
+    JupyterLab, in a fresh workspace: a tab an earlier test (or an earlier page of this test)
+    left open would be restored beside it, and ``cell_at`` would find that notebook's cells."""
     if app == "jupyterlab":
-        return f"{server.url}/lab/tree/{server.folder}/{name}{'?reset' if reset else ''}"
+        return f"{server.url}/lab/tree/{server.folder}/{name}?reset"
     return f"{server.url}/notebooks/{server.folder}/{name}"
 
 

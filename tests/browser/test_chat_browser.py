@@ -161,7 +161,7 @@ def test_saved_notebook_holds_the_static_copy_and_reload_re_renders_the_cell(
     )
     assert "<img src=x" not in xss_copy and "<script>" not in xss_copy
 
-    open_notebook_at(page, url_of(jupyterlab, "jupyterlab", NOTEBOOK, reset=False))
+    open_notebook_at(page, url_of(jupyterlab, "jupyterlab", NOTEBOOK))
     widget = widget_at(page, FINANCE)
     widget.locator(".anb-answer").wait_for(timeout=30_000)
     wait_for_state(page, FINANCE, "Completed")

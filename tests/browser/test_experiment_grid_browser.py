@@ -92,7 +92,7 @@ def test_reopened_without_a_kernel_the_static_grid_reads(
     with notebook_page(browser, jupyterlab, name, cells_for(history_file), run_first=2) as page:
         cell_at(page, 1).locator(".anb-grid-view").wait_for()
         page.evaluate(SHUTDOWN_KERNEL)
-        open_notebook_at(page, url_of(jupyterlab, "jupyterlab", name, reset=False))
+        open_notebook_at(page, url_of(jupyterlab, "jupyterlab", name))
         page.wait_for_function(
             """() => [...document.querySelectorAll(".jp-OutputArea-output:not([data-mime-type])")]
                  .some((el) => el.textContent.startsWith("Error"))""",

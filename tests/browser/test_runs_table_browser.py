@@ -255,7 +255,7 @@ def test_a_reopened_notebook_shows_the_static_table(
         # the static form is the cell's second output: the save must hold it
         page.wait_for_function(STATIC_COPY, arg=[1, 'class="agentnb-runs-table"'], timeout=60_000)
         page.evaluate(SHUTDOWN_KERNEL)
-        open_notebook_at(page, url_of(jupyterlab, "jupyterlab", name, reset=False))
+        open_notebook_at(page, url_of(jupyterlab, "jupyterlab", name))
         static = cell_at(page, 1).locator(".agentnb-static .agentnb-runs-table")
         # the widget manager gives up on the missing model after a few seconds
         page.wait_for_function(
