@@ -62,7 +62,8 @@ TOKEN_LIMIT_REASONS = frozenset(
 )
 """The finish reasons of an answer the model's token limit cut: Chat Completions', the AI
 SDK's and the Responses API's (``incomplete_details``, normalised) ``length``, Anthropic's
-``max_tokens`` and its full context window. The widget's ``format.js`` lists the same."""
+``max_tokens`` and its full context window. The widget shows :func:`cut_note`'s words, sent
+with the run."""
 CLIENT_TOOL_NOTE = (
     "The agent left this call for the client to run and waits for its output: send the "
     "output with the next turn."

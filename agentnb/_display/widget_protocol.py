@@ -12,7 +12,7 @@ from .._core.pricing import price_call
 from .._core.run import Run, ToolApproval, ToolCall
 from .._core.shown_call import shown_call
 from ..events import Usage
-from .run_text import tool_output
+from .run_text import cut_note, tool_output
 
 __all__ = [
     "MAX_TOOL_OUTPUT_CHARS",
@@ -174,6 +174,7 @@ def meta_wire(run: Run) -> dict[str, Any]:
         "execution_time": run.execution_time,
         "followups": list(run.followups),
         "finish_reason": run.finish_reason,
+        "cut_note": cut_note(run),
         "error": run.error.to_dict() if run.error else None,
     }
 

@@ -81,34 +81,12 @@ function compactJson(value) {
 }
 
 /**
- * The finish reasons of an answer the model's token limit cut (Chat Completions', the AI
- * SDK's and the Responses API's `length`, Anthropic's `max_tokens` and its full context
- * window): the list agentnb's Python `run_text.TOKEN_LIMIT_REASONS` keeps.
+ * The status line's words: the status, and what the kernel says of an answer the model's
+ * token limit cut (Python's `run_text.cut_note`, sent with the run as `cut_note`).
+ * @param {string} status @param {string | null | undefined} cutNote
  */
-const TOKEN_LIMIT_REASONS = new Set([
-  "length",
-  "max_tokens",
-  "max_output_tokens",
-  "model_context_window_exceeded",
-]);
-
-/**
- * "answer cut at the token limit (length)" for a completed run the model's token limit ended,
- * in the platform's word (empty otherwise): the words of every view, as Python's `cut_note`.
- * @param {string} status @param {string | null | undefined} finishReason
- */
-export function cutNote(status, finishReason) {
-  if (status !== "completed" || !finishReason || !TOKEN_LIMIT_REASONS.has(finishReason)) return "";
-  return `answer cut at the token limit (${finishReason})`;
-}
-
-/**
- * The status line's words: the status, and an answer the token limit cut.
- * @param {string} status @param {string | null | undefined} finishReason
- */
-export function statusText(status, finishReason) {
-  const cut = cutNote(status, finishReason);
-  return cut ? `${statusLabel(status)} · ${cut}` : statusLabel(status);
+export function statusText(status, cutNote) {
+  return cutNote ? `${statusLabel(status)} · ${cutNote}` : statusLabel(status);
 }
 
 /** @param {string} status */

@@ -57,7 +57,8 @@
  *   duration?: number | null, paused_seconds?: number | null, paused_at?: number | null,
  *   tokens_per_second?: number | null,
  *   execution_time?: number | null, followups?: string[], error?: ErrorState | null,
- *   finish_reason?: string | null, started_as?: string | null, model?: string | null,
+ *   finish_reason?: string | null, cut_note?: string, started_as?: string | null,
+ *   model?: string | null,
  *   cost?: number | null, cost_source?: string | null, cost_reason?: string | null,
  *   verdict?: { value: boolean, comment: string | null } | null,
  * }} MetaState  status: pending | running | paused | completed | failed | cancelled |

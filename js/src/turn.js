@@ -298,7 +298,7 @@ export class TurnView {
 
     this.state.dataset.status = status;
     this.state.textContent =
-      this.stopRequested && running ? "Stopping…" : statusText(status, meta.finish_reason);
+      this.stopRequested && running ? "Stopping…" : statusText(status, meta.cut_note);
     this.updateElapsed();
     this.ttft.textContent =
       meta.ttft !== null && meta.ttft !== undefined ? `first token ${formatSeconds(meta.ttft)}` : "";

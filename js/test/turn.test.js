@@ -149,24 +149,21 @@ test("a finished turn copies its answer and run id, and its chips follow the mod
   assert.ok(view.el.querySelector(".anb-chip-copy"), "not the last turn: the chip copies");
 });
 
-test("an answer the token limit cut says so in the status line, in the platform's word", () => {
-  for (const [reason, shown] of [
-    ["length", "Completed · answer cut at the token limit (length)"],
-    ["max_tokens", "Completed · answer cut at the token limit (max_tokens)"],
-    ["max_output_tokens", "Completed · answer cut at the token limit (max_output_tokens)"],
-    ["model_context_window_exceeded", "Completed · answer cut at the token limit (model_context_window_exceeded)"],
-    ["stop", "Completed"],
-    ["end_turn", "Completed"],
-    [null, "Completed"],
+test("an answer the token limit cut says so in the status line, in the kernel's words", () => {
+  for (const [note, shown] of [
+    ["answer cut at the token limit (length)", "Completed · answer cut at the token limit (length)"],
+    ["answer cut at the token limit (max_tokens)", "Completed · answer cut at the token limit (max_tokens)"],
+    ["", "Completed"],
+    [undefined, "Completed"],
   ]) {
     const { view } = turnView();
     const turn = turnOf({
       parts: [{ kind: "text", text: "The three reasons are: first, the", call_id: null }],
       tools: [],
-      meta: { status: "completed", finish_reason: reason },
+      meta: { status: "completed", cut_note: note },
     });
     view.update(turn, NO_DEADLINE, IDLE);
-    assert.equal(view.state.textContent, shown, String(reason));
+    assert.equal(view.state.textContent, shown, String(note));
   }
 });
 

@@ -1,5 +1,6 @@
-"""An answer the model's token limit cut says so: the terminal's summary line and the static
-copy (HTML, markdown, text) of a run whose platform ended it for its length."""
+"""An answer the model's token limit cut says so: the terminal's summary line, the static
+copy (HTML, markdown, text) and the chat cell's status (the words the kernel sends it) of a run
+whose platform ended it for its length."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from agentnb._core.request import build_request
 from agentnb._core.run import Run
 from agentnb._display.static_copy import static_html, static_markdown, static_text
 from agentnb._display.terminal import TerminalPrinter
+from agentnb._display.widget_protocol import meta_wire
 from agentnb.events import RunCompleted, RunStarted, TextDelta
 
 CUT = "answer cut at the token limit (length)"
@@ -76,17 +78,25 @@ def test_the_static_copy_says_the_answer_was_cut_at_the_token_limit(url: str) ->
     assert "completed · answer cut at the token limit \\(length\\)" in static_markdown([run])
 
 
-@pytest.mark.parametrize("reason", ["max_tokens", "model_context_window_exceeded"])
-def test_anthropics_token_limits_read_the_same(reason: str) -> None:
+def ended_run(reason: str | None) -> Run:
     run = Run(agent="a", message="q")
     for event in (RunStarted(), TextDelta(delta="cut"), RunCompleted(finish_reason=reason)):
         run.apply(event)
-    assert f"completed · answer cut at the token limit ({reason})" in static_text([run])
+    return run
+
+
+@pytest.mark.parametrize(
+    "reason", ["length", "max_tokens", "max_output_tokens", "model_context_window_exceeded"]
+)
+def test_every_token_limit_reads_the_same_in_the_copy_and_the_chat_cell(reason: str) -> None:
+    run = ended_run(reason)
+    note = f"answer cut at the token limit ({reason})"
+    assert f"completed · {note}" in static_text([run])
+    assert meta_wire(run)["cut_note"] == note
 
 
 @pytest.mark.parametrize("reason", [None, "stop", "end_turn", "tool_calls", "refusal"])
 def test_an_answer_that_ended_on_its_own_says_nothing_of_a_limit(reason: str | None) -> None:
-    run = Run(agent="a", message="q")
-    for event in (RunStarted(), TextDelta(delta="whole"), RunCompleted(finish_reason=reason)):
-        run.apply(event)
+    run = ended_run(reason)
     assert "token limit" not in static_text([run])
+    assert meta_wire(run)["cut_note"] == ""
