@@ -201,9 +201,6 @@ export class ReasoningPartView {
 
 // ---- a tool call --------------------------------------------------------------------------
 
-/** Statuses of a call that has not ended: its duration ticks on. */
-const OPEN_STATUSES = new Set(["running", "awaiting_approval"]);
-
 export class ToolCardView {
   /**
    * `decide` sends a human's decision on a call awaiting approval to the kernel; `subAgent`
@@ -269,6 +266,7 @@ export class ToolCardView {
     /** @type {number | null} */
     this.startedAt = null;
     this.running = false;
+    this.ticking = false;
   }
 
   get expanded() {
@@ -317,8 +315,10 @@ export class ToolCardView {
     this.tokens.title = this.tokens.textContent ? costTitle(call) : "";
     if (call.status === "no_result") this.status.title = NO_RESULT_TITLE;
     else this.status.removeAttribute("title");
-    this.running = OPEN_STATUSES.has(call.status);
-    this.startedAt = call.started_at ?? null;
+    this.running = call.status === "running" || call.status === "awaiting_approval";
+    // The tool's own time, as the finished figure counts it: a person's wait is not in it.
+    this.ticking = call.status === "running";
+    this.startedAt = call.approval?.decided_at ?? call.started_at ?? null;
     this.duration.textContent =
       call.duration !== null && call.duration !== undefined ? formatSeconds(call.duration) : "";
 
@@ -405,7 +405,7 @@ export class ToolCardView {
 
   /** @param {number} now kernel clock */
   tick(now) {
-    if (this.running && typeof this.startedAt === "number") {
+    if (this.ticking && typeof this.startedAt === "number") {
       this.duration.textContent = formatSeconds(Math.max(0, now - this.startedAt));
     }
   }

@@ -162,6 +162,17 @@ test("a running tool card shows no output until one arrives and ticks its durati
   assert.equal(view.icon.textContent, "✗");
 });
 
+test("a tool card's clock stands still while the call waits for approval and counts the tool's own time after", () => {
+  const view = new ToolCardView({ signal: new AbortController().signal, decide: NO_DECISION, remembered: fresh() });
+  view.update(call({ status: "awaiting_approval", started_at: 100, approval: { state: "awaiting" } }));
+  view.tick(160);
+  assert.equal(view.duration.textContent, "", "a person's wait is not the tool's time");
+  const approved = /** @type {const} */ ({ state: "approved", decided_by: "user", decided_at: 160 });
+  view.update(call({ status: "running", started_at: 100, approval: approved }));
+  view.tick(161.5);
+  assert.equal(view.duration.textContent, "1.5 s");
+});
+
 test("a tool output's summary previews it on one meaningful line, never a lone brace", () => {
   const view = new ToolCardView({ signal: new AbortController().signal, decide: NO_DECISION, remembered: fresh() });
   const quote = { ticker: "NVDA", price: 875.4, currency: "USD" };
