@@ -93,13 +93,14 @@ fi
 # The tests that drive Chromium or a kernel (tests/browser, tests/notebook) run in a pytest
 # process of their own, started once everything they need is installed and left to run beside
 # the checks and the other tests: on two cores the two halves wait on different things. Its
-# output is printed at the end. Given pytest arguments, the script runs only what they name,
+# output is printed at the end. Each half lists its 30 slowest tests, where the suite's time
+# goes. Given pytest arguments, the script runs only what they name,
 # in one process.
 BROWSER_TESTS=(tests/browser tests/notebook)
 browser_pid=
 if [ $# -eq 0 ]; then
   browser_log=$(mktemp)
-  python -m pytest -p no:cacheprovider "${BROWSER_TESTS[@]}" >"$browser_log" 2>&1 &
+  python -m pytest -p no:cacheprovider --durations=30 "${BROWSER_TESTS[@]}" >"$browser_log" 2>&1 &
   browser_pid=$!
   trap '[ -n "$browser_pid" ] && kill "$browser_pid" 2>/dev/null; rm -f "$browser_log"' EXIT
   step "pytest: ${BROWSER_TESTS[*]} started beside the rest (pid $browser_pid, output at the end)"
@@ -126,7 +127,7 @@ if [ $# -gt 0 ]; then
   python -m pytest "$@"
 else
   rest=0
-  python -m pytest --ignore=tests/browser --ignore=tests/notebook || rest=$?
+  python -m pytest --durations=30 --ignore=tests/browser --ignore=tests/notebook || rest=$?
   browser=0
   wait "$browser_pid" || browser=$?
   browser_pid=
