@@ -287,9 +287,13 @@ def counts_sql(
         f"COUNT(CASE WHEN {is_timed} THEN 1 END)",
         f"SUM(CASE WHEN {is_timed} THEN {paused} END)",
     ]
-    # "+": a key is grouped by a sort of the rows read in the index's order, never by a walk
-    # along another index in the key's order (runs_by_agent: a row looked up per run)
-    named = [f"+{key_sql(key, every)} AS k{i}" for i, key in enumerate(keys)]
+    # "+": a key is grouped by a sort of the rows read, never by a walk along an index in the
+    # key's order that looks a row up per run (runs_by_thread); the agent leads the index
+    # holding the figures (runs_by_agent_figures), read in its order with no sort
+    named = [
+        f"{'' if key == 'agent' else '+'}{key_sql(key, every)} AS k{i}"
+        for i, key in enumerate(keys)
+    ]
     sql = f"SELECT {', '.join([*named, *figures])} FROM runs {where_sql}"
     if keys:
         groups = [f"k{i}" for i in range(len(keys))]
