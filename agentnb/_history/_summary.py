@@ -276,7 +276,7 @@ def counts_sql(
     tokens, cost, paused = _sane("total_tokens"), _sane("cost_usd"), _sane("paused_seconds")
     figures = [
         "COUNT(*)",
-        *(f"COUNT(CASE WHEN runs.status = '{status}' THEN 1 END)" for status in COUNTED_STATUSES),
+        *(f"COUNT(*) FILTER (WHERE runs.status = '{status}')" for status in COUNTED_STATUSES),
         f"SUM({tokens})",
         f"AVG({tokens})",
         f"SUM({cost})",
@@ -284,8 +284,8 @@ def counts_sql(
         f"COUNT({cost})",
         f"COUNT({_unpriced_sql()})",
         f"AVG({_sane('tool_call_count')})",
-        f"COUNT(CASE WHEN {is_timed} THEN 1 END)",
-        f"SUM(CASE WHEN {is_timed} THEN {paused} END)",
+        f"COUNT(*) FILTER (WHERE {is_timed})",
+        f"SUM({paused}) FILTER (WHERE {is_timed})",
     ]
     # "+": a key is grouped by a sort of the rows read, never by a walk along an index in the
     # key's order that looks a row up per run (runs_by_thread); the agent leads the index
