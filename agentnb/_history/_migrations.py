@@ -641,7 +641,6 @@ def m024_search_waits_for_long_texts(db: sqlite3.Connection) -> None:
     )
 
 
-
 @migration
 def m025_summaries_read_an_index(db: sqlite3.Connection) -> None:
     # summary() reads each run's figures from an index holding just them instead of the wide
@@ -658,6 +657,7 @@ def m025_summaries_read_an_index(db: sqlite3.Connection) -> None:
             ),
         ),
     )
+
 
 _DROPPED_BY: Final = {
     "m022_summaries_from_runs": frozenset(

@@ -20,8 +20,8 @@ import agentnb
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
 from agentnb._history import RunRecord, close_default_stores
-from agentnb._history._records import RUN_COLUMNS
 from agentnb._history._migrations import apply_migrations
+from agentnb._history._records import RUN_COLUMNS
 from agentnb._history._run_filter import RunFilter
 from agentnb._history._summary import counts_sql, summary_keys, timed_values_sql
 from agentnb.events import RunCompleted, TextDelta, Usage
