@@ -641,6 +641,24 @@ def m024_search_waits_for_long_texts(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m025_summaries_read_an_index(db: sqlite3.Connection) -> None:
+    # summary() reads each run's figures from an index holding just them instead of the wide
+    # rows, grouped by agent in its order (no sort); it replaces runs_by_agent, whose agent
+    # and started_at lead it, so a run's write still updates as many indexes.
+    _each(
+        db,
+        (
+            "DROP INDEX runs_by_agent",
+            (
+                "CREATE INDEX runs_by_agent_figures ON runs (agent, started_at, status, model, "
+                "total_tokens, cost_usd, tool_call_count, paused_seconds, duration, ttft, "
+                "local_id)"
+            ),
+        ),
+    )
+
+
 _DROPPED_BY: Final = {
     "m022_summaries_from_runs": frozenset(
         [

@@ -232,8 +232,8 @@ def summarize_calls(
     return as_summary(out, every)
 
 
-Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
-"""Runs SQL with its parameters and returns every row."""
+Query = Callable[[str, Sequence[Any]], Iterable[tuple[Any, ...]]]
+"""Runs SQL with its parameters and returns its rows (a cursor: read once)."""
 
 QUANTILES: Final = (("duration", 0.5), ("duration", 0.95), ("ttft", 0.5), ("ttft", 0.95))
 """The quantile columns of a summary, in order: ``duration_p50`` ... ``ttft_p95``."""
@@ -252,7 +252,7 @@ def summary_rows(
     figures :func:`summary_frame` turns into the summary's frame. Two reads of the runs:
     their counts and sums per group, and the timed runs' values to rank."""
     sql, params = counts_sql(keys, where, every, timed)
-    rows = query(sql, params)
+    rows = list(query(sql, params))
     width = len(keys)
     at = {tuple(row[:width]): i for i, row in enumerate(rows)}
     quantiles: list[list[float | None]] = [[None] * len(QUANTILES) for _ in rows]
@@ -276,7 +276,7 @@ def counts_sql(
     tokens, cost, paused = _sane("total_tokens"), _sane("cost_usd"), _sane("paused_seconds")
     figures = [
         "COUNT(*)",
-        *(f"COUNT(CASE WHEN runs.status = '{status}' THEN 1 END)" for status in COUNTED_STATUSES),
+        *(f"COUNT(*) FILTER (WHERE runs.status = '{status}')" for status in COUNTED_STATUSES),
         f"SUM({tokens})",
         f"AVG({tokens})",
         f"SUM({cost})",
@@ -284,12 +284,16 @@ def counts_sql(
         f"COUNT({cost})",
         f"COUNT({_unpriced_sql()})",
         f"AVG({_sane('tool_call_count')})",
-        f"COUNT(CASE WHEN {is_timed} THEN 1 END)",
-        f"SUM(CASE WHEN {is_timed} THEN {paused} END)",
+        f"COUNT(*) FILTER (WHERE {is_timed})",
+        f"SUM({paused}) FILTER (WHERE {is_timed})",
     ]
-    # "+": a key is grouped by a sort of the rows read in the index's order, never by a walk
-    # along another index in the key's order (runs_by_agent: a row looked up per run)
-    named = [f"+{key_sql(key, every)} AS k{i}" for i, key in enumerate(keys)]
+    # "+": a key is grouped by a sort of the rows read, never by a walk along an index in the
+    # key's order that looks a row up per run (runs_by_thread); the agent leads the index
+    # holding the figures (runs_by_agent_figures), read in its order with no sort
+    named = [
+        f"{'' if key == 'agent' else '+'}{key_sql(key, every)} AS k{i}"
+        for i, key in enumerate(keys)
+    ]
     sql = f"SELECT {', '.join([*named, *figures])} FROM runs {where_sql}"
     if keys:
         groups = [f"k{i}" for i in range(len(keys))]
@@ -347,21 +351,23 @@ def timed_values_sql(
 
 
 def ranked_values(
-    rows: Sequence[tuple[Any, ...]], width: int
+    rows: Iterable[tuple[Any, ...]], width: int
 ) -> Iterator[tuple[tuple[Any, ...], str, float, float]]:
     """Each group's quantiles (pandas' linear ones) of the values :func:`timed_values_sql`
     read: its ``width`` keys, then one value per metric; as (key, metric, q, value). A
     group is ranked by the codes of its keys (a key is any SQLite value: text, a number,
     NULL), never by comparing them."""
-    if not rows:
-        return
     import numpy as np  # comes with pandas, which a summary needs
 
-    table = np.array(rows, dtype=object)  # a column per key, then per metric
-    codes, keys = _group_codes(np, [table[:, i] for i in range(width)], len(rows))
-    for i, metric in enumerate(METRICS):
-        # a NULL (not timed) is NaN: left out
-        values = np.array(table[:, width + i].tolist(), dtype="float64")
+    # read straight into columns (a key any value; a NULL metric, not timed, NaN: left out):
+    # no list of the rows, no Python float kept per value
+    kinds = [(f"k{i}", "O") for i in range(width)] + [(metric, "f8") for metric in METRICS]
+    table = np.fromiter(rows, dtype=np.dtype(kinds))
+    if not len(table):
+        return
+    codes, keys = _group_codes(np, [table[f"k{i}"] for i in range(width)], len(table))
+    for metric in METRICS:
+        values = table[metric]
         wanted = [q for name, q in QUANTILES if name == metric]
         for code, found in _quantiles(np, codes, values, wanted):
             for q, value in zip(wanted, found, strict=True):
@@ -557,8 +563,8 @@ def summary_by_sql(
     and runs held in memory through :func:`summary_in_memory`)."""
     timed = timed_statuses(include)
 
-    def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        return db.execute(sql, params).fetchall()
+    def query(sql: str, params: Sequence[Any]) -> Iterable[tuple[Any, ...]]:
+        return db.execute(sql, params)
 
     rows = summary_rows(query, keys, where, every, timed)
     scores = score_summary_rows(query, keys, where, every)

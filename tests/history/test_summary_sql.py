@@ -20,8 +20,10 @@ import agentnb
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
 from agentnb._history import RunRecord, close_default_stores
+from agentnb._history._migrations import apply_migrations
 from agentnb._history._records import RUN_COLUMNS
 from agentnb._history._run_filter import RunFilter
+from agentnb._history._summary import counts_sql, summary_keys, timed_values_sql
 from agentnb.events import RunCompleted, TextDelta, Usage
 from agentnb.history import HistoryStore
 
@@ -422,3 +424,36 @@ def test_quantiles_equal_pandas_own_for_groups_of_every_size(tmp_path: Path) -> 
                     assert pd.isna(found), (thread, metric, q)
                 else:
                     assert found == pytest.approx(expected, rel=1e-12), (thread, metric, q)
+
+
+@pytest.mark.parametrize(
+    ("by", "every", "where"),
+    [
+        ("agent", None, RunFilter()),
+        (None, None, RunFilter(evaluations=False)),
+        ("model", "day", RunFilter(agents=("analyst",), since=0.0, statuses=("failed",))),
+        ("metadata.user", None, RunFilter(agents=("analyst",))),
+        ("status", None, RunFilter()),
+        (["agent", "metadata.team"], "week", RunFilter()),
+    ],
+)
+def test_a_summary_reads_the_index_of_the_figures_not_the_runs_rows(
+    by: Any, every: str | None, where: RunFilter
+) -> None:
+    """Both passes of a summary of every run, or of an agent's, read each run's figures from
+    the narrow index holding them (the wide rows of runs, with their texts, are never read),
+    and by agent in that index's order, with no sort."""
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    apply_migrations(db)
+    keys = summary_keys(by, every)
+    for sql, params in (
+        counts_sql(keys, where, every, ("completed",)),
+        timed_values_sql(keys, where, every, ("completed",)),
+    ):
+        plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+        reads = [step for step in plan if step.startswith(("SCAN runs", "SEARCH runs"))]
+        assert reads, plan
+        assert all("COVERING INDEX runs_by_agent_figures" in step for step in reads), plan
+        if by == "agent":
+            assert not any("GROUP BY" in step for step in plan), plan
+    db.close()
