@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import REPO
 
 from agentnb._core.request import RunRequest
 from agentnb._core.run import MIB, Run
@@ -33,7 +34,7 @@ PIECE = "naïve wörds, 東京 and 😀 " * 3000
 REQUEST = RunRequest(agent="writer", message="write at length")
 
 
-def long_run(pieces: int = 40) -> Run:
+def long_run(pieces: int = 40, *, ended: bool = True) -> Run:
     """About 3 MiB of answer: non-ASCII, a lone surrogate, and the secret cut across two
     deltas; reasoning past 1 MiB too."""
     run = Run(agent="writer", message="write at length")
@@ -44,7 +45,8 @@ def long_run(pieces: int = 40) -> Run:
         run.apply(TextDelta(delta=SECRET[10:] + f" part{n} \ud800 "))
     run.apply(TextDelta(delta="zebraword at the end"))
     run.apply(ReasoningDelta(delta="reasonmark"))
-    run.apply(RunCompleted())
+    if ended:
+        run.apply(RunCompleted())
     return run
 
 
@@ -52,12 +54,9 @@ def stored(text: str) -> str:
     return text.replace(SECRET, "***").replace("\ud800", "?")
 
 
-WHOLE_TEXT_SQL = (
-    "SELECT r.answer || coalesce(a.rest, '') AS answer, r.reasoning || coalesce(t.rest, '') "
-    "AS reasoning FROM runs r LEFT JOIN run_texts a ON a.local_id = r.local_id AND a.field = "
-    "'answer' LEFT JOIN run_texts t ON t.local_id = r.local_id AND t.field = 'reasoning' "
-    "WHERE r.local_id = ?"
-)
+SCHEMA_PAGE = (REPO / "docs" / "history-schema.md").read_text()
+WHOLE_TEXT_SQL = SCHEMA_PAGE.split("### `run_texts`")[1].split("```sql\n")[1].split("```")[0]
+WHOLE_TEXT_SQL += " WHERE r.local_id = ?"
 """The query docs/history-schema.md gives for a run's whole texts."""
 
 
@@ -119,7 +118,7 @@ def test_a_long_answer_reads_back_as_it_was_through_every_reader(
     (listed,) = [r for r in cli_json(path) if r["local_id"] == run.local_id]
     assert {(listed["answer"], listed["reasoning"])} == whole, "agentnb runs --json"
     db = sqlite3.connect(path)
-    assert {db.execute(WHOLE_TEXT_SQL, (run.local_id,)).fetchone()} == whole, "the docs' SQL"
+    assert {db.execute(WHOLE_TEXT_SQL, (run.local_id,)).fetchone()[1:]} == whole, "the docs' SQL"
     pandas = pytest.importorskip("pandas")
     frame = pandas.read_sql(WHOLE_TEXT_SQL, db, params=(run.local_id,))
     assert frame["answer"][0] == answer
@@ -166,6 +165,17 @@ def test_a_texts_rest_goes_with_every_write_of_it(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     assert db.execute("SELECT count(*) FROM run_texts").fetchone() == (2,)
     db.close()
+
+
+def test_a_long_run_going_when_its_store_closes_keeps_its_whole_texts(tmp_path: Path) -> None:
+    run = long_run(20, ended=False)
+    with HistoryStore(tmp_path / "history.sqlite3") as store:
+        store.record_start(run, REQUEST, base_url="")
+        store.record_progress(run)
+    with HistoryStore(tmp_path / "history.sqlite3") as store:
+        (record,) = store.runs()
+    assert record.status == "interrupted"
+    assert (record.answer, record.reasoning) == (stored(run.text), run.reasoning)
 
 
 def test_imported_records_keep_a_long_text_whole(tmp_path: Path) -> None:
