@@ -331,8 +331,8 @@ def insert_start(db: sqlite3.Connection, run: Run, request: RunRequest, base_url
     of a run still going when its process died) reopens it: running again, owned by this
     process, its partial answer kept until the stream brings more."""
     values = {**start_values(run, request, base_url), **_progress(run), **_owner_values()}
-    db.execute(_insert_sql(tuple(values), _REOPEN), _bound(values))
-    _write_rests(db, run.local_id, values, none_keeps=True)
+    if db.execute(_insert_sql(tuple(values), _REOPEN), _bound(values)).rowcount:
+        _write_rests(db, run.local_id, values, none_keeps=True)
 
 
 def _progress(run: Run, text_limit: int | None = CHECKPOINT_TEXT_LIMIT) -> dict[str, Any]:

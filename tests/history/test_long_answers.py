@@ -37,6 +37,7 @@ REQUEST = RunRequest(agent="writer", message="write at length")
 def long_run(pieces: int = 40, *, ended: bool = True) -> Run:
     """About 3 MiB of answer: non-ASCII, a lone surrogate, and the secret cut across two
     deltas; reasoning past 1 MiB too."""
+    register_secret(SECRET)
     run = Run(agent="writer", message="write at length")
     run.apply(ReasoningDelta(delta="reasonstart "))
     for n in range(pieces):
@@ -159,6 +160,7 @@ def test_a_texts_rest_goes_with_every_write_of_it(tmp_path: Path) -> None:
         assert record is not None
         assert (record.answer, record.reasoning) == ("a short answer", None)
         store.record_end(long)
+        store.record_start(short, REQUEST, base_url="")  # an ended row is not reopened
         assert store.flush(30)
         record = store.get(long.local_id)
         assert record is not None and record.answer == stored(long.text)
