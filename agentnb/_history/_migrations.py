@@ -659,6 +659,25 @@ def m025_summaries_read_an_index(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m026_long_texts_apart(db: sqlite3.Connection) -> None:
+    # A run's answer or reasoning past 1,048,576 characters keeps that much in its row (what
+    # the search index reads) and the rest here, as UTF-8, written in pieces into a value of
+    # its size: last in its record, such a value costs SQLite no copy of it (in runs it cost
+    # two). Rows written before keep their texts whole; runs_search_pending (m024) stays,
+    # empty, so an older agentnb still opens the file (read-only, as a newer one's).
+    db.execute(
+        """
+        CREATE TABLE run_texts (
+            local_id TEXT NOT NULL REFERENCES runs (local_id) ON DELETE CASCADE,
+            field TEXT NOT NULL CHECK (field IN ('answer', 'reasoning')),
+            rest BLOB NOT NULL,
+            PRIMARY KEY (local_id, field)
+        )
+        """
+    )
+
+
 _DROPPED_BY: Final = {
     "m022_summaries_from_runs": frozenset(
         [

@@ -52,6 +52,7 @@ __all__ = [
     "checked_columns",
     "checked_record",
     "checked_rows",
+    "column_sql",
     "end_values",
     "host_of",
     "is_sane",
@@ -598,11 +599,12 @@ def start_values(run: Run, request: RunRequest | None, base_url: str | None) -> 
 
 
 CHECKPOINT_TEXT_LIMIT: Final = 1024 * 1024
-"""The longest answer (and reasoning), in characters, a checkpoint writes. Past it a
-checkpoint leaves the row's text as the last one wrote it and the run's end writes it whole,
-in pieces (:class:`LongText`): rewriting a long answer every few seconds made a copy of all
-of it each time (Python's join, SQLite's bound value and record), which the process kept
-after the run."""
+"""The longest answer (and reasoning), in characters, a checkpoint writes and a run's row
+holds. Past it a checkpoint leaves the row's text as the last one wrote it, and the run's
+end writes that many characters into the row and the rest apart (:class:`LongText`):
+rewriting a long answer every few seconds made a copy of all of it each time (Python's
+join, SQLite's bound value and record), which the process kept after the run. The search
+index reads the row: it holds the first this many characters of each text."""
 
 
 def progress_values(run: Run, text_limit: int | None = None) -> dict[str, Any]:
@@ -640,26 +642,44 @@ WRITE_PIECE: Final = 256 * 1024
 
 class LongText:
     """A run's answer or reasoning longer than :data:`CHECKPOINT_TEXT_LIMIT`, as the history
-    stores it (secrets redacted, lone surrogates replaced, UTF-8) and writes it: piece by
-    piece into a placeholder of its size, never joined into one string (a joined answer,
-    and SQLite's copy of it bound as one value, cost the process two copies of it)."""
+    stores it (secrets redacted, lone surrogates replaced): its first that many characters
+    (``head``, which its row holds) and the rest's UTF-8 (``rest()``, written apart piece by
+    piece, ``rest_size`` bytes), never joined into one string (a joined answer, and SQLite's
+    copy of it bound as one value, cost the process two copies of it)."""
 
-    __slots__ = ("_pieces", "size")
+    __slots__ = ("_pieces", "head", "rest_size")
 
     def __init__(self, pieces: list[str]) -> None:
         self._pieces = pieces
-        self.size = sum(map(len, self.encoded()))
-        """Its length in UTF-8 bytes."""
+        head: list[str] = []
+        self.rest_size = 0
+        for text, in_head in self._cut():
+            if in_head:
+                head.append(text)
+            else:
+                self.rest_size += len(text.encode("utf-8", "replace"))
+        self.head = "".join(head)
 
-    def encoded(self) -> Iterator[bytes]:
-        """The stored text's UTF-8 bytes, a piece at a time."""
+    def rest(self) -> Iterator[bytes]:
+        """The UTF-8 of the stored text past ``head``, a piece at a time."""
+        for text, in_head in self._cut():
+            if not in_head:
+                yield text.encode("utf-8", "replace")  # as clean_text repairs it
+
+    def _cut(self) -> Iterator[tuple[str, bool]]:
+        """The stored text a piece at a time, each piece in the head or past it."""
         windows = (
             piece[start : start + WRITE_PIECE]
             for piece in self._pieces
             for start in range(0, len(piece), WRITE_PIECE)
         )
+        left = CHECKPOINT_TEXT_LIMIT
         for text in redact_pieces(windows):
-            yield text.encode("utf-8", "replace")  # as clean_text repairs it
+            if left > 0:
+                yield text[:left], True
+                text, left = text[left:], left - len(text)
+            if text:
+                yield text, False
 
 
 def stored_text(run: Run, kind: Literal["text", "reasoning"], *, long_text: bool) -> Any:
@@ -670,6 +690,24 @@ def stored_text(run: Run, kind: Literal["text", "reasoning"], *, long_text: bool
             [piece for part in run.parts if part.kind == kind for piece in part.pieces()]
         )
     return redacted(run.text if kind == "text" else run.reasoning) or None
+
+
+def column_sql(name: str) -> str:
+    """The ``runs`` column ``name`` as every reader selects it: an answer or a reasoning
+    whole, the row's part and the rest kept apart (``run_texts``, since
+    ``m026_long_texts_apart``)."""
+    column = f"runs.{name}"
+    if name not in _TEXT_NAMES:
+        return column
+    rest = f"(SELECT rest FROM run_texts WHERE local_id = runs.local_id AND field = '{name}')"
+    # A file without a long text (the test is made once a statement) looks up no rest per run.
+    return (
+        f"CASE WHEN EXISTS (SELECT 1 FROM run_texts) THEN coalesce({column} || {rest}, "
+        f"{column}) ELSE {column} END"
+    )
+
+
+_TEXT_NAMES: Final = frozenset(name for name, _ in _TEXT_COLUMNS)
 
 
 def end_values(run: Run, *, long_text: bool = False) -> dict[str, Any]:

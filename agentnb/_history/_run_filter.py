@@ -20,6 +20,7 @@ from .._core.exceptions import ConfigurationError
 from .._core.request import EVALUATES
 from .._core.text import excerpt
 from .._core.transcript import ToolStatus
+from ._records import column_sql
 from ._scores import ScoreMatch, score_condition_sql, score_filter
 
 __all__ = [
@@ -403,7 +404,7 @@ def matched_rows(
         return []
     sql = (
         f"SELECT {SEARCH_TABLE}.rowid, "
-        + ", ".join(f"runs.{name}" for name in fields)
+        + ", ".join(map(column_sql, fields))
         + f", snippet({SEARCH_TABLE}, -1, '«', '»', '…', 12) FROM {SEARCH_TABLE} CROSS JOIN runs "
         f"WHERE {SEARCH_TABLE} MATCH ? AND {SEARCH_TABLE}.rowid BETWEEN ? AND ? "
         # +: not a constraint handed to FTS5, which would run the query once per id

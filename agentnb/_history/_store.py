@@ -57,6 +57,7 @@ from ._migrations import (
     rebuild_side_tables,
 )
 from ._records import (
+    CHECKPOINT_TEXT_LIMIT,
     RUN_COLUMNS,
     SNIPPET_COLUMN,
     TOOL_CALL_COLUMNS,
@@ -65,6 +66,7 @@ from ._records import (
     checked_columns,
     checked_record,
     checked_rows,
+    column_sql,
     sane_score_row_sql,
     storable_row,
 )
@@ -128,7 +130,8 @@ BUSY_TIMEOUT = 30.0
 ORPHAN_SWEEP_SECONDS = 1.0
 """At most this often, a read first marks interrupted the rows of processes that have ended."""
 RUN_NAMES: Final = tuple(name for name, _ in RUN_COLUMNS)
-_RUN_SELECT = ", ".join(RUN_NAMES)
+_RUN_SELECT = ", ".join(map(column_sql, RUN_NAMES))
+"""The runs columns as read, each text whole (:func:`column_sql`)."""
 SEARCH_COLUMNS = (*RUN_COLUMNS, SNIPPET_COLUMN)
 READ_CHUNK: Final = 10_000
 """Rows a frame's read fetches and converts at a time (:meth:`HistoryStore.run_chunks`)."""
@@ -472,7 +475,7 @@ class HistoryStore:
         # ON CONFLICT, not OR IGNORE: that would also drop, silently, a row missing a value
         # the table requires; such a row is an error instead.
         sql = (
-            f"INSERT INTO runs ({_RUN_SELECT}) VALUES ({_marks(RUN_COLUMNS)}) "
+            f"INSERT INTO runs ({', '.join(RUN_NAMES)}) VALUES ({_marks(RUN_COLUMNS)}) "
             "ON CONFLICT (local_id) DO NOTHING"
         )
         call_sql = (
@@ -485,7 +488,14 @@ class HistoryStore:
             # search once, with its calls, when its row is inserted.
             db.execute("PRAGMA defer_foreign_keys = ON")
             db.executemany(call_sql, calls)
-            return max(0, db.executemany(sql, rows).rowcount)  # not counting what triggers do
+            added = 0
+            for batch, rests in _with_rests_apart(rows):
+                count = max(0, db.executemany(sql, batch).rowcount)  # not what triggers do
+                added += count
+                if count and rests:
+                    local_id = batch[0][0]
+                    db.executemany(_INSERT_REST, [(local_id, *rest) for rest in rests.items()])
+            return added
 
         return self._write(insert)
 
@@ -886,6 +896,31 @@ def _runs_sql(where: RunFilter) -> tuple[str, list[Any]]:
         sql += " LIMIT ?"
         params.append(where.limit)
     return sql, params
+
+
+_TEXT_AT: Final = {RUN_NAMES.index(name): name for name in ("answer", "reasoning")}
+_INSERT_REST: Final = "INSERT INTO run_texts (local_id, field, rest) VALUES (?, ?, ?)"
+
+
+def _with_rests_apart(
+    rows: list[tuple[Any, ...]],
+) -> Iterator[tuple[list[tuple[Any, ...]], dict[str, bytes]]]:
+    """``rows`` in their order, in batches: rows of short texts together, and each row with
+    a text past :data:`CHECKPOINT_TEXT_LIMIT` alone, that text cut to the row's part, with
+    the rest of each such text (UTF-8, by its column's name), as the writer keeps them."""
+    limit, batch = CHECKPOINT_TEXT_LIMIT, []
+    for row in rows:
+        long = {i for i in _TEXT_AT if isinstance(row[i], str) and len(row[i]) > limit}
+        if not long:
+            batch.append(row)
+            continue
+        if batch:
+            yield batch, {}
+            batch = []
+        rests = {_TEXT_AT[i]: row[i][limit:].encode() for i in sorted(long)}
+        yield [tuple(v[:limit] if i in long else v for i, v in enumerate(row))], rests
+    if batch:
+        yield batch, {}
 
 
 def _with_defaults(row: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -331,7 +331,8 @@ def insert_start(db: sqlite3.Connection, run: Run, request: RunRequest, base_url
     of a run still going when its process died) reopens it: running again, owned by this
     process, its partial answer kept until the stream brings more."""
     values = {**start_values(run, request, base_url), **_progress(run), **_owner_values()}
-    db.execute(_insert_sql(tuple(values), _REOPEN, ()), _bound(values, ()))
+    if db.execute(_insert_sql(tuple(values), _REOPEN), _bound(values)).rowcount:
+        _write_rests(db, run.local_id, values, none_keeps=True)
 
 
 def _progress(run: Run, text_limit: int | None = CHECKPOINT_TEXT_LIMIT) -> dict[str, Any]:
@@ -351,13 +352,9 @@ def write_progress(
     answer longer than ``text_limit`` is left as the row holds it, written whole at the end
     (see :data:`~agentnb._history._records.CHECKPOINT_TEXT_LIMIT`)."""
     values = _progress(run, text_limit)
-    long = _long_texts(values)
-    update = _update_sql(tuple(values), "local_id = ? AND status = 'running'", long)
-    waits = _search_waits(db, run.local_id, long)
-    if db.execute(update, _bound(values, long, run.local_id)).rowcount:
-        _write_long_texts(db, run.local_id, values, long, waits)
-    elif waits:
-        db.execute("DELETE FROM runs_search_pending WHERE local_id = ?", (run.local_id,))
+    update = _update_sql(tuple(values), "local_id = ? AND status = 'running'")
+    if db.execute(update, _bound(values, run.local_id)).rowcount:
+        _write_rests(db, run.local_id, values)
 
 
 def write_end(db: sqlite3.Connection, run: Run) -> None:
@@ -369,18 +366,16 @@ def write_end(db: sqlite3.Connection, run: Run) -> None:
     if calls:
         _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
         db.executemany(_INSERT_TOOL_CALL, calls)
-    long = _long_texts(values)
-    update = _update_sql(tuple(values), "local_id = ?", long)
-    row = _bound(values, long, run.local_id)
-    waits = _search_waits(db, run.local_id, long)
+    update = _update_sql(tuple(values), "local_id = ?")
+    row = _bound(values, run.local_id)
     if db.execute(update, row).rowcount == 0:
         # A run whose start was not recorded still gets its row.
         _insert_if_missing(db, {**start_values(run, None, None), **_owner_values()})
         db.execute(update, row)
-    _write_long_texts(db, run.local_id, values, long, waits)
+    _write_rests(db, run.local_id, values)
     if text_length(run, "text") + text_length(run, "reasoning") > CHECKPOINT_TEXT_LIMIT:
         # The connection's cached statement keeps SQLite's copy of the values it last bound
-        # until it runs again: bound to nothing (matching no row), it lets the answer go.
+        # until it runs again: bound to nothing (matching no row), it lets the text go.
         db.execute(update, (None,) * len(row))
 
 
@@ -391,14 +386,9 @@ def write_ended(db: sqlite3.Connection, run: Run, request: RunRequest, base_url:
     start and an end, so the search index reads its calls once."""
     if not run.tool_calls:
         values = {**start_values(run, request, base_url), **_owner_values(), **_known_end(run)}
-        long = _long_texts(values)
-        sql = _insert_sql(tuple(values), "DO NOTHING", long)
-        waits = _search_waits(db, run.local_id, long)
-        if db.execute(sql, _bound(values, long)).rowcount:
-            _write_long_texts(db, run.local_id, values, long, waits)
+        if db.execute(_insert_sql(tuple(values), "DO NOTHING"), _bound(values)).rowcount:
+            _write_rests(db, run.local_id, values)
             return
-        if waits:
-            db.execute("DELETE FROM runs_search_pending WHERE local_id = ?", (run.local_id,))
     insert_start(db, run, request, base_url)
     write_end(db, run)
 
@@ -425,90 +415,65 @@ def write_interrupted(db: sqlite3.Connection, runs: Sequence[Run]) -> None:
 
 
 def _insert_if_missing(db: sqlite3.Connection, values: dict[str, Any]) -> None:
-    db.execute(_insert_sql(tuple(values), "DO NOTHING", ()), _bound(values, ()))
+    db.execute(_insert_sql(tuple(values), "DO NOTHING"), _bound(values))
 
 
-# ---- a long answer: written in pieces into a placeholder ------------------------------
-
-PLACEHOLDER = "CAST(zeroblob(?) AS TEXT)"
-"""A long text's value until its pieces are written into it (:class:`LongText`): as many
-zero bytes as its UTF-8, made text, so the column holds text, as for any other run."""
-
-
-def _long_texts(values: dict[str, Any]) -> tuple[str, ...]:
-    """The columns of ``values`` that are long texts (:class:`LongText`)."""
-    return tuple(name for name in _TEXTS if isinstance(values.get(name), LongText))
-
+# ---- a long text: its first MiB in the row, the rest apart ---------------------------
 
 _TEXTS = ("answer", "reasoning")
 
 
-def _bound(values: dict[str, Any], long: tuple[str, ...], *more: Any) -> tuple[Any, ...]:
-    """What a statement of ``values`` binds: for a long text, its size."""
-    if not long:
-        return storable_row((*values.values(), *more))
-    sized = (value.size if isinstance(value, LongText) else value for value in values.values())
-    return storable_row((*sized, *more))
+def _bound(values: dict[str, Any], *more: Any) -> tuple[Any, ...]:
+    """What a statement of ``values`` binds: of a long text, the row's part."""
+    heads = (value.head if isinstance(value, LongText) else value for value in values.values())
+    return storable_row((*heads, *more))
 
 
-def _search_waits(db: sqlite3.Connection, local_id: str, long: tuple[str, ...]) -> bool:
-    """Before a statement leaves long texts' placeholders in a row: hold the search index's
-    triggers off the row (``m024_search_waits_for_long_texts``). False: nothing to hold (no
-    long text, or a file without the search index)."""
-    if not long or not _has_search(db):
-        return False
-    db.execute("INSERT OR IGNORE INTO runs_search_pending (local_id) VALUES (?)", (local_id,))
-    return True
-
-
-def _write_long_texts(
-    db: sqlite3.Connection,
-    local_id: str,
-    values: dict[str, Any],
-    long: tuple[str, ...],
-    search_waits: bool,
+def _write_rests(
+    db: sqlite3.Connection, local_id: str, values: dict[str, Any], *, none_keeps: bool = False
 ) -> None:
-    """Write the ``long`` texts of ``values`` into their row's placeholders, piece by piece,
-    in the statement's transaction (a process dying midway leaves the row as it was); then
-    the search index reads the row, if it has ended, as it now is."""
-    if not long:
+    """After a statement wrote the texts of ``values`` into the run's row: the rest of each
+    long one (:class:`LongText`) into ``run_texts``, piece by piece into a value of its size
+    (the last of its record, so SQLite makes no copy of it), in the statement's transaction
+    (a process dying midway leaves the row as it was); a shorter text leaves no rest.
+    ``none_keeps``: the statement kept the row's text where ``values`` has None."""
+    written = [
+        name for name in _TEXTS if name in values and not (none_keeps and values[name] is None)
+    ]
+    if not written:
         return
-    (rowid,) = db.execute("SELECT rowid FROM runs WHERE local_id = ?", (local_id,)).fetchone()
-    for column in long:
-        with db.blobopen("runs", column, rowid) as blob:
-            for piece in values[column].encoded():
-                blob.write(piece)
-    if search_waits:
-        db.execute(
-            "INSERT INTO runs_search (rowid, message, answer, reasoning, tools) SELECT id, "
-            "message, answer, reasoning, tools FROM runs_search_text WHERE id = "
-            "(SELECT rowid FROM runs WHERE local_id = ?)",
-            (local_id,),
-        )
-        db.execute("DELETE FROM runs_search_pending WHERE local_id = ?", (local_id,))
+    db.execute(_DELETE_RESTS[len(written)], (local_id, *written))
+    for name in written:
+        text = values[name]
+        if isinstance(text, LongText) and text.rest_size:
+            rowid = db.execute(
+                "INSERT INTO run_texts (local_id, field, rest) VALUES (?, ?, zeroblob(?))",
+                (local_id, name, text.rest_size),
+            ).lastrowid
+            assert rowid is not None
+            with db.blobopen("run_texts", "rest", rowid) as blob:
+                for piece in text.rest():
+                    blob.write(piece)
 
 
-def _has_search(db: sqlite3.Connection) -> bool:
-    """Whether the file has the search index (one whose SQLite lacked FTS5 has none)."""
-    found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs_search'")
-    return found.fetchone() is not None
+_DELETE_RESTS = {
+    count: f"DELETE FROM run_texts WHERE local_id = ? AND field IN ({', '.join('?' * count)})"
+    for count in range(1, len(_TEXTS) + 1)
+}
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_sql(columns: tuple[str, ...], on_conflict: str, long: tuple[str, ...]) -> str:
-    """The INSERT of a row of ``columns``, the ``long`` ones as placeholders (the few
-    column sets in use are built once)."""
-    marks = ", ".join(PLACEHOLDER if name in long else "?" for name in columns)
+def _insert_sql(columns: tuple[str, ...], on_conflict: str) -> str:
+    """The INSERT of a row of ``columns`` (the few column sets in use are built once)."""
     return (
-        f"INSERT INTO runs ({', '.join(columns)}) VALUES ({marks}) "
+        f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
         f"ON CONFLICT (local_id) {on_conflict}"
     )
 
 
 @functools.lru_cache(maxsize=64)
-def _update_sql(columns: tuple[str, ...], where: str, long: tuple[str, ...]) -> str:
-    marks = (PLACEHOLDER if name in long else "?" for name in columns)
-    assignments = ", ".join(f"{name} = {mark}" for name, mark in zip(columns, marks, strict=True))
+def _update_sql(columns: tuple[str, ...], where: str) -> str:
+    assignments = ", ".join(f"{name} = ?" for name in columns)
     return f"UPDATE runs SET {assignments} WHERE {where}"
 
 

@@ -393,7 +393,7 @@ def kept_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
 def test_a_file_of_every_shipped_version_upgrades_to_a_fresh_files_schema(
     tmp_path: Path, shipped: Path
 ) -> None:
-    """A file agentnb 0.1, 0.2, 0.3 or 0.4 wrote (its rollups and their triggers included)
+    """A file agentnb 0.1, 0.2, 0.3, 0.4 or 0.6 wrote (its rollups and their triggers included)
     opens with every migration, keeps every run, tool call, score and metadata key, loses the
     rollups and ends with the schema a fresh file gets; its summaries are those of its runs."""
     old = tmp_path / shipped.name

@@ -21,7 +21,7 @@ from agentnb_testing import REPO, history_id, history_records
 import agentnb
 import agentnb.evals
 from agentnb import HistoryError, HistoryLocationError
-from agentnb._history import MIGRATIONS, close_default_stores
+from agentnb._history import MIGRATIONS, _file, close_default_stores
 from agentnb._history._migrations import apply_migrations
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
@@ -78,6 +78,13 @@ NOT_AGENTNBS: dict[str, tuple[list[str], str]] = {
             "CREATE TABLE tool_calls (local_id TEXT, position INTEGER CHECK (position > 0))",
         ],
         "table tool_calls",
+    ),
+    "a changed table of long texts' rests": (
+        [
+            "DROP TABLE run_texts",
+            "CREATE TABLE run_texts (local_id TEXT, field TEXT, rest BLOB)",
+        ],
+        "table run_texts",
     ),
     "a view in place of the migrations": (
         [
@@ -162,6 +169,10 @@ ACTING_ON_OURS: dict[str, tuple[list[str], str]] = {
         "trigger sneaky",
     ),
     "a view over runs": (["CREATE VIEW mine AS SELECT local_id FROM runs"], "view mine"),
+    "a trigger on long texts' rests": (
+        ["CREATE TRIGGER cut AFTER INSERT ON run_texts BEGIN DELETE FROM run_texts; END"],
+        "trigger cut",
+    ),
 }
 
 
@@ -185,6 +196,21 @@ def test_a_file_acting_on_agentnbs_tables_opens_read_only_and_changes_nothing(
     finally:
         close_default_stores()
     assert fingerprint(path) == before, "no migration, no write, no journal beside it"
+
+
+def test_an_agentnb_without_run_texts_reads_a_file_with_it_as_a_newer_ones_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An agentnb without m026 (its migrations before it) opens a file this one made
+    read-only, as a newer agentnb's: it would write long texts whole and leave their rests."""
+    path = legit_file(tmp_path / "shared.sqlite3")
+    at = [step.__name__ for step in MIGRATIONS].index("m026_long_texts_apart")
+    monkeypatch.setattr(_file, "MIGRATIONS", MIGRATIONS[:at])
+    db = sqlite3.connect(path)
+    try:
+        assert _file.check_schema(db, str(path)) == ["the table run_texts"]
+    finally:
+        db.close()
 
 
 def test_an_older_agentnb_file_still_opens_and_is_brought_up_to_date(tmp_path: Path) -> None:
