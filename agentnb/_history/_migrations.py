@@ -678,6 +678,13 @@ def m026_long_texts_apart(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m027_run_finish_reason(db: sqlite3.Connection) -> None:
+    # Why the platform ended the answer (stop, length, max_tokens, ...), so a past run cut at
+    # the token limit still says so; NULL for runs recorded before this column.
+    db.execute("ALTER TABLE runs ADD COLUMN finish_reason TEXT")
+
+
 _DROPPED_BY: Final = {
     "m022_summaries_from_runs": frozenset(
         [

@@ -140,6 +140,7 @@ def _end(record: RunRecord, at: float) -> Event | None:
         usage=_usage(record),
         model=record.model,
         execution_time=record.execution_time,
+        finish_reason=record.finish_reason,
         received_at=at,
     )
 

@@ -122,6 +122,7 @@ RUN_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("elapsed", "float"),
     ("paused_seconds", "float"),
     ("refused_figures", "text"),
+    ("finish_reason", "category"),
 )
 """The run columns, in the order the store selects them and DataFrames show them."""
 
@@ -296,6 +297,9 @@ class RunRecord:
     """The figures the platform reported outside their sane range, refused when the run was
     recorded (``cost=1e+308, prompt_tokens=...``: :attr:`agentnb.Run.refused_figures`), and
     those of the file's row outside it, left out of summaries; None when there were none."""
+    finish_reason: str | None = None
+    """Why the platform ended the answer, in its word (``stop``, ``length``, ``max_tokens``:
+    :attr:`agentnb.Run.finish_reason`); None for runs recorded before it was kept."""
     malformed: str | None = None
     """Which fields of the file's row were malformed (text where a number goes, a time out
     of range, JSON that does not parse) and were read as None; None for a sound row."""
@@ -744,6 +748,7 @@ def end_values(run: Run, *, long_text: bool = False) -> dict[str, Any]:
         "cost_source": priced.source,
         "unapproved_calls": len(run.unapproved_calls),
         "refused_figures": redacted(refused_list(usage)) if usage else None,
+        "finish_reason": run.finish_reason,
     }
 
 

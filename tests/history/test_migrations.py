@@ -65,6 +65,7 @@ SAMPLE_RUN: dict[str, Any] = {
     "elapsed": 2.0,
     "paused_seconds": 0.0,
     "refused_figures": "cost=1e+308",
+    "finish_reason": "length",
 }
 SAMPLE_TOOL_CALL: dict[str, Any] = {
     "local_id": "old-run",

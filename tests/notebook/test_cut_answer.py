@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,12 +15,14 @@ from agentnb_testing import asgi_body, serving_asgi
 
 from agentnb._app import connections as conns
 from agentnb._app.api import start_run
+from agentnb._app.past_runs import past_run
 from agentnb._core.request import build_request
 from agentnb._core.run import Run
 from agentnb._display.static_copy import static_html, static_markdown, static_text
 from agentnb._display.terminal import TerminalPrinter
 from agentnb._display.widget_protocol import meta_wire
 from agentnb.events import RunCompleted, RunStarted, TextDelta
+from agentnb.history import HistoryStore
 
 CUT = "answer cut at the token limit (length)"
 
@@ -100,3 +103,18 @@ def test_an_answer_that_ended_on_its_own_says_nothing_of_a_limit(reason: str | N
     run = ended_run(reason)
     assert "token limit" not in static_text([run])
     assert meta_wire(run)["cut_note"] == ""
+
+
+def test_a_past_run_the_token_limit_cut_still_says_so(url: str, tmp_path: Path) -> None:
+    run, _ = _printed_run(url)
+    store = HistoryStore(tmp_path / "history.sqlite3")
+    try:
+        store.record(run)
+        assert store.flush(30)
+        [record] = store.runs()
+        again = past_run(record, [])
+        assert store.runs().to_pandas()["finish_reason"].tolist() == ["length"]
+    finally:
+        store.close()
+    assert (again.finish_reason, again.text) == ("length", run.text)
+    assert f"completed · {CUT}" in static_text([again])
