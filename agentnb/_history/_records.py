@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHECKPOINT_TEXT_LIMIT",
     "FIGURE_RANGES",
+    "LONG_TEXT_COLUMNS",
     "MALFORMED_COLUMN",
     "MAX_SCORE",
     "MAX_SECONDS",
@@ -701,7 +702,7 @@ def column_sql(name: str) -> str:
     whole, the row's part and the rest kept apart (``run_texts``, since
     ``m026_long_texts_apart``)."""
     column = f"runs.{name}"
-    if name not in _TEXT_NAMES:
+    if name not in LONG_TEXT_COLUMNS:
         return column
     rest = f"(SELECT rest FROM run_texts WHERE local_id = runs.local_id AND field = '{name}')"
     # A file without a long text (the test is made once a statement) looks up no rest per run.
@@ -711,7 +712,9 @@ def column_sql(name: str) -> str:
     )
 
 
-_TEXT_NAMES: Final = frozenset(name for name, _ in _TEXT_COLUMNS)
+LONG_TEXT_COLUMNS: Final = tuple(name for name, _ in _TEXT_COLUMNS)
+"""The ``runs`` columns whose text past :data:`CHECKPOINT_TEXT_LIMIT` is kept apart, in
+``run_texts``."""
 
 
 def end_values(run: Run, *, long_text: bool = False) -> dict[str, Any]:

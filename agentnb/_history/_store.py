@@ -58,6 +58,7 @@ from ._migrations import (
 )
 from ._records import (
     CHECKPOINT_TEXT_LIMIT,
+    LONG_TEXT_COLUMNS,
     RUN_COLUMNS,
     SNIPPET_COLUMN,
     TOOL_CALL_COLUMNS,
@@ -898,7 +899,7 @@ def _runs_sql(where: RunFilter) -> tuple[str, list[Any]]:
     return sql, params
 
 
-_TEXT_AT: Final = {RUN_NAMES.index(name): name for name in ("answer", "reasoning")}
+_TEXT_AT: Final = {RUN_NAMES.index(name): name for name in LONG_TEXT_COLUMNS}
 _INSERT_REST: Final = "INSERT INTO run_texts (local_id, field, rest) VALUES (?, ?, ?)"
 
 

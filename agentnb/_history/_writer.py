@@ -30,6 +30,7 @@ from .._core.request import RunRequest
 from .._core.run import Run
 from ._records import (
     CHECKPOINT_TEXT_LIMIT,
+    LONG_TEXT_COLUMNS,
     TOOL_CALL_COLUMNS,
     LongText,
     end_values,
@@ -420,8 +421,6 @@ def _insert_if_missing(db: sqlite3.Connection, values: dict[str, Any]) -> None:
 
 # ---- a long text: its first MiB in the row, the rest apart ---------------------------
 
-_TEXTS = ("answer", "reasoning")
-
 
 def _bound(values: dict[str, Any], *more: Any) -> tuple[Any, ...]:
     """What a statement of ``values`` binds: of a long text, the row's part."""
@@ -438,7 +437,9 @@ def _write_rests(
     (a process dying midway leaves the row as it was); a shorter text leaves no rest.
     ``none_keeps``: the statement kept the row's text where ``values`` has None."""
     written = [
-        name for name in _TEXTS if name in values and not (none_keeps and values[name] is None)
+        name
+        for name in LONG_TEXT_COLUMNS
+        if name in values and not (none_keeps and values[name] is None)
     ]
     if not written:
         return
@@ -458,7 +459,7 @@ def _write_rests(
 
 _DELETE_RESTS = {
     count: f"DELETE FROM run_texts WHERE local_id = ? AND field IN ({', '.join('?' * count)})"
-    for count in range(1, len(_TEXTS) + 1)
+    for count in range(1, len(LONG_TEXT_COLUMNS) + 1)
 }
 
 
