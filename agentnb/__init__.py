@@ -51,7 +51,6 @@ from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
 from ._core.request import Media
 from ._core.run import Run
 from ._core.version import __version__
-from ._core.warning import warn
 from ._tracing import configure_tracing, tracing_recorder
 
 if TYPE_CHECKING:
@@ -172,8 +171,7 @@ agentnb`` works as after ``import agentnb.types``."""
 
 
 _MOVED = ("ChatCell", "Connection", "RunHandle", "ToolCall", "TracingStatus")
-"""Types named only in annotations, now in ``agentnb.types``: the old spelling works, warned
-of, for one release."""
+"""Types named only in annotations, in ``agentnb.types`` since 0.5: the root's error says where."""
 
 
 _EVALUATION = frozenset({"Experiment", "dataset", "evaluate", "experiment", "experiments"})
@@ -184,13 +182,9 @@ def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     if name in _MOVED:
-        warn(
-            f"agentnb.{name} is agentnb.types.{name} (from agentnb.types import {name}); "
-            f"agentnb.{name} stops working in the next release",
-            category=FutureWarning,
-            stacklevel=2,
+        raise AttributeError(
+            f"agentnb.{name} is agentnb.types.{name} (from agentnb.types import {name}) since 0.5"
         )
-        return getattr(importlib.import_module(".types", __name__), name)
     module = _LAZY.get(name)
     if name in _EVALUATION:
         raise AttributeError(

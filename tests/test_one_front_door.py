@@ -171,9 +171,11 @@ def test_the_root_names_stay_few() -> None:
     assert len(set(agentnb.__all__) - evaluation) <= MAX_ROOT_NAMES
 
 
-@pytest.mark.parametrize("name", ["ChatCell", "Connection", "RunHandle", "ToolCall"])
-def test_a_type_moved_to_types_is_reached_at_the_root_for_one_release(name: str) -> None:
-    with pytest.warns(FutureWarning, match=rf"agentnb\.{name} is agentnb\.types\.{name}"):
-        moved = getattr(agentnb, name)
-    assert moved is getattr(agentnb.types, name)
+@pytest.mark.parametrize(
+    "name", ["ChatCell", "Connection", "RunHandle", "ToolCall", "TracingStatus"]
+)
+def test_a_type_moved_to_types_is_named_by_the_root_s_error(name: str) -> None:
+    with pytest.raises(AttributeError, match=rf"agentnb\.{name} is agentnb\.types\.{name}"):
+        getattr(agentnb, name)
+    assert getattr(agentnb.types, name).__name__ == name
     assert name not in agentnb.__all__

@@ -160,7 +160,7 @@ def batch(
     ``schema``. Each message runs on a new thread.
 
     ``approve`` decides on tool calls the platform runs only once approved (True, False, or a
-    callable taking the :class:`~agentnb.ToolCall`, as in :func:`~agentnb.ask`). Nobody can
+    callable taking the :class:`~agentnb.types.ToolCall`, as in :func:`~agentnb.ask`). Nobody can
     click Approve in a batch, so a call it leaves undecided — every one, without it — is
     denied with the reason "no one could approve it: batch runs are unattended".
 

@@ -12,7 +12,6 @@ import httpx
 from .._core.exceptions import ConfigurationError
 from .._core.recorder import RunRecorder
 from .._core.request import CONTEXT_ON_A_CLIENT
-from .._core.warning import warn
 from .._http import Verify
 from ..providers import Provider, available_providers
 
@@ -57,33 +56,30 @@ class ClientOptions(TypedDict, total=False):
 def provider_options_of(
     provider: str | Provider, options: Mapping[str, object]
 ) -> dict[str, object]:
-    """``options["provider_options"]``, with a dialect's option given as a keyword of its own
-    (``connect("vercel", path=...)``, the spelling of 0.4) moved into it and warned of.
-    Any other name that is not a client option is an error that names the options (a type
-    checker says so before the code runs; this says it to code that is not checked)."""
-    flat = {name: value for name, value in options.items() if name not in _OPTION_NAMES}
-    unknown = sorted(set(flat) - _dialect_option_names(provider)) if flat else []
+    """``options["provider_options"]``, checked. A name that is not a client option is an
+    error that names the options, and says where a dialect's own option goes (a type checker
+    says so before the code runs; this says it to code that is not checked)."""
+    unknown = sorted(name for name in options if name not in _OPTION_NAMES)
     if "context" in unknown:
         raise ConfigurationError(CONTEXT_ON_A_CLIENT)
+    dialect_own = [name for name in unknown if name in _dialect_option_names(provider)]
+    if dialect_own:
+        moved = ", ".join(f"{name!r}: ..." for name in dialect_own)
+        raise ConfigurationError(
+            f"a dialect's options go in provider_options={{{moved}}} (keywords of their own "
+            "since 0.5)"
+        )
     if unknown:
         raise ConfigurationError(
             f"unknown client option {', '.join(map(repr, unknown))}; the options are "
             f"{', '.join(_OPTION_NAMES)} (a dialect's own options go in provider_options={{...}})"
-        )
-    if flat:
-        moved = ", ".join(f"{name!r}: ..." for name in flat)
-        warn(
-            f"a dialect's options go in provider_options={{{moved}}}; given as keywords of "
-            "their own they stop working in the next release",
-            category=FutureWarning,
-            stacklevel=4,
         )
     given = options.get("provider_options") or {}
     if not isinstance(given, Mapping):
         raise ConfigurationError(
             f"provider_options must be a dict of the dialect's options, not {type(given).__name__}"
         )
-    return {**flat, **given}
+    return dict(given)
 
 
 _OPTION_NAMES = tuple(ClientOptions.__annotations__)

@@ -189,11 +189,13 @@ def test_a_dialect_s_options_go_in_provider_options() -> None:
     assert conn.client().provider.path == "/chat"
 
 
-def test_a_dialect_s_option_as_a_keyword_of_its_own_still_works_for_one_release() -> None:
+def test_a_dialect_s_option_as_a_keyword_of_its_own_says_where_it_goes() -> None:
     url = "http://127.0.0.1:9"
-    with pytest.warns(FutureWarning, match=r"provider_options=\{'path': ...\}"):
-        conn = agentnb.connect("vercel", base_url=url, path="/chat", name="v")  # type: ignore[call-arg]
-    assert conn.client().provider.path == "/chat"
+    with pytest.raises(ConfigurationError, match=r"go in provider_options=\{'path': ...\}"):
+        agentnb.connect("vercel", base_url=url, path="/chat", name="v")  # type: ignore[call-arg]
+    with pytest.raises(ConfigurationError, match=r"go in provider_options=\{'path': ...\}"):
+        agentnb.AsyncAgentClient("vercel", base_url=url, path="/chat")  # type: ignore[call-arg]
+    assert "v" not in agentnb.connections()
 
 
 def test_the_built_in_server_s_path_is_kept_beside_a_dialect_option_of_one_s_own() -> None:
