@@ -11,7 +11,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from .._core.handle import RunHandle
 from .._core.loop import get_loop
@@ -31,7 +31,10 @@ from .attachment_preview import AttachmentPreview, Attachments
 from .verdicts import VerdictKeeper, watch_verdicts
 from .widget_protocol import Turn
 
-__all__ = ["ChatActions", "ChatController", "ControllerSink", "NewConversation", "StartRun"]
+if TYPE_CHECKING:
+    from .widget import ChatCell
+
+__all__ = ["ChatActions", "ChatController", "NewConversation", "StartRun"]
 
 StartRun = Callable[[str], "RunHandle | None"]
 """Starts the next run of a conversation for a follow-up or a typed message."""
@@ -80,23 +83,6 @@ _streaming: weakref.WeakSet[ChatController] = weakref.WeakSet()
 """The controllers following a run still going (read and changed on the loop thread only)."""
 
 
-class ControllerSink(Protocol):
-    """Where the controller's output goes (the widget)."""
-
-    def send(self, content: dict[str, Any]) -> None:
-        """Send one custom message to every view."""
-
-    def set_transcript(self, transcript: dict[str, Any]) -> None:
-        """Write the synced transcript state."""
-
-    def refresh_copies(self) -> None:
-        """A run ended, or paused for a human's decision, and its frame went out: refresh the
-        static copies (a notebook saved meanwhile says what the run is waiting for)."""
-
-
-# ---- wire shapes --------------------------------------------------------------------------
-
-
 # ---- the controller -----------------------------------------------------------------------
 
 
@@ -105,29 +91,23 @@ class ChatController:
 
     def __init__(
         self,
-        sink: ControllerSink,
+        sink: ChatCell,
+        actions: ChatActions | None,
         *,
-        start_run: StartRun | None = None,
-        start_again: StartRun | None = None,
-        new_conversation: NewConversation | None = None,
         on_turn: Callable[[], None] | None = None,
         keep_verdict: VerdictKeeper | None = None,
-        attachments: Attachments | None = None,
         max_fps: float = 30.0,
-        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         if max_fps <= 0:
             raise ValueError(f"max_fps must be positive, got {max_fps!r}")
         self._sink = sink
-        self._start_run = start_run
-        self._start_again = start_again
-        self._new_conversation = new_conversation
         self._keep_verdict = keep_verdict
         self._on_turn = on_turn
         self._next_started_as: str | None = None
         self._interval = 1.0 / max_fps
-        self._loop = loop or get_loop()
-        self._preview = self._previewing(attachments)
+        self._loop = get_loop()
+        self._actions = actions
+        self._preview = self._previewing(actions)
         self._turns: list[Turn] = []
         self._lock = threading.Lock()
         self._seq = 0
@@ -163,16 +143,14 @@ class ChatController:
         """Let the cell start runs from now on (any thread); the next turn's caption says
         ``started_as`` (an opened past run's: "continued")."""
         with self._lock:
-            self._start_run = actions.send
-            self._start_again = actions.again
-            self._new_conversation = actions.new
+            self._actions = actions
             self._next_started_as = started_as
-            self._preview = self._previewing(actions.attachments)
+            self._preview = self._previewing(actions)
 
-    def _previewing(self, attachments: Attachments | None) -> AttachmentPreview | None:
-        if attachments is None:
+    def _previewing(self, actions: ChatActions | None) -> AttachmentPreview | None:
+        if actions is None or actions.attachments is None:
             return None
-        return AttachmentPreview(attachments, self._send, self._loop)
+        return AttachmentPreview(actions.attachments, self._send, self._loop)
 
     def show_verdict(self, local_id: str, value: bool, comment: str | None) -> None:
         """The verdict kept for run ``local_id``, shown on its turns (any thread)."""
@@ -185,7 +163,7 @@ class ChatController:
     @property
     def start_run(self) -> StartRun | None:
         """The callback that starts the next turn's run, if the cell can start runs."""
-        return self._start_run
+        return self._actions.send if self._actions is not None else None
 
     def receive(self, content: Any) -> None:
         """A message from a view, on whatever thread the kernel delivered it."""
@@ -360,7 +338,7 @@ class ChatController:
     def _again(self, kind: str, content: dict[str, Any]) -> None:
         """Retry the last turn's question, or send it edited, from where that turn started."""
         index, text = content.get("t"), content.get("text")
-        if self._start_again is None or not self._turns:
+        if self._actions is None or self._actions.again is None or not self._turns:
             self._notice("This cell cannot retry a turn.")
             return
         if index != len(self._turns) - 1:
@@ -374,14 +352,14 @@ class ChatController:
 
     def _new(self) -> None:
         """The next message starts a new conversation (a new thread on the platform)."""
-        if self._new_conversation is None:
+        if self._actions is None or self._actions.new is None:
             self._notice("This cell cannot start a new conversation.")
             return
         if self._starting or any(not turn.run.done for turn in self._turns):
             self._notice("A run is still going; wait for it to end or stop it first.")
             return
         try:
-            self._new_conversation()
+            self._actions.new()
         except Exception as exc:
             self._notice(f"Could not start a new conversation: {exc}")
             return
@@ -441,14 +419,14 @@ class ChatController:
         return candidates[-1] if candidates else None
 
     def _begin_next(self, text: str, *, again: str | None = None) -> None:
-        if self._start_run is None:
+        if self._actions is None:
             self._notice("This cell cannot start runs; copy the question into a new cell.")
             return
         if self._starting or any(not turn.run.done for turn in self._turns):
             self._notice("A run is still going; wait for it to end or stop it first.")
             return
         self._starting = True
-        start_run = self._start_again if again else self._start_run
+        start_run = self._actions.again if again else self._actions.send
         assert start_run is not None
         if again:
             self._next_started_as = again

@@ -198,14 +198,14 @@ class ChatCell(anywidget.AnyWidget):
         self._on_continue = on_continue
         self._displays: list[DisplaySlot] = []
         self._echo_guard: int | None = None
+        actions = None
+        if start_run is not None:
+            actions = ChatActions(start_run, on_retry, on_new_conversation, attachments=attachments)
         self._controller = ChatController(
             self,
-            start_run=start_run,
-            start_again=on_retry,
-            new_conversation=on_new_conversation,
+            actions,
             on_turn=self._refresh_retry_note,
             keep_verdict=keep_verdict,
-            attachments=attachments,
             max_fps=max_fps,
         )
         self.on_msg(self._on_view_message)
@@ -274,9 +274,6 @@ class ChatCell(anywidget.AnyWidget):
 
     def set_transcript(self, transcript: dict[str, object]) -> None:
         contextvars.Context().run(setattr, self, "transcript", transcript)
-
-    def refresh_copies(self) -> None:
-        self._refresh_displays()
 
     def _on_view_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if isinstance(content, dict) and content.get("kind") == "continue":
@@ -384,9 +381,11 @@ class ChatCell(anywidget.AnyWidget):
             if any(run.done or run.status == "paused" for run in going):
                 # it ended or paused before its refresh had this display to update; the loop
                 # builds the copy, and this thread does not wait for it
-                get_loop().call_soon_threadsafe(self._refresh_displays)
+                get_loop().call_soon_threadsafe(self.refresh_copies)
 
-    def _refresh_displays(self) -> None:
+    def refresh_copies(self) -> None:
+        """A run ended, or paused for a human's decision, and its frame went out: refresh the
+        static copies (a notebook saved meanwhile says what the run is waiting for)."""
         if not self._displays:
             return
         bundle = self.static_bundle()
