@@ -231,9 +231,8 @@ class Turn:
     handle: RunHandle | None
     sent_text: list[int] = field(default_factory=list)
     sent_tools: dict[str, tuple[Any, ...]] = field(default_factory=dict)
-    sent_args: dict[str, int] = field(default_factory=dict)
-    sent_agent: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """Per call, how much of its sub-agent's text and reasoning the views have."""
+    sent_streams: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Per call and streamed field (:data:`_CALL_STREAMS`), how much of it the views have."""
     sent_meta: dict[str, Any] = field(default_factory=dict)
     sent_resets: int = 0
     announced: bool = False
@@ -262,10 +261,9 @@ class Turn:
         run = self.run
         self.sent_text = [p.length for p in run.parts]
         self.sent_tools = {c.call_id: _tool_signature(c) for c in run.tool_calls}
-        self.sent_args = {c.call_id: len(c.arguments_text) for c in run.tool_calls}
-        self.sent_agent = {
-            c.call_id: (len(c.agent_text), len(c.agent_reasoning)) for c in run.tool_calls
-        }
+        self.sent_streams = {}
+        for call in run.tool_calls:
+            self._mark_streams_sent(call)
         self.sent_meta = self.meta()
         self.sent_resets = run.step_resets
 
@@ -312,37 +310,26 @@ class Turn:
         known = call.call_id in self.sent_tools
         if not known:
             ops.append({"op": "tool", "t": t, "call": tool_wire(call)})
-            self.sent_args[call.call_id] = len(call.arguments_text)
-            self.sent_agent[call.call_id] = (len(call.agent_text), len(call.agent_reasoning))
+            self._mark_streams_sent(call)
         elif self.sent_tools[call.call_id] != signature:
             ops.append({"op": "tool", "t": t, "call": tool_wire(call, with_arguments_text=False)})
         self.sent_tools[call.call_id] = signature
-        sent_args = self.sent_args.get(call.call_id, 0)
-        if len(call.arguments_text) > sent_args:
-            text = call.arguments_text[sent_args:]
-            ops.append({"op": "args", "t": t, "call_id": call.call_id, "text": text})
-            self.sent_args[call.call_id] = len(call.arguments_text)
-        ops.extend(self._agent_ops(t, call))
+        for name, op in _CALL_STREAMS.items():
+            whole, sent = getattr(call, name), self.sent_streams.get((call.call_id, name), 0)
+            if len(whole) > sent:
+                ops.append({**op, "t": t, "call_id": call.call_id, "text": whole[sent:]})
+        self._mark_streams_sent(call)
         return ops
 
-    def _agent_ops(self, t: int, call: ToolCall) -> list[dict[str, Any]]:
-        """What a sub-agent streamed inside ``call`` since the last frame."""
-        ops: list[dict[str, Any]] = []
-        text, reasoning = call.agent_text, call.agent_reasoning
-        sent_text, sent_reasoning = self.sent_agent.get(call.call_id, (0, 0))
-        for kind, whole, sent in (
-            ("reasoning", reasoning, sent_reasoning),
-            ("text", text, sent_text),
-        ):
-            if len(whole) > sent:
-                ops.append(
-                    {
-                        "op": "agent_text",
-                        "t": t,
-                        "call_id": call.call_id,
-                        "kind": kind,
-                        "text": whole[sent:],
-                    }
-                )
-        self.sent_agent[call.call_id] = (len(text), len(reasoning))
-        return ops
+    def _mark_streams_sent(self, call: ToolCall) -> None:
+        for name in _CALL_STREAMS:
+            self.sent_streams[call.call_id, name] = len(getattr(call, name))
+
+
+_CALL_STREAMS: dict[str, dict[str, str]] = {
+    "arguments_text": {"op": "args"},
+    "agent_reasoning": {"op": "agent_text", "kind": "reasoning"},
+    "agent_text": {"op": "agent_text", "kind": "text"},
+}
+"""A call's texts that grow as they stream (its arguments, what a sub-agent thinks and writes
+inside it), each sent whole once, then by the op here with what was added since."""
