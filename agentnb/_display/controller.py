@@ -375,38 +375,39 @@ class ChatController:
                 turn.handle.cancel()
 
     def _decide(self, approved: bool, content: dict[str, Any]) -> None:
-        """Pass a view's Approve / Allow for this run / Deny to the run's handle; say why when
-        it cannot be."""
-        call_id, reason = content.get("call_id"), content.get("reason")
-        if not isinstance(call_id, str) or not (reason is None or isinstance(reason, str)):
+        """Pass a view's Approve / Allow for this run / Deny to the run's handle."""
+        reason = content.get("reason")
+        if reason is not None and not isinstance(reason, str):
             return
-        verb = "approve" if approved else "deny"
+        reason = (reason or "").strip() or None
+        if approved:
+            for_run = content.get("for_run") is True
+            self._to_handle(content, "approve", lambda h, c: h.approve(c, reason, for_run=for_run))
+        else:
+            self._to_handle(content, "deny", lambda h, c: h.deny(c, reason))
+
+    def _answer(self, content: dict[str, Any]) -> None:
+        """Pass a view's answer to the agent's question to the run's handle."""
+        text = content.get("text")
+        if isinstance(text, str):
+            self._to_handle(content, "answer", lambda h, c: h.answer(c, text))
+
+    def _to_handle(
+        self, content: dict[str, Any], verb: str, act: Callable[[RunHandle, str], None]
+    ) -> None:
+        """``act`` on the handle of the turn with the view's call; say why when it cannot be
+        (no live run, or the handle's refusal: decided twice, not waiting, ...)."""
+        call_id = content.get("call_id")
+        if not isinstance(call_id, str):
+            return
         turn = self._turn_of(call_id, content.get("t"))
         if turn is None or turn.handle is None:
             self._notice(f"Cannot {verb} tool call {call_id}: this cell shows no live run.")
             return
-        handle, reason = turn.handle, (reason or "").strip() or None
         try:
-            if approved:
-                handle.approve(call_id, reason, for_run=content.get("for_run") is True)
-            else:
-                handle.deny(call_id, reason)
-        except Exception as exc:  # the handle says why (decided twice, not waiting, ...)
+            act(turn.handle, call_id)
+        except Exception as exc:
             self._notice(f"Could not {verb} tool call {call_id}: {exc}")
-
-    def _answer(self, content: dict[str, Any]) -> None:
-        """Pass a view's answer to the agent's question to the run's handle."""
-        call_id, text = content.get("call_id"), content.get("text")
-        if not isinstance(call_id, str) or not isinstance(text, str):
-            return
-        turn = self._turn_of(call_id, content.get("t"))
-        if turn is None or turn.handle is None:
-            self._notice(f"Cannot answer tool call {call_id}: this cell shows no live run.")
-            return
-        try:
-            turn.handle.answer(call_id, text)
-        except Exception as exc:  # the handle says why (answered twice, no question, ...)
-            self._notice(f"Could not answer tool call {call_id}: {exc}")
 
     def _turn_of(self, call_id: str, index: Any) -> Turn | None:
         """Turn ``index`` when the view named one, else the latest turn with the call, else

@@ -49,7 +49,6 @@ __all__ = [
     "REOPENED_STYLE",
     "TOOL_LABELS",
     "clean",
-    "render_markdown_html",
     "static_bundle",
     "static_html",
     "static_markdown",
@@ -312,11 +311,6 @@ def _call(call: ToolCall, tree: CallTree, opening: bool) -> list[Block]:
 
 
 # ---- HTML ---------------------------------------------------------------------------------
-
-
-def render_markdown_html(source: str) -> str:
-    """Untrusted markdown → HTML with no raw HTML, no script links and no remote images."""
-    return markdown_html(clean(source))
 
 
 def _esc(text: str) -> str:
