@@ -123,21 +123,17 @@ class ChatController:
         watch_verdicts(self)
 
     # ---- any thread --------------------------------------------------------------------
-    def add(
-        self, run: Run, handle: RunHandle | None = None, *, started_as: str | None = None
-    ) -> int:
-        """Show ``run`` as the next turn (returns its index); with a handle, follow it live.
-        ``started_as``: see `Turn.started_as`; by default, what the view asked last (a new
-        conversation, a retry, an edit) and no turn took yet. ``on_turn()`` is called then."""
+    def add(self, run: Run, handle: RunHandle | None = None) -> None:
+        """Show ``run`` as the next turn; with a handle, follow it live. Its `Turn.started_as`
+        is what the view asked last (a new conversation, a retry, an edit) and no turn took
+        yet. ``on_turn()`` is called then."""
         with self._lock:
-            if started_as is None:
-                started_as, self._next_started_as = self._next_started_as, None
+            started_as, self._next_started_as = self._next_started_as, None
             self._turns.append(Turn(run=run, handle=handle, started_as=started_as))
             index = len(self._turns) - 1
         if self._on_turn is not None:
             self._on_turn()
         self._loop.call_soon_threadsafe(self._follow, index)
-        return index
 
     def set_actions(self, actions: ChatActions, *, started_as: str | None = None) -> None:
         """Let the cell start runs from now on (any thread); the next turn's caption says
