@@ -25,11 +25,10 @@ from .._core.text import excerpt, terminal_safe, visible
 from .call_tree import MAX_INDENT, CallTree, call_tree, sub_agent_name
 from .history_columns import MONTHS
 from .run_text import (
-    CLIENT_TOOL_NOTE,
-    NO_RESULT_NOTE,
     TOOL_MARKS,
     call_spent,
     decision,
+    no_result_note,
     run_text,
     seconds,
     status_line,
@@ -162,7 +161,7 @@ def sub_agent_body(call: ToolCall) -> str:
     return "\n\n".join(pieces)
 
 
-def approval_notes(call: ToolCall, tree: CallTree) -> list[str]:
+def approval_notes(run: Run, call: ToolCall) -> list[str]:
     """Lines on the human decision a call needed, and on a result that never came."""
     notes: list[str] = []
     approval = call.approval
@@ -183,7 +182,7 @@ def approval_notes(call: ToolCall, tree: CallTree) -> list[str]:
     if call.unapproved is not None:
         notes.append(f"⚠ Ran without your approval: {call.unapproved}.")
     if call.status == "no_result":
-        notes.append(CLIENT_TOOL_NOTE if call.call_id in tree.left_for_client else NO_RESULT_NOTE)
+        notes.append(no_result_note(run, call))
     return notes
 
 
@@ -254,7 +253,7 @@ class _Answer:
 def _blocks(run: Run, asked: frozenset[str] = frozenset()) -> list[Block]:
     """What the HTML and markdown copies say of ``run``, in order; its follow-ups leave out
     the questions in ``asked``."""
-    tree = call_tree(run.tool_calls, run.client_tool_calls)
+    tree = call_tree(run.tool_calls)
     out: list[Block] = [(0, "question", run)] if run.agent or run.asked else []
     for part in run.parts:
         if part.kind == "text":
@@ -267,7 +266,7 @@ def _blocks(run: Run, asked: frozenset[str] = frozenset()) -> list[Block]:
                 out += [
                     block
                     for node, opening in tree.walk(call)
-                    for block in _call(node, tree, opening)
+                    for block in _call(run, node, tree, opening)
                 ]
     if not run.done:
         out.append((0, "em", waiting_line(run)))
@@ -282,7 +281,7 @@ def _blocks(run: Run, asked: frozenset[str] = frozenset()) -> list[Block]:
     return out
 
 
-def _call(call: ToolCall, tree: CallTree, opening: bool) -> list[Block]:
+def _call(run: Run, call: ToolCall, tree: CallTree, opening: bool) -> list[Block]:
     """A call's card up to the calls made inside it (``opening``: heading, warnings,
     arguments, notes, its sub-agent's text), or the rest after them (output, error)."""
     level = tree.level.get(call.call_id, 0)
@@ -304,7 +303,7 @@ def _call(call: ToolCall, tree: CallTree, opening: bool) -> list[Block]:
         out.append((level, "code", ("Arguments", arguments)))
     if call_shown.clipped:
         out.append((level, "whole", argument_lines(call_shown, whole=True)))
-    out += [(level, "em", note) for note in approval_notes(call, tree)]
+    out += [(level, "em", note) for note in approval_notes(run, call)]
     if call.agent_text or call.agent_reasoning:
         out.append((level, "sub", (sub_agent_title(call, tree), sub_agent_body(call))))
     return [*out, (level, "quote", None)] if quoted else out
