@@ -207,8 +207,6 @@ def _tool_signature(call: ToolCall) -> tuple[Any, ...]:
 def _suffix(chunks: list[str], total: int, start: int) -> str:
     """Characters ``start:total`` of the text held as ``chunks``, touching only the tail."""
     need = total - start
-    if need <= 0:
-        return ""
     picked: list[str] = []
     have = 0
     for chunk in reversed(chunks):
