@@ -46,6 +46,15 @@ STATIC = Path(__file__).parent.parent / "static"
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 
 
+def view_output(widget: ipywidgets.Widget) -> dict[str, Any]:
+    """A widget's live view as an output, with an empty text fallback (the static form,
+    displayed next to it, is what places without the widget show)."""
+    return {
+        WIDGET_VIEW_MIME: {"version_major": 2, "version_minor": 1, "model_id": widget.model_id},
+        "text/plain": "",
+    }
+
+
 class AgentRuntime(anywidget.AnyWidget):
     """The chat cells' front-end code and stylesheet, sent to the page once per kernel.
 
@@ -347,12 +356,8 @@ class ChatCell(anywidget.AnyWidget):
         return static_bundle([run if run.done else _as_started(run) for run in self.runs])
 
     def view_bundle(self) -> dict[str, Any]:
-        """The live view's output: the widget view, with an empty text fallback (the static
-        copy, displayed next to it, is what places without the widget show)."""
-        return {
-            WIDGET_VIEW_MIME: {"version_major": 2, "version_minor": 1, "model_id": self.model_id},
-            "text/plain": "",
-        }
+        """The live view's output (:func:`view_output`)."""
+        return view_output(self)
 
     def _repr_mimebundle_(self, **_kwargs: Any) -> Any:
         return self.view_bundle()
