@@ -11,7 +11,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .._core.handle import RunHandle
 from .._core.loop import get_loop
@@ -31,10 +31,7 @@ from .attachment_preview import AttachmentPreview, Attachments
 from .verdicts import VerdictKeeper, watch_verdicts
 from .widget_protocol import Turn
 
-if TYPE_CHECKING:
-    from .widget import ChatCell
-
-__all__ = ["ChatActions", "ChatController", "NewConversation", "StartRun"]
+__all__ = ["ChatActions", "ChatController", "ControllerSink", "NewConversation", "StartRun"]
 
 StartRun = Callable[[str], "RunHandle | None"]
 """Starts the next run of a conversation for a follow-up or a typed message."""
@@ -83,6 +80,20 @@ _streaming: weakref.WeakSet[ChatController] = weakref.WeakSet()
 """The controllers following a run still going (read and changed on the loop thread only)."""
 
 
+class ControllerSink(Protocol):
+    """Where the controller's output goes (the widget)."""
+
+    def send(self, content: dict[str, Any]) -> None:
+        """Send one custom message to every view."""
+
+    def set_transcript(self, transcript: dict[str, Any]) -> None:
+        """Write the synced transcript state."""
+
+    def refresh_copies(self) -> None:
+        """A run ended, or paused for a human's decision, and its frame went out: refresh the
+        static copies (a notebook saved meanwhile says what the run is waiting for)."""
+
+
 # ---- the controller -----------------------------------------------------------------------
 
 
@@ -91,7 +102,7 @@ class ChatController:
 
     def __init__(
         self,
-        sink: ChatCell,
+        sink: ControllerSink,
         actions: ChatActions | None,
         *,
         on_turn: Callable[[], None] | None = None,

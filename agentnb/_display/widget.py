@@ -389,8 +389,7 @@ class ChatCell(anywidget.AnyWidget):
                 get_loop().call_soon_threadsafe(self.refresh_copies)
 
     def refresh_copies(self) -> None:
-        """A run ended, or paused for a human's decision, and its frame went out: refresh the
-        static copies (a notebook saved meanwhile says what the run is waiting for)."""
+        """Refresh the static copies (a run ended, or paused for a human's decision)."""
         if not self._displays:
             return
         bundle = self.static_bundle()
