@@ -202,10 +202,10 @@ class ChatController:
             turn.run = turn.handle.run
             if turn.run.status == "paused":
                 self._copy_pending = True
+            if not turn.run.done:
+                _streaming.add(self)
         else:
             turn.ended = turn.run.done
-        if turn.handle is not None and not turn.run.done:
-            _streaming.add(self)
         self._schedule()
 
     def _on_event(self, index: int, run: Run, event: Event | None) -> None:

@@ -90,11 +90,6 @@ def format_value(value: Any) -> str:
         return repr(value)
 
 
-def shown(call: ToolCall) -> ShownCall:
-    """The call as the copies show it (values clipped at ``ARGUMENT_VALUE_CHARS``)."""
-    return shown_call(call, value_chars=ARGUMENT_VALUE_CHARS)
-
-
 def argument_lines(call: ShownCall, *, whole: bool = False) -> str:
     """Every argument of a shown call on a line of its own, ``key: value``, then the
     platform's other versions of the call, flagged."""
@@ -295,7 +290,7 @@ def _call(run: Run, call: ToolCall, tree: CallTree, opening: bool) -> list[Block
         if error is not None:
             out.append((level, "fault", error))
         return [*out, (level, "end", None)]
-    call_shown = shown(call)
+    call_shown = shown_call(call, value_chars=ARGUMENT_VALUE_CHARS)
     out = [(level, "call", (call, tree))]
     out += [(level, "strong", note) for note in call_warnings(call_shown)]
     arguments = argument_lines(call_shown)
