@@ -30,8 +30,6 @@ class CallTree:
     children: dict[str, list[ToolCall]] = field(default_factory=dict)
     level: dict[str, int] = field(default_factory=dict)
     """0 for a call drawn at the top, its parent's level + 1 inside it."""
-    left_for_client: frozenset[str] = frozenset()
-    """Ids of the calls the platform left for the client to run (``Run.client_tool_calls``)."""
 
     def is_nested(self, call: ToolCall) -> bool:
         return self.level.get(call.call_id, 0) > 0
@@ -52,10 +50,9 @@ class CallTree:
                 stack.extend((child, True) for child in reversed(self.inside(call)))
 
 
-def call_tree(calls: Sequence[ToolCall], left_for_client: Sequence[ToolCall] = ()) -> CallTree:
-    """The tree of ``calls`` (a run's ``tool_calls``, in arrival order); ``left_for_client``:
-    the run's :attr:`~agentnb.Run.client_tool_calls`."""
-    tree = CallTree(left_for_client=frozenset(call.call_id for call in left_for_client))
+def call_tree(calls: Sequence[ToolCall]) -> CallTree:
+    """The tree of ``calls`` (a run's ``tool_calls``, in arrival order)."""
+    tree = CallTree()
     for call in calls:
         parent = call.parent_call_id
         if parent is not None and parent in tree.level:

@@ -94,9 +94,6 @@ class ControllerSink(Protocol):
         static copies (a notebook saved meanwhile says what the run is waiting for)."""
 
 
-# ---- wire shapes --------------------------------------------------------------------------
-
-
 # ---- the controller -----------------------------------------------------------------------
 
 
@@ -106,28 +103,22 @@ class ChatController:
     def __init__(
         self,
         sink: ControllerSink,
+        actions: ChatActions | None,
         *,
-        start_run: StartRun | None = None,
-        start_again: StartRun | None = None,
-        new_conversation: NewConversation | None = None,
         on_turn: Callable[[], None] | None = None,
         keep_verdict: VerdictKeeper | None = None,
-        attachments: Attachments | None = None,
         max_fps: float = 30.0,
-        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         if max_fps <= 0:
             raise ValueError(f"max_fps must be positive, got {max_fps!r}")
         self._sink = sink
-        self._start_run = start_run
-        self._start_again = start_again
-        self._new_conversation = new_conversation
         self._keep_verdict = keep_verdict
         self._on_turn = on_turn
         self._next_started_as: str | None = None
         self._interval = 1.0 / max_fps
-        self._loop = loop or get_loop()
-        self._preview = self._previewing(attachments)
+        self._loop = get_loop()
+        self._actions = actions
+        self._preview = self._previewing(actions)
         self._turns: list[Turn] = []
         self._lock = threading.Lock()
         self._seq = 0
@@ -143,36 +134,30 @@ class ChatController:
         watch_verdicts(self)
 
     # ---- any thread --------------------------------------------------------------------
-    def add(
-        self, run: Run, handle: RunHandle | None = None, *, started_as: str | None = None
-    ) -> int:
-        """Show ``run`` as the next turn (returns its index); with a handle, follow it live.
-        ``started_as``: see `Turn.started_as`; by default, what the view asked last (a new
-        conversation, a retry, an edit) and no turn took yet. ``on_turn()`` is called then."""
+    def add(self, run: Run, handle: RunHandle | None = None) -> None:
+        """Show ``run`` as the next turn; with a handle, follow it live. Its `Turn.started_as`
+        is what the view asked last (a new conversation, a retry, an edit) and no turn took
+        yet. ``on_turn()`` is called then."""
         with self._lock:
-            if started_as is None:
-                started_as, self._next_started_as = self._next_started_as, None
+            started_as, self._next_started_as = self._next_started_as, None
             self._turns.append(Turn(run=run, handle=handle, started_as=started_as))
             index = len(self._turns) - 1
         if self._on_turn is not None:
             self._on_turn()
         self._loop.call_soon_threadsafe(self._follow, index)
-        return index
 
     def set_actions(self, actions: ChatActions, *, started_as: str | None = None) -> None:
         """Let the cell start runs from now on (any thread); the next turn's caption says
         ``started_as`` (an opened past run's: "continued")."""
         with self._lock:
-            self._start_run = actions.send
-            self._start_again = actions.again
-            self._new_conversation = actions.new
+            self._actions = actions
             self._next_started_as = started_as
-            self._preview = self._previewing(actions.attachments)
+            self._preview = self._previewing(actions)
 
-    def _previewing(self, attachments: Attachments | None) -> AttachmentPreview | None:
-        if attachments is None:
+    def _previewing(self, actions: ChatActions | None) -> AttachmentPreview | None:
+        if actions is None or actions.attachments is None:
             return None
-        return AttachmentPreview(attachments, self._send, self._loop)
+        return AttachmentPreview(actions.attachments, self._send, self._loop)
 
     def show_verdict(self, local_id: str, value: bool, comment: str | None) -> None:
         """The verdict kept for run ``local_id``, shown on its turns (any thread)."""
@@ -185,7 +170,7 @@ class ChatController:
     @property
     def start_run(self) -> StartRun | None:
         """The callback that starts the next turn's run, if the cell can start runs."""
-        return self._start_run
+        return self._actions.send if self._actions is not None else None
 
     def receive(self, content: Any) -> None:
         """A message from a view, on whatever thread the kernel delivered it."""
@@ -217,10 +202,10 @@ class ChatController:
             turn.run = turn.handle.run
             if turn.run.status == "paused":
                 self._copy_pending = True
+            if not turn.run.done:
+                _streaming.add(self)
         else:
             turn.ended = turn.run.done
-        if turn.handle is not None and not turn.run.done:
-            _streaming.add(self)
         self._schedule()
 
     def _on_event(self, index: int, run: Run, event: Event | None) -> None:
@@ -360,7 +345,7 @@ class ChatController:
     def _again(self, kind: str, content: dict[str, Any]) -> None:
         """Retry the last turn's question, or send it edited, from where that turn started."""
         index, text = content.get("t"), content.get("text")
-        if self._start_again is None or not self._turns:
+        if self._actions is None or self._actions.again is None or not self._turns:
             self._notice("This cell cannot retry a turn.")
             return
         if index != len(self._turns) - 1:
@@ -374,14 +359,14 @@ class ChatController:
 
     def _new(self) -> None:
         """The next message starts a new conversation (a new thread on the platform)."""
-        if self._new_conversation is None:
+        if self._actions is None or self._actions.new is None:
             self._notice("This cell cannot start a new conversation.")
             return
         if self._starting or any(not turn.run.done for turn in self._turns):
             self._notice("A run is still going; wait for it to end or stop it first.")
             return
         try:
-            self._new_conversation()
+            self._actions.new()
         except Exception as exc:
             self._notice(f"Could not start a new conversation: {exc}")
             return
@@ -397,38 +382,39 @@ class ChatController:
                 turn.handle.cancel()
 
     def _decide(self, approved: bool, content: dict[str, Any]) -> None:
-        """Pass a view's Approve / Allow for this run / Deny to the run's handle; say why when
-        it cannot be."""
-        call_id, reason = content.get("call_id"), content.get("reason")
-        if not isinstance(call_id, str) or not (reason is None or isinstance(reason, str)):
+        """Pass a view's Approve / Allow for this run / Deny to the run's handle."""
+        reason = content.get("reason")
+        if reason is not None and not isinstance(reason, str):
             return
-        verb = "approve" if approved else "deny"
+        reason = (reason or "").strip() or None
+        if approved:
+            for_run = content.get("for_run") is True
+            self._to_handle(content, "approve", lambda h, c: h.approve(c, reason, for_run=for_run))
+        else:
+            self._to_handle(content, "deny", lambda h, c: h.deny(c, reason))
+
+    def _answer(self, content: dict[str, Any]) -> None:
+        """Pass a view's answer to the agent's question to the run's handle."""
+        text = content.get("text")
+        if isinstance(text, str):
+            self._to_handle(content, "answer", lambda h, c: h.answer(c, text))
+
+    def _to_handle(
+        self, content: dict[str, Any], verb: str, act: Callable[[RunHandle, str], None]
+    ) -> None:
+        """``act`` on the handle of the turn with the view's call; say why when it cannot be
+        (no live run, or the handle's refusal: decided twice, not waiting, ...)."""
+        call_id = content.get("call_id")
+        if not isinstance(call_id, str):
+            return
         turn = self._turn_of(call_id, content.get("t"))
         if turn is None or turn.handle is None:
             self._notice(f"Cannot {verb} tool call {call_id}: this cell shows no live run.")
             return
-        handle, reason = turn.handle, (reason or "").strip() or None
         try:
-            if approved:
-                handle.approve(call_id, reason, for_run=content.get("for_run") is True)
-            else:
-                handle.deny(call_id, reason)
-        except Exception as exc:  # the handle says why (decided twice, not waiting, ...)
+            act(turn.handle, call_id)
+        except Exception as exc:
             self._notice(f"Could not {verb} tool call {call_id}: {exc}")
-
-    def _answer(self, content: dict[str, Any]) -> None:
-        """Pass a view's answer to the agent's question to the run's handle."""
-        call_id, text = content.get("call_id"), content.get("text")
-        if not isinstance(call_id, str) or not isinstance(text, str):
-            return
-        turn = self._turn_of(call_id, content.get("t"))
-        if turn is None or turn.handle is None:
-            self._notice(f"Cannot answer tool call {call_id}: this cell shows no live run.")
-            return
-        try:
-            turn.handle.answer(call_id, text)
-        except Exception as exc:  # the handle says why (answered twice, no question, ...)
-            self._notice(f"Could not answer tool call {call_id}: {exc}")
 
     def _turn_of(self, call_id: str, index: Any) -> Turn | None:
         """Turn ``index`` when the view named one, else the latest turn with the call, else
@@ -441,14 +427,14 @@ class ChatController:
         return candidates[-1] if candidates else None
 
     def _begin_next(self, text: str, *, again: str | None = None) -> None:
-        if self._start_run is None:
+        if self._actions is None:
             self._notice("This cell cannot start runs; copy the question into a new cell.")
             return
         if self._starting or any(not turn.run.done for turn in self._turns):
             self._notice("A run is still going; wait for it to end or stop it first.")
             return
         self._starting = True
-        start_run = self._start_again if again else self._start_run
+        start_run = self._actions.again if again else self._actions.send
         assert start_run is not None
         if again:
             self._next_started_as = again

@@ -25,10 +25,8 @@ from .summary_table import text_width
 from .table import Cell, Column, Row, Table, in_blocks, table_html, table_text
 
 if TYPE_CHECKING:
-    from markdown_it.token import Token
-
-if TYPE_CHECKING:
     import pandas as pd
+    from markdown_it.token import Token
 
 __all__ = ["Comparison", "word_diff"]
 
@@ -167,8 +165,6 @@ def _sentinel(kind: str, text: str) -> str:
 
 def _similarity(before: str, after: str) -> float:
     """How much of the two answers' words agree, 0 to 1 (difflib's ratio over words)."""
-    if not before and not after:
-        return 1.0
     return difflib.SequenceMatcher(
         None, _WORDS.findall(before), _WORDS.findall(after), autojunk=False
     ).ratio()

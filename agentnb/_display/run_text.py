@@ -32,7 +32,6 @@ __all__ = [
     "TOOL_MARKS",
     "call_head",
     "call_spent",
-    "cost_text",
     "cut_note",
     "indent",
     "no_result_note",
@@ -121,14 +120,6 @@ def call_spent(call: ToolCall) -> str:
     return " · ".join(bits)
 
 
-def cost_text(run: Run) -> str:
-    """``gpt-4o-mini · $0.000435``: the model and the cost, as far as they are known."""
-    bits = [run.model] if run.model else []
-    if run.cost is not None:
-        bits.append(usd(run.cost))
-    return " · ".join(bits)
-
-
 def cut_note(run: Run) -> str:
     """``answer cut at the token limit (length)`` for a completed run whose answer the model's
     token limit ended, in the platform's word (empty otherwise); every view says these words."""
@@ -158,9 +149,10 @@ def status_line(run: Run) -> str:
     rate = run.tokens_per_second
     if rate is not None:
         bits.append(f"{rate:.1f} tok/s")
-    priced = cost_text(run)
-    if priced:
-        bits.append(priced)
+    if run.model:
+        bits.append(run.model)
+    if run.cost is not None:
+        bits.append(usd(run.cost))
     if run.run_id:
         bits.append(f"run {run.run_id}")
     return " · ".join(bits)

@@ -18,7 +18,7 @@ from IPython.display import display
 from .._core.exceptions import AgentNBError
 from .display_slot import DisplaySlot
 from .verdicts import watch_verdicts
-from .widget import STATIC, WIDGET_VIEW_MIME
+from .widget import STATIC, view_output
 
 __all__ = [
     "EMPTY_OUTPUT",
@@ -124,21 +124,13 @@ class RunsView(anywidget.AnyWidget):
     def _notice(self, text: str, *, error: bool = False) -> None:
         self.send({"kind": "notice", "text": text, "error": error})
 
-    def view_bundle(self) -> dict[str, Any]:
-        """The live view's output (the static form, displayed after it, is what places
-        without the widget show)."""
-        return {
-            WIDGET_VIEW_MIME: {"version_major": 2, "version_minor": 1, "model_id": self.model_id},
-            "text/plain": "",
-        }
-
     def _ipython_display_(self) -> None:
         self.publish()
 
     def publish(self) -> None:
         """Display the live view, then the static form, in the cell executing now; the runs
         Open and Compare show go below them."""
-        display(self.view_bundle(), raw=True)  # type: ignore[no-untyped-call]
+        display(view_output(self), raw=True)  # type: ignore[no-untyped-call]
         display(self._source.static(), raw=True)  # type: ignore[no-untyped-call]
         self._context = contextvars.copy_context()
 

@@ -132,8 +132,6 @@ def _block(node: SyntaxTreeNode) -> str:
         return _table(node)
     if kind == "hr":
         return "***"
-    if kind == "html_block":  # only with HTML on; shown as the text it is
-        return "\n".join(one_line(line) for line in node.content.splitlines() if line.strip())
     return one_line(node.content)
 
 

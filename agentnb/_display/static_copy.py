@@ -25,11 +25,10 @@ from .._core.text import excerpt, terminal_safe, visible
 from .call_tree import MAX_INDENT, CallTree, call_tree, sub_agent_name
 from .history_columns import MONTHS
 from .run_text import (
-    CLIENT_TOOL_NOTE,
-    NO_RESULT_NOTE,
     TOOL_MARKS,
     call_spent,
     decision,
+    no_result_note,
     run_text,
     seconds,
     status_line,
@@ -49,7 +48,6 @@ __all__ = [
     "REOPENED_STYLE",
     "TOOL_LABELS",
     "clean",
-    "render_markdown_html",
     "static_bundle",
     "static_html",
     "static_markdown",
@@ -90,11 +88,6 @@ def format_value(value: Any) -> str:
         return json.dumps(value, indent=2, ensure_ascii=False, default=str)
     except (TypeError, ValueError, RecursionError):
         return repr(value)
-
-
-def shown(call: ToolCall) -> ShownCall:
-    """The call as the copies show it (values clipped at ``ARGUMENT_VALUE_CHARS``)."""
-    return shown_call(call, value_chars=ARGUMENT_VALUE_CHARS)
 
 
 def argument_lines(call: ShownCall, *, whole: bool = False) -> str:
@@ -163,7 +156,7 @@ def sub_agent_body(call: ToolCall) -> str:
     return "\n\n".join(pieces)
 
 
-def approval_notes(call: ToolCall, tree: CallTree) -> list[str]:
+def approval_notes(run: Run, call: ToolCall) -> list[str]:
     """Lines on the human decision a call needed, and on a result that never came."""
     notes: list[str] = []
     approval = call.approval
@@ -184,7 +177,7 @@ def approval_notes(call: ToolCall, tree: CallTree) -> list[str]:
     if call.unapproved is not None:
         notes.append(f"⚠ Ran without your approval: {call.unapproved}.")
     if call.status == "no_result":
-        notes.append(CLIENT_TOOL_NOTE if call.call_id in tree.left_for_client else NO_RESULT_NOTE)
+        notes.append(no_result_note(run, call))
     return notes
 
 
@@ -255,7 +248,7 @@ class _Answer:
 def _blocks(run: Run, asked: frozenset[str] = frozenset()) -> list[Block]:
     """What the HTML and markdown copies say of ``run``, in order; its follow-ups leave out
     the questions in ``asked``."""
-    tree = call_tree(run.tool_calls, run.client_tool_calls)
+    tree = call_tree(run.tool_calls)
     out: list[Block] = [(0, "question", run)] if run.agent or run.asked else []
     for part in run.parts:
         if part.kind == "text":
@@ -268,7 +261,7 @@ def _blocks(run: Run, asked: frozenset[str] = frozenset()) -> list[Block]:
                 out += [
                     block
                     for node, opening in tree.walk(call)
-                    for block in _call(node, tree, opening)
+                    for block in _call(run, node, tree, opening)
                 ]
     if not run.done:
         out.append((0, "em", waiting_line(run)))
@@ -283,7 +276,7 @@ def _blocks(run: Run, asked: frozenset[str] = frozenset()) -> list[Block]:
     return out
 
 
-def _call(call: ToolCall, tree: CallTree, opening: bool) -> list[Block]:
+def _call(run: Run, call: ToolCall, tree: CallTree, opening: bool) -> list[Block]:
     """A call's card up to the calls made inside it (``opening``: heading, warnings,
     arguments, notes, its sub-agent's text), or the rest after them (output, error)."""
     level = tree.level.get(call.call_id, 0)
@@ -297,7 +290,7 @@ def _call(call: ToolCall, tree: CallTree, opening: bool) -> list[Block]:
         if error is not None:
             out.append((level, "fault", error))
         return [*out, (level, "end", None)]
-    call_shown = shown(call)
+    call_shown = shown_call(call, value_chars=ARGUMENT_VALUE_CHARS)
     out = [(level, "call", (call, tree))]
     out += [(level, "strong", note) for note in call_warnings(call_shown)]
     arguments = argument_lines(call_shown)
@@ -305,18 +298,13 @@ def _call(call: ToolCall, tree: CallTree, opening: bool) -> list[Block]:
         out.append((level, "code", ("Arguments", arguments)))
     if call_shown.clipped:
         out.append((level, "whole", argument_lines(call_shown, whole=True)))
-    out += [(level, "em", note) for note in approval_notes(call, tree)]
+    out += [(level, "em", note) for note in approval_notes(run, call)]
     if call.agent_text or call.agent_reasoning:
         out.append((level, "sub", (sub_agent_title(call, tree), sub_agent_body(call))))
     return [*out, (level, "quote", None)] if quoted else out
 
 
 # ---- HTML ---------------------------------------------------------------------------------
-
-
-def render_markdown_html(source: str) -> str:
-    """Untrusted markdown → HTML with no raw HTML, no script links and no remote images."""
-    return markdown_html(clean(source))
 
 
 def _esc(text: str) -> str:

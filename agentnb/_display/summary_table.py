@@ -162,15 +162,10 @@ def _first_look(column: str, present: list[str]) -> bool:
         return True
     if column.endswith("]") and "[" in column:
         return column[: column.index("[")] not in present
-    return not _is_count_of_a_score(column, present)
-
-
-def _is_count_of_a_score(column: str, present: Sequence[str]) -> bool:
-    """``score.<name>_n`` beside its score's mean or labels (not a score named ``x_n``)."""
-    if not column.startswith("score.") or not column.endswith("_n"):
-        return False
-    score = column[:-2]
-    return score in present or any(name.startswith(score + "[") for name in present)
+    if not column.endswith("_n"):
+        return True
+    score = column[:-2]  # a count beside its score's mean or labels (not a score named x_n)
+    return score not in present and not any(name.startswith(score + "[") for name in present)
 
 
 def _any(values: Any) -> bool:

@@ -231,7 +231,7 @@ class TerminalPrinter:
                 if event.arguments is None or event.call_id in self._shown:
                     return  # one line a call, with its arguments: printed once they are known
                 self._switch("tool")
-                self._start_line(event.call_id, event.name, event.arguments, run)
+                self._start_line(run, event.call_id)
             case ToolCallFinished():
                 self._switch("tool")
                 self._show_start(run, event.call_id)
@@ -263,22 +263,25 @@ class TerminalPrinter:
         """A call's nesting level: its parent's + 1 when the parent was seen before it."""
         level = self._level.get(call_id)
         if level is None:
-            call = run.tool_call(call_id)
-            parent = call.parent_call_id if call is not None else None
+            parent = self._call(run, call_id).parent_call_id
             level = self._level[parent] + 1 if parent in self._level else 0
             self._level[call_id] = level
         return level
 
-    def _show_start(self, run: Run, call_id: str) -> None:
+    @staticmethod
+    def _call(run: Run, call_id: str) -> ToolCall:
+        """The call an event names: the run folds each event in before its listeners hear it."""
         call = run.tool_call(call_id)
-        if call_id not in self._shown and call is not None:
-            self._start_line(call_id, call.name, call.arguments, run)
+        assert call is not None, call_id
+        return call
 
-    def _start_line(self, call_id: str, name: str, arguments: object, run: Run) -> None:
+    def _show_start(self, run: Run, call_id: str) -> None:
+        if call_id not in self._shown:
+            self._start_line(run, call_id)
+
+    def _start_line(self, run: Run, call_id: str) -> None:
         self._shown.add(call_id)
-        level = self._level_of(run, call_id)
-        call = run.tool_call(call_id) or ToolCall(call_id, name, arguments)
-        line = call_head(call, level) + "\n"
+        line = call_head(self._call(run, call_id), self._level_of(run, call_id)) + "\n"
         self._out.write(self._paint(line, CYAN))
 
     def _sub_agent(self, run: Run, event: TextDelta | ReasoningDelta) -> None:
@@ -304,8 +307,8 @@ class TerminalPrinter:
     def _approval(
         self, run: Run, event: ToolApprovalRequested | ToolApprovalResponded | ToolCallDenied
     ) -> None:
-        call = run.tool_call(event.call_id)
-        name = excerpt(call.name if call and call.name else event.call_id, NAME_CHARS, marked=True)
+        call = self._call(run, event.call_id)
+        name = excerpt(call.name or event.call_id, NAME_CHARS, marked=True)
         pad = indent(self._level_of(run, event.call_id))
         if isinstance(event, ToolApprovalRequested):
             self._show_start(run, event.call_id)
@@ -320,11 +323,7 @@ class TerminalPrinter:
             line = f"{pad}  {TOOL_MARKS['awaiting_approval']} {name}{why}\n"
             self._out.write(self._paint(line, YELLOW))
         elif isinstance(event, ToolApprovalResponded) and event.decided_by == "server":
-            if (
-                call is not None
-                and call.approval is not None
-                and call.approval.decided_by != "server"
-            ):
+            if call.approval is not None and call.approval.decided_by != "server":
                 return  # the platform's echo of the decision made here: shown already
             said = "approved" if event.approved else "denied"
             line = f"{pad}  ⚠ {name} {said} by the server itself, not by you\n"
@@ -338,7 +337,7 @@ class TerminalPrinter:
             self._out.write(self._paint(f"{pad}  ✓ {name} {said}\n", GREEN))
         elif event.call_id not in self._denied:
             self._denied.add(event.call_id)
-            reason = event.reason or (call.error if call else None)
+            reason = event.reason or call.error
             why = f": {excerpt(reason, 200, marked=True)}" if reason else ""
             line = f"{pad}  {TOOL_MARKS['denied']} {name} denied{why}\n"
             self._out.write(self._paint(line, RED))
@@ -376,17 +375,17 @@ class TerminalPrinter:
         return self._paint("follow-ups:\n" + "\n".join(lines) + "\n", CYAN)
 
     def _tool_result(self, run: Run, event: ToolCallFinished) -> str:
-        call = run.tool_call(event.call_id)
-        name = excerpt(call.name if call else event.call_id, NAME_CHARS, marked=True)
-        took = f" ({call.duration:.2f} s)" if call and call.duration is not None else ""
-        spent = call_spent(call) if call else ""
+        call = self._call(run, event.call_id)
+        name = excerpt(call.name, NAME_CHARS, marked=True)
+        took = f" ({call.duration:.2f} s)" if call.duration is not None else ""
+        spent = call_spent(call)
         took += f" [{spent}]" if spent else ""
         pad = indent(self._level_of(run, event.call_id))
         if event.error is not None:
             return self._paint(
                 f"{pad}  ✗ {name}{took}: {excerpt(event.error, 120, marked=True)}\n", RED
             )
-        output = excerpt(tool_output(call) if call else event.output, 120, marked=True)
+        output = excerpt(tool_output(call), 120, marked=True)
         return self._paint(f"{pad}  ✓ {name}{took}" + (f": {output}" if output else "") + "\n", DIM)
 
 

@@ -46,6 +46,15 @@ STATIC = Path(__file__).parent.parent / "static"
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 
 
+def view_output(widget: ipywidgets.Widget) -> dict[str, Any]:
+    """A widget's live view as an output, with an empty text fallback (the static form,
+    displayed next to it, is what places without the widget show)."""
+    return {
+        WIDGET_VIEW_MIME: {"version_major": 2, "version_minor": 1, "model_id": widget.model_id},
+        "text/plain": "",
+    }
+
+
 class AgentRuntime(anywidget.AnyWidget):
     """The chat cells' front-end code and stylesheet, sent to the page once per kernel.
 
@@ -198,14 +207,14 @@ class ChatCell(anywidget.AnyWidget):
         self._on_continue = on_continue
         self._displays: list[DisplaySlot] = []
         self._echo_guard: int | None = None
+        actions = None
+        if start_run is not None:
+            actions = ChatActions(start_run, on_retry, on_new_conversation, attachments=attachments)
         self._controller = ChatController(
             self,
-            start_run=start_run,
-            start_again=on_retry,
-            new_conversation=on_new_conversation,
+            actions,
             on_turn=self._refresh_retry_note,
             keep_verdict=keep_verdict,
-            attachments=attachments,
             max_fps=max_fps,
         )
         self.on_msg(self._on_view_message)
@@ -274,9 +283,6 @@ class ChatCell(anywidget.AnyWidget):
 
     def set_transcript(self, transcript: dict[str, object]) -> None:
         contextvars.Context().run(setattr, self, "transcript", transcript)
-
-    def refresh_copies(self) -> None:
-        self._refresh_displays()
 
     def _on_view_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if isinstance(content, dict) and content.get("kind") == "continue":
@@ -350,12 +356,8 @@ class ChatCell(anywidget.AnyWidget):
         return static_bundle([run if run.done else _as_started(run) for run in self.runs])
 
     def view_bundle(self) -> dict[str, Any]:
-        """The live view's output: the widget view, with an empty text fallback (the static
-        copy, displayed next to it, is what places without the widget show)."""
-        return {
-            WIDGET_VIEW_MIME: {"version_major": 2, "version_minor": 1, "model_id": self.model_id},
-            "text/plain": "",
-        }
+        """The live view's output (:func:`view_output`)."""
+        return view_output(self)
 
     def _repr_mimebundle_(self, **_kwargs: Any) -> Any:
         return self.view_bundle()
@@ -384,9 +386,10 @@ class ChatCell(anywidget.AnyWidget):
             if any(run.done or run.status == "paused" for run in going):
                 # it ended or paused before its refresh had this display to update; the loop
                 # builds the copy, and this thread does not wait for it
-                get_loop().call_soon_threadsafe(self._refresh_displays)
+                get_loop().call_soon_threadsafe(self.refresh_copies)
 
-    def _refresh_displays(self) -> None:
+    def refresh_copies(self) -> None:
+        """Refresh the static copies (a run ended, or paused for a human's decision)."""
         if not self._displays:
             return
         bundle = self.static_bundle()

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._core.handle import RunHandle
-from .._core.pricing import price_call
-from .._core.run import Run, ToolApproval, ToolCall
+from .._core.pricing import RunCost, price_call
+from .._core.run import Run, ToolCall
 from .._core.shown_call import shown_call
 from ..events import Usage
 from .run_text import cut_note, tool_output
@@ -36,24 +36,16 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def approval_state(approval: ToolApproval) -> str:
-    """``awaiting`` until decided, then ``approved`` or ``denied``."""
-    if approval.approved is None:
-        return "awaiting"
-    return "approved" if approval.approved else "denied"
-
-
-def approval_wire(
-    approval: ToolApproval | None, call: ToolCall | None = None
-) -> dict[str, Any] | None:
+def approval_wire(call: ToolCall) -> dict[str, Any] | None:
     """A call's approval as the views get it (None when nobody was asked to decide): its
     state, reason, question and answer, who decided (``decided_by``) and when
     (``decided_at``), what approving it for the run allows (``for_run``), and ``shown``, the
     call as a person deciding sees it (:func:`shown_wire`)."""
+    approval = call.approval
     if approval is None:
         return None
     return {
-        "state": approval_state(approval),
+        "state": {None: "awaiting", True: "approved", False: "denied"}[approval.approved],
         "reason": approval.reason,
         "decision_reason": approval.decision_reason,
         "question": approval.question,
@@ -61,7 +53,7 @@ def approval_wire(
         "decided_by": approval.decided_by,
         "decided_at": approval.decided_at,
         "for_run": approval.for_run,
-        "shown": shown_wire(call) if call is not None else None,
+        "shown": shown_wire(call),
     }
 
 
@@ -100,12 +92,11 @@ def _answer_text(answer: Any) -> str | None:
     return text[:MAX_TOOL_OUTPUT_CHARS]
 
 
-def _call_cost(call: ToolCall, usage: Usage | None) -> dict[str, Any]:
-    """A call's cost, its source and why it is missing, as the run's are sent (priced only
-    once the platform reported what the call spent)."""
-    if usage is None:
+def _cost_wire(priced: RunCost | None) -> dict[str, Any]:
+    """A run's or a call's cost, its source and why it is missing; None before usage is known
+    (there is nothing to price and nothing to say)."""
+    if priced is None:
         return {"cost": None, "cost_source": None, "cost_reason": None}
-    priced = price_call(call)
     return {"cost": priced.usd, "cost_source": priced.source, "cost_reason": priced.reason}
 
 
@@ -120,7 +111,7 @@ def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, 
         "arguments": _jsonable(call.arguments),
         "error": call.error,
         "status": call.status,
-        "approval": approval_wire(call.approval, call),
+        "approval": approval_wire(call),
         "unapproved": call.unapproved,
         "started_at": call.started_at,
         "finished_at": call.finished_at,
@@ -132,7 +123,7 @@ def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, 
         "usage": usage.model_dump() if usage is not None else None,
         "model": call.model,
         "ran_by": call.ran_by,
-        **_call_cost(call, usage),
+        **_cost_wire(price_call(call) if usage is not None else None),
     }
     if with_arguments_text:
         wire["arguments_text"] = call.arguments_text
@@ -162,7 +153,7 @@ def meta_wire(run: Run) -> dict[str, Any]:
         "thread_id": run.thread_id,
         "usage": run.usage.model_dump() if run.usage else None,
         "model": run.model,
-        **_cost_wire(run),
+        **_cost_wire(run.priced if run.usage is not None else None),
         "ttft": run.ttft,
         "started_at": run.started_at,
         "first_token_at": run.first_token_at,
@@ -177,15 +168,6 @@ def meta_wire(run: Run) -> dict[str, Any]:
         "cut_note": cut_note(run),
         "error": run.error.to_dict() if run.error else None,
     }
-
-
-def _cost_wire(run: Run) -> dict[str, Any]:
-    """The run's cost, its source and why it is missing (priced once usage is known: before,
-    there is nothing to price and nothing to say)."""
-    if run.usage is None:
-        return {"cost": None, "cost_source": None, "cost_reason": None}
-    priced = run.priced
-    return {"cost": priced.usd, "cost_source": priced.source, "cost_reason": priced.reason}
 
 
 class _Same:
@@ -225,8 +207,6 @@ def _tool_signature(call: ToolCall) -> tuple[Any, ...]:
 def _suffix(chunks: list[str], total: int, start: int) -> str:
     """Characters ``start:total`` of the text held as ``chunks``, touching only the tail."""
     need = total - start
-    if need <= 0:
-        return ""
     picked: list[str] = []
     have = 0
     for chunk in reversed(chunks):
@@ -249,9 +229,8 @@ class Turn:
     handle: RunHandle | None
     sent_text: list[int] = field(default_factory=list)
     sent_tools: dict[str, tuple[Any, ...]] = field(default_factory=dict)
-    sent_args: dict[str, int] = field(default_factory=dict)
-    sent_agent: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """Per call, how much of its sub-agent's text and reasoning the views have."""
+    sent_streams: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Per call and streamed field (:data:`_CALL_STREAMS`), how much of it the views have."""
     sent_meta: dict[str, Any] = field(default_factory=dict)
     sent_resets: int = 0
     announced: bool = False
@@ -280,10 +259,9 @@ class Turn:
         run = self.run
         self.sent_text = [p.length for p in run.parts]
         self.sent_tools = {c.call_id: _tool_signature(c) for c in run.tool_calls}
-        self.sent_args = {c.call_id: len(c.arguments_text) for c in run.tool_calls}
-        self.sent_agent = {
-            c.call_id: (len(c.agent_text), len(c.agent_reasoning)) for c in run.tool_calls
-        }
+        self.sent_streams = {}
+        for call in run.tool_calls:
+            self._mark_streams_sent(call)
         self.sent_meta = self.meta()
         self.sent_resets = run.step_resets
 
@@ -330,37 +308,26 @@ class Turn:
         known = call.call_id in self.sent_tools
         if not known:
             ops.append({"op": "tool", "t": t, "call": tool_wire(call)})
-            self.sent_args[call.call_id] = len(call.arguments_text)
-            self.sent_agent[call.call_id] = (len(call.agent_text), len(call.agent_reasoning))
+            self._mark_streams_sent(call)
         elif self.sent_tools[call.call_id] != signature:
             ops.append({"op": "tool", "t": t, "call": tool_wire(call, with_arguments_text=False)})
         self.sent_tools[call.call_id] = signature
-        sent_args = self.sent_args.get(call.call_id, 0)
-        if len(call.arguments_text) > sent_args:
-            text = call.arguments_text[sent_args:]
-            ops.append({"op": "args", "t": t, "call_id": call.call_id, "text": text})
-            self.sent_args[call.call_id] = len(call.arguments_text)
-        ops.extend(self._agent_ops(t, call))
+        for name, op in _CALL_STREAMS.items():
+            whole, sent = getattr(call, name), self.sent_streams.get((call.call_id, name), 0)
+            if len(whole) > sent:
+                ops.append({**op, "t": t, "call_id": call.call_id, "text": whole[sent:]})
+        self._mark_streams_sent(call)
         return ops
 
-    def _agent_ops(self, t: int, call: ToolCall) -> list[dict[str, Any]]:
-        """What a sub-agent streamed inside ``call`` since the last frame."""
-        ops: list[dict[str, Any]] = []
-        text, reasoning = call.agent_text, call.agent_reasoning
-        sent_text, sent_reasoning = self.sent_agent.get(call.call_id, (0, 0))
-        for kind, whole, sent in (
-            ("reasoning", reasoning, sent_reasoning),
-            ("text", text, sent_text),
-        ):
-            if len(whole) > sent:
-                ops.append(
-                    {
-                        "op": "agent_text",
-                        "t": t,
-                        "call_id": call.call_id,
-                        "kind": kind,
-                        "text": whole[sent:],
-                    }
-                )
-        self.sent_agent[call.call_id] = (len(text), len(reasoning))
-        return ops
+    def _mark_streams_sent(self, call: ToolCall) -> None:
+        for name in _CALL_STREAMS:
+            self.sent_streams[call.call_id, name] = len(getattr(call, name))
+
+
+_CALL_STREAMS: dict[str, dict[str, str]] = {
+    "arguments_text": {"op": "args"},
+    "agent_reasoning": {"op": "agent_text", "kind": "reasoning"},
+    "agent_text": {"op": "agent_text", "kind": "text"},
+}
+"""A call's texts that grow as they stream (its arguments, what a sub-agent thinks and writes
+inside it), each sent whole once, then by the op here with what was added since."""

@@ -96,7 +96,9 @@ def test_a_deeply_nested_tool_argument_prints() -> None:
     deep: object = []
     for _ in range(5000):
         deep = [deep]
-    TerminalPrinter(out, color=False)(Run(), ToolCallStarted(call_id="t", name="f", arguments=deep))
+    run, started = Run(), ToolCallStarted(call_id="t", name="f", arguments=deep)
+    run.apply(started)  # as a handle does before its listeners hear of the event
+    TerminalPrinter(out, color=False)(run, started)
     assert "nested too deeply" in out.getvalue()
 
 

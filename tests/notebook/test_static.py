@@ -13,10 +13,9 @@ from markdown_it import MarkdownIt
 from agentnb._core.run import Run
 from agentnb._core.transcript import DecidedBy
 from agentnb._display.run_text import NO_RESULT_NOTE
-from agentnb._display.safe_markdown import code_block, one_line, safe_markdown
+from agentnb._display.safe_markdown import code_block, markdown_html, one_line, safe_markdown
 from agentnb._display.static_copy import (
     REOPENED_STYLE,
-    render_markdown_html,
     static_bundle,
     static_html,
     static_markdown,
@@ -152,14 +151,14 @@ def test_html_copy_runs_no_script_from_any_payload(payload: str) -> None:
 
 
 def test_javascript_links_are_refused_and_web_links_kept() -> None:
-    html_text = render_markdown_html("[bad](javascript:alert(1)) [good](https://example.com)")
+    html_text = markdown_html("[bad](javascript:alert(1)) [good](https://example.com)")
     found = audit(html_text)
     assert found.urls == ["https://example.com"]
     assert MarkdownIt("commonmark").validateLink("javascript:alert(1)") is False
 
 
 def test_remote_images_become_links_and_inline_images_stay() -> None:
-    html_text = render_markdown_html(
+    html_text = markdown_html(
         "![chart](https://tracker.example/p.png?secret=1) ![dot](data:image/png;base64,iVBOR)"
     )
     assert '<img src="https://tracker' not in html_text
@@ -172,7 +171,7 @@ def test_markdown_renders_headings_lists_tables_and_code() -> None:
         "# Title\n\n- one\n- two\n\n| a | b |\n|---|--:|\n| 1 | 2 |\n\n"
         "```python\nprint('<hi>')\n```\n\n~~gone~~"
     )
-    html_text = render_markdown_html(source)
+    html_text = markdown_html(source)
     found = audit(html_text)
     assert {"h1", "ul", "li", "table", "th", "td", "pre", "code", "s"} <= found.tags
     assert "<code class=\"language-python\">print('&lt;hi&gt;')" in html_text
