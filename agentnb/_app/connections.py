@@ -341,15 +341,7 @@ def resolve_target(via: str | None, client: AnyClient | None) -> Connection:
     """The connection a run goes through: ``client`` when given, else the named one."""
     if client is not None and via is not None:
         raise ConfigurationError("give either via= (a connection name) or client=, not both")
-    if isinstance(client, AgentClient):
-        return connection_for(client.aio)
-    if isinstance(client, AsyncAgentClient):
-        return connection_for(client)
-    if client is not None:
-        raise ConfigurationError(
-            f"client= takes an AgentClient or AsyncAgentClient, not {type(client).__name__}"
-        )
-    return get_connection(via)
+    return connection_of(via if client is None else client)
 
 
 Via = str | Connection | AnyClient | None
@@ -361,8 +353,14 @@ def connection_of(via: Via) -> Connection:
     if isinstance(via, Connection):
         return via
     if isinstance(via, str | None):
-        return resolve_target(via, None)
-    return resolve_target(None, via)
+        return get_connection(via)
+    if isinstance(via, AgentClient):
+        via = via.aio
+    if not isinstance(via, AsyncAgentClient):
+        raise ConfigurationError(
+            f"client= takes an AgentClient or AsyncAgentClient, not {type(via).__name__}"
+        )
+    return connection_for(via)
 
 
 LOCAL_TOOLS_NAME = "local_openai"
@@ -520,16 +518,13 @@ def _default_base_url(provider: str) -> str | None:
 
 
 def _env_settings(name: str) -> dict[str, str]:
-    prefixes = [env_prefix(name)]
+    prefix = env_prefix(name)
     settings: dict[str, str] = {}
     for key in ("provider", "base_url", "api_key"):
-        for prefix in prefixes:
-            value = os.environ.get(prefix + key.upper())
-            if value:
-                settings[key] = value
-                break
+        value = os.environ.get(prefix + key.upper())
+        if value:
+            settings[key] = value
     if "base_url" in settings and "provider" not in settings:
-        prefix = env_prefix(name)
         raise ConfigurationError(
             f"{prefix}BASE_URL is set but {prefix}PROVIDER is not: say which dialect that "
             f"server speaks (e.g. {prefix}PROVIDER=openai); agentnb will not guess, nor fall "
