@@ -334,14 +334,13 @@ class _RunView:
             source = without_error(handle.run)
         if self.plain:
             self._print_plain(source)
-        else:
-            _show_widget(
-                source,
-                self.conn,
-                followups=self.followups,
-                approve=self.approve,
-                started_from=self.started_from,
-            )
+            return
+        run = source.run if isinstance(source, RunHandle) else source
+        options = {"followups": self.followups}
+        conversation = Conversation(self.conn, run.agent, options, approve=self.approve)
+        conversation.follow(source, started_from=self.started_from)
+        # the chat box keeps a follow-up in this cell, continuing this run's thread
+        show_live(conversation_cell(conversation, source))
 
     def say_where(self, request: RunRequest, *, asked_to_continue: bool) -> None:
         """Say, above the run, which conversation it continues (thread, turn, the run
@@ -371,18 +370,3 @@ class _RunView:
         else:
             run = source.run if isinstance(source, RunHandle) else source
             print(run_text(run))
-
-
-def _show_widget(
-    source: RunHandle | Run,
-    conn: Connection,
-    *,
-    followups: bool,
-    approve: ApprovalPolicy,
-    started_from: str | Unknown | None,
-) -> None:
-    run = source.run if isinstance(source, RunHandle) else source
-    conversation = Conversation(conn, run.agent, {"followups": followups}, approve=approve)
-    conversation.follow(source, started_from=started_from)
-    # the chat box keeps a follow-up in this cell, continuing this run's thread
-    show_live(conversation_cell(conversation, source))
