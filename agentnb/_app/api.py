@@ -25,7 +25,6 @@ from .._display.run_text import run_text
 from .._display.show import show_live
 from .._display.terminal import PlainDisplay, TerminalPrinter
 from .._display.widget import ChatCell
-from .._history import RunRecord, default_store
 from ..providers import RunRef
 from .attach_targets import AttachTarget, attach_target, refuse_if_ended
 from .attachments import notebook_context
@@ -183,7 +182,7 @@ def attach_connection(
 ) -> tuple[Connection, AttachTarget]:
     """The run :func:`attach` is given, checked, and the connection to attach it through:
     ``via`` / ``client``, else the row's own if it is registered, else the default."""
-    target = attach_target(run, agent=agent, thread_id=thread_id, lookup=_history_lookup)
+    target = attach_target(run, agent=agent, thread_id=thread_id)
     if via is None and client is None and target.connection in connections():
         via = target.connection
     conn = resolve_target(via, client)
@@ -247,11 +246,6 @@ def _wait_and_present(
         view.present(handle, with_error=False)
         raise
     view.present(handle, with_error=True)
-
-
-def _history_lookup(run_id: str) -> RunRecord | None:
-    store = default_store()
-    return store.find(run_id) if store is not None else None
 
 
 def _raise_if_refused(handle: RunHandle, timeout: float) -> None:
