@@ -411,10 +411,8 @@ def connect(
     """
     _check_name(name)
     env = _env_settings(name)
-    if local:
+    if local or (provider := provider or env.get("provider")) is None:
         conn = _local_connection(name, options, provider)
-    elif (provider := provider or env.get("provider")) is None:
-        conn = _local_connection(name, options)
     else:
         conn = Connection(
             name=name,
