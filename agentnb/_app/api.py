@@ -309,10 +309,7 @@ class _RunView:
         # in marimo nothing but a widget changes once its cell has returned: no live text
         self.plain = plain and not in_marimo()
         self.printer = HeldSummary(TerminalPrinter()) if display and not self.notebook else None
-
-    @property
-    def listeners(self) -> tuple[RunListener, ...]:
-        return (self.printer,) if self.printer is not None else ()
+        self.listeners: tuple[RunListener, ...] = (self.printer,) if self.printer else ()
 
     def present(self, handle: RunHandle, *, with_error: bool) -> None:
         """Put the run on screen as the view says (a chat cell, plain text, a terminal
