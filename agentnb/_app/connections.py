@@ -430,22 +430,18 @@ def get_connection(name: str | None = None) -> Connection:
     """The named connection, resolved from ``connect``, the environment or the local server."""
     name = name or DEFAULT_NAME
     with _lock:
-        found = _connections.get(name)
+        found = configured_connection(name)
         if found is not None:
             return found
-        env = _env_settings(name)
-        if env.get("provider"):
-            conn = connect(name=name)
-        elif name == DEFAULT_NAME:
-            conn = _local_connection(name, {})
-            _connections[name] = conn
-        else:
+        if name != DEFAULT_NAME:
             known = ", ".join(sorted(_connections)) or "none yet"
             raise ConfigurationError(
                 f"unknown connection {name!r} (known: {known}). Create it with "
                 f"agentnb.connect(provider, base_url=..., name={name!r}) or set "
                 f"{env_prefix(name)}PROVIDER / BASE_URL / API_KEY."
             )
+        conn = _local_connection(name, {})
+        _connections[name] = conn
         return conn
 
 
