@@ -341,7 +341,7 @@ def resolve_target(via: str | None, client: AnyClient | None) -> Connection:
     """The connection a run goes through: ``client`` when given, else the named one."""
     if client is not None and via is not None:
         raise ConfigurationError("give either via= (a connection name) or client=, not both")
-    return connection_of(via if client is None else client)
+    return get_connection(via) if client is None else _around(client)
 
 
 Via = str | Connection | AnyClient | None
@@ -354,13 +354,18 @@ def connection_of(via: Via) -> Connection:
         return via
     if isinstance(via, str | None):
         return get_connection(via)
-    if isinstance(via, AgentClient):
-        via = via.aio
-    if not isinstance(via, AsyncAgentClient):
+    return _around(via)
+
+
+def _around(client: object) -> Connection:
+    """The connection around a client given as ``client=`` (see :func:`connection_for`)."""
+    if isinstance(client, AgentClient):
+        client = client.aio
+    if not isinstance(client, AsyncAgentClient):
         raise ConfigurationError(
-            f"client= takes an AgentClient or AsyncAgentClient, not {type(via).__name__}"
+            f"client= takes an AgentClient or AsyncAgentClient, not {type(client).__name__}"
         )
-    return connection_for(via)
+    return connection_for(client)
 
 
 LOCAL_TOOLS_NAME = "local_openai"
