@@ -25,7 +25,6 @@ from .._display.run_text import run_text
 from .._display.show import show_live
 from .._display.terminal import PlainDisplay, TerminalPrinter
 from .._display.widget import ChatCell
-from .._history import RunRecord, default_store
 from ..providers import RunRef
 from .attach_targets import AttachTarget, attach_target, refuse_if_ended
 from .attachments import notebook_context
@@ -183,7 +182,7 @@ def attach_connection(
 ) -> tuple[Connection, AttachTarget]:
     """The run :func:`attach` is given, checked, and the connection to attach it through:
     ``via`` / ``client``, else the row's own if it is registered, else the default."""
-    target = attach_target(run, agent=agent, thread_id=thread_id, lookup=_history_lookup)
+    target = attach_target(run, agent=agent, thread_id=thread_id)
     if via is None and client is None and target.connection in connections():
         via = target.connection
     conn = resolve_target(via, client)
@@ -249,11 +248,6 @@ def _wait_and_present(
     view.present(handle, with_error=True)
 
 
-def _history_lookup(run_id: str) -> RunRecord | None:
-    store = default_store()
-    return store.find(run_id) if store is not None else None
-
-
 def _raise_if_refused(handle: RunHandle, timeout: float) -> None:
     """Wait up to ``timeout`` for the first event; raise the run's error if it ended
     without completing by then. An interrupt while waiting cancels the run."""
@@ -315,10 +309,7 @@ class _RunView:
         # in marimo nothing but a widget changes once its cell has returned: no live text
         self.plain = plain and not in_marimo()
         self.printer = HeldSummary(TerminalPrinter()) if display and not self.notebook else None
-
-    @property
-    def listeners(self) -> tuple[RunListener, ...]:
-        return (self.printer,) if self.printer is not None else ()
+        self.listeners: tuple[RunListener, ...] = (self.printer,) if self.printer else ()
 
     def present(self, handle: RunHandle, *, with_error: bool) -> None:
         """Put the run on screen as the view says (a chat cell, plain text, a terminal
@@ -334,14 +325,13 @@ class _RunView:
             source = without_error(handle.run)
         if self.plain:
             self._print_plain(source)
-        else:
-            _show_widget(
-                source,
-                self.conn,
-                followups=self.followups,
-                approve=self.approve,
-                started_from=self.started_from,
-            )
+            return
+        run = source.run if isinstance(source, RunHandle) else source
+        options = {"followups": self.followups}
+        conversation = Conversation(self.conn, run.agent, options, approve=self.approve)
+        conversation.follow(source, started_from=self.started_from)
+        # the chat box keeps a follow-up in this cell, continuing this run's thread
+        show_live(conversation_cell(conversation, source))
 
     def say_where(self, request: RunRequest, *, asked_to_continue: bool) -> None:
         """Say, above the run, which conversation it continues (thread, turn, the run
@@ -371,18 +361,3 @@ class _RunView:
         else:
             run = source.run if isinstance(source, RunHandle) else source
             print(run_text(run))
-
-
-def _show_widget(
-    source: RunHandle | Run,
-    conn: Connection,
-    *,
-    followups: bool,
-    approve: ApprovalPolicy,
-    started_from: str | Unknown | None,
-) -> None:
-    run = source.run if isinstance(source, RunHandle) else source
-    conversation = Conversation(conn, run.agent, {"followups": followups}, approve=approve)
-    conversation.follow(source, started_from=started_from)
-    # the chat box keeps a follow-up in this cell, continuing this run's thread
-    show_live(conversation_cell(conversation, source))

@@ -10,27 +10,24 @@ agent) is refused here, before any I/O.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from .._core.exceptions import ConfigurationError
 from .._core.run import Run
-from .._history import RunHistory, RunRecord
+from .._history import RunHistory, RunRecord, default_store
 from ..providers import RemoteRun
 from .run_like import RunLike, run_of
 
-__all__ = ["ENDED_STATUSES", "AttachTarget", "Lookup", "attach_target", "refuse_if_ended"]
+__all__ = ["ENDED_STATUSES", "AttachTarget", "attach_target", "history_row", "refuse_if_ended"]
 
 ENDED_STATUSES = frozenset(
     {"completed", "succeeded", "success", "failed", "error", "cancelled", "canceled", "expired"}
     | {"rejected"}
 )
 """Statuses (agentnb's and the platforms') of a run that has ended: nothing to attach to."""
-
-Lookup = Callable[[str], RunRecord | None]
-"""Finds a history row by local id or platform run id."""
 
 _FIELDS = (
     "local_id",
@@ -60,25 +57,29 @@ class AttachTarget:
     started_at: float | None
 
 
-def attach_target(
-    target: RunLike, *, agent: str | None, thread_id: str | None, lookup: Lookup
-) -> AttachTarget:
+def attach_target(target: RunLike, *, agent: str | None, thread_id: str | None) -> AttachTarget:
     """``target`` (see the module's docstring) as an :class:`AttachTarget`; raises
     :class:`ConfigurationError` for what cannot be attached."""
     if isinstance(target, str):
-        found = lookup(target) if target else None
+        found = history_row(target) if target else None
         fields: dict[str, Any] = _fields_of(found) if found else {"run_id": target}
     else:
         fields = _fields_of(target)
         remote = fields.get("local_id") in (None, fields.get("run_id"))
         run_id = fields.get("run_id")
-        found = lookup(run_id) if remote and isinstance(run_id, str) and run_id else None
+        found = history_row(run_id) if remote and isinstance(run_id, str) and run_id else None
         if found is not None:  # a remote row of a run this history recorded: that row
             fields = {**fields, **{k: v for k, v in _fields_of(found).items() if v}}
             fields["status"] = _fields_of(found)["status"]
         elif remote:
             fields["local_id"] = None
     return _checked(fields, agent=agent, thread_id=thread_id)
+
+
+def history_row(run_id: str) -> RunRecord | None:
+    """The default history's row of ``run_id`` (agentnb's local id or the platform's)."""
+    store = default_store()
+    return store.find(run_id) if store is not None else None
 
 
 def _fields_of(target: RunLike) -> dict[str, Any]:

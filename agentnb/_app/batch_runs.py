@@ -5,27 +5,28 @@ the requests are built and checked here and run by :mod:`agentnb._app.run_many`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Unpack
 
 from .._client.async_client import AsyncAgentClient
 from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError
-from .._core.loop import in_loop_thread
+from .._core.loop import in_loop_thread, result_of, submit
 from .._core.request import RunOptions, RunRequest, build_request
 from .._core.schema import resolve_schema
-from .._display.progress import Progress
+from .._display.progress import Progress, make_progress
 from .._history import HistoryStore
 from .attachments import notebook_context
 from .connections import AnyClient, Via, connection_of, resolve_target
 from .examples import DatasetRows, examples_of, in_split
 from .history_tables import RunHistory
 from .run_many import (
+    CANCEL_GRACE,
     AfterRun,
     Link,
     check_concurrency,
     one_per_agent_and_settings,
-    run_on,
     run_requests,
 )
 
@@ -223,13 +224,30 @@ def send_batch(
     conn = connection_of(via)
     for request in one_per_agent_and_settings(requests):
         conn.check(request, approve)
-    return run_on(
-        conn.client(),
-        requests,
-        label,
-        concurrency,
-        progress,
-        approve,
-        on_start=on_start,
-        on_end=on_end,
-    )
+    check_concurrency(concurrency)
+    bar = make_progress(len(requests), label, enabled=progress)
+    ended = threading.Event()
+
+    async def main() -> RunHistory:
+        try:
+            return await run_requests(
+                conn.client(),
+                requests,
+                concurrency,
+                progress=bar,
+                approve=approve,
+                link=on_start,
+                after=on_end,
+            )
+        finally:
+            ended.set()
+
+    future = submit(main())
+    try:
+        return result_of(future)
+    except KeyboardInterrupt:
+        future.cancel()
+        ended.wait(CANCEL_GRACE)
+        raise
+    finally:
+        bar.close()

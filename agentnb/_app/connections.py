@@ -341,15 +341,7 @@ def resolve_target(via: str | None, client: AnyClient | None) -> Connection:
     """The connection a run goes through: ``client`` when given, else the named one."""
     if client is not None and via is not None:
         raise ConfigurationError("give either via= (a connection name) or client=, not both")
-    if isinstance(client, AgentClient):
-        return connection_for(client.aio)
-    if isinstance(client, AsyncAgentClient):
-        return connection_for(client)
-    if client is not None:
-        raise ConfigurationError(
-            f"client= takes an AgentClient or AsyncAgentClient, not {type(client).__name__}"
-        )
-    return get_connection(via)
+    return get_connection(via) if client is None else _around(client)
 
 
 Via = str | Connection | AnyClient | None
@@ -361,8 +353,19 @@ def connection_of(via: Via) -> Connection:
     if isinstance(via, Connection):
         return via
     if isinstance(via, str | None):
-        return resolve_target(via, None)
-    return resolve_target(None, via)
+        return get_connection(via)
+    return _around(via)
+
+
+def _around(client: object) -> Connection:
+    """The connection around a client given as ``client=`` (see :func:`connection_for`)."""
+    if isinstance(client, AgentClient):
+        client = client.aio
+    if not isinstance(client, AsyncAgentClient):
+        raise ConfigurationError(
+            f"client= takes an AgentClient or AsyncAgentClient, not {type(client).__name__}"
+        )
+    return connection_for(client)
 
 
 LOCAL_TOOLS_NAME = "local_openai"
@@ -413,10 +416,8 @@ def connect(
     """
     _check_name(name)
     env = _env_settings(name)
-    if local:
+    if local or (provider := provider or env.get("provider")) is None:
         conn = _local_connection(name, options, provider)
-    elif (provider := provider or env.get("provider")) is None:
-        conn = _local_connection(name, options)
     else:
         conn = Connection(
             name=name,
@@ -434,22 +435,18 @@ def get_connection(name: str | None = None) -> Connection:
     """The named connection, resolved from ``connect``, the environment or the local server."""
     name = name or DEFAULT_NAME
     with _lock:
-        found = _connections.get(name)
+        found = configured_connection(name)
         if found is not None:
             return found
-        env = _env_settings(name)
-        if env.get("provider"):
-            conn = connect(name=name)
-        elif name == DEFAULT_NAME:
-            conn = _local_connection(name, {})
-            _connections[name] = conn
-        else:
+        if name != DEFAULT_NAME:
             known = ", ".join(sorted(_connections)) or "none yet"
             raise ConfigurationError(
                 f"unknown connection {name!r} (known: {known}). Create it with "
                 f"agentnb.connect(provider, base_url=..., name={name!r}) or set "
                 f"{env_prefix(name)}PROVIDER / BASE_URL / API_KEY."
             )
+        conn = _local_connection(name, {})
+        _connections[name] = conn
         return conn
 
 
@@ -520,16 +517,13 @@ def _default_base_url(provider: str) -> str | None:
 
 
 def _env_settings(name: str) -> dict[str, str]:
-    prefixes = [env_prefix(name)]
+    prefix = env_prefix(name)
     settings: dict[str, str] = {}
     for key in ("provider", "base_url", "api_key"):
-        for prefix in prefixes:
-            value = os.environ.get(prefix + key.upper())
-            if value:
-                settings[key] = value
-                break
+        value = os.environ.get(prefix + key.upper())
+        if value:
+            settings[key] = value
     if "base_url" in settings and "provider" not in settings:
-        prefix = env_prefix(name)
         raise ConfigurationError(
             f"{prefix}BASE_URL is set but {prefix}PROVIDER is not: say which dialect that "
             f"server speaks (e.g. {prefix}PROVIDER=openai); agentnb will not guess, nor fall "

@@ -339,10 +339,6 @@ class _Reading:
         text = value if isinstance(value, str) else compact_json(value)
         return excerpt(redacted(text, self.secrets), limit)
 
-    def cut(self, text: str, limit: int) -> str:
-        """:func:`cut` of ``text``, redacted of the summary's secrets too."""
-        return cut(text, limit, secrets=self.secrets)
-
 
 def _describe(value: Any, reading: _Reading) -> str:
     own = getattr(type(value), "_ai_repr_", None)
@@ -394,16 +390,10 @@ def _pandas_frame(df: Any, reading: _Reading) -> str:
         f"pandas DataFrame, {counted(rows, 'row')} × {counted(columns, 'column')}",
         f"columns (dtype, nulls{where}):",
     ]
-    shown = min(columns, SHOWN_COLUMNS)
-    for position in range(shown):
-        nulls = int(nulls_of.iloc[:, position].isna().sum())
-        lines.append(f"  {df.columns[position]} — {df.dtypes.iloc[position]}, {nulls:,} null")
-    if columns > shown:
-        lines.append(f"  [{counted(columns - shown, 'more column')} not listed]")
-    readable = [p for p in range(shown) if not secret_name(str(df.columns[p]))]
-    hidden = [str(df.columns[p]) for p in range(shown) if p not in readable]
-    if hidden:
-        lines.append(f"values not read (their names look secret): {', '.join(hidden)}")
+    shown = range(min(columns, SHOWN_COLUMNS))
+    nulls = [int(nulls_of.iloc[:, p].isna().sum()) for p in shown]
+    lines += _column_lines([(df.columns[p], df.dtypes.iloc[p], nulls[p]) for p in shown], columns)
+    readable = [p for p in shown if not secret_name(str(df.columns[p]))]
     if reading.level == "schema" or not readable:
         return "\n".join(lines)
     numbers = sample.iloc[:, readable].select_dtypes("number")
@@ -414,6 +404,18 @@ def _pandas_frame(df: Any, reading: _Reading) -> str:
         head = df.iloc[:SHOWN_ROWS, readable].map(lambda v: reading.excerpt(str(v), CELL_CHARS))
         lines += [f"first {counted(len(head), 'row')}:", head.to_string()]
     return "\n".join(lines)
+
+
+def _column_lines(listed: list[tuple[Any, Any, int]], columns: int) -> list[str]:
+    """A frame's listed columns (name, dtype, nulls), how many more it has, and which of
+    them are not read (their names look secret)."""
+    lines = [f"  {name} — {dtype}, {nulls:,} null" for name, dtype, nulls in listed]
+    if columns > len(listed):
+        lines.append(f"  [{counted(columns - len(listed), 'more column')} not listed]")
+    hidden = [str(name) for name, _, _ in listed if secret_name(str(name))]
+    if hidden:
+        lines.append(f"values not read (their names look secret): {', '.join(hidden)}")
+    return lines
 
 
 def _pandas_series(series: Any, reading: _Reading) -> str:
@@ -446,14 +448,8 @@ def _polars_frame(df: Any, reading: _Reading) -> str:
         "columns (dtype, nulls):",
     ]
     names = df.columns[:SHOWN_COLUMNS]
-    for position, column in enumerate(names):
-        lines.append(f"  {column} — {df.dtypes[position]}, {nulls[position]:,} null")
-    if columns > len(names):
-        lines.append(f"  [{counted(columns - len(names), 'more column')} not listed]")
+    lines += _column_lines([(c, df.dtypes[p], nulls[p]) for p, c in enumerate(names)], columns)
     readable = [c for c in names if not secret_name(c)]
-    hidden = [c for c in names if c not in readable]
-    if hidden:
-        lines.append(f"values not read (their names look secret): {', '.join(hidden)}")
     if reading.level == "schema" or not readable:
         return "\n".join(lines)
     numbers = [c for c in readable if df.schema[c].is_numeric()]  # as pandas describes
@@ -514,7 +510,9 @@ def _collection(value: Any, reading: _Reading) -> str:
 
 def _string(value: str, reading: _Reading) -> str:
     text = f"str, {counted(len(value), 'character')}"
-    return text if reading.level == "schema" else f"{text}:\n{reading.cut(value, ITEM_CHARS - 200)}"
+    if reading.level == "schema":
+        return text
+    return f"{text}:\n{cut(value, ITEM_CHARS - 200, secrets=reading.secrets)}"
 
 
 def _scalar(value: Any, reading: _Reading) -> str:
@@ -537,13 +535,7 @@ def _module(value: Any, reading: _Reading) -> str:
     return f"module {value.__name__}" + (f" {version}" if isinstance(version, str) else "")
 
 
-def _is_code(value: Any) -> bool:
-    kinds = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
-    return isinstance(value, kinds)
-
-
-def _is_module(value: Any) -> bool:
-    return isinstance(value, types.ModuleType)
+_CODE = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
 
 
 _DESCRIBERS: tuple[tuple[Callable[[Any], bool], Callable[[Any, _Reading], str]], ...] = (
@@ -555,6 +547,6 @@ _DESCRIBERS: tuple[tuple[Callable[[Any], bool], Callable[[Any, _Reading], str]],
     (lambda v: isinstance(v, bool | int | float | complex) or v is None, _scalar),
     (lambda v: isinstance(v, dict), _mapping),
     (lambda v: isinstance(v, list | tuple | set | frozenset), _collection),
-    (_is_module, _module),
-    (_is_code, _code),
+    (lambda v: isinstance(v, types.ModuleType), _module),
+    (lambda v: isinstance(v, _CODE), _code),
 )

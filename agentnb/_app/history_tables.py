@@ -408,7 +408,6 @@ def summary_class() -> type[pd.DataFrame]:
         def __repr__(self) -> str:
             return summary_text(self.to_pandas(), self.shown_columns)
 
-    Summary.__module__ = __name__
     Summary.__qualname__ = "Summary"
     return Summary
 

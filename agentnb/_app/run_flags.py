@@ -11,9 +11,9 @@ table (:mod:`agentnb._notebook.magic_args`), the CLI its ``argparse`` parser
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from .._core.approvals import ApprovalDecision, ApprovalPolicy, Approver
 from .._core.exceptions import ConfigurationError
@@ -315,14 +315,19 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
 """Every run option, in the order the help lists them."""
 
 
-def flags_for(where: Literal["magic", "cli"]) -> list[RunFlag]:
-    """The options one parser offers."""
-    return [flag for flag in RUN_FLAGS if flag.where in ("both", where)]
+def flags_for(where: Literal["magic", "cli"], only: Collection[str] | None = None) -> list[RunFlag]:
+    """The options one parser offers (those of them ``only`` names)."""
+    offered = [flag for flag in RUN_FLAGS if flag.where in ("both", where)]
+    return offered if only is None else [flag for flag in offered if flag.flag in only]
 
 
-def add_run_flags(parser: argparse.ArgumentParser, where: Literal["magic", "cli"]) -> None:
-    """Declare the run options of ``where`` on ``parser``."""
-    for flag in flags_for(where):
+def add_run_flags(
+    parser: argparse.ArgumentParser,
+    where: Literal["magic", "cli"],
+    only: Collection[str] | None = None,
+) -> None:
+    """Declare the run options of ``where`` (those of them ``only`` names) on ``parser``."""
+    for flag in flags_for(where, only):
         parser.add_argument(flag.flag, **flag.kwargs())
 
 
@@ -344,10 +349,4 @@ def run_options_from(
             names = value if isinstance(value, list) else None
             value = [resolve(n, flag.flag) for n in names] if names else resolve(value, flag.flag)
         given[flag.option] = flag.convert(value) if flag.convert is not None else value
-    return _as_run_options(given)
-
-
-def _as_run_options(given: Mapping[str, Any]) -> RunOptions:
-    options = RunOptions()
-    options.update(given)  # type: ignore[typeddict-item]
-    return options
+    return cast("RunOptions", given)

@@ -85,11 +85,8 @@ def history_records(given: Sequence[RunLike], *, first: int = 0) -> list[PastRun
     """The history's runs each value names (a record, a ``runs()`` history, a pandas row or
     frame, a dict with a ``local_id``, a run id), each with its tool calls, in order (an
     error names a value by its place, counted from ``first``)."""
-    store: list[HistoryStore | None] = []
     return [
-        found
-        for index, value in enumerate(given, first)
-        for found in _records_of(value, index, store)
+        found for index, value in enumerate(given, first) for found in _records_of(value, index)
     ]
 
 
@@ -110,10 +107,10 @@ def run_ids(value: object) -> list[str]:
     run = run_of(value)
     if run is not None:
         return [run.local_id]
-    return [record.local_id for record in _found_records(value, 0, [])]
+    return [record.local_id for record in _found_records(value, 0)]
 
 
-def _records_of(value: RunLike, index: int, store: list[HistoryStore | None]) -> list[PastRun]:
+def _records_of(value: RunLike, index: int) -> list[PastRun]:
     if isinstance(value, RunHistory):
         by_run: dict[str, list[ToolCallRecord]] = {}
         for call in value.tool_calls():
@@ -123,12 +120,12 @@ def _records_of(value: RunLike, index: int, store: list[HistoryStore | None]) ->
         own = call_records_of(value)  # read where the record came from
         if own is not None:
             return [(value, own)]
-    records = _found_records(value, index, store)
-    found = _history(store).tool_calls([record.local_id for record in records])
+    records = _found_records(value, index)
+    found = _history().tool_calls([record.local_id for record in records])
     return [(r, [c for c in found if c.local_id == r.local_id]) for r in records]
 
 
-def _found_records(value: Any, index: int, store: list[HistoryStore | None]) -> list[RunRecord]:
+def _found_records(value: Any, index: int) -> list[RunRecord]:
     """The records a record, a history, a pandas row or frame, a dict or an id names."""
     if isinstance(value, RunHistory):
         return list(value)
@@ -140,7 +137,7 @@ def _found_records(value: Any, index: int, store: list[HistoryStore | None]) -> 
             f"argument {index + 1} is a {type(value).__name__}; give a Run, a history "
             "record or runs() row, a runs() history, a pandas row or frame, or a run id"
         )
-    history = _history(store)
+    history = _history()
     records = []
     for run_id in ids:
         record = history.find(run_id)
@@ -168,12 +165,11 @@ def _ids_of(value: Any) -> list[str] | None:
     return None
 
 
-def _history(store: list[HistoryStore | None]) -> HistoryStore:
-    if not store:
-        store.append(default_store())
-    if store[0] is None:
+def _history() -> HistoryStore:
+    store = default_store()
+    if store is None:
         raise ConfigurationError(
             "run ids are looked up in the history, and history is off "
             "(AGENTNB_HISTORY=off); give the Run objects instead"
         )
-    return store[0]
+    return store

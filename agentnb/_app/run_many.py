@@ -1,6 +1,6 @@
 """Many runs at once: :func:`run_requests` runs a batch's requests on agentnb's loop, a
-bounded number at a time, every run recorded, and :func:`run_on` does it from a thread with a
-progress bar (what ``agentnb.batch`` and ``agentnb.types.send_batch`` run).
+bounded number at a time, every run recorded (what ``agentnb.batch`` and
+``agentnb.types.send_batch`` run from a thread, with a progress bar).
 
 A failing run is recorded as failed and the others go on; cancelling (a kernel interrupt)
 cancels the runs in flight, which end ``cancelled``, and starts no more.
@@ -13,7 +13,6 @@ the reason "no one could approve it: batch runs are unattended", so no run waits
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -22,10 +21,9 @@ from .._client.async_client import AsyncAgentClient
 from .._client.stream import AsyncRunStream
 from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import RateLimitError
-from .._core.loop import result_of, submit
 from .._core.request import RunRequest, checked_number
 from .._core.run import Run
-from .._display.progress import NoProgress, Progress, make_progress
+from .._display.progress import NoProgress, Progress
 from .._history import HistoryStore
 from .._tracing import batch_span
 from .connections import store_of
@@ -36,7 +34,6 @@ __all__ = [
     "Link",
     "check_concurrency",
     "one_per_agent_and_settings",
-    "run_on",
     "run_requests",
 ]
 
@@ -173,46 +170,3 @@ def _result(
     records = [by_id.get(i) or missing[i] for i in local_ids if i in by_id or i in missing]
     tool_calls = [*stored.tool_calls(), *fallback.tool_calls()]
     return RunHistory.from_records(records, tool_calls=tool_calls)
-
-
-def run_on(
-    target: AsyncAgentClient,
-    requests: Sequence[RunRequest],
-    label: str,
-    concurrency: int = 8,
-    progress: bool = True,
-    approve: ApprovalPolicy = None,
-    *,
-    on_start: Link | None = None,
-    on_end: AfterRun | None = None,
-) -> RunHistory:
-    """Run ``requests`` on ``target`` from agentnb's loop with a progress bar (``label``),
-    blocking until they end (an interrupt cancels them), and return their runs in order
-    (``send_batch``)."""
-    check_concurrency(concurrency)
-    bar = make_progress(len(requests), label, enabled=progress)
-    ended = threading.Event()
-
-    async def main() -> RunHistory:
-        try:
-            return await run_requests(
-                target,
-                requests,
-                concurrency,
-                progress=bar,
-                approve=approve,
-                link=on_start,
-                after=on_end,
-            )
-        finally:
-            ended.set()
-
-    future = submit(main())
-    try:
-        return result_of(future)
-    except KeyboardInterrupt:
-        future.cancel()
-        ended.wait(CANCEL_GRACE)
-        raise
-    finally:
-        bar.close()

@@ -17,7 +17,7 @@ from .._display.static_copy import REOPENED_STYLE, static_root
 from .._display.table import ShownGrid
 from .._display.verdicts import verdict_kept
 from .._display.widget import ChatCell
-from .._history import HistoryStore, RunHistory, default_store
+from .._history import HistoryStore, RunHistory, default_store, kept_store
 from .._history._pages import PAGE_COLUMNS, PageQuery, RunPages, run_pages
 from .._history._tables import SHOWN_ROWS
 from .compare_runs import compare
@@ -76,11 +76,7 @@ class HistorySource:
         }
 
     def verdict(self, local_id: str, value: bool, comment: str | None) -> None:
-        store = self._store()
-        if store is None:
-            raise ConfigurationError(
-                "verdicts are kept in the run history, and history is off (AGENTNB_HISTORY=off)"
-            )
+        store = self._store() or kept_store("verdicts")
         store.add_score(local_id, VERDICT, value, comment=comment, source="person")
         verdict_kept(local_id, value, comment)
 

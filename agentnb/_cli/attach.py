@@ -6,12 +6,12 @@ import argparse
 
 from .._app.api import attach_connection, start_attach
 from .._app.outcome import HeldSummary
-from .._app.run_flags import approval_policy, flags_for
+from .._app.run_flags import add_run_flags, approval_policy
 from .._core.exceptions import AgentNBError, ConfigurationError
 from .._core.handle import RunHandle
 from .._core.text import terminal_safe
 from .._display.terminal import TerminalPrinter, print_fitted
-from .run_command import cli_connection
+from .run_command import cli_connection, failed
 
 __all__ = ["HELP", "attach_command", "configure"]
 
@@ -45,9 +45,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", help="agentnb's local run id or the platform's run id")
     p.add_argument("--agent", help="the run's agent (when the history does not know the run)")
     p.add_argument("--thread", metavar="ID", help="the run's thread (when the history lacks it)")
-    for flag in flags_for("cli"):
-        if flag.flag in SHARED_FLAGS:
-            p.add_argument(flag.flag, **flag.kwargs())
+    add_run_flags(p, "cli", SHARED_FLAGS)
 
 
 def attach_command(args: argparse.Namespace) -> int:
@@ -56,7 +54,7 @@ def attach_command(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         return _refused(exc)
     except AgentNBError as exc:
-        return _failed(exc)
+        return failed(exc)
     try:
         handle.wait()
     except KeyboardInterrupt:
@@ -99,9 +97,3 @@ def _refused(exc: AgentNBError) -> int:
         message = message.replace(keyword, flag)
     print_fitted(f"agentnb attach: {terminal_safe(message)}")
     return REFUSED
-
-
-def _failed(exc: AgentNBError) -> int:
-    message = terminal_safe(str(exc))  # it may quote the server's answer
-    print_fitted(f"agentnb: error: {type(exc).__name__}: {message}")
-    return 1

@@ -188,7 +188,15 @@ def commands() -> dict[str, Command]:
     ) -> None:
         if name in found:
             raise ConfigurationError(f"a plugin adds the command {name!r}, which exists")
-        found[name] = Command(help, _with_db(configure), _printing(name, text))
+
+        def configured(parser: argparse.ArgumentParser) -> None:
+            configure(parser)
+            parser.add_argument("--db", help="history database path (default: as `agentnb runs`)")
+
+        def run(args: argparse.Namespace) -> int:
+            return analysis.print_from(args, name, lambda store: text(args, store))
+
+        found[name] = Command(help, configured, run)
 
     for point in entry_points(group=PLUGINS):
         try:
@@ -196,20 +204,6 @@ def commands() -> dict[str, Command]:
         except Exception as exc:  # a broken plugin costs its commands, not the CLI
             print_fitted(f"agentnb: plugin {point.name!r} adds no command: {exc}")
     return found
-
-
-def _with_db(
-    configure: Callable[[argparse.ArgumentParser], None],
-) -> Callable[[argparse.ArgumentParser], None]:
-    def configured(parser: argparse.ArgumentParser) -> None:
-        configure(parser)
-        parser.add_argument("--db", help="history database path (default: as `agentnb runs`)")
-
-    return configured
-
-
-def _printing(name: str, text: CommandText) -> Callable[[argparse.Namespace], int]:
-    return lambda args: analysis.print_from(args, name, lambda store: text(args, store))
 
 
 class _Parser(argparse.ArgumentParser):

@@ -20,7 +20,7 @@ from .._core.text import terminal_safe
 from .._display.terminal import TerminalPrinter, print_fitted
 from .key_file import key_from_file
 
-__all__ = ["HELP", "cli_connection", "configure", "run_command"]
+__all__ = ["HELP", "cli_connection", "configure", "failed", "run_command"]
 
 
 HELP = "stream an agent run to the terminal (the built-in server when nothing is configured)"
@@ -60,10 +60,15 @@ def run_command(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             return 130  # the run was cancelled; the summary line says so
     except AgentNBError as exc:
-        message = terminal_safe(str(exc))  # it may quote the server's answer
-        print_fitted(f"agentnb: error: {type(exc).__name__}: {message}")
-        return 1
+        return failed(exc)
     return 0
+
+
+def failed(exc: AgentNBError) -> int:
+    """Say ``exc`` on stderr as a command that failed; its exit status."""
+    message = terminal_safe(str(exc))  # it may quote the server's answer
+    print_fitted(f"agentnb: error: {type(exc).__name__}: {message}")
+    return 1
 
 
 def cli_connection(args: argparse.Namespace) -> Connection:

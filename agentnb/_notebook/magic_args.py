@@ -8,7 +8,7 @@ every path.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import partial
 from typing import Any
 
@@ -35,18 +35,17 @@ argument: Callable[..., Callable[[Any], Any]] = magic_arguments.argument
 """IPython's option decorator (unannotated there)."""
 
 
-def run_options(func: Any) -> Any:
-    """Decorate a magic with the run options of the magics (see ``RUN_FLAGS``)."""
-    for flag in reversed(flags_for("magic")):
+def run_options(func: Any, only: Collection[str] | None = None) -> Any:
+    """Decorate a magic with the run options of the magics (see ``RUN_FLAGS``), or those of
+    them ``only`` names."""
+    for flag in reversed(flags_for("magic", only)):
         func = argument(flag.flag, **flag.kwargs())(func)
     return func
 
 
 def attach_options(func: Any) -> Any:
     """Decorate ``%agent_attach`` with :data:`ATTACH_FLAGS`, declared as for ``%%agent``."""
-    for flag in reversed([f for f in flags_for("magic") if f.flag in ATTACH_FLAGS]):
-        func = argument(flag.flag, **flag.kwargs())(func)
-    return func
+    return run_options(func, ATTACH_FLAGS)
 
 
 def request_options(args: argparse.Namespace, ns: dict[str, Any]) -> RunOptions:

@@ -27,6 +27,7 @@ from traitlets import Bool, Float, Unicode
 
 from .._app import api as _api
 from .._app import interrupts
+from .._app.attach_targets import history_row
 from .._app.connections import connect, connections, get_connection
 from .._app.history_tables import runs
 from .._app.interpolate import interpolate
@@ -37,7 +38,6 @@ from .._core.text import terminal_safe
 from .._display.approval_prompt import wait_for_readers
 from .._display.environment import terminal_shell
 from .._display.plain_table import PlainTable
-from .._history import default_store
 from .._tracing import SWITCH_VAR, configure_tracing, settings_from_env, tracing_status
 from . import magic_input
 from .magic_args import attach_options, lookup, request_options, run_options, split_line
@@ -340,8 +340,7 @@ def _attach_target(run: str | None, ns: dict[str, Any]) -> Any:
     if run is not None and run.isidentifier() and run in ns:
         return ns[run]
     if run is not None:
-        store = default_store()
-        return (store.find(run) if store is not None else None) or run
+        return history_row(run) or run
     left = runs(status=["running", "interrupted"], limit=1)
     if not len(left):
         raise UsageError("no run in the history is running or interrupted: %agent_attach RUN")
@@ -375,13 +374,13 @@ them: a notebook's output and a terminal break a longer line anywhere, even insi
 def _said(exc: AgentNBError) -> str:
     """An error as a cell says it: what a person can act on first (a server's own reason for
     refusing), where it came from and the error's class after it, in whole words."""
-    text = str(exc)
+    text, kind = str(exc), type(exc).__name__
     where, arrow, answer = text.partition(" → ")
     status, colon, reason = answer.partition(": ")
     if isinstance(exc, HTTPStatusError) and arrow and colon and exc.status_code < 500:
-        text = f"The server refused the request: {reason}\n({status} from {where}; {_class(exc)})"
+        text = f"The server refused the request: {reason}\n({status} from {where}; {kind})"
     else:
-        text = f"{text} ({_class(exc)})"
+        text = f"{text} ({kind})"
     # the first line follows IPython's "UsageError: "
     lines = textwrap.wrap(text.splitlines()[0], OUTPUT_COLUMNS, initial_indent=" " * 12, **_WHOLE)
     for line in text.splitlines()[1:]:
@@ -390,10 +389,6 @@ def _said(exc: AgentNBError) -> str:
 
 
 _WHOLE: dict[str, Any] = {"break_long_words": False, "break_on_hyphens": False}
-
-
-def _class(exc: AgentNBError) -> str:
-    return type(exc).__name__
 
 
 def load_ipython_extension(ipython: Any) -> None:
