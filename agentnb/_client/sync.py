@@ -28,13 +28,6 @@ AHEAD = 32
 """Events the loop reads ahead of a sync consumer: one that stops asking stops the reads."""
 
 
-class _Raised:
-    __slots__ = ("error",)
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
 class RunStream:
     """A run's events for sync code: ``for event in stream``. ``.run`` is live.
 
@@ -84,9 +77,9 @@ class RunStream:
         if item is _END:
             self._exhausted = True
             raise StopIteration
-        if isinstance(item, _Raised):
+        if isinstance(item, BaseException):
             self._exhausted = True
-            raise item.error
+            raise item
         event: Event = item
         if self._room is not None:
             get_loop().call_soon_threadsafe(self._room.release)
@@ -113,7 +106,7 @@ class RunStream:
             self._queue.put(_END)
             raise
         except BaseException as exc:
-            self._queue.put(_Raised(exc))
+            self._queue.put(exc)
         else:
             self._queue.put(_END)
         finally:
