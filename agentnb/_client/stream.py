@@ -49,7 +49,7 @@ from ..events import (
 from ..providers import HttpRequest, RunRef, Translator
 from ..sse import ServerSentEvent
 from .clock import DEFAULT_IDLE_TIMEOUT, Expired, RunClock, Watchdog
-from .frame_reader import FrameReader, Outcome, frame_cap, frame_reader, frames_after_stop
+from .frame_reader import FrameReader, Outcome, frame_cap, frames_after_stop
 from .platform_cancel import Naming, can_cancel, cancel_on_platform
 from .recording import RunRecording
 from .replay import ReplayMismatch
@@ -518,7 +518,7 @@ class AsyncRunStream:
 
     def _frame_reader(self, response: httpx.Response, outcome: Outcome) -> FrameReader:
         self._feed.queue.clear()
-        self._body_reader = frame_reader(
+        self._body_reader = FrameReader(
             response,
             self._watchdog,
             outcome,
