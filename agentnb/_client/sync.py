@@ -141,12 +141,9 @@ class AgentClient:
         connection: str = "default",
         **options: Unpack[ClientOptions],
     ) -> None:
-        async def make() -> AsyncAgentClient:
-            return AsyncAgentClient(
-                provider, base_url=base_url, api_key=api_key, connection=connection, **options
-            )
-
-        self._async = run_sync(make())
+        self._async = AsyncAgentClient(
+            provider, base_url=base_url, api_key=api_key, connection=connection, **options
+        )
 
     @property
     def aio(self) -> AsyncAgentClient:
@@ -228,11 +225,7 @@ class AgentClient:
         ``client.stream(request)``); ``.run`` is live. ``approve`` as in
         :meth:`AsyncAgentClient.stream`."""
         request = as_request(agent, message, options)
-
-        async def make() -> AsyncRunStream:
-            return self._async.stream(request, approve=approve)
-
-        return RunStream(run_sync(make()))
+        return RunStream(self._async.stream(request, approve=approve))
 
     def attach(
         self,
@@ -248,20 +241,17 @@ class AgentClient:
     ) -> RunStream:
         """Stream a run already going on the platform: ``for event in client.attach(...)``;
         as :meth:`AsyncAgentClient.attach` (errors for a dialect that cannot, before I/O)."""
-
-        async def make() -> AsyncRunStream:
-            return self._async.attach(
-                agent,
-                run_id,
-                thread_id=thread_id,
-                message=message,
-                local_id=local_id,
-                started_at=started_at,
-                record=record,
-                approve=approve,
-            )
-
-        return RunStream(run_sync(make()))
+        stream = self._async.attach(
+            agent,
+            run_id,
+            thread_id=thread_id,
+            message=message,
+            local_id=local_id,
+            started_at=started_at,
+            record=record,
+            approve=approve,
+        )
+        return RunStream(stream)
 
     def list_runs(
         self,
