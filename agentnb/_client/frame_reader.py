@@ -8,7 +8,7 @@ pauses stops the socket's reads (backpressure) instead of buffering the stream. 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 
 import httpx
 
@@ -23,7 +23,6 @@ __all__ = [
     "OnFrame",
     "Outcome",
     "frame_cap",
-    "frame_reader",
     "frames_after_stop",
 ]
 
@@ -68,36 +67,6 @@ class WholeBody:
         return [ServerSentEvent(data=self.body.decode("utf-8", "replace"))]
 
 
-def frame_reader(
-    response: httpx.Response,
-    watchdog: Watchdog,
-    outcome: Outcome,
-    on_frame: OnFrame,
-    on_end: OnEnd,
-    *,
-    where: Callable[[], str],
-    read_timeout: float | None,
-    max_run_size: int | None,
-) -> FrameReader:
-    """The reader of ``response``'s frames (an event stream's, or a JSON answer's as one
-    frame). ``where()`` names the request in an error (made only then: it is the request's
-    URL with every known secret taken out). One frame may hold at most :func:`frame_cap`
-    of a run that may keep ``max_run_size`` bytes."""
-    streamed = is_event_stream(response.headers.get("content-type"))
-    cap = frame_cap(max_run_size)
-    decoder: SSEDecoder | WholeBody = SSEDecoder(cap) if streamed else WholeBody(where())
-    return FrameReader(
-        decoded_body(response, where),
-        decoder,
-        watchdog,
-        outcome,
-        on_frame,
-        on_end,
-        where,
-        read_timeout,
-    )
-
-
 def frame_cap(max_run_size: int | None) -> int:
     """The bytes one frame may hold, for a run that may keep ``max_run_size``: twice that (a
     frame's JSON escapes its text, and some dialects repeat an answer whole at its end), never
@@ -113,17 +82,23 @@ class FrameReader:
 
     def __init__(
         self,
-        pieces: AsyncIterator[bytes],
-        decoder: SSEDecoder | WholeBody,
+        response: httpx.Response,
         watchdog: Watchdog,
         outcome: Outcome,
         on_frame: OnFrame,
         on_end: OnEnd,
+        *,
         where: Callable[[], str],
         read_timeout: float | None,
+        max_run_size: int | None,
     ) -> None:
-        self._pieces = pieces
-        self._decoder = decoder
+        """``where()`` names the request in an error (made only then: it is the request's URL
+        with every known secret taken out). One frame may hold at most :func:`frame_cap` of a
+        run that may keep ``max_run_size`` bytes; a JSON answer is one frame."""
+        streamed = is_event_stream(response.headers.get("content-type"))
+        cap = frame_cap(max_run_size)
+        self._decoder = SSEDecoder(cap) if streamed else WholeBody(where())
+        self._pieces = decoded_body(response, where)
         self._outcome = outcome
         self._on_frame = on_frame
         self._on_end = on_end
@@ -184,15 +159,8 @@ class FrameReader:
     async def aclose(self) -> None:
         """:meth:`close`, and let the body's iteration go."""
         self.close()
-        aclose = getattr(self._pieces, "aclose", None)
-        if aclose is not None:
-            with contextlib.suppress(Exception):
-                await aclose()
-
-    @property
-    def decoder(self) -> SSEDecoder | WholeBody:
-        """What turns the body into frames (it may hold the start of the next one)."""
-        return self._decoder
+        with contextlib.suppress(Exception):
+            await self._pieces.aclose()
 
     def close(self) -> None:
         """The response is let go: no frame of it is handed on."""
@@ -207,7 +175,7 @@ async def frames_after_stop(
     """The frames of the rest of a body whose reading was stopped, decoded by its reader's
     decoder (it holds a frame begun) or a new one (nothing was read yet). The body is
     iterated anew: a read cancelled inside ``decoded_body`` ended that iterator."""
-    decoder = reader.decoder if reader is not None else SSEDecoder()
+    decoder = reader._decoder if reader is not None else SSEDecoder()
     if isinstance(decoder, WholeBody):
         return
     async for piece in decoded_body(response, where):

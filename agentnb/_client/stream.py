@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import functools
 import logging
 import time
@@ -16,7 +15,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import anyio
 import httpx
 
-from .._core.approvals import ApprovalGate, collect_decisions
+from .._core.approvals import (
+    ApprovalGate,
+    ApprovalSupport,
+    PlatformSupport,
+    collect_decisions,
+)
 from .._core.client_tools import MAX_ROUNDS
 from .._core.exceptions import (
     AgentNBError,
@@ -42,10 +46,10 @@ from ..events import (
     RunStarted,
     Usage,
 )
-from ..providers import HttpRequest, Provider, RunRef, Translator
+from ..providers import HttpRequest, RunRef, Translator
 from ..sse import ServerSentEvent
 from .clock import DEFAULT_IDLE_TIMEOUT, Expired, RunClock, Watchdog
-from .frame_reader import FrameReader, Outcome, frame_cap, frame_reader, frames_after_stop
+from .frame_reader import FrameReader, Outcome, frame_cap, frames_after_stop
 from .platform_cancel import Naming, can_cancel, cancel_on_platform
 from .recording import RunRecording
 from .replay import ReplayMismatch
@@ -85,24 +89,6 @@ def _summed(before: Usage | None, usage: Usage | None) -> Usage | None:
     return usage if before is None else before.plus(usage)
 
 
-@dataclasses.dataclass(frozen=True)
-class _LocalApprovals:
-    """A run with client tools: decisions on them are the client's own, whatever the
-    platform can carry (its own pauses still go through the provider)."""
-
-    platform: Provider
-
-    @property
-    def named(self) -> str:
-        return self.platform.named
-
-    supports_approvals: bool = True
-
-    @property
-    def supports_answers(self) -> bool:
-        return self.platform.supports_answers
-
-
 class AsyncRunStream:
     """One run's events, as they arrive. ``.run`` is the :class:`Run` they fold into.
 
@@ -138,9 +124,13 @@ class AsyncRunStream:
         self._provider = transport.provider
         self._tools = ToolRounds(request.tools, transport.redact)
         self._usage: Usage | None = None  # the steps' usage before the last (client tools)
-        self.approvals = ApprovalGate(
-            run, _LocalApprovals(self._provider) if request.tools else self._provider
-        )
+        platform: ApprovalSupport = self._provider
+        if request.tools:  # decisions on client tools are the client's own, whatever the
+            # platform can carry (its own pauses still go through the provider)
+            platform = PlatformSupport(
+                self._provider.named, supports_answers=self._provider.supports_answers
+            )
+        self.approvals = ApprovalGate(run, platform)
         self._gen: AsyncGenerator[Event, None] | None = None
         self._reader: asyncio.Task[Any] | None = None  # the task inside __anext__
         self._stopped_reader = self._closing = False
@@ -528,7 +518,7 @@ class AsyncRunStream:
 
     def _frame_reader(self, response: httpx.Response, outcome: Outcome) -> FrameReader:
         self._feed.queue.clear()
-        self._body_reader = frame_reader(
+        self._body_reader = FrameReader(
             response,
             self._watchdog,
             outcome,

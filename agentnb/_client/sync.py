@@ -28,13 +28,6 @@ AHEAD = 32
 """Events the loop reads ahead of a sync consumer: one that stops asking stops the reads."""
 
 
-class _Raised:
-    __slots__ = ("error",)
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
 class RunStream:
     """A run's events for sync code: ``for event in stream``. ``.run`` is live.
 
@@ -84,9 +77,9 @@ class RunStream:
         if item is _END:
             self._exhausted = True
             raise StopIteration
-        if isinstance(item, _Raised):
+        if isinstance(item, BaseException):
             self._exhausted = True
-            raise item.error
+            raise item
         event: Event = item
         if self._room is not None:
             get_loop().call_soon_threadsafe(self._room.release)
@@ -113,7 +106,7 @@ class RunStream:
             self._queue.put(_END)
             raise
         except BaseException as exc:
-            self._queue.put(_Raised(exc))
+            self._queue.put(exc)
         else:
             self._queue.put(_END)
         finally:
@@ -148,12 +141,9 @@ class AgentClient:
         connection: str = "default",
         **options: Unpack[ClientOptions],
     ) -> None:
-        async def make() -> AsyncAgentClient:
-            return AsyncAgentClient(
-                provider, base_url=base_url, api_key=api_key, connection=connection, **options
-            )
-
-        self._async = run_sync(make())
+        self._async = AsyncAgentClient(
+            provider, base_url=base_url, api_key=api_key, connection=connection, **options
+        )
 
     @property
     def aio(self) -> AsyncAgentClient:
@@ -235,11 +225,7 @@ class AgentClient:
         ``client.stream(request)``); ``.run`` is live. ``approve`` as in
         :meth:`AsyncAgentClient.stream`."""
         request = as_request(agent, message, options)
-
-        async def make() -> AsyncRunStream:
-            return self._async.stream(request, approve=approve)
-
-        return RunStream(run_sync(make()))
+        return RunStream(self._async.stream(request, approve=approve))
 
     def attach(
         self,
@@ -255,20 +241,17 @@ class AgentClient:
     ) -> RunStream:
         """Stream a run already going on the platform: ``for event in client.attach(...)``;
         as :meth:`AsyncAgentClient.attach` (errors for a dialect that cannot, before I/O)."""
-
-        async def make() -> AsyncRunStream:
-            return self._async.attach(
-                agent,
-                run_id,
-                thread_id=thread_id,
-                message=message,
-                local_id=local_id,
-                started_at=started_at,
-                record=record,
-                approve=approve,
-            )
-
-        return RunStream(run_sync(make()))
+        stream = self._async.attach(
+            agent,
+            run_id,
+            thread_id=thread_id,
+            message=message,
+            local_id=local_id,
+            started_at=started_at,
+            record=record,
+            approve=approve,
+        )
+        return RunStream(stream)
 
     def list_runs(
         self,

@@ -130,8 +130,6 @@ class Transport:
         self._given_http = http_client
         self._verify = verify
         self._http: httpx.AsyncClient | None = None
-        self._urls: dict[str, httpx.URL] = {}
-        self._headers: dict[tuple[bool, str], dict[str, str]] = {}
         self._side_slots = asyncio.Semaphore(SIDE_CONNECTIONS)
         self._closed = False
         self._discovered = False
@@ -206,58 +204,29 @@ class Transport:
     def url(self, path: str) -> str:
         return join_url(self.base_url, path)
 
-    def _parsed_url(self, path: str) -> httpx.URL:
-        url = self._urls.get(path)
-        if url is None:
-            if len(self._urls) >= 64:
-                self._urls.clear()
-            url = self._urls[path] = httpx.URL(self.url(path))
-        return url
-
-    def _headers_for(self, keyed: bool, accept: str) -> dict[str, str]:
-        """The headers every request of this transport sends (made once per kind)."""
-        headers = self._headers.get((keyed, accept))
-        if headers is None:
-            headers = self._headers[keyed, accept] = {
-                "User-Agent": user_agent(),
-                "Accept": accept,
-                "Accept-Encoding": accept_encoding(),
-                **(self.provider.auth_headers(self._api_key) if keyed else {}),
-                **(self._extra_headers if keyed else {}),
-            }
-        return headers
-
     def build(self, http: HttpRequest, *, accept: str) -> httpx.Request:
         """The request ``http`` describes, with the key and the connection's headers only
         when its URL is on the base URL's origin or a trusted one (:class:`KeyScope`)."""
         client = self._client()
         try:
-            url = self._parsed_url(http.path)
+            url = httpx.URL(self.url(http.path))
             keyed = self.keys.allows(url)
-            headers = {**self._headers_for(keyed, accept), **http.headers}
-            if self._given_http is not None or http.params:
-                request = client.build_request(
-                    http.method,
-                    url,
-                    params=dict(http.params) or None,
-                    json=http.json,
-                    headers=headers,
-                    timeout=self.timeout,
-                )
-            else:
-                # agentnb's own clients have no base URL, params or auth: the request is made
-                # as build_request would, its URL parsed once per path (httpx parses in pure
-                # Python)
-                named = {name.lower() for name in headers}
-                defaults = {k: v for k, v in client.headers.items() if k not in named}
-                request = httpx.Request(
-                    http.method,
-                    url,
-                    json=http.json,
-                    headers={**defaults, **headers},
-                    cookies=client.cookies,
-                    extensions={"timeout": self.timeout.as_dict()},
-                )
+            headers = {
+                "User-Agent": user_agent(),
+                "Accept": accept,
+                "Accept-Encoding": accept_encoding(),
+                **(self.provider.auth_headers(self._api_key) if keyed else {}),
+                **(self._extra_headers if keyed else {}),
+                **http.headers,
+            }
+            request = client.build_request(
+                http.method,
+                url,
+                params=dict(http.params) or None,
+                json=http.json,
+                headers=headers,
+                timeout=self.timeout,
+            )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeEncodeError) as exc:
             raise ConfigurationError(
                 self.redact(f"cannot build a request for {self.url(http.path)}: {exc}")

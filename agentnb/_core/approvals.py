@@ -57,6 +57,7 @@ __all__ = [
     "ApprovalPolicy",
     "ApprovalSupport",
     "Approver",
+    "PlatformSupport",
     "allowed_for_run",
     "approver_for",
     "as_approver",
@@ -130,7 +131,7 @@ class ApprovalSupport(Protocol):
 
 
 @dataclass(frozen=True)
-class _AnyPlatform:
+class PlatformSupport:
     named: str = "this platform"
     supports_approvals: bool = True
     supports_answers: bool = True
@@ -207,7 +208,7 @@ class ApprovalGate:
 
     def __init__(self, run: Run, platform: ApprovalSupport | None = None) -> None:
         self.run = run
-        self.platform: ApprovalSupport = platform if platform is not None else _AnyPlatform()
+        self.platform: ApprovalSupport = platform if platform is not None else PlatformSupport()
         self._approver: Approver | None = None
         self._lock = threading.Lock()
         self._decided: dict[str, ApprovalDecision] = {}

@@ -26,34 +26,26 @@ class MissingExtraError(ImportError):
         super().__init__(f"{needs}, which is not installed: {self.command}")
 
 
-def require_pandas() -> ModuleType:
+def _require(module: str, needs: str, extra: str) -> ModuleType:
+    """``module`` (an optional extra, heavy: imported on first use), else the
+    :class:`MissingExtraError` saying what ``needs`` it and the ``extra`` that brings it."""
     try:
-        import pandas  # optional extra, heavy: loaded on first use
+        return importlib.import_module(module)
     except ImportError:
-        raise MissingExtraError("this needs pandas", "pandas") from None
-    return pandas
+        raise MissingExtraError(needs, extra) from None
+
+
+def require_pandas() -> ModuleType:
+    return _require("pandas", "this needs pandas", "pandas")
 
 
 def require_pyplot() -> ModuleType:
-    try:
-        import matplotlib.pyplot  # optional extra, heavy: loaded on first plot
-    except ImportError:
-        raise MissingExtraError("plotting needs matplotlib", "plot") from None
-    return matplotlib.pyplot
+    return _require("matplotlib.pyplot", "plotting needs matplotlib", "plot")
 
 
 def require_pyarrow() -> ModuleType:
-    try:
-        # optional extra, heavy: loaded on the first to_arrow() (untyped: a module, as is)
-        pyarrow = importlib.import_module("pyarrow")
-    except ImportError:
-        raise MissingExtraError("to_arrow() needs pyarrow", "arrow") from None
-    return pyarrow
+    return _require("pyarrow", "to_arrow() needs pyarrow", "arrow")
 
 
 def require_polars() -> ModuleType:
-    try:
-        import polars  # optional extra, heavy: loaded on the first to_polars()
-    except ImportError:
-        raise MissingExtraError("to_polars() needs polars", "polars") from None
-    return polars
+    return _require("polars", "to_polars() needs polars", "polars")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import threading
 from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -40,9 +39,9 @@ RunListener = Callable[[Run, Event | None], None]
 class StreamSource(AbstractAsyncContextManager[Any], Protocol):
     """What a handle consumes: an async context manager that iterates events and folds them
     into ``.run`` (``AsyncAgentClient.stream(...)`` returns one). One that has
-    ``consume(on_event)`` is run with it (no step of the iteration per event), and one with
-    an ``approvals`` gate takes the handle's decisions on tool calls (``AsyncRunStream`` has both;
-    looked up by name: a runtime protocol check costs a run more than its first event)."""
+    ``run_to_end(on_event)`` is run with it, and one with an ``approvals`` gate takes the
+    handle's decisions on tool calls (``AsyncRunStream`` has both; looked up by name: a
+    runtime protocol check costs a run more than its first event)."""
 
     @property
     def run(self) -> Run: ...
@@ -72,15 +71,14 @@ class RunHandle:
         self._end_listeners: tuple[RunListener, ...] = ()
         self._lock = threading.Lock()
         self._task: asyncio.Task[Run] | None = None
-        # the run's end, set once on the loop; what waits on it from elsewhere is made only
-        # when something waits (a thread's event, an awaiting loop's future)
+        # the run's end, set once on the loop; an awaiting loop's future is made only when
+        # something awaits
         self._ended = False
         self._error: BaseException | None = None
-        self._end_waiter: threading.Event | None = None
+        self._end_waiter = threading.Event()
         self._awaiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._cancel_requested = False
-        self._started = False  # the first event arrived, or the run ended
-        self._start_waiter: threading.Event | None = None  # made only when someone waits
+        self._started = threading.Event()  # the first event arrived, or the run ended
 
     # ---- starting --------------------------------------------------------------------
     @classmethod
@@ -96,17 +94,8 @@ class RunHandle:
         """Create the handle and start streaming on the background loop at once."""
         handle = cls(make_stream, run=run, schema=schema, validate_result=validate_result)
         handle._listeners = tuple(listeners)  # no other thread can see the handle yet: no lock
-        handle._begin_threadsafe()
+        get_loop().call_soon_threadsafe(handle._begin)
         return handle
-
-    def _begin_threadsafe(self) -> None:
-        """Begin on the loop: runs started together (a batch, a loop of ``ask``) wake it
-        once, the first scheduling the start of all that come before the loop gets to it."""
-        with _starting_lock:
-            _starting.append(self)
-            wake = len(_starting) == 1
-        if wake:
-            get_loop().call_soon_threadsafe(_begin_waiting)
 
     def _begin(self) -> None:
         if self._cancel_requested:
@@ -141,13 +130,12 @@ class RunHandle:
     def _end(self, error: BaseException | None) -> None:
         with self._lock:
             self._error, self._ended = error, True
-            waiter, awaiting, self._awaiting = self._end_waiter, self._awaiting, []
-        if waiter is not None:
-            waiter.set()
+            awaiting, self._awaiting = self._awaiting, []
+        self._end_waiter.set()
         for loop, ended in awaiting:
             with contextlib.suppress(RuntimeError):  # the awaiting loop closed meanwhile
                 loop.call_soon_threadsafe(_settle, ended)
-        self._mark_started()
+        self._started.set()
 
     def _outcome(self) -> Run:
         if self._error is not None:
@@ -169,8 +157,8 @@ class RunHandle:
             get_loop().call_soon_threadsafe(listener, self.run, None)
 
     def _notify(self, event: Event | None) -> None:
-        if event is not None and not self._started:
-            self._mark_started()
+        if event is not None and not self._started.is_set():
+            self._started.set()
         listeners = self._listeners if event is not None else self._listeners + self._end_listeners
         for listener in listeners:
             try:
@@ -258,41 +246,18 @@ class RunHandle:
         if timeout is None:
             self._nobody_decides(CALLER_WAITING)
         try:
-            ended = self._wait_end(timeout)
+            ended = wait_for(self._end_waiter, timeout)
         except KeyboardInterrupt:
             self.cancel()
-            self._wait_end(10)
+            wait_for(self._end_waiter, 10)
             raise
         if not ended:
             raise TimeoutError(f"the run did not end within {timeout} s")
         return self._outcome()
 
-    def _wait_end(self, timeout: float | None) -> bool:
-        with self._lock:
-            if self._ended:
-                return True
-            if self._end_waiter is None:
-                self._end_waiter = threading.Event()
-            waiter = self._end_waiter
-        return wait_for(waiter, timeout)
-
     def wait_started(self, timeout: float | None = None) -> bool:
         """Wait until the first event arrived or the run ended; True if so within timeout."""
-        timeout = _checked_wait(timeout)
-        with self._lock:
-            if self._started:
-                return True
-            if self._start_waiter is None:
-                self._start_waiter = threading.Event()
-            waiter = self._start_waiter
-        return wait_for(waiter, timeout)
-
-    def _mark_started(self) -> None:
-        with self._lock:
-            self._started = True
-            waiter = self._start_waiter
-        if waiter is not None:
-            waiter.set()
+        return wait_for(self._started, _checked_wait(timeout))
 
     def exception(self) -> BaseException | None:
         """The error the run ended with, or None (also None while running)."""
@@ -371,28 +336,6 @@ class RunHandle:
         )
 
 
-_starting: list[RunHandle] = []
-_starting_lock = threading.Lock()
-
-
-def _forget_starts() -> None:
-    """In a forked child: the parent's loop is not there, and its lock may be held."""
-    global _starting_lock
-    _starting_lock = threading.Lock()
-    _starting.clear()
-
-
-os.register_at_fork(after_in_child=_forget_starts)
-
-
-def _begin_waiting() -> None:
-    with _starting_lock:
-        handles = _starting.copy()
-        _starting.clear()
-    for handle in handles:
-        handle._begin()
-
-
 def _settle(ended: asyncio.Future[None]) -> None:
     if not ended.done():
         ended.set_result(None)
@@ -407,12 +350,8 @@ async def _consume_source(
     run = source.run
     try:
         async with source as stream:
-            consume = getattr(stream, "consume", None)
-            if consume is not None:
-                await consume(on_event)
-            else:
-                async for event in stream:
-                    on_event(event)
+            async for event in stream:
+                on_event(event)
     except Exception as exc:
         return _ended_by(run, exc)
     return None

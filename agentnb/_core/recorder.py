@@ -140,24 +140,22 @@ class RecorderGroup:
     def __init__(self, recorders: tuple[RunRecorder, ...]) -> None:
         self.recorders = recorders
 
-    def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None:
+    def _each(self, method: str, failed: str, *args: Any, **kwargs: Any) -> None:
         for each in self.recorders:
-            call_recorder(
-                each, "record_start", "at the start of a run", run, request, base_url=base_url
-            )
+            call_recorder(each, method, failed, *args, **kwargs)
+
+    def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None:
+        self._each("record_start", "at the start of a run", run, request, base_url=base_url)
 
     def record_progress(self, run: Run) -> None:
-        for each in self.recorders:
-            call_recorder(each, "record_progress", "to checkpoint a run", run)
+        self._each("record_progress", "to checkpoint a run", run)
 
     def record_end(self, run: Run) -> None:
-        for each in self.recorders:
-            call_recorder(each, "record_end", "at the end of a run", run)
+        self._each("record_end", "at the end of a run", run)
 
     def record_run(self, run: Run, request: RunRequest, *, base_url: str) -> None:
         for each in self.recorders:
             record_whole_run(each, run, request, base_url)
 
     def record_cancel_error(self, run: Run) -> None:
-        for each in self.recorders:
-            call_recorder(each, "record_cancel_error", "to keep a cancel's error", run)
+        self._each("record_cancel_error", "to keep a cancel's error", run)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from ..events import (
     CustomEvent,
@@ -347,8 +346,36 @@ class Run:
             self.start(event.received_at or None)
         if self.max_size is not None and not self._fits(event, self.max_size):
             return
-        fold = _FOLDS.get(type(event)) or _fold_of_subclass(event)
-        fold(self, event)
+        match event:  # the most frequent first: a delta of the answer is one check
+            case TextDelta() | ReasoningDelta() if event.parent_call_id is not None:
+                self._calls.sub_agent_delta(event)
+            case TextDelta():
+                self._append_delta("text", event)
+            case ReasoningDelta():
+                self._append_delta("reasoning", event)
+            case ToolApprovalResponded():
+                self._fold_decision(event)
+            case _ if isinstance(event, CallEvent):
+                self._calls.apply(event)
+            case StepStarted():
+                self._mark_step()
+            case StepReset():
+                self._reset_step()
+            case RunStarted():
+                self.run_id = event.run_id or self.run_id
+                self.thread_id = event.thread_id or self.thread_id
+                self.model = event.model or self.model
+            case RunPaused():
+                self._fold_paused(event)
+            case RunCompleted():
+                self._complete(event)
+            case RunFailed():
+                self.error = RunErrorInfo(event.message, event.code, event.retry_after)
+                self._finish("failed", event.received_at)
+            case UnknownEvent():
+                self._keep_unknown(event)
+            case StateSnapshot() | StateDelta() | CustomEvent():
+                self._fold_shared(event)
 
     def finish(self, status: RunStatus, error: RunErrorInfo | None = None) -> None:
         """End the run from outside the stream (cancelled, interrupted, failed by transport)."""
@@ -358,38 +385,12 @@ class Run:
             self.error = error
         self._finish(status, None)
 
-    # ---- internals: one fold per kind of event (see _FOLDS) -------------------------------
-    def _fold_text(self, event: TextDelta) -> None:
-        if event.parent_call_id is None:
-            self._append_delta("text", event)
-        else:
-            self._calls.sub_agent_delta(event)
-
-    def _fold_reasoning(self, event: ReasoningDelta) -> None:
-        if event.parent_call_id is None:
-            self._append_delta("reasoning", event)
-        else:
-            self._calls.sub_agent_delta(event)
-
+    # ---- internals: the folds of :meth:`apply` -------------------------------------------
     def _fold_decision(self, event: ToolApprovalResponded) -> None:
         self._calls.apply(event)
         if self.status == "paused" and not self.awaiting_approval:
             self._end_pause(event.received_at)
             self.status = "running"
-
-    def _fold_call(self, event: CallEvent) -> None:
-        self._calls.apply(event)
-
-    def _fold_step_started(self, event: StepStarted) -> None:
-        self._mark_step()
-
-    def _fold_step_reset(self, event: StepReset) -> None:
-        self._reset_step()
-
-    def _fold_started(self, event: RunStarted) -> None:
-        self.run_id = event.run_id or self.run_id
-        self.thread_id = event.thread_id or self.thread_id
-        self.model = event.model or self.model
 
     def _fold_paused(self, event: RunPaused) -> None:
         if event.usage is not None:
@@ -404,10 +405,6 @@ class Run:
             end = at or time.time()
             self.paused_seconds += max(0.0, end - self.paused_at)
             self.paused_at = None
-
-    def _fold_failed(self, event: RunFailed) -> None:
-        self.error = RunErrorInfo(event.message, event.code, event.retry_after)
-        self._finish("failed", event.received_at)
 
     def _fold_shared(self, event: StateSnapshot | StateDelta | CustomEvent) -> None:
         """The state and the custom events count what they keep once folded (a delta's
@@ -586,41 +583,6 @@ def _replaced_slot(event: Event) -> tuple[str, str] | None:
     if isinstance(event, ToolCallProgress | ToolCallFinished):
         return ("output", event.call_id)
     return None
-
-
-_Fold = Callable[[Run, Any], None]
-_CALL_EVENTS = [cls for cls in get_args(CallEvent) if cls is not ToolApprovalResponded]
-_FOLDS: dict[type[Any], _Fold] = {
-    # in the order a subclass of an event type is matched to its fold (see _fold_of_subclass)
-    TextDelta: Run._fold_text,
-    ReasoningDelta: Run._fold_reasoning,
-    ToolApprovalResponded: Run._fold_decision,
-    **{call_event: Run._fold_call for call_event in _CALL_EVENTS},
-    StepStarted: Run._fold_step_started,
-    StepReset: Run._fold_step_reset,
-    RunStarted: Run._fold_started,
-    RunPaused: Run._fold_paused,
-    RunCompleted: Run._complete,
-    RunFailed: Run._fold_failed,
-    UnknownEvent: Run._keep_unknown,
-    StateSnapshot: Run._fold_shared,
-    StateDelta: Run._fold_shared,
-    CustomEvent: Run._fold_shared,
-}
-"""How :meth:`Run.apply` folds each type of event (one dict lookup, not a walk of cases)."""
-
-
-def _fold_of_subclass(event: object) -> _Fold:
-    """The fold of the first event type ``event`` is an instance of (a subclass of an event
-    type); a no-op for anything else."""
-    for event_type, fold in _FOLDS.items():
-        if isinstance(event, event_type):
-            return fold
-    return _ignore
-
-
-def _ignore(run: Run, event: object) -> None:
-    """Not an event: nothing to fold."""
 
 
 _SNAPSHOT_FIELDS = (

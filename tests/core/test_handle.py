@@ -12,7 +12,7 @@ from agentnb_testing import Scripted
 
 from agentnb import Run, RunCancelledError, RunFailedError, RunInterruptedError
 from agentnb._core.handle import RunHandle
-from agentnb._core.loop import run_sync
+from agentnb._core.loop import get_loop, run_sync
 from agentnb._display.run_text import run_text
 from agentnb._display.terminal import TerminalPrinter
 from agentnb.events import (
@@ -107,7 +107,7 @@ def test_cancel_before_start() -> None:
     source = Scripted(agent="finance_agent", events=SCRIPT)
     handle = RunHandle(lambda: source, run=source.run)
     handle.cancel()
-    handle._begin_threadsafe()
+    get_loop().call_soon_threadsafe(handle._begin)
     with pytest.raises(RunCancelledError):
         handle.wait(timeout=10)
 
