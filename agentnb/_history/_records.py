@@ -56,7 +56,6 @@ __all__ = [
     "column_sql",
     "end_values",
     "host_of",
-    "is_sane",
     "normalize_status",
     "parse_time",
     "progress_values",
@@ -64,7 +63,6 @@ __all__ = [
     "read_time",
     "redact_error",
     "redacted",
-    "refused_note",
     "remote_row",
     "run_row",
     "sane_range_sql",
@@ -1005,30 +1003,6 @@ def sane_score_row_sql(alias: str = "s") -> str:
     """A condition keeping the ``scores`` rows whose value is sane: a label, or a sane
     number (:func:`sane_score_sql`); any other row is no score to a read or a summary."""
     return f"({alias}.kind = 'label' OR {sane_score_sql(alias)} IS NOT NULL)"
-
-
-def is_sane(column: str, value: Any) -> bool:
-    """Whether ``value`` is a sane figure of ``column`` (None is no figure: not refused)."""
-    low, high, whole = FIGURE_RANGES[column]
-    kinds: tuple[type, ...] = (int,) if whole else (int, float)
-    return type(value) in kinds and low <= value <= high
-
-
-def refused_note(
-    row: Mapping[str, Any], columns: Sequence[str] = tuple(FIGURE_RANGES)
-) -> str | None:
-    """Which of ``row``'s figures are outside their sane range and left out of summaries, as
-    the note a run's ``refused_figures`` holds; None when every figure is sane or missing."""
-    refused = [
-        f"{name}={row[name]!r}"
-        for name in columns
-        if name in row and row[name] is not None and not is_sane(name, row[name])
-    ]
-    if not refused:
-        return None
-    return (
-        f"figures in the file outside the sane range, left out of summaries: {', '.join(refused)}"
-    )
 
 
 MALFORMED_COLUMN: tuple[str, ColumnKind] = ("malformed", "text")
