@@ -542,11 +542,6 @@ def metadata_filter(metadata: object) -> tuple[tuple[str, str], ...] | None:
                 "value to compare; give the value it must have"
             )
         for part in (key, text):
-            try:
-                part.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ConfigurationError(
-                    f"metadata {part!r} is not valid text (it holds a lone surrogate)"
-                ) from None
+            _check_text(part, "metadata")
         pairs.append((key, text))
     return tuple(pairs)

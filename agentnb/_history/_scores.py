@@ -13,7 +13,7 @@ from __future__ import annotations
 import numbers
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, astuple, dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
@@ -123,16 +123,7 @@ class ScoreRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the time as an ISO 8601 string)."""
-        return {
-            "local_id": self.local_id,
-            "name": self.name,
-            "value": self.value,
-            "comment": self.comment,
-            "source": self.source,
-            "author": self.author,
-            "created": self.created.isoformat(),
-            "id": self.id,
-        }
+        return {**asdict(self), "created": self.created.isoformat()}
 
 
 def score_record(row: Sequence[Any]) -> ScoreRecord:
@@ -165,17 +156,7 @@ class CheckedScore:
     created: float
 
     def values(self) -> tuple[Any, ...]:
-        return (
-            self.local_id,
-            self.name,
-            self.kind,
-            self.number,
-            self.label,
-            self.comment,
-            self.source,
-            self.author,
-            self.created,
-        )
+        return astuple(self)
 
 
 def checked_score(
