@@ -189,7 +189,7 @@ class HistoryStore:
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._db("open") as db:
-                self._retry_busy(lambda: self._prepare(db))
+                retry_busy(lambda: self._prepare(db), self.busy_timeout)
         except OSError as exc:
             self._close_connections()
             raise HistoryLocationError(
@@ -215,8 +215,7 @@ class HistoryStore:
         self._search_count_cap = cap
 
     def __repr__(self) -> str:
-        where = MEMORY if self.path is None else str(self.path)
-        return f"HistoryStore({where!r}{', closed' if self._closed else ''})"
+        return f"HistoryStore({self._where!r}{', closed' if self._closed else ''})"
 
     # ---- connections -----------------------------------------------------------------
     @property
@@ -263,6 +262,18 @@ class HistoryStore:
         self._flush_writers_of_this_file()
         self._sweep_orphans_if_due()
         with self._db("read") as db:
+            yield db
+
+    @contextmanager
+    def _reading_again(self) -> Iterator[sqlite3.Connection]:
+        """:meth:`_reading`, for a ``runs()`` result: a closed store that has a file opens it
+        again for the read (a result read after its store was closed)."""
+        if not (self._closed and self.path is not None):
+            with self._reading() as db:
+                yield db
+            return
+        reopened = HistoryStore(self.path, busy_timeout=self.busy_timeout)
+        with reopened, reopened._reading() as db:
             yield db
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -423,9 +434,6 @@ class HistoryStore:
                 raise
             return result
 
-        return self._retry_busy(attempt)
-
-    def _retry_busy(self, attempt: Callable[[], T]) -> T:
         return retry_busy(attempt, self.busy_timeout)
 
     def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None:
@@ -508,22 +516,15 @@ class HistoryStore:
         A closed store that has a file opens it again for the read (a ``runs()`` result
         read after its store was closed); an in-memory one reads its results first, when it
         is closed (:meth:`close`)."""
-        where = where or RunFilter()
-        if self._closed and self.path is not None:
-            with HistoryStore(self.path, busy_timeout=self.busy_timeout) as reopened:
-                return reopened.run_columns(where)
-        with self._reading() as db:
-            return self._read_columns(db, where)
+        with self._reading_again() as db:
+            return self._read_columns(db, where or RunFilter())
 
     def run_count(self, where: RunFilter) -> int:
         """How many runs :meth:`run_columns` would read: a ``COUNT(*)`` of the same filter
         (a search's every match, never capped)."""
-        if self._closed and self.path is not None:
-            with HistoryStore(self.path, busy_timeout=self.busy_timeout) as reopened:
-                return reopened.run_count(where)
         terms, params = where.conditions(pinned=False)
         upto = where.recorded_upto
-        with self._reading() as db:
+        with self._reading_again() as db:
             found = counted(
                 db.execute, where.search, terms, params, recorded_upto=upto, limit=where.limit
             )
@@ -533,11 +534,7 @@ class HistoryStore:
         """The runs of :meth:`run_columns` (not a search's) in chunks of ``READ_CHUNK``
         rows, each checked as it is read, with its JSON texts' values: a DataFrame converts
         them while they are still in the CPU's cache, and never holds every row at once."""
-        if self._closed and self.path is not None:
-            with HistoryStore(self.path, busy_timeout=self.busy_timeout) as reopened:
-                yield from reopened.run_chunks(where)
-            return
-        with self._reading() as db:
+        with self._reading_again() as db:
             cursor = db.execute(*_runs_sql(where))
             try:
                 while rows := cursor.fetchmany(READ_CHUNK):
@@ -855,16 +852,13 @@ class HistoryStore:
         label)``: of these runs, or of every run (a large table reads them all at once). A
         closed store that has a file opens it again for the read (a ``runs()`` result read
         after its store was closed); a closed in-memory one has none left."""
-        if self._closed:
-            if self.path is None:
-                return []
-            with HistoryStore(self.path, busy_timeout=self.busy_timeout) as reopened:
-                return reopened.current_score_rows(local_ids)
+        if self._closed and self.path is None:
+            return []
         select = (
             "SELECT s.local_id, s.name, s.kind, s.number, s.label FROM scores s "
             f"WHERE {current_scores_sql('s')} AND {sane_score_row_sql('s')}"
         )
-        with self._reading() as db:
+        with self._reading_again() as db:
             if local_ids is None or len(local_ids) > _ALL_SCORES_PAST:
                 rows = db.execute(select).fetchall()
                 if local_ids is None:
