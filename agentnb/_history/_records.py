@@ -545,17 +545,12 @@ def storable(value: Any) -> Any:
     """A value SQLite can bind: an integer past its 64 bits or a NaN/infinite float (a
     server's nonsense usage figures) becomes None, text with lone surrogates is repaired,
     so one odd figure never costs the whole row."""
-    kind = type(value)
-    if kind is str:
+    if isinstance(value, str):
         return clean_text(value)
-    if value is None or kind is bool:
-        return value
-    if isinstance(value, int):
+    if isinstance(value, int):  # a bool too, always in range
         return value if _INT64_LOW <= value <= _INT64_HIGH else None
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, str):
-        return clean_text(value)
     return value
 
 
@@ -834,17 +829,13 @@ def to_json(value: Any) -> str:
 
 _STATUS_WORDS = {
     "canceled": "cancelled",
-    "cancelled": "cancelled",
     "succeeded": "completed",
     "success": "completed",
     "complete": "completed",
-    "completed": "completed",
     "done": "completed",
     "error": "failed",
     "errored": "failed",
-    "failed": "failed",
     "in_progress": "running",
-    "running": "running",
 }
 
 

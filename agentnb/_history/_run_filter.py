@@ -157,24 +157,17 @@ class RunFilter:
         terms, params = self.conditions()
         return (f"WHERE {' AND '.join(terms)}" if terms else ""), params
 
-    def agent_and_status_sql(self, table: str) -> tuple[list[str], list[Any]]:
-        """The conditions keeping this filter's agents and statuses on the ``agent`` and
-        ``status`` columns of ``table`` (``"runs."``, or a side table's alias such as
-        ``"m."``), and their parameters."""
-        terms: list[str] = []
-        params: list[Any] = []
-        for column, values in (("agent", self.agents), ("status", self.statuses)):
-            if values is not None:
-                terms.append(f"{table}{column} IN ({', '.join('?' * len(values))})")
-                params.extend(values)
-        return terms, params
-
     def conditions(self, *, pinned: bool = True) -> tuple[list[str], list[Any]]:
         """The conditions on ``runs`` columns (all must hold) and their parameters; the
         search is not one of them (the store joins the index for it), nor the limit.
         ``pinned=False`` leaves out ``recorded_upto`` too (a count puts it where the index
         reads it)."""
-        terms, params = self.agent_and_status_sql("runs.")
+        terms: list[str] = []
+        params: list[Any] = []
+        for column, values in (("agent", self.agents), ("status", self.statuses)):
+            if values is not None:
+                terms.append(f"runs.{column} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
         if self.since is not None:
             terms.append("runs.started_at >= ?")
             params.append(self.since)

@@ -718,9 +718,8 @@ class HistoryStore:
         found: dict[str, tuple[Any, ...]] = {}
         with self._reading() as db:
             for chunk in chunks(local_ids):
-                marks = ", ".join("?" * len(chunk))
                 for row in db.execute(
-                    f"SELECT {_RUN_SELECT} FROM runs WHERE local_id IN ({marks})", chunk
+                    f"SELECT {_RUN_SELECT} FROM runs WHERE local_id IN ({_marks(chunk)})", chunk
                 ):
                     found[row[0]] = row
         rows = [found[local_id] for local_id in local_ids if local_id in found]
@@ -756,7 +755,7 @@ class HistoryStore:
             for chunk in chunks(local_ids):
                 for row in db.execute(
                     f"SELECT {_TOOL_SELECT} FROM tool_calls t JOIN runs r USING (local_id) "
-                    f"WHERE t.local_id IN ({', '.join('?' * len(chunk))}) "
+                    f"WHERE t.local_id IN ({_marks(chunk)}) "
                     "ORDER BY t.local_id, t.position",
                     chunk,
                 ):
