@@ -51,7 +51,6 @@ __all__ = [
     "as_text",
     "call_records_of",
     "checked_columns",
-    "checked_record",
     "checked_rows",
     "column_sql",
     "end_values",
@@ -1091,21 +1090,6 @@ def checked_rows(
     if checked is columns or all(checked[name] is columns[name] for name in names):
         return list(rows)
     return list(zip(*(checked[name] for name in names), strict=True))
-
-
-def checked_record(row: Sequence[Any], calls: CallSource | None = None) -> RunRecord:
-    """A record from one row of ``RUN_COLUMNS``, its malformed values None and noted, whose
-    tool calls ``calls`` reads."""
-    names = [name for name, _ in RUN_COLUMNS]
-    checked = checked_columns(
-        {name: [value] for name, value in zip(names, row, strict=True)}, RUN_COLUMNS
-    )
-    note = checked.get(MALFORMED_COLUMN[0])
-    return RunRecord.from_row(
-        tuple(checked[name][0] for name in names),
-        malformed=note[0] if note else None,
-        calls=calls,
-    )
 
 
 def _bad_rows(

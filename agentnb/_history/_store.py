@@ -65,7 +65,6 @@ from ._records import (
     RunRecord,
     ToolCallRecord,
     checked_columns,
-    checked_record,
     checked_rows,
     column_sql,
     sane_score_row_sql,
@@ -93,7 +92,6 @@ from ._scores import (
 from ._summary import summary_by_sql, summary_keys
 from ._tables import (
     SHOWN_ROWS,
-    CallsBlock,
     JsonTexts,
     RunHistory,
     RunsHead,
@@ -727,25 +725,16 @@ class HistoryStore:
 
     def get(self, local_id: str) -> RunRecord | None:
         """One run by its ``local_id``, or None."""
-        with self._reading() as db:
-            row = db.execute(
-                f"SELECT {_RUN_SELECT} FROM runs WHERE local_id = ?", (local_id,)
-            ).fetchone()
-        return self._record(row)
+        found = self.runs_by_ids([local_id], table=RunHistory)
+        return found[0] if found else None
 
     def find(self, run_id: str) -> RunRecord | None:
         """The run whose ``local_id`` or platform ``run_id`` is ``run_id`` (the latest)."""
         with self._reading() as db:
-            sql = f"SELECT {_RUN_SELECT} FROM runs WHERE local_id = ? OR run_id = ? "
+            sql = "SELECT local_id FROM runs WHERE local_id = ? OR run_id = ? "
             order = "ORDER BY local_id = ? DESC, started_at DESC LIMIT 1"
             row = db.execute(sql + order, (run_id, run_id, run_id)).fetchone()
-        return self._record(row)
-
-    def _record(self, row: tuple[Any, ...] | None) -> RunRecord | None:
-        """The record of a row read (None for none), which reads its tool calls here."""
-        if row is None:
-            return None
-        return checked_record(row, CallsBlock([row[0]], self.tool_call_rows))
+        return None if row is None else self.get(row[0])
 
     def tool_call_rows(self, local_ids: Sequence[str]) -> list[tuple[Any, ...]]:
         """Tool-call rows (``TOOL_CALL_COLUMNS`` order) of these runs, in the runs' order."""
