@@ -19,7 +19,7 @@ from typing import Any, Final, Literal
 
 from .._core.exceptions import ConfigurationError
 from .._core.request import checked_number
-from ._records import MAX_SCORE, storable_text, to_datetime, truncate
+from ._records import MAX_SCORE, storable_text, truncate
 
 __all__ = [
     "SCORE_COLUMNS",
@@ -132,13 +132,9 @@ def score_record(row: Sequence[Any]) -> ScoreRecord:
     value: float | bool | str = (
         label if kind == "label" else bool(number) if kind == "bool" else float(number)
     )
-    return ScoreRecord(local_id, name, value, comment, source, author, _when(created), row_id)
-
-
-def _when(seconds: float) -> datetime:
-    when = to_datetime(seconds)
-    assert when is not None
-    return when
+    return ScoreRecord(
+        local_id, name, value, comment, source, author, datetime.fromtimestamp(created, UTC), row_id
+    )
 
 
 @dataclass(frozen=True, slots=True)

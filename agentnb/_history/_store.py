@@ -907,8 +907,6 @@ def _with_rests_apart(
 
 
 def _with_defaults(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    if all(row[i] is not None for i in _COUNTS_DEFAULT_ZERO):
-        return row
     return tuple(0 if i in _COUNTS_DEFAULT_ZERO and v is None else v for i, v in enumerate(row))
 
 
