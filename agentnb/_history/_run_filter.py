@@ -152,11 +152,6 @@ class RunFilter:
             tools=_tools(filters.get("tool"), filters.get("tool_status")),
         )
 
-    def where(self) -> tuple[str, list[Any]]:
-        """The SQL ``WHERE`` clause (empty when there is no condition) and its parameters."""
-        terms, params = self.conditions()
-        return (f"WHERE {' AND '.join(terms)}" if terms else ""), params
-
     def conditions(self, *, pinned: bool = True) -> tuple[list[str], list[Any]]:
         """The conditions on ``runs`` columns (all must hold) and their parameters; the
         search is not one of them (the store joins the index for it), nor the limit.

@@ -873,7 +873,8 @@ _COUNTS_DEFAULT_ZERO = tuple(
 
 def _runs_sql(where: RunFilter) -> tuple[str, list[Any]]:
     """The query of the runs of ``where`` (not a search), most recent first."""
-    clause, params = where.where()
+    terms, params = where.conditions()
+    clause = f"WHERE {' AND '.join(terms)}" if terms else ""
     sql = f"SELECT {_RUN_SELECT} FROM runs {clause} ORDER BY started_at DESC, rowid DESC"
     if where.limit is not None:
         sql += " LIMIT ?"
