@@ -11,7 +11,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final, Literal, TypeVar
 
@@ -77,25 +77,15 @@ def expand_path(value: str | os.PathLike[str], what: str) -> Path:
 
 T = TypeVar("T")
 
-_DAMAGED = ("SQLITE_CORRUPT",)
-_NOT_A_DATABASE = ("SQLITE_NOTADB",)
-_READ_ONLY = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")
-_FULL = ("SQLITE_FULL",)
-
 
 def is_busy(exc: BaseException) -> bool:
     """Another connection holds a lock (worth waiting for)."""
-    if _code(exc).startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-        return True
-    text = str(exc).lower()
-    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+    return _code(exc).startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
 def is_interrupted(exc: BaseException) -> bool:
     """A query stopped by a Ctrl-C (its progress handler raised): the user's, not an error."""
-    return _code(exc) == "SQLITE_INTERRUPT" or (
-        isinstance(exc, sqlite3.OperationalError) and str(exc) == "interrupted"
-    )
+    return _code(exc) == "SQLITE_INTERRUPT"
 
 
 def retry_busy(attempt: Callable[[], T], timeout: float) -> T:
@@ -117,14 +107,13 @@ def retry_busy(attempt: Callable[[], T], timeout: float) -> T:
 def store_error(exc: BaseException, where: str, action: str) -> HistoryError:
     """The error to raise for ``exc``, met while trying to ``action`` the history at ``where``."""
     code, text = _code(exc), str(exc) or type(exc).__name__
-    lowered = text.lower()
-    if code.startswith(_DAMAGED) or "malformed" in lowered:
+    if code.startswith("SQLITE_CORRUPT"):
         return HistoryLocationError(
             f"the run history at {where} is damaged ({text}). Move the file away (agentnb then "
             f"starts a new one there) or point {ENV_VAR} elsewhere; to save what it still "
             f"holds: sqlite3 {where} .recover | sqlite3 recovered.sqlite3"
         )
-    if code.startswith(_NOT_A_DATABASE) or "not a database" in lowered:
+    if code.startswith("SQLITE_NOTADB"):
         return HistoryLocationError(
             f"the run history at {where} is not a usable agentnb database ({text}); move it "
             f"away or point {ENV_VAR} elsewhere"
@@ -134,16 +123,16 @@ def store_error(exc: BaseException, where: str, action: str) -> HistoryError:
             f"could not {action} the run history at {where}: another process kept it locked "
             f"({text}); try again, or point {ENV_VAR} elsewhere"
         )
-    if code.startswith(_READ_ONLY) or "readonly" in lowered or "unable to open" in lowered:
+    if code.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")):
         return HistoryLocationError(
             f"could not {action} the run history at {where}: {text} (check that the file "
             f"and its folder are writable, or point {ENV_VAR} elsewhere)"
         )
-    if code.startswith(_FULL) or "disk is full" in lowered:
+    if code.startswith("SQLITE_FULL"):
         return HistoryWriteError(
             f"could not {action} the run history at {where}: the disk is full ({text})"
         )
-    if "closed database" in lowered:
+    if "closed database" in text:
         return HistoryError(f"the run history at {where} is closed")
     return HistoryWriteError(f"could not {action} the run history at {where}: {text}")
 
@@ -172,7 +161,7 @@ def check_schema(db: sqlite3.Connection, where: str) -> list[str]:
     if not found:
         return []
     applied, newer = _applied(db, found, where)
-    expected = dict(_made_by(applied))
+    expected = dict(_made_by(frozenset(applied)))
     found = _as_the_steps_make_it(found, expected, applied)
     if (("table", SEARCH_TABLE) not in found) and ("table", SEARCH_TABLE) in expected:
         expected = {key: value for key, value in expected.items() if not _search_part(key)}
@@ -243,7 +232,7 @@ def _schema_of(db: sqlite3.Connection, where: str) -> Schema:
 def _applied(db: sqlite3.Connection, found: Schema, where: str) -> tuple[tuple[str, ...], bool]:
     """The known migrations the file names (``_migrations`` checked first: a view there could
     make the read endless), and whether it names others (a newer agentnb's)."""
-    every = (migration.__name__ for migration in MIGRATIONS)
+    every = frozenset(migration.__name__ for migration in MIGRATIONS)
     expected = dict(_made_by(every))[("table", "_migrations")]
     kinds = {kind for kind, name in found if name == "_migrations"}
     if kinds != {"table"} or found[("table", "_migrations")] != expected:
@@ -258,13 +247,13 @@ def _applied(db: sqlite3.Connection, found: Schema, where: str) -> tuple[tuple[s
     rows = db.execute(
         f"SELECT name FROM _migrations ORDER BY rowid LIMIT {len(MIGRATIONS) + 20}"
     ).fetchall()
-    known = {migration.__name__ for migration in MIGRATIONS}
     names = [name for (name,) in rows]
-    return tuple(name for name in names if name in known), any(n not in known for n in names)
+    return tuple(name for name in names if name in every), any(n not in every for n in names)
 
 
 @functools.cache
-def _made_by_cached(applied: frozenset[str]) -> tuple[tuple[SchemaObject, tuple[str, str]], ...]:
+def _made_by(applied: frozenset[str]) -> tuple[tuple[SchemaObject, tuple[str, str]], ...]:
+    """The schema agentnb's migrations named ``applied`` make (with ``_migrations``)."""
     db = sqlite3.connect(":memory:", isolation_level=None)
     try:
         apply_migrations(db, [m for m in MIGRATIONS if m.__name__ in applied])
@@ -277,11 +266,6 @@ def _made_by_cached(applied: frozenset[str]) -> tuple[tuple[SchemaObject, tuple[
     return tuple(
         ((kind, name), (table, " ".join((sql or "").split()))) for kind, name, table, sql in rows
     )
-
-
-def _made_by(applied: Iterable[str]) -> tuple[tuple[SchemaObject, tuple[str, str]], ...]:
-    """The schema agentnb's migrations named ``applied`` make (with ``_migrations``)."""
-    return _made_by_cached(frozenset(applied))
 
 
 def _search_part(key: SchemaObject) -> bool:

@@ -3,7 +3,7 @@ recorded by name in ``_migrations`` once applied. Each holds its SQL as shipped 
 nothing of agentnb, so a fresh file and an upgraded one end the same whatever the code around
 them becomes. Append only: never rename, edit or reorder a migration that has shipped (the files
 on users' disks name them); add a new one at the end, as literal SQL. The one exception: a step
-whose every object a later step drops may be emptied (:func:`_emptied`), its objects then known
+whose every object a later step drops may be emptied (:func:`_step`), its objects then known
 to the schema check by their SQL's digest (:func:`shipped_then_dropped`)."""
 
 from __future__ import annotations
@@ -40,23 +40,21 @@ def _each(db: sqlite3.Connection, statements: Sequence[str]) -> None:
         db.execute(statement)
 
 
-def _emptied(name: str) -> None:
-    """Append the shipped step ``name`` as one that does nothing now: all it made a later step
-    drops (:data:`_DROPPED_BY`), and the files that applied it still name it."""
+def _step(name: str, *statements: str) -> None:
+    """Append the shipped step ``name``: its SQL statements, run in order. An emptied step
+    has none now: all it made a later step drops (:data:`_DROPPED_BY`), and the files that
+    applied it still name it."""
 
-    def step(_: sqlite3.Connection) -> None:
-        """Nothing, now that a later step drops what it made."""
+    def step(db: sqlite3.Connection) -> None:
+        _each(db, statements)
 
     step.__name__ = step.__qualname__ = name
     migration(step)
 
 
-@migration
-def m001_initial(db: sqlite3.Connection) -> None:
-    _each(
-        db,
-        (
-            """
+_step(
+    "m001_initial",
+    """
         CREATE TABLE runs (
             local_id TEXT PRIMARY KEY,
             run_id TEXT,
@@ -89,21 +87,17 @@ def m001_initial(db: sqlite3.Connection) -> None:
             owner_token TEXT
         )
         """,
-            "CREATE INDEX runs_by_started_at ON runs (started_at)",
-            "CREATE INDEX runs_by_agent ON runs (agent, started_at)",
-            "CREATE INDEX runs_by_thread ON runs (thread_id, started_at)",
-            "CREATE INDEX runs_running ON runs (owner_host) WHERE status = 'running'",
-        ),
-    )
+    "CREATE INDEX runs_by_started_at ON runs (started_at)",
+    "CREATE INDEX runs_by_agent ON runs (agent, started_at)",
+    "CREATE INDEX runs_by_thread ON runs (thread_id, started_at)",
+    "CREATE INDEX runs_running ON runs (owner_host) WHERE status = 'running'",
+)
 
 
-@migration
-def m002_tool_calls(db: sqlite3.Connection) -> None:
-    # NULL for runs recorded before tool calls were: unknown, not zero.
-    _each(
-        db,
-        (
-            """
+# NULL for runs recorded before tool calls were: unknown, not zero.
+_step(
+    "m002_tool_calls",
+    """
         CREATE TABLE tool_calls (
             local_id TEXT NOT NULL REFERENCES runs (local_id) ON DELETE CASCADE,
             position INTEGER NOT NULL,
@@ -119,153 +113,118 @@ def m002_tool_calls(db: sqlite3.Connection) -> None:
             PRIMARY KEY (local_id, position)
         )
         """,
-            "CREATE INDEX tool_calls_by_name ON tool_calls (name)",
-            "ALTER TABLE runs ADD COLUMN tool_call_count INTEGER",
-        ),
-    )
+    "CREATE INDEX tool_calls_by_name ON tool_calls (name)",
+    "ALTER TABLE runs ADD COLUMN tool_call_count INTEGER",
+)
 
 
-@migration
-def m003_resumes_and_execution_time(db: sqlite3.Connection) -> None:
-    _each(
-        db,
-        (
-            "ALTER TABLE runs ADD COLUMN resumes INTEGER",
-            "ALTER TABLE runs ADD COLUMN execution_time REAL",
-        ),
-    )
+_step(
+    "m003_resumes_and_execution_time",
+    "ALTER TABLE runs ADD COLUMN resumes INTEGER",
+    "ALTER TABLE runs ADD COLUMN execution_time REAL",
+)
 
 
-@migration
-def m004_tool_call_questions(db: sqlite3.Connection) -> None:
-    # NULL for calls that asked nothing, and for calls recorded before questions were.
-    _each(
-        db,
-        (
-            "ALTER TABLE tool_calls ADD COLUMN question TEXT",
-            "ALTER TABLE tool_calls ADD COLUMN answer TEXT",
-        ),
-    )
+# NULL for calls that asked nothing, and for calls recorded before questions were.
+_step(
+    "m004_tool_call_questions",
+    "ALTER TABLE tool_calls ADD COLUMN question TEXT",
+    "ALTER TABLE tool_calls ADD COLUMN answer TEXT",
+)
 
 
-@migration
-def m005_cancel_error(db: sqlite3.Connection) -> None:
-    # Why the platform could not be told to stop a cancelled run; NULL when it was (or the
-    # run was not cancelled, or was recorded before this column).
-    db.execute("ALTER TABLE runs ADD COLUMN cancel_error TEXT")
+# Why the platform could not be told to stop a cancelled run; NULL when it was (or the
+# run was not cancelled, or was recorded before this column).
+_step(
+    "m005_cancel_error",
+    "ALTER TABLE runs ADD COLUMN cancel_error TEXT",
+)
 
 
-@migration
-def m006_call_tree(db: sqlite3.Connection) -> None:
-    # Calls recorded before had no tree: NULL (unknown), not top-level; their agent is the run's.
-    _each(
-        db,
-        (
-            "ALTER TABLE tool_calls ADD COLUMN parent_call_id TEXT",
-            "ALTER TABLE tool_calls ADD COLUMN agent TEXT",
-            "ALTER TABLE tool_calls ADD COLUMN depth INTEGER",
-        ),
-    )
+# Calls recorded before had no tree: NULL (unknown), not top-level; their agent is the run's.
+_step(
+    "m006_call_tree",
+    "ALTER TABLE tool_calls ADD COLUMN parent_call_id TEXT",
+    "ALTER TABLE tool_calls ADD COLUMN agent TEXT",
+    "ALTER TABLE tool_calls ADD COLUMN depth INTEGER",
+)
 
 
-_emptied("m007_search")
+_step("m007_search")  # emptied: a later step drops all it made (_DROPPED_BY)
 
 
-@migration
-def m008_model_and_cost(db: sqlite3.Connection) -> None:
-    # The model that ran, the run's cost in USD and where that came from (Run.model, .cost,
-    # .cost_source). Rows recorded before get the model where their dialect names it by the
-    # request alone (Provider.requested_model: the agent of the OpenAI-compatible dialects),
-    # and a cost priced from their token counts at their start (each model, token counts and
-    # day priced once); the rest stay NULL: unknown, not zero.
-    # (The rows' models and costs were filled here from the code of the day: now
-    # HistoryStore.fill_models_and_costs() does it, when asked.)
-    _each(
-        db,
-        (
-            "ALTER TABLE runs ADD COLUMN model TEXT",
-            "ALTER TABLE runs ADD COLUMN cost_usd REAL",
-            "ALTER TABLE runs ADD COLUMN cost_source TEXT",
-        ),
-    )
+# The model that ran, the run's cost in USD and where that came from (Run.model, .cost,
+# .cost_source). Rows recorded before get the model where their dialect names it by the
+# request alone (Provider.requested_model: the agent of the OpenAI-compatible dialects),
+# and a cost priced from their token counts at their start (each model, token counts and
+# day priced once); the rest stay NULL: unknown, not zero.
+# (The rows' models and costs were filled here from the code of the day: now
+# HistoryStore.fill_models_and_costs() does it, when asked.)
+_step(
+    "m008_model_and_cost",
+    "ALTER TABLE runs ADD COLUMN model TEXT",
+    "ALTER TABLE runs ADD COLUMN cost_usd REAL",
+    "ALTER TABLE runs ADD COLUMN cost_source TEXT",
+)
 
 
-@migration
-def m009_approval_decisions(db: sqlite3.Connection) -> None:
-    # Who decided on a call (user, policy, server) and why it ran without the user's approval,
-    # and how many of a run's calls did; NULL for what was recorded before: unknown, not the
-    # user's.
-    _each(
-        db,
-        (
-            "ALTER TABLE tool_calls ADD COLUMN decided_by TEXT",
-            "ALTER TABLE tool_calls ADD COLUMN unapproved TEXT",
-            "ALTER TABLE runs ADD COLUMN unapproved_calls INTEGER",
-        ),
-    )
+# Who decided on a call (user, policy, server) and why it ran without the user's approval,
+# and how many of a run's calls did; NULL for what was recorded before: unknown, not the
+# user's.
+_step(
+    "m009_approval_decisions",
+    "ALTER TABLE tool_calls ADD COLUMN decided_by TEXT",
+    "ALTER TABLE tool_calls ADD COLUMN unapproved TEXT",
+    "ALTER TABLE runs ADD COLUMN unapproved_calls INTEGER",
+)
 
 
-@migration
-def m010_paused_time(db: sqlite3.Connection) -> None:
-    # duration became the agent's time (a pause for a person's approval left out), with the
-    # wall time in elapsed and the pause in paused_seconds. Rows recorded before knew no
-    # pause: their wall time is their elapsed, and their duration stays as it was. A ttft
-    # without a first token (a cancelled or failed run, once written as 0) is missing.
-    _each(
-        db,
-        (
-            "ALTER TABLE runs ADD COLUMN elapsed REAL",
-            "ALTER TABLE runs ADD COLUMN paused_seconds REAL",
-            "UPDATE runs SET elapsed = duration",
-            "UPDATE runs SET ttft = NULL WHERE first_token_at IS NULL",
-        ),
-    )
+# duration became the agent's time (a pause for a person's approval left out), with the
+# wall time in elapsed and the pause in paused_seconds. Rows recorded before knew no
+# pause: their wall time is their elapsed, and their duration stays as it was. A ttft
+# without a first token (a cancelled or failed run, once written as 0) is missing.
+_step(
+    "m010_paused_time",
+    "ALTER TABLE runs ADD COLUMN elapsed REAL",
+    "ALTER TABLE runs ADD COLUMN paused_seconds REAL",
+    "UPDATE runs SET elapsed = duration",
+    "UPDATE runs SET ttft = NULL WHERE first_token_at IS NULL",
+)
 
 
-@migration
-def m011_tool_call_usage(db: sqlite3.Connection) -> None:
-    # A sub-agent's tokens, model and cost inside the call that ran it, where the platform
-    # reports usage per call (ToolCallFinished.usage / .model). Calls recorded before kept
-    # none of it: NULL, unknown, not zero.
-    _each(
-        db,
-        (
-            "ALTER TABLE tool_calls ADD COLUMN prompt_tokens INTEGER",
-            "ALTER TABLE tool_calls ADD COLUMN completion_tokens INTEGER",
-            "ALTER TABLE tool_calls ADD COLUMN total_tokens INTEGER",
-            "ALTER TABLE tool_calls ADD COLUMN model TEXT",
-            "ALTER TABLE tool_calls ADD COLUMN cost_usd REAL",
-            "ALTER TABLE tool_calls ADD COLUMN cost_source TEXT",
-        ),
-    )
+# A sub-agent's tokens, model and cost inside the call that ran it, where the platform
+# reports usage per call (ToolCallFinished.usage / .model). Calls recorded before kept
+# none of it: NULL, unknown, not zero.
+_step(
+    "m011_tool_call_usage",
+    "ALTER TABLE tool_calls ADD COLUMN prompt_tokens INTEGER",
+    "ALTER TABLE tool_calls ADD COLUMN completion_tokens INTEGER",
+    "ALTER TABLE tool_calls ADD COLUMN total_tokens INTEGER",
+    "ALTER TABLE tool_calls ADD COLUMN model TEXT",
+    "ALTER TABLE tool_calls ADD COLUMN cost_usd REAL",
+    "ALTER TABLE tool_calls ADD COLUMN cost_source TEXT",
+)
 
 
-_emptied("m012_summary_rollup")
+_step("m012_summary_rollup")  # emptied: a later step drops all it made (_DROPPED_BY)
 
 
-@migration
-def m013_approval_binding(db: sqlite3.Connection) -> None:
-    # Whether the platform reported other arguments for a call after it was shown for
-    # approval, and why agentnb denied a call no decision could be bound to. NULL for calls
-    # recorded before: unknown.
-    _each(
-        db,
-        (
-            "ALTER TABLE tool_calls ADD COLUMN arguments_changed INTEGER",
-            "ALTER TABLE tool_calls ADD COLUMN protocol_error TEXT",
-        ),
-    )
+# Whether the platform reported other arguments for a call after it was shown for
+# approval, and why agentnb denied a call no decision could be bound to. NULL for calls
+# recorded before: unknown.
+_step(
+    "m013_approval_binding",
+    "ALTER TABLE tool_calls ADD COLUMN arguments_changed INTEGER",
+    "ALTER TABLE tool_calls ADD COLUMN protocol_error TEXT",
+)
 
 
-@migration
-def m014_scores(db: sqlite3.Connection) -> None:
-    # Scores, labels and notes given to runs (agentnb.score, evaluators, a person's verdict):
-    # one row per score given, never updated; a run's current score of a name is its latest
-    # (see _scores). No value of a run changes.
-    _each(
-        db,
-        (
-            """
+# Scores, labels and notes given to runs (agentnb.score, evaluators, a person's verdict):
+# one row per score given, never updated; a run's current score of a name is its latest
+# (see _scores). No value of a run changes.
+_step(
+    "m014_scores",
+    """
         CREATE TABLE scores (
             id INTEGER PRIMARY KEY,
             local_id TEXT NOT NULL REFERENCES runs (local_id) ON DELETE CASCADE,
@@ -281,86 +240,78 @@ def m014_scores(db: sqlite3.Connection) -> None:
             CHECK ((kind <> 'label') = (number IS NOT NULL))
         )
         """,
-            "CREATE INDEX scores_by_run ON scores (local_id, name, id)",
-            "CREATE INDEX scores_by_name ON scores (name, local_id, id)",
-        ),
-    )
+    "CREATE INDEX scores_by_run ON scores (local_id, name, id)",
+    "CREATE INDEX scores_by_name ON scores (name, local_id, id)",
+)
 
 
-@migration
-def m015_run_metadata(db: sqlite3.Connection) -> None:
-    # Metadata as dimensions (runs(metadata=...), summary(by="metadata.<key>")): each run's
-    # top-level metadata keys in a side table kept by triggers (see _metadata), filled here
-    # from the runs already recorded. No value of a run changes.
-    _each(
-        db,
-        (
-            (
-                "CREATE TABLE run_metadata (key TEXT NOT NULL, value TEXT NOT NULL, local_id TEXT "
-                "NOT NULL, status TEXT, started_at REAL, agent TEXT, total_tokens INTEGER, "
-                "cost_usd REAL, tool_call_count INTEGER, paused_seconds REAL, duration REAL, ttft "
-                "REAL, PRIMARY KEY (key, value, local_id)) WITHOUT ROWID"
-            ),
-            "CREATE INDEX run_metadata_by_run ON run_metadata (local_id)",
-            (
-                "INSERT OR REPLACE INTO run_metadata (key, value, local_id, status, started_at, "
-                "agent, total_tokens, cost_usd, tool_call_count, paused_seconds, duration, ttft) "
-                "SELECT j.key, CASE j.type WHEN 'text' THEN j.value WHEN 'true' THEN 'true' WHEN "
-                "'false' THEN 'false' ELSE CAST(j.value AS TEXT) END, runs.local_id, runs.status, "
-                "runs.started_at, runs.agent, runs.total_tokens, runs.cost_usd, "
-                "runs.tool_call_count, runs.paused_seconds, runs.duration, runs.ttft FROM runs, "
-                "json_each(CASE WHEN json_valid(runs.metadata) AND json_type(runs.metadata) = "
-                "'object' THEN runs.metadata ELSE '{}' END) j WHERE j.type <> 'null'"
-            ),
-            (
-                "CREATE TRIGGER run_metadata_insert AFTER INSERT ON runs WHEN new.metadata IS NOT "
-                "NULL BEGIN INSERT OR REPLACE INTO run_metadata (key, value, local_id, status, "
-                "started_at, agent, total_tokens, cost_usd, tool_call_count, paused_seconds, "
-                "duration, ttft) SELECT j.key, CASE j.type WHEN 'text' THEN j.value WHEN 'true' "
-                "THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS TEXT) END, "
-                "new.local_id, new.status, new.started_at, new.agent, new.total_tokens, "
-                "new.cost_usd, new.tool_call_count, new.paused_seconds, new.duration, new.ttft "
-                "FROM json_each(CASE WHEN json_valid(new.metadata) AND json_type(new.metadata) = "
-                "'object' THEN new.metadata ELSE '{}' END) j WHERE j.type <> 'null'; END"
-            ),
-            (
-                "CREATE TRIGGER run_metadata_update AFTER UPDATE OF metadata, local_id, status, "
-                "started_at, agent, total_tokens, cost_usd, tool_call_count, paused_seconds, "
-                "duration, ttft ON runs WHEN old.local_id IS NOT new.local_id OR (new.metadata IS "
-                "NOT NULL AND (old.metadata IS NOT new.metadata OR old.status IS NOT new.status "
-                "OR old.started_at IS NOT new.started_at OR old.agent IS NOT new.agent OR "
-                "old.total_tokens IS NOT new.total_tokens OR old.cost_usd IS NOT new.cost_usd OR "
-                "old.tool_call_count IS NOT new.tool_call_count OR old.paused_seconds IS NOT "
-                "new.paused_seconds OR old.duration IS NOT new.duration OR old.ttft IS NOT "
-                "new.ttft)) OR old.metadata IS NOT new.metadata BEGIN DELETE FROM run_metadata "
-                "WHERE local_id = old.local_id; INSERT OR REPLACE INTO run_metadata (key, value, "
-                "local_id, status, started_at, agent, total_tokens, cost_usd, tool_call_count, "
-                "paused_seconds, duration, ttft) SELECT j.key, CASE j.type WHEN 'text' THEN "
-                "j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS "
-                "TEXT) END, new.local_id, new.status, new.started_at, new.agent, "
-                "new.total_tokens, new.cost_usd, new.tool_call_count, new.paused_seconds, "
-                "new.duration, new.ttft FROM json_each(CASE WHEN json_valid(new.metadata) AND "
-                "json_type(new.metadata) = 'object' THEN new.metadata ELSE '{}' END) j WHERE "
-                "j.type <> 'null'; END"
-            ),
-            (
-                "CREATE TRIGGER run_metadata_delete AFTER DELETE ON runs WHEN old.metadata IS NOT "
-                "NULL BEGIN DELETE FROM run_metadata WHERE local_id = old.local_id; END"
-            ),
-        ),
-    )
+# Metadata as dimensions (runs(metadata=...), summary(by="metadata.<key>")): each run's
+# top-level metadata keys in a side table kept by triggers (see _metadata), filled here
+# from the runs already recorded. No value of a run changes.
+_step(
+    "m015_run_metadata",
+    (
+        "CREATE TABLE run_metadata (key TEXT NOT NULL, value TEXT NOT NULL, local_id TEXT "
+        "NOT NULL, status TEXT, started_at REAL, agent TEXT, total_tokens INTEGER, "
+        "cost_usd REAL, tool_call_count INTEGER, paused_seconds REAL, duration REAL, ttft "
+        "REAL, PRIMARY KEY (key, value, local_id)) WITHOUT ROWID"
+    ),
+    "CREATE INDEX run_metadata_by_run ON run_metadata (local_id)",
+    (
+        "INSERT OR REPLACE INTO run_metadata (key, value, local_id, status, started_at, "
+        "agent, total_tokens, cost_usd, tool_call_count, paused_seconds, duration, ttft) "
+        "SELECT j.key, CASE j.type WHEN 'text' THEN j.value WHEN 'true' THEN 'true' WHEN "
+        "'false' THEN 'false' ELSE CAST(j.value AS TEXT) END, runs.local_id, runs.status, "
+        "runs.started_at, runs.agent, runs.total_tokens, runs.cost_usd, "
+        "runs.tool_call_count, runs.paused_seconds, runs.duration, runs.ttft FROM runs, "
+        "json_each(CASE WHEN json_valid(runs.metadata) AND json_type(runs.metadata) = "
+        "'object' THEN runs.metadata ELSE '{}' END) j WHERE j.type <> 'null'"
+    ),
+    (
+        "CREATE TRIGGER run_metadata_insert AFTER INSERT ON runs WHEN new.metadata IS NOT "
+        "NULL BEGIN INSERT OR REPLACE INTO run_metadata (key, value, local_id, status, "
+        "started_at, agent, total_tokens, cost_usd, tool_call_count, paused_seconds, "
+        "duration, ttft) SELECT j.key, CASE j.type WHEN 'text' THEN j.value WHEN 'true' "
+        "THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS TEXT) END, "
+        "new.local_id, new.status, new.started_at, new.agent, new.total_tokens, "
+        "new.cost_usd, new.tool_call_count, new.paused_seconds, new.duration, new.ttft "
+        "FROM json_each(CASE WHEN json_valid(new.metadata) AND json_type(new.metadata) = "
+        "'object' THEN new.metadata ELSE '{}' END) j WHERE j.type <> 'null'; END"
+    ),
+    (
+        "CREATE TRIGGER run_metadata_update AFTER UPDATE OF metadata, local_id, status, "
+        "started_at, agent, total_tokens, cost_usd, tool_call_count, paused_seconds, "
+        "duration, ttft ON runs WHEN old.local_id IS NOT new.local_id OR (new.metadata IS "
+        "NOT NULL AND (old.metadata IS NOT new.metadata OR old.status IS NOT new.status "
+        "OR old.started_at IS NOT new.started_at OR old.agent IS NOT new.agent OR "
+        "old.total_tokens IS NOT new.total_tokens OR old.cost_usd IS NOT new.cost_usd OR "
+        "old.tool_call_count IS NOT new.tool_call_count OR old.paused_seconds IS NOT "
+        "new.paused_seconds OR old.duration IS NOT new.duration OR old.ttft IS NOT "
+        "new.ttft)) OR old.metadata IS NOT new.metadata BEGIN DELETE FROM run_metadata "
+        "WHERE local_id = old.local_id; INSERT OR REPLACE INTO run_metadata (key, value, "
+        "local_id, status, started_at, agent, total_tokens, cost_usd, tool_call_count, "
+        "paused_seconds, duration, ttft) SELECT j.key, CASE j.type WHEN 'text' THEN "
+        "j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS "
+        "TEXT) END, new.local_id, new.status, new.started_at, new.agent, "
+        "new.total_tokens, new.cost_usd, new.tool_call_count, new.paused_seconds, "
+        "new.duration, new.ttft FROM json_each(CASE WHEN json_valid(new.metadata) AND "
+        "json_type(new.metadata) = 'object' THEN new.metadata ELSE '{}' END) j WHERE "
+        "j.type <> 'null'; END"
+    ),
+    (
+        "CREATE TRIGGER run_metadata_delete AFTER DELETE ON runs WHEN old.metadata IS NOT "
+        "NULL BEGIN DELETE FROM run_metadata WHERE local_id = old.local_id; END"
+    ),
+)
 
 
-@migration
-def m016_experiments(db: sqlite3.Connection) -> None:
-    # Experiments kept in the history (see _experiment_book): each one's arms, its examples (the
-    # dataset's questions with their expected answers), which run answered which example on
-    # which arm, and each evaluator's evaluations of a run (an error when it raised). No
-    # value of a run changes.
-    _each(
-        db,
-        (
-            """
+# Experiments kept in the history (see _experiment_book): each one's arms, its examples (the
+# dataset's questions with their expected answers), which run answered which example on
+# which arm, and each evaluator's evaluations of a run (an error when it raised). No
+# value of a run changes.
+_step(
+    "m016_experiments",
+    """
         CREATE TABLE experiments (
             name TEXT PRIMARY KEY,
             created REAL NOT NULL,
@@ -368,7 +319,7 @@ def m016_experiments(db: sqlite3.Connection) -> None:
             connection TEXT
         )
         """,
-            """
+    """
         CREATE TABLE experiment_examples (
             experiment TEXT NOT NULL REFERENCES experiments (name) ON DELETE CASCADE,
             position INTEGER NOT NULL,
@@ -379,7 +330,7 @@ def m016_experiments(db: sqlite3.Connection) -> None:
             PRIMARY KEY (experiment, position)
         )
         """,
-            """
+    """
         CREATE TABLE experiment_runs (
             id INTEGER PRIMARY KEY,
             experiment TEXT NOT NULL REFERENCES experiments (name) ON DELETE CASCADE,
@@ -388,12 +339,9 @@ def m016_experiments(db: sqlite3.Connection) -> None:
             local_id TEXT NOT NULL
         )
         """,
-            (
-                "CREATE INDEX experiment_runs_by_pair ON experiment_runs (experiment, position, "
-                "arm, id)"
-            ),
-            "CREATE INDEX experiment_runs_by_run ON experiment_runs (local_id)",
-            """
+    ("CREATE INDEX experiment_runs_by_pair ON experiment_runs (experiment, position, arm, id)"),
+    "CREATE INDEX experiment_runs_by_run ON experiment_runs (local_id)",
+    """
         CREATE TABLE evaluations (
             id INTEGER PRIMARY KEY,
             local_id TEXT NOT NULL,
@@ -402,107 +350,100 @@ def m016_experiments(db: sqlite3.Connection) -> None:
             created REAL NOT NULL
         )
         """,
-            "CREATE INDEX evaluations_by_run ON evaluations (local_id, evaluator, id)",
-        ),
-    )
+    "CREATE INDEX evaluations_by_run ON evaluations (local_id, evaluator, id)",
+)
 
 
-@migration
-def m017_sane_figures_and_refused_note(db: sqlite3.Connection) -> None:
-    # The run's note of the figures it refused (Run.refused_figures), NULL for runs recorded
-    # before and for runs that refused none. (As shipped, it also remade the rollups' and
-    # the side table's triggers to copy sane figures only: what m022 drops.)
-    db.execute("ALTER TABLE runs ADD COLUMN refused_figures TEXT")
+# The run's note of the figures it refused (Run.refused_figures), NULL for runs recorded
+# before and for runs that refused none. (As shipped, it also remade the rollups' and
+# the side table's triggers to copy sane figures only: what m022 drops.)
+_step(
+    "m017_sane_figures_and_refused_note",
+    "ALTER TABLE runs ADD COLUMN refused_figures TEXT",
+)
 
 
-_emptied("m018_metadata_rollup")
+_step("m018_metadata_rollup")  # emptied: a later step drops all it made (_DROPPED_BY)
 
 
-@migration
-def m019_datasets(db: sqlite3.Connection) -> None:
-    # Datasets kept by name, each version once (agentnb.dataset: different rows under a name
-    # make its next version), and the dataset and version an experiment ran on. No value of a
-    # run changes.
-    _each(
-        db,
-        (
-            (
-                "CREATE TABLE datasets (name TEXT NOT NULL, version INTEGER NOT NULL, "
-                "digest TEXT NOT NULL, rows TEXT NOT NULL, created REAL NOT NULL, "
-                "PRIMARY KEY (name, version))"
-            ),
-            "CREATE UNIQUE INDEX datasets_by_digest ON datasets (name, digest)",
-            "ALTER TABLE experiments ADD COLUMN dataset TEXT",
-            "ALTER TABLE experiments ADD COLUMN dataset_version INTEGER",
-        ),
-    )
+# Datasets kept by name, each version once (agentnb.dataset: different rows under a name
+# make its next version), and the dataset and version an experiment ran on. No value of a
+# run changes.
+_step(
+    "m019_datasets",
+    (
+        "CREATE TABLE datasets (name TEXT NOT NULL, version INTEGER NOT NULL, "
+        "digest TEXT NOT NULL, rows TEXT NOT NULL, created REAL NOT NULL, "
+        "PRIMARY KEY (name, version))"
+    ),
+    "CREATE UNIQUE INDEX datasets_by_digest ON datasets (name, digest)",
+    "ALTER TABLE experiments ADD COLUMN dataset TEXT",
+    "ALTER TABLE experiments ADD COLUMN dataset_version INTEGER",
+)
 
 
-@migration
-def m020_tool_call_ran_by(db: sqlite3.Connection) -> None:
-    # "client" for a call a notebook function ran (a client tool); NULL: the platform ran it,
-    # or the call was recorded before this column.
-    db.execute("ALTER TABLE tool_calls ADD COLUMN ran_by TEXT")
+# "client" for a call a notebook function ran (a client tool); NULL: the platform ran it,
+# or the call was recorded before this column.
+_step(
+    "m020_tool_call_ran_by",
+    "ALTER TABLE tool_calls ADD COLUMN ran_by TEXT",
+)
 
 
-_emptied("m021_unpriced_runs")
+_step("m021_unpriced_runs")  # emptied: a later step drops all it made (_DROPPED_BY)
 
 
-@migration
-def m022_summaries_from_runs(db: sqlite3.Connection) -> None:
-    # summary() groups the runs themselves: the hourly rollups, the triggers that kept them,
-    # the quantile order indexes and the side table's copies of each run's figures go. The
-    # side table keeps each run's metadata keys (runs(metadata=...)). No value of a run changes.
-    _each(
-        db,
-        (
-            "DROP TRIGGER IF EXISTS runs_rollup_insert",
-            "DROP TRIGGER IF EXISTS runs_rollup_update_old",
-            "DROP TRIGGER IF EXISTS runs_rollup_update_new",
-            "DROP TRIGGER IF EXISTS runs_rollup_delete",
-            "DROP TRIGGER IF EXISTS run_metadata_rollup_insert",
-            "DROP TRIGGER IF EXISTS run_metadata_rollup_update_old",
-            "DROP TRIGGER IF EXISTS run_metadata_rollup_update_new",
-            "DROP TRIGGER IF EXISTS run_metadata_rollup_delete",
-            "DROP TABLE IF EXISTS runs_rollup",
-            "DROP TABLE IF EXISTS run_metadata_rollup",
-            "DROP INDEX IF EXISTS runs_duration_order",
-            "DROP INDEX IF EXISTS runs_duration_by_day",
-            "DROP INDEX IF EXISTS runs_ttft_order",
-            "DROP INDEX IF EXISTS runs_ttft_by_day",
-            "DROP INDEX IF EXISTS run_metadata_duration_order",
-            "DROP INDEX IF EXISTS run_metadata_ttft_order",
-            "DROP TRIGGER run_metadata_insert",
-            "DROP TRIGGER run_metadata_update",
-            "ALTER TABLE run_metadata DROP COLUMN status",
-            "ALTER TABLE run_metadata DROP COLUMN started_at",
-            "ALTER TABLE run_metadata DROP COLUMN agent",
-            "ALTER TABLE run_metadata DROP COLUMN total_tokens",
-            "ALTER TABLE run_metadata DROP COLUMN cost_usd",
-            "ALTER TABLE run_metadata DROP COLUMN tool_call_count",
-            "ALTER TABLE run_metadata DROP COLUMN paused_seconds",
-            "ALTER TABLE run_metadata DROP COLUMN duration",
-            "ALTER TABLE run_metadata DROP COLUMN ttft",
-            (
-                "CREATE TRIGGER run_metadata_insert AFTER INSERT ON runs WHEN new.metadata IS NOT "
-                "NULL BEGIN INSERT OR REPLACE INTO run_metadata (key, value, local_id) SELECT "
-                "j.key, CASE j.type WHEN 'text' THEN j.value WHEN 'true' THEN 'true' WHEN 'false' "
-                "THEN 'false' ELSE CAST(j.value AS TEXT) END, new.local_id FROM json_each(CASE "
-                "WHEN json_valid(new.metadata) AND json_type(new.metadata) = 'object' THEN "
-                "new.metadata ELSE '{}' END) j WHERE j.type <> 'null'; END"
-            ),
-            (
-                "CREATE TRIGGER run_metadata_update AFTER UPDATE OF metadata, local_id ON runs "
-                "WHEN old.local_id IS NOT new.local_id OR old.metadata IS NOT new.metadata BEGIN "
-                "DELETE FROM run_metadata WHERE local_id = old.local_id; INSERT OR REPLACE INTO "
-                "run_metadata (key, value, local_id) SELECT j.key, CASE j.type WHEN 'text' THEN "
-                "j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS "
-                "TEXT) END, new.local_id FROM json_each(CASE WHEN json_valid(new.metadata) AND "
-                "json_type(new.metadata) = 'object' THEN new.metadata ELSE '{}' END) j WHERE "
-                "j.type <> 'null'; END"
-            ),
-        ),
-    )
+# summary() groups the runs themselves: the hourly rollups, the triggers that kept them,
+# the quantile order indexes and the side table's copies of each run's figures go. The
+# side table keeps each run's metadata keys (runs(metadata=...)). No value of a run changes.
+_step(
+    "m022_summaries_from_runs",
+    "DROP TRIGGER IF EXISTS runs_rollup_insert",
+    "DROP TRIGGER IF EXISTS runs_rollup_update_old",
+    "DROP TRIGGER IF EXISTS runs_rollup_update_new",
+    "DROP TRIGGER IF EXISTS runs_rollup_delete",
+    "DROP TRIGGER IF EXISTS run_metadata_rollup_insert",
+    "DROP TRIGGER IF EXISTS run_metadata_rollup_update_old",
+    "DROP TRIGGER IF EXISTS run_metadata_rollup_update_new",
+    "DROP TRIGGER IF EXISTS run_metadata_rollup_delete",
+    "DROP TABLE IF EXISTS runs_rollup",
+    "DROP TABLE IF EXISTS run_metadata_rollup",
+    "DROP INDEX IF EXISTS runs_duration_order",
+    "DROP INDEX IF EXISTS runs_duration_by_day",
+    "DROP INDEX IF EXISTS runs_ttft_order",
+    "DROP INDEX IF EXISTS runs_ttft_by_day",
+    "DROP INDEX IF EXISTS run_metadata_duration_order",
+    "DROP INDEX IF EXISTS run_metadata_ttft_order",
+    "DROP TRIGGER run_metadata_insert",
+    "DROP TRIGGER run_metadata_update",
+    "ALTER TABLE run_metadata DROP COLUMN status",
+    "ALTER TABLE run_metadata DROP COLUMN started_at",
+    "ALTER TABLE run_metadata DROP COLUMN agent",
+    "ALTER TABLE run_metadata DROP COLUMN total_tokens",
+    "ALTER TABLE run_metadata DROP COLUMN cost_usd",
+    "ALTER TABLE run_metadata DROP COLUMN tool_call_count",
+    "ALTER TABLE run_metadata DROP COLUMN paused_seconds",
+    "ALTER TABLE run_metadata DROP COLUMN duration",
+    "ALTER TABLE run_metadata DROP COLUMN ttft",
+    (
+        "CREATE TRIGGER run_metadata_insert AFTER INSERT ON runs WHEN new.metadata IS NOT "
+        "NULL BEGIN INSERT OR REPLACE INTO run_metadata (key, value, local_id) SELECT "
+        "j.key, CASE j.type WHEN 'text' THEN j.value WHEN 'true' THEN 'true' WHEN 'false' "
+        "THEN 'false' ELSE CAST(j.value AS TEXT) END, new.local_id FROM json_each(CASE "
+        "WHEN json_valid(new.metadata) AND json_type(new.metadata) = 'object' THEN "
+        "new.metadata ELSE '{}' END) j WHERE j.type <> 'null'; END"
+    ),
+    (
+        "CREATE TRIGGER run_metadata_update AFTER UPDATE OF metadata, local_id ON runs "
+        "WHEN old.local_id IS NOT new.local_id OR old.metadata IS NOT new.metadata BEGIN "
+        "DELETE FROM run_metadata WHERE local_id = old.local_id; INSERT OR REPLACE INTO "
+        "run_metadata (key, value, local_id) SELECT j.key, CASE j.type WHEN 'text' THEN "
+        "j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS "
+        "TEXT) END, new.local_id FROM json_each(CASE WHEN json_valid(new.metadata) AND "
+        "json_type(new.metadata) = 'object' THEN new.metadata ELSE '{}' END) j WHERE "
+        "j.type <> 'null'; END"
+    ),
+)
 
 
 _M007_TRIGGERS = (
@@ -641,48 +582,44 @@ def m024_search_waits_for_long_texts(db: sqlite3.Connection) -> None:
     )
 
 
-@migration
-def m025_summaries_read_an_index(db: sqlite3.Connection) -> None:
-    # summary() reads each run's figures from an index holding just them instead of the wide
-    # rows, grouped by agent in its order (no sort); it replaces runs_by_agent, whose agent
-    # and started_at lead it, so a run's write still updates as many indexes.
-    _each(
-        db,
-        (
-            "DROP INDEX runs_by_agent",
-            (
-                "CREATE INDEX runs_by_agent_figures ON runs (agent, started_at, status, model, "
-                "total_tokens, cost_usd, tool_call_count, paused_seconds, duration, ttft, "
-                "local_id)"
-            ),
-        ),
-    )
+# summary() reads each run's figures from an index holding just them instead of the wide
+# rows, grouped by agent in its order (no sort); it replaces runs_by_agent, whose agent
+# and started_at lead it, so a run's write still updates as many indexes.
+_step(
+    "m025_summaries_read_an_index",
+    "DROP INDEX runs_by_agent",
+    (
+        "CREATE INDEX runs_by_agent_figures ON runs (agent, started_at, status, model, "
+        "total_tokens, cost_usd, tool_call_count, paused_seconds, duration, ttft, "
+        "local_id)"
+    ),
+)
 
 
-@migration
-def m026_long_texts_apart(db: sqlite3.Connection) -> None:
-    # A run's answer or reasoning past 1,048,576 characters keeps that much in its row (what
-    # the search index reads) and the rest here, as UTF-8, written in pieces into a value of
-    # its size: last in its record, such a value costs SQLite no copy of it (in runs it cost
-    # two). Rows written before keep their texts whole; runs_search_pending (m024) stays,
-    # empty, so an older agentnb still opens the file (read-only, as a newer one's).
-    db.execute(
-        """
+# A run's answer or reasoning past 1,048,576 characters keeps that much in its row (what
+# the search index reads) and the rest here, as UTF-8, written in pieces into a value of
+# its size: last in its record, such a value costs SQLite no copy of it (in runs it cost
+# two). Rows written before keep their texts whole; runs_search_pending (m024) stays,
+# empty, so an older agentnb still opens the file (read-only, as a newer one's).
+_step(
+    "m026_long_texts_apart",
+    """
         CREATE TABLE run_texts (
             local_id TEXT NOT NULL REFERENCES runs (local_id) ON DELETE CASCADE,
             field TEXT NOT NULL CHECK (field IN ('answer', 'reasoning')),
             rest BLOB NOT NULL,
             PRIMARY KEY (local_id, field)
         )
-        """
-    )
+        """,
+)
 
 
-@migration
-def m027_run_finish_reason(db: sqlite3.Connection) -> None:
-    # Why the platform ended the answer (stop, length, max_tokens, ...), so a past run cut at
-    # the token limit still says so; NULL for runs recorded before this column.
-    db.execute("ALTER TABLE runs ADD COLUMN finish_reason TEXT")
+# Why the platform ended the answer (stop, length, max_tokens, ...), so a past run cut at
+# the token limit still says so; NULL for runs recorded before this column.
+_step(
+    "m027_run_finish_reason",
+    "ALTER TABLE runs ADD COLUMN finish_reason TEXT",
+)
 
 
 _DROPPED_BY: Final = {

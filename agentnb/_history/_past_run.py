@@ -12,7 +12,6 @@ its calls, then its answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, get_args
 
 from .._core.pricing import CostSource, RunCost
@@ -31,6 +30,7 @@ from ..events import (
     ToolCallStarted,
     Usage,
 )
+from ._records import to_seconds
 
 if TYPE_CHECKING:
     from ._records import RunRecord, ToolCallRecord
@@ -47,7 +47,7 @@ def past_run(record: RunRecord, calls: Sequence[ToolCallRecord]) -> Run:
         provider=record.provider or "",
         connection=record.connection or "",
     )
-    run.start(at=_seconds(record.started_at))
+    run.start(at=to_seconds(record.started_at))
     for event in _events(record, calls):
         run.apply(event)
     if not run.done:  # cancelled, interrupted, or still running when read
@@ -55,7 +55,7 @@ def past_run(record: RunRecord, calls: Sequence[ToolCallRecord]) -> Run:
         why = record.error_message or ("" if ended else "it was still running when read")
         error = RunErrorInfo(why, record.error_code) if why or record.error_code else None
         run.finish(record.status if ended else "interrupted", error)  # type: ignore[arg-type]
-        run.finished_at = _seconds(record.finished_at)  # None: its process died, when unknown
+        run.finished_at = to_seconds(record.finished_at)  # None: its process died, when unknown
     run.model = run.model or record.model
     run.paused_seconds = record.paused_seconds or 0.0  # the agent's time leaves it out
     run.usage = run.usage or _usage(record)
@@ -68,9 +68,9 @@ def past_run(record: RunRecord, calls: Sequence[ToolCallRecord]) -> Run:
 
 
 def _events(record: RunRecord, calls: Sequence[ToolCallRecord]) -> list[Event]:
-    started = _seconds(record.started_at)
-    first = _seconds(record.first_token_at) or started
-    ended = _seconds(record.finished_at) or first
+    started = to_seconds(record.started_at)
+    first = to_seconds(record.first_token_at) or started
+    ended = to_seconds(record.finished_at) or first
     events: list[Event] = [
         RunStarted(run_id=record.run_id, thread_id=record.thread_id, received_at=started or 0.0)
     ]
@@ -85,8 +85,8 @@ def _events(record: RunRecord, calls: Sequence[ToolCallRecord]) -> list[Event]:
 
 
 def _call_events(call: ToolCallRecord) -> list[Event]:
-    at = _seconds(call.started_at) or 0.0
-    done = _seconds(call.finished_at) or at
+    at = to_seconds(call.started_at) or 0.0
+    done = to_seconds(call.finished_at) or at
     arguments = parse_json_or_text(call.arguments) if call.arguments else None
     events: list[Event] = [
         ToolCallStarted(
@@ -152,7 +152,3 @@ def _usage(record: RunRecord) -> Usage | None:
         return None
     prompt, completion, total = counts
     return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
-
-
-def _seconds(moment: datetime | None) -> float | None:
-    return moment.timestamp() if moment is not None else None

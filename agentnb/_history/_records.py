@@ -51,12 +51,10 @@ __all__ = [
     "as_text",
     "call_records_of",
     "checked_columns",
-    "checked_record",
     "checked_rows",
     "column_sql",
     "end_values",
     "host_of",
-    "is_sane",
     "normalize_status",
     "parse_time",
     "progress_values",
@@ -64,7 +62,6 @@ __all__ = [
     "read_time",
     "redact_error",
     "redacted",
-    "refused_note",
     "remote_row",
     "run_row",
     "sane_range_sql",
@@ -547,17 +544,12 @@ def storable(value: Any) -> Any:
     """A value SQLite can bind: an integer past its 64 bits or a NaN/infinite float (a
     server's nonsense usage figures) becomes None, text with lone surrogates is repaired,
     so one odd figure never costs the whole row."""
-    kind = type(value)
-    if kind is str:
+    if isinstance(value, str):
         return clean_text(value)
-    if value is None or kind is bool:
-        return value
-    if isinstance(value, int):
+    if isinstance(value, int):  # a bool too, always in range
         return value if _INT64_LOW <= value <= _INT64_HIGH else None
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, str):
-        return clean_text(value)
     return value
 
 
@@ -836,17 +828,13 @@ def to_json(value: Any) -> str:
 
 _STATUS_WORDS = {
     "canceled": "cancelled",
-    "cancelled": "cancelled",
     "succeeded": "completed",
     "success": "completed",
     "complete": "completed",
-    "completed": "completed",
     "done": "completed",
     "error": "failed",
     "errored": "failed",
-    "failed": "failed",
     "in_progress": "running",
-    "running": "running",
 }
 
 
@@ -1007,30 +995,6 @@ def sane_score_row_sql(alias: str = "s") -> str:
     return f"({alias}.kind = 'label' OR {sane_score_sql(alias)} IS NOT NULL)"
 
 
-def is_sane(column: str, value: Any) -> bool:
-    """Whether ``value`` is a sane figure of ``column`` (None is no figure: not refused)."""
-    low, high, whole = FIGURE_RANGES[column]
-    kinds: tuple[type, ...] = (int,) if whole else (int, float)
-    return type(value) in kinds and low <= value <= high
-
-
-def refused_note(
-    row: Mapping[str, Any], columns: Sequence[str] = tuple(FIGURE_RANGES)
-) -> str | None:
-    """Which of ``row``'s figures are outside their sane range and left out of summaries, as
-    the note a run's ``refused_figures`` holds; None when every figure is sane or missing."""
-    refused = [
-        f"{name}={row[name]!r}"
-        for name in columns
-        if name in row and row[name] is not None and not is_sane(name, row[name])
-    ]
-    if not refused:
-        return None
-    return (
-        f"figures in the file outside the sane range, left out of summaries: {', '.join(refused)}"
-    )
-
-
 MALFORMED_COLUMN: tuple[str, ColumnKind] = ("malformed", "text")
 """The column a read adds when a row holds a malformed value: which fields were left out,
 and why (None in the other rows)."""
@@ -1126,21 +1090,6 @@ def checked_rows(
     if checked is columns or all(checked[name] is columns[name] for name in names):
         return list(rows)
     return list(zip(*(checked[name] for name in names), strict=True))
-
-
-def checked_record(row: Sequence[Any], calls: CallSource | None = None) -> RunRecord:
-    """A record from one row of ``RUN_COLUMNS``, its malformed values None and noted, whose
-    tool calls ``calls`` reads."""
-    names = [name for name, _ in RUN_COLUMNS]
-    checked = checked_columns(
-        {name: [value] for name, value in zip(names, row, strict=True)}, RUN_COLUMNS
-    )
-    note = checked.get(MALFORMED_COLUMN[0])
-    return RunRecord.from_row(
-        tuple(checked[name][0] for name in names),
-        malformed=note[0] if note else None,
-        calls=calls,
-    )
 
 
 def _bad_rows(

@@ -152,29 +152,17 @@ class RunFilter:
             tools=_tools(filters.get("tool"), filters.get("tool_status")),
         )
 
-    def where(self) -> tuple[str, list[Any]]:
-        """The SQL ``WHERE`` clause (empty when there is no condition) and its parameters."""
-        terms, params = self.conditions()
-        return (f"WHERE {' AND '.join(terms)}" if terms else ""), params
-
-    def agent_and_status_sql(self, table: str) -> tuple[list[str], list[Any]]:
-        """The conditions keeping this filter's agents and statuses on the ``agent`` and
-        ``status`` columns of ``table`` (``"runs."``, or a side table's alias such as
-        ``"m."``), and their parameters."""
-        terms: list[str] = []
-        params: list[Any] = []
-        for column, values in (("agent", self.agents), ("status", self.statuses)):
-            if values is not None:
-                terms.append(f"{table}{column} IN ({', '.join('?' * len(values))})")
-                params.extend(values)
-        return terms, params
-
     def conditions(self, *, pinned: bool = True) -> tuple[list[str], list[Any]]:
         """The conditions on ``runs`` columns (all must hold) and their parameters; the
         search is not one of them (the store joins the index for it), nor the limit.
         ``pinned=False`` leaves out ``recorded_upto`` too (a count puts it where the index
         reads it)."""
-        terms, params = self.agent_and_status_sql("runs.")
+        terms: list[str] = []
+        params: list[Any] = []
+        for column, values in (("agent", self.agents), ("status", self.statuses)):
+            if values is not None:
+                terms.append(f"runs.{column} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
         if self.since is not None:
             terms.append("runs.started_at >= ?")
             params.append(self.since)
@@ -542,11 +530,6 @@ def metadata_filter(metadata: object) -> tuple[tuple[str, str], ...] | None:
                 "value to compare; give the value it must have"
             )
         for part in (key, text):
-            try:
-                part.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ConfigurationError(
-                    f"metadata {part!r} is not valid text (it holds a lone surrogate)"
-                ) from None
+            _check_text(part, "metadata")
         pairs.append((key, text))
     return tuple(pairs)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import numbers
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, astuple, dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from .._core.exceptions import ConfigurationError
 from .._core.request import checked_number
-from ._records import MAX_SCORE, storable_text, to_datetime, truncate
+from ._records import MAX_SCORE, storable_text, truncate
 
 __all__ = [
     "SCORE_COLUMNS",
@@ -123,16 +123,7 @@ class ScoreRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the time as an ISO 8601 string)."""
-        return {
-            "local_id": self.local_id,
-            "name": self.name,
-            "value": self.value,
-            "comment": self.comment,
-            "source": self.source,
-            "author": self.author,
-            "created": self.created.isoformat(),
-            "id": self.id,
-        }
+        return {**asdict(self), "created": self.created.isoformat()}
 
 
 def score_record(row: Sequence[Any]) -> ScoreRecord:
@@ -141,13 +132,9 @@ def score_record(row: Sequence[Any]) -> ScoreRecord:
     value: float | bool | str = (
         label if kind == "label" else bool(number) if kind == "bool" else float(number)
     )
-    return ScoreRecord(local_id, name, value, comment, source, author, _when(created), row_id)
-
-
-def _when(seconds: float) -> datetime:
-    when = to_datetime(seconds)
-    assert when is not None
-    return when
+    return ScoreRecord(
+        local_id, name, value, comment, source, author, datetime.fromtimestamp(created, UTC), row_id
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,17 +152,7 @@ class CheckedScore:
     created: float
 
     def values(self) -> tuple[Any, ...]:
-        return (
-            self.local_id,
-            self.name,
-            self.kind,
-            self.number,
-            self.label,
-            self.comment,
-            self.source,
-            self.author,
-            self.created,
-        )
+        return astuple(self)
 
 
 def checked_score(

@@ -65,7 +65,6 @@ from ._records import (
     RunRecord,
     ToolCallRecord,
     checked_columns,
-    checked_record,
     checked_rows,
     column_sql,
     sane_score_row_sql,
@@ -93,7 +92,6 @@ from ._scores import (
 from ._summary import summary_by_sql, summary_keys
 from ._tables import (
     SHOWN_ROWS,
-    CallsBlock,
     JsonTexts,
     RunHistory,
     RunsHead,
@@ -189,7 +187,7 @@ class HistoryStore:
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._db("open") as db:
-                self._retry_busy(lambda: self._prepare(db))
+                retry_busy(lambda: self._prepare(db), self.busy_timeout)
         except OSError as exc:
             self._close_connections()
             raise HistoryLocationError(
@@ -215,8 +213,7 @@ class HistoryStore:
         self._search_count_cap = cap
 
     def __repr__(self) -> str:
-        where = MEMORY if self.path is None else str(self.path)
-        return f"HistoryStore({where!r}{', closed' if self._closed else ''})"
+        return f"HistoryStore({self._where!r}{', closed' if self._closed else ''})"
 
     # ---- connections -----------------------------------------------------------------
     @property
@@ -263,6 +260,18 @@ class HistoryStore:
         self._flush_writers_of_this_file()
         self._sweep_orphans_if_due()
         with self._db("read") as db:
+            yield db
+
+    @contextmanager
+    def _reading_again(self) -> Iterator[sqlite3.Connection]:
+        """:meth:`_reading`, for a ``runs()`` result: a closed store that has a file opens it
+        again for the read (a result read after its store was closed)."""
+        if not (self._closed and self.path is not None):
+            with self._reading() as db:
+                yield db
+            return
+        reopened = HistoryStore(self.path, busy_timeout=self.busy_timeout)
+        with reopened, reopened._reading() as db:
             yield db
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -423,9 +432,6 @@ class HistoryStore:
                 raise
             return result
 
-        return self._retry_busy(attempt)
-
-    def _retry_busy(self, attempt: Callable[[], T]) -> T:
         return retry_busy(attempt, self.busy_timeout)
 
     def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None:
@@ -508,22 +514,15 @@ class HistoryStore:
         A closed store that has a file opens it again for the read (a ``runs()`` result
         read after its store was closed); an in-memory one reads its results first, when it
         is closed (:meth:`close`)."""
-        where = where or RunFilter()
-        if self._closed and self.path is not None:
-            with HistoryStore(self.path, busy_timeout=self.busy_timeout) as reopened:
-                return reopened.run_columns(where)
-        with self._reading() as db:
-            return self._read_columns(db, where)
+        with self._reading_again() as db:
+            return self._read_columns(db, where or RunFilter())
 
     def run_count(self, where: RunFilter) -> int:
         """How many runs :meth:`run_columns` would read: a ``COUNT(*)`` of the same filter
         (a search's every match, never capped)."""
-        if self._closed and self.path is not None:
-            with HistoryStore(self.path, busy_timeout=self.busy_timeout) as reopened:
-                return reopened.run_count(where)
         terms, params = where.conditions(pinned=False)
         upto = where.recorded_upto
-        with self._reading() as db:
+        with self._reading_again() as db:
             found = counted(
                 db.execute, where.search, terms, params, recorded_upto=upto, limit=where.limit
             )
@@ -533,11 +532,7 @@ class HistoryStore:
         """The runs of :meth:`run_columns` (not a search's) in chunks of ``READ_CHUNK``
         rows, each checked as it is read, with its JSON texts' values: a DataFrame converts
         them while they are still in the CPU's cache, and never holds every row at once."""
-        if self._closed and self.path is not None:
-            with HistoryStore(self.path, busy_timeout=self.busy_timeout) as reopened:
-                yield from reopened.run_chunks(where)
-            return
-        with self._reading() as db:
+        with self._reading_again() as db:
             cursor = db.execute(*_runs_sql(where))
             try:
                 while rows := cursor.fetchmany(READ_CHUNK):
@@ -721,9 +716,8 @@ class HistoryStore:
         found: dict[str, tuple[Any, ...]] = {}
         with self._reading() as db:
             for chunk in chunks(local_ids):
-                marks = ", ".join("?" * len(chunk))
                 for row in db.execute(
-                    f"SELECT {_RUN_SELECT} FROM runs WHERE local_id IN ({marks})", chunk
+                    f"SELECT {_RUN_SELECT} FROM runs WHERE local_id IN ({_marks(chunk)})", chunk
                 ):
                     found[row[0]] = row
         rows = [found[local_id] for local_id in local_ids if local_id in found]
@@ -731,25 +725,16 @@ class HistoryStore:
 
     def get(self, local_id: str) -> RunRecord | None:
         """One run by its ``local_id``, or None."""
-        with self._reading() as db:
-            row = db.execute(
-                f"SELECT {_RUN_SELECT} FROM runs WHERE local_id = ?", (local_id,)
-            ).fetchone()
-        return self._record(row)
+        found = self.runs_by_ids([local_id], table=RunHistory)
+        return found[0] if found else None
 
     def find(self, run_id: str) -> RunRecord | None:
         """The run whose ``local_id`` or platform ``run_id`` is ``run_id`` (the latest)."""
         with self._reading() as db:
-            sql = f"SELECT {_RUN_SELECT} FROM runs WHERE local_id = ? OR run_id = ? "
+            sql = "SELECT local_id FROM runs WHERE local_id = ? OR run_id = ? "
             order = "ORDER BY local_id = ? DESC, started_at DESC LIMIT 1"
             row = db.execute(sql + order, (run_id, run_id, run_id)).fetchone()
-        return self._record(row)
-
-    def _record(self, row: tuple[Any, ...] | None) -> RunRecord | None:
-        """The record of a row read (None for none), which reads its tool calls here."""
-        if row is None:
-            return None
-        return checked_record(row, CallsBlock([row[0]], self.tool_call_rows))
+        return None if row is None else self.get(row[0])
 
     def tool_call_rows(self, local_ids: Sequence[str]) -> list[tuple[Any, ...]]:
         """Tool-call rows (``TOOL_CALL_COLUMNS`` order) of these runs, in the runs' order."""
@@ -759,7 +744,7 @@ class HistoryStore:
             for chunk in chunks(local_ids):
                 for row in db.execute(
                     f"SELECT {_TOOL_SELECT} FROM tool_calls t JOIN runs r USING (local_id) "
-                    f"WHERE t.local_id IN ({', '.join('?' * len(chunk))}) "
+                    f"WHERE t.local_id IN ({_marks(chunk)}) "
                     "ORDER BY t.local_id, t.position",
                     chunk,
                 ):
@@ -855,16 +840,13 @@ class HistoryStore:
         label)``: of these runs, or of every run (a large table reads them all at once). A
         closed store that has a file opens it again for the read (a ``runs()`` result read
         after its store was closed); a closed in-memory one has none left."""
-        if self._closed:
-            if self.path is None:
-                return []
-            with HistoryStore(self.path, busy_timeout=self.busy_timeout) as reopened:
-                return reopened.current_score_rows(local_ids)
+        if self._closed and self.path is None:
+            return []
         select = (
             "SELECT s.local_id, s.name, s.kind, s.number, s.label FROM scores s "
             f"WHERE {current_scores_sql('s')} AND {sane_score_row_sql('s')}"
         )
-        with self._reading() as db:
+        with self._reading_again() as db:
             if local_ids is None or len(local_ids) > _ALL_SCORES_PAST:
                 rows = db.execute(select).fetchall()
                 if local_ids is None:
@@ -891,7 +873,8 @@ _COUNTS_DEFAULT_ZERO = tuple(
 
 def _runs_sql(where: RunFilter) -> tuple[str, list[Any]]:
     """The query of the runs of ``where`` (not a search), most recent first."""
-    clause, params = where.where()
+    terms, params = where.conditions()
+    clause = f"WHERE {' AND '.join(terms)}" if terms else ""
     sql = f"SELECT {_RUN_SELECT} FROM runs {clause} ORDER BY started_at DESC, rowid DESC"
     if where.limit is not None:
         sql += " LIMIT ?"
@@ -925,8 +908,6 @@ def _with_rests_apart(
 
 
 def _with_defaults(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    if all(row[i] is not None for i in _COUNTS_DEFAULT_ZERO):
-        return row
     return tuple(0 if i in _COUNTS_DEFAULT_ZERO and v is None else v for i, v in enumerate(row))
 
 

@@ -58,7 +58,6 @@ __all__ = [
     "build_frame",
     "columns_of",
     "empty_columns",
-    "empty_run_frame",
     "join_remote",
     "score_columns",
 ]
@@ -766,11 +765,6 @@ def _parsed_json(pandas: Any, column: Any, parsed: JsonTexts) -> Any:
             parsed[text] = load_json(text)
         values[i] = parsed[text]
     return values[codes]
-
-
-def empty_run_frame(columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """The frame of no runs, typed as every run frame is."""
-    return build_frame([], RUN_COLUMNS, columns)
 
 
 ScoreRow = tuple[str, str, str, "float | None", "str | None"]

@@ -443,7 +443,9 @@ def _write_rests(
     ]
     if not written:
         return
-    db.execute(_DELETE_RESTS[len(written)], (local_id, *written))
+    marks = ", ".join("?" * len(written))
+    delete = f"DELETE FROM run_texts WHERE local_id = ? AND field IN ({marks})"
+    db.execute(delete, (local_id, *written))
     for name in written:
         text = values[name]
         if isinstance(text, LongText) and text.rest_size:
@@ -455,12 +457,6 @@ def _write_rests(
             with db.blobopen("run_texts", "rest", rowid) as blob:
                 for piece in text.rest():
                     blob.write(piece)
-
-
-_DELETE_RESTS = {
-    count: f"DELETE FROM run_texts WHERE local_id = ? AND field IN ({', '.join('?' * count)})"
-    for count in range(1, len(LONG_TEXT_COLUMNS) + 1)
-}
 
 
 @functools.lru_cache(maxsize=64)
