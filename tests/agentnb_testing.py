@@ -205,8 +205,10 @@ def cli_in_process(
     """``agentnb ARGS`` run by the CLI's ``main`` in this process, where a test is about what an
     option does, not about the process (that needs ``python -m agentnb``): this process's
     ``AGENTNB_`` settings set aside, history off unless ``env`` sets it, stdout and stderr
-    captured, argparse's exit (``SystemExit``) taken as the exit code."""
+    captured, argparse's exit (``SystemExit``) taken as the exit code; the history stores it
+    opened are closed (flushed), as the process's exit would."""
     from agentnb._cli.main import main
+    from agentnb._history import close_default_stores
 
     kept = dict(os.environ)
     out, err = io.StringIO(), io.StringIO()
@@ -220,6 +222,7 @@ def cli_in_process(
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else 1
     finally:
+        close_default_stores()
         os.environ.clear()
         os.environ.update(kept)
     return subprocess.CompletedProcess(["agentnb", *args], code, out.getvalue(), err.getvalue())
