@@ -1,5 +1,5 @@
-"""Who decided, in the run history: ``agentnb run`` (its main, in this process) against a raw-socket
-Vercel UI-stream server that approves its own call records the call as the server's
+"""Who decided, in the run history: ``agentnb run`` (its main, in this process) against a
+raw-socket Vercel UI-stream server that approves its own call records the call as the server's
 (``decided_by``, ``unapproved``) and the run's count of calls that ran without the user's
 approval; ``agentnb runs`` and ``runs().tool_calls()`` show them, and what the server sent
 reaches the table with every invisible character written ``⟨U+202E⟩``."""
