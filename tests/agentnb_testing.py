@@ -206,7 +206,8 @@ def cli_in_process(
     option does, not about the process (that needs ``python -m agentnb``): this process's
     ``AGENTNB_`` settings set aside, history off unless ``env`` sets it, stdout and stderr
     captured, argparse's exit (``SystemExit``) taken as the exit code; the history stores it
-    opened are closed (flushed), as the process's exit would."""
+    opened are closed (flushed), as the process's exit would. Like a process's end, ``main``
+    closes and forgets every connection (``agentnb.connect``): call it before making any."""
     from agentnb._cli.main import main
     from agentnb._history import close_default_stores
 
